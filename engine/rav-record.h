@@ -1,0 +1,127 @@
+/* rav-record.h - the engine's recorder interface (engine -> trace layer).
+ *
+ * The engine knows nothing of files.  When tracing is compiled in
+ * (-Dtracing=true) and a recorder is installed, every engine operation
+ * appends fixed-size raw events to a per-thread buffer (no lock, no call per
+ * event).  A full buffer is handed to the recorder through `exchange`, which
+ * returns an empty one; the recorder (trace/, libravtrace) encodes,
+ * compresses and writes chunks on its own thread.
+ *
+ * Replay contract: the raw event stream describes EVERY write the engine
+ * makes to heap memory (cells in pages), so replaying it rebuilds the exact
+ * heap image.  Addresses are raw; the recorder turns them into
+ * (page index, cell, word) with rav_pool_base() and RAV_PAGE_SIZE.
+ *
+ * Ordering: events of one thread are in program order.  Events that
+ * coordinate threads (page acquire/release/hand-off, heap creation, message
+ * send/receive) carry a process-wide sequence number in `c` taken under the
+ * lock that orders them; a merge of per-thread streams that respects those
+ * numbers is a valid global order.  RAV_EV_TIME events carry a TSC reading
+ * every RAV_TIME_EVERY events (and before every ordering event), for
+ * interleaving memory accesses between threads and for wall-clock display.
+ */
+#ifndef RAV_RECORD_H
+#define RAV_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Event kinds.  "slot" = address of a word (a field, a back-link, a forward
+ * link or a root slot); "cell" = address of a raviolo.  `aux` is the 24-bit
+ * small argument stored in the high bits of rav_raw_event.kind. */
+typedef enum rav_ev_kind {
+	RAV_EV_NONE = 0,
+	RAV_EV_TIME = 1,          /* a = tsc; b = tsc ticks per second (0 if unknown) */
+	RAV_EV_THREAD_START = 2,  /* x = heap id of the thread's heap; a = OS thread id */
+	RAV_EV_THREAD_NAME = 3,   /* x = heap id; aux = text length; text follows */
+	RAV_EV_THREAD_END = 4,    /* x = heap id */
+	RAV_EV_HEAP_NEW = 5,      /* x = heap id; aux = rav_heap_kind; a = creating thread's heap id; c = seq */
+	RAV_EV_HEAP_END = 6,      /* x = heap id; c = seq */
+	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text follows */
+	RAV_EV_PAGE_ACQUIRE = 8,  /* a = page; x = heap id; aux = rav_page_kind; c = seq */
+	RAV_EV_PAGE_RELEASE = 9,  /* a = page; x = heap id; c = seq */
+	RAV_EV_PAGE_HANDOFF = 10, /* a = page; b = from heap id; x = to heap id; c = seq */
+	RAV_EV_ALLOC = 11,        /* a = cell; aux = type.  Cell words become {type, 0, 0, 0}. */
+	RAV_EV_FREE = 12,         /* a = cell; aux = type.  Cell becomes a hole (dead). */
+	RAV_EV_MOVE = 13,         /* a = from cell; b = to cell (a hole).  4 words copied; `from` becomes empty (top shrinks). */
+	RAV_EV_TRIM = 14,         /* a = cell: a dead cell at the top becomes empty (top shrinks) */
+	RAV_EV_FIXUP = 15,        /* a = slot; b = old value; c = new value (pointer fix-up after a move) */
+	RAV_EV_REF_STORE = 16,    /* a = slot; b = old value; c = new value (program stores a reference) */
+	RAV_EV_REF_CLEAR = 17,    /* a = slot; b = old value (slot becomes 0) */
+	RAV_EV_DATA_STORE = 18,   /* a = slot; b = old value; c = new value (data field) */
+	RAV_EV_LINK = 19,         /* a = slot; b = old; c = new: engine-internal link write (back-link, fwd) */
+	RAV_EV_TYPE_WORD = 20,    /* a = cell; b = old type word; c = new type word (scalar/flags) */
+	RAV_EV_REFRAV_INSERT = 21, /* a = reference raviolo; b = its target; annotation (its words come as ALLOC/LINK) */
+	RAV_EV_REFRAV_REMOVE = 22, /* a = reference raviolo; annotation (a FREE follows) */
+	RAV_EV_ROOT_NEW = 23,     /* a = root slot */
+	RAV_EV_ROOT_FREE = 24,    /* a = root slot */
+	RAV_EV_MSG_BUILD = 25,    /* x = message heap id */
+	RAV_EV_MSG_SEND = 26,     /* x = message heap id; a = channel id; b = pages; c = seq */
+	RAV_EV_MSG_RECV = 27,     /* x = message heap id; a = channel id; b = receiving heap id; c = seq */
+	RAV_EV_COMPACT_BEGIN = 28, /* x = heap id; aux = reason (0 free, 1 arrival, 2 deferred step, 3 collect) */
+	RAV_EV_COMPACT_END = 29,  /* x = heap id; a = moves */
+	RAV_EV_SERIALIZE = 30,    /* x = heap id; a = cells; b = bytes written */
+	RAV_EV_DESERIALIZE = 31,  /* x = heap id; a = cells; b = bytes read */
+	RAV_EV_GC_BEGIN = 32,     /* x = heap id */
+	RAV_EV_GC_END = 33,       /* x = heap id; a = ravioli freed */
+	RAV_EV_ERROR = 34,        /* aux = rav_status; text follows (length in a) */
+	RAV_EV_MARK = 35,         /* user mark; a = text length; text follows */
+	RAV_EV_ACCESS = 36,       /* a = address; aux = 1 write / 0 read; b = size in bytes */
+	RAV_EV_KIND_COUNT
+} rav_ev_kind;
+
+typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
+typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
+
+/* 32 bytes.  Text payloads (names, marks, errors) follow their event as
+ * ceil(len / 32) raw records of bytes (not NUL-terminated). */
+typedef struct rav_raw_event {
+	uint32_t kind; /* rav_ev_kind in bits 0-7, aux in bits 8-31 */
+	uint32_t x;
+	uint64_t a, b, c;
+} rav_raw_event;
+_Static_assert(sizeof(rav_raw_event) == 32, "raw event is 32 bytes");
+
+#define RAV_EV_KIND(e) ((e)->kind & 0xffu)
+#define RAV_EV_AUX(e) ((e)->kind >> 8)
+#define RAV_TIME_EVERY 16
+
+typedef struct rav_evbuf {
+	struct rav_evbuf *next; /* free for the recorder's queues */
+	uint32_t thread;        /* heap id of the recording thread's heap */
+	uint32_t count;         /* events (records) used */
+	uint32_t cap;           /* records available in ev[] */
+	uint32_t flags;
+	rav_raw_event ev[];
+} rav_evbuf;
+
+typedef struct rav_recorder {
+	/* Hand over a full (or, at first use, NULL) buffer; return an empty one
+	 * with cap >= 64.  Called on the recording thread; may block briefly. */
+	rav_evbuf *(*exchange)(rav_evbuf *full, void *user);
+	/* The thread is ending (or rav_record_flush was called): take `last`,
+	 * which may be partially filled.  The engine will not touch it again. */
+	void (*release)(rav_evbuf *last, void *user);
+	void *user;
+	bool record_access; /* RAVIOLI_TRACE_ACCESS: record engine accessor loads/stores */
+} rav_recorder;
+
+/* Install (or, with NULL, remove) the recorder.  Installing emits
+ * RAV_EV_TYPE_DEF for every registered type and RAV_EV_HEAP_NEW / page
+ * events describing heaps that already exist are NOT replayed: install
+ * before the first heap is created (the trace layer does it from a
+ * constructor).  Returns false if heaps already exist. */
+bool rav_record_install(const rav_recorder *r);
+/* Hand the calling thread's partial buffer to the recorder's `release`. */
+void rav_record_flush(void);
+/* True while a recorder is installed. */
+bool rav_record_active(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAV_RECORD_H */

@@ -1,0 +1,316 @@
+/* ravioli.h - public interface of libravioli, the ravioli memory engine.
+ *
+ * Ravioli memory (see docs/ravioli.md in the design notes) in one paragraph:
+ * every heap cell is a fixed-size "raviolo" (4 words, 32 bytes on 64-bit);
+ * every raviolo is referred to by exactly one slot, whose address it keeps
+ * in its back-link word; several referrers go through a balanced tree of
+ * "reference ravioli"; a heap never has gaps, because freeing a cell moves
+ * the top cell into the hole and fixes the O(1) words that name it; each
+ * thread owns its own heap made of pages; threads communicate by handing
+ * whole pages to each other.
+ *
+ * Rules for programs:
+ *  - References live only in fields of ravioli and in roots (rav_root).
+ *  - A rav_ref is a *borrow*: a raw cell pointer valid only until the next
+ *    engine call that may free or move cells on that heap (a free, a
+ *    reference overwrite or clear, a receive, a collection, a compaction
+ *    step).  Allocation never moves cells.  Debug builds (-Ddebug_checks)
+ *    detect the use of a stale borrow and report it.
+ *  - A heap belongs to one thread.  Storing a reference to another heap's
+ *    raviolo is an error (RAV_ECROSS, reported by debug builds).
+ *
+ * Errors: functions that can fail return rav_status; rav_last_error() gives
+ * a precise message for the calling thread.  API misuse detected by debug
+ * checks goes to the error handler (rav_set_error_handler); the default
+ * handler prints the message to stderr and aborts.
+ */
+#ifndef RAVIOLI_H
+#define RAVIOLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rav-config.h" /* generated: RAV_PAGE_SIZE, RAV_DEBUG, RAV_TRACING, RAV_VALGRIND */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Geometry ------------------------------------------------------------ */
+
+#define RAV_CELL_WORDS 4
+#define RAV_CELL_SIZE ((size_t)RAV_CELL_WORDS * sizeof(uintptr_t))
+#define RAV_PAGE_CELLS (RAV_PAGE_SIZE / RAV_CELL_SIZE)
+
+/* Word indices inside a normal raviolo. */
+#define RAV_W_TYPE 0 /* type word: type id | flags | small scalar */
+#define RAV_W_F0 1   /* payload field 0 */
+#define RAV_W_F1 2   /* payload field 1 */
+#define RAV_W_BACK 3 /* back-link: address of the one slot referring here */
+
+/* Word indices inside a reference raviolo (type RAV_TYPE_REF). */
+#define RAV_W_FWD 1   /* forward link: target (normal or reference raviolo) */
+#define RAV_W_BACK1 2 /* back-link to the first referring slot */
+#define RAV_W_BACK2 3 /* back-link to the second referring slot */
+
+/* Type word layout (64-bit): bits 0-15 type id, 16-23 flags, 24-63 scalar. */
+#define RAV_TYPE_BITS 16
+#define RAV_TYPE_MASK ((uintptr_t)0xffff)
+#define RAV_FLAG_SHIFT 16
+#define RAV_FLAG_MARK ((uintptr_t)1 << 16)   /* reached by rav_collect's mark */
+#define RAV_FLAG_BUFFER ((uintptr_t)1 << 17) /* lives in a message buffer page */
+#define RAV_SCALAR_SHIFT 24
+#define RAV_SCALAR_MAX (((uintptr_t)1 << (sizeof(uintptr_t) * 8 - RAV_SCALAR_SHIFT)) - 1)
+
+typedef struct rav_cell {
+	uintptr_t w[RAV_CELL_WORDS];
+} __attribute__((aligned(RAV_CELL_WORDS * sizeof(uintptr_t)))) rav_cell;
+
+/* ---- Status -------------------------------------------------------------- */
+
+typedef enum rav_status {
+	RAV_OK = 0,
+	RAV_ENOMEM,  /* page pool limit reached or the OS refused memory */
+	RAV_EINVAL,  /* invalid argument (null, bad field index, wrong kind) */
+	RAV_ETYPE,   /* unknown type, or field kind mismatch (data vs reference) */
+	RAV_ECROSS,  /* reference between two different heaps */
+	RAV_ESTALE,  /* a borrow used after a free/move on its heap */
+	RAV_ECLOSED, /* channel closed */
+	RAV_EAGAIN,  /* non-blocking receive: nothing there */
+	RAV_EIO,     /* read/write on a file descriptor failed */
+	RAV_EFORMAT, /* serialized data malformed, truncated or of a newer version */
+	RAV_ESTATE,  /* operation not allowed now (message already sent, ...) */
+	RAV_ERANGE,  /* index out of range */
+} rav_status;
+
+const char *rav_status_name(rav_status s);      /* "RAV_ENOMEM" */
+const char *rav_last_error(void);               /* calling thread's last message */
+typedef void (*rav_error_handler)(rav_status s, const char *message, void *user);
+/* Handler for misuse found by debug checks (stale borrow, cross-heap store,
+ * invariant violations).  NULL restores the default (print + abort). */
+void rav_set_error_handler(rav_error_handler handler, void *user);
+
+/* ---- Types --------------------------------------------------------------- */
+
+typedef uint16_t rav_type;
+typedef enum rav_field_kind { RAV_DATA = 0, RAV_REF = 1 } rav_field_kind;
+
+/* Built-in types (ids below RAV_TYPE_FIRST_USER are reserved). */
+enum {
+	RAV_TYPE_EMPTY = 0,     /* an unused cell above the heap top */
+	RAV_TYPE_HEADER = 1,    /* first cell of every page */
+	RAV_TYPE_REF = 2,       /* reference raviolo: fwd + two back-links */
+	RAV_TYPE_ROOT = 3,      /* a root cell: words 1..3 are root slots */
+	RAV_TYPE_DEAD = 4,      /* freed, waiting for deferred compaction */
+	RAV_TYPE_VEC = 5,       /* vector header: f0 length (data), f1 tree (ref) */
+	RAV_TYPE_VEC_NODE = 6,  /* vector interior node: two refs */
+	RAV_TYPE_VEC_LEAF = 7,  /* vector leaf of two data words */
+	RAV_TYPE_VEC_RLEAF = 8, /* vector leaf of two references */
+	RAV_TYPE_BYTES = 9,     /* byte string header: f0 length, f1 tree (ref) */
+	RAV_TYPE_FIRST_USER = 16,
+	RAV_TYPE_MAX = 4096,
+};
+
+/* Register a type with two payload fields.  Returns its id, or 0 with
+ * rav_last_error() set (registry full, NULL/too long name).  Registering the
+ * same name with the same kinds again returns the existing id. */
+rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1);
+const char *rav_type_name(rav_type t);           /* NULL if unknown */
+rav_field_kind rav_type_field_kind(rav_type t, int field);
+unsigned rav_type_count(void);                   /* ids in use are < this */
+rav_type rav_type_lookup(const char *name);      /* 0 if unknown */
+
+/* ---- Process-wide setup -------------------------------------------------- */
+
+typedef struct rav_config {
+	size_t pool_limit_pages; /* 0: default (1 << 22 pages); allocation past it fails with RAV_ENOMEM */
+	size_t pool_hot_pages;   /* free pages kept committed in the pool before returning memory to the OS (default 64) */
+} rav_config;
+
+/* Optional: called before any heap exists.  Without it the engine starts
+ * with defaults on first use.  RAV_ESTATE if called after first use. */
+rav_status rav_init(const rav_config *config);
+
+/* ---- Heaps, roots, borrows ----------------------------------------------- */
+
+typedef struct rav_heap rav_heap;
+
+/* A root is an engine-owned slot the program keeps across calls. */
+typedef struct rav_root_s *rav_root;
+
+/* A borrow of a raviolo.  `gen` is the heap generation when it was taken. */
+typedef struct rav_ref {
+	rav_cell *cell; /* NULL for "no reference" */
+	uint32_t gen;
+} rav_ref;
+
+#define RAV_NULL_REF ((rav_ref){ NULL, 0 })
+static inline bool rav_ref_is_null(rav_ref r) { return r.cell == NULL; }
+
+/* The calling thread's heap, created on first use (NULL only on ENOMEM). */
+rav_heap *rav_heap_self(void);
+/* Give the thread a name (recorded in traces, shown in tools). */
+void rav_thread_name(const char *name);
+/* Release the calling thread's heap (frees everything in it, returns pages
+ * to the pool).  Also done automatically when the thread exits. */
+void rav_thread_exit(void);
+unsigned rav_heap_id(const rav_heap *h);
+
+rav_root rav_root_new(rav_heap *h);            /* an empty root; NULL on ENOMEM */
+void rav_root_free(rav_heap *h, rav_root r);   /* drops its reference, then the root */
+rav_ref rav_root_get(rav_heap *h, rav_root r); /* walk to the target (null ref if empty) */
+rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target); /* target may be null: clears */
+rav_status rav_root_clear(rav_heap *h, rav_root r);
+bool rav_root_is_set(rav_heap *h, rav_root r);
+
+/* Allocate a raviolo of type t (fields zero) and store its only reference
+ * into root r (dropping what r referred to before).  *out (optional) is a
+ * fresh borrow of the new cell. */
+rav_status rav_new_root(rav_heap *h, rav_type t, rav_root r, rav_ref *out);
+/* Same, storing into reference field `field` of `parent`. */
+rav_status rav_new_field(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out);
+
+/* Field access.  Kinds are checked in debug builds (RAV_ETYPE). */
+uintptr_t rav_load(rav_heap *h, rav_ref obj, int field);                  /* data field */
+void rav_store(rav_heap *h, rav_ref obj, int field, uintptr_t value);    /* data field */
+rav_ref rav_load_ref(rav_heap *h, rav_ref obj, int field);               /* deref a reference field */
+/* obj.field = target (target may be null: clears).  Adds a referrer to
+ * target (inserting a reference raviolo when it already has one) and drops
+ * what the field held before (which may free and move cells: all borrows
+ * on h are stale afterwards). */
+rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target);
+rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field);
+rav_type rav_type_of(rav_heap *h, rav_ref obj);
+uintptr_t rav_scalar(rav_heap *h, rav_ref obj);                 /* spare type-word bits */
+void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value); /* value <= RAV_SCALAR_MAX */
+/* Current generation of h (bumped by every free or move). */
+uint32_t rav_heap_gen(const rav_heap *h);
+
+/* ---- Freeing and collection ---------------------------------------------- */
+
+typedef enum rav_free_mode {
+	RAV_FREE_IMMEDIATE = 0, /* compaction happens inside the freeing call (default) */
+	RAV_FREE_DEFERRED = 1,  /* dead cells are queued; rav_compact() moves cells later */
+} rav_free_mode;
+
+void rav_set_free_mode(rav_heap *h, rav_free_mode mode);
+/* Perform at most max_moves compaction moves (0: all).  Returns the number
+ * of dead cells still queued. */
+size_t rav_compact(rav_heap *h, size_t max_moves);
+/* Mark from roots and free everything unreachable (cycles included).
+ * Returns the number of ravioli freed. */
+size_t rav_collect(rav_heap *h);
+
+/* ---- Vectors and byte strings (trees of ravioli, O(log n) access) --------- */
+
+/* A vector is a RAV_TYPE_VEC raviolo; store it in a root or a field. */
+rav_status rav_vec_new_root(rav_heap *h, rav_root r, bool of_refs);
+size_t rav_vec_len(rav_heap *h, rav_ref vec);
+rav_status rav_vec_push(rav_heap *h, rav_ref vec, uintptr_t value);      /* data vectors */
+rav_status rav_vec_get(rav_heap *h, rav_ref vec, size_t i, uintptr_t *out);
+rav_status rav_vec_set(rav_heap *h, rav_ref vec, size_t i, uintptr_t value);
+rav_status rav_vec_pop(rav_heap *h, rav_ref vec, uintptr_t *out);      /* may move cells */
+rav_status rav_vec_push_ref(rav_heap *h, rav_ref vec, rav_ref target);  /* reference vectors */
+rav_ref rav_vec_get_ref(rav_heap *h, rav_ref vec, size_t i);
+rav_status rav_vec_set_ref(rav_heap *h, rav_ref vec, size_t i, rav_ref target); /* may move cells */
+
+rav_status rav_bytes_new_root(rav_heap *h, rav_root r, const void *data, size_t len);
+size_t rav_bytes_len(rav_heap *h, rav_ref bytes);
+rav_status rav_bytes_append(rav_heap *h, rav_ref bytes, const void *data, size_t len);
+int rav_bytes_at(rav_heap *h, rav_ref bytes, size_t i);                /* -1 if out of range */
+size_t rav_bytes_read(rav_heap *h, rav_ref bytes, size_t off, void *buf, size_t len);
+
+/* ---- Messages, channels, serialization ----------------------------------- */
+
+typedef struct rav_msg rav_msg;
+typedef struct rav_channel rav_channel;
+
+/* A message is built in detached buffer pages of the calling thread: it has
+ * its own heap (use it with every function above) and one root. */
+rav_msg *rav_msg_new(void);
+rav_heap *rav_msg_heap(rav_msg *m);
+rav_root rav_msg_root(rav_msg *m);
+/* Move the subtree held only by root `src` of heap h into the message and
+ * store it in the message root (src becomes empty). */
+rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src);
+void rav_msg_free(rav_msg *m); /* discard an unsent message */
+
+rav_channel *rav_channel_new(void);
+rav_status rav_send(rav_channel *ch, rav_msg *m);                 /* consumes m */
+rav_status rav_recv(rav_channel *ch, rav_heap *h, rav_root dst);  /* blocks; RAV_ECLOSED when closed and empty */
+rav_status rav_try_recv(rav_channel *ch, rav_heap *h, rav_root dst); /* RAV_EAGAIN if empty */
+void rav_channel_close(rav_channel *ch);
+void rav_channel_free(rav_channel *ch);
+
+#define RAV_SER_COMPRESS 1u /* zstd-compress page images (needs zstd at build) */
+/* Write the message (consumes nothing) or the subtree held by root r. */
+rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags);
+rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags);
+/* Read a serialized message or subtree into heap h (pages join h, then an
+ * arrival compaction) and store its root into dst. */
+rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst);
+
+/* ---- Inspection (for tools and tests) ------------------------------------ */
+
+typedef struct rav_stats {
+	uint64_t live_cells;  /* ravioli in the heap excluding page headers (incl. reference ravioli) */
+	uint64_t ref_cells;   /* reference ravioli among them */
+	uint64_t dead_cells;  /* queued for deferred compaction */
+	uint64_t pages;       /* pages in the heap's list (incl. the kept empty page) */
+	uint64_t root_pages;  /* pages holding root cells */
+	uint64_t allocs, frees, moves, fixups;
+	uint64_t pages_acquired, pages_released; /* pool traffic of this heap */
+	uint64_t pages_received, pages_sent;     /* hand-offs */
+} rav_stats;
+
+void rav_heap_stats(rav_heap *h, rav_stats *out);
+
+typedef struct rav_pool_stats {
+	uint64_t reserved_pages; /* address space reserved */
+	uint64_t used_pages;     /* pages owned by heaps or messages */
+	uint64_t free_pages;     /* pages in the pool */
+	uint64_t committed_free; /* free pages still backed by memory */
+	uint64_t acquires, releases;
+	uint64_t limit_pages;
+} rav_pool_stats;
+void rav_pool_stats_get(rav_pool_stats *out);
+
+/* Address <-> (page index, slot) naming used by traces. */
+void *rav_pool_base(void);
+size_t rav_page_index(const void *addr);
+
+typedef struct rav_cell_info {
+	rav_cell *cell;
+	size_t page;        /* global page index */
+	unsigned slot;      /* cell index in its page (0 = header) */
+	rav_type type;
+	uintptr_t scalar;
+	uintptr_t field[2]; /* raw field words (addresses for references) */
+	uintptr_t back[2];  /* back-link(s): slot addresses; back[1] only for RAV_TYPE_REF */
+} rav_cell_info;
+
+/* Visit each page of h in list order, then each cell of it in slot order
+ * (headers included).  Return false from a callback to stop. */
+typedef bool (*rav_page_visitor)(rav_heap *h, size_t page_index, unsigned fill, bool is_root_page, void *user);
+typedef bool (*rav_cell_visitor)(rav_heap *h, const rav_cell_info *info, void *user);
+void rav_heap_walk(rav_heap *h, rav_page_visitor pv, rav_cell_visitor cv, void *user);
+void rav_cell_inspect(rav_heap *h, const rav_cell *c, rav_cell_info *out);
+/* Visit every leaf slot that refers to obj (through reference ravioli). */
+typedef bool (*rav_slot_visitor)(uintptr_t *slot, void *user);
+void rav_referrers(rav_heap *h, rav_ref obj, rav_slot_visitor v, void *user);
+/* Full invariant check (no gaps, every forward/back link consistent, page
+ * fills, counters).  Returns RAV_OK or an error with rav_last_error() set. */
+rav_status rav_heap_check(rav_heap *h);
+
+/* ---- Tracing ------------------------------------------------------------- */
+
+/* Place a user mark (short annotation) in the trace; no-op when not tracing. */
+void rav_mark(const char *text);
+/* Record memory accesses made outside the engine (the "chatty" samples). */
+void rav_trace_access(const void *addr, bool write);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAVIOLI_H */

@@ -1,0 +1,312 @@
+/* ravtrace.h - libravtrace: read, index and replay ravioli traces; model
+ * cache-line contention.  Plain C11, no GLib: the CLI, the tests and the
+ * GUI all use this one header.  (The recorder that writes traces lives in
+ * trace/ too but programs never call it directly: it starts when
+ * RAVIOLI_TRACE=path is set, or through rav_trace_start().)
+ *
+ * Naming of places in a trace: a cell is (page, cell) where page is the
+ * global page index in the engine's pool and cell its index in the page
+ * (0 = header); a word is (page, cell, word).  rav_loc packs them.
+ */
+#ifndef RAVTRACE_H
+#define RAVTRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Recording (programs) ------------------------------------------------ */
+
+/* Start recording to `path` (what RAVIOLI_TRACE=path does).  access: also
+ * record memory accesses (RAVIOLI_TRACE_ACCESS=1).  Must be called before
+ * the first heap exists.  Returns 0 or -1 with a message in errbuf. */
+int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen);
+/* Flush every buffer and close the file (also done at exit). */
+void rav_trace_stop(void);
+
+/* ---- Errors --------------------------------------------------------------- */
+
+typedef enum rav_trace_errcode {
+	RAV_TRACE_OK = 0,
+	RAV_TRACE_EIO,        /* open/read/mmap failed (errno text in message) */
+	RAV_TRACE_EEMPTY,     /* zero-length file */
+	RAV_TRACE_EMAGIC,     /* not a ravtrace file */
+	RAV_TRACE_EVERSION,   /* newer major version than this reader */
+	RAV_TRACE_EHEADER,    /* header fields invalid */
+	RAV_TRACE_ECHUNK,     /* chunk length/kind/checksum invalid */
+	RAV_TRACE_EDECODE,    /* chunk payload failed to decompress or decode */
+	RAV_TRACE_EREPLAY,    /* events inconsistent with the heap model */
+	RAV_TRACE_ETRUNCATED, /* file ends inside a chunk (what came before is usable) */
+	RAV_TRACE_ECANCELLED,
+	RAV_TRACE_ENOMEM,
+} rav_trace_errcode;
+
+typedef struct rav_trace_error {
+	rav_trace_errcode code;
+	uint64_t offset; /* byte offset in the file where the problem is */
+	int64_t chunk;   /* chunk number, -1 if not in a chunk */
+	char message[512]; /* "what, where, why" in plain words */
+} rav_trace_error;
+
+/* ---- Opening and indexing ------------------------------------------------- */
+
+typedef struct rav_trace rav_trace;
+
+/* Open (mmap) a trace and check its header and chunk framing (fast: does not
+ * decompress).  NULL on error with *err filled.  A truncated file opens: see
+ * rav_trace_info.truncated. */
+rav_trace *rav_trace_open(const char *path, rav_trace_error *err);
+/* Same over a byte stream (pipe, Unix socket): reads incrementally. */
+rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err);
+/* For streams: read what is available now (non-blocking); returns the number
+ * of new events, 0 if none, -1 on error. */
+int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
+void rav_trace_close(rav_trace *t);
+
+/* Progress callback: done/total in events; return false to cancel. */
+typedef bool (*rav_trace_progress)(uint64_t done, uint64_t total, void *user);
+/* Decode every chunk, build the event index, keyframes and summary series.
+ * Safe to run on a worker thread; until it finishes, the functions below
+ * see the prefix indexed so far (rav_trace_indexed_events). */
+int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err);
+uint64_t rav_trace_indexed_events(const rav_trace *t);
+
+typedef struct rav_trace_info {
+	uint16_t version_major, version_minor;
+	uint8_t word_size;     /* bytes */
+	uint16_t cell_size;    /* bytes */
+	uint32_t page_size;    /* bytes */
+	uint32_t cells_per_page;
+	uint64_t file_size;
+	uint64_t chunks;
+	uint64_t events;       /* total events (after index; estimate before) */
+	uint64_t start_ns, end_ns; /* wall clock span (0 if unknown) */
+	uint64_t keyframes;
+	bool truncated;        /* file ended inside a chunk */
+	uint64_t recovered_bytes; /* bytes usable when truncated */
+	char program[256];     /* command line of the recorded program */
+} rav_trace_info;
+void rav_trace_get_info(const rav_trace *t, rav_trace_info *out);
+
+typedef struct rav_trace_thread {
+	uint32_t heap_id;
+	uint8_t kind;     /* rav_heap_kind: 0 thread heap, 1 message */
+	uint32_t parent;  /* for messages: heap id of the building thread */
+	uint64_t first_event, last_event;
+	char name[64];
+} rav_trace_thread;
+unsigned rav_trace_thread_count(const rav_trace *t);
+const rav_trace_thread *rav_trace_thread_at(const rav_trace *t, unsigned i);
+const rav_trace_thread *rav_trace_thread_by_id(const rav_trace *t, uint32_t heap_id);
+
+typedef struct rav_trace_type {
+	uint16_t id;
+	bool field_is_ref[2];
+	char name[64];
+} rav_trace_type;
+unsigned rav_trace_type_count(const rav_trace *t);
+const rav_trace_type *rav_trace_type_at(const rav_trace *t, unsigned i);
+const rav_trace_type *rav_trace_type_by_id(const rav_trace *t, uint16_t id);
+
+typedef struct rav_trace_mark {
+	uint64_t event;
+	uint32_t thread;
+	const char *text;
+} rav_trace_mark;
+unsigned rav_trace_mark_count(const rav_trace *t);
+const rav_trace_mark *rav_trace_mark_at(const rav_trace *t, unsigned i);
+
+/* ---- Events ------------------------------------------------------------- */
+
+/* Locations: page << 16 | cell << 2 | word.  Addresses outside the pool
+ * (accesses recorded by "chatty" programs) have RAV_LOC_EXTERNAL set and
+ * carry the raw address in the low bits. */
+typedef uint64_t rav_loc;
+#define RAV_LOC_EXTERNAL ((uint64_t)1 << 63)
+#define RAV_LOC_NONE ((uint64_t)0)
+static inline rav_loc rav_loc_make(uint32_t page, uint32_t cell, uint32_t word)
+{
+	return ((uint64_t)page << 16) | ((uint64_t)cell << 2) | word;
+}
+static inline uint32_t rav_loc_page(rav_loc l) { return (uint32_t)(l >> 16); }
+static inline uint32_t rav_loc_cell(rav_loc l) { return (uint32_t)((l >> 2) & 0x3fff); }
+static inline uint32_t rav_loc_word(rav_loc l) { return (uint32_t)(l & 3); }
+
+typedef struct rav_event {
+	uint64_t index;  /* position in the merged global order */
+	uint64_t time_ns; /* since trace start */
+	uint32_t thread; /* heap id of the recording thread */
+	uint16_t kind;   /* rav_ev_kind (rav-record.h) */
+	uint32_t aux;
+	uint32_t x;
+	/* Arguments as in rav-record.h, with every heap address turned into a
+	 * rav_loc and every pointer value stored in a slot turned into the
+	 * rav_loc of the cell it names (0 for null). */
+	uint64_t a, b, c;
+	const char *text; /* names, marks, errors (NUL-terminated; valid while the trace is open) */
+} rav_event;
+
+const char *rav_event_kind_name(unsigned kind); /* "move", "fixup", ... */
+int rav_event_kind_from_name(const char *name); /* -1 if unknown */
+bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out);
+
+typedef struct rav_event_filter {
+	uint64_t kinds;     /* bit mask of 1 << kind; 0 = all */
+	int64_t thread;     /* heap id, -1 = all */
+	uint64_t from, to;  /* event index range [from, to); to = 0: until the end */
+	rav_loc cell;       /* only events touching this cell (any word); 0 = all */
+} rav_event_filter;
+
+typedef struct rav_event_iter {
+	rav_trace *trace;
+	rav_event_filter filter;
+	uint64_t next;
+	void *priv;
+} rav_event_iter;
+void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filter *filter);
+bool rav_event_iter_next(rav_event_iter *it, rav_event *out);
+/* Next/previous event at or after / before `from` matching `filter`; -1 if none. */
+int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter);
+int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter *filter);
+
+/* ---- Replay: heap state at any event ----------------------------------- */
+
+typedef struct rav_state rav_state;
+
+typedef enum rav_state_page_kind {
+	RAV_SPAGE_UNUSED = 0, /* never acquired or back in the pool */
+	RAV_SPAGE_HEAP = 1,
+	RAV_SPAGE_BUFFER = 2, /* message buffer page (in a message heap) */
+	RAV_SPAGE_ROOT = 3,
+	RAV_SPAGE_POOL = 4,   /* released to the pool */
+} rav_state_page_kind;
+
+typedef enum rav_cell_state { RAV_CELL_EMPTY = 0, RAV_CELL_LIVE = 1, RAV_CELL_DEAD = 2, RAV_CELL_HEADER = 3 } rav_cell_state;
+
+typedef struct rav_state_cell {
+	uint8_t state;     /* rav_cell_state */
+	uint16_t type;
+	uint64_t scalar;   /* type-word scalar bits */
+	uint64_t flags;
+	uint64_t word[4];  /* raw words; reference words as rav_loc of the slot/cell they name */
+	rav_loc field_target[2]; /* for reference fields: the final target cell after walking reference ravioli (0 if none) */
+} rav_state_cell;
+
+typedef struct rav_state_page {
+	uint32_t index;    /* global page index */
+	uint8_t kind;      /* rav_state_page_kind */
+	uint32_t owner;    /* heap id (0 for pool/unused) */
+	uint32_t fill;     /* cells used incl. header */
+	uint32_t live, dead;
+} rav_state_page;
+
+typedef struct rav_state_heap {
+	uint32_t id;
+	uint8_t kind;      /* rav_heap_kind */
+	bool alive;
+	bool in_flight;    /* message sent, not yet received */
+	uint32_t page_count;
+	const uint32_t *pages; /* page indices in list order (valid until the next seek/step) */
+	uint64_t live_cells, ref_cells, dead_cells;
+} rav_state_heap;
+
+rav_state *rav_state_new(rav_trace *t);
+void rav_state_free(rav_state *s);
+/* Make the state the one just before event `index` is applied (index =
+ * event count: the final state).  Uses the nearest keyframe. */
+int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err);
+/* Apply the next event; false at the end or on error. */
+bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err);
+uint64_t rav_state_position(const rav_state *s);
+
+unsigned rav_state_heap_count(const rav_state *s);
+bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out);
+uint32_t rav_state_page_span(const rav_state *s); /* 1 + highest page index ever used */
+bool rav_state_page(const rav_state *s, uint32_t page, rav_state_page *out);
+bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_state_cell *out);
+/* Fast path for drawing: the type id of every cell of a page (cells_per_page
+ * entries; 0 empty, 1 header, 4 dead, 2 reference raviolo, ...). */
+bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out);
+/* Leaf slots referring to a cell, through reference ravioli. */
+unsigned rav_state_referrers(const rav_state *s, rav_loc cell, rav_loc *out, unsigned max);
+/* Compare with a live engine heap image: a hook for exactness tests.  The
+ * test passes the engine's inspection data; see tests/. */
+typedef struct rav_state_totals {
+	uint64_t live_cells, ref_cells, dead_cells, pages, pool_pages;
+	uint64_t allocs, frees, moves, fixups, handoffs;
+} rav_state_totals;
+void rav_state_get_totals(const rav_state *s, rav_state_totals *out);
+
+/* ---- History of one cell (follows it across moves) ---------------------- */
+
+typedef struct rav_cell_event {
+	uint64_t event;
+	uint16_t kind;
+	rav_loc where;     /* the cell's location after this event */
+} rav_cell_event;
+/* Events in the life of the raviolo that is at `cell` just before event
+ * `at`: its allocation, moves, fix-ups of its slots, stores, its free.
+ * Returns the number written (up to max); *total gets the full count. */
+unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max, unsigned *total);
+
+/* ---- Summary series (for timelines and charts) --------------------------- */
+
+typedef enum rav_series_kind {
+	RAV_SERIES_EVENTS = 0,   /* events per bin of a given kind (arg = kind, -1 all) */
+	RAV_SERIES_LIVE_CELLS,   /* live cells at bin end (arg = heap id, -1 all) */
+	RAV_SERIES_PAGES,        /* pages owned at bin end (arg = heap id, -1 all) */
+	RAV_SERIES_MOVES,
+	RAV_SERIES_FIXUPS,
+	RAV_SERIES_HANDOFFS,
+} rav_series_kind;
+/* Fill out[nbins] over event range [from, to) (to = 0: all).  Returns false
+ * if not indexed that far yet. */
+bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to, unsigned nbins, double *out);
+
+/* ---- Contention model ------------------------------------------------------ */
+
+typedef struct rav_contention_config {
+	uint32_t line_size;        /* bytes, power of two; default 64 */
+	uint64_t from, to;         /* event range; to = 0: all */
+	unsigned windows;          /* time windows for the series (default 64) */
+} rav_contention_config;
+
+typedef struct rav_contention rav_contention;
+
+typedef struct rav_contention_line {
+	uint64_t line;             /* line number: byte address / line size (pool-relative for pool lines) */
+	bool external;             /* outside the ravioli pool (chatty programs) */
+	rav_loc first_cell;        /* first cell in the line (pool lines) */
+	uint64_t transfers;        /* cross-thread line transfers */
+	uint64_t invalidations;
+	uint64_t reads, writes;
+	uint64_t thread_mask;      /* bit per thread index (rav_trace_thread_at order, first 64) */
+} rav_contention_line;
+
+typedef struct rav_contention_totals {
+	uint64_t accesses, transfers, invalidations, lines_touched, lines_contended;
+} rav_contention_totals;
+
+rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg,
+				   rav_trace_progress progress, void *user, rav_trace_error *err);
+void rav_contention_free(rav_contention *c);
+void rav_contention_get_totals(const rav_contention *c, rav_contention_totals *out);
+unsigned rav_contention_line_count(const rav_contention *c); /* lines with transfers, hottest first */
+const rav_contention_line *rav_contention_line_at(const rav_contention *c, unsigned i);
+/* Transfers per page (pool pages), per thread (by rav_trace_thread_at index)
+ * and per time window. */
+uint64_t rav_contention_page(const rav_contention *c, uint32_t page);
+uint64_t rav_contention_thread(const rav_contention *c, unsigned thread_index);
+unsigned rav_contention_window_count(const rav_contention *c);
+uint64_t rav_contention_window(const rav_contention *c, unsigned w, uint64_t *first_event, uint64_t *last_event);
+/* Heat of each line of a page, for the overlay: out[page_size / line_size]. */
+void rav_contention_page_lines(const rav_contention *c, uint32_t page, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAVTRACE_H */
