@@ -1,0 +1,46 @@
+/* replay-private.h - hooks between the trace reader and the replay model.
+ *
+ * The reader (reader.c) decodes events in the merged global order and feeds
+ * each one to the replay index while it indexes; replay.c keeps a live heap
+ * model, takes copy-on-write keyframes and fills the summary series as the
+ * events go by, so the GUI can seek and draw charts without a second pass.
+ * What replay.c keeps hangs off rav_trace.replay (void * owned by replay.c).
+ *
+ * Replay errors met while indexing (an event that does not fit the model)
+ * do not stop indexing: the first one is kept, keyframes stop there, and
+ * seeking past it reports it (RAV_TRACE_EREPLAY with the event index).
+ * The reader may ask for it with _rav_replay_index_error().
+ */
+#ifndef RAV_REPLAY_PRIVATE_H
+#define RAV_REPLAY_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ravtrace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called by the reader around and during indexing.  index_event gets every
+ * event in global order, index 0, 1, 2, ... without gaps. */
+void _rav_replay_index_begin(rav_trace *t);
+void _rav_replay_index_event(rav_trace *t, const rav_event *ev);
+void _rav_replay_index_end(rav_trace *t);
+/* At rav_trace_close. */
+void _rav_replay_free(rav_trace *t);
+/* The first replay error met while indexing: false if none, else fills *err. */
+bool _rav_replay_index_error(const rav_trace *t, rav_trace_error *err);
+
+/* A replay state with no trace behind it, for unit tests and for tools that
+ * build events by hand: geometry is given, events are applied one by one
+ * with _rav_state_apply (which validates them exactly as replay does). */
+rav_state *_rav_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size);
+/* 0 on success, -1 with *err (RAV_TRACE_EREPLAY, event index in message). */
+int _rav_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RAV_REPLAY_PRIVATE_H */
