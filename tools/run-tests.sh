@@ -1,0 +1,196 @@
+#!/bin/bash
+# tools/run-tests.sh - quick start, command 2 (and what CI runs): install what
+# is missing, build, and run every test and checker ravscope has.
+#
+# Steps, each in its own build directory so they never disturb each other:
+#   1. build/        meson test, every suite but gui
+#   2. build/        engine + trace suites again under memcheck (setup
+#                    'valgrind'; RAV_TEST_SMALL=1 shrinks the randomized
+#                    tests so this stays within minutes)
+#   3. build-asan/   ASan + UBSan build, engine + trace suites
+#   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads')
+#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each
+#   6. build/        gui suite under Xvfb
+# A step that cannot apply here (no fuzz targets yet, no GUI) is reported as
+# skipped, never silently passed.  The last line is "N passed, N failed" over
+# all tests of all steps; the exit status is non-zero if anything failed.
+#
+# Environment: FUZZ_SECONDS (default 60), STEPS (space-separated subset of
+# "suite valgrind asan tsan fuzz gui"), JOBS (default 2).
+set -u
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+STEPS=${STEPS:-suite valgrind asan tsan fuzz gui}
+LOGDIR="$ROOT/out/test-logs"
+mkdir -p "$LOGDIR"
+
+bash tools/deps.sh || { echo "run-tests: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
+
+T_PASS=0
+T_FAIL=0
+T_SKIP=0
+SUMMARY=()
+START_ALL=$(date +%s)
+
+want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# record NAME PASS FAIL SKIP SECONDS NOTE
+record() {
+  T_PASS=$((T_PASS + $2))
+  T_FAIL=$((T_FAIL + $3))
+  T_SKIP=$((T_SKIP + $4))
+  local verdict=ok
+  [ "$3" -gt 0 ] && verdict=FAILED
+  [ "$2" -eq 0 ] && [ "$3" -eq 0 ] && verdict=skipped
+  SUMMARY+=("$(printf '%-9s %-8s %4d passed %4d failed %4d skipped %5ds  %s' "$1" "$verdict" "$2" "$3" "$4" "$5" "$6")")
+}
+
+# Count meson test results in a log: "Ok: N", "Fail: N", ...
+meson_counts() {
+  awk '
+    /^Ok:/ { ok += $2 }
+    /^Expected Fail:/ { ok += $3 }
+    /^Fail:/ { fail += $2 }
+    /^Unexpected Pass:/ { fail += $3 }
+    /^Timeout:/ { fail += $2 }
+    /^Skipped:/ { skip += $2 }
+    END { printf "%d %d %d\n", ok, fail, skip }' "$1"
+}
+
+# setup_dir DIR [meson options...]: configure once, reconfigure if options change.
+setup_dir() {
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@"
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+# run_meson_step NAME LOG COMMAND...: run a configure+build+test command
+# sequence (a shell snippet), then count its meson test results.
+run_meson_step() {
+  local name=$1 snippet=$2
+  local log="$LOGDIR/$name.log"
+  local t0
+  t0=$(date +%s)
+  echo
+  echo "=================== $name ==================="
+  bash -c "set -o pipefail; $snippet" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local counts
+  counts=$(meson_counts "$log")
+  read -r p f s <<<"$counts"
+  local note="log: out/test-logs/$name.log"
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+    note="exit status $rc before any test failed (build?): $note"
+  fi
+  if grep -q '^No suitable tests defined' "$log" && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    note="no tests in this suite yet"
+  fi
+  record "$name" "$p" "$f" "$s" $(($(date +%s) - t0)) "$note"
+}
+
+MESON_TEST="meson test --num-processes $JOBS --print-errorlogs"
+
+if want suite; then
+  run_meson_step suite "
+    $(declare -f setup_dir)
+    setup_dir build && ninja -C build -j $JOBS && $MESON_TEST -C build --no-suite gui"
+fi
+
+if want valgrind; then
+  run_meson_step valgrind "
+    $(declare -f setup_dir)
+    [ -f build/build.ninja ] || setup_dir build
+    ninja -C build -j $JOBS && $MESON_TEST -C build --setup=valgrind --suite engine --suite trace"
+fi
+
+SAN_OPTS="-Dgui=disabled -Dvalgrind=disabled -Db_lundef=false -Dbuildtype=debug -Doptimization=1"
+if want asan; then
+  run_meson_step asan "
+    $(declare -f setup_dir)
+    export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    setup_dir build-asan $SAN_OPTS -Db_sanitize=address,undefined &&
+    ninja -C build-asan -j $JOBS && $MESON_TEST -C build-asan --suite engine --suite trace"
+fi
+
+if want tsan; then
+  run_meson_step tsan "
+    $(declare -f setup_dir)
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    setup_dir build-tsan $SAN_OPTS -Db_sanitize=thread &&
+    ninja -C build-tsan -j $JOBS && $MESON_TEST -C build-tsan --suite threads"
+fi
+
+if want fuzz; then
+  t0=$(date +%s)
+  if [ ! -f trace/fuzz/meson.build ]; then
+    record fuzz 0 0 0 0 "trace/fuzz not present"
+  else
+    log="$LOGDIR/fuzz.log"
+    echo
+    echo "=================== fuzz ==================="
+    (
+      set -o pipefail
+      CC=clang setup_dir build-fuzz $SAN_OPTS -Dfuzz=true -Db_sanitize=address,undefined &&
+        ninja -C build-fuzz -j "$JOBS"
+    ) 2>&1 | tee "$log"
+    if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+      record fuzz 0 1 0 $(($(date +%s) - t0)) "fuzz build failed: out/test-logs/fuzz.log"
+    else
+      fp=0
+      ff=0
+      for target in build-fuzz/trace/fuzz/fuzz-*; do
+        [ -x "$target" ] && [ -f "$target" ] || continue
+        tname=$(basename "$target")
+        corpus="build-fuzz/corpus-$tname"
+        mkdir -p "$corpus"
+        seeds=""
+        for d in "trace/fuzz/corpus-${tname#fuzz-}" trace/fuzz/corpus tests/trace/golden; do
+          [ -d "$d" ] && seeds="$seeds $d"
+        done
+        echo "--- $tname for ${FUZZ_SECONDS}s (seeds:${seeds:- none})"
+        # shellcheck disable=SC2086 # seed directories are separate arguments
+        if "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
+          -print_final_stats=1 "$corpus" $seeds >>"$log" 2>&1; then
+          fp=$((fp + 1))
+          tail -n 3 "$log"
+        else
+          ff=$((ff + 1))
+          tail -n 40 "$log"
+        fi
+      done
+      record fuzz "$fp" "$ff" 0 $(($(date +%s) - t0)) "log: out/test-logs/fuzz.log"
+    fi
+  fi
+fi
+
+if want gui; then
+  if [ ! -f build/build.ninja ]; then
+    record gui 0 0 0 0 "no build/ to test"
+  else
+    run_meson_step gui "
+      ninja -C build -j $JOBS &&
+      xvfb-run -a -s '-screen 0 1600x1000x24' $MESON_TEST -C build --suite gui"
+  fi
+fi
+
+echo
+echo "=================== summary ==================="
+for line in "${SUMMARY[@]}"; do
+  echo "$line"
+done
+echo "total time: $(($(date +%s) - START_ALL))s"
+if [ "$T_SKIP" -gt 0 ]; then
+  echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+else
+  echo "$T_PASS passed, $T_FAIL failed"
+fi
+[ "$T_FAIL" -eq 0 ]
