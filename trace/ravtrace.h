@@ -196,13 +196,15 @@ typedef struct rav_state_cell {
 	rav_loc field_target[2]; /* for reference fields: the final target cell after walking reference ravioli (0 if none) */
 } rav_state_cell;
 
-typedef struct rav_state_page {
+/* A plain struct tag (no typedef): rav_state_page is also the function
+ * below, so C needs the two names in different namespaces. */
+struct rav_state_page {
 	uint32_t index;    /* global page index */
 	uint8_t kind;      /* rav_state_page_kind */
 	uint32_t owner;    /* heap id (0 for pool/unused) */
 	uint32_t fill;     /* cells used incl. header */
 	uint32_t live, dead;
-} rav_state_page;
+};
 
 typedef struct rav_state_heap {
 	uint32_t id;
@@ -226,7 +228,7 @@ uint64_t rav_state_position(const rav_state *s);
 unsigned rav_state_heap_count(const rav_state *s);
 bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out);
 uint32_t rav_state_page_span(const rav_state *s); /* 1 + highest page index ever used */
-bool rav_state_page(const rav_state *s, uint32_t page, rav_state_page *out);
+bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *out);
 bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_state_cell *out);
 /* Fast path for drawing: the type id of every cell of a page (cells_per_page
  * entries; 0 empty, 1 header, 4 dead, 2 reference raviolo, ...). */

@@ -1,0 +1,491 @@
+/* contention.c - cache-line contention model: who makes which cache lines
+ * bounce between cores.
+ *
+ * The recorded loads and stores (RAV_EV_ACCESS) and the engine's own memory
+ * writes (alloc, move, fix-up, stores, links: every word the engine writes
+ * is in the trace) are replayed, in the global event order, through a MESI
+ * coherence model with one cache per recording thread.  Per line we keep
+ * the set of threads holding a copy and which one holds it exclusively
+ * (E or M).  A miss on a line that another thread's cache holds is a
+ * cross-thread transfer (the data comes from that cache); a write that
+ * removes other threads' copies counts one invalidation per copy removed.
+ * A miss on a line no cache holds is a cold miss and is not counted.
+ *
+ * Caches have infinite capacity: only coherence misses are modelled, never
+ * capacity or conflict misses.  That is the quantity ravscope wants (the
+ * traffic threads cause each other), and it keeps the model exact and fast.
+ * Page hand-offs are not memory accesses: the receiver pays for the lines
+ * it later touches, which is where ravioli messages cost what they cost.
+ *
+ * Threads are identified by their index in rav_trace_thread_at order; the
+ * holder masks have 64 bits, so with more than 64 recording threads two
+ * threads may share a bit (their mutual traffic is then invisible): that
+ * is stated here rather than hidden, and no sample comes near it.
+ *
+ * Lines are kept in an open-addressing hash table keyed by line number
+ * (pool-relative byte address / line size, or raw address / line size with
+ * bit 63 for memory outside the pool).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rav-record.h"
+#include "trace-private.h"
+
+typedef struct cline {
+	uint64_t key;      /* line key + 1; 0 = free slot */
+	uint64_t holders;  /* threads holding a copy */
+	uint64_t tmask;    /* threads that ever touched it */
+	uint64_t transfers, invalidations, reads, writes;
+	int16_t owner;     /* thread bit holding it E or M, -1 if shared or nobody */
+} cline;
+
+struct rav_contention {
+	uint32_t line_size, page_size, cell_size, word_size;
+	uint32_t cpp;
+	cline *tab;
+	size_t cap, used;
+	rav_contention_totals tot;
+	rav_contention_line *hot;
+	unsigned nhot;
+	uint64_t *pages;
+	uint32_t npages;
+	uint64_t *threads;
+	unsigned nthreads;
+	unsigned windows;
+	uint64_t from, to;
+	uint64_t *win;
+	/* thread heap id -> index */
+	uint32_t *tid_keys, *tid_vals;
+	uint32_t tid_cap;
+};
+
+#define EXT_BIT ((uint64_t)1 << 63)
+
+static inline uint64_t mix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static bool tab_grow(rav_contention *c)
+{
+	size_t ncap = c->cap ? c->cap * 2 : 1u << 12;
+	cline *n = calloc(ncap, sizeof *n);
+	if (!n)
+		return false;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (!c->tab[i].key)
+			continue;
+		size_t j = mix64(c->tab[i].key) & (ncap - 1);
+		while (n[j].key)
+			j = (j + 1) & (ncap - 1);
+		n[j] = c->tab[i];
+	}
+	free(c->tab);
+	c->tab = n;
+	c->cap = ncap;
+	return true;
+}
+
+static cline *tab_find(const rav_contention *c, uint64_t line)
+{
+	if (!c->cap)
+		return NULL;
+	uint64_t k = line + 1;
+	for (size_t i = mix64(k) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		if (c->tab[i].key == k)
+			return &c->tab[i];
+		if (!c->tab[i].key)
+			return NULL;
+	}
+}
+
+static cline *tab_get(rav_contention *c, uint64_t line)
+{
+	if ((c->used + 1) * 2 > c->cap && !tab_grow(c))
+		return NULL;
+	uint64_t k = line + 1;
+	size_t i = mix64(k) & (c->cap - 1);
+	while (c->tab[i].key) {
+		if (c->tab[i].key == k)
+			return &c->tab[i];
+		i = (i + 1) & (c->cap - 1);
+	}
+	cline *e = &c->tab[i];
+	memset(e, 0, sizeof *e);
+	e->key = k;
+	e->owner = -1;
+	c->used++;
+	return e;
+}
+
+static unsigned thread_index(rav_contention *c, uint32_t heap_id)
+{
+	uint32_t mask = c->tid_cap - 1;
+	for (uint32_t i = (heap_id * 2654435761u) & mask;; i = (i + 1) & mask) {
+		if (c->tid_keys[i] == heap_id + 1)
+			return c->tid_vals[i];
+		if (!c->tid_keys[i])
+			return UINT32_MAX;
+	}
+}
+
+static bool build_thread_map(rav_contention *c, rav_trace *t)
+{
+	unsigned n = rav_trace_thread_count(t);
+	c->tid_cap = 16;
+	while (c->tid_cap < (n + 1) * 2)
+		c->tid_cap *= 2;
+	c->tid_keys = calloc(c->tid_cap, sizeof *c->tid_keys);
+	c->tid_vals = calloc(c->tid_cap, sizeof *c->tid_vals);
+	c->nthreads = n;
+	c->threads = calloc(n ? n : 1, sizeof *c->threads);
+	if (!c->tid_keys || !c->tid_vals || !c->threads)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		const rav_trace_thread *th = rav_trace_thread_at(t, i);
+		if (!th)
+			continue;
+		uint32_t mask = c->tid_cap - 1, j = (th->heap_id * 2654435761u) & mask;
+		while (c->tid_keys[j] && c->tid_keys[j] != th->heap_id + 1)
+			j = (j + 1) & mask;
+		c->tid_keys[j] = th->heap_id + 1;
+		c->tid_vals[j] = i;
+	}
+	return true;
+}
+
+static void page_add(rav_contention *c, uint32_t page, uint64_t n)
+{
+	if (page >= c->npages) {
+		uint32_t ncap = c->npages ? c->npages : 64;
+		while (ncap <= page)
+			ncap *= 2;
+		uint64_t *p = realloc(c->pages, sizeof *p * ncap);
+		if (!p)
+			return;
+		memset(p + c->npages, 0, sizeof *p * (ncap - c->npages));
+		c->pages = p;
+		c->npages = ncap;
+	}
+	c->pages[page] += n;
+}
+
+/* One access by thread `ti` to line `line`; returns false on out of memory. */
+static bool touch(rav_contention *c, uint64_t line, unsigned ti, bool write, unsigned window)
+{
+	cline *e = tab_get(c, line);
+	if (!e)
+		return false;
+	unsigned bitno = ti & 63;
+	uint64_t bit = (uint64_t)1 << bitno;
+	e->tmask |= bit;
+	uint64_t others = e->holders & ~bit;
+	bool transfer = false;
+	if (!write) {
+		e->reads++;
+		if (e->holders & bit)
+			return true; /* hit in S, E or M */
+		if (others) {
+			transfer = true;
+			e->owner = -1; /* the E/M holder, if any, drops to S */
+		} else {
+			e->owner = (int16_t)bitno; /* E */
+		}
+		e->holders |= bit;
+	} else {
+		e->writes++;
+		if ((e->holders & bit) && e->owner == (int16_t)bitno)
+			return true; /* E or M: silent upgrade / hit */
+		if (!(e->holders & bit) && others)
+			transfer = true; /* read-for-ownership from another cache */
+		if (others) {
+			uint64_t n = (uint64_t)__builtin_popcountll(others);
+			e->invalidations += n;
+			c->tot.invalidations += n;
+		}
+		e->holders = bit;
+		e->owner = (int16_t)bitno;
+	}
+	if (transfer) {
+		e->transfers++;
+		c->tot.transfers++;
+		if (ti < c->nthreads)
+			c->threads[ti]++;
+		c->win[window]++;
+		if (!(line & EXT_BIT))
+			page_add(c, (uint32_t)(line * c->line_size / c->page_size), 1);
+	}
+	return true;
+}
+
+/* Access of `size` bytes at a location by thread ti. */
+static bool access_range(rav_contention *c, rav_loc l, uint64_t size, unsigned ti, bool write, unsigned window)
+{
+	uint64_t byte, ext = 0;
+	if (l & RAV_LOC_EXTERNAL) {
+		byte = l & ~RAV_LOC_EXTERNAL;
+		ext = EXT_BIT;
+	} else {
+		byte = (uint64_t)rav_loc_page(l) * c->page_size + (uint64_t)rav_loc_cell(l) * c->cell_size +
+		       (uint64_t)rav_loc_word(l) * c->word_size;
+	}
+	if (size == 0)
+		size = 1;
+	uint64_t first = byte / c->line_size, last = (byte + size - 1) / c->line_size;
+	if (last - first > 64)
+		last = first + 64; /* a huge recorded range: bound the work per event */
+	c->tot.accesses++;
+	for (uint64_t ln = first; ln <= last; ln++)
+		if (!touch(c, (ln & ~EXT_BIT) | ext, ti, write, window))
+			return false;
+	return true;
+}
+
+static int cmp_hot(const void *pa, const void *pb)
+{
+	const rav_contention_line *a = pa, *b = pb;
+	if (a->transfers != b->transfers)
+		return a->transfers < b->transfers ? 1 : -1;
+	if (a->invalidations != b->invalidations)
+		return a->invalidations < b->invalidations ? 1 : -1;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
+{
+	if (!err)
+		return;
+	memset(err, 0, sizeof *err);
+	err->code = code;
+	err->chunk = -1;
+	snprintf(err->message, sizeof err->message, "contention: %s", msg);
+}
+
+rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg, rav_trace_progress progress,
+				   void *user, rav_trace_error *err)
+{
+	rav_contention *c = calloc(1, sizeof *c);
+	if (!c) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->line_size = cfg && cfg->line_size ? cfg->line_size : 64;
+	c->page_size = t->info.page_size;
+	c->cell_size = t->info.cell_size ? t->info.cell_size : 32;
+	c->word_size = t->info.word_size ? t->info.word_size : 8;
+	if (c->line_size & (c->line_size - 1) || c->line_size < 8 || c->line_size > 65536) {
+		char m[128];
+		snprintf(m, sizeof m, "line size %u is not a power of two between 8 and 65536", c->line_size);
+		set_err(err, RAV_TRACE_EHEADER, m);
+		free(c);
+		return NULL;
+	}
+	if (!c->page_size || c->page_size % c->cell_size) {
+		set_err(err, RAV_TRACE_EHEADER, "the trace header gives no usable page and cell size");
+		free(c);
+		return NULL;
+	}
+	uint64_t avail = rav_trace_indexed_events(t);
+	c->from = cfg ? cfg->from : 0;
+	c->to = cfg && cfg->to ? cfg->to : avail;
+	if (c->to > avail)
+		c->to = avail;
+	if (c->from > c->to)
+		c->from = c->to;
+	c->windows = cfg && cfg->windows ? cfg->windows : 64;
+	c->win = calloc(c->windows, sizeof *c->win);
+	if (!c->win || !build_thread_map(c, t) || !tab_grow(c)) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		rav_contention_free(c);
+		return NULL;
+	}
+	rav_trace_cursor cur;
+	_rav_trace_cursor_init(t, c->from, &cur);
+	uint64_t span = c->to - c->from, done = 0;
+	unsigned ti_cache = 0;
+	uint32_t tid_cache = UINT32_MAX;
+	rav_event ev;
+	bool ok = true;
+	while (c->from + done < c->to) {
+		if (!_rav_trace_cursor_next(&cur, &ev)) {
+			if (cur.failed) {
+				if (err)
+					*err = cur.error;
+				ok = false;
+			}
+			break;
+		}
+		done++;
+		if (progress && (done & 0xfffff) == 0 && !progress(done, span, user)) {
+			set_err(err, RAV_TRACE_ECANCELLED, "cancelled");
+			ok = false;
+			break;
+		}
+		unsigned w = (unsigned)((unsigned __int128)(ev.index - c->from) * c->windows / (span ? span : 1));
+		if (w >= c->windows)
+			w = c->windows - 1;
+		if (ev.thread != tid_cache) {
+			tid_cache = ev.thread;
+			ti_cache = thread_index(c, ev.thread);
+			if (ti_cache == UINT32_MAX)
+				ti_cache = 63; /* not in the thread table: a shared "unknown" bit */
+		}
+		unsigned ti = ti_cache;
+		bool r = true;
+		switch (ev.kind) {
+		case RAV_EV_ACCESS:
+			r = access_range(c, ev.a, ev.b ? ev.b : c->word_size, ti, ev.aux & 1, w);
+			break;
+		case RAV_EV_ALLOC:
+			r = access_range(c, ev.a & ~(rav_loc)3, c->cell_size, ti, true, w);
+			break;
+		case RAV_EV_MOVE:
+			r = access_range(c, ev.a & ~(rav_loc)3, c->cell_size, ti, false, w) &&
+			    access_range(c, ev.b & ~(rav_loc)3, c->cell_size, ti, true, w);
+			break;
+		case RAV_EV_FREE:
+			r = access_range(c, ev.a & ~(rav_loc)3, c->word_size, ti, true, w);
+			break;
+		case RAV_EV_FIXUP:
+		case RAV_EV_REF_STORE:
+		case RAV_EV_REF_CLEAR:
+		case RAV_EV_DATA_STORE:
+		case RAV_EV_LINK:
+		case RAV_EV_TYPE_WORD:
+			r = access_range(c, ev.a, c->word_size, ti, true, w);
+			break;
+		default:
+			break;
+		}
+		if (!r) {
+			set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
+			ok = false;
+			break;
+		}
+	}
+	_rav_trace_cursor_fini(&cur);
+	if (!ok) {
+		rav_contention_free(c);
+		return NULL;
+	}
+	if (progress)
+		progress(done, span, user);
+	c->tot.lines_touched = c->used;
+	size_t nh = 0;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->tab[i].key && c->tab[i].transfers)
+			nh++;
+	c->tot.lines_contended = nh;
+	c->hot = calloc(nh ? nh : 1, sizeof *c->hot);
+	if (!c->hot) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		rav_contention_free(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->cap; i++) {
+		const cline *e = &c->tab[i];
+		if (!e->key || !e->transfers)
+			continue;
+		rav_contention_line *h = &c->hot[c->nhot++];
+		uint64_t line = e->key - 1;
+		h->external = (line & EXT_BIT) != 0;
+		h->line = line & ~EXT_BIT;
+		if (!h->external) {
+			uint64_t byte = h->line * c->line_size;
+			h->first_cell = rav_loc_make((uint32_t)(byte / c->page_size),
+						     (uint32_t)(byte % c->page_size / c->cell_size), 0);
+		}
+		h->transfers = e->transfers;
+		h->invalidations = e->invalidations;
+		h->reads = e->reads;
+		h->writes = e->writes;
+		h->thread_mask = e->tmask;
+	}
+	qsort(c->hot, c->nhot, sizeof *c->hot, cmp_hot);
+	return c;
+}
+
+void rav_contention_free(rav_contention *c)
+{
+	if (!c)
+		return;
+	free(c->tab);
+	free(c->hot);
+	free(c->pages);
+	free(c->threads);
+	free(c->win);
+	free(c->tid_keys);
+	free(c->tid_vals);
+	free(c);
+}
+
+void rav_contention_get_totals(const rav_contention *c, rav_contention_totals *out)
+{
+	*out = c->tot;
+}
+
+unsigned rav_contention_line_count(const rav_contention *c)
+{
+	return c->nhot;
+}
+
+const rav_contention_line *rav_contention_line_at(const rav_contention *c, unsigned i)
+{
+	return i < c->nhot ? &c->hot[i] : NULL;
+}
+
+uint64_t rav_contention_page(const rav_contention *c, uint32_t page)
+{
+	return page < c->npages ? c->pages[page] : 0;
+}
+
+uint64_t rav_contention_thread(const rav_contention *c, unsigned thread_index)
+{
+	return thread_index < c->nthreads ? c->threads[thread_index] : 0;
+}
+
+unsigned rav_contention_window_count(const rav_contention *c)
+{
+	return c->windows;
+}
+
+uint64_t rav_contention_window(const rav_contention *c, unsigned w, uint64_t *first_event, uint64_t *last_event)
+{
+	if (w >= c->windows) {
+		if (first_event)
+			*first_event = 0;
+		if (last_event)
+			*last_event = 0;
+		return 0;
+	}
+	uint64_t span = c->to - c->from;
+	/* event e is in window floor((e - from) * W / span): the first index of
+	 * window w is ceil(w * span / W) */
+	uint64_t lo = c->from + (uint64_t)(((unsigned __int128)span * w + c->windows - 1) / c->windows);
+	uint64_t hi = c->from + (uint64_t)(((unsigned __int128)span * (w + 1) + c->windows - 1) / c->windows);
+	if (first_event)
+		*first_event = lo;
+	if (last_event)
+		*last_event = hi > lo ? hi - 1 : lo;
+	return c->win[w];
+}
+
+void rav_contention_page_lines(const rav_contention *c, uint32_t page, uint64_t *out)
+{
+	if (c->line_size >= c->page_size) {
+		const cline *e = tab_find(c, (uint64_t)page * c->page_size / c->line_size);
+		out[0] = e ? e->transfers : 0;
+		return;
+	}
+	uint32_t n = c->page_size / c->line_size;
+	uint64_t first = (uint64_t)page * n;
+	for (uint32_t i = 0; i < n; i++) {
+		const cline *e = tab_find(c, first + i);
+		out[i] = e ? e->transfers : 0;
+	}
+}

@@ -1,0 +1,1872 @@
+/* replay.c - heap state at any event: the replay model, keyframes, summary
+ * series and cell histories.
+ *
+ * The engine records every write it makes to heap memory, so replay is
+ * "apply events to a heap image".  The model keeps, per page in use, a block
+ * with the page's meta data (kind, owner, fill, live/dead counts) and its
+ * cell words and states.  Blocks are reference counted and copied on write:
+ * a keyframe is a copy of the page pointer table plus small per-heap data,
+ * and costs memory only for the pages that change before the next one.  A
+ * rav_state seeks by restoring the nearest keyframe at or before the target
+ * (pointer copies) and replaying forward with the reader's cursor.
+ *
+ * Every event is validated against the model as it is applied (the cell an
+ * ALLOC takes must be empty, a MOVE goes from a live cell into a hole, a
+ * word write names the old value the slot really holds, pages change hands
+ * only from their owner, ...).  A mismatch is a RAV_TRACE_EREPLAY error that
+ * names the event index, the place and both values: replay never guesses.
+ *
+ * Page header cells are not replayed word by word (the engine keeps fill and
+ * list links there without recording those writes); rav_state_cell_at
+ * rebuilds them from the model: type word with fill | kind << 32 as scalar,
+ * next page, previous page, owner heap id.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rav-record.h"
+#include "replay-private.h"
+#include "trace-private.h"
+
+#define NO_PAGE UINT32_MAX
+#define TYPE_ID(w) ((uint16_t)((w) & 0xffffu))
+#define T_HEADER 1u
+#define T_REF 2u
+#define T_ROOT 3u
+#define T_DEAD 4u
+#define MAX_TYPES 4096u
+#define MAX_WALK 64u
+
+/* ---- page blocks -------------------------------------------------------- */
+
+typedef struct rp_page {
+	atomic_uint refs;
+	uint8_t kind;   /* rav_state_page_kind */
+	uint8_t ekind;  /* engine page kind (rav_page_kind) as acquired */
+	uint32_t owner; /* heap id */
+	uint32_t fill, live, dead, refc;
+	uint64_t words[]; /* cpp * 4 words, then cpp state bytes */
+} rp_page;
+
+typedef struct rp_heap {
+	uint32_t id;
+	uint32_t parent;
+	uint8_t kind;
+	bool alive, in_flight;
+	uint32_t npages, cap;
+	uint32_t *pages; /* list order */
+	uint64_t live, refc, dead;
+	uint32_t series_mark; /* last series bin in which this heap changed + 1 */
+} rp_heap;
+
+typedef struct rp_model {
+	uint32_t cpp, page_size, cell_size;
+	uint8_t word_size;
+	size_t block_size;
+	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
+	rp_page **pages;
+	uint8_t *pool;      /* 1 if the page went back to the pool */
+	rp_heap *heaps;
+	uint32_t nheaps, heap_cap;
+	uint32_t *hmap;     /* open addressing: heap id -> index + 1 */
+	uint32_t hmap_cap;
+	uint8_t *tkinds;    /* MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
+	rav_state_totals tot;
+	uint64_t pos;       /* index of the next event to apply */
+	uint64_t copied;    /* bytes copied on write (keyframe accounting) */
+	rav_trace_error err;
+} rp_model;
+
+static inline uint8_t *pg_state(const rp_model *m, rp_page *p)
+{
+	return (uint8_t *)(p->words + (size_t)m->cpp * 4);
+}
+
+static rp_page *page_new(const rp_model *m)
+{
+	rp_page *p = calloc(1, m->block_size);
+	if (p)
+		atomic_init(&p->refs, 1);
+	return p;
+}
+
+static void page_unref(rp_page *p)
+{
+	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+		free(p);
+}
+
+static void page_ref(rp_page *p)
+{
+	if (p)
+		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+/* ---- model basics ------------------------------------------------------- */
+
+static int fail(rp_model *m, const rav_event *ev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(rp_model *m, const rav_event *ev, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	m->err.code = RAV_TRACE_EREPLAY;
+	m->err.offset = 0;
+	m->err.chunk = -1;
+	snprintf(m->err.message, sizeof m->err.message, "replay: event %llu (%s, thread %u): %s",
+		 (unsigned long long)ev->index, rav_event_kind_name(ev->kind), ev->thread, what);
+	return -1;
+}
+
+static void model_init(rp_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size)
+{
+	memset(m, 0, sizeof *m);
+	m->page_size = page_size;
+	m->cell_size = cell_size ? cell_size : 32;
+	m->word_size = word_size ? word_size : 8;
+	m->cpp = page_size / m->cell_size;
+	m->block_size = sizeof(rp_page) + (size_t)m->cpp * 4 * sizeof(uint64_t) + m->cpp;
+	m->tkinds = calloc(MAX_TYPES, 1);
+}
+
+static void model_clear(rp_model *m)
+{
+	for (uint32_t i = 0; i < m->span; i++)
+		page_unref(m->pages[i]);
+	for (uint32_t i = 0; i < m->nheaps; i++)
+		free(m->heaps[i].pages);
+	free(m->pages);
+	free(m->pool);
+	free(m->heaps);
+	free(m->hmap);
+	free(m->tkinds);
+	m->pages = NULL;
+	m->pool = NULL;
+	m->heaps = NULL;
+	m->hmap = NULL;
+	m->tkinds = NULL;
+	m->span = m->cap = m->nheaps = m->heap_cap = m->hmap_cap = 0;
+}
+
+/* Copy src into dst (dst cleared first), sharing page blocks. */
+static bool model_copy(rp_model *dst, const rp_model *src)
+{
+	model_clear(dst);
+	*dst = *src;
+	dst->pages = NULL;
+	dst->pool = NULL;
+	dst->heaps = NULL;
+	dst->hmap = NULL;
+	dst->tkinds = malloc(MAX_TYPES);
+	dst->cap = src->span;
+	dst->heap_cap = src->nheaps;
+	if (src->span) {
+		dst->pages = malloc(sizeof *dst->pages * src->span);
+		dst->pool = malloc(src->span);
+	}
+	if (src->nheaps)
+		dst->heaps = malloc(sizeof *dst->heaps * src->nheaps);
+	if (src->hmap_cap)
+		dst->hmap = malloc(sizeof *dst->hmap * src->hmap_cap);
+	if (!dst->tkinds || (src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
+	    (src->hmap_cap && !dst->hmap)) {
+		free(dst->pages);
+		free(dst->pool);
+		free(dst->heaps);
+		free(dst->hmap);
+		free(dst->tkinds);
+		memset(dst, 0, sizeof *dst);
+		return false;
+	}
+	memcpy(dst->tkinds, src->tkinds, MAX_TYPES);
+	if (src->span) {
+		memcpy(dst->pages, src->pages, sizeof *dst->pages * src->span);
+		memcpy(dst->pool, src->pool, src->span);
+		for (uint32_t i = 0; i < src->span; i++)
+			page_ref(src->pages[i]);
+	}
+	if (src->hmap_cap)
+		memcpy(dst->hmap, src->hmap, sizeof *dst->hmap * src->hmap_cap);
+	bool ok = true;
+	for (uint32_t i = 0; i < src->nheaps; i++) {
+		dst->heaps[i] = src->heaps[i];
+		dst->heaps[i].pages = NULL;
+		dst->heaps[i].cap = src->heaps[i].npages;
+		if (src->heaps[i].npages) {
+			dst->heaps[i].pages = malloc(sizeof(uint32_t) * src->heaps[i].npages);
+			if (!dst->heaps[i].pages) {
+				dst->heaps[i].npages = dst->heaps[i].cap = 0;
+				ok = false;
+				continue;
+			}
+			memcpy(dst->heaps[i].pages, src->heaps[i].pages, sizeof(uint32_t) * src->heaps[i].npages);
+		}
+	}
+	return ok;
+}
+
+static bool ensure_span(rp_model *m, uint32_t page)
+{
+	if (page < m->span)
+		return true;
+	if (page >= m->cap) {
+		uint32_t ncap = m->cap ? m->cap : 64;
+		while (ncap <= page)
+			ncap *= 2;
+		rp_page **np = realloc(m->pages, sizeof *np * ncap);
+		if (!np)
+			return false;
+		m->pages = np;
+		uint8_t *pool = realloc(m->pool, ncap);
+		if (!pool)
+			return false;
+		m->pool = pool;
+		m->cap = ncap;
+	}
+	for (uint32_t i = m->span; i <= page; i++) {
+		m->pages[i] = NULL;
+		m->pool[i] = 0;
+	}
+	m->span = page + 1;
+	return true;
+}
+
+/* Writable block of page `page` (copied first if shared). */
+static rp_page *page_w(rp_model *m, uint32_t page)
+{
+	rp_page *p = m->pages[page];
+	if (p && atomic_load_explicit(&p->refs, memory_order_acquire) != 1) {
+		rp_page *q = malloc(m->block_size);
+		if (!q)
+			return NULL;
+		memcpy(q, p, m->block_size);
+		atomic_init(&q->refs, 1);
+		page_unref(p);
+		m->pages[page] = q;
+		m->copied += m->block_size;
+		p = q;
+	}
+	return p;
+}
+
+static inline uint32_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+static rp_heap *heap_find(const rp_model *m, uint32_t id)
+{
+	if (!m->hmap_cap)
+		return NULL;
+	uint32_t mask = m->hmap_cap - 1;
+	for (uint32_t i = hash32(id) & mask;; i = (i + 1) & mask) {
+		uint32_t v = m->hmap[i];
+		if (!v)
+			return NULL;
+		if (m->heaps[v - 1].id == id)
+			return &m->heaps[v - 1];
+	}
+}
+
+static rp_heap *heap_get(rp_model *m, uint32_t id, uint8_t kind)
+{
+	rp_heap *h = heap_find(m, id);
+	if (h)
+		return h;
+	if (m->nheaps == m->heap_cap) {
+		uint32_t ncap = m->heap_cap ? m->heap_cap * 2 : 16;
+		rp_heap *nh = realloc(m->heaps, sizeof *nh * ncap);
+		if (!nh)
+			return NULL;
+		m->heaps = nh;
+		m->heap_cap = ncap;
+	}
+	if ((m->nheaps + 1) * 2 > m->hmap_cap) {
+		uint32_t ncap = m->hmap_cap ? m->hmap_cap * 2 : 32;
+		uint32_t *nm = calloc(ncap, sizeof *nm);
+		if (!nm)
+			return NULL;
+		for (uint32_t k = 0; k < m->nheaps; k++) {
+			uint32_t i = hash32(m->heaps[k].id) & (ncap - 1);
+			while (nm[i])
+				i = (i + 1) & (ncap - 1);
+			nm[i] = k + 1;
+		}
+		free(m->hmap);
+		m->hmap = nm;
+		m->hmap_cap = ncap;
+	}
+	h = &m->heaps[m->nheaps];
+	memset(h, 0, sizeof *h);
+	h->id = id;
+	h->kind = kind;
+	h->alive = true;
+	uint32_t i = hash32(id) & (m->hmap_cap - 1);
+	while (m->hmap[i])
+		i = (i + 1) & (m->hmap_cap - 1);
+	m->hmap[i] = ++m->nheaps;
+	return h;
+}
+
+static bool heap_append(rp_heap *h, uint32_t page)
+{
+	if (h->npages == h->cap) {
+		uint32_t ncap = h->cap ? h->cap * 2 : 8;
+		uint32_t *np = realloc(h->pages, sizeof *np * ncap);
+		if (!np)
+			return false;
+		h->pages = np;
+		h->cap = ncap;
+	}
+	h->pages[h->npages++] = page;
+	return true;
+}
+
+static void heap_remove(rp_heap *h, uint32_t page)
+{
+	for (uint32_t i = h->npages; i-- > 0;) {
+		if (h->pages[i] == page) {
+			memmove(h->pages + i, h->pages + i + 1, sizeof *h->pages * (h->npages - i - 1));
+			h->npages--;
+			return;
+		}
+	}
+}
+
+/* ---- applying events ---------------------------------------------------- */
+
+/* Hook for the series: which heap's numbers changed (set by apply). */
+typedef struct rp_touch {
+	rp_heap *h[2];
+} rp_touch;
+
+static const char *state_name(uint8_t st)
+{
+	static const char *n[] = { "empty", "live", "dead", "a page header" };
+	return st < 4 ? n[st] : "?";
+}
+
+static void fmt_loc(char *buf, size_t len, rav_loc l)
+{
+	if (l & RAV_LOC_EXTERNAL)
+		snprintf(buf, len, "external 0x%llx", (unsigned long long)(l & ~RAV_LOC_EXTERNAL));
+	else
+		snprintf(buf, len, "page %u cell %u word %u", rav_loc_page(l), rav_loc_cell(l), rav_loc_word(l));
+}
+
+/* Resolve a cell location to its page block (which must be in use). */
+static rp_page *cell_page(rp_model *m, const rav_event *ev, rav_loc l, const char *what, bool allow_pool)
+{
+	char b[80];
+	fmt_loc(b, sizeof b, l);
+	if (l & RAV_LOC_EXTERNAL) {
+		fail(m, ev, "%s is %s, outside the ravioli pool", what, b);
+		return NULL;
+	}
+	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
+	if (c >= m->cpp) {
+		fail(m, ev, "%s (%s) is past the last cell of a page (%u cells per page)", what, b, m->cpp);
+		return NULL;
+	}
+	rp_page *p = pg < m->span ? m->pages[pg] : NULL;
+	if (!p || (!allow_pool && p->kind == RAV_SPAGE_POOL)) {
+		fail(m, ev, "%s (%s) is in page %u, which no heap owns (%s)", what, b, pg,
+		     p ? "released to the pool" : "never acquired");
+		return NULL;
+	}
+	return p;
+}
+
+static rp_heap *owner_of(rp_model *m, const rp_page *p)
+{
+	return p->owner ? heap_find(m, p->owner) : NULL;
+}
+
+static void fill_shrink(rp_model *m, rp_page *p)
+{
+	const uint8_t *st = pg_state(m, p);
+	while (p->fill > 1 && st[p->fill - 1] == RAV_CELL_EMPTY)
+		p->fill--;
+}
+
+/* Cell counters of page p (owned by heap h, may be NULL) change by dl/dd/dr. */
+static void count(rp_model *m, rp_page *p, rp_heap *h, int dl, int dd, int dr)
+{
+	p->live += (uint32_t)dl;
+	p->dead += (uint32_t)dd;
+	p->refc += (uint32_t)dr;
+	m->tot.live_cells += (uint64_t)(int64_t)dl;
+	m->tot.dead_cells += (uint64_t)(int64_t)dd;
+	m->tot.ref_cells += (uint64_t)(int64_t)dr;
+	if (h) {
+		h->live += (uint64_t)(int64_t)dl;
+		h->dead += (uint64_t)(int64_t)dd;
+		h->refc += (uint64_t)(int64_t)dr;
+	}
+}
+
+static uint8_t spage_kind(uint32_t engine_kind)
+{
+	switch (engine_kind) {
+	case RAV_PAGE_BUFFER:
+		return RAV_SPAGE_BUFFER;
+	case RAV_PAGE_ROOT:
+		return RAV_SPAGE_ROOT;
+	default:
+		return RAV_SPAGE_HEAP;
+	}
+}
+
+static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t oldv, uint64_t newv, bool check_old)
+{
+	rp_page *p = cell_page(m, ev, ev->a, "the slot written", false);
+	if (!p)
+		return -1;
+	uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a), w = rav_loc_word(ev->a);
+	uint8_t st = pg_state(m, p)[c];
+	if (st == RAV_CELL_HEADER)
+		return 0; /* header words are rebuilt from the model, see the top comment */
+	if (st == RAV_CELL_EMPTY)
+		return fail(m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w, pg, c);
+	uint64_t cur = p->words[c * 4 + w];
+	if (check_old && cur != oldv)
+		return fail(m, ev,
+			    "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx", pg, c,
+			    w, (unsigned long long)cur, (unsigned long long)oldv);
+	if (!(p = page_w(m, pg)))
+		return fail(m, ev, "out of memory");
+	p->words[c * 4 + w] = newv;
+	if (w == 0 && st == RAV_CELL_LIVE) {
+		int was = TYPE_ID(cur) == T_REF, is = TYPE_ID(newv) == T_REF;
+		if (was != is) {
+			rp_heap *h = owner_of(m, p);
+			count(m, p, h, 0, 0, is - was);
+			tc->h[0] = h;
+		}
+	}
+	return 0;
+}
+
+static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
+{
+	tc->h[0] = tc->h[1] = NULL;
+	switch (ev->kind) {
+	case RAV_EV_THREAD_START: {
+		rp_heap *h = heap_get(m, ev->x, RAV_HEAP_THREAD);
+		if (!h)
+			return fail(m, ev, "out of memory");
+		h->alive = true;
+		break;
+	}
+	case RAV_EV_HEAP_NEW: {
+		rp_heap *h = heap_get(m, ev->x, (uint8_t)ev->aux);
+		if (!h)
+			return fail(m, ev, "out of memory");
+		h->kind = (uint8_t)ev->aux;
+		h->parent = (uint32_t)ev->a;
+		h->alive = true;
+		h->in_flight = false;
+		break;
+	}
+	case RAV_EV_HEAP_END: {
+		rp_heap *h = heap_find(m, ev->x);
+		if (h) {
+			h->alive = false;
+			h->in_flight = false;
+		}
+		break;
+	}
+	case RAV_EV_TYPE_DEF:
+		if (ev->aux < MAX_TYPES)
+			m->tkinds[ev->aux] = (uint8_t)(0x80u | (ev->x & 3u));
+		break;
+	case RAV_EV_MSG_SEND: {
+		rp_heap *h = heap_get(m, ev->x, RAV_HEAP_MESSAGE);
+		if (!h)
+			return fail(m, ev, "out of memory");
+		if (h->in_flight)
+			return fail(m, ev, "message heap %u is sent twice", ev->x);
+		h->in_flight = true;
+		break;
+	}
+	case RAV_EV_MSG_RECV: {
+		rp_heap *h = heap_find(m, ev->x);
+		if (h)
+			h->in_flight = false;
+		break;
+	}
+	case RAV_EV_PAGE_ACQUIRE: {
+		if (ev->a >= (uint64_t)UINT32_MAX)
+			return fail(m, ev, "page index %llu is out of range", (unsigned long long)ev->a);
+		uint32_t pg = (uint32_t)ev->a;
+		if (!ensure_span(m, pg))
+			return fail(m, ev, "out of memory");
+		rp_page *p = m->pages[pg];
+		if (p && p->kind != RAV_SPAGE_POOL)
+			return fail(m, ev, "heap %u acquires page %u, which heap %u already owns", ev->x, pg, p->owner);
+		rp_heap *h = heap_get(m, ev->x, RAV_HEAP_THREAD);
+		if (!h)
+			return fail(m, ev, "out of memory");
+		if (p) {
+			if (!(p = page_w(m, pg)))
+				return fail(m, ev, "out of memory");
+		} else {
+			if (!(p = page_new(m)))
+				return fail(m, ev, "out of memory");
+			m->pages[pg] = p;
+		}
+		if (m->pool[pg]) {
+			m->pool[pg] = 0;
+			m->tot.pool_pages--;
+		}
+		p->kind = spage_kind(ev->aux);
+		p->ekind = (uint8_t)ev->aux;
+		p->owner = ev->x;
+		p->fill = 1;
+		p->live = p->dead = p->refc = 0;
+		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
+		memset(pg_state(m, p), 0, m->cpp);
+		pg_state(m, p)[0] = RAV_CELL_HEADER;
+		if (!heap_append(h, pg))
+			return fail(m, ev, "out of memory");
+		m->tot.pages++;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_PAGE_RELEASE: {
+		uint32_t pg = (uint32_t)ev->a;
+		rp_page *p = ev->a < m->span ? m->pages[pg] : NULL;
+		if (!p || p->kind == RAV_SPAGE_POOL)
+			return fail(m, ev, "heap %u releases page %llu, which no heap owns", ev->x,
+				    (unsigned long long)ev->a);
+		if (p->owner != ev->x)
+			return fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x, pg, p->owner);
+		rp_heap *h = heap_find(m, ev->x);
+		if (!(p = page_w(m, pg)))
+			return fail(m, ev, "out of memory");
+		count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc);
+		if (h)
+			heap_remove(h, pg);
+		p->kind = RAV_SPAGE_POOL;
+		p->owner = 0;
+		p->fill = 1;
+		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
+		memset(pg_state(m, p) + 1, 0, m->cpp - 1);
+		m->pool[pg] = 1;
+		m->tot.pool_pages++;
+		m->tot.pages--;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_PAGE_HANDOFF: {
+		uint32_t pg = (uint32_t)ev->a;
+		rp_page *p = ev->a < m->span ? m->pages[pg] : NULL;
+		if (!p || p->kind == RAV_SPAGE_POOL)
+			return fail(m, ev, "page %llu is handed from heap %llu to heap %u but no heap owns it",
+				    (unsigned long long)ev->a, (unsigned long long)ev->b, ev->x);
+		if (p->owner != ev->b)
+			return fail(m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
+				    (unsigned long long)ev->b, ev->x, p->owner);
+		rp_heap *from = heap_find(m, p->owner);
+		rp_heap *to = heap_get(m, ev->x, RAV_HEAP_THREAD);
+		from = heap_find(m, p->owner); /* heap_get may have moved the array */
+		if (!to || !(p = page_w(m, pg)))
+			return fail(m, ev, "out of memory");
+		if (from) {
+			heap_remove(from, pg);
+			from->live -= p->live;
+			from->dead -= p->dead;
+			from->refc -= p->refc;
+		}
+		to->live += p->live;
+		to->dead += p->dead;
+		to->refc += p->refc;
+		if (!heap_append(to, pg))
+			return fail(m, ev, "out of memory");
+		p->owner = ev->x;
+		if (p->kind != RAV_SPAGE_ROOT)
+			p->kind = to->kind == RAV_HEAP_MESSAGE ? RAV_SPAGE_BUFFER : RAV_SPAGE_HEAP;
+		m->tot.handoffs++;
+		tc->h[0] = from;
+		tc->h[1] = to;
+		break;
+	}
+	case RAV_EV_ALLOC: {
+		rp_page *p = cell_page(m, ev, ev->a, "the allocated cell", false);
+		if (!p)
+			return -1;
+		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		uint8_t st = pg_state(m, p)[c];
+		if (st != RAV_CELL_EMPTY)
+			return fail(m, ev, "allocates page %u cell %u, which is %s", pg, c, state_name(st));
+		if (!(p = page_w(m, pg)))
+			return fail(m, ev, "out of memory");
+		uint64_t *w = p->words + (size_t)c * 4;
+		w[0] = ev->aux;
+		w[1] = w[2] = w[3] = 0;
+		pg_state(m, p)[c] = RAV_CELL_LIVE;
+		if (c + 1 > p->fill)
+			p->fill = c + 1;
+		rp_heap *h = owner_of(m, p);
+		count(m, p, h, 1, 0, TYPE_ID(ev->aux) == T_REF);
+		m->tot.allocs++;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_FREE: {
+		rp_page *p = cell_page(m, ev, ev->a, "the freed cell", false);
+		if (!p)
+			return -1;
+		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		uint8_t st = pg_state(m, p)[c];
+		if (st != RAV_CELL_LIVE)
+			return fail(m, ev, "frees page %u cell %u, which is %s", pg, c, state_name(st));
+		if (!(p = page_w(m, pg)))
+			return fail(m, ev, "out of memory");
+		pg_state(m, p)[c] = RAV_CELL_DEAD;
+		rp_heap *h = owner_of(m, p);
+		count(m, p, h, -1, 1, -(int)(TYPE_ID(p->words[c * 4]) == T_REF));
+		m->tot.frees++;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_MOVE: {
+		rp_page *pf = cell_page(m, ev, ev->a, "the cell moved", false);
+		if (!pf)
+			return -1;
+		rp_page *pt = cell_page(m, ev, ev->b, "the destination of the move", false);
+		if (!pt)
+			return -1;
+		uint32_t fpg = rav_loc_page(ev->a), fc = rav_loc_cell(ev->a);
+		uint32_t tpg = rav_loc_page(ev->b), tcell = rav_loc_cell(ev->b);
+		uint8_t fst = pg_state(m, pf)[fc], tst = pg_state(m, pt)[tcell];
+		if (fst != RAV_CELL_LIVE)
+			return fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc, state_name(fst));
+		if (tst != RAV_CELL_DEAD && tst != RAV_CELL_EMPTY)
+			return fail(m, ev, "moves page %u cell %u into page %u cell %u, which is %s (not a hole)", fpg,
+				    fc, tpg, tcell, state_name(tst));
+		if (fpg == tpg && fc == tcell)
+			return fail(m, ev, "moves page %u cell %u onto itself", fpg, fc);
+		if (!(pf = page_w(m, fpg)) || !(pt = page_w(m, tpg)))
+			return fail(m, ev, "out of memory");
+		uint64_t *src = pf->words + (size_t)fc * 4, *dst = pt->words + (size_t)tcell * 4;
+		memcpy(dst, src, 4 * sizeof(uint64_t));
+		memset(src, 0, 4 * sizeof(uint64_t));
+		int isref = TYPE_ID(dst[0]) == T_REF;
+		rp_heap *hf = owner_of(m, pf), *ht = owner_of(m, pt);
+		pg_state(m, pt)[tcell] = RAV_CELL_LIVE;
+		pg_state(m, pf)[fc] = RAV_CELL_EMPTY;
+		count(m, pt, ht, 1, tst == RAV_CELL_DEAD ? -1 : 0, isref);
+		count(m, pf, hf, -1, 0, -isref);
+		if (tcell + 1 > pt->fill)
+			pt->fill = tcell + 1;
+		fill_shrink(m, pf);
+		m->tot.moves++;
+		tc->h[0] = hf;
+		tc->h[1] = ht;
+		break;
+	}
+	case RAV_EV_TRIM: {
+		rp_page *p = cell_page(m, ev, ev->a, "the trimmed cell", false);
+		if (!p)
+			return -1;
+		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		uint8_t st = pg_state(m, p)[c];
+		if (st != RAV_CELL_DEAD)
+			return fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c, state_name(st));
+		if (!(p = page_w(m, pg)))
+			return fail(m, ev, "out of memory");
+		pg_state(m, p)[c] = RAV_CELL_EMPTY;
+		memset(p->words + (size_t)c * 4, 0, 4 * sizeof(uint64_t));
+		rp_heap *h = owner_of(m, p);
+		count(m, p, h, 0, -1, 0);
+		fill_shrink(m, p);
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_FIXUP:
+		m->tot.fixups++;
+		return apply_word(m, ev, tc, ev->b, ev->c, true);
+	case RAV_EV_REF_STORE:
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_LINK:
+		return apply_word(m, ev, tc, ev->b, ev->c, true);
+	case RAV_EV_REF_CLEAR:
+		return apply_word(m, ev, tc, ev->b, 0, true);
+	case RAV_EV_TYPE_WORD: {
+		if (rav_loc_word(ev->a) != 0)
+			return fail(m, ev, "type word event names word %u, not word 0", rav_loc_word(ev->a));
+		return apply_word(m, ev, tc, ev->b, ev->c, true);
+	}
+	case RAV_EV_ROOT_NEW:
+	case RAV_EV_ROOT_FREE: {
+		rp_page *p = cell_page(m, ev, ev->a, "the root slot", false);
+		if (!p)
+			return -1;
+		uint8_t st = pg_state(m, p)[rav_loc_cell(ev->a)];
+		if (st != RAV_CELL_LIVE)
+			return fail(m, ev, "root slot page %u cell %u word %u is in a cell that is %s",
+				    rav_loc_page(ev->a), rav_loc_cell(ev->a), rav_loc_word(ev->a), state_name(st));
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* ---- queries on a model ------------------------------------------------- */
+
+static const rp_page *page_r(const rp_model *m, uint32_t page)
+{
+	return page < m->span ? m->pages[page] : NULL;
+}
+
+static bool live_cell(const rp_model *m, rav_loc l, const uint64_t **words)
+{
+	if (l & RAV_LOC_EXTERNAL)
+		return false;
+	const rp_page *p = page_r(m, rav_loc_page(l));
+	uint32_t c = rav_loc_cell(l);
+	if (!p || c >= m->cpp || pg_state(m, (rp_page *)p)[c] != RAV_CELL_LIVE)
+		return false;
+	*words = p->words + (size_t)c * 4;
+	return true;
+}
+
+/* Final target of a reference value (walks reference ravioli). */
+static rav_loc final_target(const rp_model *m, rav_loc v)
+{
+	v &= ~(rav_loc)3;
+	for (unsigned i = 0; i < MAX_WALK && v; i++) {
+		const uint64_t *w;
+		if (!live_cell(m, v, &w) || TYPE_ID(w[0]) != T_REF)
+			return v;
+		v = w[1] & ~(rav_loc)3;
+	}
+	return v;
+}
+
+static unsigned refmask(const rp_model *m, uint16_t type)
+{
+	if (type < MAX_TYPES && (m->tkinds[type] & 0x80u))
+		return m->tkinds[type] & 3u;
+	switch (type) {
+	case T_REF:
+		return 1;
+	case 5: /* vector header: f1 tree */
+	case 9: /* bytes header: f1 tree */
+		return 2;
+	case 6: /* vector node */
+	case 8: /* vector leaf of references */
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+static void cell_fill(const rp_model *m, uint32_t page, uint32_t cell, const rp_page *p, rav_state_cell *out)
+{
+	memset(out, 0, sizeof *out);
+	uint8_t st = pg_state(m, (rp_page *)p)[cell];
+	out->state = st;
+	if (st == RAV_CELL_HEADER) {
+		/* rebuilt: fill | kind << 32 as scalar, next, previous, owner */
+		out->type = T_HEADER;
+		out->scalar = (uint64_t)p->fill | ((uint64_t)p->ekind << 32);
+		out->word[0] = T_HEADER | (out->scalar << 24);
+		const rp_heap *h = p->owner ? heap_find(m, p->owner) : NULL;
+		if (h) {
+			for (uint32_t i = 0; i < h->npages; i++) {
+				if (h->pages[i] != page)
+					continue;
+				if (i + 1 < h->npages)
+					out->word[1] = rav_loc_make(h->pages[i + 1], 0, 0);
+				if (i > 0)
+					out->word[2] = rav_loc_make(h->pages[i - 1], 0, 0);
+				break;
+			}
+		}
+		out->word[3] = p->owner;
+		return;
+	}
+	memcpy(out->word, p->words + (size_t)cell * 4, sizeof out->word);
+	if (st == RAV_CELL_EMPTY)
+		return;
+	out->type = st == RAV_CELL_DEAD ? T_DEAD : TYPE_ID(out->word[0]);
+	out->flags = out->word[0] & 0xff0000u;
+	out->scalar = out->word[0] >> 24;
+	if (st != RAV_CELL_LIVE)
+		return;
+	unsigned mask = refmask(m, TYPE_ID(out->word[0]));
+	for (int f = 0; f < 2; f++)
+		if ((mask & (1u << f)) && out->word[1 + f])
+			out->field_target[f] = final_target(m, out->word[1 + f]);
+}
+
+/* Leaf slots referring to `cell` (through reference ravioli). */
+static unsigned referrers(const rp_model *m, rav_loc cell, rav_loc *out, unsigned max)
+{
+	rav_loc stack[2 * MAX_WALK + 4];
+	unsigned sp = 0, n = 0, steps = 0;
+	const uint64_t *w;
+	cell &= ~(rav_loc)3;
+	if (!live_cell(m, cell, &w))
+		return 0;
+	if (TYPE_ID(w[0]) == T_REF) {
+		if (w[2])
+			stack[sp++] = w[2];
+		if (w[3])
+			stack[sp++] = w[3];
+	} else if (TYPE_ID(w[0]) != T_ROOT && w[3]) {
+		stack[sp++] = w[3];
+	}
+	while (sp && steps++ < 1u << 20) {
+		rav_loc slot = stack[--sp];
+		const uint64_t *sw;
+		if (live_cell(m, slot & ~(rav_loc)3, &sw) && TYPE_ID(sw[0]) == T_REF && rav_loc_word(slot) == 1 &&
+		    sp + 2 <= sizeof stack / sizeof stack[0]) {
+			if (sw[2])
+				stack[sp++] = sw[2];
+			if (sw[3])
+				stack[sp++] = sw[3];
+			continue;
+		}
+		if (n < max)
+			out[n] = slot;
+		n++;
+	}
+	return n;
+}
+
+/* ---- the index: live model, keyframes, series, block filters ------------- */
+
+#define KF_EVERY_MIN ((uint64_t)1 << 18) /* events between keyframes, before the memory budget widens it */
+#define KF_BUDGET_STEP ((uint64_t)256 << 20)
+#define SERIES_BINS 8192u
+#define SERIES_W0 ((uint64_t)256)
+#define NKINDS 64u
+#define BLOCK_EVENTS ((uint64_t)1 << 14)
+#define BLOOM_BITS 4096u
+
+typedef struct rp_kf {
+	uint64_t pos;
+	rp_model m;
+} rp_kf;
+
+typedef struct rp_hseries {
+	uint32_t id;
+	uint32_t touched; /* bin + 1 in which it was last put on the dirty list */
+	uint32_t n, cap;
+	uint32_t *bin;
+	uint64_t *live;
+	uint32_t *pages;
+} rp_hseries;
+
+typedef struct rp_index {
+	pthread_mutex_t lock;
+	rp_model live;
+	bool failed;
+	rav_trace_error err;
+	uint64_t indexed; /* events applied to `live` (and seen by the series) */
+	bool done;
+
+	rp_kf **kf;
+	size_t nkf, kf_cap;
+	uint64_t kf_every, next_kf, kf_bytes, kf_step;
+
+	/* series: closed bins [0, nbins) of width bin_w events; `acc` is the open one */
+	uint64_t bin_w;
+	uint32_t nbins;
+	uint64_t (*counts)[NKINDS];
+	uint64_t *live_tot;
+	uint64_t *pages_tot;
+	uint64_t acc[NKINDS];
+	rp_hseries *hs; /* parallel to live.heaps */
+	uint32_t nhs, hs_cap;
+	uint32_t *dirty;
+	uint32_t ndirty, dirty_cap;
+
+	/* pages touched per block of BLOCK_EVENTS events (history filter) */
+	uint8_t (*bloom)[BLOOM_BITS / 8];
+	size_t nblocks, bloom_cap;
+	uint8_t cur_bloom[BLOOM_BITS / 8];
+} rp_index;
+
+static rp_index *idx_of(const rav_trace *t)
+{
+	return (rp_index *)t->replay;
+}
+
+static void geometry(rav_trace *t, uint32_t *page_size, uint32_t *cell_size, uint8_t *word_size)
+{
+	*page_size = t->info.page_size;
+	*cell_size = t->info.cell_size;
+	*word_size = t->info.word_size;
+}
+
+static void index_fail(rp_index *ix, const rav_trace_error *err)
+{
+	pthread_mutex_lock(&ix->lock);
+	if (!ix->failed) {
+		ix->failed = true;
+		ix->err = *err;
+	}
+	pthread_mutex_unlock(&ix->lock);
+}
+
+void _rav_replay_index_begin(rav_trace *t)
+{
+	_rav_replay_free(t);
+	rp_index *ix = calloc(1, sizeof *ix);
+	if (!ix)
+		return;
+	pthread_mutex_init(&ix->lock, NULL);
+	uint32_t ps, cs;
+	uint8_t ws;
+	geometry(t, &ps, &cs, &ws);
+	model_init(&ix->live, ps, cs, ws);
+	ix->kf_every = KF_EVERY_MIN;
+	ix->kf_step = KF_BUDGET_STEP;
+	ix->bin_w = SERIES_W0;
+	ix->counts = calloc(SERIES_BINS, sizeof *ix->counts);
+	ix->live_tot = calloc(SERIES_BINS, sizeof *ix->live_tot);
+	ix->pages_tot = calloc(SERIES_BINS, sizeof *ix->pages_tot);
+	if (!ix->live.tkinds || !ix->counts || !ix->live_tot || !ix->pages_tot || ix->live.cpp == 0) {
+		rav_trace_error e = { .code = ix->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER, .chunk = -1 };
+		snprintf(e.message, sizeof e.message, "replay: %s",
+			 ix->live.cpp ? "out of memory setting up the replay index"
+				      : "trace header gives no usable page and cell size");
+		ix->failed = true;
+		ix->err = e;
+	}
+	t->replay = ix;
+}
+
+static void hs_push(rp_hseries *s, uint32_t bin, uint64_t live, uint32_t pages)
+{
+	if (s->n && s->bin[s->n - 1] == bin) {
+		s->live[s->n - 1] = live;
+		s->pages[s->n - 1] = pages;
+		return;
+	}
+	if (s->n == s->cap) {
+		uint32_t ncap = s->cap ? s->cap * 2 : 8;
+		uint32_t *nb = realloc(s->bin, sizeof *nb * ncap);
+		if (nb)
+			s->bin = nb;
+		uint64_t *nl = realloc(s->live, sizeof *nl * ncap);
+		if (nl)
+			s->live = nl;
+		uint32_t *np = realloc(s->pages, sizeof *np * ncap);
+		if (np)
+			s->pages = np;
+		if (!nb || !nl || !np)
+			return;
+		s->cap = ncap;
+	}
+	s->bin[s->n] = bin;
+	s->live[s->n] = live;
+	s->pages[s->n] = pages;
+	s->n++;
+}
+
+/* Close the open bin (caller holds the lock). */
+static void series_close(rp_index *ix)
+{
+	if (ix->nbins == SERIES_BINS) {
+		/* halve the resolution: merge pairs of bins */
+		for (uint32_t i = 0; i < SERIES_BINS / 2; i++) {
+			for (unsigned k = 0; k < NKINDS; k++)
+				ix->counts[i][k] = ix->counts[2 * i][k] + ix->counts[2 * i + 1][k];
+			ix->live_tot[i] = ix->live_tot[2 * i + 1];
+			ix->pages_tot[i] = ix->pages_tot[2 * i + 1];
+		}
+		memset(ix->counts + SERIES_BINS / 2, 0, sizeof *ix->counts * (SERIES_BINS / 2));
+		for (uint32_t h = 0; h < ix->nhs; h++) {
+			rp_hseries *s = &ix->hs[h];
+			uint32_t n = 0;
+			for (uint32_t i = 0; i < s->n; i++) {
+				uint32_t b = s->bin[i] / 2;
+				if (n && s->bin[n - 1] == b)
+					n--;
+				s->bin[n] = b;
+				s->live[n] = s->live[i];
+				s->pages[n] = s->pages[i];
+				n++;
+			}
+			s->n = n;
+			s->touched = 0;
+		}
+		ix->nbins = SERIES_BINS / 2;
+		ix->bin_w *= 2;
+		/* the open bin keeps accumulating at the new width */
+		return;
+	}
+	uint32_t b = ix->nbins;
+	memcpy(ix->counts[b], ix->acc, sizeof ix->acc);
+	memset(ix->acc, 0, sizeof ix->acc);
+	ix->live_tot[b] = ix->live.tot.live_cells;
+	ix->pages_tot[b] = ix->live.tot.pages;
+	for (uint32_t i = 0; i < ix->ndirty; i++) {
+		uint32_t h = ix->dirty[i];
+		if (h < ix->nhs && h < ix->live.nheaps)
+			hs_push(&ix->hs[h], b, ix->live.heaps[h].live, ix->live.heaps[h].npages);
+	}
+	ix->ndirty = 0;
+	ix->nbins++;
+}
+
+static void series_touch(rp_index *ix, const rp_heap *h)
+{
+	if (!h)
+		return;
+	uint32_t hi = (uint32_t)(h - ix->live.heaps);
+	if (hi >= ix->live.nheaps)
+		return;
+	while (ix->nhs <= hi) {
+		if (ix->nhs == ix->hs_cap) {
+			uint32_t ncap = ix->hs_cap ? ix->hs_cap * 2 : 16;
+			rp_hseries *n = realloc(ix->hs, sizeof *n * ncap);
+			if (!n)
+				return;
+			ix->hs = n;
+			ix->hs_cap = ncap;
+		}
+		memset(&ix->hs[ix->nhs], 0, sizeof ix->hs[0]);
+		ix->hs[ix->nhs].id = ix->live.heaps[ix->nhs].id;
+		ix->nhs++;
+	}
+	rp_hseries *s = &ix->hs[hi];
+	if (s->touched == ix->nbins + 1)
+		return;
+	if (ix->ndirty == ix->dirty_cap) {
+		uint32_t ncap = ix->dirty_cap ? ix->dirty_cap * 2 : 16;
+		uint32_t *n = realloc(ix->dirty, sizeof *n * ncap);
+		if (!n)
+			return;
+		ix->dirty = n;
+		ix->dirty_cap = ncap;
+	}
+	ix->dirty[ix->ndirty++] = hi;
+	s->touched = ix->nbins + 1;
+}
+
+static inline void bloom_set(uint8_t *bits, rav_loc l)
+{
+	if (l && !(l & RAV_LOC_EXTERNAL)) {
+		uint32_t p = rav_loc_page(l) % BLOOM_BITS;
+		bits[p >> 3] |= (uint8_t)(1u << (p & 7));
+	}
+}
+
+static inline bool bloom_has(const uint8_t *bits, uint32_t page)
+{
+	uint32_t p = page % BLOOM_BITS;
+	return bits[p >> 3] & (1u << (p & 7));
+}
+
+static void bloom_event(uint8_t *bits, const rav_event *ev)
+{
+	switch (ev->kind) {
+	case RAV_EV_MOVE:
+		bloom_set(bits, ev->b);
+		/* fall through */
+	case RAV_EV_ALLOC:
+	case RAV_EV_FREE:
+	case RAV_EV_TRIM:
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_TYPE_WORD:
+	case RAV_EV_ROOT_NEW:
+	case RAV_EV_ROOT_FREE:
+	case RAV_EV_REFRAV_REMOVE:
+		bloom_set(bits, ev->a);
+		break;
+	case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE:
+	case RAV_EV_REF_CLEAR:
+	case RAV_EV_LINK:
+	case RAV_EV_REFRAV_INSERT:
+		bloom_set(bits, ev->a);
+		bloom_set(bits, ev->b);
+		bloom_set(bits, ev->c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void bloom_flush(rp_index *ix)
+{
+	if (ix->nblocks == ix->bloom_cap) {
+		size_t ncap = ix->bloom_cap ? ix->bloom_cap * 2 : 64;
+		void *n = realloc(ix->bloom, sizeof *ix->bloom * ncap);
+		if (!n) {
+			/* without room, mark the block as touching every page: history stays exact, only slower */
+			memset(ix->cur_bloom, 0xff, sizeof ix->cur_bloom);
+			return;
+		}
+		ix->bloom = n;
+		ix->bloom_cap = ncap;
+	}
+	memcpy(ix->bloom[ix->nblocks], ix->cur_bloom, sizeof ix->cur_bloom);
+	memset(ix->cur_bloom, 0, sizeof ix->cur_bloom);
+	ix->nblocks++;
+}
+
+static void take_keyframe(rp_index *ix)
+{
+	rp_kf *k = malloc(sizeof *k);
+	if (!k)
+		return;
+	memset(&k->m, 0, sizeof k->m);
+	if (!model_copy(&k->m, &ix->live)) {
+		model_clear(&k->m);
+		free(k);
+		return;
+	}
+	k->pos = ix->live.pos;
+	pthread_mutex_lock(&ix->lock);
+	if (ix->nkf == ix->kf_cap) {
+		size_t ncap = ix->kf_cap ? ix->kf_cap * 2 : 64;
+		rp_kf **n = realloc(ix->kf, sizeof *n * ncap);
+		if (!n) {
+			pthread_mutex_unlock(&ix->lock);
+			model_clear(&k->m);
+			free(k);
+			return;
+		}
+		ix->kf = n;
+		ix->kf_cap = ncap;
+	}
+	ix->kf[ix->nkf++] = k;
+	pthread_mutex_unlock(&ix->lock);
+	/* memory of this keyframe: its tables now, plus the pages the live model
+	 * copies away from it later (counted as they happen via live.copied) */
+	ix->kf_bytes += (uint64_t)k->m.span * (sizeof(void *) + 1) + (uint64_t)k->m.nheaps * sizeof(rp_heap) + MAX_TYPES;
+	for (uint32_t i = 0; i < k->m.nheaps; i++)
+		ix->kf_bytes += (uint64_t)k->m.heaps[i].npages * 4;
+}
+
+void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
+{
+	rp_index *ix = idx_of(t);
+	if (!ix || ix->failed)
+		return;
+	if (ev->index != ix->live.pos) {
+		rav_trace_error e = { .code = RAV_TRACE_EREPLAY, .chunk = -1 };
+		snprintf(e.message, sizeof e.message,
+			 "replay: event %llu arrived while event %llu was expected (events must come in order, without gaps)",
+			 (unsigned long long)ev->index, (unsigned long long)ix->live.pos);
+		index_fail(ix, &e);
+		return;
+	}
+	uint64_t i = ev->index;
+	if (i == ix->next_kf) {
+		ix->kf_bytes += ix->live.copied;
+		ix->live.copied = 0;
+		take_keyframe(ix);
+		if (ix->kf_bytes >= ix->kf_step) {
+			/* keyframes cost too much for this trace's churn: space them wider */
+			ix->kf_every *= 2;
+			ix->kf_step *= 2;
+		}
+		ix->next_kf = i + ix->kf_every;
+	}
+	if (i && i % ix->bin_w == 0) {
+		pthread_mutex_lock(&ix->lock);
+		series_close(ix);
+		pthread_mutex_unlock(&ix->lock);
+	}
+	if (i && i % BLOCK_EVENTS == 0) {
+		pthread_mutex_lock(&ix->lock);
+		bloom_flush(ix);
+		pthread_mutex_unlock(&ix->lock);
+	}
+	rp_touch tc;
+	if (apply(&ix->live, ev, &tc) < 0) {
+		index_fail(ix, &ix->live.err);
+		return;
+	}
+	ix->live.pos++;
+	ix->acc[ev->kind < NKINDS ? ev->kind : 0]++;
+	series_touch(ix, tc.h[0]);
+	series_touch(ix, tc.h[1]);
+	bloom_event(ix->cur_bloom, ev);
+	__atomic_store_n(&ix->indexed, ix->live.pos, __ATOMIC_RELEASE);
+}
+
+void _rav_replay_index_end(rav_trace *t)
+{
+	rp_index *ix = idx_of(t);
+	if (!ix)
+		return;
+	pthread_mutex_lock(&ix->lock);
+	if (ix->live.pos % ix->bin_w || (ix->live.pos && ix->nbins * ix->bin_w < ix->live.pos)) {
+		if (ix->nbins == SERIES_BINS)
+			series_close(ix); /* merges; then close the open bin below */
+		series_close(ix);
+	}
+	if (ix->live.pos % BLOCK_EVENTS)
+		bloom_flush(ix);
+	ix->done = true;
+	pthread_mutex_unlock(&ix->lock);
+}
+
+bool _rav_replay_index_error(const rav_trace *t, rav_trace_error *err)
+{
+	rp_index *ix = idx_of(t);
+	if (!ix)
+		return false;
+	pthread_mutex_lock(&ix->lock);
+	bool f = ix->failed;
+	if (f && err)
+		*err = ix->err;
+	pthread_mutex_unlock(&ix->lock);
+	return f;
+}
+
+void _rav_replay_free(rav_trace *t)
+{
+	rp_index *ix = idx_of(t);
+	if (!ix)
+		return;
+	model_clear(&ix->live);
+	for (size_t i = 0; i < ix->nkf; i++) {
+		model_clear(&ix->kf[i]->m);
+		free(ix->kf[i]);
+	}
+	free(ix->kf);
+	free(ix->counts);
+	free(ix->live_tot);
+	free(ix->pages_tot);
+	for (uint32_t i = 0; i < ix->nhs; i++) {
+		free(ix->hs[i].bin);
+		free(ix->hs[i].live);
+		free(ix->hs[i].pages);
+	}
+	free(ix->hs);
+	free(ix->dirty);
+	free(ix->bloom);
+	pthread_mutex_destroy(&ix->lock);
+	free(ix);
+	t->replay = NULL;
+}
+
+/* ---- rav_state ---------------------------------------------------------- */
+
+struct rav_state {
+	rav_trace *t; /* NULL: detached */
+	rp_model m;
+	rav_trace_cursor cur;
+	bool cur_ok;  /* cur yields event m.pos next */
+	bool failed;  /* the model met an error at m.pos: it cannot go forward */
+	rav_trace_error err;
+};
+
+rav_state *rav_state_new(rav_trace *t)
+{
+	rav_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->t = t;
+	uint32_t ps, cs;
+	uint8_t ws;
+	geometry(t, &ps, &cs, &ws);
+	model_init(&s->m, ps, cs, ws);
+	if (!s->m.tkinds) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+rav_state *_rav_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size)
+{
+	rav_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	model_init(&s->m, page_size, cell_size, word_size);
+	if (!s->m.tkinds || !s->m.cpp) {
+		free(s->m.tkinds);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void rav_state_free(rav_state *s)
+{
+	if (!s)
+		return;
+	if (s->cur_ok)
+		_rav_trace_cursor_fini(&s->cur);
+	model_clear(&s->m);
+	free(s);
+}
+
+int _rav_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
+{
+	if (s->failed) {
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	rav_event e = *ev;
+	e.index = s->m.pos;
+	rp_touch tc;
+	if (apply(&s->m, &e, &tc) < 0) {
+		s->failed = true;
+		s->err = s->m.err;
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	s->m.pos++;
+	return 0;
+}
+
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	memset(err, 0, sizeof *err);
+	err->code = code;
+	err->chunk = -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+}
+
+/* Apply events from the cursor until the model is at `target`. */
+static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
+{
+	if (!s->cur_ok) {
+		_rav_trace_cursor_init(s->t, s->m.pos, &s->cur);
+		s->cur_ok = true;
+	}
+	rav_event ev;
+	while (s->m.pos < target) {
+		if (!_rav_trace_cursor_next(&s->cur, &ev)) {
+			if (s->cur.failed && err)
+				*err = s->cur.error;
+			else
+				set_err(err, RAV_TRACE_EDECODE, "replay: the trace ended at event %llu, before event %llu",
+					(unsigned long long)s->m.pos, (unsigned long long)target);
+			_rav_trace_cursor_fini(&s->cur);
+			s->cur_ok = false;
+			return -1;
+		}
+		if (_rav_state_apply(s, &ev, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
+{
+	if (!s->t) {
+		if (index == s->m.pos)
+			return 0;
+		set_err(err, RAV_TRACE_EREPLAY, "replay: a detached state cannot seek (at event %llu, asked for %llu)",
+			(unsigned long long)s->m.pos, (unsigned long long)index);
+		return -1;
+	}
+	rp_index *ix = idx_of(s->t);
+	if (!ix) {
+		set_err(err, RAV_TRACE_EREPLAY, "replay: the trace is not indexed yet (rav_trace_index)");
+		return -1;
+	}
+	uint64_t avail = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&ix->lock);
+	bool failed = ix->failed;
+	rav_trace_error ierr = ix->err;
+	pthread_mutex_unlock(&ix->lock);
+	if (failed && index > avail) {
+		/* the index stopped at a replay error: report it */
+		if (err)
+			*err = ierr;
+		return -1;
+	}
+	if (index > avail) {
+		set_err(err, RAV_TRACE_EREPLAY, "replay: event %llu is past the %llu events indexed so far",
+			(unsigned long long)index, (unsigned long long)avail);
+		return -1;
+	}
+	if (index == s->m.pos && !s->failed)
+		return 0;
+	/* nearest keyframe at or before index */
+	pthread_mutex_lock(&ix->lock);
+	size_t lo = 0, hi = ix->nkf;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (ix->kf[mid]->pos <= index)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	rp_kf *k = ix->nkf && ix->kf[lo]->pos <= index ? ix->kf[lo] : NULL;
+	bool use_kf = k && (s->failed || s->m.pos > index || k->pos > s->m.pos);
+	bool ok = true;
+	if (use_kf) {
+		ok = model_copy(&s->m, &k->m);
+		s->m.pos = k->pos;
+	}
+	pthread_mutex_unlock(&ix->lock);
+	if (use_kf || (!k && (s->failed || s->m.pos > index))) {
+		if (s->cur_ok)
+			_rav_trace_cursor_fini(&s->cur);
+		s->cur_ok = false;
+		s->failed = false;
+		if (!k) {
+			uint32_t ps = s->m.page_size, cs = s->m.cell_size;
+			uint8_t ws = s->m.word_size;
+			model_clear(&s->m);
+			model_init(&s->m, ps, cs, ws);
+			ok = s->m.tkinds != NULL;
+		}
+	}
+	if (!ok) {
+		set_err(err, RAV_TRACE_ENOMEM, "replay: out of memory restoring the keyframe before event %llu",
+			(unsigned long long)index);
+		s->failed = true;
+		s->err = *err;
+		return -1;
+	}
+	return replay_to(s, index, err);
+}
+
+bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
+{
+	if (!s->t || s->failed)
+		return false;
+	uint64_t avail = rav_trace_indexed_events(s->t);
+	rp_index *ix = idx_of(s->t);
+	if (ix)
+		avail = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE) > avail ? ix->indexed : avail;
+	if (s->m.pos >= avail)
+		return false;
+	if (!s->cur_ok) {
+		_rav_trace_cursor_init(s->t, s->m.pos, &s->cur);
+		s->cur_ok = true;
+	}
+	rav_event ev;
+	if (!_rav_trace_cursor_next(&s->cur, &ev)) {
+		if (s->cur.failed && err)
+			*err = s->cur.error;
+		_rav_trace_cursor_fini(&s->cur);
+		s->cur_ok = false;
+		return false;
+	}
+	if (_rav_state_apply(s, &ev, err) < 0)
+		return false;
+	if (applied)
+		*applied = ev;
+	return true;
+}
+
+uint64_t rav_state_position(const rav_state *s)
+{
+	return s->m.pos;
+}
+
+unsigned rav_state_heap_count(const rav_state *s)
+{
+	return s->m.nheaps;
+}
+
+bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out)
+{
+	if (i >= s->m.nheaps)
+		return false;
+	const rp_heap *h = &s->m.heaps[i];
+	memset(out, 0, sizeof *out);
+	out->id = h->id;
+	out->kind = h->kind;
+	out->alive = h->alive;
+	out->in_flight = h->in_flight;
+	out->page_count = h->npages;
+	out->pages = h->pages;
+	out->live_cells = h->live;
+	out->ref_cells = h->refc;
+	out->dead_cells = h->dead;
+	return true;
+}
+
+uint32_t rav_state_page_span(const rav_state *s)
+{
+	return s->m.span;
+}
+
+bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *out)
+{
+	memset(out, 0, sizeof *out);
+	out->index = page;
+	const rp_page *p = page_r(&s->m, page);
+	if (!p)
+		return page < s->m.span;
+	out->kind = p->kind;
+	out->owner = p->owner;
+	out->fill = p->kind == RAV_SPAGE_POOL ? 0 : p->fill;
+	out->live = p->live;
+	out->dead = p->dead;
+	return true;
+}
+
+bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_state_cell *out)
+{
+	const rp_page *p = page_r(&s->m, page);
+	if (!p || cell >= s->m.cpp) {
+		memset(out, 0, sizeof *out);
+		return false;
+	}
+	cell_fill(&s->m, page, cell, p, out);
+	return true;
+}
+
+bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out)
+{
+	const rp_page *p = page_r(&s->m, page);
+	uint32_t n = s->m.cpp;
+	if (!p) {
+		memset(types_out, 0, sizeof *types_out * n);
+		return page < s->m.span;
+	}
+	const uint8_t *st = pg_state(&s->m, (rp_page *)p);
+	const uint64_t *w = p->words;
+	for (uint32_t c = 0; c < n; c++) {
+		static const uint16_t fixed[4] = { 0, 0, T_DEAD, T_HEADER };
+		types_out[c] = st[c] == RAV_CELL_LIVE ? TYPE_ID(w[(size_t)c * 4]) : fixed[st[c] & 3];
+	}
+	return true;
+}
+
+unsigned rav_state_referrers(const rav_state *s, rav_loc cell, rav_loc *out, unsigned max)
+{
+	return referrers(&s->m, cell, out, max);
+}
+
+void rav_state_get_totals(const rav_state *s, rav_state_totals *out)
+{
+	*out = s->m.tot;
+}
+
+/* ---- summary series ----------------------------------------------------- */
+
+static uint64_t hs_level(const rp_hseries *s, uint32_t bin, bool pages)
+{
+	/* last entry at or before bin */
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (s->bin[mid] <= bin)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0;
+	return pages ? s->pages[lo - 1] : s->live[lo - 1];
+}
+
+static uint64_t bin_count(const rp_index *ix, uint32_t b, rav_series_kind kind, int64_t arg)
+{
+	const uint64_t *c = ix->counts[b];
+	switch (kind) {
+	case RAV_SERIES_EVENTS:
+		if (arg >= 0)
+			return arg < (int64_t)NKINDS ? c[arg] : 0;
+		else {
+			uint64_t n = 0;
+			for (unsigned k = 0; k < NKINDS; k++)
+				n += c[k];
+			return n;
+		}
+	case RAV_SERIES_MOVES:
+		return c[RAV_EV_MOVE];
+	case RAV_SERIES_FIXUPS:
+		return c[RAV_EV_FIXUP];
+	case RAV_SERIES_HANDOFFS:
+		return c[RAV_EV_PAGE_HANDOFF];
+	default:
+		return 0;
+	}
+}
+
+bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to, unsigned nbins,
+		      double *out)
+{
+	rp_index *ix = idx_of(t);
+	if (!ix || !nbins || !out)
+		return false;
+	pthread_mutex_lock(&ix->lock);
+	uint64_t covered = (uint64_t)ix->nbins * ix->bin_w;
+	if (ix->done && ix->live.pos < covered)
+		covered = ix->live.pos; /* the last bin is partial */
+	if (to == 0)
+		to = covered;
+	if (to > covered || from >= to) {
+		pthread_mutex_unlock(&ix->lock);
+		return false;
+	}
+	const rp_hseries *hs = NULL;
+	bool level = kind == RAV_SERIES_LIVE_CELLS || kind == RAV_SERIES_PAGES;
+	if (level && arg >= 0) {
+		for (uint32_t i = 0; i < ix->nhs; i++)
+			if (ix->hs[i].id == (uint32_t)arg)
+				hs = &ix->hs[i];
+		if (!hs) {
+			for (unsigned j = 0; j < nbins; j++)
+				out[j] = 0;
+			pthread_mutex_unlock(&ix->lock);
+			return true;
+		}
+	}
+	double span = (double)(to - from);
+	for (unsigned j = 0; j < nbins; j++) {
+		uint64_t lo = from + (uint64_t)(span * j / nbins);
+		uint64_t hi = from + (uint64_t)(span * (j + 1) / nbins);
+		if (hi <= lo)
+			hi = lo + 1;
+		if (level) {
+			uint32_t b = (uint32_t)((hi - 1) / ix->bin_w);
+			if (b >= ix->nbins)
+				b = ix->nbins - 1;
+			if (hs)
+				out[j] = (double)hs_level(hs, b, kind == RAV_SERIES_PAGES);
+			else
+				out[j] = (double)(kind == RAV_SERIES_PAGES ? ix->pages_tot[b] : ix->live_tot[b]);
+			continue;
+		}
+		/* counts: each base bin spread evenly over its width */
+		double sum = 0;
+		for (uint64_t b = lo / ix->bin_w; b * ix->bin_w < hi && b < ix->nbins; b++) {
+			uint64_t b0 = b * ix->bin_w, b1 = b0 + ix->bin_w;
+			uint64_t o0 = b0 > lo ? b0 : lo, o1 = b1 < hi ? b1 : hi;
+			uint64_t n = bin_count(ix, (uint32_t)b, kind, arg);
+			if (n)
+				sum += (double)n * (double)(o1 - o0) / (double)ix->bin_w;
+		}
+		out[j] = sum;
+	}
+	pthread_mutex_unlock(&ix->lock);
+	return true;
+}
+
+/* ---- cell history -------------------------------------------------------- */
+
+typedef struct hist_buf {
+	rav_cell_event *v;
+	size_t n, cap;
+	bool oom;
+} hist_buf;
+
+static void hist_push(hist_buf *h, uint64_t ev, uint16_t kind, rav_loc where)
+{
+	if (h->n == h->cap) {
+		size_t ncap = h->cap ? h->cap * 2 : 64;
+		rav_cell_event *n = realloc(h->v, sizeof *n * ncap);
+		if (!n) {
+			h->oom = true;
+			return;
+		}
+		h->v = n;
+		h->cap = ncap;
+	}
+	h->v[h->n++] = (rav_cell_event){ ev, kind, where };
+}
+
+#define CELL_OF(l) ((l) & ~(rav_loc)3)
+
+/* Does a non-structural event concern the cell `cur`?  (stores into its
+ * words, slots naming it being fixed or stored) */
+static bool concerns(const rav_event *e, rav_loc cur)
+{
+	switch (e->kind) {
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_TYPE_WORD:
+		return CELL_OF(e->a) == cur;
+	case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE:
+	case RAV_EV_LINK:
+		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur) || (e->c && CELL_OF(e->c) == cur);
+	case RAV_EV_REF_CLEAR:
+		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur);
+	case RAV_EV_REFRAV_INSERT:
+		return CELL_OF(e->a) == cur || CELL_OF(e->b) == cur;
+	case RAV_EV_REFRAV_REMOVE:
+		return CELL_OF(e->a) == cur;
+	default:
+		return false;
+	}
+}
+
+static bool history_relevant_kind(unsigned k)
+{
+	return k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_TRIM || k == RAV_EV_FIXUP ||
+	       k == RAV_EV_REF_STORE || k == RAV_EV_REF_CLEAR || k == RAV_EV_DATA_STORE || k == RAV_EV_LINK ||
+	       k == RAV_EV_TYPE_WORD || k == RAV_EV_REFRAV_INSERT || k == RAV_EV_REFRAV_REMOVE;
+}
+
+unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max,
+				unsigned *total)
+{
+	rp_index *ix = idx_of(t);
+	if (total)
+		*total = 0;
+	if (!ix || (cell & RAV_LOC_EXTERNAL))
+		return 0;
+	uint64_t end = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE);
+	if (at > end)
+		at = end;
+	pthread_mutex_lock(&ix->lock);
+	size_t nblocks = ix->nblocks;
+	uint8_t(*bloom)[BLOOM_BITS / 8] = NULL;
+	if (nblocks && (bloom = malloc(sizeof *bloom * nblocks)))
+		memcpy(bloom, ix->bloom, sizeof *bloom * nblocks);
+	pthread_mutex_unlock(&ix->lock);
+	uint64_t filtered_end = bloom ? (uint64_t)nblocks * BLOCK_EVENTS : 0; /* past it: no filter */
+
+	hist_buf back = { 0 }, fwd = { 0 };
+	rav_event *buf = malloc(sizeof *buf * BLOCK_EVENTS);
+	if (!buf) {
+		free(bloom);
+		return 0;
+	}
+	rav_trace_cursor cur;
+	bool open = false;
+
+	/* backward from at: blocks in reverse, each decoded forward and walked back */
+	rav_loc c = CELL_OF(cell);
+	bool stop = false;
+	for (uint64_t blk = at ? (at - 1) / BLOCK_EVENTS + 1 : 0; blk-- > 0 && !stop;) {
+		uint64_t b0 = blk * BLOCK_EVENTS, b1 = b0 + BLOCK_EVENTS;
+		if (b1 > at)
+			b1 = at;
+		if (b0 < filtered_end && !bloom_has(bloom[blk], rav_loc_page(c)))
+			continue;
+		if (open)
+			_rav_trace_cursor_fini(&cur);
+		_rav_trace_cursor_init(t, b0, &cur);
+		open = true;
+		size_t n = 0;
+		rav_event e;
+		while (b0 + n < b1 && _rav_trace_cursor_next(&cur, &e))
+			buf[n++] = e;
+		for (size_t i = n; i-- > 0 && !stop;) {
+			const rav_event *ev = &buf[i];
+			if (!history_relevant_kind(ev->kind))
+				continue;
+			switch (ev->kind) {
+			case RAV_EV_MOVE:
+				if (CELL_OF(ev->b) == c) {
+					hist_push(&back, ev->index, ev->kind, c);
+					c = CELL_OF(ev->a);
+				} else if (CELL_OF(ev->a) == c) {
+					stop = true;
+				}
+				break;
+			case RAV_EV_ALLOC:
+				if (CELL_OF(ev->a) == c) {
+					hist_push(&back, ev->index, ev->kind, c);
+					stop = true;
+				}
+				break;
+			case RAV_EV_TRIM:
+				if (CELL_OF(ev->a) == c)
+					stop = true;
+				break;
+			case RAV_EV_FREE:
+				if (CELL_OF(ev->a) == c)
+					hist_push(&back, ev->index, ev->kind, c);
+				break;
+			default:
+				if (concerns(ev, c))
+					hist_push(&back, ev->index, ev->kind, c);
+				break;
+			}
+		}
+	}
+
+	/* forward from at */
+	c = CELL_OF(cell);
+	stop = false;
+	for (uint64_t blk = at / BLOCK_EVENTS; blk * BLOCK_EVENTS < end && !stop; blk++) {
+		uint64_t b0 = blk * BLOCK_EVENTS, b1 = b0 + BLOCK_EVENTS;
+		if (b0 < at)
+			b0 = at;
+		if (b1 > end)
+			b1 = end;
+		if (blk * BLOCK_EVENTS < filtered_end && !bloom_has(bloom[blk], rav_loc_page(c)))
+			continue;
+		if (!open || cur.next != b0) {
+			if (open)
+				_rav_trace_cursor_fini(&cur);
+			_rav_trace_cursor_init(t, b0, &cur);
+			open = true;
+		}
+		rav_event e;
+		for (uint64_t i = b0; i < b1 && !stop && _rav_trace_cursor_next(&cur, &e); i++) {
+			if (!history_relevant_kind(e.kind))
+				continue;
+			switch (e.kind) {
+			case RAV_EV_MOVE:
+				if (CELL_OF(e.a) == c) {
+					c = CELL_OF(e.b);
+					hist_push(&fwd, e.index, e.kind, c);
+				} else if (CELL_OF(e.b) == c) {
+					stop = true;
+				}
+				break;
+			case RAV_EV_ALLOC:
+				if (CELL_OF(e.a) == c)
+					stop = true;
+				break;
+			case RAV_EV_TRIM:
+				if (CELL_OF(e.a) == c) {
+					hist_push(&fwd, e.index, e.kind, c);
+					stop = true;
+				}
+				break;
+			case RAV_EV_FREE:
+				if (CELL_OF(e.a) == c)
+					hist_push(&fwd, e.index, e.kind, c);
+				break;
+			default:
+				if (concerns(&e, c))
+					hist_push(&fwd, e.index, e.kind, c);
+				break;
+			}
+		}
+	}
+	if (open)
+		_rav_trace_cursor_fini(&cur);
+
+	size_t all = back.n + fwd.n, w = 0;
+	for (size_t i = back.n; i-- > 0 && w < max;)
+		out[w++] = back.v[i];
+	for (size_t i = 0; i < fwd.n && w < max; i++)
+		out[w++] = fwd.v[i];
+	if (total)
+		*total = all > UINT32_MAX ? UINT32_MAX : (unsigned)all;
+	free(back.v);
+	free(fwd.v);
+	free(buf);
+	free(bloom);
+	return (unsigned)w;
+}
