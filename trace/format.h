@@ -1,0 +1,281 @@
+/* format.h - the on-disk layout of .ravtrace files, shared by the writer
+ * (encode.c, used by the recorder and by tests) and the reader.
+ *
+ * trace/FORMAT.md is the specification; this header is its C mirror.  Every
+ * on-disk struct has a static size assert, every multi-byte field is
+ * little-endian, and every struct is 8-byte aligned in the file, so a reader
+ * on a little-endian machine can look at mapped bytes directly once it has
+ * checked lengths and checksums.  Event payloads are byte streams of
+ * varints, decoded with the helpers below.
+ */
+#ifndef RAV_TRACE_FORMAT_H
+#define RAV_TRACE_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rav-record.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "libravtrace reads and writes little-endian data in place: port the field accessors first"
+#endif
+
+#define RAVT_MAGIC "RAVTRACE"
+#define RAVT_VERSION_MAJOR 1
+#define RAVT_VERSION_MINOR 0
+#define RAVT_ENDIAN_LITTLE 1
+
+/* ---- File header (offset 0) ----------------------------------------------- */
+
+typedef struct ravt_header {
+	char magic[8];          /* "RAVTRACE" */
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint8_t endian;         /* 1 = little-endian */
+	uint8_t word_size;      /* bytes per machine word (4 or 8) */
+	uint16_t cell_size;     /* bytes per raviolo = 4 words */
+	uint32_t page_size;     /* bytes, power of two */
+	uint32_t cells_per_page;
+	uint32_t header_size;   /* bytes from offset 0 to the first chunk (multiple of 8) */
+	uint32_t flags;         /* RAVT_HF_* */
+	uint64_t tsc_hz;        /* TSC ticks per second (0: unknown) */
+	uint64_t tsc_start;     /* TSC when recording started */
+	uint64_t start_realtime_ns; /* CLOCK_REALTIME when recording started */
+	uint64_t pool_base;     /* the recorded process's pool address (informational) */
+	uint32_t cmdline_len;   /* bytes of command line after the fixed header */
+	uint32_t header_crc;    /* crc32c of header_size bytes with this field zero */
+	uint8_t reserved[56];   /* zero */
+} ravt_header;
+_Static_assert(sizeof(ravt_header) == 128, "ravtrace header is 128 bytes");
+
+#define RAVT_HF_ACCESS 1u    /* memory accesses were recorded */
+#define RAVT_HEADER_MAX 65536u
+
+/* ---- Chunk frames --------------------------------------------------------- */
+
+#define RAVT_CHUNK_SYNC 0x4b484352u /* "RCHK" */
+
+typedef struct ravt_frame {
+	uint32_t sync;          /* RAVT_CHUNK_SYNC */
+	uint16_t kind;          /* RAVT_CHUNK_* */
+	uint16_t flags;         /* RAVT_CF_* */
+	uint32_t stored_len;    /* payload bytes in the file after this frame (before padding) */
+	uint32_t raw_len;       /* payload bytes once decompressed */
+	uint32_t thread;        /* EVENTS: heap id of the recording thread */
+	uint32_t count;         /* EVENTS: events in the chunk */
+	uint64_t first;         /* EVENTS: ordinal of the first event in its thread's stream */
+	uint32_t payload_crc;   /* crc32c of the stored payload bytes */
+	uint32_t frame_crc;     /* crc32c of the 36 bytes above */
+} ravt_frame;
+_Static_assert(sizeof(ravt_frame) == 40, "chunk frame is 40 bytes");
+
+enum {
+	RAVT_CHUNK_EVENTS = 1,
+	RAVT_CHUNK_TRAILER = 2,
+};
+
+#define RAVT_CF_ZSTD 1u
+#define RAVT_PAYLOAD_MAX (16u << 20) /* stored or raw payload bytes in one chunk */
+
+/* Trailer payload (never compressed): this fixed part, then `chunks`
+ * ravt_index_entry, then the u64 file offset of the trailer's own frame. */
+typedef struct ravt_trailer {
+	uint64_t events;        /* events in all EVENTS chunks */
+	uint64_t chunks;        /* EVENTS chunks */
+	uint32_t threads;       /* recording threads (distinct frame.thread values) */
+	uint32_t flags;         /* zero */
+	uint64_t last_tsc;      /* highest TSC seen in TIME events */
+	uint64_t dropped;       /* events handed to the recorder after it stopped */
+} ravt_trailer;
+_Static_assert(sizeof(ravt_trailer) == 40, "trailer fixed part is 40 bytes");
+
+typedef struct ravt_index_entry {
+	uint64_t offset;        /* file offset of the chunk frame */
+	uint64_t first;
+	uint32_t thread;
+	uint32_t count;
+} ravt_index_entry;
+_Static_assert(sizeof(ravt_index_entry) == 24, "index entry is 24 bytes");
+
+/* ---- Event shapes ----------------------------------------------------------
+ * Each kind has a fixed list of operands; the shape says which and how they
+ * are encoded (FORMAT.md, "Events").  Kinds this reader does not know
+ * (>= RAV_EV_KIND_COUNT) use RAVT_SHAPE_GENERIC, which later minor versions
+ * must keep for any kind they add. */
+typedef enum ravt_shape {
+	RAVT_SHAPE_NONE,    /* kind byte (+ aux) only */
+	RAVT_SHAPE_TIME,    /* a = tsc delta, b = hz delta */
+	RAVT_SHAPE_X,       /* x */
+	RAVT_SHAPE_XA,      /* x, a */
+	RAVT_SHAPE_XAB,     /* x, a, b */
+	RAVT_SHAPE_XTEXT,   /* x, text (length = aux) */
+	RAVT_SHAPE_HEAPNEW, /* x, a, seq */
+	RAVT_SHAPE_XSEQ,    /* x, seq */
+	RAVT_SHAPE_TYPEDEF, /* x (raw), text (length = a) */
+	RAVT_SHAPE_PAGE,    /* @a, x, seq */
+	RAVT_SHAPE_HANDOFF, /* @a, b, x, seq */
+	RAVT_SHAPE_MSG,     /* x, a, b, seq */
+	RAVT_SHAPE_A,       /* @a */
+	RAVT_SHAPE_AB,      /* @a, @b */
+	RAVT_SHAPE_ABC,     /* @a, @b, @c */
+	RAVT_SHAPE_AVV,     /* @a, b, c (values) */
+	RAVT_SHAPE_TEXT,    /* text (length = a) */
+	RAVT_SHAPE_ACCESS,  /* @a, b */
+	RAVT_SHAPE_GENERIC, /* x, a, b, c (all raw varints) */
+} ravt_shape;
+
+/* Which of a, b, c are heap addresses (bit 0 a, bit 1 b, bit 2 c). */
+static inline unsigned ravt_shape_addr_mask(unsigned shape)
+{
+	switch (shape) {
+	case RAVT_SHAPE_PAGE: case RAVT_SHAPE_HANDOFF: case RAVT_SHAPE_A:
+	case RAVT_SHAPE_AVV: case RAVT_SHAPE_ACCESS:
+		return 1;
+	case RAVT_SHAPE_AB:
+		return 3;
+	case RAVT_SHAPE_ABC:
+		return 7;
+	default:
+		return 0;
+	}
+}
+
+extern const uint8_t _ravt_kind_shape[RAV_EV_KIND_COUNT];
+static inline unsigned ravt_shape_of(unsigned kind)
+{
+	return kind < RAV_EV_KIND_COUNT ? _ravt_kind_shape[kind] : RAVT_SHAPE_GENERIC;
+}
+/* Ordering events (carry a process-wide sequence number in c). */
+static inline bool ravt_kind_is_ordering(unsigned kind)
+{
+	unsigned s = ravt_shape_of(kind);
+	return s == RAVT_SHAPE_HEAPNEW || s == RAVT_SHAPE_XSEQ || s == RAVT_SHAPE_PAGE ||
+	       s == RAVT_SHAPE_HANDOFF || s == RAVT_SHAPE_MSG;
+}
+
+/* Kind byte: bits 0-5 kind, bits 6-7 how aux is given. */
+#define RAVT_KIND_BITS 6
+#define RAVT_KIND_MAX 63
+enum {
+	RAVT_AUX_ZERO = 0,  /* aux = 0 */
+	RAVT_AUX_SAME = 1,  /* aux = the previous aux of this kind in the chunk */
+	RAVT_AUX_VAR = 2,   /* aux = varint that follows */
+	RAVT_AUX_ONE = 3,   /* aux = 1 */
+};
+
+/* Address operands (FORMAT.md, "Addresses"): varint u, tag = u & 3. */
+enum {
+	RAVT_ADDR_SPECIAL = 0, /* u == 0: null; u == 4: absolute external address, 8 bytes follow */
+	RAVT_ADDR_POOL = 1,    /* pool word index = register + unzigzag(u >> 2) */
+	RAVT_ADDR_EXT = 2,     /* external byte address = ext register + unzigzag(u >> 2) */
+	RAVT_ADDR_BYTE = 3,    /* unaligned pool byte offset = u >> 2 */
+};
+
+#define RAVT_TEXT_MAX 65535u
+
+/* ---- Varints ------------------------------------------------------------- */
+
+static inline uint64_t ravt_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t ravt_unzigzag(uint64_t u)
+{
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static inline uint8_t *ravt_put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Reads a varint of at most 10 bytes from [*pp, end).  false if it runs
+ * past end or is longer than 10 bytes. */
+static inline bool ravt_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	if (p < end && *p < 0x80) {
+		*out = *p;
+		*pp = p + 1;
+		return true;
+	}
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return false;
+		uint8_t byte = *p++;
+		v |= (uint64_t)(byte & 0x7f) << shift;
+		if (byte < 0x80) {
+			*out = v;
+			*pp = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline uint64_t ravt_le64(const void *p)
+{
+	uint64_t v;
+	__builtin_memcpy(&v, p, 8);
+	return v;
+}
+
+/* ---- Shared helpers (format.c) ------------------------------------------- */
+
+uint32_t _ravt_crc32c(uint32_t crc, const void *data, size_t len);
+/* Frame checksum: crc32c of its first 36 bytes. */
+uint32_t _ravt_frame_crc(const ravt_frame *f);
+uint32_t _ravt_header_crc(const void *header, size_t header_size);
+
+/* ---- Writer (encode.c) ----------------------------------------------------
+ * Turns raw per-thread event records into chunks.  Not thread-safe: the
+ * recorder calls it from its one writer thread.  The sink gets each header
+ * and chunk whole, in file order; it returns 0 or -1 (the writer then stops
+ * and reports the error from every later call). */
+typedef int (*ravt_sink)(const void *data, size_t len, void *user);
+
+typedef struct ravt_writer_params {
+	uint8_t word_size;
+	uint16_t cell_size;
+	uint32_t page_size;
+	uint64_t pool_base;     /* addresses in [pool_base, pool_base + pool_bytes) are heap words */
+	uint64_t pool_bytes;
+	uint64_t tsc_hz, tsc_start, start_realtime_ns;
+	const char *cmdline;    /* may contain NULs (argv separators) */
+	size_t cmdline_len;
+	uint32_t flags;         /* RAVT_HF_* */
+	uint32_t chunk_bytes;   /* encoded bytes per chunk before compression (0: 64 KiB) */
+	int zstd_level;         /* 0: 1 */
+	/* Test hooks: write a different version / skip compression. */
+	uint16_t version_major, version_minor; /* 0: current */
+	bool no_compress;
+} ravt_writer_params;
+
+typedef struct ravt_writer ravt_writer;
+
+/* Writes the header through the sink.  NULL with errbuf filled on failure. */
+ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void *user,
+			      char *errbuf, size_t errlen);
+/* Append n raw records of one thread (text records included; a text may
+ * continue in the next call for the same thread).  0 or -1. */
+int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n);
+/* Close the thread's current chunk now (thread ended, or to bound latency). */
+int _ravt_writer_flush_thread(ravt_writer *w, uint32_t thread);
+/* Flush every thread and write the trailer. */
+int _ravt_writer_finish(ravt_writer *w, uint64_t dropped);
+/* Write an arbitrary chunk (tests: unknown kinds, corrupt frames). */
+int _ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload,
+			   uint32_t len, uint32_t thread, uint32_t count, uint64_t first);
+const char *_ravt_writer_error(const ravt_writer *w);
+uint64_t _ravt_writer_events(const ravt_writer *w);
+uint64_t _ravt_writer_bytes(const ravt_writer *w);
+void _ravt_writer_free(ravt_writer *w);
+
+#endif /* RAV_TRACE_FORMAT_H */
