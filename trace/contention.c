@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "rav-record.h"
+#include "replay-private.h"
 #include "trace-private.h"
 
 typedef struct cline {
@@ -59,9 +60,21 @@ struct rav_contention {
 	/* thread heap id -> index */
 	uint32_t *tid_keys, *tid_vals;
 	uint32_t tid_cap;
+	uint32_t tid_cache;
+	unsigned ti_cache;
 };
 
 #define EXT_BIT ((uint64_t)1 << 63)
+
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
+{
+	if (!err)
+		return;
+	memset(err, 0, sizeof *err);
+	err->code = code;
+	err->chunk = -1;
+	snprintf(err->message, sizeof err->message, "contention: %s", msg);
+}
 
 static inline uint64_t mix64(uint64_t k)
 {
@@ -132,31 +145,6 @@ static unsigned thread_index(rav_contention *c, uint32_t heap_id)
 		if (!c->tid_keys[i])
 			return UINT32_MAX;
 	}
-}
-
-static bool build_thread_map(rav_contention *c, rav_trace *t)
-{
-	unsigned n = rav_trace_thread_count(t);
-	c->tid_cap = 16;
-	while (c->tid_cap < (n + 1) * 2)
-		c->tid_cap *= 2;
-	c->tid_keys = calloc(c->tid_cap, sizeof *c->tid_keys);
-	c->tid_vals = calloc(c->tid_cap, sizeof *c->tid_vals);
-	c->nthreads = n;
-	c->threads = calloc(n ? n : 1, sizeof *c->threads);
-	if (!c->tid_keys || !c->tid_vals || !c->threads)
-		return false;
-	for (unsigned i = 0; i < n; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(t, i);
-		if (!th)
-			continue;
-		uint32_t mask = c->tid_cap - 1, j = (th->heap_id * 2654435761u) & mask;
-		while (c->tid_keys[j] && c->tid_keys[j] != th->heap_id + 1)
-			j = (j + 1) & mask;
-		c->tid_keys[j] = th->heap_id + 1;
-		c->tid_vals[j] = i;
-	}
-	return true;
 }
 
 static void page_add(rav_contention *c, uint32_t page, uint64_t n)
@@ -256,18 +244,9 @@ static int cmp_hot(const void *pa, const void *pb)
 	return a->line < b->line ? -1 : a->line > b->line;
 }
 
-static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
-{
-	if (!err)
-		return;
-	memset(err, 0, sizeof *err);
-	err->code = code;
-	err->chunk = -1;
-	snprintf(err->message, sizeof err->message, "contention: %s", msg);
-}
 
-rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg, rav_trace_progress progress,
-				   void *user, rav_trace_error *err)
+static rav_contention *con_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
+			       const rav_contention_config *cfg, uint64_t from, uint64_t to, rav_trace_error *err)
 {
 	rav_contention *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -275,9 +254,9 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 		return NULL;
 	}
 	c->line_size = cfg && cfg->line_size ? cfg->line_size : 64;
-	c->page_size = t->info.page_size;
-	c->cell_size = t->info.cell_size ? t->info.cell_size : 32;
-	c->word_size = t->info.word_size ? t->info.word_size : 8;
+	c->page_size = page_size;
+	c->cell_size = cell_size ? cell_size : 32;
+	c->word_size = word_size ? word_size : 8;
 	if (c->line_size & (c->line_size - 1) || c->line_size < 8 || c->line_size > 65536) {
 		char m[128];
 		snprintf(m, sizeof m, "line size %u is not a power of two between 8 and 65536", c->line_size);
@@ -290,102 +269,92 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 		free(c);
 		return NULL;
 	}
-	uint64_t avail = rav_trace_indexed_events(t);
-	c->from = cfg ? cfg->from : 0;
-	c->to = cfg && cfg->to ? cfg->to : avail;
-	if (c->to > avail)
-		c->to = avail;
-	if (c->from > c->to)
-		c->from = c->to;
+	c->from = from;
+	c->to = to < from ? from : to;
 	c->windows = cfg && cfg->windows ? cfg->windows : 64;
 	c->win = calloc(c->windows, sizeof *c->win);
-	if (!c->win || !build_thread_map(c, t) || !tab_grow(c)) {
+	if (!c->win || !tab_grow(c)) {
 		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
 		rav_contention_free(c);
 		return NULL;
 	}
-	rav_trace_cursor cur;
-	_rav_trace_cursor_init(t, c->from, &cur);
-	uint64_t span = c->to - c->from, done = 0;
-	unsigned ti_cache = 0;
-	uint32_t tid_cache = UINT32_MAX;
-	rav_event ev;
-	bool ok = true;
-	while (c->from + done < c->to) {
-		if (!_rav_trace_cursor_next(&cur, &ev)) {
-			if (cur.failed) {
-				if (err)
-					*err = cur.error;
-				ok = false;
-			}
-			break;
-		}
-		done++;
-		if (progress && (done & 0xfffff) == 0 && !progress(done, span, user)) {
-			set_err(err, RAV_TRACE_ECANCELLED, "cancelled");
-			ok = false;
-			break;
-		}
-		unsigned w = (unsigned)((unsigned __int128)(ev.index - c->from) * c->windows / (span ? span : 1));
-		if (w >= c->windows)
-			w = c->windows - 1;
-		if (ev.thread != tid_cache) {
-			tid_cache = ev.thread;
-			ti_cache = thread_index(c, ev.thread);
-			if (ti_cache == UINT32_MAX)
-				ti_cache = 63; /* not in the thread table: a shared "unknown" bit */
-		}
-		unsigned ti = ti_cache;
-		bool r = true;
-		switch (ev.kind) {
-		case RAV_EV_ACCESS:
-			r = access_range(c, ev.a, ev.b ? ev.b : c->word_size, ti, ev.aux & 1, w);
-			break;
-		case RAV_EV_ALLOC:
-			r = access_range(c, ev.a & ~(rav_loc)3, c->cell_size, ti, true, w);
-			break;
-		case RAV_EV_MOVE:
-			r = access_range(c, ev.a & ~(rav_loc)3, c->cell_size, ti, false, w) &&
-			    access_range(c, ev.b & ~(rav_loc)3, c->cell_size, ti, true, w);
-			break;
-		case RAV_EV_FREE:
-			r = access_range(c, ev.a & ~(rav_loc)3, c->word_size, ti, true, w);
-			break;
-		case RAV_EV_FIXUP:
-		case RAV_EV_REF_STORE:
-		case RAV_EV_REF_CLEAR:
-		case RAV_EV_DATA_STORE:
-		case RAV_EV_LINK:
-		case RAV_EV_TYPE_WORD:
-			r = access_range(c, ev.a, c->word_size, ti, true, w);
-			break;
-		default:
-			break;
-		}
-		if (!r) {
-			set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
-			ok = false;
-			break;
-		}
+	c->tid_cache = UINT32_MAX;
+	return c;
+}
+
+static bool map_threads(rav_contention *c, const uint32_t *ids, unsigned n)
+{
+	c->tid_cap = 16;
+	while (c->tid_cap < (n + 1) * 2)
+		c->tid_cap *= 2;
+	c->tid_keys = calloc(c->tid_cap, sizeof *c->tid_keys);
+	c->tid_vals = calloc(c->tid_cap, sizeof *c->tid_vals);
+	c->nthreads = n;
+	c->threads = calloc(n ? n : 1, sizeof *c->threads);
+	if (!c->tid_keys || !c->tid_vals || !c->threads)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t mask = c->tid_cap - 1, j = (ids[i] * 2654435761u) & mask;
+		while (c->tid_keys[j] && c->tid_keys[j] != ids[i] + 1)
+			j = (j + 1) & mask;
+		c->tid_keys[j] = ids[i] + 1;
+		c->tid_vals[j] = i;
 	}
-	_rav_trace_cursor_fini(&cur);
-	if (!ok) {
-		rav_contention_free(c);
-		return NULL;
+	return true;
+}
+
+/* Feed one event (global order).  false on out of memory. */
+static bool con_feed(rav_contention *c, const rav_event *ev)
+{
+	uint64_t span = c->to - c->from;
+	uint64_t rel = ev->index > c->from ? ev->index - c->from : 0;
+	unsigned w = (unsigned)((unsigned __int128)rel * c->windows / (span ? span : 1));
+	if (w >= c->windows)
+		w = c->windows - 1;
+	if (ev->thread != c->tid_cache) {
+		c->tid_cache = ev->thread;
+		c->ti_cache = thread_index(c, ev->thread);
+		if (c->ti_cache == UINT32_MAX)
+			c->ti_cache = 63; /* not in the thread table: a shared "unknown" bit */
 	}
-	if (progress)
-		progress(done, span, user);
+	unsigned ti = c->ti_cache;
+	switch (ev->kind) {
+	case RAV_EV_ACCESS:
+		return access_range(c, ev->a, ev->b ? ev->b : c->word_size, ti, ev->aux & 1, w);
+	case RAV_EV_ALLOC:
+		return access_range(c, ev->a & ~(rav_loc)3, c->cell_size, ti, true, w);
+	case RAV_EV_MOVE:
+		return access_range(c, ev->a & ~(rav_loc)3, c->cell_size, ti, false, w) &&
+		       access_range(c, ev->b & ~(rav_loc)3, c->cell_size, ti, true, w);
+	case RAV_EV_FREE:
+		return access_range(c, ev->a & ~(rav_loc)3, c->word_size, ti, true, w);
+	case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE:
+	case RAV_EV_REF_CLEAR:
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_LINK:
+	case RAV_EV_TYPE_WORD:
+		return access_range(c, ev->a, c->word_size, ti, true, w);
+	default:
+		return true;
+	}
+}
+
+/* Build the hottest-lines list and totals. */
+static bool con_finish(rav_contention *c, rav_trace_error *err)
+{
 	c->tot.lines_touched = c->used;
 	size_t nh = 0;
 	for (size_t i = 0; i < c->cap; i++)
 		if (c->tab[i].key && c->tab[i].transfers)
 			nh++;
 	c->tot.lines_contended = nh;
+	free(c->hot);
+	c->nhot = 0;
 	c->hot = calloc(nh ? nh : 1, sizeof *c->hot);
 	if (!c->hot) {
 		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
-		rav_contention_free(c);
-		return NULL;
+		return false;
 	}
 	for (size_t i = 0; i < c->cap; i++) {
 		const cline *e = &c->tab[i];
@@ -407,7 +376,94 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 		h->thread_mask = e->tmask;
 	}
 	qsort(c->hot, c->nhot, sizeof *c->hot, cmp_hot);
+	return true;
+}
+
+rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg, rav_trace_progress progress,
+				   void *user, rav_trace_error *err)
+{
+	uint64_t avail = rav_trace_indexed_events(t);
+	uint64_t from = cfg ? cfg->from : 0, to = cfg && cfg->to ? cfg->to : avail;
+	if (to > avail)
+		to = avail;
+	if (from > to)
+		from = to;
+	rav_contention *c = con_new(t->info.page_size, t->info.cell_size, t->info.word_size, cfg, from, to, err);
+	if (!c)
+		return NULL;
+	unsigned n = rav_trace_thread_count(t);
+	uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
+	for (unsigned i = 0; ids && i < n; i++) {
+		const rav_trace_thread *th = rav_trace_thread_at(t, i);
+		ids[i] = th ? th->heap_id : UINT32_MAX;
+	}
+	bool mapped = ids && map_threads(c, ids, n);
+	free(ids);
+	if (!mapped) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		rav_contention_free(c);
+		return NULL;
+	}
+	rav_trace_cursor cur;
+	_rav_trace_cursor_init(t, c->from, &cur);
+	uint64_t span = c->to - c->from, done = 0;
+	rav_event ev;
+	bool ok = true;
+	while (c->from + done < c->to) {
+		if (!_rav_trace_cursor_next(&cur, &ev)) {
+			if (cur.failed) {
+				if (err)
+					*err = cur.error;
+				ok = false;
+			}
+			break;
+		}
+		done++;
+		if (progress && (done & 0xfffff) == 0 && !progress(done, span, user)) {
+			set_err(err, RAV_TRACE_ECANCELLED, "cancelled");
+			ok = false;
+			break;
+		}
+		if (!con_feed(c, &ev)) {
+			set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
+			ok = false;
+			break;
+		}
+	}
+	_rav_trace_cursor_fini(&cur);
+	if (!ok || !con_finish(c, err)) {
+		rav_contention_free(c);
+		return NULL;
+	}
+	if (progress)
+		progress(done, span, user);
 	return c;
+}
+
+rav_contention *_rav_contention_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
+					     const rav_contention_config *cfg, const uint32_t *thread_ids,
+					     unsigned nthreads, rav_trace_error *err)
+{
+	uint64_t to = cfg && cfg->to ? cfg->to : 0;
+	rav_contention *c = con_new(page_size, cell_size, word_size, cfg, cfg ? cfg->from : 0, to, err);
+	if (!c)
+		return NULL;
+	if (!map_threads(c, thread_ids, nthreads)) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		rav_contention_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+bool _rav_contention_feed(rav_contention *c, const rav_event *ev)
+{
+	return con_feed(c, ev);
+}
+
+bool _rav_contention_finish(rav_contention *c, rav_trace_error *err)
+{
+	return con_finish(c, err);
 }
 
 void rav_contention_free(rav_contention *c)

@@ -40,6 +40,16 @@ rav_state *_rav_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8
 /* 0 on success, -1 with *err (RAV_TRACE_EREPLAY, event index in message). */
 int _rav_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err);
 
+/* The contention model fed by hand (tests): thread_ids[i] is the heap id of
+ * thread index i.  With cfg->to == 0 every event falls in window 0 unless
+ * cfg->to gives the event range the windows cover.  Feed events in order,
+ * then finish before reading results with the public rav_contention_*. */
+rav_contention *_rav_contention_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
+					     const rav_contention_config *cfg, const uint32_t *thread_ids,
+					     unsigned nthreads, rav_trace_error *err);
+bool _rav_contention_feed(rav_contention *c, const rav_event *ev);   /* false: out of memory */
+bool _rav_contention_finish(rav_contention *c, rav_trace_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,417 @@
+/* replay-unit.c - the replay model on hand-built event sequences.
+ *
+ * Events go through _rav_state_apply (the same validation the indexer uses)
+ * on a detached state, then the public rav_state_* queries are checked.
+ * Error cases check that an event inconsistent with the model is refused
+ * with RAV_TRACE_EREPLAY and a message naming the event index.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rav-record.h"
+#include "ravtrace.h"
+#include "replay-private.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                                  \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
+			failures++;                                                                  \
+		}                                                                                    \
+	} while (0)
+#define CHECK_EQ(a, b)                                                                               \
+	do {                                                                                         \
+		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);       \
+		if (_a != _b) {                                                                      \
+			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, \
+				#a, _a, #b, _b);                                                     \
+			failures++;                                                                  \
+		}                                                                                    \
+	} while (0)
+
+#define PAGE 4096u
+#define CPP 128u
+
+static rav_loc L(uint32_t page, uint32_t cell, uint32_t word)
+{
+	return rav_loc_make(page, cell, word);
+}
+
+static rav_event E(unsigned kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+{
+	rav_event e;
+	memset(&e, 0, sizeof e);
+	e.kind = (uint16_t)kind;
+	e.aux = aux;
+	e.x = x;
+	e.a = a;
+	e.b = b;
+	e.c = c;
+	e.thread = 1;
+	return e;
+}
+
+/* Apply one event that must succeed. */
+static void ok(rav_state *s, rav_event e, int line)
+{
+	rav_trace_error err;
+	if (_rav_state_apply(s, &e, &err) != 0) {
+		fprintf(stderr, "%s:%d: event refused: %s\n", __FILE__, line, err.message);
+		failures++;
+	}
+}
+#define OK(s, ...) ok((s), E(__VA_ARGS__), __LINE__)
+
+/* Apply one event that must be refused with EREPLAY naming the event index. */
+static void bad(rav_state *s, rav_event e, const char *needle, int line)
+{
+	rav_trace_error err;
+	uint64_t pos = rav_state_position(s);
+	if (_rav_state_apply(s, &e, &err) == 0) {
+		fprintf(stderr, "%s:%d: inconsistent event accepted\n", __FILE__, line);
+		failures++;
+		return;
+	}
+	char want[64];
+	snprintf(want, sizeof want, "event %llu", (unsigned long long)pos);
+	if (err.code != RAV_TRACE_EREPLAY || !strstr(err.message, want) || !strstr(err.message, needle)) {
+		fprintf(stderr, "%s:%d: wrong error (code %d): %s (wanted \"%s\" and \"%s\")\n", __FILE__, line,
+			err.code, err.message, want, needle);
+		failures++;
+	}
+}
+#define BAD(s, needle, ...) bad((s), E(__VA_ARGS__), (needle), __LINE__)
+
+static rav_state *fresh(void)
+{
+	rav_state *s = _rav_state_new_detached(PAGE, 32, 8);
+	if (!s) {
+		fprintf(stderr, "cannot create a detached state\n");
+		exit(1);
+	}
+	/* heap 1 (thread), a user type 16 with f0 a reference, type 17 data only */
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 1, 0, 0, 1);
+	OK(s, RAV_EV_TYPE_DEF, 16, 1, 0, 0, 0);
+	OK(s, RAV_EV_TYPE_DEF, 17, 0, 0, 0, 0);
+	return s;
+}
+
+static void test_alloc_store(void)
+{
+	rav_state *s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 5, 0, 1);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(5, 1, 0), 0, 0);
+	OK(s, RAV_EV_ALLOC, 16, 0, L(5, 2, 0), 0, 0);
+	OK(s, RAV_EV_DATA_STORE, 0, 0, L(5, 1, 1), 0, 1234);
+	OK(s, RAV_EV_REF_STORE, 0, 0, L(5, 2, 1), 0, L(5, 1, 0));
+	OK(s, RAV_EV_LINK, 0, 0, L(5, 1, 3), 0, L(5, 2, 1));
+	OK(s, RAV_EV_TYPE_WORD, 0, 0, L(5, 1, 0), 17, 17 | ((uint64_t)9 << 24));
+
+	rav_state_cell c;
+	CHECK(rav_state_cell_at(s, 5, 1, &c));
+	CHECK_EQ(c.state, RAV_CELL_LIVE);
+	CHECK_EQ(c.type, 17);
+	CHECK_EQ(c.scalar, 9);
+	CHECK_EQ(c.word[1], 1234);
+	CHECK_EQ(c.word[3], L(5, 2, 1));
+	CHECK_EQ(c.field_target[0], 0); /* data field */
+	CHECK(rav_state_cell_at(s, 5, 2, &c));
+	CHECK_EQ(c.field_target[0], L(5, 1, 0));
+	CHECK(rav_state_cell_at(s, 5, 0, &c));
+	CHECK_EQ(c.state, RAV_CELL_HEADER);
+	CHECK_EQ(c.scalar & 0xffffffffu, 3); /* fill incl. header */
+
+	struct rav_state_page p;
+	CHECK(rav_state_page(s, 5, &p));
+	CHECK_EQ(p.kind, RAV_SPAGE_HEAP);
+	CHECK_EQ(p.owner, 1);
+	CHECK_EQ(p.fill, 3);
+	CHECK_EQ(p.live, 2);
+	CHECK_EQ(rav_state_page_span(s), 6);
+	CHECK(rav_state_page(s, 2, &p));
+	CHECK_EQ(p.kind, RAV_SPAGE_UNUSED);
+
+	uint16_t types[CPP];
+	CHECK(rav_state_page_types(s, 5, types));
+	CHECK_EQ(types[0], 1);
+	CHECK_EQ(types[1], 17);
+	CHECK_EQ(types[2], 16);
+	CHECK_EQ(types[3], 0);
+
+	rav_loc refs[4];
+	CHECK_EQ(rav_state_referrers(s, L(5, 1, 0), refs, 4), 1);
+	CHECK_EQ(refs[0], L(5, 2, 1));
+
+	rav_state_totals t;
+	rav_state_get_totals(s, &t);
+	CHECK_EQ(t.live_cells, 2);
+	CHECK_EQ(t.pages, 1);
+	CHECK_EQ(t.allocs, 2);
+	rav_state_heap h;
+	CHECK_EQ(rav_state_heap_count(s), 1);
+	CHECK(rav_state_heap_at(s, 0, &h));
+	CHECK_EQ(h.id, 1);
+	CHECK_EQ(h.page_count, 1);
+	CHECK_EQ(h.pages[0], 5);
+	CHECK_EQ(h.live_cells, 2);
+	rav_state_free(s);
+}
+
+/* Free cell 1, move the top cell (3) into the hole, fix its referrer. */
+static void test_free_move_fixup(void)
+{
+	rav_state *s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 0, 0, 1);
+	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 1, 0), 0, 0);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(0, 2, 0), 0, 0);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(0, 3, 0), 0, 0);
+	OK(s, RAV_EV_REF_STORE, 0, 0, L(0, 1, 1), 0, L(0, 3, 0));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 3, 3), 0, L(0, 1, 1));
+	OK(s, RAV_EV_DATA_STORE, 0, 0, L(0, 3, 2), 0, 77);
+	OK(s, RAV_EV_FREE, 17, 0, L(0, 2, 0), 0, 0);
+	rav_state_totals t;
+	rav_state_get_totals(s, &t);
+	CHECK_EQ(t.dead_cells, 1);
+	CHECK_EQ(t.live_cells, 2);
+	OK(s, RAV_EV_MOVE, 0, 0, L(0, 3, 0), L(0, 2, 0), 0);
+	OK(s, RAV_EV_FIXUP, 0, 0, L(0, 1, 1), L(0, 3, 0), L(0, 2, 0));
+	rav_state_cell c;
+	CHECK(rav_state_cell_at(s, 0, 2, &c));
+	CHECK_EQ(c.state, RAV_CELL_LIVE);
+	CHECK_EQ(c.word[2], 77);
+	CHECK_EQ(c.word[3], L(0, 1, 1));
+	CHECK(rav_state_cell_at(s, 0, 3, &c));
+	CHECK_EQ(c.state, RAV_CELL_EMPTY);
+	CHECK(rav_state_cell_at(s, 0, 1, &c));
+	CHECK_EQ(c.field_target[0], L(0, 2, 0));
+	struct rav_state_page p;
+	rav_state_page(s, 0, &p);
+	CHECK_EQ(p.fill, 3);
+	CHECK_EQ(p.dead, 0);
+	rav_state_get_totals(s, &t);
+	CHECK_EQ(t.dead_cells, 0);
+	CHECK_EQ(t.moves, 1);
+	CHECK_EQ(t.fixups, 1);
+	CHECK_EQ(t.frees, 1);
+	/* deferred mode: a dead top cell is trimmed */
+	OK(s, RAV_EV_FREE, 17, 0, L(0, 2, 0), 0, 0);
+	OK(s, RAV_EV_TRIM, 0, 0, L(0, 2, 0), 0, 0);
+	rav_state_page(s, 0, &p);
+	CHECK_EQ(p.fill, 2);
+	CHECK_EQ(p.live, 1);
+	rav_state_free(s);
+}
+
+/* Two slots refer to T through reference raviolo R. */
+static void test_reference_ravioli(void)
+{
+	rav_state *s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 0, 0, 1);
+	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 1, 0), 0, 0); /* A */
+	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 2, 0), 0, 0); /* B */
+	OK(s, RAV_EV_ALLOC, 17, 0, L(0, 3, 0), 0, 0); /* T */
+	OK(s, RAV_EV_ALLOC, 2, 0, L(0, 4, 0), 0, 0);  /* R */
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 4, 1), 0, L(0, 3, 0));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 4, 2), 0, L(0, 1, 1));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 4, 3), 0, L(0, 2, 1));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 3, 3), 0, L(0, 4, 1));
+	OK(s, RAV_EV_REF_STORE, 0, 0, L(0, 1, 1), 0, L(0, 4, 0));
+	OK(s, RAV_EV_REF_STORE, 0, 0, L(0, 2, 1), 0, L(0, 4, 0));
+	rav_state_cell c;
+	rav_state_cell_at(s, 0, 1, &c);
+	CHECK_EQ(c.word[1], L(0, 4, 0));
+	CHECK_EQ(c.field_target[0], L(0, 3, 0));
+	rav_state_cell_at(s, 0, 4, &c);
+	CHECK_EQ(c.type, 2);
+	CHECK_EQ(c.field_target[0], L(0, 3, 0));
+	rav_loc refs[4] = { 0 };
+	unsigned n = rav_state_referrers(s, L(0, 3, 0), refs, 4);
+	CHECK_EQ(n, 2);
+	CHECK((refs[0] == L(0, 1, 1) && refs[1] == L(0, 2, 1)) || (refs[0] == L(0, 2, 1) && refs[1] == L(0, 1, 1)));
+	rav_state_totals t;
+	rav_state_get_totals(s, &t);
+	CHECK_EQ(t.ref_cells, 1);
+	/* a cycle of reference ravioli (corrupt data) must not hang the walk */
+	OK(s, RAV_EV_ALLOC, 2, 0, L(0, 5, 0), 0, 0);
+	OK(s, RAV_EV_ALLOC, 2, 0, L(0, 6, 0), 0, 0);
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 5, 1), 0, L(0, 6, 0));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 6, 1), 0, L(0, 5, 0));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 5, 2), 0, L(0, 6, 1));
+	OK(s, RAV_EV_LINK, 0, 0, L(0, 6, 2), 0, L(0, 5, 1));
+	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 7, 0), 0, 0);
+	OK(s, RAV_EV_REF_STORE, 0, 0, L(0, 7, 1), 0, L(0, 5, 0));
+	rav_state_cell_at(s, 0, 7, &c);
+	CHECK(c.field_target[0] == L(0, 5, 0) || c.field_target[0] == L(0, 6, 0));
+	n = rav_state_referrers(s, L(0, 5, 0), refs, 4);
+	CHECK_EQ(n, 0); /* no leaf slot in a pure cycle; what matters is that it returns */
+	rav_state_free(s);
+}
+
+static void test_pages_and_messages(void)
+{
+	rav_state *s = fresh();
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, 9, 1, 0, 3);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 3, 0, 4);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 4, 0, 5);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, 7, 0, 6);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, 9, 8, 0, 7);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(8, 1, 0), 0, 0);
+	OK(s, RAV_EV_ALLOC, 2, 0, L(8, 2, 0), 0, 0);
+	struct rav_state_page p;
+	rav_state_page(s, 8, &p);
+	CHECK_EQ(p.kind, RAV_SPAGE_BUFFER);
+	OK(s, RAV_EV_MSG_SEND, 0, 9, 1, 1, 8);
+	rav_state_heap h;
+	CHECK(rav_state_heap_at(s, 2, &h));
+	CHECK_EQ(h.id, 9);
+	CHECK(h.in_flight);
+	CHECK_EQ(h.live_cells, 2);
+	CHECK_EQ(h.ref_cells, 1);
+	OK(s, RAV_EV_MSG_RECV, 0, 9, 1, 2, 9);
+	OK(s, RAV_EV_PAGE_HANDOFF, 0, 2, 8, 9, 10);
+	OK(s, RAV_EV_HEAP_END, 0, 9, 0, 0, 11);
+	CHECK(rav_state_heap_at(s, 2, &h));
+	CHECK(!h.in_flight);
+	CHECK(!h.alive);
+	CHECK_EQ(h.page_count, 0);
+	CHECK_EQ(h.live_cells, 0);
+	CHECK(rav_state_heap_at(s, 1, &h));
+	CHECK_EQ(h.page_count, 2);
+	CHECK_EQ(h.pages[0], 7);
+	CHECK_EQ(h.pages[1], 8);
+	CHECK_EQ(h.live_cells, 2);
+	rav_state_page(s, 8, &p);
+	CHECK_EQ(p.kind, RAV_SPAGE_HEAP);
+	CHECK_EQ(p.owner, 2);
+	/* release the middle of three: list order kept */
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 10, 0, 12);
+	OK(s, RAV_EV_PAGE_RELEASE, 0, 1, 4, 0, 13);
+	CHECK(rav_state_heap_at(s, 0, &h));
+	CHECK_EQ(h.page_count, 2);
+	CHECK_EQ(h.pages[0], 3);
+	CHECK_EQ(h.pages[1], 10);
+	rav_state_page(s, 4, &p);
+	CHECK_EQ(p.kind, RAV_SPAGE_POOL);
+	CHECK_EQ(p.owner, 0);
+	rav_state_totals t;
+	rav_state_get_totals(s, &t);
+	CHECK_EQ(t.pool_pages, 1);
+	CHECK_EQ(t.pages, 4);
+	CHECK_EQ(t.handoffs, 1);
+	/* a pool page can be acquired again, by anyone */
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_ROOT, 2, 4, 0, 14);
+	rav_state_page(s, 4, &p);
+	CHECK_EQ(p.kind, RAV_SPAGE_ROOT);
+	rav_state_get_totals(s, &t);
+	CHECK_EQ(t.pool_pages, 0);
+	OK(s, RAV_EV_ALLOC, 3, 0, L(4, 1, 0), 0, 0);
+	OK(s, RAV_EV_ROOT_NEW, 0, 0, L(4, 1, 1), 0, 0);
+	OK(s, RAV_EV_REF_STORE, 0, 0, L(4, 1, 1), 0, L(8, 1, 0));
+	OK(s, RAV_EV_LINK, 0, 0, L(8, 1, 3), 0, L(4, 1, 1));
+	rav_loc refs[2];
+	CHECK_EQ(rav_state_referrers(s, L(8, 1, 0), refs, 2), 1);
+	CHECK_EQ(refs[0], L(4, 1, 1));
+	rav_state_free(s);
+}
+
+static void test_errors(void)
+{
+	rav_state *s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
+	BAD(s, "page 2 cell 1, which is live", RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
+	rav_state_free(s);
+
+	s = fresh();
+	BAD(s, "never acquired", RAV_EV_ALLOC, 17, 0, L(3, 1, 0), 0, 0);
+	/* once failed, the state refuses everything */
+	rav_trace_error err;
+	rav_event e = E(RAV_EV_HEAP_END, 0, 1, 0, 0, 0);
+	CHECK(_rav_state_apply(s, &e, &err) != 0);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 2, 0), 0, 0);
+	BAD(s, "not a hole", RAV_EV_MOVE, 0, 0, L(2, 2, 0), L(2, 1, 0), 0);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
+	OK(s, RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 0, 5);
+	BAD(s, "holds 0x5 but the event says its old value is 0x6", RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 6, 7);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "which is empty", RAV_EV_FIXUP, 0, 0, L(2, 5, 1), 0, L(2, 1, 0));
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "which heap 1 already owns", RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, 2, 0, 3);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "which heap 1 owns", RAV_EV_PAGE_RELEASE, 0, 2, 2, 0, 3);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "but heap 1 owns it", RAV_EV_PAGE_HANDOFF, 0, 1, 2, 2, 3);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
+	BAD(s, "which is live (not dead)", RAV_EV_TRIM, 0, 0, L(2, 1, 0), 0, 0);
+	BAD(s, "", RAV_EV_FREE, 17, 0, L(2, 1, 0), 0, 0);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "which is empty", RAV_EV_FREE, 17, 0, L(2, 3, 0), 0, 0);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "past the last cell", RAV_EV_ALLOC, 17, 0, L(2, CPP, 0), 0, 0);
+	BAD(s, "", RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "outside the ravioli pool", RAV_EV_ALLOC, 17, 0, RAV_LOC_EXTERNAL | 0x1000, 0, 0);
+	rav_state_free(s);
+
+	s = fresh();
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	BAD(s, "page 2 cell 0, which is a page header", RAV_EV_ALLOC, 17, 0, L(2, 0, 0), 0, 0);
+	rav_state_free(s);
+}
+
+int main(void)
+{
+	test_alloc_store();
+	test_free_move_fixup();
+	test_reference_ravioli();
+	test_pages_and_messages();
+	test_errors();
+	if (failures) {
+		fprintf(stderr, "%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("replay-unit: all checks passed\n");
+	return 0;
+}
