@@ -1,0 +1,200 @@
+#!/bin/sh
+# test-cli.sh MODE RAVTRACE [ARGS...] - tests of the ravtrace command line tool.
+#
+# Modes (each registered as meson tests in trace/cli/meson.build and
+# samples/meson.build):
+#   usage RAVTRACE                     exit codes and messages for bad usage
+#   demo RAVTRACE TRACE PYTHON         every command on a good trace; JSON output parses
+#   golden RAVTRACE TRACE EXPECTED     `stats --json` equals the committed expectation
+#   corrupt RAVTRACE TRACE WORKDIR     damaged copies: validate exits 1 with offset and
+#                                      reason; no command crashes or hangs on them
+#   flip RAVTRACE TRACE WORKDIR OFF... single-byte corruptions at given offsets are caught
+# Every check prints what it ran; the first failure ends the test with exit 1.
+# RAV_TEST_WRAPPER (set by the valgrind test setup) runs each ravtrace
+# command under a checker; its own error exit code must be 99.
+set -u
+WRAP=${RAV_TEST_WRAPPER:-}
+
+mode=$1
+rt=$2
+shift 2
+failures=0
+out=$(mktemp)
+err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- stdout:"
+  head -c 3000 "$out"
+  echo "--- stderr:"
+  head -c 3000 "$err"
+  exit 1
+}
+
+# expect CODE COMMAND...: run, check the exit status.
+expect() {
+  want=$1
+  shift
+  $WRAP "$@" >"$out" 2>"$err"
+  got=$?
+  echo "exit $got: $*"
+  [ "$got" -ne 99 ] || fail "the checker ($WRAP) found errors: $*"
+  [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
+}
+
+# expect_sane COMMAND...: a damaged file may be readable (0) or not (1),
+# but never a crash (signal), a usage error, or a silent failure.
+expect_sane() {
+  $WRAP "$@" >"$out" 2>"$err"
+  got=$?
+  echo "exit $got: $*"
+  case $got in
+    0) ;;
+    1) [ -s "$err" ] || [ -s "$out" ] || fail "exit 1 without a message: $*" ;;
+    *) fail "exit $got (crash or usage error) on a damaged file: $*" ;;
+  esac
+}
+
+contains() {
+  grep -q -- "$1" "$2" || fail "output does not mention '$1'"
+}
+
+case $mode in
+usage)
+  expect 2 "$rt"
+  contains "no command" "$err"
+  expect 2 "$rt" frobnicate x.ravtrace
+  contains "unknown command" "$err"
+  expect 0 "$rt" --help
+  contains "validate" "$out"
+  expect 0 "$rt" --version
+  for c in info dump stats validate export; do
+    expect 0 "$rt" "$c" --help
+    contains "usage: ravtrace $c" "$out"
+    expect 0 "$rt" help "$c"
+    expect 2 "$rt" "$c"
+    contains "no trace file" "$err"
+    expect 2 "$rt" "$c" --no-such-option x.ravtrace
+    contains "unknown option" "$err"
+    if [ "$c" = export ]; then
+      expect 1 "$rt" export --format=chrome /nonexistent/dir/none.ravtrace
+    else
+      expect 1 "$rt" "$c" /nonexistent/dir/none.ravtrace
+    fi
+  done
+  expect 2 "$rt" info a.ravtrace b.ravtrace
+  expect 2 "$rt" dump --kind=bogus x.ravtrace
+  contains "unknown event kind 'bogus'" "$err"
+  expect 2 "$rt" dump --from=10 --to=5 x.ravtrace
+  expect 2 "$rt" dump --limit=ten x.ravtrace
+  expect 2 "$rt" dump --cell=7 x.ravtrace
+  expect 2 "$rt" dump --json x.ravtrace
+  contains "does not apply" "$err"
+  expect 2 "$rt" stats --to=5 x.ravtrace
+  expect 2 "$rt" stats --line-size=48 x.ravtrace
+  expect 2 "$rt" export x.ravtrace
+  contains "format" "$err"
+  expect 2 "$rt" export --format=svg x.ravtrace
+  expect 0 "$rt" dump --list-kinds
+  contains "move" "$out"
+  contains "fixup" "$out"
+  ;;
+
+demo)
+  trace=$1
+  py=$2
+  expect 0 "$rt" validate "$trace"
+  contains "^OK" "$out"
+  expect 0 "$rt" info "$trace"
+  contains "threads" "$out"
+  expect 0 "$rt" info --json "$trace"
+  "$py" -m json.tool "$out" >/dev/null || fail "info --json is not JSON"
+  expect 0 "$rt" dump --limit=200 "$trace"
+  [ "$(wc -l <"$out")" -eq 200 ] || fail "dump --limit=200 did not print 200 lines"
+  expect 0 "$rt" dump --kind=alloc --limit=5 "$trace"
+  if [ -s "$out" ]; then
+    awk '$4 != "alloc" { exit 1 }' "$out" || fail "dump --kind=alloc printed other kinds"
+  fi
+  expect 0 "$rt" dump --from=10 --to=20 "$trace"
+  awk '$1 < 10 || $1 >= 20 { exit 1 }' "$out" || fail "dump --from/--to printed events outside [10, 20)"
+  expect 0 "$rt" stats "$trace"
+  contains "per free" "$out"
+  expect 0 "$rt" stats --json --top=3 "$trace"
+  "$py" -m json.tool "$out" >/dev/null || fail "stats --json is not JSON"
+  expect 0 "$rt" export --format=chrome "$trace"
+  "$py" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+ev = d["traceEvents"]
+assert any(e.get("name") == "thread_name" for e in ev), "no thread names"
+assert any(e.get("ph") == "i" for e in ev), "no instant events"
+assert any(e.get("ph") == "C" for e in ev), "no counters"
+' "$out" || fail "export --format=chrome is not usable trace-event JSON"
+  ;;
+
+golden)
+  trace=$1
+  expected=$2
+  expect 0 "$rt" validate "$trace"
+  expect 0 "$rt" stats --json "$trace"
+  if ! diff -u "$expected" "$out" >"$err"; then
+    echo "stats --json of $trace differs from $expected:"
+    cat "$err"
+    echo "(if the change is intended, run tests/trace/golden/regenerate.sh and review the diff)"
+    exit 1
+  fi
+  ;;
+
+corrupt)
+  trace=$1
+  work=$2
+  mkdir -p "$work"
+  size=$(wc -c <"$trace")
+  name=$(basename "$trace" .ravtrace)
+  : >"$work/$name-empty.ravtrace"
+  printf 'not a trace at all, just text\n' >"$work/$name-text.ravtrace"
+  { printf 'XXXXXXXX'; tail -c +9 "$trace"; } >"$work/$name-magic.ravtrace"
+  head -c 100 "$trace" >"$work/$name-header-cut.ravtrace"
+  head -c $((size - 5)) "$trace" >"$work/$name-tail-cut.ravtrace"
+  head -c $((size / 2)) "$trace" >"$work/$name-half.ravtrace"
+  { cat "$trace"; printf 'RCHK\377\377\377\377garbage after the end'; } >"$work/$name-trailing.ravtrace"
+  for f in empty text magic header-cut tail-cut half trailing; do
+    damaged="$work/$name-$f.ravtrace"
+    expect 1 "$rt" validate "$damaged"
+    contains "INVALID" "$out"
+    contains "offset" "$out"
+    for c in info stats; do
+      expect_sane "$rt" "$c" "$damaged"
+    done
+    expect_sane "$rt" dump --limit=20 "$damaged"
+  done
+  expect 1 "$rt" validate "$work/$name-empty.ravtrace"
+  contains "empty\|zero" "$out"
+  expect 1 "$rt" validate "$work/$name-half.ravtrace"
+  contains "truncated" "$out"
+  ;;
+
+flip)
+  trace=$1
+  work=$2
+  shift 2
+  mkdir -p "$work"
+  name=$(basename "$trace" .ravtrace)
+  for off in "$@"; do
+    damaged="$work/$name-flip-$off.ravtrace"
+    cp "$trace" "$damaged"
+    # Invert the byte at $off.
+    byte=$(od -An -tu1 -j "$off" -N1 "$trace" | tr -d ' ')
+    printf "$(printf '\\%03o' $((255 - byte)))" | dd of="$damaged" bs=1 seek="$off" conv=notrunc 2>/dev/null
+    expect 1 "$rt" validate "$damaged"
+    contains "INVALID" "$out"
+    expect_sane "$rt" stats "$damaged"
+  done
+  ;;
+
+*)
+  echo "test-cli.sh: unknown mode '$mode'" >&2
+  exit 2
+  ;;
+esac
+echo "all checks passed"
