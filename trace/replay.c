@@ -347,6 +347,12 @@ static void heap_remove(rp_heap *h, uint32_t page)
 
 /* ---- applying events ---------------------------------------------------- */
 
+static const rp_page *page_r(const rp_model *m, uint32_t page)
+{
+	return page < m->span ? m->pages[page] : NULL;
+}
+
+
 /* Hook for the series: which heap's numbers changed (set by apply). */
 typedef struct rp_touch {
 	rp_heap *h[2];
@@ -508,9 +514,10 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		break;
 	}
 	case RAV_EV_PAGE_ACQUIRE: {
-		if (ev->a >= (uint64_t)UINT32_MAX)
-			return fail(m, ev, "page index %llu is out of range", (unsigned long long)ev->a);
-		uint32_t pg = (uint32_t)ev->a;
+		if (ev->a & RAV_LOC_EXTERNAL)
+			return fail(m, ev, "the page acquired is outside the ravioli pool (0x%llx)",
+				    (unsigned long long)(ev->a & ~RAV_LOC_EXTERNAL));
+		uint32_t pg = rav_loc_page(ev->a);
 		if (!ensure_span(m, pg))
 			return fail(m, ev, "out of memory");
 		rp_page *p = m->pages[pg];
@@ -546,11 +553,10 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		break;
 	}
 	case RAV_EV_PAGE_RELEASE: {
-		uint32_t pg = (uint32_t)ev->a;
-		rp_page *p = ev->a < m->span ? m->pages[pg] : NULL;
+		uint32_t pg = rav_loc_page(ev->a);
+		rp_page *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (rp_page *)page_r(m, pg);
 		if (!p || p->kind == RAV_SPAGE_POOL)
-			return fail(m, ev, "heap %u releases page %llu, which no heap owns", ev->x,
-				    (unsigned long long)ev->a);
+			return fail(m, ev, "heap %u releases page %u, which no heap owns", ev->x, pg);
 		if (p->owner != ev->x)
 			return fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x, pg, p->owner);
 		rp_heap *h = heap_find(m, ev->x);
@@ -571,11 +577,11 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		break;
 	}
 	case RAV_EV_PAGE_HANDOFF: {
-		uint32_t pg = (uint32_t)ev->a;
-		rp_page *p = ev->a < m->span ? m->pages[pg] : NULL;
+		uint32_t pg = rav_loc_page(ev->a);
+		rp_page *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (rp_page *)page_r(m, pg);
 		if (!p || p->kind == RAV_SPAGE_POOL)
-			return fail(m, ev, "page %llu is handed from heap %llu to heap %u but no heap owns it",
-				    (unsigned long long)ev->a, (unsigned long long)ev->b, ev->x);
+			return fail(m, ev, "page %u is handed from heap %llu to heap %u but no heap owns it", pg,
+				    (unsigned long long)ev->b, ev->x);
 		if (p->owner != ev->b)
 			return fail(m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
 				    (unsigned long long)ev->b, ev->x, p->owner);
@@ -728,11 +734,6 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 }
 
 /* ---- queries on a model ------------------------------------------------- */
-
-static const rp_page *page_r(const rp_model *m, uint32_t page)
-{
-	return page < m->span ? m->pages[page] : NULL;
-}
 
 static bool live_cell(const rp_model *m, rav_loc l, const uint64_t **words)
 {

@@ -103,7 +103,7 @@ static rav_state *fresh(void)
 static void test_alloc_store(void)
 {
 	rav_state *s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 5, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(5, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(5, 1, 0), 0, 0);
 	OK(s, RAV_EV_ALLOC, 16, 0, L(5, 2, 0), 0, 0);
 	OK(s, RAV_EV_DATA_STORE, 0, 0, L(5, 1, 1), 0, 1234);
@@ -165,7 +165,7 @@ static void test_alloc_store(void)
 static void test_free_move_fixup(void)
 {
 	rav_state *s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 0, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(0, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 1, 0), 0, 0);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(0, 2, 0), 0, 0);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(0, 3, 0), 0, 0);
@@ -210,7 +210,7 @@ static void test_free_move_fixup(void)
 static void test_reference_ravioli(void)
 {
 	rav_state *s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 0, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(0, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 1, 0), 0, 0); /* A */
 	OK(s, RAV_EV_ALLOC, 16, 0, L(0, 2, 0), 0, 0); /* B */
 	OK(s, RAV_EV_ALLOC, 17, 0, L(0, 3, 0), 0, 0); /* T */
@@ -256,10 +256,10 @@ static void test_pages_and_messages(void)
 	rav_state *s = fresh();
 	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
 	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, 9, 1, 0, 3);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 3, 0, 4);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 4, 0, 5);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, 7, 0, 6);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, 9, 8, 0, 7);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(3, 0, 0), 0, 4);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(4, 0, 0), 0, 5);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, L(7, 0, 0), 0, 6);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, 9, L(8, 0, 0), 0, 7);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(8, 1, 0), 0, 0);
 	OK(s, RAV_EV_ALLOC, 2, 0, L(8, 2, 0), 0, 0);
 	struct rav_state_page p;
@@ -273,7 +273,7 @@ static void test_pages_and_messages(void)
 	CHECK_EQ(h.live_cells, 2);
 	CHECK_EQ(h.ref_cells, 1);
 	OK(s, RAV_EV_MSG_RECV, 0, 9, 1, 2, 9);
-	OK(s, RAV_EV_PAGE_HANDOFF, 0, 2, 8, 9, 10);
+	OK(s, RAV_EV_PAGE_HANDOFF, 0, 2, L(8, 0, 0), 9, 10);
 	OK(s, RAV_EV_HEAP_END, 0, 9, 0, 0, 11);
 	CHECK(rav_state_heap_at(s, 2, &h));
 	CHECK(!h.in_flight);
@@ -289,8 +289,8 @@ static void test_pages_and_messages(void)
 	CHECK_EQ(p.kind, RAV_SPAGE_HEAP);
 	CHECK_EQ(p.owner, 2);
 	/* release the middle of three: list order kept */
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 10, 0, 12);
-	OK(s, RAV_EV_PAGE_RELEASE, 0, 1, 4, 0, 13);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(10, 0, 0), 0, 12);
+	OK(s, RAV_EV_PAGE_RELEASE, 0, 1, L(4, 0, 0), 0, 13);
 	CHECK(rav_state_heap_at(s, 0, &h));
 	CHECK_EQ(h.page_count, 2);
 	CHECK_EQ(h.pages[0], 3);
@@ -304,7 +304,7 @@ static void test_pages_and_messages(void)
 	CHECK_EQ(t.pages, 4);
 	CHECK_EQ(t.handoffs, 1);
 	/* a pool page can be acquired again, by anyone */
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_ROOT, 2, 4, 0, 14);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_ROOT, 2, L(4, 0, 0), 0, 14);
 	rav_state_page(s, 4, &p);
 	CHECK_EQ(p.kind, RAV_SPAGE_ROOT);
 	rav_state_get_totals(s, &t);
@@ -322,7 +322,7 @@ static void test_pages_and_messages(void)
 static void test_errors(void)
 {
 	rav_state *s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	BAD(s, "page 2 cell 1, which is live", RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	rav_state_free(s);
@@ -336,67 +336,67 @@ static void test_errors(void)
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 2, 0), 0, 0);
 	BAD(s, "not a hole", RAV_EV_MOVE, 0, 0, L(2, 2, 0), L(2, 1, 0), 0);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	OK(s, RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 0, 5);
 	BAD(s, "holds 0x5 but the event says its old value is 0x6", RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 6, 7);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	BAD(s, "which is empty", RAV_EV_FIXUP, 0, 0, L(2, 5, 1), 0, L(2, 1, 0));
 	rav_state_free(s);
 
 	s = fresh();
 	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
-	BAD(s, "which heap 1 already owns", RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, 2, 0, 3);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
+	BAD(s, "which heap 1 already owns", RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, L(2, 0, 0), 0, 3);
 	rav_state_free(s);
 
 	s = fresh();
 	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
-	BAD(s, "which heap 1 owns", RAV_EV_PAGE_RELEASE, 0, 2, 2, 0, 3);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
+	BAD(s, "which heap 1 owns", RAV_EV_PAGE_RELEASE, 0, 2, L(2, 0, 0), 0, 3);
 	rav_state_free(s);
 
 	s = fresh();
 	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
-	BAD(s, "but heap 1 owns it", RAV_EV_PAGE_HANDOFF, 0, 1, 2, 2, 3);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
+	BAD(s, "but heap 1 owns it", RAV_EV_PAGE_HANDOFF, 0, 1, L(2, 0, 0), 2, 3);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	BAD(s, "which is live (not dead)", RAV_EV_TRIM, 0, 0, L(2, 1, 0), 0, 0);
 	BAD(s, "", RAV_EV_FREE, 17, 0, L(2, 1, 0), 0, 0);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	BAD(s, "which is empty", RAV_EV_FREE, 17, 0, L(2, 3, 0), 0, 0);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	BAD(s, "past the last cell", RAV_EV_ALLOC, 17, 0, L(2, CPP, 0), 0, 0);
 	BAD(s, "", RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	BAD(s, "outside the ravioli pool", RAV_EV_ALLOC, 17, 0, RAV_LOC_EXTERNAL | 0x1000, 0, 0);
 	rav_state_free(s);
 
 	s = fresh();
-	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, 2, 0, 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	BAD(s, "page 2 cell 0, which is a page header", RAV_EV_ALLOC, 17, 0, L(2, 0, 0), 0, 0);
 	rav_state_free(s);
 }
