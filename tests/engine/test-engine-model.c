@@ -1,0 +1,955 @@
+/* test-engine-model.c - the engine against a reference model, on random work.
+ *
+ * Usage: test-engine-model [OPS [SEED]]   (default 1000000 ops, or 50000
+ * with RAV_TEST_SMALL=1; default seed 1).
+ *
+ * The model is a plain graph: objects with ids, a type, two fields (a data
+ * value or the id of the target), a referrer count, plus the program's
+ * roots, two data vectors, a reference vector and a byte string.  Each
+ * engine object keeps its model id in its scalar bits, so any engine cell
+ * reached through the API can be matched with its model object.
+ *
+ * The model frees exactly like reference counting (an object dies when its
+ * last referrer goes; its own references go with it, iteratively) and keeps
+ * unreachable cycles until a collection, which is what the engine promises.
+ * Every ~1000 operations the test runs rav_heap_check and compares the
+ * whole reachable structure, the per-type cell counts and the number of
+ * reference ravioli (sum over objects of referrers - 1) with the model.
+ * Every borrow is re-derived from a root after any call that may free, and
+ * every step of a walk checks the id it lands on, so the first divergence
+ * is reported at the operation that caused it, with the seed to replay it.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "rav-test.h"
+
+enum {
+	NROOTS = 32,
+	DVECS = 2,
+	DVEC_MAX = 4000,
+	RVEC_MAX = 2000,
+	BYTES_MAX = 12000,
+	LIVE_SOFT_MAX = 12000,
+	CLOSED_MAX = 3000,
+	CHECK_EVERY = 1000,
+};
+
+typedef enum mtype { M_NONE = 0, M_NODE, M_PAIR, M_DATA, M_TYPES } mtype;
+
+/* Which fields of a model type are references (bit f). */
+static const unsigned ref_mask[M_TYPES] = { 0, 2, 3, 0 };
+static rav_type engine_type[M_TYPES];
+
+typedef struct mobj {
+	uint8_t type;  /* M_NONE once dead */
+	uint32_t refc; /* referring slots: roots, fields, reference-vector elements */
+	uintptr_t f[2]; /* data value, or target id (0: null) */
+	uint32_t alive_at; /* position in alive[] */
+	uint32_t mark;
+} mobj;
+
+static struct model {
+	mobj *obj;
+	uint32_t nobj, cap;
+	uint32_t *alive;
+	uint32_t nalive;
+	uint32_t root_target[NROOTS];
+	uintptr_t dvec[DVECS][DVEC_MAX];
+	size_t dlen[DVECS];
+	uint32_t rvec[RVEC_MAX];
+	size_t rlen;
+	unsigned char bytes[BYTES_MAX];
+	size_t blen;
+	uint32_t epoch;
+	uint32_t *stack;
+} M;
+
+static rav_heap *h;
+static rav_root roots[NROOTS];
+static rav_root droots[DVECS], rroot, broot;
+static rav_channel *chan;
+static rav_rng rng;
+static uint64_t seed, op_no;
+static char ops_ring[16][160];
+
+#define OPDESC(...) snprintf(ops_ring[op_no % 16], sizeof ops_ring[0], __VA_ARGS__)
+
+static void fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: MODEL MISMATCH: %s\n", file, line, what);
+	fprintf(stderr, "seed %" PRIu64 ", failing op #%" PRIu64 ": %s\n", seed, op_no, ops_ring[op_no % 16]);
+	fprintf(stderr, "engine says: %s\nprevious ops:\n", rav_last_error());
+	for (uint64_t k = op_no > 15 ? op_no - 15 : 0; k < op_no; k++)
+		fprintf(stderr, "  #%" PRIu64 ": %s\n", k, ops_ring[k % 16]);
+	fprintf(stderr, "replay with: test-engine-model %" PRIu64 " %" PRIu64 "\n", op_no + 1, seed);
+	exit(1);
+}
+
+#define MCHECK(cond)                                                                                     \
+	do {                                                                                             \
+		if (!(cond))                                                                             \
+			fail(__FILE__, __LINE__, #cond);                                                 \
+	} while (0)
+#define MOK(expr)                                                                                        \
+	do {                                                                                             \
+		rav_status _s = (expr);                                                                  \
+		if (_s != RAV_OK)                                                                        \
+			fail(__FILE__, __LINE__, #expr " did not return RAV_OK");                        \
+	} while (0)
+
+static void on_misuse(rav_status s, const char *message, void *user)
+{
+	(void)user;
+	fprintf(stderr, "engine reported misuse %s: %s\n", rav_status_name(s), message);
+	fail(__FILE__, __LINE__, "misuse handler called");
+}
+
+/* ---- model bookkeeping ---- */
+
+static uint32_t m_new(mtype t)
+{
+	if (M.nobj == M.cap) {
+		M.cap = M.cap ? M.cap * 2 : 1024;
+		M.obj = realloc(M.obj, sizeof(mobj) * M.cap);
+		M.alive = realloc(M.alive, sizeof(uint32_t) * M.cap);
+		M.stack = realloc(M.stack, sizeof(uint32_t) * M.cap);
+		CHECK(M.obj && M.alive && M.stack);
+		if (M.nobj == 0)
+			M.nobj = 1; /* id 0 means null */
+	}
+	uint32_t id = M.nobj++;
+	M.obj[id] = (mobj){ .type = (uint8_t)t, .refc = 1, .alive_at = M.nalive };
+	M.alive[M.nalive++] = id;
+	return id;
+}
+
+static void m_bury(uint32_t id)
+{
+	mobj *o = &M.obj[id];
+	uint32_t last = M.alive[--M.nalive];
+	M.alive[o->alive_at] = last;
+	M.obj[last].alive_at = o->alive_at;
+	o->type = M_NONE;
+}
+
+static void m_inc(uint32_t id)
+{
+	if (id)
+		M.obj[id].refc++;
+}
+
+/* Drop one reference to id; free what dies, iteratively. */
+static void m_dec(uint32_t id)
+{
+	if (!id)
+		return;
+	MCHECK(M.obj[id].type != M_NONE && M.obj[id].refc > 0);
+	if (--M.obj[id].refc > 0)
+		return;
+	uint32_t sp = 0;
+	M.stack[sp++] = id;
+	while (sp) {
+		uint32_t x = M.stack[--sp];
+		mobj *o = &M.obj[x];
+		for (int f = 0; f < 2; f++) {
+			if (!(ref_mask[o->type] >> f & 1) || !o->f[f])
+				continue;
+			uint32_t t = (uint32_t)o->f[f];
+			o->f[f] = 0;
+			if (--M.obj[t].refc == 0)
+				M.stack[sp++] = t;
+		}
+		m_bury(x);
+	}
+}
+
+/* Mark everything reachable from the roots and the reference vector. */
+static uint32_t m_mark_all(void)
+{
+	uint32_t epoch = ++M.epoch, sp = 0, n = 0;
+	for (int r = 0; r < NROOTS; r++)
+		if (M.root_target[r] && M.obj[M.root_target[r]].mark != epoch) {
+			M.obj[M.root_target[r]].mark = epoch;
+			M.stack[sp++] = M.root_target[r];
+		}
+	for (size_t i = 0; i < M.rlen; i++)
+		if (M.rvec[i] && M.obj[M.rvec[i]].mark != epoch) {
+			M.obj[M.rvec[i]].mark = epoch;
+			M.stack[sp++] = M.rvec[i];
+		}
+	while (sp) {
+		uint32_t x = M.stack[--sp];
+		n++;
+		for (int f = 0; f < 2; f++) {
+			uint32_t t = (ref_mask[M.obj[x].type] >> f & 1) ? (uint32_t)M.obj[x].f[f] : 0;
+			if (t && M.obj[t].mark != epoch) {
+				M.obj[t].mark = epoch;
+				M.stack[sp++] = t;
+			}
+		}
+	}
+	return n;
+}
+
+static void m_collect(void)
+{
+	uint32_t epoch = M.epoch + 1;
+	m_mark_all();
+	/* Garbage referring to survivors stops counting as a referrer. */
+	for (uint32_t k = 0; k < M.nalive; k++) {
+		mobj *o = &M.obj[M.alive[k]];
+		if (o->mark == epoch)
+			continue;
+		for (int f = 0; f < 2; f++)
+			if ((ref_mask[o->type] >> f & 1) && o->f[f] && M.obj[o->f[f]].mark == epoch)
+				M.obj[o->f[f]].refc--;
+	}
+	for (uint32_t k = 0; k < M.nalive;) {
+		uint32_t id = M.alive[k];
+		if (M.obj[id].mark != epoch)
+			m_bury(id); /* moves another id into slot k */
+		else
+			k++;
+	}
+}
+
+/* The subtree of root r is "closed" when every referrer of every object in
+ * it lies inside it (or is root r): then it can move as a unit.  Returns its
+ * size, or 0 if not closed or too big. */
+static uint32_t m_closed_subtree(int r)
+{
+	uint32_t t = M.root_target[r];
+	if (!t)
+		return 0;
+	uint32_t epoch = ++M.epoch, sp = 0, n = 0;
+	M.obj[t].mark = epoch;
+	M.stack[sp++] = t;
+	/* Count in-edges from inside in alive_at's neighbour: use a side array. */
+	static uint32_t *inside_refs;
+	static uint32_t inside_cap;
+	if (inside_cap < M.nobj) {
+		inside_cap = M.cap;
+		inside_refs = realloc(inside_refs, sizeof(uint32_t) * inside_cap);
+		CHECK(inside_refs);
+	}
+	uint32_t *list = malloc(sizeof(uint32_t) * (CLOSED_MAX + 1));
+	CHECK(list);
+	inside_refs[t] = 1; /* root r */
+	while (sp) {
+		uint32_t x = M.stack[--sp];
+		if (n == CLOSED_MAX) {
+			free(list);
+			return 0;
+		}
+		list[n++] = x;
+		for (int f = 0; f < 2; f++) {
+			uint32_t y = (ref_mask[M.obj[x].type] >> f & 1) ? (uint32_t)M.obj[x].f[f] : 0;
+			if (!y)
+				continue;
+			if (M.obj[y].mark != epoch) {
+				M.obj[y].mark = epoch;
+				inside_refs[y] = 0;
+				M.stack[sp++] = y;
+			}
+			inside_refs[y]++;
+		}
+	}
+	bool closed = true;
+	for (uint32_t k = 0; k < n && closed; k++)
+		closed = inside_refs[list[k]] == M.obj[list[k]].refc;
+	free(list);
+	return closed ? n : 0;
+}
+
+/* ---- engine side ---- */
+
+static rav_ref root_ref(int r)
+{
+	return rav_root_get(h, roots[r]);
+}
+
+static void verify(rav_ref ref, uint32_t id)
+{
+	MCHECK(id != 0 && M.obj[id].type != M_NONE);
+	MCHECK(!rav_ref_is_null(ref));
+	MCHECK(rav_type_of(h, ref) == engine_type[M.obj[id].type]);
+	MCHECK(rav_scalar(h, ref) == id);
+}
+
+typedef struct pick {
+	rav_ref ref;
+	uint32_t id;
+} pick;
+
+/* A random object reachable from a root or the reference vector, by a
+ * random walk that checks each step. */
+static bool pick_obj(pick *p)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint32_t id;
+		rav_ref ref;
+		if (M.rlen && rav_rng_below(&rng, 8) == 0) {
+			size_t i = rav_rng_below(&rng, M.rlen);
+			id = M.rvec[i];
+			if (!id)
+				continue;
+			ref = rav_vec_get_ref(h, rav_root_get(h, rroot), i);
+		} else {
+			int r = (int)rav_rng_below(&rng, NROOTS);
+			id = M.root_target[r];
+			if (!id)
+				continue;
+			ref = root_ref(r);
+		}
+		verify(ref, id);
+		unsigned steps = (unsigned)rav_rng_below(&rng, 6);
+		for (unsigned s = 0; s < steps; s++) {
+			mobj *o = &M.obj[id];
+			int f = (int)rav_rng_below(&rng, 2);
+			if (!((ref_mask[o->type] >> f & 1) && o->f[f]))
+				f ^= 1;
+			if (!((ref_mask[o->type] >> f & 1) && o->f[f]))
+				break;
+			id = (uint32_t)o->f[f];
+			ref = rav_load_ref(h, ref, f);
+			verify(ref, id);
+		}
+		p->ref = ref;
+		p->id = id;
+		return true;
+	}
+	return false;
+}
+
+/* A random field of the picked object with the wanted kind (-1: none). */
+static int field_of_kind(uint32_t id, bool want_ref)
+{
+	unsigned mask = ref_mask[M.obj[id].type];
+	if (!want_ref)
+		mask = ~mask & 3;
+	if (!mask)
+		return -1;
+	if (mask == 3)
+		return (int)rav_rng_below(&rng, 2);
+	return mask == 1 ? 0 : 1;
+}
+
+static mtype random_type(void)
+{
+	return (mtype)(1 + rav_rng_below(&rng, 3));
+}
+
+/* Fill a new engine object's scalar and data fields, and the model's. */
+static void init_obj(rav_heap *hh, rav_ref ref, uint32_t id)
+{
+	rav_set_scalar(hh, ref, id);
+	for (int f = 0; f < 2; f++) {
+		if (ref_mask[M.obj[id].type] >> f & 1)
+			continue;
+		uintptr_t v = (uintptr_t)rav_rng_next(&rng);
+		rav_store(hh, ref, f, v);
+		M.obj[id].f[f] = v;
+	}
+}
+
+/* ---- full comparison ---- */
+
+static uint64_t vec_cells(size_t n)
+{
+	uint64_t c = 1; /* header */
+	size_t i = 0;
+	for (unsigned j = 0; i < n; j++) {
+		size_t cap = (size_t)2 << j;
+		size_t m = n - i < cap ? n - i : cap;
+		size_t level = (m + 1) / 2;
+		c += 1 + level; /* spine node, leaves */
+		for (unsigned d = 0; d < j; d++) {
+			level = (level + 1) / 2;
+			c += level;
+		}
+		i += m;
+	}
+	return c;
+}
+
+typedef struct census {
+	uint64_t by_type[M_TYPES];
+	uint64_t vec_cells, ref_cells, other;
+} census;
+
+static bool census_cell(rav_heap *hh, const rav_cell_info *info, void *user)
+{
+	census *c = user;
+	switch (info->type) {
+	case RAV_TYPE_HEADER:
+	case RAV_TYPE_ROOT:
+	case RAV_TYPE_EMPTY:
+	case RAV_TYPE_DEAD:
+		return true;
+	case RAV_TYPE_REF:
+		c->ref_cells++;
+		return true;
+	case RAV_TYPE_VEC:
+	case RAV_TYPE_VEC_NODE:
+	case RAV_TYPE_VEC_LEAF:
+	case RAV_TYPE_VEC_RLEAF:
+	case RAV_TYPE_BYTES:
+		c->vec_cells++;
+		return true;
+	default:
+		for (int t = 1; t < M_TYPES; t++)
+			if (info->type == engine_type[t]) {
+				c->by_type[t]++;
+				return true;
+			}
+		c->other++;
+		return true;
+	}
+}
+
+static void compare_all(void)
+{
+	MOK(rav_heap_check(h));
+
+	/* Reachable structure, depth-first from every holder. */
+	uint32_t epoch = ++M.epoch;
+	typedef struct item {
+		rav_ref ref;
+		uint32_t id;
+	} item;
+	static item *stack;
+	static uint32_t stack_cap;
+	/* An object is pushed once per edge to it: at most two per object. */
+	if (stack_cap < 2 * M.nalive + NROOTS + RVEC_MAX + 8) {
+		stack_cap = (2 * M.nalive + NROOTS + RVEC_MAX + 8) * 2;
+		stack = realloc(stack, sizeof(item) * stack_cap);
+		CHECK(stack);
+	}
+	uint32_t sp = 0;
+	for (int r = 0; r < NROOTS; r++) {
+		rav_ref ref = root_ref(r);
+		MCHECK(rav_ref_is_null(ref) == (M.root_target[r] == 0));
+		if (M.root_target[r])
+			stack[sp++] = (item){ ref, M.root_target[r] };
+	}
+	rav_ref rv = rav_root_get(h, rroot);
+	MCHECK(rav_vec_len(h, rv) == M.rlen);
+	for (size_t i = 0; i < M.rlen; i++) {
+		rav_ref ref = rav_vec_get_ref(h, rv, i);
+		MCHECK(rav_ref_is_null(ref) == (M.rvec[i] == 0));
+		if (M.rvec[i])
+			stack[sp++] = (item){ ref, M.rvec[i] };
+	}
+	while (sp) {
+		item it = stack[--sp];
+		verify(it.ref, it.id);
+		mobj *o = &M.obj[it.id];
+		if (o->mark == epoch)
+			continue;
+		o->mark = epoch;
+		for (int f = 0; f < 2; f++) {
+			if (ref_mask[o->type] >> f & 1) {
+				rav_ref t = rav_load_ref(h, it.ref, f);
+				MCHECK(rav_ref_is_null(t) == (o->f[f] == 0));
+				if (o->f[f])
+					stack[sp++] = (item){ t, (uint32_t)o->f[f] };
+			} else {
+				MCHECK(rav_load(h, it.ref, f) == o->f[f]);
+			}
+		}
+	}
+
+	/* Vectors and bytes, element by element. */
+	for (int k = 0; k < DVECS; k++) {
+		rav_ref v = rav_root_get(h, droots[k]);
+		MCHECK(rav_vec_len(h, v) == M.dlen[k]);
+		for (size_t i = 0; i < M.dlen[k]; i++) {
+			uintptr_t x;
+			MOK(rav_vec_get(h, v, i, &x));
+			MCHECK(x == M.dvec[k][i]);
+		}
+	}
+	static unsigned char buf[BYTES_MAX];
+	rav_ref b = rav_root_get(h, broot);
+	MCHECK(rav_bytes_len(h, b) == M.blen);
+	MCHECK(rav_bytes_read(h, b, 0, buf, sizeof buf) == M.blen);
+	MCHECK(memcmp(buf, M.bytes, M.blen) == 0);
+
+	/* Cell census: objects (unreachable cycles included), tree cells and
+	 * reference ravioli. */
+	census c = { { 0 }, 0, 0, 0 };
+	rav_heap_walk(h, NULL, census_cell, &c);
+	uint64_t want[M_TYPES] = { 0 }, want_refs = 0;
+	for (uint32_t k = 0; k < M.nalive; k++) {
+		mobj *o = &M.obj[M.alive[k]];
+		want[o->type]++;
+		want_refs += o->refc - 1;
+		MCHECK(o->refc > 0);
+	}
+	for (int t = 1; t < M_TYPES; t++)
+		MCHECK(c.by_type[t] == want[t]);
+	MCHECK(c.other == 0);
+	MCHECK(c.ref_cells == want_refs);
+	uint64_t vc = vec_cells(M.rlen) + vec_cells((M.blen + sizeof(uintptr_t) - 1) / sizeof(uintptr_t));
+	for (int k = 0; k < DVECS; k++)
+		vc += vec_cells(M.dlen[k]);
+	MCHECK(c.vec_cells == vc);
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	MCHECK(s.ref_cells == want_refs);
+	MCHECK(s.live_cells == M.nalive + want_refs + vc);
+}
+
+/* ---- operations ---- */
+
+static void op_new_root(void)
+{
+	int r = (int)rav_rng_below(&rng, NROOTS);
+	mtype t = random_type();
+	OPDESC("new_root r%d type %d (old target %u)", r, t, M.root_target[r]);
+	rav_ref out;
+	MOK(rav_new_root(h, engine_type[t], roots[r], &out));
+	uint32_t id = m_new(t), old = M.root_target[r];
+	M.root_target[r] = id;
+	m_dec(old);
+	init_obj(h, root_ref(r), id);
+}
+
+static void op_new_field(void)
+{
+	pick p;
+	if (!pick_obj(&p))
+		return op_new_root();
+	int f = field_of_kind(p.id, true);
+	if (f < 0)
+		return op_new_root();
+	mtype t = random_type();
+	OPDESC("new_field obj %u.f%d type %d (old %u)", p.id, f, t, (unsigned)M.obj[p.id].f[f]);
+	rav_ref out;
+	MOK(rav_new_field(h, engine_type[t], p.ref, f, &out));
+	uint32_t id = m_new(t), old = (uint32_t)M.obj[p.id].f[f];
+	M.obj[p.id].f[f] = id;
+	/* `out` is promised fresh even when the call dropped (and freed) the
+	 * old target; p.ref may be stale by now. */
+	init_obj(h, out, id);
+	m_dec(old);
+}
+
+static void op_store_data(void)
+{
+	pick p;
+	if (!pick_obj(&p))
+		return;
+	int f = field_of_kind(p.id, false);
+	if (f < 0)
+		return;
+	uintptr_t v = (uintptr_t)rav_rng_next(&rng);
+	OPDESC("store obj %u.f%d = %#jx", p.id, f, (uintmax_t)v);
+	MCHECK(rav_load(h, p.ref, f) == M.obj[p.id].f[f]);
+	rav_store(h, p.ref, f, v);
+	M.obj[p.id].f[f] = v;
+}
+
+static void op_store_ref(void)
+{
+	pick x, y;
+	if (!pick_obj(&x) || !pick_obj(&y))
+		return;
+	int f = field_of_kind(x.id, true);
+	if (f < 0)
+		return;
+	OPDESC("store_ref obj %u.f%d = obj %u (old %u)", x.id, f, y.id, (unsigned)M.obj[x.id].f[f]);
+	MOK(rav_store_ref(h, x.ref, f, y.ref));
+	m_inc(y.id);
+	uint32_t old = (uint32_t)M.obj[x.id].f[f];
+	M.obj[x.id].f[f] = y.id;
+	m_dec(old);
+}
+
+static void op_root_set(void)
+{
+	pick y;
+	if (!pick_obj(&y))
+		return;
+	int r = (int)rav_rng_below(&rng, NROOTS);
+	OPDESC("root_set r%d = obj %u (old %u)", r, y.id, M.root_target[r]);
+	MOK(rav_root_set(h, roots[r], y.ref));
+	m_inc(y.id);
+	uint32_t old = M.root_target[r];
+	M.root_target[r] = y.id;
+	m_dec(old);
+}
+
+static void op_clear_field(void)
+{
+	pick x;
+	if (!pick_obj(&x))
+		return;
+	int f = field_of_kind(x.id, true);
+	if (f < 0)
+		return;
+	OPDESC("clear obj %u.f%d (old %u)", x.id, f, (unsigned)M.obj[x.id].f[f]);
+	MOK(rav_clear_ref(h, x.ref, f));
+	uint32_t old = (uint32_t)M.obj[x.id].f[f];
+	M.obj[x.id].f[f] = 0;
+	m_dec(old);
+}
+
+static void op_clear_root(void)
+{
+	int r = (int)rav_rng_below(&rng, NROOTS);
+	bool refree = rav_rng_below(&rng, 4) == 0;
+	OPDESC("%s r%d (old %u)", refree ? "root_free+new" : "root_clear", r, M.root_target[r]);
+	if (refree) {
+		rav_root_free(h, roots[r]);
+		roots[r] = rav_root_new(h);
+		MCHECK(roots[r] != NULL);
+	} else {
+		MOK(rav_root_clear(h, roots[r]));
+	}
+	uint32_t old = M.root_target[r];
+	M.root_target[r] = 0;
+	m_dec(old);
+}
+
+static void op_collect(void)
+{
+	OPDESC("collect (%u alive)", M.nalive);
+	size_t freed = rav_collect(h);
+	uint32_t before = M.nalive;
+	m_collect();
+	MCHECK(freed >= before - M.nalive);
+}
+
+static void op_dvec(void)
+{
+	int k = (int)rav_rng_below(&rng, DVECS);
+	rav_ref v = rav_root_get(h, droots[k]);
+	unsigned what = (unsigned)rav_rng_below(&rng, 10);
+	size_t n = M.dlen[k];
+	uintptr_t x;
+	if ((what < 5 && n < DVEC_MAX) || n == 0) {
+		unsigned burst = 1 + (unsigned)rav_rng_below(&rng, 20);
+		OPDESC("dvec%d push x%u (len %zu)", k, burst, n);
+		for (unsigned i = 0; i < burst && M.dlen[k] < DVEC_MAX; i++) {
+			x = (uintptr_t)rav_rng_next(&rng);
+			MOK(rav_vec_push(h, v, x));
+			M.dvec[k][M.dlen[k]++] = x;
+		}
+	} else if (what < 8) {
+		unsigned burst = 1 + (unsigned)rav_rng_below(&rng, 20);
+		OPDESC("dvec%d pop x%u (len %zu)", k, burst, n);
+		for (unsigned i = 0; i < burst && M.dlen[k] > 0; i++) {
+			MOK(rav_vec_pop(h, rav_root_get(h, droots[k]), &x));
+			MCHECK(x == M.dvec[k][--M.dlen[k]]);
+		}
+	} else {
+		size_t i = rav_rng_below(&rng, n);
+		x = (uintptr_t)rav_rng_next(&rng);
+		OPDESC("dvec%d set [%zu] (len %zu)", k, i, n);
+		uintptr_t got;
+		MOK(rav_vec_get(h, v, i, &got));
+		MCHECK(got == M.dvec[k][i]);
+		MOK(rav_vec_set(h, v, i, x));
+		M.dvec[k][i] = x;
+	}
+}
+
+static void op_rvec(void)
+{
+	unsigned what = (unsigned)rav_rng_below(&rng, 10);
+	if ((what < 5 && M.rlen < RVEC_MAX) || M.rlen == 0) {
+		pick y;
+		bool null = rav_rng_below(&rng, 10) == 0 || !pick_obj(&y);
+		OPDESC("rvec push obj %u (len %zu)", null ? 0 : y.id, M.rlen);
+		MOK(rav_vec_push_ref(h, rav_root_get(h, rroot), null ? RAV_NULL_REF : y.ref));
+		M.rvec[M.rlen++] = null ? 0 : y.id;
+		if (!null)
+			m_inc(y.id);
+	} else if (what < 8) {
+		OPDESC("rvec pop (len %zu, last %u)", M.rlen, M.rvec[M.rlen - 1]);
+		MOK(rav_vec_pop(h, rav_root_get(h, rroot), NULL));
+		m_dec(M.rvec[--M.rlen]);
+	} else {
+		size_t i = rav_rng_below(&rng, M.rlen);
+		pick y;
+		bool null = rav_rng_below(&rng, 5) == 0 || !pick_obj(&y);
+		OPDESC("rvec set [%zu] = obj %u (old %u)", i, null ? 0 : y.id, M.rvec[i]);
+		MOK(rav_vec_set_ref(h, rav_root_get(h, rroot), i, null ? RAV_NULL_REF : y.ref));
+		if (!null)
+			m_inc(y.id);
+		uint32_t old = M.rvec[i];
+		M.rvec[i] = null ? 0 : y.id;
+		m_dec(old);
+	}
+}
+
+static void op_bytes(void)
+{
+	unsigned char chunk[40];
+	size_t n = rav_rng_below(&rng, sizeof chunk + 1);
+	if (M.blen + n > BYTES_MAX) {
+		OPDESC("bytes reset (len %zu)", M.blen);
+		MOK(rav_bytes_new_root(h, broot, "x", 1));
+		M.bytes[0] = 'x';
+		M.blen = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		chunk[i] = (unsigned char)rav_rng_next(&rng);
+	OPDESC("bytes append %zu (len %zu)", n, M.blen);
+	MOK(rav_bytes_append(h, rav_root_get(h, broot), chunk, n));
+	memcpy(M.bytes + M.blen, chunk, n);
+	M.blen += n;
+	size_t at = rav_rng_below(&rng, M.blen + 1);
+	MCHECK(rav_bytes_at(h, rav_root_get(h, broot), at) == (at < M.blen ? M.bytes[at] : -1));
+}
+
+/* Receive the next message into root r2, replacing its target with `id`. */
+static void receive_into(int r2, uint32_t id, bool blocking)
+{
+	rav_status st = blocking ? rav_recv(chan, h, roots[r2]) : rav_try_recv(chan, h, roots[r2]);
+	MOK(st);
+	uint32_t old = M.root_target[r2];
+	M.root_target[r2] = id;
+	m_dec(old);
+	verify(root_ref(r2), id);
+}
+
+static void op_msg_adopt(void)
+{
+	int r = (int)rav_rng_below(&rng, NROOTS), r2 = (int)rav_rng_below(&rng, NROOTS);
+	uint32_t n = m_closed_subtree(r);
+	if (!n)
+		return;
+	uint32_t id = M.root_target[r];
+	OPDESC("message: adopt r%d (obj %u, %u objects), send, receive into r%d (old %u)", r, id, n, r2,
+	       M.root_target[r2]);
+	rav_msg *m = rav_msg_new();
+	MCHECK(m != NULL);
+	MOK(rav_msg_adopt(m, h, roots[r]));
+	MCHECK(!rav_root_is_set(h, roots[r]));
+	M.root_target[r] = 0; /* in flight: still one referrer, the message root */
+	MOK(rav_send(chan, m));
+	receive_into(r2, id, rav_rng_below(&rng, 2));
+}
+
+static void op_msg_build(void)
+{
+	int r2 = (int)rav_rng_below(&rng, NROOTS);
+	unsigned len = 1 + (unsigned)rav_rng_below(&rng, 60);
+	OPDESC("message: build %u objects in a message heap, receive into r%d (old %u)", len, r2,
+	       M.root_target[r2]);
+	rav_msg *m = rav_msg_new();
+	MCHECK(m != NULL);
+	rav_heap *mh = rav_msg_heap(m);
+	mtype t = random_type();
+	rav_ref x;
+	MOK(rav_new_root(mh, engine_type[t], rav_msg_root(m), &x));
+	uint32_t first = m_new(t), id = first;
+	init_obj(mh, x, id);
+	for (unsigned i = 1; i < len; i++) {
+		int f = field_of_kind(id, true);
+		if (f < 0)
+			break;
+		t = random_type();
+		MOK(rav_new_field(mh, engine_type[t], x, f, &x));
+		uint32_t child = m_new(t);
+		M.obj[id].f[f] = child;
+		id = child;
+		init_obj(mh, x, id);
+	}
+	MOK(rav_heap_check(mh));
+	MOK(rav_send(chan, m));
+	receive_into(r2, first, rav_rng_below(&rng, 2));
+}
+
+static int temp_fd(void)
+{
+	char path[] = "/tmp/rav-model-XXXXXX";
+	int fd = mkstemp(path);
+	MCHECK(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static void op_serialize(void)
+{
+	int r = (int)rav_rng_below(&rng, NROOTS), r2 = (int)rav_rng_below(&rng, NROOTS);
+	uint32_t n = m_closed_subtree(r);
+	if (!n || r == r2)
+		return;
+	unsigned flags = rav_rng_below(&rng, 2) ? RAV_SER_COMPRESS : 0;
+	bool use_pipe = n < 400 && rav_rng_below(&rng, 2);
+	uint32_t id = M.root_target[r];
+	OPDESC("serialize r%d (obj %u, %u objects, flags %u, %s), clear it, deserialize into r%d (old %u)", r, id,
+	       n, flags, use_pipe ? "pipe" : "file", r2, M.root_target[r2]);
+	int fds[2];
+	if (use_pipe) {
+		MCHECK(pipe(fds) == 0);
+		MCHECK(fcntl(fds[1], F_SETPIPE_SZ, 1 << 20) > 0);
+	} else {
+		fds[0] = fds[1] = temp_fd();
+	}
+	MOK(rav_serialize(h, roots[r], fds[1], flags));
+	if (use_pipe)
+		close(fds[1]);
+	else
+		MCHECK(lseek(fds[0], 0, SEEK_SET) == 0);
+	/* The copy replaces the original: ids stay unique in the heap. */
+	MOK(rav_root_clear(h, roots[r]));
+	MOK(rav_deserialize(h, fds[0], roots[r2]));
+	close(fds[0]);
+	M.root_target[r] = 0;
+	uint32_t old = M.root_target[r2];
+	M.root_target[r2] = id;
+	m_dec(old);
+	verify(root_ref(r2), id);
+}
+
+static void op_mode(void)
+{
+	bool deferred = rav_rng_below(&rng, 2);
+	OPDESC("free mode %s", deferred ? "deferred" : "immediate");
+	if (!deferred)
+		rav_compact(h, 0);
+	rav_set_free_mode(h, deferred ? RAV_FREE_DEFERRED : RAV_FREE_IMMEDIATE);
+}
+
+static void op_compact(void)
+{
+	size_t steps = rav_rng_below(&rng, 64);
+	OPDESC("compact %zu", steps);
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	size_t left = rav_compact(h, steps);
+	MCHECK(steps == 0 ? left == 0 : left <= s.dead_cells);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t ops = rav_test_small() ? 50000 : 1000000;
+	seed = 1;
+	if (argc > 1)
+		ops = strtoull(argv[1], NULL, 0);
+	if (argc > 2)
+		seed = strtoull(argv[2], NULL, 0);
+	rng.s = seed;
+	printf("# model test: %" PRIu64 " ops, seed %" PRIu64 "\n", ops, seed);
+	fflush(stdout);
+	rav_set_error_handler(on_misuse, NULL);
+
+	engine_type[M_NODE] = rav_type_register("model.node", RAV_DATA, RAV_REF);
+	engine_type[M_PAIR] = rav_type_register("model.pair", RAV_REF, RAV_REF);
+	engine_type[M_DATA] = rav_type_register("model.data", RAV_DATA, RAV_DATA);
+	CHECK(engine_type[M_NODE] && engine_type[M_PAIR] && engine_type[M_DATA]);
+	h = rav_heap_self();
+	CHECK(h != NULL);
+	m_new(M_NONE); /* sets up arrays */
+	m_bury(1);
+	for (int r = 0; r < NROOTS; r++)
+		CHECK((roots[r] = rav_root_new(h)) != NULL);
+	for (int k = 0; k < DVECS; k++) {
+		droots[k] = rav_root_new(h);
+		CHECK_OK(rav_vec_new_root(h, droots[k], false));
+	}
+	rroot = rav_root_new(h);
+	CHECK_OK(rav_vec_new_root(h, rroot, true));
+	broot = rav_root_new(h);
+	CHECK_OK(rav_bytes_new_root(h, broot, NULL, 0));
+	chan = rav_channel_new();
+	CHECK(chan != NULL);
+
+	uint64_t counts[16] = { 0 };
+	for (op_no = 0; op_no < ops; op_no++) {
+		unsigned k = (unsigned)rav_rng_below(&rng, 1000);
+		bool crowded = M.nalive > LIVE_SOFT_MAX;
+		if (k < 100) {
+			crowded ? op_clear_root() : op_new_root();
+			counts[0]++;
+		} else if (k < 260) {
+			crowded ? op_clear_field() : op_new_field();
+			counts[1]++;
+		} else if (k < 400) {
+			op_store_data();
+			counts[2]++;
+		} else if (k < 560) {
+			op_store_ref();
+			counts[3]++;
+		} else if (k < 610) {
+			op_root_set();
+			counts[4]++;
+		} else if (k < 690) {
+			op_clear_field();
+			counts[5]++;
+		} else if (k < 730) {
+			op_clear_root();
+			counts[6]++;
+		} else if (k < 800) {
+			op_dvec();
+			counts[7]++;
+		} else if (k < 870) {
+			op_rvec();
+			counts[8]++;
+		} else if (k < 930) {
+			op_bytes();
+			counts[9]++;
+		} else if (k < 945) {
+			op_msg_adopt();
+			counts[10]++;
+		} else if (k < 955) {
+			op_msg_build();
+			counts[11]++;
+		} else if (k < 960) {
+			op_serialize();
+			counts[12]++;
+		} else if (k < 962) {
+			op_collect();
+			counts[13]++;
+		} else if (k < 964) {
+			op_mode();
+			counts[14]++;
+		} else {
+			op_compact();
+			counts[15]++;
+		}
+		if (op_no % CHECK_EVERY == CHECK_EVERY - 1) {
+			OPDESC("full comparison after op #%" PRIu64, op_no);
+			compare_all();
+		}
+	}
+	OPDESC("final comparison");
+	rav_compact(h, 0);
+	compare_all();
+	op_collect();
+	compare_all();
+	printf("# ops: new_root %" PRIu64 ", new_field %" PRIu64 ", store %" PRIu64 ", store_ref %" PRIu64
+	       ", root_set %" PRIu64 ", clear %" PRIu64 ", clear_root %" PRIu64 ", dvec %" PRIu64 ", rvec %" PRIu64
+	       ", bytes %" PRIu64 ", msg_adopt %" PRIu64 ", msg_build %" PRIu64 ", serialize %" PRIu64
+	       ", collect %" PRIu64 ", mode %" PRIu64 ", compact %" PRIu64 "\n",
+	       counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7], counts[8],
+	       counts[9], counts[10], counts[11], counts[12], counts[13], counts[14], counts[15]);
+	printf("# %u objects alive at the end, %u ids used\n", M.nalive, M.nobj - 1);
+
+	/* Tear down and check that everything goes. */
+	for (int r = 0; r < NROOTS; r++)
+		rav_root_free(h, roots[r]);
+	for (int k = 0; k < DVECS; k++)
+		rav_root_free(h, droots[k]);
+	rav_root_free(h, rroot);
+	rav_root_free(h, broot);
+	rav_collect(h);
+	rav_compact(h, 0);
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	CHECK_EQ(s.live_cells, 0);
+	CHECK_OK(rav_heap_check(h));
+	rav_channel_free(chan);
+	rav_thread_exit();
+	free(M.obj);
+	free(M.alive);
+	free(M.stack);
+	printf("ok model\n");
+	return 0;
+}

@@ -1,0 +1,200 @@
+/* test-engine-threads.c - four threads pass trees around a ring of channels.
+ *
+ * Usage: test-engine-threads [NODES [HOPS [TREES]]]
+ * (defaults 255 nodes, 40 hops, 8 trees; RAV_TEST_SMALL=1 halves them).
+ *
+ * Each thread owns one inbound channel and sends to the next thread's.  A
+ * tree is a header (tree id and hop count) over a complete binary tree whose
+ * nodes carry their heap-order index in the scalar bits; every thread checks
+ * the whole tree on arrival, so a page handed over with a wrong fix-up, a
+ * lost cell or a torn write shows up at once.  Threads use different paths
+ * on purpose: adopt-and-send from the heap, rebuild in a fresh message heap,
+ * blocking recv and polling try_recv.  The test is small by default so it
+ * runs quickly under helgrind and TSan, which are the real judges here.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "rav-test.h"
+
+enum { THREADS = 4 };
+
+static rav_type T_HDR;  /* f0 data: tree id << 32 | hops, f1 ref: tree */
+static rav_type T_TREE; /* f0, f1 refs: children; scalar: heap-order index */
+
+static size_t nodes = 255, hops_total = 40, trees = 8;
+static rav_channel *chans[THREADS];
+static atomic_size_t trees_done;
+
+/* Build the complete tree of `nodes` nodes under field 1 of hdr, in heap mh. */
+static void build_tree(rav_heap *mh, rav_ref hdr)
+{
+	/* Nodes are created parent-first; the borrow of each parent is found
+	 * by walking from the header along the bits of its index. */
+	rav_ref root;
+	CHECK_OK(rav_new_field(mh, T_TREE, hdr, 1, &root));
+	rav_set_scalar(mh, root, 1);
+	for (size_t i = 2; i <= nodes; i++) {
+		size_t parent = i / 2;
+		unsigned depth = 0;
+		while ((parent >> depth) > 1)
+			depth++;
+		rav_ref p = root;
+		for (unsigned d = depth; d-- > 0;)
+			p = rav_load_ref(mh, p, (int)((parent >> d) & 1));
+		rav_ref c;
+		CHECK_OK(rav_new_field(mh, T_TREE, p, (int)(i & 1), &c));
+		rav_set_scalar(mh, c, i);
+	}
+}
+
+/* Check the tree under hdr: every index present once, in place. */
+static void check_tree(rav_heap *h, rav_ref hdr)
+{
+	CHECK_EQ(rav_type_of(h, hdr), T_HDR);
+	rav_ref stack[64];
+	size_t idx[64], sp = 0, seen = 0;
+	stack[sp] = rav_load_ref(h, hdr, 1);
+	idx[sp++] = 1;
+	while (sp) {
+		rav_ref n = stack[--sp];
+		size_t i = idx[sp];
+		CHECK(!rav_ref_is_null(n));
+		CHECK_EQ(rav_type_of(h, n), T_TREE);
+		CHECK_EQ(rav_scalar(h, n), i);
+		seen++;
+		for (int f = 0; f < 2; f++) {
+			size_t ci = 2 * i + (size_t)f;
+			rav_ref c = rav_load_ref(h, n, f);
+			CHECK(rav_ref_is_null(c) == (ci > nodes));
+			if (ci <= nodes) {
+				CHECK(sp < 64);
+				stack[sp] = c;
+				idx[sp++] = ci;
+			}
+		}
+	}
+	CHECK_EQ(seen, nodes);
+}
+
+static void send_new_tree(rav_channel *ch, uintptr_t tag)
+{
+	rav_msg *m = rav_msg_new();
+	CHECK(m != NULL);
+	rav_heap *mh = rav_msg_heap(m);
+	rav_ref hdr;
+	CHECK_OK(rav_new_root(mh, T_HDR, rav_msg_root(m), &hdr));
+	rav_store(mh, hdr, 0, tag);
+	build_tree(mh, hdr);
+	CHECK_OK(rav_send(ch, m));
+}
+
+typedef struct worker {
+	int index;
+	pthread_t thread;
+	size_t received;
+} worker;
+
+static void *run_worker(void *arg)
+{
+	worker *w = arg;
+	char name[32];
+	snprintf(name, sizeof name, "ring-%d", w->index);
+	rav_thread_name(name);
+	rav_heap *h = rav_heap_self();
+	CHECK(h != NULL);
+	rav_root in = rav_root_new(h);
+	rav_channel *inbox = chans[w->index], *next = chans[(w->index + 1) % THREADS];
+	bool polling = w->index % 2 == 1;
+
+	if (w->index == 0)
+		for (size_t t = 0; t < trees; t++)
+			send_new_tree(next, (uintptr_t)t << 32);
+
+	for (;;) {
+		rav_status st;
+		if (polling) {
+			while ((st = rav_try_recv(inbox, h, in)) == RAV_EAGAIN)
+				sched_yield();
+		} else {
+			st = rav_recv(inbox, h, in);
+		}
+		if (st == RAV_ECLOSED)
+			break;
+		CHECK_OK(st);
+		w->received++;
+		rav_ref hdr = rav_root_get(h, in);
+		check_tree(h, hdr);
+		uintptr_t tag = rav_load(h, hdr, 0) + 1;
+		CHECK_OK(rav_heap_check(h));
+		if ((tag & 0xffffffffu) >= hops_total) {
+			CHECK_OK(rav_root_clear(h, in));
+			if (atomic_fetch_add(&trees_done, 1) + 1 == trees)
+				for (int k = 0; k < THREADS; k++)
+					rav_channel_close(chans[k]);
+			continue;
+		}
+		if (w->index == 2) {
+			/* Rebuild from scratch in a message heap; drop the old one. */
+			CHECK_OK(rav_root_clear(h, in));
+			send_new_tree(next, tag);
+		} else {
+			rav_store(h, hdr, 0, tag);
+			rav_msg *m = rav_msg_new();
+			CHECK(m != NULL);
+			CHECK_OK(rav_msg_adopt(m, h, in));
+			CHECK_OK(rav_send(next, m));
+		}
+	}
+	rav_root_free(h, in);
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	CHECK_EQ(s.live_cells, 0);
+	CHECK_OK(rav_heap_check(h));
+	rav_thread_exit();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (rav_test_small()) {
+		nodes = 127;
+		hops_total = 20;
+		trees = 4;
+	}
+	if (argc > 1)
+		nodes = strtoul(argv[1], NULL, 0);
+	if (argc > 2)
+		hops_total = strtoul(argv[2], NULL, 0);
+	if (argc > 3)
+		trees = strtoul(argv[3], NULL, 0);
+	CHECK(nodes >= 1 && nodes < ((size_t)1 << 40) && hops_total >= 1 && trees >= 1);
+	printf("# ring of %d threads: %zu trees of %zu nodes, %zu hops each\n", THREADS, trees, nodes, hops_total);
+	T_HDR = rav_type_register("ring.header", RAV_DATA, RAV_REF);
+	T_TREE = rav_type_register("ring.tree", RAV_REF, RAV_REF);
+	CHECK(T_HDR && T_TREE);
+	for (int k = 0; k < THREADS; k++)
+		CHECK((chans[k] = rav_channel_new()) != NULL);
+	worker w[THREADS];
+	for (int k = 0; k < THREADS; k++) {
+		w[k] = (worker){ .index = k };
+		CHECK_EQ(pthread_create(&w[k].thread, NULL, run_worker, &w[k]), 0);
+	}
+	size_t total = 0;
+	for (int k = 0; k < THREADS; k++) {
+		CHECK_EQ(pthread_join(w[k].thread, NULL), 0);
+		printf("# thread %d received %zu trees\n", k, w[k].received);
+		total += w[k].received;
+	}
+	CHECK_EQ(total, trees * hops_total);
+	CHECK_EQ(atomic_load(&trees_done), trees);
+	for (int k = 0; k < THREADS; k++)
+		rav_channel_free(chans[k]);
+	rav_pool_stats ps;
+	rav_pool_stats_get(&ps);
+	printf("# pool after: %" PRIu64 " used pages, %" PRIu64 " free\n", ps.used_pages, ps.free_pages);
+	CHECK_EQ(ps.used_pages, 0);
+	printf("ok threads\n");
+	return 0;
+}
