@@ -19,6 +19,10 @@
  * numbers is a valid global order.  RAV_EV_TIME events carry a TSC reading
  * every RAV_TIME_EVERY events (and before every ordering event), for
  * interleaving memory accesses between threads and for wall-clock display.
+ *
+ * Events recorded by a thread before it has a heap (type definitions made
+ * at start-up) carry thread id 0 in their buffer.  Dead cells' words are
+ * unspecified (the engine links them into its free queue).
  */
 #ifndef RAV_RECORD_H
 #define RAV_RECORD_H
@@ -35,18 +39,23 @@ extern "C" {
  * small argument stored in the high bits of rav_raw_event.kind. */
 typedef enum rav_ev_kind {
 	RAV_EV_NONE = 0,
-	RAV_EV_TIME = 1,          /* a = tsc; b = tsc ticks per second (0 if unknown) */
+	RAV_EV_TIME = 1,          /* a = tsc; c = seq of the ordering event that follows (0 for periodic readings) */
 	RAV_EV_THREAD_START = 2,  /* x = heap id of the thread's heap; a = OS thread id */
 	RAV_EV_THREAD_NAME = 3,   /* x = heap id; aux = text length; text follows */
 	RAV_EV_THREAD_END = 4,    /* x = heap id */
 	RAV_EV_HEAP_NEW = 5,      /* x = heap id; aux = rav_heap_kind; a = creating thread's heap id; c = seq */
 	RAV_EV_HEAP_END = 6,      /* x = heap id; c = seq */
 	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text follows */
-	RAV_EV_PAGE_ACQUIRE = 8,  /* a = page; x = heap id; aux = rav_page_kind; c = seq */
-	RAV_EV_PAGE_RELEASE = 9,  /* a = page; x = heap id; c = seq */
-	RAV_EV_PAGE_HANDOFF = 10, /* a = page; b = from heap id; x = to heap id; c = seq */
+	RAV_EV_PAGE_ACQUIRE = 8,  /* a = page; x = heap id; aux = rav_page_kind; c = seq.  Data pages are appended
+				   * to the heap's list; root pages form a separate list. */
+	RAV_EV_PAGE_RELEASE = 9,  /* a = page; x = heap id; c = seq.  The page may still hold cells (a heap torn
+				   * down at thread exit, a discarded message): they vanish with it. */
+	RAV_EV_PAGE_HANDOFF = 10, /* a = page; b = from heap id; x = to heap id; c = seq.  The page joins the
+				   * receiver's list as a heap page, before its trailing empty page if it has one. */
 	RAV_EV_ALLOC = 11,        /* a = cell; aux = type.  Cell words become {type, 0, 0, 0}. */
-	RAV_EV_FREE = 12,         /* a = cell; aux = type.  Cell becomes a hole (dead). */
+	RAV_EV_FREE = 12,         /* a = cell; aux = its type before.  Cell becomes a hole (dead; its words are
+				   * unspecified).  aux = 0: an empty cell becomes a hole (message arrival: the tail of
+				   * a partly filled page that is no longer at the top). */
 	RAV_EV_MOVE = 13,         /* a = from cell; b = to cell (a hole).  4 words copied; `from` becomes empty (top shrinks). */
 	RAV_EV_TRIM = 14,         /* a = cell: a dead cell at the top becomes empty (top shrinks) */
 	RAV_EV_FIXUP = 15,        /* a = slot; b = old value; c = new value (pointer fix-up after a move) */

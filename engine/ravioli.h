@@ -181,6 +181,16 @@ rav_ref rav_load_ref(rav_heap *h, rav_ref obj, int field);               /* dere
  * on h are stale afterwards). */
 rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target);
 rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field);
+/* Move a reference from one slot to another without creating a reference
+ * raviolo: dst takes what src referred to (dropping what dst held before)
+ * and src becomes empty.  Slots are fields of ravioli or roots. */
+typedef struct rav_slot {
+	uintptr_t *word;
+	uint32_t gen; /* generation of the borrow it came from (0 for roots: they never move) */
+} rav_slot;
+rav_slot rav_field_slot(rav_ref obj, int field);
+rav_slot rav_root_slot(rav_root r);
+rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src);
 rav_type rav_type_of(rav_heap *h, rav_ref obj);
 uintptr_t rav_scalar(rav_heap *h, rav_ref obj);                 /* spare type-word bits */
 void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value); /* value <= RAV_SCALAR_MAX */

@@ -1,0 +1,210 @@
+/* pool.c - the process-wide page pool.
+ *
+ * One contiguous range of address space is reserved at start (MAP_NORESERVE,
+ * so it costs nothing until touched); pages are carved from it in order.
+ * A contiguous range makes "which page is this address in" a subtraction,
+ * which the recorder does for every address it writes.  Freed pages go to a
+ * "hot" list (still backed by memory, reused first); past pool_hot_pages
+ * they are handed back to the OS with MADV_DONTNEED and kept on a "cold"
+ * list, so resident memory follows the live heap after a large free.
+ *
+ * The pool lock is the only coordination between threads for allocation; it
+ * is taken once per page, never per cell. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "rav-private.h"
+
+#define DEFAULT_LIMIT ((size_t)1 << 20) /* pages: 4 GiB of address space with 4 KiB pages */
+#define DEFAULT_HOT 64
+
+rav_pool rav__pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+atomic_ullong rav__seq;
+static rav_config pending_config;
+static bool config_given;
+
+rav_status rav_init(const rav_config *config)
+{
+	pthread_mutex_lock(&rav__pool.lock);
+	if (rav__pool.ready) {
+		pthread_mutex_unlock(&rav__pool.lock);
+		return rav__fail(RAV_ESTATE, "rav_init: the engine is already in use; call rav_init before the first heap");
+	}
+	if (config) {
+		pending_config = *config;
+		config_given = true;
+	}
+	pthread_mutex_unlock(&rav__pool.lock);
+	return RAV_OK;
+}
+
+static rav_status reserve_locked(void)
+{
+	size_t want = config_given && pending_config.pool_limit_pages ? pending_config.pool_limit_pages : DEFAULT_LIMIT;
+	size_t hot = config_given && pending_config.pool_hot_pages ? pending_config.pool_hot_pages : DEFAULT_HOT;
+	size_t pages = want;
+	char *base = MAP_FAILED;
+	/* Reserve one extra page so the range can be aligned to RAV_PAGE_SIZE. */
+	while (pages >= 16) {
+		size_t bytes = (pages + 1) * (size_t)RAV_PAGE_SIZE;
+		base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (base != MAP_FAILED)
+			break;
+		pages /= 2;
+	}
+	if (base == MAP_FAILED)
+		return rav__fail(RAV_ENOMEM, "page pool: cannot reserve address space (%s)", strerror(errno));
+	uintptr_t aligned = ((uintptr_t)base + PAGE_MASK) & ~PAGE_MASK;
+	rav__pool.base = (char *)aligned;
+	rav__pool.reserved = pages;
+	rav__pool.limit = pages < want ? pages : want;
+	rav__pool.hot_limit = hot;
+	rav__pool.ready = true;
+	rav__types_init();
+#if RAV_VALGRIND
+	VALGRIND_CREATE_MEMPOOL(rav__pool.base, 0, 1);
+#endif
+	return RAV_OK;
+}
+
+rav_status rav__pool_ensure(void)
+{
+	if (RAV_LIKELY(__atomic_load_n(&rav__pool.ready, __ATOMIC_ACQUIRE)))
+		return RAV_OK;
+	pthread_mutex_lock(&rav__pool.lock);
+	rav_status s = rav__pool.ready ? RAV_OK : reserve_locked();
+	pthread_mutex_unlock(&rav__pool.lock);
+	return s;
+}
+
+void *rav_pool_base(void)
+{
+	if (rav__pool_ensure() != RAV_OK)
+		return NULL;
+	return rav__pool.base;
+}
+
+size_t rav_page_index(const void *addr)
+{
+	return (size_t)(((uintptr_t)addr - (uintptr_t)rav__pool.base) / RAV_PAGE_SIZE);
+}
+
+uint64_t rav__seq_next_locked(void)
+{
+	return atomic_fetch_add_explicit(&rav__seq, 1, memory_order_relaxed) + 1;
+}
+
+rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
+{
+	if (rav__pool_ensure() != RAV_OK)
+		return NULL;
+	rav_cell *p = NULL;
+	pthread_mutex_lock(&rav__pool.lock);
+	if (rav__pool.used >= rav__pool.limit) {
+		size_t limit = rav__pool.limit;
+		pthread_mutex_unlock(&rav__pool.lock);
+		rav__fail(RAV_ENOMEM, "page pool limit reached: %zu pages of %d bytes are in use", limit,
+			  RAV_PAGE_SIZE);
+		return NULL;
+	}
+	if (rav__pool.hot) {
+		p = rav__pool.hot;
+		rav__pool.hot = (rav_cell *)p->w[PH_NEXT];
+		rav__pool.nhot--;
+	} else if (rav__pool.ncold) {
+		p = rav__pool.cold[--rav__pool.ncold];
+	} else if (rav__pool.bump < rav__pool.reserved) {
+		p = (rav_cell *)(rav__pool.base + rav__pool.bump * (size_t)RAV_PAGE_SIZE);
+		rav__pool.bump++;
+		VG_CELL_ALLOC(p);
+	} else {
+		pthread_mutex_unlock(&rav__pool.lock);
+		rav__fail(RAV_ENOMEM, "page pool exhausted: all %zu reserved pages are in use", rav__pool.reserved);
+		return NULL;
+	}
+	rav__pool.used++;
+	rav__pool.acquires++;
+	uint64_t seq = 0, tsc = 0;
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing)) {
+		seq = rav__seq_next_locked();
+		tsc = rav__tsc();
+	}
+#endif
+	pthread_mutex_unlock(&rav__pool.lock);
+	page_set(p, 1, kind);
+	p->w[PH_NEXT] = 0;
+	p->w[PH_PREV] = 0;
+	p->w[PH_OWNER] = (uintptr_t)h;
+	h->st.pages_acquired++;
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing))
+		rav__emit_sync(RAV_EV_PAGE_ACQUIRE | (kind << 8), h->id, (uint64_t)(uintptr_t)p, 0, seq, tsc);
+#endif
+	return p;
+}
+
+void rav__page_release(rav_heap *h, rav_cell *p)
+{
+	page_set(p, 1, 0);
+	p->w[PH_OWNER] = 0;
+	p->w[PH_PREV] = 0;
+	h->st.pages_released++;
+	pthread_mutex_lock(&rav__pool.lock);
+	if (rav__pool.nhot < rav__pool.hot_limit) {
+		p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
+		rav__pool.hot = p;
+		rav__pool.nhot++;
+	} else {
+		/* Give the memory back.  The cold list lives outside the pages:
+		 * writing a link into the page would make it resident again. */
+		if (rav__pool.ncold == rav__pool.cold_cap) {
+			size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap * 2 : 1024;
+			rav_cell **grown = realloc(rav__pool.cold, cap * sizeof *grown);
+			if (!grown) {
+				/* Keep the page committed rather than lose it. */
+				p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
+				rav__pool.hot = p;
+				rav__pool.nhot++;
+				goto done;
+			}
+			rav__pool.cold = grown;
+			rav__pool.cold_cap = cap;
+		}
+		madvise(p, RAV_PAGE_SIZE, MADV_DONTNEED);
+		rav__pool.cold[rav__pool.ncold++] = p;
+	}
+done:
+	rav__pool.used--;
+	rav__pool.releases++;
+	uint64_t seq = 0, tsc = 0;
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing)) {
+		seq = rav__seq_next_locked();
+		tsc = rav__tsc();
+	}
+#endif
+	pthread_mutex_unlock(&rav__pool.lock);
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing))
+		rav__emit_sync(RAV_EV_PAGE_RELEASE, h->id, (uint64_t)(uintptr_t)p, 0, seq, tsc);
+#endif
+}
+
+void rav_pool_stats_get(rav_pool_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (rav__pool_ensure() != RAV_OK)
+		return;
+	pthread_mutex_lock(&rav__pool.lock);
+	out->reserved_pages = rav__pool.reserved;
+	out->used_pages = rav__pool.used;
+	out->free_pages = rav__pool.nhot + rav__pool.ncold;
+	out->committed_free = rav__pool.nhot;
+	out->acquires = rav__pool.acquires;
+	out->releases = rav__pool.releases;
+	out->limit_pages = rav__pool.limit;
+	pthread_mutex_unlock(&rav__pool.lock);
+}

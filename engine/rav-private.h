@@ -1,0 +1,249 @@
+/* rav-private.h - internals shared by the engine's source files.
+ *
+ * Layout of a heap (thread heap or message heap):
+ *   - a doubly linked list of data pages (links in each page's header cell);
+ *     every page before `top_page` is full, `top_page` holds the top of the
+ *     heap, and at most one empty "spare" page may follow it (hysteresis);
+ *   - thread heaps: live ravioli are packed with no gaps, except for dead
+ *     cells waiting for compaction (deferred mode) which sit on `dead`;
+ *   - message heaps: bump allocation into buffer pages that are never
+ *     compacted; a freed cell stays a dead hole until the message arrives;
+ *   - a separate list of root pages whose cells (RAV_TYPE_ROOT) hold root
+ *     slots.  Root cells never move.
+ *
+ * Page header cell: w[0] type word (RAV_TYPE_HEADER, scalar = fill | kind << 32),
+ * w[1] next page, w[2] previous page, w[3] owning heap (NULL in the pool).
+ *
+ * Words that hold references contain plain cell addresses (cells are aligned
+ * to their size, so the low 5 bits are zero).  Back-links contain slot
+ * addresses (8-aligned): cell_of(slot) finds the cell, word_of(slot) the field.
+ * A free root slot holds (next free slot | 1).
+ */
+#ifndef RAV_PRIVATE_H
+#define RAV_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "ravioli.h"
+#include "rav-record.h"
+
+#if RAV_VALGRIND
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#endif
+
+#define RAV_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RAV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define CELLS ((unsigned)RAV_PAGE_CELLS)
+#define PAGE_MASK ((uintptr_t)RAV_PAGE_SIZE - 1)
+
+_Static_assert((RAV_PAGE_SIZE & (RAV_PAGE_SIZE - 1)) == 0, "page size must be a power of two");
+_Static_assert(sizeof(rav_cell) == RAV_CELL_SIZE, "cell size");
+_Static_assert(RAV_PAGE_CELLS >= 8, "pages must hold at least 8 cells");
+
+/* ---- cell helpers ---- */
+
+static inline rav_cell *cell_of(const void *addr)
+{
+	return (rav_cell *)((uintptr_t)addr & ~(uintptr_t)(RAV_CELL_SIZE - 1));
+}
+static inline unsigned word_of(const void *addr)
+{
+	return (unsigned)(((uintptr_t)addr & (RAV_CELL_SIZE - 1)) / sizeof(uintptr_t));
+}
+static inline rav_cell *page_of(const void *addr)
+{
+	return (rav_cell *)((uintptr_t)addr & ~PAGE_MASK);
+}
+static inline unsigned slot_in_page(const void *addr)
+{
+	return (unsigned)(((uintptr_t)addr & PAGE_MASK) / RAV_CELL_SIZE);
+}
+static inline rav_type cell_type(const rav_cell *c) { return (rav_type)(c->w[0] & RAV_TYPE_MASK); }
+static inline uintptr_t cell_scalar(const rav_cell *c) { return c->w[0] >> RAV_SCALAR_SHIFT; }
+static inline uintptr_t make_tw(rav_type t, uintptr_t flags, uintptr_t scalar)
+{
+	return (uintptr_t)t | flags | (scalar << RAV_SCALAR_SHIFT);
+}
+
+/* Bit f set in the mask = payload field f (word f+1) is a reference.
+ * Reference ravioli report their forward link (word 1) as reference. */
+extern uint8_t rav__refmask[RAV_TYPE_MAX];
+static inline unsigned type_refmask(rav_type t) { return rav__refmask[t]; }
+
+/* In cell p (what a slot points at), the back-link word naming `slot`. */
+static inline uintptr_t *backlink_slot_of(rav_cell *p, const uintptr_t *slot)
+{
+	if (cell_type(p) == RAV_TYPE_REF)
+		return p->w[RAV_W_BACK1] == (uintptr_t)slot ? &p->w[RAV_W_BACK1] : &p->w[RAV_W_BACK2];
+	return &p->w[RAV_W_BACK];
+}
+
+/* ---- page header ---- */
+
+enum { PH_NEXT = 1, PH_PREV = 2, PH_OWNER = 3 };
+
+static inline unsigned page_fill(const rav_cell *p) { return (unsigned)(cell_scalar(p) & 0xffffffffu); }
+static inline unsigned page_kind(const rav_cell *p) { return (unsigned)(cell_scalar(p) >> 32); }
+static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
+{
+	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << 32));
+}
+static inline void page_set_fill(rav_cell *p, unsigned fill) { page_set(p, fill, page_kind(p)); }
+static inline rav_heap *page_owner(const rav_cell *p) { return (rav_heap *)p->w[PH_OWNER]; }
+
+/* ---- heap ---- */
+
+struct rav_root_s; /* a root handle is the address of its slot word */
+
+struct rav_heap {
+	unsigned id;
+	rav_heap_kind kind;
+	uint32_t gen;            /* bumped by every free and move: borrows older than this are stale */
+	rav_cell *first, *last;  /* data pages (headers) */
+	rav_cell *top_page;      /* page holding the top of the heap */
+	unsigned top;            /* index of the next free cell in top_page */
+	rav_cell *root_first;    /* root pages (thread heaps) */
+	unsigned root_bump;      /* next unused cell in root_first */
+	uintptr_t **root_stack;  /* free root slots */
+	size_t root_n, root_cap;
+	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
+	rav_free_mode mode;
+	rav_cell *dead;          /* dead cells, doubly linked through w[1] (next) / w[2] (prev) */
+	rav_cell *work;          /* cells that lost their last referrer, linked through w[3] */
+	bool draining;
+	rav_cell *track[2];      /* cells whose address must survive a compaction (updated by moves) */
+	rav_stats st;
+	struct rav_msg *msg;     /* message heaps: their message */
+	bool dying;              /* being torn down: skip compaction */
+};
+
+struct rav_msg {
+	rav_heap heap;
+	uintptr_t *root;         /* the message root slot (in a root cell of a buffer page) */
+	bool sent;
+	struct rav_msg *next;    /* channel queue */
+	unsigned channel;
+};
+
+/* ---- process-wide state ---- */
+
+typedef struct rav_pool {
+	pthread_mutex_t lock;
+	char *base;
+	size_t reserved;         /* pages reserved */
+	size_t bump;             /* pages never used yet start here */
+	rav_cell *hot;           /* free pages still committed */
+	rav_cell **cold;         /* free pages returned to the OS (a stack outside the pages) */
+	size_t nhot, ncold, cold_cap;
+	size_t limit, hot_limit;
+	uint64_t acquires, releases;
+	size_t used;
+	bool ready;
+} rav_pool;
+
+extern rav_pool rav__pool;
+extern atomic_uint rav__next_heap_id;
+extern atomic_ullong rav__seq;
+
+/* ---- internal functions ---- */
+
+/* error.c */
+rav_status rav__fail(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rav__misuse(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+rav_status rav__misuse_status(void); /* status of the calling thread's last misuse report */
+
+/* types.c */
+void rav__types_init(void);
+void rav__types_record_all(void);
+
+/* pool.c */
+rav_status rav__pool_ensure(void);
+rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
+void rav__page_release(rav_heap *h, rav_cell *page);
+uint64_t rav__seq_next_locked(void);
+
+/* heap.c */
+void rav__heap_init(rav_heap *h, rav_heap_kind kind);
+void rav__heap_destroy(rav_heap *h);
+rav_cell *rav__alloc(rav_heap *h, rav_type t);               /* NULL on ENOMEM */
+void rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind);
+void rav__detach(rav_heap *h, uintptr_t *slot, unsigned evkind);
+void rav__detach_gc(rav_heap *h, uintptr_t *slot);
+void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind);
+void rav__kill(rav_heap *h, rav_cell *c);                    /* c has no referrer; cascade */
+void rav__make_dead(rav_heap *h, rav_cell *c);
+void rav__after_free(rav_heap *h);
+rav_status rav__arrive(rav_heap *h, struct rav_msg *m, uintptr_t *dst);                           /* compaction in immediate mode */
+size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason);
+void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
+rav_cell *rav__top_cell(rav_heap *h);
+void rav__shrink(rav_heap *h);
+void rav__dead_unlink(rav_heap *h, rav_cell *c);
+void rav__dead_push(rav_heap *h, rav_cell *c);
+rav_cell *rav__deref_slot(uintptr_t v);                      /* walk reference ravioli */
+void rav__page_append(rav_heap *h, rav_cell *page);
+void rav__page_unlink(rav_heap *h, rav_cell *page);
+uintptr_t *rav__root_slot_new(rav_heap *h);
+void rav__root_slot_free(rav_heap *h, uintptr_t *slot);
+bool rav__check_ref(rav_heap *h, rav_ref r, const char *what);
+
+/* record.c */
+extern int rav__tracing;
+extern const rav_recorder *rav__recorder;
+void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
+void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
+void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
+void rav__record_thread_start(rav_heap *h);
+void rav__record_thread_end(rav_heap *h);
+uint64_t rav__tsc(void);
+
+#if RAV_TRACING
+#define REC(kind, aux, x, a, b, c)                                                                       \
+	do {                                                                                             \
+		if (RAV_UNLIKELY(rav__tracing))                                                          \
+			rav__emit_slow((uint32_t)(kind) | ((uint32_t)(aux) << 8), (uint32_t)(x),         \
+				       (uint64_t)(uintptr_t)(a), (uint64_t)(uintptr_t)(b),               \
+				       (uint64_t)(uintptr_t)(c));                                        \
+	} while (0)
+#else
+#define REC(kind, aux, x, a, b, c) ((void)0)
+#endif
+
+/* Word write with its event. */
+#define WRITE_WORD(kind, slotp, val)                                                                     \
+	do {                                                                                             \
+		uintptr_t *_s = (slotp);                                                                 \
+		uintptr_t _v = (uintptr_t)(val);                                                         \
+		REC(kind, 0, 0, _s, *_s, _v);                                                            \
+		*_s = _v;                                                                                \
+	} while (0)
+
+/* ---- Valgrind ---- */
+#if RAV_VALGRIND
+#define VG_CELL_ALLOC(c) VALGRIND_MEMPOOL_ALLOC(rav__pool.base, (c), RAV_CELL_SIZE)
+#define VG_CELL_FREE(c) VALGRIND_MEMPOOL_FREE(rav__pool.base, (c))
+/* The engine itself may touch free cells (zeroing a page it gives back,
+ * checking that cells above the top are empty): open them for that. */
+#define VG_OPEN(a, n) VALGRIND_MAKE_MEM_DEFINED((a), (n))
+#define VG_CLOSE(a, n) VALGRIND_MAKE_MEM_NOACCESS((a), (n))
+#else
+#define VG_CELL_ALLOC(c) ((void)0)
+#define VG_CELL_FREE(c) ((void)0)
+#define VG_OPEN(a, n) ((void)0)
+#define VG_CLOSE(a, n) ((void)0)
+#endif
+
+/* ---- debug checks ---- */
+#if RAV_DEBUG
+#define CHECK_REF(h, r, what) rav__check_ref((h), (r), (what))
+#else
+#define CHECK_REF(h, r, what) ((r).cell != NULL)
+#endif
+
+rav_heap *rav__self(void);
+
+#endif /* RAV_PRIVATE_H */

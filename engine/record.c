@@ -1,0 +1,202 @@
+/* record.c - the engine side of tracing: per-thread raw event buffers.
+ *
+ * With tracing compiled in, every operation checks one global flag
+ * (rav__tracing) - a well-predicted branch when no recorder is installed.
+ * When it is set, events are appended to the calling thread's buffer with
+ * plain stores; only a full buffer costs a call into the recorder.  A TSC
+ * reading is added every RAV_TIME_EVERY events rather than per event
+ * (rdtsc costs about as much as the whole event otherwise). */
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <x86intrin.h>
+
+#include "rav-private.h"
+
+int rav__tracing;
+const rav_recorder *rav__recorder;
+
+static _Thread_local rav_evbuf *tbuf;
+static _Thread_local unsigned time_countdown;
+
+uint64_t rav__tsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+bool rav_record_install(const rav_recorder *r)
+{
+	if (r && atomic_load(&rav__next_heap_id) != 0)
+		return false;
+	rav__recorder = r;
+	__atomic_store_n(&rav__tracing, r != NULL, __ATOMIC_RELEASE);
+	if (r)
+		rav__types_record_all();
+	return true;
+}
+
+bool rav_record_active(void)
+{
+	return rav__tracing != 0;
+}
+
+static rav_evbuf *exchange(void)
+{
+	rav_evbuf *b = rav__recorder->exchange(tbuf, rav__recorder->user);
+	if (b) {
+		rav_heap *h = rav__self();
+		b->thread = h ? h->id : 0;
+		b->count = 0;
+	}
+	tbuf = b;
+	return b;
+}
+
+/* Room for n more records, or NULL if the recorder has no buffer to give. */
+static inline rav_raw_event *reserve(unsigned n)
+{
+	rav_evbuf *b = tbuf;
+	if (RAV_UNLIKELY(!b || b->count + n + 1 > b->cap)) {
+		b = exchange();
+		if (!b || b->count + n + 1 > b->cap)
+			return NULL;
+	}
+	if (RAV_UNLIKELY(time_countdown == 0)) {
+		rav_raw_event *t = &b->ev[b->count++];
+		t->kind = RAV_EV_TIME;
+		t->x = 0;
+		t->a = rav__tsc();
+		t->b = 0;
+		t->c = 0;
+		time_countdown = RAV_TIME_EVERY;
+	}
+	time_countdown--;
+	rav_raw_event *e = &b->ev[b->count];
+	b->count += n;
+	return e;
+}
+
+void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+{
+	if (!rav__recorder)
+		return;
+	rav_raw_event *e = reserve(1);
+	if (!e)
+		return;
+	e->kind = kindaux;
+	e->x = x;
+	e->a = a;
+	e->b = b;
+	e->c = c;
+}
+
+void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc)
+{
+	if (!rav__recorder)
+		return;
+	rav_raw_event *e = reserve(2);
+	if (!e)
+		return;
+	e[0].kind = RAV_EV_TIME;
+	e[0].x = 0;
+	e[0].a = tsc;
+	e[0].b = 0;
+	e[0].c = seq;
+	e[1].kind = kindaux;
+	e[1].x = x;
+	e[1].a = a;
+	e[1].b = b;
+	e[1].c = seq;
+}
+
+void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len)
+{
+#if RAV_TRACING
+	if (!rav__tracing || !rav__recorder)
+		return;
+	if (len > 4096)
+		len = 4096;
+	unsigned extra = (unsigned)((len + sizeof(rav_raw_event) - 1) / sizeof(rav_raw_event));
+	rav_raw_event *e = reserve(1 + extra);
+	if (!e)
+		return;
+	e->kind = (uint32_t)kind | (aux << 8);
+	e->x = x;
+	e->a = a;
+	e->b = 0;
+	e->c = 0;
+	memset(e + 1, 0, extra * sizeof(rav_raw_event));
+	memcpy(e + 1, text, len);
+#else
+	(void)kind, (void)aux, (void)x, (void)a, (void)text, (void)len;
+#endif
+}
+
+void rav__record_thread_start(rav_heap *h)
+{
+#if RAV_TRACING
+	if (!rav__tracing || !rav__recorder)
+		return;
+	uint64_t seq = rav__seq_next_locked();
+	rav__emit_sync(RAV_EV_THREAD_START, h->id, (uint64_t)syscall(SYS_gettid), 0, seq, rav__tsc());
+	seq = rav__seq_next_locked();
+	rav__emit_sync(RAV_EV_HEAP_NEW | ((uint32_t)h->kind << 8), h->id, h->id, 0, seq, rav__tsc());
+#else
+	(void)h;
+#endif
+}
+
+void rav__record_thread_end(rav_heap *h)
+{
+#if RAV_TRACING
+	if (!rav__tracing || !rav__recorder)
+		return;
+	uint64_t seq = rav__seq_next_locked();
+	rav__emit_sync(RAV_EV_HEAP_END, h->id, 0, 0, seq, rav__tsc());
+	seq = rav__seq_next_locked();
+	rav__emit_sync(RAV_EV_THREAD_END, h->id, 0, 0, seq, rav__tsc());
+	rav_record_flush();
+#else
+	(void)h;
+#endif
+}
+
+void rav_record_flush(void)
+{
+	if (!rav__recorder || !tbuf)
+		return;
+	rav_evbuf *b = tbuf;
+	tbuf = NULL;
+	rav__recorder->release(b, rav__recorder->user);
+}
+
+void rav_thread_name(const char *name)
+{
+	rav_heap *h = rav_heap_self();
+	if (!h || !name)
+		return;
+	size_t len = strlen(name);
+	rav__emit_text(RAV_EV_THREAD_NAME, (uint32_t)len, h->id, 0, name, len);
+}
+
+void rav_mark(const char *text)
+{
+	if (!text)
+		return;
+	rav_heap_self();
+	size_t len = strlen(text);
+	rav__emit_text(RAV_EV_MARK, 0, 0, len > 4096 ? 4096 : len, text, len);
+}
+
+void rav_trace_access(const void *addr, bool write)
+{
+	if (rav__tracing && rav__recorder)
+		rav__emit_slow(RAV_EV_ACCESS | ((uint32_t)write << 8), 0, (uint64_t)(uintptr_t)addr,
+			       sizeof(uintptr_t), 0);
+}
