@@ -33,6 +33,11 @@ void _rav_replay_free(rav_trace *t);
 /* The first replay error met while indexing: false if none, else fills *err. */
 bool _rav_replay_index_error(const rav_trace *t, rav_trace_error *err);
 
+/* Keyframe figures for rav_trace_info.keyframes and for benchmarks: how many,
+ * the bytes they hold beyond the live model (tables plus pages copied on
+ * write since), and the current spacing in events. */
+void _rav_replay_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes, uint64_t *spacing);
+
 /* A replay state with no trace behind it, for unit tests and for tools that
  * build events by hand: geometry is given, events are applied one by one
  * with _rav_state_apply (which validates them exactly as replay does). */

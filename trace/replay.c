@@ -911,6 +911,15 @@ static rp_index *idx_of(const rav_trace *t)
 	return (rp_index *)t->replay;
 }
 
+/* Events both indexed by replay and published by the reader (the cursor
+ * sees only the latter). */
+static uint64_t available(const rav_trace *t, const rp_index *ix)
+{
+	uint64_t mine = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE);
+	uint64_t theirs = rav_trace_indexed_events(t);
+	return mine < theirs ? mine : theirs;
+}
+
 static void geometry(rav_trace *t, uint32_t *page_size, uint32_t *cell_size, uint8_t *word_size)
 {
 	*page_size = t->info.page_size;
@@ -1239,6 +1248,25 @@ bool _rav_replay_index_error(const rav_trace *t, rav_trace_error *err)
 	return f;
 }
 
+void _rav_replay_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes, uint64_t *spacing)
+{
+	rp_index *ix = idx_of(t);
+	uint64_t n = 0, b = 0, e = 0;
+	if (ix) {
+		pthread_mutex_lock(&ix->lock);
+		n = ix->nkf;
+		b = ix->kf_bytes + ix->live.copied;
+		e = ix->kf_every;
+		pthread_mutex_unlock(&ix->lock);
+	}
+	if (keyframes)
+		*keyframes = n;
+	if (keyframe_bytes)
+		*keyframe_bytes = b;
+	if (spacing)
+		*spacing = e;
+}
+
 void _rav_replay_free(rav_trace *t)
 {
 	rp_index *ix = idx_of(t);
@@ -1393,7 +1421,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 		set_err(err, RAV_TRACE_EREPLAY, "replay: the trace is not indexed yet (rav_trace_index)");
 		return -1;
 	}
-	uint64_t avail = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE);
+	uint64_t avail = available(s->t, ix);
 	pthread_mutex_lock(&ix->lock);
 	bool failed = ix->failed;
 	rav_trace_error ierr = ix->err;
@@ -1456,11 +1484,8 @@ bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
 {
 	if (!s->t || s->failed)
 		return false;
-	uint64_t avail = rav_trace_indexed_events(s->t);
 	rp_index *ix = idx_of(s->t);
-	if (ix)
-		avail = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE) > avail ? ix->indexed : avail;
-	if (s->m.pos >= avail)
+	if (!ix || s->m.pos >= available(s->t, ix))
 		return false;
 	if (!s->cur_ok) {
 		_rav_trace_cursor_init(s->t, s->m.pos, &s->cur);
@@ -1658,10 +1683,12 @@ bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t 
 		double sum = 0;
 		for (uint64_t b = lo / ix->bin_w; b * ix->bin_w < hi && b < ix->nbins; b++) {
 			uint64_t b0 = b * ix->bin_w, b1 = b0 + ix->bin_w;
+			if (b1 > covered)
+				b1 = covered; /* the last bin may be partial */
 			uint64_t o0 = b0 > lo ? b0 : lo, o1 = b1 < hi ? b1 : hi;
 			uint64_t n = bin_count(ix, (uint32_t)b, kind, arg);
-			if (n)
-				sum += (double)n * (double)(o1 - o0) / (double)ix->bin_w;
+			if (n && o1 > o0)
+				sum += (double)n * (double)(o1 - o0) / (double)(b1 - b0);
 		}
 		out[j] = sum;
 	}
@@ -1732,7 +1759,7 @@ unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cel
 		*total = 0;
 	if (!ix || (cell & RAV_LOC_EXTERNAL))
 		return 0;
-	uint64_t end = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE);
+	uint64_t end = available(t, ix);
 	if (at > end)
 		at = end;
 	pthread_mutex_lock(&ix->lock);

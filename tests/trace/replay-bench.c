@@ -1,0 +1,197 @@
+/* replay-bench.c - measures the replay figures of issue #3 item 6 on a
+ * generated trace: indexing speed, seek time at random points, memory of
+ * the open trace, keyframe memory, stepping and contention speed.
+ *
+ * Registered as a meson benchmark (not a test: it has timings and takes
+ * minutes at full size).  Usage:
+ *   replay-bench [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep]
+ * Default: 100M events, 1M live cells per heap, in $TMPDIR.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ravtrace.h"
+#include "replay-gen.h"
+#include "replay-private.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	gen_params gp = { .events = 100000000ull, .live_target = 1000000, .threads = 1, .seed = 12345, .access = true };
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[512];
+	snprintf(path, sizeof path, "%s/replay-bench-%d.ravtrace", tmp, (int)getpid());
+	gp.path = path;
+	bool keep = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--events") && i + 1 < argc)
+			gp.events = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--live") && i + 1 < argc)
+			gp.live_target = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			gp.threads = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--file") && i + 1 < argc)
+			gp.path = argv[++i];
+		else if (!strcmp(argv[i], "--keep"))
+			keep = true;
+		else {
+			fprintf(stderr, "usage: %s [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep]\n", argv[0]);
+			return 2;
+		}
+	}
+	double t0 = now();
+	uint64_t written = 0;
+	struct stat st;
+	if (access(gp.path, R_OK) == 0 && keep) {
+		printf("using existing %s\n", gp.path);
+	} else if (gen_trace(&gp, &written) < 0) {
+		return 1;
+	}
+	double t1 = now();
+	if (stat(gp.path, &st) != 0) {
+		perror(gp.path);
+		return 1;
+	}
+	printf("generated: %llu events, %.1f MB (%.2f bytes/event) in %.1f s\n", (unsigned long long)written,
+	       st.st_size / 1e6, written ? (double)st.st_size / (double)written : 0.0, t1 - t0);
+
+	long rss0 = rss_kb();
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(gp.path, &err);
+	if (!t) {
+		fprintf(stderr, "open: %s\n", err.message);
+		return 1;
+	}
+	double t2 = now();
+	if (rav_trace_index(t, NULL, NULL, &err) < 0) {
+		fprintf(stderr, "index: %s\n", err.message);
+		return 1;
+	}
+	double t3 = now();
+	if (_rav_replay_index_error(t, &err)) {
+		fprintf(stderr, "replay error while indexing: %s\n", err.message);
+		return 1;
+	}
+	uint64_t n = rav_trace_indexed_events(t);
+	uint64_t kfs, kfb, spacing;
+	_rav_replay_stats(t, &kfs, &kfb, &spacing);
+	long rss1 = rss_kb();
+	printf("indexed: %llu events in %.2f s (%.1f M events/s)\n", (unsigned long long)n, t3 - t2,
+	       (double)n / (t3 - t2) / 1e6);
+	printf("keyframes: %llu, %.1f MB, spacing now %llu events\n", (unsigned long long)kfs, kfb / 1e6,
+	       (unsigned long long)spacing);
+	printf("RSS after index: %.1f MB (file %.1f MB; RSS minus keyframes %.1f MB = %.2fx file)\n",
+	       (rss1 - rss0) / 1e3, st.st_size / 1e6, ((rss1 - rss0) * 1e3 - (double)kfb) / 1e6,
+	       ((rss1 - rss0) * 1e3 - (double)kfb) / (double)st.st_size);
+
+	rav_state *s = rav_state_new(t);
+	enum { SEEKS = 60 };
+	double times[SEEKS];
+	uint64_t rng = 99;
+	for (int i = 0; i < SEEKS; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		uint64_t at = n ? rng % (n + 1) : 0;
+		double a = now();
+		if (rav_state_seek(s, at, &err) < 0) {
+			fprintf(stderr, "seek %llu: %s\n", (unsigned long long)at, err.message);
+			return 1;
+		}
+		times[i] = now() - a;
+	}
+	qsort(times, SEEKS, sizeof times[0], cmp_d);
+	double sum = 0;
+	for (int i = 0; i < SEEKS; i++)
+		sum += times[i];
+	printf("seek (random, %d): median %.1f ms, mean %.1f ms, max %.1f ms\n", SEEKS, times[SEEKS / 2] * 1e3,
+	       sum / SEEKS * 1e3, times[SEEKS - 1] * 1e3);
+	rav_state_totals tot;
+	rav_state_get_totals(s, &tot);
+	printf("state at %llu: %llu live cells, %llu pages\n", (unsigned long long)rav_state_position(s),
+	       (unsigned long long)tot.live_cells, (unsigned long long)tot.pages);
+
+	/* step speed: 1M events forward */
+	rav_state_seek(s, n / 2, &err);
+	double a = now();
+	uint64_t steps = 0;
+	rav_event ev;
+	while (steps < 1000000 && rav_state_step(s, &ev, &err))
+		steps++;
+	double b = now();
+	printf("step: %llu events in %.1f ms (%.1f M/s)\n", (unsigned long long)steps, (b - a) * 1e3,
+	       steps / (b - a) / 1e6);
+
+	/* page types over every page in use (one GUI frame of the whole heap) */
+	uint32_t span = rav_state_page_span(s);
+	uint16_t types[65536 / 32];
+	a = now();
+	for (uint32_t p = 0; p < span; p++)
+		rav_state_page_types(s, p, types);
+	b = now();
+	printf("page_types over %u pages: %.2f ms\n", span, (b - a) * 1e3);
+
+	/* history of one cell */
+	rav_cell_event hist[64];
+	unsigned total = 0;
+	a = now();
+	unsigned got = rav_trace_cell_history(t, rav_loc_make(3, 5, 0), n / 2, hist, 64, &total);
+	b = now();
+	printf("cell history: %u of %u events in %.1f ms\n", got, total, (b - a) * 1e3);
+
+	double series[4096];
+	a = now();
+	rav_trace_series(t, RAV_SERIES_LIVE_CELLS, -1, 0, 0, 4096, series);
+	rav_trace_series(t, RAV_SERIES_EVENTS, -1, 0, 0, 4096, series);
+	b = now();
+	printf("series (2 x 4096 bins): %.2f ms\n", (b - a) * 1e3);
+
+	rav_contention_config cc = { .line_size = 64 };
+	a = now();
+	rav_contention *c = rav_contention_run(t, &cc, NULL, NULL, &err);
+	b = now();
+	if (!c) {
+		fprintf(stderr, "contention: %s\n", err.message);
+		return 1;
+	}
+	rav_contention_totals ct;
+	rav_contention_get_totals(c, &ct);
+	printf("contention: %llu events in %.2f s (%.1f M events/s), %llu accesses, %llu transfers\n",
+	       (unsigned long long)n, b - a, n / (b - a) / 1e6, (unsigned long long)ct.accesses,
+	       (unsigned long long)ct.transfers);
+	rav_contention_free(c);
+	rav_state_free(s);
+	rav_trace_close(t);
+	if (!keep)
+		unlink(gp.path);
+	return 0;
+}
