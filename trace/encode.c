@@ -251,7 +251,7 @@ static unsigned shape_fields(unsigned shape)
 {
 	switch (shape) {
 	case RAVT_SHAPE_NONE: return 0;
-	case RAVT_SHAPE_TIME: return 2 | 4;
+	case RAVT_SHAPE_TIME: return 2 | 4 | 8;
 	case RAVT_SHAPE_X: return 1;
 	case RAVT_SHAPE_XA: return 1 | 2;
 	case RAVT_SHAPE_XAB: return 1 | 2 | 4;
@@ -404,6 +404,14 @@ static int encode_event(ravt_writer *w, wthread *th, const rav_raw_event *e, con
 			p = ravt_put_varint(p, ravt_zigzag((int64_t)(e->b - th->hz_reg)));
 			th->tsc_reg = e->a;
 			th->hz_reg = e->b;
+			/* The engine puts the sequence number of the ordering
+			 * event that follows into its TIME event too. */
+			if (e->c) {
+				p = ravt_put_varint(p, ravt_zigzag((int64_t)(e->c - th->seq_reg)) + 1);
+				th->seq_reg = e->c;
+			} else {
+				*p++ = 0;
+			}
 			break;
 		case RAVT_SHAPE_X:
 		case RAVT_SHAPE_XTEXT:
@@ -727,6 +735,12 @@ int _ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const 
 	f.frame_crc = _ravt_frame_crc(&f);
 	memcpy(w->out.p, &f, sizeof f);
 	return emit(w, w->out.p, sizeof f + padded);
+}
+
+void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes)
+{
+	w->p.pool_base = base;
+	w->p.pool_bytes = bytes;
 }
 
 const char *_ravt_writer_error(const ravt_writer *w)

@@ -105,7 +105,7 @@ _Static_assert(sizeof(ravt_index_entry) == 24, "index entry is 24 bytes");
  * must keep for any kind they add. */
 typedef enum ravt_shape {
 	RAVT_SHAPE_NONE,    /* kind byte (+ aux) only */
-	RAVT_SHAPE_TIME,    /* a = tsc delta, b = hz delta */
+	RAVT_SHAPE_TIME,    /* a = tsc delta, b = hz delta, c = 0 or seq */
 	RAVT_SHAPE_X,       /* x */
 	RAVT_SHAPE_XA,      /* x, a */
 	RAVT_SHAPE_XAB,     /* x, a, b */
@@ -263,6 +263,9 @@ typedef struct ravt_writer ravt_writer;
 /* Writes the header through the sink.  NULL with errbuf filled on failure. */
 ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void *user,
 			      char *errbuf, size_t errlen);
+/* Set the pool range once it is known (before any pool address is
+ * encoded; the header's pool_base is informational and may stay 0). */
+void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes);
 /* Append n raw records of one thread (text records included; a text may
  * continue in the next call for the same thread).  0 or -1. */
 int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n);

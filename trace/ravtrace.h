@@ -56,10 +56,14 @@ typedef struct rav_trace_error {
 
 typedef struct rav_trace rav_trace;
 
-/* Open (mmap) a trace and check its header and chunk framing (fast: does not
- * decompress).  NULL on error with *err filled.  A truncated file opens: see
- * rav_trace_info.truncated. */
+/* Open (mmap) a trace and check its header, chunk framing and checksums
+ * (does not decompress).  NULL on error with *err filled.  A truncated file
+ * opens: see rav_trace_info.truncated; *err then describes the truncation
+ * (code RAV_TRACE_ETRUNCATED: where it ends and how much is usable), and is
+ * RAV_TRACE_OK otherwise. */
 rav_trace *rav_trace_open(const char *path, rav_trace_error *err);
+/* Same over bytes in memory; they must stay valid until rav_trace_close. */
+rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error *err);
 /* Same over a byte stream (pipe, Unix socket): reads incrementally. */
 rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err);
 /* For streams: read what is available now (non-blocking); returns the number

@@ -1,0 +1,434 @@
+/* recorder.c - the recorder programs link: engine buffers in, trace file out.
+ *
+ * The engine fills a per-thread buffer of raw records with plain stores and
+ * only calls us when one is full (exchange) or the thread ends (release).
+ * Everything costly - address translation, encoding, compression, writing -
+ * happens on one background writer thread, so the recording threads pay
+ * only the buffer hand-over.  Buffers cycle between the threads, a queue to
+ * the writer and a free list.  Memory is bounded: when the writer falls
+ * behind and MAX_QUEUED buffers wait, an exchanging thread blocks until one
+ * is recycled instead of allocating more.
+ *
+ * The file is written in place (no temporary name), each chunk with one
+ * write(), so a program that crashes leaves a readable prefix.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+#include "format.h"
+#include "ravioli.h"
+#include "ravtrace.h"
+
+#define BUF_RECORDS 8192 /* 256 KiB per buffer */
+#define MAX_QUEUED 16    /* buffers waiting for the writer before producers block */
+#define RELEASED 1u      /* evbuf flag: the thread's last buffer (or a flush) */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work, freed;
+	rav_evbuf *head, *tail; /* queue to the writer */
+	size_t queued;
+	rav_evbuf *free_list;
+	bool started, stopping, stopped;
+	pthread_t writer;
+	int fd;
+	ravt_writer *w;
+	bool pool_known;
+	bool write_failed;
+	uint64_t dropped;
+	rav_recorder rec;
+} R = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.freed = PTHREAD_COND_INITIALIZER,
+	.fd = -1,
+};
+
+static rav_evbuf *buf_new(void)
+{
+	rav_evbuf *b = malloc(sizeof *b + BUF_RECORDS * sizeof(rav_raw_event));
+	if (!b)
+		return NULL;
+	b->next = NULL;
+	b->thread = 0;
+	b->count = 0;
+	b->cap = BUF_RECORDS;
+	b->flags = 0;
+	return b;
+}
+
+/* Lock held. */
+static void enqueue(rav_evbuf *b)
+{
+	b->next = NULL;
+	if (R.tail)
+		R.tail->next = b;
+	else
+		R.head = b;
+	R.tail = b;
+	R.queued++;
+	pthread_cond_signal(&R.work);
+}
+
+static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
+{
+	(void)user;
+	pthread_mutex_lock(&R.lock);
+	if (full) {
+		if (R.stopped) {
+			/* Recording is over: recycle the buffer, count what is lost. */
+			R.dropped += full->count;
+			full->count = 0;
+			full->flags = 0;
+			pthread_mutex_unlock(&R.lock);
+			return full;
+		}
+		full->flags = 0;
+		enqueue(full);
+	}
+	rav_evbuf *b = NULL;
+	for (;;) {
+		if (R.free_list) {
+			b = R.free_list;
+			R.free_list = b->next;
+			break;
+		}
+		/* A thread's first buffer is always granted (it holds nothing to
+		 * wait on); further ones only while the queue is short. */
+		if (!full || R.queued < MAX_QUEUED) {
+			b = buf_new();
+			break;
+		}
+		if (R.stopped)
+			break;
+		pthread_cond_wait(&R.freed, &R.lock);
+	}
+	pthread_mutex_unlock(&R.lock);
+	if (b) {
+		b->count = 0;
+		b->flags = 0;
+		b->next = NULL;
+	}
+	return b;
+}
+
+static void rec_release(rav_evbuf *last, void *user)
+{
+	(void)user;
+	if (!last)
+		return;
+	pthread_mutex_lock(&R.lock);
+	if (R.stopped) {
+		R.dropped += last->count;
+		last->next = R.free_list;
+		R.free_list = last;
+	} else {
+		last->flags |= RELEASED;
+		enqueue(last);
+	}
+	pthread_mutex_unlock(&R.lock);
+}
+
+static int sink_fd(const void *data, size_t len, void *user)
+{
+	int fd = *(int *)user;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The pool's address is needed before the first pool address is encoded.
+ * Asking for it earlier would initialise the pool (and make a later
+ * rav_init fail), so wait for a buffer that holds an address. */
+static void learn_pool(const rav_evbuf *b)
+{
+	if (R.pool_known)
+		return;
+	for (uint32_t i = 0; i < b->count; i++) {
+		const rav_raw_event *e = &b->ev[i];
+		unsigned shape = ravt_shape_of(RAV_EV_KIND(e));
+		if (ravt_shape_addr_mask(shape) && e->a) {
+			void *base = rav_pool_base();
+			if (!base)
+				return;
+			rav_pool_stats st;
+			rav_pool_stats_get(&st);
+			_ravt_writer_set_pool(R.w, (uint64_t)(uintptr_t)base, (uint64_t)st.reserved_pages * RAV_PAGE_SIZE);
+			R.pool_known = true;
+			return;
+		}
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&R.lock);
+	for (;;) {
+		while (!R.head && !R.stopping)
+			pthread_cond_wait(&R.work, &R.lock);
+		if (!R.head)
+			break;
+		rav_evbuf *b = R.head;
+		R.head = b->next;
+		if (!R.head)
+			R.tail = NULL;
+		R.queued--;
+		bool failed = R.write_failed;
+		pthread_mutex_unlock(&R.lock);
+
+		int rc = 0;
+		if (!failed) {
+			learn_pool(b);
+			rc = _ravt_writer_add(R.w, b->thread, b->ev, b->count);
+			if (rc == 0 && (b->flags & RELEASED))
+				rc = _ravt_writer_flush_thread(R.w, b->thread);
+			if (rc != 0)
+				fprintf(stderr, "ravioli: trace recording stopped: %s\n", _ravt_writer_error(R.w));
+		}
+
+		pthread_mutex_lock(&R.lock);
+		if (failed || rc != 0) {
+			R.write_failed = true;
+			R.dropped += b->count;
+		}
+		b->count = 0;
+		b->flags = 0;
+		b->next = R.free_list;
+		R.free_list = b;
+		pthread_cond_broadcast(&R.freed);
+	}
+	R.stopped = true;
+	pthread_cond_broadcast(&R.freed);
+	uint64_t dropped = R.dropped;
+	bool failed = R.write_failed;
+	pthread_mutex_unlock(&R.lock);
+	if (!failed && _ravt_writer_finish(R.w, dropped) != 0)
+		fprintf(stderr, "ravioli: finishing the trace failed: %s\n", _ravt_writer_error(R.w));
+	return NULL;
+}
+
+/* TSC ticks per second, measured against CLOCK_MONOTONIC over ~10 ms. */
+static uint64_t read_tsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t calibrate_tsc(uint64_t *tsc_start)
+{
+	uint64_t t0 = mono_ns(), c0 = read_tsc();
+	*tsc_start = c0;
+	struct timespec d = { 0, 10 * 1000 * 1000 };
+	while (nanosleep(&d, &d) != 0 && errno == EINTR)
+		;
+	uint64_t t1 = mono_ns(), c1 = read_tsc();
+	if (t1 <= t0 || c1 <= c0)
+		return 0;
+	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
+}
+
+static size_t read_cmdline(char *buf, size_t cap)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	size_t n = 0;
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	while (n && buf[n - 1] == 0)
+		n--;
+	return n;
+}
+
+static void atfork_child(void)
+{
+	/* The writer thread does not exist in the child: the child does not
+	 * record (its events would interleave with the parent's file). */
+	pthread_mutex_init(&R.lock, NULL);
+	pthread_cond_init(&R.work, NULL);
+	pthread_cond_init(&R.freed, NULL);
+	R.head = R.tail = NULL;
+	R.queued = 0;
+	if (R.started) {
+		R.stopping = R.stopped = true;
+		R.write_failed = true;
+		if (R.fd >= 0)
+			close(R.fd);
+		R.fd = -1;
+	}
+}
+
+int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
+{
+	char dummy[8];
+	if (!errbuf) {
+		errbuf = dummy;
+		errlen = sizeof dummy;
+	}
+	pthread_mutex_lock(&R.lock);
+	bool busy = R.started;
+	pthread_mutex_unlock(&R.lock);
+	if (busy) {
+		snprintf(errbuf, errlen, "a recording is already running (one per process)");
+		return -1;
+	}
+	if (!path || !*path) {
+		snprintf(errbuf, errlen, "no trace path given");
+		return -1;
+	}
+	int fd;
+	bool own_fd = true;
+	if (strncmp(path, "fd:", 3) == 0) {
+		/* Write to an inherited descriptor (a pipe or socket: live attach). */
+		char *end;
+		long n = strtol(path + 3, &end, 10);
+		if (*end || n < 0 || n > 1 << 20) {
+			snprintf(errbuf, errlen, "bad descriptor in \"%s\" (expected fd:NUMBER)", path);
+			return -1;
+		}
+		fd = (int)n;
+		own_fd = false;
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+
+	static char cmdline[4096];
+	ravt_writer_params p = {
+		.word_size = (uint8_t)sizeof(uintptr_t),
+		.cell_size = (uint16_t)RAV_CELL_SIZE,
+		.page_size = RAV_PAGE_SIZE,
+		.flags = access ? RAVT_HF_ACCESS : 0,
+	};
+	p.tsc_hz = calibrate_tsc(&p.tsc_start);
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	p.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	p.cmdline = cmdline;
+	p.cmdline_len = read_cmdline(cmdline, sizeof cmdline);
+
+	R.fd = fd;
+	R.w = _ravt_writer_new(&p, sink_fd, &R.fd, errbuf, errlen);
+	if (!R.w) {
+		if (own_fd)
+			close(fd);
+		R.fd = -1;
+		return -1;
+	}
+	R.rec.exchange = rec_exchange;
+	R.rec.release = rec_release;
+	R.rec.user = NULL;
+	R.rec.record_access = access;
+	R.stopping = R.stopped = R.write_failed = R.pool_known = false;
+	R.dropped = 0;
+	if (pthread_create(&R.writer, NULL, writer_main, NULL) != 0) {
+		snprintf(errbuf, errlen, "cannot start the trace writer thread");
+		_ravt_writer_free(R.w);
+		R.w = NULL;
+		if (own_fd)
+			close(fd);
+		R.fd = -1;
+		return -1;
+	}
+	if (!rav_record_install(&R.rec)) {
+		pthread_mutex_lock(&R.lock);
+		R.stopping = true;
+		pthread_cond_signal(&R.work);
+		pthread_mutex_unlock(&R.lock);
+		pthread_join(R.writer, NULL);
+		_ravt_writer_free(R.w);
+		R.w = NULL;
+		if (own_fd)
+			close(fd);
+		R.fd = -1;
+		snprintf(errbuf, errlen, "heaps already exist: recording must start before the first heap is created");
+		return -1;
+	}
+	pthread_mutex_lock(&R.lock);
+	R.started = true;
+	pthread_mutex_unlock(&R.lock);
+	static bool hooks;
+	if (!hooks) {
+		hooks = true;
+		atexit(rav_trace_stop);
+		pthread_atfork(NULL, NULL, atfork_child);
+	}
+	return 0;
+}
+
+void rav_trace_stop(void)
+{
+	pthread_mutex_lock(&R.lock);
+	bool run = R.started && !R.stopping;
+	pthread_mutex_unlock(&R.lock);
+	if (!run)
+		return;
+	/* The calling thread's partial buffer; threads that already ended
+	 * handed theirs over through release. */
+	rav_record_flush();
+	pthread_mutex_lock(&R.lock);
+	R.stopping = true;
+	pthread_cond_signal(&R.work);
+	pthread_mutex_unlock(&R.lock);
+	pthread_join(R.writer, NULL);
+	/* The recorder stays installed: threads still running hand their
+	 * buffers to it and they are recycled (counted as dropped) rather than
+	 * racing with an uninstall. */
+	_ravt_writer_free(R.w);
+	R.w = NULL;
+	if (R.fd >= 0)
+		close(R.fd);
+	R.fd = -1;
+}
+
+__attribute__((constructor)) static void rav_trace_autostart(void)
+{
+	const char *path = getenv("RAVIOLI_TRACE");
+	if (!path || !*path)
+		return;
+	const char *acc = getenv("RAVIOLI_TRACE_ACCESS");
+	char err[256];
+	if (rav_trace_start(path, acc && strcmp(acc, "1") == 0, err, sizeof err) != 0)
+		fprintf(stderr, "ravioli: not recording a trace: %s\n", err);
+	/* Child processes must not truncate and overwrite this trace. */
+	unsetenv("RAVIOLI_TRACE");
+}
