@@ -1,32 +1,30 @@
 /* vec.c - growable vectors and byte strings as trees of ravioli.
  *
  * Built only on the public cell API (rav_new_field, rav_load_ref, rav_store,
- * rav_store_ref, rav_clear_ref, rav_scalar), so vectors obey exactly the
- * rules every program obeys and show up in traces as ordinary cells.
+ * rav_store_ref, rav_clear_ref, rav_move, rav_scalar), so vectors obey
+ * exactly the rules every program obeys and show up in traces as ordinary
+ * cells.
  *
  * Shape.  A vector (RAV_TYPE_VEC) or byte string (RAV_TYPE_BYTES) header
- * keeps its length in f0 and a *spine* in f1.  Spine node j (a
- * RAV_TYPE_VEC_NODE) holds in f0 a complete binary tree of height j whose
- * leaves carry two elements each, and in f1 spine node j + 1.  Tree j thus
- * holds 2^(j+1) elements, and elements [2^(j+1) - 2, 2^(j+2) - 2) live
- * there.  Reaching element i walks about log2(i) spine nodes and log2(i)
- * tree levels: O(log n).
+ * keeps its length in f0 and in f1 the root of a complete binary tree whose
+ * leaves carry two elements each: VEC_LEAF (two data words) for data vectors
+ * and byte strings, VEC_RLEAF (two references) for reference vectors, and
+ * VEC_NODE (two references) above them.  The height is derived from the
+ * length (the smallest H with 2^(H+1) >= length), so it is never stored;
+ * element i sits in leaf i / 2, reached by the bits of i / 2 from the top:
+ * O(log n) hops.
  *
- * Why a spine rather than one tree that grows a new root above the old one:
- * the public API has no "move a reference from one slot to another" step,
- * so re-parenting the old root means adding a second referrer (a reference
- * raviolo) and then dropping the first, which frees that reference raviolo
- * and moves cells.  Push would then invalidate the caller's borrows once per
- * doubling, against the header's promise that only pop and set_ref move
- * cells.  With the spine, growth only ever allocates into empty fields, so
- * push, set and append never free and never move.
- *
- * Leaves are VEC_LEAF (two data words) for data vectors and byte strings,
- * VEC_RLEAF (two references) for reference vectors.  Cells exist only for
- * elements below the length: pop frees the largest subtree that it empties
- * with one rav_clear_ref (the engine cascades iteratively), after every
- * other write, so the function never touches a cell after a move.  Callers'
- * borrows on the heap are stale after pop and set_ref, as documented.
+ * Only cells below the length exist.  Push allocates the missing path into
+ * empty fields; when the tree is full it first grows a new root above the
+ * old one: the new node is made in a scratch root and the old root moves
+ * under it with rav_move, which re-links without a reference raviolo, so
+ * push, set and append never free and never move cells (the caller's
+ * borrows stay valid).  Pop frees the largest subtree it empties with a
+ * single call issued after every other write; when that leaves the root
+ * with one child, the same call collapses the root (rav_move of its left
+ * child into the header drops the old root, and the engine's cascade frees
+ * the emptied right path with it).  Callers' borrows on the heap are stale
+ * after pop and set_ref, as ravioli.h says.
  *
  * The header's scalar bit 0 says "reference vector".  A vector made with
  * rav_new_field(..., RAV_TYPE_VEC, ...) is therefore a data vector; setting
@@ -41,69 +39,68 @@
 #define VEC_SCALAR_REFS ((uintptr_t)1)
 #define WORD_BYTES sizeof(uintptr_t)
 
-/* Spine level holding element i: floor(log2(i + 2)) - 1. */
-static unsigned level_of(size_t i)
+/* Height of the tree holding len >= 1 elements (0: the root is a leaf). */
+static unsigned height_for(size_t len)
 {
-	size_t v = i + 2;
-	unsigned lg = 0;
-	while (v >>= 1)
-		lg++;
-	return lg - 1;
-}
-
-static size_t level_base(unsigned j)
-{
-	return ((size_t)2 << j) - 2;
+	size_t leaves = (len + 1) / 2;
+	unsigned hgt = 0;
+	while (((size_t)1 << hgt) < leaves)
+		hgt++;
+	return hgt;
 }
 
 typedef enum walk_mode { WALK_FIND, WALK_CREATE } walk_mode;
 
 /* Find (or with WALK_CREATE, build) the leaf holding element i of the tree
- * under header `hdr`.  Creation only allocates into empty fields, so no
- * borrow goes stale. */
-static rav_status leaf_of(rav_heap *h, rav_ref hdr, size_t i, rav_type leaf_type, walk_mode mode,
+ * of height hgt under header `hdr`.  Creation only allocates into empty
+ * fields, so no borrow goes stale. */
+static rav_status leaf_of(rav_heap *h, rav_ref hdr, size_t i, unsigned hgt, rav_type leaf_type, walk_mode mode,
 			  rav_ref *leaf)
 {
-	unsigned j = level_of(i);
-	size_t leaf_idx = (i - level_base(j)) >> 1;
-	rav_ref parent = hdr;
-	rav_ref node;
-	rav_status st;
-
-	/* Spine: header.f1 is spine 0, spine k.f1 is spine k + 1. */
-	for (unsigned k = 0;; k++) {
-		node = rav_load_ref(h, parent, 1);
-		if (rav_ref_is_null(node)) {
-			if (mode != WALK_CREATE)
-				return rav__fail(RAV_EINVAL, "vector tree is missing spine node %u for element %zu",
-						 k, i);
-			st = rav_new_field(h, RAV_TYPE_VEC_NODE, parent, 1, &node);
-			if (st != RAV_OK)
-				return st;
-		}
-		if (k == j)
-			break;
-		parent = node;
-	}
-
-	/* Tree j: field 0 of the spine node, then one bit of leaf_idx per level. */
-	int field = 0;
-	for (unsigned d = 0; d <= j; d++) {
+	size_t leaf_idx = i >> 1;
+	rav_ref node = hdr;
+	int field = 1;
+	for (unsigned d = 0; d <= hgt; d++) {
 		rav_ref child = rav_load_ref(h, node, field);
 		if (rav_ref_is_null(child)) {
 			if (mode != WALK_CREATE)
 				return rav__fail(RAV_EINVAL,
 						 "vector tree is missing a depth-%u cell for element %zu", d, i);
-			st = rav_new_field(h, d == j ? leaf_type : RAV_TYPE_VEC_NODE, node, field, &child);
+			rav_status st = rav_new_field(h, d == hgt ? leaf_type : RAV_TYPE_VEC_NODE, node, field, &child);
 			if (st != RAV_OK)
 				return st;
 		}
 		node = child;
-		if (d < j)
-			field = (int)((leaf_idx >> (j - 1 - d)) & 1);
+		if (d < hgt)
+			field = (int)((leaf_idx >> (hgt - 1 - d)) & 1);
 	}
 	*leaf = node;
 	return RAV_OK;
+}
+
+/* Grow a full tree of height hgt - 1 holding `len` elements: a new root
+ * goes above the old one (which becomes its left child) and the path to
+ * element `len`, the first of the new right half, is built under it.  All
+ * of it is built in a scratch root first, so running out of memory leaves
+ * the vector as it was; then two rav_move calls into empty slots re-link
+ * without freeing anything.  *leaf is the new element's leaf. */
+static rav_status grow_root(rav_heap *h, rav_ref hdr, unsigned hgt, rav_type leaf_type, rav_ref *leaf)
+{
+	rav_root scratch = rav_root_new(h);
+	if (scratch == NULL)
+		return RAV_ENOMEM;
+	rav_ref top, node;
+	rav_status st = rav_new_root(h, RAV_TYPE_VEC_NODE, scratch, &top);
+	node = top;
+	for (unsigned d = 1; d <= hgt && st == RAV_OK; d++)
+		st = rav_new_field(h, d == hgt ? leaf_type : RAV_TYPE_VEC_NODE, node, d == 1 ? 1 : 0, &node);
+	if (st == RAV_OK)
+		st = rav_move(h, rav_field_slot(top, 0), rav_field_slot(hdr, 1));
+	if (st == RAV_OK)
+		st = rav_move(h, rav_field_slot(hdr, 1), rav_root_slot(scratch));
+	rav_root_free(h, scratch); /* empty unless a step failed: then it frees the partial path */
+	*leaf = node;
+	return st;
 }
 
 /* Checks that `vec` is a vector header; *of_refs tells its element kind. */
@@ -152,11 +149,14 @@ size_t rav_vec_len(rav_heap *h, rav_ref vec)
 	return (size_t)rav_load(h, vec, 0);
 }
 
-static rav_status push_slot(rav_heap *h, rav_ref vec, size_t len, rav_type leaf_type, rav_ref *leaf)
+/* The leaf that will hold element `len` (growing the tree if full). */
+static rav_status push_slot(rav_heap *h, rav_ref hdr, size_t len, rav_type leaf_type, rav_ref *leaf)
 {
-	if (len >= (size_t)UINTPTR_MAX - 2)
+	if (len >= SIZE_MAX / 4)
 		return rav__fail(RAV_ERANGE, "vector is full (%zu elements)", len);
-	return leaf_of(h, vec, len, leaf_type, WALK_CREATE, leaf);
+	if (len > 0 && len == (size_t)2 << height_for(len))
+		return grow_root(h, hdr, height_for(len) + 1, leaf_type, leaf);
+	return leaf_of(h, hdr, len, height_for(len + 1), leaf_type, WALK_CREATE, leaf);
 }
 
 rav_status rav_vec_push(rav_heap *h, rav_ref vec, uintptr_t value)
@@ -201,7 +201,8 @@ static rav_status index_leaf(rav_heap *h, rav_ref vec, size_t i, const char *fn,
 		return st;
 	if (i >= len)
 		return rav__fail(RAV_ERANGE, "%s: index %zu out of range (length %zu)", fn, i, len);
-	return leaf_of(h, vec, i, want_refs ? RAV_TYPE_VEC_RLEAF : RAV_TYPE_VEC_LEAF, WALK_FIND, leaf);
+	return leaf_of(h, vec, i, height_for(len), want_refs ? RAV_TYPE_VEC_RLEAF : RAV_TYPE_VEC_LEAF, WALK_FIND,
+		       leaf);
 }
 
 rav_status rav_vec_get(rav_heap *h, rav_ref vec, size_t i, uintptr_t *out)
@@ -256,35 +257,25 @@ static unsigned trailing_zeros(size_t v)
 	return n;
 }
 
-/* Remove the last element of the tree under `hdr` (whose length is len > 0,
- * already checked) after the caller stored the new length.  Whatever cell
- * the element leaves empty is freed with a single clear, issued last. */
+/* Remove the last element of the tree under `hdr` (whose length was
+ * len > 0) after the caller stored the new length.  Whatever the element
+ * leaves empty is freed by a single call, issued last. */
 static rav_status drop_last(rav_heap *h, rav_ref hdr, size_t len, rav_type leaf_type, bool of_refs)
 {
 	size_t i = len - 1;
-	unsigned j = level_of(i);
-	size_t off = i - level_base(j);
-	rav_ref parent = hdr;
-	rav_ref node;
-
-	/* Walk the spine down to node j, remembering its parent. */
-	for (unsigned k = 0;; k++) {
-		node = rav_load_ref(h, parent, 1);
-		if (rav_ref_is_null(node))
-			return rav__fail(RAV_EINVAL, "vector tree is missing spine node %u for element %zu", k,
-					 i);
-		if (k == j)
-			break;
-		parent = node;
+	if (i == 0) /* the root leaf held only this element */
+		return rav_clear_ref(h, hdr, 1);
+	unsigned hgt = height_for(len);
+	if (hgt > 0 && i == (size_t)1 << hgt) {
+		/* The element was alone in the root's right half: the left child
+		 * becomes the root, and the old root goes with the right path. */
+		rav_ref root = rav_load_ref(h, hdr, 1);
+		return rav_move(h, rav_field_slot(hdr, 1), rav_field_slot(root, 0));
 	}
-	if (off == 0) /* Tree j held only this element: drop spine node j and its tree. */
-		return rav_clear_ref(h, parent, 1);
-
-	size_t leaf_idx = off >> 1;
-	if (off & 1) {
+	if (i & 1) {
 		/* Second slot of a leaf that keeps its first element. */
 		rav_ref leaf;
-		rav_status st = leaf_of(h, hdr, i, leaf_type, WALK_FIND, &leaf);
+		rav_status st = leaf_of(h, hdr, i, hgt, leaf_type, WALK_FIND, &leaf);
 		if (st != RAV_OK)
 			return st;
 		if (of_refs)
@@ -294,16 +285,19 @@ static rav_status drop_last(rav_heap *h, rav_ref hdr, size_t len, rav_type leaf_
 	}
 
 	/* The leaf empties, and so does every ancestor of which it is the first
-	 * leaf: the largest such subtree hangs at depth j - tz(leaf_idx) as a
-	 * right child (leaf_idx > 0 here because off >= 2). */
-	unsigned depth = j - trailing_zeros(leaf_idx);
-	int field = 0;
+	 * leaf: the largest such subtree hangs at depth hgt - tz(leaf_idx) as a
+	 * right child (leaf_idx > 0, and depth >= 2 since the root-half case was
+	 * handled above). */
+	size_t leaf_idx = i >> 1;
+	unsigned depth = hgt - trailing_zeros(leaf_idx);
+	rav_ref node = hdr;
+	int field = 1;
 	for (unsigned d = 0; d < depth; d++) {
 		node = rav_load_ref(h, node, field);
 		if (rav_ref_is_null(node))
-			return rav__fail(RAV_EINVAL, "vector tree is missing a depth-%u cell for element %zu",
-					 d, i);
-		field = (int)((leaf_idx >> (j - 1 - d)) & 1);
+			return rav__fail(RAV_EINVAL, "vector tree is missing a depth-%u cell for element %zu", d,
+					 i);
+		field = (int)((leaf_idx >> (hgt - 1 - d)) & 1);
 	}
 	return rav_clear_ref(h, node, field);
 }
@@ -322,7 +316,7 @@ rav_status rav_vec_pop(rav_heap *h, rav_ref vec, uintptr_t *out)
 			*out = 0; /* the popped reference is dropped, not returned */
 		} else {
 			rav_ref leaf;
-			st = leaf_of(h, vec, len - 1, RAV_TYPE_VEC_LEAF, WALK_FIND, &leaf);
+			st = leaf_of(h, vec, len - 1, height_for(len), RAV_TYPE_VEC_LEAF, WALK_FIND, &leaf);
 			if (st != RAV_OK)
 				return st;
 			*out = rav_load(h, leaf, (int)((len - 1) & 1));
@@ -365,20 +359,26 @@ size_t rav_bytes_len(rav_heap *h, rav_ref bytes)
 	return len;
 }
 
-/* Words 2k and 2k+1 share a leaf (level bases are even), so consecutive
- * word accesses reuse the leaf found for the previous one. */
+/* Words 2k and 2k+1 share a leaf, and a leaf never moves while bytes are
+ * appended or read (growth only adds cells above it), so consecutive word
+ * accesses reuse the leaf found for the previous one. */
 typedef struct word_cursor {
 	size_t word; /* word index the cached leaf holds, or SIZE_MAX */
 	rav_ref leaf;
 } word_cursor;
 
-static rav_status cursor_leaf(rav_heap *h, rav_ref bytes, word_cursor *c, size_t word, walk_mode mode)
+/* Leaf of `word` in a string of `nwords` words; WALK_CREATE appends word
+ * number nwords (growing the tree when full). */
+static rav_status cursor_leaf(rav_heap *h, rav_ref bytes, word_cursor *c, size_t word, size_t nwords,
+			      walk_mode mode)
 {
 	if (c->word != SIZE_MAX && (c->word | 1) == (word | 1)) {
 		c->word = word;
 		return RAV_OK;
 	}
-	rav_status st = leaf_of(h, bytes, word, RAV_TYPE_VEC_LEAF, mode, &c->leaf);
+	rav_status st = mode == WALK_CREATE
+				? push_slot(h, bytes, word, RAV_TYPE_VEC_LEAF, &c->leaf)
+				: leaf_of(h, bytes, word, height_for(nwords), RAV_TYPE_VEC_LEAF, WALK_FIND, &c->leaf);
 	c->word = st == RAV_OK ? word : SIZE_MAX;
 	return st;
 }
@@ -402,7 +402,7 @@ rav_status rav_bytes_append(rav_heap *h, rav_ref bytes, const void *data, size_t
 		size_t take = WORD_BYTES - at < len ? WORD_BYTES - at : len;
 		uintptr_t w = 0;
 		/* A partly filled last word exists already; a word starting here does not. */
-		st = cursor_leaf(h, bytes, &cur, word, at ? WALK_FIND : WALK_CREATE);
+		st = cursor_leaf(h, bytes, &cur, word, word + 1, at ? WALK_FIND : WALK_CREATE);
 		if (st != RAV_OK)
 			break;
 		if (at)
@@ -444,7 +444,7 @@ size_t rav_bytes_read(rav_heap *h, rav_ref bytes, size_t off, void *buf, size_t 
 		size_t word = pos / WORD_BYTES;
 		size_t at = pos % WORD_BYTES;
 		size_t take = WORD_BYTES - at < len - done ? WORD_BYTES - at : len - done;
-		if (cursor_leaf(h, bytes, &cur, word, WALK_FIND) != RAV_OK)
+		if (cursor_leaf(h, bytes, &cur, word, (total + WORD_BYTES - 1) / WORD_BYTES, WALK_FIND) != RAV_OK)
 			break;
 		uintptr_t w = rav_load(h, cur.leaf, (int)(word & 1));
 		memcpy(dst + done, (unsigned char *)&w + at, take);

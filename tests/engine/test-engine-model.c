@@ -217,7 +217,7 @@ static void m_collect(void)
 /* The subtree of root r is "closed" when every referrer of every object in
  * it lies inside it (or is root r): then it can move as a unit.  Returns its
  * size, or 0 if not closed or too big. */
-static uint32_t m_closed_subtree(int r)
+static uint32_t m_closed_subtree(int r, bool *shared)
 {
 	uint32_t t = M.root_target[r];
 	if (!t)
@@ -256,8 +256,13 @@ static uint32_t m_closed_subtree(int r)
 		}
 	}
 	bool closed = true;
-	for (uint32_t k = 0; k < n && closed; k++)
+	if (shared)
+		*shared = false;
+	for (uint32_t k = 0; k < n && closed; k++) {
 		closed = inside_refs[list[k]] == M.obj[list[k]].refc;
+		if (shared && M.obj[list[k]].refc > 1)
+			*shared = true;
+	}
 	free(list);
 	return closed ? n : 0;
 }
@@ -355,20 +360,18 @@ static void init_obj(rav_heap *hh, rav_ref ref, uint32_t id)
 
 /* ---- full comparison ---- */
 
+/* Cells of a vector of n elements in vec.c's shape: the header, ceil(n/2)
+ * leaves, and above them halving levels up to a single root. */
 static uint64_t vec_cells(size_t n)
 {
-	uint64_t c = 1; /* header */
-	size_t i = 0;
-	for (unsigned j = 0; i < n; j++) {
-		size_t cap = (size_t)2 << j;
-		size_t m = n - i < cap ? n - i : cap;
-		size_t level = (m + 1) / 2;
-		c += 1 + level; /* spine node, leaves */
-		for (unsigned d = 0; d < j; d++) {
-			level = (level + 1) / 2;
-			c += level;
-		}
-		i += m;
+	uint64_t c = 1;
+	if (n == 0)
+		return c;
+	size_t level = (n + 1) / 2;
+	c += level;
+	while (level > 1) {
+		level = (level + 1) / 2;
+		c += level;
 	}
 	return c;
 }
@@ -720,19 +723,37 @@ static void receive_into(int r2, uint32_t id, bool blocking)
 static void op_msg_adopt(void)
 {
 	int r = (int)rav_rng_below(&rng, NROOTS), r2 = (int)rav_rng_below(&rng, NROOTS);
-	uint32_t n = m_closed_subtree(r);
+	bool shared;
+	uint32_t n = m_closed_subtree(r, &shared);
 	if (!n)
 		return;
 	uint32_t id = M.root_target[r];
-	OPDESC("message: adopt r%d (obj %u, %u objects), send, receive into r%d (old %u)", r, id, n, r2,
-	       M.root_target[r2]);
+	OPDESC("message: adopt r%d (obj %u, %u objects%s), send, receive into r%d (old %u)", r, id, n,
+	       shared ? ", shared cells: refused" : "", r2, M.root_target[r2]);
 	rav_msg *m = rav_msg_new();
 	MCHECK(m != NULL);
+	if (shared) {
+		/* Only subtrees without shared cells move; the refusal changes nothing. */
+		MCHECK(rav_msg_adopt(m, h, roots[r]) == RAV_EINVAL);
+		MCHECK(rav_root_is_set(h, roots[r]));
+		verify(root_ref(r), id);
+		rav_msg_free(m);
+		return;
+	}
 	MOK(rav_msg_adopt(m, h, roots[r]));
 	MCHECK(!rav_root_is_set(h, roots[r]));
 	M.root_target[r] = 0; /* in flight: still one referrer, the message root */
 	MOK(rav_send(chan, m));
 	receive_into(r2, id, rav_rng_below(&rng, 2));
+}
+
+static int temp_fd(void)
+{
+	char path[] = "/tmp/rav-model-XXXXXX";
+	int fd = mkstemp(path);
+	MCHECK(fd >= 0);
+	unlink(path);
+	return fd;
 }
 
 static void op_msg_build(void)
@@ -760,31 +781,48 @@ static void op_msg_build(void)
 		id = child;
 		init_obj(mh, x, id);
 	}
+	/* Sometimes close a cycle back to the first object: a shared cell,
+	 * which messages may carry. */
+	int f = field_of_kind(id, true);
+	if (f >= 0 && rav_rng_below(&rng, 3) == 0) {
+		MOK(rav_store_ref(mh, x, f, rav_root_get(mh, rav_msg_root(m))));
+		M.obj[id].f[f] = first;
+		m_inc(first);
+	}
 	MOK(rav_heap_check(mh));
+	if (rav_rng_below(&rng, 3) == 0) {
+		/* Deliver through a file instead of the channel. */
+		int fd = temp_fd();
+		unsigned flags = rav_rng_below(&rng, 2) ? RAV_SER_COMPRESS : 0;
+		MOK(rav_serialize_msg(m, fd, flags));
+		rav_msg_free(m);
+		MCHECK(lseek(fd, 0, SEEK_SET) == 0);
+		MOK(rav_deserialize(h, fd, roots[r2]));
+		close(fd);
+		uint32_t old = M.root_target[r2];
+		M.root_target[r2] = first;
+		m_dec(old);
+		verify(root_ref(r2), first);
+		return;
+	}
 	MOK(rav_send(chan, m));
 	receive_into(r2, first, rav_rng_below(&rng, 2));
-}
-
-static int temp_fd(void)
-{
-	char path[] = "/tmp/rav-model-XXXXXX";
-	int fd = mkstemp(path);
-	MCHECK(fd >= 0);
-	unlink(path);
-	return fd;
 }
 
 static void op_serialize(void)
 {
 	int r = (int)rav_rng_below(&rng, NROOTS), r2 = (int)rav_rng_below(&rng, NROOTS);
-	uint32_t n = m_closed_subtree(r);
-	if (!n || r == r2)
+	bool shared;
+	uint32_t n = m_closed_subtree(r, &shared);
+	if (!n || r == r2 || shared)
 		return;
 	unsigned flags = rav_rng_below(&rng, 2) ? RAV_SER_COMPRESS : 0;
 	bool use_pipe = n < 400 && rav_rng_below(&rng, 2);
+	bool as_msg = rav_rng_below(&rng, 4) == 0;
 	uint32_t id = M.root_target[r];
-	OPDESC("serialize r%d (obj %u, %u objects, flags %u, %s), clear it, deserialize into r%d (old %u)", r, id,
-	       n, flags, use_pipe ? "pipe" : "file", r2, M.root_target[r2]);
+	OPDESC("serialize r%d (obj %u, %u objects, flags %u, %s, %s), drop it, deserialize into r%d (old %u)", r,
+	       id, n, flags, use_pipe ? "pipe" : "file",
+	       as_msg ? "as a message" : "subtree", r2, M.root_target[r2]);
 	int fds[2];
 	if (use_pipe) {
 		MCHECK(pipe(fds) == 0);
@@ -792,13 +830,21 @@ static void op_serialize(void)
 	} else {
 		fds[0] = fds[1] = temp_fd();
 	}
-	MOK(rav_serialize(h, roots[r], fds[1], flags));
+	/* The copy replaces the original: ids stay unique in the heap. */
+	if (as_msg) {
+		rav_msg *m = rav_msg_new();
+		MCHECK(m != NULL);
+		MOK(rav_msg_adopt(m, h, roots[r]));
+		MOK(rav_serialize_msg(m, fds[1], flags));
+		rav_msg_free(m);
+	} else {
+		MOK(rav_serialize(h, roots[r], fds[1], flags));
+		MOK(rav_root_clear(h, roots[r]));
+	}
 	if (use_pipe)
 		close(fds[1]);
 	else
 		MCHECK(lseek(fds[0], 0, SEEK_SET) == 0);
-	/* The copy replaces the original: ids stay unique in the heap. */
-	MOK(rav_root_clear(h, roots[r]));
 	MOK(rav_deserialize(h, fds[0], roots[r2]));
 	close(fds[0]);
 	M.root_target[r] = 0;
