@@ -4,7 +4,7 @@
  *
  * Runs the helper under `valgrind --error-exitcode=99` and passes when
  * memcheck exits 99 and its report names the moved-away cell's address
- * (printed by the helper) in an invalid read.  Skips (exit 77) when the
+ * (the word the helper read, printed by it) in an invalid read.  Skips (exit 77) when the
  * engine was built without Valgrind support, when valgrind is missing, or
  * when this test itself runs under a Valgrind setup (no nesting).
  */
@@ -94,13 +94,13 @@ int main(int argc, char **argv)
 	unlink(out);
 
 	printf("helper output:\n%s\nvalgrind exit status %d\n", output, rc);
-	void *from = NULL, *to = NULL;
-	if (sscanf(output, "moved-from %p moved-to %p", &from, &to) != 2) {
+	void *from = NULL, *to = NULL, *at = NULL;
+	if (sscanf(output, "moved-from %p moved-to %p read-at %p", &from, &to, &at) != 3) {
 		printf("FAIL: the helper did not print the moved cell's address\nmemcheck report:\n%s\n", report);
 		return 1;
 	}
 	char addr[32];
-	snprintf(addr, sizeof addr, "address %p", from);
+	snprintf(addr, sizeof addr, "address %p", at); /* a word of the moved-away cell */
 	lower(addr);
 	lower(report);
 	bool ok = rc == 99 && strstr(report, "invalid read") != NULL && strstr(report, addr) != NULL;

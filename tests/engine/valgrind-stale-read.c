@@ -24,14 +24,14 @@ int main(void)
 	rav_store(h, b, 0, 1234);
 	rav_root_clear(h, ra); /* b moves into a's cell */
 	rav_ref moved = rav_root_get(h, rb);
-	printf("moved-from %p moved-to %p\n", (void *)b.cell, (void *)moved.cell);
+	volatile uintptr_t *stale = &b.cell->w[RAV_W_F0];
+	printf("moved-from %p moved-to %p read-at %p\n", (void *)b.cell, (void *)moved.cell, (void *)stale);
 	fflush(stdout);
 	if (moved.cell == b.cell) {
 		fprintf(stderr, "the engine did not move the top cell into the hole\n");
 		return 3;
 	}
 	/* The bug under test: a raw read through the stale borrow. */
-	volatile uintptr_t *stale = &b.cell->w[RAV_W_F0];
 	uintptr_t v = *stale;
 	printf("read %ju through the stale borrow\n", (uintmax_t)v);
 	rav_root_free(h, ra);
