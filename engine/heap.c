@@ -132,6 +132,7 @@ void rav__heap_destroy(rav_heap *h)
 	h->root_n = h->root_cap = 0;
 	h->first = h->last = h->top_page = h->root_first = NULL;
 	h->dead = NULL;
+	h->stale = 0;
 	h->top = 0;
 	h->st.live_cells = h->st.ref_cells = h->st.dead_cells = 0;
 	h->st.pages = h->st.root_pages = 0;
@@ -230,9 +231,8 @@ void rav__shrink(rav_heap *h)
 rav_cell *rav__alloc(rav_heap *h, rav_type t)
 {
 	rav_cell *c;
-	if (RAV_UNLIKELY(h->dead != NULL)) {
-		c = h->dead;
-		rav__dead_unlink(h, c);
+	if (RAV_UNLIKELY(h->dead != NULL) && (c = rav__dead_pop(h)) != NULL) {
+		/* reuse a queued hole */
 	} else {
 		if (RAV_UNLIKELY(!h->top_page || h->top == CELLS)) {
 			if (!grow(h))
@@ -253,31 +253,55 @@ rav_cell *rav__alloc(rav_heap *h, rav_type t)
 	return c;
 }
 
-/* ---- dead cells ---- */
+/* ---- dead cells ----
+ *
+ * Holes wait on a LIFO stack linked through word 1.  When compaction finds a
+ * dead cell at the top it just lowers the top: the cell stays on the stack
+ * as a stale entry (type EMPTY) and is dropped when popped.  Nothing is
+ * bump-allocated while the stack is non-empty (allocation pops first), so a
+ * stale entry is never reused before it is popped. */
 
 void rav__dead_push(rav_heap *h, rav_cell *c)
 {
 	c->w[0] = RAV_TYPE_DEAD;
 	c->w[1] = (uintptr_t)h->dead;
-	c->w[2] = 0;
-	c->w[3] = 0;
-	if (h->dead)
-		h->dead->w[2] = (uintptr_t)c;
 	h->dead = c;
 	h->st.dead_cells++;
 }
 
-void rav__dead_unlink(rav_heap *h, rav_cell *c)
+rav_cell *rav__dead_pop(rav_heap *h)
 {
-	rav_cell *next = (rav_cell *)c->w[1];
-	rav_cell *prev = (rav_cell *)c->w[2];
-	if (prev)
-		prev->w[1] = (uintptr_t)next;
-	else
-		h->dead = next;
-	if (next)
-		next->w[2] = (uintptr_t)prev;
-	h->st.dead_cells--;
+	rav_cell *c;
+	while ((c = h->dead) != NULL) {
+		h->dead = (rav_cell *)c->w[1];
+		if (RAV_LIKELY(cell_type(c) == RAV_TYPE_DEAD)) {
+			h->st.dead_cells--;
+			return c;
+		}
+		c->w[1] = 0;
+		h->stale--;
+		VG_CELL_FREE(c);
+	}
+	return NULL;
+}
+
+/* Drop stale entries (before holes are pushed that could duplicate them). */
+void rav__dead_clean(rav_heap *h)
+{
+	if (!h->stale)
+		return;
+	rav_cell **link = &h->dead;
+	while (*link) {
+		rav_cell *c = *link;
+		if (cell_type(c) == RAV_TYPE_DEAD) {
+			link = (rav_cell **)&c->w[1];
+			continue;
+		}
+		*link = (rav_cell *)c->w[1];
+		c->w[1] = 0;
+		h->stale--;
+		VG_CELL_FREE(c);
+	}
 }
 
 void rav__make_dead(rav_heap *h, rav_cell *c)
@@ -409,18 +433,29 @@ void rav__detach_gc(rav_heap *h, uintptr_t *slot)
 	detach_mode(h, slot, RAV_EV_REF_CLEAR, true);
 }
 
+/* A child held only by a dying cell dies too: it is queued without
+ * clearing the parent's field or its own back-link (both cells' words are
+ * about to become unspecified).  Shared children lose one referrer. */
 static void drain(rav_heap *h)
 {
 	h->draining = true;
 	while (h->work) {
 		rav_cell *d = h->work;
 		h->work = (rav_cell *)d->w[RAV_W_BACK];
-		d->w[RAV_W_BACK] = 0;
 		unsigned mask = type_refmask(cell_type(d));
-		if ((mask & 1) && d->w[1])
-			rav__detach(h, &d->w[1], RAV_EV_REF_CLEAR);
-		if ((mask & 2) && d->w[2])
-			rav__detach(h, &d->w[2], RAV_EV_REF_CLEAR);
+		/* Field 1 is queued first so field 0 is visited first: structures
+		 * built depth-first are then torn down in address order. */
+		for (int f = 1; f >= 0; f--) {
+			rav_cell *c = (rav_cell *)d->w[1 + f];
+			if (!(mask & (1u << f)) || !c)
+				continue;
+			if (cell_type(c) == RAV_TYPE_REF) {
+				rav__detach(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+			} else {
+				c->w[RAV_W_BACK] = (uintptr_t)h->work;
+				h->work = c;
+			}
+		}
 		rav__make_dead(h, d);
 	}
 	h->draining = false;
@@ -496,21 +531,32 @@ size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason)
 		return h->st.dead_cells;
 	size_t moves = 0;
 	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
-	while (h->dead && (max_moves == 0 || moves < max_moves)) {
+	while (h->st.dead_cells && (max_moves == 0 || moves < max_moves)) {
 		rav_cell *t = rav__top_cell(h);
 		if (cell_type(t) == RAV_TYPE_DEAD) {
-			rav__dead_unlink(h, t);
+			/* Lower the top past it; its stack entry goes stale. */
 			REC(RAV_EV_TRIM, 0, 0, t, 0, 0);
-			t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
-			VG_CELL_FREE(t);
+			t->w[0] = RAV_TYPE_EMPTY;
+			h->st.dead_cells--;
+			h->stale++;
 			rav__shrink(h);
 			continue;
 		}
-		rav_cell *d = h->dead;
-		rav__dead_unlink(h, d);
+		rav_cell *d = rav__dead_pop(h);
 		rav__move(h, t, d);
 		rav__shrink(h);
 		moves++;
+	}
+	if (!h->st.dead_cells) {
+		/* Every entry left is stale (above the top): forget them at once
+		 * rather than walking the stack through cold memory. */
+#if RAV_VALGRIND
+		while (h->dead)
+			(void)rav__dead_pop(h);
+#else
+		h->dead = NULL;
+		h->stale = 0;
+#endif
 	}
 	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
 	return h->st.dead_cells;
@@ -518,7 +564,7 @@ size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason)
 
 void rav__after_free(rav_heap *h)
 {
-	if (h->dead && h->mode == RAV_FREE_IMMEDIATE)
+	if (h->st.dead_cells && h->mode == RAV_FREE_IMMEDIATE)
 		rav__compact(h, 0, 0);
 }
 

@@ -316,6 +316,7 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 		}
 		return RAV_OK;
 	}
+	rav__dead_clean(h);
 	/* Counters move with the cells. */
 	h->st.live_cells += mh->st.live_cells;
 	h->st.ref_cells += mh->st.ref_cells;
@@ -340,11 +341,9 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	h->top = last_fill;
 	/* Dead cells of the message join h's queue; root cells become holes after
 	 * the message root's reference moves to dst. */
-	while (mh->dead) {
-		rav_cell *d = mh->dead;
-		rav__dead_unlink(mh, d);
+	rav_cell *d;
+	while ((d = rav__dead_pop(mh)) != NULL)
 		rav__dead_push(h, d);
-	}
 	uintptr_t *tmp = NULL;
 	if (dst && *dst) {
 		tmp = h->scratch ? h->scratch : (h->scratch = rav__root_slot_new(h));

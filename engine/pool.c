@@ -19,6 +19,10 @@
 
 #define DEFAULT_LIMIT ((size_t)1 << 20) /* pages: 4 GiB of address space with 4 KiB pages */
 #define DEFAULT_HOT 64
+#define POPULATE_BATCH 64 /* fresh pages are committed this many at a time */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 rav_pool rav__pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 atomic_ullong rav__seq;
@@ -62,6 +66,7 @@ static rav_status reserve_locked(void)
 	rav__pool.limit = pages < want ? pages : want;
 	rav__pool.hot_limit = hot;
 	rav__pool.ready = true;
+	rav__pool.populate_ok = true;
 	rav__types_init();
 #if RAV_VALGRIND
 	VALGRIND_CREATE_MEMPOOL(rav__pool.base, 0, 1);
@@ -91,6 +96,72 @@ size_t rav_page_index(const void *addr)
 	return (size_t)(((uintptr_t)addr - (uintptr_t)rav__pool.base) / RAV_PAGE_SIZE);
 }
 
+static int by_address(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (rav_cell *const *)a, y = (uintptr_t) * (rav_cell *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Apply advice to a batch of pages, one call per run of adjacent pages. */
+static bool advise_runs(rav_cell **pages, size_t n, int advice)
+{
+	qsort(pages, n, sizeof *pages, by_address);
+	bool ok = true;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && (char *)pages[j] == (char *)pages[j - 1] + RAV_PAGE_SIZE)
+			j++;
+		if (madvise(pages[i], (j - i) * (size_t)RAV_PAGE_SIZE, advice) != 0)
+			ok = false;
+		i = j;
+	}
+	return ok;
+}
+
+/* Too many free pages are committed: give all but hot_limit back to the OS,
+ * sorted so that adjacent pages go in one call.  The cold stack lives
+ * outside the pages: writing a link into a page would commit it again. */
+static void spill_cold_locked(void)
+{
+	size_t n = rav__pool.nhot - rav__pool.hot_limit;
+	if (rav__pool.ncold + n > rav__pool.cold_cap) {
+		size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap : 1024;
+		while (cap < rav__pool.ncold + n)
+			cap *= 2;
+		rav_cell **grown = realloc(rav__pool.cold, cap * sizeof *grown);
+		if (!grown)
+			return; /* keep them committed rather than lose them */
+		rav__pool.cold = grown;
+		rav__pool.cold_cap = cap;
+	}
+	rav_cell **batch = rav__pool.cold + rav__pool.ncold;
+	for (size_t i = 0; i < n; i++) {
+		batch[i] = rav__pool.hot;
+		rav__pool.hot = (rav_cell *)rav__pool.hot->w[PH_NEXT];
+	}
+	rav__pool.nhot -= n;
+	advise_runs(batch, n, MADV_DONTNEED);
+	rav__pool.ncold += n;
+}
+
+/* Take a batch of cold pages back, committing adjacent runs in one call. */
+static void refill_hot_locked(void)
+{
+	size_t n = rav__pool.ncold < POPULATE_BATCH ? rav__pool.ncold : POPULATE_BATCH;
+	rav_cell **batch = rav__pool.cold + rav__pool.ncold - n;
+	if (rav__pool.populate_ok && !advise_runs(batch, n, MADV_POPULATE_WRITE))
+		rav__pool.populate_ok = false;
+	/* Highest address first on the cold stack's end, so pop order is ascending. */
+	for (size_t i = n; i-- > 0;) {
+		rav_cell *p = batch[i];
+		page_set(p, 1, 0);
+		p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
+		rav__pool.hot = p;
+		rav__pool.nhot++;
+	}
+	rav__pool.ncold -= n;
+}
+
 uint64_t rav__seq_next_locked(void)
 {
 	return atomic_fetch_add_explicit(&rav__seq, 1, memory_order_relaxed) + 1;
@@ -109,14 +180,23 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 			  RAV_PAGE_SIZE);
 		return NULL;
 	}
+	if (!rav__pool.hot && rav__pool.ncold)
+		refill_hot_locked();
 	if (rav__pool.hot) {
 		p = rav__pool.hot;
 		rav__pool.hot = (rav_cell *)p->w[PH_NEXT];
 		rav__pool.nhot--;
-	} else if (rav__pool.ncold) {
-		p = rav__pool.cold[--rav__pool.ncold];
 	} else if (rav__pool.bump < rav__pool.reserved) {
 		p = (rav_cell *)(rav__pool.base + rav__pool.bump * (size_t)RAV_PAGE_SIZE);
+		if (rav__pool.bump % POPULATE_BATCH == 0 && rav__pool.populate_ok) {
+			/* One call commits a batch instead of a page fault per page.
+			 * Older kernels say EINVAL: then pages fault in one by one. */
+			size_t n = rav__pool.reserved - rav__pool.bump;
+			if (n > POPULATE_BATCH)
+				n = POPULATE_BATCH;
+			if (madvise(p, n * (size_t)RAV_PAGE_SIZE, MADV_POPULATE_WRITE) != 0)
+				rav__pool.populate_ok = false;
+		}
 		rav__pool.bump++;
 		VG_CELL_ALLOC(p);
 	} else {
@@ -153,30 +233,11 @@ void rav__page_release(rav_heap *h, rav_cell *p)
 	p->w[PH_PREV] = 0;
 	h->st.pages_released++;
 	pthread_mutex_lock(&rav__pool.lock);
-	if (rav__pool.nhot < rav__pool.hot_limit) {
-		p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
-		rav__pool.hot = p;
-		rav__pool.nhot++;
-	} else {
-		/* Give the memory back.  The cold list lives outside the pages:
-		 * writing a link into the page would make it resident again. */
-		if (rav__pool.ncold == rav__pool.cold_cap) {
-			size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap * 2 : 1024;
-			rav_cell **grown = realloc(rav__pool.cold, cap * sizeof *grown);
-			if (!grown) {
-				/* Keep the page committed rather than lose it. */
-				p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
-				rav__pool.hot = p;
-				rav__pool.nhot++;
-				goto done;
-			}
-			rav__pool.cold = grown;
-			rav__pool.cold_cap = cap;
-		}
-		madvise(p, RAV_PAGE_SIZE, MADV_DONTNEED);
-		rav__pool.cold[rav__pool.ncold++] = p;
-	}
-done:
+	p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
+	rav__pool.hot = p;
+	rav__pool.nhot++;
+	if (rav__pool.nhot > 2 * rav__pool.hot_limit)
+		spill_cold_locked();
 	rav__pool.used--;
 	rav__pool.releases++;
 	uint64_t seq = 0, tsc = 0;

@@ -112,7 +112,8 @@ struct rav_heap {
 	size_t root_n, root_cap;
 	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
 	rav_free_mode mode;
-	rav_cell *dead;          /* dead cells, doubly linked through w[1] (next) / w[2] (prev) */
+	rav_cell *dead;          /* holes: a stack linked through w[1] (may hold stale EMPTY entries) */
+	size_t stale;            /* stale entries on that stack */
 	rav_cell *work;          /* cells that lost their last referrer, linked through w[3] */
 	bool draining;
 	rav_cell *track[2];      /* cells whose address must survive a compaction (updated by moves) */
@@ -143,6 +144,7 @@ typedef struct rav_pool {
 	uint64_t acquires, releases;
 	size_t used;
 	bool ready;
+	bool populate_ok;
 } rav_pool;
 
 extern rav_pool rav__pool;
@@ -182,8 +184,9 @@ size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
 rav_cell *rav__top_cell(rav_heap *h);
 void rav__shrink(rav_heap *h);
-void rav__dead_unlink(rav_heap *h, rav_cell *c);
+rav_cell *rav__dead_pop(rav_heap *h);
 void rav__dead_push(rav_heap *h, rav_cell *c);
+void rav__dead_clean(rav_heap *h);
 rav_cell *rav__deref_slot(uintptr_t v);                      /* walk reference ravioli */
 void rav__page_append(rav_heap *h, rav_cell *page);
 void rav__page_unlink(rav_heap *h, rav_cell *page);
@@ -201,13 +204,34 @@ void rav__record_thread_start(rav_heap *h);
 void rav__record_thread_end(rav_heap *h);
 uint64_t rav__tsc(void);
 
+extern _Thread_local rav_evbuf *rav__tbuf;
+extern _Thread_local unsigned rav__time_countdown;
+
+/* The per-event fast path: a few plain stores into the thread's buffer.
+ * Buffer exchange and the periodic TSC reading take the slow path. */
+static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+{
+	rav_evbuf *buf = rav__tbuf;
+	if (RAV_UNLIKELY(!buf || buf->count + 2 > buf->cap || rav__time_countdown == 0)) {
+		rav__emit_slow(kindaux, x, a, b, c);
+		return;
+	}
+	rav__time_countdown--;
+	rav_raw_event *e = &buf->ev[buf->count++];
+	e->kind = kindaux;
+	e->x = x;
+	e->a = a;
+	e->b = b;
+	e->c = c;
+}
+
 #if RAV_TRACING
 #define REC(kind, aux, x, a, b, c)                                                                       \
 	do {                                                                                             \
 		if (RAV_UNLIKELY(rav__tracing))                                                          \
-			rav__emit_slow((uint32_t)(kind) | ((uint32_t)(aux) << 8), (uint32_t)(x),         \
-				       (uint64_t)(uintptr_t)(a), (uint64_t)(uintptr_t)(b),               \
-				       (uint64_t)(uintptr_t)(c));                                        \
+			rav__emit((uint32_t)(kind) | ((uint32_t)(aux) << 8), (uint32_t)(x),              \
+				  (uint64_t)(uintptr_t)(a), (uint64_t)(uintptr_t)(b),                    \
+				  (uint64_t)(uintptr_t)(c));                                             \
 	} while (0)
 #else
 #define REC(kind, aux, x, a, b, c) ((void)0)

@@ -16,8 +16,10 @@
 int rav__tracing;
 const rav_recorder *rav__recorder;
 
-static _Thread_local rav_evbuf *tbuf;
-static _Thread_local unsigned time_countdown;
+_Thread_local rav_evbuf *rav__tbuf;
+_Thread_local unsigned rav__time_countdown;
+#define tbuf rav__tbuf
+#define time_countdown rav__time_countdown
 
 uint64_t rav__tsc(void)
 {

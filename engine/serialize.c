@@ -528,8 +528,8 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 			for (int w = 1; w < 4; w++)
 				cl->w[w] = (pw & (1u << w)) && src[c].w[w] ? ADDR(src[c].w[w]) : src[c].w[w];
 			if (t == RAV_TYPE_DEAD) {
-				cl->w[1] = cl->w[2] = cl->w[3] = 0;
-				mh->st.dead_cells++;
+				cl->w[2] = cl->w[3] = 0;
+				rav__dead_push(mh, cl);
 			} else if (t != RAV_TYPE_ROOT) {
 				mh->st.live_cells++;
 				if (t == RAV_TYPE_REF)

@@ -100,8 +100,12 @@ rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f
 
 unsigned rav_type_count(void)
 {
-	rav__types_init();
-	return atomic_load_explicit(&ntypes, memory_order_acquire);
+	unsigned n = atomic_load_explicit(&ntypes, memory_order_acquire);
+	if (RAV_UNLIKELY(n == 0)) {
+		rav__types_init();
+		n = atomic_load_explicit(&ntypes, memory_order_acquire);
+	}
+	return n;
 }
 
 const char *rav_type_name(rav_type t)
