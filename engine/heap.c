@@ -684,24 +684,29 @@ bool rav__check_ref(rav_heap *h, rav_ref r, const char *what)
 		rav__misuse(RAV_EINVAL, "%s: null reference", what);
 		return false;
 	}
-	if (r.gen != h->gen) {
-		rav__misuse(RAV_ESTALE,
-			    "%s: stale borrow of cell %p: it was taken at generation %u of heap %u, which has "
-			    "since freed or moved cells (now generation %u); re-read it from a root after "
-			    "any call that frees",
-			    what, (void *)r.cell, r.gen, h->id, h->gen);
-		return false;
-	}
 	if (((uintptr_t)r.cell & (RAV_CELL_SIZE - 1)) != 0 || (char *)r.cell < rav__pool.base ||
 	    (char *)r.cell >= rav__pool.base + rav__pool.reserved * (size_t)RAV_PAGE_SIZE) {
 		rav__misuse(RAV_EINVAL, "%s: %p is not a raviolo address", what, (void *)r.cell);
 		return false;
 	}
 	rav_cell *page = page_of(r.cell);
+	if (page_owner(page) == NULL) {
+		rav__misuse(RAV_ESTALE, "%s: cell %p is in a page that went back to the pool: the borrow is stale",
+			    what, (void *)r.cell);
+		return false;
+	}
 	if (page_owner(page) != h) {
 		rav_heap *o = page_owner(page);
 		rav__misuse(RAV_ECROSS, "%s: cell %p belongs to heap %u, not to heap %u (no references between heaps; "
 			    "send a message instead)", what, (void *)r.cell, o ? o->id : 0, h->id);
+		return false;
+	}
+	if (r.gen != h->gen) {
+		rav__misuse(RAV_ESTALE,
+			    "%s: stale borrow of cell %p: it was taken at generation %u of heap %u, which has "
+			    "since freed or moved cells (now generation %u); re-read it from a root after "
+			    "any call that frees",
+			    what, (void *)r.cell, r.gen, h->id, h->gen);
 		return false;
 	}
 	rav_type t = cell_type(r.cell);
