@@ -373,26 +373,22 @@ static void fmt_loc(char *buf, size_t len, rav_loc l)
 }
 
 /* Resolve a cell location to its page block (which must be in use). */
-static rp_page *cell_page(rp_model *m, const rav_event *ev, rav_loc l, const char *what, bool allow_pool)
+static inline rp_page *cell_page(rp_model *m, const rav_event *ev, rav_loc l, const char *what, bool allow_pool)
 {
+	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
+	rp_page *p = pg < m->span && !(l & RAV_LOC_EXTERNAL) ? m->pages[pg] : NULL;
+	if (__builtin_expect(p && c < m->cpp && (allow_pool || p->kind != RAV_SPAGE_POOL), 1))
+		return p;
 	char b[80];
 	fmt_loc(b, sizeof b, l);
-	if (l & RAV_LOC_EXTERNAL) {
+	if (l & RAV_LOC_EXTERNAL)
 		fail(m, ev, "%s is %s, outside the ravioli pool", what, b);
-		return NULL;
-	}
-	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
-	if (c >= m->cpp) {
+	else if (c >= m->cpp)
 		fail(m, ev, "%s (%s) is past the last cell of a page (%u cells per page)", what, b, m->cpp);
-		return NULL;
-	}
-	rp_page *p = pg < m->span ? m->pages[pg] : NULL;
-	if (!p || (!allow_pool && p->kind == RAV_SPAGE_POOL)) {
+	else
 		fail(m, ev, "%s (%s) is in page %u, which no heap owns (%s)", what, b, pg,
 		     p ? "released to the pool" : "never acquired");
-		return NULL;
-	}
-	return p;
+	return NULL;
 }
 
 static rp_heap *owner_of(rp_model *m, const rp_page *p)
@@ -854,8 +850,13 @@ static unsigned referrers(const rp_model *m, rav_loc cell, rav_loc *out, unsigne
 
 /* ---- the index: live model, keyframes, series, block filters ------------- */
 
-#define KF_EVERY_MIN ((uint64_t)1 << 18) /* events between keyframes, before the memory budget widens it */
-#define KF_BUDGET_STEP ((uint64_t)256 << 20)
+/* Keyframes sit on a uniform grid of KF_EVERY_MIN events.  When their
+ * memory passes the budget (KF_BUDGET_FIXED plus the file size; the env
+ * variable RAVTRACE_KEYFRAME_MB overrides it), every other one is dropped
+ * and the spacing doubles: memory stays bounded and seek time stays uniform
+ * over the whole trace. */
+#define KF_EVERY_MIN ((uint64_t)1 << 18)
+#define KF_BUDGET_FIXED ((uint64_t)768 << 20)
 #define SERIES_BINS 8192u
 #define SERIES_W0 ((uint64_t)256)
 #define NKINDS 64u
@@ -886,7 +887,7 @@ typedef struct rp_index {
 
 	rp_kf **kf;
 	size_t nkf, kf_cap;
-	uint64_t kf_every, next_kf, kf_bytes, kf_step;
+	uint64_t kf_every, next_kf, kf_bytes, kf_budget;
 
 	/* series: closed bins [0, nbins) of width bin_w events; `acc` is the open one */
 	uint64_t bin_w;
@@ -949,7 +950,14 @@ void _rav_replay_index_begin(rav_trace *t)
 	geometry(t, &ps, &cs, &ws);
 	model_init(&ix->live, ps, cs, ws);
 	ix->kf_every = KF_EVERY_MIN;
-	ix->kf_step = KF_BUDGET_STEP;
+	ix->kf_budget = KF_BUDGET_FIXED + t->info.file_size;
+	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
+	if (env && *env) {
+		char *end;
+		unsigned long long mb = strtoull(env, &end, 10);
+		if (*end == 0 && mb > 0)
+			ix->kf_budget = (uint64_t)mb << 20;
+	}
 	ix->bin_w = SERIES_W0;
 	ix->counts = calloc(SERIES_BINS, sizeof *ix->counts);
 	ix->live_tot = calloc(SERIES_BINS, sizeof *ix->live_tot);
@@ -1170,6 +1178,46 @@ static void take_keyframe(rp_index *ix)
 		ix->kf_bytes += (uint64_t)k->m.heaps[i].npages * 4;
 }
 
+/* Memory a keyframe holds alone: its tables, and the pages that differ
+ * from the next keyframe's (or the live model's) at the same index. */
+static uint64_t kf_own_bytes(const rp_model *k, const rp_model *next)
+{
+	uint64_t b = (uint64_t)k->span * (sizeof(void *) + 1) + (uint64_t)k->nheaps * sizeof(rp_heap) + MAX_TYPES;
+	for (uint32_t i = 0; i < k->nheaps; i++)
+		b += (uint64_t)k->heaps[i].npages * 4;
+	for (uint32_t p = 0; p < k->span; p++)
+		if (k->pages[p] && (p >= next->span || next->pages[p] != k->pages[p]))
+			b += k->block_size;
+	return b;
+}
+
+/* Drop every other keyframe and double the spacing. */
+static void thin_keyframes(rp_index *ix)
+{
+	uint64_t every = ix->kf_every * 2;
+	rp_kf **drop = malloc(sizeof *drop * ix->nkf);
+	size_t ndrop = 0, w = 0;
+	pthread_mutex_lock(&ix->lock);
+	for (size_t i = 0; i < ix->nkf; i++) {
+		if (ix->kf[i]->pos % every == 0 || !drop)
+			ix->kf[w++] = ix->kf[i];
+		else
+			drop[ndrop++] = ix->kf[i];
+	}
+	ix->nkf = w;
+	ix->kf_every = every;
+	pthread_mutex_unlock(&ix->lock);
+	for (size_t i = 0; i < ndrop; i++) {
+		model_clear(&drop[i]->m);
+		free(drop[i]);
+	}
+	free(drop);
+	uint64_t b = 0;
+	for (size_t i = 0; i < ix->nkf; i++)
+		b += kf_own_bytes(&ix->kf[i]->m, i + 1 < ix->nkf ? &ix->kf[i + 1]->m : &ix->live);
+	ix->kf_bytes = b;
+}
+
 void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
 {
 	rp_index *ix = idx_of(t);
@@ -1188,12 +1236,9 @@ void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
 		ix->kf_bytes += ix->live.copied;
 		ix->live.copied = 0;
 		take_keyframe(ix);
-		if (ix->kf_bytes >= ix->kf_step) {
-			/* keyframes cost too much for this trace's churn: space them wider */
-			ix->kf_every *= 2;
-			ix->kf_step *= 2;
-		}
-		ix->next_kf = i + ix->kf_every;
+		while (ix->kf_bytes > ix->kf_budget && ix->nkf > 2)
+			thin_keyframes(ix);
+		ix->next_kf = (i / ix->kf_every + 1) * ix->kf_every;
 	}
 	if (i && i % ix->bin_w == 0) {
 		pthread_mutex_lock(&ix->lock);
@@ -1255,7 +1300,7 @@ void _rav_replay_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyfra
 	if (ix) {
 		pthread_mutex_lock(&ix->lock);
 		n = ix->nkf;
-		b = ix->kf_bytes + ix->live.copied;
+		b = ix->kf_bytes;
 		e = ix->kf_every;
 		pthread_mutex_unlock(&ix->lock);
 	}

@@ -4,7 +4,9 @@
  *
  * Registered as a meson benchmark (not a test: it has timings and takes
  * minutes at full size).  Usage:
- *   replay-bench [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep]
+ *   replay-bench [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep] [--uniform]
+ * --uniform: frees and stores hit random cells anywhere (worst case for
+ * keyframe memory); default: mostly young cells, as real programs do.
  * Default: 100M events, 1M live cells per heap, in $TMPDIR.
  */
 #include <stdio.h>
@@ -63,8 +65,10 @@ int main(int argc, char **argv)
 			gp.path = argv[++i];
 		else if (!strcmp(argv[i], "--keep"))
 			keep = true;
+		else if (!strcmp(argv[i], "--uniform"))
+			gp.uniform = true;
 		else {
-			fprintf(stderr, "usage: %s [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep] [--uniform]\n", argv[0]);
 			return 2;
 		}
 	}

@@ -39,6 +39,7 @@ typedef struct gen {
 	uint32_t npool, pool_cap;
 	uint64_t rng;
 	bool failed;
+	bool uniform;
 } gen;
 
 static uint64_t rnd(gen *g)
@@ -47,6 +48,18 @@ static uint64_t rnd(gen *g)
 	g->rng ^= g->rng >> 7;
 	g->rng ^= g->rng << 17;
 	return g->rng;
+}
+
+/* A victim position: uniform, or (young) mostly within a few thousand
+ * cells of the top with a rare uniform pick, as in generational churn. */
+static uint64_t pick(gen *g, uint64_t n)
+{
+	uint64_t r = rnd(g);
+	if (g->uniform || r % 1000 == 0)
+		return (r >> 10) % n;
+	/* roughly exponential distance from the top, mean about 2000 cells */
+	uint64_t d = ((r >> 10) & 4095) * (((r >> 22) & 3) + 1) / 4;
+	return d < n ? n - 1 - d : (r >> 10) % n;
 }
 
 static uint64_t addr(uint32_t page, uint32_t cell, uint32_t word)
@@ -172,7 +185,7 @@ static void op_alloc(gen *g, gheap *h)
 
 static void op_free(gen *g, gheap *h)
 {
-	uint64_t x = rnd(g) % h->n, top = h->n - 1;
+	uint64_t x = pick(g, h->n), top = h->n - 1;
 	uint64_t cx = pos_addr(h, x, 0);
 	emit(g, h, RAV_EV_REF_CLEAR, 0, 0, h->slot[x], cx, 0);
 	emit(g, h, RAV_EV_FREE, TYPE_NODE, 0, cx, 0, 0);
@@ -210,7 +223,7 @@ static void op_free(gen *g, gheap *h)
 
 static void op_store(gen *g, gheap *h)
 {
-	uint64_t x = rnd(g) % h->n;
+	uint64_t x = pick(g, h->n);
 	uint64_t v = rnd(g) & 0xffffffffffull;
 	emit(g, h, RAV_EV_DATA_STORE, 0, 0, pos_addr(h, x, 1), h->val[x], v);
 	h->val[x] = v;
@@ -221,6 +234,7 @@ int gen_trace(const gen_params *p, uint64_t *written)
 	gen g;
 	memset(&g, 0, sizeof g);
 	g.rng = p->seed ? p->seed : 88172645463325252ull;
+	g.uniform = p->uniform;
 	g.f = fopen(p->path, "wb");
 	if (!g.f) {
 		perror(p->path);

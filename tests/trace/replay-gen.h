@@ -23,6 +23,8 @@ typedef struct gen_params {
 	unsigned threads;       /* 1 or 2 */
 	uint64_t seed;
 	bool access;            /* also write ACCESS events */
+	bool uniform;           /* frees and stores hit uniformly random cells (worst case
+				 * for keyframes); default: mostly young cells near the top */
 } gen_params;
 
 /* Returns 0, or -1 with a message on stderr.  *written gets the event count. */
