@@ -132,7 +132,6 @@ void rav__heap_destroy(rav_heap *h)
 	h->root_n = h->root_cap = 0;
 	h->first = h->last = h->top_page = h->root_first = NULL;
 	h->dead = NULL;
-	h->stale = 0;
 	h->top = 0;
 	h->st.live_cells = h->st.ref_cells = h->st.dead_cells = 0;
 	h->st.pages = h->st.root_pages = 0;
@@ -255,53 +254,41 @@ rav_cell *rav__alloc(rav_heap *h, rav_type t)
 
 /* ---- dead cells ----
  *
- * Holes wait on a LIFO stack linked through word 1.  When compaction finds a
- * dead cell at the top it just lowers the top: the cell stays on the stack
- * as a stale entry (type EMPTY) and is dropped when popped.  Nothing is
- * bump-allocated while the stack is non-empty (allocation pops first), so a
- * stale entry is never reused before it is popped. */
+ * Holes wait on a doubly linked list through words 1 (next) and 2 (prev),
+ * most recent first.  A cascade kills cells roughly in address order, so
+ * the dead cell compaction finds at the top is usually the list's head and
+ * unlinking it touches only its neighbour. */
 
 void rav__dead_push(rav_heap *h, rav_cell *c)
 {
 	c->w[0] = RAV_TYPE_DEAD;
 	c->w[1] = (uintptr_t)h->dead;
+	c->w[2] = 0;
+	if (h->dead)
+		h->dead->w[2] = (uintptr_t)c;
 	h->dead = c;
 	h->st.dead_cells++;
 }
 
-rav_cell *rav__dead_pop(rav_heap *h)
+void rav__dead_unlink(rav_heap *h, rav_cell *c)
 {
-	rav_cell *c;
-	while ((c = h->dead) != NULL) {
-		h->dead = (rav_cell *)c->w[1];
-		if (RAV_LIKELY(cell_type(c) == RAV_TYPE_DEAD)) {
-			h->st.dead_cells--;
-			return c;
-		}
-		c->w[1] = 0;
-		h->stale--;
-		VG_CELL_FREE(c);
-	}
-	return NULL;
+	rav_cell *next = (rav_cell *)c->w[1];
+	rav_cell *prev = (rav_cell *)c->w[2];
+	if (prev)
+		prev->w[1] = (uintptr_t)next;
+	else
+		h->dead = next;
+	if (next)
+		next->w[2] = (uintptr_t)prev;
+	h->st.dead_cells--;
 }
 
-/* Drop stale entries (before holes are pushed that could duplicate them). */
-void rav__dead_clean(rav_heap *h)
+rav_cell *rav__dead_pop(rav_heap *h)
 {
-	if (!h->stale)
-		return;
-	rav_cell **link = &h->dead;
-	while (*link) {
-		rav_cell *c = *link;
-		if (cell_type(c) == RAV_TYPE_DEAD) {
-			link = (rav_cell **)&c->w[1];
-			continue;
-		}
-		*link = (rav_cell *)c->w[1];
-		c->w[1] = 0;
-		h->stale--;
-		VG_CELL_FREE(c);
-	}
+	rav_cell *c = h->dead;
+	if (c)
+		rav__dead_unlink(h, c);
+	return c;
 }
 
 void rav__make_dead(rav_heap *h, rav_cell *c)
@@ -531,14 +518,13 @@ size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason)
 		return h->st.dead_cells;
 	size_t moves = 0;
 	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
-	while (h->st.dead_cells && (max_moves == 0 || moves < max_moves)) {
+	while (h->dead && (max_moves == 0 || moves < max_moves)) {
 		rav_cell *t = rav__top_cell(h);
 		if (cell_type(t) == RAV_TYPE_DEAD) {
-			/* Lower the top past it; its stack entry goes stale. */
+			rav__dead_unlink(h, t);
 			REC(RAV_EV_TRIM, 0, 0, t, 0, 0);
-			t->w[0] = RAV_TYPE_EMPTY;
-			h->st.dead_cells--;
-			h->stale++;
+			t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
+			VG_CELL_FREE(t);
 			rav__shrink(h);
 			continue;
 		}
@@ -546,17 +532,6 @@ size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason)
 		rav__move(h, t, d);
 		rav__shrink(h);
 		moves++;
-	}
-	if (!h->st.dead_cells) {
-		/* Every entry left is stale (above the top): forget them at once
-		 * rather than walking the stack through cold memory. */
-#if RAV_VALGRIND
-		while (h->dead)
-			(void)rav__dead_pop(h);
-#else
-		h->dead = NULL;
-		h->stale = 0;
-#endif
 	}
 	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
 	return h->st.dead_cells;

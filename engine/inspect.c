@@ -131,10 +131,9 @@ rav_status rav_heap_check(rav_heap *h)
 		for (unsigned i = 1; i < CELLS; i++) {
 			rav_cell *c = &p[i];
 			if (i >= fill) {
-				/* Only the type word: a stale hole-stack entry keeps its link. */
-				VG_OPEN(c, sizeof c->w[0]);
-				bool empty = c->w[0] == 0;
-				VG_CLOSE(c, sizeof c->w[0]);
+				VG_OPEN(c, RAV_CELL_SIZE);
+				bool empty = !(c->w[0] || c->w[1] || c->w[2] || c->w[3]);
+				VG_CLOSE(c, RAV_CELL_SIZE);
 				if (h->kind == RAV_HEAP_THREAD && !empty)
 					BAD("cell %zu:%u above the top is not empty", rav_page_index(p), i);
 				continue;
@@ -211,20 +210,14 @@ rav_status rav_heap_check(rav_heap *h)
 		    (unsigned long)h->st.pages);
 	if (h->kind == RAV_HEAP_THREAD && h->mode == RAV_FREE_IMMEDIATE && dead)
 		BAD("%lu dead cells left in immediate mode", (unsigned long)dead);
-	uint64_t dl = 0, stale = 0;
-	for (rav_cell *d = h->dead; d; d = (rav_cell *)d->w[1]) {
-		if (cell_type(d) == RAV_TYPE_DEAD)
-			dl++;
-		else if (cell_type(d) == RAV_TYPE_EMPTY)
-			stale++;
-		else
-			BAD("hole stack holds a live cell");
-		if (dl > dead || stale > h->stale)
-			BAD("hole stack is corrupt (loop or lost count)");
+	uint64_t dl = 0;
+	rav_cell *dprev = NULL;
+	for (rav_cell *d = h->dead; d; dprev = d, d = (rav_cell *)d->w[1]) {
+		if (cell_type(d) != RAV_TYPE_DEAD || (rav_cell *)d->w[2] != dprev || ++dl > dead)
+			BAD("hole list is corrupt");
 	}
-	if (dl != dead || stale != h->stale)
-		BAD("hole stack holds %lu holes and %lu stale entries; pages hold %lu holes, count says %lu stale",
-		    (unsigned long)dl, (unsigned long)stale, (unsigned long)dead, (unsigned long)h->stale);
+	if (dl != dead)
+		BAD("hole list holds %lu cells, pages hold %lu", (unsigned long)dl, (unsigned long)dead);
 	/* Root slots: their targets must name them. */
 	for (rav_cell *p = h->root_first; p; p = (rav_cell *)p->w[PH_NEXT]) {
 		unsigned fill = p == h->root_first ? h->root_bump : CELLS;

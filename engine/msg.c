@@ -316,7 +316,6 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 		}
 		return RAV_OK;
 	}
-	rav__dead_clean(h);
 	/* Counters move with the cells. */
 	h->st.live_cells += mh->st.live_cells;
 	h->st.ref_cells += mh->st.ref_cells;

@@ -112,8 +112,7 @@ struct rav_heap {
 	size_t root_n, root_cap;
 	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
 	rav_free_mode mode;
-	rav_cell *dead;          /* holes: a stack linked through w[1] (may hold stale EMPTY entries) */
-	size_t stale;            /* stale entries on that stack */
+	rav_cell *dead;          /* holes, doubly linked through w[1] (next) / w[2] (prev) */
 	rav_cell *work;          /* cells that lost their last referrer, linked through w[3] */
 	bool draining;
 	rav_cell *track[2];      /* cells whose address must survive a compaction (updated by moves) */
@@ -186,7 +185,7 @@ rav_cell *rav__top_cell(rav_heap *h);
 void rav__shrink(rav_heap *h);
 rav_cell *rav__dead_pop(rav_heap *h);
 void rav__dead_push(rav_heap *h, rav_cell *c);
-void rav__dead_clean(rav_heap *h);
+void rav__dead_unlink(rav_heap *h, rav_cell *c);
 rav_cell *rav__deref_slot(uintptr_t v);                      /* walk reference ravioli */
 void rav__page_append(rav_heap *h, rav_cell *page);
 void rav__page_unlink(rav_heap *h, rav_cell *page);
