@@ -52,7 +52,9 @@ typedef enum rav_ev_kind {
 				   * down at thread exit, a discarded message): they vanish with it. */
 	RAV_EV_PAGE_HANDOFF = 10, /* a = page; b = from heap id; x = to heap id; c = seq.  The page joins the
 				   * receiver's list as a heap page, before its trailing empty page if it has one. */
-	RAV_EV_ALLOC = 11,        /* a = cell; aux = type.  Cell words become {type, 0, 0, 0}. */
+	RAV_EV_ALLOC = 11,        /* a = cell; aux = type.  Cell words become {type, 0, 0, 0}.  The cell is
+				   * either the empty cell at the top (bump) or a dead hole waiting for
+				   * compaction, which the allocation reuses (then no move fills it). */
 	RAV_EV_FREE = 12,         /* a = cell; aux = its type before.  Cell becomes a hole (dead; its words are
 				   * unspecified).  aux = 0: an empty cell becomes a hole (message arrival: the tail of
 				   * a partly filled page that is no longer at the top). */
