@@ -1,0 +1,78 @@
+/* main.c - ravscope entry point.
+ *
+ * The headless modes (--render, --bench) are decided before GTK starts,
+ * because GTK cannot initialise without a display and those modes exist
+ * precisely for machines that have none.  Everything else goes to the
+ * AdwApplication, which opens FILE arguments in a window.
+ */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ravscope-application.h"
+#include "ravscope-headless.h"
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	char *render = NULL, *size = NULL, *select = NULL, *focus = NULL;
+	gint64 event = -1;
+	double cell_px = 0;
+	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
+	gboolean contention = FALSE, counts = FALSE, version = FALSE;
+	int frames = 0;
+	GOptionEntry entries[] = {
+		{ "render", 0, 0, G_OPTION_ARG_FILENAME, &render, "Draw the heap view of FILE to a PNG without a display", "OUT.png" },
+		{ "event", 0, 0, G_OPTION_ARG_INT64, &event, "With --render: the state just before event N (default: when most cells are live)", "N" },
+		{ "size", 0, 0, G_OPTION_ARG_STRING, &size, "With --render/--bench: image size (default 1280x800)", "WxH" },
+		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "With --render: select a cell and show its links", "PAGE:CELL" },
+		{ "focus", 0, 0, G_OPTION_ARG_STRING, &focus, "With --render: zoom onto the page of this cell", "PAGE:CELL" },
+		{ "cell-px", 0, 0, G_OPTION_ARG_DOUBLE, &cell_px, "With --render: pixels per cell (default: fit the heap)", "N" },
+		{ "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "With --render: dark style", NULL },
+		{ "large-text", 0, 0, G_OPTION_ARG_NONE, &large, "With --render: presentation (large text) style", NULL },
+		{ "no-legend", 0, 0, G_OPTION_ARG_NONE, &no_legend, "With --render: leave out the type legend", NULL },
+		{ "no-chrome", 0, 0, G_OPTION_ARG_NONE, &no_chrome, "With --render: only the heap (no title, labels, timeline)", NULL },
+		{ "contention", 0, 0, G_OPTION_ARG_NONE, &contention, "With --render: compute and overlay cache contention", NULL },
+		{ "print-counts", 0, 0, G_OPTION_ARG_NONE, &counts, "With --render: print cells per type and their colours", NULL },
+		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
+		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240)", "N" },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+		{ NULL },
+	};
+	/* Only consume our own options when a headless mode is asked for;
+	 * otherwise GApplication parses the command line (files, --help). */
+	gboolean headless = FALSE;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--bench") || !strncmp(argv[i], "--render", 8) || !strcmp(argv[i], "--version"))
+			headless = TRUE;
+	if (headless) {
+		GOptionContext *ctx = g_option_context_new("FILE - ravioli heap viewer, headless modes");
+		g_option_context_add_main_entries(ctx, entries, NULL);
+		GError *error = NULL;
+		if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+			g_printerr("ravscope: %s\n", error->message);
+			g_error_free(error);
+			g_option_context_free(ctx);
+			return 2;
+		}
+		g_option_context_free(ctx);
+		if (version) {
+			g_print("ravscope %s\n", RAV_VERSION);
+			return 0;
+		}
+		if (argc != 2) {
+			g_printerr("ravscope: %s needs exactly one trace FILE (got %d)\n", bench ? "--bench" : "--render", argc - 1);
+			return 2;
+		}
+		RavscopeRenderOptions o = {
+			.file = argv[1], .output = render, .event = event, .size = size, .select = select, .focus = focus,
+			.cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend, .no_chrome = no_chrome,
+			.contention = contention, .print_counts = counts, .frames = frames,
+		};
+		return bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);
+	}
+	RavscopeApplication *app = ravscope_application_new();
+	int status = g_application_run(G_APPLICATION(app), argc, argv);
+	g_object_unref(app);
+	return status;
+}

@@ -1,0 +1,20 @@
+/* ravscope-application.h - application object: settings, app-wide actions,
+ * the list of bundled demos, recent files. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define RAVSCOPE_TYPE_APPLICATION (ravscope_application_get_type())
+G_DECLARE_FINAL_TYPE(RavscopeApplication, ravscope_application, RAVSCOPE, APPLICATION, AdwApplication)
+
+RavscopeApplication *ravscope_application_new(void);
+GSettings *ravscope_application_get_settings(RavscopeApplication *app);
+/* Bundled demo traces: absolute paths, sorted by name (build tree first
+ * when running uninstalled, then the installed demos). */
+GPtrArray *ravscope_application_list_demos(void);
+/* The settings schema, found installed or in the build tree. */
+GSettings *ravscope_settings_new(void);
+
+G_END_DECLS

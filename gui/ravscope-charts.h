@@ -1,0 +1,61 @@
+/* ravscope-charts.h - cairo drawing of the timeline and the small statistics
+ * charts, shared by the widgets and the headless renderer.
+ *
+ * All numbers come from libravtrace's summary series; this file only bins
+ * event kinds into a few families people recognise and draws them.
+ */
+#pragma once
+
+#include <cairo.h>
+
+#include "ravscope-document.h"
+
+G_BEGIN_DECLS
+
+/* Event families drawn in the timeline, in stacking order. */
+typedef enum {
+	RAVSCOPE_FAMILY_ALLOC,
+	RAVSCOPE_FAMILY_FREE,
+	RAVSCOPE_FAMILY_MOVE,
+	RAVSCOPE_FAMILY_FIXUP,
+	RAVSCOPE_FAMILY_REF,
+	RAVSCOPE_FAMILY_PAGE,
+	RAVSCOPE_FAMILY_MESSAGE,
+	RAVSCOPE_FAMILY_ACCESS,
+	RAVSCOPE_FAMILY_OTHER,
+	RAVSCOPE_N_FAMILIES
+} RavscopeFamily;
+
+RavscopeFamily ravscope_event_family(unsigned kind);
+const char *ravscope_family_name(RavscopeFamily f);
+void ravscope_family_color(RavscopeFamily f, double rgb[3]);
+/* Bit mask of event kinds in a family (for rav_event_filter.kinds). */
+guint64 ravscope_family_kinds(RavscopeFamily f);
+
+typedef struct _RavscopeTimelineCache RavscopeTimelineCache;
+RavscopeTimelineCache *ravscope_timeline_cache_new(void);
+void ravscope_timeline_cache_free(RavscopeTimelineCache *cache);
+void ravscope_timeline_cache_invalidate(RavscopeTimelineCache *cache);
+
+typedef struct {
+	gboolean dark, large_text;
+	double accent[3];
+	guint64 hover_event;   /* G_MAXUINT64: none */
+	guint64 window_from, window_to; /* highlighted range (contention window); equal: none */
+} RavscopeTimelineStyle;
+
+/* Density strip, marks, playhead.  x/y/w/h: the area on the surface. */
+void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeDocument *doc,
+			    double x, double y, double w, double h, const RavscopeTimelineStyle *style);
+/* Horizontal pixel -> event index, and back, for the same area. */
+guint64 ravscope_timeline_event_at(RavscopeDocument *doc, double x0, double w, double x);
+double ravscope_timeline_x_of(RavscopeDocument *doc, double x0, double w, guint64 event);
+
+/* A small line chart of one series over the whole trace with the playhead;
+ * values NULL = fetch rav_trace_series(kind, arg).  Returns FALSE if the
+ * series is not available yet (not indexed). */
+gboolean ravscope_chart_draw(cairo_t *cr, RavscopeDocument *doc, const char *title,
+			     rav_series_kind kind, gint64 arg, const double *values, guint n_values,
+			     double x, double y, double w, double h, const RavscopeTimelineStyle *style);
+
+G_END_DECLS

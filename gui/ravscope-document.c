@@ -1,0 +1,549 @@
+/* ravscope-document.c - an open trace, its playhead and its background index.
+ *
+ * Indexing runs in a GTask thread and reports progress through an atomic
+ * counter that a main-loop timeout publishes as a property, so the worker
+ * never touches GObject state the widgets read.  libravtrace allows the
+ * playhead state to be used while indexing goes on (it sees the indexed
+ * prefix), which is what lets the first frame appear before indexing ends.
+ */
+#include "ravscope-document.h"
+
+#include <stdio.h>
+#include <string.h>
+
+G_DEFINE_QUARK(ravscope-error-quark, ravscope_error)
+
+struct _RavscopeDocument {
+	GObject parent_instance;
+	char *path;
+	char *basename;
+	rav_trace *trace;
+	rav_state *state;
+	rav_trace_info info;
+	unsigned page_cols, page_rows;
+	gboolean indexed;
+	gboolean indexing;
+	double progress;
+	guint64 progress_done, progress_total; /* written by the worker (atomics) */
+	guint progress_source;
+	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
+};
+
+G_DEFINE_FINAL_TYPE(RavscopeDocument, ravscope_document, G_TYPE_OBJECT)
+
+enum { PROP_0, PROP_INDEX_PROGRESS, PROP_INDEXED, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+enum { SIGNAL_POSITION_CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void ravscope_document_finalize(GObject *object)
+{
+	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(object);
+	g_clear_handle_id(&doc->progress_source, g_source_remove);
+	if (doc->state)
+		rav_state_free(doc->state);
+	if (doc->trace)
+		rav_trace_close(doc->trace);
+	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
+	g_free(doc->path);
+	g_free(doc->basename);
+	G_OBJECT_CLASS(ravscope_document_parent_class)->finalize(object);
+}
+
+static void ravscope_document_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(object);
+	switch (id) {
+	case PROP_INDEX_PROGRESS:
+		g_value_set_double(value, doc->progress);
+		break;
+	case PROP_INDEXED:
+		g_value_set_boolean(value, doc->indexed);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+	}
+}
+
+static void ravscope_document_class_init(RavscopeDocumentClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	object_class->finalize = ravscope_document_finalize;
+	object_class->get_property = ravscope_document_get_property;
+	props[PROP_INDEX_PROGRESS] = g_param_spec_double("index-progress", NULL, NULL, 0, 1, 0,
+		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	props[PROP_INDEXED] = g_param_spec_boolean("indexed", NULL, NULL, FALSE,
+		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	g_object_class_install_properties(object_class, N_PROPS, props);
+	/* position-changed (guint64 position, gboolean stepped) */
+	signals[SIGNAL_POSITION_CHANGED] = g_signal_new("position-changed", G_TYPE_FROM_CLASS(klass),
+		G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_BOOLEAN);
+}
+
+static void ravscope_document_init(RavscopeDocument *doc)
+{
+	doc->max_pages = g_hash_table_new(NULL, NULL);
+}
+
+static void set_error_from_trace(GError **error, const rav_trace_error *err)
+{
+	const char *msg = err->message[0] ? err->message : "unknown error";
+	g_set_error_literal(error, RAVSCOPE_ERROR, (int)err->code, msg);
+}
+
+RavscopeDocument *ravscope_document_open(const char *path, GError **error)
+{
+	rav_trace_error err = { 0 };
+	rav_trace *t = rav_trace_open(path, &err);
+	if (!t) {
+		set_error_from_trace(error, &err);
+		return NULL;
+	}
+	rav_state *s = rav_state_new(t);
+	if (!s) {
+		rav_trace_close(t);
+		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_ENOMEM, "%s: out of memory creating the replay state", path);
+		return NULL;
+	}
+	RavscopeDocument *doc = g_object_new(RAVSCOPE_TYPE_DOCUMENT, NULL);
+	doc->path = g_strdup(path);
+	doc->basename = g_path_get_basename(path);
+	doc->trace = t;
+	doc->state = s;
+	rav_trace_get_info(t, &doc->info);
+	unsigned cpp = doc->info.cells_per_page ? doc->info.cells_per_page : 128;
+	/* Wide pages (16 columns for 128 cells) read best in horizontal lanes. */
+	doc->page_cols = cpp >= 16 ? 16 : cpp;
+	doc->page_rows = (cpp + doc->page_cols - 1) / doc->page_cols;
+	return doc;
+}
+
+const char *ravscope_document_get_path(RavscopeDocument *doc) { return doc->path; }
+const char *ravscope_document_get_basename(RavscopeDocument *doc) { return doc->basename; }
+rav_trace *ravscope_document_get_trace(RavscopeDocument *doc) { return doc->trace; }
+rav_state *ravscope_document_get_state(RavscopeDocument *doc) { return doc->state; }
+const rav_trace_info *ravscope_document_get_info(RavscopeDocument *doc) { return &doc->info; }
+unsigned ravscope_document_page_columns(RavscopeDocument *doc) { return doc->page_cols; }
+unsigned ravscope_document_page_rows(RavscopeDocument *doc) { return doc->page_rows; }
+gboolean ravscope_document_is_indexed(RavscopeDocument *doc) { return doc->indexed; }
+double ravscope_document_get_index_progress(RavscopeDocument *doc) { return doc->progress; }
+
+/* ---- indexing ------------------------------------------------------------ */
+
+typedef struct {
+	RavscopeDocument *doc;
+	GCancellable *cancellable;
+} IndexJob;
+
+static bool index_progress_cb(uint64_t done, uint64_t total, void *user)
+{
+	IndexJob *job = user;
+	__atomic_store_n(&job->doc->progress_done, done, __ATOMIC_RELAXED);
+	__atomic_store_n(&job->doc->progress_total, total, __ATOMIC_RELAXED);
+	return !(job->cancellable && g_cancellable_is_cancelled(job->cancellable));
+}
+
+static void compute_max_pages(RavscopeDocument *doc)
+{
+	enum { BINS = 512 };
+	double *bins = g_new0(double, BINS);
+	unsigned n = rav_trace_thread_count(doc->trace);
+	for (unsigned i = 0; i < n; i++) {
+		const rav_trace_thread *th = rav_trace_thread_at(doc->trace, i);
+		if (!th)
+			continue;
+		if (!rav_trace_series(doc->trace, RAV_SERIES_PAGES, th->heap_id, 0, 0, BINS, bins))
+			continue;
+		double m = 0;
+		for (unsigned b = 0; b < BINS; b++)
+			m = MAX(m, bins[b]);
+		g_hash_table_insert(doc->max_pages, GUINT_TO_POINTER(th->heap_id), GUINT_TO_POINTER((guint)m));
+	}
+	g_free(bins);
+}
+
+static void finish_indexing(RavscopeDocument *doc)
+{
+	doc->indexed = TRUE;
+	doc->indexing = FALSE;
+	doc->progress = 1.0;
+	rav_trace_get_info(doc->trace, &doc->info);
+	compute_max_pages(doc);
+	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEX_PROGRESS]);
+	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEXED]);
+}
+
+static void index_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	IndexJob *job = task_data;
+	rav_trace_error err = { 0 };
+	if (rav_trace_index(job->doc->trace, index_progress_cb, job, &err) != 0) {
+		GError *error = NULL;
+		set_error_from_trace(&error, &err);
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static gboolean publish_progress(gpointer user)
+{
+	RavscopeDocument *doc = user;
+	guint64 done = __atomic_load_n(&doc->progress_done, __ATOMIC_RELAXED);
+	guint64 total = __atomic_load_n(&doc->progress_total, __ATOMIC_RELAXED);
+	double p = total > 0 ? (double)done / (double)total : 0;
+	if (p != doc->progress) {
+		doc->progress = CLAMP(p, 0, 1);
+		g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEX_PROGRESS]);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void index_job_free(gpointer p)
+{
+	IndexJob *job = p;
+	g_clear_object(&job->cancellable);
+	g_free(job);
+}
+
+static void index_done(GObject *source, GAsyncResult *result, gpointer user)
+{
+	GTask *outer = user;
+	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(source);
+	GError *error = NULL;
+	g_clear_handle_id(&doc->progress_source, g_source_remove);
+	if (!g_task_propagate_boolean(G_TASK(result), &error)) {
+		doc->indexing = FALSE;
+		g_task_return_error(outer, error);
+	} else {
+		finish_indexing(doc);
+		g_task_return_boolean(outer, TRUE);
+	}
+	g_object_unref(outer);
+}
+
+void ravscope_document_index_async(RavscopeDocument *doc, GCancellable *cancellable,
+				   GAsyncReadyCallback callback, gpointer user_data)
+{
+	GTask *outer = g_task_new(doc, cancellable, callback, user_data);
+	if (doc->indexed || doc->indexing) {
+		g_task_return_boolean(outer, TRUE);
+		g_object_unref(outer);
+		return;
+	}
+	doc->indexing = TRUE;
+	IndexJob *job = g_new0(IndexJob, 1);
+	job->doc = doc;
+	job->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
+	GTask *task = g_task_new(doc, cancellable, index_done, outer);
+	g_task_set_task_data(task, job, index_job_free);
+	/* The worker may outlive a closed window only until it notices the
+	 * cancellable; the task holds a ref on the document meanwhile. */
+	doc->progress_source = g_timeout_add(100, publish_progress, doc);
+	g_task_run_in_thread(task, index_thread);
+	g_object_unref(task);
+}
+
+gboolean ravscope_document_index_finish(RavscopeDocument *doc, GAsyncResult *result, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error)
+{
+	if (doc->indexed)
+		return TRUE;
+	rav_trace_error err = { 0 };
+	if (rav_trace_index(doc->trace, NULL, NULL, &err) != 0) {
+		set_error_from_trace(error, &err);
+		return FALSE;
+	}
+	finish_indexing(doc);
+	return TRUE;
+}
+
+/* ---- playhead ------------------------------------------------------------ */
+
+guint64 ravscope_document_get_event_count(RavscopeDocument *doc)
+{
+	return doc->indexed ? doc->info.events : rav_trace_indexed_events(doc->trace);
+}
+
+guint64 ravscope_document_get_position(RavscopeDocument *doc)
+{
+	return rav_state_position(doc->state);
+}
+
+gboolean ravscope_document_seek(RavscopeDocument *doc, guint64 index, GError **error)
+{
+	guint64 count = ravscope_document_get_event_count(doc);
+	if (index > count)
+		index = count;
+	rav_trace_error err = { 0 };
+	if (rav_state_seek(doc->state, index, &err) != 0) {
+		set_error_from_trace(error, &err);
+		return FALSE;
+	}
+	g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), FALSE);
+	return TRUE;
+}
+
+gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GError **error)
+{
+	rav_event ev;
+	rav_trace_error err = { 0 };
+	if (rav_state_position(doc->state) >= ravscope_document_get_event_count(doc))
+		return FALSE;
+	if (!rav_state_step(doc->state, &ev, &err)) {
+		if (err.code != RAV_TRACE_OK)
+			set_error_from_trace(error, &err);
+		return FALSE;
+	}
+	if (applied)
+		*applied = ev;
+	g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), TRUE);
+	return TRUE;
+}
+
+guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *applied, GError **error)
+{
+	guint n = 0;
+	guint64 count = ravscope_document_get_event_count(doc);
+	rav_trace_error err = { 0 };
+	while (n < max && rav_state_position(doc->state) < count) {
+		rav_event ev;
+		if (!rav_state_step(doc->state, &ev, &err)) {
+			if (err.code != RAV_TRACE_OK)
+				set_error_from_trace(error, &err);
+			break;
+		}
+		if (applied)
+			g_array_append_val(applied, ev);
+		n++;
+	}
+	if (n > 0)
+		g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), TRUE);
+	return n;
+}
+
+guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)
+{
+	gpointer v;
+	if (g_hash_table_lookup_extended(doc->max_pages, GUINT_TO_POINTER(heap_id), NULL, &v))
+		return GPOINTER_TO_UINT(v);
+	return 0;
+}
+
+gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *out)
+{
+	return rav_state_page(s, page, out);
+}
+
+/* ---- names in plain words ------------------------------------------------ */
+
+const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
+{
+	switch (type) {
+	case RAVSCOPE_TYPE_EMPTY: return "empty";
+	case RAVSCOPE_TYPE_HEADER: return "page header";
+	case RAVSCOPE_TYPE_REF: return "reference";
+	case RAVSCOPE_TYPE_ROOT: return "roots";
+	case RAVSCOPE_TYPE_DEAD: return "dead";
+	default: break;
+	}
+	const rav_trace_type *tt = doc ? rav_trace_type_by_id(doc->trace, type) : NULL;
+	if (tt && tt->name[0])
+		return tt->name;
+	switch (type) {
+	case 5: return "vector";
+	case 6: return "vector node";
+	case 7: return "vector leaf";
+	case 8: return "vector ref leaf";
+	case 9: return "bytes";
+	default: return "unknown type";
+	}
+}
+
+gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field)
+{
+	if (field < 0 || field > 1)
+		return FALSE;
+	if (type == RAVSCOPE_TYPE_REF)
+		return field == 0;
+	if (type == RAVSCOPE_TYPE_ROOT)
+		return TRUE;
+	const rav_trace_type *tt = rav_trace_type_by_id(doc->trace, type);
+	return tt ? tt->field_is_ref[field] : FALSE;
+}
+
+char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
+{
+	const rav_trace_thread *th = rav_trace_thread_by_id(doc->trace, heap_id);
+	if (th && th->kind == RAV_HEAP_MESSAGE)
+		return g_strdup_printf("message %u", heap_id);
+	if (th && th->name[0])
+		return g_strdup(th->name);
+	return g_strdup_printf("thread %u", heap_id);
+}
+
+char *ravscope_format_loc(rav_loc loc)
+{
+	if (loc == RAV_LOC_NONE)
+		return g_strdup("null");
+	if (loc & RAV_LOC_EXTERNAL)
+		return g_strdup_printf("0x%" G_GINT64_MODIFIER "x", (guint64)(loc & ~RAV_LOC_EXTERNAL));
+	return g_strdup_printf("p%u:%u", rav_loc_page(loc), rav_loc_cell(loc));
+}
+
+char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc)
+{
+	if (loc == RAV_LOC_NONE || (loc & RAV_LOC_EXTERNAL))
+		return ravscope_format_loc(loc);
+	static const char *normal[4] = { "type", "f0", "f1", "back" };
+	static const char *ref[4] = { "type", "fwd", "back1", "back2" };
+	static const char *root[4] = { "type", "root0", "root1", "root2" };
+	const char *const *names = normal;
+	rav_state_cell c;
+	if (doc && rav_state_cell_at(doc->state, rav_loc_page(loc), rav_loc_cell(loc), &c)) {
+		if (c.type == RAVSCOPE_TYPE_REF)
+			names = ref;
+		else if (c.type == RAVSCOPE_TYPE_ROOT)
+			names = root;
+	}
+	return g_strdup_printf("p%u:%u.%s", rav_loc_page(loc), rav_loc_cell(loc), names[rav_loc_word(loc)]);
+}
+
+gboolean ravscope_event_kind_is_visual(unsigned kind)
+{
+	switch (kind) {
+	case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
+	case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_MOVE: case RAV_EV_TRIM:
+	case RAV_EV_FIXUP: case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR:
+	case RAV_EV_LINK: case RAV_EV_MSG_SEND: case RAV_EV_MSG_RECV:
+	case RAV_EV_HEAP_NEW: case RAV_EV_HEAP_END:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev)
+{
+	g_autofree char *who = ravscope_document_heap_name(doc, ev->thread);
+	g_autofree char *a = NULL, *b = NULL, *c = NULL, *x = NULL;
+	switch (ev->kind) {
+	case RAV_EV_THREAD_START:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s starts", x);
+	case RAV_EV_THREAD_NAME:
+		return g_strdup_printf("thread %u is named \"%s\"", ev->x, ev->text ? ev->text : "");
+	case RAV_EV_THREAD_END:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s ends", x);
+	case RAV_EV_HEAP_NEW:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s: new %s heap %u", who, ev->aux == RAV_HEAP_MESSAGE ? "message" : "thread", ev->x);
+	case RAV_EV_HEAP_END:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s: heap of %s ends", who, x);
+	case RAV_EV_TYPE_DEF:
+		return g_strdup_printf("type %u defined: %s", ev->aux, ev->text ? ev->text : "");
+	case RAV_EV_PAGE_ACQUIRE:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s takes page %" G_GUINT64_FORMAT " from the pool%s", x, ev->a,
+				       ev->aux == RAV_PAGE_BUFFER ? " (message buffer)" : ev->aux == RAV_PAGE_ROOT ? " (roots)" : "");
+	case RAV_EV_PAGE_RELEASE:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s returns page %" G_GUINT64_FORMAT " to the pool", x, ev->a);
+	case RAV_EV_PAGE_HANDOFF:
+		b = ravscope_document_heap_name(doc, (guint32)ev->b);
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("page %" G_GUINT64_FORMAT " handed from %s to %s", ev->a, b, x);
+	case RAV_EV_ALLOC:
+		a = ravscope_format_loc(ev->a);
+		return g_strdup_printf("%s allocates %s at %s", who, ravscope_document_type_name(doc, (guint16)ev->aux), a);
+	case RAV_EV_FREE:
+		a = ravscope_format_loc(ev->a);
+		return g_strdup_printf("%s frees %s at %s", who, ravscope_document_type_name(doc, (guint16)ev->aux), a);
+	case RAV_EV_MOVE:
+		a = ravscope_format_loc(ev->a);
+		b = ravscope_format_loc(ev->b);
+		return g_strdup_printf("%s moves %s into the hole at %s", who, a, b);
+	case RAV_EV_TRIM:
+		a = ravscope_format_loc(ev->a);
+		return g_strdup_printf("%s trims dead top cell %s", who, a);
+	case RAV_EV_FIXUP:
+		a = ravscope_format_word_loc(doc, ev->a);
+		b = ravscope_format_loc(ev->b);
+		c = ravscope_format_loc(ev->c);
+		return g_strdup_printf("fix-up: %s now names %s (was %s)", a, c, b);
+	case RAV_EV_REF_STORE:
+		a = ravscope_format_word_loc(doc, ev->a);
+		c = ravscope_format_loc(ev->c);
+		return g_strdup_printf("%s stores a reference to %s in %s", who, c, a);
+	case RAV_EV_REF_CLEAR:
+		a = ravscope_format_word_loc(doc, ev->a);
+		return g_strdup_printf("%s clears reference %s", who, a);
+	case RAV_EV_DATA_STORE:
+		a = ravscope_format_word_loc(doc, ev->a);
+		return g_strdup_printf("%s stores %" G_GUINT64_FORMAT " in %s", who, ev->c, a);
+	case RAV_EV_LINK:
+		a = ravscope_format_word_loc(doc, ev->a);
+		c = ravscope_format_loc(ev->c);
+		return g_strdup_printf("link %s now names %s", a, c);
+	case RAV_EV_TYPE_WORD:
+		a = ravscope_format_loc(ev->a);
+		return g_strdup_printf("type word of %s changes", a);
+	case RAV_EV_REFRAV_INSERT:
+		a = ravscope_format_loc(ev->a);
+		b = ravscope_format_loc(ev->b);
+		return g_strdup_printf("reference raviolo %s inserted in front of %s", a, b);
+	case RAV_EV_REFRAV_REMOVE:
+		a = ravscope_format_loc(ev->a);
+		return g_strdup_printf("reference raviolo %s removed", a);
+	case RAV_EV_ROOT_NEW:
+		a = ravscope_format_word_loc(doc, ev->a);
+		return g_strdup_printf("%s creates root %s", who, a);
+	case RAV_EV_ROOT_FREE:
+		a = ravscope_format_word_loc(doc, ev->a);
+		return g_strdup_printf("%s frees root %s", who, a);
+	case RAV_EV_MSG_BUILD:
+		return g_strdup_printf("%s starts building message %u", who, ev->x);
+	case RAV_EV_MSG_SEND:
+		return g_strdup_printf("%s sends message %u (%" G_GUINT64_FORMAT " pages) on channel %" G_GUINT64_FORMAT,
+				       who, ev->x, ev->b, ev->a);
+	case RAV_EV_MSG_RECV:
+		b = ravscope_document_heap_name(doc, (guint32)ev->b);
+		return g_strdup_printf("%s receives message %u", b, ev->x);
+	case RAV_EV_COMPACT_BEGIN: {
+		static const char *reasons[] = { "after a free", "on message arrival", "deferred step", "after collection" };
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s compacts %s", x, ev->aux < 4 ? reasons[ev->aux] : "");
+	}
+	case RAV_EV_COMPACT_END:
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("%s compaction done: %" G_GUINT64_FORMAT " moves", x, ev->a);
+	case RAV_EV_SERIALIZE:
+		return g_strdup_printf("%s serializes %" G_GUINT64_FORMAT " cells (%" G_GUINT64_FORMAT " bytes)", who, ev->a, ev->b);
+	case RAV_EV_DESERIALIZE:
+		return g_strdup_printf("%s deserializes %" G_GUINT64_FORMAT " cells (%" G_GUINT64_FORMAT " bytes)", who, ev->a, ev->b);
+	case RAV_EV_GC_BEGIN:
+		return g_strdup_printf("%s starts a collection", who);
+	case RAV_EV_GC_END:
+		return g_strdup_printf("%s collection frees %" G_GUINT64_FORMAT " ravioli", who, ev->a);
+	case RAV_EV_ERROR:
+		return g_strdup_printf("engine error in %s: %s", who, ev->text ? ev->text : "");
+	case RAV_EV_MARK:
+		return g_strdup_printf("mark (%s): %s", who, ev->text ? ev->text : "");
+	case RAV_EV_ACCESS:
+		a = ravscope_format_word_loc(doc, ev->a);
+		return g_strdup_printf("%s %s %s", who, ev->aux ? "writes" : "reads", a);
+	case RAV_EV_TIME:
+		return g_strdup("clock reading");
+	default: {
+		const char *name = rav_event_kind_name(ev->kind);
+		return g_strdup_printf("%s event (%s)", name ? name : "unknown", who);
+	}
+	}
+}

@@ -1,0 +1,87 @@
+/* ravscope-document.h - one open trace as the GUI sees it.
+ *
+ * Wraps libravtrace (rav_trace + the playhead's rav_state) in a GObject so
+ * widgets can watch the playhead and the background indexing through
+ * signals and properties.  Every fact about the heap comes from
+ * libravtrace: this layer only adds threading, GError conversion and a few
+ * presentation helpers (names of places and events in plain words).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ravtrace.h"
+#include "rav-record.h"
+
+G_BEGIN_DECLS
+
+#define RAVSCOPE_ERROR (ravscope_error_quark())
+GQuark ravscope_error_quark(void);
+
+#define RAVSCOPE_TYPE_DOCUMENT (ravscope_document_get_type())
+G_DECLARE_FINAL_TYPE(RavscopeDocument, ravscope_document, RAVSCOPE, DOCUMENT, GObject)
+
+/* Built-in type ids (mirrors of ravioli.h, which the viewer does not
+ * include because it never links the engine). */
+enum {
+	RAVSCOPE_TYPE_EMPTY = 0,
+	RAVSCOPE_TYPE_HEADER = 1,
+	RAVSCOPE_TYPE_REF = 2,
+	RAVSCOPE_TYPE_ROOT = 3,
+	RAVSCOPE_TYPE_DEAD = 4,
+	RAVSCOPE_TYPE_FIRST_USER = 16,
+};
+
+RavscopeDocument *ravscope_document_open(const char *path, GError **error);
+const char *ravscope_document_get_path(RavscopeDocument *doc);
+const char *ravscope_document_get_basename(RavscopeDocument *doc);
+rav_trace *ravscope_document_get_trace(RavscopeDocument *doc);
+rav_state *ravscope_document_get_state(RavscopeDocument *doc);
+const rav_trace_info *ravscope_document_get_info(RavscopeDocument *doc);
+/* Grid of a page: columns x rows of cells (columns * rows >= cells_per_page). */
+unsigned ravscope_document_page_columns(RavscopeDocument *doc);
+unsigned ravscope_document_page_rows(RavscopeDocument *doc);
+
+/* Indexing on a worker thread.  Progress is published as the
+ * "index-progress" property (0..1) from the main loop; the document is
+ * usable (seek, draw) for the prefix indexed so far. */
+void ravscope_document_index_async(RavscopeDocument *doc, GCancellable *cancellable,
+				   GAsyncReadyCallback callback, gpointer user_data);
+gboolean ravscope_document_index_finish(RavscopeDocument *doc, GAsyncResult *result, GError **error);
+gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error);
+gboolean ravscope_document_is_indexed(RavscopeDocument *doc);
+double ravscope_document_get_index_progress(RavscopeDocument *doc);
+
+/* Events usable now (all of them once indexed). */
+guint64 ravscope_document_get_event_count(RavscopeDocument *doc);
+guint64 ravscope_document_get_position(RavscopeDocument *doc);
+/* Seek the playhead to "just before event index" (index = count: the end).
+ * Emits "position-changed" with stepped = FALSE. */
+gboolean ravscope_document_seek(RavscopeDocument *doc, guint64 index, GError **error);
+/* Apply the next event; emits "position-changed" with stepped = TRUE.
+ * FALSE at the end (no error) or on error. */
+gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GError **error);
+/* Apply up to max events quietly and emit one "position-changed"
+ * (stepped = TRUE).  The applied events are appended to `applied` (a GArray
+ * of rav_event) if it is not NULL; their text pointers stay valid while the
+ * document is open.  Returns the number applied. */
+guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *applied, GError **error);
+
+/* Most pages the heap ever owned (from the summary series once indexed;
+ * the current count before). */
+guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id);
+
+/* The page record at the playhead (wraps libravtrace's page query). */
+gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *out);
+
+/* Presentation helpers. */
+const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
+gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
+char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
+char *ravscope_format_loc(rav_loc loc);                 /* "p3:17" or "p3:17.f0" */
+char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
+char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
+/* Which event kinds touch the heap picture (worth animating / marking dirty). */
+gboolean ravscope_event_kind_is_visual(unsigned kind);
+
+G_END_DECLS

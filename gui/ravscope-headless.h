@@ -1,0 +1,24 @@
+/* ravscope-headless.h - drawing without a display: --render and --bench. */
+#pragma once
+
+#include "ravscope-document.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	const char *file;
+	const char *output;   /* PNG path (--render) */
+	gint64 event;         /* -1: the moment with the most live cells */
+	const char *size;     /* "WxH" or NULL */
+	const char *select;   /* "p3:17" or NULL */
+	const char *focus;    /* zoom onto this cell's page */
+	double cell_px;       /* fixed pixels per cell, 0 = fit */
+	gboolean dark, large_text, no_legend, no_chrome, contention, print_counts;
+	int frames;           /* --bench frames per zoom level */
+} RavscopeRenderOptions;
+
+int ravscope_headless_render(const RavscopeRenderOptions *options);
+int ravscope_headless_bench(const RavscopeRenderOptions *options);
+gboolean ravscope_parse_loc(const char *text, rav_loc *out);
+
+G_END_DECLS

@@ -1,0 +1,723 @@
+/* ravscope-heap-view.c - GtkWidget that shows the heap at the playhead.
+ *
+ * Drawing is ravscope_heap_draw() (shared with the headless renderer) into
+ * a cairo node.  The widget owns the interaction: smooth zoom around the
+ * pointer (scroll, pinch, +/-), drag to pan, click to select, hover
+ * tooltips, and the short animation of events the playhead just applied.
+ * The layout is rebuilt lazily after the playhead moves; the previous
+ * layout is kept until then so animations know where pages came from.
+ */
+#include "ravscope-heap-view.h"
+
+#include <adwaita.h>
+#include <math.h>
+
+#include "ravscope-heapdraw.h"
+
+#define MAX_SCALE 200.0
+
+struct _RavscopeHeapView {
+	GtkWidget parent_instance;
+	RavscopeDocument *doc;
+	gulong position_handler;
+	RavscopeHeapLayout *layout;
+	gboolean layout_dirty;
+	unsigned page_cols;
+	double layout_aspect;
+	RavscopeHeapPainter *painter;
+	RavscopeViewport vp;
+	gboolean fitted;     /* still showing "fit": refit on resize */
+	/* smooth zoom */
+	double target_scale, target_ox, target_oy;
+	gboolean anchored;
+	double anchor_wx, anchor_wy, anchor_sx, anchor_sy;
+	guint zoom_tick;
+	/* pan / pinch */
+	double drag_ox, drag_oy, pinch_scale;
+	gboolean dragged;
+	double pointer_x, pointer_y;
+	gboolean pointer_inside;
+	/* selection */
+	rav_loc selected, hover;
+	gboolean follow;
+	/* animation */
+	GArray *anims;
+	gint64 anim_start;
+	guint anim_duration_ms;
+	guint anim_tick;
+	rav_contention *contention;
+	gboolean large_text, legend, animate;
+};
+
+G_DEFINE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, GTK_TYPE_WIDGET)
+
+enum { SIGNAL_CELL_SELECTED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static double gutter_width(RavscopeHeapView *self)
+{
+	return self->large_text ? 220 : 170;
+}
+
+static gboolean is_dark(void)
+{
+	return adw_style_manager_get_dark(adw_style_manager_get_default());
+}
+
+static void ensure_layout(RavscopeHeapView *self)
+{
+	if (!self->doc)
+		return;
+	int w = gtk_widget_get_width(GTK_WIDGET(self)), h = gtk_widget_get_height(GTK_WIDGET(self));
+	double aspect = (w - gutter_width(self)) / MAX(h, 1.0);
+	if (self->layout && !self->layout_dirty && fabs(aspect - self->layout_aspect) < 0.01)
+		return;
+	gboolean refit = !self->layout || self->fitted;
+	/* Pages per row only change when the view's shape does (or on a fit),
+	 * so lanes keep their geometry while a trace plays. */
+	if (fabs(aspect - self->layout_aspect) >= 0.01 && self->fitted)
+		self->page_cols = 0;
+	RavscopeHeapLayout *L = ravscope_heap_layout_build(self->doc, self->page_cols, MAX(aspect, 0.1));
+	ravscope_heap_layout_free(self->layout);
+	self->layout = L;
+	self->page_cols = L->page_cols;
+	self->layout_aspect = aspect;
+	self->layout_dirty = FALSE;
+	if (refit && w > 0 && h > 0) {
+		self->vp.gutter = gutter_width(self);
+		self->vp.x0 = self->vp.gutter;
+		self->vp.y0 = 0;
+		self->vp.width = w - self->vp.gutter;
+		self->vp.height = h;
+		ravscope_viewport_fit(&self->vp, L);
+		self->target_scale = self->vp.scale;
+		self->target_ox = self->vp.ox;
+		self->target_oy = self->vp.oy;
+		self->fitted = TRUE;
+	}
+}
+
+static void update_viewport(RavscopeHeapView *self, int w, int h)
+{
+	self->vp.gutter = gutter_width(self);
+	self->vp.x0 = self->vp.gutter;
+	self->vp.y0 = 0;
+	self->vp.width = MAX(1, w - self->vp.gutter);
+	self->vp.height = MAX(1, h);
+	self->vp.dark = is_dark();
+	self->vp.large_text = self->large_text;
+	self->vp.legend = self->legend;
+	self->vp.selected = self->selected;
+	self->vp.hover = self->hover;
+	self->vp.contention = self->contention;
+	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
+	self->vp.n_anims = self->anims->len;
+	if (self->vp.dark) {
+		self->vp.accent[0] = 0x78 / 255.0; self->vp.accent[1] = 0xae / 255.0; self->vp.accent[2] = 0xed / 255.0;
+	} else {
+		self->vp.accent[0] = 0x1c / 255.0; self->vp.accent[1] = 0x71 / 255.0; self->vp.accent[2] = 0xd8 / 255.0;
+	}
+}
+
+void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int h)
+{
+	double bg[3];
+	ravscope_heap_background(is_dark(), bg);
+	if (!self->doc) {
+		cairo_set_source_rgb(cr, bg[0], bg[1], bg[2]);
+		cairo_paint(cr);
+		return;
+	}
+	ensure_layout(self);
+	update_viewport(self, w, h);
+	if (self->anim_duration_ms && self->anims->len) {
+		gint64 now = g_get_monotonic_time();
+		self->vp.anim_t = CLAMP((now - self->anim_start) / (self->anim_duration_ms * 1000.0), 0, 1);
+	} else {
+		self->vp.anim_t = 1;
+	}
+	ravscope_heap_draw(cr, self->painter, self->doc, self->layout, &self->vp);
+}
+
+static void ravscope_heap_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	int w = gtk_widget_get_width(widget), h = gtk_widget_get_height(widget);
+	if (w <= 0 || h <= 0)
+		return;
+	cairo_t *cr = gtk_snapshot_append_cairo(snapshot, &GRAPHENE_RECT_INIT(0, 0, w, h));
+	ravscope_heap_view_draw_to(self, cr, w, h);
+	cairo_destroy(cr);
+}
+
+static void ravscope_heap_view_size_allocate(GtkWidget *widget, int w, int h, int baseline)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	if (self->fitted)
+		self->layout_dirty = TRUE;
+}
+
+static void ravscope_heap_view_measure(GtkWidget *widget, GtkOrientation o, int for_size, int *min, int *nat,
+				       int *min_baseline, int *nat_baseline)
+{
+	*min = o == GTK_ORIENTATION_HORIZONTAL ? 320 : 200;
+	*nat = o == GTK_ORIENTATION_HORIZONTAL ? 900 : 560;
+}
+
+/* ---- smooth zoom ----------------------------------------------------------- */
+
+static gboolean zoom_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer user)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	double ls = log(self->vp.scale), lt = log(self->target_scale);
+	double k = 0.28;
+	ls += (lt - ls) * k;
+	self->vp.scale = exp(ls);
+	if (self->anchored) {
+		self->vp.ox = self->anchor_wx - (self->anchor_sx - self->vp.x0) / self->vp.scale;
+		self->vp.oy = self->anchor_wy - (self->anchor_sy - self->vp.y0) / self->vp.scale;
+	} else {
+		self->vp.ox += (self->target_ox - self->vp.ox) * k;
+		self->vp.oy += (self->target_oy - self->vp.oy) * k;
+	}
+	gboolean done = fabs(lt - ls) < 0.002 && (self->anchored ||
+		(fabs(self->target_ox - self->vp.ox) * self->vp.scale < 0.5 && fabs(self->target_oy - self->vp.oy) * self->vp.scale < 0.5));
+	if (done) {
+		self->vp.scale = self->target_scale;
+		if (!self->anchored) {
+			self->vp.ox = self->target_ox;
+			self->vp.oy = self->target_oy;
+		} else {
+			self->vp.ox = self->anchor_wx - (self->anchor_sx - self->vp.x0) / self->vp.scale;
+			self->vp.oy = self->anchor_wy - (self->anchor_sy - self->vp.y0) / self->vp.scale;
+		}
+		self->zoom_tick = 0;
+		gtk_widget_queue_draw(widget);
+		return G_SOURCE_REMOVE;
+	}
+	gtk_widget_queue_draw(widget);
+	return G_SOURCE_CONTINUE;
+}
+
+static void start_zoom_anim(RavscopeHeapView *self)
+{
+	if (!self->zoom_tick)
+		self->zoom_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), zoom_tick_cb, NULL, NULL);
+}
+
+static double min_scale(RavscopeHeapView *self)
+{
+	if (!self->layout)
+		return 0.05;
+	double fit = MIN(self->vp.width / MAX(self->layout->world_w, 1), self->vp.height / MAX(self->layout->world_h, 1));
+	return MAX(0.02, MIN(fit * 0.5, 1.0));
+}
+
+static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
+{
+	if (!self->doc)
+		return;
+	ensure_layout(self);
+	double base = self->zoom_tick ? self->target_scale : self->vp.scale;
+	double ns = CLAMP(base * factor, min_scale(self), MAX_SCALE);
+	/* Snap to whole pixels per cell when close: crisp cells. */
+	if (ns > 1.5 && fabs(ns - round(ns)) < 0.08 * ns)
+		ns = round(ns);
+	self->anchored = TRUE;
+	self->anchor_sx = sx;
+	self->anchor_sy = sy;
+	self->anchor_wx = self->vp.ox + (sx - self->vp.x0) / self->vp.scale;
+	self->anchor_wy = self->vp.oy + (sy - self->vp.y0) / self->vp.scale;
+	self->target_scale = ns;
+	self->fitted = FALSE;
+	start_zoom_anim(self);
+}
+
+void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor)
+{
+	double cx = self->vp.x0 + self->vp.width / 2, cy = self->vp.y0 + self->vp.height / 2;
+	double wx, wy;
+	/* Zoom towards the selection when there is one on screen. */
+	if (self->selected && self->layout && ravscope_heap_layout_cell_pos(self->layout, self->selected, &wx, &wy)) {
+		double sx = self->vp.x0 + (wx + 0.5 - self->vp.ox) * self->vp.scale;
+		double sy = self->vp.y0 + (wy + 0.5 - self->vp.oy) * self->vp.scale;
+		if (sx >= self->vp.x0 && sx < self->vp.x0 + self->vp.width && sy >= 0 && sy < self->vp.height) {
+			cx = sx;
+			cy = sy;
+		}
+	}
+	zoom_at(self, factor, cx, cy);
+}
+
+void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
+{
+	if (!self->doc)
+		return;
+	self->page_cols = 0;
+	self->layout_dirty = TRUE;
+	self->fitted = TRUE;
+	ensure_layout(self);
+	RavscopeViewport v = self->vp;
+	ravscope_viewport_fit(&v, self->layout);
+	self->target_scale = v.scale;
+	self->target_ox = v.ox;
+	self->target_oy = v.oy;
+	self->anchored = FALSE;
+	start_zoom_anim(self);
+	self->fitted = TRUE;
+}
+
+void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
+{
+	if (!self->doc)
+		return;
+	ensure_layout(self);
+	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
+	if (!lp)
+		return;
+	double s = MIN(self->vp.width / (self->layout->cols + 3), self->vp.height / (self->layout->rows + 3));
+	s = CLAMP(floor(s), 4, MAX_SCALE);
+	self->target_scale = s;
+	self->target_ox = lp->x + self->layout->cols / 2.0 - self->vp.width / s / 2;
+	self->target_oy = lp->y + self->layout->rows / 2.0 - self->vp.height / s / 2;
+	self->anchored = FALSE;
+	self->fitted = FALSE;
+	start_zoom_anim(self);
+}
+
+double ravscope_heap_view_get_scale(RavscopeHeapView *self)
+{
+	return self->vp.scale;
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+static gboolean on_scroll(GtkEventControllerScroll *c, double dx, double dy, RavscopeHeapView *self)
+{
+	/* The scroll event has no position of its own: zoom around the
+	 * pointer as last seen by the motion controller. */
+	double x = self->pointer_x, y = self->pointer_y;
+	if (!self->pointer_inside) {
+		x = self->vp.x0 + self->vp.width / 2;
+		y = self->vp.y0 + self->vp.height / 2;
+	}
+	zoom_at(self, pow(1.25, -dy), x, y);
+	return TRUE;
+}
+
+static void on_drag_begin(GtkGestureDrag *g, double x, double y, RavscopeHeapView *self)
+{
+	self->drag_ox = self->vp.ox;
+	self->drag_oy = self->vp.oy;
+	self->dragged = FALSE;
+}
+
+static void on_drag_update(GtkGestureDrag *g, double dx, double dy, RavscopeHeapView *self)
+{
+	if (!self->dragged && fabs(dx) + fabs(dy) < 4)
+		return;
+	self->dragged = TRUE;
+	if (self->zoom_tick) {
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self), self->zoom_tick);
+		self->zoom_tick = 0;
+		self->target_scale = self->vp.scale;
+	}
+	self->vp.ox = self->drag_ox - dx / self->vp.scale;
+	self->vp.oy = self->drag_oy - dy / self->vp.scale;
+	self->fitted = FALSE;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+static void on_pinch_begin(GtkGesture *g, GdkEventSequence *seq, RavscopeHeapView *self)
+{
+	self->pinch_scale = self->vp.scale;
+}
+
+static void on_pinch(GtkGestureZoom *g, double delta, RavscopeHeapView *self)
+{
+	double cx, cy;
+	if (!gtk_gesture_get_bounding_box_center(GTK_GESTURE(g), &cx, &cy))
+		return;
+	double target = self->pinch_scale * delta;
+	zoom_at(self, target / MAX(self->zoom_tick ? self->target_scale : self->vp.scale, 1e-6), cx, cy);
+}
+
+static void on_click_released(GtkGestureClick *g, int n, double x, double y, RavscopeHeapView *self)
+{
+	if (self->dragged)
+		return;
+	gtk_widget_grab_focus(GTK_WIDGET(self));
+	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
+	if (n == 2 && hit != RAV_LOC_NONE) {
+		ravscope_heap_view_focus_cell(self, hit);
+		return;
+	}
+	ravscope_heap_view_set_selected(self, hit);
+}
+
+static void on_motion(GtkEventControllerMotion *c, double x, double y, RavscopeHeapView *self)
+{
+	self->pointer_x = x;
+	self->pointer_y = y;
+	self->pointer_inside = TRUE;
+	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
+	if (hit != self->hover) {
+		self->hover = hit;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+	}
+}
+
+static void on_leave(GtkEventControllerMotion *c, RavscopeHeapView *self)
+{
+	self->pointer_inside = FALSE;
+	if (self->hover) {
+		self->hover = RAV_LOC_NONE;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+	}
+}
+
+static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer user)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	if (!self->doc || !self->layout)
+		return FALSE;
+	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
+	if (hit == RAV_LOC_NONE)
+		return FALSE;
+	rav_state_cell c;
+	if (!rav_state_cell_at(ravscope_document_get_state(self->doc), rav_loc_page(hit), rav_loc_cell(hit), &c))
+		return FALSE;
+	g_autofree char *loc = ravscope_format_loc(hit);
+	GString *s = g_string_new(NULL);
+	g_string_append_printf(s, "<b>%s</b>  %s", loc, ravscope_document_type_name(self->doc, c.type));
+	if (c.state == RAV_CELL_LIVE && c.type != RAVSCOPE_TYPE_HEADER) {
+		for (int f = 0; f < 2; f++) {
+			if (c.type == RAVSCOPE_TYPE_REF && f == 1)
+				break;
+			if (ravscope_document_type_field_is_ref(self->doc, c.type, f)) {
+				g_autofree char *t = ravscope_format_loc(c.field_target[f] ? c.field_target[f] : c.word[1 + f]);
+				g_string_append_printf(s, "\n%s → %s", c.type == RAVSCOPE_TYPE_REF ? "target" : (f ? "f1" : "f0"), t);
+			} else {
+				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, f ? "f1" : "f0", (guint64)c.word[1 + f]);
+			}
+		}
+	}
+	g_string_append(s, "\n<small>click to inspect · double-click to zoom onto its page</small>");
+	gtk_tooltip_set_markup(tooltip, s->str);
+	g_string_free(s, TRUE);
+	return TRUE;
+}
+
+/* ---- selection and following ---------------------------------------------- */
+
+rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self)
+{
+	return self->selected;
+}
+
+void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell)
+{
+	cell = cell ? rav_loc_make(rav_loc_page(cell), rav_loc_cell(cell), 0) : RAV_LOC_NONE;
+	if (cell == self->selected)
+		return;
+	self->selected = cell;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+	g_signal_emit(self, signals[SIGNAL_CELL_SELECTED], 0, (guint64)cell);
+}
+
+void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow)
+{
+	self->follow = follow;
+}
+
+static void on_position_changed(RavscopeDocument *doc, guint64 position, gboolean stepped, RavscopeHeapView *self)
+{
+	self->layout_dirty = TRUE;
+	if (!stepped) {
+		ravscope_heap_painter_invalidate(self->painter);
+		g_array_set_size(self->anims, 0);
+	}
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+/* Where the raviolo that was at `cell` before `from` is just before `to`,
+ * through its recorded history (moves); NONE if it was freed. */
+static rav_loc follow_through_history(RavscopeDocument *doc, rav_loc cell, guint64 from, guint64 to)
+{
+	if (to <= from)
+		return cell;
+	enum { MAXH = 4096 };
+	rav_cell_event *h = g_new(rav_cell_event, MAXH);
+	unsigned total = 0;
+	unsigned n = rav_trace_cell_history(ravscope_document_get_trace(doc), cell, from, h, MAXH, &total);
+	rav_loc where = cell;
+	for (unsigned i = 0; i < n; i++) {
+		if (h[i].event < from)
+			continue;
+		if (h[i].event >= to)
+			break;
+		if (h[i].kind == RAV_EV_FREE) {
+			where = RAV_LOC_NONE;
+			break;
+		}
+		if (h[i].where)
+			where = rav_loc_make(rav_loc_page(h[i].where), rav_loc_cell(h[i].where), 0);
+	}
+	g_free(h);
+	return where;
+}
+
+void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to)
+{
+	if (!self->follow || !self->selected || !self->doc || to <= from)
+		return;
+	rav_loc now = follow_through_history(self->doc, self->selected, from, to);
+	if (now != RAV_LOC_NONE)
+		ravscope_heap_view_set_selected(self, now);
+}
+
+/* ---- animation ------------------------------------------------------------- */
+
+static gboolean anim_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer user)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	gtk_widget_queue_draw(widget);
+	gint64 now = g_get_monotonic_time();
+	if (now - self->anim_start >= (gint64)self->anim_duration_ms * 1000) {
+		g_array_set_size(self->anims, 0);
+		self->anim_tick = 0;
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms)
+{
+	if (!self->doc)
+		return;
+	/* Follow the selected raviolo through moves. */
+	for (guint i = 0; i < n && self->follow && self->selected; i++) {
+		const rav_event *e = &events[i];
+		if (e->kind == RAV_EV_MOVE && rav_loc_make(rav_loc_page(e->a), rav_loc_cell(e->a), 0) == self->selected)
+			ravscope_heap_view_set_selected(self, rav_loc_make(rav_loc_page(e->b), rav_loc_cell(e->b), 0));
+	}
+	ravscope_heap_painter_note_events(self->painter, events, n);
+	RavscopeHeapLayout *old = self->layout;
+	self->layout = NULL;
+	self->layout_dirty = TRUE;
+	gboolean was_fitted = self->fitted;
+	self->fitted = FALSE; /* keep the view where it is while the trace plays */
+	ensure_layout(self);
+	self->fitted = was_fitted;
+	g_array_set_size(self->anims, 0);
+	if (duration_ms > 0 && self->animate && n > 0) {
+		/* Visual events play one after another within the period. */
+		guint visual = 0;
+		for (guint i = 0; i < n; i++)
+			visual += ravscope_event_kind_is_visual(events[i].kind) && events[i].kind != RAV_EV_LINK;
+		guint k = 0;
+		rav_state *s = ravscope_document_get_state(self->doc);
+		for (guint i = 0; i < n; i++) {
+			const rav_event *e = &events[i];
+			if (!ravscope_event_kind_is_visual(e->kind) || e->kind == RAV_EV_LINK)
+				continue;
+			RavscopeAnim a = { 0 };
+			a.start = visual > 1 ? (double)k / visual * 0.6 : 0;
+			a.end = visual > 1 ? a.start + 0.4 + 0.6 / visual : 1;
+			k++;
+			switch (e->kind) {
+			case RAV_EV_MOVE: {
+				a.kind = RAVSCOPE_ANIM_MOVE;
+				a.a = e->a;
+				a.b = e->b;
+				rav_state_cell c;
+				if (rav_state_cell_at(s, rav_loc_page(e->b), rav_loc_cell(e->b), &c))
+					a.type = c.type;
+				break;
+			}
+			case RAV_EV_FIXUP:
+			case RAV_EV_REF_STORE:
+				a.kind = RAVSCOPE_ANIM_FIXUP;
+				a.a = e->a;
+				a.b = e->b;
+				a.c = e->c;
+				break;
+			case RAV_EV_ALLOC:
+				a.kind = RAVSCOPE_ANIM_ALLOC;
+				a.a = e->a;
+				break;
+			case RAV_EV_FREE:
+				a.kind = RAVSCOPE_ANIM_FREE;
+				a.a = e->a;
+				break;
+			case RAV_EV_PAGE_ACQUIRE:
+				a.kind = RAVSCOPE_ANIM_PAGE_ACQUIRE;
+				a.page = (guint32)e->a;
+				break;
+			case RAV_EV_PAGE_HANDOFF: {
+				const RavscopeLayoutPage *from = ravscope_heap_layout_find(old, (guint32)e->a);
+				if (!from)
+					continue;
+				a.kind = RAVSCOPE_ANIM_PAGE_TRAVEL;
+				a.page = (guint32)e->a;
+				a.from_x = from->x;
+				a.from_y = from->y;
+				break;
+			}
+			default:
+				continue;
+			}
+			g_array_append_val(self->anims, a);
+		}
+		/* Message send/receive: every page that changed lane travels. */
+		if (old) {
+			for (guint i = 0; i < self->layout->pages->len; i++) {
+				const RavscopeLayoutPage *np = &g_array_index(self->layout->pages, RavscopeLayoutPage, i);
+				const RavscopeLayoutPage *op = ravscope_heap_layout_find(old, np->page);
+				if (!op || op->lane == np->lane || np->kind == RAV_SPAGE_POOL)
+					continue;
+				gboolean have = FALSE;
+				for (guint j = 0; j < self->anims->len; j++) {
+					RavscopeAnim *x = &g_array_index(self->anims, RavscopeAnim, j);
+					if (x->kind == RAVSCOPE_ANIM_PAGE_TRAVEL && x->page == np->page)
+						have = TRUE;
+				}
+				if (have)
+					continue;
+				RavscopeAnim a = { .kind = RAVSCOPE_ANIM_PAGE_TRAVEL, .page = np->page, .from_x = op->x,
+						   .from_y = op->y, .start = 0, .end = 1 };
+				g_array_append_val(self->anims, a);
+			}
+		}
+	}
+	ravscope_heap_layout_free(old);
+	self->anim_duration_ms = self->anims->len ? duration_ms : 0;
+	self->anim_start = g_get_monotonic_time();
+	if (self->anims->len && !self->anim_tick)
+		self->anim_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), anim_tick_cb, NULL, NULL);
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+/* ---- setup ----------------------------------------------------------------- */
+
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c)
+{
+	self->contention = c;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate)
+{
+	self->large_text = large_text;
+	self->legend = legend;
+	self->animate = animate;
+	self->layout_dirty = TRUE;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *doc)
+{
+	if (self->doc) {
+		g_clear_signal_handler(&self->position_handler, self->doc);
+		g_clear_object(&self->doc);
+	}
+	g_clear_pointer(&self->layout, ravscope_heap_layout_free);
+	ravscope_heap_painter_invalidate(self->painter);
+	g_array_set_size(self->anims, 0);
+	self->selected = self->hover = RAV_LOC_NONE;
+	self->contention = NULL;
+	self->page_cols = 0;
+	self->fitted = TRUE;
+	if (doc) {
+		self->doc = g_object_ref(doc);
+		self->position_handler = g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
+	}
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+static void on_dark_changed(AdwStyleManager *sm, GParamSpec *pspec, RavscopeHeapView *self)
+{
+	ravscope_heap_painter_invalidate(self->painter);
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+static void ravscope_heap_view_dispose(GObject *object)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(object);
+	g_signal_handlers_disconnect_by_data(adw_style_manager_get_default(), self);
+	ravscope_heap_view_set_document(self, NULL);
+	G_OBJECT_CLASS(ravscope_heap_view_parent_class)->dispose(object);
+}
+
+static void ravscope_heap_view_finalize(GObject *object)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(object);
+	ravscope_heap_layout_free(self->layout);
+	ravscope_heap_painter_free(self->painter);
+	g_array_unref(self->anims);
+	G_OBJECT_CLASS(ravscope_heap_view_parent_class)->finalize(object);
+}
+
+static void ravscope_heap_view_class_init(RavscopeHeapViewClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+	object_class->dispose = ravscope_heap_view_dispose;
+	object_class->finalize = ravscope_heap_view_finalize;
+	widget_class->snapshot = ravscope_heap_view_snapshot;
+	widget_class->measure = ravscope_heap_view_measure;
+	widget_class->size_allocate = ravscope_heap_view_size_allocate;
+	/* cell-selected (guint64 rav_loc, 0 = none) */
+	signals[SIGNAL_CELL_SELECTED] = g_signal_new("cell-selected", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+		0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+	gtk_widget_class_set_css_name(widget_class, "heapview");
+	gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void ravscope_heap_view_init(RavscopeHeapView *self)
+{
+	GtkWidget *w = GTK_WIDGET(self);
+	self->painter = ravscope_heap_painter_new();
+	self->anims = g_array_new(FALSE, TRUE, sizeof(RavscopeAnim));
+	self->legend = TRUE;
+	self->animate = TRUE;
+	self->fitted = TRUE;
+	self->vp.scale = 1;
+	self->target_scale = 1;
+	gtk_widget_set_focusable(w, TRUE);
+	gtk_widget_set_hexpand(w, TRUE);
+	gtk_widget_set_vexpand(w, TRUE);
+	gtk_widget_set_overflow(w, GTK_OVERFLOW_HIDDEN);
+
+	GtkEventController *scroll = gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+	g_signal_connect(scroll, "scroll", G_CALLBACK(on_scroll), self);
+	gtk_widget_add_controller(w, scroll);
+
+	GtkGesture *drag = gtk_gesture_drag_new();
+	g_signal_connect(drag, "drag-begin", G_CALLBACK(on_drag_begin), self);
+	g_signal_connect(drag, "drag-update", G_CALLBACK(on_drag_update), self);
+	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(drag));
+
+	GtkGesture *click = gtk_gesture_click_new();
+	g_signal_connect(click, "released", G_CALLBACK(on_click_released), self);
+	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(click));
+
+	GtkGesture *pinch = gtk_gesture_zoom_new();
+	g_signal_connect(pinch, "begin", G_CALLBACK(on_pinch_begin), self);
+	g_signal_connect(pinch, "scale-changed", G_CALLBACK(on_pinch), self);
+	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(pinch));
+
+	GtkEventController *motion = gtk_event_controller_motion_new();
+	g_signal_connect(motion, "motion", G_CALLBACK(on_motion), self);
+	g_signal_connect(motion, "leave", G_CALLBACK(on_leave), self);
+	gtk_widget_add_controller(w, motion);
+
+	gtk_widget_set_has_tooltip(w, TRUE);
+	g_signal_connect(w, "query-tooltip", G_CALLBACK(on_query_tooltip), NULL);
+	g_signal_connect(adw_style_manager_get_default(), "notify::dark", G_CALLBACK(on_dark_changed), self);
+}
+
+GtkWidget *ravscope_heap_view_new(void)
+{
+	return g_object_new(RAVSCOPE_TYPE_HEAP_VIEW, NULL);
+}

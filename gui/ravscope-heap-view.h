@@ -1,0 +1,34 @@
+/* ravscope-heap-view.h - the heap picture as a widget: lanes, pages, cells,
+ * zoom and pan, selection, animation of applied events. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ravscope-document.h"
+
+G_BEGIN_DECLS
+
+#define RAVSCOPE_TYPE_HEAP_VIEW (ravscope_heap_view_get_type())
+G_DECLARE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, RAVSCOPE, HEAP_VIEW, GtkWidget)
+
+GtkWidget *ravscope_heap_view_new(void);
+void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *doc);
+void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor); /* around the centre, animated */
+void ravscope_heap_view_zoom_fit(RavscopeHeapView *self);
+/* Centre a cell and zoom so its page fills the view. */
+void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
+double ravscope_heap_view_get_scale(RavscopeHeapView *self);
+rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self);
+void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell); /* emits cell-selected */
+void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow);
+/* After a seek from `from` to `to`: move the selection with its raviolo. */
+void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to);
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention); /* borrowed */
+void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
+/* Events just applied by the playhead: animate them over `duration_ms`
+ * (0: no animation, only update). */
+void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms);
+/* Draw the current frame into a cairo context of the widget's size (tests). */
+void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int width, int height);
+
+G_END_DECLS

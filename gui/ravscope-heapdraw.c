@@ -1,0 +1,1257 @@
+/* ravscope-heapdraw.c - lays out lanes and pages, and draws them with cairo.
+ *
+ * Two drawing regimes, switched by zoom:
+ *  - far (under RECT_SCALE pixels per cell): every shown cell is one pixel
+ *    of a cached ARGB image of the whole world, painted scaled with nearest
+ *    filtering.  The image is rebuilt only for pages that changed, so
+ *    playing a heap of millions of cells costs the changed pages per frame.
+ *  - near: visible cells as rectangles; from TEXT_SCALE on, each cell also
+ *    shows its type and fields, and references are drawn as arrows.
+ * Everything is culled to the visible world rectangle first.
+ *
+ * Lane sizes come from the most pages each heap ever owned (from the
+ * trace's summary series), so lanes keep their place while a trace plays.
+ */
+#include "ravscope-heapdraw.h"
+
+#include <math.h>
+#include <pango/pangocairo.h>
+#include <string.h>
+
+#define RECT_SCALE 5.0   /* from here on cells are drawn as rectangles */
+#define GAP_SCALE 8.0    /* from here on cells have a one-pixel gap */
+#define TEXT_SCALE 44.0  /* type names inside cells */
+#define FIELD_SCALE 64.0 /* field values and reference arrows */
+#define PAGE_GAP 2.0     /* world units between pages */
+#define LANE_PAD 1.0
+#define EMPTY_LANE_H 3.0 /* world units: enough for the lane's label at fit zoom */
+
+struct _RavscopeHeapPainter {
+	cairo_surface_t *image; /* world image, one pixel per cell */
+	int image_w, image_h;
+	gboolean image_dark;
+	gboolean valid;
+	GHashTable *dirty; /* pages to redraw in the image; NULL = all */
+	guint16 *types;
+	unsigned types_len;
+	unsigned geometry_cols, geometry_pages; /* layout geometry the image was drawn for */
+};
+
+/* ---- colours ------------------------------------------------------------- */
+
+static void hex_rgb(guint32 hex, double rgb[3])
+{
+	rgb[0] = ((hex >> 16) & 0xff) / 255.0;
+	rgb[1] = ((hex >> 8) & 0xff) / 255.0;
+	rgb[2] = (hex & 0xff) / 255.0;
+}
+
+static guint32 type_hex(guint16 type, gboolean dark)
+{
+	static const guint32 user[] = { 0x2ec27e, 0xff7800, 0xc061cb, 0xf5c211, 0x00a3a3,
+					0x865e3c, 0x8ff0a4, 0xffbe6f, 0xdc8add, 0x6f8396 };
+	switch (type) {
+	case RAVSCOPE_TYPE_EMPTY: return dark ? 0x38383c : 0xe6e6e9;
+	case RAVSCOPE_TYPE_HEADER: return dark ? 0x8a8990 : 0x5e5c64;
+	case RAVSCOPE_TYPE_REF: return dark ? 0xdeddda : 0x2b2536;
+	case RAVSCOPE_TYPE_ROOT: return 0xe5a50a;
+	case RAVSCOPE_TYPE_DEAD: return 0xe01b24;
+	case 5: return 0x1c71d8;
+	case 6: return 0x3584e4;
+	case 7: return 0x62a0ea;
+	case 8: return 0x99c1f1;
+	case 9: return 0x9141ac;
+	default:
+		if (type < RAVSCOPE_TYPE_FIRST_USER)
+			return 0x9a9996;
+		return user[(type - RAVSCOPE_TYPE_FIRST_USER) % G_N_ELEMENTS(user)];
+	}
+}
+
+void ravscope_type_color(guint16 type, gboolean dark, double rgb[3])
+{
+	hex_rgb(type_hex(type, dark), rgb);
+}
+
+guint32 ravscope_type_argb(guint16 type, gboolean dark)
+{
+	return 0xff000000u | type_hex(type, dark);
+}
+
+void ravscope_heap_background(gboolean dark, double rgb[3])
+{
+	hex_rgb(dark ? 0x1e1e20 : 0xfafafa, rgb);
+}
+
+static void text_rgb(gboolean dark, double rgb[3])
+{
+	hex_rgb(dark ? 0xf0f0f0 : 0x242424, rgb);
+}
+
+static gboolean rgb_is_light(const double rgb[3])
+{
+	return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55;
+}
+
+/* ---- layout -------------------------------------------------------------- */
+
+static void lane_clear(gpointer p)
+{
+	RavscopeLane *lane = p;
+	g_free(lane->label);
+	g_free(lane->detail);
+}
+
+void ravscope_heap_layout_free(RavscopeHeapLayout *layout)
+{
+	if (!layout)
+		return;
+	g_array_unref(layout->lanes);
+	g_array_unref(layout->pages);
+	g_free(layout->page_slot);
+	g_free(layout);
+}
+
+typedef struct {
+	guint32 heap_id;
+	gboolean present;
+	rav_state_heap heap;
+} HeapRef;
+
+static unsigned lane_rows(unsigned pages, unsigned page_cols)
+{
+	unsigned rows = (pages + page_cols - 1) / page_cols;
+	return MAX(rows, 1);
+}
+
+static double world_height_for(RavscopeDocument *doc, const GArray *heaps, unsigned page_cols,
+			       double page_h, unsigned flight_pages, unsigned pool_pages, unsigned cols)
+{
+	double h = 0;
+	for (guint i = 0; i < heaps->len; i++) {
+		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
+		unsigned maxp = MAX(ravscope_document_max_pages(doc, r->heap_id), r->present ? r->heap.page_count : 0);
+		if (maxp)
+			h += lane_rows(maxp, page_cols) * page_h + LANE_PAD * 2;
+	}
+	h += flight_pages ? lane_rows(flight_pages, page_cols) * page_h + LANE_PAD * 2 : EMPTY_LANE_H;
+	double pool_w = MAX(2.0, cols / 4.0) + 1;
+	unsigned per_row = MAX(1, (unsigned)((page_cols * (cols + PAGE_GAP)) / pool_w));
+	h += pool_pages ? lane_rows(pool_pages, per_row) * (MAX(1.0, page_h / 4.0) + 1) + LANE_PAD * 2 : EMPTY_LANE_H;
+	return h;
+}
+
+RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect)
+{
+	rav_trace *t = ravscope_document_get_trace(doc);
+	rav_state *s = ravscope_document_get_state(doc);
+	RavscopeHeapLayout *L = g_new0(RavscopeHeapLayout, 1);
+	L->cols = ravscope_document_page_columns(doc);
+	L->rows = ravscope_document_page_rows(doc);
+	L->page_w = L->cols + PAGE_GAP;
+	L->page_h = L->rows + PAGE_GAP;
+	L->lanes = g_array_new(FALSE, TRUE, sizeof(RavscopeLane));
+	g_array_set_clear_func(L->lanes, lane_clear);
+	L->pages = g_array_new(FALSE, TRUE, sizeof(RavscopeLayoutPage));
+	L->position = rav_state_position(s);
+	L->page_span = rav_state_page_span(s);
+	L->page_slot = g_new(guint32, MAX(L->page_span, 1));
+	memset(L->page_slot, 0xff, sizeof(guint32) * MAX(L->page_span, 1));
+
+	/* Thread heaps in the trace's order (stable), message heaps alive now. */
+	GArray *heaps = g_array_new(FALSE, TRUE, sizeof(HeapRef));
+	GArray *msgs = g_array_new(FALSE, TRUE, sizeof(rav_state_heap));
+	unsigned nthreads = rav_trace_thread_count(t);
+	for (unsigned i = 0; i < nthreads; i++) {
+		const rav_trace_thread *th = rav_trace_thread_at(t, i);
+		if (th && th->kind == RAV_HEAP_THREAD) {
+			HeapRef r = { .heap_id = th->heap_id };
+			g_array_append_val(heaps, r);
+		}
+	}
+	unsigned nheaps = rav_state_heap_count(s);
+	for (unsigned i = 0; i < nheaps; i++) {
+		rav_state_heap h;
+		if (!rav_state_heap_at(s, i, &h))
+			continue;
+		if (h.kind == RAV_HEAP_MESSAGE) {
+			if (h.alive && h.page_count > 0)
+				g_array_append_val(msgs, h);
+			continue;
+		}
+		gboolean found = FALSE;
+		for (guint j = 0; j < heaps->len; j++) {
+			HeapRef *r = &g_array_index(heaps, HeapRef, j);
+			if (r->heap_id == h.id) {
+				r->present = TRUE;
+				r->heap = h;
+				found = TRUE;
+			}
+		}
+		if (!found) {
+			HeapRef r = { .heap_id = h.id, .present = TRUE, .heap = h };
+			g_array_append_val(heaps, r);
+		}
+	}
+	unsigned flight_pages = 0;
+	for (guint i = 0; i < msgs->len; i++)
+		flight_pages += g_array_index(msgs, rav_state_heap, i).page_count;
+	/* Each message starts a new row: count whole rows, below. */
+	unsigned pool_pages = 0;
+	for (guint32 p = 0; p < L->page_span; p++) {
+		struct rav_state_page sp;
+		if (ravscope_state_page(s, p, &sp) && sp.kind == RAV_SPAGE_POOL)
+			pool_pages++;
+	}
+
+	if (page_cols == 0) {
+		double best = G_MAXDOUBLE;
+		page_cols = 1;
+		for (unsigned pc = 1; pc <= 1024; pc *= 2) {
+			double w = pc * L->page_w + 1;
+			double h = world_height_for(doc, heaps, pc, L->page_h, flight_pages + msgs->len * pc / 2, pool_pages, L->cols);
+			double d = fabs(log((w / h) / MAX(aspect, 0.05)));
+			if (d < best) {
+				best = d;
+				page_cols = pc;
+			}
+		}
+	}
+	L->page_cols = page_cols;
+	L->world_w = page_cols * L->page_w;
+
+	double y = 0;
+	for (guint i = 0; i < heaps->len; i++) {
+		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
+		unsigned count = r->present ? r->heap.page_count : 0;
+		unsigned maxp = MAX(ravscope_document_max_pages(doc, r->heap_id), count);
+		/* A heap that never owns a page (the recorder's own thread,
+		 * say) has nothing to draw. */
+		if (maxp == 0)
+			continue;
+		RavscopeLane lane = { .kind = RAVSCOPE_LANE_THREAD, .heap_id = r->heap_id, .y = y };
+		lane.h = lane_rows(maxp, page_cols) * L->page_h + LANE_PAD * 2;
+		lane.alive = r->present && r->heap.alive;
+		lane.label = ravscope_document_heap_name(doc, r->heap_id);
+		if (!r->present)
+			lane.detail = g_strdup("not started");
+		else
+			lane.detail = g_strdup_printf("%u page%s · %" G_GUINT64_FORMAT " live%s", count, count == 1 ? "" : "s",
+						      r->heap.live_cells, r->heap.alive ? "" : " · ended");
+		guint lane_index = L->lanes->len;
+		g_array_append_val(L->lanes, lane);
+		for (unsigned k = 0; k < count; k++) {
+			guint32 page = r->heap.pages[k];
+			struct rav_state_page sp = { 0 };
+			ravscope_state_page(s, page, &sp);
+			RavscopeLayoutPage lp = {
+				.page = page, .lane = lane_index, .heap_id = r->heap_id, .kind = sp.kind,
+				.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
+				.y = y + LANE_PAD + (k / page_cols) * L->page_h + PAGE_GAP / 2,
+				.w = L->cols, .h = L->rows,
+			};
+			if (page < L->page_span)
+				L->page_slot[page] = L->pages->len;
+			g_array_append_val(L->pages, lp);
+		}
+		y += lane.h;
+	}
+
+	/* In flight: each message heap starts a row. */
+	{
+		RavscopeLane lane = { .kind = RAVSCOPE_LANE_FLIGHT, .heap_id = 0, .y = y, .alive = TRUE };
+		guint lane_index = L->lanes->len;
+		unsigned row = 0;
+		for (guint i = 0; i < msgs->len; i++) {
+			const rav_state_heap *h = &g_array_index(msgs, rav_state_heap, i);
+			for (unsigned k = 0; k < h->page_count; k++) {
+				guint32 page = h->pages[k];
+				struct rav_state_page sp = { 0 };
+				ravscope_state_page(s, page, &sp);
+				RavscopeLayoutPage lp = {
+					.page = page, .lane = lane_index, .heap_id = h->id, .kind = sp.kind,
+					.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
+					.y = y + LANE_PAD + (row + k / page_cols) * L->page_h + PAGE_GAP / 2,
+					.w = L->cols, .h = L->rows,
+				};
+				if (page < L->page_span)
+					L->page_slot[page] = L->pages->len;
+				g_array_append_val(L->pages, lp);
+			}
+			row += lane_rows(h->page_count, page_cols);
+		}
+		lane.h = row ? row * L->page_h + LANE_PAD * 2 : EMPTY_LANE_H;
+		lane.label = g_strdup("messages");
+		unsigned sending = 0;
+		for (guint i = 0; i < msgs->len; i++)
+			sending += g_array_index(msgs, rav_state_heap, i).in_flight;
+		lane.detail = g_strdup_printf("%u building · %u in flight", msgs->len - sending, sending);
+		g_array_append_val(L->lanes, lane);
+		y += lane.h;
+	}
+
+	/* Pool: small blocks, many per row. */
+	{
+		RavscopeLane lane = { .kind = RAVSCOPE_LANE_POOL, .y = y, .alive = TRUE };
+		guint lane_index = L->lanes->len;
+		double bw = MAX(2.0, L->cols / 4.0), bh = MAX(1.0, L->rows / 4.0);
+		unsigned per_row = MAX(1, (unsigned)(L->world_w / (bw + 1)));
+		unsigned k = 0;
+		for (guint32 p = 0; p < L->page_span; p++) {
+			struct rav_state_page sp;
+			if (!ravscope_state_page(s, p, &sp) || sp.kind != RAV_SPAGE_POOL)
+				continue;
+			RavscopeLayoutPage lp = {
+				.page = p, .lane = lane_index, .heap_id = 0, .kind = sp.kind,
+				.x = (k % per_row) * (bw + 1) + 0.5,
+				.y = y + LANE_PAD + (k / per_row) * (bh + 1) + 0.5,
+				.w = bw, .h = bh,
+			};
+			L->page_slot[p] = L->pages->len;
+			g_array_append_val(L->pages, lp);
+			k++;
+		}
+		lane.h = k ? lane_rows(k, per_row) * (bh + 1) + LANE_PAD * 2 : EMPTY_LANE_H;
+		lane.label = g_strdup("pool");
+		lane.detail = g_strdup_printf("%u free page%s", k, k == 1 ? "" : "s");
+		g_array_append_val(L->lanes, lane);
+		y += lane.h;
+	}
+	L->world_h = y;
+	g_array_unref(heaps);
+	g_array_unref(msgs);
+	return L;
+}
+
+const RavscopeLayoutPage *ravscope_heap_layout_find(const RavscopeHeapLayout *L, guint32 page)
+{
+	if (!L || page >= L->page_span || L->page_slot[page] == G_MAXUINT32)
+		return NULL;
+	return &g_array_index(L->pages, RavscopeLayoutPage, L->page_slot[page]);
+}
+
+gboolean ravscope_heap_layout_cell_pos(const RavscopeHeapLayout *L, rav_loc cell, double *wx, double *wy)
+{
+	if (cell == RAV_LOC_NONE || (cell & RAV_LOC_EXTERNAL))
+		return FALSE;
+	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, rav_loc_page(cell));
+	if (!lp || lp->kind == RAV_SPAGE_POOL)
+		return FALSE;
+	unsigned c = rav_loc_cell(cell);
+	*wx = lp->x + (c % L->cols);
+	*wy = lp->y + (c / L->cols);
+	return TRUE;
+}
+
+/* ---- viewport ------------------------------------------------------------ */
+
+void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *L)
+{
+	double sx = vp->width / MAX(L->world_w, 1);
+	double sy = vp->height / MAX(L->world_h, 1);
+	vp->scale = MIN(sx, sy);
+	/* Whole pixels per cell when possible: crisp cells, exact colours. */
+	if (vp->scale >= 1)
+		vp->scale = floor(vp->scale);
+	vp->ox = 0;
+	vp->oy = 0;
+}
+
+static inline double sx_of(const RavscopeViewport *vp, double wx) { return vp->x0 + (wx - vp->ox) * vp->scale; }
+static inline double sy_of(const RavscopeViewport *vp, double wy) { return vp->y0 + (wy - vp->oy) * vp->scale; }
+
+rav_loc ravscope_heap_hit(const RavscopeHeapLayout *L, const RavscopeViewport *vp, double x, double y)
+{
+	if (!L || x < vp->x0 || y < vp->y0 || x >= vp->x0 + vp->width || y >= vp->y0 + vp->height)
+		return RAV_LOC_NONE;
+	double wx = vp->ox + (x - vp->x0) / vp->scale;
+	double wy = vp->oy + (y - vp->y0) / vp->scale;
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL)
+			continue;
+		if (wx >= lp->x && wx < lp->x + L->cols && wy >= lp->y && wy < lp->y + L->rows) {
+			unsigned c = (unsigned)(wy - lp->y) * L->cols + (unsigned)(wx - lp->x);
+			return rav_loc_make(lp->page, c, 0);
+		}
+	}
+	return RAV_LOC_NONE;
+}
+
+/* ---- painter ------------------------------------------------------------- */
+
+RavscopeHeapPainter *ravscope_heap_painter_new(void)
+{
+	return g_new0(RavscopeHeapPainter, 1);
+}
+
+void ravscope_heap_painter_free(RavscopeHeapPainter *P)
+{
+	if (!P)
+		return;
+	g_clear_pointer(&P->image, cairo_surface_destroy);
+	g_clear_pointer(&P->dirty, g_hash_table_unref);
+	g_free(P->types);
+	g_free(P);
+}
+
+void ravscope_heap_painter_invalidate(RavscopeHeapPainter *P)
+{
+	P->valid = FALSE;
+	g_clear_pointer(&P->dirty, g_hash_table_unref);
+}
+
+void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *P, const guint32 *pages, guint n)
+{
+	if (!P->valid)
+		return;
+	if (!P->dirty)
+		P->dirty = g_hash_table_new(NULL, NULL);
+	for (guint i = 0; i < n; i++)
+		g_hash_table_add(P->dirty, GUINT_TO_POINTER(pages[i]));
+}
+
+static guint16 *page_types(RavscopeHeapPainter *P, RavscopeDocument *doc, guint32 page)
+{
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	if (P->types_len < cpp) {
+		g_free(P->types);
+		P->types = g_new(guint16, cpp);
+		P->types_len = cpp;
+	}
+	if (!rav_state_page_types(ravscope_document_get_state(doc), page, P->types))
+		memset(P->types, 0, sizeof(guint16) * cpp);
+	return P->types;
+}
+
+static void image_put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+			   const RavscopeLayoutPage *lp, gboolean dark)
+{
+	guint32 *px = (guint32 *)cairo_image_surface_get_data(P->image);
+	int stride = cairo_image_surface_get_stride(P->image) / 4;
+	int x0 = (int)floor(lp->x), y0 = (int)floor(lp->y);
+	if (lp->kind == RAV_SPAGE_POOL) {
+		guint32 c = dark ? 0xff45454a : 0xffd4d4d8;
+		for (int y = 0; y < (int)lp->h; y++)
+			for (int x = 0; x < (int)lp->w; x++)
+				if (x0 + x < P->image_w && y0 + y < P->image_h)
+					px[(y0 + y) * stride + x0 + x] = c;
+		return;
+	}
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	guint16 *types = page_types(P, doc, lp->page);
+	for (unsigned c = 0; c < L->cols * L->rows; c++) {
+		int x = x0 + (int)(c % L->cols), y = y0 + (int)(c / L->cols);
+		if (x >= P->image_w || y >= P->image_h)
+			continue;
+		px[y * stride + x] = c < cpp ? ravscope_type_argb(types[c], dark) : 0;
+	}
+}
+
+static void image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
+{
+	int w = (int)ceil(L->world_w) + 1, h = (int)ceil(L->world_h) + 1;
+	/* Same geometry (size, pages per row, number of pages shown) means every
+	 * page kept its place: redrawing the dirty pages is enough.  Anything
+	 * that moves pages (acquire, release, hand-off) invalidates fully. */
+	gboolean full = !P->valid || !P->image || P->image_w != w || P->image_h != h || P->image_dark != dark ||
+			P->geometry_cols != L->page_cols || P->geometry_pages != L->pages->len;
+	if (full) {
+		if (!P->image || P->image_w != w || P->image_h != h) {
+			g_clear_pointer(&P->image, cairo_surface_destroy);
+			P->image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+			P->image_w = w;
+			P->image_h = h;
+		}
+		cairo_surface_flush(P->image);
+		memset(cairo_image_surface_get_data(P->image), 0, (size_t)cairo_image_surface_get_stride(P->image) * h);
+		for (guint i = 0; i < L->pages->len; i++)
+			image_put_page(P, doc, L, &g_array_index(L->pages, RavscopeLayoutPage, i), dark);
+		cairo_surface_mark_dirty(P->image);
+	} else if (P->dirty) {
+		cairo_surface_flush(P->image);
+		GHashTableIter it;
+		gpointer key;
+		g_hash_table_iter_init(&it, P->dirty);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, GPOINTER_TO_UINT(key));
+			if (lp)
+				image_put_page(P, doc, L, lp, dark);
+		}
+		cairo_surface_mark_dirty(P->image);
+	}
+	g_clear_pointer(&P->dirty, g_hash_table_unref);
+	P->valid = TRUE;
+	P->image_dark = dark;
+	P->geometry_cols = L->page_cols;
+	P->geometry_pages = L->pages->len;
+}
+
+void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *events, guint n)
+{
+	for (guint i = 0; i < n && P->valid; i++) {
+		const rav_event *e = &events[i];
+		guint32 pages[2];
+		guint np = 0;
+		switch (e->kind) {
+		case RAV_EV_MOVE:
+			pages[np++] = rav_loc_page(e->b);
+			/* fall through */
+		case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_TRIM: case RAV_EV_FIXUP:
+		case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR: case RAV_EV_DATA_STORE: case RAV_EV_LINK:
+		case RAV_EV_TYPE_WORD: case RAV_EV_REFRAV_INSERT: case RAV_EV_REFRAV_REMOVE:
+		case RAV_EV_ROOT_NEW: case RAV_EV_ROOT_FREE:
+			if (!(e->a & RAV_LOC_EXTERNAL))
+				pages[np++] = rav_loc_page(e->a);
+			ravscope_heap_painter_invalidate_pages(P, pages, np);
+			break;
+		case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
+		case RAV_EV_MSG_SEND: case RAV_EV_MSG_RECV: case RAV_EV_HEAP_NEW: case RAV_EV_HEAP_END:
+		case RAV_EV_DESERIALIZE:
+			ravscope_heap_painter_invalidate(P);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---- text ---------------------------------------------------------------- */
+
+static PangoLayout *make_text(cairo_t *cr, const char *text, double px, gboolean bold)
+{
+	PangoLayout *pl = pango_cairo_create_layout(cr);
+	PangoFontDescription *fd = pango_font_description_from_string("Sans");
+	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+	if (bold)
+		pango_font_description_set_weight(fd, PANGO_WEIGHT_BOLD);
+	pango_layout_set_font_description(pl, fd);
+	pango_font_description_free(fd);
+	pango_layout_set_text(pl, text, -1);
+	return pl;
+}
+
+static void draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+		      const double rgb[3], double max_w)
+{
+	PangoLayout *pl = make_text(cr, text, px, bold);
+	if (max_w > 0) {
+		pango_layout_set_width(pl, (int)(max_w * PANGO_SCALE));
+		pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
+	}
+	cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+	cairo_move_to(cr, x, y);
+	pango_cairo_show_layout(cr, pl);
+	g_object_unref(pl);
+}
+
+static double text_width(cairo_t *cr, const char *text, double px, gboolean bold)
+{
+	PangoLayout *pl = make_text(cr, text, px, bold);
+	int w, h;
+	pango_layout_get_pixel_size(pl, &w, &h);
+	g_object_unref(pl);
+	return w;
+}
+
+/* ---- arrows -------------------------------------------------------------- */
+
+static void draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
+		       const double rgb[3], double alpha, gboolean dashed)
+{
+	double dx = x2 - x1, dy = y2 - y1;
+	double len = sqrt(dx * dx + dy * dy);
+	if (len < 2)
+		return;
+	/* Bend sideways so arrows along a row do not run through the cells. */
+	double bend = MIN(len * 0.25, 60);
+	double mx = (x1 + x2) / 2 - dy / len * bend, my = (y1 + y2) / 2 + dx / len * bend;
+	cairo_save(cr);
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+	cairo_set_line_width(cr, width);
+	cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+	if (dashed) {
+		double d[2] = { width * 3, width * 2 };
+		cairo_set_dash(cr, d, 2, 0);
+	}
+	cairo_move_to(cr, x1, y1);
+	cairo_curve_to(cr, mx, my, mx, my, x2, y2);
+	cairo_stroke(cr);
+	cairo_set_dash(cr, NULL, 0, 0);
+	double ax = x2 - mx, ay = y2 - my, al = sqrt(ax * ax + ay * ay);
+	if (al > 0) {
+		ax /= al;
+		ay /= al;
+		double hs = width * 4 + 3;
+		cairo_move_to(cr, x2, y2);
+		cairo_line_to(cr, x2 - ax * hs - ay * hs * 0.5, y2 - ay * hs + ax * hs * 0.5);
+		cairo_line_to(cr, x2 - ax * hs + ay * hs * 0.5, y2 - ay * hs - ax * hs * 0.5);
+		cairo_close_path(cr);
+		cairo_fill(cr);
+	}
+	cairo_restore(cr);
+}
+
+static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
+{
+	r = MIN(r, MIN(w, h) / 2);
+	cairo_new_sub_path(cr);
+	cairo_arc(cr, x + w - r, y + r, r, -G_PI / 2, 0);
+	cairo_arc(cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+	cairo_arc(cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+	cairo_arc(cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+	cairo_close_path(cr);
+}
+
+/* ---- cells ---------------------------------------------------------------- */
+
+static double ease(double t)
+{
+	t = CLAMP(t, 0, 1);
+	return t * t * (3 - 2 * t);
+}
+
+static double anim_local_t(const RavscopeViewport *vp, const RavscopeAnim *a)
+{
+	double span = MAX(a->end - a->start, 1e-6);
+	return CLAMP((vp->anim_t - a->start) / span, 0, 1);
+}
+
+/* Screen rectangle of a cell for the rectangle regime. */
+static void cell_rect(const RavscopeViewport *vp, double wx, double wy, double *x, double *y, double *w, double *h)
+{
+	double gap = vp->scale >= GAP_SCALE ? MAX(1.0, floor(vp->scale / 24)) : 0;
+	double x1 = floor(sx_of(vp, wx)), y1 = floor(sy_of(vp, wy));
+	double x2 = floor(sx_of(vp, wx + 1)), y2 = floor(sy_of(vp, wy + 1));
+	*x = x1;
+	*y = y1;
+	*w = MAX(1, x2 - x1 - gap);
+	*h = MAX(1, y2 - y1 - gap);
+}
+
+static void fill_cell(cairo_t *cr, const RavscopeViewport *vp, double x, double y, double w, double h, guint16 type)
+{
+	double rgb[3];
+	ravscope_type_color(type, vp->dark, rgb);
+	cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+	if (vp->scale >= TEXT_SCALE) {
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+		rounded_rect(cr, x, y, w, h, vp->scale * 0.08);
+		cairo_fill(cr);
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
+	} else {
+		cairo_rectangle(cr, x, y, w, h);
+		cairo_fill(cr);
+	}
+	if (vp->scale >= 10 && (type == RAVSCOPE_TYPE_REF || type == RAVSCOPE_TYPE_DEAD)) {
+		/* Reference ravioli are hatched, dead cells crossed: visible without colour. */
+		double ink[3];
+		ravscope_heap_background(type == RAVSCOPE_TYPE_REF ? !vp->dark : vp->dark, ink);
+		cairo_save(cr);
+		cairo_rectangle(cr, x, y, w, h);
+		cairo_clip(cr);
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+		cairo_set_source_rgba(cr, ink[0], ink[1], ink[2], type == RAVSCOPE_TYPE_REF ? 0.35 : 0.8);
+		cairo_set_line_width(cr, MAX(1, vp->scale / 20));
+		if (type == RAVSCOPE_TYPE_REF) {
+			double step = MAX(4, vp->scale / 4);
+			for (double d = -h; d < w; d += step) {
+				cairo_move_to(cr, x + d, y + h);
+				cairo_line_to(cr, x + d + h, y);
+			}
+		} else {
+			double m = w * 0.25;
+			cairo_move_to(cr, x + m, y + m);
+			cairo_line_to(cr, x + w - m, y + h - m);
+			cairo_move_to(cr, x + w - m, y + m);
+			cairo_line_to(cr, x + m, y + h - m);
+		}
+		cairo_stroke(cr);
+		cairo_restore(cr);
+	}
+}
+
+static char *format_field(RavscopeDocument *doc, const rav_state_cell *c, int f)
+{
+	uint64_t v = c->word[1 + f];
+	gboolean is_ref = ravscope_document_type_field_is_ref(doc, c->type, f);
+	if (c->type == RAVSCOPE_TYPE_REF && f == 1)
+		return NULL; /* a back-link: shown as an arrow, not a value */
+	if (is_ref) {
+		if (!v)
+			return g_strdup("→ null");
+		g_autofree char *l = ravscope_format_loc(c->field_target[f] ? c->field_target[f] : v);
+		return g_strdup_printf("→ %s", l);
+	}
+	if (v < 100000)
+		return g_strdup_printf("%" G_GUINT64_FORMAT, (guint64)v);
+	return g_strdup_printf("0x%" G_GINT64_MODIFIER "x", (guint64)v);
+}
+
+static gboolean cell_center(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc, double *x, double *y)
+{
+	double wx, wy;
+	if (!ravscope_heap_layout_cell_pos(L, loc, &wx, &wy))
+		return FALSE;
+	*x = sx_of(vp, wx + 0.5);
+	*y = sy_of(vp, wy + 0.5);
+	return TRUE;
+}
+
+/* Where inside its cell a word sits, so arrows start at the field they
+ * come from: words 0-3 stacked top to bottom in the near regime. */
+static gboolean word_point(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc, double *x, double *y)
+{
+	double wx, wy;
+	if (!ravscope_heap_layout_cell_pos(L, loc, &wx, &wy))
+		return FALSE;
+	if (vp->scale < FIELD_SCALE) {
+		*x = sx_of(vp, wx + 0.5);
+		*y = sy_of(vp, wy + 0.5);
+		return TRUE;
+	}
+	*x = sx_of(vp, wx + 0.85);
+	*y = sy_of(vp, wy + 0.12 + 0.22 * (rav_loc_word(loc) + 0.5));
+	return TRUE;
+}
+
+static gboolean page_visible(const RavscopeViewport *vp, const RavscopeLayoutPage *lp)
+{
+	double wx1 = vp->ox + vp->width / vp->scale, wy1 = vp->oy + vp->height / vp->scale;
+	return lp->x + lp->w >= vp->ox - 1 && lp->x <= wx1 + 1 && lp->y + lp->h >= vp->oy - 1 && lp->y <= wy1 + 1;
+}
+
+static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp,
+			   const rav_state_cell *c, guint16 type, double x, double y, double w, double h)
+{
+	double bg[3], ink[3];
+	ravscope_type_color(type, vp->dark, bg);
+	gboolean light = rgb_is_light(bg);
+	hex_rgb(light ? 0x1a1a1a : 0xffffff, ink);
+	double px = CLAMP(vp->scale * 0.15, 8, 15) * (vp->large_text ? 1.25 : 1.0);
+	double pad = MAX(2, vp->scale * 0.06);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	draw_text(cr, x + pad, y + pad, ravscope_document_type_name(doc, type), px, TRUE, ink, w - 2 * pad);
+	if (vp->scale >= FIELD_SCALE && c && type != RAVSCOPE_TYPE_EMPTY && type != RAVSCOPE_TYPE_HEADER) {
+		double line = px * 1.35;
+		double yy = y + pad + line * 1.15;
+		for (int f = 0; f < 2 && yy + line <= y + h; f++) {
+			g_autofree char *v = format_field(doc, c, f);
+			if (!v)
+				continue;
+			g_autofree char *txt = g_strdup_printf("%s %s", c->type == RAVSCOPE_TYPE_REF ? "fwd" : (f ? "f1" : "f0"), v);
+			draw_text(cr, x + pad, yy, txt, px * 0.92, FALSE, ink, w - 2 * pad);
+			yy += line;
+		}
+		if (c->scalar && yy + line <= y + h) {
+			g_autofree char *txt = g_strdup_printf("scalar %" G_GUINT64_FORMAT, (guint64)c->scalar);
+			draw_text(cr, x + pad, yy, txt, px * 0.85, FALSE, ink, w - 2 * pad);
+		}
+	} else if (type == RAVSCOPE_TYPE_HEADER && vp->scale >= FIELD_SCALE) {
+		draw_text(cr, x + pad, y + pad + px * 1.5, "links, owner", px * 0.85, FALSE, ink, w - 2 * pad);
+	}
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
+}
+
+static void draw_near_pages(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc,
+			    const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	rav_state *s = ravscope_document_get_state(doc);
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	double frame[3];
+	hex_rgb(vp->dark ? 0x5a5a60 : 0xb8b8bd, frame);
+	double wx1 = vp->ox + vp->width / vp->scale, wy1 = vp->oy + vp->height / vp->scale;
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (!page_visible(vp, lp))
+			continue;
+		double px = sx_of(vp, lp->x), py = sy_of(vp, lp->y);
+		double pw = lp->w * vp->scale, ph = lp->h * vp->scale;
+		if (lp->kind == RAV_SPAGE_POOL) {
+			double c[3];
+			hex_rgb(vp->dark ? 0x45454a : 0xd4d4d8, c);
+			cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+			cairo_rectangle(cr, floor(px), floor(py), floor(pw), floor(ph));
+			cairo_fill(cr);
+			continue;
+		}
+		/* Page frame: buffer pages get a dashed accent frame. */
+		cairo_save(cr);
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+		double m = MAX(2, vp->scale * 0.25);
+		rounded_rect(cr, px - m, py - m, pw + 2 * m, ph + 2 * m, m * 1.5);
+		if (lp->kind == RAV_SPAGE_BUFFER) {
+			double d[2] = { 6, 4 };
+			cairo_set_dash(cr, d, 2, 0);
+			cairo_set_source_rgb(cr, vp->accent[0], vp->accent[1], vp->accent[2]);
+		} else {
+			cairo_set_source_rgb(cr, frame[0], frame[1], frame[2]);
+		}
+		cairo_set_line_width(cr, vp->large_text ? 2 : 1);
+		cairo_stroke(cr);
+		cairo_restore(cr);
+		if (vp->scale >= 10) {
+			double tc[3];
+			text_rgb(vp->dark, tc);
+			g_autofree char *lbl = g_strdup_printf("page %u%s%s", lp->page,
+				lp->kind == RAV_SPAGE_BUFFER ? " · message buffer" : "",
+				lp->kind == RAV_SPAGE_ROOT ? " · roots" : "");
+			double fs = CLAMP(vp->scale * 0.55, 9, 14) * (vp->large_text ? 1.3 : 1);
+			cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+			draw_text(cr, px, py - m - fs * 1.35, lbl, fs, FALSE, tc, pw);
+			cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
+		}
+		guint16 *types = page_types(P, doc, lp->page);
+		for (unsigned c = 0; c < cpp && c < L->cols * L->rows; c++) {
+			double wx = lp->x + (c % L->cols), wy = lp->y + (c / L->cols);
+			if (wx + 1 < vp->ox || wx > wx1 || wy + 1 < vp->oy || wy > wy1)
+				continue;
+			double x, y, w, h;
+			cell_rect(vp, wx, wy, &x, &y, &w, &h);
+			fill_cell(cr, vp, x, y, w, h, types[c]);
+			if (vp->scale >= TEXT_SCALE && types[c] != RAVSCOPE_TYPE_EMPTY) {
+				rav_state_cell sc;
+				gboolean have = rav_state_cell_at(s, lp->page, c, &sc);
+				draw_cell_text(cr, doc, vp, have ? &sc : NULL, types[c], x, y, w, h);
+			}
+		}
+	}
+}
+
+/* Forward references of visible cells, drawn faintly, when zoomed in far
+ * enough to read them. */
+static void draw_near_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	rav_state *s = ravscope_document_get_state(doc);
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	double ink[3];
+	text_rgb(vp->dark, ink);
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL || !page_visible(vp, lp))
+			continue;
+		for (unsigned c = 1; c < cpp; c++) {
+			rav_state_cell sc;
+			if (!rav_state_cell_at(s, lp->page, c, &sc) || sc.state != RAV_CELL_LIVE)
+				continue;
+			for (int f = 0; f < 2; f++) {
+				if (!ravscope_document_type_field_is_ref(doc, sc.type, f) || !sc.word[1 + f])
+					continue;
+				if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
+					continue;
+				rav_loc target = sc.type == RAVSCOPE_TYPE_REF ? sc.word[1] : sc.word[1 + f];
+				double x1, y1, x2, y2;
+				if (!word_point(L, vp, rav_loc_make(lp->page, c, 1 + f), &x1, &y1))
+					continue;
+				if (!cell_center(L, vp, target, &x2, &y2))
+					continue;
+				draw_arrow(cr, x1, y1, x2, y2, vp->large_text ? 2.0 : 1.3, ink, 0.45, FALSE);
+			}
+		}
+	}
+}
+
+static void draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	rav_state_cell sc;
+	rav_loc sel = vp->selected;
+	if (!rav_state_cell_at(ravscope_document_get_state(doc), rav_loc_page(sel), rav_loc_cell(sel), &sc) ||
+	    sc.state != RAV_CELL_LIVE)
+		return;
+	double lw = vp->large_text ? 3.0 : 2.0;
+	double back[3];
+	hex_rgb(0xe66100, back);
+	for (int f = 0; f < 2; f++) {
+		if (!ravscope_document_type_field_is_ref(doc, sc.type, f) || !sc.word[1 + f])
+			continue;
+		if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
+			continue;
+		double x1, y1, x2, y2;
+		if (!word_point(L, vp, rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f), &x1, &y1))
+			continue;
+		rav_loc next = sc.word[1 + f];
+		if (cell_center(L, vp, next, &x2, &y2))
+			draw_arrow(cr, x1, y1, x2, y2, lw, vp->accent, 0.95, FALSE);
+		/* Through reference ravioli to the final target. */
+		if (sc.field_target[f] && sc.field_target[f] != next && cell_center(L, vp, sc.field_target[f], &x2, &y2))
+			draw_arrow(cr, x1, y1, x2, y2, lw * 0.6, vp->accent, 0.6, TRUE);
+	}
+	/* Back-links name the slots that refer here. */
+	int nback = sc.type == RAVSCOPE_TYPE_REF ? 2 : 1;
+	for (int k = 0; k < nback; k++) {
+		rav_loc slot = sc.type == RAVSCOPE_TYPE_REF ? sc.word[2 + k] : sc.word[3];
+		double x1, y1, x2, y2;
+		if (!slot || !cell_center(L, vp, sel, &x1, &y1) || !word_point(L, vp, slot, &x2, &y2))
+			continue;
+		draw_arrow(cr, x1, y1, x2, y2, lw * 0.8, back, 0.9, TRUE);
+	}
+}
+
+static void outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc,
+			 const double rgb[3], double alpha, double width)
+{
+	double wx, wy;
+	if (!ravscope_heap_layout_cell_pos(L, loc, &wx, &wy))
+		return;
+	cairo_save(cr);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+	cairo_set_line_width(cr, width);
+	if (vp->scale >= RECT_SCALE) {
+		double x, y, w, h;
+		cell_rect(vp, wx, wy, &x, &y, &w, &h);
+		rounded_rect(cr, x - width / 2, y - width / 2, w + width, h + width, MIN(6, vp->scale * 0.1));
+	} else {
+		cairo_arc(cr, sx_of(vp, wx + 0.5), sy_of(vp, wy + 0.5), 9, 0, 2 * G_PI);
+	}
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+static void draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	double dead[3], grey[3];
+	ravscope_type_color(RAVSCOPE_TYPE_DEAD, vp->dark, dead);
+	hex_rgb(0x9a9996, grey);
+	cairo_save(cr);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	double lw = vp->large_text ? 3 : 2;
+	for (guint i = 0; i < vp->n_anims; i++) {
+		const RavscopeAnim *a = &vp->anims[i];
+		double lt = anim_local_t(vp, a);
+		if (vp->anim_t < a->start)
+			lt = 0;
+		switch (a->kind) {
+		case RAVSCOPE_ANIM_MOVE: {
+			double xa, ya, xb, yb;
+			if (!cell_center(L, vp, a->a, &xa, &ya) || !cell_center(L, vp, a->b, &xb, &yb) || lt >= 1)
+				break;
+			double e = ease(lt);
+			double size = MAX(vp->scale * 0.92, 10);
+			double x = xa + (xb - xa) * e, y = ya + (yb - ya) * e;
+			double wx, wy;
+			/* The hole the cell is sliding into. */
+			if (vp->scale >= RECT_SCALE && ravscope_heap_layout_cell_pos(L, a->b, &wx, &wy)) {
+				double cx, cy, cw, ch;
+				cell_rect(vp, wx, wy, &cx, &cy, &cw, &ch);
+				cairo_set_source_rgba(cr, dead[0], dead[1], dead[2], 0.55 * (1 - e));
+				cairo_rectangle(cr, cx, cy, cw, ch);
+				cairo_fill(cr);
+			}
+			draw_arrow(cr, xa, ya, xb, yb, lw, vp->accent, 0.8 * (1 - e * 0.7), TRUE);
+			double rgb[3];
+			ravscope_type_color(a->type, vp->dark, rgb);
+			cairo_set_source_rgba(cr, 0, 0, 0, 0.25);
+			rounded_rect(cr, x - size / 2 + 3, y - size / 2 + 4, size, size, size * 0.12);
+			cairo_fill(cr);
+			cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+			rounded_rect(cr, x - size / 2, y - size / 2, size, size, size * 0.12);
+			cairo_fill_preserve(cr);
+			cairo_set_source_rgb(cr, vp->accent[0], vp->accent[1], vp->accent[2]);
+			cairo_set_line_width(cr, lw);
+			cairo_stroke(cr);
+			break;
+		}
+		case RAVSCOPE_ANIM_FIXUP: {
+			double x1, y1, x2, y2;
+			if (vp->anim_t < a->start || !word_point(L, vp, a->a, &x1, &y1))
+				break;
+			double alpha = sin(G_PI * MIN(1, lt * 0.8 + 0.2));
+			if (a->b && cell_center(L, vp, a->b, &x2, &y2))
+				draw_arrow(cr, x1, y1, x2, y2, lw * 0.7, grey, 0.7 * (1 - lt), TRUE);
+			if (a->c && cell_center(L, vp, a->c, &x2, &y2))
+				draw_arrow(cr, x1, y1, x2, y2, lw * 1.2, vp->accent, MAX(alpha, 0.35), FALSE);
+			break;
+		}
+		case RAVSCOPE_ANIM_ALLOC:
+		case RAVSCOPE_ANIM_FREE: {
+			double x, y;
+			if (vp->anim_t < a->start || lt >= 1 || !cell_center(L, vp, a->a, &x, &y))
+				break;
+			double r = MAX(vp->scale * 0.5, 5) * (1 + 1.5 * (1 - ease(lt)));
+			const double *rgb = a->kind == RAVSCOPE_ANIM_FREE ? dead : vp->accent;
+			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 1 - lt);
+			cairo_set_line_width(cr, lw * 1.5);
+			cairo_arc(cr, x, y, r, 0, 2 * G_PI);
+			cairo_stroke(cr);
+			break;
+		}
+		case RAVSCOPE_ANIM_PAGE_ACQUIRE: {
+			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, a->page);
+			if (!lp || lt >= 1)
+				break;
+			double m = vp->scale * 0.6 + 4 * (1 - lt);
+			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], 1 - lt);
+			cairo_set_line_width(cr, lw * 1.5);
+			rounded_rect(cr, sx_of(vp, lp->x) - m, sy_of(vp, lp->y) - m, lp->w * vp->scale + 2 * m,
+				     lp->h * vp->scale + 2 * m, 6);
+			cairo_stroke(cr);
+			break;
+		}
+		case RAVSCOPE_ANIM_PAGE_TRAVEL: {
+			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, a->page);
+			if (!lp || lt >= 1)
+				break;
+			double e = ease(lt);
+			double wx = a->from_x + (lp->x - a->from_x) * e, wy = a->from_y + (lp->y - a->from_y) * e;
+			double x = sx_of(vp, wx), y = sy_of(vp, wy);
+			double w = MAX(L->cols * vp->scale, 24), h = MAX(L->rows * vp->scale, 12);
+			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], 0.25);
+			rounded_rect(cr, x, y, w, h, 6);
+			cairo_fill_preserve(cr);
+			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], 0.95);
+			cairo_set_line_width(cr, lw * 1.5);
+			cairo_stroke(cr);
+			draw_arrow(cr, sx_of(vp, a->from_x + L->cols / 2.0), sy_of(vp, a->from_y + L->rows / 2.0),
+				   x + w / 2, y + h / 2, lw, vp->accent, 0.6 * (1 - e), TRUE);
+			break;
+		}
+		}
+	}
+	cairo_restore(cr);
+}
+
+static void heat_rgb(double v, double rgb[3])
+{
+	/* yellow -> orange -> red */
+	v = CLAMP(v, 0, 1);
+	rgb[0] = 1.0;
+	rgb[1] = 0.85 * (1 - v);
+	rgb[2] = 0.1 * (1 - v);
+}
+
+static void draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	const rav_trace_info *info = ravscope_document_get_info(doc);
+	unsigned line_size = 64;
+	unsigned lines = info->page_size / line_size;
+	unsigned cells_per_line = MAX(1u, line_size / MAX(info->cell_size, 1));
+	if (!lines || lines > 4096)
+		return;
+	guint64 *heat = g_new0(guint64, lines);
+	guint64 hottest = 1;
+	for (unsigned i = 0; i < rav_contention_line_count(vp->contention) && i < 1; i++)
+		hottest = MAX(hottest, rav_contention_line_at(vp->contention, i)->transfers);
+	cairo_save(cr);
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL || !page_visible(vp, lp) || !rav_contention_page(vp->contention, lp->page))
+			continue;
+		rav_contention_page_lines(vp->contention, lp->page, heat);
+		for (unsigned ln = 0; ln < lines; ln++) {
+			if (!heat[ln])
+				continue;
+			double v = log1p((double)heat[ln]) / log1p((double)hottest);
+			double rgb[3];
+			heat_rgb(v, rgb);
+			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.45 + 0.45 * v);
+			for (unsigned k = 0; k < cells_per_line; k++) {
+				unsigned c = ln * cells_per_line + k;
+				double wx = lp->x + (c % L->cols), wy = lp->y + (c / L->cols);
+				cairo_rectangle(cr, sx_of(vp, wx), sy_of(vp, wy), MAX(vp->scale, 1), MAX(vp->scale, 1));
+			}
+			cairo_fill(cr);
+		}
+	}
+	cairo_restore(cr);
+	g_free(heat);
+}
+
+GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayout *L)
+{
+	enum { MAXT = 4096 };
+	guint64 *counts = g_new0(guint64, MAXT);
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	guint16 *types = g_new(guint16, MAX(cpp, 1));
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL)
+			continue;
+		if (!rav_state_page_types(ravscope_document_get_state(doc), lp->page, types))
+			continue;
+		for (unsigned c = 0; c < cpp; c++)
+			counts[types[c] < MAXT ? types[c] : 0]++;
+	}
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
+	for (unsigned t = 0; t < MAXT; t++) {
+		if (counts[t]) {
+			RavscopeTypeCount tc = { (guint16)t, counts[t] };
+			g_array_append_val(out, tc);
+		}
+	}
+	g_free(types);
+	g_free(counts);
+	return out;
+}
+
+static void draw_legend(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	GArray *counts = ravscope_heap_type_counts(doc, L);
+	double fs = vp->large_text ? 17 : 12;
+	double row = fs * 1.6, sw = fs * 1.1;
+	double tc[3], bg[3];
+	text_rgb(vp->dark, tc);
+	ravscope_heap_background(vp->dark, bg);
+	/* Live types first (most cells first), then the fixed kinds. */
+	GArray *rows = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
+	for (guint i = 0; i < counts->len; i++) {
+		RavscopeTypeCount c = g_array_index(counts, RavscopeTypeCount, i);
+		if (c.type != RAVSCOPE_TYPE_EMPTY && c.type != RAVSCOPE_TYPE_HEADER)
+			g_array_append_val(rows, c);
+	}
+	for (guint i = 1; i < rows->len; i++)
+		for (guint j = i; j > 0 && g_array_index(rows, RavscopeTypeCount, j).cells >
+					  g_array_index(rows, RavscopeTypeCount, j - 1).cells; j--) {
+			RavscopeTypeCount tmp = g_array_index(rows, RavscopeTypeCount, j);
+			g_array_index(rows, RavscopeTypeCount, j) = g_array_index(rows, RavscopeTypeCount, j - 1);
+			g_array_index(rows, RavscopeTypeCount, j - 1) = tmp;
+		}
+	guint max_rows = MAX(2, (guint)((vp->height - 20) / row) - 3);
+	if (rows->len > max_rows)
+		g_array_set_size(rows, max_rows);
+	RavscopeTypeCount fixed[2] = { { RAVSCOPE_TYPE_HEADER, 0 }, { RAVSCOPE_TYPE_EMPTY, 0 } };
+	g_array_append_vals(rows, fixed, 2);
+	double w = 0;
+	char buf[160];
+	for (guint i = 0; i < rows->len; i++) {
+		RavscopeTypeCount c = g_array_index(rows, RavscopeTypeCount, i);
+		if (c.cells)
+			g_snprintf(buf, sizeof buf, "%s  %" G_GUINT64_FORMAT, ravscope_document_type_name(doc, c.type), c.cells);
+		else
+			g_snprintf(buf, sizeof buf, "%s", ravscope_document_type_name(doc, c.type));
+		w = MAX(w, text_width(cr, buf, fs, FALSE));
+	}
+	double bw = w + sw + fs * 2, bh = rows->len * row + fs;
+	double bx = vp->x0 + vp->width - bw - 12, by = vp->y0 + vp->height - bh - 12;
+	cairo_save(cr);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	rounded_rect(cr, bx, by, bw, bh, 8);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.92);
+	cairo_fill_preserve(cr);
+	cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.18);
+	cairo_set_line_width(cr, 1);
+	cairo_stroke(cr);
+	for (guint i = 0; i < rows->len; i++) {
+		RavscopeTypeCount c = g_array_index(rows, RavscopeTypeCount, i);
+		double y = by + fs / 2 + i * row;
+		double x = bx + fs / 2;
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
+		fill_cell(cr, &(RavscopeViewport){ .scale = 12, .dark = vp->dark }, floor(x), floor(y + (row - sw) / 2), sw, sw, c.type);
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+		if (c.cells)
+			g_snprintf(buf, sizeof buf, "%s  %" G_GUINT64_FORMAT, ravscope_document_type_name(doc, c.type), c.cells);
+		else
+			g_snprintf(buf, sizeof buf, "%s", ravscope_document_type_name(doc, c.type));
+		draw_text(cr, x + sw + fs * 0.6, y + (row - fs * 1.25) / 2, buf, fs, FALSE, tc, 0);
+	}
+	cairo_restore(cr);
+	g_array_unref(rows);
+	g_array_unref(counts);
+}
+
+static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	double bg[3], tc[3];
+	ravscope_heap_background(vp->dark, bg);
+	text_rgb(vp->dark, tc);
+	double gx = vp->x0 - vp->gutter;
+	cairo_save(cr);
+	cairo_rectangle(cr, gx, vp->y0, vp->gutter, vp->height);
+	cairo_clip(cr);
+	cairo_set_source_rgb(cr, bg[0] * 0.97, bg[1] * 0.97, bg[2] * 0.97);
+	if (vp->dark)
+		cairo_set_source_rgb(cr, bg[0] + 0.04, bg[1] + 0.04, bg[2] + 0.04);
+	cairo_paint(cr);
+	double fs = vp->large_text ? 18 : 13;
+	for (guint i = 0; i < L->lanes->len; i++) {
+		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
+		double top = sy_of(vp, lane->y), bottom = sy_of(vp, lane->y + lane->h);
+		if (bottom < vp->y0 || top > vp->y0 + vp->height)
+			continue;
+		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.15);
+		cairo_rectangle(cr, gx, floor(bottom), vp->gutter, 1);
+		cairo_fill(cr);
+		double avail = bottom - MAX(top, vp->y0);
+		if (avail < fs * 1.2)
+			continue;
+		double y = MAX(top, vp->y0) + 6;
+		if (y + fs * 2.8 > bottom)
+			y = MAX(MAX(top, vp->y0), bottom - fs * 2.8);
+		double c[3] = { tc[0], tc[1], tc[2] };
+		draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, vp->gutter - 16);
+		if (avail >= fs * 2.6) {
+			cairo_save(cr);
+			cairo_push_group(cr);
+			draw_text(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, vp->gutter - 16);
+			cairo_pop_group_to_source(cr);
+			cairo_paint_with_alpha(cr, 0.7);
+			cairo_restore(cr);
+		}
+	}
+	cairo_restore(cr);
+	cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.2);
+	cairo_rectangle(cr, vp->x0 - 1, vp->y0, 1, vp->height);
+	cairo_fill(cr);
+}
+
+void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc,
+			const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	double bg[3], tc[3];
+	ravscope_heap_background(vp->dark, bg);
+	text_rgb(vp->dark, tc);
+	cairo_save(cr);
+	cairo_rectangle(cr, vp->x0, vp->y0, vp->width, vp->height);
+	cairo_clip(cr);
+	cairo_set_source_rgb(cr, bg[0], bg[1], bg[2]);
+	cairo_paint(cr);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
+
+	/* Lane bands: alternate shades, so lanes read apart at any zoom. */
+	for (guint i = 0; i < L->lanes->len; i++) {
+		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
+		double top = sy_of(vp, lane->y), bottom = sy_of(vp, lane->y + lane->h);
+		if (bottom < vp->y0 || top > vp->y0 + vp->height)
+			continue;
+		if (i % 2) {
+			cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.035);
+			cairo_rectangle(cr, vp->x0, top, vp->width, bottom - top);
+			cairo_fill(cr);
+		}
+		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.15);
+		cairo_rectangle(cr, vp->x0, floor(bottom), vp->width, 1);
+		cairo_fill(cr);
+	}
+
+	if (vp->scale < RECT_SCALE) {
+		image_update(P, doc, L, vp->dark);
+		cairo_save(cr);
+		cairo_translate(cr, vp->x0, vp->y0);
+		cairo_scale(cr, vp->scale, vp->scale);
+		cairo_translate(cr, -vp->ox, -vp->oy);
+		cairo_set_source_surface(cr, P->image, 0, 0);
+		cairo_pattern_set_filter(cairo_get_source(cr), vp->scale >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+		cairo_paint(cr);
+		cairo_restore(cr);
+	} else {
+		draw_near_pages(cr, P, doc, L, vp);
+		if (vp->scale >= FIELD_SCALE)
+			draw_near_links(cr, doc, L, vp);
+	}
+	if (vp->contention)
+		draw_contention(cr, doc, L, vp);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	if (vp->n_anims)
+		draw_anims(cr, doc, L, vp);
+	if (vp->hover != RAV_LOC_NONE && vp->hover != vp->selected)
+		outline_cell(cr, L, vp, vp->hover, tc, 0.6, vp->large_text ? 3 : 2);
+	if (vp->selected != RAV_LOC_NONE) {
+		draw_selection_links(cr, doc, L, vp);
+		outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
+	}
+	if (vp->legend)
+		draw_legend(cr, doc, L, vp);
+	cairo_restore(cr);
+	if (vp->gutter > 0)
+		draw_gutter(cr, L, vp);
+}

@@ -1,0 +1,132 @@
+/* ravscope-heapdraw.h - layout and cairo drawing of the heap picture.
+ *
+ * One drawing path serves both the RavscopeHeapView widget (through
+ * gtk_snapshot_append_cairo) and the headless `ravscope --render` / `--bench`
+ * modes (a cairo image surface), so what tests measure in a PNG is exactly
+ * what people see in the window.
+ *
+ * World coordinates are in cells: a page is a grid of cols x rows cells
+ * plus a gap; lanes stack vertically (one per thread heap, then "in
+ * flight" message pages, then the pool).  The viewport maps world to
+ * pixels with one scale (pixels per cell).
+ */
+#pragma once
+
+#include <cairo.h>
+
+#include "ravscope-document.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	RAVSCOPE_LANE_THREAD,
+	RAVSCOPE_LANE_FLIGHT,
+	RAVSCOPE_LANE_POOL,
+} RavscopeLaneKind;
+
+typedef struct {
+	RavscopeLaneKind kind;
+	guint32 heap_id;
+	char *label;
+	char *detail;
+	double y, h; /* world units */
+	gboolean alive;
+} RavscopeLane;
+
+typedef struct {
+	guint32 page;
+	guint32 lane;
+	guint32 heap_id;
+	guint8 kind; /* rav_state_page_kind */
+	double x, y; /* world units, top-left of the cell grid */
+	double w, h; /* world units of the drawn block (pool pages are small) */
+} RavscopeLayoutPage;
+
+typedef struct {
+	unsigned cols, rows;   /* cell grid of a page */
+	unsigned page_cols;    /* pages per lane row */
+	double page_w, page_h; /* pitch of pages incl. gap */
+	double world_w, world_h;
+	GArray *lanes;         /* RavscopeLane */
+	GArray *pages;         /* RavscopeLayoutPage */
+	guint32 *page_slot;    /* page index -> index in pages, G_MAXUINT32 if absent */
+	guint32 page_span;
+	guint64 position;      /* playhead position it was built at */
+} RavscopeHeapLayout;
+
+/* page_cols = 0 chooses pages per row so the world's aspect ratio is close
+ * to `aspect` (width / height of the heap area). */
+RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect);
+void ravscope_heap_layout_free(RavscopeHeapLayout *layout);
+const RavscopeLayoutPage *ravscope_heap_layout_find(const RavscopeHeapLayout *layout, guint32 page);
+/* World position of a cell's top-left corner; FALSE if its page is not shown. */
+gboolean ravscope_heap_layout_cell_pos(const RavscopeHeapLayout *layout, rav_loc cell, double *wx, double *wy);
+
+typedef enum {
+	RAVSCOPE_ANIM_MOVE,          /* a -> b */
+	RAVSCOPE_ANIM_FIXUP,         /* slot a now names c (was b) */
+	RAVSCOPE_ANIM_ALLOC,         /* cell a */
+	RAVSCOPE_ANIM_FREE,          /* cell a */
+	RAVSCOPE_ANIM_PAGE_ACQUIRE,  /* page */
+	RAVSCOPE_ANIM_PAGE_TRAVEL,   /* page slides from (from_x, from_y) to its place */
+} RavscopeAnimKind;
+
+typedef struct {
+	RavscopeAnimKind kind;
+	rav_loc a, b, c;
+	guint16 type;
+	guint32 page;
+	double from_x, from_y; /* world, for PAGE_TRAVEL */
+	double start, end;     /* part of the animation period this item plays in (0..1) */
+} RavscopeAnim;
+
+typedef struct {
+	double scale;          /* pixels per cell */
+	double ox, oy;         /* world point shown at the heap area's top-left */
+	double x0, y0;         /* heap area origin on the surface (pixels) */
+	double width, height;  /* heap area size (pixels) */
+	double gutter;         /* label column left of the heap area (pixels) */
+	rav_loc selected, hover;
+	gboolean dark, large_text, legend;
+	const RavscopeAnim *anims;
+	guint n_anims;
+	double anim_t;         /* 0..1 */
+	rav_contention *contention; /* overlay when not NULL */
+	double accent[3];
+} RavscopeViewport;
+
+typedef struct _RavscopeHeapPainter RavscopeHeapPainter;
+RavscopeHeapPainter *ravscope_heap_painter_new(void);
+void ravscope_heap_painter_free(RavscopeHeapPainter *painter);
+/* Forget cached cell images (after a seek, a step, a new layout). */
+void ravscope_heap_painter_invalidate(RavscopeHeapPainter *painter);
+/* Only these pages changed since the last draw (incremental update of the
+ * zoomed-out image). */
+void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *painter, const guint32 *pages, guint n);
+
+/* Mark what the applied events changed (pages, or everything when pages
+ * moved between lanes). */
+void ravscope_heap_painter_note_events(RavscopeHeapPainter *painter, const rav_event *events, guint n);
+
+/* Draw background, lanes, pages, cells, links, animation, selection and the
+ * legend for the viewport area (plus its gutter). */
+void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
+			const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
+/* Scale and origin that show the whole world in the viewport's area. */
+void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *layout);
+/* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
+rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
+
+/* Colours. */
+void ravscope_type_color(guint16 type, gboolean dark, double rgb[3]);
+guint32 ravscope_type_argb(guint16 type, gboolean dark);
+void ravscope_heap_background(gboolean dark, double rgb[3]);
+
+/* Which types have cells now, with counts (for the legend and for tests). */
+typedef struct {
+	guint16 type;
+	guint64 cells;
+} RavscopeTypeCount;
+GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayout *layout);
+
+G_END_DECLS

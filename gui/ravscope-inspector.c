@@ -1,0 +1,332 @@
+/* ravscope-inspector.c - what one cell is, who refers to it, what happened
+ * to it.
+ *
+ * Rebuilt from libravtrace on every refresh (a cell has at most a few
+ * dozen rows), which the window rate-limits while playing.  Every row that
+ * names another cell or an event has a button that selects or seeks, so a
+ * person can walk a structure by clicking.  The same content is kept as
+ * plain text for tests.
+ */
+#include "ravscope-inspector.h"
+
+#include <adwaita.h>
+
+#define HISTORY_MAX 200
+#define REFERRERS_MAX 64
+
+struct _RavscopeInspector {
+	GObject parent_instance;
+	GtkWidget *box;
+	GtkWidget *content;
+	RavscopeDocument *doc;
+	rav_loc cell;
+	gboolean follow;
+	GString *text;
+};
+
+G_DEFINE_FINAL_TYPE(RavscopeInspector, ravscope_inspector, G_TYPE_OBJECT)
+
+enum { PROP_0, PROP_FOLLOW, N_PROPS };
+static GParamSpec *props[N_PROPS];
+enum { SIGNAL_SELECT_CELL, SIGNAL_SEEK, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void on_go_cell(GtkButton *b, RavscopeInspector *self)
+{
+	guint64 loc = *(guint64 *)g_object_get_data(G_OBJECT(b), "loc");
+	g_signal_emit(self, signals[SIGNAL_SELECT_CELL], 0, loc);
+}
+
+static void on_go_event(GtkButton *b, RavscopeInspector *self)
+{
+	guint64 ev = *(guint64 *)g_object_get_data(G_OBJECT(b), "event");
+	g_signal_emit(self, signals[SIGNAL_SEEK], 0, ev);
+}
+
+static GtkWidget *add_row(RavscopeInspector *self, GtkWidget *group, const char *title, const char *subtitle)
+{
+	GtkWidget *row = adw_action_row_new();
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+	if (subtitle) {
+		adw_action_row_set_subtitle(ADW_ACTION_ROW(row), subtitle);
+	}
+	adw_preferences_group_add(ADW_PREFERENCES_GROUP(group), row);
+	g_string_append_printf(self->text, "  %s%s%s\n", title, subtitle ? ": " : "", subtitle ? subtitle : "");
+	return row;
+}
+
+static void add_button(RavscopeInspector *self, GtkWidget *row, const char *icon, const char *tip, const char *key,
+		       guint64 value, GCallback cb)
+{
+	GtkWidget *b = gtk_button_new_from_icon_name(icon);
+	gtk_widget_set_valign(b, GTK_ALIGN_CENTER);
+	gtk_widget_add_css_class(b, "flat");
+	gtk_widget_set_tooltip_text(b, tip);
+	guint64 *v = g_new(guint64, 1);
+	*v = value;
+	g_object_set_data_full(G_OBJECT(b), key, v, g_free);
+	g_signal_connect(b, "clicked", cb, self);
+	adw_action_row_add_suffix(ADW_ACTION_ROW(row), b);
+}
+
+static GtkWidget *add_group(RavscopeInspector *self, const char *title, const char *description)
+{
+	GtkWidget *g = adw_preferences_group_new();
+	adw_preferences_group_set_title(ADW_PREFERENCES_GROUP(g), title);
+	if (description)
+		adw_preferences_group_set_description(ADW_PREFERENCES_GROUP(g), description);
+	gtk_box_append(GTK_BOX(self->content), g);
+	g_string_append_printf(self->text, "%s\n", title);
+	return g;
+}
+
+static void word_row(RavscopeInspector *self, GtkWidget *group, const rav_state_cell *c, int w, const char *name,
+		     gboolean is_ref, rav_loc final_target)
+{
+	uint64_t v = c->word[w];
+	if (is_ref) {
+		g_autofree char *l = ravscope_format_word_loc(self->doc, v);
+		g_autofree char *sub = NULL;
+		if (v && final_target && final_target != rav_loc_make(rav_loc_page(v), rav_loc_cell(v), 0)) {
+			g_autofree char *ft = ravscope_format_loc(final_target);
+			sub = g_strdup_printf("→ %s, through reference ravioli to %s", l, ft);
+		} else {
+			sub = g_strdup_printf("→ %s", l);
+		}
+		GtkWidget *row = add_row(self, group, name, sub);
+		if (v)
+			add_button(self, row, "find-location-symbolic", "Select the cell it names", "loc",
+				   rav_loc_make(rav_loc_page(v), rav_loc_cell(v), 0), G_CALLBACK(on_go_cell));
+	} else {
+		g_autofree char *sub = g_strdup_printf("%" G_GUINT64_FORMAT " (0x%" G_GINT64_MODIFIER "x)", (guint64)v, (guint64)v);
+		add_row(self, group, name, sub);
+	}
+}
+
+static void clear_content(RavscopeInspector *self)
+{
+	GtkWidget *child;
+	while ((child = gtk_widget_get_first_child(self->content)))
+		gtk_box_remove(GTK_BOX(self->content), child);
+	g_string_truncate(self->text, 0);
+}
+
+static void show_placeholder(RavscopeInspector *self, const char *title, const char *text)
+{
+	GtkWidget *sp = adw_status_page_new();
+	adw_status_page_set_icon_name(ADW_STATUS_PAGE(sp), "edit-find-symbolic");
+	adw_status_page_set_title(ADW_STATUS_PAGE(sp), title);
+	adw_status_page_set_description(ADW_STATUS_PAGE(sp), text);
+	gtk_widget_add_css_class(sp, "compact");
+	gtk_box_append(GTK_BOX(self->content), sp);
+	g_string_append_printf(self->text, "%s\n%s\n", title, text);
+}
+
+void ravscope_inspector_refresh(RavscopeInspector *self)
+{
+	clear_content(self);
+	if (!self->doc) {
+		return;
+	}
+	if (!self->cell) {
+		show_placeholder(self, "No Cell Selected", "Click a cell in the heap to see its fields, who refers to it and what happened to it.");
+		return;
+	}
+	rav_state *s = ravscope_document_get_state(self->doc);
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	guint32 page = rav_loc_page(self->cell), cellno = rav_loc_cell(self->cell);
+	rav_state_cell c;
+	g_autofree char *where = ravscope_format_loc(self->cell);
+	if (!rav_state_cell_at(s, page, cellno, &c)) {
+		g_autofree char *msg = g_strdup_printf("%s is not part of any heap at this point of the trace.", where);
+		show_placeholder(self, where, msg);
+		return;
+	}
+	const char *tname = ravscope_document_type_name(self->doc, c.type);
+	static const char *states[] = { "empty", "live", "dead (waiting for compaction)", "page header" };
+	GtkWidget *title = gtk_label_new(NULL);
+	g_autofree char *markup = g_markup_printf_escaped("<span size='x-large' weight='bold'>%s</span>  <span size='large'>%s</span>",
+							  where, tname);
+	gtk_label_set_markup(GTK_LABEL(title), markup);
+	gtk_label_set_xalign(GTK_LABEL(title), 0);
+	gtk_label_set_wrap(GTK_LABEL(title), TRUE);
+	gtk_box_append(GTK_BOX(self->content), title);
+	g_string_append_printf(self->text, "cell %s type %s state %s\n", where, tname, c.state < 4 ? states[c.state] : "?");
+
+	GtkWidget *g = add_group(self, "Cell", NULL);
+	add_row(self, g, "State", c.state < 4 ? states[c.state] : "unknown");
+	{
+		GtkWidget *row = adw_action_row_new();
+		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), "Follow across moves");
+		adw_action_row_set_subtitle(ADW_ACTION_ROW(row), "keep this raviolo selected when compaction moves it");
+		GtkWidget *sw = gtk_switch_new();
+		gtk_widget_set_valign(sw, GTK_ALIGN_CENTER);
+		gtk_switch_set_active(GTK_SWITCH(sw), self->follow);
+		g_object_bind_property(sw, "active", self, "follow", G_BINDING_BIDIRECTIONAL);
+		adw_action_row_add_suffix(ADW_ACTION_ROW(row), sw);
+		adw_action_row_set_activatable_widget(ADW_ACTION_ROW(row), sw);
+		adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), row);
+		g_string_append_printf(self->text, "  follow: %s\n", self->follow ? "on" : "off");
+	}
+
+	if (c.state == RAV_CELL_LIVE || c.state == RAV_CELL_DEAD) {
+		GtkWidget *wg = add_group(self, "Words", c.type == RAVSCOPE_TYPE_REF
+			? "A reference raviolo: one forward link to its target and back-links to the two slots that refer to it."
+			: NULL);
+		g_autofree char *tw = g_strdup_printf("%s (id %u)%s%s", tname, c.type, c.scalar ? ", scalar " : "", "");
+		if (c.scalar) {
+			g_free(tw);
+			tw = g_strdup_printf("%s (id %u), scalar %" G_GUINT64_FORMAT, tname, c.type, (guint64)c.scalar);
+		}
+		add_row(self, wg, "type", tw);
+		if (c.type == RAVSCOPE_TYPE_REF) {
+			word_row(self, wg, &c, 1, "forward", TRUE, c.field_target[0]);
+			word_row(self, wg, &c, 2, "back-link 1", TRUE, 0);
+			word_row(self, wg, &c, 3, "back-link 2", TRUE, 0);
+		} else if (c.type == RAVSCOPE_TYPE_ROOT) {
+			for (int w = 1; w < 4; w++) {
+				char nm[16];
+				g_snprintf(nm, sizeof nm, "root slot %d", w - 1);
+				word_row(self, wg, &c, w, nm, TRUE, 0);
+			}
+		} else {
+			for (int f = 0; f < 2; f++)
+				word_row(self, wg, &c, 1 + f, f ? "field 1" : "field 0",
+					 ravscope_document_type_field_is_ref(self->doc, c.type, f), c.field_target[f]);
+			word_row(self, wg, &c, 3, "back-link", TRUE, 0);
+		}
+
+		rav_loc refs[REFERRERS_MAX];
+		unsigned nref = rav_state_referrers(s, self->cell, refs, REFERRERS_MAX);
+		g_autofree char *rdesc = g_strdup_printf("%u slot%s refer%s to this raviolo%s", nref, nref == 1 ? "" : "s",
+							 nref == 1 ? "s" : "", nref > 1 ? ", through reference ravioli" : "");
+		GtkWidget *rg = add_group(self, "Referrers", rdesc);
+		for (unsigned i = 0; i < nref && i < REFERRERS_MAX; i++) {
+			g_autofree char *sl = ravscope_format_word_loc(self->doc, refs[i]);
+			rav_state_cell rc;
+			const char *rt = "";
+			if (rav_state_cell_at(s, rav_loc_page(refs[i]), rav_loc_cell(refs[i]), &rc))
+				rt = ravscope_document_type_name(self->doc, rc.type);
+			GtkWidget *row = add_row(self, rg, sl, rt);
+			add_button(self, row, "find-location-symbolic", "Select the referring cell", "loc",
+				   rav_loc_make(rav_loc_page(refs[i]), rav_loc_cell(refs[i]), 0), G_CALLBACK(on_go_cell));
+		}
+	}
+
+	/* History of the raviolo now here. */
+	rav_cell_event *h = g_new(rav_cell_event, HISTORY_MAX);
+	unsigned total = 0;
+	unsigned nh = rav_trace_cell_history(t, self->cell, ravscope_document_get_position(self->doc), h, HISTORY_MAX, &total);
+	g_autofree char *hdesc = g_strdup_printf("%u event%s in the life of the raviolo here%s", total, total == 1 ? "" : "s",
+						 total > nh ? " (first ones shown)" : "");
+	GtkWidget *hg = add_group(self, "History", hdesc);
+	guint64 pos = ravscope_document_get_position(self->doc);
+	for (unsigned i = 0; i < nh; i++) {
+		rav_event ev;
+		g_autofree char *desc = NULL;
+		if (rav_trace_event_at(t, h[i].event, &ev))
+			desc = ravscope_document_describe_event(self->doc, &ev);
+		g_autofree char *tt = g_strdup_printf("%s%" G_GUINT64_FORMAT " · %s", h[i].event < pos ? "" : "later: ", h[i].event,
+						      rav_event_kind_name(h[i].kind) ? rav_event_kind_name(h[i].kind) : "?");
+		GtkWidget *row = add_row(self, hg, tt, desc);
+		add_button(self, row, "media-playback-start-symbolic", "Go to this event", "event", h[i].event, G_CALLBACK(on_go_event));
+	}
+	g_free(h);
+
+	struct rav_state_page sp;
+	if (rav_state_page(s, page, &sp)) {
+		static const char *kinds[] = { "unused", "heap page", "message buffer page", "root page", "in the pool" };
+		g_autofree char *owner = sp.owner ? ravscope_document_heap_name(self->doc, sp.owner) : g_strdup("nobody");
+		g_autofree char *ptitle = g_strdup_printf("Page %u", page);
+		GtkWidget *pg = add_group(self, ptitle, NULL);
+		add_row(self, pg, "Kind", sp.kind < 5 ? kinds[sp.kind] : "?");
+		add_row(self, pg, "Owner", owner);
+		g_autofree char *fill = g_strdup_printf("%u cells used (header included), %u live, %u dead", sp.fill, sp.live, sp.dead);
+		add_row(self, pg, "Fill", fill);
+	}
+}
+
+void ravscope_inspector_set_cell(RavscopeInspector *self, rav_loc cell)
+{
+	self->cell = cell;
+	ravscope_inspector_refresh(self);
+}
+
+rav_loc ravscope_inspector_get_cell(RavscopeInspector *self) { return self->cell; }
+
+void ravscope_inspector_set_document(RavscopeInspector *self, RavscopeDocument *doc)
+{
+	g_set_object(&self->doc, doc);
+	self->cell = RAV_LOC_NONE;
+	ravscope_inspector_refresh(self);
+}
+
+GtkWidget *ravscope_inspector_get_widget(RavscopeInspector *self) { return self->box; }
+gboolean ravscope_inspector_get_follow(RavscopeInspector *self) { return self->follow; }
+
+void ravscope_inspector_set_follow(RavscopeInspector *self, gboolean follow)
+{
+	if (self->follow == follow)
+		return;
+	self->follow = follow;
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_FOLLOW]);
+}
+
+char *ravscope_inspector_dup_text(RavscopeInspector *self)
+{
+	return g_strdup(self->text->str);
+}
+
+static void ravscope_inspector_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_FOLLOW)
+		g_value_set_boolean(v, RAVSCOPE_INSPECTOR(o)->follow);
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
+static void ravscope_inspector_set_property(GObject *o, guint id, const GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_FOLLOW)
+		ravscope_inspector_set_follow(RAVSCOPE_INSPECTOR(o), g_value_get_boolean(v));
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
+static void ravscope_inspector_finalize(GObject *o)
+{
+	RavscopeInspector *self = RAVSCOPE_INSPECTOR(o);
+	g_clear_object(&self->doc);
+	g_object_unref(self->box);
+	g_string_free(self->text, TRUE);
+	G_OBJECT_CLASS(ravscope_inspector_parent_class)->finalize(o);
+}
+
+static void ravscope_inspector_class_init(RavscopeInspectorClass *klass)
+{
+	GObjectClass *oc = G_OBJECT_CLASS(klass);
+	oc->finalize = ravscope_inspector_finalize;
+	oc->get_property = ravscope_inspector_get_property;
+	oc->set_property = ravscope_inspector_set_property;
+	props[PROP_FOLLOW] = g_param_spec_boolean("follow", NULL, NULL, FALSE,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	g_object_class_install_properties(oc, N_PROPS, props);
+	signals[SIGNAL_SELECT_CELL] = g_signal_new("select-cell", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+						   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+	signals[SIGNAL_SEEK] = g_signal_new("seek", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+					    NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+}
+
+static void ravscope_inspector_init(RavscopeInspector *self)
+{
+	self->text = g_string_new(NULL);
+	self->box = g_object_ref_sink(gtk_box_new(GTK_ORIENTATION_VERTICAL, 0));
+	self->content = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
+	gtk_box_append(GTK_BOX(self->box), self->content);
+}
+
+RavscopeInspector *ravscope_inspector_new(void)
+{
+	return g_object_new(RAVSCOPE_TYPE_INSPECTOR, NULL);
+}

@@ -1,0 +1,29 @@
+/* ravscope-window.h - the main window: one open trace and its views. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "ravscope-document.h"
+
+G_BEGIN_DECLS
+
+#define RAVSCOPE_TYPE_WINDOW (ravscope_window_get_type())
+G_DECLARE_FINAL_TYPE(RavscopeWindow, ravscope_window, RAVSCOPE, WINDOW, AdwApplicationWindow)
+
+RavscopeWindow *ravscope_window_new(GtkApplication *app);
+void ravscope_window_open(RavscopeWindow *self, GFile *file);
+/* For tests and scripting: the open document (NULL if none), and the
+ * page of the main stack that is showing ("welcome", "error", "trace"). */
+RavscopeDocument *ravscope_window_get_document(RavscopeWindow *self);
+const char *ravscope_window_get_page(RavscopeWindow *self);
+const char *ravscope_window_get_error_text(RavscopeWindow *self);
+/* Select a cell as a click would; returns the inspector's text. */
+void ravscope_window_select_cell(RavscopeWindow *self, rav_loc cell);
+char *ravscope_window_dup_inspector_text(RavscopeWindow *self);
+void ravscope_window_seek(RavscopeWindow *self, guint64 event);
+gboolean ravscope_window_is_playing(RavscopeWindow *self);
+GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
+/* Rebuild the demo and recent menus (the application's lists changed). */
+void ravscope_window_refresh_menus(RavscopeWindow *self);
+
+G_END_DECLS
