@@ -407,6 +407,7 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 		rav__emit_sync(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, seq, tsc);
 #endif
 	rav_status st = rav__arrive(h, m, (uintptr_t *)dst);
+	free(m->heap.root_stack);
 #if RAV_TRACING
 	if (RAV_UNLIKELY(rav__tracing)) {
 		seq = rav__seq_next_locked();

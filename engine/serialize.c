@@ -565,8 +565,8 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 				rav_cell *tg = (rav_cell *)cl->w[1 + f];
 				if (!(mask & (1u << f)) || !tg)
 					continue;
-				rav_type tt = cell_type(tg);
-				if (((uintptr_t)tg & (RAV_CELL_SIZE - 1)) || tt == RAV_TYPE_DEAD || tt == RAV_TYPE_ROOT ||
+				if (((uintptr_t)tg & (RAV_CELL_SIZE - 1)) || cell_type(tg) == RAV_TYPE_DEAD ||
+				    cell_type(tg) == RAV_TYPE_ROOT || cell_type(tg) == RAV_TYPE_EMPTY ||
 				    *backlink_slot_of(tg, &cl->w[1 + f]) != (uintptr_t)&cl->w[1 + f])
 					st = bad("reference and back-link disagree", k);
 			}
@@ -639,6 +639,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 	if (!m->root)
 		m->root = &dummy;
 	st = rav__arrive(h, m, (uintptr_t *)dst);
+	free(m->heap.root_stack);
 	free(m);
 	return st;
 }
