@@ -67,8 +67,12 @@ rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error 
 /* Same over a byte stream (pipe, Unix socket): reads incrementally. */
 rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err);
 /* For streams: read what is available now (non-blocking); returns the number
- * of new events, 0 if none, -1 on error. */
+ * of new events, 0 if none, -1 on error.  Call rav_trace_index again to
+ * take new events into the global order (it re-merges from the start). */
 int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
+/* For streams: true once the writer closed its end (after the trailer, or
+ * early: then rav_trace_info.truncated is set). */
+bool rav_trace_stream_ended(const rav_trace *t);
 void rav_trace_close(rav_trace *t);
 
 /* Progress callback: done/total in events; return false to cancel. */

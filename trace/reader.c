@@ -535,6 +535,7 @@ struct tdec {
 	uint8_t *buf;
 	size_t cap;
 	const uint8_t *sp, *send, *ep, *eend;
+	const uint8_t *seg_start;
 	uint64_t ordinal;        /* of the next event */
 	uint32_t left;           /* events left in the chunk */
 	uint32_t count;          /* events in the chunk */
@@ -658,6 +659,23 @@ static bool tdec_next_segment(tdec *td)
 	return true;
 }
 
+/* Smallest sequence number in the loaded chunk's segment table. */
+static bool tdec_min_seq(const tdec *td, uint64_t *out)
+{
+	const uint8_t *p = td->seg_start, *end = td->send;
+	uint64_t seq = 0, best = UINT64_MAX, n, z, sc;
+	while (p < end && ravt_get_varint(&p, end, &n) && ravt_get_varint(&p, end, &z) &&
+	       ravt_get_varint(&p, end, &sc)) {
+		if (sc) {
+			seq += (uint64_t)ravt_unzigzag(sc - 1);
+			if (seq < best)
+				best = seq;
+		}
+	}
+	*out = best;
+	return best != UINT64_MAX;
+}
+
 /* Load chunk `ci` of the stream: decompress, set up cursors, read the first
  * segment.  false with td->why on a bad payload. */
 static bool tdec_load(tdec *td, int64_t ci)
@@ -696,7 +714,7 @@ static bool tdec_load(tdec *td, int64_t ci)
 		snprintf(td->why, sizeof td->why, "segment table length is invalid");
 		return false;
 	}
-	td->sp = p;
+	td->sp = td->seg_start = p;
 	td->send = p + seglen;
 	td->ep = td->send;
 	td->eend = end;
@@ -1259,6 +1277,11 @@ int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err)
 	return added;
 }
 
+bool rav_trace_stream_ended(const rav_trace *t)
+{
+	return t->rd->is_stream && t->rd->stream_eof;
+}
+
 static void free_retired(retired *r)
 {
 	while (r) {
@@ -1681,7 +1704,16 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 	/* Ready: streams whose head segment may go now, keyed by TSC.  Waiting:
 	 * streams whose head is an ordering event with a sequence number not
 	 * reached yet, keyed by that number. */
-	uint64_t expected = 0;
+	/* Sequence numbers start wherever the engine's counter was; begin at
+	 * the smallest one in the streams' first chunks. */
+	uint64_t expected = UINT64_MAX;
+	for (size_t i = 0; i < ns; i++) {
+		uint64_t m;
+		if (td[i]->ci >= 0 && tdec_min_seq(td[i], &m) && m < expected)
+			expected = m;
+	}
+	if (expected == UINT64_MAX)
+		expected = 0;
 	uint64_t next_progress = 1u << 20;
 	rav_event ev;
 	for (;;) {

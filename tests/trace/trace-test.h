@@ -1,0 +1,121 @@
+/* trace-test.h - small helpers shared by the format/reader/recorder tests:
+ * check macros that report file and line, and a writer that collects a
+ * synthetic trace in memory (the encoder is fed raw engine records exactly
+ * as the recorder feeds it, without the engine). */
+#ifndef TRACE_TEST_H
+#define TRACE_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "ravtrace.h"
+
+static int tt_failures;
+
+#define CHECK(cond)                                                                   \
+	do {                                                                          \
+		if (!(cond)) {                                                        \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			tt_failures++;                                                \
+		}                                                                     \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                                \
+	do {                                                                          \
+		uint64_t va_ = (uint64_t)(a), vb_ = (uint64_t)(b);                    \
+		if (va_ != vb_) {                                                     \
+			fprintf(stderr, "%s:%d: %s == %s failed: %" PRIu64 " != %" PRIu64 "\n", __FILE__, \
+				__LINE__, #a, #b, va_, vb_);                          \
+			tt_failures++;                                                \
+		}                                                                     \
+	} while (0)
+
+#define REQUIRE(cond)                                                                 \
+	do {                                                                          \
+		if (!(cond)) {                                                        \
+			fprintf(stderr, "%s:%d: required: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                      \
+		}                                                                     \
+	} while (0)
+
+#define TT_BASE 0x7f1200000000ull /* pool base of synthetic traces */
+#define TT_PAGE 4096u
+#define TT_POOL_BYTES (1ull << 32)
+
+static inline uint64_t tt_addr(uint32_t page, uint32_t cell, uint32_t word)
+{
+	return TT_BASE + (uint64_t)page * TT_PAGE + (uint64_t)cell * 32 + (uint64_t)word * 8;
+}
+
+typedef struct tt_mem {
+	uint8_t *p;
+	size_t len, cap;
+	size_t *bounds; /* offset after the header and after every chunk */
+	size_t nbounds, bcap;
+} tt_mem;
+
+static int tt_sink(const void *data, size_t len, void *user)
+{
+	tt_mem *m = user;
+	if (m->len + len > m->cap) {
+		size_t cap = m->cap ? m->cap : 4096;
+		while (cap < m->len + len)
+			cap *= 2;
+		uint8_t *p = realloc(m->p, cap);
+		if (!p)
+			return -1;
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, data, len);
+	m->len += len;
+	if (m->nbounds == m->bcap) {
+		m->bcap = m->bcap ? m->bcap * 2 : 64;
+		m->bounds = realloc(m->bounds, m->bcap * sizeof *m->bounds);
+		if (!m->bounds)
+			return -1;
+	}
+	m->bounds[m->nbounds++] = m->len;
+	return 0;
+}
+
+static inline void tt_mem_free(tt_mem *m)
+{
+	free(m->p);
+	free(m->bounds);
+	memset(m, 0, sizeof *m);
+}
+
+static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_compress)
+{
+	ravt_writer_params p = {
+		.word_size = 8,
+		.cell_size = 32,
+		.page_size = TT_PAGE,
+		.pool_base = TT_BASE,
+		.pool_bytes = TT_POOL_BYTES,
+		.tsc_hz = 1000000000ull, /* 1 tick = 1 ns keeps expected times simple */
+		.tsc_start = 1000,
+		.start_realtime_ns = 1700000000000000000ull,
+		.cmdline = "synthetic\0--test",
+		.cmdline_len = 16,
+		.chunk_bytes = chunk_bytes,
+		.no_compress = no_compress,
+	};
+	char err[256];
+	ravt_writer *w = _ravt_writer_new(&p, tt_sink, m, err, sizeof err);
+	if (!w)
+		fprintf(stderr, "writer: %s\n", err);
+	return w;
+}
+
+static inline rav_raw_event tt_ev(unsigned kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+{
+	rav_raw_event e = { (uint32_t)kind | (aux << 8), x, a, b, c };
+	return e;
+}
+
+#endif
