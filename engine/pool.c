@@ -65,12 +65,13 @@ static rav_status reserve_locked(void)
 	rav__pool.reserved = pages;
 	rav__pool.limit = pages < want ? pages : want;
 	rav__pool.hot_limit = hot;
-	rav__pool.ready = true;
 	rav__pool.populate_ok = true;
 	rav__types_init();
 #if RAV_VALGRIND
 	VALGRIND_CREATE_MEMPOOL(rav__pool.base, 0, 1);
 #endif
+	/* Published last: rav__pool_ensure reads it without the lock. */
+	__atomic_store_n(&rav__pool.ready, true, __ATOMIC_RELEASE);
 	return RAV_OK;
 }
 
@@ -79,7 +80,7 @@ rav_status rav__pool_ensure(void)
 	if (RAV_LIKELY(__atomic_load_n(&rav__pool.ready, __ATOMIC_ACQUIRE)))
 		return RAV_OK;
 	pthread_mutex_lock(&rav__pool.lock);
-	rav_status s = rav__pool.ready ? RAV_OK : reserve_locked();
+	rav_status s = __atomic_load_n(&rav__pool.ready, __ATOMIC_RELAXED) ? RAV_OK : reserve_locked();
 	pthread_mutex_unlock(&rav__pool.lock);
 	return s;
 }
