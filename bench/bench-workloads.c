@@ -1,0 +1,630 @@
+/* bench-workloads.c - the allocator workloads of issue #2: churn, tree,
+ * fragmentation and messages, each as a ravioli version and a malloc
+ * version that do the same work on the same random sequence.
+ *
+ * The malloc versions use 32-byte nodes (the raviolo size) so both sides
+ * allocate the same bytes.  Ravioli programs cannot hold raw pointers
+ * across frees, so the ravioli versions keep their structure in roots and
+ * fields and relink with rav_move (no reference raviolo needed); that is
+ * the real cost of the model and is measured, not avoided.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ravioli.h"
+#include "rav-bench.h"
+
+typedef struct mnode {
+	struct mnode *next; /* lists; left child in trees */
+	struct mnode *right;
+	uint64_t value;
+	uint64_t pad;
+} mnode;
+_Static_assert(sizeof(mnode) == 32, "malloc nodes are raviolo-sized");
+
+static void die(const char *what)
+{
+	fprintf(stderr, "rav-bench: %s: %s\n", what, rav_last_error());
+	exit(1);
+}
+
+#define OK(expr)                                                                                         \
+	do {                                                                                             \
+		if ((expr) != RAV_OK)                                                                    \
+			die(#expr);                                                                      \
+	} while (0)
+
+static rav_type t_list;  /* f0 data: payload, f1 ref: next */
+static rav_type t_tree;  /* f0, f1 refs: children; scalar: value */
+
+static void types(void)
+{
+	if (!t_list) {
+		t_list = rav_type_register("bench.list", RAV_DATA, RAV_REF);
+		t_tree = rav_type_register("bench.tree", RAV_REF, RAV_REF);
+		if (!t_list || !t_tree)
+			die("rav_type_register");
+	}
+}
+
+/* Push a new list node with `payload` at the head of the list in root b,
+ * through `scratch` (an empty root): three calls, nothing freed. */
+static void rav_list_push(rav_heap *h, rav_root b, rav_root scratch, uintptr_t payload)
+{
+	rav_ref n;
+	OK(rav_new_root(h, t_list, scratch, &n));
+	rav_store(h, n, 0, payload);
+	OK(rav_move(h, rav_field_slot(n, 1), rav_root_slot(b)));
+	OK(rav_move(h, rav_root_slot(b), rav_root_slot(scratch)));
+}
+
+/* Drop the head of the list in root b (frees it; cells move). */
+static void rav_list_pop(rav_heap *h, rav_root b)
+{
+	rav_ref head = rav_root_get(h, b);
+	if (!rav_ref_is_null(head))
+		OK(rav_move(h, rav_root_slot(b), rav_field_slot(head, 1)));
+}
+
+/* ---- churn ---- */
+
+typedef struct churn_ctx {
+	const bench_alloc *a; /* NULL: ravioli */
+	size_t live, steps, buckets;
+	uint64_t seed;
+} churn_ctx;
+
+static double churn_malloc(void *arg)
+{
+	churn_ctx *c = arg;
+	uint64_t rng = c->seed;
+	mnode **heads = calloc(c->buckets, sizeof *heads);
+	for (size_t i = 0; i < c->live; i++) {
+		size_t b = bench_rand(&rng) % c->buckets;
+		mnode *n = c->a->malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = heads[b];
+		heads[b] = n;
+	}
+	double t0 = bench_now();
+	for (size_t i = 0; i < c->steps; i++) {
+		size_t b = bench_rand(&rng) % c->buckets;
+		mnode *n = heads[b];
+		if (n) {
+			heads[b] = n->next;
+			c->a->free_fn(n);
+		}
+		b = bench_rand(&rng) % c->buckets;
+		n = c->a->malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = heads[b];
+		heads[b] = n;
+	}
+	double t = bench_now() - t0;
+	for (size_t b = 0; b < c->buckets; b++)
+		while (heads[b]) {
+			mnode *n = heads[b];
+			heads[b] = n->next;
+			c->a->free_fn(n);
+		}
+	free(heads);
+	return t;
+}
+
+static double churn_ravioli(void *arg)
+{
+	churn_ctx *c = arg;
+	uint64_t rng = c->seed;
+	rav_heap *h = rav_heap_self();
+	rav_root *heads = malloc(c->buckets * sizeof *heads);
+	rav_root scratch = rav_root_new(h);
+	for (size_t b = 0; b < c->buckets; b++)
+		heads[b] = rav_root_new(h);
+	for (size_t i = 0; i < c->live; i++)
+		rav_list_push(h, heads[bench_rand(&rng) % c->buckets], scratch, i);
+	double t0 = bench_now();
+	for (size_t i = 0; i < c->steps; i++) {
+		rav_list_pop(h, heads[bench_rand(&rng) % c->buckets]);
+		rav_list_push(h, heads[bench_rand(&rng) % c->buckets], scratch, i);
+	}
+	double t = bench_now() - t0;
+	for (size_t b = 0; b < c->buckets; b++)
+		rav_root_free(h, heads[b]);
+	rav_root_free(h, scratch);
+	free(heads);
+	return t;
+}
+
+static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	types();
+	churn_ctx c = { NULL, bench_size(p, 1000000, 20000), bench_size(p, 2000000, 40000), 0, p->seed };
+	c.buckets = c.live / 1000 < 16 ? 16 : c.live / 1000;
+	snprintf(r->params, sizeof r->params, "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32",
+		 c.live, c.steps, c.buckets);
+	r->metric_names[0] = "ns_per_step";
+	bench_result *res = bench_add(r, "ravioli", bench_best(p, churn_ravioli, &c));
+	res->metric[0] = res->seconds * 1e9 / (double)c.steps;
+	for (unsigned i = 0; i < nallocs; i++) {
+		c.a = &allocs[i];
+		res = bench_add(r, allocs[i].name, bench_best(p, churn_malloc, &c));
+		res->metric[0] = res->seconds * 1e9 / (double)c.steps;
+	}
+}
+
+static const bench_workload churn = {
+	"churn",
+	"random free + alloc of 32-byte nodes in linked lists holding a steady live set (one step = one free + one alloc)",
+	10, run_churn,
+};
+BENCH_WORKLOAD(churn)
+
+/* ---- tree ---- */
+
+typedef struct tree_ctx {
+	const bench_alloc *a;
+	size_t nodes;
+	double build, teardown; /* of the last run */
+} tree_ctx;
+
+static mnode *mtree_build(const bench_alloc *a, size_t lo, size_t hi)
+{
+	if (lo >= hi)
+		return NULL;
+	size_t mid = lo + (hi - lo) / 2;
+	mnode *n = a->malloc_fn(sizeof *n);
+	n->value = mid;
+	n->next = mtree_build(a, lo, mid);
+	n->right = mtree_build(a, mid + 1, hi);
+	return n;
+}
+
+static void mtree_free(const bench_alloc *a, mnode *n)
+{
+	if (!n)
+		return;
+	mtree_free(a, n->next);
+	mtree_free(a, n->right);
+	a->free_fn(n);
+}
+
+static double tree_malloc(void *arg)
+{
+	tree_ctx *c = arg;
+	double t0 = bench_now();
+	mnode *root = mtree_build(c->a, 0, c->nodes);
+	double t1 = bench_now();
+	mtree_free(c->a, root);
+	double t2 = bench_now();
+	c->build = t1 - t0;
+	c->teardown = t2 - t1;
+	return t2 - t0;
+}
+
+/* Nodes are allocated into empty fields only, so borrows stay valid. */
+static void rtree_build(rav_heap *h, rav_ref parent, int field, size_t lo, size_t hi)
+{
+	if (lo >= hi)
+		return;
+	size_t mid = lo + (hi - lo) / 2;
+	rav_ref n;
+	OK(rav_new_field(h, t_tree, parent, field, &n));
+	rav_set_scalar(h, n, mid);
+	rtree_build(h, n, 0, lo, mid);
+	rtree_build(h, n, 1, mid + 1, hi);
+}
+
+static double tree_ravioli(void *arg)
+{
+	tree_ctx *c = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	double t0 = bench_now();
+	size_t mid = c->nodes / 2;
+	rav_ref top;
+	OK(rav_new_root(h, t_tree, r, &top));
+	rav_set_scalar(h, top, mid);
+	rtree_build(h, top, 0, 0, mid);
+	rtree_build(h, top, 1, mid + 1, c->nodes);
+	double t1 = bench_now();
+	OK(rav_root_clear(h, r)); /* iterative cascade + compaction */
+	double t2 = bench_now();
+	rav_root_free(h, r);
+	c->build = t1 - t0;
+	c->teardown = t2 - t1;
+	return t2 - t0;
+}
+
+static void run_tree(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	types();
+	tree_ctx c = { NULL, bench_size(p, 1000000, 20000), 0, 0 };
+	snprintf(r->params, sizeof r->params, "\"nodes\": %zu, \"node_bytes\": 32", c.nodes);
+	r->metric_names[0] = "build_ms";
+	r->metric_names[1] = "teardown_ms";
+	bench_result *res = bench_add(r, "ravioli", bench_best(p, tree_ravioli, &c));
+	res->metric[0] = c.build * 1e3;
+	res->metric[1] = c.teardown * 1e3;
+	for (unsigned i = 0; i < nallocs; i++) {
+		c.a = &allocs[i];
+		res = bench_add(r, allocs[i].name, bench_best(p, tree_malloc, &c));
+		res->metric[0] = c.build * 1e3;
+		res->metric[1] = c.teardown * 1e3;
+	}
+}
+
+static const bench_workload tree = {
+	"tree", "build a balanced binary tree of 32-byte nodes, then tear it down (time = both; last run's split shown)",
+	20, run_tree,
+};
+BENCH_WORKLOAD(tree)
+
+/* ---- fragmentation ---- */
+
+enum { FRAG_LIST = 16 };
+
+typedef struct frag_out {
+	double seconds;        /* allocate + free phases */
+	double resident_bytes; /* growth over the baseline after the frees */
+	double live_bytes;
+	double peak_bytes;     /* growth over the baseline with everything allocated */
+} frag_out;
+
+/* Keep each node with probability 1/10, deciding from the shared sequence. */
+static bool frag_keep(uint64_t *rng)
+{
+	return bench_rand(rng) % 10 == 0;
+}
+
+static void frag_malloc(const bench_alloc *a, size_t nodes, uint64_t seed, frag_out *o)
+{
+	size_t lists = nodes / FRAG_LIST;
+	mnode **heads = calloc(lists, sizeof *heads);
+	uint64_t base = bench_resident_bytes(), rng = seed;
+	double t0 = bench_now();
+	for (size_t i = 0; i < lists * FRAG_LIST; i++) {
+		mnode *n = a->malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = heads[i % lists];
+		heads[i % lists] = n;
+	}
+	o->peak_bytes = (double)(bench_resident_bytes() - base);
+	size_t kept = 0;
+	for (size_t l = 0; l < lists; l++) {
+		mnode **link = &heads[l];
+		while (*link) {
+			mnode *n = *link;
+			if (frag_keep(&rng)) {
+				kept++;
+				link = &n->next;
+			} else {
+				*link = n->next;
+				a->free_fn(n);
+			}
+		}
+	}
+	o->seconds = bench_now() - t0;
+	o->resident_bytes = (double)(bench_resident_bytes() - base);
+	o->live_bytes = (double)kept * 32;
+}
+
+static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
+{
+	rav_heap *h = rav_heap_self();
+	size_t lists = nodes / FRAG_LIST;
+	rav_root *heads = malloc(lists * sizeof *heads);
+	for (size_t l = 0; l < lists; l++)
+		heads[l] = rav_root_new(h);
+	rav_root scratch = rav_root_new(h);
+	uint64_t base = bench_resident_bytes(), rng = seed;
+	double t0 = bench_now();
+	for (size_t i = 0; i < lists * FRAG_LIST; i++)
+		rav_list_push(h, heads[i % lists], scratch, i);
+	o->peak_bytes = (double)(bench_resident_bytes() - base);
+	size_t kept = 0;
+	for (size_t l = 0; l < lists; l++) {
+		/* Position of the next undecided node; a free moves cells, so
+		 * its predecessor is found again from the root. */
+		size_t pos = 0;
+		for (size_t k = 0; k < FRAG_LIST; k++) {
+			if (frag_keep(&rng)) {
+				kept++;
+				pos++;
+				continue;
+			}
+			if (pos == 0) {
+				rav_list_pop(h, heads[l]);
+				continue;
+			}
+			rav_ref prev = rav_root_get(h, heads[l]);
+			for (size_t s = 1; s < pos; s++)
+				prev = rav_load_ref(h, prev, 1);
+			rav_ref cur = rav_load_ref(h, prev, 1);
+			OK(rav_move(h, rav_field_slot(prev, 1), rav_field_slot(cur, 1)));
+		}
+	}
+	o->seconds = bench_now() - t0;
+	o->resident_bytes = (double)(bench_resident_bytes() - base);
+	o->live_bytes = (double)kept * 32;
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	if (s.live_cells != kept)
+		die("fragmentation: live cell count disagrees with the kept nodes");
+}
+
+/* Each implementation runs in its own child so resident memory is its own. */
+static bool frag_in_child(const bench_alloc *a, size_t nodes, uint64_t seed, frag_out *o)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return false;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		close(fds[0]);
+		frag_out res;
+		if (a)
+			frag_malloc(a, nodes, seed, &res);
+		else
+			frag_ravioli(nodes, seed, &res);
+		ssize_t n = write(fds[1], &res, sizeof res);
+		_exit(n == (ssize_t)sizeof res ? 0 : 1);
+	}
+	close(fds[1]);
+	ssize_t n = read(fds[0], o, sizeof *o);
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return n == (ssize_t)sizeof *o && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void frag_report(bench_report *r, const bench_params *p, const bench_alloc *a, size_t nodes)
+{
+	frag_out best = { -1, 0, 0, 0 };
+	for (unsigned k = 0; k < p->repeat; k++) {
+		frag_out o;
+		if (!frag_in_child(a, nodes, p->seed, &o)) {
+			bench_result *res = bench_add(r, a ? a->name : "ravioli", -1);
+			snprintf(res->note, sizeof res->note, "child process failed");
+			return;
+		}
+		if (best.seconds < 0 || o.seconds < best.seconds)
+			best = o;
+	}
+	bench_result *res = bench_add(r, a ? a->name : "ravioli", best.seconds);
+	res->metric[0] = best.resident_bytes / 1048576.0;
+	res->metric[1] = best.live_bytes / 1048576.0;
+	res->metric[2] = best.live_bytes > 0 ? best.resident_bytes / best.live_bytes : 0;
+	res->metric[3] = best.peak_bytes / 1048576.0;
+}
+
+static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	types();
+	size_t nodes = bench_size(p, 4000000, 40000) / FRAG_LIST * FRAG_LIST;
+	snprintf(r->params, sizeof r->params,
+		 "\"nodes\": %zu, \"freed_fraction\": 0.9, \"node_bytes\": 32, \"list_length\": %d", nodes, FRAG_LIST);
+	r->metric_names[0] = "resident_mib";
+	r->metric_names[1] = "live_mib";
+	r->metric_names[2] = "resident_per_live";
+	r->metric_names[3] = "peak_mib";
+	frag_report(r, p, NULL, nodes);
+	for (unsigned i = 0; i < nallocs; i++)
+		frag_report(r, p, &allocs[i], nodes);
+}
+
+static const bench_workload fragmentation = {
+	"fragmentation",
+	"allocate nodes, free a random 90%, then resident memory growth vs live bytes (forked child per impl)",
+	30, run_frag,
+};
+BENCH_WORKLOAD(fragmentation)
+
+/* ---- messages ---- */
+
+/* Two threads pass one tree back and forth; each hop the receiver walks it
+ * and adds 1 to every node's value.  Ravioli: the tree travels as a message
+ * (adopt into buffer pages, send, arrival compaction in the receiver's
+ * heap).  Malloc: the tree stays where it is and a pointer changes hands
+ * under a mutex and condition variable, the chatty shared-memory way. */
+
+typedef struct msg_ctx {
+	const bench_alloc *a;
+	size_t nodes, round_trips;
+	/* shared-pointer version */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	mnode *tree;
+	int turn;      /* thread allowed to touch the tree */
+	bool done;
+	/* ravioli version */
+	rav_channel *to_b, *to_a;
+	uint64_t sum;  /* checked: every node gained one per hop */
+} msg_ctx;
+
+static uint64_t mtree_bump(mnode *n)
+{
+	uint64_t s = 0;
+	mnode *stack[128];
+	size_t sp = 0;
+	if (n)
+		stack[sp++] = n;
+	while (sp) {
+		mnode *x = stack[--sp];
+		s += ++x->value;
+		if (x->next)
+			stack[sp++] = x->next;
+		if (x->right)
+			stack[sp++] = x->right;
+	}
+	return s;
+}
+
+static void *msg_malloc_peer(void *arg)
+{
+	msg_ctx *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (c->turn != 1 && !c->done)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->done) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		mnode *t = c->tree;
+		pthread_mutex_unlock(&c->lock);
+		mtree_bump(t);
+		pthread_mutex_lock(&c->lock);
+		c->turn = 0;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static double msg_malloc(void *arg)
+{
+	msg_ctx *c = arg;
+	pthread_t peer;
+	c->turn = 0;
+	c->done = false;
+	c->tree = mtree_build(c->a, 0, c->nodes);
+	pthread_create(&peer, NULL, msg_malloc_peer, c);
+	double t0 = bench_now();
+	for (size_t i = 0; i < c->round_trips; i++) {
+		pthread_mutex_lock(&c->lock);
+		c->turn = 1;
+		pthread_cond_broadcast(&c->cond);
+		while (c->turn != 0)
+			pthread_cond_wait(&c->cond, &c->lock);
+		mnode *t = c->tree;
+		pthread_mutex_unlock(&c->lock);
+		c->sum = mtree_bump(t);
+	}
+	double t = bench_now() - t0;
+	pthread_mutex_lock(&c->lock);
+	c->done = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(peer, NULL);
+	mtree_free(c->a, c->tree);
+	return t;
+}
+
+static uint64_t rtree_bump(rav_heap *h, rav_ref top)
+{
+	uint64_t s = 0;
+	rav_ref stack[128];
+	size_t sp = 0;
+	stack[sp++] = top;
+	while (sp) {
+		rav_ref x = stack[--sp];
+		uintptr_t v = rav_scalar(h, x) + 1;
+		rav_set_scalar(h, x, v);
+		s += v;
+		for (int f = 0; f < 2; f++) {
+			rav_ref ch = rav_load_ref(h, x, f);
+			if (!rav_ref_is_null(ch))
+				stack[sp++] = ch;
+		}
+	}
+	return s;
+}
+
+static void rav_pass(rav_heap *h, rav_root r, rav_channel *to)
+{
+	rav_msg *m = rav_msg_new();
+	if (!m)
+		die("rav_msg_new");
+	OK(rav_msg_adopt(m, h, r));
+	OK(rav_send(to, m));
+}
+
+static void *msg_ravioli_peer(void *arg)
+{
+	msg_ctx *c = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	while (rav_recv(c->to_b, h, r) == RAV_OK) {
+		rtree_bump(h, rav_root_get(h, r));
+		rav_pass(h, r, c->to_a);
+	}
+	rav_root_free(h, r);
+	rav_thread_exit();
+	return NULL;
+}
+
+static double msg_ravioli(void *arg)
+{
+	msg_ctx *c = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	size_t mid = c->nodes / 2;
+	rav_ref top;
+	OK(rav_new_root(h, t_tree, r, &top));
+	rav_set_scalar(h, top, mid);
+	rtree_build(h, top, 0, 0, mid);
+	rtree_build(h, top, 1, mid + 1, c->nodes);
+	c->to_b = rav_channel_new();
+	c->to_a = rav_channel_new();
+	pthread_t peer;
+	pthread_create(&peer, NULL, msg_ravioli_peer, c);
+	double t0 = bench_now();
+	for (size_t i = 0; i < c->round_trips; i++) {
+		rav_pass(h, r, c->to_b);
+		OK(rav_recv(c->to_a, h, r));
+		c->sum = rtree_bump(h, rav_root_get(h, r));
+	}
+	double t = bench_now() - t0;
+	rav_channel_close(c->to_b);
+	pthread_join(peer, NULL);
+	rav_channel_free(c->to_b);
+	rav_channel_free(c->to_a);
+	rav_root_free(h, r);
+	return t;
+}
+
+static void run_messages(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	types();
+	msg_ctx c;
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	c.nodes = bench_size(p, 10000, 1000);
+	c.round_trips = bench_size(p, 200, 20);
+	snprintf(r->params, sizeof r->params, "\"tree_nodes\": %zu, \"round_trips\": %zu, \"threads\": 2", c.nodes,
+		 c.round_trips);
+	r->metric_names[0] = "us_per_hop";
+	/* Each run starts from values 0..n-1; after 2k hops each node gained 2k. */
+	uint64_t want = (uint64_t)c.nodes * (c.nodes - 1) / 2 + (uint64_t)c.nodes * 2 * c.round_trips;
+	bench_result *res = bench_add(r, "ravioli", bench_best(p, msg_ravioli, &c));
+	res->metric[0] = res->seconds * 1e6 / (double)(2 * c.round_trips);
+	if (c.sum != want)
+		snprintf(res->note, sizeof res->note, "WRONG RESULT: sum %" PRIu64 ", expected %" PRIu64, c.sum, want);
+	for (unsigned i = 0; i < nallocs; i++) {
+		c.a = &allocs[i];
+		res = bench_add(r, allocs[i].name, bench_best(p, msg_malloc, &c));
+		res->metric[0] = res->seconds * 1e6 / (double)(2 * c.round_trips);
+		if (c.sum != want)
+			snprintf(res->note, sizeof res->note, "WRONG RESULT: sum %" PRIu64, c.sum);
+		else
+			snprintf(res->note, sizeof res->note, "shared pointer + mutex");
+	}
+	pthread_mutex_destroy(&c.lock);
+	pthread_cond_destroy(&c.cond);
+}
+
+static const bench_workload messages = {
+	"messages",
+	"two threads pass a tree back and forth, each hop adds 1 to every node: ravioli page hand-off vs a "
+	"malloc'd tree shared by pointer under a mutex",
+	40, run_messages,
+};
+BENCH_WORKLOAD(messages)

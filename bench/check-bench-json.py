@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""check-bench-json.py - run `rav-bench --quick --json` and check its shape.
+
+Only the structure is checked (one JSON object per line, one per workload,
+the fields the README table and trackers read); timings are never judged,
+since the machine running tests is shared and noisy.
+"""
+import json
+import subprocess
+import sys
+
+REQUIRED_WORKLOADS = {"churn", "tree", "fragmentation", "messages"}
+REQUIRED_IMPLS = {"ravioli", "glibc"}
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: check-bench-json.py PATH-TO-rav-bench")
+        sys.exit(2)
+    proc = subprocess.run([sys.argv[1], "--quick", "--json"], capture_output=True, text=True, timeout=280)
+    if proc.returncode != 0:
+        fail("rav-bench exited with %d\nstderr:\n%s" % (proc.returncode, proc.stderr))
+    lines = [l for l in proc.stdout.splitlines() if l.strip()]
+    seen = set()
+    for n, line in enumerate(lines, 1):
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            fail("line %d is not a JSON object: %s\n%s" % (n, e, line))
+        for key, kind in (("workload", str), ("description", str), ("params", dict), ("machine", dict),
+                          ("method", dict), ("results", list)):
+            if not isinstance(obj.get(key), kind):
+                fail("line %d: '%s' missing or not a %s" % (n, key, kind.__name__))
+        if not isinstance(obj["machine"].get("cores"), int) or not obj["machine"].get("cpu"):
+            fail("line %d: machine needs cpu and cores" % n)
+        impls = set()
+        for res in obj["results"]:
+            if not isinstance(res.get("impl"), str):
+                fail("line %d: a result has no impl" % n)
+            impls.add(res["impl"])
+            if "seconds" not in res or "ratio_to_mimalloc" not in res:
+                fail("line %d: result %s lacks seconds or ratio_to_mimalloc" % (n, res["impl"]))
+            if res["seconds"] is not None and not isinstance(res["seconds"], (int, float)):
+                fail("line %d: %s seconds is not a number" % (n, res["impl"]))
+            if isinstance(res.get("note"), str) and "WRONG RESULT" in res["note"]:
+                fail("line %d: %s computed a wrong result: %s" % (n, res["impl"], res["note"]))
+        if not REQUIRED_IMPLS <= impls:
+            fail("line %d: results lack %s" % (n, sorted(REQUIRED_IMPLS - impls)))
+        if "mimalloc" in impls:
+            mi = [r for r in obj["results"] if r["impl"] == "mimalloc"][0]
+            if mi["seconds"] is not None and mi["ratio_to_mimalloc"] is None:
+                fail("line %d: mimalloc's own ratio is missing" % n)
+        if obj["workload"] == "fragmentation":
+            for res in obj["results"]:
+                for key in ("resident_mib", "live_mib"):
+                    if not isinstance(res.get(key), (int, float)):
+                        fail("line %d: fragmentation result %s lacks %s" % (n, res["impl"], key))
+        seen.add(obj["workload"])
+    if not REQUIRED_WORKLOADS <= seen:
+        fail("workloads missing: %s" % sorted(REQUIRED_WORKLOADS - seen))
+    print("ok: %d workload objects, shape as expected" % len(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+/* rav-bench.h - the workload interface of rav-bench.
+ *
+ * rav-bench is table-driven: each workload is a bench_workload registered
+ * from a constructor (BENCH_WORKLOAD), so a new figure (tracing cost per
+ * event, trace indexing and seek times, ...) is one more source file in
+ * bench/meson.build, with no change to the driver.  The driver owns the
+ * parts every workload shares: options, machine description, loading the
+ * malloc implementations side by side, timing method and output (table or
+ * one JSON object per workload).
+ */
+#ifndef RAV_BENCH_H
+#define RAV_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A malloc implementation loaded next to the process's own (glibc). */
+typedef struct bench_alloc {
+	const char *name; /* "glibc", "jemalloc", "mimalloc" */
+	void *(*malloc_fn)(size_t);
+	void (*free_fn)(void *);
+} bench_alloc;
+
+typedef struct bench_params {
+	bool quick;      /* CI smoke sizes: seconds in total, figures meaningless */
+	unsigned repeat; /* timed runs per implementation; the best is kept */
+	unsigned warmup; /* untimed runs before them */
+	double scale;    /* multiplies every workload's default size */
+	uint64_t seed;
+} bench_params;
+
+enum { BENCH_MAX_METRICS = 4, BENCH_MAX_RESULTS = 8 };
+
+typedef struct bench_result {
+	char impl[32];                    /* "ravioli", or an allocator's name */
+	double seconds;                   /* best timed run; < 0 when not measured */
+	double metric[BENCH_MAX_METRICS]; /* named by bench_report.metric_names */
+	char note[160];                   /* why it was not measured, or a remark */
+} bench_result;
+
+typedef struct bench_report {
+	char params[256];                              /* JSON members, e.g. "\"live\": 1000000" */
+	const char *metric_names[BENCH_MAX_METRICS];   /* NULL after the last; JSON keys and table heads */
+	bench_result results[BENCH_MAX_RESULTS];
+	unsigned n;
+} bench_report;
+
+typedef struct bench_workload {
+	const char *name;        /* selects it: --workloads churn,tree */
+	const char *description; /* one line for the table and JSON */
+	int order;               /* position in the default run */
+	void (*run)(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *out);
+} bench_workload;
+
+void bench_register(const bench_workload *w);
+#define BENCH_WORKLOAD(sym)                                                                             \
+	__attribute__((constructor)) static void bench_register_##sym(void)                             \
+	{                                                                                               \
+		bench_register(&sym);                                                                   \
+	}
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Run fn(ctx) p->warmup times untimed then p->repeat times; fn returns the
+ * seconds of its timed part (setup and teardown stay outside).  Returns the
+ * best. */
+double bench_best(const bench_params *p, double (*fn)(void *ctx), void *ctx);
+
+/* Append a result row; returns it for the metrics. */
+bench_result *bench_add(bench_report *r, const char *impl, double seconds);
+
+/* Resident set size of the calling process, in bytes (/proc/self/statm). */
+uint64_t bench_resident_bytes(void);
+
+/* Scaled size with a floor, for the workloads' defaults. */
+size_t bench_size(const bench_params *p, size_t full, size_t quick);
+
+/* Deterministic generator, so every implementation sees the same work. */
+static inline uint64_t bench_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#endif /* RAV_BENCH_H */
