@@ -106,6 +106,7 @@ static rav_status grow_root(rav_heap *h, rav_ref hdr, unsigned hgt, rav_type lea
 /* Checks that `vec` is a vector header; *of_refs tells its element kind. */
 static rav_status check_vec(rav_heap *h, rav_ref vec, const char *fn, bool *of_refs)
 {
+	*of_refs = false;
 	if (h == NULL || rav_ref_is_null(vec))
 		return rav__fail(RAV_EINVAL, "%s: null heap or vector", fn);
 	rav_type t = rav_type_of(h, vec);
@@ -118,6 +119,7 @@ static rav_status check_vec(rav_heap *h, rav_ref vec, const char *fn, bool *of_r
 
 static rav_status check_kind(rav_heap *h, rav_ref vec, const char *fn, bool want_refs, size_t *len)
 {
+	*len = 0;
 	bool of_refs;
 	rav_status st = check_vec(h, vec, fn, &of_refs);
 	if (st != RAV_OK)
@@ -330,6 +332,7 @@ rav_status rav_vec_pop(rav_heap *h, rav_ref vec, uintptr_t *out)
 
 static rav_status check_bytes(rav_heap *h, rav_ref bytes, const char *fn, size_t *len)
 {
+	*len = 0;
 	if (h == NULL || rav_ref_is_null(bytes))
 		return rav__fail(RAV_EINVAL, "%s: null heap or byte string", fn);
 	rav_type t = rav_type_of(h, bytes);
