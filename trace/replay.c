@@ -60,7 +60,7 @@ typedef struct rp_heap {
 	uint32_t npages, cap;
 	uint32_t *pages; /* list order */
 	uint64_t live, refc, dead;
-	uint32_t series_mark; /* last series bin in which this heap changed + 1 */
+	uint32_t anchor;      /* arriving message pages go before this page (NO_PAGE: append) */
 } rp_heap;
 
 typedef struct rp_model {
@@ -313,6 +313,7 @@ static rp_heap *heap_get(rp_model *m, uint32_t id, uint8_t kind)
 	h->id = id;
 	h->kind = kind;
 	h->alive = true;
+	h->anchor = NO_PAGE;
 	uint32_t i = hash32(id) & (m->hmap_cap - 1);
 	while (m->hmap[i])
 		i = (i + 1) & (m->hmap_cap - 1);
@@ -443,7 +444,7 @@ static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t o
 	if (st == RAV_CELL_EMPTY)
 		return fail(m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w, pg, c);
 	uint64_t cur = p->words[c * 4 + w];
-	if (check_old && cur != oldv)
+	if (check_old && st == RAV_CELL_LIVE && cur != oldv)
 		return fail(m, ev,
 			    "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx", pg, c,
 			    w, (unsigned long long)cur, (unsigned long long)oldv);
@@ -507,6 +508,20 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		rp_heap *h = heap_find(m, ev->x);
 		if (h)
 			h->in_flight = false;
+		/* The engine links arriving pages in before the receiver's trailing
+		 * empty page (its spare, or an empty top page), else at the end. */
+		rp_heap *r = heap_find(m, (uint32_t)ev->b);
+		if (r) {
+			r->anchor = NO_PAGE;
+			for (uint32_t i = r->npages; i-- > 0;) {
+				const rp_page *p = page_r(m, r->pages[i]);
+				if (!p || p->kind == RAV_SPAGE_ROOT)
+					continue;
+				if (p->fill <= 1 && p->live == 0 && p->dead == 0)
+					r->anchor = r->pages[i];
+				break;
+			}
+		}
 		break;
 	}
 	case RAV_EV_PAGE_ACQUIRE: {
@@ -544,6 +559,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		pg_state(m, p)[0] = RAV_CELL_HEADER;
 		if (!heap_append(h, pg))
 			return fail(m, ev, "out of memory");
+		h->anchor = NO_PAGE;
 		m->tot.pages++;
 		tc->h[0] = h;
 		break;
@@ -559,8 +575,11 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (!(p = page_w(m, pg)))
 			return fail(m, ev, "out of memory");
 		count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc);
-		if (h)
+		if (h) {
 			heap_remove(h, pg);
+			if (h->anchor == pg)
+				h->anchor = NO_PAGE;
+		}
 		p->kind = RAV_SPAGE_POOL;
 		p->owner = 0;
 		p->fill = 1;
@@ -597,9 +616,21 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		to->refc += p->refc;
 		if (!heap_append(to, pg))
 			return fail(m, ev, "out of memory");
+		if (to->anchor != NO_PAGE) {
+			/* move it from the end to just before the anchor */
+			for (uint32_t i = 0; i + 1 < to->npages; i++) {
+				if (to->pages[i] != to->anchor)
+					continue;
+				memmove(to->pages + i + 1, to->pages + i, sizeof *to->pages * (to->npages - 1 - i));
+				to->pages[i] = pg;
+				break;
+			}
+		}
 		p->owner = ev->x;
-		if (p->kind != RAV_SPAGE_ROOT)
+		if (p->kind != RAV_SPAGE_ROOT) {
 			p->kind = to->kind == RAV_HEAP_MESSAGE ? RAV_SPAGE_BUFFER : RAV_SPAGE_HEAP;
+			p->ekind = to->kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER : RAV_PAGE_HEAP;
+		}
 		m->tot.handoffs++;
 		tc->h[0] = from;
 		tc->h[1] = to;
@@ -633,14 +664,27 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
 		uint8_t st = pg_state(m, p)[c];
-		if (st != RAV_CELL_LIVE)
+		/* a live cell dies, or (arrival of a message) an empty cell below
+		 * the new top becomes a hole to fill */
+		if (st != RAV_CELL_LIVE && st != RAV_CELL_EMPTY)
 			return fail(m, ev, "frees page %u cell %u, which is %s", pg, c, state_name(st));
 		if (!(p = page_w(m, pg)))
 			return fail(m, ev, "out of memory");
-		pg_state(m, p)[c] = RAV_CELL_DEAD;
+		uint64_t *w = p->words + (size_t)c * 4;
 		rp_heap *h = owner_of(m, p);
-		count(m, p, h, -1, 1, -(int)(TYPE_ID(p->words[c * 4]) == T_REF));
-		m->tot.frees++;
+		if (st == RAV_CELL_LIVE) {
+			count(m, p, h, -1, 1, -(int)(TYPE_ID(w[0]) == T_REF));
+			m->tot.frees++;
+		} else {
+			count(m, p, h, 0, 1, 0);
+			w[1] = w[2] = w[3] = 0;
+			if (c + 1 > p->fill)
+				p->fill = c + 1;
+		}
+		/* the engine's dead cells carry the DEAD type; their other words
+		 * (hole-list links) are not recorded and are unspecified here */
+		w[0] = T_DEAD;
+		pg_state(m, p)[c] = RAV_CELL_DEAD;
 		tc->h[0] = h;
 		break;
 	}
