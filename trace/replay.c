@@ -642,7 +642,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
 		uint8_t st = pg_state(m, p)[c];
-		if (st != RAV_CELL_EMPTY)
+		/* the top cell, or a queued hole the engine reuses */
+		if (st != RAV_CELL_EMPTY && st != RAV_CELL_DEAD)
 			return fail(m, ev, "allocates page %u cell %u, which is %s", pg, c, state_name(st));
 		if (!(p = page_w(m, pg)))
 			return fail(m, ev, "out of memory");
@@ -653,7 +654,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (c + 1 > p->fill)
 			p->fill = c + 1;
 		rp_heap *h = owner_of(m, p);
-		count(m, p, h, 1, 0, TYPE_ID(ev->aux) == T_REF);
+		count(m, p, h, 1, st == RAV_CELL_DEAD ? -1 : 0, TYPE_ID(ev->aux) == T_REF);
 		m->tot.allocs++;
 		tc->h[0] = h;
 		break;
