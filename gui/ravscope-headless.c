@@ -238,6 +238,12 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_print("ravscope: wrote %s (%dx%d, event %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ", %.2f px per cell, %"
 			G_GUINT64_FORMAT " live cells)\n", o->output, w, h, at, n, vp.scale, tot.live_cells);
 		if (o->print_counts) {
+			guint shown = 0;
+			for (guint i = 0; i < layout->pages->len; i++)
+				shown += g_array_index(layout->pages, RavscopeLayoutPage, i).kind != RAV_SPAGE_POOL;
+			g_print("world %.0fx%.0f px at %.0f,%.0f\n", ceil(layout->world_w * vp.scale), ceil(layout->world_h * vp.scale),
+				vp.x0, vp.y0);
+			g_print("pages %u of %u cells\n", shown, info->cells_per_page);
 			GArray *counts = ravscope_heap_type_counts(doc, layout);
 			for (guint i = 0; i < counts->len; i++) {
 				RavscopeTypeCount c = g_array_index(counts, RavscopeTypeCount, i);

@@ -131,8 +131,7 @@ static double world_height_for(RavscopeDocument *doc, const GArray *heaps, unsig
 	for (guint i = 0; i < heaps->len; i++) {
 		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
 		unsigned maxp = MAX(ravscope_document_max_pages(doc, r->heap_id), r->present ? r->heap.page_count : 0);
-		if (maxp)
-			h += lane_rows(maxp, page_cols) * page_h + LANE_PAD * 2;
+		h += maxp ? lane_rows(maxp, page_cols) * page_h + LANE_PAD * 2 : EMPTY_LANE_H;
 	}
 	h += flight_pages ? lane_rows(flight_pages, page_cols) * page_h + LANE_PAD * 2 : EMPTY_LANE_H;
 	double pool_w = MAX(2.0, cols / 4.0) + 1;
@@ -225,12 +224,15 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
 		unsigned count = r->present ? r->heap.page_count : 0;
 		unsigned maxp = MAX(ravscope_document_max_pages(doc, r->heap_id), count);
-		/* A heap that never owns a page (the recorder's own thread,
-		 * say) has nothing to draw. */
-		if (maxp == 0)
+		/* A heap that never owns a page and has no name (the
+		 * recorder's own thread) has nothing to show; named threads
+		 * keep a lane even without pages (programs that share malloc'd
+		 * memory, whose accesses the contention view shows). */
+		const rav_trace_thread *th = rav_trace_thread_by_id(t, r->heap_id);
+		if (maxp == 0 && (!th || !th->name[0]))
 			continue;
 		RavscopeLane lane = { .kind = RAVSCOPE_LANE_THREAD, .heap_id = r->heap_id, .y = y };
-		lane.h = lane_rows(maxp, page_cols) * L->page_h + LANE_PAD * 2;
+		lane.h = maxp ? lane_rows(maxp, page_cols) * L->page_h + LANE_PAD * 2 : EMPTY_LANE_H;
 		lane.alive = r->present && r->heap.alive;
 		lane.label = ravscope_document_heap_name(doc, r->heap_id);
 		if (!r->present)
@@ -353,6 +355,9 @@ void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *L)
 	/* Whole pixels per cell when possible: crisp cells, exact colours. */
 	if (vp->scale >= 1)
 		vp->scale = floor(vp->scale);
+	/* A heap without pages: keep empty lanes label-sized. */
+	if (L->pages->len == 0)
+		vp->scale = MIN(vp->scale, 14);
 	vp->ox = 0;
 	vp->oy = 0;
 }

@@ -1,0 +1,214 @@
+/* test-render.c - `ravscope --render` on a real trace, checked pixel by pixel.
+ *
+ * Usage: test-render RAVSCOPE TRACE.  Renders the heap alone (--no-chrome)
+ * at a whole number of pixels per cell and checks that every cell type
+ * covers exactly cells x px^2 pixels of its colour, and that all cells of
+ * all pages are accounted for; then checks the full picture (title,
+ * legend, timeline), the dark style, a selected cell, and that bad input
+ * gives a precise error and a non-zero exit.
+ */
+#include <cairo.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *ravscope, *trace;
+static char *tmpdir;
+
+static int run(const char *const *argv, char **out, char **err)
+{
+	int status = 0;
+	GError *error = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error))
+		g_error("cannot run %s: %s", argv[0], error->message);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128;
+}
+
+typedef struct {
+	guint type;
+	guint32 rgb;
+	guint64 cells;
+} Count;
+
+static GHashTable *count_colours(const char *png, int *w, int *h)
+{
+	cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+	g_assert_cmpint(cairo_surface_status(s), ==, CAIRO_STATUS_SUCCESS);
+	*w = cairo_image_surface_get_width(s);
+	*h = cairo_image_surface_get_height(s);
+	int stride = cairo_image_surface_get_stride(s);
+	const guint8 *data = cairo_image_surface_get_data(s);
+	GHashTable *hist = g_hash_table_new(NULL, NULL);
+	for (int y = 0; y < *h; y++) {
+		const guint32 *row = (const guint32 *)(data + (size_t)y * stride);
+		for (int x = 0; x < *w; x++) {
+			gpointer key = GUINT_TO_POINTER(row[x] & 0xffffff);
+			g_hash_table_insert(hist, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(hist, key)) + 1));
+		}
+	}
+	cairo_surface_destroy(s);
+	return hist;
+}
+
+static void test_exact_cells(void)
+{
+	const int px = 3;
+	int size = 1200;
+	char *out = NULL, *err = NULL;
+	g_autofree char *png = g_build_filename(tmpdir, "cells.png", NULL);
+	for (;;) {
+		g_autofree char *sz = g_strdup_printf("%dx%d", size, size);
+		g_autofree char *cp = g_strdup_printf("%d", px);
+		const char *argv[] = { ravscope, "--render", png, "--no-chrome", "--cell-px", cp, "--size", sz,
+				       "--print-counts", trace, NULL };
+		g_free(out);
+		g_free(err);
+		int rc = run(argv, &out, &err);
+		if (rc != 0)
+			g_error("ravscope --render failed (%d): %s%s", rc, out, err);
+		double ww = 0, wh = 0;
+		const char *wl = strstr(out, "\nworld ");
+		g_assert_nonnull(wl);
+		g_assert_cmpint(sscanf(wl, "\nworld %lfx%lf", &ww, &wh), ==, 2);
+		if (ww <= size && wh <= size)
+			break;
+		g_assert_cmpint(size, <, 8000);
+		size *= 2;
+	}
+	g_assert_nonnull(strstr(out, "ravscope: wrote "));
+	guint pages = 0, cpp = 0;
+	const char *pl = strstr(out, "\npages ");
+	g_assert_nonnull(pl);
+	g_assert_cmpint(sscanf(pl, "\npages %u of %u cells", &pages, &cpp), ==, 2);
+	g_assert_cmpuint(cpp, >, 0);
+
+	int w, h;
+	GHashTable *hist = count_colours(png, &w, &h);
+	g_assert_cmpint(w, ==, size);
+	guint64 total = 0, live = 0;
+	guint types = 0;
+	gchar **lines = g_strsplit(out, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		guint type, rgb;
+		guint64 cells;
+		if (sscanf(lines[i], "cells %u %x %" G_GUINT64_FORMAT, &type, &rgb, &cells) != 3)
+			continue;
+		guint64 pixels = GPOINTER_TO_UINT(g_hash_table_lookup(hist, GUINT_TO_POINTER(rgb)));
+		if (pixels != cells * px * px)
+			g_error("type %u (colour %06x): %" G_GUINT64_FORMAT " cells should cover %" G_GUINT64_FORMAT
+				" pixels, the PNG has %" G_GUINT64_FORMAT, type, rgb, cells, cells * px * px, pixels);
+		total += cells;
+		if (type != 0 && type != 1 && type != 4)
+			live += cells;
+		types++;
+	}
+	g_strfreev(lines);
+	/* Every cell of every page shown is drawn exactly once.  (A program
+	 * that shares malloc'd memory, like the chatty sample, owns no pages.) */
+	g_assert_cmpuint(total, ==, (guint64)pages * cpp);
+	if (pages > 0) {
+		g_assert_cmpuint(types, >=, 2);
+		g_assert_cmpuint(live, >, 0);
+	}
+	g_hash_table_unref(hist);
+	g_free(out);
+	g_free(err);
+}
+
+static void test_full_picture(void)
+{
+	g_autofree char *png = g_build_filename(tmpdir, "full.png", NULL);
+	g_autofree char *dark = g_build_filename(tmpdir, "dark.png", NULL);
+	char *out = NULL, *err = NULL;
+	const char *argv[] = { ravscope, "--render", png, "--size", "1024x700", trace, NULL };
+	g_assert_cmpint(run(argv, &out, &err), ==, 0);
+	g_assert_nonnull(strstr(out, png));
+	int w, h;
+	GHashTable *hist = count_colours(png, &w, &h);
+	g_assert_cmpint(w, ==, 1024);
+	g_assert_cmpint(h, ==, 700);
+	/* Title, labels, legend and timeline: a picture, not a flat fill. */
+	g_assert_cmpuint(g_hash_table_size(hist), >, 20);
+	/* Light style: the background dominates. */
+	guint bg = GPOINTER_TO_UINT(g_hash_table_lookup(hist, GUINT_TO_POINTER(0xfafafa)));
+	g_assert_cmpuint(bg, >, 0);
+	g_hash_table_unref(hist);
+	g_free(out);
+	g_free(err);
+
+	const char *argv2[] = { ravscope, "--render", dark, "--dark", "--large-text", "--size", "800x600", trace, NULL };
+	g_assert_cmpint(run(argv2, &out, &err), ==, 0);
+	hist = count_colours(dark, &w, &h);
+	g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(hist, GUINT_TO_POINTER(0x1e1e20))), >, 0);
+	g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(hist, GUINT_TO_POINTER(0xfafafa))), ==, 0);
+	g_hash_table_unref(hist);
+	g_free(out);
+	g_free(err);
+}
+
+static void test_events_and_errors(void)
+{
+	g_autofree char *png = g_build_filename(tmpdir, "start.png", NULL);
+	char *out = NULL, *err = NULL;
+	/* Event 0: nothing has happened yet, still a valid picture. */
+	const char *a0[] = { ravscope, "--render", png, "--event", "0", trace, NULL };
+	g_assert_cmpint(run(a0, &out, &err), ==, 0);
+	g_assert_nonnull(strstr(out, "event 0 of"));
+	g_free(out);
+	g_free(err);
+	/* Past the end: precise complaint, exit 2. */
+	const char *a1[] = { ravscope, "--render", png, "--event", "99999999999", trace, NULL };
+	g_assert_cmpint(run(a1, &out, &err), ==, 2);
+	g_assert_nonnull(strstr(err, "--event"));
+	g_free(out);
+	g_free(err);
+	const char *a2[] = { ravscope, "--render", png, "--size", "huge", trace, NULL };
+	g_assert_cmpint(run(a2, &out, &err), ==, 2);
+	g_assert_nonnull(strstr(err, "WIDTHxHEIGHT"));
+	g_free(out);
+	g_free(err);
+	/* Not a trace. */
+	g_autofree char *bogus = g_build_filename(tmpdir, "bogus.ravtrace", NULL);
+	g_assert_true(g_file_set_contents(bogus, "this is not a trace, just some text\n", -1, NULL));
+	const char *a3[] = { ravscope, "--render", png, bogus, NULL };
+	g_assert_cmpint(run(a3, &out, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "cannot open"));
+	g_free(out);
+	g_free(err);
+	/* Empty file. */
+	g_autofree char *empty = g_build_filename(tmpdir, "empty.ravtrace", NULL);
+	g_assert_true(g_file_set_contents(empty, "", 0, NULL));
+	const char *a4[] = { ravscope, "--render", png, empty, NULL };
+	g_assert_cmpint(run(a4, &out, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "cannot open"));
+	g_free(out);
+	g_free(err);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	if (argc != 3) {
+		g_printerr("usage: %s RAVSCOPE TRACE\n", argv[0]);
+		return 2;
+	}
+	ravscope = argv[1];
+	trace = argv[2];
+	tmpdir = g_dir_make_tmp("ravscope-test-XXXXXX", NULL);
+	g_test_add_func("/Rav/Gui/Render/exact-cells", test_exact_cells);
+	g_test_add_func("/Rav/Gui/Render/full-picture", test_full_picture);
+	g_test_add_func("/Rav/Gui/Render/events-and-errors", test_events_and_errors);
+	int rc = g_test_run();
+	const char *files[] = { "cells.png", "full.png", "dark.png", "start.png", "bogus.ravtrace", "empty.ravtrace" };
+	for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *p = g_build_filename(tmpdir, files[i], NULL);
+		g_unlink(p);
+	}
+	g_rmdir(tmpdir);
+	g_free(tmpdir);
+	return rc;
+}

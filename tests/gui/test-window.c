@@ -1,0 +1,238 @@
+/* test-window.c - the ravscope window on a real trace, under X (Xvfb).
+ *
+ * Usage: test-window TRACE...  For each trace: open it, wait for indexing,
+ * seek, step forward and back through the window's actions, select a live
+ * cell and read the inspector, draw the heap view and count the selected
+ * type's colour, toggle the contention overlay.  Then bad files: a corrupt
+ * one shows the error page in words, a truncated one opens with a notice.
+ */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "ravscope-heap-view.h"
+#include "ravscope-heapdraw.h"
+#include "ravscope-window.h"
+
+static char **traces;
+static int n_traces;
+
+static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
+{
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (!cond(data)) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("timed out waiting for %s", what);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+}
+
+static gboolean is_indexed(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_is_indexed(doc);
+}
+
+static void spin_a_bit(void)
+{
+	for (int i = 0; i < 50; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(2000);
+	}
+}
+
+static RavscopeWindow *open_window(const char *path)
+{
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 1200, 800);
+	gtk_window_present(GTK_WINDOW(w));
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	return w;
+}
+
+static guint64 count_rgb(cairo_surface_t *s, guint32 rgb)
+{
+	cairo_surface_flush(s);
+	int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+	int stride = cairo_image_surface_get_stride(s);
+	const guint8 *d = cairo_image_surface_get_data(s);
+	guint64 n = 0;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++)
+			n += (((const guint32 *)(d + (size_t)y * stride))[x] & 0xffffff) == rgb;
+	return n;
+}
+
+/* The first live cell of a user type at the playhead (or RAV_LOC_NONE). */
+static rav_loc first_live_cell(RavscopeDocument *doc, guint16 *type)
+{
+	rav_state *s = ravscope_document_get_state(doc);
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
+		rav_state_heap h;
+		if (!rav_state_heap_at(s, i, &h))
+			continue;
+		for (unsigned p = 0; p < h.page_count; p++) {
+			for (unsigned c = 1; c < cpp; c++) {
+				rav_state_cell cell;
+				if (rav_state_cell_at(s, h.pages[p], c, &cell) && cell.state == RAV_CELL_LIVE &&
+				    cell.type >= RAVSCOPE_TYPE_FIRST_USER) {
+					*type = cell.type;
+					return rav_loc_make(h.pages[p], c, 0);
+				}
+			}
+		}
+	}
+	return RAV_LOC_NONE;
+}
+
+static void test_trace(gconstpointer data)
+{
+	const char *path = data;
+	RavscopeWindow *w = open_window(path);
+	g_assert_cmpstr(ravscope_window_get_page(w), ==, "trace");
+	spin_until(is_indexed, w, "indexing");
+	spin_a_bit();
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	guint64 n = ravscope_document_get_event_count(doc);
+	g_assert_cmpuint(n, >, 0);
+
+	/* Seek to the middle, step forward and back. */
+	ravscope_window_seek(w, n / 2);
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, n / 2);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-forward", NULL));
+	guint64 after = ravscope_document_get_position(doc);
+	g_assert_cmpuint(after, >, n / 2);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-back", NULL));
+	g_assert_cmpuint(ravscope_document_get_position(doc), <, after);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.home", NULL));
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, 0);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.end", NULL));
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, n);
+
+	/* Find a moment with live cells of a user type: the busiest one. */
+	guint16 type = 0;
+	rav_loc cell = RAV_LOC_NONE;
+	for (guint k = 1; k <= 8 && cell == RAV_LOC_NONE; k++) {
+		ravscope_window_seek(w, n * k / 9);
+		cell = first_live_cell(doc, &type);
+	}
+	if (cell == RAV_LOC_NONE) {
+		g_test_message("%s: no live cell of a user type at the probed points", path);
+	} else {
+		ravscope_window_select_cell(w, cell);
+		spin_a_bit();
+		g_autofree char *text = ravscope_window_dup_inspector_text(w);
+		g_autofree char *loc = ravscope_format_loc(cell);
+		const char *tname = ravscope_document_type_name(doc, type);
+		if (!strstr(text, loc) || !strstr(text, tname) || !strstr(text, "History") || !strstr(text, "Referrers"))
+			g_error("inspector for %s (%s) shows:\n%s", loc, tname, text);
+
+		/* What the heap view draws: the selected type's colour is there. */
+		GtkWidget *hv = ravscope_window_get_heap_view(w);
+		int hw = MAX(gtk_widget_get_width(hv), 400), hh = MAX(gtk_widget_get_height(hv), 300);
+		cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, hw, hh);
+		cairo_t *cr = cairo_create(s);
+		ravscope_heap_view_draw_to(RAVSCOPE_HEAP_VIEW(hv), cr, hw, hh);
+		cairo_destroy(cr);
+		gboolean dark = adw_style_manager_get_dark(adw_style_manager_get_default());
+		guint64 px = count_rgb(s, ravscope_type_argb(type, dark) & 0xffffff);
+		cairo_surface_destroy(s);
+		g_assert_cmpuint(px, >, 0);
+
+		/* Zoom onto the selection: still drawn, and the scale grew. */
+		double before = ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv));
+		ravscope_heap_view_focus_cell(RAVSCOPE_HEAP_VIEW(hv), cell);
+		spin_a_bit();
+		for (int i = 0; i < 100; i++) {
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(5000);
+		}
+		g_assert_cmpfloat(ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv)), >=, before);
+	}
+
+	/* Contention overlay on, then off: the toggle reflects it. */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.contention", NULL));
+	gboolean on = FALSE;
+	g_object_get(w, "show-contention", &on, NULL);
+	g_assert_true(on);
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.contention", NULL);
+	g_object_get(w, "show-contention", &on, NULL);
+	g_assert_false(on);
+
+	/* Play for a moment: the playhead moves on its own. */
+	ravscope_window_seek(w, 0);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.play", NULL));
+	g_assert_true(ravscope_window_is_playing(w));
+	gint64 deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	while (ravscope_document_get_position(doc) == 0 && g_get_monotonic_time() < deadline) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(2000);
+	}
+	g_assert_cmpuint(ravscope_document_get_position(doc), >, 0);
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.play", NULL);
+	g_assert_false(ravscope_window_is_playing(w));
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+static void test_corrupt(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("ravscope-win-XXXXXX", NULL);
+	g_autofree char *bogus = g_build_filename(dir, "bogus.ravtrace", NULL);
+	g_assert_true(g_file_set_contents(bogus, "RAVTRACE? no, just text that is long enough to have a header\n", -1, NULL));
+	RavscopeWindow *w = open_window(bogus);
+	g_assert_cmpstr(ravscope_window_get_page(w), ==, "error");
+	const char *msg = ravscope_window_get_error_text(w);
+	g_assert_nonnull(msg);
+	g_assert_cmpuint(strlen(msg), >, 10);
+	g_assert_null(ravscope_window_get_document(w));
+	gtk_window_destroy(GTK_WINDOW(w));
+
+	/* A truncated copy of a real trace opens with what could be read. */
+	gchar *contents = NULL;
+	gsize len = 0;
+	g_assert_true(g_file_get_contents(traces[0], &contents, &len, NULL));
+	g_autofree char *cut = g_build_filename(dir, "cut.ravtrace", NULL);
+	g_assert_true(g_file_set_contents(cut, contents, (gssize)(len * 2 / 3), NULL));
+	g_free(contents);
+	w = open_window(cut);
+	const char *page = ravscope_window_get_page(w);
+	if (g_strcmp0(page, "trace") == 0) {
+		RavscopeDocument *doc = ravscope_window_get_document(w);
+		g_assert_true(ravscope_document_get_info(doc)->truncated);
+		spin_until(is_indexed, w, "indexing a truncated trace");
+	} else {
+		/* Too short to hold a complete chunk: then it must say why. */
+		g_assert_cmpstr(page, ==, "error");
+		g_assert_cmpuint(strlen(ravscope_window_get_error_text(w)), >, 10);
+	}
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_unlink(bogus);
+	g_unlink(cut);
+	g_rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	gtk_test_init(&argc, &argv, NULL);
+	adw_init();
+	if (argc < 2) {
+		g_printerr("usage: %s TRACE...\n", argv[0]);
+		return 2;
+	}
+	traces = argv + 1;
+	n_traces = argc - 1;
+	for (int i = 0; i < n_traces; i++) {
+		g_autofree char *base = g_path_get_basename(traces[i]);
+		g_autofree char *name = g_strdup_printf("/Rav/Gui/Window/%s", base);
+		g_test_add_data_func(name, traces[i], test_trace);
+	}
+	g_test_add_func("/Rav/Gui/Window/bad-files", test_corrupt);
+	return g_test_run();
+}
