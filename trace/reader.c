@@ -37,6 +37,7 @@
 #include "trace-private.h"
 
 #define LRU_SLOTS 8
+#define PAD 16 /* zero bytes after every decoded chunk (see vget) */
 #define RUN_BATCH 64
 
 typedef struct chunk {
@@ -53,7 +54,8 @@ typedef struct stream {
 	size_t nchunks, cap;
 	uint64_t events;
 	uint64_t first_event, last_event; /* global, while indexing */
-	bool seen;
+	bool seen, dirty;
+	int64_t tix;      /* its entry in the thread table, -1 not yet */
 } stream;
 
 typedef struct run {
@@ -108,6 +110,9 @@ struct rav_trace_reader {
 	bool index_done;
 	bool indexing;
 	size_t hint_run;
+	const lru_slot *hint_slot; /* chunk of the last random access */
+	uint64_t hint_first;
+	uint32_t hint_stream;
 	tdec *lru_dec;
 	lru_slot lru[LRU_SLOTS];
 	uint64_t lru_clock;
@@ -531,6 +536,9 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 struct tdec {
 	struct rav_trace_reader *rd;
 	uint32_t stream;
+	uint32_t tid;            /* the stream's thread (heap id) */
+	unsigned word_shift, wpp_shift;
+	uint64_t wpp_mask;
 	int64_t ci;              /* position in the stream's chunk list; -1 none */
 	uint8_t *buf;
 	size_t cap;
@@ -563,6 +571,10 @@ static tdec *tdec_new(struct rav_trace_reader *rd, uint32_t stream_idx)
 		return NULL;
 	td->rd = rd;
 	td->stream = stream_idx;
+	td->tid = rd->streams[stream_idx].id;
+	td->word_shift = rd->word_shift;
+	td->wpp_shift = rd->wpp_shift;
+	td->wpp_mask = rd->wpp_mask;
 	td->ci = -1;
 	td->dctx = ZSTD_createDCtx();
 	if (!td->dctx) {
@@ -685,8 +697,8 @@ static bool tdec_load(tdec *td, int64_t ci)
 	const chunk *c = &rd->chunks[s->chunks[ci]];
 	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
 	td->ci = -1;
-	if (td->cap < c->raw) {
-		size_t cap = c->raw < 65536 ? 65536 : c->raw;
+	if (td->cap < (size_t)c->raw + PAD) {
+		size_t cap = c->raw + PAD < 65536 ? 65536 : c->raw + PAD;
 		uint8_t *b = realloc(td->buf, cap);
 		if (!b) {
 			snprintf(td->why, sizeof td->why, "out of memory for a %u-byte chunk", c->raw);
@@ -708,6 +720,7 @@ static bool tdec_load(tdec *td, int64_t ci)
 	} else {
 		memcpy(td->buf, stored, c->raw);
 	}
+	memset(td->buf + c->raw, 0, PAD);
 	const uint8_t *p = td->buf, *end = td->buf + c->raw;
 	uint64_t seglen;
 	if (!ravt_get_varint(&p, end, &seglen) || seglen > (uint64_t)(end - p)) {
@@ -735,85 +748,106 @@ static bool tdec_load(tdec *td, int64_t ci)
 	return true;
 }
 
-static inline uint64_t word_to_loc(const struct rav_trace_reader *rd, uint64_t w)
+/* Varint without per-byte bounds checks: the event area of a decoded
+ * buffer is followed by PAD zero bytes, so a varint that starts inside it
+ * stops within the padding at the latest (an event reads at most 6 varints,
+ * each ending at most one byte further into the zeros); callers check
+ * p <= end once per event.  NULL for a varint longer than 10 bytes. */
+static inline __attribute__((always_inline)) const uint8_t *vget(const uint8_t *p, uint64_t *out)
 {
-	return ((w >> rd->wpp_shift) << 16) | (w & rd->wpp_mask);
+	uint64_t b = *p++;
+	if (__builtin_expect(b < 0x80, 1)) {
+		*out = b;
+		return p;
+	}
+	uint64_t v = b & 0x7f;
+	for (unsigned shift = 7; shift < 70; shift += 7) {
+		b = *p++;
+		v |= (b & 0x7f) << shift;
+		if (b < 0x80) {
+			*out = v;
+			return p;
+		}
+	}
+	return NULL;
 }
 
-static inline bool get_addr(tdec *td, const uint8_t **pp, uint64_t *r, uint64_t *loc)
+static inline __attribute__((always_inline)) const uint8_t *get_addr(tdec *td, const uint8_t *p, uint64_t *r,
+								     uint64_t *loc)
 {
 	uint64_t u;
-	if (!ravt_get_varint(pp, td->eend, &u))
-		return false;
+	p = vget(p, &u);
+	if (!p)
+		return NULL;
 	switch (u & 3) {
 	case RAVT_ADDR_POOL: {
 		uint64_t w = *r + (uint64_t)ravt_unzigzag(u >> 2);
 		*r = w;
-		if ((w >> td->rd->wpp_shift) > UINT32_MAX)
-			return false;
-		*loc = word_to_loc(td->rd, w);
-		return true;
+		uint64_t page = w >> td->wpp_shift;
+		if (page > UINT32_MAX)
+			return NULL;
+		*loc = (page << 16) | (w & td->wpp_mask);
+		return p;
 	}
 	case RAVT_ADDR_EXT: {
 		uint64_t x = td->rext + (uint64_t)ravt_unzigzag(u >> 2);
 		td->rext = x;
 		*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
-		return true;
+		return p;
 	}
 	case RAVT_ADDR_BYTE: {
-		uint64_t w = (u >> 2) >> td->rd->word_shift;
-		if ((w >> td->rd->wpp_shift) > UINT32_MAX)
-			return false;
-		*loc = word_to_loc(td->rd, w);
-		return true;
+		uint64_t w = (u >> 2) >> td->word_shift;
+		uint64_t page = w >> td->wpp_shift;
+		if (page > UINT32_MAX)
+			return NULL;
+		*loc = (page << 16) | (w & td->wpp_mask);
+		return p;
 	}
 	default:
 		if (u == 0) {
 			*loc = 0;
-			return true;
+			return p;
 		}
-		if (u == 4 && td->eend - *pp >= 8) {
-			uint64_t x = ravt_le64(*pp);
-			*pp += 8;
+		if (u == 4 && td->eend - p >= 8) {
+			uint64_t x = ravt_le64(p);
 			td->rext = x;
 			*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
-			return true;
+			return p + 8;
 		}
-		return false;
+		return NULL;
 	}
 }
 
-#define GETV(dst)                                                     \
-	do {                                                          \
-		if (!ravt_get_varint(&p, end, &(dst)))                \
-			goto bad;                                     \
+#define GETV(dst)                               \
+	do {                                    \
+		if (!(p = vget(p, &(dst))))     \
+			goto bad;               \
 	} while (0)
-#define GETA(dst)                                                     \
-	do {                                                          \
-		if (!get_addr(td, &p, &r, &(dst)))                    \
-			goto bad;                                     \
+#define GETA(dst)                                       \
+	do {                                            \
+		if (!(p = get_addr(td, p, &r, &(dst)))) \
+			goto bad;                       \
 	} while (0)
 
 /* Decode the next event of the chunk.  intern_text: give text events their
  * stable text (skipping events for a seek does not need it). */
 static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 {
-	if (td->left == 0)
+	if (__builtin_expect(td->left == 0, 0))
 		return false;
-	if (td->seg_left == 0 && !tdec_next_segment(td))
+	if (__builtin_expect(td->seg_left == 0, 0) && !tdec_next_segment(td))
 		return false;
 	const uint8_t *p = td->ep, *end = td->eend;
-	if (p >= end) {
+	if (__builtin_expect(p >= end, 0)) {
 		snprintf(td->why, sizeof td->why, "events end before the chunk's event count");
 		return false;
 	}
 	uint8_t kb = *p++;
 	unsigned kind = kb & RAVT_KIND_MAX;
-	uint64_t aux = 0, x = 0, a = 0, b = 0, c = 0, r = td->ra;
-	uint64_t tlen = 0;
-	bool has_text = false;
+	uint64_t aux, x = 0, a = 0, b = 0, c = 0, r = td->ra;
 	unsigned shape;
-	if (kind == RAVT_KIND_MAX) {
+	const uint32_t tid = td->tid;
+	if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
 		uint64_t k;
 		GETV(k);
 		GETV(aux);
@@ -833,7 +867,7 @@ static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 				GETV(*v[i]);
 			}
 		}
-		x ^= td->rd->streams[td->stream].id;
+		x ^= tid;
 	} else {
 		switch (kb >> RAVT_KIND_BITS) {
 		case RAVT_AUX_ZERO: aux = 0; break;
@@ -847,7 +881,6 @@ static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 		}
 		td->last_aux[kind] = (uint32_t)aux;
 		shape = ravt_shape_of(kind);
-		uint32_t tid = td->rd->streams[td->stream].id;
 		switch (shape) {
 		case RAVT_SHAPE_NONE:
 			break;
@@ -951,22 +984,17 @@ static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 			break;
 		}
 	}
-	if (x > UINT32_MAX)
+	if (__builtin_expect(p > end || x > UINT32_MAX, 0))
 		goto bad;
-	switch (shape) {
-	case RAVT_SHAPE_XTEXT: tlen = aux; has_text = true; break;
-	case RAVT_SHAPE_TYPEDEF:
-	case RAVT_SHAPE_TEXT: tlen = a; has_text = true; break;
-	default: break;
-	}
 	ev->text = NULL;
-	if (has_text) {
+	if (__builtin_expect(shape == RAVT_SHAPE_XTEXT || shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT, 0)) {
+		uint64_t tlen = shape == RAVT_SHAPE_XTEXT ? aux : a;
 		if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
 			goto bad;
 		ev->text = intern_text ? intern(td->rd, p, (size_t)tlen) : NULL;
 		p += tlen;
 	}
-	if (td->left == 1 && (p != end || td->sp != td->send || td->next_valid)) {
+	if (__builtin_expect(td->left == 1, 0) && (p != end || td->sp != td->send || td->next_valid)) {
 		snprintf(td->why, sizeof td->why, "bytes left over after the chunk's last event");
 		return false;
 	}
@@ -976,7 +1004,7 @@ static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 	ev->a = a;
 	ev->b = b;
 	ev->c = c;
-	ev->thread = td->rd->streams[td->stream].id;
+	ev->thread = tid;
 	ev->time_ns = td->t_fp >> 16;
 	td->t_fp += td->t_step;
 	td->ep = p;
@@ -986,7 +1014,7 @@ static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 	return true;
 bad:
 	snprintf(td->why, sizeof td->why, "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
-		 (unsigned long long)td->ordinal, td->rd->streams[td->stream].id, kind);
+		 (unsigned long long)td->ordinal, td->tid, kind);
 	return false;
 }
 #undef GETV
@@ -1614,10 +1642,12 @@ static bool publish(indexer *ix)
 	rd->nruns += ix->npending - start;
 	for (size_t i = 0; i < rd->nstreams; i++) {
 		stream *s = &rd->streams[i];
-		if (!s->seen)
+		if (!s->dirty)
 			continue;
-		rav_trace_thread *th = thread_entry(rd, s->id, true);
+		s->dirty = false;
+		rav_trace_thread *th = s->tix >= 0 ? &rd->threads[s->tix] : thread_entry(rd, s->id, true);
 		if (th) {
+			s->tix = th - rd->threads;
 			if (s->first_event < th->first_event)
 				th->first_event = s->first_event;
 			if (s->last_event > th->last_event)
@@ -1657,6 +1687,8 @@ static void reset_index(struct rav_trace_reader *rd)
 	atomic_store(&rd->nmarks, 0);
 	for (size_t i = 0; i < rd->nstreams; i++) {
 		rd->streams[i].seen = false;
+		rd->streams[i].dirty = false;
+		rd->streams[i].tix = -1;
 		rd->streams[i].first_event = UINT64_MAX;
 		rd->streams[i].last_event = 0;
 	}
@@ -1769,6 +1801,7 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 				_rav_replay_index_event(t, &ev);
 			}
 			st->last_event = ix->g - 1;
+			st->dirty = true;
 			/* Next segment: in this chunk, or the first of the next chunk. */
 			bool more;
 			if (d->left == 0) {
@@ -1902,12 +1935,14 @@ static const lru_slot *lru_get(struct rav_trace_reader *rd, uint32_t si, size_t 
 			victim = &rd->lru[i];
 	}
 	const chunk *c = &rd->chunks[cno];
-	if (!rd->lru_dec || rd->lru_dec->stream != si) {
-		tdec_free(rd->lru_dec);
+	if (!rd->lru_dec) {
 		rd->lru_dec = tdec_new(rd, si);
 		if (!rd->lru_dec)
 			return NULL;
 	}
+	rd->lru_dec->stream = si;
+	rd->lru_dec->tid = rd->streams[si].id;
+	rd->lru_dec->ci = -1;
 	if (victim->cap < c->count) {
 		rav_event *e = realloc(victim->ev, c->count * sizeof *e);
 		if (!e)
@@ -1916,6 +1951,8 @@ static const lru_slot *lru_get(struct rav_trace_reader *rd, uint32_t si, size_t 
 		victim->cap = c->count;
 	}
 	victim->chunk = -1;
+	if (rd->hint_slot == victim)
+		rd->hint_slot = NULL;
 	if (!tdec_load(rd->lru_dec, (int64_t)ci))
 		return NULL;
 	for (uint32_t k = 0; k < c->count; k++) {
@@ -1932,12 +1969,22 @@ static bool fetch_locked(struct rav_trace_reader *rd, uint64_t index, rav_event 
 	if (!find_run_locked(rd, index, r))
 		return false;
 	uint64_t ord = r->ordinal + (index - r->gstart);
+	const lru_slot *slot = rd->hint_slot;
+	if (slot && slot->chunk >= 0 && rd->hint_stream == r->stream && ord >= rd->hint_first &&
+	    ord - rd->hint_first < rd->chunks[slot->chunk].count) {
+		*out = slot->ev[ord - rd->hint_first];
+		out->index = index;
+		return true;
+	}
 	const stream *s = &rd->streams[r->stream];
 	size_t ci = chunk_of(rd, s, ord);
-	const lru_slot *slot = lru_get(rd, r->stream, ci);
+	slot = lru_get(rd, r->stream, ci);
+	rd->hint_slot = slot;
 	if (!slot)
 		return false;
-	*out = slot->ev[ord - rd->chunks[s->chunks[ci]].first];
+	rd->hint_stream = r->stream;
+	rd->hint_first = rd->chunks[s->chunks[ci]].first;
+	*out = slot->ev[ord - rd->hint_first];
 	out->index = index;
 	return true;
 }
