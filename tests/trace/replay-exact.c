@@ -1,0 +1,509 @@
+/* replay-exact.c - replay is exact (issue #3 item 7).
+ *
+ * Runs a random workload on the real engine with recording on: allocations
+ * at roots and in fields, reference stores that share cells (reference
+ * ravioli), overwrites and clears that free subtrees, data and scalar
+ * stores, deferred frees with bounded compaction steps, mark-from-roots
+ * collections of cycles, vectors, and messages sent and received through a
+ * channel (buffer pages, hand-offs, arrival compaction).  At many points it
+ * records the engine's own view (rav_heap_walk: every page of the heap with
+ * its fill, every cell's type, scalar, fields and back-links; the counters)
+ * and places a mark "checkpoint N".  Then it opens the trace, seeks to each
+ * mark and compares the replayed state with the engine's view cell by cell.
+ * Any difference fails with the checkpoint, the page, the cell and the
+ * values.
+ *
+ * Dead cells (deferred mode) are compared by state only: the engine keeps
+ * its hole list in their words without recording those writes, so their
+ * contents are unspecified by design.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ravioli.h"
+#include "ravtrace.h"
+#include "replay-private.h"
+
+static int failures;
+
+static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void failf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	failures++;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- the engine's view at a checkpoint -------------------------------- */
+
+typedef struct vcell {
+	uint32_t page, slot;
+	uint16_t type;
+	uint64_t scalar;
+	uint64_t field[2], back[2];
+} vcell;
+
+typedef struct vpage {
+	uint32_t page, fill;
+	bool root;
+} vpage;
+
+typedef struct view {
+	vpage *pages;
+	size_t npages, pcap;
+	vcell *cells;
+	size_t ncells, ccap;
+	rav_stats st;
+	unsigned heap_id;
+} view;
+
+static char *pool_base;
+
+/* Engine address -> the rav_loc replay uses. */
+static rav_loc loc_of(uintptr_t v)
+{
+	if (!v)
+		return 0;
+	uintptr_t off = v - (uintptr_t)pool_base;
+	return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
+			    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
+}
+
+static bool field_is_ref(rav_type t, int f)
+{
+	if (t == RAV_TYPE_ROOT)
+		return true;
+	if (t == RAV_TYPE_REF)
+		return f == 0;
+	return rav_type_field_kind(t, f) == RAV_REF;
+}
+
+static bool on_page(rav_heap *h, size_t page, unsigned fill, bool root, void *user)
+{
+	view *v = user;
+	if (v->npages == v->pcap) {
+		v->pcap = v->pcap ? v->pcap * 2 : 64;
+		v->pages = realloc(v->pages, sizeof *v->pages * v->pcap);
+	}
+	v->pages[v->npages++] = (vpage){ (uint32_t)page, fill, root };
+	return true;
+}
+
+static bool on_cell(rav_heap *h, const rav_cell_info *ci, void *user)
+{
+	view *v = user;
+	if (v->ncells == v->ccap) {
+		v->ccap = v->ccap ? v->ccap * 2 : 1024;
+		v->cells = realloc(v->cells, sizeof *v->cells * v->ccap);
+	}
+	vcell *c = &v->cells[v->ncells++];
+	memset(c, 0, sizeof *c);
+	c->page = (uint32_t)ci->page;
+	c->slot = ci->slot;
+	c->type = ci->type;
+	c->scalar = ci->scalar;
+	for (int f = 0; f < 2; f++)
+		c->field[f] = field_is_ref(ci->type, f) ? loc_of(ci->field[f]) : ci->field[f];
+	/* a root cell's third slot is in back[0]; normal cells: the back-link */
+	c->back[0] = loc_of(ci->back[0]);
+	c->back[1] = ci->type == RAV_TYPE_REF ? loc_of(ci->back[1]) : 0;
+	return true;
+}
+
+static void take_view(rav_heap *h, view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->heap_id = rav_heap_id(h);
+	rav_heap_walk(h, on_page, on_cell, v);
+	rav_heap_stats(h, &v->st);
+}
+
+/* ---- comparing with the replayed state -------------------------------- */
+
+static void compare(int cp, const view *v, const rav_state *s)
+{
+	int before = failures;
+	/* the heap's data pages in list order, its root pages as a set */
+	rav_state_heap sh;
+	bool found = false;
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
+		rav_state_heap_at(s, i, &sh);
+		if (sh.id == v->heap_id) {
+			found = true;
+			break;
+		}
+	}
+	if (!found) {
+		failf("checkpoint %d: heap %u is not in the replayed state", cp, v->heap_id);
+		return;
+	}
+	size_t di = 0;
+	uint64_t live = 0, dead = 0, refs = 0;
+	for (uint32_t i = 0; i < sh.page_count; i++) {
+		struct rav_state_page sp;
+		rav_state_page(s, sh.pages[i], &sp);
+		if (sp.kind == RAV_SPAGE_ROOT)
+			continue;
+		while (di < v->npages && v->pages[di].root)
+			di++;
+		if (di >= v->npages) {
+			failf("checkpoint %d: replay has data page %u in heap %u's list, the engine has no more pages", cp,
+			      sh.pages[i], v->heap_id);
+			return;
+		}
+		if (v->pages[di].page != sh.pages[i]) {
+			failf("checkpoint %d: heap %u's data page %zu is page %u in the engine but page %u in replay", cp,
+			      v->heap_id, di, v->pages[di].page, sh.pages[i]);
+			return;
+		}
+		live += sp.live;
+		dead += sp.dead;
+		di++;
+	}
+	for (; di < v->npages; di++)
+		if (!v->pages[di].root) {
+			failf("checkpoint %d: engine page %u (heap %u) is missing from replay's list", cp, v->pages[di].page,
+			      v->heap_id);
+			return;
+		}
+	for (size_t i = 0; i < v->npages; i++) {
+		struct rav_state_page sp;
+		rav_state_page(s, v->pages[i].page, &sp);
+		if (sp.owner != v->heap_id || (v->pages[i].root != (sp.kind == RAV_SPAGE_ROOT)))
+			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u kind %u", cp,
+			      v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner, sp.kind);
+		else if (sp.fill != v->pages[i].fill)
+			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp, v->pages[i].page,
+			      v->pages[i].fill, sp.fill);
+		/* cells above the fill must be empty in replay */
+		for (uint32_t c = v->pages[i].fill; c < RAV_PAGE_CELLS && c < sp.fill + 1; c++) {
+			rav_state_cell rc;
+			rav_state_cell_at(s, v->pages[i].page, c, &rc);
+			if (rc.state != RAV_CELL_EMPTY)
+				failf("checkpoint %d: page %u cell %u is above the engine's fill but replay has it %u", cp,
+				      v->pages[i].page, c, rc.state);
+		}
+	}
+	for (size_t i = 0; i < v->ncells && failures - before < 10; i++) {
+		const vcell *e = &v->cells[i];
+		rav_state_cell rc;
+		rav_state_cell_at(s, e->page, e->slot, &rc);
+		if (e->slot == 0) {
+			if (rc.state != RAV_CELL_HEADER)
+				failf("checkpoint %d: page %u cell 0 is not a header in replay", cp, e->page);
+			continue;
+		}
+		if (e->type == RAV_TYPE_DEAD) {
+			if (rc.state != RAV_CELL_DEAD)
+				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in replay", cp, e->page,
+				      e->slot, rc.state);
+			continue;
+		}
+		if (rc.state != RAV_CELL_LIVE) {
+			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in replay", cp,
+			      e->page, e->slot, e->type, rc.state);
+			continue;
+		}
+		if (e->type == RAV_TYPE_REF)
+			refs++;
+		uint64_t rf[2] = { rc.word[1], rc.word[2] };
+		uint64_t rb[2] = { rc.word[3], 0 };
+		if (e->type == RAV_TYPE_REF) {
+			rf[1] = 0;
+			rb[0] = rc.word[2];
+			rb[1] = rc.word[3];
+		}
+		uint64_t ef1 = e->type == RAV_TYPE_REF ? 0 : e->field[1];
+		if (rc.type != e->type || rc.scalar != e->scalar || rf[0] != e->field[0] || rf[1] != ef1 ||
+		    rb[0] != e->back[0] || rb[1] != e->back[1])
+			failf("checkpoint %d: page %u cell %u differs:\n"
+			      "  engine: type %u scalar %llu fields %#llx %#llx back %#llx %#llx\n"
+			      "  replay: type %u scalar %llu fields %#llx %#llx back %#llx %#llx",
+			      cp, e->page, e->slot, e->type, (unsigned long long)e->scalar,
+			      (unsigned long long)e->field[0], (unsigned long long)ef1, (unsigned long long)e->back[0],
+			      (unsigned long long)e->back[1], rc.type, (unsigned long long)rc.scalar,
+			      (unsigned long long)rf[0], (unsigned long long)rf[1], (unsigned long long)rb[0],
+			      (unsigned long long)rb[1]);
+	}
+	/* counters (root cells are not counted as live by the engine) */
+	if (live - 0 < v->st.live_cells || sh.dead_cells != v->st.dead_cells || sh.ref_cells != v->st.ref_cells)
+		failf("checkpoint %d: counters: engine live %llu dead %llu refs %llu, replay data-page live %llu dead %llu refs %llu",
+		      cp, (unsigned long long)v->st.live_cells, (unsigned long long)v->st.dead_cells,
+		      (unsigned long long)v->st.ref_cells, (unsigned long long)live, (unsigned long long)sh.dead_cells,
+		      (unsigned long long)sh.ref_cells);
+	(void)dead;
+}
+
+/* ---- the workload ------------------------------------------------------ */
+
+#define NROOTS 400
+
+static rav_type T_NODE, T_PAIR, T_LEAF;
+static rav_root roots[NROOTS];
+static rav_channel *chan;
+
+static void on_error(rav_status st, const char *message, void *user)
+{
+	failf("engine reported %s: %s", rav_status_name(st), message);
+	exit(1);
+}
+
+/* A random object reachable from a random root (walks user-typed cells). */
+static rav_ref pick(rav_heap *h, int *root_out)
+{
+	int r = (int)(rnd() % NROOTS);
+	if (root_out)
+		*root_out = r;
+	rav_ref o = rav_root_get(h, roots[r]);
+	for (int d = (int)(rnd() % 6); d > 0 && !rav_ref_is_null(o); d--) {
+		rav_type t = rav_type_of(h, o);
+		if (t < RAV_TYPE_FIRST_USER)
+			break;
+		int f = (int)(rnd() % 2);
+		if (rav_type_field_kind(t, f) != RAV_REF)
+			f ^= 1;
+		if (rav_type_field_kind(t, f) != RAV_REF)
+			break;
+		rav_ref c = rav_load_ref(h, o, f);
+		if (rav_ref_is_null(c))
+			break;
+		o = c;
+	}
+	return o;
+}
+
+static rav_type random_type(void)
+{
+	switch (rnd() % 3) {
+	case 0:
+		return T_NODE;
+	case 1:
+		return T_PAIR;
+	default:
+		return T_LEAF;
+	}
+}
+
+static int ref_field(rav_type t)
+{
+	if (t < RAV_TYPE_FIRST_USER)
+		return -1;
+	int f = (int)(rnd() % 2);
+	if (rav_type_field_kind(t, f) == RAV_REF)
+		return f;
+	if (rav_type_field_kind(t, f ^ 1) == RAV_REF)
+		return f ^ 1;
+	return -1;
+}
+
+static void op(rav_heap *h)
+{
+	unsigned k = (unsigned)(rnd() % 100);
+	int r;
+	if (k < 14) {
+		rav_new_root(h, random_type(), roots[rnd() % NROOTS], NULL);
+	} else if (k < 40) {
+		rav_ref p = pick(h, NULL);
+		if (rav_ref_is_null(p))
+			return;
+		int f = ref_field(rav_type_of(h, p));
+		if (f >= 0)
+			rav_new_field(h, random_type(), p, f, NULL);
+	} else if (k < 52) {
+		/* share: a second (third, ...) referrer makes reference ravioli */
+		rav_ref p = pick(h, NULL);
+		if (rav_ref_is_null(p))
+			return;
+		int f = ref_field(rav_type_of(h, p));
+		if (f < 0)
+			return;
+		rav_ref tg = pick(h, NULL);
+		/* loads never move cells: p is still a valid borrow */
+		rav_store_ref(h, p, f, tg);
+	} else if (k < 58) {
+		rav_ref p = pick(h, NULL);
+		if (rav_ref_is_null(p))
+			return;
+		int f = ref_field(rav_type_of(h, p));
+		if (f >= 0)
+			rav_clear_ref(h, p, f);
+	} else if (k < 62) {
+		rav_root_clear(h, roots[rnd() % NROOTS]);
+	} else if (k < 66) {
+		rav_ref tg = pick(h, NULL);
+		rav_root_set(h, roots[rnd() % NROOTS], tg);
+	} else if (k < 76) {
+		rav_ref p = pick(h, NULL);
+		if (rav_ref_is_null(p))
+			return;
+		rav_type t = rav_type_of(h, p);
+		if (t < RAV_TYPE_FIRST_USER)
+			return;
+		for (int f = 0; f < 2; f++)
+			if (rav_type_field_kind(t, f) == RAV_DATA)
+				rav_store(h, p, f, rnd() & 0xffffff);
+	} else if (k < 80) {
+		rav_ref p = pick(h, NULL);
+		if (!rav_ref_is_null(p) && rav_type_of(h, p) >= RAV_TYPE_FIRST_USER)
+			rav_set_scalar(h, p, rnd() & 0xfff);
+	} else if (k < 84) {
+		rav_set_free_mode(h, (rnd() & 1) ? RAV_FREE_DEFERRED : RAV_FREE_IMMEDIATE);
+	} else if (k < 88) {
+		rav_compact(h, 1 + rnd() % 8);
+	} else if (k < 89) {
+		rav_collect(h);
+	} else if (k < 91) {
+		r = (int)(rnd() % NROOTS);
+		if (rav_vec_new_root(h, roots[r], false) == RAV_OK) {
+			unsigned n = (unsigned)(rnd() % 12);
+			for (unsigned i = 0; i < n; i++)
+				rav_vec_push(h, rav_root_get(h, roots[r]), i * 3);
+		}
+	} else if (k < 95) {
+		/* a message built here, sent, and received back into another root */
+		rav_msg *m = rav_msg_new();
+		if (!m)
+			return;
+		if (rnd() & 1) {
+			rav_heap *mh = rav_msg_heap(m);
+			rav_ref top;
+			if (rav_new_root(mh, T_NODE, rav_msg_root(m), &top) == RAV_OK) {
+				rav_new_field(mh, T_LEAF, top, 0, NULL);
+				top = rav_root_get(mh, rav_msg_root(m));
+				rav_new_field(mh, T_PAIR, top, 1, NULL);
+			}
+		} else {
+			r = (int)(rnd() % NROOTS);
+			/* adopt only a subtree held by that root alone */
+			rav_ref o = rav_root_get(h, roots[r]);
+			if (rav_ref_is_null(o) || rav_msg_adopt(m, h, roots[r]) != RAV_OK) {
+				rav_heap *mh = rav_msg_heap(m);
+				rav_new_root(mh, T_LEAF, rav_msg_root(m), NULL);
+			}
+		}
+		if (rav_send(chan, m) != RAV_OK) {
+			failf("rav_send failed: %s", rav_last_error());
+			return;
+		}
+		if (rav_try_recv(chan, h, roots[rnd() % NROOTS]) != RAV_OK)
+			failf("rav_try_recv failed: %s", rav_last_error());
+	} else {
+		/* free a root and make a new one (root slots are reused) */
+		r = (int)(rnd() % NROOTS);
+		rav_root_free(h, roots[r]);
+		roots[r] = rav_root_new(h);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned ops = argc > 1 ? (unsigned)atoi(argv[1]) : 30000;
+	unsigned every = argc > 2 ? (unsigned)atoi(argv[2]) : 300;
+	char path[] = "/tmp/replay-exact-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("mkstemp");
+		return 1;
+	}
+	close(fd);
+	char eb[256];
+	if (rav_trace_start(path, false, eb, sizeof eb) != 0) {
+		fprintf(stderr, "rav_trace_start: %s\n", eb);
+		unlink(path);
+		return 1;
+	}
+	rav_set_error_handler(on_error, NULL);
+	T_NODE = rav_type_register("x-node", RAV_REF, RAV_REF);
+	T_PAIR = rav_type_register("x-pair", RAV_REF, RAV_DATA);
+	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);
+	rav_heap *h = rav_heap_self();
+	if (!h || !T_NODE || !T_PAIR || !T_LEAF) {
+		fprintf(stderr, "engine setup failed: %s\n", rav_last_error());
+		return 1;
+	}
+	pool_base = rav_pool_base();
+	chan = rav_channel_new();
+	for (int i = 0; i < NROOTS; i++)
+		roots[i] = rav_root_new(h);
+
+	unsigned ncp = ops / every + 1;
+	view *views = calloc(ncp, sizeof *views);
+	unsigned cp = 0;
+	for (unsigned i = 1; i <= ops; i++) {
+		op(h);
+		if (i % every == 0 && cp < ncp) {
+			take_view(h, &views[cp]);
+			char text[32];
+			snprintf(text, sizeof text, "checkpoint %u", cp);
+			rav_mark(text);
+			cp++;
+		}
+	}
+	rav_channel_free(chan);
+	rav_trace_stop();
+
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(path, &err);
+	unlink(path);
+	if (!t) {
+		fprintf(stderr, "open: %s\n", err.message);
+		return 1;
+	}
+	if (rav_trace_index(t, NULL, NULL, &err) < 0) {
+		fprintf(stderr, "index: %s\n", err.message);
+		return 1;
+	}
+	if (_rav_replay_index_error(t, &err))
+		failf("the trace does not replay: %s", err.message);
+	rav_state *s = rav_state_new(t);
+	uint64_t nevents = rav_trace_indexed_events(t);
+	size_t compared = 0;
+	unsigned seen = 0;
+	for (unsigned i = 0; i < rav_trace_mark_count(t) && failures < 20; i++) {
+		const rav_trace_mark *mk = rav_trace_mark_at(t, i);
+		unsigned n;
+		if (!mk || sscanf(mk->text, "checkpoint %u", &n) != 1 || n >= cp)
+			continue;
+		/* the view was taken just before the mark: state before the mark event */
+		if (rav_state_seek(s, mk->event, &err) < 0) {
+			failf("checkpoint %u: seek to event %llu failed: %s", n, (unsigned long long)mk->event, err.message);
+			break;
+		}
+		compare((int)n, &views[n], s);
+		compared += views[n].ncells;
+		seen++;
+	}
+	if (seen != cp && failures == 0)
+		failf("found %u of %u checkpoint marks in the trace", seen, cp);
+	for (unsigned i = 0; i < cp; i++) {
+		free(views[i].pages);
+		free(views[i].cells);
+	}
+	free(views);
+	rav_state_free(s);
+	rav_trace_close(t);
+	if (compared == 0)
+		failf("no cell was compared");
+	if (failures) {
+		fprintf(stderr, "%d failure(s)\n", failures);
+		return 1;
+	}
+	printf("replay-exact: %u operations, %llu events, %u checkpoints, %zu cells compared: replay matches the engine\n",
+	       ops, (unsigned long long)nevents, cp, compared);
+	return 0;
+}
