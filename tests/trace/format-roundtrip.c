@@ -586,6 +586,9 @@ static void test_pipe(void)
 
 int main(void)
 {
+	/* The checksum FORMAT.md specifies (CRC-32C check value). */
+	CHECK_EQ(_ravt_crc32c(0, "123456789", 9), 0xE3069283u);
+	CHECK_EQ(_ravt_crc32c(_ravt_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
 	test_every_kind();
 	fprintf(stderr, "every kind: %s\n", tt_failures ? "FAILED" : "ok");
 	test_merge(0, true);
