@@ -145,6 +145,16 @@ void rav__record_thread_start(rav_heap *h)
 #if RAV_TRACING
 	if (!rav__tracing || !rav__recorder)
 		return;
+	/* A buffer taken before this thread had a heap (type definitions at
+	 * install) is labelled heap 0: hand it over, so that this thread's
+	 * events from here on are labelled with its heap and stay in one
+	 * stream in program order. */
+	if (tbuf && tbuf->thread != h->id) {
+		if (tbuf->count)
+			exchange();
+		else
+			tbuf->thread = h->id;
+	}
 	uint64_t seq = rav__seq_next_locked();
 	rav__emit_sync(RAV_EV_THREAD_START, h->id, (uint64_t)syscall(SYS_gettid), 0, seq, rav__tsc());
 	seq = rav__seq_next_locked();
