@@ -100,10 +100,14 @@ static void open_trace(opened *o, const char *path, bool quiet_truncation)
 			prog, path, o->info.recovered_bytes, o->info.file_size);
 }
 
+/* Heap id 0 is no heap: events recorded before the recording thread had
+ * one (type definitions when recording starts). */
 static const char *thread_name(const rav_trace *t, uint32_t id)
 {
 	const rav_trace_thread *th = rav_trace_thread_by_id(t, id);
-	return th && th->name[0] ? th->name : NULL;
+	if (th && th->name[0])
+		return th->name;
+	return id == 0 ? "(process)" : NULL;
 }
 
 /* ---- Small formatting helpers -------------------------------------------------- */
@@ -388,10 +392,8 @@ static uint64_t parse_kinds(const char *list)
 	}
 	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int k = rav_event_kind_from_name(tok);
-		if (k < 0 || k >= 64) {
-			free(copy);
-			usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')", tok);
-		}
+		if (k < 0 || k >= 64)
+			usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')", tok); /* exits */
 		mask |= (uint64_t)1 << k;
 	}
 	free(copy);
@@ -594,12 +596,15 @@ static int cmd_info(int argc, char **argv)
 			const rav_trace_thread *th = rav_trace_thread_at(tr.t, i);
 			if (th->kind == RAV_HEAP_MESSAGE)
 				continue;
-			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th->heap_id,
-			       th->name[0] ? th->name : "(unnamed)", th->first_event, th->last_event);
+			const char *n = thread_name(tr.t, th->heap_id);
+			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th->heap_id, n ? n : "(unnamed)",
+			       th->first_event, th->last_event);
 		}
 		printf("types       %u\n", ntypes);
 		for (unsigned i = 0; i < ntypes; i++) {
 			const rav_trace_type *ty = rav_trace_type_at(tr.t, i);
+			if (strcmp(ty->name, "reserved") == 0)
+				continue;
 			printf("  %-5u %-20s %s, %s\n", ty->id, ty->name, ty->field_is_ref[0] ? "ref" : "data",
 			       ty->field_is_ref[1] ? "ref" : "data");
 		}
@@ -922,8 +927,10 @@ static void invalid(const char *path, const rav_trace_error *err)
 	printf("INVALID: %s: %s", path, err->message[0] ? err->message : "unreadable trace");
 	if (err->chunk >= 0)
 		printf(" (at byte offset %" PRIu64 ", chunk %" PRId64 ")\n", err->offset, err->chunk);
-	else
+	else if (err->code != RAV_TRACE_EREPLAY || err->offset)
 		printf(" (at byte offset %" PRIu64 ")\n", err->offset);
+	else
+		putchar('\n'); /* a replay error names its event, not a place in the file */
 	fflush(stdout);
 	exit(EXIT_BAD);
 }
