@@ -148,8 +148,11 @@ static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned
 	snprintf(r->params, sizeof r->params, "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32",
 		 c.live, c.steps, c.buckets);
 	r->metric_names[0] = "ns_per_step";
-	bench_result *res = bench_add(r, "ravioli", bench_best(p, churn_ravioli, &c));
-	res->metric[0] = res->seconds * 1e9 / (double)c.steps;
+	bench_result *res;
+	if (p->ravioli) {
+		res = bench_add(r, "ravioli", bench_best(p, churn_ravioli, &c));
+		res->metric[0] = res->seconds * 1e9 / (double)c.steps;
+	}
 	for (unsigned i = 0; i < nallocs; i++) {
 		c.a = &allocs[i];
 		res = bench_add(r, allocs[i].name, bench_best(p, churn_malloc, &c));
@@ -247,9 +250,12 @@ static void run_tree(const bench_params *p, const bench_alloc *allocs, unsigned 
 	snprintf(r->params, sizeof r->params, "\"nodes\": %zu, \"node_bytes\": 32", c.nodes);
 	r->metric_names[0] = "build_ms";
 	r->metric_names[1] = "teardown_ms";
-	bench_result *res = bench_add(r, "ravioli", bench_best(p, tree_ravioli, &c));
-	res->metric[0] = c.build * 1e3;
-	res->metric[1] = c.teardown * 1e3;
+	bench_result *res;
+	if (p->ravioli) {
+		res = bench_add(r, "ravioli", bench_best(p, tree_ravioli, &c));
+		res->metric[0] = c.build * 1e3;
+		res->metric[1] = c.teardown * 1e3;
+	}
 	for (unsigned i = 0; i < nallocs; i++) {
 		c.a = &allocs[i];
 		res = bench_add(r, allocs[i].name, bench_best(p, tree_malloc, &c));
@@ -415,7 +421,8 @@ static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned 
 	r->metric_names[1] = "live_mib";
 	r->metric_names[2] = "resident_per_live";
 	r->metric_names[3] = "peak_mib";
-	frag_report(r, p, NULL, nodes);
+	if (p->ravioli)
+		frag_report(r, p, NULL, nodes);
 	for (unsigned i = 0; i < nallocs; i++)
 		frag_report(r, p, &allocs[i], nodes);
 }
@@ -604,10 +611,14 @@ static void run_messages(const bench_params *p, const bench_alloc *allocs, unsig
 	r->metric_names[0] = "us_per_hop";
 	/* Each run starts from values 0..n-1; after 2k hops each node gained 2k. */
 	uint64_t want = (uint64_t)c.nodes * (c.nodes - 1) / 2 + (uint64_t)c.nodes * 2 * c.round_trips;
-	bench_result *res = bench_add(r, "ravioli", bench_best(p, msg_ravioli, &c));
-	res->metric[0] = res->seconds * 1e6 / (double)(2 * c.round_trips);
-	if (c.sum != want)
-		snprintf(res->note, sizeof res->note, "WRONG RESULT: sum %" PRIu64 ", expected %" PRIu64, c.sum, want);
+	bench_result *res;
+	if (p->ravioli) {
+		res = bench_add(r, "ravioli", bench_best(p, msg_ravioli, &c));
+		res->metric[0] = res->seconds * 1e6 / (double)(2 * c.round_trips);
+		if (c.sum != want)
+			snprintf(res->note, sizeof res->note, "WRONG RESULT: sum %" PRIu64 ", expected %" PRIu64, c.sum,
+				 want);
+	}
 	for (unsigned i = 0; i < nallocs; i++) {
 		c.a = &allocs[i];
 		res = bench_add(r, allocs[i].name, bench_best(p, msg_malloc, &c));

@@ -125,11 +125,15 @@ static bool load_alloc(const char *lib, const char *name, const char *msym, cons
 	return true;
 }
 
-static void load_allocs(char **argv)
+static bool selected(const char *list, const char *name);
+
+static void load_allocs(char **argv, const char *impls)
 {
-	allocs[nallocs++] = (bench_alloc){ "glibc", glibc_malloc, glibc_free };
+	if (selected(impls, "glibc"))
+		allocs[nallocs++] = (bench_alloc){ "glibc", glibc_malloc, glibc_free };
 	bool tls = false;
-	bool je = load_alloc("libjemalloc.so.2", "jemalloc", "malloc", "free", alloc_notes[0], sizeof alloc_notes[0],
+	bool je = !selected(impls, "jemalloc") ||
+		  load_alloc("libjemalloc.so.2", "jemalloc", "malloc", "free", alloc_notes[0], sizeof alloc_notes[0],
 			     &tls);
 	if (!je && tls && !getenv("RAV_BENCH_REEXEC")) {
 		/* Room for jemalloc's initial-exec TLS block: restart once with it. */
@@ -142,8 +146,9 @@ static void load_allocs(char **argv)
 		snprintf(alloc_notes[0], sizeof alloc_notes[0], "re-executing for jemalloc failed: %s",
 			 strerror(errno));
 	}
-	load_alloc("libmimalloc.so.2", "mimalloc", "mi_malloc", "mi_free", alloc_notes[1], sizeof alloc_notes[1],
-		   &tls);
+	if (selected(impls, "mimalloc"))
+		load_alloc("libmimalloc.so.2", "mimalloc", "mi_malloc", "mi_free", alloc_notes[1],
+			   sizeof alloc_notes[1], &tls);
 }
 
 /* ---- machine ---- */
@@ -277,12 +282,13 @@ static void print_table(const bench_workload *w, const bench_report *r)
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: rav-bench [--json] [--quick] [--workloads NAME,...] [--repeat N] [--warmup N]\n"
-		    "                 [--scale X] [--seed N] [--list]\n"
+	fprintf(to, "usage: rav-bench [--json] [--quick] [--workloads NAME,...] [--impls NAME,...] [--repeat N]\n"
+		    "                 [--warmup N] [--scale X] [--seed N] [--list]\n"
 		    "Compares libravioli with glibc malloc, jemalloc and mimalloc on the same work.\n"
 		    "  --json       one JSON object per workload on stdout (machine info inside each)\n"
 		    "  --quick      tiny sizes, one run: a smoke test, not a measurement\n"
 		    "  --workloads  comma-separated subset (see --list)\n"
+		    "  --impls      comma-separated subset of ravioli,glibc,jemalloc,mimalloc (for profiling)\n"
 		    "  --repeat N   timed runs per implementation, best kept (default 3)\n"
 		    "  --warmup N   untimed runs first (default 1)\n"
 		    "  --scale X    multiply every workload's size by X (default 1)\n");
@@ -313,9 +319,9 @@ static bool selected(const char *list, const char *name)
 
 int main(int argc, char **argv)
 {
-	bench_params p = { .quick = false, .repeat = 3, .warmup = 1, .scale = 1.0, .seed = 12345 };
+	bench_params p = { .quick = false, .repeat = 3, .warmup = 1, .scale = 1.0, .seed = 12345, .ravioli = true };
 	bool json = false, list = false;
-	const char *only = NULL;
+	const char *only = NULL, *impls = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -330,6 +336,9 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (v && strcmp(a, "--workloads") == 0) {
 			only = v;
+			i++;
+		} else if (v && strcmp(a, "--impls") == 0) {
+			impls = v;
 			i++;
 		} else if (v && strcmp(a, "--repeat") == 0) {
 			p.repeat = (unsigned)strtoul(v, NULL, 10);
@@ -379,7 +388,22 @@ int main(int argc, char **argv)
 			s = e + 1;
 		}
 
-	load_allocs(argv);
+	static const char *const known_impls[] = { "ravioli", "glibc", "jemalloc", "mimalloc" };
+	for (const char *s = impls; s && *s;) {
+		const char *e = strchr(s, ',');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		bool known = false;
+		for (size_t k = 0; k < sizeof known_impls / sizeof known_impls[0]; k++)
+			known |= strlen(known_impls[k]) == len && strncmp(known_impls[k], s, len) == 0;
+		if (!known) {
+			fprintf(stderr, "rav-bench: unknown implementation '%.*s' (ravioli, glibc, jemalloc, mimalloc)\n",
+				(int)len, s);
+			return 2;
+		}
+		s = e ? e + 1 : s + len;
+	}
+	p.ravioli = selected(impls, "ravioli");
+	load_allocs(argv, impls);
 	describe_machine();
 	if (!json) {
 		struct utsname u;

@@ -28,6 +28,7 @@ typedef struct bench_params {
 	unsigned warmup; /* untimed runs before them */
 	double scale;    /* multiplies every workload's default size */
 	uint64_t seed;
+	bool ravioli;    /* run the libravioli side (--impls can leave it out) */
 } bench_params;
 
 enum { BENCH_MAX_METRICS = 4, BENCH_MAX_RESULTS = 8 };
