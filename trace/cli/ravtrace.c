@@ -961,19 +961,27 @@ static int cmd_validate(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return EXIT_BAD;
 	}
-	memset(&err, 0, sizeof err);
-	if (rav_state_seek(s, info.events, &err) != 0)
-		invalid(path, &err);
+	rav_trace_error replay_err;
+	memset(&replay_err, 0, sizeof replay_err);
+	bool replay_ok = rav_state_seek(s, info.events, &replay_err) == 0;
 	rav_state_free(s);
 
+	/* Truncation is reported first: it explains a replay failure of the
+	 * recovered part (a thread's last chunk may be missing). */
 	if (info.truncated || truncated_index) {
-		printf("INVALID: %s: truncated: the file ends inside a chunk at byte %" PRIu64 "; the first %" PRIu64
-		       " bytes (%" PRIu64 " chunks, %" PRIu64 " events) are sound and readable\n",
-		       path, info.file_size, info.recovered_bytes, info.chunks, info.events);
+		printf("INVALID: %s: truncated: the file ends at byte offset %" PRIu64 ", inside chunk %" PRIu64
+		       "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64 " events) are readable",
+		       path, info.file_size, info.chunks, info.recovered_bytes, info.chunks, info.events);
+		if (replay_ok)
+			printf(" and replay consistently\n");
+		else
+			printf(", but replaying them fails: %s\n", replay_err.message);
 		rav_trace_close(t);
 		fflush(stdout);
 		return EXIT_BAD;
 	}
+	if (!replay_ok)
+		invalid(path, &replay_err);
 	printf("OK: %s: format %u.%u, %" PRIu64 " chunks, %" PRIu64 " events, %u heaps, replay consistent\n", path,
 	       info.version_major, info.version_minor, info.chunks, info.events, rav_trace_thread_count(t));
 	rav_trace_close(t);

@@ -8,7 +8,8 @@
 #   golden RAVTRACE TRACE EXPECTED     `stats --json` equals the committed expectation
 #   corrupt RAVTRACE TRACE WORKDIR     damaged copies: validate exits 1 with offset and
 #                                      reason; no command crashes or hangs on them
-#   flip RAVTRACE TRACE WORKDIR OFF... single-byte corruptions at given offsets are caught
+#   flip RAVTRACE TRACE WORKDIR        single-byte corruptions in the header, the first
+#                                      frame and payload, the middle and the end are caught
 # Every check prints what it ran; the first failure ends the test with exit 1.
 # RAV_TEST_WRAPPER (set by the valgrind test setup) runs each ravtrace
 # command under a checker; its own error exit code must be 99.
@@ -177,10 +178,13 @@ corrupt)
 flip)
   trace=$1
   work=$2
-  shift 2
   mkdir -p "$work"
   name=$(basename "$trace" .ravtrace)
-  for off in "$@"; do
+  # Offsets: version and geometry fields, the first chunk frame (the header
+  # size is the u32 at byte 24), its payload, the middle, near the end.
+  hs=$(od -An -tu4 -j24 -N4 "$trace" | tr -d ' ')
+  size=$(wc -c <"$trace")
+  for off in 9 20 $((hs + 1)) $((hs + 6)) $((hs + 45)) $((size / 2)) $((size - 20)); do
     damaged="$work/$name-flip-$off.ravtrace"
     cp "$trace" "$damaged"
     # Invert the byte at $off.
