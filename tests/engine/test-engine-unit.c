@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "rav-test.h"
@@ -1128,6 +1129,121 @@ static void t_serialize_corrupt(void)
 	CHECK_HEAP(h);
 }
 
+/* A big subtree streamed through a plain pipe (64 KiB buffer) to another
+ * thread that deserializes into its own heap: both sides must cope with
+ * partial reads and writes. */
+typedef struct stream_ctx {
+	int fd;
+	size_t n;
+	rav_status st;
+} stream_ctx;
+
+static void *stream_reader(void *arg)
+{
+	stream_ctx *c = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	c->st = rav_deserialize(h, c->fd, r);
+	if (c->st == RAV_OK) {
+		rav_ref cur = rav_root_get(h, r);
+		for (size_t i = 0; i < c->n; i++) {
+			CHECK_EQ(rav_load(h, cur, 0), i);
+			cur = rav_load_ref(h, cur, 1);
+		}
+		CHECK(rav_ref_is_null(cur));
+		CHECK_HEAP(h);
+	}
+	rav_root_free(h, r);
+	rav_thread_exit();
+	return NULL;
+}
+
+static void t_serialize_stream(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_root src = rav_root_new(h);
+	size_t n = rav_test_small() ? 20000 : 200000;
+	build_list(h, src, n);
+	for (unsigned flags = 0; flags <= RAV_SER_COMPRESS; flags += RAV_SER_COMPRESS) {
+		int p[2];
+		CHECK(pipe(p) == 0);
+		stream_ctx c = { p[0], n, RAV_EIO };
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, stream_reader, &c), 0);
+		CHECK_OK(rav_serialize(h, src, p[1], flags));
+		close(p[1]);
+		pthread_join(th, NULL);
+		close(p[0]);
+		CHECK_OK(c.st);
+	}
+	/* A reader that goes away: the writer gets an error, not a signal death. */
+	int p[2];
+	CHECK(pipe(p) == 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	CHECK_STATUS(rav_serialize(h, src, p[1], 0), RAV_EIO);
+	close(p[1]);
+	rav_root_free(h, src);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
+static void t_channel_leftovers(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	/* Messages still queued when the channel goes are freed with it. */
+	rav_channel *ch = rav_channel_new();
+	for (int k = 0; k < 3; k++) {
+		rav_msg *m = rav_msg_new();
+		build_salted_list(rav_msg_heap(m), rav_msg_root(m), 200, 0);
+		CHECK_OK(rav_send(ch, m));
+	}
+	rav_channel_close(ch);
+	rav_root dst = rav_root_new(h);
+	CHECK_OK(rav_recv(ch, h, dst)); /* closed but not empty: still delivers */
+	check_list(h, dst, 200, 0);
+	rav_channel_free(ch);
+
+	/* Vectors and byte strings travel like any subtree. */
+	rav_root v = rav_root_new(h);
+	CHECK_OK(rav_vec_new_root(h, v, false));
+	for (uintptr_t i = 0; i < 1000; i++)
+		CHECK_OK(rav_vec_push(h, rav_root_get(h, v), i * 3));
+	ch = rav_channel_new();
+	rav_msg *m = rav_msg_new();
+	CHECK_OK(rav_msg_adopt(m, h, v));
+	CHECK_OK(rav_send(ch, m));
+	m = rav_msg_new();
+	CHECK_OK(rav_bytes_new_root(rav_msg_heap(m), rav_msg_root(m), "hello, ravioli", 14));
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, v));
+	rav_ref vec = rav_root_get(h, v);
+	CHECK_EQ(rav_vec_len(h, vec), 1000);
+	for (size_t i = 0; i < 1000; i += 37) {
+		uintptr_t x;
+		CHECK_OK(rav_vec_get(h, vec, i, &x));
+		CHECK_EQ(x, i * 3);
+	}
+	CHECK_OK(rav_vec_pop(h, vec, NULL)); /* received vectors stay usable */
+	CHECK_OK(rav_recv(ch, h, dst));
+	char buf[16];
+	CHECK_EQ(rav_bytes_read(h, rav_root_get(h, dst), 0, buf, sizeof buf), 14);
+	CHECK(memcmp(buf, "hello, ravioli", 14) == 0);
+	CHECK_HEAP(h);
+	/* An empty message arrives as an empty root (dropping what dst held). */
+	m = rav_msg_new();
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_try_recv(ch, h, dst));
+	CHECK(!rav_root_is_set(h, dst));
+	rav_channel_free(ch);
+	rav_root_free(h, v);
+	rav_root_free(h, dst);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
 /* ---- inspection ---- */
 
 typedef struct walk_count {
@@ -1242,6 +1358,8 @@ static const rav_test_case cases[] = {
 	{ "messages", t_messages },
 	{ "serialize", t_serialize },
 	{ "serialize-corrupt", t_serialize_corrupt },
+	{ "serialize-stream", t_serialize_stream },
+	{ "channel-leftovers", t_channel_leftovers },
 	{ "inspect", t_inspect },
 };
 
