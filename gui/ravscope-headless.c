@@ -193,8 +193,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	vp.hover = RAV_LOC_NONE;
 	vp.contention = cont;
 	memcpy(vp.accent, accent_rgb, sizeof vp.accent);
-	RavscopeHeapLayout *layout = ravscope_heap_layout_build(doc, 0, vp.width / MAX(vp.height, 1));
-	ravscope_viewport_fit(&vp, layout);
+	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, 0, &vp, o->large_text ? 52 : 40);
 	if (o->cell_px > 0)
 		vp.scale = o->cell_px;
 	if (focus != RAV_LOC_NONE) {
@@ -203,7 +202,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 			g_printerr("ravscope: --focus %s: that page is not in any heap at event %" G_GUINT64_FORMAT "\n", o->focus, at);
 		} else {
 			if (o->cell_px <= 0)
-				vp.scale = 72;
+				vp.scale = CLAMP(floor(MIN(vp.width / (layout->cols + 3), vp.height / (layout->rows + 3))), 4, 160);
 			/* Show the focused cell's whole page, centred. */
 			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(layout, rav_loc_page(focus));
 			double cx = lp->x + layout->cols / 2.0, cy = lp->y + layout->rows / 2.0;
@@ -320,8 +319,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	/* First frame while indexing runs, as the window does it. */
 	BenchIndex bi = { .doc = doc };
 	GThread *th = g_thread_new("ravscope-index", bench_index_thread, &bi);
-	RavscopeHeapLayout *layout = ravscope_heap_layout_build(doc, 0, vp.width / vp.height);
-	ravscope_viewport_fit(&vp, layout);
+	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, 0, &vp, 40);
 	ravscope_heap_draw(cr, painter, doc, layout, &vp);
 	cairo_surface_flush(surf);
 	gint64 t_first = g_get_monotonic_time();
@@ -351,7 +349,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 		ravscope_heap_painter_invalidate(painter);
 		guint64 per_frame = MAX(1, n / frames);
 		GArray *times = g_array_new(FALSE, FALSE, sizeof(double));
-		layout = ravscope_heap_layout_build(doc, 0, vp.width / vp.height);
+		layout = ravscope_heap_layout_build_fit(doc, 0, &vp, 40);
 		unsigned pc = layout->page_cols;
 		for (guint f = 0; f < frames && ravscope_document_get_position(doc) < n; f++) {
 			gint64 a = g_get_monotonic_time();
@@ -359,8 +357,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 			ravscope_document_step_many(doc, (guint)MIN(per_frame, G_MAXUINT), applied, NULL);
 			ravscope_heap_painter_note_events(painter, (rav_event *)applied->data, applied->len);
 			ravscope_heap_layout_free(layout);
-			layout = ravscope_heap_layout_build(doc, pc, vp.width / vp.height);
-			ravscope_viewport_fit(&vp, layout);
+			layout = ravscope_heap_layout_build_fit(doc, pc, &vp, 40);
 			if (zooms[z] > 0) {
 				vp.scale = zooms[z];
 				/* Follow the busiest spot: the top-left of the first lane. */

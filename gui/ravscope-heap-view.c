@@ -24,6 +24,7 @@ struct _RavscopeHeapView {
 	gboolean layout_dirty;
 	unsigned page_cols;
 	double layout_aspect;
+	double min_lane_h;
 	RavscopeHeapPainter *painter;
 	RavscopeViewport vp;
 	gboolean fitted;     /* still showing "fit": refit on resize */
@@ -72,29 +73,35 @@ static void ensure_layout(RavscopeHeapView *self)
 	double aspect = (w - gutter_width(self)) / MAX(h, 1.0);
 	if (self->layout && !self->layout_dirty && fabs(aspect - self->layout_aspect) < 0.01)
 		return;
-	gboolean refit = !self->layout || self->fitted;
-	/* Pages per row only change when the view's shape does (or on a fit),
-	 * so lanes keep their geometry while a trace plays. */
-	if (fabs(aspect - self->layout_aspect) >= 0.01 && self->fitted)
-		self->page_cols = 0;
-	RavscopeHeapLayout *L = ravscope_heap_layout_build(self->doc, self->page_cols, MAX(aspect, 0.1));
+	gboolean refit = (!self->layout || self->fitted) && w > 0 && h > 0;
+	/* Pages per row and the lanes' minimum height only change on a fit
+	 * (or when the view's shape changes while fitted), so lanes keep
+	 * their geometry while a trace plays. */
+	RavscopeHeapLayout *L;
+	if (refit) {
+		if (fabs(aspect - self->layout_aspect) >= 0.01)
+			self->page_cols = 0;
+		RavscopeViewport v = self->vp;
+		v.gutter = gutter_width(self);
+		v.x0 = v.gutter;
+		v.y0 = 0;
+		v.width = w - v.gutter;
+		v.height = h;
+		L = ravscope_heap_layout_build_fit(self->doc, self->page_cols, &v, self->large_text ? 52 : 40);
+		self->min_lane_h = (self->large_text ? 52 : 40) / MAX(v.scale, 1e-3);
+		self->vp = v;
+		self->target_scale = v.scale;
+		self->target_ox = v.ox;
+		self->target_oy = v.oy;
+		self->fitted = TRUE;
+	} else {
+		L = ravscope_heap_layout_build(self->doc, self->page_cols, MAX(aspect, 0.1), self->min_lane_h);
+	}
 	ravscope_heap_layout_free(self->layout);
 	self->layout = L;
 	self->page_cols = L->page_cols;
 	self->layout_aspect = aspect;
 	self->layout_dirty = FALSE;
-	if (refit && w > 0 && h > 0) {
-		self->vp.gutter = gutter_width(self);
-		self->vp.x0 = self->vp.gutter;
-		self->vp.y0 = 0;
-		self->vp.width = w - self->vp.gutter;
-		self->vp.height = h;
-		ravscope_viewport_fit(&self->vp, L);
-		self->target_scale = self->vp.scale;
-		self->target_ox = self->vp.ox;
-		self->target_oy = self->vp.oy;
-		self->fitted = TRUE;
-	}
 }
 
 static void update_viewport(RavscopeHeapView *self, int w, int h)

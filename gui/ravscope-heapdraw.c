@@ -20,8 +20,8 @@
 
 #define RECT_SCALE 5.0   /* from here on cells are drawn as rectangles */
 #define GAP_SCALE 8.0    /* from here on cells have a one-pixel gap */
-#define TEXT_SCALE 44.0  /* type names inside cells */
-#define FIELD_SCALE 64.0 /* field values and reference arrows */
+#define TEXT_SCALE 36.0  /* type names inside cells */
+#define FIELD_SCALE 50.0 /* field values and reference arrows */
 #define PAGE_GAP 2.0     /* world units between pages */
 #define LANE_PAD 1.0
 #define EMPTY_LANE_H 3.0 /* world units: enough for the lane's label at fit zoom */
@@ -125,23 +125,24 @@ static unsigned lane_rows(unsigned pages, unsigned page_cols)
 }
 
 static double world_height_for(RavscopeDocument *doc, const GArray *heaps, unsigned page_cols,
-			       double page_h, unsigned flight_pages, unsigned pool_pages, unsigned cols)
+			       double page_h, unsigned flight_pages, unsigned pool_pages, unsigned cols, double min_lane_h)
 {
 	double h = 0;
 	for (guint i = 0; i < heaps->len; i++) {
 		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
 		unsigned maxp = MAX(ravscope_document_max_pages(doc, r->heap_id), r->present ? r->heap.page_count : 0);
-		h += maxp ? lane_rows(maxp, page_cols) * page_h + LANE_PAD * 2 : EMPTY_LANE_H;
+		h += MAX(maxp ? lane_rows(maxp, page_cols) * page_h + LANE_PAD * 2 : 0, min_lane_h);
 	}
-	h += flight_pages ? lane_rows(flight_pages, page_cols) * page_h + LANE_PAD * 2 : EMPTY_LANE_H;
+	h += MAX(flight_pages ? lane_rows(flight_pages, page_cols) * page_h + LANE_PAD * 2 : 0, min_lane_h);
 	double pool_w = MAX(2.0, cols / 4.0) + 1;
 	unsigned per_row = MAX(1, (unsigned)((page_cols * (cols + PAGE_GAP)) / pool_w));
-	h += pool_pages ? lane_rows(pool_pages, per_row) * (MAX(1.0, page_h / 4.0) + 1) + LANE_PAD * 2 : EMPTY_LANE_H;
+	h += MAX(pool_pages ? lane_rows(pool_pages, per_row) * (MAX(1.0, page_h / 4.0) + 1) + LANE_PAD * 2 : 0, min_lane_h);
 	return h;
 }
 
-RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect)
+RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect, double min_lane_h)
 {
+	min_lane_h = MAX(min_lane_h, EMPTY_LANE_H);
 	rav_trace *t = ravscope_document_get_trace(doc);
 	rav_state *s = ravscope_document_get_state(doc);
 	RavscopeHeapLayout *L = g_new0(RavscopeHeapLayout, 1);
@@ -208,7 +209,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 		page_cols = 1;
 		for (unsigned pc = 1; pc <= 1024; pc *= 2) {
 			double w = pc * L->page_w + 1;
-			double h = world_height_for(doc, heaps, pc, L->page_h, flight_pages + msgs->len * pc / 2, pool_pages, L->cols);
+			double h = world_height_for(doc, heaps, pc, L->page_h, flight_pages, pool_pages, L->cols, min_lane_h);
 			double d = fabs(log((w / h) / MAX(aspect, 0.05)));
 			if (d < best) {
 				best = d;
@@ -232,7 +233,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 		if (maxp == 0 && (!th || !th->name[0]))
 			continue;
 		RavscopeLane lane = { .kind = RAVSCOPE_LANE_THREAD, .heap_id = r->heap_id, .y = y };
-		lane.h = maxp ? lane_rows(maxp, page_cols) * L->page_h + LANE_PAD * 2 : EMPTY_LANE_H;
+		lane.h = MAX(maxp ? lane_rows(maxp, page_cols) * L->page_h + LANE_PAD * 2 : 0, min_lane_h);
 		lane.alive = r->present && r->heap.alive;
 		lane.label = ravscope_document_heap_name(doc, r->heap_id);
 		if (!r->present)
@@ -259,30 +260,30 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 		y += lane.h;
 	}
 
-	/* In flight: each message heap starts a row. */
+	/* Messages: the pages of every message heap alive now, in one flow
+	 * (each page's dashed frame marks it as a buffer page). */
 	{
 		RavscopeLane lane = { .kind = RAVSCOPE_LANE_FLIGHT, .heap_id = 0, .y = y, .alive = TRUE };
 		guint lane_index = L->lanes->len;
-		unsigned row = 0;
+		unsigned k = 0;
 		for (guint i = 0; i < msgs->len; i++) {
 			const rav_state_heap *h = &g_array_index(msgs, rav_state_heap, i);
-			for (unsigned k = 0; k < h->page_count; k++) {
-				guint32 page = h->pages[k];
+			for (unsigned j = 0; j < h->page_count; j++, k++) {
+				guint32 page = h->pages[j];
 				struct rav_state_page sp = { 0 };
 				ravscope_state_page(s, page, &sp);
 				RavscopeLayoutPage lp = {
 					.page = page, .lane = lane_index, .heap_id = h->id, .kind = sp.kind,
 					.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
-					.y = y + LANE_PAD + (row + k / page_cols) * L->page_h + PAGE_GAP / 2,
+					.y = y + LANE_PAD + (k / page_cols) * L->page_h + PAGE_GAP / 2,
 					.w = L->cols, .h = L->rows,
 				};
 				if (page < L->page_span)
 					L->page_slot[page] = L->pages->len;
 				g_array_append_val(L->pages, lp);
 			}
-			row += lane_rows(h->page_count, page_cols);
 		}
-		lane.h = row ? row * L->page_h + LANE_PAD * 2 : EMPTY_LANE_H;
+		lane.h = MAX(k ? lane_rows(k, page_cols) * L->page_h + LANE_PAD * 2 : 0, min_lane_h);
 		lane.label = g_strdup("messages");
 		unsigned sending = 0;
 		for (guint i = 0; i < msgs->len; i++)
@@ -313,7 +314,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 			g_array_append_val(L->pages, lp);
 			k++;
 		}
-		lane.h = k ? lane_rows(k, per_row) * (bh + 1) + LANE_PAD * 2 : EMPTY_LANE_H;
+		lane.h = MAX(k ? lane_rows(k, per_row) * (bh + 1) + LANE_PAD * 2 : 0, min_lane_h);
 		lane.label = g_strdup("pool");
 		lane.detail = g_strdup_printf("%u free page%s", k, k == 1 ? "" : "s");
 		g_array_append_val(L->lanes, lane);
@@ -322,6 +323,24 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 	L->world_h = y;
 	g_array_unref(heaps);
 	g_array_unref(msgs);
+	return L;
+}
+
+RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, unsigned page_cols, RavscopeViewport *vp,
+						   double label_px)
+{
+	double aspect = vp->width / MAX(vp->height, 1);
+	RavscopeHeapLayout *L = ravscope_heap_layout_build(doc, page_cols, aspect, 0);
+	ravscope_viewport_fit(vp, L);
+	/* Lanes at least label_px tall on screen at this zoom, so every lane's
+	 * name is readable in the whole-heap view. */
+	double min_h = label_px / MAX(vp->scale, 1e-3);
+	if (min_h > EMPTY_LANE_H * 1.05) {
+		unsigned pc = L->page_cols;
+		ravscope_heap_layout_free(L);
+		L = ravscope_heap_layout_build(doc, page_cols ? page_cols : pc, aspect, min_h);
+		ravscope_viewport_fit(vp, L);
+	}
 	return L;
 }
 
@@ -733,7 +752,7 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 	ravscope_type_color(type, vp->dark, bg);
 	gboolean light = rgb_is_light(bg);
 	hex_rgb(light ? 0x1a1a1a : 0xffffff, ink);
-	double px = CLAMP(vp->scale * 0.15, 8, 15) * (vp->large_text ? 1.25 : 1.0);
+	double px = CLAMP(vp->scale * 0.165, 8, 15) * (vp->large_text ? 1.2 : 1.0);
 	double pad = MAX(2, vp->scale * 0.06);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 	draw_text(cr, x + pad, y + pad, ravscope_document_type_name(doc, type), px, TRUE, ink, w - 2 * pad);
@@ -850,7 +869,12 @@ static void draw_near_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHe
 					continue;
 				if (!cell_center(L, vp, target, &x2, &y2))
 					continue;
-				draw_arrow(cr, x1, y1, x2, y2, vp->large_text ? 2.0 : 1.3, ink, 0.45, FALSE);
+				/* Links leaving the view would only cross it: the
+				 * field's text names their target instead. */
+				if (x2 < vp->x0 || x2 > vp->x0 + vp->width || y2 < vp->y0 || y2 > vp->y0 + vp->height ||
+				    x1 < vp->x0 || x1 > vp->x0 + vp->width || y1 < vp->y0 || y1 > vp->y0 + vp->height)
+					continue;
+				draw_arrow(cr, x1, y1, x2, y2, vp->large_text ? 2.0 : 1.3, ink, 0.4, FALSE);
 			}
 		}
 	}

@@ -55,8 +55,9 @@ typedef struct {
 } RavscopeHeapLayout;
 
 /* page_cols = 0 chooses pages per row so the world's aspect ratio is close
- * to `aspect` (width / height of the heap area). */
-RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect);
+ * to `aspect` (width / height of the heap area).  Lanes are at least
+ * min_lane_h world units tall. */
+RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect, double min_lane_h);
 void ravscope_heap_layout_free(RavscopeHeapLayout *layout);
 const RavscopeLayoutPage *ravscope_heap_layout_find(const RavscopeHeapLayout *layout, guint32 page);
 /* World position of a cell's top-left corner; FALSE if its page is not shown. */
@@ -114,6 +115,10 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocum
 			const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 /* Scale and origin that show the whole world in the viewport's area. */
 void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *layout);
+/* Build a layout and fit the viewport to it, with every lane at least
+ * label_px pixels tall at the fitted zoom. */
+RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, unsigned page_cols, RavscopeViewport *vp,
+						   double label_px);
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
 rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
 

@@ -78,6 +78,7 @@ struct _RavscopeWindow {
 	GtkProgressBar *contention_progress;
 	GtkBox *hot_list;
 	gboolean show_contention;
+	gboolean disposed;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu (template) */
 };
 
@@ -160,7 +161,7 @@ static gboolean refresh_cb(gpointer user)
 
 static void schedule_refresh(RavscopeWindow *self)
 {
-	if (!self->refresh_source)
+	if (!self->refresh_source && !self->disposed)
 		self->refresh_source = g_timeout_add(self->play_tick ? 120 : 15, refresh_cb, self);
 }
 
@@ -1244,6 +1245,7 @@ static void ravscope_window_set_property(GObject *o, guint id, const GValue *v, 
 static void ravscope_window_dispose(GObject *object)
 {
 	RavscopeWindow *self = RAVSCOPE_WINDOW(object);
+	self->disposed = TRUE;
 	g_clear_handle_id(&self->refresh_source, g_source_remove);
 	if (self->cancellable)
 		g_cancellable_cancel(self->cancellable);
