@@ -247,11 +247,17 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 		tsc = rav__tsc();
 	}
 #endif
+	/* Once the lock is released the receiver may take the message and free
+	 * it: read what the event needs now. */
+	unsigned msg_id = mh->id, ch_id = ch->id;
+	uint64_t msg_pages = mh->st.pages;
 	pthread_cond_signal(&ch->cond);
 	pthread_mutex_unlock(&ch->lock);
 #if RAV_TRACING
 	if (RAV_UNLIKELY(rav__tracing))
-		rav__emit_sync(RAV_EV_MSG_SEND, mh->id, ch->id, mh->st.pages, seq, tsc);
+		rav__emit_sync(RAV_EV_MSG_SEND, msg_id, ch_id, msg_pages, seq, tsc);
+#else
+	(void)msg_id, (void)ch_id, (void)msg_pages;
 #endif
 	return RAV_OK;
 }
