@@ -8,7 +8,9 @@
  * channel (buffer pages, hand-offs, arrival compaction).  At many points it
  * records the engine's own view (rav_heap_walk: every page of the heap with
  * its fill, every cell's type, scalar, fields and back-links; the counters)
- * and places a mark "checkpoint N".  Then it opens the trace, seeks to each
+ * and places a mark "checkpoint N".  A second phase adds a worker thread
+ * with its own heap: messages go both ways, and checkpoints compare both
+ * heaps at moments when the worker is quiet.  Then it opens the trace, seeks to each
  * mark and compares the replayed state with the engine's view cell by cell.
  * Any difference fails with the checkpoint, the page, the cell and the
  * values.
@@ -17,6 +19,7 @@
  * its hole list in their words without recording those writes, so their
  * contents are unspecified by design.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,13 +43,23 @@ static void failf(const char *fmt, ...)
 	failures++;
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
+#define NROOTS 400
+
+/* One thread's side of the workload. */
+typedef struct ctx {
+	rav_heap *h;
+	rav_root roots[NROOTS];
+	uint64_t rng;
+} ctx;
+
+static _Thread_local ctx *cur;
+
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	cur->rng ^= cur->rng << 13;
+	cur->rng ^= cur->rng >> 7;
+	cur->rng ^= cur->rng << 17;
+	return cur->rng;
 }
 
 /* ---- the engine's view at a checkpoint -------------------------------- */
@@ -251,10 +264,7 @@ static void compare(int cp, const view *v, const rav_state *s)
 
 /* ---- the workload ------------------------------------------------------ */
 
-#define NROOTS 400
-
 static rav_type T_NODE, T_PAIR, T_LEAF;
-static rav_root roots[NROOTS];
 static rav_channel *chan;
 
 static void on_error(rav_status st, const char *message, void *user)
@@ -266,6 +276,7 @@ static void on_error(rav_status st, const char *message, void *user)
 /* A random object reachable from a random root (walks user-typed cells). */
 static rav_ref pick(rav_heap *h, int *root_out)
 {
+	rav_root *roots = cur->roots;
 	int r = (int)(rnd() % NROOTS);
 	if (root_out)
 		*root_out = r;
@@ -311,8 +322,37 @@ static int ref_field(rav_type t)
 	return -1;
 }
 
+/* A message: a fresh little tree, or a subtree adopted from a root. */
+static rav_msg *build_msg(rav_heap *h)
+{
+	rav_root *roots = cur->roots;
+	int r;
+	rav_msg *m = rav_msg_new();
+	if (!m)
+		return NULL;
+	if (rnd() & 1) {
+		rav_heap *mh = rav_msg_heap(m);
+		rav_ref top;
+		if (rav_new_root(mh, T_NODE, rav_msg_root(m), &top) == RAV_OK) {
+			rav_new_field(mh, T_LEAF, top, 0, NULL);
+			top = rav_root_get(mh, rav_msg_root(m));
+			rav_new_field(mh, T_PAIR, top, 1, NULL);
+		}
+	} else {
+		r = (int)(rnd() % NROOTS);
+		/* adopt only works for a subtree held by that root alone */
+		rav_ref o = rav_root_get(h, roots[r]);
+		if (rav_ref_is_null(o) || rav_msg_adopt(m, h, roots[r]) != RAV_OK) {
+			rav_heap *mh = rav_msg_heap(m);
+			rav_new_root(mh, T_LEAF, rav_msg_root(m), NULL);
+		}
+	}
+	return m;
+}
+
 static void op(rav_heap *h)
 {
+	rav_root *roots = cur->roots;
 	unsigned k = (unsigned)(rnd() % 100);
 	int r;
 	if (k < 14) {
@@ -376,26 +416,9 @@ static void op(rav_heap *h)
 		}
 	} else if (k < 95) {
 		/* a message built here, sent, and received back into another root */
-		rav_msg *m = rav_msg_new();
+		rav_msg *m = build_msg(h);
 		if (!m)
 			return;
-		if (rnd() & 1) {
-			rav_heap *mh = rav_msg_heap(m);
-			rav_ref top;
-			if (rav_new_root(mh, T_NODE, rav_msg_root(m), &top) == RAV_OK) {
-				rav_new_field(mh, T_LEAF, top, 0, NULL);
-				top = rav_root_get(mh, rav_msg_root(m));
-				rav_new_field(mh, T_PAIR, top, 1, NULL);
-			}
-		} else {
-			r = (int)(rnd() % NROOTS);
-			/* adopt only a subtree held by that root alone */
-			rav_ref o = rav_root_get(h, roots[r]);
-			if (rav_ref_is_null(o) || rav_msg_adopt(m, h, roots[r]) != RAV_OK) {
-				rav_heap *mh = rav_msg_heap(m);
-				rav_new_root(mh, T_LEAF, rav_msg_root(m), NULL);
-			}
-		}
 		if (rav_send(chan, m) != RAV_OK) {
 			failf("rav_send failed: %s", rav_last_error());
 			return;
@@ -410,10 +433,57 @@ static void op(rav_heap *h)
 	}
 }
 
+/* ---- two threads: messages between two heaps -------------------------- */
+
+static rav_channel *to_worker, *to_main;
+static rav_heap *worker_heap;
+
+/* The worker receives a message into one of its roots, works on its own
+ * heap, and answers with a message as its last engine action of the round,
+ * so that once the main thread has received the answer, the worker's heap
+ * is quiet (it waits in rav_recv) and every one of its events is ordered
+ * before the main thread's next ones (the answer's send/receive sequence
+ * numbers order them in the trace). */
+static void *worker(void *arg)
+{
+	ctx *c = arg;
+	cur = c;
+	rav_thread_name("worker");
+	c->h = rav_heap_self();
+	for (int i = 0; i < NROOTS; i++)
+		c->roots[i] = rav_root_new(c->h);
+	worker_heap = c->h;
+	for (;;) {
+		int r = (int)(rnd() % NROOTS);
+		if (rav_recv(to_worker, c->h, c->roots[r]) != RAV_OK) {
+			failf("worker: receive failed: %s", rav_last_error());
+			break;
+		}
+		/* an empty message says stop: its receive (an ordering event) puts
+		 * the teardown after the main thread's last checkpoint in the trace */
+		if (!rav_root_is_set(c->h, c->roots[r]))
+			break;
+		for (int k = (int)(rnd() % 20); k > 0; k--)
+			op(c->h);
+		rav_msg *m = build_msg(c->h);
+		if (!m || rav_send(to_main, m) != RAV_OK) {
+			failf("worker: cannot answer: %s", rav_last_error());
+			break;
+		}
+	}
+	for (int i = 0; i < NROOTS; i++)
+		rav_root_free(c->h, c->roots[i]);
+	rav_thread_exit();
+	return NULL;
+}
+
+#define MAXVIEWS 2
+
 int main(int argc, char **argv)
 {
 	unsigned ops = argc > 1 ? (unsigned)atoi(argv[1]) : 30000;
 	unsigned every = argc > 2 ? (unsigned)atoi(argv[2]) : 300;
+	unsigned rounds = argc > 3 ? (unsigned)atoi(argv[3]) : 1500;
 	char path[] = "/tmp/replay-exact-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0) {
@@ -431,35 +501,83 @@ int main(int argc, char **argv)
 	T_NODE = rav_type_register("x-node", RAV_REF, RAV_REF);
 	T_PAIR = rav_type_register("x-pair", RAV_REF, RAV_DATA);
 	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);
+	static ctx mainc = { .rng = 0x9e3779b97f4a7c15ull }, workc = { .rng = 0x2545f4914f6cdd1dull };
+	cur = &mainc;
 	rav_heap *h = rav_heap_self();
 	if (!h || !T_NODE || !T_PAIR || !T_LEAF) {
 		fprintf(stderr, "engine setup failed: %s\n", rav_last_error());
 		return 1;
 	}
+	mainc.h = h;
 	pool_base = rav_pool_base();
 	chan = rav_channel_new();
 	for (int i = 0; i < NROOTS; i++)
-		roots[i] = rav_root_new(h);
+		mainc.roots[i] = rav_root_new(h);
 
-	unsigned ncp = ops / every + 1;
-	view *views = calloc(ncp, sizeof *views);
+	unsigned ncp = ops / every + rounds / 10 + 2;
+	view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
+	unsigned *nviews = calloc(ncp, sizeof *nviews);
 	unsigned cp = 0;
+	char text[32];
+	/* phase 1: one thread, messages to itself */
 	for (unsigned i = 1; i <= ops; i++) {
 		op(h);
 		if (i % every == 0 && cp < ncp) {
-			take_view(h, &views[cp]);
-			char text[32];
+			take_view(h, &views[cp][0]);
+			nviews[cp] = 1;
 			snprintf(text, sizeof text, "checkpoint %u", cp);
 			rav_mark(text);
 			cp++;
 		}
 	}
+	/* phase 2: a second thread; messages go both ways */
+	to_worker = rav_channel_new();
+	to_main = rav_channel_new();
+	pthread_t th;
+	if (rounds && pthread_create(&th, NULL, worker, &workc) != 0) {
+		fprintf(stderr, "pthread_create failed\n");
+		return 1;
+	}
+	for (unsigned i = 1; i <= rounds; i++) {
+		rav_msg *m = build_msg(h);
+		if (!m || rav_send(to_worker, m) != RAV_OK) {
+			failf("main: send failed: %s", rav_last_error());
+			break;
+		}
+		if (rav_recv(to_main, h, mainc.roots[rnd() % NROOTS]) != RAV_OK) {
+			failf("main: receive failed: %s", rav_last_error());
+			break;
+		}
+		if (i % 10 == 0 && cp < ncp) {
+			take_view(h, &views[cp][0]);
+			take_view(worker_heap, &views[cp][1]);
+			nviews[cp] = 2;
+			snprintf(text, sizeof text, "checkpoint %u", cp);
+			rav_mark(text);
+			cp++;
+		}
+		for (int k = (int)(rnd() % 20); k > 0; k--)
+			op(h);
+	}
+	if (rounds) {
+		rav_msg *stop = rav_msg_new();
+		if (!stop || rav_send(to_worker, stop) != RAV_OK) {
+			failf("main: cannot stop the worker: %s", rav_last_error());
+			rav_channel_close(to_worker);
+		}
+		pthread_join(th, NULL);
+	}
+	rav_channel_free(to_worker);
+	rav_channel_free(to_main);
 	rav_channel_free(chan);
 	rav_trace_stop();
 
 	rav_trace_error err;
 	rav_trace *t = rav_trace_open(path, &err);
-	unlink(path);
+	if (getenv("REPLAY_EXACT_KEEP"))
+		fprintf(stderr, "trace kept: %s\n", path);
+	else
+		unlink(path);
 	if (!t) {
 		fprintf(stderr, "open: %s\n", err.message);
 		return 1;
@@ -479,22 +597,26 @@ int main(int argc, char **argv)
 		unsigned n;
 		if (!mk || sscanf(mk->text, "checkpoint %u", &n) != 1 || n >= cp)
 			continue;
-		/* the view was taken just before the mark: state before the mark event */
+		/* the views were taken just before the mark: the state before the mark event */
 		if (rav_state_seek(s, mk->event, &err) < 0) {
 			failf("checkpoint %u: seek to event %llu failed: %s", n, (unsigned long long)mk->event, err.message);
 			break;
 		}
-		compare((int)n, &views[n], s);
-		compared += views[n].ncells;
+		for (unsigned v = 0; v < nviews[n]; v++) {
+			compare((int)n, &views[n][v], s);
+			compared += views[n][v].ncells;
+		}
 		seen++;
 	}
 	if (seen != cp && failures == 0)
 		failf("found %u of %u checkpoint marks in the trace", seen, cp);
-	for (unsigned i = 0; i < cp; i++) {
-		free(views[i].pages);
-		free(views[i].cells);
-	}
+	for (unsigned i = 0; i < cp; i++)
+		for (unsigned v = 0; v < nviews[i]; v++) {
+			free(views[i][v].pages);
+			free(views[i][v].cells);
+		}
 	free(views);
+	free(nviews);
 	rav_state_free(s);
 	rav_trace_close(t);
 	if (compared == 0)
@@ -503,7 +625,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;
 	}
-	printf("replay-exact: %u operations, %llu events, %u checkpoints, %zu cells compared: replay matches the engine\n",
-	       ops, (unsigned long long)nevents, cp, compared);
+	printf("replay-exact: %u operations, %u message rounds with a second thread, %llu events, %u checkpoints, "
+	       "%zu cells compared: replay matches the engine\n",
+	       ops, rounds, (unsigned long long)nevents, cp, compared);
 	return 0;
 }
