@@ -45,6 +45,7 @@ typedef struct chunk {
 	uint64_t first;   /* ordinal in its thread's stream */
 	uint32_t stored, raw, count;
 	uint32_t stream;  /* index into rd->streams */
+	uint32_t no;      /* position among all chunks of the file (error messages) */
 	uint16_t flags;
 } chunk;
 
@@ -69,6 +70,7 @@ typedef struct lru_slot {
 	uint64_t stamp;
 	rav_event *ev;
 	size_t cap;
+	uint32_t n;       /* events decoded: fewer than the chunk's count if it is damaged */
 } lru_slot;
 
 /* Arrays handed out by pointer (threads, types, marks) grow by copying and
@@ -515,7 +517,8 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 				s->cap = cap;
 			}
 			s->chunks[s->nchunks++] = (uint32_t)rd->nchunks;
-			rd->chunks[rd->nchunks++] = (chunk){ off, f.first, f.stored_len, f.raw_len, f.count, si, f.flags };
+			rd->chunks[rd->nchunks++] =
+				(chunk){ off, f.first, f.stored_len, f.raw_len, f.count, si, (uint32_t)chunkno, f.flags };
 			s->events += f.count;
 			rd->total_events += f.count;
 			added += f.count;
@@ -540,6 +543,7 @@ struct tdec {
 	unsigned word_shift, wpp_shift;
 	uint64_t wpp_mask;
 	int64_t ci;              /* position in the stream's chunk list; -1 none */
+	int64_t last_ci;         /* the chunk loaded or being loaded (for errors) */
 	uint8_t *buf;
 	size_t cap;
 	const uint8_t *sp, *send, *ep, *eend;
@@ -576,6 +580,7 @@ static tdec *tdec_new(struct rav_trace_reader *rd, uint32_t stream_idx)
 	td->wpp_shift = rd->wpp_shift;
 	td->wpp_mask = rd->wpp_mask;
 	td->ci = -1;
+	td->last_ci = -1;
 	td->dctx = ZSTD_createDCtx();
 	if (!td->dctx) {
 		free(td);
@@ -697,6 +702,7 @@ static bool tdec_load(tdec *td, int64_t ci)
 	const chunk *c = &rd->chunks[s->chunks[ci]];
 	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
 	td->ci = -1;
+	td->last_ci = ci;
 	if (td->cap < (size_t)c->raw + PAD) {
 		size_t cap = c->raw + PAD < 65536 ? 65536 : c->raw + PAD;
 		uint8_t *b = realloc(td->buf, cap);
@@ -1064,12 +1070,13 @@ static bool tdec_stream_event(tdec *td, rav_event *ev)
 
 static void decode_error(const struct rav_trace_reader *rd, const tdec *td, rav_trace_error *err)
 {
-	int64_t ci = td->ci;
+	int64_t ci = td->ci >= 0 ? td->ci : td->last_ci;
 	uint64_t off = 0;
 	int64_t chunkno = -1;
 	if (ci >= 0) {
-		chunkno = rd->streams[td->stream].chunks[ci];
-		off = rd->chunks[chunkno].offset;
+		const chunk *c = &rd->chunks[rd->streams[td->stream].chunks[ci]];
+		chunkno = c->no;
+		off = c->offset;
 	}
 	set_err(err, RAV_TRACE_EDECODE, off, chunkno, "chunk %lld at offset %llu (thread %u): %s", (long long)chunkno,
 		(unsigned long long)off, rd->streams[td->stream].id, td->why[0] ? td->why : "cannot be decoded");
@@ -1953,11 +1960,12 @@ static const lru_slot *lru_get(struct rav_trace_reader *rd, uint32_t si, size_t 
 	victim->chunk = -1;
 	if (rd->hint_slot == victim)
 		rd->hint_slot = NULL;
-	if (!tdec_load(rd->lru_dec, (int64_t)ci))
-		return NULL;
-	for (uint32_t k = 0; k < c->count; k++) {
-		if (!tdec_event(rd->lru_dec, &victim->ev[k], true))
-			return NULL;
+	/* A damaged chunk keeps the events before the damage: indexing
+	 * delivered those, so random access must serve them too. */
+	victim->n = 0;
+	if (tdec_load(rd->lru_dec, (int64_t)ci)) {
+		while (victim->n < c->count && tdec_event(rd->lru_dec, &victim->ev[victim->n], true))
+			victim->n++;
 	}
 	victim->chunk = cno;
 	victim->stamp = ++rd->lru_clock;
@@ -1971,7 +1979,7 @@ static bool fetch_locked(struct rav_trace_reader *rd, uint64_t index, rav_event 
 	uint64_t ord = r->ordinal + (index - r->gstart);
 	const lru_slot *slot = rd->hint_slot;
 	if (slot && slot->chunk >= 0 && rd->hint_stream == r->stream && ord >= rd->hint_first &&
-	    ord - rd->hint_first < rd->chunks[slot->chunk].count) {
+	    ord - rd->hint_first < slot->n) {
 		*out = slot->ev[ord - rd->hint_first];
 		out->index = index;
 		return true;
@@ -1984,6 +1992,8 @@ static bool fetch_locked(struct rav_trace_reader *rd, uint64_t index, rav_event 
 		return false;
 	rd->hint_stream = r->stream;
 	rd->hint_first = rd->chunks[s->chunks[ci]].first;
+	if (ord - rd->hint_first >= slot->n)
+		return false;
 	*out = slot->ev[ord - rd->hint_first];
 	out->index = index;
 	return true;
