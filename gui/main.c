@@ -21,12 +21,13 @@ int main(int argc, char **argv)
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
 	gboolean contention = FALSE, counts = FALSE, version = FALSE;
 	int frames = 0;
+	double anim = -1;
 	GOptionEntry entries[] = {
 		{ "render", 0, 0, G_OPTION_ARG_FILENAME, &render, "Draw the heap view of FILE to a PNG without a display", "OUT.png" },
 		{ "event", 0, 0, G_OPTION_ARG_INT64, &event, "With --render: the state just before event N (default: when most cells are live)", "N" },
 		{ "size", 0, 0, G_OPTION_ARG_STRING, &size, "With --render/--bench: image size (default 1280x800)", "WxH" },
-		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "With --render: select a cell and show its links", "PAGE:CELL" },
-		{ "focus", 0, 0, G_OPTION_ARG_STRING, &focus, "With --render: zoom onto the page of this cell", "PAGE:CELL" },
+		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "With --render: select a cell and show its links", "PAGE.CELL" },
+		{ "focus", 0, 0, G_OPTION_ARG_STRING, &focus, "With --render: zoom onto the page of this cell", "PAGE.CELL" },
 		{ "cell-px", 0, 0, G_OPTION_ARG_DOUBLE, &cell_px, "With --render: pixels per cell (default: fit the heap)", "N" },
 		{ "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "With --render: dark style", NULL },
 		{ "large-text", 0, 0, G_OPTION_ARG_NONE, &large, "With --render: presentation (large text) style", NULL },
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
 		{ "no-chrome", 0, 0, G_OPTION_ARG_NONE, &no_chrome, "With --render: only the heap (no title, labels, timeline)", NULL },
 		{ "contention", 0, 0, G_OPTION_ARG_NONE, &contention, "With --render: compute and overlay cache contention", NULL },
 		{ "print-counts", 0, 0, G_OPTION_ARG_NONE, &counts, "With --render: print cells per type and their colours", NULL },
+		{ "anim", 0, 0, G_OPTION_ARG_DOUBLE, &anim, "With --render: apply the next visible event and draw its animation at time T (0..1)", "T" },
 		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
 		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240)", "N" },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
@@ -67,7 +69,7 @@ int main(int argc, char **argv)
 		RavscopeRenderOptions o = {
 			.file = argv[1], .output = render, .event = event, .size = size, .select = select, .focus = focus,
 			.cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend, .no_chrome = no_chrome,
-			.contention = contention, .print_counts = counts, .frames = frames,
+			.contention = contention, .print_counts = counts, .frames = frames, .anim = anim,
 		};
 		return bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);
 	}

@@ -393,7 +393,7 @@ char *ravscope_format_loc(rav_loc loc)
 		return g_strdup("null");
 	if (loc & RAV_LOC_EXTERNAL)
 		return g_strdup_printf("0x%" G_GINT64_MODIFIER "x", (guint64)(loc & ~RAV_LOC_EXTERNAL));
-	return g_strdup_printf("p%u:%u", rav_loc_page(loc), rav_loc_cell(loc));
+	return g_strdup_printf("%u.%u", rav_loc_page(loc), rav_loc_cell(loc));
 }
 
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc)
@@ -411,7 +411,7 @@ char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc)
 		else if (c.type == RAVSCOPE_TYPE_ROOT)
 			names = root;
 	}
-	return g_strdup_printf("p%u:%u.%s", rav_loc_page(loc), rav_loc_cell(loc), names[rav_loc_word(loc)]);
+	return g_strdup_printf("%u.%u.%s", rav_loc_page(loc), rav_loc_cell(loc), names[rav_loc_word(loc)]);
 }
 
 gboolean ravscope_event_kind_is_visual(unsigned kind)

@@ -78,7 +78,9 @@ gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
 gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
-char *ravscope_format_loc(rav_loc loc);                 /* "p3:17" or "p3:17.f0" */
+/* Cells as PAGE.CELL ("3.17"), words as PAGE.CELL.NAME ("3.17.f0"), the
+ * notation `ravtrace dump` uses. */
+char *ravscope_format_loc(rav_loc loc);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
 /* Which event kinds touch the heap picture (worth animating / marking dirty). */

@@ -40,12 +40,13 @@ static gboolean parse_size(const char *s, int *w, int *h)
 gboolean ravscope_parse_loc(const char *s, rav_loc *out)
 {
 	unsigned page, cell;
-	char tail;
+	char sep, tail;
 	if (!s)
 		return FALSE;
 	if (s[0] == 'p')
 		s++;
-	if (sscanf(s, "%u:%u%c", &page, &cell, &tail) != 2 || cell > 0x3fff)
+	/* PAGE.CELL as ravtrace prints it; PAGE:CELL accepted too. */
+	if (sscanf(s, "%u%c%u%c", &page, &sep, &cell, &tail) != 3 || (sep != '.' && sep != ':') || cell > 0x3fff)
 		return FALSE;
 	*out = rav_loc_make(page, cell, 0);
 	return TRUE;
@@ -124,11 +125,11 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	}
 	rav_loc sel = RAV_LOC_NONE, focus = RAV_LOC_NONE;
 	if (o->select && !ravscope_parse_loc(o->select, &sel)) {
-		g_printerr("ravscope: --select %s: expected PAGE:CELL, e.g. p3:17\n", o->select);
+		g_printerr("ravscope: --select %s: expected PAGE.CELL, e.g. 3.17\n", o->select);
 		return 2;
 	}
 	if (o->focus && !ravscope_parse_loc(o->focus, &focus)) {
-		g_printerr("ravscope: --focus %s: expected PAGE:CELL, e.g. p3:17\n", o->focus);
+		g_printerr("ravscope: --focus %s: expected PAGE.CELL, e.g. 3.17\n", o->focus);
 		return 2;
 	}
 	GError *error = NULL;
@@ -194,6 +195,30 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	vp.contention = cont;
 	memcpy(vp.accent, accent_rgb, sizeof vp.accent);
 	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, 0, &vp, o->large_text ? 52 : 40);
+	GArray *anims = g_array_new(FALSE, TRUE, sizeof(RavscopeAnim));
+	if (o->anim >= 0) {
+		/* Apply the next event that changes the picture and draw its
+		 * animation frozen at time o->anim, as the window would. */
+		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
+		for (guint guard = 0; guard < 100000; guard++) {
+			guint before = applied->len;
+			if (ravscope_document_step_many(doc, 1, applied, NULL) == 0)
+				break;
+			guint kind = g_array_index(applied, rav_event, before).kind;
+			if ((ravscope_event_kind_is_visual(kind) && kind != RAV_EV_LINK) || kind == RAV_EV_MARK)
+				break;
+		}
+		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout->page_cols, vp.width / MAX(vp.height, 1),
+								     (o->large_text ? 52 : 40) / MAX(vp.scale, 1e-3));
+		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);
+		ravscope_heap_layout_free(layout);
+		layout = now;
+		at = ravscope_document_get_position(doc);
+		vp.anims = (const RavscopeAnim *)anims->data;
+		vp.n_anims = anims->len;
+		vp.anim_t = CLAMP(o->anim, 0, 1);
+		g_array_unref(applied);
+	}
 	if (o->cell_px > 0)
 		vp.scale = o->cell_px;
 	if (focus != RAV_LOC_NONE) {
@@ -256,6 +281,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	cairo_surface_destroy(surf);
 	ravscope_heap_painter_free(painter);
 	ravscope_heap_layout_free(layout);
+	g_array_unref(anims);
 	if (cont)
 		rav_contention_free(cont);
 	g_object_unref(doc);

@@ -517,86 +517,8 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	ensure_layout(self);
 	self->fitted = was_fitted;
 	g_array_set_size(self->anims, 0);
-	if (duration_ms > 0 && self->animate && n > 0) {
-		/* Visual events play one after another within the period. */
-		guint visual = 0;
-		for (guint i = 0; i < n; i++)
-			visual += ravscope_event_kind_is_visual(events[i].kind) && events[i].kind != RAV_EV_LINK;
-		guint k = 0;
-		rav_state *s = ravscope_document_get_state(self->doc);
-		for (guint i = 0; i < n; i++) {
-			const rav_event *e = &events[i];
-			if (!ravscope_event_kind_is_visual(e->kind) || e->kind == RAV_EV_LINK)
-				continue;
-			RavscopeAnim a = { 0 };
-			a.start = visual > 1 ? (double)k / visual * 0.6 : 0;
-			a.end = visual > 1 ? a.start + 0.4 + 0.6 / visual : 1;
-			k++;
-			switch (e->kind) {
-			case RAV_EV_MOVE: {
-				a.kind = RAVSCOPE_ANIM_MOVE;
-				a.a = e->a;
-				a.b = e->b;
-				rav_state_cell c;
-				if (rav_state_cell_at(s, rav_loc_page(e->b), rav_loc_cell(e->b), &c))
-					a.type = c.type;
-				break;
-			}
-			case RAV_EV_FIXUP:
-			case RAV_EV_REF_STORE:
-				a.kind = RAVSCOPE_ANIM_FIXUP;
-				a.a = e->a;
-				a.b = e->b;
-				a.c = e->c;
-				break;
-			case RAV_EV_ALLOC:
-				a.kind = RAVSCOPE_ANIM_ALLOC;
-				a.a = e->a;
-				break;
-			case RAV_EV_FREE:
-				a.kind = RAVSCOPE_ANIM_FREE;
-				a.a = e->a;
-				break;
-			case RAV_EV_PAGE_ACQUIRE:
-				a.kind = RAVSCOPE_ANIM_PAGE_ACQUIRE;
-				a.page = (guint32)e->a;
-				break;
-			case RAV_EV_PAGE_HANDOFF: {
-				const RavscopeLayoutPage *from = ravscope_heap_layout_find(old, (guint32)e->a);
-				if (!from)
-					continue;
-				a.kind = RAVSCOPE_ANIM_PAGE_TRAVEL;
-				a.page = (guint32)e->a;
-				a.from_x = from->x;
-				a.from_y = from->y;
-				break;
-			}
-			default:
-				continue;
-			}
-			g_array_append_val(self->anims, a);
-		}
-		/* Message send/receive: every page that changed lane travels. */
-		if (old) {
-			for (guint i = 0; i < self->layout->pages->len; i++) {
-				const RavscopeLayoutPage *np = &g_array_index(self->layout->pages, RavscopeLayoutPage, i);
-				const RavscopeLayoutPage *op = ravscope_heap_layout_find(old, np->page);
-				if (!op || op->lane == np->lane || np->kind == RAV_SPAGE_POOL)
-					continue;
-				gboolean have = FALSE;
-				for (guint j = 0; j < self->anims->len; j++) {
-					RavscopeAnim *x = &g_array_index(self->anims, RavscopeAnim, j);
-					if (x->kind == RAVSCOPE_ANIM_PAGE_TRAVEL && x->page == np->page)
-						have = TRUE;
-				}
-				if (have)
-					continue;
-				RavscopeAnim a = { .kind = RAVSCOPE_ANIM_PAGE_TRAVEL, .page = np->page, .from_x = op->x,
-						   .from_y = op->y, .start = 0, .end = 1 };
-				g_array_append_val(self->anims, a);
-			}
-		}
-	}
+	if (duration_ms > 0 && self->animate && n > 0)
+		ravscope_anims_build(self->anims, self->doc, old, self->layout, events, n);
 	ravscope_heap_layout_free(old);
 	self->anim_duration_ms = self->anims->len ? duration_ms : 0;
 	self->anim_start = g_get_monotonic_time();

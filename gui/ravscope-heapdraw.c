@@ -1284,3 +1284,86 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	if (vp->gutter > 0)
 		draw_gutter(cr, L, vp);
 }
+
+void ravscope_anims_build(GArray *anims, RavscopeDocument *doc, const RavscopeHeapLayout *old,
+			  const RavscopeHeapLayout *now, const rav_event *events, guint n)
+{
+	/* Visual events play one after another within the period, each
+	 * overlapping the next a little so a compaction reads as one motion. */
+	guint visual = 0;
+	for (guint i = 0; i < n; i++)
+		visual += ravscope_event_kind_is_visual(events[i].kind) && events[i].kind != RAV_EV_LINK;
+	guint k = 0;
+	rav_state *s = ravscope_document_get_state(doc);
+	for (guint i = 0; i < n; i++) {
+		const rav_event *e = &events[i];
+		if (!ravscope_event_kind_is_visual(e->kind) || e->kind == RAV_EV_LINK)
+			continue;
+		RavscopeAnim a = { 0 };
+		a.start = visual > 1 ? (double)k / visual * 0.6 : 0;
+		a.end = visual > 1 ? a.start + 0.4 + 0.6 / visual : 1;
+		k++;
+		switch (e->kind) {
+		case RAV_EV_MOVE: {
+			a.kind = RAVSCOPE_ANIM_MOVE;
+			a.a = e->a;
+			a.b = e->b;
+			rav_state_cell c;
+			if (rav_state_cell_at(s, rav_loc_page(e->b), rav_loc_cell(e->b), &c))
+				a.type = c.type;
+			break;
+		}
+		case RAV_EV_FIXUP:
+		case RAV_EV_REF_STORE:
+			a.kind = RAVSCOPE_ANIM_FIXUP;
+			a.a = e->a;
+			a.b = e->b;
+			a.c = e->c;
+			break;
+		case RAV_EV_ALLOC:
+			a.kind = RAVSCOPE_ANIM_ALLOC;
+			a.a = e->a;
+			break;
+		case RAV_EV_FREE:
+			a.kind = RAVSCOPE_ANIM_FREE;
+			a.a = e->a;
+			break;
+		case RAV_EV_PAGE_ACQUIRE:
+			a.kind = RAVSCOPE_ANIM_PAGE_ACQUIRE;
+			a.page = (guint32)e->a;
+			break;
+		case RAV_EV_PAGE_HANDOFF: {
+			const RavscopeLayoutPage *from = ravscope_heap_layout_find(old, (guint32)e->a);
+			if (!from)
+				continue;
+			a.kind = RAVSCOPE_ANIM_PAGE_TRAVEL;
+			a.page = (guint32)e->a;
+			a.from_x = from->x;
+			a.from_y = from->y;
+			break;
+		}
+		default:
+			continue;
+		}
+		g_array_append_val(anims, a);
+	}
+	if (!old || !now)
+		return;
+	/* Message send/receive: every page that changed lane travels. */
+	for (guint i = 0; i < now->pages->len; i++) {
+		const RavscopeLayoutPage *np = &g_array_index(now->pages, RavscopeLayoutPage, i);
+		const RavscopeLayoutPage *op = ravscope_heap_layout_find(old, np->page);
+		if (!op || op->lane == np->lane || np->kind == RAV_SPAGE_POOL)
+			continue;
+		gboolean have = FALSE;
+		for (guint j = 0; j < anims->len && !have; j++) {
+			const RavscopeAnim *x = &g_array_index(anims, RavscopeAnim, j);
+			have = x->kind == RAVSCOPE_ANIM_PAGE_TRAVEL && x->page == np->page;
+		}
+		if (have)
+			continue;
+		RavscopeAnim a = { .kind = RAVSCOPE_ANIM_PAGE_TRAVEL, .page = np->page, .from_x = op->x,
+				   .from_y = op->y, .start = 0, .end = 1 };
+		g_array_append_val(anims, a);
+	}
+}

@@ -81,6 +81,11 @@ typedef struct {
 	double start, end;     /* part of the animation period this item plays in (0..1) */
 } RavscopeAnim;
 
+/* Animation items for events just applied (old: the layout before them,
+ * now: after).  Appends RavscopeAnim to anims. */
+void ravscope_anims_build(GArray *anims, RavscopeDocument *doc, const RavscopeHeapLayout *old,
+			  const RavscopeHeapLayout *now, const rav_event *events, guint n);
+
 typedef struct {
 	double scale;          /* pixels per cell */
 	double ox, oy;         /* world point shown at the heap area's top-left */
