@@ -9,12 +9,14 @@
  * the whole tree on arrival, so a page handed over with a wrong fix-up, a
  * lost cell or a torn write shows up at once.  Threads use different paths
  * on purpose: adopt-and-send from the heap, rebuild in a fresh message heap,
- * blocking recv and polling try_recv.  The test is small by default so it
+ * blocking recv and polling try_recv, and the receiving heaps change free
+ * mode, compact partly, collect and serialize between arrivals.  The test is small by default so it
  * runs quickly under helgrind and TSan, which are the real judges here.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include "rav-test.h"
 
@@ -128,6 +130,37 @@ static void *run_worker(void *arg)
 		check_tree(h, hdr);
 		uintptr_t tag = rav_load(h, hdr, 0) + 1;
 		CHECK_OK(rav_heap_check(h));
+		/* Vary the receiving heap's state between arrivals: free mode,
+		 * partial compaction, collection, a serialization round trip. */
+		switch ((w->received + (size_t)w->index) % 5) {
+		case 0:
+			rav_set_free_mode(h, RAV_FREE_DEFERRED);
+			break;
+		case 1:
+			(void)rav_compact(h, 7);
+			break;
+		case 2:
+			rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+			CHECK_EQ(rav_collect(h), 0);
+			break;
+		case 3:
+			if (w->index == 3) {
+				char path[] = "/tmp/rav-ring-XXXXXX";
+				int fd = mkstemp(path);
+				CHECK(fd >= 0);
+				unlink(path);
+				CHECK_OK(rav_serialize(h, in, fd, (w->received & 1) ? RAV_SER_COMPRESS : 0));
+				CHECK(lseek(fd, 0, SEEK_SET) == 0);
+				CHECK_OK(rav_deserialize(h, fd, in)); /* replaces the original */
+				close(fd);
+				hdr = rav_root_get(h, in);
+				check_tree(h, hdr);
+			}
+			break;
+		default:
+			break;
+		}
+		CHECK_OK(rav_heap_check(h));
 		if ((tag & 0xffffffffu) >= hops_total) {
 			CHECK_OK(rav_root_clear(h, in));
 			if (atomic_fetch_add(&trees_done, 1) + 1 == trees)
@@ -148,6 +181,7 @@ static void *run_worker(void *arg)
 		}
 	}
 	rav_root_free(h, in);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
 	rav_stats s;
 	rav_heap_stats(h, &s);
 	CHECK_EQ(s.live_cells, 0);
