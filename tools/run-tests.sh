@@ -6,7 +6,9 @@
 #   1. build/        meson test, every suite but gui
 #   2. build/        engine + trace suites again under memcheck (setup
 #                    'valgrind'; RAV_TEST_SMALL=1 shrinks the randomized
-#                    tests so this stays within minutes)
+#                    tests so this stays within minutes); test scripts run
+#                    the programs they drive under memcheck instead (setup
+#                    'valgrind-scripts')
 #   3. build-asan/   ASan + UBSan build, engine + trace suites
 #   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads')
 #   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each
@@ -108,7 +110,10 @@ if want valgrind; then
   run_meson_step valgrind "
     $(declare -f setup_dir)
     [ -f build/build.ninja ] || setup_dir build
-    ninja -C build -j $JOBS && $MESON_TEST -C build --setup=valgrind --suite engine --suite trace"
+    ninja -C build -j $JOBS || exit 1
+    $MESON_TEST -C build --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
+    $MESON_TEST -C build --setup=valgrind-scripts --suite scripts; r2=\$?
+    [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
 SAN_OPTS="-Dgui=disabled -Dvalgrind=disabled -Db_lundef=false -Dbuildtype=debug -Doptimization=1"
