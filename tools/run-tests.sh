@@ -8,7 +8,7 @@
 #                    'valgrind'; RAV_TEST_SMALL=1 shrinks the randomized
 #                    tests so this stays within minutes); test scripts run
 #                    the programs they drive under memcheck instead (setup
-#                    'valgrind-scripts')
+#                    'valgrindscripts')
 #   3. build-asan/   ASan + UBSan build, engine + trace suites
 #   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads')
 #   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each
@@ -112,7 +112,7 @@ if want valgrind; then
     [ -f build/build.ninja ] || setup_dir build
     ninja -C build -j $JOBS || exit 1
     $MESON_TEST -C build --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
-    $MESON_TEST -C build --setup=valgrind-scripts --suite scripts; r2=\$?
+    $MESON_TEST -C build --setup=valgrindscripts --suite scripts; r2=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 

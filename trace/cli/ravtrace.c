@@ -1098,6 +1098,11 @@ static int cmd_export(int argc, char **argv)
 			if (!rav_trace_series(t, RAV_SERIES_LIVE_CELLS, th->heap_id, 0, 0, bins, live) ||
 			    !rav_trace_series(t, RAV_SERIES_PAGES, th->heap_id, 0, 0, bins, pages))
 				continue;
+			bool any = false;
+			for (unsigned b = 0; b < bins; b++)
+				any |= live[b] != 0 || pages[b] != 0;
+			if (!any)
+				continue; /* a thread that never owned a page (main, chatty threads) */
 			char cname[96], buf[48];
 			snprintf(cname, sizeof cname, "heap of %s", name_or_id(t, th->heap_id, buf, sizeof buf));
 			for (unsigned b = 0; b < bins; b++) {
