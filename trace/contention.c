@@ -62,6 +62,9 @@ struct rav_contention {
 	uint32_t tid_cap;
 	uint32_t tid_cache;
 	unsigned ti_cache;
+	cline *last;            /* entry of the last line touched (NULL after the table grows) */
+	unsigned cur_win;       /* current window and the first event index of the next */
+	uint64_t win_next;
 };
 
 #define EXT_BIT ((uint64_t)1 << 63)
@@ -84,6 +87,16 @@ static inline uint64_t mix64(uint64_t k)
 	return k;
 }
 
+/* Home slot of a stored key (line + 1).  Pool lines are small dense
+ * numbers: they index the table directly, so neighbouring lines sit in
+ * neighbouring slots and the model keeps the locality of the program's
+ * accesses (hashing them made every access a cache miss).  External
+ * addresses are hashed. */
+static inline size_t home(uint64_t key, size_t mask)
+{
+	return (size_t)(((key - 1) & EXT_BIT) ? mix64(key) : key) & mask;
+}
+
 static bool tab_grow(rav_contention *c)
 {
 	size_t ncap = c->cap ? c->cap * 2 : 1u << 12;
@@ -93,7 +106,7 @@ static bool tab_grow(rav_contention *c)
 	for (size_t i = 0; i < c->cap; i++) {
 		if (!c->tab[i].key)
 			continue;
-		size_t j = mix64(c->tab[i].key) & (ncap - 1);
+		size_t j = home(c->tab[i].key, ncap - 1);
 		while (n[j].key)
 			j = (j + 1) & (ncap - 1);
 		n[j] = c->tab[i];
@@ -101,6 +114,7 @@ static bool tab_grow(rav_contention *c)
 	free(c->tab);
 	c->tab = n;
 	c->cap = ncap;
+	c->last = NULL;
 	return true;
 }
 
@@ -109,7 +123,7 @@ static cline *tab_find(const rav_contention *c, uint64_t line)
 	if (!c->cap)
 		return NULL;
 	uint64_t k = line + 1;
-	for (size_t i = mix64(k) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+	for (size_t i = home(k, c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
 		if (c->tab[i].key == k)
 			return &c->tab[i];
 		if (!c->tab[i].key)
@@ -122,7 +136,7 @@ static cline *tab_get(rav_contention *c, uint64_t line)
 	if ((c->used + 1) * 2 > c->cap && !tab_grow(c))
 		return NULL;
 	uint64_t k = line + 1;
-	size_t i = mix64(k) & (c->cap - 1);
+	size_t i = home(k, c->cap - 1);
 	while (c->tab[i].key) {
 		if (c->tab[i].key == k)
 			return &c->tab[i];
@@ -166,10 +180,21 @@ static void page_add(rav_contention *c, uint32_t page, uint64_t n)
 /* One access by thread `ti` to line `line`; returns false on out of memory. */
 static bool touch(rav_contention *c, uint64_t line, unsigned ti, bool write, unsigned window)
 {
-	cline *e = tab_get(c, line);
+	unsigned bitno = ti & 63;
+	/* the engine writes the same cell several times in a row: a hit on the
+	 * line this thread just touched needs no table lookup */
+	cline *e = c->last;
+	if (e && e->key == line + 1 && e->owner == (int16_t)bitno && e->holders == (uint64_t)1 << bitno) {
+		if (write)
+			e->writes++;
+		else
+			e->reads++;
+		return true;
+	}
+	e = tab_get(c, line);
 	if (!e)
 		return false;
-	unsigned bitno = ti & 63;
+	c->last = e;
 	uint64_t bit = (uint64_t)1 << bitno;
 	e->tmask |= bit;
 	uint64_t others = e->holders & ~bit;
@@ -245,6 +270,13 @@ static int cmp_hot(const void *pa, const void *pb)
 }
 
 
+/* First event index of window w. */
+static uint64_t window_first(const rav_contention *c, unsigned w)
+{
+	uint64_t span = c->to - c->from;
+	return c->from + (uint64_t)(((unsigned __int128)span * w + c->windows - 1) / c->windows);
+}
+
 static rav_contention *con_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
 			       const rav_contention_config *cfg, uint64_t from, uint64_t to, rav_trace_error *err)
 {
@@ -279,6 +311,9 @@ static rav_contention *con_new(uint32_t page_size, uint32_t cell_size, uint8_t w
 		return NULL;
 	}
 	c->tid_cache = UINT32_MAX;
+	c->cur_win = 0;
+	/* no range given (detached runs): everything in window 0 */
+	c->win_next = c->to > c->from ? window_first(c, 1) : UINT64_MAX;
 	return c;
 }
 
@@ -306,11 +341,13 @@ static bool map_threads(rav_contention *c, const uint32_t *ids, unsigned n)
 /* Feed one event (global order).  false on out of memory. */
 static bool con_feed(rav_contention *c, const rav_event *ev)
 {
-	uint64_t span = c->to - c->from;
-	uint64_t rel = ev->index > c->from ? ev->index - c->from : 0;
-	unsigned w = (unsigned)((unsigned __int128)rel * c->windows / (span ? span : 1));
-	if (w >= c->windows)
-		w = c->windows - 1;
+	/* events come in order: advance the window when its end is passed
+	 * (event e is in window floor((e - from) * W / span)) */
+	while (ev->index >= c->win_next && c->cur_win + 1 < c->windows) {
+		c->cur_win++;
+		c->win_next = window_first(c, c->cur_win + 1);
+	}
+	unsigned w = c->cur_win;
 	if (ev->thread != c->tid_cache) {
 		c->tid_cache = ev->thread;
 		c->ti_cache = thread_index(c, ev->thread);

@@ -1285,7 +1285,7 @@ void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
 			thin_keyframes(ix);
 		ix->next_kf = (i / ix->kf_every + 1) * ix->kf_every;
 	}
-	if (i && i % ix->bin_w == 0) {
+	if (i && (i & (ix->bin_w - 1)) == 0) { /* bin_w is a power of two */
 		pthread_mutex_lock(&ix->lock);
 		series_close(ix);
 		pthread_mutex_unlock(&ix->lock);
