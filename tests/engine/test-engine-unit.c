@@ -1231,6 +1231,30 @@ static void t_channel_leftovers(void)
 	char buf[16];
 	CHECK_EQ(rav_bytes_read(h, rav_root_get(h, dst), 0, buf, sizeof buf), 14);
 	CHECK(memcmp(buf, "hello, ravioli", 14) == 0);
+	/* A vector grown inside a message heap (its growth uses scratch
+	 * roots, which are cells there) arrives intact. */
+	m = rav_msg_new();
+	rav_heap *mh = rav_msg_heap(m);
+	CHECK_OK(rav_vec_new_root(mh, rav_msg_root(m), false));
+	for (uintptr_t i = 0; i < 3000; i++)
+		CHECK_OK(rav_vec_push(mh, rav_root_get(mh, rav_msg_root(m)), i ^ 0xabc));
+	CHECK_HEAP(mh);
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, dst));
+	CHECK_HEAP(h);
+	vec = rav_root_get(h, dst);
+	CHECK_EQ(rav_vec_len(h, vec), 3000);
+	for (size_t i = 0; i < 3000; i++) {
+		uintptr_t x;
+		CHECK_OK(rav_vec_get(h, vec, i, &x));
+		CHECK_EQ(x, i ^ 0xabc);
+	}
+	m = rav_msg_new();
+	CHECK_OK(rav_bytes_new_root(rav_msg_heap(m), rav_msg_root(m), "hello, ravioli", 14));
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, dst));
+	CHECK_EQ(rav_bytes_read(h, rav_root_get(h, dst), 0, buf, sizeof buf), 14);
+	CHECK(memcmp(buf, "hello, ravioli", 14) == 0);
 	CHECK_HEAP(h);
 	/* An empty message arrives as an empty root (dropping what dst held). */
 	m = rav_msg_new();
