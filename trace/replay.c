@@ -1732,11 +1732,15 @@ bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t 
 		return false;
 	pthread_mutex_lock(&ix->lock);
 	uint64_t covered = (uint64_t)ix->nbins * ix->bin_w;
+	uint64_t indexed = __atomic_load_n(&ix->indexed, __ATOMIC_ACQUIRE);
 	if (ix->done && ix->live.pos < covered)
 		covered = ix->live.pos; /* the last bin is partial */
 	if (to == 0)
-		to = covered;
-	if (to > covered || from >= to) {
+		to = ix->done ? covered : indexed;
+	/* While indexing, the bin being filled is not published yet: the range
+	 * may reach up to the events indexed, the unpublished tail reads as no
+	 * events and the last published level. */
+	if (to > (ix->done ? covered : indexed) || from >= to || ix->nbins == 0) {
 		pthread_mutex_unlock(&ix->lock);
 		return false;
 	}
@@ -1760,7 +1764,8 @@ bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t 
 		if (hi <= lo)
 			hi = lo + 1;
 		if (level) {
-			uint32_t b = (uint32_t)((hi - 1) / ix->bin_w);
+			uint64_t last = hi - 1 < covered ? hi - 1 : covered - 1;
+			uint32_t b = (uint32_t)(last / ix->bin_w);
 			if (b >= ix->nbins)
 				b = ix->nbins - 1;
 			if (hs)
