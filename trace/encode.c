@@ -133,8 +133,11 @@ ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void 
 	w->p = *p;
 	if (!w->p.chunk_bytes)
 		w->p.chunk_bytes = 64 * 1024;
-	if (w->p.chunk_bytes > RAVT_PAYLOAD_MAX / 4)
-		w->p.chunk_bytes = RAVT_PAYLOAD_MAX / 4;
+	/* A chunk holds chunk_bytes of events plus one last event (its text
+	 * is at most 64 KiB) and the segment table: keep it under the
+	 * reader's limit. */
+	if (w->p.chunk_bytes > RAVT_EVENTS_RAW_MAX / 4)
+		w->p.chunk_bytes = RAVT_EVENTS_RAW_MAX / 4;
 	if (!w->p.zstd_level)
 		w->p.zstd_level = 1;
 	w->sink = sink;

@@ -77,6 +77,7 @@ enum {
 
 #define RAVT_CF_ZSTD 1u
 #define RAVT_PAYLOAD_MAX (16u << 20) /* stored or raw payload bytes in one chunk */
+#define RAVT_EVENTS_RAW_MAX (1u << 20) /* raw payload bytes of one EVENTS chunk */
 
 /* Trailer payload (never compressed): this fixed part, then `chunks`
  * ravt_index_entry, then the u64 file offset of the trailer's own frame. */

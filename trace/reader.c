@@ -36,7 +36,15 @@
 #include "replay-private.h"
 #include "trace-private.h"
 
+#ifdef RAVT_FUZZING
+/* The fuzz target's copy of the reader accepts wrong checksums, so that
+ * mutated inputs reach the decoder instead of stopping at the CRC. */
+#define VERIFY_CRC 0
+#else
+#define VERIFY_CRC 1
+#endif
 #define LRU_SLOTS 8
+#define LRU_WINDOW 4096
 #define PAD 16 /* zero bytes after every decoded chunk (see vget) */
 #define RUN_BATCH 64
 
@@ -68,9 +76,9 @@ typedef struct run {
 typedef struct lru_slot {
 	int64_t chunk;    /* -1 empty */
 	uint64_t stamp;
-	rav_event *ev;
-	size_t cap;
-	uint32_t n;       /* events decoded: fewer than the chunk's count if it is damaged */
+	uint64_t w0;      /* stream ordinal of ev[0] */
+	rav_event *ev;    /* LRU_WINDOW entries */
+	uint32_t n;       /* events decoded: fewer at a chunk's end or damage */
 } lru_slot;
 
 /* Arrays handed out by pointer (threads, types, marks) grow by copying and
@@ -103,6 +111,8 @@ struct rav_trace_reader {
 	size_t nstreams, cap_streams;
 	uint64_t total_events;
 	uint64_t skipped_chunks;
+	_Atomic uint64_t buf_bytes; /* decoder buffers allocated now: at most
+				     * max(256 MiB, 4 x the trace's size) */
 	bool complete;   /* trailer seen */
 
 	pthread_mutex_t lock; /* runs, LRU, hint, published tables */
@@ -112,8 +122,7 @@ struct rav_trace_reader {
 	bool index_done;
 	bool indexing;
 	size_t hint_run;
-	const lru_slot *hint_slot; /* chunk of the last random access */
-	uint64_t hint_first;
+	const lru_slot *hint_slot; /* window of the last random access */
 	uint32_t hint_stream;
 	tdec *lru_dec;
 	lru_slot lru[LRU_SLOTS];
@@ -296,7 +305,7 @@ static int parse_header(struct rav_trace_reader *rd, rav_trace *t, rav_trace_err
 		return -1;
 	}
 	uint32_t crc = _ravt_header_crc(d, h->header_size);
-	if (crc != h->header_crc) {
+	if (VERIFY_CRC && crc != h->header_crc) {
 		set_err(err, RAV_TRACE_EHEADER, 68, -1,
 			"header checksum mismatch (stored %08x, computed %08x): the header is damaged", h->header_crc,
 			crc);
@@ -437,7 +446,7 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 			return -1;
 		}
 		uint32_t fcrc = _ravt_frame_crc(&f);
-		if (fcrc != f.frame_crc) {
+		if (VERIFY_CRC && fcrc != f.frame_crc) {
 			set_err(err, RAV_TRACE_ECHUNK, off, chunkno,
 				"chunk %lld at offset %llu: frame checksum mismatch (stored %08x, computed %08x)",
 				(long long)chunkno, (unsigned long long)off, f.frame_crc, fcrc);
@@ -463,7 +472,7 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 		}
 		const uint8_t *payload = d + off + sizeof f;
 		uint32_t pcrc = _ravt_crc32c(0, payload, f.stored_len);
-		if (pcrc != f.payload_crc) {
+		if (VERIFY_CRC && pcrc != f.payload_crc) {
 			set_err(err, RAV_TRACE_ECHUNK, off, chunkno,
 				"chunk %lld at offset %llu: payload checksum mismatch (stored %08x, computed %08x)",
 				(long long)chunkno, (unsigned long long)off, f.payload_crc, pcrc);
@@ -475,6 +484,8 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 				why = "unknown flags";
 			else if (!(f.flags & RAVT_CF_ZSTD) && f.raw_len != f.stored_len)
 				why = "uncompressed but raw and stored lengths differ";
+			else if (f.raw_len > RAVT_EVENTS_RAW_MAX)
+				why = "raw payload is larger than 1 MiB";
 			else if (f.count == 0 || f.count > f.raw_len)
 				why = "event count is 0 or larger than its payload";
 			if (why) {
@@ -565,10 +576,13 @@ struct tdec {
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
 	ZSTD_DCtx *dctx;
+	bool own_dctx;
 	char why[160];
 };
 
-static tdec *tdec_new(struct rav_trace_reader *rd, uint32_t stream_idx)
+/* dctx: shared by the decoders of one owner (indexer, cursor), which never
+ * decompress concurrently; NULL: the decoder gets its own. */
+static tdec *tdec_new(struct rav_trace_reader *rd, uint32_t stream_idx, ZSTD_DCtx *dctx)
 {
 	tdec *td = calloc(1, sizeof *td);
 	if (!td)
@@ -581,10 +595,14 @@ static tdec *tdec_new(struct rav_trace_reader *rd, uint32_t stream_idx)
 	td->wpp_mask = rd->wpp_mask;
 	td->ci = -1;
 	td->last_ci = -1;
-	td->dctx = ZSTD_createDCtx();
-	if (!td->dctx) {
-		free(td);
-		return NULL;
+	td->dctx = dctx;
+	if (!dctx) {
+		td->dctx = ZSTD_createDCtx();
+		td->own_dctx = true;
+		if (!td->dctx) {
+			free(td);
+			return NULL;
+		}
 	}
 	return td;
 }
@@ -593,7 +611,9 @@ static void tdec_free(tdec *td)
 {
 	if (!td)
 		return;
-	ZSTD_freeDCtx(td->dctx);
+	if (td->own_dctx)
+		ZSTD_freeDCtx(td->dctx);
+	atomic_fetch_sub(&td->rd->buf_bytes, td->cap);
 	free(td->buf);
 	free(td);
 }
@@ -705,8 +725,20 @@ static bool tdec_load(tdec *td, int64_t ci)
 	td->last_ci = ci;
 	if (td->cap < (size_t)c->raw + PAD) {
 		size_t cap = c->raw + PAD < 65536 ? 65536 : c->raw + PAD;
+		/* Every thread's decoder holds a chunk while indexing: a damaged
+		 * or hostile file with many threads must not make that unbounded. */
+		uint64_t limit = (uint64_t)rd->size * 4 > (256u << 20) ? (uint64_t)rd->size * 4 : (256u << 20);
+		uint64_t now = atomic_fetch_add(&rd->buf_bytes, cap - td->cap) + (cap - td->cap);
+		if (now > limit) {
+			atomic_fetch_sub(&rd->buf_bytes, cap - td->cap);
+			snprintf(td->why, sizeof td->why,
+				 "decoding needs more than %llu MiB of chunk buffers (too many threads, or damage)",
+				 (unsigned long long)(limit >> 20));
+			return false;
+		}
 		uint8_t *b = realloc(td->buf, cap);
 		if (!b) {
+			atomic_fetch_sub(&rd->buf_bytes, cap - td->cap);
 			snprintf(td->why, sizeof td->why, "out of memory for a %u-byte chunk", c->raw);
 			return false;
 		}
@@ -1717,6 +1749,7 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 	heap ready = { calloc(ns ? ns : 1, sizeof(hentry)), 0 };
 	heap waiting = { calloc(ns ? ns : 1, sizeof(hentry)), 0 };
 	indexer *ix = calloc(1, sizeof *ix);
+	ZSTD_DCtx *dctx = NULL;
 	int rc = -1;
 	if (!td || !ready.e || !waiting.e || !ix) {
 		set_err(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
@@ -1724,10 +1757,15 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 	}
 	ix->t = t;
 	ix->rd = rd;
+	dctx = ZSTD_createDCtx();
+	if (!dctx) {
+		set_err(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
+		goto out;
+	}
 
 	/* Every stream starts with its first segment of its first chunk. */
 	for (size_t i = 0; i < ns; i++) {
-		td[i] = tdec_new(rd, (uint32_t)i);
+		td[i] = tdec_new(rd, (uint32_t)i, dctx);
 		if (!td[i]) {
 			set_err(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
 			goto out;
@@ -1880,6 +1918,7 @@ out:
 	free(ready.e);
 	free(waiting.e);
 	free(ix);
+	ZSTD_freeDCtx(dctx);
 	return rc;
 }
 
@@ -1928,46 +1967,63 @@ static size_t chunk_of(const struct rav_trace_reader *rd, const stream *s, uint6
 	return lo;
 }
 
-/* Decoded events of one chunk through the LRU (lock held). */
-static const lru_slot *lru_get(struct rav_trace_reader *rd, uint32_t si, size_t ci)
+/* Decoded events through the LRU (lock held).  A slot holds a window of
+ * LRU_WINDOW events of one chunk, so its size does not depend on what a
+ * chunk claims to hold; the LRU's decoder stays where it stopped, so
+ * consecutive windows of a chunk decode it once. */
+static const lru_slot *lru_get(struct rav_trace_reader *rd, uint32_t si, size_t ci, uint64_t ord)
 {
 	int64_t cno = rd->streams[si].chunks[ci];
+	const chunk *c = &rd->chunks[cno];
+	uint64_t w0 = c->first + (ord - c->first) / LRU_WINDOW * LRU_WINDOW;
 	lru_slot *victim = &rd->lru[0];
 	for (int i = 0; i < LRU_SLOTS; i++) {
-		if (rd->lru[i].chunk == cno) {
+		if (rd->lru[i].chunk == cno && rd->lru[i].w0 == w0) {
 			rd->lru[i].stamp = ++rd->lru_clock;
 			return &rd->lru[i];
 		}
 		if (rd->lru[i].stamp < victim->stamp)
 			victim = &rd->lru[i];
 	}
-	const chunk *c = &rd->chunks[cno];
-	if (!rd->lru_dec) {
-		rd->lru_dec = tdec_new(rd, si);
-		if (!rd->lru_dec)
+	if (!victim->ev) {
+		victim->ev = malloc(LRU_WINDOW * sizeof *victim->ev);
+		if (!victim->ev)
 			return NULL;
 	}
-	rd->lru_dec->stream = si;
-	rd->lru_dec->tid = rd->streams[si].id;
-	rd->lru_dec->ci = -1;
-	if (victim->cap < c->count) {
-		rav_event *e = realloc(victim->ev, c->count * sizeof *e);
-		if (!e)
+	tdec *d = rd->lru_dec;
+	if (!d) {
+		d = rd->lru_dec = tdec_new(rd, si, NULL);
+		if (!d)
 			return NULL;
-		victim->ev = e;
-		victim->cap = c->count;
 	}
 	victim->chunk = -1;
 	if (rd->hint_slot == victim)
 		rd->hint_slot = NULL;
+	if (d->stream != si || d->ci != (int64_t)ci || d->ordinal > w0) {
+		d->stream = si;
+		d->tid = rd->streams[si].id;
+		if (!tdec_load(d, (int64_t)ci))
+			d->ci = -1;
+	}
 	/* A damaged chunk keeps the events before the damage: indexing
 	 * delivered those, so random access must serve them too. */
 	victim->n = 0;
-	if (tdec_load(rd->lru_dec, (int64_t)ci)) {
-		while (victim->n < c->count && tdec_event(rd->lru_dec, &victim->ev[victim->n], true))
-			victim->n++;
+	rav_event skip;
+	while (d->ci >= 0 && d->ordinal < w0) {
+		if (!tdec_event(d, &skip, false)) {
+			d->ci = -1;
+			break;
+		}
+	}
+	while (d->ci >= 0 && victim->n < LRU_WINDOW && d->left > 0) {
+		if (!tdec_event(d, &victim->ev[victim->n], true)) {
+			d->ci = -1;
+			break;
+		}
+		victim->n++;
 	}
 	victim->chunk = cno;
+	victim->w0 = w0;
 	victim->stamp = ++rd->lru_clock;
 	return victim;
 }
@@ -1978,23 +2034,15 @@ static bool fetch_locked(struct rav_trace_reader *rd, uint64_t index, rav_event 
 		return false;
 	uint64_t ord = r->ordinal + (index - r->gstart);
 	const lru_slot *slot = rd->hint_slot;
-	if (slot && slot->chunk >= 0 && rd->hint_stream == r->stream && ord >= rd->hint_first &&
-	    ord - rd->hint_first < slot->n) {
-		*out = slot->ev[ord - rd->hint_first];
-		out->index = index;
-		return true;
+	if (!(slot && slot->chunk >= 0 && rd->hint_stream == r->stream && ord >= slot->w0 && ord - slot->w0 < slot->n)) {
+		const stream *s = &rd->streams[r->stream];
+		slot = lru_get(rd, r->stream, chunk_of(rd, s, ord), ord);
+		rd->hint_slot = slot;
+		rd->hint_stream = r->stream;
+		if (!slot || ord - slot->w0 >= slot->n)
+			return false;
 	}
-	const stream *s = &rd->streams[r->stream];
-	size_t ci = chunk_of(rd, s, ord);
-	slot = lru_get(rd, r->stream, ci);
-	rd->hint_slot = slot;
-	if (!slot)
-		return false;
-	rd->hint_stream = r->stream;
-	rd->hint_first = rd->chunks[s->chunks[ci]].first;
-	if (ord - rd->hint_first >= slot->n)
-		return false;
-	*out = slot->ev[ord - rd->hint_first];
+	*out = slot->ev[ord - slot->w0];
 	out->index = index;
 	return true;
 }
@@ -2126,6 +2174,7 @@ int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter 
 /* ---- Cursor ---------------------------------------------------------------- */
 
 typedef struct cursor_priv {
+	ZSTD_DCtx *dctx;
 	tdec **td;
 	size_t ntd;
 	run batch[RUN_BATCH];
@@ -2143,7 +2192,10 @@ void _rav_trace_cursor_init(rav_trace *t, uint64_t from, rav_trace_cursor *cur)
 	if (p) {
 		p->ntd = t->rd->nstreams;
 		p->td = calloc(p->ntd ? p->ntd : 1, sizeof *p->td);
-		if (!p->td) {
+		p->dctx = ZSTD_createDCtx();
+		if (!p->td || !p->dctx) {
+			free(p->td);
+			ZSTD_freeDCtx(p->dctx);
 			free(p);
 			p = NULL;
 		}
@@ -2196,7 +2248,7 @@ bool _rav_trace_cursor_next(rav_trace_cursor *cur, rav_event *ev)
 		return false;
 	tdec *d = p->td[r->stream];
 	if (!d) {
-		d = p->td[r->stream] = tdec_new(rd, r->stream);
+		d = p->td[r->stream] = tdec_new(rd, r->stream, p->dctx);
 		if (!d) {
 			cur->failed = true;
 			set_err(&cur->error, RAV_TRACE_ENOMEM, 0, -1, "out of memory for a trace cursor");
@@ -2228,6 +2280,7 @@ void _rav_trace_cursor_fini(rav_trace_cursor *cur)
 		for (size_t i = 0; i < p->ntd; i++)
 			tdec_free(p->td[i]);
 		free(p->td);
+		ZSTD_freeDCtx(p->dctx);
 		free(p);
 	}
 	cur->priv = NULL;

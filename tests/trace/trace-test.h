@@ -13,7 +13,7 @@
 #include "format.h"
 #include "ravtrace.h"
 
-static int tt_failures;
+static int tt_failures __attribute__((unused));
 
 #define CHECK(cond)                                                                   \
 	do {                                                                          \
