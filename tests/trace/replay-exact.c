@@ -481,9 +481,11 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	unsigned ops = argc > 1 ? (unsigned)atoi(argv[1]) : 30000;
-	unsigned every = argc > 2 ? (unsigned)atoi(argv[2]) : 300;
-	unsigned rounds = argc > 3 ? (unsigned)atoi(argv[3]) : 1500;
+	/* RAV_TEST_SMALL (valgrind runs): a fifth of the work */
+	bool small = getenv("RAV_TEST_SMALL") != NULL;
+	unsigned ops = argc > 1 ? (unsigned)atoi(argv[1]) : small ? 6000 : 30000;
+	unsigned every = argc > 2 ? (unsigned)atoi(argv[2]) : small ? 200 : 300;
+	unsigned rounds = argc > 3 ? (unsigned)atoi(argv[3]) : small ? 300 : 1500;
 	char path[] = "/tmp/replay-exact-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0) {

@@ -111,7 +111,7 @@ static int run(const char *path, const char *budget_mb)
 	uint64_t n = rav_trace_indexed_events(t);
 	uint64_t kfs;
 	_rav_replay_stats(t, &kfs, NULL, NULL);
-	CHECK(kfs >= 3);
+	CHECK(kfs >= 2);
 	CHECK(budget_mb == NULL || kfs < n / (1u << 18));
 
 	/* checkpoints: spread over the trace, visited by the seeker in a
@@ -257,7 +257,10 @@ int main(void)
 		return 1;
 	}
 	close(fd);
-	gen_params gp = { .path = path, .events = 3000000, .live_target = 20000, .threads = 2, .seed = 7, .access = true };
+	/* RAV_TEST_SMALL (valgrind runs): fewer events, still several keyframes */
+	bool small = getenv("RAV_TEST_SMALL") != NULL;
+	gen_params gp = { .path = path, .events = small ? 800000 : 3000000, .live_target = 20000,
+			  .threads = 2, .seed = 7, .access = true };
 	uint64_t written = 0;
 	if (gen_trace(&gp, &written) < 0) {
 		unlink(path);
@@ -267,7 +270,7 @@ int main(void)
 	 * thinning (every other keyframe dropped, spacing doubled) */
 	int rc = run(path, NULL);
 	if (rc == 0)
-		rc = run(path, "2");
+		rc = run(path, small ? "1" : "2");
 	unlink(path);
 	if (rc)
 		return rc;
