@@ -35,6 +35,10 @@ struct _RavscopeHeapPainter {
 	guint16 *types;
 	unsigned types_len;
 	unsigned geometry_cols, geometry_pages; /* layout geometry the image was drawn for */
+	GArray *legend_counts; /* RavscopeTypeCount at legend_position */
+	guint64 legend_position;
+	gconstpointer legend_doc;
+	guint legend_pages;
 };
 
 /* ---- colours ------------------------------------------------------------- */
@@ -415,6 +419,7 @@ void ravscope_heap_painter_free(RavscopeHeapPainter *P)
 		return;
 	g_clear_pointer(&P->image, cairo_surface_destroy);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
+	g_clear_pointer(&P->legend_counts, g_array_unref);
 	g_free(P->types);
 	g_free(P);
 }
@@ -422,6 +427,7 @@ void ravscope_heap_painter_free(RavscopeHeapPainter *P)
 void ravscope_heap_painter_invalidate(RavscopeHeapPainter *P)
 {
 	P->valid = FALSE;
+	g_clear_pointer(&P->legend_counts, g_array_unref);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 }
 
@@ -542,17 +548,27 @@ void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *
 
 /* ---- text ---------------------------------------------------------------- */
 
+/* One layout reused for every label: creating a PangoLayout per cell
+ * label dominated the zoomed-in frame time.  Drawing happens on one thread
+ * (the GTK main thread, or the headless renderer's only thread). */
 static PangoLayout *make_text(cairo_t *cr, const char *text, double px, gboolean bold)
 {
-	PangoLayout *pl = pango_cairo_create_layout(cr);
-	PangoFontDescription *fd = pango_font_description_from_string("Sans");
+	static PangoLayout *layout;
+	static PangoFontDescription *fd;
+	if (!layout) {
+		PangoContext *ctx = pango_font_map_create_context(pango_cairo_font_map_get_default());
+		layout = pango_layout_new(ctx);
+		g_object_unref(ctx);
+		fd = pango_font_description_from_string("Sans");
+	}
+	pango_cairo_update_layout(cr, layout);
 	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
-	if (bold)
-		pango_font_description_set_weight(fd, PANGO_WEIGHT_BOLD);
-	pango_layout_set_font_description(pl, fd);
-	pango_font_description_free(fd);
-	pango_layout_set_text(pl, text, -1);
-	return pl;
+	pango_font_description_set_weight(fd, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+	pango_layout_set_font_description(layout, fd);
+	pango_layout_set_width(layout, -1);
+	pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_NONE);
+	pango_layout_set_text(layout, text, -1);
+	return g_object_ref(layout);
 }
 
 static void draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
@@ -1042,26 +1058,37 @@ static void draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLay
 
 static void heat_rgb(double v, double rgb[3])
 {
-	/* yellow -> orange -> red */
+	/* amber -> red -> dark red */
 	v = CLAMP(v, 0, 1);
-	rgb[0] = 1.0;
-	rgb[1] = 0.85 * (1 - v);
-	rgb[2] = 0.1 * (1 - v);
+	rgb[0] = 1.0 - 0.25 * v;
+	rgb[1] = 0.72 * (1 - v);
+	rgb[2] = 0.15 * (1 - v);
 }
 
 static void draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	const rav_trace_info *info = ravscope_document_get_info(doc);
-	unsigned line_size = 64;
+	unsigned line_size = vp->line_size ? vp->line_size : 64;
 	unsigned lines = info->page_size / line_size;
 	unsigned cells_per_line = MAX(1u, line_size / MAX(info->cell_size, 1));
 	if (!lines || lines > 4096)
 		return;
 	guint64 *heat = g_new0(guint64, lines);
 	guint64 hottest = 1;
-	for (unsigned i = 0; i < rav_contention_line_count(vp->contention) && i < 1; i++)
-		hottest = MAX(hottest, rav_contention_line_at(vp->contention, i)->transfers);
+	/* Lines come hottest first: the first pool line sets the scale. */
+	for (unsigned i = 0; i < rav_contention_line_count(vp->contention); i++) {
+		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+		if (!ln->external) {
+			hottest = MAX(hottest, ln->transfers);
+			break;
+		}
+	}
 	cairo_save(cr);
+	/* Wash the cells out so the heat reads on top of any type colour. */
+	double bg[3];
+	ravscope_heap_background(vp->dark, bg);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.85);
+	cairo_paint(cr);
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
 		if (lp->kind == RAV_SPAGE_POOL || !page_visible(vp, lp) || !rav_contention_page(vp->contention, lp->page))
@@ -1073,7 +1100,7 @@ static void draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHe
 			double v = log1p((double)heat[ln]) / log1p((double)hottest);
 			double rgb[3];
 			heat_rgb(v, rgb);
-			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.45 + 0.45 * v);
+			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.35 + 0.6 * v);
 			for (unsigned k = 0; k < cells_per_line; k++) {
 				unsigned c = ln * cells_per_line + k;
 				double wx = lp->x + (c % L->cols), wy = lp->y + (c / L->cols);
@@ -1084,6 +1111,56 @@ static void draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHe
 	}
 	cairo_restore(cr);
 	g_free(heat);
+}
+
+/* Memory outside the ravioli pool (a "chatty" program's malloc'd
+ * structure) has no cells to heat: show its hottest lines as a strip of
+ * heated squares with the totals, so the two designs compare at a glance. */
+static void draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
+{
+	unsigned n = rav_contention_line_count(vp->contention);
+	guint64 lines = 0, transfers = 0, hottest = 1;
+	for (unsigned i = 0; i < n; i++) {
+		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+		if (!ln->external)
+			continue;
+		lines++;
+		transfers += ln->transfers;
+		hottest = MAX(hottest, ln->transfers);
+	}
+	if (!lines)
+		return;
+	double fs = vp->large_text ? 16 : 12, sq = vp->large_text ? 18 : 14;
+	unsigned shown = (unsigned)MIN(lines, 48);
+	double bw = MAX(shown * (sq + 3) + fs, fs * 22), bh = fs * 2.6 + sq + 10;
+	double bx = vp->x0 + 12, by = vp->y0 + vp->height - bh - 12;
+	double bg[3], tc[3];
+	ravscope_heap_background(vp->dark, bg);
+	text_rgb(vp->dark, tc);
+	cairo_save(cr);
+	rounded_rect(cr, bx, by, bw, bh, 8);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.94);
+	cairo_fill_preserve(cr);
+	cairo_set_source_rgb(cr, 0.9, 0.38, 0.0);
+	cairo_set_line_width(cr, 1.5);
+	cairo_stroke(cr);
+	char buf[200];
+	g_snprintf(buf, sizeof buf, "Memory outside the ravioli pool: %" G_GUINT64_FORMAT " contended line%s, %" G_GUINT64_FORMAT
+		   " transfers between threads", lines, lines == 1 ? "" : "s", transfers);
+	draw_text(cr, bx + fs * 0.6, by + fs * 0.5, buf, fs, TRUE, tc, bw - fs);
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && k < shown; i++) {
+		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+		if (!ln->external)
+			continue;
+		double v = log1p((double)ln->transfers) / log1p((double)hottest), rgb[3];
+		heat_rgb(v, rgb);
+		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+		rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 2.1, sq, sq, 3);
+		cairo_fill(cr);
+		k++;
+	}
+	cairo_restore(cr);
 }
 
 GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayout *L)
@@ -1113,9 +1190,20 @@ GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayou
 	return out;
 }
 
-static void draw_legend(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+static void draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+			const RavscopeViewport *vp)
 {
-	GArray *counts = ravscope_heap_type_counts(doc, L);
+	/* Counting every cell is the costliest part of a zoomed-in frame:
+	 * recount only when the playhead moved. */
+	guint64 pos = ravscope_document_get_position(doc);
+	if (!P->legend_counts || P->legend_position != pos || P->legend_doc != doc || P->legend_pages != L->pages->len) {
+		g_clear_pointer(&P->legend_counts, g_array_unref);
+		P->legend_counts = ravscope_heap_type_counts(doc, L);
+		P->legend_position = pos;
+		P->legend_doc = doc;
+		P->legend_pages = L->pages->len;
+	}
+	GArray *counts = g_array_ref(P->legend_counts);
 	double fs = vp->large_text ? 17 : 12;
 	double row = fs * 1.6, sw = fs * 1.1;
 	double tc[3], bg[3];
@@ -1269,6 +1357,10 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	}
 	if (vp->contention)
 		draw_contention(cr, doc, L, vp);
+	if (vp->contention) {
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+		draw_external_lines(cr, vp);
+	}
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 	if (vp->n_anims)
 		draw_anims(cr, doc, L, vp);
@@ -1279,7 +1371,7 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
 	}
 	if (vp->legend)
-		draw_legend(cr, doc, L, vp);
+		draw_legend(cr, P, doc, L, vp);
 	cairo_restore(cr);
 	if (vp->gutter > 0)
 		draw_gutter(cr, L, vp);

@@ -98,6 +98,7 @@ typedef struct {
 	guint n_anims;
 	double anim_t;         /* 0..1 */
 	rav_contention *contention; /* overlay when not NULL */
+	unsigned line_size;    /* the contention model's line size (0: 64) */
 	double accent[3];
 } RavscopeViewport;
 

@@ -86,7 +86,8 @@ static void word_row(RavscopeInspector *self, GtkWidget *group, const rav_state_
 {
 	uint64_t v = c->word[w];
 	if (is_ref) {
-		g_autofree char *l = ravscope_format_word_loc(self->doc, v);
+		/* Fields name cells (word 0); back-links name slots (a word). */
+		g_autofree char *l = rav_loc_word(v) ? ravscope_format_word_loc(self->doc, v) : ravscope_format_loc(v);
 		g_autofree char *sub = NULL;
 		if (v && final_target && final_target != rav_loc_make(rav_loc_page(v), rav_loc_cell(v), 0)) {
 			g_autofree char *ft = ravscope_format_loc(final_target);

@@ -12,6 +12,7 @@
 #include "ravscope-window.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "ravscope-application.h"
 #include "ravscope-charts.h"
@@ -78,6 +79,11 @@ struct _RavscopeWindow {
 	GtkProgressBar *contention_progress;
 	GtkBox *hot_list;
 	gboolean show_contention;
+	gboolean contention_windowed;
+	GCancellable *contention_cancel;
+	guint contention_generation;
+	guint contention_rerun;
+	guint64 contention_from, contention_to;
 	gboolean disposed;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu (template) */
 };
@@ -188,10 +194,13 @@ static void update_position_ui(RavscopeWindow *self)
 	gtk_label_set_markup(self->position_label, text);
 }
 
+static void contention_follow_playhead(RavscopeWindow *self);
+
 static void on_position_changed(RavscopeDocument *doc, guint64 pos, gboolean stepped, RavscopeWindow *self)
 {
 	update_position_ui(self);
 	schedule_refresh(self);
+	contention_follow_playhead(self);
 }
 
 /* ---- playhead moves ----------------------------------------------------------- */
@@ -573,8 +582,16 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 	}
 	gtk_window_set_title(GTK_WINDOW(self), name);
 	adw_window_title_set_title(self->window_title, name);
-	g_autofree char *sub = g_strdup_printf("%s%s", info->program[0] ? info->program : "",
-					       info->program[0] ? "" : "recorded trace");
+	/* The recorded command line, with the program's directory left out. */
+	g_autofree char *sub = NULL;
+	if (info->program[0]) {
+		const char *sp = strchr(info->program, ' ');
+		g_autofree char *argv0 = sp ? g_strndup(info->program, sp - info->program) : g_strdup(info->program);
+		g_autofree char *base = g_path_get_basename(argv0);
+		sub = g_strdup_printf("recorded from %s%s", base, sp ? sp : "");
+	} else {
+		sub = g_strdup("recorded trace");
+	}
 	adw_window_title_set_subtitle(self->window_title, sub);
 	gtk_stack_set_visible_child_name(self->stack, "trace");
 	gtk_widget_set_visible(GTK_WIDGET(self->index_progress), TRUE);
@@ -886,6 +903,7 @@ typedef struct {
 	rav_trace *trace;
 	rav_contention_config cfg;
 	GCancellable *cancellable;
+	guint generation;
 } ContentionJob;
 
 static bool contention_progress(uint64_t done, uint64_t total, void *user)
@@ -934,6 +952,9 @@ static void on_hot_line_clicked(GtkButton *b, RavscopeWindow *self)
 
 static void set_show_contention(RavscopeWindow *self, gboolean on);
 
+static guint64 contention_window_events(RavscopeWindow *self);
+static void on_windowed_toggled(GtkSwitch *sw, GParamSpec *pspec, RavscopeWindow *self);
+
 static void set_show_contention_off(RavscopeWindow *self)
 {
 	set_show_contention(self, FALSE);
@@ -977,12 +998,33 @@ static void build_contention_panel(RavscopeWindow *self)
 		gtk_box_append(self->contention_box, b);
 		return;
 	}
+	{
+		GtkWidget *row = adw_action_row_new();
+		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), "Only around the playhead");
+		g_autofree char *sub = g_strdup_printf("the last %" G_GUINT64_FORMAT " events before the playhead, recomputed when it rests",
+						       contention_window_events(self));
+		adw_action_row_set_subtitle(ADW_ACTION_ROW(row), sub);
+		GtkWidget *sw = gtk_switch_new();
+		gtk_widget_set_valign(sw, GTK_ALIGN_CENTER);
+		gtk_switch_set_active(GTK_SWITCH(sw), self->contention_windowed);
+		g_signal_connect(sw, "notify::active", G_CALLBACK(on_windowed_toggled), self);
+		adw_action_row_add_suffix(ADW_ACTION_ROW(row), sw);
+		adw_action_row_set_activatable_widget(ADW_ACTION_ROW(row), sw);
+		GtkWidget *lb = gtk_list_box_new();
+		gtk_widget_add_css_class(lb, "boxed-list");
+		gtk_list_box_set_selection_mode(GTK_LIST_BOX(lb), GTK_SELECTION_NONE);
+		gtk_list_box_append(GTK_LIST_BOX(lb), row);
+		gtk_box_append(self->contention_box, lb);
+	}
 	rav_contention_totals tot;
 	rav_contention_get_totals(self->contention, &tot);
+	g_autofree char *range = self->contention_to > self->contention_from
+		? g_strdup_printf("Events %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ": ", self->contention_from, self->contention_to)
+		: g_strdup("Whole trace: ");
 	g_autofree char *summary = g_strdup_printf(
-		"%" G_GUINT64_FORMAT " accesses · %" G_GUINT64_FORMAT " line transfers between threads · %" G_GUINT64_FORMAT
+		"%s%" G_GUINT64_FORMAT " accesses · %" G_GUINT64_FORMAT " line transfers between threads · %" G_GUINT64_FORMAT
 		" invalidations · %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " lines contended",
-		tot.accesses, tot.transfers, tot.invalidations, tot.lines_contended, tot.lines_touched);
+		range, tot.accesses, tot.transfers, tot.invalidations, tot.lines_contended, tot.lines_touched);
 	gtk_label_set_text(GTK_LABEL(intro), summary);
 	gtk_box_append(self->contention_box, intro);
 	GtkWidget *title = gtk_label_new("Hottest lines");
@@ -1039,9 +1081,10 @@ static void contention_done_cb(GObject *source, GAsyncResult *res, gpointer user
 	GError *error = NULL;
 	rav_contention *c = g_task_propagate_pointer(G_TASK(res), &error);
 	ContentionJob *job = g_task_get_task_data(G_TASK(res));
-	g_clear_handle_id(&self->contention_poll, g_source_remove);
-	gboolean current = self->doc && job->trace == ravscope_document_get_trace(self->doc) && self->contention_running;
-	self->contention_running = FALSE;
+	/* Only the newest job counts: a rerun for a new window, a new document
+	 * or a cancel make older results stale. */
+	gboolean current = self->doc && job->trace == ravscope_document_get_trace(self->doc) &&
+			   job->generation == self->contention_generation && self->contention_running;
 	if (!current) {
 		if (c)
 			rav_contention_free(c);
@@ -1049,14 +1092,22 @@ static void contention_done_cb(GObject *source, GAsyncResult *res, gpointer user
 		g_object_unref(self);
 		return;
 	}
+	g_clear_handle_id(&self->contention_poll, g_source_remove);
+	self->contention_running = FALSE;
 	if (!c) {
 		if (!g_error_matches(error, RAVSCOPE_ERROR, RAV_TRACE_ECANCELLED))
 			toast(self, error->message);
 		g_error_free(error);
 		set_show_contention(self, FALSE);
 	} else {
+		ravscope_heap_view_set_contention(self->heap_view, NULL);
+		if (self->contention)
+			rav_contention_free(self->contention);
 		self->contention = c;
+		self->contention_from = job->cfg.from;
+		self->contention_to = job->cfg.to;
 		ravscope_heap_view_set_contention(self->heap_view, self->show_contention ? c : NULL);
+		ravscope_timeline_set_window(self->timeline, job->cfg.from, job->cfg.to);
 	}
 	build_contention_panel(self);
 	gtk_widget_queue_draw(GTK_WIDGET(self->charts));
@@ -1065,6 +1116,12 @@ static void contention_done_cb(GObject *source, GAsyncResult *res, gpointer user
 
 static void clear_contention(RavscopeWindow *self)
 {
+	if (self->contention_cancel)
+		g_cancellable_cancel(self->contention_cancel);
+	g_clear_object(&self->contention_cancel);
+	self->contention_generation++;
+	g_clear_handle_id(&self->contention_rerun, g_source_remove);
+	ravscope_timeline_set_window(self->timeline, 0, 0);
 	ravscope_heap_view_set_contention(self->heap_view, NULL);
 	if (self->contention) {
 		rav_contention_free(self->contention);
@@ -1078,25 +1135,72 @@ static void clear_contention(RavscopeWindow *self)
 	}
 }
 
+static guint64 contention_window_events(RavscopeWindow *self)
+{
+	guint64 n = ravscope_document_get_event_count(self->doc);
+	return MAX(2000, n / 40);
+}
+
 static void start_contention(RavscopeWindow *self)
 {
+	if (self->contention_cancel)
+		g_cancellable_cancel(self->contention_cancel);
+	g_clear_object(&self->contention_cancel);
+	self->contention_cancel = g_cancellable_new();
 	ContentionJob *job = g_new0(ContentionJob, 1);
 	job->self = self;
 	job->trace = ravscope_document_get_trace(self->doc);
 	job->cfg.line_size = self->settings ? g_settings_get_uint(self->settings, "line-size") : 64;
 	job->cfg.windows = 64;
-	job->cancellable = g_object_ref(self->cancellable);
+	if (self->contention_windowed) {
+		/* The window ends at the playhead: what led up to this moment. */
+		guint64 pos = ravscope_document_get_position(self->doc), w = contention_window_events(self);
+		job->cfg.from = pos > w ? pos - w : 0;
+		job->cfg.to = MAX(pos, job->cfg.from + 1);
+	}
+	job->generation = ++self->contention_generation;
+	job->cancellable = g_object_ref(self->contention_cancel);
 	self->contention_done = 0;
 	self->contention_total = 0;
 	self->contention_running = TRUE;
-	GTask *task = g_task_new(self->doc, self->cancellable, contention_done_cb, g_object_ref(self));
+	GTask *task = g_task_new(self->doc, self->contention_cancel, contention_done_cb, g_object_ref(self));
 	g_task_set_task_data(task, job, contention_job_free);
 	g_task_run_in_thread(task, contention_thread);
 	g_object_unref(task);
-	self->contention_poll = g_timeout_add(100, contention_poll_cb, self);
-	build_contention_panel(self);
-	gtk_toggle_button_set_active(self->sidebar_button, TRUE);
-	adw_view_stack_set_visible_child_name(self->side_stack, "contention");
+	if (!self->contention_poll)
+		self->contention_poll = g_timeout_add(100, contention_poll_cb, self);
+	if (!self->contention) {
+		build_contention_panel(self);
+		gtk_toggle_button_set_active(self->sidebar_button, TRUE);
+		adw_view_stack_set_visible_child_name(self->side_stack, "contention");
+	}
+}
+
+static gboolean contention_rerun_cb(gpointer user)
+{
+	RavscopeWindow *self = user;
+	self->contention_rerun = 0;
+	if (self->doc && self->show_contention && self->contention_windowed && ravscope_document_is_indexed(self->doc))
+		start_contention(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* The playhead moved: a windowed overlay follows it once it rests. */
+static void contention_follow_playhead(RavscopeWindow *self)
+{
+	if (!self->show_contention || !self->contention_windowed || self->play_tick)
+		return;
+	g_clear_handle_id(&self->contention_rerun, g_source_remove);
+	self->contention_rerun = g_timeout_add(250, contention_rerun_cb, self);
+}
+
+static void on_windowed_toggled(GtkSwitch *sw, GParamSpec *pspec, RavscopeWindow *self)
+{
+	self->contention_windowed = gtk_switch_get_active(sw);
+	if (!self->contention_windowed)
+		ravscope_timeline_set_window(self->timeline, 0, 0);
+	if (self->show_contention && self->doc)
+		start_contention(self);
 }
 
 /* The "show-contention" property backs the win.contention toggle: turning
@@ -1113,9 +1217,9 @@ static void set_show_contention(RavscopeWindow *self, gboolean on)
 	if (!on) {
 		ravscope_heap_view_set_contention(self->heap_view, NULL);
 		if (self->contention_running) {
-			g_cancellable_cancel(self->cancellable);
-			g_clear_object(&self->cancellable);
-			self->cancellable = g_cancellable_new();
+			if (self->contention_cancel)
+				g_cancellable_cancel(self->contention_cancel);
+			self->contention_generation++;
 			self->contention_running = FALSE;
 			g_clear_handle_id(&self->contention_poll, g_source_remove);
 			build_contention_panel(self);
@@ -1124,6 +1228,7 @@ static void set_show_contention(RavscopeWindow *self, gboolean on)
 	}
 	if (self->contention) {
 		ravscope_heap_view_set_contention(self->heap_view, self->contention);
+		contention_follow_playhead(self);
 		return;
 	}
 	if (self->contention_running)
