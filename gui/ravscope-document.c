@@ -523,7 +523,7 @@ char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *e
 	}
 	case RAV_EV_COMPACT_END:
 		x = ravscope_document_heap_name(doc, ev->x);
-		return g_strdup_printf("%s compaction done: %" G_GUINT64_FORMAT " moves", x, ev->a);
+		return g_strdup_printf("%s compaction done: %" G_GUINT64_FORMAT " move%s", x, ev->a, ev->a == 1 ? "" : "s");
 	case RAV_EV_SERIALIZE:
 		return g_strdup_printf("%s serializes %" G_GUINT64_FORMAT " cells (%" G_GUINT64_FORMAT " bytes)", who, ev->a, ev->b);
 	case RAV_EV_DESERIALIZE:

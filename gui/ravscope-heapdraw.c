@@ -1131,8 +1131,11 @@ static void draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	if (!lines)
 		return;
 	double fs = vp->large_text ? 16 : 12, sq = vp->large_text ? 18 : 14;
-	unsigned shown = (unsigned)MIN(lines, 48);
-	double bw = MAX(shown * (sq + 3) + fs, fs * 22), bh = fs * 2.6 + sq + 10;
+	/* Leave the bottom-right corner to the legend. */
+	double avail = vp->width - 24 - (vp->legend ? 190 : 0);
+	unsigned fit = (unsigned)MAX(4, (avail - fs * 1.2) / (sq + 3));
+	unsigned shown = (unsigned)MIN(MIN(lines, 48), fit);
+	double bw = MIN(MAX(shown * (sq + 3) + fs * 1.2, fs * 22), avail), bh = fs * 2.6 + sq + 10;
 	double bx = vp->x0 + 12, by = vp->y0 + vp->height - bh - 12;
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
@@ -1203,6 +1206,8 @@ static void draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		P->legend_doc = doc;
 		P->legend_pages = L->pages->len;
 	}
+	if (L->pages->len == 0)
+		return; /* no cells: nothing to explain */
 	GArray *counts = g_array_ref(P->legend_counts);
 	double fs = vp->large_text ? 17 : 12;
 	double row = fs * 1.6, sw = fs * 1.1;

@@ -541,6 +541,13 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 		self->position_handler = g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
 		self->progress_handler = g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 	}
+	/* Trace actions only make sense with a trace. */
+	static const char *const trace_actions[] = { "win.play", "win.step-forward", "win.step-back", "win.jump-next",
+		"win.jump-prev", "win.home", "win.end", "win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find",
+		"win.contention", "win.follow", "win.toggle-sidebar" };
+	for (guint i = 0; i < G_N_ELEMENTS(trace_actions); i++)
+		gtk_widget_action_set_enabled(GTK_WIDGET(self), trace_actions[i], doc != NULL);
+	gtk_widget_set_sensitive(GTK_WIDGET(self->sidebar_button), doc != NULL);
 	ravscope_heap_view_set_document(self->heap_view, doc);
 	ravscope_timeline_set_document(self->timeline, doc);
 	ravscope_inspector_set_document(self->inspector, doc);
@@ -1278,7 +1285,7 @@ static void draw_charts(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointe
 	rav_trace *t = ravscope_document_get_trace(self->doc);
 	for (unsigned i = 0; i < rav_trace_thread_count(t) && i < 16; i++) {
 		const rav_trace_thread *th = rav_trace_thread_at(t, i);
-		if (!th || th->kind != RAV_HEAP_THREAD)
+		if (!th || th->kind != RAV_HEAP_THREAD || ravscope_document_max_pages(self->doc, th->heap_id) == 0)
 			continue;
 		g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);
 		g_autofree char *title = g_strdup_printf("Pages of %s", nm);
@@ -1501,6 +1508,7 @@ static void ravscope_window_init(RavscopeWindow *self)
 	gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
 
 	apply_style_settings(self);
+	set_document(self, NULL);
 	gtk_stack_set_visible_child_name(self->stack, "welcome");
 }
 
