@@ -3,6 +3,12 @@
  * Usage: test-engine-model [OPS [SEED]]   (default 1000000 ops, or 50000
  * with RAV_TEST_SMALL=1; default seed 1).
  *
+ * Operations: allocate into roots and fields, store data, store, move
+ * (rav_move) and clear references, set and free roots, data/reference vector
+ * and byte string edits, messages (adopt or build, send, receive), subtree
+ * and message serialization through files and pipes, collection, free mode
+ * switches and partial compaction.
+ *
  * The model is a plain graph: objects with ids, a type, two fields (a data
  * value or the id of the target), a referrer count, plus the program's
  * roots, two data vectors, a reference vector and a byte string.  Each
@@ -616,6 +622,61 @@ static void op_clear_root(void)
 	m_dec(old);
 }
 
+/* A slot for rav_move: a reference field of a reachable object, or a root. */
+typedef struct mslot {
+	rav_slot slot;
+	uint32_t owner; /* 0: root */
+	int index;      /* field, or root number */
+} mslot;
+
+static bool pick_slot(mslot *s)
+{
+	pick p;
+	if (rav_rng_below(&rng, 3) && pick_obj(&p)) {
+		int f = field_of_kind(p.id, true);
+		if (f >= 0) {
+			*s = (mslot){ rav_field_slot(p.ref, f), p.id, f };
+			return true;
+		}
+	}
+	int r = (int)rav_rng_below(&rng, NROOTS);
+	*s = (mslot){ rav_root_slot(roots[r]), 0, r };
+	return true;
+}
+
+static uint32_t *slot_target(const mslot *s)
+{
+	static uint32_t tmp;
+	if (s->owner == 0)
+		return &M.root_target[s->index];
+	tmp = (uint32_t)M.obj[s->owner].f[s->index];
+	return &tmp;
+}
+
+static void set_slot(const mslot *s, uint32_t id)
+{
+	if (s->owner == 0)
+		M.root_target[s->index] = id;
+	else
+		M.obj[s->owner].f[s->index] = id;
+}
+
+static void op_move(void)
+{
+	mslot dst, src;
+	pick_slot(&dst);
+	pick_slot(&src);
+	uint32_t t = *slot_target(&src), old = *slot_target(&dst);
+	OPDESC("move %s%u.%d (holds %u) <- %s%u.%d (holds %u)", dst.owner ? "obj " : "root ", dst.owner, dst.index,
+	       old, src.owner ? "obj " : "root ", src.owner, src.index, t);
+	MOK(rav_move(h, dst.slot, src.slot));
+	if (dst.owner == src.owner && dst.index == src.index)
+		return;
+	set_slot(&src, 0);
+	set_slot(&dst, t);
+	m_dec(old);
+}
+
 static void op_collect(void)
 {
 	OPDESC("collect (%u alive)", M.nalive);
@@ -907,7 +968,7 @@ int main(int argc, char **argv)
 	chan = rav_channel_new();
 	CHECK(chan != NULL);
 
-	uint64_t counts[16] = { 0 };
+	uint64_t counts[17] = { 0 };
 	for (op_no = 0; op_no < ops; op_no++) {
 		unsigned k = (unsigned)rav_rng_below(&rng, 1000);
 		bool crowded = M.nalive > LIVE_SOFT_MAX;
@@ -917,9 +978,12 @@ int main(int argc, char **argv)
 		} else if (k < 260) {
 			crowded ? op_clear_field() : op_new_field();
 			counts[1]++;
-		} else if (k < 400) {
+		} else if (k < 360) {
 			op_store_data();
 			counts[2]++;
+		} else if (k < 400) {
+			op_move();
+			counts[16]++;
 		} else if (k < 560) {
 			op_store_ref();
 			counts[3]++;
@@ -973,9 +1037,9 @@ int main(int argc, char **argv)
 	printf("# ops: new_root %" PRIu64 ", new_field %" PRIu64 ", store %" PRIu64 ", store_ref %" PRIu64
 	       ", root_set %" PRIu64 ", clear %" PRIu64 ", clear_root %" PRIu64 ", dvec %" PRIu64 ", rvec %" PRIu64
 	       ", bytes %" PRIu64 ", msg_adopt %" PRIu64 ", msg_build %" PRIu64 ", serialize %" PRIu64
-	       ", collect %" PRIu64 ", mode %" PRIu64 ", compact %" PRIu64 "\n",
+	       ", collect %" PRIu64 ", mode %" PRIu64 ", compact %" PRIu64 ", move %" PRIu64 "\n",
 	       counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7], counts[8],
-	       counts[9], counts[10], counts[11], counts[12], counts[13], counts[14], counts[15]);
+	       counts[9], counts[10], counts[11], counts[12], counts[13], counts[14], counts[15], counts[16]);
 	printf("# %u objects alive at the end, %u ids used\n", M.nalive, M.nobj - 1);
 
 	/* Tear down and check that everything goes. */
