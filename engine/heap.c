@@ -49,6 +49,9 @@ static void self_destructor(void *arg)
 static void make_key(void)
 {
 	pthread_key_create(&self_key, self_destructor);
+#if RAV_VALGRIND
+	ANNOTATE_HAPPENS_BEFORE(&self_key); /* helgrind does not see pthread_once's ordering */
+#endif
 }
 
 void rav__heap_init(rav_heap *h, rav_heap_kind kind)
@@ -71,6 +74,9 @@ rav_heap *rav_heap_self(void)
 	if (rav__pool_ensure() != RAV_OK)
 		return NULL;
 	pthread_once(&self_once, make_key);
+#if RAV_VALGRIND
+	ANNOTATE_HAPPENS_AFTER(&self_key);
+#endif
 	rav_heap *h = malloc(sizeof *h);
 	if (!h) {
 		rav__fail(RAV_ENOMEM, "rav_heap_self: out of memory for the heap structure");

@@ -240,8 +240,8 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	else
 		ch->head = m;
 	ch->tail = m;
-	uint64_t seq = 0, tsc = 0;
 #if RAV_TRACING
+	uint64_t seq = 0, tsc = 0;
 	if (RAV_UNLIKELY(rav__tracing)) {
 		seq = rav__seq_next_locked();
 		tsc = rav__tsc();
@@ -282,8 +282,8 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	unsigned last_fill = mh->top;
 	for (rav_cell *p = mh->first; p;) {
 		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
-		uint64_t seq = 0, tsc = 0;
 #if RAV_TRACING
+		uint64_t seq = 0, tsc = 0;
 		if (RAV_UNLIKELY(rav__tracing)) {
 			seq = rav__seq_next_locked();
 			tsc = rav__tsc();
@@ -400,8 +400,8 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	ch->head = m->next;
 	if (!ch->head)
 		ch->tail = NULL;
-	uint64_t seq = 0, tsc = 0;
 #if RAV_TRACING
+	uint64_t seq = 0, tsc = 0;
 	if (RAV_UNLIKELY(rav__tracing)) {
 		seq = rav__seq_next_locked();
 		tsc = rav__tsc();

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "rav-private.h"
 
@@ -70,15 +71,23 @@ static rav_status reserve_locked(void)
 #if RAV_VALGRIND
 	VALGRIND_CREATE_MEMPOOL(rav__pool.base, 0, 1);
 #endif
-	/* Published last: rav__pool_ensure reads it without the lock. */
+	/* Published last: rav__pool_ensure reads it without the lock.  Helgrind
+	 * does not model C11 atomics, hence the annotation. */
+#if RAV_VALGRIND
+	ANNOTATE_HAPPENS_BEFORE(&rav__pool.ready);
+#endif
 	__atomic_store_n(&rav__pool.ready, true, __ATOMIC_RELEASE);
 	return RAV_OK;
 }
 
 rav_status rav__pool_ensure(void)
 {
-	if (RAV_LIKELY(__atomic_load_n(&rav__pool.ready, __ATOMIC_ACQUIRE)))
+	if (RAV_LIKELY(__atomic_load_n(&rav__pool.ready, __ATOMIC_ACQUIRE))) {
+#if RAV_VALGRIND
+		ANNOTATE_HAPPENS_AFTER(&rav__pool.ready);
+#endif
 		return RAV_OK;
+	}
 	pthread_mutex_lock(&rav__pool.lock);
 	rav_status s = __atomic_load_n(&rav__pool.ready, __ATOMIC_RELAXED) ? RAV_OK : reserve_locked();
 	pthread_mutex_unlock(&rav__pool.lock);
@@ -103,16 +112,32 @@ static int by_address(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Apply advice to a batch of pages, one call per run of adjacent pages. */
+/* Apply advice to a batch of pages, one call per run of adjacent pages.
+ * With ravioli pages smaller than the OS page, MADV_DONTNEED may only touch
+ * OS pages the run covers completely (it would zero live neighbours), and
+ * committing advice is widened to whole OS pages (harmless). */
 static bool advise_runs(rav_cell **pages, size_t n, int advice)
 {
+	static uintptr_t os_page;
+	if (!os_page) {
+		long ps = sysconf(_SC_PAGESIZE);
+		os_page = ps > 0 ? (uintptr_t)ps : 4096;
+	}
 	qsort(pages, n, sizeof *pages, by_address);
 	bool ok = true;
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		while (j < n && (char *)pages[j] == (char *)pages[j - 1] + RAV_PAGE_SIZE)
 			j++;
-		if (madvise(pages[i], (j - i) * (size_t)RAV_PAGE_SIZE, advice) != 0)
+		uintptr_t start = (uintptr_t)pages[i], end = start + (j - i) * (uintptr_t)RAV_PAGE_SIZE;
+		if (advice == MADV_DONTNEED) {
+			start = (start + os_page - 1) & ~(os_page - 1);
+			end &= ~(os_page - 1);
+		} else {
+			start &= ~(os_page - 1);
+			end = (end + os_page - 1) & ~(os_page - 1);
+		}
+		if (end > start && madvise((void *)start, end - start, advice) != 0)
 			ok = false;
 		i = j;
 	}
@@ -207,8 +232,8 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 	}
 	rav__pool.used++;
 	rav__pool.acquires++;
-	uint64_t seq = 0, tsc = 0;
 #if RAV_TRACING
+	uint64_t seq = 0, tsc = 0;
 	if (RAV_UNLIKELY(rav__tracing)) {
 		seq = rav__seq_next_locked();
 		tsc = rav__tsc();
@@ -241,8 +266,8 @@ void rav__page_release(rav_heap *h, rav_cell *p)
 		spill_cold_locked();
 	rav__pool.used--;
 	rav__pool.releases++;
-	uint64_t seq = 0, tsc = 0;
 #if RAV_TRACING
+	uint64_t seq = 0, tsc = 0;
 	if (RAV_UNLIKELY(rav__tracing)) {
 		seq = rav__seq_next_locked();
 		tsc = rav__tsc();

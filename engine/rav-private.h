@@ -30,6 +30,7 @@
 #include "rav-record.h"
 
 #if RAV_VALGRIND
+#include <valgrind/helgrind.h>
 #include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #endif

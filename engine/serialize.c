@@ -132,6 +132,21 @@ static unsigned pointer_words(rav_type t)
 	}
 }
 
+/* Is this word one that may hold a reference (what a back-link may name)? */
+static bool is_ref_slot(const uintptr_t *s)
+{
+	rav_cell *c = cell_of(s);
+	unsigned w = word_of(s);
+	rav_type t = cell_type(c);
+	if (t == RAV_TYPE_ROOT)
+		return w >= 1;
+	if (t == RAV_TYPE_REF)
+		return w == RAV_W_FWD;
+	if (t == RAV_TYPE_DEAD || t == RAV_TYPE_EMPTY || t == RAV_TYPE_HEADER || w < 1 || w > 2)
+		return false;
+	return (type_refmask(t) >> (w - 1)) & 1;
+}
+
 rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 {
 	if (!m)
@@ -343,7 +358,12 @@ rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags)
 
 static rav_status bad(const char *why, uint64_t where)
 {
-	return rav__fail(RAV_EFORMAT, "rav_deserialize: %s (at %llu)", why, (unsigned long long)where);
+	return rav__fail(RAV_EFORMAT, "rav_deserialize: %s (at byte %llu)", why, (unsigned long long)where);
+}
+
+static rav_status bad_page(const char *why, uint32_t page)
+{
+	return rav__fail(RAV_EFORMAT, "rav_deserialize: %s (in page %u of the message)", why, page);
 }
 
 rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
@@ -457,7 +477,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 				st = bad("cell with an unknown or invalid type", off + (uint64_t)k * RAV_PAGE_SIZE + c * RAV_CELL_SIZE);
 				break;
 			}
-			unsigned pw = pointer_words(t);
+			unsigned pw = pointer_words(t >= RAV_TYPE_FIRST_USER ? map[t] : t);
 			for (int w = 1; w < 4; w++) {
 				uint64_t v = cl->w[w];
 				if (!(pw & (1u << w)) || !v)
@@ -524,7 +544,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 			rav_type t = cell_type(&src[c]);
 			rav_type lt = t >= RAV_TYPE_FIRST_USER ? map[t] : t;
 			cl->w[0] = (src[c].w[0] & ~RAV_TYPE_MASK) | lt;
-			unsigned pw = pointer_words(t);
+			unsigned pw = pointer_words(lt);
 			for (int w = 1; w < 4; w++)
 				cl->w[w] = (pw & (1u << w)) && src[c].w[w] ? ADDR(src[c].w[w]) : src[c].w[w];
 			if (t == RAV_TYPE_DEAD) {
@@ -554,9 +574,11 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 			if (t == RAV_TYPE_ROOT) {
 				for (int w = 1; w < 4 && st == RAV_OK; w++) {
 					rav_cell *tg = (rav_cell *)cl->w[w];
-					if (tg && (((uintptr_t)tg & (RAV_CELL_SIZE - 1)) ||
-						   *backlink_slot_of(tg, &cl->w[w]) != (uintptr_t)&cl->w[w]))
-						st = bad("root slot and its target disagree", k);
+					if (tg && &cl->w[w] != m->root)
+						st = bad_page("a root other than the message root holds a reference", k);
+					else if (tg && (((uintptr_t)tg & (RAV_CELL_SIZE - 1)) ||
+							*backlink_slot_of(tg, &cl->w[w]) != (uintptr_t)&cl->w[w]))
+						st = bad_page("root slot and its target disagree", k);
 				}
 				continue;
 			}
@@ -568,21 +590,29 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 				if (((uintptr_t)tg & (RAV_CELL_SIZE - 1)) || cell_type(tg) == RAV_TYPE_DEAD ||
 				    cell_type(tg) == RAV_TYPE_ROOT || cell_type(tg) == RAV_TYPE_EMPTY ||
 				    *backlink_slot_of(tg, &cl->w[1 + f]) != (uintptr_t)&cl->w[1 + f])
-					st = bad("reference and back-link disagree", k);
+					st = bad_page("reference and back-link disagree", k);
 			}
 			if (st != RAV_OK)
 				break;
-			/* Back-links must name slots that point here. */
+			/* Back-links must name reference slots that point here. */
 			int first = t == RAV_TYPE_REF ? RAV_W_BACK1 : RAV_W_BACK;
+			uintptr_t weight = 0;
 			for (int w = first; w <= 3; w++) {
 				uintptr_t *s = (uintptr_t *)cl->w[w];
 				if (!s) {
-					st = bad("raviolo without referrer", k);
+					st = bad_page("raviolo without referrer", k);
 					break;
 				}
-				if (*s != (uintptr_t)cl)
-					st = bad("back-link names a slot that does not point back", k);
+				if (!is_ref_slot(s) || *s != (uintptr_t)cl) {
+					st = bad_page("back-link names a slot that does not point back", k);
+					break;
+				}
+				rav_cell *sc = cell_of(s);
+				weight += cell_type(sc) == RAV_TYPE_REF ? cell_scalar(sc) : 1;
 			}
+			/* A reference raviolo's weight is the number of leaf slots above it. */
+			if (st == RAV_OK && t == RAV_TYPE_REF && weight != cell_scalar(cl))
+				st = bad_page("reference raviolo with a wrong referrer count", k);
 		}
 	}
 	if (st == RAV_OK && m->root && (cell_type(cell_of(m->root)) != RAV_TYPE_ROOT || word_of(m->root) == 0))
@@ -598,7 +628,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 			while (cell_type(q) == RAV_TYPE_REF && steps++ <= limit)
 				q = (rav_cell *)q->w[RAV_W_FWD];
 			if (steps > limit)
-				st = bad("reference ravioli form a loop", k);
+				st = bad_page("reference ravioli form a loop", k);
 		}
 	}
 	free(pages);
