@@ -332,27 +332,27 @@ static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
 	for (size_t i = 0; i < lists * FRAG_LIST; i++)
 		rav_list_push(h, heads[i % lists], scratch, i);
 	o->peak_bytes = (double)(bench_resident_bytes() - base);
+	/* Walk each list from its head: a kept node moves onto a second list,
+	 * a dropped one is freed.  Everything happens at list heads held by
+	 * roots, so no borrow has to survive a free (which moves cells). */
 	size_t kept = 0;
+	rav_root keep = rav_root_new(h);
 	for (size_t l = 0; l < lists; l++) {
-		/* Position of the next undecided node; a free moves cells, so
-		 * its predecessor is found again from the root. */
-		size_t pos = 0;
-		for (size_t k = 0; k < FRAG_LIST; k++) {
-			if (frag_keep(&rng)) {
-				kept++;
-				pos++;
+		for (;;) {
+			rav_ref head = rav_root_get(h, heads[l]);
+			if (rav_ref_is_null(head))
+				break;
+			if (!frag_keep(&rng)) {
+				OK(rav_move(h, rav_root_slot(heads[l]), rav_field_slot(head, 1)));
 				continue;
 			}
-			if (pos == 0) {
-				rav_list_pop(h, heads[l]);
-				continue;
-			}
-			rav_ref prev = rav_root_get(h, heads[l]);
-			for (size_t s = 1; s < pos; s++)
-				prev = rav_load_ref(h, prev, 1);
-			rav_ref cur = rav_load_ref(h, prev, 1);
-			OK(rav_move(h, rav_field_slot(prev, 1), rav_field_slot(cur, 1)));
+			kept++;
+			OK(rav_move(h, rav_root_slot(scratch), rav_root_slot(heads[l])));
+			OK(rav_move(h, rav_root_slot(heads[l]), rav_field_slot(head, 1)));
+			OK(rav_move(h, rav_field_slot(head, 1), rav_root_slot(keep)));
+			OK(rav_move(h, rav_root_slot(keep), rav_root_slot(scratch)));
 		}
+		OK(rav_move(h, rav_root_slot(heads[l]), rav_root_slot(keep)));
 	}
 	o->seconds = bench_now() - t0;
 	o->resident_bytes = (double)(bench_resident_bytes() - base);
