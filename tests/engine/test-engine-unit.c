@@ -1268,6 +1268,45 @@ static void t_channel_leftovers(void)
 	CHECK_HEAP(h);
 }
 
+/* A thread that ends with live cells, roots and an unsent message: its
+ * pages go back to the pool by themselves (the thread-exit destructor). */
+static void *leave_things_behind(void *arg)
+{
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	build_list(h, r, 10000);
+	rav_root shared = rav_root_new(h);
+	CHECK_OK(rav_root_set(h, shared, rav_root_get(h, r)));
+	rav_msg *m = rav_msg_new();
+	build_salted_list(rav_msg_heap(m), rav_msg_root(m), 100, 0);
+	CHECK_OK(rav_send((rav_channel *)arg, m)); /* in flight when the thread ends */
+	return NULL;
+}
+
+static void t_thread_exit(void)
+{
+	rav_heap *h = rav_heap_self();
+	rav_pool_stats before, after;
+	rav_pool_stats_get(&before);
+	rav_channel *ch = rav_channel_new();
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, leave_things_behind, ch), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	/* The message outlives its sender. */
+	rav_root dst = rav_root_new(h);
+	CHECK_OK(rav_recv(ch, h, dst));
+	check_list(h, dst, 100, 0);
+	rav_root_free(h, dst);
+	rav_channel_free(ch);
+	rav_pool_stats_get(&after);
+	printf("# pool used pages: %" PRIu64 " before, %" PRIu64 " after the thread ended\n", before.used_pages,
+	       after.used_pages);
+	/* Only this thread's heap holds pages now. */
+	rav_stats s = stats(h);
+	CHECK_EQ(after.used_pages, s.pages + s.root_pages);
+	CHECK_HEAP(h);
+}
+
 /* ---- inspection ---- */
 
 typedef struct walk_count {
@@ -1384,6 +1423,7 @@ static const rav_test_case cases[] = {
 	{ "serialize-corrupt", t_serialize_corrupt },
 	{ "serialize-stream", t_serialize_stream },
 	{ "channel-leftovers", t_channel_leftovers },
+	{ "thread-exit", t_thread_exit },
 	{ "inspect", t_inspect },
 };
 
