@@ -841,6 +841,27 @@ static void build_salted_list(rav_heap *h, rav_root r, size_t n, uintptr_t salt)
 	}
 }
 
+typedef struct walk_count_t {
+	uint64_t live, other;
+} walk_count_t;
+
+/* Cells that are objects (not headers, roots, holes). */
+static bool count_live(rav_heap *hh, const rav_cell_info *info, void *user)
+{
+	walk_count_t *w = user;
+	switch (info->type) {
+	case RAV_TYPE_HEADER:
+	case RAV_TYPE_ROOT:
+	case RAV_TYPE_EMPTY:
+	case RAV_TYPE_DEAD:
+		w->other++;
+		break;
+	default:
+		w->live++;
+	}
+	return true;
+}
+
 static void t_messages(void)
 {
 	rav_heap *h = rav_heap_self();
@@ -857,8 +878,13 @@ static void t_messages(void)
 	CHECK(mh != NULL && mh != h);
 	build_salted_list(mh, rav_msg_root(m), 500, 1000);
 	CHECK_HEAP(mh);
+	walk_count_t mw = { 0, 0 };
+	rav_heap_walk(mh, NULL, count_live, &mw);
+	CHECK_EQ(mw.live, stats(mh).live_cells);
+	uint64_t received = stats(h).pages_received;
 	CHECK_OK(rav_send(ch, m));
 	CHECK_OK(rav_try_recv(ch, h, dst));
+	CHECK(stats(h).pages_received > received);
 	check_list(h, dst, 500, 1000);
 	CHECK_EQ(live(h), base + 500);
 	CHECK_HEAP(h);
