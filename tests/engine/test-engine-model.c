@@ -508,6 +508,10 @@ static void compare_all(void)
 	rav_heap_stats(h, &s);
 	MCHECK(s.ref_cells == want_refs);
 	MCHECK(s.live_cells == M.nalive + want_refs + vc);
+	/* A move fixes at most three words: the referring slot(s) and the
+	 * children's back-links (a reference raviolo: its target's back-link
+	 * and its two referring slots). */
+	MCHECK(s.fixups <= 3 * s.moves);
 }
 
 /* ---- operations ---- */

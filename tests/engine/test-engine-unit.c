@@ -409,7 +409,13 @@ static void t_free_cascade(void)
 		CHECK_OK(rav_vec_push_ref(h, frontier, c1));
 		made += 2;
 	}
-	rav_root_free(h, q);
+	rav_stats before = stats(h);
+	rav_root_free(h, q); /* drops a second referrer of every node: many moves */
+	rav_stats after = stats(h);
+	printf("# freeing the frontier: %" PRIu64 " moves, %" PRIu64 " fix-ups\n", after.moves - before.moves,
+	       after.fixups - before.fixups);
+	CHECK(after.moves > before.moves);
+	CHECK(after.fixups - before.fixups <= 3 * (after.moves - before.moves)); /* O(1) per move */
 	CHECK_HEAP(h);
 	CHECK_EQ(live(h), base + made);
 	rav_root_free(h, r);
