@@ -21,6 +21,7 @@ int main(int argc, char **argv)
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
 	gboolean contention = FALSE, counts = FALSE, version = FALSE;
 	int frames = 0;
+	gint64 per_frame = 0;
 	double anim = -1;
 	GOptionEntry entries[] = {
 		{ "render", 0, 0, G_OPTION_ARG_FILENAME, &render, "Draw the heap view of FILE to a PNG without a display", "OUT.png" },
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 		{ "anim", 0, 0, G_OPTION_ARG_DOUBLE, &anim, "With --render: apply the next visible event and draw its animation at time T (0..1)", "T" },
 		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
 		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240)", "N" },
+		{ "events-per-frame", 0, 0, G_OPTION_ARG_INT64, &per_frame, "With --bench: events applied per frame (default 2000)", "N" },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
 		{ NULL },
 	};
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
 		RavscopeRenderOptions o = {
 			.file = argv[1], .output = render, .event = event, .size = size, .select = select, .focus = focus,
 			.cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend, .no_chrome = no_chrome,
-			.contention = contention, .print_counts = counts, .frames = frames, .anim = anim,
+			.contention = contention, .print_counts = counts, .frames = frames, .anim = anim, .events_per_frame = per_frame,
 		};
 		return bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);
 	}

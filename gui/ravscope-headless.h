@@ -15,6 +15,7 @@ typedef struct {
 	double cell_px;       /* fixed pixels per cell, 0 = fit */
 	gboolean dark, large_text, no_legend, no_chrome, contention, print_counts;
 	int frames;           /* --bench frames per zoom level */
+	gint64 events_per_frame; /* --bench: events applied per frame (default 2000) */
 	double anim;          /* >= 0: apply the next visible event, draw its animation at this time (0..1) */
 } RavscopeRenderOptions;
 

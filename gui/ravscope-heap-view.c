@@ -509,6 +509,15 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 			ravscope_heap_view_set_selected(self, rav_loc_make(rav_loc_page(e->b), rav_loc_cell(e->b), 0));
 	}
 	ravscope_heap_painter_note_events(self->painter, events, n);
+	if (self->layout && !ravscope_events_change_layout(events, n) && !(duration_ms > 0 && self->animate)) {
+		/* Cells changed, pages stayed: keep the layout (playing fast). */
+		ravscope_heap_layout_refresh(self->layout, self->doc);
+		self->layout_dirty = FALSE;
+		g_array_set_size(self->anims, 0);
+		self->anim_duration_ms = 0;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+		return;
+	}
 	RavscopeHeapLayout *old = self->layout;
 	self->layout = NULL;
 	self->layout_dirty = TRUE;
@@ -528,6 +537,13 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 }
 
 /* ---- setup ----------------------------------------------------------------- */
+
+void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
+{
+	ravscope_heap_painter_set_playing(self->painter, playing);
+	if (!playing)
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+}
 
 void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c)
 {

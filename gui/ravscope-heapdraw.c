@@ -26,7 +26,11 @@
 #define LANE_PAD 1.0
 #define EMPTY_LANE_H 3.0 /* world units: enough for the lane's label at fit zoom */
 
+typedef struct DrawnPage DrawnPage;
+
 struct _RavscopeHeapPainter {
+	DrawnPage *drawn; /* by page index: where it is in the image */
+	guint32 drawn_len;
 	cairo_surface_t *image; /* world image, one pixel per cell */
 	int image_w, image_h;
 	gboolean image_dark;
@@ -34,8 +38,9 @@ struct _RavscopeHeapPainter {
 	GHashTable *dirty; /* pages to redraw in the image; NULL = all */
 	guint16 *types;
 	unsigned types_len;
-	unsigned geometry_cols, geometry_pages; /* layout geometry the image was drawn for */
 	GArray *legend_counts; /* RavscopeTypeCount at legend_position */
+	gint64 legend_time;
+	gboolean legend_throttle;
 	guint64 legend_position;
 	gconstpointer legend_doc;
 	guint legend_pages;
@@ -421,6 +426,7 @@ void ravscope_heap_painter_free(RavscopeHeapPainter *P)
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 	g_clear_pointer(&P->legend_counts, g_array_unref);
 	g_free(P->types);
+	g_free(P->drawn);
 	g_free(P);
 }
 
@@ -429,6 +435,11 @@ void ravscope_heap_painter_invalidate(RavscopeHeapPainter *P)
 	P->valid = FALSE;
 	g_clear_pointer(&P->legend_counts, g_array_unref);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
+}
+
+void ravscope_heap_painter_set_playing(RavscopeHeapPainter *P, gboolean playing)
+{
+	P->legend_throttle = playing;
 }
 
 void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *P, const guint32 *pages, guint n)
@@ -478,14 +489,27 @@ static void image_put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const 
 	}
 }
 
+/* Where each page was last drawn in the image (world units, packed), so
+ * an update can move only the pages whose place changed. */
+struct DrawnPage {
+	gint32 x, y, w, h; /* w == 0: not drawn */
+	guint8 kind;
+};
+
+static void image_clear_rect(RavscopeHeapPainter *P, const DrawnPage *d)
+{
+	guint32 *px = (guint32 *)cairo_image_surface_get_data(P->image);
+	int stride = cairo_image_surface_get_stride(P->image) / 4;
+	for (int y = MAX(d->y, 0); y < MIN(d->y + d->h, P->image_h); y++)
+		for (int x = MAX(d->x, 0); x < MIN(d->x + d->w, P->image_w); x++)
+			px[y * stride + x] = 0;
+}
+
 static void image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
 {
 	int w = (int)ceil(L->world_w) + 1, h = (int)ceil(L->world_h) + 1;
-	/* Same geometry (size, pages per row, number of pages shown) means every
-	 * page kept its place: redrawing the dirty pages is enough.  Anything
-	 * that moves pages (acquire, release, hand-off) invalidates fully. */
 	gboolean full = !P->valid || !P->image || P->image_w != w || P->image_h != h || P->image_dark != dark ||
-			P->geometry_cols != L->page_cols || P->geometry_pages != L->pages->len;
+			P->drawn_len < L->page_span;
 	if (full) {
 		if (!P->image || P->image_w != w || P->image_h != h) {
 			g_clear_pointer(&P->image, cairo_surface_destroy);
@@ -493,28 +517,46 @@ static void image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const Ra
 			P->image_w = w;
 			P->image_h = h;
 		}
+		if (P->drawn_len < L->page_span) {
+			P->drawn = g_renew(DrawnPage, P->drawn, L->page_span + 64);
+			P->drawn_len = L->page_span + 64;
+		}
+		memset(P->drawn, 0, sizeof(DrawnPage) * P->drawn_len);
 		cairo_surface_flush(P->image);
 		memset(cairo_image_surface_get_data(P->image), 0, (size_t)cairo_image_surface_get_stride(P->image) * h);
-		for (guint i = 0; i < L->pages->len; i++)
-			image_put_page(P, doc, L, &g_array_index(L->pages, RavscopeLayoutPage, i), dark);
-		cairo_surface_mark_dirty(P->image);
-	} else if (P->dirty) {
+	} else {
 		cairo_surface_flush(P->image);
-		GHashTableIter it;
-		gpointer key;
-		g_hash_table_iter_init(&it, P->dirty);
-		while (g_hash_table_iter_next(&it, &key, NULL)) {
-			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, GPOINTER_TO_UINT(key));
-			if (lp)
-				image_put_page(P, doc, L, lp, dark);
-		}
-		cairo_surface_mark_dirty(P->image);
 	}
+	/* Pages that left or moved: clear where they were first, then draw
+	 * every page that is new, moved or dirty.  A playing trace usually
+	 * touches a handful of pages per frame, whatever the heap's size. */
+	DrawnPage *drawn = P->drawn;
+	for (guint32 p = 0; p < P->drawn_len && !full; p++) {
+		if (!drawn[p].w)
+			continue;
+		const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, p);
+		if (!lp || (gint32)floor(lp->x) != drawn[p].x || (gint32)floor(lp->y) != drawn[p].y || lp->kind != drawn[p].kind) {
+			image_clear_rect(P, &drawn[p]);
+			drawn[p].w = 0;
+		}
+	}
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		DrawnPage *d = &drawn[lp->page];
+		gboolean dirty = P->dirty && g_hash_table_contains(P->dirty, GUINT_TO_POINTER(lp->page));
+		if (d->w && !dirty)
+			continue;
+		image_put_page(P, doc, L, lp, dark);
+		d->x = (gint32)floor(lp->x);
+		d->y = (gint32)floor(lp->y);
+		d->w = lp->kind == RAV_SPAGE_POOL ? (gint32)lp->w : (gint32)L->cols;
+		d->h = lp->kind == RAV_SPAGE_POOL ? (gint32)lp->h : (gint32)L->rows;
+		d->kind = lp->kind;
+	}
+	cairo_surface_mark_dirty(P->image);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 	P->valid = TRUE;
 	P->image_dark = dark;
-	P->geometry_cols = L->page_cols;
-	P->geometry_pages = L->pages->len;
 }
 
 void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *events, guint n)
@@ -536,9 +578,10 @@ void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *
 			ravscope_heap_painter_invalidate_pages(P, pages, np);
 			break;
 		case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
-		case RAV_EV_MSG_SEND: case RAV_EV_MSG_RECV: case RAV_EV_HEAP_NEW: case RAV_EV_HEAP_END:
-		case RAV_EV_DESERIALIZE:
-			ravscope_heap_painter_invalidate(P);
+			/* Pages that change place are found by comparing layouts;
+			 * the page itself may change kind or contents. */
+			pages[np++] = (guint32)e->a;
+			ravscope_heap_painter_invalidate_pages(P, pages, np);
 			break;
 		default:
 			break;
@@ -1199,7 +1242,11 @@ static void draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	/* Counting every cell is the costliest part of a zoomed-in frame:
 	 * recount only when the playhead moved. */
 	guint64 pos = ravscope_document_get_position(doc);
-	if (!P->legend_counts || P->legend_position != pos || P->legend_doc != doc || P->legend_pages != L->pages->len) {
+	gint64 now = g_get_monotonic_time();
+	/* While the trace plays, a legend four times a second is plenty. */
+	gboolean stale = P->legend_position != pos && (!P->legend_throttle || now - P->legend_time > 250000);
+	if (!P->legend_counts || stale || P->legend_doc != doc) {
+		P->legend_time = now;
 		g_clear_pointer(&P->legend_counts, g_array_unref);
 		P->legend_counts = ravscope_heap_type_counts(doc, L);
 		P->legend_position = pos;
@@ -1352,7 +1399,7 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		cairo_scale(cr, vp->scale, vp->scale);
 		cairo_translate(cr, -vp->ox, -vp->oy);
 		cairo_set_source_surface(cr, P->image, 0, 0);
-		cairo_pattern_set_filter(cairo_get_source(cr), vp->scale >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+		cairo_pattern_set_filter(cairo_get_source(cr), vp->scale >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_BILINEAR);
 		cairo_paint(cr);
 		cairo_restore(cr);
 	} else {
@@ -1462,5 +1509,40 @@ void ravscope_anims_build(GArray *anims, RavscopeDocument *doc, const RavscopeHe
 		RavscopeAnim a = { .kind = RAVSCOPE_ANIM_PAGE_TRAVEL, .page = np->page, .from_x = op->x,
 				   .from_y = op->y, .start = 0, .end = 1 };
 		g_array_append_val(anims, a);
+	}
+}
+
+gboolean ravscope_events_change_layout(const rav_event *events, guint n)
+{
+	for (guint i = 0; i < n; i++) {
+		switch (events[i].kind) {
+		case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
+		case RAV_EV_MSG_SEND: case RAV_EV_MSG_RECV: case RAV_EV_HEAP_NEW: case RAV_EV_HEAP_END:
+		case RAV_EV_THREAD_START: case RAV_EV_THREAD_END: case RAV_EV_THREAD_NAME: case RAV_EV_DESERIALIZE:
+			return TRUE;
+		default:
+			break;
+		}
+	}
+	return FALSE;
+}
+
+void ravscope_heap_layout_refresh(RavscopeHeapLayout *L, RavscopeDocument *doc)
+{
+	rav_state *s = ravscope_document_get_state(doc);
+	L->position = rav_state_position(s);
+	unsigned nheaps = rav_state_heap_count(s);
+	for (unsigned i = 0; i < nheaps; i++) {
+		rav_state_heap h;
+		if (!rav_state_heap_at(s, i, &h) || h.kind != RAV_HEAP_THREAD)
+			continue;
+		for (guint j = 0; j < L->lanes->len; j++) {
+			RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, j);
+			if (lane->kind != RAVSCOPE_LANE_THREAD || lane->heap_id != h.id)
+				continue;
+			g_free(lane->detail);
+			lane->detail = g_strdup_printf("%u page%s · %" G_GUINT64_FORMAT " live%s", h.page_count,
+						       h.page_count == 1 ? "" : "s", h.live_cells, h.alive ? "" : " · ended");
+		}
 	}
 }

@@ -59,6 +59,11 @@ typedef struct {
  * min_lane_h world units tall. */
 RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect, double min_lane_h);
 void ravscope_heap_layout_free(RavscopeHeapLayout *layout);
+/* Events that move pages between lanes (or add lanes) need a new layout;
+ * others only change cells, and ravscope_heap_layout_refresh() updates the
+ * lanes' texts in place. */
+gboolean ravscope_events_change_layout(const rav_event *events, guint n);
+void ravscope_heap_layout_refresh(RavscopeHeapLayout *layout, RavscopeDocument *doc);
 const RavscopeLayoutPage *ravscope_heap_layout_find(const RavscopeHeapLayout *layout, guint32 page);
 /* World position of a cell's top-left corner; FALSE if its page is not shown. */
 gboolean ravscope_heap_layout_cell_pos(const RavscopeHeapLayout *layout, rav_loc cell, double *wx, double *wy);
@@ -111,6 +116,8 @@ void ravscope_heap_painter_invalidate(RavscopeHeapPainter *painter);
  * zoomed-out image). */
 void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *painter, const guint32 *pages, guint n);
 
+/* While playing, secondary figures (legend counts) refresh at a few Hz. */
+void ravscope_heap_painter_set_playing(RavscopeHeapPainter *painter, gboolean playing);
 /* Mark what the applied events changed (pages, or everything when pages
  * moved between lanes). */
 void ravscope_heap_painter_note_events(RavscopeHeapPainter *painter, const rav_event *events, guint n);

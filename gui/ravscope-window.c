@@ -349,6 +349,8 @@ static void stop_playing(RavscopeWindow *self)
 		self->play_tick = 0;
 	}
 	set_play_icon(self, FALSE);
+	if (self->heap_view)
+		ravscope_heap_view_set_playing(self->heap_view, FALSE);
 	schedule_refresh(self);
 }
 
@@ -371,6 +373,7 @@ static void toggle_play(RavscopeWindow *self)
 	self->last_frame_us = 0;
 	self->event_debt = 1; /* start moving at once */
 	self->play_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), play_tick_cb, NULL, NULL);
+	ravscope_heap_view_set_playing(self->heap_view, TRUE);
 	set_play_icon(self, TRUE);
 }
 
