@@ -2180,6 +2180,10 @@ typedef struct cursor_priv {
 	run batch[RUN_BATCH];
 	size_t nbatch, bi;
 	uint64_t run_pos;   /* events of batch[bi] already delivered */
+	/* Fast path: the decoder serving the current run, how many more events
+	 * it may give without looking at runs, and the indexed count seen. */
+	tdec *fast;
+	uint64_t fast_left, limit;
 } cursor_priv;
 
 void _rav_trace_cursor_init(rav_trace *t, uint64_t from, rav_trace_cursor *cur)
@@ -2229,10 +2233,24 @@ static bool cursor_refill(rav_trace_cursor *cur, cursor_priv *p)
 bool _rav_trace_cursor_next(rav_trace_cursor *cur, rav_event *ev)
 {
 	cursor_priv *p = cur->priv;
+	if (__builtin_expect(p && p->fast_left && p->fast->left && cur->next < p->limit, 1)) {
+		if (tdec_event(p->fast, ev, true)) {
+			ev->index = cur->next++;
+			p->run_pos++;
+			p->fast_left--;
+			return true;
+		}
+		cur->failed = true;
+		p->fast_left = 0;
+		decode_error(cur->trace->rd, p->fast, &cur->error);
+		return false;
+	}
 	if (!p || cur->failed)
 		return false;
 	struct rav_trace_reader *rd = cur->trace->rd;
-	if (cur->next >= atomic_load_explicit(&rd->indexed, memory_order_acquire))
+	p->fast_left = 0;
+	p->limit = atomic_load_explicit(&rd->indexed, memory_order_acquire);
+	if (cur->next >= p->limit)
 		return false;
 	if (p->bi >= p->nbatch || p->run_pos >= p->batch[p->bi].len) {
 		if (p->bi < p->nbatch)
@@ -2270,6 +2288,8 @@ bool _rav_trace_cursor_next(rav_trace_cursor *cur, rav_event *ev)
 	}
 	ev->index = cur->next++;
 	p->run_pos++;
+	p->fast = d;
+	p->fast_left = r->len - p->run_pos;
 	return true;
 }
 
