@@ -639,3 +639,128 @@ static const bench_workload messages = {
 	40, run_messages,
 };
 BENCH_WORKLOAD(messages)
+
+/* ---- bulk free ---- */
+
+/* Claim 2 of the design notes: what a bulk delete costs, and whether
+ * deferred compaction bounds the pause.  Two lists are built interleaved
+ * (their cells alternate in memory), then one is freed whole, so every
+ * freed cell below the top needs a move.  Immediate mode frees in one
+ * call; deferred mode queues the dead cells and compacts in steps of
+ * BULK_STEP moves, and the longest step is the pause a program would see. */
+
+enum { BULK_STEP = 4096 };
+
+typedef struct bulk_ctx {
+	const bench_alloc *a;
+	size_t nodes;
+	bool deferred;
+	double max_pause;         /* longest compaction step (deferred) */
+	double moves_per_free, fixups_per_free;
+} bulk_ctx;
+
+static double bulk_malloc(void *arg)
+{
+	bulk_ctx *c = arg;
+	mnode *a = NULL, *b = NULL;
+	for (size_t i = 0; i < c->nodes; i++) {
+		mnode *x = c->a->malloc_fn(sizeof *x), *y = c->a->malloc_fn(sizeof *y);
+		x->next = a;
+		a = x;
+		y->next = b;
+		b = y;
+	}
+	double t0 = bench_now();
+	while (a) {
+		mnode *x = a;
+		a = a->next;
+		c->a->free_fn(x);
+	}
+	double t = bench_now() - t0;
+	while (b) {
+		mnode *y = b;
+		b = b->next;
+		c->a->free_fn(y);
+	}
+	return t;
+}
+
+static double bulk_ravioli(void *arg)
+{
+	bulk_ctx *c = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root a = rav_root_new(h), b = rav_root_new(h), scratch = rav_root_new(h);
+	for (size_t i = 0; i < c->nodes; i++) {
+		rav_list_push(h, a, scratch, i);
+		rav_list_push(h, b, scratch, i);
+	}
+	rav_stats s0, s1;
+	rav_heap_stats(h, &s0);
+	c->max_pause = 0;
+	double t0 = bench_now();
+	if (c->deferred) {
+		rav_set_free_mode(h, RAV_FREE_DEFERRED);
+		double ts = bench_now();
+		OK(rav_root_clear(h, a));
+		c->max_pause = bench_now() - ts;
+		for (;;) {
+			ts = bench_now();
+			size_t left = rav_compact(h, BULK_STEP);
+			double step = bench_now() - ts;
+			if (step > c->max_pause)
+				c->max_pause = step;
+			if (left == 0)
+				break;
+		}
+	} else {
+		OK(rav_root_clear(h, a));
+	}
+	double t = bench_now() - t0;
+	if (!c->deferred)
+		c->max_pause = t;
+	rav_heap_stats(h, &s1);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	double frees = (double)(s1.frees - s0.frees);
+	c->moves_per_free = frees > 0 ? (double)(s1.moves - s0.moves) / frees : 0;
+	c->fixups_per_free = frees > 0 ? (double)(s1.fixups - s0.fixups) / frees : 0;
+	rav_root_free(h, a);
+	rav_root_free(h, b);
+	rav_root_free(h, scratch);
+	return t;
+}
+
+static void run_bulk(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	types();
+	bulk_ctx c = { NULL, bench_size(p, 1000000, 20000), false, 0, 0, 0 };
+	snprintf(r->params, sizeof r->params, "\"freed_nodes\": %zu, \"surviving_nodes\": %zu, \"compact_step_moves\": %d",
+		 c.nodes, c.nodes, BULK_STEP);
+	r->metric_names[0] = "max_pause_ms";
+	r->metric_names[1] = "moves_per_free";
+	r->metric_names[2] = "fixups_per_free";
+	if (p->ravioli) {
+		bench_result *res = bench_add(r, "ravioli", bench_best(p, bulk_ravioli, &c));
+		res->metric[0] = c.max_pause * 1e3;
+		res->metric[1] = c.moves_per_free;
+		res->metric[2] = c.fixups_per_free;
+		c.deferred = true;
+		res = bench_add(r, "ravioli-deferred", bench_best(p, bulk_ravioli, &c));
+		res->metric[0] = c.max_pause * 1e3;
+		res->metric[1] = c.moves_per_free;
+		res->metric[2] = c.fixups_per_free;
+		snprintf(res->note, sizeof res->note, "rav_compact in steps of %d moves", BULK_STEP);
+	}
+	for (unsigned i = 0; i < nallocs; i++) {
+		c.a = &allocs[i];
+		bench_result *res = bench_add(r, allocs[i].name, bench_best(p, bulk_malloc, &c));
+		res->metric[0] = res->seconds * 1e3; /* one uninterrupted loop */
+	}
+}
+
+static const bench_workload bulk_free = {
+	"bulk-free",
+	"free a whole list whose cells alternate with a surviving list's: immediate vs deferred compaction (longest "
+	"pause), vs free() per node",
+	50, run_bulk,
+};
+BENCH_WORKLOAD(bulk_free)

@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-REQUIRED_WORKLOADS = {"churn", "tree", "fragmentation", "messages"}
+REQUIRED_WORKLOADS = {"churn", "tree", "fragmentation", "messages", "bulk-free"}
 REQUIRED_IMPLS = {"ravioli", "glibc"}
 
 

@@ -253,13 +253,13 @@ static void print_json(const bench_workload *w, const bench_report *r, const ben
 static void print_table(const bench_workload *w, const bench_report *r)
 {
 	printf("\n%s: %s\n  (%s)\n", w->name, w->description, r->params);
-	printf("  %-10s %12s %10s", "impl", "time (ms)", "/mimalloc");
+	printf("  %-17s %12s %10s", "impl", "time (ms)", "/mimalloc");
 	for (int m = 0; m < BENCH_MAX_METRICS && r->metric_names[m]; m++)
 		printf(" %16s", r->metric_names[m]);
 	printf("\n");
 	for (unsigned i = 0; i < r->n; i++) {
 		const bench_result *res = &r->results[i];
-		printf("  %-10s", res->impl);
+		printf("  %-17s", res->impl);
 		if (res->seconds >= 0)
 			printf(" %12.2f", res->seconds * 1e3);
 		else
