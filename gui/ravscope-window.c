@@ -125,6 +125,9 @@ static double current_speed(RavscopeWindow *self)
 
 static guint64 kinds_mask_for_jump(guint i)
 {
+	/* "move" means a compaction move, not the compaction's bookends. */
+	if (i == RAVSCOPE_FAMILY_MOVE)
+		return (guint64)1 << RAV_EV_MOVE;
 	if (i < RAVSCOPE_FAMILY_OTHER)
 		return ravscope_family_kinds((RavscopeFamily)i);
 	if (i == RAVSCOPE_FAMILY_OTHER)

@@ -155,6 +155,43 @@ static void test_trace(gconstpointer data)
 		g_assert_cmpfloat(ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv)), >=, before);
 	}
 
+	/* Follow: select the cell a move will take, step over the move, and
+	 * the selection has moved with its raviolo. */
+	{
+		rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_MOVE, .thread = -1 };
+		int64_t mv = rav_trace_find_next(ravscope_document_get_trace(doc), 0, &f);
+		if (mv >= 0) {
+			rav_event ev;
+			g_assert_true(rav_trace_event_at(ravscope_document_get_trace(doc), (guint64)mv, &ev));
+			ravscope_window_seek(w, (guint64)mv);
+			rav_loc from = rav_loc_make(rav_loc_page(ev.a), rav_loc_cell(ev.a), 0);
+			rav_loc to = rav_loc_make(rav_loc_page(ev.b), rav_loc_cell(ev.b), 0);
+			ravscope_window_select_cell(w, from);
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.follow", NULL));
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-forward", NULL));
+			g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)mv + 1);
+			GtkWidget *hv = ravscope_window_get_heap_view(w);
+			g_assert_cmphex(ravscope_heap_view_get_selected(RAVSCOPE_HEAP_VIEW(hv)), ==, to);
+			spin_a_bit();
+			g_autofree char *text = ravscope_window_dup_inspector_text(w);
+			g_autofree char *tl = ravscope_format_loc(to);
+			g_assert_nonnull(strstr(text, tl));
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.follow", NULL));
+		}
+	}
+
+	/* Jump to the next move: the playhead lands just after one. */
+	{
+		ravscope_window_seek(w, 0);
+		rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_MOVE, .thread = -1 };
+		int64_t mv = rav_trace_find_next(ravscope_document_get_trace(doc), 0, &f);
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.jump-next", NULL));
+		if (mv >= 0)
+			g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)mv + 1);
+		else
+			g_assert_cmpuint(ravscope_document_get_position(doc), ==, 0);
+	}
+
 	/* Contention overlay on, then off: the toggle reflects it. */
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.contention", NULL));
 	gboolean on = FALSE;
