@@ -259,7 +259,7 @@ int main(void)
 	close(fd);
 	/* RAV_TEST_SMALL (valgrind runs): fewer events, still several keyframes */
 	bool small = getenv("RAV_TEST_SMALL") != NULL;
-	gen_params gp = { .path = path, .events = small ? 800000 : 3000000, .live_target = 20000,
+	gen_params gp = { .path = path, .events = small ? 400000 : 3000000, .live_target = 20000,
 			  .threads = 2, .seed = 7, .access = true };
 	uint64_t written = 0;
 	if (gen_trace(&gp, &written) < 0) {
@@ -267,10 +267,11 @@ int main(void)
 		return 1;
 	}
 	/* default budget: keyframes on the 2^18 grid; 2 MB: the budget forces
-	 * thinning (every other keyframe dropped, spacing doubled) */
+	 * thinning (every other keyframe dropped, spacing doubled).  The small
+	 * run (valgrind) does the first only. */
 	int rc = run(path, NULL);
-	if (rc == 0)
-		rc = run(path, small ? "1" : "2");
+	if (rc == 0 && !small)
+		rc = run(path, "2");
 	unlink(path);
 	if (rc)
 		return rc;
