@@ -254,27 +254,59 @@ static void step_forward(RavscopeWindow *self, guint duration_ms)
 	g_array_unref(applied);
 }
 
-static void step_back(RavscopeWindow *self)
+/* Step back over the last visual event and play its motion backwards: a
+ * move slides back out of the hole, an allocation shrinks away, so
+ * stepping back and forth over a compaction shows the same picture. */
+static void step_back(RavscopeWindow *self, guint duration_ms)
 {
 	if (!self->doc)
 		return;
 	guint64 pos = ravscope_document_get_position(self->doc);
 	if (pos == 0)
 		return;
+	rav_trace *t = ravscope_document_get_trace(self->doc);
 	rav_event_filter f = { .kinds = visual_mask(), .thread = -1 };
-	int64_t prev = rav_trace_find_prev(ravscope_document_get_trace(self->doc), pos - 1, &f);
+	int64_t prev = rav_trace_find_prev(t, pos, &f);
 	guint64 target = prev >= 0 ? (guint64)prev : 0;
-	/* Land just before the previous visual event, then replay it animated:
-	 * stepping back shows the same motion as stepping forward did. */
-	if (target > 0) {
-		rav_event_filter g = f;
-		int64_t prev2 = rav_trace_find_prev(ravscope_document_get_trace(self->doc), target, &g);
-		seek_to(self, prev2 >= 0 ? (guint64)prev2 + 1 : 0);
-		if (ravscope_document_get_position(self->doc) < target)
-			seek_to(self, target);
-	} else {
-		seek_to(self, 0);
+	GArray *undone = g_array_new(FALSE, FALSE, sizeof(rav_event));
+	for (guint64 i = target; i < pos && undone->len < 4096; i++) {
+		rav_event ev;
+		if (!rav_trace_event_at(t, i, &ev))
+			break;
+		switch (ev.kind) {
+		case RAV_EV_MOVE: {
+			uint64_t tmp = ev.a;
+			ev.a = ev.b;
+			ev.b = tmp;
+			break;
+		}
+		case RAV_EV_FIXUP:
+		case RAV_EV_REF_STORE: {
+			uint64_t tmp = ev.b;
+			ev.b = ev.c;
+			ev.c = tmp;
+			break;
+		}
+		case RAV_EV_ALLOC:
+			ev.kind = RAV_EV_FREE;
+			break;
+		case RAV_EV_FREE:
+			ev.kind = RAV_EV_ALLOC;
+			break;
+		default:
+			break;
+		}
+		g_array_prepend_val(undone, ev);
 	}
+	GError *error = NULL;
+	self->user_moved = TRUE;
+	if (!ravscope_document_seek(self->doc, target, &error)) {
+		toast(self, error->message);
+		g_error_free(error);
+	} else {
+		ravscope_heap_view_animate(self->heap_view, (rav_event *)undone->data, undone->len, duration_ms);
+	}
+	g_array_unref(undone);
 }
 
 static void jump(RavscopeWindow *self, gboolean forward)
@@ -395,7 +427,7 @@ static void act_step_back(GtkWidget *w, const char *name, GVariant *p)
 {
 	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
 	stop_playing(self);
-	step_back(self);
+	step_back(self, settings_bool(self, "animate", TRUE) ? 600 : 0);
 }
 
 static void act_jump_next(GtkWidget *w, const char *name, GVariant *p) { jump(RAVSCOPE_WINDOW(w), TRUE); }
