@@ -75,6 +75,7 @@ struct ravt_writer {
 	uint64_t offset;        /* bytes written so far */
 	uint64_t events, chunks, last_tsc, last_tsc_any;
 	bool failed;
+	bool compress_now;
 	char error[256];
 
 	wthread **threads;
@@ -142,6 +143,7 @@ ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void 
 		w->p.zstd_level = 1;
 	w->sink = sink;
 	w->user = user;
+	w->compress_now = !p->no_compress;
 	w->word_shift = p->word_size == 8 ? 3 : 2;
 	w->cctx = ZSTD_createCCtx();
 	if (!w->cctx) {
@@ -664,7 +666,7 @@ static int flush_chunk(ravt_writer *w, wthread *th)
 	uint64_t off = w->offset;
 	if (!index_add(w, off, th))
 		return fail(w, "%s", "out of memory");
-	if (write_chunk(w, RAVT_CHUNK_EVENTS, w->payload.p, w->payload.len, !w->p.no_compress, th->id, th->count,
+	if (write_chunk(w, RAVT_CHUNK_EVENTS, w->payload.p, w->payload.len, w->compress_now, th->id, th->count,
 			th->ordinal) != 0)
 		return -1;
 	th->ordinal += th->count;
@@ -738,6 +740,11 @@ int _ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const 
 	f.frame_crc = _ravt_frame_crc(&f);
 	memcpy(w->out.p, &f, sizeof f);
 	return emit(w, w->out.p, sizeof f + padded);
+}
+
+void _ravt_writer_set_compress(ravt_writer *w, bool compress)
+{
+	w->compress_now = compress;
 }
 
 void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes)

@@ -264,6 +264,9 @@ typedef struct ravt_writer ravt_writer;
 /* Writes the header through the sink.  NULL with errbuf filled on failure. */
 ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void *user,
 			      char *errbuf, size_t errlen);
+/* Compress chunks or store them raw from now on (the recorder stores raw
+ * while its queue backs up, trading file size for keeping up). */
+void _ravt_writer_set_compress(ravt_writer *w, bool compress);
 /* Set the pool range once it is known (before any pool address is
  * encoded; the header's pool_base is informational and may stay 0). */
 void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes);

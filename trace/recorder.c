@@ -32,6 +32,8 @@
 #define MAX_QUEUED 16    /* buffers waiting for the writer before producers block */
 #define RELEASED 1u      /* evbuf flag: the thread's last buffer (or a flush) */
 
+enum { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER };
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work, freed;
@@ -44,6 +46,7 @@ static struct {
 	ravt_writer *w;
 	bool pool_known;
 	bool write_failed;
+	int compress_mode;      /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
 	uint64_t dropped;
 	rav_recorder rec;
 } R = {
@@ -193,10 +196,16 @@ static void *writer_main(void *arg)
 			R.tail = NULL;
 		R.queued--;
 		bool failed = R.write_failed;
+		/* Compression is most of the writer's work: when the producers
+		 * get ahead (half the queue waiting), store chunks raw until it
+		 * drains rather than make the recording threads wait. */
+		bool compress = R.compress_mode == COMPRESS_ALWAYS ||
+				(R.compress_mode == COMPRESS_AUTO && R.queued < MAX_QUEUED / 2);
 		pthread_mutex_unlock(&R.lock);
 
 		int rc = 0;
 		if (!failed) {
+			_ravt_writer_set_compress(R.w, compress);
 			learn_pool(b);
 			rc = _ravt_writer_add(R.w, b->thread, b->ev, b->count);
 			if (rc == 0 && (b->flags & RELEASED))
@@ -359,6 +368,13 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.rec.user = NULL;
 	R.rec.record_access = access;
 	R.stopping = R.stopped = R.write_failed = R.pool_known = false;
+	/* auto: compress unless the writer falls behind; always: compress and
+	 * let recording threads wait for the writer; never: store raw. */
+	const char *cm = getenv("RAVIOLI_TRACE_COMPRESS");
+	R.compress_mode = !cm || !*cm || strcmp(cm, "auto") == 0 ? COMPRESS_AUTO
+			  : strcmp(cm, "always") == 0		? COMPRESS_ALWAYS
+			  : strcmp(cm, "never") == 0		? COMPRESS_NEVER
+								: COMPRESS_AUTO;
 	R.dropped = 0;
 	if (pthread_create(&R.writer, NULL, writer_main, NULL) != 0) {
 		snprintf(errbuf, errlen, "cannot start the trace writer thread");
