@@ -4,8 +4,9 @@
  * at a whole number of pixels per cell and checks that every cell type
  * covers exactly cells x px^2 pixels of its colour, and that all cells of
  * all pages are accounted for; then checks the full picture (title,
- * legend, timeline), the dark style, a selected cell, and that bad input
- * gives a precise error and a non-zero exit.
+ * legend, timeline), the dark style, and that bad input gives a precise
+ * error and a non-zero exit.  With --accesses (traces recorded with
+ * RAVIOLI_TRACE_ACCESS=1) the contention overlay must heat something.
  */
 #include <cairo.h>
 #include <glib.h>
@@ -150,6 +151,46 @@ static void test_full_picture(void)
 	g_free(err);
 }
 
+static guint64 heat_pixels(const char *png)
+{
+	cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+	g_assert_cmpint(cairo_surface_status(s), ==, CAIRO_STATUS_SUCCESS);
+	int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+	int stride = cairo_image_surface_get_stride(s);
+	const guint8 *d = cairo_image_surface_get_data(s);
+	guint64 n = 0;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			guint32 p = ((const guint32 *)(d + (size_t)y * stride))[x];
+			guint r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+			/* amber to dark red, the overlay's scale */
+			n += r >= 150 && g <= 190 && b <= 70 && r > g + 40;
+		}
+	cairo_surface_destroy(s);
+	return n;
+}
+
+/* Traces that recorded memory accesses: the overlay heats lines. */
+static void test_contention(void)
+{
+	g_autofree char *plain = g_build_filename(tmpdir, "plain.png", NULL);
+	g_autofree char *heat = g_build_filename(tmpdir, "heat.png", NULL);
+	char *out = NULL, *err = NULL;
+	const char *a1[] = { ravscope, "--render", plain, "--no-legend", trace, NULL };
+	g_assert_cmpint(run(a1, &out, &err), ==, 0);
+	g_free(out);
+	g_free(err);
+	const char *a2[] = { ravscope, "--render", heat, "--no-legend", "--contention", trace, NULL };
+	g_assert_cmpint(run(a2, &out, &err), ==, 0);
+	g_assert_null(strstr(err, "failed"));
+	g_free(out);
+	g_free(err);
+	guint64 before = heat_pixels(plain), after = heat_pixels(heat);
+	if (after <= before + 50)
+		g_error("the contention overlay drew no heat: %" G_GUINT64_FORMAT " heat pixels with it, %" G_GUINT64_FORMAT
+			" without", after, before);
+}
+
 static void test_events_and_errors(void)
 {
 	g_autofree char *png = g_build_filename(tmpdir, "start.png", NULL);
@@ -192,8 +233,8 @@ static void test_events_and_errors(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	if (argc != 3) {
-		g_printerr("usage: %s RAVSCOPE TRACE\n", argv[0]);
+	if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "--accesses"))) {
+		g_printerr("usage: %s RAVSCOPE TRACE [--accesses]\n", argv[0]);
 		return 2;
 	}
 	ravscope = argv[1];
@@ -202,8 +243,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Render/exact-cells", test_exact_cells);
 	g_test_add_func("/Rav/Gui/Render/full-picture", test_full_picture);
 	g_test_add_func("/Rav/Gui/Render/events-and-errors", test_events_and_errors);
+	if (argc == 4)
+		g_test_add_func("/Rav/Gui/Render/contention", test_contention);
 	int rc = g_test_run();
-	const char *files[] = { "cells.png", "full.png", "dark.png", "start.png", "bogus.ravtrace", "empty.ravtrace" };
+	const char *files[] = { "cells.png", "full.png", "dark.png", "start.png", "bogus.ravtrace", "empty.ravtrace",
+				"plain.png", "heat.png" };
 	for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *p = g_build_filename(tmpdir, files[i], NULL);
 		g_unlink(p);
