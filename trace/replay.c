@@ -49,6 +49,7 @@ typedef struct rp_page {
 	uint8_t ekind;  /* engine page kind (rav_page_kind) as acquired */
 	uint32_t owner; /* heap id */
 	uint32_t fill, live, dead, refc;
+	uint32_t rootc;   /* root cells among the live (the engine does not count them as live) */
 	uint64_t words[]; /* cpp * 4 words, then cpp state bytes */
 } rp_page;
 
@@ -404,17 +405,22 @@ static void fill_shrink(rp_model *m, rp_page *p)
 		p->fill--;
 }
 
-/* Cell counters of page p (owned by heap h, may be NULL) change by dl/dd/dr. */
-static void count(rp_model *m, rp_page *p, rp_heap *h, int dl, int dd, int dr)
+/* Cell counters of page p (owned by heap h, may be NULL) change by dl live
+ * cells (dr0 of them root cells), dd dead and dr reference ravioli.  Pages
+ * count every live cell; heaps and totals leave root cells out, as the
+ * engine's rav_stats do. */
+static void count(rp_model *m, rp_page *p, rp_heap *h, int dl, int dd, int dr, int dr0)
 {
 	p->live += (uint32_t)dl;
 	p->dead += (uint32_t)dd;
 	p->refc += (uint32_t)dr;
-	m->tot.live_cells += (uint64_t)(int64_t)dl;
+	p->rootc += (uint32_t)dr0;
+	int64_t cl = (int64_t)dl - dr0;
+	m->tot.live_cells += (uint64_t)cl;
 	m->tot.dead_cells += (uint64_t)(int64_t)dd;
 	m->tot.ref_cells += (uint64_t)(int64_t)dr;
 	if (h) {
-		h->live += (uint64_t)(int64_t)dl;
+		h->live += (uint64_t)cl;
 		h->dead += (uint64_t)(int64_t)dd;
 		h->refc += (uint64_t)(int64_t)dr;
 	}
@@ -453,9 +459,10 @@ static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t o
 	p->words[c * 4 + w] = newv;
 	if (w == 0 && st == RAV_CELL_LIVE) {
 		int was = TYPE_ID(cur) == T_REF, is = TYPE_ID(newv) == T_REF;
-		if (was != is) {
+		int wasr = TYPE_ID(cur) == T_ROOT, isr = TYPE_ID(newv) == T_ROOT;
+		if (was != is || wasr != isr) {
 			rp_heap *h = owner_of(m, p);
-			count(m, p, h, 0, 0, is - was);
+			count(m, p, h, 0, 0, is - was, isr - wasr);
 			tc->h[0] = h;
 		}
 	}
@@ -553,7 +560,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		p->ekind = (uint8_t)ev->aux;
 		p->owner = ev->x;
 		p->fill = 1;
-		p->live = p->dead = p->refc = 0;
+		p->live = p->dead = p->refc = p->rootc = 0;
 		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
 		memset(pg_state(m, p), 0, m->cpp);
 		pg_state(m, p)[0] = RAV_CELL_HEADER;
@@ -574,7 +581,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		rp_heap *h = heap_find(m, ev->x);
 		if (!(p = page_w(m, pg)))
 			return fail(m, ev, "out of memory");
-		count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc);
+		count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc, -(int)p->rootc);
 		if (h) {
 			heap_remove(h, pg);
 			if (h->anchor == pg)
@@ -607,11 +614,11 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			return fail(m, ev, "out of memory");
 		if (from) {
 			heap_remove(from, pg);
-			from->live -= p->live;
+			from->live -= p->live - p->rootc;
 			from->dead -= p->dead;
 			from->refc -= p->refc;
 		}
-		to->live += p->live;
+		to->live += p->live - p->rootc;
 		to->dead += p->dead;
 		to->refc += p->refc;
 		if (!heap_append(to, pg))
@@ -654,7 +661,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (c + 1 > p->fill)
 			p->fill = c + 1;
 		rp_heap *h = owner_of(m, p);
-		count(m, p, h, 1, st == RAV_CELL_DEAD ? -1 : 0, TYPE_ID(ev->aux) == T_REF);
+		count(m, p, h, 1, st == RAV_CELL_DEAD ? -1 : 0, TYPE_ID(ev->aux) == T_REF, TYPE_ID(ev->aux) == T_ROOT);
 		m->tot.allocs++;
 		tc->h[0] = h;
 		break;
@@ -674,10 +681,10 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		uint64_t *w = p->words + (size_t)c * 4;
 		rp_heap *h = owner_of(m, p);
 		if (st == RAV_CELL_LIVE) {
-			count(m, p, h, -1, 1, -(int)(TYPE_ID(w[0]) == T_REF));
+			count(m, p, h, -1, 1, -(int)(TYPE_ID(w[0]) == T_REF), -(int)(TYPE_ID(w[0]) == T_ROOT));
 			m->tot.frees++;
 		} else {
-			count(m, p, h, 0, 1, 0);
+			count(m, p, h, 0, 1, 0, 0);
 			w[1] = w[2] = w[3] = 0;
 			if (c + 1 > p->fill)
 				p->fill = c + 1;
@@ -711,12 +718,12 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		uint64_t *src = pf->words + (size_t)fc * 4, *dst = pt->words + (size_t)tcell * 4;
 		memcpy(dst, src, 4 * sizeof(uint64_t));
 		memset(src, 0, 4 * sizeof(uint64_t));
-		int isref = TYPE_ID(dst[0]) == T_REF;
+		int isref = TYPE_ID(dst[0]) == T_REF, isroot = TYPE_ID(dst[0]) == T_ROOT;
 		rp_heap *hf = owner_of(m, pf), *ht = owner_of(m, pt);
 		pg_state(m, pt)[tcell] = RAV_CELL_LIVE;
 		pg_state(m, pf)[fc] = RAV_CELL_EMPTY;
-		count(m, pt, ht, 1, tst == RAV_CELL_DEAD ? -1 : 0, isref);
-		count(m, pf, hf, -1, 0, -isref);
+		count(m, pt, ht, 1, tst == RAV_CELL_DEAD ? -1 : 0, isref, isroot);
+		count(m, pf, hf, -1, 0, -isref, -isroot);
 		if (tcell + 1 > pt->fill)
 			pt->fill = tcell + 1;
 		fill_shrink(m, pf);
@@ -738,7 +745,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		pg_state(m, p)[c] = RAV_CELL_EMPTY;
 		memset(p->words + (size_t)c * 4, 0, 4 * sizeof(uint64_t));
 		rp_heap *h = owner_of(m, p);
-		count(m, p, h, 0, -1, 0);
+		count(m, p, h, 0, -1, 0, 0);
 		fill_shrink(m, p);
 		tc->h[0] = h;
 		break;

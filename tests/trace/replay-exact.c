@@ -254,12 +254,14 @@ static void compare(int cp, const view *v, const rav_state *s)
 			      (unsigned long long)rb[1]);
 	}
 	/* counters (root cells are not counted as live by the engine) */
-	if (live - 0 < v->st.live_cells || sh.dead_cells != v->st.dead_cells || sh.ref_cells != v->st.ref_cells)
-		failf("checkpoint %d: counters: engine live %llu dead %llu refs %llu, replay data-page live %llu dead %llu refs %llu",
-		      cp, (unsigned long long)v->st.live_cells, (unsigned long long)v->st.dead_cells,
-		      (unsigned long long)v->st.ref_cells, (unsigned long long)live, (unsigned long long)sh.dead_cells,
-		      (unsigned long long)sh.ref_cells);
-	(void)dead;
+	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells || sh.dead_cells != v->st.dead_cells ||
+	    dead != v->st.dead_cells || sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
+		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live %llu dead %llu "
+		      "refs %llu (counted in data pages: live %llu dead %llu refs %llu)",
+		      cp, v->heap_id, (unsigned long long)v->st.live_cells, (unsigned long long)v->st.dead_cells,
+		      (unsigned long long)v->st.ref_cells, (unsigned long long)sh.live_cells,
+		      (unsigned long long)sh.dead_cells, (unsigned long long)sh.ref_cells, (unsigned long long)live,
+		      (unsigned long long)dead, (unsigned long long)refs);
 }
 
 /* ---- the workload ------------------------------------------------------ */
