@@ -414,6 +414,19 @@ char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc)
 	return g_strdup_printf("%u.%u.%s", rav_loc_page(loc), rav_loc_cell(loc), names[rav_loc_word(loc)]);
 }
 
+gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out)
+{
+	guint64 pos = rav_state_position(doc->state);
+	if (pos == 0)
+		return FALSE;
+	/* Clock readings are bookkeeping: name the last thing that happened. */
+	rav_event_filter f = { .kinds = ~((guint64)1 << RAV_EV_TIME) & (((guint64)1 << RAV_EV_KIND_COUNT) - 1), .thread = -1 };
+	int64_t idx = rav_trace_find_prev(doc->trace, pos, &f);
+	if (idx < 0)
+		idx = (int64_t)pos - 1;
+	return rav_trace_event_at(doc->trace, (guint64)idx, out);
+}
+
 gboolean ravscope_event_kind_is_visual(unsigned kind)
 {
 	switch (kind) {

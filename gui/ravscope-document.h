@@ -83,6 +83,8 @@ char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
 char *ravscope_format_loc(rav_loc loc);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
+/* The last event applied before the playhead that is not a clock reading. */
+gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out);
 /* Which event kinds touch the heap picture (worth animating / marking dirty). */
 gboolean ravscope_event_kind_is_visual(unsigned kind);
 

@@ -77,7 +77,7 @@ static void draw_title(cairo_t *cr, RavscopeDocument *doc, double w, gboolean da
 	g_autofree char *what = NULL;
 	if (pos > 0) {
 		rav_event ev;
-		if (rav_trace_event_at(ravscope_document_get_trace(doc), pos - 1, &ev))
+		if (ravscope_document_last_event(doc, &ev))
 			what = ravscope_document_describe_event(doc, &ev);
 	}
 	rav_state_totals tot = { 0 };

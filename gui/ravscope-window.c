@@ -183,7 +183,7 @@ static void update_position_ui(RavscopeWindow *self)
 	g_autofree char *what = NULL;
 	if (pos > 0) {
 		rav_event ev;
-		if (rav_trace_event_at(ravscope_document_get_trace(self->doc), pos - 1, &ev))
+		if (ravscope_document_last_event(self->doc, &ev))
 			what = ravscope_document_describe_event(self->doc, &ev);
 	}
 	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT "%s%s", pos, n,
