@@ -1,4 +1,5 @@
-/* test-engine-threads.c - four threads pass trees around a ring of channels.
+/* test-engine-threads.c - four threads pass trees around a ring of channels,
+ * then three producers feed one consumer through one channel.
  *
  * Usage: test-engine-threads [NODES [HOPS [TREES]]]
  * (defaults 255 nodes, 40 hops, 8 trees; RAV_TEST_SMALL=1 halves them).
@@ -190,6 +191,73 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
+/* ---- fan-in: several producers, one channel, one consumer ---- */
+
+enum { PRODUCERS = 3 };
+
+typedef struct producer {
+	int index;
+	size_t count;
+	rav_channel *ch;
+	pthread_t thread;
+} producer;
+
+static void *run_producer(void *arg)
+{
+	producer *p = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	for (size_t i = 0; i < p->count; i++) {
+		rav_msg *m = rav_msg_new();
+		CHECK(m != NULL);
+		if (i % 2) {
+			/* Built in the message heap... */
+			rav_ref hdr;
+			CHECK_OK(rav_new_root(rav_msg_heap(m), T_HDR, rav_msg_root(m), &hdr));
+			rav_store(rav_msg_heap(m), hdr, 0, ((uintptr_t)p->index << 32) | i);
+		} else {
+			/* ...or in the producer's heap and adopted. */
+			rav_ref hdr;
+			CHECK_OK(rav_new_root(h, T_HDR, r, &hdr));
+			rav_store(h, hdr, 0, ((uintptr_t)p->index << 32) | i);
+			CHECK_OK(rav_msg_adopt(m, h, r));
+		}
+		CHECK_OK(rav_send(p->ch, m));
+	}
+	rav_root_free(h, r);
+	rav_thread_exit();
+	return NULL;
+}
+
+static void fan_in(size_t per_producer)
+{
+	rav_channel *ch = rav_channel_new();
+	producer p[PRODUCERS];
+	for (int k = 0; k < PRODUCERS; k++) {
+		p[k] = (producer){ .index = k, .count = per_producer, .ch = ch };
+		CHECK_EQ(pthread_create(&p[k].thread, NULL, run_producer, &p[k]), 0);
+	}
+	rav_heap *h = rav_heap_self();
+	rav_root in = rav_root_new(h);
+	size_t next[PRODUCERS] = { 0 };
+	for (size_t got = 0; got < PRODUCERS * per_producer; got++) {
+		CHECK_OK(rav_recv(ch, h, in));
+		uintptr_t tag = rav_load(h, rav_root_get(h, in), 0);
+		size_t k = (size_t)(tag >> 32), i = (size_t)(tag & 0xffffffffu);
+		CHECK(k < PRODUCERS);
+		CHECK_EQ(i, next[k]); /* each producer's messages arrive in order, once */
+		next[k]++;
+	}
+	CHECK_STATUS(rav_try_recv(ch, h, in), RAV_EAGAIN);
+	for (int k = 0; k < PRODUCERS; k++)
+		CHECK_EQ(pthread_join(p[k].thread, NULL), 0);
+	CHECK_OK(rav_heap_check(h));
+	rav_root_free(h, in);
+	rav_channel_free(ch);
+	rav_thread_exit();
+	printf("# fan-in: %d producers x %zu messages arrived once each, in order\n", PRODUCERS, per_producer);
+}
+
 int main(int argc, char **argv)
 {
 	if (rav_test_small()) {
@@ -231,6 +299,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(atomic_load(&trees_done), trees);
 	for (int k = 0; k < THREADS; k++)
 		rav_channel_free(chans[k]);
+	fan_in(trees * hops_total);
 	rav_pool_stats ps;
 	rav_pool_stats_get(&ps);
 	printf("# pool after: %" PRIu64 " used pages, %" PRIu64 " free\n", ps.used_pages, ps.free_pages);
