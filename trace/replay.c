@@ -48,6 +48,7 @@ typedef struct rp_page {
 	uint8_t kind;   /* rav_state_page_kind */
 	uint8_t ekind;  /* engine page kind (rav_page_kind) as acquired */
 	uint32_t owner; /* heap id */
+	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
 	uint32_t fill, live, dead, refc;
 	uint32_t rootc;   /* root cells among the live (the engine does not count them as live) */
 	uint64_t words[]; /* cpp * 4 words, then cpp state bytes */
@@ -395,7 +396,7 @@ static inline rp_page *cell_page(rp_model *m, const rav_event *ev, rav_loc l, co
 
 static rp_heap *owner_of(rp_model *m, const rp_page *p)
 {
-	return p->owner ? heap_find(m, p->owner) : NULL;
+	return p->hidx ? &m->heaps[p->hidx - 1] : NULL;
 }
 
 static void fill_shrink(rp_model *m, rp_page *p)
@@ -559,6 +560,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		p->kind = spage_kind(ev->aux);
 		p->ekind = (uint8_t)ev->aux;
 		p->owner = ev->x;
+		p->hidx = (uint32_t)(h - m->heaps) + 1;
 		p->fill = 1;
 		p->live = p->dead = p->refc = p->rootc = 0;
 		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
@@ -589,6 +591,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		}
 		p->kind = RAV_SPAGE_POOL;
 		p->owner = 0;
+		p->hidx = 0;
 		p->fill = 1;
 		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
 		memset(pg_state(m, p) + 1, 0, m->cpp - 1);
@@ -634,6 +637,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			}
 		}
 		p->owner = ev->x;
+		p->hidx = (uint32_t)(to - m->heaps) + 1;
 		if (p->kind != RAV_SPAGE_ROOT) {
 			p->kind = to->kind == RAV_HEAP_MESSAGE ? RAV_SPAGE_BUFFER : RAV_SPAGE_HEAP;
 			p->ekind = to->kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER : RAV_PAGE_HEAP;
