@@ -81,6 +81,7 @@ struct ravt_writer {
 	wthread **threads;
 	size_t nthreads, cap_threads;
 	wthread *last;
+	uint32_t current;       /* thread the last add() ended on */
 
 	ravt_index_entry *index;
 	size_t nindex, cap_index;
@@ -527,6 +528,7 @@ int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, s
 	wthread *th = get_thread(w, thread);
 	if (!th)
 		return fail(w, "%s", "out of memory");
+	w->current = thread;
 	size_t i = 0;
 	if (th->pending) {
 		while (i < n && th->text_recs) {
@@ -551,6 +553,16 @@ int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, s
 	}
 	while (i < n) {
 		const rav_raw_event *e = &ev[i];
+		/* The engine tags a buffer with its thread's heap id when it hands
+		 * the buffer out, so a thread's first buffer, taken before its heap
+		 * existed, says thread 0.  From the thread's own THREAD_START on,
+		 * its events belong to its heap. */
+		if (th->id == 0 && RAV_EV_KIND(e) == RAV_EV_THREAD_START && e->x != 0) {
+			th = get_thread(w, e->x);
+			if (!th)
+				return fail(w, "%s", "out of memory");
+			w->current = e->x;
+		}
 		int64_t tl = text_len_of(e);
 		if (tl < 0) {
 			if (encode_event(w, th, e, NULL, 0) != 0)
@@ -756,6 +768,11 @@ void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes)
 const char *_ravt_writer_error(const ravt_writer *w)
 {
 	return w->failed ? w->error : NULL;
+}
+
+uint32_t _ravt_writer_current_thread(const ravt_writer *w)
+{
+	return w->current;
 }
 
 uint64_t _ravt_writer_events(const ravt_writer *w)

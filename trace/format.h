@@ -281,6 +281,9 @@ int _ravt_writer_finish(ravt_writer *w, uint64_t dropped);
 int _ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload,
 			   uint32_t len, uint32_t thread, uint32_t count, uint64_t first);
 const char *_ravt_writer_error(const ravt_writer *w);
+/* The thread the last _ravt_writer_add's records ended up in: records
+ * given as thread 0 move to the heap named by their THREAD_START. */
+uint32_t _ravt_writer_current_thread(const ravt_writer *w);
 uint64_t _ravt_writer_events(const ravt_writer *w);
 uint64_t _ravt_writer_bytes(const ravt_writer *w);
 void _ravt_writer_free(ravt_writer *w);

@@ -208,8 +208,12 @@ static void *writer_main(void *arg)
 			_ravt_writer_set_compress(R.w, compress);
 			learn_pool(b);
 			rc = _ravt_writer_add(R.w, b->thread, b->ev, b->count);
-			if (rc == 0 && (b->flags & RELEASED))
+			if (rc == 0 && (b->flags & RELEASED)) {
 				rc = _ravt_writer_flush_thread(R.w, b->thread);
+				uint32_t cur = _ravt_writer_current_thread(R.w);
+				if (rc == 0 && cur != b->thread)
+					rc = _ravt_writer_flush_thread(R.w, cur);
+			}
 			if (rc != 0)
 				fprintf(stderr, "ravioli: trace recording stopped: %s\n", _ravt_writer_error(R.w));
 		}
