@@ -1,7 +1,7 @@
 /* test-engine-deserialize-fuzz.c - mutated serialized images never crash.
  *
  * Usage: test-engine-deserialize-fuzz [ITERATIONS [SEED]]
- * (default 20000, or 2000 with RAV_TEST_SMALL=1).
+ * (default 50000, or 2000 with RAV_TEST_SMALL=1).
  *
  * Serialized data comes from files and sockets, so rav_deserialize must
  * treat it as hostile: every mutated image must either load into a heap
@@ -160,7 +160,7 @@ static void dump(const image *m, uint64_t seed, unsigned long iter)
 
 int main(int argc, char **argv)
 {
-	unsigned long iters = rav_test_small() ? 2000 : 20000;
+	unsigned long iters = rav_test_small() ? 2000 : 50000;
 	uint64_t seed = 1;
 	if (argc > 1)
 		iters = strtoul(argv[1], NULL, 0);
