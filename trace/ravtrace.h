@@ -56,8 +56,9 @@ typedef struct rav_trace_error {
 
 typedef struct rav_trace rav_trace;
 
-/* Open (mmap) a trace and check its header, chunk framing and checksums
- * (does not decompress).  NULL on error with *err filled.  A truncated file
+/* Open (mmap) a trace and check its header and chunk framing (fast: reads
+ * only frame headers; a chunk's payload checksum is verified before it is
+ * first decoded, so rav_trace_index checks them all).  NULL on error with *err filled.  A truncated file
  * opens: see rav_trace_info.truncated; *err then describes the truncation
  * (code RAV_TRACE_ETRUNCATED: where it ends and how much is usable), and is
  * RAV_TRACE_OK otherwise. */

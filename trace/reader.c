@@ -54,7 +54,9 @@ typedef struct chunk {
 	uint32_t stored, raw, count;
 	uint32_t stream;  /* index into rd->streams */
 	uint32_t no;      /* position among all chunks of the file (error messages) */
+	uint32_t crc;     /* payload checksum from the frame */
 	uint16_t flags;
+	_Atomic bool verified; /* payload checksum checked (done before first decode) */
 } chunk;
 
 typedef struct stream {
@@ -471,7 +473,9 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 			break;
 		}
 		const uint8_t *payload = d + off + sizeof f;
-		uint32_t pcrc = _ravt_crc32c(0, payload, f.stored_len);
+		/* EVENTS payloads are checked when first decoded (opening a big
+		 * trace then reads only frame headers); others now. */
+		uint32_t pcrc = f.kind == RAVT_CHUNK_EVENTS ? f.payload_crc : _ravt_crc32c(0, payload, f.stored_len);
 		if (VERIFY_CRC && pcrc != f.payload_crc) {
 			set_err(err, RAV_TRACE_ECHUNK, off, chunkno,
 				"chunk %lld at offset %llu: payload checksum mismatch (stored %08x, computed %08x)",
@@ -528,8 +532,8 @@ static int64_t walk_chunks(struct rav_trace_reader *rd, rav_trace_error *err, bo
 				s->cap = cap;
 			}
 			s->chunks[s->nchunks++] = (uint32_t)rd->nchunks;
-			rd->chunks[rd->nchunks++] =
-				(chunk){ off, f.first, f.stored_len, f.raw_len, f.count, si, (uint32_t)chunkno, f.flags };
+			rd->chunks[rd->nchunks++] = (chunk){ off, f.first, f.stored_len, f.raw_len, f.count, si,
+							     (uint32_t)chunkno, f.payload_crc, f.flags, false };
 			s->events += f.count;
 			rd->total_events += f.count;
 			added += f.count;
@@ -577,6 +581,7 @@ struct tdec {
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
 	ZSTD_DCtx *dctx;
 	bool own_dctx;
+	bool bad_crc;            /* the last load failed its checksum */
 	char why[160];
 };
 
@@ -723,6 +728,18 @@ static bool tdec_load(tdec *td, int64_t ci)
 	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
 	td->ci = -1;
 	td->last_ci = ci;
+	td->bad_crc = false;
+	chunk *cw = &rd->chunks[s->chunks[ci]];
+	if (VERIFY_CRC && !atomic_load_explicit(&cw->verified, memory_order_acquire)) {
+		uint32_t crc = _ravt_crc32c(0, stored, c->stored);
+		if (crc != c->crc) {
+			snprintf(td->why, sizeof td->why, "payload checksum mismatch (stored %08x, computed %08x)", c->crc,
+				 crc);
+			td->bad_crc = true;
+			return false;
+		}
+		atomic_store_explicit(&cw->verified, true, memory_order_release);
+	}
 	if (td->cap < (size_t)c->raw + PAD) {
 		size_t cap = c->raw + PAD < 65536 ? 65536 : c->raw + PAD;
 		/* Every thread's decoder holds a chunk while indexing: a damaged
@@ -1110,7 +1127,8 @@ static void decode_error(const struct rav_trace_reader *rd, const tdec *td, rav_
 		chunkno = c->no;
 		off = c->offset;
 	}
-	set_err(err, RAV_TRACE_EDECODE, off, chunkno, "chunk %lld at offset %llu (thread %u): %s", (long long)chunkno,
+	set_err(err, td->bad_crc ? RAV_TRACE_ECHUNK : RAV_TRACE_EDECODE, off, chunkno,
+		"chunk %lld at offset %llu (thread %u): %s", (long long)chunkno,
 		(unsigned long long)off, rd->streams[td->stream].id, td->why[0] ? td->why : "cannot be decoded");
 }
 
