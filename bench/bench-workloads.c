@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ravioli.h"
@@ -161,9 +160,11 @@ static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned
 }
 
 static const bench_workload churn = {
-	"churn",
-	"random free + alloc of 32-byte nodes in linked lists holding a steady live set (one step = one free + one alloc)",
-	10, run_churn,
+	.name = "churn",
+	.description = "random free + alloc of 32-byte nodes in linked lists holding a steady live set (one step = "
+		       "one free + one alloc)",
+	.order = 10,
+	.run = run_churn,
 };
 BENCH_WORKLOAD(churn)
 
@@ -265,8 +266,11 @@ static void run_tree(const bench_params *p, const bench_alloc *allocs, unsigned 
 }
 
 static const bench_workload tree = {
-	"tree", "build a balanced binary tree of 32-byte nodes, then tear it down (time = both; last run's split shown)",
-	20, run_tree,
+	.name = "tree",
+	.description = "build a balanced binary tree of 32-byte nodes, then tear it down (time = both; last run's split "
+		       "shown)",
+	.order = 20,
+	.run = run_tree,
 };
 BENCH_WORKLOAD(tree)
 
@@ -363,32 +367,41 @@ static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
 		die("fragmentation: live cell count disagrees with the kept nodes");
 }
 
-/* Each implementation runs in its own child so resident memory is its own. */
+static const bench_workload fragmentation;
+
+/* Each implementation runs in a fresh process (not a fork of this one,
+ * whose allocators and pool already hold resident memory that a child's
+ * allocations would reuse without growing its resident set). */
 static bool frag_in_child(const bench_alloc *a, size_t nodes, uint64_t seed, frag_out *o)
 {
-	int fds[2];
-	if (pipe(fds) != 0)
-		return false;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		close(fds[0]);
-		frag_out res;
-		if (a)
-			frag_malloc(a, nodes, seed, &res);
-		else
-			frag_ravioli(nodes, seed, &res);
-		ssize_t n = write(fds[1], &res, sizeof res);
-		_exit(n == (ssize_t)sizeof res ? 0 : 1);
+	char n[32], sd[32];
+	snprintf(n, sizeof n, "%zu", nodes);
+	snprintf(sd, sizeof sd, "%" PRIu64, seed);
+	char *args[] = { (char *)(a ? a->name : "ravioli"), n, sd, NULL };
+	return bench_run_child(&fragmentation, args, o, sizeof *o);
+}
+
+/* In the fresh process: argv = IMPL NODES SEED. */
+static int frag_child(const bench_alloc *allocs, unsigned nallocs, int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	size_t nodes = strtoul(argv[1], NULL, 10);
+	uint64_t seed = strtoull(argv[2], NULL, 10);
+	frag_out res;
+	if (strcmp(argv[0], "ravioli") == 0) {
+		types();
+		frag_ravioli(nodes, seed, &res);
+	} else {
+		const bench_alloc *a = NULL;
+		for (unsigned i = 0; i < nallocs; i++)
+			if (strcmp(allocs[i].name, argv[0]) == 0)
+				a = &allocs[i];
+		if (!a)
+			return 3;
+		frag_malloc(a, nodes, seed, &res);
 	}
-	close(fds[1]);
-	ssize_t n = read(fds[0], o, sizeof *o);
-	close(fds[0]);
-	int status;
-	waitpid(pid, &status, 0);
-	return n == (ssize_t)sizeof *o && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	return write(1, &res, sizeof res) == (ssize_t)sizeof res ? 0 : 1;
 }
 
 static void frag_report(bench_report *r, const bench_params *p, const bench_alloc *a, size_t nodes)
@@ -428,9 +441,12 @@ static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned 
 }
 
 static const bench_workload fragmentation = {
-	"fragmentation",
-	"allocate nodes, free a random 90%, then resident memory growth vs live bytes (forked child per impl)",
-	30, run_frag,
+	.name = "fragmentation",
+	.description = "allocate nodes, free a random 90%, then resident memory growth vs live bytes (fresh process "
+		       "per impl)",
+	.order = 30,
+	.run = run_frag,
+	.child = frag_child,
 };
 BENCH_WORKLOAD(fragmentation)
 
@@ -633,10 +649,11 @@ static void run_messages(const bench_params *p, const bench_alloc *allocs, unsig
 }
 
 static const bench_workload messages = {
-	"messages",
-	"two threads pass a tree back and forth, each hop adds 1 to every node: ravioli page hand-off vs a "
-	"malloc'd tree shared by pointer under a mutex",
-	40, run_messages,
+	.name = "messages",
+	.description = "two threads pass a tree back and forth, each hop adds 1 to every node: ravioli page hand-off vs a "
+		       "malloc'd tree shared by pointer under a mutex",
+	.order = 40,
+	.run = run_messages,
 };
 BENCH_WORKLOAD(messages)
 
@@ -755,9 +772,10 @@ static void run_bulk(const bench_params *p, const bench_alloc *allocs, unsigned 
 }
 
 static const bench_workload bulk_free = {
-	"bulk-free",
-	"free a whole list whose cells alternate with a surviving list's: immediate vs deferred compaction (the "
-	"freeing call, then the longest compaction step), vs free() per node",
-	50, run_bulk,
+	.name = "bulk-free",
+	.description = "free a whole list whose cells alternate with a surviving list's: immediate vs deferred compaction (the "
+		       "freeing call, then the longest compaction step), vs free() per node",
+	.order = 50,
+	.run = run_bulk,
 };
 BENCH_WORKLOAD(bulk_free)

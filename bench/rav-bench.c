@@ -12,6 +12,7 @@
  * files register); see rav-bench.h.
  */
 #include <dlfcn.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,6 +83,51 @@ size_t bench_size(const bench_params *p, size_t full, size_t quick)
 {
 	double n = (double)(p->quick ? quick : full) * p->scale;
 	return n < 16 ? 16 : (size_t)n;
+}
+
+bool bench_run_child(const bench_workload *w, char *const args[], void *out, size_t len)
+{
+	char *argv[16];
+	int n = 0;
+	argv[n++] = "rav-bench";
+	argv[n++] = "--child";
+	argv[n++] = (char *)w->name;
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	int fds[2];
+	if (pipe(fds) != 0)
+		return false;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fds[0], (char *)out + got, len - got);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fds[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return got == len && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* ---- allocators ---- */
@@ -319,6 +365,15 @@ static bool selected(const char *list, const char *name)
 
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "--child") == 0) {
+		/* A workload's fresh-process part; result bytes on stdout. */
+		load_allocs(argv, NULL);
+		for (unsigned i = 0; i < nregistered; i++)
+			if (strcmp(registry[i]->name, argv[2]) == 0 && registry[i]->child)
+				return registry[i]->child(allocs, nallocs, argc - 3, argv + 3);
+		fprintf(stderr, "rav-bench: no child part for workload '%s'\n", argv[2]);
+		return 2;
+	}
 	bench_params p = { .quick = false, .repeat = 3, .warmup = 1, .scale = 1.0, .seed = 12345, .ravioli = true };
 	bool json = false, list = false;
 	const char *only = NULL, *impls = NULL;

@@ -52,6 +52,9 @@ typedef struct bench_workload {
 	const char *description; /* one line for the table and JSON */
 	int order;               /* position in the default run */
 	void (*run)(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *out);
+	/* Optional: work done in a fresh process (see bench_run_child); writes
+	 * its result to fd 1 and returns the exit status. */
+	int (*child)(const bench_alloc *allocs, unsigned nallocs, int argc, char **argv);
 } bench_workload;
 
 void bench_register(const bench_workload *w);
@@ -60,6 +63,13 @@ void bench_register(const bench_workload *w);
 	{                                                                                               \
 		bench_register(&sym);                                                                   \
 	}
+
+/* Run workload w's `child` in a new process (this executable re-executed
+ * with --child NAME ARGS...), so that its memory figures start from a
+ * clean address space, not a fork of a process that already used the
+ * allocators.  Reads exactly len bytes of result into out; false on any
+ * failure. */
+bool bench_run_child(const bench_workload *w, char *const args[], void *out, size_t len);
 
 /* Monotonic seconds. */
 double bench_now(void);
