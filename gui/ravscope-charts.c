@@ -83,9 +83,14 @@ void ravscope_timeline_cache_free(RavscopeTimelineCache *c)
 	g_free(c);
 }
 
+static guint64 axis_events(RavscopeDocument *doc);
+
 static void cache_fill(RavscopeTimelineCache *c, RavscopeDocument *doc, guint nbins)
 {
 	guint64 events = ravscope_document_get_event_count(doc);
+	guint64 axis = axis_events(doc);
+	/* Bins keep their width on the axis: fewer of them while indexing. */
+	guint used = axis ? (guint)MAX(1, (double)nbins * events / axis) : nbins;
 	if (c->nbins == nbins && c->events == events && c->bins[0])
 		return;
 	ravscope_timeline_cache_invalidate(c);
@@ -98,10 +103,10 @@ static void cache_fill(RavscopeTimelineCache *c, RavscopeDocument *doc, guint nb
 	for (unsigned k = 1; k < RAV_EV_KIND_COUNT && events > 0; k++) {
 		if (k == RAV_EV_TIME)
 			continue;
-		if (!rav_trace_series(t, RAV_SERIES_EVENTS, k, 0, events, nbins, tmp))
+		if (!rav_trace_series(t, RAV_SERIES_EVENTS, k, 0, events, used, tmp))
 			continue;
 		double *dst = c->bins[ravscope_event_family(k)];
-		for (guint b = 0; b < nbins; b++)
+		for (guint b = 0; b < used; b++)
 			dst[b] += tmp[b];
 	}
 	c->max_total = 0;
@@ -114,18 +119,29 @@ static void cache_fill(RavscopeTimelineCache *c, RavscopeDocument *doc, guint nb
 	g_free(tmp);
 }
 
-guint64 ravscope_timeline_event_at(RavscopeDocument *doc, double x0, double w, double x)
+/* While indexing, the axis spans the whole trace as estimated from its
+ * chunk index, and the indexed part grows from the left. */
+static guint64 axis_events(RavscopeDocument *doc)
 {
 	guint64 n = ravscope_document_get_event_count(doc);
+	if (ravscope_document_is_indexed(doc))
+		return n;
+	return MAX(n, ravscope_document_get_info(doc)->events);
+}
+
+guint64 ravscope_timeline_event_at(RavscopeDocument *doc, double x0, double w, double x)
+{
+	guint64 n = axis_events(doc);
+	guint64 avail = ravscope_document_get_event_count(doc);
 	if (w <= 0 || n == 0)
 		return 0;
 	double f = CLAMP((x - x0) / w, 0, 1);
-	return (guint64)llround(f * (double)n);
+	return MIN(avail, (guint64)llround(f * (double)n));
 }
 
 double ravscope_timeline_x_of(RavscopeDocument *doc, double x0, double w, guint64 event)
 {
-	guint64 n = ravscope_document_get_event_count(doc);
+	guint64 n = axis_events(doc);
 	if (n == 0)
 		return x0;
 	return x0 + w * ((double)MIN(event, n) / (double)n);
@@ -208,8 +224,7 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 
 	/* Indexing still running: the part not yet indexed is hatched. */
 	if (!ravscope_document_is_indexed(doc)) {
-		double done = ravscope_document_get_index_progress(doc);
-		double hx = x + w * done;
+		double hx = ravscope_timeline_x_of(doc, x, w, ravscope_document_get_event_count(doc));
 		cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.08);
 		cairo_rectangle(cr, hx, strip_y, x + w - hx, strip_h);
 		cairo_fill(cr);
@@ -247,7 +262,7 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 	}
 
 	/* Axis labels. */
-	guint64 n = ravscope_document_get_event_count(doc);
+	guint64 n = axis_events(doc);
 	char buf[96];
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.65);
 	text_at(cr, x + 2, strip_y + strip_h + 2, "0", fs * 0.9, FALSE, 0);

@@ -40,6 +40,7 @@ struct _RavscopeHeapView {
 	gboolean pointer_inside;
 	/* selection */
 	rav_loc selected, hover;
+	rav_loc last_touched; /* cell of the last event applied by a step */
 	gboolean follow;
 	/* animation */
 	GArray *anims;
@@ -244,8 +245,10 @@ void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor)
 {
 	double cx = self->vp.x0 + self->vp.width / 2, cy = self->vp.y0 + self->vp.height / 2;
 	double wx, wy;
-	/* Zoom towards the selection when there is one on screen. */
-	if (self->selected && self->layout && ravscope_heap_layout_cell_pos(self->layout, self->selected, &wx, &wy)) {
+	/* Zoom towards the selection, or else where the last event happened,
+	 * when it is on screen: that is what the person is looking at. */
+	rav_loc target = self->selected ? self->selected : self->last_touched;
+	if (target && self->layout && ravscope_heap_layout_cell_pos(self->layout, target, &wx, &wy)) {
 		double sx = self->vp.x0 + (wx + 0.5 - self->vp.ox) * self->vp.scale;
 		double sy = self->vp.y0 + (wy + 0.5 - self->vp.oy) * self->vp.scale;
 		if (sx >= self->vp.x0 && sx < self->vp.x0 + self->vp.width && sy >= 0 && sy < self->vp.height) {
@@ -509,6 +512,16 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 			ravscope_heap_view_set_selected(self, rav_loc_make(rav_loc_page(e->b), rav_loc_cell(e->b), 0));
 	}
 	ravscope_heap_painter_note_events(self->painter, events, n);
+	for (guint i = n; i-- > 0;) {
+		unsigned k = events[i].kind;
+		if (k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_REF_STORE || k == RAV_EV_FIXUP) {
+			rav_loc l = k == RAV_EV_MOVE ? events[i].b : events[i].a;
+			if (!(l & RAV_LOC_EXTERNAL)) {
+				self->last_touched = rav_loc_make(rav_loc_page(l), rav_loc_cell(l), 0);
+				break;
+			}
+		}
+	}
 	if (self->layout && !ravscope_events_change_layout(events, n) && !(duration_ms > 0 && self->animate)) {
 		/* Cells changed, pages stayed: keep the layout (playing fast). */
 		ravscope_heap_layout_refresh(self->layout, self->doc);
@@ -569,7 +582,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_clear_pointer(&self->layout, ravscope_heap_layout_free);
 	ravscope_heap_painter_invalidate(self->painter);
 	g_array_set_size(self->anims, 0);
-	self->selected = self->hover = RAV_LOC_NONE;
+	self->selected = self->hover = self->last_touched = RAV_LOC_NONE;
 	self->contention = NULL;
 	self->page_cols = 0;
 	self->fitted = TRUE;

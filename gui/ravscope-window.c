@@ -1454,28 +1454,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	gtk_widget_class_install_property_action(wc, "win.contention", "show-contention");
 	gtk_widget_class_install_action(wc, "win.follow", NULL, act_follow);
 	gtk_widget_class_install_action(wc, "win.unselect", NULL, act_escape);
-	/* Frequent keys as bindings: they run only when the focused widget
-	 * (a search entry, say) did not use the key itself. */
-	struct { guint key; GdkModifierType mods; const char *action; } keys[] = {
-		{ GDK_KEY_space, 0, "win.play" },
-		{ GDK_KEY_Right, 0, "win.step-forward" },
-		{ GDK_KEY_Left, 0, "win.step-back" },
-		{ GDK_KEY_Right, GDK_CONTROL_MASK, "win.jump-next" },
-		{ GDK_KEY_Left, GDK_CONTROL_MASK, "win.jump-prev" },
-		{ GDK_KEY_Home, 0, "win.home" },
-		{ GDK_KEY_End, 0, "win.end" },
-		{ GDK_KEY_plus, 0, "win.zoom-in" },
-		{ GDK_KEY_equal, 0, "win.zoom-in" },
-		{ GDK_KEY_KP_Add, 0, "win.zoom-in" },
-		{ GDK_KEY_minus, 0, "win.zoom-out" },
-		{ GDK_KEY_KP_Subtract, 0, "win.zoom-out" },
-		{ GDK_KEY_0, 0, "win.zoom-fit" },
-		{ GDK_KEY_c, 0, "win.contention" },
-		{ GDK_KEY_f, 0, "win.follow" },
-		{ GDK_KEY_Escape, 0, "win.unselect" },
-	};
-	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
-		gtk_widget_class_add_binding_action(wc, keys[i].key, keys[i].mods, keys[i].action, NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "win.unselect", NULL);
 }
 
 static void ravscope_window_init(RavscopeWindow *self)
@@ -1537,6 +1516,34 @@ static void ravscope_window_init(RavscopeWindow *self)
 	g_signal_connect(self->event_thread_filter, "notify::selected", G_CALLBACK(on_filter_changed), self);
 	g_signal_connect(self->event_model, "notify::status", G_CALLBACK(on_model_count), self);
 	setup_event_filters(self);
+
+	/* Frequent keys on the trace page's own controller: GtkWindow binds the
+	 * arrows to focus movement, and a controller on an ancestor of the
+	 * focused widget sees the keys before the window does.  A focused text
+	 * entry still gets its keys first (bubble phase). */
+	struct { guint key; GdkModifierType mods; const char *action; } keys[] = {
+		{ GDK_KEY_space, 0, "win.play" },
+		{ GDK_KEY_Right, 0, "win.step-forward" },
+		{ GDK_KEY_Left, 0, "win.step-back" },
+		{ GDK_KEY_Right, GDK_CONTROL_MASK, "win.jump-next" },
+		{ GDK_KEY_Left, GDK_CONTROL_MASK, "win.jump-prev" },
+		{ GDK_KEY_Home, 0, "win.home" },
+		{ GDK_KEY_End, 0, "win.end" },
+		{ GDK_KEY_plus, 0, "win.zoom-in" },
+		{ GDK_KEY_plus, GDK_SHIFT_MASK, "win.zoom-in" },
+		{ GDK_KEY_equal, 0, "win.zoom-in" },
+		{ GDK_KEY_KP_Add, 0, "win.zoom-in" },
+		{ GDK_KEY_minus, 0, "win.zoom-out" },
+		{ GDK_KEY_KP_Subtract, 0, "win.zoom-out" },
+		{ GDK_KEY_0, 0, "win.zoom-fit" },
+		{ GDK_KEY_c, 0, "win.contention" },
+		{ GDK_KEY_f, 0, "win.follow" },
+	};
+	GtkEventController *sc = gtk_shortcut_controller_new();
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+		gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(sc),
+			gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods), gtk_named_action_new(keys[i].action)));
+	gtk_widget_add_controller(GTK_WIDGET(self->paned), sc);
 
 	gtk_drawing_area_set_draw_func(self->charts, draw_charts, self, NULL);
 	gtk_drawing_area_set_content_height(self->charts, 600);
