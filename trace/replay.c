@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,7 +249,10 @@ static rp_page *page_w(rp_model *m, uint32_t page)
 		rp_page *q = malloc(m->block_size);
 		if (!q)
 			return NULL;
-		memcpy(q, p, m->block_size);
+		/* everything but the reference count, which other threads may be
+		 * changing (a seek copying a keyframe that shares this block) */
+		size_t skip = offsetof(rp_page, kind);
+		memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
 		atomic_init(&q->refs, 1);
 		page_unref(p);
 		m->pages[page] = q;
@@ -963,9 +967,10 @@ typedef struct rp_index {
 	uint8_t cur_bloom[BLOOM_BITS / 8];
 } rp_index;
 
+/* t->replay is set by the indexing thread while others may look at it. */
 static rp_index *idx_of(const rav_trace *t)
 {
-	return (rp_index *)t->replay;
+	return (rp_index *)__atomic_load_n(&t->replay, __ATOMIC_ACQUIRE);
 }
 
 /* Events both indexed by replay and published by the reader (the cursor
@@ -1026,7 +1031,7 @@ void _rav_replay_index_begin(rav_trace *t)
 		ix->failed = true;
 		ix->err = e;
 	}
-	t->replay = ix;
+	__atomic_store_n(&t->replay, ix, __ATOMIC_RELEASE);
 }
 
 static void hs_push(rp_hseries *s, uint32_t bin, uint64_t live, uint32_t pages)
@@ -1392,7 +1397,7 @@ void _rav_replay_free(rav_trace *t)
 	free(ix->bloom);
 	pthread_mutex_destroy(&ix->lock);
 	free(ix);
-	t->replay = NULL;
+	__atomic_store_n(&t->replay, NULL, __ATOMIC_RELEASE);
 }
 
 /* ---- rav_state ---------------------------------------------------------- */
