@@ -1362,6 +1362,23 @@ int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err)
 	return added;
 }
 
+size_t _rav_trace_reader_memory(const rav_trace *t)
+{
+	const struct rav_trace_reader *rd = t->rd;
+	size_t n = sizeof *rd + rd->cap_chunks * sizeof(chunk) + rd->cap_streams * sizeof(stream) + rd->scap +
+		   rd->cap_runs * sizeof(run) + rd->icap * sizeof(char *) +
+		   (size_t)atomic_load(&((struct rav_trace_reader *)rd)->buf_bytes);
+	for (size_t i = 0; i < rd->nstreams; i++)
+		n += rd->streams[i].cap * sizeof(uint32_t);
+	for (int i = 0; i < LRU_SLOTS; i++)
+		n += rd->lru[i].ev ? LRU_WINDOW * sizeof(rav_event) : 0;
+	for (const retired *r = rd->retired; r; r = r->next)
+		n += sizeof *r; /* published tables: small, counted by their headers */
+	for (const retired *r = rd->iblocks; r; r = r->next)
+		n += 65536;
+	return n;
+}
+
 bool rav_trace_stream_ended(const rav_trace *t)
 {
 	return t->rd->is_stream && t->rd->stream_eof;

@@ -53,6 +53,11 @@ void _rav_trace_cursor_init(rav_trace *t, uint64_t from, rav_trace_cursor *cur);
 bool _rav_trace_cursor_next(rav_trace_cursor *cur, rav_event *ev);
 void _rav_trace_cursor_fini(rav_trace_cursor *cur);
 
+/* Heap bytes the reader itself holds for an open trace (chunk and run
+ * tables, decoded-chunk cache, decoder buffers, texts), not counting the
+ * mapped file or what replay and contention keep.  For benchmarks. */
+size_t _rav_trace_reader_memory(const rav_trace *t);
+
 /* ---- The trace object -------------------------------------------------------
  * Members other engineers may read: info (geometry, counts; info.events is
  * the number of events indexed once rav_trace_index has finished),
