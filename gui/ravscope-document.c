@@ -327,6 +327,56 @@ guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *appl
 	return n;
 }
 
+/* Where a step stops: after an event a person sees happen.  Message
+ * send/receive and heap creation are bookkeeping around the page hand-offs
+ * that follow them, so a step runs on to the hand-off. */
+static gboolean stops_step(unsigned kind)
+{
+	switch (kind) {
+	case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_MOVE: case RAV_EV_TRIM: case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR: case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE:
+	case RAV_EV_PAGE_HANDOFF: case RAV_EV_MARK: case RAV_EV_ERROR:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+guint64 ravscope_step_stop_kinds(void)
+{
+	guint64 m = 0;
+	for (unsigned k = 0; k < RAV_EV_KIND_COUNT; k++)
+		if (stops_step(k))
+			m |= (guint64)1 << k;
+	return m;
+}
+
+guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GError **error)
+{
+	guint before = applied->len;
+	for (guint guard = 0; guard < 1000000; guard++) {
+		guint at = applied->len;
+		if (ravscope_document_step_many(doc, 1, applied, error) == 0)
+			break;
+		unsigned kind = g_array_index(applied, rav_event, at).kind;
+		if (!stops_step(kind))
+			continue;
+		/* A move and the fix-ups that repair the references to the moved
+		 * cell are one step: the picture shows the cell sliding and the
+		 * arrows being re-aimed together. */
+		if (kind == RAV_EV_MOVE) {
+			rav_event next;
+			while (rav_trace_event_at(doc->trace, rav_state_position(doc->state), &next) &&
+			       (next.kind == RAV_EV_FIXUP || next.kind == RAV_EV_LINK || next.kind == RAV_EV_TIME)) {
+				if (ravscope_document_step_many(doc, 1, applied, error) == 0)
+					break;
+			}
+		}
+		break;
+	}
+	return applied->len - before;
+}
+
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)
 {
 	gpointer v;
@@ -464,15 +514,15 @@ char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *e
 		return g_strdup_printf("type %u defined: %s", ev->aux, ev->text ? ev->text : "");
 	case RAV_EV_PAGE_ACQUIRE:
 		x = ravscope_document_heap_name(doc, ev->x);
-		return g_strdup_printf("%s takes page %" G_GUINT64_FORMAT " from the pool%s", x, ev->a,
+		return g_strdup_printf("%s takes page %u from the pool%s", x, rav_loc_page(ev->a),
 				       ev->aux == RAV_PAGE_BUFFER ? " (message buffer)" : ev->aux == RAV_PAGE_ROOT ? " (roots)" : "");
 	case RAV_EV_PAGE_RELEASE:
 		x = ravscope_document_heap_name(doc, ev->x);
-		return g_strdup_printf("%s returns page %" G_GUINT64_FORMAT " to the pool", x, ev->a);
+		return g_strdup_printf("%s returns page %u to the pool", x, rav_loc_page(ev->a));
 	case RAV_EV_PAGE_HANDOFF:
 		b = ravscope_document_heap_name(doc, (guint32)ev->b);
 		x = ravscope_document_heap_name(doc, ev->x);
-		return g_strdup_printf("page %" G_GUINT64_FORMAT " handed from %s to %s", ev->a, b, x);
+		return g_strdup_printf("page %u handed from %s to %s", rav_loc_page(ev->a), b, x);
 	case RAV_EV_ALLOC:
 		a = ravscope_format_loc(ev->a);
 		return g_strdup_printf("%s allocates %s at %s", who, ravscope_document_type_name(doc, (guint16)ev->aux), a);

@@ -67,6 +67,13 @@ gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GErro
  * document is open.  Returns the number applied. */
 guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *applied, GError **error);
 
+/* Apply events up to and including the next one a person would see
+ * happen (an allocation, a move with its fix-ups, a page hand-off, a mark),
+ * appending them to `applied` (GArray of rav_event).  Returns how many. */
+guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GError **error);
+/* The kinds a visible step stops after (bit mask for rav_event_filter). */
+guint64 ravscope_step_stop_kinds(void);
+
 /* Most pages the heap ever owned (from the summary series once indexed;
  * the current count before). */
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id);

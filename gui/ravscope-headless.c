@@ -200,14 +200,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		/* Apply the next event that changes the picture and draw its
 		 * animation frozen at time o->anim, as the window would. */
 		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
-		for (guint guard = 0; guard < 100000; guard++) {
-			guint before = applied->len;
-			if (ravscope_document_step_many(doc, 1, applied, NULL) == 0)
-				break;
-			guint kind = g_array_index(applied, rav_event, before).kind;
-			if ((ravscope_event_kind_is_visual(kind) && kind != RAV_EV_LINK) || kind == RAV_EV_MARK)
-				break;
-		}
+		ravscope_document_step_visible(doc, applied, NULL);
 		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout->page_cols, vp.width / MAX(vp.height, 1),
 								     (o->large_text ? 52 : 40) / MAX(vp.scale, 1e-3));
 		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);

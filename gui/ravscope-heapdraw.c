@@ -580,7 +580,7 @@ void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *
 		case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
 			/* Pages that change place are found by comparing layouts;
 			 * the page itself may change kind or contents. */
-			pages[np++] = (guint32)e->a;
+			pages[np++] = rav_loc_page(e->a);
 			ravscope_heap_painter_invalidate_pages(P, pages, np);
 			break;
 		default:
@@ -1474,14 +1474,14 @@ void ravscope_anims_build(GArray *anims, RavscopeDocument *doc, const RavscopeHe
 			break;
 		case RAV_EV_PAGE_ACQUIRE:
 			a.kind = RAVSCOPE_ANIM_PAGE_ACQUIRE;
-			a.page = (guint32)e->a;
+			a.page = rav_loc_page(e->a);
 			break;
 		case RAV_EV_PAGE_HANDOFF: {
-			const RavscopeLayoutPage *from = ravscope_heap_layout_find(old, (guint32)e->a);
+			const RavscopeLayoutPage *from = ravscope_heap_layout_find(old, rav_loc_page(e->a));
 			if (!from)
 				continue;
 			a.kind = RAVSCOPE_ANIM_PAGE_TRAVEL;
-			a.page = (guint32)e->a;
+			a.page = rav_loc_page(e->a);
 			a.from_x = from->x;
 			a.from_y = from->y;
 			break;

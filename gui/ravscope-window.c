@@ -135,17 +135,6 @@ static guint64 kinds_mask_for_jump(guint i)
 	return (guint64)1 << RAV_EV_ERROR;
 }
 
-static guint64 visual_mask(void)
-{
-	guint64 m = 0;
-	for (unsigned k = 0; k < RAV_EV_KIND_COUNT; k++)
-		if (ravscope_event_kind_is_visual(k) && k != RAV_EV_LINK)
-			m |= (guint64)1 << k;
-	m |= (guint64)1 << RAV_EV_MARK;
-	m |= (guint64)1 << RAV_EV_ERROR;
-	return m;
-}
-
 /* ---- refreshing views ------------------------------------------------------- */
 
 static gboolean refresh_cb(gpointer user)
@@ -236,16 +225,8 @@ static void step_forward(RavscopeWindow *self, guint duration_ms)
 		return;
 	self->user_moved = TRUE;
 	GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
-	guint64 mask = visual_mask();
 	GError *error = NULL;
-	for (guint guard = 0; guard < 100000; guard++) {
-		guint before = applied->len;
-		if (ravscope_document_step_many(self->doc, 1, applied, &error) == 0)
-			break;
-		guint kind = g_array_index(applied, rav_event, before).kind;
-		if (mask & ((guint64)1 << kind))
-			break;
-	}
+	ravscope_document_step_visible(self->doc, applied, &error);
 	if (error) {
 		toast(self, error->message);
 		g_error_free(error);
@@ -265,7 +246,9 @@ static void step_back(RavscopeWindow *self, guint duration_ms)
 	if (pos == 0)
 		return;
 	rav_trace *t = ravscope_document_get_trace(self->doc);
-	rav_event_filter f = { .kinds = visual_mask(), .thread = -1 };
+	/* Back to just before the last event a step would have stopped at
+	 * (for a move, its fix-ups go with it). */
+	rav_event_filter f = { .kinds = ravscope_step_stop_kinds() & ~((guint64)1 << RAV_EV_FIXUP), .thread = -1 };
 	int64_t prev = rav_trace_find_prev(t, pos, &f);
 	guint64 target = prev >= 0 ? (guint64)prev : 0;
 	GArray *undone = g_array_new(FALSE, FALSE, sizeof(rav_event));
