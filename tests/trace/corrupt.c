@@ -363,6 +363,9 @@ int main(int argc, char **argv)
 {
 	small = getenv("RAV_TEST_SMALL") != NULL;
 	for (int i = 1; i < argc; i++) {
+		/* Under memcheck two real traces are enough: one thread, several. */
+		if (small && !strstr(argv[i], "list") && !strstr(argv[i], "messages"))
+			continue;
 		size_t len;
 		uint8_t *p = read_file(argv[i], &len);
 		if (!p) {
@@ -377,9 +380,9 @@ int main(int argc, char **argv)
 		const char *name;
 		bool compress;
 		int threads;
-	} syn[] = { { "synthetic/zstd/3 threads", true, 3 }, { "synthetic/raw/1 thread", false, 1 },
-		    { "synthetic/raw/4 threads", false, 4 } };
-	for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++) {
+	} syn[] = { { "synthetic/zstd/3 threads", true, 3 }, { "synthetic/raw/4 threads", false, 4 },
+		    { "synthetic/raw/1 thread", false, 1 } };
+	for (size_t i = 0; i < sizeof syn / sizeof syn[0] - (small ? 1 : 0); i++) {
 		size_t len;
 		uint8_t *p = synthetic(&len, syn[i].compress, syn[i].threads);
 		damage(syn[i].name, p, len);
