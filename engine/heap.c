@@ -311,6 +311,12 @@ void rav__make_dead(rav_heap *h, rav_cell *c)
 
 /* ---- reference trees ---- */
 
+/* Freed, or queued to be freed (deferred mode). */
+static inline bool cell_gone(const rav_cell *c)
+{
+	return cell_type(c) == RAV_TYPE_DEAD || (c->w[0] & RAV_FLAG_DYING);
+}
+
 static inline bool is_fwd_slot(const uintptr_t *slot)
 {
 	const rav_cell *c = cell_of(slot);
@@ -325,8 +331,9 @@ static inline uintptr_t leaf_weight(const uintptr_t *slot)
 static inline void set_scalar_rec(rav_cell *c, uintptr_t scalar)
 {
 	uintptr_t nw = (c->w[0] & ((1u << RAV_SCALAR_SHIFT) - 1)) | (scalar << RAV_SCALAR_SHIFT);
-	/* The collector's mark bit is transient and never recorded. */
-	REC(RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~RAV_FLAG_MARK, nw & ~RAV_FLAG_MARK);
+	/* The collector's mark and the dying flag are transient and never recorded. */
+	REC(RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_DYING),
+	    nw & ~(RAV_FLAG_MARK | RAV_FLAG_DYING));
 	c->w[0] = nw;
 }
 
@@ -378,14 +385,20 @@ void rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind
 }
 
 /* Work list of cells that lost their last referrer. */
-static void drain(rav_heap *h);
-
+/* Queue a cell that lost its last referrer.  In immediate mode the cascade
+ * runs now; in deferred mode it runs in bounded steps from rav_compact, so
+ * dropping a huge structure costs O(1) in the dropping call.  Queued cells
+ * keep their fields (their children stay consistent) and carry
+ * RAV_FLAG_DYING; nothing moves while the queue is non-empty. */
 void rav__kill(rav_heap *h, rav_cell *c)
 {
+	c->w[0] |= RAV_FLAG_DYING;
 	c->w[RAV_W_BACK] = (uintptr_t)h->work;
 	h->work = c;
-	if (!h->draining)
-		drain(h);
+	h->st.dying_cells++;
+	h->gen++;
+	if (!h->draining && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE))
+		rav__drain(h, 0);
 }
 
 /* Empty a slot.  With gc_mode, a normal target left without referrer is not
@@ -426,15 +439,19 @@ void rav__detach_gc(rav_heap *h, uintptr_t *slot)
 	detach_mode(h, slot, RAV_EV_REF_CLEAR, true);
 }
 
-/* A child held only by a dying cell dies too: it is queued without
+/* Run the kill cascade for at most `budget` cells (0: to the end).
+ * A child held only by a dying cell dies too: it is queued without
  * clearing the parent's field or its own back-link (both cells' words are
  * about to become unspecified).  Shared children lose one referrer. */
-static void drain(rav_heap *h)
+size_t rav__drain(rav_heap *h, size_t budget)
 {
+	size_t done = 0;
 	h->draining = true;
-	while (h->work) {
+	while (h->work && (budget == 0 || done < budget)) {
 		rav_cell *d = h->work;
 		h->work = (rav_cell *)d->w[RAV_W_BACK];
+		h->st.dying_cells--;
+		done++;
 		unsigned mask = type_refmask(cell_type(d));
 		/* Field 1 is queued first so field 0 is visited first: structures
 		 * built depth-first are then torn down in address order. */
@@ -445,13 +462,16 @@ static void drain(rav_heap *h)
 			if (cell_type(c) == RAV_TYPE_REF) {
 				rav__detach(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
 			} else {
+				c->w[0] |= RAV_FLAG_DYING;
 				c->w[RAV_W_BACK] = (uintptr_t)h->work;
 				h->work = c;
+				h->st.dying_cells++;
 			}
 		}
 		rav__make_dead(h, d);
 	}
 	h->draining = false;
+	return done;
 }
 
 /* Move a reference from slot `from` to the empty slot `to`. */
@@ -520,6 +540,8 @@ void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 
 size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason)
 {
+	if (h->work)
+		rav__drain(h, 0);
 	if (!h->dead || h->kind == RAV_HEAP_MESSAGE)
 		return h->st.dead_cells;
 	size_t moves = 0;
@@ -552,12 +574,26 @@ void rav__after_free(rav_heap *h)
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
 	h->mode = mode;
-	rav__after_free(h);
+	if (mode == RAV_FREE_IMMEDIATE) {
+		rav__drain(h, 0);
+		rav__after_free(h);
+	}
 }
 
+/* One bounded step of deferred work: first the kill cascade, then moves. */
 size_t rav_compact(rav_heap *h, size_t max_moves)
 {
-	return rav__compact(h, max_moves, 2);
+	if (!h)
+		return 0;
+	size_t done = 0;
+	if (h->work) {
+		done = rav__drain(h, max_moves);
+		if (h->work)
+			return h->st.dead_cells + h->st.dying_cells;
+	}
+	if (max_moves && done >= max_moves)
+		return h->st.dead_cells;
+	return rav__compact(h, max_moves ? max_moves - done : 0, 2);
 }
 
 /* ---- roots ---- */
@@ -818,7 +854,7 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 		return s;
 	h->track[0] = owner;
 	rav__detach(h, slot, RAV_EV_REF_CLEAR);
-	if (owner && cell_type(owner) == RAV_TYPE_DEAD)
+	if (owner && cell_gone(owner))
 		rav__detach(h, tmp, RAV_EV_LINK);
 	else
 		rav__transfer(h, tmp, slot, RAV_EV_REF_STORE);
@@ -861,7 +897,7 @@ static rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *o
 	h->track[1] = owner;
 	if (*slot) {
 		rav__detach(h, slot, RAV_EV_REF_CLEAR);
-		if (owner && cell_type(owner) == RAV_TYPE_DEAD) {
+		if (owner && cell_gone(owner)) {
 			h->track[1] = NULL;
 			rav__after_free(h);
 			return rav__fail(RAV_ESTATE, "rav_new_field: the parent was freed when its field's old value "

@@ -106,7 +106,7 @@ rav_status rav_heap_check(rav_heap *h)
 {
 	if (!h)
 		return rav__fail(RAV_EINVAL, "rav_heap_check: null heap");
-	uint64_t live = 0, refs = 0, dead = 0, pages = 0;
+	uint64_t live = 0, refs = 0, dead = 0, pages = 0, dying = 0;
 	bool seen_top = false;
 	rav_cell *prev = NULL;
 	for (rav_cell *p = h->first; p; prev = p, p = (rav_cell *)p->w[PH_NEXT]) {
@@ -190,6 +190,10 @@ rav_status rav_heap_check(rav_heap *h)
 					BAD("cell %zu:%u field %d: target's back-link does not name it", rav_page_index(p), i, f);
 			}
 			int first = t == RAV_TYPE_REF ? RAV_W_BACK1 : RAV_W_BACK;
+			if (c->w[0] & RAV_FLAG_DYING) {
+				dying++;
+				continue; /* its back-link word links the kill queue */
+			}
 			for (int w = first; w <= 3; w++) {
 				uintptr_t *s = (uintptr_t *)c->w[w];
 				if (!s)
@@ -208,8 +212,15 @@ rav_status rav_heap_check(rav_heap *h)
 		    (unsigned long)h->st.live_cells, (unsigned long)refs, (unsigned long)h->st.ref_cells,
 		    (unsigned long)dead, (unsigned long)h->st.dead_cells, (unsigned long)pages,
 		    (unsigned long)h->st.pages);
-	if (h->kind == RAV_HEAP_THREAD && h->mode == RAV_FREE_IMMEDIATE && dead)
+	if (h->kind == RAV_HEAP_THREAD && h->mode == RAV_FREE_IMMEDIATE && (dead || dying))
 		BAD("%lu dead cells left in immediate mode", (unsigned long)dead);
+	uint64_t ql = 0;
+	for (rav_cell *q = h->work; q; q = (rav_cell *)q->w[RAV_W_BACK])
+		if (!(q->w[0] & RAV_FLAG_DYING) || ++ql > dying)
+			BAD("kill queue is corrupt");
+	if (ql != dying || dying != h->st.dying_cells)
+		BAD("kill queue holds %lu cells, %lu are flagged dying, count says %lu", (unsigned long)ql,
+		    (unsigned long)dying, (unsigned long)h->st.dying_cells);
 	uint64_t dl = 0;
 	rav_cell *dprev = NULL;
 	for (rav_cell *d = h->dead; d; dprev = d, d = (rav_cell *)d->w[1]) {

@@ -86,6 +86,8 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return rav__fail(RAV_EINVAL, "rav_msg_adopt: null argument");
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
+	/* Queued kills may still hold references into the subtree. */
+	rav__drain(h, 0);
 	uintptr_t *sslot = (uintptr_t *)src;
 	rav_cell *top = (rav_cell *)*sslot;
 	if (!top)
@@ -227,6 +229,9 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	}
 	if (mh->top_page)
 		page_set_fill(mh->top_page, mh->top);
+	rav_heap *self = rav__self();
+	if (self)
+		self->st.pages_sent += mh->st.pages;
 	pthread_mutex_lock(&ch->lock);
 	if (ch->closed) {
 		pthread_mutex_unlock(&ch->lock);
@@ -266,6 +271,7 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 {
 	rav_heap *mh = &m->heap;
+	rav__drain(h, 0); /* nothing may move while kills are queued */
 	/* The page the arrived pages go before: the trailing empty page, if any. */
 	rav_cell *empty = NULL;
 	if (h->top_page) {
@@ -305,7 +311,6 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 			h->last = p;
 		h->st.pages++;
 		h->st.pages_received++;
-		mh->st.pages_sent++;
 #if RAV_TRACING
 		if (RAV_UNLIKELY(rav__tracing))
 			rav__emit_sync(RAV_EV_PAGE_HANDOFF, h->id, (uint64_t)(uintptr_t)p, mh->id, seq, tsc);

@@ -181,6 +181,7 @@ void rav__make_dead(rav_heap *h, rav_cell *c);
 void rav__after_free(rav_heap *h);
 rav_status rav__arrive(rav_heap *h, struct rav_msg *m, uintptr_t *dst);                           /* compaction in immediate mode */
 size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason);
+size_t rav__drain(rav_heap *h, size_t budget);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
 rav_cell *rav__top_cell(rav_heap *h);
 void rav__shrink(rav_heap *h);

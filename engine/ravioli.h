@@ -60,6 +60,7 @@ extern "C" {
 #define RAV_FLAG_SHIFT 16
 #define RAV_FLAG_MARK ((uintptr_t)1 << 16)   /* reached by rav_collect's mark */
 #define RAV_FLAG_BUFFER ((uintptr_t)1 << 17) /* lives in a message buffer page */
+#define RAV_FLAG_DYING ((uintptr_t)1 << 18)  /* unreachable, queued for the deferred kill cascade */
 #define RAV_SCALAR_SHIFT 24
 #define RAV_SCALAR_MAX (((uintptr_t)1 << (sizeof(uintptr_t) * 8 - RAV_SCALAR_SHIFT)) - 1)
 
@@ -201,12 +202,12 @@ uint32_t rav_heap_gen(const rav_heap *h);
 
 typedef enum rav_free_mode {
 	RAV_FREE_IMMEDIATE = 0, /* compaction happens inside the freeing call (default) */
-	RAV_FREE_DEFERRED = 1,  /* dead cells are queued; rav_compact() moves cells later */
+	RAV_FREE_DEFERRED = 1,  /* the freeing call only queues; rav_compact() runs the cascade and the moves in bounded steps */
 } rav_free_mode;
 
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode);
-/* Perform at most max_moves compaction moves (0: all).  Returns the number
- * of dead cells still queued. */
+/* Do at most max_moves units of deferred work (cells killed, then cells
+ * moved; 0: all).  Returns the work still queued (dead + dying cells). */
 size_t rav_compact(rav_heap *h, size_t max_moves);
 /* Mark from roots and free everything unreachable (cycles included).
  * Returns the number of ravioli freed. */
@@ -266,12 +267,13 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst);
 typedef struct rav_stats {
 	uint64_t live_cells;  /* ravioli in the heap excluding page headers (incl. reference ravioli) */
 	uint64_t ref_cells;   /* reference ravioli among them */
-	uint64_t dead_cells;  /* queued for deferred compaction */
+	uint64_t dead_cells;  /* holes queued for deferred compaction */
 	uint64_t pages;       /* pages in the heap's list (incl. the kept empty page) */
 	uint64_t root_pages;  /* pages holding root cells */
 	uint64_t allocs, frees, moves, fixups;
 	uint64_t pages_acquired, pages_released; /* pool traffic of this heap */
 	uint64_t pages_received, pages_sent;     /* hand-offs */
+	uint64_t dying_cells; /* unreachable cells queued for the deferred kill cascade (still counted live) */
 } rav_stats;
 
 void rav_heap_stats(rav_heap *h, rav_stats *out);

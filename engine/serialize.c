@@ -184,7 +184,7 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 				memset(&dst[c], 0, RAV_CELL_SIZE);
 				continue;
 			}
-			dst[c].w[0] &= ~RAV_FLAG_MARK;
+			dst[c].w[0] &= ~(RAV_FLAG_MARK | RAV_FLAG_DYING);
 			unsigned pw = pointer_words(cell_type(&src[c]));
 			if (cell_type(&src[c]) == RAV_TYPE_DEAD)
 				dst[c].w[1] = dst[c].w[2] = dst[c].w[3] = 0;
@@ -295,6 +295,7 @@ rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags)
 {
 	if (!h || !r)
 		return rav__fail(RAV_EINVAL, "rav_serialize: null argument");
+	rav__drain(h, 0); /* queued kills may still share cells of the subtree */
 	rav_msg *m = rav_msg_new();
 	if (!m)
 		return RAV_ENOMEM;
@@ -473,7 +474,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 			rav_type t = cell_type(cl);
 			if (t >= RAV_TYPE_MAX || (t >= RAV_TYPE_FIRST_USER && !map[t]) || t == RAV_TYPE_HEADER ||
 			    t == RAV_TYPE_EMPTY || (t > RAV_TYPE_BYTES && t < RAV_TYPE_FIRST_USER) ||
-			    (cl->w[0] & RAV_FLAG_MARK)) {
+			    (cl->w[0] & (((uintptr_t)0xff << RAV_FLAG_SHIFT) & ~RAV_FLAG_BUFFER))) {
 				st = bad("cell with an unknown or invalid type", off + (uint64_t)k * RAV_PAGE_SIZE + c * RAV_CELL_SIZE);
 				break;
 			}
