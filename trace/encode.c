@@ -87,6 +87,8 @@ struct ravt_writer {
 	size_t nindex, cap_index;
 
 	ZSTD_CCtx *cctx;
+	uint8_t used[256];      /* shape_fields() of every kind byte value */
+	int8_t text_field[256]; /* where a kind's text length is: 0 none, 1 aux, 2 a */
 	buf payload;            /* raw chunk payload */
 	buf out;                /* frame + stored payload + padding */
 };
@@ -109,6 +111,8 @@ static int emit(ravt_writer *w, const void *data, size_t len)
 	w->offset += len;
 	return 0;
 }
+
+static unsigned shape_fields(unsigned shape);
 
 ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void *user,
 			      char *errbuf, size_t errlen)
@@ -146,6 +150,13 @@ ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void 
 	w->user = user;
 	w->compress_now = !p->no_compress;
 	w->word_shift = p->word_size == 8 ? 3 : 2;
+	for (unsigned k = 0; k < 256; k++) {
+		unsigned shape = ravt_shape_of(k);
+		w->used[k] = (uint8_t)shape_fields(shape);
+		w->text_field[k] = shape == RAVT_SHAPE_XTEXT ? 1
+				   : shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT ? 2
+											  : 0;
+	}
 	w->cctx = ZSTD_createCCtx();
 	if (!w->cctx) {
 		free(w);
@@ -289,7 +300,8 @@ static int64_t text_len_of(const rav_raw_event *e)
 	}
 }
 
-static uint8_t *put_addr(const ravt_writer *w, wthread *th, uint8_t *p, uint64_t addr, uint64_t *r)
+static inline __attribute__((always_inline)) uint8_t *put_addr(const ravt_writer *w, wthread *th, uint8_t *p,
+								 uint64_t addr, uint64_t *r)
 {
 	if (addr == 0) {
 		*p++ = 0;
@@ -335,9 +347,10 @@ static int encode_event(ravt_writer *w, wthread *th, const rav_raw_event *e, con
 	unsigned kind = RAV_EV_KIND(e);
 	uint32_t aux = RAV_EV_AUX(e);
 	unsigned shape = ravt_shape_of(kind);
-	unsigned used = shape_fields(shape);
-	bool escape = kind > RAVT_KIND_MAX - 1 || ((used & 1) == 0 && e->x) || ((used & 2) == 0 && e->a) ||
-		      ((used & 4) == 0 && e->b) || ((used & 8) == 0 && e->c);
+	unsigned used = w->used[kind];
+	bool escape = kind > RAVT_KIND_MAX - 1 ||
+		      (__builtin_expect(used != 15, 1) && (((used & 1) == 0 && e->x) || ((used & 2) == 0 && e->a) ||
+							 ((used & 4) == 0 && e->b) || ((used & 8) == 0 && e->c)));
 
 	/* Segment bookkeeping (reader merges threads by these). */
 	if (kind == RAV_EV_TIME) {
@@ -553,6 +566,12 @@ int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, s
 	}
 	while (i < n) {
 		const rav_raw_event *e = &ev[i];
+		if (__builtin_expect(th->id != 0 && !w->text_field[RAV_EV_KIND(e)], 1)) {
+			if (encode_event(w, th, e, NULL, 0) != 0)
+				return -1;
+			i++;
+			continue;
+		}
 		/* The engine tags a buffer with its thread's heap id when it hands
 		 * the buffer out, so a thread's first buffer, taken before its heap
 		 * existed, says thread 0.  From the thread's own THREAD_START on,
