@@ -1424,11 +1424,14 @@ void rav_trace_close(rav_trace *t)
 
 void rav_trace_get_info(const rav_trace *t, rav_trace_info *out)
 {
+	/* The indexer may be finishing on another thread. */
+	struct rav_trace_reader *rd = t->rd;
+	pthread_mutex_lock(&rd->lock);
 	*out = t->info;
-	const struct rav_trace_reader *rd = t->rd;
 	out->file_size = rd->size;
 	out->chunks = rd->nchunks;
-	out->events = rd->index_done ? atomic_load(&((struct rav_trace_reader *)rd)->indexed) : rd->total_events;
+	out->events = rd->index_done ? atomic_load(&rd->indexed) : rd->total_events;
+	pthread_mutex_unlock(&rd->lock);
 }
 
 uint64_t rav_trace_indexed_events(const rav_trace *t)
@@ -1936,10 +1939,11 @@ out:
 		t->info.events = ix->g;
 		pthread_mutex_unlock(&rd->lock);
 		/* The wall-clock end: the last event's time. */
-		if (ix->g) {
-			rav_event last;
-			if (rav_trace_event_at(t, ix->g - 1, &last) && t->info.start_ns)
-				t->info.end_ns = t->info.start_ns + last.time_ns;
+		rav_event last;
+		if (ix->g && rav_trace_event_at(t, ix->g - 1, &last) && t->info.start_ns) {
+			pthread_mutex_lock(&rd->lock);
+			t->info.end_ns = t->info.start_ns + last.time_ns;
+			pthread_mutex_unlock(&rd->lock);
 		}
 		if (progress)
 			progress(ix->g, ix->g, user);

@@ -584,6 +584,67 @@ static void test_pipe(void)
 	close(fds[0]);
 }
 
+/* ---- Indexing on a worker thread while readers use the prefix ------------ */
+
+static void *index_worker(void *arg)
+{
+	rav_trace_error err;
+	if (rav_trace_index(arg, NULL, NULL, &err) != 0)
+		fprintf(stderr, "index: %s\n", err.message);
+	return NULL;
+}
+
+static void test_concurrent_index(void)
+{
+	tt_mem m = { 0 };
+	ravt_writer *w = tt_writer(&m, 256, false);
+	REQUIRE(w);
+	uint64_t tsc = 5000;
+	for (int i = 0; i < 60000; i++) {
+		uint32_t th = 1 + (uint32_t)(i % 3);
+		rav_raw_event e[2] = { tt_ev(RAV_EV_TIME, 0, 0, tsc += 3, 0, 0),
+				       tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(th, 1, 1), 0, (uint64_t)i) };
+		CHECK(_ravt_writer_add(w, th, e, 2) == 0);
+		if (i % 5000 == 0) {
+			rav_raw_event mk[2] = { tt_ev(RAV_EV_MARK, 0, 0, 4, 0, 0) };
+			memset(&mk[1], 0, sizeof mk[1]);
+			memcpy(&mk[1], "tick", 4);
+			CHECK(_ravt_writer_add(w, th, mk, 2) == 0);
+		}
+	}
+	CHECK(_ravt_writer_finish(w, 0) == 0);
+	_ravt_writer_free(w);
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	REQUIRE(t);
+	pthread_t th;
+	REQUIRE(pthread_create(&th, NULL, index_worker, t) == 0);
+	/* Whatever prefix is indexed reads consistently, from another thread. */
+	uint64_t seen = 0;
+	for (int round = 0; round < 400; round++) {
+		uint64_t n = rav_trace_indexed_events(t);
+		rav_event ev;
+		if (n) {
+			uint64_t i = rnd() % n;
+			CHECK(rav_trace_event_at(t, i, &ev));
+			CHECK_EQ(ev.index, i);
+		}
+		for (unsigned k = 0; k < rav_trace_mark_count(t); k++)
+			CHECK(strcmp(rav_trace_mark_at(t, k)->text, "tick") == 0);
+		for (unsigned k = 0; k < rav_trace_thread_count(t); k++)
+			CHECK(rav_trace_thread_at(t, k) != NULL);
+		rav_trace_info info;
+		rav_trace_get_info(t, &info);
+		CHECK(n >= seen);
+		seen = n;
+	}
+	pthread_join(th, NULL);
+	CHECK_EQ(rav_trace_indexed_events(t), 60000 * 2 + 12);
+	CHECK_EQ(rav_trace_mark_count(t), 12);
+	rav_trace_close(t);
+	tt_mem_free(&m);
+}
+
 int main(void)
 {
 	/* The checksum FORMAT.md specifies (CRC-32C check value). */
@@ -601,6 +662,8 @@ int main(void)
 	fprintf(stderr, "truncation: %s\n", tt_failures ? "FAILED" : "ok");
 	test_pipe();
 	fprintf(stderr, "pipe stream: %s\n", tt_failures ? "FAILED" : "ok");
+	test_concurrent_index();
+	fprintf(stderr, "concurrent index: %s\n", tt_failures ? "FAILED" : "ok");
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
