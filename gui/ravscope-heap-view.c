@@ -48,6 +48,7 @@ struct _RavscopeHeapView {
 	guint anim_duration_ms;
 	guint anim_tick;
 	rav_contention *contention;
+	unsigned line_size;
 	gboolean large_text, legend, animate;
 };
 
@@ -118,6 +119,7 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.selected = self->selected;
 	self->vp.hover = self->hover;
 	self->vp.contention = self->contention;
+	self->vp.line_size = self->line_size;
 	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
 	self->vp.n_anims = self->anims->len;
 	if (self->vp.dark) {
@@ -558,9 +560,10 @@ void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
 		gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
-void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c)
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c, unsigned line_size)
 {
 	self->contention = c;
+	self->line_size = line_size;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

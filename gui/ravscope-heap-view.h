@@ -24,7 +24,8 @@ void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow);
 /* After a seek from `from` to `to`: move the selection with its raviolo. */
 void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to);
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
-void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention); /* borrowed */
+/* contention: borrowed; line_size: the model's line size in bytes. */
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size);
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */

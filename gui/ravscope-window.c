@@ -84,6 +84,7 @@ struct _RavscopeWindow {
 	guint contention_generation;
 	guint contention_rerun;
 	guint64 contention_from, contention_to;
+	unsigned contention_line_size;
 	gboolean disposed;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu (template) */
 };
@@ -1128,13 +1129,14 @@ static void contention_done_cb(GObject *source, GAsyncResult *res, gpointer user
 		g_error_free(error);
 		set_show_contention(self, FALSE);
 	} else {
-		ravscope_heap_view_set_contention(self->heap_view, NULL);
+		ravscope_heap_view_set_contention(self->heap_view, NULL, self->contention_line_size);
 		if (self->contention)
 			rav_contention_free(self->contention);
 		self->contention = c;
+		self->contention_line_size = job->cfg.line_size;
 		self->contention_from = job->cfg.from;
 		self->contention_to = job->cfg.to;
-		ravscope_heap_view_set_contention(self->heap_view, self->show_contention ? c : NULL);
+		ravscope_heap_view_set_contention(self->heap_view, self->show_contention ? c : NULL, self->contention_line_size);
 		ravscope_timeline_set_window(self->timeline, job->cfg.from, job->cfg.to);
 	}
 	build_contention_panel(self);
@@ -1150,7 +1152,7 @@ static void clear_contention(RavscopeWindow *self)
 	self->contention_generation++;
 	g_clear_handle_id(&self->contention_rerun, g_source_remove);
 	ravscope_timeline_set_window(self->timeline, 0, 0);
-	ravscope_heap_view_set_contention(self->heap_view, NULL);
+	ravscope_heap_view_set_contention(self->heap_view, NULL, self->contention_line_size);
 	if (self->contention) {
 		rav_contention_free(self->contention);
 		self->contention = NULL;
@@ -1179,6 +1181,8 @@ static void start_contention(RavscopeWindow *self)
 	job->self = self;
 	job->trace = ravscope_document_get_trace(self->doc);
 	job->cfg.line_size = self->settings ? g_settings_get_uint(self->settings, "line-size") : 64;
+	if (job->cfg.line_size < 16 || (job->cfg.line_size & (job->cfg.line_size - 1)))
+		job->cfg.line_size = 64;
 	job->cfg.windows = 64;
 	if (self->contention_windowed) {
 		/* The window ends at the playhead: what led up to this moment. */
@@ -1243,7 +1247,7 @@ static void set_show_contention(RavscopeWindow *self, gboolean on)
 	if (!self->doc)
 		return;
 	if (!on) {
-		ravscope_heap_view_set_contention(self->heap_view, NULL);
+		ravscope_heap_view_set_contention(self->heap_view, NULL, self->contention_line_size);
 		if (self->contention_running) {
 			if (self->contention_cancel)
 				g_cancellable_cancel(self->contention_cancel);
@@ -1255,7 +1259,7 @@ static void set_show_contention(RavscopeWindow *self, gboolean on)
 		return;
 	}
 	if (self->contention) {
-		ravscope_heap_view_set_contention(self->heap_view, self->contention);
+		ravscope_heap_view_set_contention(self->heap_view, self->contention, self->contention_line_size);
 		contention_follow_playhead(self);
 		return;
 	}
@@ -1336,6 +1340,12 @@ static void apply_style_settings(RavscopeWindow *self)
 static void on_settings_changed(GSettings *s, const char *key, RavscopeWindow *self)
 {
 	apply_style_settings(self);
+}
+
+static void on_speed_changed(GtkDropDown *dd, GParamSpec *pspec, RavscopeWindow *self)
+{
+	if (self->settings)
+		g_settings_set_double(self->settings, "playback-speed", current_speed(self));
 }
 
 static void on_notice_close(GtkButton *b, RavscopeWindow *self)
@@ -1467,7 +1477,15 @@ static void ravscope_window_init(RavscopeWindow *self)
 	GtkStringList *sp = gtk_string_list_new((const char *const *)speed_names);
 	gtk_drop_down_set_model(self->speed, G_LIST_MODEL(sp));
 	g_object_unref(sp);
-	gtk_drop_down_set_selected(self->speed, 2);
+	guint speed_index = 2;
+	if (self->settings) {
+		double want = g_settings_get_double(self->settings, "playback-speed");
+		for (guint i = 0; i < G_N_ELEMENTS(speeds); i++)
+			if (fabs(log(speeds[i] / want)) < fabs(log(speeds[speed_index] / want)))
+				speed_index = i;
+	}
+	gtk_drop_down_set_selected(self->speed, speed_index);
+	g_signal_connect(self->speed, "notify::selected", G_CALLBACK(on_speed_changed), self);
 	GtkStringList *jk = gtk_string_list_new((const char *const *)jump_names);
 	gtk_drop_down_set_model(self->jump_kind, G_LIST_MODEL(jk));
 	g_object_unref(jk);
