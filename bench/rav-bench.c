@@ -470,7 +470,7 @@ int main(int argc, char **argv)
 		       RAV_TRACING ? "compiled in (recording off)" : "not compiled");
 		printf("method: best of %u timed run(s) after %u warm-up run(s), CLOCK_MONOTONIC; setup and "
 		       "teardown outside the timed part unless a workload says otherwise; resident memory from "
-		       "/proc/self/statm in a forked child per implementation%s\n",
+		       "/proc/self/statm in a fresh process per implementation%s\n",
 		       p.repeat, p.warmup, p.quick ? "; QUICK MODE: sizes too small to mean anything" : "");
 		printf("allocators:");
 		for (unsigned i = 0; i < nallocs; i++)
