@@ -23,6 +23,15 @@
 
 static const double accent_rgb[3] = { 0.21, 0.52, 0.89 }; /* libadwaita blue */
 
+/* Library messages usually name the file already; add it when not. */
+static void print_open_error(const char *file, const char *what, const GError *error)
+{
+	if (strstr(error->message, file))
+		g_printerr("ravscope: %s\n", error->message);
+	else
+		g_printerr("ravscope: %s %s: %s\n", what, file, error->message);
+}
+
 static gboolean parse_size(const char *s, int *w, int *h)
 {
 	char *end = NULL;
@@ -135,7 +144,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	GError *error = NULL;
 	RavscopeDocument *doc = ravscope_document_open(o->file, &error);
 	if (!doc) {
-		g_printerr("ravscope: cannot open %s: %s\n", o->file, error->message);
+		print_open_error(o->file, "cannot open", error);
 		g_error_free(error);
 		return 1;
 	}
@@ -144,7 +153,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_printerr("ravscope: %s is truncated; using the first %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes\n",
 			   o->file, info->recovered_bytes, info->file_size);
 	if (!ravscope_document_index_sync(doc, &error)) {
-		g_printerr("ravscope: cannot index %s: %s\n", o->file, error->message);
+		print_open_error(o->file, "cannot index", error);
 		g_error_free(error);
 		g_object_unref(doc);
 		return 1;
@@ -324,7 +333,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	GError *error = NULL;
 	RavscopeDocument *doc = ravscope_document_open(o->file, &error);
 	if (!doc) {
-		g_printerr("ravscope: cannot open %s: %s\n", o->file, error->message);
+		print_open_error(o->file, "cannot open", error);
 		g_error_free(error);
 		return 1;
 	}
