@@ -1327,8 +1327,9 @@ static void t_channel_leftovers(void)
 	CHECK_HEAP(h);
 }
 
-/* A thread that ends with live cells, roots and an unsent message: its
- * pages go back to the pool by themselves (the thread-exit destructor). */
+/* A thread that ends with live cells, roots, a message in flight and queued
+ * deferred work: its pages go back to the pool by themselves (the
+ * thread-exit destructor). */
 static void *leave_things_behind(void *arg)
 {
 	rav_heap *h = rav_heap_self();
@@ -1339,6 +1340,12 @@ static void *leave_things_behind(void *arg)
 	rav_msg *m = rav_msg_new();
 	build_salted_list(rav_msg_heap(m), rav_msg_root(m), 100, 0);
 	CHECK_OK(rav_send((rav_channel *)arg, m)); /* in flight when the thread ends */
+	/* And deferred work still queued: a big list's kill cascade. */
+	rav_root big = rav_root_new(h);
+	build_list(h, big, 5000);
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	CHECK_OK(rav_root_clear(h, big));
+	CHECK(rav_compact(h, 10) > 0);
 	return NULL;
 }
 
