@@ -540,6 +540,12 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	self->fitted = FALSE; /* keep the view where it is while the trace plays */
 	ensure_layout(self);
 	self->fitted = was_fitted;
+	/* Showing the whole heap and the heap outgrew the view: zoom out
+	 * smoothly so it stays whole. */
+	if (was_fitted && self->layout &&
+	    (self->layout->world_w * self->target_scale > self->vp.width + 1 ||
+	     self->layout->world_h * self->target_scale > self->vp.height + 1))
+		ravscope_heap_view_zoom_fit(self);
 	g_array_set_size(self->anims, 0);
 	if (duration_ms > 0 && self->animate && n > 0)
 		ravscope_anims_build(self->anims, self->doc, old, self->layout, events, n);
