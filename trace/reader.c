@@ -886,7 +886,7 @@ static inline __attribute__((always_inline)) const uint8_t *get_addr(tdec *td, c
 
 /* Decode the next event of the chunk.  intern_text: give text events their
  * stable text (skipping events for a seek does not need it). */
-static bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
+static inline __attribute__((always_inline)) bool tdec_event(tdec *td, rav_event *ev, bool intern_text)
 {
 	if (__builtin_expect(td->left == 0, 0))
 		return false;
