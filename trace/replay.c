@@ -2,16 +2,18 @@
  * series and cell histories.
  *
  * The engine records every write it makes to heap memory, so replay is
- * "apply events to a heap image".  The model keeps, per page in use, a block
- * with the page's meta data (kind, owner, fill, live/dead counts) and its
- * cell words and states.  Blocks are reference counted and copied on write:
- * a keyframe is a copy of the page pointer table plus small per-heap data,
- * and costs memory only for the pages that change before the next one.  A
- * rav_state seeks by restoring the nearest keyframe at or before the target
- * (pointer copies) and replaying forward with the reader's cursor.
+ * "apply events to a heap image".  The model keeps, per page in use, a small
+ * block with the page's meta data (kind, owner, fill, live/dead counts) and
+ * pointers to its chunks of 16 cells (words and cell states).  Blocks and
+ * chunks are reference counted and copied on write: a keyframe is a copy of
+ * the page pointer table plus small per-heap data, and costs memory only
+ * for the chunks that change before the next one (about half a kilobyte per
+ * touched chunk, not a whole page).  A rav_state seeks by restoring the
+ * nearest keyframe at or before the target (pointer copies) and replaying
+ * forward with the reader's cursor.
  *
  * Every event is validated against the model as it is applied (the cell an
- * ALLOC takes must be empty, a MOVE goes from a live cell into a hole, a
+ * ALLOC takes must be empty or a queued hole, a MOVE goes from a live cell into a hole, a
  * word write names the old value the slot really holds, pages change hands
  * only from their owner, ...).  A mismatch is a RAV_TRACE_EREPLAY error that
  * names the event index, the place and both values: replay never guesses.
@@ -44,6 +46,18 @@
 
 /* ---- page blocks -------------------------------------------------------- */
 
+/* A chunk: the words and states of CH_CELLS consecutive cells.  Chunks are
+ * the unit of copy-on-write, so a keyframe pays about half a kilobyte for
+ * a page where one cell changed, not the whole page. */
+#define CH_SHIFT 4u
+#define CH_CELLS (1u << CH_SHIFT)
+
+typedef struct rp_chunk {
+	atomic_uint refs;
+	uint8_t st[CH_CELLS];          /* rav_cell_state */
+	uint64_t w[CH_CELLS * 4];
+} rp_chunk;
+
 typedef struct rp_page {
 	atomic_uint refs;
 	uint8_t kind;   /* rav_state_page_kind */
@@ -52,7 +66,7 @@ typedef struct rp_page {
 	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
 	uint32_t fill, live, dead, refc;
 	uint32_t rootc;   /* root cells among the live (the engine does not count them as live) */
-	uint64_t words[]; /* cpp * 4 words, then cpp state bytes */
+	rp_chunk *ch[];   /* ceil(cpp / CH_CELLS) */
 } rp_page;
 
 typedef struct rp_heap {
@@ -69,7 +83,8 @@ typedef struct rp_heap {
 typedef struct rp_model {
 	uint32_t cpp, page_size, cell_size;
 	uint8_t word_size;
-	size_t block_size;
+	uint32_t nch;       /* chunks per page */
+	size_t block_size;  /* bytes of a page block (meta data and chunk pointers) */
 	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
 	rp_page **pages;
 	uint8_t *pool;      /* 1 if the page went back to the pool */
@@ -84,24 +99,66 @@ typedef struct rp_model {
 	rav_trace_error err;
 } rp_model;
 
-static inline uint8_t *pg_state(const rp_model *m, rp_page *p)
+/* Shared all-empty chunks (a fresh page points at them until written);
+ * their counts start so high that they are never freed. */
+#define IMMORTAL (1u << 30)
+static rp_chunk zero_chunk = { .refs = IMMORTAL };
+static rp_chunk header_chunk = { .refs = IMMORTAL, .st = { RAV_CELL_HEADER } };
+
+static inline void chunk_ref(rp_chunk *c)
 {
-	return (uint8_t *)(p->words + (size_t)m->cpp * 4);
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+static inline void chunk_unref(rp_chunk *c)
+{
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		free(c);
+}
+
+/* Read access to cell c of a page. */
+static inline uint8_t cst(const rp_page *p, uint32_t c)
+{
+	return p->ch[c >> CH_SHIFT]->st[c & (CH_CELLS - 1)];
+}
+
+static inline const uint64_t *cw(const rp_page *p, uint32_t c)
+{
+	return p->ch[c >> CH_SHIFT]->w + (size_t)(c & (CH_CELLS - 1)) * 4;
+}
+
+/* Point every chunk of p at the shared empty chunks (cell 0 a header). */
+static void page_clear_cells(const rp_model *m, rp_page *p)
+{
+	for (uint32_t i = 0; i < m->nch; i++) {
+		rp_chunk *z = i == 0 ? &header_chunk : &zero_chunk;
+		if (p->ch[i] == z)
+			continue;
+		chunk_unref(p->ch[i]);
+		chunk_ref(z);
+		p->ch[i] = z;
+	}
 }
 
 static rp_page *page_new(const rp_model *m)
 {
 	rp_page *p = calloc(1, m->block_size);
-	if (p)
-		atomic_init(&p->refs, 1);
+	if (!p)
+		return NULL;
+	atomic_init(&p->refs, 1);
+	page_clear_cells(m, p);
 	return p;
 }
 
-static void page_unref(rp_page *p)
+static void page_unref_n(rp_page *p, uint32_t nch)
 {
-	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+		for (uint32_t i = 0; i < nch; i++)
+			chunk_unref(p->ch[i]);
 		free(p);
+	}
 }
+#define page_unref(m, p) page_unref_n((p), (m)->nch)
 
 static void page_ref(rp_page *p)
 {
@@ -135,14 +192,15 @@ static void model_init(rp_model *m, uint32_t page_size, uint32_t cell_size, uint
 	m->cell_size = cell_size ? cell_size : 32;
 	m->word_size = word_size ? word_size : 8;
 	m->cpp = page_size / m->cell_size;
-	m->block_size = sizeof(rp_page) + (size_t)m->cpp * 4 * sizeof(uint64_t) + m->cpp;
+	m->nch = (m->cpp + CH_CELLS - 1) / CH_CELLS;
+	m->block_size = sizeof(rp_page) + (size_t)m->nch * sizeof(rp_chunk *);
 	m->tkinds = calloc(MAX_TYPES, 1);
 }
 
 static void model_clear(rp_model *m)
 {
 	for (uint32_t i = 0; i < m->span; i++)
-		page_unref(m->pages[i]);
+		page_unref(m, m->pages[i]);
 	for (uint32_t i = 0; i < m->nheaps; i++)
 		free(m->heaps[i].pages);
 	free(m->pages);
@@ -254,13 +312,35 @@ static rp_page *page_w(rp_model *m, uint32_t page)
 		size_t skip = offsetof(rp_page, kind);
 		memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
 		atomic_init(&q->refs, 1);
-		page_unref(p);
+		for (uint32_t i = 0; i < m->nch; i++)
+			chunk_ref(q->ch[i]);
+		page_unref(m, p);
 		m->pages[page] = q;
 		m->copied += m->block_size;
 		p = q;
 	}
 	return p;
 }
+
+/* Writable chunk holding cell c of the writable page p (copied if shared). */
+static rp_chunk *chunk_w(rp_model *m, rp_page *p, uint32_t c)
+{
+	rp_chunk **slot = &p->ch[c >> CH_SHIFT], *k = *slot;
+	if (atomic_load_explicit(&k->refs, memory_order_acquire) != 1) {
+		rp_chunk *q = malloc(sizeof *q);
+		if (!q)
+			return NULL;
+		memcpy(q->st, k->st, sizeof q->st);
+		memcpy(q->w, k->w, sizeof q->w);
+		atomic_init(&q->refs, 1);
+		chunk_unref(k);
+		*slot = q;
+		m->copied += sizeof *q;
+		k = q;
+	}
+	return k;
+}
+#define CI(c) ((c) & (CH_CELLS - 1))
 
 static inline uint32_t hash32(uint32_t x)
 {
@@ -405,8 +485,7 @@ static rp_heap *owner_of(rp_model *m, const rp_page *p)
 
 static void fill_shrink(rp_model *m, rp_page *p)
 {
-	const uint8_t *st = pg_state(m, p);
-	while (p->fill > 1 && st[p->fill - 1] == RAV_CELL_EMPTY)
+	while (p->fill > 1 && cst(p, p->fill - 1) == RAV_CELL_EMPTY)
 		p->fill--;
 }
 
@@ -449,19 +528,20 @@ static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t o
 	if (!p)
 		return -1;
 	uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a), w = rav_loc_word(ev->a);
-	uint8_t st = pg_state(m, p)[c];
+	uint8_t st = cst(p, c);
 	if (st == RAV_CELL_HEADER)
 		return 0; /* header words are rebuilt from the model, see the top comment */
 	if (st == RAV_CELL_EMPTY)
 		return fail(m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w, pg, c);
-	uint64_t cur = p->words[c * 4 + w];
+	uint64_t cur = cw(p, c)[w];
 	if (check_old && st == RAV_CELL_LIVE && cur != oldv)
 		return fail(m, ev,
 			    "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx", pg, c,
 			    w, (unsigned long long)cur, (unsigned long long)oldv);
-	if (!(p = page_w(m, pg)))
+	rp_chunk *k;
+	if (!(p = page_w(m, pg)) || !(k = chunk_w(m, p, c)))
 		return fail(m, ev, "out of memory");
-	p->words[c * 4 + w] = newv;
+	k->w[CI(c) * 4 + w] = newv;
 	if (w == 0 && st == RAV_CELL_LIVE) {
 		int was = TYPE_ID(cur) == T_REF, is = TYPE_ID(newv) == T_REF;
 		int wasr = TYPE_ID(cur) == T_ROOT, isr = TYPE_ID(newv) == T_ROOT;
@@ -567,9 +647,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		p->hidx = (uint32_t)(h - m->heaps) + 1;
 		p->fill = 1;
 		p->live = p->dead = p->refc = p->rootc = 0;
-		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
-		memset(pg_state(m, p), 0, m->cpp);
-		pg_state(m, p)[0] = RAV_CELL_HEADER;
+		page_clear_cells(m, p);
 		if (!heap_append(h, pg))
 			return fail(m, ev, "out of memory");
 		h->anchor = NO_PAGE;
@@ -597,8 +675,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		p->owner = 0;
 		p->hidx = 0;
 		p->fill = 1;
-		memset(p->words, 0, (size_t)m->cpp * 4 * sizeof(uint64_t));
-		memset(pg_state(m, p) + 1, 0, m->cpp - 1);
+		page_clear_cells(m, p);
 		m->pool[pg] = 1;
 		m->tot.pool_pages++;
 		m->tot.pages--;
@@ -656,16 +733,17 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
-		uint8_t st = pg_state(m, p)[c];
+		uint8_t st = cst(p, c);
 		/* the top cell, or a queued hole the engine reuses */
 		if (st != RAV_CELL_EMPTY && st != RAV_CELL_DEAD)
 			return fail(m, ev, "allocates page %u cell %u, which is %s", pg, c, state_name(st));
-		if (!(p = page_w(m, pg)))
+		rp_chunk *k;
+		if (!(p = page_w(m, pg)) || !(k = chunk_w(m, p, c)))
 			return fail(m, ev, "out of memory");
-		uint64_t *w = p->words + (size_t)c * 4;
+		uint64_t *w = k->w + CI(c) * 4;
 		w[0] = ev->aux;
 		w[1] = w[2] = w[3] = 0;
-		pg_state(m, p)[c] = RAV_CELL_LIVE;
+		k->st[CI(c)] = RAV_CELL_LIVE;
 		if (c + 1 > p->fill)
 			p->fill = c + 1;
 		rp_heap *h = owner_of(m, p);
@@ -679,14 +757,15 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
-		uint8_t st = pg_state(m, p)[c];
+		uint8_t st = cst(p, c);
 		/* a live cell dies, or (arrival of a message) an empty cell below
 		 * the new top becomes a hole to fill */
 		if (st != RAV_CELL_LIVE && st != RAV_CELL_EMPTY)
 			return fail(m, ev, "frees page %u cell %u, which is %s", pg, c, state_name(st));
-		if (!(p = page_w(m, pg)))
+		rp_chunk *k;
+		if (!(p = page_w(m, pg)) || !(k = chunk_w(m, p, c)))
 			return fail(m, ev, "out of memory");
-		uint64_t *w = p->words + (size_t)c * 4;
+		uint64_t *w = k->w + CI(c) * 4;
 		rp_heap *h = owner_of(m, p);
 		if (st == RAV_CELL_LIVE) {
 			count(m, p, h, -1, 1, -(int)(TYPE_ID(w[0]) == T_REF), -(int)(TYPE_ID(w[0]) == T_ROOT));
@@ -700,7 +779,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		/* the engine's dead cells carry the DEAD type; their other words
 		 * (hole-list links) are not recorded and are unspecified here */
 		w[0] = T_DEAD;
-		pg_state(m, p)[c] = RAV_CELL_DEAD;
+		k->st[CI(c)] = RAV_CELL_DEAD;
 		tc->h[0] = h;
 		break;
 	}
@@ -713,7 +792,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			return -1;
 		uint32_t fpg = rav_loc_page(ev->a), fc = rav_loc_cell(ev->a);
 		uint32_t tpg = rav_loc_page(ev->b), tcell = rav_loc_cell(ev->b);
-		uint8_t fst = pg_state(m, pf)[fc], tst = pg_state(m, pt)[tcell];
+		uint8_t fst = cst(pf, fc), tst = cst(pt, tcell);
 		if (fst != RAV_CELL_LIVE)
 			return fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc, state_name(fst));
 		if (tst != RAV_CELL_DEAD && tst != RAV_CELL_EMPTY)
@@ -721,15 +800,19 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 				    fc, tpg, tcell, state_name(tst));
 		if (fpg == tpg && fc == tcell)
 			return fail(m, ev, "moves page %u cell %u onto itself", fpg, fc);
-		if (!(pf = page_w(m, fpg)) || !(pt = page_w(m, tpg)))
+		/* (the two cells may share a page, even a chunk: the second
+		 * page_w / chunk_w then finds the first one's private copy) */
+		rp_chunk *kt, *kf;
+		if (!(pf = page_w(m, fpg)) || !(pt = page_w(m, tpg)) || !(kt = chunk_w(m, pt, tcell)) ||
+		    !(kf = chunk_w(m, pf, fc)))
 			return fail(m, ev, "out of memory");
-		uint64_t *src = pf->words + (size_t)fc * 4, *dst = pt->words + (size_t)tcell * 4;
+		uint64_t *src = kf->w + CI(fc) * 4, *dst = kt->w + CI(tcell) * 4;
 		memcpy(dst, src, 4 * sizeof(uint64_t));
 		memset(src, 0, 4 * sizeof(uint64_t));
 		int isref = TYPE_ID(dst[0]) == T_REF, isroot = TYPE_ID(dst[0]) == T_ROOT;
 		rp_heap *hf = owner_of(m, pf), *ht = owner_of(m, pt);
-		pg_state(m, pt)[tcell] = RAV_CELL_LIVE;
-		pg_state(m, pf)[fc] = RAV_CELL_EMPTY;
+		kt->st[CI(tcell)] = RAV_CELL_LIVE;
+		kf->st[CI(fc)] = RAV_CELL_EMPTY;
 		count(m, pt, ht, 1, tst == RAV_CELL_DEAD ? -1 : 0, isref, isroot);
 		count(m, pf, hf, -1, 0, -isref, -isroot);
 		if (tcell + 1 > pt->fill)
@@ -745,13 +828,14 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
-		uint8_t st = pg_state(m, p)[c];
+		uint8_t st = cst(p, c);
 		if (st != RAV_CELL_DEAD)
 			return fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c, state_name(st));
-		if (!(p = page_w(m, pg)))
+		rp_chunk *k;
+		if (!(p = page_w(m, pg)) || !(k = chunk_w(m, p, c)))
 			return fail(m, ev, "out of memory");
-		pg_state(m, p)[c] = RAV_CELL_EMPTY;
-		memset(p->words + (size_t)c * 4, 0, 4 * sizeof(uint64_t));
+		k->st[CI(c)] = RAV_CELL_EMPTY;
+		memset(k->w + CI(c) * 4, 0, 4 * sizeof(uint64_t));
 		rp_heap *h = owner_of(m, p);
 		count(m, p, h, 0, -1, 0, 0);
 		fill_shrink(m, p);
@@ -777,7 +861,7 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		rp_page *p = cell_page(m, ev, ev->a, "the root slot", false);
 		if (!p)
 			return -1;
-		uint8_t st = pg_state(m, p)[rav_loc_cell(ev->a)];
+		uint8_t st = cst(p, rav_loc_cell(ev->a));
 		if (st != RAV_CELL_LIVE)
 			return fail(m, ev, "root slot page %u cell %u word %u is in a cell that is %s",
 				    rav_loc_page(ev->a), rav_loc_cell(ev->a), rav_loc_word(ev->a), state_name(st));
@@ -797,9 +881,9 @@ static bool live_cell(const rp_model *m, rav_loc l, const uint64_t **words)
 		return false;
 	const rp_page *p = page_r(m, rav_loc_page(l));
 	uint32_t c = rav_loc_cell(l);
-	if (!p || c >= m->cpp || pg_state(m, (rp_page *)p)[c] != RAV_CELL_LIVE)
+	if (!p || c >= m->cpp || cst(p, c) != RAV_CELL_LIVE)
 		return false;
-	*words = p->words + (size_t)c * 4;
+	*words = cw(p, c);
 	return true;
 }
 
@@ -837,7 +921,7 @@ static unsigned refmask(const rp_model *m, uint16_t type)
 static void cell_fill(const rp_model *m, uint32_t page, uint32_t cell, const rp_page *p, rav_state_cell *out)
 {
 	memset(out, 0, sizeof *out);
-	uint8_t st = pg_state(m, (rp_page *)p)[cell];
+	uint8_t st = cst(p, cell);
 	out->state = st;
 	if (st == RAV_CELL_HEADER) {
 		/* rebuilt: fill | kind << 32 as scalar, next, previous, owner */
@@ -859,7 +943,7 @@ static void cell_fill(const rp_model *m, uint32_t page, uint32_t cell, const rp_
 		out->word[3] = p->owner;
 		return;
 	}
-	memcpy(out->word, p->words + (size_t)cell * 4, sizeof out->word);
+	memcpy(out->word, cw(p, cell), sizeof out->word);
 	if (st == RAV_CELL_EMPTY)
 		return;
 	out->type = st == RAV_CELL_DEAD ? T_DEAD : TYPE_ID(out->word[0]);
@@ -1246,9 +1330,15 @@ static uint64_t kf_own_bytes(const rp_model *k, const rp_model *next)
 	uint64_t b = (uint64_t)k->span * (sizeof(void *) + 1) + (uint64_t)k->nheaps * sizeof(rp_heap) + MAX_TYPES;
 	for (uint32_t i = 0; i < k->nheaps; i++)
 		b += (uint64_t)k->heaps[i].npages * 4;
-	for (uint32_t p = 0; p < k->span; p++)
-		if (k->pages[p] && (p >= next->span || next->pages[p] != k->pages[p]))
-			b += k->block_size;
+	for (uint32_t p = 0; p < k->span; p++) {
+		const rp_page *a = k->pages[p], *n = p < next->span ? next->pages[p] : NULL;
+		if (!a || a == n)
+			continue;
+		b += k->block_size;
+		for (uint32_t i = 0; i < k->nch; i++)
+			if (a->ch[i] != &zero_chunk && a->ch[i] != &header_chunk && (!n || n->ch[i] != a->ch[i]))
+				b += sizeof(rp_chunk);
+	}
 	return b;
 }
 
@@ -1679,11 +1769,12 @@ bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out
 		memset(types_out, 0, sizeof *types_out * n);
 		return page < s->m.span;
 	}
-	const uint8_t *st = pg_state(&s->m, (rp_page *)p);
-	const uint64_t *w = p->words;
-	for (uint32_t c = 0; c < n; c++) {
-		static const uint16_t fixed[4] = { 0, 0, T_DEAD, T_HEADER };
-		types_out[c] = st[c] == RAV_CELL_LIVE ? TYPE_ID(w[(size_t)c * 4]) : fixed[st[c] & 3];
+	static const uint16_t fixed[4] = { 0, 0, T_DEAD, T_HEADER };
+	for (uint32_t c0 = 0; c0 < n; c0 += CH_CELLS) {
+		const rp_chunk *k = p->ch[c0 >> CH_SHIFT];
+		uint32_t m = n - c0 < CH_CELLS ? n - c0 : CH_CELLS;
+		for (uint32_t i = 0; i < m; i++)
+			types_out[c0 + i] = k->st[i] == RAV_CELL_LIVE ? TYPE_ID(k->w[i * 4]) : fixed[k->st[i] & 3];
 	}
 	return true;
 }

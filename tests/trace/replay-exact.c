@@ -17,7 +17,9 @@
  *
  * Dead cells (deferred mode) are compared by state only: the engine keeps
  * its hole list in their words without recording those writes, so their
- * contents are unspecified by design.
+ * contents are unspecified by design.  Likewise the back-link word of a
+ * cell queued for the deferred kill cascade (RAV_FLAG_DYING) holds the
+ * queue link, not a back-link; its other words are compared.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -66,6 +68,7 @@ static uint64_t rnd(void)
 
 typedef struct vcell {
 	uint32_t page, slot;
+	bool dying;
 	uint16_t type;
 	uint64_t scalar;
 	uint64_t field[2], back[2];
@@ -128,6 +131,7 @@ static bool on_cell(rav_heap *h, const rav_cell_info *ci, void *user)
 	memset(c, 0, sizeof *c);
 	c->page = (uint32_t)ci->page;
 	c->slot = ci->slot;
+	c->dying = (ci->cell->w[0] & RAV_FLAG_DYING) != 0;
 	c->type = ci->type;
 	c->scalar = ci->scalar;
 	for (int f = 0; f < 2; f++)
@@ -242,6 +246,12 @@ static void compare(int cp, const view *v, const rav_state *s)
 			rb[1] = rc.word[3];
 		}
 		uint64_t ef1 = e->type == RAV_TYPE_REF ? 0 : e->field[1];
+		if (e->dying) {
+			/* queued for the deferred kill cascade: the engine links the
+			 * queue through the back-link word without recording it */
+			rb[0] = e->back[0];
+			rb[1] = e->back[1];
+		}
 		if (rc.type != e->type || rc.scalar != e->scalar || rf[0] != e->field[0] || rf[1] != ef1 ||
 		    rb[0] != e->back[0] || rb[1] != e->back[1])
 			failf("checkpoint %d: page %u cell %u differs:\n"
