@@ -112,7 +112,7 @@ if want valgrind; then
     [ -f build/build.ninja ] || setup_dir build
     ninja -C build -j $JOBS || exit 1
     $MESON_TEST -C build --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
-    $MESON_TEST -C build --setup=valgrindscripts --suite scripts; r2=\$?
+    $MESON_TEST -C build --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
