@@ -69,7 +69,8 @@ rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error 
 rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err);
 /* For streams: read what is available now (non-blocking); returns the number
  * of new events, 0 if none, -1 on error.  Call rav_trace_index again to
- * take new events into the global order (it re-merges from the start). */
+ * take new events into the global order (it re-merges from the start).
+ * Not concurrently with other calls on the same trace. */
 int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
 /* For streams: true once the writer closed its end (after the trailer, or
  * early: then rav_trace_info.truncated is set). */
