@@ -47,10 +47,14 @@ int main(int argc, char **argv)
 	 * otherwise GApplication parses the command line (files, --help). */
 	gboolean headless = FALSE;
 	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--bench") || !strncmp(argv[i], "--render", 8) || !strcmp(argv[i], "--version"))
+		if (!strcmp(argv[i], "--bench") || !strncmp(argv[i], "--render", 8) || !strcmp(argv[i], "--version") ||
+		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			headless = TRUE;
 	if (headless) {
-		GOptionContext *ctx = g_option_context_new("FILE - ravioli heap viewer, headless modes");
+		GOptionContext *ctx = g_option_context_new("[FILE] - replay and explore ravioli heap traces");
+		g_option_context_set_summary(ctx,
+			"Without options, opens FILE (a .ravtrace) in a window.\n"
+			"--render and --bench work without a display.");
 		g_option_context_add_main_entries(ctx, entries, NULL);
 		GError *error = NULL;
 		if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
