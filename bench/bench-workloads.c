@@ -779,3 +779,133 @@ static const bench_workload bulk_free = {
 	.run = run_bulk,
 };
 BENCH_WORKLOAD(bulk_free)
+
+/* ---- vector ---- */
+
+/* Claim 5 of the design notes: what "everything bigger than a cell is a
+ * tree" costs.  A vector of words grows by push, is read at random
+ * indices, then shrinks by pop: rav_vec_* (O(log n) hops; leaves of two
+ * words plus the nodes above them, reported as bytes_per_element) against
+ * a flat array that doubles through the allocator (malloc + memcpy + free,
+ * as realloc would). */
+
+typedef struct vec_ctx {
+	const bench_alloc *a;
+	size_t n, reads;
+	uint64_t seed, sum;
+	double bytes_per_element;
+	double phase[3]; /* push, random get, pop: seconds of the last run */
+} vec_ctx;
+
+static double vec_malloc(void *arg)
+{
+	vec_ctx *c = arg;
+	uint64_t rng = c->seed, sum = 0;
+	double t0 = bench_now();
+	size_t cap = 16, len = 0;
+	uint64_t *v = c->a->malloc_fn(cap * sizeof *v);
+	for (size_t i = 0; i < c->n; i++) {
+		if (len == cap) {
+			uint64_t *w = c->a->malloc_fn(2 * cap * sizeof *w);
+			memcpy(w, v, len * sizeof *v);
+			c->a->free_fn(v);
+			v = w;
+			cap *= 2;
+		}
+		v[len++] = i;
+	}
+	double t1 = bench_now();
+	for (size_t k = 0; k < c->reads; k++)
+		sum += v[bench_rand(&rng) % len];
+	double t2 = bench_now();
+	while (len > 0)
+		sum += v[--len];
+	c->a->free_fn(v);
+	double t3 = bench_now();
+	c->phase[0] = t1 - t0;
+	c->phase[1] = t2 - t1;
+	c->phase[2] = t3 - t2;
+	c->bytes_per_element = (double)(cap * sizeof *v) / (double)c->n;
+	c->sum = sum;
+	return bench_now() - t0;
+}
+
+static double vec_ravioli(void *arg)
+{
+	vec_ctx *c = arg;
+	uint64_t rng = c->seed, sum = 0;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	rav_stats s0, s1;
+	rav_heap_stats(h, &s0);
+	double t0 = bench_now();
+	OK(rav_vec_new_root(h, r, false));
+	rav_ref v = rav_root_get(h, r);
+	for (size_t i = 0; i < c->n; i++)
+		OK(rav_vec_push(h, v, i)); /* push never moves cells: v stays valid */
+	double t1 = bench_now();
+	rav_heap_stats(h, &s1);
+	for (size_t k = 0; k < c->reads; k++) {
+		uintptr_t x;
+		OK(rav_vec_get(h, v, bench_rand(&rng) % c->n, &x));
+		sum += x;
+	}
+	double t2 = bench_now();
+	for (size_t i = c->n; i > 0; i--) {
+		uintptr_t x;
+		OK(rav_vec_pop(h, rav_root_get(h, r), &x)); /* pop may move cells: re-read the root */
+		sum += x;
+	}
+	double t3 = bench_now(), t = t3 - t0;
+	c->phase[0] = t1 - t0;
+	c->phase[1] = t2 - t1;
+	c->phase[2] = t3 - t2;
+	rav_root_free(h, r);
+	c->bytes_per_element = (double)(s1.live_cells - s0.live_cells) * 32.0 / (double)c->n;
+	c->sum = sum;
+	return t;
+}
+
+static void run_vector(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	vec_ctx c = { .n = bench_size(p, 1000000, 20000), .seed = p->seed };
+	c.reads = c.n;
+	snprintf(r->params, sizeof r->params, "\"elements\": %zu, \"random_reads\": %zu, \"element_bytes\": 8", c.n,
+		 c.reads);
+	r->metric_names[0] = "push_ns";
+	r->metric_names[1] = "random_get_ns";
+	r->metric_names[2] = "pop_ns";
+	r->metric_names[3] = "bytes_per_element";
+	uint64_t want = 0;
+	if (p->ravioli) {
+		bench_result *res = bench_add(r, "ravioli", bench_best(p, vec_ravioli, &c));
+		res->metric[0] = c.phase[0] * 1e9 / (double)c.n;
+		res->metric[1] = c.phase[1] * 1e9 / (double)c.reads;
+		res->metric[2] = c.phase[2] * 1e9 / (double)c.n;
+		res->metric[3] = c.bytes_per_element;
+		want = c.sum;
+		snprintf(res->note, sizeof res->note, "rav_vec_push/get/pop");
+	}
+	for (unsigned i = 0; i < nallocs; i++) {
+		c.a = &allocs[i];
+		bench_result *res = bench_add(r, allocs[i].name, bench_best(p, vec_malloc, &c));
+		res->metric[0] = c.phase[0] * 1e9 / (double)c.n;
+		res->metric[1] = c.phase[1] * 1e9 / (double)c.reads;
+		res->metric[2] = c.phase[2] * 1e9 / (double)c.n;
+		res->metric[3] = c.bytes_per_element;
+		if (p->ravioli && c.sum != want)
+			snprintf(res->note, sizeof res->note, "WRONG RESULT: sum %" PRIu64 ", ravioli %" PRIu64, c.sum,
+				 want);
+		else
+			snprintf(res->note, sizeof res->note, "flat array, doubling");
+	}
+}
+
+static const bench_workload vector = {
+	.name = "vector",
+	.description = "push 1M words, read 1M at random, pop them all: rav_vec (a tree of cells) vs a flat doubling "
+		       "array",
+	.order = 60,
+	.run = run_vector,
+};
+BENCH_WORKLOAD(vector)
