@@ -652,6 +652,8 @@ static void ravscope_heap_view_init(RavscopeHeapView *self)
 	self->vp.scale = 1;
 	self->target_scale = 1;
 	gtk_widget_set_focusable(w, TRUE);
+	gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+				       "Heap: one lane of pages per thread, each page a grid of cells", -1);
 	gtk_widget_set_hexpand(w, TRUE);
 	gtk_widget_set_vexpand(w, TRUE);
 	gtk_widget_set_overflow(w, GTK_OVERFLOW_HIDDEN);

@@ -195,6 +195,8 @@ static void ravscope_timeline_init(RavscopeTimeline *self)
 	self->cache = ravscope_timeline_cache_new();
 	self->hover = G_MAXUINT64;
 	gtk_widget_set_hexpand(w, TRUE);
+	gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+				       "Timeline: events over the whole trace; click or drag to seek", -1);
 	GtkGesture *click = gtk_gesture_click_new();
 	g_signal_connect(click, "pressed", G_CALLBACK(on_pressed), self);
 	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(click));
