@@ -145,7 +145,12 @@ if want fuzz; then
     (
       set -o pipefail
       CC=clang setup_dir build-fuzz $SAN_OPTS -Dfuzz=true -Db_sanitize=address,undefined &&
-        ninja -C build-fuzz -j "$JOBS"
+        targets=$(cd build-fuzz && meson introspect --targets | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if t["name"].startswith("fuzz-"):
+        print(os.path.relpath(t["filename"][0]))') &&
+        ninja -C build-fuzz -j "$JOBS" $targets
     ) 2>&1 | tee "$log"
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then
       record fuzz 0 1 0 $(($(date +%s) - t0)) "fuzz build failed: out/test-logs/fuzz.log"
@@ -158,13 +163,14 @@ if want fuzz; then
         corpus="build-fuzz/corpus-$tname"
         mkdir -p "$corpus"
         seeds=""
-        for d in "trace/fuzz/corpus-${tname#fuzz-}" trace/fuzz/corpus tests/trace/golden; do
+        for d in "trace/fuzz/corpus-${tname#fuzz-}" trace/fuzz/corpus; do
           [ -d "$d" ] && seeds="$seeds $d"
         done
         echo "--- $tname for ${FUZZ_SECONDS}s (seeds:${seeds:- none})"
         # shellcheck disable=SC2086 # seed directories are separate arguments
+        mkdir -p out/fuzz-artifacts
         if "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
-          -print_final_stats=1 "$corpus" $seeds >>"$log" 2>&1; then
+          -artifact_prefix=out/fuzz-artifacts/ -print_final_stats=1 "$corpus" $seeds >>"$log" 2>&1; then
           fp=$((fp + 1))
           tail -n 3 "$log"
         else
