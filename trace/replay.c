@@ -24,6 +24,9 @@
  * next page, previous page, owner heap id.
  */
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -1363,6 +1366,10 @@ static void thin_keyframes(rp_index *ix)
 		free(drop[i]);
 	}
 	free(drop);
+#ifdef __GLIBC__
+	/* the dropped keyframes were many small chunks: give the pages back */
+	malloc_trim(0);
+#endif
 	uint64_t b = 0;
 	for (size_t i = 0; i < ix->nkf; i++)
 		b += kf_own_bytes(&ix->kf[i]->m, i + 1 < ix->nkf ? &ix->kf[i + 1]->m : &ix->live);
