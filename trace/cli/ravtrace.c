@@ -335,7 +335,7 @@ static const char *const dump_help =
 	"  --thread=ID       only events recorded by this thread (heap id, see info)\n"
 	"  --from=N          start at event index N\n"
 	"  --to=N            stop before event index N\n"
-	"  --cell=PAGE.CELL  only events touching this cell\n"
+	"  --cell=PAGE.CELL  only events touching this cell (PAGE:CELL works too)\n"
 	"  --limit=N         print at most N events\n"
 	"  --list-kinds      print the event kind names and exit\n"
 	"  -h, --help        this help\n";
@@ -407,7 +407,7 @@ static rav_loc parse_cell(const char *s)
 	char *end;
 	errno = 0;
 	unsigned long page = strtoul(s, &end, 10);
-	if (end == s || *end != '.' || errno)
+	if (end == s || (*end != '.' && *end != ':') || errno) /* ravscope --select writes PAGE:CELL */
 		usage_error("--cell needs PAGE.CELL (e.g. 3.17), not '%s'", s);
 	const char *c = end + 1;
 	unsigned long cell = strtoul(c, &end, 10);
