@@ -933,7 +933,7 @@ static void draw_near_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHe
 				if (x2 < vp->x0 || x2 > vp->x0 + vp->width || y2 < vp->y0 || y2 > vp->y0 + vp->height ||
 				    x1 < vp->x0 || x1 > vp->x0 + vp->width || y1 < vp->y0 || y1 > vp->y0 + vp->height)
 					continue;
-				draw_arrow(cr, x1, y1, x2, y2, vp->large_text ? 2.0 : 1.3, ink, 0.4, FALSE);
+				draw_arrow(cr, x1, y1, x2, y2, vp->large_text ? 2.0 : 1.3, ink, vp->n_anims ? 0.15 : 0.4, FALSE);
 			}
 		}
 	}
@@ -1038,6 +1038,14 @@ static void draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLay
 			cairo_set_source_rgb(cr, vp->accent[0], vp->accent[1], vp->accent[2]);
 			cairo_set_line_width(cr, lw);
 			cairo_stroke(cr);
+			if (vp->scale >= TEXT_SCALE) {
+				/* The sliding cell keeps its name, so the eye can follow it. */
+				double ink[3];
+				hex_rgb(rgb_is_light(rgb) ? 0x1a1a1a : 0xffffff, ink);
+				double px = CLAMP(vp->scale * 0.165, 8, 15) * (vp->large_text ? 1.2 : 1.0);
+				draw_text(cr, x - size / 2 + 4, y - size / 2 + 4, ravscope_document_type_name(doc, a->type), px, TRUE, ink,
+					  size - 8);
+			}
 			break;
 		}
 		case RAVSCOPE_ANIM_FIXUP: {

@@ -102,6 +102,11 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean kb, G
 	rav_trace *t = ravscope_document_get_trace(self->doc);
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s, "event %" G_GUINT64_FORMAT, e);
+	rav_event ev;
+	if (e < ravscope_document_get_event_count(self->doc) && rav_trace_event_at(t, e, &ev)) {
+		g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
+		g_string_append_printf(s, ": %s", d);
+	}
 	/* Name the nearest mark within a few pixels. */
 	double w = gtk_widget_get_width(widget) - 2 * PAD_X;
 	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
