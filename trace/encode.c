@@ -538,6 +538,24 @@ int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, s
 {
 	if (w->failed)
 		return -1;
+	/* The engine tags a buffer with its thread's heap id when it hands the
+	 * buffer out, so a thread's first buffer, taken before its heap
+	 * existed, says thread 0.  If the buffer holds the thread's own
+	 * THREAD_START, all of it is that heap's thread's (splitting it would
+	 * put the two halves in different streams, whose order the reader
+	 * could then only guess from equal timestamps). */
+	if (thread == 0) {
+		for (size_t k = 0; k < n; k++) {
+			const rav_raw_event *e = &ev[k];
+			if (RAV_EV_KIND(e) == RAV_EV_THREAD_START && e->x != 0) {
+				thread = e->x;
+				break;
+			}
+			int8_t tf = w->text_field[RAV_EV_KIND(e)];
+			if (tf)
+				k += ((tf == 1 ? RAV_EV_AUX(e) : e->a > (1u << 30) ? (1u << 30) : e->a) + 31) / 32;
+		}
+	}
 	wthread *th = get_thread(w, thread);
 	if (!th)
 		return fail(w, "%s", "out of memory");
@@ -566,21 +584,11 @@ int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, s
 	}
 	while (i < n) {
 		const rav_raw_event *e = &ev[i];
-		if (__builtin_expect(th->id != 0 && !w->text_field[RAV_EV_KIND(e)], 1)) {
+		if (__builtin_expect(!w->text_field[RAV_EV_KIND(e)], 1)) {
 			if (encode_event(w, th, e, NULL, 0) != 0)
 				return -1;
 			i++;
 			continue;
-		}
-		/* The engine tags a buffer with its thread's heap id when it hands
-		 * the buffer out, so a thread's first buffer, taken before its heap
-		 * existed, says thread 0.  From the thread's own THREAD_START on,
-		 * its events belong to its heap. */
-		if (th->id == 0 && RAV_EV_KIND(e) == RAV_EV_THREAD_START && e->x != 0) {
-			th = get_thread(w, e->x);
-			if (!th)
-				return fail(w, "%s", "out of memory");
-			w->current = e->x;
 		}
 		int64_t tl = text_len_of(e);
 		if (tl < 0) {

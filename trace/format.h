@@ -281,8 +281,8 @@ int _ravt_writer_finish(ravt_writer *w, uint64_t dropped);
 int _ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload,
 			   uint32_t len, uint32_t thread, uint32_t count, uint64_t first);
 const char *_ravt_writer_error(const ravt_writer *w);
-/* The thread the last _ravt_writer_add's records ended up in: records
- * given as thread 0 move to the heap named by their THREAD_START. */
+/* The thread the last _ravt_writer_add's records went to: a buffer given
+ * as thread 0 that holds a THREAD_START goes to the heap it names. */
 uint32_t _ravt_writer_current_thread(const ravt_writer *w);
 uint64_t _ravt_writer_events(const ravt_writer *w);
 uint64_t _ravt_writer_bytes(const ravt_writer *w);

@@ -1,0 +1,188 @@
+/* codec-engine.c - the encoder and decoder are exact on real engine output.
+ *
+ * A test recorder (installed with rav_record_install) keeps a copy of every
+ * raw record the engine produces while a single thread churns lists with
+ * shared references (reference ravioli), frees (moves, fix-ups) and marks.
+ * The copy goes through the writer into a trace in memory; reading it back
+ * must give exactly the raw events, in program order, with every address
+ * argument turned into the location the engine's pool geometry says.  When
+ * a replay test fails on a real trace, this separates "the engine's events
+ * are wrong" from "the format lost something". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rav-record.h"
+#include "ravioli.h"
+#include "trace-private.h"
+#include "trace-test.h"
+
+typedef struct rawlog {
+	rav_raw_event *ev;
+	size_t n, cap;
+} rawlog;
+static rawlog raw;
+
+static rav_evbuf *buf_new(void)
+{
+	rav_evbuf *b = calloc(1, sizeof *b + 4096 * sizeof(rav_raw_event));
+	if (b)
+		b->cap = 4096;
+	return b;
+}
+
+static void keep(rav_evbuf *b)
+{
+	if (!b)
+		return;
+	if (raw.n + b->count > raw.cap) {
+		raw.cap = (raw.cap + b->count) * 2;
+		raw.ev = realloc(raw.ev, raw.cap * sizeof *raw.ev);
+		REQUIRE(raw.ev);
+	}
+	memcpy(raw.ev + raw.n, b->ev, b->count * sizeof *b->ev);
+	raw.n += b->count;
+}
+
+static rav_evbuf *t_exchange(rav_evbuf *full, void *user)
+{
+	(void)user;
+	keep(full);
+	if (full) {
+		full->count = 0;
+		return full;
+	}
+	return buf_new();
+}
+
+static void t_release(rav_evbuf *last, void *user)
+{
+	(void)user;
+	keep(last);
+	free(last);
+}
+
+static rav_loc expect_loc(uint64_t addr, uint64_t base, uint64_t bytes)
+{
+	if (addr == 0)
+		return 0;
+	if (addr >= base && addr - base < bytes) {
+		uint64_t off = addr - base;
+		return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
+				    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
+	}
+	return RAV_LOC_EXTERNAL | (addr & ~RAV_LOC_EXTERNAL);
+}
+
+static void workload(void)
+{
+	rav_type node = rav_type_register("codec_node", RAV_DATA, RAV_REF);
+	rav_heap *h = rav_heap_self();
+	rav_root a = rav_root_new(h), b = rav_root_new(h), tail = rav_root_new(h);
+	uint64_t rng = 12345;
+	for (int round = 0; round < 30; round++) {
+		rav_ref cur;
+		CHECK(rav_new_root(h, node, a, &cur) == RAV_OK);
+		CHECK(rav_root_set(h, tail, cur) == RAV_OK);
+		for (int i = 0; i < 200; i++) {
+			/* Any store of a reference may free or move cells: borrows
+			 * are re-read from a root after it. */
+			cur = rav_root_get(h, tail);
+			CHECK(rav_new_field(h, node, cur, 1, &cur) == RAV_OK);
+			rav_store(h, cur, 0, (uintptr_t)i * 7919u);
+			CHECK(rav_root_set(h, tail, cur) == RAV_OK);
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			if ((rng >> 61) == 0) /* a third referrer now and then */
+				CHECK(rav_root_set(h, b, rav_root_get(h, tail)) == RAV_OK);
+		}
+		if (round % 5 == 0)
+			rav_mark("round");
+		/* Drop it all: cascading frees, compaction moves and fix-ups. */
+		rav_root_clear(h, tail);
+		rav_root_clear(h, round % 2 ? a : b);
+		rav_root_clear(h, round % 2 ? b : a);
+	}
+}
+
+int main(void)
+{
+	static rav_recorder rec = { t_exchange, t_release, NULL, true };
+	REQUIRE(rav_record_install(&rec));
+	workload();
+	rav_record_flush();
+	rav_record_install(NULL);
+	REQUIRE(raw.n > 1000);
+
+	rav_pool_stats ps;
+	rav_pool_stats_get(&ps);
+	uint64_t base = (uint64_t)(uintptr_t)rav_pool_base(), bytes = ps.reserved_pages * (uint64_t)RAV_PAGE_SIZE;
+	tt_mem m = { 0 };
+	ravt_writer_params p = {
+		.word_size = sizeof(uintptr_t),
+		.cell_size = RAV_CELL_SIZE,
+		.page_size = RAV_PAGE_SIZE,
+		.pool_base = base,
+		.pool_bytes = bytes,
+		.tsc_hz = 1000000000ull,
+	};
+	char err[128];
+	ravt_writer *w = _ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
+	REQUIRE(w);
+	/* One thread: hand the records over as the recorder would, tagged as
+	 * the engine tags a thread's first buffer (0, before its heap). */
+	CHECK(_ravt_writer_add(w, 0, raw.ev, raw.n) == 0);
+	CHECK(_ravt_writer_finish(w, 0) == 0);
+	_ravt_writer_free(w);
+
+	rav_trace_error e;
+	rav_trace *t = rav_trace_open_memory(m.p, m.len, &e);
+	REQUIRE(t);
+	CHECK(rav_trace_index(t, NULL, NULL, &e) == 0);
+	rav_trace_cursor cur;
+	_rav_trace_cursor_init(t, 0, &cur);
+	rav_event ev;
+	size_t i = 0, events = 0, bad = 0;
+	while (i < raw.n) {
+		const rav_raw_event *r = &raw.ev[i];
+		unsigned kind = RAV_EV_KIND(r);
+		unsigned shape = ravt_shape_of(kind);
+		uint64_t tl = shape == RAVT_SHAPE_XTEXT ? RAV_EV_AUX(r)
+			      : (shape == RAVT_SHAPE_TEXT || shape == RAVT_SHAPE_TYPEDEF) ? r->a
+											: 0;
+		if (!_rav_trace_cursor_next(&cur, &ev)) {
+			fprintf(stderr, "trace ends after %zu events, raw record %zu of %zu\n", events, i, raw.n);
+			tt_failures++;
+			break;
+		}
+		unsigned amask = ravt_shape_addr_mask(shape);
+		uint64_t wa = amask & 1 ? expect_loc(r->a, base, bytes) : r->a;
+		uint64_t wb = amask & 2 ? expect_loc(r->b, base, bytes) : r->b;
+		uint64_t wc = amask & 4 ? expect_loc(r->c, base, bytes) : r->c;
+		bool ok = ev.kind == kind && ev.aux == RAV_EV_AUX(r) && ev.x == r->x && ev.a == wa && ev.b == wb &&
+			  ev.c == wc;
+		if (tl)
+			ok = ok && ev.text && strncmp(ev.text, (const char *)(r + 1), tl) == 0;
+		if (!ok && bad++ < 5) {
+			fprintf(stderr,
+				"event %zu (%s): got aux %u x %u a %llx b %llx c %llx, raw aux %u x %u a %llx b %llx c %llx\n",
+				events, rav_event_kind_name(kind), ev.aux, ev.x, (unsigned long long)ev.a,
+				(unsigned long long)ev.b, (unsigned long long)ev.c, RAV_EV_AUX(r), r->x,
+				(unsigned long long)wa, (unsigned long long)wb, (unsigned long long)wc);
+		}
+		events++;
+		i += 1 + (tl + 31) / 32;
+	}
+	CHECK(!_rav_trace_cursor_next(&cur, &ev));
+	_rav_trace_cursor_fini(&cur);
+	CHECK_EQ(bad, 0);
+	fprintf(stderr, "%zu engine events compared, %zu bytes (%.2f per event)\n", events, m.len,
+		(double)m.len / (double)events);
+	rav_trace_close(t);
+	tt_mem_free(&m);
+	free(raw.ev);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
+		return 1;
+	}
+	return 0;
+}
