@@ -263,6 +263,8 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		rav_state_get_totals(ravscope_document_get_state(doc), &tot);
 		g_print("ravscope: wrote %s (%dx%d, event %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ", %.2f px per cell, %"
 			G_GUINT64_FORMAT " live cells)\n", o->output, w, h, at, n, vp.scale, tot.live_cells);
+		if (o->anim >= 0)
+			g_print("animation: %u items at t=%.2f\n", anims->len, CLAMP(o->anim, 0, 1));
 		if (o->print_counts) {
 			guint shown = 0;
 			for (guint i = 0; i < layout->pages->len; i++)

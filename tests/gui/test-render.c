@@ -170,6 +170,60 @@ static guint64 heat_pixels(const char *png)
 	return n;
 }
 
+static guint64 accent_pixels(const char *png)
+{
+	cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+	g_assert_cmpint(cairo_surface_status(s), ==, CAIRO_STATUS_SUCCESS);
+	int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+	int stride = cairo_image_surface_get_stride(s);
+	const guint8 *d = cairo_image_surface_get_data(s);
+	guint64 n = 0;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			guint32 p = ((const guint32 *)(d + (size_t)y * stride))[x];
+			int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+			/* the selection/animation blue, antialiased edges included */
+			n += b >= 180 && b > r + 90 && b > g + 30;
+		}
+	cairo_surface_destroy(s);
+	return n;
+}
+
+/* --anim draws the next visible event's motion over the state after it:
+ * the same moment without the animation has less of the accent colour. */
+static void test_animation_frame(void)
+{
+	g_autofree char *anim = g_build_filename(tmpdir, "anim.png", NULL);
+	g_autofree char *still = g_build_filename(tmpdir, "still.png", NULL);
+	char *out = NULL, *err = NULL;
+	const char *a1[] = { ravscope, "--render", anim, "--no-chrome", "--event", "0", "--anim", "0.3", trace, NULL };
+	g_assert_cmpint(run(a1, &out, &err), ==, 0);
+	guint64 at = 0, n = 0;
+	const char *p = strstr(out, "event ");
+	g_assert_nonnull(p);
+	g_assert_cmpint(sscanf(p, "event %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT, &at, &n), ==, 2);
+	unsigned items = 0;
+	const char *ap = strstr(out, "animation: ");
+	g_assert_nonnull(ap);
+	g_assert_cmpint(sscanf(ap, "animation: %u items", &items), ==, 1);
+	g_free(out);
+	g_free(err);
+	if (items == 0) {
+		/* The first visible event was a mark, say: nothing moves. */
+		g_test_message("the first visible event of this trace has no motion");
+		return;
+	}
+	g_autofree char *ev = g_strdup_printf("%" G_GUINT64_FORMAT, at);
+	const char *a2[] = { ravscope, "--render", still, "--no-chrome", "--event", ev, trace, NULL };
+	g_assert_cmpint(run(a2, &out, &err), ==, 0);
+	g_free(out);
+	g_free(err);
+	guint64 with = accent_pixels(anim), without = accent_pixels(still);
+	if (with <= without)
+		g_error("animation frame at event %" G_GUINT64_FORMAT " drew no motion (%" G_GUINT64_FORMAT
+			" accent pixels, %" G_GUINT64_FORMAT " without it)", at, with, without);
+}
+
 /* Traces that recorded memory accesses: the overlay heats lines. */
 static void test_contention(void)
 {
@@ -246,11 +300,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Render/exact-cells", test_exact_cells);
 	g_test_add_func("/Rav/Gui/Render/full-picture", test_full_picture);
 	g_test_add_func("/Rav/Gui/Render/events-and-errors", test_events_and_errors);
+	g_test_add_func("/Rav/Gui/Render/animation-frame", test_animation_frame);
 	if (argc == 4)
 		g_test_add_func("/Rav/Gui/Render/contention", test_contention);
 	int rc = g_test_run();
 	const char *files[] = { "cells.png", "full.png", "dark.png", "start.png", "bogus.ravtrace", "empty.ravtrace",
-				"plain.png", "heat.png" };
+				"plain.png", "heat.png", "anim.png", "still.png" };
 	for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *p = g_build_filename(tmpdir, files[i], NULL);
 		g_unlink(p);
