@@ -180,15 +180,26 @@ rav_status rav_vec_push_ref(rav_heap *h, rav_ref vec, rav_ref target)
 	size_t len;
 	rav_ref leaf;
 	rav_status st = check_kind(h, vec, "rav_vec_push_ref", true, &len);
-	if (st == RAV_OK)
-		st = push_slot(h, vec, len, RAV_TYPE_VEC_RLEAF, &leaf);
+	if (st != RAV_OK)
+		return st;
+	/* A target the engine refuses (stale, another heap's: reported by
+	 * debug checks) is refused before the tree changes shape. */
+	if (!rav_ref_is_null(target) && rav_type_of(h, target) == RAV_TYPE_EMPTY)
+		return rav__fail(RAV_EINVAL, "rav_vec_push_ref: the target is not a live raviolo of this heap");
+	bool grows = len > 0 && len == (size_t)2 << height_for(len);
+	st = push_slot(h, vec, len, RAV_TYPE_VEC_RLEAF, &leaf);
 	if (st != RAV_OK)
 		return st;
 	/* The leaf field is empty, so storing drops nothing and moves nothing. */
 	if (!rav_ref_is_null(target)) {
 		st = rav_store_ref(h, leaf, (int)(len & 1), target);
-		if (st != RAV_OK)
+		if (st != RAV_OK) {
+			/* The length still says the old height: take the new root
+			 * away again (this frees it and the new path, moving cells). */
+			if (grows)
+				(void)rav_move(h, rav_field_slot(vec, 1), rav_field_slot(rav_load_ref(h, vec, 1), 0));
 			return st;
+		}
 	}
 	rav_store(h, vec, 0, (uintptr_t)(len + 1));
 	return RAV_OK;

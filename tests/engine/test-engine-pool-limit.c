@@ -75,6 +75,53 @@ int main(void)
 		rav_root_free(h, more);
 	}
 
+	/* A reference vector filled until the pool runs dry stays consistent
+	 * whichever allocation fails (tree path, new root, reference raviolo):
+	 * a filler list shifts the failure point one cell at a time, across
+	 * the push that grows the tree from 1024 to 1025 elements (each element
+	 * costs about two cells: its share of the tree and a reference raviolo). */
+	CHECK_OK(rav_root_clear(h, r));
+	rav_root target = rav_root_new(h), rv = rav_root_new(h), filler = rav_root_new(h);
+	CHECK(target != NULL && rv != NULL && filler != NULL);
+	size_t around = n > 2 * 1024 + 64 ? n - 2 * 1024 - 32 : 1;
+	for (size_t shift = 0; shift < 80; shift++) {
+		size_t fill = shift == 0 ? 0 : around + shift;
+		if (fill > 0) {
+			rav_ref f;
+			CHECK_OK(rav_new_root(h, T_NODE, filler, &f));
+			for (size_t i = 1; i < fill; i++)
+				CHECK_OK(rav_new_field(h, T_NODE, f, 1, &f));
+		}
+		CHECK_OK(rav_new_root(h, T_NODE, target, NULL));
+		CHECK_OK(rav_vec_new_root(h, rv, true));
+		size_t pushed = 0;
+		for (;;) {
+			st = rav_vec_push_ref(h, rav_root_get(h, rv), rav_root_get(h, target));
+			if (st != RAV_OK)
+				break;
+			pushed++;
+		}
+		CHECK_STATUS(st, RAV_ENOMEM);
+		CHECK_HEAP(h);
+		rav_ref vec = rav_root_get(h, rv);
+		CHECK_EQ(rav_vec_len(h, vec), pushed);
+		for (size_t i = 0; i < pushed; i++)
+			CHECK(rav_vec_get_ref(h, vec, i).cell == rav_root_get(h, target).cell);
+		/* Popping all of it back works too. */
+		for (size_t i = 0; i < pushed; i++)
+			CHECK_OK(rav_vec_pop(h, rav_root_get(h, rv), NULL));
+		CHECK_HEAP(h);
+		CHECK_OK(rav_root_clear(h, rv));
+		CHECK_OK(rav_root_clear(h, target));
+		CHECK_OK(rav_root_clear(h, filler));
+		if (shift == 0)
+			printf("# %zu references pushed before RAV_ENOMEM\n", pushed);
+	}
+	rav_root_free(h, rv);
+	rav_root_free(h, target);
+	rav_root_free(h, filler);
+	CHECK_HEAP(h);
+
 	/* Freeing gives the pages back; the same work then succeeds again. */
 	CHECK_OK(rav_root_clear(h, r));
 	CHECK_HEAP(h);

@@ -622,6 +622,29 @@ static void t_cross_heap(void)
 	CHECK_EQ(live(h), base);
 	CHECK_HEAP(h);
 
+	/* A refused push into a full reference vector leaves it as it was
+	 * (the push would have grown the tree first). */
+	rav_root vr = rav_root_new(h), t = rav_root_new(h);
+	rav_ref x;
+	CHECK_OK(rav_new_root(h, T_DATA, t, &x));
+	CHECK_OK(rav_vec_new_root(h, vr, true));
+	CHECK_OK(rav_vec_push_ref(h, rav_root_get(h, vr), rav_root_get(h, t)));
+	CHECK_OK(rav_vec_push_ref(h, rav_root_get(h, vr), rav_root_get(h, t)));
+	uint64_t before = live(h);
+	log = (misuse_log){ 0, RAV_OK };
+	rav_set_error_handler(log_misuse, &log);
+	st = rav_vec_push_ref(h, rav_root_get(h, vr), ctx.foreign);
+	rav_set_error_handler(NULL, NULL);
+	CHECK(st != RAV_OK);
+	CHECK_EQ(log.last, RAV_ECROSS);
+	CHECK_EQ(live(h), before);
+	CHECK_EQ(rav_vec_len(h, rav_root_get(h, vr)), 2);
+	CHECK(rav_vec_get_ref(h, rav_root_get(h, vr), 1).cell == rav_root_get(h, t).cell);
+	CHECK_HEAP(h);
+	rav_root_free(h, vr);
+	rav_root_free(h, t);
+	CHECK_EQ(live(h), base);
+
 	pthread_barrier_wait(&ctx.done);
 	pthread_join(th, NULL);
 	pthread_barrier_destroy(&ctx.ready);
