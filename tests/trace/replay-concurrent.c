@@ -31,6 +31,7 @@ typedef struct probe {
 } probe;
 
 static bool index_done;
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *indexer(void *arg)
 {
@@ -40,7 +41,9 @@ static void *indexer(void *arg)
 		fprintf(stderr, "index: %s\n", err.message);
 		failures++;
 	}
-	__atomic_store_n(&index_done, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&done_lock);
+	index_done = true;
+	pthread_mutex_unlock(&done_lock);
 	return NULL;
 }
 
@@ -79,7 +82,9 @@ int main(void)
 	uint64_t rng = 5;
 	unsigned rounds = 0;
 	for (;;) {
-		bool done = __atomic_load_n(&index_done, __ATOMIC_ACQUIRE);
+		pthread_mutex_lock(&done_lock);
+		bool done = index_done;
+		pthread_mutex_unlock(&done_lock);
 		uint64_t avail = rav_trace_indexed_events(t);
 		rng ^= rng << 13;
 		rng ^= rng >> 7;
