@@ -336,7 +336,10 @@ rav_status rav_vec_pop(rav_heap *h, rav_ref vec, uintptr_t *out)
 		}
 	}
 	rav_store(h, vec, 0, (uintptr_t)(len - 1));
-	return drop_last(h, vec, len, of_refs ? RAV_TYPE_VEC_RLEAF : RAV_TYPE_VEC_LEAF, of_refs);
+	st = drop_last(h, vec, len, of_refs ? RAV_TYPE_VEC_RLEAF : RAV_TYPE_VEC_LEAF, of_refs);
+	if (st != RAV_OK) /* nothing was freed (the failing call was the freeing one): vec is still valid */
+		rav_store(h, vec, 0, (uintptr_t)len);
+	return st;
 }
 
 /* ---- Byte strings ------------------------------------------------------- */
