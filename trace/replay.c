@@ -1341,8 +1341,9 @@ static void take_keyframe(rp_index *ix)
 	}
 	ix->kf[ix->nkf++] = k;
 	pthread_mutex_unlock(&ix->lock);
-	/* memory of this keyframe: its tables now, plus the pages the live model
-	 * copies away from it later (counted as they happen via live.copied) */
+	/* memory of this keyframe: its tables now, plus the page blocks and
+	 * chunks the live model copies away from it later (counted as they
+	 * happen, through live.copied) */
 	ix->kf_bytes += (uint64_t)k->m.span * (sizeof(void *) + 1) + (uint64_t)k->m.nheaps * sizeof(rp_heap) + MAX_TYPES;
 	for (uint32_t i = 0; i < k->m.nheaps; i++)
 		ix->kf_bytes += (uint64_t)k->m.heaps[i].npages * 4;
