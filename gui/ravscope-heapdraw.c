@@ -39,11 +39,11 @@ struct _RavscopeHeapPainter {
 	guint16 *types;
 	unsigned types_len;
 	GArray *legend_counts; /* RavscopeTypeCount at legend_position */
-	gint64 legend_time;
 	gboolean legend_throttle;
+	guint64 *legend_pending; /* counts of the pass in progress while playing */
+	guint legend_next_page;
 	guint64 legend_position;
 	gconstpointer legend_doc;
-	guint legend_pages;
 };
 
 /* ---- colours ------------------------------------------------------------- */
@@ -425,6 +425,7 @@ void ravscope_heap_painter_free(RavscopeHeapPainter *P)
 	g_clear_pointer(&P->image, cairo_surface_destroy);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 	g_clear_pointer(&P->legend_counts, g_array_unref);
+	g_free(P->legend_pending);
 	g_free(P->types);
 	g_free(P->drawn);
 	g_free(P);
@@ -440,6 +441,9 @@ void ravscope_heap_painter_invalidate(RavscopeHeapPainter *P)
 void ravscope_heap_painter_set_playing(RavscopeHeapPainter *P, gboolean playing)
 {
 	P->legend_throttle = playing;
+	P->legend_next_page = 0;
+	if (P->legend_pending)
+		memset(P->legend_pending, 0, sizeof(guint64) * 4096);
 }
 
 void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *P, const guint32 *pages, guint n)
@@ -1247,19 +1251,46 @@ GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayou
 static void draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 			const RavscopeViewport *vp)
 {
-	/* Counting every cell is the costliest part of a zoomed-in frame:
-	 * recount only when the playhead moved. */
+	/* Counting every cell is the costliest part of a frame on a big heap.
+	 * Stopped: recount when the playhead moved.  Playing: count a slice of
+	 * the pages per frame into a pending table and publish it when a pass
+	 * is complete, so no single frame pays for the whole heap. */
+	enum { MAXT = 4096, SLICE_PAGES = 512 };
 	guint64 pos = ravscope_document_get_position(doc);
-	gint64 now = g_get_monotonic_time();
-	/* While the trace plays, a legend four times a second is plenty. */
-	gboolean stale = P->legend_position != pos && (!P->legend_throttle || now - P->legend_time > 250000);
-	if (!P->legend_counts || stale || P->legend_doc != doc) {
-		P->legend_time = now;
+	if (!P->legend_counts || P->legend_doc != doc || (!P->legend_throttle && P->legend_position != pos)) {
 		g_clear_pointer(&P->legend_counts, g_array_unref);
 		P->legend_counts = ravscope_heap_type_counts(doc, L);
 		P->legend_position = pos;
 		P->legend_doc = doc;
-		P->legend_pages = L->pages->len;
+		P->legend_next_page = 0;
+	} else if (P->legend_throttle && P->legend_position != pos) {
+		if (!P->legend_pending)
+			P->legend_pending = g_new0(guint64, MAXT);
+		unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+		guint end = MIN(L->pages->len, P->legend_next_page + SLICE_PAGES);
+		for (guint i = P->legend_next_page; i < end; i++) {
+			const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+			if (lp->kind == RAV_SPAGE_POOL)
+				continue;
+			guint16 *types = page_types(P, doc, lp->page);
+			for (unsigned c = 0; c < cpp; c++)
+				P->legend_pending[types[c] < MAXT ? types[c] : 0]++;
+		}
+		P->legend_next_page = end;
+		if (end >= L->pages->len) {
+			GArray *out = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
+			for (unsigned t = 0; t < MAXT; t++) {
+				if (P->legend_pending[t]) {
+					RavscopeTypeCount tc = { (guint16)t, P->legend_pending[t] };
+					g_array_append_val(out, tc);
+				}
+			}
+			g_clear_pointer(&P->legend_counts, g_array_unref);
+			P->legend_counts = out;
+			P->legend_position = pos;
+			P->legend_next_page = 0;
+			memset(P->legend_pending, 0, sizeof(guint64) * MAXT);
+		}
 	}
 	if (L->pages->len == 0)
 		return; /* no cells: nothing to explain */

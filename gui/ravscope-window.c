@@ -35,7 +35,6 @@ struct _RavscopeWindow {
 	GtkButton *notice_close;
 	GtkStack *stack;
 	AdwStatusPage *error_page;
-	AdwStatusPage *loading_page;
 	GtkBox *welcome_demos;
 	GtkPaned *paned;
 	RavscopeHeapView *heap_view;
@@ -77,7 +76,6 @@ struct _RavscopeWindow {
 	guint64 contention_done, contention_total; /* atomics from the worker */
 	guint contention_poll;
 	GtkProgressBar *contention_progress;
-	GtkBox *hot_list;
 	gboolean show_contention;
 	gboolean contention_windowed;
 	GCancellable *contention_cancel;
@@ -995,7 +993,6 @@ static void build_contention_panel(RavscopeWindow *self)
 	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->contention_box))))
 		gtk_box_remove(self->contention_box, child);
 	self->contention_progress = NULL;
-	self->hot_list = NULL;
 	GtkWidget *intro = gtk_label_new(NULL);
 	gtk_label_set_wrap(GTK_LABEL(intro), TRUE);
 	gtk_label_set_xalign(GTK_LABEL(intro), 0);
@@ -1421,7 +1418,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 #define BIND(name) gtk_widget_class_bind_template_child(wc, RavscopeWindow, name)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button); BIND(heat_button);
 	BIND(notice_revealer); BIND(notice_label); BIND(notice_close); BIND(stack); BIND(error_page);
-	BIND(loading_page); BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(timeline); BIND(play_button);
+	BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(timeline); BIND(play_button);
 	BIND(jump_kind); BIND(speed); BIND(position_label); BIND(index_progress); BIND(inspector_box);
 	BIND(side_stack); BIND(event_search); BIND(event_kind_filter); BIND(event_thread_filter);
 	BIND(event_count_label); BIND(event_list); BIND(contention_box); BIND(charts);
