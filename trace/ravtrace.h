@@ -183,7 +183,18 @@ bool rav_event_iter_next(rav_event_iter *it, rav_event *out);
 int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter);
 int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter *filter);
 
-/* ---- Replay: heap state at any event ----------------------------------- */
+/* ---- Replay: heap state at any event ----------------------------------- *
+ * Every event is checked against the model as it is applied; an event that
+ * does not fit (a write to a page no heap owns, a move into a live cell, a
+ * store whose old value is not what the slot holds, ...) is a
+ * RAV_TRACE_EREPLAY error naming the event index.  Page header cells are
+ * rebuilt (scalar fill | kind << 32, words next page, previous page, owner
+ * heap id) since the engine does not record its header writes; the words of
+ * dead cells other than the type are unspecified (the engine keeps its hole
+ * list there unrecorded).  Live counts of heaps and totals leave root cells
+ * out, as rav_stats does; page counts include them.  A rav_state belongs to
+ * one thread at a time; any number may exist, also while rav_trace_index
+ * runs on another thread (they see the prefix indexed so far). */
 
 typedef struct rav_state rav_state;
 
@@ -245,8 +256,7 @@ bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_sta
 bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out);
 /* Leaf slots referring to a cell, through reference ravioli. */
 unsigned rav_state_referrers(const rav_state *s, rav_loc cell, rav_loc *out, unsigned max);
-/* Compare with a live engine heap image: a hook for exactness tests.  The
- * test passes the engine's inspection data; see tests/. */
+/* Counters of the state (allocs ... handoffs count events applied so far). */
 typedef struct rav_state_totals {
 	uint64_t live_cells, ref_cells, dead_cells, pages, pool_pages;
 	uint64_t allocs, frees, moves, fixups, handoffs;
@@ -279,7 +289,14 @@ typedef enum rav_series_kind {
  * if not indexed that far yet. */
 bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to, unsigned nbins, double *out);
 
-/* ---- Contention model ------------------------------------------------------ */
+/* ---- Contention model ------------------------------------------------------ *
+ * Recorded accesses and the engine's own writes (alloc, move, fix-up,
+ * stores, links) replayed through a MESI model with one cache per recording
+ * thread.  Caches have infinite capacity: only coherence traffic is counted.
+ * A transfer is a miss served by another thread's cache; an invalidation is
+ * one other copy removed by a write.  Page hand-offs are not accesses: the
+ * receiver pays when it touches the lines.  `accesses` counts accesses as
+ * recorded (one per event; a range spanning lines touches each line). */
 
 typedef struct rav_contention_config {
 	uint32_t line_size;        /* bytes, power of two; default 64 */
