@@ -295,8 +295,9 @@ bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t 
  * thread.  Caches have infinite capacity: only coherence traffic is counted.
  * A transfer is a miss served by another thread's cache; an invalidation is
  * one other copy removed by a write.  Page hand-offs are not accesses: the
- * receiver pays when it touches the lines.  `accesses` counts accesses as
- * recorded (one per event; a range spanning lines touches each line). */
+ * receiver pays when it touches the lines.  `accesses` counts memory
+ * accesses (an ACCESS event or an engine write is one, a move is a read and
+ * a write); an access spanning several lines touches each of them. */
 
 typedef struct rav_contention_config {
 	uint32_t line_size;        /* bytes, power of two; default 64 */
