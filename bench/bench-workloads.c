@@ -470,6 +470,7 @@ typedef struct msg_ctx {
 	/* ravioli version */
 	rav_channel *to_b, *to_a;
 	uint64_t sum;  /* checked: every node gained one per hop */
+	double pages_per_message;
 } msg_ctx;
 
 static uint64_t mtree_bump(mnode *n)
@@ -598,6 +599,8 @@ static double msg_ravioli(void *arg)
 	c->to_a = rav_channel_new();
 	pthread_t peer;
 	pthread_create(&peer, NULL, msg_ravioli_peer, c);
+	rav_stats s0, s1;
+	rav_heap_stats(h, &s0);
 	double t0 = bench_now();
 	for (size_t i = 0; i < c->round_trips; i++) {
 		rav_pass(h, r, c->to_b);
@@ -605,6 +608,8 @@ static double msg_ravioli(void *arg)
 		c->sum = rtree_bump(h, rav_root_get(h, r));
 	}
 	double t = bench_now() - t0;
+	rav_heap_stats(h, &s1);
+	c->pages_per_message = (double)(s1.pages_received - s0.pages_received) / (double)c->round_trips;
 	rav_channel_close(c->to_b);
 	pthread_join(peer, NULL);
 	rav_channel_free(c->to_b);
@@ -625,12 +630,14 @@ static void run_messages(const bench_params *p, const bench_alloc *allocs, unsig
 	snprintf(r->params, sizeof r->params, "\"tree_nodes\": %zu, \"round_trips\": %zu, \"threads\": 2", c.nodes,
 		 c.round_trips);
 	r->metric_names[0] = "us_per_hop";
+	r->metric_names[1] = "pages_per_message";
 	/* Each run starts from values 0..n-1; after 2k hops each node gained 2k. */
 	uint64_t want = (uint64_t)c.nodes * (c.nodes - 1) / 2 + (uint64_t)c.nodes * 2 * c.round_trips;
 	bench_result *res;
 	if (p->ravioli) {
 		res = bench_add(r, "ravioli", bench_best(p, msg_ravioli, &c));
 		res->metric[0] = res->seconds * 1e6 / (double)(2 * c.round_trips);
+		res->metric[1] = c.pages_per_message;
 		if (c.sum != want)
 			snprintf(res->note, sizeof res->note, "WRONG RESULT: sum %" PRIu64 ", expected %" PRIu64, c.sum,
 				 want);
