@@ -840,9 +840,36 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
 }
 
+typedef struct {
+	double x, y, w, h;
+	guint16 type;
+} BatchRect;
+
+static int cmp_batch(gconstpointer a, gconstpointer b)
+{
+	return (int)((const BatchRect *)a)->type - (int)((const BatchRect *)b)->type;
+}
+
+static void flush_batch(cairo_t *cr, const RavscopeViewport *vp, GArray *batch)
+{
+	g_array_sort(batch, cmp_batch);
+	for (guint i = 0; i < batch->len;) {
+		guint16 t = g_array_index(batch, BatchRect, i).type;
+		double rgb[3];
+		ravscope_type_color(t, vp->dark, rgb);
+		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+		for (; i < batch->len && g_array_index(batch, BatchRect, i).type == t; i++) {
+			const BatchRect *r = &g_array_index(batch, BatchRect, i);
+			cairo_rectangle(cr, r->x, r->y, r->w, r->h);
+		}
+		cairo_fill(cr);
+	}
+}
+
 static void draw_near_pages(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc,
 			    const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
+	GArray *batch = g_array_new(FALSE, FALSE, sizeof(BatchRect));
 	rav_state *s = ravscope_document_get_state(doc);
 	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
 	double frame[3];
@@ -895,6 +922,13 @@ static void draw_near_pages(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocumen
 				continue;
 			double x, y, w, h;
 			cell_rect(vp, wx, wy, &x, &y, &w, &h);
+			if (vp->scale < TEXT_SCALE && types[c] != RAVSCOPE_TYPE_REF && types[c] != RAVSCOPE_TYPE_DEAD) {
+				/* Plain cells are batched by colour below: one fill
+				 * per type instead of one per cell. */
+				BatchRect br = { x, y, w, h, types[c] };
+				g_array_append_val(batch, br);
+				continue;
+			}
 			fill_cell(cr, vp, x, y, w, h, types[c]);
 			if (vp->scale >= TEXT_SCALE && types[c] != RAVSCOPE_TYPE_EMPTY) {
 				rav_state_cell sc;
@@ -903,6 +937,8 @@ static void draw_near_pages(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocumen
 			}
 		}
 	}
+	flush_batch(cr, vp, batch);
+	g_array_unref(batch);
 }
 
 /* Forward references of visible cells, drawn faintly, when zoomed in far
