@@ -1711,8 +1711,17 @@ bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
 	if (!s->t || s->failed)
 		return false;
 	rp_index *ix = idx_of(s->t);
-	if (!ix || s->m.pos >= available(s->t, ix))
+	if (!ix)
 		return false;
+	if (s->m.pos >= available(s->t, ix)) {
+		/* at the end of what is indexed; if indexing stopped at a replay
+		 * error, this is the event that did not fit: say so */
+		pthread_mutex_lock(&ix->lock);
+		if (ix->failed && err)
+			*err = ix->err;
+		pthread_mutex_unlock(&ix->lock);
+		return false;
+	}
 	if (!s->cur_ok) {
 		_rav_trace_cursor_init(s->t, s->m.pos, &s->cur);
 		s->cur_ok = true;
