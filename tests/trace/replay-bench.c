@@ -8,6 +8,17 @@
  * --uniform: frees and stores hit random cells anywhere (worst case for
  * keyframe memory); default: mostly young cells, as real programs do.
  * Default: 100M events, 1M live cells per heap, in $TMPDIR.
+ *
+ * Measured 2026-11-25 on the 2-core build machine (shared, so CPU times are
+ * the meaningful ones), default keyframe budget:
+ *   young pattern, 100M events, 1 thread, file 594 MB (5.95 bytes/event):
+ *     index 5.4 s CPU (18.4 M events/s, reader included); 382 keyframes,
+ *     410 MB; RSS minus keyframes 0.99x the file; seek CPU median 5.5 ms,
+ *     max 12.8 ms (wall max 16 ms); step 21.5 M events/s; contention
+ *     20.9 M events/s; page_types over 7838 pages 7 ms.
+ *   uniform pattern (worst case: every keyframe is nearly a full copy),
+ *     30M events, 1M live cells: keyframes thinned to every 1M events
+ *     (29, 692 MB); seek CPU median 78 ms, max 176 ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
