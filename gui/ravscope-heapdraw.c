@@ -1497,7 +1497,9 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		draw_selection_links(cr, doc, L, vp);
 		outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
 	}
-	if (vp->legend)
+	/* Zoomed in far enough that cells carry their type names, the legend
+	 * would only hide cells. */
+	if (vp->legend && vp->scale < TEXT_SCALE)
 		draw_legend(cr, P, doc, L, vp);
 	cairo_restore(cr);
 	if (vp->gutter > 0)
