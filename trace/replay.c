@@ -320,45 +320,57 @@ static bool ensure_span(rp_model *m, uint32_t page)
 }
 
 /* Writable block of page `page` (copied first if shared). */
-static rp_page *page_w(rp_model *m, uint32_t page)
+static rp_page *page_w_copy(rp_model *m, uint32_t page);
+static inline rp_page *page_w(rp_model *m, uint32_t page)
 {
 	rp_page *p = m->pages[page];
-	if (p && atomic_load_explicit(&p->refs, memory_order_acquire) != 1) {
-		rp_page *q = malloc(m->block_size);
-		if (!q)
-			return NULL;
-		/* everything but the reference count, which other threads may be
-		 * changing (a seek copying a keyframe that shares this block) */
-		size_t skip = offsetof(rp_page, kind);
-		memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
-		atomic_init(&q->refs, 1);
-		for (uint32_t i = 0; i < m->nch; i++)
-			chunk_ref(q->ch[i]);
-		page_unref(m, p);
-		m->pages[page] = q;
-		m->copied += m->block_size;
-		p = q;
-	}
-	return p;
+	if (__builtin_expect(!p || atomic_load_explicit(&p->refs, memory_order_acquire) == 1, 1))
+		return p;
+	return page_w_copy(m, page);
+}
+
+static rp_page *page_w_copy(rp_model *m, uint32_t page)
+{
+	rp_page *p = m->pages[page];
+	rp_page *q = malloc(m->block_size);
+	if (!q)
+		return NULL;
+	/* everything but the reference count, which other threads may be
+	 * changing (a seek copying a keyframe that shares this block) */
+	size_t skip = offsetof(rp_page, kind);
+	memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
+	atomic_init(&q->refs, 1);
+	for (uint32_t i = 0; i < m->nch; i++)
+		chunk_ref(q->ch[i]);
+	page_unref(m, p);
+	m->pages[page] = q;
+	m->copied += m->block_size;
+	return q;
 }
 
 /* Writable chunk holding cell c of the writable page p (copied if shared). */
-static rp_chunk *chunk_w(rp_model *m, rp_page *p, uint32_t c)
+static rp_chunk *chunk_w_copy(rp_model *m, rp_page *p, uint32_t c);
+static inline rp_chunk *chunk_w(rp_model *m, rp_page *p, uint32_t c)
+{
+	rp_chunk *k = p->ch[c >> CH_SHIFT];
+	if (__builtin_expect(atomic_load_explicit(&k->refs, memory_order_acquire) == 1, 1))
+		return k;
+	return chunk_w_copy(m, p, c);
+}
+
+static rp_chunk *chunk_w_copy(rp_model *m, rp_page *p, uint32_t c)
 {
 	rp_chunk **slot = &p->ch[c >> CH_SHIFT], *k = *slot;
-	if (atomic_load_explicit(&k->refs, memory_order_acquire) != 1) {
-		rp_chunk *q = malloc(sizeof *q);
-		if (!q)
-			return NULL;
-		memcpy(q->st, k->st, sizeof q->st);
-		memcpy(q->w, k->w, sizeof q->w);
-		atomic_init(&q->refs, 1);
-		chunk_unref(k);
-		*slot = q;
-		m->copied += sizeof *q;
-		k = q;
-	}
-	return k;
+	rp_chunk *q = malloc(sizeof *q);
+	if (!q)
+		return NULL;
+	memcpy(q->st, k->st, sizeof q->st);
+	memcpy(q->w, k->w, sizeof q->w);
+	atomic_init(&q->refs, 1);
+	chunk_unref(k);
+	*slot = q;
+	m->copied += sizeof *q;
+	return q;
 }
 #define CI(c) ((c) & (CH_CELLS - 1))
 
