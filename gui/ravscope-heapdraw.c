@@ -512,14 +512,17 @@ static void image_clear_rect(RavscopeHeapPainter *P, const DrawnPage *d)
 static void image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
 {
 	int w = (int)ceil(L->world_w) + 1, h = (int)ceil(L->world_h) + 1;
-	gboolean full = !P->valid || !P->image || P->image_w != w || P->image_h != h || P->image_dark != dark ||
-			P->drawn_len < L->page_span;
+	/* The image only grows (with slack): lanes for messages and the pool
+	 * change height as a trace plays, and a resize would redraw every
+	 * cell of the heap. */
+	gboolean grow = !P->image || P->image_w < w || P->image_h < h;
+	gboolean full = !P->valid || grow || P->image_dark != dark || P->drawn_len < L->page_span;
 	if (full) {
-		if (!P->image || P->image_w != w || P->image_h != h) {
+		if (grow) {
 			g_clear_pointer(&P->image, cairo_surface_destroy);
-			P->image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-			P->image_w = w;
-			P->image_h = h;
+			P->image_w = (w + 255) & ~255;
+			P->image_h = (h + 255) & ~255;
+			P->image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, P->image_w, P->image_h);
 		}
 		if (P->drawn_len < L->page_span) {
 			P->drawn = g_renew(DrawnPage, P->drawn, L->page_span + 64);
@@ -527,7 +530,7 @@ static void image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const Ra
 		}
 		memset(P->drawn, 0, sizeof(DrawnPage) * P->drawn_len);
 		cairo_surface_flush(P->image);
-		memset(cairo_image_surface_get_data(P->image), 0, (size_t)cairo_image_surface_get_stride(P->image) * h);
+		memset(cairo_image_surface_get_data(P->image), 0, (size_t)cairo_image_surface_get_stride(P->image) * P->image_h);
 	} else {
 		cairo_surface_flush(P->image);
 	}
