@@ -507,17 +507,15 @@ void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 	/* The slot(s) naming t now name d. */
 	if (type == RAV_TYPE_REF) {
 		for (int k = RAV_W_BACK1; k <= RAV_W_BACK2; k++) {
-			uintptr_t *s = RELOC((uintptr_t *)d->w[k]);
-			if (s != (uintptr_t *)d->w[k])
-				d->w[k] = (uintptr_t)s;
+			uintptr_t *s = (uintptr_t *)d->w[k]; /* never inside t: a reference raviolo is not its own referrer */
 			REC(RAV_EV_FIXUP, 0, 0, s, *s, d);
 			*s = (uintptr_t)d;
 			h->st.fixups++;
 		}
 	} else if (d->w[RAV_W_BACK]) {
+		/* A cell referring to itself: the slot moved with it.  Its
+		 * back-link is fixed (and recorded) with the children below. */
 		uintptr_t *s = RELOC((uintptr_t *)d->w[RAV_W_BACK]);
-		if (s != (uintptr_t *)d->w[RAV_W_BACK])
-			d->w[RAV_W_BACK] = (uintptr_t)s;
 		REC(RAV_EV_FIXUP, 0, 0, s, *s, d);
 		*s = (uintptr_t)d;
 		h->st.fixups++;
