@@ -502,12 +502,6 @@ static void compare_all(void)
 	/* Cell census: objects (unreachable cycles included), tree cells and
 	 * reference ravioli. */
 	census c = { { 0 }, 0, 0, 0 };
-	/* Unreachable cells still queued for the deferred kill cascade (and the
-	 * reference ravioli they hold) are counted once the cascade ran. */
-	rav_stats qs;
-	rav_heap_stats(h, &qs);
-	if (qs.dying_cells)
-		return;
 	rav_heap_walk(h, NULL, census_cell, &c);
 	uint64_t want[M_TYPES] = { 0 }, want_refs = 0;
 	for (uint32_t k = 0; k < M.nalive; k++) {
