@@ -1117,10 +1117,65 @@ static void index_fail(rp_index *ix, const rav_trace_error *err)
 	pthread_mutex_unlock(&ix->lock);
 }
 
+/* Forget what an earlier indexing pass built: the reader indexes again from
+ * event 0 (after a cancelled pass, or when a stream has grown).  The index
+ * object stays, so threads seeking meanwhile never see it freed; they see
+ * nothing indexed until the events come again. */
+static void index_reset(rav_trace *t, rp_index *ix)
+{
+	__atomic_store_n(&ix->indexed, 0, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&ix->lock);
+	rp_kf **kf = ix->kf;
+	size_t nkf = ix->nkf;
+	ix->kf = NULL;
+	ix->nkf = ix->kf_cap = 0;
+	ix->failed = false;
+	memset(&ix->err, 0, sizeof ix->err);
+	ix->done = false;
+	ix->bin_w = SERIES_W0;
+	ix->nbins = 0;
+	memset(ix->counts, 0, sizeof *ix->counts * SERIES_BINS);
+	memset(ix->live_tot, 0, sizeof *ix->live_tot * SERIES_BINS);
+	memset(ix->pages_tot, 0, sizeof *ix->pages_tot * SERIES_BINS);
+	memset(ix->acc, 0, sizeof ix->acc);
+	for (uint32_t i = 0; i < ix->nhs; i++) {
+		free(ix->hs[i].bin);
+		free(ix->hs[i].live);
+		free(ix->hs[i].pages);
+	}
+	ix->nhs = 0;
+	ix->ndirty = 0;
+	ix->nblocks = 0;
+	memset(ix->cur_bloom, 0, sizeof ix->cur_bloom);
+	pthread_mutex_unlock(&ix->lock);
+	for (size_t i = 0; i < nkf; i++) {
+		model_clear(&kf[i]->m);
+		free(kf[i]);
+	}
+	free(kf);
+	uint32_t ps, cs;
+	uint8_t ws;
+	geometry(t, &ps, &cs, &ws);
+	model_clear(&ix->live);
+	model_init(&ix->live, ps, cs, ws);
+	ix->kf_every = KF_EVERY_MIN;
+	ix->next_kf = 0;
+	ix->kf_bytes = 0;
+	if (!ix->live.tkinds) {
+		rav_trace_error e = { .code = RAV_TRACE_ENOMEM, .chunk = -1 };
+		snprintf(e.message, sizeof e.message, "replay: out of memory setting up the replay index");
+		index_fail(ix, &e);
+	}
+}
+
 void _rav_replay_index_begin(rav_trace *t)
 {
-	_rav_replay_free(t);
-	rp_index *ix = calloc(1, sizeof *ix);
+	rp_index *ix = idx_of(t);
+	if (ix) {
+		index_reset(t, ix);
+		return;
+	}
+	ix = calloc(1, sizeof *ix);
 	if (!ix)
 		return;
 	pthread_mutex_init(&ix->lock, NULL);
