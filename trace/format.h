@@ -174,6 +174,10 @@ enum {
 };
 
 #define RAVT_TEXT_MAX 65535u
+/* Page indexes a trace may name: 2^24 pages is 64 GiB of 4 KiB pages, far
+ * beyond the engine's pool; a larger index is damage, and refusing it keeps
+ * per-page tables of readers bounded. */
+#define RAVT_MAX_PAGES (1u << 24)
 
 /* ---- Varints ------------------------------------------------------------- */
 

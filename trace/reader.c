@@ -839,7 +839,7 @@ static inline __attribute__((always_inline)) const uint8_t *get_addr(tdec *td, c
 		uint64_t w = *r + (uint64_t)ravt_unzigzag(u >> 2);
 		*r = w;
 		uint64_t page = w >> td->wpp_shift;
-		if (page > UINT32_MAX)
+		if (page >= RAVT_MAX_PAGES)
 			return NULL;
 		*loc = (page << 16) | (w & td->wpp_mask);
 		return p;
@@ -853,7 +853,7 @@ static inline __attribute__((always_inline)) const uint8_t *get_addr(tdec *td, c
 	case RAVT_ADDR_BYTE: {
 		uint64_t w = (u >> 2) >> td->word_shift;
 		uint64_t page = w >> td->wpp_shift;
-		if (page > UINT32_MAX)
+		if (page >= RAVT_MAX_PAGES)
 			return NULL;
 		*loc = (page << 16) | (w & td->wpp_mask);
 		return p;
