@@ -188,7 +188,6 @@ static void compare(int cp, const view *v, const rav_state *s)
 			      v->heap_id, di, v->pages[di].page, sh.pages[i]);
 			return;
 		}
-		live += sp.live;
 		dead += sp.dead;
 		di++;
 	}
@@ -238,6 +237,8 @@ static void compare(int cp, const view *v, const rav_state *s)
 		}
 		if (e->type == RAV_TYPE_REF)
 			refs++;
+		if (e->type != RAV_TYPE_ROOT)
+			live++; /* root cells are not counted live (rav_stats) */
 		uint64_t rf[2] = { rc.word[1], rc.word[2] };
 		uint64_t rb[2] = { rc.word[3], 0 };
 		if (e->type == RAV_TYPE_REF) {
@@ -267,7 +268,7 @@ static void compare(int cp, const view *v, const rav_state *s)
 	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells || sh.dead_cells != v->st.dead_cells ||
 	    dead != v->st.dead_cells || sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
 		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live %llu dead %llu "
-		      "refs %llu (counted in data pages: live %llu dead %llu refs %llu)",
+		      "refs %llu (counted in the cells: live %llu dead %llu refs %llu)",
 		      cp, v->heap_id, (unsigned long long)v->st.live_cells, (unsigned long long)v->st.dead_cells,
 		      (unsigned long long)v->st.ref_cells, (unsigned long long)sh.live_cells,
 		      (unsigned long long)sh.dead_cells, (unsigned long long)sh.ref_cells, (unsigned long long)live,
@@ -537,11 +538,20 @@ int main(int argc, char **argv)
 	for (unsigned i = 1; i <= ops; i++) {
 		op(h);
 		if (i % every == 0 && cp < ncp) {
+			/* every other checkpoint also catches a message being built
+			 * (its own heap of buffer pages), sent and received after */
+			rav_msg *m = (cp & 1) ? build_msg(h) : NULL;
 			take_view(h, &views[cp][0]);
 			nviews[cp] = 1;
+			if (m) {
+				take_view(rav_msg_heap(m), &views[cp][1]);
+				nviews[cp] = 2;
+			}
 			snprintf(text, sizeof text, "checkpoint %u", cp);
 			rav_mark(text);
 			cp++;
+			if (m && (rav_send(chan, m) != RAV_OK || rav_try_recv(chan, h, mainc.roots[rnd() % NROOTS]) != RAV_OK))
+				failf("message after a checkpoint: %s", rav_last_error());
 		}
 	}
 	/* phase 2: a second thread; messages go both ways */
