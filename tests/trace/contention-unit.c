@@ -240,6 +240,45 @@ static void test_external_and_engine_writes(void)
 	rav_contention_free(r.c);
 }
 
+/* An access straddling two lines touches both; windows follow the event
+ * range given in the configuration. */
+static void test_span_and_windows(void)
+{
+	rav_contention_config cfg = { .line_size = 64, .from = 100, .to = 200, .windows = 4 };
+	rav_trace_error err;
+	rav_contention *c = _rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	rav_event e;
+	memset(&e, 0, sizeof e);
+	e.kind = RAV_EV_ACCESS;
+	e.aux = 1;
+	for (uint64_t i = 100; i < 200; i++) {
+		e.index = i;
+		e.thread = 1 + (uint32_t)(i & 1);
+		e.a = rav_loc_make(0, 1, 3); /* bytes 56..71: lines 0 and 1 */
+		e.b = 16;
+		CHECK(_rav_contention_feed(c, &e));
+	}
+	CHECK(_rav_contention_finish(c, &err));
+	rav_contention_totals t;
+	rav_contention_get_totals(c, &t);
+	CHECK_EQ(t.lines_touched, 2);
+	CHECK_EQ(t.accesses, 100);
+	CHECK_EQ(t.transfers, 2 * 99); /* both lines bounce on every access after the first */
+	uint64_t first, last, sum = 0;
+	for (unsigned w = 0; w < 4; w++)
+		sum += rav_contention_window(c, w, &first, &last);
+	CHECK_EQ(sum, 2 * 99);
+	CHECK_EQ(rav_contention_window(c, 1, &first, &last), 50);
+	CHECK_EQ(first, 125);
+	CHECK_EQ(last, 149);
+	CHECK_EQ(rav_contention_window(c, 0, &first, &last), 48); /* the first access is cold */
+	CHECK_EQ(first, 100);
+	rav_contention_free(c);
+}
+
 static void test_bad_line_size(void)
 {
 	rav_contention_config cfg = { .line_size = 48 };
@@ -257,6 +296,7 @@ int main(void)
 	test_disjoint();
 	test_readers_then_writer();
 	test_external_and_engine_writes();
+	test_span_and_windows();
 	test_bad_line_size();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
