@@ -203,14 +203,14 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	vp.hover = RAV_LOC_NONE;
 	vp.contention = cont;
 	memcpy(vp.accent, accent_rgb, sizeof vp.accent);
-	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, 0, &vp, o->large_text ? 52 : 40);
+	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, o->large_text ? 52 : 40);
 	GArray *anims = g_array_new(FALSE, TRUE, sizeof(RavscopeAnim));
 	if (o->anim >= 0) {
 		/* Apply the next event that changes the picture and draw its
 		 * animation frozen at time o->anim, as the window would. */
 		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
 		ravscope_document_step_visible(doc, applied, NULL);
-		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout->page_cols, vp.width / MAX(vp.height, 1),
+		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout, layout->page_cols, vp.width / MAX(vp.height, 1),
 								     (o->large_text ? 52 : 40) / MAX(vp.scale, 1e-3));
 		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);
 		ravscope_heap_layout_free(layout);
@@ -349,7 +349,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	/* First frame while indexing runs, as the window does it. */
 	BenchIndex bi = { .doc = doc };
 	GThread *th = g_thread_new("ravscope-index", bench_index_thread, &bi);
-	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, 0, &vp, 40);
+	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 40);
 	ravscope_heap_draw(cr, painter, doc, layout, &vp);
 	cairo_surface_flush(surf);
 	gint64 t_first = g_get_monotonic_time();
@@ -389,7 +389,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 		ravscope_heap_painter_invalidate(painter);
 		GArray *times = g_array_new(FALSE, FALSE, sizeof(double));
 		GArray *draws = g_array_new(FALSE, FALSE, sizeof(double));
-		layout = ravscope_heap_layout_build_fit(doc, 0, &vp, 40);
+		layout = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 40);
 		unsigned pc = layout->page_cols;
 		for (guint f = 0; f < frames && ravscope_document_get_position(doc) < n; f++) {
 			gint64 a = g_get_monotonic_time();
@@ -398,8 +398,9 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 			ravscope_heap_painter_note_events(painter, (rav_event *)applied->data, applied->len);
 			gint64 b = g_get_monotonic_time();
 			if (ravscope_events_change_layout((rav_event *)applied->data, applied->len)) {
+				RavscopeHeapLayout *next = ravscope_heap_layout_build_fit(doc, layout, pc, &vp, 40);
 				ravscope_heap_layout_free(layout);
-				layout = ravscope_heap_layout_build_fit(doc, pc, &vp, 40);
+				layout = next;
 			} else {
 				ravscope_heap_layout_refresh(layout, doc);
 				ravscope_viewport_fit(&vp, layout);

@@ -21,6 +21,7 @@ struct _RavscopeHeapView {
 	RavscopeDocument *doc;
 	gulong position_handler;
 	RavscopeHeapLayout *layout;
+	const RavscopeHeapLayout *keep_hint; /* the layout being replaced, during a rebuild */
 	gboolean layout_dirty;
 	unsigned page_cols;
 	double layout_aspect;
@@ -75,7 +76,9 @@ static void ensure_layout(RavscopeHeapView *self)
 	double aspect = (w - gutter_width(self)) / MAX(h, 1.0);
 	if (self->layout && !self->layout_dirty && fabs(aspect - self->layout_aspect) < 0.01)
 		return;
-	gboolean refit = (!self->layout || self->fitted) && w > 0 && h > 0;
+	/* A layout being replaced after a step (keep_hint) keeps the zoom. */
+	const RavscopeHeapLayout *keep = self->layout ? self->layout : self->keep_hint;
+	gboolean refit = (!keep || self->fitted) && w > 0 && h > 0;
 	/* Pages per row and the lanes' minimum height only change on a fit
 	 * (or when the view's shape changes while fitted), so lanes keep
 	 * their geometry while a trace plays. */
@@ -89,7 +92,7 @@ static void ensure_layout(RavscopeHeapView *self)
 		v.y0 = 0;
 		v.width = w - v.gutter;
 		v.height = h;
-		L = ravscope_heap_layout_build_fit(self->doc, self->page_cols, &v, self->large_text ? 52 : 40);
+		L = ravscope_heap_layout_build_fit(self->doc, keep, self->page_cols, &v, self->large_text ? 52 : 40);
 		self->min_lane_h = (self->large_text ? 52 : 40) / MAX(v.scale, 1e-3);
 		self->vp = v;
 		self->target_scale = v.scale;
@@ -97,7 +100,7 @@ static void ensure_layout(RavscopeHeapView *self)
 		self->target_oy = v.oy;
 		self->fitted = TRUE;
 	} else {
-		L = ravscope_heap_layout_build(self->doc, self->page_cols, MAX(aspect, 0.1), self->min_lane_h);
+		L = ravscope_heap_layout_build(self->doc, keep, self->page_cols, MAX(aspect, 0.1), self->min_lane_h);
 	}
 	ravscope_heap_layout_free(self->layout);
 	self->layout = L;
@@ -535,11 +538,13 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	}
 	RavscopeHeapLayout *old = self->layout;
 	self->layout = NULL;
+	self->keep_hint = old;
 	self->layout_dirty = TRUE;
 	gboolean was_fitted = self->fitted;
 	self->fitted = FALSE; /* keep the view where it is while the trace plays */
 	ensure_layout(self);
 	self->fitted = was_fitted;
+	self->keep_hint = NULL;
 	/* Showing the whole heap and the heap outgrew the view: zoom out
 	 * smoothly so it stays whole. */
 	if (was_fitted && self->layout &&

@@ -149,7 +149,8 @@ static double world_height_for(RavscopeDocument *doc, const GArray *heaps, unsig
 	return h;
 }
 
-RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect, double min_lane_h)
+RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const RavscopeHeapLayout *keep, unsigned page_cols,
+					       double aspect, double min_lane_h)
 {
 	min_lane_h = MAX(min_lane_h, EMPTY_LANE_H);
 	rav_trace *t = ravscope_document_get_trace(doc);
@@ -242,7 +243,34 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 		if (maxp == 0 && (!th || !th->name[0]))
 			continue;
 		RavscopeLane lane = { .kind = RAVSCOPE_LANE_THREAD, .heap_id = r->heap_id, .y = y };
-		lane.h = MAX(maxp ? lane_rows(maxp, page_cols) * L->page_h + LANE_PAD * 2 : 0, min_lane_h);
+		/* Places: pages seen in this lane before keep theirs; the
+		 * others take the lowest free places, in list order. */
+		guint32 *slot_of = g_new(guint32, MAX(count, 1));
+		guint nslots = count + MAX(maxp, count) + 1;
+		guint8 *used = g_new0(guint8, nslots);
+		guint32 maxslot = 0;
+		for (unsigned k = 0; k < count; k++) {
+			const RavscopeLayoutPage *old = keep ? ravscope_heap_layout_find(keep, r->heap.pages[k]) : NULL;
+			slot_of[k] = G_MAXUINT32;
+			if (old && old->heap_id == r->heap_id && old->kind != RAV_SPAGE_POOL && old->slot < nslots && !used[old->slot] &&
+			    g_array_index(keep->lanes, RavscopeLane, old->lane).kind == RAVSCOPE_LANE_THREAD) {
+				slot_of[k] = old->slot;
+				used[old->slot] = 1;
+			}
+		}
+		guint32 next_free = 0;
+		for (unsigned k = 0; k < count; k++) {
+			if (slot_of[k] == G_MAXUINT32) {
+				while (next_free < nslots && used[next_free])
+					next_free++;
+				slot_of[k] = next_free;
+				if (next_free < nslots)
+					used[next_free] = 1;
+			}
+			maxslot = MAX(maxslot, slot_of[k]);
+		}
+		unsigned rows = MAX(lane_rows(maxp, page_cols), count ? maxslot / page_cols + 1 : 1);
+		lane.h = MAX(maxp ? rows * L->page_h + LANE_PAD * 2 : 0, min_lane_h);
 		lane.alive = r->present && r->heap.alive;
 		lane.label = ravscope_document_heap_name(doc, r->heap_id);
 		if (!r->present)
@@ -256,16 +284,19 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 			guint32 page = r->heap.pages[k];
 			struct rav_state_page sp = { 0 };
 			ravscope_state_page(s, page, &sp);
+			guint32 slot = slot_of[k];
 			RavscopeLayoutPage lp = {
 				.page = page, .lane = lane_index, .heap_id = r->heap_id, .kind = sp.kind,
-				.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
-				.y = y + LANE_PAD + (k / page_cols) * L->page_h + PAGE_GAP / 2,
-				.w = L->cols, .h = L->rows,
+				.x = (slot % page_cols) * L->page_w + PAGE_GAP / 2,
+				.y = y + LANE_PAD + (slot / page_cols) * L->page_h + PAGE_GAP / 2,
+				.w = L->cols, .h = L->rows, .slot = slot,
 			};
 			if (page < L->page_span)
 				L->page_slot[page] = L->pages->len;
 			g_array_append_val(L->pages, lp);
 		}
+		g_free(slot_of);
+		g_free(used);
 		y += lane.h;
 	}
 
@@ -285,7 +316,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 					.page = page, .lane = lane_index, .heap_id = h->id, .kind = sp.kind,
 					.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
 					.y = y + LANE_PAD + (k / page_cols) * L->page_h + PAGE_GAP / 2,
-					.w = L->cols, .h = L->rows,
+					.w = L->cols, .h = L->rows, .slot = k,
 				};
 				if (page < L->page_span)
 					L->page_slot[page] = L->pages->len;
@@ -317,7 +348,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 				.page = p, .lane = lane_index, .heap_id = 0, .kind = sp.kind,
 				.x = (k % per_row) * (bw + 1) + 0.5,
 				.y = y + LANE_PAD + (k / per_row) * (bh + 1) + 0.5,
-				.w = bw, .h = bh,
+				.w = bw, .h = bh, .slot = k,
 			};
 			L->page_slot[p] = L->pages->len;
 			g_array_append_val(L->pages, lp);
@@ -335,11 +366,11 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned p
 	return L;
 }
 
-RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, unsigned page_cols, RavscopeViewport *vp,
-						   double label_px)
+RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
+						   unsigned page_cols, RavscopeViewport *vp, double label_px)
 {
 	double aspect = vp->width / MAX(vp->height, 1);
-	RavscopeHeapLayout *L = ravscope_heap_layout_build(doc, page_cols, aspect, 0);
+	RavscopeHeapLayout *L = ravscope_heap_layout_build(doc, keep, page_cols, aspect, 0);
 	ravscope_viewport_fit(vp, L);
 	/* Lanes at least label_px tall on screen at this zoom, so every lane's
 	 * name is readable in the whole-heap view. */
@@ -347,7 +378,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, unsign
 	if (min_h > EMPTY_LANE_H * 1.05) {
 		unsigned pc = L->page_cols;
 		ravscope_heap_layout_free(L);
-		L = ravscope_heap_layout_build(doc, page_cols ? page_cols : pc, aspect, min_h);
+		L = ravscope_heap_layout_build(doc, keep, page_cols ? page_cols : pc, aspect, min_h);
 		ravscope_viewport_fit(vp, L);
 	}
 	return L;

@@ -40,6 +40,7 @@ typedef struct {
 	guint8 kind; /* rav_state_page_kind */
 	double x, y; /* world units, top-left of the cell grid */
 	double w, h; /* world units of the drawn block (pool pages are small) */
+	guint32 slot; /* position in its lane (row-major) */
 } RavscopeLayoutPage;
 
 typedef struct {
@@ -56,8 +57,11 @@ typedef struct {
 
 /* page_cols = 0 chooses pages per row so the world's aspect ratio is close
  * to `aspect` (width / height of the heap area).  Lanes are at least
- * min_lane_h world units tall. */
-RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, unsigned page_cols, double aspect, double min_lane_h);
+ * min_lane_h world units tall.  keep (may be NULL): an earlier layout whose
+ * pages keep their places in their thread's lane, so pages do not shuffle
+ * when another page of the heap is released; new pages take free places. */
+RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const RavscopeHeapLayout *keep, unsigned page_cols,
+					       double aspect, double min_lane_h);
 void ravscope_heap_layout_free(RavscopeHeapLayout *layout);
 /* Events that move pages between lanes (or add lanes) need a new layout;
  * others only change cells, and ravscope_heap_layout_refresh() updates the
@@ -130,8 +134,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocum
 void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *layout);
 /* Build a layout and fit the viewport to it, with every lane at least
  * label_px pixels tall at the fitted zoom. */
-RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, unsigned page_cols, RavscopeViewport *vp,
-						   double label_px);
+RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
+						   unsigned page_cols, RavscopeViewport *vp, double label_px);
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
 rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
 

@@ -8,6 +8,7 @@
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "ravscope-heap-view.h"
@@ -167,6 +168,12 @@ static void test_trace(gconstpointer data)
 			g_usleep(5000);
 		}
 		g_assert_cmpfloat(ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv)), >=, before);
+
+		/* Stepping keeps the zoom the person chose. */
+		double zoomed = ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv));
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-forward", NULL));
+		spin_a_bit();
+		g_assert_cmpfloat(fabs(ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv)) - zoomed), <, 1e-6);
 	}
 
 	/* Follow: select the cell a move will take, step over the move, and
