@@ -323,6 +323,7 @@ static void ravscope_inspector_init(RavscopeInspector *self)
 {
 	self->text = g_string_new(NULL);
 	self->box = g_object_ref_sink(gtk_box_new(GTK_ORIENTATION_VERTICAL, 0));
+	gtk_widget_add_css_class(self->box, "ravscope-inspector");
 	self->content = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
 	gtk_box_append(GTK_BOX(self->box), self->content);
 }

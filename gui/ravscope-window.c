@@ -43,6 +43,7 @@ struct _RavscopeWindow {
 	GtkDropDown *jump_kind;
 	GtkDropDown *speed;
 	GtkLabel *position_label;
+	GtkLabel *event_label;
 	GtkProgressBar *index_progress;
 	GtkBox *inspector_box;
 	AdwViewStack *side_stack;
@@ -180,14 +181,10 @@ static void update_position_ui(RavscopeWindow *self)
 					  : g_strdup_printf("%.3f s · %s", us / 1e6, d);
 		}
 	}
-	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT "%s%s", pos, n,
-						what ? "   " : "", what ? what : (pos == 0 ? "   start of the trace" : ""));
-	/* Event texts come from the trace: escape them. */
-	if (what) {
-		g_autofree char *esc = g_markup_escape_text(what, -1);
-		g_free(text);
-		text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT "   %s", pos, n, esc);
-	}
+	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT, pos, n);
+	/* What just happened, on its own line: the sentence a class reads. */
+	gtk_label_set_text(self->event_label, what ? what : (pos == 0 ? "start of the trace" : ""));
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->event_label), what);
 	gtk_label_set_markup(self->position_label, text);
 }
 
@@ -1425,7 +1422,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button); BIND(heat_button);
 	BIND(notice_revealer); BIND(notice_label); BIND(notice_close); BIND(stack); BIND(error_page);
 	BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(timeline); BIND(play_button);
-	BIND(jump_kind); BIND(speed); BIND(position_label); BIND(index_progress); BIND(inspector_box);
+	BIND(jump_kind); BIND(speed); BIND(position_label); BIND(event_label); BIND(index_progress); BIND(inspector_box);
 	BIND(side_stack); BIND(event_search); BIND(event_kind_filter); BIND(event_thread_filter);
 	BIND(event_count_label); BIND(event_list); BIND(contention_box); BIND(charts);
 	BIND(demo_submenu); BIND(recent_submenu);
