@@ -163,6 +163,8 @@ static unsigned thread_index(rav_contention *c, uint32_t heap_id)
 
 static void page_add(rav_contention *c, uint32_t page, uint64_t n)
 {
+	if (page >= (1u << 24))
+		return; /* beyond any real pool: a damaged address must not size the table */
 	if (page >= c->npages) {
 		uint32_t ncap = c->npages ? c->npages : 64;
 		while (ncap <= page)

@@ -63,6 +63,7 @@
 #define T_DEAD 4u
 #define MAX_TYPES 4096u
 #define MAX_WALK 64u
+#define MAX_PAGE_INDEX (1u << 24)
 
 /* ---- page blocks -------------------------------------------------------- */
 
@@ -653,6 +654,11 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			return fail(m, ev, "the page acquired is outside the ravioli pool (0x%llx)",
 				    (unsigned long long)(ev->a & ~RAV_LOC_EXTERNAL));
 		uint32_t pg = rav_loc_page(ev->a);
+		/* the page table is sized by the highest page: a damaged index must
+		 * not make it huge (the engine's pool stays far below this) */
+		if (pg >= MAX_PAGE_INDEX)
+			return fail(m, ev, "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
+				    MAX_PAGE_INDEX);
 		if (!ensure_span(m, pg))
 			return fail(m, ev, "out of memory");
 		rp_page *p = m->pages[pg];

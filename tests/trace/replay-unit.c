@@ -401,6 +401,10 @@ static void test_errors(void)
 	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	BAD(s, "page 2 cell 0, which is a page header", RAV_EV_ALLOC, 17, 0, L(2, 0, 0), 0, 0);
 	rav_state_free(s);
+
+	s = fresh();
+	BAD(s, "beyond the largest pool", RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, (uint64_t)0xfffffff0u << 16, 0, 1);
+	rav_state_free(s);
 }
 
 int main(void)
