@@ -1715,7 +1715,8 @@ static bool publish(indexer *ix)
 			start = 1;
 		}
 	}
-	memcpy(rd->runs + rd->nruns, ix->pending + start, (ix->npending - start) * sizeof(run));
+	if (ix->npending > start) /* both pointers may be NULL when nothing is pending (UBSan) */
+		memcpy(rd->runs + rd->nruns, ix->pending + start, (ix->npending - start) * sizeof(run));
 	rd->nruns += ix->npending - start;
 	for (size_t i = 0; i < rd->nstreams; i++) {
 		stream *s = &rd->streams[i];
