@@ -107,8 +107,10 @@ typedef struct rav_evbuf {
 	uint32_t count;         /* events (records) used */
 	uint32_t cap;           /* records available in ev[] */
 	uint32_t flags;
+	uint64_t reserved;      /* keeps ev[] 16-byte aligned in a malloc'd buffer (streaming stores) */
 	rav_raw_event ev[];
 } rav_evbuf;
+_Static_assert(__builtin_offsetof(rav_evbuf, ev) % 16 == 0, "event records must be 16-byte aligned");
 
 typedef struct rav_recorder {
 	/* Hand over a full (or, at first use, NULL) buffer; return an empty one

@@ -50,6 +50,9 @@ bool rav_record_active(void)
 
 static rav_evbuf *exchange(void)
 {
+#if defined(__SSE2__)
+	_mm_sfence(); /* streaming stores into the full buffer become visible first */
+#endif
 	rav_evbuf *b = rav__recorder->exchange(tbuf, rav__recorder->user);
 	if (b) {
 		rav_heap *h = rav__self();
@@ -185,6 +188,9 @@ void rav_record_flush(void)
 		return;
 	rav_evbuf *b = tbuf;
 	tbuf = NULL;
+#if defined(__SSE2__)
+	_mm_sfence();
+#endif
 	rav__recorder->release(b, rav__recorder->user);
 }
 

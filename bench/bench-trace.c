@@ -1,0 +1,252 @@
+/* bench-trace.c - what recording a trace costs (issue #3, item 3).
+ *
+ * The same engine workload runs in a fresh process twice: once with no
+ * recorder (tracing compiled in, switched off: one predictable branch per
+ * operation) and once recording to a file.  The
+ * difference in the workload's time, divided by the number of events in
+ * the resulting trace, is the cost added per event on the recording thread
+ * (the background writer runs on the other core).  The trace's size divided
+ * by its event count is the on-disk cost; the same ratio is reported over
+ * the demo traces the build generates from samples/.
+ *
+ * The workload mixes what programs do: a depth-first tree build, reference
+ * stores that share nodes (reference ravioli) and drop subtrees (frees,
+ * moves, fix-ups), a collection for the cycles that creates, and teardown.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rav-bench.h"
+#include "ravioli.h"
+#include "ravtrace.h"
+
+typedef struct rec_out {
+	double seconds;     /* wall time of the workload */
+	double cpu_seconds; /* CPU time of the recording thread during it */
+	uint64_t operations;
+} rec_out;
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static rav_type NODE;
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void build(rav_heap *h, rav_ref parent, int field, int depth, uint64_t *ops)
+{
+	if (depth == 0)
+		return;
+	rav_ref n;
+	if (rav_new_field(h, NODE, parent, field, &n) != RAV_OK) {
+		fprintf(stderr, "rav-bench trace-record: allocation failed: %s\n", rav_last_error());
+		exit(1);
+	}
+	(*ops)++;
+	/* Allocation never moves cells: n stays valid through the recursion. */
+	build(h, n, 0, depth - 1, ops);
+	build(h, n, 1, depth - 1, ops);
+}
+
+/* A node on a random path of at most `depth` hops from the root. */
+static rav_ref walk(rav_heap *h, rav_root root, int depth, uint64_t *rng)
+{
+	rav_ref cur = rav_root_get(h, root);
+	for (int d = 0; d < depth; d++) {
+		rav_ref next = rav_load_ref(h, cur, (int)(xorshift(rng) & 1));
+		if (rav_ref_is_null(next))
+			break;
+		cur = next;
+	}
+	return cur;
+}
+
+static double record_workload(int depth, unsigned stores, uint64_t seed, uint64_t *ops, double *cpu)
+{
+	double c0 = thread_cpu();
+	rav_heap *h = rav_heap_self();
+	rav_root root = rav_root_new(h);
+	uint64_t rng = seed | 1;
+	double t0 = bench_now();
+	rav_ref top;
+	rav_new_root(h, NODE, root, &top);
+	build(h, top, 0, depth - 1, ops);
+	build(h, top, 1, depth - 1, ops);
+	for (unsigned i = 0; i < stores; i++) {
+		/* Every store may free, so both borrows are taken afresh. */
+		rav_ref target = walk(h, root, depth, &rng);
+		rav_root keep = rav_root_new(h);
+		rav_root_set(h, keep, target);
+		rav_ref at = walk(h, root, depth - 3, &rng);
+		rav_store_ref(h, at, (int)(xorshift(&rng) & 1), rav_root_get(h, keep));
+		rav_root_free(h, keep);
+		(*ops) += 4;
+	}
+	*ops += rav_collect(h);
+	rav_root_free(h, root);
+	*cpu = thread_cpu() - c0;
+	return bench_now() - t0;
+}
+
+static const bench_workload trace_record;
+
+static int record_child(const bench_alloc *allocs, unsigned nallocs, int argc, char **argv)
+{
+	(void)allocs, (void)nallocs;
+	if (argc != 3)
+		return 2;
+	/* The driver may re-execute itself (jemalloc's TLS), and the recorder's
+	 * constructor clears RAVIOLI_TRACE for child processes, so the child is
+	 * told through its own variable and starts recording explicitly, before
+	 * its first heap exists. */
+	const char *path = getenv("RAV_BENCH_TRACE");
+	if (path && *path) {
+		char err[256];
+		if (rav_trace_start(path, false, err, sizeof err) != 0) {
+			fprintf(stderr, "rav-bench trace-record: %s\n", err);
+			return 1;
+		}
+	}
+	NODE = rav_type_register("bench.node", RAV_REF, RAV_REF);
+	rec_out o = { 0, 0, 0 };
+	o.seconds = record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
+				    &o.operations, &o.cpu_seconds);
+	return write(1, &o, sizeof o) == (ssize_t)sizeof o ? 0 : 1;
+}
+
+/* Events and bytes of a trace file; false if it cannot be read. */
+static bool trace_size(const char *path, uint64_t *events, uint64_t *bytes, char *why, size_t whylen)
+{
+	rav_trace_error err; /* its message is at most 511 bytes; the caller's note is shorter */
+	rav_trace *t = rav_trace_open(path, &err);
+	if (!t) {
+		snprintf(why, whylen, "%.150s", err.message);
+		return false;
+	}
+	if (rav_trace_index(t, NULL, NULL, &err) < 0) {
+		snprintf(why, whylen, "%.150s", err.message);
+		rav_trace_close(t);
+		return false;
+	}
+	rav_trace_info info;
+	rav_trace_get_info(t, &info);
+	*events = rav_trace_indexed_events(t);
+	*bytes = info.file_size;
+	rav_trace_close(t);
+	return true;
+}
+
+static void run_record(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	(void)allocs, (void)nallocs;
+	int depth = p->quick ? 14 : 20;
+	if (p->scale > 0 && p->scale < 1 && !p->quick)
+		depth = 16;
+	unsigned stores = p->quick ? 2000 : 200000;
+	char path[256];
+	snprintf(path, sizeof path, "%s/rav-bench-record-%d.ravtrace", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	char dbuf[16], sbuf[24], seedbuf[24];
+	snprintf(dbuf, sizeof dbuf, "%d", depth);
+	snprintf(sbuf, sizeof sbuf, "%u", stores);
+	snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)p->seed);
+	char *args[] = { dbuf, sbuf, seedbuf, NULL };
+	snprintf(r->params, sizeof r->params, "\"tree_nodes\": %lu, \"sharing_stores\": %u",
+		 (unsigned long)((1ul << depth) - 1), stores);
+	r->metric_names[0] = "events";
+	r->metric_names[1] = "ns_per_event";     /* recording thread CPU time added per event */
+	r->metric_names[2] = "bytes_per_event";
+	r->metric_names[3] = "wall_ns_per_event"; /* includes waiting for the writer */
+
+	double best[2] = { -1, -1 }, best_cpu[2] = { -1, -1 };
+	for (int mode = 0; mode < 2; mode++) {
+		for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
+			if (mode)
+				setenv("RAV_BENCH_TRACE", path, 1);
+			else
+				unsetenv("RAV_BENCH_TRACE");
+			rec_out o;
+			bool ok = bench_run_child(&trace_record, args, &o, sizeof o);
+			unsetenv("RAV_BENCH_TRACE");
+			if (!ok) {
+				bench_result *res = bench_add(r, mode ? "recording" : "tracing off", -1);
+				snprintf(res->note, sizeof res->note, "child process failed");
+				unlink(path);
+				return;
+			}
+			if (k >= p->warmup && (best[mode] < 0 || o.seconds < best[mode]))
+				best[mode] = o.seconds;
+			if (k >= p->warmup && (best_cpu[mode] < 0 || o.cpu_seconds < best_cpu[mode]))
+				best_cpu[mode] = o.cpu_seconds;
+		}
+	}
+	bench_result *off = bench_add(r, "tracing off", best[0]);
+	snprintf(off->note, sizeof off->note, "tracing compiled in, no recorder; workload CPU %.0f ms", best_cpu[0] * 1e3);
+	uint64_t events = 0, bytes = 0;
+	char why[160] = "";
+	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
+	unlink(path);
+	bench_result *on = bench_add(r, "recording", best[1]);
+	if (!ok || events == 0) {
+		snprintf(on->note, sizeof on->note, "trace unreadable: %s", why);
+		return;
+	}
+	on->metric[0] = (double)events;
+	on->metric[1] = (best_cpu[1] - best_cpu[0]) / (double)events * 1e9;
+	on->metric[2] = (double)bytes / (double)events;
+	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
+	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events");
+
+	/* On-disk cost over the demo traces the build made from samples/. */
+	DIR *d = opendir(RAV_SAMPLES_DIR);
+	uint64_t sev = 0, sbytes = 0;
+	unsigned nfiles = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		if (len < 10 || strcmp(e->d_name + len - 9, ".ravtrace") != 0)
+			continue;
+		char fp[512];
+		snprintf(fp, sizeof fp, "%s/%s", RAV_SAMPLES_DIR, e->d_name);
+		uint64_t ev, by;
+		if (trace_size(fp, &ev, &by, why, sizeof why)) {
+			sev += ev;
+			sbytes += by;
+			nfiles++;
+		}
+	}
+	if (d)
+		closedir(d);
+	bench_result *demo = bench_add(r, "demo traces", -1);
+	if (nfiles && sev) {
+		demo->metric[0] = (double)sev;
+		demo->metric[2] = (double)sbytes / (double)sev;
+		snprintf(demo->note, sizeof demo->note, "bytes/event over %u demo traces in samples/", nfiles);
+	} else {
+		snprintf(demo->note, sizeof demo->note, "no demo traces found in %s", RAV_SAMPLES_DIR);
+	}
+}
+
+static const bench_workload trace_record = {
+	.name = "trace-record",
+	.description = "recording cost: ns added per event on the recording thread, bytes per event on disk",
+	.order = 60,
+	.run = run_record,
+	.child = record_child,
+};
+BENCH_WORKLOAD(trace_record)
