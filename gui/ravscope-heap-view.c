@@ -311,6 +311,19 @@ static gboolean on_scroll(GtkEventControllerScroll *c, double dx, double dy, Rav
 {
 	/* The scroll event has no position of its own: zoom around the
 	 * pointer as last seen by the motion controller. */
+	GdkModifierType mods = gtk_event_controller_get_current_event_state(GTK_EVENT_CONTROLLER(c));
+	if (dx != 0 || (mods & GDK_SHIFT_MASK)) {
+		/* Sideways scrolling (or Shift) pans instead of zooming. */
+		double step = 40 / MAX(self->vp.scale, 1e-3);
+		self->vp.ox += (dx != 0 ? dx : dy) * step;
+		if (dx != 0)
+			self->vp.oy += dy * step;
+		self->target_ox = self->vp.ox;
+		self->target_oy = self->vp.oy;
+		self->fitted = FALSE;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+		return TRUE;
+	}
 	double x = self->pointer_x, y = self->pointer_y;
 	if (!self->pointer_inside) {
 		x = self->vp.x0 + self->vp.width / 2;
@@ -663,7 +676,7 @@ static void ravscope_heap_view_init(RavscopeHeapView *self)
 	gtk_widget_set_vexpand(w, TRUE);
 	gtk_widget_set_overflow(w, GTK_OVERFLOW_HIDDEN);
 
-	GtkEventController *scroll = gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+	GtkEventController *scroll = gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
 	g_signal_connect(scroll, "scroll", G_CALLBACK(on_scroll), self);
 	gtk_widget_add_controller(w, scroll);
 
