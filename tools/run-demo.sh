@@ -49,7 +49,7 @@ if [ -x "$ravscope" ]; then
   fi
   mkdir -p "$(dirname "$OUT")"
   "$ravscope" --render "$OUT" "$trace"
-  echo "run-demo: no display: rendered the heap view of $trace to $OUT"
+  echo "run-demo: no display: rendered the heap view of $trace to $(pwd)/$OUT"
 else
   echo "run-demo: the viewer is not built here; heap summary of the sample:"
   "$BUILD_DIR/samples/rav-sample-$DEMO"
