@@ -17,10 +17,13 @@
  * Page hand-offs are not memory accesses: the receiver pays for the lines
  * it later touches, which is where ravioli messages cost what they cost.
  *
- * Threads are identified by their index in rav_trace_thread_at order; the
- * holder masks have 64 bits, so with more than 64 recording threads two
- * threads may share a bit (their mutual traffic is then invisible): that
- * is stated here rather than hidden, and no sample comes near it.
+ * Threads are reported by their index in rav_trace_thread_at order (the
+ * table also lists message heaps).  Each thread that touches memory gets a
+ * cache, numbered in order of first access; holder masks have 64 bits, so a
+ * 65th accessing thread would share cache 63 with another (their mutual
+ * traffic would then be invisible): stated here rather than hidden; no
+ * sample comes near it.  thread_mask in the results has the first 64
+ * thread indices.
  *
  * Lines are kept in an open-addressing hash table keyed by line number
  * (pool-relative byte address / line size, or raw address / line size with
@@ -61,7 +64,12 @@ struct rav_contention {
 	uint32_t *tid_keys, *tid_vals;
 	uint32_t tid_cap;
 	uint32_t tid_cache;
-	unsigned ti_cache;
+	unsigned ti_cache, bit_cache;
+	/* Caches are numbered 0..63 in the order threads first access memory
+	 * (message heaps never do, so the thread table's length does not
+	 * matter); a 65th accessing thread would share cache 63. */
+	uint8_t *cache_of;      /* per thread index: cache number + 1, 0 = none yet */
+	unsigned ncaches;
 	cline *last;            /* entry of the last line touched (NULL after the table grows) */
 	unsigned cur_win;       /* current window and the first event index of the next */
 	uint64_t win_next;
@@ -179,10 +187,11 @@ static void page_add(rav_contention *c, uint32_t page, uint64_t n)
 	c->pages[page] += n;
 }
 
-/* One access by thread `ti` to line `line`; returns false on out of memory. */
-static bool touch(rav_contention *c, uint64_t line, unsigned ti, bool write, unsigned window)
+/* One access by thread `ti` (index in the thread table; nthreads for an
+ * unknown one), whose cache is `bitno`, to line `line`; false on out of
+ * memory. */
+static bool touch(rav_contention *c, uint64_t line, unsigned ti, unsigned bitno, bool write, unsigned window)
 {
-	unsigned bitno = ti & 63;
 	/* the engine writes the same cell several times in a row: a hit on the
 	 * line this thread just touched needs no table lookup */
 	cline *e = c->last;
@@ -198,7 +207,8 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, bool write, uns
 		return false;
 	c->last = e;
 	uint64_t bit = (uint64_t)1 << bitno;
-	e->tmask |= bit;
+	if (ti < 64 && ti < c->nthreads)
+		e->tmask |= (uint64_t)1 << ti;
 	uint64_t others = e->holders & ~bit;
 	bool transfer = false;
 	if (!write) {
@@ -229,8 +239,7 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, bool write, uns
 	if (transfer) {
 		e->transfers++;
 		c->tot.transfers++;
-		if (ti < c->nthreads)
-			c->threads[ti]++;
+		c->threads[ti]++;
 		c->win[window]++;
 		if (!(line & EXT_BIT))
 			page_add(c, (uint32_t)(line * c->line_size / c->page_size), 1);
@@ -239,7 +248,8 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, bool write, uns
 }
 
 /* Access of `size` bytes at a location by thread ti. */
-static bool access_range(rav_contention *c, rav_loc l, uint64_t size, unsigned ti, bool write, unsigned window)
+static bool access_range(rav_contention *c, rav_loc l, uint64_t size, unsigned ti, unsigned bit, bool write,
+			 unsigned window)
 {
 	uint64_t byte, ext = 0;
 	if (l & RAV_LOC_EXTERNAL) {
@@ -256,7 +266,7 @@ static bool access_range(rav_contention *c, rav_loc l, uint64_t size, unsigned t
 		last = first + 64; /* a huge recorded range: bound the work per event */
 	c->tot.accesses++;
 	for (uint64_t ln = first; ln <= last; ln++)
-		if (!touch(c, (ln & ~EXT_BIT) | ext, ti, write, window))
+		if (!touch(c, (ln & ~EXT_BIT) | ext, ti, bit, write, window))
 			return false;
 	return true;
 }
@@ -327,8 +337,10 @@ static bool map_threads(rav_contention *c, const uint32_t *ids, unsigned n)
 	c->tid_keys = calloc(c->tid_cap, sizeof *c->tid_keys);
 	c->tid_vals = calloc(c->tid_cap, sizeof *c->tid_vals);
 	c->nthreads = n;
-	c->threads = calloc(n ? n : 1, sizeof *c->threads);
-	if (!c->tid_keys || !c->tid_vals || !c->threads)
+	/* one more slot: events of a thread missing from the table */
+	c->threads = calloc(n + 1, sizeof *c->threads);
+	c->cache_of = calloc(n + 1, sizeof *c->cache_of);
+	if (!c->tid_keys || !c->tid_vals || !c->threads || !c->cache_of)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t mask = c->tid_cap - 1, j = (ids[i] * 2654435761u) & mask;
@@ -354,26 +366,33 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 		c->tid_cache = ev->thread;
 		c->ti_cache = thread_index(c, ev->thread);
 		if (c->ti_cache == UINT32_MAX)
-			c->ti_cache = 63; /* not in the thread table: a shared "unknown" bit */
+			c->ti_cache = c->nthreads; /* not in the thread table */
+		c->bit_cache = UINT32_MAX;
 	}
 	unsigned ti = c->ti_cache;
+	if (c->bit_cache == UINT32_MAX) {
+		if (!c->cache_of[ti])
+			c->cache_of[ti] = (uint8_t)(1 + (c->ncaches < 64 ? c->ncaches++ : 63));
+		c->bit_cache = c->cache_of[ti] - 1u;
+	}
+	unsigned bit = c->bit_cache;
 	switch (ev->kind) {
 	case RAV_EV_ACCESS:
-		return access_range(c, ev->a, ev->b ? ev->b : c->word_size, ti, ev->aux & 1, w);
+		return access_range(c, ev->a, ev->b ? ev->b : c->word_size, ti, bit, ev->aux & 1, w);
 	case RAV_EV_ALLOC:
-		return access_range(c, ev->a & ~(rav_loc)3, c->cell_size, ti, true, w);
+		return access_range(c, ev->a & ~(rav_loc)3, c->cell_size, ti, bit, true, w);
 	case RAV_EV_MOVE:
-		return access_range(c, ev->a & ~(rav_loc)3, c->cell_size, ti, false, w) &&
-		       access_range(c, ev->b & ~(rav_loc)3, c->cell_size, ti, true, w);
+		return access_range(c, ev->a & ~(rav_loc)3, c->cell_size, ti, bit, false, w) &&
+		       access_range(c, ev->b & ~(rav_loc)3, c->cell_size, ti, bit, true, w);
 	case RAV_EV_FREE:
-		return access_range(c, ev->a & ~(rav_loc)3, c->word_size, ti, true, w);
+		return access_range(c, ev->a & ~(rav_loc)3, c->word_size, ti, bit, true, w);
 	case RAV_EV_FIXUP:
 	case RAV_EV_REF_STORE:
 	case RAV_EV_REF_CLEAR:
 	case RAV_EV_DATA_STORE:
 	case RAV_EV_LINK:
 	case RAV_EV_TYPE_WORD:
-		return access_range(c, ev->a, c->word_size, ti, true, w);
+		return access_range(c, ev->a, c->word_size, ti, bit, true, w);
 	default:
 		return true;
 	}
@@ -516,6 +535,7 @@ void rav_contention_free(rav_contention *c)
 	free(c->win);
 	free(c->tid_keys);
 	free(c->tid_vals);
+	free(c->cache_of);
 	free(c);
 }
 
