@@ -31,7 +31,7 @@ typedef struct request {
 	item *items;
 	uint64_t result;
 	int done;
-	struct request *next;    /* queue link */
+	struct request *next;     /* queue link */
 	struct request *all_next; /* the producer's list of everything it sent */
 } request;
 
@@ -61,7 +61,7 @@ static void *producer(void *arg)
 {
 	board *b = arg;
 	rav_thread_name("producer");
-	sample_rng rng = { 0x853c49e6748fea9bULL };
+	sample_rng rng = {0x853c49e6748fea9bULL};
 	request *all = NULL;
 
 	rav_mark("producer: sending");
@@ -167,10 +167,10 @@ static void *consumer(void *arg)
 
 int main(int argc, char **argv)
 {
-	board b = { .lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER };
+	board b = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
 	b.messages = sample_size_arg(argc, argv, 48, 1000000, "messages sent",
-				     "Producer/consumer threads sharing one mutex-guarded malloc'd structure "
-				     "(the \"chatty\"\ncounterpart of rav-sample-messages).");
+	                             "Producer/consumer threads sharing one mutex-guarded malloc'd structure "
+	                             "(the \"chatty\"\ncounterpart of rav-sample-messages).");
 	rav_thread_name("main");
 
 	pthread_t p, c;
@@ -183,11 +183,12 @@ int main(int argc, char **argv)
 
 	if (b.checksum_sent != b.checksum_done) {
 		fprintf(stderr, "rav-sample-chatty: sent values sum to %llu but the consumer saw %llu\n",
-			(unsigned long long)b.checksum_sent, (unsigned long long)b.checksum_done);
+		        (unsigned long long)b.checksum_sent, (unsigned long long)b.checksum_done);
 		return 1;
 	}
 	printf("rav-sample-chatty: %zu messages delivered through shared memory, checksums agree (%llu)\n",
 	       b.messages, (unsigned long long)b.checksum_done);
-	sample_print_stats("main thread (no ravioli used: all data lived in malloc'd memory)", rav_heap_self());
+	sample_print_stats("main thread (no ravioli used: all data lived in malloc'd memory)",
+	                   rav_heap_self());
 	return 0;
 }

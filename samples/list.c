@@ -69,8 +69,8 @@ static size_t list_length(rav_heap *h, rav_root list, uintptr_t *sum)
 int main(int argc, char **argv)
 {
 	size_t size = sample_size_arg(argc, argv, 300, 1000000, "nodes kept live during the churn",
-				      "Linked-list churn: random inserts and deletes in a ravioli list.");
-	sample_rng rng = { 0x9e3779b97f4a7c15ULL };
+	                              "Linked-list churn: random inserts and deletes in a ravioli list.");
+	sample_rng rng = {0x9e3779b97f4a7c15ULL};
 
 	rav_thread_name("list");
 	rav_heap *h = rav_heap_self();
@@ -119,8 +119,9 @@ int main(int argc, char **argv)
 	uintptr_t sum;
 	size_t n = list_length(h, list, &sum);
 	if (n != live || sum != expect_sum) {
-		fprintf(stderr, "rav-sample-list: list has %zu nodes summing to %lu, expected %zu summing to %lu\n", n,
-			(unsigned long)sum, live, (unsigned long)expect_sum);
+		fprintf(stderr,
+		        "rav-sample-list: list has %zu nodes summing to %lu, expected %zu summing to %lu\n",
+		        n, (unsigned long)sum, live, (unsigned long)expect_sum);
 		return 1;
 	}
 	printf("rav-sample-list: %zu nodes after %zu churn operations, values intact\n", n, 4 * size);
@@ -131,7 +132,8 @@ int main(int argc, char **argv)
 	 * surviving second half's cells (scattered through the heap by the
 	 * churn) down into the holes, at most 64 moves per step. */
 	rav_mark("teardown: drop the first half, deferred compaction in steps of 64 moves");
-	sample_check(rav_root_set(h, cursor, rav_load_ref(h, nth_parent(h, list, live / 2), 1)), "hold the second half");
+	sample_check(rav_root_set(h, cursor, rav_load_ref(h, nth_parent(h, list, live / 2), 1)),
+	             "hold the second half");
 	rav_set_free_mode(h, RAV_FREE_DEFERRED);
 	sample_check(rav_root_clear(h, list), "drop the first half");
 	size_t steps = 1;

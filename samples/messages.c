@@ -50,7 +50,7 @@ static void *producer(void *arg)
 	rav_thread_name("producer");
 	rav_heap *h = rav_heap_self();
 	rav_root scratch = rav_root_new(h), reply = rav_root_new(h);
-	sample_rng rng = { 0x853c49e6748fea9bULL };
+	sample_rng rng = {0x853c49e6748fea9bULL};
 	if (!h || !scratch || !reply)
 		sample_check(RAV_ENOMEM, "producer setup");
 
@@ -62,7 +62,8 @@ static void *producer(void *arg)
 			sample_check(RAV_ENOMEM, "create a message");
 		if (i % 2 == 0) {
 			/* Built in place: the message's heap lives in buffer pages. */
-			build_list(rav_msg_heap(m), rav_msg_root(m), w->item, len, i * 1000, &w->checksum_sent);
+			build_list(rav_msg_heap(m), rav_msg_root(m), w->item, len, i * 1000,
+			           &w->checksum_sent);
 		} else {
 			/* Built at home, then moved into the buffer pages. */
 			build_list(h, scratch, w->item, len, i * 1000, &w->checksum_sent);
@@ -112,7 +113,8 @@ static void *consumer(void *arg)
 		if (!m)
 			sample_check(RAV_ENOMEM, "create a reply");
 		rav_ref r;
-		sample_check(rav_new_root(rav_msg_heap(m), w->result, rav_msg_root(m), &r), "allocate a reply");
+		sample_check(rav_new_root(rav_msg_heap(m), w->result, rav_msg_root(m), &r),
+		             "allocate a reply");
 		rav_store(rav_msg_heap(m), r, 0, sum);
 		sample_check(rav_send(w->replies, m), "send a reply");
 		received++;
@@ -130,9 +132,9 @@ static void *consumer(void *arg)
 
 int main(int argc, char **argv)
 {
-	work w = { 0 };
+	work w = {0};
 	w.messages = sample_size_arg(argc, argv, 48, 1000000, "messages sent",
-				     "Producer/consumer threads passing ravioli messages by page hand-off.");
+	                             "Producer/consumer threads passing ravioli messages by page hand-off.");
 	rav_thread_name("main");
 	w.item = rav_type_register("msg_item", RAV_DATA, RAV_REF);
 	w.result = rav_type_register("msg_result", RAV_DATA, RAV_DATA);
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
 
 	if (w.checksum_sent != w.checksum_done) {
 		fprintf(stderr, "rav-sample-messages: sent values sum to %llu but the consumer saw %llu\n",
-			(unsigned long long)w.checksum_sent, (unsigned long long)w.checksum_done);
+		        (unsigned long long)w.checksum_sent, (unsigned long long)w.checksum_done);
 		return 1;
 	}
 	printf("rav-sample-messages: %zu messages delivered, checksums agree (%llu)\n", w.messages,

@@ -7,14 +7,15 @@
 #include <string.h>
 
 unsigned long sample_size_arg(int argc, char **argv, unsigned long dflt, unsigned long max, const char *what,
-			      const char *about)
+                              const char *about)
 {
 	if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
 		FILE *out = argc == 2 ? stdout : stderr;
-		fprintf(out, "usage: %s [SIZE]\n\n%s\n\nSIZE: %s (default %lu, at most %lu).\n"
-			     "Record a trace with RAVIOLI_TRACE=out.ravtrace (add RAVIOLI_TRACE_ACCESS=1\n"
-			     "to record every field load and store).\n",
-			argv[0], about, what, dflt, max);
+		fprintf(out,
+		        "usage: %s [SIZE]\n\n%s\n\nSIZE: %s (default %lu, at most %lu).\n"
+		        "Record a trace with RAVIOLI_TRACE=out.ravtrace (add RAVIOLI_TRACE_ACCESS=1\n"
+		        "to record every field load and store).\n",
+		        argv[0], about, what, dflt, max);
 		exit(argc == 2 ? 0 : 2);
 	}
 	if (argc < 2)
@@ -23,8 +24,8 @@ unsigned long sample_size_arg(int argc, char **argv, unsigned long dflt, unsigne
 	errno = 0;
 	unsigned long v = strtoul(argv[1], &end, 10);
 	if (argv[1][0] == '\0' || argv[1][0] == '-' || *end != '\0' || errno != 0 || v == 0 || v > max) {
-		fprintf(stderr, "%s: SIZE must be a whole number from 1 to %lu, not '%s' (see --help)\n", argv[0],
-			max, argv[1]);
+		fprintf(stderr, "%s: SIZE must be a whole number from 1 to %lu, not '%s' (see --help)\n",
+		        argv[0], max, argv[1]);
 		exit(2);
 	}
 	return v;
@@ -43,8 +44,8 @@ void sample_print_stats(const char *title, rav_heap *h)
 	rav_stats s;
 	rav_heap_stats(h, &s);
 	printf("%s (heap %u)\n", title, rav_heap_id(h));
-	printf("  live cells %8" PRIu64 "   (reference ravioli %" PRIu64 ", dead %" PRIu64 ")\n", s.live_cells,
-	       s.ref_cells, s.dead_cells);
+	printf("  live cells %8" PRIu64 "   (reference ravioli %" PRIu64 ", dead %" PRIu64 ")\n",
+	       s.live_cells, s.ref_cells, s.dead_cells);
 	printf("  pages      %8" PRIu64 "   (acquired %" PRIu64 ", released %" PRIu64 ", received %" PRIu64
 	       ", sent %" PRIu64 ")\n",
 	       s.pages, s.pages_acquired, s.pages_released, s.pages_received, s.pages_sent);

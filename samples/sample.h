@@ -16,7 +16,7 @@
 /* Parse the optional size argument (argv[1]); print usage and exit 2 on
  * anything else.  `what` says what the size counts, for --help. */
 unsigned long sample_size_arg(int argc, char **argv, unsigned long dflt, unsigned long max, const char *what,
-			      const char *about);
+                              const char *about);
 
 /* Exit with a precise message when an engine call fails. */
 void sample_check(rav_status st, const char *what);
@@ -39,6 +39,9 @@ static inline uint64_t sample_rand(sample_rng *r)
 	r->s ^= r->s >> 27;
 	return r->s * 0x2545F4914F6CDD1DULL;
 }
-static inline uint64_t sample_below(sample_rng *r, uint64_t n) { return n ? sample_rand(r) % n : 0; }
+static inline uint64_t sample_below(sample_rng *r, uint64_t n)
+{
+	return n ? sample_rand(r) % n : 0;
+}
 
 #endif /* RAV_SAMPLE_H */

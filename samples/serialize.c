@@ -25,7 +25,9 @@ static rav_type entry_type;
 static size_t entry_name(char *buf, size_t len, uintptr_t id)
 {
 	return (size_t)snprintf(buf, len, "entry %lu: %s", (unsigned long)id,
-				id % 3 == 0 ? "a raviolo is four words" : id % 3 == 1 ? "no gaps, ever" : "pages travel");
+	                        id % 3 == 0   ? "a raviolo is four words"
+	                        : id % 3 == 1 ? "no gaps, ever"
+	                                      : "pages travel");
 }
 
 static void build_catalog(rav_heap *h, rav_root catalog, size_t entries)
@@ -44,9 +46,11 @@ static void build_catalog(rav_heap *h, rav_root catalog, size_t entries)
 		/* The name is held by its root and now by the entry too (a
 		 * reference raviolo for a moment); dropping the root leaves the
 		 * entry as its only referrer.  Same for the entry and the vector. */
-		sample_check(rav_store_ref(h, rav_root_get(h, entry), 1, rav_root_get(h, name)), "name an entry");
+		sample_check(rav_store_ref(h, rav_root_get(h, entry), 1, rav_root_get(h, name)),
+		             "name an entry");
 		sample_check(rav_root_clear(h, name), "release the name root");
-		sample_check(rav_vec_push_ref(h, rav_root_get(h, catalog), rav_root_get(h, entry)), "add an entry");
+		sample_check(rav_vec_push_ref(h, rav_root_get(h, catalog), rav_root_get(h, entry)),
+		             "add an entry");
 		sample_check(rav_root_clear(h, entry), "release the entry root");
 	}
 	rav_root_free(h, name);
@@ -118,8 +122,9 @@ static int temp_fd(void)
 
 int main(int argc, char **argv)
 {
-	size_t entries = sample_size_arg(argc, argv, 200, 1000000, "catalog entries",
-					 "Serialization round trip: write a catalog to a file, read it into other heaps.");
+	size_t entries =
+	    sample_size_arg(argc, argv, 200, 1000000, "catalog entries",
+	                    "Serialization round trip: write a catalog to a file, read it into other heaps.");
 	rav_thread_name("main");
 	rav_heap *h = rav_heap_self();
 	entry_type = rav_type_register("catalog_entry", RAV_DATA, RAV_REF);
@@ -140,7 +145,7 @@ int main(int argc, char **argv)
 	       (long long)plain_size, (long long)packed_size,
 	       plain_size > 0 ? 100.0 * (double)packed_size / (double)plain_size : 0.0);
 
-	loader_job job = { packed, entries, NULL };
+	loader_job job = {packed, entries, NULL};
 	pthread_t t;
 	if (pthread_create(&t, NULL, loader, &job) != 0) {
 		fprintf(stderr, "rav-sample-serialize: cannot start the loader thread\n");

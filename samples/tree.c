@@ -32,13 +32,13 @@ static rav_ref place_get(rav_heap *h, rav_root root, place p)
 static rav_status place_set(rav_heap *h, rav_root root, place p, rav_ref target)
 {
 	return rav_ref_is_null(p.parent) ? rav_root_set(h, root, target)
-					 : rav_store_ref(h, p.parent, p.field, target);
+	                                 : rav_store_ref(h, p.parent, p.field, target);
 }
 
 /* Find where `key` is or would be. */
 static place find(rav_heap *h, rav_root root, uintptr_t key)
 {
-	place p = { RAV_NULL_REF, 0 };
+	place p = {RAV_NULL_REF, 0};
 	for (rav_ref cur = place_get(h, root, p); !rav_ref_is_null(cur); cur = place_get(h, root, p)) {
 		uintptr_t k = rav_scalar(h, cur);
 		if (k == key)
@@ -63,7 +63,7 @@ static bool insert(rav_heap *h, rav_root root, uintptr_t key)
 	return true;
 }
 
-static bool delete(rav_heap *h, rav_root root, uintptr_t key)
+static bool delete (rav_heap *h, rav_root root, uintptr_t key)
 {
 	place p = find(h, root, key);
 	rav_ref v = place_get(h, root, p);
@@ -73,9 +73,10 @@ static bool delete(rav_heap *h, rav_root root, uintptr_t key)
 	if (!rav_ref_is_null(left) && !rav_ref_is_null(right)) {
 		/* Two children: take the successor's key, then unlink the
 		 * successor, which has no left child. */
-		place s = { v, 1 };
+		place s = {v, 1};
 		rav_ref succ = right;
-		for (rav_ref l = rav_load_ref(h, succ, 0); !rav_ref_is_null(l); l = rav_load_ref(h, succ, 0)) {
+		for (rav_ref l = rav_load_ref(h, succ, 0); !rav_ref_is_null(l);
+		     l = rav_load_ref(h, succ, 0)) {
 			s.parent = succ;
 			s.field = 0;
 			succ = l;
@@ -107,9 +108,10 @@ static size_t check_order(rav_heap *h, rav_ref n, uintptr_t lo, uintptr_t hi, bo
 
 int main(int argc, char **argv)
 {
-	size_t size = sample_size_arg(argc, argv, 400, 100000, "keys inserted before the mixed phase",
-				      "Binary search tree: inserts and deletes, with the moves and fix-ups they cause.");
-	sample_rng rng = { 0x2545F4914F6CDD1DULL };
+	size_t size = sample_size_arg(
+	    argc, argv, 400, 100000, "keys inserted before the mixed phase",
+	    "Binary search tree: inserts and deletes, with the moves and fix-ups they cause.");
+	sample_rng rng = {0x2545F4914F6CDD1DULL};
 
 	rav_thread_name("tree");
 	rav_heap *h = rav_heap_self();
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
 		if (sample_below(&rng, 2)) {
 			if (insert(h, root, key))
 				inserted++, count++;
-		} else if (delete(h, root, key)) {
+		} else if (delete (h, root, key)) {
 			deleted++, count--;
 		}
 	}
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
 	size_t n = check_order(h, rav_root_get(h, root), 0, key_space, &ok);
 	if (!ok || n != count) {
 		fprintf(stderr, "rav-sample-tree: tree has %zu nodes (expected %zu), order %s\n", n, count,
-			ok ? "intact" : "BROKEN");
+		        ok ? "intact" : "BROKEN");
 		return 1;
 	}
 	printf("rav-sample-tree: %zu keys after %zu inserts and %zu deletes, search order intact\n", count,
@@ -154,7 +156,7 @@ int main(int argc, char **argv)
 		rav_ref m = rav_root_get(h, root);
 		for (rav_ref l = rav_load_ref(h, m, 0); !rav_ref_is_null(l); l = rav_load_ref(h, m, 0))
 			m = l;
-		delete(h, root, rav_scalar(h, m));
+		delete (h, root, rav_scalar(h, m));
 	}
 	sample_check_heap("after teardown", h);
 	sample_print_stats("after teardown", h);

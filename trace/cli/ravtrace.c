@@ -34,7 +34,8 @@ static void usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s%s%s --help' for more information.\n", prog, subcmd ? " " : "", subcmd ? subcmd : "");
+	fprintf(stderr, "\nTry '%s%s%s --help' for more information.\n", prog, subcmd ? " " : "",
+	        subcmd ? subcmd : "");
 	exit(EXIT_USAGE);
 }
 
@@ -95,9 +96,9 @@ static void open_trace(opened *o, const char *path, bool quiet_truncation)
 	rav_trace_get_info(o->t, &o->info);
 	if (o->info.truncated && !quiet_truncation)
 		fprintf(stderr,
-			"%s: warning: %s is truncated (the recording program stopped early?): using the first %" PRIu64
-			" of %" PRIu64 " bytes\n",
-			prog, path, o->info.recovered_bytes, o->info.file_size);
+		        "%s: warning: %s is truncated (the recording program stopped early?): using the "
+		        "first %" PRIu64 " of %" PRIu64 " bytes\n",
+		        prog, path, o->info.recovered_bytes, o->info.file_size);
 }
 
 /* Heap id 0 is no heap: events recorded before the recording thread had
@@ -117,11 +118,21 @@ static void json_string(FILE *out, const char *s)
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
 		switch (*p) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
 		default:
 			if (*p < 0x20)
 				fprintf(out, "\\u%04x", *p);
@@ -154,12 +165,15 @@ static const char *heap_kind_name(unsigned k)
 
 static const char *page_kind_name(unsigned k)
 {
-	return k == RAV_PAGE_HEAP ? "heap" : k == RAV_PAGE_BUFFER ? "buffer" : k == RAV_PAGE_ROOT ? "root" : "unknown";
+	return k == RAV_PAGE_HEAP     ? "heap"
+	       : k == RAV_PAGE_BUFFER ? "buffer"
+	       : k == RAV_PAGE_ROOT   ? "root"
+	                              : "unknown";
 }
 
 static const char *compact_reason(unsigned r)
 {
-	static const char *names[] = { "free", "arrival", "deferred", "collect" };
+	static const char *names[] = {"free", "arrival", "deferred", "collect"};
 	return r < 4 ? names[r] : "unknown";
 }
 
@@ -189,26 +203,27 @@ static void format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 		fprintf(out, "heap=%u", ev->x);
 		break;
 	case RAV_EV_HEAP_NEW:
-		fprintf(out, "heap=%u kind=%s creator=%" PRIu64 " seq=%" PRIu64, ev->x, heap_kind_name(ev->aux), ev->a,
-			ev->c);
+		fprintf(out, "heap=%u kind=%s creator=%" PRIu64 " seq=%" PRIu64, ev->x,
+		        heap_kind_name(ev->aux), ev->a, ev->c);
 		break;
 	case RAV_EV_HEAP_END:
 		fprintf(out, "heap=%u seq=%" PRIu64, ev->x, ev->c);
 		break;
 	case RAV_EV_TYPE_DEF:
 		fprintf(out, "type=%u fields=%s,%s name=", ev->aux, (ev->x & 1) ? "ref" : "data",
-			(ev->x & 2) ? "ref" : "data");
+		        (ev->x & 2) ? "ref" : "data");
 		json_string(out, ev->text);
 		break;
 	case RAV_EV_PAGE_ACQUIRE:
-		fprintf(out, "page=%" PRIu64 " heap=%u kind=%s seq=%" PRIu64, ev->a, ev->x, page_kind_name(ev->aux),
-			ev->c);
+		fprintf(out, "page=%" PRIu64 " heap=%u kind=%s seq=%" PRIu64, ev->a, ev->x,
+		        page_kind_name(ev->aux), ev->c);
 		break;
 	case RAV_EV_PAGE_RELEASE:
 		fprintf(out, "page=%" PRIu64 " heap=%u seq=%" PRIu64, ev->a, ev->x, ev->c);
 		break;
 	case RAV_EV_PAGE_HANDOFF:
-		fprintf(out, "page=%" PRIu64 " from=%" PRIu64 " to=%u seq=%" PRIu64, ev->a, ev->b, ev->x, ev->c);
+		fprintf(out, "page=%" PRIu64 " from=%" PRIu64 " to=%u seq=%" PRIu64, ev->a, ev->b, ev->x,
+		        ev->c);
 		break;
 	case RAV_EV_ALLOC:
 	case RAV_EV_FREE:
@@ -218,7 +233,8 @@ static void format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 			fprintf(out, " (%s)", ty->name);
 		break;
 	case RAV_EV_MOVE:
-		fprintf(out, "from=%s to=%s", loc_text(b1, sizeof b1, ev->a, false), loc_text(b2, sizeof b2, ev->b, false));
+		fprintf(out, "from=%s to=%s", loc_text(b1, sizeof b1, ev->a, false),
+		        loc_text(b2, sizeof b2, ev->b, false));
 		break;
 	case RAV_EV_TRIM:
 		fprintf(out, "cell=%s", loc_text(b1, sizeof b1, ev->a, false));
@@ -227,21 +243,23 @@ static void format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 	case RAV_EV_REF_STORE:
 	case RAV_EV_LINK:
 		fprintf(out, "slot=%s old=%s new=%s", loc_text(b1, sizeof b1, ev->a, true),
-			loc_text(b2, sizeof b2, ev->b, true), loc_text(b3, sizeof b3, ev->c, true));
+		        loc_text(b2, sizeof b2, ev->b, true), loc_text(b3, sizeof b3, ev->c, true));
 		break;
 	case RAV_EV_REF_CLEAR:
-		fprintf(out, "slot=%s old=%s", loc_text(b1, sizeof b1, ev->a, true), loc_text(b2, sizeof b2, ev->b, true));
+		fprintf(out, "slot=%s old=%s", loc_text(b1, sizeof b1, ev->a, true),
+		        loc_text(b2, sizeof b2, ev->b, true));
 		break;
 	case RAV_EV_DATA_STORE:
-		fprintf(out, "slot=%s old=%" PRIu64 " new=%" PRIu64, loc_text(b1, sizeof b1, ev->a, true), ev->b, ev->c);
+		fprintf(out, "slot=%s old=%" PRIu64 " new=%" PRIu64, loc_text(b1, sizeof b1, ev->a, true),
+		        ev->b, ev->c);
 		break;
 	case RAV_EV_TYPE_WORD:
-		fprintf(out, "cell=%s old=0x%" PRIx64 " new=0x%" PRIx64, loc_text(b1, sizeof b1, ev->a, false), ev->b,
-			ev->c);
+		fprintf(out, "cell=%s old=0x%" PRIx64 " new=0x%" PRIx64,
+		        loc_text(b1, sizeof b1, ev->a, false), ev->b, ev->c);
 		break;
 	case RAV_EV_REFRAV_INSERT:
 		fprintf(out, "refrav=%s target=%s", loc_text(b1, sizeof b1, ev->a, false),
-			loc_text(b2, sizeof b2, ev->b, false));
+		        loc_text(b2, sizeof b2, ev->b, false));
 		break;
 	case RAV_EV_REFRAV_REMOVE:
 		fprintf(out, "refrav=%s", loc_text(b1, sizeof b1, ev->a, false));
@@ -254,10 +272,12 @@ static void format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 		fprintf(out, "msg=%u", ev->x);
 		break;
 	case RAV_EV_MSG_SEND:
-		fprintf(out, "msg=%u channel=%" PRIu64 " pages=%" PRIu64 " seq=%" PRIu64, ev->x, ev->a, ev->b, ev->c);
+		fprintf(out, "msg=%u channel=%" PRIu64 " pages=%" PRIu64 " seq=%" PRIu64, ev->x, ev->a, ev->b,
+		        ev->c);
 		break;
 	case RAV_EV_MSG_RECV:
-		fprintf(out, "msg=%u channel=%" PRIu64 " receiver=%" PRIu64 " seq=%" PRIu64, ev->x, ev->a, ev->b, ev->c);
+		fprintf(out, "msg=%u channel=%" PRIu64 " receiver=%" PRIu64 " seq=%" PRIu64, ev->x, ev->a,
+		        ev->b, ev->c);
 		break;
 	case RAV_EV_COMPACT_BEGIN:
 		fprintf(out, "heap=%u reason=%s", ev->x, compact_reason(ev->aux));
@@ -284,11 +304,12 @@ static void format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 		json_string(out, ev->text);
 		break;
 	case RAV_EV_ACCESS:
-		fprintf(out, "%s addr=%s size=%" PRIu64, ev->aux ? "write" : "read", loc_text(b1, sizeof b1, ev->a, true),
-			ev->b);
+		fprintf(out, "%s addr=%s size=%" PRIu64, ev->aux ? "write" : "read",
+		        loc_text(b1, sizeof b1, ev->a, true), ev->b);
 		break;
 	default:
-		fprintf(out, "x=%u aux=%u a=%" PRIu64 " b=%" PRIu64 " c=%" PRIu64, ev->x, ev->aux, ev->a, ev->b, ev->c);
+		fprintf(out, "x=%u aux=%u a=%" PRIu64 " b=%" PRIu64 " c=%" PRIu64, ev->x, ev->aux, ev->a,
+		        ev->b, ev->c);
 		if (ev->text) {
 			fputs(" text=", out);
 			json_string(out, ev->text);
@@ -299,87 +320,87 @@ static void format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 /* ---- Option tables ------------------------------------------------------------ */
 
 static const char *const main_help =
-	"usage: ravtrace COMMAND [OPTIONS] FILE\n"
-	"\n"
-	"Inspect ravioli heap traces (.ravtrace files recorded with RAVIOLI_TRACE=FILE).\n"
-	"\n"
-	"Commands:\n"
-	"  info      header, threads, types, counts and duration\n"
-	"  dump      list events, with filters\n"
-	"  stats     per-kind counts, moves and fix-ups per free, pages per thread,\n"
-	"            hand-offs, hottest contended cache lines\n"
-	"  validate  check every chunk and event; exit 1 on any corruption\n"
-	"  export    convert to another format (--format=chrome: trace-event JSON\n"
-	"            for Perfetto UI and chrome://tracing)\n"
-	"\n"
-	"'ravtrace COMMAND --help' describes each command's options.\n"
-	"Exit status: 0 success, 1 invalid or unreadable trace, 2 usage error.\n";
+    "usage: ravtrace COMMAND [OPTIONS] FILE\n"
+    "\n"
+    "Inspect ravioli heap traces (.ravtrace files recorded with RAVIOLI_TRACE=FILE).\n"
+    "\n"
+    "Commands:\n"
+    "  info      header, threads, types, counts and duration\n"
+    "  dump      list events, with filters\n"
+    "  stats     per-kind counts, moves and fix-ups per free, pages per thread,\n"
+    "            hand-offs, hottest contended cache lines\n"
+    "  validate  check every chunk and event; exit 1 on any corruption\n"
+    "  export    convert to another format (--format=chrome: trace-event JSON\n"
+    "            for Perfetto UI and chrome://tracing)\n"
+    "\n"
+    "'ravtrace COMMAND --help' describes each command's options.\n"
+    "Exit status: 0 success, 1 invalid or unreadable trace, 2 usage error.\n";
 
 static const char *const info_help =
-	"usage: ravtrace info [--json] FILE\n"
-	"\n"
-	"Print the trace header (format version, geometry), the recorded program,\n"
-	"its threads and types, event, chunk and keyframe counts, and the duration.\n"
-	"\n"
-	"  --json     machine-readable output (one JSON object)\n"
-	"  -h, --help this help\n";
+    "usage: ravtrace info [--json] FILE\n"
+    "\n"
+    "Print the trace header (format version, geometry), the recorded program,\n"
+    "its threads and types, event, chunk and keyframe counts, and the duration.\n"
+    "\n"
+    "  --json     machine-readable output (one JSON object)\n"
+    "  -h, --help this help\n";
 
 static const char *const dump_help =
-	"usage: ravtrace dump [OPTIONS] FILE\n"
-	"\n"
-	"List events in global order, one per line:\n"
-	"  INDEX  TIME(us)  THREAD  KIND  ARGUMENTS\n"
-	"Cells are written PAGE.CELL and words PAGE.CELL.WORD (cell 0 is the page header).\n"
-	"\n"
-	"  --kind=K[,K...]   only these kinds (e.g. move,fixup; see --list-kinds)\n"
-	"  --thread=ID       only events recorded by this thread (heap id, see info)\n"
-	"  --from=N          start at event index N\n"
-	"  --to=N            stop before event index N\n"
-	"  --cell=PAGE.CELL  only events touching this cell (PAGE:CELL works too)\n"
-	"  --limit=N         print at most N events\n"
-	"  --list-kinds      print the event kind names and exit\n"
-	"  -h, --help        this help\n";
+    "usage: ravtrace dump [OPTIONS] FILE\n"
+    "\n"
+    "List events in global order, one per line:\n"
+    "  INDEX  TIME(us)  THREAD  KIND  ARGUMENTS\n"
+    "Cells are written PAGE.CELL and words PAGE.CELL.WORD (cell 0 is the page header).\n"
+    "\n"
+    "  --kind=K[,K...]   only these kinds (e.g. move,fixup; see --list-kinds)\n"
+    "  --thread=ID       only events recorded by this thread (heap id, see info)\n"
+    "  --from=N          start at event index N\n"
+    "  --to=N            stop before event index N\n"
+    "  --cell=PAGE.CELL  only events touching this cell (PAGE:CELL works too)\n"
+    "  --limit=N         print at most N events\n"
+    "  --list-kinds      print the event kind names and exit\n"
+    "  -h, --help        this help\n";
 
 static const char *const stats_help =
-	"usage: ravtrace stats [OPTIONS] FILE\n"
-	"\n"
-	"Summarize what the heap did: events per kind; moves and fix-ups per free;\n"
-	"allocations, frees, moves and pages per thread, and pages over time; page\n"
-	"hand-offs between threads; the cache-contention model's totals and the\n"
-	"hottest contended lines (needs a trace recorded with RAVIOLI_TRACE_ACCESS=1\n"
-	"for memory accesses; page traffic counts either way).\n"
-	"\n"
-	"  --json            machine-readable output (one JSON object)\n"
-	"  --top=N           hottest lines to list (default 10)\n"
-	"  --line-size=B     cache line size in bytes, a power of two (default 64)\n"
-	"  --bins=N          time bins for the pages-over-time series (default 8)\n"
-	"  -h, --help        this help\n";
+    "usage: ravtrace stats [OPTIONS] FILE\n"
+    "\n"
+    "Summarize what the heap did: events per kind; moves and fix-ups per free;\n"
+    "allocations, frees, moves and pages per thread, and pages over time; page\n"
+    "hand-offs between threads; the cache-contention model's totals and the\n"
+    "hottest contended lines (needs a trace recorded with RAVIOLI_TRACE_ACCESS=1\n"
+    "for memory accesses; page traffic counts either way).\n"
+    "\n"
+    "  --json            machine-readable output (one JSON object)\n"
+    "  --top=N           hottest lines to list (default 10)\n"
+    "  --line-size=B     cache line size in bytes, a power of two (default 64)\n"
+    "  --bins=N          time bins for the pages-over-time series (default 8)\n"
+    "  -h, --help        this help\n";
 
 static const char *const validate_help =
-	"usage: ravtrace validate FILE\n"
-	"\n"
-	"Check the header, every chunk's framing and checksum, decode every event,\n"
-	"and replay the whole trace through the heap model.  Prints one line\n"
-	"starting with OK and exits 0 when the file is sound; otherwise prints\n"
-	"what is wrong, where (byte offset, chunk) and why, and exits 1.  A\n"
-	"truncated file is reported with how much of it is usable.\n"
-	"\n"
-	"  -h, --help        this help\n";
+    "usage: ravtrace validate FILE\n"
+    "\n"
+    "Check the header, every chunk's framing and checksum, decode every event,\n"
+    "and replay the whole trace through the heap model.  Prints one line\n"
+    "starting with OK and exits 0 when the file is sound; otherwise prints\n"
+    "what is wrong, where (byte offset, chunk) and why, and exits 1.  A\n"
+    "truncated file is reported with how much of it is usable.\n"
+    "\n"
+    "  -h, --help        this help\n";
 
 static const char *const export_help =
-	"usage: ravtrace export --format=chrome [-o OUT] FILE\n"
-	"\n"
-	"Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
-	"(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
-	"names, one instant event per engine event, compactions and collections\n"
-	"as slices, and counters for live cells and pages per thread.\n"
-	"Memory accesses and clock events are left out unless --kind asks for them.\n"
-	"\n"
-	"  --format=chrome   the output format (the only one so far)\n"
-	"  -o, --output=OUT  write to OUT instead of standard output\n"
-	"  --kind=K[,K...]   only these kinds of instant events\n"
-	"  --counters=N      counter samples over the trace (default 200)\n"
-	"  -h, --help        this help\n";
+    "usage: ravtrace export --format=chrome [-o OUT] FILE\n"
+    "\n"
+    "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
+    "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
+    "names, one instant event per engine event, compactions and collections\n"
+    "as slices, and counters for live cells and pages per thread.\n"
+    "Memory accesses and clock events are left out unless --kind asks for them.\n"
+    "\n"
+    "  --format=chrome   the output format (the only one so far)\n"
+    "  -o, --output=OUT  write to OUT instead of standard output\n"
+    "  --kind=K[,K...]   only these kinds of instant events\n"
+    "  --counters=N      counter samples over the trace (default 200)\n"
+    "  -h, --help        this help\n";
 
 /* Parse "move,fixup" into a kind mask. */
 static uint64_t parse_kinds(const char *list)
@@ -393,7 +414,8 @@ static uint64_t parse_kinds(const char *list)
 	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int k = rav_event_kind_from_name(tok);
 		if (k < 0 || k >= 64)
-			usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')", tok); /* exits */
+			usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')",
+			            tok); /* exits */
 		mask |= (uint64_t)1 << k;
 	}
 	free(copy);
@@ -429,8 +451,21 @@ typedef struct cli_opts {
 	const char *format, *output;
 } cli_opts;
 
-enum { OPT_JSON = 256, OPT_KIND, OPT_THREAD, OPT_FROM, OPT_TO, OPT_CELL, OPT_LIMIT, OPT_LIST_KINDS,
-       OPT_TOP, OPT_LINE, OPT_BINS, OPT_FORMAT, OPT_COUNTERS };
+enum {
+	OPT_JSON = 256,
+	OPT_KIND,
+	OPT_THREAD,
+	OPT_FROM,
+	OPT_TO,
+	OPT_CELL,
+	OPT_LIMIT,
+	OPT_LIST_KINDS,
+	OPT_TOP,
+	OPT_LINE,
+	OPT_BINS,
+	OPT_FORMAT,
+	OPT_COUNTERS
+};
 
 /* Is `word` one of the space-separated words of `list`? */
 static bool word_in(const char *list, const char *word)
@@ -445,22 +480,22 @@ static bool word_in(const char *list, const char *word)
 static const char *parse_opts(int argc, char **argv, const char *help, const char *allowed, cli_opts *o)
 {
 	static const struct option all[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "kind", required_argument, NULL, OPT_KIND },
-		{ "thread", required_argument, NULL, OPT_THREAD },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "cell", required_argument, NULL, OPT_CELL },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "list-kinds", no_argument, NULL, OPT_LIST_KINDS },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "line-size", required_argument, NULL, OPT_LINE },
-		{ "bins", required_argument, NULL, OPT_BINS },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "output", required_argument, NULL, 'o' },
-		{ "counters", required_argument, NULL, OPT_COUNTERS },
-		{ NULL, 0, NULL, 0 },
+	    {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"kind", required_argument, NULL, OPT_KIND},
+	    {"thread", required_argument, NULL, OPT_THREAD},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {"cell", required_argument, NULL, OPT_CELL},
+	    {"limit", required_argument, NULL, OPT_LIMIT},
+	    {"list-kinds", no_argument, NULL, OPT_LIST_KINDS},
+	    {"top", required_argument, NULL, OPT_TOP},
+	    {"line-size", required_argument, NULL, OPT_LINE},
+	    {"bins", required_argument, NULL, OPT_BINS},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"output", required_argument, NULL, 'o'},
+	    {"counters", required_argument, NULL, OPT_COUNTERS},
+	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
 	o->thread = -1;
@@ -482,8 +517,12 @@ static const char *parse_opts(int argc, char **argv, const char *help, const cha
 		case 'h':
 			fputs(help, stdout);
 			exit(finish_output(stdout, "the help"));
-		case OPT_JSON: o->json = true; break;
-		case OPT_KIND: o->kinds = parse_kinds(optarg); break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_KIND:
+			o->kinds = parse_kinds(optarg);
+			break;
 		case OPT_THREAD: {
 			uint64_t v = parse_u64("--thread", optarg);
 			if (v > UINT32_MAX)
@@ -491,21 +530,31 @@ static const char *parse_opts(int argc, char **argv, const char *help, const cha
 			o->thread = (int64_t)v;
 			break;
 		}
-		case OPT_FROM: o->from = parse_u64("--from", optarg); break;
+		case OPT_FROM:
+			o->from = parse_u64("--from", optarg);
+			break;
 		case OPT_TO:
 			o->to = parse_u64("--to", optarg);
 			if (o->to == 0)
 				usage_error("--to=0 selects nothing (the range is [from, to))");
 			break;
-		case OPT_CELL: o->cell = parse_cell(optarg); break;
-		case OPT_LIMIT: o->limit = parse_u64("--limit", optarg); break;
-		case OPT_LIST_KINDS: o->list_kinds = true; break;
-		case OPT_TOP: o->top = parse_u64("--top", optarg); break;
+		case OPT_CELL:
+			o->cell = parse_cell(optarg);
+			break;
+		case OPT_LIMIT:
+			o->limit = parse_u64("--limit", optarg);
+			break;
+		case OPT_LIST_KINDS:
+			o->list_kinds = true;
+			break;
+		case OPT_TOP:
+			o->top = parse_u64("--top", optarg);
+			break;
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);
 			if (o->line_size < 8 || o->line_size > 4096 || (o->line_size & (o->line_size - 1)))
 				usage_error("--line-size must be a power of two from 8 to 4096, not %" PRIu64,
-					    o->line_size);
+				            o->line_size);
 			break;
 		case OPT_BINS:
 			o->bins = parse_u64("--bins", optarg);
@@ -517,10 +566,16 @@ static const char *parse_opts(int argc, char **argv, const char *help, const cha
 			if (o->counters > 100000)
 				usage_error("--counters must be at most 100000");
 			break;
-		case OPT_FORMAT: o->format = optarg; break;
-		case 'o': o->output = optarg; break;
-		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: usage_error("unknown option '%s'", argv[optind - 1]);
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (o->list_kinds)
@@ -551,9 +606,11 @@ static int cmd_info(int argc, char **argv)
 
 	if (o.json) {
 		printf("{\n  \"format\": \"%u.%u\",\n", in->version_major, in->version_minor);
-		printf("  \"word_size\": %u,\n  \"cell_size\": %u,\n  \"page_size\": %u,\n  \"cells_per_page\": %u,\n",
+		printf("  \"word_size\": %u,\n  \"cell_size\": %u,\n  \"page_size\": %u,\n  "
+		       "\"cells_per_page\": %u,\n",
 		       in->word_size, in->cell_size, in->page_size, in->cells_per_page);
-		printf("  \"file_size\": %" PRIu64 ",\n  \"truncated\": %s,\n  \"recovered_bytes\": %" PRIu64 ",\n",
+		printf("  \"file_size\": %" PRIu64 ",\n  \"truncated\": %s,\n  \"recovered_bytes\": %" PRIu64
+		       ",\n",
 		       in->file_size, in->truncated ? "true" : "false", in->recovered_bytes);
 		printf("  \"program\": ");
 		json_string(stdout, in->program);
@@ -568,8 +625,8 @@ static int cmd_info(int argc, char **argv)
 				continue;
 			printf("%s\n    {\"id\": %u, \"name\": ", first ? "" : ",", th->heap_id);
 			json_string(stdout, th->name);
-			printf(", \"first_event\": %" PRIu64 ", \"last_event\": %" PRIu64 "}", th->first_event,
-			       th->last_event);
+			printf(", \"first_event\": %" PRIu64 ", \"last_event\": %" PRIu64 "}",
+			       th->first_event, th->last_event);
 			first = false;
 		}
 		printf("%s],\n  \"types\": [", first ? "" : "\n  ");
@@ -583,13 +640,15 @@ static int cmd_info(int argc, char **argv)
 		printf("%s]\n}\n", ntypes ? "\n  " : "");
 	} else {
 		printf("file        %s\n", path);
-		printf("format      %u.%u, %u-byte words, %u-byte cells, %u-byte pages (%u cells)\n", in->version_major,
-		       in->version_minor, in->word_size, in->cell_size, in->page_size, in->cells_per_page);
+		printf("format      %u.%u, %u-byte words, %u-byte cells, %u-byte pages (%u cells)\n",
+		       in->version_major, in->version_minor, in->word_size, in->cell_size, in->page_size,
+		       in->cells_per_page);
 		printf("program     %s\n", in->program[0] ? in->program : "(not recorded)");
 		printf("size        %" PRIu64 " bytes in %" PRIu64 " chunks%s\n", in->file_size, in->chunks,
 		       in->truncated ? " (TRUNCATED)" : "");
-		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframes, %u marks\n", in->events,
-		       in->events ? (double)in->file_size / (double)in->events : 0.0, in->keyframes, nmarks);
+		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframes, %u marks\n",
+		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0,
+		       in->keyframes, nmarks);
 		printf("duration    %.3f ms\n", (double)duration / 1e6);
 		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
 		for (unsigned i = 0; i < nthreads; i++) {
@@ -597,16 +656,16 @@ static int cmd_info(int argc, char **argv)
 			if (th->kind == RAV_HEAP_MESSAGE)
 				continue;
 			const char *n = thread_name(tr.t, th->heap_id);
-			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th->heap_id, n ? n : "(unnamed)",
-			       th->first_event, th->last_event);
+			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th->heap_id,
+			       n ? n : "(unnamed)", th->first_event, th->last_event);
 		}
 		printf("types       %u\n", ntypes);
 		for (unsigned i = 0; i < ntypes; i++) {
 			const rav_trace_type *ty = rav_trace_type_at(tr.t, i);
 			if (strcmp(ty->name, "reserved") == 0)
 				continue;
-			printf("  %-5u %-20s %s, %s\n", ty->id, ty->name, ty->field_is_ref[0] ? "ref" : "data",
-			       ty->field_is_ref[1] ? "ref" : "data");
+			printf("  %-5u %-20s %s, %s\n", ty->id, ty->name,
+			       ty->field_is_ref[0] ? "ref" : "data", ty->field_is_ref[1] ? "ref" : "data");
 		}
 	}
 	int rc = finish_output(stdout, "the output");
@@ -628,12 +687,13 @@ static int cmd_dump(int argc, char **argv)
 	opened tr;
 	open_trace(&tr, path, false);
 	if (o.thread >= 0 && !rav_trace_thread_by_id(tr.t, (uint32_t)o.thread)) {
-		fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n", prog, path,
-			o.thread);
+		fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n", prog,
+		        path, o.thread);
 		rav_trace_close(tr.t);
 		return EXIT_USAGE;
 	}
-	rav_event_filter f = { .kinds = o.kinds, .thread = o.thread, .from = o.from, .to = o.to, .cell = o.cell };
+	rav_event_filter f = {
+	    .kinds = o.kinds, .thread = o.thread, .from = o.from, .to = o.to, .cell = o.cell};
 	rav_event_iter it;
 	rav_event ev;
 	uint64_t n = 0;
@@ -645,7 +705,8 @@ static int cmd_dump(int argc, char **argv)
 			snprintf(who, sizeof who, "%u:%.24s", ev.thread, tn);
 		else
 			snprintf(who, sizeof who, "%u", ev.thread);
-		printf("%10" PRIu64 " %12.3f %-14s %-14s ", ev.index, (double)ev.time_ns / 1e3, who, kind_name(ev.kind));
+		printf("%10" PRIu64 " %12.3f %-14s %-14s ", ev.index, (double)ev.time_ns / 1e3, who,
+		       kind_name(ev.kind));
 		format_args(stdout, tr.t, &ev);
 		putchar('\n');
 		n++;
@@ -698,7 +759,10 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static void print_double(FILE *out, double v) { fprintf(out, "%.4f", v); }
+static void print_double(FILE *out, double v)
+{
+	fprintf(out, "%.4f", v);
+}
 
 static int cmd_stats(int argc, char **argv)
 {
@@ -717,10 +781,10 @@ static int cmd_stats(int argc, char **argv)
 	}
 
 	/* One pass over every event. */
-	uint64_t per_kind[RAV_EV_KIND_COUNT + 1] = { 0 }, total = 0;
+	uint64_t per_kind[RAV_EV_KIND_COUNT + 1] = {0}, total = 0;
 	size_t npairs = 0, cap_pairs = 8;
 	handoff_pair *pairs = xcalloc(cap_pairs, sizeof *pairs);
-	rav_event_filter all = { .thread = -1 };
+	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;
 	rav_event_iter_init(&it, t, &all);
@@ -743,7 +807,8 @@ static int cmd_stats(int argc, char **argv)
 			uint32_t from = owner_thread(t, (uint32_t)ev.b, &from_msg);
 			uint32_t to = owner_thread(t, ev.x, &to_msg);
 			size_t p = 0;
-			while (p < npairs && !(pairs[p].from == from && pairs[p].to == to && pairs[p].from_msg == from_msg))
+			while (p < npairs &&
+			       !(pairs[p].from == from && pairs[p].to == to && pairs[p].from_msg == from_msg))
 				p++;
 			if (p == npairs) {
 				if (npairs == cap_pairs) {
@@ -755,7 +820,7 @@ static int cmd_stats(int argc, char **argv)
 					}
 					pairs = np;
 				}
-				pairs[npairs++] = (handoff_pair){ from, to, from_msg, 0 };
+				pairs[npairs++] = (handoff_pair){from, to, from_msg, 0};
 			}
 			pairs[p].pages++;
 		}
@@ -763,13 +828,14 @@ static int cmd_stats(int argc, char **argv)
 
 	for (unsigned r = 0; r < nrows; r++) {
 		rows[r].series = xcalloc(o.bins, sizeof(double));
-		if (total && rav_trace_series(t, RAV_SERIES_PAGES, rows[r].id, 0, 0, (unsigned)o.bins, rows[r].series))
+		if (total &&
+		    rav_trace_series(t, RAV_SERIES_PAGES, rows[r].id, 0, 0, (unsigned)o.bins, rows[r].series))
 			for (unsigned b = 0; b < o.bins; b++)
 				if (rows[r].series[b] > (double)rows[r].pages_max)
 					rows[r].pages_max = (uint64_t)rows[r].series[b];
 	}
 
-	rav_contention_config cc = { .line_size = (uint32_t)o.line_size, .windows = 64 };
+	rav_contention_config cc = {.line_size = (uint32_t)o.line_size, .windows = 64};
 	rav_trace_error err;
 	memset(&err, 0, sizeof err);
 	rav_contention *con = rav_contention_run(t, &cc, NULL, NULL, &err);
@@ -780,8 +846,10 @@ static int cmd_stats(int argc, char **argv)
 	unsigned nlines = rav_contention_line_count(con);
 	unsigned top = o.top < nlines ? (unsigned)o.top : nlines;
 
-	uint64_t frees = per_kind[RAV_EV_FREE], moves = per_kind[RAV_EV_MOVE], fixups = per_kind[RAV_EV_FIXUP];
-	double mpf = frees ? (double)moves / (double)frees : 0.0, fpf = frees ? (double)fixups / (double)frees : 0.0;
+	uint64_t frees = per_kind[RAV_EV_FREE], moves = per_kind[RAV_EV_MOVE],
+	         fixups = per_kind[RAV_EV_FIXUP];
+	double mpf = frees ? (double)moves / (double)frees : 0.0,
+	       fpf = frees ? (double)fixups / (double)frees : 0.0;
 	uint64_t handoffs = per_kind[RAV_EV_PAGE_HANDOFF];
 	char b1[48], b2[48];
 
@@ -798,8 +866,9 @@ static int cmd_stats(int argc, char **argv)
 			first = false;
 		}
 		fprintf(out, "%s},\n", first ? "" : "\n  ");
-		fprintf(out, "  \"frees\": %" PRIu64 ",\n  \"moves\": %" PRIu64 ",\n  \"fixups\": %" PRIu64 ",\n", frees,
-			moves, fixups);
+		fprintf(out,
+		        "  \"frees\": %" PRIu64 ",\n  \"moves\": %" PRIu64 ",\n  \"fixups\": %" PRIu64 ",\n",
+		        frees, moves, fixups);
 		fprintf(out, "  \"moves_per_free\": ");
 		print_double(out, mpf);
 		fprintf(out, ",\n  \"fixups_per_free\": ");
@@ -809,17 +878,17 @@ static int cmd_stats(int argc, char **argv)
 			fprintf(out, "%s\n    {\"id\": %u, \"name\": ", r ? "," : "", rows[r].id);
 			json_string(out, thread_name(t, rows[r].id));
 			fprintf(out,
-				", \"events\": %" PRIu64 ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64
-				", \"moves\": %" PRIu64 ", \"fixups\": %" PRIu64 ", \"pages_max\": %" PRIu64
-				", \"pages_over_time\": [",
-				rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups,
-				rows[r].pages_max);
+			        ", \"events\": %" PRIu64 ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64
+			        ", \"moves\": %" PRIu64 ", \"fixups\": %" PRIu64 ", \"pages_max\": %" PRIu64
+			        ", \"pages_over_time\": [",
+			        rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups,
+			        rows[r].pages_max);
 			for (unsigned b = 0; b < o.bins; b++)
 				fprintf(out, "%s%.0f", b ? ", " : "", rows[r].series[b]);
 			fprintf(out, "]}");
 		}
-		fprintf(out, "%s],\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [", nrows ? "\n  " : "",
-			handoffs);
+		fprintf(out, "%s],\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [",
+		        nrows ? "\n  " : "", handoffs);
 		for (size_t p = 0; p < npairs; p++) {
 			fprintf(out, "%s\n    {\"from\": ", p ? "," : "");
 			json_string(out, name_or_id(t, pairs[p].from, b1, sizeof b1));
@@ -829,23 +898,24 @@ static int cmd_stats(int argc, char **argv)
 		}
 		fprintf(out, "%s]},\n", npairs ? "\n  " : "");
 		fprintf(out,
-			"  \"contention\": {\n    \"line_size\": %" PRIu64 ",\n    \"accesses\": %" PRIu64
-			",\n    \"transfers\": %" PRIu64 ",\n    \"invalidations\": %" PRIu64
-			",\n    \"lines_touched\": %" PRIu64 ",\n    \"lines_contended\": %" PRIu64
-			",\n    \"hottest\": [",
-			o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_touched, ct.lines_contended);
+		        "  \"contention\": {\n    \"line_size\": %" PRIu64 ",\n    \"accesses\": %" PRIu64
+		        ",\n    \"transfers\": %" PRIu64 ",\n    \"invalidations\": %" PRIu64
+		        ",\n    \"lines_touched\": %" PRIu64 ",\n    \"lines_contended\": %" PRIu64
+		        ",\n    \"hottest\": [",
+		        o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_touched,
+		        ct.lines_contended);
 		for (unsigned i = 0; i < top; i++) {
 			const rav_contention_line *l = rav_contention_line_at(con, i);
-			fprintf(out, "%s\n      {\"line\": %" PRIu64 ", \"external\": %s, \"first_cell\": ", i ? "," : "",
-				l->line, l->external ? "true" : "false");
+			fprintf(out, "%s\n      {\"line\": %" PRIu64 ", \"external\": %s, \"first_cell\": ",
+			        i ? "," : "", l->line, l->external ? "true" : "false");
 			if (l->external)
 				fputs("null", out);
 			else
 				json_string(out, loc_text(b1, sizeof b1, l->first_cell, false));
 			fprintf(out,
-				", \"transfers\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"reads\": %" PRIu64
-				", \"writes\": %" PRIu64 ", \"threads\": [",
-				l->transfers, l->invalidations, l->reads, l->writes);
+			        ", \"transfers\": %" PRIu64 ", \"invalidations\": %" PRIu64
+			        ", \"reads\": %" PRIu64 ", \"writes\": %" PRIu64 ", \"threads\": [",
+			        l->transfers, l->invalidations, l->reads, l->writes);
 			bool f1 = true;
 			for (unsigned b = 0; b < 64 && b < nheaps; b++) {
 				if (!(l->thread_mask & ((uint64_t)1 << b)))
@@ -862,32 +932,35 @@ static int cmd_stats(int argc, char **argv)
 		printf("%s: %" PRIu64 " events\n\nevents per kind\n", path, total);
 		for (unsigned k = 0; k <= RAV_EV_KIND_COUNT; k++)
 			if (per_kind[k])
-				printf("  %-16s %12" PRIu64 "\n", k < RAV_EV_KIND_COUNT ? kind_name(k) : "unknown",
-				       per_kind[k]);
+				printf("  %-16s %12" PRIu64 "\n",
+				       k < RAV_EV_KIND_COUNT ? kind_name(k) : "unknown", per_kind[k]);
 		printf("\nfrees %" PRIu64 ": %.2f moves and %.2f fix-ups per free\n", frees, mpf, fpf);
-		printf("\nthreads\n  %-5s %-16s %10s %10s %10s %10s %10s  %s\n", "heap", "name", "events", "allocs",
-		       "frees", "moves", "fix-ups", "pages over time (max)");
+		printf("\nthreads\n  %-5s %-16s %10s %10s %10s %10s %10s  %s\n", "heap", "name", "events",
+		       "allocs", "frees", "moves", "fix-ups", "pages over time (max)");
 		for (unsigned r = 0; r < nrows; r++) {
-			printf("  %-5u %-16.16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "  ",
-			       rows[r].id, name_or_id(t, rows[r].id, b1, sizeof b1), rows[r].events, rows[r].allocs,
-			       rows[r].frees, rows[r].moves, rows[r].fixups);
+			printf("  %-5u %-16.16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+			       " %10" PRIu64 "  ",
+			       rows[r].id, name_or_id(t, rows[r].id, b1, sizeof b1), rows[r].events,
+			       rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups);
 			for (unsigned b = 0; b < o.bins; b++)
 				printf("%s%.0f", b ? " " : "", rows[r].series[b]);
 			printf(" (%" PRIu64 ")\n", rows[r].pages_max);
 		}
 		printf("\npage hand-offs: %" PRIu64 "\n", handoffs);
 		for (size_t p = 0; p < npairs; p++)
-			printf("  %s%-16s -> %-16s %10" PRIu64 " pages\n", pairs[p].from_msg ? "messages of " : "",
-			       name_or_id(t, pairs[p].from, b1, sizeof b1), name_or_id(t, pairs[p].to, b2, sizeof b2),
-			       pairs[p].pages);
-		printf("\ncontention (%" PRIu64 "-byte lines): %" PRIu64 " accesses, %" PRIu64 " transfers, %" PRIu64
-		       " invalidations; %" PRIu64 " of %" PRIu64 " lines contended\n",
-		       o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_contended, ct.lines_touched);
+			printf("  %s%-16s -> %-16s %10" PRIu64 " pages\n",
+			       pairs[p].from_msg ? "messages of " : "",
+			       name_or_id(t, pairs[p].from, b1, sizeof b1),
+			       name_or_id(t, pairs[p].to, b2, sizeof b2), pairs[p].pages);
+		printf("\ncontention (%" PRIu64 "-byte lines): %" PRIu64 " accesses, %" PRIu64
+		       " transfers, %" PRIu64 " invalidations; %" PRIu64 " of %" PRIu64 " lines contended\n",
+		       o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_contended,
+		       ct.lines_touched);
 		if (!ct.accesses)
 			printf("  (no memory accesses recorded: record with RAVIOLI_TRACE_ACCESS=1)\n");
 		if (top) {
-			printf("  %-20s %-10s %10s %10s %10s %10s  %s\n", "line", "first cell", "transfers", "inval.",
-			       "reads", "writes", "threads");
+			printf("  %-20s %-10s %10s %10s %10s %10s  %s\n", "line", "first cell", "transfers",
+			       "inval.", "reads", "writes", "threads");
 			for (unsigned i = 0; i < top; i++) {
 				const rav_contention_line *l = rav_contention_line_at(con, i);
 				char where[48];
@@ -895,14 +968,17 @@ static int cmd_stats(int argc, char **argv)
 					snprintf(where, sizeof where, "0x%" PRIx64, l->line * o.line_size);
 				else
 					snprintf(where, sizeof where, "%" PRIu64, l->line);
-				printf("  %-20s %-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "  ", where,
-				       l->external ? "(malloc)" : loc_text(b1, sizeof b1, l->first_cell, false),
-				       l->transfers, l->invalidations, l->reads, l->writes);
+				printf(
+				    "  %-20s %-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "  ",
+				    where,
+				    l->external ? "(malloc)" : loc_text(b1, sizeof b1, l->first_cell, false),
+				    l->transfers, l->invalidations, l->reads, l->writes);
 				bool f1 = true;
 				for (unsigned b = 0; b < 64 && b < nheaps; b++)
 					if (l->thread_mask & ((uint64_t)1 << b)) {
 						const rav_trace_thread *th = rav_trace_thread_at(t, b);
-						printf("%s%s", f1 ? "" : ",", name_or_id(t, th->heap_id, b2, sizeof b2));
+						printf("%s%s", f1 ? "" : ",",
+						       name_or_id(t, th->heap_id, b2, sizeof b2));
 						f1 = false;
 					}
 				putchar('\n');
@@ -969,8 +1045,9 @@ static int cmd_validate(int argc, char **argv)
 	/* Truncation is reported first: it explains a replay failure of the
 	 * recovered part (a thread's last chunk may be missing). */
 	if (info.truncated || truncated_index) {
-		printf("INVALID: %s: truncated: the file ends at byte offset %" PRIu64 ", inside chunk %" PRIu64
-		       "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64 " events) are readable",
+		printf("INVALID: %s: truncated: the file ends at byte offset %" PRIu64
+		       ", inside chunk %" PRIu64 "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64
+		       " events) are readable",
 		       path, info.file_size, info.chunks, info.recovered_bytes, info.chunks, info.events);
 		if (replay_ok)
 			printf(" and replay consistently\n");
@@ -982,8 +1059,9 @@ static int cmd_validate(int argc, char **argv)
 	}
 	if (!replay_ok)
 		invalid(path, &replay_err);
-	printf("OK: %s: format %u.%u, %" PRIu64 " chunks, %" PRIu64 " events, %u heaps, replay consistent\n", path,
-	       info.version_major, info.version_minor, info.chunks, info.events, rav_trace_thread_count(t));
+	printf("OK: %s: format %u.%u, %" PRIu64 " chunks, %" PRIu64 " events, %u heaps, replay consistent\n",
+	       path, info.version_major, info.version_minor, info.chunks, info.events,
+	       rav_trace_thread_count(t));
 	rav_trace_close(t);
 	return finish_output(stdout, "the output");
 }
@@ -994,7 +1072,8 @@ static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t 
 {
 	fprintf(out, ",\n{\"ph\":\"%s\",\"name\":", ph);
 	json_string(out, name);
-	fprintf(out, ",\"pid\":1,\"tid\":%u,\"ts\":%" PRIu64 ".%03u", tid, time_ns / 1000, (unsigned)(time_ns % 1000));
+	fprintf(out, ",\"pid\":1,\"tid\":%u,\"ts\":%" PRIu64 ".%03u", tid, time_ns / 1000,
+	        (unsigned)(time_ns % 1000));
 }
 
 static int cmd_export(int argc, char **argv)
@@ -1022,9 +1101,11 @@ static int cmd_export(int argc, char **argv)
 
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
 	json_string(out, tr.info.program);
-	fputs("},\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":", out);
+	fputs("},\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":",
+	      out);
 	char pname[300];
-	snprintf(pname, sizeof pname, "ravioli: %s", tr.info.program[0] ? tr.info.program : "recorded program");
+	snprintf(pname, sizeof pname, "ravioli: %s",
+	         tr.info.program[0] ? tr.info.program : "recorded program");
 	json_string(out, pname);
 	fputs("}}", out);
 	unsigned nheaps = rav_trace_thread_count(t);
@@ -1033,14 +1114,15 @@ static int cmd_export(int argc, char **argv)
 		if (th->kind == RAV_HEAP_MESSAGE)
 			continue;
 		char buf[48];
-		fprintf(out, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":",
-			th->heap_id);
+		fprintf(out,
+		        ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":",
+		        th->heap_id);
 		json_string(out, name_or_id(t, th->heap_id, buf, sizeof buf));
 		fputs("}}", out);
 	}
 
 	/* Instant events, and slices for compactions and collections. */
-	rav_event_filter all = { .thread = -1 };
+	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;
 	rav_event_iter_init(&it, t, &all);
@@ -1048,15 +1130,18 @@ static int cmd_export(int argc, char **argv)
 		switch (ev.kind) {
 		case RAV_EV_COMPACT_BEGIN:
 		case RAV_EV_GC_BEGIN:
-			chrome_common(out, "B", ev.kind == RAV_EV_GC_BEGIN ? "collect" : "compact", ev.time_ns, ev.thread);
+			chrome_common(out, "B", ev.kind == RAV_EV_GC_BEGIN ? "collect" : "compact",
+			              ev.time_ns, ev.thread);
 			if (ev.kind == RAV_EV_COMPACT_BEGIN)
 				fprintf(out, ",\"args\":{\"reason\":\"%s\"}", compact_reason(ev.aux));
 			fputs("}", out);
 			continue;
 		case RAV_EV_COMPACT_END:
 		case RAV_EV_GC_END:
-			chrome_common(out, "E", ev.kind == RAV_EV_GC_END ? "collect" : "compact", ev.time_ns, ev.thread);
-			fprintf(out, ",\"args\":{\"%s\":%" PRIu64 "}}", ev.kind == RAV_EV_GC_END ? "freed" : "moves", ev.a);
+			chrome_common(out, "E", ev.kind == RAV_EV_GC_END ? "collect" : "compact", ev.time_ns,
+			              ev.thread);
+			fprintf(out, ",\"args\":{\"%s\":%" PRIu64 "}}",
+			        ev.kind == RAV_EV_GC_END ? "freed" : "moves", ev.a);
 			continue;
 		default:
 			break;
@@ -1104,14 +1189,16 @@ static int cmd_export(int argc, char **argv)
 			if (!any)
 				continue; /* a thread that never owned a page (main, chatty threads) */
 			char cname[96], buf[48];
-			snprintf(cname, sizeof cname, "heap of %s", name_or_id(t, th->heap_id, buf, sizeof buf));
+			snprintf(cname, sizeof cname, "heap of %s",
+			         name_or_id(t, th->heap_id, buf, sizeof buf));
 			for (unsigned b = 0; b < bins; b++) {
 				uint64_t last = (events * (b + 1)) / bins - 1;
 				rav_event at;
 				if (!rav_trace_event_at(t, last, &at))
 					continue;
 				chrome_common(out, "C", cname, at.time_ns, th->heap_id);
-				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b], pages[b]);
+				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b],
+				        pages[b]);
 			}
 		}
 		free(live);
@@ -1135,18 +1222,15 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "info", cmd_info },
-		{ "dump", cmd_dump },
-		{ "stats", cmd_stats },
-		{ "validate", cmd_validate },
-		{ "export", cmd_export },
+	    {"info", cmd_info},         {"dump", cmd_dump},     {"stats", cmd_stats},
+	    {"validate", cmd_validate}, {"export", cmd_export},
 	};
 	if (argc < 2)
 		usage_error("no command given (info, dump, stats, validate, export)");
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
 		if (strcmp(cmd, "help") == 0 && argc > 2) {
-			char *args[] = { argv[2], (char *)"--help", NULL };
+			char *args[] = {argv[2], (char *)"--help", NULL};
 			for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 				if (strcmp(argv[2], cmds[i].name) == 0) {
 					subcmd = cmds[i].name;
