@@ -38,11 +38,11 @@
 #include "trace-private.h"
 
 typedef struct cline {
-	uint64_t key;      /* line key + 1; 0 = free slot */
-	uint64_t holders;  /* threads holding a copy */
-	uint64_t tmask;    /* threads that ever touched it */
+	uint64_t key;     /* line key + 1; 0 = free slot */
+	uint64_t holders; /* threads holding a copy */
+	uint64_t tmask;   /* threads that ever touched it */
 	uint64_t transfers, invalidations, reads, writes;
-	int16_t owner;     /* thread bit holding it E or M, -1 if shared or nobody */
+	int16_t owner; /* thread bit holding it E or M, -1 if shared or nobody */
 } cline;
 
 struct rav_contention {
@@ -68,10 +68,10 @@ struct rav_contention {
 	/* Caches are numbered 0..63 in the order threads first access memory
 	 * (message heaps never do, so the thread table's length does not
 	 * matter); a 65th accessing thread would share cache 63. */
-	uint8_t *cache_of;      /* per thread index: cache number + 1, 0 = none yet */
+	uint8_t *cache_of; /* per thread index: cache number + 1, 0 = none yet */
 	unsigned ncaches;
-	cline *last;            /* entry of the last line touched (NULL after the table grows) */
-	unsigned cur_win;       /* current window and the first event index of the next */
+	cline *last;      /* entry of the last line touched (NULL after the table grows) */
+	unsigned cur_win; /* current window and the first event index of the next */
 	uint64_t win_next;
 };
 
@@ -249,7 +249,7 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, unsigned bitno,
 
 /* Access of `size` bytes at a location by thread ti. */
 static bool access_range(rav_contention *c, rav_loc l, uint64_t size, unsigned ti, unsigned bit, bool write,
-			 unsigned window)
+                         unsigned window)
 {
 	uint64_t byte, ext = 0;
 	if (l & RAV_LOC_EXTERNAL) {
@@ -281,7 +281,6 @@ static int cmp_hot(const void *pa, const void *pb)
 	return a->line < b->line ? -1 : a->line > b->line;
 }
 
-
 /* First event index of window w. */
 static uint64_t window_first(const rav_contention *c, unsigned w)
 {
@@ -290,7 +289,8 @@ static uint64_t window_first(const rav_contention *c, unsigned w)
 }
 
 static rav_contention *con_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
-			       const rav_contention_config *cfg, uint64_t from, uint64_t to, rav_trace_error *err)
+                               const rav_contention_config *cfg, uint64_t from, uint64_t to,
+                               rav_trace_error *err)
 {
 	rav_contention *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -425,7 +425,7 @@ static bool con_finish(rav_contention *c, rav_trace_error *err)
 		if (!h->external) {
 			uint64_t byte = h->line * c->line_size;
 			h->first_cell = rav_loc_make((uint32_t)(byte / c->page_size),
-						     (uint32_t)(byte % c->page_size / c->cell_size), 0);
+			                             (uint32_t)(byte % c->page_size / c->cell_size), 0);
 		}
 		h->transfers = e->transfers;
 		h->invalidations = e->invalidations;
@@ -437,8 +437,8 @@ static bool con_finish(rav_contention *c, rav_trace_error *err)
 	return true;
 }
 
-rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg, rav_trace_progress progress,
-				   void *user, rav_trace_error *err)
+rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg,
+                                   rav_trace_progress progress, void *user, rav_trace_error *err)
 {
 	uint64_t avail = rav_trace_indexed_events(t);
 	uint64_t from = cfg ? cfg->from : 0, to = cfg && cfg->to ? cfg->to : avail;
@@ -446,7 +446,8 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 		to = avail;
 	if (from > to)
 		from = to;
-	rav_contention *c = con_new(t->info.page_size, t->info.cell_size, t->info.word_size, cfg, from, to, err);
+	rav_contention *c =
+	    con_new(t->info.page_size, t->info.cell_size, t->info.word_size, cfg, from, to, err);
 	if (!c)
 		return NULL;
 	unsigned n = rav_trace_thread_count(t);
@@ -499,8 +500,8 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 }
 
 rav_contention *_rav_contention_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
-					     const rav_contention_config *cfg, const uint32_t *thread_ids,
-					     unsigned nthreads, rav_trace_error *err)
+                                             const rav_contention_config *cfg, const uint32_t *thread_ids,
+                                             unsigned nthreads, rav_trace_error *err)
 {
 	uint64_t to = cfg && cfg->to ? cfg->to : 0;
 	rav_contention *c = con_new(page_size, cell_size, word_size, cfg, cfg ? cfg->from : 0, to, err);
@@ -569,7 +570,8 @@ unsigned rav_contention_window_count(const rav_contention *c)
 	return c->windows;
 }
 
-uint64_t rav_contention_window(const rav_contention *c, unsigned w, uint64_t *first_event, uint64_t *last_event)
+uint64_t rav_contention_window(const rav_contention *c, unsigned w, uint64_t *first_event,
+                               uint64_t *last_event)
 {
 	if (w >= c->windows) {
 		if (first_event)

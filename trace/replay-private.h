@@ -50,9 +50,9 @@ int _rav_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err);
  * cfg->to gives the event range the windows cover.  Feed events in order,
  * then finish before reading results with the public rav_contention_*. */
 rav_contention *_rav_contention_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
-					     const rav_contention_config *cfg, const uint32_t *thread_ids,
-					     unsigned nthreads, rav_trace_error *err);
-bool _rav_contention_feed(rav_contention *c, const rav_event *ev);   /* false: out of memory */
+                                             const rav_contention_config *cfg, const uint32_t *thread_ids,
+                                             unsigned nthreads, rav_trace_error *err);
+bool _rav_contention_feed(rav_contention *c, const rav_event *ev); /* false: out of memory */
 bool _rav_contention_finish(rav_contention *c, rav_trace_error *err);
 
 #ifdef __cplusplus

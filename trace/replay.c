@@ -56,7 +56,7 @@
 #endif
 
 #define NO_PAGE UINT32_MAX
-#define TYPE_ID(w) ((uint16_t)((w) & 0xffffu))
+#define TYPE_ID(w) ((uint16_t)((w)&0xffffu))
 #define T_HEADER 1u
 #define T_REF 2u
 #define T_ROOT 3u
@@ -75,7 +75,7 @@
 
 typedef struct rp_chunk {
 	atomic_uint refs;
-	uint8_t st[CH_CELLS];          /* rav_cell_state */
+	uint8_t st[CH_CELLS]; /* rav_cell_state */
 	uint64_t w[CH_CELLS * 4];
 } rp_chunk;
 
@@ -86,8 +86,8 @@ typedef struct rp_page {
 	uint32_t owner; /* heap id */
 	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
 	uint32_t fill, live, dead, refc;
-	uint32_t rootc;   /* root cells among the live (the engine does not count them as live) */
-	rp_chunk *ch[];   /* ceil(cpp / CH_CELLS) */
+	uint32_t rootc; /* root cells among the live (the engine does not count them as live) */
+	rp_chunk *ch[]; /* ceil(cpp / CH_CELLS) */
 } rp_page;
 
 typedef struct rp_heap {
@@ -98,7 +98,7 @@ typedef struct rp_heap {
 	uint32_t npages, cap;
 	uint32_t *pages; /* list order */
 	uint64_t live, refc, dead;
-	uint32_t anchor;      /* arriving message pages go before this page (NO_PAGE: append) */
+	uint32_t anchor; /* arriving message pages go before this page (NO_PAGE: append) */
 } rp_heap;
 
 typedef struct rp_model {
@@ -108,23 +108,23 @@ typedef struct rp_model {
 	size_t block_size;  /* bytes of a page block (meta data and chunk pointers) */
 	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
 	rp_page **pages;
-	uint8_t *pool;      /* 1 if the page went back to the pool */
+	uint8_t *pool; /* 1 if the page went back to the pool */
 	rp_heap *heaps;
 	uint32_t nheaps, heap_cap;
-	uint32_t *hmap;     /* open addressing: heap id -> index + 1 */
+	uint32_t *hmap; /* open addressing: heap id -> index + 1 */
 	uint32_t hmap_cap;
-	uint8_t *tkinds;    /* MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
+	uint8_t *tkinds; /* MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
 	rav_state_totals tot;
-	uint64_t pos;       /* index of the next event to apply */
-	uint64_t copied;    /* bytes copied on write (keyframe accounting) */
+	uint64_t pos;    /* index of the next event to apply */
+	uint64_t copied; /* bytes copied on write (keyframe accounting) */
 	rav_trace_error err;
 } rp_model;
 
 /* Shared all-empty chunks (a fresh page points at them until written);
  * their counts start so high that they are never freed. */
 #define IMMORTAL (1u << 30)
-static rp_chunk zero_chunk = { .refs = IMMORTAL };
-static rp_chunk header_chunk = { .refs = IMMORTAL, .st = { RAV_CELL_HEADER } };
+static rp_chunk zero_chunk = {.refs = IMMORTAL};
+static rp_chunk header_chunk = {.refs = IMMORTAL, .st = {RAV_CELL_HEADER}};
 
 static inline void chunk_ref(rp_chunk *c)
 {
@@ -202,7 +202,7 @@ static int fail(rp_model *m, const rav_event *ev, const char *fmt, ...)
 	m->err.offset = 0;
 	m->err.chunk = -1;
 	snprintf(m->err.message, sizeof m->err.message, "replay: event %llu (%s, thread %u): %s",
-		 (unsigned long long)ev->index, rav_event_kind_name(ev->kind), ev->thread, what);
+	         (unsigned long long)ev->index, rav_event_kind_name(ev->kind), ev->thread, what);
 	return -1;
 }
 
@@ -288,7 +288,8 @@ static bool model_copy(rp_model *dst, const rp_model *src)
 				ok = false;
 				continue;
 			}
-			memcpy(dst->heaps[i].pages, src->heaps[i].pages, sizeof(uint32_t) * src->heaps[i].npages);
+			memcpy(dst->heaps[i].pages, src->heaps[i].pages,
+			       sizeof(uint32_t) * src->heaps[i].npages);
 		}
 	}
 	return ok;
@@ -472,7 +473,6 @@ static const rp_page *page_r(const rp_model *m, uint32_t page)
 	return page < m->span ? m->pages[page] : NULL;
 }
 
-
 /* Hook for the series: which heap's numbers changed (set by apply). */
 typedef struct rp_touch {
 	rp_heap *h[2];
@@ -480,7 +480,7 @@ typedef struct rp_touch {
 
 static const char *state_name(uint8_t st)
 {
-	static const char *n[] = { "empty", "live", "dead", "a page header" };
+	static const char *n[] = {"empty", "live", "dead", "a page header"};
 	return st < 4 ? n[st] : "?";
 }
 
@@ -489,11 +489,13 @@ static void fmt_loc(char *buf, size_t len, rav_loc l)
 	if (l & RAV_LOC_EXTERNAL)
 		snprintf(buf, len, "external 0x%llx", (unsigned long long)(l & ~RAV_LOC_EXTERNAL));
 	else
-		snprintf(buf, len, "page %u cell %u word %u", rav_loc_page(l), rav_loc_cell(l), rav_loc_word(l));
+		snprintf(buf, len, "page %u cell %u word %u", rav_loc_page(l), rav_loc_cell(l),
+		         rav_loc_word(l));
 }
 
 /* Resolve a cell location to its page block (which must be in use). */
-static inline rp_page *cell_page(rp_model *m, const rav_event *ev, rav_loc l, const char *what, bool allow_pool)
+static inline rp_page *cell_page(rp_model *m, const rav_event *ev, rav_loc l, const char *what,
+                                 bool allow_pool)
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
 	rp_page *p = pg < m->span && !(l & RAV_LOC_EXTERNAL) ? m->pages[pg] : NULL;
@@ -555,7 +557,8 @@ static uint8_t spage_kind(uint32_t engine_kind)
 	}
 }
 
-static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t oldv, uint64_t newv, bool check_old)
+static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t oldv, uint64_t newv,
+                      bool check_old)
 {
 	rp_page *p = cell_page(m, ev, ev->a, "the slot written", false);
 	if (!p)
@@ -565,12 +568,13 @@ static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t o
 	if (st == RAV_CELL_HEADER)
 		return 0; /* header words are rebuilt from the model, see the top comment */
 	if (st == RAV_CELL_EMPTY)
-		return fail(m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w, pg, c);
+		return fail(m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)",
+		            w, pg, c);
 	uint64_t cur = cw(p, c)[w];
 	if (check_old && st == RAV_CELL_LIVE && cur != oldv)
 		return fail(m, ev,
-			    "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx", pg, c,
-			    w, (unsigned long long)cur, (unsigned long long)oldv);
+		            "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
+		            pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
 	rp_chunk *k;
 	if (!(p = page_w(m, pg)) || !(k = chunk_w(m, p, c)))
 		return fail(m, ev, "out of memory");
@@ -652,18 +656,20 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 	case RAV_EV_PAGE_ACQUIRE: {
 		if (ev->a & RAV_LOC_EXTERNAL)
 			return fail(m, ev, "the page acquired is outside the ravioli pool (0x%llx)",
-				    (unsigned long long)(ev->a & ~RAV_LOC_EXTERNAL));
+			            (unsigned long long)(ev->a & ~RAV_LOC_EXTERNAL));
 		uint32_t pg = rav_loc_page(ev->a);
 		/* the page table is sized by the highest page: a damaged index must
 		 * not make it huge (the engine's pool stays far below this) */
 		if (pg >= MAX_PAGE_INDEX)
-			return fail(m, ev, "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
-				    MAX_PAGE_INDEX);
+			return fail(m, ev,
+			            "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
+			            MAX_PAGE_INDEX);
 		if (!ensure_span(m, pg))
 			return fail(m, ev, "out of memory");
 		rp_page *p = m->pages[pg];
 		if (p && p->kind != RAV_SPAGE_POOL)
-			return fail(m, ev, "heap %u acquires page %u, which heap %u already owns", ev->x, pg, p->owner);
+			return fail(m, ev, "heap %u acquires page %u, which heap %u already owns", ev->x, pg,
+			            p->owner);
 		rp_heap *h = heap_get(m, ev->x, RAV_HEAP_THREAD);
 		if (!h)
 			return fail(m, ev, "out of memory");
@@ -699,7 +705,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (!p || p->kind == RAV_SPAGE_POOL)
 			return fail(m, ev, "heap %u releases page %u, which no heap owns", ev->x, pg);
 		if (p->owner != ev->x)
-			return fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x, pg, p->owner);
+			return fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x, pg,
+			            p->owner);
 		rp_heap *h = heap_find(m, ev->x);
 		if (!(p = page_w(m, pg)))
 			return fail(m, ev, "out of memory");
@@ -724,11 +731,11 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		uint32_t pg = rav_loc_page(ev->a);
 		rp_page *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (rp_page *)page_r(m, pg);
 		if (!p || p->kind == RAV_SPAGE_POOL)
-			return fail(m, ev, "page %u is handed from heap %llu to heap %u but no heap owns it", pg,
-				    (unsigned long long)ev->b, ev->x);
+			return fail(m, ev, "page %u is handed from heap %llu to heap %u but no heap owns it",
+			            pg, (unsigned long long)ev->b, ev->x);
 		if (p->owner != ev->b)
-			return fail(m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
-				    (unsigned long long)ev->b, ev->x, p->owner);
+			return fail(m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it",
+			            pg, (unsigned long long)ev->b, ev->x, p->owner);
 		rp_heap *from = heap_find(m, p->owner);
 		rp_heap *to = heap_get(m, ev->x, RAV_HEAP_THREAD);
 		from = heap_find(m, p->owner); /* heap_get may have moved the array */
@@ -750,7 +757,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 			for (uint32_t i = 0; i + 1 < to->npages; i++) {
 				if (to->pages[i] != to->anchor)
 					continue;
-				memmove(to->pages + i + 1, to->pages + i, sizeof *to->pages * (to->npages - 1 - i));
+				memmove(to->pages + i + 1, to->pages + i,
+				        sizeof *to->pages * (to->npages - 1 - i));
 				to->pages[i] = pg;
 				break;
 			}
@@ -785,7 +793,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (c + 1 > p->fill)
 			p->fill = c + 1;
 		rp_heap *h = owner_of(m, p);
-		count(m, p, h, 1, st == RAV_CELL_DEAD ? -1 : 0, TYPE_ID(ev->aux) == T_REF, TYPE_ID(ev->aux) == T_ROOT);
+		count(m, p, h, 1, st == RAV_CELL_DEAD ? -1 : 0, TYPE_ID(ev->aux) == T_REF,
+		      TYPE_ID(ev->aux) == T_ROOT);
 		m->tot.allocs++;
 		tc->h[0] = h;
 		break;
@@ -806,7 +815,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		uint64_t *w = k->w + CI(c) * 4;
 		rp_heap *h = owner_of(m, p);
 		if (st == RAV_CELL_LIVE) {
-			count(m, p, h, -1, 1, -(int)(TYPE_ID(w[0]) == T_REF), -(int)(TYPE_ID(w[0]) == T_ROOT));
+			count(m, p, h, -1, 1, -(int)(TYPE_ID(w[0]) == T_REF),
+			      -(int)(TYPE_ID(w[0]) == T_ROOT));
 			m->tot.frees++;
 		} else {
 			count(m, p, h, 0, 1, 0, 0);
@@ -834,8 +844,9 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		if (fst != RAV_CELL_LIVE)
 			return fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc, state_name(fst));
 		if (tst != RAV_CELL_DEAD && tst != RAV_CELL_EMPTY)
-			return fail(m, ev, "moves page %u cell %u into page %u cell %u, which is %s (not a hole)", fpg,
-				    fc, tpg, tcell, state_name(tst));
+			return fail(m, ev,
+			            "moves page %u cell %u into page %u cell %u, which is %s (not a hole)",
+			            fpg, fc, tpg, tcell, state_name(tst));
 		if (fpg == tpg && fc == tcell)
 			return fail(m, ev, "moves page %u cell %u onto itself", fpg, fc);
 		/* (the two cells may share a page, even a chunk: the second
@@ -868,7 +879,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
 		uint8_t st = cst(p, c);
 		if (st != RAV_CELL_DEAD)
-			return fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c, state_name(st));
+			return fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c,
+			            state_name(st));
 		rp_chunk *k;
 		if (!(p = page_w(m, pg)) || !(k = chunk_w(m, p, c)))
 			return fail(m, ev, "out of memory");
@@ -902,7 +914,8 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		uint8_t st = cst(p, rav_loc_cell(ev->a));
 		if (st != RAV_CELL_LIVE)
 			return fail(m, ev, "root slot page %u cell %u word %u is in a cell that is %s",
-				    rav_loc_page(ev->a), rav_loc_cell(ev->a), rav_loc_word(ev->a), state_name(st));
+			            rav_loc_page(ev->a), rav_loc_cell(ev->a), rav_loc_word(ev->a),
+			            state_name(st));
 		break;
 	}
 	default:
@@ -1015,8 +1028,8 @@ static unsigned referrers(const rp_model *m, rav_loc cell, rav_loc *out, unsigne
 	while (sp && steps++ < 1u << 20) {
 		rav_loc slot = stack[--sp];
 		const uint64_t *sw;
-		if (live_cell(m, slot & ~(rav_loc)3, &sw) && TYPE_ID(sw[0]) == T_REF && rav_loc_word(slot) == 1 &&
-		    sp + 2 <= sizeof stack / sizeof stack[0]) {
+		if (live_cell(m, slot & ~(rav_loc)3, &sw) && TYPE_ID(sw[0]) == T_REF &&
+		    rav_loc_word(slot) == 1 && sp + 2 <= sizeof stack / sizeof stack[0]) {
 			if (sw[2])
 				stack[sp++] = sw[2];
 			if (sw[3])
@@ -1168,7 +1181,7 @@ static void index_reset(rav_trace *t, rp_index *ix)
 	ix->next_kf = 0;
 	ix->kf_bytes = 0;
 	if (!ix->live.tkinds) {
-		rav_trace_error e = { .code = RAV_TRACE_ENOMEM, .chunk = -1 };
+		rav_trace_error e = {.code = RAV_TRACE_ENOMEM, .chunk = -1};
 		snprintf(e.message, sizeof e.message, "replay: out of memory setting up the replay index");
 		index_fail(ix, &e);
 	}
@@ -1203,10 +1216,11 @@ void _rav_replay_index_begin(rav_trace *t)
 	ix->live_tot = calloc(SERIES_BINS, sizeof *ix->live_tot);
 	ix->pages_tot = calloc(SERIES_BINS, sizeof *ix->pages_tot);
 	if (!ix->live.tkinds || !ix->counts || !ix->live_tot || !ix->pages_tot || ix->live.cpp == 0) {
-		rav_trace_error e = { .code = ix->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER, .chunk = -1 };
+		rav_trace_error e = {.code = ix->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER,
+		                     .chunk = -1};
 		snprintf(e.message, sizeof e.message, "replay: %s",
-			 ix->live.cpp ? "out of memory setting up the replay index"
-				      : "trace header gives no usable page and cell size");
+		         ix->live.cpp ? "out of memory setting up the replay index"
+		                      : "trace header gives no usable page and cell size");
 		ix->failed = true;
 		ix->err = e;
 	}
@@ -1375,7 +1389,8 @@ static void bloom_flush(rp_index *ix)
 		size_t ncap = ix->bloom_cap ? ix->bloom_cap * 2 : 64;
 		void *n = realloc(ix->bloom, sizeof *ix->bloom * ncap);
 		if (!n) {
-			/* without room, mark the block as touching every page: history stays exact, only slower */
+			/* without room, mark the block as touching every page: history stays exact, only
+			 * slower */
 			memset(ix->cur_bloom, 0xff, sizeof ix->cur_bloom);
 			return;
 		}
@@ -1417,7 +1432,8 @@ static void take_keyframe(rp_index *ix)
 	/* memory of this keyframe: its tables now, plus the page blocks and
 	 * chunks the live model copies away from it later (counted as they
 	 * happen, through live.copied) */
-	ix->kf_bytes += (uint64_t)k->m.span * (sizeof(void *) + 1) + (uint64_t)k->m.nheaps * sizeof(rp_heap) + MAX_TYPES;
+	ix->kf_bytes +=
+	    (uint64_t)k->m.span * (sizeof(void *) + 1) + (uint64_t)k->m.nheaps * sizeof(rp_heap) + MAX_TYPES;
 	for (uint32_t i = 0; i < k->m.nheaps; i++)
 		ix->kf_bytes += (uint64_t)k->m.heaps[i].npages * 4;
 }
@@ -1426,7 +1442,8 @@ static void take_keyframe(rp_index *ix)
  * from the next keyframe's (or the live model's) at the same index. */
 static uint64_t kf_own_bytes(const rp_model *k, const rp_model *next)
 {
-	uint64_t b = (uint64_t)k->span * (sizeof(void *) + 1) + (uint64_t)k->nheaps * sizeof(rp_heap) + MAX_TYPES;
+	uint64_t b =
+	    (uint64_t)k->span * (sizeof(void *) + 1) + (uint64_t)k->nheaps * sizeof(rp_heap) + MAX_TYPES;
 	for (uint32_t i = 0; i < k->nheaps; i++)
 		b += (uint64_t)k->heaps[i].npages * 4;
 	for (uint32_t p = 0; p < k->span; p++) {
@@ -1435,7 +1452,8 @@ static uint64_t kf_own_bytes(const rp_model *k, const rp_model *next)
 			continue;
 		b += k->block_size;
 		for (uint32_t i = 0; i < k->nch; i++)
-			if (a->ch[i] != &zero_chunk && a->ch[i] != &header_chunk && (!n || n->ch[i] != a->ch[i]))
+			if (a->ch[i] != &zero_chunk && a->ch[i] != &header_chunk &&
+			    (!n || n->ch[i] != a->ch[i]))
 				b += sizeof(rp_chunk);
 	}
 	return b;
@@ -1478,10 +1496,11 @@ void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
 	if (!ix || ix->failed)
 		return;
 	if (ev->index != ix->live.pos) {
-		rav_trace_error e = { .code = RAV_TRACE_EREPLAY, .chunk = -1 };
+		rav_trace_error e = {.code = RAV_TRACE_EREPLAY, .chunk = -1};
 		snprintf(e.message, sizeof e.message,
-			 "replay: event %llu arrived while event %llu was expected (events must come in order, without gaps)",
-			 (unsigned long long)ev->index, (unsigned long long)ix->live.pos);
+		         "replay: event %llu arrived while event %llu was expected (events must come in "
+		         "order, without gaps)",
+		         (unsigned long long)ev->index, (unsigned long long)ix->live.pos);
 		index_fail(ix, &e);
 		return;
 	}
@@ -1599,8 +1618,8 @@ struct rav_state {
 	rav_trace *t; /* NULL: detached */
 	rp_model m;
 	rav_trace_cursor cur;
-	bool cur_ok;  /* cur yields event m.pos next */
-	bool failed;  /* the model met an error at m.pos: it cannot go forward */
+	bool cur_ok; /* cur yields event m.pos next */
+	bool failed; /* the model met an error at m.pos: it cannot go forward */
 	rav_trace_error err;
 };
 
@@ -1666,7 +1685,8 @@ int _rav_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
 	return 0;
 }
 
-static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
 {
@@ -1694,8 +1714,9 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 			if (s->cur.failed && err)
 				*err = s->cur.error;
 			else
-				set_err(err, RAV_TRACE_EDECODE, "replay: the trace ended at event %llu, before event %llu",
-					(unsigned long long)s->m.pos, (unsigned long long)target);
+				set_err(err, RAV_TRACE_EDECODE,
+				        "replay: the trace ended at event %llu, before event %llu",
+				        (unsigned long long)s->m.pos, (unsigned long long)target);
 			_rav_trace_cursor_fini(&s->cur);
 			s->cur_ok = false;
 			return -1;
@@ -1711,8 +1732,9 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 	if (!s->t) {
 		if (index == s->m.pos)
 			return 0;
-		set_err(err, RAV_TRACE_EREPLAY, "replay: a detached state cannot seek (at event %llu, asked for %llu)",
-			(unsigned long long)s->m.pos, (unsigned long long)index);
+		set_err(err, RAV_TRACE_EREPLAY,
+		        "replay: a detached state cannot seek (at event %llu, asked for %llu)",
+		        (unsigned long long)s->m.pos, (unsigned long long)index);
 		return -1;
 	}
 	rp_index *ix = idx_of(s->t);
@@ -1733,7 +1755,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 	}
 	if (index > avail) {
 		set_err(err, RAV_TRACE_EREPLAY, "replay: event %llu is past the %llu events indexed so far",
-			(unsigned long long)index, (unsigned long long)avail);
+		        (unsigned long long)index, (unsigned long long)avail);
 		return -1;
 	}
 	if (index == s->m.pos && !s->failed)
@@ -1770,8 +1792,9 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 		}
 	}
 	if (!ok) {
-		set_err(err, RAV_TRACE_ENOMEM, "replay: out of memory restoring the keyframe before event %llu",
-			(unsigned long long)index);
+		set_err(err, RAV_TRACE_ENOMEM,
+		        "replay: out of memory restoring the keyframe before event %llu",
+		        (unsigned long long)index);
 		s->failed = true;
 		s->err = *err;
 		return -1;
@@ -1881,12 +1904,13 @@ bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out
 		memset(types_out, 0, sizeof *types_out * n);
 		return page < s->m.span;
 	}
-	static const uint16_t fixed[4] = { 0, 0, T_DEAD, T_HEADER };
+	static const uint16_t fixed[4] = {0, 0, T_DEAD, T_HEADER};
 	for (uint32_t c0 = 0; c0 < n; c0 += CH_CELLS) {
 		const rp_chunk *k = p->ch[c0 >> CH_SHIFT];
 		uint32_t m = n - c0 < CH_CELLS ? n - c0 : CH_CELLS;
 		for (uint32_t i = 0; i < m; i++)
-			types_out[c0 + i] = k->st[i] == RAV_CELL_LIVE ? TYPE_ID(k->w[i * 4]) : fixed[k->st[i] & 3];
+			types_out[c0 + i] =
+			    k->st[i] == RAV_CELL_LIVE ? TYPE_ID(k->w[i * 4]) : fixed[k->st[i] & 3];
 	}
 	return true;
 }
@@ -1943,8 +1967,8 @@ static uint64_t bin_count(const rp_index *ix, uint32_t b, rav_series_kind kind, 
 	}
 }
 
-bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to, unsigned nbins,
-		      double *out)
+bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to,
+                      unsigned nbins, double *out)
 {
 	rp_index *ix = idx_of(t);
 	if (!ix || !nbins || !out)
@@ -1990,7 +2014,8 @@ bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t 
 			if (hs)
 				out[j] = (double)hs_level(hs, b, kind == RAV_SERIES_PAGES);
 			else
-				out[j] = (double)(kind == RAV_SERIES_PAGES ? ix->pages_tot[b] : ix->live_tot[b]);
+				out[j] =
+				    (double)(kind == RAV_SERIES_PAGES ? ix->pages_tot[b] : ix->live_tot[b]);
 			continue;
 		}
 		/* counts: each base bin spread evenly over its width */
@@ -2030,7 +2055,7 @@ static void hist_push(hist_buf *h, uint64_t ev, uint16_t kind, rav_loc where)
 		h->v = n;
 		h->cap = ncap;
 	}
-	h->v[h->n++] = (rav_cell_event){ ev, kind, where };
+	h->v[h->n++] = (rav_cell_event){ev, kind, where};
 }
 
 #define CELL_OF(l) ((l) & ~(rav_loc)3)
@@ -2046,7 +2071,8 @@ static bool concerns(const rav_event *e, rav_loc cur)
 	case RAV_EV_FIXUP:
 	case RAV_EV_REF_STORE:
 	case RAV_EV_LINK:
-		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur) || (e->c && CELL_OF(e->c) == cur);
+		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur) ||
+		       (e->c && CELL_OF(e->c) == cur);
 	case RAV_EV_REF_CLEAR:
 		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur);
 	case RAV_EV_REFRAV_INSERT:
@@ -2060,13 +2086,14 @@ static bool concerns(const rav_event *e, rav_loc cur)
 
 static bool history_relevant_kind(unsigned k)
 {
-	return k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_TRIM || k == RAV_EV_FIXUP ||
-	       k == RAV_EV_REF_STORE || k == RAV_EV_REF_CLEAR || k == RAV_EV_DATA_STORE || k == RAV_EV_LINK ||
-	       k == RAV_EV_TYPE_WORD || k == RAV_EV_REFRAV_INSERT || k == RAV_EV_REFRAV_REMOVE;
+	return k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_TRIM ||
+	       k == RAV_EV_FIXUP || k == RAV_EV_REF_STORE || k == RAV_EV_REF_CLEAR ||
+	       k == RAV_EV_DATA_STORE || k == RAV_EV_LINK || k == RAV_EV_TYPE_WORD ||
+	       k == RAV_EV_REFRAV_INSERT || k == RAV_EV_REFRAV_REMOVE;
 }
 
 unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max,
-				unsigned *total)
+                                unsigned *total)
 {
 	rp_index *ix = idx_of(t);
 	if (total)
@@ -2084,7 +2111,7 @@ unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cel
 	pthread_mutex_unlock(&ix->lock);
 	uint64_t filtered_end = bloom ? (uint64_t)nblocks * BLOCK_EVENTS : 0; /* past it: no filter */
 
-	hist_buf back = { 0 }, fwd = { 0 };
+	hist_buf back = {0}, fwd = {0};
 	rav_event *buf = malloc(sizeof *buf * BLOCK_EVENTS);
 	if (!buf) {
 		free(bloom);

@@ -15,24 +15,24 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
-#define CHECK_EQ(a, b)                                                                               \
-	do {                                                                                         \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);       \
-		if (_a != _b) {                                                                      \
-			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, \
-				#a, _a, #b, _b);                                                     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK_EQ(a, b)                                                                                       \
+	do {                                                                                                 \
+		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);               \
+		if (_a != _b) {                                                                              \
+			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, #a,  \
+			        _a, #b, _b);                                                                 \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
-static const uint32_t threads[] = { 1, 2, 3 };
+static const uint32_t threads[] = {1, 2, 3};
 
 typedef struct run {
 	rav_contention *c;
@@ -41,9 +41,9 @@ typedef struct run {
 
 static run start(uint32_t line_size, uint64_t events)
 {
-	rav_contention_config cfg = { .line_size = line_size, .from = 0, .to = events, .windows = 4 };
+	rav_contention_config cfg = {.line_size = line_size, .from = 0, .to = events, .windows = 4};
 	rav_trace_error err;
-	run r = { _rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err), 0 };
+	run r = {_rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err), 0};
 	if (!r.c) {
 		fprintf(stderr, "cannot create the model: %s\n", err.message);
 		exit(1);
@@ -88,7 +88,7 @@ static void test_ping_pong(void)
 	rav_contention_totals t;
 	rav_contention_get_totals(r.c, &t);
 	CHECK_EQ(t.accesses, N);
-	CHECK_EQ(t.transfers, N - 1);   /* the first write is a cold miss */
+	CHECK_EQ(t.transfers, N - 1); /* the first write is a cold miss */
 	CHECK_EQ(t.invalidations, N - 1);
 	CHECK_EQ(t.lines_touched, 1);
 	CHECK_EQ(t.lines_contended, 1);
@@ -244,7 +244,7 @@ static void test_external_and_engine_writes(void)
  * range given in the configuration. */
 static void test_span_and_windows(void)
 {
-	rav_contention_config cfg = { .line_size = 64, .from = 100, .to = 200, .windows = 4 };
+	rav_contention_config cfg = {.line_size = 64, .from = 100, .to = 200, .windows = 4};
 	rav_trace_error err;
 	rav_contention *c = _rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
 	CHECK(c != NULL);
@@ -281,7 +281,7 @@ static void test_span_and_windows(void)
 
 static void test_bad_line_size(void)
 {
-	rav_contention_config cfg = { .line_size = 48 };
+	rav_contention_config cfg = {.line_size = 48};
 	rav_trace_error err;
 	rav_contention *c = _rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
 	CHECK(c == NULL);

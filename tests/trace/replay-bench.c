@@ -67,7 +67,8 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	gen_params gp = { .events = 100000000ull, .live_target = 1000000, .threads = 1, .seed = 12345, .access = true };
+	gen_params gp = {
+	    .events = 100000000ull, .live_target = 1000000, .threads = 1, .seed = 12345, .access = true};
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char path[512];
 	snprintf(path, sizeof path, "%s/replay-bench-%d.ravtrace", tmp, (int)getpid());
@@ -87,7 +88,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--uniform"))
 			gp.uniform = true;
 		else {
-			fprintf(stderr, "usage: %s [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep] [--uniform]\n", argv[0]);
+			fprintf(stderr,
+			        "usage: %s [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep] "
+			        "[--uniform]\n",
+			        argv[0]);
 			return 2;
 		}
 	}
@@ -128,8 +132,8 @@ int main(int argc, char **argv)
 	uint64_t kfs, kfb, spacing;
 	_rav_replay_stats(t, &kfs, &kfb, &spacing);
 	long rss1 = rss_kb();
-	printf("indexed: %llu events in %.2f s wall, %.2f s CPU (%.1f M events/s of CPU)\n", (unsigned long long)n,
-	       t3 - t2, c3 - c2, (double)n / (c3 - c2) / 1e6);
+	printf("indexed: %llu events in %.2f s wall, %.2f s CPU (%.1f M events/s of CPU)\n",
+	       (unsigned long long)n, t3 - t2, c3 - c2, (double)n / (c3 - c2) / 1e6);
 	printf("keyframes: %llu, %.1f MB, spacing now %llu events\n", (unsigned long long)kfs, kfb / 1e6,
 	       (unsigned long long)spacing);
 	printf("RSS after index: %.1f MB (file %.1f MB; RSS minus keyframes %.1f MB = %.2fx file)\n",
@@ -158,9 +162,10 @@ int main(int argc, char **argv)
 	double sum = 0;
 	for (int i = 0; i < SEEKS; i++)
 		sum += times[i];
-	printf("seek (random, %d): wall median %.1f ms, mean %.1f ms, max %.1f ms; CPU median %.1f ms, max %.1f ms\n",
-	       SEEKS, times[SEEKS / 2] * 1e3, sum / SEEKS * 1e3, times[SEEKS - 1] * 1e3, ctimes[SEEKS / 2] * 1e3,
-	       ctimes[SEEKS - 1] * 1e3);
+	printf("seek (random, %d): wall median %.1f ms, mean %.1f ms, max %.1f ms; CPU median %.1f ms, max "
+	       "%.1f ms\n",
+	       SEEKS, times[SEEKS / 2] * 1e3, sum / SEEKS * 1e3, times[SEEKS - 1] * 1e3,
+	       ctimes[SEEKS / 2] * 1e3, ctimes[SEEKS - 1] * 1e3);
 	rav_state_totals tot;
 	rav_state_get_totals(s, &tot);
 	printf("state at %llu: %llu live cells, %llu pages\n", (unsigned long long)rav_state_position(s),
@@ -175,8 +180,8 @@ int main(int argc, char **argv)
 		steps++;
 	double b = now();
 	double sc2 = cpu();
-	printf("step: %llu events in %.1f ms wall, %.1f ms CPU (%.1f M/s of CPU)\n", (unsigned long long)steps,
-	       (b - a) * 1e3, (sc2 - sc) * 1e3, steps / (sc2 - sc) / 1e6);
+	printf("step: %llu events in %.1f ms wall, %.1f ms CPU (%.1f M/s of CPU)\n",
+	       (unsigned long long)steps, (b - a) * 1e3, (sc2 - sc) * 1e3, steps / (sc2 - sc) / 1e6);
 
 	/* page types over every page in use (one GUI frame of the whole heap) */
 	uint32_t span = rav_state_page_span(s);
@@ -202,7 +207,7 @@ int main(int argc, char **argv)
 	b = now();
 	printf("series (2 x 4096 bins): %.2f ms\n", (b - a) * 1e3);
 
-	rav_contention_config cc = { .line_size = 64 };
+	rav_contention_config cc = {.line_size = 64};
 	a = now();
 	double ca = cpu();
 	rav_contention *c = rav_contention_run(t, &cc, NULL, NULL, &err);
@@ -214,7 +219,8 @@ int main(int argc, char **argv)
 	}
 	rav_contention_totals ct;
 	rav_contention_get_totals(c, &ct);
-	printf("contention: %llu events in %.2f s wall, %.2f s CPU (%.1f M events/s of CPU), %llu accesses, %llu transfers\n",
+	printf("contention: %llu events in %.2f s wall, %.2f s CPU (%.1f M events/s of CPU), %llu accesses, "
+	       "%llu transfers\n",
 	       (unsigned long long)n, b - a, cb - ca, n / (cb - ca) / 1e6, (unsigned long long)ct.accesses,
 	       (unsigned long long)ct.transfers);
 	rav_contention_free(c);

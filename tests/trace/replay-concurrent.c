@@ -19,12 +19,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 typedef struct probe {
@@ -64,8 +64,12 @@ int main(void)
 	}
 	close(fd);
 	bool small = getenv("RAV_TEST_SMALL") != NULL;
-	gen_params gp = { .path = path, .events = small ? 600000 : 2500000, .live_target = 10000, .threads = 2,
-			  .seed = 3, .access = true };
+	gen_params gp = {.path = path,
+	                 .events = small ? 600000 : 2500000,
+	                 .live_target = 10000,
+	                 .threads = 2,
+	                 .seed = 3,
+	                 .access = true};
 	if (gen_trace(&gp, NULL) < 0) {
 		unlink(path);
 		return 1;
@@ -116,10 +120,11 @@ int main(void)
 			 * second pass restarts from event 0, the first pass's prefix
 			 * vanishing under a seek that had chosen it */
 			bool ok = err.code == RAV_TRACE_EREPLAY && strstr(err.message, "indexed") != NULL;
-			ok = ok || (err.code == RAV_TRACE_EDECODE && strstr(err.message, "the trace ended at event") != NULL);
+			ok = ok || (err.code == RAV_TRACE_EDECODE &&
+			            strstr(err.message, "the trace ended at event") != NULL);
 			if (!ok)
-				fprintf(stderr, "seek to %llu (of %llu indexed): %s\n", (unsigned long long)at,
-					(unsigned long long)avail, err.message);
+				fprintf(stderr, "seek to %llu (of %llu indexed): %s\n",
+				        (unsigned long long)at, (unsigned long long)avail, err.message);
 			CHECK(ok);
 		}
 		double bins[64];
@@ -142,7 +147,7 @@ int main(void)
 		rav_state_get_totals(s2, &tt);
 		if (memcmp(&tt, &probes[i].tot, sizeof tt) != 0) {
 			fprintf(stderr, "state at %llu differs between during and after indexing\n",
-				(unsigned long long)probes[i].at);
+			        (unsigned long long)probes[i].at);
 			failures++;
 		}
 	}

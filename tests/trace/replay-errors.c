@@ -18,12 +18,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 #define BASE 0x7f0000000000ull
@@ -63,16 +63,16 @@ int main(void)
 	}
 	/* TIME + ordering event pairs carry sequence numbers, as the engine writes them */
 	rav_raw_event ev[] = {
-		{ RAV_EV_TIME, 0, 100, 0, 1 },
-		{ RAV_EV_HEAP_NEW | (RAV_HEAP_THREAD << 8), 1, 1, 0, 1 },
-		{ RAV_EV_TIME, 0, 101, 0, 2 },
-		{ RAV_EV_PAGE_ACQUIRE | (RAV_PAGE_HEAP << 8), 1, A(3, 0, 0), 0, 2 },
-		{ RAV_EV_ALLOC | (17u << 8), 0, A(3, 1, 0), 0, 0 },
-		{ RAV_EV_ALLOC | (17u << 8), 0, A(3, 2, 0), 0, 0 },
-		{ RAV_EV_DATA_STORE, 0, A(3, 1, 1), 0, 42 },
-		{ RAV_EV_ALLOC | (17u << 8), 0, A(3, 2, 0), 0, 0 }, /* cell 2 is live: inconsistent */
-		{ RAV_EV_DATA_STORE, 0, A(3, 1, 1), 42, 43 },
-		{ RAV_EV_FREE | (17u << 8), 0, A(3, 1, 0), 0, 0 },
+	    {RAV_EV_TIME, 0, 100, 0, 1},
+	    {RAV_EV_HEAP_NEW | (RAV_HEAP_THREAD << 8), 1, 1, 0, 1},
+	    {RAV_EV_TIME, 0, 101, 0, 2},
+	    {RAV_EV_PAGE_ACQUIRE | (RAV_PAGE_HEAP << 8), 1, A(3, 0, 0), 0, 2},
+	    {RAV_EV_ALLOC | (17u << 8), 0, A(3, 1, 0), 0, 0},
+	    {RAV_EV_ALLOC | (17u << 8), 0, A(3, 2, 0), 0, 0},
+	    {RAV_EV_DATA_STORE, 0, A(3, 1, 1), 0, 42},
+	    {RAV_EV_ALLOC | (17u << 8), 0, A(3, 2, 0), 0, 0}, /* cell 2 is live: inconsistent */
+	    {RAV_EV_DATA_STORE, 0, A(3, 1, 1), 42, 43},
+	    {RAV_EV_FREE | (17u << 8), 0, A(3, 1, 0), 0, 0},
 	};
 	size_t n = sizeof ev / sizeof ev[0];
 	if (_ravt_writer_add(w, 1, ev, n) < 0 || _ravt_writer_finish(w, 0) < 0) {
@@ -130,6 +130,7 @@ int main(void)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("replay-errors: the inconsistent event %llu is reported: %s\n", (unsigned long long)bad, ierr.message);
+	printf("replay-errors: the inconsistent event %llu is reported: %s\n", (unsigned long long)bad,
+	       ierr.message);
 	return 0;
 }

@@ -97,7 +97,7 @@ static rav_loc loc_of(uintptr_t v)
 		return 0;
 	uintptr_t off = v - (uintptr_t)pool_base;
 	return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
-			    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
+	                    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
 }
 
 static bool field_is_ref(rav_type t, int f)
@@ -116,7 +116,7 @@ static bool on_page(rav_heap *h, size_t page, unsigned fill, bool root, void *us
 		v->pcap = v->pcap ? v->pcap * 2 : 64;
 		v->pages = realloc(v->pages, sizeof *v->pages * v->pcap);
 	}
-	v->pages[v->npages++] = (vpage){ (uint32_t)page, fill, root };
+	v->pages[v->npages++] = (vpage){(uint32_t)page, fill, root};
 	return true;
 }
 
@@ -179,13 +179,15 @@ static void compare(int cp, const view *v, const rav_state *s)
 		while (di < v->npages && v->pages[di].root)
 			di++;
 		if (di >= v->npages) {
-			failf("checkpoint %d: replay has data page %u in heap %u's list, the engine has no more pages", cp,
-			      sh.pages[i], v->heap_id);
+			failf("checkpoint %d: replay has data page %u in heap %u's list, the engine has no "
+			      "more pages",
+			      cp, sh.pages[i], v->heap_id);
 			return;
 		}
 		if (v->pages[di].page != sh.pages[i]) {
-			failf("checkpoint %d: heap %u's data page %zu is page %u in the engine but page %u in replay", cp,
-			      v->heap_id, di, v->pages[di].page, sh.pages[i]);
+			failf("checkpoint %d: heap %u's data page %zu is page %u in the engine but page %u "
+			      "in replay",
+			      cp, v->heap_id, di, v->pages[di].page, sh.pages[i]);
 			return;
 		}
 		dead += sp.dead;
@@ -193,26 +195,29 @@ static void compare(int cp, const view *v, const rav_state *s)
 	}
 	for (; di < v->npages; di++)
 		if (!v->pages[di].root) {
-			failf("checkpoint %d: engine page %u (heap %u) is missing from replay's list", cp, v->pages[di].page,
-			      v->heap_id);
+			failf("checkpoint %d: engine page %u (heap %u) is missing from replay's list", cp,
+			      v->pages[di].page, v->heap_id);
 			return;
 		}
 	for (size_t i = 0; i < v->npages; i++) {
 		struct rav_state_page sp;
 		rav_state_page(s, v->pages[i].page, &sp);
 		if (sp.owner != v->heap_id || (v->pages[i].root != (sp.kind == RAV_SPAGE_ROOT)))
-			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u kind %u", cp,
-			      v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner, sp.kind);
+			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u "
+			      "kind %u",
+			      cp, v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner,
+			      sp.kind);
 		else if (sp.fill != v->pages[i].fill)
-			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp, v->pages[i].page,
-			      v->pages[i].fill, sp.fill);
+			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp,
+			      v->pages[i].page, v->pages[i].fill, sp.fill);
 		/* cells above the fill must be empty in replay */
 		for (uint32_t c = v->pages[i].fill; c < RAV_PAGE_CELLS && c < sp.fill + 1; c++) {
 			rav_state_cell rc;
 			rav_state_cell_at(s, v->pages[i].page, c, &rc);
 			if (rc.state != RAV_CELL_EMPTY)
-				failf("checkpoint %d: page %u cell %u is above the engine's fill but replay has it %u", cp,
-				      v->pages[i].page, c, rc.state);
+				failf("checkpoint %d: page %u cell %u is above the engine's fill but replay "
+				      "has it %u",
+				      cp, v->pages[i].page, c, rc.state);
 		}
 	}
 	for (size_t i = 0; i < v->ncells && failures - before < 10; i++) {
@@ -226,21 +231,23 @@ static void compare(int cp, const view *v, const rav_state *s)
 		}
 		if (e->type == RAV_TYPE_DEAD) {
 			if (rc.state != RAV_CELL_DEAD)
-				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in replay", cp, e->page,
-				      e->slot, rc.state);
+				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in "
+				      "replay",
+				      cp, e->page, e->slot, rc.state);
 			continue;
 		}
 		if (rc.state != RAV_CELL_LIVE) {
-			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in replay", cp,
-			      e->page, e->slot, e->type, rc.state);
+			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in "
+			      "replay",
+			      cp, e->page, e->slot, e->type, rc.state);
 			continue;
 		}
 		if (e->type == RAV_TYPE_REF)
 			refs++;
 		if (e->type != RAV_TYPE_ROOT)
 			live++; /* root cells are not counted live (rav_stats) */
-		uint64_t rf[2] = { rc.word[1], rc.word[2] };
-		uint64_t rb[2] = { rc.word[3], 0 };
+		uint64_t rf[2] = {rc.word[1], rc.word[2]};
+		uint64_t rb[2] = {rc.word[3], 0};
 		if (e->type == RAV_TYPE_REF) {
 			rf[1] = 0;
 			rb[0] = rc.word[2];
@@ -259,20 +266,24 @@ static void compare(int cp, const view *v, const rav_state *s)
 			      "  engine: type %u scalar %llu fields %#llx %#llx back %#llx %#llx\n"
 			      "  replay: type %u scalar %llu fields %#llx %#llx back %#llx %#llx",
 			      cp, e->page, e->slot, e->type, (unsigned long long)e->scalar,
-			      (unsigned long long)e->field[0], (unsigned long long)ef1, (unsigned long long)e->back[0],
-			      (unsigned long long)e->back[1], rc.type, (unsigned long long)rc.scalar,
-			      (unsigned long long)rf[0], (unsigned long long)rf[1], (unsigned long long)rb[0],
+			      (unsigned long long)e->field[0], (unsigned long long)ef1,
+			      (unsigned long long)e->back[0], (unsigned long long)e->back[1], rc.type,
+			      (unsigned long long)rc.scalar, (unsigned long long)rf[0],
+			      (unsigned long long)rf[1], (unsigned long long)rb[0],
 			      (unsigned long long)rb[1]);
 	}
 	/* counters (root cells are not counted as live by the engine) */
-	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells || sh.dead_cells != v->st.dead_cells ||
-	    dead != v->st.dead_cells || sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
-		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live %llu dead %llu "
+	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells ||
+	    sh.dead_cells != v->st.dead_cells || dead != v->st.dead_cells ||
+	    sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
+		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live "
+		      "%llu dead %llu "
 		      "refs %llu (counted in the cells: live %llu dead %llu refs %llu)",
-		      cp, v->heap_id, (unsigned long long)v->st.live_cells, (unsigned long long)v->st.dead_cells,
-		      (unsigned long long)v->st.ref_cells, (unsigned long long)sh.live_cells,
-		      (unsigned long long)sh.dead_cells, (unsigned long long)sh.ref_cells, (unsigned long long)live,
-		      (unsigned long long)dead, (unsigned long long)refs);
+		      cp, v->heap_id, (unsigned long long)v->st.live_cells,
+		      (unsigned long long)v->st.dead_cells, (unsigned long long)v->st.ref_cells,
+		      (unsigned long long)sh.live_cells, (unsigned long long)sh.dead_cells,
+		      (unsigned long long)sh.ref_cells, (unsigned long long)live, (unsigned long long)dead,
+		      (unsigned long long)refs);
 }
 
 /* ---- the workload ------------------------------------------------------ */
@@ -516,7 +527,7 @@ int main(int argc, char **argv)
 	T_NODE = rav_type_register("x-node", RAV_REF, RAV_REF);
 	T_PAIR = rav_type_register("x-pair", RAV_REF, RAV_DATA);
 	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);
-	static ctx mainc = { .rng = 0x9e3779b97f4a7c15ull }, workc = { .rng = 0x2545f4914f6cdd1dull };
+	static ctx mainc = {.rng = 0x9e3779b97f4a7c15ull}, workc = {.rng = 0x2545f4914f6cdd1dull};
 	cur = &mainc;
 	rav_heap *h = rav_heap_self();
 	if (!h || !T_NODE || !T_PAIR || !T_LEAF) {
@@ -550,7 +561,8 @@ int main(int argc, char **argv)
 			snprintf(text, sizeof text, "checkpoint %u", cp);
 			rav_mark(text);
 			cp++;
-			if (m && (rav_send(chan, m) != RAV_OK || rav_try_recv(chan, h, mainc.roots[rnd() % NROOTS]) != RAV_OK))
+			if (m && (rav_send(chan, m) != RAV_OK ||
+			          rav_try_recv(chan, h, mainc.roots[rnd() % NROOTS]) != RAV_OK))
 				failf("message after a checkpoint: %s", rav_last_error());
 		}
 	}
@@ -623,7 +635,8 @@ int main(int argc, char **argv)
 			continue;
 		/* the views were taken just before the mark: the state before the mark event */
 		if (rav_state_seek(s, mk->event, &err) < 0) {
-			failf("checkpoint %u: seek to event %llu failed: %s", n, (unsigned long long)mk->event, err.message);
+			failf("checkpoint %u: seek to event %llu failed: %s", n,
+			      (unsigned long long)mk->event, err.message);
 			break;
 		}
 		for (unsigned v = 0; v < nviews[n]; v++) {
@@ -649,7 +662,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;
 	}
-	printf("replay-exact: %u operations, %u message rounds with a second thread, %llu events, %u checkpoints, "
+	printf("replay-exact: %u operations, %u message rounds with a second thread, %llu events, %u "
+	       "checkpoints, "
 	       "%zu cells compared: replay matches the engine\n",
 	       ops, rounds, (unsigned long long)nevents, cp, compared);
 	return 0;

@@ -19,9 +19,9 @@ typedef struct gheap {
 	uint32_t id;
 	uint32_t *pages;
 	uint32_t npages, cap;
-	uint64_t n;      /* live cells, positions 0..n-1 */
-	uint64_t *slot;  /* root slot naming the cell at each position */
-	uint64_t *val;   /* its data word 1 */
+	uint64_t n;     /* live cells, positions 0..n-1 */
+	uint64_t *slot; /* root slot naming the cell at each position */
+	uint64_t *val;  /* its data word 1 */
 	uint64_t pcap;
 	uint64_t *free_slots;
 	uint64_t nfree, fcap;
@@ -83,15 +83,16 @@ static void emit_raw(gen *g, gheap *h, const rav_raw_event *e, size_t n)
 	g->written++;
 }
 
-static void emit(gen *g, gheap *h, uint32_t kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+static void emit(gen *g, gheap *h, uint32_t kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b,
+                 uint64_t c)
 {
 	g->tsc += 7;
 	if (++h->since_time >= RAV_TIME_EVERY) {
-		rav_raw_event t = { RAV_EV_TIME, 0, g->tsc, 1000000000ull, 0 };
+		rav_raw_event t = {RAV_EV_TIME, 0, g->tsc, 1000000000ull, 0};
 		h->since_time = 0;
 		emit_raw(g, h, &t, 1);
 	}
-	rav_raw_event e = { kind | (aux << 8), x, a, b, c };
+	rav_raw_event e = {kind | (aux << 8), x, a, b, c};
 	emit_raw(g, h, &e, 1);
 }
 
@@ -99,10 +100,10 @@ static void emit(gen *g, gheap *h, uint32_t kind, uint32_t aux, uint32_t x, uint
 static void emit_sync(gen *g, gheap *h, uint32_t kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b)
 {
 	g->tsc += 7;
-	rav_raw_event t = { RAV_EV_TIME, 0, g->tsc, 1000000000ull, 0 };
+	rav_raw_event t = {RAV_EV_TIME, 0, g->tsc, 1000000000ull, 0};
 	h->since_time = 0;
 	emit_raw(g, h, &t, 1);
-	rav_raw_event e = { kind | (aux << 8), x, a, b, ++g->seq };
+	rav_raw_event e = {kind | (aux << 8), x, a, b, ++g->seq};
 	emit_raw(g, h, &e, 1);
 }
 

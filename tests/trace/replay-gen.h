@@ -17,14 +17,14 @@
 #include <stdint.h>
 
 typedef struct gen_params {
-	const char *path;       /* trace file to write */
-	uint64_t events;        /* stop after about this many events */
-	uint64_t live_target;   /* live cells per heap in steady state */
-	unsigned threads;       /* 1 or 2 */
+	const char *path;     /* trace file to write */
+	uint64_t events;      /* stop after about this many events */
+	uint64_t live_target; /* live cells per heap in steady state */
+	unsigned threads;     /* 1 or 2 */
 	uint64_t seed;
-	bool access;            /* also write ACCESS events */
-	bool uniform;           /* frees and stores hit uniformly random cells (worst case
-				 * for keyframes); default: mostly young cells near the top */
+	bool access;  /* also write ACCESS events */
+	bool uniform; /* frees and stores hit uniformly random cells (worst case
+	               * for keyframes); default: mostly young cells near the top */
 } gen_params;
 
 /* Returns 0, or -1 with a message on stderr.  *written gets the event count. */

@@ -21,12 +21,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 /* First difference between two states, or 0 if equal. */
@@ -37,9 +37,9 @@ static int compare(const rav_state *a, const rav_state *b, char *why, size_t len
 	rav_state_get_totals(b, &tb);
 	if (memcmp(&ta, &tb, sizeof ta) != 0) {
 		snprintf(why, len, "totals differ: live %llu vs %llu, pages %llu vs %llu, moves %llu vs %llu",
-			 (unsigned long long)ta.live_cells, (unsigned long long)tb.live_cells,
-			 (unsigned long long)ta.pages, (unsigned long long)tb.pages, (unsigned long long)ta.moves,
-			 (unsigned long long)tb.moves);
+		         (unsigned long long)ta.live_cells, (unsigned long long)tb.live_cells,
+		         (unsigned long long)ta.pages, (unsigned long long)tb.pages,
+		         (unsigned long long)ta.moves, (unsigned long long)tb.moves);
 		return 1;
 	}
 	if (rav_state_heap_count(a) != rav_state_heap_count(b)) {
@@ -53,20 +53,22 @@ static int compare(const rav_state *a, const rav_state *b, char *why, size_t len
 		if (ha.id != hb.id || ha.page_count != hb.page_count || ha.live_cells != hb.live_cells ||
 		    ha.dead_cells != hb.dead_cells || ha.ref_cells != hb.ref_cells ||
 		    (ha.page_count && memcmp(ha.pages, hb.pages, sizeof *ha.pages * ha.page_count) != 0)) {
-			snprintf(why, len, "heap %u differs (pages %u vs %u, live %llu vs %llu)", ha.id, ha.page_count,
-				 hb.page_count, (unsigned long long)ha.live_cells, (unsigned long long)hb.live_cells);
+			snprintf(why, len, "heap %u differs (pages %u vs %u, live %llu vs %llu)", ha.id,
+			         ha.page_count, hb.page_count, (unsigned long long)ha.live_cells,
+			         (unsigned long long)hb.live_cells);
 			return 1;
 		}
 	}
-	uint32_t span = rav_state_page_span(a) > rav_state_page_span(b) ? rav_state_page_span(a) : rav_state_page_span(b);
+	uint32_t span =
+	    rav_state_page_span(a) > rav_state_page_span(b) ? rav_state_page_span(a) : rav_state_page_span(b);
 	for (uint32_t p = 0; p < span; p++) {
 		struct rav_state_page pa, pb;
 		rav_state_page(a, p, &pa);
 		rav_state_page(b, p, &pb);
 		if (pa.kind != pb.kind || pa.owner != pb.owner || pa.fill != pb.fill || pa.live != pb.live ||
 		    pa.dead != pb.dead) {
-			snprintf(why, len, "page %u differs: kind %u/%u owner %u/%u fill %u/%u", p, pa.kind, pb.kind,
-				 pa.owner, pb.owner, pa.fill, pb.fill);
+			snprintf(why, len, "page %u differs: kind %u/%u owner %u/%u fill %u/%u", p, pa.kind,
+			         pb.kind, pa.owner, pb.owner, pa.fill, pb.fill);
 			return 1;
 		}
 		if (pa.kind == RAV_SPAGE_UNUSED || pa.kind == RAV_SPAGE_POOL)
@@ -75,10 +77,11 @@ static int compare(const rav_state *a, const rav_state *b, char *why, size_t len
 			rav_state_cell ca, cb;
 			rav_state_cell_at(a, p, c, &ca);
 			rav_state_cell_at(b, p, c, &cb);
-			if (ca.state != cb.state || ca.type != cb.type || memcmp(ca.word, cb.word, sizeof ca.word) != 0 ||
+			if (ca.state != cb.state || ca.type != cb.type ||
+			    memcmp(ca.word, cb.word, sizeof ca.word) != 0 ||
 			    memcmp(ca.field_target, cb.field_target, sizeof ca.field_target) != 0) {
-				snprintf(why, len, "page %u cell %u differs: state %u/%u type %u/%u", p, c, ca.state,
-					 cb.state, ca.type, cb.type);
+				snprintf(why, len, "page %u cell %u differs: state %u/%u type %u/%u", p, c,
+				         ca.state, cb.state, ca.type, cb.type);
 				return 1;
 			}
 		}
@@ -141,8 +144,8 @@ static int run(const char *path, const char *budget_mb)
 		rav_event ev;
 		while (rav_state_position(stepper) < cps[i])
 			if (!rav_state_step(stepper, &ev, &err)) {
-				fprintf(stderr, "step failed at %llu: %s\n", (unsigned long long)rav_state_position(stepper),
-					err.message);
+				fprintf(stderr, "step failed at %llu: %s\n",
+				        (unsigned long long)rav_state_position(stepper), err.message);
 				return 1;
 			}
 		rav_state_get_totals(stepper, &tot_at[i]);
@@ -154,7 +157,8 @@ static int run(const char *path, const char *budget_mb)
 		}
 		CHECK(rav_state_position(seeker) == cps[i]);
 		if (compare(stepper, seeker, why, sizeof why)) {
-			fprintf(stderr, "at event %llu, seek and step disagree: %s\n", (unsigned long long)cps[i], why);
+			fprintf(stderr, "at event %llu, seek and step disagree: %s\n",
+			        (unsigned long long)cps[i], why);
 			failures++;
 		}
 		/* step back = seek(pos - 1), then forward again */
@@ -162,7 +166,8 @@ static int run(const char *path, const char *budget_mb)
 			rav_state_seek(seeker, cps[i] - 1, &err);
 			CHECK(rav_state_step(seeker, NULL, &err));
 			if (compare(stepper, seeker, why, sizeof why)) {
-				fprintf(stderr, "at event %llu, step back and forward: %s\n", (unsigned long long)cps[i], why);
+				fprintf(stderr, "at event %llu, step back and forward: %s\n",
+				        (unsigned long long)cps[i], why);
 				failures++;
 			}
 		}
@@ -218,15 +223,17 @@ static int run(const char *path, const char *budget_mb)
 				if (i % 8 == 0 || i + 1 == got) {
 					rav_state_seek(seeker, he[i].event + 1, &err);
 					rav_state_cell hc;
-					rav_state_cell_at(seeker, rav_loc_page(he[i].where), rav_loc_cell(he[i].where), &hc);
-					CHECK(hc.state == RAV_CELL_LIVE || he[i].kind == RAV_EV_FREE || he[i].kind == RAV_EV_TRIM);
+					rav_state_cell_at(seeker, rav_loc_page(he[i].where),
+					                  rav_loc_cell(he[i].where), &hc);
+					CHECK(hc.state == RAV_CELL_LIVE || he[i].kind == RAV_EV_FREE ||
+					      he[i].kind == RAV_EV_TRIM);
 				}
 			}
 		}
 	}
 
 	/* contention over the file */
-	rav_contention_config cc = { .line_size = 64, .windows = 8 };
+	rav_contention_config cc = {.line_size = 64, .windows = 8};
 	rav_contention *con = rav_contention_run(t, &cc, NULL, NULL, &err);
 	CHECK(con != NULL);
 	if (con) {
@@ -243,8 +250,8 @@ static int run(const char *path, const char *budget_mb)
 	rav_state_free(stepper);
 	rav_state_free(seeker);
 	rav_trace_close(t);
-	printf("budget %s MB: %llu events, %llu keyframes\n", budget_mb ? budget_mb : "default", (unsigned long long)n,
-	       (unsigned long long)kfs);
+	printf("budget %s MB: %llu events, %llu keyframes\n", budget_mb ? budget_mb : "default",
+	       (unsigned long long)n, (unsigned long long)kfs);
 	return 0;
 }
 
@@ -259,8 +266,12 @@ int main(void)
 	close(fd);
 	/* RAV_TEST_SMALL (valgrind runs): fewer events, still several keyframes */
 	bool small = getenv("RAV_TEST_SMALL") != NULL;
-	gen_params gp = { .path = path, .events = small ? 400000 : 3000000, .live_target = 20000,
-			  .threads = 2, .seed = 7, .access = true };
+	gen_params gp = {.path = path,
+	                 .events = small ? 400000 : 3000000,
+	                 .live_target = 20000,
+	                 .threads = 2,
+	                 .seed = 7,
+	                 .access = true};
 	uint64_t written = 0;
 	if (gen_trace(&gp, &written) < 0) {
 		unlink(path);

@@ -16,21 +16,21 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
-#define CHECK_EQ(a, b)                                                                               \
-	do {                                                                                         \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);       \
-		if (_a != _b) {                                                                      \
-			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, \
-				#a, _a, #b, _b);                                                     \
-			failures++;                                                                  \
-		}                                                                                    \
+#define CHECK_EQ(a, b)                                                                                       \
+	do {                                                                                                 \
+		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);               \
+		if (_a != _b) {                                                                              \
+			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, #a,  \
+			        _a, #b, _b);                                                                 \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 #define PAGE 4096u
@@ -79,8 +79,8 @@ static void bad(rav_state *s, rav_event e, const char *needle, int line)
 	char want[64];
 	snprintf(want, sizeof want, "event %llu", (unsigned long long)pos);
 	if (err.code != RAV_TRACE_EREPLAY || !strstr(err.message, want) || !strstr(err.message, needle)) {
-		fprintf(stderr, "%s:%d: wrong error (code %d): %s (wanted \"%s\" and \"%s\")\n", __FILE__, line,
-			err.code, err.message, want, needle);
+		fprintf(stderr, "%s:%d: wrong error (code %d): %s (wanted \"%s\" and \"%s\")\n", __FILE__,
+		        line, err.code, err.message, want, needle);
 		failures++;
 	}
 }
@@ -228,10 +228,11 @@ static void test_reference_ravioli(void)
 	rav_state_cell_at(s, 0, 4, &c);
 	CHECK_EQ(c.type, 2);
 	CHECK_EQ(c.field_target[0], L(0, 3, 0));
-	rav_loc refs[4] = { 0 };
+	rav_loc refs[4] = {0};
 	unsigned n = rav_state_referrers(s, L(0, 3, 0), refs, 4);
 	CHECK_EQ(n, 2);
-	CHECK((refs[0] == L(0, 1, 1) && refs[1] == L(0, 2, 1)) || (refs[0] == L(0, 2, 1) && refs[1] == L(0, 1, 1)));
+	CHECK((refs[0] == L(0, 1, 1) && refs[1] == L(0, 2, 1)) ||
+	      (refs[0] == L(0, 2, 1) && refs[1] == L(0, 1, 1)));
 	rav_state_totals t;
 	rav_state_get_totals(s, &t);
 	CHECK_EQ(t.ref_cells, 1);
@@ -347,7 +348,8 @@ static void test_errors(void)
 	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(2, 0, 0), 0, 1);
 	OK(s, RAV_EV_ALLOC, 17, 0, L(2, 1, 0), 0, 0);
 	OK(s, RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 0, 5);
-	BAD(s, "holds 0x5 but the event says its old value is 0x6", RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 6, 7);
+	BAD(s, "holds 0x5 but the event says its old value is 0x6", RAV_EV_DATA_STORE, 0, 0, L(2, 1, 1), 6,
+	    7);
 	rav_state_free(s);
 
 	s = fresh();
@@ -403,7 +405,8 @@ static void test_errors(void)
 	rav_state_free(s);
 
 	s = fresh();
-	BAD(s, "beyond the largest pool", RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, (uint64_t)0xfffffff0u << 16, 0, 1);
+	BAD(s, "beyond the largest pool", RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, (uint64_t)0xfffffff0u << 16,
+	    0, 1);
 	rav_state_free(s);
 }
 
