@@ -645,6 +645,48 @@ static void test_concurrent_index(void)
 	tt_mem_free(&m);
 }
 
+/* ---- Progress and cancellation ------------------------------------------- */
+
+static bool cancel_at_first(uint64_t done, uint64_t total, void *user)
+{
+	unsigned *calls = user;
+	(*calls)++;
+	return done >= total; /* cancel unless this is the final report */
+}
+
+static void test_cancel(void)
+{
+	tt_mem m = { 0 };
+	ravt_writer *w = tt_writer(&m, 0, false);
+	REQUIRE(w);
+	static rav_raw_event e[4096];
+	uint64_t tsc = 5000;
+	for (int blk = 0; blk < 300; blk++) {
+		for (int i = 0; i < 4096; i++)
+			e[i] = i % 16 == 0 ? tt_ev(RAV_EV_TIME, 0, 0, tsc += 50, 0, 0)
+					   : tt_ev(RAV_EV_ALLOC, 16, 0, tt_addr(1, 1 + (uint32_t)i % 100, 0), 0, 0);
+		CHECK(_ravt_writer_add(w, 1, e, 4096) == 0);
+	}
+	CHECK(_ravt_writer_finish(w, 0) == 0);
+	_ravt_writer_free(w);
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	REQUIRE(t);
+	unsigned calls = 0;
+	CHECK(rav_trace_index(t, cancel_at_first, &calls, &err) == -1);
+	CHECK_EQ(err.code, RAV_TRACE_ECANCELLED);
+	CHECK_EQ(calls, 1);
+	uint64_t part = rav_trace_indexed_events(t);
+	CHECK(part > 0 && part < 300 * 4096);
+	rav_event ev;
+	CHECK(rav_trace_event_at(t, part - 1, &ev));
+	/* Indexing again starts over and finishes. */
+	CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
+	CHECK_EQ(rav_trace_indexed_events(t), 300 * 4096);
+	rav_trace_close(t);
+	tt_mem_free(&m);
+}
+
 int main(void)
 {
 	/* The checksum FORMAT.md specifies (CRC-32C check value). */
@@ -664,6 +706,8 @@ int main(void)
 	fprintf(stderr, "pipe stream: %s\n", tt_failures ? "FAILED" : "ok");
 	test_concurrent_index();
 	fprintf(stderr, "concurrent index: %s\n", tt_failures ? "FAILED" : "ok");
+	test_cancel();
+	fprintf(stderr, "cancel: %s\n", tt_failures ? "FAILED" : "ok");
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
