@@ -1480,6 +1480,12 @@ static rav_trace_thread *thread_entry(struct rav_trace_reader *rd, uint32_t id, 
 	return th;
 }
 
+/* The kinds note_event looks at (threads, types, marks). */
+#define NOTED_KINDS                                                                                         \
+	((1ull << RAV_EV_HEAP_NEW) | (1ull << RAV_EV_THREAD_NAME) | (1ull << RAV_EV_HEAP_END) |             \
+	 (1ull << RAV_EV_MSG_SEND) | (1ull << RAV_EV_MSG_RECV) | (1ull << RAV_EV_MSG_BUILD) |                \
+	 (1ull << RAV_EV_TYPE_DEF) | (1ull << RAV_EV_MARK))
+
 static void note_event(struct rav_trace_reader *rd, const rav_event *ev)
 {
 	rav_trace_thread *th;
@@ -1878,9 +1884,7 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 					goto out;
 				}
 				ev.index = ix->g++;
-				if (ev.kind != RAV_EV_ALLOC && ev.kind != RAV_EV_LINK && ev.kind != RAV_EV_DATA_STORE &&
-				    ev.kind != RAV_EV_FIXUP && ev.kind != RAV_EV_ACCESS && ev.kind != RAV_EV_TIME &&
-				    ev.kind != RAV_EV_MOVE)
+				if (ev.kind < 64 && (NOTED_KINDS >> ev.kind) & 1)
 					note_event(rd, &ev);
 				_rav_replay_index_event(t, &ev);
 			}
