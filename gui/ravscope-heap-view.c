@@ -11,6 +11,7 @@
 
 #include <adwaita.h>
 #include <math.h>
+#include <pango/pangocairo.h>
 
 #include "ravscope-heapdraw.h"
 
@@ -150,6 +151,21 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 		self->vp.anim_t = 1;
 	}
 	ravscope_heap_draw(cr, self->painter, self->doc, self->layout, &self->vp);
+	if (!ravscope_document_is_indexed(self->doc) && self->layout->pages->len == 0) {
+		/* A big trace: say what is going on while the heap is still empty. */
+		PangoLayout *pl = gtk_widget_create_pango_layout(GTK_WIDGET(self), NULL);
+		g_autofree char *msg = g_strdup_printf("Reading the trace: %.0f%%\nScrub the timeline, or press Space, to replay the part already read",
+						       100 * ravscope_document_get_index_progress(self->doc));
+		pango_layout_set_text(pl, msg, -1);
+		pango_layout_set_alignment(pl, PANGO_ALIGN_CENTER);
+		int tw, th;
+		pango_layout_get_pixel_size(pl, &tw, &th);
+		double ink = is_dark() ? 0.85 : 0.3;
+		cairo_set_source_rgb(cr, ink, ink, ink);
+		cairo_move_to(cr, self->vp.x0 + (self->vp.width - tw) / 2, self->vp.y0 + (self->vp.height - th) / 2);
+		pango_cairo_show_layout(cr, pl);
+		g_object_unref(pl);
+	}
 }
 
 static void ravscope_heap_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
@@ -558,6 +574,21 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	ensure_layout(self);
 	self->fitted = was_fitted;
 	self->keep_hint = NULL;
+	/* Zoomed in and the step happened off screen: glide over to it, so a
+	 * class watching one page does not lose the action. */
+	if (!was_fitted && duration_ms > 0 && self->last_touched && self->layout) {
+		double wx, wy;
+		if (ravscope_heap_layout_cell_pos(self->layout, self->last_touched, &wx, &wy)) {
+			double s = self->vp.scale, vw = self->vp.width / s, vh = self->vp.height / s;
+			if (wx < self->vp.ox || wx + 1 > self->vp.ox + vw || wy < self->vp.oy || wy + 1 > self->vp.oy + vh) {
+				self->target_scale = s;
+				self->target_ox = wx + 0.5 - vw / 2;
+				self->target_oy = wy + 0.5 - vh / 2;
+				self->anchored = FALSE;
+				start_zoom_anim(self);
+			}
+		}
+	}
 	/* Showing the whole heap and the heap outgrew the view: zoom out
 	 * smoothly so it stays whole. */
 	if (was_fitted && self->layout &&

@@ -498,6 +498,7 @@ static guint64 busiest_event(RavscopeDocument *doc)
 
 static void on_index_progress(RavscopeDocument *doc, GParamSpec *pspec, RavscopeWindow *self)
 {
+	gtk_widget_queue_draw(GTK_WIDGET(self->heap_view));
 	gtk_progress_bar_set_fraction(self->index_progress, ravscope_document_get_index_progress(doc));
 	update_position_ui(self);
 	ravscope_event_model_update_count(self->event_model);
