@@ -54,6 +54,10 @@ static rav_evbuf *exchange(void)
 	_mm_sfence(); /* streaming stores into the full buffer become visible first */
 #endif
 	rav_evbuf *b = rav__recorder->exchange(tbuf, rav__recorder->user);
+	/* The exchange may have waited for the writer: take a fresh clock
+	 * reading before the next event, so the events after the wait are not
+	 * interpolated back into the time spent waiting. */
+	time_countdown = 0;
 	if (b) {
 		rav_heap *h = rav__self();
 		b->thread = h ? h->id : 0;
