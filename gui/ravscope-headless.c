@@ -199,6 +199,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	vp.dark = o->dark;
 	vp.large_text = o->large_text;
 	vp.legend = chrome && !o->no_legend;
+	vp.reserve_right = vp.legend ? (o->large_text ? 240 : 190) : 0;
 	vp.selected = sel;
 	vp.hover = RAV_LOC_NONE;
 	vp.contention = cont;

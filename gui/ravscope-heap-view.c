@@ -93,6 +93,7 @@ static void ensure_layout(RavscopeHeapView *self)
 		v.y0 = 0;
 		v.width = w - v.gutter;
 		v.height = h;
+		v.reserve_right = self->legend ? (self->large_text ? 240 : 190) : 0;
 		L = ravscope_heap_layout_build_fit(self->doc, keep, self->page_cols, &v, self->large_text ? 52 : 40);
 		self->min_lane_h = (self->large_text ? 52 : 40) / MAX(v.scale, 1e-3);
 		self->vp = v;

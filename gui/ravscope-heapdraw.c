@@ -369,7 +369,8 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const Ravs
 RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
 						   unsigned page_cols, RavscopeViewport *vp, double label_px)
 {
-	double aspect = vp->width / MAX(vp->height, 1);
+	double avail_w = vp->width - (vp->width > 3 * vp->reserve_right ? vp->reserve_right : 0);
+	double aspect = avail_w / MAX(vp->height, 1);
 	RavscopeHeapLayout *L = ravscope_heap_layout_build(doc, keep, page_cols, aspect, 0);
 	ravscope_viewport_fit(vp, L);
 	/* Lanes at least label_px tall on screen at this zoom, so every lane's
@@ -408,7 +409,8 @@ gboolean ravscope_heap_layout_cell_pos(const RavscopeHeapLayout *L, rav_loc cell
 
 void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *L)
 {
-	double sx = vp->width / MAX(L->world_w, 1);
+	double avail_w = vp->width - (vp->width > 3 * vp->reserve_right ? vp->reserve_right : 0);
+	double sx = avail_w / MAX(L->world_w, 1);
 	double sy = vp->height / MAX(L->world_h, 1);
 	vp->scale = MIN(sx, sy);
 	/* Whole pixels per cell when possible: crisp cells, exact colours. */

@@ -101,6 +101,7 @@ typedef struct {
 	double x0, y0;         /* heap area origin on the surface (pixels) */
 	double width, height;  /* heap area size (pixels) */
 	double gutter;         /* label column left of the heap area (pixels) */
+	double reserve_right;  /* pixels kept free on the right at fit (the legend's place) */
 	rav_loc selected, hover;
 	gboolean dark, large_text, legend;
 	const RavscopeAnim *anims;
