@@ -109,6 +109,9 @@ void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 {
 	if (!rav__recorder)
 		return;
+	/* This event brings its own clock reading (taken under the lock that
+	 * orders it): no periodic one may slip in before it with a later tsc. */
+	time_countdown = RAV_TIME_EVERY + 1;
 	rav_raw_event *e = reserve(2);
 	if (!e)
 		return;
