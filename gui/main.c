@@ -79,6 +79,12 @@ int main(int argc, char **argv)
 		};
 		return bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);
 	}
+	/* Without any display GTK can only fail; point at the headless mode. */
+	if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY") && !g_getenv("BROADWAY_DISPLAY")) {
+		g_printerr("ravscope: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset).\n"
+			   "To draw a trace without a display: ravscope --render OUT.png FILE\n");
+		return 1;
+	}
 	RavscopeApplication *app = ravscope_application_new();
 	int status = g_application_run(G_APPLICATION(app), argc, argv);
 	g_object_unref(app);
