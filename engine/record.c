@@ -68,7 +68,7 @@ static rav_evbuf *exchange(void)
 }
 
 /* Room for n more records, or NULL if the recorder has no buffer to give. */
-static inline rav_raw_event *reserve(unsigned n)
+static inline rav_raw_event *reserve_clock(unsigned n, bool clock)
 {
 	rav_evbuf *b = tbuf;
 	if (RAV_UNLIKELY(!b || b->count + n + 1 > b->cap)) {
@@ -76,7 +76,7 @@ static inline rav_raw_event *reserve(unsigned n)
 		if (!b || b->count + n + 1 > b->cap)
 			return NULL;
 	}
-	if (RAV_UNLIKELY(time_countdown == 0)) {
+	if (RAV_UNLIKELY(time_countdown == 0) && clock) {
 		rav_raw_event *t = &b->ev[b->count++];
 		t->kind = RAV_EV_TIME;
 		t->x = 0;
@@ -85,10 +85,16 @@ static inline rav_raw_event *reserve(unsigned n)
 		t->c = 0;
 		time_countdown = RAV_TIME_EVERY;
 	}
-	time_countdown--;
+	if (time_countdown)
+		time_countdown--;
 	rav_raw_event *e = &b->ev[b->count];
 	b->count += n;
 	return e;
+}
+
+static inline rav_raw_event *reserve(unsigned n)
+{
+	return reserve_clock(n, true);
 }
 
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
@@ -111,10 +117,10 @@ void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 		return;
 	/* This event brings its own clock reading (taken under the lock that
 	 * orders it): no periodic one may slip in before it with a later tsc. */
-	time_countdown = RAV_TIME_EVERY + 1;
-	rav_raw_event *e = reserve(2);
+	rav_raw_event *e = reserve_clock(2, false);
 	if (!e)
 		return;
+	time_countdown = RAV_TIME_EVERY;
 	e[0].kind = RAV_EV_TIME;
 	e[0].x = 0;
 	e[0].a = tsc;
