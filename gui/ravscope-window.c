@@ -801,7 +801,7 @@ static void setup_event_filters(RavscopeWindow *self)
 		rav_trace *t = ravscope_document_get_trace(self->doc);
 		for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
 			const rav_trace_thread *th = rav_trace_thread_at(t, i);
-			g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);
+			g_autofree char *nm = th ? ravscope_document_heap_name(self->doc, th->heap_id) : g_strdup("?");
 			gtk_string_list_append(threads, nm);
 		}
 	}
@@ -1072,7 +1072,10 @@ static void build_contention_panel(RavscopeWindow *self)
 		for (unsigned k = 0; k < 64 && k < rav_trace_thread_count(t); k++) {
 			if (!(ln->thread_mask & ((guint64)1 << k)))
 				continue;
-			g_autofree char *nm = ravscope_document_heap_name(self->doc, rav_trace_thread_at(t, k)->heap_id);
+			const rav_trace_thread *th = rav_trace_thread_at(t, k);
+			if (!th)
+				continue;
+			g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);
 			g_string_append_printf(threads, "%s%s", threads->len ? ", " : "", nm);
 		}
 		g_autofree char *where = ln->external ? g_strdup_printf("outside the pool (0x%" G_GINT64_MODIFIER "x)", ln->line * 64)
