@@ -4,7 +4,9 @@
 #
 # Both quick-start scripts call this first, so a fresh machine needs no
 # manual step; the dpkg check keeps reruns (and CI on a warm machine) fast.
-# Runs apt-get as root directly, otherwise through sudo.
+# Runs apt-get as root directly, otherwise through sudo.  Recommends are not
+# installed, so what GTK needs at run time under Xvfb (icons, SVG loader,
+# fonts the render tests' pixels depend on) is listed explicitly.
 set -eu
 
 PACKAGES="
@@ -13,7 +15,8 @@ libzstd-dev zstd
 valgrind
 libjemalloc-dev libmimalloc-dev
 clang libclang-rt-14-dev
-libgtk-4-dev libadwaita-1-dev libglib2.0-bin
+libgtk-4-dev libadwaita-1-dev libglib2.0-bin libgtk-4-bin
+librsvg2-common adwaita-icon-theme gsettings-desktop-schemas at-spi2-core fonts-dejavu-core
 xvfb xauth imagemagick xdotool
 desktop-file-utils appstream libxml2-utils
 "
