@@ -815,8 +815,15 @@ static inline __attribute__((always_inline)) const uint8_t *vget(const uint8_t *
 		*out = b;
 		return p;
 	}
-	uint64_t v = b & 0x7f;
-	for (unsigned shift = 7; shift < 70; shift += 7) {
+	/* two bytes: most pool address deltas */
+	uint64_t b1 = *p;
+	if (__builtin_expect(b1 < 0x80, 1)) {
+		*out = (b & 0x7f) | b1 << 7;
+		return p + 1;
+	}
+	p++;
+	uint64_t v = (b & 0x7f) | (b1 & 0x7f) << 7;
+	for (unsigned shift = 14; shift < 70; shift += 7) {
 		b = *p++;
 		v |= (b & 0x7f) << shift;
 		if (b < 0x80) {
@@ -1041,18 +1048,26 @@ static inline __attribute__((always_inline)) bool tdec_event(tdec *td, rav_event
 	}
 	if (__builtin_expect(p > end || x > UINT32_MAX, 0))
 		goto bad;
-	ev->text = NULL;
+	const char *text = NULL;
 	if (__builtin_expect(shape == RAVT_SHAPE_XTEXT || shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT, 0)) {
 		uint64_t tlen = shape == RAVT_SHAPE_XTEXT ? aux : a;
 		if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
 			goto bad;
-		ev->text = intern_text ? intern(td->rd, p, (size_t)tlen) : NULL;
+		text = intern_text ? intern(td->rd, p, (size_t)tlen) : NULL;
 		p += tlen;
 	}
 	if (__builtin_expect(td->left == 1, 0) && (p != end || td->sp != td->send || td->next_valid)) {
 		snprintf(td->why, sizeof td->why, "bytes left over after the chunk's last event");
 		return false;
 	}
+	/* the decoder's registers first: stores through ev could alias them
+	 * as far as the compiler knows */
+	uint64_t t_fp = td->t_fp;
+	td->t_fp = t_fp + td->t_step;
+	td->ep = p;
+	td->seg_left--;
+	td->left--;
+	td->ordinal++;
 	ev->kind = (uint16_t)kind;
 	ev->aux = (uint32_t)aux;
 	ev->x = (uint32_t)x;
@@ -1060,12 +1075,8 @@ static inline __attribute__((always_inline)) bool tdec_event(tdec *td, rav_event
 	ev->b = b;
 	ev->c = c;
 	ev->thread = tid;
-	ev->time_ns = td->t_fp >> 16;
-	td->t_fp += td->t_step;
-	td->ep = p;
-	td->seg_left--;
-	td->left--;
-	td->ordinal++;
+	ev->time_ns = t_fp >> 16;
+	ev->text = text;
 	return true;
 bad:
 	snprintf(td->why, sizeof td->why, "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
@@ -1686,13 +1697,27 @@ static hentry heap_pop(heap *h)
 	return top;
 }
 
+/* Events go to the replay model in batches: one call per batch keeps the
+ * hand-over cost off the per-event path. */
+#define INDEX_BATCH 128
+
 typedef struct indexer {
 	rav_trace *t;
 	struct rav_trace_reader *rd;
 	run pending[256];
 	size_t npending;
 	uint64_t g;           /* next global index */
+	size_t nbatch;
+	rav_event batch[INDEX_BATCH];
 } indexer;
+
+static void flush_batch(indexer *ix)
+{
+	if (ix->nbatch) {
+		_rav_replay_index_events(ix->t, ix->batch, ix->nbatch);
+		ix->nbatch = 0;
+	}
+}
 
 static bool publish(indexer *ix)
 {
@@ -1837,7 +1862,6 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 	if (expected == UINT64_MAX)
 		expected = 0;
 	uint64_t next_progress = 1u << 20;
-	rav_event ev;
 	for (;;) {
 		if (ready.n == 0) {
 			if (waiting.n == 0)
@@ -1873,8 +1897,15 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 				st->seen = true;
 				st->first_event = ix->g;
 			}
+			/* g and nb in locals: the decoder's stores into the batch
+			 * (inside *ix) would otherwise make them reload each event */
+			uint64_t g = ix->g;
+			size_t nb = ix->nbatch;
 			for (uint32_t k = 0; k < n; k++) {
-				if (!tdec_event(d, &ev, true)) {
+				rav_event *ev = &ix->batch[nb];
+				if (!tdec_event(d, ev, true)) {
+					ix->g = g;
+					ix->nbatch = nb;
 					/* Keep the runs consistent with what was delivered. */
 					ix->pending[ix->npending - 1].len -= n - k;
 					if (ix->pending[ix->npending - 1].len == 0)
@@ -1883,11 +1914,17 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 					decode_error(rd, d, err);
 					goto out;
 				}
-				ev.index = ix->g++;
-				if (ev.kind < 64 && (NOTED_KINDS >> ev.kind) & 1)
-					note_event(rd, &ev);
-				_rav_replay_index_event(t, &ev);
+				ev->index = g++;
+				if (ev->kind < 64 && (NOTED_KINDS >> ev->kind) & 1)
+					note_event(rd, ev);
+				if (++nb == INDEX_BATCH) {
+					ix->nbatch = nb;
+					flush_batch(ix);
+					nb = 0;
+				}
 			}
+			ix->g = g;
+			ix->nbatch = nb;
 			st->last_event = ix->g - 1;
 			st->dirty = true;
 			/* Next segment: in this chunk, or the first of the next chunk. */
@@ -1913,6 +1950,7 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 			}
 			if (ix->g >= next_progress) {
 				next_progress = ix->g + (1u << 20);
+				flush_batch(ix);
 				if (!publish(ix)) {
 					set_err(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
 					goto out;
@@ -1937,6 +1975,8 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 	}
 	rc = 0;
 out:
+	if (ix)
+		flush_batch(ix);
 	_rav_replay_index_end(t);
 	if (rc == 0) {
 		pthread_mutex_lock(&rd->lock);

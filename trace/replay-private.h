@@ -15,6 +15,7 @@
 #define RAV_REPLAY_PRIVATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ravtrace.h"
@@ -27,6 +28,10 @@ extern "C" {
  * event in global order, index 0, 1, 2, ... without gaps. */
 void _rav_replay_index_begin(rav_trace *t);
 void _rav_replay_index_event(rav_trace *t, const rav_event *ev);
+/* The same for n consecutive events (evs[0].index continues the order): the
+ * reader hands over a batch at a time so the per-event cost is the model's
+ * work alone. */
+void _rav_replay_index_events(rav_trace *t, const rav_event *evs, size_t n);
 void _rav_replay_index_end(rav_trace *t);
 /* At rav_trace_close. */
 void _rav_replay_free(rav_trace *t);

@@ -1083,6 +1083,7 @@ typedef struct rp_index {
 	rp_kf **kf;
 	size_t nkf, kf_cap;
 	uint64_t kf_every, next_kf, kf_bytes, kf_budget;
+	uint64_t next_due; /* first event index where index_boundary has work */
 
 	/* series: closed bins [0, nbins) of width bin_w events; `acc` is the open one */
 	uint64_t bin_w;
@@ -1179,6 +1180,7 @@ static void index_reset(rav_trace *t, rp_index *ix)
 	model_init(&ix->live, ps, cs, ws);
 	ix->kf_every = KF_EVERY_MIN;
 	ix->next_kf = 0;
+	ix->next_due = 0;
 	ix->kf_bytes = 0;
 	if (!ix->live.tkinds) {
 		rav_trace_error e = {.code = RAV_TRACE_ENOMEM, .chunk = -1};
@@ -1490,21 +1492,11 @@ static void thin_keyframes(rp_index *ix)
 	ix->kf_bytes = b;
 }
 
-void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
+/* The work due at event index i before it is applied: a keyframe, closing
+ * a series bin, closing a history-filter block.  Rare (at most one event in
+ * BLOCK_EVENTS), so the per-event loop only compares with ix->next_due. */
+static void index_boundary(rp_index *ix, uint64_t i)
 {
-	rp_index *ix = idx_of(t);
-	if (!ix || ix->failed)
-		return;
-	if (ev->index != ix->live.pos) {
-		rav_trace_error e = {.code = RAV_TRACE_EREPLAY, .chunk = -1};
-		snprintf(e.message, sizeof e.message,
-		         "replay: event %llu arrived while event %llu was expected (events must come in "
-		         "order, without gaps)",
-		         (unsigned long long)ev->index, (unsigned long long)ix->live.pos);
-		index_fail(ix, &e);
-		return;
-	}
-	uint64_t i = ev->index;
 	if (i == ix->next_kf) {
 		ix->kf_bytes += ix->live.copied;
 		ix->live.copied = 0;
@@ -1523,17 +1515,66 @@ void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
 		bloom_flush(ix);
 		pthread_mutex_unlock(&ix->lock);
 	}
-	rp_touch tc;
-	if (apply(&ix->live, ev, &tc) < 0) {
-		index_fail(ix, &ix->live.err);
+	/* the next index where one of the three is due (bin_w may have
+	 * doubled above, so it is recomputed from the current widths) */
+	uint64_t due = ix->next_kf;
+	uint64_t bin = (i / ix->bin_w + 1) * ix->bin_w, blk = (i / BLOCK_EVENTS + 1) * BLOCK_EVENTS;
+	if (bin < due)
+		due = bin;
+	if (blk < due)
+		due = blk;
+	ix->next_due = due;
+}
+
+/* Series bookkeeping for a heap whose numbers an event changed: only the
+ * first touch in a bin does work. */
+static inline void series_touch_fast(rp_index *ix, const rp_heap *h)
+{
+	if (!h)
 		return;
+	uint32_t hi = (uint32_t)(h - ix->live.heaps);
+	if (__builtin_expect(hi < ix->nhs && ix->hs[hi].touched == ix->nbins + 1, 1))
+		return;
+	series_touch(ix, h);
+}
+
+void _rav_replay_index_events(rav_trace *t, const rav_event *evs, size_t n)
+{
+	rp_index *ix = idx_of(t);
+	if (!ix || ix->failed || n == 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		const rav_event *ev = &evs[k];
+		uint64_t i = ev->index;
+		if (__builtin_expect(i != ix->live.pos, 0)) {
+			rav_trace_error e = {.code = RAV_TRACE_EREPLAY, .chunk = -1};
+			snprintf(e.message, sizeof e.message,
+			         "replay: event %llu arrived while event %llu was expected (events must come "
+			         "in order, without gaps)",
+			         (unsigned long long)i, (unsigned long long)ix->live.pos);
+			index_fail(ix, &e);
+			break;
+		}
+		if (__builtin_expect(i >= ix->next_due, 0))
+			index_boundary(ix, i);
+		rp_touch tc;
+		if (__builtin_expect(apply(&ix->live, ev, &tc) < 0, 0)) {
+			index_fail(ix, &ix->live.err);
+			break;
+		}
+		ix->live.pos = i + 1;
+		ix->acc[ev->kind < NKINDS ? ev->kind : 0]++;
+		series_touch_fast(ix, tc.h[0]);
+		series_touch_fast(ix, tc.h[1]);
+		bloom_event(ix->cur_bloom, ev);
 	}
-	ix->live.pos++;
-	ix->acc[ev->kind < NKINDS ? ev->kind : 0]++;
-	series_touch(ix, tc.h[0]);
-	series_touch(ix, tc.h[1]);
-	bloom_event(ix->cur_bloom, ev);
+	/* once per batch: readers on other threads see the prefix applied */
 	__atomic_store_n(&ix->indexed, ix->live.pos, __ATOMIC_RELEASE);
+}
+
+void _rav_replay_index_event(rav_trace *t, const rav_event *ev)
+{
+	_rav_replay_index_events(t, ev, 1);
 }
 
 void _rav_replay_index_end(rav_trace *t)
