@@ -271,6 +271,10 @@ ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void 
 /* Compress chunks or store them raw from now on (the recorder stores raw
  * while its queue backs up, trading file size for keeping up). */
 void _ravt_writer_set_compress(ravt_writer *w, bool compress);
+/* Compress chunks with this zstd level from now on (negative: zstd's fast
+ * levels), or store them raw with 0.  The recorder lowers the level step by
+ * step while its queue backs up. */
+void _ravt_writer_set_level(ravt_writer *w, int level);
 /* Set the pool range once it is known (before any pool address is
  * encoded; the header's pool_base is informational and may stay 0). */
 void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes);

@@ -181,6 +181,25 @@ static void learn_pool(const rav_evbuf *b)
 	}
 }
 
+/* Compression is most of the writer's work (zstd level 1 costs about
+ * twice the encoding).  In auto mode, when the producers get ahead, the
+ * writer steps down to zstd's fast levels, which still halve the size of
+ * typical traces, and stores chunks raw only when the queue is nearly full
+ * (raw events average 4-6 bytes, above the 4-byte budget), rather than make
+ * the recording threads wait. */
+static int level_for(size_t queued)
+{
+	if (R.compress_mode == COMPRESS_NEVER)
+		return 0;
+	if (R.compress_mode == COMPRESS_ALWAYS || queued < MAX_QUEUED / 4)
+		return 1;
+	if (queued < MAX_QUEUED / 2)
+		return -1;
+	if (queued < MAX_QUEUED * 3 / 4)
+		return -5;
+	return 0;
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -196,16 +215,12 @@ static void *writer_main(void *arg)
 			R.tail = NULL;
 		R.queued--;
 		bool failed = R.write_failed;
-		/* Compression is most of the writer's work: when the producers
-		 * get ahead (half the queue waiting), store chunks raw until it
-		 * drains rather than make the recording threads wait. */
-		bool compress = R.compress_mode == COMPRESS_ALWAYS ||
-				(R.compress_mode == COMPRESS_AUTO && R.queued < MAX_QUEUED / 2);
+		int level = level_for(R.queued);
 		pthread_mutex_unlock(&R.lock);
 
 		int rc = 0;
 		if (!failed) {
-			_ravt_writer_set_compress(R.w, compress);
+			_ravt_writer_set_level(R.w, level);
 			learn_pool(b);
 			rc = _ravt_writer_add(R.w, b->thread, b->ev, b->count);
 			if (rc == 0 && (b->flags & RELEASED)) {
