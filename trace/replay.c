@@ -557,8 +557,8 @@ static uint8_t spage_kind(uint32_t engine_kind)
 	}
 }
 
-static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t oldv, uint64_t newv,
-                      bool check_old)
+static inline __attribute__((always_inline)) int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc,
+                                                            uint64_t oldv, uint64_t newv, bool check_old)
 {
 	rp_page *p = cell_page(m, ev, ev->a, "the slot written", false);
 	if (!p)
@@ -591,8 +591,11 @@ static int apply_word(rp_model *m, const rav_event *ev, rp_touch *tc, uint64_t o
 	return 0;
 }
 
-static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
+/* Always inlined into the indexing loop (the hottest caller: no call and
+ * register save per event); apply() below is the out-of-line copy. */
+static inline __attribute__((always_inline)) int apply_inl(rp_model *m, const rav_event *ev, rp_touch *tc)
 {
+	uint64_t newv;
 	tc->h[0] = tc->h[1] = NULL;
 	switch (ev->kind) {
 	case RAV_EV_THREAD_START: {
@@ -892,19 +895,24 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		tc->h[0] = h;
 		break;
 	}
+	/* the word writes share one (inlined) copy of apply_word */
 	case RAV_EV_FIXUP:
 		m->tot.fixups++;
-		return apply_word(m, ev, tc, ev->b, ev->c, true);
+		newv = ev->c;
+		goto word;
 	case RAV_EV_REF_STORE:
 	case RAV_EV_DATA_STORE:
 	case RAV_EV_LINK:
-		return apply_word(m, ev, tc, ev->b, ev->c, true);
+		newv = ev->c;
+		goto word;
 	case RAV_EV_REF_CLEAR:
-		return apply_word(m, ev, tc, ev->b, 0, true);
+		newv = 0;
+		goto word;
 	case RAV_EV_TYPE_WORD: {
 		if (rav_loc_word(ev->a) != 0)
 			return fail(m, ev, "type word event names word %u, not word 0", rav_loc_word(ev->a));
-		return apply_word(m, ev, tc, ev->b, ev->c, true);
+		newv = ev->c;
+		goto word;
 	}
 	case RAV_EV_ROOT_NEW:
 	case RAV_EV_ROOT_FREE: {
@@ -922,6 +930,13 @@ static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
 		break;
 	}
 	return 0;
+word:
+	return apply_word(m, ev, tc, ev->b, newv, true);
+}
+
+static int apply(rp_model *m, const rav_event *ev, rp_touch *tc)
+{
+	return apply_inl(m, ev, tc);
 }
 
 /* ---- queries on a model ------------------------------------------------- */
@@ -1558,7 +1573,7 @@ void _rav_replay_index_events(rav_trace *t, const rav_event *evs, size_t n)
 		if (__builtin_expect(i >= ix->next_due, 0))
 			index_boundary(ix, i);
 		rp_touch tc;
-		if (__builtin_expect(apply(&ix->live, ev, &tc) < 0, 0)) {
+		if (__builtin_expect(apply_inl(&ix->live, ev, &tc) < 0, 0)) {
 			index_fail(ix, &ix->live.err);
 			break;
 		}
@@ -1749,6 +1764,11 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 		_rav_trace_cursor_init(s->t, s->m.pos, &s->cur);
 		s->cur_ok = true;
 	}
+	if (s->failed && s->m.pos < target) {
+		if (err)
+			*err = s->err;
+		return -1;
+	}
 	rav_event ev;
 	while (s->m.pos < target) {
 		if (!_rav_trace_cursor_next(&s->cur, &ev)) {
@@ -1762,8 +1782,18 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 			s->cur_ok = false;
 			return -1;
 		}
-		if (_rav_state_apply(s, &ev, err) < 0)
+		/* _rav_state_apply with the model step inlined: this loop is
+		 * what a seek spends its time in */
+		ev.index = s->m.pos;
+		rp_touch tc;
+		if (__builtin_expect(apply_inl(&s->m, &ev, &tc) < 0, 0)) {
+			s->failed = true;
+			s->err = s->m.err;
+			if (err)
+				*err = s->err;
 			return -1;
+		}
+		s->m.pos++;
 	}
 	return 0;
 }
