@@ -49,6 +49,10 @@ static struct {
 	int compress_mode;      /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
 	uint64_t dropped;
 	rav_recorder rec;
+	/* RAVIOLI_TRACE_STATS=1: what recording cost, printed at the end. */
+	bool stats;
+	uint64_t buffers, waits, wait_ns, writer_cpu_ns;
+	uint64_t at_level[4];   /* buffers written at zstd 1, -1, -5, raw */
 } R = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
@@ -82,6 +86,13 @@ static void enqueue(rav_evbuf *b)
 	pthread_cond_signal(&R.work);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 {
 	(void)user;
@@ -113,7 +124,12 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 		}
 		if (R.stopped)
 			break;
+		uint64_t t0 = R.stats ? mono_ns() : 0;
 		pthread_cond_wait(&R.freed, &R.lock);
+		if (R.stats) {
+			R.waits++;
+			R.wait_ns += mono_ns() - t0;
+		}
 	}
 	pthread_mutex_unlock(&R.lock);
 	if (b) {
@@ -216,6 +232,8 @@ static void *writer_main(void *arg)
 		R.queued--;
 		bool failed = R.write_failed;
 		int level = level_for(R.queued);
+		R.buffers++;
+		R.at_level[level == 1 ? 0 : level == -1 ? 1 : level == -5 ? 2 : 3]++;
 		pthread_mutex_unlock(&R.lock);
 
 		int rc = 0;
@@ -246,6 +264,9 @@ static void *writer_main(void *arg)
 	}
 	R.stopped = true;
 	pthread_cond_broadcast(&R.freed);
+	struct timespec cpu;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	R.writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
 	uint64_t dropped = R.dropped;
 	bool failed = R.write_failed;
 	pthread_mutex_unlock(&R.lock);
@@ -264,13 +285,6 @@ static uint64_t read_tsc(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 #endif
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t calibrate_tsc(uint64_t *tsc_start)
@@ -395,6 +409,10 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 			  : strcmp(cm, "never") == 0		? COMPRESS_NEVER
 								: COMPRESS_AUTO;
 	R.dropped = 0;
+	const char *st = getenv("RAVIOLI_TRACE_STATS");
+	R.stats = st && strcmp(st, "1") == 0;
+	R.buffers = R.waits = R.wait_ns = R.writer_cpu_ns = 0;
+	memset(R.at_level, 0, sizeof R.at_level);
 	if (pthread_create(&R.writer, NULL, writer_main, NULL) != 0) {
 		snprintf(errbuf, errlen, "cannot start the trace writer thread");
 		_ravt_writer_free(R.w);
@@ -445,6 +463,18 @@ void rav_trace_stop(void)
 	pthread_cond_signal(&R.work);
 	pthread_mutex_unlock(&R.lock);
 	pthread_join(R.writer, NULL);
+	if (R.stats) {
+		uint64_t ev = _ravt_writer_events(R.w), bytes = _ravt_writer_bytes(R.w);
+		fprintf(stderr,
+			"ravioli: trace: %llu events, %llu bytes (%.2f per event); writer CPU %.1f ms (%.1f ns per "
+			"event); %llu buffers (zstd 1: %llu, -1: %llu, -5: %llu, raw: %llu); producers waited %llu "
+			"times, %.1f ms\n",
+			(unsigned long long)ev, (unsigned long long)bytes, ev ? (double)bytes / (double)ev : 0.0,
+			(double)R.writer_cpu_ns * 1e-6, ev ? (double)R.writer_cpu_ns / (double)ev : 0.0,
+			(unsigned long long)R.buffers, (unsigned long long)R.at_level[0],
+			(unsigned long long)R.at_level[1], (unsigned long long)R.at_level[2],
+			(unsigned long long)R.at_level[3], (unsigned long long)R.waits, (double)R.wait_ns * 1e-6);
+	}
 	/* The recorder stays installed: threads still running hand their
 	 * buffers to it and they are recycled (counted as dropped) rather than
 	 * racing with an uninstall. */
