@@ -639,6 +639,7 @@ static rav_cell *root_cell_new(rav_heap *h)
 	}
 	c = &h->root_first[h->root_bump++];
 	page_set_fill(h->root_first, h->root_bump);
+	VG_OPEN(c, RAV_CELL_SIZE); /* plain memory, not a mempool chunk: the page may have held freed cells */
 	c->w[0] = RAV_TYPE_ROOT;
 	c->w[1] = c->w[2] = c->w[3] = 0;
 	REC(RAV_EV_ALLOC, RAV_TYPE_ROOT, 0, c, 0, 0);
