@@ -215,7 +215,10 @@ size_t rav_collect(rav_heap *h);
 
 /* ---- Vectors and byte strings (trees of ravioli, O(log n) access) --------- */
 
-/* A vector is a RAV_TYPE_VEC raviolo; store it in a root or a field. */
+/* A vector is a RAV_TYPE_VEC raviolo; store it in a root or a field.
+ * rav_vec_new_root makes data or reference vectors; a vector made with
+ * rav_new_field(h, RAV_TYPE_VEC, ...) is a data vector (reference vectors are
+ * marked by bit 0 of the header's scalar). */
 rav_status rav_vec_new_root(rav_heap *h, rav_root r, bool of_refs);
 size_t rav_vec_len(rav_heap *h, rav_ref vec);
 rav_status rav_vec_push(rav_heap *h, rav_ref vec, uintptr_t value);      /* data vectors */
