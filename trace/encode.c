@@ -639,6 +639,22 @@ static __attribute__((noinline)) uint8_t *put_addr_other(const ravt_writer *w, w
 		}                                                                                           \
 	} while (0)
 
+/* Kind byte and aux (FORMAT.md 5.2), as encode_event() writes them. */
+#define PUT_KIND()                                                                                          \
+	do {                                                                                                \
+		if (aux == 0)                                                                               \
+			*p++ = (uint8_t)kind;                                                               \
+		else if (aux == 1)                                                                          \
+			*p++ = (uint8_t)(kind | RAVT_AUX_ONE << RAVT_KIND_BITS);                            \
+		else if (aux == last_aux[kind])                                                             \
+			*p++ = (uint8_t)(kind | RAVT_AUX_SAME << RAVT_KIND_BITS);                           \
+		else {                                                                                      \
+			*p++ = (uint8_t)(kind | RAVT_AUX_VAR << RAVT_KIND_BITS);                            \
+			p = put_vu(p, aux);                                                                 \
+		}                                                                                           \
+		last_aux[kind] = aux;                                                                       \
+	} while (0)
+
 /* Encodes ev[0..n) from the start while the events are plain and the chunk
  * has room; returns how many it took.  The thread's segment is open, its
  * event buffer has chunk_bytes + FAST_SLACK bytes and is below chunk_bytes. */
@@ -660,64 +676,32 @@ static size_t encode_run(ravt_writer *w, wthread *th, const rav_raw_event *ev, s
 		const uint32_t kw = e->kind;
 		const unsigned kind = kw & 0xffu;
 		const unsigned shape = w->fast[kind];
-		/* Fields the shape does not carry must be 0 (else: escape). */
+		const uint32_t aux = kw >> 8;
+		uint64_t r = ra;
+		/* Each case first checks that the fields its shape does not carry
+		 * are 0 (else the event needs the escape form). */
 		switch (shape) {
 		case RAVT_SHAPE_A:
 			if (e->x | e->b | e->c)
 				goto out;
-			break;
-		case RAVT_SHAPE_AB:
-		case RAVT_SHAPE_ACCESS:
-			if (e->x | e->c)
-				goto out;
-			break;
-		case RAVT_SHAPE_ABC:
-		case RAVT_SHAPE_AVV:
-			if (e->x)
-				goto out;
-			break;
-		case RAVT_SHAPE_TIME:
-			if (e->x || th->seg.len + 30 > th->seg.cap)
-				goto out;
-			break;
-		case RAVT_SHAPE_X:
-			if (e->a | e->b | e->c)
-				goto out;
-			break;
-		case RAVT_SHAPE_XA:
-			if (e->b | e->c)
-				goto out;
-			break;
-		default:
-			goto out;
-		}
-		const uint32_t aux = kw >> 8;
-		uint8_t kb = (uint8_t)kind;
-		if (aux == 0) {
-			*p++ = kb;
-		} else if (aux == 1) {
-			*p++ = (uint8_t)(kb | RAVT_AUX_ONE << RAVT_KIND_BITS);
-		} else if (aux == last_aux[kind]) {
-			*p++ = (uint8_t)(kb | RAVT_AUX_SAME << RAVT_KIND_BITS);
-		} else {
-			*p++ = (uint8_t)(kb | RAVT_AUX_VAR << RAVT_KIND_BITS);
-			p = put_vu(p, aux);
-		}
-		last_aux[kind] = aux;
-		uint64_t r = ra;
-		switch (shape) {
-		case RAVT_SHAPE_A:
+			PUT_KIND();
 			FAST_ADDR(p, e->a, r);
 			ra = r;
 			time_only = false;
 			break;
 		case RAVT_SHAPE_AB:
+			if (e->x | e->c)
+				goto out;
+			PUT_KIND();
 			FAST_ADDR(p, e->a, r);
 			ra = r;
 			FAST_ADDR(p, e->b, r);
 			time_only = false;
 			break;
 		case RAVT_SHAPE_ABC:
+			if (e->x)
+				goto out;
+			PUT_KIND();
 			FAST_ADDR(p, e->a, r);
 			ra = r;
 			FAST_ADDR(p, e->b, r);
@@ -725,6 +709,9 @@ static size_t encode_run(ravt_writer *w, wthread *th, const rav_raw_event *ev, s
 			time_only = false;
 			break;
 		case RAVT_SHAPE_AVV:
+			if (e->x)
+				goto out;
+			PUT_KIND();
 			FAST_ADDR(p, e->a, r);
 			ra = r;
 			p = put_vu(p, e->b);
@@ -732,21 +719,33 @@ static size_t encode_run(ravt_writer *w, wthread *th, const rav_raw_event *ev, s
 			time_only = false;
 			break;
 		case RAVT_SHAPE_ACCESS:
+			if (e->x | e->c)
+				goto out;
+			PUT_KIND();
 			FAST_ADDR(p, e->a, r);
 			ra = r;
 			p = put_vu(p, e->b);
 			time_only = false;
 			break;
 		case RAVT_SHAPE_X:
+			if (e->a | e->b | e->c)
+				goto out;
+			PUT_KIND();
 			p = put_vu(p, e->x ^ tid);
 			time_only = false;
 			break;
 		case RAVT_SHAPE_XA:
+			if (e->b | e->c)
+				goto out;
+			PUT_KIND();
 			p = put_vu(p, e->x ^ tid);
 			p = put_vu(p, e->a);
 			time_only = false;
 			break;
-		default: { /* TIME: closes the open segment, starts one at its tsc */
+		case RAVT_SHAPE_TIME: { /* closes the open segment, starts one at its tsc */
+			if (e->x || th->seg.len + 30 > th->seg.cap)
+				goto out;
+			PUT_KIND();
 			uint8_t *s = th->seg.p + th->seg.len;
 			s = put_vu(s, seg_n);
 			s = put_vu(s, ravt_zigzag((int64_t)(th->seg_tsc - th->seg_prev_tsc)));
@@ -779,6 +778,8 @@ static size_t encode_run(ravt_writer *w, wthread *th, const rav_raw_event *ev, s
 			}
 			break;
 		}
+		default:
+			goto out;
 		}
 		seg_n++;
 		if (__builtin_expect(p >= limit, 0)) {
@@ -796,6 +797,7 @@ out:
 	return i;
 }
 #undef FAST_ADDR
+#undef PUT_KIND
 
 int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
 {
