@@ -401,8 +401,9 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.rec.user = NULL;
 	R.rec.record_access = access;
 	R.stopping = R.stopped = R.write_failed = R.pool_known = false;
-	/* auto: compress unless the writer falls behind; always: compress and
-	 * let recording threads wait for the writer; never: store raw. */
+	/* auto: zstd level 1, faster levels and then raw chunks as the writer
+	 * falls behind (level_for); always: level 1, and recording threads
+	 * wait for the writer; never: store raw. */
 	const char *cm = getenv("RAVIOLI_TRACE_COMPRESS");
 	R.compress_mode = !cm || !*cm || strcmp(cm, "auto") == 0 ? COMPRESS_AUTO
 			  : strcmp(cm, "always") == 0		? COMPRESS_ALWAYS
