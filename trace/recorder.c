@@ -52,7 +52,7 @@ static struct {
 	/* RAVIOLI_TRACE_STATS=1: what recording cost, printed at the end. */
 	bool stats;
 	uint64_t buffers, waits, wait_ns, writer_cpu_ns;
-	uint64_t at_level[4];   /* buffers written at zstd 1, -1, -5, raw */
+	uint64_t at_level[5];   /* buffers written at zstd 1, -1, -5, -10, raw */
 } R = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
@@ -211,8 +211,10 @@ static int level_for(size_t queued)
 		return 1;
 	if (queued < MAX_QUEUED / 2)
 		return -1;
-	if (queued < MAX_QUEUED * 3 / 4)
+	if (queued < MAX_QUEUED * 11 / 16)
 		return -5;
+	if (queued < MAX_QUEUED * 7 / 8)
+		return -10;
 	return 0;
 }
 
@@ -233,7 +235,7 @@ static void *writer_main(void *arg)
 		bool failed = R.write_failed;
 		int level = level_for(R.queued);
 		R.buffers++;
-		R.at_level[level == 1 ? 0 : level == -1 ? 1 : level == -5 ? 2 : 3]++;
+		R.at_level[level == 1 ? 0 : level == -1 ? 1 : level == -5 ? 2 : level == -10 ? 3 : 4]++;
 		pthread_mutex_unlock(&R.lock);
 
 		int rc = 0;
@@ -468,13 +470,14 @@ void rav_trace_stop(void)
 		uint64_t ev = _ravt_writer_events(R.w), bytes = _ravt_writer_bytes(R.w);
 		fprintf(stderr,
 			"ravioli: trace: %llu events, %llu bytes (%.2f per event); writer CPU %.1f ms (%.1f ns per "
-			"event); %llu buffers (zstd 1: %llu, -1: %llu, -5: %llu, raw: %llu); producers waited %llu "
+			"event); %llu buffers (zstd 1: %llu, -1: %llu, -5: %llu, -10: %llu, raw: %llu); producers waited %llu "
 			"times, %.1f ms\n",
 			(unsigned long long)ev, (unsigned long long)bytes, ev ? (double)bytes / (double)ev : 0.0,
 			(double)R.writer_cpu_ns * 1e-6, ev ? (double)R.writer_cpu_ns / (double)ev : 0.0,
 			(unsigned long long)R.buffers, (unsigned long long)R.at_level[0],
 			(unsigned long long)R.at_level[1], (unsigned long long)R.at_level[2],
-			(unsigned long long)R.at_level[3], (unsigned long long)R.waits, (double)R.wait_ns * 1e-6);
+			(unsigned long long)R.at_level[3], (unsigned long long)R.at_level[4], (unsigned long long)R.waits,
+			(double)R.wait_ns * 1e-6);
 	}
 	/* The recorder stays installed: threads still running hand their
 	 * buffers to it and they are recycled (counted as dropped) rather than
