@@ -107,7 +107,7 @@ typedef struct rav_evbuf {
 	uint32_t count;         /* events (records) used */
 	uint32_t cap;           /* records available in ev[] */
 	uint32_t flags;
-	uint64_t reserved;      /* keeps ev[] 16-byte aligned in a malloc'd buffer (streaming stores) */
+	uint64_t reserved;      /* keeps ev[] 16-byte aligned in a malloc'd buffer */
 	rav_raw_event ev[];
 } rav_evbuf;
 _Static_assert(__builtin_offsetof(rav_evbuf, ev) % 16 == 0, "event records must be 16-byte aligned");

@@ -50,9 +50,6 @@ bool rav_record_active(void)
 
 static rav_evbuf *exchange(void)
 {
-#if defined(__SSE2__)
-	_mm_sfence(); /* streaming stores into the full buffer become visible first */
-#endif
 	rav_evbuf *b = rav__recorder->exchange(tbuf, rav__recorder->user);
 	/* The exchange may have waited for the writer: take a fresh clock
 	 * reading before the next event, so the events after the wait are not
@@ -201,9 +198,6 @@ void rav_record_flush(void)
 		return;
 	rav_evbuf *b = tbuf;
 	tbuf = NULL;
-#if defined(__SSE2__)
-	_mm_sfence();
-#endif
 	rav__recorder->release(b, rav__recorder->user);
 }
 
