@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+#else
+#include <time.h>
+#endif
 
 #include "rav-private.h"
 
