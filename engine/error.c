@@ -32,12 +32,15 @@ const char *rav_last_error(void)
 	return last_error;
 }
 
+/* Keep the message for rav_last_error and put it in the trace. */
 static void set_message(rav_status s, const char *fmt, va_list ap)
 {
 	int n = snprintf(last_error, sizeof last_error, "%s: ", rav_status_name(s));
 	if (n < 0 || (size_t)n >= sizeof last_error)
 		n = 0;
 	vsnprintf(last_error + n, sizeof last_error - (size_t)n, fmt, ap);
+	size_t len = strlen(last_error);
+	rav__emit_text(RAV_EV_ERROR, (uint32_t)s, 0, len, last_error, len);
 }
 
 rav_status rav__fail(rav_status s, const char *fmt, ...)
@@ -46,8 +49,6 @@ rav_status rav__fail(rav_status s, const char *fmt, ...)
 	va_start(ap, fmt);
 	set_message(s, fmt, ap);
 	va_end(ap);
-	size_t len = strlen(last_error);
-	rav__emit_text(RAV_EV_ERROR, (uint32_t)s, 0, len, last_error, len);
 	return s;
 }
 
@@ -69,8 +70,6 @@ void rav__misuse(rav_status s, const char *fmt, ...)
 	va_start(ap, fmt);
 	set_message(s, fmt, ap);
 	va_end(ap);
-	size_t len = strlen(last_error);
-	rav__emit_text(RAV_EV_ERROR, (uint32_t)s, 0, len, last_error, len);
 	if (handler) {
 		handler(s, last_error, handler_user);
 		return;

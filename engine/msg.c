@@ -36,13 +36,7 @@ rav_msg *rav_msg_new(void)
 	}
 	rav__heap_init(&m->heap, RAV_HEAP_MESSAGE);
 	m->heap.msg = m;
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing)) {
-		uint64_t seq = rav__seq_next_locked();
-		rav__emit_sync(RAV_EV_HEAP_NEW | ((uint32_t)RAV_HEAP_MESSAGE << 8), m->heap.id, self->id, 0, seq,
-			       rav__tsc());
-	}
-#endif
+	REC_SYNC(RAV_EV_HEAP_NEW | ((uint32_t)RAV_HEAP_MESSAGE << 8), m->heap.id, self->id, 0, rav__stamp());
 	REC(RAV_EV_MSG_BUILD, 0, m->heap.id, 0, 0, 0);
 	m->root = rav__root_slot_new(&m->heap);
 	if (!m->root) {
@@ -67,14 +61,8 @@ void rav_msg_free(rav_msg *m)
 {
 	if (!m)
 		return;
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing)) {
-		rav__heap_destroy(&m->heap);
-		uint64_t seq = rav__seq_next_locked();
-		rav__emit_sync(RAV_EV_HEAP_END, m->heap.id, 0, 0, seq, rav__tsc());
-	} else
-#endif
-		rav__heap_destroy(&m->heap);
+	rav__heap_destroy(&m->heap);
+	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
 	free(m);
 }
 
@@ -245,25 +233,15 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	else
 		ch->head = m;
 	ch->tail = m;
-#if RAV_TRACING
-	uint64_t seq = 0, tsc = 0;
-	if (RAV_UNLIKELY(rav__tracing)) {
-		seq = rav__seq_next_locked();
-		tsc = rav__tsc();
-	}
-#endif
+	rav_stamp stamp = rav__stamp();
 	/* Once the lock is released the receiver may take the message and free
 	 * it: read what the event needs now. */
 	unsigned msg_id = mh->id, ch_id = ch->id;
 	uint64_t msg_pages = mh->st.pages;
 	pthread_cond_signal(&ch->cond);
 	pthread_mutex_unlock(&ch->lock);
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing))
-		rav__emit_sync(RAV_EV_MSG_SEND, msg_id, ch_id, msg_pages, seq, tsc);
-#else
+	REC_SYNC(RAV_EV_MSG_SEND, msg_id, ch_id, msg_pages, stamp);
 	(void)msg_id, (void)ch_id, (void)msg_pages;
-#endif
 	return RAV_OK;
 }
 
@@ -288,13 +266,7 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	unsigned last_fill = mh->top;
 	for (rav_cell *p = mh->first; p;) {
 		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
-#if RAV_TRACING
-		uint64_t seq = 0, tsc = 0;
-		if (RAV_UNLIKELY(rav__tracing)) {
-			seq = rav__seq_next_locked();
-			tsc = rav__tsc();
-		}
-#endif
+		rav_stamp stamp = rav__stamp();
 		page_set(p, page_fill(p), RAV_PAGE_HEAP);
 		p->w[PH_OWNER] = (uintptr_t)h;
 		/* insert before `empty` (or append) */
@@ -311,10 +283,7 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 			h->last = p;
 		h->st.pages++;
 		h->st.pages_received++;
-#if RAV_TRACING
-		if (RAV_UNLIKELY(rav__tracing))
-			rav__emit_sync(RAV_EV_PAGE_HANDOFF, h->id, (uint64_t)(uintptr_t)p, mh->id, seq, tsc);
-#endif
+		REC_SYNC(RAV_EV_PAGE_HANDOFF, h->id, (uint64_t)(uintptr_t)p, mh->id, stamp);
 		p = next;
 	}
 	mh->first = mh->last = mh->top_page = NULL;
@@ -405,26 +374,12 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	ch->head = m->next;
 	if (!ch->head)
 		ch->tail = NULL;
-#if RAV_TRACING
-	uint64_t seq = 0, tsc = 0;
-	if (RAV_UNLIKELY(rav__tracing)) {
-		seq = rav__seq_next_locked();
-		tsc = rav__tsc();
-	}
-#endif
+	rav_stamp stamp = rav__stamp();
 	pthread_mutex_unlock(&ch->lock);
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing))
-		rav__emit_sync(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, seq, tsc);
-#endif
+	REC_SYNC(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, stamp);
 	rav_status st = rav__arrive(h, m, (uintptr_t *)dst);
 	free(m->heap.root_stack);
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing)) {
-		seq = rav__seq_next_locked();
-		rav__emit_sync(RAV_EV_HEAP_END, m->heap.id, 0, 0, seq, rav__tsc());
-	}
-#endif
+	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
 	free(m);
 	return st;
 }

@@ -248,23 +248,14 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 	}
 	rav__pool.used++;
 	rav__pool.acquires++;
-#if RAV_TRACING
-	uint64_t seq = 0, tsc = 0;
-	if (RAV_UNLIKELY(rav__tracing)) {
-		seq = rav__seq_next_locked();
-		tsc = rav__tsc();
-	}
-#endif
+	rav_stamp stamp = rav__stamp();
 	pthread_mutex_unlock(&rav__pool.lock);
 	page_set(p, 1, kind);
 	p->w[PH_NEXT] = 0;
 	p->w[PH_PREV] = 0;
 	p->w[PH_OWNER] = (uintptr_t)h;
 	h->st.pages_acquired++;
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing))
-		rav__emit_sync(RAV_EV_PAGE_ACQUIRE | (kind << 8), h->id, (uint64_t)(uintptr_t)p, 0, seq, tsc);
-#endif
+	REC_SYNC(RAV_EV_PAGE_ACQUIRE | (kind << 8), h->id, (uint64_t)(uintptr_t)p, 0, stamp);
 	return p;
 }
 
@@ -282,18 +273,9 @@ void rav__page_release(rav_heap *h, rav_cell *p)
 		spill_cold_locked();
 	rav__pool.used--;
 	rav__pool.releases++;
-#if RAV_TRACING
-	uint64_t seq = 0, tsc = 0;
-	if (RAV_UNLIKELY(rav__tracing)) {
-		seq = rav__seq_next_locked();
-		tsc = rav__tsc();
-	}
-#endif
+	rav_stamp stamp = rav__stamp();
 	pthread_mutex_unlock(&rav__pool.lock);
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing))
-		rav__emit_sync(RAV_EV_PAGE_RELEASE, h->id, (uint64_t)(uintptr_t)p, 0, seq, tsc);
-#endif
+	REC_SYNC(RAV_EV_PAGE_RELEASE, h->id, (uint64_t)(uintptr_t)p, 0, stamp);
 }
 
 void rav_pool_stats_get(rav_pool_stats *out)

@@ -242,6 +242,35 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 #define REC(kind, aux, x, a, b, c) ((void)0)
 #endif
 
+/* The order stamp of an event that coordinates threads: a process-wide
+ * sequence number and a clock reading, taken under the lock that orders
+ * the event; zero when not recording. */
+typedef struct rav_stamp {
+	uint64_t seq, tsc;
+} rav_stamp;
+
+static inline rav_stamp rav__stamp(void)
+{
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing))
+		return (rav_stamp){ rav__seq_next_locked(), rav__tsc() };
+#endif
+	return (rav_stamp){ 0, 0 };
+}
+
+/* Record an ordering event with its stamp (compiled out without tracing). */
+#if RAV_TRACING
+#define REC_SYNC(kindaux, x, a, b, stamp)                                                                \
+	do {                                                                                             \
+		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
+			rav_stamp st_ = (stamp);                                                         \
+			rav__emit_sync((kindaux), (x), (a), (b), st_.seq, st_.tsc);                      \
+		}                                                                                        \
+	} while (0)
+#else
+#define REC_SYNC(kindaux, x, a, b, stamp) ((void)(stamp))
+#endif
+
 /* Word write with its event. */
 #define WRITE_WORD(kind, slotp, val)                                                                     \
 	do {                                                                                             \

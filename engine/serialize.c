@@ -510,12 +510,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 	rav__heap_init(&m->heap, RAV_HEAP_MESSAGE);
 	m->heap.msg = m;
 	rav_heap *mh = &m->heap;
-#if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing)) {
-		uint64_t seq = rav__seq_next_locked();
-		rav__emit_sync(RAV_EV_HEAP_NEW | ((uint32_t)RAV_HEAP_MESSAGE << 8), mh->id, h->id, 0, seq, rav__tsc());
-	}
-#endif
+	REC_SYNC(RAV_EV_HEAP_NEW | ((uint32_t)RAV_HEAP_MESSAGE << 8), mh->id, h->id, 0, rav__stamp());
 	rav_cell **pages = malloc(hd.pages * sizeof *pages);
 	if (!pages) {
 		free(image);
