@@ -20,6 +20,9 @@
 
 #include "rav-record.h"
 #include "ravtrace.h"
+#if RAV_HAVE_SQLITE
+#include "export-sqlite.h"
+#endif
 
 enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2 };
 
@@ -331,7 +334,8 @@ static const char *const main_help =
     "            hand-offs, hottest contended cache lines\n"
     "  validate  check every chunk and event; exit 1 on any corruption\n"
     "  export    convert to another format (--format=chrome: trace-event JSON\n"
-    "            for Perfetto UI and chrome://tracing)\n"
+    "            for Perfetto UI and chrome://tracing; --format=sqlite: an\n"
+    "            SQLite database)\n"
     "\n"
     "'ravtrace COMMAND --help' describes each command's options.\n"
     "Exit status: 0 success, 1 invalid or unreadable trace, 2 usage error.\n";
@@ -388,18 +392,26 @@ static const char *const validate_help =
     "  -h, --help        this help\n";
 
 static const char *const export_help =
-    "usage: ravtrace export --format=chrome [-o OUT] FILE\n"
+    "usage: ravtrace export --format=chrome|sqlite [-o OUT] FILE\n"
     "\n"
-    "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
+    "--format=chrome: Chrome trace-event JSON, which Perfetto UI\n"
     "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
     "names, one instant event per engine event, compactions and collections\n"
     "as slices, and counters for live cells and pages per thread.\n"
     "Memory accesses and clock events are left out unless --kind asks for them.\n"
     "\n"
-    "  --format=chrome   the output format (the only one so far)\n"
-    "  -o, --output=OUT  write to OUT instead of standard output\n"
-    "  --kind=K[,K...]   only these kinds of instant events\n"
-    "  --counters=N      counter samples over the trace (default 200)\n"
+    "--format=sqlite: an SQLite database (-o required) with tables events,\n"
+    "threads, types, kinds, marks, cells (each cell's life: type, allocated,\n"
+    "freed, moves), moves, handoffs, contention_lines and meta, indexed, for\n"
+    "queries with sqlite3; the schema is in docs/sql.md.  A progress line is\n"
+    "shown on a terminal.\n"
+    "\n"
+    "  --format=FORMAT   chrome or sqlite\n"
+    "  -o, --output=OUT  write to OUT (chrome: default standard output)\n"
+    "  --kind=K[,K...]   chrome: only these kinds of instant events;\n"
+    "                    sqlite: only these kinds in the events table\n"
+    "  --counters=N      chrome: counter samples over the trace (default 200)\n"
+    "  --line-size=B     sqlite: cache line of the contention tables (default 64)\n"
     "  -h, --help        this help\n";
 
 /* Parse "move,fixup" into a kind mask. */
@@ -448,6 +460,7 @@ typedef struct cli_opts {
 	uint64_t from, to, limit;
 	rav_loc cell;
 	uint64_t top, line_size, bins, counters;
+	bool line_size_given, counters_given;
 	const char *format, *output;
 } cli_opts;
 
@@ -552,6 +565,7 @@ static const char *parse_opts(int argc, char **argv, const char *help, const cha
 			break;
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);
+			o->line_size_given = true;
 			if (o->line_size < 8 || o->line_size > 4096 || (o->line_size & (o->line_size - 1)))
 				usage_error("--line-size must be a power of two from 8 to 4096, not %" PRIu64,
 				            o->line_size);
@@ -563,6 +577,7 @@ static const char *parse_opts(int argc, char **argv, const char *help, const cha
 			break;
 		case OPT_COUNTERS:
 			o->counters = parse_u64("--counters", optarg);
+			o->counters_given = true;
 			if (o->counters > 100000)
 				usage_error("--counters must be at most 100000");
 			break;
@@ -1076,14 +1091,40 @@ static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t 
 	        (unsigned)(time_ns % 1000));
 }
 
+/* The SQLite export lives in export-sqlite.c (it needs libsqlite3). */
+static int export_sqlite_command(const char *path, const cli_opts *o)
+{
+	if (o->counters_given)
+		usage_error("--counters applies to --format=chrome only");
+	if (!o->output || strcmp(o->output, "-") == 0)
+		usage_error("--format=sqlite needs -o OUT.db (a database cannot go to standard output)");
+#if RAV_HAVE_SQLITE
+	opened tr;
+	open_trace(&tr, path, false);
+	export_sqlite_options so = {.kinds = o->kinds, .line_size = (uint32_t)o->line_size, .progress = true,
+	                            .prog = prog, .version = RAV_VERSION};
+	int rc = export_sqlite(tr.t, o->output, &so);
+	rav_trace_close(tr.t);
+	return rc == 0 ? EXIT_OK : EXIT_BAD;
+#else
+	(void)path;
+	fprintf(stderr, "%s export: this ravtrace was built without SQLite (libsqlite3-dev was missing)\n", prog);
+	return EXIT_BAD;
+#endif
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = parse_opts(argc, argv, export_help, "format output kind counters", &o);
+	const char *path = parse_opts(argc, argv, export_help, "format output kind counters line-size", &o);
 	if (!o.format)
-		usage_error("--format is required (--format=chrome)");
+		usage_error("--format is required (--format=chrome or --format=sqlite)");
+	if (strcmp(o.format, "sqlite") == 0)
+		return export_sqlite_command(path, &o);
 	if (strcmp(o.format, "chrome") != 0)
-		usage_error("unknown format '%s' (the formats are: chrome)", o.format);
+		usage_error("unknown format '%s' (the formats are: chrome, sqlite)", o.format);
+	if (o.line_size_given)
+		usage_error("--line-size applies to --format=sqlite only");
 	opened tr;
 	open_trace(&tr, path, false);
 	rav_trace *t = tr.t;
