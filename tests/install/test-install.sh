@@ -23,7 +23,9 @@
 #     the MIME database maps *.ravtrace (and a trace without the suffix) to
 #     application/x-ravtrace and that type to ravscope's desktop file;
 #     ravscope finds its installed demos without a build tree; every
-#     program answers --version with the project's version.
+#     program answers --version with the project's version;
+#   - with RAV_TEST_OPEN=1 (gui suite, a display): `gio open` on a trace,
+#     as a file manager does, shows it in the installed ravscope.
 # The temporary directory is removed on success and kept (and named) on
 # failure.
 set -u
@@ -310,6 +312,26 @@ if [ "$GUI" = 1 ]; then
     pass "application/x-ravtrace opens with org.ravscope.Ravscope.desktop"
   else
     fail "no default application for application/x-ravtrace: $(gio mime application/x-ravtrace)"
+  fi
+
+  # Double-click: with RAV_TEST_OPEN=1 and a display (the gui suite runs
+  # it under Xvfb), `gio open` - what file managers do - must start the
+  # installed ravscope on the file; its window is titled with the name.
+  if [ "${RAV_TEST_OPEN:-0}" = 1 ]; then
+    if GSETTINGS_BACKEND=memory GTK_A11Y=none NO_AT_BRIDGE=1 gio open "$WORK/opened.ravtrace" 2>gio.err; then
+      wid=$(timeout 60 xdotool search --sync --name '^opened\.ravtrace$' 2>/dev/null | head -1)
+      pid=$([ -n "$wid" ] && xdotool getwindowpid "$wid" 2>/dev/null)
+      exe=$([ -n "$pid" ] && readlink "/proc/$pid/exe")
+      if [ "$exe" = "$S_BIN/ravscope" ]; then
+        pass "gio open opened.ravtrace: the installed ravscope shows it (window $wid)"
+      else
+        fail "gio open opened.ravtrace: no window of $S_BIN/ravscope titled opened.ravtrace (window '$wid', pid '$pid', exe '$exe')"
+      fi
+      # the ravscope we started through gio: by its pid, nothing broader
+      [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    else
+      fail "gio open opened.ravtrace: $(cat gio.err)"
+    fi
   fi
 
   # The installed ravscope lists the installed demos, found next to its
