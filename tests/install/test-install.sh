@@ -250,6 +250,37 @@ for lib in libravioli libravioli-engine libravtrace; do
   leaked=$(nm -D --defined-only "$S_LIB/$lib.so" | awk '$3 !~ /^rav_[a-z]/ && $3 !~ /^RAV/ { print $3 }')
   [ -z "$leaked" ] || fail "$lib.so exports internal symbols: $leaked"
 done
+# Every function the installed headers declare is exported by its library
+# (a version script must not hide a public name).
+S_INC=$(under_prefix include)/ravioli
+missing=$(python3 - "$S_INC" "$S_LIB" <<'PY'
+import re, subprocess, sys
+inc, lib = sys.argv[1:3]
+def declared(header):
+    text = subprocess.run(["cc", "-E", "-P", "-I" + inc, "-"], input="#include <%s>\n" % header,
+                          capture_output=True, text=True, check=True).stdout
+    inline = set(re.findall(r"static inline[^(]*\b(rav_\w+)\s*\(", text))
+    # declarations: a type, then the name and its parameter list
+    return set(re.findall(r"[\w*]\s+\**(rav_\w+)\s*\(", text)) - inline
+def exported(so):
+    out = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True, text=True).stdout
+    return {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
+recording = {"rav_trace_start", "rav_trace_stop"}
+want = [("libravioli", declared("ravioli.h") | declared("rav-record.h") | recording,
+         exported(lib + "/libravioli.so.0")),
+        ("libravtrace", declared("ravtrace.h") - recording, exported(lib + "/libravtrace.so.0"))]
+for name, names, have in want:
+    for n in sorted(names - have):
+        print("%s does not export %s" % (name, n))
+    if len(names) < 20:
+        print("%s: only %d declared functions found: the check is broken" % (name, len(names)))
+PY
+)
+if [ -z "$missing" ]; then
+  pass "the libraries export every function their headers declare"
+else
+  fail "$missing"
+fi
 [ -f "$S_DATA/bash-completion/completions/ravtrace" ] || fail "bash completion for ravtrace not installed"
 
 demos=$(ls "$S_DATA/ravscope/demos/"*.ravtrace 2>/dev/null | wc -l)

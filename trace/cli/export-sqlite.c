@@ -39,7 +39,8 @@
 
 #define SCHEMA_VERSION 1
 #define BATCH_ROWS 50000
-#define MAX_PAGE_INDEX (1u << 26) /* far above any pool (the engine's limit is 2^22 pages) */
+#define MAX_PAGE_INDEX (1u << 24) /* as replay: far above any pool (the engine's limit is 2^22 pages) */
+#define GROUP_CELLS 16            /* cell records are allocated per group of a page */
 
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;\n"
@@ -132,10 +133,14 @@ typedef struct life {
 	uint16_t type;
 } life;
 
+/* Records come in groups of GROUP_CELLS cells, allocated when a cell of
+ * the group is first used: a heap has no gaps, so its pages are dense,
+ * but a trace with one cell in each of many pages must not cost a whole
+ * page of records each. */
 typedef struct page_entry {
-	uint32_t owner; /* heap owning the page (0: none) */
-	uint32_t live;  /* lives in `slots` */
-	life *slots;    /* cells_per_page entries, while the page holds cells */
+	uint32_t owner;  /* heap owning the page (0: none) */
+	uint32_t live;   /* lives recorded in `groups` */
+	life **groups;   /* cells_per_page / GROUP_CELLS pointers, while the page holds cells */
 } page_entry;
 
 typedef struct exporter {
@@ -147,7 +152,7 @@ typedef struct exporter {
 	char error[640];
 	uint64_t rows_in_batch;
 	/* cell lives */
-	uint32_t cells_per_page;
+	uint32_t cells_per_page, groups_per_page;
 	page_entry *pages;
 	uint32_t npages;
 	int64_t next_cell_id;
@@ -301,16 +306,26 @@ static life *slot_at(exporter *x, rav_loc loc, bool create)
 	uint32_t cell = rav_loc_cell(loc);
 	if (!p || cell >= x->cells_per_page)
 		return NULL;
-	if (!p->slots) {
+	if (!p->groups) {
 		if (!create)
 			return NULL;
-		p->slots = calloc(x->cells_per_page, sizeof *p->slots);
-		if (!p->slots) {
+		p->groups = calloc(x->groups_per_page, sizeof *p->groups);
+		if (!p->groups) {
 			failf(x, "out of memory for the cells of a page");
 			return NULL;
 		}
 	}
-	return &p->slots[cell];
+	life **group = &p->groups[cell / GROUP_CELLS];
+	if (!*group) {
+		if (!create)
+			return NULL;
+		*group = calloc(GROUP_CELLS, sizeof **group);
+		if (!*group) {
+			failf(x, "out of memory for the cells of a page");
+			return NULL;
+		}
+	}
+	return &(*group)[cell % GROUP_CELLS];
 }
 
 static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, const char *how)
@@ -347,11 +362,13 @@ static void clear_slot(exporter *x, page_entry *p, life *l, rav_loc where, const
 	p->live--;
 }
 
-static void release_if_empty(page_entry *p)
+static void release_if_empty(exporter *x, page_entry *p)
 {
-	if (p && p->slots && p->live == 0) {
-		free(p->slots);
-		p->slots = NULL;
+	if (p && p->groups && p->live == 0) {
+		for (uint32_t g = 0; g < x->groups_per_page; g++)
+			free(p->groups[g]);
+		free(p->groups);
+		p->groups = NULL;
 	}
 }
 
@@ -360,11 +377,14 @@ static void release_if_empty(page_entry *p)
 static void end_page(exporter *x, rav_loc page_loc, const rav_event *ev, const char *how)
 {
 	page_entry *p = page_at(x, page_loc, false);
-	if (!p || !p->slots)
+	if (!p || !p->groups)
 		return;
-	for (uint32_t c = 0; c < x->cells_per_page; c++)
-		clear_slot(x, p, &p->slots[c], rav_loc_make(rav_loc_page(page_loc), c, 0), ev, how);
-	release_if_empty(p);
+	for (uint32_t c = 0; c < x->cells_per_page; c++) {
+		life *l = p->groups[c / GROUP_CELLS];
+		if (l)
+			clear_slot(x, p, &l[c % GROUP_CELLS], rav_loc_make(rav_loc_page(page_loc), c, 0), ev, how);
+	}
+	release_if_empty(x, p);
 }
 
 static void track_cells(exporter *x, const rav_event *ev)
@@ -408,7 +428,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		if (l && l->id) {
 			page_entry *p = page_at(x, ev->a, false);
 			clear_slot(x, p, l, ev->a, ev, "free");
-			release_if_empty(p);
+			release_if_empty(x, p);
 		}
 		break;
 	}
@@ -419,7 +439,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		life moving = *from;
 		page_entry *fp = page_at(x, ev->a, false);
 		clear_slot(x, fp, from, ev->a, ev, NULL);
-		release_if_empty(fp);
+		release_if_empty(x, fp);
 		life *to = slot_at(x, ev->b, true);
 		if (!to) {
 			moving.moves++;
@@ -639,9 +659,11 @@ static void run(exporter *x, const rav_trace_info *info)
 	}
 	/* cells still live at the end of the trace: no end_event */
 	for (uint32_t p = 0; p < x->npages && !x->failed; p++)
-		for (uint32_t c = 0; x->pages[p].slots && c < x->cells_per_page; c++)
-			if (x->pages[p].slots[c].id)
-				end_life(x, &x->pages[p].slots[c], rav_loc_make(p, c, 0), NULL, NULL);
+		for (uint32_t c = 0; x->pages[p].groups && c < x->cells_per_page; c++) {
+			life *l = x->pages[p].groups[c / GROUP_CELLS];
+			if (l && l[c % GROUP_CELLS].id)
+				end_life(x, &l[c % GROUP_CELLS], rav_loc_make(p, c, 0), NULL, NULL);
+		}
 	write_dictionaries(x, unknown_kinds);
 	if (!x->failed)
 		write_contention(x);
@@ -657,6 +679,7 @@ int export_sqlite(rav_trace *t, const char *out, const export_sqlite_options *op
 	rav_trace_info info;
 	rav_trace_get_info(t, &info);
 	x.cells_per_page = info.cells_per_page;
+	x.groups_per_page = (info.cells_per_page + GROUP_CELLS - 1) / GROUP_CELLS;
 	x.show_progress = opt->progress && isatty(STDERR_FILENO);
 	x.started = x.last_progress = now_seconds();
 
@@ -698,8 +721,10 @@ int export_sqlite(rav_trace *t, const char *out, const export_sqlite_options *op
 		sqlite3_finalize(x.st[i]);
 	if (x.db && sqlite3_close(x.db) != SQLITE_OK)
 		failf(&x, "closing the database failed: %s", sqlite3_errmsg(x.db));
-	for (uint32_t p = 0; p < x.npages; p++)
-		free(x.pages[p].slots);
+	for (uint32_t p = 0; p < x.npages; p++) {
+		x.pages[p].live = 0;
+		release_if_empty(&x, &x.pages[p]);
+	}
 	free(x.pages);
 	if (!x.failed && rename(tmp, out) != 0)
 		failf(&x, "cannot rename %s to %s: %s", tmp, out, strerror(errno));

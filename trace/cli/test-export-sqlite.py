@@ -44,8 +44,10 @@ def check(what, got, want):
         failures.append("%s: database says %r, ravtrace says %r" % (what, got, want))
 
 
-os.makedirs(WORKDIR, exist_ok=True)
+# A directory of its own: the tests of several traces run in parallel.
 name = os.path.basename(TRACE).replace(".ravtrace", "")
+WORKDIR = os.path.join(WORKDIR, name)
+os.makedirs(WORKDIR, exist_ok=True)
 db_path = os.path.join(WORKDIR, name + ".db")
 stats = json.loads(run("stats", "--json", "--top=1000", TRACE).stdout)
 info = json.loads(run("info", "--json", TRACE).stdout)
