@@ -74,9 +74,9 @@ static const char schema_sql[] =
     "  heap INTEGER NOT NULL, PRIMARY KEY (rank, heap)) WITHOUT ROWID;\n"
     "CREATE VIEW event_list AS SELECT e.idx, e.time_ns, e.thread, th.name AS thread_name,\n"
     "  k.name AS kind, e.aux, e.x, e.a, e.b, e.c, e.text,\n"
-    "  CASE WHEN k.a_is_loc AND e.a > 0 THEN e.a >> 16 END AS a_page,\n"
-    "  CASE WHEN k.a_is_loc AND e.a > 0 THEN (e.a >> 2) & 16383 END AS a_cell,\n"
-    "  CASE WHEN k.a_is_loc AND e.a > 0 THEN e.a & 3 END AS a_word,\n"
+    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR (e.a = 0 AND k.name LIKE 'page-%')) THEN e.a >> 16 END AS a_page,\n"
+    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR (e.a = 0 AND k.name LIKE 'page-%')) THEN (e.a >> 2) & 16383 END AS a_cell,\n"
+    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR (e.a = 0 AND k.name LIKE 'page-%')) THEN e.a & 3 END AS a_word,\n"
     "  CASE WHEN k.b_is_loc AND e.b > 0 THEN e.b >> 16 END AS b_page,\n"
     "  CASE WHEN k.b_is_loc AND e.b > 0 THEN (e.b >> 2) & 16383 END AS b_cell,\n"
     "  CASE WHEN k.b_is_loc AND e.b > 0 THEN e.b & 3 END AS b_word,\n"
@@ -272,11 +272,10 @@ static bool contention_progress(uint64_t done, uint64_t total, void *user)
 
 /* ---- Cell lives ------------------------------------------------------------ */
 
-static page_entry *page_at(exporter *x, rav_loc loc, bool create)
+/* The entry of a page index (page 0 is a page like any other: page events
+ * name it with location 0, which for cells means "none"). */
+static page_entry *page_at(exporter *x, uint32_t page, bool create)
 {
-	if (loc == RAV_LOC_NONE || (loc & RAV_LOC_EXTERNAL))
-		return NULL;
-	uint32_t page = rav_loc_page(loc);
 	if (page >= x->npages) {
 		if (!create)
 			return NULL;
@@ -302,7 +301,9 @@ static page_entry *page_at(exporter *x, rav_loc loc, bool create)
 /* The life in the slot of `loc`, or NULL (no page, cell out of range). */
 static life *slot_at(exporter *x, rav_loc loc, bool create)
 {
-	page_entry *p = page_at(x, loc, create);
+	if (loc == RAV_LOC_NONE || (loc & RAV_LOC_EXTERNAL))
+		return NULL;
+	page_entry *p = page_at(x, rav_loc_page(loc), create);
 	uint32_t cell = rav_loc_cell(loc);
 	if (!p || cell >= x->cells_per_page)
 		return NULL;
@@ -374,38 +375,43 @@ static void release_if_empty(exporter *x, page_entry *p)
 
 /* Every cell of a page ends (the page went back to the pool, or was taken
  * anew, which a consistent trace only does with no cell in it). */
-static void end_page(exporter *x, rav_loc page_loc, const rav_event *ev, const char *how)
+static void end_page(exporter *x, uint32_t page, const rav_event *ev, const char *how)
 {
-	page_entry *p = page_at(x, page_loc, false);
+	page_entry *p = page_at(x, page, false);
 	if (!p || !p->groups)
 		return;
 	for (uint32_t c = 0; c < x->cells_per_page; c++) {
 		life *l = p->groups[c / GROUP_CELLS];
 		if (l)
-			clear_slot(x, p, &l[c % GROUP_CELLS], rav_loc_make(rav_loc_page(page_loc), c, 0), ev, how);
+			clear_slot(x, p, &l[c % GROUP_CELLS], rav_loc_make(page, c, 0), ev, how);
 	}
 	release_if_empty(x, p);
 }
 
 static void track_cells(exporter *x, const rav_event *ev)
 {
+	bool page_event = ev->kind == RAV_EV_PAGE_ACQUIRE || ev->kind == RAV_EV_PAGE_HANDOFF ||
+	                  ev->kind == RAV_EV_PAGE_RELEASE;
+	if (page_event && (ev->a & RAV_LOC_EXTERNAL))
+		return; /* not a page of the pool: replay rejects it */
+	uint32_t page = rav_loc_page(ev->a);
 	switch (ev->kind) {
 	case RAV_EV_PAGE_ACQUIRE: {
-		end_page(x, ev->a, ev, "page-acquire");
-		page_entry *p = page_at(x, ev->a, true);
+		end_page(x, page, ev, "page-acquire");
+		page_entry *p = page_at(x, page, true);
 		if (p)
 			p->owner = ev->x;
 		break;
 	}
 	case RAV_EV_PAGE_HANDOFF: {
-		page_entry *p = page_at(x, ev->a, true);
+		page_entry *p = page_at(x, page, true);
 		if (p)
 			p->owner = ev->x;
 		break;
 	}
 	case RAV_EV_PAGE_RELEASE: {
-		end_page(x, ev->a, ev, "page-release");
-		page_entry *p = page_at(x, ev->a, false);
+		end_page(x, page, ev, "page-release");
+		page_entry *p = page_at(x, page, false);
 		if (p)
 			p->owner = 0;
 		break;
@@ -414,7 +420,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		life *l = slot_at(x, ev->a, true);
 		if (!l)
 			break;
-		page_entry *p = page_at(x, ev->a, false);
+		page_entry *p = page_at(x, rav_loc_page(ev->a), false);
 		clear_slot(x, p, l, ev->a, ev, "overwritten"); /* not in a consistent trace */
 		*l = (life){.id = x->next_cell_id++, .alloc_event = ev->index, .first = ev->a,
 		            .heap = p->owner, .thread = ev->thread, .type = (uint16_t)ev->aux};
@@ -426,7 +432,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		 * no life ends */
 		life *l = slot_at(x, ev->a, false);
 		if (l && l->id) {
-			page_entry *p = page_at(x, ev->a, false);
+			page_entry *p = page_at(x, rav_loc_page(ev->a), false);
 			clear_slot(x, p, l, ev->a, ev, "free");
 			release_if_empty(x, p);
 		}
@@ -437,7 +443,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		if (!from || !from->id)
 			break;
 		life moving = *from;
-		page_entry *fp = page_at(x, ev->a, false);
+		page_entry *fp = page_at(x, rav_loc_page(ev->a), false);
 		clear_slot(x, fp, from, ev->a, ev, NULL);
 		release_if_empty(x, fp);
 		life *to = slot_at(x, ev->b, true);
@@ -446,7 +452,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 			end_life(x, &moving, ev->a, ev, "moved-out"); /* to no known page */
 			break;
 		}
-		page_entry *tp = page_at(x, ev->b, false);
+		page_entry *tp = page_at(x, rav_loc_page(ev->b), false);
 		clear_slot(x, tp, to, ev->b, ev, "overwritten");
 		moving.moves++;
 		*to = moving;

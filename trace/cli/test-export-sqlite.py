@@ -140,6 +140,20 @@ check("released cells end at a release of their page", one(
 check("how cells end", sorted(r[0] or "live" for r in q("SELECT DISTINCT end_kind FROM cells")
                               if r[0] not in (None, "free", "page-release")), [])
 check("lives end after they start", one("SELECT count(*) FROM cells WHERE end_event <= alloc_event"), 0)
+# Cells live at the end, as replay counts them (the last "live cells"
+# counter of each thread's heap in the chrome export; roots left out).
+chrome = json.loads(run("export", "--format=chrome", TRACE).stdout)
+last = {}
+for e in chrome["traceEvents"]:
+    if e.get("ph") == "C":
+        last[e["tid"]] = e["args"]["live cells"]
+check("cells live at the end (roots aside)",
+      one("SELECT count(*) FROM cells WHERE end_event IS NULL AND type != 3"), int(sum(last.values())))
+check("root cells of released pages end there", one(
+    "SELECT count(*) FROM cells c WHERE c.end_event IS NULL AND EXISTS (SELECT 1 FROM event_list e"
+    " WHERE e.kind = 'page-release' AND e.a_page IS c.last_page AND e.idx > c.alloc_event"
+    " AND NOT EXISTS (SELECT 1 FROM event_list r WHERE r.kind = 'page-acquire' AND r.a_page IS c.last_page"
+    "  AND r.idx > e.idx))"), 0)
 check("frees that end a life", one("SELECT count(*) FROM cells WHERE end_kind = 'free'"),
       one("SELECT count(*) FROM events e WHERE e.kind = ? AND e.idx IN (SELECT end_event FROM cells)",
           kind_id["free"]))
