@@ -263,6 +263,21 @@ static void progress(exporter *x, const char *phase, uint64_t done, uint64_t tot
 	fflush(stderr);
 }
 
+bool export_sqlite_index_progress(uint64_t done, uint64_t total, void *user)
+{
+	/* the export has not begun: a stand-in exporter carries the timing */
+	static exporter before;
+	if (!before.opt) {
+		before.opt = user;
+		before.show_progress = before.opt->progress && isatty(STDERR_FILENO);
+		before.started = before.last_progress = now_seconds();
+	}
+	progress(&before, "indexing event", done, total);
+	if (before.progress_shown && done >= total)
+		fputs("\r\033[K", stderr);
+	return true;
+}
+
 static bool contention_progress(uint64_t done, uint64_t total, void *user)
 {
 	exporter *x = user;

@@ -19,6 +19,10 @@ typedef struct export_sqlite_options {
 	const char *version; /* recorded in meta.generator */
 } export_sqlite_options;
 
+/* For rav_trace_index before the export (user: the options): the same
+ * progress line, "indexing". */
+bool export_sqlite_index_progress(uint64_t done, uint64_t total, void *user);
+
 /* Write the whole trace into a new SQLite database at `out` (replacing any
  * file there only once the database is complete).  Returns 0, or 1 after
  * printing what went wrong to standard error. */

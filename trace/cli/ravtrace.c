@@ -85,8 +85,10 @@ typedef struct opened {
 } opened;
 
 /* Open and index a trace; a truncated one is used with a warning (validate
- * treats truncation as an error itself). */
-static void open_trace(opened *o, const char *path, bool quiet_truncation)
+ * treats truncation as an error itself).  `progress` (may be NULL) follows
+ * the indexing. */
+static void open_trace_progress(opened *o, const char *path, bool quiet_truncation, rav_trace_progress progress,
+                                void *user)
 {
 	rav_trace_error err;
 	memset(&err, 0, sizeof err);
@@ -94,7 +96,7 @@ static void open_trace(opened *o, const char *path, bool quiet_truncation)
 	o->t = rav_trace_open(path, &err);
 	if (!o->t)
 		trace_error(path, &err);
-	if (rav_trace_index(o->t, NULL, NULL, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
+	if (rav_trace_index(o->t, progress, user, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
 		trace_error(path, &err);
 	rav_trace_get_info(o->t, &o->info);
 	if (o->info.truncated && !quiet_truncation)
@@ -102,6 +104,11 @@ static void open_trace(opened *o, const char *path, bool quiet_truncation)
 		        "%s: warning: %s is truncated (the recording program stopped early?): using the "
 		        "first %" PRIu64 " of %" PRIu64 " bytes\n",
 		        prog, path, o->info.recovered_bytes, o->info.file_size);
+}
+
+static void open_trace(opened *o, const char *path, bool quiet_truncation)
+{
+	open_trace_progress(o, path, quiet_truncation, NULL, NULL);
 }
 
 /* Heap id 0 is no heap: events recorded before the recording thread had
@@ -1099,10 +1106,10 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
 	if (!o->output || strcmp(o->output, "-") == 0)
 		usage_error("--format=sqlite needs -o OUT.db (a database cannot go to standard output)");
 #if RAV_HAVE_SQLITE
-	opened tr;
-	open_trace(&tr, path, false);
 	export_sqlite_options so = {.kinds = o->kinds, .line_size = (uint32_t)o->line_size, .progress = true,
 	                            .prog = prog, .version = RAV_VERSION};
+	opened tr;
+	open_trace_progress(&tr, path, false, export_sqlite_index_progress, &so);
 	int rc = export_sqlite(tr.t, o->output, &so);
 	rav_trace_close(tr.t);
 	return rc == 0 ? EXIT_OK : EXIT_BAD;
