@@ -74,9 +74,9 @@ static const char schema_sql[] =
     "  heap INTEGER NOT NULL, PRIMARY KEY (rank, heap)) WITHOUT ROWID;\n"
     "CREATE VIEW event_list AS SELECT e.idx, e.time_ns, e.thread, th.name AS thread_name,\n"
     "  k.name AS kind, e.aux, e.x, e.a, e.b, e.c, e.text,\n"
-    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR (e.a = 0 AND k.name LIKE 'page-%')) THEN e.a >> 16 END AS a_page,\n"
-    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR (e.a = 0 AND k.name LIKE 'page-%')) THEN (e.a >> 2) & 16383 END AS a_cell,\n"
-    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR (e.a = 0 AND k.name LIKE 'page-%')) THEN e.a & 3 END AS a_word,\n"
+    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN e.a >> 16 END AS a_page,\n"
+    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN (e.a >> 2) & 16383 END AS a_cell,\n"
+    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN e.a & 3 END AS a_word,\n"
     "  CASE WHEN k.b_is_loc AND e.b > 0 THEN e.b >> 16 END AS b_page,\n"
     "  CASE WHEN k.b_is_loc AND e.b > 0 THEN (e.b >> 2) & 16383 END AS b_cell,\n"
     "  CASE WHEN k.b_is_loc AND e.b > 0 THEN e.b & 3 END AS b_word,\n"
@@ -138,9 +138,9 @@ typedef struct life {
  * but a trace with one cell in each of many pages must not cost a whole
  * page of records each. */
 typedef struct page_entry {
-	uint32_t owner;  /* heap owning the page (0: none) */
-	uint32_t live;   /* lives recorded in `groups` */
-	life **groups;   /* cells_per_page / GROUP_CELLS pointers, while the page holds cells */
+	uint32_t owner; /* heap owning the page (0: none) */
+	uint32_t live;  /* lives recorded in `groups` */
+	life **groups;  /* cells_per_page / GROUP_CELLS pointers, while the page holds cells */
 } page_entry;
 
 typedef struct exporter {
@@ -256,8 +256,8 @@ static void progress(exporter *x, const char *phase, uint64_t done, uint64_t tot
 	x->last_progress = t;
 	x->progress_shown = true;
 	if (total)
-		fprintf(stderr, "\r\033[K%s export: %s %" PRIu64 " of %" PRIu64 " (%.0f%%)", x->opt->prog, phase,
-		        done, total, 100.0 * (double)done / (double)total);
+		fprintf(stderr, "\r\033[K%s export: %s %" PRIu64 " of %" PRIu64 " (%.0f%%)", x->opt->prog,
+		        phase, done, total, 100.0 * (double)done / (double)total);
 	else
 		fprintf(stderr, "\r\033[K%s export: %s", x->opt->prog, phase);
 	fflush(stderr);
@@ -368,7 +368,8 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 
 /* Vacate a slot; its life ends here unless how is NULL (it lives on
  * elsewhere: a move).  The page's records stay until release_if_empty. */
-static void clear_slot(exporter *x, page_entry *p, life *l, rav_loc where, const rav_event *ev, const char *how)
+static void clear_slot(exporter *x, page_entry *p, life *l, rav_loc where, const rav_event *ev,
+                       const char *how)
 {
 	if (!l->id)
 		return;
@@ -437,8 +438,12 @@ static void track_cells(exporter *x, const rav_event *ev)
 			break;
 		page_entry *p = page_at(x, rav_loc_page(ev->a), false);
 		clear_slot(x, p, l, ev->a, ev, "overwritten"); /* not in a consistent trace */
-		*l = (life){.id = x->next_cell_id++, .alloc_event = ev->index, .first = ev->a,
-		            .heap = p->owner, .thread = ev->thread, .type = (uint16_t)ev->aux};
+		*l = (life){.id = x->next_cell_id++,
+		            .alloc_event = ev->index,
+		            .first = ev->a,
+		            .heap = p->owner,
+		            .thread = ev->thread,
+		            .type = (uint16_t)ev->aux};
 		p->live++;
 		break;
 	}
@@ -586,7 +591,10 @@ static void write_contention(exporter *x)
 	progress(x, "contention model", 0, 0);
 	rav_contention *con = rav_contention_run(x->t, &cfg, contention_progress, x, &err);
 	if (!con) {
-		failf(x, "%s", interrupted ? "interrupted" : err.message[0] ? err.message : "contention model failed");
+		failf(x, "%s",
+		      interrupted      ? "interrupted"
+		      : err.message[0] ? err.message
+		                       : "contention model failed");
 		return;
 	}
 	rav_contention_totals tot;
@@ -706,7 +714,8 @@ int export_sqlite(rav_trace *t, const char *out, const export_sqlite_options *op
 
 	struct stat st;
 	if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "%s export: %s is a directory: -o names the database file to write\n", opt->prog, out);
+		fprintf(stderr, "%s export: %s is a directory: -o names the database file to write\n",
+		        opt->prog, out);
 		return 1;
 	}
 	/* Next to the destination, so the final rename stays on one file
@@ -732,7 +741,8 @@ int export_sqlite(rav_trace *t, const char *out, const export_sqlite_options *op
 	if (old_term.sa_handler == SIG_IGN)
 		sigaction(SIGTERM, &old_term, NULL);
 
-	int rc = sqlite3_open_v2(tmp, &x.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(tmp, &x.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         NULL);
 	if (rc != SQLITE_OK)
 		failf(&x, "cannot create %s: %s", tmp, x.db ? sqlite3_errmsg(x.db) : sqlite3_errstr(rc));
 	else
@@ -762,8 +772,8 @@ int export_sqlite(rav_trace *t, const char *out, const export_sqlite_options *op
 		return 1;
 	}
 	if (x.progress_shown)
-		fprintf(stderr, "%s export: wrote %s: %" PRIu64 " events, %" PRIu64 " cells in %.1f s\n", opt->prog,
-		        out, x.events_written, x.cells_written, now_seconds() - x.started);
+		fprintf(stderr, "%s export: wrote %s: %" PRIu64 " events, %" PRIu64 " cells in %.1f s\n",
+		        opt->prog, out, x.events_written, x.cells_written, now_seconds() - x.started);
 	free(tmp);
 	return 0;
 }

@@ -87,8 +87,8 @@ typedef struct opened {
 /* Open and index a trace; a truncated one is used with a warning (validate
  * treats truncation as an error itself).  `progress` (may be NULL) follows
  * the indexing. */
-static void open_trace_progress(opened *o, const char *path, bool quiet_truncation, rav_trace_progress progress,
-                                void *user)
+static void open_trace_progress(opened *o, const char *path, bool quiet_truncation,
+                                rav_trace_progress progress, void *user)
 {
 	rav_trace_error err;
 	memset(&err, 0, sizeof err);
@@ -1106,8 +1106,11 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
 	if (!o->output || strcmp(o->output, "-") == 0)
 		usage_error("--format=sqlite needs -o OUT.db (a database cannot go to standard output)");
 #if RAV_HAVE_SQLITE
-	export_sqlite_options so = {.kinds = o->kinds, .line_size = (uint32_t)o->line_size, .progress = true,
-	                            .prog = prog, .version = RAV_VERSION};
+	export_sqlite_options so = {.kinds = o->kinds,
+	                            .line_size = (uint32_t)o->line_size,
+	                            .progress = true,
+	                            .prog = prog,
+	                            .version = RAV_VERSION};
 	opened tr;
 	open_trace_progress(&tr, path, false, export_sqlite_index_progress, &so);
 	int rc = export_sqlite(tr.t, o->output, &so);
@@ -1115,7 +1118,8 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
 	return rc == 0 ? EXIT_OK : EXIT_BAD;
 #else
 	(void)path;
-	fprintf(stderr, "%s export: this ravtrace was built without SQLite (libsqlite3-dev was missing)\n", prog);
+	fprintf(stderr, "%s export: this ravtrace was built without SQLite (libsqlite3-dev was missing)\n",
+	        prog);
 	return EXIT_BAD;
 #endif
 }
