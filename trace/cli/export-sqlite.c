@@ -494,12 +494,38 @@ static void track_cells(exporter *x, const rav_event *ev)
 
 /* ---- Tables ---------------------------------------------------------------- */
 
+/* Table entries, copied out: the one place that knows how ravtrace.h
+ * hands them out. */
+static bool thread_at(const rav_trace *t, unsigned i, rav_trace_thread *out)
+{
+	const rav_trace_thread *th = rav_trace_thread_at(t, i);
+	if (th)
+		*out = *th;
+	return th != NULL;
+}
+
+static bool thread_by_id(const rav_trace *t, uint32_t heap, rav_trace_thread *out)
+{
+	const rav_trace_thread *th = rav_trace_thread_by_id(t, heap);
+	if (th)
+		*out = *th;
+	return th != NULL;
+}
+
+static bool type_at(const rav_trace *t, unsigned i, rav_trace_type *out)
+{
+	const rav_trace_type *ty = rav_trace_type_at(t, i);
+	if (ty)
+		*out = *ty;
+	return ty != NULL;
+}
+
 /* A message heap's pages belong, for "which thread", to its builder. */
 static uint32_t owner_thread(const rav_trace *t, uint32_t heap, bool *is_message)
 {
-	const rav_trace_thread *th = rav_trace_thread_by_id(t, heap);
-	*is_message = th && th->kind == RAV_HEAP_MESSAGE;
-	return *is_message ? th->parent : heap;
+	rav_trace_thread th;
+	*is_message = thread_by_id(t, heap, &th) && th.kind == RAV_HEAP_MESSAGE;
+	return *is_message ? th.parent : heap;
 }
 
 static void write_event(exporter *x, const rav_event *ev)
@@ -558,27 +584,31 @@ static void write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024])
 	}
 	unsigned nthreads = rav_trace_thread_count(x->t);
 	for (unsigned i = 0; i < nthreads; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(x->t, i);
-		bind_i64(x, ST_THREAD, 1, th->heap_id);
-		bind_text(x, ST_THREAD, 2, th->kind == RAV_HEAP_MESSAGE ? "message" : "thread");
-		if (th->kind == RAV_HEAP_MESSAGE)
-			bind_i64(x, ST_THREAD, 3, th->parent);
+		rav_trace_thread th;
+		if (!thread_at(x->t, i, &th))
+			continue;
+		bind_i64(x, ST_THREAD, 1, th.heap_id);
+		bind_text(x, ST_THREAD, 2, th.kind == RAV_HEAP_MESSAGE ? "message" : "thread");
+		if (th.kind == RAV_HEAP_MESSAGE)
+			bind_i64(x, ST_THREAD, 3, th.parent);
 		else
 			sqlite3_bind_null(x->st[ST_THREAD], 3);
 		/* as ravtrace stats names them: heap 0 holds what happened before
 		 * the first thread had a heap */
-		bind_text(x, ST_THREAD, 4, th->name[0] ? th->name : th->heap_id == 0 ? "(process)" : NULL);
-		bind_u64(x, ST_THREAD, 5, th->first_event);
-		bind_u64(x, ST_THREAD, 6, th->last_event);
-		insert(x, ST_THREAD);
+		bind_text(x, ST_THREAD, 4, th.name[0] ? th.name : th.heap_id == 0 ? "(process)" : NULL);
+		bind_u64(x, ST_THREAD, 5, th.first_event);
+		bind_u64(x, ST_THREAD, 6, th.last_event);
+		insert(x, ST_THREAD); /* steps now, while th (bound static) lives */
 	}
 	unsigned ntypes = rav_trace_type_count(x->t);
 	for (unsigned i = 0; i < ntypes; i++) {
-		const rav_trace_type *ty = rav_trace_type_at(x->t, i);
-		bind_i64(x, ST_TYPE, 1, ty->id);
-		bind_text(x, ST_TYPE, 2, ty->name[0] ? ty->name : NULL);
-		bind_text(x, ST_TYPE, 3, ty->field_is_ref[0] ? "ref" : "data");
-		bind_text(x, ST_TYPE, 4, ty->field_is_ref[1] ? "ref" : "data");
+		rav_trace_type ty;
+		if (!type_at(x->t, i, &ty))
+			continue;
+		bind_i64(x, ST_TYPE, 1, ty.id);
+		bind_text(x, ST_TYPE, 2, ty.name[0] ? ty.name : NULL);
+		bind_text(x, ST_TYPE, 3, ty.field_is_ref[0] ? "ref" : "data");
+		bind_text(x, ST_TYPE, 4, ty.field_is_ref[1] ? "ref" : "data");
 		insert(x, ST_TYPE);
 	}
 }
@@ -619,8 +649,11 @@ static void write_contention(exporter *x)
 		insert(x, ST_LINE);
 		for (unsigned b = 0; b < 64 && b < nthreads; b++)
 			if (l->thread_mask & ((uint64_t)1 << b)) {
+				rav_trace_thread th;
+				if (!thread_at(x->t, b, &th))
+					continue;
 				bind_i64(x, ST_LINE_THREAD, 1, i + 1);
-				bind_i64(x, ST_LINE_THREAD, 2, rav_trace_thread_at(x->t, b)->heap_id);
+				bind_i64(x, ST_LINE_THREAD, 2, th.heap_id);
 				insert(x, ST_LINE_THREAD);
 			}
 	}
