@@ -266,8 +266,9 @@ int gen_trace(const gen_params *p, uint64_t *written)
 		gheap *h = &heaps[i];
 		h->id = i + 1;
 		h->root_next = GCPP;
+		/* as the engine does: both ordering events, numbered */
+		emit_sync(&g, h, RAV_EV_THREAD_START, 0, h->id, 1000 + i, 0);
 		emit_sync(&g, h, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, h->id, 0, 0);
-		emit(&g, h, RAV_EV_THREAD_START, 0, h->id, 1000 + i, 0, 0);
 		rav_raw_event td[2];
 		memset(td, 0, sizeof td);
 		td[0].kind = RAV_EV_TYPE_DEF | (TYPE_NODE << 8);
