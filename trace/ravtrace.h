@@ -79,10 +79,12 @@ rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err);
  *
  * A live stream's order: a thread whose chunk is still in flight is not
  * waited for, and an ordering event waits until the ones numbered before it
- * arrived (FORMAT.md section 8).  Call it from a GUI main loop when the
- * descriptor is readable, or in a loop on a worker thread; other threads may
- * meanwhile use everything below that reads (states, events, series,
- * tables).  It waits for a rav_trace_index running on another thread. */
+ * arrived (FORMAT.md section 8).  A call takes at most 16 MiB of input, so
+ * a writer faster than the reader cannot hold it; call again while it
+ * returns more than 0.  Call it from a GUI main loop when the descriptor is
+ * readable, or in a loop on a worker thread; other threads may meanwhile
+ * use everything below that reads (states, events, series, tables).  It
+ * waits for a rav_trace_index running on another thread. */
 int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
 /* For streams: true once the writer closed its end (after the trailer, or
  * early: then rav_trace_info.truncated is set). */

@@ -21,7 +21,8 @@ bool ravt_find_run_locked(ravt_reader *rd, uint64_t i, ravt_run *out)
 		*out = rd->runs[h];
 		return true;
 	}
-	if (h + 1 < rd->nruns && rd->runs[h + 1].gstart <= i && i < rd->runs[h + 1].gstart + rd->runs[h + 1].len) {
+	if (h + 1 < rd->nruns && rd->runs[h + 1].gstart <= i &&
+	    i < rd->runs[h + 1].gstart + rd->runs[h + 1].len) {
 		rd->hint_run = h + 1;
 		*out = rd->runs[h + 1];
 		return true;
@@ -129,7 +130,8 @@ static bool fetch_locked(ravt_reader *rd, uint64_t index, rav_event *out, ravt_r
 		return false;
 	uint64_t ord = r->ordinal + (index - r->gstart);
 	const ravt_lru_slot *slot = rd->hint_slot;
-	if (!(slot && slot->chunk >= 0 && rd->hint_stream == r->stream && ord >= slot->w0 && ord - slot->w0 < slot->n)) {
+	if (!(slot && slot->chunk >= 0 && rd->hint_stream == r->stream && ord >= slot->w0 &&
+	      ord - slot->w0 < slot->n)) {
 		const ravt_stream *s = &rd->streams[r->stream];
 		slot = lru_get(rd, r->stream, chunk_of(rd, s, ord), ord);
 		rd->hint_slot = slot;

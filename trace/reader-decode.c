@@ -111,7 +111,8 @@ bool ravt_dec_next_segment(ravt_dec *d)
 		d->why[0] = 0;
 		if (!seg_read(d, &n, &d->seg_tsc, &d->seg_has_seq, &d->seg_seq)) {
 			if (!d->why[0])
-				snprintf(d->why, sizeof d->why, "segment table covers fewer events than the chunk holds");
+				snprintf(d->why, sizeof d->why,
+				         "segment table covers fewer events than the chunk holds");
 			return false;
 		}
 	}
@@ -165,8 +166,8 @@ static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_h
 	if (RAVT_VERIFY_CRC && !c->verified) {
 		uint32_t crc = ravt_crc32c(0, stored, c->stored);
 		if (crc != c->crc) {
-			snprintf(d->why, sizeof d->why, "payload checksum mismatch (stored %08x, computed %08x)", c->crc,
-			         crc);
+			snprintf(d->why, sizeof d->why,
+			         "payload checksum mismatch (stored %08x, computed %08x)", c->crc, crc);
 			d->bad_crc = true;
 			return false;
 		}
@@ -185,7 +186,8 @@ static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_h
 		if (now > limit) {
 			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
 			snprintf(d->why, sizeof d->why,
-			         "decoding needs more than %llu MiB of chunk buffers (too many threads, or damage)",
+			         "decoding needs more than %llu MiB of chunk buffers (too many threads, or "
+			         "damage)",
 			         (unsigned long long)(limit >> 20));
 			return false;
 		}
@@ -224,7 +226,8 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 			return false;
 		}
 		if (r != c->raw) {
-			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r, c->raw);
+			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
+			         c->raw);
 			return false;
 		}
 	} else {
@@ -314,6 +317,6 @@ void ravt_dec_error(const ravt_dec *d, rav_trace_error *err)
 		off = d->chunk.offset;
 	}
 	ravt_set_error(err, d->bad_crc ? RAV_TRACE_ECHUNK : RAV_TRACE_EDECODE, off, chunkno,
-	               "chunk %lld at offset %llu (thread %u): %s", (long long)chunkno, (unsigned long long)off,
-	               d->tid, d->why[0] ? d->why : "cannot be decoded");
+	               "chunk %lld at offset %llu (thread %u): %s", (long long)chunkno,
+	               (unsigned long long)off, d->tid, d->why[0] ? d->why : "cannot be decoded");
 }

@@ -24,20 +24,20 @@
 struct ravt_dec {
 	ravt_reader *rd;
 	uint32_t stream;
-	uint32_t tid;            /* the stream's thread (heap id) */
+	uint32_t tid; /* the stream's thread (heap id) */
 	unsigned word_shift, wpp_shift;
 	uint64_t wpp_mask;
-	int64_t ci;              /* position in the stream's chunk list; -1 none */
-	int64_t last_ci;         /* the chunk loaded or being loaded (for errors) */
-	ravt_chunk chunk;        /* copy of the table entry of last_ci */
+	int64_t ci;       /* position in the stream's chunk list; -1 none */
+	int64_t last_ci;  /* the chunk loaded or being loaded (for errors) */
+	ravt_chunk chunk; /* copy of the table entry of last_ci */
 	uint8_t *buf;
 	size_t cap;
 	const uint8_t *sp, *send, *ep, *eend;
 	const uint8_t *seg_start;
-	uint64_t ordinal;        /* of the next event */
-	uint32_t left;           /* events left in the chunk */
-	uint32_t count;          /* events in the chunk */
-	uint32_t segs_total;     /* events covered by segments read so far */
+	uint64_t ordinal;    /* of the next event */
+	uint32_t left;       /* events left in the chunk */
+	uint32_t count;      /* events in the chunk */
+	uint32_t segs_total; /* events covered by segments read so far */
 
 	uint32_t seg_left;
 	uint64_t seg_tsc, seg_seq;
@@ -46,13 +46,13 @@ struct ravt_dec {
 	uint32_t next_n;
 	uint64_t next_tsc, next_seq;
 	uint64_t seg_prev_tsc, seg_prev_seq;
-	uint64_t t_fp, t_step;   /* time in 1/65536 ns */
+	uint64_t t_fp, t_step; /* time in 1/65536 ns */
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
 	ZSTD_DCtx *dctx;
 	bool own_dctx;
-	bool bad_crc;            /* the last load failed its checksum */
+	bool bad_crc; /* the last load failed its checksum */
 	char why[160];
 };
 
@@ -156,15 +156,15 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	}
 }
 
-#define RAVT_GETV(dst)                               \
-	do {                                         \
-		if (!(p = ravt_vget(p, &(dst))))     \
-			goto bad;                    \
+#define RAVT_GETV(dst)                                                                                       \
+	do {                                                                                                 \
+		if (!(p = ravt_vget(p, &(dst))))                                                             \
+			goto bad;                                                                            \
 	} while (0)
-#define RAVT_GETA(dst)                                          \
-	do {                                                    \
-		if (!(p = ravt_dec_addr(d, p, &r, &(dst)))) \
-			goto bad;                               \
+#define RAVT_GETA(dst)                                                                                       \
+	do {                                                                                                 \
+		if (!(p = ravt_dec_addr(d, p, &r, &(dst))))                                                  \
+			goto bad;                                                                            \
 	} while (0)
 
 /* Decode the next event of the loaded chunk.  intern_text: give text
@@ -209,9 +209,15 @@ static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, ra
 		x ^= tid;
 	} else {
 		switch (kb >> RAVT_KIND_BITS) {
-		case RAVT_AUX_ZERO: aux = 0; break;
-		case RAVT_AUX_ONE: aux = 1; break;
-		case RAVT_AUX_SAME: aux = d->last_aux[kind]; break;
+		case RAVT_AUX_ZERO:
+			aux = 0;
+			break;
+		case RAVT_AUX_ONE:
+			aux = 1;
+			break;
+		case RAVT_AUX_SAME:
+			aux = d->last_aux[kind];
+			break;
 		default:
 			RAVT_GETV(aux);
 			if (aux > 0xffffff)
@@ -326,7 +332,8 @@ static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, ra
 	if (__builtin_expect(p > end || x > UINT32_MAX, 0))
 		goto bad;
 	const char *text = NULL;
-	if (__builtin_expect(shape == RAVT_SHAPE_XTEXT || shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT, 0)) {
+	if (__builtin_expect(
+	        shape == RAVT_SHAPE_XTEXT || shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT, 0)) {
 		uint64_t tlen = shape == RAVT_SHAPE_XTEXT ? aux : a;
 		if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
 			goto bad;
@@ -356,7 +363,8 @@ static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, ra
 	ev->text = text;
 	return true;
 bad:
-	snprintf(d->why, sizeof d->why, "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
+	snprintf(d->why, sizeof d->why,
+	         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
 	         (unsigned long long)d->ordinal, d->tid, kind);
 	return false;
 }

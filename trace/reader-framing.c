@@ -31,22 +31,23 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	}
 	if (size < sizeof(ravt_header)) {
 		ravt_set_error(err, RAV_TRACE_ETRUNCATED, size, -1,
-		               "the file ends inside the header (%zu of %zu bytes): nothing was recorded", size,
-		               sizeof(ravt_header));
+		               "the file ends inside the header (%zu of %zu bytes): nothing was recorded",
+		               size, sizeof(ravt_header));
 		return -1;
 	}
 	memcpy(&rd->hdr, d, sizeof rd->hdr);
 	ravt_header *h = &rd->hdr;
 	if (h->version_major > RAVT_VERSION_MAJOR) {
 		ravt_set_error(err, RAV_TRACE_EVERSION, 8, -1,
-		               "trace format version %u.%u is newer than this reader (%u.%u): update ravscope to read it",
+		               "trace format version %u.%u is newer than this reader (%u.%u): update "
+		               "ravscope to read it",
 		               h->version_major, h->version_minor, RAVT_VERSION_MAJOR, RAVT_VERSION_MINOR);
 		return -1;
 	}
 	if (h->version_major < RAVT_VERSION_MAJOR) {
 		ravt_set_error(err, RAV_TRACE_EVERSION, 8, -1,
-		               "trace format version %u.%u is older than any supported (%u.x)", h->version_major,
-		               h->version_minor, RAVT_VERSION_MAJOR);
+		               "trace format version %u.%u is older than any supported (%u.x)",
+		               h->version_major, h->version_minor, RAVT_VERSION_MAJOR);
 		return -1;
 	}
 	const char *why = NULL;
@@ -61,7 +62,8 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 		why = "page size is not a power of two between 256 bytes and 1 MiB", where = 16;
 	else if (h->cells_per_page != h->page_size / h->cell_size || h->cells_per_page > 16384)
 		why = "cells per page does not match page and raviolo sizes", where = 20;
-	else if (h->header_size < sizeof(ravt_header) || h->header_size > RAVT_HEADER_MAX || (h->header_size & 7))
+	else if (h->header_size < sizeof(ravt_header) || h->header_size > RAVT_HEADER_MAX ||
+	         (h->header_size & 7))
 		why = "header size is not a multiple of 8 between 128 and 65536", where = 24;
 	else if (h->cmdline_len > h->header_size - sizeof(ravt_header))
 		why = "command line length runs past the header", where = 64;
@@ -70,8 +72,8 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 		return -1;
 	}
 	if (h->header_size > size) {
-		ravt_set_error(err, RAV_TRACE_ETRUNCATED, size, -1, "the file ends inside the header (%zu of %u bytes)",
-		               size, h->header_size);
+		ravt_set_error(err, RAV_TRACE_ETRUNCATED, size, -1,
+		               "the file ends inside the header (%zu of %u bytes)", size, h->header_size);
 		return -1;
 	}
 	uint32_t crc = ravt_header_crc(d, h->header_size);
@@ -141,14 +143,14 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 /* Check the trailer against what the walk found. */
-static int check_trailer(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off, int64_t chunkno,
-                         rav_trace_error *err)
+static int check_trailer(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off,
+                         int64_t chunkno, rav_trace_error *err)
 {
 	if (f->flags || f->stored_len != f->raw_len || f->stored_len < sizeof(ravt_trailer) + 8 ||
 	    (f->stored_len - sizeof(ravt_trailer) - 8) % sizeof(ravt_index_entry)) {
 		ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-		               "chunk %lld at offset %llu: trailer has an invalid length (%u)", (long long)chunkno,
-		               (unsigned long long)off, f->stored_len);
+		               "chunk %lld at offset %llu: trailer has an invalid length (%u)",
+		               (long long)chunkno, (unsigned long long)off, f->stored_len);
 		return -1;
 	}
 	ravt_trailer tr;
@@ -171,8 +173,9 @@ static int check_trailer(ravt_reader *rd, const ravt_frame *f, const uint8_t *pa
 			why = "its chunk index disagrees with the chunks in the file";
 	}
 	if (why) {
-		ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno, "chunk %lld at offset %llu: invalid trailer: %s",
-		               (long long)chunkno, (unsigned long long)off, why);
+		ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+		               "chunk %lld at offset %llu: invalid trailer: %s", (long long)chunkno,
+		               (unsigned long long)off, why);
 		return -1;
 	}
 	rd->complete = true;
@@ -208,8 +211,8 @@ static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64
 		s->cap = cap;
 	}
 	s->chunks[s->nchunks++] = (uint32_t)rd->nchunks;
-	rd->chunks[rd->nchunks++] = (ravt_chunk){off,      f->first,        f->stored_len, f->raw_len, f->count, si,
-	                                          (uint32_t)chunkno, f->payload_crc, f->flags,     false};
+	rd->chunks[rd->nchunks++] = (ravt_chunk){off, f->first,          f->stored_len,  f->raw_len, f->count,
+	                                         si,  (uint32_t)chunkno, f->payload_crc, f->flags,   false};
 	s->events += f->count;
 	rd->total_events += f->count;
 	return NULL;
@@ -226,7 +229,8 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 		int64_t chunkno = (int64_t)(rd->nchunks + rd->skipped_chunks + (rd->complete ? 1 : 0));
 		if (rd->complete) {
 			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-			               "%llu bytes follow the trailer at offset %llu: the file was appended to or damaged",
+			               "%llu bytes follow the trailer at offset %llu: the file was appended "
+			               "to or damaged",
 			               (unsigned long long)(size - off), (unsigned long long)off);
 			return -1;
 		}
@@ -241,23 +245,26 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 				*partial = true; /* a crash left a zero-filled tail */
 				break;
 			}
-			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-			               "chunk %lld at offset %llu: no chunk starts here (sync word %08x, expected %08x)",
-			               (long long)chunkno, (unsigned long long)off, f.sync, RAVT_CHUNK_SYNC);
+			ravt_set_error(
+			    err, RAV_TRACE_ECHUNK, off, chunkno,
+			    "chunk %lld at offset %llu: no chunk starts here (sync word %08x, expected %08x)",
+			    (long long)chunkno, (unsigned long long)off, f.sync, RAVT_CHUNK_SYNC);
 			return -1;
 		}
 		uint32_t fcrc = ravt_frame_crc(&f);
 		if (RAVT_VERIFY_CRC && fcrc != f.frame_crc) {
-			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-			               "chunk %lld at offset %llu: frame checksum mismatch (stored %08x, computed %08x)",
-			               (long long)chunkno, (unsigned long long)off, f.frame_crc, fcrc);
+			ravt_set_error(
+			    err, RAV_TRACE_ECHUNK, off, chunkno,
+			    "chunk %lld at offset %llu: frame checksum mismatch (stored %08x, computed %08x)",
+			    (long long)chunkno, (unsigned long long)off, f.frame_crc, fcrc);
 			return -1;
 		}
 		if (f.stored_len > RAVT_PAYLOAD_MAX || f.raw_len > RAVT_PAYLOAD_MAX) {
-			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-			               "chunk %lld at offset %llu: payload length %u (raw %u) exceeds the %u-byte limit",
-			               (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len,
-			               RAVT_PAYLOAD_MAX);
+			ravt_set_error(
+			    err, RAV_TRACE_ECHUNK, off, chunkno,
+			    "chunk %lld at offset %llu: payload length %u (raw %u) exceeds the %u-byte limit",
+			    (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len,
+			    RAVT_PAYLOAD_MAX);
 			return -1;
 		}
 		uint64_t padded = ((uint64_t)f.stored_len + 7) & ~(uint64_t)7;
@@ -265,20 +272,24 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			*partial = true;
 			if (err && !rd->is_stream)
 				ravt_set_error(err, RAV_TRACE_ETRUNCATED, off, chunkno,
-				               "the file ends inside chunk %lld at offset %llu (%llu of %llu bytes present); "
+				               "the file ends inside chunk %lld at offset %llu (%llu of %llu "
+				               "bytes present); "
 				               "the %llu bytes before it are usable",
 				               (long long)chunkno, (unsigned long long)off,
-				               (unsigned long long)(size - off), (unsigned long long)(sizeof f + padded),
+				               (unsigned long long)(size - off),
+				               (unsigned long long)(sizeof f + padded),
 				               (unsigned long long)off);
 			break;
 		}
 		const uint8_t *payload = d + off + sizeof f;
 		/* EVENTS payloads are checked when first decoded (opening a big
 		 * trace then reads only frame headers); others now. */
-		uint32_t pcrc = f.kind == RAVT_CHUNK_EVENTS ? f.payload_crc : ravt_crc32c(0, payload, f.stored_len);
+		uint32_t pcrc =
+		    f.kind == RAVT_CHUNK_EVENTS ? f.payload_crc : ravt_crc32c(0, payload, f.stored_len);
 		if (RAVT_VERIFY_CRC && pcrc != f.payload_crc) {
 			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-			               "chunk %lld at offset %llu: payload checksum mismatch (stored %08x, computed %08x)",
+			               "chunk %lld at offset %llu: payload checksum mismatch (stored %08x, "
+			               "computed %08x)",
 			               (long long)chunkno, (unsigned long long)off, f.payload_crc, pcrc);
 			return -1;
 		}
@@ -294,8 +305,8 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 				why = "event count is 0 or larger than its payload";
 			if (why) {
 				ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-				               "chunk %lld at offset %llu: events chunk: %s", (long long)chunkno,
-				               (unsigned long long)off, why);
+				               "chunk %lld at offset %llu: events chunk: %s",
+				               (long long)chunkno, (unsigned long long)off, why);
 				return -1;
 			}
 			uint64_t have = 0;
@@ -308,7 +319,8 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			}
 			if (why) {
 				ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
-				               "chunk %lld at offset %llu: thread %u's chunk starts at its event %llu, but %llu "
+				               "chunk %lld at offset %llu: thread %u's chunk starts at its "
+				               "event %llu, but %llu "
 				               "events of it came before (a chunk is missing or repeated)",
 				               (long long)chunkno, (unsigned long long)off, f.thread,
 				               (unsigned long long)f.first, (unsigned long long)have);

@@ -41,13 +41,13 @@ enum { S_IDLE = 0, S_QUEUED = 1 };
 
 struct ravt_merge {
 	ZSTD_DCtx *dctx;
-	ravt_dec **dec;     /* per stream */
-	uint8_t *state;     /* per stream: S_IDLE (no head segment) or S_QUEUED (in a heap) */
+	ravt_dec **dec; /* per stream */
+	uint8_t *state; /* per stream: S_IDLE (no head segment) or S_QUEUED (in a heap) */
 	size_t ns, cap;
 	heap ready, waiting;
-	uint64_t expected;  /* next sequence number the order may take */
+	uint64_t expected; /* next sequence number the order may take */
 	bool started;
-	uint64_t g;         /* events delivered to the sinks */
+	uint64_t g; /* events delivered to the sinks */
 	ravt_run pending[PENDING_RUNS];
 	size_t npending;
 	bool failed, final_sent;
@@ -199,7 +199,8 @@ static bool add_run(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t ordinal
 {
 	if (m->npending) {
 		ravt_run *last = &m->pending[m->npending - 1];
-		if (last->stream == s && last->ordinal + last->len == ordinal && (uint64_t)last->len + len <= UINT32_MAX) {
+		if (last->stream == s && last->ordinal + last->len == ordinal &&
+		    (uint64_t)last->len + len <= UINT32_MAX) {
 			last->len += len;
 			return true;
 		}

@@ -36,14 +36,14 @@
 #define RAVT_LRU_WINDOW 4096
 
 typedef struct ravt_chunk {
-	uint64_t offset;  /* frame offset */
-	uint64_t first;   /* ordinal of its first event in its thread's stream */
+	uint64_t offset; /* frame offset */
+	uint64_t first;  /* ordinal of its first event in its thread's stream */
 	uint32_t stored, raw, count;
-	uint32_t stream;  /* index into rd->streams */
-	uint32_t no;      /* position among all chunks of the file (error messages) */
-	uint32_t crc;     /* payload checksum from the frame */
+	uint32_t stream; /* index into rd->streams */
+	uint32_t no;     /* position among all chunks of the file (error messages) */
+	uint32_t crc;    /* payload checksum from the frame */
 	uint16_t flags;
-	bool verified;    /* payload checksum checked (before the first decode) */
+	bool verified; /* payload checksum checked (before the first decode) */
 } ravt_chunk;
 
 typedef struct ravt_stream {
@@ -60,11 +60,11 @@ typedef struct ravt_run {
 } ravt_run;
 
 typedef struct ravt_lru_slot {
-	int64_t chunk;    /* index into rd->chunks; -1 empty */
+	int64_t chunk; /* index into rd->chunks; -1 empty */
 	uint64_t stamp;
-	uint64_t w0;      /* stream ordinal of ev[0] */
-	rav_event *ev;    /* RAVT_LRU_WINDOW entries */
-	uint32_t n;       /* events decoded: fewer at a chunk's end or damage */
+	uint64_t w0;   /* stream ordinal of ev[0] */
+	rav_event *ev; /* RAVT_LRU_WINDOW entries */
+	uint32_t n;    /* events decoded: fewer at a chunk's end or damage */
 } ravt_lru_slot;
 
 typedef struct ravt_block {
@@ -79,10 +79,10 @@ struct ravt_reader {
 	size_t size;         /* bytes present (a stream: received so far) */
 	bool mapped;         /* data is our mapping of `map_len` bytes */
 	size_t map_len;
-	int fd;              /* stream being read, -1 */
-	int spool_fd;        /* stream: the unlinked file the bytes are kept in, -1 */
+	int fd;       /* stream being read, -1 */
+	int spool_fd; /* stream: the unlinked file the bytes are kept in, -1 */
 	bool is_stream, stream_eof;
-	uint64_t parse_pos;  /* first byte not framed yet */
+	uint64_t parse_pos; /* first byte not framed yet */
 
 	ravt_header hdr;
 	unsigned word_shift, wpp_shift;
@@ -97,14 +97,14 @@ struct ravt_reader {
 	size_t nstreams, cap_streams;
 	uint64_t total_events;
 	uint64_t skipped_chunks;
-	bool complete;        /* trailer seen */
+	bool complete; /* trailer seen */
 	bool truncated;
 	/* decoder buffers allocated now: at most max(256 MiB, 4 x the trace size) */
 	_Atomic uint64_t buf_bytes, buf_limit;
 
 	ravt_run *runs;
 	size_t nruns, cap_runs;
-	_Atomic uint64_t merged;  /* events in published runs */
+	_Atomic uint64_t merged; /* events in published runs */
 	_Atomic bool merge_final;
 	size_t hint_run;
 	const ravt_lru_slot *hint_slot; /* window of the last random access */
@@ -113,13 +113,13 @@ struct ravt_reader {
 	ravt_lru_slot lru[RAVT_LRU_SLOTS];
 	uint64_t lru_clock;
 
-	ravt_merge *merge;    /* merge state kept between calls (reader-merge.c) */
+	ravt_merge *merge; /* merge state kept between calls (reader-merge.c) */
 	ravt_reader_work work;
-	bool merge_failed;    /* and merge_err: the merge's copy for other threads */
+	bool merge_failed; /* and merge_err: the merge's copy for other threads */
 	rav_trace_error merge_err;
 
 	pthread_mutex_t intern_lock;
-	char **itab;          /* open addressing */
+	char **itab; /* open addressing */
 	size_t icap, icount;
 	char *iblock;
 	size_t ileft;

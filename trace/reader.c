@@ -25,8 +25,8 @@
 
 /* ---- Errors ---------------------------------------------------------------- */
 
-void ravt_set_error(rav_trace_error *err, rav_trace_errcode code, uint64_t offset, int64_t chunkno, const char *fmt,
-                    ...)
+void ravt_set_error(rav_trace_error *err, rav_trace_errcode code, uint64_t offset, int64_t chunkno,
+                    const char *fmt, ...)
 {
 	if (!err)
 		return;
@@ -165,10 +165,11 @@ static ravt_reader *open_bytes(ravt_reader *rd, rav_trace_error *err)
 			if (terr.code == RAV_TRACE_ETRUNCATED)
 				*err = terr;
 			else
-				ravt_set_error(err, RAV_TRACE_ETRUNCATED, rd->parse_pos, (int64_t)rd->nchunks,
-				               "the trace has no trailer (the program did not finish recording): "
-				               "%llu bytes in %zu complete chunks are usable",
-				               (unsigned long long)rd->parse_pos, rd->nchunks);
+				ravt_set_error(
+				    err, RAV_TRACE_ETRUNCATED, rd->parse_pos, (int64_t)rd->nchunks,
+				    "the trace has no trailer (the program did not finish recording): "
+				    "%llu bytes in %zu complete chunks are usable",
+				    (unsigned long long)rd->parse_pos, rd->nchunks);
 		}
 	}
 	return rd;
@@ -190,8 +191,8 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "%s is not a regular file (use rav_trace_open_fd for streams)",
-		               path);
+		ravt_set_error(err, RAV_TRACE_EIO, 0, -1,
+		               "%s is not a regular file (use rav_trace_open_fd for streams)", path);
 		return NULL;
 	}
 	ravt_reader *rd = reader_alloc();
@@ -250,8 +251,8 @@ static int spool_open(ravt_reader *rd, rav_trace_error *err)
 			unlink(path);
 	}
 	if (fd < 0) {
-		ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "cannot create a spool file for the stream in %s: %s", dir,
-		               strerror(errno));
+		ravt_set_error(err, RAV_TRACE_EIO, 0, -1,
+		               "cannot create a spool file for the stream in %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	static const unsigned shifts[] = {40, 38, 36, 34, 32, 30};
@@ -266,7 +267,8 @@ static int spool_open(ravt_reader *rd, rav_trace_error *err)
 			return 0;
 		}
 	}
-	ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "cannot map a spool file for the stream: %s", strerror(errno));
+	ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "cannot map a spool file for the stream: %s",
+	               strerror(errno));
 	close(fd);
 	return -1;
 }
@@ -274,10 +276,11 @@ static int spool_open(ravt_reader *rd, rav_trace_error *err)
 static int spool_write(ravt_reader *rd, const uint8_t *p, size_t n, rav_trace_error *err)
 {
 	if (n > rd->map_len - rd->size) {
-		ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1,
-		               "the stream is longer than the %zu GiB this reader can map: save what was received "
-		               "and reopen it as a file",
-		               rd->map_len >> 30);
+		ravt_set_error(
+		    err, RAV_TRACE_EIO, rd->size, -1,
+		    "the stream is longer than the %zu GiB this reader can map: save what was received "
+		    "and reopen it as a file",
+		    rd->map_len >> 30);
 		return -1;
 	}
 	while (n) {
@@ -285,8 +288,8 @@ static int spool_write(ravt_reader *rd, const uint8_t *p, size_t n, rav_trace_er
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1, "writing the stream's spool file failed: %s",
-			               strerror(errno));
+			ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1,
+			               "writing the stream's spool file failed: %s", strerror(errno));
 			return -1;
 		}
 		p += w;
@@ -319,16 +322,16 @@ static int stream_read(ravt_reader *rd, bool wait, size_t want, rav_trace_error 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1, "poll on the trace stream failed: %s",
-			               strerror(errno));
+			ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1,
+			               "poll on the trace stream failed: %s", strerror(errno));
 			return -1;
 		}
 		ssize_t got = read(rd->fd, buf, sizeof buf);
 		if (got < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
-			ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1, "reading the trace stream failed: %s",
-			               strerror(errno));
+			ravt_set_error(err, RAV_TRACE_EIO, rd->size, -1,
+			               "reading the trace stream failed: %s", strerror(errno));
 			return -1;
 		}
 		if (got == 0) {

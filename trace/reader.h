@@ -101,7 +101,7 @@ int64_t ravt_reader_scan(ravt_reader *rd, uint64_t from, uint64_t to, int dir, c
  * is set when next returned false because a chunk failed to decode. */
 typedef struct ravt_cursor {
 	ravt_reader *reader;
-	uint64_t next;  /* global index of the next event */
+	uint64_t next; /* global index of the next event */
 	bool failed;
 	rav_trace_error error;
 	void *priv;

@@ -82,8 +82,8 @@ static inline uint8_t ravt_spage_kind(uint32_t engine_kind)
 	}
 }
 
-static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, const rav_event *ev, ravt_touch *tc,
-                                                                 uint64_t oldv, uint64_t newv)
+static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, const rav_event *ev,
+                                                                 ravt_touch *tc, uint64_t oldv, uint64_t newv)
 {
 	ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the slot written");
 	if (!p)
@@ -93,13 +93,14 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 	if (st == RAV_CELL_HEADER)
 		return 0; /* header words are rebuilt from the model, see the top comment */
 	if (st == RAV_CELL_EMPTY)
-		return ravt_model_fail(m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w,
-		                       pg, c);
+		return ravt_model_fail(
+		    m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w, pg,
+		    c);
 	uint64_t cur = ravt_cell_words(p, c)[w];
 	if (st == RAV_CELL_LIVE && cur != oldv)
-		return ravt_model_fail(m, ev,
-		                       "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
-		                       pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
+		return ravt_model_fail(
+		    m, ev, "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
+		    pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
 	ravt_cellblock *k;
 	if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
 		return ravt_model_fail(m, ev, "out of memory");
@@ -117,7 +118,8 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 }
 
 /* Apply ev at m->pos (the caller advances pos).  0, or -1 with m->err. */
-static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const rav_event *ev, ravt_touch *tc)
+static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const rav_event *ev,
+                                                            ravt_touch *tc)
 {
 	uint64_t newv;
 	tc->h[0] = tc->h[1] = NULL;
@@ -182,18 +184,20 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	}
 	case RAV_EV_PAGE_ACQUIRE: {
 		if (ev->a & RAV_LOC_EXTERNAL)
-			return ravt_model_fail(m, ev, "the page acquired is outside the ravioli pool (0x%llx)",
+			return ravt_model_fail(m, ev,
+			                       "the page acquired is outside the ravioli pool (0x%llx)",
 			                       (unsigned long long)(ev->a & ~RAV_LOC_EXTERNAL));
 		uint32_t pg = rav_loc_page(ev->a);
 		if (pg >= RAVT_MAX_PAGE_INDEX)
-			return ravt_model_fail(m, ev, "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
-			                       RAVT_MAX_PAGE_INDEX);
+			return ravt_model_fail(
+			    m, ev, "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
+			    RAVT_MAX_PAGE_INDEX);
 		if (!ravt_model_ensure_span(m, pg))
 			return ravt_model_fail(m, ev, "out of memory");
 		ravt_mpage *p = m->pages[pg];
 		if (p && p->kind != RAV_SPAGE_POOL)
-			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns", ev->x, pg,
-			                       p->owner);
+			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns",
+			                       ev->x, pg, p->owner);
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		if (!h)
 			return ravt_model_fail(m, ev, "out of memory");
@@ -227,9 +231,11 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		uint32_t pg = rav_loc_page(ev->a);
 		ravt_mpage *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (ravt_mpage *)ravt_page_r(m, pg);
 		if (!p || p->kind == RAV_SPAGE_POOL)
-			return ravt_model_fail(m, ev, "heap %u releases page %u, which no heap owns", ev->x, pg);
+			return ravt_model_fail(m, ev, "heap %u releases page %u, which no heap owns", ev->x,
+			                       pg);
 		if (p->owner != ev->x)
-			return ravt_model_fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x, pg, p->owner);
+			return ravt_model_fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x,
+			                       pg, p->owner);
 		ravt_mheap *h = ravt_heap_find(m, ev->x);
 		if (!(p = ravt_page_w(m, pg)))
 			return ravt_model_fail(m, ev, "out of memory");
@@ -254,11 +260,13 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		uint32_t pg = rav_loc_page(ev->a);
 		ravt_mpage *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (ravt_mpage *)ravt_page_r(m, pg);
 		if (!p || p->kind == RAV_SPAGE_POOL)
-			return ravt_model_fail(m, ev, "page %u is handed from heap %llu to heap %u but no heap owns it", pg,
-			                       (unsigned long long)ev->b, ev->x);
+			return ravt_model_fail(
+			    m, ev, "page %u is handed from heap %llu to heap %u but no heap owns it", pg,
+			    (unsigned long long)ev->b, ev->x);
 		if (p->owner != ev->b)
-			return ravt_model_fail(m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
-			                       (unsigned long long)ev->b, ev->x, p->owner);
+			return ravt_model_fail(
+			    m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
+			    (unsigned long long)ev->b, ev->x, p->owner);
 		ravt_mheap *to = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		ravt_mheap *from = ravt_heap_find(m, p->owner); /* after heap_get, which may move the array */
 		if (!to || !(p = ravt_page_w(m, pg)))
@@ -279,7 +287,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			for (uint32_t i = 0; i + 1 < to->npages; i++) {
 				if (to->pages[i] != to->anchor)
 					continue;
-				memmove(to->pages + i + 1, to->pages + i, sizeof *to->pages * (to->npages - 1 - i));
+				memmove(to->pages + i + 1, to->pages + i,
+				        sizeof *to->pages * (to->npages - 1 - i));
 				to->pages[i] = pg;
 				break;
 			}
@@ -330,7 +339,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		/* a live cell dies, or (arrival of a message) an empty cell below
 		 * the new top becomes a hole to fill */
 		if (st != RAV_CELL_LIVE && st != RAV_CELL_EMPTY)
-			return ravt_model_fail(m, ev, "frees page %u cell %u, which is %s", pg, c, ravt_cell_state_name(st));
+			return ravt_model_fail(m, ev, "frees page %u cell %u, which is %s", pg, c,
+			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
 		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_fail(m, ev, "out of memory");
@@ -364,22 +374,25 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		uint32_t tpg = rav_loc_page(ev->b), tcell = rav_loc_cell(ev->b);
 		uint8_t fst = ravt_cell_st(pf, fc), tst = ravt_cell_st(pt, tcell);
 		if (fst != RAV_CELL_LIVE)
-			return ravt_model_fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc, ravt_cell_state_name(fst));
+			return ravt_model_fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc,
+			                       ravt_cell_state_name(fst));
 		if (tst != RAV_CELL_DEAD && tst != RAV_CELL_EMPTY)
-			return ravt_model_fail(m, ev, "moves page %u cell %u into page %u cell %u, which is %s (not a hole)",
-			                       fpg, fc, tpg, tcell, ravt_cell_state_name(tst));
+			return ravt_model_fail(
+			    m, ev, "moves page %u cell %u into page %u cell %u, which is %s (not a hole)",
+			    fpg, fc, tpg, tcell, ravt_cell_state_name(tst));
 		if (fpg == tpg && fc == tcell)
 			return ravt_model_fail(m, ev, "moves page %u cell %u onto itself", fpg, fc);
 		/* (the two cells may share a page, even a cell block: the second
 		 * page_w / block_w then finds the first one's private copy) */
 		ravt_cellblock *kt, *kf;
-		if (!(pf = ravt_page_w(m, fpg)) || !(pt = ravt_page_w(m, tpg)) || !(kt = ravt_block_w(m, pt, tcell)) ||
-		    !(kf = ravt_block_w(m, pf, fc)))
+		if (!(pf = ravt_page_w(m, fpg)) || !(pt = ravt_page_w(m, tpg)) ||
+		    !(kt = ravt_block_w(m, pt, tcell)) || !(kf = ravt_block_w(m, pf, fc)))
 			return ravt_model_fail(m, ev, "out of memory");
 		uint64_t *src = kf->w + RAVT_CB_INDEX(fc) * 4, *dst = kt->w + RAVT_CB_INDEX(tcell) * 4;
 		memcpy(dst, src, 4 * sizeof(uint64_t));
 		memset(src, 0, 4 * sizeof(uint64_t));
-		int isref = RAVT_TYPE_ID(dst[0]) == RAV_TYPE_REF, isroot = RAVT_TYPE_ID(dst[0]) == RAV_TYPE_ROOT;
+		int isref = RAVT_TYPE_ID(dst[0]) == RAV_TYPE_REF,
+		    isroot = RAVT_TYPE_ID(dst[0]) == RAV_TYPE_ROOT;
 		ravt_mheap *hf = ravt_owner_of(m, pf), *ht = ravt_owner_of(m, pt);
 		kt->st[RAVT_CB_INDEX(tcell)] = RAV_CELL_LIVE;
 		kf->st[RAVT_CB_INDEX(fc)] = RAV_CELL_EMPTY;
@@ -428,7 +441,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		goto word;
 	case RAV_EV_TYPE_WORD: {
 		if (rav_loc_word(ev->a) != RAV_W_TYPE)
-			return ravt_model_fail(m, ev, "type word event names word %u, not word 0", rav_loc_word(ev->a));
+			return ravt_model_fail(m, ev, "type word event names word %u, not word 0",
+			                       rav_loc_word(ev->a));
 		newv = ev->c;
 		goto word;
 	}
@@ -439,7 +453,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			return -1;
 		uint8_t st = ravt_cell_st(p, rav_loc_cell(ev->a));
 		if (st != RAV_CELL_LIVE)
-			return ravt_model_fail(m, ev, "root slot page %u cell %u word %u is in a cell that is %s",
+			return ravt_model_fail(m, ev,
+			                       "root slot page %u cell %u word %u is in a cell that is %s",
 			                       rav_loc_page(ev->a), rav_loc_cell(ev->a), rav_loc_word(ev->a),
 			                       ravt_cell_state_name(st));
 		break;

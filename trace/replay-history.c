@@ -102,7 +102,8 @@ static bool concerns(const rav_event *e, rav_loc cur)
 	case RAV_EV_FIXUP:
 	case RAV_EV_REF_STORE:
 	case RAV_EV_LINK:
-		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur) || (e->c && CELL_OF(e->c) == cur);
+		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur) ||
+		       (e->c && CELL_OF(e->c) == cur);
 	case RAV_EV_REF_CLEAR:
 		return CELL_OF(e->a) == cur || (e->b && CELL_OF(e->b) == cur);
 	case RAV_EV_REFRAV_INSERT:
@@ -116,9 +117,10 @@ static bool concerns(const rav_event *e, rav_loc cur)
 
 static bool relevant_kind(unsigned k)
 {
-	return k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_TRIM || k == RAV_EV_FIXUP ||
-	       k == RAV_EV_REF_STORE || k == RAV_EV_REF_CLEAR || k == RAV_EV_DATA_STORE || k == RAV_EV_LINK ||
-	       k == RAV_EV_TYPE_WORD || k == RAV_EV_REFRAV_INSERT || k == RAV_EV_REFRAV_REMOVE;
+	return k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_TRIM ||
+	       k == RAV_EV_FIXUP || k == RAV_EV_REF_STORE || k == RAV_EV_REF_CLEAR ||
+	       k == RAV_EV_DATA_STORE || k == RAV_EV_LINK || k == RAV_EV_TYPE_WORD ||
+	       k == RAV_EV_REFRAV_INSERT || k == RAV_EV_REFRAV_REMOVE;
 }
 
 unsigned ravt_history_query(ravt_history *h, ravt_reader *rd, uint64_t available, rav_loc cell, uint64_t at,

@@ -97,7 +97,8 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 		}
 	}
 	if (!rp->live.tkinds || rp->live.cpp == 0) {
-		rav_trace_error e = {.code = rp->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER, .chunk = -1};
+		rav_trace_error e = {.code = rp->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER,
+		                     .chunk = -1};
 		snprintf(e.message, sizeof e.message, "replay: %s",
 		         rp->live.cpp ? "out of memory setting up the replay index"
 		                      : "trace header gives no usable page and cell size");
@@ -273,8 +274,8 @@ static void sink_begin(ravt_sink *sink, uint64_t from)
 	if (from != rp->live.pos && !rp->failed) {
 		rav_trace_error e = {.code = RAV_TRACE_EREPLAY, .chunk = -1};
 		snprintf(e.message, sizeof e.message,
-		         "replay: indexing resumed at event %llu while event %llu was expected", (unsigned long long)from,
-		         (unsigned long long)rp->live.pos);
+		         "replay: indexing resumed at event %llu while event %llu was expected",
+		         (unsigned long long)from, (unsigned long long)rp->live.pos);
 		index_fail(rp, &e);
 	}
 }
@@ -326,11 +327,12 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	 * batch's ends keeps the check off the per-event path. */
 	if (__builtin_expect(evs[0].index != m->pos || evs[n - 1].index != m->pos + n - 1, 0)) {
 		rav_trace_error e = {.code = RAV_TRACE_EREPLAY, .chunk = -1};
-		snprintf(e.message, sizeof e.message,
-		         "replay: events %llu to %llu arrived while event %llu was expected (events must come in "
-		         "order, without gaps)",
-		         (unsigned long long)evs[0].index, (unsigned long long)evs[n - 1].index,
-		         (unsigned long long)m->pos);
+		snprintf(
+		    e.message, sizeof e.message,
+		    "replay: events %llu to %llu arrived while event %llu was expected (events must come in "
+		    "order, without gaps)",
+		    (unsigned long long)evs[0].index, (unsigned long long)evs[n - 1].index,
+		    (unsigned long long)m->pos);
 		index_fail(rp, &e);
 		return;
 	}
@@ -388,7 +390,8 @@ bool ravt_replay_error(const ravt_replay *rp, rav_trace_error *err)
 	return f;
 }
 
-void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes, uint64_t *spacing)
+void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes,
+                       uint64_t *spacing)
 {
 	ravt_replay *w = (ravt_replay *)rp;
 	pthread_mutex_lock(&w->lock);

@@ -147,7 +147,8 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 				ok = false;
 				continue;
 			}
-			memcpy(dst->heaps[i].pages, src->heaps[i].pages, sizeof(uint32_t) * src->heaps[i].npages);
+			memcpy(dst->heaps[i].pages, src->heaps[i].pages,
+			       sizeof(uint32_t) * src->heaps[i].npages);
 		}
 	}
 	return ok;
@@ -333,7 +334,8 @@ static void fmt_loc(char *buf, size_t len, rav_loc l)
 	if (l & RAV_LOC_EXTERNAL)
 		snprintf(buf, len, "external 0x%llx", (unsigned long long)(l & ~RAV_LOC_EXTERNAL));
 	else
-		snprintf(buf, len, "page %u cell %u word %u", rav_loc_page(l), rav_loc_cell(l), rav_loc_word(l));
+		snprintf(buf, len, "page %u cell %u word %u", rav_loc_page(l), rav_loc_cell(l),
+		         rav_loc_word(l));
 }
 
 ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what)
@@ -345,7 +347,8 @@ ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l,
 	if (l & RAV_LOC_EXTERNAL)
 		ravt_model_fail(m, ev, "%s is %s, outside the ravioli pool", what, b);
 	else if (c >= m->cpp)
-		ravt_model_fail(m, ev, "%s (%s) is past the last cell of a page (%u cells per page)", what, b, m->cpp);
+		ravt_model_fail(m, ev, "%s (%s) is past the last cell of a page (%u cells per page)", what, b,
+		                m->cpp);
 	else
 		ravt_model_fail(m, ev, "%s (%s) is in page %u, which no heap owns (%s)", what, b, pg,
 		                p ? "released to the pool" : "never acquired");
@@ -372,7 +375,8 @@ uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)
 			continue;
 		b += k->block_size;
 		for (uint32_t i = 0; i < k->ncb; i++)
-			if (a->cb[i] != &ravt_zero_block && a->cb[i] != &ravt_header_block && (!n || n->cb[i] != a->cb[i]))
+			if (a->cb[i] != &ravt_zero_block && a->cb[i] != &ravt_header_block &&
+			    (!n || n->cb[i] != a->cb[i]))
 				b += sizeof(ravt_cellblock);
 	}
 	return b;

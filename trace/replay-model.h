@@ -49,7 +49,7 @@ typedef struct ravt_mpage {
 	uint32_t owner; /* heap id */
 	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
 	uint32_t fill, live, dead, refc;
-	uint32_t rootc; /* root cells among the live (the engine does not count them as live) */
+	uint32_t rootc;       /* root cells among the live (the engine does not count them as live) */
 	ravt_cellblock *cb[]; /* ceil(cells per page / RAVT_CB_CELLS) */
 } ravt_mpage;
 
@@ -71,15 +71,15 @@ typedef struct ravt_model {
 	size_t block_size;  /* bytes of a page block (meta data and cell block pointers) */
 	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
 	ravt_mpage **pages;
-	uint8_t *pool;      /* 1 if the page went back to the pool */
+	uint8_t *pool; /* 1 if the page went back to the pool */
 	ravt_mheap *heaps;
 	uint32_t nheaps, heap_cap;
-	uint32_t *hmap;     /* open addressing: heap id -> index + 1 */
+	uint32_t *hmap; /* open addressing: heap id -> index + 1 */
 	uint32_t hmap_cap;
-	uint8_t *tkinds;    /* RAVT_MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
+	uint8_t *tkinds; /* RAVT_MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
 	rav_state_totals tot;
-	uint64_t pos;       /* index of the next event to apply */
-	uint64_t copied;    /* bytes copied on write (keyframe accounting) */
+	uint64_t pos;    /* index of the next event to apply */
+	uint64_t copied; /* bytes copied on write (keyframe accounting) */
 	rav_trace_error err;
 } ravt_model;
 
@@ -103,7 +103,8 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind);
 bool ravt_heap_append(ravt_mheap *h, uint32_t page);
 void ravt_heap_remove(ravt_mheap *h, uint32_t page);
 /* Records a RAV_TRACE_EREPLAY error naming the event in m->err; returns -1. */
-int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The error for a cell location that names no usable cell (returns NULL). */
 ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what);
 const char *ravt_cell_state_name(uint8_t st);

@@ -136,7 +136,8 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 			if (s->cur.failed && err)
 				*err = s->cur.error;
 			else
-				set_err(err, RAV_TRACE_EDECODE, "replay: the trace ended at event %llu, before event %llu",
+				set_err(err, RAV_TRACE_EDECODE,
+				        "replay: the trace ended at event %llu, before event %llu",
 				        (unsigned long long)s->m.pos, (unsigned long long)target);
 			ravt_cursor_fini(&s->cur);
 			s->cur_ok = false;
@@ -163,7 +164,8 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 	if (!s->rp) {
 		if (index == s->m.pos)
 			return 0;
-		set_err(err, RAV_TRACE_EREPLAY, "replay: a detached state cannot seek (at event %llu, asked for %llu)",
+		set_err(err, RAV_TRACE_EREPLAY,
+		        "replay: a detached state cannot seek (at event %llu, asked for %llu)",
 		        (unsigned long long)s->m.pos, (unsigned long long)index);
 		return -1;
 	}
@@ -200,7 +202,8 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 		}
 	}
 	if (!ok) {
-		set_err(err, RAV_TRACE_ENOMEM, "replay: out of memory restoring the keyframe before event %llu",
+		set_err(err, RAV_TRACE_ENOMEM,
+		        "replay: out of memory restoring the keyframe before event %llu",
 		        (unsigned long long)index);
 		s->failed = true;
 		if (err)
@@ -335,7 +338,8 @@ static unsigned refmask(const ravt_model *m, uint16_t type)
 	}
 }
 
-static void cell_fill(const ravt_model *m, uint32_t page, uint32_t cell, const ravt_mpage *p, rav_state_cell *out)
+static void cell_fill(const ravt_model *m, uint32_t page, uint32_t cell, const ravt_mpage *p,
+                      rav_state_cell *out)
 {
 	memset(out, 0, sizeof *out);
 	uint8_t st = ravt_cell_st(p, cell);
@@ -398,7 +402,8 @@ bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out
 		const ravt_cellblock *k = p->cb[c0 >> RAVT_CB_SHIFT];
 		uint32_t m = n - c0 < RAVT_CB_CELLS ? n - c0 : RAVT_CB_CELLS;
 		for (uint32_t i = 0; i < m; i++)
-			types_out[c0 + i] = k->st[i] == RAV_CELL_LIVE ? RAVT_TYPE_ID(k->w[i * 4]) : fixed[k->st[i] & 3];
+			types_out[c0 + i] =
+			    k->st[i] == RAV_CELL_LIVE ? RAVT_TYPE_ID(k->w[i * 4]) : fixed[k->st[i] & 3];
 	}
 	return true;
 }

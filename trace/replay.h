@@ -36,7 +36,8 @@ uint64_t ravt_replay_applied(const ravt_replay *rp);
 bool ravt_replay_error(const ravt_replay *rp, rav_trace_error *err);
 /* Keyframes: how many, the bytes they hold beyond the live model (tables
  * plus blocks copied on write since), and the current spacing in events. */
-void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes, uint64_t *spacing);
+void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes,
+                       uint64_t *spacing);
 /* Events applied to the live model in total (work accounting for tests). */
 uint64_t ravt_replay_work(const ravt_replay *rp);
 

@@ -277,7 +277,8 @@ bool ravt_series_query(ravt_series *s, rav_series_kind kind, int64_t arg, uint64
 			if (hs)
 				out[j] = (double)hs_level(hs, b, kind == RAV_SERIES_PAGES);
 			else if (b < s->nbins)
-				out[j] = (double)(kind == RAV_SERIES_PAGES ? s->pages_tot[b] : s->live_tot[b]);
+				out[j] =
+				    (double)(kind == RAV_SERIES_PAGES ? s->pages_tot[b] : s->live_tot[b]);
 			else
 				out[j] = (double)(kind == RAV_SERIES_PAGES ? s->pub_pages : s->pub_live);
 			continue;

@@ -200,7 +200,8 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 	}
 	case RAV_EV_MARK:
 		if (grow((void **)&tb->marks, &tb->cap_marks, sizeof *tb->marks, tb->nmarks + 1))
-			tb->marks[tb->nmarks++] = (rav_trace_mark){ev->index, ev->thread, ev->text ? ev->text : ""};
+			tb->marks[tb->nmarks++] =
+			    (rav_trace_mark){ev->index, ev->thread, ev->text ? ev->text : ""};
 		break;
 	default:
 		break;
@@ -208,8 +209,8 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 }
 
 /* The kinds note_event looks at. */
-#define NOTED_KINDS                                                                                         \
-	((1ull << RAV_EV_HEAP_NEW) | (1ull << RAV_EV_THREAD_NAME) | (1ull << RAV_EV_HEAP_END) |             \
+#define NOTED_KINDS                                                                                          \
+	((1ull << RAV_EV_HEAP_NEW) | (1ull << RAV_EV_THREAD_NAME) | (1ull << RAV_EV_HEAP_END) |              \
 	 (1ull << RAV_EV_MSG_SEND) | (1ull << RAV_EV_MSG_RECV) | (1ull << RAV_EV_MSG_BUILD) |                \
 	 (1ull << RAV_EV_TYPE_DEF) | (1ull << RAV_EV_MARK))
 
@@ -243,7 +244,7 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 
 static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 {
-	(void)upto, (void)final;
+	(void)upto, (void) final;
 	ravt_tables *tb = (ravt_tables *)sink;
 	pthread_mutex_lock(&tb->lock);
 	for (size_t i = 0; i < tb->norphans; i++) {
@@ -287,11 +288,11 @@ ravt_sink *ravt_tables_sink(ravt_tables *tb)
 
 /* ---- Reading the tables (copies, under the lock) ---------------------------- */
 
-#define LOCKED(tb, expr)                                                        \
-	do {                                                                    \
-		pthread_mutex_lock(&((ravt_tables *)(tb))->lock);               \
-		expr;                                                           \
-		pthread_mutex_unlock(&((ravt_tables *)(tb))->lock);             \
+#define LOCKED(tb, expr)                                                                                     \
+	do {                                                                                                 \
+		pthread_mutex_lock(&((ravt_tables *)(tb))->lock);                                            \
+		expr;                                                                                        \
+		pthread_mutex_unlock(&((ravt_tables *)(tb))->lock);                                          \
 	} while (0)
 
 unsigned ravt_tables_thread_count(const ravt_tables *tb)

@@ -53,7 +53,8 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 		t->series = ravt_series_new();
 		t->history = ravt_history_new();
 		if (t->series && t->history)
-			t->replay = ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
+			t->replay =
+			    ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
 		pthread_mutex_init(&t->index_lock, NULL);
 	}
 	if (!t || !t->tables || !t->replay) {
@@ -94,8 +95,8 @@ static int index_locked(rav_trace *t, rav_trace_progress progress, void *user, r
 			return 0;
 		}
 		if (!progress(done, ravt_reader_framed_events(t->rd), user)) {
-			ravt_set_error(err, RAV_TRACE_ECANCELLED, 0, -1, "indexing cancelled after %llu events",
-			               (unsigned long long)done);
+			ravt_set_error(err, RAV_TRACE_ECANCELLED, 0, -1,
+			               "indexing cancelled after %llu events", (unsigned long long)done);
 			return -1;
 		}
 	}
@@ -291,8 +292,8 @@ static uint64_t available(const rav_trace *t)
 	return a < m ? a : m;
 }
 
-bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to, unsigned nbins,
-                      double *out)
+bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to,
+                      unsigned nbins, double *out)
 {
 	return ravt_series_query(t->series, kind, arg, from, to, nbins, out, ravt_replay_applied(t->replay));
 }
@@ -315,7 +316,8 @@ bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err)
 	return ravt_replay_error(t->replay, err);
 }
 
-void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes, uint64_t *spacing)
+void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes,
+                               uint64_t *spacing)
 {
 	ravt_replay_stats(t->replay, keyframes, keyframe_bytes, spacing);
 }

@@ -48,40 +48,62 @@ static bool seg_open(ravt_wthread *th, uint64_t tsc)
 unsigned ravt_shape_fields(unsigned shape)
 {
 	switch (shape) {
-	case RAVT_SHAPE_NONE: return 0;
-	case RAVT_SHAPE_TIME: return 2 | 4 | 8;
-	case RAVT_SHAPE_X: return 1;
-	case RAVT_SHAPE_XA: return 1 | 2;
-	case RAVT_SHAPE_XAB: return 1 | 2 | 4;
-	case RAVT_SHAPE_XTEXT: return 1;
-	case RAVT_SHAPE_HEAPNEW: return 1 | 2 | 8;
-	case RAVT_SHAPE_XSEQ: return 1 | 8;
-	case RAVT_SHAPE_TYPEDEF: return 1 | 2;
-	case RAVT_SHAPE_PAGE: return 1 | 2 | 8;
-	case RAVT_SHAPE_HANDOFF: return 1 | 2 | 4 | 8;
-	case RAVT_SHAPE_MSG: return 1 | 2 | 4 | 8;
-	case RAVT_SHAPE_A: return 2;
-	case RAVT_SHAPE_AB: return 2 | 4;
-	case RAVT_SHAPE_ABC: return 2 | 4 | 8;
-	case RAVT_SHAPE_AVV: return 2 | 4 | 8;
-	case RAVT_SHAPE_TEXT: return 2;
-	case RAVT_SHAPE_ACCESS: return 2 | 4;
-	default: return 15;
+	case RAVT_SHAPE_NONE:
+		return 0;
+	case RAVT_SHAPE_TIME:
+		return 2 | 4 | 8;
+	case RAVT_SHAPE_X:
+		return 1;
+	case RAVT_SHAPE_XA:
+		return 1 | 2;
+	case RAVT_SHAPE_XAB:
+		return 1 | 2 | 4;
+	case RAVT_SHAPE_XTEXT:
+		return 1;
+	case RAVT_SHAPE_HEAPNEW:
+		return 1 | 2 | 8;
+	case RAVT_SHAPE_XSEQ:
+		return 1 | 8;
+	case RAVT_SHAPE_TYPEDEF:
+		return 1 | 2;
+	case RAVT_SHAPE_PAGE:
+		return 1 | 2 | 8;
+	case RAVT_SHAPE_HANDOFF:
+		return 1 | 2 | 4 | 8;
+	case RAVT_SHAPE_MSG:
+		return 1 | 2 | 4 | 8;
+	case RAVT_SHAPE_A:
+		return 2;
+	case RAVT_SHAPE_AB:
+		return 2 | 4;
+	case RAVT_SHAPE_ABC:
+		return 2 | 4 | 8;
+	case RAVT_SHAPE_AVV:
+		return 2 | 4 | 8;
+	case RAVT_SHAPE_TEXT:
+		return 2;
+	case RAVT_SHAPE_ACCESS:
+		return 2 | 4;
+	default:
+		return 15;
 	}
 }
 
 int64_t ravt_text_len_of(const rav_raw_event *e)
 {
 	switch (ravt_shape_of(RAV_EV_KIND(e))) {
-	case RAVT_SHAPE_XTEXT: return RAV_EV_AUX(e);
+	case RAVT_SHAPE_XTEXT:
+		return RAV_EV_AUX(e);
 	case RAVT_SHAPE_TYPEDEF:
-	case RAVT_SHAPE_TEXT: return (int64_t)(e->a > (1u << 30) ? (1u << 30) : e->a);
-	default: return -1;
+	case RAVT_SHAPE_TEXT:
+		return (int64_t)(e->a > (1u << 30) ? (1u << 30) : e->a);
+	default:
+		return -1;
 	}
 }
 
-static inline __attribute__((always_inline)) uint8_t *put_addr(const ravt_writer *w, ravt_wthread *th, uint8_t *p,
-                                                               uint64_t addr, uint64_t *r)
+static inline __attribute__((always_inline)) uint8_t *put_addr(const ravt_writer *w, ravt_wthread *th,
+                                                               uint8_t *p, uint64_t addr, uint64_t *r)
 {
 	if (addr == 0) {
 		*p++ = 0;
@@ -129,15 +151,16 @@ void ravt_writer_chunk_reset(const ravt_writer *w, ravt_wthread *th)
 	th->count = 0;
 }
 
-int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text, size_t tlen)
+int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
+                       size_t tlen)
 {
 	unsigned kind = RAV_EV_KIND(e);
 	uint32_t aux = RAV_EV_AUX(e);
 	unsigned shape = ravt_shape_of(kind);
 	unsigned used = w->used[kind];
-	bool escape = kind > RAVT_KIND_MAX - 1 ||
-		      (__builtin_expect(used != 15, 1) && (((used & 1) == 0 && e->x) || ((used & 2) == 0 && e->a) ||
-							 ((used & 4) == 0 && e->b) || ((used & 8) == 0 && e->c)));
+	bool escape = kind > RAVT_KIND_MAX - 1 || (__builtin_expect(used != 15, 1) &&
+	                                           (((used & 1) == 0 && e->x) || ((used & 2) == 0 && e->a) ||
+	                                            ((used & 4) == 0 && e->b) || ((used & 8) == 0 && e->c)));
 
 	/* Segment bookkeeping (reader merges threads by these). */
 	if (kind == RAV_EV_TIME) {
@@ -175,7 +198,7 @@ int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e,
 		p = ravt_put_varint(p, aux);
 		p = ravt_put_varint(p, e->x ^ th->id);
 		unsigned amask = ravt_shape_addr_mask(shape);
-		const uint64_t v[3] = { e->a, e->b, e->c };
+		const uint64_t v[3] = {e->a, e->b, e->c};
 		for (int i = 0; i < 3; i++) {
 			if (amask & (1u << i)) {
 				p = put_addr(w, th, p, v[i], &r);
@@ -307,7 +330,8 @@ int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e,
 	return 0;
 }
 
-int ravt_writer_encode_text(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text, uint64_t len)
+int ravt_writer_encode_text(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
+                            uint64_t len)
 {
 	rav_raw_event c = *e;
 	if (len > RAVT_TEXT_MAX) {

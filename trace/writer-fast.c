@@ -17,20 +17,21 @@
  * continuation bits come from tables indexed by the count of leading zero
  * bits (4 ... 31 for a value below 2^28; entries 0-3 are never used). */
 static const uint32_t vu_cont[33] = {
-	0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080,
-	0x808080, 0x808080, 0x8080,   0x8080,   0x8080,   0x8080,   0x8080,   0x8080,   0x8080,
-	0x80,     0x80,     0x80,     0x80,     0x80,     0x80,     0x80,     0,        0,
-	0,        0,        0,        0,        0,        0,
+    0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080, 0x808080,
+    0x808080, 0x808080, 0x8080,   0x8080,   0x8080,   0x8080,   0x8080,   0x8080,   0x8080,
+    0x80,     0x80,     0x80,     0x80,     0x80,     0x80,     0x80,     0,        0,
+    0,        0,        0,        0,        0,        0,
 };
 static const uint8_t vu_len[33] = {
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 static inline __attribute__((always_inline)) uint8_t *put_vu(uint8_t *p, uint64_t v)
 {
 	if (__builtin_expect(v < (1u << 28), 1)) {
 		uint32_t x = (uint32_t)v;
 		unsigned z = (unsigned)__builtin_clz(x | 1);
-		uint32_t spread = (x & 0x7fu) | ((x << 1) & 0x7f00u) | ((x << 2) & 0x7f0000u) | ((x << 3) & 0x7f000000u);
+		uint32_t spread =
+		    (x & 0x7fu) | ((x << 1) & 0x7f00u) | ((x << 2) & 0x7f0000u) | ((x << 3) & 0x7f000000u);
 		spread |= vu_cont[z];
 		memcpy(p, &spread, 4);
 		return p + vu_len[z];
@@ -38,33 +39,32 @@ static inline __attribute__((always_inline)) uint8_t *put_vu(uint8_t *p, uint64_
 	return ravt_put_varint(p, v);
 }
 
-
-#define FAST_ADDR(p, addr, r)                                                                               \
-	do {                                                                                                \
-		uint64_t _off = (addr) - base;                                                              \
-		if (__builtin_expect(_off < pbytes && !(_off & amask), 1)) {                                \
-			uint64_t _wi = _off >> ws;                                                          \
-			p = put_vu(p, ravt_zigzag((int64_t)(_wi - r)) << 2 | RAVT_ADDR_POOL);               \
-			r = _wi;                                                                            \
-		} else {                                                                                    \
-			p = ravt_writer_put_addr(w, th, p, (addr), &r);                                           \
-		}                                                                                           \
+#define FAST_ADDR(p, addr, r)                                                                                \
+	do {                                                                                                 \
+		uint64_t _off = (addr)-base;                                                                 \
+		if (__builtin_expect(_off < pbytes && !(_off & amask), 1)) {                                 \
+			uint64_t _wi = _off >> ws;                                                           \
+			p = put_vu(p, ravt_zigzag((int64_t)(_wi - r)) << 2 | RAVT_ADDR_POOL);                \
+			r = _wi;                                                                             \
+		} else {                                                                                     \
+			p = ravt_writer_put_addr(w, th, p, (addr), &r);                                      \
+		}                                                                                            \
 	} while (0)
 
 /* Kind byte and aux (FORMAT.md 5.2), as encode_event() writes them. */
-#define PUT_KIND()                                                                                          \
-	do {                                                                                                \
-		if (aux == 0)                                                                               \
-			*p++ = (uint8_t)kind;                                                               \
-		else if (aux == 1)                                                                          \
-			*p++ = (uint8_t)(kind | RAVT_AUX_ONE << RAVT_KIND_BITS);                            \
-		else if (aux == last_aux[kind])                                                             \
-			*p++ = (uint8_t)(kind | RAVT_AUX_SAME << RAVT_KIND_BITS);                           \
-		else {                                                                                      \
-			*p++ = (uint8_t)(kind | RAVT_AUX_VAR << RAVT_KIND_BITS);                            \
-			p = put_vu(p, aux);                                                                 \
-		}                                                                                           \
-		last_aux[kind] = aux;                                                                       \
+#define PUT_KIND()                                                                                           \
+	do {                                                                                                 \
+		if (aux == 0)                                                                                \
+			*p++ = (uint8_t)kind;                                                                \
+		else if (aux == 1)                                                                           \
+			*p++ = (uint8_t)(kind | RAVT_AUX_ONE << RAVT_KIND_BITS);                             \
+		else if (aux == last_aux[kind])                                                              \
+			*p++ = (uint8_t)(kind | RAVT_AUX_SAME << RAVT_KIND_BITS);                            \
+		else {                                                                                       \
+			*p++ = (uint8_t)(kind | RAVT_AUX_VAR << RAVT_KIND_BITS);                             \
+			p = put_vu(p, aux);                                                                  \
+		}                                                                                            \
+		last_aux[kind] = aux;                                                                        \
 	} while (0)
 
 /* The thread's segment is open, its event buffer has chunk_bytes +

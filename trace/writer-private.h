@@ -43,9 +43,9 @@ static inline bool ravt_buf_reserve(ravt_buf *b, size_t extra)
 
 typedef struct ravt_wthread {
 	uint32_t id;
-	uint64_t ordinal;       /* stream ordinal of the first event of the open chunk */
-	uint32_t count;         /* events in the open chunk */
-	uint64_t cur_tsc;       /* last TIME seen on this thread (persists over chunks) */
+	uint64_t ordinal; /* stream ordinal of the first event of the open chunk */
+	uint32_t count;   /* events in the open chunk */
+	uint64_t cur_tsc; /* last TIME seen on this thread (persists over chunks) */
 	bool seen_time;
 
 	/* Chunk-local registers (FORMAT.md "Registers"), reset per chunk. */
@@ -62,8 +62,8 @@ typedef struct ravt_wthread {
 	/* A text event whose text records have not all arrived yet. */
 	bool pending;
 	rav_raw_event pend;
-	uint64_t text_len;      /* bytes announced */
-	uint64_t text_recs;     /* records still to come */
+	uint64_t text_len;  /* bytes announced */
+	uint64_t text_recs; /* records still to come */
 	ravt_buf text;
 } ravt_wthread;
 
@@ -72,7 +72,7 @@ struct ravt_writer {
 	ravt_output_fn sink;
 	void *user;
 	unsigned word_shift;
-	uint64_t offset;        /* bytes written so far */
+	uint64_t offset; /* bytes written so far */
 	uint64_t events, chunks, last_tsc, last_tsc_any;
 	bool failed;
 	bool compress_now;
@@ -81,21 +81,21 @@ struct ravt_writer {
 	ravt_wthread **threads;
 	size_t nthreads, cap_threads;
 	ravt_wthread *last;
-	uint32_t current;       /* thread the last add() ended on */
+	uint32_t current; /* thread the last add() ended on */
 
 	ravt_index_entry *index;
 	size_t nindex, cap_index;
 
 	ZSTD_CCtx *cctx;
-	int level_now;          /* zstd level set in cctx */
-	uint8_t used[256];      /* shape_fields() of every kind byte value */
-	uint8_t fast[256];      /* shape of kinds the fast path takes, else RAVT_FAST_NO */
+	int level_now;            /* zstd level set in cctx */
+	uint8_t used[256];        /* shape_fields() of every kind byte value */
+	uint8_t fast[256];        /* shape of kinds the fast path takes, else RAVT_FAST_NO */
 	uint64_t fast_pool_bytes; /* pool_bytes, or 0 while the pool base is unknown */
-	size_t ev_head;         /* room kept in front of a thread's events (flush_chunk) */
-	size_t ev_full;         /* ev.len at which a chunk is full: ev_head + chunk_bytes */
-	int8_t text_field[256]; /* where a kind's text length is: 0 none, 1 aux, 2 a */
-	ravt_buf payload;            /* raw chunk payload */
-	ravt_buf out;                /* frame + stored payload + padding */
+	size_t ev_head;           /* room kept in front of a thread's events (flush_chunk) */
+	size_t ev_full;           /* ev.len at which a chunk is full: ev_head + chunk_bytes */
+	int8_t text_field[256];   /* where a kind's text length is: 0 none, 1 aux, 2 a */
+	ravt_buf payload;         /* raw chunk payload */
+	ravt_buf out;             /* frame + stored payload + padding */
 };
 
 /* Largest event the fast path writes: kind byte, aux varint, three 10-byte
@@ -115,7 +115,8 @@ int64_t ravt_text_len_of(const rav_raw_event *e);
 bool ravt_writer_seg_close(ravt_wthread *th);
 void ravt_writer_chunk_reset(const ravt_writer *w, ravt_wthread *th);
 /* One event (with its text) by the general encoder. */
-int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text, size_t tlen);
+int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
+                       size_t tlen);
 /* A text event: its length field is clamped to what is stored. */
 int ravt_writer_encode_text(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
                             uint64_t len);

@@ -61,8 +61,8 @@ static uint64_t fast_pool_bytes(uint64_t base, uint64_t bytes)
 	return bytes > 0 - base ? 0 - base : bytes;
 }
 
-ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, void *user,
-			      char *errbuf, size_t errlen)
+ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, void *user, char *errbuf,
+                             size_t errlen)
 {
 	const char *why = NULL;
 	if (p->word_size != 4 && p->word_size != 8)
@@ -70,7 +70,7 @@ ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, v
 	else if (p->cell_size != 4u * p->word_size)
 		why = "a raviolo must be 4 words";
 	else if (p->page_size < 256 || (p->page_size & (p->page_size - 1)) ||
-		 p->page_size / p->cell_size > 16384)
+	         p->page_size / p->cell_size > 16384)
 		why = "page size must be a power of two of at most 16384 cells";
 	else if (p->cmdline_len > RAVT_HEADER_MAX - sizeof(ravt_header) - 8)
 		why = "command line too long";
@@ -107,12 +107,12 @@ ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, v
 	for (unsigned k = 0; k < 256; k++) {
 		unsigned shape = ravt_shape_of(k);
 		w->used[k] = (uint8_t)ravt_shape_fields(shape);
-		w->text_field[k] = shape == RAVT_SHAPE_XTEXT ? 1
-				   : shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT ? 2
-											  : 0;
+		w->text_field[k] = shape == RAVT_SHAPE_XTEXT                                 ? 1
+		                   : shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT ? 2
+		                                                                             : 0;
 		bool plain = shape == RAVT_SHAPE_TIME || shape == RAVT_SHAPE_X || shape == RAVT_SHAPE_XA ||
-			     shape == RAVT_SHAPE_A || shape == RAVT_SHAPE_AB || shape == RAVT_SHAPE_ABC ||
-			     shape == RAVT_SHAPE_AVV || shape == RAVT_SHAPE_ACCESS;
+		             shape == RAVT_SHAPE_A || shape == RAVT_SHAPE_AB || shape == RAVT_SHAPE_ABC ||
+		             shape == RAVT_SHAPE_AVV || shape == RAVT_SHAPE_ACCESS;
 		w->fast[k] = k < RAVT_KIND_MAX && plain ? (uint8_t)shape : RAVT_FAST_NO;
 	}
 	w->cctx = ZSTD_createCCtx();
@@ -204,7 +204,11 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			}
 			int8_t tf = w->text_field[RAV_EV_KIND(e)];
 			if (tf)
-				k += ((tf == 1 ? RAV_EV_AUX(e) : e->a > (1u << 30) ? (1u << 30) : e->a) + 31) / 32;
+				k += ((tf == 1             ? RAV_EV_AUX(e)
+				       : e->a > (1u << 30) ? (1u << 30)
+				                           : e->a) +
+				      31) /
+				     32;
 		}
 	}
 	ravt_wthread *th = ravt_writer_thread(w, thread);
@@ -299,15 +303,15 @@ static bool index_add(ravt_writer *w, uint64_t offset, const ravt_wthread *th)
 		w->index = e;
 		w->cap_index = cap;
 	}
-	w->index[w->nindex++] = (ravt_index_entry){ offset, th->ordinal, th->id, th->count };
+	w->index[w->nindex++] = (ravt_index_entry){offset, th->ordinal, th->id, th->count};
 	return true;
 }
 
 /* Frames and writes one chunk.  With `in_place`, raw has sizeof(ravt_frame)
  * writable bytes before it and 8 after it, so a chunk stored raw is framed
  * and written where it is instead of being copied. */
-static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress, bool in_place,
-		       uint32_t thread, uint32_t count, uint64_t first)
+static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress,
+                       bool in_place, uint32_t thread, uint32_t count, uint64_t first)
 {
 	if (raw_len > RAVT_PAYLOAD_MAX)
 		return ravt_writer_fail(w, "%s", "chunk payload too large");
@@ -338,15 +342,15 @@ static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_l
 	size_t padded = (stored + 7) & ~(size_t)7;
 	memset(payload + stored, 0, padded - stored);
 	ravt_frame f = {
-		.sync = RAVT_CHUNK_SYNC,
-		.kind = kind,
-		.flags = flags,
-		.stored_len = (uint32_t)stored,
-		.raw_len = (uint32_t)raw_len,
-		.thread = thread,
-		.count = count,
-		.first = first,
-		.payload_crc = ravt_crc32c(0, payload, stored),
+	    .sync = RAVT_CHUNK_SYNC,
+	    .kind = kind,
+	    .flags = flags,
+	    .stored_len = (uint32_t)stored,
+	    .raw_len = (uint32_t)raw_len,
+	    .thread = thread,
+	    .count = count,
+	    .first = first,
+	    .payload_crc = ravt_crc32c(0, payload, stored),
 	};
 	f.frame_crc = ravt_frame_crc(&f);
 	memcpy(payload - sizeof f, &f, sizeof f);
@@ -394,8 +398,8 @@ int ravt_writer_flush_chunk(ravt_writer *w, ravt_wthread *th)
 	uint64_t off = w->offset;
 	if (!index_add(w, off, th))
 		return ravt_writer_fail(w, "%s", "out of memory");
-	if (write_chunk(w, RAVT_CHUNK_EVENTS, payload, pre + evlen, w->compress_now, in_place, th->id, th->count,
-			th->ordinal) != 0)
+	if (write_chunk(w, RAVT_CHUNK_EVENTS, payload, pre + evlen, w->compress_now, in_place, th->id,
+	                th->count, th->ordinal) != 0)
 		return -1;
 	th->ordinal += th->count;
 	ravt_writer_chunk_reset(w, th);
@@ -426,11 +430,11 @@ int ravt_writer_finish(ravt_writer *w, uint64_t dropped)
 	if (!t)
 		return ravt_writer_fail(w, "%s", "out of memory");
 	ravt_trailer tr = {
-		.events = w->events,
-		.chunks = w->nindex,
-		.threads = (uint32_t)w->nthreads,
-		.last_tsc = w->last_tsc,
-		.dropped = dropped,
+	    .events = w->events,
+	    .chunks = w->nindex,
+	    .threads = (uint32_t)w->nthreads,
+	    .last_tsc = w->last_tsc,
+	    .dropped = dropped,
 	};
 	memcpy(t, &tr, sizeof tr);
 	if (w->nindex)
@@ -443,7 +447,7 @@ int ravt_writer_finish(ravt_writer *w, uint64_t dropped)
 }
 
 int ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload, uint32_t len,
-			   uint32_t thread, uint32_t count, uint64_t first)
+                          uint32_t thread, uint32_t count, uint64_t first)
 {
 	if (w->failed)
 		return -1;
@@ -455,15 +459,15 @@ int ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const v
 	if (len)
 		memcpy(w->out.p + sizeof(ravt_frame), payload, len);
 	ravt_frame f = {
-		.sync = RAVT_CHUNK_SYNC,
-		.kind = kind,
-		.flags = flags,
-		.stored_len = len,
-		.raw_len = len,
-		.thread = thread,
-		.count = count,
-		.first = first,
-		.payload_crc = ravt_crc32c(0, w->out.p + sizeof(ravt_frame), len),
+	    .sync = RAVT_CHUNK_SYNC,
+	    .kind = kind,
+	    .flags = flags,
+	    .stored_len = len,
+	    .raw_len = len,
+	    .thread = thread,
+	    .count = count,
+	    .first = first,
+	    .payload_crc = ravt_crc32c(0, w->out.p + sizeof(ravt_frame), len),
 	};
 	f.frame_crc = ravt_frame_crc(&f);
 	memcpy(w->out.p, &f, sizeof f);

@@ -53,7 +53,7 @@ static uint64_t any_addr(uint64_t *last)
 		return 0;
 	if (r < 97)
 		return 0x5500000000ull + rnd() % 100000; /* external, near */
-	return rnd() | (1ull << 62);              /* external, far */
+	return rnd() | (1ull << 62);                     /* external, far */
 }
 
 /* One random record set; texts take extra records. */
@@ -121,14 +121,29 @@ static size_t gen(rav_raw_event *out, size_t max, uint64_t *last, uint64_t *tsc,
 	 * (escapes) */
 	if (rnd() % 10) {
 		switch (shape) {
-		case RAVT_SHAPE_A: x = 0, b = 0, c = 0; break;
-		case RAVT_SHAPE_AB: x = 0, c = 0; break;
-		case RAVT_SHAPE_ABC: x = 0; break;
-		case RAVT_SHAPE_AVV: x = 0; break;
-		case RAVT_SHAPE_ACCESS: x = 0, c = 0; break;
-		case RAVT_SHAPE_X: a = b = c = 0; break;
-		case RAVT_SHAPE_XA: b = c = 0; break;
-		default: break;
+		case RAVT_SHAPE_A:
+			x = 0, b = 0, c = 0;
+			break;
+		case RAVT_SHAPE_AB:
+			x = 0, c = 0;
+			break;
+		case RAVT_SHAPE_ABC:
+			x = 0;
+			break;
+		case RAVT_SHAPE_AVV:
+			x = 0;
+			break;
+		case RAVT_SHAPE_ACCESS:
+			x = 0, c = 0;
+			break;
+		case RAVT_SHAPE_X:
+			a = b = c = 0;
+			break;
+		case RAVT_SHAPE_XA:
+			b = c = 0;
+			break;
+		default:
+			break;
 		}
 	}
 	size_t n = 1;
@@ -184,8 +199,8 @@ static void run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool
 	rng = seed;
 	rav_raw_event *rec = malloc(nrec * sizeof *rec);
 	REQUIRE(rec);
-	uint64_t last[4] = {TT_BASE + 4096, TT_BASE + 8192, TT_BASE, TT_BASE}, tsc[4] = {2000, 2000, 2000, 2000},
-	         seq = 0;
+	uint64_t last[4] = {TT_BASE + 4096, TT_BASE + 8192, TT_BASE, TT_BASE},
+	         tsc[4] = {2000, 2000, 2000, 2000}, seq = 0;
 	/* thread of each record range: runs of one thread's records */
 	uint32_t *thread_of = malloc(nrec * sizeof *thread_of);
 	REQUIRE(thread_of);
@@ -239,10 +254,11 @@ static void run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool
 		while (k < out[0].len && k < out[1].len && out[0].p[k] == out[1].p[k])
 			k++;
 		fprintf(stderr,
-		        "seed %llu (%zu records, chunks of %u bytes%s): the fast path wrote %zu bytes, the general "
+		        "seed %llu (%zu records, chunks of %u bytes%s): the fast path wrote %zu bytes, the "
+		        "general "
 		        "encoder %zu; first difference at byte %zu\n",
-		        (unsigned long long)seed, n, chunk_bytes, late_pool ? ", pool set late" : "", out[0].len,
-		        out[1].len, k);
+		        (unsigned long long)seed, n, chunk_bytes, late_pool ? ", pool set late" : "",
+		        out[0].len, out[1].len, k);
 		tt_failures++;
 	}
 	/* and the bytes are a trace the reader takes */

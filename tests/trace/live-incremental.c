@@ -49,14 +49,15 @@ static void *watch(void *arg)
 		if (rav_state_seek(s, at, &err) == 0) {
 			w->seeks++;
 			if (rav_state_position(s) != at) {
-				fprintf(stderr, "watcher: seek to %llu landed at %llu\n", (unsigned long long)at,
-				        (unsigned long long)rav_state_position(s));
+				fprintf(stderr, "watcher: seek to %llu landed at %llu\n",
+				        (unsigned long long)at, (unsigned long long)rav_state_position(s));
 				w->failures++;
 			}
 		} else {
 			/* only "not indexed that far yet" (replay may lag the reader by a batch) */
 			if (err.code != RAV_TRACE_EREPLAY || !strstr(err.message, "indexed")) {
-				fprintf(stderr, "watcher: seek to %llu: %s\n", (unsigned long long)at, err.message);
+				fprintf(stderr, "watcher: seek to %llu: %s\n", (unsigned long long)at,
+				        err.message);
 				w->failures++;
 			}
 			w->refused++;
@@ -231,7 +232,8 @@ int main(void)
 		rav_state_get_totals(a, &ta);
 		rav_state_get_totals(b, &tb);
 		if (memcmp(&ta, &tb, sizeof ta) != 0) {
-			fprintf(stderr, "the state at event %llu differs between file and stream\n", (unsigned long long)at);
+			fprintf(stderr, "the state at event %llu differs between file and stream\n",
+			        (unsigned long long)at);
 			tt_failures++;
 		}
 	}
@@ -248,8 +250,8 @@ int main(void)
 	size_t mem_file = ravt_reader_memory(ravt_trace_reader(file));
 	size_t mem_stream = ravt_reader_memory(ravt_trace_reader(t));
 	if (mem_stream > 2 * mem_file + (1u << 20)) {
-		fprintf(stderr, "the stream's reader holds %zu bytes, the file's %zu (trace %zu bytes)\n", mem_stream,
-		        mem_file, len);
+		fprintf(stderr, "the stream's reader holds %zu bytes, the file's %zu (trace %zu bytes)\n",
+		        mem_stream, mem_file, len);
 		tt_failures++;
 	}
 	fprintf(stderr,

@@ -57,7 +57,8 @@ static void build(tt_mem *m, unsigned per_thread, uint64_t *framed)
 				buf[n++] = tt_ev(KIND_SEQ, 0, t + 1, tt_addr(10 + t, 0, 0), 0, ++seq);
 			while (n < 16) {
 				unsigned cell = 1 + (unsigned)(n % 20);
-				buf[n++] = tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(10 + t, cell, 1), 0, count[t]++);
+				buf[n++] =
+				    tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(10 + t, cell, 1), 0, count[t]++);
 			}
 			CHECK(ravt_writer_add(w, t + 1, buf, n) == 0);
 			*framed += n;
@@ -81,8 +82,8 @@ static void c_begin(ravt_sink *sink, uint64_t from)
 {
 	collector *c = (collector *)sink;
 	if (c->begun || c->final || from != c->n) {
-		fprintf(stderr, "begin(%llu) after %zu events (begun %d, final %d)\n", (unsigned long long)from, c->n,
-		        c->begun, c->final);
+		fprintf(stderr, "begin(%llu) after %zu events (begun %d, final %d)\n",
+		        (unsigned long long)from, c->n, c->begun, c->final);
 		c->errors++;
 	}
 	c->begun = true;
@@ -100,7 +101,8 @@ static void c_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (evs[i].index != c->n) {
-			fprintf(stderr, "event %llu delivered as number %zu\n", (unsigned long long)evs[i].index, c->n);
+			fprintf(stderr, "event %llu delivered as number %zu\n",
+			        (unsigned long long)evs[i].index, c->n);
 			c->errors++;
 		}
 		c->ev[c->n++] = evs[i];
@@ -138,16 +140,18 @@ static void check_order(const collector *c, const char *what)
 		}
 		if (e->kind == RAV_EV_DATA_STORE) {
 			if (e->c != next[e->thread]) {
-				fprintf(stderr, "%s: thread %u's store %llu comes where %llu was due (event %zu)\n", what,
-				        e->thread, (unsigned long long)e->c, (unsigned long long)next[e->thread], i);
+				fprintf(stderr,
+				        "%s: thread %u's store %llu comes where %llu was due (event %zu)\n",
+				        what, e->thread, (unsigned long long)e->c,
+				        (unsigned long long)next[e->thread], i);
 				tt_failures++;
 				return;
 			}
 			next[e->thread]++;
 		} else if (e->kind == KIND_SEQ) {
 			if (e->c <= last_seq) {
-				fprintf(stderr, "%s: sequence %llu after %llu (event %zu)\n", what, (unsigned long long)e->c,
-				        (unsigned long long)last_seq, i);
+				fprintf(stderr, "%s: sequence %llu after %llu (event %zu)\n", what,
+				        (unsigned long long)e->c, (unsigned long long)last_seq, i);
 				tt_failures++;
 				return;
 			}
@@ -230,8 +234,8 @@ static void test_file(const tt_mem *m, uint64_t framed)
 		uint64_t k = from;
 		while (k < from + 3000 && ravt_cursor_next(&cur, &ev)) {
 			if (!same_event(&ev, &whole.ev[k])) {
-				fprintf(stderr, "cursor from %llu: event %llu differs\n", (unsigned long long)from,
-				        (unsigned long long)k);
+				fprintf(stderr, "cursor from %llu: event %llu differs\n",
+				        (unsigned long long)from, (unsigned long long)k);
 				tt_failures++;
 				break;
 			}
@@ -292,7 +296,8 @@ static void test_stream(const tt_mem *m, uint64_t framed)
 	uint64_t max_per_poll = 0;
 	for (;;) {
 		if (off < m->len) {
-			size_t want = 1 + rnd() % 6000;
+			/* pieces of random sizes, about 80 of them on average */
+			size_t want = 1 + rnd() % (m->len / 40 + 1);
 			if (want > m->len - off)
 				want = m->len - off;
 			ssize_t w = write(sv[1], m->p + off, want);
@@ -401,7 +406,8 @@ int main(void)
 	tt_mem m = {0};
 	uint64_t framed;
 	build(&m, small ? 4000 : 40000, &framed);
-	fprintf(stderr, "trace: %zu bytes, %llu events, %zu chunks\n", m.len, (unsigned long long)framed, m.nbounds - 1);
+	fprintf(stderr, "trace: %zu bytes, %llu events, %zu chunks\n", m.len, (unsigned long long)framed,
+	        m.nbounds - 1);
 	test_file(&m, framed);
 	fprintf(stderr, "file: %s\n", tt_failures ? "FAILED" : "ok");
 	test_stream(&m, framed);

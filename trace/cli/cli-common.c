@@ -97,7 +97,7 @@ static uint64_t parse_kinds(const char *list)
 		int k = rav_event_kind_from_name(tok);
 		if (k < 0 || k >= 64)
 			cli_usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')",
-			            tok); /* exits */
+			                tok); /* exits */
 		mask |= (uint64_t)1 << k;
 	}
 	free(copy);
@@ -225,8 +225,9 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);
 			if (o->line_size < 8 || o->line_size > 4096 || (o->line_size & (o->line_size - 1)))
-				cli_usage_error("--line-size must be a power of two from 8 to 4096, not %" PRIu64,
-				            o->line_size);
+				cli_usage_error(
+				    "--line-size must be a power of two from 8 to 4096, not %" PRIu64,
+				    o->line_size);
 			break;
 		case OPT_BINS:
 			o->bins = parse_u64("--bins", optarg);
@@ -255,9 +256,9 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	if (optind >= argc)
 		cli_usage_error("no trace file given");
 	if (optind + 1 < argc)
-		cli_usage_error("one trace file at a time (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+		cli_usage_error("one trace file at a time (got '%s' and '%s')", argv[optind],
+		                argv[optind + 1]);
 	if (o->to && o->from >= o->to)
 		cli_usage_error("--from=%" PRIu64 " is not before --to=%" PRIu64, o->from, o->to);
 	return argv[optind];
 }
-

@@ -77,11 +77,16 @@ static const char *page_kind_name(unsigned k)
 const char *cli_compact_reason(unsigned reason)
 {
 	switch (reason) {
-	case RAV_COMPACT_FREE: return "free";
-	case RAV_COMPACT_ARRIVAL: return "arrival";
-	case RAV_COMPACT_DEFERRED: return "deferred";
-	case RAV_COMPACT_COLLECT: return "collect";
-	default: return "unknown";
+	case RAV_COMPACT_FREE:
+		return "free";
+	case RAV_COMPACT_ARRIVAL:
+		return "arrival";
+	case RAV_COMPACT_DEFERRED:
+		return "deferred";
+	case RAV_COMPACT_COLLECT:
+		return "collect";
+	default:
+		return "unknown";
 	}
 }
 
@@ -255,4 +260,3 @@ const char *cli_name_or_id(const rav_trace *t, uint32_t id, char *buf, size_t le
 	snprintf(buf, len, "heap %u", id);
 	return buf;
 }
-

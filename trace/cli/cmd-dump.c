@@ -24,7 +24,6 @@ static const char *const help =
     "  --list-kinds      print the event kind names and exit\n"
     "  -h, --help        this help\n";
 
-
 static int run(int argc, char **argv)
 {
 	cli_opts o;
@@ -38,8 +37,8 @@ static int run(int argc, char **argv)
 	cli_open_trace(&tr, path, false);
 	rav_trace_thread th;
 	if (o.thread >= 0 && !rav_trace_thread_by_id(tr.t, (uint32_t)o.thread, &th)) {
-		fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n", cli_prog,
-		        path, o.thread);
+		fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
+		        cli_prog, path, o.thread);
 		rav_trace_close(tr.t);
 		return EXIT_USAGE;
 	}
@@ -69,6 +68,5 @@ static int run(int argc, char **argv)
 	rav_trace_close(tr.t);
 	return rc;
 }
-
 
 const cli_command cli_cmd_dump = {"dump", "list events, with filters", help, run};

@@ -8,20 +8,19 @@
 
 #include "cli.h"
 
-static const char *const help =
-    "usage: ravtrace export --format=chrome [-o OUT] FILE\n"
-    "\n"
-    "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
-    "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
-    "names, one instant event per engine event, compactions and collections\n"
-    "as slices, and counters for live cells and pages per thread.\n"
-    "Memory accesses and clock events are left out unless --kind asks for them.\n"
-    "\n"
-    "  --format=chrome   the output format (the only one so far)\n"
-    "  -o, --output=OUT  write to OUT instead of standard output\n"
-    "  --kind=K[,K...]   only these kinds of instant events\n"
-    "  --counters=N      counter samples over the trace (default 200)\n"
-    "  -h, --help        this help\n";
+static const char *const help = "usage: ravtrace export --format=chrome [-o OUT] FILE\n"
+                                "\n"
+                                "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
+                                "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
+                                "names, one instant event per engine event, compactions and collections\n"
+                                "as slices, and counters for live cells and pages per thread.\n"
+                                "Memory accesses and clock events are left out unless --kind asks for them.\n"
+                                "\n"
+                                "  --format=chrome   the output format (the only one so far)\n"
+                                "  -o, --output=OUT  write to OUT instead of standard output\n"
+                                "  --kind=K[,K...]   only these kinds of instant events\n"
+                                "  --counters=N      counter samples over the trace (default 200)\n"
+                                "  -h, --help        this help\n";
 
 /* Parse "move,fixup" into a kind mask. */
 
@@ -49,7 +48,8 @@ static int run(int argc, char **argv)
 	if (o.output && strcmp(o.output, "-") != 0) {
 		out = fopen(o.output, "w");
 		if (!out) {
-			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
+			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output,
+			        strerror(errno));
 			rav_trace_close(t);
 			return EXIT_BAD;
 		}
@@ -171,5 +171,7 @@ static int run(int argc, char **argv)
 	return rc;
 }
 
-
-const cli_command cli_cmd_export = {"export", "convert to another format (--format=chrome: trace-event JSON\n            for Perfetto UI and chrome://tracing)", help, run};
+const cli_command cli_cmd_export = {"export",
+                                    "convert to another format (--format=chrome: trace-event JSON\n          "
+                                    "  for Perfetto UI and chrome://tracing)",
+                                    help, run};

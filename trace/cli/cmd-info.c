@@ -9,15 +9,13 @@
 
 #include "cli.h"
 
-static const char *const help =
-    "usage: ravtrace info [--json] FILE\n"
-    "\n"
-    "Print the trace header (format version, geometry), the recorded program,\n"
-    "its threads and types, event, chunk and keyframe counts, and the duration.\n"
-    "\n"
-    "  --json     machine-readable output (one JSON object)\n"
-    "  -h, --help this help\n";
-
+static const char *const help = "usage: ravtrace info [--json] FILE\n"
+                                "\n"
+                                "Print the trace header (format version, geometry), the recorded program,\n"
+                                "its threads and types, event, chunk and keyframe counts, and the duration.\n"
+                                "\n"
+                                "  --json     machine-readable output (one JSON object)\n"
+                                "  -h, --help this help\n";
 
 static int run(int argc, char **argv)
 {
@@ -53,8 +51,8 @@ static int run(int argc, char **argv)
 				continue;
 			printf("%s\n    {\"id\": %u, \"name\": ", first ? "" : ",", th.heap_id);
 			cli_json_string(stdout, th.name);
-			printf(", \"first_event\": %" PRIu64 ", \"last_event\": %" PRIu64 "}",
-			       th.first_event, th.last_event);
+			printf(", \"first_event\": %" PRIu64 ", \"last_event\": %" PRIu64 "}", th.first_event,
+			       th.last_event);
 			first = false;
 		}
 		printf("%s],\n  \"types\": [", first ? "" : "\n  ");
@@ -93,14 +91,13 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
-			printf("  %-5u %-20s %s, %s\n", ty.id, ty.name,
-			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
+			printf("  %-5u %-20s %s, %s\n", ty.id, ty.name, ty.field_is_ref[0] ? "ref" : "data",
+			       ty.field_is_ref[1] ? "ref" : "data");
 		}
 	}
 	int rc = cli_finish_output(stdout, "the output");
 	rav_trace_close(tr.t);
 	return rc;
 }
-
 
 const cli_command cli_cmd_info = {"info", "header, threads, types, counts and duration", help, run};

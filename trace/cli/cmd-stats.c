@@ -24,7 +24,6 @@ static const char *const help =
     "  --bins=N          time bins for the pages-over-time series (default 8)\n"
     "  -h, --help        this help\n";
 
-
 typedef struct thread_row {
 	uint32_t id;
 	uint64_t events, allocs, frees, moves, fixups, pages_max;
@@ -246,11 +245,12 @@ static int run(int argc, char **argv)
 					snprintf(where, sizeof where, "0x%" PRIx64, l->line * o.line_size);
 				else
 					snprintf(where, sizeof where, "%" PRIu64, l->line);
-				printf(
-				    "  %-20s %-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "  ",
-				    where,
-				    l->external ? "(malloc)" : cli_loc_text(b1, sizeof b1, l->first_cell, false),
-				    l->transfers, l->invalidations, l->reads, l->writes);
+				printf("  %-20s %-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+				       "  ",
+				       where,
+				       l->external ? "(malloc)"
+				                   : cli_loc_text(b1, sizeof b1, l->first_cell, false),
+				       l->transfers, l->invalidations, l->reads, l->writes);
 				bool f1 = true;
 				for (unsigned b = 0; b < 64 && b < nheaps; b++)
 					if (l->thread_mask & ((uint64_t)1 << b)) {
@@ -273,5 +273,7 @@ static int run(int argc, char **argv)
 	return rc;
 }
 
-
-const cli_command cli_cmd_stats = {"stats", "per-kind counts, moves and fix-ups per free, pages per thread,\n            hand-offs, hottest contended cache lines", help, run};
+const cli_command cli_cmd_stats = {"stats",
+                                   "per-kind counts, moves and fix-ups per free, pages per thread,\n         "
+                                   "   hand-offs, hottest contended cache lines",
+                                   help, run};

@@ -9,17 +9,15 @@
 
 #include "cli.h"
 
-static const char *const help =
-    "usage: ravtrace validate FILE\n"
-    "\n"
-    "Check the header, every chunk's framing and checksum, decode every event,\n"
-    "and replay the whole trace through the heap model.  Prints one line\n"
-    "starting with OK and exits 0 when the file is sound; otherwise prints\n"
-    "what is wrong, where (byte offset, chunk) and why, and exits 1.  A\n"
-    "truncated file is reported with how much of it is usable.\n"
-    "\n"
-    "  -h, --help        this help\n";
-
+static const char *const help = "usage: ravtrace validate FILE\n"
+                                "\n"
+                                "Check the header, every chunk's framing and checksum, decode every event,\n"
+                                "and replay the whole trace through the heap model.  Prints one line\n"
+                                "starting with OK and exits 0 when the file is sound; otherwise prints\n"
+                                "what is wrong, where (byte offset, chunk) and why, and exits 1.  A\n"
+                                "truncated file is reported with how much of it is usable.\n"
+                                "\n"
+                                "  -h, --help        this help\n";
 
 static void invalid(const char *path, const rav_trace_error *err) __attribute__((noreturn));
 static void invalid(const char *path, const rav_trace_error *err)
@@ -90,5 +88,5 @@ static int run(int argc, char **argv)
 	return cli_finish_output(stdout, "the output");
 }
 
-
-const cli_command cli_cmd_validate = {"validate", "check every chunk and event; exit 1 on any corruption", help, run};
+const cli_command cli_cmd_validate = {"validate", "check every chunk and event; exit 1 on any corruption",
+                                      help, run};

@@ -73,9 +73,10 @@ static void use(ravt_reader *rd, const checker *c, size_t size)
 	ravt_cursor_init(&cur, rd, from);
 	for (uint64_t i = from; i < n && i < from + 5000; i++) {
 		if (!ravt_cursor_next(&cur, &a))
-			break; /* a chunk failed to decode past the merged prefix: allowed only with an error */
-		if (a.index != i || !ravt_reader_event_at(rd, i, &b) || b.kind != a.kind || b.a != a.a || b.b != a.b ||
-		    b.c != a.c || b.x != a.x || b.thread != a.thread || b.time_ns != a.time_ns)
+			break; /* a chunk failed to decode past the merged prefix: allowed only with an error
+			        */
+		if (a.index != i || !ravt_reader_event_at(rd, i, &b) || b.kind != a.kind || b.a != a.a ||
+		    b.b != a.b || b.c != a.c || b.x != a.x || b.thread != a.thread || b.time_ns != a.time_ns)
 			abort();
 	}
 	ravt_cursor_fini(&cur);
