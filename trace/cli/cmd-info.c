@@ -72,9 +72,9 @@ static int run(int argc, char **argv)
 		printf("program     %s\n", in->program[0] ? in->program : "(not recorded)");
 		printf("size        %" PRIu64 " bytes in %" PRIu64 " chunks%s\n", in->file_size, in->chunks,
 		       in->truncated ? " (TRUNCATED)" : "");
-		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframes, %u marks\n",
-		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0,
-		       in->keyframes, nmarks);
+		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframe%s, %u mark%s\n",
+		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0, in->keyframes,
+		       in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
 		printf("duration    %.3f ms\n", (double)duration / 1e6);
 		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
 		for (unsigned i = 0; i < nthreads; i++) {
