@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "rav-record.h"
 
 #define SCHEMA_VERSION 1
@@ -145,7 +146,7 @@ typedef struct page_entry {
 
 typedef struct exporter {
 	rav_trace *t;
-	const export_sqlite_options *opt;
+	const cli_export_sqlite_options *opt;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	bool failed;
@@ -263,7 +264,7 @@ static void progress(exporter *x, const char *phase, uint64_t done, uint64_t tot
 	fflush(stderr);
 }
 
-bool export_sqlite_index_progress(uint64_t done, uint64_t total, void *user)
+bool cli_export_sqlite_index_progress(uint64_t done, uint64_t total, void *user)
 {
 	/* the export has not begun: a stand-in exporter carries the timing */
 	static exporter before;
@@ -494,40 +495,6 @@ static void track_cells(exporter *x, const rav_event *ev)
 
 /* ---- Tables ---------------------------------------------------------------- */
 
-/* Table entries, copied out: the one place that knows how ravtrace.h
- * hands them out. */
-static bool thread_at(const rav_trace *t, unsigned i, rav_trace_thread *out)
-{
-	const rav_trace_thread *th = rav_trace_thread_at(t, i);
-	if (th)
-		*out = *th;
-	return th != NULL;
-}
-
-static bool thread_by_id(const rav_trace *t, uint32_t heap, rav_trace_thread *out)
-{
-	const rav_trace_thread *th = rav_trace_thread_by_id(t, heap);
-	if (th)
-		*out = *th;
-	return th != NULL;
-}
-
-static bool type_at(const rav_trace *t, unsigned i, rav_trace_type *out)
-{
-	const rav_trace_type *ty = rav_trace_type_at(t, i);
-	if (ty)
-		*out = *ty;
-	return ty != NULL;
-}
-
-/* A message heap's pages belong, for "which thread", to its builder. */
-static uint32_t owner_thread(const rav_trace *t, uint32_t heap, bool *is_message)
-{
-	rav_trace_thread th;
-	*is_message = thread_by_id(t, heap, &th) && th.kind == RAV_HEAP_MESSAGE;
-	return *is_message ? th.parent : heap;
-}
-
 static void write_event(exporter *x, const rav_event *ev)
 {
 	bind_u64(x, ST_EVENT, 1, ev->index);
@@ -559,8 +526,9 @@ static void write_event_facts(exporter *x, const rav_event *ev)
 		bind_i64(x, ST_HANDOFF, 3, rav_loc_page(ev->a));
 		bind_u64(x, ST_HANDOFF, 4, ev->b);
 		bind_i64(x, ST_HANDOFF, 5, ev->x);
-		bind_i64(x, ST_HANDOFF, 6, owner_thread(x->t, (uint32_t)ev->b, &from_msg));
-		bind_i64(x, ST_HANDOFF, 7, owner_thread(x->t, ev->x, &to_msg));
+		/* a message heap's pages count, for "which thread", for its builder */
+		bind_i64(x, ST_HANDOFF, 6, cli_owner_thread(x->t, (uint32_t)ev->b, &from_msg));
+		bind_i64(x, ST_HANDOFF, 7, cli_owner_thread(x->t, ev->x, &to_msg));
 		bind_i64(x, ST_HANDOFF, 8, from_msg);
 		insert(x, ST_HANDOFF);
 	}
@@ -585,7 +553,7 @@ static void write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024])
 	unsigned nthreads = rav_trace_thread_count(x->t);
 	for (unsigned i = 0; i < nthreads; i++) {
 		rav_trace_thread th;
-		if (!thread_at(x->t, i, &th))
+		if (!rav_trace_thread_at(x->t, i, &th))
 			continue;
 		bind_i64(x, ST_THREAD, 1, th.heap_id);
 		bind_text(x, ST_THREAD, 2, th.kind == RAV_HEAP_MESSAGE ? "message" : "thread");
@@ -593,9 +561,9 @@ static void write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024])
 			bind_i64(x, ST_THREAD, 3, th.parent);
 		else
 			sqlite3_bind_null(x->st[ST_THREAD], 3);
-		/* as ravtrace stats names them: heap 0 holds what happened before
-		 * the first thread had a heap */
-		bind_text(x, ST_THREAD, 4, th.name[0] ? th.name : th.heap_id == 0 ? "(process)" : NULL);
+		/* as ravtrace stats names them ("(process)" for heap 0) */
+		char buf[64];
+		bind_text(x, ST_THREAD, 4, cli_thread_name(x->t, th.heap_id, buf, sizeof buf));
 		bind_u64(x, ST_THREAD, 5, th.first_event);
 		bind_u64(x, ST_THREAD, 6, th.last_event);
 		insert(x, ST_THREAD); /* steps now, while th (bound static) lives */
@@ -603,7 +571,7 @@ static void write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024])
 	unsigned ntypes = rav_trace_type_count(x->t);
 	for (unsigned i = 0; i < ntypes; i++) {
 		rav_trace_type ty;
-		if (!type_at(x->t, i, &ty))
+		if (!rav_trace_type_at(x->t, i, &ty))
 			continue;
 		bind_i64(x, ST_TYPE, 1, ty.id);
 		bind_text(x, ST_TYPE, 2, ty.name[0] ? ty.name : NULL);
@@ -650,7 +618,7 @@ static void write_contention(exporter *x)
 		for (unsigned b = 0; b < 64 && b < nthreads; b++)
 			if (l->thread_mask & ((uint64_t)1 << b)) {
 				rav_trace_thread th;
-				if (!thread_at(x->t, b, &th))
+				if (!rav_trace_thread_at(x->t, b, &th))
 					continue;
 				bind_i64(x, ST_LINE_THREAD, 1, i + 1);
 				bind_i64(x, ST_LINE_THREAD, 2, th.heap_id);
@@ -735,7 +703,7 @@ static void run(exporter *x, const rav_trace_info *info)
 	exec_sql(x, index_sql);
 }
 
-int export_sqlite(rav_trace *t, const char *out, const export_sqlite_options *opt)
+int cli_export_sqlite(rav_trace *t, const char *out, const cli_export_sqlite_options *opt)
 {
 	exporter x = {.t = t, .opt = opt, .next_cell_id = 1};
 	rav_trace_info info;
