@@ -9,6 +9,11 @@
  * plus a gap; lanes stack vertically (one per thread heap, then "in
  * flight" message pages, then the pool).  The viewport maps world to
  * pixels with one scale (pixels per cell).
+ *
+ * The implementation is one file per feature: ravscope-heap-layout.c,
+ * -painter.c (one frame), -image.c (zoomed out), -cells.c (zoomed in),
+ * -overlays.c, -legend.c, -anim.c and -style.c (colours, text, shapes);
+ * ravscope-heapdraw-private.h says what they share.
  */
 #pragma once
 
