@@ -8,6 +8,7 @@
  */
 #include "ravscope-document.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -375,6 +376,20 @@ guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GEr
 		break;
 	}
 	return applied->len - before;
+}
+
+guint64 ravscope_document_busiest_event(RavscopeDocument *doc)
+{
+	enum { BINS = 256 };
+	guint64 n = ravscope_document_get_event_count(doc);
+	double v[BINS];
+	if (n == 0 || !rav_trace_series(doc->trace, RAV_SERIES_LIVE_CELLS, -1, 0, n, BINS, v))
+		return n;
+	guint best = BINS - 1;
+	for (guint i = 0; i < BINS; i++)
+		if (v[i] > v[best])
+			best = i;
+	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
 }
 
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)

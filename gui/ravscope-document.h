@@ -74,6 +74,11 @@ guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GEr
 /* The kinds a visible step stops after (bit mask for rav_event_filter). */
 guint64 ravscope_step_stop_kinds(void);
 
+/* The most telling moment to show first: the end of the stretch where the
+ * most cells are live (from the live-cells series; the end of the trace if
+ * that is not available yet). */
+guint64 ravscope_document_busiest_event(RavscopeDocument *doc);
+
 /* Most pages the heap ever owned (from the summary series once indexed;
  * the current count before). */
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id);

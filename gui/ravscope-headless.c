@@ -61,21 +61,6 @@ gboolean ravscope_parse_loc(const char *s, rav_loc *out)
 	return TRUE;
 }
 
-/* The most interesting default moment: where the most cells are live. */
-static guint64 busiest_event(RavscopeDocument *doc)
-{
-	enum { BINS = 256 };
-	guint64 n = ravscope_document_get_event_count(doc);
-	double v[BINS];
-	if (n == 0 || !rav_trace_series(ravscope_document_get_trace(doc), RAV_SERIES_LIVE_CELLS, -1, 0, n, BINS, v))
-		return n;
-	guint best = BINS - 1;
-	for (guint i = 0; i < BINS; i++)
-		if (v[i] > v[best])
-			best = i;
-	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
-}
-
 static void draw_title(cairo_t *cr, RavscopeDocument *doc, double w, gboolean dark, gboolean large)
 {
 	double fg = dark ? 0.94 : 0.14;
@@ -159,7 +144,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		return 1;
 	}
 	guint64 n = ravscope_document_get_event_count(doc);
-	guint64 at = o->event >= 0 ? (guint64)o->event : busiest_event(doc);
+	guint64 at = o->event >= 0 ? (guint64)o->event : ravscope_document_busiest_event(doc);
 	if (o->event >= 0 && (guint64)o->event > n) {
 		g_printerr("ravscope: --event %" G_GINT64_FORMAT ": the trace has %" G_GUINT64_FORMAT " events (0..%" G_GUINT64_FORMAT ")\n",
 			   o->event, n, n);
@@ -375,7 +360,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	/* Play at a fixed rate (events per frame) from just before the moment
 	 * with the most live cells, the heaviest picture of the trace. */
 	guint64 per_frame = o->events_per_frame > 0 ? (guint64)o->events_per_frame : 2000;
-	guint64 busiest = busiest_event(doc);
+	guint64 busiest = ravscope_document_busiest_event(doc);
 	guint64 start = busiest > per_frame * frames / 2 ? busiest - per_frame * frames / 2 : 0;
 	ravscope_heap_painter_set_playing(painter, TRUE);
 	const double zooms[] = { 0, 2, 8, 24, 80 }; /* 0 = fit the whole heap */

@@ -58,6 +58,8 @@ G_DEFINE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, GTK_TYPE_WIDGET)
 
 enum { SIGNAL_CELL_SELECTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
+enum { PROP_0, PROP_FOLLOW, N_PROPS };
+static GParamSpec *props[N_PROPS];
 
 static double gutter_width(RavscopeHeapView *self)
 {
@@ -472,7 +474,15 @@ void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell)
 
 void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow)
 {
+	if (self->follow == follow)
+		return;
 	self->follow = follow;
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_FOLLOW]);
+}
+
+gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self)
+{
+	return self->follow;
 }
 
 static void on_position_changed(RavscopeDocument *doc, guint64 position, gboolean stepped, RavscopeHeapView *self)
@@ -675,12 +685,34 @@ static void ravscope_heap_view_finalize(GObject *object)
 	G_OBJECT_CLASS(ravscope_heap_view_parent_class)->finalize(object);
 }
 
+static void ravscope_heap_view_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_FOLLOW)
+		g_value_set_boolean(v, RAVSCOPE_HEAP_VIEW(o)->follow);
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
+static void ravscope_heap_view_set_property(GObject *o, guint id, const GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_FOLLOW)
+		ravscope_heap_view_set_follow(RAVSCOPE_HEAP_VIEW(o), g_value_get_boolean(v));
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
 static void ravscope_heap_view_class_init(RavscopeHeapViewClass *klass)
 {
 	GObjectClass *object_class = G_OBJECT_CLASS(klass);
 	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
 	object_class->dispose = ravscope_heap_view_dispose;
 	object_class->finalize = ravscope_heap_view_finalize;
+	object_class->get_property = ravscope_heap_view_get_property;
+	object_class->set_property = ravscope_heap_view_set_property;
+	/* follow: keep the selection on its raviolo when compaction moves it */
+	props[PROP_FOLLOW] = g_param_spec_boolean("follow", NULL, NULL, FALSE,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	g_object_class_install_properties(object_class, N_PROPS, props);
 	widget_class->snapshot = ravscope_heap_view_snapshot;
 	widget_class->measure = ravscope_heap_view_measure;
 	widget_class->size_allocate = ravscope_heap_view_size_allocate;

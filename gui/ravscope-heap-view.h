@@ -20,7 +20,9 @@ void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
 rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self);
 void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell); /* emits cell-selected */
+/* "follow": the selection moves with its raviolo (moves, seeks). */
 void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow);
+gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self);
 /* After a seek from `from` to `to`: move the selection with its raviolo. */
 void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to);
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
