@@ -444,7 +444,11 @@ gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type
 
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
 {
-	const rav_trace_thread *th = rav_trace_thread_by_id(doc->trace, heap_id);
+	return ravscope_thread_label(rav_trace_thread_by_id(doc->trace, heap_id), heap_id);
+}
+
+char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id)
+{
 	if (th && th->kind == RAV_HEAP_MESSAGE)
 		return g_strdup_printf("message %u", heap_id);
 	if (th && th->name[0])

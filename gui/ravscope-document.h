@@ -90,6 +90,8 @@ gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
 gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
+/* The same for a thread already looked up (th may be NULL: unlisted). */
+char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);
 /* Cells as PAGE.CELL ("3.17"), words as PAGE.CELL.NAME ("3.17.f0"), the
  * notation `ravtrace dump` uses. */
 char *ravscope_format_loc(rav_loc loc);

@@ -169,6 +169,14 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 
 	gboolean chrome = !o->no_chrome;
 	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot make a %dx%d image: %s\n", w, h, cairo_status_to_string(cairo_surface_status(surf)));
+		cairo_surface_destroy(surf);
+		if (cont)
+			rav_contention_free(cont);
+		g_object_unref(doc);
+		return 1;
+	}
 	cairo_t *cr = cairo_create(surf);
 	double bg[3];
 	ravscope_heap_background(o->dark, bg);
@@ -197,7 +205,9 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
 		ravscope_document_step_visible(doc, applied, NULL);
 		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout, layout->page_cols, vp.width / MAX(vp.height, 1),
-								     (o->large_text ? 52 : 40) / MAX(vp.scale, 1e-3));
+								     ravscope_heap_layout_refit_min_h(layout, vp.scale,
+												      o->large_text ? 52 : 40));
+		ravscope_heap_layout_keep_fit(now, layout, vp.height);
 		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);
 		ravscope_heap_layout_free(layout);
 		layout = now;
@@ -238,10 +248,16 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		ravscope_timeline_draw(cr, tc, doc, 12, ty + 4, w - 24, TIMELINE_H - 8, &st);
 		ravscope_timeline_cache_free(tc);
 	}
+	/* Drawing errors stick to the context: say so rather than write a
+	 * half-drawn picture. */
+	cairo_status_t ds = cairo_status(cr);
 	cairo_destroy(cr);
-	cairo_status_t cs = cairo_surface_write_to_png(surf, o->output);
+	cairo_status_t cs = ds ? ds : cairo_surface_write_to_png(surf, o->output);
 	int rc = 0;
-	if (cs != CAIRO_STATUS_SUCCESS) {
+	if (ds != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot draw %s: %s\n", o->file, cairo_status_to_string(ds));
+		rc = 1;
+	} else if (cs != CAIRO_STATUS_SUCCESS) {
 		g_printerr("ravscope: cannot write %s: %s\n", o->output, cairo_status_to_string(cs));
 		rc = 1;
 	} else {
@@ -258,6 +274,14 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 			g_print("world %.0fx%.0f px at %.0f,%.0f\n", ceil(layout->world_w * vp.scale), ceil(layout->world_h * vp.scale),
 				vp.x0, vp.y0);
 			g_print("pages %u of %u cells\n", shown, info->cells_per_page);
+			RavscopeLanesShown ls;
+			ravscope_heap_layout_lanes_shown(layout, &vp, &ls);
+			g_print("lanes %u shown %u min %.1f px%s\n", layout->lanes->len, ls.shown, ls.min_px,
+				layout->scrolls ? " (scrolls)" : "");
+			guint tiles, flat;
+			guint64 image_px;
+			ravscope_heap_painter_image_stats(painter, &tiles, &image_px, &flat);
+			g_print("image %u tiles %" G_GUINT64_FORMAT " px, %u lanes flat\n", tiles, image_px, flat);
 			GArray *counts = ravscope_heap_type_counts(doc, layout);
 			for (guint i = 0; i < counts->len; i++) {
 				RavscopeTypeCount c = g_array_index(counts, RavscopeTypeCount, i);
@@ -326,6 +350,12 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 		return 1;
 	}
 	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot make a %dx%d image: %s\n", w, h, cairo_status_to_string(cairo_surface_status(surf)));
+		cairo_surface_destroy(surf);
+		g_object_unref(doc);
+		return 1;
+	}
 	cairo_t *cr = cairo_create(surf);
 	RavscopeViewport vp = { .gutter = GUTTER_W, .x0 = GUTTER_W, .y0 = 0, .width = w - GUTTER_W, .height = h,
 				.legend = TRUE, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };

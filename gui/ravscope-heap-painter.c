@@ -21,12 +21,11 @@ void ravscope_heap_painter_free(RavscopeHeapPainter *P)
 {
 	if (!P)
 		return;
-	g_clear_pointer(&P->image, cairo_surface_destroy);
+	_ravscope_heap_image_free(P);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 	g_clear_pointer(&P->legend_counts, g_array_unref);
 	g_free(P->legend_pending);
 	g_free(P->types);
-	g_free(P->drawn);
 	g_free(P);
 }
 
@@ -98,6 +97,29 @@ void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *
 	}
 }
 
+/* Lanes scroll (too many to show at once): say how many are out of view
+ * above and below, at the top and bottom of the label column. */
+static void draw_more_lanes(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, double fs,
+			    const double bg[3], const double tc[3])
+{
+	RavscopeLanesShown ls;
+	ravscope_heap_layout_lanes_shown(L, vp, &ls);
+	guint above = ls.shown ? ls.first : 0, below = ls.shown ? L->lanes->len - 1 - ls.last : L->lanes->len;
+	double gx = vp->x0 - vp->gutter, bh = fs * 1.6;
+	char buf[64];
+	for (int end = 0; end < 2; end++) {
+		guint n = end ? below : above;
+		if (!n)
+			continue;
+		double y = end ? vp->y0 + vp->height - bh : vp->y0;
+		cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.92);
+		cairo_rectangle(cr, gx, y, vp->gutter, bh);
+		cairo_fill(cr);
+		g_snprintf(buf, sizeof buf, "%s %u more lane%s", end ? "↓" : "↑", n, n == 1 ? "" : "s");
+		_ravscope_draw_text(cr, gx + 10, y + (bh - fs * 1.2) / 2, buf, fs * 0.9, FALSE, tc, vp->gutter - 16);
+	}
+}
+
 static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	double bg[3], tc[3];
@@ -123,6 +145,26 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 		double avail = bottom - MAX(top, vp->y0);
 		if (avail < fs * 1.2)
 			continue;
+		if (L->fit_scale > 0 && bottom - top < fs * 2.6) {
+			/* A one-line lane (many threads): name, then the detail
+			 * in a few words. */
+			double c[3] = { tc[0], tc[1], tc[2] };
+			double y = MAX(top + (bottom - top - fs * 1.25) / 2, vp->y0);
+			double max_w = vp->gutter - 16;
+			double lw = MIN(_ravscope_text_width(cr, lane->label, fs, TRUE), max_w);
+			_ravscope_draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, max_w);
+			double dx = lw + fs * 0.5;
+			if (max_w - dx >= fs * 2.5) {
+				cairo_save(cr);
+				cairo_push_group(cr);
+				_ravscope_draw_text(cr, gx + 10 + dx, y + fs * 0.12, lane->brief ? lane->brief : lane->detail, fs * 0.85,
+						    FALSE, c, max_w - dx);
+				cairo_pop_group_to_source(cr);
+				cairo_paint_with_alpha(cr, 0.7);
+				cairo_restore(cr);
+			}
+			continue;
+		}
 		double y = MAX(top, vp->y0) + 6;
 		if (y + fs * 2.8 > bottom)
 			y = MAX(MAX(top, vp->y0), bottom - fs * 2.8);
@@ -137,6 +179,8 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 			cairo_restore(cr);
 		}
 	}
+	if (L->scrolls)
+		draw_more_lanes(cr, L, vp, fs, bg, tc);
 	cairo_restore(cr);
 	cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.2);
 	cairo_rectangle(cr, vp->x0 - 1, vp->y0, 1, vp->height);
@@ -173,15 +217,7 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	}
 
 	if (vp->scale < RECT_SCALE) {
-		_ravscope_heap_image_update(P, doc, L, vp->dark);
-		cairo_save(cr);
-		cairo_translate(cr, vp->x0, vp->y0);
-		cairo_scale(cr, vp->scale, vp->scale);
-		cairo_translate(cr, -vp->ox, -vp->oy);
-		cairo_set_source_surface(cr, P->image, 0, 0);
-		cairo_pattern_set_filter(cairo_get_source(cr), vp->scale >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_BILINEAR);
-		cairo_paint(cr);
-		cairo_restore(cr);
+		_ravscope_heap_image_draw(cr, P, doc, L, vp);
 	} else {
 		_ravscope_heap_draw_cells(cr, P, doc, L, vp);
 		if (vp->scale >= FIELD_SCALE)
@@ -206,6 +242,17 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	 * would only hide cells. */
 	if (vp->legend && vp->scale < TEXT_SCALE)
 		_ravscope_heap_draw_legend(cr, P, doc, L, vp);
+	double bx, by, bh, ty, th;
+	if (ravscope_heap_scroll_bar(L, vp, &bx, &by, &bh, &ty, &th)) {
+		/* Where the view is among lanes that scroll (an overlay bar, as
+		 * GTK's scrolled windows have). */
+		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.08);
+		_ravscope_rounded_rect(cr, bx + 4, by, 6, bh, 3);
+		cairo_fill(cr);
+		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.4);
+		_ravscope_rounded_rect(cr, bx + 4, ty, 6, th, 3);
+		cairo_fill(cr);
+	}
 	cairo_restore(cr);
 	if (vp->gutter > 0)
 		draw_gutter(cr, L, vp);

@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "ravscope-document.h"
+#include "ravscope-heapdraw.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +33,10 @@ void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, g
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */
 void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms);
+/* Lanes that scroll (more threads than fit): move by `pages` screens
+ * (negative: up), as Page Up/Down do; and which lanes are on screen. */
+void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages);
+void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesShown *out, gboolean *scrolls);
 /* Draw the current frame into a cairo context of the widget's size (tests). */
 void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int width, int height);
 

@@ -26,12 +26,17 @@ G_BEGIN_DECLS
 #define LEGEND_MAX_TYPES 4096 /* type ids the legend counts apart (others count as empty) */
 
 typedef struct DrawnPage DrawnPage;
+typedef struct ImageBlock ImageBlock;
 
 struct _RavscopeHeapPainter {
+	/* the cell image (heap-image.c): lanes' page areas packed into tiles */
 	DrawnPage *drawn; /* by page index: where it is in the image */
 	guint32 drawn_len;
-	cairo_surface_t *image; /* world image, one pixel per cell */
-	int image_w, image_h;
+	GPtrArray *tiles;         /* cairo_surface_t (NULL: cairo could not make it) */
+	GArray *blocks;           /* ImageBlock, one per lane with pages */
+	GHashTable *block_index;  /* lane key -> index in blocks + 1 */
+	guint64 image_px;         /* pixels of all tiles */
+	guint flat_blocks;        /* lanes drawn flat (no place in the image) */
 	gboolean image_dark;
 	gboolean valid;
 	GHashTable *dirty; /* pages to redraw in the image; NULL = all */
@@ -67,6 +72,9 @@ guint16 *_ravscope_painter_page_types(RavscopeHeapPainter *painter, RavscopeDocu
 /* heap-image */
 void _ravscope_heap_image_update(RavscopeHeapPainter *painter, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				 gboolean dark);
+void _ravscope_heap_image_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
+			       const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
+void _ravscope_heap_image_free(RavscopeHeapPainter *painter);
 
 /* heap-cells */
 void _ravscope_cell_rect(const RavscopeViewport *vp, double wx, double wy, double *x, double *y, double *w, double *h);
