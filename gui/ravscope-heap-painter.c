@@ -154,15 +154,9 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 			double lw = MIN(_ravscope_text_width(cr, lane->label, fs, TRUE), max_w);
 			_ravscope_draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, max_w);
 			double dx = lw + fs * 0.5;
-			if (max_w - dx >= fs * 2.5) {
-				cairo_save(cr);
-				cairo_push_group(cr);
-				_ravscope_draw_text(cr, gx + 10 + dx, y + fs * 0.12, lane->brief ? lane->brief : lane->detail, fs * 0.85,
-						    FALSE, c, max_w - dx);
-				cairo_pop_group_to_source(cr);
-				cairo_paint_with_alpha(cr, 0.7);
-				cairo_restore(cr);
-			}
+			if (max_w - dx >= fs * 2.5)
+				_ravscope_draw_text_alpha(cr, gx + 10 + dx, y + fs * 0.12, lane->brief ? lane->brief : lane->detail,
+							  fs * 0.85, FALSE, c, 0.7, max_w - dx);
 			continue;
 		}
 		double y = MAX(top, vp->y0) + 6;

@@ -91,18 +91,24 @@ static PangoLayout *make_text(cairo_t *cr, const char *text, double px, gboolean
 	return g_object_ref(layout);
 }
 
-void _ravscope_draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
-		      const double rgb[3], double max_w)
+void _ravscope_draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+			       const double rgb[3], double alpha, double max_w)
 {
 	PangoLayout *pl = make_text(cr, text, px, bold);
 	if (max_w > 0) {
 		pango_layout_set_width(pl, (int)(max_w * PANGO_SCALE));
 		pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
 	}
-	cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
 	cairo_move_to(cr, x, y);
 	pango_cairo_show_layout(cr, pl);
 	g_object_unref(pl);
+}
+
+void _ravscope_draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+		      const double rgb[3], double max_w)
+{
+	_ravscope_draw_text_alpha(cr, x, y, text, px, bold, rgb, 1.0, max_w);
 }
 
 double _ravscope_text_width(cairo_t *cr, const char *text, double px, gboolean bold)

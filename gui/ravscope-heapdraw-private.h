@@ -60,6 +60,10 @@ void _ravscope_text_rgb(gboolean dark, double rgb[3]);
 gboolean _ravscope_rgb_is_light(const double rgb[3]);
 void _ravscope_draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 			 const double rgb[3], double max_w);
+/* Translucent text without a group (a group per label is costly when a
+ * frame has hundreds of them). */
+void _ravscope_draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+			       const double rgb[3], double alpha, double max_w);
 double _ravscope_text_width(cairo_t *cr, const char *text, double px, gboolean bold);
 void _ravscope_draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
 			  const double rgb[3], double alpha, gboolean dashed);
