@@ -8,6 +8,11 @@
  * lane when another page of the heap is released.  The viewport maps world
  * to pixels with one scale (pixels per cell); fitting and hit testing live
  * here too, because both are questions about the layout.
+ *
+ * Fitting never lets the lanes' padding grow with their count: with more
+ * lanes than fit label-tall, they become one text line tall, and when even
+ * that is too tall for the view, the whole-heap view shows the top lanes
+ * and scrolls (ravscope_heap_layout_build_fit).
  */
 #include "ravscope-heapdraw-private.h"
 
