@@ -63,7 +63,8 @@ static void draw(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer user)
 	}
 	rav_trace *t = ravscope_document_get_trace(self->doc);
 	for (unsigned i = 0; i < rav_trace_thread_count(t) && i < THREAD_CHARTS_MAX; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(t, i);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(t, i, &th_entry) ? &th_entry : NULL;
 		if (!th || th->kind != RAV_HEAP_THREAD || ravscope_document_max_pages(self->doc, th->heap_id) == 0)
 			continue;
 		g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);

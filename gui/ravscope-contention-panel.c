@@ -89,7 +89,8 @@ static void show_result(RavscopeContentionPanel *self, RavscopeDocument *doc, ra
 		for (unsigned k = 0; k < 64 && k < rav_trace_thread_count(t); k++) {
 			if (!(ln->thread_mask & ((guint64)1 << k)))
 				continue;
-			const rav_trace_thread *th = rav_trace_thread_at(t, k);
+			rav_trace_thread th_entry;
+			const rav_trace_thread *th = rav_trace_thread_at(t, k, &th_entry) ? &th_entry : NULL;
 			if (!th)
 				continue;
 			g_autofree char *nm = ravscope_document_heap_name(doc, th->heap_id);

@@ -47,7 +47,8 @@ static void setup_filters(RavscopeEventsPanel *self)
 	if (self->doc) {
 		rav_trace *t = ravscope_document_get_trace(self->doc);
 		for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
-			const rav_trace_thread *th = rav_trace_thread_at(t, i);
+			rav_trace_thread th_entry;
+			const rav_trace_thread *th = rav_trace_thread_at(t, i, &th_entry) ? &th_entry : NULL;
 			g_autofree char *nm = th ? ravscope_document_heap_name(self->doc, th->heap_id) : g_strdup("?");
 			gtk_string_list_append(threads, nm);
 		}
@@ -71,7 +72,9 @@ static void apply_filter(RavscopeEventsPanel *self)
 	guint t = gtk_drop_down_get_selected(self->thread_filter);
 	gint64 thread = -1;
 	if (t >= 1 && t != GTK_INVALID_LIST_POSITION) {
-		const rav_trace_thread *th = rav_trace_thread_at(ravscope_document_get_trace(self->doc), t - 1);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th =
+			rav_trace_thread_at(ravscope_document_get_trace(self->doc), t - 1, &th_entry) ? &th_entry : NULL;
 		if (th)
 			thread = th->heap_id;
 	}

@@ -23,11 +23,11 @@ static double anim_local_t(const RavscopeViewport *vp, const RavscopeAnim *a)
 }
 
 
-void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	double dead[3], grey[3];
 	ravscope_type_color(RAVSCOPE_TYPE_DEAD, vp->dark, dead);
-	_ravscope_hex_rgb(0x9a9996, grey);
+	ravscope__hex_rgb(0x9a9996, grey);
 	cairo_save(cr);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 	double lw = vp->large_text ? 3 : 2;
@@ -39,7 +39,7 @@ void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 		switch (a->kind) {
 		case RAVSCOPE_ANIM_MOVE: {
 			double xa, ya, xb, yb;
-			if (!_ravscope_cell_center(L, vp, a->a, &xa, &ya) || !_ravscope_cell_center(L, vp, a->b, &xb, &yb) || lt >= 1)
+			if (!ravscope__cell_center(L, vp, a->a, &xa, &ya) || !ravscope__cell_center(L, vp, a->b, &xb, &yb) || lt >= 1)
 				break;
 			double e = ease(lt);
 			double size = MAX(vp->scale * 0.92, 10);
@@ -48,19 +48,19 @@ void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 			/* The hole the cell is sliding into. */
 			if (vp->scale >= RECT_SCALE && ravscope_heap_layout_cell_pos(L, a->b, &wx, &wy)) {
 				double cx, cy, cw, ch;
-				_ravscope_cell_rect(vp, wx, wy, &cx, &cy, &cw, &ch);
+				ravscope__cell_rect(vp, wx, wy, &cx, &cy, &cw, &ch);
 				cairo_set_source_rgba(cr, dead[0], dead[1], dead[2], 0.55 * (1 - e));
 				cairo_rectangle(cr, cx, cy, cw, ch);
 				cairo_fill(cr);
 			}
-			_ravscope_draw_arrow(cr, xa, ya, xb, yb, lw, vp->accent, 0.8 * (1 - e * 0.7), TRUE);
+			ravscope__draw_arrow(cr, xa, ya, xb, yb, lw, vp->accent, 0.8 * (1 - e * 0.7), TRUE);
 			double rgb[3];
 			ravscope_type_color(a->type, vp->dark, rgb);
 			cairo_set_source_rgba(cr, 0, 0, 0, 0.25);
-			_ravscope_rounded_rect(cr, x - size / 2 + 3, y - size / 2 + 4, size, size, size * 0.12);
+			ravscope__rounded_rect(cr, x - size / 2 + 3, y - size / 2 + 4, size, size, size * 0.12);
 			cairo_fill(cr);
 			cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-			_ravscope_rounded_rect(cr, x - size / 2, y - size / 2, size, size, size * 0.12);
+			ravscope__rounded_rect(cr, x - size / 2, y - size / 2, size, size, size * 0.12);
 			cairo_fill_preserve(cr);
 			cairo_set_source_rgb(cr, vp->accent[0], vp->accent[1], vp->accent[2]);
 			cairo_set_line_width(cr, lw);
@@ -68,28 +68,28 @@ void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 			if (vp->scale >= TEXT_SCALE) {
 				/* The sliding cell keeps its name, so the eye can follow it. */
 				double ink[3];
-				_ravscope_hex_rgb(_ravscope_rgb_is_light(rgb) ? 0x1a1a1a : 0xffffff, ink);
+				ravscope__hex_rgb(ravscope__rgb_is_light(rgb) ? 0x1a1a1a : 0xffffff, ink);
 				double px = CLAMP(vp->scale * 0.165, 8, 15) * (vp->large_text ? 1.2 : 1.0);
-				_ravscope_draw_text(cr, x - size / 2 + 4, y - size / 2 + 4, ravscope_document_type_name(doc, a->type), px, TRUE, ink,
+				ravscope__draw_text(cr, x - size / 2 + 4, y - size / 2 + 4, ravscope_document_type_name(doc, a->type), px, TRUE, ink,
 					  size - 8);
 			}
 			break;
 		}
 		case RAVSCOPE_ANIM_FIXUP: {
 			double x1, y1, x2, y2;
-			if (vp->anim_t < a->start || !_ravscope_word_point(L, vp, a->a, &x1, &y1))
+			if (vp->anim_t < a->start || !ravscope__word_point(L, vp, a->a, &x1, &y1))
 				break;
 			double alpha = sin(G_PI * MIN(1, lt * 0.8 + 0.2));
-			if (a->b && _ravscope_cell_center(L, vp, a->b, &x2, &y2))
-				_ravscope_draw_arrow(cr, x1, y1, x2, y2, lw * 0.7, grey, 0.7 * (1 - lt), TRUE);
-			if (a->c && _ravscope_cell_center(L, vp, a->c, &x2, &y2))
-				_ravscope_draw_arrow(cr, x1, y1, x2, y2, lw * 1.2, vp->accent, MAX(alpha, 0.35), FALSE);
+			if (a->b && ravscope__cell_center(L, vp, a->b, &x2, &y2))
+				ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.7, grey, 0.7 * (1 - lt), TRUE);
+			if (a->c && ravscope__cell_center(L, vp, a->c, &x2, &y2))
+				ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 1.2, vp->accent, MAX(alpha, 0.35), FALSE);
 			break;
 		}
 		case RAVSCOPE_ANIM_ALLOC:
 		case RAVSCOPE_ANIM_FREE: {
 			double x, y;
-			if (vp->anim_t < a->start || lt >= 1 || !_ravscope_cell_center(L, vp, a->a, &x, &y))
+			if (vp->anim_t < a->start || lt >= 1 || !ravscope__cell_center(L, vp, a->a, &x, &y))
 				break;
 			double r = MAX(vp->scale * 0.5, 5) * (1 + 1.5 * (1 - ease(lt)));
 			const double *rgb = a->kind == RAVSCOPE_ANIM_FREE ? dead : vp->accent;
@@ -106,7 +106,7 @@ void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 			double m = vp->scale * 0.6 + 4 * (1 - lt);
 			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], 1 - lt);
 			cairo_set_line_width(cr, lw * 1.5);
-			_ravscope_rounded_rect(cr, sx_of(vp, lp->x) - m, sy_of(vp, lp->y) - m, lp->w * vp->scale + 2 * m,
+			ravscope__rounded_rect(cr, sx_of(vp, lp->x) - m, sy_of(vp, lp->y) - m, lp->w * vp->scale + 2 * m,
 				     lp->h * vp->scale + 2 * m, 6);
 			cairo_stroke(cr);
 			break;
@@ -120,12 +120,12 @@ void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 			double x = sx_of(vp, wx), y = sy_of(vp, wy);
 			double w = MAX(L->cols * vp->scale, 24), h = MAX(L->rows * vp->scale, 12);
 			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], 0.25);
-			_ravscope_rounded_rect(cr, x, y, w, h, 6);
+			ravscope__rounded_rect(cr, x, y, w, h, 6);
 			cairo_fill_preserve(cr);
 			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], 0.95);
 			cairo_set_line_width(cr, lw * 1.5);
 			cairo_stroke(cr);
-			_ravscope_draw_arrow(cr, sx_of(vp, a->from_x + L->cols / 2.0), sy_of(vp, a->from_y + L->rows / 2.0),
+			ravscope__draw_arrow(cr, sx_of(vp, a->from_x + L->cols / 2.0), sy_of(vp, a->from_y + L->rows / 2.0),
 				   x + w / 2, y + h / 2, lw, vp->accent, 0.6 * (1 - e), TRUE);
 			break;
 		}

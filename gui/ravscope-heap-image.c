@@ -228,7 +228,7 @@ static void put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const Ravsco
 	int stride = cairo_image_surface_get_stride(s) / 4;
 	int tw = cairo_image_surface_get_width(s), th = cairo_image_surface_get_height(s);
 	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
-	guint16 *types = _ravscope_painter_page_types(P, doc, lp->page);
+	guint16 *types = ravscope__painter_page_types(P, doc, lp->page);
 	for (unsigned c = 0; c < L->cols * L->rows; c++) {
 		int x = d->x + (int)(c % L->cols), y = d->y + (int)(c / L->cols);
 		if (x >= tw || y >= th)
@@ -249,7 +249,7 @@ static void clear_tiles(RavscopeHeapPainter *P)
 	}
 }
 
-void _ravscope_heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
+void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
 {
 	gboolean repack = !packing_holds(P, L);
 	gboolean full = !P->valid || repack || P->image_dark != dark || P->drawn_len < L->page_span;
@@ -313,10 +313,10 @@ static gboolean lane_visible(const RavscopeViewport *vp, const RavscopeLane *lan
 	return bottom >= vp->y0 && top <= vp->y0 + vp->height;
 }
 
-void _ravscope_heap_image_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 			       const RavscopeViewport *vp)
 {
-	_ravscope_heap_image_update(P, doc, L, vp->dark);
+	ravscope__heap_image_update(P, doc, L, vp->dark);
 	cairo_save(cr);
 	cairo_translate(cr, vp->x0, vp->y0);
 	cairo_scale(cr, vp->scale, vp->scale);
@@ -339,19 +339,19 @@ void _ravscope_heap_image_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 		return;
 	/* Lanes without a place in the image: their pages as plain blocks. */
 	double c[3];
-	_ravscope_hex_rgb(vp->dark ? 0x5a5a60 : 0xb8b8bd, c);
+	ravscope__hex_rgb(vp->dark ? 0x5a5a60 : 0xb8b8bd, c);
 	cairo_set_source_rgb(cr, c[0], c[1], c[2]);
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
 		const ImageBlock *b = block_of_lane(P, &g_array_index(L->lanes, RavscopeLane, lp->lane));
-		if ((b && b->tile >= 0) || !_ravscope_page_visible(vp, lp))
+		if ((b && b->tile >= 0) || !ravscope__page_visible(vp, lp))
 			continue;
 		cairo_rectangle(cr, sx_of(vp, lp->x), sy_of(vp, lp->y), MAX(lp->w * vp->scale, 1), MAX(lp->h * vp->scale, 1));
 	}
 	cairo_fill(cr);
 }
 
-void _ravscope_heap_image_free(RavscopeHeapPainter *P)
+void ravscope__heap_image_free(RavscopeHeapPainter *P)
 {
 	g_clear_pointer(&P->tiles, g_ptr_array_unref);
 	g_clear_pointer(&P->blocks, g_array_unref);

@@ -48,7 +48,9 @@ typedef struct {
 	guint32 heap_id;
 	gboolean present;
 	rav_state_heap heap;
-	const rav_trace_thread *th; /* NULL: the trace's thread table does not list it */
+	rav_trace_thread thread; /* the trace's entry for it (a copy) */
+	gboolean listed;         /* the trace's thread table has it */
+	const rav_trace_thread *th; /* &thread if listed, else NULL (set once the array is complete) */
 	unsigned max_pages;         /* most pages it ever owned, at least its count now */
 } HeapRef;
 
@@ -68,12 +70,12 @@ static void census_take(Census *c, RavscopeDocument *doc, guint32 page_span)
 	GHashTable *index = g_hash_table_new(NULL, NULL); /* heap id -> index in heaps + 1 */
 	unsigned nthreads = rav_trace_thread_count(t);
 	for (unsigned i = 0; i < nthreads; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(t, i);
-		if (th && th->kind == RAV_HEAP_THREAD) {
-			HeapRef r = { .heap_id = th->heap_id, .th = th };
+		rav_trace_thread th;
+		if (rav_trace_thread_at(t, i, &th) && th.kind == RAV_HEAP_THREAD) {
+			HeapRef r = { .heap_id = th.heap_id, .thread = th, .listed = TRUE };
 			g_array_append_val(c->heaps, r);
-			if (!g_hash_table_contains(index, GUINT_TO_POINTER(th->heap_id)))
-				g_hash_table_insert(index, GUINT_TO_POINTER(th->heap_id), GUINT_TO_POINTER(c->heaps->len));
+			if (!g_hash_table_contains(index, GUINT_TO_POINTER(th.heap_id)))
+				g_hash_table_insert(index, GUINT_TO_POINTER(th.heap_id), GUINT_TO_POINTER(c->heaps->len));
 		}
 	}
 	unsigned nheaps = rav_state_heap_count(s);
@@ -92,13 +94,16 @@ static void census_take(Census *c, RavscopeDocument *doc, guint32 page_span)
 			r->present = TRUE;
 			r->heap = h;
 		} else {
-			HeapRef r = { .heap_id = h.id, .present = TRUE, .heap = h, .th = rav_trace_thread_by_id(t, h.id) };
+			HeapRef r = { .heap_id = h.id, .present = TRUE, .heap = h };
+			r.listed = rav_trace_thread_by_id(t, h.id, &r.thread);
 			g_array_append_val(c->heaps, r);
 		}
 	}
 	g_hash_table_unref(index);
 	for (guint i = 0; i < c->heaps->len; i++) {
 		HeapRef *r = &g_array_index(c->heaps, HeapRef, i);
+		/* The array is complete: its entries stay where they are now. */
+		r->th = r->listed ? &r->thread : NULL;
 		r->max_pages = MAX(ravscope_document_max_pages(doc, r->heap_id), r->present ? r->heap.page_count : 0);
 	}
 	c->flight_pages = 0;

@@ -36,7 +36,7 @@ GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayou
 	return out;
 }
 
-void _ravscope_heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 			const RavscopeViewport *vp)
 {
 	/* Counting every cell is the costliest part of a frame on a big heap.
@@ -60,7 +60,7 @@ void _ravscope_heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 			const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
 			if (lp->kind == RAV_SPAGE_POOL)
 				continue;
-			guint16 *types = _ravscope_painter_page_types(P, doc, lp->page);
+			guint16 *types = ravscope__painter_page_types(P, doc, lp->page);
 			for (unsigned c = 0; c < cpp; c++)
 				P->legend_pending[types[c] < LEGEND_MAX_TYPES ? types[c] : 0]++;
 		}
@@ -86,7 +86,7 @@ void _ravscope_heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 	double fs = vp->large_text ? 17 : 12;
 	double row = fs * 1.6, sw = fs * 1.1;
 	double tc[3], bg[3];
-	_ravscope_text_rgb(vp->dark, tc);
+	ravscope__text_rgb(vp->dark, tc);
 	ravscope_heap_background(vp->dark, bg);
 	/* Live types first (most cells first), then the fixed kinds. */
 	GArray *rows = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
@@ -115,13 +115,13 @@ void _ravscope_heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 			g_snprintf(buf, sizeof buf, "%s  %" G_GUINT64_FORMAT, ravscope_document_type_name(doc, c.type), c.cells);
 		else
 			g_snprintf(buf, sizeof buf, "%s", ravscope_document_type_name(doc, c.type));
-		w = MAX(w, _ravscope_text_width(cr, buf, fs, FALSE));
+		w = MAX(w, ravscope__text_width(cr, buf, fs, FALSE));
 	}
 	double bw = w + sw + fs * 2, bh = rows->len * row + fs;
 	double bx = vp->x0 + vp->width - bw - 12, by = vp->y0 + vp->height - bh - 12;
 	cairo_save(cr);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
-	_ravscope_rounded_rect(cr, bx, by, bw, bh, 8);
+	ravscope__rounded_rect(cr, bx, by, bw, bh, 8);
 	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.92);
 	cairo_fill_preserve(cr);
 	cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.18);
@@ -132,13 +132,13 @@ void _ravscope_heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 		double y = by + fs / 2 + i * row;
 		double x = bx + fs / 2;
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
-		_ravscope_fill_cell(cr, &(RavscopeViewport){ .scale = 12, .dark = vp->dark }, floor(x), floor(y + (row - sw) / 2), sw, sw, c.type);
+		ravscope__fill_cell(cr, &(RavscopeViewport){ .scale = 12, .dark = vp->dark }, floor(x), floor(y + (row - sw) / 2), sw, sw, c.type);
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 		if (c.cells)
 			g_snprintf(buf, sizeof buf, "%s  %" G_GUINT64_FORMAT, ravscope_document_type_name(doc, c.type), c.cells);
 		else
 			g_snprintf(buf, sizeof buf, "%s", ravscope_document_type_name(doc, c.type));
-		_ravscope_draw_text(cr, x + sw + fs * 0.6, y + (row - fs * 1.25) / 2, buf, fs, FALSE, tc, 0);
+		ravscope__draw_text(cr, x + sw + fs * 0.6, y + (row - fs * 1.25) / 2, buf, fs, FALSE, tc, 0);
 	}
 	cairo_restore(cr);
 	g_array_unref(rows);

@@ -9,7 +9,7 @@
 
 #include <math.h>
 
-void _ravscope_heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	rav_state_cell sc;
 	rav_loc sel = vp->selected;
@@ -18,34 +18,34 @@ void _ravscope_heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 		return;
 	double lw = vp->large_text ? 3.0 : 2.0;
 	double back[3];
-	_ravscope_hex_rgb(0xe66100, back);
+	ravscope__hex_rgb(0xe66100, back);
 	for (int f = 0; f < 2; f++) {
 		if (!ravscope_document_type_field_is_ref(doc, sc.type, f) || !sc.word[1 + f])
 			continue;
 		if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
 			continue;
 		double x1, y1, x2, y2;
-		if (!_ravscope_word_point(L, vp, rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f), &x1, &y1))
+		if (!ravscope__word_point(L, vp, rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f), &x1, &y1))
 			continue;
 		rav_loc next = sc.word[1 + f];
-		if (_ravscope_cell_center(L, vp, next, &x2, &y2))
-			_ravscope_draw_arrow(cr, x1, y1, x2, y2, lw, vp->accent, 0.95, FALSE);
+		if (ravscope__cell_center(L, vp, next, &x2, &y2))
+			ravscope__draw_arrow(cr, x1, y1, x2, y2, lw, vp->accent, 0.95, FALSE);
 		/* Through reference ravioli to the final target. */
-		if (sc.field_target[f] && sc.field_target[f] != next && _ravscope_cell_center(L, vp, sc.field_target[f], &x2, &y2))
-			_ravscope_draw_arrow(cr, x1, y1, x2, y2, lw * 0.6, vp->accent, 0.6, TRUE);
+		if (sc.field_target[f] && sc.field_target[f] != next && ravscope__cell_center(L, vp, sc.field_target[f], &x2, &y2))
+			ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.6, vp->accent, 0.6, TRUE);
 	}
 	/* Back-links name the slots that refer here. */
 	int nback = sc.type == RAVSCOPE_TYPE_REF ? 2 : 1;
 	for (int k = 0; k < nback; k++) {
 		rav_loc slot = sc.type == RAVSCOPE_TYPE_REF ? sc.word[2 + k] : sc.word[3];
 		double x1, y1, x2, y2;
-		if (!slot || !_ravscope_cell_center(L, vp, sel, &x1, &y1) || !_ravscope_word_point(L, vp, slot, &x2, &y2))
+		if (!slot || !ravscope__cell_center(L, vp, sel, &x1, &y1) || !ravscope__word_point(L, vp, slot, &x2, &y2))
 			continue;
-		_ravscope_draw_arrow(cr, x1, y1, x2, y2, lw * 0.8, back, 0.9, TRUE);
+		ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.8, back, 0.9, TRUE);
 	}
 }
 
-void _ravscope_heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc,
+void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc,
 			 const double rgb[3], double alpha, double width)
 {
 	double wx, wy;
@@ -57,8 +57,8 @@ void _ravscope_heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const
 	cairo_set_line_width(cr, width);
 	if (vp->scale >= RECT_SCALE) {
 		double x, y, w, h;
-		_ravscope_cell_rect(vp, wx, wy, &x, &y, &w, &h);
-		_ravscope_rounded_rect(cr, x - width / 2, y - width / 2, w + width, h + width, MIN(6, vp->scale * 0.1));
+		ravscope__cell_rect(vp, wx, wy, &x, &y, &w, &h);
+		ravscope__rounded_rect(cr, x - width / 2, y - width / 2, w + width, h + width, MIN(6, vp->scale * 0.1));
 	} else {
 		cairo_arc(cr, sx_of(vp, wx + 0.5), sy_of(vp, wy + 0.5), 9, 0, 2 * G_PI);
 	}
@@ -75,7 +75,7 @@ static void heat_rgb(double v, double rgb[3])
 	rgb[2] = 0.15 * (1 - v);
 }
 
-void _ravscope_heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	const rav_trace_info *info = ravscope_document_get_info(doc);
 	unsigned line_size = vp->line_size ? vp->line_size : 64;
@@ -101,7 +101,7 @@ void _ravscope_heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const Ra
 	cairo_paint(cr);
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
-		if (lp->kind == RAV_SPAGE_POOL || !_ravscope_page_visible(vp, lp) || !rav_contention_page(vp->contention, lp->page))
+		if (lp->kind == RAV_SPAGE_POOL || !ravscope__page_visible(vp, lp) || !rav_contention_page(vp->contention, lp->page))
 			continue;
 		rav_contention_page_lines(vp->contention, lp->page, heat);
 		for (unsigned ln = 0; ln < lines; ln++) {
@@ -126,7 +126,7 @@ void _ravscope_heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const Ra
 /* Memory outside the ravioli pool (a "chatty" program's malloc'd
  * structure) has no cells to heat: show its hottest lines as a strip of
  * heated squares with the totals, so the two designs compare at a glance. */
-void _ravscope_heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
+void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 {
 	unsigned n = rav_contention_line_count(vp->contention);
 	guint64 lines = 0, transfers = 0, hottest = 1;
@@ -149,9 +149,9 @@ void _ravscope_heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	double bx = vp->x0 + 12, by = vp->y0 + vp->height - bh - 12;
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
-	_ravscope_text_rgb(vp->dark, tc);
+	ravscope__text_rgb(vp->dark, tc);
 	cairo_save(cr);
-	_ravscope_rounded_rect(cr, bx, by, bw, bh, 8);
+	ravscope__rounded_rect(cr, bx, by, bw, bh, 8);
 	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.94);
 	cairo_fill_preserve(cr);
 	cairo_set_source_rgb(cr, 0.9, 0.38, 0.0);
@@ -160,7 +160,7 @@ void _ravscope_heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	char buf[200];
 	g_snprintf(buf, sizeof buf, "Memory outside the ravioli pool: %" G_GUINT64_FORMAT " contended line%s, %" G_GUINT64_FORMAT
 		   " transfers between threads", lines, lines == 1 ? "" : "s", transfers);
-	_ravscope_draw_text(cr, bx + fs * 0.6, by + fs * 0.5, buf, fs, TRUE, tc, bw - fs);
+	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 0.5, buf, fs, TRUE, tc, bw - fs);
 	unsigned k = 0;
 	for (unsigned i = 0; i < n && k < shown; i++) {
 		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
@@ -169,7 +169,7 @@ void _ravscope_heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 		double v = log1p((double)ln->transfers) / log1p((double)hottest), rgb[3];
 		heat_rgb(v, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-		_ravscope_rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 2.1, sq, sq, 3);
+		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 2.1, sq, sq, 3);
 		cairo_fill(cr);
 		k++;
 	}

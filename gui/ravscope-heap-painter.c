@@ -21,7 +21,7 @@ void ravscope_heap_painter_free(RavscopeHeapPainter *P)
 {
 	if (!P)
 		return;
-	_ravscope_heap_image_free(P);
+	ravscope__heap_image_free(P);
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 	g_clear_pointer(&P->legend_counts, g_array_unref);
 	g_free(P->legend_pending);
@@ -54,7 +54,7 @@ void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *P, const guint3
 		g_hash_table_add(P->dirty, GUINT_TO_POINTER(pages[i]));
 }
 
-guint16 *_ravscope_painter_page_types(RavscopeHeapPainter *P, RavscopeDocument *doc, guint32 page)
+guint16 *ravscope__painter_page_types(RavscopeHeapPainter *P, RavscopeDocument *doc, guint32 page)
 {
 	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
 	if (P->types_len < cpp) {
@@ -116,7 +116,7 @@ static void draw_more_lanes(cairo_t *cr, const RavscopeHeapLayout *L, const Ravs
 		cairo_rectangle(cr, gx, y, vp->gutter, bh);
 		cairo_fill(cr);
 		g_snprintf(buf, sizeof buf, "%s %u more lane%s", end ? "↓" : "↑", n, n == 1 ? "" : "s");
-		_ravscope_draw_text(cr, gx + 10, y + (bh - fs * 1.2) / 2, buf, fs * 0.9, FALSE, tc, vp->gutter - 16);
+		ravscope__draw_text(cr, gx + 10, y + (bh - fs * 1.2) / 2, buf, fs * 0.9, FALSE, tc, vp->gutter - 16);
 	}
 }
 
@@ -124,7 +124,7 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 {
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
-	_ravscope_text_rgb(vp->dark, tc);
+	ravscope__text_rgb(vp->dark, tc);
 	double gx = vp->x0 - vp->gutter;
 	cairo_save(cr);
 	cairo_rectangle(cr, gx, vp->y0, vp->gutter, vp->height);
@@ -151,11 +151,11 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 			double c[3] = { tc[0], tc[1], tc[2] };
 			double y = MAX(top + (bottom - top - fs * 1.25) / 2, vp->y0);
 			double max_w = vp->gutter - 16;
-			double lw = MIN(_ravscope_text_width(cr, lane->label, fs, TRUE), max_w);
-			_ravscope_draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, max_w);
+			double lw = MIN(ravscope__text_width(cr, lane->label, fs, TRUE), max_w);
+			ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, max_w);
 			double dx = lw + fs * 0.5;
 			if (max_w - dx >= fs * 2.5)
-				_ravscope_draw_text_alpha(cr, gx + 10 + dx, y + fs * 0.12, lane->brief ? lane->brief : lane->detail,
+				ravscope__draw_text_alpha(cr, gx + 10 + dx, y + fs * 0.12, lane->brief ? lane->brief : lane->detail,
 							  fs * 0.85, FALSE, c, 0.7, max_w - dx);
 			continue;
 		}
@@ -163,11 +163,11 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 		if (y + fs * 2.8 > bottom)
 			y = MAX(MAX(top, vp->y0), bottom - fs * 2.8);
 		double c[3] = { tc[0], tc[1], tc[2] };
-		_ravscope_draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, vp->gutter - 16);
+		ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, vp->gutter - 16);
 		if (avail >= fs * 2.6) {
 			cairo_save(cr);
 			cairo_push_group(cr);
-			_ravscope_draw_text(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, vp->gutter - 16);
+			ravscope__draw_text(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, vp->gutter - 16);
 			cairo_pop_group_to_source(cr);
 			cairo_paint_with_alpha(cr, 0.7);
 			cairo_restore(cr);
@@ -186,7 +186,7 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 {
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
-	_ravscope_text_rgb(vp->dark, tc);
+	ravscope__text_rgb(vp->dark, tc);
 	cairo_save(cr);
 	cairo_rectangle(cr, vp->x0, vp->y0, vp->width, vp->height);
 	cairo_clip(cr);
@@ -211,40 +211,40 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	}
 
 	if (vp->scale < RECT_SCALE) {
-		_ravscope_heap_image_draw(cr, P, doc, L, vp);
+		ravscope__heap_image_draw(cr, P, doc, L, vp);
 	} else {
-		_ravscope_heap_draw_cells(cr, P, doc, L, vp);
+		ravscope__heap_draw_cells(cr, P, doc, L, vp);
 		if (vp->scale >= FIELD_SCALE)
-			_ravscope_heap_draw_links(cr, doc, L, vp);
+			ravscope__heap_draw_links(cr, doc, L, vp);
 	}
 	if (vp->contention)
-		_ravscope_heap_draw_contention(cr, doc, L, vp);
+		ravscope__heap_draw_contention(cr, doc, L, vp);
 	if (vp->contention) {
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
-		_ravscope_heap_draw_external_lines(cr, vp);
+		ravscope__heap_draw_external_lines(cr, vp);
 	}
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 	if (vp->n_anims)
-		_ravscope_heap_draw_anims(cr, doc, L, vp);
+		ravscope__heap_draw_anims(cr, doc, L, vp);
 	if (vp->hover != RAV_LOC_NONE && vp->hover != vp->selected)
-		_ravscope_heap_outline_cell(cr, L, vp, vp->hover, tc, 0.6, vp->large_text ? 3 : 2);
+		ravscope__heap_outline_cell(cr, L, vp, vp->hover, tc, 0.6, vp->large_text ? 3 : 2);
 	if (vp->selected != RAV_LOC_NONE) {
-		_ravscope_heap_draw_selection_links(cr, doc, L, vp);
-		_ravscope_heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
+		ravscope__heap_draw_selection_links(cr, doc, L, vp);
+		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
 	}
 	/* Zoomed in far enough that cells carry their type names, the legend
 	 * would only hide cells. */
 	if (vp->legend && vp->scale < TEXT_SCALE)
-		_ravscope_heap_draw_legend(cr, P, doc, L, vp);
+		ravscope__heap_draw_legend(cr, P, doc, L, vp);
 	double bx, by, bh, ty, th;
 	if (ravscope_heap_scroll_bar(L, vp, &bx, &by, &bh, &ty, &th)) {
 		/* Where the view is among lanes that scroll (an overlay bar, as
 		 * GTK's scrolled windows have). */
 		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.08);
-		_ravscope_rounded_rect(cr, bx + 4, by, 6, bh, 3);
+		ravscope__rounded_rect(cr, bx + 4, by, 6, bh, 3);
 		cairo_fill(cr);
 		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.4);
-		_ravscope_rounded_rect(cr, bx + 4, ty, 6, th, 3);
+		ravscope__rounded_rect(cr, bx + 4, ty, 6, th, 3);
 		cairo_fill(cr);
 	}
 	cairo_restore(cr);

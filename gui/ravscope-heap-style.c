@@ -12,7 +12,7 @@
 
 /* ---- colours ------------------------------------------------------------- */
 
-void _ravscope_hex_rgb(guint32 hex, double rgb[3])
+void ravscope__hex_rgb(guint32 hex, double rgb[3])
 {
 	rgb[0] = ((hex >> 16) & 0xff) / 255.0;
 	rgb[1] = ((hex >> 8) & 0xff) / 255.0;
@@ -43,7 +43,7 @@ static guint32 type_hex(guint16 type, gboolean dark)
 
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3])
 {
-	_ravscope_hex_rgb(type_hex(type, dark), rgb);
+	ravscope__hex_rgb(type_hex(type, dark), rgb);
 }
 
 guint32 ravscope_type_argb(guint16 type, gboolean dark)
@@ -53,15 +53,15 @@ guint32 ravscope_type_argb(guint16 type, gboolean dark)
 
 void ravscope_heap_background(gboolean dark, double rgb[3])
 {
-	_ravscope_hex_rgb(dark ? 0x1e1e20 : 0xfafafa, rgb);
+	ravscope__hex_rgb(dark ? 0x1e1e20 : 0xfafafa, rgb);
 }
 
-void _ravscope_text_rgb(gboolean dark, double rgb[3])
+void ravscope__text_rgb(gboolean dark, double rgb[3])
 {
-	_ravscope_hex_rgb(dark ? 0xf0f0f0 : 0x242424, rgb);
+	ravscope__hex_rgb(dark ? 0xf0f0f0 : 0x242424, rgb);
 }
 
-gboolean _ravscope_rgb_is_light(const double rgb[3])
+gboolean ravscope__rgb_is_light(const double rgb[3])
 {
 	return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55;
 }
@@ -91,7 +91,7 @@ static PangoLayout *make_text(cairo_t *cr, const char *text, double px, gboolean
 	return g_object_ref(layout);
 }
 
-void _ravscope_draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+void ravscope__draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 			       const double rgb[3], double alpha, double max_w)
 {
 	PangoLayout *pl = make_text(cr, text, px, bold);
@@ -105,13 +105,13 @@ void _ravscope_draw_text_alpha(cairo_t *cr, double x, double y, const char *text
 	g_object_unref(pl);
 }
 
-void _ravscope_draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+void ravscope__draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 		      const double rgb[3], double max_w)
 {
-	_ravscope_draw_text_alpha(cr, x, y, text, px, bold, rgb, 1.0, max_w);
+	ravscope__draw_text_alpha(cr, x, y, text, px, bold, rgb, 1.0, max_w);
 }
 
-double _ravscope_text_width(cairo_t *cr, const char *text, double px, gboolean bold)
+double ravscope__text_width(cairo_t *cr, const char *text, double px, gboolean bold)
 {
 	PangoLayout *pl = make_text(cr, text, px, bold);
 	int w, h;
@@ -122,7 +122,7 @@ double _ravscope_text_width(cairo_t *cr, const char *text, double px, gboolean b
 
 /* ---- arrows -------------------------------------------------------------- */
 
-void _ravscope_draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
+void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
 		       const double rgb[3], double alpha, gboolean dashed)
 {
 	double dx = x2 - x1, dy = y2 - y1;
@@ -158,7 +158,7 @@ void _ravscope_draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y
 	cairo_restore(cr);
 }
 
-void _ravscope_rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
+void ravscope__rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
 {
 	r = MIN(r, MIN(w, h) / 2);
 	cairo_new_sub_path(cr);

@@ -49,7 +49,7 @@ static gboolean zoom_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer u
 	return G_SOURCE_CONTINUE;
 }
 
-void _ravscope_heap_view_start_zoom(RavscopeHeapView *self)
+void ravscope__heap_view_start_zoom(RavscopeHeapView *self)
 {
 	if (!self->zoom_tick)
 		self->zoom_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), zoom_tick_cb, NULL, NULL);
@@ -67,7 +67,7 @@ static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
 {
 	if (!self->doc)
 		return;
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	double base = self->zoom_tick ? self->target_scale : self->vp.scale;
 	double ns = CLAMP(base * factor, min_scale(self), MAX_SCALE);
 	/* Snap to whole pixels per cell when close: crisp cells. */
@@ -80,7 +80,7 @@ static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
 	self->anchor_wy = self->vp.oy + (sy - self->vp.y0) / self->vp.scale;
 	self->target_scale = ns;
 	self->fitted = FALSE;
-	_ravscope_heap_view_start_zoom(self);
+	ravscope__heap_view_start_zoom(self);
 }
 
 void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor)
@@ -108,14 +108,14 @@ void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
 	self->page_cols = 0;
 	self->layout_dirty = TRUE;
 	self->fitted = TRUE;
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	RavscopeViewport v = self->vp;
 	ravscope_viewport_fit(&v, self->layout);
 	self->target_scale = v.scale;
 	self->target_ox = v.ox;
 	self->target_oy = v.oy;
 	self->anchored = FALSE;
-	_ravscope_heap_view_start_zoom(self);
+	ravscope__heap_view_start_zoom(self);
 	self->fitted = TRUE;
 }
 
@@ -123,7 +123,7 @@ void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
 {
 	if (!self->doc)
 		return;
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
 	if (!lp)
 		return;
@@ -134,7 +134,7 @@ void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
 	self->target_oy = lp->y + self->layout->rows / 2.0 - self->vp.height / s / 2;
 	self->anchored = FALSE;
 	self->fitted = FALSE;
-	_ravscope_heap_view_start_zoom(self);
+	ravscope__heap_view_start_zoom(self);
 }
 
 double ravscope_heap_view_get_scale(RavscopeHeapView *self)
@@ -173,7 +173,7 @@ static double page_height_world(RavscopeHeapView *self)
 
 void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages)
 {
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	if (lanes_scroll(self))
 		scroll_to(self, self->vp.oy + pages * page_height_world(self));
 }
@@ -182,7 +182,7 @@ void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesSho
 {
 	memset(out, 0, sizeof *out);
 	*scrolls = FALSE;
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	if (!self->layout)
 		return;
 	ravscope_heap_layout_lanes_shown(self->layout, &self->vp, out);
@@ -369,7 +369,7 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keybo
 }
 
 
-void _ravscope_heap_view_init_input(RavscopeHeapView *self)
+void ravscope__heap_view_init_input(RavscopeHeapView *self)
 {
 	GtkWidget *w = GTK_WIDGET(self);
 	GtkEventController *scroll = gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);

@@ -50,9 +50,9 @@ struct _RavscopeHeapView {
 };
 
 /* ravscope-heap-view.c */
-void _ravscope_heap_view_ensure_layout(RavscopeHeapView *self);
+void ravscope__heap_view_ensure_layout(RavscopeHeapView *self);
 /* ravscope-heap-view-input.c */
-void _ravscope_heap_view_init_input(RavscopeHeapView *self);
-void _ravscope_heap_view_start_zoom(RavscopeHeapView *self);
+void ravscope__heap_view_init_input(RavscopeHeapView *self);
+void ravscope__heap_view_start_zoom(RavscopeHeapView *self);
 
 G_END_DECLS

@@ -33,7 +33,7 @@ static gboolean is_dark(void)
 	return adw_style_manager_get_dark(adw_style_manager_get_default());
 }
 
-void _ravscope_heap_view_ensure_layout(RavscopeHeapView *self)
+void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 {
 	if (!self->doc)
 		return;
@@ -111,7 +111,7 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 		cairo_paint(cr);
 		return;
 	}
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
 	if (self->anim_duration_ms && self->anims->len) {
 		gint64 now = g_get_monotonic_time();
@@ -289,7 +289,7 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	self->layout_dirty = TRUE;
 	gboolean was_fitted = self->fitted;
 	self->fitted = FALSE; /* keep the view where it is while the trace plays */
-	_ravscope_heap_view_ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	self->fitted = was_fitted;
 	self->keep_hint = NULL;
 	/* Zoomed in and the step happened off screen: glide over to it, so a
@@ -303,7 +303,7 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 				self->target_ox = wx + 0.5 - vw / 2;
 				self->target_oy = wy + 0.5 - vh / 2;
 				self->anchored = FALSE;
-				_ravscope_heap_view_start_zoom(self);
+				ravscope__heap_view_start_zoom(self);
 			}
 		}
 	}
@@ -447,7 +447,7 @@ static void ravscope_heap_view_init(RavscopeHeapView *self)
 	gtk_widget_set_vexpand(w, TRUE);
 	gtk_widget_set_overflow(w, GTK_OVERFLOW_HIDDEN);
 
-	_ravscope_heap_view_init_input(self);
+	ravscope__heap_view_init_input(self);
 	g_signal_connect(adw_style_manager_get_default(), "notify::dark", G_CALLBACK(on_dark_changed), self);
 }
 

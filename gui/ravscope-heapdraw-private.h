@@ -10,7 +10,7 @@
  *   heap-legend    the type legend and its counts
  *   heap-anim      animation of the events just applied
  *   heap-style     colours, text, arrows and rounded shapes
- * Functions here start with an underscore: shared between those files,
+ * Functions here are ravscope__* (two underscores): shared between those files,
  * not part of the viewer's interface.
  */
 #pragma once
@@ -55,59 +55,59 @@ static inline double sx_of(const RavscopeViewport *vp, double wx) { return vp->x
 static inline double sy_of(const RavscopeViewport *vp, double wy) { return vp->y0 + (wy - vp->oy) * vp->scale; }
 
 /* heap-style */
-void _ravscope_hex_rgb(guint32 hex, double rgb[3]);
-void _ravscope_text_rgb(gboolean dark, double rgb[3]);
-gboolean _ravscope_rgb_is_light(const double rgb[3]);
-void _ravscope_draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+void ravscope__hex_rgb(guint32 hex, double rgb[3]);
+void ravscope__text_rgb(gboolean dark, double rgb[3]);
+gboolean ravscope__rgb_is_light(const double rgb[3]);
+void ravscope__draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 			 const double rgb[3], double max_w);
 /* Translucent text without a group (a group per label is costly when a
  * frame has hundreds of them). */
-void _ravscope_draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+void ravscope__draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 			       const double rgb[3], double alpha, double max_w);
-double _ravscope_text_width(cairo_t *cr, const char *text, double px, gboolean bold);
-void _ravscope_draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
+double ravscope__text_width(cairo_t *cr, const char *text, double px, gboolean bold);
+void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
 			  const double rgb[3], double alpha, gboolean dashed);
-void _ravscope_rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r);
+void ravscope__rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r);
 
 /* heap-painter: the page's cell types at the playhead, in a buffer the
  * painter owns (valid until the next call). */
-guint16 *_ravscope_painter_page_types(RavscopeHeapPainter *painter, RavscopeDocument *doc, guint32 page);
+guint16 *ravscope__painter_page_types(RavscopeHeapPainter *painter, RavscopeDocument *doc, guint32 page);
 
 /* heap-image */
-void _ravscope_heap_image_update(RavscopeHeapPainter *painter, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+void ravscope__heap_image_update(RavscopeHeapPainter *painter, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				 gboolean dark);
-void _ravscope_heap_image_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
+void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			       const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
-void _ravscope_heap_image_free(RavscopeHeapPainter *painter);
+void ravscope__heap_image_free(RavscopeHeapPainter *painter);
 
 /* heap-cells */
-void _ravscope_cell_rect(const RavscopeViewport *vp, double wx, double wy, double *x, double *y, double *w, double *h);
-void _ravscope_fill_cell(cairo_t *cr, const RavscopeViewport *vp, double x, double y, double w, double h, guint16 type);
-gboolean _ravscope_cell_center(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc, double *x,
+void ravscope__cell_rect(const RavscopeViewport *vp, double wx, double wy, double *x, double *y, double *w, double *h);
+void ravscope__fill_cell(cairo_t *cr, const RavscopeViewport *vp, double x, double y, double w, double h, guint16 type);
+gboolean ravscope__cell_center(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc, double *x,
 			       double *y);
-gboolean _ravscope_word_point(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc, double *x,
+gboolean ravscope__word_point(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc, double *x,
 			      double *y);
-gboolean _ravscope_page_visible(const RavscopeViewport *vp, const RavscopeLayoutPage *lp);
-void _ravscope_heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
+gboolean ravscope__page_visible(const RavscopeViewport *vp, const RavscopeLayoutPage *lp);
+void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			       const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
-void _ravscope_heap_draw_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+void ravscope__heap_draw_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 			       const RavscopeViewport *vp);
 
 /* heap-overlays */
-void _ravscope_heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 					 const RavscopeViewport *vp);
-void _ravscope_heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc,
+void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc,
 				 const double rgb[3], double alpha, double width);
-void _ravscope_heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				    const RavscopeViewport *vp);
-void _ravscope_heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp);
+void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp);
 
 /* heap-legend */
-void _ravscope_heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
+void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 				const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 
 /* heap-anim */
-void _ravscope_heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 			       const RavscopeViewport *vp);
 
 G_END_DECLS

@@ -17,13 +17,13 @@ static const char *const trace_actions[] = {
 	"win.toggle-sidebar", "win.select-cell", "win.seek-event",
 };
 
-void _ravscope_window_enable_trace_actions(RavscopeWindow *self, gboolean enabled)
+void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(trace_actions); i++)
 		gtk_widget_action_set_enabled(GTK_WIDGET(self), trace_actions[i], enabled);
 }
 
-void _ravscope_window_show_panel(RavscopeWindow *self, const char *name)
+void ravscope__window_show_panel(RavscopeWindow *self, const char *name)
 {
 	gtk_toggle_button_set_active(self->sidebar_button, TRUE);
 	adw_view_stack_set_visible_child_name(self->side_stack, name);
@@ -64,7 +64,7 @@ static void act_find(GtkWidget *w, const char *name, GVariant *p)
 	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
 	if (!self->doc)
 		return;
-	_ravscope_window_show_panel(self, "events");
+	ravscope__window_show_panel(self, "events");
 	ravscope_events_panel_focus_search(self->events_panel);
 }
 
@@ -218,7 +218,7 @@ static void on_recent_changed(GtkRecentManager *m, RavscopeWindow *self)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-void _ravscope_window_class_add_actions(GtkWidgetClass *wc)
+void ravscope__window_class_add_actions(GtkWidgetClass *wc)
 {
 	gtk_widget_class_install_action(wc, "win.open", NULL, act_open);
 	gtk_widget_class_install_action(wc, "win.open-path", "s", act_open_path);
@@ -242,7 +242,7 @@ void _ravscope_window_class_add_actions(GtkWidgetClass *wc)
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "win.unselect", NULL);
 }
 
-void _ravscope_window_init_actions(RavscopeWindow *self)
+void ravscope__window_init_actions(RavscopeWindow *self)
 {
 	/* Menus. */
 	self->demo_menu = g_menu_new();

@@ -55,12 +55,12 @@ struct _RavscopeWindow {
 };
 
 /* ravscope-window-actions.c */
-void _ravscope_window_class_add_actions(GtkWidgetClass *widget_class);
-void _ravscope_window_init_actions(RavscopeWindow *self);
-void _ravscope_window_enable_trace_actions(RavscopeWindow *self, gboolean enabled);
-void _ravscope_window_show_panel(RavscopeWindow *self, const char *name);
+void ravscope__window_class_add_actions(GtkWidgetClass *widget_class);
+void ravscope__window_init_actions(RavscopeWindow *self);
+void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled);
+void ravscope__window_show_panel(RavscopeWindow *self, const char *name);
 
 /* ravscope-window.c */
-void _ravscope_window_toast(RavscopeWindow *self, const char *text);
+void ravscope__window_toast(RavscopeWindow *self, const char *text);
 
 G_END_DECLS

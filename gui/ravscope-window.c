@@ -20,7 +20,7 @@ G_DEFINE_FINAL_TYPE(RavscopeWindow, ravscope_window, ADW_TYPE_APPLICATION_WINDOW
 enum { PROP_0, PROP_SHOW_CONTENTION, N_WINDOW_PROPS };
 static GParamSpec *window_props[N_WINDOW_PROPS];
 
-void _ravscope_window_toast(RavscopeWindow *self, const char *text)
+void ravscope__window_toast(RavscopeWindow *self, const char *text)
 {
 	AdwToast *t = adw_toast_new(text);
 	adw_toast_set_timeout(t, 4);
@@ -29,7 +29,7 @@ void _ravscope_window_toast(RavscopeWindow *self, const char *text)
 
 static void on_message(GObject *source, const char *text, RavscopeWindow *self)
 {
-	_ravscope_window_toast(self, text);
+	ravscope__window_toast(self, text);
 }
 
 /* ---- refreshing panels --------------------------------------------------------- */
@@ -96,7 +96,7 @@ static void on_contention_active(RavscopeContention *c, GParamSpec *pspec, Ravsc
 static void on_contention_running(RavscopeContention *c, GParamSpec *pspec, RavscopeWindow *self)
 {
 	if (ravscope_contention_is_running(c) && !ravscope_contention_get_result(c))
-		_ravscope_window_show_panel(self, "contention");
+		ravscope__window_show_panel(self, "contention");
 }
 
 static void on_cell_selected(RavscopeHeapView *hv, guint64 loc, RavscopeWindow *self)
@@ -169,7 +169,7 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 		ravscope_document_seek(doc, at, NULL);
 		ravscope_heap_view_zoom_fit(self->heap_view);
 		g_autofree char *msg = g_strdup_printf("Showing event %" G_GUINT64_FORMAT ", when the most cells are live. Home goes to the start, Space plays.", at);
-		_ravscope_window_toast(self, msg);
+		ravscope__window_toast(self, msg);
 	}
 	schedule_refresh(self);
 	g_object_unref(self);
@@ -191,7 +191,7 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 		g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
 		g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 	}
-	_ravscope_window_enable_trace_actions(self, doc != NULL);
+	ravscope__window_enable_trace_actions(self, doc != NULL);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->sidebar_button), doc != NULL);
 	ravscope_playback_set_document(self->playback, doc);
 	ravscope_contention_set_document(self->contention, doc);
@@ -395,7 +395,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	window_props[PROP_SHOW_CONTENTION] = g_param_spec_boolean("show-contention", NULL, NULL, FALSE,
 		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	g_object_class_install_properties(object_class, N_WINDOW_PROPS, window_props);
-	_ravscope_window_class_add_actions(wc);
+	ravscope__window_class_add_actions(wc);
 }
 
 /* The side panels are the pages of the side stack that are RavscopePanels. */
@@ -442,7 +442,7 @@ static void ravscope_window_init(RavscopeWindow *self)
 	g_signal_connect(self->heap_view, "cell-selected", G_CALLBACK(on_cell_selected), self);
 	g_signal_connect(self->timeline, "seek", G_CALLBACK(on_timeline_seek), self);
 
-	_ravscope_window_init_actions(self);
+	ravscope__window_init_actions(self);
 	apply_style_settings(self);
 	set_document(self, NULL);
 	gtk_stack_set_visible_child_name(self->stack, "welcome");

@@ -62,15 +62,15 @@ static void writer_open(Writer *wr, const char *path)
 	wp.cmdline = "test-limits";
 	wp.cmdline_len = strlen(wp.cmdline);
 	char eb[256];
-	wr->w = _ravt_writer_new(&wp, sink, wr->f, eb, sizeof eb);
+	wr->w = ravt_writer_new(&wp, sink, wr->f, eb, sizeof eb);
 	if (!wr->w)
 		g_error("writer: %s", eb);
 }
 
 static void add(Writer *wr, uint32_t heap, const rav_raw_event *e, size_t n)
 {
-	if (_ravt_writer_add(wr->w, heap, e, n) < 0)
-		g_error("writer: %s", _ravt_writer_error(wr->w));
+	if (ravt_writer_add(wr->w, heap, e, n) < 0)
+		g_error("writer: %s", ravt_writer_error(wr->w));
 }
 
 /* An event that orders threads: a clock reading, then the event with the
@@ -85,9 +85,9 @@ static void add_sync(Writer *wr, uint32_t heap, uint32_t kind, uint32_t aux, uin
 
 static void writer_close(Writer *wr)
 {
-	if (_ravt_writer_finish(wr->w, 0) < 0)
-		g_error("writer: %s", _ravt_writer_error(wr->w));
-	_ravt_writer_free(wr->w);
+	if (ravt_writer_finish(wr->w, 0) < 0)
+		g_error("writer: %s", ravt_writer_error(wr->w));
+	ravt_writer_free(wr->w);
 	g_assert_cmpint(fclose(wr->f), ==, 0);
 }
 
