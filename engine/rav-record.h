@@ -45,7 +45,9 @@ typedef enum rav_ev_kind {
 	RAV_EV_THREAD_END = 4,    /* x = heap id */
 	RAV_EV_HEAP_NEW = 5,      /* x = heap id; aux = rav_heap_kind; a = creating thread's heap id; c = seq */
 	RAV_EV_HEAP_END = 6,      /* x = heap id; c = seq */
-	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text follows */
+	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text
+				   * follows: the type's name, then (format 1.3) if its fields are named a NUL, field 0's
+				   * name, a NUL, field 1's name (empty when unnamed) */
 	RAV_EV_PAGE_ACQUIRE = 8,  /* a = page; x = heap id; aux = rav_page_kind; c = seq.  Data pages are appended
 				   * to the heap's list; root pages form a separate list. */
 	RAV_EV_PAGE_RELEASE = 9,  /* a = page; x = heap id; c = seq.  The page may still hold cells (a heap torn

@@ -444,6 +444,26 @@ gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type
 	return tt ? tt->field_is_ref[field] : FALSE;
 }
 
+const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, int field)
+{
+	if (field < 0 || field > 1)
+		return "?";
+	if (type == RAVSCOPE_TYPE_REF)
+		return field ? "back1" : "target";
+	const char *name = doc ? rav_trace_type_field_name(doc->trace, type, field) : NULL;
+	if (name && name[0])
+		return name;
+	/* Traces before format 1.3 name no fields; the built-in layouts are
+	 * fixed (FORMAT.md 5.4). */
+	static const char *const builtin[][2] = {
+		[5] = { "length", "tree" }, [6] = { "left", "right" },  [7] = { "item0", "item1" },
+		[8] = { "item0", "item1" }, [9] = { "length", "tree" },
+	};
+	if (type < G_N_ELEMENTS(builtin) && builtin[type][field])
+		return builtin[type][field];
+	return field ? "f1" : "f0";
+}
+
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
 {
 	rav_trace_thread th_entry;
@@ -472,16 +492,20 @@ char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc)
 {
 	if (loc == RAV_LOC_NONE || (loc & RAV_LOC_EXTERNAL))
 		return ravscope_format_loc(loc);
-	static const char *normal[4] = { "type", "f0", "f1", "back" };
-	static const char *ref[4] = { "type", "fwd", "back1", "back2" };
-	static const char *root[4] = { "type", "root0", "root1", "root2" };
+	const char *normal[4] = { "type", "f0", "f1", "back" };
+	static const char *const ref[4] = { "type", "fwd", "back1", "back2" };
+	static const char *const root[4] = { "type", "root0", "root1", "root2" };
 	const char *const *names = normal;
 	rav_state_cell c;
 	if (doc && rav_state_cell_at(doc->state, rav_loc_page(loc), rav_loc_cell(loc), &c)) {
-		if (c.type == RAVSCOPE_TYPE_REF)
+		if (c.type == RAVSCOPE_TYPE_REF) {
 			names = ref;
-		else if (c.type == RAVSCOPE_TYPE_ROOT)
+		} else if (c.type == RAVSCOPE_TYPE_ROOT) {
 			names = root;
+		} else {
+			normal[1] = ravscope_document_field_name(doc, c.type, 0);
+			normal[2] = ravscope_document_field_name(doc, c.type, 1);
+		}
 	}
 	return g_strdup_printf("%u.%u.%s", rav_loc_page(loc), rav_loc_cell(loc), names[rav_loc_word(loc)]);
 }

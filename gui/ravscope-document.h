@@ -89,6 +89,9 @@ gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *
 /* Presentation helpers. */
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
 gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
+/* A field's name: the one the program gave it (format 1.3), a built-in
+ * layout's, else "f0" / "f1".  Never NULL. */
+const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, int field);
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
 /* The same for a thread already looked up (th may be NULL: unlisted). */
 char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);

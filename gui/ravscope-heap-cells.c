@@ -131,7 +131,7 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 			g_autofree char *v = format_field(doc, c, f);
 			if (!v)
 				continue;
-			g_autofree char *txt = g_strdup_printf("%s %s", c->type == RAVSCOPE_TYPE_REF ? "fwd" : (f ? "f1" : "f0"), v);
+			g_autofree char *txt = g_strdup_printf("%s %s", ravscope_document_field_name(doc, c->type, f), v);
 			ravscope__draw_text(cr, x + pad, yy, txt, px * 0.92, FALSE, ink, w - 2 * pad);
 			yy += line;
 		}

@@ -349,16 +349,19 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keybo
 		return FALSE;
 	g_autofree char *loc = ravscope_format_loc(hit);
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "<b>%s</b>  %s", loc, ravscope_document_type_name(self->doc, c.type));
+	g_autofree char *tname = g_markup_escape_text(ravscope_document_type_name(self->doc, c.type), -1);
+	g_string_append_printf(s, "<b>%s</b>  %s", loc, tname);
 	if (c.state == RAV_CELL_LIVE && c.type != RAVSCOPE_TYPE_HEADER) {
 		for (int f = 0; f < 2; f++) {
 			if (c.type == RAVSCOPE_TYPE_REF && f == 1)
 				break;
 			if (ravscope_document_type_field_is_ref(self->doc, c.type, f)) {
 				g_autofree char *t = ravscope_format_loc(c.field_target[f] ? c.field_target[f] : c.word[1 + f]);
-				g_string_append_printf(s, "\n%s → %s", c.type == RAVSCOPE_TYPE_REF ? "target" : (f ? "f1" : "f0"), t);
+				g_autofree char *fe = g_markup_escape_text(ravscope_document_field_name(self->doc, c.type, f), -1);
+				g_string_append_printf(s, "\n%s → %s", fe, t);
 			} else {
-				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, f ? "f1" : "f0", (guint64)c.word[1 + f]);
+				g_autofree char *fe = g_markup_escape_text(ravscope_document_field_name(self->doc, c.type, f), -1);
+				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, fe, (guint64)c.word[1 + f]);
 			}
 		}
 	}

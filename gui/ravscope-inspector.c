@@ -195,7 +195,7 @@ void ravscope_inspector_refresh(RavscopeInspector *self)
 			}
 		} else {
 			for (int f = 0; f < 2; f++)
-				word_row(self, wg, &c, 1 + f, f ? "field 1" : "field 0",
+				word_row(self, wg, &c, 1 + f, ravscope_document_field_name(self->doc, c.type, f),
 					 ravscope_document_type_field_is_ref(self->doc, c.type, f), c.field_target[f]);
 			word_row(self, wg, &c, 3, "back-link", TRUE, 0);
 		}

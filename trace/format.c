@@ -103,6 +103,29 @@ unsigned rav_event_kind_loc_mask(unsigned kind)
 	return ravt_shape_addr_mask(ravt_shape_of(kind));
 }
 
+unsigned rav_event_type_field_names(const rav_event *ev, const char *names[2])
+{
+	names[0] = names[1] = NULL;
+	if (ev->kind != RAV_EV_TYPE_DEF || !ev->text || !ev->text[0])
+		return 0;
+	/* The text's `a` bytes are NUL-terminated (the reader interns them
+	 * whole; an empty text is the interner out of memory): the name, then
+	 * each field's name after a NUL (format 1.3; an empty one is unnamed). */
+	const char *p = ev->text, *end = ev->text + ev->a;
+	unsigned n = 0;
+	for (int f = 0; f < 2; f++) {
+		p += strlen(p);
+		if (p >= end)
+			break;
+		p++;
+		if (*p) {
+			names[f] = p;
+			n++;
+		}
+	}
+	return n;
+}
+
 int rav_event_kind_from_name(const char *name)
 {
 	if (!name)

@@ -23,7 +23,7 @@
 
 #define RAVT_MAGIC "RAVTRACE"
 #define RAVT_VERSION_MAJOR 1
-#define RAVT_VERSION_MINOR 0
+#define RAVT_VERSION_MINOR 3 /* 1.3: type definitions name their fields */
 #define RAVT_ENDIAN_LITTLE 1
 
 /* ---- File header (offset 0) ----------------------------------------------- */

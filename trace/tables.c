@@ -15,11 +15,13 @@
 #include <string.h>
 
 #include "rav-record.h"
+#include "ravtrace.h"
 #include "tables.h"
 
 typedef struct type_entry {
 	rav_trace_type t;
-	const char *name; /* the interned text, not cut to the struct's 64 bytes */
+	const char *name;          /* the interned text, not cut to the struct's 64 bytes */
+	const char *field_name[2]; /* into the same text (format 1.3); NULL: unnamed */
 } type_entry;
 
 typedef struct extent {
@@ -195,6 +197,7 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 			ty->t.field_is_ref[1] = (ev->x >> 1) & 1;
 			ty->name = ev->text ? ev->text : "";
 			snprintf(ty->t.name, sizeof ty->t.name, "%s", ty->name);
+			rav_event_type_field_names(ev, ty->field_name);
 		}
 		break;
 	}
@@ -353,6 +356,16 @@ const char *ravt_tables_type_name(const ravt_tables *tb, uint16_t id)
 	const type_entry *ty;
 	const char *name = NULL;
 	LOCKED(tb, ty = type_find(tb, id); if (ty) name = ty->name);
+	return name;
+}
+
+const char *ravt_tables_type_field_name(const ravt_tables *tb, uint16_t id, int field)
+{
+	const type_entry *ty;
+	const char *name = NULL;
+	if (field < 0 || field > 1)
+		return NULL;
+	LOCKED(tb, ty = type_find(tb, id); if (ty) name = ty->field_name[field]);
 	return name;
 }
 

@@ -60,8 +60,18 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", ty.id);
 			cli_json_string(stdout, ty.name);
-			printf(", \"fields\": [\"%s\", \"%s\"]}", ty.field_is_ref[0] ? "ref" : "data",
-			       ty.field_is_ref[1] ? "ref" : "data");
+			printf(", \"fields\": [\"%s\", \"%s\"], \"field_names\": [",
+			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
+			for (int f = 0; f < 2; f++) {
+				const char *fn = rav_trace_type_field_name(tr.t, ty.id, f);
+				if (f)
+					printf(", ");
+				if (fn)
+					cli_json_string(stdout, fn);
+				else
+					printf("null");
+			}
+			printf("]}");
 		}
 		printf("%s]\n}\n", ntypes ? "\n  " : "");
 	} else {
@@ -73,8 +83,8 @@ static int run(int argc, char **argv)
 		printf("size        %" PRIu64 " bytes in %" PRIu64 " chunks%s\n", in->file_size, in->chunks,
 		       in->truncated ? " (TRUNCATED)" : "");
 		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframe%s, %u mark%s\n",
-		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0, in->keyframes,
-		       in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
+		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0,
+		       in->keyframes, in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
 		printf("duration    %.3f ms\n", (double)duration / 1e6);
 		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
 		for (unsigned i = 0; i < nthreads; i++) {
@@ -91,8 +101,15 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
-			printf("  %-5u %-20s %s, %s\n", ty.id, ty.name, ty.field_is_ref[0] ? "ref" : "data",
-			       ty.field_is_ref[1] ? "ref" : "data");
+			/* Named fields (format 1.3) read "ref left, ref right". */
+			printf("  %-5u %-20s", ty.id, ty.name);
+			for (int f = 0; f < 2; f++) {
+				const char *fn = rav_trace_type_field_name(tr.t, ty.id, f);
+				printf("%s%s", f ? ", " : " ", ty.field_is_ref[f] ? "ref" : "data");
+				if (fn)
+					printf(" %s", fn);
+			}
+			putchar('\n');
 		}
 	}
 	int rc = cli_finish_output(stdout, "the output");

@@ -38,7 +38,7 @@
 #include "cli.h"
 #include "rav-record.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2 /* 2: types.f0_name, f1_name */
 #define BATCH_ROWS 50000
 #define MAX_PAGE_INDEX (1u << 24) /* as replay: far above any pool (the engine's limit is 2^22 pages) */
 #define GROUP_CELLS 16            /* cell records are allocated per group of a page */
@@ -49,7 +49,9 @@ static const char schema_sql[] =
     "  a_is_loc INTEGER NOT NULL, b_is_loc INTEGER NOT NULL, c_is_loc INTEGER NOT NULL);\n"
     "CREATE TABLE threads (heap INTEGER PRIMARY KEY, kind TEXT NOT NULL, parent INTEGER,\n"
     "  name TEXT, first_event INTEGER, last_event INTEGER);\n"
-    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT, f0 TEXT NOT NULL, f1 TEXT NOT NULL);\n"
+    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT, f0 TEXT NOT NULL, f1 TEXT NOT NULL, f0_name "
+    "TEXT,\n"
+    "  f1_name TEXT);\n"
     "CREATE TABLE events (idx INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,\n"
     "  thread INTEGER NOT NULL REFERENCES threads(heap), kind INTEGER NOT NULL REFERENCES kinds(id),\n"
     "  aux INTEGER NOT NULL, x INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,\n"
@@ -120,7 +122,7 @@ static const char *const insert_sql[ST_COUNT] = {
     [ST_LINE] = "INSERT INTO contention_lines VALUES (?,?,?,?,?,?,?,?,?)",
     [ST_LINE_THREAD] = "INSERT INTO contention_line_threads VALUES (?,?)",
     [ST_THREAD] = "INSERT INTO threads VALUES (?,?,?,?,?,?)",
-    [ST_TYPE] = "INSERT INTO types VALUES (?,?,?,?)",
+    [ST_TYPE] = "INSERT INTO types VALUES (?,?,?,?,?,?)",
     [ST_KIND] = "INSERT INTO kinds VALUES (?,?,?,?,?)",
     [ST_META] = "INSERT INTO meta VALUES (?,?)",
 };
@@ -577,6 +579,8 @@ static void write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024])
 		bind_text(x, ST_TYPE, 2, ty.name[0] ? ty.name : NULL);
 		bind_text(x, ST_TYPE, 3, ty.field_is_ref[0] ? "ref" : "data");
 		bind_text(x, ST_TYPE, 4, ty.field_is_ref[1] ? "ref" : "data");
+		bind_text(x, ST_TYPE, 5, rav_trace_type_field_name(x->t, ty.id, 0));
+		bind_text(x, ST_TYPE, 6, rav_trace_type_field_name(x->t, ty.id, 1));
 		insert(x, ST_TYPE);
 	}
 }
