@@ -279,7 +279,7 @@ void ravscope__window_init_actions(RavscopeWindow *self)
 	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
 		gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(sc),
 			gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods), gtk_named_action_new(keys[i].action)));
-	gtk_widget_add_controller(GTK_WIDGET(self->paned), sc);
+	gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
 
 	GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
 	g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);

@@ -32,7 +32,8 @@ struct _RavscopeWindow {
 	GtkStack *stack;
 	AdwStatusPage *error_page;
 	GtkBox *welcome_demos;
-	GtkPaned *paned;
+	AdwFlap *flap;
+	GtkWidget *heap_column;
 	RavscopeHeapView *heap_view;
 	RavscopeTransportBar *transport_bar;
 	RavscopeTimeline *timeline;

@@ -387,7 +387,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 #define BIND(name) gtk_widget_class_bind_template_child(wc, RavscopeWindow, name)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button);
 	BIND(notice_revealer); BIND(notice_label); BIND(stack); BIND(error_page);
-	BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(transport_bar); BIND(timeline);
+	BIND(welcome_demos); BIND(flap); BIND(heap_column); BIND(heap_view); BIND(transport_bar); BIND(timeline);
 	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu);
 #undef BIND

@@ -1,0 +1,185 @@
+/* test-rough-edges.c - regressions of the rough edges a newcomer met in the
+ * first minutes (issue #12), each where a test can see it, under X (Xvfb).
+ *
+ * Usage: test-rough-edges TRACE...  (the demo traces; the tests pick the
+ * ones they need by name).  Each test path names the rough edge it guards.
+ */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "ravscope-window.h"
+
+static char **traces;
+static int n_traces;
+
+static const char *demo(const char *name)
+{
+	for (int i = 0; i < n_traces; i++) {
+		g_autofree char *base = g_path_get_basename(traces[i]);
+		if (g_str_has_prefix(base, name) && base[strlen(name)] == '.')
+			return traces[i];
+	}
+	return NULL;
+}
+
+static void spin_a_bit(void)
+{
+	for (int i = 0; i < 50; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(2000);
+	}
+}
+
+static gboolean is_indexed(RavscopeWindow *w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_is_indexed(doc);
+}
+
+static void wait_indexed(RavscopeWindow *w)
+{
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (!is_indexed(w)) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("timed out waiting for indexing");
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	spin_a_bit();
+}
+
+static RavscopeWindow *open_window(const char *path, int width, int height)
+{
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
+	gtk_window_present(GTK_WINDOW(w));
+	if (path) {
+		GFile *f = g_file_new_for_path(path);
+		ravscope_window_open(w, f);
+		g_object_unref(f);
+		wait_indexed(w);
+	}
+	spin_a_bit();
+	return w;
+}
+
+static void close_window(RavscopeWindow *w)
+{
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+/* ---- 1: everything reachable in a small window ------------------------------ */
+
+static gboolean inside_scroller(GtkWidget *w, GtkWidget *top)
+{
+	for (GtkWidget *p = gtk_widget_get_parent(w); p && p != top; p = gtk_widget_get_parent(p))
+		if (GTK_IS_SCROLLED_WINDOW(p) || GTK_IS_VIEWPORT(p) || GTK_IS_POPOVER(p))
+			return TRUE;
+	return FALSE;
+}
+
+/* Every control drawn in the window lies inside it: nothing cut off at its
+ * left side or hidden past its right edge.  Returns how many were checked. */
+static guint check_controls_inside(GtkWidget *window, GtkWidget *w, const char *when)
+{
+	guint n = 0;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (!gtk_widget_get_mapped(c) || GTK_IS_POPOVER(c) || GTK_IS_NATIVE(c))
+			continue;
+		gboolean control = GTK_IS_BUTTON(c) || GTK_IS_MENU_BUTTON(c) || GTK_IS_DROP_DOWN(c) ||
+				   g_str_has_prefix(G_OBJECT_TYPE_NAME(c), "Ravscope");
+		if (control && !inside_scroller(c, window) && gtk_widget_get_width(c) > 0) {
+			graphene_rect_t b;
+			g_assert_true(gtk_widget_compute_bounds(c, window, &b));
+			int ww = gtk_widget_get_width(window), wh = gtk_widget_get_height(window);
+			if (b.origin.x < -0.5 || b.origin.y < -0.5 || b.origin.x + b.size.width > ww + 0.5 ||
+			    b.origin.y + b.size.height > wh + 0.5)
+				g_error("%s: %s (%s) at %.0f,%.0f %.0fx%.0f is not inside the %dx%d window", when,
+					G_OBJECT_TYPE_NAME(c), gtk_widget_get_tooltip_text(c) ? gtk_widget_get_tooltip_text(c) : "",
+					b.origin.x, b.origin.y, b.size.width, b.size.height, ww, wh);
+			n++;
+		}
+		n += check_controls_inside(window, c, when);
+	}
+	return n;
+}
+
+static GtkWidget *find_by_type(GtkWidget *w, const char *type_name)
+{
+	if (g_strcmp0(G_OBJECT_TYPE_NAME(w), type_name) == 0)
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *found = find_by_type(c, type_name);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static void resize(RavscopeWindow *w, int width, int height)
+{
+	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
+	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
+	for (int i = 0; i < 40 && (gdk_surface_get_width(s) != width || gdk_surface_get_height(s) != height); i++)
+		spin_a_bit();
+	spin_a_bit();
+}
+
+static void test_small_window(void)
+{
+	RavscopeWindow *w = open_window(demo("tree"), 900, 600);
+	GtkWidget *win = GTK_WIDGET(w);
+	/* 900x600 is not below the window's minimum: it keeps that size. */
+	GdkSurface *surface = gtk_native_get_surface(GTK_NATIVE(w));
+	g_assert_cmpint(gdk_surface_get_width(surface), ==, 900);
+	g_assert_cmpint(gdk_surface_get_height(surface), ==, 600);
+	guint n = check_controls_inside(win, win, "900x600, side panel folded");
+	g_assert_cmpuint(n, >=, 12);
+	/* The side panel opens over the heap (folded), with its tabs inside. */
+	AdwFlap *flap = ADW_FLAP(find_by_type(win, "AdwFlap"));
+	g_assert_nonnull(flap);
+	g_assert_true(adw_flap_get_folded(flap));
+	g_assert_true(gtk_widget_activate_action(win, "win.toggle-sidebar", NULL));
+	spin_a_bit();
+	g_assert_true(adw_flap_get_reveal_flap(flap));
+	check_controls_inside(win, win, "900x600, side panel open");
+	GtkWidget *switcher = find_by_type(GTK_WIDGET(adw_flap_get_flap(flap)), "AdwViewSwitcher");
+	g_assert_true(switcher && gtk_widget_get_mapped(switcher));
+	g_assert_true(gtk_widget_activate_action(win, "win.toggle-sidebar", NULL));
+	spin_a_bit();
+
+	/* Wide: side by side, and the heap column keeps its left side. */
+	resize(w, 1400, 800);
+	g_assert_false(adw_flap_get_folded(flap));
+	g_assert_true(adw_flap_get_reveal_flap(flap));
+	check_controls_inside(win, win, "1400x800");
+
+	/* The declared minimum size is a real one: at it, nothing is cut. */
+	int min_w, min_h, nat;
+	gtk_widget_measure(win, GTK_ORIENTATION_HORIZONTAL, -1, &min_w, &nat, NULL, NULL);
+	gtk_widget_measure(win, GTK_ORIENTATION_VERTICAL, min_w, &min_h, &nat, NULL, NULL);
+	g_test_message("minimum window size %dx%d", min_w, min_h);
+	g_assert_cmpint(min_w, <=, 900);
+	g_assert_cmpint(min_h, <=, 600);
+	resize(w, min_w, min_h);
+	check_controls_inside(win, win, "at the minimum size");
+	close_window(w);
+}
+
+int main(int argc, char **argv)
+{
+	gtk_test_init(&argc, &argv, NULL);
+	adw_init();
+	if (argc < 2) {
+		g_printerr("usage: %s TRACE...\n", argv[0]);
+		return 2;
+	}
+	traces = argv + 1;
+	n_traces = argc - 1;
+	g_test_add_func("/Rav/Gui/RoughEdges/1-small-window", test_small_window);
+	return g_test_run();
+}
