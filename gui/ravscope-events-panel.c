@@ -26,6 +26,8 @@ struct _RavscopeEventsPanel {
 	gulong progress_handler;
 	RavscopeEventModel *model;
 	GtkSingleSelection *selection;
+	guint want_row;      /* the row of the last applied event */
+	guint scroll_source; /* scrolling to it once the list has its size */
 };
 
 static void panel_iface_init(RavscopePanelInterface *iface);
@@ -81,13 +83,26 @@ static void apply_filter(RavscopeEventsPanel *self)
 	ravscope_event_model_set_filter(self->model, kinds, thread, gtk_editable_get_text(GTK_EDITABLE(self->search)));
 }
 
-static void on_filter_changed(GObject *o, GParamSpec *pspec, RavscopeEventsPanel *self) { apply_filter(self); }
-static void on_search_changed(GtkSearchEntry *e, RavscopeEventsPanel *self) { apply_filter(self); }
+static void panel_refresh(RavscopePanel *panel);
+
+/* The rows change: find the playhead's row again. */
+static void refilter(RavscopeEventsPanel *self)
+{
+	apply_filter(self);
+	self->want_row = GTK_INVALID_LIST_POSITION;
+	panel_refresh(RAVSCOPE_PANEL(self));
+}
+
+static void on_filter_changed(GObject *o, GParamSpec *pspec, RavscopeEventsPanel *self) { refilter(self); }
+static void on_search_changed(GtkSearchEntry *e, RavscopeEventsPanel *self) { refilter(self); }
 
 static void on_model_status(RavscopeEventModel *m, GParamSpec *pspec, RavscopeEventsPanel *self)
 {
 	g_autofree char *t = ravscope_event_model_dup_status(m);
 	gtk_label_set_text(self->count_label, t);
+	/* Rows found (a filter's scan) or added (indexing): the playhead's row
+	 * may be there now. */
+	panel_refresh(RAVSCOPE_PANEL(self));
 }
 
 static void on_activate(GtkListView *lv, guint row, RavscopeEventsPanel *self)
@@ -157,6 +172,7 @@ void ravscope_events_panel_focus_search(RavscopeEventsPanel *self)
 static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 {
 	RavscopeEventsPanel *self = RAVSCOPE_EVENTS_PANEL(panel);
+	self->want_row = GTK_INVALID_LIST_POSITION;
 	if (self->doc) {
 		g_clear_signal_handler(&self->progress_handler, self->doc);
 		g_clear_object(&self->doc);
@@ -169,6 +185,28 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 	setup_filters(self);
 }
 
+/* A list view that is not mapped, or not yet allocated, forgets a scroll
+ * request: the panel scrolls once it has been laid out. */
+static gboolean scroll_cb(gpointer user)
+{
+	RavscopeEventsPanel *self = user;
+	self->scroll_source = 0;
+	if (self->want_row != GTK_INVALID_LIST_POSITION && self->want_row < g_list_model_get_n_items(G_LIST_MODEL(self->model)))
+		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", self->want_row);
+	return G_SOURCE_REMOVE;
+}
+
+static void scroll_later(RavscopeEventsPanel *self)
+{
+	if (!self->scroll_source)
+		self->scroll_source = g_idle_add_full(G_PRIORITY_LOW, scroll_cb, self, NULL);
+}
+
+static void on_list_map(GtkWidget *list, RavscopeEventsPanel *self)
+{
+	scroll_later(self);
+}
+
 /* Keep the list on the last applied event. */
 static void panel_refresh(RavscopePanel *panel)
 {
@@ -177,10 +215,14 @@ static void panel_refresh(RavscopePanel *panel)
 		return;
 	guint64 pos = ravscope_document_get_position(self->doc);
 	guint row = ravscope_event_model_row_for_event(self->model, pos > 0 ? pos - 1 : 0);
-	if (row != GTK_INVALID_LIST_POSITION && gtk_single_selection_get_selected(self->selection) != row) {
+	if (row == GTK_INVALID_LIST_POSITION || row == self->want_row)
+		return;
+	self->want_row = row;
+	if (gtk_single_selection_get_selected(self->selection) != row)
 		gtk_single_selection_set_selected(self->selection, row);
+	if (gtk_widget_get_mapped(GTK_WIDGET(self->list)))
 		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
-	}
+	scroll_later(self);
 }
 
 static void panel_iface_init(RavscopePanelInterface *iface)
@@ -194,6 +236,7 @@ static void panel_iface_init(RavscopePanelInterface *iface)
 static void ravscope_events_panel_dispose(GObject *object)
 {
 	RavscopeEventsPanel *self = RAVSCOPE_EVENTS_PANEL(object);
+	g_clear_handle_id(&self->scroll_source, g_source_remove);
 	if (self->model)
 		panel_set_document(RAVSCOPE_PANEL(self), NULL);
 	g_clear_object(&self->selection);
@@ -236,6 +279,8 @@ static void ravscope_events_panel_init(RavscopeEventsPanel *self)
 	g_object_unref(factory);
 	gtk_list_view_set_model(self->list, GTK_SELECTION_MODEL(self->selection));
 	g_signal_connect(self->model, "notify::status", G_CALLBACK(on_model_status), self);
+	g_signal_connect(self->list, "map", G_CALLBACK(on_list_map), self);
+	self->want_row = GTK_INVALID_LIST_POSITION;
 	setup_filters(self);
 }
 

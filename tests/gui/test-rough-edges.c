@@ -108,11 +108,15 @@ static guint check_controls_inside(GtkWidget *window, GtkWidget *w, const char *
 	return n;
 }
 
+/* The first widget of a type under w, popovers left out (drop-downs hold
+ * list views of their own). */
 static GtkWidget *find_by_type(GtkWidget *w, const char *type_name)
 {
 	if (g_strcmp0(G_OBJECT_TYPE_NAME(w), type_name) == 0)
 		return w;
 	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
 		GtkWidget *found = find_by_type(c, type_name);
 		if (found)
 			return found;
@@ -144,7 +148,8 @@ static void test_small_window(void)
 	g_assert_nonnull(flap);
 	g_assert_true(adw_flap_get_folded(flap));
 	g_assert_true(gtk_widget_activate_action(win, "win.toggle-sidebar", NULL));
-	spin_a_bit();
+	for (int i = 0; i < 100 && adw_flap_get_reveal_progress(flap) < 1; i++)
+		spin_a_bit(); /* it slides in */
 	g_assert_true(adw_flap_get_reveal_flap(flap));
 	check_controls_inside(win, win, "900x600, side panel open");
 	GtkWidget *switcher = find_by_type(GTK_WIDGET(adw_flap_get_flap(flap)), "AdwViewSwitcher");
@@ -170,6 +175,79 @@ static void test_small_window(void)
 	close_window(w);
 }
 
+/* ---- 2: the Events panel shows the playhead's event when it opens ------------ */
+
+static GtkWidget *show_panel(RavscopeWindow *w, const char *name)
+{
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	g_assert_nonnull(stack);
+	adw_view_stack_set_visible_child_name(stack, name);
+	spin_a_bit();
+	return adw_view_stack_get_visible_child(stack);
+}
+
+/* The event index of each row of the Events list on screen (rows are a dot,
+ * the index and the description). */
+static GArray *visible_event_rows(GtkWidget *list)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(guint64));
+	graphene_rect_t lb;
+	g_assert_true(gtk_widget_compute_bounds(list, list, &lb));
+	for (GtkWidget *row = gtk_widget_get_first_child(list); row; row = gtk_widget_get_next_sibling(row)) {
+		GtkWidget *box = gtk_widget_get_first_child(row);
+		if (!gtk_widget_get_mapped(row) || !box || !GTK_IS_BOX(box))
+			continue;
+		graphene_rect_t rb;
+		if (!gtk_widget_compute_bounds(row, list, &rb) || rb.origin.y + rb.size.height <= 0 ||
+		    rb.origin.y >= lb.size.height)
+			continue;
+		GtkWidget *idx = gtk_widget_get_next_sibling(gtk_widget_get_first_child(box));
+		const char *t = idx && GTK_IS_LABEL(idx) ? gtk_label_get_text(GTK_LABEL(idx)) : "";
+		if (*t) {
+			guint64 e = g_ascii_strtoull(t, NULL, 10);
+			g_array_append_val(out, e);
+		}
+	}
+	return out;
+}
+
+static gboolean rows_hold(GArray *rows, guint64 e)
+{
+	for (guint i = 0; i < rows->len; i++)
+		if (g_array_index(rows, guint64, i) == e)
+			return TRUE;
+	return FALSE;
+}
+
+static void test_events_panel_scrolls(void)
+{
+	RavscopeWindow *w = open_window(demo("list"), 1400, 800);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	guint64 pos = ravscope_document_get_position(doc);
+	g_assert_cmpuint(pos, >, 200); /* opened where the most cells are live */
+	GtkWidget *panel = show_panel(w, "events");
+	GtkWidget *list = find_by_type(panel, "GtkListView");
+	g_assert_nonnull(list);
+	g_autoptr(GArray) rows = visible_event_rows(list);
+	g_assert_cmpuint(rows->len, >, 3);
+	if (!rows_hold(rows, pos - 1))
+		g_error("the Events list opens on rows %" G_GUINT64_FORMAT "..., not on event %" G_GUINT64_FORMAT,
+			g_array_index(rows, guint64, 0), pos - 1);
+	/* Seeking while the panel is hidden: shown again, it is on the new event. */
+	show_panel(w, "inspector");
+	ravscope_window_seek(w, pos / 3);
+	spin_a_bit();
+	show_panel(w, "events");
+	g_autoptr(GArray) rows2 = visible_event_rows(list);
+	g_assert_true(rows_hold(rows2, pos / 3 - 1));
+	/* And while it is showing. */
+	ravscope_window_seek(w, pos / 2);
+	spin_a_bit();
+	g_autoptr(GArray) rows3 = visible_event_rows(list);
+	g_assert_true(rows_hold(rows3, pos / 2 - 1));
+	close_window(w);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -181,5 +259,6 @@ int main(int argc, char **argv)
 	traces = argv + 1;
 	n_traces = argc - 1;
 	g_test_add_func("/Rav/Gui/RoughEdges/1-small-window", test_small_window);
+	g_test_add_func("/Rav/Gui/RoughEdges/2-events-panel-scrolls", test_events_panel_scrolls);
 	return g_test_run();
 }
