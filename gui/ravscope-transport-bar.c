@@ -130,6 +130,32 @@ void ravscope_transport_bar_set_playback(RavscopeTransportBar *self, RavscopePla
 	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PLAYBACK]);
 }
 
+/* ---- focus after a choice -------------------------------------------------------- */
+
+/* A drop-down keeps the focus after its list closes, so Space would open it
+ * again instead of playing: once a choice is made, the keys go back to the
+ * heap view ("win.focus-heap"). */
+static gboolean focus_heap_cb(gpointer user)
+{
+	RavscopeTransportBar *self = user;
+	if (gtk_widget_get_root(GTK_WIDGET(self)))
+		gtk_widget_activate_action(GTK_WIDGET(self), "win.focus-heap", NULL);
+	g_object_unref(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_choice_closed(GtkPopover *popover, RavscopeTransportBar *self)
+{
+	g_idle_add(focus_heap_cb, g_object_ref(self));
+}
+
+static void return_focus_after_choice(RavscopeTransportBar *self, GtkDropDown *dd)
+{
+	for (GtkWidget *c = gtk_widget_get_first_child(GTK_WIDGET(dd)); c; c = gtk_widget_get_next_sibling(c))
+		if (GTK_IS_POPOVER(c))
+			g_signal_connect(c, "closed", G_CALLBACK(on_choice_closed), self);
+}
+
 /* ---- class ------------------------------------------------------------------------ */
 
 static void ravscope_transport_bar_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
@@ -190,6 +216,8 @@ static void ravscope_transport_bar_init(RavscopeTransportBar *self)
 	GtkStringList *jk = gtk_string_list_new(ravscope_playback_jump_kind_names());
 	gtk_drop_down_set_model(self->jump_kind, G_LIST_MODEL(jk));
 	g_object_unref(jk);
+	return_focus_after_choice(self, self->speed);
+	return_focus_after_choice(self, self->jump_kind);
 }
 
 GtkWidget *ravscope_transport_bar_new(void)

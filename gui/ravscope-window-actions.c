@@ -80,6 +80,13 @@ static void act_follow(GtkWidget *w, const char *name, GVariant *p)
 	ravscope_heap_view_set_follow(self->heap_view, !ravscope_heap_view_get_follow(self->heap_view));
 }
 
+/* win.focus-heap: keys (Space, the arrows) go to the trace page again, after
+ * a control took the focus for a choice. */
+static void act_focus_heap(GtkWidget *w, const char *name, GVariant *p)
+{
+	gtk_widget_grab_focus(GTK_WIDGET(RAVSCOPE_WINDOW(w)->heap_view));
+}
+
 static void act_escape(GtkWidget *w, const char *name, GVariant *p)
 {
 	ravscope_heap_view_set_selected(RAVSCOPE_WINDOW(w)->heap_view, RAV_LOC_NONE);
@@ -237,6 +244,7 @@ void ravscope__window_class_add_actions(GtkWidgetClass *wc)
 	gtk_widget_class_install_property_action(wc, "win.contention", "show-contention");
 	gtk_widget_class_install_action(wc, "win.follow", NULL, act_follow);
 	gtk_widget_class_install_action(wc, "win.unselect", NULL, act_escape);
+	gtk_widget_class_install_action(wc, "win.focus-heap", NULL, act_focus_heap);
 	gtk_widget_class_install_action(wc, "win.select-cell", "t", act_select_cell);
 	gtk_widget_class_install_action(wc, "win.seek-event", "t", act_seek_event);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "win.unselect", NULL);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ravscope-playback.h"
 #include "ravscope-window.h"
 
 static char **traces;
@@ -248,6 +249,104 @@ static void test_events_panel_scrolls(void)
 	close_window(w);
 }
 
+/* ---- 3: the speed and the step say their unit, and keep to it --------------- */
+
+static void test_speed_unit(void)
+{
+	/* The ladder names its unit: changes for the slow speeds, events after. */
+	guint n;
+	const double *sp = ravscope_playback_speeds(&n);
+	const char *const *names = ravscope_playback_speed_names();
+	for (guint i = 0; i < n; i++) {
+		gboolean changes = ravscope_playback_speed_counts_changes(sp[i]);
+		g_assert_nonnull(strstr(names[i], changes ? "changes/s" : "events/s"));
+	}
+	g_assert_true(ravscope_playback_speed_counts_changes(20));
+	g_assert_false(ravscope_playback_speed_counts_changes(100));
+
+	/* A step is one change: exactly one event that alters the heap, or a
+	 * move and the fix-ups of its referrers. */
+	RavscopeWindow *w = open_window(demo("tree"), 1400, 800);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	guint64 stop = ravscope_step_stop_kinds();
+	guint steps = 0;
+	ravscope_window_seek(w, 0);
+	for (guint k = 0; k < 400 && ravscope_document_get_position(doc) < ravscope_document_get_event_count(doc); k++) {
+		guint64 before = ravscope_document_get_position(doc);
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-forward", NULL));
+		guint64 after = ravscope_document_get_position(doc);
+		g_assert_cmpuint(after, >, before);
+		guint changes = 0;
+		gboolean in_move = FALSE;
+		for (guint64 i = before; i < after; i++) {
+			rav_event ev;
+			g_assert_true(rav_trace_event_at(t, i, &ev));
+			if (in_move && (ev.kind == RAV_EV_FIXUP || ev.kind == RAV_EV_LINK))
+				continue;
+			if (stop >> ev.kind & 1) {
+				changes++;
+				in_move = ev.kind == RAV_EV_MOVE;
+			}
+		}
+		if (changes != 1)
+			g_error("a step from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " made %u changes", before, after, changes);
+		steps++;
+	}
+	g_assert_cmpuint(steps, ==, 400);
+	close_window(w);
+}
+
+/* ---- 4: after a choice in a drop-down, Space plays ------------------------------ */
+
+static GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
+{
+	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
+	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
+		GtkWidget *found = find_with_tooltip(c, type, tip_start);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static GtkPopover *popover_of(GtkWidget *w)
+{
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c))
+		if (GTK_IS_POPOVER(c))
+			return GTK_POPOVER(c);
+	return NULL;
+}
+
+static void test_space_after_choice(void)
+{
+	RavscopeWindow *w = open_window(demo("list"), 1400, 800);
+	GtkWidget *heap = ravscope_window_get_heap_view(w);
+	const char *tips[] = { "Playback speed", "Kind of event to jump to" };
+	for (guint k = 0; k < G_N_ELEMENTS(tips); k++) {
+		GtkWidget *dd = find_with_tooltip(GTK_WIDGET(w), GTK_TYPE_DROP_DOWN, tips[k]);
+		g_assert_nonnull(dd);
+		GtkPopover *pop = popover_of(dd);
+		g_assert_nonnull(pop);
+		/* As a click does: the drop-down opens, a choice closes it. */
+		gtk_widget_grab_focus(dd);
+		gtk_popover_popup(pop);
+		spin_a_bit();
+		gtk_drop_down_set_selected(GTK_DROP_DOWN(dd), 1);
+		gtk_popover_popdown(pop);
+		spin_a_bit();
+		GtkWidget *focus = gtk_root_get_focus(GTK_ROOT(w));
+		if (focus != heap)
+			g_error("after choosing in \"%s\" the focus is on %s, not the heap view (Space would not play)", tips[k],
+				focus ? G_OBJECT_TYPE_NAME(focus) : "nothing");
+	}
+	close_window(w);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -260,5 +359,7 @@ int main(int argc, char **argv)
 	n_traces = argc - 1;
 	g_test_add_func("/Rav/Gui/RoughEdges/1-small-window", test_small_window);
 	g_test_add_func("/Rav/Gui/RoughEdges/2-events-panel-scrolls", test_events_panel_scrolls);
+	g_test_add_func("/Rav/Gui/RoughEdges/3-speed-unit", test_speed_unit);
+	g_test_add_func("/Rav/Gui/RoughEdges/4-space-after-choice", test_space_after_choice);
 	return g_test_run();
 }
