@@ -37,7 +37,12 @@ struct _RavscopeHeapView {
 	gboolean pointer_inside;
 	/* selection */
 	rav_loc selected, hover;
-	rav_loc last_touched; /* cell of the last event applied by a step */
+	rav_loc last_touched; /* the cell the last applied step is about (its headline event's) */
+	/* The camera while playing zoomed in: it glides to where things happen
+	 * only when they stayed out of view for a while, not on every step. */
+	gboolean playing;
+	gint64 last_glide_us;
+	guint offscreen_steps;
 	gboolean follow;
 	/* animation */
 	GArray *anims;

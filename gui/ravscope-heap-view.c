@@ -253,6 +253,89 @@ static gboolean anim_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer u
 	return G_SOURCE_CONTINUE;
 }
 
+/* The cell a batch of applied events is about, for the camera: the cell of
+ * the last headline event (one a step stops after: a move's destination,
+ * an allocation, a free, a store), not of the fix-ups that follow a move,
+ * which may be on other pages. */
+static rav_loc headline_cell(const rav_event *events, guint n)
+{
+	guint64 stops = ravscope_step_stop_kinds();
+	rav_loc found = RAV_LOC_NONE;
+	gboolean in_move = FALSE;
+	for (guint i = 0; i < n; i++) {
+		const rav_event *e = &events[i];
+		if (in_move && (e->kind == RAV_EV_FIXUP || e->kind == RAV_EV_LINK || e->kind == RAV_EV_TIME))
+			continue;
+		in_move = FALSE;
+		if (e->kind >= 64 || !(stops >> e->kind & 1))
+			continue;
+		rav_loc l;
+		switch (e->kind) {
+		case RAV_EV_MOVE:
+			l = e->b;
+			in_move = TRUE;
+			break;
+		case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_TRIM: case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR:
+		case RAV_EV_FIXUP:
+			l = e->a;
+			break;
+		default:
+			continue;
+		}
+		if (l && !(l & RAV_LOC_EXTERNAL))
+			found = rav_loc_make(rav_loc_page(l), rav_loc_cell(l), 0);
+	}
+	return found;
+}
+
+/* Zoomed in, the step happened out of view: glide over to it, so a class
+ * watching one page does not lose the action.  While playing, only when
+ * the action stayed out of view for a few steps and not more than once
+ * every CAMERA_HOLD_US, so two busy pages do not make the view jump back
+ * and forth several times a second. */
+#define CAMERA_HOLD_US (1500 * 1000)
+#define CAMERA_PATIENCE 3 /* steps out of view before gliding while playing */
+
+static void follow_action(RavscopeHeapView *self)
+{
+	double wx, wy;
+	if (!self->last_touched || !self->layout ||
+	    !ravscope_heap_layout_cell_pos(self->layout, self->last_touched, &wx, &wy))
+		return;
+	double s = self->target_scale, vw = self->vp.width / s, vh = self->vp.height / s;
+	double ox = self->zoom_tick ? self->target_ox : self->vp.ox, oy = self->zoom_tick ? self->target_oy : self->vp.oy;
+	if (wx >= ox && wx + 1 <= ox + vw && wy >= oy && wy + 1 <= oy + vh) {
+		self->offscreen_steps = 0;
+		return;
+	}
+	gint64 now = g_get_monotonic_time();
+	if (self->playing && (++self->offscreen_steps < CAMERA_PATIENCE || now - self->last_glide_us < CAMERA_HOLD_US))
+		return;
+	self->offscreen_steps = 0;
+	self->last_glide_us = now;
+	self->target_ox = wx + 0.5 - vw / 2;
+	self->target_oy = wy + 0.5 - vh / 2;
+	self->anchored = FALSE;
+	ravscope__heap_view_start_zoom(self);
+}
+
+void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, double *ox, double *oy)
+{
+	*scale = self->zoom_tick ? self->target_scale : self->vp.scale;
+	*ox = self->zoom_tick ? self->target_ox : self->vp.ox;
+	*oy = self->zoom_tick ? self->target_oy : self->vp.oy;
+}
+
+gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell)
+{
+	double wx, wy, scale, ox, oy;
+	ravscope__heap_view_ensure_layout(self);
+	if (!self->layout || !ravscope_heap_layout_cell_pos(self->layout, cell, &wx, &wy))
+		return FALSE;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	return wx >= ox && wx + 1 <= ox + self->vp.width / scale && wy >= oy && wy + 1 <= oy + self->vp.height / scale;
+}
+
 void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms)
 {
 	if (!self->doc)
@@ -264,16 +347,9 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 			ravscope_heap_view_set_selected(self, rav_loc_make(rav_loc_page(e->b), rav_loc_cell(e->b), 0));
 	}
 	ravscope_heap_painter_note_events(self->painter, events, n);
-	for (guint i = n; i-- > 0;) {
-		unsigned k = events[i].kind;
-		if (k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_REF_STORE || k == RAV_EV_FIXUP) {
-			rav_loc l = k == RAV_EV_MOVE ? events[i].b : events[i].a;
-			if (!(l & RAV_LOC_EXTERNAL)) {
-				self->last_touched = rav_loc_make(rav_loc_page(l), rav_loc_cell(l), 0);
-				break;
-			}
-		}
-	}
+	rav_loc touched = headline_cell(events, n);
+	if (touched)
+		self->last_touched = touched;
 	if (self->layout && !ravscope_events_change_layout(events, n) && !(duration_ms > 0 && self->animate)) {
 		/* Cells changed, pages stayed: keep the layout (playing fast). */
 		ravscope_heap_layout_refresh(self->layout, self->doc);
@@ -292,21 +368,8 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	ravscope__heap_view_ensure_layout(self);
 	self->fitted = was_fitted;
 	self->keep_hint = NULL;
-	/* Zoomed in and the step happened off screen: glide over to it, so a
-	 * class watching one page does not lose the action. */
-	if (!was_fitted && duration_ms > 0 && self->last_touched && self->layout) {
-		double wx, wy;
-		if (ravscope_heap_layout_cell_pos(self->layout, self->last_touched, &wx, &wy)) {
-			double s = self->vp.scale, vw = self->vp.width / s, vh = self->vp.height / s;
-			if (wx < self->vp.ox || wx + 1 > self->vp.ox + vw || wy < self->vp.oy || wy + 1 > self->vp.oy + vh) {
-				self->target_scale = s;
-				self->target_ox = wx + 0.5 - vw / 2;
-				self->target_oy = wy + 0.5 - vh / 2;
-				self->anchored = FALSE;
-				ravscope__heap_view_start_zoom(self);
-			}
-		}
-	}
+	if (!was_fitted && duration_ms > 0)
+		follow_action(self);
 	/* Showing the whole heap and the heap outgrew the view: zoom out
 	 * smoothly so it stays whole (lanes that scroll: as wide as the view). */
 	if (was_fitted && self->layout &&
@@ -328,6 +391,8 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
 {
+	self->playing = playing;
+	self->offscreen_steps = 0;
 	ravscope_heap_painter_set_playing(self->painter, playing);
 	if (!playing)
 		gtk_widget_queue_draw(GTK_WIDGET(self));

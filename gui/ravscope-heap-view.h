@@ -19,6 +19,11 @@ void ravscope_heap_view_zoom_fit(RavscopeHeapView *self);
 /* Centre a cell and zoom so its page fills the view. */
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
+/* Where the view is going (the end of a zoom or glide in progress): pixels
+ * per cell and the world point at the heap area's top-left. */
+void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, double *ox, double *oy);
+/* Is the whole cell inside the heap area (once a zoom or glide ends)? */
+gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell);
 rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self);
 void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell); /* emits cell-selected */
 /* "follow": the selection moves with its raviolo (moves, seeks). */

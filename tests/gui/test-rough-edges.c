@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ravscope-heap-view.h"
 #include "ravscope-playback.h"
 #include "ravscope-window.h"
 
@@ -347,6 +348,92 @@ static void test_space_after_choice(void)
 	close_window(w);
 }
 
+/* ---- 5: the camera, zoomed in ------------------------------------------------------ */
+
+static void wait_camera(GtkWidget *hv)
+{
+	/* Glides and zooms run on the frame clock: let them end. */
+	for (int i = 0; i < 30; i++)
+		spin_a_bit();
+}
+
+/* A move whose referrer's fix-up is on another page than the hole it fills. */
+static int64_t move_fixed_elsewhere(rav_trace *t, rav_event *move)
+{
+	rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_MOVE, .thread = -1 };
+	for (int64_t mv = rav_trace_find_next(t, 0, &f); mv >= 0; mv = rav_trace_find_next(t, (guint64)mv + 1, &f)) {
+		rav_event ev, fx;
+		g_assert_true(rav_trace_event_at(t, (guint64)mv, &ev));
+		for (guint64 i = (guint64)mv + 1; rav_trace_event_at(t, i, &fx) && (fx.kind == RAV_EV_FIXUP || fx.kind == RAV_EV_TIME); i++) {
+			if (fx.kind == RAV_EV_FIXUP && rav_loc_page(fx.a) != rav_loc_page(ev.b)) {
+				*move = ev;
+				return mv;
+			}
+		}
+	}
+	return -1;
+}
+
+static void test_camera(void)
+{
+	RavscopeWindow *w = open_window(demo("tree"), 1400, 800);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	RavscopeHeapView *hv = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	rav_event move = { 0 };
+	int64_t mv = move_fixed_elsewhere(t, &move);
+	g_assert_cmpint(mv, >=, 0);
+	rav_loc dest = rav_loc_make(rav_loc_page(move.b), rav_loc_cell(move.b), 0);
+
+	/* A jump to that move, zoomed onto another page: the view frames the
+	 * moved cell (it used to frame the page of the last fix-up). */
+	ravscope_window_seek(w, (guint64)mv);
+	guint32 other = rav_loc_page(dest) == 1 ? 2 : 1;
+	ravscope_heap_view_focus_cell(hv, rav_loc_make(other, 5, 0));
+	wait_camera(GTK_WIDGET(hv));
+	g_assert_false(ravscope_heap_view_cell_in_view(hv, dest));
+	ravscope_window_seek(w, (guint64)mv - 1 > 0 ? (guint64)mv - 1 : 0);
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.seek-event", "t", (guint64)mv);
+	wait_camera(GTK_WIDGET(hv));
+	if (!ravscope_heap_view_cell_in_view(hv, dest))
+		g_error("after going to the move at %" G_GINT64_FORMAT " the moved cell %u.%u is not in view", mv,
+			rav_loc_page(dest), rav_loc_cell(dest));
+
+	/* Playing zoomed in: the camera follows the action without jumping
+	 * between pages on every step (at most once here: the steps below take
+	 * far less than the camera's hold time). */
+	ravscope_heap_view_focus_cell(hv, rav_loc_make(1, 5, 0));
+	wait_camera(GTK_WIDGET(hv));
+	ravscope_window_seek(w, ravscope_document_get_event_count(doc) / 2);
+	ravscope_heap_view_set_playing(hv, TRUE);
+	double s0, x0, y0;
+	ravscope_heap_view_get_target_view(hv, &s0, &x0, &y0);
+	guint moves = 0, offpage = 0;
+	GArray *ev = g_array_new(FALSE, FALSE, sizeof(rav_event));
+	for (int k = 0; k < 60; k++) {
+		g_array_set_size(ev, 0);
+		ravscope_document_step_visible(doc, ev, NULL);
+		ravscope_heap_view_animate(hv, (rav_event *)ev->data, ev->len, 45);
+		double s, x, y;
+		ravscope_heap_view_get_target_view(hv, &s, &x, &y);
+		if (fabs(x - x0) > 1e-6 || fabs(y - y0) > 1e-6)
+			moves++;
+		x0 = x;
+		y0 = y;
+		for (guint i = 0; i < ev->len; i++)
+			if (g_array_index(ev, rav_event, i).kind == RAV_EV_MOVE)
+				offpage += !ravscope_heap_view_cell_in_view(hv, g_array_index(ev, rav_event, i).b);
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+	}
+	g_array_unref(ev);
+	ravscope_heap_view_set_playing(hv, FALSE);
+	g_test_message("60 steps: %u camera moves, %u moves out of view", moves, offpage);
+	g_assert_cmpuint(offpage, >, 0); /* the action was on more than one page */
+	g_assert_cmpuint(moves, <=, 1);
+	close_window(w);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -361,5 +448,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/2-events-panel-scrolls", test_events_panel_scrolls);
 	g_test_add_func("/Rav/Gui/RoughEdges/3-speed-unit", test_speed_unit);
 	g_test_add_func("/Rav/Gui/RoughEdges/4-space-after-choice", test_space_after_choice);
+	g_test_add_func("/Rav/Gui/RoughEdges/5-camera", test_camera);
 	return g_test_run();
 }
