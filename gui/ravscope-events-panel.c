@@ -27,7 +27,7 @@ struct _RavscopeEventsPanel {
 	RavscopeEventModel *model;
 	GtkSingleSelection *selection;
 	guint want_row;      /* the row of the last applied event */
-	guint scroll_source; /* scrolling to it once the list has its size */
+	guint scroll_source; /* tick callback: scrolling to it once the list has its size */
 };
 
 static void panel_iface_init(RavscopePanelInterface *iface);
@@ -186,20 +186,22 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 }
 
 /* A list view that is not mapped, or not yet allocated, forgets a scroll
- * request: the panel scrolls once it has been laid out. */
-static gboolean scroll_cb(gpointer user)
+ * request: the panel scrolls on the first frame the list has its size. */
+static gboolean scroll_tick(GtkWidget *list, GdkFrameClock *clock, gpointer user)
 {
 	RavscopeEventsPanel *self = user;
+	if (!gtk_widget_get_mapped(list) || gtk_widget_get_height(list) <= 0)
+		return G_SOURCE_CONTINUE;
 	self->scroll_source = 0;
 	if (self->want_row != GTK_INVALID_LIST_POSITION && self->want_row < g_list_model_get_n_items(G_LIST_MODEL(self->model)))
-		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", self->want_row);
+		gtk_widget_activate_action(list, "list.scroll-to-item", "u", self->want_row);
 	return G_SOURCE_REMOVE;
 }
 
 static void scroll_later(RavscopeEventsPanel *self)
 {
 	if (!self->scroll_source)
-		self->scroll_source = g_idle_add_full(G_PRIORITY_LOW, scroll_cb, self, NULL);
+		self->scroll_source = gtk_widget_add_tick_callback(GTK_WIDGET(self->list), scroll_tick, self, NULL);
 }
 
 static void on_list_map(GtkWidget *list, RavscopeEventsPanel *self)
@@ -236,7 +238,9 @@ static void panel_iface_init(RavscopePanelInterface *iface)
 static void ravscope_events_panel_dispose(GObject *object)
 {
 	RavscopeEventsPanel *self = RAVSCOPE_EVENTS_PANEL(object);
-	g_clear_handle_id(&self->scroll_source, g_source_remove);
+	if (self->scroll_source)
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self->list), self->scroll_source);
+	self->scroll_source = 0;
 	if (self->model)
 		panel_set_document(RAVSCOPE_PANEL(self), NULL);
 	g_clear_object(&self->selection);

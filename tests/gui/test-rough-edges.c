@@ -213,6 +213,24 @@ static GArray *visible_event_rows(GtkWidget *list)
 	return out;
 }
 
+/* The rows on screen once the list has settled (a few frames). */
+static GArray *settled_rows(GtkWidget *list, guint64 want)
+{
+	GArray *rows = NULL;
+	for (int i = 0; i < 40; i++) {
+		if (rows)
+			g_array_unref(rows);
+		rows = visible_event_rows(list);
+		gboolean has = FALSE;
+		for (guint k = 0; k < rows->len; k++)
+			has |= g_array_index(rows, guint64, k) == want;
+		if (rows->len > 3 && has)
+			break;
+		spin_a_bit();
+	}
+	return rows;
+}
+
 static gboolean rows_hold(GArray *rows, guint64 e)
 {
 	for (guint i = 0; i < rows->len; i++)
@@ -230,7 +248,7 @@ static void test_events_panel_scrolls(void)
 	GtkWidget *panel = show_panel(w, "events");
 	GtkWidget *list = find_by_type(panel, "GtkListView");
 	g_assert_nonnull(list);
-	g_autoptr(GArray) rows = visible_event_rows(list);
+	g_autoptr(GArray) rows = settled_rows(list, pos - 1);
 	g_assert_cmpuint(rows->len, >, 3);
 	if (!rows_hold(rows, pos - 1))
 		g_error("the Events list opens on rows %" G_GUINT64_FORMAT "..., not on event %" G_GUINT64_FORMAT,
@@ -240,12 +258,12 @@ static void test_events_panel_scrolls(void)
 	ravscope_window_seek(w, pos / 3);
 	spin_a_bit();
 	show_panel(w, "events");
-	g_autoptr(GArray) rows2 = visible_event_rows(list);
+	g_autoptr(GArray) rows2 = settled_rows(list, pos / 3 - 1);
 	g_assert_true(rows_hold(rows2, pos / 3 - 1));
 	/* And while it is showing. */
 	ravscope_window_seek(w, pos / 2);
 	spin_a_bit();
-	g_autoptr(GArray) rows3 = visible_event_rows(list);
+	g_autoptr(GArray) rows3 = settled_rows(list, pos / 2 - 1);
 	g_assert_true(rows_hold(rows3, pos / 2 - 1));
 	close_window(w);
 }
@@ -409,6 +427,7 @@ static void test_camera(void)
 	double s0, x0, y0;
 	ravscope_heap_view_get_target_view(hv, &s0, &x0, &y0);
 	guint moves = 0, offpage = 0;
+	gint64 t0 = g_get_monotonic_time();
 	GArray *ev = g_array_new(FALSE, FALSE, sizeof(rav_event));
 	for (int k = 0; k < 60; k++) {
 		g_array_set_size(ev, 0);
@@ -428,9 +447,12 @@ static void test_camera(void)
 	}
 	g_array_unref(ev);
 	ravscope_heap_view_set_playing(hv, FALSE);
-	g_test_message("60 steps: %u camera moves, %u moves out of view", moves, offpage);
+	double seconds = (g_get_monotonic_time() - t0) / 1e6;
+	g_test_message("60 steps in %.2f s: %u camera moves, %u moves out of view", seconds, moves, offpage);
 	g_assert_cmpuint(offpage, >, 0); /* the action was on more than one page */
-	g_assert_cmpuint(moves, <=, 1);
+	/* At most one glide per 1.5 s (the steps run as fast as the machine
+	 * lets them; it is not a timing threshold, only the camera's rule). */
+	g_assert_cmpuint(moves, <=, 1 + (guint)(seconds / 1.5));
 	close_window(w);
 }
 
