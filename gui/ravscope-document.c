@@ -28,6 +28,7 @@ struct _RavscopeDocument {
 	guint64 progress_done, progress_total; /* written by the worker (atomics) */
 	guint progress_source;
 	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
+	gint64 headline;       /* the event the last step was about; -1: none (a seek) */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeDocument, ravscope_document, G_TYPE_OBJECT)
@@ -85,6 +86,7 @@ static void ravscope_document_class_init(RavscopeDocumentClass *klass)
 static void ravscope_document_init(RavscopeDocument *doc)
 {
 	doc->max_pages = g_hash_table_new(NULL, NULL);
+	doc->headline = -1;
 }
 
 static void set_error_from_trace(GError **error, const rav_trace_error *err)
@@ -283,6 +285,7 @@ gboolean ravscope_document_seek(RavscopeDocument *doc, guint64 index, GError **e
 	if (index > count)
 		index = count;
 	rav_trace_error err = { 0 };
+	doc->headline = -1;
 	if (rav_state_seek(doc->state, index, &err) != 0) {
 		set_error_from_trace(error, &err);
 		return FALSE;
@@ -297,6 +300,7 @@ gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GErro
 	rav_trace_error err = { 0 };
 	if (rav_state_position(doc->state) >= ravscope_document_get_event_count(doc))
 		return FALSE;
+	doc->headline = -1;
 	if (!rav_state_step(doc->state, &ev, &err)) {
 		if (err.code != RAV_TRACE_OK)
 			set_error_from_trace(error, &err);
@@ -308,24 +312,37 @@ gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GErro
 	return TRUE;
 }
 
+/* Apply the next event without announcing it; FALSE at the end or on an
+ * error (then *error is set). */
+static gboolean apply_quietly(RavscopeDocument *doc, GArray *applied, GError **error)
+{
+	rav_event ev;
+	rav_trace_error err = { 0 };
+	if (rav_state_position(doc->state) >= ravscope_document_get_event_count(doc))
+		return FALSE;
+	if (!rav_state_step(doc->state, &ev, &err)) {
+		if (err.code != RAV_TRACE_OK)
+			set_error_from_trace(error, &err);
+		return FALSE;
+	}
+	if (applied)
+		g_array_append_val(applied, ev);
+	return TRUE;
+}
+
+static void announce_step(RavscopeDocument *doc)
+{
+	g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), TRUE);
+}
+
 guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *applied, GError **error)
 {
 	guint n = 0;
-	guint64 count = ravscope_document_get_event_count(doc);
-	rav_trace_error err = { 0 };
-	while (n < max && rav_state_position(doc->state) < count) {
-		rav_event ev;
-		if (!rav_state_step(doc->state, &ev, &err)) {
-			if (err.code != RAV_TRACE_OK)
-				set_error_from_trace(error, &err);
-			break;
-		}
-		if (applied)
-			g_array_append_val(applied, ev);
+	doc->headline = -1;
+	while (n < max && apply_quietly(doc, applied, error && !*error ? error : NULL))
 		n++;
-	}
 	if (n > 0)
-		g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), TRUE);
+		announce_step(doc);
 	return n;
 }
 
@@ -353,29 +370,53 @@ guint64 ravscope_step_stop_kinds(void)
 	return m;
 }
 
+/* After a move: its fix-ups (and clock readings between them) are part of
+ * the same step, the picture shows the cell sliding and the arrows being
+ * re-aimed together.  Only the moving thread's: another thread's events
+ * merged in between are its own steps. */
+static void apply_move_fixups(RavscopeDocument *doc, guint32 thread, GArray *applied, GError **error)
+{
+	rav_event next;
+	while (rav_trace_event_at(doc->trace, rav_state_position(doc->state), &next) && next.thread == thread &&
+	       (next.kind == RAV_EV_FIXUP || next.kind == RAV_EV_LINK || next.kind == RAV_EV_TIME)) {
+		if (!apply_quietly(doc, applied, error))
+			break;
+	}
+}
+
 guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GError **error)
 {
 	guint before = applied->len;
+	gint64 headline = -1;
 	for (guint guard = 0; guard < 1000000; guard++) {
 		guint at = applied->len;
-		if (ravscope_document_step_many(doc, 1, applied, error) == 0)
+		if (!apply_quietly(doc, applied, error))
 			break;
-		unsigned kind = g_array_index(applied, rav_event, at).kind;
-		if (!stops_step(kind))
+		const rav_event *ev = &g_array_index(applied, rav_event, at);
+		if (!stops_step(ev->kind))
 			continue;
-		/* A move and the fix-ups that repair the references to the moved
-		 * cell are one step: the picture shows the cell sliding and the
-		 * arrows being re-aimed together. */
-		if (kind == RAV_EV_MOVE) {
-			rav_event next;
-			while (rav_trace_event_at(doc->trace, rav_state_position(doc->state), &next) &&
-			       (next.kind == RAV_EV_FIXUP || next.kind == RAV_EV_LINK || next.kind == RAV_EV_TIME)) {
-				if (ravscope_document_step_many(doc, 1, applied, error) == 0)
-					break;
-			}
-		}
+		headline = (gint64)ev->index;
+		if (ev->kind == RAV_EV_MOVE)
+			apply_move_fixups(doc, ev->thread, applied, error);
 		break;
 	}
+	/* Named before it is announced: the status line reads it then. */
+	doc->headline = headline;
+	if (applied->len > before)
+		announce_step(doc);
+	return applied->len - before;
+}
+
+guint ravscope_document_step_event(RavscopeDocument *doc, GArray *applied, GError **error)
+{
+	guint before = applied->len;
+	if (!apply_quietly(doc, applied, error))
+		return 0;
+	const rav_event *ev = &g_array_index(applied, rav_event, before);
+	doc->headline = (gint64)ev->index;
+	if (ev->kind == RAV_EV_MOVE)
+		apply_move_fixups(doc, ev->thread, applied, error);
+	announce_step(doc);
 	return applied->len - before;
 }
 
@@ -515,12 +556,40 @@ gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out)
 	guint64 pos = rav_state_position(doc->state);
 	if (pos == 0)
 		return FALSE;
+	/* A step names the event it was about (a move, not its last fix-up). */
+	if (doc->headline >= 0 && (guint64)doc->headline < pos && rav_trace_event_at(doc->trace, (guint64)doc->headline, out))
+		return TRUE;
 	/* Clock readings are bookkeeping: name the last thing that happened. */
 	rav_event_filter f = { .kinds = ~((guint64)1 << RAV_EV_TIME) & (((guint64)1 << RAV_EV_KIND_COUNT) - 1), .thread = -1 };
 	int64_t idx = rav_trace_find_prev(doc->trace, pos, &f);
 	if (idx < 0)
 		idx = (int64_t)pos - 1;
 	return rav_trace_event_at(doc->trace, (guint64)idx, out);
+}
+
+guint64 ravscope_document_event_time_ns(RavscopeDocument *doc, guint64 index)
+{
+	/* The clock reading at or before the event in the merged order: the
+	 * engine reads the clock every 16 events and before each ordering
+	 * event, and the merge takes segments in clock order, so these times
+	 * never go backwards from one event to the next, which the times
+	 * interpolated inside a thread's segment do across threads. */
+	rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_TIME, .thread = -1 };
+	int64_t at = rav_trace_find_prev(doc->trace, index + 1, &f);
+	rav_event ev;
+	if (at < 0 || !rav_trace_event_at(doc->trace, (guint64)at, &ev))
+		return 0;
+	return ev.time_ns;
+}
+
+char *ravscope_format_time(guint64 ns)
+{
+	double us = ns / 1000.0;
+	if (us < 1000)
+		return g_strdup_printf("%.1f µs", us);
+	if (us < 1e6)
+		return g_strdup_printf("%.3f ms", us / 1000);
+	return g_strdup_printf("%.3f s", us / 1e6);
 }
 
 gboolean ravscope_event_kind_is_visual(unsigned kind)

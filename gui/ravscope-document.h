@@ -71,6 +71,9 @@ guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *appl
  * happen (an allocation, a move with its fix-ups, a page hand-off, a mark),
  * appending them to `applied` (GArray of rav_event).  Returns how many. */
 guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GError **error);
+/* Apply the next event, and for a move the fix-ups that go with it: "show
+ * me this event happen" (it is then the one the status line names). */
+guint ravscope_document_step_event(RavscopeDocument *doc, GArray *applied, GError **error);
 /* The kinds a visible step stops after (bit mask for rav_event_filter). */
 guint64 ravscope_step_stop_kinds(void);
 
@@ -100,8 +103,15 @@ char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);
 char *ravscope_format_loc(rav_loc loc);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
-/* The last event applied before the playhead that is not a clock reading. */
+/* The event the last step was about (a move, not the fix-ups after it),
+ * else the last event applied before the playhead that is not a clock
+ * reading. */
 gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out);
+/* The time shown for an event (ns since the start): the last clock
+ * reading at or before it, which never goes backwards along the merged
+ * order of the threads. */
+guint64 ravscope_document_event_time_ns(RavscopeDocument *doc, guint64 index);
+char *ravscope_format_time(guint64 ns); /* "812.4 µs", "18.390 ms", "2.501 s" */
 /* Which event kinds touch the heap picture (worth animating / marking dirty). */
 gboolean ravscope_event_kind_is_visual(unsigned kind);
 

@@ -4,6 +4,8 @@
  * only when they scroll into view, so a trace of any length lists at once.
  * On refresh the selection follows the playhead (the last applied event);
  * activating a row asks the window to go to that event ("win.seek-event").
+ * Times are the clock reading at or before each event, which never go
+ * backwards down the list (ravscope_document_event_time_ns).
  * Filters: a kind family, marks or errors, one thread, and text matched
  * against the row's plain-words description.
  */
@@ -118,16 +120,23 @@ static void row_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer u
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	GtkWidget *dot = gtk_label_new("●");
 	GtkWidget *idx = gtk_label_new("");
+	GtkWidget *time = gtk_label_new("");
 	GtkWidget *text = gtk_label_new("");
 	gtk_widget_add_css_class(idx, "dim-label");
 	gtk_widget_add_css_class(idx, "numeric");
 	gtk_label_set_xalign(GTK_LABEL(idx), 1);
 	gtk_label_set_width_chars(GTK_LABEL(idx), 7);
+	gtk_widget_add_css_class(time, "dim-label");
+	gtk_widget_add_css_class(time, "numeric");
+	gtk_widget_add_css_class(time, "caption");
+	gtk_label_set_xalign(GTK_LABEL(time), 1);
+	gtk_label_set_width_chars(GTK_LABEL(time), 10);
 	gtk_label_set_xalign(GTK_LABEL(text), 0);
 	gtk_label_set_ellipsize(GTK_LABEL(text), PANGO_ELLIPSIZE_END);
 	gtk_widget_set_hexpand(text, TRUE);
 	gtk_box_append(GTK_BOX(box), dot);
 	gtk_box_append(GTK_BOX(box), idx);
+	gtk_box_append(GTK_BOX(box), time);
 	gtk_box_append(GTK_BOX(box), text);
 	gtk_list_item_set_child(item, box);
 }
@@ -138,7 +147,8 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 	GtkWidget *box = gtk_list_item_get_child(item);
 	GtkWidget *dot = gtk_widget_get_first_child(box);
 	GtkWidget *idx = gtk_widget_get_next_sibling(dot);
-	GtkWidget *text = gtk_widget_get_next_sibling(idx);
+	GtkWidget *time = gtk_widget_get_next_sibling(idx);
+	GtkWidget *text = gtk_widget_get_next_sibling(time);
 	guint64 e = ravscope_event_item_get_index(ei);
 	char buf[32];
 	g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, e);
@@ -147,12 +157,15 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 	if (self->doc && rav_trace_event_at(ravscope_document_get_trace(self->doc), e, &ev)) {
 		g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
 		gtk_label_set_text(GTK_LABEL(text), d);
+		g_autofree char *tm = ravscope_format_time(ravscope_document_event_time_ns(self->doc, e));
+		gtk_label_set_text(GTK_LABEL(time), tm);
 		double rgb[3];
 		ravscope_family_color(ravscope_event_family(ev.kind), rgb);
 		g_autofree char *markup = g_strdup_printf("<span foreground=\"#%02x%02x%02x\">●</span>", (int)(rgb[0] * 255),
 							  (int)(rgb[1] * 255), (int)(rgb[2] * 255));
 		gtk_label_set_markup(GTK_LABEL(dot), markup);
 	} else {
+		gtk_label_set_text(GTK_LABEL(time), "");
 		gtk_label_set_text(GTK_LABEL(text), "(not indexed yet)");
 	}
 }

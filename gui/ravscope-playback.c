@@ -198,7 +198,18 @@ void ravscope_playback_go_to(RavscopePlayback *self, guint64 event)
 {
 	ravscope_playback_stop(self);
 	ravscope_playback_seek(self, event);
-	step_forward(self, step_ms(self));
+	if (!self->doc || ravscope_document_get_position(self->doc) != event)
+		return;
+	/* That event (with a move's fix-ups), not on to the next change. */
+	GArray *events = g_array_new(FALSE, FALSE, sizeof(rav_event));
+	GError *error = NULL;
+	ravscope_document_step_event(self->doc, events, &error);
+	if (error) {
+		message(self, error->message);
+		g_error_free(error);
+	}
+	applied(self, events, step_ms(self));
+	g_array_unref(events);
 }
 
 void ravscope_playback_jump(RavscopePlayback *self, gboolean forward)

@@ -40,10 +40,8 @@ static void update_position(RavscopeTransportBar *self)
 		if (ravscope_document_last_event(self->doc, &ev)) {
 			g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
 			/* Time since the start of the recording, in the unit that reads best. */
-			double us = ev.time_ns / 1000.0;
-			what = us < 1000 ? g_strdup_printf("%.1f µs · %s", us, d)
-			       : us < 1e6 ? g_strdup_printf("%.3f ms · %s", us / 1000, d)
-					  : g_strdup_printf("%.3f s · %s", us / 1e6, d);
+			g_autofree char *t = ravscope_format_time(ravscope_document_event_time_ns(self->doc, ev.index));
+			what = g_strdup_printf("%s · %s", t, d);
 		}
 	}
 	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT, pos, n);

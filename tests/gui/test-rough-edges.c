@@ -456,6 +456,71 @@ static void test_camera(void)
 	close_window(w);
 }
 
+/* ---- 6: the status line names the event gone to; times go forward --------------- */
+
+static GtkWidget *find_with_class(GtkWidget *w, const char *css_class)
+{
+	if (gtk_widget_has_css_class(w, css_class))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
+		GtkWidget *found = find_with_class(c, css_class);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static void test_status_and_times(void)
+{
+	const char *names[] = { "messages", "chatty" };
+	guint64 seen = 0;
+	for (guint k = 0; k < G_N_ELEMENTS(names); k++) {
+		RavscopeWindow *w = open_window(demo(names[k]), 1400, 800);
+		RavscopeDocument *doc = ravscope_window_get_document(w);
+		rav_trace *t = ravscope_document_get_trace(doc);
+		guint64 n = ravscope_document_get_event_count(doc);
+		GtkLabel *status = GTK_LABEL(find_with_class(GTK_WIDGET(w), "ravscope-event"));
+		g_assert_nonnull(status);
+		/* Going to an event (a history row, a list row, a jump): the status
+		 * line describes that event, whatever kind it is and whatever the
+		 * other thread does right after it. */
+		guint checked = 0, kinds = 0;
+		for (guint64 e = 1; e < n; e += n / 157 + 1) {
+			rav_event ev;
+			g_assert_true(rav_trace_event_at(t, e, &ev));
+			if (ev.kind == RAV_EV_TIME)
+				continue;
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.seek-event", "t", e));
+			while (g_main_context_iteration(NULL, FALSE))
+				;
+			g_autofree char *want = ravscope_document_describe_event(doc, &ev);
+			const char *got = gtk_label_get_text(status);
+			if (!g_str_has_suffix(got, want))
+				g_error("%s: after going to event %" G_GUINT64_FORMAT " (%s) the status line says \"%s\"", names[k], e,
+					want, got);
+			checked++;
+			if (!(seen >> ev.kind & 1))
+				kinds++;
+			seen |= (guint64)1 << ev.kind;
+		}
+		g_test_message("%s: status line right after going to %u events of %u new kinds", names[k], checked, kinds);
+		/* Times shown never go backwards along the list. */
+		guint64 last = 0;
+		for (guint64 e = 0; e < n; e++) {
+			guint64 tn = ravscope_document_event_time_ns(doc, e);
+			if (tn < last)
+				g_error("%s: event %" G_GUINT64_FORMAT " is shown at %" G_GUINT64_FORMAT " ns, before event %"
+					G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " ns)", names[k], e, tn, e - 1, last);
+			last = tn;
+		}
+		g_assert_cmpuint(last, >, 0);
+		close_window(w);
+	}
+	g_assert_cmpuint(__builtin_popcountll(seen), >=, 6);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -471,5 +536,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/3-speed-unit", test_speed_unit);
 	g_test_add_func("/Rav/Gui/RoughEdges/4-space-after-choice", test_space_after_choice);
 	g_test_add_func("/Rav/Gui/RoughEdges/5-camera", test_camera);
+	g_test_add_func("/Rav/Gui/RoughEdges/6-status-and-times", test_status_and_times);
 	return g_test_run();
 }
