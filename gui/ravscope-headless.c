@@ -188,11 +188,10 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	vp.x0 = vp.gutter;
 	vp.y0 = chrome ? TITLE_H : 0;
 	vp.width = w - vp.x0;
-	vp.height = h - vp.y0 - (chrome ? TIMELINE_H : 0);
 	vp.dark = o->dark;
 	vp.large_text = o->large_text;
 	vp.legend = chrome && !o->no_legend;
-	vp.reserve_right = vp.legend ? (o->large_text ? 240 : 190) : 0;
+	vp.height = h - vp.y0 - (chrome ? TIMELINE_H : 0) - ravscope_heap_legend_height(&vp);
 	vp.selected = sel;
 	vp.hover = RAV_LOC_NONE;
 	vp.contention = cont;
@@ -359,6 +358,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	cairo_t *cr = cairo_create(surf);
 	RavscopeViewport vp = { .gutter = GUTTER_W, .x0 = GUTTER_W, .y0 = 0, .width = w - GUTTER_W, .height = h,
 				.legend = TRUE, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
+	vp.height -= ravscope_heap_legend_height(&vp);
 	memcpy(vp.accent, accent_rgb, sizeof vp.accent);
 	RavscopeHeapPainter *painter = ravscope_heap_painter_new();
 

@@ -66,7 +66,18 @@ void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const
 	cairo_restore(cr);
 }
 
-static void heat_rgb(double v, double rgb[3])
+gboolean ravscope_contention_heats_pool(const rav_contention *c)
+{
+	/* Lines come hottest first: the first pool line says it. */
+	for (unsigned i = 0; c && i < rav_contention_line_count(c); i++) {
+		const rav_contention_line *ln = rav_contention_line_at(c, i);
+		if (!ln->external)
+			return ln->transfers > 0;
+	}
+	return FALSE;
+}
+
+void ravscope__heat_rgb(double v, double rgb[3])
 {
 	/* amber -> red -> dark red */
 	v = CLAMP(v, 0, 1);
@@ -109,7 +120,7 @@ void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const Ra
 				continue;
 			double v = log1p((double)heat[ln]) / log1p((double)hottest);
 			double rgb[3];
-			heat_rgb(v, rgb);
+			ravscope__heat_rgb(v, rgb);
 			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.35 + 0.6 * v);
 			for (unsigned k = 0; k < cells_per_line; k++) {
 				unsigned c = ln * cells_per_line + k;
@@ -141,8 +152,7 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	if (!lines)
 		return;
 	double fs = vp->large_text ? 16 : 12, sq = vp->large_text ? 18 : 14;
-	/* Leave the bottom-right corner to the legend. */
-	double avail = vp->width - 24 - (vp->legend ? 190 : 0);
+	double avail = vp->width - 24;
 	unsigned fit = (unsigned)MAX(4, (avail - fs * 1.2) / (sq + 3));
 	unsigned shown = (unsigned)MIN(MIN(lines, 48), fit);
 	double bw = MIN(MAX(shown * (sq + 3) + fs * 1.2, fs * 22), avail), bh = fs * 2.6 + sq + 10;
@@ -167,7 +177,7 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 		if (!ln->external)
 			continue;
 		double v = log1p((double)ln->transfers) / log1p((double)hottest), rgb[3];
-		heat_rgb(v, rgb);
+		ravscope__heat_rgb(v, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
 		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 2.1, sq, sq, 3);
 		cairo_fill(cr);

@@ -217,7 +217,7 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		if (vp->scale >= FIELD_SCALE)
 			ravscope__heap_draw_links(cr, doc, L, vp);
 	}
-	if (vp->contention)
+	if (vp->contention && ravscope_contention_heats_pool(vp->contention))
 		ravscope__heap_draw_contention(cr, doc, L, vp);
 	if (vp->contention) {
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
@@ -232,10 +232,6 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		ravscope__heap_draw_selection_links(cr, doc, L, vp);
 		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
 	}
-	/* Zoomed in far enough that cells carry their type names, the legend
-	 * would only hide cells. */
-	if (vp->legend && vp->scale < TEXT_SCALE)
-		ravscope__heap_draw_legend(cr, P, doc, L, vp);
 	double bx, by, bh, ty, th;
 	if (ravscope_heap_scroll_bar(L, vp, &bx, &by, &bh, &ty, &th)) {
 		/* Where the view is among lanes that scroll (an overlay bar, as
@@ -250,4 +246,6 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	cairo_restore(cr);
 	if (vp->gutter > 0)
 		draw_gutter(cr, L, vp);
+	if (vp->legend)
+		ravscope__heap_draw_legend(cr, P, doc, L, vp);
 }

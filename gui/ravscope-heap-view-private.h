@@ -51,6 +51,7 @@ struct _RavscopeHeapView {
 	guint anim_tick;
 	rav_contention *contention;
 	unsigned line_size;
+	guint64 contention_from, contention_to;
 	gboolean large_text, legend, animate;
 };
 

@@ -28,6 +28,13 @@ static double gutter_width(RavscopeHeapView *self)
 	return self->large_text ? 220 : 170;
 }
 
+/* The heap area's height: the widget's, less the legend strip under it. */
+static double heap_height(RavscopeHeapView *self, int h)
+{
+	RavscopeViewport v = { .legend = self->legend, .large_text = self->large_text };
+	return MAX(1, h - ravscope_heap_legend_height(&v));
+}
+
 static gboolean is_dark(void)
 {
 	return adw_style_manager_get_dark(adw_style_manager_get_default());
@@ -37,7 +44,8 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 {
 	if (!self->doc)
 		return;
-	int w = gtk_widget_get_width(GTK_WIDGET(self)), h = gtk_widget_get_height(GTK_WIDGET(self));
+	int w = gtk_widget_get_width(GTK_WIDGET(self));
+	double h = heap_height(self, gtk_widget_get_height(GTK_WIDGET(self)));
 	double aspect = (w - gutter_width(self)) / MAX(h, 1.0);
 	if (self->layout && !self->layout_dirty && fabs(aspect - self->layout_aspect) < 0.01)
 		return;
@@ -57,7 +65,6 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 		v.y0 = 0;
 		v.width = w - v.gutter;
 		v.height = h;
-		v.reserve_right = self->legend ? (self->large_text ? 240 : 190) : 0;
 		L = ravscope_heap_layout_build_fit(self->doc, keep, self->page_cols, &v, self->large_text ? 52 : 40);
 		self->min_lane_h = ravscope_heap_layout_refit_min_h(L, v.scale, self->large_text ? 52 : 40);
 		/* Lanes that scroll keep the place scrolled to across refits. */
@@ -85,7 +92,7 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.x0 = self->vp.gutter;
 	self->vp.y0 = 0;
 	self->vp.width = MAX(1, w - self->vp.gutter);
-	self->vp.height = MAX(1, h);
+	self->vp.height = heap_height(self, h);
 	self->vp.dark = is_dark();
 	self->vp.large_text = self->large_text;
 	self->vp.legend = self->legend;
@@ -93,6 +100,8 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.hover = self->hover;
 	self->vp.contention = self->contention;
 	self->vp.line_size = self->line_size;
+	self->vp.contention_from = self->contention_from;
+	self->vp.contention_to = self->contention_to;
 	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
 	self->vp.n_anims = self->anims->len;
 	if (self->vp.dark) {
@@ -398,10 +407,13 @@ void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
 		gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
-void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c, unsigned line_size)
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c, unsigned line_size, guint64 from,
+				       guint64 to)
 {
 	self->contention = c;
 	self->line_size = line_size;
+	self->contention_from = from;
+	self->contention_to = to;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

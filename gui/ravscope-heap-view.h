@@ -32,8 +32,10 @@ gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self);
 /* After a seek from `from` to `to`: move the selection with its raviolo. */
 void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to);
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
-/* contention: borrowed; line_size: the model's line size in bytes. */
-void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size);
+/* contention: borrowed; line_size: the model's line size in bytes; from,
+ * to: the events it covers (equal: the whole trace). */
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size,
+				       guint64 from, guint64 to);
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */

@@ -94,6 +94,7 @@ void ravscope__heap_draw_links(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 			       const RavscopeViewport *vp);
 
 /* heap-overlays */
+void ravscope__heat_rgb(double v, double rgb[3]); /* 0..1: the overlay's colour scale */
 void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 					 const RavscopeViewport *vp);
 void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc,

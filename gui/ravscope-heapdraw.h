@@ -128,14 +128,17 @@ typedef struct {
 	double x0, y0;         /* heap area origin on the surface (pixels) */
 	double width, height;  /* heap area size (pixels) */
 	double gutter;         /* label column left of the heap area (pixels) */
-	double reserve_right;  /* pixels kept free on the right at fit (the legend's place) */
 	rav_loc selected, hover;
+	/* legend: a strip of ravscope_heap_legend_height() pixels under the heap
+	 * area (and its gutter), never over pages: the caller leaves it out of
+	 * height. */
 	gboolean dark, large_text, legend;
 	const RavscopeAnim *anims;
 	guint n_anims;
 	double anim_t;         /* 0..1 */
 	rav_contention *contention; /* overlay when not NULL */
 	unsigned line_size;    /* the contention model's line size (0: 64) */
+	guint64 contention_from, contention_to; /* the events it covers (equal: the whole trace) */
 	double accent[3];
 } RavscopeViewport;
 
@@ -154,8 +157,8 @@ void ravscope_heap_painter_set_playing(RavscopeHeapPainter *painter, gboolean pl
  * moved between lanes). */
 void ravscope_heap_painter_note_events(RavscopeHeapPainter *painter, const rav_event *events, guint n);
 
-/* Draw background, lanes, pages, cells, links, animation, selection and the
- * legend for the viewport area (plus its gutter). */
+/* Draw background, lanes, pages, cells, links, animation, selection for the
+ * viewport area (plus its gutter), and the legend strip under it. */
 void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 /* Scale and origin that show the whole world in the viewport's area (the
@@ -188,6 +191,13 @@ rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewpo
  * lanes drawn flat for want of a place in it. */
 void ravscope_heap_painter_image_stats(const RavscopeHeapPainter *painter, guint *tiles, guint64 *pixels,
 				       guint *flat_lanes);
+
+/* The legend strip's height for a viewport (0 without a legend). */
+double ravscope_heap_legend_height(const RavscopeViewport *vp);
+/* Is there anything to heat: transfers between threads in pool lines?
+ * Without any, the overlay leaves the cells as they are and the legend
+ * says so. */
+gboolean ravscope_contention_heats_pool(const rav_contention *c);
 
 /* Colours. */
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3]);

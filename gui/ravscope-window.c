@@ -80,9 +80,10 @@ static void on_playing(RavscopePlayback *p, GParamSpec *pspec, RavscopeWindow *s
 static void on_contention_changed(RavscopeContention *c, RavscopeWindow *self)
 {
 	rav_contention *result = ravscope_contention_get_result(c);
-	ravscope_heap_view_set_contention(self->heap_view, ravscope_contention_get_active(c) ? result : NULL,
-					  ravscope_contention_get_line_size(c));
 	guint64 from, to;
+	ravscope_contention_get_range(c, &from, &to);
+	ravscope_heap_view_set_contention(self->heap_view, ravscope_contention_get_active(c) ? result : NULL,
+					  ravscope_contention_get_line_size(c), from, to);
 	ravscope_contention_get_highlight(c, &from, &to);
 	ravscope_timeline_set_window(self->timeline, from, to);
 }

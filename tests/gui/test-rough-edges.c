@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ravscope-heap-view.h"
+#include "ravscope-heapdraw.h"
 #include "ravscope-playback.h"
 #include "ravscope-window.h"
 
@@ -521,6 +522,139 @@ static void test_status_and_times(void)
 	g_assert_cmpuint(__builtin_popcountll(seen), >=, 6);
 }
 
+/* ---- 7: the legend hides no page; the overlay's own legend --------------------- */
+
+static RavscopeDocument *open_doc(const char *path)
+{
+	GError *error = NULL;
+	RavscopeDocument *doc = ravscope_document_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_index_sync(doc, &error));
+	ravscope_document_seek(doc, ravscope_document_busiest_event(doc), NULL);
+	return doc;
+}
+
+/* Draw the heap of doc at a viewport into a new surface of w x h. */
+static cairo_surface_t *draw_heap(RavscopeDocument *doc, RavscopeViewport *vp, int w, int h, double zoom,
+				  RavscopeHeapLayout **layout_out)
+{
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	cairo_t *cr = cairo_create(s);
+	vp->gutter = 170;
+	vp->x0 = 170;
+	vp->y0 = 0;
+	vp->width = w - 170;
+	vp->height = h - ravscope_heap_legend_height(vp);
+	vp->selected = vp->hover = RAV_LOC_NONE;
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, vp, 40);
+	if (zoom > 0) {
+		vp->scale = zoom;
+		vp->ox = 3;
+		vp->oy = 1;
+	}
+	RavscopeHeapPainter *P = ravscope_heap_painter_new();
+	ravscope_heap_draw(cr, P, doc, L, vp);
+	g_assert_cmpint(cairo_status(cr), ==, CAIRO_STATUS_SUCCESS);
+	cairo_destroy(cr);
+	ravscope_heap_painter_free(P);
+	if (layout_out)
+		*layout_out = L;
+	else
+		ravscope_heap_layout_free(L);
+	cairo_surface_flush(s);
+	return s;
+}
+
+static guint64 count_in_rows(cairo_surface_t *s, int y0, int y1, guint32 rgb)
+{
+	int w = cairo_image_surface_get_width(s), stride = cairo_image_surface_get_stride(s);
+	const guint8 *d = cairo_image_surface_get_data(s);
+	guint64 n = 0;
+	for (int y = MAX(y0, 0); y < y1 && y < cairo_image_surface_get_height(s); y++)
+		for (int x = 0; x < w; x++)
+			n += (((const guint32 *)(d + (size_t)y * stride))[x] & 0xffffff) == rgb;
+	return n;
+}
+
+static gboolean same_rows(cairo_surface_t *a, cairo_surface_t *b, int y0, int y1)
+{
+	int stride = cairo_image_surface_get_stride(a);
+	return memcmp(cairo_image_surface_get_data(a) + (size_t)y0 * stride,
+		      cairo_image_surface_get_data(b) + (size_t)y0 * stride, (size_t)(y1 - y0) * stride) == 0;
+}
+
+static void test_legend(void)
+{
+	RavscopeDocument *doc = open_doc(demo("tree"));
+	const int W = 900, H = 600;
+	const double zooms[] = { 0, 12, 40 };
+	for (guint z = 0; z < G_N_ELEMENTS(zooms); z++) {
+		/* The heap area is the same picture with and without the legend:
+		 * the legend is a strip under it, over no page at any zoom. */
+		RavscopeViewport with = { .legend = TRUE }, without = { .legend = FALSE };
+		cairo_surface_t *a = draw_heap(doc, &with, W, H, zooms[z], NULL);
+		without.height = with.height;
+		cairo_surface_t *b = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H);
+		cairo_t *cr = cairo_create(b);
+		without.gutter = without.x0 = 170;
+		without.width = W - 170;
+		without.selected = without.hover = RAV_LOC_NONE;
+		RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &without, 40);
+		if (zooms[z] > 0) {
+			without.scale = zooms[z];
+			without.ox = 3;
+			without.oy = 1;
+		}
+		RavscopeHeapPainter *P = ravscope_heap_painter_new();
+		ravscope_heap_draw(cr, P, doc, L, &without);
+		cairo_destroy(cr);
+		cairo_surface_flush(b);
+		g_assert_cmpfloat(with.scale, ==, without.scale);
+		int strip = (int)(with.y0 + with.height);
+		g_assert_cmpint(strip, <, H);
+		if (!same_rows(a, b, 0, strip))
+			g_error("at zoom %.0f the legend changes the heap area", zooms[z]);
+		/* ... and the strip shows the types. */
+		guint32 node = ravscope_type_argb(RAVSCOPE_TYPE_FIRST_USER, FALSE) & 0xffffff;
+		g_assert_cmpuint(count_in_rows(a, strip, H, node), >, 20);
+		ravscope_heap_painter_free(P);
+		ravscope_heap_layout_free(L);
+		cairo_surface_destroy(a);
+		cairo_surface_destroy(b);
+	}
+	g_object_unref(doc);
+
+	/* The contention overlay: its legend is the heat scale, not the types;
+	 * a model without transfers in the heap's pages leaves the cells as they
+	 * are (it washed out the whole heap). */
+	const char *names[] = { "messages", "list" };
+	for (guint k = 0; k < G_N_ELEMENTS(names); k++) {
+		doc = open_doc(demo(names[k]));
+		rav_contention_config cfg = { .line_size = 64, .windows = 16 };
+		rav_trace_error err = { 0 };
+		rav_contention *c = rav_contention_run(ravscope_document_get_trace(doc), &cfg, NULL, NULL, &err);
+		g_assert_nonnull(c);
+		RavscopeViewport off = { .legend = TRUE }, on = { .legend = TRUE, .contention = c };
+		cairo_surface_t *a = draw_heap(doc, &off, W, H, 0, NULL);
+		cairo_surface_t *b = draw_heap(doc, &on, W, H, 0, NULL);
+		int strip = (int)(on.y0 + on.height);
+		guint32 node = ravscope_type_argb(RAVSCOPE_TYPE_FIRST_USER, FALSE) & 0xffffff;
+		g_assert_cmpuint(count_in_rows(a, strip, H, node), >, 20);
+		g_assert_cmpuint(count_in_rows(b, strip, H, node), ==, 0);
+		gboolean heats = ravscope_contention_heats_pool(c);
+		g_test_message("%s: heats %d", names[k], heats);
+		if (heats)
+			g_assert_false(same_rows(a, b, 0, strip));
+		else
+			g_assert_true(same_rows(a, b, 0, strip));
+		g_assert_true(k == 0 ? heats : !heats);
+		rav_contention_free(c);
+		cairo_surface_destroy(a);
+		cairo_surface_destroy(b);
+		g_object_unref(doc);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -537,5 +671,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/4-space-after-choice", test_space_after_choice);
 	g_test_add_func("/Rav/Gui/RoughEdges/5-camera", test_camera);
 	g_test_add_func("/Rav/Gui/RoughEdges/6-status-and-times", test_status_and_times);
+	g_test_add_func("/Rav/Gui/RoughEdges/7-legend", test_legend);
 	return g_test_run();
 }
