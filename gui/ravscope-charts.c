@@ -172,14 +172,106 @@ static void text_at(cairo_t *cr, double x, double y, const char *text, double px
 	g_object_unref(pl);
 }
 
+/* Where the parts of the timeline go: rows of mark labels on top, a row
+ * of mark flags, the density strip, the axis labels. */
+typedef struct {
+	double rows_y, row_h;
+	guint rows;
+	double flag_y;
+	double strip_y, strip_h;
+} TimelineGeometry;
+
+static void timeline_geometry(double x, double y, double w, double h, const RavscopeTimelineStyle *st,
+			      TimelineGeometry *g)
+{
+	double fs = st->large_text ? 15 : 11;
+	g->row_h = ceil(fs * 1.35);
+	/* Two rows of labels when there is room for a strip under them. */
+	g->rows = h >= g->row_h * 2 + fs * 2.4 + 24 ? 2 : 1;
+	g->rows_y = y;
+	g->flag_y = y + g->rows * g->row_h + 1;
+	g->strip_y = g->flag_y + fs * 0.8;
+	g->strip_h = MAX(10, y + h - fs * 1.5 - g->strip_y);
+}
+
+static double label_width(cairo_t *cr, const char *text, double px)
+{
+	PangoLayout *pl = pango_cairo_create_layout(cr);
+	PangoFontDescription *fd = pango_font_description_from_string("Sans");
+	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+	pango_layout_set_font_description(pl, fd);
+	pango_font_description_free(fd);
+	pango_layout_set_text(pl, text, -1);
+	int tw, th;
+	pango_layout_get_pixel_size(pl, &tw, &th);
+	g_object_unref(pl);
+	return tw;
+}
+
+guint ravscope_timeline_mark_labels(cairo_t *cr, RavscopeDocument *doc, double x, double y, double w, double h,
+				    const RavscopeTimelineStyle *st, RavscopeMarkLabel *out, guint max, guint *hidden)
+{
+	TimelineGeometry g;
+	timeline_geometry(x, y, w, h, st, &g);
+	double fs = st->large_text ? 15 : 11, gap = fs * 0.8, min_w = fs * 4;
+	double row_end[2] = { -1e9, -1e9 }; /* right end of the last label of each row */
+	rav_trace *t = ravscope_document_get_trace(doc);
+	unsigned nm = rav_trace_mark_count(t);
+	guint n = 0, lost = 0;
+	for (unsigned i = 0; i < nm; i++) {
+		rav_trace_mark m;
+		if (!rav_trace_mark_at(t, i, &m) || !m.text || !m.text[0])
+			continue;
+		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
+		/* Right of its flag in the first row with room; failing that, left
+		 * of it (ending at the flag: the last marks of a trace); the
+		 * label is shortened (ellipsized) down to min_w to fit.  Text is
+		 * measured only for a mark that has room, so a trace with
+		 * thousands of marks costs a few measures per frame. */
+		double want = -1;
+		gboolean placed = FALSE;
+		for (guint r = 0; r < g.rows && !placed; r++) {
+			double lx = MAX(mx + 4, row_end[r] + gap);
+			if (lx > mx + fs * 3 || x + w - lx < MIN(min_w, w / 4))
+				continue; /* too far from its flag to read as its label */
+			if (want < 0)
+				want = MIN(label_width(cr, m.text, fs), fs * 24);
+			double lw = MIN(want, x + w - lx);
+			if (lw < MIN(want, min_w))
+				continue;
+			if (n < max)
+				out[n++] = (RavscopeMarkLabel){ i, lx, g.rows_y + r * g.row_h, lw, g.row_h };
+			row_end[r] = lx + lw;
+			placed = TRUE;
+		}
+		for (guint r = 0; r < g.rows && !placed; r++) {
+			double room = mx - 4 - MAX(x, row_end[r] + gap);
+			if (room < min_w)
+				continue;
+			if (want < 0)
+				want = MIN(label_width(cr, m.text, fs), fs * 24);
+			double lw = MIN(want, room);
+			if (n < max)
+				out[n++] = (RavscopeMarkLabel){ i, mx - 4 - lw, g.rows_y + r * g.row_h, lw, g.row_h };
+			row_end[r] = mx - 4;
+			placed = TRUE;
+		}
+		lost += !placed;
+	}
+	if (hidden)
+		*hidden = lost;
+	return n;
+}
+
 void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeDocument *doc,
 			    double x, double y, double w, double h, const RavscopeTimelineStyle *st)
 {
 	double fg[3];
 	ink(st->dark, fg);
 	double fs = st->large_text ? 15 : 11;
-	double marks_h = fs * 1.6;          /* row of mark labels on top */
-	double strip_y = y + marks_h, strip_h = MAX(10, h - marks_h - fs * 1.5);
+	TimelineGeometry g;
+	timeline_geometry(x, y, w, h, st, &g);
+	double strip_y = g.strip_y, strip_h = g.strip_h;
 	guint nbins = MAX(1, (guint)(w / 3));
 	cache_fill(cache, doc, nbins);
 
@@ -232,38 +324,47 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 		text_at(cr, hx + 6, strip_y + 4, "indexing…", fs, FALSE, 0);
 	}
 
-	/* User marks: labelled ticks. */
+	/* User marks: a tick through the strip under a small flag, and labels
+	 * in the rows above, placed so that none overlaps another. */
 	rav_trace *t = ravscope_document_get_trace(doc);
 	unsigned nm = rav_trace_mark_count(t);
-	double last_label_end = -1e9;
+	double fr = st->large_text ? 5 : 4;
 	for (unsigned i = 0; i < nm; i++) {
-		rav_trace_mark m_entry;
-		const rav_trace_mark *m = rav_trace_mark_at(t, i, &m_entry) ? &m_entry : NULL;
-		if (!m)
+		rav_trace_mark m;
+		if (!rav_trace_mark_at(t, i, &m))
 			continue;
-		double mx = floor(ravscope_timeline_x_of(doc, x, w, m->event)) + 0.5;
+		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
 		cairo_set_source_rgb(cr, 0.9, 0.65, 0.04);
 		cairo_set_line_width(cr, st->large_text ? 2.5 : 1.5);
-		cairo_move_to(cr, mx, y + marks_h * 0.75);
+		cairo_move_to(cr, mx, g.flag_y + fr);
 		cairo_line_to(cr, mx, strip_y + strip_h);
 		cairo_stroke(cr);
-		cairo_move_to(cr, mx - 4, y + marks_h * 0.45);
-		cairo_line_to(cr, mx + 4, y + marks_h * 0.45);
-		cairo_line_to(cr, mx, y + marks_h * 0.85);
+		cairo_move_to(cr, mx - fr, g.flag_y);
+		cairo_line_to(cr, mx + fr, g.flag_y);
+		cairo_line_to(cr, mx, g.flag_y + fr * 1.6);
 		cairo_close_path(cr);
 		cairo_fill(cr);
-		if (mx + 6 > last_label_end && m->text) {
-			cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
-			double maxw = MIN(220, x + w - mx - 8);
-			if (maxw > 30) {
-				text_at(cr, mx + 6, y + 1, m->text, fs, FALSE, maxw);
-				last_label_end = mx + 6 + maxw;
-			}
-		}
+	}
+	RavscopeMarkLabel labels[256];
+	guint nl = ravscope_timeline_mark_labels(cr, doc, x, y, w, h, st, labels, G_N_ELEMENTS(labels), NULL);
+	for (guint i = 0; i < nl; i++) {
+		rav_trace_mark m;
+		if (!rav_trace_mark_at(t, labels[i].mark, &m) || !m.text)
+			continue;
+		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
+		/* A hairline from the label down to its flag. */
+		cairo_set_source_rgba(cr, 0.9, 0.65, 0.04, 0.8);
+		cairo_set_line_width(cr, 1);
+		cairo_move_to(cr, mx, labels[i].y + labels[i].h * 0.5);
+		cairo_line_to(cr, mx, g.flag_y);
+		cairo_stroke(cr);
+		cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
+		text_at(cr, labels[i].x, labels[i].y, m.text, fs, FALSE, labels[i].w);
 	}
 
 	/* Axis labels. */
 	guint64 n = axis_events(doc);
+	(void)fs;
 	char buf[96];
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.65);
 	text_at(cr, x + 2, strip_y + strip_h + 2, "0", fs * 0.9, FALSE, 0);

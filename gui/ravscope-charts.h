@@ -47,6 +47,16 @@ typedef struct {
 /* Density strip, marks, playhead.  x/y/w/h: the area on the surface. */
 void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeDocument *doc,
 			    double x, double y, double w, double h, const RavscopeTimelineStyle *style);
+/* Where the timeline drawn in x/y/w/h puts its mark labels: rows above the
+ * strip, no label over another, each shortened (ellipsized) at most down to
+ * a few characters; marks left without a label are counted in *hidden (the
+ * tooltip names them).  Returns the labels written (up to max). */
+typedef struct {
+	guint mark; /* index for rav_trace_mark_at */
+	double x, y, w, h;
+} RavscopeMarkLabel;
+guint ravscope_timeline_mark_labels(cairo_t *cr, RavscopeDocument *doc, double x, double y, double w, double h,
+				    const RavscopeTimelineStyle *style, RavscopeMarkLabel *out, guint max, guint *hidden);
 /* Horizontal pixel -> event index, and back, for the same area. */
 guint64 ravscope_timeline_event_at(RavscopeDocument *doc, double x0, double w, double x);
 double ravscope_timeline_x_of(RavscopeDocument *doc, double x0, double w, guint64 event);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ravscope-charts.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-heapdraw.h"
 #include "ravscope-playback.h"
@@ -655,6 +656,51 @@ static void test_legend(void)
 	}
 }
 
+/* ---- 8: timeline mark labels neither overlap nor vanish ---------------------- */
+
+static void test_mark_labels(void)
+{
+	const char *names[] = { "tree", "list", "serialize", "messages" };
+	const double widths[] = { 500, 900, 1600 };
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 10, 10);
+	cairo_t *cr = cairo_create(s);
+	for (guint k = 0; k < G_N_ELEMENTS(names); k++) {
+		RavscopeDocument *doc = open_doc(demo(names[k]));
+		guint marks = rav_trace_mark_count(ravscope_document_get_trace(doc));
+		for (guint wi = 0; wi < G_N_ELEMENTS(widths); wi++) {
+			for (int large = 0; large < 2; large++) {
+				RavscopeTimelineStyle st = { .large_text = large, .hover_event = G_MAXUINT64 };
+				double x = 12, y = 4, w = widths[wi] - 24, h = large ? 116 : 88;
+				RavscopeMarkLabel lab[64];
+				guint hidden = 0;
+				guint n = ravscope_timeline_mark_labels(cr, doc, x, y, w, h, &st, lab, G_N_ELEMENTS(lab), &hidden);
+				g_assert_cmpuint(n + hidden, ==, marks);
+				for (guint i = 0; i < n; i++) {
+					g_assert_cmpfloat(lab[i].x, >=, x);
+					g_assert_cmpfloat(lab[i].x + lab[i].w, <=, x + w + 0.5);
+					g_assert_cmpfloat(lab[i].y, >=, y);
+					g_assert_cmpfloat(lab[i].y + lab[i].h, <=, y + h / 2);
+					g_assert_cmpfloat(lab[i].w, >=, 20);
+					for (guint j = 0; j < i; j++) {
+						gboolean apart = lab[i].x >= lab[j].x + lab[j].w || lab[j].x >= lab[i].x + lab[i].w ||
+								 lab[i].y >= lab[j].y + lab[j].h || lab[j].y >= lab[i].y + lab[i].h;
+						if (!apart)
+							g_error("%s at %.0f px: the labels of marks %u and %u overlap", names[k],
+								widths[wi], lab[i].mark, lab[j].mark);
+					}
+				}
+				/* The list and tree demos: every mark labelled at a usual width. */
+				if (wi >= 1 && (k == 0 || k == 1) && hidden)
+					g_error("%s at %.0f px%s: %u of %u mark labels left out", names[k], widths[wi],
+						large ? " (large text)" : "", hidden, marks);
+			}
+		}
+		g_object_unref(doc);
+	}
+	cairo_destroy(cr);
+	cairo_surface_destroy(s);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -672,5 +718,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/5-camera", test_camera);
 	g_test_add_func("/Rav/Gui/RoughEdges/6-status-and-times", test_status_and_times);
 	g_test_add_func("/Rav/Gui/RoughEdges/7-legend", test_legend);
+	g_test_add_func("/Rav/Gui/RoughEdges/8-mark-labels", test_mark_labels);
 	return g_test_run();
 }
