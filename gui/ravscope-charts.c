@@ -403,62 +403,155 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 	cairo_restore(cr);
 }
 
-gboolean ravscope_chart_draw(cairo_t *cr, RavscopeDocument *doc, const char *title,
-			     rav_series_kind kind, gint64 arg, const double *values, guint n_values,
-			     double x, double y, double w, double h, const RavscopeTimelineStyle *st)
+/* Where a chart puts its parts inside x/y/w/h: the title row, the value
+ * axis on the left, the plot, the event axis under it. */
+static void chart_geometry(double x, double y, double w, double h, const RavscopeTimelineStyle *st, double *px,
+			   double *py, double *pw, double *ph)
+{
+	double fs = st->large_text ? 15 : 11;
+	double axis_w = fs * 4.2, title_h = fs * 1.7, xaxis_h = fs * 1.3;
+	*px = x + axis_w;
+	*py = y + title_h;
+	*pw = MAX(10, w - axis_w);
+	*ph = MAX(10, h - title_h - xaxis_h);
+}
+
+static char *format_value(double v)
+{
+	if (v >= 1e6)
+		return g_strdup_printf("%.1fM", v / 1e6);
+	if (v >= 1e4)
+		return g_strdup_printf("%.0fk", v / 1e3);
+	if (v >= 100 || v == floor(v))
+		return g_strdup_printf("%.0f", v);
+	return g_strdup_printf("%.1f", v);
+}
+
+static void text_right(cairo_t *cr, double right, double y, const char *text, double px)
+{
+	double tw = label_width(cr, text, px);
+	text_at(cr, right - tw, y, text, px, FALSE, 0);
+}
+
+gboolean ravscope_chart_event_at(RavscopeDocument *doc, double x, double y, double w, double h,
+				 const RavscopeTimelineStyle *st, double pointer_x, double pointer_y, guint64 *event)
+{
+	double px, py, pw, ph;
+	chart_geometry(x, y, w, h, st, &px, &py, &pw, &ph);
+	if (pointer_x < px || pointer_x > px + pw || pointer_y < y || pointer_y > y + h)
+		return FALSE;
+	*event = ravscope_timeline_event_at(doc, px, pw, pointer_x);
+	return TRUE;
+}
+
+gboolean ravscope_chart_draw(cairo_t *cr, RavscopeDocument *doc, const RavscopeChartSpec *spec, double x, double y,
+			     double w, double h, const RavscopeTimelineStyle *st)
 {
 	double fg[3];
 	ink(st->dark, fg);
 	double fs = st->large_text ? 15 : 11;
-	guint n = values ? n_values : MAX(8, (guint)(w / 2));
-	double *v = values ? (double *)values : g_new0(double, n);
-	gboolean ok = values != NULL;
+	double px, py, pw, ph;
+	chart_geometry(x, y, w, h, st, &px, &py, &pw, &ph);
 	guint64 events = ravscope_document_get_event_count(doc);
-	if (!values && events > 0)
-		ok = rav_trace_series(ravscope_document_get_trace(doc), kind, arg, 0, events, n, v);
+	guint64 axis = axis_events(doc);
+	guint n = spec->values ? spec->n_values : MAX(8, (guint)(pw / 2));
+	double *v = g_new0(double, MAX(n, 1));
+	gboolean ok = FALSE;
+	if (spec->values) {
+		memcpy(v, spec->values, sizeof(double) * n);
+		ok = n > 0;
+	} else if (events > 0) {
+		ok = rav_trace_series(ravscope_document_get_trace(doc), spec->kind, spec->arg, 0, events, n, v);
+	}
+	/* Counts per bin read as a rate: per 1,000 events, whatever the width. */
+	double bin_events = events > 0 ? (double)events / n : 1;
+	if (ok && spec->rate)
+		for (guint i = 0; i < n; i++)
+			v[i] = v[i] * 1000.0 / MAX(bin_events, 1e-9);
 	cairo_save(cr);
 	cairo_rectangle(cr, x, y, w, h);
 	cairo_clip(cr);
-	double vmax = 0, last = 0;
+	double vmax = 0;
 	for (guint i = 0; ok && i < n; i++)
 		vmax = MAX(vmax, v[i]);
-	if (ok && n)
-		last = v[n - 1];
-	char buf[160];
+	/* Title and unit. */
+	char buf[200];
 	if (ok)
-		g_snprintf(buf, sizeof buf, "%s   max %.0f", title, vmax);
+		g_snprintf(buf, sizeof buf, "%s", spec->title);
 	else
-		g_snprintf(buf, sizeof buf, "%s   (available when indexing ends)", title);
-	(void)last;
+		g_snprintf(buf, sizeof buf, "%s   (available when indexing ends)", spec->title);
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.85);
-	text_at(cr, x + 2, y, buf, fs, TRUE, w - 4);
-	double cy = y + fs * 1.7, ch = h - fs * 1.7 - 2;
+	text_at(cr, x + 2, y, buf, fs, TRUE, w * 0.6);
+	double tw = MIN(label_width(cr, buf, fs) * 1.1, w * 0.6);
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.6);
+	text_at(cr, x + 2 + tw + fs, y + fs * 0.1, spec->unit, fs * 0.9, FALSE, w - tw - fs - 4);
+	/* Plot and value axis: 0 and the largest value. */
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.05);
-	cairo_rectangle(cr, x, cy, w, ch);
+	cairo_rectangle(cr, px, py, pw, ph);
 	cairo_fill(cr);
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.3);
+	cairo_set_line_width(cr, 1);
+	cairo_move_to(cr, px - 0.5, py);
+	cairo_line_to(cr, px - 0.5, py + ph + 0.5);
+	cairo_line_to(cr, px + pw, py + ph + 0.5);
+	cairo_stroke(cr);
+	double vtop = vmax > 0 ? vmax : 1;
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.65);
+	g_autofree char *top = format_value(ok ? vtop : 0);
+	text_right(cr, px - fs * 0.4, py - fs * 0.1, top, fs * 0.85);
+	text_right(cr, px - fs * 0.4, py + ph - fs * 1.1, "0", fs * 0.85);
+	/* Event axis: 0 and the last event. */
+	text_at(cr, px, py + ph + 1, "0", fs * 0.8, FALSE, 0);
+	g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT " events", axis);
+	text_right(cr, px + pw, py + ph + 1, buf, fs * 0.8);
 	if (ok && vmax > 0) {
-		cairo_move_to(cr, x, cy + ch);
+		double used = axis ? pw * (double)events / axis : pw;
+		cairo_move_to(cr, px, py + ph);
 		for (guint i = 0; i < n; i++)
-			cairo_line_to(cr, x + w * (i + 0.5) / n, cy + ch - ch * v[i] / vmax);
-		cairo_line_to(cr, x + w, cy + ch);
+			cairo_line_to(cr, px + used * (i + 0.5) / n, py + ph - ph * v[i] / vtop);
+		cairo_line_to(cr, px + used, py + ph);
 		cairo_close_path(cr);
 		cairo_set_source_rgba(cr, st->accent[0], st->accent[1], st->accent[2], 0.25);
 		cairo_fill_preserve(cr);
 		cairo_new_path(cr);
 		for (guint i = 0; i < n; i++)
-			cairo_line_to(cr, x + w * (i + 0.5) / n, cy + ch - ch * v[i] / vmax);
+			cairo_line_to(cr, px + used * (i + 0.5) / n, py + ph - ph * v[i] / vtop);
 		cairo_set_source_rgb(cr, st->accent[0], st->accent[1], st->accent[2]);
 		cairo_set_line_width(cr, st->large_text ? 2.5 : 1.5);
 		cairo_stroke(cr);
 	}
-	double px = floor(ravscope_timeline_x_of(doc, x, w, ravscope_document_get_position(doc))) + 0.5;
+	/* The playhead. */
+	double phx = floor(ravscope_timeline_x_of(doc, px, pw, ravscope_document_get_position(doc))) + 0.5;
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.6);
 	cairo_set_line_width(cr, 1);
-	cairo_move_to(cr, px, cy);
-	cairo_line_to(cr, px, cy + ch);
+	cairo_move_to(cr, phx, py);
+	cairo_line_to(cr, phx, py + ph);
 	cairo_stroke(cr);
+	/* The pointer's read-out: the event under it and the value there. */
+	if (ok && st->hover_event != G_MAXUINT64 && st->hover_event <= axis && events > 0) {
+		guint64 e = MIN(st->hover_event, events - 1);
+		guint bin = (guint)MIN((double)n - 1, (double)e * n / events);
+		double hx = floor(ravscope_timeline_x_of(doc, px, pw, e)) + 0.5;
+		cairo_set_source_rgba(cr, st->accent[0], st->accent[1], st->accent[2], 0.9);
+		cairo_move_to(cr, hx, py);
+		cairo_line_to(cr, hx, py + ph);
+		cairo_stroke(cr);
+		double hy = py + ph - ph * v[bin] / vtop;
+		cairo_arc(cr, hx, hy, st->large_text ? 4 : 3, 0, 2 * G_PI);
+		cairo_fill(cr);
+		g_autofree char *val = format_value(v[bin]);
+		g_snprintf(buf, sizeof buf, "%s %s · event %" G_GUINT64_FORMAT, val, spec->readout ? spec->readout : "", e);
+		double bw = label_width(cr, buf, fs * 0.9) + fs;
+		double bx = hx + 6 + bw > px + pw ? hx - 6 - bw : hx + 6, by = py + 2;
+		bx = CLAMP(bx, x, x + w - bw);
+		double bg = st->dark ? 0.12 : 0.98;
+		cairo_set_source_rgba(cr, bg, bg, bg, 0.92);
+		cairo_rectangle(cr, bx, by, bw, fs * 1.4);
+		cairo_fill(cr);
+		cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.95);
+		text_at(cr, bx + fs * 0.5, by + fs * 0.15, buf, fs * 0.9, FALSE, 0);
+	}
 	cairo_restore(cr);
-	if (!values)
-		g_free(v);
+	g_free(v);
 	return ok;
 }

@@ -414,8 +414,21 @@ static void find_panels(RavscopeWindow *self)
 	g_object_unref(pages);
 }
 
+/* The tab icons ship in the resource.  GtkApplication adds its resource
+ * path to the icon theme; a window made without one (tests, --render's
+ * widgets) adds it itself. */
+static void add_resource_icons(GtkWidget *w)
+{
+	GtkIconTheme *theme = gtk_icon_theme_get_for_display(gtk_widget_get_display(w));
+	const char *path = "/org/ravscope/Ravscope/icons";
+	g_auto(GStrv) have = gtk_icon_theme_get_resource_path(theme);
+	if (!have || !g_strv_contains((const char *const *)have, path))
+		gtk_icon_theme_add_resource_path(theme, path);
+}
+
 static void ravscope_window_init(RavscopeWindow *self)
 {
+	add_resource_icons(GTK_WIDGET(self));
 	gtk_widget_init_template(GTK_WIDGET(self));
 	find_panels(self);
 	self->settings = ravscope_settings_new();

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ravscope-charts-panel.h"
 #include "ravscope-charts.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-heapdraw.h"
@@ -701,6 +702,60 @@ static void test_mark_labels(void)
 	cairo_surface_destroy(s);
 }
 
+/* ---- 9: tab icons that exist; charts with axes, read-out and click-to-seek ---- */
+
+static void test_tabs_and_charts(void)
+{
+	RavscopeWindow *w = open_window(demo("tree"), 1400, 800);
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	GtkSelectionModel *pages = adw_view_stack_get_pages(stack);
+	GtkIconTheme *theme = gtk_icon_theme_get_for_display(gtk_widget_get_display(GTK_WIDGET(w)));
+	for (guint i = 0; i < g_list_model_get_n_items(G_LIST_MODEL(pages)); i++) {
+		AdwViewStackPage *page = g_list_model_get_item(G_LIST_MODEL(pages), i);
+		const char *icon = adw_view_stack_page_get_icon_name(page);
+		if (!icon || !gtk_icon_theme_has_icon(theme, icon))
+			g_error("tab %s: icon %s is not in the icon theme", adw_view_stack_page_get_name(page), icon);
+		g_assert_false(g_str_has_prefix(icon, "weather-"));
+		g_object_unref(page);
+	}
+	g_object_unref(pages);
+
+	RavscopeChartsPanel *charts = RAVSCOPE_CHARTS_PANEL(show_panel(w, "charts"));
+	GtkWidget *area = find_by_type(GTK_WIDGET(charts), "GtkDrawingArea");
+	int aw = gtk_widget_get_width(area);
+	g_assert_cmpint(aw, >, 100);
+	/* Over the first chart's plot: an event; over its value axis: none. */
+	guint64 e0 = 0, e1 = 0, none;
+	g_assert_true(ravscope_charts_panel_event_at(charts, aw * 0.3, 60, &e0));
+	g_assert_true(ravscope_charts_panel_event_at(charts, aw * 0.7, 60, &e1));
+	g_assert_cmpuint(e1, >, e0);
+	g_assert_false(ravscope_charts_panel_event_at(charts, 20, 60, &none));
+	/* The read-out is drawn where the pointer is. */
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	RavscopeChartSpec spec = { "Moves", "per 1,000 events", "per 1,000", RAV_SERIES_MOVES, -1, TRUE, NULL, 0 };
+	cairo_surface_t *img[2];
+	for (int k = 0; k < 2; k++) {
+		img[k] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 400, 100);
+		cairo_t *cr = cairo_create(img[k]);
+		RavscopeTimelineStyle st = { .hover_event = k ? e1 : G_MAXUINT64 };
+		g_assert_true(ravscope_chart_draw(cr, doc, &spec, 0, 0, 400, 100, &st));
+		cairo_destroy(cr);
+		cairo_surface_flush(img[k]);
+	}
+	g_assert_false(same_rows(img[0], img[1], 0, 100));
+	cairo_surface_destroy(img[0]);
+	cairo_surface_destroy(img[1]);
+	/* A click goes there. */
+	ravscope_charts_panel_click(charts, aw * 0.5, 60);
+	spin_a_bit();
+	guint64 e;
+	g_assert_true(ravscope_charts_panel_event_at(charts, aw * 0.5, 60, &e));
+	guint64 pos = ravscope_document_get_position(ravscope_window_get_document(w));
+	g_assert_cmpuint(pos, >, e);
+	g_assert_cmpuint(pos, <=, e + 16);
+	close_window(w);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -719,5 +774,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/6-status-and-times", test_status_and_times);
 	g_test_add_func("/Rav/Gui/RoughEdges/7-legend", test_legend);
 	g_test_add_func("/Rav/Gui/RoughEdges/8-mark-labels", test_mark_labels);
+	g_test_add_func("/Rav/Gui/RoughEdges/9-tabs-and-charts", test_tabs_and_charts);
 	return g_test_run();
 }
