@@ -135,7 +135,14 @@ static void resize(RavscopeWindow *w, int width, int height)
 	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
 	for (int i = 0; i < 40 && (gdk_surface_get_width(s) != width || gdk_surface_get_height(s) != height); i++)
 		spin_a_bit();
-	spin_a_bit();
+	/* The side panel folds (or unfolds) with a slide: let it end. */
+	AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+	for (int i = 0; i < 100; i++) {
+		spin_a_bit();
+		double p = adw_flap_get_reveal_progress(flap);
+		if (p == 0 || p == 1)
+			break;
+	}
 }
 
 static void test_small_window(void)
