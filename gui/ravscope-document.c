@@ -434,6 +434,47 @@ guint64 ravscope_document_busiest_event(RavscopeDocument *doc)
 	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
 }
 
+gboolean ravscope_document_ever_had_cells(RavscopeDocument *doc)
+{
+	enum { BINS = 64 };
+	guint64 n = ravscope_document_get_event_count(doc);
+	double v[BINS];
+	if (n == 0)
+		return FALSE;
+	if (!rav_trace_series(doc->trace, RAV_SERIES_PAGES, -1, 0, n, BINS, v))
+		return TRUE; /* not known yet: assume so */
+	for (guint i = 0; i < BINS; i++)
+		if (v[i] > 0)
+			return TRUE;
+	return FALSE;
+}
+
+gboolean ravscope_document_has_accesses(RavscopeDocument *doc)
+{
+	double v = 0;
+	guint64 n = ravscope_document_get_event_count(doc);
+	return n > 0 && rav_trace_series(doc->trace, RAV_SERIES_EVENTS, RAV_EV_ACCESS, 0, n, 1, &v) && v > 0;
+}
+
+char *ravscope_document_opening(RavscopeDocument *doc, guint64 *event)
+{
+	guint64 n = ravscope_document_get_event_count(doc);
+	if (n == 0) {
+		*event = 0;
+		return g_strdup("This trace holds no events: the program stopped before recording anything.");
+	}
+	if (!ravscope_document_ever_had_cells(doc)) {
+		*event = 0;
+		if (ravscope_document_has_accesses(doc))
+			return g_strdup("No ravioli cells in this trace: its threads share memory outside the pool. "
+					"Contention (C) shows the cache lines they pass back and forth.");
+		return g_strdup("No ravioli cells in this trace. Space plays its events.");
+	}
+	*event = ravscope_document_busiest_event(doc);
+	return g_strdup_printf("Opened at event %" G_GUINT64_FORMAT ", when the most cells are live. "
+			       "Home goes to the start, Space plays.", *event);
+}
+
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)
 {
 	gpointer v;

@@ -82,6 +82,14 @@ guint64 ravscope_step_stop_kinds(void);
  * that is not available yet). */
 guint64 ravscope_document_busiest_event(RavscopeDocument *doc);
 
+/* Did any heap ever own a page (a trace of a program that shares only
+ * malloc'd memory has none)?  Did the recording keep memory accesses? */
+gboolean ravscope_document_ever_had_cells(RavscopeDocument *doc);
+gboolean ravscope_document_has_accesses(RavscopeDocument *doc);
+/* Where to open an indexed trace, and the sentence that says why: the
+ * moment the most cells are live, or the start of a trace without cells. */
+char *ravscope_document_opening(RavscopeDocument *doc, guint64 *event);
+
 /* Most pages the heap ever owned (from the summary series once indexed;
  * the current count before). */
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id);

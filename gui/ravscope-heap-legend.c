@@ -97,24 +97,37 @@ static int cmp_count_desc(gconstpointer a, gconstpointer b)
 	return x->cells < y->cells ? 1 : x->cells > y->cells ? -1 : (int)x->type - (int)y->type;
 }
 
-/* Types: a swatch and "name count" each, live types first (most cells
- * first), then page header and empty; what does not fit is counted. */
+/* Types: a swatch and "name count" each, the live types first (most cells
+ * first), whose counts add up to the live count the lanes, the title and
+ * the charts give; then, after a gap, the cells that are not counted as
+ * live: root cells, page headers, empty cells.  What does not fit is
+ * counted. */
 static void draw_types(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp, GArray *counts, double x,
 		       double y, double right, double h, double fs, const double tc[3])
 {
 	GArray *rows = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
+	guint64 roots = 0;
 	for (guint i = 0; counts && i < counts->len; i++) {
 		RavscopeTypeCount c = g_array_index(counts, RavscopeTypeCount, i);
-		if (c.type != RAVSCOPE_TYPE_EMPTY && c.type != RAVSCOPE_TYPE_HEADER)
+		if (c.type == RAVSCOPE_TYPE_ROOT)
+			roots = c.cells;
+		else if (c.type != RAVSCOPE_TYPE_EMPTY && c.type != RAVSCOPE_TYPE_HEADER)
 			g_array_append_val(rows, c);
 	}
 	g_array_sort(rows, cmp_count_desc);
-	RavscopeTypeCount fixed[2] = { { RAVSCOPE_TYPE_HEADER, 0 }, { RAVSCOPE_TYPE_EMPTY, 0 } };
-	g_array_append_vals(rows, fixed, 2);
+	guint structural = rows->len; /* the first of the cells not counted as live */
+	RavscopeTypeCount fixed[3] = { { RAVSCOPE_TYPE_ROOT, roots }, { RAVSCOPE_TYPE_HEADER, 0 }, { RAVSCOPE_TYPE_EMPTY, 0 } };
+	g_array_append_vals(rows, roots ? fixed : fixed + 1, roots ? 3 : 2);
 	double sw = fs * 1.05, gap = fs * 1.4;
 	char buf[160];
 	for (guint i = 0; i < rows->len; i++) {
 		RavscopeTypeCount c = g_array_index(rows, RavscopeTypeCount, i);
+		if (i == structural && i > 0) {
+			/* A thin rule between live cells and the others. */
+			cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.25);
+			cairo_rectangle(cr, floor(x - gap / 2), y + h * 0.2, 1, h * 0.6);
+			cairo_fill(cr);
+		}
 		if (c.cells)
 			g_snprintf(buf, sizeof buf, "%s %" G_GUINT64_FORMAT, ravscope_document_type_name(doc, c.type), c.cells);
 		else
@@ -152,7 +165,18 @@ static void draw_heat(cairo_t *cr, const RavscopeViewport *vp, double x, double 
 	char buf[256];
 	double ty = y + (h - fs * 1.25) / 2;
 	if (!ravscope_contention_heats_pool(vp->contention)) {
-		g_snprintf(buf, sizeof buf, "Cache lines: no transfers between threads in the heap's pages in %s", range);
+		guint64 outside = 0;
+		for (unsigned i = 0; i < rav_contention_line_count(vp->contention); i++) {
+			const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+			if (ln->external)
+				outside += ln->transfers;
+		}
+		if (outside)
+			g_snprintf(buf, sizeof buf, "Cache lines: %" G_GUINT64_FORMAT " transfers outside the pool (box above), "
+				   "none in the heap's pages; %s", outside, range);
+		else
+			g_snprintf(buf, sizeof buf, "Cache lines: no transfers between threads in the heap's pages in %s",
+				   range);
 		ravscope__draw_text(cr, x, ty, buf, fs, FALSE, tc, right - x);
 		return;
 	}
@@ -207,7 +231,7 @@ static void draw_strip(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewpor
 	double x = x0 + 10, right = x0 + w - 10;
 	if (vp->contention)
 		draw_heat(cr, vp, x, y + 1, right, h - 1, fs, tc);
-	else
+	else if (counts && counts->len)
 		draw_types(cr, doc, vp, counts, x, y + 1, right, h - 1, fs, tc);
 	cairo_restore(cr);
 }

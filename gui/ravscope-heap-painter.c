@@ -214,8 +214,6 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		ravscope__heap_image_draw(cr, P, doc, L, vp);
 	} else {
 		ravscope__heap_draw_cells(cr, P, doc, L, vp);
-		if (vp->scale >= FIELD_SCALE)
-			ravscope__heap_draw_links(cr, doc, L, vp);
 	}
 	if (vp->contention && ravscope_contention_heats_pool(vp->contention))
 		ravscope__heap_draw_contention(cr, doc, L, vp);
@@ -224,6 +222,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		ravscope__heap_draw_external_lines(cr, vp);
 	}
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	if (L->pages->len == 0 && ravscope_document_is_indexed(doc) && !ravscope_document_ever_had_cells(doc))
+		ravscope__heap_draw_no_cells(cr, doc, vp);
 	if (vp->n_anims)
 		ravscope__heap_draw_anims(cr, doc, L, vp);
 	if (vp->hover != RAV_LOC_NONE && vp->hover != vp->selected)

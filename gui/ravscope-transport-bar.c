@@ -21,6 +21,8 @@ struct _RavscopeTransportBar {
 	RavscopePlayback *playback;
 	RavscopeDocument *doc;
 	gulong position_handler, progress_handler;
+	char *hint;        /* shown instead of the last event until the playhead moves */
+	guint64 hint_at;   /* the position it was given at */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeTransportBar, ravscope_transport_bar, GTK_TYPE_WIDGET)
@@ -45,6 +47,12 @@ static void update_position(RavscopeTransportBar *self)
 		}
 	}
 	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT, pos, n);
+	if (self->hint && pos != self->hint_at)
+		g_clear_pointer(&self->hint, g_free);
+	if (self->hint) {
+		g_free(what);
+		what = g_strdup(self->hint);
+	}
 	gtk_label_set_text(self->event_label, what ? what : (pos == 0 ? "start of the trace" : ""));
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->event_label), what);
 	gtk_label_set_markup(self->position_label, text);
@@ -68,12 +76,26 @@ void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDoc
 		g_clear_signal_handler(&self->progress_handler, self->doc);
 		g_clear_object(&self->doc);
 	}
+	g_clear_pointer(&self->hint, g_free);
 	if (doc) {
 		self->doc = g_object_ref(doc);
 		self->position_handler = g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
 		self->progress_handler = g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 		update_position(self);
 	}
+}
+
+void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hint)
+{
+	g_free(self->hint);
+	self->hint = g_strdup(hint);
+	self->hint_at = self->doc ? ravscope_document_get_position(self->doc) : 0;
+	update_position(self);
+}
+
+const char *ravscope_transport_bar_get_status(RavscopeTransportBar *self)
+{
+	return gtk_label_get_text(self->event_label);
 }
 
 void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean indexing)
@@ -176,6 +198,7 @@ static void ravscope_transport_bar_dispose(GObject *object)
 {
 	RavscopeTransportBar *self = RAVSCOPE_TRANSPORT_BAR(object);
 	ravscope_transport_bar_set_document(self, NULL);
+	g_clear_pointer(&self->hint, g_free);
 	ravscope_transport_bar_set_playback(self, NULL);
 	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_TRANSPORT_BAR);
 	GtkWidget *child;

@@ -10,17 +10,31 @@
 
 #include "ravscope-application.h"
 
-/* Trace actions only make sense with a trace. */
+/* Trace actions only make sense with a trace, and those that move the
+ * playhead only with events to move over. */
 static const char *const trace_actions[] = {
-	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
 	"win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find", "win.contention", "win.follow",
-	"win.toggle-sidebar", "win.select-cell", "win.seek-event",
+	"win.toggle-sidebar", "win.select-cell",
+};
+static const char *const playhead_actions[] = {
+	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
+	"win.seek-event",
 };
 
-void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled)
+void ravscope__window_update_actions(RavscopeWindow *self)
 {
+	gboolean have = self->doc != NULL;
+	gboolean events = have && ravscope_document_get_event_count(self->doc) > 0;
 	for (guint i = 0; i < G_N_ELEMENTS(trace_actions); i++)
-		gtk_widget_action_set_enabled(GTK_WIDGET(self), trace_actions[i], enabled);
+		gtk_widget_action_set_enabled(GTK_WIDGET(self), trace_actions[i], have);
+	for (guint i = 0; i < G_N_ELEMENTS(playhead_actions); i++)
+		gtk_widget_action_set_enabled(GTK_WIDGET(self), playhead_actions[i], events);
+	self->playhead_actions_enabled = events;
+}
+
+gboolean ravscope_window_can_play(RavscopeWindow *self)
+{
+	return self->playhead_actions_enabled;
 }
 
 void ravscope__window_show_panel(RavscopeWindow *self, const char *name)

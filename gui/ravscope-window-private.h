@@ -53,12 +53,15 @@ struct _RavscopeWindow {
 	GCancellable *cancellable; /* indexing of this document */
 	guint refresh_source;
 	gboolean disposed;
+	gboolean playhead_actions_enabled;
 };
 
 /* ravscope-window-actions.c */
 void ravscope__window_class_add_actions(GtkWidgetClass *widget_class);
 void ravscope__window_init_actions(RavscopeWindow *self);
-void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled);
+/* Enable the actions that need a trace, and those that move the playhead
+ * when it has events (again as indexing finds them). */
+void ravscope__window_update_actions(RavscopeWindow *self);
 void ravscope__window_show_panel(RavscopeWindow *self, const char *name);
 
 /* ravscope-window.c */

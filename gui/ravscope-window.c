@@ -137,6 +137,8 @@ static void on_notice_close(GtkButton *b, RavscopeWindow *self)
 
 static void on_index_progress(RavscopeDocument *doc, GParamSpec *pspec, RavscopeWindow *self)
 {
+	if (!self->playhead_actions_enabled && ravscope_document_get_event_count(doc) > 0)
+		ravscope__window_update_actions(self);
 	gtk_widget_queue_draw(GTK_WIDGET(self->heap_view));
 }
 
@@ -161,17 +163,21 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 			show_notice(self, msg);
 		}
 		g_error_free(error);
+		ravscope__window_update_actions(self);
 		g_object_unref(self);
 		return;
 	}
 	ravscope_timeline_refresh(self->timeline);
 	if (!ravscope_playback_get_user_moved(self->playback)) {
-		guint64 at = ravscope_document_busiest_event(doc);
+		/* Where it opens, said in the status line until the playhead
+		 * moves: a toast here would cover the timeline for seconds. */
+		guint64 at;
+		g_autofree char *why = ravscope_document_opening(doc, &at);
 		ravscope_document_seek(doc, at, NULL);
 		ravscope_heap_view_zoom_fit(self->heap_view);
-		g_autofree char *msg = g_strdup_printf("Showing event %" G_GUINT64_FORMAT ", when the most cells are live. Home goes to the start, Space plays.", at);
-		ravscope__window_toast(self, msg);
+		ravscope_transport_bar_set_hint(self->transport_bar, why);
 	}
+	ravscope__window_update_actions(self);
 	schedule_refresh(self);
 	g_object_unref(self);
 }
@@ -192,7 +198,7 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 		g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
 		g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 	}
-	ravscope__window_enable_trace_actions(self, doc != NULL);
+	ravscope__window_update_actions(self);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->sidebar_button), doc != NULL);
 	ravscope_playback_set_document(self->playback, doc);
 	ravscope_contention_set_document(self->contention, doc);
@@ -414,11 +420,20 @@ static void find_panels(RavscopeWindow *self)
 	g_object_unref(pages);
 }
 
-/* The tab icons ship in the resource.  GtkApplication adds its resource
- * path to the icon theme; a window made without one (tests, --render's
- * widgets) adds it itself. */
-static void add_resource_icons(GtkWidget *w)
+/* The tab icons and style.css ship in the resource.  AdwApplication adds
+ * its resource path to the icon theme and loads style.css; a window made
+ * without one (the GUI tests) does both itself, once per display. */
+static void add_resources(GtkWidget *w)
 {
+	GdkDisplay *display = gtk_widget_get_display(w);
+	if (!g_object_get_data(G_OBJECT(display), "ravscope-style") &&
+	    !ADW_IS_APPLICATION(g_application_get_default())) {
+		GtkCssProvider *css = gtk_css_provider_new();
+		gtk_css_provider_load_from_resource(css, "/org/ravscope/Ravscope/style.css");
+		gtk_style_context_add_provider_for_display(display, GTK_STYLE_PROVIDER(css),
+							   GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+		g_object_set_data_full(G_OBJECT(display), "ravscope-style", css, g_object_unref);
+	}
 	GtkIconTheme *theme = gtk_icon_theme_get_for_display(gtk_widget_get_display(w));
 	const char *path = "/org/ravscope/Ravscope/icons";
 	g_auto(GStrv) have = gtk_icon_theme_get_resource_path(theme);
@@ -428,7 +443,7 @@ static void add_resource_icons(GtkWidget *w)
 
 static void ravscope_window_init(RavscopeWindow *self)
 {
-	add_resource_icons(GTK_WIDGET(self));
+	add_resources(GTK_WIDGET(self));
 	gtk_widget_init_template(GTK_WIDGET(self));
 	find_panels(self);
 	self->settings = ravscope_settings_new();

@@ -22,6 +22,8 @@ void ravscope_window_select_cell(RavscopeWindow *self, rav_loc cell);
 char *ravscope_window_dup_inspector_text(RavscopeWindow *self);
 void ravscope_window_seek(RavscopeWindow *self, guint64 event);
 gboolean ravscope_window_is_playing(RavscopeWindow *self);
+/* Are play, step and jump enabled (a trace with events)? */
+gboolean ravscope_window_can_play(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
