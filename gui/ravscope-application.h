@@ -14,7 +14,10 @@ GSettings *ravscope_application_get_settings(RavscopeApplication *app);
 /* Bundled demo traces: absolute paths, sorted by name (build tree first
  * when running uninstalled, then the installed demos). */
 GPtrArray *ravscope_application_list_demos(void);
-/* The settings schema, found installed or in the build tree. */
+/* The settings schema, found installed or in the build tree; in memory
+ * when they could not be saved (dconf without a D-Bus session).  The
+ * notice says so (NULL when they are saved). */
 GSettings *ravscope_settings_new(void);
+const char *ravscope_settings_notice(void);
 
 G_END_DECLS

@@ -473,6 +473,12 @@ static void ravscope_window_init(RavscopeWindow *self)
 
 	ravscope__window_init_actions(self);
 	apply_style_settings(self);
+	/* Said once per run, by the first window. */
+	static gboolean told;
+	if (!told && ravscope_settings_notice()) {
+		told = TRUE;
+		ravscope__window_toast(self, ravscope_settings_notice());
+	}
 	set_document(self, NULL);
 	gtk_stack_set_visible_child_name(self->stack, "welcome");
 }

@@ -16,6 +16,7 @@
 #include "ravscope-playback.h"
 #include "ravscope-window.h"
 #include "format.h"
+#include "ravscope-application.h"
 
 static char **traces;
 static int n_traces;
@@ -970,11 +971,50 @@ static void test_cell_text(void)
 	g_object_unref(doc);
 }
 
+/* ---- 12: without a D-Bus session, the toggles still work ----------------------- */
+
+static void test_no_dbus(void)
+{
+	if (g_test_subprocess()) {
+		/* dconf without a session bus: every write would be lost. */
+		GSettings *app = ravscope_settings_new(), *win = ravscope_settings_new();
+		g_assert_nonnull(app);
+		g_assert_nonnull(ravscope_settings_notice());
+		g_assert_false(g_settings_get_boolean(win, "large-text"));
+		g_settings_set_boolean(app, "large-text", TRUE);
+		g_settings_set_enum(app, "color-scheme", 2);
+		for (int i = 0; i < 20; i++)
+			spin_a_bit(); /* a failed dconf write is reverted from the main loop */
+		/* What the application's menu toggles, the window reads. */
+		g_assert_true(g_settings_get_boolean(win, "large-text"));
+		g_assert_cmpint(g_settings_get_enum(win, "color-scheme"), ==, 2);
+		g_object_unref(app);
+		g_object_unref(win);
+		return;
+	}
+	g_autofree char *runtime = g_dir_make_tmp("ravscope-nobus-XXXXXX", NULL);
+	g_autofree char *old_backend = g_strdup(g_getenv("GSETTINGS_BACKEND"));
+	g_autofree char *old_bus = g_strdup(g_getenv("DBUS_SESSION_BUS_ADDRESS"));
+	g_autofree char *old_runtime = g_strdup(g_getenv("XDG_RUNTIME_DIR"));
+	g_setenv("GSETTINGS_BACKEND", "dconf", TRUE);
+	g_setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/ravscope-test-bus", TRUE);
+	g_setenv("XDG_RUNTIME_DIR", runtime, TRUE);
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
+	g_test_trap_assert_stderr("*no D-Bus session bus*");
+#define RESTORE(var, value) ((value) ? g_setenv(var, value, TRUE) : (g_unsetenv(var), TRUE))
+	RESTORE("GSETTINGS_BACKEND", old_backend);
+	RESTORE("DBUS_SESSION_BUS_ADDRESS", old_bus);
+	RESTORE("XDG_RUNTIME_DIR", old_runtime);
+#undef RESTORE
+	g_rmdir(runtime);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
 	adw_init();
-	if (argc < 2) {
+	if (argc < 2 && !g_test_subprocess()) {
 		g_printerr("usage: %s TRACE...\n", argv[0]);
 		return 2;
 	}
@@ -995,5 +1035,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/11-counts-agree", test_counts_agree);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-palette", test_palette);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-cell-text", test_cell_text);
+	g_test_add_func("/Rav/Gui/RoughEdges/12-no-dbus", test_no_dbus);
 	return g_test_run();
 }
