@@ -1,10 +1,11 @@
-/* heap.c - thread heaps: allocation, reference trees, freeing, compaction.
+/* heap.c - the hot paths of a heap: allocation, reference trees, the life
+ * of a free, and the public reference API that needs them inlined.
  *
- * The three invariants maintained here (checked by rav_heap_check):
+ * Invariants (checked in full by rav_heap_check, cheaply by rav_assert):
  *  1. No gaps: the live cells of a thread heap fill its data pages in list
- *     order up to the top, except dead cells queued on `dead` (deferred
- *     compaction).  Allocation bumps the top (or reuses a queued hole);
- *     compaction moves the top cell into a hole.
+ *     order up to the top, except dead cells (holes) queued on h->dead,
+ *     which exist only inside an API call in immediate mode, and between
+ *     rav_compact steps in deferred mode.
  *  2. Every reference is known in both directions: a normal raviolo's
  *     back-link names the one slot that refers to it; with several referrers
  *     the slot refers to a reference raviolo whose two back-links name its
@@ -14,168 +15,67 @@
  *     dereference costs O(log k) hops for k referrers.
  *  3. Moving a cell touches O(1) words: the slot(s) naming it and the
  *     back-links of its children.
+ *  4. Nothing moves while a cell is dying (its back-link word is a queue
+ *     link, so a move could not fix it), and cells above the top are empty.
  *
- * Frees never recurse: cells whose last referrer went away are pushed on a
- * work list threaded through their back-link word (free once they have no
- * referrer) and drained iteratively; dead cells are linked through their
- * payload words.  Compaction runs after the operation that freed, or in
- * bounded steps (rav_compact) in deferred mode.
+ * The life of a free, in order.  Every way of letting go of a reference
+ * (rav_root_clear, rav_clear_ref, an overwrite by rav_store_ref /
+ * rav_root_set / rav_new_*, the value rav_move drops, rav_vec_pop, ...)
+ * takes the same path, one name per step.  A cell goes live -> dying ->
+ * dead -> empty:
+ *
+ *   1. rav__drop(slot)         The slot lets go of its target.  A reference
+ *                              raviolo in between is spliced out (its other
+ *                              referrer takes its target) and made dead at
+ *                              once; a normal raviolo left with no referrer
+ *   2. rav__queue_dying(c)     becomes dying: RAV_FLAG_DYING, pushed on
+ *                              h->dying through its back-link word, fields
+ *                              intact so its children stay consistent.
+ *                              Immediate mode (and message heaps) run the
+ *                              cascade now; deferred mode leaves it to
+ *                              rav_compact, so dropping a huge structure is
+ *                              O(1) in the dropping call.
+ *   3. rav__cascade(budget)    Takes dying cells one at a time and drops
+ *                              their reference fields: a child held only
+ *                              there is queued in turn (without clearing
+ *                              words that are about to die), a shared child
+ *                              loses one referrer.  Then
+ *   4. rav__make_dead(c)       the cell becomes a dead hole on h->dead
+ *                              (RAV_EV_FREE).  Frees never recurse.
+ *   5. rav__settle(h)          At the end of the API call, immediate mode
+ *                              compacts (RAV_COMPACT_FREE):
+ *   6. rav__compact(budget, reason)  until no hole is left, from the top
+ *                              down.  A run of dead cells at the top is
+ *                              trimmed in one pass (RAV_EV_TRIM per cell, the
+ *                              hole list unlinked at its head, the run zeroed
+ *                              at once): freeing the structure allocated last
+ *                              truncates the heap and moves nothing.  A live
+ *                              top cell
+ *   7. rav__move(top, hole)    moves into the most recent hole: 4 words
+ *                              copied, the slot(s) naming it and its
+ *                              children's back-links fixed (RAV_EV_FIXUP).
+ *                              Runs of moves are batched so their cache
+ *                              misses overlap: the cells a few moves ahead
+ *                              and their neighbours are prefetched.
+ *   8. rav__shrink(h)          Each trim or move takes the top down one cell;
+ *                              when the top page empties the top goes to the
+ *                              page before, and
+ *   9. release_empty_pages(h)  every empty page past one spare goes back to
+ *                              the pool (hysteresis: a heap hovering at a
+ *                              page boundary does not hammer the pool).
+ *
+ * The pin: rav_new_root and rav_new_field return the new cell after
+ * compacting; h->pinned holds it across the compaction and rav__move keeps
+ * it up to date.  No other cell address survives a compaction.
+ *
+ * Heap lifetime, page lists, roots and the debug checks are in roots.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "rav-private.h"
 
-atomic_uint rav__next_heap_id;
-
-static _Thread_local rav_heap *self_heap;
-static pthread_key_t self_key;
-static pthread_once_t self_once = PTHREAD_ONCE_INIT;
-
-/* ---- heap lifetime ---- */
-
-static void self_destructor(void *arg)
-{
-	rav_heap *h = arg;
-	if (h) {
-		self_heap = h; /* events recorded during teardown still belong to this thread */
-		rav__heap_destroy(h);
-		rav__record_thread_end(h);
-		self_heap = NULL;
-		free(h);
-	}
-}
-
-static void make_key(void)
-{
-	pthread_key_create(&self_key, self_destructor);
-#if RAV_VALGRIND
-	ANNOTATE_HAPPENS_BEFORE(&self_key); /* helgrind does not see pthread_once's ordering */
-#endif
-}
-
-void rav__heap_init(rav_heap *h, rav_heap_kind kind)
-{
-	memset(h, 0, sizeof *h);
-	h->id = atomic_fetch_add(&rav__next_heap_id, 1) + 1;
-	h->kind = kind;
-	h->gen = 1;
-}
-
-rav_heap *rav__self(void)
-{
-	return self_heap;
-}
-
-rav_heap *rav_heap_self(void)
-{
-	if (RAV_LIKELY(self_heap != NULL))
-		return self_heap;
-	if (rav__pool_ensure() != RAV_OK)
-		return NULL;
-	pthread_once(&self_once, make_key);
-#if RAV_VALGRIND
-	ANNOTATE_HAPPENS_AFTER(&self_key);
-#endif
-	rav_heap *h = malloc(sizeof *h);
-	if (!h) {
-		rav__fail(RAV_ENOMEM, "rav_heap_self: out of memory for the heap structure");
-		return NULL;
-	}
-	rav__heap_init(h, RAV_HEAP_THREAD);
-	self_heap = h;
-	pthread_setspecific(self_key, h);
-	rav__record_thread_start(h);
-	return h;
-}
-
-void rav_thread_exit(void)
-{
-	rav_heap *h = self_heap;
-	if (!h)
-		return;
-	pthread_setspecific(self_key, NULL);
-	rav__heap_destroy(h);
-	rav__record_thread_end(h);
-	self_heap = NULL;
-	free(h);
-}
-
-unsigned rav_heap_id(const rav_heap *h)
-{
-	return h ? h->id : 0;
-}
-
-uint32_t rav_heap_gen(const rav_heap *h)
-{
-	return h->gen;
-}
-
-/* Give every page back to the pool.  Cells are not freed one by one: the
- * whole heap goes, so there is nothing left to fix up. */
-void rav__heap_destroy(rav_heap *h)
-{
-	h->dying = true;
-	for (int pass = 0; pass < 2; pass++) {
-		rav_cell *p = pass == 0 ? h->first : h->root_first;
-		while (p) {
-			rav_cell *next = (rav_cell *)p->w[PH_NEXT];
-			unsigned fill = pass == 0 ? (p == h->top_page ? h->top : page_fill(p))
-						  : (p == h->root_first ? h->root_bump : CELLS);
-			/* Root cells are plain memory to memcheck (they never move);
-			 * data cells are mempool chunks. */
-			for (unsigned i = 1; pass == 0 && i < fill; i++) {
-				(void)i;
-				VG_CELL_FREE(&p[i]);
-			}
-			VG_OPEN(&p[1], RAV_PAGE_SIZE - RAV_CELL_SIZE);
-			memset(&p[1], 0, RAV_PAGE_SIZE - RAV_CELL_SIZE);
-			VG_CLOSE(&p[1], RAV_PAGE_SIZE - RAV_CELL_SIZE);
-			rav__page_release(h, p);
-			p = next;
-		}
-	}
-	free(h->root_stack);
-	h->root_stack = NULL;
-	h->root_n = h->root_cap = 0;
-	h->first = h->last = h->top_page = h->root_first = NULL;
-	h->dead = NULL;
-	h->top = 0;
-	h->st.live_cells = h->st.ref_cells = h->st.dead_cells = 0;
-	h->st.pages = h->st.root_pages = 0;
-	h->gen++;
-}
-
-/* ---- page list ---- */
-
-void rav__page_append(rav_heap *h, rav_cell *p)
-{
-	p->w[PH_NEXT] = 0;
-	p->w[PH_PREV] = (uintptr_t)h->last;
-	p->w[PH_OWNER] = (uintptr_t)h;
-	if (h->last)
-		h->last->w[PH_NEXT] = (uintptr_t)p;
-	else
-		h->first = p;
-	h->last = p;
-	h->st.pages++;
-}
-
-void rav__page_unlink(rav_heap *h, rav_cell *p)
-{
-	rav_cell *prev = (rav_cell *)p->w[PH_PREV];
-	rav_cell *next = (rav_cell *)p->w[PH_NEXT];
-	if (prev)
-		prev->w[PH_NEXT] = (uintptr_t)next;
-	else
-		h->first = next;
-	if (next)
-		next->w[PH_PREV] = (uintptr_t)prev;
-	else
-		h->last = prev;
-	p->w[PH_NEXT] = p->w[PH_PREV] = 0;
-	h->st.pages--;
-}
+/* ---- allocation (the fast path is rav__alloc in rav-private.h) ---- */
 
 /* Move the top to a fresh page: the spare if there is one, else the pool. */
 static bool grow(rav_heap *h)
@@ -188,6 +88,7 @@ static bool grow(rav_heap *h)
 			return false;
 		rav__page_append(h, next);
 	}
+	rav_assert(page_fill(next) == 1);
 	if (h->top_page)
 		page_set_fill(h->top_page, h->top);
 	h->top_page = next;
@@ -195,20 +96,21 @@ static bool grow(rav_heap *h)
 	return true;
 }
 
-/* Hysteresis: keep at most one completely empty page. */
-static void trim_pages(rav_heap *h)
+rav_cell *rav__alloc_slow(rav_heap *h)
 {
-	rav_cell *p = (rav_cell *)h->top_page->w[PH_NEXT];
-	if (!p)
-		return;
-	if (h->top > 1)
-		p = (rav_cell *)p->w[PH_NEXT]; /* keep one spare after a non-empty top page */
-	while (p) {
-		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
-		rav__page_unlink(h, p);
-		rav__page_release(h, p);
-		p = next;
+	if (h->dead) {
+		/* Reuse a queued hole: deferred mode, or within an operation that
+		 * freed before it allocates (the compaction at its end fills the
+		 * rest). */
+		rav_cell *c = rav__dead_pop(h);
+		rav_assert(cell_type(c) == RAV_TYPE_DEAD);
+		return c;
 	}
+	if (!grow(h))
+		return NULL;
+	rav_cell *c = &h->top_page[h->top++];
+	VG_CELL_ALLOC(c);
+	return c;
 }
 
 rav_cell *rav__top_cell(rav_heap *h)
@@ -218,56 +120,14 @@ rav_cell *rav__top_cell(rav_heap *h)
 	return &h->top_page[h->top - 1];
 }
 
-/* The top cell has just become empty. */
-void rav__shrink(rav_heap *h)
-{
-	h->top--;
-	if (h->top == 1) {
-		rav_cell *prev = (rav_cell *)h->top_page->w[PH_PREV];
-		page_set_fill(h->top_page, 1);
-		if (prev) {
-			h->top_page = prev;
-			h->top = CELLS;
-		}
-		trim_pages(h);
-	}
-}
-
-/* ---- allocation ---- */
-
-rav_cell *rav__alloc(rav_heap *h, rav_type t)
-{
-	rav_cell *c;
-	if (RAV_UNLIKELY(h->dead != NULL) && (c = rav__dead_pop(h)) != NULL) {
-		/* reuse a queued hole */
-	} else {
-		if (RAV_UNLIKELY(!h->top_page || h->top == CELLS)) {
-			if (!grow(h))
-				return NULL;
-		}
-		c = &h->top_page[h->top++];
-		VG_CELL_ALLOC(c);
-	}
-	c->w[0] = t;
-	c->w[1] = 0;
-	c->w[2] = 0;
-	c->w[3] = 0;
-	REC(RAV_EV_ALLOC, t, 0, c, 0, 0);
-	h->st.allocs++;
-	h->st.live_cells++;
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells++;
-	return c;
-}
-
-/* ---- dead cells ----
+/* ---- holes ----
  *
- * Holes wait on a doubly linked list through words 1 (next) and 2 (prev),
- * most recent first.  A cascade kills cells roughly in address order, so
- * the dead cell compaction finds at the top is usually the list's head and
- * unlinking it touches only its neighbour. */
+ * Dead cells wait on a doubly linked list through words 1 (next) and 2
+ * (prev), most recent first.  A cascade kills cells in address order for
+ * structures built depth-first, so the hole compaction finds at the top is
+ * usually the list's head, and unlinking it touches only its neighbour. */
 
-void rav__dead_push(rav_heap *h, rav_cell *c)
+static inline void dead_push(rav_heap *h, rav_cell *c)
 {
 	c->w[0] = RAV_TYPE_DEAD;
 	c->w[1] = (uintptr_t)h->dead;
@@ -278,7 +138,12 @@ void rav__dead_push(rav_heap *h, rav_cell *c)
 	h->st.dead_cells++;
 }
 
-void rav__dead_unlink(rav_heap *h, rav_cell *c)
+void rav__dead_push(rav_heap *h, rav_cell *c)
+{
+	dead_push(h, c);
+}
+
+static inline void dead_unlink(rav_heap *h, rav_cell *c)
 {
 	rav_cell *next = (rav_cell *)c->w[1];
 	rav_cell *prev = (rav_cell *)c->w[2];
@@ -288,27 +153,29 @@ void rav__dead_unlink(rav_heap *h, rav_cell *c)
 		h->dead = next;
 	if (next)
 		next->w[2] = (uintptr_t)prev;
+}
+
+void rav__dead_unlink(rav_heap *h, rav_cell *c)
+{
+	rav_assert(cell_type(c) == RAV_TYPE_DEAD);
+	dead_unlink(h, c);
 	h->st.dead_cells--;
+}
+
+static inline rav_cell *dead_pop(rav_heap *h)
+{
+	rav_cell *c = h->dead;
+	rav_cell *next = (rav_cell *)c->w[1];
+	h->dead = next;
+	if (next)
+		next->w[2] = 0;
+	h->st.dead_cells--;
+	return c;
 }
 
 rav_cell *rav__dead_pop(rav_heap *h)
 {
-	rav_cell *c = h->dead;
-	if (c)
-		rav__dead_unlink(h, c);
-	return c;
-}
-
-void rav__make_dead(rav_heap *h, rav_cell *c)
-{
-	rav_type t = cell_type(c);
-	REC(RAV_EV_FREE, t, 0, c, 0, 0);
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells--;
-	h->st.live_cells--;
-	h->st.frees++;
-	h->gen++;
-	rav__dead_push(h, c);
+	return h->dead ? dead_pop(h) : NULL;
 }
 
 /* ---- reference trees ---- */
@@ -350,6 +217,7 @@ rav_cell *rav__deref_slot(uintptr_t v)
 /* Make the empty slot refer to target (a normal raviolo). */
 static rav_status attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
 {
+	rav_assert(*slot == 0 && cell_type(target) != RAV_TYPE_REF && !cell_gone(target));
 	uintptr_t back = target->w[RAV_W_BACK];
 	if (!back) {
 		WRITE_WORD(evkind, slot, target);
@@ -381,117 +249,156 @@ static rav_status attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 	return RAV_OK;
 }
 
-void rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
-{
-	(void)attach(h, slot, target, evkind);
-}
-
-/* Work list of cells that lost their last referrer. */
-/* Queue a cell that lost its last referrer.  In immediate mode the cascade
- * runs now; in deferred mode it runs in bounded steps from rav_compact, so
- * dropping a huge structure costs O(1) in the dropping call.  Queued cells
- * keep their fields (their children stay consistent) and carry
- * RAV_FLAG_DYING; nothing moves while the queue is non-empty. */
-void rav__kill(rav_heap *h, rav_cell *c)
-{
-	c->w[0] |= RAV_FLAG_DYING;
-	c->w[RAV_W_BACK] = (uintptr_t)h->work;
-	h->work = c;
-	h->st.dying_cells++;
-	h->gen++;
-	if (!h->draining && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE))
-		rav__drain(h, 0);
-}
-
-/* Empty a slot.  With gc_mode, a normal target left without referrer is not
- * killed (the collector frees it in its sweep). */
-static void detach_mode(rav_heap *h, uintptr_t *slot, unsigned evkind, bool gc_mode)
-{
-	rav_cell *p = (rav_cell *)*slot;
-	if (!p)
-		return;
-	if (cell_type(p) != RAV_TYPE_REF) {
-		REC(evkind, 0, 0, slot, p, 0);
-		*slot = 0;
-		WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
-		if (!gc_mode)
-			rav__kill(h, p);
-		return;
-	}
-	/* Splice the reference raviolo out: its other referrer takes its target. */
-	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
-	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
-	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
-	REC(evkind, 0, 0, slot, p, 0);
-	*slot = 0;
-	WRITE_WORD(RAV_EV_LINK, other, q);
-	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(q, &p->w[RAV_W_FWD]), other);
-	for (rav_cell *r = q; cell_type(r) == RAV_TYPE_REF; r = (rav_cell *)r->w[RAV_W_FWD])
-		set_scalar_rec(r, cell_scalar(r) - 1);
-	rav__make_dead(h, p);
-}
-
-void rav__detach(rav_heap *h, uintptr_t *slot, unsigned evkind)
-{
-	detach_mode(h, slot, evkind, false);
-}
-
-void rav__detach_gc(rav_heap *h, uintptr_t *slot)
-{
-	detach_mode(h, slot, RAV_EV_REF_CLEAR, true);
-}
-
-/* Run the kill cascade for at most `budget` cells (0: to the end).
- * A child held only by a dying cell dies too: it is queued without
- * clearing the parent's field or its own back-link (both cells' words are
- * about to become unspecified).  Shared children lose one referrer. */
-size_t rav__drain(rav_heap *h, size_t budget)
-{
-	size_t done = 0;
-	h->draining = true;
-	while (h->work && (budget == 0 || done < budget)) {
-		rav_cell *d = h->work;
-		h->work = (rav_cell *)d->w[RAV_W_BACK];
-		h->st.dying_cells--;
-		done++;
-		unsigned mask = type_refmask(cell_type(d));
-		/* Field 1 is queued first so field 0 is visited first: structures
-		 * built depth-first are then torn down in address order. */
-		for (int f = 1; f >= 0; f--) {
-			rav_cell *c = (rav_cell *)d->w[1 + f];
-			if (!(mask & (1u << f)) || !c)
-				continue;
-			if (cell_type(c) == RAV_TYPE_REF) {
-				rav__detach(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
-			} else {
-				c->w[0] |= RAV_FLAG_DYING;
-				c->w[RAV_W_BACK] = (uintptr_t)h->work;
-				h->work = c;
-				h->st.dying_cells++;
-			}
-		}
-		rav__make_dead(h, d);
-	}
-	h->draining = false;
-	return done;
-}
-
 /* Move a reference from slot `from` to the empty slot `to`. */
 void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
 {
+	(void)h;
 	rav_cell *p = (rav_cell *)*from;
 	if (!p)
 		return;
+	rav_assert(*to == 0);
 	WRITE_WORD(evkind, to, p);
 	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, from), to);
 	WRITE_WORD(RAV_EV_LINK, from, 0);
 }
 
-/* ---- moving and compaction ---- */
+/* ---- the life of a free (see the top of this file) ---- */
 
+static inline void make_dead(rav_heap *h, rav_cell *c)
+{
+	rav_type t = cell_type(c);
+	rav_assert(t != RAV_TYPE_DEAD && t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER);
+	REC(RAV_EV_FREE, t, 0, c, 0, 0);
+	if (t == RAV_TYPE_REF)
+		h->st.ref_cells--;
+	h->st.live_cells--;
+	h->st.frees++;
+	h->gen++;
+	dead_push(h, c);
+}
+
+/* Step 4. */
+void rav__make_dead(rav_heap *h, rav_cell *c)
+{
+	make_dead(h, c);
+}
+
+/* A normal raviolo with no reference to drop: it can skip the queue. */
+static inline bool has_children(const rav_cell *c)
+{
+	unsigned mask = type_refmask(cell_type(c));
+	return ((mask & 1) && c->w[1]) || ((mask & 2) && c->w[2]);
+}
+
+/* Step 2: c lost its last referrer. */
+void rav__queue_dying(rav_heap *h, rav_cell *c)
+{
+	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
+	bool now = !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE);
+	if (now && !has_children(c)) {
+		/* The cascade of a leaf is its own death (the common case of a
+		 * random free: no queue push and pop). */
+		make_dead(h, c);
+		return;
+	}
+	c->w[0] |= RAV_FLAG_DYING;
+	c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+	h->dying = c;
+	h->st.dying_cells++;
+	h->gen++;
+	if (now)
+		rav__cascade(h, 0);
+}
+
+/* Splice reference raviolo p out of its tree: `slot`, one of its two
+ * referrers, no longer refers to it; the other one takes p's target. */
+static void splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot)
+{
+	rav_assert(cell_type(p) == RAV_TYPE_REF &&
+		   (p->w[RAV_W_BACK1] == (uintptr_t)slot || p->w[RAV_W_BACK2] == (uintptr_t)slot));
+	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
+	WRITE_WORD(RAV_EV_LINK, other, q);
+	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(q, &p->w[RAV_W_FWD]), other);
+	for (rav_cell *r = q; cell_type(r) == RAV_TYPE_REF; r = (rav_cell *)r->w[RAV_W_FWD])
+		set_scalar_rec(r, cell_scalar(r) - 1);
+	make_dead(h, p);
+}
+
+/* Step 1.  With `cascade` false (the collector), a normal target left
+ * without referrer is not queued: the collector frees it in its sweep. */
+static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool cascade)
+{
+	rav_cell *p = (rav_cell *)*slot;
+	if (!p)
+		return;
+	if (cell_type(p) != RAV_TYPE_REF) {
+		rav_assert(p->w[RAV_W_BACK] == (uintptr_t)slot);
+		REC(evkind, 0, 0, slot, p, 0);
+		*slot = 0;
+		WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
+		if (cascade)
+			rav__queue_dying(h, p);
+		return;
+	}
+	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
+	REC(evkind, 0, 0, slot, p, 0);
+	*slot = 0;
+	splice_out(h, p, slot);
+}
+
+void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind)
+{
+	drop(h, slot, evkind, true);
+}
+
+void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot)
+{
+	drop(h, slot, RAV_EV_REF_CLEAR, false);
+}
+
+/* Step 3: run the cascade for at most `budget` cells (0: to the end). */
+size_t rav__cascade(rav_heap *h, size_t budget)
+{
+	size_t done = 0;
+	h->cascading = true;
+	while (h->dying && (budget == 0 || done < budget)) {
+		rav_cell *d = h->dying;
+		rav_assert(d->w[0] & RAV_FLAG_DYING);
+		h->dying = (rav_cell *)d->w[RAV_W_BACK];
+		h->st.dying_cells--;
+		done++;
+		unsigned mask = type_refmask(cell_type(d));
+		/* Field 1 is queued first so field 0 is visited first: structures
+		 * built depth-first are then torn down in address order, and the
+		 * hole list comes out in the order compaction trims it. */
+		for (int f = 1; f >= 0; f--) {
+			rav_cell *c = (rav_cell *)d->w[1 + f];
+			if (!(mask & (1u << f)) || !c)
+				continue;
+			if (cell_type(c) == RAV_TYPE_REF) {
+				rav__drop(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+			} else {
+				rav_assert(c->w[RAV_W_BACK] == (uintptr_t)&d->w[1 + f] && !cell_gone(c));
+				c->w[0] |= RAV_FLAG_DYING;
+				c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+				h->dying = c;
+				h->st.dying_cells++;
+			}
+		}
+		make_dead(h, d);
+	}
+	h->cascading = false;
+	return done;
+}
+
+/* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */
 void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 {
 	rav_type type = cell_type(t);
+	rav_assert(h->dying == NULL && t != d);
+	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
+	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
 	REC(RAV_EV_MOVE, 0, 0, t, d, 0);
 	d->w[0] = t->w[0];
 	d->w[1] = t->w[1];
@@ -501,10 +408,8 @@ void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 	VG_CELL_FREE(t);
 	h->st.moves++;
 	h->gen++;
-	if (h->track[0] == t)
-		h->track[0] = d;
-	if (h->track[1] == t)
-		h->track[1] = d;
+	if (h->pinned == t)
+		h->pinned = d;
 #define RELOC(slotp) (cell_of(slotp) == t ? (uintptr_t *)((char *)(slotp) - (char *)t + (char *)d) : (slotp))
 	/* The slot(s) naming t now name d. */
 	if (type == RAV_TYPE_REF) {
@@ -538,217 +443,218 @@ void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 #undef RELOC
 }
 
-size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason)
+/* Step 9: keep at most one completely empty page after the top. */
+static void release_empty_pages(rav_heap *h)
 {
-	if (h->work)
-		rav__drain(h, 0);
-	if (!h->dead || h->kind == RAV_HEAP_MESSAGE)
-		return h->st.dead_cells;
-	size_t moves = 0;
-	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
-	while (h->dead && (max_moves == 0 || moves < max_moves)) {
-		rav_cell *t = rav__top_cell(h);
-		if (cell_type(t) == RAV_TYPE_DEAD) {
-			rav__dead_unlink(h, t);
-			REC(RAV_EV_TRIM, 0, 0, t, 0, 0);
-			t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
-			VG_CELL_FREE(t);
-			rav__shrink(h);
-			continue;
+	rav_cell *p = (rav_cell *)h->top_page->w[PH_NEXT];
+	if (!p)
+		return;
+	if (h->top > 1)
+		p = (rav_cell *)p->w[PH_NEXT]; /* keep one spare after a non-empty top page */
+	while (p) {
+		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
+		rav_assert(page_fill(p) == 1);
+		rav__page_unlink(h, p);
+		rav__page_release(h, p);
+		p = next;
+	}
+}
+
+/* The top page has no cell left: the top goes to the page before. */
+static void top_page_emptied(rav_heap *h)
+{
+	rav_cell *prev = (rav_cell *)h->top_page->w[PH_PREV];
+	page_set_fill(h->top_page, 1);
+	if (prev) {
+		rav_assert(page_fill(prev) == CELLS);
+		h->top_page = prev;
+		h->top = CELLS;
+	}
+	release_empty_pages(h);
+}
+
+/* Step 8: the top cell has just become empty. */
+void rav__shrink(rav_heap *h)
+{
+	rav_assert(h->top > 1);
+	h->top--;
+	if (h->top == 1)
+		top_page_emptied(h);
+}
+
+/* Step 6, trimming: the top cell is dead.  Trim it and every dead cell
+ * below it, a page at a time: each is unlinked from the hole list (at its
+ * head when the cascade killed the run in address order) and the run is
+ * zeroed at once. */
+static void trim_dead_run(rav_heap *h)
+{
+	for (;;) {
+		rav_cell *page = h->top_page;
+		unsigned top = h->top, i = top;
+		while (i > 1) {
+			rav_cell *c = &page[i - 1];
+			if (cell_type(c) != RAV_TYPE_DEAD)
+				break;
+			if (c == h->dead)
+				h->dead = (rav_cell *)c->w[1]; /* its prev link is fixed once, below */
+			else
+				dead_unlink(h, c);
+			REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
+			i--;
 		}
-		rav_cell *d = rav__dead_pop(h);
+		if (h->dead)
+			h->dead->w[2] = 0;
+		unsigned n = top - i;
+		memset(&page[i], 0, (size_t)n * RAV_CELL_SIZE);
+#if RAV_VALGRIND
+		for (unsigned k = i; k < top; k++)
+			VG_CELL_FREE(&page[k]);
+#endif
+		h->st.dead_cells -= n;
+		h->top = i;
+		if (i > 1)
+			return; /* a live cell is on top */
+		top_page_emptied(h);
+		if (!h->dead || h->top_page == page)
+			return;
+	}
+}
+
+/* Step 6-7, moving: move live top cells into holes until a dead cell
+ * reaches the top, the holes run out or the budget is spent.  A move's
+ * misses are the hole and the moved cell's neighbours (the slot naming it,
+ * its children's back-links); the cell AHEAD moves further down and the
+ * next hole are prefetched, so a batch waits for several misses at once
+ * instead of one after the other. */
+enum { AHEAD = 4 };
+
+static inline void prefetch_neighbours(const rav_cell *c)
+{
+	rav_type t = cell_type(c);
+	if (t == RAV_TYPE_DEAD)
+		return;
+	if (t == RAV_TYPE_REF) {
+		rav_prefetch((void *)c->w[RAV_W_FWD]);
+		rav_prefetch((void *)c->w[RAV_W_BACK1]);
+		rav_prefetch((void *)c->w[RAV_W_BACK2]);
+		return;
+	}
+	unsigned mask = type_refmask(t);
+	if ((mask & 1) && c->w[1])
+		rav_prefetch((void *)c->w[1]);
+	if ((mask & 2) && c->w[2])
+		rav_prefetch((void *)c->w[2]);
+	if (c->w[RAV_W_BACK])
+		rav_prefetch((void *)c->w[RAV_W_BACK]);
+}
+
+static size_t move_run(rav_heap *h, size_t budget)
+{
+	size_t moves = 0;
+	/* The first few cells of the run have no lead; prefetch them now. */
+	for (unsigned k = 1; k < AHEAD && h->top > k + 1; k++)
+		prefetch_neighbours(&h->top_page[h->top - 1 - k]);
+	while (h->dead && moves < budget) {
+		rav_cell *t = &h->top_page[h->top - 1];
+		if (cell_type(t) == RAV_TYPE_DEAD)
+			break;
+		if (h->top > AHEAD + 1)
+			prefetch_neighbours(t - AHEAD);
+		rav_cell *d = dead_pop(h);
+		if (h->dead)
+			rav_prefetch(h->dead);
 		rav__move(h, t, d);
 		rav__shrink(h);
 		moves++;
 	}
+	return moves;
+}
+
+/* Step 6.  Returns the holes left (nonzero only with a budget). */
+size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason)
+{
+	if (h->dying)
+		rav__cascade(h, 0);
+	if (!h->dead || h->kind == RAV_HEAP_MESSAGE || h->tearing_down)
+		return h->st.dead_cells;
+	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
+	size_t moves = 0;
+	while (h->dead && (max_moves == 0 || moves < max_moves)) {
+		rav_cell *t = rav__top_cell(h);
+		rav_assert(t != NULL); /* a hole lies below the top */
+		if (!t)
+			break;
+		if (cell_type(t) == RAV_TYPE_DEAD)
+			trim_dead_run(h);
+		else
+			moves += move_run(h, max_moves ? max_moves - moves : SIZE_MAX);
+	}
 	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
+	rav_assert(max_moves != 0 || h->st.dead_cells == 0);
+	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
 	return h->st.dead_cells;
 }
 
-void rav__after_free(rav_heap *h)
+/* Step 5. */
+void rav__settle(rav_heap *h)
 {
-	if (h->st.dead_cells && h->mode == RAV_FREE_IMMEDIATE)
-		rav__compact(h, 0, 0);
+	if (h->dead && h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD)
+		rav__compact(h, 0, RAV_COMPACT_FREE);
+}
+
+/* An API call is about to free: the top cell will probably move into the
+ * hole, so start loading the words its move fixes while the free runs. */
+static inline void prefetch_top(rav_heap *h)
+{
+	if (h->top_page && h->top > 1)
+		prefetch_neighbours(&h->top_page[h->top - 1]);
 }
 
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
+	if (!h || !CHECK_OWNER(h, "rav_set_free_mode"))
+		return;
+	if (mode != RAV_FREE_IMMEDIATE && mode != RAV_FREE_DEFERRED) {
+		rav__misuse(RAV_EINVAL, "rav_set_free_mode: %d is not a free mode", (int)mode);
+		return;
+	}
 	h->mode = mode;
 	if (mode == RAV_FREE_IMMEDIATE) {
-		rav__drain(h, 0);
-		rav__after_free(h);
+		rav__cascade(h, 0);
+		rav__settle(h);
 	}
 }
 
 /* One bounded step of deferred work: first the kill cascade, then moves. */
 size_t rav_compact(rav_heap *h, size_t max_moves)
 {
-	if (!h)
+	if (!h || !CHECK_OWNER(h, "rav_compact"))
 		return 0;
 	size_t done = 0;
-	if (h->work) {
-		done = rav__drain(h, max_moves);
-		if (h->work)
+	if (h->dying) {
+		done = rav__cascade(h, max_moves);
+		if (h->dying)
 			return h->st.dead_cells + h->st.dying_cells;
 	}
 	if (max_moves && done >= max_moves)
 		return h->st.dead_cells;
-	return rav__compact(h, max_moves ? max_moves - done : 0, 2);
+	return rav__compact(h, max_moves ? max_moves - done : 0, RAV_COMPACT_DEFERRED);
 }
 
-/* ---- roots ---- */
-
-static bool root_stack_push(rav_heap *h, uintptr_t *slot)
-{
-	if (h->root_n == h->root_cap) {
-		size_t cap = h->root_cap ? h->root_cap * 2 : 64;
-		uintptr_t **grown = realloc(h->root_stack, cap * sizeof *grown);
-		if (!grown)
-			return false;
-		h->root_stack = grown;
-		h->root_cap = cap;
-	}
-	h->root_stack[h->root_n++] = slot;
-	return true;
-}
-
-/* A fresh root cell: in root pages for thread heaps, in buffer pages for
- * messages (message roots travel with the pages and become holes on arrival). */
-static rav_cell *root_cell_new(rav_heap *h)
-{
-	rav_cell *c;
-	if (h->kind == RAV_HEAP_MESSAGE) {
-		c = rav__alloc(h, RAV_TYPE_ROOT);
-		if (!c)
-			return NULL;
-		h->st.live_cells--; /* root cells are bookkeeping, not heap objects */
-		return c;
-	}
-	if (!h->root_first || h->root_bump == CELLS) {
-		rav_cell *p = rav__page_acquire(h, RAV_PAGE_ROOT);
-		if (!p)
-			return NULL;
-		if (h->root_first)
-			page_set_fill(h->root_first, CELLS);
-		p->w[PH_NEXT] = (uintptr_t)h->root_first;
-		if (h->root_first)
-			h->root_first->w[PH_PREV] = (uintptr_t)p;
-		h->root_first = p;
-		h->root_bump = 1;
-		h->st.root_pages++;
-	}
-	c = &h->root_first[h->root_bump++];
-	page_set_fill(h->root_first, h->root_bump);
-	VG_OPEN(c, RAV_CELL_SIZE); /* plain memory, not a mempool chunk: the page may have held freed cells */
-	c->w[0] = RAV_TYPE_ROOT;
-	c->w[1] = c->w[2] = c->w[3] = 0;
-	REC(RAV_EV_ALLOC, RAV_TYPE_ROOT, 0, c, 0, 0);
-	return c;
-}
-
-uintptr_t *rav__root_slot_new(rav_heap *h)
-{
-	if (h->root_n == 0) {
-		if (h->root_n + 3 > h->root_cap) {
-			/* make sure the three slots fit before taking the cell */
-			if (!root_stack_push(h, NULL))
-				goto oom;
-			h->root_n--;
-			if (h->root_cap < 3) {
-				uintptr_t **grown = realloc(h->root_stack, 64 * sizeof *grown);
-				if (!grown)
-					goto oom;
-				h->root_stack = grown;
-				h->root_cap = 64;
-			}
-		}
-		rav_cell *c = root_cell_new(h);
-		if (!c)
-			return NULL;
-		h->root_stack[h->root_n++] = &c->w[3];
-		h->root_stack[h->root_n++] = &c->w[2];
-		h->root_stack[h->root_n++] = &c->w[1];
-	}
-	uintptr_t *slot = h->root_stack[--h->root_n];
-	REC(RAV_EV_ROOT_NEW, 0, 0, slot, 0, 0);
-	return slot;
-oom:
-	rav__fail(RAV_ENOMEM, "rav_root_new: out of memory for the root table");
-	return NULL;
-}
-
-void rav__root_slot_free(rav_heap *h, uintptr_t *slot)
-{
-	REC(RAV_EV_ROOT_FREE, 0, 0, slot, 0, 0);
-	if (!root_stack_push(h, slot)) {
-		/* The slot stays allocated but empty: a leak of 8 bytes, never a crash. */
-		return;
-	}
-}
-
-static uintptr_t *scratch_slot(rav_heap *h)
-{
-	if (!h->scratch)
-		h->scratch = rav__root_slot_new(h);
-	return h->scratch;
-}
-
-/* ---- checks ---- */
-
-bool rav__check_ref(rav_heap *h, rav_ref r, const char *what)
-{
-	if (!r.cell) {
-		rav__misuse(RAV_EINVAL, "%s: null reference", what);
-		return false;
-	}
-	if (((uintptr_t)r.cell & (RAV_CELL_SIZE - 1)) != 0 || (char *)r.cell < rav__pool.base ||
-	    (char *)r.cell >= rav__pool.base + rav__pool.reserved * (size_t)RAV_PAGE_SIZE) {
-		rav__misuse(RAV_EINVAL, "%s: %p is not a raviolo address", what, (void *)r.cell);
-		return false;
-	}
-	rav_cell *page = page_of(r.cell);
-	if (page_owner(page) == NULL) {
-		rav__misuse(RAV_ESTALE, "%s: cell %p is in a page that went back to the pool: the borrow is stale",
-			    what, (void *)r.cell);
-		return false;
-	}
-	if (page_owner(page) != h) {
-		rav_heap *o = page_owner(page);
-		rav__misuse(RAV_ECROSS, "%s: cell %p belongs to heap %u, not to heap %u (no references between heaps; "
-			    "send a message instead)", what, (void *)r.cell, o ? o->id : 0, h->id);
-		return false;
-	}
-	if (r.gen != h->gen) {
-		rav__misuse(RAV_ESTALE,
-			    "%s: stale borrow of cell %p: it was taken at generation %u of heap %u, which has "
-			    "since freed or moved cells (now generation %u); re-read it from a root after "
-			    "any call that frees",
-			    what, (void *)r.cell, r.gen, h->id, h->gen);
-		return false;
-	}
-	rav_type t = cell_type(r.cell);
-	if (t == RAV_TYPE_EMPTY || t == RAV_TYPE_DEAD || t == RAV_TYPE_HEADER || t == RAV_TYPE_ROOT ||
-	    t == RAV_TYPE_REF) {
-		rav__misuse(RAV_ESTALE, "%s: cell %p holds no live raviolo (it is %s)", what, (void *)r.cell,
-			    rav_type_name(t));
-		return false;
-	}
-	return true;
-}
+/* ---- checks of the hot API ---- */
 
 static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_kind kind, const char *what)
 {
-	if (!CHECK_REF(h, obj, what))
+	if (RAV_UNLIKELY(!CHECK_REF(h, obj, what)))
 		return false;
-	if ((unsigned)field > 1) {
+	if (RAV_UNLIKELY((unsigned)field > 1)) {
 		rav__misuse(RAV_EINVAL, "%s: field index %d out of range (0 or 1)", what, field);
 		return false;
 	}
 #if RAV_DEBUG
 	if (rav_type_field_kind(cell_type(obj.cell), field) != kind) {
 		rav__misuse(RAV_ETYPE, "%s: field %d of type %s is a %s field", what, field,
-			    rav_type_name(cell_type(obj.cell)),
-			    kind == RAV_REF ? "data" : "reference");
+			    rav_type_name(cell_type(obj.cell)), kind == RAV_REF ? "data" : "reference");
 		return false;
 	}
 #else
@@ -759,18 +665,22 @@ static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_ki
 
 static inline bool check_root(rav_heap *h, rav_root r, const char *what)
 {
-	if (!r) {
+#if RAV_DEBUG
+	return rav__check_root(h, r, what);
+#else
+	(void)h;
+	if (RAV_UNLIKELY(!r)) {
 		rav__misuse(RAV_EINVAL, "%s: null root", what);
 		return false;
 	}
-#if RAV_DEBUG
-	rav_cell *c = cell_of(r);
-	if (cell_type(c) != RAV_TYPE_ROOT || page_owner(page_of(c)) != h) {
-		rav__misuse(RAV_EINVAL, "%s: %p is not a root of heap %u", what, (void *)r, h->id);
-		return false;
-	}
-#endif
 	return true;
+#endif
+}
+
+/* The reference check of the calls that take an optional target. */
+static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
+{
+	return !r.cell || CHECK_REF(h, r, what);
 }
 
 #define ACCESS_READ(addr)                                                                                \
@@ -784,7 +694,7 @@ static inline rav_ref mkref(rav_heap *h, rav_cell *c)
 	return (rav_ref){ c, c ? h->gen : 0 };
 }
 
-static rav_cell *walk_read(uintptr_t *slot)
+static inline rav_cell *walk_read(uintptr_t *slot)
 {
 	ACCESS_READ(slot);
 	rav_cell *c = (rav_cell *)*slot;
@@ -797,23 +707,15 @@ static rav_cell *walk_read(uintptr_t *slot)
 
 /* ---- public: roots ---- */
 
-rav_root rav_root_new(rav_heap *h)
-{
-	if (!h) {
-		rav__fail(RAV_EINVAL, "rav_root_new: null heap");
-		return NULL;
-	}
-	return (rav_root)rav__root_slot_new(h);
-}
-
 void rav_root_free(rav_heap *h, rav_root r)
 {
 	if (!check_root(h, r, "rav_root_free"))
 		return;
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {
-		rav__detach(h, slot, RAV_EV_REF_CLEAR);
-		rav__after_free(h);
+		prefetch_top(h);
+		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		rav__settle(h);
 	}
 	rav__root_slot_free(h, slot);
 }
@@ -841,25 +743,25 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 			return RAV_OK;
 		return attach(h, slot, target, RAV_EV_REF_STORE);
 	}
+	prefetch_top(h);
 	if (!target) {
-		rav__detach(h, slot, RAV_EV_REF_CLEAR);
-		rav__after_free(h);
+		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		rav__settle(h);
 		return RAV_OK;
 	}
-	uintptr_t *tmp = scratch_slot(h);
+	uintptr_t *tmp = rav__scratch_slot(h);
 	if (!tmp)
 		return RAV_ENOMEM;
 	rav_status s = attach(h, tmp, target, RAV_EV_LINK);
 	if (s != RAV_OK)
 		return s;
-	h->track[0] = owner;
-	rav__detach(h, slot, RAV_EV_REF_CLEAR);
+	/* Nothing moves until rav__settle: owner's address stays valid. */
+	rav__drop(h, slot, RAV_EV_REF_CLEAR);
 	if (owner && cell_gone(owner))
-		rav__detach(h, tmp, RAV_EV_LINK);
+		rav__drop(h, tmp, RAV_EV_LINK);
 	else
 		rav__transfer(h, tmp, slot, RAV_EV_REF_STORE);
-	h->track[0] = NULL;
-	rav__after_free(h);
+	rav__settle(h);
 	return RAV_OK;
 }
 
@@ -867,7 +769,7 @@ rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
 {
 	if (!check_root(h, r, "rav_root_set"))
 		return rav__misuse_status();
-	if (target.cell && !CHECK_REF(h, target, "rav_root_set"))
+	if (!check_target(h, target, "rav_root_set"))
 		return rav__misuse_status();
 	return store_slot(h, (uintptr_t *)r, NULL, target.cell);
 }
@@ -878,45 +780,64 @@ rav_status rav_root_clear(rav_heap *h, rav_root r)
 		return rav__misuse_status();
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {
-		rav__detach(h, slot, RAV_EV_REF_CLEAR);
-		rav__after_free(h);
+		prefetch_top(h);
+		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		rav__settle(h);
 	}
 	return RAV_OK;
 }
 
 /* ---- public: allocation ---- */
 
-/* Allocate into slot.  `owner` contains the slot (NULL for roots). */
-static rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out)
+static rav_status bad_type(rav_type t)
 {
-	if (t < RAV_TYPE_FIRST_USER && t != RAV_TYPE_VEC && t != RAV_TYPE_VEC_NODE && t != RAV_TYPE_VEC_LEAF &&
-	    t != RAV_TYPE_VEC_RLEAF && t != RAV_TYPE_BYTES)
+	if (t < RAV_TYPE_FIRST_USER)
 		return rav__fail(RAV_ETYPE, "rav_new: type %u is reserved by the engine", t);
-	if (t >= rav_type_count())
-		return rav__fail(RAV_ETYPE, "rav_new: unknown type %u (register it with rav_type_register)", t);
-	h->track[1] = owner;
-	if (*slot) {
-		rav__detach(h, slot, RAV_EV_REF_CLEAR);
-		if (owner && cell_gone(owner)) {
-			h->track[1] = NULL;
-			rav__after_free(h);
-			return rav__fail(RAV_ESTATE, "rav_new_field: the parent was freed when its field's old value "
-						     "was dropped (it was only reachable through it)");
-		}
+	return rav__fail(RAV_ETYPE, "rav_new: unknown type %u (register it with rav_type_register)", t);
+}
+
+/* new_into with a slot that holds something: drop it first, then allocate
+ * (possibly into the hole it left), then compact with the new cell pinned. */
+static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out)
+{
+	prefetch_top(h);
+	rav__drop(h, slot, RAV_EV_REF_CLEAR);
+	/* Nothing has moved yet (moves happen in rav__settle): owner is valid. */
+	if (owner && cell_gone(owner)) {
+		rav__settle(h);
+		return rav__fail(RAV_ESTATE, "rav_new_field: the parent was freed when its field's old value "
+					     "was dropped (it was only reachable through it)");
 	}
 	rav_cell *c = rav__alloc(h, t);
 	if (!c) {
-		h->track[1] = NULL;
-		rav__after_free(h);
+		rav__settle(h);
 		return RAV_ENOMEM;
 	}
 	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
-	h->track[1] = NULL;
-	h->track[0] = c;
-	rav__after_free(h);
-	c = h->track[0];
-	h->track[0] = NULL;
+	rav_assert(h->pinned == NULL);
+	h->pinned = c;
+	rav__settle(h);
+	c = h->pinned;
+	h->pinned = NULL;
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
+/* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
+ * empty slot takes the fast path: nothing is freed, so nothing moves. */
+static inline rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out)
+{
+	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
+		return bad_type(t);
+	if (RAV_UNLIKELY(*slot != 0))
+		return new_into_replacing(h, t, slot, owner, out);
+	rav_cell *c = rav__alloc(h, t);
+	if (RAV_UNLIKELY(!c))
+		return RAV_ENOMEM;
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		*out = mkref(h, c);
 	return RAV_OK;
@@ -966,7 +887,7 @@ rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 {
 	if (!check_field(h, obj, field, RAV_REF, "rav_store_ref"))
 		return rav__misuse_status();
-	if (target.cell && !CHECK_REF(h, target, "rav_store_ref"))
+	if (!check_target(h, target, "rav_store_ref"))
 		return rav__misuse_status();
 	return store_slot(h, &obj.cell->w[1 + field], obj.cell, target.cell);
 }
@@ -990,9 +911,9 @@ rav_slot rav_root_slot(rav_root r)
 	return (rav_slot){ (uintptr_t *)r, 0 };
 }
 
-static bool check_slot(rav_heap *h, rav_slot s, const char *what)
+static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)
 {
-	if (!s.word) {
+	if (RAV_UNLIKELY(!s.word)) {
 		rav__misuse(RAV_EINVAL, "%s: null slot", what);
 		return false;
 	}
@@ -1002,7 +923,7 @@ static bool check_slot(rav_heap *h, rav_slot s, const char *what)
 	if (!CHECK_REF(h, ((rav_ref){ c, s.gen }), what))
 		return false;
 	unsigned w = word_of(s.word);
-	if (w < 1 || w > 2 || !(type_refmask(cell_type(c)) & (1u << (w - 1)))) {
+	if (RAV_UNLIKELY(w < 1 || w > 2 || !(type_refmask(cell_type(c)) & (1u << (w - 1))))) {
 		rav__misuse(RAV_ETYPE, "%s: word %u of a %s is not a reference field", what, w,
 			    rav_type_name(cell_type(c)));
 		return false;
@@ -1014,22 +935,45 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 {
 	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
 		return rav__misuse_status();
-	if (dst.word == src.word)
+	uintptr_t *d = dst.word, *s = src.word;
+	if (d == s)
 		return RAV_OK;
-	if (!*src.word)
-		return store_slot(h, dst.word, cell_type(cell_of(dst.word)) == RAV_TYPE_ROOT ? NULL : cell_of(dst.word),
-				  NULL);
-	if (!*dst.word) {
-		rav__transfer(h, src.word, dst.word, RAV_EV_REF_STORE);
+	if (!*s)
+		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
+	if (!*d) {
+		rav__transfer(h, s, d, RAV_EV_REF_STORE);
 		return RAV_OK;
 	}
-	uintptr_t *tmp = scratch_slot(h);
-	if (!tmp)
-		return RAV_ENOMEM;
-	rav__transfer(h, dst.word, tmp, RAV_EV_LINK);
-	rav__transfer(h, src.word, dst.word, RAV_EV_REF_STORE);
-	rav__detach(h, tmp, RAV_EV_LINK);
-	rav__after_free(h);
+	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
+	prefetch_top(h);
+	if (RAV_UNLIKELY(old == moved)) {
+		/* Both slots are the two referrers of one reference raviolo: go
+		 * through the scratch slot so the splice sees two distinct slots. */
+		uintptr_t *tmp = rav__scratch_slot(h);
+		if (!tmp)
+			return RAV_ENOMEM;
+		rav__transfer(h, d, tmp, RAV_EV_LINK);
+		rav__transfer(h, s, d, RAV_EV_REF_STORE);
+		rav__drop(h, tmp, RAV_EV_LINK);
+		rav__settle(h);
+		return RAV_OK;
+	}
+	/* dst takes src's reference, then what dst held loses dst as a
+	 * referrer (in that order, so a value reachable only through the old
+	 * one survives; if dst lies inside what dies, the moved value dies with
+	 * it, as it would have with any order). */
+	WRITE_WORD(RAV_EV_REF_STORE, d, moved);
+	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(moved, s), d);
+	WRITE_WORD(RAV_EV_LINK, s, 0);
+	if (cell_type(old) == RAV_TYPE_REF) {
+		REC(RAV_EV_REFRAV_REMOVE, 0, 0, old, 0, 0);
+		splice_out(h, old, d);
+	} else {
+		rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
+		WRITE_WORD(RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+		rav__queue_dying(h, old);
+	}
+	rav__settle(h);
 	return RAV_OK;
 }
 

@@ -215,7 +215,7 @@ rav_status rav_heap_check(rav_heap *h)
 	if (h->kind == RAV_HEAP_THREAD && h->mode == RAV_FREE_IMMEDIATE && (dead || dying))
 		BAD("%lu dead cells left in immediate mode", (unsigned long)dead);
 	uint64_t ql = 0;
-	for (rav_cell *q = h->work; q; q = (rav_cell *)q->w[RAV_W_BACK])
+	for (rav_cell *q = h->dying; q; q = (rav_cell *)q->w[RAV_W_BACK])
 		if (!(q->w[0] & RAV_FLAG_DYING) || ++ql > dying)
 			BAD("kill queue is corrupt");
 	if (ql != dying || dying != h->st.dying_cells)

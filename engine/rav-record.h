@@ -73,7 +73,7 @@ typedef enum rav_ev_kind {
 	RAV_EV_MSG_BUILD = 25,    /* x = message heap id */
 	RAV_EV_MSG_SEND = 26,     /* x = message heap id; a = channel id; b = pages; c = seq */
 	RAV_EV_MSG_RECV = 27,     /* x = message heap id; a = channel id; b = receiving heap id; c = seq */
-	RAV_EV_COMPACT_BEGIN = 28, /* x = heap id; aux = reason (0 free, 1 arrival, 2 deferred step, 3 collect) */
+	RAV_EV_COMPACT_BEGIN = 28, /* x = heap id; aux = reason (enum rav_compact_reason) */
 	RAV_EV_COMPACT_END = 29,  /* x = heap id; a = moves */
 	RAV_EV_SERIALIZE = 30,    /* x = heap id; a = cells; b = bytes written */
 	RAV_EV_DESERIALIZE = 31,  /* x = heap id; a = cells; b = bytes read */
@@ -84,6 +84,10 @@ typedef enum rav_ev_kind {
 	RAV_EV_ACCESS = 36,       /* a = address; aux = 1 write / 0 read; b = size in bytes */
 	RAV_EV_KIND_COUNT
 } rav_ev_kind;
+
+/* Why a compaction ran (RAV_EV_COMPACT_BEGIN aux): after a free in immediate
+ * mode, after a message arrived, a deferred rav_compact step, a collection. */
+enum rav_compact_reason { RAV_COMPACT_FREE = 0, RAV_COMPACT_ARRIVAL = 1, RAV_COMPACT_DEFERRED = 2, RAV_COMPACT_COLLECT = 3 };
 
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
