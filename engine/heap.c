@@ -357,12 +357,15 @@ void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot)
 	drop(h, slot, RAV_EV_REF_CLEAR, false);
 }
 
-/* Step 3: run the cascade for at most `budget` cells (0: to the end). */
-size_t rav__cascade(rav_heap *h, size_t budget)
+/* Step 3 in bounded steps (deferred mode): children wait on the dying
+ * queue, flagged, so they stay consistent between steps.  A child's type
+ * must be read when its parent dies (a reference raviolo is spliced out
+ * then, a normal child is queued). */
+static size_t cascade_queue(rav_heap *h, size_t budget)
 {
 	size_t done = 0;
 	h->cascading = true;
-	while (h->dying && (budget == 0 || done < budget)) {
+	while (h->dying && done < budget) {
 		rav_cell *d = h->dying;
 		rav_assert(d->w[0] & RAV_FLAG_DYING);
 		h->dying = (rav_cell *)d->w[RAV_W_BACK];
@@ -390,6 +393,128 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 	}
 	h->cascading = false;
 	return done;
+}
+
+/* Room for one more pending child; false if the stack cannot grow. */
+static bool pending_room(rav_heap *h, size_t sp)
+{
+	if (sp < h->pending_cap)
+		return true;
+	size_t cap = h->pending_cap ? h->pending_cap * 2 : 256;
+	rav_pending *grown = realloc(h->pending, cap * sizeof *grown);
+	if (!grown)
+		return false;
+	h->pending = grown;
+	h->pending_cap = cap;
+	return true;
+}
+
+/* Reference raviolo p lost its referrer `slot`, a field of a cell that is
+ * dead now (its words are hole-list links: not written).  If p's other
+ * referrer lives on, it takes p's target; if it died too, p's target loses
+ * p as its referrer in turn (pushed, handled when popped). */
+static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *sp)
+{
+	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
+	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
+	if (cell_type(cell_of(other)) != RAV_TYPE_DEAD) {
+		splice_out(h, p, slot);
+		return;
+	}
+	/* Both referrers died: one leaf less below p now, the other when q
+	 * is popped (spliced out if it is a reference raviolo, dead if not). */
+	for (rav_cell *r = q; cell_type(r) == RAV_TYPE_REF; r = (rav_cell *)r->w[RAV_W_FWD])
+		set_scalar_rec(r, cell_scalar(r) - 1);
+	make_dead(h, p);
+	if (pending_room(h, *sp)) {
+		h->pending[(*sp)++] = (rav_pending){ q, &p->w[RAV_W_FWD] };
+	} else if (cell_type(q) == RAV_TYPE_REF) {
+		/* out of memory for the stack: no other referrer of q is dead, so
+		 * the plain splice applies (its write into p's dead word is harmless) */
+		uintptr_t *o2 = (uintptr_t *)(q->w[RAV_W_BACK1] == (uintptr_t)&p->w[RAV_W_FWD] ? q->w[RAV_W_BACK2]
+												 : q->w[RAV_W_BACK1]);
+		if (cell_type(cell_of(o2)) != RAV_TYPE_DEAD) {
+			REC(RAV_EV_REFRAV_REMOVE, 0, 0, q, 0, 0);
+			splice_out(h, q, &p->w[RAV_W_FWD]);
+		} else {
+			pending_ref_lost(h, q, &p->w[RAV_W_FWD], sp); /* recursion bounded by the tree's depth */
+		}
+	} else {
+		q->w[0] |= RAV_FLAG_DYING;
+		q->w[RAV_W_BACK] = (uintptr_t)h->dying;
+		h->dying = q;
+		h->st.dying_cells++;
+	}
+}
+
+/* Step 3 to the end (immediate mode, or a whole rav_compact).  Children
+ * wait on a stack of (cell, the parent's field that held it), unread until
+ * their turn: reading each child's type as its parent dies would load the
+ * right subtree of every node long before the sweep reaches it (a cache
+ * miss per node on large trees).  Popped in depth-first order, cells of a
+ * structure built depth-first are visited in address order.  If the stack
+ * cannot grow, a child takes the queue path instead. */
+static size_t cascade_all(rav_heap *h)
+{
+	size_t sp = 0, done = 0;
+	h->cascading = true;
+	for (;;) {
+		rav_cell *d;
+		if (sp) {
+			rav_pending e = h->pending[--sp];
+			d = e.cell;
+			rav_type t = cell_type(d);
+			if (t == RAV_TYPE_DEAD)
+				continue; /* a reference raviolo whose two referrers both died */
+			if (t == RAV_TYPE_REF) {
+				pending_ref_lost(h, d, e.slot, &sp);
+				continue;
+			}
+			rav_assert(d->w[RAV_W_BACK] == (uintptr_t)e.slot && !cell_gone(d));
+		} else if (h->dying) {
+			d = h->dying;
+			rav_assert(d->w[0] & RAV_FLAG_DYING);
+			h->dying = (rav_cell *)d->w[RAV_W_BACK];
+			h->st.dying_cells--;
+		} else {
+			break;
+		}
+		done++;
+		unsigned mask = type_refmask(cell_type(d));
+		for (int f = 1; f >= 0; f--) {
+			rav_cell *c = (rav_cell *)d->w[1 + f];
+			if (!(mask & (1u << f)) || !c)
+				continue;
+			/* The sweep goes on from c in the direction parent -> child
+			 * (up for structures built depth-first, down for lists
+			 * pushed at their head): load a few lines ahead. */
+			intptr_t stride = (char *)c - (char *)d;
+			if (stride > -512 && stride < 512)
+				rav_prefetch((char *)c + 8 * stride);
+			if (RAV_LIKELY(pending_room(h, sp))) {
+				h->pending[sp++] = (rav_pending){ c, &d->w[1 + f] };
+			} else if (cell_type(c) == RAV_TYPE_REF) {
+				rav__drop(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+			} else {
+				c->w[0] |= RAV_FLAG_DYING;
+				c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+				h->dying = c;
+				h->st.dying_cells++;
+			}
+		}
+		make_dead(h, d);
+	}
+	h->cascading = false;
+	return done;
+}
+
+/* Step 3: run the cascade for at most `budget` cells (0: to the end). */
+size_t rav__cascade(rav_heap *h, size_t budget)
+{
+	if (!h->dying)
+		return 0;
+	return budget ? cascade_queue(h, budget) : cascade_all(h);
 }
 
 /* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */

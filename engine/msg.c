@@ -433,6 +433,7 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	REC_SYNC(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, stamp);
 	rav_status st = rav__arrive(h, m, (uintptr_t *)dst);
 	free(m->heap.root_stack);
+	free(m->heap.pending);
 	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
 	free(m);
 	return st;

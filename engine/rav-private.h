@@ -124,6 +124,12 @@ static inline void rav_prefetch(const void *p)
 
 struct rav_root_s; /* a root handle is the address of its slot word */
 
+/* A child whose referrer died, waiting for its turn in the cascade. */
+typedef struct rav_pending {
+	rav_cell *cell;
+	uintptr_t *slot; /* the dead parent's field that held it */
+} rav_pending;
+
 /* A cell's states, in the order a free takes it through (heap.c, "the
  * life of a free"): live -> dying (RAV_FLAG_DYING, queued on h->dying,
  * fields intact, back-link word = queue link) -> dead (RAV_TYPE_DEAD, a
@@ -145,6 +151,8 @@ struct rav_heap {
 	rav_cell *dead;          /* dead cells (holes), doubly linked through w[1] (next) / w[2] (prev) */
 	rav_cell *dying;         /* dying cells (kill queue), linked through their back-link word w[3] */
 	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
+	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
+	size_t pending_cap;
 	bool tearing_down;       /* rav__heap_destroy: skip compaction */
 	/* The pin: the one cell whose address an API call returns after it
 	 * compacted (rav_new_root / rav_new_field hand out the new cell).  A move

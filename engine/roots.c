@@ -132,6 +132,9 @@ void rav__heap_destroy(rav_heap *h)
 	}
 	free(h->root_stack);
 	h->root_stack = NULL;
+	free(h->pending);
+	h->pending = NULL;
+	h->pending_cap = 0;
 	h->root_n = h->root_cap = 0;
 	h->scratch = NULL;
 	h->first = h->last = h->top_page = h->root_first = NULL;

@@ -670,6 +670,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 		m->root = &dummy;
 	st = rav__arrive(h, m, (uintptr_t *)dst);
 	free(m->heap.root_stack);
+	free(m->heap.pending);
 	free(m);
 	return st;
 }
