@@ -250,9 +250,8 @@ static rav_status attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 }
 
 /* Move a reference from slot `from` to the empty slot `to`. */
-void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
+static inline void transfer(uintptr_t *from, uintptr_t *to, unsigned evkind)
 {
-	(void)h;
 	rav_cell *p = (rav_cell *)*from;
 	if (!p)
 		return;
@@ -260,6 +259,12 @@ void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
 	WRITE_WORD(evkind, to, p);
 	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, from), to);
 	WRITE_WORD(RAV_EV_LINK, from, 0);
+}
+
+void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
+{
+	(void)h;
+	transfer(from, to, evkind);
 }
 
 /* ---- the life of a free (see the top of this file) ---- */
@@ -290,17 +295,8 @@ static inline bool has_children(const rav_cell *c)
 	return ((mask & 1) && c->w[1]) || ((mask & 2) && c->w[2]);
 }
 
-/* Step 2: c lost its last referrer. */
-void rav__queue_dying(rav_heap *h, rav_cell *c)
+static void queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 {
-	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
-	bool now = !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE);
-	if (now && !has_children(c)) {
-		/* The cascade of a leaf is its own death (the common case of a
-		 * random free: no queue push and pop). */
-		make_dead(h, c);
-		return;
-	}
 	c->w[0] |= RAV_FLAG_DYING;
 	c->w[RAV_W_BACK] = (uintptr_t)h->dying;
 	h->dying = c;
@@ -308,6 +304,25 @@ void rav__queue_dying(rav_heap *h, rav_cell *c)
 	h->gen++;
 	if (now)
 		rav__cascade(h, 0);
+}
+
+/* Step 2: c lost its last referrer. */
+static inline void queue_dying(rav_heap *h, rav_cell *c)
+{
+	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
+	bool now = !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE);
+	if (RAV_LIKELY(now && !has_children(c))) {
+		/* The cascade of a leaf is its own death (the common case of a
+		 * random free: no queue push and pop). */
+		make_dead(h, c);
+		return;
+	}
+	queue_dying_slow(h, c, now);
+}
+
+void rav__queue_dying(rav_heap *h, rav_cell *c)
+{
+	queue_dying(h, c);
 }
 
 /* Splice reference raviolo p out of its tree: `slot`, one of its two
@@ -338,7 +353,7 @@ static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool casc
 		*slot = 0;
 		WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
 		if (cascade)
-			rav__queue_dying(h, p);
+			queue_dying(h, p);
 		return;
 	}
 	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
@@ -518,7 +533,7 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 }
 
 /* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */
-void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
+static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
 {
 	rav_type type = cell_type(t);
 	rav_assert(h->dying == NULL && t != d);
@@ -568,6 +583,11 @@ void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 #undef RELOC
 }
 
+void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
+{
+	move_cell(h, t, d);
+}
+
 /* Step 9: keep at most one completely empty page after the top. */
 static void release_empty_pages(rav_heap *h)
 {
@@ -599,12 +619,17 @@ static void top_page_emptied(rav_heap *h)
 }
 
 /* Step 8: the top cell has just become empty. */
-void rav__shrink(rav_heap *h)
+static inline void shrink(rav_heap *h)
 {
 	rav_assert(h->top > 1);
 	h->top--;
-	if (h->top == 1)
+	if (RAV_UNLIKELY(h->top == 1))
 		top_page_emptied(h);
+}
+
+void rav__shrink(rav_heap *h)
+{
+	shrink(h);
 }
 
 /* Step 6, trimming: the top cell is dead.  Trim it and every dead cell
@@ -688,11 +713,31 @@ static size_t move_run(rav_heap *h, size_t budget)
 		rav_cell *d = dead_pop(h);
 		if (h->dead)
 			rav_prefetch(h->dead);
-		rav__move(h, t, d);
-		rav__shrink(h);
+		move_cell(h, t, d);
+		shrink(h);
 		moves++;
 	}
 	return moves;
+}
+
+/* Step 6 for a few holes (a random free in immediate mode: one): no
+ * batching, no page-run zeroing, nothing to prefetch ahead. */
+enum { FEW_HOLES = 4 };
+
+static void compact_few(rav_heap *h)
+{
+	while (h->dead) {
+		rav_cell *t = &h->top_page[h->top - 1];
+		if (cell_type(t) == RAV_TYPE_DEAD) {
+			rav__dead_unlink(h, t);
+			REC(RAV_EV_TRIM, 0, 0, t, 0, 0);
+			t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
+			VG_CELL_FREE(t);
+		} else {
+			move_cell(h, t, dead_pop(h));
+		}
+		shrink(h);
+	}
 }
 
 /* Step 6.  Returns the holes left (nonzero only with a budget). */
@@ -704,6 +749,11 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 		return h->st.dead_cells;
 	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
 	size_t moves = 0;
+	if (max_moves == 0 && h->st.dead_cells <= FEW_HOLES) {
+		uint64_t m0 = h->st.moves;
+		compact_few(h);
+		moves = h->st.moves - m0;
+	}
 	while (h->dead && (max_moves == 0 || moves < max_moves)) {
 		rav_cell *t = rav__top_cell(h);
 		rav_assert(t != NULL); /* a hole lies below the top */
@@ -721,10 +771,15 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 }
 
 /* Step 5. */
-void rav__settle(rav_heap *h)
+static inline void settle(rav_heap *h)
 {
 	if (h->dead && h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD)
 		rav__compact(h, 0, RAV_COMPACT_FREE);
+}
+
+void rav__settle(rav_heap *h)
+{
+	settle(h);
 }
 
 /* An API call is about to free: the top cell will probably move into the
@@ -840,7 +895,7 @@ void rav_root_free(rav_heap *h, rav_root r)
 	if (*slot) {
 		prefetch_top(h);
 		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		rav__settle(h);
+		settle(h);
 	}
 	rav__root_slot_free(h, slot);
 }
@@ -871,7 +926,7 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 	prefetch_top(h);
 	if (!target) {
 		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		rav__settle(h);
+		settle(h);
 		return RAV_OK;
 	}
 	uintptr_t *tmp = rav__scratch_slot(h);
@@ -885,8 +940,8 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 	if (owner && cell_gone(owner))
 		rav__drop(h, tmp, RAV_EV_LINK);
 	else
-		rav__transfer(h, tmp, slot, RAV_EV_REF_STORE);
-	rav__settle(h);
+		transfer(tmp, slot, RAV_EV_REF_STORE);
+	settle(h);
 	return RAV_OK;
 }
 
@@ -907,7 +962,7 @@ rav_status rav_root_clear(rav_heap *h, rav_root r)
 	if (*slot) {
 		prefetch_top(h);
 		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		rav__settle(h);
+		settle(h);
 	}
 	return RAV_OK;
 }
@@ -929,20 +984,20 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 	rav__drop(h, slot, RAV_EV_REF_CLEAR);
 	/* Nothing has moved yet (moves happen in rav__settle): owner is valid. */
 	if (owner && cell_gone(owner)) {
-		rav__settle(h);
+		settle(h);
 		return rav__fail(RAV_ESTATE, "rav_new_field: the parent was freed when its field's old value "
 					     "was dropped (it was only reachable through it)");
 	}
 	rav_cell *c = rav__alloc(h, t);
 	if (!c) {
-		rav__settle(h);
+		settle(h);
 		return RAV_ENOMEM;
 	}
 	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	rav_assert(h->pinned == NULL);
 	h->pinned = c;
-	rav__settle(h);
+	settle(h);
 	c = h->pinned;
 	h->pinned = NULL;
 	if (out)
@@ -1066,7 +1121,7 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 	if (!*s)
 		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
 	if (!*d) {
-		rav__transfer(h, s, d, RAV_EV_REF_STORE);
+		transfer(s, d, RAV_EV_REF_STORE);
 		return RAV_OK;
 	}
 	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
@@ -1077,10 +1132,10 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 		uintptr_t *tmp = rav__scratch_slot(h);
 		if (!tmp)
 			return RAV_ENOMEM;
-		rav__transfer(h, d, tmp, RAV_EV_LINK);
-		rav__transfer(h, s, d, RAV_EV_REF_STORE);
+		transfer(d, tmp, RAV_EV_LINK);
+		transfer(s, d, RAV_EV_REF_STORE);
 		rav__drop(h, tmp, RAV_EV_LINK);
-		rav__settle(h);
+		settle(h);
 		return RAV_OK;
 	}
 	/* dst takes src's reference, then what dst held loses dst as a
@@ -1096,9 +1151,9 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 	} else {
 		rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
 		WRITE_WORD(RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
-		rav__queue_dying(h, old);
+		queue_dying(h, old);
 	}
-	rav__settle(h);
+	settle(h);
 	return RAV_OK;
 }
 
