@@ -770,11 +770,26 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 	return h->st.dead_cells;
 }
 
-/* Step 5. */
+/* Step 5.  The common case of a random free (one hole, a live cell on
+ * top that moves into it) is done here without the general loop. */
 static inline void settle(rav_heap *h)
 {
-	if (h->dead && h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD)
-		rav__compact(h, 0, RAV_COMPACT_FREE);
+	rav_cell *d = h->dead;
+	if (!d || h->mode != RAV_FREE_IMMEDIATE || h->kind != RAV_HEAP_THREAD)
+		return;
+	if (RAV_LIKELY(d->w[1] == 0 && !h->dying)) {
+		rav_cell *t = &h->top_page[h->top - 1];
+		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
+			REC(RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+			h->dead = NULL;
+			h->st.dead_cells--;
+			move_cell(h, t, d);
+			shrink(h);
+			REC(RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
+			return;
+		}
+	}
+	rav__compact(h, 0, RAV_COMPACT_FREE);
 }
 
 void rav__settle(rav_heap *h)
@@ -1077,18 +1092,6 @@ rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
 	if (!check_field(h, obj, field, RAV_REF, "rav_clear_ref"))
 		return rav__misuse_status();
 	return store_slot(h, &obj.cell->w[1 + field], obj.cell, NULL);
-}
-
-rav_slot rav_field_slot(rav_ref obj, int field)
-{
-	if (!obj.cell || (unsigned)field > 1)
-		return (rav_slot){ NULL, 0 };
-	return (rav_slot){ &obj.cell->w[1 + field], obj.gen };
-}
-
-rav_slot rav_root_slot(rav_root r)
-{
-	return (rav_slot){ (uintptr_t *)r, 0 };
 }
 
 static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)

@@ -224,8 +224,17 @@ typedef struct rav_slot {
 	uintptr_t *word;
 	uint32_t gen; /* generation of the borrow it came from (0 for roots: they never move) */
 } rav_slot;
-rav_slot rav_field_slot(rav_ref obj, int field);
-rav_slot rav_root_slot(rav_root r);
+/* Slot constructors (inline: a call each would cost as much as a move). */
+static inline rav_slot rav_field_slot(rav_ref obj, int field)
+{
+	if (!obj.cell || (unsigned)field > 1)
+		return (rav_slot){ NULL, 0 };
+	return (rav_slot){ &obj.cell->w[1 + field], obj.gen };
+}
+static inline rav_slot rav_root_slot(rav_root r)
+{
+	return (rav_slot){ (uintptr_t *)r, 0 };
+}
 rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src);
 rav_type rav_type_of(rav_heap *h, rav_ref obj);
 uintptr_t rav_scalar(rav_heap *h, rav_ref obj);                 /* spare type-word bits */
