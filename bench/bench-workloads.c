@@ -1,12 +1,8 @@
-/* bench-workloads.c - the allocator workloads of issue #2: churn, tree,
- * fragmentation and messages, each as a ravioli version and a malloc
- * version that do the same work on the same random sequence.
- *
- * The malloc versions use 32-byte nodes (the raviolo size) so both sides
- * allocate the same bytes.  Ravioli programs cannot hold raw pointers
- * across frees, so the ravioli versions keep their structure in roots and
- * fields and relink with rav_move (no reference raviolo needed); that is
- * the real cost of the model and is measured, not avoided.
+/* bench-workloads.c - the allocator workloads of issue #2 (tree,
+ * fragmentation, messages, bulk free) and the vector: each as a ravioli
+ * version and a malloc version that do the same work on the same random
+ * sequence (see bench-common.h).  Churn is in bench-churn.c, the classic
+ * benchmarks of issue #9 in bench-classic.c.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -15,158 +11,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ravioli.h"
-#include "rav-bench.h"
+#include "bench-common.h"
 
-typedef struct mnode {
-	struct mnode *next; /* lists; left child in trees */
-	struct mnode *right;
-	uint64_t value;
-	uint64_t pad;
-} mnode;
-_Static_assert(sizeof(mnode) == 32, "malloc nodes are raviolo-sized");
-
-static void die(const char *what)
-{
-	fprintf(stderr, "rav-bench: %s: %s\n", what, rav_last_error());
-	exit(1);
-}
-
-#define OK(expr)                                                                                         \
-	do {                                                                                             \
-		if ((expr) != RAV_OK)                                                                    \
-			die(#expr);                                                                      \
-	} while (0)
-
-static rav_type t_list;  /* f0 data: payload, f1 ref: next */
-static rav_type t_tree;  /* f0, f1 refs: children; scalar: value */
+static rav_type t_list; /* f0 data: payload, f1 ref: next */
+static rav_type t_tree; /* f0, f1 refs: children; scalar: value */
 
 static void types(void)
 {
 	if (!t_list) {
-		t_list = rav_type_register("bench.list", RAV_DATA, RAV_REF);
-		t_tree = rav_type_register("bench.tree", RAV_REF, RAV_REF);
-		if (!t_list || !t_tree)
-			die("rav_type_register");
+		bench_types t = bench_types_get();
+		t_list = t.list;
+		t_tree = t.tree;
 	}
 }
 
-/* Push a new list node with `payload` at the head of the list in root b,
- * through `scratch` (an empty root): three calls, nothing freed. */
 static void rav_list_push(rav_heap *h, rav_root b, rav_root scratch, uintptr_t payload)
 {
-	rav_ref n;
-	OK(rav_new_root(h, t_list, scratch, &n));
-	rav_store(h, n, 0, payload);
-	OK(rav_move(h, rav_field_slot(n, 1), rav_root_slot(b)));
-	OK(rav_move(h, rav_root_slot(b), rav_root_slot(scratch)));
+	bench_list_push(h, t_list, b, scratch, payload);
 }
 
-/* Drop the head of the list in root b (frees it; cells move). */
-static void rav_list_pop(rav_heap *h, rav_root b)
+static void die(const char *what)
 {
-	rav_ref head = rav_root_get(h, b);
-	if (!rav_ref_is_null(head))
-		OK(rav_move(h, rav_root_slot(b), rav_field_slot(head, 1)));
+	bench_die(what);
 }
-
-/* ---- churn ---- */
-
-typedef struct churn_ctx {
-	const bench_alloc *a; /* NULL: ravioli */
-	size_t live, steps, buckets;
-	uint64_t seed;
-} churn_ctx;
-
-static double churn_malloc(void *arg)
-{
-	churn_ctx *c = arg;
-	uint64_t rng = c->seed;
-	mnode **heads = calloc(c->buckets, sizeof *heads);
-	for (size_t i = 0; i < c->live; i++) {
-		size_t b = bench_rand(&rng) % c->buckets;
-		mnode *n = c->a->malloc_fn(sizeof *n);
-		n->value = i;
-		n->next = heads[b];
-		heads[b] = n;
-	}
-	double t0 = bench_now();
-	for (size_t i = 0; i < c->steps; i++) {
-		size_t b = bench_rand(&rng) % c->buckets;
-		mnode *n = heads[b];
-		if (n) {
-			heads[b] = n->next;
-			c->a->free_fn(n);
-		}
-		b = bench_rand(&rng) % c->buckets;
-		n = c->a->malloc_fn(sizeof *n);
-		n->value = i;
-		n->next = heads[b];
-		heads[b] = n;
-	}
-	double t = bench_now() - t0;
-	for (size_t b = 0; b < c->buckets; b++)
-		while (heads[b]) {
-			mnode *n = heads[b];
-			heads[b] = n->next;
-			c->a->free_fn(n);
-		}
-	free(heads);
-	return t;
-}
-
-static double churn_ravioli(void *arg)
-{
-	churn_ctx *c = arg;
-	uint64_t rng = c->seed;
-	rav_heap *h = rav_heap_self();
-	rav_root *heads = malloc(c->buckets * sizeof *heads);
-	rav_root scratch = rav_root_new(h);
-	for (size_t b = 0; b < c->buckets; b++)
-		heads[b] = rav_root_new(h);
-	for (size_t i = 0; i < c->live; i++)
-		rav_list_push(h, heads[bench_rand(&rng) % c->buckets], scratch, i);
-	double t0 = bench_now();
-	for (size_t i = 0; i < c->steps; i++) {
-		rav_list_pop(h, heads[bench_rand(&rng) % c->buckets]);
-		rav_list_push(h, heads[bench_rand(&rng) % c->buckets], scratch, i);
-	}
-	double t = bench_now() - t0;
-	for (size_t b = 0; b < c->buckets; b++)
-		rav_root_free(h, heads[b]);
-	rav_root_free(h, scratch);
-	free(heads);
-	return t;
-}
-
-static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
-{
-	types();
-	churn_ctx c = { NULL, bench_size(p, 1000000, 20000), bench_size(p, 2000000, 40000), 0, p->seed };
-	c.buckets = c.live / 1000 < 16 ? 16 : c.live / 1000;
-	snprintf(r->params, sizeof r->params, "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32",
-		 c.live, c.steps, c.buckets);
-	r->metric_names[0] = "ns_per_step";
-	bench_result *res;
-	if (p->ravioli) {
-		res = bench_add(r, "ravioli", bench_best(p, churn_ravioli, &c));
-		res->metric[0] = res->seconds * 1e9 / (double)c.steps;
-	}
-	for (unsigned i = 0; i < nallocs; i++) {
-		c.a = &allocs[i];
-		res = bench_add(r, allocs[i].name, bench_best(p, churn_malloc, &c));
-		res->metric[0] = res->seconds * 1e9 / (double)c.steps;
-	}
-}
-
-static const bench_workload churn = {
-	.name = "churn",
-	.description = "random free + alloc of 32-byte nodes in linked lists holding a steady live set (one step = "
-		       "one free + one alloc)",
-	.order = 10,
-	.run = run_churn,
-};
-BENCH_WORKLOAD(churn)
 
 /* ---- tree ---- */
 

@@ -79,6 +79,13 @@ double bench_now(void);
  * best. */
 double bench_best(const bench_params *p, double (*fn)(void *ctx), void *ctx);
 
+/* The same, interleaved: round r runs fns[0](ctxs[0]), fns[1](ctxs[1]),
+ * ... one after the other, so every implementation sees the same machine
+ * state (a noisy neighbour slows all of them alike).  best[i] gets each
+ * one's best. */
+void bench_best_interleaved(const bench_params *p, unsigned n, double (*const fns[])(void *ctx), void *const ctxs[],
+			    double best[]);
+
 /* Append a result row; returns it for the metrics. */
 bench_result *bench_add(bench_report *r, const char *impl, double seconds);
 
