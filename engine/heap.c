@@ -134,6 +134,8 @@ static inline void dead_push(rav_heap *h, rav_cell *c)
 	c->w[2] = 0;
 	if (h->dead)
 		h->dead->w[2] = (uintptr_t)c;
+	else
+		h->dead_tail = c;
 	h->dead = c;
 	h->st.dead_cells++;
 }
@@ -153,6 +155,8 @@ static inline void dead_unlink(rav_heap *h, rav_cell *c)
 		h->dead = next;
 	if (next)
 		next->w[2] = (uintptr_t)prev;
+	else
+		h->dead_tail = prev;
 }
 
 void rav__dead_unlink(rav_heap *h, rav_cell *c)
@@ -169,6 +173,8 @@ static inline rav_cell *dead_pop(rav_heap *h)
 	h->dead = next;
 	if (next)
 		next->w[2] = 0;
+	else
+		h->dead_tail = NULL;
 	h->st.dead_cells--;
 	return c;
 }
@@ -176,6 +182,22 @@ static inline rav_cell *dead_pop(rav_heap *h)
 rav_cell *rav__dead_pop(rav_heap *h)
 {
 	return h->dead ? dead_pop(h) : NULL;
+}
+
+/* The head of the hole list goes to its end (compaction skipping a hole
+ * that is about to be trimmed). */
+static inline void dead_rotate(rav_heap *h)
+{
+	rav_cell *c = h->dead;
+	if (c == h->dead_tail)
+		return;
+	rav_cell *next = (rav_cell *)c->w[1];
+	h->dead = next;
+	next->w[2] = 0;
+	c->w[1] = 0;
+	c->w[2] = (uintptr_t)h->dead_tail;
+	h->dead_tail->w[1] = (uintptr_t)c;
+	h->dead_tail = c;
 }
 
 /* ---- reference trees ---- */
@@ -654,6 +676,8 @@ static void trim_dead_run(rav_heap *h)
 		}
 		if (h->dead)
 			h->dead->w[2] = 0;
+		else
+			h->dead_tail = NULL;
 		unsigned n = top - i;
 		memset(&page[i], 0, (size_t)n * RAV_CELL_SIZE);
 #if RAV_VALGRIND
@@ -670,12 +694,54 @@ static void trim_dead_run(rav_heap *h)
 	}
 }
 
-/* Step 6-7, moving: move live top cells into holes until a dead cell
- * reaches the top, the holes run out or the budget is spent.  A move's
- * misses are the hole and the moved cell's neighbours (the slot naming it,
- * its children's back-links); the cell AHEAD moves further down and the
- * next hole are prefetched, so a batch waits for several misses at once
- * instead of one after the other. */
+/* Where the top will be once every hole is gone: D cells below the top,
+ * D the number of holes.  A hole at or above that boundary is never
+ * filled: it is about to be trimmed, and moving a cell into it would only
+ * move that cell again (a structure freed below a few cells allocated after
+ * it would cost a move per freed cell).  Pages wholly above the boundary
+ * carry PAGE_DOOMED in their header while the compaction runs. */
+#define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */
+
+typedef struct boundary {
+	rav_cell *page;
+	unsigned index; /* cells from this index of `page` up are above it */
+} boundary;
+
+static boundary mark_boundary(rav_heap *h)
+{
+	uint64_t left = h->st.dead_cells;
+	rav_cell *p = h->top_page;
+	unsigned top = h->top;
+	rav_cell *prev;
+	while (left >= top - 1 && (prev = (rav_cell *)p->w[PH_PREV]) != NULL) {
+		left -= top - 1;
+		p->w[0] |= PAGE_DOOMED;
+		p = prev;
+		top = CELLS;
+	}
+	return (boundary){ p, left >= top - 1 ? 1 : top - (unsigned)left };
+}
+
+static void clear_boundary(boundary b)
+{
+	for (rav_cell *p = (rav_cell *)b.page->w[PH_NEXT]; p; p = (rav_cell *)p->w[PH_NEXT])
+		p->w[0] &= ~PAGE_DOOMED;
+}
+
+static inline bool doomed(boundary b, const rav_cell *c)
+{
+	rav_cell *pg = page_of(c);
+	if (pg == b.page)
+		return slot_in_page(c) >= b.index;
+	return (pg->w[0] & PAGE_DOOMED) != 0;
+}
+
+/* Step 6-7, moving: move live top cells into holes below the boundary
+ * until a dead cell reaches the top, the holes run out or the budget is
+ * spent.  A move's misses are the hole and the moved cell's neighbours
+ * (the slot naming it, its children's back-links); the cell AHEAD moves
+ * further down and the next hole are prefetched, so a batch waits for
+ * several misses at once instead of one after the other. */
 enum { AHEAD = 4 };
 
 static inline void prefetch_neighbours(const rav_cell *c)
@@ -698,7 +764,7 @@ static inline void prefetch_neighbours(const rav_cell *c)
 		rav_prefetch((void *)c->w[RAV_W_BACK]);
 }
 
-static size_t move_run(rav_heap *h, size_t budget)
+static size_t move_run(rav_heap *h, boundary b, size_t budget)
 {
 	size_t moves = 0;
 	/* The first few cells of the run have no lead; prefetch them now. */
@@ -708,8 +774,15 @@ static size_t move_run(rav_heap *h, size_t budget)
 		rav_cell *t = &h->top_page[h->top - 1];
 		if (cell_type(t) == RAV_TYPE_DEAD)
 			break;
+		if (h->top > 2 * AHEAD + 1)
+			rav_prefetch(t - 2 * AHEAD);
 		if (h->top > AHEAD + 1)
 			prefetch_neighbours(t - AHEAD);
+		/* A live top cell means a hole lies below the boundary: the
+		 * holes above it are at most the cells above it minus this one. */
+		for (size_t skipped = 0; doomed(b, h->dead) && skipped < h->st.dead_cells; skipped++)
+			dead_rotate(h);
+		rav_assert(!doomed(b, h->dead));
 		rav_cell *d = dead_pop(h);
 		if (h->dead)
 			rav_prefetch(h->dead);
@@ -720,26 +793,6 @@ static size_t move_run(rav_heap *h, size_t budget)
 	return moves;
 }
 
-/* Step 6 for a few holes (a random free in immediate mode: one): no
- * batching, no page-run zeroing, nothing to prefetch ahead. */
-enum { FEW_HOLES = 4 };
-
-static void compact_few(rav_heap *h)
-{
-	while (h->dead) {
-		rav_cell *t = &h->top_page[h->top - 1];
-		if (cell_type(t) == RAV_TYPE_DEAD) {
-			rav__dead_unlink(h, t);
-			REC(RAV_EV_TRIM, 0, 0, t, 0, 0);
-			t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
-			VG_CELL_FREE(t);
-		} else {
-			move_cell(h, t, dead_pop(h));
-		}
-		shrink(h);
-	}
-}
-
 /* Step 6.  Returns the holes left (nonzero only with a budget). */
 size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason)
 {
@@ -748,12 +801,8 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 	if (!h->dead || h->kind == RAV_HEAP_MESSAGE || h->tearing_down)
 		return h->st.dead_cells;
 	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
+	boundary b = mark_boundary(h);
 	size_t moves = 0;
-	if (max_moves == 0 && h->st.dead_cells <= FEW_HOLES) {
-		uint64_t m0 = h->st.moves;
-		compact_few(h);
-		moves = h->st.moves - m0;
-	}
 	while (h->dead && (max_moves == 0 || moves < max_moves)) {
 		rav_cell *t = rav__top_cell(h);
 		rav_assert(t != NULL); /* a hole lies below the top */
@@ -762,8 +811,9 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 		if (cell_type(t) == RAV_TYPE_DEAD)
 			trim_dead_run(h);
 		else
-			moves += move_run(h, max_moves ? max_moves - moves : SIZE_MAX);
+			moves += move_run(h, b, max_moves ? max_moves - moves : SIZE_MAX);
 	}
+	clear_boundary(b);
 	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
 	rav_assert(max_moves != 0 || h->st.dead_cells == 0);
 	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
@@ -781,7 +831,7 @@ static inline void settle(rav_heap *h)
 		rav_cell *t = &h->top_page[h->top - 1];
 		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
 			REC(RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
-			h->dead = NULL;
+			h->dead = h->dead_tail = NULL;
 			h->st.dead_cells--;
 			move_cell(h, t, d);
 			shrink(h);

@@ -229,6 +229,8 @@ rav_status rav_heap_check(rav_heap *h)
 	}
 	if (dl != dead)
 		BAD("hole list holds %lu cells, pages hold %lu", (unsigned long)dl, (unsigned long)dead);
+	if (h->dead_tail != dprev)
+		BAD("hole list tail is not its last cell");
 	/* Root slots: their targets must name them. */
 	for (rav_cell *p = h->root_first; p; p = (rav_cell *)p->w[PH_NEXT]) {
 		unsigned fill = p == h->root_first ? h->root_bump : CELLS;

@@ -149,6 +149,7 @@ struct rav_heap {
 	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
 	rav_free_mode mode;
 	rav_cell *dead;          /* dead cells (holes), doubly linked through w[1] (next) / w[2] (prev) */
+	rav_cell *dead_tail;
 	rav_cell *dying;         /* dying cells (kill queue), linked through their back-link word w[3] */
 	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
 	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */

@@ -138,7 +138,7 @@ void rav__heap_destroy(rav_heap *h)
 	h->root_n = h->root_cap = 0;
 	h->scratch = NULL;
 	h->first = h->last = h->top_page = h->root_first = NULL;
-	h->dead = h->dying = NULL;
+	h->dead = h->dead_tail = h->dying = NULL;
 	h->top = CELLS;
 	h->st.live_cells = h->st.ref_cells = h->st.dead_cells = h->st.dying_cells = 0;
 	h->st.pages = h->st.root_pages = 0;
