@@ -34,7 +34,9 @@
  *                              Immediate mode (and message heaps) run the
  *                              cascade now; deferred mode leaves it to
  *                              rav_compact, so dropping a huge structure is
- *                              O(1) in the dropping call.
+ *                              O(1) in the dropping call.  (A cell without
+ *                              children skips the queue: its cascade is
+ *                              step 4 alone, O(1) in either mode.)
  *   3. rav__cascade(budget)    Takes dying cells one at a time and drops
  *                              their reference fields: a child held only
  *                              there is queued in turn (without clearing
@@ -332,14 +334,15 @@ static void queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 static inline void queue_dying(rav_heap *h, rav_cell *c)
 {
 	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
-	bool now = !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE);
-	if (RAV_LIKELY(now && !has_children(c))) {
-		/* The cascade of a leaf is its own death (the common case of a
-		 * random free: no queue push and pop). */
+	if (RAV_LIKELY(!h->cascading && !has_children(c))) {
+		/* The cascade of a leaf is its own death, O(1) in any mode (the
+		 * common case of a random free: no queue push and pop).  In
+		 * deferred mode the hole waits for rav_compact, and the next
+		 * allocation reuses it. */
 		make_dead(h, c);
 		return;
 	}
-	queue_dying_slow(h, c, now);
+	queue_dying_slow(h, c, !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE));
 }
 
 void rav__queue_dying(rav_heap *h, rav_cell *c)
