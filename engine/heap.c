@@ -1213,6 +1213,30 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 	return RAV_OK;
 }
 
+rav_status rav_new_before(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out)
+{
+	if (!h)
+		return rav__fail(RAV_EINVAL, "rav_new_before: null heap");
+	if (!check_slot(h, at, "rav_new_before"))
+		return rav__misuse_status();
+	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
+		return bad_type(t);
+	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
+		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
+				 rav_type_name(t));
+	rav_cell *c = rav__alloc(h, t);
+	if (RAV_UNLIKELY(!c))
+		return RAV_ENOMEM;
+	uintptr_t *slot = at.word;
+	if (*slot)
+		transfer(slot, &c->w[1 + field], RAV_EV_REF_STORE);
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
 rav_type rav_type_of(rav_heap *h, rav_ref obj)
 {
 	if (!CHECK_REF(h, obj, "rav_type_of"))

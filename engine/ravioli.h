@@ -236,6 +236,12 @@ static inline rav_slot rav_root_slot(rav_root r)
 	return (rav_slot){ (uintptr_t *)r, 0 };
 }
 rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src);
+/* Allocate a raviolo of type t into slot `at` (a root or a reference field,
+ * which may hold something); what `at` referred to moves into reference
+ * field `field` of the new raviolo: a push on a list or a stack, an
+ * insertion before a node.  Nothing is freed, so nothing moves and every
+ * borrow stays valid.  *out (optional) is a borrow of the new cell. */
+rav_status rav_new_before(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out);
 rav_type rav_type_of(rav_heap *h, rav_ref obj);
 uintptr_t rav_scalar(rav_heap *h, rav_ref obj);                 /* spare type-word bits */
 void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value); /* value <= RAV_SCALAR_MAX */

@@ -301,10 +301,16 @@ bool rav__check_owner(const rav_heap *h, const char *what)
 		snprintf(who, sizeof who, "the thread of heap %u", self->id);
 	else
 		snprintf(who, sizeof who, "a thread without a heap");
-	rav__misuse(RAV_ECROSS,
-		    "%s: heap %u belongs to the thread of heap %u but is used from %s (a heap is used only by "
-		    "its own thread; send a message instead)",
-		    what, h->id, owner, who);
+	if (h->kind == RAV_HEAP_THREAD)
+		rav__misuse(RAV_ECROSS,
+			    "%s: heap %u is another thread's heap, used here from %s (a heap is used only by its own "
+			    "thread; send a message instead)",
+			    what, h->id, who);
+	else
+		rav__misuse(RAV_ECROSS,
+			    "%s: message %u is being built by the thread of heap %u, used here from %s (a message is "
+			    "built by one thread, then sent)",
+			    what, h->id, owner, who);
 	return false;
 }
 
