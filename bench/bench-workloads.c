@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench-common.h"
@@ -147,10 +148,37 @@ enum { FRAG_LIST = 16 };
 
 typedef struct frag_out {
 	double seconds;        /* allocate + free phases */
-	double resident_bytes; /* growth over the baseline after the frees */
+	double resident_bytes; /* growth over the baseline once settled (see frag_settle) */
+	double at_free_bytes;  /* the same right after the frees */
+	double settle_ms;      /* how long resident took to come down to live + FRAG_RESERVE; -1: not within FRAG_WAIT_MS */
 	double live_bytes;
 	double peak_bytes;     /* growth over the baseline with everything allocated */
 } frag_out;
+
+/* An allocator may keep freed memory for a while before it gives it back
+ * (the ravioli pool waits for its purge delay): watch resident memory for
+ * up to FRAG_WAIT_MS after the frees, without calling the allocator, until
+ * it is within FRAG_RESERVE of the live bytes. */
+#define FRAG_WAIT_MS 1000.0
+#define FRAG_RESERVE (1.0 * 1048576) /* pool reserve (64 pages) + a thread cache (32) + a spare page, rounded up */
+
+static void frag_settle(uint64_t base, double t_free, frag_out *o)
+{
+	o->at_free_bytes = (double)(bench_resident_bytes() - base);
+	o->settle_ms = -1;
+	for (;;) {
+		double grown = (double)(bench_resident_bytes() - base), waited = (bench_now() - t_free) * 1e3;
+		o->resident_bytes = grown;
+		if (grown <= o->live_bytes + FRAG_RESERVE) {
+			o->settle_ms = waited;
+			return;
+		}
+		if (waited >= FRAG_WAIT_MS)
+			return;
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+}
 
 /* Keep each node with probability 1/10, deciding from the shared sequence. */
 static bool frag_keep(uint64_t *rng)
@@ -185,9 +213,10 @@ static void frag_malloc(const bench_alloc *a, size_t nodes, uint64_t seed, frag_
 			}
 		}
 	}
-	o->seconds = bench_now() - t0;
-	o->resident_bytes = (double)(bench_resident_bytes() - base);
+	double t1 = bench_now();
+	o->seconds = t1 - t0;
 	o->live_bytes = (double)kept * 32;
+	frag_settle(base, t1, o);
 }
 
 static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
@@ -225,9 +254,10 @@ static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
 		}
 		OK(rav_move(h, rav_root_slot(heads[l]), rav_root_slot(keep)));
 	}
-	o->seconds = bench_now() - t0;
-	o->resident_bytes = (double)(bench_resident_bytes() - base);
+	double t1 = bench_now();
+	o->seconds = t1 - t0;
 	o->live_bytes = (double)kept * 32;
+	frag_settle(base, t1, o);
 	rav_stats s;
 	rav_heap_stats(h, &s);
 	if (s.live_cells != kept)
@@ -273,7 +303,7 @@ static int frag_child(const bench_alloc *allocs, unsigned nallocs, int argc, cha
 
 static void frag_report(bench_report *r, const bench_params *p, const bench_alloc *a, size_t nodes)
 {
-	frag_out best = { -1, 0, 0, 0 };
+	frag_out best = { .seconds = -1 };
 	for (unsigned k = 0; k < p->repeat; k++) {
 		frag_out o;
 		if (!frag_in_child(a, nodes, p->seed, &o)) {
@@ -289,6 +319,8 @@ static void frag_report(bench_report *r, const bench_params *p, const bench_allo
 	res->metric[1] = best.live_bytes / 1048576.0;
 	res->metric[2] = best.live_bytes > 0 ? best.resident_bytes / best.live_bytes : 0;
 	res->metric[3] = best.peak_bytes / 1048576.0;
+	res->metric[4] = best.at_free_bytes / 1048576.0;
+	res->metric[5] = best.settle_ms;
 }
 
 static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
@@ -301,6 +333,8 @@ static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned 
 	r->metric_names[1] = "live_mib";
 	r->metric_names[2] = "resident_per_live";
 	r->metric_names[3] = "peak_mib";
+	r->metric_names[4] = "at_free_mib";
+	r->metric_names[5] = "settle_ms";
 	if (p->ravioli)
 		frag_report(r, p, NULL, nodes);
 	for (unsigned i = 0; i < nallocs; i++)
@@ -309,8 +343,8 @@ static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned 
 
 static const bench_workload fragmentation = {
 	.name = "fragmentation",
-	.description = "allocate nodes, free a random 90%, then resident memory growth vs live bytes (fresh process "
-		       "per impl)",
+	.description = "allocate nodes, free a random 90%, then resident memory growth vs live bytes, right after the "
+		       "frees and once within 1 MiB of live (settle_ms; -1: not within 1 s) (fresh process per impl)",
 	.order = 30,
 	.run = run_frag,
 	.child = frag_child,
