@@ -221,13 +221,20 @@ static inline uintptr_t leaf_weight(const uintptr_t *slot)
 	return is_fwd_slot(slot) ? cell_scalar(cell_of(slot)) : 1;
 }
 
-static inline void set_scalar_rec(rav_cell *c, uintptr_t scalar)
+/* Helpers named *_t take the recording flag (see RECT in rav-private.h);
+ * the plain ones read it. */
+static inline __attribute__((always_inline)) void set_scalar_t(rav_cell *c, uintptr_t scalar, bool tr)
 {
 	uintptr_t nw = (c->w[0] & ((1u << RAV_SCALAR_SHIFT) - 1)) | (scalar << RAV_SCALAR_SHIFT);
 	/* The collector's mark and the dying flag are transient and never recorded. */
-	REC(RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_DYING),
-	    nw & ~(RAV_FLAG_MARK | RAV_FLAG_DYING));
+	RECT(tr, RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_DYING),
+	     nw & ~(RAV_FLAG_MARK | RAV_FLAG_DYING));
 	c->w[0] = nw;
+}
+
+static inline void set_scalar_rec(rav_cell *c, uintptr_t scalar)
+{
+	set_scalar_t(c, scalar, rav__tracing);
 }
 
 rav_cell *rav__deref_slot(uintptr_t v)
@@ -274,15 +281,20 @@ static rav_status attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 }
 
 /* Move a reference from slot `from` to the empty slot `to`. */
-static inline void transfer(uintptr_t *from, uintptr_t *to, unsigned evkind)
+static inline __attribute__((always_inline)) void transfer_t(uintptr_t *from, uintptr_t *to, unsigned evkind, bool tr)
 {
 	rav_cell *p = (rav_cell *)*from;
 	if (!p)
 		return;
 	rav_assert(*to == 0);
-	WRITE_WORD(evkind, to, p);
-	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, from), to);
-	WRITE_WORD(RAV_EV_LINK, from, 0);
+	WRITE_WORD_T(tr, evkind, to, p);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(p, from), to);
+	WRITE_WORD_T(tr, RAV_EV_LINK, from, 0);
+}
+
+static inline void transfer(uintptr_t *from, uintptr_t *to, unsigned evkind)
+{
+	transfer_t(from, to, evkind, rav__tracing);
 }
 
 void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
@@ -293,17 +305,22 @@ void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
 
 /* ---- the life of a free (see the top of this file) ---- */
 
-static inline void make_dead(rav_heap *h, rav_cell *c)
+static inline __attribute__((always_inline)) void make_dead_t(rav_heap *h, rav_cell *c, bool tr)
 {
 	rav_type t = cell_type(c);
 	rav_assert(t != RAV_TYPE_DEAD && t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER);
-	REC(RAV_EV_FREE, t, 0, c, 0, 0);
+	RECT(tr, RAV_EV_FREE, t, 0, c, 0, 0);
 	if (t == RAV_TYPE_REF)
 		h->st.ref_cells--;
 	h->st.live_cells--;
 	h->st.frees++;
 	h->gen++;
 	dead_push(h, c);
+}
+
+static inline void make_dead(rav_heap *h, rav_cell *c)
+{
+	make_dead_t(h, c, rav__tracing);
 }
 
 /* Step 4. */
@@ -331,7 +348,7 @@ static void queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 }
 
 /* Step 2: c lost its last referrer. */
-static inline void queue_dying(rav_heap *h, rav_cell *c)
+static inline __attribute__((always_inline)) void queue_dying_t(rav_heap *h, rav_cell *c, bool tr)
 {
 	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
 	if (RAV_LIKELY(!h->cascading && !has_children(c))) {
@@ -339,10 +356,15 @@ static inline void queue_dying(rav_heap *h, rav_cell *c)
 		 * common case of a random free: no queue push and pop).  In
 		 * deferred mode the hole waits for rav_compact, and the next
 		 * allocation reuses it. */
-		make_dead(h, c);
+		make_dead_t(h, c, tr);
 		return;
 	}
 	queue_dying_slow(h, c, !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE));
+}
+
+static inline void queue_dying(rav_heap *h, rav_cell *c)
+{
+	queue_dying_t(h, c, rav__tracing);
 }
 
 void rav__queue_dying(rav_heap *h, rav_cell *c)
@@ -558,13 +580,13 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 }
 
 /* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */
-static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
+static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_cell *t, rav_cell *d, bool tr)
 {
 	rav_type type = cell_type(t);
 	rav_assert(h->dying == NULL && t != d);
 	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
-	REC(RAV_EV_MOVE, 0, 0, t, d, 0);
+	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
 	d->w[0] = t->w[0];
 	d->w[1] = t->w[1];
 	d->w[2] = t->w[2];
@@ -580,7 +602,7 @@ static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
 	if (type == RAV_TYPE_REF) {
 		for (int k = RAV_W_BACK1; k <= RAV_W_BACK2; k++) {
 			uintptr_t *s = (uintptr_t *)d->w[k]; /* never inside t: a reference raviolo is not its own referrer */
-			REC(RAV_EV_FIXUP, 0, 0, s, *s, d);
+			RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
 			*s = (uintptr_t)d;
 			h->st.fixups++;
 		}
@@ -588,7 +610,7 @@ static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
 		/* A cell referring to itself: the slot moved with it.  Its
 		 * back-link is fixed (and recorded) with the children below. */
 		uintptr_t *s = RELOC((uintptr_t *)d->w[RAV_W_BACK]);
-		REC(RAV_EV_FIXUP, 0, 0, s, *s, d);
+		RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
 		*s = (uintptr_t)d;
 		h->st.fixups++;
 	}
@@ -601,11 +623,16 @@ static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
 		if (c == t)
 			c = d;
 		uintptr_t *bl = backlink_slot_of(c, &t->w[1 + f]);
-		REC(RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
+		RECT(tr, RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
 		*bl = (uintptr_t)&d->w[1 + f];
 		h->st.fixups++;
 	}
 #undef RELOC
+}
+
+static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
+{
+	move_cell_t(h, t, d, rav__tracing);
 }
 
 void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
@@ -825,7 +852,7 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 
 /* Step 5.  The common case of a random free (one hole, a live cell on
  * top that moves into it) is done here without the general loop. */
-static inline void settle(rav_heap *h)
+static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
 {
 	rav_cell *d = h->dead;
 	if (!d || h->mode != RAV_FREE_IMMEDIATE || h->kind != RAV_HEAP_THREAD)
@@ -833,16 +860,21 @@ static inline void settle(rav_heap *h)
 	if (RAV_LIKELY(d->w[1] == 0 && !h->dying)) {
 		rav_cell *t = &h->top_page[h->top - 1];
 		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
-			REC(RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+			RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
 			h->dead = h->dead_tail = NULL;
 			h->st.dead_cells--;
-			move_cell(h, t, d);
+			move_cell_t(h, t, d, tr);
 			shrink(h);
-			REC(RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
+			RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
 			return;
 		}
 	}
 	rav__compact(h, 0, RAV_COMPACT_FREE);
+}
+
+static inline void settle(rav_heap *h)
+{
+	settle_t(h, rav__tracing);
 }
 
 void rav__settle(rav_heap *h)
@@ -931,10 +963,10 @@ static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
 	return !r.cell || CHECK_REF(h, r, what);
 }
 
-#define ACCESS_READ(addr)                                                                                \
+#define ACCESS_READ_T(tr, addr)                                                                          \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(rav__tracing) && rav__recorder && rav__recorder->record_access)         \
-			REC(RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                          \
+		if (RAV_UNLIKELY(tr) && rav__recorder && rav__recorder->record_access)                   \
+			RECT(tr, RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                     \
 	} while (0)
 
 static inline rav_ref mkref(rav_heap *h, rav_cell *c)
@@ -942,16 +974,57 @@ static inline rav_ref mkref(rav_heap *h, rav_cell *c)
 	return (rav_ref){ c, c ? h->gen : 0 };
 }
 
-static inline rav_cell *walk_read(uintptr_t *slot)
+static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *slot, bool tr)
 {
-	ACCESS_READ(slot);
+	ACCESS_READ_T(tr, slot);
 	rav_cell *c = (rav_cell *)*slot;
 	while (c && cell_type(c) == RAV_TYPE_REF) {
-		ACCESS_READ(&c->w[RAV_W_FWD]);
+		ACCESS_READ_T(tr, &c->w[RAV_W_FWD]);
 		c = (rav_cell *)c->w[RAV_W_FWD];
 	}
 	return c;
 }
+
+/* The hot entry points exist twice: NAME_impl(..., tr) is compiled with
+ * tr the constant false (no event code: fewer branches, fewer registers to
+ * save) and true (a cold copy), and NAME picks one by the recording flag. */
+#if RAV_TRACING
+#define HOT_ENTRY(ret, name, params, ...)                                                                \
+	static __attribute__((noinline, cold)) ret name##_traced params                                    \
+	{                                                                                                \
+		return name##_impl(__VA_ARGS__, true);                                                   \
+	}                                                                                                \
+	ret name params                                                                                  \
+	{                                                                                                \
+		if (RAV_UNLIKELY(rav__tracing))                                                          \
+			return name##_traced(__VA_ARGS__);                                               \
+		return name##_impl(__VA_ARGS__, false);                                                  \
+	}
+#define HOT_ENTRY_VOID(name, params, ...)                                                                \
+	static __attribute__((noinline, cold)) void name##_traced params                                   \
+	{                                                                                                \
+		name##_impl(__VA_ARGS__, true);                                                          \
+	}                                                                                                \
+	void name params                                                                                 \
+	{                                                                                                \
+		if (RAV_UNLIKELY(rav__tracing))                                                          \
+			name##_traced(__VA_ARGS__);                                                      \
+		else                                                                                     \
+			name##_impl(__VA_ARGS__, false);                                                 \
+	}
+#else
+#define HOT_ENTRY(ret, name, params, ...)                                                                \
+	ret name params                                                                                  \
+	{                                                                                                \
+		return name##_impl(__VA_ARGS__, false);                                                  \
+	}
+#define HOT_ENTRY_VOID(name, params, ...)                                                                \
+	void name params                                                                                 \
+	{                                                                                                \
+		name##_impl(__VA_ARGS__, false);                                                         \
+	}
+#endif
+#define IMPL static inline __attribute__((always_inline))
 
 /* ---- public: roots ---- */
 
@@ -968,12 +1041,13 @@ void rav_root_free(rav_heap *h, rav_root r)
 	rav__root_slot_free(h, slot);
 }
 
-rav_ref rav_root_get(rav_heap *h, rav_root r)
+IMPL rav_ref rav_root_get_impl(rav_heap *h, rav_root r, bool tr)
 {
 	if (!check_root(h, r, "rav_root_get"))
 		return RAV_NULL_REF;
-	return mkref(h, walk_read((uintptr_t *)r));
+	return mkref(h, walk_read_t((uintptr_t *)r, tr));
 }
+HOT_ENTRY(rav_ref, rav_root_get, (rav_heap * h, rav_root r), h, r)
 
 bool rav_root_is_set(rav_heap *h, rav_root r)
 {
@@ -1022,7 +1096,7 @@ rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
 	return store_slot(h, (uintptr_t *)r, NULL, target.cell);
 }
 
-rav_status rav_root_clear(rav_heap *h, rav_root r)
+IMPL rav_status rav_root_clear_impl(rav_heap *h, rav_root r, bool tr)
 {
 	if (!check_root(h, r, "rav_root_clear"))
 		return rav__misuse_status();
@@ -1030,10 +1104,11 @@ rav_status rav_root_clear(rav_heap *h, rav_root r)
 	if (*slot) {
 		prefetch_top(h);
 		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		settle(h);
+		settle_t(h, tr);
 	}
 	return RAV_OK;
 }
+HOT_ENTRY(rav_status, rav_root_clear, (rav_heap * h, rav_root r), h, r)
 
 /* ---- public: allocation ---- */
 
@@ -1075,61 +1150,67 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 
 /* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
  * empty slot takes the fast path: nothing is freed, so nothing moves. */
-static inline rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out)
+IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out, bool tr)
 {
 	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
 		return bad_type(t);
 	if (RAV_UNLIKELY(*slot != 0))
 		return new_into_replacing(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc(h, t);
+	rav_cell *c = rav__alloc_t(h, t, tr);
 	if (RAV_UNLIKELY(!c))
 		return RAV_ENOMEM;
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		*out = mkref(h, c);
 	return RAV_OK;
 }
 
-rav_status rav_new_root(rav_heap *h, rav_type t, rav_root r, rav_ref *out)
+IMPL rav_status rav_new_root_impl(rav_heap *h, rav_type t, rav_root r, rav_ref *out, bool tr)
 {
 	if (!h)
 		return rav__fail(RAV_EINVAL, "rav_new_root: null heap");
 	if (!check_root(h, r, "rav_new_root"))
 		return rav__misuse_status();
-	return new_into(h, t, (uintptr_t *)r, NULL, out);
+	return new_into(h, t, (uintptr_t *)r, NULL, out, tr);
 }
+HOT_ENTRY(rav_status, rav_new_root, (rav_heap * h, rav_type t, rav_root r, rav_ref * out), h, t, r, out)
 
-rav_status rav_new_field(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out)
+IMPL rav_status rav_new_field_impl(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out, bool tr)
 {
 	if (!check_field(h, parent, field, RAV_REF, "rav_new_field"))
 		return rav__misuse_status();
-	return new_into(h, t, &parent.cell->w[1 + field], parent.cell, out);
+	return new_into(h, t, &parent.cell->w[1 + field], parent.cell, out, tr);
 }
+HOT_ENTRY(rav_status, rav_new_field, (rav_heap * h, rav_type t, rav_ref parent, int field, rav_ref *out), h, t,
+	  parent, field, out)
 
 /* ---- public: fields ---- */
 
-uintptr_t rav_load(rav_heap *h, rav_ref obj, int field)
+IMPL uintptr_t rav_load_impl(rav_heap *h, rav_ref obj, int field, bool tr)
 {
 	if (!check_field(h, obj, field, RAV_DATA, "rav_load"))
 		return 0;
-	ACCESS_READ(&obj.cell->w[1 + field]);
+	ACCESS_READ_T(tr, &obj.cell->w[1 + field]);
 	return obj.cell->w[1 + field];
 }
+HOT_ENTRY(uintptr_t, rav_load, (rav_heap * h, rav_ref obj, int field), h, obj, field)
 
-void rav_store(rav_heap *h, rav_ref obj, int field, uintptr_t value)
+IMPL void rav_store_impl(rav_heap *h, rav_ref obj, int field, uintptr_t value, bool tr)
 {
 	if (!check_field(h, obj, field, RAV_DATA, "rav_store"))
 		return;
-	WRITE_WORD(RAV_EV_DATA_STORE, &obj.cell->w[1 + field], value);
+	WRITE_WORD_T(tr, RAV_EV_DATA_STORE, &obj.cell->w[1 + field], value);
 }
+HOT_ENTRY_VOID(rav_store, (rav_heap * h, rav_ref obj, int field, uintptr_t value), h, obj, field, value)
 
-rav_ref rav_load_ref(rav_heap *h, rav_ref obj, int field)
+IMPL rav_ref rav_load_ref_impl(rav_heap *h, rav_ref obj, int field, bool tr)
 {
 	if (!check_field(h, obj, field, RAV_REF, "rav_load_ref"))
 		return RAV_NULL_REF;
-	return mkref(h, walk_read(&obj.cell->w[1 + field]));
+	return mkref(h, walk_read_t(&obj.cell->w[1 + field], tr));
 }
+HOT_ENTRY(rav_ref, rav_load_ref, (rav_heap * h, rav_ref obj, int field), h, obj, field)
 
 rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 {
@@ -1167,7 +1248,7 @@ static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)
 	return true;
 }
 
-rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
+IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 {
 	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
 		return rav__misuse_status();
@@ -1177,7 +1258,7 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 	if (!*s)
 		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
 	if (!*d) {
-		transfer(s, d, RAV_EV_REF_STORE);
+		transfer_t(s, d, RAV_EV_REF_STORE, tr);
 		return RAV_OK;
 	}
 	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
@@ -1198,22 +1279,23 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 	 * referrer (in that order, so a value reachable only through the old
 	 * one survives; if dst lies inside what dies, the moved value dies with
 	 * it, as it would have with any order). */
-	WRITE_WORD(RAV_EV_REF_STORE, d, moved);
-	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(moved, s), d);
-	WRITE_WORD(RAV_EV_LINK, s, 0);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
+	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
 	if (cell_type(old) == RAV_TYPE_REF) {
-		REC(RAV_EV_REFRAV_REMOVE, 0, 0, old, 0, 0);
+		RECT(tr, RAV_EV_REFRAV_REMOVE, 0, 0, old, 0, 0);
 		splice_out(h, old, d);
 	} else {
 		rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
-		WRITE_WORD(RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
-		queue_dying(h, old);
+		WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+		queue_dying_t(h, old, tr);
 	}
-	settle(h);
+	settle_t(h, tr);
 	return RAV_OK;
 }
+HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
 
-rav_status rav_new_before(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out)
+IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out, bool tr)
 {
 	if (!h)
 		return rav__fail(RAV_EINVAL, "rav_new_before: null heap");
@@ -1224,18 +1306,20 @@ rav_status rav_new_before(rav_heap *h, rav_type t, rav_slot at, int field, rav_r
 	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
 		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
 				 rav_type_name(t));
-	rav_cell *c = rav__alloc(h, t);
+	rav_cell *c = rav__alloc_t(h, t, tr);
 	if (RAV_UNLIKELY(!c))
 		return RAV_ENOMEM;
 	uintptr_t *slot = at.word;
 	if (*slot)
-		transfer(slot, &c->w[1 + field], RAV_EV_REF_STORE);
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		*out = mkref(h, c);
 	return RAV_OK;
 }
+HOT_ENTRY(rav_status, rav_new_before, (rav_heap * h, rav_type t, rav_slot at, int field, rav_ref *out), h, t, at,
+	  field, out)
 
 rav_type rav_type_of(rav_heap *h, rav_ref obj)
 {
@@ -1244,15 +1328,16 @@ rav_type rav_type_of(rav_heap *h, rav_ref obj)
 	return cell_type(obj.cell);
 }
 
-uintptr_t rav_scalar(rav_heap *h, rav_ref obj)
+IMPL uintptr_t rav_scalar_impl(rav_heap *h, rav_ref obj, bool tr)
 {
 	if (!CHECK_REF(h, obj, "rav_scalar"))
 		return 0;
-	ACCESS_READ(&obj.cell->w[0]);
+	ACCESS_READ_T(tr, &obj.cell->w[0]);
 	return cell_scalar(obj.cell);
 }
+HOT_ENTRY(uintptr_t, rav_scalar, (rav_heap * h, rav_ref obj), h, obj)
 
-void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value)
+IMPL void rav_set_scalar_impl(rav_heap *h, rav_ref obj, uintptr_t value, bool tr)
 {
 	if (!CHECK_REF(h, obj, "rav_set_scalar"))
 		return;
@@ -1261,5 +1346,6 @@ void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value)
 			    (int)(sizeof(uintptr_t) * 8 - RAV_SCALAR_SHIFT));
 		return;
 	}
-	set_scalar_rec(obj.cell, value);
+	set_scalar_t(obj.cell, value, tr);
 }
+HOT_ENTRY_VOID(rav_set_scalar, (rav_heap * h, rav_ref obj, uintptr_t value), h, obj, value)

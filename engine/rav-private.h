@@ -309,17 +309,22 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 	e->c = c;
 }
 
+/* REC records an event when recording is on.  RECT takes the condition
+ * as an argument: the hot entry points of heap.c are compiled twice, with
+ * `tr` the constant false (no event code at all: fewer branches and fewer
+ * registers to save) and true, and pick one by rav__tracing on entry. */
 #if RAV_TRACING
-#define REC(kind, aux, x, a, b, c)                                                                       \
+#define RECT(tr, kind, aux, x, a, b, c)                                                                  \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(rav__tracing))                                                          \
+		if (RAV_UNLIKELY(tr))                                                                    \
 			rav__emit((uint32_t)(kind) | ((uint32_t)(aux) << 8), (uint32_t)(x),              \
 				  (uint64_t)(uintptr_t)(a), (uint64_t)(uintptr_t)(b),                    \
 				  (uint64_t)(uintptr_t)(c));                                             \
 	} while (0)
 #else
-#define REC(kind, aux, x, a, b, c) ((void)0)
+#define RECT(tr, kind, aux, x, a, b, c) ((void)(tr))
 #endif
+#define REC(kind, aux, x, a, b, c) RECT(rav__tracing, kind, aux, x, a, b, c)
 
 /* The order stamp of an event that coordinates threads: a process-wide
  * sequence number and a clock reading, taken under the lock that orders
@@ -351,13 +356,14 @@ static inline rav_stamp rav__stamp(void)
 #endif
 
 /* Word write with its event. */
-#define WRITE_WORD(kind, slotp, val)                                                                     \
+#define WRITE_WORD_T(tr, kind, slotp, val)                                                               \
 	do {                                                                                             \
 		uintptr_t *_s = (slotp);                                                                 \
 		uintptr_t _v = (uintptr_t)(val);                                                         \
-		REC(kind, 0, 0, _s, *_s, _v);                                                            \
+		RECT(tr, kind, 0, 0, _s, *_s, _v);                                                       \
 		*_s = _v;                                                                                \
 	} while (0)
+#define WRITE_WORD(kind, slotp, val) WRITE_WORD_T(rav__tracing, kind, slotp, val)
 
 /* ---- Valgrind ---- */
 #if RAV_VALGRIND
@@ -395,7 +401,7 @@ static inline rav_heap *rav__self(void)
  * The top of the heap is a bump pointer; holes (deferred mode, or during an
  * operation that freed) are reused first.  Everything else (a new page, a
  * hole) is rav__alloc_slow. */
-static inline rav_cell *rav__alloc(rav_heap *h, rav_type t)
+static inline __attribute__((always_inline)) rav_cell *rav__alloc_t(rav_heap *h, rav_type t, bool tr)
 {
 	rav_cell *c;
 	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS)) {
@@ -411,12 +417,17 @@ static inline rav_cell *rav__alloc(rav_heap *h, rav_type t)
 	c->w[1] = 0;
 	c->w[2] = 0;
 	c->w[3] = 0;
-	REC(RAV_EV_ALLOC, t, 0, c, 0, 0);
+	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
 	h->st.allocs++;
 	h->st.live_cells++;
 	if (t == RAV_TYPE_REF)
 		h->st.ref_cells++;
 	return c;
+}
+
+static inline rav_cell *rav__alloc(rav_heap *h, rav_type t)
+{
+	return rav__alloc_t(h, t, rav__tracing);
 }
 
 #endif /* RAV_PRIVATE_H */
