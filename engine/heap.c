@@ -517,20 +517,57 @@ static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *
  * miss per node on large trees).  Popped in depth-first order, cells of a
  * structure built depth-first are visited in address order.  If the stack
  * cannot grow, a child takes the queue path instead. */
+/* One child of d, field f, waits for its turn at h->pending[sp] (true);
+ * if the stack cannot grow it takes the queue path at once (false). */
+static bool cascade_push_slow(rav_heap *h, rav_cell *d, int f, size_t sp)
+{
+	rav_cell *c = (rav_cell *)d->w[1 + f];
+	if (pending_room(h, sp)) {
+		h->pending[sp] = (rav_pending){ c, &d->w[1 + f] };
+		return true;
+	}
+	if (cell_type(c) == RAV_TYPE_REF) {
+		rav__drop(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+	} else {
+		c->w[0] |= RAV_FLAG_DYING;
+		c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+		h->dying = c;
+		h->st.dying_cells++;
+	}
+	return false;
+}
+
 static size_t cascade_all(rav_heap *h)
 {
+	const bool tr = rav__tracing;
 	size_t sp = 0, done = 0;
+	/* The loop keeps the hole list's head and its counters in locals;
+	 * they are written back around the rare calls that use the heap's. */
+	rav_cell *dead = h->dead;
+	uint64_t died = 0;
+#define SYNC_OUT()                                                                                       \
+	do {                                                                                             \
+		h->dead = dead;                                                                          \
+		h->st.live_cells -= died;                                                                \
+		h->st.frees += died;                                                                     \
+		h->st.dead_cells += died;                                                                \
+		died = 0;                                                                                \
+	} while (0)
+#define SYNC_IN() (dead = h->dead)
 	h->cascading = true;
+	h->gen++;
 	for (;;) {
 		rav_cell *d;
 		if (sp) {
 			rav_pending e = h->pending[--sp];
 			d = e.cell;
 			rav_type t = cell_type(d);
-			if (t == RAV_TYPE_DEAD)
+			if (RAV_UNLIKELY(t == RAV_TYPE_DEAD))
 				continue; /* a reference raviolo whose two referrers both died */
-			if (t == RAV_TYPE_REF) {
+			if (RAV_UNLIKELY(t == RAV_TYPE_REF)) {
+				SYNC_OUT();
 				pending_ref_lost(h, d, e.slot, &sp);
+				SYNC_IN();
 				continue;
 			}
 			rav_assert(d->w[RAV_W_BACK] == (uintptr_t)e.slot && !cell_gone(d));
@@ -544,29 +581,49 @@ static size_t cascade_all(rav_heap *h)
 		}
 		done++;
 		unsigned mask = type_refmask(cell_type(d));
-		for (int f = 1; f >= 0; f--) {
-			rav_cell *c = (rav_cell *)d->w[1 + f];
-			if (!(mask & (1u << f)) || !c)
-				continue;
-			/* The sweep goes on from c in the direction parent -> child
-			 * (up for structures built depth-first, down for lists
-			 * pushed at their head): load a few lines ahead. */
-			intptr_t stride = (char *)c - (char *)d;
-			if (stride > -512 && stride < 512)
-				rav_prefetch((char *)c + 8 * stride);
-			if (RAV_LIKELY(pending_room(h, sp))) {
-				h->pending[sp++] = (rav_pending){ c, &d->w[1 + f] };
-			} else if (cell_type(c) == RAV_TYPE_REF) {
-				rav__drop(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+		rav_cell *c1 = (rav_cell *)d->w[2], *c0 = (rav_cell *)d->w[1];
+		/* Field 1 first so field 0 is popped first (address order for
+		 * structures built depth-first).  The sweep goes on from a child
+		 * in the direction parent -> child (up for structures built
+		 * depth-first, down for lists pushed at their head): a few lines
+		 * ahead are loaded early. */
+		if ((mask & 2) && c1) {
+			if (RAV_LIKELY(sp < h->pending_cap)) {
+				h->pending[sp++] = (rav_pending){ c1, &d->w[2] };
 			} else {
-				c->w[0] |= RAV_FLAG_DYING;
-				c->w[RAV_W_BACK] = (uintptr_t)h->dying;
-				h->dying = c;
-				h->st.dying_cells++;
+				SYNC_OUT();
+				sp += cascade_push_slow(h, d, 1, sp);
+				SYNC_IN();
 			}
 		}
-		make_dead(h, d);
+		if ((mask & 1) && c0) {
+			intptr_t stride = (char *)c0 - (char *)d;
+			if (stride > -512 && stride < 512)
+				rav_prefetch((char *)c0 + 8 * stride);
+			if (RAV_LIKELY(sp < h->pending_cap)) {
+				h->pending[sp++] = (rav_pending){ c0, &d->w[1] };
+			} else {
+				SYNC_OUT();
+				sp += cascade_push_slow(h, d, 0, sp);
+				SYNC_IN();
+			}
+		}
+		/* Step 4 (make_dead), with the counters in locals. */
+		rav_assert(cell_type(d) != RAV_TYPE_DEAD && cell_type(d) != RAV_TYPE_REF);
+		RECT(tr, RAV_EV_FREE, cell_type(d), 0, d, 0, 0);
+		d->w[0] = RAV_TYPE_DEAD;
+		d->w[1] = (uintptr_t)dead;
+		d->w[2] = 0;
+		if (dead)
+			dead->w[2] = (uintptr_t)d;
+		else
+			h->dead_tail = d;
+		dead = d;
+		died++;
 	}
+	SYNC_OUT();
+#undef SYNC_OUT
+#undef SYNC_IN
 	h->cascading = false;
 	return done;
 }
