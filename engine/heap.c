@@ -70,12 +70,15 @@
  * compacting; h->pinned holds it across the compaction and rav__move keeps
  * it up to date.  No other cell address survives a compaction.
  *
- * Heap lifetime, page lists, roots and the debug checks are in roots.c.
+ * Files: this one has the steps above and allocation; the steps that run
+ * in every API call are inline functions in heap-inline.h; the public
+ * entry points that use them (roots, fields, rav_move, ...) are access.c;
+ * heap lifetime, page lists, roots and the debug checks are roots.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "rav-private.h"
+#include "heap-inline.h"
 
 /* ---- allocation (the fast path is rav__alloc in rav-private.h) ---- */
 
@@ -122,43 +125,11 @@ rav_cell *rav__top_cell(rav_heap *h)
 	return &h->top_page[h->top - 1];
 }
 
-/* ---- holes ----
- *
- * Dead cells wait on a doubly linked list through words 1 (next) and 2
- * (prev), most recent first.  A cascade kills cells in address order for
- * structures built depth-first, so the hole compaction finds at the top is
- * usually the list's head, and unlinking it touches only its neighbour. */
-
-static inline void dead_push(rav_heap *h, rav_cell *c)
-{
-	c->w[0] = RAV_TYPE_DEAD;
-	c->w[1] = (uintptr_t)h->dead;
-	c->w[2] = 0;
-	if (h->dead)
-		h->dead->w[2] = (uintptr_t)c;
-	else
-		h->dead_tail = c;
-	h->dead = c;
-	h->st.dead_cells++;
-}
+/* ---- holes (the list itself is in heap-inline.h) ---- */
 
 void rav__dead_push(rav_heap *h, rav_cell *c)
 {
 	dead_push(h, c);
-}
-
-static inline void dead_unlink(rav_heap *h, rav_cell *c)
-{
-	rav_cell *next = (rav_cell *)c->w[1];
-	rav_cell *prev = (rav_cell *)c->w[2];
-	if (prev)
-		prev->w[1] = (uintptr_t)next;
-	else
-		h->dead = next;
-	if (next)
-		next->w[2] = (uintptr_t)prev;
-	else
-		h->dead_tail = prev;
 }
 
 void rav__dead_unlink(rav_heap *h, rav_cell *c)
@@ -168,74 +139,12 @@ void rav__dead_unlink(rav_heap *h, rav_cell *c)
 	h->st.dead_cells--;
 }
 
-static inline rav_cell *dead_pop(rav_heap *h)
-{
-	rav_cell *c = h->dead;
-	rav_cell *next = (rav_cell *)c->w[1];
-	h->dead = next;
-	if (next)
-		next->w[2] = 0;
-	else
-		h->dead_tail = NULL;
-	h->st.dead_cells--;
-	return c;
-}
-
 rav_cell *rav__dead_pop(rav_heap *h)
 {
 	return h->dead ? dead_pop(h) : NULL;
 }
 
-/* The head of the hole list goes to its end (compaction skipping a hole
- * that is about to be trimmed). */
-static inline void dead_rotate(rav_heap *h)
-{
-	rav_cell *c = h->dead;
-	if (c == h->dead_tail)
-		return;
-	rav_cell *next = (rav_cell *)c->w[1];
-	h->dead = next;
-	next->w[2] = 0;
-	c->w[1] = 0;
-	c->w[2] = (uintptr_t)h->dead_tail;
-	h->dead_tail->w[1] = (uintptr_t)c;
-	h->dead_tail = c;
-}
-
 /* ---- reference trees ---- */
-
-/* Freed, or queued to be freed (deferred mode). */
-static inline bool cell_gone(const rav_cell *c)
-{
-	return cell_type(c) == RAV_TYPE_DEAD || (c->w[0] & RAV_FLAG_DYING);
-}
-
-static inline bool is_fwd_slot(const uintptr_t *slot)
-{
-	const rav_cell *c = cell_of(slot);
-	return cell_type(c) == RAV_TYPE_REF && word_of(slot) == RAV_W_FWD;
-}
-
-static inline uintptr_t leaf_weight(const uintptr_t *slot)
-{
-	return is_fwd_slot(slot) ? cell_scalar(cell_of(slot)) : 1;
-}
-
-/* Helpers named *_t take the recording flag (see RECT in rav-private.h);
- * the plain ones read it. */
-static inline __attribute__((always_inline)) void set_scalar_t(rav_cell *c, uintptr_t scalar, bool tr)
-{
-	uintptr_t nw = (c->w[0] & ((1u << RAV_SCALAR_SHIFT) - 1)) | (scalar << RAV_SCALAR_SHIFT);
-	/* The collector's mark and the dying flag are transient and never recorded. */
-	RECT(tr, RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_DYING),
-	     nw & ~(RAV_FLAG_MARK | RAV_FLAG_DYING));
-	c->w[0] = nw;
-}
-
-static inline void set_scalar_rec(rav_cell *c, uintptr_t scalar)
-{
-	set_scalar_t(c, scalar, rav__tracing);
-}
 
 rav_cell *rav__deref_slot(uintptr_t v)
 {
@@ -246,7 +155,7 @@ rav_cell *rav__deref_slot(uintptr_t v)
 }
 
 /* Make the empty slot refer to target (a normal raviolo). */
-static rav_status attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
+rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
 {
 	rav_assert(*slot == 0 && cell_type(target) != RAV_TYPE_REF && !cell_gone(target));
 	uintptr_t back = target->w[RAV_W_BACK];
@@ -280,23 +189,6 @@ static rav_status attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 	return RAV_OK;
 }
 
-/* Move a reference from slot `from` to the empty slot `to`. */
-static inline __attribute__((always_inline)) void transfer_t(uintptr_t *from, uintptr_t *to, unsigned evkind, bool tr)
-{
-	rav_cell *p = (rav_cell *)*from;
-	if (!p)
-		return;
-	rav_assert(*to == 0);
-	WRITE_WORD_T(tr, evkind, to, p);
-	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(p, from), to);
-	WRITE_WORD_T(tr, RAV_EV_LINK, from, 0);
-}
-
-static inline void transfer(uintptr_t *from, uintptr_t *to, unsigned evkind)
-{
-	transfer_t(from, to, evkind, rav__tracing);
-}
-
 void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
 {
 	(void)h;
@@ -305,38 +197,13 @@ void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
 
 /* ---- the life of a free (see the top of this file) ---- */
 
-static inline __attribute__((always_inline)) void make_dead_t(rav_heap *h, rav_cell *c, bool tr)
-{
-	rav_type t = cell_type(c);
-	rav_assert(t != RAV_TYPE_DEAD && t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER);
-	RECT(tr, RAV_EV_FREE, t, 0, c, 0, 0);
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells--;
-	h->st.live_cells--;
-	h->st.frees++;
-	h->gen++;
-	dead_push(h, c);
-}
-
-static inline void make_dead(rav_heap *h, rav_cell *c)
-{
-	make_dead_t(h, c, rav__tracing);
-}
-
 /* Step 4. */
 void rav__make_dead(rav_heap *h, rav_cell *c)
 {
 	make_dead(h, c);
 }
 
-/* A normal raviolo with no reference to drop: it can skip the queue. */
-static inline bool has_children(const rav_cell *c)
-{
-	unsigned mask = type_refmask(cell_type(c));
-	return ((mask & 1) && c->w[1]) || ((mask & 2) && c->w[2]);
-}
-
-static void queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
+void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 {
 	c->w[0] |= RAV_FLAG_DYING;
 	c->w[RAV_W_BACK] = (uintptr_t)h->dying;
@@ -347,26 +214,6 @@ static void queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 		rav__cascade(h, 0);
 }
 
-/* Step 2: c lost its last referrer. */
-static inline __attribute__((always_inline)) void queue_dying_t(rav_heap *h, rav_cell *c, bool tr)
-{
-	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
-	if (RAV_LIKELY(!h->cascading && !has_children(c))) {
-		/* The cascade of a leaf is its own death, O(1) in any mode (the
-		 * common case of a random free: no queue push and pop).  In
-		 * deferred mode the hole waits for rav_compact, and the next
-		 * allocation reuses it. */
-		make_dead_t(h, c, tr);
-		return;
-	}
-	queue_dying_slow(h, c, !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE));
-}
-
-static inline void queue_dying(rav_heap *h, rav_cell *c)
-{
-	queue_dying_t(h, c, rav__tracing);
-}
-
 void rav__queue_dying(rav_heap *h, rav_cell *c)
 {
 	queue_dying(h, c);
@@ -374,7 +221,7 @@ void rav__queue_dying(rav_heap *h, rav_cell *c)
 
 /* Splice reference raviolo p out of its tree: `slot`, one of its two
  * referrers, no longer refers to it; the other one takes p's target. */
-static void splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot)
+void rav__splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot)
 {
 	rav_assert(cell_type(p) == RAV_TYPE_REF &&
 		   (p->w[RAV_W_BACK1] == (uintptr_t)slot || p->w[RAV_W_BACK2] == (uintptr_t)slot));
@@ -406,7 +253,7 @@ static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool casc
 	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
 	REC(evkind, 0, 0, slot, p, 0);
 	*slot = 0;
-	splice_out(h, p, slot);
+	rav__splice_out(h, p, slot);
 }
 
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind)
@@ -481,7 +328,7 @@ static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *
 	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
 	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
 	if (cell_type(cell_of(other)) != RAV_TYPE_DEAD) {
-		splice_out(h, p, slot);
+		rav__splice_out(h, p, slot);
 		return;
 	}
 	/* Both referrers died: one leaf less below p now, the other when q
@@ -498,7 +345,7 @@ static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *
 												 : q->w[RAV_W_BACK1]);
 		if (cell_type(cell_of(o2)) != RAV_TYPE_DEAD) {
 			REC(RAV_EV_REFRAV_REMOVE, 0, 0, q, 0, 0);
-			splice_out(h, q, &p->w[RAV_W_FWD]);
+			rav__splice_out(h, q, &p->w[RAV_W_FWD]);
 		} else {
 			pending_ref_lost(h, q, &p->w[RAV_W_FWD], sp); /* recursion bounded by the tree's depth */
 		}
@@ -636,62 +483,6 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 	return budget ? cascade_queue(h, budget) : cascade_all(h);
 }
 
-/* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */
-static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_cell *t, rav_cell *d, bool tr)
-{
-	rav_type type = cell_type(t);
-	rav_assert(h->dying == NULL && t != d);
-	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
-	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
-	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
-	d->w[0] = t->w[0];
-	d->w[1] = t->w[1];
-	d->w[2] = t->w[2];
-	d->w[3] = t->w[3];
-	t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
-	VG_CELL_FREE(t);
-	h->st.moves++;
-	h->gen++;
-	if (h->pinned == t)
-		h->pinned = d;
-#define RELOC(slotp) (cell_of(slotp) == t ? (uintptr_t *)((char *)(slotp) - (char *)t + (char *)d) : (slotp))
-	/* The slot(s) naming t now name d. */
-	if (type == RAV_TYPE_REF) {
-		for (int k = RAV_W_BACK1; k <= RAV_W_BACK2; k++) {
-			uintptr_t *s = (uintptr_t *)d->w[k]; /* never inside t: a reference raviolo is not its own referrer */
-			RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
-			*s = (uintptr_t)d;
-			h->st.fixups++;
-		}
-	} else if (d->w[RAV_W_BACK]) {
-		/* A cell referring to itself: the slot moved with it.  Its
-		 * back-link is fixed (and recorded) with the children below. */
-		uintptr_t *s = RELOC((uintptr_t *)d->w[RAV_W_BACK]);
-		RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
-		*s = (uintptr_t)d;
-		h->st.fixups++;
-	}
-	/* Children's back-links named t's fields; now d's. */
-	unsigned mask = type_refmask(type);
-	for (int f = 0; f < 2; f++) {
-		if (!(mask & (1u << f)) || !d->w[1 + f])
-			continue;
-		rav_cell *c = (rav_cell *)d->w[1 + f];
-		if (c == t)
-			c = d;
-		uintptr_t *bl = backlink_slot_of(c, &t->w[1 + f]);
-		RECT(tr, RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
-		*bl = (uintptr_t)&d->w[1 + f];
-		h->st.fixups++;
-	}
-#undef RELOC
-}
-
-static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
-{
-	move_cell_t(h, t, d, rav__tracing);
-}
-
 void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
 {
 	move_cell(h, t, d);
@@ -715,7 +506,7 @@ static void release_empty_pages(rav_heap *h)
 }
 
 /* The top page has no cell left: the top goes to the page before. */
-static void top_page_emptied(rav_heap *h)
+void rav__top_page_emptied(rav_heap *h)
 {
 	rav_cell *prev = (rav_cell *)h->top_page->w[PH_PREV];
 	page_set_fill(h->top_page, 1);
@@ -725,15 +516,6 @@ static void top_page_emptied(rav_heap *h)
 		h->top = CELLS;
 	}
 	release_empty_pages(h);
-}
-
-/* Step 8: the top cell has just become empty. */
-static inline void shrink(rav_heap *h)
-{
-	rav_assert(h->top > 1);
-	h->top--;
-	if (RAV_UNLIKELY(h->top == 1))
-		top_page_emptied(h);
 }
 
 void rav__shrink(rav_heap *h)
@@ -775,7 +557,7 @@ static void trim_dead_run(rav_heap *h)
 		h->top = i;
 		if (i > 1)
 			return; /* a live cell is on top */
-		top_page_emptied(h);
+		rav__top_page_emptied(h);
 		if (!h->dead || h->top_page == page)
 			return;
 	}
@@ -830,26 +612,6 @@ static inline bool doomed(boundary b, const rav_cell *c)
  * further down and the next hole are prefetched, so a batch waits for
  * several misses at once instead of one after the other. */
 enum { AHEAD = 4 };
-
-static inline void prefetch_neighbours(const rav_cell *c)
-{
-	rav_type t = cell_type(c);
-	if (t == RAV_TYPE_DEAD)
-		return;
-	if (t == RAV_TYPE_REF) {
-		rav_prefetch((void *)c->w[RAV_W_FWD]);
-		rav_prefetch((void *)c->w[RAV_W_BACK1]);
-		rav_prefetch((void *)c->w[RAV_W_BACK2]);
-		return;
-	}
-	unsigned mask = type_refmask(t);
-	if ((mask & 1) && c->w[1])
-		rav_prefetch((void *)c->w[1]);
-	if ((mask & 2) && c->w[2])
-		rav_prefetch((void *)c->w[2]);
-	if (c->w[RAV_W_BACK])
-		rav_prefetch((void *)c->w[RAV_W_BACK]);
-}
 
 static size_t move_run(rav_heap *h, boundary b, size_t budget)
 {
@@ -907,44 +669,9 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 	return h->st.dead_cells;
 }
 
-/* Step 5.  The common case of a random free (one hole, a live cell on
- * top that moves into it) is done here without the general loop. */
-static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
-{
-	rav_cell *d = h->dead;
-	if (!d || h->mode != RAV_FREE_IMMEDIATE || h->kind != RAV_HEAP_THREAD)
-		return;
-	if (RAV_LIKELY(d->w[1] == 0 && !h->dying)) {
-		rav_cell *t = &h->top_page[h->top - 1];
-		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
-			RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
-			h->dead = h->dead_tail = NULL;
-			h->st.dead_cells--;
-			move_cell_t(h, t, d, tr);
-			shrink(h);
-			RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
-			return;
-		}
-	}
-	rav__compact(h, 0, RAV_COMPACT_FREE);
-}
-
-static inline void settle(rav_heap *h)
-{
-	settle_t(h, rav__tracing);
-}
-
 void rav__settle(rav_heap *h)
 {
 	settle(h);
-}
-
-/* An API call is about to free: the top cell will probably move into the
- * hole, so start loading the words its move fixes while the free runs. */
-static inline void prefetch_top(rav_heap *h)
-{
-	if (h->top_page && h->top > 1)
-		prefetch_neighbours(&h->top_page[h->top - 1]);
 }
 
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
@@ -978,431 +705,3 @@ size_t rav_compact(rav_heap *h, size_t max_moves)
 	return rav__compact(h, max_moves ? max_moves - done : 0, RAV_COMPACT_DEFERRED);
 }
 
-/* ---- checks of the hot API ---- */
-
-static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_kind kind, const char *what)
-{
-	if (RAV_UNLIKELY(!CHECK_REF(h, obj, what)))
-		return false;
-	if (RAV_UNLIKELY((unsigned)field > 1)) {
-		rav__misuse(RAV_EINVAL, "%s: field index %d out of range (0 or 1)", what, field);
-		return false;
-	}
-#if RAV_DEBUG
-	if (rav_type_field_kind(cell_type(obj.cell), field) != kind) {
-		rav__misuse(RAV_ETYPE, "%s: field %d of type %s is a %s field", what, field,
-			    rav_type_name(cell_type(obj.cell)), kind == RAV_REF ? "data" : "reference");
-		return false;
-	}
-#else
-	(void)kind;
-#endif
-	return true;
-}
-
-static inline bool check_root(rav_heap *h, rav_root r, const char *what)
-{
-#if RAV_DEBUG
-	return rav__check_root(h, r, what);
-#else
-	(void)h;
-	if (RAV_UNLIKELY(!r)) {
-		rav__misuse(RAV_EINVAL, "%s: null root", what);
-		return false;
-	}
-	return true;
-#endif
-}
-
-/* The reference check of the calls that take an optional target. */
-static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
-{
-	return !r.cell || CHECK_REF(h, r, what);
-}
-
-#define ACCESS_READ_T(tr, addr)                                                                          \
-	do {                                                                                             \
-		if (RAV_UNLIKELY(tr) && rav__recorder && rav__recorder->record_access)                   \
-			RECT(tr, RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                     \
-	} while (0)
-
-static inline rav_ref mkref(rav_heap *h, rav_cell *c)
-{
-	return (rav_ref){ c, c ? h->gen : 0 };
-}
-
-static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *slot, bool tr)
-{
-	ACCESS_READ_T(tr, slot);
-	rav_cell *c = (rav_cell *)*slot;
-	while (c && cell_type(c) == RAV_TYPE_REF) {
-		ACCESS_READ_T(tr, &c->w[RAV_W_FWD]);
-		c = (rav_cell *)c->w[RAV_W_FWD];
-	}
-	return c;
-}
-
-/* The hot entry points exist twice: NAME_impl(..., tr) is compiled with
- * tr the constant false (no event code: fewer branches, fewer registers to
- * save) and true (a cold copy), and NAME picks one by the recording flag. */
-#if RAV_TRACING
-#define HOT_ENTRY(ret, name, params, ...)                                                                \
-	static __attribute__((noinline, cold)) ret name##_traced params                                    \
-	{                                                                                                \
-		return name##_impl(__VA_ARGS__, true);                                                   \
-	}                                                                                                \
-	ret name params                                                                                  \
-	{                                                                                                \
-		if (RAV_UNLIKELY(rav__tracing))                                                          \
-			return name##_traced(__VA_ARGS__);                                               \
-		return name##_impl(__VA_ARGS__, false);                                                  \
-	}
-#define HOT_ENTRY_VOID(name, params, ...)                                                                \
-	static __attribute__((noinline, cold)) void name##_traced params                                   \
-	{                                                                                                \
-		name##_impl(__VA_ARGS__, true);                                                          \
-	}                                                                                                \
-	void name params                                                                                 \
-	{                                                                                                \
-		if (RAV_UNLIKELY(rav__tracing))                                                          \
-			name##_traced(__VA_ARGS__);                                                      \
-		else                                                                                     \
-			name##_impl(__VA_ARGS__, false);                                                 \
-	}
-#else
-#define HOT_ENTRY(ret, name, params, ...)                                                                \
-	ret name params                                                                                  \
-	{                                                                                                \
-		return name##_impl(__VA_ARGS__, false);                                                  \
-	}
-#define HOT_ENTRY_VOID(name, params, ...)                                                                \
-	void name params                                                                                 \
-	{                                                                                                \
-		name##_impl(__VA_ARGS__, false);                                                         \
-	}
-#endif
-#define IMPL static inline __attribute__((always_inline))
-
-/* ---- public: roots ---- */
-
-void rav_root_free(rav_heap *h, rav_root r)
-{
-	if (!check_root(h, r, "rav_root_free"))
-		return;
-	uintptr_t *slot = (uintptr_t *)r;
-	if (*slot) {
-		prefetch_top(h);
-		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		settle(h);
-	}
-	rav__root_slot_free(h, slot);
-}
-
-IMPL rav_ref rav_root_get_impl(rav_heap *h, rav_root r, bool tr)
-{
-	if (!check_root(h, r, "rav_root_get"))
-		return RAV_NULL_REF;
-	return mkref(h, walk_read_t((uintptr_t *)r, tr));
-}
-HOT_ENTRY(rav_ref, rav_root_get, (rav_heap * h, rav_root r), h, r)
-
-bool rav_root_is_set(rav_heap *h, rav_root r)
-{
-	return check_root(h, r, "rav_root_is_set") && *(uintptr_t *)r != 0;
-}
-
-/* Store target into slot (dropping the old value).  The old value is
- * dropped only after target is attached, so a target reachable only through
- * the old value survives. `owner` is the cell containing the slot (NULL for
- * roots): if dropping the old value frees it, the new reference goes too. */
-static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target)
-{
-	if (!*slot) {
-		if (!target)
-			return RAV_OK;
-		return attach(h, slot, target, RAV_EV_REF_STORE);
-	}
-	prefetch_top(h);
-	if (!target) {
-		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		settle(h);
-		return RAV_OK;
-	}
-	uintptr_t *tmp = rav__scratch_slot(h);
-	if (!tmp)
-		return RAV_ENOMEM;
-	rav_status s = attach(h, tmp, target, RAV_EV_LINK);
-	if (s != RAV_OK)
-		return s;
-	/* Nothing moves until rav__settle: owner's address stays valid. */
-	rav__drop(h, slot, RAV_EV_REF_CLEAR);
-	if (owner && cell_gone(owner))
-		rav__drop(h, tmp, RAV_EV_LINK);
-	else
-		transfer(tmp, slot, RAV_EV_REF_STORE);
-	settle(h);
-	return RAV_OK;
-}
-
-rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
-{
-	if (!check_root(h, r, "rav_root_set"))
-		return rav__misuse_status();
-	if (!check_target(h, target, "rav_root_set"))
-		return rav__misuse_status();
-	return store_slot(h, (uintptr_t *)r, NULL, target.cell);
-}
-
-IMPL rav_status rav_root_clear_impl(rav_heap *h, rav_root r, bool tr)
-{
-	if (!check_root(h, r, "rav_root_clear"))
-		return rav__misuse_status();
-	uintptr_t *slot = (uintptr_t *)r;
-	if (*slot) {
-		prefetch_top(h);
-		rav__drop(h, slot, RAV_EV_REF_CLEAR);
-		settle_t(h, tr);
-	}
-	return RAV_OK;
-}
-HOT_ENTRY(rav_status, rav_root_clear, (rav_heap * h, rav_root r), h, r)
-
-/* ---- public: allocation ---- */
-
-static rav_status bad_type(rav_type t)
-{
-	if (t < RAV_TYPE_FIRST_USER)
-		return rav__fail(RAV_ETYPE, "rav_new: type %u is reserved by the engine", t);
-	return rav__fail(RAV_ETYPE, "rav_new: unknown type %u (register it with rav_type_register)", t);
-}
-
-/* new_into with a slot that holds something: drop it first, then allocate
- * (possibly into the hole it left), then compact with the new cell pinned. */
-static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out)
-{
-	prefetch_top(h);
-	rav__drop(h, slot, RAV_EV_REF_CLEAR);
-	/* Nothing has moved yet (moves happen in rav__settle): owner is valid. */
-	if (owner && cell_gone(owner)) {
-		settle(h);
-		return rav__fail(RAV_ESTATE, "rav_new_field: the parent was freed when its field's old value "
-					     "was dropped (it was only reachable through it)");
-	}
-	rav_cell *c = rav__alloc(h, t);
-	if (!c) {
-		settle(h);
-		return RAV_ENOMEM;
-	}
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
-	rav_assert(h->pinned == NULL);
-	h->pinned = c;
-	settle(h);
-	c = h->pinned;
-	h->pinned = NULL;
-	if (out)
-		*out = mkref(h, c);
-	return RAV_OK;
-}
-
-/* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
- * empty slot takes the fast path: nothing is freed, so nothing moves. */
-IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out, bool tr)
-{
-	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
-		return bad_type(t);
-	if (RAV_UNLIKELY(*slot != 0))
-		return new_into_replacing(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc_t(h, t, tr);
-	if (RAV_UNLIKELY(!c))
-		return RAV_ENOMEM;
-	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
-	if (out)
-		*out = mkref(h, c);
-	return RAV_OK;
-}
-
-IMPL rav_status rav_new_root_impl(rav_heap *h, rav_type t, rav_root r, rav_ref *out, bool tr)
-{
-	if (!h)
-		return rav__fail(RAV_EINVAL, "rav_new_root: null heap");
-	if (!check_root(h, r, "rav_new_root"))
-		return rav__misuse_status();
-	return new_into(h, t, (uintptr_t *)r, NULL, out, tr);
-}
-HOT_ENTRY(rav_status, rav_new_root, (rav_heap * h, rav_type t, rav_root r, rav_ref * out), h, t, r, out)
-
-IMPL rav_status rav_new_field_impl(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out, bool tr)
-{
-	if (!check_field(h, parent, field, RAV_REF, "rav_new_field"))
-		return rav__misuse_status();
-	return new_into(h, t, &parent.cell->w[1 + field], parent.cell, out, tr);
-}
-HOT_ENTRY(rav_status, rav_new_field, (rav_heap * h, rav_type t, rav_ref parent, int field, rav_ref *out), h, t,
-	  parent, field, out)
-
-/* ---- public: fields ---- */
-
-IMPL uintptr_t rav_load_impl(rav_heap *h, rav_ref obj, int field, bool tr)
-{
-	if (!check_field(h, obj, field, RAV_DATA, "rav_load"))
-		return 0;
-	ACCESS_READ_T(tr, &obj.cell->w[1 + field]);
-	return obj.cell->w[1 + field];
-}
-HOT_ENTRY(uintptr_t, rav_load, (rav_heap * h, rav_ref obj, int field), h, obj, field)
-
-IMPL void rav_store_impl(rav_heap *h, rav_ref obj, int field, uintptr_t value, bool tr)
-{
-	if (!check_field(h, obj, field, RAV_DATA, "rav_store"))
-		return;
-	WRITE_WORD_T(tr, RAV_EV_DATA_STORE, &obj.cell->w[1 + field], value);
-}
-HOT_ENTRY_VOID(rav_store, (rav_heap * h, rav_ref obj, int field, uintptr_t value), h, obj, field, value)
-
-IMPL rav_ref rav_load_ref_impl(rav_heap *h, rav_ref obj, int field, bool tr)
-{
-	if (!check_field(h, obj, field, RAV_REF, "rav_load_ref"))
-		return RAV_NULL_REF;
-	return mkref(h, walk_read_t(&obj.cell->w[1 + field], tr));
-}
-HOT_ENTRY(rav_ref, rav_load_ref, (rav_heap * h, rav_ref obj, int field), h, obj, field)
-
-rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
-{
-	if (!check_field(h, obj, field, RAV_REF, "rav_store_ref"))
-		return rav__misuse_status();
-	if (!check_target(h, target, "rav_store_ref"))
-		return rav__misuse_status();
-	return store_slot(h, &obj.cell->w[1 + field], obj.cell, target.cell);
-}
-
-rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
-{
-	if (!check_field(h, obj, field, RAV_REF, "rav_clear_ref"))
-		return rav__misuse_status();
-	return store_slot(h, &obj.cell->w[1 + field], obj.cell, NULL);
-}
-
-static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)
-{
-	if (RAV_UNLIKELY(!s.word)) {
-		rav__misuse(RAV_EINVAL, "%s: null slot", what);
-		return false;
-	}
-	rav_cell *c = cell_of(s.word);
-	if (cell_type(c) == RAV_TYPE_ROOT)
-		return check_root(h, (rav_root)s.word, what);
-	if (!CHECK_REF(h, ((rav_ref){ c, s.gen }), what))
-		return false;
-	unsigned w = word_of(s.word);
-	if (RAV_UNLIKELY(w < 1 || w > 2 || !(type_refmask(cell_type(c)) & (1u << (w - 1))))) {
-		rav__misuse(RAV_ETYPE, "%s: word %u of a %s is not a reference field", what, w,
-			    rav_type_name(cell_type(c)));
-		return false;
-	}
-	return true;
-}
-
-IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
-{
-	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
-		return rav__misuse_status();
-	uintptr_t *d = dst.word, *s = src.word;
-	if (d == s)
-		return RAV_OK;
-	if (!*s)
-		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
-	if (!*d) {
-		transfer_t(s, d, RAV_EV_REF_STORE, tr);
-		return RAV_OK;
-	}
-	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
-	prefetch_top(h);
-	if (RAV_UNLIKELY(old == moved)) {
-		/* Both slots are the two referrers of one reference raviolo: go
-		 * through the scratch slot so the splice sees two distinct slots. */
-		uintptr_t *tmp = rav__scratch_slot(h);
-		if (!tmp)
-			return RAV_ENOMEM;
-		transfer(d, tmp, RAV_EV_LINK);
-		transfer(s, d, RAV_EV_REF_STORE);
-		rav__drop(h, tmp, RAV_EV_LINK);
-		settle(h);
-		return RAV_OK;
-	}
-	/* dst takes src's reference, then what dst held loses dst as a
-	 * referrer (in that order, so a value reachable only through the old
-	 * one survives; if dst lies inside what dies, the moved value dies with
-	 * it, as it would have with any order). */
-	WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
-	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
-	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
-	if (cell_type(old) == RAV_TYPE_REF) {
-		RECT(tr, RAV_EV_REFRAV_REMOVE, 0, 0, old, 0, 0);
-		splice_out(h, old, d);
-	} else {
-		rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
-		WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
-		queue_dying_t(h, old, tr);
-	}
-	settle_t(h, tr);
-	return RAV_OK;
-}
-HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
-
-IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out, bool tr)
-{
-	if (!h)
-		return rav__fail(RAV_EINVAL, "rav_new_before: null heap");
-	if (!check_slot(h, at, "rav_new_before"))
-		return rav__misuse_status();
-	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
-		return bad_type(t);
-	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
-		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
-				 rav_type_name(t));
-	rav_cell *c = rav__alloc_t(h, t, tr);
-	if (RAV_UNLIKELY(!c))
-		return RAV_ENOMEM;
-	uintptr_t *slot = at.word;
-	if (*slot)
-		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
-	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
-	if (out)
-		*out = mkref(h, c);
-	return RAV_OK;
-}
-HOT_ENTRY(rav_status, rav_new_before, (rav_heap * h, rav_type t, rav_slot at, int field, rav_ref *out), h, t, at,
-	  field, out)
-
-rav_type rav_type_of(rav_heap *h, rav_ref obj)
-{
-	if (!CHECK_REF(h, obj, "rav_type_of"))
-		return 0;
-	return cell_type(obj.cell);
-}
-
-IMPL uintptr_t rav_scalar_impl(rav_heap *h, rav_ref obj, bool tr)
-{
-	if (!CHECK_REF(h, obj, "rav_scalar"))
-		return 0;
-	ACCESS_READ_T(tr, &obj.cell->w[0]);
-	return cell_scalar(obj.cell);
-}
-HOT_ENTRY(uintptr_t, rav_scalar, (rav_heap * h, rav_ref obj), h, obj)
-
-IMPL void rav_set_scalar_impl(rav_heap *h, rav_ref obj, uintptr_t value, bool tr)
-{
-	if (!CHECK_REF(h, obj, "rav_set_scalar"))
-		return;
-	if (value > RAV_SCALAR_MAX) {
-		rav__misuse(RAV_ERANGE, "rav_set_scalar: %#lx does not fit in %d bits", (unsigned long)value,
-			    (int)(sizeof(uintptr_t) * 8 - RAV_SCALAR_SHIFT));
-		return;
-	}
-	set_scalar_t(obj.cell, value, tr);
-}
-HOT_ENTRY_VOID(rav_set_scalar, (rav_heap * h, rav_ref obj, uintptr_t value), h, obj, value)
