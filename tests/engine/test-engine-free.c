@@ -287,6 +287,7 @@ static void t_deferred_leaves(void)
 
 /* ---- a heap used from a thread that does not own it ---- */
 
+#if RAV_DEBUG
 typedef struct misuse_log {
 	int count;
 	rav_status last;
@@ -322,6 +323,7 @@ static void *use_foreign(void *arg)
 	rav_thread_exit();
 	return NULL;
 }
+#endif
 
 static void t_foreign_thread(void)
 {
