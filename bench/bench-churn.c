@@ -3,9 +3,11 @@
  * churn: 1M live 32-byte list nodes in 1000 lists; a step frees the head
  * of a random list and pushes a new node on another.  For malloc a step is
  * one free and one malloc; for ravioli the free moves the top cell into
- * the hole (immediate mode), or is queued and compacted every
- * DEFERRED_EVERY steps in one batch (deferred mode, the "ravioli-deferred"
- * row), whose moves' cache misses overlap.
+ * the hole (immediate mode), or leaves the hole for the next allocation
+ * (deferred mode, the "ravioli-deferred" row, rav_compact every
+ * DEFERRED_EVERY steps).  The push is rav_new_before + rav_store; the
+ * "ravioli-moves" row pushes the way a program without rav_new_before
+ * would (rav_new_root into a scratch root, rav_store, two rav_move).
  *
  * threads: the same churn, smaller, run by one thread and then by two
  * threads at once, each on its own heap (malloc: its own lists); the
@@ -24,6 +26,7 @@ enum { DEFERRED_EVERY = 256 };
 typedef struct churn_state {
 	const bench_alloc *a; /* NULL: ravioli */
 	bool deferred;
+	bool push_moves;      /* push with rav_new_root + two rav_move instead of rav_new_before */
 	size_t live, steps, buckets;
 	uint64_t rng;
 	/* malloc */
@@ -73,7 +76,10 @@ static void churn_steps(churn_state *s)
 			rav_set_free_mode(h, RAV_FREE_DEFERRED);
 		for (size_t i = 0; i < s->steps; i++) {
 			bench_list_pop(h, s->roots[bench_rand(&rng) % s->buckets]);
-			bench_list_push(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
+			if (s->push_moves)
+				bench_list_push_moves(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
+			else
+				bench_list_push(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
 			if (s->deferred && i % DEFERRED_EVERY == DEFERRED_EVERY - 1)
 				rav_compact(h, 0);
 		}
@@ -141,24 +147,24 @@ static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned
 		 "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32, \"deferred_compact_every\": %d",
 		 live, steps, buckets, DEFERRED_EVERY);
 	r->metric_names[0] = "ns_per_step";
-	churn_ctx ctx[2 + 3];
-	const char *names[2 + 3];
+	churn_ctx ctx[3 + 3];
+	const char *names[3 + 3];
 	unsigned n = 0;
 	if (p->ravioli) {
-		for (int d = 0; d < 2; d++) {
-			ctx[n].proto = (churn_state){ .a = NULL, .deferred = d, .live = live, .steps = steps,
-						      .buckets = buckets, .rng = p->seed };
-			names[n++] = d ? "ravioli-deferred" : "ravioli";
+		for (int d = 0; d < 3; d++) {
+			ctx[n].proto = (churn_state){ .a = NULL, .deferred = d == 1, .push_moves = d == 2, .live = live,
+						      .steps = steps, .buckets = buckets, .rng = p->seed };
+			names[n++] = d == 0 ? "ravioli" : d == 1 ? "ravioli-deferred" : "ravioli-moves";
 		}
 	}
-	for (unsigned i = 0; i < nallocs && n < 5; i++) {
+	for (unsigned i = 0; i < nallocs && n < 6; i++) {
 		ctx[n].proto = (churn_state){ .a = &allocs[i], .live = live, .steps = steps, .buckets = buckets,
 					      .rng = p->seed };
 		names[n++] = allocs[i].name;
 	}
-	double (*fns[5])(void *);
-	void *ctxs[5];
-	double best[5];
+	double (*fns[6])(void *);
+	void *ctxs[6];
+	double best[6];
 	for (unsigned i = 0; i < n; i++) {
 		fns[i] = churn_once;
 		ctxs[i] = &ctx[i];
@@ -169,6 +175,8 @@ static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned
 		res->metric[0] = best[i] * 1e9 / (double)steps;
 		if (strcmp(names[i], "ravioli-deferred") == 0)
 			snprintf(res->note, sizeof res->note, "rav_compact every %d steps", DEFERRED_EVERY);
+		if (strcmp(names[i], "ravioli-moves") == 0)
+			snprintf(res->note, sizeof res->note, "push = rav_new_root + rav_store + 2 rav_move");
 	}
 }
 
