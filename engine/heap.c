@@ -392,6 +392,10 @@ static size_t cascade_all(rav_heap *h)
 	 * they are written back around the rare calls that use the heap's. */
 	rav_cell *dead = h->dead;
 	uint64_t died = 0;
+	/* In locals too: the compiler must otherwise reload them after every
+	 * store into a cell (size_t and uintptr_t may alias). */
+	rav_pending *pend = h->pending;
+	size_t cap = h->pending_cap;
 #define SYNC_OUT()                                                                                       \
 	do {                                                                                             \
 		h->dead = dead;                                                                          \
@@ -400,13 +404,13 @@ static size_t cascade_all(rav_heap *h)
 		h->st.dead_cells += died;                                                                \
 		died = 0;                                                                                \
 	} while (0)
-#define SYNC_IN() (dead = h->dead)
+#define SYNC_IN() (dead = h->dead, pend = h->pending, cap = h->pending_cap)
 	h->cascading = true;
 	h->gen++;
 	for (;;) {
 		rav_cell *d;
 		if (sp) {
-			rav_pending e = h->pending[--sp];
+			rav_pending e = pend[--sp];
 			d = e.cell;
 			rav_type t = cell_type(d);
 			if (RAV_UNLIKELY(t == RAV_TYPE_DEAD))
@@ -435,8 +439,8 @@ static size_t cascade_all(rav_heap *h)
 		 * depth-first, down for lists pushed at their head): a few lines
 		 * ahead are loaded early. */
 		if ((mask & 2) && c1) {
-			if (RAV_LIKELY(sp < h->pending_cap)) {
-				h->pending[sp++] = (rav_pending){ c1, &d->w[2] };
+			if (RAV_LIKELY(sp < cap)) {
+				pend[sp++] = (rav_pending){ c1, &d->w[2] };
 			} else {
 				SYNC_OUT();
 				sp += cascade_push_slow(h, d, 1, sp);
@@ -447,8 +451,8 @@ static size_t cascade_all(rav_heap *h)
 			intptr_t stride = (char *)c0 - (char *)d;
 			if (stride > -512 && stride < 512)
 				rav_prefetch((char *)c0 + 8 * stride);
-			if (RAV_LIKELY(sp < h->pending_cap)) {
-				h->pending[sp++] = (rav_pending){ c0, &d->w[1] };
+			if (RAV_LIKELY(sp < cap)) {
+				pend[sp++] = (rav_pending){ c0, &d->w[1] };
 			} else {
 				SYNC_OUT();
 				sp += cascade_push_slow(h, d, 0, sp);
