@@ -240,15 +240,32 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 
 /* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
  * empty slot takes the fast path: nothing is freed, so nothing moves. */
+/* new_into when the slot holds something or the allocation is not a bump
+ * at the top. */
+static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner,
+							  rav_ref *out)
+{
+	if (*slot != 0)
+		return new_into_replacing(h, t, slot, owner, out);
+	rav_cell *c = rav__alloc(h, t);
+	if (!c)
+		return RAV_ENOMEM;
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
+/* Every way out of the fast path is a tail call, so the fast path saves no
+ * register. */
 IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out, bool tr)
 {
 	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
 		return bad_type(t);
-	if (RAV_UNLIKELY(*slot != 0))
-		return new_into_replacing(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc_t(h, t, tr);
-	if (RAV_UNLIKELY(!c))
-		return RAV_ENOMEM;
+	if (RAV_UNLIKELY(*slot != 0 || h->dead != NULL || h->top >= CELLS))
+		return new_into_slow(h, t, slot, owner, out);
+	rav_cell *c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
@@ -338,19 +355,9 @@ static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)
 	return true;
 }
 
-IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
+/* rav_move when dst held something (checked slots, distinct and both set). */
+static __attribute__((noinline)) rav_status move_replacing(rav_heap *h, uintptr_t *d, uintptr_t *s, bool tr)
 {
-	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
-		return rav__misuse_status();
-	uintptr_t *d = dst.word, *s = src.word;
-	if (d == s)
-		return RAV_OK;
-	if (!*s)
-		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
-	if (!*d) {
-		transfer_t(s, d, RAV_EV_REF_STORE, tr);
-		return RAV_OK;
-	}
 	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
 	prefetch_top(h);
 	if (RAV_UNLIKELY(old == moved)) {
@@ -383,7 +390,59 @@ IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 	settle_t(h, tr);
 	return RAV_OK;
 }
+
+/* The two common cases inline (dst empty: a transfer; dst holding a
+ * childless cell: it dies, and in immediate mode the top cell moves into
+ * its place), every other way out a tail call, so the fast path saves no
+ * register. */
+IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
+{
+	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
+		return rav__misuse_status();
+	uintptr_t *d = dst.word, *s = src.word;
+	if (d == s)
+		return RAV_OK;
+	if (!*s)
+		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
+	if (!*d) {
+		transfer_t(s, d, RAV_EV_REF_STORE, tr);
+		return RAV_OK;
+	}
+	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
+	/* old has no child left once s (maybe its own field: a list pop) is cleared */
+	unsigned mask = type_refmask(cell_type(old));
+	bool children = ((mask & 1) && old->w[1] && &old->w[1] != s) || ((mask & 2) && old->w[2] && &old->w[2] != s);
+	if (RAV_UNLIKELY(old == moved || cell_type(old) == RAV_TYPE_REF || children || h->dying ||
+			 (h->mode == RAV_FREE_IMMEDIATE && h->dead)))
+		return move_replacing(h, d, s, tr);
+	rav_cell *t = &h->top_page[h->top - 1]; /* old is below or at the top */
+	rav_prefetch((void *)t->w[RAV_W_BACK]);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
+	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
+	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+	make_dead_t(h, old, tr);
+	settle_t(h, tr);
+	return RAV_OK;
+}
 HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
+
+/* rav_new_before when the allocation is not a bump at the top. */
+static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_type t, uintptr_t *slot, int field,
+							    rav_ref *out)
+{
+	rav_cell *c = rav__alloc(h, t);
+	if (!c)
+		return RAV_ENOMEM;
+	if (*slot)
+		transfer(slot, &c->w[1 + field], RAV_EV_REF_STORE);
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
 
 IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out, bool tr)
 {
@@ -396,9 +455,9 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
 		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
 				 rav_type_name(t));
-	rav_cell *c = rav__alloc_t(h, t, tr);
-	if (RAV_UNLIKELY(!c))
-		return RAV_ENOMEM;
+	if (RAV_UNLIKELY(h->dead != NULL || h->top >= CELLS))
+		return new_before_slow(h, t, at.word, field, out);
+	rav_cell *c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
 	uintptr_t *slot = at.word;
 	if (*slot)
 		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
