@@ -576,17 +576,25 @@ static void trim_dead_run(rav_heap *h)
 #define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */
 
 typedef struct boundary {
-	rav_cell *page;
-	unsigned index; /* cells from this index of `page` up are above it */
+	rav_cell *page; /* the page holding the boundary, or where the walk stopped short */
+	unsigned index; /* cells from this index of `page` up are above it (CELLS: none of `page`) */
 } boundary;
 
-static boundary mark_boundary(rav_heap *h)
+/* A bounded compaction step (deferred mode) must not walk a million holes'
+ * worth of pages: it marks at most max_pages (64 + 4 pages per page of
+ * moves it may make).  Holes further down are then taken for below the
+ * boundary; that can only cost a move that a later step repeats, never a
+ * wrong heap. */
+static boundary mark_boundary(rav_heap *h, size_t max_pages)
 {
 	uint64_t left = h->st.dead_cells;
 	rav_cell *p = h->top_page;
 	unsigned top = h->top;
 	rav_cell *prev;
+	size_t marked = 0;
 	while (left >= top - 1 && (prev = (rav_cell *)p->w[PH_PREV]) != NULL) {
+		if (marked++ == max_pages)
+			return (boundary){ p, CELLS }; /* stopped short: p itself unmarked */
 		left -= top - 1;
 		p->w[0] |= PAGE_DOOMED;
 		p = prev;
@@ -595,9 +603,12 @@ static boundary mark_boundary(rav_heap *h)
 	return (boundary){ p, left >= top - 1 ? 1 : top - (unsigned)left };
 }
 
-static void clear_boundary(boundary b)
+/* The marked pages were a run ending at the top page.  Those the
+ * compaction emptied lost the mark with their header (top_page_emptied);
+ * the rest end at the current top page. */
+static void clear_boundary(rav_heap *h)
 {
-	for (rav_cell *p = (rav_cell *)b.page->w[PH_NEXT]; p; p = (rav_cell *)p->w[PH_NEXT])
+	for (rav_cell *p = h->top_page; p && (p->w[0] & PAGE_DOOMED); p = (rav_cell *)p->w[PH_PREV])
 		p->w[0] &= ~PAGE_DOOMED;
 }
 
@@ -654,7 +665,7 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 	if (!h->dead || h->kind == RAV_HEAP_MESSAGE || h->tearing_down)
 		return h->st.dead_cells;
 	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
-	boundary b = mark_boundary(h);
+	boundary b = mark_boundary(h, max_moves ? 64 + 4 * (max_moves / (CELLS - 1)) : SIZE_MAX);
 	size_t moves = 0;
 	while (h->dead && (max_moves == 0 || moves < max_moves)) {
 		rav_cell *t = rav__top_cell(h);
@@ -666,7 +677,7 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 		else
 			moves += move_run(h, b, max_moves ? max_moves - moves : SIZE_MAX);
 	}
-	clear_boundary(b);
+	clear_boundary(h);
 	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
 	rav_assert(max_moves != 0 || h->st.dead_cells == 0);
 	rav_assert_expensive(rav_heap_check(h) == RAV_OK);

@@ -88,9 +88,10 @@ static void t_truncate(void)
 	check_list(h, keep, 100);
 	CHECK_HEAP(h);
 
-	/* The same in deferred mode, compacted in bounded steps. */
+	/* The same in deferred mode, compacted in bounded steps (a structure
+	 * within the 64 pages a bounded step looks at: 4095 cells). */
 	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
-	build_tree(h, t, 12);
+	build_tree(h, t, 11);
 	rav_root late2 = rav_root_new(h);
 	build_list(h, late2, 10);
 	rav_set_free_mode(h, RAV_FREE_DEFERRED);
