@@ -5,10 +5,12 @@
  * or in flight, so nothing in them moves.  Its root lives in a root cell
  * inside its first buffer page, so the whole message is self-contained.
  * Sending hands the message (its page list) to a channel; receiving links
- * the pages into the receiver's list, turns the unused tails of pages that
- * are no longer at the top (and the root cell) into holes, and compacts:
- * cells from the top of the heap move into the holes, fixing their
- * referrers, until the heap has no gaps again. */
+ * the pages into the receiver's list whole (the cells in them are not
+ * copied), then closes the one gap this can leave, the receiver's partly
+ * filled top page, whichever way moves fewer cells: the arrived cells fill
+ * its tail, or its few cells move after the arrived ones and the page goes
+ * back to the pool (rav__arrive).  The root cell becomes a hole, and the
+ * arrival compaction fills the holes from the top. */
 #include <errno.h>
 #include <stdlib.h>
 
