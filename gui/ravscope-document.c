@@ -8,6 +8,7 @@
  */
 #include "ravscope-document.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,7 +151,8 @@ static void compute_max_pages(RavscopeDocument *doc)
 	double *bins = g_new0(double, BINS);
 	unsigned n = rav_trace_thread_count(doc->trace);
 	for (unsigned i = 0; i < n; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(doc->trace, i);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(doc->trace, i, &th_entry) ? &th_entry : NULL;
 		if (!th)
 			continue;
 		if (!rav_trace_series(doc->trace, RAV_SERIES_PAGES, th->heap_id, 0, 0, BINS, bins))
@@ -377,6 +379,20 @@ guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GEr
 	return applied->len - before;
 }
 
+guint64 ravscope_document_busiest_event(RavscopeDocument *doc)
+{
+	enum { BINS = 256 };
+	guint64 n = ravscope_document_get_event_count(doc);
+	double v[BINS];
+	if (n == 0 || !rav_trace_series(doc->trace, RAV_SERIES_LIVE_CELLS, -1, 0, n, BINS, v))
+		return n;
+	guint best = BINS - 1;
+	for (guint i = 0; i < BINS; i++)
+		if (v[i] > v[best])
+			best = i;
+	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
+}
+
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)
 {
 	gpointer v;
@@ -402,9 +418,9 @@ const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 	case RAVSCOPE_TYPE_DEAD: return "dead";
 	default: break;
 	}
-	const rav_trace_type *tt = doc ? rav_trace_type_by_id(doc->trace, type) : NULL;
-	if (tt && tt->name[0])
-		return tt->name;
+	const char *name = doc ? rav_trace_type_name(doc->trace, type) : NULL;
+	if (name && name[0])
+		return name;
 	switch (type) {
 	case 5: return "vector";
 	case 6: return "vector node";
@@ -423,13 +439,19 @@ gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type
 		return field == 0;
 	if (type == RAVSCOPE_TYPE_ROOT)
 		return TRUE;
-	const rav_trace_type *tt = rav_trace_type_by_id(doc->trace, type);
+	rav_trace_type tt_entry;
+	const rav_trace_type *tt = rav_trace_type_by_id(doc->trace, type, &tt_entry) ? &tt_entry : NULL;
 	return tt ? tt->field_is_ref[field] : FALSE;
 }
 
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
 {
-	const rav_trace_thread *th = rav_trace_thread_by_id(doc->trace, heap_id);
+	rav_trace_thread th_entry;
+	return ravscope_thread_label(rav_trace_thread_by_id(doc->trace, heap_id, &th_entry) ? &th_entry : NULL, heap_id);
+}
+
+char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id)
+{
 	if (th && th->kind == RAV_HEAP_MESSAGE)
 		return g_strdup_printf("message %u", heap_id);
 	if (th && th->name[0])

@@ -76,8 +76,8 @@ static void emit_raw(gen *g, gheap *h, const rav_raw_event *e, size_t n)
 {
 	if (g->failed)
 		return;
-	if (_ravt_writer_add(g->w, h->id, e, n) < 0) {
-		fprintf(stderr, "gen: encoder: %s\n", _ravt_writer_error(g->w));
+	if (ravt_writer_add(g->w, h->id, e, n) < 0) {
+		fprintf(stderr, "gen: encoder: %s\n", ravt_writer_error(g->w));
 		g->failed = true;
 	}
 	g->written++;
@@ -253,21 +253,33 @@ int gen_trace(const gen_params *p, uint64_t *written)
 	wp.cmdline_len = strlen(wp.cmdline);
 	wp.flags = p->access ? RAVT_HF_ACCESS : 0;
 	char eb[256];
-	g.w = _ravt_writer_new(&wp, sink, g.f, eb, sizeof eb);
+	g.w = ravt_writer_new(&wp, sink, g.f, eb, sizeof eb);
 	if (!g.w) {
 		fprintf(stderr, "gen: %s\n", eb);
 		fclose(g.f);
 		return -1;
 	}
-	unsigned nt = p->threads == 2 ? 2 : 1;
-	gheap heaps[2];
-	memset(heaps, 0, sizeof heaps);
+	unsigned nt = p->threads ? p->threads : 1;
+	if (nt > GEN_MAX_THREADS) {
+		fprintf(stderr, "gen: %u threads: at most %u\n", nt, GEN_MAX_THREADS);
+		ravt_writer_free(g.w);
+		fclose(g.f);
+		return -1;
+	}
+	gheap *heaps = calloc(nt, sizeof *heaps);
+	if (!heaps) {
+		fprintf(stderr, "gen: out of memory for %u threads\n", nt);
+		ravt_writer_free(g.w);
+		fclose(g.f);
+		return -1;
+	}
 	for (unsigned i = 0; i < nt; i++) {
 		gheap *h = &heaps[i];
 		h->id = i + 1;
 		h->root_next = GCPP;
+		/* as the engine does: both ordering events, numbered */
+		emit_sync(&g, h, RAV_EV_THREAD_START, 0, h->id, 1000 + i, 0);
 		emit_sync(&g, h, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, h->id, 0, 0);
-		emit(&g, h, RAV_EV_THREAD_START, 0, h->id, 1000 + i, 0, 0);
 		rav_raw_event td[2];
 		memset(td, 0, sizeof td);
 		td[0].kind = RAV_EV_TYPE_DEF | (TYPE_NODE << 8);
@@ -280,6 +292,8 @@ int gen_trace(const gen_params *p, uint64_t *written)
 	while (g.written < p->events && !g.failed) {
 		if (nt == 2 && rnd(&g) % 512 == 0)
 			h = h == &heaps[0] ? &heaps[1] : &heaps[0];
+		else if (nt > 2 && rnd(&g) % 64 == 0)
+			h = &heaps[(h - heaps + 1) % nt];
 		uint64_t r = rnd(&g) % 1000;
 		/* alloc probability pulls the live count toward the target */
 		uint64_t pa = h->n < target ? 300 + 200 * (target - h->n) / target : 250;
@@ -293,19 +307,20 @@ int gen_trace(const gen_params *p, uint64_t *written)
 			emit(&g, h, RAV_EV_ACCESS, 1, 0, 0x1000, 8, 0);
 	}
 	int rc = 0;
-	if (g.failed || _ravt_writer_finish(g.w, 0) < 0) {
-		fprintf(stderr, "gen: %s\n", _ravt_writer_error(g.w));
+	if (g.failed || ravt_writer_finish(g.w, 0) < 0) {
+		fprintf(stderr, "gen: %s\n", ravt_writer_error(g.w));
 		rc = -1;
 	}
-	_ravt_writer_free(g.w);
+	ravt_writer_free(g.w);
 	if (fclose(g.f) != 0)
 		rc = -1;
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < nt; i++) {
 		free(heaps[i].pages);
 		free(heaps[i].slot);
 		free(heaps[i].val);
 		free(heaps[i].free_slots);
 	}
+	free(heaps);
 	free(g.pool);
 	if (written)
 		*written = g.written;
