@@ -29,6 +29,7 @@ struct _RavscopeDocument {
 	guint progress_source;
 	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
 	gint64 headline;       /* the event the last step was about; -1: none (a seek) */
+	RavscopeDocument *owner; /* a view: the document whose trace it reads (which closes it) */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeDocument, ravscope_document, G_TYPE_OBJECT)
@@ -45,8 +46,9 @@ static void ravscope_document_finalize(GObject *object)
 	g_clear_handle_id(&doc->progress_source, g_source_remove);
 	if (doc->state)
 		rav_state_free(doc->state);
-	if (doc->trace)
+	if (doc->trace && !doc->owner)
 		rav_trace_close(doc->trace);
+	g_clear_object(&doc->owner);
 	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
 	g_free(doc->path);
 	g_free(doc->basename);
@@ -120,6 +122,37 @@ RavscopeDocument *ravscope_document_open(const char *path, GError **error)
 	doc->page_cols = cpp >= 16 ? 16 : cpp;
 	doc->page_rows = (cpp + doc->page_cols - 1) / doc->page_cols;
 	return doc;
+}
+
+RavscopeDocument *ravscope_document_new_view(RavscopeDocument *doc, GError **error)
+{
+	rav_state *s = rav_state_new(doc->trace);
+	if (!s) {
+		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_ENOMEM, "%s: out of memory creating a replay state", doc->path);
+		return NULL;
+	}
+	RavscopeDocument *v = g_object_new(RAVSCOPE_TYPE_DOCUMENT, NULL);
+	v->owner = g_object_ref(doc);
+	v->path = g_strdup(doc->path);
+	v->basename = g_strdup(doc->basename);
+	v->trace = doc->trace;
+	v->state = s;
+	v->info = doc->info;
+	v->page_cols = doc->page_cols;
+	v->page_rows = doc->page_rows;
+	v->indexed = doc->indexed;
+	GHashTableIter it;
+	gpointer k, val;
+	g_hash_table_iter_init(&it, doc->max_pages);
+	while (g_hash_table_iter_next(&it, &k, &val))
+		g_hash_table_insert(v->max_pages, k, val);
+	GError *seek_error = NULL;
+	if (!ravscope_document_seek(v, ravscope_document_get_position(doc), &seek_error)) {
+		g_propagate_error(error, seek_error);
+		g_object_unref(v);
+		return NULL;
+	}
+	return v;
 }
 
 const char *ravscope_document_get_path(RavscopeDocument *doc) { return doc->path; }

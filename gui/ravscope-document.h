@@ -33,6 +33,10 @@ enum {
 };
 
 RavscopeDocument *ravscope_document_open(const char *path, GError **error);
+/* A second playhead on the same trace (an export moving through events
+ * while the window stays where it is), at the document's position; same
+ * thread as the document's.  It keeps the document alive. */
+RavscopeDocument *ravscope_document_new_view(RavscopeDocument *doc, GError **error);
 const char *ravscope_document_get_path(RavscopeDocument *doc);
 const char *ravscope_document_get_basename(RavscopeDocument *doc);
 rav_trace *ravscope_document_get_trace(RavscopeDocument *doc);
