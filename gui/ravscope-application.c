@@ -304,6 +304,7 @@ static void ravscope_application_startup(GApplication *app)
 		{ "app.large-text", { "<Control>l", NULL } },
 		{ "win.open", { "<Control>o", NULL } },
 		{ "win.find", { "<Control>f", NULL } },
+		{ "win.export", { "<Control>e", NULL } },
 		{ "win.show-help-overlay", { "<Control>question", "F1", NULL } },
 		{ "win.toggle-sidebar", { "F9", NULL } },
 		{ "window.close", { "<Control>w", NULL } },

@@ -181,6 +181,25 @@ static void picture_geometry(const RavscopePictureStyle *st, RavscopeViewport *v
 	memcpy(vp->accent, accent_rgb, sizeof vp->accent);
 }
 
+void ravscope_picture_style_resize(RavscopePictureStyle *style, int width, int height)
+{
+	style->width = width;
+	style->height = height;
+	if (style->scale > 0 && style->view_width > 0 && style->view_height > 0) {
+		double aw, ah;
+		ravscope_picture_heap_area(style, &aw, &ah);
+		style->scale = MIN(aw / style->view_width, ah / style->view_height);
+	}
+}
+
+void ravscope_picture_heap_area(const RavscopePictureStyle *style, double *width, double *height)
+{
+	RavscopeViewport vp = { 0 };
+	picture_geometry(style, &vp);
+	*width = vp.width;
+	*height = vp.height;
+}
+
 RavscopeHeapLayout *ravscope_picture_layout(RavscopeDocument *doc, const RavscopeHeapLayout *keep, unsigned page_cols,
 					    const RavscopePictureStyle *st, RavscopeViewport *vp)
 {
@@ -279,6 +298,16 @@ static guint hint_colours(const RavscopePictureStyle *st, guint32 *out)
 	return n;
 }
 
+guint64 ravscope_export_estimate_frames(RavscopeDocument *doc, const RavscopeExportOptions *o)
+{
+	if (!o->range)
+		return 1;
+	double fps = o->fps > 0 ? o->fps : 10;
+	guint step_ms = o->step_ms ? o->step_ms : 500;
+	guint per_step = MAX(1, (guint)lround(fps * step_ms / 1000.0));
+	return 1 + estimate_changes(doc, o->from, o->to) * per_step;
+}
+
 RavscopeExport *ravscope_export_new(RavscopeDocument *doc, const RavscopeExportOptions *o, GError **error)
 {
 	const RavscopePictureStyle *st = &o->style;
@@ -310,7 +339,7 @@ RavscopeExport *ravscope_export_new(RavscopeDocument *doc, const RavscopeExportO
 	}
 	guint per_step = MAX(1, (guint)lround(fps * step_ms / 1000.0));
 	if (o->range) {
-		guint64 frames = 1 + estimate_changes(doc, o->from, o->to) * per_step;
+		guint64 frames = ravscope_export_estimate_frames(doc, o);
 		if (frames > RAVSCOPE_EXPORT_MAX_FRAMES) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 				    "events %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " make about %" G_GUINT64_FORMAT

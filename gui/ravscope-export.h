@@ -45,6 +45,9 @@ typedef struct {
 	double scale, center_x, center_y;
 	unsigned page_cols;
 	double min_lane_h;
+	/* The world rectangle of the view (cells): scale_to_size() fits it in
+	 * another size.  0: not known. */
+	double view_width, view_height;
 } RavscopePictureStyle;
 
 typedef struct {
@@ -67,6 +70,9 @@ gboolean ravscope_export_format_for_path(const char *path, gboolean range, Ravsc
 const char *ravscope_export_format_name(RavscopeExportFormat format);
 gboolean ravscope_export_format_is_animated(RavscopeExportFormat format);
 
+/* About how many frames the options make (1 for one picture). */
+guint64 ravscope_export_estimate_frames(RavscopeDocument *doc, const RavscopeExportOptions *options);
+
 typedef struct _RavscopeExport RavscopeExport;
 /* Checks the options (a range of events that exist; an animated format for
  * a range; a frame count within RAVSCOPE_EXPORT_MAX_FRAMES) and opens the
@@ -87,6 +93,11 @@ void ravscope_export_cancel(RavscopeExport *e);
 void ravscope_picture_draw(cairo_t *cr, RavscopeDocument *doc, RavscopeHeapPainter *painter,
 			   const RavscopeHeapLayout *layout, const RavscopeViewport *vp, const RavscopePictureStyle *style,
 			   RavscopeTimelineCache *timeline);
+/* The style at another picture size: the same world rectangle (view_width
+ * x view_height cells) fitted into the new heap area. */
+void ravscope_picture_style_resize(RavscopePictureStyle *style, int width, int height);
+/* The heap area a picture of this style has (its size in pixels). */
+void ravscope_picture_heap_area(const RavscopePictureStyle *style, double *width, double *height);
 /* The viewport of a picture: the heap area inside the chrome, fitted to
  * the whole heap or placed as style asks; returns the layout to draw. */
 RavscopeHeapLayout *ravscope_picture_layout(RavscopeDocument *doc, const RavscopeHeapLayout *keep, unsigned page_cols,

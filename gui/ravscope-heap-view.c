@@ -14,6 +14,7 @@
 #include <adwaita.h>
 #include <math.h>
 #include <pango/pangocairo.h>
+#include <string.h>
 
 
 G_DEFINE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, GTK_TYPE_WIDGET)
@@ -394,6 +395,43 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	if (self->anims->len && !self->anim_tick)
 		self->anim_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), anim_tick_cb, NULL, NULL);
 	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+/* ---- export ------------------------------------------------------------------ */
+
+void ravscope_heap_view_get_picture_style(RavscopeHeapView *self, RavscopePictureStyle *st)
+{
+	memset(st, 0, sizeof *st);
+	ravscope__heap_view_ensure_layout(self);
+	int w = gtk_widget_get_width(GTK_WIDGET(self)), h = gtk_widget_get_height(GTK_WIDGET(self));
+	update_viewport(self, w, h);
+	st->width = MAX(w, 200);
+	st->height = MAX(h, 150);
+	st->chrome = TRUE;
+	st->legend = self->legend;
+	st->dark = is_dark();
+	st->large_text = self->large_text;
+	st->selected = self->selected;
+	st->contention = self->contention;
+	st->line_size = self->line_size;
+	st->contention_from = self->contention_from;
+	st->contention_to = self->contention_to;
+	double scale, ox, oy;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	st->scale = scale;
+	st->center_x = ox + self->vp.width / scale / 2;
+	st->center_y = oy + self->vp.height / scale / 2;
+	if (self->layout) {
+		st->page_cols = self->layout->page_cols;
+		st->min_lane_h = self->layout->min_lane_h;
+	}
+	/* The view's heap area shown whole in a picture with chrome of the
+	 * same size: the same world rectangle, the scale fitted to it. */
+	double aw, ah;
+	ravscope_picture_heap_area(st, &aw, &ah);
+	st->scale *= MIN(aw / MAX(self->vp.width, 1), ah / MAX(self->vp.height, 1));
+	st->view_width = self->vp.width / scale;
+	st->view_height = self->vp.height / scale;
 }
 
 /* ---- setup ----------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "ravscope-document.h"
+#include "ravscope-export.h"
 #include "ravscope-heapdraw.h"
 
 G_BEGIN_DECLS
@@ -44,6 +45,9 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
  * (negative: up), as Page Up/Down do; and which lanes are on screen. */
 void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages);
 void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesShown *out, gboolean *scrolls);
+/* A picture of what the view shows (the same world rectangle, selection,
+ * overlay and style) at the view's size, for an export. */
+void ravscope_heap_view_get_picture_style(RavscopeHeapView *self, RavscopePictureStyle *style);
 /* Draw the current frame into a cairo context of the widget's size (tests). */
 void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int width, int height);
 

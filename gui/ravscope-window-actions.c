@@ -14,7 +14,7 @@
  * playhead only with events to move over. */
 static const char *const trace_actions[] = {
 	"win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find", "win.contention", "win.follow",
-	"win.toggle-sidebar", "win.select-cell",
+	"win.toggle-sidebar", "win.select-cell", "win.export",
 };
 static const char *const playhead_actions[] = {
 	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
@@ -104,6 +104,28 @@ static void act_focus_heap(GtkWidget *w, const char *name, GVariant *p)
 static void act_escape(GtkWidget *w, const char *name, GVariant *p)
 {
 	ravscope_heap_view_set_selected(RAVSCOPE_WINDOW(w)->heap_view, RAV_LOC_NONE);
+}
+
+/* win.export: the Export dialog, starting from what the view shows. */
+static void on_export_done(RavscopeExportDialog *d, gboolean ok, const char *message, RavscopeWindow *self)
+{
+	if (ok)
+		ravscope__window_toast(self, message);
+}
+
+static void act_export(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	if (!self->doc)
+		return;
+	ravscope_playback_stop(self->playback);
+	RavscopePictureStyle view;
+	ravscope_heap_view_get_picture_style(self->heap_view, &view);
+	RavscopeExportDialog *d = ravscope_export_dialog_new(GTK_WINDOW(self), self->doc, &view);
+	g_signal_connect_object(d, "done", G_CALLBACK(on_export_done), self, 0);
+	self->export_dialog = d;
+	g_object_add_weak_pointer(G_OBJECT(d), (gpointer *)&self->export_dialog);
+	gtk_window_present(GTK_WINDOW(d));
 }
 
 /* ---- opening ------------------------------------------------------------------- */
@@ -259,6 +281,7 @@ void ravscope__window_class_add_actions(GtkWidgetClass *wc)
 	gtk_widget_class_install_action(wc, "win.follow", NULL, act_follow);
 	gtk_widget_class_install_action(wc, "win.unselect", NULL, act_escape);
 	gtk_widget_class_install_action(wc, "win.focus-heap", NULL, act_focus_heap);
+	gtk_widget_class_install_action(wc, "win.export", NULL, act_export);
 	gtk_widget_class_install_action(wc, "win.select-cell", "t", act_select_cell);
 	gtk_widget_class_install_action(wc, "win.seek-event", "t", act_seek_event);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "win.unselect", NULL);

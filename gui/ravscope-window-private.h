@@ -11,6 +11,7 @@
 #include "ravscope-contention-panel.h"
 #include "ravscope-contention.h"
 #include "ravscope-events-panel.h"
+#include "ravscope-export-dialog.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-inspector.h"
 #include "ravscope-panel.h"
@@ -54,6 +55,7 @@ struct _RavscopeWindow {
 	guint refresh_source;
 	gboolean disposed;
 	gboolean playhead_actions_enabled;
+	RavscopeExportDialog *export_dialog; /* weak: the one open, if any */
 };
 
 /* ravscope-window-actions.c */

@@ -269,6 +269,7 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 /* ---- for tests and scripting ----------------------------------------------------------- */
 
 RavscopeDocument *ravscope_window_get_document(RavscopeWindow *self) { return self->doc; }
+GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self) { return GTK_WINDOW(self->export_dialog); }
 const char *ravscope_window_get_page(RavscopeWindow *self) { return gtk_stack_get_visible_child_name(self->stack); }
 const char *ravscope_window_get_error_text(RavscopeWindow *self) { return adw_status_page_get_description(self->error_page); }
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self) { return GTK_WIDGET(self->heap_view); }
@@ -366,6 +367,8 @@ static void ravscope_window_dispose(GObject *object)
 	}
 	if (self->contention)
 		g_signal_handlers_disconnect_by_data(self->contention, self);
+	if (self->export_dialog)
+		gtk_window_destroy(GTK_WINDOW(self->export_dialog));
 	g_clear_object(&self->settings);
 	g_clear_object(&self->demo_menu);
 	g_clear_object(&self->recent_menu);

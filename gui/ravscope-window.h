@@ -25,6 +25,8 @@ gboolean ravscope_window_is_playing(RavscopeWindow *self);
 /* Are play, step and jump enabled (a trace with events)? */
 gboolean ravscope_window_can_play(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
+/* The Export dialog win.export opened (a RavscopeExportDialog), NULL if none. */
+GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
 
