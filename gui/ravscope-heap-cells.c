@@ -237,7 +237,7 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 		} else {
 			cairo_set_source_rgb(cr, frame[0], frame[1], frame[2]);
 		}
-		cairo_set_line_width(cr, vp->large_text ? 2 : 1);
+		cairo_set_line_width(cr, stroke_of(vp, 1));
 		cairo_stroke(cr);
 		cairo_restore(cr);
 		if (vp->scale >= 10) {
@@ -332,7 +332,7 @@ void ravscope__heap_draw_links(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 				if (x2 < vp->x0 || x2 > vp->x0 + vp->width || y2 < vp->y0 || y2 > vp->y0 + vp->height ||
 				    x1 < vp->x0 || x1 > vp->x0 + vp->width || y1 < vp->y0 || y1 > vp->y0 + vp->height)
 					continue;
-				ravscope__draw_link(cr, L, vp, from, target, vp->large_text ? 2.0 : 1.3, ink,
+				ravscope__draw_link(cr, L, vp, from, target, stroke_of(vp, 1.3), ink,
 						    vp->n_anims ? 0.15 : 0.4, FALSE);
 			}
 		}

@@ -16,7 +16,7 @@ void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 	if (!rav_state_cell_at(ravscope_document_get_state(doc), rav_loc_page(sel), rav_loc_cell(sel), &sc) ||
 	    sc.state != RAV_CELL_LIVE)
 		return;
-	double lw = vp->large_text ? 3.0 : 2.0;
+	double lw = stroke_of(vp, 2.0);
 	double back[3];
 	ravscope__hex_rgb(0xe66100, back);
 	for (int f = 0; f < 2; f++) {

@@ -227,10 +227,10 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	if (vp->n_anims)
 		ravscope__heap_draw_anims(cr, doc, L, vp);
 	if (vp->hover != RAV_LOC_NONE && vp->hover != vp->selected)
-		ravscope__heap_outline_cell(cr, L, vp, vp->hover, tc, 0.6, vp->large_text ? 3 : 2);
+		ravscope__heap_outline_cell(cr, L, vp, vp->hover, tc, 0.6, stroke_of(vp, 2));
 	if (vp->selected != RAV_LOC_NONE) {
 		ravscope__heap_draw_selection_links(cr, doc, L, vp);
-		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
+		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, stroke_of(vp, 3));
 	}
 	double bx, by, bh, ty, th;
 	if (ravscope_heap_scroll_bar(L, vp, &bx, &by, &bh, &ty, &th)) {

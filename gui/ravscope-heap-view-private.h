@@ -24,6 +24,7 @@ struct _RavscopeHeapView {
 	RavscopeHeapPainter *painter;
 	RavscopeViewport vp;
 	gboolean fitted;     /* still showing "fit": refit on resize */
+	gboolean present_close; /* presentation mode's close-up view, shown by the last zoom_fit */
 	/* smooth zoom */
 	double target_scale, target_ox, target_oy;
 	gboolean anchored;

@@ -457,10 +457,16 @@ void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c
 
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate)
 {
+	gboolean entering = large_text && !self->large_text;
 	self->large_text = large_text;
 	self->legend = legend;
 	self->animate = animate;
 	self->layout_dirty = TRUE;
+	if (entering && self->doc && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
+		/* Presentation mode starts from its close-up view. */
+		self->present_close = FALSE;
+		ravscope_heap_view_zoom_fit(self);
+	}
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

@@ -16,6 +16,8 @@ G_DECLARE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, RAVSCOPE, HEAP_VIEW, 
 GtkWidget *ravscope_heap_view_new(void);
 void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *doc);
 void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor); /* around the centre, animated */
+/* The whole heap; in presentation mode, when its cells would be too small
+ * to read, first a close-up where things happen (asked again: whole). */
 void ravscope_heap_view_zoom_fit(RavscopeHeapView *self);
 /* Centre a cell and zoom so its page fills the view. */
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);

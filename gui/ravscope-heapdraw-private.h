@@ -50,6 +50,15 @@ struct _RavscopeHeapPainter {
 	gconstpointer legend_doc;
 };
 
+/* Presentation mode draws every stroke (arrows, outlines, frames, the
+ * animation's rings) this much heavier, so they read from the back of a
+ * room, not only the text. */
+#define PRESENT_STROKE 1.8
+static inline double stroke_of(const RavscopeViewport *vp, double width)
+{
+	return vp->large_text ? width * PRESENT_STROKE : width;
+}
+
 /* World to surface pixels. */
 static inline double sx_of(const RavscopeViewport *vp, double wx) { return vp->x0 + (wx - vp->ox) * vp->scale; }
 static inline double sy_of(const RavscopeViewport *vp, double wy) { return vp->y0 + (wy - vp->oy) * vp->scale; }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ravscope-application.h"
 #include "ravscope-export-dialog.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-window.h"
@@ -164,6 +165,106 @@ static void test_export_dialog(void)
 	g_rmdir(dir);
 }
 
+/* ---- presentation mode ------------------------------------------------------------ */
+
+static GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
+{
+	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
+	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
+		GtkWidget *found = find_with_tooltip(c, type, tip_start);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static void settle(void)
+{
+	for (int i = 0; i < 40; i++)
+		spin_a_bit();
+}
+
+/* Accent-coloured pixels of the selection's arrows at a zoom where cells
+ * show their fields. */
+static guint64 arrow_pixels(RavscopeDocument *doc, gboolean large)
+{
+	RavscopeViewport vp = { .gutter = 0, .width = 900, .height = 700, .large_text = large };
+	vp.accent[0] = 1;
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 40);
+	rav_state *st = ravscope_document_get_state(doc);
+	/* A cell with a reference, and its page in view. */
+	for (guint i = 0; i < L->pages->len && !vp.selected; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		for (guint32 c = 1; c < 128 && !vp.selected; c++) {
+			rav_state_cell sc;
+			if (rav_state_cell_at(st, lp->page, c, &sc) && sc.state == RAV_CELL_LIVE && sc.type >= 16 &&
+			    ravscope_document_type_field_is_ref(doc, sc.type, 1) && sc.word[2] &&
+			    rav_loc_page(sc.word[2]) == lp->page && rav_loc_cell(sc.word[2]) != c) {
+				vp.selected = rav_loc_make(lp->page, c, 0);
+				vp.scale = 60;
+				vp.ox = lp->x - 1;
+				vp.oy = lp->y - 1;
+			}
+		}
+	}
+	g_assert_true(vp.selected != 0);
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 900, 700);
+	cairo_t *cr = cairo_create(s);
+	RavscopeHeapPainter *P = ravscope_heap_painter_new();
+	ravscope_heap_draw(cr, P, doc, L, &vp);
+	cairo_destroy(cr);
+	cairo_surface_flush(s);
+	guint64 n = 0;
+	const guint8 *d = cairo_image_surface_get_data(s);
+	for (int y = 0; y < 700; y++)
+		for (int x = 0; x < 900; x++)
+			n += (((const guint32 *)(d + (gsize)y * cairo_image_surface_get_stride(s)))[x] & 0xffffff) == 0xff0000;
+	cairo_surface_destroy(s);
+	ravscope_heap_painter_free(P);
+	ravscope_heap_layout_free(L);
+	return n;
+}
+
+static void test_presentation(void)
+{
+	RavscopeWindow *w = open_window(demo("messages"), 1300, 800);
+	RavscopeHeapView *hv = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	GtkWidget *play = find_with_tooltip(GTK_WIDGET(w), GTK_TYPE_BUTTON, "Play or pause");
+	g_assert_nonnull(play);
+	settle();
+	int normal_h = gtk_widget_get_height(play);
+	double normal_scale = ravscope_heap_view_get_scale(hv);
+	GSettings *settings = ravscope_settings_new();
+	g_assert_nonnull(settings);
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	settle();
+	/* Controls grow, not only text. */
+	g_test_message("play button %d -> %d px; cells %.1f -> %.1f px", normal_h, gtk_widget_get_height(play), normal_scale,
+		       ravscope_heap_view_get_scale(hv));
+	g_assert_cmpint(gtk_widget_get_height(play), >=, normal_h * 1.25);
+	/* Cells: a heap too big to read whole starts close up ... */
+	g_assert_cmpfloat(normal_scale, <, 12);
+	g_assert_cmpfloat(ravscope_heap_view_get_scale(hv), >=, 12);
+	/* ... and "whole heap" asked again shows it whole. */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.zoom-fit", NULL));
+	settle();
+	g_assert_cmpfloat(ravscope_heap_view_get_scale(hv), <, 12);
+	/* Arrows and outlines heavier. */
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	guint64 thin = arrow_pixels(doc, FALSE), thick = arrow_pixels(doc, TRUE);
+	g_test_message("selection arrows: %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " px", thin, thick);
+	g_assert_cmpuint(thin, >, 0);
+	g_assert_cmpuint(thick, >=, thin * 3 / 2);
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	g_object_unref(settings);
+	settle();
+	close_window(w);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -175,5 +276,6 @@ int main(int argc, char **argv)
 	traces = argv + 1;
 	n_traces = argc - 1;
 	g_test_add_func("/Rav/Gui/Slides/export-dialog", test_export_dialog);
+	g_test_add_func("/Rav/Gui/Slides/presentation", test_presentation);
 	return g_test_run();
 }
