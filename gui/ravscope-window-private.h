@@ -12,6 +12,7 @@
 #include "ravscope-contention.h"
 #include "ravscope-events-panel.h"
 #include "ravscope-export-dialog.h"
+#include "ravscope-graph-panel.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-inspector.h"
 #include "ravscope-panel.h"
@@ -42,6 +43,7 @@ struct _RavscopeWindow {
 	RavscopeInspector *inspector;
 	RavscopeEventsPanel *events_panel;
 	RavscopeChartsPanel *charts_panel;
+	RavscopeGraphPanel *graph_panel;
 	RavscopePlayback *playback;
 	RavscopeContention *contention;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu */

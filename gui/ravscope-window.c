@@ -104,7 +104,10 @@ static void on_cell_selected(RavscopeHeapView *hv, guint64 loc, RavscopeWindow *
 {
 	for (guint i = 0; i < self->panels->len; i++)
 		ravscope_panel_select_cell(g_ptr_array_index(self->panels, i), (rav_loc)loc);
-	if (loc && gtk_toggle_button_get_active(self->sidebar_button))
+	/* A click shows the cell; the Graph keeps showing when it is up, so
+	 * clicking boxes walks a structure. */
+	if (loc && gtk_toggle_button_get_active(self->sidebar_button) &&
+	    g_strcmp0(adw_view_stack_get_visible_child_name(self->side_stack), "graph") != 0)
 		adw_view_stack_set_visible_child_name(self->side_stack, "inspector");
 }
 
@@ -300,6 +303,7 @@ static void apply_style_settings(RavscopeWindow *self)
 				     settings_bool(self, "animate", TRUE));
 	ravscope_timeline_set_large_text(self->timeline, large);
 	ravscope_charts_panel_set_large_text(self->charts_panel, large);
+	ravscope_graph_panel_set_large_text(self->graph_panel, large);
 	if (large)
 		gtk_widget_add_css_class(GTK_WIDGET(self), "presentation");
 	else
@@ -393,12 +397,13 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	g_type_ensure(RAVSCOPE_TYPE_EVENTS_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CONTENTION_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CHARTS_PANEL);
+	g_type_ensure(RAVSCOPE_TYPE_GRAPH_PANEL);
 	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child(wc, RavscopeWindow, name)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button);
 	BIND(notice_revealer); BIND(notice_label); BIND(stack); BIND(error_page);
 	BIND(welcome_demos); BIND(flap); BIND(heap_column); BIND(heap_view); BIND(transport_bar); BIND(timeline);
-	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel);
+	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(graph_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu);
 #undef BIND
 	gtk_widget_class_bind_template_callback(wc, on_notice_close);

@@ -10,6 +10,7 @@
 
 #include "ravscope-application.h"
 #include "ravscope-export-dialog.h"
+#include "ravscope-graph-panel.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-window.h"
 
@@ -265,6 +266,136 @@ static void test_presentation(void)
 	close_window(w);
 }
 
+/* ---- the neighbourhood graph --------------------------------------------------------- */
+
+static GtkWidget *find_view_stack(GtkWidget *w)
+{
+	if (ADW_IS_VIEW_STACK(w))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *found = GTK_IS_POPOVER(c) ? NULL : find_view_stack(c);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static rav_loc cell_with_children(RavscopeDocument *doc, guint want_children)
+{
+	rav_state *st = ravscope_document_get_state(doc);
+	for (unsigned i = 0; i < rav_state_heap_count(st); i++) {
+		rav_state_heap h;
+		if (!rav_state_heap_at(st, i, &h))
+			continue;
+		for (unsigned p = 0; p < h.page_count; p++)
+			for (guint32 c = 1; c < 128; c++) {
+				rav_state_cell sc;
+				if (!rav_state_cell_at(st, h.pages[p], c, &sc) || sc.state != RAV_CELL_LIVE ||
+				    sc.type < RAVSCOPE_TYPE_FIRST_USER)
+					continue;
+				guint kids = 0;
+				for (int f = 0; f < 2; f++)
+					kids += ravscope_document_type_field_is_ref(doc, sc.type, f) && sc.word[1 + f];
+				if (kids >= want_children && rav_state_referrers(st, rav_loc_make(h.pages[p], c, 0), NULL, 0) >= 1)
+					return rav_loc_make(h.pages[p], c, 0);
+			}
+	}
+	return RAV_LOC_NONE;
+}
+
+static void check_graph(RavscopeDocument *doc, rav_loc centre, guint children)
+{
+	RavscopeGraph *g = ravscope_graph_build(doc, centre, 2, 2, 8);
+	g_assert_nonnull(g);
+	rav_state_cell c;
+	g_assert_true(rav_state_cell_at(ravscope_document_get_state(doc), rav_loc_page(centre), rav_loc_cell(centre), &c));
+	g_assert_cmphex(g_array_index(g->nodes, RavscopeGraphNode, 0).cell, ==, centre);
+	/* Its children one level down, each the target its field names. */
+	guint found = 0;
+	for (int f = 0; f < 2; f++) {
+		if (!ravscope_document_type_field_is_ref(doc, c.type, f) || !c.word[1 + f])
+			continue;
+		rav_loc t = c.field_target[f] ? c.field_target[f] : c.word[1 + f];
+		t = rav_loc_make(rav_loc_page(t), rav_loc_cell(t), 0);
+		for (guint i = 0; i < g->nodes->len; i++) {
+			const RavscopeGraphNode *n = &g_array_index(g->nodes, RavscopeGraphNode, i);
+			if (n->cell == t) {
+				g_assert_cmpint(n->level, ==, 1);
+				found++;
+			}
+		}
+	}
+	g_assert_cmpuint(found, ==, children);
+	/* Its referrer one level up, with an edge down to it. */
+	rav_loc slot;
+	g_assert_cmpuint(rav_state_referrers(ravscope_document_get_state(doc), centre, &slot, 1), >=, 1);
+	rav_loc parent = rav_loc_make(rav_loc_page(slot), rav_loc_cell(slot), 0);
+	gboolean up = FALSE;
+	for (guint i = 0; i < g->edges->len; i++) {
+		const RavscopeGraphEdge *e = &g_array_index(g->edges, RavscopeGraphEdge, i);
+		const RavscopeGraphNode *a = &g_array_index(g->nodes, RavscopeGraphNode, e->from);
+		up |= a->cell == parent && e->to == 0 && a->level == -1 && e->word == (int)rav_loc_word(slot);
+	}
+	g_assert_true(up);
+	/* Laid out: boxes inside the width, none over another, found by a click. */
+	ravscope_graph_layout(g, 340, FALSE);
+	for (guint i = 0; i < g->nodes->len; i++) {
+		const RavscopeGraphNode *a = &g_array_index(g->nodes, RavscopeGraphNode, i);
+		g_assert_cmpfloat(a->x, >=, 0);
+		g_assert_cmpfloat(a->x + a->w, <=, 340 + 0.5);
+		for (guint j = 0; j < i; j++) {
+			const RavscopeGraphNode *b = &g_array_index(g->nodes, RavscopeGraphNode, j);
+			g_assert_true(a->x >= b->x + b->w || b->x >= a->x + a->w || a->y >= b->y + b->h || b->y >= a->y + a->h);
+		}
+		g_assert_cmphex(ravscope_graph_hit(g, a->x + a->w / 2, a->y + a->h / 2), ==, a->cell);
+	}
+	g_assert_cmphex(ravscope_graph_hit(g, 1, 1), ==, RAV_LOC_NONE);
+	ravscope_graph_free(g);
+}
+
+static void test_graph(void)
+{
+	/* Trees: two children; lists: the next node below, the one before above. */
+	RavscopeWindow *w = open_window(demo("tree"), 1300, 800);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_loc centre = cell_with_children(doc, 2);
+	g_assert_true(centre != RAV_LOC_NONE);
+	check_graph(doc, centre, 2);
+	/* Not a live cell: no graph. */
+	g_assert_null(ravscope_graph_build(doc, rav_loc_make(rav_loc_page(centre), 0, 0), 2, 2, 8));
+
+	/* The panel: select a cell, the graph is its; a click on a box selects
+	 * that cell, and the panel stays up to walk on. */
+	AdwViewStack *stack = ADW_VIEW_STACK(find_view_stack(GTK_WIDGET(w)));
+	g_assert_nonnull(stack);
+	adw_view_stack_set_visible_child_name(stack, "graph");
+	ravscope_window_select_cell(w, centre);
+	spin_a_bit();
+	RavscopeGraphPanel *panel = RAVSCOPE_GRAPH_PANEL(adw_view_stack_get_visible_child(stack));
+	const RavscopeGraph *g = ravscope_graph_panel_get_graph(panel);
+	g_assert_nonnull(g);
+	g_assert_cmphex(g_array_index(g->nodes, RavscopeGraphNode, 0).cell, ==, centre);
+	const RavscopeGraphNode *child = NULL;
+	for (guint i = 0; i < g->nodes->len && !child; i++)
+		if (g_array_index(g->nodes, RavscopeGraphNode, i).level == 1)
+			child = &g_array_index(g->nodes, RavscopeGraphNode, i);
+	g_assert_nonnull(child);
+	rav_loc target = child->cell;
+	ravscope_graph_panel_click(panel, child->x + 5, child->y + 5);
+	spin_a_bit();
+	g_assert_cmphex(ravscope_heap_view_get_selected(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w))), ==, target);
+	g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, "graph");
+	g_assert_cmphex(g_array_index(ravscope_graph_panel_get_graph(panel)->nodes, RavscopeGraphNode, 0).cell, ==, target);
+	close_window(w);
+
+	w = open_window(demo("list"), 1300, 800);
+	doc = ravscope_window_get_document(w);
+	centre = cell_with_children(doc, 1);
+	g_assert_true(centre != RAV_LOC_NONE);
+	check_graph(doc, centre, 1);
+	close_window(w);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -277,5 +408,6 @@ int main(int argc, char **argv)
 	n_traces = argc - 1;
 	g_test_add_func("/Rav/Gui/Slides/export-dialog", test_export_dialog);
 	g_test_add_func("/Rav/Gui/Slides/presentation", test_presentation);
+	g_test_add_func("/Rav/Gui/Slides/graph", test_graph);
 	return g_test_run();
 }
