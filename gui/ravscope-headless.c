@@ -205,9 +205,14 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		} else {
 			if (o->cell_px <= 0)
 				vp.scale = CLAMP(floor(MIN(vp.width / (layout->cols + 3), vp.height / (layout->rows + 3))), 4, 160);
-			/* Show the focused cell's whole page, centred. */
+			/* Show the focused cell's whole page, centred; with a zoom
+			 * of one's own, the cell itself (the page may not fit). */
 			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(layout, rav_loc_page(focus));
 			double cx = lp->x + layout->cols / 2.0, cy = lp->y + layout->rows / 2.0;
+			if (o->cell_px > 0) {
+				cx = wx + 0.5;
+				cy = wy + 0.5;
+			}
 			vp.ox = cx - vp.width / vp.scale / 2;
 			vp.oy = cy - vp.height / vp.scale / 2;
 		}

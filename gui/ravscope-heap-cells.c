@@ -108,11 +108,35 @@ gboolean ravscope__word_point(const RavscopeHeapLayout *L, const RavscopeViewpor
 	return TRUE;
 }
 
+/* Where an arrow from a word to a cell starts: beside the word's line of
+ * text on the side of its cell that faces the target (left or right), or
+ * on the top or bottom edge when the target is mostly above or below, so
+ * it never crosses its own cell's text. */
+static gboolean link_start(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc from_word, double tx,
+			   double ty, double *x, double *y)
+{
+	double wx, wy;
+	if (!ravscope_heap_layout_cell_pos(L, from_word, &wx, &wy))
+		return FALSE;
+	if (vp->scale < FIELD_SCALE)
+		return ravscope__word_point(L, vp, from_word, x, y);
+	double cx = sx_of(vp, wx + 0.5), cy = sy_of(vp, wy + 0.5), inset = MAX(2, vp->scale * 0.04);
+	double dx = tx - cx, dy = ty - cy;
+	if (fabs(dx) >= fabs(dy)) {
+		*x = dx < 0 ? sx_of(vp, wx) + inset : sx_of(vp, wx + 1) - inset;
+		*y = sy_of(vp, wy + 0.12 + 0.22 * (rav_loc_word(from_word) + 0.5));
+	} else {
+		*x = sx_of(vp, wx + 0.5 + 0.3 * (rav_loc_word(from_word) - 1.5));
+		*y = dy < 0 ? sy_of(vp, wy) + inset : sy_of(vp, wy + 1) - inset;
+	}
+	return TRUE;
+}
+
 void ravscope__draw_link(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc from_word,
 			 rav_loc to_cell, double width, const double rgb[3], double alpha, gboolean dashed)
 {
 	double x1, y1, x2, y2;
-	if (!ravscope__word_point(L, vp, from_word, &x1, &y1) || !ravscope__cell_center(L, vp, to_cell, &x2, &y2))
+	if (!ravscope_heap_link_geometry(L, vp, from_word, to_cell, &x1, &y1, &x2, &y2))
 		return;
 	double half = vp->scale >= FIELD_SCALE ? vp->scale * 0.5 : 0;
 	ravscope__draw_arrow_to_box(cr, x1, y1, x2, y2, half, width, rgb, alpha, dashed);
@@ -121,9 +145,9 @@ void ravscope__draw_link(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscop
 gboolean ravscope_heap_link_geometry(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc from_word,
 				     rav_loc to_cell, double *x1, double *y1, double *x2, double *y2)
 {
-	if (!ravscope__word_point(L, vp, from_word, x1, y1) || !ravscope__cell_center(L, vp, to_cell, x2, y2))
+	if (!ravscope__cell_center(L, vp, to_cell, x2, y2))
 		return FALSE;
-	return TRUE;
+	return link_start(L, vp, from_word, *x2, *y2, x1, y1);
 }
 
 gboolean ravscope__page_visible(const RavscopeViewport *vp, const RavscopeLayoutPage *lp)
@@ -135,7 +159,8 @@ gboolean ravscope__page_visible(const RavscopeViewport *vp, const RavscopeLayout
 /* Text of a cell: its type's name, and from FIELD_SCALE on its fields.
  * Between TEXT_SCALE and FIELD_SCALE a name is written only where it fits
  * whole, once per run of cells of the same type in a row (every cell
- * repeated a cut name, "bst_n…", before). */
+ * repeated a cut name, "bst_n…", before): run is the run's length for its
+ * first visible cell, 0 for the others. */
 static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp, const rav_state_cell *c,
 			   guint16 type, guint run, double x, double y, double w, double h)
 {
@@ -147,8 +172,13 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 	double pad = MAX(2, vp->scale * 0.06);
 	const char *name = ravscope_document_type_name(doc, type);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
-	if (vp->scale >= FIELD_SCALE)
-		ravscope__draw_text(cr, x + pad, y + pad, name, px, TRUE, ink, w - 2 * pad);
+	if (vp->scale >= FIELD_SCALE) {
+		/* A little smaller rather than cut, down to two thirds. */
+		double npx = px, tw = ravscope__text_width(cr, name, px, TRUE);
+		if (tw > w - 2 * pad)
+			npx *= MAX(0.65, 0.94 * (w - 2 * pad) / tw); /* hinting widens a little */
+		ravscope__draw_text(cr, x + pad, y + pad, name, npx, TRUE, ink, w - 2 * pad);
+	}
 	else if (run && ravscope__text_width(cr, name, px, TRUE) <= run * vp->scale - 2 * pad)
 		ravscope__draw_text(cr, x + pad, y + pad, name, px, TRUE, ink, 0); /* across its run of cells */
 	if (vp->scale >= FIELD_SCALE && c && type != RAVSCOPE_TYPE_EMPTY && type != RAVSCOPE_TYPE_HEADER) {
@@ -159,10 +189,10 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 			if (!v)
 				continue;
 			g_autofree char *txt = g_strdup_printf("%s %s", ravscope_document_field_name(doc, c->type, f), v);
-			/* A little smaller rather than cut, down to three quarters. */
+			/* A little smaller rather than cut, down to two thirds. */
 			double fpx = px * 0.92, tw = ravscope__text_width(cr, txt, fpx, FALSE);
 			if (tw > w - 2 * pad)
-				fpx *= MAX(0.75, (w - 2 * pad) / tw);
+				fpx *= MAX(0.65, 0.94 * (w - 2 * pad) / tw);
 			ravscope__draw_text(cr, x + pad, yy, txt, fpx, FALSE, ink, w - 2 * pad);
 			yy += line;
 		}

@@ -38,6 +38,15 @@ void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 		double x1, y1, x2, y2;
 		if (!slot || !ravscope__cell_center(L, vp, sel, &x1, &y1) || !ravscope__word_point(L, vp, slot, &x2, &y2))
 			continue;
+		if (vp->scale >= FIELD_SCALE) {
+			/* Leave from the cell's border, not across its text. */
+			double dx = x2 - x1, dy = y2 - y1, half = vp->scale * 0.5;
+			double t = MIN(fabs(dx) > 1e-9 ? half / fabs(dx) : 1e9, fabs(dy) > 1e-9 ? half / fabs(dy) : 1e9);
+			if (t < 1) {
+				x1 += dx * t;
+				y1 += dy * t;
+			}
+		}
 		ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.8, back, 0.9, TRUE);
 	}
 }

@@ -184,10 +184,11 @@ void ravscope_heap_layout_lanes_shown(const RavscopeHeapLayout *layout, const Ra
 gboolean ravscope_heap_scroll_bar(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double *track_x,
 				  double *track_y, double *track_h, double *thumb_y, double *thumb_h);
 #define RAVSCOPE_SCROLL_BAR_W 14.0 /* the bar's width, from the heap area's right edge */
-/* Where the arrow of a reference from a word to a cell starts (beside the
- * word's text, on its cell's right edge, when cells show their fields) and
- * the centre of its target; it ends on the target's border.  FALSE if
- * either is not laid out. */
+/* Where the arrow of a reference from a word to a cell starts (when cells
+ * show their fields: beside the word's text on the edge of its cell that
+ * faces the target, never across the cell's text) and the centre of its
+ * target; it ends on the target's border.  FALSE if either is not laid
+ * out. */
 gboolean ravscope_heap_link_geometry(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc from_word,
 				     rav_loc to_cell, double *x1, double *y1, double *x2, double *y2);
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */

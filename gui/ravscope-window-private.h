@@ -57,6 +57,7 @@ struct _RavscopeWindow {
 	guint refresh_source;
 	gboolean disposed;
 	gboolean playhead_actions_enabled;
+	gboolean notice_is_settings; /* the notice strip says settings are not saved */
 	RavscopeExportDialog *export_dialog; /* weak: the one open, if any */
 };
 

@@ -129,6 +129,7 @@ static void show_error(RavscopeWindow *self, const char *title, const char *mess
 
 static void show_notice(RavscopeWindow *self, const char *text)
 {
+	self->notice_is_settings = FALSE;
 	gtk_label_set_text(self->notice_label, text);
 	gtk_revealer_set_reveal_child(self->notice_revealer, text != NULL);
 }
@@ -217,7 +218,9 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 {
 	g_autofree char *path = g_file_get_path(file);
 	g_autofree char *name = g_file_get_basename(file);
-	show_notice(self, NULL);
+	/* The last trace's notice goes; one about the settings stays. */
+	if (gtk_revealer_get_reveal_child(self->notice_revealer) && !self->notice_is_settings)
+		show_notice(self, NULL);
 	if (!path) {
 		show_error(self, "This Trace Cannot Be Opened", "Only local files can be opened.");
 		return;
@@ -481,11 +484,13 @@ static void ravscope_window_init(RavscopeWindow *self)
 
 	ravscope__window_init_actions(self);
 	apply_style_settings(self);
-	/* Said once per run, by the first window. */
+	/* Said once per run, by the first window, in the notice strip (a toast
+	 * would cover the timeline). */
 	static gboolean told;
 	if (!told && ravscope_settings_notice()) {
 		told = TRUE;
-		ravscope__window_toast(self, ravscope_settings_notice());
+		show_notice(self, ravscope_settings_notice());
+		self->notice_is_settings = TRUE;
 	}
 	set_document(self, NULL);
 	gtk_stack_set_visible_child_name(self->stack, "welcome");

@@ -975,9 +975,16 @@ static void test_cell_text(void)
 		if (!ravscope_heap_link_geometry(L, &vp, rav_loc_make(lp->page, c, 1), sc.word[1], &x1, &y1, &x2, &y2))
 			continue;
 		g_assert_true(ravscope_heap_layout_cell_pos(L, rav_loc_make(lp->page, c, 0), &wx, &wy));
-		double right = vp.x0 + (wx + 1 - vp.ox) * vp.scale;
-		g_assert_cmpfloat(x1, >=, right - vp.scale * 0.1);
-		g_assert_cmpfloat(x1, <=, right);
+		/* On the edge of its cell (text is inside), the side facing the target. */
+		double left = vp.x0 + (wx - vp.ox) * vp.scale, right = left + vp.scale;
+		double top = vp.y0 + (wy - vp.oy) * vp.scale, bottom = top + vp.scale;
+		double m = vp.scale * 0.1;
+		gboolean on_edge = x1 <= left + m || x1 >= right - m || y1 <= top + m || y1 >= bottom - m;
+		g_assert_true(on_edge);
+		if (x1 <= left + m)
+			g_assert_cmpfloat(x2, <, left);
+		if (x1 >= right - m)
+			g_assert_cmpfloat(x2, >, right);
 		checked++;
 	}
 	g_assert_cmpuint(checked, >, 3);
