@@ -60,6 +60,10 @@ void rav__heap_init(rav_heap *h, rav_heap_kind kind)
 	h->id = atomic_fetch_add(&rav__next_heap_id, 1) + 1;
 	h->kind = kind;
 	h->gen = 1;
+	/* Born in the creating thread's epoch: its creation is recorded in that
+	 * stream (or, if the thread is not recording yet, the heap is
+	 * snapshotted when it joins). */
+	h->snap_epoch = rav__tl_epoch;
 }
 
 rav_heap *rav__self(void)
@@ -573,6 +577,7 @@ void rav__after_free(rav_heap *h)
 
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
+	RAV_SAFEPOINT(h);
 	h->mode = mode;
 	if (mode == RAV_FREE_IMMEDIATE) {
 		rav__drain(h, 0);
@@ -585,6 +590,7 @@ size_t rav_compact(rav_heap *h, size_t max_moves)
 {
 	if (!h)
 		return 0;
+	RAV_SAFEPOINT(h);
 	size_t done = 0;
 	if (h->work) {
 		done = rav__drain(h, max_moves);
@@ -736,8 +742,11 @@ bool rav__check_ref(rav_heap *h, rav_ref r, const char *what)
 	return true;
 }
 
+/* The entry checks below are where public calls begin: each is also the
+ * call's safe point (RAV_SAFEPOINT). */
 static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_kind kind, const char *what)
 {
+	RAV_SAFEPOINT(h);
 	if (!CHECK_REF(h, obj, what))
 		return false;
 	if ((unsigned)field > 1) {
@@ -759,6 +768,7 @@ static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_ki
 
 static inline bool check_root(rav_heap *h, rav_root r, const char *what)
 {
+	RAV_SAFEPOINT(h);
 	if (!r) {
 		rav__misuse(RAV_EINVAL, "%s: null root", what);
 		return false;
@@ -803,6 +813,7 @@ rav_root rav_root_new(rav_heap *h)
 		rav__fail(RAV_EINVAL, "rav_root_new: null heap");
 		return NULL;
 	}
+	RAV_SAFEPOINT(h);
 	return (rav_root)rav__root_slot_new(h);
 }
 
@@ -992,6 +1003,7 @@ rav_slot rav_root_slot(rav_root r)
 
 static bool check_slot(rav_heap *h, rav_slot s, const char *what)
 {
+	RAV_SAFEPOINT(h);
 	if (!s.word) {
 		rav__misuse(RAV_EINVAL, "%s: null slot", what);
 		return false;
@@ -1035,6 +1047,7 @@ rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 
 rav_type rav_type_of(rav_heap *h, rav_ref obj)
 {
+	RAV_SAFEPOINT(h);
 	if (!CHECK_REF(h, obj, "rav_type_of"))
 		return 0;
 	return cell_type(obj.cell);
@@ -1042,6 +1055,7 @@ rav_type rav_type_of(rav_heap *h, rav_ref obj)
 
 uintptr_t rav_scalar(rav_heap *h, rav_ref obj)
 {
+	RAV_SAFEPOINT(h);
 	if (!CHECK_REF(h, obj, "rav_scalar"))
 		return 0;
 	ACCESS_READ(&obj.cell->w[0]);
@@ -1050,6 +1064,7 @@ uintptr_t rav_scalar(rav_heap *h, rav_ref obj)
 
 void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value)
 {
+	RAV_SAFEPOINT(h);
 	if (!CHECK_REF(h, obj, "rav_set_scalar"))
 		return;
 	if (value > RAV_SCALAR_MAX) {

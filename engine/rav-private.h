@@ -120,6 +120,13 @@ struct rav_heap {
 	rav_stats st;
 	struct rav_msg *msg;     /* message heaps: their message */
 	bool dying;              /* being torn down: skip compaction */
+	/* Live sessions (record.c): the epoch this heap was last snapshotted in
+	 * (atomic: a sweep reads it under a channel's lock), and what a
+	 * snapshot reports about it. */
+	uint32_t snap_epoch;
+	uint32_t parent;         /* message heaps: the building thread's heap id */
+	uint64_t tid;            /* thread heaps: OS thread id */
+	char name[64];           /* thread heaps: rav_thread_name */
 };
 
 struct rav_msg {
@@ -196,17 +203,74 @@ void rav__root_slot_free(rav_heap *h, uintptr_t *slot);
 bool rav__check_ref(rav_heap *h, rav_ref r, const char *what);
 
 /* record.c */
-extern int rav__tracing;
-extern const rav_recorder *rav__recorder;
+/* The tracing switch is flipped by the recorder's thread while others read
+ * it (live sessions): it is read with a relaxed atomic load, which is the
+ * same plain load on the fast path.  rav__tracing and rav__recorder name
+ * those loads so that every `if (rav__tracing)` stays as it was. */
+extern int rav__tracing_flag;
+extern const rav_recorder *rav__recorder_ptr;
+#define rav__tracing (__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED))
+#define rav__recorder (__atomic_load_n(&rav__recorder_ptr, __ATOMIC_ACQUIRE))
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
 void rav__record_thread_start(rav_heap *h);
 void rav__record_thread_end(rav_heap *h);
+void rav__census_add(rav_heap *h);
+void rav__census_remove(rav_heap *h);
 uint64_t rav__tsc(void);
 
 extern _Thread_local rav_evbuf *rav__tbuf;
 extern _Thread_local unsigned rav__time_countdown;
+
+/* ---- live sessions: safe points ----
+ *
+ * Every public engine function that works on a heap starts with
+ * RAV_SAFEPOINT(h): when nothing records it is the same one predictable
+ * branch as the event hooks.  During a session, a thread whose stream is
+ * not yet in the current epoch (or a heap not yet snapshotted in it, such
+ * as a message built before the session began) is snapshotted here, where
+ * no engine operation on the heap is half done. */
+extern uint32_t rav__epoch;              /* atomic */
+extern _Thread_local uint32_t rav__tl_epoch; /* epoch the calling thread's stream is in */
+void rav__safepoint_slow(rav_heap *h);
+
+static inline bool rav__safepoint_due(const rav_heap *h)
+{
+	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED);
+	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e);
+}
+
+#if RAV_TRACING
+#define RAV_SAFEPOINT(h)                                                                                 \
+	do {                                                                                             \
+		if (RAV_UNLIKELY(rav__tracing) && RAV_UNLIKELY(rav__safepoint_due(h)))                   \
+			rav__safepoint_slow(h);                                                          \
+	} while (0)
+#else
+#define RAV_SAFEPOINT(h) ((void)(h))
+#endif
+
+/* A thread blocked in rav_recv, on its channel's list (msg.c) so that a
+ * sweep can snapshot its heap on its behalf; lives on the thread's stack. */
+typedef struct rav_parked {
+	struct rav_parked *next;
+	rav_heap *heap;
+	void *rec;               /* the thread's record (record.c) */
+	rav_evbuf *adopt;        /* set by a sweep: the buffer the thread continues in */
+	uint32_t epoch;          /* epoch of adopt */
+} rav_parked;
+/* Before blocking (channel lock held): publish what the thread recorded and
+ * fill in pk.  After waking (lock held): take over a buffer a sweep left. */
+void rav__park(rav_parked *pk, rav_heap *h);
+void rav__unpark(rav_parked *pk);
+/* Under a channel's lock (msg.c's sweep, and a receiver taking a message
+ * that was queued before the session began). */
+void rav__snapshot_parked(rav_parked *pk, unsigned channel);
+void rav__snapshot_in_flight(rav_heap *mh, unsigned channel);
+void rav__channels_sweep(void);          /* msg.c */
+void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+			 uint64_t *tsc, void *user); /* types.c */
 
 /* The per-event fast path: a few plain stores into the thread's buffer.
  * Buffer exchange and the periodic TSC reading take the slow path. */
@@ -218,7 +282,8 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 		return;
 	}
 	rav__time_countdown--;
-	rav_raw_event *e = &buf->ev[buf->count++];
+	uint32_t n = buf->count;
+	rav_raw_event *e = &buf->ev[n];
 	/* Plain stores: streaming (non-temporal) stores cost 3x more recording
 	 * time per event in rav-bench trace-record (recording thread CPU about
 	 * 35 against 12 ns/event): the buffer is handed to the writer thread
@@ -228,6 +293,9 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 	e->a = a;
 	e->b = b;
 	e->c = c;
+	/* Published after the record: a live reader may read up to count while
+	 * this thread appends (a plain store on x86). */
+	__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
 }
 
 #if RAV_TRACING

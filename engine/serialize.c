@@ -152,6 +152,7 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 	if (!m)
 		return rav__fail(RAV_EINVAL, "rav_serialize_msg: null message");
 	rav_heap *mh = &m->heap;
+	RAV_SAFEPOINT(mh);
 	uint32_t npages = 0;
 	for (rav_cell *p = mh->first; p; p = (rav_cell *)p->w[PH_NEXT])
 		npages++;
@@ -295,6 +296,7 @@ rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags)
 {
 	if (!h || !r)
 		return rav__fail(RAV_EINVAL, "rav_serialize: null argument");
+	RAV_SAFEPOINT(h);
 	rav__drain(h, 0); /* queued kills may still share cells of the subtree */
 	rav_msg *m = rav_msg_new();
 	if (!m)
@@ -371,6 +373,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 {
 	if (!h || h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_deserialize: needs a thread heap");
+	RAV_SAFEPOINT(h);
 	ser_header hd;
 	ssize_t got = read_all(fd, &hd, sizeof hd);
 	if (got < 0)

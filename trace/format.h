@@ -147,12 +147,14 @@ static inline unsigned ravt_shape_of(unsigned kind)
 {
 	return kind < RAV_EV_KIND_COUNT ? _ravt_kind_shape[kind] : RAVT_SHAPE_GENERIC;
 }
-/* Ordering events (carry a process-wide sequence number in c). */
+/* Ordering events (carry a process-wide sequence number in c).  The 1.1
+ * kinds snapshot and lost have the generic shape (c is a plain varint) but
+ * order like the others: the segment table carries their sequence number. */
 static inline bool ravt_kind_is_ordering(unsigned kind)
 {
 	unsigned s = ravt_shape_of(kind);
 	return s == RAVT_SHAPE_HEAPNEW || s == RAVT_SHAPE_XSEQ || s == RAVT_SHAPE_PAGE ||
-	       s == RAVT_SHAPE_HANDOFF || s == RAVT_SHAPE_MSG;
+	       s == RAVT_SHAPE_HANDOFF || s == RAVT_SHAPE_MSG || kind == RAV_EV_SNAPSHOT || kind == RAV_EV_LOST;
 }
 
 /* Kind byte: bits 0-5 kind, bits 6-7 how aux is given. */
