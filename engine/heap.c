@@ -785,7 +785,7 @@ static inline bool check_root(rav_heap *h, rav_root r, const char *what)
 
 #define ACCESS_READ(addr)                                                                                \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(rav__tracing) && rav__recorder && rav__recorder->record_access)         \
+		if (RAV_UNLIKELY(rav__tracing) && rav__record_access())                                  \
 			REC(RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                          \
 	} while (0)
 

@@ -211,6 +211,12 @@ extern int rav__tracing_flag;
 extern const rav_recorder *rav__recorder_ptr;
 #define rav__tracing (__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED))
 #define rav__recorder (__atomic_load_n(&rav__recorder_ptr, __ATOMIC_ACQUIRE))
+/* A live recorder switches access recording between sessions. */
+static inline bool rav__record_access(void)
+{
+	const rav_recorder *r = rav__recorder;
+	return r && __atomic_load_n(&r->record_access, __ATOMIC_RELAXED);
+}
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);

@@ -228,6 +228,11 @@ void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name
 void rav_record_foreach_buffer(void (*fn)(rav_evbuf *b, void *user), void *user);
 /* Events dropped by threads that had no buffer (the recorder refused one). */
 uint64_t rav_record_dropped(void);
+/* The pool's address and size, or NULL if the engine has not set it up yet
+ * (asking does not set it up: rav_init may still come). */
+void *rav_record_pool_base(size_t *bytes);
+/* rav_evbuf.owner of the calling thread's buffers (0 if it has none yet). */
+uint32_t rav_record_self_owner(void);
 
 /* What `ravtrace list` shows, read without stopping anyone (counters are
  * approximate while threads run). */

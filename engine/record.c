@@ -603,11 +603,25 @@ void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name
 	rav__types_snapshot(fn, seq, tsc, user);
 }
 
+void *rav_record_pool_base(size_t *bytes)
+{
+	if (!__atomic_load_n(&rav__pool.ready, __ATOMIC_ACQUIRE))
+		return NULL;
+	if (bytes)
+		*bytes = rav__pool.reserved * (size_t)RAV_PAGE_SIZE;
+	return rav__pool.base;
+}
+
+uint32_t rav_record_self_owner(void)
+{
+	return tl_rec ? tl_rec->id : 0;
+}
+
 void rav_record_pool_free(void (*fn)(const uint32_t *pages, size_t n, uint64_t carved, uint64_t seq,
 				     uint64_t tsc, void *user),
 			  void *user)
 {
-	if (rav__pool_ensure() != RAV_OK) {
+	if (!rav_record_pool_base(NULL)) {
 		uint64_t tsc;
 		uint64_t seq = rav_record_stamp(&tsc);
 		fn(NULL, 0, 0, seq, tsc, user);
@@ -700,8 +714,10 @@ size_t rav_record_census(rav_census *out, uint32_t *pending, size_t max)
 			pending[np++] = it->h->id;
 	}
 	pthread_mutex_unlock(&heaps_lock);
-	rav_pool_stats ps;
-	rav_pool_stats_get(&ps);
-	out->pool_used_pages = ps.used_pages;
+	if (rav_record_pool_base(NULL)) {
+		pthread_mutex_lock(&rav__pool.lock);
+		out->pool_used_pages = rav__pool.used;
+		pthread_mutex_unlock(&rav__pool.lock);
+	}
 	return np;
 }
