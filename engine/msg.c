@@ -13,7 +13,9 @@
  * Live sessions (record.c) need two things from here: channels are listed
  * (a sweep snapshots the messages queued in them), and a receiver that
  * blocks puts itself on its channel's `parked` list, so a sweep can
- * snapshot its heap under the channel's lock while it sleeps. */
+ * snapshot its heap under the channel's lock while it sleeps.  The sweep
+ * only tries channel locks: a thread holding one may be waiting for the
+ * recorder, whose thread runs the sweep. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -454,11 +456,15 @@ rav_status rav_try_recv(rav_channel *ch, rav_heap *h, rav_root dst)
 
 /* Snapshot the messages queued in every channel and the heaps of threads
  * blocked in rav_recv, each under its channel's lock. */
-void rav__channels_sweep(void)
+unsigned rav__channels_sweep(void)
 {
+	unsigned busy = 0;
 	pthread_mutex_lock(&channels_lock);
 	for (struct rav_channel *ch = channels; ch; ch = ch->next) {
-		pthread_mutex_lock(&ch->lock);
+		if (pthread_mutex_trylock(&ch->lock) != 0) {
+			busy++;
+			continue;
+		}
 		for (rav_parked *pk = ch->parked; pk; pk = pk->next)
 			rav__snapshot_parked(pk, ch->id);
 		for (struct rav_msg *m = ch->head; m; m = m->next)
@@ -466,4 +472,5 @@ void rav__channels_sweep(void)
 		pthread_mutex_unlock(&ch->lock);
 	}
 	pthread_mutex_unlock(&channels_lock);
+	return busy;
 }

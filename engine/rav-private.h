@@ -174,6 +174,13 @@ rav_status rav__pool_ensure(void);
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
 void rav__page_release(rav_heap *h, rav_cell *page);
 uint64_t rav__seq_next_locked(void);
+/* The next sequence number for an ordering event of the calling thread, or
+ * 0 if its stream is not in the current epoch (then it records nothing).
+ * Bits 40-63 of a number are the epoch (0 when recording from the start),
+ * so each session epoch's numbers run 1, 2, 3 ... without gaps: a live
+ * reader waits for every number it has not seen (record.c). */
+#define RAV_SEQ_EPOCH_SHIFT 40
+uint64_t rav__seq_take(void);
 
 /* heap.c */
 void rav__heap_init(rav_heap *h, rav_heap_kind kind);
@@ -274,7 +281,7 @@ void rav__unpark(rav_parked *pk);
  * that was queued before the session began). */
 void rav__snapshot_parked(rav_parked *pk, unsigned channel);
 void rav__snapshot_in_flight(rav_heap *mh, unsigned channel);
-void rav__channels_sweep(void);          /* msg.c */
+unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock busy) */
 void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
 			 uint64_t *tsc, void *user); /* types.c */
 
@@ -326,8 +333,10 @@ typedef struct rav_stamp {
 static inline rav_stamp rav__stamp(void)
 {
 #if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing))
-		return (rav_stamp){ rav__seq_next_locked(), rav__tsc() };
+	if (RAV_UNLIKELY(rav__tracing)) {
+		uint64_t seq = rav__seq_take();
+		return (rav_stamp){ seq, seq ? rav__tsc() : 0 };
+	}
 #endif
 	return (rav_stamp){ 0, 0 };
 }
@@ -338,7 +347,8 @@ static inline rav_stamp rav__stamp(void)
 	do {                                                                                             \
 		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
 			rav_stamp st_ = (stamp);                                                         \
-			rav__emit_sync((kindaux), (x), (a), (b), st_.seq, st_.tsc);                      \
+			if (st_.seq)                                                                     \
+				rav__emit_sync((kindaux), (x), (a), (b), st_.seq, st_.tsc);              \
 		}                                                                                        \
 	} while (0)
 #else

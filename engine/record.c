@@ -141,6 +141,21 @@ static uint32_t epoch_now(void)
 	return __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE);
 }
 
+/* A compare-and-swap rather than an add: the number is taken only if the
+ * counter is in the thread's epoch, so a thread left behind by a new epoch
+ * cannot take one of the new epoch's numbers and leave a hole in them. */
+uint64_t rav__seq_take(void)
+{
+	uint64_t v = atomic_load_explicit(&rav__seq, memory_order_relaxed);
+	for (;;) {
+		if ((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)
+			return 0;
+		if (atomic_compare_exchange_weak_explicit(&rav__seq, &v, v + 1, memory_order_relaxed,
+							  memory_order_relaxed))
+			return v + 1;
+	}
+}
+
 bool rav_record_install(const rav_recorder *r)
 {
 	if (r && (atomic_load(&rav__next_heap_id) != 0 || recorder()))
@@ -317,10 +332,12 @@ void rav__record_thread_start(rav_heap *h)
 		else
 			__atomic_store_n(&tbuf->thread, h->id, __ATOMIC_RELAXED);
 	}
-	uint64_t seq = rav__seq_next_locked();
-	rav__emit_sync(RAV_EV_THREAD_START, h->id, h->tid, 0, seq, rav__tsc());
-	seq = rav__seq_next_locked();
-	rav__emit_sync(RAV_EV_HEAP_NEW | ((uint32_t)h->kind << 8), h->id, h->id, 0, seq, rav__tsc());
+	uint64_t seq = rav__seq_take();
+	if (seq)
+		rav__emit_sync(RAV_EV_THREAD_START, h->id, h->tid, 0, seq, rav__tsc());
+	seq = rav__seq_take();
+	if (seq)
+		rav__emit_sync(RAV_EV_HEAP_NEW | ((uint32_t)h->kind << 8), h->id, h->id, 0, seq, rav__tsc());
 #endif
 }
 
@@ -328,10 +345,12 @@ void rav__record_thread_end(rav_heap *h)
 {
 #if RAV_TRACING
 	if (rav__tracing && recorder()) {
-		uint64_t seq = rav__seq_next_locked();
-		rav__emit_sync(RAV_EV_HEAP_END, h->id, 0, 0, seq, rav__tsc());
-		seq = rav__seq_next_locked();
-		rav__emit_sync(RAV_EV_THREAD_END, h->id, 0, 0, seq, rav__tsc());
+		uint64_t seq = rav__seq_take();
+		if (seq)
+			rav__emit_sync(RAV_EV_HEAP_END, h->id, 0, 0, seq, rav__tsc());
+		seq = rav__seq_take();
+		if (seq)
+			rav__emit_sync(RAV_EV_THREAD_END, h->id, 0, 0, seq, rav__tsc());
 	}
 	rav_record_flush();
 #endif
@@ -392,7 +411,12 @@ bool rav_record_install_live(const rav_recorder *r)
 
 uint32_t rav_record_session_begin(void)
 {
-	uint32_t e = __atomic_add_fetch(&rav__epoch, 1, __ATOMIC_ACQ_REL);
+	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED) + 1;
+	/* The counter first: a thread that sees the new epoch finds its
+	 * numbers starting at e << 40 | 1; one still in the old epoch fails its
+	 * compare-and-swap and takes none. */
+	atomic_store_explicit(&rav__seq, (uint64_t)e << RAV_SEQ_EPOCH_SHIFT, memory_order_release);
+	__atomic_store_n(&rav__epoch, e, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, 1, __ATOMIC_RELEASE);
 	return e;
 }
@@ -409,7 +433,8 @@ uint32_t rav_record_epoch(void)
 
 uint64_t rav_record_stamp(uint64_t *tsc)
 {
-	uint64_t seq = rav__seq_next_locked();
+	RAV_SAFEPOINT(NULL);
+	uint64_t seq = rav__seq_take();
 	if (tsc)
 		*tsc = rav__tsc();
 	return seq;
@@ -453,7 +478,9 @@ static uint64_t take_snapshot(const rav_recorder *r, rav_heap *h, rav_snap_where
 		.os_tid = h->tid,
 		.name = h->name,
 	};
-	s.seq = *seq = rav__seq_next_locked();
+	s.seq = *seq = rav__seq_take();
+	if (!s.seq)
+		return 0;
 	s.tsc = *tsc = rav__tsc();
 	__atomic_store_n(&h->snap_epoch, e, __ATOMIC_RELEASE);
 	return r->snapshot(&s, r->user);
@@ -463,7 +490,7 @@ static void snapshot_owned(const rav_recorder *r, rav_heap *h, uint32_t e)
 {
 	uint64_t seq, tsc;
 	uint64_t piece = take_snapshot(r, h, RAV_SNAP_OWNER, 0, e, &seq, &tsc);
-	if (piece)
+	if (piece && seq)
 		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), h->id, piece, RAV_SNAP_OWNER, seq,
 			       tsc);
 }
@@ -584,17 +611,17 @@ void rav__snapshot_in_flight(rav_heap *mh, unsigned channel)
 		return;
 	uint64_t seq, tsc;
 	uint64_t piece = take_snapshot(r, mh, RAV_SNAP_IN_FLIGHT, channel, e, &seq, &tsc);
-	if (piece)
+	if (piece && seq)
 		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), mh->id, piece, RAV_SNAP_IN_FLIGHT,
 			       seq, tsc);
 }
 
-void rav_record_sweep(void)
+unsigned rav_record_sweep(void)
 {
 	if (!rav__tracing)
-		return;
+		return 0;
 	RAV_SAFEPOINT(NULL);
-	rav__channels_sweep();
+	return rav__channels_sweep();
 }
 
 void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,

@@ -136,6 +136,7 @@ static struct {
 	uint64_t events, lost, lost_reported, bytes, snapshots, resyncs;
 	uint64_t crash_deadline;   /* ms: a dying program gives the client this long */
 	uint64_t last_resync_ms, resync_backoff, resync_not_before;
+	unsigned sweep_left;       /* channels the epoch's sweep could not lock yet */
 	uint64_t dropped_at_start;
 	uint64_t dropped_at_stop;   /* engine drops once the session is ending are not losses */
 	bool stop_seen;
@@ -240,9 +241,10 @@ static rav_evbuf *s_exchange(rav_evbuf *full, void *user)
 		 * session could free by waiting. */
 		if (!full || self || S.nbufs < S.max_bufs) {
 			b = malloc(BUF_BYTES);
-			if (b)
+			if (b) {
 				S.nbufs++;
-			else if (!S.lossless) {
+			} else if (!self) {
+				/* out of memory: even lossless sessions must lose */
 				S.losing = true;
 				S.losing_tsc = tsc_now();
 			}
@@ -359,7 +361,7 @@ static uint64_t s_snapshot(const rav_snap_heap *s, void *user)
 	if (!p || !node || p->failed || !S.live) {
 		/* No memory for the copy: this heap cannot be described, so what
 		 * follows would not replay.  Treat it as a loss. */
-		if (!S.lossless && S.live && !S.losing) {
+		if (S.live && !S.losing) {
 			S.losing = true;
 			S.losing_tsc = tsc_now();
 		}
@@ -893,7 +895,7 @@ static void begin_epoch(bool first)
 			write_types_piece();
 		write_pool_piece();
 	}
-	rav_record_sweep();
+	S.sweep_left = rav_record_sweep();
 	S.self_owner = rav_record_self_owner();
 	S.synced_reported = false;
 	S.sync_report_at = mono_ms() + SYNC_REPORT_MS;
@@ -910,8 +912,9 @@ static void resync(void)
 	S.dropped_at_start = dropped;
 	uint64_t tsc;
 	uint64_t seq = rav_record_stamp(&tsc);
+	/* x: the epoch that follows (its numbers start at x << 40 | 1) */
 	if (!S.stats_only)
-		rav_record_event_ordered(RAV_EV_LOST, 0, S.lost - S.lost_reported, since, seq, tsc);
+		rav_record_event_ordered(RAV_EV_LOST, S.epoch + 1, S.lost - S.lost_reported, since, seq, tsc);
 	/* The LOST event is the last of the old epoch on this thread's stream. */
 	drain();
 	flush_dirty();
@@ -1061,6 +1064,8 @@ static void *session_main(void *arg)
 		}
 		pthread_mutex_unlock(&S.lock);
 		bool empty = drain();
+		if (S.sweep_left)
+			S.sweep_left = rav_record_sweep();
 		now = mono_ms();
 		if (now >= next_flush || stop) {
 			flush_dirty();
