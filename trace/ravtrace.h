@@ -394,7 +394,7 @@ typedef struct rav_live_status {
 	rav_live_lost losses[16];
 	unsigned nlosses;       /* episodes (the first 16 kept) */
 	bool have_stats;
-	int64_t stats[16];      /* the last statistics record (FORMAT.md §12) */
+	int64_t stats[16];      /* the last statistics record (FORMAT.md §12.4) */
 	uint32_t synced, pending; /* heaps snapshotted / still waiting (first report of the session) */
 	char message[512];      /* the last error record from the program */
 } rav_live_status;

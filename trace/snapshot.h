@@ -2,7 +2,7 @@
  * registry or of the page pool at one point of a live session, written by
  * the session recorder (session.c) and read by the reader and replay.
  *
- * FORMAT.md §5.4 specifies the bytes; the head is ravt_snap_head in
+ * FORMAT.md §11 specifies the bytes; the head is ravt_snap_head in
  * format.h.  Bodies are plain byte streams of varints built here, so the
  * writer needs no engine and the reader trusts nothing: every length, page
  * index, fill and tag is checked before it is used.

@@ -89,6 +89,10 @@ static proc start(const char *const *args, bool listen)
 		close(e[0]);
 		if (!listen)
 			setenv("RAVIOLI_LISTEN", "0", 1);
+		/* sanitizers would take the crash signal before the program's
+		 * handler (a sanitized build of the target is still the target) */
+		setenv("TSAN_OPTIONS", "handle_segv=0", 1);
+		setenv("ASAN_OPTIONS", "handle_segv=0", 1);
 		struct rlimit nocore = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &nocore); /* the crash test leaves no core file */
 		const char *argv[64];
