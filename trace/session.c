@@ -625,13 +625,31 @@ static void consume(rav_evbuf *b, uint32_t upto)
 	b->consumed = upto;
 }
 
+/* Buffers done with in this round go back at its end: one of them may
+ * still be on the round's list of active buffers (collected before it was
+ * handed over), and must not be refilled by another thread before that
+ * list is done. */
+static rav_evbuf *done_head;
+
 static void recycle(rav_evbuf *b)
 {
+	b->next = done_head;
+	done_head = b;
+}
+
+static void recycle_done(void)
+{
+	if (!done_head)
+		return;
+	rav_evbuf *last = done_head;
+	while (last->next)
+		last = last->next;
 	pthread_mutex_lock(&S.lock);
-	b->next = S.free_list;
-	S.free_list = b;
+	last->next = S.free_list;
+	S.free_list = done_head;
 	pthread_cond_broadcast(&S.freed);
 	pthread_mutex_unlock(&S.lock);
+	done_head = NULL;
 }
 
 static void refresh_types(void)
@@ -806,6 +824,7 @@ static bool drain(void)
 		if (o && __atomic_load_n(&b->serial, __ATOMIC_RELAXED) == o->expected)
 			consume(b, S.act[i].count);
 	}
+	recycle_done();
 	return empty;
 }
 
@@ -1019,6 +1038,7 @@ static void finish(void)
 		}
 		q = next;
 	}
+	recycle_done();
 	shutdown(S.fd, SHUT_RDWR);
 	close(S.fd);
 	S.fd = -1;

@@ -73,20 +73,30 @@ static void sleep_ms(int ms)
 		;
 }
 
+/* An unlinked temporary file: the target's output goes there, so a target
+ * that writes a lot (a sanitizer report) never blocks on a full pipe. */
+static int temp_file(void)
+{
+	char path[] = "/tmp/attach-out-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	unlink(path);
+	return fd;
+}
+
 /* Start the target with these arguments (NULL-terminated), listening unless told otherwise. */
 static proc start(const char *const *args, bool listen)
 {
-	int o[2], e[2];
-	if (pipe(o) || pipe(e)) {
-		perror("pipe");
-		exit(1);
-	}
-	proc p = { fork(), o[0], e[0] };
+	int o = temp_file(), e = temp_file();
+	proc p = { fork(), o, e };
 	if (p.pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(o[0]);
-		close(e[0]);
+		dup2(o, 1);
+		dup2(e, 2);
+		close(o);
+		close(e);
 		if (!listen)
 			setenv("RAVIOLI_LISTEN", "0", 1);
 		/* sanitizers would take the crash signal before the program's
@@ -108,8 +118,6 @@ static proc start(const char *const *args, bool listen)
 		execvp(argv[0], (char **)argv);
 		_exit(127);
 	}
-	close(o[1]);
-	close(e[1]);
 	return p;
 }
 
@@ -117,6 +125,7 @@ static char *slurp(int fd)
 {
 	size_t cap = 4096, n = 0;
 	char *b = malloc(cap);
+	lseek(fd, 0, SEEK_SET);
 	for (;;) {
 		if (n + 1 == cap)
 			b = realloc(b, cap *= 2);
@@ -135,9 +144,9 @@ static char *slurp(int fd)
 /* Wait for the target; its stdout and stderr go to *out, *err (malloc'd). */
 static int finish(proc *p, char **out, char **err)
 {
-	char *o = slurp(p->out), *e = slurp(p->err);
 	int status = 0;
 	waitpid(p->pid, &status, 0);
+	char *o = slurp(p->out), *e = slurp(p->err);
 	if (out)
 		*out = o;
 	else
@@ -697,16 +706,23 @@ static void test_list(void)
 		CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
 		CHECK(removed == 1);
 		CHECK(access(stale, F_OK) != 0);
-		bool found = false;
-		for (size_t i = 0; i < n; i++)
-			if (v[i].pid == p.pid) {
-				found = true;
-				CHECK(strstr(v[i].command, "attach-target") != NULL);
-				CHECK(v[i].threads >= 1 && v[i].attached_by == 0 && !v[i].records_to_file);
-				CHECK(v[i].uid == geteuid());
-			}
-		CHECK(found);
 		free(v);
+		/* the socket is there from the program's first instant: its
+		 * threads may not have made their heaps yet */
+		bool found = false;
+		for (double t0 = now_s(); !found && now_s() - t0 < 20; sleep_ms(50)) {
+			CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
+			for (size_t i = 0; i < n; i++)
+				if (v[i].pid == p.pid && v[i].threads >= 3) {
+					found = true;
+					CHECK(strstr(v[i].command, "attach-target") != NULL);
+					CHECK(v[i].attached_by == 0 && !v[i].records_to_file);
+					CHECK(v[i].uid == geteuid());
+					CHECK(v[i].live_cells > 0 && v[i].pool_pages > 0 && v[i].start_ns > 0);
+				}
+			free(v);
+		}
+		CHECK(found);
 	}
 	int status = finish(&p, NULL, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
