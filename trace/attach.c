@@ -320,27 +320,6 @@ static int connect_path(const char *path)
 	return fd;
 }
 
-/* Read until the first SESSION record (or the end) within timeout_ms. */
-static bool first_record(rav_live_session *s, int timeout_ms, rav_live_status *st, rav_trace_error *err)
-{
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!s->got_first && !st->ended) {
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		int spent = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		if (spent >= timeout_ms) {
-			set_err(err, RAV_TRACE_EIO, "the program did not answer within %d ms", timeout_ms);
-			return false;
-		}
-		if (rav_live_pump(s, timeout_ms - spent, -1, st, err) < 0)
-			return false;
-	}
-	if (!s->got_first) {
-		set_err(err, RAV_TRACE_EIO, "the program closed the connection without answering");
-		return false;
-	}
-	return true;
-}
 
 rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_error *err)
 {
@@ -442,6 +421,14 @@ static int cmp_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* One program being asked (list). */
+typedef struct asking {
+	rav_live_session s;
+	rav_live_status st;
+	char path[4200];
+	bool done;
+} asking;
+
 int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trace_error *err)
 {
 	*out = NULL;
@@ -450,8 +437,10 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 		*removed = 0;
 	char dirs[2][4096];
 	int nd = _ravt_live_dirs(dirs);
-	size_t cap = 0;
-	rav_live_program *v = NULL;
+	size_t na = 0, acap = 0;
+	asking *a = NULL;
+	/* Ask every program at once, so that a slow one costs its 2 s once,
+	 * not 2 s per program. */
 	for (int d = 0; d < nd; d++) {
 		DIR *dir = opendir(dirs[d]);
 		if (!dir)
@@ -473,42 +462,73 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 					(*removed)++;
 				continue;
 			}
-			rav_live_session s = { .fd = fd, .pid = (int)pid };
-			rav_live_status st = { 0 };
-			rav_trace_error e2;
-			bool ok = send_ctl(fd, RAVT_CTL_INFO, NULL, 0) == 0 && first_record(&s, 2000, &st, &e2) &&
-				  s.last.type == RAVT_SESSION_INFO;
-			if (ok) {
-				if (*n == cap) {
-					cap = cap ? cap * 2 : 16;
-					rav_live_program *g = realloc(v, cap * sizeof *g);
-					if (!g) {
-						close(fd);
-						free(s.buf);
-						closedir(dir);
-						free(v);
-						set_err(err, RAV_TRACE_ENOMEM, "out of memory");
-						return -1;
-					}
-					v = g;
-				}
-				rav_live_program *p = &v[(*n)++];
-				memset(p, 0, sizeof *p);
-				p->pid = (int)s.last.v[0];
-				p->uid = (unsigned)s.last.v[1];
-				p->start_ns = (uint64_t)s.last.v[2];
-				p->threads = (uint32_t)s.last.v[3];
-				p->live_cells = (uint64_t)s.last.v[4];
-				p->pool_pages = (uint64_t)s.last.v[5];
-				p->attached_by = (int)s.last.v[6];
-				p->records_to_file = s.last.v[7] != 0;
-				snprintf(p->command, sizeof p->command, "%s", s.cmdline);
-				snprintf(p->socket, sizeof p->socket, "%.107s", path);
+			if (send_ctl(fd, RAVT_CTL_INFO, NULL, 0) != 0) {
+				close(fd);
+				continue;
 			}
-			close(fd);
-			free(s.buf);
+			if (na == acap) {
+				acap = acap ? acap * 2 : 16;
+				asking *g = realloc(a, acap * sizeof *g);
+				if (!g) {
+					close(fd);
+					break;
+				}
+				a = g;
+			}
+			memset(&a[na], 0, sizeof a[na]);
+			a[na].s.fd = fd;
+			a[na].s.pid = (int)pid;
+			snprintf(a[na].path, sizeof a[na].path, "%s", path);
+			na++;
 		}
 		closedir(dir);
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pollfd *pf = calloc(na ? na : 1, sizeof *pf);
+	for (;;) {
+		size_t np = 0;
+		for (size_t i = 0; i < na; i++)
+			if (!a[i].done)
+				pf[np++] = (struct pollfd){ a[i].s.fd, POLLIN, 0 };
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		int spent = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (np == 0 || spent >= 2000 || !pf)
+			break;
+		if (poll(pf, np, 2000 - spent) <= 0)
+			continue;
+		for (size_t i = 0; i < na; i++) {
+			if (a[i].done)
+				continue;
+			rav_trace_error e2;
+			if (rav_live_pump(&a[i].s, 0, -1, &a[i].st, &e2) < 0 || a[i].s.got_first || a[i].st.ended)
+				a[i].done = true;
+		}
+	}
+	free(pf);
+	rav_live_program *v = calloc(na ? na : 1, sizeof *v);
+	for (size_t i = 0; i < na; i++) {
+		rav_live_session *s = &a[i].s;
+		if (v && s->got_first && s->last.type == RAVT_SESSION_INFO) {
+			rav_live_program *p = &v[(*n)++];
+			p->pid = (int)s->last.v[0];
+			p->uid = (unsigned)s->last.v[1];
+			p->start_ns = (uint64_t)s->last.v[2];
+			p->threads = (uint32_t)s->last.v[3];
+			p->live_cells = (uint64_t)s->last.v[4];
+			p->pool_pages = (uint64_t)s->last.v[5];
+			p->attached_by = (int)s->last.v[6];
+			p->records_to_file = s->last.v[7] != 0;
+			snprintf(p->command, sizeof p->command, "%s", s->cmdline);
+			snprintf(p->socket, sizeof p->socket, "%.107s", a[i].path);
+		}
+		close(s->fd);
+		free(s->buf);
+	}
+	free(a);
+	if (!v) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return -1;
 	}
 	if (*n)
 		qsort(v, *n, sizeof *v, cmp_pid);

@@ -465,7 +465,8 @@ static void test_garbage(void)
 			send_bytes(rav_live_fd(s), m, n);
 			n = _ravt_ctl_encode(m, RAVT_CTL_DETACH, junk, 3);
 			send_bytes(rav_live_fd(s), m, n);
-			pump(s, &st, 0.5);
+			for (double t0 = now_s(); !strstr(st.message, "take no payload") && now_s() - t0 < 20;)
+				pump(s, &st, 0.1);
 			CHECK(!st.ended);
 			CHECK(strstr(st.message, "take no payload") != NULL);
 			send_bytes(rav_live_fd(s), "\xff\xfe garbage", 10);
@@ -704,13 +705,13 @@ static void test_list(void)
 		unsigned removed;
 		rav_trace_error err;
 		CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
-		CHECK(removed == 1);
+		CHECK(removed >= 1); /* /tmp/ravioli-UID may hold others' */
 		CHECK(access(stale, F_OK) != 0);
 		free(v);
 		/* the socket is there from the program's first instant: its
 		 * threads may not have made their heaps yet */
 		bool found = false;
-		for (double t0 = now_s(); !found && now_s() - t0 < 20; sleep_ms(50)) {
+		for (double t0 = now_s(); !found && now_s() - t0 < 60; sleep_ms(50)) {
 			CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
 			for (size_t i = 0; i < n; i++)
 				if (v[i].pid == p.pid && v[i].threads >= 3) {
