@@ -34,7 +34,7 @@
 #include "rav-bench.h"
 #include "ravtrace.h"
 #include "replay-gen.h"
-#include "replay-private.h"
+#include "trace-private.h"
 
 enum { SEEKS = 50 };
 
@@ -85,7 +85,7 @@ static void measure(const char *path, uint64_t seed, replay_out *o)
 	}
 	o->index_wall = bench_now() - w0;
 	o->index_cpu = thread_cpu() - c0;
-	if (_rav_replay_index_error(t, &err)) {
+	if (ravt_trace_replay_error(t, &err)) {
 		fail_out(o, "replay while indexing", &err);
 		rav_trace_close(t);
 		return;
@@ -96,7 +96,7 @@ static void measure(const char *path, uint64_t seed, replay_out *o)
 	o->events = rav_trace_indexed_events(t);
 	o->file_bytes = info.file_size;
 	uint64_t spacing;
-	_rav_replay_stats(t, &o->keyframes, &o->keyframe_bytes, &spacing);
+	ravt_trace_keyframe_stats(t, &o->keyframes, &o->keyframe_bytes, &spacing);
 
 	rav_state *s = rav_state_new(t);
 	if (!s) {

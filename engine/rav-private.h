@@ -85,13 +85,13 @@ static inline uintptr_t *backlink_slot_of(rav_cell *p, const uintptr_t *slot)
 
 /* ---- page header ---- */
 
-enum { PH_NEXT = 1, PH_PREV = 2, PH_OWNER = 3 };
+enum { PH_NEXT = RAV_HEADER_W_NEXT, PH_PREV = RAV_HEADER_W_PREV, PH_OWNER = RAV_HEADER_W_OWNER };
 
 static inline unsigned page_fill(const rav_cell *p) { return (unsigned)(cell_scalar(p) & 0xffffffffu); }
-static inline unsigned page_kind(const rav_cell *p) { return (unsigned)(cell_scalar(p) >> 32); }
+static inline unsigned page_kind(const rav_cell *p) { return (unsigned)(cell_scalar(p) >> RAV_HEADER_KIND_SHIFT); }
 static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 {
-	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << 32));
+	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << RAV_HEADER_KIND_SHIFT));
 }
 static inline void page_set_fill(rav_cell *p, unsigned fill) { page_set(p, fill, page_kind(p)); }
 static inline rav_heap *page_owner(const rav_cell *p) { return (rav_heap *)p->w[PH_OWNER]; }

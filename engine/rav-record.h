@@ -85,7 +85,7 @@ typedef enum rav_ev_kind {
 	RAV_EV_MSG_BUILD = 25,    /* x = message heap id */
 	RAV_EV_MSG_SEND = 26,     /* x = message heap id; a = channel id; b = pages; c = seq */
 	RAV_EV_MSG_RECV = 27,     /* x = message heap id; a = channel id; b = receiving heap id; c = seq */
-	RAV_EV_COMPACT_BEGIN = 28, /* x = heap id; aux = reason (0 free, 1 arrival, 2 deferred step, 3 collect) */
+	RAV_EV_COMPACT_BEGIN = 28, /* x = heap id; aux = rav_compact_reason */
 	RAV_EV_COMPACT_END = 29,  /* x = heap id; a = moves */
 	RAV_EV_SERIALIZE = 30,    /* x = heap id; a = cells; b = bytes written */
 	RAV_EV_DESERIALIZE = 31,  /* x = heap id; a = cells; b = bytes read */
@@ -110,6 +110,62 @@ typedef enum rav_snap_where {
 	RAV_SNAP_PARKED = 1,    /* its owner is blocked in rav_recv: taken under the channel's lock */
 	RAV_SNAP_IN_FLIGHT = 2, /* a sent message in a channel's queue: taken under the channel's lock */
 } rav_snap_where;
+
+/* Why a compaction ran (RAV_EV_COMPACT_BEGIN's aux). */
+enum rav_compact_reason { RAV_COMPACT_FREE = 0, RAV_COMPACT_ARRIVAL = 1, RAV_COMPACT_DEFERRED = 2, RAV_COMPACT_COLLECT = 3 };
+
+/* ---- What the words of a cell mean ---------------------------------------
+ * Replay rebuilds cells from the words the events write, so the layout of a
+ * cell is part of this contract (trace/FORMAT.md, section 5.4, says the
+ * same); ravioli.h gives it to programs from here. */
+
+#define RAV_CELL_WORDS 4
+
+/* Word indices inside a normal raviolo. */
+#define RAV_W_TYPE 0 /* type word: type id | flags | small scalar */
+#define RAV_W_F0 1   /* payload field 0 */
+#define RAV_W_F1 2   /* payload field 1 */
+#define RAV_W_BACK 3 /* back-link: address of the one slot referring here */
+
+/* Word indices inside a reference raviolo (type RAV_TYPE_REF). */
+#define RAV_W_FWD 1   /* forward link: target (normal or reference raviolo) */
+#define RAV_W_BACK1 2 /* back-link to the first referring slot */
+#define RAV_W_BACK2 3 /* back-link to the second referring slot */
+
+/* Type word layout: bits 0-15 type id, 16-23 flags, 24 up scalar. */
+#define RAV_TYPE_BITS 16
+#define RAV_TYPE_MASK ((uintptr_t)0xffff)
+#define RAV_FLAG_SHIFT 16
+#define RAV_FLAG_MASK ((uintptr_t)0xff << RAV_FLAG_SHIFT)
+#define RAV_FLAG_MARK ((uintptr_t)1 << 16)   /* reached by rav_collect's mark */
+#define RAV_FLAG_BUFFER ((uintptr_t)1 << 17) /* lives in a message buffer page */
+#define RAV_FLAG_DYING ((uintptr_t)1 << 18)  /* unreachable, queued for the deferred kill cascade */
+#define RAV_SCALAR_SHIFT 24
+
+/* Page header cell (cell 0 of every page): type RAV_TYPE_HEADER whose
+ * scalar is fill | page kind << RAV_HEADER_KIND_SHIFT (fill: cells in use,
+ * the header included), then these words.  The engine does not record its
+ * writes to header cells: replay rebuilds them. */
+#define RAV_HEADER_KIND_SHIFT 32
+#define RAV_HEADER_W_NEXT 1  /* next page of the owner's list */
+#define RAV_HEADER_W_PREV 2  /* previous page */
+#define RAV_HEADER_W_OWNER 3 /* owning heap (NULL in the pool) */
+
+/* Built-in types (ids below RAV_TYPE_FIRST_USER are reserved). */
+enum {
+	RAV_TYPE_EMPTY = 0,     /* an unused cell above the heap top */
+	RAV_TYPE_HEADER = 1,    /* first cell of every page */
+	RAV_TYPE_REF = 2,       /* reference raviolo: fwd + two back-links */
+	RAV_TYPE_ROOT = 3,      /* a root cell: words 1..3 are root slots */
+	RAV_TYPE_DEAD = 4,      /* freed, waiting for deferred compaction */
+	RAV_TYPE_VEC = 5,       /* vector header: f0 length (data), f1 tree (ref) */
+	RAV_TYPE_VEC_NODE = 6,  /* vector interior node: two refs */
+	RAV_TYPE_VEC_LEAF = 7,  /* vector leaf of two data words */
+	RAV_TYPE_VEC_RLEAF = 8, /* vector leaf of two references */
+	RAV_TYPE_BYTES = 9,     /* byte string header: f0 length, f1 tree (ref) */
+	RAV_TYPE_FIRST_USER = 16,
+	RAV_TYPE_MAX = 4096,
+};
 
 /* 32 bytes.  Text payloads (names, marks, errors) follow their event as
  * ceil(len / 32) raw records of bytes (not NUL-terminated). */

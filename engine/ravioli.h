@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "rav-config.h" /* generated: RAV_PAGE_SIZE, RAV_DEBUG, RAV_TRACING, RAV_VALGRIND */
+#include "rav-record.h" /* cell layout, built-in types */
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,29 +40,12 @@ extern "C" {
 
 /* ---- Geometry ------------------------------------------------------------ */
 
-#define RAV_CELL_WORDS 4
 #define RAV_CELL_SIZE ((size_t)RAV_CELL_WORDS * sizeof(uintptr_t))
 #define RAV_PAGE_CELLS (RAV_PAGE_SIZE / RAV_CELL_SIZE)
 
-/* Word indices inside a normal raviolo. */
-#define RAV_W_TYPE 0 /* type word: type id | flags | small scalar */
-#define RAV_W_F0 1   /* payload field 0 */
-#define RAV_W_F1 2   /* payload field 1 */
-#define RAV_W_BACK 3 /* back-link: address of the one slot referring here */
-
-/* Word indices inside a reference raviolo (type RAV_TYPE_REF). */
-#define RAV_W_FWD 1   /* forward link: target (normal or reference raviolo) */
-#define RAV_W_BACK1 2 /* back-link to the first referring slot */
-#define RAV_W_BACK2 3 /* back-link to the second referring slot */
-
-/* Type word layout (64-bit): bits 0-15 type id, 16-23 flags, 24-63 scalar. */
-#define RAV_TYPE_BITS 16
-#define RAV_TYPE_MASK ((uintptr_t)0xffff)
-#define RAV_FLAG_SHIFT 16
-#define RAV_FLAG_MARK ((uintptr_t)1 << 16)   /* reached by rav_collect's mark */
-#define RAV_FLAG_BUFFER ((uintptr_t)1 << 17) /* lives in a message buffer page */
-#define RAV_FLAG_DYING ((uintptr_t)1 << 18)  /* unreachable, queued for the deferred kill cascade */
-#define RAV_SCALAR_SHIFT 24
+/* The cell layout (word indices, type word: type id | flags | scalar,
+ * RAV_TYPE_MASK, RAV_FLAG_*, RAV_SCALAR_SHIFT) and the built-in type ids
+ * are in rav-record.h, the contract replay reads traces by. */
 #define RAV_SCALAR_MAX (((uintptr_t)1 << (sizeof(uintptr_t) * 8 - RAV_SCALAR_SHIFT)) - 1)
 
 typedef struct rav_cell {
@@ -96,22 +80,6 @@ void rav_set_error_handler(rav_error_handler handler, void *user);
 
 typedef uint16_t rav_type;
 typedef enum rav_field_kind { RAV_DATA = 0, RAV_REF = 1 } rav_field_kind;
-
-/* Built-in types (ids below RAV_TYPE_FIRST_USER are reserved). */
-enum {
-	RAV_TYPE_EMPTY = 0,     /* an unused cell above the heap top */
-	RAV_TYPE_HEADER = 1,    /* first cell of every page */
-	RAV_TYPE_REF = 2,       /* reference raviolo: fwd + two back-links */
-	RAV_TYPE_ROOT = 3,      /* a root cell: words 1..3 are root slots */
-	RAV_TYPE_DEAD = 4,      /* freed, waiting for deferred compaction */
-	RAV_TYPE_VEC = 5,       /* vector header: f0 length (data), f1 tree (ref) */
-	RAV_TYPE_VEC_NODE = 6,  /* vector interior node: two refs */
-	RAV_TYPE_VEC_LEAF = 7,  /* vector leaf of two data words */
-	RAV_TYPE_VEC_RLEAF = 8, /* vector leaf of two references */
-	RAV_TYPE_BYTES = 9,     /* byte string header: f0 length, f1 tree (ref) */
-	RAV_TYPE_FIRST_USER = 16,
-	RAV_TYPE_MAX = 4096,
-};
 
 /* Register a type with two payload fields.  Returns its id, or 0 with
  * rav_last_error() set (registry full, NULL/too long name).  Registering the

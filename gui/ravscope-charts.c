@@ -237,7 +237,8 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 	unsigned nm = rav_trace_mark_count(t);
 	double last_label_end = -1e9;
 	for (unsigned i = 0; i < nm; i++) {
-		const rav_trace_mark *m = rav_trace_mark_at(t, i);
+		rav_trace_mark m_entry;
+		const rav_trace_mark *m = rav_trace_mark_at(t, i, &m_entry) ? &m_entry : NULL;
 		if (!m)
 			continue;
 		double mx = floor(ravscope_timeline_x_of(doc, x, w, m->event)) + 0.5;

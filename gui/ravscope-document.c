@@ -150,7 +150,8 @@ static void compute_max_pages(RavscopeDocument *doc)
 	double *bins = g_new0(double, BINS);
 	unsigned n = rav_trace_thread_count(doc->trace);
 	for (unsigned i = 0; i < n; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(doc->trace, i);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(doc->trace, i, &th_entry) ? &th_entry : NULL;
 		if (!th)
 			continue;
 		if (!rav_trace_series(doc->trace, RAV_SERIES_PAGES, th->heap_id, 0, 0, BINS, bins))
@@ -402,9 +403,9 @@ const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 	case RAVSCOPE_TYPE_DEAD: return "dead";
 	default: break;
 	}
-	const rav_trace_type *tt = doc ? rav_trace_type_by_id(doc->trace, type) : NULL;
-	if (tt && tt->name[0])
-		return tt->name;
+	const char *name = doc ? rav_trace_type_name(doc->trace, type) : NULL;
+	if (name && name[0])
+		return name;
 	switch (type) {
 	case 5: return "vector";
 	case 6: return "vector node";
@@ -423,13 +424,15 @@ gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type
 		return field == 0;
 	if (type == RAVSCOPE_TYPE_ROOT)
 		return TRUE;
-	const rav_trace_type *tt = rav_trace_type_by_id(doc->trace, type);
+	rav_trace_type tt_entry;
+	const rav_trace_type *tt = rav_trace_type_by_id(doc->trace, type, &tt_entry) ? &tt_entry : NULL;
 	return tt ? tt->field_is_ref[field] : FALSE;
 }
 
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
 {
-	const rav_trace_thread *th = rav_trace_thread_by_id(doc->trace, heap_id);
+	rav_trace_thread th_entry;
+	const rav_trace_thread *th = rav_trace_thread_by_id(doc->trace, heap_id, &th_entry) ? &th_entry : NULL;
 	if (th && th->kind == RAV_HEAP_MESSAGE)
 		return g_strdup_printf("message %u", heap_id);
 	if (th && th->name[0])

@@ -173,7 +173,8 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const Ravs
 	GArray *msgs = g_array_new(FALSE, TRUE, sizeof(rav_state_heap));
 	unsigned nthreads = rav_trace_thread_count(t);
 	for (unsigned i = 0; i < nthreads; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(t, i);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(t, i, &th_entry) ? &th_entry : NULL;
 		if (th && th->kind == RAV_HEAP_THREAD) {
 			HeapRef r = { .heap_id = th->heap_id };
 			g_array_append_val(heaps, r);
@@ -239,7 +240,8 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const Ravs
 		 * recorder's own thread) has nothing to show; named threads
 		 * keep a lane even without pages (programs that share malloc'd
 		 * memory, whose accesses the contention view shows). */
-		const rav_trace_thread *th = rav_trace_thread_by_id(t, r->heap_id);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_by_id(t, r->heap_id, &th_entry) ? &th_entry : NULL;
 		if (maxp == 0 && (!th || !th->name[0]))
 			continue;
 		RavscopeLane lane = { .kind = RAVSCOPE_LANE_THREAD, .heap_id = r->heap_id, .y = y };

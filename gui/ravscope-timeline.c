@@ -110,7 +110,8 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean kb, G
 	/* Name the nearest mark within a few pixels. */
 	double w = gtk_widget_get_width(widget) - 2 * PAD_X;
 	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
-		const rav_trace_mark *m = rav_trace_mark_at(t, i);
+		rav_trace_mark m_entry;
+		const rav_trace_mark *m = rav_trace_mark_at(t, i, &m_entry) ? &m_entry : NULL;
 		if (m && fabs(ravscope_timeline_x_of(self->doc, PAD_X, w, m->event) - x) < 5)
 			g_string_append_printf(s, "\nmark: %s", m->text ? m->text : "");
 	}

@@ -800,7 +800,8 @@ static void setup_event_filters(RavscopeWindow *self)
 	if (self->doc) {
 		rav_trace *t = ravscope_document_get_trace(self->doc);
 		for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
-			const rav_trace_thread *th = rav_trace_thread_at(t, i);
+			rav_trace_thread th_entry;
+			const rav_trace_thread *th = rav_trace_thread_at(t, i, &th_entry) ? &th_entry : NULL;
 			g_autofree char *nm = th ? ravscope_document_heap_name(self->doc, th->heap_id) : g_strdup("?");
 			gtk_string_list_append(threads, nm);
 		}
@@ -824,7 +825,8 @@ static void apply_event_filter(RavscopeWindow *self)
 	guint t = gtk_drop_down_get_selected(self->event_thread_filter);
 	gint64 thread = -1;
 	if (t >= 1 && t != GTK_INVALID_LIST_POSITION) {
-		const rav_trace_thread *th = rav_trace_thread_at(ravscope_document_get_trace(self->doc), t - 1);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(ravscope_document_get_trace(self->doc), t - 1, &th_entry) ? &th_entry : NULL;
 		if (th)
 			thread = th->heap_id;
 	}
@@ -1072,7 +1074,8 @@ static void build_contention_panel(RavscopeWindow *self)
 		for (unsigned k = 0; k < 64 && k < rav_trace_thread_count(t); k++) {
 			if (!(ln->thread_mask & ((guint64)1 << k)))
 				continue;
-			const rav_trace_thread *th = rav_trace_thread_at(t, k);
+			rav_trace_thread th_entry;
+			const rav_trace_thread *th = rav_trace_thread_at(t, k, &th_entry) ? &th_entry : NULL;
 			if (!th)
 				continue;
 			g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);
@@ -1313,7 +1316,8 @@ static void draw_charts(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointe
 	}
 	rav_trace *t = ravscope_document_get_trace(self->doc);
 	for (unsigned i = 0; i < rav_trace_thread_count(t) && i < 16; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(t, i);
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(t, i, &th_entry) ? &th_entry : NULL;
 		if (!th || th->kind != RAV_HEAP_THREAD || ravscope_document_max_pages(self->doc, th->heap_id) == 0)
 			continue;
 		g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);

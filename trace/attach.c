@@ -137,7 +137,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		}
 		if (s->len < s->hdr.header_size)
 			return 0;
-		uint32_t crc = _ravt_header_crc(s->buf, s->hdr.header_size);
+		uint32_t crc = ravt_header_crc(s->buf, s->hdr.header_size);
 		if (crc != s->hdr.header_crc) {
 			set_err(err, RAV_TRACE_EHEADER, "the program's stream header has a bad checksum");
 			return -1;
@@ -156,7 +156,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 	while (s->len - at >= sizeof(ravt_frame)) {
 		ravt_frame f;
 		memcpy(&f, s->buf + at, sizeof f);
-		if (f.sync != RAVT_CHUNK_SYNC || _ravt_frame_crc(&f) != f.frame_crc || f.stored_len > RAVT_PAYLOAD_MAX ||
+		if (f.sync != RAVT_CHUNK_SYNC || ravt_frame_crc(&f) != f.frame_crc || f.stored_len > RAVT_PAYLOAD_MAX ||
 		    f.raw_len > RAVT_PAYLOAD_MAX) {
 			set_err(err, RAV_TRACE_ECHUNK, "the stream is damaged: no valid chunk at byte %llu",
 				(unsigned long long)(st ? st->bytes : 0));
@@ -167,7 +167,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		if (s->len - at - sizeof f < padded)
 			break;
 		const uint8_t *payload = s->buf + at + sizeof f;
-		if (_ravt_crc32c(0, payload, f.stored_len) != f.payload_crc) {
+		if (ravt_crc32c(0, payload, f.stored_len) != f.payload_crc) {
 			set_err(err, RAV_TRACE_ECHUNK, "the stream is damaged: chunk checksum mismatch");
 			rc = -1;
 			break;
@@ -262,7 +262,7 @@ int rav_live_pid(const rav_live_session *s)
 static int send_ctl(int fd, uint16_t type, const void *payload, uint32_t len)
 {
 	uint8_t buf[sizeof(ravt_ctl) + RAVT_CTL_MAX];
-	size_t n = _ravt_ctl_encode(buf, type, payload, len);
+	size_t n = ravt_ctl_encode(buf, type, payload, len);
 	return send(fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
 }
 
@@ -290,9 +290,9 @@ void rav_live_close(rav_live_session *s)
 static bool find_socket(int pid, char *path, size_t cap)
 {
 	char dirs[2][4096];
-	int nd = _ravt_live_dirs(dirs);
+	int nd = ravt_live_dirs(dirs);
 	for (int i = 0; i < nd; i++) {
-		if (_ravt_live_socket_path(path, cap, dirs[i], pid) != 0)
+		if (ravt_live_socket_path(path, cap, dirs[i], pid) != 0)
 			continue;
 		if (access(path, F_OK) == 0)
 			return true;
@@ -436,7 +436,7 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 	if (removed)
 		*removed = 0;
 	char dirs[2][4096];
-	int nd = _ravt_live_dirs(dirs);
+	int nd = ravt_live_dirs(dirs);
 	size_t na = 0, acap = 0;
 	asking *a = NULL;
 	/* Ask every program at once, so that a slow one costs its 2 s once,
@@ -452,7 +452,7 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 			if (pid <= 0 || strcmp(end, ".sock") != 0)
 				continue;
 			char path[4200];
-			if (_ravt_live_socket_path(path, sizeof path, dirs[d], (pid_t)pid) != 0)
+			if (ravt_live_socket_path(path, sizeof path, dirs[d], (pid_t)pid) != 0)
 				continue;
 			int fd = connect_path(path);
 			if (fd < 0) {

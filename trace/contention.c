@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contention.h"
 #include "rav-record.h"
-#include "replay-private.h"
 #include "trace-private.h"
 
 typedef struct cline {
@@ -446,15 +446,16 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 		to = avail;
 	if (from > to)
 		from = to;
-	rav_contention *c =
-	    con_new(t->info.page_size, t->info.cell_size, t->info.word_size, cfg, from, to, err);
+	rav_trace_info in;
+	rav_trace_get_info(t, &in);
+	rav_contention *c = con_new(in.page_size, in.cell_size, in.word_size, cfg, from, to, err);
 	if (!c)
 		return NULL;
 	unsigned n = rav_trace_thread_count(t);
 	uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
 	for (unsigned i = 0; ids && i < n; i++) {
-		const rav_trace_thread *th = rav_trace_thread_at(t, i);
-		ids[i] = th ? th->heap_id : UINT32_MAX;
+		rav_trace_thread th;
+		ids[i] = rav_trace_thread_at(t, i, &th) ? th.heap_id : UINT32_MAX;
 	}
 	bool mapped = ids && map_threads(c, ids, n);
 	free(ids);
@@ -463,13 +464,13 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 		rav_contention_free(c);
 		return NULL;
 	}
-	rav_trace_cursor cur;
-	_rav_trace_cursor_init(t, c->from, &cur);
+	ravt_cursor cur;
+	ravt_cursor_init(&cur, ravt_trace_reader(t), c->from);
 	uint64_t span = c->to - c->from, done = 0;
 	rav_event ev;
 	bool ok = true;
 	while (c->from + done < c->to) {
-		if (!_rav_trace_cursor_next(&cur, &ev)) {
+		if (!ravt_cursor_next(&cur, &ev)) {
 			if (cur.failed) {
 				if (err)
 					*err = cur.error;
@@ -489,7 +490,7 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 			break;
 		}
 	}
-	_rav_trace_cursor_fini(&cur);
+	ravt_cursor_fini(&cur);
 	if (!ok || !con_finish(c, err)) {
 		rav_contention_free(c);
 		return NULL;
@@ -499,7 +500,7 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 	return c;
 }
 
-rav_contention *_rav_contention_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
+rav_contention *ravt_contention_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size,
                                              const rav_contention_config *cfg, const uint32_t *thread_ids,
                                              unsigned nthreads, rav_trace_error *err)
 {
@@ -515,12 +516,12 @@ rav_contention *_rav_contention_new_detached(uint32_t page_size, uint32_t cell_s
 	return c;
 }
 
-bool _rav_contention_feed(rav_contention *c, const rav_event *ev)
+bool ravt_contention_feed(rav_contention *c, const rav_event *ev)
 {
 	return con_feed(c, ev);
 }
 
-bool _rav_contention_finish(rav_contention *c, rav_trace_error *err)
+bool ravt_contention_finish(rav_contention *c, rav_trace_error *err)
 {
 	return con_finish(c, err);
 }

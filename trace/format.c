@@ -11,7 +11,7 @@
 #include "format.h"
 #include "ravtrace.h"
 
-const uint8_t _ravt_kind_shape[RAV_EV_KIND_COUNT] = {
+const uint8_t ravt_kind_shape[RAV_EV_KIND_COUNT] = {
 	[RAV_EV_NONE] = RAVT_SHAPE_NONE,
 	[RAV_EV_TIME] = RAVT_SHAPE_TIME,
 	[RAV_EV_THREAD_START] = RAVT_SHAPE_HEAPNEW,
@@ -198,7 +198,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t crc, const
 }
 #endif
 
-uint32_t _ravt_crc32c(uint32_t crc, const void *data, size_t len)
+uint32_t ravt_crc32c(uint32_t crc, const void *data, size_t len)
 {
 	pthread_once(&crc_once, crc_init);
 	crc = ~crc;
@@ -209,18 +209,18 @@ uint32_t _ravt_crc32c(uint32_t crc, const void *data, size_t len)
 	return ~crc_sw(crc, data, len);
 }
 
-uint32_t _ravt_frame_crc(const ravt_frame *f)
+uint32_t ravt_frame_crc(const ravt_frame *f)
 {
-	return _ravt_crc32c(0, f, offsetof(ravt_frame, frame_crc));
+	return ravt_crc32c(0, f, offsetof(ravt_frame, frame_crc));
 }
 
-uint32_t _ravt_header_crc(const void *header, size_t header_size)
+uint32_t ravt_header_crc(const void *header, size_t header_size)
 {
 	ravt_header h;
 	memcpy(&h, header, sizeof h);
 	h.header_crc = 0;
-	uint32_t crc = _ravt_crc32c(0, &h, sizeof h);
+	uint32_t crc = ravt_crc32c(0, &h, sizeof h);
 	if (header_size > sizeof h)
-		crc = _ravt_crc32c(crc, (const uint8_t *)header + sizeof h, header_size - sizeof h);
+		crc = ravt_crc32c(crc, (const uint8_t *)header + sizeof h, header_size - sizeof h);
 	return crc;
 }

@@ -1,5 +1,5 @@
 /* format.h - the on-disk layout of .ravtrace files, shared by the writer
- * (encode.c, used by the recorder and by tests) and the reader.
+ * (writer*.c, used by the recorder and by tests) and the reader.
  *
  * trace/FORMAT.md is the specification; this header is its C mirror.  Every
  * on-disk struct has a static size assert, every multi-byte field is
@@ -209,10 +209,10 @@ static inline unsigned ravt_shape_addr_mask(unsigned shape)
 	}
 }
 
-extern const uint8_t _ravt_kind_shape[RAV_EV_KIND_COUNT];
+extern const uint8_t ravt_kind_shape[RAV_EV_KIND_COUNT];
 static inline unsigned ravt_shape_of(unsigned kind)
 {
-	return kind < RAV_EV_KIND_COUNT ? _ravt_kind_shape[kind] : RAVT_SHAPE_GENERIC;
+	return kind < RAV_EV_KIND_COUNT ? ravt_kind_shape[kind] : RAVT_SHAPE_GENERIC;
 }
 /* Ordering events (carry a process-wide sequence number in c).  The 1.1
  * kinds snapshot and lost have the generic shape (c is a plain varint) but
@@ -303,17 +303,17 @@ static inline uint64_t ravt_le64(const void *p)
 
 /* ---- Shared helpers (format.c) ------------------------------------------- */
 
-uint32_t _ravt_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t ravt_crc32c(uint32_t crc, const void *data, size_t len);
 /* Frame checksum: crc32c of its first 36 bytes. */
-uint32_t _ravt_frame_crc(const ravt_frame *f);
-uint32_t _ravt_header_crc(const void *header, size_t header_size);
+uint32_t ravt_frame_crc(const ravt_frame *f);
+uint32_t ravt_header_crc(const void *header, size_t header_size);
 
-/* ---- Writer (encode.c) ----------------------------------------------------
+/* ---- Writer (writer.c) ----------------------------------------------------
  * Turns raw per-thread event records into chunks.  Not thread-safe: the
- * recorder calls it from its one writer thread.  The sink gets each header
- * and chunk whole, in file order; it returns 0 or -1 (the writer then stops
- * and reports the error from every later call). */
-typedef int (*ravt_sink)(const void *data, size_t len, void *user);
+ * recorder calls it from its one writer thread.  The output function gets
+ * each header and chunk whole, in file order; it returns 0 or -1 (the
+ * writer then stops and reports the error from every later call). */
+typedef int (*ravt_output_fn)(const void *data, size_t len, void *user);
 
 typedef struct ravt_writer_params {
 	uint8_t word_size;
@@ -327,42 +327,44 @@ typedef struct ravt_writer_params {
 	uint32_t flags;         /* RAVT_HF_* */
 	uint32_t chunk_bytes;   /* encoded bytes per chunk before compression (0: 64 KiB) */
 	int zstd_level;         /* 0: 1 */
-	/* Test hooks: write a different version / skip compression. */
+	/* Test hooks: write a different version / skip compression / encode
+	 * every event with the general encoder. */
 	uint16_t version_major, version_minor; /* 0: current */
 	bool no_compress;
+	bool no_fast_path;
 } ravt_writer_params;
 
 typedef struct ravt_writer ravt_writer;
 
-/* Writes the header through the sink.  NULL with errbuf filled on failure. */
-ravt_writer *_ravt_writer_new(const ravt_writer_params *p, ravt_sink sink, void *user,
+/* Writes the header through `out`.  NULL with errbuf filled on failure. */
+ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn out, void *user,
 			      char *errbuf, size_t errlen);
 /* Compress chunks or store them raw from now on (the recorder stores raw
  * while its queue backs up, trading file size for keeping up). */
-void _ravt_writer_set_compress(ravt_writer *w, bool compress);
+void ravt_writer_set_compress(ravt_writer *w, bool compress);
 /* Compress chunks with this zstd level from now on (negative: zstd's fast
  * levels), or store them raw with 0.  The recorder lowers the level step by
  * step while its queue backs up. */
-void _ravt_writer_set_level(ravt_writer *w, int level);
+void ravt_writer_set_level(ravt_writer *w, int level);
 /* Set the pool range once it is known (before any pool address is
  * encoded; the header's pool_base is informational and may stay 0). */
-void _ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes);
+void ravt_writer_set_pool(ravt_writer *w, uint64_t base, uint64_t bytes);
 /* Append n raw records of one thread (text records included; a text may
  * continue in the next call for the same thread).  0 or -1. */
-int _ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n);
+int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n);
 /* Close the thread's current chunk now (thread ended, or to bound latency). */
-int _ravt_writer_flush_thread(ravt_writer *w, uint32_t thread);
+int ravt_writer_flush_thread(ravt_writer *w, uint32_t thread);
 /* Flush every thread and write the trailer. */
-int _ravt_writer_finish(ravt_writer *w, uint64_t dropped);
+int ravt_writer_finish(ravt_writer *w, uint64_t dropped);
 /* Write an arbitrary chunk (tests: unknown kinds, corrupt frames). */
-int _ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload,
+int ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload,
 			   uint32_t len, uint32_t thread, uint32_t count, uint64_t first);
-const char *_ravt_writer_error(const ravt_writer *w);
-/* The thread the last _ravt_writer_add's records went to: a buffer given
+const char *ravt_writer_error(const ravt_writer *w);
+/* The thread the last ravt_writer_add's records went to: a buffer given
  * as thread 0 that holds a THREAD_START goes to the heap it names. */
-uint32_t _ravt_writer_current_thread(const ravt_writer *w);
-uint64_t _ravt_writer_events(const ravt_writer *w);
-uint64_t _ravt_writer_bytes(const ravt_writer *w);
-void _ravt_writer_free(ravt_writer *w);
+uint32_t ravt_writer_current_thread(const ravt_writer *w);
+uint64_t ravt_writer_events(const ravt_writer *w);
+uint64_t ravt_writer_bytes(const ravt_writer *w);
+void ravt_writer_free(ravt_writer *w);
 
 #endif /* RAV_TRACE_FORMAT_H */

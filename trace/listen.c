@@ -150,7 +150,7 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 	p.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 	membuf m = { 0 };
 	char err[256];
-	ravt_writer *w = _ravt_writer_new(&p, mem_sink, &m, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, mem_sink, &m, err, sizeof err);
 	if (w) {
 		size_t tlen = text ? strlen(text) : 0;
 		uint8_t buf[sizeof(ravt_session) + 1024];
@@ -162,8 +162,8 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 		memcpy(buf, &r, sizeof r);
 		if (tlen)
 			memcpy(buf + sizeof r, text, tlen);
-		_ravt_writer_raw_chunk(w, RAVT_CHUNK_SESSION, 0, buf, (uint32_t)(sizeof r + tlen), 0, 0, 0);
-		_ravt_writer_free(w);
+		ravt_writer_raw_chunk(w, RAVT_CHUNK_SESSION, 0, buf, (uint32_t)(sizeof r + tlen), 0, 0, 0);
+		ravt_writer_free(w);
 		ssize_t n = send(fd, m.p, m.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)n;
 	}
@@ -197,7 +197,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int saved = errno;
-	_rav_session_crash(sig, CRASH_WAIT_MS);
+	ravt_session_crash(sig, CRASH_WAIT_MS);
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
@@ -256,7 +256,7 @@ static void answer_info(int fd)
 	rav_census c;
 	rav_record_census(&c, NULL, 0);
 	pid_t client = 0;
-	bool live = _rav_session_live(&client);
+	bool live = ravt_session_live(&client);
 	bool busy = rav_record_active() && !live;
 	int64_t v[8] = { getpid(), geteuid(), (int64_t)L.start_ns, c.threads, (int64_t)c.live_cells,
 			 (int64_t)c.pool_used_pages, live ? client : 0, busy };
@@ -305,7 +305,7 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 		return false;
 	}
 	pid_t other;
-	if (_rav_session_live(&other)) {
+	if (ravt_session_live(&other)) {
 		reply_error(c->fd, true, RAVT_LIVE_EBUSY, "already attached by PID %ld", (long)other);
 		return false;
 	}
@@ -314,7 +314,7 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 			    "this program records its whole run to a file (RAVIOLI_TRACE); attach is not available");
 		return false;
 	}
-	_rav_session_reap(); /* an earlier session that just ended */
+	ravt_session_reap(); /* an earlier session that just ended */
 	int rfd = dup(c->fd);
 	if (rfd < 0) {
 		reply_error(c->fd, true, RAVT_LIVE_ERESOURCE, "cannot attach: %s", strerror(errno));
@@ -323,7 +323,7 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	fcntl(rfd, F_SETFD, FD_CLOEXEC);
 	rav_session_opts o = { c->fd, a.mode, a.queue_kib, a.stats_ms, c->pid, c->uid, L.start_ns };
 	char err[256];
-	if (_rav_session_start(&o, err, sizeof err) != 0) {
+	if (ravt_session_start(&o, err, sizeof err) != 0) {
 		close(rfd);
 		reply_error(c->fd, true, RAVT_LIVE_ERESOURCE, "cannot attach: %s", err);
 		return false;
@@ -354,7 +354,7 @@ static void read_ctl(void)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			_rav_session_client_gone();
+			ravt_session_client_gone();
 			end_ctl();
 			return;
 		}
@@ -364,12 +364,12 @@ static void read_ctl(void)
 			const uint8_t *payload;
 			size_t used;
 			const char *why;
-			int r = _ravt_ctl_parse(L.ctl.buf, L.ctl.got, &h, &payload, &used, &why);
+			int r = ravt_ctl_parse(L.ctl.buf, L.ctl.got, &h, &payload, &used, &why);
 			if (r < 0) {
 				char text[256];
 				snprintf(text, sizeof text, "the client sent an invalid control message: %s", why);
-				_rav_session_reply_error(RAVT_LIVE_EPROTO, text);
-				_rav_session_stop(RAVT_END_ERROR, 0, text, 0);
+				ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
+				ravt_session_stop(RAVT_END_ERROR, 0, text, 0);
 				end_ctl();
 				return;
 			}
@@ -380,17 +380,17 @@ static void read_ctl(void)
 			if (!is_known_type(h.type)) {
 				char text[96];
 				snprintf(text, sizeof text, "unknown request type %u", h.type);
-				_rav_session_reply_error(RAVT_LIVE_EPROTO, text);
+				ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
 			} else if ((h.type == RAVT_CTL_DETACH || h.type == RAVT_CTL_STATS) && h.len) {
-				_rav_session_reply_error(RAVT_LIVE_EPROTO, "DETACH and STATS take no payload");
+				ravt_session_reply_error(RAVT_LIVE_EPROTO, "DETACH and STATS take no payload");
 			} else if (h.type == RAVT_CTL_DETACH) {
-				_rav_session_stop(RAVT_END_DETACHED, 0, "detached by the client", 0);
+				ravt_session_stop(RAVT_END_DETACHED, 0, "detached by the client", 0);
 			} else if (h.type == RAVT_CTL_STATS) {
-				_rav_session_request_stats();
+				ravt_session_request_stats();
 			} else if (h.type == RAVT_CTL_ATTACH || h.type == RAVT_CTL_INFO) {
-				_rav_session_reply_error(RAVT_LIVE_ESTATE, "already attached (by this connection)");
+				ravt_session_reply_error(RAVT_LIVE_ESTATE, "already attached (by this connection)");
 			} else {
-				_rav_session_reply_error(RAVT_LIVE_EUNSUPPORTED,
+				ravt_session_reply_error(RAVT_LIVE_EUNSUPPORTED,
 							 "pause, continue, step and breakpoints are not supported by this "
 							 "program (attach protocol 1)");
 			}
@@ -423,7 +423,7 @@ static bool read_pending(conn *c)
 	const uint8_t *payload;
 	size_t used;
 	const char *why;
-	int r = _ravt_ctl_parse(c->buf, c->got, &h, &payload, &used, &why);
+	int r = ravt_ctl_parse(c->buf, c->got, &h, &payload, &used, &why);
 	if (r == 0)
 		return false;
 	if (r < 0) {
@@ -519,7 +519,7 @@ static void *listener_main(void *arg)
 			char junk[64];
 			while (read(L.wake[0], junk, sizeof junk) > 0)
 				;
-			if (_rav_session_reap()) {
+			if (ravt_session_reap()) {
 				end_ctl();
 				unhook_signals();
 			}
@@ -542,8 +542,8 @@ static void *listener_main(void *arg)
 			}
 		}
 		if (L.has_ctl && L.ctl.deadline && mono_ms() >= L.ctl.deadline) {
-			_rav_session_reply_error(RAVT_LIVE_ETIMEOUT, "a control message did not arrive whole in time");
-			_rav_session_stop(RAVT_END_ERROR, 0, "a control message did not arrive whole in time", 0);
+			ravt_session_reply_error(RAVT_LIVE_ETIMEOUT, "a control message did not arrive whole in time");
+			ravt_session_stop(RAVT_END_ERROR, 0, "a control message did not arrive whole in time", 0);
 			end_ctl();
 		}
 		if (r > 0 && (pf[0].revents & POLLIN))
@@ -559,10 +559,10 @@ static void on_exit_cb(int status, void *arg)
 	(void)arg;
 	if (getpid() != L.pid)
 		return;
-	if (_rav_session_live(NULL)) {
+	if (ravt_session_live(NULL)) {
 		char text[64];
 		snprintf(text, sizeof text, "exited with status %d", status);
-		_rav_session_stop(RAVT_END_EXITED, status, text, EXIT_WAIT_MS);
+		ravt_session_stop(RAVT_END_EXITED, status, text, EXIT_WAIT_MS);
 	}
 	if (L.path[0])
 		unlink(L.path);
@@ -571,7 +571,7 @@ static void on_exit_cb(int status, void *arg)
 static void atfork_child(void)
 {
 	/* No listener thread here: nobody can attach to this child. */
-	_rav_session_atfork_child();
+	ravt_session_atfork_child();
 	if (L.lfd >= 0)
 		close(L.lfd);
 	L.lfd = -1;
@@ -598,10 +598,10 @@ static bool someone_listens(const struct sockaddr_un *sa)
 static int start_listening(char *err, size_t errlen)
 {
 	char dir[4096];
-	if (_ravt_live_dir(dir, sizeof dir, true, err, errlen) != 0)
+	if (ravt_live_dir(dir, sizeof dir, true, err, errlen) != 0)
 		return -1;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (_ravt_live_socket_path(sa.sun_path, sizeof sa.sun_path, dir, getpid()) != 0) {
+	if (ravt_live_socket_path(sa.sun_path, sizeof sa.sun_path, dir, getpid()) != 0) {
 		snprintf(err, errlen, "socket path in %.200s is too long", dir);
 		return -1;
 	}
@@ -640,7 +640,7 @@ static int start_listening(char *err, size_t errlen)
 	}
 	L.lfd = fd;
 	snprintf(L.path, sizeof L.path, "%s", sa.sun_path);
-	_rav_session_init(L.wake[1]);
+	ravt_session_init(L.wake[1]);
 	pthread_t th;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);

@@ -18,12 +18,12 @@
 #include "format.h"
 #include "live.h"
 
-size_t _ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t len)
+size_t ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t len)
 {
 	ravt_ctl h = { RAVT_CTL_MAGIC, type, 0, len, 0 };
-	uint32_t crc = _ravt_crc32c(0, &h, 12);
+	uint32_t crc = ravt_crc32c(0, &h, 12);
 	if (len)
-		crc = _ravt_crc32c(crc, payload, len);
+		crc = ravt_crc32c(crc, payload, len);
 	h.crc = crc;
 	memcpy(out, &h, sizeof h);
 	if (len)
@@ -31,7 +31,7 @@ size_t _ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t 
 	return sizeof h + len;
 }
 
-int _ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
+int ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
 		    const char **why)
 {
 	ravt_ctl h;
@@ -61,9 +61,9 @@ int _ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t *
 	}
 	if (n < sizeof h + h.len)
 		return 0;
-	uint32_t crc = _ravt_crc32c(0, buf, 12);
+	uint32_t crc = ravt_crc32c(0, buf, 12);
 	if (h.len)
-		crc = _ravt_crc32c(crc, buf + sizeof h, h.len);
+		crc = ravt_crc32c(crc, buf + sizeof h, h.len);
 	if (crc != h.crc) {
 		*why = "control message checksum mismatch";
 		return -1;
@@ -124,7 +124,7 @@ static bool xdg_dir(char *out, size_t cap)
 	return n > 0 && (size_t)n < cap;
 }
 
-int _ravt_live_dir(char *out, size_t cap, bool create, char *err, size_t errlen)
+int ravt_live_dir(char *out, size_t cap, bool create, char *err, size_t errlen)
 {
 	char why[512] = "";
 	if (xdg_dir(out, cap) && make_dir(out, create, why, sizeof why) == 0)
@@ -143,7 +143,7 @@ int _ravt_live_dir(char *out, size_t cap, bool create, char *err, size_t errlen)
 	return -1;
 }
 
-int _ravt_live_dirs(char out[2][4096])
+int ravt_live_dirs(char out[2][4096])
 {
 	int n = 0;
 	char err[512];
@@ -155,7 +155,7 @@ int _ravt_live_dirs(char out[2][4096])
 	return n;
 }
 
-int _ravt_live_socket_path(char *out, size_t cap, const char *dir, pid_t pid)
+int ravt_live_socket_path(char *out, size_t cap, const char *dir, pid_t pid)
 {
 	int n = snprintf(out, cap, "%s/%ld.sock", dir, (long)pid);
 	return n > 0 && (size_t)n < cap ? 0 : -1;

@@ -83,23 +83,23 @@ enum {
 /* ---- helpers shared by both sides (live.c) ---- */
 
 /* Encode a control message into out (16 + len bytes). */
-size_t _ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t len);
+size_t ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t len);
 /* Look at the bytes received so far: 1 with *hdr and *payload (pointing into
  * buf) and *used when a whole valid message is there, 0 when more bytes are
  * needed, -1 with why (the framing is broken: bad magic, flags, length or
  * checksum; the connection cannot be read further). */
-int _ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
+int ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
 		    const char **why);
 
 /* The directory of this user's program sockets: $XDG_RUNTIME_DIR/ravioli,
  * else /tmp/ravioli-UID.  With create, made 0700 if missing.  A directory
  * is used only if it is a real directory (not a symlink) owned by the user
  * with mode 0700; 0 with the path, else -1 with a message. */
-int _ravt_live_dir(char *out, size_t cap, bool create, char *err, size_t errlen);
+int ravt_live_dir(char *out, size_t cap, bool create, char *err, size_t errlen);
 /* Both places a client looks (n written, at most 2; checked like above,
  * missing or unsafe ones left out). */
-int _ravt_live_dirs(char out[2][4096]);
+int ravt_live_dirs(char out[2][4096]);
 /* "DIR/PID.sock" */
-int _ravt_live_socket_path(char *out, size_t cap, const char *dir, pid_t pid);
+int ravt_live_socket_path(char *out, size_t cap, const char *dir, pid_t pid);
 
 #endif /* RAV_TRACE_LIVE_H */

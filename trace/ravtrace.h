@@ -58,19 +58,33 @@ typedef struct rav_trace rav_trace;
 
 /* Open (mmap) a trace and check its header and chunk framing (fast: reads
  * only frame headers; a chunk's payload checksum is verified before it is
- * first decoded, so rav_trace_index checks them all).  NULL on error with *err filled.  A truncated file
+ * first decoded, so rav_trace_index checks them all).  NULL on error with
+ * *err filled.  A truncated file
  * opens: see rav_trace_info.truncated; *err then describes the truncation
  * (code RAV_TRACE_ETRUNCATED: where it ends and how much is usable), and is
  * RAV_TRACE_OK otherwise. */
 rav_trace *rav_trace_open(const char *path, rav_trace_error *err);
 /* Same over bytes in memory; they must stay valid until rav_trace_close. */
 rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error *err);
-/* Same over a byte stream (pipe, Unix socket): reads incrementally. */
+/* Same over a byte stream (pipe, Unix socket): waits for the header, then
+ * reads and indexes what has arrived.  The bytes received are kept in an
+ * unlinked temporary file under $TMPDIR (else /tmp), so a long session costs
+ * what an open file costs.  The descriptor stays the caller's. */
 rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err);
-/* For streams: read what is available now (non-blocking); returns the number
- * of new events, 0 if none, -1 on error.  Call rav_trace_index again to
- * take new events into the global order (it re-merges from the start).
- * Not concurrently with other calls on the same trace. */
+/* For streams: read what is available now (never waits for more) and index
+ * it: the new events are merged into the global order after those indexed
+ * before (indices never change), replay, keyframes and series continue, so
+ * a poll costs in proportion to what it brought.  Returns the number of new
+ * events, 0 if none (always 0 for files), -1 on error.
+ *
+ * A live stream's order: a thread whose chunk is still in flight is not
+ * waited for, and an ordering event waits until the ones numbered before it
+ * arrived (FORMAT.md section 8).  A call takes at most 16 MiB of input, so
+ * a writer faster than the reader cannot hold it; call again while it
+ * returns more than 0.  Call it from a GUI main loop when the descriptor is
+ * readable, or in a loop on a worker thread; other threads may meanwhile
+ * use everything below that reads (states, events, series, tables).  It
+ * waits for a rav_trace_index running on another thread. */
 int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
 /* For streams: true once the writer closed its end (after the trailer, or
  * early: then rav_trace_info.truncated is set). */
@@ -79,9 +93,11 @@ void rav_trace_close(rav_trace *t);
 
 /* Progress callback: done/total in events; return false to cancel. */
 typedef bool (*rav_trace_progress)(uint64_t done, uint64_t total, void *user);
-/* Decode every chunk, build the event index, keyframes and summary series.
- * Safe to run on a worker thread; until it finishes, the functions below
- * see the prefix indexed so far (rav_trace_indexed_events). */
+/* Decode every chunk not indexed yet, merge the events into the global
+ * order and build the event index, keyframes and summary series.  Safe to
+ * run on a worker thread; until it finishes, the functions below see the
+ * prefix indexed so far (rav_trace_indexed_events).  A cancelled index
+ * keeps what it did: the next call continues from there. */
 int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err);
 uint64_t rav_trace_indexed_events(const rav_trace *t);
 
@@ -94,14 +110,17 @@ typedef struct rav_trace_info {
 	uint64_t file_size;
 	uint64_t chunks;
 	uint64_t events;       /* total events (after index; estimate before) */
-	uint64_t start_ns, end_ns; /* wall clock span (0 if unknown) */
-	uint64_t keyframes;
+	uint64_t start_ns, end_ns; /* wall clock span (0 if unknown; end: the last event indexed) */
+	uint64_t keyframes;    /* replay keyframes held (seek points) */
 	bool truncated;        /* file ended inside a chunk */
 	uint64_t recovered_bytes; /* bytes usable when truncated */
 	char program[256];     /* command line of the recorded program */
 } rav_trace_info;
 void rav_trace_get_info(const rav_trace *t, rav_trace_info *out);
 
+/* Threads and heaps, types and marks named by the trace.  The tables grow
+ * while indexing runs, so entries are copied out: the *_at and *_by_id
+ * functions fill *out and return false when there is no such entry. */
 typedef struct rav_trace_thread {
 	uint32_t heap_id;
 	uint8_t kind;     /* rav_heap_kind: 0 thread heap, 1 message */
@@ -110,8 +129,8 @@ typedef struct rav_trace_thread {
 	char name[64];
 } rav_trace_thread;
 unsigned rav_trace_thread_count(const rav_trace *t);
-const rav_trace_thread *rav_trace_thread_at(const rav_trace *t, unsigned i);
-const rav_trace_thread *rav_trace_thread_by_id(const rav_trace *t, uint32_t heap_id);
+bool rav_trace_thread_at(const rav_trace *t, unsigned i, rav_trace_thread *out);
+bool rav_trace_thread_by_id(const rav_trace *t, uint32_t heap_id, rav_trace_thread *out);
 
 typedef struct rav_trace_type {
 	uint16_t id;
@@ -119,16 +138,19 @@ typedef struct rav_trace_type {
 	char name[64];
 } rav_trace_type;
 unsigned rav_trace_type_count(const rav_trace *t);
-const rav_trace_type *rav_trace_type_at(const rav_trace *t, unsigned i);
-const rav_trace_type *rav_trace_type_by_id(const rav_trace *t, uint16_t id);
+bool rav_trace_type_at(const rav_trace *t, unsigned i, rav_trace_type *out);
+bool rav_trace_type_by_id(const rav_trace *t, uint16_t id, rav_trace_type *out);
+/* The type's name as recorded (not cut to 63 bytes), valid until close;
+ * NULL if the trace defines no such type. */
+const char *rav_trace_type_name(const rav_trace *t, uint16_t id);
 
 typedef struct rav_trace_mark {
 	uint64_t event;
 	uint32_t thread;
-	const char *text;
+	const char *text; /* valid until close */
 } rav_trace_mark;
 unsigned rav_trace_mark_count(const rav_trace *t);
-const rav_trace_mark *rav_trace_mark_at(const rav_trace *t, unsigned i);
+bool rav_trace_mark_at(const rav_trace *t, unsigned i, rav_trace_mark *out);
 
 /* ---- Events ------------------------------------------------------------- */
 

@@ -190,7 +190,7 @@ static void learn_pool(const rav_evbuf *b)
 				return;
 			rav_pool_stats st;
 			rav_pool_stats_get(&st);
-			_ravt_writer_set_pool(R.w, (uint64_t)(uintptr_t)base, (uint64_t)st.reserved_pages * RAV_PAGE_SIZE);
+			ravt_writer_set_pool(R.w, (uint64_t)(uintptr_t)base, (uint64_t)st.reserved_pages * RAV_PAGE_SIZE);
 			R.pool_known = true;
 			return;
 		}
@@ -240,17 +240,17 @@ static void *writer_main(void *arg)
 
 		int rc = 0;
 		if (!failed) {
-			_ravt_writer_set_level(R.w, level);
+			ravt_writer_set_level(R.w, level);
 			learn_pool(b);
-			rc = _ravt_writer_add(R.w, b->thread, b->ev, b->count);
+			rc = ravt_writer_add(R.w, b->thread, b->ev, b->count);
 			if (rc == 0 && (b->flags & RELEASED)) {
-				rc = _ravt_writer_flush_thread(R.w, b->thread);
-				uint32_t cur = _ravt_writer_current_thread(R.w);
+				rc = ravt_writer_flush_thread(R.w, b->thread);
+				uint32_t cur = ravt_writer_current_thread(R.w);
 				if (rc == 0 && cur != b->thread)
-					rc = _ravt_writer_flush_thread(R.w, cur);
+					rc = ravt_writer_flush_thread(R.w, cur);
 			}
 			if (rc != 0)
-				fprintf(stderr, "ravioli: trace recording stopped: %s\n", _ravt_writer_error(R.w));
+				fprintf(stderr, "ravioli: trace recording stopped: %s\n", ravt_writer_error(R.w));
 		}
 
 		pthread_mutex_lock(&R.lock);
@@ -272,8 +272,8 @@ static void *writer_main(void *arg)
 	uint64_t dropped = R.dropped;
 	bool failed = R.write_failed;
 	pthread_mutex_unlock(&R.lock);
-	if (!failed && _ravt_writer_finish(R.w, dropped) != 0)
-		fprintf(stderr, "ravioli: finishing the trace failed: %s\n", _ravt_writer_error(R.w));
+	if (!failed && ravt_writer_finish(R.w, dropped) != 0)
+		fprintf(stderr, "ravioli: finishing the trace failed: %s\n", ravt_writer_error(R.w));
 	return NULL;
 }
 
@@ -391,7 +391,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	p.cmdline_len = read_cmdline(cmdline, sizeof cmdline);
 
 	R.fd = fd;
-	R.w = _ravt_writer_new(&p, sink_fd, &R.fd, errbuf, errlen);
+	R.w = ravt_writer_new(&p, sink_fd, &R.fd, errbuf, errlen);
 	if (!R.w) {
 		if (own_fd)
 			close(fd);
@@ -418,7 +418,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	memset(R.at_level, 0, sizeof R.at_level);
 	if (pthread_create(&R.writer, NULL, writer_main, NULL) != 0) {
 		snprintf(errbuf, errlen, "cannot start the trace writer thread");
-		_ravt_writer_free(R.w);
+		ravt_writer_free(R.w);
 		R.w = NULL;
 		if (own_fd)
 			close(fd);
@@ -431,7 +431,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		pthread_cond_signal(&R.work);
 		pthread_mutex_unlock(&R.lock);
 		pthread_join(R.writer, NULL);
-		_ravt_writer_free(R.w);
+		ravt_writer_free(R.w);
 		R.w = NULL;
 		if (own_fd)
 			close(fd);
@@ -467,7 +467,7 @@ void rav_trace_stop(void)
 	pthread_mutex_unlock(&R.lock);
 	pthread_join(R.writer, NULL);
 	if (R.stats) {
-		uint64_t ev = _ravt_writer_events(R.w), bytes = _ravt_writer_bytes(R.w);
+		uint64_t ev = ravt_writer_events(R.w), bytes = ravt_writer_bytes(R.w);
 		fprintf(stderr,
 			"ravioli: trace: %llu events, %llu bytes (%.2f per event); writer CPU %.1f ms (%.1f ns per "
 			"event); %llu buffers (zstd 1: %llu, -1: %llu, -5: %llu, -10: %llu, raw: %llu); producers waited %llu "
@@ -482,7 +482,7 @@ void rav_trace_stop(void)
 	/* The recorder stays installed: threads still running hand their
 	 * buffers to it and they are recycled (counted as dropped) rather than
 	 * racing with an uninstall. */
-	_ravt_writer_free(R.w);
+	ravt_writer_free(R.w);
 	R.w = NULL;
 	if (R.fd >= 0)
 		close(R.fd);

@@ -455,7 +455,7 @@ static void session_record(uint16_t type, const int64_t *v, unsigned nv, const c
 	memcpy(buf, &r, sizeof r);
 	if (tlen)
 		memcpy(buf + sizeof r, text, tlen);
-	_ravt_writer_raw_chunk(S.w, RAVT_CHUNK_SESSION, 0, buf, (uint32_t)(sizeof r + tlen), 0, 0, 0);
+	ravt_writer_raw_chunk(S.w, RAVT_CHUNK_SESSION, 0, buf, (uint32_t)(sizeof r + tlen), 0, 0, 0);
 }
 
 static owner_state *owner_get(uint32_t owner)
@@ -562,7 +562,7 @@ static void mark_dirty(uint32_t thread)
 static void flush_dirty(void)
 {
 	for (size_t i = 0; i < S.ndirty && writer_ok(); i++)
-		_ravt_writer_flush_thread(S.w, S.dirty[i]);
+		ravt_writer_flush_thread(S.w, S.dirty[i]);
 	S.ndirty = 0;
 }
 
@@ -573,7 +573,7 @@ static void learn_pool(void)
 	size_t bytes;
 	void *base = rav_record_pool_base(&bytes);
 	if (base) {
-		_ravt_writer_set_pool(S.w, (uint64_t)(uintptr_t)base, bytes);
+		ravt_writer_set_pool(S.w, (uint64_t)(uintptr_t)base, bytes);
 		S.pool_known = true;
 	}
 }
@@ -616,7 +616,7 @@ static void consume(rav_evbuf *b, uint32_t upto)
 		if (!S.stats_only && writer_ok()) {
 			learn_pool();
 			uint32_t thread = __atomic_load_n(&b->thread, __ATOMIC_RELAXED);
-			_ravt_writer_add(S.w, thread, b->ev + from, keep - from);
+			ravt_writer_add(S.w, thread, b->ev + from, keep - from);
 			mark_dirty(thread);
 		}
 	}
@@ -705,7 +705,7 @@ static void write_heap_piece(piece *p)
 			nb++;
 		}
 		const ppage *pg = &p->pages[i];
-		ok = _ravt_snap_put_page(&bodies[nb - 1], &g, S.refmask, pg->index, pg->kind, pg->fill, p->words + pg->at);
+		ok = ravt_snap_put_page(&bodies[nb - 1], &g, S.refmask, pg->index, pg->kind, pg->fill, p->words + pg->at);
 		items[nb - 1]++;
 	}
 	for (size_t k = 0; k < nb && ok && writer_ok(); k++) {
@@ -726,10 +726,10 @@ static void write_heap_piece(piece *p)
 			.os_tid = p->info.os_tid,
 			.epoch = p->info.epoch,
 		};
-		_ravt_snap_write(S.w, &h, p->name, &bodies[k]);
+		ravt_snap_write(S.w, &h, p->name, &bodies[k]);
 	}
 	for (size_t k = 0; k < nb; k++)
-		_ravt_snap_body_free(&bodies[k]);
+		ravt_snap_body_free(&bodies[k]);
 	free(bodies);
 	free(items);
 	S.snapshots++;
@@ -774,7 +774,7 @@ static void process(rav_evbuf *b)
 			o->cut = true;
 		}
 		if ((b->flags & F_RELEASED) && writer_ok() && !S.stats_only)
-			_ravt_writer_flush_thread(S.w, __atomic_load_n(&b->thread, __ATOMIC_RELAXED));
+			ravt_writer_flush_thread(S.w, __atomic_load_n(&b->thread, __ATOMIC_RELAXED));
 	} else if (e >= S.first_epoch && e < S.epoch && count > b->consumed) {
 		/* Written in an epoch a resynchronisation left behind. */
 		S.lost += count_events(b->ev, b->consumed, count, false);
@@ -833,7 +833,7 @@ static bool drain(void)
 static void types_cb(uint16_t id, unsigned refmask, const char *name, void *user)
 {
 	ravt_snap_body *b = user;
-	_ravt_snap_put_type(b, id, refmask, name);
+	ravt_snap_put_type(b, id, refmask, name);
 }
 
 typedef struct pool_copy {
@@ -879,8 +879,8 @@ static void write_types_piece(void)
 	ravt_snap_head h = { .piece = RAV_SNAP_TYPES, .parts = 1, .items = n, .piece_id = id, .seq = seq, .tsc = tsc,
 			     .epoch = S.epoch };
 	if (writer_ok())
-		_ravt_snap_write(S.w, &h, NULL, &body);
-	_ravt_snap_body_free(&body);
+		ravt_snap_write(S.w, &h, NULL, &body);
+	ravt_snap_body_free(&body);
 	rav_record_event_ordered(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_TYPES << 8), 0, id, 0, seq, tsc);
 }
 
@@ -892,13 +892,13 @@ static void write_pool_piece(void)
 	ravt_snap_body body = { 0 };
 	uint32_t prev = 0;
 	for (size_t i = 0; i < pc.n; i++)
-		_ravt_snap_put_free_page(&body, pc.pages[i], &prev);
+		ravt_snap_put_free_page(&body, pc.pages[i], &prev);
 	uint64_t id = new_piece_id();
 	ravt_snap_head h = { .piece = RAV_SNAP_POOL, .parts = 1, .items = (uint32_t)pc.n, .piece_id = id,
 			     .seq = pc.seq, .tsc = pc.tsc, .epoch = S.epoch, .carved = pc.carved };
 	if (writer_ok())
-		_ravt_snap_write(S.w, &h, NULL, &body);
-	_ravt_snap_body_free(&body);
+		ravt_snap_write(S.w, &h, NULL, &body);
+	ravt_snap_body_free(&body);
 	free(pc.pages);
 	rav_record_event_ordered(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_POOL << 8), 0, id, 0, pc.seq, pc.tsc);
 }
@@ -1018,7 +1018,7 @@ static void finish(void)
 		stats_record();
 		int64_t v[4] = { how, value, (int64_t)S.events, (int64_t)lost };
 		session_record(RAVT_SESSION_END, v, 4, text);
-		_ravt_writer_finish(S.w, lost);
+		ravt_writer_finish(S.w, lost);
 	}
 	rav_record_session_end();
 	pthread_mutex_lock(&S.lock);
@@ -1042,7 +1042,7 @@ static void finish(void)
 	shutdown(S.fd, SHUT_RDWR);
 	close(S.fd);
 	S.fd = -1;
-	_ravt_writer_free(S.w);
+	ravt_writer_free(S.w);
 	S.w = NULL;
 	free(S.owners);
 	S.owners = NULL;
@@ -1136,7 +1136,7 @@ static void *session_main(void *arg)
 
 /* ---- control (listener thread, exit handlers, signal handlers) ---- */
 
-void _rav_session_init(int notify_fd)
+void ravt_session_init(int notify_fd)
 {
 	S.notify_fd = notify_fd;
 	if (S.wake[0] < 0 && pipe2(S.wake, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -1184,7 +1184,7 @@ static uint64_t tsc_hz(void)
 	return hz;
 }
 
-int _rav_session_start(const rav_session_opts *o, char *err, size_t errlen)
+int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&S.lock);
 	bool busy = S.running;
@@ -1234,13 +1234,13 @@ int _rav_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	void *base = rav_record_pool_base(&pool_bytes);
 	p.pool_base = (uint64_t)(uintptr_t)base;
 	/* tools lower the level as the queue fills; live streams start at 1 */
-	S.w = _ravt_writer_new(&p, sink, NULL, err, errlen);
+	S.w = ravt_writer_new(&p, sink, NULL, err, errlen);
 	if (!S.w) {
 		S.fd = -1;
 		return -1;
 	}
 	if (base) {
-		_ravt_writer_set_pool(S.w, p.pool_base, pool_bytes);
+		ravt_writer_set_pool(S.w, p.pool_base, pool_bytes);
 		S.pool_known = true;
 	}
 	uint32_t kib = o->queue_kib;
@@ -1258,7 +1258,7 @@ int _rav_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	session_record(RAVT_SESSION_ATTACHED, v, 7, NULL);
 	if (!writer_ok()) {
 		snprintf(err, errlen, "the client closed the connection");
-		_ravt_writer_free(S.w);
+		ravt_writer_free(S.w);
 		S.w = NULL;
 		S.fd = -1;
 		return -1;
@@ -1297,7 +1297,7 @@ int _rav_session_start(const rav_session_opts *o, char *err, size_t errlen)
 		S.running = false;
 		pthread_mutex_unlock(&S.lock);
 		snprintf(err, errlen, "cannot start the session thread: %s", strerror(rc));
-		_ravt_writer_free(S.w);
+		ravt_writer_free(S.w);
 		S.w = NULL;
 		S.fd = -1;
 		return -1;
@@ -1306,7 +1306,7 @@ int _rav_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-bool _rav_session_live(pid_t *client)
+bool ravt_session_live(pid_t *client)
 {
 	pthread_mutex_lock(&S.lock);
 	bool live = S.running && !S.finished;
@@ -1316,7 +1316,7 @@ bool _rav_session_live(pid_t *client)
 	return live;
 }
 
-void _rav_session_stop(int how, int64_t value, const char *text, int wait_ms)
+void ravt_session_stop(int how, int64_t value, const char *text, int wait_ms)
 {
 	pthread_mutex_lock(&S.lock);
 	if (!S.running) {
@@ -1353,7 +1353,7 @@ void _rav_session_stop(int how, int64_t value, const char *text, int wait_ms)
 	pthread_mutex_unlock(&S.lock);
 }
 
-void _rav_session_client_gone(void)
+void ravt_session_client_gone(void)
 {
 	pthread_mutex_lock(&S.lock);
 	bool run = S.running;
@@ -1361,10 +1361,10 @@ void _rav_session_client_gone(void)
 	if (!run)
 		return;
 	/* Its socket is closed: writes to it fail at once, nothing waits. */
-	_rav_session_stop(RAVT_END_CLOSED, 0, "the client went away", 0);
+	ravt_session_stop(RAVT_END_CLOSED, 0, "the client went away", 0);
 }
 
-void _rav_session_crash(int sig, int wait_ms)
+void ravt_session_crash(int sig, int wait_ms)
 {
 	if (tl_session_thread || !__atomic_load_n(&S.running_flag, __ATOMIC_ACQUIRE))
 		return;
@@ -1380,7 +1380,7 @@ void _rav_session_crash(int sig, int wait_ms)
 	}
 }
 
-void _rav_session_request_stats(void)
+void ravt_session_request_stats(void)
 {
 	pthread_mutex_lock(&S.lock);
 	S.want_stats = true;
@@ -1388,7 +1388,7 @@ void _rav_session_request_stats(void)
 	wake_session();
 }
 
-void _rav_session_reply_error(int code, const char *text)
+void ravt_session_reply_error(int code, const char *text)
 {
 	pthread_mutex_lock(&S.lock);
 	if (S.running && S.nreplies < 8) {
@@ -1400,7 +1400,7 @@ void _rav_session_reply_error(int code, const char *text)
 	wake_session();
 }
 
-bool _rav_session_reap(void)
+bool ravt_session_reap(void)
 {
 	pthread_mutex_lock(&S.lock);
 	bool done = S.running && S.finished;
@@ -1421,7 +1421,7 @@ bool _rav_session_reap(void)
 	return true;
 }
 
-void _rav_session_atfork_child(void)
+void ravt_session_atfork_child(void)
 {
 	pthread_mutex_init(&S.lock, NULL);
 	pthread_cond_init(&S.freed, NULL);

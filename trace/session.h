@@ -20,28 +20,28 @@ typedef struct rav_session_opts {
 
 /* notify_fd: written to (one byte) when a session thread has finished and
  * may be reaped.  Called once, by the listener. */
-void _rav_session_init(int notify_fd);
+void ravt_session_init(int notify_fd);
 /* Writes the trace header and ATTACHED, then starts recording.  0, or -1
  * with a message (the caller answers the client and closes fd). */
-int _rav_session_start(const rav_session_opts *o, char *err, size_t errlen);
+int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen);
 /* True while a session runs (*client: its pid). */
-bool _rav_session_live(pid_t *client);
+bool ravt_session_live(pid_t *client);
 /* Ask the session to end (how: RAVT_END_*; value: exit status or signal;
  * text may be NULL).  With wait_ms > 0, wait up to that long for it to
  * finish (the stream ended and the socket closed). */
-void _rav_session_stop(int how, int64_t value, const char *text, int wait_ms);
+void ravt_session_stop(int how, int64_t value, const char *text, int wait_ms);
 /* The client went away: end without an END record. */
-void _rav_session_client_gone(void);
+void ravt_session_client_gone(void);
 /* From a signal handler (async-signal-safe): the program is dying of sig;
  * wait up to wait_ms for the stream to end with what it had.  Does nothing
  * when called on the session's own thread. */
-void _rav_session_crash(int sig, int wait_ms);
-void _rav_session_request_stats(void);
+void ravt_session_crash(int sig, int wait_ms);
+void ravt_session_request_stats(void);
 /* A SESSION ERROR record for the client (from the listener thread). */
-void _rav_session_reply_error(int code, const char *text);
+void ravt_session_reply_error(int code, const char *text);
 /* Join a finished session thread; true if one was joined. */
-bool _rav_session_reap(void);
+bool ravt_session_reap(void);
 /* In a forked child: no session (the threads are not there). */
-void _rav_session_atfork_child(void);
+void ravt_session_atfork_child(void);
 
 #endif /* RAV_TRACE_SESSION_H */

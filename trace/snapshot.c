@@ -37,7 +37,7 @@ static bool reserve(ravt_snap_body *b, size_t extra)
 	return true;
 }
 
-void _ravt_snap_body_free(ravt_snap_body *b)
+void ravt_snap_body_free(ravt_snap_body *b)
 {
 	free(b->p);
 	b->p = NULL;
@@ -60,7 +60,7 @@ static unsigned address_words(uint16_t type, const uint8_t *refmask)
 	}
 }
 
-bool _ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
+bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
 			 uint8_t kind, uint32_t fill, const uint64_t *words)
 {
 	/* worst case per cell: a tag and four 10-byte varints */
@@ -105,7 +105,7 @@ bool _ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8
 	return true;
 }
 
-bool _ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name)
+bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name)
 {
 	size_t len = strlen(name);
 	if (len > 255)
@@ -121,7 +121,7 @@ bool _ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const
 	return true;
 }
 
-bool _ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev)
+bool ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev)
 {
 	if (!reserve(b, 10))
 		return false;
@@ -131,7 +131,7 @@ bool _ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev)
 	return true;
 }
 
-int _ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, const ravt_snap_body *body)
+int ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, const ravt_snap_body *body)
 {
 	size_t nlen = name ? strlen(name) : 0;
 	if (nlen > 255)
@@ -158,7 +158,7 @@ int _ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, con
 	if (!head->body_flags && body->len)
 		memcpy(payload + head->head_size, body->p, body->len);
 	memcpy(payload, head, sizeof *head);
-	int rc = _ravt_writer_raw_chunk(w, RAVT_CHUNK_SNAPSHOT, 0, payload, (uint32_t)(head->head_size + stored),
+	int rc = ravt_writer_raw_chunk(w, RAVT_CHUNK_SNAPSHOT, 0, payload, (uint32_t)(head->head_size + stored),
 					head->heap_id, head->items, head->piece_id);
 	free(payload);
 	return rc;
@@ -166,7 +166,7 @@ int _ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, con
 
 /* ---- reading ---- */
 
-const char *_ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_snap_head *head, char name[256])
+const char *ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_snap_head *head, char name[256])
 {
 	if (f->flags || f->raw_len != f->stored_len)
 		return "frame flags set or raw and stored lengths differ";
@@ -315,7 +315,7 @@ static bool decode_pool(reader *r, const ravt_snap_head *h, const ravt_snap_visi
 	return true;
 }
 
-int _ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
+int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
 		      const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen)
 {
 	size_t body_raw = (size_t)head->body_raw, body_stored = f->stored_len - head->head_size;

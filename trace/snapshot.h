@@ -36,17 +36,17 @@ typedef struct ravt_snap_body {
  * the page header, is not coded).  refmask[type] bit f: payload field f of
  * that type is a reference (4096 entries).  Type words must already have
  * their transient flags cleared.  false: out of memory. */
-bool _ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
+bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
 			 uint8_t kind, uint32_t fill, const uint64_t *words);
-bool _ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name);
+bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name);
 /* Pool: free page indices in increasing order (*prev: the previous one, start at 0). */
-bool _ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev);
-void _ravt_snap_body_free(ravt_snap_body *b);
+bool ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev);
+void ravt_snap_body_free(ravt_snap_body *b);
 
 /* Write one part: head (piece, part, parts, items, ids, stamp... filled in
  * by the caller; head_size and name_len are set here) + the body, zstd
  * level 1 if that makes it smaller.  0 or -1 (the writer's error). */
-int _ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, const ravt_snap_body *body);
+int ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, const ravt_snap_body *body);
 
 /* Body bytes after which a heap piece starts a new part. */
 #define RAVT_SNAP_PART_BYTES (4u << 20)
@@ -56,7 +56,7 @@ int _ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, con
 /* Check a SNAPSHOT chunk's frame and head, before any body byte is used:
  * NULL if good (then *head and name are filled; name gets at most 255 bytes
  * and a NUL), else why not. */
-const char *_ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_snap_head *head, char name[256]);
+const char *ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_snap_head *head, char name[256]);
 
 /* What a decoded body says.  Words of cells are as replay keeps them: pool
  * addresses as rav_loc, other words as stored.  state: rav_cell_state
@@ -72,7 +72,7 @@ typedef struct ravt_snap_visitor {
 /* Decompress (if needed) and decode the body of a checked chunk.  0, or -1
  * with a message in err: damaged body, or a visitor returned false ("out of
  * memory" unless the visitor says otherwise through its own state). */
-int _ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
+int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
 		      const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen);
 
 #endif /* RAV_TRACE_SNAPSHOT_H */

@@ -419,34 +419,34 @@ static void test_garbage(void)
 		/* truncated: half a header, then silence; and a connection that
 		 * says nothing at all: the program gives up on both */
 		int truncated = connect_raw(p.pid), silent = connect_raw(p.pid);
-		size_t n = _ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
+		size_t n = ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
 		if (truncated >= 0)
 			send_bytes(truncated, m, 8);
 		expect_error(p.pid, "hello, world\n", 13, RAVT_LIVE_EPROTO, 3, "garbage");
 		/* a header announcing too much payload */
-		n = _ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
+		n = ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
 		ravt_ctl *h = (ravt_ctl *)m;
 		h->len = 1u << 30;
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "oversized");
 		/* a bad checksum */
-		n = _ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
+		n = ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
 		h->crc ^= 1;
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "checksum");
 		/* unknown request type */
-		n = _ravt_ctl_encode(m, 99, NULL, 0);
+		n = ravt_ctl_encode(m, 99, NULL, 0);
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "unknown type");
 		/* ATTACH with a payload of the wrong size, and of the wrong protocol */
 		uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
-		n = _ravt_ctl_encode(m, RAVT_CTL_ATTACH, junk, sizeof junk);
+		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, junk, sizeof junk);
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "short attach");
 		ravt_ctl_attach at = { 99, 0, 0, 0, 0 };
-		n = _ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
+		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
 		expect_error(p.pid, m, n, RAVT_LIVE_EVERSION, 3, "protocol 99");
 		at = (ravt_ctl_attach){ RAVT_LIVE_PROTOCOL, 0x80, 0, 0, 0 };
-		n = _ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
+		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "unknown mode bits");
 		/* DETACH before ATTACH */
-		n = _ravt_ctl_encode(m, RAVT_CTL_DETACH, NULL, 0);
+		n = ravt_ctl_encode(m, RAVT_CTL_DETACH, NULL, 0);
 		expect_error(p.pid, m, n, RAVT_LIVE_ESTATE, 3, "detach first");
 		if (truncated >= 0)
 			expect_answer(truncated, RAVT_LIVE_ETIMEOUT, 12, "truncated");
@@ -461,9 +461,9 @@ static void test_garbage(void)
 		CHECK(s != NULL);
 		if (s) {
 			rav_live_status st = { 0 };
-			n = _ravt_ctl_encode(m, RAVT_CTL_PAUSE, NULL, 0);
+			n = ravt_ctl_encode(m, RAVT_CTL_PAUSE, NULL, 0);
 			send_bytes(rav_live_fd(s), m, n);
-			n = _ravt_ctl_encode(m, RAVT_CTL_DETACH, junk, 3);
+			n = ravt_ctl_encode(m, RAVT_CTL_DETACH, junk, 3);
 			send_bytes(rav_live_fd(s), m, n);
 			for (double t0 = now_s(); !strstr(st.message, "take no payload") && now_s() - t0 < 20;)
 				pump(s, &st, 0.1);

@@ -126,20 +126,20 @@ int main(void)
 		.tsc_hz = 1000000000ull,
 	};
 	char err[128];
-	ravt_writer *w = _ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
 	REQUIRE(w);
 	/* One thread: hand the records over as the recorder would, tagged as
 	 * the engine tags a thread's first buffer (0, before its heap). */
-	CHECK(_ravt_writer_add(w, 0, raw.ev, raw.n) == 0);
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+	CHECK(ravt_writer_add(w, 0, raw.ev, raw.n) == 0);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 
 	rav_trace_error e;
 	rav_trace *t = rav_trace_open_memory(m.p, m.len, &e);
 	REQUIRE(t);
 	CHECK(rav_trace_index(t, NULL, NULL, &e) == 0);
-	rav_trace_cursor cur;
-	_rav_trace_cursor_init(t, 0, &cur);
+	ravt_cursor cur;
+	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 	rav_event ev;
 	size_t i = 0, events = 0, bad = 0;
 	while (i < raw.n) {
@@ -149,7 +149,7 @@ int main(void)
 		uint64_t tl = shape == RAVT_SHAPE_XTEXT ? RAV_EV_AUX(r)
 			      : (shape == RAVT_SHAPE_TEXT || shape == RAVT_SHAPE_TYPEDEF) ? r->a
 											: 0;
-		if (!_rav_trace_cursor_next(&cur, &ev)) {
+		if (!ravt_cursor_next(&cur, &ev)) {
 			fprintf(stderr, "trace ends after %zu events, raw record %zu of %zu\n", events, i, raw.n);
 			tt_failures++;
 			break;
@@ -172,8 +172,8 @@ int main(void)
 		events++;
 		i += 1 + (tl + 31) / 32;
 	}
-	CHECK(!_rav_trace_cursor_next(&cur, &ev));
-	_rav_trace_cursor_fini(&cur);
+	CHECK(!ravt_cursor_next(&cur, &ev));
+	ravt_cursor_fini(&cur);
 	CHECK_EQ(bad, 0);
 	fprintf(stderr, "%zu engine events compared, %zu bytes (%.2f per event)\n", events, m.len,
 		(double)m.len / (double)events);

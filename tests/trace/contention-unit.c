@@ -11,26 +11,8 @@
 
 #include "rav-record.h"
 #include "ravtrace.h"
-#include "replay-private.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
-#define CHECK_EQ(a, b)                                                                                       \
-	do {                                                                                                 \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);               \
-		if (_a != _b) {                                                                              \
-			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, #a,  \
-			        _a, #b, _b);                                                                 \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
+#include "trace-test.h"
+#include "contention.h"
 
 static const uint32_t threads[] = {1, 2, 3};
 
@@ -43,7 +25,7 @@ static run start(uint32_t line_size, uint64_t events)
 {
 	rav_contention_config cfg = {.line_size = line_size, .from = 0, .to = events, .windows = 4};
 	rav_trace_error err;
-	run r = {_rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err), 0};
+	run r = {ravt_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err), 0};
 	if (!r.c) {
 		fprintf(stderr, "cannot create the model: %s\n", err.message);
 		exit(1);
@@ -61,7 +43,7 @@ static void acc(run *r, uint32_t thread, rav_loc where, bool write)
 	e.aux = write;
 	e.a = where;
 	e.b = 8;
-	if (!_rav_contention_feed(r->c, &e)) {
+	if (!ravt_contention_feed(r->c, &e)) {
 		fprintf(stderr, "feed failed\n");
 		exit(1);
 	}
@@ -70,7 +52,7 @@ static void acc(run *r, uint32_t thread, rav_loc where, bool write)
 static void finish(run *r)
 {
 	rav_trace_error err;
-	if (!_rav_contention_finish(r->c, &err)) {
+	if (!ravt_contention_finish(r->c, &err)) {
 		fprintf(stderr, "finish failed: %s\n", err.message);
 		exit(1);
 	}
@@ -218,7 +200,7 @@ static void test_external_and_engine_writes(void)
 	e.kind = RAV_EV_MOVE;
 	e.a = rav_loc_make(5, 8, 0);
 	e.b = rav_loc_make(6, 1, 0);
-	CHECK(_rav_contention_feed(r.c, &e));
+	CHECK(ravt_contention_feed(r.c, &e));
 	finish(&r);
 	CHECK_EQ(rav_contention_line_count(r.c), 2);
 	const rav_contention_line *l0 = rav_contention_line_at(r.c, 0), *l1 = rav_contention_line_at(r.c, 1);
@@ -246,7 +228,7 @@ static void test_span_and_windows(void)
 {
 	rav_contention_config cfg = {.line_size = 64, .from = 100, .to = 200, .windows = 4};
 	rav_trace_error err;
-	rav_contention *c = _rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
+	rav_contention *c = ravt_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
 	CHECK(c != NULL);
 	if (!c)
 		return;
@@ -259,9 +241,9 @@ static void test_span_and_windows(void)
 		e.thread = 1 + (uint32_t)(i & 1);
 		e.a = rav_loc_make(0, 1, 3); /* bytes 56..71: lines 0 and 1 */
 		e.b = 16;
-		CHECK(_rav_contention_feed(c, &e));
+		CHECK(ravt_contention_feed(c, &e));
 	}
-	CHECK(_rav_contention_finish(c, &err));
+	CHECK(ravt_contention_finish(c, &err));
 	rav_contention_totals t;
 	rav_contention_get_totals(c, &t);
 	CHECK_EQ(t.lines_touched, 2);
@@ -283,7 +265,7 @@ static void test_bad_line_size(void)
 {
 	rav_contention_config cfg = {.line_size = 48};
 	rav_trace_error err;
-	rav_contention *c = _rav_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
+	rav_contention *c = ravt_contention_new_detached(4096, 32, 8, &cfg, threads, 3, &err);
 	CHECK(c == NULL);
 	CHECK(c == NULL && strstr(err.message, "48") != NULL);
 	rav_contention_free(c);
@@ -298,8 +280,8 @@ int main(void)
 	test_external_and_engine_writes();
 	test_span_and_windows();
 	test_bad_line_size();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
 	printf("contention-unit: all checks passed\n");

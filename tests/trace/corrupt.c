@@ -85,17 +85,21 @@ static void exercise(rav_trace *t, size_t size, bool deep, const char *what)
 		rav_trace_find_next(t, rnd() % n, &f);
 		rav_trace_find_prev(t, rnd() % n, &f);
 	}
-	for (unsigned i = 0; i < rav_trace_thread_count(t); i++)
-		CHECK(rav_trace_thread_at(t, i) != NULL);
-	for (unsigned i = 0; i < rav_trace_mark_count(t); i++)
-		CHECK(rav_trace_mark_at(t, i)->text != NULL);
+	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+		rav_trace_thread th;
+		CHECK(rav_trace_thread_at(t, i, &th));
+	}
+	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
+		rav_trace_mark mk;
+		CHECK(rav_trace_mark_at(t, i, &mk) && mk.text != NULL);
+	}
 	if (!deep)
 		return;
-	rav_trace_cursor cur;
-	_rav_trace_cursor_init(t, n / 3, &cur);
-	while (_rav_trace_cursor_next(&cur, &ev))
+	ravt_cursor cur;
+	ravt_cursor_init(&cur, ravt_trace_reader(t), n / 3);
+	while (ravt_cursor_next(&cur, &ev))
 		;
-	_rav_trace_cursor_fini(&cur);
+	ravt_cursor_fini(&cur);
 	rav_state *s = rav_state_new(t);
 	if (s) {
 		rav_state_seek(s, n / 2, &err);
@@ -159,7 +163,7 @@ static void refresh_frame(uint8_t *p, size_t off)
 {
 	ravt_frame f;
 	memcpy(&f, p + off, sizeof f);
-	f.frame_crc = _ravt_frame_crc(&f);
+	f.frame_crc = ravt_frame_crc(&f);
 	memcpy(p + off, &f, sizeof f);
 }
 
@@ -195,7 +199,7 @@ static void damage(const char *name, const uint8_t *orig, size_t len)
 	CHECK(!t && err.code == RAV_TRACE_EMAGIC);
 	memcpy(p, orig, len);
 	((ravt_header *)p)->version_major = 2;
-	((ravt_header *)p)->header_crc = _ravt_header_crc(p, h.header_size);
+	((ravt_header *)p)->header_crc = ravt_header_crc(p, h.header_size);
 	t = rav_trace_open_memory(p, len, &err);
 	CHECK(!t && err.code == RAV_TRACE_EVERSION && strstr(err.message, "newer"));
 
@@ -268,8 +272,8 @@ static void damage(const char *name, const uint8_t *orig, size_t len)
 		int changes = 1 + (int)(rnd() % 4);
 		for (int k = 0; k < changes; k++)
 			p[at + (k * 3) % (fr[c] + sizeof f + f.stored_len - at)] ^= (uint8_t)(1 + rnd() % 255);
-		f.payload_crc = _ravt_crc32c(0, p + fr[c] + sizeof f, f.stored_len);
-		f.frame_crc = _ravt_frame_crc(&f);
+		f.payload_crc = ravt_crc32c(0, p + fr[c] + sizeof f, f.stored_len);
+		f.frame_crc = ravt_frame_crc(&f);
 		memcpy(p + fr[c], &f, sizeof f);
 		snprintf(what, sizeof what, "%s payload of chunk %zu changed at %zu", name, c, at);
 		try_bytes(p, len, i % 4 == 0, what);
@@ -283,8 +287,8 @@ static void damage(const char *name, const uint8_t *orig, size_t len)
 			REQUIRE(q);
 			memcpy(q, orig, fr[1]);
 			ravt_frame z = { .sync = RAVT_CHUNK_SYNC, .kind = m ? 99 : RAVT_CHUNK_EVENTS, .thread = 1 };
-			z.payload_crc = _ravt_crc32c(0, "", 0);
-			z.frame_crc = _ravt_frame_crc(&z);
+			z.payload_crc = ravt_crc32c(0, "", 0);
+			z.frame_crc = ravt_frame_crc(&z);
 			memcpy(q + fr[1], &z, sizeof z);
 			memcpy(q + fr[1] + sizeof z, orig + fr[1], len - fr[1]);
 			snprintf(what, sizeof what, "%s zero-length %s chunk", name, m ? "unknown" : "events");
@@ -323,17 +327,17 @@ static uint8_t *synthetic(size_t *len, bool compress, int threads)
 		e[n++] = tt_ev(RAV_EV_LINK, 0, 0, tt_addr(th, 3, 3), tt_addr(th, 5, 0), tt_addr(th, 6, 1));
 		e[n++] = tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(th, 3, 1), rnd(), rnd() % 1000);
 		e[n++] = tt_ev(RAV_EV_ACCESS, 1, 0, 0x5000 + rnd() % 4096, 8, 0);
-		CHECK(_ravt_writer_add(w, th, e, (size_t)n) == 0);
+		CHECK(ravt_writer_add(w, th, e, (size_t)n) == 0);
 		if (step % 500 == 0) {
 			char text[] = "mark!";
 			rav_raw_event mk[2] = { tt_ev(RAV_EV_MARK, 0, 0, 5, 0, 0) };
 			memset(&mk[1], 0, sizeof mk[1]);
 			memcpy(&mk[1], text, 5);
-			CHECK(_ravt_writer_add(w, th, mk, 2) == 0);
+			CHECK(ravt_writer_add(w, th, mk, 2) == 0);
 		}
 	}
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 	free(m.bounds);
 	*len = m.len;
 	return m.p;

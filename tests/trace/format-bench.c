@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "trace-private.h"
+#include "trace-test.h"
 
 static double now(void)
 {
@@ -69,15 +70,15 @@ int main(int argc, char **argv)
 			double t2 = now();
 			n = rav_trace_indexed_events(t);
 			long rss1 = rss_kb();
-			reader_mem = _rav_trace_reader_memory(t);
+			reader_mem = ravt_reader_memory(ravt_trace_reader(t));
 			if (rss1 - rss0 > rss)
 				rss = rss1 - rss0;
-			rav_trace_cursor cur;
+			ravt_cursor cur;
 			rav_event ev;
-			_rav_trace_cursor_init(t, 0, &cur);
-			while (_rav_trace_cursor_next(&cur, &ev))
+			ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
+			while (ravt_cursor_next(&cur, &ev))
 				sum += ev.a ^ ev.kind;
-			_rav_trace_cursor_fini(&cur);
+			ravt_cursor_fini(&cur);
 			double t3 = now();
 			for (uint64_t j = 0; j < n; j++) {
 				if (rav_trace_event_at(t, j, &ev))

@@ -157,11 +157,11 @@ static void test_every_kind(void)
 			tt_mem m = { 0 };
 			ravt_writer *w = tt_writer(&m, variant == 0 ? 48 : 0, variant == 2);
 			REQUIRE(w);
-			CHECK(_ravt_writer_add(w, 7, s.raw, split) == 0);
-			CHECK(_ravt_writer_add(w, 7, s.raw + split, s.nraw - split) == 0);
-			CHECK(_ravt_writer_finish(w, 0) == 0);
-			CHECK_EQ(_ravt_writer_events(w), s.nexp);
-			_ravt_writer_free(w);
+			CHECK(ravt_writer_add(w, 7, s.raw, split) == 0);
+			CHECK(ravt_writer_add(w, 7, s.raw + split, s.nraw - split) == 0);
+			CHECK(ravt_writer_finish(w, 0) == 0);
+			CHECK_EQ(ravt_writer_events(w), s.nexp);
+			ravt_writer_free(w);
 			rav_trace *t = open_indexed(&m);
 			REQUIRE(t);
 			rav_trace_info info;
@@ -171,11 +171,11 @@ static void test_every_kind(void)
 			CHECK(strcmp(info.program, "synthetic --test") == 0);
 			CHECK_EQ(info.start_ns, 1700000000000000000ull);
 			/* Sequential cursor. */
-			rav_trace_cursor cur;
-			_rav_trace_cursor_init(t, 0, &cur);
+			ravt_cursor cur;
+			ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 			rav_event ev;
 			size_t n = 0;
-			while (_rav_trace_cursor_next(&cur, &ev)) {
+			while (ravt_cursor_next(&cur, &ev)) {
 				CHECK_EQ(ev.index, n);
 				if (n < s.nexp && !same(&ev, &s.exp[n]))
 					tt_failures++;
@@ -183,7 +183,7 @@ static void test_every_kind(void)
 			}
 			CHECK(!cur.failed);
 			CHECK_EQ(n, s.nexp);
-			_rav_trace_cursor_fini(&cur);
+			ravt_cursor_fini(&cur);
 			/* Random access, backwards. */
 			for (size_t i = s.nexp; i-- > 0;) {
 				CHECK(rav_trace_event_at(t, i, &ev));
@@ -198,12 +198,12 @@ static void test_every_kind(void)
 			CHECK(rav_trace_event_at(t, 1, &ev));
 			CHECK_EQ(ev.time_ns, 5000);
 			/* Tables built while indexing. */
-			const rav_trace_thread *th = rav_trace_thread_by_id(t, 7);
-			CHECK(th && strcmp(th->name, "worker-seven") == 0);
-			const rav_trace_thread *msg = rav_trace_thread_by_id(t, 9);
-			CHECK(msg && msg->kind == RAV_HEAP_MESSAGE && msg->parent == 7);
-			const rav_trace_type *ty = rav_trace_type_by_id(t, 17);
-			CHECK(ty && strcmp(ty->name, "node") == 0 && !ty->field_is_ref[0] && ty->field_is_ref[1]);
+			rav_trace_thread th, msg;
+			CHECK(rav_trace_thread_by_id(t, 7, &th) && strcmp(th.name, "worker-seven") == 0);
+			CHECK(rav_trace_thread_by_id(t, 9, &msg) && msg.kind == RAV_HEAP_MESSAGE && msg.parent == 7);
+			rav_trace_type ty;
+			CHECK(rav_trace_type_by_id(t, 17, &ty) && strcmp(ty.name, "node") == 0 && !ty.field_is_ref[0] &&
+			      ty.field_is_ref[1]);
 			CHECK_EQ(rav_trace_mark_count(t), 2);
 			rav_trace_close(t);
 			tt_mem_free(&m);
@@ -283,24 +283,24 @@ static void test_merge(uint64_t skew, bool exact)
 		size_t take = 1 + rnd() % 200;
 		if (take > n[th] - done[th])
 			take = n[th] - done[th];
-		CHECK(_ravt_writer_add(w, th + 1, buf[th] + done[th], take) == 0);
+		CHECK(ravt_writer_add(w, th + 1, buf[th] + done[th], take) == 0);
 		done[th] += take;
 		if (rnd() % 5 == 0)
-			CHECK(_ravt_writer_flush_thread(w, th + 1) == 0);
+			CHECK(ravt_writer_flush_thread(w, th + 1) == 0);
 	}
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 	rav_trace *t = open_indexed(&m);
 	REQUIRE(t);
 	CHECK_EQ(rav_trace_indexed_events(t), norder);
 
 	uint64_t last_seq = 0, last_per_thread[T + 1] = { 0 };
 	size_t mismatches = 0;
-	rav_trace_cursor cur;
-	_rav_trace_cursor_init(t, 0, &cur);
+	ravt_cursor cur;
+	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 	rav_event ev;
 	size_t i = 0;
-	while (_rav_trace_cursor_next(&cur, &ev)) {
+	while (ravt_cursor_next(&cur, &ev)) {
 		/* Identify the timeline action: data stores carry it, the others
 		 * are known by their thread's progress. */
 		if (ev.kind == RAV_EV_PAGE_ACQUIRE) {
@@ -320,21 +320,21 @@ static void test_merge(uint64_t skew, bool exact)
 		i++;
 	}
 	CHECK(!cur.failed);
-	_rav_trace_cursor_fini(&cur);
+	ravt_cursor_fini(&cur);
 	CHECK_EQ(i, norder);
 	CHECK_EQ(mismatches, 0);
 
 	/* Cursors started anywhere agree with random access. */
 	for (int r = 0; r < 40; r++) {
 		uint64_t from = rnd() % norder;
-		_rav_trace_cursor_init(t, from, &cur);
-		for (int k = 0; k < 300 && _rav_trace_cursor_next(&cur, &ev); k++) {
+		ravt_cursor_init(&cur, ravt_trace_reader(t), from);
+		for (int k = 0; k < 300 && ravt_cursor_next(&cur, &ev); k++) {
 			rav_event ra;
 			CHECK(rav_trace_event_at(t, ev.index, &ra));
 			CHECK(ra.kind == ev.kind && ra.a == ev.a && ra.c == ev.c && ra.thread == ev.thread &&
 			      ra.time_ns == ev.time_ns);
 		}
-		_rav_trace_cursor_fini(&cur);
+		ravt_cursor_fini(&cur);
 	}
 
 	/* Filters against brute force. */
@@ -401,16 +401,16 @@ static void write_small(tt_mem *m, uint16_t major, uint16_t minor, bool unknown_
 		.version_minor = minor, .chunk_bytes = 64,
 	};
 	char err[128];
-	ravt_writer *w = _ravt_writer_new(&p, tt_sink, m, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	REQUIRE(w);
 	for (int i = 0; i < 100; i++) {
 		rav_raw_event e = tt_ev(RAV_EV_ALLOC, 17, 0, tt_addr(1, 1 + (uint32_t)i % 100, 0), 0, 0);
-		CHECK(_ravt_writer_add(w, 1, &e, 1) == 0);
+		CHECK(ravt_writer_add(w, 1, &e, 1) == 0);
 		if (unknown_chunk && i == 50)
-			CHECK(_ravt_writer_raw_chunk(w, 77, 0, "future data!", 12, 0, 0, 0) == 0);
+			CHECK(ravt_writer_raw_chunk(w, 77, 0, "future data!", 12, 0, 0, 0) == 0);
 	}
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 }
 
 static void test_versions(void)
@@ -449,9 +449,9 @@ static void test_truncation(void)
 	ravt_writer *w = tt_writer(&m, 40, false);
 	REQUIRE(w);
 	for (int rep = 0; rep < 4; rep++)
-		CHECK(_ravt_writer_add(w, 3, s.raw, s.nraw) == 0);
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+		CHECK(ravt_writer_add(w, 3, s.raw, s.nraw) == 0);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 	/* Events in the chunks that end at each boundary. */
 	size_t nb = m.nbounds;
 	uint64_t *events_at = calloc(nb, sizeof *events_at);
@@ -523,15 +523,15 @@ static void *pipe_writer(void *arg)
 		.pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .chunk_bytes = 64,
 	};
 	char err[128];
-	ravt_writer *w = _ravt_writer_new(&p, sink_pipe, &job->fd, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, sink_pipe, &job->fd, err, sizeof err);
 	if (w) {
 		for (int rep = 0; rep < 20; rep++) {
-			_ravt_writer_add(w, 4, job->s->raw, job->s->nraw);
-			_ravt_writer_flush_thread(w, 4);
+			ravt_writer_add(w, 4, job->s->raw, job->s->nraw);
+			ravt_writer_flush_thread(w, 4);
 			usleep(2000);
 		}
-		_ravt_writer_finish(w, 0);
-		_ravt_writer_free(w);
+		ravt_writer_finish(w, 0);
+		ravt_writer_free(w);
 	}
 	close(job->fd);
 	return NULL;
@@ -604,16 +604,16 @@ static void test_concurrent_index(void)
 		uint32_t th = 1 + (uint32_t)(i % 3);
 		rav_raw_event e[2] = { tt_ev(RAV_EV_TIME, 0, 0, tsc += 3, 0, 0),
 				       tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(th, 1, 1), 0, (uint64_t)i) };
-		CHECK(_ravt_writer_add(w, th, e, 2) == 0);
+		CHECK(ravt_writer_add(w, th, e, 2) == 0);
 		if (i % 5000 == 0) {
 			rav_raw_event mk[2] = { tt_ev(RAV_EV_MARK, 0, 0, 4, 0, 0) };
 			memset(&mk[1], 0, sizeof mk[1]);
 			memcpy(&mk[1], "tick", 4);
-			CHECK(_ravt_writer_add(w, th, mk, 2) == 0);
+			CHECK(ravt_writer_add(w, th, mk, 2) == 0);
 		}
 	}
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 	rav_trace_error err;
 	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
 	REQUIRE(t);
@@ -629,10 +629,14 @@ static void test_concurrent_index(void)
 			CHECK(rav_trace_event_at(t, i, &ev));
 			CHECK_EQ(ev.index, i);
 		}
-		for (unsigned k = 0; k < rav_trace_mark_count(t); k++)
-			CHECK(strcmp(rav_trace_mark_at(t, k)->text, "tick") == 0);
-		for (unsigned k = 0; k < rav_trace_thread_count(t); k++)
-			CHECK(rav_trace_thread_at(t, k) != NULL);
+		for (unsigned k = 0; k < rav_trace_mark_count(t); k++) {
+			rav_trace_mark mk;
+			CHECK(rav_trace_mark_at(t, k, &mk) && strcmp(mk.text, "tick") == 0);
+		}
+		for (unsigned k = 0; k < rav_trace_thread_count(t); k++) {
+			rav_trace_thread entry;
+			CHECK(rav_trace_thread_at(t, k, &entry));
+		}
 		rav_trace_info info;
 		rav_trace_get_info(t, &info);
 		CHECK(n >= seen);
@@ -665,10 +669,10 @@ static void test_cancel(void)
 		for (int i = 0; i < 4096; i++)
 			e[i] = i % 16 == 0 ? tt_ev(RAV_EV_TIME, 0, 0, tsc += 50, 0, 0)
 					   : tt_ev(RAV_EV_ALLOC, 16, 0, tt_addr(1, 1 + (uint32_t)i % 100, 0), 0, 0);
-		CHECK(_ravt_writer_add(w, 1, e, 4096) == 0);
+		CHECK(ravt_writer_add(w, 1, e, 4096) == 0);
 	}
-	CHECK(_ravt_writer_finish(w, 0) == 0);
-	_ravt_writer_free(w);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
 	rav_trace_error err;
 	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
 	REQUIRE(t);
@@ -690,8 +694,8 @@ static void test_cancel(void)
 int main(void)
 {
 	/* The checksum FORMAT.md specifies (CRC-32C check value). */
-	CHECK_EQ(_ravt_crc32c(0, "123456789", 9), 0xE3069283u);
-	CHECK_EQ(_ravt_crc32c(_ravt_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+	CHECK_EQ(ravt_crc32c(0, "123456789", 9), 0xE3069283u);
+	CHECK_EQ(ravt_crc32c(ravt_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
 	test_every_kind();
 	fprintf(stderr, "every kind: %s\n", tt_failures ? "FAILED" : "ok");
 	test_merge(0, true);

@@ -18,17 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "replay-private.h"
 #include "trace-private.h"
-
-static int failures;
-#define CHECK(c)                                                                               \
-	do {                                                                                   \
-		if (!(c)) {                                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);  \
-			failures++;                                                            \
-		}                                                                              \
-	} while (0)
+#include "trace-test.h"
 
 static pid_t spawn(const char *prog, const char *arg, int fd)
 {
@@ -81,7 +72,7 @@ int main(int argc, char **argv)
 		int64_t n = rav_trace_poll(t, &err);
 		if (n < 0) {
 			fprintf(stderr, "poll: %s\n", err.message);
-			failures++;
+			tt_failures++;
 			break;
 		}
 		polls++;
@@ -104,9 +95,9 @@ int main(int argc, char **argv)
 	uint64_t n = rav_trace_indexed_events(t);
 	CHECK(n > 1000);
 	rav_trace_error re;
-	if (_rav_replay_index_error(t, &re)) {
+	if (ravt_trace_replay_error(t, &re)) {
 		fprintf(stderr, "replay: %s\n", re.message);
-		failures++;
+		tt_failures++;
 	}
 	rav_state *s = rav_state_new(t);
 	CHECK(s && rav_state_seek(s, n, &err) == 0);
@@ -115,8 +106,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "%llu events over %u polls (%u partial indexes)\n", (unsigned long long)n, polls, indexes);
 	rav_trace_close(t);
 	close(fds[0]);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
 	return 0;

@@ -23,7 +23,7 @@ static int save(const char *dir, const char *name, const uint8_t *p, size_t len)
 
 static void add(ravt_writer *w, uint32_t th, rav_raw_event e)
 {
-	_ravt_writer_add(w, th, &e, 1);
+	ravt_writer_add(w, th, &e, 1);
 }
 
 static void add_text(ravt_writer *w, uint32_t th, rav_raw_event e, const char *text)
@@ -33,7 +33,7 @@ static void add_text(ravt_writer *w, uint32_t th, rav_raw_event e, const char *t
 	r[0] = e;
 	size_t len = strlen(text);
 	memcpy(&r[1], text, len);
-	_ravt_writer_add(w, th, r, 1 + (len + 31) / 32);
+	ravt_writer_add(w, th, r, 1 + (len + 31) / 32);
 }
 
 static void workload(ravt_writer *w)
@@ -87,8 +87,8 @@ int main(int argc, char **argv)
 		if (!w)
 			return 1;
 		workload(w);
-		_ravt_writer_finish(w, 0);
-		_ravt_writer_free(w);
+		ravt_writer_finish(w, 0);
+		ravt_writer_free(w);
 		rc |= save(dir, compressed ? "synthetic-zstd.ravtrace" : "synthetic-raw.ravtrace", m.p, m.len);
 		if (!compressed) {
 			rc |= save(dir, "synthetic-truncated.ravtrace", m.p, m.len * 2 / 3);

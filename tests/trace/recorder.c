@@ -14,17 +14,8 @@
 
 #include "rav-record.h"
 #include "ravioli.h"
-#include "replay-private.h"
 #include "trace-private.h"
-
-static int failures;
-#define CHECK(c)                                                                               \
-	do {                                                                                   \
-		if (!(c)) {                                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);  \
-			failures++;                                                            \
-		}                                                                              \
-	} while (0)
+#include "trace-test.h"
 
 #define MESSAGES 40
 #define ITEMS 300
@@ -121,9 +112,9 @@ int main(void)
 	CHECK(strstr(info.program, "recorder") != NULL);
 	CHECK(rav_trace_index(t, NULL, NULL, &e) == 0);
 	rav_trace_error re;
-	if (_rav_replay_index_error(t, &re)) {
+	if (ravt_trace_replay_error(t, &re)) {
 		fprintf(stderr, "replay: %s\n", re.message);
-		failures++;
+		tt_failures++;
 	}
 	uint64_t n = rav_trace_indexed_events(t), kinds[RAV_EV_KIND_COUNT] = { 0 };
 	uint64_t main_allocs = 0;
@@ -142,8 +133,9 @@ int main(void)
 	CHECK(n > 1000);
 	CHECK(marks_seen == 4);
 	CHECK(rav_trace_mark_count(t) == 4);
-	CHECK(strcmp(rav_trace_mark_at(t, 0)->text, "start") == 0);
-	CHECK(strcmp(rav_trace_mark_at(t, 3)->text, "end") == 0);
+	rav_trace_mark mk;
+	CHECK(rav_trace_mark_at(t, 0, &mk) && strcmp(mk.text, "start") == 0);
+	CHECK(rav_trace_mark_at(t, 3, &mk) && strcmp(mk.text, "end") == 0);
 	CHECK(kinds[RAV_EV_MSG_SEND] == MESSAGES);
 	CHECK(kinds[RAV_EV_MSG_RECV] == MESSAGES);
 	CHECK(kinds[RAV_EV_ACCESS] > 0);
@@ -153,15 +145,19 @@ int main(void)
 	 * its first buffer was handed out before the heap existed. */
 	CHECK(main_allocs == ITEMS);
 	CHECK(kinds[RAV_EV_ALLOC] >= stats.allocs);
-	const rav_trace_type *ty = NULL;
+	rav_trace_type ty, found;
+	bool have = false;
 	for (unsigned i = 0; i < rav_trace_type_count(t); i++) {
-		if (strcmp(rav_trace_type_at(t, i)->name, "test_item") == 0)
-			ty = rav_trace_type_at(t, i);
+		if (rav_trace_type_at(t, i, &ty) && strcmp(ty.name, "test_item") == 0) {
+			found = ty;
+			have = true;
+		}
 	}
-	CHECK(ty && ty->id == item && !ty->field_is_ref[0] && ty->field_is_ref[1]);
+	CHECK(have && found.id == item && !found.field_is_ref[0] && found.field_is_ref[1]);
 	unsigned named = 0;
 	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
-		const char *nm = rav_trace_thread_at(t, i)->name;
+		rav_trace_thread entry;
+		const char *nm = rav_trace_thread_at(t, i, &entry) ? entry.name : "";
 		named += strcmp(nm, "main") == 0 || strcmp(nm, "worker-a") == 0 || strcmp(nm, "worker-b") == 0;
 	}
 	CHECK(named == 3);
@@ -173,12 +169,12 @@ int main(void)
 		rav_state_free(s);
 	}
 	rav_trace_close(t);
-	if (failures)
+	if (tt_failures)
 		fprintf(stderr, "trace kept for inspection: %s\n", path);
 	else
 		unlink(path);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
 	return 0;

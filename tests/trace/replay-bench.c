@@ -29,7 +29,7 @@
 
 #include "ravtrace.h"
 #include "replay-gen.h"
-#include "replay-private.h"
+#include "trace-private.h"
 
 static double now(void)
 {
@@ -124,13 +124,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	double t3 = now(), c3 = cpu();
-	if (_rav_replay_index_error(t, &err)) {
+	if (ravt_trace_replay_error(t, &err)) {
 		fprintf(stderr, "replay error while indexing: %s\n", err.message);
 		return 1;
 	}
 	uint64_t n = rav_trace_indexed_events(t);
 	uint64_t kfs, kfb, spacing;
-	_rav_replay_stats(t, &kfs, &kfb, &spacing);
+	ravt_trace_keyframe_stats(t, &kfs, &kfb, &spacing);
 	long rss1 = rss_kb();
 	printf("indexed: %llu events in %.2f s wall, %.2f s CPU (%.1f M events/s of CPU)\n",
 	       (unsigned long long)n, t3 - t2, c3 - c2, (double)n / (c3 - c2) / 1e6);

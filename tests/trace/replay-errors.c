@@ -14,17 +14,8 @@
 
 #include "format.h"
 #include "ravtrace.h"
-#include "replay-private.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
+#include "trace-test.h"
+#include "trace-private.h"
 
 #define BASE 0x7f0000000000ull
 static uint64_t A(uint32_t page, uint32_t cell, uint32_t word)
@@ -56,7 +47,7 @@ int main(void)
 	wp.cmdline = "replay-errors";
 	wp.cmdline_len = strlen(wp.cmdline);
 	char eb[256];
-	ravt_writer *w = _ravt_writer_new(&wp, sink, f, eb, sizeof eb);
+	ravt_writer *w = ravt_writer_new(&wp, sink, f, eb, sizeof eb);
 	if (!w) {
 		fprintf(stderr, "writer: %s\n", eb);
 		return 1;
@@ -75,11 +66,11 @@ int main(void)
 	    {RAV_EV_FREE | (17u << 8), 0, A(3, 1, 0), 0, 0},
 	};
 	size_t n = sizeof ev / sizeof ev[0];
-	if (_ravt_writer_add(w, 1, ev, n) < 0 || _ravt_writer_finish(w, 0) < 0) {
-		fprintf(stderr, "writer: %s\n", _ravt_writer_error(w));
+	if (ravt_writer_add(w, 1, ev, n) < 0 || ravt_writer_finish(w, 0) < 0) {
+		fprintf(stderr, "writer: %s\n", ravt_writer_error(w));
 		return 1;
 	}
-	_ravt_writer_free(w);
+	ravt_writer_free(w);
 	fclose(f);
 
 	rav_trace_error err;
@@ -104,7 +95,7 @@ int main(void)
 	snprintf(want, sizeof want, "event %llu", (unsigned long long)bad);
 
 	rav_trace_error ierr;
-	CHECK(_rav_replay_index_error(t, &ierr));
+	CHECK(ravt_trace_replay_error(t, &ierr));
 	CHECK(ierr.code == RAV_TRACE_EREPLAY);
 	CHECK(strstr(ierr.message, want) != NULL);
 	CHECK(strstr(ierr.message, "page 3 cell 2, which is live") != NULL);
@@ -126,8 +117,8 @@ int main(void)
 	rav_state_free(s);
 	rav_state_free(s2);
 	rav_trace_close(t);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
 	printf("replay-errors: the inconsistent event %llu is reported: %s\n", (unsigned long long)bad,

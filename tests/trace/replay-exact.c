@@ -30,9 +30,8 @@
 
 #include "ravioli.h"
 #include "ravtrace.h"
-#include "replay-private.h"
-
-static int failures;
+#include "trace-test.h"
+#include "trace-private.h"
 
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void failf(const char *fmt, ...)
@@ -42,7 +41,7 @@ static void failf(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	failures++;
+	tt_failures++;
 }
 
 #define NROOTS 400
@@ -154,7 +153,7 @@ static void take_view(rav_heap *h, view *v)
 
 static void compare(int cp, const view *v, const rav_state *s)
 {
-	int before = failures;
+	int before = tt_failures;
 	/* the heap's data pages in list order, its root pages as a set */
 	rav_state_heap sh;
 	bool found = false;
@@ -220,7 +219,7 @@ static void compare(int cp, const view *v, const rav_state *s)
 				      cp, v->pages[i].page, c, rc.state);
 		}
 	}
-	for (size_t i = 0; i < v->ncells && failures - before < 10; i++) {
+	for (size_t i = 0; i < v->ncells && tt_failures - before < 10; i++) {
 		const vcell *e = &v->cells[i];
 		rav_state_cell rc;
 		rav_state_cell_at(s, e->page, e->slot, &rc);
@@ -622,14 +621,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "index: %s\n", err.message);
 		return 1;
 	}
-	if (_rav_replay_index_error(t, &err))
+	if (ravt_trace_replay_error(t, &err))
 		failf("the trace does not replay: %s", err.message);
 	rav_state *s = rav_state_new(t);
 	uint64_t nevents = rav_trace_indexed_events(t);
 	size_t compared = 0;
 	unsigned seen = 0;
-	for (unsigned i = 0; i < rav_trace_mark_count(t) && failures < 20; i++) {
-		const rav_trace_mark *mk = rav_trace_mark_at(t, i);
+	for (unsigned i = 0; i < rav_trace_mark_count(t) && tt_failures < 20; i++) {
+		rav_trace_mark mark;
+		const rav_trace_mark *mk = rav_trace_mark_at(t, i, &mark) ? &mark : NULL;
 		unsigned n;
 		if (!mk || sscanf(mk->text, "checkpoint %u", &n) != 1 || n >= cp)
 			continue;
@@ -645,7 +645,7 @@ int main(int argc, char **argv)
 		}
 		seen++;
 	}
-	if (seen != cp && failures == 0)
+	if (seen != cp && tt_failures == 0)
 		failf("found %u of %u checkpoint marks in the trace", seen, cp);
 	for (unsigned i = 0; i < cp; i++)
 		for (unsigned v = 0; v < nviews[i]; v++) {
@@ -658,8 +658,8 @@ int main(int argc, char **argv)
 	rav_trace_close(t);
 	if (compared == 0)
 		failf("no cell was compared");
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d failure(s)\n", tt_failures);
 		return 1;
 	}
 	printf("replay-exact: %u operations, %u message rounds with a second thread, %llu events, %u "

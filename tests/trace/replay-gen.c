@@ -76,8 +76,8 @@ static void emit_raw(gen *g, gheap *h, const rav_raw_event *e, size_t n)
 {
 	if (g->failed)
 		return;
-	if (_ravt_writer_add(g->w, h->id, e, n) < 0) {
-		fprintf(stderr, "gen: encoder: %s\n", _ravt_writer_error(g->w));
+	if (ravt_writer_add(g->w, h->id, e, n) < 0) {
+		fprintf(stderr, "gen: encoder: %s\n", ravt_writer_error(g->w));
 		g->failed = true;
 	}
 	g->written++;
@@ -253,7 +253,7 @@ int gen_trace(const gen_params *p, uint64_t *written)
 	wp.cmdline_len = strlen(wp.cmdline);
 	wp.flags = p->access ? RAVT_HF_ACCESS : 0;
 	char eb[256];
-	g.w = _ravt_writer_new(&wp, sink, g.f, eb, sizeof eb);
+	g.w = ravt_writer_new(&wp, sink, g.f, eb, sizeof eb);
 	if (!g.w) {
 		fprintf(stderr, "gen: %s\n", eb);
 		fclose(g.f);
@@ -266,8 +266,9 @@ int gen_trace(const gen_params *p, uint64_t *written)
 		gheap *h = &heaps[i];
 		h->id = i + 1;
 		h->root_next = GCPP;
+		/* as the engine does: both ordering events, numbered */
+		emit_sync(&g, h, RAV_EV_THREAD_START, 0, h->id, 1000 + i, 0);
 		emit_sync(&g, h, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, h->id, 0, 0);
-		emit(&g, h, RAV_EV_THREAD_START, 0, h->id, 1000 + i, 0, 0);
 		rav_raw_event td[2];
 		memset(td, 0, sizeof td);
 		td[0].kind = RAV_EV_TYPE_DEF | (TYPE_NODE << 8);
@@ -293,11 +294,11 @@ int gen_trace(const gen_params *p, uint64_t *written)
 			emit(&g, h, RAV_EV_ACCESS, 1, 0, 0x1000, 8, 0);
 	}
 	int rc = 0;
-	if (g.failed || _ravt_writer_finish(g.w, 0) < 0) {
-		fprintf(stderr, "gen: %s\n", _ravt_writer_error(g.w));
+	if (g.failed || ravt_writer_finish(g.w, 0) < 0) {
+		fprintf(stderr, "gen: %s\n", ravt_writer_error(g.w));
 		rc = -1;
 	}
-	_ravt_writer_free(g.w);
+	ravt_writer_free(g.w);
 	if (fclose(g.f) != 0)
 		rc = -1;
 	for (unsigned i = 0; i < 2; i++) {

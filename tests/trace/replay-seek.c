@@ -17,17 +17,8 @@
 #include "rav-record.h"
 #include "ravtrace.h"
 #include "replay-gen.h"
-#include "replay-private.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
+#include "trace-test.h"
+#include "trace-private.h"
 
 /* First difference between two states, or 0 if equal. */
 static int compare(const rav_state *a, const rav_state *b, char *why, size_t len)
@@ -107,13 +98,13 @@ static int run(const char *path, const char *budget_mb)
 		fprintf(stderr, "index: %s\n", err.message);
 		return 1;
 	}
-	if (_rav_replay_index_error(t, &err)) {
+	if (ravt_trace_replay_error(t, &err)) {
 		fprintf(stderr, "replay error while indexing: %s\n", err.message);
 		return 1;
 	}
 	uint64_t n = rav_trace_indexed_events(t);
 	uint64_t kfs;
-	_rav_replay_stats(t, &kfs, NULL, NULL);
+	ravt_trace_keyframe_stats(t, &kfs, NULL, NULL);
 	CHECK(kfs >= 2);
 	CHECK(budget_mb == NULL || kfs < n / (1u << 18));
 
@@ -140,7 +131,7 @@ static int run(const char *path, const char *budget_mb)
 				cps[j] = x;
 			}
 	rav_state_totals *tot_at = calloc(NCP, sizeof *tot_at);
-	for (int i = 0; i < NCP && !failures; i++) {
+	for (int i = 0; i < NCP && !tt_failures; i++) {
 		rav_event ev;
 		while (rav_state_position(stepper) < cps[i])
 			if (!rav_state_step(stepper, &ev, &err)) {
@@ -159,7 +150,7 @@ static int run(const char *path, const char *budget_mb)
 		if (compare(stepper, seeker, why, sizeof why)) {
 			fprintf(stderr, "at event %llu, seek and step disagree: %s\n",
 			        (unsigned long long)cps[i], why);
-			failures++;
+			tt_failures++;
 		}
 		/* step back = seek(pos - 1), then forward again */
 		if (cps[i] > 0) {
@@ -168,7 +159,7 @@ static int run(const char *path, const char *budget_mb)
 			if (compare(stepper, seeker, why, sizeof why)) {
 				fprintf(stderr, "at event %llu, step back and forward: %s\n",
 				        (unsigned long long)cps[i], why);
-				failures++;
+				tt_failures++;
 			}
 		}
 	}
@@ -286,8 +277,8 @@ int main(void)
 	unlink(path);
 	if (rc)
 		return rc;
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
 	printf("replay-seek: all checks passed\n");

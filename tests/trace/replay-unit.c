@@ -1,6 +1,6 @@
 /* replay-unit.c - the replay model on hand-built event sequences.
  *
- * Events go through _rav_state_apply (the same validation the indexer uses)
+ * Events go through ravt_state_apply (the same validation the indexer uses)
  * on a detached state, then the public rav_state_* queries are checked.
  * Error cases check that an event inconsistent with the model is refused
  * with RAV_TRACE_EREPLAY and a message naming the event index.
@@ -12,26 +12,8 @@
 
 #include "rav-record.h"
 #include "ravtrace.h"
-#include "replay-private.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
-#define CHECK_EQ(a, b)                                                                                       \
-	do {                                                                                                 \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);               \
-		if (_a != _b) {                                                                              \
-			fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, #a,  \
-			        _a, #b, _b);                                                                 \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
+#include "trace-test.h"
+#include "replay.h"
 
 #define PAGE 4096u
 #define CPP 128u
@@ -59,9 +41,9 @@ static rav_event E(unsigned kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t
 static void ok(rav_state *s, rav_event e, int line)
 {
 	rav_trace_error err;
-	if (_rav_state_apply(s, &e, &err) != 0) {
+	if (ravt_state_apply(s, &e, &err) != 0) {
 		fprintf(stderr, "%s:%d: event refused: %s\n", __FILE__, line, err.message);
-		failures++;
+		tt_failures++;
 	}
 }
 #define OK(s, ...) ok((s), E(__VA_ARGS__), __LINE__)
@@ -71,9 +53,9 @@ static void bad(rav_state *s, rav_event e, const char *needle, int line)
 {
 	rav_trace_error err;
 	uint64_t pos = rav_state_position(s);
-	if (_rav_state_apply(s, &e, &err) == 0) {
+	if (ravt_state_apply(s, &e, &err) == 0) {
 		fprintf(stderr, "%s:%d: inconsistent event accepted\n", __FILE__, line);
-		failures++;
+		tt_failures++;
 		return;
 	}
 	char want[64];
@@ -81,14 +63,14 @@ static void bad(rav_state *s, rav_event e, const char *needle, int line)
 	if (err.code != RAV_TRACE_EREPLAY || !strstr(err.message, want) || !strstr(err.message, needle)) {
 		fprintf(stderr, "%s:%d: wrong error (code %d): %s (wanted \"%s\" and \"%s\")\n", __FILE__,
 		        line, err.code, err.message, want, needle);
-		failures++;
+		tt_failures++;
 	}
 }
 #define BAD(s, needle, ...) bad((s), E(__VA_ARGS__), (needle), __LINE__)
 
 static rav_state *fresh(void)
 {
-	rav_state *s = _rav_state_new_detached(PAGE, 32, 8);
+	rav_state *s = ravt_state_new_detached(PAGE, 32, 8);
 	if (!s) {
 		fprintf(stderr, "cannot create a detached state\n");
 		exit(1);
@@ -334,7 +316,7 @@ static void test_errors(void)
 	/* once failed, the state refuses everything */
 	rav_trace_error err;
 	rav_event e = E(RAV_EV_HEAP_END, 0, 1, 0, 0, 0);
-	CHECK(_rav_state_apply(s, &e, &err) != 0);
+	CHECK(ravt_state_apply(s, &e, &err) != 0);
 	rav_state_free(s);
 
 	s = fresh();
@@ -417,8 +399,8 @@ int main(void)
 	test_reference_ravioli();
 	test_pages_and_messages();
 	test_errors();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (tt_failures) {
+		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
 	printf("replay-unit: all checks passed\n");

@@ -1,7 +1,9 @@
-/* trace-test.h - small helpers shared by the format/reader/recorder tests:
- * check macros that report file and line, and a writer that collects a
- * synthetic trace in memory (the encoder is fed raw engine records exactly
- * as the recorder feeds it, without the engine). */
+/* trace-test.h - the harness every test of the trace layer shares: check
+ * macros that report file and line and count failures (a test goes on
+ * after a failed check and exits 1 at the end), and a writer that collects
+ * a synthetic trace in memory (the encoder is fed raw engine records
+ * exactly as the recorder feeds it, without the engine).  The engine's
+ * tests have theirs in tests/engine/rav-test.h. */
 #ifndef TRACE_TEST_H
 #define TRACE_TEST_H
 
@@ -57,7 +59,7 @@ typedef struct tt_mem {
 	size_t nbounds, bcap;
 } tt_mem;
 
-static int tt_sink(const void *data, size_t len, void *user)
+static inline int tt_sink(const void *data, size_t len, void *user)
 {
 	tt_mem *m = user;
 	if (m->len + len > m->cap) {
@@ -106,7 +108,7 @@ static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_co
 		.no_compress = no_compress,
 	};
 	char err[256];
-	ravt_writer *w = _ravt_writer_new(&p, tt_sink, m, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	if (!w)
 		fprintf(stderr, "writer: %s\n", err);
 	return w;

@@ -1,6 +1,6 @@
-/* attach.c - `ravtrace list` and `ravtrace attach`: the running programs of
- * this user that can be attached to, and a recording (or live counters) of
- * one of them.  Thin clients of libravtrace's live API (ravtrace.h).
+/* cmd-attach.c - `ravtrace attach`: record a running program, or show its
+ * live counters, without stopping it (a thin client of libravtrace's live
+ * API, ravtrace.h).  Detaching leaves the program as it was.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,129 +15,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli-attach.h"
-#include "ravtrace.h"
+#include "cli.h"
 
-enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2 };
-
-static void usage(const char *prog, const char *sub, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
-static void usage(const char *prog, const char *sub, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s %s: ", prog, sub);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '%s %s --help' for more information.\n", prog, sub);
-	exit(EXIT_USAGE);
-}
+static const char *const help =
+	"usage: ravtrace attach PID -o FILE [--seconds N] [--lossless] [--queue KIB] [--access]\n"
+	"       ravtrace attach PID --stats [-o FILE]\n"
+	"\n"
+	"Attach to a running program (see 'ravtrace list') without stopping it.\n"
+	"\n"
+	"  -o, --output FILE  record into FILE: a snapshot of every heap, then every event;\n"
+	"                     the file opens in ravscope and ravtrace like any trace\n"
+	"      --seconds N    detach after N seconds (default: until Ctrl-C or the program ends)\n"
+	"      --stats        print live counters every second (events/s, allocations, frees,\n"
+	"                     moves, fix-ups, hand-offs, pages, live cells, lost events); alone\n"
+	"                     it records nothing\n"
+	"      --lossless     make the program wait for this client instead of losing events\n"
+	"                     when it falls behind (the program then runs at the client's pace)\n"
+	"      --queue KIB    memory the program may use for events waiting for this client\n"
+	"                     (default: the program's, 32 MiB unless RAVIOLI_LISTEN_QUEUE_KIB says)\n"
+	"      --access       also record the engine's loads and stores (contention model)\n"
+	"      --quiet        no progress messages\n"
+	"  -h, --help         this help\n"
+	"\n"
+	"Detaching leaves the program running as before.  When the client falls behind, the\n"
+	"program drops events, counts them and resynchronises with a fresh snapshot; the\n"
+	"summary says how many were lost and when.  Exit status: 0 when the session ended\n"
+	"(detached, or the program ended: the summary says how), 1 when attaching failed or\n"
+	"the stream was damaged, 2 usage error.\n";
 
 static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void human_duration(char *buf, size_t cap, double s)
-{
-	if (s < 60)
-		snprintf(buf, cap, "%.0fs", s);
-	else if (s < 3600)
-		snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
-	else if (s < 86400)
-		snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)s / 60 % 60);
-	else
-		snprintf(buf, cap, "%dd%02dh", (int)(s / 86400), (int)s / 3600 % 24);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-int _ravtrace_cmd_list(const char *prog, int argc, char **argv)
-{
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
-	bool json = false;
-	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'h') {
-			printf("Usage: %s list [--json]\n\n"
-			       "Running programs of this user that can be attached to (linked with libravioli's\n"
-			       "recorder): PID, user, thread heaps, live cells, uptime, who is attached, command.\n"
-			       "Sockets left behind by programs that ended are removed.\n",
-			       prog);
-			return EXIT_OK;
-		} else
-			usage(prog, "list", "unknown option");
-	}
-	if (optind < argc)
-		usage(prog, "list", "unexpected argument '%s'", argv[optind]);
-	rav_live_program *v;
-	size_t n;
-	unsigned removed;
-	rav_trace_error err;
-	if (rav_live_list(&v, &n, &removed, &err) != 0) {
-		fprintf(stderr, "%s list: %s\n", prog, err.message);
-		return EXIT_BAD;
-	}
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	double now = (double)rt.tv_sec + (double)rt.tv_nsec * 1e-9;
-	if (json) {
-		printf("[");
-		for (size_t i = 0; i < n; i++) {
-			printf("%s\n  {\"pid\": %d, \"uid\": %u, \"threads\": %u, \"live_cells\": %" PRIu64
-			       ", \"pool_pages\": %" PRIu64 ", \"uptime_s\": %.1f, \"attached_by\": %d, "
-			       "\"records_to_file\": %s, \"command\": ",
-			       i ? "," : "", v[i].pid, v[i].uid, v[i].threads, v[i].live_cells, v[i].pool_pages,
-			       v[i].start_ns ? now - (double)v[i].start_ns * 1e-9 : 0.0, v[i].attached_by,
-			       v[i].records_to_file ? "true" : "false");
-			json_str(stdout, v[i].command);
-			printf("}");
-		}
-		printf("%s]\n", n ? "\n" : "");
-	} else if (n == 0) {
-		printf("No program of this user is listening for attach.\n"
-		       "Programs linked with libravioli's recorder (meson: ravioli_dep) listen unless run with\n"
-		       "RAVIOLI_LISTEN=0; RAVIOLI_LISTEN=1 makes one say why it cannot.\n");
-	} else {
-		printf("%7s  %-10s %5s %12s %8s  %-9s %s\n", "PID", "USER", "HEAPS", "LIVE CELLS", "UPTIME", "ATTACHED",
-		       "COMMAND");
-		for (size_t i = 0; i < n; i++) {
-			struct passwd *pw = getpwuid(v[i].uid);
-			char user[32], up[32], att[32];
-			snprintf(user, sizeof user, "%s", pw ? pw->pw_name : "?");
-			human_duration(up, sizeof up, v[i].start_ns ? now - (double)v[i].start_ns * 1e-9 : 0);
-			if (v[i].records_to_file)
-				snprintf(att, sizeof att, "(records)");
-			else if (v[i].attached_by)
-				snprintf(att, sizeof att, "by %d", v[i].attached_by);
-			else
-				snprintf(att, sizeof att, "-");
-			printf("%7d  %-10s %5u %12" PRIu64 " %8s  %-9s %s\n", v[i].pid, user, v[i].threads, v[i].live_cells,
-			       up, att, v[i].command);
-		}
-	}
-	if (removed && !json)
-		printf("(removed %u socket%s left by programs that ended)\n", removed, removed == 1 ? "" : "s");
-	free(v);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_BAD;
 }
 
 static volatile sig_atomic_t interrupted;
@@ -175,8 +85,9 @@ static void print_stats_header(void)
 		"MOVES/S", "FIXUPS/S", "HANDOFFS/S", "PAGES", "LIVE CELLS", "LOST");
 }
 
-int _ravtrace_cmd_attach(const char *prog, int argc, char **argv)
+static int run(int argc, char **argv)
 {
+	const char *prog = cli_prog;
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' }, { "seconds", required_argument, NULL, 's' },
 		{ "stats", no_argument, NULL, 'S' },         { "lossless", no_argument, NULL, 'L' },
@@ -199,7 +110,7 @@ int _ravtrace_cmd_attach(const char *prog, int argc, char **argv)
 		case 's':
 			seconds = strtod(optarg, &end);
 			if (*end || !(seconds > 0) || seconds > 1e7)
-				usage(prog, "attach", "--seconds needs a positive number, not '%s'", optarg);
+				cli_usage_error("--seconds needs a positive number, not '%s'", optarg);
 			break;
 		case 'S':
 			stats = true;
@@ -216,44 +127,27 @@ int _ravtrace_cmd_attach(const char *prog, int argc, char **argv)
 		case 'q': {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (*end || v < 256 || v > (4ul << 20))
-				usage(prog, "attach", "--queue needs KiB between 256 and 4194304, not '%s'", optarg);
+				cli_usage_error("--queue needs KiB between 256 and 4194304, not '%s'", optarg);
 			lo.queue_kib = (uint32_t)v;
 			break;
 		}
 		case 'h':
-			printf("Usage: %s attach PID -o FILE [--seconds N] [--lossless] [--queue KIB] [--access]\n"
-			       "       %s attach PID --stats [-o FILE]\n\n"
-			       "Attach to a running program (see '%s list') without stopping it:\n"
-			       "  -o FILE       record into FILE: a snapshot of every heap, then every event; the\n"
-			       "                file opens in ravscope and ravtrace like any trace\n"
-			       "  --seconds N   detach after N seconds (default: until Ctrl-C or the program ends)\n"
-			       "  --stats       print live counters every second (events/s, frees, moves, pages,\n"
-			       "                lost events); alone it records nothing\n"
-			       "  --lossless    make the program wait for this client instead of losing events when\n"
-			       "                it falls behind (the program then runs at the client's pace)\n"
-			       "  --queue KIB   memory the program may use for events waiting for this client\n"
-			       "                (default: the program's, 16 MiB unless RAVIOLI_LISTEN_QUEUE_KIB says)\n"
-			       "  --access      also record the engine's loads and stores (contention model)\n"
-			       "  --quiet       no progress messages\n\n"
-			       "Detaching leaves the program running as before.  When the client falls behind, the\n"
-			       "program drops events, counts them and resynchronises with a fresh snapshot; the\n"
-			       "summary says how many were lost and when.\n",
-			       prog, prog, prog);
-			return EXIT_OK;
+			fputs(help, stdout);
+			return cli_finish_output(stdout, "the help");
 		default:
-			usage(prog, "attach", "unknown option");
+			cli_usage_error("unknown option");
 		}
 	}
 	if (optind >= argc)
-		usage(prog, "attach", "which process? (a PID from '%s list')", prog);
+		cli_usage_error("which process? (a PID from '%s list')", prog);
 	char *end;
 	long pid = strtol(argv[optind], &end, 10);
 	if (*end || pid <= 0 || pid > 0x7fffffff)
-		usage(prog, "attach", "'%s' is not a process id", argv[optind]);
+		cli_usage_error("'%s' is not a process id", argv[optind]);
 	if (optind + 1 < argc)
-		usage(prog, "attach", "unexpected argument '%s'", argv[optind + 1]);
+		cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
 	if (!out && !stats)
-		usage(prog, "attach", "say where to record (-o FILE) or ask for --stats");
+		cli_usage_error("say where to record (-o FILE) or ask for --stats");
 	if (stats) {
 		lo.stats_ms = 1000;
 		lo.stats_only = out == NULL;
@@ -356,3 +250,6 @@ int _ravtrace_cmd_attach(const char *prog, int argc, char **argv)
 	rav_live_close(s);
 	return rc;
 }
+
+const cli_command cli_cmd_attach = {"attach", "record a running program (-o FILE) or show its live counters (--stats)",
+                                    help, run};

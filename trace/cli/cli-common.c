@@ -1,0 +1,264 @@
+/* cli-common.c - what every ravtrace subcommand needs: error reporting
+ * with the tool's exit codes, option parsing, opening a trace.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_prog = "ravtrace";
+const char *cli_subcmd = NULL;
+
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s%s%s: ", cli_prog, cli_subcmd ? " " : "", cli_subcmd ? cli_subcmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s%s%s --help' for more information.\n", cli_prog, cli_subcmd ? " " : "",
+	        cli_subcmd ? cli_subcmd : "");
+	exit(EXIT_USAGE);
+}
+
+void cli_trace_error(const char *path, const rav_trace_error *err)
+{
+	fprintf(stderr, "%s: %s: %s", cli_prog, path, err->message[0] ? err->message : "unreadable trace");
+	if (err->chunk >= 0)
+		fprintf(stderr, " (chunk %" PRId64 ", offset %" PRIu64 ")", err->chunk, err->offset);
+	else if (err->offset)
+		fprintf(stderr, " (offset %" PRIu64 ")", err->offset);
+	fputc('\n', stderr);
+	exit(EXIT_BAD);
+}
+
+int cli_finish_output(FILE *out, const char *what)
+{
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", cli_prog, what, strerror(errno));
+		return EXIT_BAD;
+	}
+	return EXIT_OK;
+}
+
+static uint64_t parse_u64(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		cli_usage_error("%s needs a whole number, not '%s'", opt, s ? s : "");
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*end || errno)
+		cli_usage_error("%s needs a whole number, not '%s'", opt, s);
+	return v;
+}
+
+void cli_open_trace(cli_trace *o, const char *path, bool quiet_truncation)
+{
+	rav_trace_error err;
+	memset(&err, 0, sizeof err);
+	o->path = path;
+	o->t = rav_trace_open(path, &err);
+	if (!o->t)
+		cli_trace_error(path, &err);
+	if (rav_trace_index(o->t, NULL, NULL, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
+		cli_trace_error(path, &err);
+	rav_trace_get_info(o->t, &o->info);
+	if (o->info.truncated && !quiet_truncation)
+		fprintf(stderr,
+		        "%s: warning: %s is truncated (the recording program stopped early?): using the "
+		        "first %" PRIu64 " of %" PRIu64 " bytes\n",
+		        cli_prog, path, o->info.recovered_bytes, o->info.file_size);
+}
+
+void *cli_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+	if (!p) {
+		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		exit(EXIT_BAD);
+	}
+	return p;
+}
+
+static uint64_t parse_kinds(const char *list)
+{
+	uint64_t mask = 0;
+	char *copy = strdup(list);
+	if (!copy) {
+		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		exit(EXIT_BAD);
+	}
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = rav_event_kind_from_name(tok);
+		if (k < 0 || k >= 64)
+			cli_usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')",
+			                tok); /* exits */
+		mask |= (uint64_t)1 << k;
+	}
+	free(copy);
+	if (!mask)
+		cli_usage_error("--kind needs at least one kind name");
+	return mask;
+}
+
+static rav_loc parse_cell(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long page = strtoul(s, &end, 10);
+	if (end == s || (*end != '.' && *end != ':') || errno) /* ravscope --select writes PAGE:CELL */
+		cli_usage_error("--cell needs PAGE.CELL (e.g. 3.17), not '%s'", s);
+	const char *c = end + 1;
+	unsigned long cell = strtoul(c, &end, 10);
+	if (end == c || *end || errno || page > UINT32_MAX || cell > 0x3fff)
+		cli_usage_error("--cell needs PAGE.CELL (e.g. 3.17), not '%s'", s);
+	if (page == 0 && cell == 0)
+		cli_usage_error("--cell 0.0 names no cell (page 0, header): pick a real cell");
+	return rav_loc_make((uint32_t)page, (uint32_t)cell, 0);
+}
+
+/* getopt_long over a subcommand's arguments; returns the FILE operand. */
+enum {
+	OPT_JSON = 256,
+	OPT_KIND,
+	OPT_THREAD,
+	OPT_FROM,
+	OPT_TO,
+	OPT_CELL,
+	OPT_LIMIT,
+	OPT_LIST_KINDS,
+	OPT_TOP,
+	OPT_LINE,
+	OPT_BINS,
+	OPT_FORMAT,
+	OPT_COUNTERS
+};
+
+/* Is `word` one of the space-separated words of `list`? */
+static bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+const char *cli_parse_opts(int argc, char **argv, const char *help, const char *allowed, cli_opts *o)
+{
+	static const struct option all[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"kind", required_argument, NULL, OPT_KIND},
+	    {"thread", required_argument, NULL, OPT_THREAD},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {"cell", required_argument, NULL, OPT_CELL},
+	    {"limit", required_argument, NULL, OPT_LIMIT},
+	    {"list-kinds", no_argument, NULL, OPT_LIST_KINDS},
+	    {"top", required_argument, NULL, OPT_TOP},
+	    {"line-size", required_argument, NULL, OPT_LINE},
+	    {"bins", required_argument, NULL, OPT_BINS},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"output", required_argument, NULL, 'o'},
+	    {"counters", required_argument, NULL, OPT_COUNTERS},
+	    {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof *o);
+	o->thread = -1;
+	o->top = 10;
+	o->line_size = 64;
+	o->bins = 8;
+	o->counters = 200;
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":ho:", all, NULL)) != -1) {
+		const char *name = NULL;
+		for (const struct option *p = all; p->name; p++)
+			if (p->val == c)
+				name = p->name;
+		if (c != 'h' && c != '?' && c != ':' && name && !word_in(allowed, name))
+			cli_usage_error("--%s does not apply to this command", name);
+		switch (c) {
+		case 'h':
+			fputs(help, stdout);
+			exit(cli_finish_output(stdout, "the help"));
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_KIND:
+			o->kinds = parse_kinds(optarg);
+			break;
+		case OPT_THREAD: {
+			uint64_t v = parse_u64("--thread", optarg);
+			if (v > UINT32_MAX)
+				cli_usage_error("--thread: no heap has id %" PRIu64, v);
+			o->thread = (int64_t)v;
+			break;
+		}
+		case OPT_FROM:
+			o->from = parse_u64("--from", optarg);
+			break;
+		case OPT_TO:
+			o->to = parse_u64("--to", optarg);
+			if (o->to == 0)
+				cli_usage_error("--to=0 selects nothing (the range is [from, to))");
+			break;
+		case OPT_CELL:
+			o->cell = parse_cell(optarg);
+			break;
+		case OPT_LIMIT:
+			o->limit = parse_u64("--limit", optarg);
+			break;
+		case OPT_LIST_KINDS:
+			o->list_kinds = true;
+			break;
+		case OPT_TOP:
+			o->top = parse_u64("--top", optarg);
+			break;
+		case OPT_LINE:
+			o->line_size = parse_u64("--line-size", optarg);
+			if (o->line_size < 8 || o->line_size > 4096 || (o->line_size & (o->line_size - 1)))
+				cli_usage_error(
+				    "--line-size must be a power of two from 8 to 4096, not %" PRIu64,
+				    o->line_size);
+			break;
+		case OPT_BINS:
+			o->bins = parse_u64("--bins", optarg);
+			if (o->bins < 1 || o->bins > 1000)
+				cli_usage_error("--bins must be from 1 to 1000");
+			break;
+		case OPT_COUNTERS:
+			o->counters = parse_u64("--counters", optarg);
+			if (o->counters > 100000)
+				cli_usage_error("--counters must be at most 100000");
+			break;
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case ':':
+			cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			cli_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (o->list_kinds)
+		return NULL;
+	if (optind >= argc)
+		cli_usage_error("no trace file given");
+	if (optind + 1 < argc)
+		cli_usage_error("one trace file at a time (got '%s' and '%s')", argv[optind],
+		                argv[optind + 1]);
+	if (o->to && o->from >= o->to)
+		cli_usage_error("--from=%" PRIu64 " is not before --to=%" PRIu64, o->from, o->to);
+	return argv[optind];
+}

@@ -1,0 +1,262 @@
+/* cli-format.c - how ravtrace writes events, places and names: one
+ * wording for every subcommand, so `dump` and `export` say the same.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Heap id 0 is no heap: events recorded before the recording thread had
+ * one (type definitions when recording starts). */
+const char *cli_thread_name(const rav_trace *t, uint32_t id, char *buf, size_t len)
+{
+	rav_trace_thread th;
+	if (rav_trace_thread_by_id(t, id, &th) && th.name[0]) {
+		snprintf(buf, len, "%s", th.name);
+		return buf;
+	}
+	return id == 0 ? "(process)" : NULL;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word)
+{
+	if (l == RAV_LOC_NONE)
+		snprintf(buf, len, "-");
+	else if (l & RAV_LOC_EXTERNAL)
+		snprintf(buf, len, "ext:0x%" PRIx64, l & ~RAV_LOC_EXTERNAL);
+	else if (with_word)
+		snprintf(buf, len, "%u.%u.%u", rav_loc_page(l), rav_loc_cell(l), rav_loc_word(l));
+	else
+		snprintf(buf, len, "%u.%u", rav_loc_page(l), rav_loc_cell(l));
+	return buf;
+}
+
+static const char *heap_kind_name(unsigned k)
+{
+	return k == RAV_HEAP_THREAD ? "thread" : k == RAV_HEAP_MESSAGE ? "message" : "unknown";
+}
+
+static const char *page_kind_name(unsigned k)
+{
+	return k == RAV_PAGE_HEAP     ? "heap"
+	       : k == RAV_PAGE_BUFFER ? "buffer"
+	       : k == RAV_PAGE_ROOT   ? "root"
+	                              : "unknown";
+}
+
+const char *cli_compact_reason(unsigned reason)
+{
+	switch (reason) {
+	case RAV_COMPACT_FREE:
+		return "free";
+	case RAV_COMPACT_ARRIVAL:
+		return "arrival";
+	case RAV_COMPACT_DEFERRED:
+		return "deferred";
+	case RAV_COMPACT_COLLECT:
+		return "collect";
+	default:
+		return "unknown";
+	}
+}
+
+const char *cli_kind_name(unsigned k)
+{
+	const char *n = rav_event_kind_name(k);
+	return n ? n : "unknown";
+}
+
+void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev)
+{
+	char b1[48], b2[48], b3[48];
+	const char *tname;
+	switch (ev->kind) {
+	case RAV_EV_TIME:
+		fprintf(out, "tsc=%" PRIu64 " hz=%" PRIu64, ev->a, ev->b);
+		break;
+	case RAV_EV_THREAD_START:
+		fprintf(out, "heap=%u tid=%" PRIu64, ev->x, ev->a);
+		break;
+	case RAV_EV_THREAD_NAME:
+		fprintf(out, "heap=%u name=", ev->x);
+		cli_json_string(out, ev->text);
+		break;
+	case RAV_EV_THREAD_END:
+		fprintf(out, "heap=%u", ev->x);
+		break;
+	case RAV_EV_HEAP_NEW:
+		fprintf(out, "heap=%u kind=%s creator=%" PRIu64 " seq=%" PRIu64, ev->x,
+		        heap_kind_name(ev->aux), ev->a, ev->c);
+		break;
+	case RAV_EV_HEAP_END:
+		fprintf(out, "heap=%u seq=%" PRIu64, ev->x, ev->c);
+		break;
+	case RAV_EV_TYPE_DEF:
+		fprintf(out, "type=%u fields=%s,%s name=", ev->aux, (ev->x & 1) ? "ref" : "data",
+		        (ev->x & 2) ? "ref" : "data");
+		cli_json_string(out, ev->text);
+		break;
+	case RAV_EV_PAGE_ACQUIRE:
+		fprintf(out, "page=%" PRIu64 " heap=%u kind=%s seq=%" PRIu64, ev->a, ev->x,
+		        page_kind_name(ev->aux), ev->c);
+		break;
+	case RAV_EV_PAGE_RELEASE:
+		fprintf(out, "page=%" PRIu64 " heap=%u seq=%" PRIu64, ev->a, ev->x, ev->c);
+		break;
+	case RAV_EV_PAGE_HANDOFF:
+		fprintf(out, "page=%" PRIu64 " from=%" PRIu64 " to=%u seq=%" PRIu64, ev->a, ev->b, ev->x,
+		        ev->c);
+		break;
+	case RAV_EV_ALLOC:
+	case RAV_EV_FREE:
+		tname = rav_trace_type_name(t, (uint16_t)ev->aux);
+		fprintf(out, "cell=%s type=%u", cli_loc_text(b1, sizeof b1, ev->a, false), ev->aux);
+		if (tname && tname[0])
+			fprintf(out, " (%.63s)", tname);
+		break;
+	case RAV_EV_MOVE:
+		fprintf(out, "from=%s to=%s", cli_loc_text(b1, sizeof b1, ev->a, false),
+		        cli_loc_text(b2, sizeof b2, ev->b, false));
+		break;
+	case RAV_EV_TRIM:
+		fprintf(out, "cell=%s", cli_loc_text(b1, sizeof b1, ev->a, false));
+		break;
+	case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE:
+	case RAV_EV_LINK:
+		fprintf(out, "slot=%s old=%s new=%s", cli_loc_text(b1, sizeof b1, ev->a, true),
+		        cli_loc_text(b2, sizeof b2, ev->b, true), cli_loc_text(b3, sizeof b3, ev->c, true));
+		break;
+	case RAV_EV_REF_CLEAR:
+		fprintf(out, "slot=%s old=%s", cli_loc_text(b1, sizeof b1, ev->a, true),
+		        cli_loc_text(b2, sizeof b2, ev->b, true));
+		break;
+	case RAV_EV_DATA_STORE:
+		fprintf(out, "slot=%s old=%" PRIu64 " new=%" PRIu64, cli_loc_text(b1, sizeof b1, ev->a, true),
+		        ev->b, ev->c);
+		break;
+	case RAV_EV_TYPE_WORD:
+		fprintf(out, "cell=%s old=0x%" PRIx64 " new=0x%" PRIx64,
+		        cli_loc_text(b1, sizeof b1, ev->a, false), ev->b, ev->c);
+		break;
+	case RAV_EV_REFRAV_INSERT:
+		fprintf(out, "refrav=%s target=%s", cli_loc_text(b1, sizeof b1, ev->a, false),
+		        cli_loc_text(b2, sizeof b2, ev->b, false));
+		break;
+	case RAV_EV_REFRAV_REMOVE:
+		fprintf(out, "refrav=%s", cli_loc_text(b1, sizeof b1, ev->a, false));
+		break;
+	case RAV_EV_ROOT_NEW:
+	case RAV_EV_ROOT_FREE:
+		fprintf(out, "slot=%s", cli_loc_text(b1, sizeof b1, ev->a, true));
+		break;
+	case RAV_EV_MSG_BUILD:
+		fprintf(out, "msg=%u", ev->x);
+		break;
+	case RAV_EV_MSG_SEND:
+		fprintf(out, "msg=%u channel=%" PRIu64 " pages=%" PRIu64 " seq=%" PRIu64, ev->x, ev->a, ev->b,
+		        ev->c);
+		break;
+	case RAV_EV_MSG_RECV:
+		fprintf(out, "msg=%u channel=%" PRIu64 " receiver=%" PRIu64 " seq=%" PRIu64, ev->x, ev->a,
+		        ev->b, ev->c);
+		break;
+	case RAV_EV_COMPACT_BEGIN:
+		fprintf(out, "heap=%u reason=%s", ev->x, cli_compact_reason(ev->aux));
+		break;
+	case RAV_EV_COMPACT_END:
+		fprintf(out, "heap=%u moves=%" PRIu64, ev->x, ev->a);
+		break;
+	case RAV_EV_SERIALIZE:
+	case RAV_EV_DESERIALIZE:
+		fprintf(out, "heap=%u cells=%" PRIu64 " bytes=%" PRIu64, ev->x, ev->a, ev->b);
+		break;
+	case RAV_EV_GC_BEGIN:
+		fprintf(out, "heap=%u", ev->x);
+		break;
+	case RAV_EV_GC_END:
+		fprintf(out, "heap=%u freed=%" PRIu64, ev->x, ev->a);
+		break;
+	case RAV_EV_ERROR:
+		fprintf(out, "status=%u message=", ev->aux);
+		cli_json_string(out, ev->text);
+		break;
+	case RAV_EV_MARK:
+		fputs("text=", out);
+		cli_json_string(out, ev->text);
+		break;
+	case RAV_EV_ACCESS:
+		fprintf(out, "%s addr=%s size=%" PRIu64, ev->aux ? "write" : "read",
+		        cli_loc_text(b1, sizeof b1, ev->a, true), ev->b);
+		break;
+	default:
+		fprintf(out, "x=%u aux=%u a=%" PRIu64 " b=%" PRIu64 " c=%" PRIu64, ev->x, ev->aux, ev->a,
+		        ev->b, ev->c);
+		if (ev->text) {
+			fputs(" text=", out);
+			cli_json_string(out, ev->text);
+		}
+	}
+}
+
+rav_trace_thread cli_thread_at(const rav_trace *t, unsigned i)
+{
+	rav_trace_thread th;
+	if (!rav_trace_thread_at(t, i, &th))
+		memset(&th, 0, sizeof th);
+	return th;
+}
+
+rav_trace_type cli_type_at(const rav_trace *t, unsigned i)
+{
+	rav_trace_type ty;
+	if (!rav_trace_type_at(t, i, &ty))
+		memset(&ty, 0, sizeof ty);
+	return ty;
+}
+
+uint32_t cli_owner_thread(const rav_trace *t, uint32_t id, bool *was_msg)
+{
+	rav_trace_thread th;
+	*was_msg = rav_trace_thread_by_id(t, id, &th) && th.kind == RAV_HEAP_MESSAGE;
+	return *was_msg ? th.parent : id;
+}
+
+const char *cli_name_or_id(const rav_trace *t, uint32_t id, char *buf, size_t len)
+{
+	const char *n = cli_thread_name(t, id, buf, len);
+	if (n)
+		return n;
+	snprintf(buf, len, "heap %u", id);
+	return buf;
+}

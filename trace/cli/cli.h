@@ -1,0 +1,102 @@
+/* cli.h - what the `ravtrace` subcommands share: the command table entry,
+ * errors and exit codes, option parsing, opening a trace, and the wording
+ * of events, places and names.
+ *
+ * Files: ravtrace.c (main: the command table), cli-common.c (errors,
+ * options, opening), cli-format.c (how events and places are written), and
+ * one cmd-NAME.c per subcommand.  A new subcommand is a new cmd-NAME.c that
+ * defines a cli_command, plus one line in the table in ravtrace.c (and its
+ * file in meson.build).
+ *
+ * The tool is a thin client of libravtrace's public API (ravtrace.h; event
+ * kind numbers and the cell layout from rav-record.h): what it prints is
+ * what the viewer shows.  Output meant for machines (--json, export) is
+ * deterministic for a given file: no paths, no clock readings of its own,
+ * so golden tests can compare it byte for byte.
+ */
+#ifndef RAVTRACE_CLI_H
+#define RAVTRACE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rav-record.h"
+#include "ravtrace.h"
+
+/* Exit codes: 0 success, 1 the trace is invalid or could not be read (or
+ * the output could not be written), 2 usage error. */
+enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2 };
+
+typedef struct cli_command {
+	const char *name;
+	/* One line for `ravtrace --help` (continuation lines start with 12 spaces). */
+	const char *summary;
+	/* The full `ravtrace NAME --help` text. */
+	const char *help;
+	/* argv[0] is the command name; returns the exit code. */
+	int (*run)(int argc, char **argv);
+} cli_command;
+
+/* ---- errors and output (cli-common.c) ---- */
+
+extern const char *cli_prog;   /* "ravtrace" */
+extern const char *cli_subcmd; /* the running subcommand, or NULL */
+
+void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* An unreadable trace: the message and its place on stderr, exit 1. */
+void cli_trace_error(const char *path, const rav_trace_error *err) __attribute__((noreturn));
+/* Flush `out` and report a failed write (full disk, closed pipe). */
+int cli_finish_output(FILE *out, const char *what);
+void *cli_xcalloc(size_t n, size_t size);
+
+/* ---- options (cli-common.c) ---- */
+
+typedef struct cli_opts {
+	bool json, list_kinds;
+	uint64_t kinds;
+	int64_t thread;
+	uint64_t from, to, limit;
+	rav_loc cell;
+	uint64_t top, line_size, bins, counters;
+	const char *format, *output;
+} cli_opts;
+
+/* getopt_long over a subcommand's arguments with the options named in
+ * `allowed` (space-separated long names; the others are refused as not
+ * applying); prints `help` for --help.  Returns the FILE operand (NULL with
+ * --list-kinds). */
+const char *cli_parse_opts(int argc, char **argv, const char *help, const char *allowed, cli_opts *o);
+
+/* ---- opening (cli-common.c) ---- */
+
+typedef struct cli_trace {
+	rav_trace *t;
+	rav_trace_info info;
+	const char *path;
+} cli_trace;
+
+/* Open and index a trace; a truncated one is used with a warning (validate
+ * treats truncation as an error itself).  Exits on an unreadable trace. */
+void cli_open_trace(cli_trace *o, const char *path, bool quiet_truncation);
+
+/* ---- names and wording (cli-format.c) ---- */
+
+/* Table entries by value (zeroed when out of range). */
+rav_trace_thread cli_thread_at(const rav_trace *t, unsigned i);
+rav_trace_type cli_type_at(const rav_trace *t, unsigned i);
+/* A heap's name: its thread's name, "(process)" for heap 0, NULL if unnamed. */
+const char *cli_thread_name(const rav_trace *t, uint32_t id, char *buf, size_t len);
+/* The name, or "heap ID". */
+const char *cli_name_or_id(const rav_trace *t, uint32_t id, char *buf, size_t len);
+/* A message heap's pages are attributed to the thread that built it. */
+uint32_t cli_owner_thread(const rav_trace *t, uint32_t id, bool *was_msg);
+const char *cli_kind_name(unsigned k);
+const char *cli_compact_reason(unsigned reason);
+void cli_json_string(FILE *out, const char *s);
+/* "page.cell" or "page.cell.word", "-" for none, "ext:0xADDR" outside the pool. */
+const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word);
+/* The arguments of one event, spelled out by kind (see rav-record.h). */
+void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev);
+
+#endif /* RAVTRACE_CLI_H */

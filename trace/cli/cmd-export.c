@@ -1,0 +1,177 @@
+/* cmd-export.c - `ravtrace export`: the trace in another tool's format
+ * (Chrome trace-event JSON for Perfetto UI and chrome://tracing).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const help = "usage: ravtrace export --format=chrome [-o OUT] FILE\n"
+                                "\n"
+                                "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
+                                "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
+                                "names, one instant event per engine event, compactions and collections\n"
+                                "as slices, and counters for live cells and pages per thread.\n"
+                                "Memory accesses and clock events are left out unless --kind asks for them.\n"
+                                "\n"
+                                "  --format=chrome   the output format (the only one so far)\n"
+                                "  -o, --output=OUT  write to OUT instead of standard output\n"
+                                "  --kind=K[,K...]   only these kinds of instant events\n"
+                                "  --counters=N      counter samples over the trace (default 200)\n"
+                                "  -h, --help        this help\n";
+
+/* Parse "move,fixup" into a kind mask. */
+
+static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t time_ns, uint32_t tid)
+{
+	fprintf(out, ",\n{\"ph\":\"%s\",\"name\":", ph);
+	cli_json_string(out, name);
+	fprintf(out, ",\"pid\":1,\"tid\":%u,\"ts\":%" PRIu64 ".%03u", tid, time_ns / 1000,
+	        (unsigned)(time_ns % 1000));
+}
+
+static int run(int argc, char **argv)
+{
+	cli_opts o;
+	const char *path = cli_parse_opts(argc, argv, help, "format output kind counters", &o);
+	if (!o.format)
+		cli_usage_error("--format is required (--format=chrome)");
+	if (strcmp(o.format, "chrome") != 0)
+		cli_usage_error("unknown format '%s' (the formats are: chrome)", o.format);
+	cli_trace tr;
+	cli_open_trace(&tr, path, false);
+	rav_trace *t = tr.t;
+
+	FILE *out = stdout;
+	if (o.output && strcmp(o.output, "-") != 0) {
+		out = fopen(o.output, "w");
+		if (!out) {
+			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output,
+			        strerror(errno));
+			rav_trace_close(t);
+			return EXIT_BAD;
+		}
+	}
+	uint64_t kinds = o.kinds ? o.kinds : ~(((uint64_t)1 << RAV_EV_ACCESS) | ((uint64_t)1 << RAV_EV_TIME));
+
+	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
+	cli_json_string(out, tr.info.program);
+	fputs("},\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":",
+	      out);
+	char pname[300];
+	snprintf(pname, sizeof pname, "ravioli: %s",
+	         tr.info.program[0] ? tr.info.program : "recorded program");
+	cli_json_string(out, pname);
+	fputs("}}", out);
+	unsigned nheaps = rav_trace_thread_count(t);
+	for (unsigned i = 0; i < nheaps; i++) {
+		const rav_trace_thread th = cli_thread_at(t, i);
+		if (th.kind == RAV_HEAP_MESSAGE)
+			continue;
+		char buf[64];
+		fprintf(out,
+		        ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":",
+		        th.heap_id);
+		cli_json_string(out, cli_name_or_id(t, th.heap_id, buf, sizeof buf));
+		fputs("}}", out);
+	}
+
+	/* Instant events, and slices for compactions and collections. */
+	rav_event_filter all = {.thread = -1};
+	rav_event_iter it;
+	rav_event ev;
+	rav_event_iter_init(&it, t, &all);
+	while (rav_event_iter_next(&it, &ev)) {
+		switch (ev.kind) {
+		case RAV_EV_COMPACT_BEGIN:
+		case RAV_EV_GC_BEGIN:
+			chrome_common(out, "B", ev.kind == RAV_EV_GC_BEGIN ? "collect" : "compact",
+			              ev.time_ns, ev.thread);
+			if (ev.kind == RAV_EV_COMPACT_BEGIN)
+				fprintf(out, ",\"args\":{\"reason\":\"%s\"}", cli_compact_reason(ev.aux));
+			fputs("}", out);
+			continue;
+		case RAV_EV_COMPACT_END:
+		case RAV_EV_GC_END:
+			chrome_common(out, "E", ev.kind == RAV_EV_GC_END ? "collect" : "compact", ev.time_ns,
+			              ev.thread);
+			fprintf(out, ",\"args\":{\"%s\":%" PRIu64 "}}",
+			        ev.kind == RAV_EV_GC_END ? "freed" : "moves", ev.a);
+			continue;
+		default:
+			break;
+		}
+		if (ev.kind >= 64 || !(kinds & ((uint64_t)1 << ev.kind)))
+			continue;
+		const char *name = cli_kind_name(ev.kind);
+		char label[96];
+		if (ev.kind == RAV_EV_MARK && ev.text) {
+			snprintf(label, sizeof label, "mark: %s", ev.text);
+			name = label;
+		}
+		chrome_common(out, "i", name, ev.time_ns, ev.thread);
+		fprintf(out, ",\"s\":\"%s\",\"cat\":", ev.kind == RAV_EV_MARK ? "p" : "t");
+		cli_json_string(out, cli_kind_name(ev.kind));
+		fprintf(out, ",\"args\":{\"event\":%" PRIu64 ",\"detail\":", ev.index);
+		char *detail = NULL;
+		size_t dlen = 0;
+		FILE *mem = open_memstream(&detail, &dlen);
+		if (mem) {
+			cli_format_args(mem, t, &ev);
+			fclose(mem);
+		}
+		cli_json_string(out, detail);
+		free(detail);
+		fputs("}}", out);
+	}
+
+	/* Counters: live cells and pages per thread, sampled at even steps of
+	 * the event index, stamped with the time of the sample's last event. */
+	uint64_t events = rav_trace_indexed_events(t);
+	unsigned bins = (unsigned)(o.counters < events ? o.counters : events);
+	if (bins) {
+		double *live = cli_xcalloc(bins, sizeof(double)), *pages = cli_xcalloc(bins, sizeof(double));
+		for (unsigned i = 0; i < nheaps; i++) {
+			const rav_trace_thread th = cli_thread_at(t, i);
+			if (th.kind == RAV_HEAP_MESSAGE)
+				continue;
+			if (!rav_trace_series(t, RAV_SERIES_LIVE_CELLS, th.heap_id, 0, 0, bins, live) ||
+			    !rav_trace_series(t, RAV_SERIES_PAGES, th.heap_id, 0, 0, bins, pages))
+				continue;
+			bool any = false;
+			for (unsigned b = 0; b < bins; b++)
+				any |= live[b] != 0 || pages[b] != 0;
+			if (!any)
+				continue; /* a thread that never owned a page (main, chatty threads) */
+			char cname[96], buf[64];
+			snprintf(cname, sizeof cname, "heap of %s",
+			         cli_name_or_id(t, th.heap_id, buf, sizeof buf));
+			for (unsigned b = 0; b < bins; b++) {
+				uint64_t last = (events * (b + 1)) / bins - 1;
+				rav_event at;
+				if (!rav_trace_event_at(t, last, &at))
+					continue;
+				chrome_common(out, "C", cname, at.time_ns, th.heap_id);
+				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b],
+				        pages[b]);
+			}
+		}
+		free(live);
+		free(pages);
+	}
+	fputs("\n]}\n", out);
+	int rc = cli_finish_output(out, o.output ? o.output : "the output");
+	if (out != stdout && fclose(out) != 0 && rc == EXIT_OK) {
+		fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+		rc = EXIT_BAD;
+	}
+	rav_trace_close(t);
+	return rc;
+}
+
+const cli_command cli_cmd_export = {"export",
+                                    "convert to another format (--format=chrome: trace-event JSON\n          "
+                                    "  for Perfetto UI and chrome://tracing)",
+                                    help, run};

@@ -1,0 +1,103 @@
+/* cmd-info.c - `ravtrace info`: what a trace is (format, geometry, the
+ * recorded program), what it holds (threads, types, counts) and how long it
+ * ran.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const help = "usage: ravtrace info [--json] FILE\n"
+                                "\n"
+                                "Print the trace header (format version, geometry), the recorded program,\n"
+                                "its threads and types, event, chunk and keyframe counts, and the duration.\n"
+                                "\n"
+                                "  --json     machine-readable output (one JSON object)\n"
+                                "  -h, --help this help\n";
+
+static int run(int argc, char **argv)
+{
+	cli_opts o;
+	const char *path = cli_parse_opts(argc, argv, help, "json", &o);
+	cli_trace tr;
+	cli_open_trace(&tr, path, false);
+	const rav_trace_info *in = &tr.info;
+	unsigned nthreads = rav_trace_thread_count(tr.t), ntypes = rav_trace_type_count(tr.t);
+	unsigned nmarks = rav_trace_mark_count(tr.t), nmsg = 0;
+	for (unsigned i = 0; i < nthreads; i++)
+		nmsg += cli_thread_at(tr.t, i).kind == RAV_HEAP_MESSAGE;
+	uint64_t duration = in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0;
+
+	if (o.json) {
+		printf("{\n  \"format\": \"%u.%u\",\n", in->version_major, in->version_minor);
+		printf("  \"word_size\": %u,\n  \"cell_size\": %u,\n  \"page_size\": %u,\n  "
+		       "\"cells_per_page\": %u,\n",
+		       in->word_size, in->cell_size, in->page_size, in->cells_per_page);
+		printf("  \"file_size\": %" PRIu64 ",\n  \"truncated\": %s,\n  \"recovered_bytes\": %" PRIu64
+		       ",\n",
+		       in->file_size, in->truncated ? "true" : "false", in->recovered_bytes);
+		printf("  \"program\": ");
+		cli_json_string(stdout, in->program);
+		printf(",\n  \"chunks\": %" PRIu64 ",\n  \"events\": %" PRIu64 ",\n  \"keyframes\": %" PRIu64
+		       ",\n  \"duration_ns\": %" PRIu64 ",\n",
+		       in->chunks, in->events, in->keyframes, duration);
+		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
+		bool first = true;
+		for (unsigned i = 0; i < nthreads; i++) {
+			const rav_trace_thread th = cli_thread_at(tr.t, i);
+			if (th.kind == RAV_HEAP_MESSAGE)
+				continue;
+			printf("%s\n    {\"id\": %u, \"name\": ", first ? "" : ",", th.heap_id);
+			cli_json_string(stdout, th.name);
+			printf(", \"first_event\": %" PRIu64 ", \"last_event\": %" PRIu64 "}", th.first_event,
+			       th.last_event);
+			first = false;
+		}
+		printf("%s],\n  \"types\": [", first ? "" : "\n  ");
+		for (unsigned i = 0; i < ntypes; i++) {
+			const rav_trace_type ty = cli_type_at(tr.t, i);
+			printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", ty.id);
+			cli_json_string(stdout, ty.name);
+			printf(", \"fields\": [\"%s\", \"%s\"]}", ty.field_is_ref[0] ? "ref" : "data",
+			       ty.field_is_ref[1] ? "ref" : "data");
+		}
+		printf("%s]\n}\n", ntypes ? "\n  " : "");
+	} else {
+		printf("file        %s\n", path);
+		printf("format      %u.%u, %u-byte words, %u-byte cells, %u-byte pages (%u cells)\n",
+		       in->version_major, in->version_minor, in->word_size, in->cell_size, in->page_size,
+		       in->cells_per_page);
+		printf("program     %s\n", in->program[0] ? in->program : "(not recorded)");
+		printf("size        %" PRIu64 " bytes in %" PRIu64 " chunks%s\n", in->file_size, in->chunks,
+		       in->truncated ? " (TRUNCATED)" : "");
+		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframe%s, %u mark%s\n",
+		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0, in->keyframes,
+		       in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
+		printf("duration    %.3f ms\n", (double)duration / 1e6);
+		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
+		for (unsigned i = 0; i < nthreads; i++) {
+			const rav_trace_thread th = cli_thread_at(tr.t, i);
+			if (th.kind == RAV_HEAP_MESSAGE)
+				continue;
+			char nb[64];
+			const char *n = cli_thread_name(tr.t, th.heap_id, nb, sizeof nb);
+			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th.heap_id,
+			       n ? n : "(unnamed)", th.first_event, th.last_event);
+		}
+		printf("types       %u\n", ntypes);
+		for (unsigned i = 0; i < ntypes; i++) {
+			const rav_trace_type ty = cli_type_at(tr.t, i);
+			if (strcmp(ty.name, "reserved") == 0)
+				continue;
+			printf("  %-5u %-20s %s, %s\n", ty.id, ty.name, ty.field_is_ref[0] ? "ref" : "data",
+			       ty.field_is_ref[1] ? "ref" : "data");
+		}
+	}
+	int rc = cli_finish_output(stdout, "the output");
+	rav_trace_close(tr.t);
+	return rc;
+}
+
+const cli_command cli_cmd_info = {"info", "header, threads, types, counts and duration", help, run};

@@ -1,0 +1,279 @@
+/* cmd-stats.c - `ravtrace stats`: what the heap did, summed up: events per
+ * kind, moves and fix-ups per free, work and pages per thread, page
+ * hand-offs between threads, and the cache-contention model's hottest lines.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const help =
+    "usage: ravtrace stats [OPTIONS] FILE\n"
+    "\n"
+    "Summarize what the heap did: events per kind; moves and fix-ups per free;\n"
+    "allocations, frees, moves and pages per thread, and pages over time; page\n"
+    "hand-offs between threads; the cache-contention model's totals and the\n"
+    "hottest contended lines (needs a trace recorded with RAVIOLI_TRACE_ACCESS=1\n"
+    "for memory accesses; page traffic counts either way).\n"
+    "\n"
+    "  --json            machine-readable output (one JSON object)\n"
+    "  --top=N           hottest lines to list (default 10)\n"
+    "  --line-size=B     cache line size in bytes, a power of two (default 64)\n"
+    "  --bins=N          time bins for the pages-over-time series (default 8)\n"
+    "  -h, --help        this help\n";
+
+typedef struct thread_row {
+	uint32_t id;
+	uint64_t events, allocs, frees, moves, fixups, pages_max;
+	double *series;
+} thread_row;
+
+typedef struct handoff_pair {
+	uint32_t from, to; /* thread heap ids (message heaps folded into their builder) */
+	bool from_msg;
+	uint64_t pages;
+} handoff_pair;
+
+static void print_double(FILE *out, double v)
+{
+	fprintf(out, "%.4f", v);
+}
+
+static int run(int argc, char **argv)
+{
+	cli_opts o;
+	const char *path = cli_parse_opts(argc, argv, help, "json top line-size bins", &o);
+	cli_trace tr;
+	cli_open_trace(&tr, path, false);
+	rav_trace *t = tr.t;
+
+	unsigned nheaps = rav_trace_thread_count(t), nrows = 0;
+	thread_row *rows = cli_xcalloc(nheaps, sizeof *rows);
+	for (unsigned i = 0; i < nheaps; i++) {
+		const rav_trace_thread th = cli_thread_at(t, i);
+		if (th.kind != RAV_HEAP_MESSAGE)
+			rows[nrows++].id = th.heap_id;
+	}
+
+	/* One pass over every event. */
+	uint64_t per_kind[RAV_EV_KIND_COUNT + 1] = {0}, total = 0;
+	size_t npairs = 0, cap_pairs = 8;
+	handoff_pair *pairs = cli_xcalloc(cap_pairs, sizeof *pairs);
+	rav_event_filter all = {.thread = -1};
+	rav_event_iter it;
+	rav_event ev;
+	rav_event_iter_init(&it, t, &all);
+	while (rav_event_iter_next(&it, &ev)) {
+		total++;
+		per_kind[ev.kind < RAV_EV_KIND_COUNT ? ev.kind : RAV_EV_KIND_COUNT]++;
+		thread_row *row = NULL;
+		for (unsigned r = 0; r < nrows; r++)
+			if (rows[r].id == ev.thread)
+				row = &rows[r];
+		if (row) {
+			row->events++;
+			row->allocs += ev.kind == RAV_EV_ALLOC;
+			row->frees += ev.kind == RAV_EV_FREE;
+			row->moves += ev.kind == RAV_EV_MOVE;
+			row->fixups += ev.kind == RAV_EV_FIXUP;
+		}
+		if (ev.kind == RAV_EV_PAGE_HANDOFF) {
+			bool from_msg, to_msg;
+			uint32_t from = cli_owner_thread(t, (uint32_t)ev.b, &from_msg);
+			uint32_t to = cli_owner_thread(t, ev.x, &to_msg);
+			size_t p = 0;
+			while (p < npairs &&
+			       !(pairs[p].from == from && pairs[p].to == to && pairs[p].from_msg == from_msg))
+				p++;
+			if (p == npairs) {
+				if (npairs == cap_pairs) {
+					cap_pairs *= 2;
+					handoff_pair *np = realloc(pairs, cap_pairs * sizeof *pairs);
+					if (!np) {
+						fprintf(stderr, "%s: out of memory\n", cli_prog);
+						exit(EXIT_BAD);
+					}
+					pairs = np;
+				}
+				pairs[npairs++] = (handoff_pair){from, to, from_msg, 0};
+			}
+			pairs[p].pages++;
+		}
+	}
+
+	for (unsigned r = 0; r < nrows; r++) {
+		rows[r].series = cli_xcalloc(o.bins, sizeof(double));
+		if (total &&
+		    rav_trace_series(t, RAV_SERIES_PAGES, rows[r].id, 0, 0, (unsigned)o.bins, rows[r].series))
+			for (unsigned b = 0; b < o.bins; b++)
+				if (rows[r].series[b] > (double)rows[r].pages_max)
+					rows[r].pages_max = (uint64_t)rows[r].series[b];
+	}
+
+	rav_contention_config cc = {.line_size = (uint32_t)o.line_size, .windows = 64};
+	rav_trace_error err;
+	memset(&err, 0, sizeof err);
+	rav_contention *con = rav_contention_run(t, &cc, NULL, NULL, &err);
+	if (!con)
+		cli_trace_error(path, &err);
+	rav_contention_totals ct;
+	rav_contention_get_totals(con, &ct);
+	unsigned nlines = rav_contention_line_count(con);
+	unsigned top = o.top < nlines ? (unsigned)o.top : nlines;
+
+	uint64_t frees = per_kind[RAV_EV_FREE], moves = per_kind[RAV_EV_MOVE],
+	         fixups = per_kind[RAV_EV_FIXUP];
+	double mpf = frees ? (double)moves / (double)frees : 0.0,
+	       fpf = frees ? (double)fixups / (double)frees : 0.0;
+	uint64_t handoffs = per_kind[RAV_EV_PAGE_HANDOFF];
+	char b1[64], b2[64]; /* names (up to 63 bytes) or places */
+
+	if (o.json) {
+		FILE *out = stdout;
+		fprintf(out, "{\n  \"events\": %" PRIu64 ",\n  \"kinds\": {", total);
+		bool first = true;
+		for (unsigned k = 0; k <= RAV_EV_KIND_COUNT; k++) {
+			if (!per_kind[k])
+				continue;
+			fprintf(out, "%s\n    ", first ? "" : ",");
+			cli_json_string(out, k < RAV_EV_KIND_COUNT ? cli_kind_name(k) : "unknown");
+			fprintf(out, ": %" PRIu64, per_kind[k]);
+			first = false;
+		}
+		fprintf(out, "%s},\n", first ? "" : "\n  ");
+		fprintf(out,
+		        "  \"frees\": %" PRIu64 ",\n  \"moves\": %" PRIu64 ",\n  \"fixups\": %" PRIu64 ",\n",
+		        frees, moves, fixups);
+		fprintf(out, "  \"moves_per_free\": ");
+		print_double(out, mpf);
+		fprintf(out, ",\n  \"fixups_per_free\": ");
+		print_double(out, fpf);
+		fprintf(out, ",\n  \"threads\": [");
+		for (unsigned r = 0; r < nrows; r++) {
+			fprintf(out, "%s\n    {\"id\": %u, \"name\": ", r ? "," : "", rows[r].id);
+			cli_json_string(out, cli_thread_name(t, rows[r].id, b1, sizeof b1));
+			fprintf(out,
+			        ", \"events\": %" PRIu64 ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64
+			        ", \"moves\": %" PRIu64 ", \"fixups\": %" PRIu64 ", \"pages_max\": %" PRIu64
+			        ", \"pages_over_time\": [",
+			        rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups,
+			        rows[r].pages_max);
+			for (unsigned b = 0; b < o.bins; b++)
+				fprintf(out, "%s%.0f", b ? ", " : "", rows[r].series[b]);
+			fprintf(out, "]}");
+		}
+		fprintf(out, "%s],\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [",
+		        nrows ? "\n  " : "", handoffs);
+		for (size_t p = 0; p < npairs; p++) {
+			fprintf(out, "%s\n    {\"from\": ", p ? "," : "");
+			cli_json_string(out, cli_name_or_id(t, pairs[p].from, b1, sizeof b1));
+			fprintf(out, ", \"via_message\": %s, \"to\": ", pairs[p].from_msg ? "true" : "false");
+			cli_json_string(out, cli_name_or_id(t, pairs[p].to, b2, sizeof b2));
+			fprintf(out, ", \"pages\": %" PRIu64 "}", pairs[p].pages);
+		}
+		fprintf(out, "%s]},\n", npairs ? "\n  " : "");
+		fprintf(out,
+		        "  \"contention\": {\n    \"line_size\": %" PRIu64 ",\n    \"accesses\": %" PRIu64
+		        ",\n    \"transfers\": %" PRIu64 ",\n    \"invalidations\": %" PRIu64
+		        ",\n    \"lines_touched\": %" PRIu64 ",\n    \"lines_contended\": %" PRIu64
+		        ",\n    \"hottest\": [",
+		        o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_touched,
+		        ct.lines_contended);
+		for (unsigned i = 0; i < top; i++) {
+			const rav_contention_line *l = rav_contention_line_at(con, i);
+			fprintf(out, "%s\n      {\"line\": %" PRIu64 ", \"external\": %s, \"first_cell\": ",
+			        i ? "," : "", l->line, l->external ? "true" : "false");
+			if (l->external)
+				fputs("null", out);
+			else
+				cli_json_string(out, cli_loc_text(b1, sizeof b1, l->first_cell, false));
+			fprintf(out,
+			        ", \"transfers\": %" PRIu64 ", \"invalidations\": %" PRIu64
+			        ", \"reads\": %" PRIu64 ", \"writes\": %" PRIu64 ", \"threads\": [",
+			        l->transfers, l->invalidations, l->reads, l->writes);
+			bool f1 = true;
+			for (unsigned b = 0; b < 64 && b < nheaps; b++) {
+				if (!(l->thread_mask & ((uint64_t)1 << b)))
+					continue;
+				const rav_trace_thread th = cli_thread_at(t, b);
+				fputs(f1 ? "" : ", ", out);
+				cli_json_string(out, cli_name_or_id(t, th.heap_id, b2, sizeof b2));
+				f1 = false;
+			}
+			fprintf(out, "]}");
+		}
+		fprintf(out, "%s]\n  }\n}\n", top ? "\n    " : "");
+	} else {
+		printf("%s: %" PRIu64 " events\n\nevents per kind\n", path, total);
+		for (unsigned k = 0; k <= RAV_EV_KIND_COUNT; k++)
+			if (per_kind[k])
+				printf("  %-16s %12" PRIu64 "\n",
+				       k < RAV_EV_KIND_COUNT ? cli_kind_name(k) : "unknown", per_kind[k]);
+		printf("\nfrees %" PRIu64 ": %.2f moves and %.2f fix-ups per free\n", frees, mpf, fpf);
+		printf("\nthreads\n  %-5s %-16s %10s %10s %10s %10s %10s  %s\n", "heap", "name", "events",
+		       "allocs", "frees", "moves", "fix-ups", "pages over time (max)");
+		for (unsigned r = 0; r < nrows; r++) {
+			printf("  %-5u %-16.16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+			       " %10" PRIu64 "  ",
+			       rows[r].id, cli_name_or_id(t, rows[r].id, b1, sizeof b1), rows[r].events,
+			       rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups);
+			for (unsigned b = 0; b < o.bins; b++)
+				printf("%s%.0f", b ? " " : "", rows[r].series[b]);
+			printf(" (%" PRIu64 ")\n", rows[r].pages_max);
+		}
+		printf("\npage hand-offs: %" PRIu64 "\n", handoffs);
+		for (size_t p = 0; p < npairs; p++)
+			printf("  %s%-16s -> %-16s %10" PRIu64 " pages\n",
+			       pairs[p].from_msg ? "messages of " : "",
+			       cli_name_or_id(t, pairs[p].from, b1, sizeof b1),
+			       cli_name_or_id(t, pairs[p].to, b2, sizeof b2), pairs[p].pages);
+		printf("\ncontention (%" PRIu64 "-byte lines): %" PRIu64 " accesses, %" PRIu64
+		       " transfers, %" PRIu64 " invalidations; %" PRIu64 " of %" PRIu64 " lines contended\n",
+		       o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_contended,
+		       ct.lines_touched);
+		if (!ct.accesses)
+			printf("  (no memory accesses recorded: record with RAVIOLI_TRACE_ACCESS=1)\n");
+		if (top) {
+			printf("  %-20s %-10s %10s %10s %10s %10s  %s\n", "line", "first cell", "transfers",
+			       "inval.", "reads", "writes", "threads");
+			for (unsigned i = 0; i < top; i++) {
+				const rav_contention_line *l = rav_contention_line_at(con, i);
+				char where[48];
+				if (l->external)
+					snprintf(where, sizeof where, "0x%" PRIx64, l->line * o.line_size);
+				else
+					snprintf(where, sizeof where, "%" PRIu64, l->line);
+				printf("  %-20s %-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+				       "  ",
+				       where,
+				       l->external ? "(malloc)"
+				                   : cli_loc_text(b1, sizeof b1, l->first_cell, false),
+				       l->transfers, l->invalidations, l->reads, l->writes);
+				bool f1 = true;
+				for (unsigned b = 0; b < 64 && b < nheaps; b++)
+					if (l->thread_mask & ((uint64_t)1 << b)) {
+						const rav_trace_thread th = cli_thread_at(t, b);
+						printf("%s%s", f1 ? "" : ",",
+						       cli_name_or_id(t, th.heap_id, b2, sizeof b2));
+						f1 = false;
+					}
+				putchar('\n');
+			}
+		}
+	}
+	int rc = cli_finish_output(stdout, "the output");
+	for (unsigned r = 0; r < nrows; r++)
+		free(rows[r].series);
+	free(rows);
+	free(pairs);
+	rav_contention_free(con);
+	rav_trace_close(t);
+	return rc;
+}
+
+const cli_command cli_cmd_stats = {"stats",
+                                   "per-kind counts, moves and fix-ups per free, pages per thread,\n         "
+                                   "   hand-offs, hottest contended cache lines",
+                                   help, run};

@@ -1,0 +1,82 @@
+/* fuzz-trace.c - libFuzzer target for everything a tool does with a trace.
+ *
+ * Any byte string is opened as a trace from memory, indexed, iterated,
+ * randomly accessed, filtered, replayed to a few points, and asked for its
+ * tables, series, a cell history and the contention model, exactly as the
+ * CLI and the viewer use a trace.  This copy of libravtrace is built with
+ * RAVT_FUZZING, which skips checksum verification so mutations reach the
+ * frame, segment and event decoders.  Seeds: trace/fuzz/corpus/.  The
+ * reader alone has its own target (fuzz-reader.c). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "rav-record.h"
+#include "trace-private.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open_memory(data, size, &err);
+	if (!t)
+		return 0;
+	rav_trace_info info;
+	rav_trace_get_info(t, &info);
+	rav_trace_index(t, NULL, NULL, &err);
+	uint64_t n = rav_trace_indexed_events(t);
+	rav_trace_get_info(t, &info);
+
+	rav_event ev;
+	rav_event_iter it;
+	rav_event_iter_init(&it, t, NULL);
+	for (unsigned k = 0; k < 200000 && rav_event_iter_next(&it, &ev); k++)
+		;
+	uint64_t x = size * 2654435761u;
+	for (int i = 0; i < 16 && n; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		rav_trace_event_at(t, (x >> 11) % n, &ev);
+	}
+	rav_event_filter f = {.kinds = 1ull << RAV_EV_FIXUP, .thread = -1, .cell = rav_loc_make(1, 1, 0)};
+	if (n) {
+		rav_trace_find_next(t, n / 3, &f);
+		rav_trace_find_prev(t, n - 1, &f);
+	}
+	ravt_cursor cur;
+	ravt_cursor_init(&cur, ravt_trace_reader(t), n / 2);
+	for (unsigned k = 0; k < 200000 && ravt_cursor_next(&cur, &ev); k++)
+		;
+	ravt_cursor_fini(&cur);
+	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+		rav_trace_thread th;
+		rav_trace_thread_at(t, i, &th);
+	}
+	for (unsigned i = 0; i < rav_trace_type_count(t); i++) {
+		rav_trace_type ty;
+		if (rav_trace_type_at(t, i, &ty))
+			rav_trace_type_name(t, ty.id);
+	}
+	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
+		rav_trace_mark mk;
+		rav_trace_mark_at(t, i, &mk);
+	}
+	double bins[16];
+	rav_trace_series(t, RAV_SERIES_LIVE_CELLS, -1, 0, 0, 16, bins);
+	rav_trace_series(t, RAV_SERIES_EVENTS, -1, 0, 0, 16, bins);
+	rav_cell_event hist[8];
+	unsigned total;
+	rav_trace_cell_history(t, rav_loc_make(1, 1, 0), n / 2, hist, 8, &total);
+	rav_state *s = rav_state_new(t);
+	if (s) {
+		rav_state_seek(s, n / 2, &err);
+		rav_state_seek(s, n, &err);
+		for (int k = 0; k < 16 && rav_state_step(s, NULL, &err); k++)
+			;
+		rav_state_free(s);
+	}
+	rav_contention_config cc = {.line_size = 64, .windows = 4};
+	rav_contention *c = n <= 200000 ? rav_contention_run(t, &cc, NULL, NULL, &err) : NULL;
+	rav_contention_free(c);
+	rav_trace_close(t);
+	return 0;
+}

@@ -1,0 +1,322 @@
+/* reader-decode.c - loading a thread's chunks for the decoder: checksum,
+ * decompression, segment table, seeking within a stream.  The per-event
+ * decoding is inline in reader-decode.h.
+ *
+ * A decoder copies the chunk-table entry it works on while holding the
+ * reader's lock (a stream being polled appends to the table meanwhile) and
+ * then only touches its own buffer and the mapped bytes, which never move.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader-decode.h"
+
+ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)
+{
+	ravt_dec *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->rd = rd;
+	d->word_shift = rd->word_shift;
+	d->wpp_shift = rd->wpp_shift;
+	d->wpp_mask = rd->wpp_mask;
+	d->dctx = dctx;
+	if (!dctx) {
+		d->dctx = ZSTD_createDCtx();
+		d->own_dctx = true;
+		if (!d->dctx) {
+			free(d);
+			return NULL;
+		}
+	}
+	d->ci = -1;
+	d->last_ci = -1;
+	return d;
+}
+
+void ravt_dec_set_stream(ravt_dec *d, uint32_t stream, uint32_t tid)
+{
+	d->stream = stream;
+	d->tid = tid;
+	d->ci = -1;
+	d->last_ci = -1;
+}
+
+void ravt_dec_free(ravt_dec *d)
+{
+	if (!d)
+		return;
+	if (d->own_dctx)
+		ZSTD_freeDCtx(d->dctx);
+	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	free(d->buf);
+	free(d);
+}
+
+size_t ravt_dec_stream_chunks(const ravt_dec *d, bool lock_held)
+{
+	ravt_reader *rd = d->rd;
+	if (!lock_held)
+		pthread_mutex_lock(&rd->lock);
+	size_t n = rd->streams[d->stream].nchunks;
+	if (!lock_held)
+		pthread_mutex_unlock(&rd->lock);
+	return n;
+}
+
+static uint64_t tsc_to_fp(const ravt_reader *rd, uint64_t tsc)
+{
+	if (tsc <= rd->hdr.tsc_start)
+		return 0;
+	double ns = (double)(tsc - rd->hdr.tsc_start) * rd->ns_per_tick;
+	if (ns > 1e14)
+		ns = 1e14; /* more than a day: clamp garbage instead of overflowing */
+	return (uint64_t)(ns * 65536.0);
+}
+
+static bool seg_read(ravt_dec *d, uint32_t *n, uint64_t *tsc, bool *has_seq, uint64_t *seq)
+{
+	uint64_t v, z, sc;
+	if (d->sp >= d->send)
+		return false;
+	if (!ravt_get_varint(&d->sp, d->send, &v) || !ravt_get_varint(&d->sp, d->send, &z) ||
+	    !ravt_get_varint(&d->sp, d->send, &sc) || v == 0 || v > UINT32_MAX) {
+		snprintf(d->why, sizeof d->why, "segment table entry is malformed");
+		d->sp = d->send;
+		return false;
+	}
+	*n = (uint32_t)v;
+	d->seg_prev_tsc += (uint64_t)ravt_unzigzag(z);
+	*tsc = d->seg_prev_tsc;
+	*has_seq = sc != 0;
+	if (sc) {
+		d->seg_prev_seq += (uint64_t)ravt_unzigzag(sc - 1);
+		*seq = d->seg_prev_seq;
+	} else {
+		*seq = 0;
+	}
+	return true;
+}
+
+bool ravt_dec_next_segment(ravt_dec *d)
+{
+	uint32_t n;
+	if (d->next_valid) {
+		n = d->next_n;
+		d->seg_tsc = d->next_tsc;
+		d->seg_has_seq = d->next_has_seq;
+		d->seg_seq = d->next_seq;
+		d->next_valid = false;
+	} else {
+		d->why[0] = 0;
+		if (!seg_read(d, &n, &d->seg_tsc, &d->seg_has_seq, &d->seg_seq)) {
+			if (!d->why[0])
+				snprintf(d->why, sizeof d->why,
+				         "segment table covers fewer events than the chunk holds");
+			return false;
+		}
+	}
+	if (n > d->count - d->segs_total) {
+		snprintf(d->why, sizeof d->why, "segment table covers more events than the chunk holds");
+		return false;
+	}
+	d->segs_total += n;
+	d->seg_left = n;
+	d->t_fp = tsc_to_fp(d->rd, d->seg_tsc);
+	d->t_step = 0;
+	uint32_t nn;
+	uint64_t nt, ns;
+	bool nh;
+	if (seg_read(d, &nn, &nt, &nh, &ns)) {
+		d->next_valid = true;
+		d->next_n = nn;
+		d->next_tsc = nt;
+		d->next_has_seq = nh;
+		d->next_seq = ns;
+		uint64_t nfp = tsc_to_fp(d->rd, nt);
+		if (nfp > d->t_fp)
+			d->t_step = (nfp - d->t_fp) / n;
+	} else if (d->why[0]) {
+		return false;
+	}
+	return true;
+}
+
+bool ravt_dec_min_seq(const ravt_dec *d, uint64_t *out)
+{
+	const uint8_t *p = d->seg_start, *end = d->send;
+	uint64_t seq = 0, best = UINT64_MAX, n, z, sc;
+	while (p < end && ravt_get_varint(&p, end, &n) && ravt_get_varint(&p, end, &z) &&
+	       ravt_get_varint(&p, end, &sc)) {
+		if (sc) {
+			seq += (uint64_t)ravt_unzigzag(sc - 1);
+			if (seq < best)
+				best = seq;
+		}
+	}
+	*out = best;
+	return best != UINT64_MAX;
+}
+
+/* Checksum and buffer room for chunk c; false with d->why. */
+static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_held)
+{
+	ravt_reader *rd = d->rd;
+	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
+	if (RAVT_VERIFY_CRC && !c->verified) {
+		uint32_t crc = ravt_crc32c(0, stored, c->stored);
+		if (crc != c->crc) {
+			snprintf(d->why, sizeof d->why,
+			         "payload checksum mismatch (stored %08x, computed %08x)", c->crc, crc);
+			d->bad_crc = true;
+			return false;
+		}
+		if (!lock_held)
+			pthread_mutex_lock(&rd->lock);
+		rd->chunks[cidx].verified = true;
+		if (!lock_held)
+			pthread_mutex_unlock(&rd->lock);
+	}
+	if (d->cap < (size_t)c->raw + RAVT_DEC_PAD) {
+		size_t cap = c->raw + RAVT_DEC_PAD < 65536 ? 65536 : c->raw + RAVT_DEC_PAD;
+		/* Every thread's decoder holds a chunk while merging: a damaged
+		 * or hostile file with many threads must not make that unbounded. */
+		uint64_t limit = atomic_load(&rd->buf_limit);
+		uint64_t now = atomic_fetch_add(&rd->buf_bytes, cap - d->cap) + (cap - d->cap);
+		if (now > limit) {
+			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
+			snprintf(d->why, sizeof d->why,
+			         "decoding needs more than %llu MiB of chunk buffers (too many threads, or "
+			         "damage)",
+			         (unsigned long long)(limit >> 20));
+			return false;
+		}
+		uint8_t *b = realloc(d->buf, cap);
+		if (!b) {
+			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
+			snprintf(d->why, sizeof d->why, "out of memory for a %u-byte chunk", c->raw);
+			return false;
+		}
+		d->buf = b;
+		d->cap = cap;
+	}
+	return true;
+}
+
+bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
+{
+	ravt_reader *rd = d->rd;
+	if (!lock_held)
+		pthread_mutex_lock(&rd->lock);
+	uint32_t cidx = rd->streams[d->stream].chunks[ci];
+	d->chunk = rd->chunks[cidx];
+	if (!lock_held)
+		pthread_mutex_unlock(&rd->lock);
+	const ravt_chunk *c = &d->chunk;
+	d->ci = -1;
+	d->last_ci = ci;
+	d->bad_crc = false;
+	if (!prepare(d, c, cidx, lock_held))
+		return false;
+	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
+	if (c->flags & RAVT_CF_ZSTD) {
+		size_t r = ZSTD_decompressDCtx(d->dctx, d->buf, c->raw, stored, c->stored);
+		if (ZSTD_isError(r)) {
+			snprintf(d->why, sizeof d->why, "zstd: %s", ZSTD_getErrorName(r));
+			return false;
+		}
+		if (r != c->raw) {
+			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
+			         c->raw);
+			return false;
+		}
+	} else {
+		memcpy(d->buf, stored, c->raw);
+	}
+	memset(d->buf + c->raw, 0, RAVT_DEC_PAD);
+	const uint8_t *p = d->buf, *end = d->buf + c->raw;
+	uint64_t seglen;
+	if (!ravt_get_varint(&p, end, &seglen) || seglen > (uint64_t)(end - p)) {
+		snprintf(d->why, sizeof d->why, "segment table length is invalid");
+		return false;
+	}
+	d->sp = d->seg_start = p;
+	d->send = p + seglen;
+	d->ep = d->send;
+	d->eend = end;
+	d->ordinal = c->first;
+	d->left = c->count;
+	d->count = c->count;
+	d->segs_total = 0;
+	d->seg_prev_tsc = d->seg_prev_seq = 0;
+	d->next_valid = false;
+	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
+	memset(d->last_aux, 0, sizeof d->last_aux);
+	d->ci = ci;
+	d->why[0] = 0;
+	if (!ravt_dec_next_segment(d)) {
+		d->ci = -1;
+		return false;
+	}
+	return true;
+}
+
+bool ravt_dec_seek(ravt_dec *d, uint64_t ord)
+{
+	ravt_reader *rd = d->rd;
+	if (d->ci >= 0 && d->ordinal == ord && d->left > 0)
+		return true;
+	pthread_mutex_lock(&rd->lock);
+	const ravt_stream *s = &rd->streams[d->stream];
+	size_t lo = 0, hi = s->nchunks;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (rd->chunks[s->chunks[mid]].first <= ord)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	bool none = s->nchunks == 0;
+	pthread_mutex_unlock(&rd->lock);
+	if (none) {
+		snprintf(d->why, sizeof d->why, "thread %u has no chunks", d->tid);
+		return false;
+	}
+	if (d->ci != (int64_t)lo || d->ordinal > ord) {
+		if (!ravt_dec_load(d, (int64_t)lo, false))
+			return false;
+	}
+	rav_event tmp;
+	while (d->ordinal < ord) {
+		if (!ravt_dec_event(d, &tmp, false))
+			return false;
+	}
+	return true;
+}
+
+bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev)
+{
+	if (d->ci < 0 || d->left == 0) {
+		int64_t next = d->ci + 1;
+		if ((size_t)next >= ravt_dec_stream_chunks(d, false)) {
+			snprintf(d->why, sizeof d->why, "thread %u has no more events", d->tid);
+			return false;
+		}
+		if (!ravt_dec_load(d, next, false))
+			return false;
+	}
+	return ravt_dec_event(d, ev, true);
+}
+
+void ravt_dec_error(const ravt_dec *d, rav_trace_error *err)
+{
+	uint64_t off = 0;
+	int64_t chunkno = -1;
+	if (d->last_ci >= 0) {
+		chunkno = d->chunk.no;
+		off = d->chunk.offset;
+	}
+	ravt_set_error(err, d->bad_crc ? RAV_TRACE_ECHUNK : RAV_TRACE_EDECODE, off, chunkno,
+	               "chunk %lld at offset %llu (thread %u): %s", (long long)chunkno,
+	               (unsigned long long)off, d->tid, d->why[0] ? d->why : "cannot be decoded");
+}

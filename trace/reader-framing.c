@@ -1,0 +1,343 @@
+/* reader-framing.c - the header and the chunk frames (FORMAT.md sections 3,
+ * 4, 6 and 7): validation, the chunk table, per-thread chunk lists, the
+ * trailer check.
+ *
+ * Trust rule: nothing read from the file is used before it is checked.
+ * Frames are validated (sync word, frame checksum, lengths against caps and
+ * against the bytes present) while walking; an EVENTS payload's checksum is
+ * verified before its first decode (reader-decode.c), other payloads here.
+ * Walking reads only frame headers, so opening a big trace is fast.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader-private.h"
+
+int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
+{
+	const uint8_t *d = rd->data;
+	size_t size = rd->size;
+	if (size == 0) {
+		ravt_set_error(err, RAV_TRACE_EEMPTY, 0, -1,
+		               "the file is empty (0 bytes): the recording never started");
+		return -1;
+	}
+	size_t m = size < 8 ? size : 8;
+	if (memcmp(d, RAVT_MAGIC, m) != 0) {
+		ravt_set_error(err, RAV_TRACE_EMAGIC, 0, -1,
+		               "not a ravtrace file: it does not start with the magic \"RAVTRACE\"");
+		return -1;
+	}
+	if (size < sizeof(ravt_header)) {
+		ravt_set_error(err, RAV_TRACE_ETRUNCATED, size, -1,
+		               "the file ends inside the header (%zu of %zu bytes): nothing was recorded",
+		               size, sizeof(ravt_header));
+		return -1;
+	}
+	memcpy(&rd->hdr, d, sizeof rd->hdr);
+	ravt_header *h = &rd->hdr;
+	if (h->version_major > RAVT_VERSION_MAJOR) {
+		ravt_set_error(err, RAV_TRACE_EVERSION, 8, -1,
+		               "trace format version %u.%u is newer than this reader (%u.%u): update "
+		               "ravscope to read it",
+		               h->version_major, h->version_minor, RAVT_VERSION_MAJOR, RAVT_VERSION_MINOR);
+		return -1;
+	}
+	if (h->version_major < RAVT_VERSION_MAJOR) {
+		ravt_set_error(err, RAV_TRACE_EVERSION, 8, -1,
+		               "trace format version %u.%u is older than any supported (%u.x)",
+		               h->version_major, h->version_minor, RAVT_VERSION_MAJOR);
+		return -1;
+	}
+	const char *why = NULL;
+	uint64_t where = 0;
+	if (h->endian != RAVT_ENDIAN_LITTLE)
+		why = "byte order is not little-endian", where = 12;
+	else if (h->word_size != 4 && h->word_size != 8)
+		why = "word size is not 4 or 8 bytes", where = 13;
+	else if (h->cell_size != 4u * h->word_size)
+		why = "raviolo size is not 4 words", where = 14;
+	else if (h->page_size < 256 || h->page_size > (1u << 20) || (h->page_size & (h->page_size - 1)))
+		why = "page size is not a power of two between 256 bytes and 1 MiB", where = 16;
+	else if (h->cells_per_page != h->page_size / h->cell_size || h->cells_per_page > 16384)
+		why = "cells per page does not match page and raviolo sizes", where = 20;
+	else if (h->header_size < sizeof(ravt_header) || h->header_size > RAVT_HEADER_MAX ||
+	         (h->header_size & 7))
+		why = "header size is not a multiple of 8 between 128 and 65536", where = 24;
+	else if (h->cmdline_len > h->header_size - sizeof(ravt_header))
+		why = "command line length runs past the header", where = 64;
+	if (why) {
+		ravt_set_error(err, RAV_TRACE_EHEADER, where, -1, "invalid header: %s", why);
+		return -1;
+	}
+	if (h->header_size > size) {
+		ravt_set_error(err, RAV_TRACE_ETRUNCATED, size, -1,
+		               "the file ends inside the header (%zu of %u bytes)", size, h->header_size);
+		return -1;
+	}
+	uint32_t crc = ravt_header_crc(d, h->header_size);
+	if (RAVT_VERIFY_CRC && crc != h->header_crc) {
+		ravt_set_error(err, RAV_TRACE_EHEADER, 68, -1,
+		               "header checksum mismatch (stored %08x, computed %08x): the header is damaged",
+		               h->header_crc, crc);
+		return -1;
+	}
+	rd->word_shift = h->word_size == 8 ? 3 : 2;
+	unsigned wpp = h->page_size >> rd->word_shift;
+	rd->wpp_shift = (unsigned)__builtin_ctz(wpp);
+	rd->wpp_mask = wpp - 1;
+	rd->ns_per_tick = h->tsc_hz ? 1e9 / (double)h->tsc_hz : 1.0;
+
+	rav_trace_info *in = &rd->info;
+	in->version_major = h->version_major;
+	in->version_minor = h->version_minor;
+	in->word_size = h->word_size;
+	in->cell_size = h->cell_size;
+	in->page_size = h->page_size;
+	in->cells_per_page = h->cells_per_page;
+	in->start_ns = h->start_realtime_ns;
+	size_t n = h->cmdline_len < sizeof in->program - 1 ? h->cmdline_len : sizeof in->program - 1;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)d[sizeof(ravt_header) + i];
+		in->program[i] = c == 0 ? ' ' : (c < 32 ? '?' : c);
+	}
+	while (n && in->program[n - 1] == ' ')
+		n--;
+	in->program[n] = 0;
+	rd->parse_pos = h->header_size;
+	return 0;
+}
+
+/* The stream of thread `id`, created if new (lock held). */
+static ravt_stream *stream_for(ravt_reader *rd, uint32_t id, uint32_t *idx)
+{
+	for (size_t i = rd->nstreams; i-- > 0;) {
+		if (rd->streams[i].id == id) {
+			*idx = (uint32_t)i;
+			return &rd->streams[i];
+		}
+	}
+	if (rd->nstreams == rd->cap_streams) {
+		size_t cap = rd->cap_streams ? rd->cap_streams * 2 : 8;
+		ravt_stream *s = realloc(rd->streams, cap * sizeof *s);
+		if (!s)
+			return NULL;
+		rd->streams = s;
+		rd->cap_streams = cap;
+	}
+	ravt_stream *s = &rd->streams[rd->nstreams];
+	memset(s, 0, sizeof *s);
+	s->id = id;
+	*idx = (uint32_t)rd->nstreams++;
+	return s;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i])
+			return false;
+	}
+	return true;
+}
+
+/* Check the trailer against what the walk found. */
+static int check_trailer(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off,
+                         int64_t chunkno, rav_trace_error *err)
+{
+	if (f->flags || f->stored_len != f->raw_len || f->stored_len < sizeof(ravt_trailer) + 8 ||
+	    (f->stored_len - sizeof(ravt_trailer) - 8) % sizeof(ravt_index_entry)) {
+		ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+		               "chunk %lld at offset %llu: trailer has an invalid length (%u)",
+		               (long long)chunkno, (unsigned long long)off, f->stored_len);
+		return -1;
+	}
+	ravt_trailer tr;
+	memcpy(&tr, payload, sizeof tr);
+	uint64_t entries = (f->stored_len - sizeof(ravt_trailer) - 8) / sizeof(ravt_index_entry);
+	uint64_t self = ravt_le64(payload + f->stored_len - 8);
+	const char *why = NULL;
+	if (self != off)
+		why = "its own offset is wrong";
+	else if (tr.chunks != entries || tr.chunks != rd->nchunks)
+		why = "its chunk count disagrees with the chunks in the file";
+	else if (tr.events != rd->total_events)
+		why = "its event count disagrees with the chunks in the file";
+	for (uint64_t i = 0; !why && i < entries; i++) {
+		ravt_index_entry e;
+		memcpy(&e, payload + sizeof tr + i * sizeof e, sizeof e);
+		const ravt_chunk *c = &rd->chunks[i];
+		if (e.offset != c->offset || e.first != c->first || e.count != c->count ||
+		    e.thread != rd->streams[c->stream].id)
+			why = "its chunk index disagrees with the chunks in the file";
+	}
+	if (why) {
+		ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+		               "chunk %lld at offset %llu: invalid trailer: %s", (long long)chunkno,
+		               (unsigned long long)off, why);
+		return -1;
+	}
+	rd->complete = true;
+	return 0;
+}
+
+/* Append an EVENTS chunk to the tables (lock held).  NULL: why. */
+static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64_t off, int64_t chunkno,
+                                    uint64_t *have)
+{
+	uint32_t si;
+	ravt_stream *s = stream_for(rd, f->thread, &si);
+	if (!s)
+		return "out of memory";
+	if (f->first != s->events) {
+		*have = s->events;
+		return "";
+	}
+	if (rd->nchunks == rd->cap_chunks) {
+		size_t cap = rd->cap_chunks ? rd->cap_chunks * 2 : 256;
+		ravt_chunk *c = realloc(rd->chunks, cap * sizeof *c);
+		if (!c)
+			return "out of memory";
+		rd->chunks = c;
+		rd->cap_chunks = cap;
+	}
+	if (s->nchunks == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		uint32_t *c = realloc(s->chunks, cap * sizeof *c);
+		if (!c)
+			return "out of memory";
+		s->chunks = c;
+		s->cap = cap;
+	}
+	s->chunks[s->nchunks++] = (uint32_t)rd->nchunks;
+	rd->chunks[rd->nchunks++] = (ravt_chunk){off, f->first,          f->stored_len,  f->raw_len, f->count,
+	                                         si,  (uint32_t)chunkno, f->payload_crc, f->flags,   false};
+	s->events += f->count;
+	rd->total_events += f->count;
+	return NULL;
+}
+
+int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
+{
+	const uint8_t *d = rd->data;
+	uint64_t size = rd->size;
+	uint64_t off = rd->parse_pos;
+	int64_t added = 0;
+	*partial = false;
+	while (off < size) {
+		int64_t chunkno = (int64_t)(rd->nchunks + rd->skipped_chunks + (rd->complete ? 1 : 0));
+		if (rd->complete) {
+			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+			               "%llu bytes follow the trailer at offset %llu: the file was appended "
+			               "to or damaged",
+			               (unsigned long long)(size - off), (unsigned long long)off);
+			return -1;
+		}
+		if (size - off < sizeof(ravt_frame)) {
+			*partial = true;
+			break;
+		}
+		ravt_frame f;
+		memcpy(&f, d + off, sizeof f);
+		if (f.sync != RAVT_CHUNK_SYNC) {
+			if (!rd->is_stream && all_zero(d + off, size - off)) {
+				*partial = true; /* a crash left a zero-filled tail */
+				break;
+			}
+			ravt_set_error(
+			    err, RAV_TRACE_ECHUNK, off, chunkno,
+			    "chunk %lld at offset %llu: no chunk starts here (sync word %08x, expected %08x)",
+			    (long long)chunkno, (unsigned long long)off, f.sync, RAVT_CHUNK_SYNC);
+			return -1;
+		}
+		uint32_t fcrc = ravt_frame_crc(&f);
+		if (RAVT_VERIFY_CRC && fcrc != f.frame_crc) {
+			ravt_set_error(
+			    err, RAV_TRACE_ECHUNK, off, chunkno,
+			    "chunk %lld at offset %llu: frame checksum mismatch (stored %08x, computed %08x)",
+			    (long long)chunkno, (unsigned long long)off, f.frame_crc, fcrc);
+			return -1;
+		}
+		if (f.stored_len > RAVT_PAYLOAD_MAX || f.raw_len > RAVT_PAYLOAD_MAX) {
+			ravt_set_error(
+			    err, RAV_TRACE_ECHUNK, off, chunkno,
+			    "chunk %lld at offset %llu: payload length %u (raw %u) exceeds the %u-byte limit",
+			    (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len,
+			    RAVT_PAYLOAD_MAX);
+			return -1;
+		}
+		uint64_t padded = ((uint64_t)f.stored_len + 7) & ~(uint64_t)7;
+		if (size - off - sizeof f < padded) {
+			*partial = true;
+			if (err && !rd->is_stream)
+				ravt_set_error(err, RAV_TRACE_ETRUNCATED, off, chunkno,
+				               "the file ends inside chunk %lld at offset %llu (%llu of %llu "
+				               "bytes present); "
+				               "the %llu bytes before it are usable",
+				               (long long)chunkno, (unsigned long long)off,
+				               (unsigned long long)(size - off),
+				               (unsigned long long)(sizeof f + padded),
+				               (unsigned long long)off);
+			break;
+		}
+		const uint8_t *payload = d + off + sizeof f;
+		/* EVENTS payloads are checked when first decoded (opening a big
+		 * trace then reads only frame headers); others now. */
+		uint32_t pcrc =
+		    f.kind == RAVT_CHUNK_EVENTS ? f.payload_crc : ravt_crc32c(0, payload, f.stored_len);
+		if (RAVT_VERIFY_CRC && pcrc != f.payload_crc) {
+			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+			               "chunk %lld at offset %llu: payload checksum mismatch (stored %08x, "
+			               "computed %08x)",
+			               (long long)chunkno, (unsigned long long)off, f.payload_crc, pcrc);
+			return -1;
+		}
+		if (f.kind == RAVT_CHUNK_EVENTS) {
+			const char *why = NULL;
+			if (f.flags & ~RAVT_CF_ZSTD)
+				why = "unknown flags";
+			else if (!(f.flags & RAVT_CF_ZSTD) && f.raw_len != f.stored_len)
+				why = "uncompressed but raw and stored lengths differ";
+			else if (f.raw_len > RAVT_EVENTS_RAW_MAX)
+				why = "raw payload is larger than 1 MiB";
+			else if (f.count == 0 || f.count > f.raw_len)
+				why = "event count is 0 or larger than its payload";
+			if (why) {
+				ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+				               "chunk %lld at offset %llu: events chunk: %s",
+				               (long long)chunkno, (unsigned long long)off, why);
+				return -1;
+			}
+			uint64_t have = 0;
+			pthread_mutex_lock(&rd->lock);
+			why = add_events_chunk(rd, &f, off, chunkno, &have);
+			pthread_mutex_unlock(&rd->lock);
+			if (why && why[0]) {
+				ravt_set_error(err, RAV_TRACE_ENOMEM, off, chunkno, "%s", why);
+				return -1;
+			}
+			if (why) {
+				ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
+				               "chunk %lld at offset %llu: thread %u's chunk starts at its "
+				               "event %llu, but %llu "
+				               "events of it came before (a chunk is missing or repeated)",
+				               (long long)chunkno, (unsigned long long)off, f.thread,
+				               (unsigned long long)f.first, (unsigned long long)have);
+				return -1;
+			}
+			added += f.count;
+		} else if (f.kind == RAVT_CHUNK_TRAILER) {
+			pthread_mutex_lock(&rd->lock);
+			int rc = check_trailer(rd, &f, payload, off, chunkno, err);
+			pthread_mutex_unlock(&rd->lock);
+			if (rc != 0)
+				return -1;
+		} else {
+			rd->skipped_chunks++; /* a kind from a newer minor version */
+		}
+		off += sizeof f + padded;
+		rd->parse_pos = off;
+	}
+	return added;
+}

@@ -1,0 +1,148 @@
+/* reader-private.h - the reader's own structures, shared by its files:
+ *
+ *   reader.c          lifetime: open (file, memory, stream spool), poll, close, info, texts
+ *   reader-framing.c  header and chunk frames: validation, the chunk table, the trailer
+ *   reader-decode.c   one thread's events out of its chunks (reader-decode.h)
+ *   reader-merge.c    the global order, incrementally, delivered to sinks
+ *   reader-access.c   runs, random access through a decoded-window cache, filtered scans
+ *   reader-cursor.c   sequential cursors
+ *
+ * Locking: `lock` guards the chunk and stream tables (appended to while a
+ * stream is polled), the runs, the random-access cache and what
+ * ravt_reader_get_info reports.  The thread that polls and merges is their
+ * only writer, so it reads them without the lock; other threads take it.
+ * The mapped bytes never move.
+ */
+#ifndef RAVT_READER_PRIVATE_H
+#define RAVT_READER_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "reader.h"
+
+#ifdef RAVT_FUZZING
+/* The fuzz targets' copy of the reader accepts wrong checksums, so that
+ * mutated inputs reach the decoder instead of stopping at the CRC. */
+#define RAVT_VERIFY_CRC 0
+#else
+#define RAVT_VERIFY_CRC 1
+#endif
+
+#define RAVT_LRU_SLOTS 8
+#define RAVT_LRU_WINDOW 4096
+
+typedef struct ravt_chunk {
+	uint64_t offset; /* frame offset */
+	uint64_t first;  /* ordinal of its first event in its thread's stream */
+	uint32_t stored, raw, count;
+	uint32_t stream; /* index into rd->streams */
+	uint32_t no;     /* position among all chunks of the file (error messages) */
+	uint32_t crc;    /* payload checksum from the frame */
+	uint16_t flags;
+	bool verified; /* payload checksum checked (before the first decode) */
+} ravt_chunk;
+
+typedef struct ravt_stream {
+	uint32_t id;      /* heap id of the recording thread */
+	uint32_t *chunks; /* indices into rd->chunks, in stream order */
+	size_t nchunks, cap;
+	uint64_t events;
+} ravt_stream;
+
+typedef struct ravt_run {
+	uint64_t gstart;  /* global index of the run's first event */
+	uint64_t ordinal; /* stream ordinal of that event */
+	uint32_t stream, len;
+} ravt_run;
+
+typedef struct ravt_lru_slot {
+	int64_t chunk; /* index into rd->chunks; -1 empty */
+	uint64_t stamp;
+	uint64_t w0;   /* stream ordinal of ev[0] */
+	rav_event *ev; /* RAVT_LRU_WINDOW entries */
+	uint32_t n;    /* events decoded: fewer at a chunk's end or damage */
+} ravt_lru_slot;
+
+typedef struct ravt_block {
+	struct ravt_block *next;
+} ravt_block;
+
+typedef struct ravt_dec ravt_dec;
+typedef struct ravt_merge ravt_merge;
+
+struct ravt_reader {
+	const uint8_t *data; /* the trace bytes: mapped file, caller's memory, or stream spool */
+	size_t size;         /* bytes present (a stream: received so far) */
+	bool mapped;         /* data is our mapping of `map_len` bytes */
+	size_t map_len;
+	int fd;       /* stream being read, -1 */
+	int spool_fd; /* stream: the unlinked file the bytes are kept in, -1 */
+	bool is_stream, stream_eof;
+	uint64_t parse_pos; /* first byte not framed yet */
+
+	ravt_header hdr;
+	unsigned word_shift, wpp_shift;
+	uint64_t wpp_mask;
+	double ns_per_tick;
+	rav_trace_info info; /* header part of rav_trace_info */
+
+	pthread_mutex_t lock;
+	ravt_chunk *chunks;
+	size_t nchunks, cap_chunks;
+	ravt_stream *streams;
+	size_t nstreams, cap_streams;
+	uint64_t total_events;
+	uint64_t skipped_chunks;
+	bool complete; /* trailer seen */
+	bool truncated;
+	/* decoder buffers allocated now: at most max(256 MiB, 4 x the trace size) */
+	_Atomic uint64_t buf_bytes, buf_limit;
+
+	ravt_run *runs;
+	size_t nruns, cap_runs;
+	_Atomic uint64_t merged; /* events in published runs */
+	_Atomic bool merge_final;
+	size_t hint_run;
+	const ravt_lru_slot *hint_slot; /* window of the last random access */
+	uint32_t hint_stream;
+	ravt_dec *lru_dec;
+	ravt_lru_slot lru[RAVT_LRU_SLOTS];
+	uint64_t lru_clock;
+
+	ravt_merge *merge; /* merge state kept between calls (reader-merge.c) */
+	ravt_reader_work work;
+	bool merge_failed; /* and merge_err: the merge's copy for other threads */
+	rav_trace_error merge_err;
+
+	pthread_mutex_t intern_lock;
+	char **itab; /* open addressing */
+	size_t icap, icount;
+	char *iblock;
+	size_t ileft;
+	ravt_block *iblocks;
+};
+
+/* reader.c */
+/* A stable NUL-terminated copy of text bytes (cut at an embedded NUL),
+ * shared by content, valid until close. */
+const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n);
+
+/* reader-framing.c */
+int ravt_parse_header(ravt_reader *rd, rav_trace_error *err);
+/* Frame the complete chunks from parse_pos on.  Returns the events added,
+ * or -1.  A partial chunk at the end sets *partial (not an error: a crashed
+ * program, or a stream with more to come). */
+int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial);
+
+/* reader-access.c (lock held) */
+bool ravt_find_run_locked(ravt_reader *rd, uint64_t i, ravt_run *out);
+void ravt_lru_free(ravt_reader *rd);
+
+/* reader-merge.c */
+void ravt_merge_free(ravt_reader *rd);
+
+#endif /* RAVT_READER_PRIVATE_H */

@@ -1,0 +1,470 @@
+/* replay-apply.h - one event applied to the model, and checked against it.
+ *
+ * The engine records every write it makes to heap memory, so replay is
+ * "apply events to a heap image".  Every event is validated as it is
+ * applied (the cell an ALLOC takes must be empty or a queued hole, a MOVE
+ * goes from a live cell into a hole, a word write names the old value the
+ * slot really holds, pages change hands only from their owner, ...).  A
+ * mismatch is a RAV_TRACE_EREPLAY error in m->err that names the event
+ * index, the place and both values: replay never guesses.
+ *
+ * Page header cells are not replayed word by word (the engine keeps fill
+ * and list links there without recording those writes); the state rebuilds
+ * them from the model (replay-state.c).
+ *
+ * Inline and always inlined: the indexing batch loop (replay-index.c) and
+ * the seek loop (replay-state.c) are the two hot callers; a call and its
+ * register saves per event would cost them several percent.
+ */
+#ifndef RAVT_REPLAY_APPLY_H
+#define RAVT_REPLAY_APPLY_H
+
+#include <string.h>
+
+#include "replay-model.h"
+
+/* Page indices replay accepts: the page table is sized by the highest
+ * page, so a damaged index must not make it huge (the engine's pool stays
+ * far below this). */
+#define RAVT_MAX_PAGE_INDEX (1u << 24)
+
+/* Which heaps' numbers an event changed (for the series). */
+typedef struct ravt_touch {
+	ravt_mheap *h[2];
+} ravt_touch;
+
+/* Resolve a cell location to its page block (which must be in use). */
+static inline ravt_mpage *ravt_cell_page(ravt_model *m, const rav_event *ev, rav_loc l, const char *what)
+{
+	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
+	ravt_mpage *p = pg < m->span && !(l & RAV_LOC_EXTERNAL) ? m->pages[pg] : NULL;
+	if (__builtin_expect(p && c < m->cpp && p->kind != RAV_SPAGE_POOL, 1))
+		return p;
+	return ravt_model_fail_place(m, ev, l, what);
+}
+
+static inline void ravt_fill_shrink(ravt_mpage *p)
+{
+	while (p->fill > 1 && ravt_cell_st(p, p->fill - 1) == RAV_CELL_EMPTY)
+		p->fill--;
+}
+
+/* Cell counters of page p (owned by heap h, may be NULL) change by dl live
+ * cells (dr0 of them root cells), dd dead and dr reference ravioli.  Pages
+ * count every live cell; heaps and totals leave root cells out, as the
+ * engine's rav_stats do. */
+static inline void ravt_count(ravt_model *m, ravt_mpage *p, ravt_mheap *h, int dl, int dd, int dr, int dr0)
+{
+	p->live += (uint32_t)dl;
+	p->dead += (uint32_t)dd;
+	p->refc += (uint32_t)dr;
+	p->rootc += (uint32_t)dr0;
+	int64_t cl = (int64_t)dl - dr0;
+	m->tot.live_cells += (uint64_t)cl;
+	m->tot.dead_cells += (uint64_t)(int64_t)dd;
+	m->tot.ref_cells += (uint64_t)(int64_t)dr;
+	if (h) {
+		h->live += (uint64_t)cl;
+		h->dead += (uint64_t)(int64_t)dd;
+		h->refc += (uint64_t)(int64_t)dr;
+	}
+}
+
+static inline uint8_t ravt_spage_kind(uint32_t engine_kind)
+{
+	switch (engine_kind) {
+	case RAV_PAGE_BUFFER:
+		return RAV_SPAGE_BUFFER;
+	case RAV_PAGE_ROOT:
+		return RAV_SPAGE_ROOT;
+	default:
+		return RAV_SPAGE_HEAP;
+	}
+}
+
+static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, const rav_event *ev,
+                                                                 ravt_touch *tc, uint64_t oldv, uint64_t newv)
+{
+	ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the slot written");
+	if (!p)
+		return -1;
+	uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a), w = rav_loc_word(ev->a);
+	uint8_t st = ravt_cell_st(p, c);
+	if (st == RAV_CELL_HEADER)
+		return 0; /* header words are rebuilt from the model, see the top comment */
+	if (st == RAV_CELL_EMPTY)
+		return ravt_model_fail(
+		    m, ev, "writes word %u of page %u cell %u, which is empty (above the heap top)", w, pg,
+		    c);
+	uint64_t cur = ravt_cell_words(p, c)[w];
+	if (st == RAV_CELL_LIVE && cur != oldv)
+		return ravt_model_fail(
+		    m, ev, "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
+		    pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
+	ravt_cellblock *k;
+	if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		return ravt_model_fail(m, ev, "out of memory");
+	k->w[RAVT_CB_INDEX(c) * 4 + w] = newv;
+	if (w == RAV_W_TYPE && st == RAV_CELL_LIVE) {
+		int was = RAVT_TYPE_ID(cur) == RAV_TYPE_REF, is = RAVT_TYPE_ID(newv) == RAV_TYPE_REF;
+		int wasr = RAVT_TYPE_ID(cur) == RAV_TYPE_ROOT, isr = RAVT_TYPE_ID(newv) == RAV_TYPE_ROOT;
+		if (was != is || wasr != isr) {
+			ravt_mheap *h = ravt_owner_of(m, p);
+			ravt_count(m, p, h, 0, 0, is - was, isr - wasr);
+			tc->h[0] = h;
+		}
+	}
+	return 0;
+}
+
+/* Apply ev at m->pos (the caller advances pos).  0, or -1 with m->err. */
+static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const rav_event *ev,
+                                                            ravt_touch *tc)
+{
+	uint64_t newv;
+	tc->h[0] = tc->h[1] = NULL;
+	switch (ev->kind) {
+	case RAV_EV_THREAD_START: {
+		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
+		if (!h)
+			return ravt_model_fail(m, ev, "out of memory");
+		h->alive = true;
+		break;
+	}
+	case RAV_EV_HEAP_NEW: {
+		ravt_mheap *h = ravt_heap_get(m, ev->x, (uint8_t)ev->aux);
+		if (!h)
+			return ravt_model_fail(m, ev, "out of memory");
+		h->kind = (uint8_t)ev->aux;
+		h->parent = (uint32_t)ev->a;
+		h->alive = true;
+		h->in_flight = false;
+		break;
+	}
+	case RAV_EV_HEAP_END: {
+		ravt_mheap *h = ravt_heap_find(m, ev->x);
+		if (h) {
+			h->alive = false;
+			h->in_flight = false;
+		}
+		break;
+	}
+	case RAV_EV_TYPE_DEF:
+		if (ev->aux < RAVT_MAX_TYPES)
+			m->tkinds[ev->aux] = (uint8_t)(0x80u | (ev->x & 3u));
+		break;
+	case RAV_EV_MSG_SEND: {
+		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_MESSAGE);
+		if (!h)
+			return ravt_model_fail(m, ev, "out of memory");
+		if (h->in_flight)
+			return ravt_model_fail(m, ev, "message heap %u is sent twice", ev->x);
+		h->in_flight = true;
+		break;
+	}
+	case RAV_EV_MSG_RECV: {
+		ravt_mheap *h = ravt_heap_find(m, ev->x);
+		if (h)
+			h->in_flight = false;
+		/* The engine links arriving pages in before the receiver's trailing
+		 * empty page (its spare, or an empty top page), else at the end. */
+		ravt_mheap *r = ravt_heap_find(m, (uint32_t)ev->b);
+		if (r) {
+			r->anchor = RAVT_NO_PAGE;
+			for (uint32_t i = r->npages; i-- > 0;) {
+				const ravt_mpage *p = ravt_page_r(m, r->pages[i]);
+				if (!p || p->kind == RAV_SPAGE_ROOT)
+					continue;
+				if (p->fill <= 1 && p->live == 0 && p->dead == 0)
+					r->anchor = r->pages[i];
+				break;
+			}
+		}
+		break;
+	}
+	case RAV_EV_PAGE_ACQUIRE: {
+		if (ev->a & RAV_LOC_EXTERNAL)
+			return ravt_model_fail(m, ev,
+			                       "the page acquired is outside the ravioli pool (0x%llx)",
+			                       (unsigned long long)(ev->a & ~RAV_LOC_EXTERNAL));
+		uint32_t pg = rav_loc_page(ev->a);
+		if (pg >= RAVT_MAX_PAGE_INDEX)
+			return ravt_model_fail(
+			    m, ev, "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
+			    RAVT_MAX_PAGE_INDEX);
+		if (!ravt_model_ensure_span(m, pg))
+			return ravt_model_fail(m, ev, "out of memory");
+		ravt_mpage *p = m->pages[pg];
+		if (p && p->kind != RAV_SPAGE_POOL)
+			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns",
+			                       ev->x, pg, p->owner);
+		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
+		if (!h)
+			return ravt_model_fail(m, ev, "out of memory");
+		if (p) {
+			if (!(p = ravt_page_w(m, pg)))
+				return ravt_model_fail(m, ev, "out of memory");
+		} else {
+			if (!(p = ravt_page_new(m)))
+				return ravt_model_fail(m, ev, "out of memory");
+			m->pages[pg] = p;
+		}
+		if (m->pool[pg]) {
+			m->pool[pg] = 0;
+			m->tot.pool_pages--;
+		}
+		p->kind = ravt_spage_kind(ev->aux);
+		p->ekind = (uint8_t)ev->aux;
+		p->owner = ev->x;
+		p->hidx = (uint32_t)(h - m->heaps) + 1;
+		p->fill = 1;
+		p->live = p->dead = p->refc = p->rootc = 0;
+		ravt_page_clear_cells(m, p);
+		if (!ravt_heap_append(h, pg))
+			return ravt_model_fail(m, ev, "out of memory");
+		h->anchor = RAVT_NO_PAGE;
+		m->tot.pages++;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_PAGE_RELEASE: {
+		uint32_t pg = rav_loc_page(ev->a);
+		ravt_mpage *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (ravt_mpage *)ravt_page_r(m, pg);
+		if (!p || p->kind == RAV_SPAGE_POOL)
+			return ravt_model_fail(m, ev, "heap %u releases page %u, which no heap owns", ev->x,
+			                       pg);
+		if (p->owner != ev->x)
+			return ravt_model_fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x,
+			                       pg, p->owner);
+		ravt_mheap *h = ravt_heap_find(m, ev->x);
+		if (!(p = ravt_page_w(m, pg)))
+			return ravt_model_fail(m, ev, "out of memory");
+		ravt_count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc, -(int)p->rootc);
+		if (h) {
+			ravt_heap_remove(h, pg);
+			if (h->anchor == pg)
+				h->anchor = RAVT_NO_PAGE;
+		}
+		p->kind = RAV_SPAGE_POOL;
+		p->owner = 0;
+		p->hidx = 0;
+		p->fill = 1;
+		ravt_page_clear_cells(m, p);
+		m->pool[pg] = 1;
+		m->tot.pool_pages++;
+		m->tot.pages--;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_PAGE_HANDOFF: {
+		uint32_t pg = rav_loc_page(ev->a);
+		ravt_mpage *p = (ev->a & RAV_LOC_EXTERNAL) ? NULL : (ravt_mpage *)ravt_page_r(m, pg);
+		if (!p || p->kind == RAV_SPAGE_POOL)
+			return ravt_model_fail(
+			    m, ev, "page %u is handed from heap %llu to heap %u but no heap owns it", pg,
+			    (unsigned long long)ev->b, ev->x);
+		if (p->owner != ev->b)
+			return ravt_model_fail(
+			    m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
+			    (unsigned long long)ev->b, ev->x, p->owner);
+		ravt_mheap *to = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
+		ravt_mheap *from = ravt_heap_find(m, p->owner); /* after heap_get, which may move the array */
+		if (!to || !(p = ravt_page_w(m, pg)))
+			return ravt_model_fail(m, ev, "out of memory");
+		if (from) {
+			ravt_heap_remove(from, pg);
+			from->live -= p->live - p->rootc;
+			from->dead -= p->dead;
+			from->refc -= p->refc;
+		}
+		to->live += p->live - p->rootc;
+		to->dead += p->dead;
+		to->refc += p->refc;
+		if (!ravt_heap_append(to, pg))
+			return ravt_model_fail(m, ev, "out of memory");
+		if (to->anchor != RAVT_NO_PAGE) {
+			/* move it from the end to just before the anchor */
+			for (uint32_t i = 0; i + 1 < to->npages; i++) {
+				if (to->pages[i] != to->anchor)
+					continue;
+				memmove(to->pages + i + 1, to->pages + i,
+				        sizeof *to->pages * (to->npages - 1 - i));
+				to->pages[i] = pg;
+				break;
+			}
+		}
+		p->owner = ev->x;
+		p->hidx = (uint32_t)(to - m->heaps) + 1;
+		if (p->kind != RAV_SPAGE_ROOT) {
+			p->kind = to->kind == RAV_HEAP_MESSAGE ? RAV_SPAGE_BUFFER : RAV_SPAGE_HEAP;
+			p->ekind = to->kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER : RAV_PAGE_HEAP;
+		}
+		m->tot.handoffs++;
+		tc->h[0] = from;
+		tc->h[1] = to;
+		break;
+	}
+	case RAV_EV_ALLOC: {
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the allocated cell");
+		if (!p)
+			return -1;
+		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		uint8_t st = ravt_cell_st(p, c);
+		/* the top cell, or a queued hole the engine reuses */
+		if (st != RAV_CELL_EMPTY && st != RAV_CELL_DEAD)
+			return ravt_model_fail(m, ev, "allocates page %u cell %u, which is %s", pg, c,
+			                       ravt_cell_state_name(st));
+		ravt_cellblock *k;
+		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+			return ravt_model_fail(m, ev, "out of memory");
+		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
+		w[0] = ev->aux;
+		w[1] = w[2] = w[3] = 0;
+		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_LIVE;
+		if (c + 1 > p->fill)
+			p->fill = c + 1;
+		ravt_mheap *h = ravt_owner_of(m, p);
+		ravt_count(m, p, h, 1, st == RAV_CELL_DEAD ? -1 : 0, RAVT_TYPE_ID(ev->aux) == RAV_TYPE_REF,
+		           RAVT_TYPE_ID(ev->aux) == RAV_TYPE_ROOT);
+		m->tot.allocs++;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_FREE: {
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the freed cell");
+		if (!p)
+			return -1;
+		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		uint8_t st = ravt_cell_st(p, c);
+		/* a live cell dies, or (arrival of a message) an empty cell below
+		 * the new top becomes a hole to fill */
+		if (st != RAV_CELL_LIVE && st != RAV_CELL_EMPTY)
+			return ravt_model_fail(m, ev, "frees page %u cell %u, which is %s", pg, c,
+			                       ravt_cell_state_name(st));
+		ravt_cellblock *k;
+		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+			return ravt_model_fail(m, ev, "out of memory");
+		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
+		ravt_mheap *h = ravt_owner_of(m, p);
+		if (st == RAV_CELL_LIVE) {
+			ravt_count(m, p, h, -1, 1, -(int)(RAVT_TYPE_ID(w[0]) == RAV_TYPE_REF),
+			           -(int)(RAVT_TYPE_ID(w[0]) == RAV_TYPE_ROOT));
+			m->tot.frees++;
+		} else {
+			ravt_count(m, p, h, 0, 1, 0, 0);
+			w[1] = w[2] = w[3] = 0;
+			if (c + 1 > p->fill)
+				p->fill = c + 1;
+		}
+		/* the engine's dead cells carry the DEAD type; their other words
+		 * (hole-list links) are not recorded and are unspecified here */
+		w[0] = RAV_TYPE_DEAD;
+		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_DEAD;
+		tc->h[0] = h;
+		break;
+	}
+	case RAV_EV_MOVE: {
+		ravt_mpage *pf = ravt_cell_page(m, ev, ev->a, "the cell moved");
+		if (!pf)
+			return -1;
+		ravt_mpage *pt = ravt_cell_page(m, ev, ev->b, "the destination of the move");
+		if (!pt)
+			return -1;
+		uint32_t fpg = rav_loc_page(ev->a), fc = rav_loc_cell(ev->a);
+		uint32_t tpg = rav_loc_page(ev->b), tcell = rav_loc_cell(ev->b);
+		uint8_t fst = ravt_cell_st(pf, fc), tst = ravt_cell_st(pt, tcell);
+		if (fst != RAV_CELL_LIVE)
+			return ravt_model_fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc,
+			                       ravt_cell_state_name(fst));
+		if (tst != RAV_CELL_DEAD && tst != RAV_CELL_EMPTY)
+			return ravt_model_fail(
+			    m, ev, "moves page %u cell %u into page %u cell %u, which is %s (not a hole)",
+			    fpg, fc, tpg, tcell, ravt_cell_state_name(tst));
+		if (fpg == tpg && fc == tcell)
+			return ravt_model_fail(m, ev, "moves page %u cell %u onto itself", fpg, fc);
+		/* (the two cells may share a page, even a cell block: the second
+		 * page_w / block_w then finds the first one's private copy) */
+		ravt_cellblock *kt, *kf;
+		if (!(pf = ravt_page_w(m, fpg)) || !(pt = ravt_page_w(m, tpg)) ||
+		    !(kt = ravt_block_w(m, pt, tcell)) || !(kf = ravt_block_w(m, pf, fc)))
+			return ravt_model_fail(m, ev, "out of memory");
+		uint64_t *src = kf->w + RAVT_CB_INDEX(fc) * 4, *dst = kt->w + RAVT_CB_INDEX(tcell) * 4;
+		memcpy(dst, src, 4 * sizeof(uint64_t));
+		memset(src, 0, 4 * sizeof(uint64_t));
+		int isref = RAVT_TYPE_ID(dst[0]) == RAV_TYPE_REF,
+		    isroot = RAVT_TYPE_ID(dst[0]) == RAV_TYPE_ROOT;
+		ravt_mheap *hf = ravt_owner_of(m, pf), *ht = ravt_owner_of(m, pt);
+		kt->st[RAVT_CB_INDEX(tcell)] = RAV_CELL_LIVE;
+		kf->st[RAVT_CB_INDEX(fc)] = RAV_CELL_EMPTY;
+		ravt_count(m, pt, ht, 1, tst == RAV_CELL_DEAD ? -1 : 0, isref, isroot);
+		ravt_count(m, pf, hf, -1, 0, -isref, -isroot);
+		if (tcell + 1 > pt->fill)
+			pt->fill = tcell + 1;
+		ravt_fill_shrink(pf);
+		m->tot.moves++;
+		tc->h[0] = hf;
+		tc->h[1] = ht;
+		break;
+	}
+	case RAV_EV_TRIM: {
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the trimmed cell");
+		if (!p)
+			return -1;
+		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		uint8_t st = ravt_cell_st(p, c);
+		if (st != RAV_CELL_DEAD)
+			return ravt_model_fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c,
+			                       ravt_cell_state_name(st));
+		ravt_cellblock *k;
+		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+			return ravt_model_fail(m, ev, "out of memory");
+		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_EMPTY;
+		memset(k->w + RAVT_CB_INDEX(c) * 4, 0, 4 * sizeof(uint64_t));
+		ravt_mheap *h = ravt_owner_of(m, p);
+		ravt_count(m, p, h, 0, -1, 0, 0);
+		ravt_fill_shrink(p);
+		tc->h[0] = h;
+		break;
+	}
+	/* the word writes share one (inlined) copy of ravt_apply_word */
+	case RAV_EV_FIXUP:
+		m->tot.fixups++;
+		newv = ev->c;
+		goto word;
+	case RAV_EV_REF_STORE:
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_LINK:
+		newv = ev->c;
+		goto word;
+	case RAV_EV_REF_CLEAR:
+		newv = 0;
+		goto word;
+	case RAV_EV_TYPE_WORD: {
+		if (rav_loc_word(ev->a) != RAV_W_TYPE)
+			return ravt_model_fail(m, ev, "type word event names word %u, not word 0",
+			                       rav_loc_word(ev->a));
+		newv = ev->c;
+		goto word;
+	}
+	case RAV_EV_ROOT_NEW:
+	case RAV_EV_ROOT_FREE: {
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the root slot");
+		if (!p)
+			return -1;
+		uint8_t st = ravt_cell_st(p, rav_loc_cell(ev->a));
+		if (st != RAV_CELL_LIVE)
+			return ravt_model_fail(m, ev,
+			                       "root slot page %u cell %u word %u is in a cell that is %s",
+			                       rav_loc_page(ev->a), rav_loc_cell(ev->a), rav_loc_word(ev->a),
+			                       ravt_cell_state_name(st));
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+word:
+	return ravt_apply_word(m, ev, tc, ev->b, newv);
+}
+
+#endif /* RAVT_REPLAY_APPLY_H */

@@ -1,0 +1,83 @@
+/* replay-history.h - the history of one raviolo (rav_trace_cell_history)
+ * and the filter that makes it fast on long traces.
+ *
+ * While replay applies events it marks, per block of RAVT_HISTORY_BLOCK
+ * events, which pages the block's heap writes touched (a 4096-bit filter;
+ * a page index is hashed by its low bits).  A history query then decodes
+ * only the blocks whose filter has the cell's current page.
+ */
+#ifndef RAVT_REPLAY_HISTORY_H
+#define RAVT_REPLAY_HISTORY_H
+
+#include <pthread.h>
+
+#include "rav-record.h"
+#include "reader.h"
+
+#define RAVT_HISTORY_BLOCK ((uint64_t)1 << 14)
+#define RAVT_HISTORY_BITS 4096u
+
+typedef struct ravt_history {
+	pthread_mutex_t lock; /* the index thread writes blocks; queries copy them under it */
+	uint8_t (*bloom)[RAVT_HISTORY_BITS / 8];
+	size_t nblocks, cap;
+	uint8_t cur[RAVT_HISTORY_BITS / 8]; /* the block being filled */
+	/* the block being filled as last published: its index and the events it covers */
+	bool pub_valid;
+	size_t pub_block;
+	uint64_t pub_end;
+	uint8_t pub[RAVT_HISTORY_BITS / 8];
+} ravt_history;
+
+ravt_history *ravt_history_new(void);
+void ravt_history_free(ravt_history *h);
+/* A block ends (at an event index that is a multiple of the block size). */
+void ravt_history_block_end(ravt_history *h);
+/* Make the block being filled, covering events up to `end`, visible. */
+void ravt_history_publish(ravt_history *h, uint64_t end);
+
+static inline void ravt_history_mark(uint8_t *bits, rav_loc l)
+{
+	if (l && !(l & RAV_LOC_EXTERNAL)) {
+		uint32_t p = rav_loc_page(l) % RAVT_HISTORY_BITS;
+		bits[p >> 3] |= (uint8_t)(1u << (p & 7));
+	}
+}
+
+/* The pages an event writes to, for the filter. */
+static inline void ravt_history_event(ravt_history *h, const rav_event *ev)
+{
+	switch (ev->kind) {
+	case RAV_EV_MOVE:
+		ravt_history_mark(h->cur, ev->b);
+		/* fall through */
+	case RAV_EV_ALLOC:
+	case RAV_EV_FREE:
+	case RAV_EV_TRIM:
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_TYPE_WORD:
+	case RAV_EV_ROOT_NEW:
+	case RAV_EV_ROOT_FREE:
+	case RAV_EV_REFRAV_REMOVE:
+		ravt_history_mark(h->cur, ev->a);
+		break;
+	case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE:
+	case RAV_EV_REF_CLEAR:
+	case RAV_EV_LINK:
+	case RAV_EV_REFRAV_INSERT:
+		ravt_history_mark(h->cur, ev->a);
+		ravt_history_mark(h->cur, ev->b);
+		ravt_history_mark(h->cur, ev->c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* rav_trace_cell_history over the first `available` events (merged and
+ * applied), reading them through a cursor on rd. */
+unsigned ravt_history_query(ravt_history *h, ravt_reader *rd, uint64_t available, rav_loc cell, uint64_t at,
+                            rav_cell_event *out, unsigned max, unsigned *total);
+
+#endif /* RAVT_REPLAY_HISTORY_H */

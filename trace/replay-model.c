@@ -1,0 +1,383 @@
+/* replay-model.c - the heap image replay rebuilds (replay-model.h):
+ * copy-on-write page blocks and cell blocks, the heap table, copying a
+ * model (what a keyframe and a seek do), and the wording of replay errors.
+ *
+ * Blocks are shared between the live model, keyframes and states on other
+ * threads: their reference counts are atomic, and a block with more than
+ * one reference is copied before it is written.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay-model.h"
+
+/* Their counts start so high that they are never freed. */
+#define IMMORTAL (1u << 30)
+ravt_cellblock ravt_zero_block = {.refs = IMMORTAL};
+ravt_cellblock ravt_header_block = {.refs = IMMORTAL, .st = {RAV_CELL_HEADER}};
+
+static inline void block_ref(ravt_cellblock *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+static inline void block_unref(ravt_cellblock *c)
+{
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		free(c);
+}
+
+void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p)
+{
+	for (uint32_t i = 0; i < m->ncb; i++) {
+		ravt_cellblock *z = i == 0 ? &ravt_header_block : &ravt_zero_block;
+		if (p->cb[i] == z)
+			continue;
+		block_unref(p->cb[i]);
+		block_ref(z);
+		p->cb[i] = z;
+	}
+}
+
+ravt_mpage *ravt_page_new(const ravt_model *m)
+{
+	ravt_mpage *p = calloc(1, m->block_size);
+	if (!p)
+		return NULL;
+	atomic_init(&p->refs, 1);
+	ravt_page_clear_cells(m, p);
+	return p;
+}
+
+static void page_unref(const ravt_model *m, ravt_mpage *p)
+{
+	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+		for (uint32_t i = 0; i < m->ncb; i++)
+			block_unref(p->cb[i]);
+		free(p);
+	}
+}
+
+static void page_ref(ravt_mpage *p)
+{
+	if (p)
+		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size)
+{
+	memset(m, 0, sizeof *m);
+	m->page_size = page_size;
+	m->cell_size = cell_size ? cell_size : 32;
+	m->word_size = word_size ? word_size : 8;
+	m->cpp = page_size / m->cell_size;
+	m->ncb = (m->cpp + RAVT_CB_CELLS - 1) / RAVT_CB_CELLS;
+	m->block_size = sizeof(ravt_mpage) + (size_t)m->ncb * sizeof(ravt_cellblock *);
+	m->tkinds = calloc(RAVT_MAX_TYPES, 1);
+}
+
+void ravt_model_clear(ravt_model *m)
+{
+	for (uint32_t i = 0; i < m->span; i++)
+		page_unref(m, m->pages[i]);
+	for (uint32_t i = 0; i < m->nheaps; i++)
+		free(m->heaps[i].pages);
+	free(m->pages);
+	free(m->pool);
+	free(m->heaps);
+	free(m->hmap);
+	free(m->tkinds);
+	m->pages = NULL;
+	m->pool = NULL;
+	m->heaps = NULL;
+	m->hmap = NULL;
+	m->tkinds = NULL;
+	m->span = m->cap = m->nheaps = m->heap_cap = m->hmap_cap = 0;
+}
+
+bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
+{
+	ravt_model_clear(dst);
+	*dst = *src;
+	dst->pages = NULL;
+	dst->pool = NULL;
+	dst->heaps = NULL;
+	dst->hmap = NULL;
+	dst->tkinds = malloc(RAVT_MAX_TYPES);
+	dst->cap = src->span;
+	dst->heap_cap = src->nheaps;
+	if (src->span) {
+		dst->pages = malloc(sizeof *dst->pages * src->span);
+		dst->pool = malloc(src->span);
+	}
+	if (src->nheaps)
+		dst->heaps = malloc(sizeof *dst->heaps * src->nheaps);
+	if (src->hmap_cap)
+		dst->hmap = malloc(sizeof *dst->hmap * src->hmap_cap);
+	if (!dst->tkinds || (src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
+	    (src->hmap_cap && !dst->hmap)) {
+		free(dst->pages);
+		free(dst->pool);
+		free(dst->heaps);
+		free(dst->hmap);
+		free(dst->tkinds);
+		memset(dst, 0, sizeof *dst);
+		return false;
+	}
+	memcpy(dst->tkinds, src->tkinds, RAVT_MAX_TYPES);
+	if (src->span) {
+		memcpy(dst->pages, src->pages, sizeof *dst->pages * src->span);
+		memcpy(dst->pool, src->pool, src->span);
+		for (uint32_t i = 0; i < src->span; i++)
+			page_ref(src->pages[i]);
+	}
+	if (src->hmap_cap)
+		memcpy(dst->hmap, src->hmap, sizeof *dst->hmap * src->hmap_cap);
+	bool ok = true;
+	for (uint32_t i = 0; i < src->nheaps; i++) {
+		dst->heaps[i] = src->heaps[i];
+		dst->heaps[i].pages = NULL;
+		dst->heaps[i].cap = src->heaps[i].npages;
+		if (src->heaps[i].npages) {
+			dst->heaps[i].pages = malloc(sizeof(uint32_t) * src->heaps[i].npages);
+			if (!dst->heaps[i].pages) {
+				dst->heaps[i].npages = dst->heaps[i].cap = 0;
+				ok = false;
+				continue;
+			}
+			memcpy(dst->heaps[i].pages, src->heaps[i].pages,
+			       sizeof(uint32_t) * src->heaps[i].npages);
+		}
+	}
+	return ok;
+}
+
+bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
+{
+	if (page < m->span)
+		return true;
+	if (page >= m->cap) {
+		uint32_t ncap = m->cap ? m->cap : 64;
+		while (ncap <= page)
+			ncap *= 2;
+		ravt_mpage **np = realloc(m->pages, sizeof *np * ncap);
+		if (!np)
+			return false;
+		m->pages = np;
+		uint8_t *pool = realloc(m->pool, ncap);
+		if (!pool)
+			return false;
+		m->pool = pool;
+		m->cap = ncap;
+	}
+	for (uint32_t i = m->span; i <= page; i++) {
+		m->pages[i] = NULL;
+		m->pool[i] = 0;
+	}
+	m->span = page + 1;
+	return true;
+}
+
+ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
+{
+	ravt_mpage *p = m->pages[page];
+	ravt_mpage *q = malloc(m->block_size);
+	if (!q)
+		return NULL;
+	/* everything but the reference count, which other threads may be
+	 * changing (a seek copying a keyframe that shares this block) */
+	size_t skip = offsetof(ravt_mpage, kind);
+	memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
+	atomic_init(&q->refs, 1);
+	for (uint32_t i = 0; i < m->ncb; i++)
+		block_ref(q->cb[i]);
+	page_unref(m, p);
+	m->pages[page] = q;
+	m->copied += m->block_size;
+	return q;
+}
+
+ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
+{
+	ravt_cellblock **slot = &p->cb[c >> RAVT_CB_SHIFT], *k = *slot;
+	ravt_cellblock *q = malloc(sizeof *q);
+	if (!q)
+		return NULL;
+	memcpy(q->st, k->st, sizeof q->st);
+	memcpy(q->w, k->w, sizeof q->w);
+	atomic_init(&q->refs, 1);
+	block_unref(k);
+	*slot = q;
+	m->copied += sizeof *q;
+	return q;
+}
+
+/* ---- heaps ------------------------------------------------------------------ */
+
+static inline uint32_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id)
+{
+	if (!m->hmap_cap)
+		return NULL;
+	uint32_t mask = m->hmap_cap - 1;
+	for (uint32_t i = hash32(id) & mask;; i = (i + 1) & mask) {
+		uint32_t v = m->hmap[i];
+		if (!v)
+			return NULL;
+		if (m->heaps[v - 1].id == id)
+			return &m->heaps[v - 1];
+	}
+}
+
+ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
+{
+	ravt_mheap *h = ravt_heap_find(m, id);
+	if (h)
+		return h;
+	if (m->nheaps == m->heap_cap) {
+		uint32_t ncap = m->heap_cap ? m->heap_cap * 2 : 16;
+		ravt_mheap *nh = realloc(m->heaps, sizeof *nh * ncap);
+		if (!nh)
+			return NULL;
+		m->heaps = nh;
+		m->heap_cap = ncap;
+	}
+	if ((m->nheaps + 1) * 2 > m->hmap_cap) {
+		uint32_t ncap = m->hmap_cap ? m->hmap_cap * 2 : 32;
+		uint32_t *nm = calloc(ncap, sizeof *nm);
+		if (!nm)
+			return NULL;
+		for (uint32_t k = 0; k < m->nheaps; k++) {
+			uint32_t i = hash32(m->heaps[k].id) & (ncap - 1);
+			while (nm[i])
+				i = (i + 1) & (ncap - 1);
+			nm[i] = k + 1;
+		}
+		free(m->hmap);
+		m->hmap = nm;
+		m->hmap_cap = ncap;
+	}
+	h = &m->heaps[m->nheaps];
+	memset(h, 0, sizeof *h);
+	h->id = id;
+	h->kind = kind;
+	h->alive = true;
+	h->anchor = RAVT_NO_PAGE;
+	uint32_t i = hash32(id) & (m->hmap_cap - 1);
+	while (m->hmap[i])
+		i = (i + 1) & (m->hmap_cap - 1);
+	m->hmap[i] = ++m->nheaps;
+	return h;
+}
+
+bool ravt_heap_append(ravt_mheap *h, uint32_t page)
+{
+	if (h->npages == h->cap) {
+		uint32_t ncap = h->cap ? h->cap * 2 : 8;
+		uint32_t *np = realloc(h->pages, sizeof *np * ncap);
+		if (!np)
+			return false;
+		h->pages = np;
+		h->cap = ncap;
+	}
+	h->pages[h->npages++] = page;
+	return true;
+}
+
+void ravt_heap_remove(ravt_mheap *h, uint32_t page)
+{
+	for (uint32_t i = h->npages; i-- > 0;) {
+		if (h->pages[i] == page) {
+			memmove(h->pages + i, h->pages + i + 1, sizeof *h->pages * (h->npages - i - 1));
+			h->npages--;
+			return;
+		}
+	}
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	m->err.code = RAV_TRACE_EREPLAY;
+	m->err.offset = 0;
+	m->err.chunk = -1;
+	snprintf(m->err.message, sizeof m->err.message, "replay: event %llu (%s, thread %u): %s",
+	         (unsigned long long)ev->index, rav_event_kind_name(ev->kind), ev->thread, what);
+	return -1;
+}
+
+const char *ravt_cell_state_name(uint8_t st)
+{
+	static const char *n[] = {"empty", "live", "dead", "a page header"};
+	return st < 4 ? n[st] : "?";
+}
+
+static void fmt_loc(char *buf, size_t len, rav_loc l)
+{
+	if (l & RAV_LOC_EXTERNAL)
+		snprintf(buf, len, "external 0x%llx", (unsigned long long)(l & ~RAV_LOC_EXTERNAL));
+	else
+		snprintf(buf, len, "page %u cell %u word %u", rav_loc_page(l), rav_loc_cell(l),
+		         rav_loc_word(l));
+}
+
+ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what)
+{
+	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
+	const ravt_mpage *p = pg < m->span && !(l & RAV_LOC_EXTERNAL) ? m->pages[pg] : NULL;
+	char b[80];
+	fmt_loc(b, sizeof b, l);
+	if (l & RAV_LOC_EXTERNAL)
+		ravt_model_fail(m, ev, "%s is %s, outside the ravioli pool", what, b);
+	else if (c >= m->cpp)
+		ravt_model_fail(m, ev, "%s (%s) is past the last cell of a page (%u cells per page)", what, b,
+		                m->cpp);
+	else
+		ravt_model_fail(m, ev, "%s (%s) is in page %u, which no heap owns (%s)", what, b, pg,
+		                p ? "released to the pool" : "never acquired");
+	return NULL;
+}
+
+/* ---- accounting ------------------------------------------------------------- */
+
+uint64_t ravt_model_table_bytes(const ravt_model *m)
+{
+	uint64_t b = (uint64_t)m->span * (sizeof(void *) + 1) + (uint64_t)m->nheaps * sizeof(ravt_mheap) +
+	             RAVT_MAX_TYPES;
+	for (uint32_t i = 0; i < m->nheaps; i++)
+		b += (uint64_t)m->heaps[i].npages * 4;
+	return b;
+}
+
+uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)
+{
+	uint64_t b = ravt_model_table_bytes(k);
+	for (uint32_t p = 0; p < k->span; p++) {
+		const ravt_mpage *a = k->pages[p], *n = p < next->span ? next->pages[p] : NULL;
+		if (!a || a == n)
+			continue;
+		b += k->block_size;
+		for (uint32_t i = 0; i < k->ncb; i++)
+			if (a->cb[i] != &ravt_zero_block && a->cb[i] != &ravt_header_block &&
+			    (!n || n->cb[i] != a->cb[i]))
+				b += sizeof(ravt_cellblock);
+	}
+	return b;
+}

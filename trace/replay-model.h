@@ -1,0 +1,157 @@
+/* replay-model.h - the heap image replay rebuilds, shared by the replay
+ * files:
+ *
+ *   replay-model.c    the image: copy-on-write page blocks, heaps, copying a model
+ *   replay-apply.h    one event applied and checked (inline: two hot loops use it)
+ *   replay-index.c    the replay consumer: live model, keyframes, feeding series and history
+ *   replay-state.c    rav_state: seek, step, and what a state shows
+ *   replay-history.c  the history of one cell, with a per-block page filter
+ *
+ * The model keeps, per page in use, a small block with the page's meta
+ * data (kind, owner, fill, live/dead counts) and pointers to its cell blocks
+ * of RAVT_CB_CELLS cells (words and cell states).  Page blocks and cell
+ * blocks are reference counted and copied on write: a keyframe is a copy of
+ * the page pointer table plus small per-heap data, and costs memory only
+ * for the cell blocks that change before the next one (about half a
+ * kilobyte per touched block, not a whole page).
+ */
+#ifndef RAVT_REPLAY_MODEL_H
+#define RAVT_REPLAY_MODEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rav-record.h"
+#include "ravtrace.h"
+
+#define RAVT_NO_PAGE UINT32_MAX
+#define RAVT_MAX_TYPES ((uint32_t)RAV_TYPE_MAX)
+#define RAVT_TYPE_ID(w) ((uint16_t)((w)&RAV_TYPE_MASK))
+
+/* A cell block: the words and states of RAVT_CB_CELLS consecutive cells,
+ * the unit of copy-on-write. */
+#define RAVT_CB_SHIFT 4u
+#define RAVT_CB_CELLS (1u << RAVT_CB_SHIFT)
+#define RAVT_CB_INDEX(c) ((c) & (RAVT_CB_CELLS - 1))
+
+typedef struct ravt_cellblock {
+	atomic_uint refs;
+	uint8_t st[RAVT_CB_CELLS]; /* rav_cell_state */
+	uint64_t w[RAVT_CB_CELLS * 4];
+} ravt_cellblock;
+
+typedef struct ravt_mpage {
+	atomic_uint refs;
+	uint8_t kind;   /* rav_state_page_kind */
+	uint8_t ekind;  /* engine page kind (rav_page_kind) as acquired */
+	uint32_t owner; /* heap id */
+	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
+	uint32_t fill, live, dead, refc;
+	uint32_t rootc;       /* root cells among the live (the engine does not count them as live) */
+	ravt_cellblock *cb[]; /* ceil(cells per page / RAVT_CB_CELLS) */
+} ravt_mpage;
+
+typedef struct ravt_mheap {
+	uint32_t id;
+	uint32_t parent;
+	uint8_t kind;
+	bool alive, in_flight;
+	uint32_t npages, cap;
+	uint32_t *pages; /* list order */
+	uint64_t live, refc, dead;
+	uint32_t anchor; /* arriving message pages go before this page (RAVT_NO_PAGE: append) */
+} ravt_mheap;
+
+typedef struct ravt_model {
+	uint32_t cpp, page_size, cell_size;
+	uint8_t word_size;
+	uint32_t ncb;       /* cell blocks per page */
+	size_t block_size;  /* bytes of a page block (meta data and cell block pointers) */
+	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
+	ravt_mpage **pages;
+	uint8_t *pool; /* 1 if the page went back to the pool */
+	ravt_mheap *heaps;
+	uint32_t nheaps, heap_cap;
+	uint32_t *hmap; /* open addressing: heap id -> index + 1 */
+	uint32_t hmap_cap;
+	uint8_t *tkinds; /* RAVT_MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
+	rav_state_totals tot;
+	uint64_t pos;    /* index of the next event to apply */
+	uint64_t copied; /* bytes copied on write (keyframe accounting) */
+	rav_trace_error err;
+} ravt_model;
+
+/* Shared all-empty cell blocks: a fresh page points at them until written. */
+extern ravt_cellblock ravt_zero_block, ravt_header_block;
+
+/* ---- replay-model.c ---- */
+
+/* tkinds is NULL afterwards when out of memory; cpp is 0 for unusable sizes. */
+void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size);
+void ravt_model_clear(ravt_model *m);
+/* Copy src into dst (dst cleared first), sharing page blocks. */
+bool ravt_model_copy(ravt_model *dst, const ravt_model *src);
+bool ravt_model_ensure_span(ravt_model *m, uint32_t page);
+ravt_mpage *ravt_page_new(const ravt_model *m);
+void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p);
+ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page);
+ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
+ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id);
+ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind);
+bool ravt_heap_append(ravt_mheap *h, uint32_t page);
+void ravt_heap_remove(ravt_mheap *h, uint32_t page);
+/* Records a RAV_TRACE_EREPLAY error naming the event in m->err; returns -1. */
+int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The error for a cell location that names no usable cell (returns NULL). */
+ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what);
+const char *ravt_cell_state_name(uint8_t st);
+/* Memory a keyframe holds alone: its tables, and the blocks that differ
+ * from the next model's at the same index. */
+uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next);
+/* Bytes of a model's tables (page pointers, pool flags, heaps, types). */
+uint64_t ravt_model_table_bytes(const ravt_model *m);
+
+/* ---- access ---- */
+
+static inline uint8_t ravt_cell_st(const ravt_mpage *p, uint32_t c)
+{
+	return p->cb[c >> RAVT_CB_SHIFT]->st[RAVT_CB_INDEX(c)];
+}
+
+static inline const uint64_t *ravt_cell_words(const ravt_mpage *p, uint32_t c)
+{
+	return p->cb[c >> RAVT_CB_SHIFT]->w + (size_t)RAVT_CB_INDEX(c) * 4;
+}
+
+static inline const ravt_mpage *ravt_page_r(const ravt_model *m, uint32_t page)
+{
+	return page < m->span ? m->pages[page] : NULL;
+}
+
+/* Writable block of page `page` (copied first if shared). */
+static inline ravt_mpage *ravt_page_w(ravt_model *m, uint32_t page)
+{
+	ravt_mpage *p = m->pages[page];
+	if (__builtin_expect(!p || atomic_load_explicit(&p->refs, memory_order_acquire) == 1, 1))
+		return p;
+	return ravt_page_w_copy(m, page);
+}
+
+/* Writable cell block holding cell c of the writable page p (copied if shared). */
+static inline ravt_cellblock *ravt_block_w(ravt_model *m, ravt_mpage *p, uint32_t c)
+{
+	ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
+	if (__builtin_expect(atomic_load_explicit(&k->refs, memory_order_acquire) == 1, 1))
+		return k;
+	return ravt_block_w_copy(m, p, c);
+}
+
+static inline ravt_mheap *ravt_owner_of(ravt_model *m, const ravt_mpage *p)
+{
+	return p->hidx ? &m->heaps[p->hidx - 1] : NULL;
+}
+
+#endif /* RAVT_REPLAY_MODEL_H */

@@ -1,0 +1,451 @@
+/* replay-state.c - rav_state: the heap at one event.
+ *
+ * A state owns a model.  Seeking copies the nearest keyframe at or before
+ * the target (pointer copies: blocks are shared, copy-on-write) and
+ * replays forward through a reader cursor; stepping applies one event.
+ * A state may be used while indexing continues on another thread: it sees
+ * the events both merged by the reader and applied by replay.
+ *
+ * What a state shows is read from its model; page header cells, which
+ * replay does not rebuild word by word, are made up from the model here:
+ * type word with scalar fill | page kind << RAV_HEADER_KIND_SHIFT, next
+ * page, previous page, owner heap id (rav-record.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay-apply.h"
+#include "replay.h"
+
+#define MAX_WALK 64u /* reference ravioli followed in a chain before giving up */
+
+struct rav_state {
+	ravt_replay *rp; /* NULL: detached */
+	ravt_reader *rd;
+	ravt_model m;
+	ravt_cursor cur;
+	bool cur_ok; /* cur yields event m.pos next */
+	bool failed; /* the model met an error at m.pos: it cannot go forward */
+	rav_trace_error err;
+};
+
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	memset(err, 0, sizeof *err);
+	err->code = code;
+	err->chunk = -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+}
+
+rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd)
+{
+	rav_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->rp = rp;
+	s->rd = rd;
+	rav_trace_info in;
+	ravt_reader_get_info(rd, &in);
+	ravt_model_init(&s->m, in.page_size, in.cell_size, in.word_size);
+	if (!s->m.tkinds) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+rav_state *ravt_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size)
+{
+	rav_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	ravt_model_init(&s->m, page_size, cell_size, word_size);
+	if (!s->m.tkinds || !s->m.cpp) {
+		free(s->m.tkinds);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void rav_state_free(rav_state *s)
+{
+	if (!s)
+		return;
+	if (s->cur_ok)
+		ravt_cursor_fini(&s->cur);
+	ravt_model_clear(&s->m);
+	free(s);
+}
+
+int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
+{
+	if (s->failed) {
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	rav_event e = *ev;
+	e.index = s->m.pos;
+	ravt_touch tc;
+	if (ravt_apply(&s->m, &e, &tc) < 0) {
+		s->failed = true;
+		s->err = s->m.err;
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	s->m.pos++;
+	return 0;
+}
+
+/* Events both applied by replay and merged by the reader (the cursor sees
+ * only the latter). */
+static uint64_t available(const rav_state *s)
+{
+	uint64_t mine = ravt_replay_applied(s->rp);
+	uint64_t theirs = ravt_reader_merged(s->rd);
+	return mine < theirs ? mine : theirs;
+}
+
+/* Apply events from the cursor until the model is at `target`. */
+static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
+{
+	if (!s->cur_ok) {
+		ravt_cursor_init(&s->cur, s->rd, s->m.pos);
+		s->cur_ok = true;
+	}
+	if (s->failed && s->m.pos < target) {
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	rav_event ev;
+	while (s->m.pos < target) {
+		if (!ravt_cursor_next(&s->cur, &ev)) {
+			if (s->cur.failed && err)
+				*err = s->cur.error;
+			else
+				set_err(err, RAV_TRACE_EDECODE,
+				        "replay: the trace ended at event %llu, before event %llu",
+				        (unsigned long long)s->m.pos, (unsigned long long)target);
+			ravt_cursor_fini(&s->cur);
+			s->cur_ok = false;
+			return -1;
+		}
+		/* ravt_state_apply with the model step inlined: this loop is what
+		 * a seek spends its time in */
+		ev.index = s->m.pos;
+		ravt_touch tc;
+		if (__builtin_expect(ravt_apply(&s->m, &ev, &tc) < 0, 0)) {
+			s->failed = true;
+			s->err = s->m.err;
+			if (err)
+				*err = s->err;
+			return -1;
+		}
+		s->m.pos++;
+	}
+	return 0;
+}
+
+int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
+{
+	if (!s->rp) {
+		if (index == s->m.pos)
+			return 0;
+		set_err(err, RAV_TRACE_EREPLAY,
+		        "replay: a detached state cannot seek (at event %llu, asked for %llu)",
+		        (unsigned long long)s->m.pos, (unsigned long long)index);
+		return -1;
+	}
+	uint64_t avail = available(s);
+	rav_trace_error ierr;
+	bool failed = ravt_replay_error(s->rp, &ierr);
+	if (failed && index > avail) {
+		/* the index stopped at a replay error: report it */
+		if (err)
+			*err = ierr;
+		return -1;
+	}
+	if (index > avail) {
+		set_err(err, RAV_TRACE_EREPLAY, "replay: event %llu is past the %llu events indexed so far",
+		        (unsigned long long)index, (unsigned long long)avail);
+		return -1;
+	}
+	if (index == s->m.pos && !s->failed)
+		return 0;
+	bool used;
+	int k = ravt_replay_restore(s->rp, index, &s->m, s->failed, &used);
+	bool ok = k >= 0;
+	if (used || (k == 0 && (s->failed || s->m.pos > index))) {
+		if (s->cur_ok)
+			ravt_cursor_fini(&s->cur);
+		s->cur_ok = false;
+		s->failed = false;
+		if (k == 0) {
+			uint32_t ps = s->m.page_size, cs = s->m.cell_size;
+			uint8_t ws = s->m.word_size;
+			ravt_model_clear(&s->m);
+			ravt_model_init(&s->m, ps, cs, ws);
+			ok = s->m.tkinds != NULL;
+		}
+	}
+	if (!ok) {
+		set_err(err, RAV_TRACE_ENOMEM,
+		        "replay: out of memory restoring the keyframe before event %llu",
+		        (unsigned long long)index);
+		s->failed = true;
+		if (err)
+			s->err = *err;
+		return -1;
+	}
+	return replay_to(s, index, err);
+}
+
+bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
+{
+	if (!s->rp || s->failed)
+		return false;
+	if (s->m.pos >= available(s)) {
+		/* at the end of what is indexed; if indexing stopped at a replay
+		 * error, this is the event that did not fit: say so */
+		ravt_replay_error(s->rp, err);
+		return false;
+	}
+	if (!s->cur_ok) {
+		ravt_cursor_init(&s->cur, s->rd, s->m.pos);
+		s->cur_ok = true;
+	}
+	rav_event ev;
+	if (!ravt_cursor_next(&s->cur, &ev)) {
+		if (s->cur.failed && err)
+			*err = s->cur.error;
+		ravt_cursor_fini(&s->cur);
+		s->cur_ok = false;
+		return false;
+	}
+	if (ravt_state_apply(s, &ev, err) < 0)
+		return false;
+	if (applied)
+		*applied = ev;
+	return true;
+}
+
+uint64_t rav_state_position(const rav_state *s)
+{
+	return s->m.pos;
+}
+
+/* ---- what a state shows ------------------------------------------------------ */
+
+unsigned rav_state_heap_count(const rav_state *s)
+{
+	return s->m.nheaps;
+}
+
+bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out)
+{
+	if (i >= s->m.nheaps)
+		return false;
+	const ravt_mheap *h = &s->m.heaps[i];
+	memset(out, 0, sizeof *out);
+	out->id = h->id;
+	out->kind = h->kind;
+	out->alive = h->alive;
+	out->in_flight = h->in_flight;
+	out->page_count = h->npages;
+	out->pages = h->pages;
+	out->live_cells = h->live;
+	out->ref_cells = h->refc;
+	out->dead_cells = h->dead;
+	return true;
+}
+
+uint32_t rav_state_page_span(const rav_state *s)
+{
+	return s->m.span;
+}
+
+bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *out)
+{
+	memset(out, 0, sizeof *out);
+	out->index = page;
+	const ravt_mpage *p = ravt_page_r(&s->m, page);
+	if (!p)
+		return page < s->m.span;
+	out->kind = p->kind;
+	out->owner = p->owner;
+	out->fill = p->kind == RAV_SPAGE_POOL ? 0 : p->fill;
+	out->live = p->live;
+	out->dead = p->dead;
+	return true;
+}
+
+static bool live_cell(const ravt_model *m, rav_loc l, const uint64_t **words)
+{
+	if (l & RAV_LOC_EXTERNAL)
+		return false;
+	const ravt_mpage *p = ravt_page_r(m, rav_loc_page(l));
+	uint32_t c = rav_loc_cell(l);
+	if (!p || c >= m->cpp || ravt_cell_st(p, c) != RAV_CELL_LIVE)
+		return false;
+	*words = ravt_cell_words(p, c);
+	return true;
+}
+
+/* Final target of a reference value (walks reference ravioli). */
+static rav_loc final_target(const ravt_model *m, rav_loc v)
+{
+	v &= ~(rav_loc)3;
+	for (unsigned i = 0; i < MAX_WALK && v; i++) {
+		const uint64_t *w;
+		if (!live_cell(m, v, &w) || RAVT_TYPE_ID(w[RAV_W_TYPE]) != RAV_TYPE_REF)
+			return v;
+		v = w[RAV_W_FWD] & ~(rav_loc)3;
+	}
+	return v;
+}
+
+/* Which payload fields of a type hold references (bit f: field f).  The
+ * trace defines every type it uses (TYPE_DEF); the built-in layouts below
+ * serve traces that lack a definition. */
+static unsigned refmask(const ravt_model *m, uint16_t type)
+{
+	if (type < RAVT_MAX_TYPES && (m->tkinds[type] & 0x80u))
+		return m->tkinds[type] & 3u;
+	switch (type) {
+	case RAV_TYPE_REF:
+		return 1;
+	case RAV_TYPE_VEC:   /* f1 tree */
+	case RAV_TYPE_BYTES: /* f1 tree */
+		return 2;
+	case RAV_TYPE_VEC_NODE:
+	case RAV_TYPE_VEC_RLEAF:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+static void cell_fill(const ravt_model *m, uint32_t page, uint32_t cell, const ravt_mpage *p,
+                      rav_state_cell *out)
+{
+	memset(out, 0, sizeof *out);
+	uint8_t st = ravt_cell_st(p, cell);
+	out->state = st;
+	if (st == RAV_CELL_HEADER) {
+		out->type = RAV_TYPE_HEADER;
+		out->scalar = (uint64_t)p->fill | ((uint64_t)p->ekind << RAV_HEADER_KIND_SHIFT);
+		out->word[RAV_W_TYPE] = RAV_TYPE_HEADER | (out->scalar << RAV_SCALAR_SHIFT);
+		const ravt_mheap *h = p->owner ? ravt_heap_find(m, p->owner) : NULL;
+		if (h) {
+			for (uint32_t i = 0; i < h->npages; i++) {
+				if (h->pages[i] != page)
+					continue;
+				if (i + 1 < h->npages)
+					out->word[RAV_HEADER_W_NEXT] = rav_loc_make(h->pages[i + 1], 0, 0);
+				if (i > 0)
+					out->word[RAV_HEADER_W_PREV] = rav_loc_make(h->pages[i - 1], 0, 0);
+				break;
+			}
+		}
+		out->word[RAV_HEADER_W_OWNER] = p->owner;
+		return;
+	}
+	memcpy(out->word, ravt_cell_words(p, cell), sizeof out->word);
+	if (st == RAV_CELL_EMPTY)
+		return;
+	out->type = st == RAV_CELL_DEAD ? RAV_TYPE_DEAD : RAVT_TYPE_ID(out->word[RAV_W_TYPE]);
+	out->flags = out->word[RAV_W_TYPE] & RAV_FLAG_MASK;
+	out->scalar = out->word[RAV_W_TYPE] >> RAV_SCALAR_SHIFT;
+	if (st != RAV_CELL_LIVE)
+		return;
+	unsigned mask = refmask(m, RAVT_TYPE_ID(out->word[RAV_W_TYPE]));
+	for (int f = 0; f < 2; f++)
+		if ((mask & (1u << f)) && out->word[RAV_W_F0 + f])
+			out->field_target[f] = final_target(m, out->word[RAV_W_F0 + f]);
+}
+
+bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_state_cell *out)
+{
+	const ravt_mpage *p = ravt_page_r(&s->m, page);
+	if (!p || cell >= s->m.cpp) {
+		memset(out, 0, sizeof *out);
+		return false;
+	}
+	cell_fill(&s->m, page, cell, p, out);
+	return true;
+}
+
+bool rav_state_page_types(const rav_state *s, uint32_t page, uint16_t *types_out)
+{
+	const ravt_mpage *p = ravt_page_r(&s->m, page);
+	uint32_t n = s->m.cpp;
+	if (!p) {
+		memset(types_out, 0, sizeof *types_out * n);
+		return page < s->m.span;
+	}
+	/* by cell state: empty, live (its type), dead, header */
+	static const uint16_t fixed[4] = {RAV_TYPE_EMPTY, RAV_TYPE_EMPTY, RAV_TYPE_DEAD, RAV_TYPE_HEADER};
+	for (uint32_t c0 = 0; c0 < n; c0 += RAVT_CB_CELLS) {
+		const ravt_cellblock *k = p->cb[c0 >> RAVT_CB_SHIFT];
+		uint32_t m = n - c0 < RAVT_CB_CELLS ? n - c0 : RAVT_CB_CELLS;
+		for (uint32_t i = 0; i < m; i++)
+			types_out[c0 + i] =
+			    k->st[i] == RAV_CELL_LIVE ? RAVT_TYPE_ID(k->w[i * 4]) : fixed[k->st[i] & 3];
+	}
+	return true;
+}
+
+/* Leaf slots referring to `cell` (through reference ravioli): the cell's
+ * back-link, or a reference raviolo's two back-links followed up. */
+unsigned rav_state_referrers(const rav_state *s, rav_loc cell, rav_loc *out, unsigned max)
+{
+	const ravt_model *m = &s->m;
+	rav_loc stack[2 * MAX_WALK + 4];
+	unsigned sp = 0, n = 0, steps = 0;
+	const uint64_t *w;
+	cell &= ~(rav_loc)3;
+	if (!live_cell(m, cell, &w))
+		return 0;
+	if (RAVT_TYPE_ID(w[RAV_W_TYPE]) == RAV_TYPE_REF) {
+		if (w[RAV_W_BACK1])
+			stack[sp++] = w[RAV_W_BACK1];
+		if (w[RAV_W_BACK2])
+			stack[sp++] = w[RAV_W_BACK2];
+	} else if (RAVT_TYPE_ID(w[RAV_W_TYPE]) != RAV_TYPE_ROOT && w[RAV_W_BACK]) {
+		stack[sp++] = w[RAV_W_BACK];
+	}
+	while (sp && steps++ < 1u << 20) {
+		rav_loc slot = stack[--sp];
+		const uint64_t *sw;
+		if (live_cell(m, slot & ~(rav_loc)3, &sw) && RAVT_TYPE_ID(sw[RAV_W_TYPE]) == RAV_TYPE_REF &&
+		    rav_loc_word(slot) == RAV_W_FWD && sp + 2 <= sizeof stack / sizeof stack[0]) {
+			if (sw[RAV_W_BACK1])
+				stack[sp++] = sw[RAV_W_BACK1];
+			if (sw[RAV_W_BACK2])
+				stack[sp++] = sw[RAV_W_BACK2];
+			continue;
+		}
+		if (n < max)
+			out[n] = slot;
+		n++;
+	}
+	return n;
+}
+
+void rav_state_get_totals(const rav_state *s, rav_state_totals *out)
+{
+	*out = s->m.tot;
+}

@@ -1,0 +1,60 @@
+/* replay.h - heap state at any event: the replay consumer and rav_state.
+ *
+ * The replay consumer (replay-index.c) is a sink (sink.h): it applies every
+ * event to a live model as the reader delivers it, checking each against
+ * the model, takes copy-on-write keyframes, and feeds the summary series
+ * and the history filter on the way, so the viewer can seek and draw charts
+ * without a second pass.  A rav_state (replay-state.c) seeks by copying the
+ * nearest keyframe at or before its target and replaying forward with a
+ * reader cursor.
+ *
+ * A replay error met while indexing (an event that does not fit the model)
+ * does not stop indexing: the first one is kept, keyframes stop there, and
+ * seeking past it reports it (RAV_TRACE_EREPLAY with the event index).
+ */
+#ifndef RAVT_REPLAY_H
+#define RAVT_REPLAY_H
+
+#include "reader.h"
+#include "replay-history.h"
+#include "series.h"
+#include "sink.h"
+
+typedef struct ravt_replay ravt_replay;
+
+/* series and history (not owned) are fed as events are applied. */
+ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size, ravt_series *series,
+                             ravt_history *history);
+void ravt_replay_free(ravt_replay *rp);
+ravt_sink *ravt_replay_sink(ravt_replay *rp);
+/* Keyframes may hold a fixed budget plus the trace's size (the env variable
+ * RAVTRACE_KEYFRAME_MB overrides it); a stream's size grows. */
+void ravt_replay_set_trace_bytes(ravt_replay *rp, uint64_t bytes);
+/* Events applied to the live model (and seen by series and history). */
+uint64_t ravt_replay_applied(const ravt_replay *rp);
+/* The first replay error met while indexing: false if none, else fills *err. */
+bool ravt_replay_error(const ravt_replay *rp, rav_trace_error *err);
+/* Keyframes: how many, the bytes they hold beyond the live model (tables
+ * plus blocks copied on write since), and the current spacing in events. */
+void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes,
+                       uint64_t *spacing);
+/* Events applied to the live model in total (work accounting for tests). */
+uint64_t ravt_replay_work(const ravt_replay *rp);
+
+/* For a seek to `index`: the nearest keyframe at or before it is copied
+ * into *m (with m->pos set to its position) when it is a better start than
+ * m itself: when `restart` (m cannot go on), m is past index, or the
+ * keyframe is after m.  Returns 1 if a keyframe exists (*used: copied), 0 if
+ * none does, -1 when out of memory for the copy. */
+int ravt_replay_restore(const ravt_replay *rp, uint64_t index, ravt_model *m, bool restart, bool *used);
+
+/* A state over the replay's keyframes and the reader's events. */
+rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd);
+/* A state with no trace behind it, for unit tests and for tools that build
+ * events by hand: geometry is given, events are applied one by one with
+ * ravt_state_apply (which validates them exactly as replay does). */
+rav_state *ravt_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size);
+/* 0 on success, -1 with *err (RAV_TRACE_EREPLAY, event index in message). */
+int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err);
+
+#endif /* RAVT_REPLAY_H */

@@ -1,0 +1,53 @@
+/* sink.h - how decoded events reach the consumers that index them.
+ *
+ * The reader decodes every event once, in the merged global order, and hands
+ * the events to each consumer (thread and type tables, replay with its
+ * keyframes, series and history filter; later a live stream) through this
+ * interface.  The reader knows nothing of its consumers beyond it, and the
+ * consumers never call back into the reader while they are being fed, so
+ * reader and consumers do not depend on each other's internals.
+ *
+ * Indexing is incremental: a consumer sees a sequence of deliveries, each
+ *
+ *	begin(from)  events(evs, n) ... events(evs, n)  end(upto, final)
+ *
+ * where `from` is the number of events delivered before (0 the first time)
+ * and the events carry the global indices from, from + 1, ... without gaps.
+ * A file is indexed in one delivery or a few (rav_trace_index reports
+ * progress between them; a cancelled index continues with the next one); a
+ * stream gets one delivery per poll that brought new events.  After end() a
+ * consumer makes what it has built visible to other threads; `final` says
+ * no event will follow (the file is indexed to its end, the stream ended,
+ * or a chunk failed to decode).  Texts (ev->text) stay valid until the
+ * trace is closed.
+ *
+ * A later chunk kind carrying a full heap state (a snapshot taken when a
+ * client attaches to a running program) fits as one more operation,
+ * delivered between events at the index where the state applies: replay
+ * installs it as its model and a keyframe, the tables take the names it
+ * carries, consumers that do not need it leave the operation NULL.
+ */
+#ifndef RAVT_SINK_H
+#define RAVT_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ravtrace.h"
+
+typedef struct ravt_sink ravt_sink;
+
+typedef struct ravt_sink_ops {
+	void (*begin)(ravt_sink *sink, uint64_t from);
+	/* n >= 1 events; evs[0].index is the next index after those delivered. */
+	void (*events)(ravt_sink *sink, const rav_event *evs, size_t n);
+	void (*end)(ravt_sink *sink, uint64_t upto, bool final);
+} ravt_sink_ops;
+
+/* Consumers embed this as their first member. */
+struct ravt_sink {
+	const ravt_sink_ops *ops;
+};
+
+#endif /* RAVT_SINK_H */

@@ -1,0 +1,329 @@
+/* trace.c - rav_trace: the reader and the consumers it feeds, behind the
+ * public API (ravtrace.h).
+ *
+ * A trace owns its reader (framing, decoding, merging, random access) and
+ * the consumers the merged events are delivered to: the tables (threads,
+ * types, marks) and replay, which feeds the series and the history filter.
+ * Indexing is "merge what is framed and not merged yet", so rav_trace_index
+ * on a file and rav_trace_poll on a stream are the same incremental step;
+ * a later consumer (a live stream to a client) is one more sink here.
+ *
+ * Dependencies run one way: trace.c -> {tables, replay, series, history}
+ * -> reader -> decoder -> format; nothing below includes this file's
+ * structure (HACKING.md shows the graph).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+#include "tables.h"
+#include "trace-private.h"
+
+/* Events merged between two progress reports of rav_trace_index. */
+#define INDEX_STEP ((uint64_t)1 << 20)
+
+struct rav_trace {
+	ravt_reader *rd;
+	ravt_tables *tables;
+	ravt_series *series;
+	ravt_history *history;
+	ravt_replay *replay;
+	ravt_sink *sinks[2];
+	size_t nsinks;
+	pthread_mutex_t index_lock; /* one poll or index at a time */
+};
+
+static void set_nomem(rav_trace_error *err)
+{
+	ravt_set_error(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory");
+}
+
+/* Wrap an open reader; NULL (reader closed) when out of memory. */
+static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
+{
+	if (!rd)
+		return NULL;
+	rav_trace *t = calloc(1, sizeof *t);
+	rav_trace_info in;
+	ravt_reader_get_info(rd, &in);
+	if (t) {
+		t->rd = rd;
+		t->tables = ravt_tables_new();
+		t->series = ravt_series_new();
+		t->history = ravt_history_new();
+		if (t->series && t->history)
+			t->replay =
+			    ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
+		pthread_mutex_init(&t->index_lock, NULL);
+	}
+	if (!t || !t->tables || !t->replay) {
+		if (t)
+			rav_trace_close(t);
+		else
+			ravt_reader_close(rd);
+		set_nomem(err);
+		return NULL;
+	}
+	t->sinks[t->nsinks++] = ravt_tables_sink(t->tables);
+	t->sinks[t->nsinks++] = ravt_replay_sink(t->replay);
+	return t;
+}
+
+rav_trace *rav_trace_open(const char *path, rav_trace_error *err)
+{
+	return wrap(ravt_reader_open_file(path, err), err);
+}
+
+rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error *err)
+{
+	return wrap(ravt_reader_open_memory(data, size, err), err);
+}
+
+/* (index_lock held) */
+static int index_locked(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
+{
+	ravt_replay_set_trace_bytes(t->replay, ravt_reader_size(t->rd));
+	for (;;) {
+		int rc = ravt_reader_merge(t->rd, t->sinks, t->nsinks, progress ? INDEX_STEP : 0, err);
+		if (rc < 0)
+			return -1;
+		uint64_t done = ravt_reader_merged(t->rd);
+		if (rc == 0) {
+			if (progress)
+				progress(done, done, user);
+			return 0;
+		}
+		if (!progress(done, ravt_reader_framed_events(t->rd), user)) {
+			ravt_set_error(err, RAV_TRACE_ECANCELLED, 0, -1,
+			               "indexing cancelled after %llu events", (unsigned long long)done);
+			return -1;
+		}
+	}
+}
+
+rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err)
+{
+	rav_trace *t = wrap(ravt_reader_open_fd(fd, err), err);
+	if (!t)
+		return NULL;
+	pthread_mutex_lock(&t->index_lock);
+	int rc = index_locked(t, NULL, NULL, err);
+	pthread_mutex_unlock(&t->index_lock);
+	if (rc < 0) {
+		rav_trace_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err)
+{
+	pthread_mutex_lock(&t->index_lock);
+	int64_t n = ravt_reader_poll(t->rd, err);
+	if (n >= 0 && ravt_reader_is_stream(t->rd) && index_locked(t, NULL, NULL, err) < 0)
+		n = -1;
+	pthread_mutex_unlock(&t->index_lock);
+	return n;
+}
+
+int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
+{
+	pthread_mutex_lock(&t->index_lock);
+	int rc = index_locked(t, progress, user, err);
+	pthread_mutex_unlock(&t->index_lock);
+	return rc;
+}
+
+bool rav_trace_stream_ended(const rav_trace *t)
+{
+	return ravt_reader_stream_ended(t->rd);
+}
+
+void rav_trace_close(rav_trace *t)
+{
+	if (!t)
+		return;
+	ravt_replay_free(t->replay);
+	ravt_history_free(t->history);
+	ravt_series_free(t->series);
+	ravt_tables_free(t->tables);
+	ravt_reader_close(t->rd);
+	pthread_mutex_destroy(&t->index_lock);
+	free(t);
+}
+
+uint64_t rav_trace_indexed_events(const rav_trace *t)
+{
+	return ravt_reader_merged(t->rd);
+}
+
+void rav_trace_get_info(const rav_trace *t, rav_trace_info *out)
+{
+	ravt_reader_get_info(t->rd, out);
+	if (ravt_reader_merge_final(t->rd) && !ravt_reader_merge_failed(t->rd, NULL))
+		out->events = ravt_reader_merged(t->rd);
+	uint64_t last;
+	if (out->start_ns && ravt_tables_last_time(t->tables, &last))
+		out->end_ns = out->start_ns + last;
+	ravt_replay_stats(t->replay, &out->keyframes, NULL, NULL);
+}
+
+/* ---- tables ------------------------------------------------------------------ */
+
+unsigned rav_trace_thread_count(const rav_trace *t)
+{
+	return ravt_tables_thread_count(t->tables);
+}
+
+bool rav_trace_thread_at(const rav_trace *t, unsigned i, rav_trace_thread *out)
+{
+	return ravt_tables_thread_at(t->tables, i, out);
+}
+
+bool rav_trace_thread_by_id(const rav_trace *t, uint32_t heap_id, rav_trace_thread *out)
+{
+	return ravt_tables_thread_by_id(t->tables, heap_id, out);
+}
+
+unsigned rav_trace_type_count(const rav_trace *t)
+{
+	return ravt_tables_type_count(t->tables);
+}
+
+bool rav_trace_type_at(const rav_trace *t, unsigned i, rav_trace_type *out)
+{
+	return ravt_tables_type_at(t->tables, i, out);
+}
+
+bool rav_trace_type_by_id(const rav_trace *t, uint16_t id, rav_trace_type *out)
+{
+	return ravt_tables_type_by_id(t->tables, id, out);
+}
+
+const char *rav_trace_type_name(const rav_trace *t, uint16_t id)
+{
+	return ravt_tables_type_name(t->tables, id);
+}
+
+unsigned rav_trace_mark_count(const rav_trace *t)
+{
+	return ravt_tables_mark_count(t->tables);
+}
+
+bool rav_trace_mark_at(const rav_trace *t, unsigned i, rav_trace_mark *out)
+{
+	return ravt_tables_mark_at(t->tables, i, out);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out)
+{
+	return ravt_reader_event_at(t->rd, index, out);
+}
+
+void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filter *filter)
+{
+	memset(it, 0, sizeof *it);
+	it->trace = t;
+	if (filter)
+		it->filter = *filter;
+	else
+		it->filter.thread = -1;
+	it->next = it->filter.from;
+}
+
+static uint64_t range_end(const rav_trace *t, const rav_event_filter *f)
+{
+	uint64_t n = rav_trace_indexed_events(t);
+	return f->to && f->to < n ? f->to : n;
+}
+
+bool rav_event_iter_next(rav_event_iter *it, rav_event *out)
+{
+	uint64_t end = range_end(it->trace, &it->filter);
+	if (it->next >= end)
+		return false;
+	int64_t i = ravt_reader_scan(it->trace->rd, it->next, end, 1, &it->filter, out);
+	if (i < 0) {
+		it->next = end;
+		return false;
+	}
+	it->next = (uint64_t)i + 1;
+	return true;
+}
+
+int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter)
+{
+	rav_event_filter all = {.thread = -1};
+	const rav_event_filter *f = filter ? filter : &all;
+	uint64_t end = range_end(t, f);
+	if (from < f->from)
+		from = f->from;
+	if (from >= end)
+		return -1;
+	return ravt_reader_scan(t->rd, from, end, 1, f, NULL);
+}
+
+int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter *filter)
+{
+	rav_event_filter all = {.thread = -1};
+	const rav_event_filter *f = filter ? filter : &all;
+	uint64_t end = range_end(t, f);
+	if (from > end)
+		from = end;
+	if (from <= f->from)
+		return -1;
+	return ravt_reader_scan(t->rd, from, f->from, -1, f, NULL);
+}
+
+/* ---- replay, series, history ----------------------------------------------- */
+
+rav_state *rav_state_new(rav_trace *t)
+{
+	return ravt_state_new(t->replay, t->rd);
+}
+
+/* Events both merged and applied (what seeks and queries may use). */
+static uint64_t available(const rav_trace *t)
+{
+	uint64_t a = ravt_replay_applied(t->replay), m = ravt_reader_merged(t->rd);
+	return a < m ? a : m;
+}
+
+bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to,
+                      unsigned nbins, double *out)
+{
+	return ravt_series_query(t->series, kind, arg, from, to, nbins, out, ravt_replay_applied(t->replay));
+}
+
+unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max,
+                                unsigned *total)
+{
+	return ravt_history_query(t->history, t->rd, available(t), cell, at, out, max, total);
+}
+
+/* ---- for the rest of libravtrace, tests and benchmarks ------------------------ */
+
+ravt_reader *ravt_trace_reader(rav_trace *t)
+{
+	return t->rd;
+}
+
+bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err)
+{
+	return ravt_replay_error(t->replay, err);
+}
+
+void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes,
+                               uint64_t *spacing)
+{
+	ravt_replay_stats(t->replay, keyframes, keyframe_bytes, spacing);
+}
+
+void ravt_trace_get_work(const rav_trace *t, ravt_trace_work *out)
+{
+	ravt_reader_get_work(t->rd, &out->reader);
+	out->replay_events = ravt_replay_work(t->replay);
+}

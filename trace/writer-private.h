@@ -1,0 +1,131 @@
+/* writer-private.h - the writer's structures, shared by its files:
+ *
+ *   writer.c         the writer object, what it is fed (ravt_writer_add), chunks out (framing,
+ *                    compression, the trailer)
+ *   writer-encode.c  the general encoder: any event, segments, texts, the escape form
+ *   writer-fast.c    the fast path for runs of plain heap writes and TIME events
+ *
+ * The two encoders write exactly the same bytes for the events the fast
+ * path takes (tests/trace/encode-paths.c compares them); FORMAT.md is the
+ * specification of both.
+ */
+#ifndef RAVT_WRITER_PRIVATE_H
+#define RAVT_WRITER_PRIVATE_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "format.h"
+
+typedef struct ravt_buf {
+	uint8_t *p;
+	size_t len, cap;
+} ravt_buf;
+
+static inline bool ravt_buf_reserve(ravt_buf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + extra)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		return false;
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+/* writer.fast[] value of kinds the fast path does not take. */
+#define RAVT_FAST_NO 0xffu
+
+typedef struct ravt_wthread {
+	uint32_t id;
+	uint64_t ordinal; /* stream ordinal of the first event of the open chunk */
+	uint32_t count;   /* events in the open chunk */
+	uint64_t cur_tsc; /* last TIME seen on this thread (persists over chunks) */
+	bool seen_time;
+
+	/* Chunk-local registers (FORMAT.md "Registers"), reset per chunk. */
+	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
+	uint32_t last_aux[RAVT_KIND_MAX + 1];
+
+	/* Segment table of the open chunk. */
+	ravt_buf seg;
+	ravt_buf ev;
+	bool seg_open, seg_time_only, seg_has_seq;
+	uint32_t seg_n;
+	uint64_t seg_tsc, seg_seq, seg_prev_tsc, seg_prev_seq;
+
+	/* A text event whose text records have not all arrived yet. */
+	bool pending;
+	rav_raw_event pend;
+	uint64_t text_len;  /* bytes announced */
+	uint64_t text_recs; /* records still to come */
+	ravt_buf text;
+} ravt_wthread;
+
+struct ravt_writer {
+	ravt_writer_params p;
+	ravt_output_fn sink;
+	void *user;
+	unsigned word_shift;
+	uint64_t offset; /* bytes written so far */
+	uint64_t events, chunks, last_tsc, last_tsc_any;
+	bool failed;
+	bool compress_now;
+	char error[256];
+
+	ravt_wthread **threads;
+	size_t nthreads, cap_threads;
+	ravt_wthread *last;
+	uint32_t current; /* thread the last add() ended on */
+
+	ravt_index_entry *index;
+	size_t nindex, cap_index;
+
+	ZSTD_CCtx *cctx;
+	int level_now;            /* zstd level set in cctx */
+	uint8_t used[256];        /* shape_fields() of every kind byte value */
+	uint8_t fast[256];        /* shape of kinds the fast path takes, else RAVT_FAST_NO */
+	uint64_t fast_pool_bytes; /* pool_bytes, or 0 while the pool base is unknown */
+	size_t ev_head;           /* room kept in front of a thread's events (flush_chunk) */
+	size_t ev_full;           /* ev.len at which a chunk is full: ev_head + chunk_bytes */
+	int8_t text_field[256];   /* where a kind's text length is: 0 none, 1 aux, 2 a */
+	ravt_buf payload;         /* raw chunk payload */
+	ravt_buf out;             /* frame + stored payload + padding */
+};
+
+/* Largest event the fast path writes: kind byte, aux varint, three 10-byte
+ * operands, plus the 4-byte store of its varint writer. */
+#define RAVT_FAST_SLACK 64
+
+/* writer.c */
+int ravt_writer_fail(ravt_writer *w, const char *fmt, const char *detail);
+ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id);
+int ravt_writer_flush_chunk(ravt_writer *w, ravt_wthread *th);
+
+/* writer-encode.c */
+/* Which raw fields each shape carries: bit 0 x, 1 a, 2 b, 3 c. */
+unsigned ravt_shape_fields(unsigned shape);
+/* Text length announced by a raw event, or -1 if the kind has no text. */
+int64_t ravt_text_len_of(const rav_raw_event *e);
+bool ravt_writer_seg_close(ravt_wthread *th);
+void ravt_writer_chunk_reset(const ravt_writer *w, ravt_wthread *th);
+/* One event (with its text) by the general encoder. */
+int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
+                       size_t tlen);
+/* A text event: its length field is clamped to what is stored. */
+int ravt_writer_encode_text(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
+                            uint64_t len);
+/* Null, unaligned-pool and external addresses (and pool ones) as FORMAT.md 5.3 says. */
+uint8_t *ravt_writer_put_addr(const ravt_writer *w, ravt_wthread *th, uint8_t *p, uint64_t addr, uint64_t *r);
+
+/* writer-fast.c */
+/* Encodes ev[0..n) from the start while the events are plain and the chunk
+ * has room; returns how many it took. */
+size_t ravt_writer_encode_run(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n);
+
+#endif /* RAVT_WRITER_PRIVATE_H */
