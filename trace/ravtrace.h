@@ -118,6 +118,24 @@ typedef struct rav_trace_info {
 } rav_trace_info;
 void rav_trace_get_info(const rav_trace *t, rav_trace_info *out);
 
+/* A trace recorded by attaching to a running program (FORMAT.md §12): what
+ * its session said. */
+typedef struct rav_trace_session {
+	int pid;               /* the program */
+	int client_pid;
+	uint64_t program_start_ns; /* CLOCK_REALTIME */
+	bool lossless;
+	bool end_known;        /* the stream ended with an end record */
+	int end_how;           /* 1 detached, 2 exited, 3 killed by a signal, 4 error, 5 closed */
+	int64_t end_value;     /* exit status or signal */
+	char end_text[256];
+	uint64_t lost;         /* events lost (end or statistics records) */
+	unsigned losses;       /* resynchronisations */
+	uint64_t last_lost_events; /* of the last loss */
+} rav_trace_session;
+/* false if the trace is not one recorded by attaching. */
+bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out);
+
 /* Threads and heaps, types and marks named by the trace.  The tables grow
  * while indexing runs, so entries are copied out: the *_at and *_by_id
  * functions fill *out and return false when there is no such entry. */

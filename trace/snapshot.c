@@ -354,3 +354,24 @@ int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_sna
 	free(tmp);
 	return ok ? 0 : -1;
 }
+
+int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err,
+			   size_t errlen)
+{
+	for (uint32_t k = 0; k < p->parts; k++) {
+		ravt_frame f;
+		memcpy(&f, p->chunk[k], sizeof f);
+		const uint8_t *payload = p->chunk[k] + sizeof f;
+		ravt_snap_head h;
+		char name[256];
+		const char *why = ravt_snap_check(&f, payload, &h, name);
+		if (why) {
+			snprintf(err, errlen, "snapshot piece %llu part %u: %s", (unsigned long long)p->head.piece_id, k,
+				 why);
+			return -1;
+		}
+		if (ravt_snap_decode(&f, payload, &h, g, v, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}

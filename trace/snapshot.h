@@ -75,4 +75,19 @@ typedef struct ravt_snap_visitor {
 int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
 		      const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen);
 
+/* A whole piece as a reader found it: the chunks of its parts, in part
+ * order, each pointing at its 40-byte frame (the payload follows). */
+#define RAVT_SNAP_MAX_PARTS 65536u
+typedef struct ravt_piece {
+	ravt_snap_head head; /* of part 0 */
+	char name[256];
+	uint32_t parts;
+	const uint8_t *const *chunk;
+} ravt_piece;
+
+/* Decode every part of a piece in order (items of each part counted
+ * against its head).  0, or -1 with a message. */
+int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err,
+			   size_t errlen);
+
 #endif /* RAV_TRACE_SNAPSHOT_H */

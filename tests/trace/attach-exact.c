@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "rav-record.h"
 #include "ravioli.h"
 #include "ravtrace.h"
 
@@ -534,8 +535,22 @@ int main(int argc, char **argv)
 			while (!sleeper_heap)
 				usleep(1000);
 			pthread_create(&cl.th, NULL, client_main, &cl);
-			while (!rav_record_active_session())
+			while (!rav_record_active())
 				usleep(1000);
+			/* the sleeper is blocked in rav_recv: the session's sweep
+			 * snapshots it on its behalf (wait for that, so that every
+			 * checkpoint can compare it) */
+			for (int tries = 0; tries < 10000; tries++) {
+				uint32_t waiting_ids[16];
+				rav_census c;
+				size_t np = rav_record_census(&c, waiting_ids, 16);
+				bool still = false;
+				for (size_t k = 0; k < np; k++)
+					still |= waiting_ids[k] == rav_heap_id(sleeper_heap);
+				if (!still)
+					break;
+				usleep(1000);
+			}
 			attached = true;
 		}
 		rav_msg *m = build_msg();
@@ -598,12 +613,14 @@ int main(int argc, char **argv)
 	rav_state *s = rav_state_new(t);
 	unsigned checked = 0, skipped = 0;
 	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
-		const rav_trace_mark *mk = rav_trace_mark_at(t, i);
-		unsigned n;
-		if (sscanf(mk->text, "checkpoint %u", &n) != 1 || n >= cp)
+		rav_trace_mark mk;
+		if (!rav_trace_mark_at(t, i, &mk))
 			continue;
-		if (rav_state_seek(s, mk->event, &err) != 0) {
-			failf("checkpoint %u: seek to event %llu: %s", n, (unsigned long long)mk->event, err.message);
+		unsigned n;
+		if (sscanf(mk.text, "checkpoint %u", &n) != 1 || n >= cp)
+			continue;
+		if (rav_state_seek(s, mk.event, &err) != 0) {
+			failf("checkpoint %u: seek to event %llu: %s", n, (unsigned long long)mk.event, err.message);
 			break;
 		}
 		bool main_there = false;
