@@ -8,11 +8,19 @@
  *     the stream to a file (what `ravtrace attach -o` does, through the
  *     same library): the recording thread's CPU time added per event and
  *     the events per second that reach the client, with the events lost.
+ * trace-attach-latency measures the time from an event in the program to
+ * the client having it decoded and indexed: the program places a mark
+ * holding its CLOCK_MONOTONIC time every millisecond while a second thread
+ * churns its heap; the client reads the stream with rav_trace_open_fd and
+ * rav_trace_poll (what a live viewer does) and compares each mark's time
+ * with its own clock when the mark becomes visible.
  * Modes are interleaved run by run and the best of --repeat is kept, so a
  * noisy machine hurts both sides alike; ratios are what to look at.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,3 +323,163 @@ static const bench_workload trace_attach = {
 	.child = attach_child,
 };
 BENCH_WORKLOAD(trace_attach)
+
+/* ---- latency ------------------------------------------------------------ */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static volatile int churn_stop;
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	uint64_t ops = 0;
+	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+		rav_ref top;
+		rav_new_root(h, NODE, r, &top);
+		build(h, top, 0, 8, &ops);
+		rav_root_clear(h, r);
+		usleep(200);
+	}
+	rav_root_free(h, r);
+	return NULL;
+}
+
+static const bench_workload trace_attach_latency;
+
+static int latency_child(const bench_alloc *allocs, unsigned nallocs, int argc, char **argv)
+{
+	(void)allocs, (void)nallocs;
+	if (argc != 1)
+		return 2;
+	double seconds = atof(argv[0]);
+	NODE = rav_type_register("bench.node", RAV_REF, RAV_REF);
+	rav_heap_self();
+	double t0 = bench_now();
+	while (!rav_record_active() && bench_now() - t0 < 30)
+		usleep(1000);
+	pthread_t th;
+	pthread_create(&th, NULL, churn, NULL);
+	t0 = bench_now();
+	char text[48];
+	while (bench_now() - t0 < seconds) {
+		snprintf(text, sizeof text, "t=%llu", (unsigned long long)mono_ns());
+		rav_mark(text);
+		usleep(1000);
+	}
+	__atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	uint32_t done = 1;
+	return write(1, &done, sizeof done) == (ssize_t)sizeof done ? 0 : 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void run_latency(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	(void)allocs, (void)nallocs;
+	double seconds = p->quick ? 0.5 : 5;
+	char sbuf[32];
+	snprintf(sbuf, sizeof sbuf, "%g", seconds);
+	snprintf(r->params, sizeof r->params, "\"seconds\": %g, \"mark_every_ms\": 1", seconds);
+	r->metric_names[0] = "marks";
+	r->metric_names[1] = "p50_ms";
+	r->metric_names[2] = "p99_ms";
+	r->metric_names[3] = "max_ms";
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	int res[2];
+	if (n <= 0 || pipe(res) != 0) {
+		bench_add(r, "failed", -1);
+		return;
+	}
+	self[n] = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(res[1], 1);
+		close(res[0]);
+		unsetenv("RAVIOLI_LISTEN");
+		execl(self, self, "--child", trace_attach_latency.name, sbuf, (char *)NULL);
+		_exit(127);
+	}
+	close(res[1]);
+	rav_trace_error err;
+	rav_live_options lo = { 0 };
+	rav_live_session *s = NULL;
+	for (double t0 = bench_now(); !s && bench_now() - t0 < 10;) {
+		s = rav_live_attach(pid, &lo, &err);
+		if (!s)
+			usleep(5000);
+	}
+	size_t cap = 1 << 16, nl = 0;
+	double *lat = malloc(cap * sizeof *lat);
+	rav_trace *t = s ? rav_trace_open_fd(rav_live_fd(s), &err) : NULL;
+	if (t && lat) {
+		unsigned seen = 0;
+		while (!rav_trace_stream_ended(t)) {
+			struct pollfd pf = { rav_live_fd(s), POLLIN, 0 };
+			poll(&pf, 1, 20);
+			if (rav_trace_poll(t, &err) < 0) {
+				fprintf(stderr, "rav-bench trace-attach-latency: %s\n", err.message);
+				break;
+			}
+			uint64_t now = mono_ns();
+			unsigned nm = rav_trace_mark_count(t);
+			for (; seen < nm; seen++) {
+				rav_trace_mark mk;
+				unsigned long long at;
+				if (rav_trace_mark_at(t, seen, &mk) && sscanf(mk.text, "t=%llu", &at) == 1 && nl < cap &&
+				    now >= at)
+					lat[nl++] = (double)(now - at) * 1e-6;
+			}
+			if (!seen && rav_trace_indexed_events(t) == 0 && bench_now() > 60)
+				break;
+		}
+	} else {
+		fprintf(stderr, "rav-bench trace-attach-latency: %s\n", err.message);
+	}
+	uint32_t done = 0;
+	ssize_t got = read(res[0], &done, sizeof done);
+	(void)got;
+	close(res[0]);
+	int status;
+	if (!t)
+		kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (t)
+		rav_trace_close(t);
+	rav_live_close(s);
+	bench_result *row = bench_add(r, "event to decoded", -1);
+	if (nl) {
+		qsort(lat, nl, sizeof *lat, cmp_double);
+		row->metric[0] = (double)nl;
+		row->metric[1] = lat[nl / 2];
+		row->metric[2] = lat[(size_t)((double)nl * 0.99)];
+		row->metric[3] = lat[nl - 1];
+		snprintf(row->note, sizeof row->note,
+			 "mark in the program -> visible after rav_trace_poll in the client (flush every 5 ms)");
+	} else {
+		snprintf(row->note, sizeof row->note, "no mark arrived");
+	}
+	free(lat);
+}
+
+static const bench_workload trace_attach_latency = {
+	.name = "trace-attach-latency",
+	.description = "live attach: time from an event in the program to the client having it decoded",
+	.order = 63,
+	.run = run_latency,
+	.child = latency_child,
+};
+BENCH_WORKLOAD(trace_attach_latency)

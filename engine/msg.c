@@ -456,20 +456,38 @@ rav_status rav_try_recv(rav_channel *ch, rav_heap *h, rav_root dst)
 
 /* Snapshot the messages queued in every channel and the heaps of threads
  * blocked in rav_recv, each under its channel's lock. */
+/* Messages snapshotted per hold of a channel's lock: a long queue is taken
+ * in batches, so its sender and receiver are held up for a batch at a time
+ * (a message taken already is skipped: its heap is in the epoch). */
+#define SWEEP_BATCH 256
+
 unsigned rav__channels_sweep(void)
 {
 	unsigned busy = 0;
+	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&channels_lock);
 	for (struct rav_channel *ch = channels; ch; ch = ch->next) {
-		if (pthread_mutex_trylock(&ch->lock) != 0) {
-			busy++;
-			continue;
+		for (bool more = true; more;) {
+			if (pthread_mutex_trylock(&ch->lock) != 0) {
+				busy++;
+				break;
+			}
+			for (rav_parked *pk = ch->parked; pk; pk = pk->next)
+				rav__snapshot_parked(pk, ch->id);
+			unsigned taken = 0;
+			more = false;
+			for (struct rav_msg *m = ch->head; m; m = m->next) {
+				if (__atomic_load_n(&m->heap.snap_epoch, __ATOMIC_ACQUIRE) == e)
+					continue;
+				if (taken == SWEEP_BATCH) {
+					more = true;
+					break;
+				}
+				rav__snapshot_in_flight(&m->heap, ch->id);
+				taken++;
+			}
+			pthread_mutex_unlock(&ch->lock);
 		}
-		for (rav_parked *pk = ch->parked; pk; pk = pk->next)
-			rav__snapshot_parked(pk, ch->id);
-		for (struct rav_msg *m = ch->head; m; m = m->next)
-			rav__snapshot_in_flight(&m->heap, ch->id);
-		pthread_mutex_unlock(&ch->lock);
 	}
 	pthread_mutex_unlock(&channels_lock);
 	return busy;

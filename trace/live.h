@@ -75,6 +75,10 @@ enum {
  * v: events lost, TSC when losing began, TSC of the resynchronisation, epoch. */
 #define RAVT_SESSION_LOST 7
 
+/* Sequence numbers of a live session carry its epoch from this bit on
+ * (FORMAT.md 12.3; the engine's RAV_SEQ_EPOCH_SHIFT). */
+#define RAVT_SEQ_EPOCH_SHIFT 40
+
 /* Defaults the program uses when the client does not say. */
 #define RAVT_LIVE_QUEUE_KIB_DEFAULT (32u << 10) /* 32 MiB (RAVIOLI_LISTEN_QUEUE_KIB) */
 #define RAVT_LIVE_QUEUE_KIB_MIN 256u

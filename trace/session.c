@@ -931,9 +931,16 @@ static void resync(void)
 	S.dropped_at_start = dropped;
 	uint64_t tsc;
 	uint64_t seq = rav_record_stamp(&tsc);
+	uint64_t lost = S.lost - S.lost_reported;
+	S.lost_reported = S.lost;
+	/* The record first: it tells a live reader that the numbers it has
+	 * not seen below the next epoch's first one will not come (FORMAT.md
+	 * 12.3), before the LOST event that waits for them. */
+	int64_t v[4] = { (int64_t)lost, (int64_t)since, (int64_t)tsc, S.epoch + 1 };
+	session_record(RAVT_SESSION_LOST, v, 4, NULL);
 	/* x: the epoch that follows (its numbers start at x << 40 | 1) */
 	if (!S.stats_only)
-		rav_record_event_ordered(RAV_EV_LOST, S.epoch + 1, S.lost - S.lost_reported, since, seq, tsc);
+		rav_record_event_ordered(RAV_EV_LOST, S.epoch + 1, lost, since, seq, tsc);
 	/* The LOST event is the last of the old epoch on this thread's stream. */
 	drain();
 	flush_dirty();
@@ -941,11 +948,7 @@ static void resync(void)
 	S.losing = false;
 	pthread_mutex_unlock(&S.lock);
 	S.resyncs++;
-	uint64_t lost = S.lost - S.lost_reported;
-	S.lost_reported = S.lost;
 	begin_epoch(false);
-	int64_t v[4] = { (int64_t)lost, (int64_t)since, (int64_t)tsc, S.epoch };
-	session_record(RAVT_SESSION_LOST, v, 4, NULL);
 }
 
 static void stats_record(void)
@@ -1253,9 +1256,12 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 		kib = RAVT_LIVE_QUEUE_KIB_MIN;
 	if (kib > RAVT_LIVE_QUEUE_KIB_MAX)
 		kib = RAVT_LIVE_QUEUE_KIB_MAX;
-	int64_t v[7] = { getpid(), getuid(), o->client_pid, o->mode, (int64_t)kib * 1024, RAVT_LIVE_PROTOCOL,
-			 (int64_t)o->program_start_ns };
-	session_record(RAVT_SESSION_ATTACHED, v, 7, NULL);
+	/* v[7]: the session's first sequence number (FORMAT.md 12.3: its
+	 * epoch is the next one; only a session starts epochs) */
+	int64_t v[8] = { getpid(), getuid(), o->client_pid, o->mode, (int64_t)kib * 1024, RAVT_LIVE_PROTOCOL,
+			 (int64_t)o->program_start_ns,
+			 (int64_t)(((uint64_t)rav_record_epoch() + 1) << RAVT_SEQ_EPOCH_SHIFT) + 1 };
+	session_record(RAVT_SESSION_ATTACHED, v, 8, NULL);
 	if (!writer_ok()) {
 		snprintf(err, errlen, "the client closed the connection");
 		ravt_writer_free(S.w);
