@@ -382,12 +382,11 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 		return;
 	}
 	ravt_series_touch(rp->series, &rp->live, tc.h[0]);
+	/* (a snapshot before that keyframe postpones it: one per burst) */
 	uint64_t at = rp->live.pos + KF_AFTER_SNAPSHOT;
-	if (at < rp->next_kf) {
-		rp->next_kf = at;
-		if (at < rp->next_due)
-			rp->next_due = at;
-	}
+	rp->next_kf = at;
+	if (at < rp->next_due)
+		rp->next_due = at;
 }
 
 static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
