@@ -138,9 +138,9 @@ static int attach_child(const bench_alloc *allocs, unsigned nallocs, int argc, c
 			return 1;
 		}
 	}
-	att_out o = { 0, 0, 0 };
+	att_out o = {0, 0, 0};
 	o.seconds = workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
-			     &o.operations, &o.cpu_seconds);
+	                     &o.operations, &o.cpu_seconds);
 	return write(1, &o, sizeof o) == (ssize_t)sizeof o ? 0 : 1;
 }
 
@@ -165,7 +165,7 @@ static bool run_attached(char *const args[], const char *path, att_out *o, rav_l
 		close(res[0]);
 		setenv("RAV_BENCH_WAIT_ATTACH", "1", 1);
 		unsetenv("RAVIOLI_LISTEN");
-		char *argv[16] = { self, (char *)"--child", (char *)trace_attach.name };
+		char *argv[16] = {self, (char *)"--child", (char *)trace_attach.name};
 		int k = 3;
 		for (int i = 0; args[i] && k < 15; i++)
 			argv[k++] = args[i];
@@ -176,7 +176,7 @@ static bool run_attached(char *const args[], const char *path, att_out *o, rav_l
 	close(res[1]);
 	bool ok = false;
 	int ofd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	rav_live_options lo = { 0 };
+	rav_live_options lo = {0};
 	rav_live_session *s = NULL;
 	rav_trace_error err;
 	for (double t0 = bench_now(); !s && bench_now() - t0 < 10;) {
@@ -191,7 +191,8 @@ static bool run_attached(char *const args[], const char *path, att_out *o, rav_l
 				break;
 		ok = st->ended;
 	} else {
-		fprintf(stderr, "rav-bench trace-attach: %s\n", s ? "cannot create the trace file" : err.message);
+		fprintf(stderr, "rav-bench trace-attach: %s\n",
+		        s ? "cannot create the trace file" : err.message);
 		kill(pid, SIGKILL);
 	}
 	rav_live_close(s);
@@ -237,18 +238,18 @@ static void run_attach(const bench_params *p, const bench_alloc *allocs, unsigne
 	snprintf(dbuf, sizeof dbuf, "%d", depth);
 	snprintf(sbuf, sizeof sbuf, "%u", stores);
 	snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)p->seed);
-	char *args[] = { dbuf, sbuf, seedbuf, NULL };
+	char *args[] = {dbuf, sbuf, seedbuf, NULL};
 	snprintf(r->params, sizeof r->params, "\"tree_nodes\": %lu, \"sharing_stores\": %u",
-		 (unsigned long)((1ul << depth) - 1), stores);
+	         (unsigned long)((1ul << depth) - 1), stores);
 	r->metric_names[0] = "events";
-	r->metric_names[1] = "ns_per_event";       /* recording thread CPU added per event (vs listening off) */
-	r->metric_names[2] = "events_per_s";       /* events that reached the trace / workload wall time */
+	r->metric_names[1] = "ns_per_event"; /* recording thread CPU added per event (vs listening off) */
+	r->metric_names[2] = "events_per_s"; /* events that reached the trace / workload wall time */
 	r->metric_names[3] = "lost";
 
 	double best[NMODES], best_cpu[NMODES];
 	for (int m = 0; m < NMODES; m++)
 		best[m] = best_cpu[m] = -1;
-	rav_live_status last_st = { 0 };
+	rav_live_status last_st = {0};
 	/* Interleaved: each round runs every mode once. */
 	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
 		for (int m = 0; m < NMODES; m++) {
@@ -285,10 +286,12 @@ static void run_attach(const bench_params *p, const bench_alloc *allocs, unsigne
 		}
 	}
 	bench_result *off = bench_add(r, "listening off", best[M_OFF]);
-	snprintf(off->note, sizeof off->note, "RAVIOLI_LISTEN=0; workload CPU %.0f ms", best_cpu[M_OFF] * 1e3);
+	snprintf(off->note, sizeof off->note, "RAVIOLI_LISTEN=0; workload CPU %.0f ms",
+	         best_cpu[M_OFF] * 1e3);
 	bench_result *idle = bench_add(r, "listening, idle", best[M_IDLE]);
-	snprintf(idle->note, sizeof idle->note, "nobody attached: %+.2f%% wall, %+.2f%% CPU against listening off",
-		 (best[M_IDLE] / best[M_OFF] - 1) * 100, (best_cpu[M_IDLE] / best_cpu[M_OFF] - 1) * 100);
+	snprintf(idle->note, sizeof idle->note,
+	         "nobody attached: %+.2f%% wall, %+.2f%% CPU against listening off",
+	         (best[M_IDLE] / best[M_OFF] - 1) * 100, (best_cpu[M_IDLE] / best_cpu[M_OFF] - 1) * 100);
 	uint64_t fev = 0, aev = 0;
 	bool fok = events_in(fpath, &fev), aok = events_in(apath, &aev);
 	unlink(fpath);
@@ -308,19 +311,20 @@ static void run_attach(const bench_params *p, const bench_alloc *allocs, unsigne
 		att->metric[1] = (best_cpu[M_ATTACHED] - best_cpu[M_OFF]) / (double)aev * 1e9;
 		att->metric[2] = (double)aev / best[M_ATTACHED];
 		att->metric[3] = (double)last_st.lost;
-		snprintf(att->note, sizeof att->note, "client writes the stream to a file; last run lost %llu events",
-			 (unsigned long long)last_st.lost);
+		snprintf(att->note, sizeof att->note,
+		         "client writes the stream to a file; last run lost %llu events",
+		         (unsigned long long)last_st.lost);
 	} else {
 		snprintf(att->note, sizeof att->note, "trace unreadable");
 	}
 }
 
 static const bench_workload trace_attach = {
-	.name = "trace-attach",
-	.description = "live attach: idle listening vs off; streaming to a client vs recording to a file",
-	.order = 62,
-	.run = run_attach,
-	.child = attach_child,
+    .name = "trace-attach",
+    .description = "live attach: idle listening vs off; streaming to a client vs recording to a file",
+    .order = 62,
+    .run = run_attach,
+    .child = attach_child,
 };
 BENCH_WORKLOAD(trace_attach)
 
@@ -415,7 +419,7 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 	}
 	close(res[1]);
 	rav_trace_error err;
-	rav_live_options lo = { 0 };
+	rav_live_options lo = {0};
 	rav_live_session *s = NULL;
 	for (double t0 = bench_now(); !s && bench_now() - t0 < 10;) {
 		s = rav_live_attach(pid, &lo, &err);
@@ -428,7 +432,7 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 	if (t && lat) {
 		unsigned seen = 0;
 		while (!rav_trace_stream_ended(t)) {
-			struct pollfd pf = { rav_live_fd(s), POLLIN, 0 };
+			struct pollfd pf = {rav_live_fd(s), POLLIN, 0};
 			poll(&pf, 1, 20);
 			if (rav_trace_poll(t, &err) < 0) {
 				fprintf(stderr, "rav-bench trace-attach-latency: %s\n", err.message);
@@ -439,8 +443,8 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 			for (; seen < nm; seen++) {
 				rav_trace_mark mk;
 				unsigned long long at;
-				if (rav_trace_mark_at(t, seen, &mk) && sscanf(mk.text, "t=%llu", &at) == 1 && nl < cap &&
-				    now >= at)
+				if (rav_trace_mark_at(t, seen, &mk) && sscanf(mk.text, "t=%llu", &at) == 1 &&
+				    nl < cap && now >= at)
 					lat[nl++] = (double)(now - at) * 1e-6;
 			}
 			if (!seen && rav_trace_indexed_events(t) == 0 && bench_now() > 60)
@@ -467,8 +471,9 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 		row->metric[1] = lat[nl / 2];
 		row->metric[2] = lat[(size_t)((double)nl * 0.99)];
 		row->metric[3] = lat[nl - 1];
-		snprintf(row->note, sizeof row->note,
-			 "mark in the program -> visible after rav_trace_poll in the client (flush every 5 ms)");
+		snprintf(
+		    row->note, sizeof row->note,
+		    "mark in the program -> visible after rav_trace_poll in the client (flush every 5 ms)");
 	} else {
 		snprintf(row->note, sizeof row->note, "no mark arrived");
 	}
@@ -476,10 +481,10 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 }
 
 static const bench_workload trace_attach_latency = {
-	.name = "trace-attach-latency",
-	.description = "live attach: time from an event in the program to the client having it decoded",
-	.order = 63,
-	.run = run_latency,
-	.child = latency_child,
+    .name = "trace-attach-latency",
+    .description = "live attach: time from an event in the program to the client having it decoded",
+    .order = 63,
+    .run = run_latency,
+    .child = latency_child,
 };
 BENCH_WORKLOAD(trace_attach_latency)

@@ -53,10 +53,10 @@ _Thread_local uint32_t rav__tl_epoch;
 
 typedef struct rav_thread_rec {
 	struct rav_thread_rec *next, *prev;
-	rav_evbuf *active;   /* atomic: the buffer the thread appends to */
-	uint32_t id;         /* rav_evbuf.owner */
-	uint32_t serial;     /* serial of the thread's next buffer in its epoch */
-	uint64_t dropped;    /* atomic: events lost for want of a buffer */
+	rav_evbuf *active; /* atomic: the buffer the thread appends to */
+	uint32_t id;       /* rav_evbuf.owner */
+	uint32_t serial;   /* serial of the thread's next buffer in its epoch */
+	uint64_t dropped;  /* atomic: events lost for want of a buffer */
 } rav_thread_rec;
 
 static pthread_mutex_t recs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -151,7 +151,7 @@ uint64_t rav__seq_take(void)
 		if ((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)
 			return 0;
 		if (atomic_compare_exchange_weak_explicit(&rav__seq, &v, v + 1, memory_order_relaxed,
-							  memory_order_relaxed))
+		                                          memory_order_relaxed))
 			return v + 1;
 	}
 }
@@ -393,7 +393,7 @@ void rav_trace_access(const void *addr, bool write)
 {
 	if (rav__tracing && recorder())
 		rav__emit_slow(RAV_EV_ACCESS | ((uint32_t)write << 8), 0, (uint64_t)(uintptr_t)addr,
-			       sizeof(uintptr_t), 0);
+		               sizeof(uintptr_t), 0);
 }
 
 /* ---- live sessions ---- */
@@ -404,7 +404,7 @@ bool rav_record_install_live(const rav_recorder *r)
 		return false;
 	const rav_recorder *expected = NULL;
 	if (__atomic_compare_exchange_n(&rav__recorder_ptr, &expected, r, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE))
+	                                __ATOMIC_ACQUIRE))
 		return true;
 	return expected == r;
 }
@@ -464,19 +464,19 @@ void rav_record_foreach_buffer(void (*fn)(rav_evbuf *b, void *user), void *user)
 /* The heap's description for the recorder's snapshot callback.  The stamp
  * is taken here: after it, every event of the heap is recorded. */
 static uint64_t take_snapshot(const rav_recorder *r, rav_heap *h, rav_snap_where where, unsigned channel,
-			      uint32_t e, uint64_t *seq, uint64_t *tsc)
+                              uint32_t e, uint64_t *seq, uint64_t *tsc)
 {
 	rav_snap_heap s = {
-		.heap = h,
-		.id = h->id,
-		.parent = h->parent,
-		.channel = channel,
-		.kind = (uint8_t)h->kind,
-		.where = (uint8_t)where,
-		.free_mode = (uint8_t)h->mode,
-		.epoch = e,
-		.os_tid = h->tid,
-		.name = h->name,
+	    .heap = h,
+	    .id = h->id,
+	    .parent = h->parent,
+	    .channel = channel,
+	    .kind = (uint8_t)h->kind,
+	    .where = (uint8_t)where,
+	    .free_mode = (uint8_t)h->mode,
+	    .epoch = e,
+	    .os_tid = h->tid,
+	    .name = h->name,
 	};
 	s.seq = *seq = rav__seq_take();
 	if (!s.seq)
@@ -491,8 +491,8 @@ static void snapshot_owned(const rav_recorder *r, rav_heap *h, uint32_t e)
 	uint64_t seq, tsc;
 	uint64_t piece = take_snapshot(r, h, RAV_SNAP_OWNER, 0, e, &seq, &tsc);
 	if (piece && seq)
-		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), h->id, piece, RAV_SNAP_OWNER, seq,
-			       tsc);
+		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), h->id, piece, RAV_SNAP_OWNER,
+		               seq, tsc);
 }
 
 /* The calling thread enters epoch e: a fresh buffer whose first record is
@@ -535,7 +535,8 @@ void rav__safepoint_slow(rav_heap *h)
 		snapshot_owned(r, h, e);
 }
 
-void rav_record_event_ordered(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc)
+void rav_record_event_ordered(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq,
+                              uint64_t tsc)
 {
 	if (!rav__tracing)
 		return;
@@ -573,7 +574,8 @@ void rav__snapshot_parked(rav_parked *pk, unsigned channel)
 	const rav_recorder *r = recorder();
 	rav_thread_rec *rec = pk->rec;
 	uint32_t e = epoch_now();
-	if (!r || !r->snapshot || !rec || e == 0 || __atomic_load_n(&pk->heap->snap_epoch, __ATOMIC_ACQUIRE) == e)
+	if (!r || !r->snapshot || !rec || e == 0 ||
+	    __atomic_load_n(&pk->heap->snap_epoch, __ATOMIC_ACQUIRE) == e)
 		return;
 	rav_evbuf *b = r->exchange(NULL, r->user);
 	if (!b)
@@ -585,9 +587,9 @@ void rav__snapshot_parked(rav_parked *pk, unsigned channel)
 	__atomic_store_n(&b->serial, 0, __ATOMIC_RELAXED);
 	uint32_t n = 0;
 	if (piece) {
-		b->ev[0] = (rav_raw_event){ RAV_EV_TIME, 0, tsc, 0, seq };
-		b->ev[1] = (rav_raw_event){ RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), pk->heap->id, piece,
-					    RAV_SNAP_PARKED, seq };
+		b->ev[0] = (rav_raw_event){RAV_EV_TIME, 0, tsc, 0, seq};
+		b->ev[1] = (rav_raw_event){RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), pk->heap->id,
+		                           piece, RAV_SNAP_PARKED, seq};
 		n = 2;
 	}
 	__atomic_store_n(&b->count, n, __ATOMIC_RELAXED);
@@ -612,8 +614,8 @@ void rav__snapshot_in_flight(rav_heap *mh, unsigned channel)
 	uint64_t seq, tsc;
 	uint64_t piece = take_snapshot(r, mh, RAV_SNAP_IN_FLIGHT, channel, e, &seq, &tsc);
 	if (piece && seq)
-		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), mh->id, piece, RAV_SNAP_IN_FLIGHT,
-			       seq, tsc);
+		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), mh->id, piece,
+		               RAV_SNAP_IN_FLIGHT, seq, tsc);
 }
 
 unsigned rav_record_sweep(void)
@@ -625,7 +627,7 @@ unsigned rav_record_sweep(void)
 }
 
 void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
-		      uint64_t *tsc, void *user)
+                      uint64_t *tsc, void *user)
 {
 	rav__types_snapshot(fn, seq, tsc, user);
 }
@@ -645,8 +647,8 @@ uint32_t rav_record_self_owner(void)
 }
 
 void rav_record_pool_free(void (*fn)(const uint32_t *pages, size_t n, uint64_t carved, uint64_t seq,
-				     uint64_t tsc, void *user),
-			  void *user)
+                                     uint64_t tsc, void *user),
+                          void *user)
 {
 	if (!rav_record_pool_base(NULL)) {
 		uint64_t tsc;
@@ -721,7 +723,8 @@ void rav__census_remove(rav_heap *h)
 #ifdef RAV_TSAN
 __attribute__((no_sanitize("thread")))
 #endif
-static uint64_t racy_live(const rav_heap *h)
+static uint64_t
+racy_live(const rav_heap *h)
 {
 	return *(const volatile uint64_t *)&h->st.live_cells;
 }

@@ -34,14 +34,14 @@ struct rav_live_session {
 	bool have_header;
 	ravt_header hdr;
 	char cmdline[256];
-	bool got_first;          /* ATTACHED or ERROR seen */
-	bool refused;            /* an ERROR came before ATTACHED */
-	ravt_session last;       /* the last record (for list) */
+	bool got_first;    /* ATTACHED or ERROR seen */
+	bool refused;      /* an ERROR came before ATTACHED */
+	ravt_session last; /* the last record (for list) */
 	char last_text[512];
 };
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
 {
 	if (!err)
@@ -63,7 +63,8 @@ static double tsc_seconds(const rav_live_session *s, uint64_t tsc)
 	return (double)(tsc - s->hdr.tsc_start) / hz;
 }
 
-static void on_record(rav_live_session *s, const ravt_session *r, const char *text, size_t tlen, rav_live_status *st)
+static void on_record(rav_live_session *s, const ravt_session *r, const char *text, size_t tlen,
+                      rav_live_status *st)
 {
 	s->last = *r;
 	size_t n = tlen < sizeof s->last_text - 1 ? tlen : sizeof s->last_text - 1;
@@ -98,8 +99,9 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 	case RAVT_SESSION_LOST:
 		if (st) {
 			if (st->nlosses < sizeof st->losses / sizeof st->losses[0])
-				st->losses[st->nlosses] = (rav_live_lost){ (uint64_t)r->v[0], tsc_seconds(s, (uint64_t)r->v[1]),
-									   tsc_seconds(s, (uint64_t)r->v[2]) };
+				st->losses[st->nlosses] =
+				    (rav_live_lost){(uint64_t)r->v[0], tsc_seconds(s, (uint64_t)r->v[1]),
+				                    tsc_seconds(s, (uint64_t)r->v[2])};
 			st->nlosses++;
 		}
 		break;
@@ -131,8 +133,9 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		    s->hdr.header_size > RAVT_HEADER_MAX || s->hdr.header_size % 8 ||
 		    s->hdr.cmdline_len > s->hdr.header_size - sizeof(ravt_header)) {
 			set_err(err, RAV_TRACE_EVERSION,
-				"the program's stream has format %u.%u (or a damaged header); this tool reads %u.x",
-				s->hdr.version_major, s->hdr.version_minor, RAVT_VERSION_MAJOR);
+			        "the program's stream has format %u.%u (or a damaged header); this tool "
+			        "reads %u.x",
+			        s->hdr.version_major, s->hdr.version_minor, RAVT_VERSION_MAJOR);
 			return -1;
 		}
 		if (s->len < s->hdr.header_size)
@@ -142,7 +145,8 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 			set_err(err, RAV_TRACE_EHEADER, "the program's stream header has a bad checksum");
 			return -1;
 		}
-		size_t n = s->hdr.cmdline_len < sizeof s->cmdline - 1 ? s->hdr.cmdline_len : sizeof s->cmdline - 1;
+		size_t n =
+		    s->hdr.cmdline_len < sizeof s->cmdline - 1 ? s->hdr.cmdline_len : sizeof s->cmdline - 1;
 		for (size_t i = 0; i < n; i++) {
 			char c = (char)s->buf[sizeof(ravt_header) + i];
 			s->cmdline[i] = c == 0 ? ' ' : (c < 32 || c == 127) ? '?' : c;
@@ -156,10 +160,10 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 	while (s->len - at >= sizeof(ravt_frame)) {
 		ravt_frame f;
 		memcpy(&f, s->buf + at, sizeof f);
-		if (f.sync != RAVT_CHUNK_SYNC || ravt_frame_crc(&f) != f.frame_crc || f.stored_len > RAVT_PAYLOAD_MAX ||
-		    f.raw_len > RAVT_PAYLOAD_MAX) {
+		if (f.sync != RAVT_CHUNK_SYNC || ravt_frame_crc(&f) != f.frame_crc ||
+		    f.stored_len > RAVT_PAYLOAD_MAX || f.raw_len > RAVT_PAYLOAD_MAX) {
 			set_err(err, RAV_TRACE_ECHUNK, "the stream is damaged: no valid chunk at byte %llu",
-				(unsigned long long)(st ? st->bytes : 0));
+			        (unsigned long long)(st ? st->bytes : 0));
 			rc = -1;
 			break;
 		}
@@ -210,11 +214,12 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int64_t rav_live_pump(rav_live_session *s, int timeout_ms, int out_fd, rav_live_status *st, rav_trace_error *err)
+int64_t rav_live_pump(rav_live_session *s, int timeout_ms, int out_fd, rav_live_status *st,
+                      rav_trace_error *err)
 {
 	if (st->ended)
 		return 0;
-	struct pollfd pf = { s->fd, POLLIN, 0 };
+	struct pollfd pf = {s->fd, POLLIN, 0};
 	int r = poll(&pf, 1, timeout_ms);
 	if (r < 0 && errno != EINTR) {
 		set_err(err, RAV_TRACE_EIO, "waiting for the program: %s", strerror(errno));
@@ -302,7 +307,7 @@ static bool find_socket(int pid, char *path, size_t cap)
 
 static int connect_path(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -320,7 +325,6 @@ static int connect_path(const char *path)
 	return fd;
 }
 
-
 rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_error *err)
 {
 	char path[4200];
@@ -331,10 +335,12 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 	if (!find_socket(pid, path, sizeof path)) {
 		if (kill(pid, 0) == 0 || errno == EPERM)
 			set_err(err, RAV_TRACE_EIO,
-				"process %d does not listen for attach: it is not linked with libravioli's recorder, runs "
-				"with RAVIOLI_LISTEN=0, runs as another user, or could not create its socket (run it with "
-				"RAVIOLI_LISTEN=1 to see why)",
-				pid);
+			        "process %d does not listen for attach: it is not linked with libravioli's "
+			        "recorder, runs "
+			        "with RAVIOLI_LISTEN=0, runs as another user, or could not create its socket "
+			        "(run it with "
+			        "RAVIOLI_LISTEN=1 to see why)",
+			        pid);
 		else
 			set_err(err, RAV_TRACE_EIO, "no process with PID %d", pid);
 		return NULL;
@@ -342,7 +348,8 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 	int fd = connect_path(path);
 	if (fd < 0) {
 		set_err(err, RAV_TRACE_EIO, "cannot connect to process %d (%s): %s", pid, path,
-			errno == ECONNREFUSED ? "nobody listens there any more (the process ended?)" : strerror(errno));
+		        errno == ECONNREFUSED ? "nobody listens there any more (the process ended?)"
+		                              : strerror(errno));
 		return NULL;
 	}
 	rav_live_session *s = calloc(1, sizeof *s);
@@ -353,7 +360,7 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 	}
 	s->fd = fd;
 	s->pid = pid;
-	ravt_ctl_attach a = { RAVT_LIVE_PROTOCOL, 0, o ? o->queue_kib : 0, o ? o->stats_ms : 0, 0 };
+	ravt_ctl_attach a = {RAVT_LIVE_PROTOCOL, 0, o ? o->queue_kib : 0, o ? o->stats_ms : 0, 0};
 	if (o && o->lossless)
 		a.mode |= RAVT_MODE_LOSSLESS;
 	if (o && o->stats_only)
@@ -367,8 +374,8 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 	}
 	/* Peek at the answer without consuming it: the caller reads the whole
 	 * stream from the start. */
-	rav_live_status st = { 0 };
-	struct pollfd pf = { fd, POLLIN, 0 };
+	rav_live_status st = {0};
+	struct pollfd pf = {fd, POLLIN, 0};
 	if (poll(&pf, 1, 5000) <= 0) {
 		set_err(err, RAV_TRACE_EIO, "process %d did not answer within 5 s", pid);
 		rav_live_close(s);
@@ -382,7 +389,7 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 		if (n == 0)
 			break;
 		if (n > 0) {
-			rav_live_session tmp = { .fd = -1 };
+			rav_live_session tmp = {.fd = -1};
 			tmp.buf = malloc((size_t)n);
 			if (!tmp.buf)
 				break;
@@ -405,7 +412,7 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 				return s;
 			}
 		}
-		struct timespec d = { 0, 10 * 1000 * 1000 };
+		struct timespec d = {0, 10 * 1000 * 1000};
 		nanosleep(&d, NULL);
 	}
 	set_err(err, RAV_TRACE_EIO, "process %d closed the connection or did not answer", pid);
@@ -490,7 +497,7 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 		size_t np = 0;
 		for (size_t i = 0; i < na; i++)
 			if (!a[i].done)
-				pf[np++] = (struct pollfd){ a[i].s.fd, POLLIN, 0 };
+				pf[np++] = (struct pollfd){a[i].s.fd, POLLIN, 0};
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		int spent = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (np == 0 || spent >= 2000 || !pf)
@@ -501,7 +508,8 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 			if (a[i].done)
 				continue;
 			rav_trace_error e2;
-			if (rav_live_pump(&a[i].s, 0, -1, &a[i].st, &e2) < 0 || a[i].s.got_first || a[i].st.ended)
+			if (rav_live_pump(&a[i].s, 0, -1, &a[i].st, &e2) < 0 || a[i].s.got_first ||
+			    a[i].st.ended)
 				a[i].done = true;
 		}
 	}

@@ -48,10 +48,10 @@
 #include "session.h"
 
 #define MAX_PENDING 8
-#define HANDSHAKE_MS 5000     /* a new connection sends its request within this */
-#define PARTIAL_MS 10000      /* a started control message completes within this */
-#define EXIT_WAIT_MS 3000     /* at exit(), the client gets this long to take the rest */
-#define CRASH_WAIT_MS 2000    /* the same on a fatal signal */
+#define HANDSHAKE_MS 5000  /* a new connection sends its request within this */
+#define PARTIAL_MS 10000   /* a started control message completes within this */
+#define EXIT_WAIT_MS 3000  /* at exit(), the client gets this long to take the rest */
+#define CRASH_WAIT_MS 2000 /* the same on a fatal signal */
 
 typedef struct conn {
 	int fd;
@@ -62,8 +62,8 @@ typedef struct conn {
 	uint64_t deadline; /* ms */
 } conn;
 
-static const int hooked_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS,
-				      SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGXCPU, SIGXFSZ };
+static const int hooked_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,  SIGABRT, SIGTRAP, SIGSYS,
+                                     SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGXCPU, SIGXFSZ};
 #define NHOOKED (sizeof hooked_signals / sizeof hooked_signals[0])
 
 static struct {
@@ -74,13 +74,13 @@ static struct {
 	uint64_t start_ns;
 	conn pend[MAX_PENDING];
 	unsigned npend;
-	conn ctl;          /* the attached client's control stream (a dup of its socket) */
+	conn ctl; /* the attached client's control stream (a dup of its socket) */
 	bool has_ctl;
 	uid_t refused[16];
 	unsigned nrefused;
 	bool hooked[NHOOKED];
 	struct sigaction old[NHOOKED];
-} L = { .lfd = -1, .wake = { -1, -1 } };
+} L = {.lfd = -1, .wake = {-1, -1}};
 
 static uint64_t mono_ms(void)
 {
@@ -138,17 +138,17 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 {
 	static char cmdline[4096];
 	ravt_writer_params p = {
-		.word_size = (uint8_t)sizeof(uintptr_t),
-		.cell_size = (uint16_t)RAV_CELL_SIZE,
-		.page_size = RAV_PAGE_SIZE,
-		.cmdline = cmdline,
+	    .word_size = (uint8_t)sizeof(uintptr_t),
+	    .cell_size = (uint16_t)RAV_CELL_SIZE,
+	    .page_size = RAV_PAGE_SIZE,
+	    .cmdline = cmdline,
 	};
 	if (with_program)
 		p.cmdline_len = read_cmdline(cmdline, sizeof cmdline);
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	p.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
-	membuf m = { 0 };
+	membuf m = {0};
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, mem_sink, &m, err, sizeof err);
 	if (w) {
@@ -156,7 +156,8 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 		uint8_t buf[sizeof(ravt_session) + 1024];
 		if (tlen > 1024)
 			tlen = 1024;
-		ravt_session r = { .type = type, .text_len = (uint32_t)tlen, .realtime_ns = p.start_realtime_ns };
+		ravt_session r = {
+		    .type = type, .text_len = (uint32_t)tlen, .realtime_ns = p.start_realtime_ns};
 		for (unsigned i = 0; i < nv && i < 16; i++)
 			r.v[i] = v[i];
 		memcpy(buf, &r, sizeof r);
@@ -170,7 +171,8 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 	free(m.p);
 }
 
-static void reply_error(int fd, bool with_program, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(int fd, bool with_program, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void reply_error(int fd, bool with_program, int code, const char *fmt, ...)
 {
 	char text[512];
@@ -258,8 +260,14 @@ static void answer_info(int fd)
 	pid_t client = 0;
 	bool live = ravt_session_live(&client);
 	bool busy = rav_record_active() && !live;
-	int64_t v[8] = { getpid(), geteuid(), (int64_t)L.start_ns, c.threads, (int64_t)c.live_cells,
-			 (int64_t)c.pool_used_pages, live ? client : 0, busy };
+	int64_t v[8] = {getpid(),
+	                geteuid(),
+	                (int64_t)L.start_ns,
+	                c.threads,
+	                (int64_t)c.live_cells,
+	                (int64_t)c.pool_used_pages,
+	                live ? client : 0,
+	                busy};
 	reply(fd, true, RAVT_SESSION_INFO, v, 8, NULL);
 }
 
@@ -273,35 +281,40 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	}
 	if (h->type == RAVT_CTL_INFO) {
 		if (h->len)
-			reply_error(c->fd, true, RAVT_LIVE_EPROTO, "INFO takes no payload (%u bytes sent)", h->len);
+			reply_error(c->fd, true, RAVT_LIVE_EPROTO, "INFO takes no payload (%u bytes sent)",
+			            h->len);
 		else
 			answer_info(c->fd);
 		return false;
 	}
 	if (h->type != RAVT_CTL_ATTACH) {
-		reply_error(c->fd, true, RAVT_LIVE_ESTATE, "not attached: send ATTACH first (request type %u)",
-			    h->type);
+		reply_error(c->fd, true, RAVT_LIVE_ESTATE,
+		            "not attached: send ATTACH first (request type %u)", h->type);
 		return false;
 	}
 	ravt_ctl_attach a;
 	if (h->len != sizeof a) {
-		reply_error(c->fd, true, RAVT_LIVE_EPROTO, "ATTACH takes %zu bytes of payload, not %u", sizeof a,
-			    h->len);
+		reply_error(c->fd, true, RAVT_LIVE_EPROTO, "ATTACH takes %zu bytes of payload, not %u",
+		            sizeof a, h->len);
 		return false;
 	}
 	memcpy(&a, payload, sizeof a);
 	if (a.protocol != RAVT_LIVE_PROTOCOL) {
-		reply_error(c->fd, true, RAVT_LIVE_EVERSION, "protocol %u is not spoken here (this program speaks %u)",
-			    a.protocol, RAVT_LIVE_PROTOCOL);
+		reply_error(c->fd, true, RAVT_LIVE_EVERSION,
+		            "protocol %u is not spoken here (this program speaks %u)", a.protocol,
+		            RAVT_LIVE_PROTOCOL);
 		return false;
 	}
 	if ((a.mode & ~RAVT_MODE_ALL) || a.reserved ||
-	    (a.queue_kib && (a.queue_kib < RAVT_LIVE_QUEUE_KIB_MIN || a.queue_kib > RAVT_LIVE_QUEUE_KIB_MAX)) ||
+	    (a.queue_kib &&
+	     (a.queue_kib < RAVT_LIVE_QUEUE_KIB_MIN || a.queue_kib > RAVT_LIVE_QUEUE_KIB_MAX)) ||
 	    a.stats_ms > 3600 * 1000) {
-		reply_error(c->fd, true, RAVT_LIVE_EPROTO,
-			    "ATTACH fields out of range (mode %#x, queue %u KiB: %u to %u or 0, stats every %u ms: "
-			    "at most an hour, reserved %u)",
-			    a.mode, a.queue_kib, RAVT_LIVE_QUEUE_KIB_MIN, RAVT_LIVE_QUEUE_KIB_MAX, a.stats_ms, a.reserved);
+		reply_error(
+		    c->fd, true, RAVT_LIVE_EPROTO,
+		    "ATTACH fields out of range (mode %#x, queue %u KiB: %u to %u or 0, stats every %u ms: "
+		    "at most an hour, reserved %u)",
+		    a.mode, a.queue_kib, RAVT_LIVE_QUEUE_KIB_MIN, RAVT_LIVE_QUEUE_KIB_MAX, a.stats_ms,
+		    a.reserved);
 		return false;
 	}
 	pid_t other;
@@ -310,8 +323,9 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 		return false;
 	}
 	if (rav_record_active()) {
-		reply_error(c->fd, true, RAVT_LIVE_ERECORDING,
-			    "this program records its whole run to a file (RAVIOLI_TRACE); attach is not available");
+		reply_error(
+		    c->fd, true, RAVT_LIVE_ERECORDING,
+		    "this program records its whole run to a file (RAVIOLI_TRACE); attach is not available");
 		return false;
 	}
 	ravt_session_reap(); /* an earlier session that just ended */
@@ -321,7 +335,7 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 		return false;
 	}
 	fcntl(rfd, F_SETFD, FD_CLOEXEC);
-	rav_session_opts o = { c->fd, a.mode, a.queue_kib, a.stats_ms, c->pid, c->uid, L.start_ns };
+	rav_session_opts o = {c->fd, a.mode, a.queue_kib, a.stats_ms, c->pid, c->uid, L.start_ns};
 	char err[256];
 	if (ravt_session_start(&o, err, sizeof err) != 0) {
 		close(rfd);
@@ -367,7 +381,8 @@ static void read_ctl(void)
 			int r = ravt_ctl_parse(L.ctl.buf, L.ctl.got, &h, &payload, &used, &why);
 			if (r < 0) {
 				char text[256];
-				snprintf(text, sizeof text, "the client sent an invalid control message: %s", why);
+				snprintf(text, sizeof text, "the client sent an invalid control message: %s",
+				         why);
 				ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
 				ravt_session_stop(RAVT_END_ERROR, 0, text, 0);
 				end_ctl();
@@ -382,17 +397,20 @@ static void read_ctl(void)
 				snprintf(text, sizeof text, "unknown request type %u", h.type);
 				ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
 			} else if ((h.type == RAVT_CTL_DETACH || h.type == RAVT_CTL_STATS) && h.len) {
-				ravt_session_reply_error(RAVT_LIVE_EPROTO, "DETACH and STATS take no payload");
+				ravt_session_reply_error(RAVT_LIVE_EPROTO,
+				                         "DETACH and STATS take no payload");
 			} else if (h.type == RAVT_CTL_DETACH) {
 				ravt_session_stop(RAVT_END_DETACHED, 0, "detached by the client", 0);
 			} else if (h.type == RAVT_CTL_STATS) {
 				ravt_session_request_stats();
 			} else if (h.type == RAVT_CTL_ATTACH || h.type == RAVT_CTL_INFO) {
-				ravt_session_reply_error(RAVT_LIVE_ESTATE, "already attached (by this connection)");
+				ravt_session_reply_error(RAVT_LIVE_ESTATE,
+				                         "already attached (by this connection)");
 			} else {
-				ravt_session_reply_error(RAVT_LIVE_EUNSUPPORTED,
-							 "pause, continue, step and breakpoints are not supported by this "
-							 "program (attach protocol 1)");
+				ravt_session_reply_error(
+				    RAVT_LIVE_EUNSUPPORTED,
+				    "pause, continue, step and breakpoints are not supported by this "
+				    "program (attach protocol 1)");
 			}
 			memmove(L.ctl.buf, L.ctl.buf + used, L.ctl.got - used);
 			L.ctl.got -= used;
@@ -451,7 +469,7 @@ static void log_refusal(uid_t uid, pid_t pid)
 	if (L.nrefused < sizeof L.refused / sizeof L.refused[0])
 		L.refused[L.nrefused++] = uid;
 	fprintf(stderr, "ravioli: refused an attach from uid %u (pid %ld): only uid %u or root may attach\n",
-		(unsigned)uid, (long)pid, (unsigned)geteuid());
+	        (unsigned)uid, (long)pid, (unsigned)geteuid());
 }
 
 static void accept_all(void)
@@ -468,15 +486,16 @@ static void accept_all(void)
 		}
 		if (cr.uid != geteuid() && cr.uid != 0) {
 			log_refusal(cr.uid, cr.pid);
-			reply_error(fd, false, RAVT_LIVE_EREFUSED, "refused: this program runs as uid %u, you are uid %u",
-				    (unsigned)geteuid(), (unsigned)cr.uid);
-			conn c = { .fd = fd };
+			reply_error(fd, false, RAVT_LIVE_EREFUSED,
+			            "refused: this program runs as uid %u, you are uid %u",
+			            (unsigned)geteuid(), (unsigned)cr.uid);
+			conn c = {.fd = fd};
 			close_conn(&c);
 			continue;
 		}
 		if (L.npend == MAX_PENDING) {
 			reply_error(fd, true, RAVT_LIVE_EBUSY, "too many connections are waiting; try again");
-			conn c = { .fd = fd };
+			conn c = {.fd = fd};
 			close_conn(&c);
 			continue;
 		}
@@ -495,14 +514,14 @@ static void *listener_main(void *arg)
 	for (;;) {
 		struct pollfd pf[3 + MAX_PENDING];
 		unsigned n = 0;
-		pf[n++] = (struct pollfd){ L.lfd, POLLIN, 0 };
-		pf[n++] = (struct pollfd){ L.wake[0], POLLIN, 0 };
+		pf[n++] = (struct pollfd){L.lfd, POLLIN, 0};
+		pf[n++] = (struct pollfd){L.wake[0], POLLIN, 0};
 		unsigned ctl_at = n;
 		if (L.has_ctl)
-			pf[n++] = (struct pollfd){ L.ctl.fd, POLLIN, 0 };
+			pf[n++] = (struct pollfd){L.ctl.fd, POLLIN, 0};
 		unsigned pend_at = n;
 		for (unsigned i = 0; i < L.npend; i++)
-			pf[n++] = (struct pollfd){ L.pend[i].fd, POLLIN, 0 };
+			pf[n++] = (struct pollfd){L.pend[i].fd, POLLIN, 0};
 		uint64_t now = mono_ms(), next = UINT64_MAX;
 		for (unsigned i = 0; i < L.npend; i++)
 			if (L.pend[i].deadline < next)
@@ -536,14 +555,16 @@ static void *listener_main(void *arg)
 			}
 			if (mono_ms() >= L.pend[k].deadline) {
 				reply_error(L.pend[k].fd, true, RAVT_LIVE_ETIMEOUT,
-					    "no complete request within %d ms", HANDSHAKE_MS);
+				            "no complete request within %d ms", HANDSHAKE_MS);
 				close_conn(&L.pend[k]);
 				drop_pending(k);
 			}
 		}
 		if (L.has_ctl && L.ctl.deadline && mono_ms() >= L.ctl.deadline) {
-			ravt_session_reply_error(RAVT_LIVE_ETIMEOUT, "a control message did not arrive whole in time");
-			ravt_session_stop(RAVT_END_ERROR, 0, "a control message did not arrive whole in time", 0);
+			ravt_session_reply_error(RAVT_LIVE_ETIMEOUT,
+			                         "a control message did not arrive whole in time");
+			ravt_session_stop(RAVT_END_ERROR, 0, "a control message did not arrive whole in time",
+			                  0);
 			end_ctl();
 		}
 		if (r > 0 && (pf[0].revents & POLLIN))
@@ -600,7 +621,7 @@ static int start_listening(char *err, size_t errlen)
 	char dir[4096];
 	if (ravt_live_dir(dir, sizeof dir, true, err, errlen) != 0)
 		return -1;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (ravt_live_socket_path(sa.sun_path, sizeof sa.sun_path, dir, getpid()) != 0) {
 		snprintf(err, errlen, "socket path in %.200s is too long", dir);
 		return -1;
@@ -613,7 +634,7 @@ static int start_listening(char *err, size_t errlen)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		if (errno != EADDRINUSE || someone_listens(&sa)) {
 			snprintf(err, errlen, "cannot listen on %s: %s", sa.sun_path,
-				 errno == EADDRINUSE ? "another process listens there" : strerror(errno));
+			         errno == EADDRINUSE ? "another process listens there" : strerror(errno));
 			close(fd);
 			return -1;
 		}

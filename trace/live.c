@@ -20,7 +20,7 @@
 
 size_t ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t len)
 {
-	ravt_ctl h = { RAVT_CTL_MAGIC, type, 0, len, 0 };
+	ravt_ctl h = {RAVT_CTL_MAGIC, type, 0, len, 0};
 	uint32_t crc = ravt_crc32c(0, &h, 12);
 	if (len)
 		crc = ravt_crc32c(crc, payload, len);
@@ -32,7 +32,7 @@ size_t ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t l
 }
 
 int ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
-		    const char **why)
+                   const char **why)
 {
 	ravt_ctl h;
 	if (n < 4) {
@@ -91,12 +91,13 @@ static int check_dir(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "refusing %s: owned by uid %u, not by uid %u", path, (unsigned)st.st_uid,
-			 (unsigned)geteuid());
+		snprintf(err, errlen, "refusing %s: owned by uid %u, not by uid %u", path,
+		         (unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if ((st.st_mode & 07777) != 0700) {
-		snprintf(err, errlen, "refusing %s: mode %04o, not 0700", path, (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen, "refusing %s: mode %04o, not 0700", path,
+		         (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;

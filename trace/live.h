@@ -20,11 +20,11 @@
 #define RAVT_CTL_MAX 1024u
 
 typedef struct ravt_ctl {
-	uint32_t magic;  /* RAVT_CTL_MAGIC */
-	uint16_t type;   /* RAVT_CTL_* */
-	uint16_t flags;  /* zero */
-	uint32_t len;    /* payload bytes that follow (<= RAVT_CTL_MAX) */
-	uint32_t crc;    /* crc32c of the 12 bytes above, then of the payload */
+	uint32_t magic; /* RAVT_CTL_MAGIC */
+	uint16_t type;  /* RAVT_CTL_* */
+	uint16_t flags; /* zero */
+	uint32_t len;   /* payload bytes that follow (<= RAVT_CTL_MAX) */
+	uint32_t crc;   /* crc32c of the 12 bytes above, then of the payload */
 } ravt_ctl;
 _Static_assert(sizeof(ravt_ctl) == 16, "control message header is 16 bytes");
 
@@ -93,7 +93,7 @@ size_t ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t l
  * needed, -1 with why (the framing is broken: bad magic, flags, length or
  * checksum; the connection cannot be read further). */
 int ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
-		    const char **why);
+                   const char **why);
 
 /* The directory of this user's program sockets: $XDG_RUNTIME_DIR/ravioli,
  * else /tmp/ravioli-UID.  With create, made 0700 if missing.  A directory

@@ -105,7 +105,8 @@ const char *ravt_note_snapshot(ravt_reader *rd, const ravt_frame *f, const uint8
 		}
 	} else {
 		e = &rd->pieces[k];
-		if (e->piece.parts != h.parts || (e->piece.head.heap_id && e->piece.head.heap_id != h.heap_id))
+		if (e->piece.parts != h.parts ||
+		    (e->piece.head.heap_id && e->piece.head.heap_id != h.heap_id))
 			return "a part of a snapshot piece disagrees with its other parts";
 		if (e->off[h.part])
 			return "a part of a snapshot piece comes twice";

@@ -60,7 +60,6 @@ static bool to_pool(ravt_model *m, uint32_t pg)
 	return true;
 }
 
-
 static bool on_page(void *user, uint32_t pg, uint8_t kind, uint32_t fill)
 {
 	install *in = user;
@@ -73,8 +72,9 @@ static bool on_page(void *user, uint32_t pg, uint8_t kind, uint32_t fill)
 	if (p && p->kind != RAV_SPAGE_POOL) {
 		ravt_mheap *o = ravt_owner_of(m, p);
 		if (o && o->alive && o->id != in->heap_id) {
-			snprintf(in->why, sizeof in->why, "page %u of heap %u's snapshot belongs to heap %u, which is alive",
-			         pg, in->heap_id, o->id);
+			snprintf(in->why, sizeof in->why,
+			         "page %u of heap %u's snapshot belongs to heap %u, which is alive", pg,
+			         in->heap_id, o->id);
 			return false;
 		}
 	}
@@ -119,7 +119,8 @@ static bool on_cell(void *user, uint32_t pg, uint32_t c, uint8_t state, const ui
 	memcpy(k->w + RAVT_CB_INDEX(c) * 4, w, 4 * sizeof(uint64_t));
 	ravt_mheap *h = heap_of(in);
 	if (state == RAV_CELL_LIVE)
-		ravt_count(m, p, h, 1, 0, RAVT_TYPE_ID(w[0]) == RAV_TYPE_REF, RAVT_TYPE_ID(w[0]) == RAV_TYPE_ROOT);
+		ravt_count(m, p, h, 1, 0, RAVT_TYPE_ID(w[0]) == RAV_TYPE_REF,
+		           RAVT_TYPE_ID(w[0]) == RAV_TYPE_ROOT);
 	else if (state == RAV_CELL_DEAD)
 		ravt_count(m, p, h, 0, 1, 0, 0);
 	return true;
@@ -138,15 +139,16 @@ static bool on_free_page(void *user, uint32_t pg)
 	install *in = user;
 	ravt_model *m = in->m;
 	if (pg >= RAVT_MAX_PAGE_INDEX || !ravt_model_ensure_span(m, pg)) {
-		snprintf(in->why, sizeof in->why, "free page %u is beyond the largest pool replay accepts", pg);
+		snprintf(in->why, sizeof in->why, "free page %u is beyond the largest pool replay accepts",
+		         pg);
 		return false;
 	}
 	ravt_mpage *p = m->pages[pg];
 	if (p && p->kind != RAV_SPAGE_POOL) {
 		ravt_mheap *o = ravt_owner_of(m, p);
 		if (o && o->alive) {
-			snprintf(in->why, sizeof in->why, "the pool's snapshot says page %u is free, but heap %u owns it",
-			         pg, o->id);
+			snprintf(in->why, sizeof in->why,
+			         "the pool's snapshot says page %u is free, but heap %u owns it", pg, o->id);
 			return false;
 		}
 	}
@@ -167,15 +169,17 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 {
 	tc->h[0] = tc->h[1] = NULL;
 	if (!piece)
-		return ravt_model_fail(m, ev,
-		                       "the snapshot event names piece %llu, which the trace does not hold whole "
-		                       "(its chunks are missing, incomplete or came too late)",
-		                       (unsigned long long)ev->a);
+		return ravt_model_fail(
+		    m, ev,
+		    "the snapshot event names piece %llu, which the trace does not hold whole "
+		    "(its chunks are missing, incomplete or came too late)",
+		    (unsigned long long)ev->a);
 	const ravt_snap_head *hd = &piece->head;
 	if (hd->piece != ev->aux || (hd->piece == RAV_SNAP_HEAP && hd->heap_id != ev->x))
-		return ravt_model_fail(m, ev, "the snapshot event and its piece %llu disagree (kind %u/%u, heap %u/%u)",
-		                       (unsigned long long)ev->a, ev->aux, hd->piece, ev->x, hd->heap_id);
-	install in = { .m = m, .ev = ev, .heap_id = hd->heap_id, .heap_kind = hd->heap_kind, .tc = tc };
+		return ravt_model_fail(
+		    m, ev, "the snapshot event and its piece %llu disagree (kind %u/%u, heap %u/%u)",
+		    (unsigned long long)ev->a, ev->aux, hd->piece, ev->x, hd->heap_id);
+	install in = {.m = m, .ev = ev, .heap_id = hd->heap_id, .heap_kind = hd->heap_kind, .tc = tc};
 	if (hd->piece == RAV_SNAP_HEAP) {
 		ravt_mheap *h = ravt_heap_get(m, hd->heap_id, hd->heap_kind);
 		if (!h)
@@ -193,8 +197,8 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 		h->anchor = RAVT_NO_PAGE;
 		h->live = h->dead = h->refc = 0;
 	}
-	ravt_snap_geom g = { 0, 0, m->word_size, m->page_size, m->cpp };
-	ravt_snap_visitor v = { on_page, on_cell, on_type, on_free_page, &in };
+	ravt_snap_geom g = {0, 0, m->word_size, m->page_size, m->cpp};
+	ravt_snap_visitor v = {on_page, on_cell, on_type, on_free_page, &in};
 	char err[300];
 	if (ravt_snap_decode_piece(piece, &g, &v, err, sizeof err) != 0)
 		return ravt_model_fail(m, ev, "snapshot piece %llu: %s", (unsigned long long)ev->a,

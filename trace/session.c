@@ -55,9 +55,9 @@
 #define BUF_BYTES (sizeof(rav_evbuf) + BUF_RECORDS * sizeof(rav_raw_event))
 #define F_RELEASED 1u
 #define F_PIECE 2u
-#define FLUSH_MS 5            /* open chunks are written at least this often */
-#define SYNC_REPORT_MS 250    /* SYNCED record at the latest this long after an epoch starts */
-#define FINAL_WAIT_MS 10000   /* a detaching client gets this long to take the rest */
+#define FLUSH_MS 5          /* open chunks are written at least this often */
+#define SYNC_REPORT_MS 250  /* SYNCED record at the latest this long after an epoch starts */
+#define FINAL_WAIT_MS 10000 /* a detaching client gets this long to take the rest */
 
 typedef struct ppage {
 	uint32_t index, fill;
@@ -89,15 +89,15 @@ static struct {
 	int wake[2];
 
 	/* lock */
-	bool live;             /* taking data: from start until the final drain is done */
-	bool running;          /* a session thread exists, not reaped yet */
+	bool live;    /* taking data: from start until the final drain is done */
+	bool running; /* a session thread exists, not reaped yet */
 	bool finished;
 	bool stop;
 	int end_how;
 	int64_t end_value;
 	char end_text[256];
 	bool client_gone;
-	uint64_t stop_deadline;     /* ms, monotonic */
+	uint64_t stop_deadline; /* ms, monotonic */
 	rav_evbuf *head, *tail;
 	size_t queued_bytes, nbufs, max_bufs, queued_items;
 	bool woken;
@@ -116,9 +116,9 @@ static struct {
 	rav_recorder rec;
 	pthread_t thread;
 
-	int crash_sig;         /* atomic: set by a signal handler */
-	int running_flag;      /* atomic: a session thread runs (for the signal handler) */
-	int finished_flag;     /* atomic: for the signal handler's wait */
+	int crash_sig;     /* atomic: set by a signal handler */
+	int running_flag;  /* atomic: a session thread runs (for the signal handler) */
+	int finished_flag; /* atomic: for the signal handler's wait */
 
 	/* session thread only */
 	int fd;
@@ -134,11 +134,11 @@ static struct {
 	uint32_t *dirty;
 	size_t ndirty, dirty_cap;
 	uint64_t events, lost, lost_reported, bytes, snapshots, resyncs;
-	uint64_t crash_deadline;   /* ms: a dying program gives the client this long */
+	uint64_t crash_deadline; /* ms: a dying program gives the client this long */
 	uint64_t last_resync_ms, resync_backoff, resync_not_before;
-	unsigned sweep_left;       /* channels the epoch's sweep could not lock yet */
+	unsigned sweep_left; /* channels the epoch's sweep could not lock yet */
 	uint64_t dropped_at_start;
-	uint64_t dropped_at_stop;   /* engine drops once the session is ending are not losses */
+	uint64_t dropped_at_stop; /* engine drops once the session is ending are not losses */
 	bool stop_seen;
 	uint64_t kinds[RAV_EV_KIND_COUNT];
 	bool synced_reported;
@@ -146,15 +146,15 @@ static struct {
 	struct {
 		rav_evbuf *b;
 		uint32_t count;
-	} *act;
+	} * act;
 	size_t nact, act_cap;
 } S = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.freed = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
-	.notify_fd = -1,
-	.wake = { -1, -1 },
-	.fd = -1,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .freed = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+    .notify_fd = -1,
+    .wake = {-1, -1},
+    .fd = -1,
 };
 
 static _Thread_local bool tl_session_thread;
@@ -316,11 +316,14 @@ static bool copy_page(rav_heap *h, size_t page_index, unsigned fill, bool is_roo
 	ppage *g = &p->pages[p->npages++];
 	g->index = (uint32_t)page_index;
 	g->fill = fill;
-	g->kind = is_root ? RAV_PAGE_ROOT : p->info.kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER : RAV_PAGE_HEAP;
+	g->kind = is_root                            ? RAV_PAGE_ROOT
+	          : p->info.kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER
+	                                             : RAV_PAGE_HEAP;
 	g->at = p->nwords;
 	/* The heap stands still during the callback: its cells are read in
 	 * place (the page header, cell 0, is rebuilt by readers). */
-	const uintptr_t *src = (const uintptr_t *)((const char *)rav_pool_base() + page_index * (size_t)RAV_PAGE_SIZE);
+	const uintptr_t *src =
+	    (const uintptr_t *)((const char *)rav_pool_base() + page_index * (size_t)RAV_PAGE_SIZE);
 	uint64_t *dst = p->words + p->nwords;
 	memset(dst, 0, 4 * sizeof *dst);
 	for (size_t i = 4; i < (size_t)fill * 4; i++)
@@ -417,7 +420,7 @@ static int sink(const void *data, size_t len, void *user)
 					return -1;
 				timeout = (int)(deadline - now);
 			}
-			struct pollfd pf[2] = { { S.fd, POLLOUT, 0 }, { S.wake[0], POLLIN, 0 } };
+			struct pollfd pf[2] = {{S.fd, POLLOUT, 0}, {S.wake[0], POLLIN, 0}};
 			int r = poll(pf, 2, timeout);
 			if (r > 0 && (pf[1].revents & POLLIN)) {
 				char junk[64];
@@ -449,7 +452,7 @@ static void session_record(uint16_t type, const int64_t *v, unsigned nv, const c
 	if (tlen > 4000)
 		tlen = 4000;
 	uint8_t buf[sizeof(ravt_session) + 4000];
-	ravt_session r = { .type = type, .text_len = (uint32_t)tlen, .realtime_ns = realtime_ns() };
+	ravt_session r = {.type = type, .text_len = (uint32_t)tlen, .realtime_ns = realtime_ns()};
 	for (unsigned i = 0; i < nv && i < 16; i++)
 		r.v[i] = v[i];
 	memcpy(buf, &r, sizeof r);
@@ -483,7 +486,8 @@ static owner_state *owner_get(uint32_t owner)
 			for (size_t i = 0; i < S.owners_cap; i++) {
 				if (!S.owners[i].used)
 					continue;
-				for (size_t j = (S.owners[i].owner * 2654435761u) & (cap - 1);; j = (j + 1) & (cap - 1))
+				for (size_t j = (S.owners[i].owner * 2654435761u) & (cap - 1);;
+				     j = (j + 1) & (cap - 1))
 					if (!n[j].used) {
 						n[j] = S.owners[i];
 						break;
@@ -496,7 +500,7 @@ static owner_state *owner_get(uint32_t owner)
 		size_t mask = S.owners_cap - 1;
 		for (size_t i = (owner * 2654435761u) & mask;; i = (i + 1) & mask)
 			if (!S.owners[i].used) {
-				S.owners[i] = (owner_state){ owner, 0, true, false };
+				S.owners[i] = (owner_state){owner, 0, true, false};
 				return &S.owners[i];
 			}
 	}
@@ -657,7 +661,7 @@ static void refresh_types(void)
 	unsigned n = rav_type_count();
 	for (unsigned t = S.known_types; t < n && t < RAV_TYPE_MAX; t++)
 		S.refmask[t] = (uint8_t)((rav_type_field_kind((rav_type)t, 0) == RAV_REF ? 1 : 0) |
-					 (rav_type_field_kind((rav_type)t, 1) == RAV_REF ? 2 : 0));
+		                         (rav_type_field_kind((rav_type)t, 1) == RAV_REF ? 2 : 0));
 	if (n > S.known_types)
 		S.known_types = n;
 }
@@ -666,8 +670,8 @@ static ravt_snap_geom geom(void)
 {
 	size_t bytes = 0;
 	void *base = rav_record_pool_base(&bytes);
-	return (ravt_snap_geom){ (uint64_t)(uintptr_t)base, bytes, (uint8_t)sizeof(uintptr_t), RAV_PAGE_SIZE,
-				 (uint32_t)RAV_PAGE_CELLS };
+	return (ravt_snap_geom){(uint64_t)(uintptr_t)base, bytes, (uint8_t)sizeof(uintptr_t), RAV_PAGE_SIZE,
+	                        (uint32_t)RAV_PAGE_CELLS};
 }
 
 static void write_heap_piece(piece *p)
@@ -700,31 +704,32 @@ static void write_heap_piece(piece *p)
 				}
 				items = nit;
 			}
-			bodies[nb] = (ravt_snap_body){ 0 };
+			bodies[nb] = (ravt_snap_body){0};
 			items[nb] = 0;
 			nb++;
 		}
 		const ppage *pg = &p->pages[i];
-		ok = ravt_snap_put_page(&bodies[nb - 1], &g, S.refmask, pg->index, pg->kind, pg->fill, p->words + pg->at);
+		ok = ravt_snap_put_page(&bodies[nb - 1], &g, S.refmask, pg->index, pg->kind, pg->fill,
+		                        p->words + pg->at);
 		items[nb - 1]++;
 	}
 	for (size_t k = 0; k < nb && ok && writer_ok(); k++) {
 		ravt_snap_head h = {
-			.piece = RAV_SNAP_HEAP,
-			.part = (uint32_t)k,
-			.parts = (uint32_t)nb,
-			.items = items[k],
-			.piece_id = p->id,
-			.seq = p->info.seq,
-			.tsc = p->info.tsc,
-			.heap_id = p->info.id,
-			.parent = p->info.parent,
-			.channel = p->info.channel,
-			.heap_kind = p->info.kind,
-			.where = p->info.where,
-			.free_mode = p->info.free_mode,
-			.os_tid = p->info.os_tid,
-			.epoch = p->info.epoch,
+		    .piece = RAV_SNAP_HEAP,
+		    .part = (uint32_t)k,
+		    .parts = (uint32_t)nb,
+		    .items = items[k],
+		    .piece_id = p->id,
+		    .seq = p->info.seq,
+		    .tsc = p->info.tsc,
+		    .heap_id = p->info.id,
+		    .parent = p->info.parent,
+		    .channel = p->info.channel,
+		    .heap_kind = p->info.kind,
+		    .where = p->info.where,
+		    .free_mode = p->info.free_mode,
+		    .os_tid = p->info.os_tid,
+		    .epoch = p->info.epoch,
 		};
 		ravt_snap_write(S.w, &h, p->name, &bodies[k]);
 	}
@@ -871,13 +876,18 @@ static uint64_t new_piece_id(void)
 
 static void write_types_piece(void)
 {
-	ravt_snap_body body = { 0 };
+	ravt_snap_body body = {0};
 	uint64_t seq, tsc;
 	rav_record_types(types_cb, &seq, &tsc, &body);
 	uint64_t id = new_piece_id();
 	uint32_t n = rav_type_count();
-	ravt_snap_head h = { .piece = RAV_SNAP_TYPES, .parts = 1, .items = n, .piece_id = id, .seq = seq, .tsc = tsc,
-			     .epoch = S.epoch };
+	ravt_snap_head h = {.piece = RAV_SNAP_TYPES,
+	                    .parts = 1,
+	                    .items = n,
+	                    .piece_id = id,
+	                    .seq = seq,
+	                    .tsc = tsc,
+	                    .epoch = S.epoch};
 	if (writer_ok())
 		ravt_snap_write(S.w, &h, NULL, &body);
 	ravt_snap_body_free(&body);
@@ -886,16 +896,22 @@ static void write_types_piece(void)
 
 static void write_pool_piece(void)
 {
-	pool_copy pc = { 0 };
+	pool_copy pc = {0};
 	rav_record_pool_free(pool_cb, &pc);
 	qsort(pc.pages, pc.n, sizeof *pc.pages, cmp_u32);
-	ravt_snap_body body = { 0 };
+	ravt_snap_body body = {0};
 	uint32_t prev = 0;
 	for (size_t i = 0; i < pc.n; i++)
 		ravt_snap_put_free_page(&body, pc.pages[i], &prev);
 	uint64_t id = new_piece_id();
-	ravt_snap_head h = { .piece = RAV_SNAP_POOL, .parts = 1, .items = (uint32_t)pc.n, .piece_id = id,
-			     .seq = pc.seq, .tsc = pc.tsc, .epoch = S.epoch, .carved = pc.carved };
+	ravt_snap_head h = {.piece = RAV_SNAP_POOL,
+	                    .parts = 1,
+	                    .items = (uint32_t)pc.n,
+	                    .piece_id = id,
+	                    .seq = pc.seq,
+	                    .tsc = pc.tsc,
+	                    .epoch = S.epoch,
+	                    .carved = pc.carved};
 	if (writer_ok())
 		ravt_snap_write(S.w, &h, NULL, &body);
 	ravt_snap_body_free(&body);
@@ -936,7 +952,7 @@ static void resync(void)
 	/* The record first: it tells a live reader that the numbers it has
 	 * not seen below the next epoch's first one will not come (FORMAT.md
 	 * 12.3), before the LOST event that waits for them. */
-	int64_t v[4] = { (int64_t)lost, (int64_t)since, (int64_t)tsc, S.epoch + 1 };
+	int64_t v[4] = {(int64_t)lost, (int64_t)since, (int64_t)tsc, S.epoch + 1};
 	session_record(RAVT_SESSION_LOST, v, 4, NULL);
 	/* x: the epoch that follows (its numbers start at x << 40 | 1) */
 	if (!S.stats_only)
@@ -962,10 +978,20 @@ static void stats_record(void)
 	uint64_t dropped = S.stop_seen ? S.dropped_at_stop : rav_record_dropped();
 	pthread_mutex_unlock(&S.lock);
 	uint64_t lost = S.lost + (dropped - S.dropped_at_start);
-	int64_t v[14] = { (int64_t)S.events, (int64_t)lost, (int64_t)S.bytes, (int64_t)queued, c.threads,
-			  (int64_t)c.live_cells, (int64_t)c.pool_used_pages, (int64_t)S.kinds[RAV_EV_ALLOC],
-			  (int64_t)S.kinds[RAV_EV_FREE], (int64_t)S.kinds[RAV_EV_MOVE], (int64_t)S.kinds[RAV_EV_FIXUP],
-			  (int64_t)S.kinds[RAV_EV_PAGE_HANDOFF], (int64_t)S.snapshots, (int64_t)S.resyncs };
+	int64_t v[14] = {(int64_t)S.events,
+	                 (int64_t)lost,
+	                 (int64_t)S.bytes,
+	                 (int64_t)queued,
+	                 c.threads,
+	                 (int64_t)c.live_cells,
+	                 (int64_t)c.pool_used_pages,
+	                 (int64_t)S.kinds[RAV_EV_ALLOC],
+	                 (int64_t)S.kinds[RAV_EV_FREE],
+	                 (int64_t)S.kinds[RAV_EV_MOVE],
+	                 (int64_t)S.kinds[RAV_EV_FIXUP],
+	                 (int64_t)S.kinds[RAV_EV_PAGE_HANDOFF],
+	                 (int64_t)S.snapshots,
+	                 (int64_t)S.resyncs};
 	session_record(RAVT_SESSION_STATS, v, 14, NULL);
 }
 
@@ -982,14 +1008,14 @@ static void sync_report(bool force)
 	size_t at = 0;
 	for (size_t i = 0; i < np && at + 12 < sizeof text; i++)
 		at += (size_t)snprintf(text + at, sizeof text - at, "%s%u", i ? " " : "", pending[i]);
-	int64_t v[3] = { S.epoch, c.synced, (int64_t)(c.threads - c.synced) };
+	int64_t v[3] = {S.epoch, c.synced, (int64_t)(c.threads - c.synced)};
 	session_record(RAVT_SESSION_SYNCED, v, 3, text);
 	S.synced_reported = true;
 }
 
 static void wait_for_work(int ms)
 {
-	struct pollfd pf = { S.wake[0], POLLIN, 0 };
+	struct pollfd pf = {S.wake[0], POLLIN, 0};
 	if (poll(&pf, 1, ms) > 0) {
 		char junk[64];
 		while (read(S.wake[0], junk, sizeof junk) > 0)
@@ -1019,7 +1045,7 @@ static void finish(void)
 	pthread_mutex_unlock(&S.lock);
 	if (writer_ok()) {
 		stats_record();
-		int64_t v[4] = { how, value, (int64_t)S.events, (int64_t)lost };
+		int64_t v[4] = {how, value, (int64_t)S.events, (int64_t)lost};
 		session_record(RAVT_SESSION_END, v, 4, text);
 		ravt_writer_finish(S.w, lost);
 	}
@@ -1063,7 +1089,8 @@ static void *session_main(void *arg)
 	(void)arg;
 	tl_session_thread = true;
 	begin_epoch(true);
-	uint64_t next_flush = mono_ms() + FLUSH_MS, next_stats = S.stats_ms ? mono_ms() + S.stats_ms : UINT64_MAX;
+	uint64_t next_flush = mono_ms() + FLUSH_MS,
+	         next_stats = S.stats_ms ? mono_ms() + S.stats_ms : UINT64_MAX;
 	for (;;) {
 		uint64_t now = mono_ms();
 		uint64_t until = next_flush < next_stats ? next_flush : next_stats;
@@ -1111,7 +1138,8 @@ static void *session_main(void *arg)
 		 * which a client that cannot keep up can least afford). */
 		if (losing && empty && now >= S.resync_not_before) {
 			uint64_t since_last = now - S.last_resync_ms;
-			S.resync_backoff = since_last < 1000 ? (S.resync_backoff ? S.resync_backoff * 2 : 50) : 0;
+			S.resync_backoff =
+			    since_last < 1000 ? (S.resync_backoff ? S.resync_backoff * 2 : 50) : 0;
 			if (S.resync_backoff > 2000)
 				S.resync_backoff = 2000;
 			resync();
@@ -1174,7 +1202,7 @@ static uint64_t tsc_hz(void)
 	static uint64_t hz;
 	if (hz)
 		return hz;
-	struct timespec t0, t1, d = { 0, 10 * 1000 * 1000 };
+	struct timespec t0, t1, d = {0, 10 * 1000 * 1000};
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t c0 = tsc_now();
 	while (nanosleep(&d, &d) != 0 && errno == EINTR)
@@ -1223,11 +1251,11 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 
 	static char cmdline[4096];
 	ravt_writer_params p = {
-		.word_size = (uint8_t)sizeof(uintptr_t),
-		.cell_size = (uint16_t)RAV_CELL_SIZE,
-		.page_size = RAV_PAGE_SIZE,
-		.flags = (o->mode & RAVT_MODE_ACCESS) ? RAVT_HF_ACCESS : 0,
-		.cmdline = cmdline,
+	    .word_size = (uint8_t)sizeof(uintptr_t),
+	    .cell_size = (uint16_t)RAV_CELL_SIZE,
+	    .page_size = RAV_PAGE_SIZE,
+	    .flags = (o->mode & RAVT_MODE_ACCESS) ? RAVT_HF_ACCESS : 0,
+	    .cmdline = cmdline,
 	};
 	p.tsc_hz = tsc_hz();
 	p.tsc_start = tsc_now();
@@ -1258,9 +1286,14 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 		kib = RAVT_LIVE_QUEUE_KIB_MAX;
 	/* v[7]: the session's first sequence number (FORMAT.md 12.3: its
 	 * epoch is the next one; only a session starts epochs) */
-	int64_t v[8] = { getpid(), getuid(), o->client_pid, o->mode, (int64_t)kib * 1024, RAVT_LIVE_PROTOCOL,
-			 (int64_t)o->program_start_ns,
-			 (int64_t)(((uint64_t)rav_record_epoch() + 1) << RAVT_SEQ_EPOCH_SHIFT) + 1 };
+	int64_t v[8] = {getpid(),
+	                getuid(),
+	                o->client_pid,
+	                o->mode,
+	                (int64_t)kib * 1024,
+	                RAVT_LIVE_PROTOCOL,
+	                (int64_t)o->program_start_ns,
+	                (int64_t)(((uint64_t)rav_record_epoch() + 1) << RAVT_SEQ_EPOCH_SHIFT) + 1};
 	session_record(RAVT_SESSION_ATTACHED, v, 8, NULL);
 	if (!writer_ok()) {
 		snprintf(err, errlen, "the client closed the connection");
@@ -1375,13 +1408,14 @@ void ravt_session_crash(int sig, int wait_ms)
 	if (tl_session_thread || !__atomic_load_n(&S.running_flag, __ATOMIC_ACQUIRE))
 		return;
 	int expected = 0;
-	if (!__atomic_compare_exchange_n(&S.crash_sig, &expected, sig, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+	if (!__atomic_compare_exchange_n(&S.crash_sig, &expected, sig, false, __ATOMIC_SEQ_CST,
+	                                 __ATOMIC_RELAXED))
 		return;
 	wake_session();
 	for (int waited = 0; waited < wait_ms; waited += 5) {
 		if (__atomic_load_n(&S.finished_flag, __ATOMIC_ACQUIRE))
 			return;
-		struct timespec d = { 0, 5 * 1000 * 1000 };
+		struct timespec d = {0, 5 * 1000 * 1000};
 		nanosleep(&d, NULL);
 	}
 }

@@ -9,9 +9,9 @@
 #include <sys/types.h>
 
 typedef struct rav_session_opts {
-	int fd;                    /* connected socket (non-blocking); the session owns it from now on */
-	uint32_t mode;             /* RAVT_MODE_* */
-	uint32_t queue_kib;        /* 0: default */
+	int fd;             /* connected socket (non-blocking); the session owns it from now on */
+	uint32_t mode;      /* RAVT_MODE_* */
+	uint32_t queue_kib; /* 0: default */
 	uint32_t stats_ms;
 	pid_t client_pid;
 	uid_t client_uid;

@@ -56,12 +56,13 @@ static unsigned address_words(uint16_t type, const uint8_t *refmask)
 	case RAV_TYPE_DEAD:
 		return 0;
 	default:
-		return (refmask[type & (RAV_TYPE_MAX - 1)] & 3u) | 4u; /* fields per type; word 3 is the back-link */
+		return (refmask[type & (RAV_TYPE_MAX - 1)] & 3u) |
+		       4u; /* fields per type; word 3 is the back-link */
 	}
 }
 
 bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
-			 uint8_t kind, uint32_t fill, const uint64_t *words)
+                        uint8_t kind, uint32_t fill, const uint64_t *words)
 {
 	/* worst case per cell: a tag and four 10-byte varints */
 	if (!reserve(b, 32 + (size_t)fill * 41))
@@ -86,7 +87,8 @@ bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_
 		unsigned want = address_words(type, refmask), tag = 0;
 		for (unsigned j = 1; j < 4; j++) {
 			uint64_t v = w[j];
-			if ((want >> (j - 1)) & 1u && v && v - g->pool_base < g->pool_bytes && (v - g->pool_base) % ws == 0)
+			if ((want >> (j - 1)) & 1u && v && v - g->pool_base < g->pool_bytes &&
+			    (v - g->pool_base) % ws == 0)
 				tag |= 1u << (j - 1);
 		}
 		*p++ = (uint8_t)tag;
@@ -158,8 +160,9 @@ int ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, cons
 	if (!head->body_flags && body->len)
 		memcpy(payload + head->head_size, body->p, body->len);
 	memcpy(payload, head, sizeof *head);
-	int rc = ravt_writer_raw_chunk(w, RAVT_CHUNK_SNAPSHOT, 0, payload, (uint32_t)(head->head_size + stored),
-					head->heap_id, head->items, head->piece_id);
+	int rc =
+	    ravt_writer_raw_chunk(w, RAVT_CHUNK_SNAPSHOT, 0, payload, (uint32_t)(head->head_size + stored),
+	                          head->heap_id, head->items, head->piece_id);
 	free(payload);
 	return rc;
 }
@@ -175,7 +178,8 @@ const char *ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_sn
 	memcpy(head, payload, sizeof *head);
 	if (head->piece < RAV_SNAP_TYPES || head->piece > RAV_SNAP_HEAP)
 		return "unknown piece kind";
-	if (head->head_size < sizeof *head + head->name_len || head->head_size % 8 || head->head_size > f->stored_len)
+	if (head->head_size < sizeof *head + head->name_len || head->head_size % 8 ||
+	    head->head_size > f->stored_len)
 		return "head size out of range";
 	if (head->body_flags & ~RAVT_SBF_ZSTD)
 		return "unknown body flags";
@@ -224,7 +228,8 @@ static bool get_byte(reader *r, uint8_t *v, const char *what)
 	return true;
 }
 
-static bool decode_heap(reader *r, const ravt_snap_head *h, const ravt_snap_geom *g, const ravt_snap_visitor *v)
+static bool decode_heap(reader *r, const ravt_snap_head *h, const ravt_snap_geom *g,
+                        const ravt_snap_visitor *v)
 {
 	uint64_t wpp = g->page_size / g->word_size;
 	for (uint32_t i = 0; i < h->items; i++) {
@@ -244,7 +249,7 @@ static bool decode_heap(reader *r, const ravt_snap_head *h, const ravt_snap_geom
 		uint64_t page_word = index * wpp;
 		for (uint32_t c = 1; c < fill; c++) {
 			uint8_t tag;
-			uint64_t w[4] = { 0, 0, 0, 0 };
+			uint64_t w[4] = {0, 0, 0, 0};
 			uint8_t state = RAV_CELL_LIVE;
 			if (!get_byte(r, &tag, "truncated cell"))
 				return false;
@@ -270,8 +275,10 @@ static bool decode_heap(reader *r, const ravt_snap_head *h, const ravt_snap_geom
 					uint64_t target = own + (uint64_t)ravt_unzigzag(u);
 					uint64_t page = target / wpp, in = target % wpp;
 					if (page >= RAVT_MAX_PAGES)
-						return bad(r, "address beyond the largest pool a reader accepts");
-					w[j] = rav_loc_make((uint32_t)page, (uint32_t)(in / 4), (uint32_t)(in % 4));
+						return bad(
+						    r, "address beyond the largest pool a reader accepts");
+					w[j] = rav_loc_make((uint32_t)page, (uint32_t)(in / 4),
+					                    (uint32_t)(in % 4));
 				}
 			}
 			if (v->cell && !v->cell(v->user, (uint32_t)index, c, state, w))
@@ -308,7 +315,8 @@ static bool decode_pool(reader *r, const ravt_snap_head *h, const ravt_snap_visi
 		if (!get(r, &d, "truncated free page"))
 			return false;
 		if ((i && d == 0) || d >= RAVT_MAX_PAGES || (at += d) >= RAVT_MAX_PAGES)
-			return bad(r, "free pages not increasing or beyond the largest pool a reader accepts");
+			return bad(r,
+			           "free pages not increasing or beyond the largest pool a reader accepts");
 		if (v->free_page && !v->free_page(v->user, (uint32_t)at))
 			return bad(r, "out of memory");
 	}
@@ -316,7 +324,7 @@ static bool decode_pool(reader *r, const ravt_snap_head *h, const ravt_snap_visi
 }
 
 int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
-		      const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen)
+                     const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen)
 {
 	size_t body_raw = (size_t)head->body_raw, body_stored = f->stored_len - head->head_size;
 	const uint8_t *body = payload + head->head_size;
@@ -329,14 +337,14 @@ int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_sna
 		}
 		size_t n = ZSTD_decompress(tmp, body_raw, body, body_stored);
 		if (ZSTD_isError(n) || n != body_raw) {
-			snprintf(err, errlen, "snapshot body does not decompress to its %zu bytes (%s)", body_raw,
-				 ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+			snprintf(err, errlen, "snapshot body does not decompress to its %zu bytes (%s)",
+			         body_raw, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
 			free(tmp);
 			return -1;
 		}
 		body = tmp;
 	}
-	reader r = { body, body + body_raw, err, errlen };
+	reader r = {body, body + body_raw, err, errlen};
 	bool ok;
 	switch (head->piece) {
 	case RAV_SNAP_HEAP:
@@ -355,8 +363,8 @@ int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_sna
 	return ok ? 0 : -1;
 }
 
-int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err,
-			   size_t errlen)
+int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const ravt_snap_visitor *v,
+                           char *err, size_t errlen)
 {
 	for (uint32_t k = 0; k < p->parts; k++) {
 		ravt_frame f;
@@ -366,8 +374,8 @@ int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const r
 		char name[256];
 		const char *why = ravt_snap_check(&f, payload, &h, name);
 		if (why) {
-			snprintf(err, errlen, "snapshot piece %llu part %u: %s", (unsigned long long)p->head.piece_id, k,
-				 why);
+			snprintf(err, errlen, "snapshot piece %llu part %u: %s",
+			         (unsigned long long)p->head.piece_id, k, why);
 			return -1;
 		}
 		if (ravt_snap_decode(&f, payload, &h, g, v, err, errlen) != 0)

@@ -37,7 +37,7 @@ typedef struct ravt_snap_body {
  * that type is a reference (4096 entries).  Type words must already have
  * their transient flags cleared.  false: out of memory. */
 bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
-			 uint8_t kind, uint32_t fill, const uint64_t *words);
+                        uint8_t kind, uint32_t fill, const uint64_t *words);
 bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name);
 /* Pool: free page indices in increasing order (*prev: the previous one, start at 0). */
 bool ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev);
@@ -56,7 +56,8 @@ int ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, cons
 /* Check a SNAPSHOT chunk's frame and head, before any body byte is used:
  * NULL if good (then *head and name are filled; name gets at most 255 bytes
  * and a NUL), else why not. */
-const char *ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_snap_head *head, char name[256]);
+const char *ravt_snap_check(const ravt_frame *f, const uint8_t *payload, ravt_snap_head *head,
+                            char name[256]);
 
 /* What a decoded body says.  Words of cells are as replay keeps them: pool
  * addresses as rav_loc, other words as stored.  state: rav_cell_state
@@ -73,7 +74,7 @@ typedef struct ravt_snap_visitor {
  * with a message in err: damaged body, or a visitor returned false ("out of
  * memory" unless the visitor says otherwise through its own state). */
 int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_snap_head *head,
-		      const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen);
+                     const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err, size_t errlen);
 
 /* A whole piece as a reader found it: the chunks of its parts, in part
  * order, each pointing at its 40-byte frame (the payload follows). */
@@ -87,7 +88,7 @@ typedef struct ravt_piece {
 
 /* Decode every part of a piece in order (items of each part counted
  * against its head).  0, or -1 with a message. */
-int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const ravt_snap_visitor *v, char *err,
-			   size_t errlen);
+int ravt_snap_decode_piece(const ravt_piece *p, const ravt_snap_geom *g, const ravt_snap_visitor *v,
+                           char *err, size_t errlen);
 
 #endif /* RAV_TRACE_SNAPSHOT_H */

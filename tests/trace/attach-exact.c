@@ -79,7 +79,7 @@ static rav_loc loc_of(uintptr_t v)
 		return 0;
 	uintptr_t off = v - (uintptr_t)pool_base;
 	return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
-			    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
+	                    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
 }
 
 static bool field_is_ref(rav_type t, int f)
@@ -99,7 +99,7 @@ static bool on_page(rav_heap *h, size_t page, unsigned fill, bool root, void *us
 		v->pcap = v->pcap ? v->pcap * 2 : 64;
 		v->pages = realloc(v->pages, sizeof *v->pages * v->pcap);
 	}
-	v->pages[v->npages++] = (vpage){ (uint32_t)page, fill, root };
+	v->pages[v->npages++] = (vpage){(uint32_t)page, fill, root};
 	return true;
 }
 
@@ -166,8 +166,8 @@ static bool compare(int cp, const view *v, const rav_state *s)
 		while (di < v->npages && v->pages[di].root)
 			di++;
 		if (di >= v->npages || v->pages[di].page != sh.pages[i]) {
-			failf("checkpoint %d: heap %u's data page %zu is page %u in replay, %u in the engine", cp,
-			      v->heap_id, di, sh.pages[i], di < v->npages ? v->pages[di].page : 0);
+			failf("checkpoint %d: heap %u's data page %zu is page %u in replay, %u in the engine",
+			      cp, v->heap_id, di, sh.pages[i], di < v->npages ? v->pages[di].page : 0);
 			return true;
 		}
 		di++;
@@ -182,11 +182,13 @@ static bool compare(int cp, const view *v, const rav_state *s)
 		struct rav_state_page sp;
 		rav_state_page(s, v->pages[i].page, &sp);
 		if (sp.owner != v->heap_id || v->pages[i].root != (sp.kind == RAV_SPAGE_ROOT))
-			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u kind %u", cp,
-			      v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner, sp.kind);
+			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u "
+			      "kind %u",
+			      cp, v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner,
+			      sp.kind);
 		else if (sp.fill != v->pages[i].fill)
-			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp, v->pages[i].page,
-			      v->pages[i].fill, sp.fill);
+			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp,
+			      v->pages[i].page, v->pages[i].fill, sp.fill);
 	}
 	uint64_t live = 0, dead = 0, refs = 0;
 	for (size_t i = 0; i < v->ncells && failures - before < 10; i++) {
@@ -201,20 +203,22 @@ static bool compare(int cp, const view *v, const rav_state *s)
 		if (e->type == RAV_TYPE_DEAD) {
 			dead++;
 			if (rc.state != RAV_CELL_DEAD)
-				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in replay", cp,
-				      e->page, e->slot, rc.state);
+				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in "
+				      "replay",
+				      cp, e->page, e->slot, rc.state);
 			continue;
 		}
 		if (rc.state != RAV_CELL_LIVE) {
-			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in replay", cp,
-			      e->page, e->slot, e->type, rc.state);
+			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in "
+			      "replay",
+			      cp, e->page, e->slot, e->type, rc.state);
 			continue;
 		}
 		if (e->type == RAV_TYPE_REF)
 			refs++;
 		if (e->type != RAV_TYPE_ROOT)
 			live++;
-		uint64_t rf[2] = { rc.word[1], rc.word[2] }, rb[2] = { rc.word[3], 0 };
+		uint64_t rf[2] = {rc.word[1], rc.word[2]}, rb[2] = {rc.word[3], 0};
 		if (e->type == RAV_TYPE_REF) {
 			rf[1] = 0;
 			rb[0] = rc.word[2];
@@ -231,18 +235,22 @@ static bool compare(int cp, const view *v, const rav_state *s)
 			      "  engine: type %u scalar %llu fields %#llx %#llx back %#llx %#llx\n"
 			      "  replay: type %u scalar %llu fields %#llx %#llx back %#llx %#llx",
 			      cp, v->heap_id, e->page, e->slot, e->type, (unsigned long long)e->scalar,
-			      (unsigned long long)e->field[0], (unsigned long long)ef1, (unsigned long long)e->back[0],
-			      (unsigned long long)e->back[1], rc.type, (unsigned long long)rc.scalar,
-			      (unsigned long long)rf[0], (unsigned long long)rf[1], (unsigned long long)rb[0],
+			      (unsigned long long)e->field[0], (unsigned long long)ef1,
+			      (unsigned long long)e->back[0], (unsigned long long)e->back[1], rc.type,
+			      (unsigned long long)rc.scalar, (unsigned long long)rf[0],
+			      (unsigned long long)rf[1], (unsigned long long)rb[0],
 			      (unsigned long long)rb[1]);
 	}
-	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells || sh.dead_cells != v->st.dead_cells ||
-	    dead != v->st.dead_cells || sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
-		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live %llu dead "
+	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells ||
+	    sh.dead_cells != v->st.dead_cells || dead != v->st.dead_cells ||
+	    sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
+		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live "
+		      "%llu dead "
 		      "%llu refs %llu",
-		      cp, v->heap_id, (unsigned long long)v->st.live_cells, (unsigned long long)v->st.dead_cells,
-		      (unsigned long long)v->st.ref_cells, (unsigned long long)sh.live_cells,
-		      (unsigned long long)sh.dead_cells, (unsigned long long)sh.ref_cells);
+		      cp, v->heap_id, (unsigned long long)v->st.live_cells,
+		      (unsigned long long)v->st.dead_cells, (unsigned long long)v->st.ref_cells,
+		      (unsigned long long)sh.live_cells, (unsigned long long)sh.dead_cells,
+		      (unsigned long long)sh.ref_cells);
 	return true;
 }
 
@@ -497,8 +505,8 @@ int main(int argc, char **argv)
 	T_NODE = rav_type_register("x-node", RAV_REF, RAV_REF);
 	T_PAIR = rav_type_register("x-pair", RAV_REF, RAV_DATA);
 	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);
-	static ctx mainc = { .rng = 0x9e3779b97f4a7c15ull }, workc = { .rng = 0x2545f4914f6cdd1dull },
-		   sleepc = { .rng = 0x853c49e6748fea9bull };
+	static ctx mainc = {.rng = 0x9e3779b97f4a7c15ull}, workc = {.rng = 0x2545f4914f6cdd1dull},
+	           sleepc = {.rng = 0x853c49e6748fea9bull};
 	cur = &mainc;
 	rav_thread_name("main");
 	rav_heap *h = rav_heap_self();
@@ -517,7 +525,7 @@ int main(int argc, char **argv)
 	rav_msg *pending = build_msg();
 	rav_send(waiting, pending);
 
-	client cl = { .path = path, .slow = slow, .lock = PTHREAD_MUTEX_INITIALIZER };
+	client cl = {.path = path, .slow = slow, .lock = PTHREAD_MUTEX_INITIALIZER};
 	if (!strcmp(mode, "lossless"))
 		cl.opts.lossless = true;
 	if (slow)
@@ -585,7 +593,8 @@ int main(int argc, char **argv)
 	}
 	client_stop(&cl);
 	if (!cl.ok)
-		failf("the client did not end with a clean detach (how %d: %s)", cl.st.end_how, cl.st.end_text);
+		failf("the client did not end with a clean detach (how %d: %s)", cl.st.end_how,
+		      cl.st.end_text);
 	/* the end of the program */
 	rav_msg *stop = rav_msg_new();
 	rav_send(to_worker, stop);
@@ -594,8 +603,8 @@ int main(int argc, char **argv)
 	pthread_join(tw, NULL);
 	pthread_join(ts, NULL);
 	fprintf(stderr, "%s: %llu events, %llu snapshots, %llu lost in %u losses, %u checkpoints\n",
-		mode[0] ? mode : "default", (unsigned long long)cl.st.events, (unsigned long long)cl.st.snapshots,
-		(unsigned long long)cl.st.lost, cl.st.nlosses, cp);
+	        mode[0] ? mode : "default", (unsigned long long)cl.st.events,
+	        (unsigned long long)cl.st.snapshots, (unsigned long long)cl.st.lost, cl.st.nlosses, cp);
 	if (!strcmp(mode, "lossless") && cl.st.lost)
 		failf("lossless mode lost %llu events", (unsigned long long)cl.st.lost);
 	if (!strcmp(mode, "slow") && !cl.st.nlosses)
@@ -620,7 +629,8 @@ int main(int argc, char **argv)
 		if (sscanf(mk.text, "checkpoint %u", &n) != 1 || n >= cp)
 			continue;
 		if (rav_state_seek(s, mk.event, &err) != 0) {
-			failf("checkpoint %u: seek to event %llu: %s", n, (unsigned long long)mk.event, err.message);
+			failf("checkpoint %u: seek to event %llu: %s", n, (unsigned long long)mk.event,
+			      err.message);
 			break;
 		}
 		bool main_there = false;
@@ -639,12 +649,14 @@ int main(int argc, char **argv)
 		if (!main_there)
 			failf("checkpoint %u: the main heap is not in the replayed state", n);
 		if (!cl.st.nlosses && nviews[n] && skipped)
-			failf("checkpoint %u: a heap is missing from the replayed state although nothing was lost", n);
+			failf("checkpoint %u: a heap is missing from the replayed state although nothing was "
+			      "lost",
+			      n);
 	}
 	if (checked == 0)
 		failf("no checkpoint could be compared");
 	fprintf(stderr, "%u heap views compared, %u skipped (heaps not snapshotted again yet after a loss)\n",
-		checked, skipped);
+	        checked, skipped);
 	rav_state_free(s);
 	rav_trace_close(t);
 out:

@@ -42,12 +42,12 @@
 #include "ravtrace.h"
 
 static int failures;
-#define CHECK(c)                                                                                         \
-	do {                                                                                             \
-		if (!(c)) {                                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);            \
-			failures++;                                                                      \
-		}                                                                                        \
+#define CHECK(c)                                                                                             \
+	do {                                                                                                 \
+		if (!(c)) {                                                                                  \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 static const char *target;
@@ -68,7 +68,7 @@ static double now_s(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec d = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&d, &d) != 0 && errno == EINTR)
 		;
 }
@@ -91,7 +91,7 @@ static int temp_file(void)
 static proc start(const char *const *args, bool listen)
 {
 	int o = temp_file(), e = temp_file();
-	proc p = { fork(), o, e };
+	proc p = {fork(), o, e};
 	if (p.pid == 0) {
 		dup2(o, 1);
 		dup2(e, 2);
@@ -103,7 +103,7 @@ static proc start(const char *const *args, bool listen)
 		 * handler (a sanitized build of the target is still the target) */
 		setenv("TSAN_OPTIONS", "handle_segv=0", 1);
 		setenv("ASAN_OPTIONS", "handle_segv=0", 1);
-		struct rlimit nocore = { 0, 0 };
+		struct rlimit nocore = {0, 0};
 		setrlimit(RLIMIT_CORE, &nocore); /* the crash test leaves no core file */
 		const char *argv[64];
 		int n = 0;
@@ -235,7 +235,7 @@ static rav_live_session *attach_retry(pid_t pid, const rav_live_options *o, doub
 
 static int connect_raw(pid_t pid)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	socket_of(pid, sa.sun_path, sizeof sa.sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
@@ -255,7 +255,7 @@ static int read_answer(int fd, double seconds, int64_t *code, char *text, size_t
 	size_t n = 0;
 	double t0 = now_s();
 	while (now_s() - t0 < seconds && n < sizeof buf) {
-		struct pollfd pf = { fd, POLLIN, 0 };
+		struct pollfd pf = {fd, POLLIN, 0};
 		if (poll(&pf, 1, 100) <= 0)
 			continue;
 		ssize_t r = recv(fd, buf + n, sizeof buf - n, 0);
@@ -300,7 +300,7 @@ static void send_bytes(int fd, const void *p, size_t n)
 static const char *const *normal_args(void)
 {
 	return small ? args_of("--rounds", "150", "--pace-us", "10000", NULL)
-		     : args_of("--rounds", "400", "--pace-us", "5000", NULL);
+	             : args_of("--rounds", "400", "--pace-us", "5000", NULL);
 }
 
 static void test_sigkill_client(void)
@@ -312,11 +312,11 @@ static void test_sigkill_client(void)
 		goto out;
 	pid_t client = fork();
 	if (client == 0) {
-		rav_live_options o = { 0 };
+		rav_live_options o = {0};
 		rav_live_session *s = attach_retry(p.pid, &o, 10);
 		if (!s)
 			_exit(3);
-		rav_live_status st = { 0 };
+		rav_live_status st = {0};
 		pump(s, &st, 60); /* killed before this ends */
 		_exit(0);
 	}
@@ -326,11 +326,11 @@ static void test_sigkill_client(void)
 	waitpid(client, &cs, 0);
 	CHECK(WIFSIGNALED(cs) && WTERMSIG(cs) == SIGKILL);
 	/* the listener notices the client is gone; attaching again works */
-	rav_live_options o = { 0 };
+	rav_live_options o = {0};
 	rav_live_session *s = attach_retry(p.pid, &o, 20);
 	CHECK(s != NULL);
 	if (s) {
-		rav_live_status st = { 0 };
+		rav_live_status st = {0};
 		pump(s, &st, 0.3);
 		CHECK(rav_live_detach(s) == 0);
 		pump(s, &st, 30);
@@ -353,7 +353,7 @@ static void test_twice(void)
 	char *ref = reference_output(a);
 	proc p = start(a, true);
 	if (wait_socket(p.pid, 30)) {
-		rav_live_options o = { 0 };
+		rav_live_options o = {0};
 		rav_live_session *s = attach_retry(p.pid, &o, 10);
 		CHECK(s != NULL);
 		rav_trace_error err;
@@ -367,7 +367,7 @@ static void test_twice(void)
 		}
 		rav_live_close(s2);
 		if (s) {
-			rav_live_status st = { 0 };
+			rav_live_status st = {0};
 			rav_live_detach(s);
 			pump(s, &st, 30);
 			CHECK(st.end_known && st.end_how == 1);
@@ -388,14 +388,15 @@ static void expect_answer(int fd, int64_t want_code, double wait, const char *wh
 	char text[512] = "";
 	int type = read_answer(fd, wait, &code, text, sizeof text);
 	if (type != RAVT_SESSION_ERROR || code != want_code) {
-		fprintf(stderr, "%s: answer type %d code %lld (%s), expected an error with code %lld\n", what, type,
-			(long long)code, text, (long long)want_code);
+		fprintf(stderr, "%s: answer type %d code %lld (%s), expected an error with code %lld\n", what,
+		        type, (long long)code, text, (long long)want_code);
 		failures++;
 	}
 	close(fd);
 }
 
-static void expect_error(pid_t pid, const void *bytes, size_t n, int64_t want_code, double wait, const char *what)
+static void expect_error(pid_t pid, const void *bytes, size_t n, int64_t want_code, double wait,
+                         const char *what)
 {
 	int fd = connect_raw(pid);
 	if (fd < 0) {
@@ -411,7 +412,7 @@ static void test_garbage(void)
 {
 	/* long enough for the program's 5 s handshake deadline */
 	const char *const *a = small ? args_of("--rounds", "800", "--pace-us", "10000", NULL)
-				     : args_of("--rounds", "2000", "--pace-us", "5000", NULL);
+	                             : args_of("--rounds", "2000", "--pace-us", "5000", NULL);
 	char *ref = reference_output(a);
 	proc p = start(a, true);
 	if (wait_socket(p.pid, 30)) {
@@ -436,13 +437,13 @@ static void test_garbage(void)
 		n = ravt_ctl_encode(m, 99, NULL, 0);
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "unknown type");
 		/* ATTACH with a payload of the wrong size, and of the wrong protocol */
-		uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
+		uint8_t junk[7] = {1, 2, 3, 4, 5, 6, 7};
 		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, junk, sizeof junk);
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "short attach");
-		ravt_ctl_attach at = { 99, 0, 0, 0, 0 };
+		ravt_ctl_attach at = {99, 0, 0, 0, 0};
 		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
 		expect_error(p.pid, m, n, RAVT_LIVE_EVERSION, 3, "protocol 99");
-		at = (ravt_ctl_attach){ RAVT_LIVE_PROTOCOL, 0x80, 0, 0, 0 };
+		at = (ravt_ctl_attach){RAVT_LIVE_PROTOCOL, 0x80, 0, 0, 0};
 		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
 		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "unknown mode bits");
 		/* DETACH before ATTACH */
@@ -456,16 +457,17 @@ static void test_garbage(void)
 
 		/* in a session: an unknown request is answered, the session goes on;
 		 * DETACH with a payload too; then garbage ends the session */
-		rav_live_options o = { 0 };
+		rav_live_options o = {0};
 		rav_live_session *s = attach_retry(p.pid, &o, 10);
 		CHECK(s != NULL);
 		if (s) {
-			rav_live_status st = { 0 };
+			rav_live_status st = {0};
 			n = ravt_ctl_encode(m, RAVT_CTL_PAUSE, NULL, 0);
 			send_bytes(rav_live_fd(s), m, n);
 			n = ravt_ctl_encode(m, RAVT_CTL_DETACH, junk, 3);
 			send_bytes(rav_live_fd(s), m, n);
-			for (double t0 = now_s(); !strstr(st.message, "take no payload") && now_s() - t0 < 20;)
+			for (double t0 = now_s();
+			     !strstr(st.message, "take no payload") && now_s() - t0 < 20;)
 				pump(s, &st, 0.1);
 			CHECK(!st.ended);
 			CHECK(strstr(st.message, "take no payload") != NULL);
@@ -479,7 +481,7 @@ static void test_garbage(void)
 		s = attach_retry(p.pid, &o, 10);
 		CHECK(s != NULL);
 		if (s) {
-			rav_live_status st = { 0 };
+			rav_live_status st = {0};
 			pump(s, &st, 0.2);
 			rav_live_detach(s);
 			pump(s, &st, 30);
@@ -500,17 +502,20 @@ static void follow_to_end(const char *const *a, int want_how, int64_t want_value
 {
 	proc p = start(a, true);
 	if (wait_socket(p.pid, 30)) {
-		rav_live_options o = { 0 };
+		rav_live_options o = {0};
 		rav_live_session *s = attach_retry(p.pid, &o, 10);
 		CHECK(s != NULL);
 		if (s) {
-			rav_live_status st = { 0 };
+			rav_live_status st = {0};
 			pump(s, &st, 120);
 			CHECK(st.ended);
 			if (!st.end_known || st.end_how != want_how || st.end_value != want_value) {
-				fprintf(stderr, "the stream ended with %s how %d value %lld (%s); expected how %d value %lld\n",
-					st.end_known ? "an end record:" : "no end record", st.end_how,
-					(long long)st.end_value, st.end_text, want_how, (long long)want_value);
+				fprintf(stderr,
+				        "the stream ended with %s how %d value %lld (%s); expected how %d "
+				        "value %lld\n",
+				        st.end_known ? "an end record:" : "no end record", st.end_how,
+				        (long long)st.end_value, st.end_text, want_how,
+				        (long long)want_value);
 				failures++;
 			}
 			CHECK(st.events > 0 && st.snapshots > 0);
@@ -524,8 +529,8 @@ static void test_exit(void)
 {
 	int status;
 	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--exit-at", "80", "3", NULL)
-			    : args_of("--rounds", "400", "--pace-us", "5000", "--exit-at", "200", "3", NULL),
-		      RAVT_END_EXITED, 3, &status);
+	                    : args_of("--rounds", "400", "--pace-us", "5000", "--exit-at", "200", "3", NULL),
+	              RAVT_END_EXITED, 3, &status);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 }
 
@@ -533,8 +538,8 @@ static void test_crash(void)
 {
 	int status;
 	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--crash-at", "80", NULL)
-			    : args_of("--rounds", "400", "--pace-us", "5000", "--crash-at", "200", NULL),
-		      RAVT_END_SIGNAL, SIGSEGV, &status);
+	                    : args_of("--rounds", "400", "--pace-us", "5000", "--crash-at", "200", NULL),
+	              RAVT_END_SIGNAL, SIGSEGV, &status);
 	/* the program still dies of its signal */
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 }
@@ -543,16 +548,16 @@ static void slow_client(bool lossless)
 {
 	/* no pauses: the program makes events as fast as it can */
 	const char *const *a = small ? args_of("--rounds", "3000", "--pace-us", "0", NULL)
-				     : args_of("--rounds", "40000", "--pace-us", "0", NULL);
+	                             : args_of("--rounds", "40000", "--pace-us", "0", NULL);
 	char *ref = reference_output(a);
 	proc p = start(a, true);
 	if (wait_socket(p.pid, 30)) {
-		rav_live_options o = { .lossless = lossless, .queue_kib = 256 };
+		rav_live_options o = {.lossless = lossless, .queue_kib = 256};
 		rav_live_session *s = attach_retry(p.pid, &o, 10);
 		CHECK(s != NULL);
 		if (s) {
 			/* read a little at a time, with pauses */
-			rav_live_status st = { 0 };
+			rav_live_status st = {0};
 			rav_trace_error err;
 			char path[] = "/tmp/attach-slow-XXXXXX";
 			int ofd = mkstemp(path);
@@ -572,14 +577,15 @@ static void slow_client(bool lossless)
 				CHECK(st.lost > 0 && st.nlosses > 0);
 				uint64_t sum = 0;
 				for (unsigned i = 0; i < st.nlosses && i < 16; i++) {
-					CHECK(st.losses[i].events > 0 && st.losses[i].to_s >= st.losses[i].from_s);
+					CHECK(st.losses[i].events > 0 &&
+					      st.losses[i].to_s >= st.losses[i].from_s);
 					sum += st.losses[i].events;
 				}
 				CHECK(sum <= st.lost);
 			}
 			fprintf(stderr, "%s client: %llu events, %llu lost in %u episodes, %llu bytes\n",
-				lossless ? "lossless" : "slow", (unsigned long long)st.events, (unsigned long long)st.lost,
-				st.nlosses, (unsigned long long)st.bytes);
+			        lossless ? "lossless" : "slow", (unsigned long long)st.events,
+			        (unsigned long long)st.lost, st.nlosses, (unsigned long long)st.bytes);
 			close(ofd);
 			/* what arrived is a trace that opens */
 			rav_trace_error terr;
@@ -608,7 +614,8 @@ static void slow_client(bool lossless)
 
 static bool become_nobody(void)
 {
-	return setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0;
+	return setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+	       setresuid(65534, 65534, 65534) == 0;
 }
 
 static void test_refused(void)
@@ -626,7 +633,7 @@ static void test_refused(void)
 			if (!become_nobody())
 				_exit(4);
 			rav_trace_error err;
-			rav_live_options o = { 0 };
+			rav_live_options o = {0};
 			rav_live_session *s = rav_live_attach(p.pid, &o, &err);
 			_exit(s ? 1 : 0);
 		}
@@ -678,7 +685,7 @@ static void test_listen_off(void)
 	char path[512];
 	CHECK(!socket_of(p.pid, path, sizeof path));
 	rav_trace_error err;
-	rav_live_options o = { 0 };
+	rav_live_options o = {0};
 	rav_live_session *s = rav_live_attach(p.pid, &o, &err);
 	CHECK(s == NULL);
 	CHECK(strstr(err.message, "does not listen") != NULL);
@@ -693,7 +700,7 @@ static void test_list(void)
 	snprintf(stale, sizeof stale, "%s/ravioli", rundir);
 	mkdir(stale, 0700);
 	snprintf(stale, sizeof stale, "%s/ravioli/999999999.sock", rundir);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", stale);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
@@ -719,7 +726,8 @@ static void test_list(void)
 					CHECK(strstr(v[i].command, "attach-target") != NULL);
 					CHECK(v[i].attached_by == 0 && !v[i].records_to_file);
 					CHECK(v[i].uid == geteuid());
-					CHECK(v[i].live_cells > 0 && v[i].pool_pages > 0 && v[i].start_ns > 0);
+					CHECK(v[i].live_cells > 0 && v[i].pool_pages > 0 &&
+					      v[i].start_ns > 0);
 				}
 			free(v);
 		}

@@ -111,7 +111,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--crash-at") && i + 1 < argc)
 			crash_at = atol(argv[++i]);
 		else {
-			fprintf(stderr, "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R]\n", argv[0]);
+			fprintf(stderr,
+			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R]\n",
+			        argv[0]);
 			return 2;
 		}
 	}
@@ -130,7 +132,8 @@ int main(int argc, char **argv)
 	uint64_t total = 0;
 	for (long round = 0; round < rounds; round++) {
 		if (round == crash_at)
-			*(volatile int *)(uintptr_t)(round - crash_at) = 1; /* a write through a null pointer */
+			*(volatile int *)(uintptr_t)(round - crash_at) =
+			    1; /* a write through a null pointer */
 		rav_msg *m = rav_msg_new();
 		if (!m)
 			die("message", RAV_ENOMEM);

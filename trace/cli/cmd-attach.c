@@ -18,30 +18,30 @@
 #include "cli.h"
 
 static const char *const help =
-	"usage: ravtrace attach PID -o FILE [--seconds N] [--lossless] [--queue KIB] [--access]\n"
-	"       ravtrace attach PID --stats [-o FILE]\n"
-	"\n"
-	"Attach to a running program (see 'ravtrace list') without stopping it.\n"
-	"\n"
-	"  -o, --output FILE  record into FILE: a snapshot of every heap, then every event;\n"
-	"                     the file opens in ravscope and ravtrace like any trace\n"
-	"      --seconds N    detach after N seconds (default: until Ctrl-C or the program ends)\n"
-	"      --stats        print live counters every second (events/s, allocations, frees,\n"
-	"                     moves, fix-ups, hand-offs, pages, live cells, lost events); alone\n"
-	"                     it records nothing\n"
-	"      --lossless     make the program wait for this client instead of losing events\n"
-	"                     when it falls behind (the program then runs at the client's pace)\n"
-	"      --queue KIB    memory the program may use for events waiting for this client\n"
-	"                     (default: the program's, 32 MiB unless RAVIOLI_LISTEN_QUEUE_KIB says)\n"
-	"      --access       also record the engine's loads and stores (contention model)\n"
-	"      --quiet        no progress messages\n"
-	"  -h, --help         this help\n"
-	"\n"
-	"Detaching leaves the program running as before.  When the client falls behind, the\n"
-	"program drops events, counts them and resynchronises with a fresh snapshot; the\n"
-	"summary says how many were lost and when.  Exit status: 0 when the session ended\n"
-	"(detached, or the program ended: the summary says how), 1 when attaching failed or\n"
-	"the stream was damaged, 2 usage error.\n";
+    "usage: ravtrace attach PID -o FILE [--seconds N] [--lossless] [--queue KIB] [--access]\n"
+    "       ravtrace attach PID --stats [-o FILE]\n"
+    "\n"
+    "Attach to a running program (see 'ravtrace list') without stopping it.\n"
+    "\n"
+    "  -o, --output FILE  record into FILE: a snapshot of every heap, then every event;\n"
+    "                     the file opens in ravscope and ravtrace like any trace\n"
+    "      --seconds N    detach after N seconds (default: until Ctrl-C or the program ends)\n"
+    "      --stats        print live counters every second (events/s, allocations, frees,\n"
+    "                     moves, fix-ups, hand-offs, pages, live cells, lost events); alone\n"
+    "                     it records nothing\n"
+    "      --lossless     make the program wait for this client instead of losing events\n"
+    "                     when it falls behind (the program then runs at the client's pace)\n"
+    "      --queue KIB    memory the program may use for events waiting for this client\n"
+    "                     (default: the program's, 32 MiB unless RAVIOLI_LISTEN_QUEUE_KIB says)\n"
+    "      --access       also record the engine's loads and stores (contention model)\n"
+    "      --quiet        no progress messages\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Detaching leaves the program running as before.  When the client falls behind, the\n"
+    "program drops events, counts them and resynchronises with a fresh snapshot; the\n"
+    "summary says how many were lost and when.  Exit status: 0 when the session ended\n"
+    "(detached, or the program ended: the summary says how), 1 when attaching failed or\n"
+    "the stream was damaged, 2 usage error.\n";
 
 static double now_s(void)
 {
@@ -63,16 +63,17 @@ static void say_end(const char *prog, const rav_live_status *st, int pid)
 		fprintf(stderr, "%s: gave up waiting for process %d to finish the stream\n", prog, pid);
 	else if (!st->end_known)
 		fprintf(stderr,
-			"%s: process %d closed the stream without an end record: it was killed (SIGKILL?) or left "
-			"through _exit(); what arrived is kept\n",
-			prog, pid);
+		        "%s: process %d closed the stream without an end record: it was killed (SIGKILL?) or "
+		        "left "
+		        "through _exit(); what arrived is kept\n",
+		        prog, pid);
 	else if (st->end_how == 1)
 		fprintf(stderr, "%s: detached from process %d; it keeps running\n", prog, pid);
 	else if (st->end_how == 2)
 		fprintf(stderr, "%s: process %d exited with status %" PRId64 "\n", prog, pid, st->end_value);
 	else if (st->end_how == 3)
-		fprintf(stderr, "%s: process %d was killed by signal %" PRId64 " (%s)\n", prog, pid, st->end_value,
-			strsignal((int)st->end_value));
+		fprintf(stderr, "%s: process %d was killed by signal %" PRId64 " (%s)\n", prog, pid,
+		        st->end_value, strsignal((int)st->end_value));
 	else
 		fprintf(stderr, "%s: process %d ended the session: %s\n", prog, pid, st->end_text);
 	if (st->message[0] && st->end_how != 1)
@@ -81,24 +82,28 @@ static void say_end(const char *prog, const rav_live_status *st, int pid)
 
 static void print_stats_header(void)
 {
-	fprintf(stdout, "%8s %12s %11s %11s %11s %11s %10s %9s %12s %10s\n", "TIME", "EVENTS/S", "ALLOCS/S", "FREES/S",
-		"MOVES/S", "FIXUPS/S", "HANDOFFS/S", "PAGES", "LIVE CELLS", "LOST");
+	fprintf(stdout, "%8s %12s %11s %11s %11s %11s %10s %9s %12s %10s\n", "TIME", "EVENTS/S", "ALLOCS/S",
+	        "FREES/S", "MOVES/S", "FIXUPS/S", "HANDOFFS/S", "PAGES", "LIVE CELLS", "LOST");
 }
 
 static int run(int argc, char **argv)
 {
 	const char *prog = cli_prog;
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "seconds", required_argument, NULL, 's' },
-		{ "stats", no_argument, NULL, 'S' },         { "lossless", no_argument, NULL, 'L' },
-		{ "queue", required_argument, NULL, 'q' },   { "access", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'Q' },         { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"output", required_argument, NULL, 'o'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"stats", no_argument, NULL, 'S'},
+	    {"lossless", no_argument, NULL, 'L'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"access", no_argument, NULL, 'a'},
+	    {"quiet", no_argument, NULL, 'Q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL;
 	double seconds = 0;
 	bool stats = false, quiet = false;
-	rav_live_options lo = { 0 };
+	rav_live_options lo = {0};
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -127,7 +132,8 @@ static int run(int argc, char **argv)
 		case 'q': {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (*end || v < 256 || v > (4ul << 20))
-				cli_usage_error("--queue needs KiB between 256 and 4194304, not '%s'", optarg);
+				cli_usage_error("--queue needs KiB between 256 and 4194304, not '%s'",
+				                optarg);
 			lo.queue_kib = (uint32_t)v;
 			break;
 		}
@@ -178,13 +184,14 @@ static int run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!quiet)
-		fprintf(stderr, "%s: attached to process %ld%s%s; %s\n", prog, pid, out ? ", recording into " : "",
-			out ? out : "", seconds > 0 ? "detaching after the given time" : "Ctrl-C detaches");
-	rav_live_status st = { 0 };
+		fprintf(stderr, "%s: attached to process %ld%s%s; %s\n", prog, pid,
+		        out ? ", recording into " : "", out ? out : "",
+		        seconds > 0 ? "detaching after the given time" : "Ctrl-C detaches");
+	rav_live_status st = {0};
 	double t0 = now_s(), detach_at = seconds > 0 ? t0 + seconds : 0, gave_up_at = 0;
 	bool detached = false;
 	int rc = EXIT_OK;
-	int64_t prev[16] = { 0 };
+	int64_t prev[16] = {0};
 	double prev_t = t0;
 	bool header = false;
 	uint64_t stats_seen = 0;
@@ -209,12 +216,15 @@ static int run(int argc, char **argv)
 					print_stats_header();
 					header = true;
 				}
-				printf("%7.1fs %12.0f %11.0f %11.0f %11.0f %11.0f %10.0f %9" PRId64 " %12" PRId64 " %10" PRId64
-				       "\n",
-				       t - t0, (double)(st.stats[0] - prev[0]) / dt, (double)(st.stats[7] - prev[7]) / dt,
-				       (double)(st.stats[8] - prev[8]) / dt, (double)(st.stats[9] - prev[9]) / dt,
-				       (double)(st.stats[10] - prev[10]) / dt, (double)(st.stats[11] - prev[11]) / dt,
-				       st.stats[6], st.stats[5], st.stats[1]);
+				printf("%7.1fs %12.0f %11.0f %11.0f %11.0f %11.0f %10.0f %9" PRId64
+				       " %12" PRId64 " %10" PRId64 "\n",
+				       t - t0, (double)(st.stats[0] - prev[0]) / dt,
+				       (double)(st.stats[7] - prev[7]) / dt,
+				       (double)(st.stats[8] - prev[8]) / dt,
+				       (double)(st.stats[9] - prev[9]) / dt,
+				       (double)(st.stats[10] - prev[10]) / dt,
+				       (double)(st.stats[11] - prev[11]) / dt, st.stats[6], st.stats[5],
+				       st.stats[1]);
 				fflush(stdout);
 				memcpy(prev, st.stats, sizeof prev);
 				prev_t = t;
@@ -228,28 +238,30 @@ static int run(int argc, char **argv)
 	}
 	if (!quiet) {
 		double dur = now_s() - t0;
-		fprintf(stderr, "%s: %" PRIu64 " events, %" PRIu64 " heap snapshots, %.1f MB in %.1f s", prog, st.events,
-			st.snapshots, (double)st.bytes / 1e6, dur);
+		fprintf(stderr, "%s: %" PRIu64 " events, %" PRIu64 " heap snapshots, %.1f MB in %.1f s", prog,
+		        st.events, st.snapshots, (double)st.bytes / 1e6, dur);
 		if (st.lost)
 			fprintf(stderr, "; %" PRIu64 " events lost", st.lost);
 		fputc('\n', stderr);
 		for (unsigned i = 0; i < st.nlosses && i < 16; i++)
 			fprintf(stderr,
-				"%s:   %" PRIu64 " events lost between %.3f s and %.3f s (the client fell behind; "
-				"resynchronised with fresh snapshots)\n",
-				prog, st.losses[i].events, st.losses[i].from_s, st.losses[i].to_s);
+			        "%s:   %" PRIu64
+			        " events lost between %.3f s and %.3f s (the client fell behind; "
+			        "resynchronised with fresh snapshots)\n",
+			        prog, st.losses[i].events, st.losses[i].from_s, st.losses[i].to_s);
 		if (st.nlosses > 16)
 			fprintf(stderr, "%s:   ... and %u more losses\n", prog, st.nlosses - 16);
 		if (st.pending)
 			fprintf(stderr,
-				"%s: %u heap(s) were not snapshotted yet when the session began (their threads made no "
-				"engine call); they appear once they do\n",
-				prog, st.pending);
+			        "%s: %u heap(s) were not snapshotted yet when the session began (their "
+			        "threads made no "
+			        "engine call); they appear once they do\n",
+			        prog, st.pending);
 		say_end(prog, &st, (int)pid);
 	}
 	rav_live_close(s);
 	return rc;
 }
 
-const cli_command cli_cmd_attach = {"attach", "record a running program (-o FILE) or show its live counters (--stats)",
-                                    help, run};
+const cli_command cli_cmd_attach = {
+    "attach", "record a running program (-o FILE) or show its live counters (--stats)", help, run};

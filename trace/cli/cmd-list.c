@@ -17,14 +17,14 @@
 #include "cli.h"
 
 static const char *const help =
-	"usage: ravtrace list [--json]\n"
-	"\n"
-	"Running programs of this user that can be attached to (linked with libravioli's\n"
-	"recorder): PID, user, thread heaps, live cells, uptime, who is attached, command.\n"
-	"Sockets left behind by programs that ended are removed.\n"
-	"\n"
-	"      --json        one JSON object per program\n"
-	"  -h, --help        this help\n";
+    "usage: ravtrace list [--json]\n"
+    "\n"
+    "Running programs of this user that can be attached to (linked with libravioli's\n"
+    "recorder): PID, user, thread heaps, live cells, uptime, who is attached, command.\n"
+    "Sockets left behind by programs that ended are removed.\n"
+    "\n"
+    "      --json        one JSON object per program\n"
+    "  -h, --help        this help\n";
 
 static void human_duration(char *buf, size_t cap, double s)
 {
@@ -56,8 +56,8 @@ static void json_str(FILE *f, const char *s)
 static int run(int argc, char **argv)
 {
 	const char *prog = cli_prog;
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-					      { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	bool json = false;
 	optind = 1;
 	int c;
@@ -89,20 +89,21 @@ static int run(int argc, char **argv)
 			printf("%s\n  {\"pid\": %d, \"uid\": %u, \"threads\": %u, \"live_cells\": %" PRIu64
 			       ", \"pool_pages\": %" PRIu64 ", \"uptime_s\": %.1f, \"attached_by\": %d, "
 			       "\"records_to_file\": %s, \"command\": ",
-			       i ? "," : "", v[i].pid, v[i].uid, v[i].threads, v[i].live_cells, v[i].pool_pages,
-			       v[i].start_ns ? now - (double)v[i].start_ns * 1e-9 : 0.0, v[i].attached_by,
-			       v[i].records_to_file ? "true" : "false");
+			       i ? "," : "", v[i].pid, v[i].uid, v[i].threads, v[i].live_cells,
+			       v[i].pool_pages, v[i].start_ns ? now - (double)v[i].start_ns * 1e-9 : 0.0,
+			       v[i].attached_by, v[i].records_to_file ? "true" : "false");
 			json_str(stdout, v[i].command);
 			printf("}");
 		}
 		printf("%s]\n", n ? "\n" : "");
 	} else if (n == 0) {
-		printf("No program of this user is listening for attach.\n"
-		       "Programs linked with libravioli's recorder (meson: ravioli_dep) listen unless run with\n"
-		       "RAVIOLI_LISTEN=0; RAVIOLI_LISTEN=1 makes one say why it cannot.\n");
+		printf(
+		    "No program of this user is listening for attach.\n"
+		    "Programs linked with libravioli's recorder (meson: ravioli_dep) listen unless run with\n"
+		    "RAVIOLI_LISTEN=0; RAVIOLI_LISTEN=1 makes one say why it cannot.\n");
 	} else {
-		printf("%7s  %-10s %5s %12s %8s  %-9s %s\n", "PID", "USER", "HEAPS", "LIVE CELLS", "UPTIME", "ATTACHED",
-		       "COMMAND");
+		printf("%7s  %-10s %5s %12s %8s  %-9s %s\n", "PID", "USER", "HEAPS", "LIVE CELLS", "UPTIME",
+		       "ATTACHED", "COMMAND");
 		for (size_t i = 0; i < n; i++) {
 			struct passwd *pw = getpwuid(v[i].uid);
 			char user[32], up[32], att[32];
@@ -114,16 +115,16 @@ static int run(int argc, char **argv)
 				snprintf(att, sizeof att, "by %d", v[i].attached_by);
 			else
 				snprintf(att, sizeof att, "-");
-			printf("%7d  %-10s %5u %12" PRIu64 " %8s  %-9s %s\n", v[i].pid, user, v[i].threads, v[i].live_cells,
-			       up, att, v[i].command);
+			printf("%7d  %-10s %5u %12" PRIu64 " %8s  %-9s %s\n", v[i].pid, user, v[i].threads,
+			       v[i].live_cells, up, att, v[i].command);
 		}
 	}
 	if (removed && !json)
-		printf("(removed %u socket%s left by programs that ended)\n", removed, removed == 1 ? "" : "s");
+		printf("(removed %u socket%s left by programs that ended)\n", removed,
+		       removed == 1 ? "" : "s");
 	free(v);
 	return cli_finish_output(stdout, "the list");
 }
 
-
-const cli_command cli_cmd_list = {"list", "running programs that can be attached to (PID, heaps, live cells, uptime)",
-                                  help, run};
+const cli_command cli_cmd_list = {
+    "list", "running programs that can be attached to (PID, heaps, live cells, uptime)", help, run};
