@@ -179,6 +179,10 @@ static rav_evbuf *exchange(void)
 	const rav_recorder *r = recorder();
 	rav_thread_rec *rec = thread_rec();
 	rav_evbuf *full = tbuf;
+	/* No active buffer while the old one is handed over: a live reader
+	 * could otherwise still find it here after the recorder recycled it to
+	 * this very thread, before its new header fields are published. */
+	set_active(rec, NULL);
 	rav_evbuf *b = r->exchange(full, r->user);
 	/* The exchange may have waited for the writer: take a fresh clock
 	 * reading before the next event, so the events after the wait are not

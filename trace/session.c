@@ -898,7 +898,8 @@ static void write_pool_piece(void)
 {
 	pool_copy pc = {0};
 	rav_record_pool_free(pool_cb, &pc);
-	qsort(pc.pages, pc.n, sizeof *pc.pages, cmp_u32);
+	if (pc.n)
+		qsort(pc.pages, pc.n, sizeof *pc.pages, cmp_u32);
 	ravt_snap_body body = {0};
 	uint32_t prev = 0;
 	for (size_t i = 0; i < pc.n; i++)
