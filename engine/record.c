@@ -146,7 +146,7 @@ static uint32_t epoch_now(void)
  * cannot take one of the new epoch's numbers and leave a hole in them. */
 uint64_t rav__seq_take(void)
 {
-	uint64_t v = atomic_load_explicit(&rav__seq, memory_order_relaxed);
+	unsigned long long v = atomic_load_explicit(&rav__seq, memory_order_relaxed);
 	for (;;) {
 		if ((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)
 			return 0;
