@@ -420,7 +420,7 @@ static void *sleeper(void *arg)
 		c->roots[i] = rav_root_new(c->h);
 	for (int k = 0; k < 300; k++)
 		op(c->h);
-	sleeper_heap = c->h;
+	__atomic_store_n(&sleeper_heap, c->h, __ATOMIC_RELEASE);
 	rav_recv(to_sleeper, c->h, c->roots[0]);
 	for (int k = 0; k < 50; k++)
 		op(c->h);
@@ -540,7 +540,7 @@ int main(int argc, char **argv)
 		if (i == before) {
 			/* attach now, while the worker runs its round and the
 			 * sleeper is blocked */
-			while (!sleeper_heap)
+			while (!__atomic_load_n(&sleeper_heap, __ATOMIC_ACQUIRE))
 				usleep(1000);
 			pthread_create(&cl.th, NULL, client_main, &cl);
 			while (!rav_record_active())
