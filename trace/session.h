@@ -44,4 +44,8 @@ bool ravt_session_reap(void);
 /* In a forked child: no session (the threads are not there). */
 void ravt_session_atfork_child(void);
 
+/* listen.c: start listening unless RAVIOLI_LISTEN=0 (the recorder's
+ * constructor calls it). */
+void ravt_listen_autostart(void);
+
 #endif /* RAV_TRACE_SESSION_H */

@@ -59,6 +59,7 @@ typedef struct cli_opts {
 	uint64_t from, to, limit;
 	rav_loc cell;
 	uint64_t top, line_size, bins, counters;
+	bool line_size_given, counters_given; /* set on the command line, not defaults */
 	const char *format, *output;
 } cli_opts;
 
@@ -79,6 +80,9 @@ typedef struct cli_trace {
 /* Open and index a trace; a truncated one is used with a warning (validate
  * treats truncation as an error itself).  Exits on an unreadable trace. */
 void cli_open_trace(cli_trace *o, const char *path, bool quiet_truncation);
+/* The same, with `progress` (may be NULL) following the indexing. */
+void cli_open_trace_progress(cli_trace *o, const char *path, bool quiet_truncation,
+                             rav_trace_progress progress, void *user);
 
 /* ---- names and wording (cli-format.c) ---- */
 
