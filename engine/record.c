@@ -522,8 +522,11 @@ static void join_epoch(const rav_recorder *r, uint32_t e)
 		snapshot_owned(r, self, e);
 }
 
-void rav__safepoint_slow(rav_heap *h)
+__attribute__((noinline)) void rav__safepoint(rav_heap *h)
 {
+	uint32_t e0 = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED);
+	if (RAV_LIKELY(rav__tl_epoch == e0 && (!h || __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) == e0)))
+		return;
 	const rav_recorder *r = recorder();
 	if (!r || !r->snapshot)
 		return;
