@@ -431,6 +431,7 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 	rav_trace *t = s ? rav_trace_open_fd(rav_live_fd(s), &err) : NULL;
 	if (t && lat) {
 		unsigned seen = 0;
+		double started = bench_now();
 		while (!rav_trace_stream_ended(t)) {
 			struct pollfd pf = {rav_live_fd(s), POLLIN, 0};
 			poll(&pf, 1, 20);
@@ -447,7 +448,8 @@ static void run_latency(const bench_params *p, const bench_alloc *allocs, unsign
 				    nl < cap && now >= at)
 					lat[nl++] = (double)(now - at) * 1e-6;
 			}
-			if (!seen && rav_trace_indexed_events(t) == 0 && bench_now() > 60)
+			/* Nothing at all for a minute: give up. */
+			if (!seen && rav_trace_indexed_events(t) == 0 && bench_now() - started > 60)
 				break;
 		}
 	} else {
