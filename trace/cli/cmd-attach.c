@@ -251,6 +251,22 @@ static int run(int argc, char **argv)
 			        prog, st.losses[i].events, st.losses[i].from_s, st.losses[i].to_s);
 		if (st.nlosses > 16)
 			fprintf(stderr, "%s:   ... and %u more losses\n", prog, st.nlosses - 16);
+		/* Events dropped in a loss the session ended in (before the
+		 * program resynchronised) have no range of their own. */
+		unsigned kept = sizeof st.losses / sizeof st.losses[0];
+		if (st.nlosses <= kept) {
+			uint64_t ranged = 0;
+			double after = 0;
+			for (unsigned i = 0; i < st.nlosses; i++) {
+				ranged += st.losses[i].events;
+				after = st.losses[i].to_s;
+			}
+			if (st.lost > ranged)
+				fprintf(stderr,
+				        "%s:   %" PRIu64 " events lost after %.3f s, until the end (the session "
+				        "ended before the program had resynchronised)\n",
+				        prog, st.lost - ranged, after);
+		}
 		if (st.pending)
 			fprintf(stderr,
 			        "%s: %u heap(s) were not snapshotted yet when the session began (their "
