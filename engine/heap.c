@@ -794,19 +794,24 @@ static inline bool check_root_at(rav_heap *h, rav_root r, const char *what, bool
 
 #define check_root(h, r, what) check_root_at(h, r, what, true)
 
-/* A read's tracing work, out of line: the safe point, then the access
- * event when accesses are recorded. */
+/* A read's tracing work, out of line: the safe point when one is due,
+ * then the access event when accesses are recorded.  Called only when a
+ * read has such work (rav__read_hook), so recording to a file without
+ * accesses costs a read one more test than not recording, as before live
+ * sessions. */
 __attribute__((noinline, cold)) static void read_traced(rav_heap *h, uintptr_t *addr)
 {
-	rav__safepoint(h);
-	if (rav__record_access())
-		REC(RAV_EV_ACCESS, 0, 0, addr, sizeof(uintptr_t), 0);
+	int hook = rav__read_hook;
+	if ((hook & RAV_READ_SAFEPOINT) && RAV_UNLIKELY(rav__safepoint_due(h)))
+		rav__safepoint_slow(h);
+	if (hook & RAV_READ_ACCESS)
+		rav__emit(RAV_EV_ACCESS, 0, (uint64_t)(uintptr_t)addr, sizeof(uintptr_t), 0);
 }
 
 #if RAV_TRACING
 #define ACCESS_READ(h, addr)                                                                             \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(rav__tracing))                                                          \
+		if (RAV_UNLIKELY(rav__tracing) && RAV_UNLIKELY(rav__read_hook))                         \
 			read_traced((h), (addr));                                                        \
 	} while (0)
 #else

@@ -232,18 +232,19 @@ extern const rav_recorder *rav__recorder_ptr;
 #define RAV_TSAN 1
 #endif
 #endif
+/* rav__read_hook: what tracing work a read has (RAV_READ_*: its access
+ * recorded, a live session's safe point); read the same way, only once
+ * rav__tracing said yes.  Set with the recorder (record.c). */
+enum { RAV_READ_ACCESS = 1, RAV_READ_SAFEPOINT = 2 };
+extern int rav__read_hook_flag;
 #ifdef RAV_TSAN
 #define rav__tracing (__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED))
+#define rav__read_hook (__atomic_load_n(&rav__read_hook_flag, __ATOMIC_RELAXED))
 #else
 #define rav__tracing (rav__tracing_flag + 0)
+#define rav__read_hook (rav__read_hook_flag + 0)
 #endif
 #define rav__recorder (__atomic_load_n(&rav__recorder_ptr, __ATOMIC_ACQUIRE))
-/* A live recorder switches access recording between sessions. */
-static inline bool rav__record_access(void)
-{
-	const rav_recorder *r = rav__recorder;
-	return r && __atomic_load_n(&r->record_access, __ATOMIC_RELAXED);
-}
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
@@ -266,9 +267,19 @@ extern _Thread_local unsigned rav__time_countdown;
  * no engine operation on the heap is half done. */
 extern uint32_t rav__epoch;              /* atomic */
 extern _Thread_local uint32_t rav__tl_epoch; /* epoch the calling thread's stream is in */
-/* Out of line and cold (record.c): the due test, then the snapshot.  The
- * fast path is only the tracing test, so a call site keeps its leaf shape
- * (no registers saved for the slow path's sake beyond a call's). */
+/* Whether the calling thread has a snapshot to take: its stream is not in
+ * the current epoch yet, or h was not snapshotted in it (a message built
+ * before the session).  Epoch 0 (no session ever) matches everything. */
+static inline bool rav__safepoint_due(const rav_heap *h)
+{
+	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED);
+	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e);
+}
+/* The snapshot itself (record.c, out of line). */
+void rav__safepoint_slow(rav_heap *h);
+/* Out of line and cold (record.c): the due test, then the slow part.  The
+ * inline fast path is only the tracing test, so a call site keeps its leaf
+ * shape (no registers saved for the slow path's sake beyond a call's). */
 __attribute__((cold)) void rav__safepoint(rav_heap *h);
 
 #if RAV_TRACING

@@ -35,6 +35,7 @@
 #include "rav-private.h"
 
 int rav__tracing_flag;
+int rav__read_hook_flag;
 const rav_recorder *rav__recorder_ptr;
 uint32_t rav__epoch;
 
@@ -161,6 +162,7 @@ bool rav_record_install(const rav_recorder *r)
 	if (r && (atomic_load(&rav__next_heap_id) != 0 || recorder()))
 		return false;
 	__atomic_store_n(&rav__recorder_ptr, r, __ATOMIC_RELEASE);
+	__atomic_store_n(&rav__read_hook_flag, r && r->record_access ? RAV_READ_ACCESS : 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, r != NULL, __ATOMIC_RELEASE);
 	if (r)
 		rav__types_record_all();
@@ -421,6 +423,12 @@ uint32_t rav_record_session_begin(void)
 	 * compare-and-swap and takes none. */
 	atomic_store_explicit(&rav__seq, (uint64_t)e << RAV_SEQ_EPOCH_SHIFT, memory_order_release);
 	__atomic_store_n(&rav__epoch, e, __ATOMIC_RELEASE);
+	/* Reads take safe points during a session, and record accesses if
+	 * the live recorder says so (it sets that before the session). */
+	const rav_recorder *r = recorder();
+	bool access = r && __atomic_load_n(&r->record_access, __ATOMIC_RELAXED);
+	__atomic_store_n(&rav__read_hook_flag, RAV_READ_SAFEPOINT | (access ? RAV_READ_ACCESS : 0),
+	                 __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, 1, __ATOMIC_RELEASE);
 	return e;
 }
@@ -428,6 +436,7 @@ uint32_t rav_record_session_begin(void)
 void rav_record_session_end(void)
 {
 	__atomic_store_n(&rav__tracing_flag, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&rav__read_hook_flag, 0, __ATOMIC_RELEASE);
 }
 
 uint32_t rav_record_epoch(void)
@@ -522,11 +531,15 @@ static void join_epoch(const rav_recorder *r, uint32_t e)
 		snapshot_owned(r, self, e);
 }
 
-__attribute__((noinline)) void rav__safepoint(rav_heap *h)
+/* A leaf: recording to a file (no session) passes here at every call. */
+void rav__safepoint(rav_heap *h)
 {
-	uint32_t e0 = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED);
-	if (RAV_LIKELY(rav__tl_epoch == e0 && (!h || __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) == e0)))
-		return;
+	if (RAV_UNLIKELY(rav__safepoint_due(h)))
+		rav__safepoint_slow(h);
+}
+
+__attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
+{
 	const rav_recorder *r = recorder();
 	if (!r || !r->snapshot)
 		return;

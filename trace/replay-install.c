@@ -214,7 +214,8 @@ int ravt_model_forget(ravt_model *m, const rav_event *ev)
 	for (uint32_t pg = 0; pg < m->span; pg++)
 		if (m->pages[pg])
 			ravt_model_drop_page(m, pg);
-	memset(m->pool, 0, m->span);
+	if (m->pool) /* none before the first page */
+		memset(m->pool, 0, m->span);
 	for (uint32_t i = 0; i < m->nheaps; i++) {
 		ravt_mheap *h = &m->heaps[i];
 		h->alive = h->in_flight = false;

@@ -2,7 +2,7 @@
  * replays exactly (issue #7), as replay-exact.c checks it for a recording
  * made from the start.
  *
- *	test-attach-exact [lossless|slow]
+ *	test-attach-exact [lossless|slow|access]
  *
  * The program runs before anyone attaches: a main thread and a worker pass
  * messages both ways and churn their heaps (allocations, shared references,
@@ -22,6 +22,8 @@
  * lost and the stream resynchronises: every checkpoint that arrived must
  * still match, for each heap snapshotted again since the last loss.
  * "lossless": the same slow client, in lossless mode: nothing is lost.
+ * "access": the session also records memory accesses (reads then take their
+ * safe points on the access-recording path): there must be ACCESS events.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -528,6 +530,8 @@ int main(int argc, char **argv)
 	client cl = {.path = path, .slow = slow, .lock = PTHREAD_MUTEX_INITIALIZER};
 	if (!strcmp(mode, "lossless"))
 		cl.opts.lossless = true;
+	if (!strcmp(mode, "access"))
+		cl.opts.access = true;
 	if (slow)
 		cl.opts.queue_kib = 256;
 
@@ -655,6 +659,18 @@ int main(int argc, char **argv)
 	}
 	if (checked == 0)
 		failf("no checkpoint could be compared");
+	uint64_t accesses = 0;
+	rav_event_filter only = {.thread = -1, .kinds = (uint64_t)1 << RAV_EV_ACCESS};
+	rav_event_iter it;
+	rav_event ev;
+	rav_event_iter_init(&it, t, &only);
+	while (rav_event_iter_next(&it, &ev))
+		accesses += ev.kind == RAV_EV_ACCESS;
+	if (!strcmp(mode, "access") && !accesses)
+		failf("access mode: no ACCESS event recorded");
+	if (strcmp(mode, "access") && accesses)
+		failf("%llu ACCESS events recorded although the session did not ask for them",
+		      (unsigned long long)accesses);
 	fprintf(stderr, "%u heap views compared, %u skipped (heaps not snapshotted again yet after a loss)\n",
 	        checked, skipped);
 	rav_state_free(s);
