@@ -428,7 +428,8 @@ static void snapshot_heap(exporter *x, const rav_event *ev)
 	uint64_t want = ev->index + 1, pos = rav_state_position(x->snap);
 	if (pos > want || want - pos > SNAP_STEP_MAX) {
 		if (rav_state_seek(x->snap, want, &err) != 0) {
-			failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index, err.message);
+			failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index,
+			      err.message);
 			return;
 		}
 	}
