@@ -158,4 +158,3 @@ int ravt_snap_write(ravt_writer *w, ravt_snap_head *head, const char *name, cons
 	free(payload);
 	return rc;
 }
-

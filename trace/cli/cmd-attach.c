@@ -263,7 +263,8 @@ static int run(int argc, char **argv)
 			}
 			if (st.lost > ranged)
 				fprintf(stderr,
-				        "%s:   %" PRIu64 " events lost after %.3f s, until the end (the session "
+				        "%s:   %" PRIu64
+				        " events lost after %.3f s, until the end (the session "
 				        "ended before the program had resynchronised)\n",
 				        prog, st.lost - ranged, after);
 		}
