@@ -35,7 +35,7 @@
 #include "rav-private.h"
 
 int rav__tracing_flag;
-int rav__read_hook_flag;
+int rav__hooks_flag;
 const rav_recorder *rav__recorder_ptr;
 uint32_t rav__epoch;
 
@@ -162,7 +162,7 @@ bool rav_record_install(const rav_recorder *r)
 	if (r && (atomic_load(&rav__next_heap_id) != 0 || recorder()))
 		return false;
 	__atomic_store_n(&rav__recorder_ptr, r, __ATOMIC_RELEASE);
-	__atomic_store_n(&rav__read_hook_flag, r && r->record_access ? RAV_READ_ACCESS : 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&rav__hooks_flag, r && r->record_access ? RAV_HOOK_ACCESS : 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, r != NULL, __ATOMIC_RELEASE);
 	if (r)
 		rav__types_record_all();
@@ -427,7 +427,7 @@ uint32_t rav_record_session_begin(void)
 	 * the live recorder says so (it sets that before the session). */
 	const rav_recorder *r = recorder();
 	bool access = r && __atomic_load_n(&r->record_access, __ATOMIC_RELAXED);
-	__atomic_store_n(&rav__read_hook_flag, RAV_READ_SAFEPOINT | (access ? RAV_READ_ACCESS : 0),
+	__atomic_store_n(&rav__hooks_flag, RAV_HOOK_SAFEPOINT | (access ? RAV_HOOK_ACCESS : 0),
 	                 __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, 1, __ATOMIC_RELEASE);
 	return e;
@@ -436,7 +436,7 @@ uint32_t rav_record_session_begin(void)
 void rav_record_session_end(void)
 {
 	__atomic_store_n(&rav__tracing_flag, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&rav__read_hook_flag, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&rav__hooks_flag, 0, __ATOMIC_RELEASE);
 }
 
 uint32_t rav_record_epoch(void)
@@ -534,7 +534,7 @@ static void join_epoch(const rav_recorder *r, uint32_t e)
 /* A leaf: recording to a file (no session) passes here at every call. */
 void rav__safepoint(rav_heap *h)
 {
-	if (RAV_UNLIKELY(rav__safepoint_due(h)))
+	if (RAV_UNLIKELY(rav__hooks & RAV_HOOK_SAFEPOINT) && RAV_UNLIKELY(rav__safepoint_due(h)))
 		rav__safepoint_slow(h);
 }
 
@@ -551,7 +551,11 @@ __attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
 		if (rav__tl_epoch != e)
 			return;
 	}
-	if (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_ACQUIRE) != e)
+	/* Only a heap of the calling thread (its own, or a message it builds):
+	 * a call made on another thread's heap (a misuse debug builds report
+	 * after this) must not snapshot it. */
+	rav_heap *self = rav__self();
+	if (h && self && h->builder == self->id && __atomic_load_n(&h->snap_epoch, __ATOMIC_ACQUIRE) != e)
 		snapshot_owned(r, h, e);
 }
 
@@ -676,11 +680,15 @@ void rav_record_pool_free(void (*fn)(const uint32_t *pages, size_t n, uint64_t c
 		fn(NULL, 0, 0, seq, tsc, user);
 		return;
 	}
+	/* The shared pool's free pages, warm and cold.  Pages in threads' page
+	 * caches (owned by their threads, read without a lock) and pages being
+	 * purged or committed outside the lock are not listed: a reader learns
+	 * of them when they are next acquired. */
 	pthread_mutex_lock(&rav__pool.lock);
-	size_t n = rav__pool.nhot + rav__pool.ncold, k = 0;
+	size_t n = rav__pool.nwarm + rav__pool.ncold, k = 0;
 	uint32_t *pages = malloc((n ? n : 1) * sizeof *pages);
 	if (pages) {
-		for (rav_cell *p = rav__pool.hot; p && k < n; p = (rav_cell *)p->w[PH_NEXT])
+		for (rav_cell *p = rav__pool.warm; p && k < n; p = (rav_cell *)p->w[PH_NEXT])
 			pages[k++] = (uint32_t)rav_page_index(p);
 		for (size_t i = 0; i < rav__pool.ncold && k < n; i++)
 			pages[k++] = (uint32_t)rav_page_index(rav__pool.cold[i]);
@@ -765,9 +773,9 @@ size_t rav_record_census(rav_census *out, uint32_t *pending, size_t max)
 	}
 	pthread_mutex_unlock(&heaps_lock);
 	if (rav_record_pool_base(NULL)) {
-		pthread_mutex_lock(&rav__pool.lock);
-		out->pool_used_pages = rav__pool.used;
-		pthread_mutex_unlock(&rav__pool.lock);
+		rav_pool_stats ps;
+		rav_pool_stats_get(&ps);
+		out->pool_used_pages = ps.used_pages;
 	}
 	return np;
 }

@@ -296,8 +296,10 @@ rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags)
 {
 	if (!h || !r)
 		return rav__fail(RAV_EINVAL, "rav_serialize: null argument");
+	if (!CHECK_OWNER(h, "rav_serialize"))
+		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
-	rav__drain(h, 0); /* queued kills may still share cells of the subtree */
+	rav__cascade(h, 0); /* dying cells may still share cells of the subtree */
 	rav_msg *m = rav_msg_new();
 	if (!m)
 		return RAV_ENOMEM;
@@ -373,6 +375,8 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 {
 	if (!h || h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_deserialize: needs a thread heap");
+	if (!CHECK_OWNER(h, "rav_deserialize"))
+		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
 	ser_header hd;
 	ssize_t got = read_all(fd, &hd, sizeof hd);
@@ -669,6 +673,7 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 		m->root = &dummy;
 	st = rav__arrive(h, m, (uintptr_t *)dst);
 	free(m->heap.root_stack);
+	free(m->heap.pending);
 	free(m);
 	return st;
 }
