@@ -163,8 +163,8 @@ static int finish(proc *p, char **out, char **err)
 
 static bool socket_of(pid_t pid, char *path, size_t cap)
 {
-	snprintf(path, cap, "%s/ravioli/%ld.sock", rundir, (long)pid);
-	return access(path, F_OK) == 0;
+	int n = snprintf(path, cap, "%s/ravioli/%ld.sock", rundir, (long)pid);
+	return n > 0 && (size_t)n < cap && access(path, F_OK) == 0;
 }
 
 static bool wait_socket(pid_t pid, double seconds)
