@@ -72,12 +72,12 @@ void rav__types_init(void)
 	pthread_once(&types_once, init_builtin);
 }
 
-/* The TYPE_DEF text: the name, then, when a field is named, a NUL, field
- * 0's name, a NUL and field 1's name (an unnamed one empty). */
-static void record_type(rav_type id)
+/* A type's text, in TYPE_DEF events and live sessions' types pieces: the
+ * name, then, when a field is named, a NUL, field 0's name, a NUL and field
+ * 1's name (an unnamed one empty).  Returns its length (no final NUL). */
+#define TYPE_TEXT_MAX (sizeof(((type_entry *)0)->name) + 2 * FIELD_NAME_MAX)
+static size_t type_text(const type_entry *t, char text[TYPE_TEXT_MAX])
 {
-	const type_entry *t = &types[id];
-	char text[sizeof t->name + 2 * FIELD_NAME_MAX];
 	size_t len = strlen(t->name);
 	memcpy(text, t->name, len);
 	if (t->field_name[0][0] || t->field_name[1][0]) {
@@ -88,6 +88,13 @@ static void record_type(rav_type id)
 			len += fl;
 		}
 	}
+	return len;
+}
+
+static void record_type(rav_type id)
+{
+	char text[TYPE_TEXT_MAX];
+	size_t len = type_text(&types[id], text);
 	rav__emit_text(RAV_EV_TYPE_DEF, id, rav__refmask[id], len, text, len);
 }
 
@@ -188,6 +195,10 @@ rav_type rav_type_register_named(const char *name, rav_field_kind f0, const char
 	put((rav_type)n, name, f0, f0_name, f1, f1_name);
 	atomic_store_explicit(&ntypes, n + 1, memory_order_release);
 	pthread_mutex_unlock(&types_lock);
+	/* After the type is in the table: a session's types piece, taken under
+	 * the lock, has it, or this thread records it (joining the session
+	 * first if it was not recording). */
+	RAV_SAFEPOINT(NULL);
 	record_type((rav_type)n);
 	return (rav_type)n;
 }
@@ -195,6 +206,21 @@ rav_type rav_type_register_named(const char *name, rav_field_kind f0, const char
 rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1)
 {
 	return rav_type_register_named(name, f0, NULL, f1, NULL);
+}
+
+void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user),
+                         uint64_t *seq, uint64_t *tsc, void *user)
+{
+	rav__types_init();
+	pthread_mutex_lock(&types_lock);
+	*seq = rav_record_stamp(tsc);
+	unsigned n = atomic_load_explicit(&ntypes, memory_order_relaxed);
+	for (unsigned i = 0; i < n; i++) {
+		char text[TYPE_TEXT_MAX];
+		size_t len = type_text(&types[i], text);
+		fn((uint16_t)i, rav__refmask[i], text, len, user);
+	}
+	pthread_mutex_unlock(&types_lock);
 }
 
 unsigned rav_type_count(void)

@@ -49,6 +49,9 @@ const uint8_t ravt_kind_shape[RAV_EV_KIND_COUNT] = {
 	[RAV_EV_ERROR] = RAVT_SHAPE_TEXT,
 	[RAV_EV_MARK] = RAVT_SHAPE_TEXT,
 	[RAV_EV_ACCESS] = RAVT_SHAPE_ACCESS,
+	/* 1.1: kinds added since 1.0 keep the generic shape (FORMAT.md §10) */
+	[RAV_EV_SNAPSHOT] = RAVT_SHAPE_GENERIC,
+	[RAV_EV_LOST] = RAVT_SHAPE_GENERIC,
 };
 
 static const char *const kind_names[RAV_EV_KIND_COUNT] = {
@@ -89,6 +92,8 @@ static const char *const kind_names[RAV_EV_KIND_COUNT] = {
 	[RAV_EV_ERROR] = "error",
 	[RAV_EV_MARK] = "mark",
 	[RAV_EV_ACCESS] = "access",
+	[RAV_EV_SNAPSHOT] = "snapshot",
+	[RAV_EV_LOST] = "lost",
 };
 
 const char *rav_event_kind_name(unsigned kind)
@@ -109,9 +114,14 @@ unsigned rav_event_type_field_names(const rav_event *ev, const char *names[2])
 	if (ev->kind != RAV_EV_TYPE_DEF || !ev->text || !ev->text[0])
 		return 0;
 	/* The text's `a` bytes are NUL-terminated (the reader interns them
-	 * whole; an empty text is the interner out of memory): the name, then
-	 * each field's name after a NUL (format 1.3; an empty one is unnamed). */
-	const char *p = ev->text, *end = ev->text + ev->a;
+	 * whole; an empty text is the interner out of memory). */
+	return ravt_type_text_field_names(ev->text, (size_t)ev->a, names);
+}
+
+unsigned ravt_type_text_field_names(const char *text, size_t len, const char *names[2])
+{
+	names[0] = names[1] = NULL;
+	const char *p = text, *end = text + len;
 	unsigned n = 0;
 	for (int f = 0; f < 2; f++) {
 		p += strlen(p);
