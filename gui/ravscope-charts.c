@@ -347,19 +347,33 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 	}
 	RavscopeMarkLabel labels[256];
 	guint nl = ravscope_timeline_mark_labels(cr, doc, x, y, w, h, st, labels, G_N_ELEMENTS(labels), NULL);
+	/* A hairline from each label down to its flag.  A label pushed right
+	 * of its flag by the one before it has its hairline pass where that
+	 * one is written: the hairlines are clipped out of every label's box
+	 * (even-odd: the area minus the boxes), so no text is struck through. */
+	cairo_save(cr);
+	cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
+	cairo_rectangle(cr, x, y, w, h);
+	for (guint i = 0; i < nl; i++)
+		cairo_rectangle(cr, labels[i].x - 2, labels[i].y, labels[i].w + 4, labels[i].h);
+	cairo_clip(cr);
+	cairo_set_source_rgba(cr, 0.9, 0.65, 0.04, 0.8);
+	cairo_set_line_width(cr, 1);
 	for (guint i = 0; i < nl; i++) {
 		rav_trace_mark m;
-		if (!rav_trace_mark_at(t, labels[i].mark, &m) || !m.text)
+		if (!rav_trace_mark_at(t, labels[i].mark, &m))
 			continue;
 		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
-		/* A hairline from the label down to its flag. */
-		cairo_set_source_rgba(cr, 0.9, 0.65, 0.04, 0.8);
-		cairo_set_line_width(cr, 1);
 		cairo_move_to(cr, mx, labels[i].y + labels[i].h * 0.5);
 		cairo_line_to(cr, mx, g.flag_y);
-		cairo_stroke(cr);
-		cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
-		text_at(cr, labels[i].x, labels[i].y, m.text, fs, FALSE, labels[i].w);
+	}
+	cairo_stroke(cr);
+	cairo_restore(cr);
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
+	for (guint i = 0; i < nl; i++) {
+		rav_trace_mark m;
+		if (rav_trace_mark_at(t, labels[i].mark, &m) && m.text)
+			text_at(cr, labels[i].x, labels[i].y, m.text, fs, FALSE, labels[i].w);
 	}
 
 	/* Axis labels. */
