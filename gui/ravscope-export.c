@@ -23,6 +23,20 @@
 
 #include "ravscope-image-encode.h"
 
+char *ravscope_export_write_error(const char *path, cairo_status_t st)
+{
+	/* cairo says only "error while writing to output stream" whether the
+	 * folder is missing, the file not allowed or the disk full: opening the
+	 * file the same way tells which. */
+	if (st == CAIRO_STATUS_WRITE_ERROR) {
+		FILE *f = g_fopen(path, "ab");
+		if (!f)
+			return g_strdup(g_strerror(errno));
+		fclose(f);
+	}
+	return g_strdup(cairo_status_to_string(st));
+}
+
 #define TITLE_H 56
 #define TIMELINE_H 96
 #define GUTTER_W 170
@@ -400,8 +414,8 @@ RavscopeExport *ravscope_export_new(RavscopeDocument *doc, const RavscopeExportO
 		break;
 	}
 	if (e->vector && cairo_surface_status(e->vector) != CAIRO_STATUS_SUCCESS) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s: %s", e->path,
-			    cairo_status_to_string(cairo_surface_status(e->vector)));
+		g_autofree char *why = ravscope_export_write_error(e->path, cairo_surface_status(e->vector));
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s: %s", e->path, why);
 		ravscope_export_cancel(e);
 		return NULL;
 	}
@@ -486,7 +500,8 @@ static gboolean write_frame(RavscopeExport *e, GError **error)
 		char *file = e->o.format == RAVSCOPE_EXPORT_PNG ? g_strdup(e->path) : g_strdup_printf(e->pattern, e->frames);
 		cairo_status_t ws = cairo_surface_write_to_png(e->image, file);
 		if (ws != CAIRO_STATUS_SUCCESS) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s: %s", file, cairo_status_to_string(ws));
+			g_autofree char *why = ravscope_export_write_error(file, ws);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s: %s", file, why);
 			g_free(file);
 			return FALSE;
 		}
@@ -609,7 +624,8 @@ gboolean ravscope_export_finish(RavscopeExport *e, GError **error)
 		cairo_surface_finish(e->vector);
 		cairo_status_t st = cairo_surface_status(e->vector);
 		if (st != CAIRO_STATUS_SUCCESS) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s: %s", e->path, cairo_status_to_string(st));
+			g_autofree char *why = ravscope_export_write_error(e->path, st);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s: %s", e->path, why);
 			ok = FALSE;
 		}
 	}

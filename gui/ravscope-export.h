@@ -88,6 +88,10 @@ gboolean ravscope_export_finish(RavscopeExport *e, GError **error);
 /* Give up: remove the partial output, free e. */
 void ravscope_export_cancel(RavscopeExport *e);
 
+/* Why writing path failed with st, in words (the system's reason when cairo
+ * only says it could not write); free with g_free. */
+char *ravscope_export_write_error(const char *path, cairo_status_t st);
+
 /* One picture of doc at its playhead into cr (style->width x height), with
  * the layout and viewport it was drawn with (vp->anims etc. as given). */
 void ravscope_picture_draw(cairo_t *cr, RavscopeDocument *doc, RavscopeHeapPainter *painter,

@@ -280,7 +280,8 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_printerr("ravscope: cannot draw %s: %s\n", o->file, cairo_status_to_string(ds));
 		rc = 1;
 	} else if (cs != CAIRO_STATUS_SUCCESS) {
-		g_printerr("ravscope: cannot write %s: %s\n", o->output, cairo_status_to_string(cs));
+		g_autofree char *why = ravscope_export_write_error(o->output, cs);
+		g_printerr("ravscope: cannot write %s: %s\n", o->output, why);
 		rc = 1;
 	} else {
 		rav_state_totals tot = { 0 };

@@ -9,6 +9,7 @@
  * precise message and exit 2.  No display needed.
  */
 #include <cairo.h>
+#include <errno.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -374,6 +375,23 @@ static void test_bad_requests(void)
 	char *out = NULL, *err = NULL;
 	g_assert_cmpint(run(argv, &out, &err), ==, 1);
 	g_assert_nonnull(strstr(err, "/nonexistent-dir/x.gif"));
+	g_assert_nonnull(strstr(err, g_strerror(ENOENT)));
+	g_free(out);
+	g_free(err);
+	/* The system's reason, not cairo's "error while writing to output
+	 * stream", for each way a picture is written. */
+	const char *outs[] = { "/nonexistent-dir/x.png", "/nonexistent-dir/x.svg", "/nonexistent-dir/x.pdf" };
+	for (guint i = 0; i < G_N_ELEMENTS(outs); i++) {
+		const char *av[] = { ravscope, "--render", "-o", outs[i], "--event", "100", trace, NULL };
+		g_assert_cmpint(run(av, &out, &err), ==, 1);
+		g_assert_nonnull(strstr(err, outs[i]));
+		g_assert_nonnull(strstr(err, g_strerror(ENOENT)));
+		g_free(out);
+		g_free(err);
+	}
+	const char *pv[] = { ravscope, "--render", "-o", "/nonexistent-dir/f%d.png", "--from", "0", "--to", "3", trace, NULL };
+	g_assert_cmpint(run(pv, &out, &err), ==, 1);
+	g_assert_nonnull(strstr(err, g_strerror(ENOENT)));
 	g_free(out);
 	g_free(err);
 }
