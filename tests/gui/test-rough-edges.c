@@ -873,6 +873,60 @@ static void test_filter_items(void)
 	close_window(w);
 }
 
+/* Every label under w that is shown is whole: as tall as it needs for the
+ * width it got, and inside the scrolled window it is in. */
+static guint check_labels_whole(GtkWidget *w, const char *when)
+{
+	guint n = 0;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (!gtk_widget_get_mapped(c) || GTK_IS_POPOVER(c))
+			continue;
+		if (GTK_IS_LABEL(c) && gtk_label_get_text(GTK_LABEL(c))[0]) {
+			const char *text = gtk_label_get_text(GTK_LABEL(c));
+			int min_h, nat_h;
+			gtk_widget_measure(c, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width(c), &min_h, &nat_h, NULL, NULL);
+			if (gtk_widget_get_height(c) < min_h)
+				g_error("%s: \"%s\" is %d px tall, needs %d", when, text, gtk_widget_get_height(c), min_h);
+			GtkWidget *sw = gtk_widget_get_ancestor(c, GTK_TYPE_SCROLLED_WINDOW);
+			graphene_rect_t b;
+			if (sw && gtk_widget_compute_bounds(c, sw, &b) &&
+			    b.origin.y + b.size.height > gtk_widget_get_height(sw) + 0.5)
+				g_error("%s: \"%s\" ends at %.0f px, below its %d px scroller", when, text,
+					b.origin.y + b.size.height, gtk_widget_get_height(sw));
+			n++;
+		}
+		n += check_labels_whole(c, when);
+	}
+	return n;
+}
+
+static void test_placeholders(void)
+{
+	/* 11: the Cell and Graph panels' "No Cell Selected" texts are shown
+	 * whole (the Cell one lost its last line at 1280x800). */
+	const int sizes[][2] = { { 1280, 800 }, { 1400, 800 }, { 900, 600 } };
+	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		RavscopeWindow *w = open_window(demo("tree"), sizes[i][0], sizes[i][1]);
+		AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+		g_assert_nonnull(flap);
+		if (!adw_flap_get_reveal_flap(flap)) /* folded: open it over the heap */
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.toggle-sidebar", NULL));
+		for (int k = 0; k < 100 && adw_flap_get_reveal_progress(flap) < 1; k++)
+			spin_a_bit();
+		const char *tabs[] = { "inspector", "graph" };
+		for (guint t = 0; t < G_N_ELEMENTS(tabs); t++) {
+			GtkWidget *panel = show_panel(w, tabs[t]);
+			for (int k = 0; k < 4; k++)
+				spin_a_bit();
+			g_autofree char *when = g_strdup_printf("%s panel at %dx%d", tabs[t], sizes[i][0], sizes[i][1]);
+			guint n = check_labels_whole(panel, when);
+			g_test_message("%s: %u labels whole", when, n);
+			g_assert_cmpuint(n, >=, 2);
+		}
+		close_window(w);
+	}
+}
+
 static void test_counts_agree(void)
 {
 	/* 11: the live count (lanes, title; the charts' series come from the
@@ -1054,6 +1108,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/11-empty-trace", test_empty_trace);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-filter-items", test_filter_items);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-counts-agree", test_counts_agree);
+	g_test_add_func("/Rav/Gui/RoughEdges/11-placeholders", test_placeholders);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-palette", test_palette);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-cell-text", test_cell_text);
 	g_test_add_func("/Rav/Gui/RoughEdges/12-no-dbus", test_no_dbus);
