@@ -164,14 +164,12 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 			y = MAX(MAX(top, vp->y0), bottom - fs * 2.8);
 		double c[3] = { tc[0], tc[1], tc[2] };
 		ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, vp->gutter - 16);
-		if (avail >= fs * 2.6) {
-			cairo_save(cr);
-			cairo_push_group(cr);
-			ravscope__draw_text(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, vp->gutter - 16);
-			cairo_pop_group_to_source(cr);
-			cairo_paint_with_alpha(cr, 0.7);
-			cairo_restore(cr);
-		}
+		/* Dimmed by the text's own alpha, not a group painted with alpha:
+		 * cairo 1.16's SVG surface leaks such groups (ASan, --render -o
+		 * x.svg), and a group costs an offscreen surface per lane. */
+		if (avail >= fs * 2.6)
+			ravscope__draw_text_alpha(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, 0.7,
+						  vp->gutter - 16);
 	}
 	if (L->scrolls)
 		draw_more_lanes(cr, L, vp, fs, bg, tc);
