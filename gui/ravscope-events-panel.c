@@ -198,6 +198,35 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 	setup_filters(self);
 }
 
+/* Bring a row into view.  Played step by step, the list follows the
+ * playhead a few rows at a time (the row stays at the bottom, like a log
+ * being written); after a jump the row is centred, so what led to it and
+ * what follows are both in sight.  Rows are one line each, so the list's
+ * height over its rows is a row's height. */
+static void scroll_to_row(RavscopeEventsPanel *self, guint row)
+{
+	GtkAdjustment *adj = gtk_scrollable_get_vadjustment(GTK_SCROLLABLE(self->list));
+	guint n = g_list_model_get_n_items(G_LIST_MODEL(self->model));
+	double upper = adj ? gtk_adjustment_get_upper(adj) : 0, page = adj ? gtk_adjustment_get_page_size(adj) : 0;
+	double rh = n ? upper / n : 0;
+	if (rh <= 0 || page < rh * 3) {
+		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
+		return;
+	}
+	/* (list.scroll-to-item would put even a row already on screen at the
+	 * top.) */
+	double top = row * rh, value = gtk_adjustment_get_value(adj), to = value;
+	if (top + rh <= value - 3 * rh || top >= value + page + 3 * rh)
+		to = top - (page - rh) / 2; /* a jump */
+	else if (top < value)
+		to = top;
+	else if (top + rh > value + page)
+		to = top + rh - page;
+	to = CLAMP(to, 0, MAX(0, upper - page));
+	if (to != value)
+		gtk_adjustment_set_value(adj, to);
+}
+
 /* A list view that is not mapped, or not yet allocated, forgets a scroll
  * request: the panel scrolls on the first frame the list has its size. */
 static gboolean scroll_tick(GtkWidget *list, GdkFrameClock *clock, gpointer user)
@@ -207,7 +236,7 @@ static gboolean scroll_tick(GtkWidget *list, GdkFrameClock *clock, gpointer user
 		return G_SOURCE_CONTINUE;
 	self->scroll_source = 0;
 	if (self->want_row != GTK_INVALID_LIST_POSITION && self->want_row < g_list_model_get_n_items(G_LIST_MODEL(self->model)))
-		gtk_widget_activate_action(list, "list.scroll-to-item", "u", self->want_row);
+		scroll_to_row(self, self->want_row);
 	return G_SOURCE_REMOVE;
 }
 
@@ -236,7 +265,7 @@ static void panel_refresh(RavscopePanel *panel)
 	if (gtk_single_selection_get_selected(self->selection) != row)
 		gtk_single_selection_set_selected(self->selection, row);
 	if (gtk_widget_get_mapped(GTK_WIDGET(self->list)))
-		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
+		scroll_to_row(self, row);
 	scroll_later(self);
 }
 

@@ -251,6 +251,27 @@ static gboolean rows_hold(GArray *rows, guint64 e)
 	return FALSE;
 }
 
+static int cmp_u64(gconstpointer a, gconstpointer b)
+{
+	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* After a jump the row is in the middle half of the rows on screen, so what
+ * led to it and what follows both show. */
+static void assert_centred(GArray *rows, guint64 e, const char *when)
+{
+	g_array_sort(rows, cmp_u64);
+	guint k = 0;
+	while (k < rows->len && g_array_index(rows, guint64, k) != e)
+		k++;
+	g_assert_cmpuint(k, <, rows->len);
+	g_test_message("%s: event %" G_GUINT64_FORMAT " is row %u of %u on screen", when, e, k, rows->len);
+	if (k < rows->len / 4 || k > rows->len * 3 / 4)
+		g_error("%s: event %" G_GUINT64_FORMAT " is row %u of the %u on screen, not near the middle", when, e, k,
+			rows->len);
+}
+
 static void test_events_panel_scrolls(void)
 {
 	RavscopeWindow *w = open_window(demo("list"), 1400, 800);
@@ -265,6 +286,7 @@ static void test_events_panel_scrolls(void)
 	if (!rows_hold(rows, pos - 1))
 		g_error("the Events list opens on rows %" G_GUINT64_FORMAT "..., not on event %" G_GUINT64_FORMAT,
 			g_array_index(rows, guint64, 0), pos - 1);
+	assert_centred(rows, pos - 1, "opened");
 	/* Seeking while the panel is hidden: shown again, it is on the new event. */
 	show_panel(w, "inspector");
 	ravscope_window_seek(w, pos / 3);
@@ -272,11 +294,18 @@ static void test_events_panel_scrolls(void)
 	show_panel(w, "events");
 	g_autoptr(GArray) rows2 = settled_rows(list, pos / 3 - 1);
 	g_assert_true(rows_hold(rows2, pos / 3 - 1));
+	assert_centred(rows2, pos / 3 - 1, "shown after a seek");
 	/* And while it is showing. */
 	ravscope_window_seek(w, pos / 2);
 	spin_a_bit();
 	g_autoptr(GArray) rows3 = settled_rows(list, pos / 2 - 1);
 	g_assert_true(rows_hold(rows3, pos / 2 - 1));
+	assert_centred(rows3, pos / 2 - 1, "a seek while shown");
+	/* One step on: the list moves with it, the row still on screen. */
+	ravscope_window_seek(w, pos / 2 + 1);
+	spin_a_bit();
+	g_autoptr(GArray) rows4 = settled_rows(list, pos / 2);
+	g_assert_true(rows_hold(rows4, pos / 2));
 	close_window(w);
 }
 
