@@ -457,6 +457,9 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		put(&b, "An event of kind %u that this version does not know.", e->kind);
 		break;
 	}
+	/* Sentences that open with a slot's name ("root slot ...") start a line. */
+	if (len && buf[0] >= 'a' && buf[0] <= 'z')
+		buf[0] = (char)(buf[0] - 'a' + 'A');
 	return b.used;
 }
 
