@@ -249,7 +249,11 @@ static void ravscope_application_open(GApplication *app, GFile **files, int n, c
 		if (i == 0 && ravscope_window_get_document(w))
 			w = ravscope_window_new(GTK_APPLICATION(app));
 		gtk_window_present(GTK_WINDOW(w));
-		ravscope_window_open(w, files[i]);
+		g_autofree char *path = g_file_get_path(files[i]);
+		if (path && g_str_has_suffix(path, ".lesson"))
+			ravscope_window_start_lesson(w, path); /* a lesson file: play the lesson */
+		else
+			ravscope_window_open(w, files[i]);
 	}
 }
 

@@ -5,8 +5,9 @@
  * class sees at once where to look.
  *
  * Labels are placed above their target (below when there is no room) and
- * pushed apart when they would overlap; a thin line ties each label to
- * its target.  Targets not on screen (zoomed elsewhere) keep their labels
+ * pushed apart when they would overlap each other or the caption, which
+ * sits at the bottom of the heap area; a thin line ties each label to its
+ * target.  Targets not on screen (zoomed elsewhere) keep their labels
  * out: the caption still says what happened.  During an animation the
  * spotlight fades in with it, so the motion is seen first.
  */
@@ -74,6 +75,15 @@ void ravscope_spotlight_set_caption(RavscopeSpotlight *sp, const char *caption)
 	sp->caption = g_strdup(caption);
 }
 
+typedef struct {
+	double x, y, w, h;
+} Box;
+
+static gboolean boxes_overlap(const Box *a, const Box *b)
+{
+	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
 /* The target's rectangle on the surface; FALSE if it is not laid out. */
 static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpot *s, double *x,
 			  double *y, double *w, double *h)
@@ -116,16 +126,10 @@ static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *v
 	return FALSE;
 }
 
-typedef struct {
-	double x, y, w, h;
-} Box;
 
-static gboolean boxes_overlap(const Box *a, const Box *b)
-{
-	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
-}
-
-static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha)
+/* The caption sits at the bottom of the heap area, where the labels (above
+ * their targets) rarely go; its box is returned so labels avoid it. */
+static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha, Box *box)
 {
 	double px = vp->large_text ? 22 : 16;
 	PangoLayout *pl = pango_cairo_create_layout(cr);
@@ -142,7 +146,12 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	pango_layout_get_pixel_size(pl, &tw, &th);
 	double pad = px * 0.6;
 	double bw = tw + 2 * pad, bh = th + 2 * pad;
-	double bx = vp->x0 + (vp->width - bw) / 2, by = vp->y0 + 10;
+	double bx = vp->x0 + (vp->width - bw) / 2, by = vp->y0 + vp->height - bh - 12;
+	*box = (Box){ bx, by, bw, bh };
+	if (alpha <= 0) {
+		g_object_unref(pl);
+		return;
+	}
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
 	ravscope__text_rgb(vp->dark, tc);
@@ -207,9 +216,15 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 				       MIN(6, rects[i].w / 4));
 		cairo_stroke(cr);
 	}
-	/* Labels, pushed apart. */
-	double px = vp->large_text ? 17 : 13;
+	/* The caption first (drawn last, over everything), then the labels,
+	 * pushed apart and away from it. */
 	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
+	Box caption_box = { 0 };
+	if (sp->caption && *sp->caption) {
+		draw_caption(cr, vp, sp->caption, 0, &caption_box);
+		g_array_append_val(placed, caption_box);
+	}
+	double px = vp->large_text ? 17 : 13;
 	for (guint i = 0; i < n; i++) {
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 		if (!shown[i] || !s->label || !*s->label)
@@ -247,7 +262,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	}
 	g_array_unref(placed);
 	if (sp->caption && *sp->caption)
-		draw_caption(cr, vp, sp->caption, alpha);
+		draw_caption(cr, vp, sp->caption, alpha, &caption_box);
 	cairo_restore(cr);
 	g_free(rects);
 	g_free(shown);

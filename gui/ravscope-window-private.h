@@ -55,6 +55,7 @@ struct _RavscopeWindow {
 	GMenu *lesson_menu;
 	RavscopeLessonPlayer *lesson_player;
 	RavscopeLesson *pending_lesson; /* its trace is being opened */
+	gboolean lesson_sidebar_saved, lesson_sidebar_was; /* the side panel before the lesson */
 
 	GSettings *settings;
 	GMenu *demo_menu; /* shared by the Demos button and the main menu */

@@ -57,6 +57,16 @@ static void lesson_error(RavscopeWindow *self, const char *what, const GError *e
 
 static void set_lesson_mode(RavscopeWindow *self, gboolean on)
 {
+	/* A lesson wants the room for the heap: the side panel folds away
+	 * while it runs and comes back as it was. */
+	if (on && !self->lesson_sidebar_saved) {
+		self->lesson_sidebar_saved = TRUE;
+		self->lesson_sidebar_was = gtk_toggle_button_get_active(self->sidebar_button);
+		gtk_toggle_button_set_active(self->sidebar_button, FALSE);
+	} else if (!on && self->lesson_sidebar_saved) {
+		self->lesson_sidebar_saved = FALSE;
+		gtk_toggle_button_set_active(self->sidebar_button, self->lesson_sidebar_was);
+	}
 	gtk_revealer_set_reveal_child(self->narration_revealer, on);
 	gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lesson-next", on);
 	gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lesson-back", on);

@@ -58,11 +58,18 @@ static const char *type_name(rav_trace *t, uint16_t type)
 	return rav_trace_type_name(t, type);
 }
 
+/* Ravioli whose words 1 and 2 are fields: user types and the engine's
+ * vectors and strings. */
+static bool has_fields(uint16_t type)
+{
+	return type >= RAV_TYPE_VEC;
+}
+
 static void put_cell(out_buf *b, rav_trace *t, rav_loc cell, uint16_t type)
 {
 	put(b, "%u.%u", rav_loc_page(cell), rav_loc_cell(cell));
 	const char *n = type ? type_name(t, type) : NULL;
-	if (n && type >= RAV_TYPE_FIRST_USER)
+	if (n && has_fields(type))
 		put(b, " (a %s)", n);
 }
 
@@ -81,10 +88,10 @@ static void put_slot(out_buf *b, rav_trace *t, const rav_state *s, rav_loc slot)
 		    w == RAV_W_FWD ? "the forward link of reference raviolo %u.%u"
 		                   : "a back-link of reference raviolo %u.%u",
 		    rav_loc_page(slot), rav_loc_cell(slot));
-	} else if (type && w == RAV_W_BACK) {
+	} else if (has_fields(type) && w == RAV_W_BACK) {
 		put(b, "the back-link of ");
 		put_cell(b, t, cell, type);
-	} else if (type && (w == RAV_W_F0 || w == RAV_W_F1)) {
+	} else if (has_fields(type) && (w == RAV_W_F0 || w == RAV_W_F1)) {
 		put(b, "field %u of ", w - 1);
 		put_cell(b, t, cell, type);
 	} else {
@@ -251,7 +258,7 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		put(&b, "Compaction: the top cell %u.%u", rav_loc_page(e->a), rav_loc_cell(e->a));
 		{
 			uint16_t ty = live_type(s, e->b);
-			const char *n = ty >= RAV_TYPE_FIRST_USER ? type_name(t, ty) : NULL;
+			const char *n = has_fields(ty) ? type_name(t, ty) : NULL;
 			if (n)
 				put(&b, " (a %s)", n);
 			else if (ty == RAV_TYPE_REF)

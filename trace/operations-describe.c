@@ -66,10 +66,15 @@ static void put_cell(out_buf *b, rav_trace *t, rav_loc cell, uint16_t type)
 {
 	put(b, "%u.%u", rav_loc_page(cell), rav_loc_cell(cell));
 	const char *n = type_name(t, type);
-	if (n && type >= RAV_TYPE_FIRST_USER)
+	if (n && type != RAV_TYPE_EMPTY && type != RAV_TYPE_DEAD && type != RAV_TYPE_HEADER)
 		put(b, " (%s)", n);
-	else if (n && type != RAV_TYPE_EMPTY && type != RAV_TYPE_DEAD)
-		put(b, " (a %s)", n);
+}
+
+/* Ravioli whose words 1 and 2 are fields: user types and the engine's
+ * vectors and strings. */
+static bool has_fields(uint16_t type)
+{
+	return type >= RAV_TYPE_VEC;
 }
 
 /* "field 1 of 3.2", "root slot 0.1.3", "slot 3.2.3" */
@@ -79,7 +84,7 @@ static void put_slot(out_buf *b, rav_trace *t, const rav_state *s, rav_loc slot)
 	unsigned w = rav_loc_word(slot);
 	if (owner == RAV_TYPE_ROOT) {
 		put(b, "root slot %u.%u.%u", rav_loc_page(slot), rav_loc_cell(slot), w);
-	} else if (owner >= RAV_TYPE_FIRST_USER && (w == RAV_W_F0 || w == RAV_W_F1)) {
+	} else if (has_fields(owner) && (w == RAV_W_F0 || w == RAV_W_F1)) {
 		put(b, "field %u of ", w - 1);
 		put_cell(b, t, cell_of(slot), owner);
 	} else if (owner == RAV_TYPE_REF) {
@@ -101,7 +106,7 @@ static void put_compaction(out_buf *b, rav_trace *t, const rav_state *s, const r
 	if (op->moves == 1) {
 		uint16_t mt = type_in_state(s, op->move_to);
 		put(b, " → top cell %u.%u", rav_loc_page(op->move_from), rav_loc_cell(op->move_from));
-		const char *n = mt >= RAV_TYPE_FIRST_USER ? type_name(t, mt) : NULL;
+		const char *n = has_fields(mt) ? type_name(t, mt) : NULL;
 		if (n)
 			put(b, " (%s)", n);
 		put(b, " moves into the hole at %u.%u → %u %s fixed", rav_loc_page(op->move_to),
@@ -192,10 +197,17 @@ size_t rav_operation_describe(rav_trace *t, const rav_state *s, const rav_operat
 		if (op->refs_removed)
 			put(&b, "; %u reference %s removed", op->refs_removed,
 			    plural(op->refs_removed, "raviolo", "ravioli"));
-		if (op->frees > op->refs_removed)
+		if (op->frees > op->refs_removed && op->cell) {
+			put(&b, " → the old value ");
+			put_cell(&b, t, op->cell, op->type);
+			put(&b, " freed");
+			if (op->frees > op->refs_removed + 1)
+				put(&b, " with %u more in a cascade", op->frees - op->refs_removed - 1);
+		} else if (op->frees > op->refs_removed) {
 			put(&b, " → the old value freed (%u %s)", op->frees - op->refs_removed,
 			    plural(op->frees - op->refs_removed, "cell", "cells"));
-		put_compaction(&b, t, s, op, false);
+		}
+		put_compaction(&b, t, s, op, op->frees - op->refs_removed == 1 && op->trims == 1);
 		break;
 	case RAV_OP_STORE:
 		put_slot(&b, t, s, op->slot);
