@@ -137,6 +137,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	RavscopeApplication *app = ravscope_application_new();
+	/* --compare (with or without files): also the chatty-vs-messages window. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--compare")) {
+			ravscope_application_set_open_compare(app, TRUE);
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+			argc--;
+			break;
+		}
 	int status = g_application_run(G_APPLICATION(app), argc, argv);
 	g_object_unref(app);
 	return status;

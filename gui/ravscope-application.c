@@ -25,6 +25,7 @@
 struct _RavscopeApplication {
 	AdwApplication parent_instance;
 	GSettings *settings;
+	gboolean open_compare; /* --compare: the chatty-vs-messages window at start */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeApplication, ravscope_application, ADW_TYPE_APPLICATION)
@@ -237,8 +238,18 @@ static RavscopeWindow *active_or_new(RavscopeApplication *self)
 
 static void ravscope_application_activate(GApplication *app)
 {
-	RavscopeWindow *w = active_or_new(RAVSCOPE_APPLICATION(app));
+	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
+	RavscopeWindow *w = active_or_new(self);
 	gtk_window_present(GTK_WINDOW(w));
+	if (self->open_compare) {
+		self->open_compare = FALSE;
+		gtk_widget_activate_action(GTK_WIDGET(w), "win.compare", NULL);
+	}
+}
+
+void ravscope_application_set_open_compare(RavscopeApplication *app, gboolean open)
+{
+	app->open_compare = open;
 }
 
 static void ravscope_application_open(GApplication *app, GFile **files, int n, const char *hint)

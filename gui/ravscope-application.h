@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(RavscopeApplication, ravscope_application, RAVSCOPE, APPLICATION, AdwApplication)
 
 RavscopeApplication *ravscope_application_new(void);
+/* Open the Chatty Threads vs. Messages window when the application starts
+ * (ravscope --compare). */
+void ravscope_application_set_open_compare(RavscopeApplication *app, gboolean open);
 GSettings *ravscope_application_get_settings(RavscopeApplication *app);
 /* Bundled demo traces: absolute paths, sorted by name (build tree first
  * when running uninstalled, then the installed demos). */

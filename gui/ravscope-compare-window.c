@@ -537,5 +537,5 @@ static void ravscope_compare_window_init(RavscopeCompareWindow *self)
 					 "the consumer whole." };
 	build_column(self, 0);
 	build_column(self, 1);
-	gtk_adjustment_set_value(self->position, 1);
+	gtk_adjustment_set_value(self->position, 0.5); /* mid-way: both heaps busy */
 }

@@ -178,11 +178,14 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 	ravscope_spotlight_set_caption(sp, caption);
 	switch (op->kind) {
 	case RAV_OP_ALLOC:
+		ravscope_spotlight_add_cell(sp, op->slot, "holds it");
 		ravscope_spotlight_add_cell(sp, op->cell, forward ? "new" : "was new");
 		break;
 	case RAV_OP_FREE:
 	case RAV_OP_ROOT:
 	case RAV_OP_COMPACT:
+		if (op->slot && (op->kind != RAV_OP_ROOT || op->value))
+			ravscope_spotlight_add_cell(sp, op->slot, "lets go");
 		if (op->cell && !op->moves)
 			ravscope_spotlight_add_cell(sp, op->cell, forward ? "freed" : "was freed");
 		break;

@@ -138,7 +138,9 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
 	pango_layout_set_font_description(pl, fd);
 	pango_font_description_free(fd);
-	double maxw = MAX(vp->width * 0.86, 200);
+	/* Beside the legend, which sits at the bottom right when shown. */
+	double room = vp->width - (vp->legend && vp->scale < TEXT_SCALE ? vp->reserve_right : 0);
+	double maxw = MAX(room * 0.9, 200);
 	pango_layout_set_width(pl, (int)(maxw * PANGO_SCALE));
 	pango_layout_set_wrap(pl, PANGO_WRAP_WORD_CHAR);
 	pango_layout_set_text(pl, caption, -1);
@@ -146,7 +148,7 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	pango_layout_get_pixel_size(pl, &tw, &th);
 	double pad = px * 0.6;
 	double bw = tw + 2 * pad, bh = th + 2 * pad;
-	double bx = vp->x0 + (vp->width - bw) / 2, by = vp->y0 + vp->height - bh - 12;
+	double bx = vp->x0 + MAX(8, (room - bw) / 2), by = vp->y0 + vp->height - bh - 12;
 	*box = (Box){ bx, by, bw, bh };
 	if (alpha <= 0) {
 		g_object_unref(pl);
