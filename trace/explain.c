@@ -118,6 +118,19 @@ static void put_thread(out_buf *b, rav_trace *t, uint32_t id)
 		put(b, "heap %u", id);
 }
 
+/* A move of a receive made before its compaction began went up, not down
+ * into a hole: the arrival moving the receiver's cells after the arrived
+ * ones (rav-record.h, RAV_EV_MOVE). */
+static bool moved_up(rav_trace *t, const rav_event *e)
+{
+	rav_operation op;
+	if (!rav_trace_operation_at(t, e->index, &op) ||
+	    (op.kind != RAV_OP_RECEIVE && op.kind != RAV_OP_DESERIALIZE) || !op.evacuated)
+		return false;
+	rav_event_filter f = {.kinds = (uint64_t)1 << RAV_EV_COMPACT_BEGIN, .thread = e->thread, .from = op.first};
+	return rav_trace_find_prev(t, e->index, &f) < 0;
+}
+
 size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, char *buf, size_t len)
 {
 	out_buf b = {buf, len, 0};
@@ -255,6 +268,15 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		}
 		break;
 	case RAV_EV_MOVE:
+		if (moved_up(t, e)) {
+			/* An arrival that moves the receiver's cells after the arrived ones. */
+			put(&b,
+			    "Arrival: cell %u.%u of the receiver's old, partly filled top page moves up to %u.%u, "
+			    "after the cells that arrived; once its cells are gone that page goes back to the pool, "
+			    "and the heap has no gap. Its referrer and its children's back-links are fixed next.",
+			    rav_loc_page(e->a), rav_loc_cell(e->a), rav_loc_page(e->b), rav_loc_cell(e->b));
+			break;
+		}
 		put(&b, "Compaction: the top cell %u.%u", rav_loc_page(e->a), rav_loc_cell(e->a));
 		{
 			uint16_t ty = live_type(s, e->b);
@@ -510,9 +532,10 @@ static const rav_glossary_entry glossary[] = {
      "Sending a message hands its pages to the receiver by unlinking them from one page list and linking "
      "them into another. Nothing is copied, and no thread ever points into another thread's heap."},
     {"arrival-compaction", "Arrival compaction", "arrival compaction",
-     "When a message's pages join a heap, the unused tail of the old top page and of every arrived page "
-     "but the last would be gaps. They become holes, and cells from the top move into them, restoring "
-     "\"no gaps\". Afterwards the message is ordinary heap memory."},
+     "When a message's pages join a heap, the receiver's partly filled top page would leave a gap. Either "
+     "its few cells move up after the arrived ones and the emptied page goes back to the pool, or its "
+     "empty tail becomes holes that cells from the top fill: whichever moves fewer cells. The unused tails "
+     "of the other arrived pages become holes too. Afterwards the message is ordinary heap memory."},
     {"compaction", "Compaction", "compaction",
      "Filling holes by moving the top cell into each one, fixing the slot that referred to the moved cell "
      "and the back-links of its children; the heap shrinks from the top."},

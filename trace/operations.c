@@ -215,7 +215,7 @@ int rav_trace_operations_prepare(rav_trace *t, rav_trace_progress progress, void
 
 /* What a summary collects besides the operation's own fields. */
 typedef struct acc {
-	bool first_real, dropped, stored, root_freed;
+	bool first_real, dropped, stored, root_freed, compacting;
 	rav_loc alloc_cell, freed_cell, drop_slot, store_slot, store_value, root_slot;
 	uint16_t alloc_type, freed_type;
 } acc;
@@ -339,6 +339,10 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 			a->dropped = true; /* its slot comes with the ref-clear that follows */
 		break;
 	case RAV_EV_MOVE:
+		/* An arrival's moves before its compaction: the receiver's cells
+		 * moving up after the arrived ones. */
+		if (!a->compacting && (op->kind == RAV_OP_RECEIVE || op->kind == RAV_OP_DESERIALIZE))
+			op->evacuated++;
 		if (!op->moves) {
 			op->move_from = cell_of(e->a);
 			op->move_to = cell_of(e->b);
@@ -354,6 +358,7 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 		op->trims++;
 		break;
 	case RAV_EV_COMPACT_BEGIN:
+		a->compacting = true;
 		if (!op->compactions)
 			op->compact_reason = (uint8_t)e->aux;
 		op->compactions++;

@@ -365,6 +365,9 @@ typedef struct rav_operation {
 	uint32_t pages_acquired, pages_released, pages_handed;
 	uint32_t reads, writes;      /* recorded memory accesses */
 	uint32_t compactions;
+	uint32_t evacuated;          /* receive: the receiver's cells that moved up after the arrived ones
+				      * (their page then went back to the pool) instead of the arrived
+				      * cells filling that page's tail; counted in moves too */
 	rav_loc move_from, move_to;  /* its first compaction move: top cell -> hole */
 	uint32_t move_fixups;        /* fix-ups of that first move */
 	uint64_t mark_event;         /* RAV_OP_MARK / RAV_OP_ERROR: the event holding the text */

@@ -241,7 +241,8 @@ static void check_known(rav_trace *t)
 	CHECK_EQ(n, 1);
 	CHECK_EQ(ops[0].kind, RAV_OP_ROOT);
 	CHECK_EQ(ops[0].value, 1); /* given back */
-	CHECK_EQ(ops[0].cell, loc_a);
+	/* a itself (the arrival may have moved it: only its type is sure) */
+	CHECK(ops[0].cell != 0 && !strcmp(rav_trace_type_name(t, ops[0].type), "node"));
 	CHECK(ops[0].frees >= 2); /* a and b with it */
 	show(t, &ops[0]);
 }
