@@ -3,9 +3,9 @@
  * Any byte string is opened as a trace from memory, indexed, iterated,
  * randomly accessed, filtered, replayed to a few points, and asked for its
  * tables, series, a cell history, operations and the sentences about them,
- * and the contention model, exactly as the CLI and the viewer use a trace.  This copy of libravtrace is built with
- * RAVT_FUZZING, which skips checksum verification so mutations reach the
- * frame, segment and event decoders.  Seeds: trace/fuzz/corpus/.  The
+ * and the contention model, exactly as the CLI and the viewer use a trace.
+ * This copy of libravtrace is built with RAVT_FUZZING, which skips checksum
+ * verification so mutations reach the frame, segment and event decoders.  Seeds: trace/fuzz/corpus/.  The
  * reader alone has its own target (fuzz-reader.c). */
 #include <stdint.h>
 #include <stdlib.h>
