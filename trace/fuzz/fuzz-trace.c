@@ -5,8 +5,9 @@
  * tables, series, a cell history, operations and the sentences about them,
  * and the contention model, exactly as the CLI and the viewer use a trace.
  * This copy of libravtrace is built with RAVT_FUZZING, which skips checksum
- * verification so mutations reach the frame, segment and event decoders.  Seeds: trace/fuzz/corpus/.  The
- * reader alone has its own target (fuzz-reader.c). */
+ * verification so mutations reach the frame, segment and event decoders.
+ * Seeds: trace/fuzz/corpus/.  The reader alone has its own target
+ * (fuzz-reader.c). */
 #include <stdint.h>
 #include <stdlib.h>
 
