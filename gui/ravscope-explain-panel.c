@@ -64,7 +64,9 @@ static void refresh(RavscopePanel *panel)
 	rav_state *s = ravscope_document_get_state(self->doc);
 	rav_operation op;
 	g_autofree char *op_text = NULL, *detail = NULL;
-	if (rav_trace_operation_at(t, ev.index, &op)) {
+	if (!ravscope_document_operations_ready(self->doc, ev.index)) {
+		op_text = g_strdup("(working out the operations of this trace…)");
+	} else if (rav_trace_operation_at(t, ev.index, &op)) {
 		op_text = ravscope_operation_describe(self->doc, &op);
 		g_autofree char *who = ravscope_document_heap_name(self->doc, op.thread);
 		guint64 pos = ravscope_document_get_position(self->doc);
@@ -82,10 +84,19 @@ static void refresh(RavscopePanel *panel)
 	set_texts(self, op_text, detail, event_line, why);
 }
 
+static void on_operations_ready(RavscopeDocument *doc, GParamSpec *pspec, RavscopeExplainPanel *self)
+{
+	refresh(RAVSCOPE_PANEL(self));
+}
+
 static void set_document(RavscopePanel *panel, RavscopeDocument *doc)
 {
 	RavscopeExplainPanel *self = RAVSCOPE_EXPLAIN_PANEL(panel);
+	if (self->doc)
+		g_signal_handlers_disconnect_by_data(self->doc, self);
 	g_set_object(&self->doc, doc);
+	if (doc)
+		g_signal_connect(doc, "notify::operations-ready", G_CALLBACK(on_operations_ready), self);
 	refresh(panel);
 }
 
@@ -104,6 +115,8 @@ char *ravscope_explain_panel_dup_text(RavscopeExplainPanel *self)
 static void ravscope_explain_panel_dispose(GObject *o)
 {
 	RavscopeExplainPanel *self = RAVSCOPE_EXPLAIN_PANEL(o);
+	if (self->doc)
+		g_signal_handlers_disconnect_by_data(self->doc, self);
 	g_clear_object(&self->doc);
 	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_EXPLAIN_PANEL);
 	GtkWidget *child;

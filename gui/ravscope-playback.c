@@ -225,6 +225,10 @@ void ravscope_playback_step_operation(RavscopePlayback *self, gboolean forward)
 	rav_operation op;
 	if (forward ? pos >= n : pos == 0)
 		return;
+	if (!ravscope_document_operations_ready(self->doc, forward ? pos : pos - 1)) {
+		message(self, "Still working out the operations of this trace; step by events meanwhile (Shift+Right)");
+		return;
+	}
 	/* Forward: the operation of the next event, to its end (a playhead
 	 * inside an operation finishes it).  Back: the one of the last event
 	 * applied, to its start. */

@@ -21,6 +21,8 @@
 
 /* Events segmented per step of a lazy extension beyond the one asked for. */
 #define EXTEND_AHEAD 4096
+/* Events segmented under one holding of the lock by a full preparation. */
+#define PREPARE_PIECE ((uint64_t)1 << 20)
 
 static bool neutral(const rav_event *e)
 {
@@ -117,7 +119,7 @@ static bool is_head(const ravt_ops *o, uint64_t i)
 
 /* Segment events [done, upto) (lock held).  Returns false on failure (out
  * of memory, or a chunk that does not decode: the map stops there). */
-static bool extend(ravt_ops *o, uint64_t upto, rav_trace_progress progress, void *user)
+static bool extend(ravt_ops *o, uint64_t upto, rav_trace_progress progress, void *user, uint64_t total)
 {
 	if (o->failed)
 		return false;
@@ -172,8 +174,9 @@ static bool extend(ravt_ops *o, uint64_t upto, rav_trace_progress progress, void
 		}
 		if (!neutral(&ev))
 			ts->lead_pending = false;
-		o->done++;
-		if (progress && (o->done & 0xfffff) == 0 && !progress(o->done, upto, user)) {
+		/* Read without the lock by rav_trace_operations_known. */
+		__atomic_store_n(&o->done, o->done + 1, __ATOMIC_RELEASE);
+		if (progress && (o->done & 0xfffff) == 0 && !progress(o->done, total, user)) {
 			ravt_set_error(&o->error, RAV_TRACE_ECANCELLED, 0, -1, "cancelled after %llu events",
 			               (unsigned long long)o->done);
 			ravt_cursor_fini(&cur);
@@ -198,17 +201,32 @@ int rav_trace_operations_prepare(rav_trace *t, rav_trace_progress progress, void
 		ravt_set_error(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory for the map of operations");
 		return -1;
 	}
-	pthread_mutex_lock(&o->lock);
 	uint64_t n = rav_trace_indexed_events(t);
-	bool ok = extend(o, n, progress, user);
-	if (!ok && err)
-		*err = o->error;
-	if (o->error.code == RAV_TRACE_ECANCELLED)
-		ravt_clear_error(&o->error), o->failed = false; /* a later call goes on */
-	pthread_mutex_unlock(&o->lock);
+	bool ok = true;
+	/* A piece at a time, so that a viewer asking about one operation
+	 * meanwhile waits for a piece, not for the whole trace. */
+	for (;;) {
+		pthread_mutex_lock(&o->lock);
+		uint64_t from = o->done;
+		ok = extend(o, from + PREPARE_PIECE < n ? from + PREPARE_PIECE : n, progress, user, n);
+		if (!ok && err)
+			*err = o->error;
+		if (o->error.code == RAV_TRACE_ECANCELLED)
+			ravt_clear_error(&o->error), o->failed = false; /* a later call goes on */
+		bool more = ok && o->done < n;
+		pthread_mutex_unlock(&o->lock);
+		if (!more)
+			break;
+	}
 	if (ok && progress)
 		progress(n, n, user);
 	return ok ? 0 : -1;
+}
+
+uint64_t rav_trace_operations_known(rav_trace *t)
+{
+	ravt_ops *o = ravt_trace_extension(t, RAVT_EXT_OPERATIONS, NULL, NULL);
+	return o ? __atomic_load_n(&o->done, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* ---- one operation ------------------------------------------------------------ */
@@ -505,7 +523,7 @@ bool rav_trace_operation_at(rav_trace *t, uint64_t index, rav_operation *out)
 	if (!o || !thread_of(t, index, &thread))
 		return false;
 	pthread_mutex_lock(&o->lock);
-	if (!extend(o, index + 1 + EXTEND_AHEAD, NULL, NULL) && o->done <= index) {
+	if (!extend(o, index + 1 + EXTEND_AHEAD, NULL, NULL, 0) && o->done <= index) {
 		pthread_mutex_unlock(&o->lock);
 		return false;
 	}
@@ -563,7 +581,7 @@ bool rav_trace_operation_at(rav_trace *t, uint64_t index, rav_operation *out)
 		if (found || o->done >= rav_trace_indexed_events(t))
 			break;
 		uint64_t step = o->done < (1u << 20) ? o->done + 1 : (1u << 20);
-		if (!extend(o, o->done + step, NULL, NULL))
+		if (!extend(o, o->done + step, NULL, NULL, 0))
 			break;
 	}
 	uint64_t last;

@@ -377,8 +377,14 @@ const char *rav_op_kind_name(unsigned kind); /* "alloc", "free", "store-ref", ..
 /* The operation event `index` belongs to; false if there is no such event
  * (not indexed yet) or the map could not be built (out of memory). */
 bool rav_trace_operation_at(rav_trace *t, uint64_t index, rav_operation *out);
-/* Build the map of operations for every event indexed so far. */
+/* Build the map of operations for every event indexed so far (on a worker
+ * thread for a big trace: the pass costs about what indexing does; it
+ * works a million events at a time, so rav_trace_operation_at from another
+ * thread waits for a piece, not for the whole pass). */
 int rav_trace_operations_prepare(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err);
+/* Events the map covers so far (any thread, never waits): asking about an
+ * event far beyond it first extends the map up to there. */
+uint64_t rav_trace_operations_known(rav_trace *t);
 /* One line saying what the operation did, in the model's words, e.g.
  * "3.32 (node) freed → top cell 3.47 moves into the hole → 2 pointers
  * fixed" (UTF-8 arrows).  s, when given, names the cells' types where the

@@ -14,8 +14,12 @@
  * gives for it, operations of a thread follow each other without gap or
  * overlap, asking from any of an operation's events gives the same
  * operation, and every operation is described.
+ *
+ * Part 3: asking while another thread builds the whole map gives the
+ * answers of the finished map (suite threads: TSan runs it).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +343,52 @@ static void check_partition(const char *path)
 	rav_trace_close(t);
 }
 
+/* A viewer asks about operations while a worker builds the map: the
+ * answers are the ones the finished map gives. */
+typedef struct {
+	rav_trace *t;
+	int rc;
+} prep_job;
+
+static void *prepare_thread(void *arg)
+{
+	prep_job *j = arg;
+	rav_trace_error err;
+	j->rc = rav_trace_operations_prepare(j->t, NULL, NULL, &err);
+	return NULL;
+}
+
+static void check_concurrent(const char *path)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(path, &err);
+	REQUIRE(t && rav_trace_index(t, NULL, NULL, &err) == 0);
+	rav_trace *ref = rav_trace_open(path, &err);
+	REQUIRE(ref && rav_trace_index(ref, NULL, NULL, &err) == 0);
+	REQUIRE(rav_trace_operations_prepare(ref, NULL, NULL, &err) == 0);
+	uint64_t n = rav_trace_indexed_events(t);
+	CHECK_EQ(rav_trace_operations_known(t), 0);
+	prep_job j = {t, -1};
+	pthread_t th;
+	REQUIRE(pthread_create(&th, NULL, prepare_thread, &j) == 0);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int k = 0; k < (getenv("RAV_TEST_SMALL") ? 20 : 300); k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t i = x % n;
+		rav_operation a, b;
+		REQUIRE(rav_trace_operation_at(t, i, &a));
+		REQUIRE(rav_trace_operation_at(ref, i, &b));
+		CHECK_EQ(a.first, b.first);
+		CHECK_EQ(a.last, b.last);
+		CHECK_EQ(a.kind, b.kind);
+	}
+	pthread_join(th, NULL);
+	CHECK_EQ(j.rc, 0);
+	CHECK_EQ(rav_trace_operations_known(t), n);
+	rav_trace_close(t);
+	rav_trace_close(ref);
+}
+
 static void check_glossary(void)
 {
 	CHECK(rav_glossary_count() >= 11);
@@ -373,6 +423,8 @@ int main(int argc, char **argv)
 	unlink(path);
 	for (int i = 1; i < argc; i++)
 		check_partition(argv[i]);
+	if (argc > 1)
+		check_concurrent(argv[argc - 1]);
 	check_glossary();
 	for (unsigned k = 0; k < RAV_OP_KIND_COUNT; k++)
 		CHECK(strcmp(rav_op_kind_name(k), "unknown") != 0);
