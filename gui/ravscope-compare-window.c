@@ -31,7 +31,7 @@
 #define MEASURE_MESSAGES 2000
 
 typedef struct {
-	const char *name;  /* sample name: chatty, messages */
+	const char *name; /* sample name: chatty, messages */
 	const char *title;
 	const char *about;
 	char *path;
@@ -81,9 +81,9 @@ static char *thousands(guint64 v)
 
 static char *format_us(gint64 us)
 {
-	return us < 1000 ? g_strdup_printf("%" G_GINT64_FORMAT " µs", us)
+	return us < 1000      ? g_strdup_printf("%" G_GINT64_FORMAT " µs", us)
 	       : us < 1000000 ? g_strdup_printf("%.1f ms", us / 1000.0)
-			      : g_strdup_printf("%.2f s", us / 1e6);
+	                      : g_strdup_printf("%.2f s", us / 1e6);
 }
 
 static void update_summary(RavscopeCompareWindow *self)
@@ -95,19 +95,23 @@ static void update_summary(RavscopeCompareWindow *self)
 	GString *s = g_string_new(NULL);
 	if (have[0] && have[1]) {
 		g_autofree char *a = thousands(t[0].transfers), *b = thousands(t[1].transfers);
-		g_string_append_printf(s, "Cache lines moved between cores: <b>%s</b> with shared memory, <b>%s</b> with ravioli "
-					  "messages",
-				       a, b);
+		g_string_append_printf(
+		    s,
+		    "Cache lines moved between cores: <b>%s</b> with shared memory, <b>%s</b> with ravioli "
+		    "messages",
+		    a, b);
 		if (t[1].transfers)
-			g_string_append_printf(s, " (%.1f× as many when chatty)", (double)t[0].transfers / t[1].transfers);
+			g_string_append_printf(s, " (%.1f× as many when chatty)",
+			                       (double)t[0].transfers / t[1].transfers);
 		g_string_append(s, ".");
 	} else {
 		g_string_append(s, "Reading the two recordings and running the cache model on each…");
 	}
 	if (self->side[0].best_us && self->side[1].best_us) {
 		g_autofree char *a = format_us(self->side[0].best_us), *b = format_us(self->side[1].best_us);
-		g_string_append_printf(s, " Measured here, %u messages, best of %u: %s chatty, %s with messages.",
-				       self->measure_messages, MIN(self->side[0].runs, self->side[1].runs), a, b);
+		g_string_append_printf(
+		    s, " Measured here, %u messages, best of %u: %s chatty, %s with messages.",
+		    self->measure_messages, MIN(self->side[0].runs, self->side[1].runs), a, b);
 	}
 	gtk_label_set_markup(self->summary_label, s->str);
 	g_free(self->summary);
@@ -128,25 +132,30 @@ static void update_figures(RavscopeCompareWindow *self, guint i)
 		if (ravscope_compare_window_get_totals(self, i, &t)) {
 			g_autofree char *tr = thousands(t.transfers), *inv = thousands(t.invalidations);
 			g_autofree char *acc = thousands(t.accesses), *lc = thousands(t.lines_contended);
-			g_string_append_printf(s, "\n<span size=\"xx-large\" weight=\"bold\">%s</span> cache-line transfers\n", tr);
-			g_string_append_printf(s, "%s invalidations · %s memory accesses · %s lines contended\n", inv, acc, lc);
+			g_string_append_printf(
+			    s, "\n<span size=\"xx-large\" weight=\"bold\">%s</span> cache-line transfers\n",
+			    tr);
+			g_string_append_printf(
+			    s, "%s invalidations · %s memory accesses · %s lines contended\n", inv, acc, lc);
 		} else if (sd->contention && ravscope_contention_is_running(sd->contention)) {
 			g_string_append_printf(s, "\nRunning the cache model… %.0f%%\n",
-					       100 * ravscope_contention_get_progress(sd->contention));
+			                       100 * ravscope_contention_get_progress(sd->contention));
 		} else {
 			g_string_append(s, "\nReading the trace…\n");
 		}
 		if (sd->doc) {
 			const rav_trace_info *info = ravscope_document_get_info(sd->doc);
 			g_autofree char *ev = thousands(ravscope_document_get_event_count(sd->doc));
-			g_autofree char *rec = info->end_ns > info->start_ns ? format_us((gint64)(info->end_ns - info->start_ns) / 1000)
-									     : g_strdup("?");
+			g_autofree char *rec = info->end_ns > info->start_ns
+			                           ? format_us((gint64)(info->end_ns - info->start_ns) / 1000)
+			                           : g_strdup("?");
 			g_string_append_printf(s, "%s events, recorded in %s (with tracing on)", ev, rec);
 		}
 		if (sd->best_us) {
 			g_autofree char *b = format_us(sd->best_us);
-			g_string_append_printf(s, "\nMeasured here without tracing: <b>%s</b> (best of %u, %u messages)", b,
-					       sd->runs, self->measure_messages);
+			g_string_append_printf(
+			    s, "\nMeasured here without tracing: <b>%s</b> (best of %u, %u messages)", b,
+			    sd->runs, self->measure_messages);
 		}
 	}
 	gtk_label_set_markup(sd->figures, s->str);
@@ -160,7 +169,8 @@ static void update_all(RavscopeCompareWindow *self)
 	update_summary(self);
 }
 
-gboolean ravscope_compare_window_get_totals(RavscopeCompareWindow *self, guint side, rav_contention_totals *out)
+gboolean ravscope_compare_window_get_totals(RavscopeCompareWindow *self, guint side,
+                                            rav_contention_totals *out)
 {
 	if (side > 1 || !self->side[side].contention)
 		return FALSE;
@@ -182,8 +192,9 @@ static void on_contention_changed(RavscopeContention *c, RavscopeCompareWindow *
 {
 	for (guint i = 0; i < 2; i++)
 		if (self->side[i].contention == c)
-			ravscope_heap_view_set_contention(self->side[i].view, ravscope_contention_get_result(c),
-							  ravscope_contention_get_line_size(c));
+			ravscope_heap_view_set_contention(self->side[i].view,
+			                                  ravscope_contention_get_result(c),
+			                                  ravscope_contention_get_line_size(c));
 	update_all(self);
 }
 
@@ -222,9 +233,10 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 		} else {
 			ravscope_contention_set_document(sd->contention, doc);
 			ravscope_contention_set_active(sd->contention, TRUE);
-			ravscope_document_seek(doc, (guint64)(gtk_adjustment_get_value(self->position) *
-							      ravscope_document_get_event_count(doc)),
-					       NULL);
+			ravscope_document_seek(doc,
+			                       (guint64)(gtk_adjustment_get_value(self->position) *
+			                                 ravscope_document_get_event_count(doc)),
+			                       NULL);
 			ravscope_heap_view_zoom_fit(sd->view);
 		}
 	}
@@ -238,8 +250,8 @@ static void open_side(RavscopeCompareWindow *self, guint i, const char *path)
 	Side *sd = &self->side[i];
 	sd->path = g_strdup(path);
 	if (!path) {
-		sd->problem = g_strdup_printf("No %s.ravtrace among the demo traces (build samples/ or install ravscope).",
-					      sd->name);
+		sd->problem = g_strdup_printf(
+		    "No %s.ravtrace among the demo traces (build samples/ or install ravscope).", sd->name);
 		return;
 	}
 	GError *error = NULL;
@@ -358,8 +370,8 @@ static void proc_done(GObject *source, GAsyncResult *res, gpointer user)
 	}
 	gint64 us = g_get_monotonic_time() - self->proc_start;
 	if (!ok) {
-		g_autofree char *msg = g_strdup_printf("rav-sample-%s failed: %s", self->side[self->proc_side].name,
-						       error->message);
+		g_autofree char *msg = g_strdup_printf("rav-sample-%s failed: %s",
+		                                       self->side[self->proc_side].name, error->message);
 		g_error_free(error);
 		measure_finished(self, msg);
 		return;
@@ -386,15 +398,16 @@ static void measure_next(RavscopeCompareWindow *self)
 	self->proc_side = side;
 	g_autofree char *exe = ravscope_application_find_sample(self->side[side].name);
 	if (!exe) {
-		g_autofree char *msg = g_strdup_printf("rav-sample-%s was not found (build samples/ or install ravscope)",
-						       self->side[side].name);
+		g_autofree char *msg =
+		    g_strdup_printf("rav-sample-%s was not found (build samples/ or install ravscope)",
+		                    self->side[side].name);
 		measure_finished(self, msg);
 		return;
 	}
 	g_autofree char *label = g_strdup_printf("Measuring… %u/%u", k + 1, total);
 	gtk_button_set_label(self->measure_button, label);
-	GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-							   G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	GSubprocessLauncher *l =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
 	/* Measure the program, not the recorder. */
 	g_subprocess_launcher_unsetenv(l, "RAVIOLI_TRACE");
 	g_subprocess_launcher_unsetenv(l, "RAVIOLI_TRACE_ACCESS");
@@ -456,7 +469,8 @@ static void build_column(RavscopeCompareWindow *self, guint i)
 	g_signal_connect(sd->contention, "message", G_CALLBACK(on_contention_message), self);
 }
 
-RavscopeCompareWindow *ravscope_compare_window_new(GtkWindow *parent, const char *chatty, const char *messages)
+RavscopeCompareWindow *ravscope_compare_window_new(GtkWindow *parent, const char *chatty,
+                                                   const char *messages)
 {
 	RavscopeCompareWindow *self = g_object_new(RAVSCOPE_TYPE_COMPARE_WINDOW, NULL);
 	if (parent) {
@@ -527,14 +541,16 @@ static void ravscope_compare_window_init(RavscopeCompareWindow *self)
 	gtk_widget_init_template(GTK_WIDGET(self));
 	self->cancel = g_cancellable_new();
 	self->measure_messages = MEASURE_MESSAGES;
-	self->side[0] = (Side){ .name = "chatty",
-				.title = "Shared memory: a queue under a mutex (“chatty”)",
-				.about = "rav-sample-chatty: the producer and the consumer share malloc'd memory; "
-					 "every load and store is recorded." };
-	self->side[1] = (Side){ .name = "messages",
-				.title = "Ravioli messages: pages handed over",
-				.about = "rav-sample-messages: the same lists, built in message pages and handed to "
-					 "the consumer whole." };
+	self->side[0] =
+	    (Side){.name = "chatty",
+	           .title = "Shared memory: a queue under a mutex (“chatty”)",
+	           .about = "rav-sample-chatty: the producer and the consumer share malloc'd memory; "
+	                    "every load and store is recorded."};
+	self->side[1] =
+	    (Side){.name = "messages",
+	           .title = "Ravioli messages: pages handed over",
+	           .about = "rav-sample-messages: the same lists, built in message pages and handed to "
+	                    "the consumer whole."};
 	build_column(self, 0);
 	build_column(self, 1);
 	gtk_adjustment_set_value(self->position, 0.5); /* mid-way: both heaps busy */

@@ -16,9 +16,11 @@ G_DECLARE_FINAL_TYPE(RavscopeCompareWindow, ravscope_compare_window, RAVSCOPE, C
 /* The two traces (the demos chatty.ravtrace and messages.ravtrace when
  * NULL).  The window opens them, indexes them and runs the cache model on
  * each in the background. */
-RavscopeCompareWindow *ravscope_compare_window_new(GtkWindow *parent, const char *chatty, const char *messages);
+RavscopeCompareWindow *ravscope_compare_window_new(GtkWindow *parent, const char *chatty,
+                                                   const char *messages);
 /* Side 0: chatty, 1: messages.  FALSE until that side's model is done. */
-gboolean ravscope_compare_window_get_totals(RavscopeCompareWindow *self, guint side, rav_contention_totals *out);
+gboolean ravscope_compare_window_get_totals(RavscopeCompareWindow *self, guint side,
+                                            rav_contention_totals *out);
 /* The summary line shown (tests). */
 const char *ravscope_compare_window_get_summary(RavscopeCompareWindow *self);
 /* Run both sample programs `runs` times each, interleaved, without

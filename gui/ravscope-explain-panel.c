@@ -23,7 +23,7 @@ struct _RavscopeExplainPanel {
 
 static void panel_iface_init(RavscopePanelInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE(RavscopeExplainPanel, ravscope_explain_panel, GTK_TYPE_WIDGET,
-			      G_IMPLEMENT_INTERFACE(RAVSCOPE_TYPE_PANEL, panel_iface_init))
+                              G_IMPLEMENT_INTERFACE(RAVSCOPE_TYPE_PANEL, panel_iface_init))
 
 static gboolean on_activate_link(GtkLabel *label, const char *uri, RavscopeExplainPanel *self)
 {
@@ -31,7 +31,7 @@ static gboolean on_activate_link(GtkLabel *label, const char *uri, RavscopeExpla
 }
 
 static void set_texts(RavscopeExplainPanel *self, const char *op, const char *detail, const char *event,
-		      const char *why)
+                      const char *why)
 {
 	g_autofree char *op_markup = ravscope_text_markup(op, FALSE, NULL);
 	g_autofree char *why_markup = ravscope_text_markup(why, FALSE, NULL);
@@ -56,8 +56,9 @@ static void refresh(RavscopePanel *panel)
 	rav_event ev;
 	if (ravscope_document_get_position(self->doc) == 0 || !ravscope_document_last_event(self->doc, &ev)) {
 		set_texts(self, "Nothing has happened yet: this is the start of the trace.", NULL, "",
-			  "Step forward one operation (Right) to see the first thing the program asked of the engine, "
-			  "or one event at a time (Shift+Right).");
+		          "Step forward one operation (Right) to see the first thing the program asked of "
+		          "the engine, "
+		          "or one event at a time (Shift+Right).");
 		return;
 	}
 	rav_trace *t = ravscope_document_get_trace(self->doc);
@@ -70,9 +71,10 @@ static void refresh(RavscopePanel *panel)
 		op_text = ravscope_operation_describe(self->doc, &op);
 		g_autofree char *who = ravscope_document_heap_name(self->doc, op.thread);
 		guint64 pos = ravscope_document_get_position(self->doc);
-		detail = g_strdup_printf("%s, %u event%s (%" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT ")%s", who, op.events,
-					 op.events == 1 ? "" : "s", op.first, op.last,
-					 pos <= op.last ? "; the playhead is inside it (Right finishes it)" : "");
+		detail =
+		    g_strdup_printf("%s, %u event%s (%" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT ")%s", who,
+		                    op.events, op.events == 1 ? "" : "s", op.first, op.last,
+		                    pos <= op.last ? "; the playhead is inside it (Right finishes it)" : "");
 	} else {
 		op_text = g_strdup("(the operations of this part of the trace are not known)");
 	}
@@ -109,7 +111,7 @@ static void panel_iface_init(RavscopePanelInterface *iface)
 char *ravscope_explain_panel_dup_text(RavscopeExplainPanel *self)
 {
 	return g_strdup_printf("%s\n%s\n%s", self->op_text ? self->op_text : "",
-			       gtk_label_get_text(self->event_label), self->why_text ? self->why_text : "");
+	                       gtk_label_get_text(self->event_label), self->why_text ? self->why_text : "");
 }
 
 static void ravscope_explain_panel_dispose(GObject *o)

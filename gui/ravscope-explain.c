@@ -36,7 +36,7 @@ static GArray *forms(void)
 			for (char **p = parts; *p; p++) {
 				if (!**p)
 					continue;
-				Form f = { g_intern_string(*p), strlen(*p), e->id };
+				Form f = {g_intern_string(*p), strlen(*p), e->id};
 				g_array_append_val(a, f);
 			}
 			g_strfreev(parts);
@@ -70,7 +70,8 @@ static void link_terms(GString *out, const char *text, gsize len, GHashTable *li
 		if (at_word && word_char(text[i])) {
 			for (guint k = 0; k < fs->len; k++) {
 				const Form *f = &g_array_index(fs, Form, k);
-				if (f->len <= len - i && g_ascii_strncasecmp(text + i, f->form, f->len) == 0 &&
+				if (f->len <= len - i &&
+				    g_ascii_strncasecmp(text + i, f->form, f->len) == 0 &&
 				    (i + f->len == len || !word_char(text[i + f->len]))) {
 					hit = f;
 					break;
@@ -170,7 +171,8 @@ char *ravscope_operation_describe(RavscopeDocument *doc, const rav_operation *op
 	return buf;
 }
 
-RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op, gboolean forward)
+RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op,
+                                                gboolean forward)
 {
 	RavscopeSpotlight *sp = ravscope_spotlight_new();
 	g_autofree char *what = ravscope_operation_describe(doc, op);
@@ -205,10 +207,10 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 	case RAV_OP_COLLECT:
 	case RAV_OP_MSG_NEW:
 		ravscope_spotlight_add_lane(sp, op->thread,
-					    op->kind == RAV_OP_SEND      ? "sends"
-					    : op->kind == RAV_OP_RECEIVE ? "receives"
-					    : op->kind == RAV_OP_COLLECT ? "collects"
-									 : NULL);
+		                            op->kind == RAV_OP_SEND      ? "sends"
+		                            : op->kind == RAV_OP_RECEIVE ? "receives"
+		                            : op->kind == RAV_OP_COLLECT ? "collects"
+		                                                         : NULL);
 		break;
 	default:
 		break;
@@ -216,10 +218,11 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 	if (op->moves && forward) {
 		/* The first move: the hole the top cell filled (where the freed cell
 		 * was) and where it came from; counts for the rest. */
-		ravscope_spotlight_add_cell(sp, op->move_from, op->moves == 1 ? "top cell came from here" : "first move from here");
-		g_autofree char *into = op->move_fixups
-			? g_strdup_printf("moved into the hole · %u fixed", op->move_fixups)
-			: g_strdup("moved into the hole");
+		ravscope_spotlight_add_cell(
+		    sp, op->move_from, op->moves == 1 ? "top cell came from here" : "first move from here");
+		g_autofree char *into =
+		    op->move_fixups ? g_strdup_printf("moved into the hole · %u fixed", op->move_fixups)
+		                    : g_strdup("moved into the hole");
 		ravscope_spotlight_add_cell(sp, op->move_to, into);
 	} else if (op->moves) {
 		ravscope_spotlight_add_cell(sp, op->move_to, "was the hole");

@@ -29,6 +29,7 @@ gboolean ravscope_activate_link(GtkLabel *label, const char *uri, gpointer user_
 char *ravscope_operation_describe(RavscopeDocument *doc, const rav_operation *op);
 /* The cells and lanes the operation touched, labelled, with its sentence
  * as caption (forward: just done; back: just undone). */
-RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op, gboolean forward);
+RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op,
+                                                gboolean forward);
 
 G_END_DECLS

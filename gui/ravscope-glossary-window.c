@@ -26,7 +26,8 @@ static RavscopeGlossaryWindow *the_window;
 
 static GtkWidget *row_of(RavscopeGlossaryWindow *self, const char *id)
 {
-	for (GtkWidget *r = gtk_widget_get_first_child(GTK_WIDGET(self->list)); r; r = gtk_widget_get_next_sibling(r))
+	for (GtkWidget *r = gtk_widget_get_first_child(GTK_WIDGET(self->list)); r;
+	     r = gtk_widget_get_next_sibling(r))
 		if (g_strcmp0(g_object_get_data(G_OBJECT(r), "term-id"), id) == 0)
 			return r;
 	return NULL;
@@ -136,7 +137,8 @@ RavscopeGlossaryWindow *ravscope_glossary_show(GtkWindow *parent, const char *id
 		the_window = g_object_new(RAVSCOPE_TYPE_GLOSSARY_WINDOW, NULL);
 		g_object_add_weak_pointer(G_OBJECT(the_window), (gpointer *)&the_window);
 		if (parent)
-			gtk_window_set_application(GTK_WINDOW(the_window), gtk_window_get_application(parent));
+			gtk_window_set_application(GTK_WINDOW(the_window),
+			                           gtk_window_get_application(parent));
 	}
 	if (parent && parent != GTK_WINDOW(the_window))
 		gtk_window_set_transient_for(GTK_WINDOW(the_window), parent);

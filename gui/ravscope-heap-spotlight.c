@@ -36,7 +36,7 @@ void ravscope_spotlight_free(RavscopeSpotlight *sp)
 }
 
 static void add(RavscopeSpotlight *sp, RavscopeSpotKind kind, rav_loc cell, guint32 page, guint32 heap_id,
-		const char *label)
+                const char *label)
 {
 	for (guint i = 0; i < sp->spots->len; i++) {
 		RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
@@ -49,14 +49,16 @@ static void add(RavscopeSpotlight *sp, RavscopeSpotKind kind, rav_loc cell, guin
 			return;
 		}
 	}
-	RavscopeSpot s = { .kind = kind, .cell = cell, .page = page, .heap_id = heap_id, .label = g_strdup(label) };
+	RavscopeSpot s = {
+	    .kind = kind, .cell = cell, .page = page, .heap_id = heap_id, .label = g_strdup(label)};
 	g_array_append_val(sp->spots, s);
 }
 
 void ravscope_spotlight_add_cell(RavscopeSpotlight *sp, rav_loc cell, const char *label)
 {
 	if (cell && !(cell & RAV_LOC_EXTERNAL))
-		add(sp, RAVSCOPE_SPOT_CELL, rav_loc_make(rav_loc_page(cell), rav_loc_cell(cell), 0), 0, 0, label);
+		add(sp, RAVSCOPE_SPOT_CELL, rav_loc_make(rav_loc_page(cell), rav_loc_cell(cell), 0), 0, 0,
+		    label);
 }
 
 void ravscope_spotlight_add_page(RavscopeSpotlight *sp, guint32 page, const char *label)
@@ -85,8 +87,8 @@ static gboolean boxes_overlap(const Box *a, const Box *b)
 }
 
 /* The target's rectangle on the surface; FALSE if it is not laid out. */
-static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpot *s, double *x,
-			  double *y, double *w, double *h)
+static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpot *s,
+                          double *x, double *y, double *w, double *h)
 {
 	switch (s->kind) {
 	case RAVSCOPE_SPOT_CELL: {
@@ -112,7 +114,9 @@ static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *v
 		return TRUE;
 	}
 	case RAVSCOPE_SPOT_LANE: {
-		gpointer v = L->lane_of_heap ? g_hash_table_lookup(L->lane_of_heap, GUINT_TO_POINTER(s->heap_id)) : NULL;
+		gpointer v = L->lane_of_heap
+		                 ? g_hash_table_lookup(L->lane_of_heap, GUINT_TO_POINTER(s->heap_id))
+		                 : NULL;
 		if (!v)
 			return FALSE;
 		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, GPOINTER_TO_UINT(v) - 1);
@@ -125,7 +129,6 @@ static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *v
 	}
 	return FALSE;
 }
-
 
 /* The caption sits at the bottom of the heap area, where the labels (above
  * their targets) rarely go; its box is returned so labels avoid it. */
@@ -149,7 +152,7 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	double pad = px * 0.6;
 	double bw = tw + 2 * pad, bh = th + 2 * pad;
 	double bx = vp->x0 + MAX(8, (room - bw) / 2), by = vp->y0 + vp->height - bh - 12;
-	*box = (Box){ bx, by, bw, bh };
+	*box = (Box){bx, by, bw, bh};
 	if (alpha <= 0) {
 		g_object_unref(pl);
 		return;
@@ -173,7 +176,7 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 }
 
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
-				   const RavscopeViewport *vp)
+                                   const RavscopeViewport *vp)
 {
 	(void)doc;
 	const RavscopeSpotlight *sp = vp->spotlight;
@@ -203,7 +206,8 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		cairo_rectangle(cr, vp->x0, vp->y0, vp->width, vp->height);
 		for (guint i = 0; i < n; i++)
 			if (shown[i])
-				cairo_rectangle(cr, rects[i].x - 2, rects[i].y - 2, rects[i].w + 4, rects[i].h + 4);
+				cairo_rectangle(cr, rects[i].x - 2, rects[i].y - 2, rects[i].w + 4,
+				                rects[i].h + 4);
 		cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.5 * alpha);
 		cairo_fill(cr);
 		cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
@@ -214,14 +218,14 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 			continue;
 		cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], alpha);
 		cairo_set_line_width(cr, lw);
-		ravscope__rounded_rect(cr, rects[i].x - lw / 2, rects[i].y - lw / 2, rects[i].w + lw, rects[i].h + lw,
-				       MIN(6, rects[i].w / 4));
+		ravscope__rounded_rect(cr, rects[i].x - lw / 2, rects[i].y - lw / 2, rects[i].w + lw,
+		                       rects[i].h + lw, MIN(6, rects[i].w / 4));
 		cairo_stroke(cr);
 	}
 	/* The caption first (drawn last, over everything), then the labels,
 	 * pushed apart and away from it. */
 	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
-	Box caption_box = { 0 };
+	Box caption_box = {0};
 	if (sp->caption && *sp->caption) {
 		draw_caption(cr, vp, sp->caption, 0, &caption_box);
 		g_array_append_val(placed, caption_box);
@@ -233,7 +237,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 			continue;
 		double tw = ravscope__text_width(cr, s->label, px, TRUE);
 		double pad = px * 0.45;
-		Box b = { .w = tw + 2 * pad, .h = px * 1.25 + 2 * pad };
+		Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
 		b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
 		gboolean above = rects[i].y - b.h - 8 >= vp->y0;
 		b.y = above ? rects[i].y - b.h - 8 : rects[i].y + rects[i].h + 8;
@@ -259,7 +263,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], alpha);
 		ravscope__rounded_rect(cr, b.x, b.y, b.w, b.h, b.h / 2);
 		cairo_fill(cr);
-		double white[3] = { 1, 1, 1 };
+		double white[3] = {1, 1, 1};
 		ravscope__draw_text_alpha(cr, b.x + pad, b.y + pad, s->label, px, TRUE, white, alpha, 0);
 	}
 	g_array_unref(placed);

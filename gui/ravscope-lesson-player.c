@@ -42,8 +42,9 @@ static guint signals[N_SIGNALS];
 
 static RavscopeLessonStep *step_at(RavscopeLessonPlayer *self, int k)
 {
-	return self->lesson && k >= 0 && (guint)k < self->lesson->steps->len ? g_ptr_array_index(self->lesson->steps, k)
-									       : NULL;
+	return self->lesson && k >= 0 && (guint)k < self->lesson->steps->len
+	           ? g_ptr_array_index(self->lesson->steps, k)
+	           : NULL;
 }
 
 static void cancel_travel(RavscopeLessonPlayer *self)
@@ -68,9 +69,15 @@ static void merge(RavscopeSpotlight *into, RavscopeSpotlight *from)
 	for (guint i = 0; i < from->spots->len; i++) {
 		RavscopeSpot *s = &g_array_index(from->spots, RavscopeSpot, i);
 		switch (s->kind) {
-		case RAVSCOPE_SPOT_CELL: ravscope_spotlight_add_cell(into, s->cell, s->label); break;
-		case RAVSCOPE_SPOT_PAGE: ravscope_spotlight_add_page(into, s->page, s->label); break;
-		case RAVSCOPE_SPOT_LANE: ravscope_spotlight_add_lane(into, s->heap_id, s->label); break;
+		case RAVSCOPE_SPOT_CELL:
+			ravscope_spotlight_add_cell(into, s->cell, s->label);
+			break;
+		case RAVSCOPE_SPOT_PAGE:
+			ravscope_spotlight_add_page(into, s->page, s->label);
+			break;
+		case RAVSCOPE_SPOT_LANE:
+			ravscope_spotlight_add_lane(into, s->heap_id, s->label);
+			break;
 		}
 	}
 	if (from->caption && !into->caption)
@@ -98,7 +105,8 @@ static void add_type_cells(RavscopeSpotlight *sp, RavscopeDocument *doc, const R
 			continue;
 		for (unsigned c = 1; c < cpp && n < TYPE_SPOTS_MAX; c++)
 			if (types[c] == type) {
-				ravscope_spotlight_add_cell(sp, rav_loc_make(p, c, 0), n == 0 ? (s->label ? s->label : s->arg) : NULL);
+				ravscope_spotlight_add_cell(sp, rav_loc_make(p, c, 0),
+				                            n == 0 ? (s->label ? s->label : s->arg) : NULL);
 				n++;
 			}
 	}
@@ -114,8 +122,9 @@ static void add_thread_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const
 		if (!rav_state_heap_at(st, i, &h) || h.id != id)
 			continue;
 		for (guint32 k = 0; k < h.page_count; k++) {
-			g_autofree char *label = k == 0 ? (s->label ? g_strdup(s->label) : g_strdup_printf("pages of %s", s->arg))
-							: NULL;
+			g_autofree char *label =
+			    k == 0 ? (s->label ? g_strdup(s->label) : g_strdup_printf("pages of %s", s->arg))
+			           : NULL;
 			ravscope_spotlight_add_page(sp, h.pages[k], label);
 		}
 	}
@@ -148,7 +157,8 @@ static void arrive(RavscopeLessonPlayer *self)
 				add_type_cells(sp, self->doc, s);
 				break;
 			case RAVSCOPE_SHOW_THREAD:
-				ravscope_spotlight_add_lane(sp, thread_id(self->doc, s->arg), s->label ? s->label : s->arg);
+				ravscope_spotlight_add_lane(sp, thread_id(self->doc, s->arg),
+				                            s->label ? s->label : s->arg);
 				break;
 			case RAVSCOPE_SHOW_PAGES:
 				add_thread_pages(sp, self->doc, s);
@@ -189,7 +199,7 @@ static gboolean arrive_cb(gpointer user)
 }
 
 static void on_operation(RavscopePlayback *p, gpointer op, gboolean forward, guint duration_ms,
-			 RavscopeLessonPlayer *self)
+                         RavscopeLessonPlayer *self)
 {
 	self->last_op_ms = duration_ms;
 }
@@ -214,7 +224,8 @@ static gboolean travel_cb(gpointer user)
 	guint64 goal = st->has_op ? st->op.first : st->target;
 	if (pos < goal && self->travel_left > 0) {
 		rav_operation op;
-		if (rav_trace_operation_at(ravscope_document_get_trace(self->doc), pos, &op) && op.last < goal) {
+		if (rav_trace_operation_at(ravscope_document_get_trace(self->doc), pos, &op) &&
+		    op.last < goal) {
 			self->travel_left--;
 			play_operation_then(self, travel_cb, TRAVEL_PAUSE_MS);
 			return G_SOURCE_REMOVE;
@@ -328,7 +339,8 @@ void ravscope_lesson_player_back(RavscopeLessonPlayer *self)
 	ravscope_playback_stop(self->playback);
 	self->step--;
 	RavscopeLessonStep *st = step_at(self, self->step);
-	ravscope_narration_set_step(self->narration, (guint)self->step, self->lesson->steps->len, st->title, st->text);
+	ravscope_narration_set_step(self->narration, (guint)self->step, self->lesson->steps->len, st->title,
+	                            st->text);
 	ravscope_playback_seek(self->playback, st->target);
 	arrive(self);
 }
@@ -366,10 +378,11 @@ static void ravscope_lesson_player_dispose(GObject *o)
 static void ravscope_lesson_player_class_init(RavscopeLessonPlayerClass *klass)
 {
 	G_OBJECT_CLASS(klass)->dispose = ravscope_lesson_player_dispose;
-	signals[SIGNAL_STEP_REACHED] = g_signal_new("step-reached", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-						    NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
-	signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-						NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_STEP_REACHED] =
+	    g_signal_new("step-reached", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+	                 G_TYPE_NONE, 1, G_TYPE_UINT);
+	signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+	                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void ravscope_lesson_player_init(RavscopeLessonPlayer *self)
@@ -378,7 +391,7 @@ static void ravscope_lesson_player_init(RavscopeLessonPlayer *self)
 }
 
 RavscopeLessonPlayer *ravscope_lesson_player_new(RavscopePlayback *playback, RavscopeHeapView *heap_view,
-						 RavscopeNarration *narration, RavscopeContention *contention)
+                                                 RavscopeNarration *narration, RavscopeContention *contention)
 {
 	RavscopeLessonPlayer *self = g_object_new(RAVSCOPE_TYPE_LESSON_PLAYER, NULL);
 	self->playback = g_object_ref(playback);

@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(RavscopeLessonPlayer, ravscope_lesson_player, RAVSCOPE, LESSON_PLAYER, GObject)
 
 RavscopeLessonPlayer *ravscope_lesson_player_new(RavscopePlayback *playback, RavscopeHeapView *heap_view,
-						 RavscopeNarration *narration, RavscopeContention *contention);
+                                                 RavscopeNarration *narration,
+                                                 RavscopeContention *contention);
 /* Start `lesson` (taken) on `doc`, its trace, indexed and resolved: the
  * playhead goes to the first step. */
 void ravscope_lesson_player_start(RavscopeLessonPlayer *self, RavscopeLesson *lesson, RavscopeDocument *doc);

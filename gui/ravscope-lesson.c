@@ -8,7 +8,10 @@
  * wrapped over several lines.  Resolving then turns each step's anchor
  * ("at = mark build the list", "then = move 2") into a playhead position
  * in the trace, through the marks and rav_trace_operation_at, so a step
- * is about a whole operation: a free is shown with its compaction.
+ * is about a whole operation: a free is shown with its compaction.  Both
+ * halves stay in this one file (about 800 lines): they share the error
+ * wording and the step record, and a teacher's error is read next to the
+ * rule that made it.
  */
 #include "ravscope-lesson.h"
 
@@ -19,7 +22,7 @@
 
 #include "rav-record.h"
 
-G_DEFINE_QUARK(ravscope-lesson-error-quark, ravscope_lesson_error)
+G_DEFINE_QUARK(ravscope - lesson - error - quark, ravscope_lesson_error)
 
 #define LESSON_MAX_BYTES (1 << 20) /* a lesson is text a person wrote */
 
@@ -55,9 +58,10 @@ void ravscope_lesson_free(RavscopeLesson *l)
 	g_free(l);
 }
 
-static gboolean fail(GError **error, RavscopeLessonErrorCode code, const char *path, guint line, const char *fmt, ...)
-	G_GNUC_PRINTF(5, 6);
-static gboolean fail(GError **error, RavscopeLessonErrorCode code, const char *path, guint line, const char *fmt, ...)
+static gboolean fail(GError **error, RavscopeLessonErrorCode code, const char *path, guint line,
+                     const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+static gboolean fail(GError **error, RavscopeLessonErrorCode code, const char *path, guint line,
+                     const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -143,7 +147,7 @@ static gboolean parse_at(RavscopeLessonStep *st, const char *path, guint line, c
 		g_autofree char *n = g_strstrip(g_strdup(v + 6));
 		if (!parse_uint(n, G_MAXUINT64 - 1, &st->event))
 			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				    "'at = event N' needs an event index, not '%s'", n);
+			            "'at = event N' needs an event index, not '%s'", n);
 		return TRUE;
 	}
 	if (g_str_has_prefix(v, "mark ") || g_str_has_prefix(v, "mark\t")) {
@@ -155,7 +159,7 @@ static gboolean parse_at(RavscopeLessonStep *st, const char *path, guint line, c
 			guint64 nth;
 			if (!parse_uint(hash + 1, 1000000, &nth) || nth == 0)
 				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-					    "'#%s' after the mark's text should be a count from 1", hash + 1);
+				            "'#%s' after the mark's text should be a count from 1", hash + 1);
 			st->mark_nth = (guint)nth;
 			*hash = 0;
 			g_strchomp(text);
@@ -166,37 +170,41 @@ static gboolean parse_at(RavscopeLessonStep *st, const char *path, guint line, c
 			memmove(text, text + 1, n - 1);
 		}
 		if (!*text)
-			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "'at = mark' needs the mark's text");
+			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			            "'at = mark' needs the mark's text");
 		st->mark = g_strdup(text);
 		return TRUE;
 	}
 	return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-		    "'at' is 'start', 'end', 'mark TEXT' (optionally '#N') or 'event N', not '%s'", v);
+	            "'at' is 'start', 'end', 'mark TEXT' (optionally '#N') or 'event N', not '%s'", v);
 }
 
-static gboolean parse_then(RavscopeLessonStep *st, const char *path, guint line, const char *v, GError **error)
+static gboolean parse_then(RavscopeLessonStep *st, const char *path, guint line, const char *v,
+                           GError **error)
 {
 	gboolean ok;
 	g_autoptr(GPtrArray) t = tokens(v, &ok);
 	st->then_line = line;
 	if (!ok || t->len < 1 || t->len > 2)
 		return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-			    "'then' is an event kind and an optional count, e.g. 'then = move 2'");
+		            "'then' is an event kind and an optional count, e.g. 'then = move 2'");
 	int kind = rav_event_kind_from_name(g_ptr_array_index(t, 0));
 	if (kind < 0)
 		return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-			    "'%s' is not an event kind (ravtrace dump --list-kinds lists them)",
-			    (const char *)g_ptr_array_index(t, 0));
+		            "'%s' is not an event kind (ravtrace dump --list-kinds lists them)",
+		            (const char *)g_ptr_array_index(t, 0));
 	guint64 nth = 1;
 	if (t->len == 2 && (!parse_uint(g_ptr_array_index(t, 1), 1000000, &nth) || nth == 0))
-		return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "the count after '%s' should be a number from 1",
-			    (const char *)g_ptr_array_index(t, 0));
+		return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+		            "the count after '%s' should be a number from 1",
+		            (const char *)g_ptr_array_index(t, 0));
 	st->then_kind = kind;
 	st->then_nth = (guint)nth;
 	return TRUE;
 }
 
-static gboolean parse_show(RavscopeLessonStep *st, const char *path, guint line, const char *v, GError **error)
+static gboolean parse_show(RavscopeLessonStep *st, const char *path, guint line, const char *v,
+                           GError **error)
 {
 	st->show_line = line;
 	st->show = g_array_new(FALSE, TRUE, sizeof(RavscopeLessonShow));
@@ -206,15 +214,17 @@ static gboolean parse_show(RavscopeLessonStep *st, const char *path, guint line,
 		gboolean ok;
 		g_autoptr(GPtrArray) t = tokens(*it, &ok);
 		if (!ok)
-			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "a quote is not closed in '%s'", *it);
+			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			            "a quote is not closed in '%s'", *it);
 		if (t->len == 0)
 			continue;
 		const char *what = g_ptr_array_index(t, 0);
-		RavscopeLessonShow s = { 0 };
+		RavscopeLessonShow s = {0};
 		guint args = 0, max_args = 0;
 		if (!strcmp(what, "none")) {
 			if (t->len != 1 || st->show->len)
-				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "'none' stands alone");
+				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+				            "'none' stands alone");
 			continue;
 		} else if (!strcmp(what, "operation")) {
 			s.kind = RAVSCOPE_SHOW_OPERATION;
@@ -227,22 +237,23 @@ static gboolean parse_show(RavscopeLessonStep *st, const char *path, guint line,
 		} else if (!strcmp(what, "pages")) {
 			s.kind = RAVSCOPE_SHOW_PAGES, args = 1, max_args = 2;
 		} else {
-			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				    "'show' takes operation, cell PAGE.CELL, type NAME, thread NAME, pages NAME "
-				    "or none (separated by ';'), not '%s'",
-				    what);
+			return fail(
+			    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			    "'show' takes operation, cell PAGE.CELL, type NAME, thread NAME, pages NAME "
+			    "or none (separated by ';'), not '%s'",
+			    what);
 		}
 		if (t->len - 1 < args || t->len - 1 > MAX(args, max_args))
-			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				    "'show = %s' takes %s", what,
-				    args ? "a name (or PAGE.CELL) and an optional \"label\"" : "nothing more");
+			return fail(
+			    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "'show = %s' takes %s", what,
+			    args ? "a name (or PAGE.CELL) and an optional \"label\"" : "nothing more");
 		if (args) {
 			s.arg = g_strdup(g_ptr_array_index(t, 1));
 			if (s.kind == RAVSCOPE_SHOW_CELL && !parse_cell(s.arg, &s.cell)) {
 				g_free(s.arg);
 				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-					    "'%s' is not a cell: write PAGE.CELL, e.g. 1.4",
-					    (const char *)g_ptr_array_index(t, 1));
+				            "'%s' is not a cell: write PAGE.CELL, e.g. 1.4",
+				            (const char *)g_ptr_array_index(t, 1));
 			}
 			if (t->len == 3)
 				s.label = g_strdup(g_ptr_array_index(t, 2));
@@ -285,19 +296,21 @@ static gboolean set_value(Parser *p, GError **error)
 			l->summary = g_steal_pointer(&v);
 		} else if (!strcmp(key, "trace")) {
 			if (strchr(v, '/') && !g_path_is_absolute(v) && strstr(v, ".."))
-				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-					    "'trace' names a file next to the lesson or among the demos, not '%s'", v);
+				return fail(
+				    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+				    "'trace' names a file next to the lesson or among the demos, not '%s'",
+				    v);
 			l->trace = g_steal_pointer(&v);
 			l->trace_line = line;
 		} else if (!strcmp(key, "order")) {
 			guint64 o;
 			if (!parse_uint(v, 100000, &o))
 				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-					    "'order' is a number (lessons are listed by it), not '%s'", v);
+				            "'order' is a number (lessons are listed by it), not '%s'", v);
 			l->order = (int)o;
 		} else {
 			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				    "[lesson] has no key '%s' (it has title, summary, trace, order)", key);
+			            "[lesson] has no key '%s' (it has title, summary, trace, order)", key);
 		}
 		return TRUE;
 	}
@@ -324,14 +337,17 @@ static gboolean set_value(Parser *p, GError **error)
 			st->zoom = RAVSCOPE_ZOOM_OPERATION;
 		else
 			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				    "'zoom' is keep, fit or operation, not '%s'", v);
+			            "'zoom' is keep, fit or operation, not '%s'", v);
 	} else if (!strcmp(key, "contention")) {
 		if (strcmp(v, "on") && strcmp(v, "off"))
-			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "'contention' is on or off, not '%s'", v);
+			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			            "'contention' is on or off, not '%s'", v);
 		st->contention = !strcmp(v, "on");
 	} else {
-		return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-			    "[step] has no key '%s' (it has at, then, thread, text, title, show, zoom, contention)", key);
+		return fail(
+		    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+		    "[step] has no key '%s' (it has at, then, thread, text, title, show, zoom, contention)",
+		    key);
 	}
 	return TRUE;
 }
@@ -343,14 +359,15 @@ static gboolean end_section(Parser *p, GError **error)
 	if (p->step) {
 		RavscopeLessonStep *st = p->step;
 		if (!g_hash_table_contains(p->seen, "at"))
-			return fail(error, RAVSCOPE_LESSON_ERROR_MISSING, p->path, st->line,
-				    "this step has no 'at' (where in the trace it is: start, mark TEXT, ...)");
+			return fail(
+			    error, RAVSCOPE_LESSON_ERROR_MISSING, p->path, st->line,
+			    "this step has no 'at' (where in the trace it is: start, mark TEXT, ...)");
 		if (!st->text)
 			return fail(error, RAVSCOPE_LESSON_ERROR_MISSING, p->path, st->line,
-				    "this step has no 'text' (what to tell the class)");
+			            "this step has no 'text' (what to tell the class)");
 		if (st->thread && st->then_kind < 0)
 			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, p->path, st->thread_line,
-				    "'thread' says whose events 'then' counts, and this step has no 'then'");
+			            "'thread' says whose events 'then' counts, and this step has no 'then'");
 	}
 	g_hash_table_remove_all(p->seen);
 	return TRUE;
@@ -371,14 +388,16 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		return NULL;
 	}
 	if (memchr(text, 0, len)) {
-		fail(error, RAVSCOPE_LESSON_ERROR_READ, path, 0, "the file holds a NUL byte: it is not a lesson");
+		fail(error, RAVSCOPE_LESSON_ERROR_READ, path, 0,
+		     "the file holds a NUL byte: it is not a lesson");
 		return NULL;
 	}
 	RavscopeLesson *l = g_new0(RavscopeLesson, 1);
 	l->path = g_strdup(path);
 	l->order = 1000;
 	l->steps = g_ptr_array_new_with_free_func(step_free);
-	Parser p = { .path = path, .lesson = l, .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+	Parser p = {
+	    .path = path, .lesson = l, .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
 	g_autofree char *copy = g_strndup(text, len);
 	char **lines = g_strsplit(copy, "\n", -1);
 	gboolean ok = TRUE, have_lesson = FALSE;
@@ -401,8 +420,9 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		if (t != s) {
 			/* An indented line continues the value being read. */
 			if (!p.key) {
-				ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-					  "an indented line continues a value, and there is none to continue here");
+				ok = fail(
+				    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+				    "an indented line continues a value, and there is none to continue here");
 				break;
 			}
 			g_string_append(p.value, pending_blank ? "\n\n" : " ");
@@ -414,7 +434,8 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		if (*t == '[') {
 			char *close = strchr(t, ']');
 			if (!close || !blank(close + 1)) {
-				ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "a section header is [lesson] or [step]");
+				ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+				          "a section header is [lesson] or [step]");
 				break;
 			}
 			g_autofree char *name = g_strstrip(g_strndup(t + 1, close - t - 1));
@@ -423,8 +444,9 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 			if (!strcmp(name, "lesson")) {
 				if (have_lesson || l->steps->len) {
 					ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-						  have_lesson ? "a second [lesson] section (a file holds one lesson)"
-							      : "[lesson] comes first, before the steps");
+					          have_lesson
+					              ? "a second [lesson] section (a file holds one lesson)"
+					              : "[lesson] comes first, before the steps");
 					break;
 				}
 				have_lesson = TRUE;
@@ -433,7 +455,7 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 			} else if (!strcmp(name, "step")) {
 				if (!have_lesson) {
 					ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, line,
-						  "a [step] before the [lesson] section");
+					          "a [step] before the [lesson] section");
 					break;
 				}
 				p.in_lesson = FALSE;
@@ -444,7 +466,8 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 				g_ptr_array_add(l->steps, p.step);
 			} else {
 				ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-					  "unknown section [%s] (a lesson has [lesson] and [step] sections)", name);
+				          "unknown section [%s] (a lesson has [lesson] and [step] sections)",
+				          name);
 				break;
 			}
 			continue;
@@ -452,8 +475,9 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		/* key = value */
 		const char *eq = strchr(t, '=');
 		if (!eq) {
-			ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				  "expected 'key = value', a [section], a '#' comment or an indented continuation");
+			ok = fail(
+			    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			    "expected 'key = value', a [section], a '#' comment or an indented continuation");
 			break;
 		}
 		g_autofree char *key = g_strstrip(g_strndup(t, eq - t));
@@ -461,19 +485,20 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		for (const char *k = key; *k; k++)
 			key_ok = key_ok && (g_ascii_islower(*k) || *k == '-');
 		if (!key_ok) {
-			ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "'%s' is not a key (keys are lowercase words)",
-				  key);
+			ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			          "'%s' is not a key (keys are lowercase words)", key);
 			break;
 		}
 		if (!have_lesson) {
 			ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, line,
-				  "'%s' before any section: the file starts with [lesson]", key);
+			          "'%s' before any section: the file starts with [lesson]", key);
 			break;
 		}
 		if (!(ok = set_value(&p, error)))
 			break;
 		if (g_hash_table_contains(p.seen, key)) {
-			ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line, "'%s' is given twice in this section", key);
+			ok = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			          "'%s' is given twice in this section", key);
 			break;
 		}
 		g_hash_table_add(p.seen, g_strdup(key));
@@ -489,12 +514,14 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 	g_hash_table_unref(p.seen);
 	g_strfreev(lines);
 	if (ok && !have_lesson)
-		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 0, "no [lesson] section: this is not a lesson file");
+		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 0,
+		          "no [lesson] section: this is not a lesson file");
 	if (ok && !l->title)
-		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 1, "the [lesson] section has no 'title'");
+		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 1,
+		          "the [lesson] section has no 'title'");
 	if (ok && !l->trace)
 		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 1,
-			  "the [lesson] section has no 'trace' (the recording the lesson plays)");
+		          "the [lesson] section has no 'trace' (the recording the lesson plays)");
 	if (ok && l->steps->len == 0)
 		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 0, "the lesson has no [step]");
 	if (!ok) {
@@ -511,8 +538,9 @@ RavscopeLesson *ravscope_lesson_load(const char *path, GError **error)
 	GError *e = NULL;
 	GStatBuf st;
 	if (g_stat(path, &st) == 0 && st.st_size > LESSON_MAX_BYTES) {
-		fail(error, RAVSCOPE_LESSON_ERROR_READ, path, 0, "%lld bytes: too big for a lesson (at most %d)",
-		     (long long)st.st_size, LESSON_MAX_BYTES);
+		fail(error, RAVSCOPE_LESSON_ERROR_READ, path, 0,
+		     "%lld bytes: too big for a lesson (at most %d)", (long long)st.st_size,
+		     LESSON_MAX_BYTES);
 		return NULL;
 	}
 	if (!g_file_get_contents(path, &text, &len, &e)) {
@@ -544,7 +572,8 @@ gboolean ravscope_lesson_find_trace(RavscopeLesson *l, const char *const *dirs, 
 	}
 	if (!l->trace_path)
 		return fail(error, RAVSCOPE_LESSON_ERROR_TRACE, l->path, l->trace_line,
-			    "the trace '%s' is neither next to the lesson nor among the demo traces", l->trace);
+		            "the trace '%s' is neither next to the lesson nor among the demo traces",
+		            l->trace);
 	return TRUE;
 }
 
@@ -598,7 +627,7 @@ static char *mark_names(rav_trace *t)
 }
 
 static gboolean resolve_step(RavscopeLesson *l, RavscopeLessonStep *st, rav_trace *t, rav_state *state,
-			     guint64 events, GError **error)
+                             guint64 events, GError **error)
 {
 	const char *path = l->path;
 	guint64 from = 0; /* where `then` starts counting */
@@ -615,12 +644,15 @@ static gboolean resolve_step(RavscopeLesson *l, RavscopeLessonStep *st, rav_trac
 	case RAVSCOPE_AT_EVENT:
 		if (st->event >= events)
 			return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->at_line,
-				    "event %" G_GUINT64_FORMAT " is past the end of %s (%" G_GUINT64_FORMAT " events)",
-				    st->event, l->trace, events);
+			            "event %" G_GUINT64_FORMAT " is past the end of %s (%" G_GUINT64_FORMAT
+			            " events)",
+			            st->event, l->trace, events);
 		if (st->then_kind < 0) {
 			if (!rav_trace_operation_at(t, st->event, &st->op))
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->at_line,
-					    "the operation of event %" G_GUINT64_FORMAT " cannot be worked out", st->event);
+				            "the operation of event %" G_GUINT64_FORMAT
+				            " cannot be worked out",
+				            st->event);
 			st->has_op = TRUE;
 			st->target = st->op.last + 1;
 		}
@@ -631,23 +663,25 @@ static gboolean resolve_step(RavscopeLesson *l, RavscopeLessonStep *st, rav_trac
 		gboolean found = FALSE;
 		for (unsigned i = 0; i < rav_trace_mark_count(t) && !found; i++) {
 			rav_trace_mark mk;
-			if (rav_trace_mark_at(t, i, &mk) && !strcmp(mk.text, st->mark) && ++seen == st->mark_nth) {
+			if (rav_trace_mark_at(t, i, &mk) && !strcmp(mk.text, st->mark) &&
+			    ++seen == st->mark_nth) {
 				found = TRUE;
 				from = mk.event + 1;
 				thread = mk.thread;
 				/* The mark is applied, and the clock readings after it. */
 				rav_operation op;
-				st->target = rav_trace_operation_at(t, mk.event, &op) ? op.last + 1 : mk.event + 1;
+				st->target =
+				    rav_trace_operation_at(t, mk.event, &op) ? op.last + 1 : mk.event + 1;
 			}
 		}
 		if (!found) {
 			g_autofree char *names = mark_names(t);
 			if (seen)
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->at_line,
-					    "%s has %u mark%s \"%s\", not %u", l->trace, seen, seen == 1 ? "" : "s",
-					    st->mark, st->mark_nth);
+				            "%s has %u mark%s \"%s\", not %u", l->trace, seen,
+				            seen == 1 ? "" : "s", st->mark, st->mark_nth);
 			return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->at_line,
-				    "%s has no mark \"%s\" (its marks: %s)", l->trace, st->mark, names);
+			            "%s has no mark \"%s\" (its marks: %s)", l->trace, st->mark, names);
 		}
 		break;
 	}
@@ -657,12 +691,13 @@ static gboolean resolve_step(RavscopeLesson *l, RavscopeLessonStep *st, rav_trac
 		if (!thread_by_name(t, st->thread, &id)) {
 			g_autofree char *names = thread_names(t);
 			return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->thread_line,
-				    "%s has no thread named \"%s\" (its threads: %s)", l->trace, st->thread, names);
+			            "%s has no thread named \"%s\" (its threads: %s)", l->trace, st->thread,
+			            names);
 		}
 		thread = id;
 	}
 	if (st->then_kind >= 0) {
-		rav_event_filter f = { .kinds = (uint64_t)1 << st->then_kind, .thread = thread };
+		rav_event_filter f = {.kinds = (uint64_t)1 << st->then_kind, .thread = thread};
 		int64_t at = (int64_t)from - 1;
 		for (guint k = 0; k < st->then_nth; k++) {
 			at = rav_trace_find_next(t, (guint64)(at + 1), &f);
@@ -671,18 +706,19 @@ static gboolean resolve_step(RavscopeLesson *l, RavscopeLessonStep *st, rav_trac
 				if (thread >= 0) {
 					rav_trace_thread th;
 					who = rav_trace_thread_by_id(t, (uint32_t)thread, &th) && th.name[0]
-						? g_strdup_printf(" of thread %s", th.name)
-						: g_strdup_printf(" of heap %" G_GINT64_FORMAT, thread);
+					          ? g_strdup_printf(" of thread %s", th.name)
+					          : g_strdup_printf(" of heap %" G_GINT64_FORMAT, thread);
 				}
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->then_line,
-					    "after this step's 'at' there %s only %u %s event%s%s, not %u",
-					    k == 1 ? "is" : "are", k, rav_event_kind_name((unsigned)st->then_kind),
-					    k == 1 ? "" : "s", who ? who : "", st->then_nth);
+				            "after this step's 'at' there %s only %u %s event%s%s, not %u",
+				            k == 1 ? "is" : "are", k,
+				            rav_event_kind_name((unsigned)st->then_kind), k == 1 ? "" : "s",
+				            who ? who : "", st->then_nth);
 			}
 		}
 		if (!rav_trace_operation_at(t, (guint64)at, &st->op))
 			return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->then_line,
-				    "the operation of event %" G_GINT64_FORMAT " cannot be worked out", at);
+			            "the operation of event %" G_GINT64_FORMAT " cannot be worked out", at);
 		st->has_op = TRUE;
 		st->target = st->op.last + 1;
 	}
@@ -694,39 +730,44 @@ static gboolean resolve_step(RavscopeLesson *l, RavscopeLessonStep *st, rav_trac
 		case RAVSCOPE_SHOW_OPERATION:
 			if (!st->has_op)
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->show_line,
-					    "'show = operation' needs a step about an operation ('then = KIND' or 'at = "
-					    "event N')");
+				            "'show = operation' needs a step about an operation ('then = "
+				            "KIND' or 'at = "
+				            "event N')");
 			break;
 		case RAVSCOPE_SHOW_THREAD:
 		case RAVSCOPE_SHOW_PAGES:
 			if (!thread_by_name(t, s->arg, &id)) {
 				g_autofree char *names = thread_names(t);
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->show_line,
-					    "%s has no thread named \"%s\" (its threads: %s)", l->trace, s->arg, names);
+				            "%s has no thread named \"%s\" (its threads: %s)", l->trace,
+				            s->arg, names);
 			}
 			break;
 		case RAVSCOPE_SHOW_TYPE:
 			if (!type_by_name(t, s->arg))
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->show_line,
-					    "%s defines no type \"%s\"", l->trace, s->arg);
+				            "%s defines no type \"%s\"", l->trace, s->arg);
 			break;
 		case RAVSCOPE_SHOW_CELL: {
 			rav_trace_error err;
 			rav_state_cell c;
 			if (rav_state_seek(state, st->target, &err) != 0)
-				return fail(error, RAVSCOPE_LESSON_ERROR_TRACE, path, st->show_line, "%s", err.message);
+				return fail(error, RAVSCOPE_LESSON_ERROR_TRACE, path, st->show_line, "%s",
+				            err.message);
 			if (!rav_state_cell_at(state, rav_loc_page(s->cell), rav_loc_cell(s->cell), &c) ||
 			    c.state != RAV_CELL_LIVE)
 				return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->show_line,
-					    "cell %s holds no raviolo at this step (event %" G_GUINT64_FORMAT ")", s->arg,
-					    st->target);
+				            "cell %s holds no raviolo at this step (event %" G_GUINT64_FORMAT
+				            ")",
+				            s->arg, st->target);
 			break;
 		}
 		}
 	}
 	if (st->zoom == RAVSCOPE_ZOOM_OPERATION && !st->has_op)
-		return fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->line,
-			    "'zoom = operation' needs a step about an operation ('then = KIND' or 'at = event N')");
+		return fail(
+		    error, RAVSCOPE_LESSON_ERROR_ANCHOR, path, st->line,
+		    "'zoom = operation' needs a step about an operation ('then = KIND' or 'at = event N')");
 	return TRUE;
 }
 
@@ -743,10 +784,12 @@ gboolean ravscope_lesson_resolve(RavscopeLesson *l, rav_trace *t, GError **error
 		RavscopeLessonStep *st = g_ptr_array_index(l->steps, i);
 		ok = resolve_step(l, st, t, state, events, error);
 		if (ok && st->target < prev)
-			ok = fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, l->path, st->line,
-				  "this step's place (event %" G_GUINT64_FORMAT ") comes before the previous step's "
-				  "(line %u, event %" G_GUINT64_FORMAT "): steps go forward through the trace",
-				  st->target, prev_line, prev);
+			ok =
+			    fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, l->path, st->line,
+			         "this step's place (event %" G_GUINT64_FORMAT
+			         ") comes before the previous step's "
+			         "(line %u, event %" G_GUINT64_FORMAT "): steps go forward through the trace",
+			         st->target, prev_line, prev);
 		prev = st->target;
 		prev_line = st->line;
 	}
@@ -761,11 +804,12 @@ gboolean ravscope_lesson_check(RavscopeLesson *l, const char *const *dirs, GErro
 	rav_trace_error err;
 	rav_trace *t = rav_trace_open(l->trace_path, &err);
 	if (!t)
-		return fail(error, RAVSCOPE_LESSON_ERROR_TRACE, l->path, l->trace_line, "%s: %s", l->trace_path,
-			    err.message);
+		return fail(error, RAVSCOPE_LESSON_ERROR_TRACE, l->path, l->trace_line, "%s: %s",
+		            l->trace_path, err.message);
 	gboolean ok = rav_trace_index(t, NULL, NULL, &err) == 0;
 	if (!ok)
-		fail(error, RAVSCOPE_LESSON_ERROR_TRACE, l->path, l->trace_line, "%s: %s", l->trace_path, err.message);
+		fail(error, RAVSCOPE_LESSON_ERROR_TRACE, l->path, l->trace_line, "%s: %s", l->trace_path,
+		     err.message);
 	else
 		ok = ravscope_lesson_resolve(l, t, error);
 	rav_trace_close(t);

@@ -43,7 +43,7 @@ typedef enum {
 
 typedef struct {
 	RavscopeShowKind kind;
-	char *arg;   /* type or thread name; unused for operation */
+	char *arg; /* type or thread name; unused for operation */
 	rav_loc cell;
 	char *label; /* optional */
 } RavscopeLessonShow;
@@ -82,7 +82,7 @@ typedef struct {
 typedef struct {
 	char *path;
 	char *title, *summary;
-	char *trace;      /* as written */
+	char *trace; /* as written */
 	guint trace_line;
 	char *trace_path; /* found (ravscope_lesson_find_trace) */
 	int order;

@@ -28,9 +28,18 @@ G_DEFINE_FINAL_TYPE(RavscopeNarration, ravscope_narration, GTK_TYPE_WIDGET)
 enum { SIGNAL_NEXT, SIGNAL_BACK, SIGNAL_CLOSE, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-static void on_next(GtkButton *b, RavscopeNarration *self) { g_signal_emit(self, signals[SIGNAL_NEXT], 0); }
-static void on_back(GtkButton *b, RavscopeNarration *self) { g_signal_emit(self, signals[SIGNAL_BACK], 0); }
-static void on_close(GtkButton *b, RavscopeNarration *self) { g_signal_emit(self, signals[SIGNAL_CLOSE], 0); }
+static void on_next(GtkButton *b, RavscopeNarration *self)
+{
+	g_signal_emit(self, signals[SIGNAL_NEXT], 0);
+}
+static void on_back(GtkButton *b, RavscopeNarration *self)
+{
+	g_signal_emit(self, signals[SIGNAL_BACK], 0);
+}
+static void on_close(GtkButton *b, RavscopeNarration *self)
+{
+	g_signal_emit(self, signals[SIGNAL_CLOSE], 0);
+}
 
 static gboolean on_activate_link(GtkLabel *label, const char *uri, RavscopeNarration *self)
 {
@@ -43,9 +52,9 @@ static void update_buttons(RavscopeNarration *self)
 	gboolean last = self->n && self->k + 1 >= self->n;
 	gtk_button_set_label(self->next_button, self->busy ? "_Skip Ahead" : last ? "_Finish" : "_Next");
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->next_button),
-				    self->busy ? "Go straight to this step"
-				    : last     ? "End the lesson (the trace stays open)"
-					       : "Play on to the next step (Page Down)");
+	                            self->busy ? "Go straight to this step"
+	                            : last     ? "End the lesson (the trace stays open)"
+	                                       : "Play on to the next step (Page Down)");
 	if (self->busy)
 		gtk_widget_add_css_class(GTK_WIDGET(self->text_label), "dim-label");
 	else
@@ -57,7 +66,8 @@ void ravscope_narration_set_lesson_title(RavscopeNarration *self, const char *ti
 	gtk_label_set_text(self->lesson_label, title);
 }
 
-void ravscope_narration_set_step(RavscopeNarration *self, guint k, guint n, const char *title, const char *text)
+void ravscope_narration_set_step(RavscopeNarration *self, guint k, guint n, const char *title,
+                                 const char *text)
 {
 	self->k = k;
 	self->n = n;
@@ -117,12 +127,12 @@ static void ravscope_narration_class_init(RavscopeNarrationClass *klass)
 	gtk_widget_class_bind_template_callback(wc, on_activate_link);
 	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
 	gtk_widget_class_set_css_name(wc, "narration");
-	signals[SIGNAL_NEXT] = g_signal_new("next", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-					    G_TYPE_NONE, 0);
-	signals[SIGNAL_BACK] = g_signal_new("back", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-					    G_TYPE_NONE, 0);
-	signals[SIGNAL_CLOSE] = g_signal_new("close", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-					     G_TYPE_NONE, 0);
+	signals[SIGNAL_NEXT] = g_signal_new("next", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+	                                    NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_BACK] = g_signal_new("back", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+	                                    NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_CLOSE] = g_signal_new("close", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+	                                     NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void ravscope_narration_init(RavscopeNarration *self)

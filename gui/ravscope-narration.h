@@ -14,7 +14,8 @@ void ravscope_narration_set_lesson_title(RavscopeNarration *self, const char *ti
 /* Step k (0-based) of n: its title (may be NULL) and text (lesson markup:
  * *emphasis*, [words](glossary:ID) / (action:NAME); glossary terms link
  * by themselves). */
-void ravscope_narration_set_step(RavscopeNarration *self, guint k, guint n, const char *title, const char *text);
+void ravscope_narration_set_step(RavscopeNarration *self, guint k, guint n, const char *title,
+                                 const char *text);
 /* While the playhead travels to the step: the text dims, Next skips to it. */
 void ravscope_narration_set_busy(RavscopeNarration *self, gboolean busy);
 /* The narration as shown, without markup (tests). */

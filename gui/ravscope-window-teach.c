@@ -17,11 +17,13 @@
 
 /* ---- operation steps -------------------------------------------------------------- */
 
-static void on_operation(RavscopePlayback *p, gpointer op, gboolean forward, guint duration_ms, RavscopeWindow *self)
+static void on_operation(RavscopePlayback *p, gpointer op, gboolean forward, guint duration_ms,
+                         RavscopeWindow *self)
 {
 	if (!self->doc)
 		return;
-	ravscope_heap_view_set_spotlight(self->heap_view, ravscope_operation_spotlight(self->doc, op, forward));
+	ravscope_heap_view_set_spotlight(self->heap_view,
+	                                 ravscope_operation_spotlight(self->doc, op, forward));
 }
 
 static void act_step_op_forward(GtkWidget *w, const char *name, GVariant *p)
@@ -167,8 +169,8 @@ static void on_open_lesson_response(GtkNativeDialog *dialog, int response, Ravsc
 static void act_open_lesson(GtkWidget *w, const char *name, GVariant *p)
 {
 	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
-	GtkFileChooserNative *dlg = gtk_file_chooser_native_new("Open a Lesson", GTK_WINDOW(self),
-								 GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", "_Cancel");
+	GtkFileChooserNative *dlg = gtk_file_chooser_native_new(
+	    "Open a Lesson", GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", "_Cancel");
 	GtkFileFilter *f = gtk_file_filter_new();
 	gtk_file_filter_set_name(f, "ravscope lessons (*.lesson)");
 	gtk_file_filter_add_pattern(f, "*.lesson");
@@ -198,7 +200,8 @@ static void refresh_lesson_menu(RavscopeWindow *self)
 		const char *path = g_ptr_array_index(paths, i);
 		RavscopeLesson *l = ravscope_lesson_load(path, NULL);
 		/* A broken file still shows: opening it says what is wrong. */
-		LessonEntry e = { g_strdup(path), l ? g_strdup(l->title) : g_path_get_basename(path), l ? l->order : 100000 };
+		LessonEntry e = {g_strdup(path), l ? g_strdup(l->title) : g_path_get_basename(path),
+		                 l ? l->order : 100000};
 		g_array_append_val(entries, e);
 		ravscope_lesson_free(l);
 	}
@@ -276,7 +279,8 @@ void ravscope__window_teach_class_init(GtkWidgetClass *wc)
 void ravscope__window_teach_init(RavscopeWindow *self)
 {
 	g_signal_connect(self->playback, "operation", G_CALLBACK(on_operation), self);
-	self->lesson_player = ravscope_lesson_player_new(self->playback, self->heap_view, self->narration, self->contention);
+	self->lesson_player =
+	    ravscope_lesson_player_new(self->playback, self->heap_view, self->narration, self->contention);
 	g_signal_connect(self->lesson_player, "finished", G_CALLBACK(on_lesson_finished), self);
 	g_signal_connect(self->narration, "next", G_CALLBACK(on_narration_next), self);
 	g_signal_connect(self->narration, "back", G_CALLBACK(on_narration_back), self);
@@ -292,15 +296,16 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 		GdkModifierType mods;
 		const char *action;
 	} keys[] = {
-		{ GDK_KEY_Page_Down, 0, "win.lesson-next" },
-		{ GDK_KEY_Page_Up, 0, "win.lesson-back" },
-		{ GDK_KEY_g, 0, "win.glossary" },
+	    {GDK_KEY_Page_Down, 0, "win.lesson-next"},
+	    {GDK_KEY_Page_Up, 0, "win.lesson-back"},
+	    {GDK_KEY_g, 0, "win.glossary"},
 	};
 	GtkEventController *sc = gtk_shortcut_controller_new();
 	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
 		gtk_shortcut_controller_add_shortcut(
-			GTK_SHORTCUT_CONTROLLER(sc),
-			gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods), gtk_named_action_new(keys[i].action)));
+		    GTK_SHORTCUT_CONTROLLER(sc),
+		    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
+		                     gtk_named_action_new(keys[i].action)));
 	gtk_widget_add_controller(GTK_WIDGET(self->paned), sc);
 }
 

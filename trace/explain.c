@@ -127,7 +127,8 @@ static bool moved_up(rav_trace *t, const rav_event *e)
 	if (!rav_trace_operation_at(t, e->index, &op) ||
 	    (op.kind != RAV_OP_RECEIVE && op.kind != RAV_OP_DESERIALIZE) || !op.evacuated)
 		return false;
-	rav_event_filter f = {.kinds = (uint64_t)1 << RAV_EV_COMPACT_BEGIN, .thread = e->thread, .from = op.first};
+	rav_event_filter f = {
+	    .kinds = (uint64_t)1 << RAV_EV_COMPACT_BEGIN, .thread = e->thread, .from = op.first};
 	return rav_trace_find_prev(t, e->index, &f) < 0;
 }
 
@@ -271,9 +272,12 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		if (moved_up(t, e)) {
 			/* An arrival that moves the receiver's cells after the arrived ones. */
 			put(&b,
-			    "Arrival: cell %u.%u of the receiver's old, partly filled top page moves up to %u.%u, "
-			    "after the cells that arrived; once its cells are gone that page goes back to the pool, "
-			    "and the heap has no gap. Its referrer and its children's back-links are fixed next.",
+			    "Arrival: cell %u.%u of the receiver's old, partly filled top page moves up to "
+			    "%u.%u, "
+			    "after the cells that arrived; once its cells are gone that page goes back to "
+			    "the pool, "
+			    "and the heap has no gap. Its referrer and its children's back-links are fixed "
+			    "next.",
 			    rav_loc_page(e->a), rav_loc_cell(e->a), rav_loc_page(e->b), rav_loc_cell(e->b));
 			break;
 		}

@@ -266,13 +266,15 @@ size_t rav_operation_describe(rav_trace *t, const rav_state *s, const rav_operat
 			    plural(op->allocs, "cell", "cells"), op->pages_handed,
 			    plural(op->pages_handed, "page", "pages"));
 		if (op->evacuated)
-			put(&b, " → the %u %s of the old top page move%s up after the arrived ones", op->evacuated,
-			    plural(op->evacuated, "cell", "cells"), op->evacuated == 1 ? "s" : "");
+			put(&b, " → the %u %s of the old top page move%s up after the arrived ones",
+			    op->evacuated, plural(op->evacuated, "cell", "cells"),
+			    op->evacuated == 1 ? "s" : "");
 		if (op->frees)
 			put(&b, " → %u %s", op->frees, plural(op->frees, "hole", "holes"));
 		if (op->moves > op->evacuated)
 			put(&b, " → arrival compaction moves %u %s into %s", op->moves - op->evacuated,
-			    plural(op->moves - op->evacuated, "cell", "cells"), op->frees == 1 ? "it" : "them");
+			    plural(op->moves - op->evacuated, "cell", "cells"),
+			    op->frees == 1 ? "it" : "them");
 		if (op->moves)
 			put(&b, ", %u %s fixed", op->fixups, plural(op->fixups, "pointer", "pointers"));
 		if (op->trims)

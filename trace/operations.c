@@ -5,9 +5,9 @@
  * which events start an operation.  The map: one bit per event in global
  * order, set on an operation's first event, built by one pass over the
  * events (a cursor) as far as it is asked for, under a lock.  A clock
- * reading taken for an ordering event starts that event's operation.  An operation's extent is found from the bits: back to
- * the nearest head of the same thread, forward to its next head.  The last
- * operation summarised is kept (a viewer asks for the same one often).
+ * reading taken for an ordering event starts that event's operation.  An operation's extent is found from the
+ * bits: back to the nearest head of the same thread, forward to its next head.  The last operation summarised
+ * is kept (a viewer asks for the same one often).
  */
 #include <pthread.h>
 #include <stdarg.h>

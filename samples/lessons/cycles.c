@@ -39,7 +39,8 @@ int main(int argc, char **argv)
 	rav_mark("collect");
 	size_t freed = rav_collect(h);
 	if (freed != ring) {
-		fprintf(stderr, "rav-lesson-cycles: the collection freed %zu ravioli, not %zu\n", freed, ring);
+		fprintf(stderr, "rav-lesson-cycles: the collection freed %zu ravioli, not %zu\n", freed,
+		        ring);
 		return 1;
 	}
 	rav_mark("done");

@@ -22,7 +22,7 @@ static void check_shipped(gconstpointer data)
 	GError *error = NULL;
 	g_autoptr(RavscopeLesson) l = ravscope_lesson_load(path, &error);
 	g_assert_no_error(error);
-	const char *dirs[] = { demo_dir, NULL };
+	const char *dirs[] = {demo_dir, NULL};
 	ravscope_lesson_check(l, dirs, &error);
 	g_assert_no_error(error);
 	g_assert_true(l->title && *l->title);
@@ -51,8 +51,10 @@ static void check_shipped(gconstpointer data)
 			found = ev.kind == (unsigned)st->then_kind && ev.thread == st->op.thread;
 		}
 		if (!found)
-			g_error("%s:%u: the step's operation %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT " holds no %s event",
-				path, st->line, st->op.first, st->op.last, rav_event_kind_name((unsigned)st->then_kind));
+			g_error("%s:%u: the step's operation %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
+			        " holds no %s event",
+			        path, st->line, st->op.first, st->op.last,
+			        rav_event_kind_name((unsigned)st->then_kind));
 		/* ...and is what operation_at says for its first event. */
 		rav_operation op;
 		g_assert_true(rav_trace_operation_at(t, st->op.first, &op));
@@ -69,29 +71,38 @@ typedef struct {
 } Broken;
 
 static const Broken broken[] = {
-	{ "title = x\n", 1, "before any section", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n", 0, "no [step]", FALSE },
-	{ "[lesson]\ntrace = T\n[step]\nat = start\ntext = hello there\n", 1, "no 'title'", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\ntext = hello there\n", 4, "no 'at'", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\n", 4, "no 'text'", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[stp]\n", 4, "unknown section", FALSE },
-	{ "[lesson]\ntitle = x\ntitle = y\n", 3, "twice", FALSE },
-	{ "[lesson]\ntitle = x\ncolour = red\n", 3, "no key 'colour'", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = somewhere\ntext = t\n", 5, "'at' is", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = allok\ntext = t\n", 6, "not an event kind", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = alloc 0\ntext = t\n", 6, "from 1", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = everything\ntext = t\n", 6, "'show' takes", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = cell 1-4\ntext = t\n", 6, "not a cell", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthread = main\ntext = t\n", 6, "no 'then'", FALSE },
-	{ "  indented\n", 1, "none to continue", FALSE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = mark no such mark\ntext = t\n", 5, "no mark \"no such mark\"", TRUE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = gc-begin\ntext = t\n", 6, "only 0 gc-begin events", TRUE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = end\ntext = a\n[step]\nat = start\ntext = b\n", 7, "comes before", TRUE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = thread nobody\ntext = t\n", 6, "no thread named", TRUE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = type nothing\ntext = t\n", 6, "no type", TRUE },
-	{ "[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nzoom = operation\ntext = t\n", 4, "needs a step about an operation",
-	  TRUE },
-	{ "[lesson]\ntitle = x\ntrace = missing.ravtrace\n[step]\nat = start\ntext = t\n", 3, "neither next to", TRUE },
+    {"title = x\n", 1, "before any section", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n", 0, "no [step]", FALSE},
+    {"[lesson]\ntrace = T\n[step]\nat = start\ntext = hello there\n", 1, "no 'title'", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\ntext = hello there\n", 4, "no 'at'", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\n", 4, "no 'text'", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[stp]\n", 4, "unknown section", FALSE},
+    {"[lesson]\ntitle = x\ntitle = y\n", 3, "twice", FALSE},
+    {"[lesson]\ntitle = x\ncolour = red\n", 3, "no key 'colour'", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = somewhere\ntext = t\n", 5, "'at' is", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = allok\ntext = t\n", 6, "not an event kind",
+     FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = alloc 0\ntext = t\n", 6, "from 1", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = everything\ntext = t\n", 6, "'show' takes",
+     FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = cell 1-4\ntext = t\n", 6, "not a cell",
+     FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthread = main\ntext = t\n", 6, "no 'then'", FALSE},
+    {"  indented\n", 1, "none to continue", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = mark no such mark\ntext = t\n", 5,
+     "no mark \"no such mark\"", TRUE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = gc-begin\ntext = t\n", 6,
+     "only 0 gc-begin events", TRUE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = end\ntext = a\n[step]\nat = start\ntext = b\n", 7,
+     "comes before", TRUE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = thread nobody\ntext = t\n", 6,
+     "no thread named", TRUE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = type nothing\ntext = t\n", 6, "no type",
+     TRUE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nzoom = operation\ntext = t\n", 4,
+     "needs a step about an operation", TRUE},
+    {"[lesson]\ntitle = x\ntrace = missing.ravtrace\n[step]\nat = start\ntext = t\n", 3, "neither next to",
+     TRUE},
 };
 
 static void check_broken(gconstpointer data)
@@ -114,20 +125,22 @@ static void check_broken(gconstpointer data)
 		RavscopeLesson *l = ravscope_lesson_load(path, &error);
 		if (l) {
 			g_autofree char *tdir = g_path_get_dirname(trace);
-			const char *dirs[] = { tdir, NULL };
+			const char *dirs[] = {tdir, NULL};
 			gboolean ok = ravscope_lesson_check(l, dirs, &error);
 			g_assert_false(ok);
 			ravscope_lesson_free(l);
 			if (!broken[i].at_resolve)
-				g_error("case %u: accepted when read, refused only when placed: %s", i, error->message);
+				g_error("case %u: accepted when read, refused only when placed: %s", i,
+				        error->message);
 		} else if (broken[i].at_resolve) {
 			g_error("case %u: refused when read: %s", i, error->message);
 		}
 		g_assert_nonnull(error);
 		g_autofree char *want = broken[i].line ? g_strdup_printf("%s:%u: ", path, broken[i].line)
-						       : g_strdup_printf("%s: ", path);
+		                                       : g_strdup_printf("%s: ", path);
 		if (!g_str_has_prefix(error->message, want) || !strstr(error->message, broken[i].words))
-			g_error("case %u: expected \"%s...%s\", got \"%s\"", i, want, broken[i].words, error->message);
+			g_error("case %u: expected \"%s...%s\", got \"%s\"", i, want, broken[i].words,
+			        error->message);
 		g_error_free(error);
 		g_unlink(path);
 	}
@@ -137,23 +150,23 @@ static void check_broken(gconstpointer data)
 static void check_text(void)
 {
 	const char *text = "# a comment\n"
-			   "[lesson]\n"
-			   "title = Joined\n"
-			   "trace = t.ravtrace\n"
-			   "order = 3\n"
-			   "\n"
-			   "[step]\n"
-			   "at = mark a mark with # inside #2\n"
-			   "then = move 3\n"
-			   "thread = main\n"
-			   "show = operation; thread main \"its lane\"; cell 1.4\n"
-			   "zoom = fit\n"
-			   "contention = on\n"
-			   "text = first line\n"
-			   "  continues here\n"
-			   "  # a comment inside is skipped\n"
-			   "\n"
-			   "  a new paragraph\n";
+	                   "[lesson]\n"
+	                   "title = Joined\n"
+	                   "trace = t.ravtrace\n"
+	                   "order = 3\n"
+	                   "\n"
+	                   "[step]\n"
+	                   "at = mark a mark with # inside #2\n"
+	                   "then = move 3\n"
+	                   "thread = main\n"
+	                   "show = operation; thread main \"its lane\"; cell 1.4\n"
+	                   "zoom = fit\n"
+	                   "contention = on\n"
+	                   "text = first line\n"
+	                   "  continues here\n"
+	                   "  # a comment inside is skipped\n"
+	                   "\n"
+	                   "  a new paragraph\n";
 	GError *error = NULL;
 	g_autoptr(RavscopeLesson) l = ravscope_lesson_parse("inline.lesson", text, strlen(text), &error);
 	g_assert_no_error(error);
@@ -175,7 +188,7 @@ static void check_text(void)
 	g_assert_cmpint(st->zoom, ==, RAVSCOPE_ZOOM_FIT);
 	g_assert_cmpint(st->contention, ==, 1);
 	/* Not text at all. */
-	const char bin[] = { '[', 0, 1, 2 };
+	const char bin[] = {'[', 0, 1, 2};
 	g_assert_null(ravscope_lesson_parse("bin.lesson", bin, sizeof bin, &error));
 	g_assert_error(error, RAVSCOPE_LESSON_ERROR, RAVSCOPE_LESSON_ERROR_READ);
 	g_clear_error(&error);
@@ -200,7 +213,7 @@ int main(int argc, char **argv)
 		g_test_add_data_func(name, argv[i], check_shipped);
 		if (!any_trace) {
 			g_autoptr(RavscopeLesson) l = ravscope_lesson_load(argv[i], NULL);
-			const char *dirs[] = { demo_dir, NULL };
+			const char *dirs[] = {demo_dir, NULL};
 			if (l && ravscope_lesson_find_trace(l, dirs, NULL))
 				any_trace = g_intern_string(l->trace_path);
 		}

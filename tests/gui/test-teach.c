@@ -78,7 +78,7 @@ static void test_operation_step(void)
 	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
 	guint64 n = ravscope_document_get_event_count(ravscope_window_get_document(w));
 	/* Several places: the start, the middle, and inside an operation. */
-	guint64 starts[] = { 0, n / 3, n / 2 + 1 };
+	guint64 starts[] = {0, n / 3, n / 2 + 1};
 	for (guint k = 0; k < G_N_ELEMENTS(starts); k++) {
 		ravscope_window_seek(w, starts[k]);
 		spin_a_bit();
@@ -89,7 +89,8 @@ static void test_operation_step(void)
 		spin_a_bit();
 		g_assert_cmpuint(position(w), ==, op.last + 1);
 		/* It points at the operation and says what it was. */
-		const RavscopeSpotlight *sp = ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w)));
+		const RavscopeSpotlight *sp =
+		    ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w)));
 		g_assert_nonnull(sp);
 		g_assert_true(sp->caption && *sp->caption);
 		/* Back undoes exactly this operation. */
@@ -153,7 +154,8 @@ static void check_step(RavscopeWindow *w, const RavscopeLesson *l, guint k)
 		/* Next reached the step's event: its operation is applied, the
 		 * next one is not. */
 		g_assert_cmpuint(position(w), ==, st->op.last + 1);
-		g_assert_nonnull(ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w))));
+		g_assert_nonnull(
+		    ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w))));
 	}
 	const char *shown = ravscope_window_get_narration(w);
 	/* The first words of the step's text are shown as written. */
@@ -236,7 +238,8 @@ static gboolean compare_done(gpointer data)
 {
 	rav_contention_totals t;
 	CompareWait *c = data;
-	return ravscope_compare_window_get_totals(c->cw, 0, &t) && ravscope_compare_window_get_totals(c->cw, 1, &t);
+	return ravscope_compare_window_get_totals(c->cw, 0, &t) &&
+	       ravscope_compare_window_get_totals(c->cw, 1, &t);
 }
 
 static void model_totals(const char *path, rav_contention_totals *out)
@@ -245,7 +248,7 @@ static void model_totals(const char *path, rav_contention_totals *out)
 	rav_trace *t = rav_trace_open(path, &err);
 	g_assert_nonnull(t);
 	g_assert_cmpint(rav_trace_index(t, NULL, NULL, &err), ==, 0);
-	rav_contention_config cfg = { .line_size = 64 };
+	rav_contention_config cfg = {.line_size = 64};
 	rav_contention *c = rav_contention_run(t, &cfg, NULL, NULL, &err);
 	g_assert_nonnull(c);
 	rav_contention_get_totals(c, out);
@@ -255,11 +258,11 @@ static void model_totals(const char *path, rav_contention_totals *out)
 
 static void test_compare(void)
 {
-	CompareWait c = { ravscope_compare_window_new(NULL, chatty_path, messages_path) };
+	CompareWait c = {ravscope_compare_window_new(NULL, chatty_path, messages_path)};
 	gtk_window_present(GTK_WINDOW(c.cw));
 	spin_until(compare_done, &c, "both cache models");
 	spin_a_bit();
-	const char *paths[2] = { chatty_path, messages_path };
+	const char *paths[2] = {chatty_path, messages_path};
 	for (guint i = 0; i < 2; i++) {
 		rav_contention_totals shown, direct;
 		g_assert_true(ravscope_compare_window_get_totals(c.cw, i, &shown));
@@ -268,7 +271,8 @@ static void test_compare(void)
 		g_assert_cmpuint(shown.invalidations, ==, direct.invalidations);
 		g_assert_cmpuint(shown.accesses, ==, direct.accesses);
 	}
-	g_assert_nonnull(strstr(ravscope_compare_window_get_summary(c.cw), "Cache lines moved between cores"));
+	g_assert_nonnull(
+	    strstr(ravscope_compare_window_get_summary(c.cw), "Cache lines moved between cores"));
 	gtk_window_destroy(GTK_WINDOW(c.cw));
 	spin_a_bit();
 }
