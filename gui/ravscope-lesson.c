@@ -574,6 +574,10 @@ gboolean ravscope_lesson_find_trace(RavscopeLesson *l, const char *const *dirs, 
 		return fail(error, RAVSCOPE_LESSON_ERROR_TRACE, l->path, l->trace_line,
 		            "the trace '%s' is neither next to the lesson nor among the demo traces",
 		            l->trace);
+	/* Absolute, as a document names its file once opened. */
+	char *abs = g_canonicalize_filename(l->trace_path, NULL);
+	g_free(l->trace_path);
+	l->trace_path = abs;
 	return TRUE;
 }
 

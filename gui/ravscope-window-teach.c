@@ -96,7 +96,9 @@ void ravscope_window_start_lesson(RavscopeWindow *self, const char *path)
 	g_object_unref(f);
 	/* Opening replaced the document (and dropped any earlier pending
 	 * lesson); this one waits for the indexing. */
-	if (self->doc && !g_strcmp0(ravscope_document_get_path(self->doc), lesson->trace_path))
+	g_autofree char *opened =
+		self->doc ? g_canonicalize_filename(ravscope_document_get_path(self->doc), NULL) : NULL;
+	if (opened && !g_strcmp0(opened, lesson->trace_path))
 		self->pending_lesson = lesson;
 	else
 		ravscope_lesson_free(lesson);
