@@ -14,8 +14,32 @@
 #include "ravscope-headless.h"
 #include "ravscope-lesson.h"
 
+/* Where each step stops and what it shows, so a teacher writing a lesson
+ * sees what an anchor picked. */
+static void print_steps(RavscopeLesson *l)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(l->trace_path, &err);
+	if (!t || rav_trace_index(t, NULL, NULL, &err) != 0) {
+		rav_trace_close(t);
+		return;
+	}
+	rav_state *s = rav_state_new(t);
+	for (guint k = 0; k < l->steps->len; k++) {
+		RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+		char what[512] = "";
+		if (st->has_op && s && rav_state_seek(s, st->target, &err) == 0)
+			rav_operation_describe(t, s, &st->op, what, sizeof what);
+		g_print("  step %u (line %u): at event %" G_GUINT64_FORMAT "%s%s\n", k + 1, st->line, st->target,
+			what[0] ? ", after: " : "", what);
+	}
+	rav_state_free(s);
+	rav_trace_close(t);
+}
+
 /* --check-lesson FILE...: each lesson read, its trace found and indexed,
- * every step placed; "FILE: OK, N steps" or the error with FILE:LINE. */
+ * every step placed; "FILE: OK, N steps" and where each step stops, or the
+ * error with FILE:LINE. */
 static int check_lessons(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -29,6 +53,7 @@ static int check_lessons(int argc, char **argv)
 		RavscopeLesson *l = ravscope_lesson_load(argv[i], &error);
 		if (l && ravscope_lesson_check(l, (const char *const *)dirs, &error)) {
 			g_print("%s: OK, \"%s\", %u steps on %s\n", argv[i], l->title, l->steps->len, l->trace_path);
+			print_steps(l);
 		} else {
 			g_printerr("%s\n", error->message);
 			g_error_free(error);
