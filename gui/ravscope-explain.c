@@ -212,6 +212,12 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 		                            : op->kind == RAV_OP_COLLECT ? "collects"
 		                                                         : NULL);
 		break;
+	case RAV_OP_SNAPSHOT:
+		/* A heap's snapshot is recorded by its own thread (a message's by the
+		 * process: no lane to point at). */
+		if (op->thread && op->thread == op->heap)
+			ravscope_spotlight_add_lane(sp, op->thread, "snapshot");
+		break;
 	default:
 		break;
 	}

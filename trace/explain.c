@@ -132,6 +132,66 @@ static bool moved_up(rav_trace *t, const rav_event *e)
 	return rav_trace_find_prev(t, e->index, &f) < 0;
 }
 
+/* A heap as the state after its snapshot holds it: ": 3 pages holding
+ * 120 live ravioli" (nothing without a state that has it). */
+static void put_heap_size(out_buf *b, const rav_state *s, uint64_t after, uint32_t heap)
+{
+	if (!s || rav_state_position(s) <= after)
+		return;
+	rav_state_heap h;
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
+		if (!rav_state_heap_at(s, i, &h) || h.id != heap)
+			continue;
+		put(b, ": %u page%s holding %llu live raviol%s", h.page_count, h.page_count == 1 ? "" : "s",
+		    (unsigned long long)h.live_cells, h.live_cells == 1 ? "o" : "i");
+		return;
+	}
+}
+
+/* A snapshot event: a live session's picture of one heap, of the types or
+ * of the pool (rav-record.h, trace/FORMAT.md section 11). */
+static void put_snapshot(out_buf *b, rav_trace *t, const rav_state *s, const rav_event *e)
+{
+	switch (e->aux) {
+	case RAV_SNAP_TYPES:
+		put(b,
+		    "A snapshot of the types the program had registered when ravscope attached to it. A "
+		    "recording that attaches to a running program cannot replay from an empty heap: it "
+		    "starts from snapshots of the types, the pool and every heap.");
+		return;
+	case RAV_SNAP_POOL:
+		put(b,
+		    "A snapshot of the pool of free pages when ravscope attached to the running program: "
+		    "which pages were free. Heaps take their pages from it and give them back.");
+		return;
+	case RAV_SNAP_HEAP:
+		break;
+	default:
+		put(b, "A snapshot of a kind (%u) this version does not know.", e->aux);
+		return;
+	}
+	if (e->b == RAV_SNAP_IN_FLIGHT) {
+		put(b,
+		    "A snapshot of message %u, in flight in a channel's queue, taken under the channel's "
+		    "lock",
+		    e->x);
+		put_heap_size(b, s, e->index, e->x);
+		put(b, ". Whoever receives it takes its pages as they are.");
+		return;
+	}
+	put(b, "A snapshot of ");
+	put_thread(b, t, e->x);
+	if (e->b == RAV_SNAP_PARKED)
+		put(b, ", taken while its thread waited in a receive (under the channel's lock)");
+	else
+		put(b, ", taken by its own thread at its next engine call (a safe point: no operation is "
+		       "half done)");
+	put_heap_size(b, s, e->index, e->x);
+	put(b,
+	    ". The recording attached to a running program, so what happened before is not in the "
+	    "trace: replay starts this heap from the snapshot, and its events change it from here on.");
+}
+
 size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, char *buf, size_t len)
 {
 	out_buf b = {buf, len, 0};
@@ -486,6 +546,17 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		}
 		put(&b, "The cache model replays these to count cache lines moving between cores.");
 		break;
+	case RAV_EV_SNAPSHOT:
+		put_snapshot(&b, t, s, e);
+		break;
+	case RAV_EV_LOST:
+		put(&b,
+		    "The live session lost %llu event%s: the program made them faster than ravscope took "
+		    "them, and it does not wait for a slow reader. What changed in between is unknown, so "
+		    "every heap is forgotten here (the types stay); the snapshots that follow show each heap "
+		    "as it is afterwards.",
+		    (unsigned long long)e->a, e->a == 1 ? "" : "s");
+		break;
 	default:
 		put(&b, "An event of kind %u that this version does not know.", e->kind);
 		break;
@@ -608,6 +679,16 @@ static const rav_glossary_entry glossary[] = {
      "traffic to the moment of a hand-off."},
     {"trim", "Trim", "trimmed|trim",
      "A dead cell at the very top of the heap is dropped without a move: the top shrinks by one."},
+    {"snapshot", "Snapshot", "snapshots|snapshot",
+     "The state of one heap (or of the types, or of the pool) taken while the program runs, when "
+     "ravscope attaches to it. A recording that starts late replays from its snapshots instead of from "
+     "an empty heap, and after a loss fresh snapshots rebuild every heap."},
+    {"safe-point", "Safe point", "safe points|safe point",
+     "The start of an engine call, where no operation on the thread's heap is half done. A live session "
+     "takes a heap's snapshot there, on the heap's own thread, so the program never stops for it."},
+    {"lost-events", "Lost events", "lost events|events lost",
+     "Events of a live session that never reached ravscope: the program does not wait for a slow "
+     "reader. The heaps are forgotten at the loss and rebuilt from the snapshots that follow."},
     {"operation", "Operation", "operations|operation",
      "One thing the program asked of the engine, such as an allocation, a free or a send, and everything "
      "it caused: the events of one step in ravscope's operation stepping."},

@@ -20,7 +20,7 @@ static rav_loc cell_of(rav_loc l)
 static const char *const op_names[RAV_OP_KIND_COUNT] = {
     "other",  "alloc",   "free",   "store-ref", "store",   "scalar",    "compact",
     "root",   "msg-new", "send",   "receive",   "collect", "serialize", "deserialize",
-    "access", "pages",   "thread", "mark",      "error",
+    "access", "pages",   "thread", "mark",      "error",   "snapshot",  "lost",
 };
 
 const char *rav_op_kind_name(unsigned kind)
@@ -99,6 +99,42 @@ static const char *plural(uint64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* "snapshot of main (heap 1) at a safe point: 3 pages, 120 live ravioli" */
+static void put_snapshot(out_buf *b, rav_trace *t, const rav_state *s, const rav_operation *op)
+{
+	rav_event ev;
+	if (!rav_trace_event_at(t, op->mark_event, &ev) || ev.kind != RAV_EV_SNAPSHOT) {
+		put(b, "snapshot");
+		return;
+	}
+	if (ev.aux == RAV_SNAP_TYPES) {
+		put(b, "snapshot of the program's types");
+		return;
+	}
+	if (ev.aux == RAV_SNAP_POOL) {
+		put(b, "snapshot of the pool's free pages");
+		return;
+	}
+	rav_trace_thread th;
+	if (ev.b == RAV_SNAP_IN_FLIGHT)
+		put(b, "snapshot of message %u, in flight", op->heap);
+	else if (rav_trace_thread_by_id(t, op->heap, &th) && th.name[0])
+		put(b, "snapshot of %s (heap %u)%s", th.name, op->heap,
+		    ev.b == RAV_SNAP_PARKED ? ", waiting in a receive" : " at a safe point");
+	else
+		put(b, "snapshot of heap %u%s", op->heap,
+		    ev.b == RAV_SNAP_PARKED ? ", waiting in a receive" : " at a safe point");
+	if (!s || rav_state_position(s) <= op->mark_event)
+		return;
+	rav_state_heap h;
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++)
+		if (rav_state_heap_at(s, i, &h) && h.id == op->heap) {
+			put(b, ": %u %s, %llu live %s", h.page_count, plural(h.page_count, "page", "pages"),
+			    (unsigned long long)h.live_cells, plural(h.live_cells, "raviolo", "ravioli"));
+			break;
+		}
+}
+
 /* "→ top cell 3.47 moves into the hole → 2 pointers fixed" */
 static void put_compaction(out_buf *b, rav_trace *t, const rav_state *s, const rav_operation *op,
                            bool after_free)
@@ -172,7 +208,8 @@ size_t rav_operation_describe(rav_trace *t, const rav_state *s, const rav_operat
 			put_slot(&b, t, s, op->slot);
 			put(&b, " cleared)");
 		}
-		uint32_t normal = op->frees - op->refs_removed;
+		/* An operation a live session's loss cut short may lack its frees. */
+		uint32_t normal = op->frees > op->refs_removed ? op->frees - op->refs_removed : 0;
 		if (normal > 1)
 			put(&b, " with %u more in a cascade", normal - 1);
 		if (op->refs_removed && op->cell)
@@ -327,6 +364,13 @@ size_t rav_operation_describe(rav_trace *t, const rav_state *s, const rav_operat
 			put(&b, op->kind == RAV_OP_MARK ? "mark" : "error");
 		break;
 	}
+	case RAV_OP_SNAPSHOT:
+		put_snapshot(&b, t, s, op);
+		break;
+	case RAV_OP_LOST:
+		put(&b, "%llu %s lost by the live session: every heap is forgotten until its next snapshot",
+		    (unsigned long long)op->value, plural(op->value, "event", "events"));
+		break;
 	default:
 		if (op->value)
 			put(&b, "%llu %s defined", (unsigned long long)op->value,

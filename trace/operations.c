@@ -117,6 +117,23 @@ static bool is_head(const ravt_ops *o, uint64_t i)
 	return i < o->done && (o->heads[i >> 6] >> (i & 63)) & 1;
 }
 
+/* A live session lost events: whatever operation a thread had open was
+ * cut short there (its end is among the lost events), so each thread's
+ * next event starts a new one.  Without this a receive open at the loss
+ * would wait for its message heap's end and swallow the rest of the
+ * thread. */
+static void forget_threads(ravt_ops *o)
+{
+	for (uint32_t i = 0; i < o->th_cap; i++) {
+		if (!o->th[i].key)
+			continue;
+		uint16_t prev = o->th[i].seg.prev_kind;
+		memset(&o->th[i].seg, 0, sizeof o->th[i].seg);
+		o->th[i].seg.prev_kind = prev;
+		o->th[i].lead_pending = false;
+	}
+}
+
 /* Segment events [done, upto) (lock held).  Returns false on failure (out
  * of memory, or a chunk that does not decode: the map stops there). */
 static bool extend(ravt_ops *o, uint64_t upto, rav_trace_progress progress, void *user, uint64_t total)
@@ -174,6 +191,8 @@ static bool extend(ravt_ops *o, uint64_t upto, rav_trace_progress progress, void
 		}
 		if (!neutral(&ev))
 			ts->lead_pending = false;
+		if (ev.kind == RAV_EV_LOST)
+			forget_threads(o);
 		/* Read without the lock by rav_trace_operations_known. */
 		__atomic_store_n(&o->done, o->done + 1, __ATOMIC_RELEASE);
 		if (progress && (o->done & 0xfffff) == 0 && !progress(o->done, total, user)) {
@@ -309,6 +328,16 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 			break;
 		case RAV_EV_TYPE_DEF:
 			op->kind = RAV_OP_OTHER;
+			break;
+		case RAV_EV_SNAPSHOT:
+			op->kind = RAV_OP_SNAPSHOT;
+			op->heap = e->x;
+			op->mark_event = e->index;
+			break;
+		case RAV_EV_LOST:
+			op->kind = RAV_OP_LOST;
+			op->value = e->a;
+			op->mark_event = e->index;
 			break;
 		default:
 			op->kind = RAV_OP_KIND_COUNT; /* a heap operation: decided at the end */
