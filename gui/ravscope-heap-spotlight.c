@@ -4,11 +4,11 @@
  * heap.  What is pointed at stays bright and the rest dims a little, so a
  * class sees at once where to look.
  *
- * Labels are placed above their target (below when there is no room) and
- * pushed apart when they would overlap each other or the caption, which
- * sits at the bottom of the heap area; a thin line ties each label to its
- * target.  Targets not on screen (zoomed elsewhere) keep their labels
- * out: the caption still says what happened.  During an animation the
+ * Labels are placed above their target, else below it, else further out
+ * on either side, inside the heap area and off each other, the highlighted
+ * targets and the caption, which sits at the bottom of the heap area; a
+ * thin line ties each label to its target.  Targets not on screen (zoomed
+ * elsewhere) keep their labels out: the caption still says what happened.  During an animation the
  * spotlight fades in with it, so the motion is seen first.
  */
 #include "ravscope-heapdraw-private.h"
@@ -175,6 +175,65 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	g_object_unref(pl);
 }
 
+static gboolean clashes(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
+                        const RavscopeSpotlight *sp)
+{
+	for (guint j = 0; j < placed->len; j++)
+		if (boxes_overlap(b, &g_array_index(placed, Box, j)))
+			return TRUE;
+	/* Nor over a highlighted cell or page (a lane is the label's backdrop). */
+	for (guint j = 0; j < n; j++)
+		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE &&
+		    boxes_overlap(b, &rects[j]))
+			return TRUE;
+	return FALSE;
+}
+
+/* Where target i's label goes: just above it, else just below, else one
+ * label's height further out on either side, and so on, staying inside
+ * the heap area and off the other labels, the caption and the highlighted
+ * targets.  Neighbouring cells' labels then alternate above and below
+ * instead of climbing out of sight over a cell on the top row. */
+static void place_label(const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n, guint i,
+                        const GArray *placed, Box *b, gboolean *above)
+{
+	const RavscopeSpotlight *sp = vp->spotlight;
+	double top = vp->y0 + 2, bottom = vp->y0 + vp->height - 2;
+	double left = vp->x0 + 2, right = vp->x0 + vp->width - 2;
+	double cx = rects[i].x + rects[i].w / 2;
+	Box first_fit = {0};
+	gboolean have_fit = FALSE, fit_above = TRUE;
+	for (int k = 0; k < 12; k++) {
+		for (int side = 0; side < 2; side++) {
+			gboolean up = side == 0;
+			Box c = *b;
+			c.y = up ? rects[i].y - 8 - c.h - k * (c.h + 4) : rects[i].y + rects[i].h + 8 + k * (c.h + 4);
+			if (c.y < top || c.y + c.h > bottom)
+				continue;
+			/* Centred over the target, else nudged to either side. */
+			double xs[3] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x};
+			for (int t = 0; t < 3; t++) {
+				c.x = CLAMP(xs[t], left, MAX(left, right - c.w));
+				if (!have_fit)
+					first_fit = c, fit_above = up, have_fit = TRUE;
+				if (!clashes(&c, placed, rects, shown, n, sp)) {
+					*b = c;
+					*above = up;
+					return;
+				}
+			}
+		}
+	}
+	if (have_fit) {
+		*b = first_fit; /* crowded: overlapping beats out of sight */
+		*above = fit_above;
+	} else {
+		b->x = CLAMP(cx - b->w / 2, left, MAX(left, right - b->w));
+		b->y = MAX(top, rects[i].y - 8 - b->h);
+		*above = TRUE;
+	}
+}
+
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
                                    const RavscopeViewport *vp)
 {
@@ -239,18 +298,11 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		double pad = px * 0.45;
 		Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
 		b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
-		gboolean above = rects[i].y - b.h - 8 >= vp->y0;
-		b.y = above ? rects[i].y - b.h - 8 : rects[i].y + rects[i].h + 8;
+		gboolean above = TRUE;
 		if (s->kind == RAVSCOPE_SPOT_LANE) /* inside the lane, at its top left */
 			b.x = rects[i].x + 6, b.y = rects[i].y + 4, above = FALSE;
-		for (int tries = 0; tries < 12; tries++) {
-			gboolean clash = FALSE;
-			for (guint j = 0; j < placed->len && !clash; j++)
-				clash = boxes_overlap(&b, &g_array_index(placed, Box, j));
-			if (!clash)
-				break;
-			b.y += above ? -(b.h + 4) : b.h + 4;
-		}
+		else
+			place_label(vp, rects, shown, n, i, placed, &b, &above);
 		g_array_append_val(placed, b);
 		double ax = rects[i].x + rects[i].w / 2, ay = above ? rects[i].y : rects[i].y + rects[i].h;
 		if (s->kind != RAVSCOPE_SPOT_LANE) {
