@@ -299,8 +299,13 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
 		b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
 		gboolean above = TRUE;
-		if (s->kind == RAVSCOPE_SPOT_LANE) /* inside the lane, at its top left */
-			b.x = rects[i].x + 6, b.y = rects[i].y + 4, above = FALSE;
+		if (s->kind == RAVSCOPE_SPOT_LANE) {
+			/* A tab on the lane's outline, at its right end: over the
+			 * margin between lanes rather than over the lane's cells. */
+			b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
+			b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
+			above = FALSE;
+		}
 		else
 			place_label(vp, rects, shown, n, i, placed, &b, &above);
 		g_array_append_val(placed, b);

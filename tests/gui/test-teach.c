@@ -1,9 +1,10 @@
 /* test-teach.c - the teaching side of the window, under X (Xvfb).
  *
- * Usage: test-teach LESSON TRACE CHATTY MESSAGES
+ * Usage: test-teach LESSON TRACE CHATTY MESSAGES [ATTACH-TRACE]
  *   - an operation step applies exactly the operation of the next event
  *     (rav_trace_operation_at), points at it with a caption, and back
- *     undoes exactly it; the Explain panel says what happened;
+ *     undoes exactly it; the Explain panel says what happened; the same
+ *     on an attach recording, whose snapshots are steps of their own;
  *   - a lesson: opening it plays to its first step and shows its text;
  *     Next reaches each step's place (the end of its operation) and shows
  *     its narration; Back returns to the previous one; the last Next ends
@@ -67,10 +68,76 @@ static guint64 position(RavscopeWindow *w)
 	return ravscope_document_get_position(ravscope_window_get_document(w));
 }
 
-static void test_operation_step(void)
+/* The Explain panel, found by type in the window's tree. */
+static GtkWidget *explain_panel_of(RavscopeWindow *w)
+{
+	GtkWidget *panel = NULL;
+	GPtrArray *todo = g_ptr_array_new();
+	g_ptr_array_add(todo, w);
+	while (todo->len && !panel) {
+		GtkWidget *x = g_ptr_array_steal_index(todo, todo->len - 1);
+		if (RAVSCOPE_IS_EXPLAIN_PANEL(x))
+			panel = x;
+		for (GtkWidget *c = gtk_widget_get_first_child(x); c; c = gtk_widget_get_next_sibling(c))
+			g_ptr_array_add(todo, c);
+	}
+	g_ptr_array_unref(todo);
+	g_assert_nonnull(panel);
+	return panel;
+}
+
+/* What the panel says once its refresh timer has run. */
+static char *explain_text(GtkWidget *panel)
+{
+	char *text = ravscope_explain_panel_dup_text(RAVSCOPE_EXPLAIN_PANEL(panel));
+	for (int i = 0; i < 50 && strlen(text) < 40; i++) {
+		spin_a_bit();
+		g_free(text);
+		text = ravscope_explain_panel_dup_text(RAVSCOPE_EXPLAIN_PANEL(panel));
+	}
+	return text;
+}
+
+/* An attach recording starts from snapshots: each is one operation step,
+ * and the Explain panel says what a snapshot is. */
+static void test_attach_steps(gconstpointer path)
 {
 	RavscopeWindow *w = new_window();
-	GFile *f = g_file_new_for_path(trace_path);
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	spin_a_bit();
+	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
+	ravscope_window_seek(w, 0);
+	spin_a_bit();
+	guint snapshots = 0;
+	for (int k = 0; k < 8; k++) {
+		rav_operation op;
+		g_assert_true(rav_trace_operation_at(t, position(w), &op));
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-op-forward", NULL));
+		spin_a_bit();
+		g_assert_cmpuint(position(w), ==, op.last + 1);
+		if (op.kind != RAV_OP_SNAPSHOT)
+			continue;
+		snapshots++;
+		const RavscopeSpotlight *sp =
+		    ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w)));
+		g_assert_nonnull(sp);
+		g_assert_nonnull(strstr(sp->caption, "snapshot of"));
+		g_autofree char *text = explain_text(explain_panel_of(w));
+		if (!strstr(text, "snapshot"))
+			g_error("the Explain panel after a snapshot says: %s", text);
+	}
+	g_assert_cmpuint(snapshots, >=, 2);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+static void test_operation_step(gconstpointer path)
+{
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
 	ravscope_window_open(w, f);
 	g_object_unref(f);
 	spin_until(is_indexed, w, "indexing");
@@ -106,26 +173,7 @@ static void test_operation_step(void)
 	ravscope_window_seek(w, n / 2);
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-op-forward", NULL));
 	spin_a_bit();
-	/* Find the panel by type in the window's tree. */
-	GtkWidget *panel = NULL;
-	GPtrArray *todo = g_ptr_array_new();
-	g_ptr_array_add(todo, w);
-	while (todo->len && !panel) {
-		GtkWidget *x = g_ptr_array_steal_index(todo, todo->len - 1);
-		if (RAVSCOPE_IS_EXPLAIN_PANEL(x))
-			panel = x;
-		for (GtkWidget *c = gtk_widget_get_first_child(x); c; c = gtk_widget_get_next_sibling(c))
-			g_ptr_array_add(todo, c);
-	}
-	g_ptr_array_unref(todo);
-	g_assert_nonnull(panel);
-	g_autofree char *text = ravscope_explain_panel_dup_text(RAVSCOPE_EXPLAIN_PANEL(panel));
-	/* The panel refreshes on a timer: wait for it. */
-	for (int i = 0; i < 50 && strlen(text) < 40; i++) {
-		spin_a_bit();
-		g_free(text);
-		text = ravscope_explain_panel_dup_text(RAVSCOPE_EXPLAIN_PANEL(panel));
-	}
+	g_autofree char *text = explain_text(explain_panel_of(w));
 	g_assert_cmpuint(strlen(text), >, 40);
 	gtk_window_destroy(GTK_WINDOW(w));
 	spin_a_bit();
@@ -281,8 +329,8 @@ int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
 	adw_init();
-	if (argc != 5) {
-		g_printerr("usage: test-teach LESSON TRACE CHATTY MESSAGES\n");
+	if (argc != 5 && argc != 6) {
+		g_printerr("usage: test-teach LESSON TRACE CHATTY MESSAGES [ATTACH-TRACE]\n");
 		return 2;
 	}
 	lesson_path = argv[1];
@@ -295,7 +343,11 @@ int main(int argc, char **argv)
 		g_settings_set_boolean(s, "animate", FALSE);
 		g_object_unref(s);
 	}
-	g_test_add_func("/Rav/Gui/Teach/operation-step", test_operation_step);
+	g_test_add_data_func("/Rav/Gui/Teach/operation-step", trace_path, test_operation_step);
+	if (argc == 6) {
+		g_test_add_data_func("/Rav/Gui/Teach/operation-step-attach", argv[5], test_operation_step);
+		g_test_add_data_func("/Rav/Gui/Teach/attach-snapshots", argv[5], test_attach_steps);
+	}
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
