@@ -171,6 +171,43 @@ char *ravscope_operation_describe(RavscopeDocument *doc, const rav_operation *op
 	return buf;
 }
 
+/* Pages a spotlight outlines for one operation at most: a big message's
+ * first pages say enough. */
+#define SPOT_PAGES_MAX 64
+
+/* A sent message's pages, where they now wait (the message heap's pages in
+ * the current state); the label on the first. */
+static void add_message_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, guint32 heap, const char *label)
+{
+	rav_state *s = ravscope_document_get_state(doc);
+	rav_state_heap h;
+	for (unsigned i = 0; s && i < rav_state_heap_count(s); i++) {
+		if (!rav_state_heap_at(s, i, &h) || h.id != heap)
+			continue;
+		for (guint32 k = 0; k < h.page_count && k < SPOT_PAGES_MAX; k++)
+			ravscope_spotlight_add_page(sp, h.pages[k], k == 0 ? label : NULL);
+		return;
+	}
+}
+
+/* The pages a receive handed over (its page-handoff events), where they
+ * are now: in the receiver's heap, or back in the pool if emptied. */
+static void add_handed_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const rav_operation *op,
+                             const char *label)
+{
+	rav_trace *t = ravscope_document_get_trace(doc);
+	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_HANDOFF, .thread = op->thread, .from = op->first,
+	                      .to = op->last + 1};
+	rav_event_iter it;
+	rav_event ev;
+	guint n = 0;
+	rav_event_iter_init(&it, t, &f);
+	while (n < SPOT_PAGES_MAX && rav_event_iter_next(&it, &ev)) {
+		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
+		n++;
+	}
+}
+
 RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op,
                                                 gboolean forward)
 {
@@ -202,10 +239,15 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 		break;
 	}
 	case RAV_OP_SEND:
+		add_message_pages(sp, doc, op->heap, forward ? "in flight" : "being built");
+		goto lane;
 	case RAV_OP_RECEIVE:
+		add_handed_pages(sp, doc, op, forward ? "arrived" : "will arrive");
+		goto lane;
 	case RAV_OP_DESERIALIZE:
 	case RAV_OP_COLLECT:
 	case RAV_OP_MSG_NEW:
+	lane:
 		ravscope_spotlight_add_lane(sp, op->thread,
 		                            op->kind == RAV_OP_SEND      ? "sends"
 		                            : op->kind == RAV_OP_RECEIVE ? "receives"
