@@ -196,7 +196,9 @@ static void add_handed_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const
                              const char *label)
 {
 	rav_trace *t = ravscope_document_get_trace(doc);
-	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_HANDOFF, .thread = op->thread, .from = op->first,
+	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_HANDOFF,
+	                      .thread = op->thread,
+	                      .from = op->first,
 	                      .to = op->last + 1};
 	rav_event_iter it;
 	rav_event ev;

@@ -207,7 +207,8 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 		for (int side = 0; side < 2; side++) {
 			gboolean up = side == 0;
 			Box c = *b;
-			c.y = up ? rects[i].y - 8 - c.h - k * (c.h + 4) : rects[i].y + rects[i].h + 8 + k * (c.h + 4);
+			c.y = up ? rects[i].y - 8 - c.h - k * (c.h + 4)
+			         : rects[i].y + rects[i].h + 8 + k * (c.h + 4);
 			if (c.y < top || c.y + c.h > bottom)
 				continue;
 			/* Centred over the target, else nudged to either side. */
@@ -305,8 +306,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 			b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
 			b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
 			above = FALSE;
-		}
-		else
+		} else
 			place_label(vp, rects, shown, n, i, placed, &b, &above);
 		g_array_append_val(placed, b);
 		double ax = rects[i].x + rects[i].w / 2, ay = above ? rects[i].y : rects[i].y + rects[i].h;

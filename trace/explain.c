@@ -154,15 +154,13 @@ static void put_snapshot(out_buf *b, rav_trace *t, const rav_state *s, const rav
 {
 	switch (e->aux) {
 	case RAV_SNAP_TYPES:
-		put(b,
-		    "A snapshot of the types the program had registered when ravscope attached to it. A "
-		    "recording that attaches to a running program cannot replay from an empty heap: it "
-		    "starts from snapshots of the types, the pool and every heap.");
+		put(b, "A snapshot of the types the program had registered when ravscope attached to it. A "
+		       "recording that attaches to a running program cannot replay from an empty heap: it "
+		       "starts from snapshots of the types, the pool and every heap.");
 		return;
 	case RAV_SNAP_POOL:
-		put(b,
-		    "A snapshot of the pool of free pages when ravscope attached to the running program: "
-		    "which pages were free. Heaps take their pages from it and give them back.");
+		put(b, "A snapshot of the pool of free pages when ravscope attached to the running program: "
+		       "which pages were free. Heaps take their pages from it and give them back.");
 		return;
 	case RAV_SNAP_HEAP:
 		break;
@@ -187,9 +185,8 @@ static void put_snapshot(out_buf *b, rav_trace *t, const rav_state *s, const rav
 		put(b, ", taken by its own thread at its next engine call (a safe point: no operation is "
 		       "half done)");
 	put_heap_size(b, s, e->index, e->x);
-	put(b,
-	    ". The recording attached to a running program, so what happened before is not in the "
-	    "trace: replay starts this heap from the snapshot, and its events change it from here on.");
+	put(b, ". The recording attached to a running program, so what happened before is not in the "
+	       "trace: replay starts this heap from the snapshot, and its events change it from here on.");
 }
 
 size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, char *buf, size_t len)

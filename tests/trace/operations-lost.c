@@ -72,8 +72,7 @@ int main(void)
 	    {RAV_EV_PAGE_HANDOFF, 1, tt_addr(5, 0, 0), 2, 4},
 	};
 	rav_raw_event lost[] = {
-	    {RAV_EV_TIME, 0, 200, 0, 5},
-	    {RAV_EV_LOST, 1, 1234, 150, 5}, /* x = the epoch that follows */
+	    {RAV_EV_TIME, 0, 200, 0, 5}, {RAV_EV_LOST, 1, 1234, 150, 5}, /* x = the epoch that follows */
 	};
 	rav_raw_event after[] = {
 	    {RAV_EV_TIME, 0, 300, 0, EPOCH1 + 1},
