@@ -232,6 +232,19 @@ static inline uint64_t ravt_le64(const void *p)
 	return v;
 }
 
+/* Texts are UTF-8 (names, marks, errors): a copy cut to at most `max` of
+ * its `n` bytes ends before a character its cut would split.  Returns the
+ * number of bytes to keep. */
+static inline size_t ravt_utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t cut = max;
+	for (int k = 0; k < 3 && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80; k++)
+		cut--;
+	return cut;
+}
+
 /* ---- Shared helpers (format.c) ------------------------------------------- */
 
 uint32_t ravt_crc32c(uint32_t crc, const void *data, size_t len);

@@ -53,7 +53,9 @@ struct ravt_dec {
 	ZSTD_DCtx *dctx;
 	bool own_dctx;
 	bool bad_crc; /* the last load failed its checksum */
-	char why[160];
+	bool limit;   /* the last load passed the trace's memory limit */
+	bool changed; /* the last load found the file changed under us */
+	char why[512];
 };
 
 /* dctx: shared by the decoders of one owner (merge, cursor), which never

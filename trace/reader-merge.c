@@ -167,6 +167,13 @@ static bool publish(ravt_reader *rd, ravt_merge *m)
 		size_t cap = rd->cap_runs ? rd->cap_runs * 2 : 1024;
 		while (cap < rd->nruns + m->npending)
 			cap *= 2;
+		/* a run per switch between threads: the one structure of the
+		 * reader that grows with the events */
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->cap_runs) * sizeof(ravt_run),
+		                        "the merged order (one entry per switch between threads)")) {
+			pthread_mutex_unlock(&rd->lock);
+			return false;
+		}
 		ravt_run *r = realloc(rd->runs, cap * sizeof *r);
 		if (!r) {
 			pthread_mutex_unlock(&rd->lock);
@@ -257,10 +264,11 @@ static void fail(ravt_merge *m, const rav_trace_error *err)
 	m->err = *err;
 }
 
-static void fail_nomem(ravt_merge *m)
+static void fail_nomem(ravt_reader *rd, ravt_merge *m)
 {
 	rav_trace_error e;
-	ravt_set_error(&e, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
+	if (!ravt_budget_error(&rd->budget, &e))
+		ravt_set_error(&e, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
 	fail(m, &e);
 }
 
@@ -325,7 +333,7 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 		}
 		uint32_t n = d->seg_left;
 		if (!add_run(rd, m, s, d->ordinal, n)) {
-			fail_nomem(m);
+			fail_nomem(rd, m);
 			return -1;
 		}
 		/* g and nb in locals: the decoder's stores into the batch
@@ -357,6 +365,12 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 		m->g = g;
 		m->nbatch = nb;
 		m->work.merge_events += n;
+		/* A consumer that passed the trace's memory limit stopped
+		 * growing: stop here, at the end of a segment. */
+		if (__builtin_expect(ravt_budget_is_exceeded(&rd->budget), 0)) {
+			fail_nomem(rd, m);
+			return -1;
+		}
 		/* Next segment: in this chunk, or the first of the next chunk. */
 		bool more;
 		if (d->left == 0) {
@@ -407,7 +421,7 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 	bool stopped = false;
 	if (!m->failed && !m->final_sent) {
 		if (!grow(rd, m))
-			fail_nomem(m);
+			fail_nomem(rd, m);
 		else if (activate(rd, m)) {
 			if (!m->started && m->ready.n)
 				start(m);
@@ -435,7 +449,7 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 		}
 	}
 	if (!publish(rd, m) && !m->failed)
-		fail_nomem(m);
+		fail_nomem(rd, m);
 	bool final = m->failed || (!live && !stopped && m->ready.n == 0 && m->waiting.n == 0);
 	if (m->begun || (final && !m->final_sent)) {
 		for (size_t i = 0; i < nsinks; i++) {

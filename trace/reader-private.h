@@ -6,6 +6,7 @@
  *   reader-merge.c    the global order, incrementally, delivered to sinks
  *   reader-access.c   runs, random access through a decoded-window cache, filtered scans
  *   reader-cursor.c   sequential cursors
+ *   reader-guard.c    surviving a mapped file that shrinks under us (SIGBUS)
  *
  * Locking: `lock` guards the chunk and stream tables (appended to while a
  * stream is polled), the runs, the random-access cache and what
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "format.h"
 #include "reader.h"
 
@@ -79,6 +81,9 @@ struct ravt_reader {
 	size_t size;         /* bytes present (a stream: received so far) */
 	bool mapped;         /* data is our mapping of `map_len` bytes */
 	size_t map_len;
+	bool guard_map;      /* a file others may change: read it under a guard (reader-guard.c) */
+	int file_fd;         /* that file (to say what it became), -1 */
+	_Atomic bool changed_flag; /* a guard caught SIGBUS: the mapping is no longer read */
 	int fd;       /* stream being read, -1 */
 	int spool_fd; /* stream: the unlinked file the bytes are kept in, -1 */
 	bool is_stream, stream_eof;
@@ -95,12 +100,16 @@ struct ravt_reader {
 	size_t nchunks, cap_chunks;
 	ravt_stream *streams;
 	size_t nstreams, cap_streams;
+	uint32_t *smap; /* open addressing: thread id -> stream index + 1 */
+	size_t smap_cap;
 	uint64_t total_events;
 	uint64_t skipped_chunks;
 	bool complete; /* trailer seen */
 	bool truncated;
-	/* decoder buffers allocated now: at most max(256 MiB, 4 x the trace size) */
-	_Atomic uint64_t buf_bytes, buf_limit;
+	/* what the reader and the trace's consumers hold, against the trace's
+	 * memory limit (budget.h); decoder buffers are part of it */
+	ravt_budget budget;
+	_Atomic uint64_t buf_bytes;
 
 	ravt_run *runs;
 	size_t nruns, cap_runs;
@@ -144,5 +153,12 @@ void ravt_lru_free(ravt_reader *rd);
 
 /* reader-merge.c */
 void ravt_merge_free(ravt_reader *rd);
+
+/* reader-guard.c: fn(arg) reads mapped bytes of the trace; run it so that
+ * SIGBUS (the file shrank) becomes RAV_TRACE_ECHANGED in *err (false) and
+ * the reader never reads the mapping again.  fn must not take locks. */
+void ravt_guard_install(void);
+bool ravt_guarded(ravt_reader *rd, bool (*fn)(void *arg), void *arg, rav_trace_error *err);
+void ravt_changed_error(ravt_reader *rd, rav_trace_error *err);
 
 #endif /* RAVT_READER_PRIVATE_H */

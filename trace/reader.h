@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "ravtrace.h"
 #include "sink.h"
 
@@ -112,6 +113,10 @@ bool ravt_cursor_next(ravt_cursor *cur, rav_event *ev);
 void ravt_cursor_fini(ravt_cursor *cur);
 
 /* ---- Accounting (benchmarks and tests) ------------------------------------ */
+
+/* The trace's memory budget (budget.h): the reader charges its own tables
+ * to it, and the consumers it feeds charge theirs. */
+ravt_budget *ravt_reader_budget(ravt_reader *rd);
 
 /* Heap bytes the reader holds (tables, decoded-chunk cache, decoder
  * buffers, texts), not counting the mapped bytes. */

@@ -11,11 +11,12 @@
 
 #include "series.h"
 
-ravt_series *ravt_series_new(void)
+ravt_series *ravt_series_new(ravt_budget *budget)
 {
 	ravt_series *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->budget = budget;
 	s->bin_w = RAVT_SERIES_W0;
 	s->counts = calloc(RAVT_SERIES_BINS, sizeof *s->counts);
 	s->live_tot = calloc(RAVT_SERIES_BINS, sizeof *s->live_tot);
@@ -47,7 +48,9 @@ void ravt_series_free(ravt_series *s)
 	free(s);
 }
 
-static void hs_push(ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t pages)
+#define SERIES_WHAT "the per-heap series"
+
+static void hs_push(ravt_series *s, ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t pages)
 {
 	if (h->n && h->bin[h->n - 1] == bin) {
 		h->live[h->n - 1] = live;
@@ -56,6 +59,8 @@ static void hs_push(ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t p
 	}
 	if (h->n == h->cap) {
 		uint32_t ncap = h->cap ? h->cap * 2 : 8;
+		if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - h->cap) * 16, SERIES_WHAT))
+			return;
 		uint32_t *nb = realloc(h->bin, sizeof *nb * ncap);
 		if (nb)
 			h->bin = nb;
@@ -85,6 +90,9 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		while (s->nhs <= hi) {
 			if (s->nhs == s->hs_cap) {
 				uint32_t ncap = s->hs_cap ? s->hs_cap * 2 : 16;
+				if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - s->hs_cap) * sizeof *s->hs,
+				                        SERIES_WHAT))
+					break;
 				ravt_heap_series *n = realloc(s->hs, sizeof *n * ncap);
 				if (!n)
 					break;
@@ -104,6 +112,8 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		return;
 	if (s->ndirty == s->dirty_cap) {
 		uint32_t ncap = s->dirty_cap ? s->dirty_cap * 2 : 16;
+		if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - s->dirty_cap) * sizeof *s->dirty, SERIES_WHAT))
+			return;
 		uint32_t *n = realloc(s->dirty, sizeof *n * ncap);
 		if (!n)
 			return;
@@ -154,7 +164,7 @@ static void close_locked(ravt_series *s, const ravt_model *m)
 	for (uint32_t i = 0; i < s->ndirty; i++) {
 		uint32_t h = s->dirty[i];
 		if (h < s->nhs && h < m->nheaps)
-			hs_push(&s->hs[h], b, m->heaps[h].live, m->heaps[h].npages);
+			hs_push(s, &s->hs[h], b, m->heaps[h].live, m->heaps[h].npages);
 	}
 	s->ndirty = 0;
 	s->nbins++;
@@ -183,7 +193,7 @@ void ravt_series_publish(ravt_series *s, const ravt_model *m, bool final)
 	for (uint32_t i = 0; i < s->ndirty; i++) {
 		uint32_t h = s->dirty[i];
 		if (h < s->nhs && h < m->nheaps)
-			hs_push(&s->hs[h], s->nbins, m->heaps[h].live, m->heaps[h].npages);
+			hs_push(s, &s->hs[h], s->nbins, m->heaps[h].live, m->heaps[h].npages);
 	}
 	pthread_mutex_unlock(&s->lock);
 }

@@ -33,6 +33,7 @@ typedef struct ravt_heap_series {
 
 typedef struct ravt_series {
 	pthread_mutex_t lock; /* the index thread writes; queries read under it */
+	ravt_budget *budget;  /* per-heap entries grow with heaps and bins */
 	/* closed bins [0, nbins) of width bin_w events; acc is the open one */
 	uint64_t bin_w;
 	uint32_t nbins;
@@ -52,7 +53,7 @@ typedef struct ravt_series {
 	uint64_t pub_live, pub_pages;
 } ravt_series;
 
-ravt_series *ravt_series_new(void);
+ravt_series *ravt_series_new(ravt_budget *budget);
 void ravt_series_free(ravt_series *s);
 
 /* (The index thread) */

@@ -49,12 +49,13 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 	ravt_reader_get_info(rd, &in);
 	if (t) {
 		t->rd = rd;
-		t->tables = ravt_tables_new();
-		t->series = ravt_series_new();
-		t->history = ravt_history_new();
+		ravt_budget *b = ravt_reader_budget(rd);
+		t->tables = ravt_tables_new(b);
+		t->series = ravt_series_new(b);
+		t->history = ravt_history_new(b);
 		if (t->series && t->history)
-			t->replay =
-			    ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
+			t->replay = ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series,
+			                            t->history, b);
 		pthread_mutex_init(&t->index_lock, NULL);
 	}
 	if (!t || !t->tables || !t->replay) {
@@ -164,9 +165,30 @@ void rav_trace_get_info(const rav_trace *t, rav_trace_info *out)
 	if (ravt_reader_merge_final(t->rd) && !ravt_reader_merge_failed(t->rd, NULL))
 		out->events = ravt_reader_merged(t->rd);
 	uint64_t last;
-	if (out->start_ns && ravt_tables_last_time(t->tables, &last))
-		out->end_ns = out->start_ns + last;
+	if (ravt_tables_last_time(t->tables, &last)) {
+		out->duration_ns = last;
+		if (out->start_ns)
+			out->end_ns = out->start_ns + last < out->start_ns ? UINT64_MAX : out->start_ns + last;
+	}
 	ravt_replay_stats(t->replay, &out->keyframes, NULL, NULL);
+}
+
+bool rav_trace_consistent(const rav_trace *t, rav_trace_error *err)
+{
+	/* a decode error or the memory limit first: replay stopped with it */
+	if (ravt_reader_merge_failed(t->rd, err))
+		return false;
+	return !ravt_replay_error(t->replay, err);
+}
+
+void rav_trace_set_memory_limit(rav_trace *t, uint64_t bytes)
+{
+	ravt_budget_set_limit(ravt_reader_budget(t->rd), bytes);
+}
+
+uint64_t rav_trace_memory_limit(const rav_trace *t)
+{
+	return ravt_budget_limit(ravt_reader_budget(t->rd));
 }
 
 /* ---- tables ------------------------------------------------------------------ */
