@@ -98,7 +98,8 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	in->cells_per_page = h->cells_per_page;
 	in->start_ns = h->start_realtime_ns;
 	in->clock_known = h->tsc_hz != 0;
-	size_t n = ravt_utf8_cut((const char *)d + sizeof(ravt_header), h->cmdline_len, sizeof in->program - 1);
+	size_t n =
+	    ravt_utf8_cut((const char *)d + sizeof(ravt_header), h->cmdline_len, sizeof in->program - 1);
 	for (size_t i = 0; i < n; i++) {
 		char c = (char)d[sizeof(ravt_header) + i];
 		in->program[i] = c == 0 ? ' ' : (c < 32 ? '?' : c);

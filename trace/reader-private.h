@@ -81,11 +81,11 @@ struct ravt_reader {
 	size_t size;         /* bytes present (a stream: received so far) */
 	bool mapped;         /* data is our mapping of `map_len` bytes */
 	size_t map_len;
-	bool guard_map;      /* a file others may change: read it under a guard (reader-guard.c) */
-	int file_fd;         /* that file (to say what it became), -1 */
+	bool guard_map;            /* a file others may change: read it under a guard (reader-guard.c) */
+	int file_fd;               /* that file (to say what it became), -1 */
 	_Atomic bool changed_flag; /* a guard caught SIGBUS: the mapping is no longer read */
-	int fd;       /* stream being read, -1 */
-	int spool_fd; /* stream: the unlinked file the bytes are kept in, -1 */
+	int fd;                    /* stream being read, -1 */
+	int spool_fd;              /* stream: the unlinked file the bytes are kept in, -1 */
 	bool is_stream, stream_eof;
 	uint64_t parse_pos; /* first byte not framed yet */
 

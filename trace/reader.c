@@ -229,7 +229,8 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		if (S_ISDIR(st.st_mode))
-			ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "%s is a directory, not a trace file", path);
+			ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "%s is a directory, not a trace file",
+			               path);
 		else
 			ravt_set_error(err, RAV_TRACE_EIO, 0, -1,
 			               "%s is %s, not a trace file: read a trace that arrives through it as "

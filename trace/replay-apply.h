@@ -151,10 +151,11 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	}
 	case RAV_EV_TYPE_DEF:
 		if (ev->aux >= RAVT_MAX_TYPES)
-			return ravt_model_fail(m, ev,
-			                       "defines type id %u, but type ids have %u bits (the type word's "
-			                       "low bits)",
-			                       ev->aux, RAV_TYPE_BITS);
+			return ravt_model_fail(
+			    m, ev,
+			    "defines type id %u, but type ids have %u bits (the type word's "
+			    "low bits)",
+			    ev->aux, RAV_TYPE_BITS);
 		if (!ravt_model_define_type(m, ev->aux, (uint8_t)(0x80u | (ev->x & 3u))))
 			return ravt_model_oom(m, ev);
 		break;
@@ -176,7 +177,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		ravt_mheap *r = ravt_heap_find(m, (uint32_t)ev->b);
 		if (r) {
 			const ravt_mpage *p = r->ntail != RAVT_NO_PAGE ? ravt_page_r(m, r->ntail) : NULL;
-			r->anchor = p && p->fill <= 1 && p->live == 0 && p->dead == 0 ? r->ntail : RAVT_NO_PAGE;
+			r->anchor =
+			    p && p->fill <= 1 && p->live == 0 && p->dead == 0 ? r->ntail : RAVT_NO_PAGE;
 		}
 		break;
 	}

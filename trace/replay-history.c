@@ -37,7 +37,8 @@ void ravt_history_block_end(ravt_history *h)
 	if (h->nblocks == h->cap) {
 		size_t ncap = h->cap ? h->cap * 2 : 64;
 		void *n = NULL;
-		if (ravt_budget_charge(h->budget, sizeof *h->bloom * (ncap - h->cap), "the cell-history filter"))
+		if (ravt_budget_charge(h->budget, sizeof *h->bloom * (ncap - h->cap),
+		                       "the cell-history filter"))
 			n = realloc(h->bloom, sizeof *h->bloom * ncap);
 		if (!n) {
 			/* without room, mark the block as touching every page: history stays

@@ -299,7 +299,8 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	}
 	if ((m->nheaps + 1) * 2 > m->hmap_cap) {
 		uint32_t ncap = m->hmap_cap ? m->hmap_cap * 2 : 32;
-		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->hmap_cap) * sizeof(uint32_t), HEAP_WHAT))
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->hmap_cap) * sizeof(uint32_t),
+		                        HEAP_WHAT))
 			return NULL;
 		uint32_t *nm = calloc(ncap, sizeof *nm);
 		if (!nm)
@@ -354,7 +355,8 @@ static bool set_prev(ravt_model *m, uint32_t pg, uint32_t v, bool sub)
 static bool link_in(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before, bool sub)
 {
 	uint32_t *head = sub ? &h->nhead : &h->head, *tail = sub ? &h->ntail : &h->tail;
-	uint32_t prev = before == RAVT_NO_PAGE ? *tail : (sub ? m->pages[before]->nprev : m->pages[before]->prev);
+	uint32_t prev =
+	    before == RAVT_NO_PAGE ? *tail : (sub ? m->pages[before]->nprev : m->pages[before]->prev);
 	ravt_mpage *p = m->pages[pg];
 	*(sub ? &p->nprev : &p->prev) = prev;
 	*(sub ? &p->nnext : &p->next) = before;

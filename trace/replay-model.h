@@ -63,10 +63,10 @@ typedef struct ravt_mpage {
 	uint32_t owner; /* heap id */
 	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
 	uint32_t fill, live, dead, refc;
-	uint32_t rootc;       /* root cells among the live (the engine does not count them as live) */
-	uint32_t next, prev;  /* the owner's page list (RAVT_NO_PAGE at its ends) */
+	uint32_t rootc;        /* root cells among the live (the engine does not count them as live) */
+	uint32_t next, prev;   /* the owner's page list (RAVT_NO_PAGE at its ends) */
 	uint32_t nnext, nprev; /* its list of pages that are not root pages (this page is not one) */
-	ravt_cellblock *cb[]; /* ceil(cells per page / RAVT_CB_CELLS) */
+	ravt_cellblock *cb[];  /* ceil(cells per page / RAVT_CB_CELLS) */
 } ravt_mpage;
 
 /* The field kinds of every type id (bit 0 f0 ref, bit 1 f1 ref, bit 7
@@ -102,8 +102,8 @@ typedef struct ravt_model {
 	uint32_t hmap_cap;
 	ravt_typekinds *tkinds;
 	rav_state_totals tot;
-	uint64_t pos;    /* index of the next event to apply */
-	uint64_t copied; /* bytes copied on write (keyframe accounting) */
+	uint64_t pos;        /* index of the next event to apply */
+	uint64_t copied;     /* bytes copied on write (keyframe accounting) */
 	ravt_budget *budget; /* the live model's; NULL for copies */
 	rav_trace_error err;
 } ravt_model;

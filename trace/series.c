@@ -90,8 +90,8 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		while (s->nhs <= hi) {
 			if (s->nhs == s->hs_cap) {
 				uint32_t ncap = s->hs_cap ? s->hs_cap * 2 : 16;
-				if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - s->hs_cap) * sizeof *s->hs,
-				                        SERIES_WHAT))
+				if (!ravt_budget_charge(
+				        s->budget, (uint64_t)(ncap - s->hs_cap) * sizeof *s->hs, SERIES_WHAT))
 					break;
 				ravt_heap_series *n = realloc(s->hs, sizeof *n * ncap);
 				if (!n)
@@ -112,7 +112,8 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		return;
 	if (s->ndirty == s->dirty_cap) {
 		uint32_t ncap = s->dirty_cap ? s->dirty_cap * 2 : 16;
-		if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - s->dirty_cap) * sizeof *s->dirty, SERIES_WHAT))
+		if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - s->dirty_cap) * sizeof *s->dirty,
+		                        SERIES_WHAT))
 			return;
 		uint32_t *n = realloc(s->dirty, sizeof *n * ncap);
 		if (!n)

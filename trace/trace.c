@@ -168,7 +168,8 @@ void rav_trace_get_info(const rav_trace *t, rav_trace_info *out)
 	if (ravt_tables_last_time(t->tables, &last)) {
 		out->duration_ns = last;
 		if (out->start_ns)
-			out->end_ns = out->start_ns + last < out->start_ns ? UINT64_MAX : out->start_ns + last;
+			out->end_ns =
+			    out->start_ns + last < out->start_ns ? UINT64_MAX : out->start_ns + last;
 	}
 	ravt_replay_stats(t->replay, &out->keyframes, NULL, NULL);
 }
