@@ -8,7 +8,7 @@
 
 #include "cli.h"
 
-static const char *const help = "usage: ravtrace export --format=chrome [-o OUT] FILE\n"
+static const char *const help = "usage: ravtrace export --format=chrome [-o OUT] [--follow] FILE\n"
                                 "\n"
                                 "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
                                 "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
@@ -20,7 +20,12 @@ static const char *const help = "usage: ravtrace export --format=chrome [-o OUT]
                                 "  -o, --output=OUT  write to OUT instead of standard output\n"
                                 "  --kind=K[,K...]   only these kinds of instant events\n"
                                 "  --counters=N      counter samples over the trace (default 200)\n"
-                                "  -h, --help        this help\n";
+                                "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
+                                "                    writer ends it (FILE - reads standard input)\n"
+                                "  -h, --help        this help\n"
+                                "\n"
+                                "Exit status 1 also when the trace is inconsistent: the output is then\n"
+                                "written, with the problem in otherData.error.\n";
 
 /* Parse "move,fixup" into a kind mask. */
 
@@ -41,8 +46,10 @@ static int run(int argc, char **argv)
 	if (strcmp(o.format, "chrome") != 0)
 		cli_usage_error("unknown format '%s' (the formats are: chrome)", o.format);
 	cli_trace tr;
-	cli_open_trace(&tr, path, false);
+	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;
+	rav_trace_error bad;
+	bool inconsistent = cli_inconsistent(&tr, &bad);
 
 	FILE *out = stdout;
 	if (o.output && strcmp(o.output, "-") != 0) {
@@ -50,7 +57,7 @@ static int run(int argc, char **argv)
 		if (!out) {
 			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output,
 			        strerror(errno));
-			rav_trace_close(t);
+			cli_close_trace(&tr, EXIT_BAD);
 			return EXIT_BAD;
 		}
 	}
@@ -58,11 +65,16 @@ static int run(int argc, char **argv)
 
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
 	cli_json_string(out, tr.info.program);
+	if (inconsistent) {
+		fputs(",\"error\":", out);
+		cli_json_string(out, bad.message);
+	}
 	fputs("},\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":",
 	      out);
 	char pname[300];
 	snprintf(pname, sizeof pname, "ravioli: %s",
 	         tr.info.program[0] ? tr.info.program : "recorded program");
+	pname[cli_utf8_prefix(pname, sizeof pname - 1)] = 0;
 	cli_json_string(out, pname);
 	fputs("}}", out);
 	unsigned nheaps = rav_trace_thread_count(t);
@@ -109,6 +121,7 @@ static int run(int argc, char **argv)
 		char label[96];
 		if (ev.kind == RAV_EV_MARK && ev.text) {
 			snprintf(label, sizeof label, "mark: %s", ev.text);
+			label[cli_utf8_prefix(label, sizeof label - 1)] = 0;
 			name = label;
 		}
 		chrome_common(out, "i", name, ev.time_ns, ev.thread);
@@ -148,6 +161,7 @@ static int run(int argc, char **argv)
 			char cname[96], buf[64];
 			snprintf(cname, sizeof cname, "heap of %s",
 			         cli_name_or_id(t, th.heap_id, buf, sizeof buf));
+			cname[cli_utf8_prefix(cname, sizeof cname - 1)] = 0;
 			for (unsigned b = 0; b < bins; b++) {
 				uint64_t last = (events * (b + 1)) / bins - 1;
 				rav_event at;
@@ -167,8 +181,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
 		rc = EXIT_BAD;
 	}
-	rav_trace_close(t);
-	return rc;
+	return cli_close_trace(&tr, rc);
 }
 
 const cli_command cli_cmd_export = {"export",
