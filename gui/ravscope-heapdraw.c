@@ -18,6 +18,11 @@
 #include <pango/pangocairo.h>
 #include <string.h>
 
+#include "rav-record.h"
+
+/* Cells are counted per type id, and a type id has RAV_TYPE_BITS bits. */
+#define TYPE_IDS ((unsigned)RAV_TYPE_MASK + 1)
+
 #define RECT_SCALE 5.0   /* from here on cells are drawn as rectangles */
 #define GAP_SCALE 8.0    /* from here on cells have a one-pixel gap */
 #define TEXT_SCALE 36.0  /* type names inside cells */
@@ -478,7 +483,7 @@ void ravscope_heap_painter_set_playing(RavscopeHeapPainter *P, gboolean playing)
 	P->legend_throttle = playing;
 	P->legend_next_page = 0;
 	if (P->legend_pending)
-		memset(P->legend_pending, 0, sizeof(guint64) * 4096);
+		memset(P->legend_pending, 0, sizeof(guint64) * TYPE_IDS);
 }
 
 void ravscope_heap_painter_invalidate_pages(RavscopeHeapPainter *P, const guint32 *pages, guint n)
@@ -1297,7 +1302,7 @@ static void draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 
 GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayout *L)
 {
-	enum { MAXT = 4096 };
+	enum { MAXT = TYPE_IDS };
 	guint64 *counts = g_new0(guint64, MAXT);
 	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
 	guint16 *types = g_new(guint16, MAX(cpp, 1));
@@ -1308,7 +1313,7 @@ GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayou
 		if (!rav_state_page_types(ravscope_document_get_state(doc), lp->page, types))
 			continue;
 		for (unsigned c = 0; c < cpp; c++)
-			counts[types[c] < MAXT ? types[c] : 0]++;
+			counts[types[c]]++; /* a type id always fits */
 	}
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
 	for (unsigned t = 0; t < MAXT; t++) {
@@ -1329,7 +1334,7 @@ static void draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	 * Stopped: recount when the playhead moved.  Playing: count a slice of
 	 * the pages per frame into a pending table and publish it when a pass
 	 * is complete, so no single frame pays for the whole heap. */
-	enum { MAXT = 4096, SLICE_PAGES = 512 };
+	enum { MAXT = TYPE_IDS, SLICE_PAGES = 512 };
 	guint64 pos = ravscope_document_get_position(doc);
 	if (!P->legend_counts || P->legend_doc != doc || (!P->legend_throttle && P->legend_position != pos)) {
 		g_clear_pointer(&P->legend_counts, g_array_unref);
@@ -1348,7 +1353,7 @@ static void draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 				continue;
 			guint16 *types = page_types(P, doc, lp->page);
 			for (unsigned c = 0; c < cpp; c++)
-				P->legend_pending[types[c] < MAXT ? types[c] : 0]++;
+				P->legend_pending[types[c]]++;
 		}
 		P->legend_next_page = end;
 		if (end >= L->pages->len) {

@@ -23,7 +23,7 @@
 
 #define RAVT_MAGIC "RAVTRACE"
 #define RAVT_VERSION_MAJOR 1
-#define RAVT_VERSION_MINOR 0
+#define RAVT_VERSION_MINOR 2
 #define RAVT_ENDIAN_LITTLE 1
 
 /* ---- File header (offset 0) ----------------------------------------------- */
@@ -77,6 +77,9 @@ enum {
 
 #define RAVT_CF_ZSTD 1u
 #define RAVT_PAYLOAD_MAX (16u << 20) /* stored or raw payload bytes in one chunk */
+/* A TRAILER (never compressed, checked in place) may be larger from format
+ * 1.2 on: its index has 24 bytes per chunk. */
+#define RAVT_TRAILER_MAX ((uint32_t)UINT32_MAX - 7)
 #define RAVT_EVENTS_RAW_MAX (1u << 20) /* raw payload bytes of one EVENTS chunk */
 
 /* Trailer payload (never compressed): this fixed part, then `chunks`

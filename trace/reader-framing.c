@@ -305,12 +305,12 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			    (long long)chunkno, (unsigned long long)off, f.frame_crc, fcrc);
 			return -1;
 		}
-		if (f.stored_len > RAVT_PAYLOAD_MAX || f.raw_len > RAVT_PAYLOAD_MAX) {
+		uint32_t cap = f.kind == RAVT_CHUNK_TRAILER ? RAVT_TRAILER_MAX : RAVT_PAYLOAD_MAX;
+		if (f.stored_len > cap || f.raw_len > cap) {
 			ravt_set_error(
 			    err, RAV_TRACE_ECHUNK, off, chunkno,
 			    "chunk %lld at offset %llu: payload length %u (raw %u) exceeds the %u-byte limit",
-			    (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len,
-			    RAVT_PAYLOAD_MAX);
+			    (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len, cap);
 			return -1;
 		}
 		uint64_t padded = ((uint64_t)f.stored_len + 7) & ~(uint64_t)7;
