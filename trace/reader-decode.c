@@ -54,6 +54,21 @@ void ravt_dec_free(ravt_dec *d)
 	free(d);
 }
 
+void ravt_dec_drop_buffer(ravt_dec *d)
+{
+	if (!d->cap)
+		return;
+	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	ravt_budget_release(&d->rd->budget, d->cap);
+	free(d->buf);
+	d->buf = NULL;
+	d->cap = 0;
+	/* (the position in the stream stays: the next chunk loads as before) */
+	d->left = 0;
+	d->seg_left = 0;
+	d->sp = d->send = d->ep = d->eend = d->seg_start = NULL;
+}
+
 size_t ravt_dec_stream_chunks(const ravt_dec *d, bool lock_held)
 {
 	ravt_reader *rd = d->rd;
@@ -164,7 +179,12 @@ static bool reserve(ravt_dec *d, const ravt_chunk *c)
 {
 	ravt_reader *rd = d->rd;
 	if (d->cap < (size_t)c->raw + RAVT_DEC_PAD) {
-		size_t cap = c->raw + RAVT_DEC_PAD < 65536 ? 65536 : c->raw + RAVT_DEC_PAD;
+		/* the chunk's size (a trace of many threads has many small
+		 * chunks, all loaded at once while merging), or twice what the
+		 * decoder had: a thread's chunks are mostly alike */
+		size_t cap = ((size_t)c->raw + RAVT_DEC_PAD + 63) & ~(size_t)63;
+		if (cap < d->cap * 2 && d->cap * 2 <= RAVT_EVENTS_RAW_MAX + RAVT_DEC_PAD + 63)
+			cap = d->cap * 2;
 		/* Every thread's decoder holds a chunk while merging: a damaged
 		 * or hostile file with many threads must not make that unbounded. */
 		if (!ravt_budget_charge(&rd->budget, cap - d->cap, "the chunk buffers of its threads")) {
@@ -237,12 +257,10 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->changed = false;
 	if (!reserve(d, c))
 		return false;
-	rav_trace_error gerr;
+	rav_trace_error gerr = {.code = RAV_TRACE_OK};
 	if (!ravt_guarded(rd, load_payload, d, &gerr)) {
-		if (gerr.code == RAV_TRACE_ECHANGED) {
-			d->changed = true;
-			snprintf(d->why, sizeof d->why, "%s", gerr.message);
-		}
+		/* (ravt_dec_error words it) */
+		d->changed = gerr.code == RAV_TRACE_ECHANGED;
 		return false;
 	}
 	if (RAVT_VERIFY_CRC && !c->verified) {

@@ -101,8 +101,10 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	size_t n =
 	    ravt_utf8_cut((const char *)d + sizeof(ravt_header), h->cmdline_len, sizeof in->program - 1);
 	for (size_t i = 0; i < n; i++) {
-		char c = (char)d[sizeof(ravt_header) + i];
-		in->program[i] = c == 0 ? ' ' : (c < 32 ? '?' : c);
+		/* NULs separate the arguments; other control bytes are not shown
+		 * (bytes of UTF-8 characters, and any others, are kept) */
+		unsigned char c = d[sizeof(ravt_header) + i];
+		in->program[i] = c == 0 ? ' ' : (c < 32 || c == 0x7f ? '?' : (char)c);
 	}
 	while (n && in->program[n - 1] == ' ')
 		n--;

@@ -391,6 +391,7 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 		}
 		if (!more) {
 			m->state[s] = S_IDLE;
+			ravt_dec_drop_buffer(d);
 			return m->g >= stop_at ? 0 : 1;
 		}
 		if (m->g >= stop_at) {

@@ -42,6 +42,7 @@ void ravt_series_free(ravt_series *s)
 		free(s->hs[i].pages);
 	}
 	free(s->hs);
+	free(s->hmap);
 	free(s->dirty);
 	if (s->counts)
 		pthread_mutex_destroy(&s->lock);
@@ -80,6 +81,54 @@ static void hs_push(ravt_series *s, ravt_heap_series *h, uint32_t bin, uint64_t 
 	h->n++;
 }
 
+static inline uint32_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+/* Index the heaps [from, nhs) by id (lock held); false when out of room. */
+static bool map_heaps(ravt_series *s, uint32_t from)
+{
+	if ((uint64_t)s->nhs * 2 > s->hmap_cap) {
+		uint32_t cap = s->hmap_cap ? s->hmap_cap : 64;
+		while ((uint64_t)s->nhs * 2 > cap)
+			cap *= 2;
+		if (!ravt_budget_charge(s->budget, (uint64_t)(cap - s->hmap_cap) * sizeof(uint32_t),
+		                        SERIES_WHAT))
+			return false;
+		uint32_t *m = calloc(cap, sizeof *m);
+		if (!m)
+			return false;
+		free(s->hmap);
+		s->hmap = m;
+		s->hmap_cap = cap;
+		from = 0;
+	}
+	for (uint32_t k = from; k < s->nhs; k++) {
+		uint32_t i = hash32(s->hs[k].id) & (s->hmap_cap - 1);
+		while (s->hmap[i])
+			i = (i + 1) & (s->hmap_cap - 1);
+		s->hmap[i] = k + 1;
+	}
+	return true;
+}
+
+static const ravt_heap_series *series_of(const ravt_series *s, uint32_t id)
+{
+	if (!s->hmap_cap)
+		return NULL;
+	uint32_t mask = s->hmap_cap - 1;
+	for (uint32_t i = hash32(id) & mask; s->hmap[i]; i = (i + 1) & mask)
+		if (s->hs[s->hmap[i] - 1].id == id)
+			return &s->hs[s->hmap[i] - 1];
+	return NULL;
+}
+
 void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mheap *h)
 {
 	uint32_t hi = (uint32_t)(h - m->heaps);
@@ -87,6 +136,7 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		return;
 	if (s->nhs <= hi) {
 		pthread_mutex_lock(&s->lock); /* queries read hs */
+		uint32_t had = s->nhs;
 		while (s->nhs <= hi) {
 			if (s->nhs == s->hs_cap) {
 				uint32_t ncap = s->hs_cap ? s->hs_cap * 2 : 16;
@@ -103,6 +153,8 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 			s->hs[s->nhs].id = m->heaps[s->nhs].id;
 			s->nhs++;
 		}
+		if (!map_heaps(s, had))
+			s->nhs = had; /* (out of room: those heaps get no series) */
 		pthread_mutex_unlock(&s->lock);
 		if (s->nhs <= hi)
 			return;
@@ -264,9 +316,7 @@ bool ravt_series_query(ravt_series *s, rav_series_kind kind, int64_t arg, uint64
 	const ravt_heap_series *hs = NULL;
 	bool level = kind == RAV_SERIES_LIVE_CELLS || kind == RAV_SERIES_PAGES;
 	if (level && arg >= 0) {
-		for (uint32_t i = 0; i < s->nhs; i++)
-			if (s->hs[i].id == (uint32_t)arg)
-				hs = &s->hs[i];
+		hs = arg <= UINT32_MAX ? series_of(s, (uint32_t)arg) : NULL;
 		if (!hs) {
 			for (unsigned j = 0; j < nbins; j++)
 				out[j] = 0;

@@ -43,6 +43,8 @@ typedef struct ravt_series {
 	uint64_t acc[RAVT_SERIES_KINDS];
 	ravt_heap_series *hs; /* parallel to the live model's heaps */
 	uint32_t nhs, hs_cap;
+	uint32_t *hmap; /* open addressing: heap id -> index in hs + 1 (queries by id) */
+	uint32_t hmap_cap;
 	uint32_t *dirty; /* heaps changed in the open bin */
 	uint32_t ndirty, dirty_cap;
 	/* the open bin as published: bin index and width, end, its counts and levels */

@@ -459,7 +459,21 @@ int ravt_writer_flush_thread(ravt_writer *w, uint32_t thread)
 	if (w->failed)
 		return -1;
 	ravt_wthread *th = thread_find(w, thread);
-	return th ? ravt_writer_flush_chunk(w, th) : 0;
+	if (!th)
+		return 0;
+	if (ravt_writer_flush_chunk(w, th) != 0)
+		return -1;
+	/* The thread ended (or a flush bounds latency): its buffers go, so a
+	 * program that runs through many threads costs the writer what its
+	 * live ones do; the next events of the thread allocate them again. */
+	if (!th->pending) {
+		free(th->ev.p);
+		free(th->seg.p);
+		free(th->text.p);
+		th->ev = (ravt_buf){NULL, w->ev_head, 0};
+		th->seg = th->text = (ravt_buf){NULL, 0, 0};
+	}
+	return 0;
 }
 
 int ravt_writer_finish(ravt_writer *w, uint64_t dropped)

@@ -54,6 +54,15 @@ void cli_json_string(FILE *out, const char *s)
 	size_t n = strlen((const char *)p);
 	fputc('"', out);
 	for (size_t i = 0; i < n;) {
+		/* a run of bytes that need no escaping goes out in one write */
+		size_t run = i;
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(p + i, 1, run - i, out);
+			i = run;
+			continue;
+		}
 		unsigned c = p[i];
 		size_t l = utf8_len(p + i, n - i);
 		if (l == 0) {
@@ -252,8 +261,10 @@ void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 	case RAV_EV_FREE:
 		tname = rav_trace_type_name(t, (uint16_t)ev->aux);
 		fprintf(out, "cell=%s type=%u", cli_loc_text(b1, sizeof b1, ev->a, false), ev->aux);
-		if (tname && tname[0])
-			fprintf(out, " (%.63s)", tname);
+		if (tname && tname[0]) {
+			char tb[300];
+			fprintf(out, " (%s)", cli_text(tb, sizeof tb, tname));
+		}
 		break;
 	case RAV_EV_MOVE:
 		fprintf(out, "from=%s to=%s", cli_loc_text(b1, sizeof b1, ev->a, false),

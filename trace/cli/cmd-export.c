@@ -91,6 +91,9 @@ static int run(int argc, char **argv)
 	}
 
 	/* Instant events, and slices for compactions and collections. */
+	char *detail = NULL;
+	size_t dlen = 0;
+	FILE *mem = open_memstream(&detail, &dlen);
 	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;
@@ -128,17 +131,20 @@ static int run(int argc, char **argv)
 		fprintf(out, ",\"s\":\"%s\",\"cat\":", ev.kind == RAV_EV_MARK ? "p" : "t");
 		cli_json_string(out, cli_kind_name(ev.kind));
 		fprintf(out, ",\"args\":{\"event\":%" PRIu64 ",\"detail\":", ev.index);
-		char *detail = NULL;
-		size_t dlen = 0;
-		FILE *mem = open_memstream(&detail, &dlen);
+		/* one stream for every event's words: the detail is written,
+		 * ended with a NUL, and read back from the start */
 		if (mem) {
+			rewind(mem);
 			cli_format_args(mem, t, &ev);
-			fclose(mem);
+			fputc(0, mem);
+			fflush(mem);
 		}
-		cli_json_string(out, detail);
-		free(detail);
+		cli_json_string(out, mem && detail ? detail : "");
 		fputs("}}", out);
 	}
+	if (mem)
+		fclose(mem);
+	free(detail);
 
 	/* Counters: live cells and pages per thread, sampled at even steps of
 	 * the event index, stamped with the time of the sample's last event. */
