@@ -224,8 +224,14 @@ typedef struct rav_event_iter {
 	uint64_t next;
 	void *priv;
 } rav_event_iter;
+/* Events in order from filter->from, at decode speed whatever the number
+ * of threads.  The iterator holds decoders while it runs: when it is left
+ * before next returned false, rav_event_iter_fini frees them (next does so
+ * itself at the end; calling fini again is harmless).  On a growing trace,
+ * next may return true again after returning false. */
 void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filter *filter);
 bool rav_event_iter_next(rav_event_iter *it, rav_event *out);
+void rav_event_iter_fini(rav_event_iter *it);
 /* Next/previous event at or after / before `from` matching `filter`; -1 if none. */
 int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter);
 int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter *filter);

@@ -246,6 +246,10 @@ bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out)
 	return ravt_reader_event_at(t->rd, index, out);
 }
 
+/* An iterator reads through a cursor (one decoder per thread, each chunk
+ * decompressed once): random access through the reader's small cache of
+ * decoded windows would decode a window again at every switch between
+ * threads once more threads interleave than it has windows. */
 void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filter *filter)
 {
 	memset(it, 0, sizeof *it);
@@ -257,6 +261,16 @@ void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filte
 	it->next = it->filter.from;
 }
 
+void rav_event_iter_fini(rav_event_iter *it)
+{
+	ravt_cursor *cur = it->priv;
+	if (cur) {
+		ravt_cursor_fini(cur);
+		free(cur);
+	}
+	it->priv = NULL;
+}
+
 static uint64_t range_end(const rav_trace *t, const rav_event_filter *f)
 {
 	uint64_t n = rav_trace_indexed_events(t);
@@ -266,15 +280,28 @@ static uint64_t range_end(const rav_trace *t, const rav_event_filter *f)
 bool rav_event_iter_next(rav_event_iter *it, rav_event *out)
 {
 	uint64_t end = range_end(it->trace, &it->filter);
-	if (it->next >= end)
-		return false;
-	int64_t i = ravt_reader_scan(it->trace->rd, it->next, end, 1, &it->filter, out);
-	if (i < 0) {
-		it->next = end;
-		return false;
+	rav_event ev;
+	while (it->next < end) {
+		ravt_cursor *cur = it->priv;
+		if (!cur) {
+			cur = malloc(sizeof *cur);
+			if (!cur)
+				break;
+			ravt_cursor_init(cur, it->trace->rd, it->next);
+			it->priv = cur;
+		}
+		if (!ravt_cursor_next(cur, &ev))
+			break; /* (a chunk that does not decode: indexing reported it) */
+		it->next = ev.index + 1;
+		if (ravt_filter_match(&it->filter, &ev)) {
+			*out = ev;
+			return true;
+		}
 	}
-	it->next = (uint64_t)i + 1;
-	return true;
+	/* at the end of what is indexed (a growing trace may bring more: the
+	 * next call starts a cursor where this one stopped) */
+	rav_event_iter_fini(it);
+	return false;
 }
 
 int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter)

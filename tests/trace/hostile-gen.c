@@ -273,7 +273,7 @@ static bool gen_many_pages(const char *dir, const char *name)
 	thread_start(&g, 1, "giver");
 	thread_start(&g, 2, "taker");
 	/* the taker: many root pages at its end, then an empty top page */
-	uint32_t roots = small ? 20 : 50000;
+	uint32_t roots = small ? 20 : 200000;
 	for (uint32_t i = 0; i < roots; i++)
 		sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_ROOT, 2, addr(n + 10 + i, 0, 0), 0);
 	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(n + 5, 0, 0), 0);
@@ -429,7 +429,7 @@ static bool gen_handoff_pairs(const char *dir, const char *name)
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	uint32_t k = small ? 12 : 320, page = 0;
+	uint32_t k = small ? 12 : 560, page = 0;
 	for (uint32_t th = 1; th <= k; th++)
 		thread_start(&g, th, NULL);
 	for (uint32_t from = 1; from <= k; from++)
@@ -603,14 +603,14 @@ static const hclass classes[] = {
     {"page-index-limit", "limit", 64, 1, gen_page_index_high,
      "the same, under a memory limit below its page table"},
     {"many-pages", "ok", 0, 0, gen_many_pages,
-     "200,000 pages handed over and released from the middle of long page lists"},
+     "200,000 pages handed over before 200,000 root pages and released from the middle"},
     {"marks-huge", "limit", 64, 4, gen_marks_huge, "1,500 distinct 64 KiB mark texts in a few hundred KB"},
     {"switches", "limit", 64, 1, gen_switches, "two threads alternating at every event (3M events)"},
     {"types-wide", "inconsistent", 0, 0, gen_types_wide, "400,000 type ids above 16 bits"},
     {"types-many", "ok", 0, 0, gen_types_many, "every 16-bit type id defined, cells of types >= 4096"},
     {"type-alias", "inconsistent", 0, 0, gen_type_alias, "type 0x10005 after type 5"},
     {"threads-many", "ok", 0, 0, gen_threads_many, "100,000 short-lived recording threads"},
-    {"handoff-pairs", "ok", 0, 0, gen_handoff_pairs, "102,080 distinct hand-off pairs between 320 threads"},
+    {"handoff-pairs", "ok", 0, 0, gen_handoff_pairs, "313,040 distinct hand-off pairs between 560 threads"},
     {"inconsistent-102", "inconsistent", 0, 0, gen_inconsistent, "replay fails at event 102"},
     {"names", "ok", 0, 0, gen_names, "names with newlines, quotes, control bytes, bytes that are not UTF-8"},
     {"heap-max-id", "ok", 0, 0, gen_heap_max_id, "heap id 2^32-1 contending with heap 1"},

@@ -57,6 +57,7 @@ static int run(int argc, char **argv)
 				fprintf(stderr,
 				        "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
 				        cli_prog, tr.name, o.thread);
+				rav_event_iter_fini(&it);
 				cli_close_trace(&tr, EXIT_USAGE);
 				return EXIT_USAGE;
 			}
@@ -82,6 +83,7 @@ static int run(int argc, char **argv)
 		fflush(stdout);
 		more = cli_stream_more(&tr);
 	}
+	rav_event_iter_fini(&it);
 	if (tr.fd >= 0)
 		rav_trace_get_info(tr.t, &tr.info);
 	if (tr.fd >= 0 && tr.info.truncated && rav_trace_stream_ended(tr.t))

@@ -152,6 +152,14 @@ static int run(int argc, char **argv)
 	unsigned bins = (unsigned)(o.counters < events ? o.counters : events);
 	if (bins) {
 		double *live = cli_xcalloc(bins, sizeof(double)), *pages = cli_xcalloc(bins, sizeof(double));
+		/* the samples' times, the same for every thread: looked up once */
+		uint64_t *when = cli_xcalloc(bins, sizeof(uint64_t));
+		bool *known = cli_xcalloc(bins, sizeof(bool));
+		for (unsigned b = 0; b < bins; b++) {
+			rav_event at;
+			known[b] = rav_trace_event_at(t, (events * (b + 1)) / bins - 1, &at);
+			when[b] = known[b] ? at.time_ns : 0;
+		}
 		for (unsigned i = 0; i < nheaps; i++) {
 			const rav_trace_thread th = cli_thread_at(t, i);
 			if (th.kind == RAV_HEAP_MESSAGE)
@@ -169,17 +177,17 @@ static int run(int argc, char **argv)
 			         cli_name_or_id(t, th.heap_id, buf, sizeof buf));
 			cname[cli_utf8_prefix(cname, sizeof cname - 1)] = 0;
 			for (unsigned b = 0; b < bins; b++) {
-				uint64_t last = (events * (b + 1)) / bins - 1;
-				rav_event at;
-				if (!rav_trace_event_at(t, last, &at))
+				if (!known[b])
 					continue;
-				chrome_common(out, "C", cname, at.time_ns, th.heap_id);
+				chrome_common(out, "C", cname, when[b], th.heap_id);
 				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b],
 				        pages[b]);
 			}
 		}
 		free(live);
 		free(pages);
+		free(when);
+		free(known);
 	}
 	fputs("\n]}\n", out);
 	int rc = cli_finish_output(out, o.output ? o.output : "the output");
