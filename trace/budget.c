@@ -98,6 +98,12 @@ bool ravt_budget_charge(ravt_budget *b, uint64_t bytes, const char *what)
 	return false;
 }
 
+void ravt_budget_force(ravt_budget *b, uint64_t bytes)
+{
+	if (b && bytes)
+		atomic_fetch_add_explicit(&b->used, bytes, memory_order_relaxed);
+}
+
 void ravt_budget_release(ravt_budget *b, uint64_t bytes)
 {
 	if (b && bytes)

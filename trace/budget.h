@@ -61,6 +61,9 @@ uint64_t ravt_budget_limit(const ravt_budget *b);
  * when that would pass the limit: nothing is taken and the budget is
  * marked exceeded.  A NULL budget always grants. */
 bool ravt_budget_charge(ravt_budget *b, uint64_t bytes, const char *what);
+/* Take `bytes` whatever the limit (a small, bounded amount that keeps
+ * what was already done consistent, after a refused charge). */
+void ravt_budget_force(ravt_budget *b, uint64_t bytes);
 /* Give back what a charge took. */
 void ravt_budget_release(ravt_budget *b, uint64_t bytes);
 /* Grow a charge from `old` to `now` bytes (release when smaller). */

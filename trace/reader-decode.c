@@ -187,7 +187,13 @@ static bool reserve(ravt_dec *d, const ravt_chunk *c)
 			cap = d->cap * 2;
 		/* Every thread's decoder holds a chunk while merging: a damaged
 		 * or hostile file with many threads must not make that unbounded. */
-		if (!ravt_budget_charge(&rd->budget, cap - d->cap, "the chunk buffers of its threads")) {
+		if (!d->for_merge) {
+			/* a cursor or the random-access cache reads what the
+			 * merge held within the limit (working sets of the same
+			 * chunks): it goes on after the merge stopped there */
+			ravt_budget_force(&rd->budget, cap - d->cap);
+		} else if (!ravt_budget_charge(&rd->budget, cap - d->cap,
+		                               "the chunk buffers of its threads")) {
 			snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
 			d->limit = true;
 			return false;
@@ -349,7 +355,7 @@ void ravt_dec_error(const ravt_dec *d, rav_trace_error *err)
 {
 	if (d->limit && ravt_budget_error(&d->rd->budget, err))
 		return;
-	if (d->changed) {
+	if (d->changed || ravt_file_changed(d->rd)) {
 		ravt_changed_error(d->rd, err);
 		return;
 	}

@@ -55,6 +55,7 @@ struct ravt_dec {
 	bool bad_crc; /* the last load failed its checksum */
 	bool limit;   /* the last load passed the trace's memory limit */
 	bool changed; /* the last load found the file changed under us */
+	bool for_merge; /* its buffers are refused past the memory limit (others' are not) */
 	char why[256];
 };
 

@@ -113,6 +113,22 @@ void ravt_changed_error(ravt_reader *rd, rav_trace_error *err)
 	               now);
 }
 
+bool ravt_file_changed(ravt_reader *rd)
+{
+	if (!rd->guard_map || rd->file_fd < 0)
+		return false;
+	if (atomic_load_explicit(&rd->changed_flag, memory_order_relaxed))
+		return true;
+	struct stat st;
+	if (fstat(rd->file_fd, &st) != 0)
+		return false;
+	int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if ((uint64_t)st.st_size == rd->map_len && mt == rd->file_mtime_ns)
+		return false;
+	atomic_store(&rd->changed_flag, true);
+	return true;
+}
+
 bool ravt_guarded(ravt_reader *rd, bool (*fn)(void *arg), void *arg, rav_trace_error *err)
 {
 	if (!rd->guard_map)

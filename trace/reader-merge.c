@@ -131,6 +131,7 @@ static bool grow(ravt_reader *rd, ravt_merge *m)
 		m->dec[m->ns] = ravt_dec_new(rd, m->dctx);
 		if (!m->dec[m->ns])
 			return false;
+		m->dec[m->ns]->for_merge = true;
 		ravt_dec_set_stream(m->dec[m->ns], (uint32_t)m->ns, rd->streams[m->ns].id);
 		m->state[m->ns] = S_IDLE;
 	}
@@ -168,11 +169,13 @@ static bool publish(ravt_reader *rd, ravt_merge *m)
 		while (cap < rd->nruns + m->npending)
 			cap *= 2;
 		/* a run per switch between threads: the one structure of the
-		 * reader that grows with the events */
+		 * reader that grows with the events.  Past the limit, the runs
+		 * of events the sinks already have still get room (a few
+		 * hundred at most), then the merge stops. */
 		if (!ravt_budget_charge(&rd->budget, (cap - rd->cap_runs) * sizeof(ravt_run),
 		                        "the merged order (one entry per switch between threads)")) {
-			pthread_mutex_unlock(&rd->lock);
-			return false;
+			cap = rd->nruns + m->npending;
+			ravt_budget_force(&rd->budget, (cap - rd->cap_runs) * sizeof(ravt_run));
 		}
 		ravt_run *r = realloc(rd->runs, cap * sizeof *r);
 		if (!r) {

@@ -83,6 +83,7 @@ struct ravt_reader {
 	size_t map_len;
 	bool guard_map;            /* a file others may change: read it under a guard (reader-guard.c) */
 	int file_fd;               /* that file (to say what it became), -1 */
+	int64_t file_mtime_ns;     /* its modification time when opened */
 	_Atomic bool changed_flag; /* a guard caught SIGBUS: the mapping is no longer read */
 	int fd;                    /* stream being read, -1 */
 	int spool_fd;              /* stream: the unlinked file the bytes are kept in, -1 */
@@ -160,5 +161,9 @@ void ravt_merge_free(ravt_reader *rd);
 void ravt_guard_install(void);
 bool ravt_guarded(ravt_reader *rd, bool (*fn)(void *arg), void *arg, rav_trace_error *err);
 void ravt_changed_error(ravt_reader *rd, rav_trace_error *err);
+/* Has the file been truncated or rewritten since it was opened (its size or
+ * modification time differ)?  Asked when its bytes fail a check: past a
+ * cut inside the last page a mapping reads zeros, not SIGBUS. */
+bool ravt_file_changed(ravt_reader *rd);
 
 #endif /* RAVT_READER_PRIVATE_H */

@@ -178,7 +178,9 @@ static ravt_reader *open_bytes(ravt_reader *rd, rav_trace_error *err)
 	}
 	bool partial = a.partial;
 	if (a.walked < 0) {
-		if (err)
+		if (ravt_file_changed(rd))
+			ravt_changed_error(rd, err);
+		else if (err)
 			*err = terr;
 		ravt_reader_close(rd);
 		return NULL;
@@ -262,6 +264,7 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 		rd->guard_map = true;
 	}
 	rd->file_fd = fd;
+	rd->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	return open_bytes(rd, err);
 }
 
