@@ -4,7 +4,7 @@
  * right (they are written by the format library's writer, fed raw records
  * as the recorder feeds it); what is wrong, or big, is what the events say.
  *
- *	hostile-gen [--small] [--list] DIR [CLASS...]
+ *	hostile-gen [--small | --seeds] [--list] DIR [CLASS...]
  *
  * writes DIR/CLASS.ravtrace for each class (all by default) and prints one
  * line per class: "CLASS EXPECT DESCRIPTION", where EXPECT is what every
@@ -16,10 +16,11 @@
  *	limit         past the memory limit the driver sets (RAVTRACE_MEMORY_MB):
  *	              every command stops with an error naming the limit
  *
- * --small makes each class small enough for a memory checker and for the
- * fuzz seed corpus (tests/trace/corpus/hostile-*.ravtrace, at most 64 KiB
- * each; regenerate with `hostile-gen --small tests/trace/corpus` and
- * rename).  The classes follow issue #14, "Traces at the limits".
+ * --small makes each class small enough for a memory checker.  --seeds
+ * writes the small ones as DIR/hostile-CLASS.ravtrace, leaving out those
+ * over the fuzzers' 64 KiB input limit: the fuzz seed corpus's hostile
+ * part (`hostile-gen --seeds tests/trace/corpus`).  The classes follow
+ * issue #14, "Traces at the limits".
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -37,6 +38,7 @@
 #define POOL_BYTES (1ull << 37) /* 2^25 pages: room above the reader's 2^24 page limit */
 
 static bool small;
+static const char *prefix = "";
 
 /* ---- a writer with a buffer per thread -------------------------------------- */
 
@@ -73,7 +75,7 @@ static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
 {
 	memset(g, 0, sizeof *g);
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s.ravtrace", dir, name);
+	snprintf(path, sizeof path, "%s/%s%s.ravtrace", dir, prefix, name);
 	g->f = fopen(path, "wb");
 	if (!g->f) {
 		fprintf(stderr, "hostile-gen: %s: %s\n", path, strerror(errno));
@@ -628,15 +630,17 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--small"))
 			small = true;
+		else if (!strcmp(argv[i], "--seeds"))
+			small = true, prefix = "hostile-";
 		else if (!strcmp(argv[i], "--list"))
 			list = true;
 		else {
-			fprintf(stderr, "usage: hostile-gen [--small] [--list] DIR [CLASS...]\n");
+			fprintf(stderr, "usage: hostile-gen [--small | --seeds] [--list] DIR [CLASS...]\n");
 			return 2;
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: hostile-gen [--small] [--list] DIR [CLASS...]\n");
+		fprintf(stderr, "usage: hostile-gen [--small | --seeds] [--list] DIR [CLASS...]\n");
 		return 2;
 	}
 	const char *dir = argv[i++];
@@ -652,6 +656,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hostile-gen: %s failed\n", h->name);
 			rc = 1;
 			continue;
+		}
+		if (*prefix) {
+			/* seeds: one file per generator, each within the fuzzers' input limit */
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s%s.ravtrace", dir, prefix, h->name);
+			FILE *f = fopen(path, "rb");
+			long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+			if (f)
+				fclose(f);
+			bool dup = c > 0 && classes[c - 1].gen == h->gen;
+			if (size > 65536 || dup) {
+				remove(path);
+				continue;
+			}
 		}
 		printf("%s %s %u %s\n", h->name, h->expect, small ? h->limit_small : h->limit_mb, h->what);
 	}
