@@ -25,6 +25,21 @@
 #include "ravioli.h"
 #include "ravtrace.h"
 
+/* The build tree's samples/ when this rav-bench runs from the build tree,
+ * else the installed demos: an installed copy never reads a build tree. */
+static const char *demo_traces_dir(void)
+{
+	char exe[4096], root[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0 && realpath(RAV_BUILD_ROOT, root)) {
+		exe[n] = '\0';
+		size_t len = strlen(root);
+		if (strncmp(exe, root, len) == 0 && exe[len] == '/')
+			return RAV_SAMPLES_DIR;
+	}
+	return RAV_DEMO_INSTALL_DIR;
+}
+
 typedef struct rec_out {
 	double seconds;     /* wall time of the workload */
 	double cpu_seconds; /* CPU time of the recording thread during it */
@@ -212,8 +227,10 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
 	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events");
 
-	/* On-disk cost over the demo traces the build made from samples/. */
-	DIR *d = opendir(RAV_SAMPLES_DIR);
+	/* On-disk cost over the demo traces the build made from samples/ (or
+	 * their installed copies, for an installed rav-bench). */
+	const char *demo_dir = demo_traces_dir();
+	DIR *d = opendir(demo_dir);
 	uint64_t sev = 0, sbytes = 0;
 	unsigned nfiles = 0;
 	struct dirent *e;
@@ -222,7 +239,7 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 		if (len < 10 || strcmp(e->d_name + len - 9, ".ravtrace") != 0)
 			continue;
 		char fp[512];
-		snprintf(fp, sizeof fp, "%s/%s", RAV_SAMPLES_DIR, e->d_name);
+		snprintf(fp, sizeof fp, "%s/%s", demo_dir, e->d_name);
 		uint64_t ev, by;
 		if (trace_size(fp, &ev, &by, why, sizeof why)) {
 			sev += ev;
@@ -236,9 +253,9 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	if (nfiles && sev) {
 		demo->metric[0] = (double)sev;
 		demo->metric[2] = (double)sbytes / (double)sev;
-		snprintf(demo->note, sizeof demo->note, "bytes/event over %u demo traces in samples/", nfiles);
+		snprintf(demo->note, sizeof demo->note, "bytes/event over %u demo traces in %s", nfiles, demo_dir);
 	} else {
-		snprintf(demo->note, sizeof demo->note, "no demo traces found in %s", RAV_SAMPLES_DIR);
+		snprintf(demo->note, sizeof demo->note, "no demo traces found in %s", demo_dir);
 	}
 }
 

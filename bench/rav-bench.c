@@ -337,7 +337,8 @@ static void usage(FILE *to)
 		    "  --impls      comma-separated subset of ravioli,glibc,jemalloc,mimalloc (for profiling)\n"
 		    "  --repeat N   timed runs per implementation, best kept (default 3)\n"
 		    "  --warmup N   untimed runs first (default 1)\n"
-		    "  --scale X    multiply every workload's size by X (default 1)\n");
+		    "  --scale X    multiply every workload's size by X (default 1)\n"
+		    "  --version    print the version and exit\n");
 }
 
 static int by_order(const void *a, const void *b)
@@ -388,6 +389,9 @@ int main(int argc, char **argv)
 			list = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("rav-bench %s\n", RAV_VERSION);
 			return 0;
 		} else if (v && strcmp(a, "--workloads") == 0) {
 			only = v;

@@ -1,8 +1,8 @@
 /* main.c - ravscope entry point.
  *
- * The headless modes (--render, --bench) are decided before GTK starts,
- * because GTK cannot initialise without a display and those modes exist
- * precisely for machines that have none.  Everything else goes to the
+ * The headless modes (--render, --bench, --list-demos) are decided before
+ * GTK starts, because GTK cannot initialise without a display and those
+ * modes exist precisely for machines that have none.  Everything else goes to the
  * AdwApplication, which opens FILE arguments in a window.
  */
 #include <locale.h>
@@ -15,11 +15,12 @@
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
-	char *render = NULL, *size = NULL, *select = NULL, *focus = NULL;
+	/* The option parser allocates the strings it stores. */
+	g_autofree char *render = NULL, *size = NULL, *select = NULL, *focus = NULL;
 	gint64 event = -1;
 	double cell_px = 0;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
-	gboolean contention = FALSE, counts = FALSE, version = FALSE;
+	gboolean contention = FALSE, counts = FALSE, version = FALSE, list_demos = FALSE;
 	int frames = 0;
 	gint64 per_frame = 0;
 	double anim = -1;
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
 		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240)", "N" },
 		{ "events-per-frame", 0, 0, G_OPTION_ARG_INT64, &per_frame, "With --bench: events applied per frame (default 2000)", "N" },
+		{ "list-demos", 0, 0, G_OPTION_ARG_NONE, &list_demos, "Print the demo traces the Open Demo menu offers", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
 		{ NULL },
 	};
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 	gboolean headless = FALSE;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--bench") || !strncmp(argv[i], "--render", 8) || !strcmp(argv[i], "--version") ||
+		    !strcmp(argv[i], "--list-demos") ||
 		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			headless = TRUE;
 	if (headless) {
@@ -66,6 +69,13 @@ int main(int argc, char **argv)
 		g_option_context_free(ctx);
 		if (version) {
 			g_print("ravscope %s\n", RAV_VERSION);
+			return 0;
+		}
+		if (list_demos) {
+			GPtrArray *demos = ravscope_application_list_demos();
+			for (guint i = 0; i < demos->len; i++)
+				g_print("%s\n", (const char *)g_ptr_array_index(demos, i));
+			g_ptr_array_unref(demos);
 			return 0;
 		}
 		if (argc != 2) {

@@ -1,11 +1,20 @@
 /* ravscope-application.c - the AdwApplication: settings, style, demos.
  *
- * Settings are looked up in the installed schemas first and then in the
- * build tree's compiled schema directory, so `build/gui/ravscope` runs
- * uninstalled without GSETTINGS_SCHEMA_DIR.  Demo traces come from the
- * build tree (samples/) when present and from datadir/ravscope/demos.
+ * ravscope runs both from the build tree and installed, and finds its
+ * settings schema and demo traces accordingly.  Run from the build tree
+ * (its executable is under the build root), it uses the schema compiled
+ * into <build>/data and the demos recorded into <build>/samples, so it
+ * works without GSETTINGS_SCHEMA_DIR or an install.  Installed, it never
+ * looks into a build tree (which may be gone or newer): the schema comes
+ * from the standard places (XDG_DATA_DIRS) or next to the executable
+ * (<prefix>/share, for an install into a prefix the desktop does not
+ * search), and the demos from <prefix>/share/ravscope/demos found the same
+ * ways.  RAVSCOPE_DEMO_DIR, when set, is searched first in both cases.
  */
 #include "ravscope-application.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "ravscope-window.h"
 
@@ -16,22 +25,69 @@ struct _RavscopeApplication {
 
 G_DEFINE_FINAL_TYPE(RavscopeApplication, ravscope_application, ADW_TYPE_APPLICATION)
 
+/* Is this process an executable of the build tree (ravscope or a test)? */
+static gboolean running_uninstalled(void)
+{
+	static gsize once;
+	static gboolean uninstalled;
+	if (g_once_init_enter(&once)) {
+		g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+		char *root = realpath(RAVSCOPE_BUILD_ROOT, NULL);
+		uninstalled = exe && root && g_str_has_prefix(exe, root) && exe[strlen(root)] == '/';
+		free(root);
+		g_once_init_leave(&once, 1);
+	}
+	return uninstalled;
+}
+
+/* <dir of the executable>/<datadir relative to bindir>/<sub>, or NULL when
+ * bindir or datadir was configured as an absolute path. */
+static char *data_path_from_executable(const char *sub)
+{
+	if (!RAVSCOPE_DATADIR_FROM_BINDIR[0])
+		return NULL;
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	if (!exe)
+		return NULL;
+	g_autofree char *bindir = g_path_get_dirname(exe);
+	g_autofree char *path = g_build_filename(bindir, RAVSCOPE_DATADIR_FROM_BINDIR, sub, NULL);
+	char *canon = g_canonicalize_filename(path, NULL);
+	return canon;
+}
+
+static GSettingsSchema *schema_from_directory(const char *dir, GSettingsSchemaSource *parent)
+{
+	GSettingsSchemaSource *src = g_settings_schema_source_new_from_directory(dir, parent, FALSE, NULL);
+	if (!src)
+		return NULL;
+	GSettingsSchema *schema = g_settings_schema_source_lookup(src, RAVSCOPE_APP_ID, FALSE);
+	g_settings_schema_source_unref(src);
+	return schema;
+}
+
 GSettings *ravscope_settings_new(void)
 {
 	GSettingsSchemaSource *def = g_settings_schema_source_get_default();
-	GSettingsSchema *schema = def ? g_settings_schema_source_lookup(def, RAVSCOPE_APP_ID, TRUE) : NULL;
-	if (!schema) {
-		GError *error = NULL;
-		GSettingsSchemaSource *src = g_settings_schema_source_new_from_directory(RAVSCOPE_SCHEMA_BUILD_DIR, def, FALSE, &error);
-		if (src) {
-			schema = g_settings_schema_source_lookup(src, RAVSCOPE_APP_ID, FALSE);
-			g_settings_schema_source_unref(src);
-		} else {
-			g_clear_error(&error);
+	GSettingsSchema *schema = NULL;
+	if (running_uninstalled()) {
+		/* the build tree's copy first: an installed older one must not win */
+		schema = schema_from_directory(RAVSCOPE_SCHEMA_BUILD_DIR, def);
+		if (!schema && def)
+			schema = g_settings_schema_source_lookup(def, RAVSCOPE_APP_ID, TRUE);
+	} else {
+		if (def)
+			schema = g_settings_schema_source_lookup(def, RAVSCOPE_APP_ID, TRUE);
+		if (!schema) {
+			g_autofree char *dir = data_path_from_executable("glib-2.0/schemas");
+			if (dir)
+				schema = schema_from_directory(dir, def);
 		}
 	}
 	if (!schema) {
-		g_printerr("ravscope: settings schema %s not found; preferences will not be saved\n", RAVSCOPE_APP_ID);
+		g_printerr("ravscope: settings schema %s not found (is XDG_DATA_DIRS missing ravscope's "
+			   "share directory, or glib-compile-schemas not run there?); preferences will not "
+			   "be saved\n",
+			   RAVSCOPE_APP_ID);
 		return NULL;
 	}
 	GSettings *s = g_settings_new_full(schema, NULL, NULL);
@@ -73,8 +129,18 @@ GPtrArray *ravscope_application_list_demos(void)
 	const char *env = g_getenv("RAVSCOPE_DEMO_DIR");
 	if (env && *env)
 		add_demos_from(out, seen, env);
-	add_demos_from(out, seen, RAVSCOPE_DEMO_BUILD_DIR);
-	add_demos_from(out, seen, RAVSCOPE_DEMO_INSTALL_DIR);
+	if (running_uninstalled()) {
+		add_demos_from(out, seen, RAVSCOPE_DEMO_BUILD_DIR);
+	} else {
+		g_autofree char *near = data_path_from_executable("ravscope/demos");
+		if (near)
+			add_demos_from(out, seen, near);
+		add_demos_from(out, seen, RAVSCOPE_DEMO_INSTALL_DIR);
+		for (const char *const *d = g_get_system_data_dirs(); *d; d++) {
+			g_autofree char *dir = g_build_filename(*d, "ravscope", "demos", NULL);
+			add_demos_from(out, seen, dir);
+		}
+	}
 	g_hash_table_unref(seen);
 	g_ptr_array_sort(out, compare_basenames);
 	return out;

@@ -9,6 +9,11 @@
 unsigned long sample_size_arg(int argc, char **argv, unsigned long dflt, unsigned long max, const char *what,
                               const char *about)
 {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		const char *slash = strrchr(argv[0], '/');
+		printf("%s %s\n", slash ? slash + 1 : argv[0], RAV_VERSION);
+		exit(0);
+	}
 	if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
 		FILE *out = argc == 2 ? stdout : stderr;
 		fprintf(out,

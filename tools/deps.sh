@@ -6,7 +6,11 @@
 # manual step; the dpkg check keeps reruns (and CI on a warm machine) fast.
 # Runs apt-get as root directly, otherwise through sudo.  Recommends are not
 # installed, so what GTK needs at run time under Xvfb (icons, SVG loader,
-# fonts the render tests' pixels depend on) is listed explicitly.
+# fonts the render tests' pixels depend on) is listed explicitly.  The
+# install tests (tests/install) build user projects with meson and CMake,
+# check manual pages (scdoc builds them, groff and man-db render them),
+# the bash completion (with bash-completion's helpers too) and the MIME
+# database; libsqlite3 is for `ravtrace export --format=sqlite`.
 set -eu
 
 PACKAGES="
@@ -19,6 +23,8 @@ libgtk-4-dev libadwaita-1-dev libglib2.0-bin libgtk-4-bin
 librsvg2-common adwaita-icon-theme gsettings-desktop-schemas at-spi2-core fonts-dejavu-core
 xvfb xauth imagemagick xdotool
 desktop-file-utils appstream libxml2-utils
+libsqlite3-dev sqlite3
+scdoc groff-base man-db bash-completion cmake shared-mime-info
 "
 
 missing=""

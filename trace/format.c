@@ -98,6 +98,11 @@ const char *rav_event_kind_name(unsigned kind)
 	return "unknown";
 }
 
+unsigned rav_event_kind_loc_mask(unsigned kind)
+{
+	return ravt_shape_addr_mask(ravt_shape_of(kind));
+}
+
 int rav_event_kind_from_name(const char *name)
 {
 	if (!name)

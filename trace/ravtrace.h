@@ -209,6 +209,9 @@ typedef struct rav_event {
 
 const char *rav_event_kind_name(unsigned kind); /* "move", "fixup", ... */
 int rav_event_kind_from_name(const char *name); /* -1 if unknown */
+/* Which of an event's a, b, c hold locations (rav_loc) rather than plain
+ * numbers for this kind: bit 0 a, bit 1 b, bit 2 c (0 for unknown kinds). */
+unsigned rav_event_kind_loc_mask(unsigned kind);
 bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out);
 
 typedef struct rav_event_filter {

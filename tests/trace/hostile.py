@@ -289,18 +289,8 @@ def check_facts(name, results):
             fail(f'{name}: validate does not name the event: {results["validate"][1][:300]!r}')
 
 
-# The viewer's crash on traces of many heaps (cairo's surface limit) and
-# its UBSan report on heaps without pages are issue #14 items of the GUI
-# part, fixed there; until then those classes are only read by ravtrace.
-GUI_PENDING = {'many-heaps', 'handoff-pairs', 'threads-many', 'empty-heaps'}
-
-
 def render(name, expect, path, env):
     if not ravscope or not os.path.exists(ravscope):
-        return
-    if name in GUI_PENDING and os.environ.get('RAV_HOSTILE_GUI_ALL') != '1':
-        print(f'{name}: ravscope --render skipped: many-heap lanes are the GUI part of issue #14 '
-              '(RAV_HOSTILE_GUI_ALL=1 runs it)')
         return
     png = os.path.join(work, name + '.png')
     rc, out, err, secs, rss = run([ravscope, '--render', png, path], env, wrap=False)

@@ -76,8 +76,8 @@ static void warn_truncated(const cli_trace *o)
 		        cli_prog, o->name, o->info.recovered_bytes, o->info.file_size);
 }
 
-void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
-                    bool incremental)
+static void open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                       bool incremental, rav_trace_progress progress, void *user)
 {
 	rav_trace_error err;
 	memset(&err, 0, sizeof err);
@@ -109,12 +109,24 @@ void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool q
 		o->t = rav_trace_open(path, &err);
 		if (!o->t)
 			cli_trace_error(path, &err);
-		if (rav_trace_index(o->t, NULL, NULL, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
+		if (rav_trace_index(o->t, progress, user, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
 			cli_trace_error(path, &err);
 	}
 	rav_trace_get_info(o->t, &o->info);
 	if (o->info.truncated && !quiet_truncation && (o->fd < 0 || !incremental))
 		warn_truncated(o);
+}
+
+void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                    bool incremental)
+{
+	open_trace(o, path, opts, quiet_truncation, incremental, NULL, NULL);
+}
+
+void cli_open_trace_progress(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                             rav_trace_progress progress, void *user)
+{
+	open_trace(o, path, opts, quiet_truncation, false, progress, user);
 }
 
 bool cli_stream_more(cli_trace *o)
@@ -319,6 +331,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			break;
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);
+			o->line_size_given = true;
 			if (o->line_size < 8 || o->line_size > 4096 || (o->line_size & (o->line_size - 1)))
 				cli_usage_error(
 				    "--line-size must be a power of two from 8 to 4096, not %" PRIu64,
@@ -331,6 +344,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			break;
 		case OPT_COUNTERS:
 			o->counters = parse_u64("--counters", optarg);
+			o->counters_given = true;
 			if (o->counters > 100000)
 				cli_usage_error("--counters must be at most 100000");
 			break;

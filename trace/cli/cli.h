@@ -59,6 +59,7 @@ typedef struct cli_opts {
 	uint64_t from, to, limit;
 	rav_loc cell;
 	uint64_t top, line_size, bins, counters;
+	bool line_size_given, counters_given; /* set on the command line, not defaults */
 	const char *format, *output;
 } cli_opts;
 
@@ -86,6 +87,10 @@ typedef struct cli_trace {
  * polls with cli_stream_more).  Exits on an unreadable trace. */
 void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
                     bool incremental);
+/* The same (read to its end), with `progress` (may be NULL) following the
+ * indexing of a file. */
+void cli_open_trace_progress(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                             rav_trace_progress progress, void *user);
 /* For a stream opened incrementally: wait for more of it and index it.
  * false once the stream has ended (everything is indexed then). */
 bool cli_stream_more(cli_trace *o);

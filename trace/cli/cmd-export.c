@@ -1,5 +1,6 @@
 /* cmd-export.c - `ravtrace export`: the trace in another tool's format
- * (Chrome trace-event JSON for Perfetto UI and chrome://tracing).
+ * (Chrome trace-event JSON for Perfetto UI and chrome://tracing; an SQLite
+ * database, written by export-sqlite.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -7,25 +8,62 @@
 #include <string.h>
 
 #include "cli.h"
+#if RAV_HAVE_SQLITE
+#include "export-sqlite.h"
+#endif
 
-static const char *const help = "usage: ravtrace export --format=chrome [-o OUT] [--follow] FILE\n"
-                                "\n"
-                                "Write the trace as Chrome trace-event JSON, which Perfetto UI\n"
-                                "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
-                                "names, one instant event per engine event, compactions and collections\n"
-                                "as slices, and counters for live cells and pages per thread.\n"
-                                "Memory accesses and clock events are left out unless --kind asks for them.\n"
-                                "\n"
-                                "  --format=chrome   the output format (the only one so far)\n"
-                                "  -o, --output=OUT  write to OUT instead of standard output\n"
-                                "  --kind=K[,K...]   only these kinds of instant events\n"
-                                "  --counters=N      counter samples over the trace (default 200)\n"
-                                "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
-                                "                    writer ends it (FILE - reads standard input)\n"
-                                "  -h, --help        this help\n"
-                                "\n"
-                                "Exit status 1 also when the trace is inconsistent: the output is then\n"
-                                "written, with the problem in otherData.error.\n";
+static const char *const help =
+    "usage: ravtrace export --format=chrome|sqlite [-o OUT] [--follow] FILE\n"
+    "\n"
+    "--format=chrome: Chrome trace-event JSON, which Perfetto UI\n"
+    "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
+    "names, one instant event per engine event, compactions and collections\n"
+    "as slices, and counters for live cells and pages per thread.\n"
+    "Memory accesses and clock events are left out unless --kind asks for them.\n"
+    "\n"
+    "--format=sqlite: an SQLite database (-o required) with tables events,\n"
+    "threads, types, kinds, marks, cells (each cell's life: type, allocated,\n"
+    "freed, moves), moves, handoffs, contention_lines and meta, indexed, for\n"
+    "queries with sqlite3; the schema is in docs/sql.md.  A progress line is\n"
+    "shown on a terminal.\n"
+    "\n"
+    "  --format=FORMAT   chrome or sqlite\n"
+    "  -o, --output=OUT  write to OUT (chrome: default standard output)\n"
+    "  --kind=K[,K...]   chrome: only these kinds of instant events;\n"
+    "                    sqlite: only these kinds in the events table\n"
+    "  --counters=N      chrome: counter samples over the trace (default 200)\n"
+    "  --line-size=B     sqlite: cache line of the contention tables (default 64)\n"
+    "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
+    "                    writer ends it (FILE - reads standard input)\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "Exit status 1 also when the trace is inconsistent: the output is then\n"
+    "written (chrome: with the problem in otherData.error).\n";
+
+/* The SQLite export lives in export-sqlite.c (it needs libsqlite3). */
+static int export_sqlite_command(const char *path, const cli_opts *o)
+{
+	if (o->counters_given)
+		cli_usage_error("--counters applies to --format=chrome only");
+	if (!o->output || strcmp(o->output, "-") == 0)
+		cli_usage_error("--format=sqlite needs -o OUT.db (a database cannot go to standard output)");
+#if RAV_HAVE_SQLITE
+	cli_export_sqlite_options so = {.kinds = o->kinds,
+	                                .line_size = (uint32_t)o->line_size,
+	                                .progress = true,
+	                                .prog = cli_prog,
+	                                .version = RAV_VERSION};
+	cli_trace tr;
+	cli_open_trace_progress(&tr, path, o, false, cli_export_sqlite_index_progress, &so);
+	int rc = cli_export_sqlite(tr.t, o->output, &so);
+	return cli_close_trace(&tr, rc == 0 ? EXIT_OK : EXIT_BAD);
+#else
+	(void)path;
+	fprintf(stderr, "%s export: this ravtrace was built without SQLite (libsqlite3-dev was missing)\n",
+	        cli_prog);
+	return EXIT_BAD;
+#endif
+}
 
 /* Parse "move,fixup" into a kind mask. */
 
@@ -40,11 +78,15 @@ static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t 
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "format output kind counters", &o);
+	const char *path = cli_parse_opts(argc, argv, help, "format output kind counters line-size", &o);
 	if (!o.format)
-		cli_usage_error("--format is required (--format=chrome)");
+		cli_usage_error("--format is required (--format=chrome or --format=sqlite)");
+	if (strcmp(o.format, "sqlite") == 0)
+		return export_sqlite_command(path, &o);
 	if (strcmp(o.format, "chrome") != 0)
-		cli_usage_error("unknown format '%s' (the formats are: chrome)", o.format);
+		cli_usage_error("unknown format '%s' (the formats are: chrome, sqlite)", o.format);
+	if (o.line_size_given)
+		cli_usage_error("--line-size applies to --format=sqlite only");
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;
@@ -200,5 +242,6 @@ static int run(int argc, char **argv)
 
 const cli_command cli_cmd_export = {"export",
                                     "convert to another format (--format=chrome: trace-event JSON\n          "
-                                    "  for Perfetto UI and chrome://tracing)",
+                                    "  for Perfetto UI and chrome://tracing; --format=sqlite: an\n          "
+                                    "  SQLite database)",
                                     help, run};
