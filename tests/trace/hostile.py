@@ -154,11 +154,19 @@ COMMANDS = [
 ]
 
 
+# Under a memory checker, the commands whose code paths the others do not
+# already cover (the checker is after memory errors; the facts are checked
+# without it).
+CHECKED = {'info-json', 'dump', 'stats-json', 'validate', 'export'}
+
+
 def run_class(name, expect, limit_mb, path, facts):
     env = {'RAVTRACE_MEMORY_MB': str(limit_mb)} if expect == 'limit' else {}
     results = {}
     bound = 3 * (limit_mb * MIB if expect == 'limit' else default_limit(path)) + os.path.getsize(path) + 96 * MIB
     for key, args in COMMANDS:
+        if wrapper and key not in CHECKED:
+            continue
         out_path = os.path.join(work, name + '.' + key + '.json')
         argv = [ravtrace] + [out_path if a == '@OUT@' else a for a in args] + [path]
         rc, out, err, secs, rss = run(argv, env)
@@ -210,7 +218,7 @@ def run_class(name, expect, limit_mb, path, facts):
                     if not re.match(rb'^ *\d+ +\d+\.\d+ ', line):
                         fail(f'{what}: a line that is not an event: {line[:200]!r}')
                         break
-    if expect == 'limit':
+    if expect == 'limit' and not wrapper:
         # with the default limit: within time and memory, a result or the error
         for key, args in (('info', ['info']), ('validate', ['validate'])):
             rc, out, err, secs, rss = run([ravtrace] + args + [path])
@@ -256,7 +264,7 @@ def check_facts(name, results):
         lines = results['dump'][1].count(b'\n')
         if lines != info['events']:
             fail(f'{name}: dump printed {lines} lines for {info["events"]} events')
-        for line in results['info'][1].split(b'\n'):
+        for line in results.get('info', (0, b''))[1].split(b'\n'):
             if line.startswith(b'         1 fake'):
                 fail(f'{name}: a name faked a line of info: {line!r}')
         names = [t['name'] for t in info['threads']]
@@ -274,7 +282,7 @@ def check_facts(name, results):
     if name == 'clock-overflow' and info is not None:
         if not 49_000_000 <= info['duration_ns'] <= 51_000_000:
             fail(f'{name}: duration {info["duration_ns"]} ns, expected 50 ms')
-        if b'duration    50.0' not in results['info'][1]:
+        if 'info' in results and b'duration    50.0' not in results['info'][1]:
             fail(f'{name}: info text does not show the 50 ms: {results["info"][1][:400]!r}')
     if name == 'clock-unknown' and 'info' in results:
         if not re.search(rb'duration +[1-9]\d* ticks', results['info'][1]):
