@@ -301,6 +301,10 @@ def render(name, expect, path, env):
     if not ravscope or not os.path.exists(ravscope):
         return
     png = os.path.join(work, name + '.png')
+    # the toolkit's own leaks (fontconfig's caches) under LeakSanitizer, as
+    # for the viewer's headless tests
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lsan.supp')
+    env = dict(env, LSAN_OPTIONS=f'suppressions={supp}:print_suppressions=0')
     rc, out, err, secs, rss = run([ravscope, '--render', png, path], env, wrap=False)
     what = f'{name}: ravscope --render'
     print(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
