@@ -20,7 +20,8 @@
  * leave a crashed program's trace under a name nobody looks for.  A path
  * that is not a regular file (a FIFO, /dev/stdout, a character device) is
  * written to directly; a symbolic link is followed, so the file it points
- * to is the one replaced.
+ * to is the one replaced; a file in a directory where no new file may be
+ * created is truncated and written in place, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,10 +253,15 @@ static int create_output(const char *path, char *errbuf, size_t errlen)
 			break;
 	}
 	if (fd < 0) {
-		snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(errno));
+		/* a directory we may not create files in, holding a file we may
+		 * write: write it in place, as a recorder that cannot rename must */
+		int e = errno;
 		free(tmp);
 		free(target);
-		return -1;
+		fd = e == EACCES || e == EPERM || e == EROFS ? open(path, O_WRONLY | O_TRUNC | O_CLOEXEC) : -1;
+		if (fd < 0)
+			snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(e));
+		return fd;
 	}
 	R.rename_from = tmp;
 	R.rename_to = target;
