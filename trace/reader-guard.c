@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "reader-private.h"
 
@@ -125,6 +126,14 @@ bool ravt_file_changed(ravt_reader *rd)
 	int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	if ((uint64_t)st.st_size == rd->map_len && mt == rd->file_mtime_ns)
 		return false;
+	if ((uint64_t)st.st_size > rd->map_len) {
+		/* grown: a recording going on appends (the bytes we mapped are
+		 * as they were), a rewrite starts with a new header */
+		ravt_header now;
+		if (pread(rd->file_fd, &now, sizeof now, 0) == (ssize_t)sizeof now &&
+		    memcmp(&now, &rd->hdr, sizeof now) == 0)
+			return false;
+	}
 	atomic_store(&rd->changed_flag, true);
 	return true;
 }
