@@ -318,7 +318,7 @@ static bool gen_marks_huge(const char *dir, const char *name)
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	unsigned n = small ? 120 : 1500;
+	unsigned n = small ? 120 : 6000;
 	static char text[RAVT_TEXT_MAX];
 	memset(text, 'm', sizeof text);
 	thread_start(&g, 1, "marker");
@@ -337,7 +337,7 @@ static bool gen_switches(const char *dir, const char *name)
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	uint64_t n = small ? 60000 : 3000000;
+	uint64_t n = small ? 60000 : 15000000;
 	thread_start(&g, 1, "ping");
 	thread_start(&g, 2, "pong");
 	for (uint64_t i = 0; i < n; i++)
@@ -577,7 +577,7 @@ static bool gen_zstd_bomb(const char *dir, const char *name)
 	hgen g;
 	if (!hopen(&g, dir, name, &hp))
 		return false;
-	uint64_t n = small ? 200000 : 3000000;
+	uint64_t n = small ? 200000 : 1000000;
 	thread_start(&g, 1, "bomb");
 	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
 	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
@@ -606,8 +606,8 @@ static const hclass classes[] = {
      "the same, under a memory limit below its page table"},
     {"many-pages", "ok", 0, 0, gen_many_pages,
      "200,000 pages handed over before 200,000 root pages and released from the middle"},
-    {"marks-huge", "limit", 64, 4, gen_marks_huge, "1,500 distinct 64 KiB mark texts in a few hundred KB"},
-    {"switches", "limit", 64, 1, gen_switches, "two threads alternating at every event (3M events)"},
+    {"marks-huge", "limit", 64, 4, gen_marks_huge, "6,000 distinct 64 KiB mark texts (390 MB) in 600 KB"},
+    {"switches", "limit", 64, 1, gen_switches, "two threads alternating at every event (15M events, 360 MB of merged order)"},
     {"types-wide", "inconsistent", 0, 0, gen_types_wide, "400,000 type ids above 16 bits"},
     {"types-many", "ok", 0, 0, gen_types_many, "every 16-bit type id defined, cells of types >= 4096"},
     {"type-alias", "inconsistent", 0, 0, gen_type_alias, "type 0x10005 after type 5"},
@@ -619,7 +619,7 @@ static const hclass classes[] = {
     {"clock-overflow", "ok", 0, 0, gen_clock_overflow, "wall-clock end past 2^64 ns"},
     {"clock-unknown", "ok", 0, 0, gen_clock_unknown, "no wall-clock start, no TSC rate"},
     {"trailer-big", "ok", 0, 0, gen_trailer_big, "720,000 chunks: a trailer larger than 16 MiB"},
-    {"zstd-bomb", "ok", 0, 0, gen_zstd_bomb, "3 million heap writes in a few kilobytes"},
+    {"zstd-bomb", "ok", 0, 0, gen_zstd_bomb, "a million heap writes in 4 KB"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 

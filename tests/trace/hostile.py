@@ -372,7 +372,7 @@ def main():
         print(f'== {name} ({expect}): {what}')
         run_class(name, expect, int(limit_mb), os.path.join(work, name + '.ravtrace'), None)
     streams(os.path.join(work, 'names.ravtrace'))
-    streams(os.path.join(work, 'switches.ravtrace'))
+    streams(os.path.join(work, 'many-pages.ravtrace'))
     print(f'{len(failures)} failure(s)')
     return 1 if failures else 0
 
