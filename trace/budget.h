@@ -9,7 +9,7 @@
  * the trace's budget before allocating it.  A charge that would pass the
  * limit is refused, and the budget remembers which structure asked: the
  * reader's merge then stops with RAV_TRACE_ELIMIT and a message that names
- * the limit and the setting that raises it (FORMAT.md section 12).
+ * the limit and the setting that raises it (FORMAT.md section 13).
  *
  * The limit is the larger of RAVT_BUDGET_FLOOR and RAVT_BUDGET_PER_BYTE
  * times the trace's size (a stream's grows as it arrives), unless

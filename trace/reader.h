@@ -112,6 +112,14 @@ void ravt_cursor_init(ravt_cursor *cur, ravt_reader *rd, uint64_t from);
 bool ravt_cursor_next(ravt_cursor *cur, rav_event *ev);
 void ravt_cursor_fini(ravt_cursor *cur);
 
+/* ---- Snapshots and live sessions (FORMAT.md sections 11 and 12) ----------- */
+
+/* The snapshot piece with this id, once every part of it is framed; NULL
+ * otherwise.  Valid until the reader is closed. */
+const ravt_piece *ravt_reader_piece(ravt_reader *rd, uint64_t id);
+/* What a live session's records said (false: the trace is not one). */
+bool ravt_reader_session(const ravt_reader *rd, rav_trace_session *out);
+
 /* ---- Accounting (benchmarks and tests) ------------------------------------ */
 
 /* The trace's memory budget (budget.h): the reader charges its own tables

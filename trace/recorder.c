@@ -38,6 +38,7 @@
 #endif
 
 #include "format.h"
+#include "session.h"
 #include "ravioli.h"
 #include "ravtrace.h"
 
@@ -594,6 +595,9 @@ void rav_trace_stop(void)
 __attribute__((constructor)) static void rav_trace_autostart(void)
 {
 	const char *path = getenv("RAVIOLI_TRACE");
+	/* Listening for attach (RAVIOLI_LISTEN, listen.c) is independent of
+	 * recording to a file. */
+	ravt_listen_autostart();
 	if (!path || !*path)
 		return;
 	const char *acc = getenv("RAVIOLI_TRACE_ACCESS");

@@ -108,11 +108,14 @@ void ravt_model_clear(ravt_model *m)
 		page_unref(m, m->pages[i]);
 	free(m->pages);
 	free(m->pool);
+	free(m->known);
 	free(m->heaps);
 	free(m->hmap);
 	kinds_unref(m->tkinds);
 	m->pages = NULL;
 	m->pool = NULL;
+	m->known = NULL;
+	m->nknown = m->known_cap = 0;
 	m->heaps = NULL;
 	m->hmap = NULL;
 	m->tkinds = NULL;
@@ -128,20 +131,25 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 	dst->pool = NULL;
 	dst->heaps = NULL;
 	dst->hmap = NULL;
+	dst->known = NULL;
 	dst->cap = src->span;
 	dst->heap_cap = src->nheaps;
+	dst->known_cap = src->nknown;
 	if (src->span) {
 		dst->pages = malloc(sizeof *dst->pages * src->span);
 		dst->pool = malloc(src->span);
 	}
+	if (src->nknown)
+		dst->known = malloc(sizeof *dst->known * src->nknown);
 	if (src->nheaps)
 		dst->heaps = malloc(sizeof *dst->heaps * src->nheaps);
 	if (src->hmap_cap)
 		dst->hmap = malloc(sizeof *dst->hmap * src->hmap_cap);
 	if ((src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
-	    (src->hmap_cap && !dst->hmap)) {
+	    (src->hmap_cap && !dst->hmap) || (src->nknown && !dst->known)) {
 		free(dst->pages);
 		free(dst->pool);
+		free(dst->known);
 		free(dst->heaps);
 		free(dst->hmap);
 		memset(dst, 0, sizeof *dst);
@@ -154,6 +162,8 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		for (uint32_t i = 0; i < src->span; i++)
 			page_ref(src->pages[i]);
 	}
+	if (src->nknown)
+		memcpy(dst->known, src->known, sizeof *dst->known * src->nknown);
 	if (src->hmap_cap)
 		memcpy(dst->hmap, src->hmap, sizeof *dst->hmap * src->hmap_cap);
 	if (src->nheaps)
@@ -327,6 +337,53 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 		i = (i + 1) & (m->hmap_cap - 1);
 	m->hmap[i] = ++m->nheaps;
 	return h;
+}
+
+ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg)
+{
+	if (m->nknown == m->known_cap) {
+		uint32_t ncap = m->known_cap ? m->known_cap * 2 : 64;
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->known_cap) * sizeof *m->known,
+		                        "the replayed heap (its list of known pages)"))
+			return NULL;
+		uint32_t *nk = realloc(m->known, sizeof *nk * ncap);
+		if (!nk)
+			return NULL;
+		m->known = nk;
+		m->known_cap = ncap;
+	}
+	ravt_mpage *p = ravt_page_new(m);
+	if (!p)
+		return NULL;
+	m->pages[pg] = p;
+	m->known[m->nknown++] = pg;
+	return p;
+}
+
+void ravt_model_drop_pages(ravt_model *m)
+{
+	for (uint32_t k = 0; k < m->nknown; k++) {
+		uint32_t pg = m->known[k];
+		ravt_mpage *p = m->pages[pg];
+		if (!p)
+			continue;
+		/* what the live model charged for this page goes back (a keyframe
+		 * sharing the blocks keeps them, on its own budget) */
+		for (uint32_t i = 0; i < m->ncb; i++)
+			if (p->cb[i] && !is_static(p->cb[i]))
+				ravt_budget_release(m->budget, sizeof(ravt_cellblock));
+		ravt_budget_release(m->budget, m->block_size);
+		page_unref(m, p);
+		m->pages[pg] = NULL;
+		m->pool[pg] = 0;
+	}
+	m->nknown = 0;
+	for (uint32_t i = 0; i < m->nheaps; i++) {
+		ravt_mheap *h = &m->heaps[i];
+		h->npages = 0;
+		h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
+		h->anchor = RAVT_NO_PAGE;
+	}
 }
 
 /* ---- a heap's page lists ------------------------------------------------------

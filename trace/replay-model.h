@@ -96,6 +96,10 @@ typedef struct ravt_model {
 	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
 	ravt_mpage **pages;
 	uint8_t *pool; /* 1 if the page went back to the pool */
+	/* the indices whose page block is not NULL, so that forgetting every
+	 * page (a lost event) costs the pages known, not the page table */
+	uint32_t *known;
+	uint32_t nknown, known_cap;
 	ravt_mheap *heaps;
 	uint32_t nheaps, heap_cap;
 	uint32_t *hmap; /* open addressing: heap id -> index + 1 */
@@ -139,6 +143,12 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind);
  * out.  false when out of memory (a neighbour's block is copied on write). */
 bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before);
 bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg);
+/* A new page block at page pg (whose slot is NULL, within the span),
+ * recorded among the known pages.  NULL when out of memory. */
+ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
+/* No page is known any more (what a loss does): every page block goes,
+ * heaps keep their ids but own nothing.  Costs the pages known. */
+void ravt_model_drop_pages(ravt_model *m);
 /* Records a RAV_TRACE_EREPLAY error naming the event in m->err; returns -1. */
 int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

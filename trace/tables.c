@@ -32,6 +32,7 @@
 typedef struct type_entry {
 	rav_trace_type t;
 	const char *name; /* the interned text, not cut to the struct's 64 bytes */
+	char *own;        /* a snapshot's name (not NUL-terminated in the trace): a copy */
 } type_entry;
 
 typedef struct extent {
@@ -217,6 +218,22 @@ static void note_extent(ravt_tables *tb, uint32_t id, uint64_t first, uint64_t l
 	tb->orphans[tb->norphans++] = (extent){id, first, last};
 }
 
+/* The entry of type id, made if new; NULL when out of memory or budget. */
+static type_entry *type_slot(ravt_tables *tb, uint16_t id)
+{
+	long i = idmap_get(&tb->tymap, id);
+	if (i >= 0)
+		return &tb->types[i];
+	if (!grow(tb, (void **)&tb->types, &tb->cap_types, sizeof *tb->types, tb->ntypes + 1,
+	          "the table of types") ||
+	    !idmap_put(tb, &tb->tymap, id, tb->ntypes, "the table of types"))
+		return NULL;
+	type_entry *ty = &tb->types[tb->ntypes++];
+	memset(ty, 0, sizeof *ty);
+	ty->t.id = id;
+	return ty;
+}
+
 static void note_event(ravt_tables *tb, const rav_event *ev)
 {
 	rav_trace_thread *th;
@@ -245,17 +262,7 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 	case RAV_EV_TYPE_DEF: {
 		if (ev->aux > RAV_TYPE_MASK)
 			break; /* not a type id: replay says so */
-		long i = idmap_get(&tb->tymap, ev->aux);
-		type_entry *ty = NULL;
-		if (i >= 0)
-			ty = &tb->types[i];
-		else if (grow(tb, (void **)&tb->types, &tb->cap_types, sizeof *tb->types, tb->ntypes + 1,
-		              "the table of types") &&
-		         idmap_put(tb, &tb->tymap, ev->aux, tb->ntypes, "the table of types")) {
-			ty = &tb->types[tb->ntypes++];
-			memset(ty, 0, sizeof *ty);
-			ty->t.id = (uint16_t)ev->aux;
-		}
+		type_entry *ty = type_slot(tb, (uint16_t)ev->aux);
 		if (ty) {
 			ty->t.field_is_ref[0] = ev->x & 1;
 			ty->t.field_is_ref[1] = (ev->x >> 1) & 1;
@@ -324,7 +331,62 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 	pthread_mutex_unlock(&tb->lock);
 }
 
-static const ravt_sink_ops tables_ops = {sink_begin, sink_events, sink_end};
+/* A snapshot (format 1.1) names a heap that may have existed long before
+ * the recording: its thread's name and kind come with it; a types piece
+ * defines types as type-def events do. */
+static bool piece_type(void *user, uint16_t id, unsigned refmask, const char *name, size_t len)
+{
+	ravt_tables *tb = user;
+	type_entry *ty = type_slot(tb, id);
+	if (!ty)
+		return false;
+	/* one copy per type id, the previous one replaced: a piece that
+	 * defines one id a million times holds one name */
+	if (!ravt_budget_charge(tb->budget, len + 1, "the table of types (names from snapshots)"))
+		return false;
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		ravt_budget_release(tb->budget, len + 1);
+		return false;
+	}
+	memcpy(copy, name, len);
+	copy[len] = 0;
+	if (ty->own)
+		ravt_budget_release(tb->budget, strlen(ty->own) + 1);
+	free(ty->own);
+	ty->own = copy;
+	ty->t.field_is_ref[0] = refmask & 1;
+	ty->t.field_is_ref[1] = (refmask >> 1) & 1;
+	ty->name = copy;
+	copy_name(ty->t.name, sizeof ty->t.name, copy);
+	return true;
+}
+
+static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece)
+{
+	ravt_tables *tb = (ravt_tables *)sink;
+	if (!piece)
+		return;
+	pthread_mutex_lock(&tb->lock);
+	if (piece->head.piece == RAV_SNAP_HEAP) {
+		rav_trace_thread *th = thread_get(tb, piece->head.heap_id, true);
+		if (th) {
+			th->kind = piece->head.heap_kind;
+			th->parent = piece->head.parent;
+			if (piece->name[0] && !th->name[0])
+				copy_name(th->name, sizeof th->name, piece->name);
+			widen(th, ev->index, ev->index);
+		}
+	} else if (piece->head.piece == RAV_SNAP_TYPES) {
+		ravt_snap_geom g = {0};
+		ravt_snap_visitor v = {.type = piece_type, .user = tb};
+		char err[256];
+		ravt_snap_decode_piece(piece, &g, &v, err, sizeof err); /* a damaged piece is replay's to report */
+	}
+	pthread_mutex_unlock(&tb->lock);
+}
+
+static const ravt_sink_ops tables_ops = {sink_begin, sink_events, sink_end, sink_snapshot};
 
 ravt_tables *ravt_tables_new(ravt_budget *budget)
 {
@@ -343,6 +405,8 @@ void ravt_tables_free(ravt_tables *tb)
 		return;
 	free(tb->threads);
 	free(tb->tmap.slot);
+	for (unsigned i = 0; i < tb->ntypes; i++)
+		free(tb->types[i].own);
 	free(tb->types);
 	free(tb->tymap.slot);
 	free(tb->marks);

@@ -192,6 +192,11 @@ uint64_t rav_trace_memory_limit(const rav_trace *t)
 	return ravt_budget_limit(ravt_reader_budget(t->rd));
 }
 
+bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out)
+{
+	return ravt_reader_session(t->rd, out);
+}
+
 /* ---- tables ------------------------------------------------------------------ */
 
 unsigned rav_trace_thread_count(const rav_trace *t)

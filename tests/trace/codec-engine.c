@@ -106,7 +106,7 @@ static void workload(void)
 
 int main(void)
 {
-	static rav_recorder rec = { t_exchange, t_release, NULL, true };
+	static rav_recorder rec = { .exchange = t_exchange, .release = t_release, .record_access = true };
 	REQUIRE(rav_record_install(&rec));
 	workload();
 	rav_record_flush();

@@ -20,7 +20,7 @@ claims (JSON that does not parse as UTF-8 JSON, dump lines that are not
 events).  Then the class-specific facts (types listed, durations, page
 numbers, contention of heap 2^32-1, a trailer past 16 MiB), reading
 through a FIFO and standard input, and the peak memory of each command
-against the documented bound (FORMAT.md section 12).
+against the documented bound (FORMAT.md section 13).
 
 RAV_TEST_SMALL=1 or RAV_TEST_WRAPPER (memcheck) make the traces small
 (hostile-gen --small); under a checker or ASan no address-space limit is

@@ -3,8 +3,8 @@
 
 Reads every `#include "..."` of trace/*.c and trace/*.h, maps files to the
 parts HACKING.md names (format, writer, reader, tables, model, series,
-history, replay, trace, contention, recorder), and fails when the part graph has a
-cycle or when the reader depends on anything but the format and the memory
+history, replay, trace, contention, recorder, attach), and fails when the part graph
+has a cycle or when the reader depends on anything but the format and the memory
 budget (the reader
 must build, test and fuzz alone).  Prints the graph it checked.
 """
@@ -13,10 +13,11 @@ import re
 import sys
 
 PARTS = [
-    ('format', r'^format\.[ch]$'),
+    ('format', r'^(format|snapshot|live)\.[ch]$'),
     ('budget', r'^budget\.[ch]$'),
     ('writer', r'^writer'),
-    ('recorder', r'^recorder\.c$'),
+    ('recorder', r'^(recorder\.c|listen\.c|session\.[ch])$'),
+    ('attach', r'^attach\.c$'),
     ('reader', r'^(reader|sink\.h$)'),
     ('tables', r'^tables\.'),
     ('series', r'^series\.'),

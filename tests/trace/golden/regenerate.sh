@@ -1,6 +1,6 @@
 #!/bin/sh
-# regenerate.sh BUILD_DIR - record the golden traces again and their expected
-# `ravtrace stats --json` output.
+# regenerate.sh BUILD_DIR [NAME...] - record the golden traces again (all, or
+# the ones named) and their expected `ravtrace stats --json` output.
 #
 # The golden traces are committed so that the tests notice any change in
 # how an existing file is read (format, replay, contention model, CLI
@@ -8,8 +8,14 @@
 # diff of the *.stats.json files.  Sizes are tiny so the files stay a few
 # kilobytes; the samples use fixed seeds, though the two-thread samples
 # interleave differently on each run (their files are recorded once).
+#
+# Versions: list, tree, messages, serialize and chatty were recorded with
+# format 1.0 and pin it (1.0 files keep opening): regenerating them makes
+# them 1.1 files.  attach is a 1.1 recording made by attaching to a running
+# program (snapshot chunks, session records) and pins 1.1.
 set -eu
-build=${1:?usage: regenerate.sh BUILD_DIR}
+build=${1:?usage: regenerate.sh BUILD_DIR [NAME...]}
+shift
 here=$(cd "$(dirname "$0")" && pwd)
 rt="$build/trace/cli/ravtrace"
 [ -x "$rt" ] || { echo "regenerate.sh: no ravtrace in $build" >&2; exit 1; }
@@ -27,8 +33,32 @@ record() {
   echo "$name: $(wc -c <"$here/$name.ravtrace") bytes"
 }
 
-record list 0 40
-record tree 0 40
-record messages 1 6
-record serialize 0 12
-record chatty 1 6
+# attach-target runs without any tracing variable; ravtrace attaches to it a
+# moment after it starts and follows it to its end (lossless).
+record_attach() {
+  rm -f "$here/attach.ravtrace"
+  run=$(mktemp -d)
+  chmod 700 "$run"
+  XDG_RUNTIME_DIR=$run "$build/tests/trace/attach-target" --rounds 30 --pace-us 10000 >/dev/null &
+  pid=$!
+  while [ ! -S "$run/ravioli/$pid.sock" ]; do sleep 0.01; done
+  XDG_RUNTIME_DIR=$run "$rt" attach "$pid" -o "$here/attach.ravtrace" --lossless --quiet
+  wait "$pid"
+  rm -rf "$run"
+  "$rt" validate "$here/attach.ravtrace"
+  "$rt" stats --json "$here/attach.ravtrace" >"$here/attach.stats.json"
+  echo "attach: $(wc -c <"$here/attach.ravtrace") bytes"
+}
+
+want() { [ $# -eq 0 ] || case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
+for name in list tree messages serialize chatty attach; do
+  want "$@" || continue
+  case $name in
+    list) record list 0 40 ;;
+    tree) record tree 0 40 ;;
+    messages) record messages 1 6 ;;
+    serialize) record serialize 0 12 ;;
+    chatty) record chatty 1 6 ;;
+    attach) record_attach ;;
+  esac
+done
