@@ -149,7 +149,7 @@ static bool load(ravt_merge *m, ravt_dec *d, int64_t ci)
 static void deliver_snapshot(ravt_reader *rd, ravt_merge *m, const rav_event *ev)
 {
 	pthread_mutex_lock(&rd->lock);
-	const ravt_piece *p = ravt_piece_find(rd, ev->a);
+	const ravt_piece *p = ravt_piece_claim(rd, ev->a, ev->index);
 	pthread_mutex_unlock(&rd->lock);
 	for (size_t i = 0; i < m->nsinks; i++)
 		if (m->sinks[i]->ops->snapshot)
@@ -459,7 +459,8 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 					 * with the smallest; a live stream waits for it, unless
 					 * its session said no number below its floor is still
 					 * to come (the first number, a loss). */
-					if (m->waiting.n == 0 || (live && m->waiting.e[0].key > rd->seq_floor))
+					if (m->waiting.n == 0 ||
+					    (live && m->waiting.e[0].key > rd->seq_floor))
 						break;
 					hentry w = heap_pop(&m->waiting);
 					m->expected = w.key;

@@ -129,7 +129,7 @@ struct ravt_reader {
 	rav_trace_error merge_err;
 
 	/* Snapshot pieces and live session records (reader-snapshot.c) */
-	struct ravt_piece_entry *pieces;
+	struct ravt_piece_entry **pieces; /* each allocated once: pieces handed out stay put */
 	size_t npieces, cap_pieces;
 	uint32_t *pmap; /* open addressing: piece id -> index + 1 */
 	size_t pmap_cap;
@@ -151,9 +151,9 @@ const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n);
 
 /* reader-snapshot.c (lock held) */
 typedef struct ravt_piece_entry {
-	ravt_piece piece;   /* chunk is set once every part is framed */
-	uint32_t have;      /* parts framed */
-	uint64_t *off;      /* frame offset of each part, 0 until framed */
+	ravt_piece piece; /* chunk is set once every part is framed */
+	uint32_t have;    /* parts framed */
+	uint64_t *off;    /* frame offset of each part, 0 until framed */
 	const uint8_t **chunk;
 } ravt_piece_entry;
 /* A SNAPSHOT or SESSION chunk (checksum checked): NULL, "" for out of
@@ -163,6 +163,9 @@ const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_
 void ravt_pieces_free(ravt_reader *rd);
 /* The piece with this id if every part is framed (lock held). */
 const ravt_piece *ravt_piece_find(const ravt_reader *rd, uint64_t id);
+/* The same for the merge delivering snapshot event `event`: the first
+ * event to name a piece is recorded in it (lock held). */
+const ravt_piece *ravt_piece_claim(ravt_reader *rd, uint64_t id, uint64_t event);
 
 /* reader-framing.c */
 int ravt_parse_header(ravt_reader *rd, rav_trace_error *err);

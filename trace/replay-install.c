@@ -179,6 +179,11 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 		    "the snapshot event names piece %llu, which the trace does not hold whole "
 		    "(its chunks are missing, incomplete or came too late)",
 		    (unsigned long long)ev->a);
+	if (piece->named_by && piece->named_by != ev->index + 1)
+		return ravt_model_fail(m, ev,
+		                       "the snapshot event names piece %llu, which event %llu named already "
+		                       "(a piece is installed once)",
+		                       (unsigned long long)ev->a, (unsigned long long)(piece->named_by - 1));
 	const ravt_snap_head *hd = &piece->head;
 	if (hd->piece != ev->aux || (hd->piece == RAV_SNAP_HEAP && hd->heap_id != ev->x))
 		return ravt_model_fail(

@@ -381,7 +381,8 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 		ravt_snap_geom g = {0};
 		ravt_snap_visitor v = {.type = piece_type, .user = tb};
 		char err[256];
-		ravt_snap_decode_piece(piece, &g, &v, err, sizeof err); /* a damaged piece is replay's to report */
+		ravt_snap_decode_piece(piece, &g, &v, err,
+		                       sizeof err); /* a damaged piece is replay's to report */
 	}
 	pthread_mutex_unlock(&tb->lock);
 }

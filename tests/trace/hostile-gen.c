@@ -20,7 +20,10 @@
  * writes the small ones as DIR/hostile-CLASS.ravtrace, leaving out those
  * over the fuzzers' 64 KiB input limit: the fuzz seed corpus's hostile
  * part (`hostile-gen --seeds tests/trace/corpus`).  The classes follow
- * issue #14, "Traces at the limits".
+ * issue #14, "Traces at the limits"; the snap-* ones are the same for the
+ * SNAPSHOT chunks and lost events of live sessions (format 1.1).  One file
+ * past 800 lines on purpose: each class is a short generator, and the
+ * table at the end is the list hostile.py and the fuzz corpus follow.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +34,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "snapshot.h"
 
 #define PAGE 4096u
 #define CELLS (PAGE / 32u)
@@ -587,6 +591,165 @@ static bool gen_zstd_bomb(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* ---- snapshot pieces (format 1.1) -------------------------------------------- */
+
+/* One SNAPSHOT chunk: part `part` of `parts` of piece `id`, with a body of
+ * `len` bytes (compressed by the writer when that is smaller). */
+static void snap_chunk(hgen *g, uint16_t piece, uint64_t id, uint32_t part, uint32_t parts, uint32_t heap,
+                       uint32_t items, const uint8_t *body, size_t len)
+{
+	ravt_snap_head h = {.piece = piece,
+	                    .part = part,
+	                    .parts = parts,
+	                    .items = items,
+	                    .piece_id = id,
+	                    .seq = 0,
+	                    .tsc = g->tsc,
+	                    .heap_id = heap};
+	ravt_snap_body b = {(uint8_t *)body, len, len};
+	if (!g->failed && ravt_snap_write(g->w, &h, heap ? "snapshotted" : NULL, &b) != 0) {
+		fprintf(stderr, "hostile-gen: snapshot chunk: %s\n", ravt_writer_error(g->w));
+		g->failed = true;
+	}
+}
+
+/* A heap body of pages without cells (fill 1: the header only). */
+static size_t heap_body(uint8_t *out, const uint32_t *pages, size_t n)
+{
+	uint8_t *p = out;
+	for (size_t i = 0; i < n; i++) {
+		p = ravt_put_varint(p, pages[i]);
+		*p++ = RAV_PAGE_HEAP;
+		p = ravt_put_varint(p, 1);
+	}
+	return (size_t)(p - out);
+}
+
+static void snap_event(hgen *g, uint32_t th, uint16_t piece, uint32_t heap, uint64_t id)
+{
+	sync_ev(g, th, RAV_EV_SNAPSHOT, piece, heap, id, RAV_SNAP_OWNER);
+}
+
+/* Thousands of pieces that each say they have thousands of parts, none of
+ * which come: the reader's table of parts grows with parts x pieces. */
+static bool gen_snap_parts(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	uint32_t pieces = small ? 300 : 4000, parts = small ? 290 : 3900;
+	for (uint32_t k = 0; k < pieces; k++)
+		snap_chunk(&g, RAV_SNAP_TYPES, 1000 + k, 0, parts, 0, 0, NULL, 0);
+	return hclose(&g);
+}
+
+/* A heap's snapshot that lists one page twice. */
+static bool gen_snap_dup_page(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	uint32_t pages[] = {3, 4, 3};
+	uint8_t body[64];
+	snap_chunk(&g, RAV_SNAP_HEAP, 7, 0, 1, 1, 3, body, heap_body(body, pages, 3));
+	snap_event(&g, 1, RAV_SNAP_HEAP, 1, 7);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(3, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* A heap's snapshot with a page another heap, alive, owns. */
+static bool gen_snap_owned_page(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(5, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(5, 1, 0), 0, 0);
+	uint32_t pages[] = {5};
+	uint8_t body[16];
+	snap_chunk(&g, RAV_SNAP_HEAP, 9, 0, 1, 2, 1, body, heap_body(body, pages, 1));
+	snap_event(&g, 2, RAV_SNAP_HEAP, 2, 9);
+	return hclose(&g);
+}
+
+/* One piece of 50,000 pages named by 100,000 snapshot events: installed
+ * each time, it would cost 5e9 page installs; a piece is named once. */
+static bool gen_snap_renamed(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	uint32_t n = small ? 500 : 50000, times = small ? 200 : 100000;
+	uint32_t *pages = malloc(n * sizeof *pages);
+	uint8_t *body = malloc((size_t)n * 12);
+	if (!pages || !body) {
+		free(pages);
+		free(body);
+		hclose(&g);
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		pages[i] = 10 + i;
+	snap_chunk(&g, RAV_SNAP_HEAP, 11, 0, 1, 1, n, body, heap_body(body, pages, n));
+	free(pages);
+	free(body);
+	for (uint32_t k = 0; k < times; k++)
+		snap_event(&g, 1, RAV_SNAP_HEAP, 1, 11);
+	return hclose(&g);
+}
+
+/* A page at the top of the page table, then 300,000 lost events: each
+ * forgets every page, and must cost the pages known, not the table. */
+static bool gen_snap_lost_many(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t pg = small ? (1u << 16) : RAVT_MAX_PAGES - 1, times = small ? 2000 : 300000;
+	thread_start(&g, 1, "far");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(pg, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, 1, 0), 0, 0);
+	for (uint32_t k = 0; k < times; k++)
+		sync_ev(&g, 1, RAV_EV_LOST, 0, k + 1, 1, g.tsc);
+	return hclose(&g);
+}
+
+/* A types piece that defines one type id a million times (23 MB of body
+ * in a few kilobytes). */
+static bool gen_snap_types_dup(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	uint32_t n = small ? 5000 : 1000000;
+	static const char tname[] = "again-and-again-type";
+	size_t each = 3 + sizeof tname - 1;
+	uint8_t *body = malloc((size_t)n * each), *p = body;
+	if (!body) {
+		hclose(&g);
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		*p++ = RAV_TYPE_FIRST_USER;
+		*p++ = 1;
+		*p++ = sizeof tname - 1;
+		memcpy(p, tname, sizeof tname - 1);
+		p += sizeof tname - 1;
+	}
+	snap_chunk(&g, RAV_SNAP_TYPES, 13, 0, 1, 0, n, body, (size_t)(p - body));
+	free(body);
+	snap_event(&g, 1, RAV_SNAP_TYPES, 0, 13);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -607,7 +770,8 @@ static const hclass classes[] = {
     {"many-pages", "ok", 0, 0, gen_many_pages,
      "200,000 pages handed over before 200,000 root pages and released from the middle"},
     {"marks-huge", "limit", 64, 4, gen_marks_huge, "6,000 distinct 64 KiB mark texts (390 MB) in 600 KB"},
-    {"switches", "limit", 64, 1, gen_switches, "two threads alternating at every event (15M events, 360 MB of merged order)"},
+    {"switches", "limit", 64, 1, gen_switches,
+     "two threads alternating at every event (15M events, 360 MB of merged order)"},
     {"types-wide", "inconsistent", 0, 0, gen_types_wide, "400,000 type ids above 16 bits"},
     {"types-many", "ok", 0, 0, gen_types_many, "every 16-bit type id defined, cells of types >= 4096"},
     {"type-alias", "inconsistent", 0, 0, gen_type_alias, "type 0x10005 after type 5"},
@@ -620,6 +784,15 @@ static const hclass classes[] = {
     {"clock-unknown", "ok", 0, 0, gen_clock_unknown, "no wall-clock start, no TSC rate"},
     {"trailer-big", "ok", 0, 0, gen_trailer_big, "720,000 chunks: a trailer larger than 16 MiB"},
     {"zstd-bomb", "ok", 0, 0, gen_zstd_bomb, "a million heap writes in 4 KB"},
+    {"snap-parts", "limit", 64, 1, gen_snap_parts,
+     "4,000 snapshot pieces of 3,900 parts each, none complete"},
+    {"snap-dup-page", "inconsistent", 0, 0, gen_snap_dup_page, "a heap's snapshot lists a page twice"},
+    {"snap-owned-page", "inconsistent", 0, 0, gen_snap_owned_page,
+     "a heap's snapshot takes a page a live heap owns"},
+    {"snap-renamed", "inconsistent", 0, 0, gen_snap_renamed,
+     "one snapshot piece of 50,000 pages named by 100,000 snapshot events"},
+    {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 300,000 lost events"},
+    {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type a million times"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 
