@@ -365,7 +365,9 @@ static bool piece_type(void *user, uint16_t id, unsigned refmask, const char *na
 static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece)
 {
 	ravt_tables *tb = (ravt_tables *)sink;
-	if (!piece)
+	/* a piece counts once: a second event naming it is replay's error,
+	 * and must not make the tables decode a big piece again and again */
+	if (!piece || (piece->named_by && piece->named_by != ev->index + 1))
 		return;
 	pthread_mutex_lock(&tb->lock);
 	if (piece->head.piece == RAV_SNAP_HEAP) {

@@ -720,8 +720,8 @@ static bool gen_snap_lost_many(const char *dir, const char *name)
 }
 
 /* A types piece that defines one type id a million times (23 MB of body
- * in a few kilobytes). */
-static bool gen_snap_types_dup(const char *dir, const char *name)
+ * in a few kilobytes); renamed: named by 100,000 snapshot events. */
+static bool gen_snap_types(const char *dir, const char *name, bool renamed)
 {
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
@@ -745,6 +745,9 @@ static bool gen_snap_types_dup(const char *dir, const char *name)
 	snap_chunk(&g, RAV_SNAP_TYPES, 13, 0, 1, 0, n, body, (size_t)(p - body));
 	free(body);
 	snap_event(&g, 1, RAV_SNAP_TYPES, 0, 13);
+	if (renamed) /* and named again and again */
+		for (uint32_t k = 0; k < (small ? 200u : 100000u); k++)
+			snap_event(&g, 1, RAV_SNAP_TYPES, 0, 13);
 	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
 	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
 	return hclose(&g);
@@ -760,6 +763,16 @@ typedef struct hclass {
 	gen_fn gen;
 	const char *what;
 } hclass;
+
+static bool gen_snap_types_dup(const char *dir, const char *name)
+{
+	return gen_snap_types(dir, name, false);
+}
+
+static bool gen_snap_types_renamed(const char *dir, const char *name)
+{
+	return gen_snap_types(dir, name, true);
+}
 
 static const hclass classes[] = {
     {"many-heaps", "ok", 0, 0, gen_many_heaps, "about 200 threads, each heap owning one page"},
@@ -793,6 +806,8 @@ static const hclass classes[] = {
      "one snapshot piece of 50,000 pages named by 100,000 snapshot events"},
     {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 300,000 lost events"},
     {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type a million times"},
+    {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,
+     "the same piece named by 100,001 snapshot events"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 
