@@ -196,9 +196,13 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 			return ravt_model_oom(m, ev);
 		/* what the model knew of this heap goes: its pages to the pool */
 		while (h->tail != RAVT_NO_PAGE) {
-			if (!to_pool(m, h->tail))
+			uint32_t pg = h->tail;
+			if (!to_pool(m, pg))
 				return ravt_model_oom(m, ev);
 			h = ravt_heap_find(m, hd->heap_id);
+			if (h->tail == pg) /* a pool page left in the list: never, but no endless loop */
+				return ravt_model_fail(m, ev, "page %u of heap %u is in its list but free", pg,
+				                       hd->heap_id);
 		}
 		h->kind = hd->heap_kind;
 		h->parent = hd->parent;
