@@ -201,8 +201,8 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 				return ravt_model_oom(m, ev);
 			h = ravt_heap_find(m, hd->heap_id);
 			if (h->tail == pg) /* a pool page left in the list: never, but no endless loop */
-				return ravt_model_fail(m, ev, "page %u of heap %u is in its list but free", pg,
-				                       hd->heap_id);
+				return ravt_model_fail(m, ev, "page %u of heap %u is in its list but free",
+				                       pg, hd->heap_id);
 		}
 		h->kind = hd->heap_kind;
 		h->parent = hd->parent;
