@@ -703,14 +703,14 @@ static bool gen_snap_renamed(const char *dir, const char *name)
 	return hclose(&g);
 }
 
-/* A page at the top of the page table, then 300,000 lost events: each
+/* A page at the top of the page table, then 100,000 lost events: each
  * forgets every page, and must cost the pages known, not the table. */
 static bool gen_snap_lost_many(const char *dir, const char *name)
 {
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	uint32_t pg = small ? (1u << 16) : RAVT_MAX_PAGES - 1, times = small ? 2000 : 300000;
+	uint32_t pg = small ? (1u << 16) : RAVT_MAX_PAGES - 1, times = small ? 2000 : 100000;
 	thread_start(&g, 1, "far");
 	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(pg, 0, 0), 0);
 	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, 1, 0), 0, 0);
@@ -719,15 +719,15 @@ static bool gen_snap_lost_many(const char *dir, const char *name)
 	return hclose(&g);
 }
 
-/* A types piece that defines one type id a million times (23 MB of body
- * in a few kilobytes); renamed: named by 100,000 snapshot events. */
+/* A types piece that defines one type id 300,000 times (7 MB of body in
+ * a few kilobytes); renamed: named by 100,000 snapshot events. */
 static bool gen_snap_types(const char *dir, const char *name, bool renamed)
 {
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
 	thread_start(&g, 1, "owner");
-	uint32_t n = small ? 5000 : 1000000;
+	uint32_t n = small ? 5000 : 300000;
 	static const char tname[] = "again-and-again-type";
 	size_t each = 3 + sizeof tname - 1;
 	uint8_t *body = malloc((size_t)n * each), *p = body;
@@ -804,8 +804,8 @@ static const hclass classes[] = {
      "a heap's snapshot takes a page a live heap owns"},
     {"snap-renamed", "inconsistent", 0, 0, gen_snap_renamed,
      "one snapshot piece of 50,000 pages named by 100,000 snapshot events"},
-    {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 300,000 lost events"},
-    {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type a million times"},
+    {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 100,000 lost events"},
+    {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type 300,000 times"},
     {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,
      "the same piece named by 100,001 snapshot events"},
 };
