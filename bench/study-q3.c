@@ -1,0 +1,614 @@
+/* study-q3.c - question 3: reference trees against referrer lists for an
+ * object with k referrers.
+ *
+ * The engine implements the essay's reference trees: k slots referring to
+ * one raviolo go through a balanced tree of k-1 reference ravioli, so a
+ * dereference walks O(log k) hops, adding or removing a referrer touches
+ * O(log k) cells (and removing frees a reference raviolo, which moves the
+ * heap's top cell into its place), and moving any cell touches O(1) words.
+ *
+ * The older variant of the essays keeps a list of referrers per object.
+ * It is not in the engine and must not be; this file has a bench-only
+ * model of it with the engine's cell size: an object's back-link word
+ * heads a singly linked list threaded through its referrers (each holder
+ * cell: type, reference, next referrer, back-link).  Dereferencing is one
+ * load, adding is a push, removing walks the list to unlink (O(k)), and
+ * moving the object rewrites every referrer (O(k)); moving a referrer
+ * must find its predecessor in the list (O(k)).
+ *
+ * A third variant, a bare model of the reference trees on the same cells
+ * (below), separates the structure from the engine's per-call costs.
+ *
+ * Method: for k from 1 to 16384, a target held by a root and k holder
+ * cells each referring to it.  Measured per operation (best of N rounds,
+ * the two variants interleaved): a dereference of a random holder's
+ * reference followed by a load of the target's field; removing a random
+ * referrer; adding one back; and, for the list model, moving the target
+ * and moving one referrer (the engine's moves are counted in fix-ups,
+ * from rav_stats during the removes, which move cells).  The engine pays a
+ * call, generation checks and tracing branches per operation that the
+ * bare models do not: the models compare the structures, the engine
+ * column says what the real thing costs.
+ * Mixes are weighted sums of the measured per-operation costs:
+ * change-heavy 45% add, 45% remove, 10% dereference; query-heavy 90%
+ * dereference, 5% add, 5% remove.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ravioli.h"
+#include "study.h"
+
+static void q3_die(const char *what)
+{
+	fprintf(stderr, "rav-bench --study q3: %s: %s\n", what, rav_last_error());
+	exit(1);
+}
+
+#define Q3_OK(expr)                                                                                        \
+	do {                                                                                               \
+		if ((expr) != RAV_OK)                                                                      \
+			q3_die(#expr);                                                                     \
+	} while (0)
+
+typedef struct q3_costs {
+	double deref, add, remove, move_target, move_referrer; /* ns per operation; < 0: not measured */
+	double fixups_per_move;
+} q3_costs;
+
+/* ---- the engine: reference trees ---- */
+
+static rav_type T_OBJ, T_HOLDER;
+
+typedef struct tree_set {
+	size_t k, ops;
+	uint64_t seed;
+	q3_costs out;
+	uint64_t sink;
+} tree_set;
+
+static double tree_round(void *arg)
+{
+	tree_set *t = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root obj = rav_root_new(h);
+	rav_root *holders = malloc(t->k * sizeof *holders);
+	bool *set = calloc(t->k, 1);
+	size_t *pick = malloc(t->k * sizeof *pick);
+	if (!obj || !holders || !set || !pick)
+		q3_die("out of memory");
+	rav_ref target;
+	Q3_OK(rav_new_root(h, T_OBJ, obj, &target));
+	rav_store(h, target, 0, 12345);
+	for (size_t i = 0; i < t->k; i++) {
+		holders[i] = rav_root_new(h);
+		rav_ref hold;
+		Q3_OK(rav_new_root(h, T_HOLDER, holders[i], &hold));
+		target = rav_root_get(h, obj); /* allocation keeps borrows; cheap anyway */
+		Q3_OK(rav_store_ref(h, hold, 0, target));
+		set[i] = true;
+	}
+	uint64_t rng = t->seed;
+	/* dereference */
+	double t0 = study_now();
+	uint64_t sum = 0;
+	for (size_t i = 0; i < t->ops; i++) {
+		rav_ref hold = rav_root_get(h, holders[bench_rand(&rng) % t->k]);
+		sum += rav_load(h, rav_load_ref(h, hold, 0), 0);
+	}
+	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
+	/* remove a batch of distinct referrers, then add them back */
+	size_t batch = t->k < 512 ? t->k : 512, done = 0;
+	double t_rm = 0, t_add = 0;
+	rav_stats s0, s1;
+	rav_heap_stats(h, &s0);
+	while (done < t->ops / 4 + 1) {
+		size_t n = 0;
+		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
+			size_t i = bench_rand(&rng) % t->k;
+			if (set[i]) {
+				set[i] = false;
+				pick[n++] = i;
+			}
+		}
+		double a = study_now();
+		for (size_t j = 0; j < n; j++)
+			Q3_OK(rav_clear_ref(h, rav_root_get(h, holders[pick[j]]), 0));
+		double b = study_now();
+		rav_ref tg = rav_root_get(h, obj); /* adds allocate only: one borrow serves them all */
+		for (size_t j = 0; j < n; j++)
+			Q3_OK(rav_store_ref(h, rav_root_get(h, holders[pick[j]]), 0, tg));
+		double e = study_now();
+		for (size_t j = 0; j < n; j++)
+			set[pick[j]] = true;
+		t_rm += fmax(0, b - a - study_clock_cost());
+		t_add += fmax(0, e - b - study_clock_cost());
+		done += n;
+	}
+	rav_heap_stats(h, &s1);
+	t->out.remove = t_rm / (double)done * 1e9;
+	t->out.add = t_add / (double)done * 1e9;
+	t->out.move_target = t->out.move_referrer = -1;
+	t->out.fixups_per_move = s1.moves > s0.moves ? (double)(s1.fixups - s0.fixups) / (double)(s1.moves - s0.moves)
+						     : 0;
+	t->sink += sum;
+	for (size_t i = 0; i < t->k; i++)
+		rav_root_free(h, holders[i]);
+	rav_root_free(h, obj);
+	free(holders);
+	free(set);
+	free(pick);
+	return t->out.deref + t->out.add + t->out.remove;
+}
+
+/* ---- the bench-only model: referrer lists ---- */
+
+typedef struct lcell {
+	uintptr_t w[4];
+} __attribute__((aligned(32))) lcell;
+
+enum { L_TYPE = 0, L_REF = 1, L_NEXT = 2, L_BACK = 3 }; /* holder words */
+enum { L_HEAD = 1, L_DATA = 2 };                        /* object words (w[3]: back-link to its root) */
+
+typedef struct list_set {
+	size_t k, ops;
+	uint64_t seed;
+	q3_costs out;
+	uint64_t sink;
+} list_set;
+
+/* Rewrite the references of every referrer of obj: what moving it costs. */
+static void lmove_object(lcell *from, lcell *to, lcell **root)
+{
+	*to = *from;
+	*root = to;
+	for (lcell *r = (lcell *)to->w[L_HEAD]; r; r = (lcell *)r->w[L_NEXT])
+		r->w[L_REF] = (uintptr_t)to;
+}
+
+/* Moving a referrer: its root's slot, and its predecessor's link (found by
+ * walking the list from the object). */
+static void lmove_referrer(lcell *from, lcell *to, lcell **root)
+{
+	*to = *from;
+	*root = to;
+	lcell *obj = (lcell *)to->w[L_REF];
+	if (!obj)
+		return;
+	uintptr_t *link = &obj->w[L_HEAD];
+	while ((lcell *)*link != from)
+		link = &((lcell *)*link)->w[L_NEXT];
+	*link = (uintptr_t)to;
+}
+
+/* ---- the bench-only model: reference trees, bare ----
+ *
+ * The engine's structure without the engine (no call, no generation
+ * check, no tracing branch), in the same cells as the list model, so the
+ * two models compare structures and the engine column shows what the
+ * real implementation adds.  A reference cell: w[0] type | leaf count,
+ * w[1] forward (a reference cell or the object), w[2] and w[3] the two
+ * slots referring to it.  The object's back-link (w[3]) names the one
+ * slot referring to it.  Insertion goes up from the object towards the
+ * lighter side, as the engine does. */
+
+enum { M_OBJ = 1, M_HOLDER = 2, M_REF = 3 };
+#define M_TYPE(c) ((c)->w[0] & 0xff)
+#define M_COUNT(c) ((c)->w[0] >> 8)
+
+static lcell *cell_of_slot(uintptr_t *slot)
+{
+	return (lcell *)((uintptr_t)slot & ~(uintptr_t)31);
+}
+
+typedef struct tmodel {
+	lcell *refs; /* reference cells: a free list through w[1] */
+	lcell *free;
+} tmodel;
+
+static lcell *tm_new_ref(tmodel *m)
+{
+	lcell *r = m->free;
+	m->free = (lcell *)r->w[1];
+	return r;
+}
+
+/* Slot s (empty) now refers to obj too. */
+static void tm_add(tmodel *m, uintptr_t *s, lcell *obj)
+{
+	uintptr_t *at = (uintptr_t *)obj->w[3];
+	if (!at) {
+		*s = (uintptr_t)obj;
+		obj->w[3] = (uintptr_t)s;
+		return;
+	}
+	/* Walk from the object's referring slot towards the leaves, lighter side first. */
+	for (;;) {
+		lcell *owner = cell_of_slot(at);
+		if (M_TYPE(owner) != M_REF)
+			break;
+		owner->w[0] += 1 << 8;
+		uintptr_t *a = (uintptr_t *)owner->w[2], *b = (uintptr_t *)owner->w[3];
+		lcell *ca = cell_of_slot(a), *cb = cell_of_slot(b);
+		uintptr_t na = M_TYPE(ca) == M_REF && a == &ca->w[1] ? M_COUNT(ca) : 1;
+		uintptr_t nb = M_TYPE(cb) == M_REF && b == &cb->w[1] ? M_COUNT(cb) : 1;
+		at = na <= nb ? a : b;
+	}
+	/* at is a leaf slot referring to x: put a new reference cell between. */
+	lcell *x = (lcell *)*at, *r = tm_new_ref(m);
+	r->w[0] = M_REF | (2u << 8);
+	r->w[1] = (uintptr_t)x;
+	r->w[2] = (uintptr_t)at;
+	r->w[3] = (uintptr_t)s;
+	*at = (uintptr_t)r;
+	*s = (uintptr_t)r;
+	if (M_TYPE(x) == M_REF)
+		x->w[(uintptr_t *)x->w[2] == at ? 2 : 3] = (uintptr_t)&r->w[1];
+	else
+		x->w[3] = (uintptr_t)&r->w[1];
+}
+
+static void tm_remove(tmodel *m, uintptr_t *s)
+{
+	lcell *r = (lcell *)*s;
+	*s = 0;
+	if (M_TYPE(r) != M_REF) { /* the only referrer */
+		r->w[3] = 0;
+		return;
+	}
+	uintptr_t *other = (uintptr_t *)r->w[(uintptr_t *)r->w[2] == s ? 3 : 2];
+	lcell *x = (lcell *)r->w[1];
+	*other = (uintptr_t)x;
+	if (M_TYPE(x) == M_REF)
+		x->w[(uintptr_t *)x->w[2] == &r->w[1] ? 2 : 3] = (uintptr_t)other;
+	else
+		x->w[3] = (uintptr_t)other;
+	for (lcell *d = x; M_TYPE(d) == M_REF; d = (lcell *)d->w[1])
+		d->w[0] -= 1 << 8;
+	r->w[0] = 0;
+	r->w[1] = (uintptr_t)m->free;
+	m->free = r;
+}
+
+static inline lcell *tm_deref(uintptr_t *s)
+{
+	lcell *p = (lcell *)*s;
+	while (M_TYPE(p) == M_REF)
+		p = (lcell *)p->w[1];
+	return p;
+}
+
+typedef struct tmodel_set {
+	size_t k, ops;
+	uint64_t seed;
+	q3_costs out;
+	uint64_t sink;
+} tmodel_set;
+
+static double tmodel_round(void *arg)
+{
+	tmodel_set *t = arg;
+	size_t k = t->k;
+	lcell *cells = aligned_alloc(32, (2 * k + 2) * sizeof(lcell));
+	bool *set = calloc(k, 1);
+	size_t *pick = malloc(k * sizeof *pick);
+	if (!cells || !set || !pick)
+		q3_die("out of memory");
+	memset(cells, 0, (2 * k + 2) * sizeof(lcell));
+	lcell *obj = &cells[0], *holders = &cells[1];
+	obj->w[0] = M_OBJ;
+	obj->w[2] = 12345;
+	tmodel m = { &cells[k + 1], NULL };
+	for (size_t i = 0; i < k + 1; i++) { /* k-1 reference cells needed; one spare */
+		m.refs[i].w[1] = (uintptr_t)m.free;
+		m.free = &m.refs[i];
+	}
+	for (size_t i = 0; i < k; i++) {
+		holders[i].w[0] = M_HOLDER;
+		tm_add(&m, &holders[i].w[1], obj);
+		set[i] = true;
+	}
+	uint64_t rng = t->seed, sum = 0;
+	double t0 = study_now();
+	for (size_t i = 0; i < t->ops; i++)
+		sum += tm_deref(&holders[bench_rand(&rng) % k].w[1])->w[2];
+	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
+	size_t batch = k < 512 ? k : 512, done = 0;
+	double t_rm = 0, t_add = 0;
+	while (done < t->ops / 4 + 1) {
+		size_t n = 0;
+		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
+			size_t i = bench_rand(&rng) % k;
+			if (set[i]) {
+				set[i] = false;
+				pick[n++] = i;
+			}
+		}
+		double a = study_now();
+		for (size_t j = 0; j < n; j++)
+			tm_remove(&m, &holders[pick[j]].w[1]);
+		double b = study_now();
+		for (size_t j = 0; j < n; j++)
+			tm_add(&m, &holders[pick[j]].w[1], obj);
+		double e = study_now();
+		for (size_t j = 0; j < n; j++)
+			set[pick[j]] = true;
+		t_rm += fmax(0, b - a - study_clock_cost());
+		t_add += fmax(0, e - b - study_clock_cost());
+		done += n;
+	}
+	t->out.remove = t_rm / (double)done * 1e9;
+	t->out.add = t_add / (double)done * 1e9;
+	t->out.move_target = t->out.move_referrer = -1;
+	t->out.fixups_per_move = 1;
+	for (size_t i = 0; i < k; i++)
+		if (tm_deref(&holders[i].w[1]) != obj)
+			q3_die("the reference-tree model lost a referrer");
+	t->sink += sum;
+	free(cells);
+	free(set);
+	free(pick);
+	return t->out.deref + t->out.add + t->out.remove;
+}
+
+static double list_round(void *arg)
+{
+	list_set *t = arg;
+	size_t k = t->k;
+	/* cells: the object, the holders, and two spare cells to move into */
+	lcell *cells = aligned_alloc(32, (k + 3) * sizeof(lcell));
+	lcell **roots = malloc((k + 1) * sizeof *roots);
+	bool *set = calloc(k, 1);
+	size_t *pick = malloc(k * sizeof *pick);
+	if (!cells || !roots || !set || !pick)
+		q3_die("out of memory");
+	memset(cells, 0, (k + 3) * sizeof(lcell));
+	lcell *obj = &cells[0];
+	obj->w[L_DATA] = 12345;
+	roots[k] = obj;
+	for (size_t i = 0; i < k; i++) {
+		lcell *hd = &cells[1 + i];
+		roots[i] = hd;
+		hd->w[L_REF] = (uintptr_t)obj;
+		hd->w[L_NEXT] = obj->w[L_HEAD];
+		obj->w[L_HEAD] = (uintptr_t)hd;
+		set[i] = true;
+	}
+	uint64_t rng = t->seed;
+	double t0 = study_now();
+	uint64_t sum = 0;
+	for (size_t i = 0; i < t->ops; i++) {
+		lcell *hd = roots[bench_rand(&rng) % k];
+		sum += ((lcell *)hd->w[L_REF])->w[L_DATA];
+	}
+	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
+	size_t batch = k < 512 ? k : 512, done = 0;
+	double t_rm = 0, t_add = 0;
+	while (done < t->ops / 4 + 1) {
+		size_t n = 0;
+		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
+			size_t i = bench_rand(&rng) % k;
+			if (set[i]) {
+				set[i] = false;
+				pick[n++] = i;
+			}
+		}
+		double a = study_now();
+		for (size_t j = 0; j < n; j++) {
+			lcell *hd = roots[pick[j]], *o = (lcell *)hd->w[L_REF];
+			uintptr_t *link = &o->w[L_HEAD];
+			while ((lcell *)*link != hd)
+				link = &((lcell *)*link)->w[L_NEXT];
+			*link = hd->w[L_NEXT];
+			hd->w[L_REF] = hd->w[L_NEXT] = 0;
+		}
+		double b = study_now();
+		lcell *o = roots[k];
+		for (size_t j = 0; j < n; j++) {
+			lcell *hd = roots[pick[j]];
+			hd->w[L_REF] = (uintptr_t)o;
+			hd->w[L_NEXT] = o->w[L_HEAD];
+			o->w[L_HEAD] = (uintptr_t)hd;
+		}
+		double e = study_now();
+		for (size_t j = 0; j < n; j++)
+			set[pick[j]] = true;
+		t_rm += fmax(0, b - a - study_clock_cost());
+		t_add += fmax(0, e - b - study_clock_cost());
+		done += n;
+	}
+	t->out.remove = t_rm / (double)done * 1e9;
+	t->out.add = t_add / (double)done * 1e9;
+	/* Moves: the object back and forth between its cell and a spare one;
+	 * a random referrer into the other spare and back. */
+	size_t moves = t->ops / 16 + 2;
+	if (moves > 20000)
+		moves = 20000;
+	if (moves * k > 50000000)
+		moves = 50000000 / k + 2;
+	lcell *spare = &cells[k + 1], *spare2 = &cells[k + 2];
+	double m0 = study_now();
+	for (size_t i = 0; i < moves; i++) {
+		lcell *at = roots[k];
+		lmove_object(at, at == obj ? spare : obj, &roots[k]);
+	}
+	double m1 = study_now();
+	for (size_t i = 0; i < moves; i++) {
+		size_t r = bench_rand(&rng) % k;
+		lcell *home = roots[r];
+		lmove_referrer(home, spare2, &roots[r]);
+		lmove_referrer(spare2, home, &roots[r]);
+	}
+	double m2 = study_now();
+	t->out.move_target = (m1 - m0) / (double)moves * 1e9;
+	t->out.move_referrer = (m2 - m1) / (double)(2 * moves) * 1e9;
+	t->out.fixups_per_move = -1;
+	/* Check the lists are intact: every referrer reaches the object. */
+	size_t count = 0;
+	for (lcell *r = (lcell *)roots[k]->w[L_HEAD]; r; r = (lcell *)r->w[L_NEXT])
+		count += (lcell *)r->w[L_REF] == roots[k];
+	if (count != k)
+		q3_die("the referrer-list model lost a referrer");
+	t->sink += sum;
+	free(cells);
+	free(roots);
+	free(set);
+	free(pick);
+	return t->out.deref + t->out.add + t->out.remove;
+}
+
+static double mix(const q3_costs *c, double add, double rm, double deref)
+{
+	return add * c->add + rm * c->remove + deref * c->deref;
+}
+
+/* --study-child q3 K: a target with K referrers, some removed and added
+ * back, for ravscope. */
+static int q3_child(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	T_OBJ = rav_type_register("q3.object", RAV_DATA, RAV_DATA);
+	T_HOLDER = rav_type_register("q3.holder", RAV_REF, RAV_DATA);
+	rav_thread_name("referrers");
+	rav_mark("one object, its referrers added one by one: a balanced tree of reference ravioli grows");
+	tree_set t = { strtoull(argv[1], NULL, 10), 64, 3, { 0, 0, 0, 0, 0, 0 }, 0 };
+	if (t.k < 1 || t.k > 100000)
+		return 2;
+	tree_round(&t);
+	return study_child_reply(&t.out, sizeof t.out);
+}
+
+static void keep_best(q3_costs *b, const q3_costs *x)
+{
+	b->deref = fmin(b->deref, x->deref);
+	b->add = fmin(b->add, x->add);
+	b->remove = fmin(b->remove, x->remove);
+	b->move_target = x->move_target < 0 ? -1 : fmin(b->move_target, x->move_target);
+	b->move_referrer = x->move_referrer < 0 ? -1 : fmin(b->move_referrer, x->move_referrer);
+	b->fixups_per_move = x->fixups_per_move;
+}
+
+static bool q3_run(study_ctx *c)
+{
+	T_OBJ = rav_type_register("q3.object", RAV_DATA, RAV_DATA);
+	T_HOLDER = rav_type_register("q3.holder", RAV_REF, RAV_DATA);
+	if (!T_OBJ || !T_HOLDER)
+		q3_die("rav_type_register");
+	static const size_t full_k[] = { 1, 4, 16, 64, 256, 1024, 4096, 16384 }, quick_k[] = { 1, 16, 256 };
+	const size_t *ks = c->quick ? quick_k : full_k;
+	unsigned nk = c->quick ? 3 : 8;
+	size_t ops = c->quick ? 2000 : 400000;
+	q3_costs eng[8], tree[8], list[8];
+	uint64_t sink = 0;
+	for (unsigned i = 0; i < nk; i++) {
+		tree_set es = { ks[i], ops, 99, { 0, 0, 0, 0, 0, 0 }, 0 };
+		tmodel_set ts = { ks[i], ops, 99, { 0, 0, 0, 0, 0, 0 }, 0 };
+		list_set ls = { ks[i], ops, 99, { 0, 0, 0, 0, 0, 0 }, 0 };
+		/* best per operation over the rounds, the variants interleaved */
+		const q3_costs init = { INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, 0 };
+		eng[i] = tree[i] = list[i] = init;
+		for (unsigned r = 0; r < c->repeat; r++) {
+			tree_round(&es);
+			tmodel_round(&ts);
+			list_round(&ls);
+			keep_best(&eng[i], &es.out);
+			keep_best(&tree[i], &ts.out);
+			keep_best(&list[i], &ls.out);
+		}
+		sink += es.sink + ts.sink + ls.sink;
+		study_log(c, "k=%zu: engine deref %.1f add %.1f remove %.1f; tree model %.1f %.1f %.1f; list model %.1f "
+			     "%.1f %.1f, move object %.1f ns",
+			  ks[i], eng[i].deref, eng[i].add, eng[i].remove, tree[i].deref, tree[i].add, tree[i].remove,
+			  list[i].deref, list[i].add, list[i].remove, list[i].move_target);
+	}
+	if (sink == 1) /* keeps the loads the dereference loops time */
+		study_log(c, "(sink)");
+	char *p = study_path(c, c->trace_dir, "q3-reftree.ravtrace");
+	char env[4200];
+	snprintf(env, sizeof env, "RAVIOLI_TRACE=%s", p);
+	free(p);
+	char *args[] = { "64", NULL }, *envp[] = { env, NULL };
+	q3_costs dummy;
+	if (!study_spawn(c, c->exe, "q3", args, envp, &dummy, sizeof dummy))
+		return false;
+
+	FILE *f = study_open(c, "q3.md");
+	if (!f)
+		return false;
+	fprintf(f, "Nanoseconds per operation on one object with k referrers (best of %u rounds, the three variants "
+		   "interleaved). *Tree model* and *list model* are bench-only, bare C on the same 32-byte cells "
+		   "(compare them with each other); *engine* is libravioli's reference trees through the public "
+		   "API (a call, generation checks and tracing branches per operation on top of the structure):\n\n"
+		   "| k | tree model: deref | add | remove | list model: deref | add | remove | move object | move "
+		   "referrer | engine: deref | add | remove | fix-ups / move |\n"
+		   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+		c->repeat);
+	for (unsigned i = 0; i < nk; i++)
+		fprintf(f, "| %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |\n",
+			ks[i], tree[i].deref, tree[i].add, tree[i].remove, list[i].deref, list[i].add, list[i].remove,
+			list[i].move_target, list[i].move_referrer, eng[i].deref, eng[i].add, eng[i].remove,
+			eng[i].fixups_per_move);
+	fprintf(f, "\nMixes (weighted sums of the rows above, ns per operation). Change-heavy: 45%% add, 45%% remove, "
+		   "10%% dereference; query-heavy: 90%% dereference, 5%% add, 5%% remove. Moves are not in the mixes: "
+		   "the list pays *move object* each time compaction moves the object (the tree one fix-up):\n\n"
+		   "| k | change-heavy: tree model | list model | engine | query-heavy: tree model | list model | "
+		   "engine |\n|---|---|---|---|---|---|---|\n");
+	int cross_change = -1, cross_query = -1;
+	for (unsigned i = 0; i < nk; i++) {
+		double tc = mix(&tree[i], 0.45, 0.45, 0.10), lc = mix(&list[i], 0.45, 0.45, 0.10);
+		double tq = mix(&tree[i], 0.05, 0.05, 0.90), lq = mix(&list[i], 0.05, 0.05, 0.90);
+		if (cross_change < 0 && lc > tc)
+			cross_change = (int)i;
+		if (cross_query < 0 && lq > tq)
+			cross_query = (int)i;
+		fprintf(f, "| %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", ks[i], tc, lc,
+			mix(&eng[i], 0.45, 0.45, 0.10), tq, lq, mix(&eng[i], 0.05, 0.05, 0.90));
+	}
+	unsigned last = nk - 1;
+	char cc[80], cq[80];
+	const int cross[2] = { cross_change, cross_query };
+	char *const dst[2] = { cc, cq };
+	for (int j = 0; j < 2; j++) {
+		if (cross[j] < 0)
+			snprintf(dst[j], 80, "the list model is cheaper at every k measured (up to %zu)", ks[last]);
+		else if (cross[j] == 0)
+			snprintf(dst[j], 80, "the tree model is cheaper from k=%zu", ks[0]);
+		else
+			snprintf(dst[j], 80, "the list model is cheaper up to k=%zu, the tree model from k=%zu",
+				 ks[cross[j] - 1], ks[cross[j]]);
+	}
+	fprintf(f,
+		"\nIn one line: from k=%zu to k=%zu the tree model's dereference goes from %.1f to %.1f ns and the "
+		"engine's from %.1f to %.1f ns, while the list model's removal goes from %.1f to %.1f ns and moving "
+		"the object costs it %.0f ns at k=%zu (the tree: one fix-up). Change-heavy: %s; query-heavy: %s.\n",
+		ks[0], ks[last], tree[0].deref, tree[last].deref, eng[0].deref, eng[last].deref, list[0].remove,
+		list[last].remove, list[last].move_target, ks[last], cc, cq);
+	fprintf(f, "\n![cost per operation against k](study/q3-referrers.svg)\n");
+	if (!study_close(c, f, "q3.md"))
+		return false;
+	plot pl = { .title = "Q3: one object with k referrers", .xlabel = "referrers k", .ylabel = "ns per operation",
+		    .xlog = true, .ylog = true,
+		    .note = "solid: bare reference-tree model; dashed: bare referrer-list model; engine: libravioli" };
+	plot_series *sr[8] = { plot_add(&pl, "tree: deref"),        plot_add(&pl, "tree: add"),
+			       plot_add(&pl, "tree: remove"),       plot_add(&pl, "list: deref"),
+			       plot_add(&pl, "list: add"),          plot_add(&pl, "list: remove"),
+			       plot_add(&pl, "list: move object"), plot_add(&pl, "engine: deref") };
+	for (int j = 3; j < 7; j++)
+		sr[j]->dashed = true;
+	for (unsigned i = 0; i < nk; i++) {
+		double x = (double)ks[i];
+		plot_point(sr[0], x, tree[i].deref);
+		plot_point(sr[1], x, tree[i].add);
+		plot_point(sr[2], x, tree[i].remove);
+		plot_point(sr[3], x, list[i].deref);
+		plot_point(sr[4], x, list[i].add);
+		plot_point(sr[5], x, list[i].remove);
+		plot_point(sr[6], x, list[i].move_target);
+		plot_point(sr[7], x, eng[i].deref);
+	}
+	return plot_write(c, &pl, "q3-referrers.svg");
+}
+
+const study_def study_q3 = { "q3", "reference trees against referrer lists", q3_run, q3_child };
