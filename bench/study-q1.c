@@ -41,6 +41,7 @@
 #include "ravioli.h"
 #include "ravtrace.h"
 #include "study.h"
+#include "study-q1.h"
 
 /* ---- the two pipelines ---- */
 
@@ -48,11 +49,6 @@ typedef struct q1_work {
 	unsigned threads;
 	size_t msg_cells, messages;
 } q1_work;
-
-typedef struct q1_result {
-	double seconds;
-	uint64_t checksum;
-} q1_result;
 
 static void q1_die(const char *what)
 {
@@ -324,6 +320,8 @@ static uint64_t expected_sum(const q1_work *w)
 /* --study-child q1 ravioli|chatty THREADS MSG_CELLS MESSAGES */
 static int q1_child(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "table") == 0)
+		return q1b_child(argc, argv);
 	if (argc != 5)
 		return 2;
 	q1_work w = { (unsigned)strtoul(argv[2], NULL, 10), strtoull(argv[3], NULL, 10),
@@ -344,23 +342,16 @@ static int q1_child(int argc, char **argv)
 
 typedef struct q1_traffic {
 	double transfers, invalidations, accesses; /* per cell per hop */
-	uint64_t events;
 } q1_traffic;
 
-static bool record(study_ctx *c, const char *variant, const q1_work *w, const char *path, q1_traffic *out)
+bool q1_record_traffic(study_ctx *c, char *const args[], const char *path, rav_contention_totals *out)
 {
-	char a1[16], a2[32], a3[32], envt[4200];
-	snprintf(a1, sizeof a1, "%u", w->threads);
-	snprintf(a2, sizeof a2, "%zu", w->msg_cells);
-	snprintf(a3, sizeof a3, "%zu", w->messages);
+	char envt[4200];
 	snprintf(envt, sizeof envt, "RAVIOLI_TRACE=%s", path);
-	char *args[] = { (char *)variant, a1, a2, a3, NULL };
 	char *env[] = { envt, "RAVIOLI_TRACE_ACCESS=1", NULL };
 	q1_result r;
 	if (!study_spawn(c, c->exe, "q1", args, env, &r, sizeof r))
 		return false;
-	if (!out)
-		return true;
 	rav_trace_error err = { 0 };
 	rav_trace *t = rav_trace_open(path, &err);
 	if (!t)
@@ -372,17 +363,28 @@ static bool record(study_ctx *c, const char *variant, const q1_work *w, const ch
 		rav_trace_close(t);
 		return study_fail(c, "%s: contention model: %s", path, err.message);
 	}
+	rav_contention_get_totals(con, out);
+	rav_contention_free(con);
+	rav_trace_close(t);
+	return true;
+}
+
+static bool record(study_ctx *c, const char *variant, const q1_work *w, const char *path, q1_traffic *out)
+{
+	char a1[16], a2[32], a3[32];
+	snprintf(a1, sizeof a1, "%u", w->threads);
+	snprintf(a2, sizeof a2, "%zu", w->msg_cells);
+	snprintf(a3, sizeof a3, "%zu", w->messages);
+	char *args[] = { (char *)variant, a1, a2, a3, NULL };
 	rav_contention_totals tot;
-	rav_contention_get_totals(con, &tot);
-	rav_trace_info info;
-	rav_trace_get_info(t, &info);
+	if (!q1_record_traffic(c, args, path, &tot))
+		return false;
+	if (!out)
+		return true;
 	double hops = (double)w->messages * (double)w->msg_cells * (w->threads - 1);
 	out->transfers = (double)tot.transfers / hops;
 	out->invalidations = (double)tot.invalidations / hops;
 	out->accesses = (double)tot.accesses / hops;
-	out->events = info.events;
-	rav_contention_free(con);
-	rav_trace_close(t);
 	return true;
 }
 
@@ -494,6 +496,10 @@ static bool q1_run(study_ctx *c)
 		tr[nthreads - 1][big][0].transfers / tr[nthreads - 1][big][1].transfers, sizes[big],
 		tr[nthreads - 1][0][0].transfers / tr[nthreads - 1][0][1].transfers);
 	fprintf(f, "\n![transfers per cell per hop](study/q1-transfers.svg)\n![time per cell per hop](study/q1-time.svg)\n");
+	if (!q1b_run(c, f)) {
+		fclose(f);
+		return false;
+	}
 	if (!study_close(c, f, "q1.md"))
 		return false;
 

@@ -52,6 +52,14 @@ static void q3_die(const char *what)
 			q3_die(#expr);                                                                     \
 	} while (0)
 
+/* Removes (and as many adds) per round: a quarter of the operations, fewer
+ * at large k where the list's O(k) removal would take minutes. */
+static size_t removes_for(size_t ops, size_t k)
+{
+	size_t n = ops / 4 + 1, cap = 30000000 / (k ? k : 1);
+	return n < cap ? n : cap < 512 ? 512 : cap;
+}
+
 typedef struct q3_costs {
 	double deref, add, remove, move_target, move_referrer; /* ns per operation; < 0: not measured */
 	double fixups_per_move;
@@ -103,7 +111,7 @@ static double tree_round(void *arg)
 	double t_rm = 0, t_add = 0;
 	rav_stats s0, s1;
 	rav_heap_stats(h, &s0);
-	while (done < t->ops / 4 + 1) {
+	while (done < removes_for(t->ops, t->k)) {
 		size_t n = 0;
 		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
 			size_t i = bench_rand(&rng) % t->k;
@@ -316,7 +324,7 @@ static double tmodel_round(void *arg)
 	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
 	size_t batch = k < 512 ? k : 512, done = 0;
 	double t_rm = 0, t_add = 0;
-	while (done < t->ops / 4 + 1) {
+	while (done < removes_for(t->ops, t->k)) {
 		size_t n = 0;
 		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
 			size_t i = bench_rand(&rng) % k;
@@ -385,7 +393,7 @@ static double list_round(void *arg)
 	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
 	size_t batch = k < 512 ? k : 512, done = 0;
 	double t_rm = 0, t_add = 0;
-	while (done < t->ops / 4 + 1) {
+	while (done < removes_for(t->ops, t->k)) {
 		size_t n = 0;
 		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
 			size_t i = bench_rand(&rng) % k;
