@@ -56,10 +56,10 @@ static void q1_die(const char *what)
 	exit(1);
 }
 
-#define Q1_OK(expr)                                                                                        \
-	do {                                                                                               \
-		if ((expr) != RAV_OK)                                                                      \
-			q1_die(#expr);                                                                     \
+#define Q1_OK(expr)                                                                                          \
+	do {                                                                                                 \
+		if ((expr) != RAV_OK)                                                                        \
+			q1_die(#expr);                                                                       \
 	} while (0)
 
 typedef struct rstage {
@@ -282,10 +282,10 @@ static q1_result run_pipeline(const q1_work *w, bool ravioli)
 	for (unsigned i = 0; i < t; i++) {
 		int e;
 		if (ravioli) {
-			rs[i] = (rstage){ w, i, i ? ch[i - 1] : NULL, i + 1 < t ? ch[i] : NULL, item, 0 };
+			rs[i] = (rstage){w, i, i ? ch[i - 1] : NULL, i + 1 < t ? ch[i] : NULL, item, 0};
 			e = pthread_create(&tid[i], NULL, rav_stage, &rs[i]);
 		} else {
-			cs[i] = (cstage){ w, i, i ? &q[i - 1] : NULL, i + 1 < t ? &q[i] : NULL, 0 };
+			cs[i] = (cstage){w, i, i ? &q[i - 1] : NULL, i + 1 < t ? &q[i] : NULL, 0};
 			e = pthread_create(&tid[i], NULL, chatty_stage, &cs[i]);
 		}
 		if (e != 0)
@@ -293,7 +293,7 @@ static q1_result run_pipeline(const q1_work *w, bool ravioli)
 	}
 	for (unsigned i = 0; i < t; i++)
 		pthread_join(tid[i], NULL);
-	q1_result r = { study_now() - t0, ravioli ? rs[t - 1].sum : cs[t - 1].sum };
+	q1_result r = {study_now() - t0, ravioli ? rs[t - 1].sum : cs[t - 1].sum};
 	for (unsigned i = 0; i + 1 < t; i++) {
 		if (ravioli) {
 			rav_channel_free(ch[i]);
@@ -324,15 +324,16 @@ static int q1_child(int argc, char **argv)
 		return q1b_child(argc, argv);
 	if (argc != 5)
 		return 2;
-	q1_work w = { (unsigned)strtoul(argv[2], NULL, 10), strtoull(argv[3], NULL, 10),
-		      strtoull(argv[4], NULL, 10) };
+	q1_work w = {(unsigned)strtoul(argv[2], NULL, 10), strtoull(argv[3], NULL, 10),
+	             strtoull(argv[4], NULL, 10)};
 	if (w.threads < 2 || w.threads > 64 || !w.msg_cells || !w.messages)
 		return 2;
-	rav_mark(strcmp(argv[1], "ravioli") == 0 ? "pipeline: ravioli messages" : "pipeline: chatty shared memory");
+	rav_mark(strcmp(argv[1], "ravioli") == 0 ? "pipeline: ravioli messages"
+	                                         : "pipeline: chatty shared memory");
 	q1_result r = run_pipeline(&w, strcmp(argv[1], "ravioli") == 0);
 	if (r.checksum != expected_sum(&w)) {
-		fprintf(stderr, "rav-bench --study q1: checksum %llu, expected %llu\n", (unsigned long long)r.checksum,
-			(unsigned long long)expected_sum(&w));
+		fprintf(stderr, "rav-bench --study q1: checksum %llu, expected %llu\n",
+		        (unsigned long long)r.checksum, (unsigned long long)expected_sum(&w));
 		return 1;
 	}
 	return study_child_reply(&r, sizeof r);
@@ -348,17 +349,17 @@ bool q1_record_traffic(study_ctx *c, char *const args[], const char *path, rav_c
 {
 	char envt[4200];
 	snprintf(envt, sizeof envt, "RAVIOLI_TRACE=%s", path);
-	char *env[] = { envt, "RAVIOLI_TRACE_ACCESS=1", NULL };
+	char *env[] = {envt, "RAVIOLI_TRACE_ACCESS=1", NULL};
 	q1_result r;
 	if (!study_spawn(c, c->exe, "q1", args, env, &r, sizeof r))
 		return false;
-	rav_trace_error err = { 0 };
+	rav_trace_error err = {0};
 	rav_trace *t = rav_trace_open(path, &err);
 	if (!t)
 		return study_fail(c, "%s: %s", path, err.message);
 	bool ok = rav_trace_index(t, NULL, NULL, &err) == 0;
-	rav_contention *con = ok ? rav_contention_run(t, &(rav_contention_config){ .line_size = 64 }, NULL, NULL, &err)
-				 : NULL;
+	rav_contention *con =
+	    ok ? rav_contention_run(t, &(rav_contention_config){.line_size = 64}, NULL, NULL, &err) : NULL;
 	if (!con) {
 		rav_trace_close(t);
 		return study_fail(c, "%s: contention model: %s", path, err.message);
@@ -375,7 +376,7 @@ static bool record(study_ctx *c, const char *variant, const q1_work *w, const ch
 	snprintf(a1, sizeof a1, "%u", w->threads);
 	snprintf(a2, sizeof a2, "%zu", w->msg_cells);
 	snprintf(a3, sizeof a3, "%zu", w->messages);
-	char *args[] = { (char *)variant, a1, a2, a3, NULL };
+	char *args[] = {(char *)variant, a1, a2, a3, NULL};
 	rav_contention_totals tot;
 	if (!q1_record_traffic(c, args, path, &tot))
 		return false;
@@ -411,8 +412,8 @@ static size_t msgs_for(size_t total_cells, size_t msg_cells)
 
 static bool q1_run(study_ctx *c)
 {
-	static const unsigned full_threads[] = { 2, 4, 8, 16 }, quick_threads[] = { 2, 4 };
-	static const size_t full_sizes[] = { 1, 8, 64, 512, 4096 }, quick_sizes[] = { 1, 64 };
+	static const unsigned full_threads[] = {2, 4, 8, 16}, quick_threads[] = {2, 4};
+	static const size_t full_sizes[] = {1, 8, 64, 512, 4096}, quick_sizes[] = {1, 64};
 	const unsigned *threads = c->quick ? quick_threads : full_threads;
 	unsigned nthreads = c->quick ? 2 : 4;
 	const size_t *sizes = c->quick ? quick_sizes : full_sizes;
@@ -420,18 +421,19 @@ static bool q1_run(study_ctx *c)
 	/* Timing moves ~2^17 cell-hops per run (2^10 quick); traces ~2^13 cells. */
 	size_t time_hops = c->quick ? 1024 : (size_t)1 << 17, trace_cells = c->quick ? 256 : 8192;
 
-	double ns[4][5][2];      /* [threads][size][ravioli, chatty] */
+	double ns[4][5][2]; /* [threads][size][ravioli, chatty] */
 	q1_traffic tr[4][5][2];
 	char *tmp = study_path(c, c->trace_dir, "q1-tmp.ravtrace");
 	for (unsigned ti = 0; ti < nthreads; ti++)
 		for (unsigned si = 0; si < nsizes; si++) {
 			size_t per_thread = time_hops / (threads[ti] - 1);
-			timing_ctx tc[2] = { { { threads[ti], sizes[si], msgs_for(per_thread, sizes[si]) }, true, true },
-					     { { threads[ti], sizes[si], msgs_for(per_thread, sizes[si]) }, false, true } };
-			double (*fns[2])(void *) = { timed, timed };
-			void *ctxs[2] = { &tc[0], &tc[1] };
+			timing_ctx tc[2] = {
+			    {{threads[ti], sizes[si], msgs_for(per_thread, sizes[si])}, true, true},
+			    {{threads[ti], sizes[si], msgs_for(per_thread, sizes[si])}, false, true}};
+			double (*fns[2])(void *) = {timed, timed};
+			void *ctxs[2] = {&tc[0], &tc[1]};
 			double best[2];
-			bench_params bp = { .repeat = c->repeat, .warmup = c->quick ? 0 : 1 };
+			bench_params bp = {.repeat = c->repeat, .warmup = c->quick ? 0 : 1};
 			bench_best_interleaved(&bp, 2, fns, ctxs, best);
 			if (!tc[0].ok || !tc[1].ok) {
 				free(tmp);
@@ -440,24 +442,26 @@ static bool q1_run(study_ctx *c)
 			double hops = (double)tc[0].w.messages * sizes[si] * (threads[ti] - 1);
 			for (int v = 0; v < 2; v++)
 				ns[ti][si][v] = best[v] / hops * 1e9;
-			q1_work tw = { threads[ti], sizes[si], msgs_for(trace_cells, sizes[si]) };
+			q1_work tw = {threads[ti], sizes[si], msgs_for(trace_cells, sizes[si])};
 			for (int v = 0; v < 2; v++)
 				if (!record(c, v ? "chatty" : "ravioli", &tw, tmp, &tr[ti][si][v])) {
 					free(tmp);
 					return false;
 				}
-			study_log(c, "%u threads, %zu-cell messages: ravioli %.1f ns, %.3f transfers; chatty %.1f ns, "
-				     "%.3f transfers (per cell per hop)",
-				  threads[ti], sizes[si], ns[ti][si][0], tr[ti][si][0].transfers, ns[ti][si][1],
-				  tr[ti][si][1].transfers);
+			study_log(
+			    c,
+			    "%u threads, %zu-cell messages: ravioli %.1f ns, %.3f transfers; chatty %.1f ns, "
+			    "%.3f transfers (per cell per hop)",
+			    threads[ti], sizes[si], ns[ti][si][0], tr[ti][si][0].transfers, ns[ti][si][1],
+			    tr[ti][si][1].transfers);
 		}
 	unlink(tmp);
 	free(tmp);
 
 	/* The traces to look at: 4 threads, 64-cell messages, small. */
-	q1_work show = { c->quick ? 2 : 4, 64, c->quick ? 4 : 32 };
-	char *p1 = study_path(c, c->trace_dir, "q1-ravioli.ravtrace"), *p2 = study_path(c, c->trace_dir,
-											   "q1-chatty.ravtrace");
+	q1_work show = {c->quick ? 2 : 4, 64, c->quick ? 4 : 32};
+	char *p1 = study_path(c, c->trace_dir, "q1-ravioli.ravtrace"),
+	     *p2 = study_path(c, c->trace_dir, "q1-chatty.ravtrace");
 	bool ok = record(c, "ravioli", &show, p1, NULL) && record(c, "chatty", &show, p2, NULL);
 	free(p1);
 	free(p2);
@@ -467,35 +471,43 @@ static bool q1_run(study_ctx *c)
 	FILE *f = study_open(c, "q1.md");
 	if (!f)
 		return false;
-	fprintf(f, "Cache-line transfers per cell per stage hop (contention model, 64-byte lines, traces of %zu "
-		   "cells per run; lower is better):\n\n| threads | message | ravioli | chatty | ravioli / chatty |\n"
-		   "|---|---|---|---|---|\n",
-		trace_cells);
+	fprintf(f,
+	        "Cache-line transfers per cell per stage hop (contention model, 64-byte lines, traces of %zu "
+	        "cells per run; lower is better):\n\n| threads | message | ravioli | chatty | ravioli / "
+	        "chatty |\n"
+	        "|---|---|---|---|---|\n",
+	        trace_cells);
 	for (unsigned ti = 0; ti < nthreads; ti++)
 		for (unsigned si = 0; si < nsizes; si++) {
 			double a = tr[ti][si][0].transfers, b = tr[ti][si][1].transfers;
 			fprintf(f, "| %u%s | %zu cells (%zu B) | %.3f | %.3f | %.2fx |\n", threads[ti],
-				threads[ti] > 2 ? " (modelled)" : "", sizes[si], sizes[si] * 32, a, b, b > 0 ? a / b : NAN);
+			        threads[ti] > 2 ? " (modelled)" : "", sizes[si], sizes[si] * 32, a, b,
+			        b > 0 ? a / b : NAN);
 		}
-	fprintf(f, "\nWall time per cell per stage hop on this machine (ns, best of %u interleaved runs, %zu "
-		   "cell-hops per run, no recording; runs with more than 2 threads share 2 cores):\n\n"
-		   "| threads | message | ravioli | chatty | ravioli / chatty |\n|---|---|---|---|---|\n",
-		c->repeat, time_hops);
+	fprintf(f,
+	        "\nWall time per cell per stage hop on this machine (ns, best of %u interleaved runs, %zu "
+	        "cell-hops per run, no recording; runs with more than 2 threads share 2 cores):\n\n"
+	        "| threads | message | ravioli | chatty | ravioli / chatty |\n|---|---|---|---|---|\n",
+	        c->repeat, time_hops);
 	for (unsigned ti = 0; ti < nthreads; ti++)
 		for (unsigned si = 0; si < nsizes; si++)
-			fprintf(f, "| %u | %zu cells | %.1f | %.1f | %.2fx |\n", threads[ti], sizes[si], ns[ti][si][0],
-				ns[ti][si][1], ns[ti][si][0] / ns[ti][si][1]);
+			fprintf(f, "| %u | %zu cells | %.1f | %.1f | %.2fx |\n", threads[ti], sizes[si],
+			        ns[ti][si][0], ns[ti][si][1], ns[ti][si][0] / ns[ti][si][1]);
 	/* Headline figures, recomputed each run. */
 	unsigned big = nsizes - 1;
 	fprintf(f,
-		"\nIn one line: with %zu-cell messages and 2 threads ravioli makes %.2fx the transfers of the chatty "
-		"version and takes %.2fx its time; with 1-cell messages %.2fx the transfers and %.2fx the time. At "
-		"%u modelled threads: %.2fx (%zu-cell) and %.2fx (1-cell) the transfers.\n",
-		sizes[big], tr[0][big][0].transfers / tr[0][big][1].transfers, ns[0][big][0] / ns[0][big][1],
-		tr[0][0][0].transfers / tr[0][0][1].transfers, ns[0][0][0] / ns[0][0][1], threads[nthreads - 1],
-		tr[nthreads - 1][big][0].transfers / tr[nthreads - 1][big][1].transfers, sizes[big],
-		tr[nthreads - 1][0][0].transfers / tr[nthreads - 1][0][1].transfers);
-	fprintf(f, "\n![transfers per cell per hop](study/q1-transfers.svg)\n![time per cell per hop](study/q1-time.svg)\n");
+	        "\nIn one line: with %zu-cell messages and 2 threads ravioli makes %.2fx the transfers of "
+	        "the chatty "
+	        "version and takes %.2fx its time; with 1-cell messages %.2fx the transfers and %.2fx the "
+	        "time. At "
+	        "%u modelled threads: %.2fx (%zu-cell) and %.2fx (1-cell) the transfers.\n",
+	        sizes[big], tr[0][big][0].transfers / tr[0][big][1].transfers, ns[0][big][0] / ns[0][big][1],
+	        tr[0][0][0].transfers / tr[0][0][1].transfers, ns[0][0][0] / ns[0][0][1],
+	        threads[nthreads - 1],
+	        tr[nthreads - 1][big][0].transfers / tr[nthreads - 1][big][1].transfers, sizes[big],
+	        tr[nthreads - 1][0][0].transfers / tr[nthreads - 1][0][1].transfers);
+	fprintf(f, "\n![transfers per cell per hop](study/q1-transfers.svg)\n![time per cell per "
+	           "hop](study/q1-time.svg)\n");
 	if (!q1b_run(c, f)) {
 		fclose(f);
 		return false;
@@ -503,11 +515,17 @@ static bool q1_run(study_ctx *c)
 	if (!study_close(c, f, "q1.md"))
 		return false;
 
-	plot p = { .title = "Q1: cache-line transfers per cell per hop", .xlabel = "message size (cells of 32 B)",
-		   .ylabel = "transfers per cell per hop", .xlog = true, .ylog = true,
-		   .note = "contention model, 64-byte lines; solid: ravioli page hand-off, dashed: chatty shared memory" };
-	static const char *const rnames[] = { "ravioli, 2 thr", "ravioli, 4 thr", "ravioli, 8 thr", "ravioli, 16 thr" };
-	static const char *const cnames[] = { "chatty, 2 thr", "chatty, 4 thr", "chatty, 8 thr", "chatty, 16 thr" };
+	plot p = {.title = "Q1: cache-line transfers per cell per hop",
+	          .xlabel = "message size (cells of 32 B)",
+	          .ylabel = "transfers per cell per hop",
+	          .xlog = true,
+	          .ylog = true,
+	          .note = "contention model, 64-byte lines; solid: ravioli page hand-off, dashed: chatty "
+	                  "shared memory"};
+	static const char *const rnames[] = {"ravioli, 2 thr", "ravioli, 4 thr", "ravioli, 8 thr",
+	                                     "ravioli, 16 thr"};
+	static const char *const cnames[] = {"chatty, 2 thr", "chatty, 4 thr", "chatty, 8 thr",
+	                                     "chatty, 16 thr"};
 	for (int v = 0; v < 2; v++)
 		for (unsigned ti = 0; ti < nthreads; ti++) {
 			plot_series *s = plot_add(&p, v ? cnames[ti] : rnames[ti]);
@@ -517,9 +535,12 @@ static bool q1_run(study_ctx *c)
 		}
 	if (!plot_write(c, &p, "q1-transfers.svg"))
 		return false;
-	plot q = { .title = "Q1: wall time per cell per hop (this machine)", .xlabel = "message size (cells of 32 B)",
-		   .ylabel = "ns per cell per hop", .xlog = true, .ylog = true,
-		   .note = "2 shared cores; best of N interleaved runs; solid: ravioli, dashed: chatty" };
+	plot q = {.title = "Q1: wall time per cell per hop (this machine)",
+	          .xlabel = "message size (cells of 32 B)",
+	          .ylabel = "ns per cell per hop",
+	          .xlog = true,
+	          .ylog = true,
+	          .note = "2 shared cores; best of N interleaved runs; solid: ravioli, dashed: chatty"};
 	for (int v = 0; v < 2; v++)
 		for (unsigned ti = 0; ti < nthreads; ti += (c->quick ? 1 : 2)) {
 			plot_series *s = plot_add(&q, v ? cnames[ti] : rnames[ti]);
@@ -530,5 +551,5 @@ static bool q1_run(study_ctx *c)
 	return plot_write(c, &q, "q1-time.svg");
 }
 
-const study_def study_q1 = { "q1", "message passing by page hand-off against chatty shared memory", q1_run,
-			     q1_child };
+const study_def study_q1 = {"q1", "message passing by page hand-off against chatty shared memory", q1_run,
+                            q1_child};

@@ -58,10 +58,10 @@ static void q1b_die(const char *what)
 	exit(1);
 }
 
-#define B_OK(expr)                                                                                         \
-	do {                                                                                               \
-		if ((expr) != RAV_OK)                                                                      \
-			q1b_die(#expr);                                                                    \
+#define B_OK(expr)                                                                                           \
+	do {                                                                                                 \
+		if ((expr) != RAV_OK)                                                                        \
+			q1b_die(#expr);                                                                      \
 	} while (0)
 
 static void ring_wait(ring *r, unsigned me)
@@ -123,7 +123,8 @@ static void *chatty_worker(void *arg)
 
 /* A message is a list of update cells (field 0: counter index + 1; 0 in
  * a single cell: "done"). */
-static void apply(rav_heap *h, rav_root r, rav_root vec, unsigned me, unsigned owners, uint64_t *applied, unsigned *dones)
+static void apply(rav_heap *h, rav_root r, rav_root vec, unsigned me, unsigned owners, uint64_t *applied,
+                  unsigned *dones)
 {
 	rav_ref v = rav_root_get(h, vec);
 	rav_ref cur = rav_root_get(h, r);
@@ -158,8 +159,8 @@ static void *rav_worker(void *arg)
 	size_t per = TABLE / W;
 	for (size_t i = 0; i < per; i++)
 		B_OK(rav_vec_push(h, rav_root_get(h, vec), 0));
-	rav_msg *out[MAXW] = { NULL };
-	size_t fill[MAXW] = { 0 };
+	rav_msg *out[MAXW] = {NULL};
+	size_t fill[MAXW] = {0};
 	uint64_t rng = 1000 + me, applied = 0;
 	if (w->lockstep)
 		ring_wait(s->ring, me);
@@ -175,8 +176,8 @@ static void *rav_worker(void *arg)
 				if (!out[owner] && !(out[owner] = rav_msg_new()))
 					q1b_die("rav_msg_new");
 				rav_ref c;
-				B_OK(rav_new_before(rav_msg_heap(out[owner]), s->upd, rav_root_slot(rav_msg_root(out[owner])),
-						    1, &c));
+				B_OK(rav_new_before(rav_msg_heap(out[owner]), s->upd,
+				                    rav_root_slot(rav_msg_root(out[owner])), 1, &c));
 				rav_store(rav_msg_heap(out[owner]), c, 0, k + 1);
 				if (++fill[owner] == w->batch) {
 					rav_trace_access(s->inbox[owner], true);
@@ -266,7 +267,7 @@ static double run_table(const table_work *w, bool ravioli, bool *ok)
 	worker wk[MAXW];
 	double t0 = study_now();
 	for (unsigned i = 0; i < w->threads; i++) {
-		wk[i] = (worker){ &s, i };
+		wk[i] = (worker){&s, i};
 		if (pthread_create(&t[i], NULL, ravioli ? rav_worker : chatty_worker, &wk[i]) != 0)
 			q1b_die("pthread_create");
 	}
@@ -297,12 +298,12 @@ int q1b_child(int argc, char **argv)
 {
 	if (argc != 7)
 		return 2;
-	table_work w = { (unsigned)strtoul(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
-			 strcmp(argv[6], "lockstep") == 0 };
+	table_work w = {(unsigned)strtoul(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
+	                strtoull(argv[5], NULL, 10), strcmp(argv[6], "lockstep") == 0};
 	if (w.threads < 2 || w.threads > MAXW || TABLE % w.threads || !w.batch || !w.updates)
 		return 2;
 	bool ok;
-	q1_result r = { run_table(&w, strcmp(argv[2], "ravioli") == 0, &ok), 0 };
+	q1_result r = {run_table(&w, strcmp(argv[2], "ravioli") == 0, &ok), 0};
 	if (!ok) {
 		fprintf(stderr, "rav-bench --study q1 table: an update was lost\n");
 		return 1;
@@ -324,13 +325,14 @@ static double table_timed(void *arg)
 	return s;
 }
 
-static bool traffic(study_ctx *c, const char *variant, const table_work *w, const char *path, double *per_update)
+static bool traffic(study_ctx *c, const char *variant, const table_work *w, const char *path,
+                    double *per_update)
 {
 	char a1[16], a2[32], a3[32];
 	snprintf(a1, sizeof a1, "%u", w->threads);
 	snprintf(a2, sizeof a2, "%zu", w->batch);
 	snprintf(a3, sizeof a3, "%zu", w->updates);
-	char *args[] = { "table", (char *)variant, a1, a2, a3, w->lockstep ? "lockstep" : "free", NULL };
+	char *args[] = {"table", (char *)variant, a1, a2, a3, w->lockstep ? "lockstep" : "free", NULL};
 	rav_contention_totals tot;
 	if (!q1_record_traffic(c, args, path, &tot))
 		return false;
@@ -340,8 +342,8 @@ static bool traffic(study_ctx *c, const char *variant, const table_work *w, cons
 
 bool q1b_run(study_ctx *c, FILE *f)
 {
-	static const unsigned full_threads[] = { 2, 4, 8, 16 }, quick_threads[] = { 2, 4 };
-	static const size_t full_batch[] = { 1, 8, 64, 512 }, quick_batch[] = { 1, 64 };
+	static const unsigned full_threads[] = {2, 4, 8, 16}, quick_threads[] = {2, 4};
+	static const size_t full_batch[] = {1, 8, 64, 512}, quick_batch[] = {1, 64};
 	const unsigned *threads = c->quick ? quick_threads : full_threads;
 	const size_t *batch = c->quick ? quick_batch : full_batch;
 	unsigned nt = c->quick ? 2 : 4, nb = c->quick ? 2 : 4;
@@ -351,12 +353,12 @@ bool q1b_run(study_ctx *c, FILE *f)
 	for (unsigned ti = 0; ti < nt; ti++)
 		for (unsigned bi = 0; bi < nb; bi++) {
 			unsigned W = threads[ti];
-			table_timing tt[2] = { { { W, batch[bi], time_updates / W, false }, true, true },
-					       { { W, batch[bi], time_updates / W, false }, false, true } };
-			double (*fns[2])(void *) = { table_timed, table_timed };
-			void *ctxs[2] = { &tt[0], &tt[1] };
+			table_timing tt[2] = {{{W, batch[bi], time_updates / W, false}, true, true},
+			                      {{W, batch[bi], time_updates / W, false}, false, true}};
+			double (*fns[2])(void *) = {table_timed, table_timed};
+			void *ctxs[2] = {&tt[0], &tt[1]};
 			double best[2];
-			bench_params bp = { .repeat = c->repeat, .warmup = c->quick ? 0 : 1 };
+			bench_params bp = {.repeat = c->repeat, .warmup = c->quick ? 0 : 1};
 			bench_best_interleaved(&bp, 2, fns, ctxs, best);
 			if (!tt[0].ok || !tt[1].ok) {
 				free(tmp);
@@ -364,7 +366,7 @@ bool q1b_run(study_ctx *c, FILE *f)
 			}
 			for (int v = 0; v < 2; v++) {
 				ns[ti][bi][v] = best[v] / (double)time_updates * 1e9;
-				table_work lw = { W, batch[bi], trace_updates / W, true }, fw = lw;
+				table_work lw = {W, batch[bi], trace_updates / W, true}, fw = lw;
 				fw.lockstep = false;
 				/* chatty does not batch: one trace per thread count serves every B */
 				if (v == 1 && bi > 0) {
@@ -378,14 +380,16 @@ bool q1b_run(study_ctx *c, FILE *f)
 					return false;
 				}
 			}
-			study_log(c, "table, %u threads, %zu updates per message: ravioli %.1f ns, %.3f transfers (%.3f "
-				     "free-running); chatty %.1f ns, %.3f (%.3f) per update",
-				  W, batch[bi], ns[ti][bi][0], tr[ti][bi][0], tr_free[ti][bi][0], ns[ti][bi][1], tr[ti][bi][1],
-				  tr_free[ti][bi][1]);
+			study_log(c,
+			          "table, %u threads, %zu updates per message: ravioli %.1f ns, %.3f "
+			          "transfers (%.3f "
+			          "free-running); chatty %.1f ns, %.3f (%.3f) per update",
+			          W, batch[bi], ns[ti][bi][0], tr[ti][bi][0], tr_free[ti][bi][0],
+			          ns[ti][bi][1], tr[ti][bi][1], tr_free[ti][bi][1]);
 		}
 	unlink(tmp);
 	free(tmp);
-	table_work show = { c->quick ? 2 : 4, 64, c->quick ? 128 : 1024, true };
+	table_work show = {c->quick ? 2 : 4, 64, c->quick ? 128 : 1024, true};
 	char *p1 = study_path(c, c->trace_dir, "q1-table-ravioli.ravtrace"),
 	     *p2 = study_path(c, c->trace_dir, "q1-table-chatty.ravtrace");
 	double dummy;
@@ -395,37 +399,49 @@ bool q1b_run(study_ctx *c, FILE *f)
 	if (!ok)
 		return false;
 
-	fprintf(f, "\n### Threads updating one table\n\nCache-line transfers per update (contention model over "
-		   "lockstep runs of %zu updates; in brackets the same run left to the scheduler, which hides most "
-		   "of the sharing; lower is better):\n\n| threads | updates per message | ravioli | chatty (atomic "
-		   "add) | ravioli / chatty |\n|---|---|---|---|---|\n",
-		trace_updates);
+	fprintf(
+	    f,
+	    "\n### Threads updating one table\n\nCache-line transfers per update (contention model over "
+	    "lockstep runs of %zu updates; in brackets the same run left to the scheduler, which hides most "
+	    "of the sharing; lower is better):\n\n| threads | updates per message | ravioli | chatty (atomic "
+	    "add) | ravioli / chatty |\n|---|---|---|---|---|\n",
+	    trace_updates);
 	for (unsigned ti = 0; ti < nt; ti++)
 		for (unsigned bi = 0; bi < nb; bi++)
 			fprintf(f, "| %u%s | %zu | %.3f (%.3f) | %.3f (%.3f) | %.2fx |\n", threads[ti],
-				threads[ti] > 2 ? " (modelled)" : "", batch[bi], tr[ti][bi][0], tr_free[ti][bi][0],
-				tr[ti][bi][1], tr_free[ti][bi][1], tr[ti][bi][0] / tr[ti][bi][1]);
-	fprintf(f, "\nWall time per update on this machine (ns, free-running, best of %u interleaved runs, %zu updates "
-		   "per run):\n\n| threads | updates per message | ravioli | chatty | ravioli / chatty |\n"
-		   "|---|---|---|---|---|\n",
-		c->repeat, time_updates);
+			        threads[ti] > 2 ? " (modelled)" : "", batch[bi], tr[ti][bi][0],
+			        tr_free[ti][bi][0], tr[ti][bi][1], tr_free[ti][bi][1],
+			        tr[ti][bi][0] / tr[ti][bi][1]);
+	fprintf(f,
+	        "\nWall time per update on this machine (ns, free-running, best of %u interleaved runs, %zu "
+	        "updates "
+	        "per run):\n\n| threads | updates per message | ravioli | chatty | ravioli / chatty |\n"
+	        "|---|---|---|---|---|\n",
+	        c->repeat, time_updates);
 	for (unsigned ti = 0; ti < nt; ti++)
 		for (unsigned bi = 0; bi < nb; bi++)
-			fprintf(f, "| %u | %zu | %.1f | %.1f | %.2fx |\n", threads[ti], batch[bi], ns[ti][bi][0],
-				ns[ti][bi][1], ns[ti][bi][0] / ns[ti][bi][1]);
+			fprintf(f, "| %u | %zu | %.1f | %.1f | %.2fx |\n", threads[ti], batch[bi],
+			        ns[ti][bi][0], ns[ti][bi][1], ns[ti][bi][0] / ns[ti][bi][1]);
 	unsigned lt = nt - 1, lb = nb - 1;
 	fprintf(f,
-		"\nIn one line: at %u modelled threads, batching %zu updates per message, ravioli makes %.2fx the "
-		"transfers of the shared table (%.2fx with one update per message) and takes %.2fx its time on this "
-		"machine.\n\n![table transfers](study/q1-table.svg)\n",
-		threads[lt], batch[lb], tr[lt][lb][0] / tr[lt][lb][1], tr[lt][0][0] / tr[lt][0][1],
-		ns[lt][lb][0] / ns[lt][lb][1]);
-	plot p = { .title = "Q1: one table updated by every thread", .xlabel = "updates per message (ravioli)",
-		   .ylabel = "transfers per update", .xlog = true, .ylog = true,
-		   .note = "contention model over lockstep runs; solid: ravioli owners + messages, dashed: chatty atomic "
-			   "adds" };
-	static const char *const rn[] = { "ravioli, 2 thr", "ravioli, 4 thr", "ravioli, 8 thr", "ravioli, 16 thr" };
-	static const char *const cn[] = { "chatty, 2 thr", "chatty, 4 thr", "chatty, 8 thr", "chatty, 16 thr" };
+	        "\nIn one line: at %u modelled threads, batching %zu updates per message, ravioli makes "
+	        "%.2fx the "
+	        "transfers of the shared table (%.2fx with one update per message) and takes %.2fx its time "
+	        "on this "
+	        "machine.\n\n![table transfers](study/q1-table.svg)\n",
+	        threads[lt], batch[lb], tr[lt][lb][0] / tr[lt][lb][1], tr[lt][0][0] / tr[lt][0][1],
+	        ns[lt][lb][0] / ns[lt][lb][1]);
+	plot p = {.title = "Q1: one table updated by every thread",
+	          .xlabel = "updates per message (ravioli)",
+	          .ylabel = "transfers per update",
+	          .xlog = true,
+	          .ylog = true,
+	          .note = "contention model over lockstep runs; solid: ravioli owners + messages, dashed: "
+	                  "chatty atomic "
+	                  "adds"};
+	static const char *const rn[] = {"ravioli, 2 thr", "ravioli, 4 thr", "ravioli, 8 thr",
+	                                 "ravioli, 16 thr"};
+	static const char *const cn[] = {"chatty, 2 thr", "chatty, 4 thr", "chatty, 8 thr", "chatty, 16 thr"};
 	for (int v = 0; v < 2; v++)
 		for (unsigned ti = 0; ti < nt; ti++) {
 			plot_series *s = plot_add(&p, v ? cn[ti] : rn[ti]);

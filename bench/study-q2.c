@@ -40,10 +40,10 @@ static void q2_die(const char *what)
 	exit(1);
 }
 
-#define Q2_OK(expr)                                                                                        \
-	do {                                                                                               \
-		if ((expr) != RAV_OK)                                                                      \
-			q2_die(#expr);                                                                     \
+#define Q2_OK(expr)                                                                                          \
+	do {                                                                                                 \
+		if ((expr) != RAV_OK)                                                                        \
+			q2_die(#expr);                                                                       \
 	} while (0)
 
 static rav_type T_LIST, T_NODE;
@@ -99,12 +99,13 @@ static rav_ref place_get(rav_heap *h, rav_root root, place p)
 
 static void place_set(rav_heap *h, rav_root root, place p, rav_ref target)
 {
-	Q2_OK(rav_ref_is_null(p.parent) ? rav_root_set(h, root, target) : rav_store_ref(h, p.parent, p.field, target));
+	Q2_OK(rav_ref_is_null(p.parent) ? rav_root_set(h, root, target)
+	                                : rav_store_ref(h, p.parent, p.field, target));
 }
 
 static place bst_find(rav_heap *h, rav_root root, uintptr_t key)
 {
-	place p = { RAV_NULL_REF, 0 };
+	place p = {RAV_NULL_REF, 0};
 	for (rav_ref cur = place_get(h, root, p); !rav_ref_is_null(cur); cur = place_get(h, root, p)) {
 		uintptr_t k = rav_scalar(h, cur);
 		if (k == key)
@@ -138,9 +139,10 @@ static bool bst_delete(rav_heap *h, rav_root root, uintptr_t key)
 	rav_ref left = rav_load_ref(h, v, 0), right = rav_load_ref(h, v, 1);
 	if (!rav_ref_is_null(left) && !rav_ref_is_null(right)) {
 		/* Two children: take the successor's key, unlink the successor. */
-		place s = { v, 1 };
+		place s = {v, 1};
 		rav_ref succ = right;
-		for (rav_ref l = rav_load_ref(h, succ, 0); !rav_ref_is_null(l); l = rav_load_ref(h, succ, 0)) {
+		for (rav_ref l = rav_load_ref(h, succ, 0); !rav_ref_is_null(l);
+		     l = rav_load_ref(h, succ, 0)) {
 			s.parent = succ;
 			s.field = 0;
 			succ = l;
@@ -165,7 +167,8 @@ static bool trie_insert(rav_heap *h, rav_root root, unsigned key)
 		int f = (key >> b) & 1;
 		rav_ref next = rav_load_ref(h, cur, f);
 		if (rav_ref_is_null(next)) {
-			Q2_OK(rav_new_field(h, T_NODE, cur, f, &next)); /* allocation never moves: cur stays valid */
+			Q2_OK(rav_new_field(h, T_NODE, cur, f,
+			                    &next)); /* allocation never moves: cur stays valid */
 			added = true;
 		}
 		cur = next;
@@ -196,7 +199,7 @@ static bool trie_delete(rav_heap *h, rav_root root, unsigned key)
 /* ---- the structure workloads ---- */
 
 enum { S_LIST, S_BST, S_TRIE, S_MIXED, NSTRUCT };
-static const char *const struct_names[NSTRUCT] = { "list", "bst", "trie", "mixed" };
+static const char *const struct_names[NSTRUCT] = {"list", "bst", "trie", "mixed"};
 
 typedef struct churn {
 	int kind;
@@ -242,7 +245,7 @@ static double churn_run(void *arg)
 {
 	churn *c = arg;
 	rav_heap *h = rav_heap_self();
-	structs s = { rav_root_new(h), rav_root_new(h), rav_root_new(h), rav_root_new(h), 0, 0 };
+	structs s = {rav_root_new(h), rav_root_new(h), rav_root_new(h), rav_root_new(h), 0, 0};
 	uint64_t rng = c->seed;
 	bool all = c->kind == S_MIXED;
 	if (all || c->kind == S_LIST)
@@ -399,14 +402,14 @@ static int q2_child(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "churn") == 0) {
 		rav_thread_name("bst churn");
 		rav_mark("bst: 300 keys, then 400 random inserts and deletes (immediate compaction)");
-		churn c = { S_BST, false, 300, 400, 64, 7, 0, 0, 0, 0 };
+		churn c = {S_BST, false, 300, 400, 64, 7, 0, 0, 0, 0};
 		churn_run(&c);
 		return study_child_reply(&c.frees, sizeof c.frees);
 	}
 	if (argc == 2 && strcmp(argv[1], "bulk") == 0) {
 		rav_thread_name("bulk delete");
 		rav_mark("bulk delete of 1500 list cells among 1500 survivors: immediate");
-		bulk b = { false, false, 1500, 0, 0, 0, 0, 0 };
+		bulk b = {false, false, 1500, 0, 0, 0, 0, 0};
 		bulk_run(&b);
 		rav_mark("the same, deferred: one O(1) call, then rav_compact steps of 1024");
 		b.deferred = true;
@@ -427,33 +430,35 @@ static bool q2_run(study_ctx *c)
 		 * others hold 16x that. */
 		size_t ll = c->quick ? 256 : 4096, l = k == S_LIST ? ll : live * 16;
 		size_t st = k == S_LIST ? steps / 4 : steps;
-		res[k][0] = (churn){ k, false, l, st, ll, 42, 0, 0, 0, 0 };
-		res[k][1] = (churn){ k, true, l, st, ll, 42, 0, 0, 0, 0 };
-		double (*fns[2])(void *) = { churn_run, churn_run };
-		void *ctxs[2] = { &res[k][0], &res[k][1] };
+		res[k][0] = (churn){k, false, l, st, ll, 42, 0, 0, 0, 0};
+		res[k][1] = (churn){k, true, l, st, ll, 42, 0, 0, 0, 0};
+		double (*fns[2])(void *) = {churn_run, churn_run};
+		void *ctxs[2] = {&res[k][0], &res[k][1]};
 		double best[2];
-		bench_params bp = { .repeat = c->repeat, .warmup = 0 };
+		bench_params bp = {.repeat = c->repeat, .warmup = 0};
 		bench_best_interleaved(&bp, 2, fns, ctxs, best);
 		for (int d = 0; d < 2; d++)
 			ns[k][d] = best[d] / (double)st * 1e9;
 		study_log(c, "%s: %.3f moves, %.3f fix-ups per free (immediate), %.3f / %.3f (deferred)",
-			  struct_names[k], (double)res[k][0].moves / res[k][0].frees,
-			  (double)res[k][0].fixups / res[k][0].frees, (double)res[k][1].moves / res[k][1].frees,
-			  (double)res[k][1].fixups / res[k][1].frees);
+		          struct_names[k], (double)res[k][0].moves / res[k][0].frees,
+		          (double)res[k][0].fixups / res[k][0].frees,
+		          (double)res[k][1].moves / res[k][1].frees,
+		          (double)res[k][1].fixups / res[k][1].frees);
 	}
 
-	static const size_t full_n[] = { 1 << 14, 1 << 16, 1 << 18, 1 << 20 }, quick_n[] = { 1 << 10, 1 << 12 };
+	static const size_t full_n[] = {1 << 14, 1 << 16, 1 << 18, 1 << 20}, quick_n[] = {1 << 10, 1 << 12};
 	const size_t *ns_bulk = c->quick ? quick_n : full_n;
 	unsigned nb = c->quick ? 2 : 4;
-	bulk bk[4][2][2]; /* [n][list, tree][immediate, deferred] */
-	double mref[4] = { -1, -1, -1, -1 }; /* glibc free() loop, seconds */
-	const bench_alloc *glibc = c->nallocs && strcmp(c->allocs[0].name, "glibc") == 0 ? &c->allocs[0] : NULL;
+	bulk bk[4][2][2];                  /* [n][list, tree][immediate, deferred] */
+	double mref[4] = {-1, -1, -1, -1}; /* glibc free() loop, seconds */
+	const bench_alloc *glibc =
+	    c->nallocs && strcmp(c->allocs[0].name, "glibc") == 0 ? &c->allocs[0] : NULL;
 	for (unsigned i = 0; i < nb; i++)
 		for (int tree = 0; tree < 2; tree++) {
 			for (int d = 0; d < 2; d++)
-				bk[i][tree][d] = (bulk){ tree, d, ns_bulk[i], 0, 0, 0, 0, 0 };
+				bk[i][tree][d] = (bulk){tree, d, ns_bulk[i], 0, 0, 0, 0, 0};
 			/* Keep each variant's best round whole (call, pause, total together). */
-			bulk best[2] = { bk[i][tree][0], bk[i][tree][1] };
+			bulk best[2] = {bk[i][tree][0], bk[i][tree][1]};
 			unsigned rounds = c->repeat < 3 ? c->repeat : 3;
 			for (unsigned r = 0; r < rounds; r++)
 				for (int d = 0; d < 2; d++) {
@@ -469,21 +474,23 @@ static bool q2_run(study_ctx *c)
 				}
 			bk[i][tree][0] = best[0];
 			bk[i][tree][1] = best[1];
-			study_log(c, "bulk %s of %zu: immediate %.2f ms; deferred call %.4f ms, longest step %.3f ms, "
-				     "total %.2f ms",
-				  tree ? "tree" : "list", ns_bulk[i], best[0].total * 1e3, best[1].call * 1e3,
-				  best[1].max_step * 1e3, best[1].total * 1e3);
+			study_log(
+			    c,
+			    "bulk %s of %zu: immediate %.2f ms; deferred call %.4f ms, longest step %.3f ms, "
+			    "total %.2f ms",
+			    tree ? "tree" : "list", ns_bulk[i], best[0].total * 1e3, best[1].call * 1e3,
+			    best[1].max_step * 1e3, best[1].total * 1e3);
 		}
 
-	char *p1 = study_path(c, c->trace_dir, "q2-bst-churn.ravtrace"), *p2 = study_path(c, c->trace_dir,
-											     "q2-bulk.ravtrace");
+	char *p1 = study_path(c, c->trace_dir, "q2-bst-churn.ravtrace"),
+	     *p2 = study_path(c, c->trace_dir, "q2-bulk.ravtrace");
 	char e1[4200], e2[4200];
 	snprintf(e1, sizeof e1, "RAVIOLI_TRACE=%s", p1);
 	snprintf(e2, sizeof e2, "RAVIOLI_TRACE=%s", p2);
-	char *a1[] = { "churn", NULL }, *a2[] = { "bulk", NULL }, *env1[] = { e1, NULL }, *env2[] = { e2, NULL };
+	char *a1[] = {"churn", NULL}, *a2[] = {"bulk", NULL}, *env1[] = {e1, NULL}, *env2[] = {e2, NULL};
 	uint64_t dummy;
 	bool ok = study_spawn(c, c->exe, "q2", a1, env1, &dummy, sizeof dummy) &&
-		  study_spawn(c, c->exe, "q2", a2, env2, &dummy, sizeof dummy);
+	          study_spawn(c, c->exe, "q2", a2, env2, &dummy, sizeof dummy);
 	free(p1);
 	free(p2);
 	if (!ok)
@@ -492,25 +499,32 @@ static bool q2_run(study_ctx *c)
 	FILE *f = study_open(c, "q2.md");
 	if (!f)
 		return false;
-	fprintf(f, "Moves and fix-ups per freed cell, and time per step (search included; best of %u interleaved "
-		   "runs; deferred: rav_compact(h, 8) after every step):\n\n"
-		   "| structure | live cells | steps | frees | moves / free | fix-ups / free | ns / step | deferred: "
-		   "moves / free | fix-ups / free | ns / step | longest queue |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-		c->repeat);
+	fprintf(
+	    f,
+	    "Moves and fix-ups per freed cell, and time per step (search included; best of %u interleaved "
+	    "runs; deferred: rav_compact(h, 8) after every step):\n\n"
+	    "| structure | live cells | steps | frees | moves / free | fix-ups / free | ns / step | "
+	    "deferred: "
+	    "moves / free | fix-ups / free | ns / step | longest queue "
+	    "|\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+	    c->repeat);
 	for (int k = 0; k < NSTRUCT; k++) {
 		churn *a = &res[k][0], *d = &res[k][1];
 		char b1[32], b2[32];
-		fprintf(f, "| %s | %s | %zu | %s | %.3f | %.3f | %.0f | %.3f | %.3f | %.0f | %llu |\n", struct_names[k],
-			study_int(b1, sizeof b1, a->live), a->steps, study_int(b2, sizeof b2, a->frees),
-			(double)a->moves / a->frees, (double)a->fixups / a->frees, ns[k][0],
-			(double)d->moves / d->frees, (double)d->fixups / d->frees, ns[k][1],
-			(unsigned long long)d->max_queue);
+		fprintf(f, "| %s | %s | %zu | %s | %.3f | %.3f | %.0f | %.3f | %.3f | %.0f | %llu |\n",
+		        struct_names[k], study_int(b1, sizeof b1, a->live), a->steps,
+		        study_int(b2, sizeof b2, a->frees), (double)a->moves / a->frees,
+		        (double)a->fixups / a->frees, ns[k][0], (double)d->moves / d->frees,
+		        (double)d->fixups / d->frees, ns[k][1], (unsigned long long)d->max_queue);
 	}
-	fprintf(f, "\nBulk delete with one call (list: freed cells alternate with survivors'; tree: a balanced tree "
-		   "below as many survivors, so every freed cell takes a move):\n\n"
-		   "| structure | cells freed | immediate: ms | ns / cell | moves / free | deferred: call ms | longest "
-		   "step ms (CPU) | total ms | ns / cell | glibc free() loop: ns / node |\n"
-		   "|---|---|---|---|---|---|---|---|---|---|\n");
+	fprintf(
+	    f,
+	    "\nBulk delete with one call (list: freed cells alternate with survivors'; tree: a balanced tree "
+	    "below as many survivors, so every freed cell takes a move):\n\n"
+	    "| structure | cells freed | immediate: ms | ns / cell | moves / free | deferred: call ms | "
+	    "longest "
+	    "step ms (CPU) | total ms | ns / cell | glibc free() loop: ns / node |\n"
+	    "|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int tree = 0; tree < 2; tree++)
 		for (unsigned i = 0; i < nb; i++) {
 			bulk *a = &bk[i][tree][0], *d = &bk[i][tree][1];
@@ -518,14 +532,16 @@ static bool q2_run(study_ctx *c)
 			char mcol[32] = "-";
 			if (!tree && mref[i] >= 0)
 				snprintf(mcol, sizeof mcol, "%.1f", mref[i] / a->n * 1e9);
-			fprintf(f, "| %s | %s | %.2f | %.1f | %.3f | %.4f | %.3f | %.2f | %.1f | %s |\n", tree ? "tree" : "list",
-				study_int(b1, sizeof b1, a->n), a->total * 1e3, a->total / a->n * 1e9,
-				a->frees ? (double)a->moves / a->frees : 0, d->call * 1e3, d->max_step * 1e3,
-				d->total * 1e3, d->total / d->n * 1e9, mcol);
+			fprintf(f, "| %s | %s | %.2f | %.1f | %.3f | %.4f | %.3f | %.2f | %.1f | %s |\n",
+			        tree ? "tree" : "list", study_int(b1, sizeof b1, a->n), a->total * 1e3,
+			        a->total / a->n * 1e9, a->frees ? (double)a->moves / a->frees : 0,
+			        d->call * 1e3, d->max_step * 1e3, d->total * 1e3, d->total / d->n * 1e9,
+			        mcol);
 		}
 	double grow_i = (bk[nb - 1][0][0].total / bk[nb - 1][0][0].n) / (bk[0][0][0].total / bk[0][0][0].n);
 	double grow_t = (bk[nb - 1][1][0].total / bk[nb - 1][1][0].n) / (bk[0][1][0].total / bk[0][1][0].n);
-	double grow_m = mref[0] > 0 && mref[nb - 1] > 0 ? (mref[nb - 1] / ns_bulk[nb - 1]) / (mref[0] / ns_bulk[0]) : -1;
+	double grow_m =
+	    mref[0] > 0 && mref[nb - 1] > 0 ? (mref[nb - 1] / ns_bulk[nb - 1]) / (mref[0] / ns_bulk[0]) : -1;
 	double max_moves = 0, max_step = 0;
 	for (unsigned i = 0; i < nb; i++)
 		for (int tree = 0; tree < 2; tree++) {
@@ -537,7 +553,8 @@ static bool q2_run(study_ctx *c)
 		}
 	double lo_m = 1e9, hi_m = 0, lo_f = 1e9, hi_f = 0;
 	for (int k = 0; k < 3; k++) {
-		double m = (double)res[k][0].moves / res[k][0].frees, x = (double)res[k][0].fixups / res[k][0].frees;
+		double m = (double)res[k][0].moves / res[k][0].frees,
+		       x = (double)res[k][0].fixups / res[k][0].frees;
 		lo_m = fmin(lo_m, m);
 		hi_m = fmax(hi_m, m);
 		lo_f = fmin(lo_f, x);
@@ -546,22 +563,32 @@ static bool q2_run(study_ctx *c)
 	char mg[64] = "";
 	if (grow_m > 0)
 		snprintf(mg, sizeof mg, " (glibc freeing the same list: %.2fx)", grow_m);
-	fprintf(f,
-		"\nIn one line: a free costs %.2f-%.2f moves and %.2f-%.2f fix-ups across list, bst and trie; a bulk "
-		"delete makes at most %.2f moves per freed cell at every size (%s); from %zu to %zu cells its time per "
-		"freed cell changes %.2fx (list) and %.2fx (tree)%s, and the longest deferred step is %.3f ms.\n",
-		lo_m, hi_m, lo_f, hi_f, max_moves, max_moves <= 1.0 ? "linear work: nothing goes quadratic" : "MORE than one: look for superlinear work",
-		ns_bulk[0], ns_bulk[nb - 1], grow_i, grow_t, mg, max_step * 1e3);
-	fprintf(f, "\n![moves and fix-ups per free](study/q2-free-cost.svg)\n![bulk delete](study/q2-bulk.svg)\n");
+	fprintf(
+	    f,
+	    "\nIn one line: a free costs %.2f-%.2f moves and %.2f-%.2f fix-ups across list, bst and trie; a "
+	    "bulk "
+	    "delete makes at most %.2f moves per freed cell at every size (%s); from %zu to %zu cells its "
+	    "time per "
+	    "freed cell changes %.2fx (list) and %.2fx (tree)%s, and the longest deferred step is %.3f ms.\n",
+	    lo_m, hi_m, lo_f, hi_f, max_moves,
+	    max_moves <= 1.0 ? "linear work: nothing goes quadratic"
+	                     : "MORE than one: look for superlinear work",
+	    ns_bulk[0], ns_bulk[nb - 1], grow_i, grow_t, mg, max_step * 1e3);
+	fprintf(
+	    f,
+	    "\n![moves and fix-ups per free](study/q2-free-cost.svg)\n![bulk delete](study/q2-bulk.svg)\n");
 	if (!study_close(c, f, "q2.md"))
 		return false;
 
-	plot p = { .title = "Q2: moves and fix-ups per freed cell", .xlabel = "structure",
-		   .ylabel = "per freed cell", .bars = true, .note = "engine counters (rav_stats)" };
+	plot p = {.title = "Q2: moves and fix-ups per freed cell",
+	          .xlabel = "structure",
+	          .ylabel = "per freed cell",
+	          .bars = true,
+	          .note = "engine counters (rav_stats)"};
 	for (int k = 0; k < NSTRUCT; k++)
 		p.cats[k] = struct_names[k];
-	static const char *const sn[4] = { "moves, immediate", "moves, deferred", "fix-ups, immediate",
-					   "fix-ups, deferred" };
+	static const char *const sn[4] = {"moves, immediate", "moves, deferred", "fix-ups, immediate",
+	                                  "fix-ups, deferred"};
 	for (int m = 0; m < 4; m++) {
 		plot_series *s = plot_add(&p, sn[m]);
 		for (int k = 0; k < NSTRUCT; k++) {
@@ -571,11 +598,14 @@ static bool q2_run(study_ctx *c)
 	}
 	if (!plot_write(c, &p, "q2-free-cost.svg"))
 		return false;
-	plot q = { .title = "Q2: bulk delete, time per freed cell", .xlabel = "cells freed by one call",
-		   .ylabel = "ns per freed cell", .xlog = true, .ylog = true,
-		   .note = "flat = linear; dashed: deferred (call + all rav_compact steps)" };
-	static const char *const bn[2][2] = { { "list, immediate", "list, deferred" },
-					      { "tree, immediate", "tree, deferred" } };
+	plot q = {.title = "Q2: bulk delete, time per freed cell",
+	          .xlabel = "cells freed by one call",
+	          .ylabel = "ns per freed cell",
+	          .xlog = true,
+	          .ylog = true,
+	          .note = "flat = linear; dashed: deferred (call + all rav_compact steps)"};
+	static const char *const bn[2][2] = {{"list, immediate", "list, deferred"},
+	                                     {"tree, immediate", "tree, deferred"}};
 	for (int tree = 0; tree < 2; tree++)
 		for (int d = 0; d < 2; d++) {
 			plot_series *s = plot_add(&q, bn[tree][d]);
@@ -586,4 +616,4 @@ static bool q2_run(study_ctx *c)
 	return plot_write(c, &q, "q2-bulk.svg");
 }
 
-const study_def study_q2 = { "q2", "the amortized cost of a free", q2_run, q2_child };
+const study_def study_q2 = {"q2", "the amortized cost of a free", q2_run, q2_child};

@@ -46,10 +46,10 @@ static void q3_die(const char *what)
 	exit(1);
 }
 
-#define Q3_OK(expr)                                                                                        \
-	do {                                                                                               \
-		if ((expr) != RAV_OK)                                                                      \
-			q3_die(#expr);                                                                     \
+#define Q3_OK(expr)                                                                                          \
+	do {                                                                                                 \
+		if ((expr) != RAV_OK)                                                                        \
+			q3_die(#expr);                                                                       \
 	} while (0)
 
 /* Removes (and as many adds) per round: a quarter of the operations, fewer
@@ -138,8 +138,8 @@ static double tree_round(void *arg)
 	t->out.remove = t_rm / (double)done * 1e9;
 	t->out.add = t_add / (double)done * 1e9;
 	t->out.move_target = t->out.move_referrer = -1;
-	t->out.fixups_per_move = s1.moves > s0.moves ? (double)(s1.fixups - s0.fixups) / (double)(s1.moves - s0.moves)
-						     : 0;
+	t->out.fixups_per_move =
+	    s1.moves > s0.moves ? (double)(s1.fixups - s0.fixups) / (double)(s1.moves - s0.moves) : 0;
 	t->sink += sum;
 	for (size_t i = 0; i < t->k; i++)
 		rav_root_free(h, holders[i]);
@@ -307,7 +307,7 @@ static double tmodel_round(void *arg)
 	lcell *obj = &cells[0], *holders = &cells[1];
 	obj->w[0] = M_OBJ;
 	obj->w[2] = 12345;
-	tmodel m = { &cells[k + 1], NULL };
+	tmodel m = {&cells[k + 1], NULL};
 	for (size_t i = 0; i < k + 1; i++) { /* k-1 reference cells needed; one spare */
 		m.refs[i].w[1] = (uintptr_t)m.free;
 		m.free = &m.refs[i];
@@ -481,7 +481,7 @@ static int q3_child(int argc, char **argv)
 	T_HOLDER = rav_type_register("q3.holder", RAV_REF, RAV_DATA);
 	rav_thread_name("referrers");
 	rav_mark("one object, its referrers added one by one: a balanced tree of reference ravioli grows");
-	tree_set t = { strtoull(argv[1], NULL, 10), 64, 3, { 0, 0, 0, 0, 0, 0 }, 0 };
+	tree_set t = {strtoull(argv[1], NULL, 10), 64, 3, {0, 0, 0, 0, 0, 0}, 0};
 	if (t.k < 1 || t.k > 100000)
 		return 2;
 	tree_round(&t);
@@ -504,18 +504,18 @@ static bool q3_run(study_ctx *c)
 	T_HOLDER = rav_type_register("q3.holder", RAV_REF, RAV_DATA);
 	if (!T_OBJ || !T_HOLDER)
 		q3_die("rav_type_register");
-	static const size_t full_k[] = { 1, 4, 16, 64, 256, 1024, 4096, 16384 }, quick_k[] = { 1, 16, 256 };
+	static const size_t full_k[] = {1, 4, 16, 64, 256, 1024, 4096, 16384}, quick_k[] = {1, 16, 256};
 	const size_t *ks = c->quick ? quick_k : full_k;
 	unsigned nk = c->quick ? 3 : 8;
 	size_t ops = c->quick ? 2000 : 400000;
 	q3_costs eng[8], tree[8], list[8];
 	uint64_t sink = 0;
 	for (unsigned i = 0; i < nk; i++) {
-		tree_set es = { ks[i], ops, 99, { 0, 0, 0, 0, 0, 0 }, 0 };
-		tmodel_set ts = { ks[i], ops, 99, { 0, 0, 0, 0, 0, 0 }, 0 };
-		list_set ls = { ks[i], ops, 99, { 0, 0, 0, 0, 0, 0 }, 0 };
+		tree_set es = {ks[i], ops, 99, {0, 0, 0, 0, 0, 0}, 0};
+		tmodel_set ts = {ks[i], ops, 99, {0, 0, 0, 0, 0, 0}, 0};
+		list_set ls = {ks[i], ops, 99, {0, 0, 0, 0, 0, 0}, 0};
 		/* best per operation over the rounds, the variants interleaved */
-		const q3_costs init = { INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, 0 };
+		const q3_costs init = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, 0};
 		eng[i] = tree[i] = list[i] = init;
 		for (unsigned r = 0; r < c->repeat; r++) {
 			tree_round(&es);
@@ -526,10 +526,12 @@ static bool q3_run(study_ctx *c)
 			keep_best(&list[i], &ls.out);
 		}
 		sink += es.sink + ts.sink + ls.sink;
-		study_log(c, "k=%zu: engine deref %.1f add %.1f remove %.1f; tree model %.1f %.1f %.1f; list model %.1f "
-			     "%.1f %.1f, move object %.1f ns",
-			  ks[i], eng[i].deref, eng[i].add, eng[i].remove, tree[i].deref, tree[i].add, tree[i].remove,
-			  list[i].deref, list[i].add, list[i].remove, list[i].move_target);
+		study_log(c,
+		          "k=%zu: engine deref %.1f add %.1f remove %.1f; tree model %.1f %.1f %.1f; list "
+		          "model %.1f "
+		          "%.1f %.1f, move object %.1f ns",
+		          ks[i], eng[i].deref, eng[i].add, eng[i].remove, tree[i].deref, tree[i].add,
+		          tree[i].remove, list[i].deref, list[i].add, list[i].remove, list[i].move_target);
 	}
 	if (sink == 1) /* keeps the loads the dereference loops time */
 		study_log(c, "(sink)");
@@ -537,7 +539,7 @@ static bool q3_run(study_ctx *c)
 	char env[4200];
 	snprintf(env, sizeof env, "RAVIOLI_TRACE=%s", p);
 	free(p);
-	char *args[] = { "64", NULL }, *envp[] = { env, NULL };
+	char *args[] = {"64", NULL}, *envp[] = {env, NULL};
 	q3_costs dummy;
 	if (!study_spawn(c, c->exe, "q3", args, envp, &dummy, sizeof dummy))
 		return false;
@@ -545,24 +547,32 @@ static bool q3_run(study_ctx *c)
 	FILE *f = study_open(c, "q3.md");
 	if (!f)
 		return false;
-	fprintf(f, "Nanoseconds per operation on one object with k referrers (best of %u rounds, the three variants "
-		   "interleaved). *Tree model* and *list model* are bench-only, bare C on the same 32-byte cells "
-		   "(compare them with each other); *engine* is libravioli's reference trees through the public "
-		   "API (a call, generation checks and tracing branches per operation on top of the structure):\n\n"
-		   "| k | tree model: deref | add | remove | list model: deref | add | remove | move object | move "
-		   "referrer | engine: deref | add | remove | fix-ups / move |\n"
-		   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-		c->repeat);
+	fprintf(
+	    f,
+	    "Nanoseconds per operation on one object with k referrers (best of %u rounds, the three variants "
+	    "interleaved). *Tree model* and *list model* are bench-only, bare C on the same 32-byte cells "
+	    "(compare them with each other); *engine* is libravioli's reference trees through the public "
+	    "API (a call, generation checks and tracing branches per operation on top of the structure):\n\n"
+	    "| k | tree model: deref | add | remove | list model: deref | add | remove | move object | move "
+	    "referrer | engine: deref | add | remove | fix-ups / move |\n"
+	    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+	    c->repeat);
 	for (unsigned i = 0; i < nk; i++)
-		fprintf(f, "| %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |\n",
-			ks[i], tree[i].deref, tree[i].add, tree[i].remove, list[i].deref, list[i].add, list[i].remove,
-			list[i].move_target, list[i].move_referrer, eng[i].deref, eng[i].add, eng[i].remove,
-			eng[i].fixups_per_move);
-	fprintf(f, "\nMixes (weighted sums of the rows above, ns per operation). Change-heavy: 45%% add, 45%% remove, "
-		   "10%% dereference; query-heavy: 90%% dereference, 5%% add, 5%% remove. Moves are not in the mixes: "
-		   "the list pays *move object* each time compaction moves the object (the tree one fix-up):\n\n"
-		   "| k | change-heavy: tree model | list model | engine | query-heavy: tree model | list model | "
-		   "engine |\n|---|---|---|---|---|---|---|\n");
+		fprintf(f,
+		        "| %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f "
+		        "| %.2f |\n",
+		        ks[i], tree[i].deref, tree[i].add, tree[i].remove, list[i].deref, list[i].add,
+		        list[i].remove, list[i].move_target, list[i].move_referrer, eng[i].deref, eng[i].add,
+		        eng[i].remove, eng[i].fixups_per_move);
+	fprintf(
+	    f,
+	    "\nMixes (weighted sums of the rows above, ns per operation). Change-heavy: 45%% add, 45%% "
+	    "remove, "
+	    "10%% dereference; query-heavy: 90%% dereference, 5%% add, 5%% remove. Moves are not in the "
+	    "mixes: "
+	    "the list pays *move object* each time compaction moves the object (the tree one fix-up):\n\n"
+	    "| k | change-heavy: tree model | list model | engine | query-heavy: tree model | list model | "
+	    "engine |\n|---|---|---|---|---|---|---|\n");
 	int cross_change = -1, cross_query = -1;
 	for (unsigned i = 0; i < nk; i++) {
 		double tc = mix(&tree[i], 0.45, 0.45, 0.10), lc = mix(&list[i], 0.45, 0.45, 0.10);
@@ -572,37 +582,46 @@ static bool q3_run(study_ctx *c)
 		if (cross_query < 0 && lq > tq)
 			cross_query = (int)i;
 		fprintf(f, "| %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", ks[i], tc, lc,
-			mix(&eng[i], 0.45, 0.45, 0.10), tq, lq, mix(&eng[i], 0.05, 0.05, 0.90));
+		        mix(&eng[i], 0.45, 0.45, 0.10), tq, lq, mix(&eng[i], 0.05, 0.05, 0.90));
 	}
 	unsigned last = nk - 1;
 	char cc[80], cq[80];
-	const int cross[2] = { cross_change, cross_query };
-	char *const dst[2] = { cc, cq };
+	const int cross[2] = {cross_change, cross_query};
+	char *const dst[2] = {cc, cq};
 	for (int j = 0; j < 2; j++) {
 		if (cross[j] < 0)
-			snprintf(dst[j], 80, "the list model is cheaper at every k measured (up to %zu)", ks[last]);
+			snprintf(dst[j], 80, "the list model is cheaper at every k measured (up to %zu)",
+			         ks[last]);
 		else if (cross[j] == 0)
 			snprintf(dst[j], 80, "the tree model is cheaper from k=%zu", ks[0]);
 		else
-			snprintf(dst[j], 80, "the list model is cheaper up to k=%zu, the tree model from k=%zu",
-				 ks[cross[j] - 1], ks[cross[j]]);
+			snprintf(dst[j], 80,
+			         "the list model is cheaper up to k=%zu, the tree model from k=%zu",
+			         ks[cross[j] - 1], ks[cross[j]]);
 	}
 	fprintf(f,
-		"\nIn one line: from k=%zu to k=%zu the tree model's dereference goes from %.1f to %.1f ns and the "
-		"engine's from %.1f to %.1f ns, while the list model's removal goes from %.1f to %.1f ns and moving "
-		"the object costs it %.0f ns at k=%zu (the tree: one fix-up). Change-heavy: %s; query-heavy: %s.\n",
-		ks[0], ks[last], tree[0].deref, tree[last].deref, eng[0].deref, eng[last].deref, list[0].remove,
-		list[last].remove, list[last].move_target, ks[last], cc, cq);
+	        "\nIn one line: from k=%zu to k=%zu the tree model's dereference goes from %.1f to %.1f ns "
+	        "and the "
+	        "engine's from %.1f to %.1f ns, while the list model's removal goes from %.1f to %.1f ns and "
+	        "moving "
+	        "the object costs it %.0f ns at k=%zu (the tree: one fix-up). Change-heavy: %s; query-heavy: "
+	        "%s.\n",
+	        ks[0], ks[last], tree[0].deref, tree[last].deref, eng[0].deref, eng[last].deref,
+	        list[0].remove, list[last].remove, list[last].move_target, ks[last], cc, cq);
 	fprintf(f, "\n![cost per operation against k](study/q3-referrers.svg)\n");
 	if (!study_close(c, f, "q3.md"))
 		return false;
-	plot pl = { .title = "Q3: one object with k referrers", .xlabel = "referrers k", .ylabel = "ns per operation",
-		    .xlog = true, .ylog = true,
-		    .note = "solid: bare reference-tree model; dashed: bare referrer-list model; engine: libravioli" };
-	plot_series *sr[8] = { plot_add(&pl, "tree: deref"),        plot_add(&pl, "tree: add"),
-			       plot_add(&pl, "tree: remove"),       plot_add(&pl, "list: deref"),
-			       plot_add(&pl, "list: add"),          plot_add(&pl, "list: remove"),
-			       plot_add(&pl, "list: move object"), plot_add(&pl, "engine: deref") };
+	plot pl = {
+	    .title = "Q3: one object with k referrers",
+	    .xlabel = "referrers k",
+	    .ylabel = "ns per operation",
+	    .xlog = true,
+	    .ylog = true,
+	    .note = "solid: bare reference-tree model; dashed: bare referrer-list model; engine: libravioli"};
+	plot_series *sr[8] = {plot_add(&pl, "tree: deref"),       plot_add(&pl, "tree: add"),
+	                      plot_add(&pl, "tree: remove"),      plot_add(&pl, "list: deref"),
+	                      plot_add(&pl, "list: add"),         plot_add(&pl, "list: remove"),
+	                      plot_add(&pl, "list: move object"), plot_add(&pl, "engine: deref")};
 	for (int j = 3; j < 7; j++)
 		sr[j]->dashed = true;
 	for (unsigned i = 0; i < nk; i++) {
@@ -619,4 +638,4 @@ static bool q3_run(study_ctx *c)
 	return plot_write(c, &pl, "q3-referrers.svg");
 }
 
-const study_def study_q3 = { "q3", "reference trees against referrer lists", q3_run, q3_child };
+const study_def study_q3 = {"q3", "reference trees against referrer lists", q3_run, q3_child};

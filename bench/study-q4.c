@@ -50,10 +50,10 @@ static void q4_die(const char *what)
 	exit(1);
 }
 
-#define Q4_OK(expr)                                                                                        \
-	do {                                                                                               \
-		if ((expr) != RAV_OK)                                                                      \
-			q4_die(#expr);                                                                     \
+#define Q4_OK(expr)                                                                                          \
+	do {                                                                                                 \
+		if ((expr) != RAV_OK)                                                                        \
+			q4_die(#expr);                                                                       \
 	} while (0)
 
 static rav_type T_NODE, T_ITEM;
@@ -178,7 +178,8 @@ static void *idle_thread(void *arg)
 	}
 	rav_heap_stats(h, &s1);
 	r->hover_bytes = peak;
-	r->hover_pool_ops = (double)(s1.pages_acquired - s0.pages_acquired + s1.pages_released - s0.pages_released);
+	r->hover_pool_ops =
+	    (double)(s1.pages_acquired - s0.pages_acquired + s1.pages_released - s0.pages_released);
 	rav_root_free(h, root);
 	rav_root_free(h, fill);
 	rav_root_free(h, hover);
@@ -215,7 +216,7 @@ static void *pong(void *arg)
 
 static void handoff(size_t cells, size_t rounds, double *rt_us, double *bytes)
 {
-	pingpong p = { rav_channel_new(), rav_channel_new(), cells, rounds };
+	pingpong p = {rav_channel_new(), rav_channel_new(), cells, rounds};
 	if (!p.to || !p.back)
 		q4_die("rav_channel_new");
 	pthread_t t;
@@ -316,7 +317,7 @@ static double threads_ratio(void)
 	pthread_t t[N];
 	holder_thread ht[N];
 	for (int i = 0; i < N; i++) {
-		ht[i] = (holder_thread){ &ready, &done, 0, 0 };
+		ht[i] = (holder_thread){&ready, &done, 0, 0};
 		if (pthread_create(&t[i], NULL, holder, &ht[i]) != 0)
 			q4_die("pthread_create");
 	}
@@ -343,7 +344,7 @@ static int q4_child(int argc, char **argv)
 	T_NODE = rav_type_register("q4.node", RAV_REF, RAV_REF);
 	T_ITEM = rav_type_register("q4.item", RAV_DATA, RAV_REF);
 	rav_thread_name("main");
-	q4_result r = { Q4_MAGIC, RAV_PAGE_SIZE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	q4_result r = {Q4_MAGIC, RAV_PAGE_SIZE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	rav_mark("speed: bst churn, tree build and drop");
 	speed(small, &r);
 	rav_mark("a thread with one cell, then hovering at a page boundary");
@@ -364,7 +365,7 @@ static int q4_child(int argc, char **argv)
 
 /* ---- the study ---- */
 
-static const unsigned sizes[] = { 1024, 2048, 4096, 8192, 16384 };
+static const unsigned sizes[] = {1024, 2048, 4096, 8192, 16384};
 enum { NSIZES = 5 };
 
 /* The rav-bench of page size p: this one, or one built for the study. */
@@ -383,9 +384,10 @@ static bool build_for(study_ctx *c, unsigned p, char *exe, size_t len)
 	if (stat(ninja, &st) != 0) {
 		study_log(c, "configuring %s (page size %u)", dir, p);
 		snprintf(cmd, sizeof cmd,
-			 "meson setup '%s' '%s' --buildtype=release -Ddebug_checks=false -Dpage_size=%u -Dgui=disabled "
-			 "-Dman=disabled -Dvalgrind=disabled > '%s' 2>&1",
-			 dir, RAV_SOURCE_ROOT, p, log);
+		         "meson setup '%s' '%s' --buildtype=release -Ddebug_checks=false -Dpage_size=%u "
+		         "-Dgui=disabled "
+		         "-Dman=disabled -Dvalgrind=disabled > '%s' 2>&1",
+		         dir, RAV_SOURCE_ROOT, p, log);
 		if (system(cmd) != 0)
 			return study_fail(c, "configuring page size %u failed: see %s", p, log);
 	}
@@ -399,7 +401,7 @@ static bool build_for(study_ctx *c, unsigned p, char *exe, size_t len)
 static bool q4_run(study_ctx *c)
 {
 	char exes[NSIZES][4200];
-	bool have[NSIZES] = { false };
+	bool have[NSIZES] = {false};
 	bool self = strcmp(c->pages, "self") == 0;
 	for (unsigned i = 0; i < NSIZES; i++) {
 		if (self) {
@@ -413,7 +415,7 @@ static bool q4_run(study_ctx *c)
 	}
 	q4_result best[NSIZES];
 	memset(best, 0, sizeof best);
-	char *args[] = { c->quick ? "small" : "full", NULL };
+	char *args[] = {c->quick ? "small" : "full", NULL};
 	unsigned rounds = c->repeat;
 	for (unsigned r = 0; r < rounds; r++)
 		for (unsigned i = 0; i < NSIZES; i++) {
@@ -423,7 +425,8 @@ static bool q4_run(study_ctx *c)
 			if (!study_spawn(c, exes[i], "q4", args, NULL, &x, sizeof x) || x.magic != Q4_MAGIC ||
 			    x.page_size != sizes[i]) {
 				if (have[i])
-					study_fail(c, "page size %u: no usable result from %s", sizes[i], exes[i]);
+					study_fail(c, "page size %u: no usable result from %s", sizes[i],
+					           exes[i]);
 				have[i] = false;
 				continue;
 			}
@@ -445,12 +448,16 @@ static bool q4_run(study_ctx *c)
 		return study_fail(c, "q4: no page size could be measured");
 	for (unsigned i = 0; i < NSIZES; i++)
 		if (have[i])
-			study_log(c, "%5u B pages: churn %.0f ns, build %.1f ns/cell, idle thread %.0f B, hover %.0f B "
-				     "(%.0f pool ops), 16-cell rt %.1f us (%.0f B), 1024-cell rt %.1f us (%.0f B), "
-				     "frag %.3f, 16 threads %.2f",
-				  sizes[i], best[i].churn_ns, best[i].build_ns, best[i].idle_bytes, best[i].hover_bytes,
-				  best[i].hover_pool_ops, best[i].small_rt_us, best[i].small_bytes, best[i].large_rt_us,
-				  best[i].large_bytes, best[i].frag_ratio, best[i].threads_ratio);
+			study_log(
+			    c,
+			    "%5u B pages: churn %.0f ns, build %.1f ns/cell, idle thread %.0f B, hover %.0f "
+			    "B "
+			    "(%.0f pool ops), 16-cell rt %.1f us (%.0f B), 1024-cell rt %.1f us (%.0f B), "
+			    "frag %.3f, 16 threads %.2f",
+			    sizes[i], best[i].churn_ns, best[i].build_ns, best[i].idle_bytes,
+			    best[i].hover_bytes, best[i].hover_pool_ops, best[i].small_rt_us,
+			    best[i].small_bytes, best[i].large_rt_us, best[i].large_bytes, best[i].frag_ratio,
+			    best[i].threads_ratio);
 
 	/* Traces: the same measurement at its small size, smallest and largest page built. */
 	int lo = -1, hi = -1;
@@ -469,7 +476,7 @@ static bool q4_run(study_ctx *c)
 		char *p = study_path(c, c->trace_dir, name);
 		snprintf(env, sizeof env, "RAVIOLI_TRACE=%s", p);
 		free(p);
-		char *a[] = { "small", NULL }, *e[] = { env, NULL };
+		char *a[] = {"small", NULL}, *e[] = {env, NULL};
 		q4_result x;
 		if (!study_spawn(c, exes[i], "q4", a, e, &x, sizeof x))
 			return false;
@@ -478,42 +485,56 @@ static bool q4_run(study_ctx *c)
 	FILE *f = study_open(c, "q4.md");
 	if (!f)
 		return false;
-	fprintf(f, "%s\n\n| page | bst churn ns / step | tree build+drop ns / cell | thread with 1 cell: bytes | "
-		   "hovering: bytes | pool ops / 10k hover steps | 16-cell msg: us / round trip | bytes handed | "
-		   "1024-cell msg: us | bytes handed | pages / live after 90%% freed | 16 threads x 100 cells: pages "
-		   "/ live |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-		self ? "Only this build's page size (--pages self): the other rows need --pages build."
-		     : "Each page size is its own release build (meson -Dpage_size=N, in BUILD/study-pages/); every "
-		       "round runs each build once, times are the best round.");
+	fprintf(
+	    f,
+	    "%s\n\n| page | bst churn ns / step | tree build+drop ns / cell | thread with 1 cell: bytes | "
+	    "hovering: bytes | pool ops / 10k hover steps | 16-cell msg: us / round trip | bytes handed | "
+	    "1024-cell msg: us | bytes handed | pages / live after 90%% freed | 16 threads x 100 cells: "
+	    "pages "
+	    "/ live |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+	    self ? "Only this build's page size (--pages self): the other rows need --pages build."
+	         : "Each page size is its own release build (meson -Dpage_size=N, in BUILD/study-pages/); "
+	           "every "
+	           "round runs each build once, times are the best round.");
 	for (unsigned i = 0; i < NSIZES; i++) {
 		if (!have[i]) {
 			fprintf(f, "| %u KB | not measured |||||||||||\n", sizes[i] / 1024);
 			continue;
 		}
 		q4_result *b = &best[i];
-		fprintf(f, "| %u KB | %.0f | %.1f | %.0f | %.0f | %.0f | %.1f | %.0f | %.1f | %.0f | %.3f | %.2f |\n",
-			sizes[i] / 1024, b->churn_ns, b->build_ns, b->idle_bytes, b->hover_bytes, b->hover_pool_ops,
-			b->small_rt_us, b->small_bytes, b->large_rt_us, b->large_bytes, b->frag_ratio, b->threads_ratio);
+		fprintf(f,
+		        "| %u KB | %.0f | %.1f | %.0f | %.0f | %.0f | %.1f | %.0f | %.1f | %.0f | %.3f | "
+		        "%.2f |\n",
+		        sizes[i] / 1024, b->churn_ns, b->build_ns, b->idle_bytes, b->hover_bytes,
+		        b->hover_pool_ops, b->small_rt_us, b->small_bytes, b->large_rt_us, b->large_bytes,
+		        b->frag_ratio, b->threads_ratio);
 	}
 	if (lo >= 0 && hi > lo)
 		fprintf(f,
-			"\nIn one line: going from %u KB to %u KB pages changes the churn time %.2fx, the 16-cell round "
-			"trip %.2fx and the 1024-cell one %.2fx, while a thread's minimum footprint grows %.0fx (%.0f to "
-			"%.0f bytes) and 16 small threads hold %.1fx their live data instead of %.1fx.\n",
-			sizes[lo] / 1024, sizes[hi] / 1024, best[hi].churn_ns / best[lo].churn_ns,
-			best[hi].small_rt_us / best[lo].small_rt_us, best[hi].large_rt_us / best[lo].large_rt_us,
-			best[hi].idle_bytes / best[lo].idle_bytes, best[lo].idle_bytes, best[hi].idle_bytes,
-			best[hi].threads_ratio, best[lo].threads_ratio);
+		        "\nIn one line: going from %u KB to %u KB pages changes the churn time %.2fx, the "
+		        "16-cell round "
+		        "trip %.2fx and the 1024-cell one %.2fx, while a thread's minimum footprint grows "
+		        "%.0fx (%.0f to "
+		        "%.0f bytes) and 16 small threads hold %.1fx their live data instead of %.1fx.\n",
+		        sizes[lo] / 1024, sizes[hi] / 1024, best[hi].churn_ns / best[lo].churn_ns,
+		        best[hi].small_rt_us / best[lo].small_rt_us,
+		        best[hi].large_rt_us / best[lo].large_rt_us,
+		        best[hi].idle_bytes / best[lo].idle_bytes, best[lo].idle_bytes, best[hi].idle_bytes,
+		        best[hi].threads_ratio, best[lo].threads_ratio);
 	fprintf(f, "\n![page size trade-off](study/q4-pages.svg)\n");
 	if (!study_close(c, f, "q4.md"))
 		return false;
-	plot p = { .title = "Q4: page size against speed and overhead (relative to 4 KB)", .xlabel = "page size (bytes)",
-		   .ylabel = "relative to the 4 KB build", .xlog = true, .ylog = true,
-		   .note = "speed: lower is faster; memory: bytes held per live byte" };
+	plot p = {.title = "Q4: page size against speed and overhead (relative to 4 KB)",
+	          .xlabel = "page size (bytes)",
+	          .ylabel = "relative to the 4 KB build",
+	          .xlog = true,
+	          .ylog = true,
+	          .note = "speed: lower is faster; memory: bytes held per live byte"};
 	int ref = have[2] ? 2 : lo;
-	plot_series *s[5] = { plot_add(&p, "bst churn time"), plot_add(&p, "16-cell msg round trip"),
-			      plot_add(&p, "1024-cell msg round trip"), plot_add(&p, "thread with 1 cell: bytes"),
-			      plot_add(&p, "16 threads: pages / live") };
+	plot_series *s[5] = {plot_add(&p, "bst churn time"), plot_add(&p, "16-cell msg round trip"),
+	                     plot_add(&p, "1024-cell msg round trip"),
+	                     plot_add(&p, "thread with 1 cell: bytes"),
+	                     plot_add(&p, "16 threads: pages / live")};
 	s[3]->dashed = s[4]->dashed = true;
 	for (unsigned i = 0; i < NSIZES; i++) {
 		if (!have[i])
@@ -528,4 +549,4 @@ static bool q4_run(study_ctx *c)
 	return plot_write(c, &p, "q4-pages.svg");
 }
 
-const study_def study_q4 = { "q4", "the best page size", q4_run, q4_child };
+const study_def study_q4 = {"q4", "the best page size", q4_run, q4_child};

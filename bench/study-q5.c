@@ -46,14 +46,14 @@ static void q5_die(const char *what)
 	exit(1);
 }
 
-#define Q5_OK(expr)                                                                                        \
-	do {                                                                                               \
-		if ((expr) != RAV_OK)                                                                      \
-			q5_die(#expr);                                                                     \
+#define Q5_OK(expr)                                                                                          \
+	do {                                                                                                 \
+		if ((expr) != RAV_OK)                                                                        \
+			q5_die(#expr);                                                                       \
 	} while (0)
 
 enum { ST_LIST, ST_BST, ST_VEC, ST_STR, ST_SHARED, NST };
-static const char *const st_names[NST] = { "list", "bst", "vector", "string", "shared x3" };
+static const char *const st_names[NST] = {"list", "bst", "vector", "string", "shared x3"};
 
 static rav_type T_LIST, T_NODE, T_OBJ, T_HOLD;
 
@@ -101,7 +101,7 @@ static void *rav_build(void *arg)
 	rav_job *j = arg;
 	rav_heap *h = rav_heap_self();
 	rav_root r = rav_root_new(h);
-	rav_root lists[3] = { rav_root_new(h), rav_root_new(h), rav_root_new(h) };
+	rav_root lists[3] = {rav_root_new(h), rav_root_new(h), rav_root_new(h)};
 	switch (j->kind) {
 	case ST_LIST:
 		for (size_t i = 0; i < j->n; i++) {
@@ -126,7 +126,7 @@ static void *rav_build(void *arg)
 		Q5_OK(rav_bytes_new_root(h, r, chunk, 0));
 		for (size_t i = 0; i < j->n; i += sizeof chunk)
 			Q5_OK(rav_bytes_append(h, rav_root_get(h, r), chunk,
-					       j->n - i < sizeof chunk ? j->n - i : sizeof chunk));
+			                       j->n - i < sizeof chunk ? j->n - i : sizeof chunk));
 		break;
 	}
 	case ST_SHARED:
@@ -148,7 +148,7 @@ static void *rav_build(void *arg)
 	}
 	rav_stats s;
 	rav_heap_stats(h, &s);
-	j->out = (rav_mem){ s.pages * RAV_PAGE_SIZE, s.live_cells, s.ref_cells, s.pages, 0 };
+	j->out = (rav_mem){s.pages * RAV_PAGE_SIZE, s.live_cells, s.ref_cells, s.pages, 0};
 	/* root cells: live_cells leaves them out; they sit on root pages */
 	rav_root_free(h, r);
 	for (int l = 0; l < 3; l++)
@@ -244,7 +244,7 @@ static uint64_t m_build(malloc_side *m, int kind, size_t n)
 			if (*at)
 				continue;
 			mbst *x = m_alloc(m, sizeof *x);
-			*x = (mbst){ k, NULL, NULL };
+			*x = (mbst){k, NULL, NULL};
 			*at = x;
 		}
 		return n * sizeof(mbst);
@@ -280,13 +280,13 @@ static uint64_t m_build(malloc_side *m, int kind, size_t n)
 		return n;
 	}
 	case ST_SHARED: {
-		mhold *lists[3] = { NULL, NULL, NULL };
+		mhold *lists[3] = {NULL, NULL, NULL};
 		for (size_t i = 0; i < n; i++) {
 			uint64_t *obj = m_alloc(m, sizeof *obj);
 			*obj = i;
 			for (int l = 0; l < 3; l++) {
 				mhold *x = m_alloc(m, sizeof *x);
-				*x = (mhold){ obj, lists[l] };
+				*x = (mhold){obj, lists[l]};
 				lists[l] = x;
 			}
 		}
@@ -301,7 +301,7 @@ static uint64_t m_measure(const bench_alloc *a, usable_fn usable, int kind, size
 {
 	/* The block table is sized before the "before" snapshot, so it never
 	 * grows inside the measurement. */
-	malloc_side m = { a, usable, 0, NULL, 0, 4 * n + 256 };
+	malloc_side m = {a, usable, 0, NULL, 0, 4 * n + 256};
 	m.blocks = malloc(m.cap * sizeof *m.blocks);
 	if (!m.blocks)
 		q5_die("out of memory");
@@ -348,7 +348,7 @@ static void types(void)
 
 static rav_mem rav_measure(int kind, size_t n)
 {
-	rav_job j = { kind, n, { 0 } };
+	rav_job j = {kind, n, {0}};
 	pthread_t t;
 	if (pthread_create(&t, NULL, rav_build, &j) != 0)
 		q5_die("pthread_create");
@@ -379,28 +379,34 @@ static bool q5_run(study_ctx *c)
 {
 	types();
 	size_t n = c->quick ? 2000 : 100000;
-	usable_fn usable[3] = { NULL, NULL, NULL };
+	usable_fn usable[3] = {NULL, NULL, NULL};
 	for (unsigned i = 0; i < c->nallocs; i++)
 		if (strcmp(c->allocs[i].name, "glibc") != 0)
 			usable[i] = find_usable(c->allocs[i].name);
 	FILE *f = study_open(c, "q5.md");
 	if (!f)
 		return false;
-	fprintf(f, "Bytes held per byte of payload (payload: the C structs' values and pointers), N = %zu elements "
-		   "(the string: %zu bytes). Ravioli: all pages its heap holds; glibc: in-use bytes with chunk "
-		   "headers, and mmapped blocks (mallinfo2); jemalloc, mimalloc: usable sizes (lower bounds: their page metadata is not "
-		   "counted).\n\n| structure | payload | ravioli | of which: type + back-link words | reference "
-		   "ravioli | page headers + unused page tails | other: interior tree cells' links, unused fields |",
-		n, n * 8);
+	fprintf(
+	    f,
+	    "Bytes held per byte of payload (payload: the C structs' values and pointers), N = %zu elements "
+	    "(the string: %zu bytes). Ravioli: all pages its heap holds; glibc: in-use bytes with chunk "
+	    "headers, and mmapped blocks (mallinfo2); jemalloc, mimalloc: usable sizes (lower bounds: their "
+	    "page metadata is not "
+	    "counted).\n\n| structure | payload | ravioli | of which: type + back-link words | reference "
+	    "ravioli | page headers + unused page tails | other: interior tree cells' links, unused fields |",
+	    n, n * 8);
 	for (unsigned i = 0; i < c->nallocs; i++)
 		fprintf(f, " %s |", c->allocs[i].name);
 	fprintf(f, "\n|---|---|---|---|---|---|---|");
 	for (unsigned i = 0; i < c->nallocs; i++)
 		fprintf(f, "---|");
 	fprintf(f, "\n");
-	plot p = { .title = "Q5: bytes held per byte of payload", .xlabel = "structure",
-		   .ylabel = "bytes per payload byte", .bars = true,
-		   .note = "ravioli: whole pages; glibc: in-use incl. headers; others: usable sizes (lower bound)" };
+	plot p = {
+	    .title = "Q5: bytes held per byte of payload",
+	    .xlabel = "structure",
+	    .ylabel = "bytes per payload byte",
+	    .bars = true,
+	    .note = "ravioli: whole pages; glibc: in-use incl. headers; others: usable sizes (lower bound)"};
 	for (int k = 0; k < NST; k++)
 		p.cats[k] = st_names[k];
 	plot_series *sr = plot_add(&p, "ravioli"), *sm[3];
@@ -416,7 +422,8 @@ static bool q5_run(study_ctx *c)
 		uint64_t normal = r.cells - r.ref_cells;
 		/* type word + back-link of each normal cell, less the payload the
 		 * bst keeps in the type word's scalar bits (its keys) */
-		double words = (double)normal * (2 * sizeof(uintptr_t) - (k == ST_BST ? sizeof(uint64_t) : 0));
+		double words =
+		    (double)normal * (2 * sizeof(uintptr_t) - (k == ST_BST ? sizeof(uint64_t) : 0));
 		double refs = (double)r.ref_cells * RAV_CELL_SIZE;
 		double pages = (double)r.pages_bytes - (double)r.cells * RAV_CELL_SIZE;
 		double ratio = (double)r.pages_bytes / (double)payload;
@@ -427,22 +434,29 @@ static bool q5_run(study_ctx *c)
 		char b1[32], b2[32];
 		double other = (double)r.pages_bytes - (double)payload - words - refs - pages;
 		fprintf(f, "| %s | %s B | %s B (**%.2fx**) | %.2fx | %.2fx | %.2fx | %.2fx |", st_names[k],
-			study_int(b1, sizeof b1, payload), study_int(b2, sizeof b2, r.pages_bytes), ratio,
-			words / payload, refs / payload, pages / payload, other / payload);
+		        study_int(b1, sizeof b1, payload), study_int(b2, sizeof b2, r.pages_bytes), ratio,
+		        words / payload, refs / payload, pages / payload, other / payload);
 		plot_point(sr, k, ratio);
 		for (unsigned i = 0; i < c->nallocs; i++) {
 			fprintf(f, " %.2fx |", (double)mb[i] / (double)payload);
 			plot_point(sm[i], k, (double)mb[i] / (double)payload);
 		}
 		fprintf(f, "\n");
-		study_log(c, "%s: payload %llu B, ravioli %llu B (%.2fx: %llu cells, %llu reference ravioli, %llu pages)",
-			  st_names[k], (unsigned long long)payload, (unsigned long long)r.pages_bytes, ratio,
-			  (unsigned long long)r.cells, (unsigned long long)r.ref_cells, (unsigned long long)r.pages);
+		study_log(c,
+		          "%s: payload %llu B, ravioli %llu B (%.2fx: %llu cells, %llu reference ravioli, "
+		          "%llu pages)",
+		          st_names[k], (unsigned long long)payload, (unsigned long long)r.pages_bytes, ratio,
+		          (unsigned long long)r.cells, (unsigned long long)r.ref_cells,
+		          (unsigned long long)r.pages);
 	}
-	fprintf(f, "\nIn one line: ravioli holds %.2fx to %.2fx its payload across these structures (the \"of which\" "
-		   "columns are bytes per payload byte and add up to the ravioli column minus one; the bst keeps its keys in "
-		   "the type words' spare bits, which count as payload there).\n\n![memory overhead](study/q5-overhead.svg)\n",
-		best_ratio, worst_ratio);
+	fprintf(f,
+	        "\nIn one line: ravioli holds %.2fx to %.2fx its payload across these structures (the \"of "
+	        "which\" "
+	        "columns are bytes per payload byte and add up to the ravioli column minus one; the bst "
+	        "keeps its keys in "
+	        "the type words' spare bits, which count as payload there).\n\n![memory "
+	        "overhead](study/q5-overhead.svg)\n",
+	        best_ratio, worst_ratio);
 	if (!study_close(c, f, "q5.md"))
 		return false;
 	if (!plot_write(c, &p, "q5-overhead.svg"))
@@ -451,9 +465,9 @@ static bool q5_run(study_ctx *c)
 	char env[4200];
 	snprintf(env, sizeof env, "RAVIOLI_TRACE=%s", path);
 	free(path);
-	char *args[] = { c->quick ? "50" : "200", NULL }, *envp[] = { env, NULL };
+	char *args[] = {c->quick ? "50" : "200", NULL}, *envp[] = {env, NULL};
 	uint64_t ok;
 	return study_spawn(c, c->exe, "q5", args, envp, &ok, sizeof ok);
 }
 
-const study_def study_q5 = { "q5", "memory overhead against malloc", q5_run, q5_child };
+const study_def study_q5 = {"q5", "memory overhead against malloc", q5_run, q5_child};

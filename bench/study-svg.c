@@ -17,8 +17,8 @@
 
 enum { W = 720, H = 420, ML = 78, MR = 180, MT = 44, MB = 62 };
 
-static const char *const colors[PLOT_MAX_SERIES] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-						     "#9467bd", "#8c564b", "#e377c2", "#7f7f7f" };
+static const char *const colors[PLOT_MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                                    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
 plot_series *plot_add(plot *p, const char *name)
 {
@@ -84,7 +84,8 @@ static double axis_t(const axis *a, double v)
 {
 	if (a->log) {
 		double l = a->base == 2 ? log2(v) : log10(v);
-		double lo = a->base == 2 ? log2(a->lo) : log10(a->lo), hi = a->base == 2 ? log2(a->hi) : log10(a->hi);
+		double lo = a->base == 2 ? log2(a->lo) : log10(a->lo),
+		       hi = a->base == 2 ? log2(a->hi) : log10(a->hi);
 		return hi > lo ? (l - lo) / (hi - lo) : 0.5;
 	}
 	return a->hi > a->lo ? (v - a->lo) / (a->hi - a->lo) : 0.5;
@@ -96,7 +97,8 @@ static unsigned axis_ticks(axis *a, double *ticks, unsigned max)
 	unsigned n = 0;
 	if (a->log) {
 		double b = a->base;
-		double lo = pow(b, floor(log(a->lo) / log(b) + 1e-9)), hi = pow(b, ceil(log(a->hi) / log(b) - 1e-9));
+		double lo = pow(b, floor(log(a->lo) / log(b) + 1e-9)),
+		       hi = pow(b, ceil(log(a->hi) / log(b) - 1e-9));
 		if (hi <= lo)
 			hi = lo * b;
 		a->lo = lo;
@@ -110,7 +112,10 @@ static unsigned axis_ticks(axis *a, double *ticks, unsigned max)
 	if (a->hi <= a->lo)
 		a->hi = a->lo + 1;
 	double span = a->hi - a->lo, raw = span / 5, mag = pow(10, floor(log10(raw)));
-	double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+	double step = raw / mag < 1.5   ? mag
+	              : raw / mag < 3.5 ? 2 * mag
+	              : raw / mag < 7.5 ? 5 * mag
+	                                : 10 * mag;
 	a->lo = floor(a->lo / step) * step;
 	a->hi = ceil(a->hi / step) * step;
 	for (double v = a->lo; v <= a->hi + step * 1e-6 && n < max; v += step)
@@ -120,7 +125,7 @@ static unsigned axis_ticks(axis *a, double *ticks, unsigned max)
 
 bool plot_write(study_ctx *c, const plot *p, const char *name)
 {
-	axis ax = { INFINITY, -INFINITY, p->xlog, 2 }, ay = { INFINITY, -INFINITY, p->ylog, 10 };
+	axis ax = {INFINITY, -INFINITY, p->xlog, 2}, ay = {INFINITY, -INFINITY, p->ylog, 10};
 	unsigned ncat = 0;
 	for (unsigned i = 0; i < p->nseries; i++)
 		for (unsigned j = 0; j < p->s[i].n; j++) {
@@ -139,14 +144,14 @@ bool plot_write(study_ctx *c, const plot *p, const char *name)
 	if (p->bars) {
 		while (ncat < PLOT_MAX_POINTS && p->cats[ncat])
 			ncat++;
-		ax = (axis){ -0.5, ncat - 0.5, false, 10 };
+		ax = (axis){-0.5, ncat - 0.5, false, 10};
 		if (!ay.log)
 			ay.lo = 0;
 	}
 	if (!(ay.lo <= ay.hi)) { /* nothing to draw: an empty frame still says so */
-		ay = (axis){ ay.log ? 1 : 0, ay.log ? 10 : 1, ay.log, 10 };
+		ay = (axis){ay.log ? 1 : 0, ay.log ? 10 : 1, ay.log, 10};
 		if (!p->bars)
-			ax = (axis){ ax.log ? 1 : 0, ax.log ? 2 : 1, ax.log, 2 };
+			ax = (axis){ax.log ? 1 : 0, ax.log ? 2 : 1, ax.log, 2};
 	}
 	if (!ay.log && ay.lo > 0 && ay.lo < ay.hi * 0.5)
 		ay.lo = 0;
@@ -160,9 +165,10 @@ bool plot_write(study_ctx *c, const plot *p, const char *name)
 #define PX(v) (ML + axis_t(&ax, (v)) * pw)
 #define PY(v) (MT + ph - axis_t(&ay, (v)) * ph)
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-		   "font-family=\"DejaVu Sans, Verdana, sans-serif\" font-size=\"12\">\n",
-		W, H, W, H);
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+	        "font-family=\"DejaVu Sans, Verdana, sans-serif\" font-size=\"12\">\n",
+	        W, H, W, H);
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", W, H);
 	fprintf(f, "<text x=\"%d\" y=\"24\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">", ML);
 	xml_text(f, p->title);
@@ -172,29 +178,35 @@ bool plot_write(study_ctx *c, const plot *p, const char *name)
 		char b[32];
 		fmt_tick(b, sizeof b, yt[i]);
 		double y = PY(yt[i]);
-		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", ML, y, ML + pw, y);
-		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%s</text>\n", ML - 6, y + 4, b);
+		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", ML, y,
+		        ML + pw, y);
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%s</text>\n", ML - 6,
+		        y + 4, b);
 	}
 	for (unsigned i = 0; i < nxt; i++) {
 		char b[32];
 		fmt_tick(b, sizeof b, xt[i]);
 		double x = PX(xt[i]);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", x, MT, x, MT + ph);
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">%s</text>\n", x, MT + ph + 16,
-			b);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", x, MT,
+		        x, MT + ph);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">%s</text>\n", x,
+		        MT + ph + 16, b);
 	}
 	for (unsigned i = 0; i < ncat; i++) {
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">", PX((double)i),
-			MT + ph + 16);
+		        MT + ph + 16);
 		xml_text(f, p->cats[i]);
 		fprintf(f, "</text>\n");
 	}
-	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#555\"/>\n", ML, MT, pw,
-		ph);
-	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#222\">", ML + pw / 2, MT + ph + 36);
+	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#555\"/>\n", ML,
+	        MT, pw, ph);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#222\">", ML + pw / 2,
+	        MT + ph + 36);
 	xml_text(f, p->xlabel);
-	fprintf(f, "</text>\n<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#222\">",
-		MT + ph / 2);
+	fprintf(
+	    f,
+	    "</text>\n<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#222\">",
+	    MT + ph / 2);
 	xml_text(f, p->ylabel);
 	fprintf(f, "</text>\n");
 	/* data */
@@ -207,36 +219,40 @@ bool plot_write(study_ctx *c, const plot *p, const char *name)
 			for (unsigned j = 0; j < s->n; j++) {
 				if (!usable(s->y[j], ay.log))
 					continue;
-				double x0 = PX(s->x[j] - 0.4 + slot * i), x1 = PX(s->x[j] - 0.4 + slot * (i + 1));
+				double x0 = PX(s->x[j] - 0.4 + slot * i),
+				       x1 = PX(s->x[j] - 0.4 + slot * (i + 1));
 				double y0 = PY(s->y[j]), y1 = PY(base);
 				fprintf(f,
-					"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
-					x0, y0, x1 - x0 - 1, y1 - y0, col);
+				        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+				        "fill=\"%s\"><title>",
+				        x0, y0, x1 - x0 - 1, y1 - y0, col);
 				xml_text(f, s->name);
 				fprintf(f, ": %g</title></rect>\n", s->y[j]);
 			}
 		} else {
-			fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", col,
-				s->dashed ? " stroke-dasharray=\"6,4\"" : "");
+			fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
+			        col, s->dashed ? " stroke-dasharray=\"6,4\"" : "");
 			for (unsigned j = 0; j < s->n; j++)
 				if (usable(s->y[j], ay.log) && usable(s->x[j], ax.log))
 					fprintf(f, "%.1f,%.1f ", PX(s->x[j]), PY(s->y[j]));
 			fprintf(f, "\"/>\n");
 			for (unsigned j = 0; j < s->n; j++)
 				if (usable(s->y[j], ay.log) && usable(s->x[j], ax.log)) {
-					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", PX(s->x[j]),
-						PY(s->y[j]), col);
+					fprintf(f,
+					        "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>",
+					        PX(s->x[j]), PY(s->y[j]), col);
 					xml_text(f, s->name);
 					fprintf(f, " at %g: %g</title></circle>\n", s->x[j], s->y[j]);
 				}
 		}
 		/* legend */
 		int ly = MT + 8 + 20 * (int)i;
-		fprintf(f,
-			"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"%d\"%s/>\n"
-			"<text x=\"%d\" y=\"%d\" fill=\"#222\">",
-			ML + pw + 12, ly, ML + pw + 36, ly, col, p->bars ? 10 : 2,
-			s->dashed ? " stroke-dasharray=\"6,4\"" : "", ML + pw + 42, ly + 4);
+		fprintf(
+		    f,
+		    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"%d\"%s/>\n"
+		    "<text x=\"%d\" y=\"%d\" fill=\"#222\">",
+		    ML + pw + 12, ly, ML + pw + 36, ly, col, p->bars ? 10 : 2,
+		    s->dashed ? " stroke-dasharray=\"6,4\"" : "", ML + pw + 42, ly + 4);
 		xml_text(f, s->name);
 		fprintf(f, "</text>\n");
 	}

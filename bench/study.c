@@ -28,7 +28,7 @@
 
 extern char **environ;
 
-static const study_def *const studies[] = { &study_q1, &study_q2, &study_q3, &study_q4, &study_q5 };
+static const study_def *const studies[] = {&study_q1, &study_q2, &study_q3, &study_q4, &study_q5};
 enum { NSTUDIES = sizeof studies / sizeof studies[0] };
 
 bool study_fail(study_ctx *c, const char *fmt, ...)
@@ -144,8 +144,8 @@ int study_child_reply(const void *data, size_t len)
 	return 0;
 }
 
-bool study_spawn(study_ctx *c, const char *exe, const char *id, char *const args[], char *const env[], void *out,
-		 size_t len)
+bool study_spawn(study_ctx *c, const char *exe, const char *id, char *const args[], char *const env[],
+                 void *out, size_t len)
 {
 	char *argv[24];
 	int n = 0;
@@ -167,7 +167,8 @@ bool study_spawn(study_ctx *c, const char *exe, const char *id, char *const args
 		return study_fail(c, "out of memory");
 	size_t k = 0;
 	for (size_t i = 0; i < ne; i++)
-		if (strncmp(environ[i], "RAVIOLI_TRACE", 13) != 0 && strncmp(environ[i], "RAVIOLI_LISTEN=", 15) != 0)
+		if (strncmp(environ[i], "RAVIOLI_TRACE", 13) != 0 &&
+		    strncmp(environ[i], "RAVIOLI_LISTEN=", 15) != 0)
 			envp[k++] = environ[i];
 	for (size_t i = 0; i < extra; i++)
 		envp[k++] = env[i];
@@ -216,12 +217,14 @@ bool study_spawn(study_ctx *c, const char *exe, const char *id, char *const args
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return study_fail(c, "%s --study-child %s failed (%s %d)", exe, id,
-				  WIFEXITED(status) ? "exit status" : "signal",
-				  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		                  WIFEXITED(status) ? "exit status" : "signal",
+		                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	if (got != len)
-		return study_fail(c, "%s --study-child %s answered %zu bytes, expected %zu (a rav-bench of another "
-				     "version?)",
-				  exe, id, got, len);
+		return study_fail(
+		    c,
+		    "%s --study-child %s answered %zu bytes, expected %zu (a rav-bench of another "
+		    "version?)",
+		    exe, id, got, len);
 	return true;
 }
 
@@ -245,7 +248,7 @@ static void describe(study_ctx *c, const char *argv0_dir)
 		}
 	if (f)
 		fclose(f);
-	double load[3] = { -1, -1, -1 };
+	double load[3] = {-1, -1, -1};
 	if (getloadavg(load, 3) < 0)
 		load[0] = -1;
 	struct utsname u;
@@ -265,12 +268,13 @@ static void describe(study_ctx *c, const char *argv0_dir)
 	gmtime_r(&now, &tm);
 	char date[32];
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
-	snprintf(c->machine, sizeof c->machine,
-		 "%s; %s, %ld cores online, %s, Linux %s; load average %.2f at start; engine built with page size "
-		 "%d, debug checks %s, tracing hooks %s; best of %u interleaved runs",
-		 date, cpu, sysconf(_SC_NPROCESSORS_ONLN), os, u.release, load[0], RAV_PAGE_SIZE,
-		 RAV_DEBUG ? "ON (slower)" : "off", RAV_TRACING ? "compiled in (off unless recording)" : "not compiled",
-		 c->repeat);
+	snprintf(
+	    c->machine, sizeof c->machine,
+	    "%s; %s, %ld cores online, %s, Linux %s; load average %.2f at start; engine built with page size "
+	    "%d, debug checks %s, tracing hooks %s; best of %u interleaved runs",
+	    date, cpu, sysconf(_SC_NPROCESSORS_ONLN), os, u.release, load[0], RAV_PAGE_SIZE,
+	    RAV_DEBUG ? "ON (slower)" : "off",
+	    RAV_TRACING ? "compiled in (off unless recording)" : "not compiled", c->repeat);
 }
 
 /* ---- findings page: replace the generated blocks ---- */
@@ -354,8 +358,8 @@ static bool update_findings(study_ctx *c, const char *page, const char *const id
 		free(body);
 		if (!next) {
 			free(text);
-			return study_fail(c, "%s has no '<!-- study:%s -->' ... '<!-- /study:%s -->' block", page, ids[i],
-					  ids[i]);
+			return study_fail(c, "%s has no '<!-- study:%s -->' ... '<!-- /study:%s -->' block",
+			                  page, ids[i], ids[i]);
 		}
 		free(text);
 		text = next;
@@ -413,20 +417,20 @@ static bool mkdirs(const char *path)
 static void study_usage(FILE *to)
 {
 	fprintf(to,
-		"usage: rav-bench --study [--quick] [--out DIR] [--findings FILE|none] [--only q1,...]\n"
-		"                 [--repeat N] [--pages build|self]\n"
-		"Measures the five open questions of docs/findings.md and writes their tables (DIR/qN.md),\n"
-		"plots (DIR/qN-*.svg) and ravscope traces (DIR/traces/), then updates the generated blocks\n"
-		"of the findings page.\n"
-		"  --out DIR       default: docs/study of the source tree when run from a build tree\n"
-		"                  (./rav-study otherwise; ./rav-study-quick with --quick)\n"
-		"  --findings F    the page to update (default: docs/findings.md with the default --out\n"
-		"                  of a full run, none otherwise)\n"
-		"  --quick         tiny sizes, one run each: checks the study works, figures meaningless\n"
-		"  --repeat N      best of N interleaved runs (default 5)\n"
-		"  --pages MODE    question 4: 'build' configures and builds the engine at 1-16 KB pages\n"
-		"                  (meson, in BUILD/study-pages/), 'self' measures this build's page size\n"
-		"                  only (default: build, self with --quick)\n");
+	        "usage: rav-bench --study [--quick] [--out DIR] [--findings FILE|none] [--only q1,...]\n"
+	        "                 [--repeat N] [--pages build|self]\n"
+	        "Measures the five open questions of docs/findings.md and writes their tables (DIR/qN.md),\n"
+	        "plots (DIR/qN-*.svg) and ravscope traces (DIR/traces/), then updates the generated blocks\n"
+	        "of the findings page.\n"
+	        "  --out DIR       default: docs/study of the source tree when run from a build tree\n"
+	        "                  (./rav-study otherwise; ./rav-study-quick with --quick)\n"
+	        "  --findings F    the page to update (default: docs/findings.md with the default --out\n"
+	        "                  of a full run, none otherwise)\n"
+	        "  --quick         tiny sizes, one run each: checks the study works, figures meaningless\n"
+	        "  --repeat N      best of N interleaved runs (default 5)\n"
+	        "  --pages MODE    question 4: 'build' configures and builds the engine at 1-16 KB pages\n"
+	        "                  (meson, in BUILD/study-pages/), 'self' measures this build's page size\n"
+	        "                  only (default: build, self with --quick)\n");
 }
 
 int study_main(int argc, char **argv, const bench_alloc *allocs, unsigned nallocs)
@@ -438,7 +442,7 @@ int study_main(int argc, char **argv, const bench_alloc *allocs, unsigned nalloc
 		fprintf(stderr, "rav-bench: no study child '%s'\n", argv[2]);
 		return 2;
 	}
-	study_ctx c = { .quick = false, .repeat = 5, .log = stderr };
+	study_ctx c = {.quick = false, .repeat = 5, .log = stderr};
 	const char *out = NULL, *findings = NULL, *only = NULL, *pages = NULL;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -479,9 +483,11 @@ int study_main(int argc, char **argv, const bench_alloc *allocs, unsigned nalloc
 			size_t len = strcspn(s, ",");
 			bool known = false;
 			for (unsigned i = 0; i < NSTUDIES; i++)
-				known |= strlen(studies[i]->id) == len && strncmp(s, studies[i]->id, len) == 0;
+				known |=
+				    strlen(studies[i]->id) == len && strncmp(s, studies[i]->id, len) == 0;
 			if (!known) {
-				fprintf(stderr, "rav-bench --study: no study '%.*s' (q1 ... q5)\n", (int)len, s);
+				fprintf(stderr, "rav-bench --study: no study '%.*s' (q1 ... q5)\n", (int)len,
+				        s);
 				return 2;
 			}
 			s += len + (s[len] == ',');
@@ -518,18 +524,19 @@ int study_main(int argc, char **argv, const bench_alloc *allocs, unsigned nalloc
 		c.allocs[c.nallocs++] = allocs[i];
 	describe(&c, NULL);
 	fprintf(c.log, "rav-bench --study%s: writing into %s\nmachine: %s\n", c.quick ? " (quick)" : "", out,
-		c.machine);
+	        c.machine);
 	if (RAV_DEBUG && !c.quick)
 		fprintf(c.log, "note: this build has debug checks on; configure --buildtype=release "
-			       "-Ddebug_checks=false for figures worth publishing\n");
+		               "-Ddebug_checks=false for figures worth publishing\n");
 
 	FILE *m = study_open(&c, "machine.md");
 	if (!m)
 		return 1;
-	fprintf(m, "Measured %s: %s.%s\n", c.quick ? "in QUICK mode (sizes too small to mean anything)" : "on",
-		c.machine,
-		c.quick ? "" : " The machine is shared with other jobs and noisy: every timed comparison is "
-			       "interleaved (each variant once per round) and the best round is kept.");
+	fprintf(m, "Measured %s: %s.%s\n",
+	        c.quick ? "in QUICK mode (sizes too small to mean anything)" : "on", c.machine,
+	        c.quick ? ""
+	                : " The machine is shared with other jobs and noisy: every timed comparison is "
+	                  "interleaved (each variant once per round) and the best round is kept.");
 	if (!study_close(&c, m, "machine.md"))
 		return 1;
 
@@ -556,7 +563,7 @@ int study_main(int argc, char **argv, const bench_alloc *allocs, unsigned nalloc
 		else
 			status = 1;
 		fprintf(c.log, "%s: %s in %.1f s\n", s->id, done[ndone - 1] == s->id ? "done" : "FAILED",
-			study_now() - t0);
+		        study_now() - t0);
 	}
 	if (strcmp(findings, "none") != 0 && !update_findings(&c, findings, done, ndone))
 		status = 1;

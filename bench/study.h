@@ -25,23 +25,23 @@
 #include "rav-bench.h"
 
 typedef struct study_ctx {
-	bool quick;          /* CI sizes: seconds in total, outputs well-formed, figures meaningless */
-	unsigned repeat;     /* best-of-N, interleaved between the compared variants */
-	const char *out_dir; /* tables, plots, traces go here */
-	const char *trace_dir; /* out_dir/traces */
-	const char *exe;     /* this rav-bench (for children) */
-	const char *pages;   /* Q4: "build" (configure other page sizes) or "self" (this build only) */
+	bool quick;             /* CI sizes: seconds in total, outputs well-formed, figures meaningless */
+	unsigned repeat;        /* best-of-N, interleaved between the compared variants */
+	const char *out_dir;    /* tables, plots, traces go here */
+	const char *trace_dir;  /* out_dir/traces */
+	const char *exe;        /* this rav-bench (for children) */
+	const char *pages;      /* Q4: "build" (configure other page sizes) or "self" (this build only) */
 	const char *build_root; /* where extra builds go (Q4) */
-	char machine[512];   /* one line: CPU, cores, kernel, load, build */
+	char machine[512];      /* one line: CPU, cores, kernel, load, build */
 	bench_alloc allocs[3];
 	unsigned nallocs;
-	FILE *log;           /* progress (stderr) */
+	FILE *log; /* progress (stderr) */
 } study_ctx;
 
 /* One study: runs, writes OUT/qN.md and its SVGs.  False: a failure
  * study_fail has explained. */
 typedef struct study_def {
-	const char *id;    /* "q1" */
+	const char *id; /* "q1" */
 	const char *title;
 	bool (*run)(study_ctx *c);
 	/* Optional: a part run in a fresh process (--study-child ID ARGS). */
@@ -67,8 +67,8 @@ char *study_path(const study_ctx *c, const char *dir, const char *name); /* mall
  * environment entries (NULL-terminated "NAME=value", may be NULL); read
  * exactly len bytes of result from its stdout.  False (with a message on
  * the log) if it could not start, failed or said less. */
-bool study_spawn(study_ctx *c, const char *exe, const char *id, char *const args[], char *const env[], void *out,
-		 size_t len);
+bool study_spawn(study_ctx *c, const char *exe, const char *id, char *const args[], char *const env[],
+                 void *out, size_t len);
 
 /* Write a result of len bytes to fd 1 (the child side). */
 int study_child_reply(const void *data, size_t len);
@@ -96,12 +96,12 @@ typedef struct plot_series {
 
 typedef struct plot {
 	const char *title, *xlabel, *ylabel;
-	bool xlog, ylog;        /* log2 x, log10 y */
-	bool bars;              /* grouped bars: x are category indexes 0..n-1 named by cats */
+	bool xlog, ylog; /* log2 x, log10 y */
+	bool bars;       /* grouped bars: x are category indexes 0..n-1 named by cats */
 	const char *cats[PLOT_MAX_POINTS];
 	unsigned nseries;
 	plot_series s[PLOT_MAX_SERIES];
-	const char *note;       /* one line under the plot (machine, method) */
+	const char *note; /* one line under the plot (machine, method) */
 } plot;
 
 /* Add a series; returns it (the last one if full). */
