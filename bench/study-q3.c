@@ -19,16 +19,18 @@
  * A third variant, a bare model of the reference trees on the same cells
  * (below), separates the structure from the engine's per-call costs.
  *
- * Method: for k from 1 to 16384, a target held by a root and k holder
- * cells each referring to it.  Measured per operation (best of N rounds,
- * the two variants interleaved): a dereference of a random holder's
- * reference followed by a load of the target's field; removing a random
- * referrer; adding one back; and, for the list model, moving the target
- * and moving one referrer (the engine's moves are counted in fix-ups,
- * from rav_stats during the removes, which move cells).  The engine pays a
- * call, generation checks and tracing branches per operation that the
- * bare models do not: the models compare the structures, the engine
- * column says what the real thing costs.
+ * Method: for k from 1 to 16384, targets held by roots, each with k
+ * holder cells referring to it (one target from k=512 on; below, enough
+ * targets for 512 referrers, so a timed batch is 512 operations long).
+ * Measured per operation (best of N rounds, the three variants
+ * interleaved; within a round the median batch): a dereference of a
+ * random holder's reference followed by a load of the target's field;
+ * removing a random referrer; adding one back; and, for the list model,
+ * moving a target and moving one referrer (the engine's moves are counted
+ * in fix-ups, from rav_stats during the removes, which move cells).  The
+ * engine pays a call, generation checks and tracing branches per
+ * operation that the bare models do not: the models compare the
+ * structures, the engine column says what the real thing costs.
  * Mixes are weighted sums of the measured per-operation costs:
  * change-heavy 45% add, 45% remove, 10% dereference; query-heavy 90%
  * dereference, 5% add, 5% remove.
@@ -65,6 +67,43 @@ typedef struct q3_costs {
 	double fixups_per_move;
 } q3_costs;
 
+/* Per-operation times of the batches of one round: the median is kept,
+ * so a batch the scheduler interrupts (a time slice is 1e5 times an
+ * operation) does not count, and the clock's own cost is taken off each
+ * batch (batches at small k are one operation long). */
+typedef struct samples {
+	double *v;
+	size_t n, cap;
+} samples;
+
+static void sample_add(samples *s, double x)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->v = realloc(s->v, s->cap * sizeof *s->v);
+		if (!s->v)
+			q3_die("out of memory");
+	}
+	s->v[s->n++] = x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double sample_median(samples *s)
+{
+	if (!s->n)
+		return 0;
+	qsort(s->v, s->n, sizeof *s->v, cmp_double);
+	double m = s->v[s->n / 2];
+	free(s->v);
+	*s = (samples){0};
+	return m > 0 ? m : 0;
+}
+
 /* ---- the engine: reference trees ---- */
 
 static rav_type T_OBJ, T_HOLDER;
@@ -76,25 +115,37 @@ typedef struct tree_set {
 	uint64_t sink;
 } tree_set;
 
+/* Objects per round: at small k one object's referrers are too few for a
+ * timed batch (the clock ticks in tens of nanoseconds), so the round holds
+ * enough objects, each with k referrers, for 512 of them. */
+static size_t objects_for(size_t k)
+{
+	return k >= 512 ? 1 : (512 + k - 1) / k;
+}
+
 static double tree_round(void *arg)
 {
 	tree_set *t = arg;
 	rav_heap *h = rav_heap_self();
-	rav_root obj = rav_root_new(h);
-	rav_root *holders = malloc(t->k * sizeof *holders);
-	bool *set = calloc(t->k, 1);
-	size_t *pick = malloc(t->k * sizeof *pick);
-	if (!obj || !holders || !set || !pick)
+	size_t k = t->k, nobj = objects_for(k), nh = nobj * k;
+	rav_root *objs = malloc(nobj * sizeof *objs);
+	rav_root *holders = malloc(nh * sizeof *holders);
+	rav_ref *tg = malloc(nobj * sizeof *tg);
+	bool *set = calloc(nh, 1);
+	size_t *pick = malloc(nh * sizeof *pick);
+	if (!objs || !holders || !tg || !set || !pick)
 		q3_die("out of memory");
-	rav_ref target;
-	Q3_OK(rav_new_root(h, T_OBJ, obj, &target));
-	rav_store(h, target, 0, 12345);
-	for (size_t i = 0; i < t->k; i++) {
+	for (size_t o = 0; o < nobj; o++) {
+		rav_ref target;
+		objs[o] = rav_root_new(h);
+		Q3_OK(rav_new_root(h, T_OBJ, objs[o], &target));
+		rav_store(h, target, 0, 12345);
+	}
+	for (size_t i = 0; i < nh; i++) {
 		holders[i] = rav_root_new(h);
 		rav_ref hold;
 		Q3_OK(rav_new_root(h, T_HOLDER, holders[i], &hold));
-		target = rav_root_get(h, obj); /* allocation keeps borrows; cheap anyway */
-		Q3_OK(rav_store_ref(h, hold, 0, target));
+		Q3_OK(rav_store_ref(h, hold, 0, rav_root_get(h, objs[i / k])));
 		set[i] = true;
 	}
 	uint64_t rng = t->seed;
@@ -102,19 +153,19 @@ static double tree_round(void *arg)
 	double t0 = study_now();
 	uint64_t sum = 0;
 	for (size_t i = 0; i < t->ops; i++) {
-		rav_ref hold = rav_root_get(h, holders[bench_rand(&rng) % t->k]);
+		rav_ref hold = rav_root_get(h, holders[bench_rand(&rng) % nh]);
 		sum += rav_load(h, rav_load_ref(h, hold, 0), 0);
 	}
 	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
 	/* remove a batch of distinct referrers, then add them back */
-	size_t batch = t->k < 512 ? t->k : 512, done = 0;
-	double t_rm = 0, t_add = 0;
+	size_t batch = nh < 512 ? nh : 512, done = 0;
+	samples rm = {0}, ad = {0};
 	rav_stats s0, s1;
 	rav_heap_stats(h, &s0);
-	while (done < removes_for(t->ops, t->k)) {
+	while (done < removes_for(t->ops, k)) {
 		size_t n = 0;
 		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
-			size_t i = bench_rand(&rng) % t->k;
+			size_t i = bench_rand(&rng) % nh;
 			if (set[i]) {
 				set[i] = false;
 				pick[n++] = i;
@@ -124,27 +175,35 @@ static double tree_round(void *arg)
 		for (size_t j = 0; j < n; j++)
 			Q3_OK(rav_clear_ref(h, rav_root_get(h, holders[pick[j]]), 0));
 		double b = study_now();
-		rav_ref tg = rav_root_get(h, obj); /* adds allocate only: one borrow serves them all */
+		/* adds allocate only, so borrows of the targets taken now serve them all */
+		for (size_t o = 0; o < nobj; o++)
+			tg[o] = rav_root_get(h, objs[o]);
+		double c = study_now();
 		for (size_t j = 0; j < n; j++)
-			Q3_OK(rav_store_ref(h, rav_root_get(h, holders[pick[j]]), 0, tg));
+			Q3_OK(rav_store_ref(h, rav_root_get(h, holders[pick[j]]), 0, tg[pick[j] / k]));
 		double e = study_now();
 		for (size_t j = 0; j < n; j++)
 			set[pick[j]] = true;
-		t_rm += fmax(0, b - a - study_clock_cost());
-		t_add += fmax(0, e - b - study_clock_cost());
+		if (n) {
+			sample_add(&rm, (b - a - study_clock_cost()) / (double)n);
+			sample_add(&ad, (e - c - study_clock_cost()) / (double)n);
+		}
 		done += n;
 	}
 	rav_heap_stats(h, &s1);
-	t->out.remove = t_rm / (double)done * 1e9;
-	t->out.add = t_add / (double)done * 1e9;
+	t->out.remove = sample_median(&rm) * 1e9;
+	t->out.add = sample_median(&ad) * 1e9;
 	t->out.move_target = t->out.move_referrer = -1;
 	t->out.fixups_per_move =
 	    s1.moves > s0.moves ? (double)(s1.fixups - s0.fixups) / (double)(s1.moves - s0.moves) : 0;
 	t->sink += sum;
-	for (size_t i = 0; i < t->k; i++)
+	for (size_t i = 0; i < nh; i++)
 		rav_root_free(h, holders[i]);
-	rav_root_free(h, obj);
+	for (size_t o = 0; o < nobj; o++)
+		rav_root_free(h, objs[o]);
+	free(objs);
 	free(holders);
+	free(tg);
 	free(set);
 	free(pick);
 	return t->out.deref + t->out.add + t->out.remove;
@@ -297,37 +356,41 @@ typedef struct tmodel_set {
 static double tmodel_round(void *arg)
 {
 	tmodel_set *t = arg;
-	size_t k = t->k;
-	lcell *cells = aligned_alloc(32, (2 * k + 2) * sizeof(lcell));
-	bool *set = calloc(k, 1);
-	size_t *pick = malloc(k * sizeof *pick);
+	size_t k = t->k, nobj = objects_for(k), nh = nobj * k;
+	/* cells: the objects, the holders, and reference cells (k-1 per object, plus spares) */
+	size_t ncells = nobj + nh + nh + nobj;
+	lcell *cells = aligned_alloc(32, ncells * sizeof(lcell));
+	bool *set = calloc(nh, 1);
+	size_t *pick = malloc(nh * sizeof *pick);
 	if (!cells || !set || !pick)
 		q3_die("out of memory");
-	memset(cells, 0, (2 * k + 2) * sizeof(lcell));
-	lcell *obj = &cells[0], *holders = &cells[1];
-	obj->w[0] = M_OBJ;
-	obj->w[2] = 12345;
-	tmodel m = {&cells[k + 1], NULL};
-	for (size_t i = 0; i < k + 1; i++) { /* k-1 reference cells needed; one spare */
+	memset(cells, 0, ncells * sizeof(lcell));
+	lcell *objs = &cells[0], *holders = &cells[nobj];
+	for (size_t o = 0; o < nobj; o++) {
+		objs[o].w[0] = M_OBJ;
+		objs[o].w[2] = 12345;
+	}
+	tmodel m = {&cells[nobj + nh], NULL};
+	for (size_t i = 0; i < nh + nobj; i++) {
 		m.refs[i].w[1] = (uintptr_t)m.free;
 		m.free = &m.refs[i];
 	}
-	for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < nh; i++) {
 		holders[i].w[0] = M_HOLDER;
-		tm_add(&m, &holders[i].w[1], obj);
+		tm_add(&m, &holders[i].w[1], &objs[i / k]);
 		set[i] = true;
 	}
 	uint64_t rng = t->seed, sum = 0;
 	double t0 = study_now();
 	for (size_t i = 0; i < t->ops; i++)
-		sum += tm_deref(&holders[bench_rand(&rng) % k].w[1])->w[2];
+		sum += tm_deref(&holders[bench_rand(&rng) % nh].w[1])->w[2];
 	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
-	size_t batch = k < 512 ? k : 512, done = 0;
-	double t_rm = 0, t_add = 0;
-	while (done < removes_for(t->ops, t->k)) {
+	size_t batch = nh < 512 ? nh : 512, done = 0;
+	samples rm = {0}, ad = {0};
+	while (done < removes_for(t->ops, k)) {
 		size_t n = 0;
 		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
-			size_t i = bench_rand(&rng) % k;
+			size_t i = bench_rand(&rng) % nh;
 			if (set[i]) {
 				set[i] = false;
 				pick[n++] = i;
@@ -338,20 +401,22 @@ static double tmodel_round(void *arg)
 			tm_remove(&m, &holders[pick[j]].w[1]);
 		double b = study_now();
 		for (size_t j = 0; j < n; j++)
-			tm_add(&m, &holders[pick[j]].w[1], obj);
+			tm_add(&m, &holders[pick[j]].w[1], &objs[pick[j] / k]);
 		double e = study_now();
 		for (size_t j = 0; j < n; j++)
 			set[pick[j]] = true;
-		t_rm += fmax(0, b - a - study_clock_cost());
-		t_add += fmax(0, e - b - study_clock_cost());
+		if (n) {
+			sample_add(&rm, (b - a - study_clock_cost()) / (double)n);
+			sample_add(&ad, (e - b - study_clock_cost()) / (double)n);
+		}
 		done += n;
 	}
-	t->out.remove = t_rm / (double)done * 1e9;
-	t->out.add = t_add / (double)done * 1e9;
+	t->out.remove = sample_median(&rm) * 1e9;
+	t->out.add = sample_median(&ad) * 1e9;
 	t->out.move_target = t->out.move_referrer = -1;
 	t->out.fixups_per_move = 1;
-	for (size_t i = 0; i < k; i++)
-		if (tm_deref(&holders[i].w[1]) != obj)
+	for (size_t i = 0; i < nh; i++)
+		if (tm_deref(&holders[i].w[1]) != &objs[i / k])
 			q3_die("the reference-tree model lost a referrer");
 	t->sink += sum;
 	free(cells);
@@ -363,20 +428,21 @@ static double tmodel_round(void *arg)
 static double list_round(void *arg)
 {
 	list_set *t = arg;
-	size_t k = t->k;
-	/* cells: the object, the holders, and two spare cells to move into */
-	lcell *cells = aligned_alloc(32, (k + 3) * sizeof(lcell));
-	lcell **roots = malloc((k + 1) * sizeof *roots);
-	bool *set = calloc(k, 1);
-	size_t *pick = malloc(k * sizeof *pick);
-	if (!cells || !roots || !set || !pick)
+	size_t k = t->k, nobj = objects_for(k), nh = nobj * k;
+	/* cells: the objects, the holders, and two spare cells to move into */
+	lcell *cells = aligned_alloc(32, (nobj + nh + 2) * sizeof(lcell));
+	lcell **roots = malloc(nh * sizeof *roots), **objr = malloc(nobj * sizeof *objr);
+	bool *set = calloc(nh, 1);
+	size_t *pick = malloc(nh * sizeof *pick);
+	if (!cells || !roots || !objr || !set || !pick)
 		q3_die("out of memory");
-	memset(cells, 0, (k + 3) * sizeof(lcell));
-	lcell *obj = &cells[0];
-	obj->w[L_DATA] = 12345;
-	roots[k] = obj;
-	for (size_t i = 0; i < k; i++) {
-		lcell *hd = &cells[1 + i];
+	memset(cells, 0, (nobj + nh + 2) * sizeof(lcell));
+	for (size_t o = 0; o < nobj; o++) {
+		cells[o].w[L_DATA] = 12345;
+		objr[o] = &cells[o];
+	}
+	for (size_t i = 0; i < nh; i++) {
+		lcell *hd = &cells[nobj + i], *obj = objr[i / k];
 		roots[i] = hd;
 		hd->w[L_REF] = (uintptr_t)obj;
 		hd->w[L_NEXT] = obj->w[L_HEAD];
@@ -387,16 +453,16 @@ static double list_round(void *arg)
 	double t0 = study_now();
 	uint64_t sum = 0;
 	for (size_t i = 0; i < t->ops; i++) {
-		lcell *hd = roots[bench_rand(&rng) % k];
+		lcell *hd = roots[bench_rand(&rng) % nh];
 		sum += ((lcell *)hd->w[L_REF])->w[L_DATA];
 	}
 	t->out.deref = (study_now() - t0) / (double)t->ops * 1e9;
-	size_t batch = k < 512 ? k : 512, done = 0;
-	double t_rm = 0, t_add = 0;
-	while (done < removes_for(t->ops, t->k)) {
+	size_t batch = nh < 512 ? nh : 512, done = 0;
+	samples rm = {0}, ad = {0};
+	while (done < removes_for(t->ops, k)) {
 		size_t n = 0;
 		for (size_t tries = 0; n < batch && tries < 4 * batch; tries++) {
-			size_t i = bench_rand(&rng) % k;
+			size_t i = bench_rand(&rng) % nh;
 			if (set[i]) {
 				set[i] = false;
 				pick[n++] = i;
@@ -412,9 +478,8 @@ static double list_round(void *arg)
 			hd->w[L_REF] = hd->w[L_NEXT] = 0;
 		}
 		double b = study_now();
-		lcell *o = roots[k];
 		for (size_t j = 0; j < n; j++) {
-			lcell *hd = roots[pick[j]];
+			lcell *hd = roots[pick[j]], *o = objr[pick[j] / k];
 			hd->w[L_REF] = (uintptr_t)o;
 			hd->w[L_NEXT] = o->w[L_HEAD];
 			o->w[L_HEAD] = (uintptr_t)hd;
@@ -422,28 +487,30 @@ static double list_round(void *arg)
 		double e = study_now();
 		for (size_t j = 0; j < n; j++)
 			set[pick[j]] = true;
-		t_rm += fmax(0, b - a - study_clock_cost());
-		t_add += fmax(0, e - b - study_clock_cost());
+		if (n) {
+			sample_add(&rm, (b - a - study_clock_cost()) / (double)n);
+			sample_add(&ad, (e - b - study_clock_cost()) / (double)n);
+		}
 		done += n;
 	}
-	t->out.remove = t_rm / (double)done * 1e9;
-	t->out.add = t_add / (double)done * 1e9;
-	/* Moves: the object back and forth between its cell and a spare one;
-	 * a random referrer into the other spare and back. */
+	t->out.remove = sample_median(&rm) * 1e9;
+	t->out.add = sample_median(&ad) * 1e9;
+	/* Moves: object 0 back and forth between its cell and a spare one;
+	 * one of its referrers, at random, into the other spare and back. */
 	size_t moves = t->ops / 16 + 2;
 	if (moves > 20000)
 		moves = 20000;
 	if (moves * k > 50000000)
 		moves = 50000000 / k + 2;
-	lcell *spare = &cells[k + 1], *spare2 = &cells[k + 2];
+	lcell *home0 = &cells[0], *spare = &cells[nobj + nh], *spare2 = &cells[nobj + nh + 1];
 	double m0 = study_now();
 	for (size_t i = 0; i < moves; i++) {
-		lcell *at = roots[k];
-		lmove_object(at, at == obj ? spare : obj, &roots[k]);
+		lcell *at = objr[0];
+		lmove_object(at, at == home0 ? spare : home0, &objr[0]);
 	}
 	double m1 = study_now();
 	for (size_t i = 0; i < moves; i++) {
-		size_t r = bench_rand(&rng) % k;
+		size_t r = bench_rand(&rng) % k; /* object 0's referrers are holders 0..k-1 */
 		lcell *home = roots[r];
 		lmove_referrer(home, spare2, &roots[r]);
 		lmove_referrer(spare2, home, &roots[r]);
@@ -452,15 +519,18 @@ static double list_round(void *arg)
 	t->out.move_target = (m1 - m0) / (double)moves * 1e9;
 	t->out.move_referrer = (m2 - m1) / (double)(2 * moves) * 1e9;
 	t->out.fixups_per_move = -1;
-	/* Check the lists are intact: every referrer reaches the object. */
-	size_t count = 0;
-	for (lcell *r = (lcell *)roots[k]->w[L_HEAD]; r; r = (lcell *)r->w[L_NEXT])
-		count += (lcell *)r->w[L_REF] == roots[k];
-	if (count != k)
-		q3_die("the referrer-list model lost a referrer");
+	/* Check the lists are intact: every referrer reaches its object. */
+	for (size_t o = 0; o < nobj; o++) {
+		size_t count = 0;
+		for (lcell *r = (lcell *)objr[o]->w[L_HEAD]; r; r = (lcell *)r->w[L_NEXT])
+			count += (lcell *)r->w[L_REF] == objr[o];
+		if (count != k)
+			q3_die("the referrer-list model lost a referrer");
+	}
 	t->sink += sum;
 	free(cells);
 	free(roots);
+	free(objr);
 	free(set);
 	free(pick);
 	return t->out.deref + t->out.add + t->out.remove;
@@ -573,31 +643,29 @@ static bool q3_run(study_ctx *c)
 	    "the list pays *move object* each time compaction moves the object (the tree one fix-up):\n\n"
 	    "| k | change-heavy: tree model | list model | engine | query-heavy: tree model | list model | "
 	    "engine |\n|---|---|---|---|---|---|---|\n");
-	int cross_change = -1, cross_query = -1;
+	int list_last[2] = {-1, -1}; /* the largest k where the list model is cheaper, per mix */
 	for (unsigned i = 0; i < nk; i++) {
 		double tc = mix(&tree[i], 0.45, 0.45, 0.10), lc = mix(&list[i], 0.45, 0.45, 0.10);
 		double tq = mix(&tree[i], 0.05, 0.05, 0.90), lq = mix(&list[i], 0.05, 0.05, 0.90);
-		if (cross_change < 0 && lc > tc)
-			cross_change = (int)i;
-		if (cross_query < 0 && lq > tq)
-			cross_query = (int)i;
+		if (lc < tc)
+			list_last[0] = (int)i;
+		if (lq < tq)
+			list_last[1] = (int)i;
 		fprintf(f, "| %zu | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", ks[i], tc, lc,
 		        mix(&eng[i], 0.45, 0.45, 0.10), tq, lq, mix(&eng[i], 0.05, 0.05, 0.90));
 	}
 	unsigned last = nk - 1;
-	char cc[80], cq[80];
-	const int cross[2] = {cross_change, cross_query};
+	char cc[96], cq[96];
 	char *const dst[2] = {cc, cq};
 	for (int j = 0; j < 2; j++) {
-		if (cross[j] < 0)
-			snprintf(dst[j], 80, "the list model is cheaper at every k measured (up to %zu)",
-			         ks[last]);
-		else if (cross[j] == 0)
-			snprintf(dst[j], 80, "the tree model is cheaper from k=%zu", ks[0]);
+		if (list_last[j] < 0)
+			snprintf(dst[j], 96, "the tree model is cheaper at every k");
+		else if (list_last[j] == (int)last)
+			snprintf(dst[j], 96, "the list model is cheaper even at k=%zu", ks[last]);
 		else
-			snprintf(dst[j], 80,
-			         "the list model is cheaper up to k=%zu, the tree model from k=%zu",
-			         ks[cross[j] - 1], ks[cross[j]]);
+			snprintf(dst[j], 96,
+			         "the tree model is cheaper from k=%zu on (the list model up to k=%zu)",
+			         ks[list_last[j] + 1], ks[list_last[j]]);
 	}
 	fprintf(f,
 	        "\nIn one line: from k=%zu to k=%zu the tree model's dereference goes from %.1f to %.1f ns "

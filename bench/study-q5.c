@@ -148,8 +148,9 @@ static void *rav_build(void *arg)
 	}
 	rav_stats s;
 	rav_heap_stats(h, &s);
-	j->out = (rav_mem){s.pages * RAV_PAGE_SIZE, s.live_cells, s.ref_cells, s.pages, 0};
-	/* root cells: live_cells leaves them out; they sit on root pages */
+	/* root cells are not in live_cells; they sit on root pages, counted here */
+	j->out = (rav_mem){(s.pages + s.root_pages) * RAV_PAGE_SIZE, s.live_cells, s.ref_cells,
+	                   s.pages + s.root_pages, 0};
 	rav_root_free(h, r);
 	for (int l = 0; l < 3; l++)
 		rav_root_free(h, lists[l]);

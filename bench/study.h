@@ -75,7 +75,7 @@ int study_child_reply(const void *data, size_t len);
 
 /* Wall seconds, thread CPU seconds. */
 double study_now(void);
-/* What one study_now() costs (the least of many back-to-back pairs):
+/* What one study_now() costs (the median of many back-to-back pairs):
  * subtracted from timed batches too short to hide it. */
 double study_clock_cost(void);
 double study_cpu(void);
