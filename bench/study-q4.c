@@ -533,10 +533,9 @@ static bool q4_run(study_ctx *c)
 	          .ylog = true,
 	          .note = "speed: lower is faster; memory: bytes held per live byte"};
 	int ref = have[2] ? 2 : lo;
-	plot_series *s[5] = {plot_add(&p, "bst churn time"), plot_add(&p, "16-cell msg round trip"),
-	                     plot_add(&p, "1024-cell msg round trip"),
-	                     plot_add(&p, "thread with 1 cell: bytes"),
-	                     plot_add(&p, "16 threads: pages / live")};
+	plot_series *s[5] = {plot_add(&p, "churn time"), plot_add(&p, "16-cell round trip"),
+	                     plot_add(&p, "1024-cell round trip"), plot_add(&p, "bytes of a 1-cell thread"),
+	                     plot_add(&p, "16 threads: bytes / live")};
 	s[3]->dashed = s[4]->dashed = true;
 	for (unsigned i = 0; i < NSIZES; i++) {
 		if (!have[i])

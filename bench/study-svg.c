@@ -15,7 +15,7 @@
 
 #include "study.h"
 
-enum { W = 720, H = 420, ML = 78, MR = 180, MT = 44, MB = 62 };
+enum { W = 760, H = 420, ML = 78, MR = 210, MT = 44, MB = 62 };
 
 static const char *const colors[PLOT_MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                                     "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
@@ -68,8 +68,10 @@ static void fmt_tick(char *buf, size_t len, double v)
 		snprintf(buf, len, "%gG", v / 1e9);
 	else if (a >= 1e6)
 		snprintf(buf, len, "%gM", v / 1e6);
-	else if (a >= 1e4)
+	else if (a >= 1e4 && fmod(a, 1e3) == 0)
 		snprintf(buf, len, "%gk", v / 1e3);
+	else if (a >= 1e4)
+		snprintf(buf, len, "%.0f", v); /* 16384, not 16.384k */
 	else
 		snprintf(buf, len, "%g", v);
 }
