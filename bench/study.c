@@ -73,6 +73,10 @@ FILE *study_open(study_ctx *c, const char *name)
 	if (!f)
 		study_fail(c, "cannot write %s: %s", path, strerror(errno));
 	free(path);
+	/* A study's table says which run it comes from (--only re-runs some). */
+	size_t n = strlen(name);
+	if (f && n == 5 && name[0] == 'q' && strcmp(name + 2, ".md") == 0)
+		fprintf(f, "*This table: run of %s.*\n\n", c->stamp);
 	return f;
 }
 
@@ -283,6 +287,8 @@ static void describe(study_ctx *c, const char *argv0_dir)
 	    date, cpu, sysconf(_SC_NPROCESSORS_ONLN), os, u.release, load[0], RAV_PAGE_SIZE,
 	    RAV_DEBUG ? "ON (slower)" : "off",
 	    RAV_TRACING ? "compiled in (off unless recording)" : "not compiled", c->repeat);
+	snprintf(c->stamp, sizeof c->stamp, "%s, load average %.2f at start%s", date, load[0],
+	         c->quick ? ", QUICK mode" : "");
 }
 
 /* ---- findings page: replace the generated blocks ---- */

@@ -33,6 +33,7 @@ typedef struct study_ctx {
 	const char *pages;      /* Q4: "build" (configure other page sizes) or "self" (this build only) */
 	const char *build_root; /* where extra builds go (Q4) */
 	char machine[512];      /* one line: CPU, cores, kernel, load, build */
+	char stamp[96];         /* when this run started and how loaded the machine was */
 	bench_alloc allocs[3];
 	unsigned nallocs;
 	FILE *log; /* progress (stderr) */
