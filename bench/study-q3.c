@@ -550,7 +550,7 @@ static int q3_child(int argc, char **argv)
 	T_OBJ = rav_type_register("q3.object", RAV_DATA, RAV_DATA);
 	T_HOLDER = rav_type_register("q3.holder", RAV_REF, RAV_DATA);
 	rav_thread_name("referrers");
-	rav_mark("one object, its referrers added one by one: a balanced tree of reference ravioli grows");
+	rav_mark("objects, their referrers added one by one: balanced trees of reference ravioli grow");
 	tree_set t = {strtoull(argv[1], NULL, 10), 64, 3, {0, 0, 0, 0, 0, 0}, 0};
 	if (t.k < 1 || t.k > 100000)
 		return 2;
