@@ -85,6 +85,22 @@ typedef enum rav_ev_kind {
 	RAV_EV_KIND_COUNT
 } rav_ev_kind;
 
+/* Raw records that are not events (kind values above any event kind): the
+ * recorder consumes them and they never count as events.
+ *
+ * RAV_RAW_SITE: the call site of the engine calls that follow on this
+ * thread, recorded at a public engine call's entry when it differs from the
+ * thread's current one.  Every event up to the next RAV_RAW_SITE carries it:
+ * the events the call records itself and those it causes (moves, fix-ups,
+ * page traffic of a compaction).  aux = frames (0: no site, e.g. the heap
+ * torn down at thread exit); a, b, c = frames 0-2, then frames 3 ... in
+ * ceil((frames - 3) / 4) more records of 4 words.  Frame 0 is the return
+ * address of the engine call into the program, the others its callers'. */
+#define RAV_RAW_SITE 0xc0u
+#define RAV_SITE_FRAMES_MAX 64
+/* Records a RAV_RAW_SITE record of `frames` frames takes, itself included. */
+#define RAV_SITE_RECORDS(frames) (1u + ((frames) > 3 ? ((frames) - 3 + 3) / 4 : 0))
+
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
 

@@ -180,6 +180,10 @@ typedef struct rav_event {
 	 * rav_loc of the cell it names (0 for null). */
 	uint64_t a, b, c;
 	const char *text; /* names, marks, errors (NUL-terminated; valid while the trace is open) */
+	/* Call site (format 1.2): the engine call that did this event or caused
+	 * it (a compaction's moves and fix-ups carry the site of the free that
+	 * ran it).  0: unknown (older traces, events no program call made). */
+	uint32_t site;
 } rav_event;
 
 const char *rav_event_kind_name(unsigned kind); /* "move", "fixup", ... */
@@ -194,6 +198,10 @@ typedef struct rav_event_filter {
 	int64_t thread;     /* heap id, -1 = all */
 	uint64_t from, to;  /* event index range [from, to); to = 0: until the end */
 	rav_loc cell;       /* only events touching this cell (any word); 0 = all */
+	/* Only events whose call site is one of these (sorted ascending; 0 is
+	 * "no site"); NULL = all.  The array must outlive the filter's use. */
+	const uint32_t *sites;
+	size_t nsites;
 } rav_event_filter;
 
 typedef struct rav_event_iter {
@@ -299,6 +307,42 @@ typedef struct rav_cell_event {
  * `at`: its allocation, moves, fix-ups of its slots, stores, its free.
  * Returns the number written (up to max); *total gets the full count. */
 unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max, unsigned *total);
+
+/* ---- Call sites (format 1.2) ------------------------------------------------ *
+ * A program records where each engine call came from (RAVIOLI_TRACE_SITES,
+ * on by default): the call's return address into the program, or a short
+ * backtrace with RAVIOLI_TRACE_STACK=N.  A *site* is one such stack (frame 0
+ * is the call site); rav_event.site names it.  The program's loaded
+ * objects (main program and shared libraries, with build ids and load
+ * addresses) are recorded too, so frames resolve to an object and an
+ * offset in it after the program is gone, and to functions and lines with
+ * rav_trace_site_resolve (libdw; the objects must still be on disk).
+ * Tables grow while a stream is indexed: entries are copied out. */
+
+typedef struct rav_trace_object {
+	uint64_t base;          /* load bias when first listed: runtime address = ELF address + base */
+	uint64_t start, end;    /* runtime addresses its segments spanned at that base */
+	uint8_t build_id[64];   /* GNU build id of the object that was loaded */
+	unsigned build_id_len;  /* 0: none recorded */
+	const char *path;       /* as recorded (valid until close) */
+} rav_trace_object;
+unsigned rav_trace_object_count(const rav_trace *t);
+bool rav_trace_object_at(const rav_trace *t, unsigned i, rav_trace_object *out);
+
+typedef struct rav_trace_frame {
+	uint64_t address;       /* as recorded: a return address (the call ends just before it) */
+	int32_t object;         /* index for rav_trace_object_at; -1: in no recorded object */
+	uint64_t offset;        /* ELF virtual address in the object (address - base); the address if object is -1 */
+} rav_trace_frame;
+#define RAV_TRACE_SITE_FRAMES_MAX 64
+/* Sites are numbered 1 ... rav_trace_site_count. */
+uint32_t rav_trace_site_count(const rav_trace *t);
+/* The frames of a site, call site first: fills up to max, returns how many
+ * it has (0 for site 0 or an unknown one). */
+unsigned rav_trace_site_frames(const rav_trace *t, uint32_t site, rav_trace_frame *out, unsigned max);
+/* The sites whose call site (frame 0) is this frame's (same object and
+ * offset): sorted into out (up to max); returns how many there are. */
+size_t rav_trace_sites_with_call(const rav_trace *t, const rav_trace_frame *call, uint32_t *out, size_t max);
 
 /* ---- Summary series (for timelines and charts) --------------------------- */
 

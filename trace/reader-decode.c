@@ -48,8 +48,10 @@ void ravt_dec_free(ravt_dec *d)
 		return;
 	if (d->own_dctx)
 		ZSTD_freeDCtx(d->dctx);
-	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	atomic_fetch_sub(&d->rd->buf_bytes, d->cap + d->scap + (size_t)d->runs_cap * 2 * sizeof *d->runs);
 	free(d->buf);
+	free(d->runs);
+	free(d->sbuf);
 	free(d);
 }
 
@@ -203,6 +205,81 @@ static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_h
 	return true;
 }
 
+/* The runs of call sites of chunk c: from its SITES chunk, or one run of
+ * site 0 covering it.  false with d->why. */
+/* Grow the decoder's sites buffers to `want_s` payload bytes and `want_runs`
+ * runs, counted against the decoders' memory bound like the events buffer.
+ * false with d->why. */
+static bool sites_room(ravt_dec *d, size_t want_s, size_t want_runs)
+{
+	ravt_reader *rd = d->rd;
+	size_t want_r = want_runs * 2 * sizeof *d->runs;
+	size_t have_s = d->scap, have_r = (size_t)d->runs_cap * 2 * sizeof *d->runs;
+	size_t grow = (want_s > have_s ? want_s - have_s : 0) + (want_r > have_r ? want_r - have_r : 0);
+	if (!grow)
+		return true;
+	uint64_t limit = atomic_load(&rd->buf_limit);
+	uint64_t now = atomic_fetch_add(&rd->buf_bytes, grow) + grow;
+	if (now > limit) {
+		atomic_fetch_sub(&rd->buf_bytes, grow);
+		snprintf(d->why, sizeof d->why,
+		         "decoding needs more than %llu MiB of chunk buffers (too many threads, or damage)",
+		         (unsigned long long)(limit >> 20));
+		return false;
+	}
+	if (want_s > have_s) {
+		uint8_t *b = realloc(d->sbuf, want_s);
+		if (!b) {
+			atomic_fetch_sub(&rd->buf_bytes, grow);
+			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			return false;
+		}
+		d->sbuf = b;
+		d->scap = want_s;
+		grow -= want_s - have_s;
+	}
+	if (want_r > have_r) {
+		uint32_t *r = realloc(d->runs, want_r);
+		if (!r) {
+			atomic_fetch_sub(&rd->buf_bytes, grow);
+			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			return false;
+		}
+		d->runs = r;
+		d->runs_cap = (uint32_t)want_runs;
+	}
+	return true;
+}
+
+/* The runs of call sites of chunk c: from its SITES chunk, or one run of
+ * site 0 covering it.  false with d->why. */
+static bool load_sites(ravt_dec *d, const ravt_chunk *c, bool lock_held)
+{
+	d->run_i = 0;
+	d->site = 0;
+	if (!c->sites) {
+		if (!sites_room(d, 0, 1))
+			return false;
+		d->runs[0] = c->count;
+		d->runs[1] = 0;
+		d->run_left = c->count;
+		return true;
+	}
+	ravt_reader *rd = d->rd;
+	if (!lock_held)
+		pthread_mutex_lock(&rd->lock);
+	ravt_sitechunk sc = rd->sitechunks[c->sites - 1];
+	if (!lock_held)
+		pthread_mutex_unlock(&rd->lock);
+	if (!sites_room(d, (size_t)sc.raw + 1, sc.count))
+		return false;
+	if (!ravt_sites_runs(rd, &sc, d->dctx, &d->sbuf, &d->scap, &d->runs, &d->runs_cap, d->why, sizeof d->why))
+		return false;
+	d->run_left = d->runs[0];
+	d->site = d->runs[1];
+	return true;
+}
+
 bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 {
 	ravt_reader *rd = d->rd;
@@ -252,8 +329,10 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->next_valid = false;
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	memset(d->last_aux, 0, sizeof d->last_aux);
-	d->ci = ci;
 	d->why[0] = 0;
+	if (!load_sites(d, c, lock_held))
+		return false;
+	d->ci = ci;
 	if (!ravt_dec_next_segment(d)) {
 		d->ci = -1;
 		return false;
