@@ -302,6 +302,8 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 				return -1;
 			if (i >= n)
 				break;
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE)
+				continue;
 		}
 		const rav_raw_event *e = &ev[i];
 		if (__builtin_expect(!w->text_field[RAV_EV_KIND(e)], 1)) {
