@@ -344,6 +344,56 @@ unsigned rav_trace_site_frames(const rav_trace *t, uint32_t site, rav_trace_fram
  * offset): sorted into out (up to max); returns how many there are. */
 size_t rav_trace_sites_with_call(const rav_trace *t, const rav_trace_frame *call, uint32_t *out, size_t max);
 
+/* Symbols: what a frame's code is, from the object's debug information
+ * (elfutils libdw, as Sysprof and gdb read it), resolved by the reader
+ * (never in the recorded program) and cached per trace.  The object must be
+ * on disk at its recorded path (or under a directory given to
+ * rav_trace_set_object_path) and be the very file the program ran: a
+ * rebuilt binary (another build id) gives no line rather than a wrong one. */
+typedef enum rav_symbol_status {
+	RAV_SYMBOL_OK = 0,        /* function, file and line from debug info */
+	RAV_SYMBOL_NO_DEBUG_INFO, /* no debug info: function from the symbol table if it has one, no line */
+	RAV_SYMBOL_CHANGED,       /* the file on disk is not the one the program ran (build id differs) */
+	RAV_SYMBOL_NO_OBJECT,     /* the object is not on disk, not readable, or not ELF */
+	RAV_SYMBOL_UNMAPPED,      /* the address is in no recorded object (no memory map, generated code) */
+} rav_symbol_status;
+
+typedef struct rav_trace_symbol {
+	rav_symbol_status status;
+	const char *object;       /* the object's recorded path (NULL if unmapped) */
+	uint64_t offset;          /* the frame's offset in it (its address if unmapped) */
+	const char *function;     /* NULL if unknown */
+	uint64_t function_offset; /* bytes from the function's start (symbol table; 0 if unknown) */
+	const char *file;         /* source file, absolute when the debug info says where it was built; NULL */
+	unsigned line, column;    /* 0 if unknown */
+	bool inlined;             /* this function's code was inlined into the next symbol's function */
+	unsigned frame;           /* the site's frame it comes from (0: the call site) */
+	const char *message;      /* what status means here, in words (NULL for OK) */
+} rav_trace_symbol;
+/* Strings stay valid until the trace is closed. */
+
+/* The frames of a site as symbols, innermost first, an inlined function
+ * before the one it was inlined into; frames of the engine's own inline
+ * API (ravioli.h) are left out, so the first symbol is the program's line
+ * that made the engine call.  Fills up to max, returns how many there are
+ * (0 for site 0 or an unknown site).  May read object files: call it off a
+ * GUI's main thread for the first resolution of a trace. */
+unsigned rav_trace_site_resolve(rav_trace *t, uint32_t site, rav_trace_symbol *out, unsigned max);
+/* The call of a site: its first symbol.  false for site 0 / unknown. */
+bool rav_trace_site_call(rav_trace *t, uint32_t site, rav_trace_symbol *out);
+/* One frame, with the functions inlined at it (innermost first). */
+unsigned rav_trace_frame_resolve(rav_trace *t, const rav_trace_frame *frame, rav_trace_symbol *out,
+                                 unsigned max);
+/* Also look for objects in these directories (separated by ':'), by file
+ * name, when they are not at their recorded path (a program copied from
+ * another machine).  Resolutions made before are forgotten. */
+void rav_trace_set_object_path(rav_trace *t, const char *dirs);
+/* Sites whose call matches spec: "FUNCTION", "FILE:LINE" or "FILE" (a
+ * file matches its whole path or trailing components of it: "list.c",
+ * "samples/list.c").  Sorted into out (up to max); returns how many match.
+ * For breakpoints on a site and for filters by function or file. */
+size_t rav_trace_sites_find(rav_trace *t, const char *spec, uint32_t *out, size_t max);
+
 /* ---- Summary series (for timelines and charts) --------------------------- */
 
 typedef enum rav_series_kind {

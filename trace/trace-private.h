@@ -26,6 +26,12 @@ bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
 void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes,
                                uint64_t *spacing);
 
+/* State a part above the trace keeps per trace (the symbolizer of call
+ * sites), made by `make` on first use and freed by `destroy` when the trace
+ * is closed; one lock guards the making.  NULL if make failed. */
+enum { RAVT_ATTACH_SYMBOLS, RAVT_ATTACH_MAX };
+void *ravt_trace_attached(rav_trace *t, unsigned slot, void *(*make)(rav_trace *t), void (*destroy)(void *p));
+
 /* Work done by indexing so far (tests show that it grows with the events
  * indexed, not with how often a growing trace was polled). */
 typedef struct ravt_trace_work {

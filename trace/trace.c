@@ -32,6 +32,10 @@ struct rav_trace {
 	ravt_sink *sinks[2];
 	size_t nsinks;
 	pthread_mutex_t index_lock; /* one poll or index at a time */
+	/* parts above the trace: their per-trace state (ravt_trace_attached) */
+	pthread_mutex_t attach_lock;
+	void *attached[RAVT_ATTACH_MAX];
+	void (*detach[RAVT_ATTACH_MAX])(void *p);
 };
 
 static void set_nomem(rav_trace_error *err)
@@ -56,6 +60,7 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 			t->replay =
 			    ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
 		pthread_mutex_init(&t->index_lock, NULL);
+		pthread_mutex_init(&t->attach_lock, NULL);
 	}
 	if (!t || !t->tables || !t->replay) {
 		if (t)
@@ -144,13 +149,31 @@ void rav_trace_close(rav_trace *t)
 {
 	if (!t)
 		return;
+	for (unsigned i = 0; i < RAVT_ATTACH_MAX; i++)
+		if (t->attached[i])
+			t->detach[i](t->attached[i]);
 	ravt_replay_free(t->replay);
 	ravt_history_free(t->history);
 	ravt_series_free(t->series);
 	ravt_tables_free(t->tables);
 	ravt_reader_close(t->rd);
 	pthread_mutex_destroy(&t->index_lock);
+	pthread_mutex_destroy(&t->attach_lock);
 	free(t);
+}
+
+void *ravt_trace_attached(rav_trace *t, unsigned slot, void *(*make)(rav_trace *t), void (*destroy)(void *p))
+{
+	if (slot >= RAVT_ATTACH_MAX)
+		return NULL;
+	pthread_mutex_lock(&t->attach_lock);
+	if (!t->attached[slot]) {
+		t->attached[slot] = make(t);
+		t->detach[slot] = destroy;
+	}
+	void *p = t->attached[slot];
+	pthread_mutex_unlock(&t->attach_lock);
+	return p;
 }
 
 uint64_t rav_trace_indexed_events(const rav_trace *t)
