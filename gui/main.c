@@ -15,7 +15,8 @@
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
-	char *render = NULL, *size = NULL, *select = NULL, *focus = NULL;
+	/* The option parser allocates the strings it stores. */
+	g_autofree char *render = NULL, *size = NULL, *select = NULL, *focus = NULL;
 	gint64 event = -1;
 	double cell_px = 0;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;

@@ -8,6 +8,7 @@
  */
 #include "ravscope-document.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -378,6 +379,20 @@ guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GEr
 	return applied->len - before;
 }
 
+guint64 ravscope_document_busiest_event(RavscopeDocument *doc)
+{
+	enum { BINS = 256 };
+	guint64 n = ravscope_document_get_event_count(doc);
+	double v[BINS];
+	if (n == 0 || !rav_trace_series(doc->trace, RAV_SERIES_LIVE_CELLS, -1, 0, n, BINS, v))
+		return n;
+	guint best = BINS - 1;
+	for (guint i = 0; i < BINS; i++)
+		if (v[i] > v[best])
+			best = i;
+	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
+}
+
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)
 {
 	gpointer v;
@@ -432,7 +447,11 @@ gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
 {
 	rav_trace_thread th_entry;
-	const rav_trace_thread *th = rav_trace_thread_by_id(doc->trace, heap_id, &th_entry) ? &th_entry : NULL;
+	return ravscope_thread_label(rav_trace_thread_by_id(doc->trace, heap_id, &th_entry) ? &th_entry : NULL, heap_id);
+}
+
+char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id)
+{
 	if (th && th->kind == RAV_HEAP_MESSAGE)
 		return g_strdup_printf("message %u", heap_id);
 	if (th && th->name[0])

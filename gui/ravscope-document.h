@@ -74,6 +74,11 @@ guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GEr
 /* The kinds a visible step stops after (bit mask for rav_event_filter). */
 guint64 ravscope_step_stop_kinds(void);
 
+/* The most telling moment to show first: the end of the stretch where the
+ * most cells are live (from the live-cells series; the end of the trace if
+ * that is not available yet). */
+guint64 ravscope_document_busiest_event(RavscopeDocument *doc);
+
 /* Most pages the heap ever owned (from the summary series once indexed;
  * the current count before). */
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id);
@@ -85,6 +90,8 @@ gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
 gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
+/* The same for a thread already looked up (th may be NULL: unlisted). */
+char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);
 /* Cells as PAGE.CELL ("3.17"), words as PAGE.CELL.NAME ("3.17.f0"), the
  * notation `ravtrace dump` uses. */
 char *ravscope_format_loc(rav_loc loc);

@@ -61,21 +61,6 @@ gboolean ravscope_parse_loc(const char *s, rav_loc *out)
 	return TRUE;
 }
 
-/* The most interesting default moment: where the most cells are live. */
-static guint64 busiest_event(RavscopeDocument *doc)
-{
-	enum { BINS = 256 };
-	guint64 n = ravscope_document_get_event_count(doc);
-	double v[BINS];
-	if (n == 0 || !rav_trace_series(ravscope_document_get_trace(doc), RAV_SERIES_LIVE_CELLS, -1, 0, n, BINS, v))
-		return n;
-	guint best = BINS - 1;
-	for (guint i = 0; i < BINS; i++)
-		if (v[i] > v[best])
-			best = i;
-	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
-}
-
 static void draw_title(cairo_t *cr, RavscopeDocument *doc, double w, gboolean dark, gboolean large)
 {
 	double fg = dark ? 0.94 : 0.14;
@@ -159,7 +144,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		return 1;
 	}
 	guint64 n = ravscope_document_get_event_count(doc);
-	guint64 at = o->event >= 0 ? (guint64)o->event : busiest_event(doc);
+	guint64 at = o->event >= 0 ? (guint64)o->event : ravscope_document_busiest_event(doc);
 	if (o->event >= 0 && (guint64)o->event > n) {
 		g_printerr("ravscope: --event %" G_GINT64_FORMAT ": the trace has %" G_GUINT64_FORMAT " events (0..%" G_GUINT64_FORMAT ")\n",
 			   o->event, n, n);
@@ -184,6 +169,14 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 
 	gboolean chrome = !o->no_chrome;
 	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot make a %dx%d image: %s\n", w, h, cairo_status_to_string(cairo_surface_status(surf)));
+		cairo_surface_destroy(surf);
+		if (cont)
+			rav_contention_free(cont);
+		g_object_unref(doc);
+		return 1;
+	}
 	cairo_t *cr = cairo_create(surf);
 	double bg[3];
 	ravscope_heap_background(o->dark, bg);
@@ -212,7 +205,9 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
 		ravscope_document_step_visible(doc, applied, NULL);
 		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout, layout->page_cols, vp.width / MAX(vp.height, 1),
-								     (o->large_text ? 52 : 40) / MAX(vp.scale, 1e-3));
+								     ravscope_heap_layout_refit_min_h(layout, vp.scale,
+												      o->large_text ? 52 : 40));
+		ravscope_heap_layout_keep_fit(now, layout, vp.height);
 		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);
 		ravscope_heap_layout_free(layout);
 		layout = now;
@@ -253,10 +248,16 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		ravscope_timeline_draw(cr, tc, doc, 12, ty + 4, w - 24, TIMELINE_H - 8, &st);
 		ravscope_timeline_cache_free(tc);
 	}
+	/* Drawing errors stick to the context: say so rather than write a
+	 * half-drawn picture. */
+	cairo_status_t ds = cairo_status(cr);
 	cairo_destroy(cr);
-	cairo_status_t cs = cairo_surface_write_to_png(surf, o->output);
+	cairo_status_t cs = ds ? ds : cairo_surface_write_to_png(surf, o->output);
 	int rc = 0;
-	if (cs != CAIRO_STATUS_SUCCESS) {
+	if (ds != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot draw %s: %s\n", o->file, cairo_status_to_string(ds));
+		rc = 1;
+	} else if (cs != CAIRO_STATUS_SUCCESS) {
 		g_printerr("ravscope: cannot write %s: %s\n", o->output, cairo_status_to_string(cs));
 		rc = 1;
 	} else {
@@ -273,6 +274,14 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 			g_print("world %.0fx%.0f px at %.0f,%.0f\n", ceil(layout->world_w * vp.scale), ceil(layout->world_h * vp.scale),
 				vp.x0, vp.y0);
 			g_print("pages %u of %u cells\n", shown, info->cells_per_page);
+			RavscopeLanesShown ls;
+			ravscope_heap_layout_lanes_shown(layout, &vp, &ls);
+			g_print("lanes %u shown %u min %.1f px%s\n", layout->lanes->len, ls.shown, ls.min_px,
+				layout->scrolls ? " (scrolls)" : "");
+			guint tiles, flat;
+			guint64 image_px;
+			ravscope_heap_painter_image_stats(painter, &tiles, &image_px, &flat);
+			g_print("image %u tiles %" G_GUINT64_FORMAT " px, %u lanes flat\n", tiles, image_px, flat);
 			GArray *counts = ravscope_heap_type_counts(doc, layout);
 			for (guint i = 0; i < counts->len; i++) {
 				RavscopeTypeCount c = g_array_index(counts, RavscopeTypeCount, i);
@@ -341,6 +350,12 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 		return 1;
 	}
 	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot make a %dx%d image: %s\n", w, h, cairo_status_to_string(cairo_surface_status(surf)));
+		cairo_surface_destroy(surf);
+		g_object_unref(doc);
+		return 1;
+	}
 	cairo_t *cr = cairo_create(surf);
 	RavscopeViewport vp = { .gutter = GUTTER_W, .x0 = GUTTER_W, .y0 = 0, .width = w - GUTTER_W, .height = h,
 				.legend = TRUE, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
@@ -375,7 +390,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	/* Play at a fixed rate (events per frame) from just before the moment
 	 * with the most live cells, the heaviest picture of the trace. */
 	guint64 per_frame = o->events_per_frame > 0 ? (guint64)o->events_per_frame : 2000;
-	guint64 busiest = busiest_event(doc);
+	guint64 busiest = ravscope_document_busiest_event(doc);
 	guint64 start = busiest > per_frame * frames / 2 ? busiest - per_frame * frames / 2 : 0;
 	ravscope_heap_painter_set_playing(painter, TRUE);
 	const double zooms[] = { 0, 2, 8, 24, 80 }; /* 0 = fit the whole heap */

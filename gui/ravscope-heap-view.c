@@ -1,63 +1,27 @@
 /* ravscope-heap-view.c - GtkWidget that shows the heap at the playhead.
  *
  * Drawing is ravscope_heap_draw() (shared with the headless renderer) into
- * a cairo node.  The widget owns the interaction: smooth zoom around the
- * pointer (scroll, pinch, +/-), drag to pan, click to select, hover
- * tooltips, and the short animation of events the playhead just applied.
- * The layout is rebuilt lazily after the playhead moves; the previous
- * layout is kept until then so animations know where pages came from.
+ * a cairo node.  The widget owns the interaction (in
+ * ravscope-heap-view-input.c: smooth zoom around the pointer, drag to pan,
+ * scrolling through lanes, click to select, hover tooltips) and, here, the
+ * layout, the selection and following it, and the short animation of
+ * events the playhead just applied.  The layout is rebuilt lazily after the
+ * playhead moves; the previous layout is kept until then so animations
+ * know where pages came from.
  */
-#include "ravscope-heap-view.h"
+#include "ravscope-heap-view-private.h"
 
 #include <adwaita.h>
 #include <math.h>
 #include <pango/pangocairo.h>
 
-#include "ravscope-heapdraw.h"
-
-#define MAX_SCALE 200.0
-
-struct _RavscopeHeapView {
-	GtkWidget parent_instance;
-	RavscopeDocument *doc;
-	gulong position_handler;
-	RavscopeHeapLayout *layout;
-	const RavscopeHeapLayout *keep_hint; /* the layout being replaced, during a rebuild */
-	gboolean layout_dirty;
-	unsigned page_cols;
-	double layout_aspect;
-	double min_lane_h;
-	RavscopeHeapPainter *painter;
-	RavscopeViewport vp;
-	gboolean fitted;     /* still showing "fit": refit on resize */
-	/* smooth zoom */
-	double target_scale, target_ox, target_oy;
-	gboolean anchored;
-	double anchor_wx, anchor_wy, anchor_sx, anchor_sy;
-	guint zoom_tick;
-	/* pan / pinch */
-	double drag_ox, drag_oy, pinch_scale;
-	gboolean dragged;
-	double pointer_x, pointer_y;
-	gboolean pointer_inside;
-	/* selection */
-	rav_loc selected, hover;
-	rav_loc last_touched; /* cell of the last event applied by a step */
-	gboolean follow;
-	/* animation */
-	GArray *anims;
-	gint64 anim_start;
-	guint anim_duration_ms;
-	guint anim_tick;
-	rav_contention *contention;
-	unsigned line_size;
-	gboolean large_text, legend, animate;
-};
 
 G_DEFINE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, GTK_TYPE_WIDGET)
 
 enum { SIGNAL_CELL_SELECTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
+enum { PROP_0, PROP_FOLLOW, N_PROPS };
+static GParamSpec *props[N_PROPS];
 
 static double gutter_width(RavscopeHeapView *self)
 {
@@ -69,7 +33,7 @@ static gboolean is_dark(void)
 	return adw_style_manager_get_dark(adw_style_manager_get_default());
 }
 
-static void ensure_layout(RavscopeHeapView *self)
+void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 {
 	if (!self->doc)
 		return;
@@ -95,7 +59,10 @@ static void ensure_layout(RavscopeHeapView *self)
 		v.height = h;
 		v.reserve_right = self->legend ? (self->large_text ? 240 : 190) : 0;
 		L = ravscope_heap_layout_build_fit(self->doc, keep, self->page_cols, &v, self->large_text ? 52 : 40);
-		self->min_lane_h = (self->large_text ? 52 : 40) / MAX(v.scale, 1e-3);
+		self->min_lane_h = ravscope_heap_layout_refit_min_h(L, v.scale, self->large_text ? 52 : 40);
+		/* Lanes that scroll keep the place scrolled to across refits. */
+		if (L->scrolls && keep && keep->scrolls && v.scale == self->vp.scale)
+			v.oy = ravscope_heap_layout_clamp_oy(L, self->vp.oy, v.height, v.scale);
 		self->vp = v;
 		self->target_scale = v.scale;
 		self->target_ox = v.ox;
@@ -103,6 +70,7 @@ static void ensure_layout(RavscopeHeapView *self)
 		self->fitted = TRUE;
 	} else {
 		L = ravscope_heap_layout_build(self->doc, keep, self->page_cols, MAX(aspect, 0.1), self->min_lane_h);
+		ravscope_heap_layout_keep_fit(L, keep, h);
 	}
 	ravscope_heap_layout_free(self->layout);
 	self->layout = L;
@@ -143,7 +111,7 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 		cairo_paint(cr);
 		return;
 	}
-	ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
 	if (self->anim_duration_ms && self->anims->len) {
 		gint64 now = g_get_monotonic_time();
@@ -194,265 +162,6 @@ static void ravscope_heap_view_measure(GtkWidget *widget, GtkOrientation o, int 
 	*nat = o == GTK_ORIENTATION_HORIZONTAL ? 900 : 560;
 }
 
-/* ---- smooth zoom ----------------------------------------------------------- */
-
-static gboolean zoom_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer user)
-{
-	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
-	double ls = log(self->vp.scale), lt = log(self->target_scale);
-	double k = 0.28;
-	ls += (lt - ls) * k;
-	self->vp.scale = exp(ls);
-	if (self->anchored) {
-		self->vp.ox = self->anchor_wx - (self->anchor_sx - self->vp.x0) / self->vp.scale;
-		self->vp.oy = self->anchor_wy - (self->anchor_sy - self->vp.y0) / self->vp.scale;
-	} else {
-		self->vp.ox += (self->target_ox - self->vp.ox) * k;
-		self->vp.oy += (self->target_oy - self->vp.oy) * k;
-	}
-	gboolean done = fabs(lt - ls) < 0.002 && (self->anchored ||
-		(fabs(self->target_ox - self->vp.ox) * self->vp.scale < 0.5 && fabs(self->target_oy - self->vp.oy) * self->vp.scale < 0.5));
-	if (done) {
-		self->vp.scale = self->target_scale;
-		if (!self->anchored) {
-			self->vp.ox = self->target_ox;
-			self->vp.oy = self->target_oy;
-		} else {
-			self->vp.ox = self->anchor_wx - (self->anchor_sx - self->vp.x0) / self->vp.scale;
-			self->vp.oy = self->anchor_wy - (self->anchor_sy - self->vp.y0) / self->vp.scale;
-		}
-		self->zoom_tick = 0;
-		gtk_widget_queue_draw(widget);
-		return G_SOURCE_REMOVE;
-	}
-	gtk_widget_queue_draw(widget);
-	return G_SOURCE_CONTINUE;
-}
-
-static void start_zoom_anim(RavscopeHeapView *self)
-{
-	if (!self->zoom_tick)
-		self->zoom_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), zoom_tick_cb, NULL, NULL);
-}
-
-static double min_scale(RavscopeHeapView *self)
-{
-	if (!self->layout)
-		return 0.05;
-	double fit = MIN(self->vp.width / MAX(self->layout->world_w, 1), self->vp.height / MAX(self->layout->world_h, 1));
-	return MAX(0.02, MIN(fit * 0.5, 1.0));
-}
-
-static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
-{
-	if (!self->doc)
-		return;
-	ensure_layout(self);
-	double base = self->zoom_tick ? self->target_scale : self->vp.scale;
-	double ns = CLAMP(base * factor, min_scale(self), MAX_SCALE);
-	/* Snap to whole pixels per cell when close: crisp cells. */
-	if (ns > 1.5 && fabs(ns - round(ns)) < 0.08 * ns)
-		ns = round(ns);
-	self->anchored = TRUE;
-	self->anchor_sx = sx;
-	self->anchor_sy = sy;
-	self->anchor_wx = self->vp.ox + (sx - self->vp.x0) / self->vp.scale;
-	self->anchor_wy = self->vp.oy + (sy - self->vp.y0) / self->vp.scale;
-	self->target_scale = ns;
-	self->fitted = FALSE;
-	start_zoom_anim(self);
-}
-
-void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor)
-{
-	double cx = self->vp.x0 + self->vp.width / 2, cy = self->vp.y0 + self->vp.height / 2;
-	double wx, wy;
-	/* Zoom towards the selection, or else where the last event happened,
-	 * when it is on screen: that is what the person is looking at. */
-	rav_loc target = self->selected ? self->selected : self->last_touched;
-	if (target && self->layout && ravscope_heap_layout_cell_pos(self->layout, target, &wx, &wy)) {
-		double sx = self->vp.x0 + (wx + 0.5 - self->vp.ox) * self->vp.scale;
-		double sy = self->vp.y0 + (wy + 0.5 - self->vp.oy) * self->vp.scale;
-		if (sx >= self->vp.x0 && sx < self->vp.x0 + self->vp.width && sy >= 0 && sy < self->vp.height) {
-			cx = sx;
-			cy = sy;
-		}
-	}
-	zoom_at(self, factor, cx, cy);
-}
-
-void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
-{
-	if (!self->doc)
-		return;
-	self->page_cols = 0;
-	self->layout_dirty = TRUE;
-	self->fitted = TRUE;
-	ensure_layout(self);
-	RavscopeViewport v = self->vp;
-	ravscope_viewport_fit(&v, self->layout);
-	self->target_scale = v.scale;
-	self->target_ox = v.ox;
-	self->target_oy = v.oy;
-	self->anchored = FALSE;
-	start_zoom_anim(self);
-	self->fitted = TRUE;
-}
-
-void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
-{
-	if (!self->doc)
-		return;
-	ensure_layout(self);
-	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
-	if (!lp)
-		return;
-	double s = MIN(self->vp.width / (self->layout->cols + 3), self->vp.height / (self->layout->rows + 3));
-	s = CLAMP(floor(s), 4, MAX_SCALE);
-	self->target_scale = s;
-	self->target_ox = lp->x + self->layout->cols / 2.0 - self->vp.width / s / 2;
-	self->target_oy = lp->y + self->layout->rows / 2.0 - self->vp.height / s / 2;
-	self->anchored = FALSE;
-	self->fitted = FALSE;
-	start_zoom_anim(self);
-}
-
-double ravscope_heap_view_get_scale(RavscopeHeapView *self)
-{
-	return self->vp.scale;
-}
-
-/* ---- input ----------------------------------------------------------------- */
-
-static gboolean on_scroll(GtkEventControllerScroll *c, double dx, double dy, RavscopeHeapView *self)
-{
-	/* The scroll event has no position of its own: zoom around the
-	 * pointer as last seen by the motion controller. */
-	GdkModifierType mods = gtk_event_controller_get_current_event_state(GTK_EVENT_CONTROLLER(c));
-	if (dx != 0 || (mods & GDK_SHIFT_MASK)) {
-		/* Sideways scrolling (or Shift) pans instead of zooming. */
-		double step = 40 / MAX(self->vp.scale, 1e-3);
-		self->vp.ox += (dx != 0 ? dx : dy) * step;
-		if (dx != 0)
-			self->vp.oy += dy * step;
-		self->target_ox = self->vp.ox;
-		self->target_oy = self->vp.oy;
-		self->fitted = FALSE;
-		gtk_widget_queue_draw(GTK_WIDGET(self));
-		return TRUE;
-	}
-	double x = self->pointer_x, y = self->pointer_y;
-	if (!self->pointer_inside) {
-		x = self->vp.x0 + self->vp.width / 2;
-		y = self->vp.y0 + self->vp.height / 2;
-	}
-	zoom_at(self, pow(1.25, -dy), x, y);
-	return TRUE;
-}
-
-static void on_drag_begin(GtkGestureDrag *g, double x, double y, RavscopeHeapView *self)
-{
-	self->drag_ox = self->vp.ox;
-	self->drag_oy = self->vp.oy;
-	self->dragged = FALSE;
-}
-
-static void on_drag_update(GtkGestureDrag *g, double dx, double dy, RavscopeHeapView *self)
-{
-	if (!self->dragged && fabs(dx) + fabs(dy) < 4)
-		return;
-	self->dragged = TRUE;
-	if (self->zoom_tick) {
-		gtk_widget_remove_tick_callback(GTK_WIDGET(self), self->zoom_tick);
-		self->zoom_tick = 0;
-		self->target_scale = self->vp.scale;
-	}
-	self->vp.ox = self->drag_ox - dx / self->vp.scale;
-	self->vp.oy = self->drag_oy - dy / self->vp.scale;
-	self->fitted = FALSE;
-	gtk_widget_queue_draw(GTK_WIDGET(self));
-}
-
-static void on_pinch_begin(GtkGesture *g, GdkEventSequence *seq, RavscopeHeapView *self)
-{
-	self->pinch_scale = self->vp.scale;
-}
-
-static void on_pinch(GtkGestureZoom *g, double delta, RavscopeHeapView *self)
-{
-	double cx, cy;
-	if (!gtk_gesture_get_bounding_box_center(GTK_GESTURE(g), &cx, &cy))
-		return;
-	double target = self->pinch_scale * delta;
-	zoom_at(self, target / MAX(self->zoom_tick ? self->target_scale : self->vp.scale, 1e-6), cx, cy);
-}
-
-static void on_click_released(GtkGestureClick *g, int n, double x, double y, RavscopeHeapView *self)
-{
-	if (self->dragged)
-		return;
-	gtk_widget_grab_focus(GTK_WIDGET(self));
-	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
-	if (n == 2 && hit != RAV_LOC_NONE) {
-		ravscope_heap_view_focus_cell(self, hit);
-		return;
-	}
-	ravscope_heap_view_set_selected(self, hit);
-}
-
-static void on_motion(GtkEventControllerMotion *c, double x, double y, RavscopeHeapView *self)
-{
-	self->pointer_x = x;
-	self->pointer_y = y;
-	self->pointer_inside = TRUE;
-	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
-	if (hit != self->hover) {
-		self->hover = hit;
-		gtk_widget_queue_draw(GTK_WIDGET(self));
-	}
-}
-
-static void on_leave(GtkEventControllerMotion *c, RavscopeHeapView *self)
-{
-	self->pointer_inside = FALSE;
-	if (self->hover) {
-		self->hover = RAV_LOC_NONE;
-		gtk_widget_queue_draw(GTK_WIDGET(self));
-	}
-}
-
-static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer user)
-{
-	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
-	if (!self->doc || !self->layout)
-		return FALSE;
-	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
-	if (hit == RAV_LOC_NONE)
-		return FALSE;
-	rav_state_cell c;
-	if (!rav_state_cell_at(ravscope_document_get_state(self->doc), rav_loc_page(hit), rav_loc_cell(hit), &c))
-		return FALSE;
-	g_autofree char *loc = ravscope_format_loc(hit);
-	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "<b>%s</b>  %s", loc, ravscope_document_type_name(self->doc, c.type));
-	if (c.state == RAV_CELL_LIVE && c.type != RAVSCOPE_TYPE_HEADER) {
-		for (int f = 0; f < 2; f++) {
-			if (c.type == RAVSCOPE_TYPE_REF && f == 1)
-				break;
-			if (ravscope_document_type_field_is_ref(self->doc, c.type, f)) {
-				g_autofree char *t = ravscope_format_loc(c.field_target[f] ? c.field_target[f] : c.word[1 + f]);
-				g_string_append_printf(s, "\n%s → %s", c.type == RAVSCOPE_TYPE_REF ? "target" : (f ? "f1" : "f0"), t);
-			} else {
-				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, f ? "f1" : "f0", (guint64)c.word[1 + f]);
-			}
-		}
-	}
-	g_string_append(s, "\n<small>click to inspect · double-click to zoom onto its page</small>");
-	gtk_tooltip_set_markup(tooltip, s->str);
-	g_string_free(s, TRUE);
-	return TRUE;
-}
-
 /* ---- selection and following ---------------------------------------------- */
 
 rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self)
@@ -472,7 +181,15 @@ void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell)
 
 void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow)
 {
+	if (self->follow == follow)
+		return;
 	self->follow = follow;
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_FOLLOW]);
+}
+
+gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self)
+{
+	return self->follow;
 }
 
 static void on_position_changed(RavscopeDocument *doc, guint64 position, gboolean stepped, RavscopeHeapView *self)
@@ -572,7 +289,7 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	self->layout_dirty = TRUE;
 	gboolean was_fitted = self->fitted;
 	self->fitted = FALSE; /* keep the view where it is while the trace plays */
-	ensure_layout(self);
+	ravscope__heap_view_ensure_layout(self);
 	self->fitted = was_fitted;
 	self->keep_hint = NULL;
 	/* Zoomed in and the step happened off screen: glide over to it, so a
@@ -586,15 +303,15 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 				self->target_ox = wx + 0.5 - vw / 2;
 				self->target_oy = wy + 0.5 - vh / 2;
 				self->anchored = FALSE;
-				start_zoom_anim(self);
+				ravscope__heap_view_start_zoom(self);
 			}
 		}
 	}
 	/* Showing the whole heap and the heap outgrew the view: zoom out
-	 * smoothly so it stays whole. */
+	 * smoothly so it stays whole (lanes that scroll: as wide as the view). */
 	if (was_fitted && self->layout &&
 	    (self->layout->world_w * self->target_scale > self->vp.width + 1 ||
-	     self->layout->world_h * self->target_scale > self->vp.height + 1))
+	     (!self->layout->scrolls && self->layout->world_h * self->target_scale > self->vp.height + 1)))
 		ravscope_heap_view_zoom_fit(self);
 	g_array_set_size(self->anims, 0);
 	if (duration_ms > 0 && self->animate && n > 0)
@@ -675,12 +392,34 @@ static void ravscope_heap_view_finalize(GObject *object)
 	G_OBJECT_CLASS(ravscope_heap_view_parent_class)->finalize(object);
 }
 
+static void ravscope_heap_view_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_FOLLOW)
+		g_value_set_boolean(v, RAVSCOPE_HEAP_VIEW(o)->follow);
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
+static void ravscope_heap_view_set_property(GObject *o, guint id, const GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_FOLLOW)
+		ravscope_heap_view_set_follow(RAVSCOPE_HEAP_VIEW(o), g_value_get_boolean(v));
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
 static void ravscope_heap_view_class_init(RavscopeHeapViewClass *klass)
 {
 	GObjectClass *object_class = G_OBJECT_CLASS(klass);
 	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
 	object_class->dispose = ravscope_heap_view_dispose;
 	object_class->finalize = ravscope_heap_view_finalize;
+	object_class->get_property = ravscope_heap_view_get_property;
+	object_class->set_property = ravscope_heap_view_set_property;
+	/* follow: keep the selection on its raviolo when compaction moves it */
+	props[PROP_FOLLOW] = g_param_spec_boolean("follow", NULL, NULL, FALSE,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	g_object_class_install_properties(object_class, N_PROPS, props);
 	widget_class->snapshot = ravscope_heap_view_snapshot;
 	widget_class->measure = ravscope_heap_view_measure;
 	widget_class->size_allocate = ravscope_heap_view_size_allocate;
@@ -708,31 +447,7 @@ static void ravscope_heap_view_init(RavscopeHeapView *self)
 	gtk_widget_set_vexpand(w, TRUE);
 	gtk_widget_set_overflow(w, GTK_OVERFLOW_HIDDEN);
 
-	GtkEventController *scroll = gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
-	g_signal_connect(scroll, "scroll", G_CALLBACK(on_scroll), self);
-	gtk_widget_add_controller(w, scroll);
-
-	GtkGesture *drag = gtk_gesture_drag_new();
-	g_signal_connect(drag, "drag-begin", G_CALLBACK(on_drag_begin), self);
-	g_signal_connect(drag, "drag-update", G_CALLBACK(on_drag_update), self);
-	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(drag));
-
-	GtkGesture *click = gtk_gesture_click_new();
-	g_signal_connect(click, "released", G_CALLBACK(on_click_released), self);
-	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(click));
-
-	GtkGesture *pinch = gtk_gesture_zoom_new();
-	g_signal_connect(pinch, "begin", G_CALLBACK(on_pinch_begin), self);
-	g_signal_connect(pinch, "scale-changed", G_CALLBACK(on_pinch), self);
-	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(pinch));
-
-	GtkEventController *motion = gtk_event_controller_motion_new();
-	g_signal_connect(motion, "motion", G_CALLBACK(on_motion), self);
-	g_signal_connect(motion, "leave", G_CALLBACK(on_leave), self);
-	gtk_widget_add_controller(w, motion);
-
-	gtk_widget_set_has_tooltip(w, TRUE);
-	g_signal_connect(w, "query-tooltip", G_CALLBACK(on_query_tooltip), NULL);
+	ravscope__heap_view_init_input(self);
 	g_signal_connect(adw_style_manager_get_default(), "notify::dark", G_CALLBACK(on_dark_changed), self);
 }
 

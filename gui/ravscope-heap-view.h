@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "ravscope-document.h"
+#include "ravscope-heapdraw.h"
 
 G_BEGIN_DECLS
 
@@ -20,7 +21,9 @@ void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
 rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self);
 void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell); /* emits cell-selected */
+/* "follow": the selection moves with its raviolo (moves, seeks). */
 void ravscope_heap_view_set_follow(RavscopeHeapView *self, gboolean follow);
+gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self);
 /* After a seek from `from` to `to`: move the selection with its raviolo. */
 void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to);
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
@@ -30,6 +33,10 @@ void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, g
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */
 void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms);
+/* Lanes that scroll (more threads than fit): move by `pages` screens
+ * (negative: up), as Page Up/Down do; and which lanes are on screen. */
+void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages);
+void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesShown *out, gboolean *scrolls);
 /* Draw the current frame into a cairo context of the widget's size (tests). */
 void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int width, int height);
 

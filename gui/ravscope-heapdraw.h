@@ -9,6 +9,11 @@
  * plus a gap; lanes stack vertically (one per thread heap, then "in
  * flight" message pages, then the pool).  The viewport maps world to
  * pixels with one scale (pixels per cell).
+ *
+ * The implementation is one file per feature: ravscope-heap-layout.c,
+ * -painter.c (one frame), -image.c (zoomed out), -cells.c (zoomed in),
+ * -overlays.c, -legend.c, -anim.c and -style.c (colours, text, shapes);
+ * ravscope-heapdraw-private.h says what they share.
  */
 #pragma once
 
@@ -29,8 +34,12 @@ typedef struct {
 	guint32 heap_id;
 	char *label;
 	char *detail;
+	char *brief; /* the detail in a few words, for one-line lanes */
 	double y, h; /* world units */
 	gboolean alive;
+	/* Where its pages can be: x 0..content_w, y content_y..+content_h
+	 * (world units; room for the most pages the lane ever holds). */
+	double content_y, content_w, content_h;
 } RavscopeLane;
 
 typedef struct {
@@ -53,6 +62,15 @@ typedef struct {
 	guint32 *page_slot;    /* page index -> index in pages, G_MAXUINT32 if absent */
 	guint32 page_span;
 	guint64 position;      /* playhead position it was built at */
+	GHashTable *lane_of_heap; /* thread heap id -> index in lanes + 1 */
+	double min_lane_h;     /* the lanes' minimum height it was built with (world units) */
+	/* Set by ravscope_heap_layout_build_fit when there are too many lanes
+	 * for each to be label-tall in the view: lanes are then one text line
+	 * tall at fit_scale (pixels per cell), and when even that is taller
+	 * than the view, `scrolls`: the whole-heap view shows the top lanes
+	 * and scrolls vertically instead of shrinking lanes past reading. */
+	double fit_scale;      /* 0: fit the whole world (few lanes) */
+	gboolean scrolls;
 } RavscopeHeapLayout;
 
 /* page_cols = 0 chooses pages per row so the world's aspect ratio is close
@@ -69,6 +87,15 @@ void ravscope_heap_layout_free(RavscopeHeapLayout *layout);
 gboolean ravscope_events_change_layout(const rav_event *events, guint n);
 void ravscope_heap_layout_refresh(RavscopeHeapLayout *layout, RavscopeDocument *doc);
 const RavscopeLayoutPage *ravscope_heap_layout_find(const RavscopeHeapLayout *layout, guint32 page);
+/* A layout rebuilt with ravscope_heap_layout_build from a fitted one (same
+ * page_cols and min_lane_h, as while a trace plays) keeps its fit: its
+ * fit_scale, and whether it scrolls in a view `height` pixels tall. */
+void ravscope_heap_layout_keep_fit(RavscopeHeapLayout *layout, const RavscopeHeapLayout *fitted, double height);
+/* The lanes' minimum height to rebuild a fitted layout with, for a view
+ * at `scale` after a fit that asked lanes to be label_px tall. */
+double ravscope_heap_layout_refit_min_h(const RavscopeHeapLayout *fitted, double scale, double label_px);
+/* The vertical origin clamped to the world (a scrolling layout). */
+double ravscope_heap_layout_clamp_oy(const RavscopeHeapLayout *layout, double oy, double height, double scale);
 /* World position of a cell's top-left corner; FALSE if its page is not shown. */
 gboolean ravscope_heap_layout_cell_pos(const RavscopeHeapLayout *layout, rav_loc cell, double *wx, double *wy);
 
@@ -131,14 +158,36 @@ void ravscope_heap_painter_note_events(RavscopeHeapPainter *painter, const rav_e
  * legend for the viewport area (plus its gutter). */
 void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
-/* Scale and origin that show the whole world in the viewport's area. */
+/* Scale and origin that show the whole world in the viewport's area (the
+ * top of it at the layout's fit_scale when it has one). */
 void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *layout);
-/* Build a layout and fit the viewport to it, with every lane at least
- * label_px pixels tall at the fitted zoom. */
+/* Build a layout and fit the viewport to it.  Few lanes: the whole world
+ * in view, every lane about label_px pixels tall or more.  Many lanes:
+ * lanes one line of text tall (label_px / 2), fitting the view if they
+ * can, else the layout `scrolls` (see RavscopeHeapLayout). */
 RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
 						   unsigned page_cols, RavscopeViewport *vp, double label_px);
+/* Lanes on screen in the viewport: how many (even partly), the first and
+ * last of them (G_MAXUINT if none), and the smallest height in pixels
+ * among them (for tests: readable lanes). */
+typedef struct {
+	guint shown, first, last;
+	double min_px;
+} RavscopeLanesShown;
+void ravscope_heap_layout_lanes_shown(const RavscopeHeapLayout *layout, const RavscopeViewport *vp,
+				      RavscopeLanesShown *out);
+/* The scroll bar of a layout that scrolls: its track and thumb in surface
+ * pixels (FALSE if the layout does not scroll). */
+gboolean ravscope_heap_scroll_bar(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double *track_x,
+				  double *track_y, double *track_h, double *thumb_y, double *thumb_h);
+#define RAVSCOPE_SCROLL_BAR_W 14.0 /* the bar's width, from the heap area's right edge */
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
 rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
+
+/* The cell image's size (for tests and --print-counts): tiles, pixels, and
+ * lanes drawn flat for want of a place in it. */
+void ravscope_heap_painter_image_stats(const RavscopeHeapPainter *painter, guint *tiles, guint64 *pixels,
+				       guint *flat_lanes);
 
 /* Colours. */
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3]);

@@ -1,46 +1,48 @@
-/* ravscope-inspector.c - what one cell is, who refers to it, what happened
- * to it.
+/* ravscope-inspector.c - the Cell panel: what one cell is, who refers to
+ * it, what happened to it.
  *
  * Rebuilt from libravtrace on every refresh (a cell has at most a few
  * dozen rows), which the window rate-limits while playing.  Every row that
- * names another cell or an event has a button that selects or seeks, so a
- * person can walk a structure by clicking.  The same content is kept as
- * plain text for tests.
+ * names another cell or an event has a button that selects it
+ * ("win.select-cell") or goes to it ("win.seek-event"), so a person can walk
+ * a structure by clicking.  The same content is kept as plain text for
+ * tests.
  */
 #include "ravscope-inspector.h"
 
 #include <adwaita.h>
 
+#include "ravscope-panel.h"
+
 #define HISTORY_MAX 200
 #define REFERRERS_MAX 64
 
 struct _RavscopeInspector {
-	GObject parent_instance;
-	GtkWidget *box;
-	GtkWidget *content;
+	GtkWidget parent_instance;
+	GtkWidget *content; /* template */
 	RavscopeDocument *doc;
 	rav_loc cell;
 	gboolean follow;
 	GString *text;
 };
 
-G_DEFINE_FINAL_TYPE(RavscopeInspector, ravscope_inspector, G_TYPE_OBJECT)
+static void panel_iface_init(RavscopePanelInterface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE(RavscopeInspector, ravscope_inspector, GTK_TYPE_WIDGET,
+			      G_IMPLEMENT_INTERFACE(RAVSCOPE_TYPE_PANEL, panel_iface_init))
 
 enum { PROP_0, PROP_FOLLOW, N_PROPS };
 static GParamSpec *props[N_PROPS];
-enum { SIGNAL_SELECT_CELL, SIGNAL_SEEK, N_SIGNALS };
-static guint signals[N_SIGNALS];
 
 static void on_go_cell(GtkButton *b, RavscopeInspector *self)
 {
 	guint64 loc = *(guint64 *)g_object_get_data(G_OBJECT(b), "loc");
-	g_signal_emit(self, signals[SIGNAL_SELECT_CELL], 0, loc);
+	gtk_widget_activate_action(GTK_WIDGET(self), "win.select-cell", "t", loc);
 }
 
 static void on_go_event(GtkButton *b, RavscopeInspector *self)
 {
 	guint64 ev = *(guint64 *)g_object_get_data(G_OBJECT(b), "event");
-	g_signal_emit(self, signals[SIGNAL_SEEK], 0, ev);
+	gtk_widget_activate_action(GTK_WIDGET(self), "win.seek-event", "t", ev);
 }
 
 static GtkWidget *add_row(RavscopeInspector *self, GtkWidget *group, const char *title, const char *subtitle)
@@ -263,7 +265,6 @@ void ravscope_inspector_set_document(RavscopeInspector *self, RavscopeDocument *
 	ravscope_inspector_refresh(self);
 }
 
-GtkWidget *ravscope_inspector_get_widget(RavscopeInspector *self) { return self->box; }
 gboolean ravscope_inspector_get_follow(RavscopeInspector *self) { return self->follow; }
 
 void ravscope_inspector_set_follow(RavscopeInspector *self, gboolean follow)
@@ -295,40 +296,69 @@ static void ravscope_inspector_set_property(GObject *o, guint id, const GValue *
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
 }
 
-static void ravscope_inspector_finalize(GObject *o)
+static void ravscope_inspector_dispose(GObject *o)
 {
 	RavscopeInspector *self = RAVSCOPE_INSPECTOR(o);
 	g_clear_object(&self->doc);
-	g_object_unref(self->box);
+	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_INSPECTOR);
+	GtkWidget *child;
+	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self))))
+		gtk_widget_unparent(child);
+	G_OBJECT_CLASS(ravscope_inspector_parent_class)->dispose(o);
+}
+
+static void ravscope_inspector_finalize(GObject *o)
+{
+	RavscopeInspector *self = RAVSCOPE_INSPECTOR(o);
 	g_string_free(self->text, TRUE);
 	G_OBJECT_CLASS(ravscope_inspector_parent_class)->finalize(o);
+}
+
+static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
+{
+	ravscope_inspector_set_document(RAVSCOPE_INSPECTOR(panel), doc);
+}
+
+static void panel_refresh(RavscopePanel *panel)
+{
+	ravscope_inspector_refresh(RAVSCOPE_INSPECTOR(panel));
+}
+
+static void panel_select_cell(RavscopePanel *panel, rav_loc cell)
+{
+	ravscope_inspector_set_cell(RAVSCOPE_INSPECTOR(panel), cell);
+}
+
+static void panel_iface_init(RavscopePanelInterface *iface)
+{
+	iface->set_document = panel_set_document;
+	iface->refresh = panel_refresh;
+	iface->select_cell = panel_select_cell;
 }
 
 static void ravscope_inspector_class_init(RavscopeInspectorClass *klass)
 {
 	GObjectClass *oc = G_OBJECT_CLASS(klass);
+	GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+	oc->dispose = ravscope_inspector_dispose;
 	oc->finalize = ravscope_inspector_finalize;
 	oc->get_property = ravscope_inspector_get_property;
 	oc->set_property = ravscope_inspector_set_property;
 	props[PROP_FOLLOW] = g_param_spec_boolean("follow", NULL, NULL, FALSE,
 		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	g_object_class_install_properties(oc, N_PROPS, props);
-	signals[SIGNAL_SELECT_CELL] = g_signal_new("select-cell", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
-						   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
-	signals[SIGNAL_SEEK] = g_signal_new("seek", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
-					    NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-inspector.ui");
+	gtk_widget_class_bind_template_child(wc, RavscopeInspector, content);
+	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
 }
 
 static void ravscope_inspector_init(RavscopeInspector *self)
 {
 	self->text = g_string_new(NULL);
-	self->box = g_object_ref_sink(gtk_box_new(GTK_ORIENTATION_VERTICAL, 0));
-	gtk_widget_add_css_class(self->box, "ravscope-inspector");
-	self->content = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
-	gtk_box_append(GTK_BOX(self->box), self->content);
+	gtk_widget_init_template(GTK_WIDGET(self));
 }
 
-RavscopeInspector *ravscope_inspector_new(void)
+GtkWidget *ravscope_inspector_new(void)
 {
 	return g_object_new(RAVSCOPE_TYPE_INSPECTOR, NULL);
 }

@@ -9,7 +9,8 @@
 #                    tests so this stays within minutes); test scripts run
 #                    the programs they drive under memcheck instead (setup
 #                    'valgrindscripts')
-#   3. build-asan/   ASan + UBSan build, engine + trace suites
+#   3. build-asan/   ASan + UBSan build, engine + trace suites, and the
+#                    viewer's headless tests (suite 'headless': --render)
 #   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads')
 #   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each
 #   6. build/        gui suite under Xvfb
@@ -118,12 +119,13 @@ fi
 
 SAN_OPTS="-Dgui=disabled -Dvalgrind=disabled -Db_lundef=false -Dbuildtype=debug -Doptimization=1"
 if want asan; then
+  # The viewer is built too (when GTK is there) for its headless tests.
   run_meson_step asan "
     $(declare -f setup_dir)
     export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-    setup_dir build-asan $SAN_OPTS -Db_sanitize=address,undefined &&
-    ninja -C build-asan -j $JOBS && $MESON_TEST -C build-asan --suite engine --suite trace"
+    setup_dir build-asan ${SAN_OPTS/-Dgui=disabled/-Dgui=auto} -Db_sanitize=address,undefined &&
+    ninja -C build-asan -j $JOBS && $MESON_TEST -C build-asan --suite engine --suite trace --suite headless"
 fi
 
 if want tsan; then

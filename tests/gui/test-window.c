@@ -4,7 +4,8 @@
  * seek, step forward and back through the window's actions, select a live
  * cell and read the inspector, draw the heap view and count the selected
  * type's colour, toggle the contention overlay.  Then bad files: a corrupt
- * one shows the error page in words, a truncated one opens with a notice.
+ * one shows the error page in words, a truncated one opens with a notice;
+ * and 300 threads: readable lanes that scroll.
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
@@ -14,6 +15,7 @@
 #include "ravscope-heap-view.h"
 #include "ravscope-heapdraw.h"
 #include "ravscope-window.h"
+#include "replay-gen.h"
 
 static char **traces;
 static int n_traces;
@@ -238,6 +240,60 @@ static void test_trace(gconstpointer data)
 	spin_a_bit();
 }
 
+/* A program with more threads than lanes fit in the window: lanes stay
+ * readable (a line of text each) and the view scrolls through them. */
+static void test_many_threads(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("ravscope-win-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "threads-300.ravtrace", NULL);
+	gen_params gp = { .path = path, .events = 300 * 600, .live_target = 300, .threads = 300, .seed = 3 };
+	g_assert_cmpint(gen_trace(&gp, NULL), ==, 0);
+	RavscopeWindow *w = open_window(path);
+	spin_until(is_indexed, w, "indexing 300 threads");
+	spin_a_bit();
+	RavscopeHeapView *hv = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	RavscopeLanesShown ls;
+	gboolean scrolls;
+	ravscope_heap_view_get_lanes_shown(hv, &ls, &scrolls);
+	g_assert_true(scrolls);
+	g_assert_cmpuint(ls.shown, >=, 5);
+	g_assert_cmpuint(ls.first, ==, 0);
+	g_assert_cmpfloat(ls.min_px, >=, 16);
+	guint last = ls.last;
+	ravscope_heap_view_scroll_lanes(hv, 1);
+	ravscope_heap_view_get_lanes_shown(hv, &ls, &scrolls);
+	g_assert_cmpuint(ls.first, >, 0);
+	g_assert_cmpuint(ls.first, <=, last + 1);
+	/* Far down and back: clamped to the lanes there are. */
+	ravscope_heap_view_scroll_lanes(hv, 1000);
+	ravscope_heap_view_get_lanes_shown(hv, &ls, &scrolls);
+	g_assert_cmpuint(ls.last, ==, 300 + 1); /* thread lanes, then messages and pool */
+	ravscope_heap_view_scroll_lanes(hv, -1000);
+	ravscope_heap_view_get_lanes_shown(hv, &ls, &scrolls);
+	g_assert_cmpuint(ls.first, ==, 0);
+	/* Playing keeps lanes and scroll position. */
+	ravscope_heap_view_scroll_lanes(hv, 2);
+	ravscope_heap_view_get_lanes_shown(hv, &ls, &scrolls);
+	guint first = ls.first;
+	ravscope_window_seek(w, 1000);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-forward", NULL));
+	spin_a_bit();
+	ravscope_heap_view_get_lanes_shown(hv, &ls, &scrolls);
+	g_assert_true(scrolls);
+	g_assert_cmpuint(ls.first, ==, first);
+	int hw = MAX(gtk_widget_get_width(GTK_WIDGET(hv)), 400), hh = MAX(gtk_widget_get_height(GTK_WIDGET(hv)), 300);
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, hw, hh);
+	cairo_t *cr = cairo_create(s);
+	ravscope_heap_view_draw_to(hv, cr, hw, hh);
+	g_assert_cmpint(cairo_status(cr), ==, CAIRO_STATUS_SUCCESS);
+	cairo_destroy(cr);
+	cairo_surface_destroy(s);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
 static void test_corrupt(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("ravscope-win-XXXXXX", NULL);
@@ -292,5 +348,6 @@ int main(int argc, char **argv)
 		g_test_add_data_func(name, traces[i], test_trace);
 	}
 	g_test_add_func("/Rav/Gui/Window/bad-files", test_corrupt);
+	g_test_add_func("/Rav/Gui/Window/many-threads", test_many_threads);
 	return g_test_run();
 }

@@ -4,9 +4,12 @@
  *
  * Registered as a meson benchmark (not a test: it has timings and takes
  * minutes at full size).  Usage:
- *   replay-bench [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep] [--uniform]
+ *   replay-bench [--events N] [--live L] [--threads N] [--file PATH] [--keep] [--uniform]
+ *                [--generate-only]
  * --uniform: frees and stores hit random cells anywhere (worst case for
  * keyframe memory); default: mostly young cells, as real programs do.
+ * --live is per thread.  --generate-only: write the trace (kept) and stop,
+ * e.g. to make many-thread traces for `ravscope --bench`.
  * Default: 100M events, 1M live cells per heap, in $TMPDIR.
  *
  * Measured 2026-11-25 on the 2-core build machine (shared, so CPU times are
@@ -73,7 +76,7 @@ int main(int argc, char **argv)
 	char path[512];
 	snprintf(path, sizeof path, "%s/replay-bench-%d.ravtrace", tmp, (int)getpid());
 	gp.path = path;
-	bool keep = false;
+	bool keep = false, generate_only = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--events") && i + 1 < argc)
 			gp.events = strtoull(argv[++i], NULL, 10);
@@ -87,10 +90,12 @@ int main(int argc, char **argv)
 			keep = true;
 		else if (!strcmp(argv[i], "--uniform"))
 			gp.uniform = true;
+		else if (!strcmp(argv[i], "--generate-only"))
+			generate_only = keep = true;
 		else {
 			fprintf(stderr,
-			        "usage: %s [--events N] [--live L] [--threads 1|2] [--file PATH] [--keep] "
-			        "[--uniform]\n",
+			        "usage: %s [--events N] [--live L] [--threads N] [--file PATH] [--keep] "
+			        "[--uniform] [--generate-only]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -110,6 +115,8 @@ int main(int argc, char **argv)
 	}
 	printf("generated: %llu events, %.1f MB (%.2f bytes/event) in %.1f s\n", (unsigned long long)written,
 	       st.st_size / 1e6, written ? (double)st.st_size / (double)written : 0.0, t1 - t0);
+	if (generate_only)
+		return 0;
 
 	long rss0 = rss_kb();
 	rav_trace_error err;

@@ -259,9 +259,20 @@ int gen_trace(const gen_params *p, uint64_t *written)
 		fclose(g.f);
 		return -1;
 	}
-	unsigned nt = p->threads == 2 ? 2 : 1;
-	gheap heaps[2];
-	memset(heaps, 0, sizeof heaps);
+	unsigned nt = p->threads ? p->threads : 1;
+	if (nt > GEN_MAX_THREADS) {
+		fprintf(stderr, "gen: %u threads: at most %u\n", nt, GEN_MAX_THREADS);
+		ravt_writer_free(g.w);
+		fclose(g.f);
+		return -1;
+	}
+	gheap *heaps = calloc(nt, sizeof *heaps);
+	if (!heaps) {
+		fprintf(stderr, "gen: out of memory for %u threads\n", nt);
+		ravt_writer_free(g.w);
+		fclose(g.f);
+		return -1;
+	}
 	for (unsigned i = 0; i < nt; i++) {
 		gheap *h = &heaps[i];
 		h->id = i + 1;
@@ -281,6 +292,8 @@ int gen_trace(const gen_params *p, uint64_t *written)
 	while (g.written < p->events && !g.failed) {
 		if (nt == 2 && rnd(&g) % 512 == 0)
 			h = h == &heaps[0] ? &heaps[1] : &heaps[0];
+		else if (nt > 2 && rnd(&g) % 64 == 0)
+			h = &heaps[(h - heaps + 1) % nt];
 		uint64_t r = rnd(&g) % 1000;
 		/* alloc probability pulls the live count toward the target */
 		uint64_t pa = h->n < target ? 300 + 200 * (target - h->n) / target : 250;
@@ -301,12 +314,13 @@ int gen_trace(const gen_params *p, uint64_t *written)
 	ravt_writer_free(g.w);
 	if (fclose(g.f) != 0)
 		rc = -1;
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < nt; i++) {
 		free(heaps[i].pages);
 		free(heaps[i].slot);
 		free(heaps[i].val);
 		free(heaps[i].free_slots);
 	}
+	free(heaps);
 	free(g.pool);
 	if (written)
 		*written = g.written;

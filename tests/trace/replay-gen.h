@@ -20,12 +20,14 @@ typedef struct gen_params {
 	const char *path;     /* trace file to write */
 	uint64_t events;      /* stop after about this many events */
 	uint64_t live_target; /* live cells per heap in steady state */
-	unsigned threads;     /* 1 or 2 */
+	unsigned threads;     /* 1 to GEN_MAX_THREADS (0: 1) */
 	uint64_t seed;
 	bool access;  /* also write ACCESS events */
 	bool uniform; /* frees and stores hit uniformly random cells (worst case
 	               * for keyframes); default: mostly young cells near the top */
 } gen_params;
+
+#define GEN_MAX_THREADS 65536
 
 /* Returns 0, or -1 with a message on stderr.  *written gets the event count. */
 int gen_trace(const gen_params *p, uint64_t *written);

@@ -1,0 +1,189 @@
+/* ravscope-charts-panel.c - the Charts panel.
+ *
+ * One GtkDrawingArea draws every chart with ravscope_chart_draw() (the
+ * same drawing as the timeline's); it grows to the height the charts need
+ * and the panel scrolls.  Per-thread page charts are limited to the first
+ * 16 threads that ever own a page.
+ */
+#include "ravscope-charts-panel.h"
+
+#include <adwaita.h>
+
+#include "ravscope-charts.h"
+#include "ravscope-panel.h"
+
+#define THREAD_CHARTS_MAX 16
+
+struct _RavscopeChartsPanel {
+	GtkWidget parent_instance;
+	GtkDrawingArea *area; /* template */
+	RavscopeDocument *doc;
+	RavscopeContention *contention;
+	gboolean large_text;
+};
+
+static void panel_iface_init(RavscopePanelInterface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE(RavscopeChartsPanel, ravscope_charts_panel, GTK_TYPE_WIDGET,
+			      G_IMPLEMENT_INTERFACE(RAVSCOPE_TYPE_PANEL, panel_iface_init))
+
+enum { PROP_0, PROP_CONTENTION, PROP_LARGE_TEXT, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+static void draw(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer user)
+{
+	RavscopeChartsPanel *self = user;
+	if (!self->doc)
+		return;
+	gboolean dark = adw_style_manager_get_dark(adw_style_manager_get_default());
+	gboolean large = self->large_text;
+	RavscopeTimelineStyle st = { .dark = dark, .large_text = large, .hover_event = G_MAXUINT64 };
+	st.accent[0] = dark ? 0x78 / 255.0 : 0x1c / 255.0;
+	st.accent[1] = dark ? 0xae / 255.0 : 0x71 / 255.0;
+	st.accent[2] = dark ? 0xed / 255.0 : 0xd8 / 255.0;
+	double ch = large ? 110 : 84, gap = 10, x = 12, cw = w - 24, y = 8;
+	ravscope_chart_draw(cr, self->doc, "Live cells", RAV_SERIES_LIVE_CELLS, -1, NULL, 0, x, y, cw, ch, &st);
+	y += ch + gap;
+	ravscope_chart_draw(cr, self->doc, "Pages (all heaps)", RAV_SERIES_PAGES, -1, NULL, 0, x, y, cw, ch, &st);
+	y += ch + gap;
+	ravscope_chart_draw(cr, self->doc, "Moves", RAV_SERIES_MOVES, -1, NULL, 0, x, y, cw, ch, &st);
+	y += ch + gap;
+	ravscope_chart_draw(cr, self->doc, "Fix-ups", RAV_SERIES_FIXUPS, -1, NULL, 0, x, y, cw, ch, &st);
+	y += ch + gap;
+	ravscope_chart_draw(cr, self->doc, "Page hand-offs", RAV_SERIES_HANDOFFS, -1, NULL, 0, x, y, cw, ch, &st);
+	y += ch + gap;
+	rav_contention *c = self->contention ? ravscope_contention_get_result(self->contention) : NULL;
+	if (c) {
+		unsigned nw = rav_contention_window_count(c);
+		double *v = g_new0(double, MAX(nw, 1));
+		for (unsigned i = 0; i < nw; i++)
+			v[i] = (double)rav_contention_window(c, i, NULL, NULL);
+		ravscope_chart_draw(cr, self->doc, "Line transfers (contention)", RAV_SERIES_EVENTS, -1, v, nw, x, y, cw, ch, &st);
+		g_free(v);
+		y += ch + gap;
+	}
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	for (unsigned i = 0; i < rav_trace_thread_count(t) && i < THREAD_CHARTS_MAX; i++) {
+		rav_trace_thread th_entry;
+		const rav_trace_thread *th = rav_trace_thread_at(t, i, &th_entry) ? &th_entry : NULL;
+		if (!th || th->kind != RAV_HEAP_THREAD || ravscope_document_max_pages(self->doc, th->heap_id) == 0)
+			continue;
+		g_autofree char *nm = ravscope_document_heap_name(self->doc, th->heap_id);
+		g_autofree char *title = g_strdup_printf("Pages of %s", nm);
+		ravscope_chart_draw(cr, self->doc, title, RAV_SERIES_PAGES, th->heap_id, NULL, 0, x, y, cw, ch * 0.75, &st);
+		y += ch * 0.75 + gap;
+	}
+	int want = (int)y + 8;
+	if (gtk_drawing_area_get_content_height(area) != want)
+		gtk_drawing_area_set_content_height(area, want);
+}
+
+static void redraw(RavscopeChartsPanel *self)
+{
+	gtk_widget_queue_draw(GTK_WIDGET(self->area));
+}
+
+static void on_contention_changed(RavscopeContention *c, RavscopeChartsPanel *self) { redraw(self); }
+
+void ravscope_charts_panel_set_contention(RavscopeChartsPanel *self, RavscopeContention *contention)
+{
+	if (self->contention == contention)
+		return;
+	if (self->contention) {
+		g_signal_handlers_disconnect_by_data(self->contention, self);
+		g_clear_object(&self->contention);
+	}
+	if (contention) {
+		self->contention = g_object_ref(contention);
+		g_signal_connect(contention, "changed", G_CALLBACK(on_contention_changed), self);
+	}
+	redraw(self);
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_CONTENTION]);
+}
+
+void ravscope_charts_panel_set_large_text(RavscopeChartsPanel *self, gboolean large)
+{
+	if (self->large_text == large)
+		return;
+	self->large_text = large;
+	redraw(self);
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_LARGE_TEXT]);
+}
+
+static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
+{
+	RavscopeChartsPanel *self = RAVSCOPE_CHARTS_PANEL(panel);
+	g_set_object(&self->doc, doc);
+	redraw(self);
+}
+
+static void panel_refresh(RavscopePanel *panel)
+{
+	redraw(RAVSCOPE_CHARTS_PANEL(panel));
+}
+
+static void panel_iface_init(RavscopePanelInterface *iface)
+{
+	iface->set_document = panel_set_document;
+	iface->refresh = panel_refresh;
+}
+
+static void ravscope_charts_panel_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
+{
+	RavscopeChartsPanel *self = RAVSCOPE_CHARTS_PANEL(o);
+	switch (id) {
+	case PROP_CONTENTION: g_value_set_object(v, self->contention); break;
+	case PROP_LARGE_TEXT: g_value_set_boolean(v, self->large_text); break;
+	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+	}
+}
+
+static void ravscope_charts_panel_set_property(GObject *o, guint id, const GValue *v, GParamSpec *pspec)
+{
+	RavscopeChartsPanel *self = RAVSCOPE_CHARTS_PANEL(o);
+	switch (id) {
+	case PROP_CONTENTION: ravscope_charts_panel_set_contention(self, g_value_get_object(v)); break;
+	case PROP_LARGE_TEXT: ravscope_charts_panel_set_large_text(self, g_value_get_boolean(v)); break;
+	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+	}
+}
+
+static void ravscope_charts_panel_dispose(GObject *object)
+{
+	RavscopeChartsPanel *self = RAVSCOPE_CHARTS_PANEL(object);
+	ravscope_charts_panel_set_contention(self, NULL);
+	g_clear_object(&self->doc);
+	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_CHARTS_PANEL);
+	GtkWidget *child;
+	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self))))
+		gtk_widget_unparent(child);
+	G_OBJECT_CLASS(ravscope_charts_panel_parent_class)->dispose(object);
+}
+
+static void ravscope_charts_panel_class_init(RavscopeChartsPanelClass *klass)
+{
+	GObjectClass *oc = G_OBJECT_CLASS(klass);
+	GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+	oc->dispose = ravscope_charts_panel_dispose;
+	oc->get_property = ravscope_charts_panel_get_property;
+	oc->set_property = ravscope_charts_panel_set_property;
+	props[PROP_CONTENTION] = g_param_spec_object("contention", NULL, NULL, RAVSCOPE_TYPE_CONTENTION,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	props[PROP_LARGE_TEXT] = g_param_spec_boolean("large-text", NULL, NULL, FALSE,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	g_object_class_install_properties(oc, N_PROPS, props);
+	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-charts-panel.ui");
+	gtk_widget_class_bind_template_child(wc, RavscopeChartsPanel, area);
+	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void ravscope_charts_panel_init(RavscopeChartsPanel *self)
+{
+	gtk_widget_init_template(GTK_WIDGET(self));
+	gtk_drawing_area_set_draw_func(self->area, draw, self, NULL);
+	gtk_drawing_area_set_content_height(self->area, 600);
+}
+
+GtkWidget *ravscope_charts_panel_new(void)
+{
+	return g_object_new(RAVSCOPE_TYPE_CHARTS_PANEL, NULL);
+}

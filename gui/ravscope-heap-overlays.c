@@ -1,0 +1,177 @@
+/* ravscope-heap-overlays.c - what is drawn over the cells: the selection
+ * with its links, the hover outline, and cache contention.
+ *
+ * The contention overlay washes the cells out and heats each cache line by
+ * the transfers the model counted; memory outside the ravioli pool, which
+ * has no cells, gets a strip of its hottest lines instead.
+ */
+#include "ravscope-heapdraw-private.h"
+
+#include <math.h>
+
+void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	rav_state_cell sc;
+	rav_loc sel = vp->selected;
+	if (!rav_state_cell_at(ravscope_document_get_state(doc), rav_loc_page(sel), rav_loc_cell(sel), &sc) ||
+	    sc.state != RAV_CELL_LIVE)
+		return;
+	double lw = vp->large_text ? 3.0 : 2.0;
+	double back[3];
+	ravscope__hex_rgb(0xe66100, back);
+	for (int f = 0; f < 2; f++) {
+		if (!ravscope_document_type_field_is_ref(doc, sc.type, f) || !sc.word[1 + f])
+			continue;
+		if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
+			continue;
+		double x1, y1, x2, y2;
+		if (!ravscope__word_point(L, vp, rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f), &x1, &y1))
+			continue;
+		rav_loc next = sc.word[1 + f];
+		if (ravscope__cell_center(L, vp, next, &x2, &y2))
+			ravscope__draw_arrow(cr, x1, y1, x2, y2, lw, vp->accent, 0.95, FALSE);
+		/* Through reference ravioli to the final target. */
+		if (sc.field_target[f] && sc.field_target[f] != next && ravscope__cell_center(L, vp, sc.field_target[f], &x2, &y2))
+			ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.6, vp->accent, 0.6, TRUE);
+	}
+	/* Back-links name the slots that refer here. */
+	int nback = sc.type == RAVSCOPE_TYPE_REF ? 2 : 1;
+	for (int k = 0; k < nback; k++) {
+		rav_loc slot = sc.type == RAVSCOPE_TYPE_REF ? sc.word[2 + k] : sc.word[3];
+		double x1, y1, x2, y2;
+		if (!slot || !ravscope__cell_center(L, vp, sel, &x1, &y1) || !ravscope__word_point(L, vp, slot, &x2, &y2))
+			continue;
+		ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.8, back, 0.9, TRUE);
+	}
+}
+
+void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc,
+			 const double rgb[3], double alpha, double width)
+{
+	double wx, wy;
+	if (!ravscope_heap_layout_cell_pos(L, loc, &wx, &wy))
+		return;
+	cairo_save(cr);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+	cairo_set_line_width(cr, width);
+	if (vp->scale >= RECT_SCALE) {
+		double x, y, w, h;
+		ravscope__cell_rect(vp, wx, wy, &x, &y, &w, &h);
+		ravscope__rounded_rect(cr, x - width / 2, y - width / 2, w + width, h + width, MIN(6, vp->scale * 0.1));
+	} else {
+		cairo_arc(cr, sx_of(vp, wx + 0.5), sy_of(vp, wy + 0.5), 9, 0, 2 * G_PI);
+	}
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+static void heat_rgb(double v, double rgb[3])
+{
+	/* amber -> red -> dark red */
+	v = CLAMP(v, 0, 1);
+	rgb[0] = 1.0 - 0.25 * v;
+	rgb[1] = 0.72 * (1 - v);
+	rgb[2] = 0.15 * (1 - v);
+}
+
+void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
+{
+	const rav_trace_info *info = ravscope_document_get_info(doc);
+	unsigned line_size = vp->line_size ? vp->line_size : 64;
+	unsigned lines = info->page_size / line_size;
+	unsigned cells_per_line = MAX(1u, line_size / MAX(info->cell_size, 1));
+	if (!lines || lines > 4096)
+		return;
+	guint64 *heat = g_new0(guint64, lines);
+	guint64 hottest = 1;
+	/* Lines come hottest first: the first pool line sets the scale. */
+	for (unsigned i = 0; i < rav_contention_line_count(vp->contention); i++) {
+		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+		if (!ln->external) {
+			hottest = MAX(hottest, ln->transfers);
+			break;
+		}
+	}
+	cairo_save(cr);
+	/* Wash the cells out so the heat reads on top of any type colour. */
+	double bg[3];
+	ravscope_heap_background(vp->dark, bg);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.85);
+	cairo_paint(cr);
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL || !ravscope__page_visible(vp, lp) || !rav_contention_page(vp->contention, lp->page))
+			continue;
+		rav_contention_page_lines(vp->contention, lp->page, heat);
+		for (unsigned ln = 0; ln < lines; ln++) {
+			if (!heat[ln])
+				continue;
+			double v = log1p((double)heat[ln]) / log1p((double)hottest);
+			double rgb[3];
+			heat_rgb(v, rgb);
+			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.35 + 0.6 * v);
+			for (unsigned k = 0; k < cells_per_line; k++) {
+				unsigned c = ln * cells_per_line + k;
+				double wx = lp->x + (c % L->cols), wy = lp->y + (c / L->cols);
+				cairo_rectangle(cr, sx_of(vp, wx), sy_of(vp, wy), MAX(vp->scale, 1), MAX(vp->scale, 1));
+			}
+			cairo_fill(cr);
+		}
+	}
+	cairo_restore(cr);
+	g_free(heat);
+}
+
+/* Memory outside the ravioli pool (a "chatty" program's malloc'd
+ * structure) has no cells to heat: show its hottest lines as a strip of
+ * heated squares with the totals, so the two designs compare at a glance. */
+void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
+{
+	unsigned n = rav_contention_line_count(vp->contention);
+	guint64 lines = 0, transfers = 0, hottest = 1;
+	for (unsigned i = 0; i < n; i++) {
+		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+		if (!ln->external)
+			continue;
+		lines++;
+		transfers += ln->transfers;
+		hottest = MAX(hottest, ln->transfers);
+	}
+	if (!lines)
+		return;
+	double fs = vp->large_text ? 16 : 12, sq = vp->large_text ? 18 : 14;
+	/* Leave the bottom-right corner to the legend. */
+	double avail = vp->width - 24 - (vp->legend ? 190 : 0);
+	unsigned fit = (unsigned)MAX(4, (avail - fs * 1.2) / (sq + 3));
+	unsigned shown = (unsigned)MIN(MIN(lines, 48), fit);
+	double bw = MIN(MAX(shown * (sq + 3) + fs * 1.2, fs * 22), avail), bh = fs * 2.6 + sq + 10;
+	double bx = vp->x0 + 12, by = vp->y0 + vp->height - bh - 12;
+	double bg[3], tc[3];
+	ravscope_heap_background(vp->dark, bg);
+	ravscope__text_rgb(vp->dark, tc);
+	cairo_save(cr);
+	ravscope__rounded_rect(cr, bx, by, bw, bh, 8);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.94);
+	cairo_fill_preserve(cr);
+	cairo_set_source_rgb(cr, 0.9, 0.38, 0.0);
+	cairo_set_line_width(cr, 1.5);
+	cairo_stroke(cr);
+	char buf[200];
+	g_snprintf(buf, sizeof buf, "Memory outside the ravioli pool: %" G_GUINT64_FORMAT " contended line%s, %" G_GUINT64_FORMAT
+		   " transfers between threads", lines, lines == 1 ? "" : "s", transfers);
+	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 0.5, buf, fs, TRUE, tc, bw - fs);
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && k < shown; i++) {
+		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
+		if (!ln->external)
+			continue;
+		double v = log1p((double)ln->transfers) / log1p((double)hottest), rgb[3];
+		heat_rgb(v, rgb);
+		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 2.1, sq, sq, 3);
+		cairo_fill(cr);
+		k++;
+	}
+	cairo_restore(cr);
+}

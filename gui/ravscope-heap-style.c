@@ -1,0 +1,170 @@
+/* ravscope-heap-style.c - colours, text and shapes of the heap picture.
+ *
+ * Every part of the picture (cells, overlays, legend, animation, the lane
+ * labels) takes its colours and its text from here, so the palette and the
+ * font are decided in one place.  One PangoLayout is reused for every
+ * label: creating one per cell label dominated the zoomed-in frame time.
+ */
+#include "ravscope-heapdraw-private.h"
+
+#include <math.h>
+#include <pango/pangocairo.h>
+
+/* ---- colours ------------------------------------------------------------- */
+
+void ravscope__hex_rgb(guint32 hex, double rgb[3])
+{
+	rgb[0] = ((hex >> 16) & 0xff) / 255.0;
+	rgb[1] = ((hex >> 8) & 0xff) / 255.0;
+	rgb[2] = (hex & 0xff) / 255.0;
+}
+
+static guint32 type_hex(guint16 type, gboolean dark)
+{
+	static const guint32 user[] = { 0x2ec27e, 0xff7800, 0xc061cb, 0xf5c211, 0x00a3a3,
+					0x865e3c, 0x8ff0a4, 0xffbe6f, 0xdc8add, 0x6f8396 };
+	switch (type) {
+	case RAVSCOPE_TYPE_EMPTY: return dark ? 0x38383c : 0xe6e6e9;
+	case RAVSCOPE_TYPE_HEADER: return dark ? 0x8a8990 : 0x5e5c64;
+	case RAVSCOPE_TYPE_REF: return dark ? 0xdeddda : 0x2b2536;
+	case RAVSCOPE_TYPE_ROOT: return 0xe5a50a;
+	case RAVSCOPE_TYPE_DEAD: return 0xe01b24;
+	case 5: return 0x1c71d8;
+	case 6: return 0x3584e4;
+	case 7: return 0x62a0ea;
+	case 8: return 0x99c1f1;
+	case 9: return 0x9141ac;
+	default:
+		if (type < RAVSCOPE_TYPE_FIRST_USER)
+			return 0x9a9996;
+		return user[(type - RAVSCOPE_TYPE_FIRST_USER) % G_N_ELEMENTS(user)];
+	}
+}
+
+void ravscope_type_color(guint16 type, gboolean dark, double rgb[3])
+{
+	ravscope__hex_rgb(type_hex(type, dark), rgb);
+}
+
+guint32 ravscope_type_argb(guint16 type, gboolean dark)
+{
+	return 0xff000000u | type_hex(type, dark);
+}
+
+void ravscope_heap_background(gboolean dark, double rgb[3])
+{
+	ravscope__hex_rgb(dark ? 0x1e1e20 : 0xfafafa, rgb);
+}
+
+void ravscope__text_rgb(gboolean dark, double rgb[3])
+{
+	ravscope__hex_rgb(dark ? 0xf0f0f0 : 0x242424, rgb);
+}
+
+gboolean ravscope__rgb_is_light(const double rgb[3])
+{
+	return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55;
+}
+
+/* ---- text ---------------------------------------------------------------- */
+
+/* One layout reused for every label: creating a PangoLayout per cell
+ * label dominated the zoomed-in frame time.  Drawing happens on one thread
+ * (the GTK main thread, or the headless renderer's only thread). */
+static PangoLayout *make_text(cairo_t *cr, const char *text, double px, gboolean bold)
+{
+	static PangoLayout *layout;
+	static PangoFontDescription *fd;
+	if (!layout) {
+		PangoContext *ctx = pango_font_map_create_context(pango_cairo_font_map_get_default());
+		layout = pango_layout_new(ctx);
+		g_object_unref(ctx);
+		fd = pango_font_description_from_string("Sans");
+	}
+	pango_cairo_update_layout(cr, layout);
+	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+	pango_font_description_set_weight(fd, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+	pango_layout_set_font_description(layout, fd);
+	pango_layout_set_width(layout, -1);
+	pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_NONE);
+	pango_layout_set_text(layout, text, -1);
+	return g_object_ref(layout);
+}
+
+void ravscope__draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+			       const double rgb[3], double alpha, double max_w)
+{
+	PangoLayout *pl = make_text(cr, text, px, bold);
+	if (max_w > 0) {
+		pango_layout_set_width(pl, (int)(max_w * PANGO_SCALE));
+		pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
+	}
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+	cairo_move_to(cr, x, y);
+	pango_cairo_show_layout(cr, pl);
+	g_object_unref(pl);
+}
+
+void ravscope__draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+		      const double rgb[3], double max_w)
+{
+	ravscope__draw_text_alpha(cr, x, y, text, px, bold, rgb, 1.0, max_w);
+}
+
+double ravscope__text_width(cairo_t *cr, const char *text, double px, gboolean bold)
+{
+	PangoLayout *pl = make_text(cr, text, px, bold);
+	int w, h;
+	pango_layout_get_pixel_size(pl, &w, &h);
+	g_object_unref(pl);
+	return w;
+}
+
+/* ---- arrows -------------------------------------------------------------- */
+
+void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
+		       const double rgb[3], double alpha, gboolean dashed)
+{
+	double dx = x2 - x1, dy = y2 - y1;
+	double len = sqrt(dx * dx + dy * dy);
+	if (len < 2)
+		return;
+	/* Bend sideways so arrows along a row do not run through the cells. */
+	double bend = MIN(len * 0.25, 60);
+	double mx = (x1 + x2) / 2 - dy / len * bend, my = (y1 + y2) / 2 + dx / len * bend;
+	cairo_save(cr);
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+	cairo_set_line_width(cr, width);
+	cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+	if (dashed) {
+		double d[2] = { width * 3, width * 2 };
+		cairo_set_dash(cr, d, 2, 0);
+	}
+	cairo_move_to(cr, x1, y1);
+	cairo_curve_to(cr, mx, my, mx, my, x2, y2);
+	cairo_stroke(cr);
+	cairo_set_dash(cr, NULL, 0, 0);
+	double ax = x2 - mx, ay = y2 - my, al = sqrt(ax * ax + ay * ay);
+	if (al > 0) {
+		ax /= al;
+		ay /= al;
+		double hs = width * 4 + 3;
+		cairo_move_to(cr, x2, y2);
+		cairo_line_to(cr, x2 - ax * hs - ay * hs * 0.5, y2 - ay * hs + ax * hs * 0.5);
+		cairo_line_to(cr, x2 - ax * hs + ay * hs * 0.5, y2 - ay * hs - ax * hs * 0.5);
+		cairo_close_path(cr);
+		cairo_fill(cr);
+	}
+	cairo_restore(cr);
+}
+
+void ravscope__rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
+{
+	r = MIN(r, MIN(w, h) / 2);
+	cairo_new_sub_path(cr);
+	cairo_arc(cr, x + w - r, y + r, r, -G_PI / 2, 0);
+	cairo_arc(cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+	cairo_arc(cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+	cairo_arc(cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+	cairo_close_path(cr);
+}

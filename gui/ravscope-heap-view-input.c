@@ -1,0 +1,404 @@
+/* ravscope-heap-view-input.c - how a person moves around the heap view.
+ *
+ * Zoom is smooth (a frame-clock animation towards a target scale, anchored
+ * at the pointer or the selection) and snaps to whole pixels per cell when
+ * close, for crisp cells.  Dragging pans; a click selects the cell under
+ * the pointer, a double click zooms onto its page.  When a trace has more
+ * threads than lanes fit in the view (RavscopeHeapLayout.scrolls), the
+ * lanes scroll like a list: the scroll bar, the wheel over the lane names,
+ * Page Up and Page Down.  Tooltips name the cell, or the lane, under the
+ * pointer.
+ */
+#include "ravscope-heap-view-private.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- smooth zoom ----------------------------------------------------------- */
+
+static gboolean zoom_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer user)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	double ls = log(self->vp.scale), lt = log(self->target_scale);
+	double k = 0.28;
+	ls += (lt - ls) * k;
+	self->vp.scale = exp(ls);
+	if (self->anchored) {
+		self->vp.ox = self->anchor_wx - (self->anchor_sx - self->vp.x0) / self->vp.scale;
+		self->vp.oy = self->anchor_wy - (self->anchor_sy - self->vp.y0) / self->vp.scale;
+	} else {
+		self->vp.ox += (self->target_ox - self->vp.ox) * k;
+		self->vp.oy += (self->target_oy - self->vp.oy) * k;
+	}
+	gboolean done = fabs(lt - ls) < 0.002 && (self->anchored ||
+		(fabs(self->target_ox - self->vp.ox) * self->vp.scale < 0.5 && fabs(self->target_oy - self->vp.oy) * self->vp.scale < 0.5));
+	if (done) {
+		self->vp.scale = self->target_scale;
+		if (!self->anchored) {
+			self->vp.ox = self->target_ox;
+			self->vp.oy = self->target_oy;
+		} else {
+			self->vp.ox = self->anchor_wx - (self->anchor_sx - self->vp.x0) / self->vp.scale;
+			self->vp.oy = self->anchor_wy - (self->anchor_sy - self->vp.y0) / self->vp.scale;
+		}
+		self->zoom_tick = 0;
+		gtk_widget_queue_draw(widget);
+		return G_SOURCE_REMOVE;
+	}
+	gtk_widget_queue_draw(widget);
+	return G_SOURCE_CONTINUE;
+}
+
+void ravscope__heap_view_start_zoom(RavscopeHeapView *self)
+{
+	if (!self->zoom_tick)
+		self->zoom_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), zoom_tick_cb, NULL, NULL);
+}
+
+static double min_scale(RavscopeHeapView *self)
+{
+	if (!self->layout)
+		return 0.05;
+	double fit = MIN(self->vp.width / MAX(self->layout->world_w, 1), self->vp.height / MAX(self->layout->world_h, 1));
+	return MAX(0.02, MIN(fit * 0.5, 1.0));
+}
+
+static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
+{
+	if (!self->doc)
+		return;
+	ravscope__heap_view_ensure_layout(self);
+	double base = self->zoom_tick ? self->target_scale : self->vp.scale;
+	double ns = CLAMP(base * factor, min_scale(self), MAX_SCALE);
+	/* Snap to whole pixels per cell when close: crisp cells. */
+	if (ns > 1.5 && fabs(ns - round(ns)) < 0.08 * ns)
+		ns = round(ns);
+	self->anchored = TRUE;
+	self->anchor_sx = sx;
+	self->anchor_sy = sy;
+	self->anchor_wx = self->vp.ox + (sx - self->vp.x0) / self->vp.scale;
+	self->anchor_wy = self->vp.oy + (sy - self->vp.y0) / self->vp.scale;
+	self->target_scale = ns;
+	self->fitted = FALSE;
+	ravscope__heap_view_start_zoom(self);
+}
+
+void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor)
+{
+	double cx = self->vp.x0 + self->vp.width / 2, cy = self->vp.y0 + self->vp.height / 2;
+	double wx, wy;
+	/* Zoom towards the selection, or else where the last event happened,
+	 * when it is on screen: that is what the person is looking at. */
+	rav_loc target = self->selected ? self->selected : self->last_touched;
+	if (target && self->layout && ravscope_heap_layout_cell_pos(self->layout, target, &wx, &wy)) {
+		double sx = self->vp.x0 + (wx + 0.5 - self->vp.ox) * self->vp.scale;
+		double sy = self->vp.y0 + (wy + 0.5 - self->vp.oy) * self->vp.scale;
+		if (sx >= self->vp.x0 && sx < self->vp.x0 + self->vp.width && sy >= 0 && sy < self->vp.height) {
+			cx = sx;
+			cy = sy;
+		}
+	}
+	zoom_at(self, factor, cx, cy);
+}
+
+void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
+{
+	if (!self->doc)
+		return;
+	self->page_cols = 0;
+	self->layout_dirty = TRUE;
+	self->fitted = TRUE;
+	ravscope__heap_view_ensure_layout(self);
+	RavscopeViewport v = self->vp;
+	ravscope_viewport_fit(&v, self->layout);
+	self->target_scale = v.scale;
+	self->target_ox = v.ox;
+	self->target_oy = v.oy;
+	self->anchored = FALSE;
+	ravscope__heap_view_start_zoom(self);
+	self->fitted = TRUE;
+}
+
+void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
+{
+	if (!self->doc)
+		return;
+	ravscope__heap_view_ensure_layout(self);
+	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
+	if (!lp)
+		return;
+	double s = MIN(self->vp.width / (self->layout->cols + 3), self->vp.height / (self->layout->rows + 3));
+	s = CLAMP(floor(s), 4, MAX_SCALE);
+	self->target_scale = s;
+	self->target_ox = lp->x + self->layout->cols / 2.0 - self->vp.width / s / 2;
+	self->target_oy = lp->y + self->layout->rows / 2.0 - self->vp.height / s / 2;
+	self->anchored = FALSE;
+	self->fitted = FALSE;
+	ravscope__heap_view_start_zoom(self);
+}
+
+double ravscope_heap_view_get_scale(RavscopeHeapView *self)
+{
+	return self->vp.scale;
+}
+
+/* ---- lanes that scroll -------------------------------------------------------- */
+
+/* Too many lanes to show at once: the view scrolls through them (the scroll
+ * bar, the wheel over the lane names, Page Up and Page Down); scrolling
+ * keeps the whole-heap fit. */
+static void scroll_to(RavscopeHeapView *self, double oy)
+{
+	if (!self->layout)
+		return;
+	self->vp.oy = ravscope_heap_layout_clamp_oy(self->layout, oy, self->vp.height, self->vp.scale);
+	self->target_oy = self->vp.oy;
+	if (self->zoom_tick && self->anchored) {
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self), self->zoom_tick);
+		self->zoom_tick = 0;
+		self->target_scale = self->vp.scale;
+	}
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+static gboolean lanes_scroll(RavscopeHeapView *self)
+{
+	return self->doc && self->layout && self->layout->scrolls;
+}
+
+static double page_height_world(RavscopeHeapView *self)
+{
+	return self->vp.height * 0.9 / MAX(self->vp.scale, 1e-6);
+}
+
+void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages)
+{
+	ravscope__heap_view_ensure_layout(self);
+	if (lanes_scroll(self))
+		scroll_to(self, self->vp.oy + pages * page_height_world(self));
+}
+
+void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesShown *out, gboolean *scrolls)
+{
+	memset(out, 0, sizeof *out);
+	*scrolls = FALSE;
+	ravscope__heap_view_ensure_layout(self);
+	if (!self->layout)
+		return;
+	ravscope_heap_layout_lanes_shown(self->layout, &self->vp, out);
+	*scrolls = self->layout->scrolls;
+}
+
+static gboolean on_key(GtkEventControllerKey *c, guint key, guint code, GdkModifierType mods, RavscopeHeapView *self)
+{
+	if (!lanes_scroll(self) || (key != GDK_KEY_Page_Up && key != GDK_KEY_Page_Down))
+		return FALSE;
+	ravscope_heap_view_scroll_lanes(self, key == GDK_KEY_Page_Down ? 1 : -1);
+	return TRUE;
+}
+
+/* The pointer is over the scroll bar: where it is along the track. */
+static gboolean bar_hit(RavscopeHeapView *self, double x, double y, double *thumb_y, double *thumb_h)
+{
+	double bx, by, bh;
+	return lanes_scroll(self) && ravscope_heap_scroll_bar(self->layout, &self->vp, &bx, &by, &bh, thumb_y, thumb_h) &&
+	       x >= bx && x < self->vp.x0 + self->vp.width && y >= self->vp.y0 && y < self->vp.y0 + self->vp.height;
+}
+
+static gboolean on_scroll(GtkEventControllerScroll *c, double dx, double dy, RavscopeHeapView *self)
+{
+	if (lanes_scroll(self) && self->pointer_inside && dx == 0 &&
+	    (self->pointer_x < self->vp.x0 || self->pointer_x >= self->vp.x0 + self->vp.width - RAVSCOPE_SCROLL_BAR_W)) {
+		/* Over the lane names or the scroll bar: scroll, as a list does. */
+		scroll_to(self, self->vp.oy + dy * 60 / MAX(self->vp.scale, 1e-6));
+		return TRUE;
+	}
+	/* The scroll event has no position of its own: zoom around the
+	 * pointer as last seen by the motion controller. */
+	GdkModifierType mods = gtk_event_controller_get_current_event_state(GTK_EVENT_CONTROLLER(c));
+	if (dx != 0 || (mods & GDK_SHIFT_MASK)) {
+		/* Sideways scrolling (or Shift) pans instead of zooming. */
+		double step = 40 / MAX(self->vp.scale, 1e-3);
+		self->vp.ox += (dx != 0 ? dx : dy) * step;
+		if (dx != 0)
+			self->vp.oy += dy * step;
+		self->target_ox = self->vp.ox;
+		self->target_oy = self->vp.oy;
+		self->fitted = FALSE;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+		return TRUE;
+	}
+	double x = self->pointer_x, y = self->pointer_y;
+	if (!self->pointer_inside) {
+		x = self->vp.x0 + self->vp.width / 2;
+		y = self->vp.y0 + self->vp.height / 2;
+	}
+	zoom_at(self, pow(1.25, -dy), x, y);
+	return TRUE;
+}
+
+static void on_drag_begin(GtkGestureDrag *g, double x, double y, RavscopeHeapView *self)
+{
+	double ty, th;
+	self->bar_drag = bar_hit(self, x, y, &ty, &th);
+	if (self->bar_drag && (y < ty || y >= ty + th)) /* on the track: a page up or down */
+		scroll_to(self, self->vp.oy + (y < ty ? -1 : 1) * page_height_world(self));
+	self->drag_ox = self->vp.ox;
+	self->drag_oy = self->vp.oy;
+	self->dragged = FALSE;
+}
+
+static void on_drag_update(GtkGestureDrag *g, double dx, double dy, RavscopeHeapView *self)
+{
+	if (self->bar_drag) {
+		double bx, by, bh, ty, th;
+		self->dragged = TRUE;
+		if (!ravscope_heap_scroll_bar(self->layout, &self->vp, &bx, &by, &bh, &ty, &th) || bh <= th)
+			return;
+		double room = self->layout->world_h - self->vp.height / MAX(self->vp.scale, 1e-6);
+		scroll_to(self, self->drag_oy + dy * room / (bh - th));
+		return;
+	}
+	if (!self->dragged && fabs(dx) + fabs(dy) < 4)
+		return;
+	self->dragged = TRUE;
+	if (self->zoom_tick) {
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self), self->zoom_tick);
+		self->zoom_tick = 0;
+		self->target_scale = self->vp.scale;
+	}
+	self->vp.ox = self->drag_ox - dx / self->vp.scale;
+	self->vp.oy = self->drag_oy - dy / self->vp.scale;
+	self->fitted = FALSE;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+static void on_pinch_begin(GtkGesture *g, GdkEventSequence *seq, RavscopeHeapView *self)
+{
+	self->pinch_scale = self->vp.scale;
+}
+
+static void on_pinch(GtkGestureZoom *g, double delta, RavscopeHeapView *self)
+{
+	double cx, cy;
+	if (!gtk_gesture_get_bounding_box_center(GTK_GESTURE(g), &cx, &cy))
+		return;
+	double target = self->pinch_scale * delta;
+	zoom_at(self, target / MAX(self->zoom_tick ? self->target_scale : self->vp.scale, 1e-6), cx, cy);
+}
+
+static void on_click_released(GtkGestureClick *g, int n, double x, double y, RavscopeHeapView *self)
+{
+	double ty, th;
+	if (self->dragged || bar_hit(self, x, y, &ty, &th))
+		return;
+	gtk_widget_grab_focus(GTK_WIDGET(self));
+	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
+	if (n == 2 && hit != RAV_LOC_NONE) {
+		ravscope_heap_view_focus_cell(self, hit);
+		return;
+	}
+	ravscope_heap_view_set_selected(self, hit);
+}
+
+static void on_motion(GtkEventControllerMotion *c, double x, double y, RavscopeHeapView *self)
+{
+	self->pointer_x = x;
+	self->pointer_y = y;
+	self->pointer_inside = TRUE;
+	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
+	if (hit != self->hover) {
+		self->hover = hit;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+	}
+}
+
+static void on_leave(GtkEventControllerMotion *c, RavscopeHeapView *self)
+{
+	self->pointer_inside = FALSE;
+	if (self->hover) {
+		self->hover = RAV_LOC_NONE;
+		gtk_widget_queue_draw(GTK_WIDGET(self));
+	}
+}
+
+static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer user)
+{
+	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	if (!self->doc || !self->layout)
+		return FALSE;
+	if (x < self->vp.x0) {
+		/* A lane's name: all of it and its detail (one-line lanes
+		 * shorten both). */
+		for (guint i = 0; i < self->layout->lanes->len; i++) {
+			const RavscopeLane *lane = &g_array_index(self->layout->lanes, RavscopeLane, i);
+			double top = self->vp.y0 + (lane->y - self->vp.oy) * self->vp.scale;
+			if (y >= top && y < top + lane->h * self->vp.scale) {
+				g_autofree char *t = g_markup_printf_escaped("<b>%s</b>\n%s", lane->label, lane->detail);
+				gtk_tooltip_set_markup(tooltip, t);
+				return TRUE;
+			}
+		}
+		return FALSE;
+	}
+	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
+	if (hit == RAV_LOC_NONE)
+		return FALSE;
+	rav_state_cell c;
+	if (!rav_state_cell_at(ravscope_document_get_state(self->doc), rav_loc_page(hit), rav_loc_cell(hit), &c))
+		return FALSE;
+	g_autofree char *loc = ravscope_format_loc(hit);
+	GString *s = g_string_new(NULL);
+	g_string_append_printf(s, "<b>%s</b>  %s", loc, ravscope_document_type_name(self->doc, c.type));
+	if (c.state == RAV_CELL_LIVE && c.type != RAVSCOPE_TYPE_HEADER) {
+		for (int f = 0; f < 2; f++) {
+			if (c.type == RAVSCOPE_TYPE_REF && f == 1)
+				break;
+			if (ravscope_document_type_field_is_ref(self->doc, c.type, f)) {
+				g_autofree char *t = ravscope_format_loc(c.field_target[f] ? c.field_target[f] : c.word[1 + f]);
+				g_string_append_printf(s, "\n%s → %s", c.type == RAVSCOPE_TYPE_REF ? "target" : (f ? "f1" : "f0"), t);
+			} else {
+				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, f ? "f1" : "f0", (guint64)c.word[1 + f]);
+			}
+		}
+	}
+	g_string_append(s, "\n<small>click to inspect · double-click to zoom onto its page</small>");
+	gtk_tooltip_set_markup(tooltip, s->str);
+	g_string_free(s, TRUE);
+	return TRUE;
+}
+
+
+void ravscope__heap_view_init_input(RavscopeHeapView *self)
+{
+	GtkWidget *w = GTK_WIDGET(self);
+	GtkEventController *scroll = gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
+	g_signal_connect(scroll, "scroll", G_CALLBACK(on_scroll), self);
+	gtk_widget_add_controller(w, scroll);
+
+	GtkGesture *drag = gtk_gesture_drag_new();
+	g_signal_connect(drag, "drag-begin", G_CALLBACK(on_drag_begin), self);
+	g_signal_connect(drag, "drag-update", G_CALLBACK(on_drag_update), self);
+	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(drag));
+
+	GtkEventController *keys = gtk_event_controller_key_new();
+	g_signal_connect(keys, "key-pressed", G_CALLBACK(on_key), self);
+	gtk_widget_add_controller(w, keys);
+
+	GtkGesture *click = gtk_gesture_click_new();
+	g_signal_connect(click, "released", G_CALLBACK(on_click_released), self);
+	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(click));
+
+	GtkGesture *pinch = gtk_gesture_zoom_new();
+	g_signal_connect(pinch, "begin", G_CALLBACK(on_pinch_begin), self);
+	g_signal_connect(pinch, "scale-changed", G_CALLBACK(on_pinch), self);
+	gtk_widget_add_controller(w, GTK_EVENT_CONTROLLER(pinch));
+
+	GtkEventController *motion = gtk_event_controller_motion_new();
+	g_signal_connect(motion, "motion", G_CALLBACK(on_motion), self);
+	g_signal_connect(motion, "leave", G_CALLBACK(on_leave), self);
+	gtk_widget_add_controller(w, motion);
+
+	gtk_widget_set_has_tooltip(w, TRUE);
+	g_signal_connect(w, "query-tooltip", G_CALLBACK(on_query_tooltip), NULL);
+}

@@ -1,0 +1,58 @@
+/* ravscope-heap-view-private.h - the heap view's state, shared by
+ * ravscope-heap-view.c (the widget: layout, drawing, animation, selection)
+ * and ravscope-heap-view-input.c (zoom, pan, scrolling lanes, clicks,
+ * tooltips). */
+#pragma once
+
+#include "ravscope-heap-view.h"
+#include "ravscope-heapdraw.h"
+
+G_BEGIN_DECLS
+
+#define MAX_SCALE 200.0
+
+struct _RavscopeHeapView {
+	GtkWidget parent_instance;
+	RavscopeDocument *doc;
+	gulong position_handler;
+	RavscopeHeapLayout *layout;
+	const RavscopeHeapLayout *keep_hint; /* the layout being replaced, during a rebuild */
+	gboolean layout_dirty;
+	unsigned page_cols;
+	double layout_aspect;
+	double min_lane_h;
+	RavscopeHeapPainter *painter;
+	RavscopeViewport vp;
+	gboolean fitted;     /* still showing "fit": refit on resize */
+	/* smooth zoom */
+	double target_scale, target_ox, target_oy;
+	gboolean anchored;
+	double anchor_wx, anchor_wy, anchor_sx, anchor_sy;
+	guint zoom_tick;
+	/* pan / pinch */
+	double drag_ox, drag_oy, pinch_scale;
+	gboolean dragged;
+	gboolean bar_drag; /* dragging the scroll bar of lanes that scroll */
+	double pointer_x, pointer_y;
+	gboolean pointer_inside;
+	/* selection */
+	rav_loc selected, hover;
+	rav_loc last_touched; /* cell of the last event applied by a step */
+	gboolean follow;
+	/* animation */
+	GArray *anims;
+	gint64 anim_start;
+	guint anim_duration_ms;
+	guint anim_tick;
+	rav_contention *contention;
+	unsigned line_size;
+	gboolean large_text, legend, animate;
+};
+
+/* ravscope-heap-view.c */
+void ravscope__heap_view_ensure_layout(RavscopeHeapView *self);
+/* ravscope-heap-view-input.c */
+void ravscope__heap_view_init_input(RavscopeHeapView *self);
+void ravscope__heap_view_start_zoom(RavscopeHeapView *self);
+
+G_END_DECLS

@@ -1,0 +1,198 @@
+/* ravscope-transport-bar.c - the transport bar under the heap view.
+ *
+ * Buttons name window actions in the template (win.play, win.jump-next,
+ * win.zoom-in...), so the keyboard and the buttons do the same thing; the
+ * two drop-downs are views of the playback's "jump-kind" and "speed".  The
+ * position line says where the playhead is and, on its own line, what the
+ * last applied event did in plain words: the sentence a class reads.
+ */
+#include "ravscope-transport-bar.h"
+
+struct _RavscopeTransportBar {
+	GtkWidget parent_instance;
+	/* template */
+	GtkButton *play_button;
+	GtkDropDown *jump_kind;
+	GtkDropDown *speed;
+	GtkLabel *position_label;
+	GtkLabel *event_label;
+	GtkProgressBar *index_progress;
+
+	RavscopePlayback *playback;
+	RavscopeDocument *doc;
+	gulong position_handler, progress_handler;
+};
+
+G_DEFINE_FINAL_TYPE(RavscopeTransportBar, ravscope_transport_bar, GTK_TYPE_WIDGET)
+
+enum { PROP_0, PROP_PLAYBACK, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+static void update_position(RavscopeTransportBar *self)
+{
+	if (!self->doc)
+		return;
+	guint64 pos = ravscope_document_get_position(self->doc);
+	guint64 n = ravscope_document_get_event_count(self->doc);
+	g_autofree char *what = NULL;
+	if (pos > 0) {
+		rav_event ev;
+		if (ravscope_document_last_event(self->doc, &ev)) {
+			g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
+			/* Time since the start of the recording, in the unit that reads best. */
+			double us = ev.time_ns / 1000.0;
+			what = us < 1000 ? g_strdup_printf("%.1f µs · %s", us, d)
+			       : us < 1e6 ? g_strdup_printf("%.3f ms · %s", us / 1000, d)
+					  : g_strdup_printf("%.3f s · %s", us / 1e6, d);
+		}
+	}
+	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT, pos, n);
+	gtk_label_set_text(self->event_label, what ? what : (pos == 0 ? "start of the trace" : ""));
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->event_label), what);
+	gtk_label_set_markup(self->position_label, text);
+}
+
+static void on_position_changed(RavscopeDocument *doc, guint64 pos, gboolean stepped, RavscopeTransportBar *self)
+{
+	update_position(self);
+}
+
+static void on_index_progress(RavscopeDocument *doc, GParamSpec *pspec, RavscopeTransportBar *self)
+{
+	gtk_progress_bar_set_fraction(self->index_progress, ravscope_document_get_index_progress(doc));
+	update_position(self);
+}
+
+void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDocument *doc)
+{
+	if (self->doc) {
+		g_clear_signal_handler(&self->position_handler, self->doc);
+		g_clear_signal_handler(&self->progress_handler, self->doc);
+		g_clear_object(&self->doc);
+	}
+	if (doc) {
+		self->doc = g_object_ref(doc);
+		self->position_handler = g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
+		self->progress_handler = g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
+		update_position(self);
+	}
+}
+
+void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean indexing)
+{
+	gtk_widget_set_visible(GTK_WIDGET(self->index_progress), indexing);
+	if (indexing)
+		gtk_progress_bar_set_fraction(self->index_progress, 0);
+}
+
+/* ---- the playback's state ------------------------------------------------------- */
+
+static void on_playing(RavscopePlayback *p, GParamSpec *pspec, RavscopeTransportBar *self)
+{
+	gtk_button_set_icon_name(self->play_button, ravscope_playback_get_playing(p) ? "media-playback-pause-symbolic"
+										      : "media-playback-start-symbolic");
+}
+
+static void on_speed(RavscopePlayback *p, GParamSpec *pspec, RavscopeTransportBar *self)
+{
+	guint n;
+	const double *sp = ravscope_playback_speeds(&n);
+	for (guint i = 0; i < n; i++)
+		if (sp[i] == ravscope_playback_get_speed(p) && gtk_drop_down_get_selected(self->speed) != i)
+			gtk_drop_down_set_selected(self->speed, i);
+}
+
+static void on_speed_chosen(GtkDropDown *dd, GParamSpec *pspec, RavscopeTransportBar *self)
+{
+	guint n, i = gtk_drop_down_get_selected(dd);
+	const double *sp = ravscope_playback_speeds(&n);
+	if (self->playback && i < n)
+		ravscope_playback_set_speed(self->playback, sp[i]);
+}
+
+void ravscope_transport_bar_set_playback(RavscopeTransportBar *self, RavscopePlayback *playback)
+{
+	if (self->playback == playback)
+		return;
+	if (self->playback) {
+		g_signal_handlers_disconnect_by_data(self->playback, self);
+		g_clear_object(&self->playback);
+	}
+	if (playback) {
+		self->playback = g_object_ref(playback);
+		g_signal_connect(playback, "notify::playing", G_CALLBACK(on_playing), self);
+		g_signal_connect(playback, "notify::speed", G_CALLBACK(on_speed), self);
+		g_object_bind_property(playback, "jump-kind", self->jump_kind, "selected",
+				       G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+		on_playing(playback, NULL, self);
+		on_speed(playback, NULL, self);
+	}
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PLAYBACK]);
+}
+
+/* ---- class ------------------------------------------------------------------------ */
+
+static void ravscope_transport_bar_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_PLAYBACK)
+		g_value_set_object(v, RAVSCOPE_TRANSPORT_BAR(o)->playback);
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
+static void ravscope_transport_bar_set_property(GObject *o, guint id, const GValue *v, GParamSpec *pspec)
+{
+	if (id == PROP_PLAYBACK)
+		ravscope_transport_bar_set_playback(RAVSCOPE_TRANSPORT_BAR(o), g_value_get_object(v));
+	else
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
+}
+
+static void ravscope_transport_bar_dispose(GObject *object)
+{
+	RavscopeTransportBar *self = RAVSCOPE_TRANSPORT_BAR(object);
+	ravscope_transport_bar_set_document(self, NULL);
+	ravscope_transport_bar_set_playback(self, NULL);
+	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_TRANSPORT_BAR);
+	GtkWidget *child;
+	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self))))
+		gtk_widget_unparent(child);
+	G_OBJECT_CLASS(ravscope_transport_bar_parent_class)->dispose(object);
+}
+
+static void ravscope_transport_bar_class_init(RavscopeTransportBarClass *klass)
+{
+	GObjectClass *oc = G_OBJECT_CLASS(klass);
+	GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+	oc->dispose = ravscope_transport_bar_dispose;
+	oc->get_property = ravscope_transport_bar_get_property;
+	oc->set_property = ravscope_transport_bar_set_property;
+	props[PROP_PLAYBACK] = g_param_spec_object("playback", NULL, NULL, RAVSCOPE_TYPE_PLAYBACK,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	g_object_class_install_properties(oc, N_PROPS, props);
+	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-transport-bar.ui");
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, play_button);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, jump_kind);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, speed);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, position_label);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, event_label);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, index_progress);
+	gtk_widget_class_bind_template_callback(wc, on_speed_chosen);
+	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void ravscope_transport_bar_init(RavscopeTransportBar *self)
+{
+	gtk_widget_init_template(GTK_WIDGET(self));
+	GtkStringList *sp = gtk_string_list_new(ravscope_playback_speed_names());
+	gtk_drop_down_set_model(self->speed, G_LIST_MODEL(sp));
+	g_object_unref(sp);
+	GtkStringList *jk = gtk_string_list_new(ravscope_playback_jump_kind_names());
+	gtk_drop_down_set_model(self->jump_kind, G_LIST_MODEL(jk));
+	g_object_unref(jk);
+}
+
+GtkWidget *ravscope_transport_bar_new(void)
+{
+	return g_object_new(RAVSCOPE_TYPE_TRANSPORT_BAR, NULL);
+}

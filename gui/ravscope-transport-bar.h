@@ -1,0 +1,22 @@
+/* ravscope-transport-bar.h - the controls under the heap: previous/next of
+ * a kind, step, play, speed, the playhead's position and the sentence
+ * saying what just happened, indexing progress, and zoom. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ravscope-playback.h"
+
+G_BEGIN_DECLS
+
+#define RAVSCOPE_TYPE_TRANSPORT_BAR (ravscope_transport_bar_get_type())
+G_DECLARE_FINAL_TYPE(RavscopeTransportBar, ravscope_transport_bar, RAVSCOPE, TRANSPORT_BAR, GtkWidget)
+
+GtkWidget *ravscope_transport_bar_new(void);
+/* "playback": the controller the buttons and choices drive (set once). */
+void ravscope_transport_bar_set_playback(RavscopeTransportBar *self, RavscopePlayback *playback);
+void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDocument *doc);
+/* Show indexing progress (the document's "index-progress") while TRUE. */
+void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean indexing);
+
+G_END_DECLS
