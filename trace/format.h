@@ -337,6 +337,23 @@ int ravt_writer_flush_thread(ravt_writer *w, uint32_t thread);
 int ravt_writer_finish(ravt_writer *w, uint64_t dropped);
 /* Write a MAPS chunk listing every object loaded now (1.2).  0 or -1. */
 int ravt_writer_maps(ravt_writer *w, const ravt_map_object *objs, size_t n);
+/* The calling process's memory map (writer-maps.c): what the recorder
+ * passes as sites_hook (user: a zeroed ravt_selfmaps) writes a MAPS chunk
+ * before the first SITES chunk and again when objects were loaded or
+ * unloaded, or an address lies outside the objects listed. */
+typedef struct ravt_range {
+	uint64_t lo, hi;
+} ravt_range;
+typedef struct ravt_selfmaps {
+	unsigned long long adds, subs; /* the loader's counters when listed */
+	ravt_range *ranges;            /* executable segments listed, sorted */
+	size_t nranges;
+	uint64_t written;              /* MAPS chunks written */
+} ravt_selfmaps;
+int ravt_selfmaps_hook(ravt_writer *w, const uint64_t *addrs, size_t n, void *user);
+/* List the objects now and write a MAPS chunk.  0 or -1. */
+int ravt_selfmaps_write(ravt_writer *w, ravt_selfmaps *m);
+void ravt_selfmaps_free(ravt_selfmaps *m);
 /* Sites interned so far (distinct stacks). */
 uint32_t ravt_writer_sites(const ravt_writer *w);
 /* Write an arbitrary chunk (tests: unknown kinds, corrupt frames). */

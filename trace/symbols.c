@@ -279,7 +279,7 @@ static objstate *object(ravt_symbols *s, int32_t idx)
 		const char *e = strchr(d, ':');
 		size_t dl = e ? (size_t)(e - d) : strlen(d);
 		if (dl) {
-			char path[4096], why2[1024];
+			char path[4096], why2[1024] = "";
 			snprintf(path, sizeof path, "%.*s/%s", (int)dl, d, base);
 			rav_symbol_status r = try_file(s, st, &o, path, why2, sizeof why2);
 			if (r == RAV_SYMBOL_OK || (r == RAV_SYMBOL_CHANGED && st->status == RAV_SYMBOL_NO_OBJECT)) {
@@ -320,6 +320,51 @@ static const char *die_name(Dwarf_Die *die)
 	if (!n && dwarf_attr_integrate(die, DW_AT_linkage_name, &at))
 		n = dwarf_formstring(&at);
 	return n;
+}
+
+/* A source file's name as the debug info gives it, made absolute with the
+ * compilation directory when it is relative ("../src/x.c" of a build in
+ * build/), with "." and ".." components folded: interned. */
+static const char *source_path(ravt_symbols *s, Dwarf_Die *cu, const char *file)
+{
+	if (!file)
+		return NULL;
+	char buf[4096];
+	if (file[0] != '/' && cu) {
+		Dwarf_Attribute at;
+		const char *dir = dwarf_attr(cu, DW_AT_comp_dir, &at) ? dwarf_formstring(&at) : NULL;
+		if (!dir || dir[0] != '/')
+			return intern(s, file);
+		snprintf(buf, sizeof buf, "%s/%s", dir, file);
+	} else {
+		snprintf(buf, sizeof buf, "%s", file);
+	}
+	/* fold components in place: parts are copied down, ".." drops one */
+	char *out = buf + 1, *in = buf + 1;
+	while (*in) {
+		char *slash = strchr(in, '/');
+		size_t len = slash ? (size_t)(slash - in) : strlen(in);
+		if (len == 0 || (len == 1 && in[0] == '.')) {
+			/* skip */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			if (out > buf + 1) {
+				out--; /* the '/' after the last part */
+				while (out > buf + 1 && out[-1] != '/')
+					out--;
+			}
+		} else {
+			memmove(out, in, len);
+			out += len;
+			*out++ = '/';
+		}
+		in += len;
+		if (*in == '/')
+			in++;
+	}
+	if (out > buf + 1 && out[-1] == '/')
+		out--;
+	*out = 0;
+	return intern(s, buf);
 }
 
 /* Symbols of (object, offset) appended to s->syms; how many. */
@@ -363,6 +408,22 @@ static unsigned resolve(ravt_symbols *s, int32_t obj, uint64_t offset)
 	Dwarf_Die *cu = dwfl_module_addrdie(st->mod, pc, &bias);
 	Dwarf_Die *scopes = NULL;
 	int nscopes = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	/* Past an inlined function, dwarf_getscopes goes on with the scopes of
+	 * its abstract definition; the functions it was inlined into are the
+	 * DIE's parents: take the chain from the innermost function's DIE. */
+	for (int i = 0; i < nscopes; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+			Dwarf_Die *chain = NULL;
+			int nchain = tag == DW_TAG_inlined_subroutine ? dwarf_getscopes_die(&scopes[i], &chain) : -1;
+			if (nchain > 0) {
+				free(scopes);
+				scopes = chain;
+				nscopes = nchain;
+			}
+			break;
+		}
+	}
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	if (cu && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
@@ -373,7 +434,7 @@ static unsigned resolve(ravt_symbols *s, int32_t obj, uint64_t offset)
 			continue;
 		rav_trace_symbol sy = base;
 		sy.function = intern(s, die_name(&scopes[i]));
-		sy.file = intern(s, file);
+		sy.file = source_path(s, cu, file);
 		sy.line = line > 0 ? (unsigned)line : 0;
 		sy.column = col > 0 ? (unsigned)col : 0;
 		sy.inlined = tag == DW_TAG_inlined_subroutine;
@@ -401,7 +462,7 @@ static unsigned resolve(ravt_symbols *s, int32_t obj, uint64_t offset)
 		rav_trace_symbol sy = base;
 		sy.function = intern(s, symname);
 		sy.function_offset = symname ? soff + 1 : 0;
-		sy.file = intern(s, file);
+		sy.file = source_path(s, cu, file);
 		sy.line = line > 0 ? (unsigned)line : 0;
 		sy.column = col > 0 ? (unsigned)col : 0;
 		if (!sy.file)

@@ -5,6 +5,7 @@
  *   writer-encode.c  the general encoder: any event, segments, texts, the escape form
  *   writer-fast.c    the fast path for runs of plain heap writes and TIME events
  *   writer-sites.c   call sites (1.2): the site table, runs of events per site, SITES and MAPS chunks
+ *   writer-maps.c    the recording process's memory map for MAPS chunks (dl_iterate_phdr)
  *
  * The two encoders write exactly the same bytes for the events the fast
  * path takes (tests/trace/encode-paths.c compares them); FORMAT.md is the
