@@ -454,6 +454,60 @@ unsigned rav_contention_window_count(const rav_contention *c);
 uint64_t rav_contention_window(const rav_contention *c, unsigned w, uint64_t *first_event, uint64_t *last_event);
 /* Heat of each line of a page, for the overlay: out[page_size / line_size]. */
 void rav_contention_page_lines(const rav_contention *c, uint32_t page, uint64_t *out);
+/* Call sites (format 1.2): transfers that accesses of a site's events
+ * caused (the access that missed), and for hot line i (rav_contention_line_at
+ * order) the sites whose accesses made it move, most transfers first:
+ * fills up to max entries of sites / transfers (either may be NULL) and
+ * returns how many sites there are.  Site 0 collects accesses of unknown
+ * site. */
+uint64_t rav_contention_site(const rav_contention *c, uint32_t site);
+unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index, uint32_t *sites,
+                                   uint64_t *transfers, unsigned max);
+
+/* ---- Call sites ranked --------------------------------------------------- *
+ * As heaptrack's top lists: what each site's calls did and caused, over an
+ * event range.  Rows are call sites (frame 0: the
+ * sites that differ only in their callers are merged) unless by_stack. */
+typedef struct rav_site_row {
+	uint32_t site;            /* the row's site (merged rows: the one with most events) */
+	uint32_t stacks;          /* sites merged into the row */
+	uint64_t events;
+	uint64_t allocs, frees;   /* cells allocated / freed (holes left on a message's arrival are not frees) */
+	uint64_t moves, fixups;   /* compaction moves and pointer fix-ups its calls caused */
+	uint64_t pages_sent;      /* pages of the messages its sends handed to other threads */
+	uint64_t pages_received;  /* pages its receives took over */
+	uint64_t transfers;       /* cache-line transfers its accesses caused (given a contention model) */
+} rav_site_row;
+
+typedef enum rav_site_order {
+	RAV_SITES_BY_ALLOCS = 0,
+	RAV_SITES_BY_FREES,
+	RAV_SITES_BY_MOVES,
+	RAV_SITES_BY_FIXUPS,
+	RAV_SITES_BY_HANDOFFS, /* pages sent + received */
+	RAV_SITES_BY_TRANSFERS,
+	RAV_SITES_BY_EVENTS,
+} rav_site_order;
+
+typedef struct rav_site_stats_config {
+	uint64_t from, to;                /* event range; to = 0: everything indexed */
+	bool by_stack;                    /* a row per site (stack) instead of per call site */
+	const rav_contention *contention; /* transfers per site from it (NULL: none) */
+} rav_site_stats_config;
+
+typedef struct rav_site_stats rav_site_stats;
+rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cfg, rav_trace_progress progress,
+                                   void *user, rav_trace_error *err);
+void rav_site_stats_free(rav_site_stats *s);
+/* Rows with events (site 0 left out), in the last order sorted by (first:
+ * allocations). */
+unsigned rav_site_stats_count(const rav_site_stats *s);
+const rav_site_row *rav_site_stats_row(const rav_site_stats *s, unsigned i);
+void rav_site_stats_sort(rav_site_stats *s, rav_site_order by);
+/* Events of no known site (site 0), and the whole range. */
+void rav_site_stats_totals(const rav_site_stats *s, rav_site_row *unknown, rav_site_row *all);
+/* The row a site is counted in (-1: none in the range). */
+int64_t rav_site_stats_find(const rav_site_stats *s, uint32_t site);
 
 #ifdef __cplusplus
 }
