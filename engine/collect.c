@@ -80,6 +80,7 @@ static void mark_roots(rav_heap *h, mark_stack *s)
 
 size_t rav_collect(rav_heap *h)
 {
+	RAV_SITE_ENTER();
 	if (!h)
 		return 0;
 	rav__drain(h, 0); /* queued kills first: their back-link words are queue links */

@@ -39,6 +39,7 @@ static void self_destructor(void *arg)
 	rav_heap *h = arg;
 	if (h) {
 		self_heap = h; /* events recorded during teardown still belong to this thread */
+		rav__site_clear(); /* no call of the program tears it down */
 		rav__heap_destroy(h);
 		rav__record_thread_end(h);
 		self_heap = NULL;
@@ -91,6 +92,7 @@ rav_heap *rav_heap_self(void)
 
 void rav_thread_exit(void)
 {
+	RAV_SITE_ENTER();
 	rav_heap *h = self_heap;
 	if (!h)
 		return;
@@ -573,6 +575,7 @@ void rav__after_free(rav_heap *h)
 
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
+	RAV_SITE_ENTER();
 	h->mode = mode;
 	if (mode == RAV_FREE_IMMEDIATE) {
 		rav__drain(h, 0);
@@ -583,6 +586,7 @@ void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 /* One bounded step of deferred work: first the kill cascade, then moves. */
 size_t rav_compact(rav_heap *h, size_t max_moves)
 {
+	RAV_SITE_ENTER();
 	if (!h)
 		return 0;
 	size_t done = 0;
@@ -773,10 +777,15 @@ static inline bool check_root(rav_heap *h, rav_root r, const char *what)
 	return true;
 }
 
-#define ACCESS_READ(addr)                                                                                \
+/* A read's access event; the read's call site (pc: RAV_CALLER of the
+ * public function) is taken in the same test, so reads keep one tracing
+ * test and pay for a site only when accesses are recorded. */
+#define ACCESS_READ(addr, pc)                                                                            \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(rav__tracing) && rav__recorder && rav__recorder->record_access)         \
+		if (RAV_UNLIKELY(rav__tracing) && rav__recorder && rav__recorder->record_access) {       \
+			rav__site_enter(pc);                                                             \
 			REC(RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                          \
+		}                                                                                        \
 	} while (0)
 
 static inline rav_ref mkref(rav_heap *h, rav_cell *c)
@@ -784,12 +793,12 @@ static inline rav_ref mkref(rav_heap *h, rav_cell *c)
 	return (rav_ref){ c, c ? h->gen : 0 };
 }
 
-static rav_cell *walk_read(uintptr_t *slot)
+static rav_cell *walk_read(uintptr_t *slot, uintptr_t pc)
 {
-	ACCESS_READ(slot);
+	ACCESS_READ(slot, pc);
 	rav_cell *c = (rav_cell *)*slot;
 	while (c && cell_type(c) == RAV_TYPE_REF) {
-		ACCESS_READ(&c->w[RAV_W_FWD]);
+		ACCESS_READ(&c->w[RAV_W_FWD], pc);
 		c = (rav_cell *)c->w[RAV_W_FWD];
 	}
 	return c;
@@ -799,6 +808,7 @@ static rav_cell *walk_read(uintptr_t *slot)
 
 rav_root rav_root_new(rav_heap *h)
 {
+	RAV_SITE_ENTER();
 	if (!h) {
 		rav__fail(RAV_EINVAL, "rav_root_new: null heap");
 		return NULL;
@@ -808,6 +818,7 @@ rav_root rav_root_new(rav_heap *h)
 
 void rav_root_free(rav_heap *h, rav_root r)
 {
+	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_free"))
 		return;
 	uintptr_t *slot = (uintptr_t *)r;
@@ -822,7 +833,7 @@ rav_ref rav_root_get(rav_heap *h, rav_root r)
 {
 	if (!check_root(h, r, "rav_root_get"))
 		return RAV_NULL_REF;
-	return mkref(h, walk_read((uintptr_t *)r));
+	return mkref(h, walk_read((uintptr_t *)r, RAV_CALLER));
 }
 
 bool rav_root_is_set(rav_heap *h, rav_root r)
@@ -865,6 +876,7 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 
 rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
 {
+	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_set"))
 		return rav__misuse_status();
 	if (target.cell && !CHECK_REF(h, target, "rav_root_set"))
@@ -874,6 +886,7 @@ rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
 
 rav_status rav_root_clear(rav_heap *h, rav_root r)
 {
+	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_clear"))
 		return rav__misuse_status();
 	uintptr_t *slot = (uintptr_t *)r;
@@ -924,6 +937,7 @@ static rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *o
 
 rav_status rav_new_root(rav_heap *h, rav_type t, rav_root r, rav_ref *out)
 {
+	RAV_SITE_ENTER();
 	if (!h)
 		return rav__fail(RAV_EINVAL, "rav_new_root: null heap");
 	if (!check_root(h, r, "rav_new_root"))
@@ -933,6 +947,7 @@ rav_status rav_new_root(rav_heap *h, rav_type t, rav_root r, rav_ref *out)
 
 rav_status rav_new_field(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out)
 {
+	RAV_SITE_ENTER();
 	if (!check_field(h, parent, field, RAV_REF, "rav_new_field"))
 		return rav__misuse_status();
 	return new_into(h, t, &parent.cell->w[1 + field], parent.cell, out);
@@ -944,12 +959,13 @@ uintptr_t rav_load(rav_heap *h, rav_ref obj, int field)
 {
 	if (!check_field(h, obj, field, RAV_DATA, "rav_load"))
 		return 0;
-	ACCESS_READ(&obj.cell->w[1 + field]);
+	ACCESS_READ(&obj.cell->w[1 + field], RAV_CALLER);
 	return obj.cell->w[1 + field];
 }
 
 void rav_store(rav_heap *h, rav_ref obj, int field, uintptr_t value)
 {
+	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_DATA, "rav_store"))
 		return;
 	WRITE_WORD(RAV_EV_DATA_STORE, &obj.cell->w[1 + field], value);
@@ -959,11 +975,12 @@ rav_ref rav_load_ref(rav_heap *h, rav_ref obj, int field)
 {
 	if (!check_field(h, obj, field, RAV_REF, "rav_load_ref"))
 		return RAV_NULL_REF;
-	return mkref(h, walk_read(&obj.cell->w[1 + field]));
+	return mkref(h, walk_read(&obj.cell->w[1 + field], RAV_CALLER));
 }
 
 rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 {
+	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_REF, "rav_store_ref"))
 		return rav__misuse_status();
 	if (target.cell && !CHECK_REF(h, target, "rav_store_ref"))
@@ -973,6 +990,7 @@ rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 
 rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
 {
+	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_REF, "rav_clear_ref"))
 		return rav__misuse_status();
 	return store_slot(h, &obj.cell->w[1 + field], obj.cell, NULL);
@@ -1012,6 +1030,7 @@ static bool check_slot(rav_heap *h, rav_slot s, const char *what)
 
 rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src)
 {
+	RAV_SITE_ENTER();
 	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
 		return rav__misuse_status();
 	if (dst.word == src.word)
@@ -1044,12 +1063,13 @@ uintptr_t rav_scalar(rav_heap *h, rav_ref obj)
 {
 	if (!CHECK_REF(h, obj, "rav_scalar"))
 		return 0;
-	ACCESS_READ(&obj.cell->w[0]);
+	ACCESS_READ(&obj.cell->w[0], RAV_CALLER);
 	return cell_scalar(obj.cell);
 }
 
 void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value)
 {
+	RAV_SITE_ENTER();
 	if (!CHECK_REF(h, obj, "rav_set_scalar"))
 		return;
 	if (value > RAV_SCALAR_MAX) {

@@ -280,6 +280,65 @@ static inline rav_stamp rav__stamp(void)
 		*_s = _v;                                                                                \
 	} while (0)
 
+/* ---- call sites (site.c) ----
+ *
+ * Each public engine call that can record an event starts with
+ * RAV_SITE_ENTER(): when tracing, its return address (the program's call
+ * site) is compared with the thread's current one and recorded only when
+ * it changes (a RAV_RAW_SITE record).  Public calls built on other public
+ * calls bracket their work with RAV_SITE_BEGIN / RAV_SITE_END so the inner
+ * calls keep the program's site.  __builtin_return_address must be taken
+ * in the public function itself: these are macros for that reason. */
+typedef struct rav_site_state {
+	uintptr_t pc;  /* the call site last recorded (1 in stack mode: always look) */
+	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep */
+	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
+} rav_site_state;
+extern _Thread_local rav_site_state rav__site;
+extern unsigned rav__site_depth; /* 0 no sites, 1 return address, N backtrace frames */
+void rav__site_change(uintptr_t pc);
+/* No call of the program: the thread's heap torn down at its exit. */
+void rav__site_clear(void);
+void rav__site_prepare(unsigned depth);
+/* record.c: n raw records in the thread's buffer, not events (no clock
+ * reading, no countdown); commit after filling them.  NULL: no buffer. */
+rav_raw_event *rav__reserve_raw(unsigned n);
+void rav__commit_raw(unsigned n);
+
+#if RAV_TRACING
+#define RAV_CALLER ((uintptr_t)__builtin_return_address(0))
+static inline void rav__site_enter(uintptr_t pc)
+{
+	if (RAV_UNLIKELY(rav__tracing) && rav__site.hold == 0 && pc != rav__site.pc)
+		rav__site_change(pc);
+}
+static inline bool rav__site_begin(uintptr_t pc)
+{
+	if (RAV_LIKELY(!rav__tracing))
+		return false;
+	if (rav__site.hold == 0 && pc != rav__site.pc)
+		rav__site_change(pc);
+	rav__site.hold++;
+	return true;
+}
+#define RAV_SITE_ENTER() rav__site_enter(RAV_CALLER)
+#define RAV_SITE_BEGIN() const bool rav_site_held_ = rav__site_begin(RAV_CALLER)
+#define RAV_SITE_END()                                                                                   \
+	do {                                                                                             \
+		if (rav_site_held_)                                                                      \
+			rav__site.hold--;                                                                \
+	} while (0)
+#else
+#define RAV_CALLER ((uintptr_t)0)
+static inline void rav__site_enter(uintptr_t pc)
+{
+	(void)pc;
+}
+#define RAV_SITE_ENTER() ((void)0)
+#define RAV_SITE_BEGIN() ((void)0)
+#define RAV_SITE_END() ((void)0)
+#endif
+
 /* ---- Valgrind ---- */
 #if RAV_VALGRIND
 #define VG_CELL_ALLOC(c) VALGRIND_MEMPOOL_ALLOC(rav__pool.base, (c), RAV_CELL_SIZE)

@@ -193,6 +193,10 @@ typedef struct rav_recorder {
 	void (*release)(rav_evbuf *last, void *user);
 	void *user;
 	bool record_access; /* RAVIOLI_TRACE_ACCESS: record engine accessor loads/stores */
+	/* Call sites (RAVIOLI_TRACE_SITES, RAVIOLI_TRACE_STACK): 0 none, 1 the
+	 * call's return address, N > 1 a backtrace of up to N frames (at most
+	 * RAV_SITE_FRAMES_MAX); RAV_RAW_SITE records go into the buffers. */
+	uint8_t site_depth;
 } rav_recorder;
 
 /* Install (or, with NULL, remove) the recorder.  Installing emits

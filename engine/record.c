@@ -41,6 +41,7 @@ bool rav_record_install(const rav_recorder *r)
 	if (r && atomic_load(&rav__next_heap_id) != 0)
 		return false;
 	rav__recorder = r;
+	rav__site_prepare(r ? r->site_depth : 0);
 	__atomic_store_n(&rav__tracing, r != NULL, __ATOMIC_RELEASE);
 	if (r)
 		rav__types_record_all();
@@ -96,6 +97,26 @@ static inline rav_raw_event *reserve_clock(unsigned n, bool clock)
 static inline rav_raw_event *reserve(unsigned n)
 {
 	return reserve_clock(n, true);
+}
+
+rav_raw_event *rav__reserve_raw(unsigned n)
+{
+	if (!rav__recorder)
+		return NULL;
+	rav_evbuf *b = tbuf;
+	if (RAV_UNLIKELY(!b || b->count + n + 1 > b->cap)) {
+		b = exchange();
+		if (!b || b->count + n + 1 > b->cap)
+			return NULL;
+	}
+	rav_raw_event *e = &b->ev[b->count];
+	b->count += n;
+	return e;
+}
+
+void rav__commit_raw(unsigned n)
+{
+	(void)n; /* the records are counted by rav__reserve_raw */
 }
 
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
@@ -207,6 +228,7 @@ void rav_record_flush(void)
 
 void rav_thread_name(const char *name)
 {
+	RAV_SITE_ENTER();
 	rav_heap *h = rav_heap_self();
 	if (!h || !name)
 		return;
@@ -216,6 +238,7 @@ void rav_thread_name(const char *name)
 
 void rav_mark(const char *text)
 {
+	RAV_SITE_ENTER();
 	if (!text)
 		return;
 	rav_heap_self();
@@ -225,6 +248,7 @@ void rav_mark(const char *text)
 
 void rav_trace_access(const void *addr, bool write)
 {
+	RAV_SITE_ENTER();
 	if (rav__tracing && rav__recorder)
 		rav__emit_slow(RAV_EV_ACCESS | ((uint32_t)write << 8), 0, (uint64_t)(uintptr_t)addr,
 			       sizeof(uintptr_t), 0);

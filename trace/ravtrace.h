@@ -466,8 +466,8 @@ unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index,
 
 /* ---- Call sites ranked --------------------------------------------------- *
  * As heaptrack's top lists: what each site's calls did and caused, over an
- * event range.  Rows are call sites (frame 0: the
- * sites that differ only in their callers are merged) unless by_stack. */
+ * event range, one row per line of the program (or per call site, or per
+ * stack).  Grouping by line reads debug info (rav_trace_site_call). */
 typedef struct rav_site_row {
 	uint32_t site;            /* the row's site (merged rows: the one with most events) */
 	uint32_t stacks;          /* sites merged into the row */
@@ -489,9 +489,15 @@ typedef enum rav_site_order {
 	RAV_SITES_BY_EVENTS,
 } rav_site_order;
 
+/* What a row is: a line of the program (the call sites that resolve to the
+ * same function, file and line: copies of an inlined function, calls on
+ * one line; unresolved ones by address), a call site (one address), or a
+ * site (one recorded stack). */
+typedef enum rav_site_grouping { RAV_SITES_BY_LINE = 0, RAV_SITES_BY_CALL, RAV_SITES_BY_STACK } rav_site_grouping;
+
 typedef struct rav_site_stats_config {
 	uint64_t from, to;                /* event range; to = 0: everything indexed */
-	bool by_stack;                    /* a row per site (stack) instead of per call site */
+	rav_site_grouping group;
 	const rav_contention *contention; /* transfers per site from it (NULL: none) */
 } rav_site_stats_config;
 

@@ -5,10 +5,10 @@
  *
  * One pass over the range with a cursor; every event carries the site of
  * the call that did or caused it, so the counting is a table lookup per
- * event.  Rows are call sites: sites whose stacks differ only in their
- * callers (RAVIOLI_TRACE_STACK) count together, as they are one line of the
- * program, unless a row per stack is asked for.  The CLI and the viewer
- * both show these rows.
+ * event.  Rows are lines of the program by default: the sites that
+ * resolve to one function, file and line count together (copies of an
+ * inlined function, stacks that differ in their callers), or call sites
+ * (addresses), or stacks.  The CLI and the viewer both show these rows.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -78,19 +78,45 @@ static void add_row(rav_site_row *to, const rav_site_row *r)
 	to->transfers += r->transfers;
 }
 
-/* Rows: one per site, or per call site (same object and offset of frame 0). */
+/* Rows: one per site, per call site (same object and offset of frame 0),
+ * or per line (same function, file and line of the call's symbol: the
+ * symbolizer's strings are interned, so pointers compare; unresolved
+ * calls by object and offset). */
 typedef struct callkey {
-	int64_t object;
-	uint64_t offset;
+	const void *a, *b;
+	uint64_t c, d;
 	uint32_t row;
 } callkey;
 
 static int cmp_callkey(const void *pa, const void *pb)
 {
-	const callkey *a = pa, *b = pb;
-	if (a->object != b->object)
-		return a->object < b->object ? -1 : 1;
-	return a->offset < b->offset ? -1 : a->offset > b->offset;
+	const callkey *x = pa, *y = pb;
+	if (x->a != y->a)
+		return (uintptr_t)x->a < (uintptr_t)y->a ? -1 : 1;
+	if (x->b != y->b)
+		return (uintptr_t)x->b < (uintptr_t)y->b ? -1 : 1;
+	if (x->c != y->c)
+		return x->c < y->c ? -1 : 1;
+	return x->d < y->d ? -1 : x->d > y->d;
+}
+
+static bool key_of(rav_trace *t, uint32_t site, rav_site_grouping g, callkey *k)
+{
+	memset(k, 0, sizeof *k);
+	rav_trace_frame f;
+	if (rav_trace_site_frames(t, site, &f, 1) < 1)
+		return false;
+	rav_trace_symbol sy;
+	if (g == RAV_SITES_BY_LINE && rav_trace_site_call(t, site, &sy) && sy.file) {
+		k->a = sy.function;
+		k->b = sy.file;
+		k->c = sy.line;
+		k->d = 1;
+		return true;
+	}
+	k->c = (uint64_t)(int64_t)f.object;
+	k->d = f.offset << 1;
+	return true;
 }
 
 rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cfg, rav_trace_progress progress,
@@ -159,8 +185,9 @@ rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cf
 	s->rows = calloc(used ? used : 1, sizeof *s->rows);
 	s->order = calloc(used ? used : 1, sizeof *s->order);
 	s->pos = calloc(used ? used : 1, sizeof *s->pos);
-	callkey *keys = cfg && cfg->by_stack ? NULL : calloc(used ? used : 1, sizeof *keys);
-	if (!s->rows || !s->order || !s->pos || (!keys && !(cfg && cfg->by_stack))) {
+	rav_site_grouping group = cfg ? cfg->group : RAV_SITES_BY_LINE;
+	callkey *keys = group == RAV_SITES_BY_STACK ? NULL : calloc(used ? used : 1, sizeof *keys);
+	if (!s->rows || !s->order || !s->pos || (!keys && group != RAV_SITES_BY_STACK)) {
 		free(per);
 		free(keys);
 		rav_site_stats_free(s);
@@ -171,9 +198,8 @@ rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cf
 	for (uint32_t i = 1; i <= nsites; i++) {
 		if (!per[i].events && !per[i].transfers)
 			continue;
-		rav_trace_frame f = {0};
-		if (keys && rav_trace_site_frames(t, i, &f, 1) >= 1) {
-			callkey k = {f.object, f.offset, 0};
+		callkey k;
+		if (keys && key_of(t, i, group, &k)) {
 			callkey *hit = bsearch(&k, keys, nkeys, sizeof *keys, cmp_callkey);
 			if (hit) {
 				rav_site_row *r = &s->rows[hit->row];

@@ -148,7 +148,8 @@ enum {
 	OPT_BY,
 	OPT_OBJECT_PATH,
 	OPT_NO_SYMBOLS,
-	OPT_SITE
+	OPT_SITE,
+	OPT_GROUP
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -185,6 +186,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"object-path", required_argument, NULL, OPT_OBJECT_PATH},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"site", required_argument, NULL, OPT_SITE},
+	    {"group", required_argument, NULL, OPT_GROUP},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
@@ -278,6 +280,16 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			if (!*optarg)
 				cli_usage_error("--site needs FUNCTION, FILE or FILE:LINE");
 			o->site_spec = optarg;
+			break;
+		case OPT_GROUP:
+			if (strcmp(optarg, "line") == 0)
+				o->group = 0;
+			else if (strcmp(optarg, "call") == 0)
+				o->group = 1;
+			else if (strcmp(optarg, "stack") == 0)
+				o->group = 2;
+			else
+				cli_usage_error("--group must be line, call or stack, not '%s'", optarg);
 			break;
 		case OPT_BY: {
 			static const char *const names[] = {"allocs",   "frees",     "moves", "fixups",

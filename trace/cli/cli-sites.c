@@ -199,7 +199,12 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 	rav_contention *con = rav_contention_run(t, &cc, NULL, NULL, &err);
 	if (!con)
 		cli_trace_error(tr->path, &err);
-	rav_site_stats_config sc = {.from = o->from, .to = o->to, .by_stack = o->stacks, .contention = con};
+	rav_site_stats_config sc = {.from = o->from,
+	                            .to = o->to,
+	                            .group = o->stacks       ? RAV_SITES_BY_STACK
+	                                     : o->no_symbols ? RAV_SITES_BY_CALL
+	                                                     : (rav_site_grouping)o->group,
+	                            .contention = con};
 	rav_site_stats *st = rav_site_stats_run(t, &sc, NULL, NULL, &err);
 	if (!st)
 		cli_trace_error(tr->path, &err);
@@ -214,8 +219,9 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 
 	if (o->json) {
 		FILE *out = stdout;
-		fprintf(out, "{\n  \"sites_recorded\": %u,\n  \"rows\": %u,\n  \"order\": \"%s\",\n  \"by_stack\": %s,\n",
-		        rav_trace_site_count(t), nrows, order_names[o->by], o->stacks ? "true" : "false");
+		static const char *const groups[] = {"line", "call", "stack"};
+		fprintf(out, "{\n  \"sites_recorded\": %u,\n  \"rows\": %u,\n  \"order\": \"%s\",\n  \"group\": \"%s\",\n",
+		        rav_trace_site_count(t), nrows, order_names[o->by], groups[sc.group]);
 		fprintf(out, "  \"all\": {");
 		json_row(out, &all);
 		fprintf(out, "},\n  \"unknown\": {");
@@ -231,7 +237,8 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 		}
 		fprintf(out, "%s]\n}\n", top ? "\n  " : "");
 	} else {
-		printf("%s: call sites by %s (%u call site%s", tr->path, order_words[o->by], nrows,
+		static const char *const what[] = {"line", "call site", "stack"};
+		printf("%s: call sites by %s (%u %s%s", tr->path, order_words[o->by], nrows, what[sc.group],
 		       nrows == 1 ? "" : "s");
 		if (top < nrows)
 			printf(", top %u", top);
@@ -254,7 +261,12 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 				       r->allocs, r->frees, r->moves, r->fixups, r->pages_sent + r->pages_received,
 				       r->transfers, cli_site_text(t, r->site, true, o->no_symbols, buf, sizeof buf));
 				if (r->stacks > 1)
-					printf("  (%u stacks)", r->stacks);
+					printf("  (%u %s)", r->stacks, sc.group == RAV_SITES_BY_LINE ? "call sites" : "stacks");
+				rav_trace_symbol in[2];
+				/* call sites apart: copies of an inlined function differ in where they were inlined */
+				if (sc.group == RAV_SITES_BY_CALL && !o->no_symbols && rav_trace_site_resolve(t, r->site, in, 2) >= 2 &&
+				    in[0].inlined)
+					printf("  [inlined in %s]", symbol_text(&in[1], false, buf, sizeof buf));
 				putchar('\n');
 				if (o->stacks) {
 					rav_trace_symbol sy[RAV_TRACE_SITE_FRAMES_MAX];

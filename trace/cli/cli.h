@@ -64,6 +64,7 @@ typedef struct cli_opts {
 	/* call sites */
 	bool sites, stacks, no_symbols;
 	int by;                   /* rav_site_order */
+	int group;                /* rav_site_grouping (--group) */
 	const char *object_path;  /* --object-path=DIRS */
 	const char *site_spec;    /* --site=FUNCTION|FILE|FILE:LINE */
 } cli_opts;

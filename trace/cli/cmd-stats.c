@@ -29,6 +29,8 @@ static const char *const help =
     "                    receives handed off, cache-line transfers of their accesses\n"
     "  --by=WHAT         order: allocs (default), frees, moves, fixups, handoffs,\n"
     "                    transfers, events\n"
+    "  --group=G         a row per line of the program (default), per call site\n"
+    "                    (address: copies of an inlined function apart), or per stack\n"
     "  --stacks          a row per recorded backtrace (RAVIOLI_TRACE_STACK=N), with its frames\n"
     "  --from=N, --to=N  only events in [N, M)\n"
     "  --object-path=DIRS  also look for the program and its libraries in these\n"
@@ -57,10 +59,12 @@ static int run(int argc, char **argv)
 {
 	cli_opts o;
 	const char *path = cli_parse_opts(
-	    argc, argv, help, "json top line-size bins sites by stacks from to object-path no-symbols", &o);
-	bool for_sites = o.by || o.stacks || o.from || o.to || o.object_path || o.no_symbols;
+	    argc, argv, help, "json top line-size bins sites by group stacks from to object-path no-symbols", &o);
+	bool for_sites = o.by || o.group || o.stacks || o.from || o.to || o.object_path || o.no_symbols;
 	if (for_sites && !o.sites)
-		cli_usage_error("--by, --stacks, --from, --to, --object-path and --no-symbols go with --sites");
+		cli_usage_error("--by, --group, --stacks, --from, --to, --object-path and --no-symbols go with --sites");
+	if (o.group == 2)
+		o.stacks = true;
 	cli_trace tr;
 	cli_open_trace(&tr, path, false);
 	if (o.sites) {
