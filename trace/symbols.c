@@ -390,6 +390,10 @@ static unsigned resolve(ravt_symbols *s, int32_t obj, uint64_t offset)
 	GElf_Off soff = 0;
 	GElf_Sym sym;
 	const char *symname = dwfl_module_addrinfo(st->mod, pc, &soff, &sym, NULL, NULL, NULL);
+	/* a stripped object's nearest dynamic symbol is usually another
+	 * function: only a symbol that covers the address names it */
+	if (symname && ((sym.st_size && soff >= sym.st_size) || (!sym.st_size && soff >= 256)))
+		symname = NULL;
 	if (st->no_debug) {
 		base.status = RAV_SYMBOL_NO_DEBUG_INFO;
 		base.message = st->message;
