@@ -1,172 +1,40 @@
-/* bench-workloads.c - the allocator workloads of issue #2: churn, tree,
- * fragmentation and messages, each as a ravioli version and a malloc
- * version that do the same work on the same random sequence.
- *
- * The malloc versions use 32-byte nodes (the raviolo size) so both sides
- * allocate the same bytes.  Ravioli programs cannot hold raw pointers
- * across frees, so the ravioli versions keep their structure in roots and
- * fields and relink with rav_move (no reference raviolo needed); that is
- * the real cost of the model and is measured, not avoided.
+/* bench-workloads.c - the allocator workloads of issue #2 (tree,
+ * fragmentation, messages, bulk free) and the vector: each as a ravioli
+ * version and a malloc version that do the same work on the same random
+ * sequence (see bench-common.h).  Churn is in bench-churn.c, the classic
+ * benchmarks of issue #9 in bench-classic.c.
  */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "ravioli.h"
-#include "rav-bench.h"
+#include "bench-common.h"
 
-typedef struct mnode {
-	struct mnode *next; /* lists; left child in trees */
-	struct mnode *right;
-	uint64_t value;
-	uint64_t pad;
-} mnode;
-_Static_assert(sizeof(mnode) == 32, "malloc nodes are raviolo-sized");
-
-static void die(const char *what)
-{
-	fprintf(stderr, "rav-bench: %s: %s\n", what, rav_last_error());
-	exit(1);
-}
-
-#define OK(expr)                                                                                         \
-	do {                                                                                             \
-		if ((expr) != RAV_OK)                                                                    \
-			die(#expr);                                                                      \
-	} while (0)
-
-static rav_type t_list;  /* f0 data: payload, f1 ref: next */
-static rav_type t_tree;  /* f0, f1 refs: children; scalar: value */
+static rav_type t_list; /* f0 data: payload, f1 ref: next */
+static rav_type t_tree; /* f0, f1 refs: children; scalar: value */
 
 static void types(void)
 {
 	if (!t_list) {
-		t_list = rav_type_register("bench.list", RAV_DATA, RAV_REF);
-		t_tree = rav_type_register("bench.tree", RAV_REF, RAV_REF);
-		if (!t_list || !t_tree)
-			die("rav_type_register");
+		bench_types t = bench_types_get();
+		t_list = t.list;
+		t_tree = t.tree;
 	}
 }
 
-/* Push a new list node with `payload` at the head of the list in root b,
- * through `scratch` (an empty root): three calls, nothing freed. */
 static void rav_list_push(rav_heap *h, rav_root b, rav_root scratch, uintptr_t payload)
 {
-	rav_ref n;
-	OK(rav_new_root(h, t_list, scratch, &n));
-	rav_store(h, n, 0, payload);
-	OK(rav_move(h, rav_field_slot(n, 1), rav_root_slot(b)));
-	OK(rav_move(h, rav_root_slot(b), rav_root_slot(scratch)));
+	bench_list_push(h, t_list, b, scratch, payload);
 }
 
-/* Drop the head of the list in root b (frees it; cells move). */
-static void rav_list_pop(rav_heap *h, rav_root b)
+static void die(const char *what)
 {
-	rav_ref head = rav_root_get(h, b);
-	if (!rav_ref_is_null(head))
-		OK(rav_move(h, rav_root_slot(b), rav_field_slot(head, 1)));
+	bench_die(what);
 }
-
-/* ---- churn ---- */
-
-typedef struct churn_ctx {
-	const bench_alloc *a; /* NULL: ravioli */
-	size_t live, steps, buckets;
-	uint64_t seed;
-} churn_ctx;
-
-static double churn_malloc(void *arg)
-{
-	churn_ctx *c = arg;
-	uint64_t rng = c->seed;
-	mnode **heads = calloc(c->buckets, sizeof *heads);
-	for (size_t i = 0; i < c->live; i++) {
-		size_t b = bench_rand(&rng) % c->buckets;
-		mnode *n = c->a->malloc_fn(sizeof *n);
-		n->value = i;
-		n->next = heads[b];
-		heads[b] = n;
-	}
-	double t0 = bench_now();
-	for (size_t i = 0; i < c->steps; i++) {
-		size_t b = bench_rand(&rng) % c->buckets;
-		mnode *n = heads[b];
-		if (n) {
-			heads[b] = n->next;
-			c->a->free_fn(n);
-		}
-		b = bench_rand(&rng) % c->buckets;
-		n = c->a->malloc_fn(sizeof *n);
-		n->value = i;
-		n->next = heads[b];
-		heads[b] = n;
-	}
-	double t = bench_now() - t0;
-	for (size_t b = 0; b < c->buckets; b++)
-		while (heads[b]) {
-			mnode *n = heads[b];
-			heads[b] = n->next;
-			c->a->free_fn(n);
-		}
-	free(heads);
-	return t;
-}
-
-static double churn_ravioli(void *arg)
-{
-	churn_ctx *c = arg;
-	uint64_t rng = c->seed;
-	rav_heap *h = rav_heap_self();
-	rav_root *heads = malloc(c->buckets * sizeof *heads);
-	rav_root scratch = rav_root_new(h);
-	for (size_t b = 0; b < c->buckets; b++)
-		heads[b] = rav_root_new(h);
-	for (size_t i = 0; i < c->live; i++)
-		rav_list_push(h, heads[bench_rand(&rng) % c->buckets], scratch, i);
-	double t0 = bench_now();
-	for (size_t i = 0; i < c->steps; i++) {
-		rav_list_pop(h, heads[bench_rand(&rng) % c->buckets]);
-		rav_list_push(h, heads[bench_rand(&rng) % c->buckets], scratch, i);
-	}
-	double t = bench_now() - t0;
-	for (size_t b = 0; b < c->buckets; b++)
-		rav_root_free(h, heads[b]);
-	rav_root_free(h, scratch);
-	free(heads);
-	return t;
-}
-
-static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
-{
-	types();
-	churn_ctx c = { NULL, bench_size(p, 1000000, 20000), bench_size(p, 2000000, 40000), 0, p->seed };
-	c.buckets = c.live / 1000 < 16 ? 16 : c.live / 1000;
-	snprintf(r->params, sizeof r->params, "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32",
-		 c.live, c.steps, c.buckets);
-	r->metric_names[0] = "ns_per_step";
-	bench_result *res;
-	if (p->ravioli) {
-		res = bench_add(r, "ravioli", bench_best(p, churn_ravioli, &c));
-		res->metric[0] = res->seconds * 1e9 / (double)c.steps;
-	}
-	for (unsigned i = 0; i < nallocs; i++) {
-		c.a = &allocs[i];
-		res = bench_add(r, allocs[i].name, bench_best(p, churn_malloc, &c));
-		res->metric[0] = res->seconds * 1e9 / (double)c.steps;
-	}
-}
-
-static const bench_workload churn = {
-	.name = "churn",
-	.description = "random free + alloc of 32-byte nodes in linked lists holding a steady live set (one step = "
-		       "one free + one alloc)",
-	.order = 10,
-	.run = run_churn,
-};
-BENCH_WORKLOAD(churn)
 
 /* ---- tree ---- */
 
@@ -280,10 +148,37 @@ enum { FRAG_LIST = 16 };
 
 typedef struct frag_out {
 	double seconds;        /* allocate + free phases */
-	double resident_bytes; /* growth over the baseline after the frees */
+	double resident_bytes; /* growth over the baseline once settled (see frag_settle) */
+	double at_free_bytes;  /* the same right after the frees */
+	double settle_ms;      /* how long resident took to come down to live + FRAG_RESERVE; -1: not within FRAG_WAIT_MS */
 	double live_bytes;
 	double peak_bytes;     /* growth over the baseline with everything allocated */
 } frag_out;
+
+/* An allocator may keep freed memory for a while before it gives it back
+ * (the ravioli pool waits for its purge delay): watch resident memory for
+ * up to FRAG_WAIT_MS after the frees, without calling the allocator, until
+ * it is within FRAG_RESERVE of the live bytes. */
+#define FRAG_WAIT_MS 1000.0
+#define FRAG_RESERVE (1.0 * 1048576) /* pool reserve (64 pages) + a thread cache (32) + a spare page, rounded up */
+
+static void frag_settle(uint64_t base, double t_free, frag_out *o)
+{
+	o->at_free_bytes = (double)(bench_resident_bytes() - base);
+	o->settle_ms = -1;
+	for (;;) {
+		double grown = (double)(bench_resident_bytes() - base), waited = (bench_now() - t_free) * 1e3;
+		o->resident_bytes = grown;
+		if (grown <= o->live_bytes + FRAG_RESERVE) {
+			o->settle_ms = waited;
+			return;
+		}
+		if (waited >= FRAG_WAIT_MS)
+			return;
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+}
 
 /* Keep each node with probability 1/10, deciding from the shared sequence. */
 static bool frag_keep(uint64_t *rng)
@@ -318,9 +213,10 @@ static void frag_malloc(const bench_alloc *a, size_t nodes, uint64_t seed, frag_
 			}
 		}
 	}
-	o->seconds = bench_now() - t0;
-	o->resident_bytes = (double)(bench_resident_bytes() - base);
+	double t1 = bench_now();
+	o->seconds = t1 - t0;
 	o->live_bytes = (double)kept * 32;
+	frag_settle(base, t1, o);
 }
 
 static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
@@ -358,9 +254,10 @@ static void frag_ravioli(size_t nodes, uint64_t seed, frag_out *o)
 		}
 		OK(rav_move(h, rav_root_slot(heads[l]), rav_root_slot(keep)));
 	}
-	o->seconds = bench_now() - t0;
-	o->resident_bytes = (double)(bench_resident_bytes() - base);
+	double t1 = bench_now();
+	o->seconds = t1 - t0;
 	o->live_bytes = (double)kept * 32;
+	frag_settle(base, t1, o);
 	rav_stats s;
 	rav_heap_stats(h, &s);
 	if (s.live_cells != kept)
@@ -406,7 +303,7 @@ static int frag_child(const bench_alloc *allocs, unsigned nallocs, int argc, cha
 
 static void frag_report(bench_report *r, const bench_params *p, const bench_alloc *a, size_t nodes)
 {
-	frag_out best = { -1, 0, 0, 0 };
+	frag_out best = { .seconds = -1 };
 	for (unsigned k = 0; k < p->repeat; k++) {
 		frag_out o;
 		if (!frag_in_child(a, nodes, p->seed, &o)) {
@@ -422,6 +319,8 @@ static void frag_report(bench_report *r, const bench_params *p, const bench_allo
 	res->metric[1] = best.live_bytes / 1048576.0;
 	res->metric[2] = best.live_bytes > 0 ? best.resident_bytes / best.live_bytes : 0;
 	res->metric[3] = best.peak_bytes / 1048576.0;
+	res->metric[4] = best.at_free_bytes / 1048576.0;
+	res->metric[5] = best.settle_ms;
 }
 
 static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
@@ -434,6 +333,8 @@ static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned 
 	r->metric_names[1] = "live_mib";
 	r->metric_names[2] = "resident_per_live";
 	r->metric_names[3] = "peak_mib";
+	r->metric_names[4] = "at_free_mib";
+	r->metric_names[5] = "settle_ms";
 	if (p->ravioli)
 		frag_report(r, p, NULL, nodes);
 	for (unsigned i = 0; i < nallocs; i++)
@@ -442,8 +343,8 @@ static void run_frag(const bench_params *p, const bench_alloc *allocs, unsigned 
 
 static const bench_workload fragmentation = {
 	.name = "fragmentation",
-	.description = "allocate nodes, free a random 90%, then resident memory growth vs live bytes (fresh process "
-		       "per impl)",
+	.description = "allocate nodes, free a random 90%, then resident memory growth vs live bytes, right after the "
+		       "frees and once within 1 MiB of live (settle_ms; -1: not within 1 s) (fresh process per impl)",
 	.order = 30,
 	.run = run_frag,
 	.child = frag_child,
@@ -680,9 +581,17 @@ typedef struct bulk_ctx {
 	size_t nodes;
 	bool deferred;
 	double free_call;         /* the rav_root_clear (or free loop) itself */
-	double max_step;          /* longest rav_compact step (deferred) */
+	double max_step;          /* longest rav_compact step (deferred), in this thread's CPU time: a step the
+				   * scheduler preempts on a busy machine is not a longer pause of the engine */
 	double moves_per_free, fixups_per_free;
 } bulk_ctx;
+
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static double bulk_malloc(void *arg)
 {
@@ -728,9 +637,9 @@ static double bulk_ravioli(void *arg)
 	OK(rav_root_clear(h, a));
 	c->free_call = bench_now() - t0;
 	while (c->deferred) {
-		double ts = bench_now();
+		double ts = thread_cpu_now();
 		size_t left = rav_compact(h, BULK_STEP);
-		double step = bench_now() - ts;
+		double step = thread_cpu_now() - ts;
 		if (step > c->max_step)
 			c->max_step = step;
 		if (left == 0)
@@ -781,7 +690,7 @@ static void run_bulk(const bench_params *p, const bench_alloc *allocs, unsigned 
 static const bench_workload bulk_free = {
 	.name = "bulk-free",
 	.description = "free a whole list whose cells alternate with a surviving list's: immediate vs deferred compaction (the "
-		       "freeing call, then the longest compaction step), vs free() per node",
+		       "freeing call, then the longest compaction step in thread CPU time), vs free() per node",
 	.order = 50,
 	.run = run_bulk,
 };

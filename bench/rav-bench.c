@@ -56,6 +56,22 @@ double bench_best(const bench_params *p, double (*fn)(void *ctx), void *ctx)
 	return best;
 }
 
+void bench_best_interleaved(const bench_params *p, unsigned n, double (*const fns[])(void *ctx), void *const ctxs[],
+			    double best[])
+{
+	for (unsigned i = 0; i < n; i++)
+		best[i] = -1;
+	for (unsigned w = 0; w < p->warmup; w++)
+		for (unsigned i = 0; i < n; i++)
+			(void)fns[i](ctxs[i]);
+	for (unsigned r = 0; r < p->repeat; r++)
+		for (unsigned i = 0; i < n; i++) {
+			double t = fns[i](ctxs[i]);
+			if (best[i] < 0 || t < best[i])
+				best[i] = t;
+		}
+}
+
 bench_result *bench_add(bench_report *r, const char *impl, double seconds)
 {
 	if (r->n == BENCH_MAX_RESULTS)

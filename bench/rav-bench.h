@@ -31,7 +31,7 @@ typedef struct bench_params {
 	bool ravioli;    /* run the libravioli side (--impls can leave it out) */
 } bench_params;
 
-enum { BENCH_MAX_METRICS = 4, BENCH_MAX_RESULTS = 8 };
+enum { BENCH_MAX_METRICS = 6, BENCH_MAX_RESULTS = 8 };
 
 typedef struct bench_result {
 	char impl[32];                    /* "ravioli", or an allocator's name */
@@ -78,6 +78,13 @@ double bench_now(void);
  * seconds of its timed part (setup and teardown stay outside).  Returns the
  * best. */
 double bench_best(const bench_params *p, double (*fn)(void *ctx), void *ctx);
+
+/* The same, interleaved: round r runs fns[0](ctxs[0]), fns[1](ctxs[1]),
+ * ... one after the other, so every implementation sees the same machine
+ * state (a noisy neighbour slows all of them alike).  best[i] gets each
+ * one's best. */
+void bench_best_interleaved(const bench_params *p, unsigned n, double (*const fns[])(void *ctx), void *const ctxs[],
+			    double best[]);
 
 /* Append a result row; returns it for the metrics. */
 bench_result *bench_add(bench_report *r, const char *impl, double seconds);

@@ -81,9 +81,9 @@ static void mark_roots(rav_heap *h, mark_stack *s)
 size_t rav_collect(rav_heap *h)
 {
 	RAV_SITE_ENTER();
-	if (!h)
+	if (!h || !CHECK_OWNER(h, "rav_collect"))
 		return 0;
-	rav__drain(h, 0); /* queued kills first: their back-link words are queue links */
+	rav__cascade(h, 0); /* dying cells first: their back-link words are queue links */
 	REC(RAV_EV_GC_BEGIN, 0, h->id, 0, 0, 0);
 	mark_stack s = { 0 };
 	mark_roots(h, &s);
@@ -104,9 +104,9 @@ size_t rav_collect(rav_heap *h)
 			continue;
 		unsigned mask = type_refmask(t);
 		if ((mask & 1) && c->w[1])
-			rav__detach_gc(h, &c->w[1]);
+			rav__drop_no_cascade(h, &c->w[1]);
 		if ((mask & 2) && c->w[2])
-			rav__detach_gc(h, &c->w[2]);
+			rav__drop_no_cascade(h, &c->w[2]);
 	}
 	/* 2: free garbage, unmark the living. */
 	FOR_EACH_CELL(h, c)
@@ -124,6 +124,6 @@ size_t rav_collect(rav_heap *h)
 	}
 	REC(RAV_EV_GC_END, 0, h->id, freed, 0, 0);
 	if (h->kind == RAV_HEAP_THREAD)
-		rav__compact(h, 0, 3);
+		rav__compact(h, 0, RAV_COMPACT_COLLECT);
 	return freed;
 }

@@ -78,3 +78,10 @@ void rav__misuse(rav_status s, const char *fmt, ...)
 	fflush(stderr);
 	abort();
 }
+
+void rav__assert_fail(const char *cond, const char *file, int line, const char *func)
+{
+	fprintf(stderr, "ravioli: internal invariant broken: %s (%s:%d, in %s)\n", cond, file, line, func);
+	fflush(stderr);
+	abort();
+}

@@ -215,7 +215,7 @@ rav_status rav_heap_check(rav_heap *h)
 	if (h->kind == RAV_HEAP_THREAD && h->mode == RAV_FREE_IMMEDIATE && (dead || dying))
 		BAD("%lu dead cells left in immediate mode", (unsigned long)dead);
 	uint64_t ql = 0;
-	for (rav_cell *q = h->work; q; q = (rav_cell *)q->w[RAV_W_BACK])
+	for (rav_cell *q = h->dying; q; q = (rav_cell *)q->w[RAV_W_BACK])
 		if (!(q->w[0] & RAV_FLAG_DYING) || ++ql > dying)
 			BAD("kill queue is corrupt");
 	if (ql != dying || dying != h->st.dying_cells)
@@ -229,6 +229,8 @@ rav_status rav_heap_check(rav_heap *h)
 	}
 	if (dl != dead)
 		BAD("hole list holds %lu cells, pages hold %lu", (unsigned long)dl, (unsigned long)dead);
+	if (h->dead_tail != dprev)
+		BAD("hole list tail is not its last cell");
 	/* Root slots: their targets must name them. */
 	for (rav_cell *p = h->root_first; p; p = (rav_cell *)p->w[PH_NEXT]) {
 		unsigned fill = p == h->root_first ? h->root_bump : CELLS;

@@ -5,10 +5,12 @@
  * or in flight, so nothing in them moves.  Its root lives in a root cell
  * inside its first buffer page, so the whole message is self-contained.
  * Sending hands the message (its page list) to a channel; receiving links
- * the pages into the receiver's list, turns the unused tails of pages that
- * are no longer at the top (and the root cell) into holes, and compacts:
- * cells from the top of the heap move into the holes, fixing their
- * referrers, until the heap has no gaps again. */
+ * the pages into the receiver's list whole (the cells in them are not
+ * copied), then closes the one gap this can leave, the receiver's partly
+ * filled top page, whichever way moves fewer cells: the arrived cells fill
+ * its tail, or its few cells move after the arrived ones and the page goes
+ * back to the pool (rav__arrive).  The root cell becomes a hole, and the
+ * arrival compaction fills the holes from the top. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -45,6 +47,7 @@ rav_msg *rav_msg_new(void)
 		free(m);
 		return NULL;
 	}
+	m->heap.extra_roots = 0; /* counts the roots besides the message root */
 	return m;
 }
 
@@ -77,8 +80,10 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return rav__fail(RAV_EINVAL, "rav_msg_adopt: null argument");
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
-	/* Queued kills may still hold references into the subtree. */
-	rav__drain(h, 0);
+	if (!CHECK_OWNER(h, "rav_msg_adopt") || !CHECK_OWNER(&m->heap, "rav_msg_adopt"))
+		return rav__misuse_status();
+	/* Dying cells may still hold references into the subtree. */
+	rav__cascade(h, 0);
 	uintptr_t *sslot = (uintptr_t *)src;
 	rav_cell *top = (rav_cell *)*sslot;
 	if (!top)
@@ -125,7 +130,7 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		goto out;
 	/* Second pass: copy.  The message root is overwritten. */
 	if (*m->root)
-		rav__detach(mh, m->root, RAV_EV_REF_CLEAR);
+		rav__drop(mh, m->root, RAV_EV_REF_CLEAR);
 	n = 0;
 	stack[n++] = (pair){ top, m->root };
 	while (n) {
@@ -151,8 +156,8 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 				stack[n++] = (pair){ (rav_cell *)p.from->w[1 + f], &c->w[1 + f] };
 	}
 	/* Drop the originals. */
-	rav__detach(h, sslot, RAV_EV_REF_CLEAR);
-	rav__after_free(h);
+	rav__drop(h, sslot, RAV_EV_REF_CLEAR);
+	rav__settle(h);
 out:
 	free(stack);
 	(void)cells;
@@ -208,8 +213,9 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_send: message %u was already sent", m->heap.id);
 	rav_heap *mh = &m->heap;
-	/* Only the message root may hold a reference when the message leaves. */
-	for (rav_cell *p = mh->first; p; p = (rav_cell *)p->w[PH_NEXT]) {
+	/* Only the message root may hold a reference when the message leaves
+	 * (searched only if other roots were ever made in it). */
+	for (rav_cell *p = mh->extra_roots ? mh->first : NULL; p; p = (rav_cell *)p->w[PH_NEXT]) {
 		unsigned fill = p == mh->top_page ? mh->top : page_fill(p);
 		for (unsigned i = 1; i < fill; i++)
 			if (cell_type(&p[i]) == RAV_TYPE_ROOT)
@@ -250,11 +256,62 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	return RAV_OK;
 }
 
-/* Link the message's pages into h and compact; store the root into dst. */
+/* Which pages a received message's cells end up in.  The message's pages
+ * are linked in whole (before the receiver's trailing empty page); what is
+ * left is the gap between the receiver's partly filled top page and the
+ * arrived pages.  Either the arrived cells fill the tail of that page
+ * (moves = the tail's size: RAV_ARRIVE_FILL_TAIL, the only way before), or
+ * the receiver's few cells on that page move up into the room left in the
+ * message's last page and the emptied page goes back to the pool (moves =
+ * the cells on it: RAV_ARRIVE_EVACUATE).  RAV_ARRIVE_CHEAPER picks the
+ * policy with fewer moves for each message (the default); the other two
+ * exist so rav-bench can measure both. */
+rav_arrive_policy rav__arrive_policy = RAV_ARRIVE_CHEAPER;
+
+/* Empty cells [from, CELLS) of page p become holes to fill (RAV_EV_FREE with
+ * aux 0). */
+static void tail_to_holes(rav_heap *h, rav_cell *p, unsigned from)
+{
+	for (unsigned i = from; i < CELLS; i++) {
+		REC(RAV_EV_FREE, 0, 0, &p[i], 0, 0);
+		VG_CELL_ALLOC(&p[i]);
+		rav__dead_push(h, &p[i]);
+	}
+	page_set_fill(p, CELLS);
+}
+
+/* Move the receiver's cells of page `old` (all below its fill) into the
+ * empty tail of the top page, highest first, then give `old` back. */
+static void evacuate(rav_heap *h, rav_cell *old, unsigned old_fill)
+{
+	for (unsigned i = old_fill; i-- > 1;) {
+		rav_cell *c = &old[i];
+		if (cell_type(c) == RAV_TYPE_DEAD) {
+			/* a hole of deferred mode: it leaves with its page */
+			rav__dead_unlink(h, c);
+			REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
+			c->w[0] = c->w[1] = c->w[2] = c->w[3] = 0;
+			VG_CELL_FREE(c);
+			continue;
+		}
+		rav_cell *d = &h->top_page[h->top++];
+		VG_CELL_ALLOC(d);
+		rav__move(h, c, d);
+	}
+	page_set_fill(old, 1);
+	rav__page_unlink(h, old);
+	rav__page_release(h, old);
+}
+
+/* Link the message's pages into h and compact; store the root into dst.
+ * Nothing here can fail: what dst held is dropped first (its holes are
+ * filled by the same compaction), so no scratch slot is needed. */
 rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 {
 	rav_heap *mh = &m->heap;
-	rav__drain(h, 0); /* nothing may move while kills are queued */
+	if (dst && *dst)
+		rav__drop(h, dst, RAV_EV_REF_CLEAR);
+	rav__cascade(h, 0); /* nothing may move while cells are dying */
 	/* The page the arrived pages go before: the trailing empty page, if any. */
 	rav_cell *empty = NULL;
 	if (h->top_page) {
@@ -268,7 +325,7 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	rav_cell *first_new = mh->first, *last_new = mh->last;
 	if (mh->top_page)
 		page_set_fill(mh->top_page, mh->top);
-	unsigned last_fill = mh->top;
+	unsigned last_fill = mh->top_page ? mh->top : 1;
 	for (rav_cell *p = mh->first; p;) {
 		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
 		rav_stamp stamp = rav__stamp();
@@ -295,64 +352,61 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	h->gen++;
 	if (!first_new) {
 		/* An empty message: nothing arrives but an empty root. */
-		if (dst && *dst) {
-			rav__detach(h, dst, RAV_EV_REF_CLEAR);
-			rav__after_free(h);
-		}
+		rav__settle(h);
 		return RAV_OK;
 	}
 	/* Counters move with the cells. */
 	h->st.live_cells += mh->st.live_cells;
 	h->st.ref_cells += mh->st.ref_cells;
-	/* Holes: the tail of the old top page and of every arrived page but the last. */
-	if (old_top && old_top != empty) {
-		for (unsigned i = old_top_fill; i < CELLS; i++) {
-			REC(RAV_EV_FREE, 0, 0, &old_top[i], 0, 0);
-			VG_CELL_ALLOC(&old_top[i]);
-			rav__dead_push(h, &old_top[i]);
-		}
-		page_set_fill(old_top, CELLS);
+	/* The gap left by the receiver's partly filled top page. */
+	bool gap = old_top && old_top != empty && old_top_fill < CELLS;
+	bool evac = false;
+	if (gap) {
+		unsigned tail = CELLS - old_top_fill, cells = old_top_fill - 1, room = CELLS - last_fill;
+		evac = cells <= room && (rav__arrive_policy == RAV_ARRIVE_EVACUATE ||
+					 (rav__arrive_policy == RAV_ARRIVE_CHEAPER && cells < tail));
 	}
-	for (rav_cell *p = first_new; p != last_new; p = (rav_cell *)p->w[PH_NEXT]) {
-		for (unsigned i = page_fill(p); i < CELLS; i++) {
-			REC(RAV_EV_FREE, 0, 0, &p[i], 0, 0);
-			VG_CELL_ALLOC(&p[i]);
-			rav__dead_push(h, &p[i]);
-		}
-		page_set_fill(p, CELLS);
-	}
+	if (old_top && old_top != empty && !evac)
+		tail_to_holes(h, old_top, old_top_fill); /* (also records its fill, CELLS, in its header) */
+	/* Holes: the unused tail of every arrived page but the last. */
+	for (rav_cell *p = first_new; p != last_new; p = (rav_cell *)p->w[PH_NEXT])
+		if (page_fill(p) < CELLS)
+			tail_to_holes(h, p, page_fill(p));
 	h->top_page = last_new;
 	h->top = last_fill;
-	/* Dead cells of the message join h's queue; root cells become holes after
-	 * the message root's reference moves to dst. */
+	if (evac)
+		evacuate(h, old_top, old_top_fill);
+	/* Dead cells of the message join h's holes. */
 	rav_cell *d;
 	while ((d = rav__dead_pop(mh)) != NULL)
 		rav__dead_push(h, d);
-	uintptr_t *tmp = NULL;
-	if (dst && *dst) {
-		tmp = h->scratch ? h->scratch : (h->scratch = rav__root_slot_new(h));
-		if (tmp)
-			rav__transfer(h, dst, tmp, RAV_EV_LINK);
-	}
 	if (dst)
 		rav__transfer(h, m->root, dst, RAV_EV_REF_STORE);
 	else if (*m->root)
-		rav__detach(h, m->root, RAV_EV_REF_CLEAR);
-	for (rav_cell *p = first_new;; p = (rav_cell *)p->w[PH_NEXT]) {
-		unsigned fill = p == last_new ? last_fill : CELLS;
-		for (unsigned i = 1; i < fill; i++) {
-			if (cell_type(&p[i]) != RAV_TYPE_ROOT)
-				continue;
-			REC(RAV_EV_FREE, RAV_TYPE_ROOT, 0, &p[i], 0, 0);
-			h->st.frees++;
-			rav__dead_push(h, &p[i]);
+		rav__drop(h, m->root, RAV_EV_REF_CLEAR);
+	/* Root cells become holes.  A message made by rav_msg_new knows its
+	 * root cells; one read by rav_deserialize is searched. */
+	if (mh->root_cells == 1) {
+		rav_cell *rc = cell_of(m->root);
+		rav_assert(cell_type(rc) == RAV_TYPE_ROOT);
+		REC(RAV_EV_FREE, RAV_TYPE_ROOT, 0, rc, 0, 0);
+		h->st.frees++;
+		rav__dead_push(h, rc);
+	} else {
+		for (rav_cell *p = first_new;; p = (rav_cell *)p->w[PH_NEXT]) {
+			unsigned fill = p == last_new ? last_fill : CELLS;
+			for (unsigned i = 1; i < fill; i++) {
+				if (cell_type(&p[i]) != RAV_TYPE_ROOT)
+					continue;
+				REC(RAV_EV_FREE, RAV_TYPE_ROOT, 0, &p[i], 0, 0);
+				h->st.frees++;
+				rav__dead_push(h, &p[i]);
+			}
+			if (p == last_new)
+				break;
 		}
-		if (p == last_new)
-			break;
 	}
-	if (tmp && *tmp)
-		rav__detach(h, tmp, RAV_EV_LINK);
-	rav__compact(h, 0, 1);
+	rav__compact(h, 0, RAV_COMPACT_ARRIVAL);
 	h->gen++;
 	return RAV_OK;
 }
@@ -363,6 +417,8 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 		return rav__fail(RAV_EINVAL, "rav_recv: null channel or heap");
 	if (h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_recv: heap %u is a message, not a thread heap", h->id);
+	if (!CHECK_OWNER(h, "rav_recv"))
+		return rav__misuse_status();
 	pthread_mutex_lock(&ch->lock);
 	while (!ch->head) {
 		if (ch->closed) {
@@ -384,6 +440,7 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	REC_SYNC(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, stamp);
 	rav_status st = rav__arrive(h, m, (uintptr_t *)dst);
 	free(m->heap.root_stack);
+	free(m->heap.pending);
 	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
 	free(m);
 	return st;

@@ -1,37 +1,125 @@
 /* pool.c - the process-wide page pool.
  *
- * One contiguous range of address space is reserved at start (MAP_NORESERVE,
- * so it costs nothing until touched); pages are carved from it in order.
- * A contiguous range makes "which page is this address in" a subtraction,
- * which the recorder does for every address it writes.  Freed pages go to a
- * "hot" list (still backed by memory, reused first); past pool_hot_pages
- * they are handed back to the OS with MADV_DONTNEED and kept on a "cold"
- * list, so resident memory follows the live heap after a large free.
+ * Address space: one contiguous range is reserved at start (MAP_NORESERVE,
+ * so it costs nothing until touched) and pages are carved from it in
+ * order.  A contiguous range makes "which page is this address in" a
+ * subtraction, which the recorder does for every address it writes.
  *
- * The pool lock is the only coordination between threads for allocation; it
- * is taken once per page, never per cell. */
+ * Memory: a program whose working set is rebuilt (a request's data, a
+ * message, the next repetition of a benchmark) must not pay a page fault
+ * per 4 KB every time, and a program that freed most of its data must see
+ * its resident memory come down.  So a free page is in one of these places:
+ *
+ *  - its thread's page cache: acquiring and releasing a page take no lock
+ *    while the cache has a page, or room.  A cache holds at most cache_max
+ *    pages and moves half of that to or from the shared pool at a time,
+ *    taking the shared lock once per batch.  A thread's cache empties into
+ *    the shared pool when the thread ends.
+ *  - warm, in the shared pool: committed, youngest first (reused first: the
+ *    youngest pages are the likeliest to be in cache and in the TLB), each
+ *    stamped with the time it came back.
+ *  - cold: a warm page beyond the reserve that stayed unused for the purge
+ *    delay is given back to the OS (MADV_DONTNEED) and kept on a stack
+ *    outside the pages (writing a link into one would commit it again).
+ *    Taken back, youngest first, only when no warm page is left, and
+ *    committed again with MADV_POPULATE_WRITE (one call, not a fault per page).
+ *  - in flight: both madvise calls run outside the lock, so no thread's page
+ *    operation ever waits for the kernel working on another's pages.
+ *
+ * Purging is age-based, as mimalloc's purge delay (jemalloc decays the
+ * amount instead; an age is simpler to state and to test): a background
+ * thread, started the first time warm pages exceed the reserve, sleeps
+ * until the oldest warm page is due (in ticks of delay/8, so pages freed
+ * together go back together), purges every due page and sleeps again,
+ * without a timeout once nothing is above the reserve.  Resident memory
+ * therefore comes back to live + reserve + caches within about 1.125 x the
+ * delay of a large free even if the program never calls the engine again.
+ * Without the thread (rav_config.no_purge_thread, or it could not be
+ * created) page operations purge what is due.
+ *
+ * The limit counts pages out of the shared pool (held by heaps, messages
+ * and caches): one thread hits it exactly when its heaps hold limit pages;
+ * with several threads the others' caches (at most cache_max pages each)
+ * count too.
+ */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rav-private.h"
 
-#define DEFAULT_LIMIT ((size_t)1 << 20) /* pages: 4 GiB of address space with 4 KiB pages */
-#define DEFAULT_HOT 64
-#define POPULATE_BATCH 64 /* fresh pages are committed this many at a time */
+#define POPULATE_MAX 64  /* fresh pages committed ahead in one madvise */
+#define PURGE_BATCH 1024 /* pages per purge round (bounds the time pages spend in flight) */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
-rav_pool rav__pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+rav_pool rav__pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .purger_wake = PTHREAD_COND_INITIALIZER };
 atomic_ullong rav__seq;
+
 static rav_config pending_config;
 static bool config_given;
+static atomic_size_t committing; /* pages being committed outside the lock */
+
+/* A thread's page cache.  Only its thread touches head and n; the
+ * counters are published with relaxed atomics for rav_pool_stats. */
+typedef struct rav_page_cache {
+	rav_cell *head; /* linked through PH_NEXT, youngest first */
+	size_t n;
+	atomic_size_t n_pub;
+	atomic_ullong acquires, releases;
+	struct rav_page_cache *next, *prev; /* rav__pool.caches, under the lock */
+	bool registered;
+} rav_page_cache;
+
+static _Thread_local rav_page_cache tcache;
+
+/* Owner-only counter update: a plain load and store (an atomic
+ * read-modify-write would cost a locked instruction per page). */
+static inline void bump(atomic_ullong *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Warm pages carry the time they came back, in ms since the pool started,
+ * in their header's scalar (40 bits: 34 years). */
+static inline void warm_stamp(rav_cell *p, uint64_t now)
+{
+	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (now - rav__pool.t0_ns) / 1000000u);
+}
+
+static inline uint64_t warm_time_ns(const rav_cell *p)
+{
+	return rav__pool.t0_ns + (uint64_t)cell_scalar(p) * 1000000u;
+}
+
+/* ---- set-up ---- */
 
 rav_status rav_init(const rav_config *config)
 {
+	if (config) {
+		if (config->pool_limit_pages > RAV_POOL_MAX_PAGES)
+			return rav__fail(RAV_EINVAL,
+					 "rav_init: pool_limit_pages %zu is beyond the largest pool (%zu pages of %d bytes)",
+					 config->pool_limit_pages, (size_t)RAV_POOL_MAX_PAGES, RAV_PAGE_SIZE);
+		if (config->pool_hot_pages > RAV_POOL_MAX_PAGES)
+			return rav__fail(RAV_EINVAL, "rav_init: pool_hot_pages %zu is beyond the largest pool (%zu pages)",
+					 config->pool_hot_pages, (size_t)RAV_POOL_MAX_PAGES);
+		if (config->purge_delay_ms > RAV_POOL_MAX_PURGE_DELAY_MS)
+			return rav__fail(RAV_EINVAL, "rav_init: purge_delay_ms %u is longer than a day (%u ms)",
+					 config->purge_delay_ms, RAV_POOL_MAX_PURGE_DELAY_MS);
+	}
 	pthread_mutex_lock(&rav__pool.lock);
 	if (rav__pool.ready) {
 		pthread_mutex_unlock(&rav__pool.lock);
@@ -45,20 +133,40 @@ rav_status rav_init(const rav_config *config)
 	return RAV_OK;
 }
 
+/* fork() while another thread holds the pool lock must not leave the
+ * child with a lock nobody will release; the purge thread does not survive
+ * into the child. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&rav__pool.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&rav__pool.lock);
+}
+
+static void atfork_child(void)
+{
+	rav__pool.purger_running = false;
+	rav__pool.purger_idle = false;
+	pthread_mutex_unlock(&rav__pool.lock);
+}
+
 static rav_status reserve_locked(void)
 {
-	size_t want = config_given && pending_config.pool_limit_pages ? pending_config.pool_limit_pages : DEFAULT_LIMIT;
+	size_t want = config_given && pending_config.pool_limit_pages ? pending_config.pool_limit_pages
+								       : RAV_POOL_DEFAULT_LIMIT_PAGES;
 #if RAV_VALGRIND
 	/* Memcheck keeps shadow state for every reserved byte: the default
-	 * 4 GiB reservation costs about 9 s per process under it, which adds
-	 * minutes to the checker runs.  Without an explicit limit, 256 MiB. */
+	 * reservation costs seconds per process under it. */
 	if (!(config_given && pending_config.pool_limit_pages) && RUNNING_ON_VALGRIND)
-		want = (size_t)1 << 16;
+		want = RAV_POOL_VALGRIND_LIMIT_PAGES;
 #endif
-	size_t hot = config_given && pending_config.pool_hot_pages ? pending_config.pool_hot_pages : DEFAULT_HOT;
 	size_t pages = want;
 	char *base = MAP_FAILED;
-	/* Reserve one extra page so the range can be aligned to RAV_PAGE_SIZE. */
+	/* Reserve one extra page so the range can be aligned to RAV_PAGE_SIZE.
+	 * rav_init bounds want, so the size cannot overflow. */
 	while (pages >= 16) {
 		size_t bytes = (pages + 1) * (size_t)RAV_PAGE_SIZE;
 		base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -72,8 +180,31 @@ static rav_status reserve_locked(void)
 	rav__pool.base = (char *)aligned;
 	rav__pool.reserved = pages;
 	rav__pool.limit = pages < want ? pages : want;
-	rav__pool.hot_limit = hot;
+	rav__pool.reserve = config_given && pending_config.pool_hot_pages ? pending_config.pool_hot_pages
+									   : RAV_POOL_DEFAULT_RESERVE_PAGES;
+	unsigned delay = config_given && pending_config.purge_delay_ms ? pending_config.purge_delay_ms
+								       : RAV_POOL_DEFAULT_PURGE_DELAY_MS;
+	rav__pool.delay_ns = (uint64_t)delay * 1000000u;
+	rav__pool.purger_off = config_given && pending_config.no_purge_thread;
+	/* A small limit must not vanish into caches: a cache holds at most
+	 * 1/16 of it. */
+	size_t cmax = rav__pool.limit / 16;
+	rav__pool.cache_max = cmax < 1 ? 1 : cmax > RAV_POOL_CACHE_PAGES ? RAV_POOL_CACHE_PAGES : cmax;
+	rav__pool.t0_ns = now_ns();
 	rav__pool.populate_ok = true;
+	const char *arr = getenv("RAVIOLI_ARRIVAL");
+	if (arr && strcmp(arr, "fill-tail") == 0)
+		rav__arrive_policy = RAV_ARRIVE_FILL_TAIL;
+	else if (arr && strcmp(arr, "evacuate") == 0)
+		rav__arrive_policy = RAV_ARRIVE_EVACUATE;
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* The purger's timed waits are on the monotonic clock. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&rav__pool.purger_wake);
+	pthread_cond_init(&rav__pool.purger_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	rav__types_init();
 #if RAV_VALGRIND
 	VALGRIND_CREATE_MEMPOOL(rav__pool.base, 0, 1);
@@ -122,6 +253,13 @@ size_t rav_page_index(const void *addr)
 	return (size_t)(((uintptr_t)addr - (uintptr_t)rav__pool.base) / RAV_PAGE_SIZE);
 }
 
+uint64_t rav__seq_next_locked(void)
+{
+	return atomic_fetch_add_explicit(&rav__seq, 1, memory_order_relaxed) + 1;
+}
+
+/* ---- madvise, outside the lock ---- */
+
 static int by_address(const void *a, const void *b)
 {
 	uintptr_t x = (uintptr_t) * (rav_cell *const *)a, y = (uintptr_t) * (rav_cell *const *)b;
@@ -160,96 +298,369 @@ static bool advise_runs(rav_cell **pages, size_t n, int advice)
 	return ok;
 }
 
-/* Too many free pages are committed: give all but hot_limit back to the OS,
- * sorted so that adjacent pages go in one call.  The cold stack lives
- * outside the pages: writing a link into a page would commit it again. */
-static void spill_cold_locked(void)
+/* ---- the shared pool (everything here runs under rav__pool.lock) ---- */
+
+static void warm_push_locked(rav_cell *p, uint64_t now)
 {
-	size_t n = rav__pool.nhot - rav__pool.hot_limit;
-	if (rav__pool.ncold + n > rav__pool.cold_cap) {
-		size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap : 1024;
-		while (cap < rav__pool.ncold + n)
-			cap *= 2;
-		rav_cell **grown = realloc(rav__pool.cold, cap * sizeof *grown);
-		if (!grown)
-			return; /* keep them committed rather than lose them */
-		rav__pool.cold = grown;
-		rav__pool.cold_cap = cap;
+	warm_stamp(p, now);
+	p->w[PH_OWNER] = 0;
+	p->w[PH_PREV] = 0;
+	p->w[PH_NEXT] = (uintptr_t)rav__pool.warm;
+	if (rav__pool.warm)
+		rav__pool.warm->w[PH_PREV] = (uintptr_t)p;
+	else
+		rav__pool.warm_tail = p;
+	rav__pool.warm = p;
+	rav__pool.nwarm++;
+}
+
+static rav_cell *warm_pop_locked(void)
+{
+	rav_cell *p = rav__pool.warm;
+	rav__pool.warm = (rav_cell *)p->w[PH_NEXT];
+	if (rav__pool.warm)
+		rav__pool.warm->w[PH_PREV] = 0;
+	else
+		rav__pool.warm_tail = NULL;
+	rav__pool.nwarm--;
+	return p;
+}
+
+static rav_cell *warm_pop_oldest_locked(void)
+{
+	rav_cell *p = rav__pool.warm_tail;
+	rav__pool.warm_tail = (rav_cell *)p->w[PH_PREV];
+	if (rav__pool.warm_tail)
+		rav__pool.warm_tail->w[PH_NEXT] = 0;
+	else
+		rav__pool.warm = NULL;
+	rav__pool.nwarm--;
+	return p;
+}
+
+static bool purge_due_locked(uint64_t now)
+{
+	return rav__pool.nwarm > rav__pool.reserve && warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns <= now;
+}
+
+/* Take the due pages out for purging (at most max, and only as many as
+ * the cold stack has room for once they come back). */
+static size_t purge_take_locked(uint64_t now, rav_cell **out, size_t max)
+{
+	size_t n = 0;
+	while (n < max && purge_due_locked(now)) {
+		size_t need = rav__pool.ncold + rav__pool.purging + n + 1;
+		if (need > rav__pool.cold_cap) {
+			size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap * 2 : 1024;
+			while (cap < need)
+				cap *= 2;
+			rav_cell **grown = realloc(rav__pool.cold, cap * sizeof *grown);
+			if (!grown)
+				break; /* keep them warm rather than lose them */
+			rav__pool.cold = grown;
+			rav__pool.cold_cap = cap;
+		}
+		out[n++] = warm_pop_oldest_locked();
 	}
-	rav_cell **batch = rav__pool.cold + rav__pool.ncold;
-	for (size_t i = 0; i < n; i++) {
-		batch[i] = rav__pool.hot;
-		rav__pool.hot = (rav_cell *)rav__pool.hot->w[PH_NEXT];
-	}
-	rav__pool.nhot -= n;
+	rav__pool.purging += n;
+	return n;
+}
+
+/* Give the taken pages back to the OS: the lock is released around the
+ * madvise and taken again. */
+static void purge_pages_unlocked_locked(rav_cell **batch, size_t n)
+{
+	pthread_mutex_unlock(&rav__pool.lock);
 	advise_runs(batch, n, MADV_DONTNEED);
-	rav__pool.ncold += n;
+	pthread_mutex_lock(&rav__pool.lock);
+	for (size_t i = 0; i < n; i++)
+		rav__pool.cold[rav__pool.ncold++] = batch[i];
+	rav__pool.purging -= n;
+	rav__pool.purged_pages += n;
 }
 
-/* Take a batch of cold pages back, committing adjacent runs in one call. */
-static void refill_hot_locked(void)
+/* The background purger. */
+static void *purger_main(void *arg)
 {
-	size_t n = rav__pool.ncold < POPULATE_BATCH ? rav__pool.ncold : POPULATE_BATCH;
-	rav_cell **batch = rav__pool.cold + rav__pool.ncold - n;
-	if (rav__pool.populate_ok && !advise_runs(batch, n, MADV_POPULATE_WRITE))
-		rav__pool.populate_ok = false;
-	/* Highest address first on the cold stack's end, so pop order is ascending. */
-	for (size_t i = n; i-- > 0;) {
-		rav_cell *p = batch[i];
-		page_set(p, 1, 0);
-		p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
-		rav__pool.hot = p;
-		rav__pool.nhot++;
+	(void)arg;
+	static rav_cell *batch[PURGE_BATCH];
+	uint64_t tick = rav__pool.delay_ns / 8;
+	pthread_mutex_lock(&rav__pool.lock);
+	for (;;) {
+		uint64_t now = now_ns();
+		size_t n = purge_take_locked(now, batch, PURGE_BATCH);
+		if (n) {
+			purge_pages_unlocked_locked(batch, n);
+			continue;
+		}
+		if (rav__pool.nwarm > rav__pool.reserve) {
+			uint64_t due = warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns + tick;
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
+			uint64_t wait = due > now ? due - now : 0;
+			uint64_t ns = (uint64_t)ts.tv_nsec + wait % 1000000000u;
+			ts.tv_sec += (time_t)(wait / 1000000000u + ns / 1000000000u);
+			ts.tv_nsec = (long)(ns % 1000000000u);
+			pthread_cond_timedwait(&rav__pool.purger_wake, &rav__pool.lock, &ts);
+		} else {
+			rav__pool.purger_idle = true;
+			pthread_cond_wait(&rav__pool.purger_wake, &rav__pool.lock);
+			rav__pool.purger_idle = false;
+		}
 	}
-	rav__pool.ncold -= n;
+	return NULL;
 }
 
-uint64_t rav__seq_next_locked(void)
+static void start_purger(void)
 {
-	return atomic_fetch_add_explicit(&rav__seq, 1, memory_order_relaxed) + 1;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* The thread starts with every signal blocked: the program's signals
+	 * go to its own threads. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t th;
+	int err = pthread_create(&th, &attr, purger_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err == 0)
+		pthread_setname_np(th, "rav-purge");
+	pthread_mutex_lock(&rav__pool.lock);
+	if (err != 0) {
+		rav__pool.purger_running = false;
+		rav__pool.purger_off = true; /* page operations purge from now on */
+	}
+	pthread_mutex_unlock(&rav__pool.lock);
 }
+
+/* After pages came back to the shared pool (lock held): wake or start the
+ * purger when something is above the reserve.  Returns true if the caller
+ * must start the thread (after unlocking). */
+static bool purger_notify_locked(void)
+{
+	if (rav__pool.nwarm <= rav__pool.reserve || rav__pool.purger_off)
+		return false;
+	if (!rav__pool.purger_running) {
+		rav__pool.purger_running = true;
+		return true;
+	}
+	if (rav__pool.purger_idle) {
+		rav__pool.purger_idle = false;
+		pthread_cond_signal(&rav__pool.purger_wake);
+	}
+	return false;
+}
+
+/* Without the thread: purge what is due now, one round of at most 64
+ * pages per page operation so the caller's delay stays bounded (lock held). */
+static void purge_inline_locked(void)
+{
+	if (!rav__pool.purger_off || rav__pool.nwarm <= rav__pool.reserve)
+		return;
+	rav_cell *batch[64];
+	size_t n = purge_take_locked(now_ns(), batch, 64);
+	if (n)
+		purge_pages_unlocked_locked(batch, n);
+}
+
+/* Put pages (linked through PH_NEXT) back into the shared pool. */
+static void shared_release(rav_cell *list, size_t n, uint64_t releases)
+{
+	uint64_t now = now_ns();
+	pthread_mutex_lock(&rav__pool.lock);
+	while (list) {
+		rav_cell *next = (rav_cell *)list->w[PH_NEXT];
+		warm_push_locked(list, now);
+		list = next;
+	}
+	rav__pool.out -= n;
+	rav__pool.releases += releases;
+	rav__pool.shared_locks++;
+	bool start = purger_notify_locked();
+	purge_inline_locked();
+	pthread_mutex_unlock(&rav__pool.lock);
+	if (start)
+		start_purger();
+}
+
+/* Take up to `want` pages from the shared pool (at least one, or NULL with
+ * an error): warm first, then cold, then fresh ones.  Cold and fresh pages
+ * are committed after the lock is released. */
+static rav_cell *shared_acquire(size_t want, size_t *got_out, bool count_one)
+{
+	rav_cell *commit[POPULATE_MAX + 8];
+	size_t ncommit = 0;
+	rav_cell *fresh = NULL;
+	size_t nfresh = 0;
+	pthread_mutex_lock(&rav__pool.lock);
+	rav__pool.shared_locks++;
+	if (rav__pool.out >= rav__pool.limit) {
+		size_t limit = rav__pool.limit;
+		pthread_mutex_unlock(&rav__pool.lock);
+		rav__fail(RAV_ENOMEM, "page pool limit reached: %zu pages of %d bytes are in use (by heaps, messages "
+				      "and threads' page caches)", limit, RAV_PAGE_SIZE);
+		return NULL;
+	}
+	if (want > rav__pool.limit - rav__pool.out)
+		want = rav__pool.limit - rav__pool.out;
+	if (want > POPULATE_MAX)
+		want = POPULATE_MAX;
+	rav_cell *list = NULL;
+	size_t got = 0;
+	while (got < want && rav__pool.warm) {
+		rav_cell *p = warm_pop_locked();
+		p->w[PH_NEXT] = (uintptr_t)list;
+		list = p;
+		got++;
+	}
+	while (got < want && rav__pool.ncold) {
+		rav_cell *p = rav__pool.cold[--rav__pool.ncold];
+		commit[ncommit++] = p;
+		got++;
+	}
+	rav__pool.recommitted_pages += ncommit;
+	if (got < want && rav__pool.bump < rav__pool.reserved) {
+		nfresh = want - got;
+		if (nfresh > rav__pool.reserved - rav__pool.bump)
+			nfresh = rav__pool.reserved - rav__pool.bump;
+		fresh = (rav_cell *)(rav__pool.base + rav__pool.bump * (size_t)RAV_PAGE_SIZE);
+		rav__pool.bump += nfresh;
+		got += nfresh;
+	}
+	if (got == 0) {
+		size_t reserved = rav__pool.reserved;
+		pthread_mutex_unlock(&rav__pool.lock);
+		rav__fail(RAV_ENOMEM, "page pool exhausted: all %zu reserved pages are in use", reserved);
+		return NULL;
+	}
+	rav__pool.out += got;
+	if (count_one)
+		rav__pool.acquires++;
+	bool populate = rav__pool.populate_ok;
+	purge_inline_locked();
+	pthread_mutex_unlock(&rav__pool.lock);
+	if (ncommit || nfresh)
+		atomic_fetch_add(&committing, ncommit + nfresh);
+	/* Commit outside the lock: one call per run instead of a fault per page.
+	 * Older kernels say EINVAL: then pages fault in one by one. */
+	bool ok = true;
+	if (nfresh && populate)
+		ok = madvise(fresh, nfresh * (size_t)RAV_PAGE_SIZE, MADV_POPULATE_WRITE) == 0;
+	if (ncommit && populate && ok)
+		ok = advise_runs(commit, ncommit, MADV_POPULATE_WRITE);
+	if (!ok) {
+		pthread_mutex_lock(&rav__pool.lock);
+		rav__pool.populate_ok = false;
+		pthread_mutex_unlock(&rav__pool.lock);
+	}
+	for (size_t i = 0; i < nfresh; i++) {
+		rav_cell *p = (rav_cell *)((char *)fresh + i * (size_t)RAV_PAGE_SIZE);
+		VG_CELL_ALLOC(p);
+		p->w[PH_NEXT] = (uintptr_t)list;
+		list = p;
+	}
+	for (size_t i = 0; i < ncommit; i++) {
+		commit[i]->w[PH_NEXT] = (uintptr_t)list;
+		list = commit[i];
+	}
+	if (ncommit || nfresh)
+		atomic_fetch_sub(&committing, ncommit + nfresh);
+	*got_out = got;
+	return list;
+}
+
+/* ---- the thread's cache ---- */
+
+static void cache_register(rav_page_cache *c)
+{
+	pthread_mutex_lock(&rav__pool.lock);
+	c->prev = NULL;
+	c->next = rav__pool.caches;
+	if (c->next)
+		c->next->prev = c;
+	rav__pool.caches = c;
+	c->registered = true;
+	pthread_mutex_unlock(&rav__pool.lock);
+}
+
+/* Give the oldest `n` pages of the cache to the shared pool. */
+static void cache_spill(rav_page_cache *c, size_t n)
+{
+	size_t keep = c->n - n;
+	rav_cell *cut = NULL, *p = c->head;
+	for (size_t i = 0; i < keep; i++) {
+		cut = p;
+		p = (rav_cell *)p->w[PH_NEXT];
+	}
+	if (cut)
+		cut->w[PH_NEXT] = 0;
+	else
+		c->head = NULL;
+	c->n = keep;
+	atomic_store_explicit(&c->n_pub, keep, memory_order_relaxed);
+	shared_release(p, n, 0);
+}
+
+void rav__page_cache_flush(void)
+{
+	rav_page_cache *c = &tcache;
+	if (c->n)
+		cache_spill(c, c->n);
+	if (c->registered) {
+		pthread_mutex_lock(&rav__pool.lock);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			rav__pool.caches = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		rav__pool.acquires += atomic_load_explicit(&c->acquires, memory_order_relaxed);
+		rav__pool.releases += atomic_load_explicit(&c->releases, memory_order_relaxed);
+		atomic_store_explicit(&c->acquires, 0, memory_order_relaxed);
+		atomic_store_explicit(&c->releases, 0, memory_order_relaxed);
+		c->registered = false;
+		pthread_mutex_unlock(&rav__pool.lock);
+	}
+}
+
+/* ---- page operations of heaps ---- */
 
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 {
 	if (rav__pool_ensure() != RAV_OK)
 		return NULL;
-	rav_cell *p = NULL;
-	pthread_mutex_lock(&rav__pool.lock);
-	if (rav__pool.used >= rav__pool.limit) {
-		size_t limit = rav__pool.limit;
-		pthread_mutex_unlock(&rav__pool.lock);
-		rav__fail(RAV_ENOMEM, "page pool limit reached: %zu pages of %d bytes are in use", limit,
-			  RAV_PAGE_SIZE);
-		return NULL;
-	}
-	if (!rav__pool.hot && rav__pool.ncold)
-		refill_hot_locked();
-	if (rav__pool.hot) {
-		p = rav__pool.hot;
-		rav__pool.hot = (rav_cell *)p->w[PH_NEXT];
-		rav__pool.nhot--;
-	} else if (rav__pool.bump < rav__pool.reserved) {
-		p = (rav_cell *)(rav__pool.base + rav__pool.bump * (size_t)RAV_PAGE_SIZE);
-		if (rav__pool.bump % POPULATE_BATCH == 0 && rav__pool.populate_ok) {
-			/* One call commits a batch instead of a page fault per page.
-			 * Older kernels say EINVAL: then pages fault in one by one. */
-			size_t n = rav__pool.reserved - rav__pool.bump;
-			if (n > POPULATE_BATCH)
-				n = POPULATE_BATCH;
-			if (madvise(p, n * (size_t)RAV_PAGE_SIZE, MADV_POPULATE_WRITE) != 0)
-				rav__pool.populate_ok = false;
-		}
-		rav__pool.bump++;
-		VG_CELL_ALLOC(p);
+	rav_cell *p;
+	/* Threads that have a heap cache pages (their heap's destructor
+	 * empties the cache); others go to the shared pool every time. */
+	rav_page_cache *c = rav__self() ? &tcache : NULL;
+	if (c && RAV_LIKELY(c->head != NULL)) {
+		p = c->head;
+		c->head = (rav_cell *)p->w[PH_NEXT];
+		c->n--;
+		atomic_store_explicit(&c->n_pub, c->n, memory_order_relaxed);
 	} else {
-		pthread_mutex_unlock(&rav__pool.lock);
-		rav__fail(RAV_ENOMEM, "page pool exhausted: all %zu reserved pages are in use", rav__pool.reserved);
-		return NULL;
+		if (c && !c->registered)
+			cache_register(c);
+		size_t want = c ? rav__pool.cache_max / 2 + 1 : 1, got = 0;
+		p = shared_acquire(want, &got, c == NULL);
+		if (!p)
+			return NULL;
+		if (c) {
+			/* keep the rest in the cache */
+			c->head = (rav_cell *)p->w[PH_NEXT];
+			c->n = got - 1;
+			atomic_store_explicit(&c->n_pub, c->n, memory_order_relaxed);
+		}
 	}
-	rav__pool.used++;
-	rav__pool.acquires++;
+	if (c)
+		bump(&c->acquires);
+	/* Ordering: this page's release (on this or another thread) took its
+	 * sequence number before the page left that thread; the shared lock
+	 * or program order makes this one larger. */
 	rav_stamp stamp = rav__stamp();
-	pthread_mutex_unlock(&rav__pool.lock);
 	page_set(p, 1, kind);
 	p->w[PH_NEXT] = 0;
 	p->w[PH_PREV] = 0;
@@ -265,17 +676,22 @@ void rav__page_release(rav_heap *h, rav_cell *p)
 	p->w[PH_OWNER] = 0;
 	p->w[PH_PREV] = 0;
 	h->st.pages_released++;
-	pthread_mutex_lock(&rav__pool.lock);
-	p->w[PH_NEXT] = (uintptr_t)rav__pool.hot;
-	rav__pool.hot = p;
-	rav__pool.nhot++;
-	if (rav__pool.nhot > 2 * rav__pool.hot_limit)
-		spill_cold_locked();
-	rav__pool.used--;
-	rav__pool.releases++;
-	rav_stamp stamp = rav__stamp();
-	pthread_mutex_unlock(&rav__pool.lock);
-	REC_SYNC(RAV_EV_PAGE_RELEASE, h->id, (uint64_t)(uintptr_t)p, 0, stamp);
+	REC_SYNC(RAV_EV_PAGE_RELEASE, h->id, (uint64_t)(uintptr_t)p, 0, rav__stamp());
+	rav_page_cache *c = rav__self() ? &tcache : NULL;
+	if (!c) {
+		p->w[PH_NEXT] = 0;
+		shared_release(p, 1, 1);
+		return;
+	}
+	if (!c->registered)
+		cache_register(c);
+	p->w[PH_NEXT] = (uintptr_t)c->head;
+	c->head = p;
+	c->n++;
+	atomic_store_explicit(&c->n_pub, c->n, memory_order_relaxed);
+	bump(&c->releases);
+	if (RAV_UNLIKELY(c->n > rav__pool.cache_max))
+		cache_spill(c, c->n - rav__pool.cache_max / 2);
 }
 
 void rav_pool_stats_get(rav_pool_stats *out)
@@ -283,13 +699,39 @@ void rav_pool_stats_get(rav_pool_stats *out)
 	memset(out, 0, sizeof *out);
 	if (rav__pool_ensure() != RAV_OK)
 		return;
+	uint64_t now = now_ns();
 	pthread_mutex_lock(&rav__pool.lock);
+	uint64_t cached = 0, acq = rav__pool.acquires, rel = rav__pool.releases;
+	uint32_t threads = 0;
+	for (rav_page_cache *c = rav__pool.caches; c; c = c->next) {
+		cached += atomic_load_explicit(&c->n_pub, memory_order_relaxed);
+		acq += atomic_load_explicit(&c->acquires, memory_order_relaxed);
+		rel += atomic_load_explicit(&c->releases, memory_order_relaxed);
+		threads++;
+	}
+	size_t in_flight = rav__pool.purging + atomic_load(&committing);
 	out->reserved_pages = rav__pool.reserved;
-	out->used_pages = rav__pool.used;
-	out->free_pages = rav__pool.nhot + rav__pool.ncold;
-	out->committed_free = rav__pool.nhot;
-	out->acquires = rav__pool.acquires;
-	out->releases = rav__pool.releases;
+	out->used_pages = rav__pool.out - cached;
+	out->cached_pages = cached;
+	out->warm_pages = rav__pool.nwarm;
+	out->reserve_pages = rav__pool.reserve;
+	out->cold_pages = rav__pool.ncold;
+	out->purging_pages = in_flight;
+	out->free_pages = cached + rav__pool.nwarm + rav__pool.ncold + rav__pool.purging;
+	out->committed_free = cached + rav__pool.nwarm;
+	out->acquires = acq;
+	out->releases = rel;
 	out->limit_pages = rav__pool.limit;
+	out->purge_delay_ms = rav__pool.delay_ns / 1000000u;
+	out->oldest_warm_ms = rav__pool.warm_tail && now > warm_time_ns(rav__pool.warm_tail)
+				      ? (now - warm_time_ns(rav__pool.warm_tail)) / 1000000u
+				      : 0;
+	out->due_pages = rav__pool.nwarm > rav__pool.reserve ? rav__pool.nwarm - rav__pool.reserve : 0;
+	out->purged_pages = rav__pool.purged_pages;
+	out->recommitted_pages = rav__pool.recommitted_pages;
+	out->shared_locks = rav__pool.shared_locks;
+	out->threads_caching = threads;
+	out->cache_pages_max = (uint32_t)rav__pool.cache_max;
+	out->purge_thread = rav__pool.purger_running && !rav__pool.purger_off;
 	pthread_mutex_unlock(&rav__pool.lock);
 }

@@ -96,30 +96,75 @@ static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 static inline void page_set_fill(rav_cell *p, unsigned fill) { page_set(p, fill, page_kind(p)); }
 static inline rav_heap *page_owner(const rav_cell *p) { return (rav_heap *)p->w[PH_OWNER]; }
 
+/* ---- assertions, in tiers (as mimalloc's) ----
+ *
+ * rav_assert: cheap O(1) checks of the invariants the comments state, in
+ * every debug-checks build (RAV_DEBUG >= 1, -Ddebug_checks=true).
+ * rav_assert_internal: O(log n) walks (reference trees, page lists), with
+ * -Ddebug_level=2.  rav_assert_expensive: O(heap) checks (rav_heap_check
+ * after every compaction), with -Ddebug_level=3.  Release builds compile all
+ * of them out.  A failed assertion is a bug in the engine, not misuse: it
+ * prints where and what and aborts. */
+void rav__assert_fail(const char *cond, const char *file, int line, const char *func) __attribute__((noreturn));
+#define RAV_ASSERT_TIER(tier, cond)                                                                      \
+	do {                                                                                             \
+		if (RAV_DEBUG >= (tier) && RAV_UNLIKELY(!(cond)))                                        \
+			rav__assert_fail(#cond, __FILE__, __LINE__, __func__);                           \
+	} while (0)
+#define rav_assert(cond) RAV_ASSERT_TIER(1, cond)
+#define rav_assert_internal(cond) RAV_ASSERT_TIER(2, cond)
+#define rav_assert_expensive(cond) RAV_ASSERT_TIER(3, cond)
+
+static inline void rav_prefetch(const void *p)
+{
+	__builtin_prefetch(p, 1, 3);
+}
+
 /* ---- heap ---- */
 
 struct rav_root_s; /* a root handle is the address of its slot word */
 
+/* A child whose referrer died, waiting for its turn in the cascade. */
+typedef struct rav_pending {
+	rav_cell *cell;
+	uintptr_t *slot; /* the dead parent's field that held it */
+} rav_pending;
+
+/* A cell's states, in the order a free takes it through (heap.c, "the
+ * life of a free"): live -> dying (RAV_FLAG_DYING, queued on h->dying,
+ * fields intact, back-link word = queue link) -> dead (RAV_TYPE_DEAD, a
+ * hole on h->dead) -> empty (above the top, all words zero). */
 struct rav_heap {
 	unsigned id;
 	rav_heap_kind kind;
 	uint32_t gen;            /* bumped by every free and move: borrows older than this are stale */
 	rav_cell *first, *last;  /* data pages (headers) */
-	rav_cell *top_page;      /* page holding the top of the heap */
-	unsigned top;            /* index of the next free cell in top_page */
+	rav_cell *top_page;      /* page holding the top of the heap (NULL: no page yet) */
+	unsigned top;            /* index of the next free cell in top_page (CELLS when there is no page, so
+				  * the allocation fast path needs one compare) */
 	rav_cell *root_first;    /* root pages (thread heaps) */
 	unsigned root_bump;      /* next unused cell in root_first */
 	uintptr_t **root_stack;  /* free root slots */
 	size_t root_n, root_cap;
 	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
 	rav_free_mode mode;
-	rav_cell *dead;          /* holes, doubly linked through w[1] (next) / w[2] (prev) */
-	rav_cell *work;          /* cells that lost their last referrer, linked through w[3] */
-	bool draining;
-	rav_cell *track[2];      /* cells whose address must survive a compaction (updated by moves) */
+	rav_cell *dead;          /* dead cells (holes), doubly linked through w[1] (next) / w[2] (prev) */
+	rav_cell *dead_tail;
+	rav_cell *dying;         /* dying cells (kill queue), linked through their back-link word w[3] */
+	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
+	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
+	size_t pending_cap;
+	bool tearing_down;       /* rav__heap_destroy: skip compaction */
+	/* The pin: the one cell whose address an API call returns after it
+	 * compacted (rav_new_root / rav_new_field hand out the new cell).  A move
+	 * of the pinned cell updates it.  NULL outside such a call. */
+	rav_cell *pinned;
+	unsigned builder;        /* id of the thread heap whose thread owns this heap (its own id for thread
+				  * heaps, the building thread's for messages); debug builds check every call */
+	unsigned extra_roots;    /* message heaps: root slots handed out besides the message root */
+	unsigned root_cells;     /* message heaps: root cells in the buffer pages (0: unknown, search) */
 	rav_stats st;
 	struct rav_msg *msg;     /* message heaps: their message */
-	bool dying;              /* being torn down: skip compaction */
 };
 
 struct rav_msg {
@@ -130,19 +175,44 @@ struct rav_msg {
 	unsigned channel;
 };
 
+/* How a received message's cells are laid out (msg.c, rav__arrive). */
+typedef enum rav_arrive_policy {
+	RAV_ARRIVE_CHEAPER = 0,   /* fewer moves of the two below (default) */
+	RAV_ARRIVE_FILL_TAIL = 1, /* arrived cells fill the tail of the receiver's top page */
+	RAV_ARRIVE_EVACUATE = 2,  /* the receiver's cells on its top page move after the arrived ones */
+} rav_arrive_policy;
+extern rav_arrive_policy rav__arrive_policy; /* set once from RAVIOLI_ARRIVAL at start (pool.c) */
+
 /* ---- process-wide state ---- */
 
+/* The shared page pool (pool.c).  Free pages are in one of four places:
+ * a thread's page cache (no lock), the shared warm list (committed, youngest
+ * first, each stamped with the time it was freed), the cold stack (given back
+ * to the OS, address space kept), or in flight between the last two while a
+ * madvise runs outside the lock. */
 typedef struct rav_pool {
 	pthread_mutex_t lock;
 	char *base;
 	size_t reserved;         /* pages reserved */
 	size_t bump;             /* pages never used yet start here */
-	rav_cell *hot;           /* free pages still committed */
-	rav_cell **cold;         /* free pages returned to the OS (a stack outside the pages) */
-	size_t nhot, ncold, cold_cap;
-	size_t limit, hot_limit;
-	uint64_t acquires, releases;
-	size_t used;
+	size_t limit;            /* pages that may be out of the shared pool at once */
+	size_t out;              /* pages out of the shared pool: held by heaps, messages or thread caches */
+	rav_cell *warm, *warm_tail; /* committed free pages, youngest first, linked through PH_NEXT / PH_PREV */
+	size_t nwarm;
+	rav_cell **cold;         /* pages returned to the OS (a stack outside the pages: writing a link would
+				  * commit them again), youngest on top */
+	size_t ncold, cold_cap;
+	size_t purging, committing; /* pages in flight outside the lock */
+	size_t reserve;          /* warm pages kept however old (rav_config.pool_hot_pages) */
+	size_t cache_max;        /* pages a thread's cache holds at most */
+	uint64_t delay_ns;       /* a warm page unused this long goes back to the OS */
+	uint64_t acquires, releases;       /* page operations of heaps (merged from the thread caches) */
+	uint64_t purged_pages, recommitted_pages;
+	uint64_t shared_locks;   /* times a page operation took the shared lock */
+	uint64_t t0_ns;          /* monotonic time at start */
+	struct rav_page_cache *caches; /* every thread's cache (for stats), under lock */
+	pthread_cond_t purger_wake;
+	bool purger_running, purger_idle, purger_off;
 	bool ready;
 	bool populate_ok;
 } rav_pool;
@@ -151,7 +221,8 @@ extern rav_pool rav__pool;
 extern atomic_uint rav__next_heap_id;
 extern atomic_ullong rav__seq;
 
-/* ---- internal functions ---- */
+/* ---- internal functions ----
+ * Functions shared between the engine's files are prefixed rav__. */
 
 /* error.c */
 rav_status rav__fail(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -161,39 +232,47 @@ rav_status rav__misuse_status(void); /* status of the calling thread's last misu
 /* types.c */
 void rav__types_init(void);
 void rav__types_record_all(void);
+/* 1 for the types a program may allocate (registered user types and the
+ * vector/bytes types), indexed by type id below RAV_TYPE_MAX. */
+extern uint8_t rav__allocatable[RAV_TYPE_MAX];
 
 /* pool.c */
 rav_status rav__pool_ensure(void);
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
 void rav__page_release(rav_heap *h, rav_cell *page);
+void rav__page_cache_flush(void);                          /* the calling thread is leaving */
 uint64_t rav__seq_next_locked(void);
 
-/* heap.c */
-void rav__heap_init(rav_heap *h, rav_heap_kind kind);
-void rav__heap_destroy(rav_heap *h);
-rav_cell *rav__alloc(rav_heap *h, rav_type t);               /* NULL on ENOMEM */
-void rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind);
-void rav__detach(rav_heap *h, uintptr_t *slot, unsigned evkind);
-void rav__detach_gc(rav_heap *h, uintptr_t *slot);
-void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind);
-void rav__kill(rav_heap *h, rav_cell *c);                    /* c has no referrer; cascade */
-void rav__make_dead(rav_heap *h, rav_cell *c);
-void rav__after_free(rav_heap *h);
-rav_status rav__arrive(rav_heap *h, struct rav_msg *m, uintptr_t *dst);                           /* compaction in immediate mode */
-size_t rav__compact(rav_heap *h, size_t max_moves, unsigned reason);
-size_t rav__drain(rav_heap *h, size_t budget);
+/* heap.c: the life of a free (in order, see the top of heap.c) */
+void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind);  /* empty a slot; its target may die */
+void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot);      /* same, never queues (collector) */
+void rav__queue_dying(rav_heap *h, rav_cell *c);               /* c has no referrer left */
+size_t rav__cascade(rav_heap *h, size_t budget);               /* dying -> dead, children follow */
+void rav__make_dead(rav_heap *h, rav_cell *c);                 /* live/dying -> dead hole (FREE) */
+void rav__settle(rav_heap *h);                                  /* end of a call: compact if immediate */
+size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
-rav_cell *rav__top_cell(rav_heap *h);
 void rav__shrink(rav_heap *h);
+/* heap.c: allocation, holes, reference trees */
+rav_cell *rav__alloc_slow(rav_heap *h);                         /* a hole or a cell on a new page */
+rav_cell *rav__top_cell(rav_heap *h);
 rav_cell *rav__dead_pop(rav_heap *h);
 void rav__dead_push(rav_heap *h, rav_cell *c);
 void rav__dead_unlink(rav_heap *h, rav_cell *c);
-rav_cell *rav__deref_slot(uintptr_t v);                      /* walk reference ravioli */
+void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind);
+rav_cell *rav__deref_slot(uintptr_t v);                         /* walk reference ravioli */
+rav_status rav__arrive(rav_heap *h, struct rav_msg *m, uintptr_t *dst);
+/* roots.c: heap lifetime, page lists, roots, checks */
+void rav__heap_init(rav_heap *h, rav_heap_kind kind);
+void rav__heap_destroy(rav_heap *h);
 void rav__page_append(rav_heap *h, rav_cell *page);
 void rav__page_unlink(rav_heap *h, rav_cell *page);
 uintptr_t *rav__root_slot_new(rav_heap *h);
 void rav__root_slot_free(rav_heap *h, uintptr_t *slot);
+uintptr_t *rav__scratch_slot(rav_heap *h);
 bool rav__check_ref(rav_heap *h, rav_ref r, const char *what);
+bool rav__check_owner(const rav_heap *h, const char *what);
+bool rav__check_root(rav_heap *h, rav_root r, const char *what);
 
 /* record.c */
 extern int rav__tracing;
@@ -230,17 +309,22 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 	e->c = c;
 }
 
+/* REC records an event when recording is on.  RECT takes the condition
+ * as an argument: the hot entry points of heap.c are compiled twice, with
+ * `tr` the constant false (no event code at all: fewer branches and fewer
+ * registers to save) and true, and pick one by rav__tracing on entry. */
 #if RAV_TRACING
-#define REC(kind, aux, x, a, b, c)                                                                       \
+#define RECT(tr, kind, aux, x, a, b, c)                                                                  \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(rav__tracing))                                                          \
+		if (RAV_UNLIKELY(tr))                                                                    \
 			rav__emit((uint32_t)(kind) | ((uint32_t)(aux) << 8), (uint32_t)(x),              \
 				  (uint64_t)(uintptr_t)(a), (uint64_t)(uintptr_t)(b),                    \
 				  (uint64_t)(uintptr_t)(c));                                             \
 	} while (0)
 #else
-#define REC(kind, aux, x, a, b, c) ((void)0)
+#define RECT(tr, kind, aux, x, a, b, c) ((void)(tr))
 #endif
+#define REC(kind, aux, x, a, b, c) RECT(rav__tracing, kind, aux, x, a, b, c)
 
 /* The order stamp of an event that coordinates threads: a process-wide
  * sequence number and a clock reading, taken under the lock that orders
@@ -272,13 +356,14 @@ static inline rav_stamp rav__stamp(void)
 #endif
 
 /* Word write with its event. */
-#define WRITE_WORD(kind, slotp, val)                                                                     \
+#define WRITE_WORD_T(tr, kind, slotp, val)                                                               \
 	do {                                                                                             \
 		uintptr_t *_s = (slotp);                                                                 \
 		uintptr_t _v = (uintptr_t)(val);                                                         \
-		REC(kind, 0, 0, _s, *_s, _v);                                                            \
+		RECT(tr, kind, 0, 0, _s, *_s, _v);                                                       \
 		*_s = _v;                                                                                \
 	} while (0)
+#define WRITE_WORD(kind, slotp, val) WRITE_WORD_T(rav__tracing, kind, slotp, val)
 
 /* ---- call sites (site.c) ----
  *
@@ -307,10 +392,22 @@ void rav__commit_raw(unsigned n);
 
 #if RAV_TRACING
 #define RAV_CALLER ((uintptr_t)__builtin_return_address(0))
+/* With tracing known to be on. */
+static inline void rav__site_enter_traced(uintptr_t pc)
+{
+	if (rav__site.hold == 0 && pc != rav__site.pc)
+		rav__site_change(pc);
+}
 static inline void rav__site_enter(uintptr_t pc)
 {
-	if (RAV_UNLIKELY(rav__tracing) && rav__site.hold == 0 && pc != rav__site.pc)
-		rav__site_change(pc);
+	if (RAV_UNLIKELY(rav__tracing))
+		rav__site_enter_traced(pc);
+}
+/* Reads record events (and need a site) only when accesses are recorded. */
+static inline bool rav__site_reads(void)
+{
+	const rav_recorder *r = rav__recorder;
+	return r && r->record_access;
 }
 static inline bool rav__site_begin(uintptr_t pc)
 {
@@ -357,10 +454,51 @@ static inline void rav__site_enter(uintptr_t pc)
 /* ---- debug checks ---- */
 #if RAV_DEBUG
 #define CHECK_REF(h, r, what) rav__check_ref((h), (r), (what))
+/* A heap is used only by the thread that owns it (reported like a
+ * cross-heap store). */
+#define CHECK_OWNER(h, what) rav__check_owner((h), (what))
 #else
 #define CHECK_REF(h, r, what) ((r).cell != NULL)
+#define CHECK_OWNER(h, what) true
 #endif
 
-rav_heap *rav__self(void);
+extern _Thread_local rav_heap *rav__self_heap;
+static inline rav_heap *rav__self(void)
+{
+	return rav__self_heap;
+}
+
+/* ---- allocation fast path ----
+ * The top of the heap is a bump pointer; holes (deferred mode, or during an
+ * operation that freed) are reused first.  Everything else (a new page, a
+ * hole) is rav__alloc_slow. */
+static inline __attribute__((always_inline)) rav_cell *rav__alloc_t(rav_heap *h, rav_type t, bool tr)
+{
+	rav_cell *c;
+	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS)) {
+		c = &h->top_page[h->top++];
+		VG_CELL_ALLOC(c);
+		rav_assert(c->w[0] == 0 && c->w[RAV_W_BACK] == 0); /* cells above the top are empty */
+	} else {
+		c = rav__alloc_slow(h);
+		if (!c)
+			return NULL;
+	}
+	c->w[0] = t;
+	c->w[1] = 0;
+	c->w[2] = 0;
+	c->w[3] = 0;
+	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
+	h->st.allocs++;
+	h->st.live_cells++;
+	if (t == RAV_TYPE_REF)
+		h->st.ref_cells++;
+	return c;
+}
+
+static inline rav_cell *rav__alloc(rav_heap *h, rav_type t)
+{
+	return rav__alloc_t(h, t, rav__tracing);
+}
 
 #endif /* RAV_PRIVATE_H */

@@ -14,9 +14,11 @@
  *
  * Ordering: events of one thread are in program order.  Events that
  * coordinate threads (page acquire/release/hand-off, heap creation, message
- * send/receive) carry a process-wide sequence number in `c` taken under the
- * lock that orders them; a merge of per-thread streams that respects those
- * numbers is a valid global order.  RAV_EV_TIME events carry a TSC reading
+ * send/receive) carry a process-wide sequence number in `c`, taken under the
+ * lock that orders them (a page release takes it before the page can leave
+ * the thread's page cache, an acquire after the page came to the thread);
+ * a merge of per-thread streams that respects those numbers is a valid
+ * global order.  RAV_EV_TIME events carry a TSC reading
  * every RAV_TIME_EVERY events (and before every ordering event), for
  * interleaving memory accesses between threads and for wall-clock display.
  *
@@ -56,10 +58,17 @@ typedef enum rav_ev_kind {
 				   * either the empty cell at the top (bump) or a dead hole waiting for
 				   * compaction, which the allocation reuses (then no move fills it). */
 	RAV_EV_FREE = 12,         /* a = cell; aux = its type before.  Cell becomes a hole (dead; its words are
-				   * unspecified).  aux = 0: an empty cell becomes a hole (message arrival: the tail of
-				   * a partly filled page that is no longer at the top). */
-	RAV_EV_MOVE = 13,         /* a = from cell; b = to cell (a hole).  4 words copied; `from` becomes empty (top shrinks). */
-	RAV_EV_TRIM = 14,         /* a = cell: a dead cell at the top becomes empty (top shrinks) */
+				   * unspecified, and writes to them are not recorded: a cascade splicing a reference
+				   * raviolo out of a dead parent's field records no clear of that field).  aux = 0: an
+				   * empty cell becomes a hole (message arrival: the tail of a partly filled page that
+				   * is no longer at the top). */
+	RAV_EV_MOVE = 13,         /* a = from cell; b = to cell (a hole).  4 words copied; `from` becomes empty (top shrinks).
+				   * On arrival the receiver's cells of its partly filled top page may instead move up,
+				   * highest first, into the empty cells after the arrived cells (b above the top: the top
+				   * grows); that page, emptied, is then released (RAV_EV_PAGE_RELEASE). */
+	RAV_EV_TRIM = 14,         /* a = cell: a dead cell at the top becomes empty (top shrinks); freeing the structure
+				   * allocated last trims it cell by cell, from the top down.  Also a dead cell of the page
+				   * emptied on arrival (above). */
 	RAV_EV_FIXUP = 15,        /* a = slot; b = old value; c = new value (pointer fix-up after a move) */
 	RAV_EV_REF_STORE = 16,    /* a = slot; b = old value; c = new value (program stores a reference) */
 	RAV_EV_REF_CLEAR = 17,    /* a = slot; b = old value (slot becomes 0) */

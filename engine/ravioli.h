@@ -92,13 +92,48 @@ rav_type rav_type_lookup(const char *name);      /* 0 if unknown */
 
 /* ---- Process-wide setup -------------------------------------------------- */
 
+/* Defaults of rav_config, and what the page pool does with free pages.
+ *
+ * A page freed by a heap goes first to its thread's page cache (at most
+ * RAV_POOL_CACHE_PAGES; reused by that thread without a lock), then to the
+ * shared pool, where it stays committed ("warm") and is reused youngest
+ * first.  A warm page that stays unused for purge_delay_ms is given back to
+ * the OS (MADV_DONTNEED; its address space is kept), except the youngest
+ * pool_hot_pages, which stay warm however long.  So after a large free,
+ * resident memory comes back to what heaps hold plus pool_hot_pages plus
+ * the threads' caches within about 1.125 x purge_delay_ms: a background
+ * thread of the engine does it, whether or not the program calls the
+ * engine again.  rav_pool_stats_get reports where every free page is. */
+#define RAV_POOL_DEFAULT_LIMIT_PAGES ((size_t)1 << 22)    /* 16 GiB of address space with 4 KiB pages */
+#define RAV_POOL_VALGRIND_LIMIT_PAGES ((size_t)1 << 16)   /* default under Valgrind (its shadow memory makes a big
+							     reservation slow), when built with -Dvalgrind */
+#define RAV_POOL_DEFAULT_RESERVE_PAGES 64                  /* pool_hot_pages */
+#define RAV_POOL_DEFAULT_PURGE_DELAY_MS 100
+#define RAV_POOL_MAX_PURGE_DELAY_MS (24u * 3600 * 1000)
+#define RAV_POOL_CACHE_PAGES 32                           /* most pages a thread's cache holds */
+#if UINTPTR_MAX > 0xffffffffu
+#define RAV_POOL_MAX_PAGES (((size_t)1 << 47) / RAV_PAGE_SIZE) /* the largest pool limit rav_init accepts */
+#else
+#define RAV_POOL_MAX_PAGES (((size_t)1 << 30) / RAV_PAGE_SIZE)
+#endif
+
 typedef struct rav_config {
-	size_t pool_limit_pages; /* 0: default (1 << 22 pages); allocation past it fails with RAV_ENOMEM */
-	size_t pool_hot_pages;   /* free pages kept committed in the pool before returning memory to the OS (default 64) */
+	size_t pool_limit_pages;  /* 0: RAV_POOL_DEFAULT_LIMIT_PAGES; at most RAV_POOL_MAX_PAGES.  Pages out of the
+				   * shared pool (held by heaps, messages and threads' caches) never exceed it:
+				   * allocation past it fails with RAV_ENOMEM */
+	size_t pool_hot_pages;    /* 0: RAV_POOL_DEFAULT_RESERVE_PAGES; free pages kept committed however long
+				   * unused (the reserve); at most RAV_POOL_MAX_PAGES */
+	unsigned purge_delay_ms;  /* 0: RAV_POOL_DEFAULT_PURGE_DELAY_MS; a free page beyond the reserve unused
+				   * this long goes back to the OS; at most RAV_POOL_MAX_PURGE_DELAY_MS */
+	bool no_purge_thread;     /* true: no background thread; free pages go back to the OS only during
+				   * page operations of the engine (a program that stops calling keeps them) */
 } rav_config;
 
 /* Optional: called before any heap exists.  Without it the engine starts
- * with defaults on first use.  RAV_ESTATE if called after first use. */
+ * with defaults on first use.  RAV_ESTATE if called after first use,
+ * RAV_EINVAL (nothing changed) if a field is out of range.
+ * The environment variable RAVIOLI_ARRIVAL=fill-tail|evacuate forces one
+ * layout for received messages (for measuring them; see rav__arrive). */
 rav_status rav_init(const rav_config *config);
 
 /* ---- Heaps, roots, borrows ----------------------------------------------- */
@@ -157,9 +192,24 @@ typedef struct rav_slot {
 	uintptr_t *word;
 	uint32_t gen; /* generation of the borrow it came from (0 for roots: they never move) */
 } rav_slot;
-rav_slot rav_field_slot(rav_ref obj, int field);
-rav_slot rav_root_slot(rav_root r);
+/* Slot constructors (inline: a call each would cost as much as a move). */
+static inline rav_slot rav_field_slot(rav_ref obj, int field)
+{
+	if (!obj.cell || (unsigned)field > 1)
+		return (rav_slot){ NULL, 0 };
+	return (rav_slot){ &obj.cell->w[1 + field], obj.gen };
+}
+static inline rav_slot rav_root_slot(rav_root r)
+{
+	return (rav_slot){ (uintptr_t *)r, 0 };
+}
 rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src);
+/* Allocate a raviolo of type t into slot `at` (a root or a reference field,
+ * which may hold something); what `at` referred to moves into reference
+ * field `field` of the new raviolo: a push on a list or a stack, an
+ * insertion before a node.  Nothing is freed, so nothing moves and every
+ * borrow stays valid.  *out (optional) is a borrow of the new cell. */
+rav_status rav_new_before(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out);
 rav_type rav_type_of(rav_heap *h, rav_ref obj);
 uintptr_t rav_scalar(rav_heap *h, rav_ref obj);                 /* spare type-word bits */
 void rav_set_scalar(rav_heap *h, rav_ref obj, uintptr_t value); /* value <= RAV_SCALAR_MAX */
@@ -249,13 +299,32 @@ typedef struct rav_stats {
 
 void rav_heap_stats(rav_heap *h, rav_stats *out);
 
+/* The page pool: what it holds, where, and why (see rav_config). */
 typedef struct rav_pool_stats {
-	uint64_t reserved_pages; /* address space reserved */
-	uint64_t used_pages;     /* pages owned by heaps or messages */
-	uint64_t free_pages;     /* pages in the pool */
-	uint64_t committed_free; /* free pages still backed by memory */
-	uint64_t acquires, releases;
+	uint64_t reserved_pages;  /* address space reserved */
+	uint64_t used_pages;      /* pages held by heaps and messages */
+	uint64_t free_pages;      /* every other page taken from the reservation: cached + warm + cold + in flight */
+	uint64_t committed_free;  /* free pages still backed by memory: cached + warm + being committed */
+	uint64_t acquires, releases; /* page operations of heaps and messages */
 	uint64_t limit_pages;
+	/* where the free pages are */
+	uint64_t cached_pages;    /* in threads' page caches: their thread reuses them without a lock; they go to
+				   * the shared pool when a cache overflows or its thread ends */
+	uint64_t warm_pages;      /* in the shared pool, committed, reused youngest first */
+	uint64_t reserve_pages;   /* of those, this many stay warm however long unused (pool_hot_pages) */
+	uint64_t cold_pages;      /* given back to the OS after purge_delay_ms unused; reused when no warm page is
+				   * left (committed again, youngest first) */
+	uint64_t purging_pages;   /* being given back or committed right now (the madvise runs outside the lock) */
+	/* why */
+	uint64_t purge_delay_ms;  /* a warm page beyond the reserve unused this long goes back to the OS */
+	uint64_t oldest_warm_ms;  /* how long the oldest warm page has been unused */
+	uint64_t due_pages;       /* warm pages beyond the reserve (they go back when they reach the delay) */
+	uint64_t purged_pages;    /* given back to the OS since start */
+	uint64_t recommitted_pages; /* cold pages taken back into use since start */
+	uint64_t shared_locks;    /* page operations that took the shared pool's lock (the others used a cache) */
+	uint32_t threads_caching; /* threads with a page cache */
+	uint32_t cache_pages_max; /* pages one cache holds at most */
+	bool purge_thread;        /* a background thread gives pages back (else page operations do it) */
 } rav_pool_stats;
 void rav_pool_stats_get(rav_pool_stats *out);
 

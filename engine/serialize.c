@@ -296,7 +296,9 @@ static rav_status serialize_root(rav_heap *h, rav_root r, int fd, unsigned flags
 {
 	if (!h || !r)
 		return rav__fail(RAV_EINVAL, "rav_serialize: null argument");
-	rav__drain(h, 0); /* queued kills may still share cells of the subtree */
+	if (!CHECK_OWNER(h, "rav_serialize"))
+		return rav__misuse_status();
+	rav__cascade(h, 0); /* dying cells may still share cells of the subtree */
 	rav_msg *m = rav_msg_new();
 	if (!m)
 		return RAV_ENOMEM;
@@ -372,6 +374,8 @@ static rav_status deserialize(rav_heap *h, int fd, rav_root dst)
 {
 	if (!h || h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_deserialize: needs a thread heap");
+	if (!CHECK_OWNER(h, "rav_deserialize"))
+		return rav__misuse_status();
 	ser_header hd;
 	ssize_t got = read_all(fd, &hd, sizeof hd);
 	if (got < 0)
@@ -667,6 +671,7 @@ static rav_status deserialize(rav_heap *h, int fd, rav_root dst)
 		m->root = &dummy;
 	st = rav__arrive(h, m, (uintptr_t *)dst);
 	free(m->heap.root_stack);
+	free(m->heap.pending);
 	free(m);
 	return st;
 }

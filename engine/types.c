@@ -13,6 +13,7 @@ typedef struct type_entry {
 } type_entry;
 
 uint8_t rav__refmask[RAV_TYPE_MAX];
+uint8_t rav__allocatable[RAV_TYPE_MAX];
 static type_entry types[RAV_TYPE_MAX];
 static atomic_uint ntypes;
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -24,6 +25,11 @@ static void put(rav_type id, const char *name, rav_field_kind f0, rav_field_kind
 	types[id].kind[0] = f0;
 	types[id].kind[1] = f1;
 	rav__refmask[id] = (uint8_t)((f0 == RAV_REF ? 1 : 0) | (f1 == RAV_REF ? 2 : 0));
+	bool allocatable = id >= RAV_TYPE_FIRST_USER || id == RAV_TYPE_VEC || id == RAV_TYPE_VEC_NODE ||
+			   id == RAV_TYPE_VEC_LEAF || id == RAV_TYPE_VEC_RLEAF || id == RAV_TYPE_BYTES;
+	/* Read without a lock by every allocation (a relaxed load is a plain
+	 * load): a program uses an id only after its registration returned it. */
+	__atomic_store_n(&rav__allocatable[id], (uint8_t)allocatable, __ATOMIC_RELAXED);
 }
 
 static void init_builtin(void)

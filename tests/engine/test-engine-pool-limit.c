@@ -6,11 +6,73 @@
  * vectors), checks each reports RAV_ENOMEM with a message and leaves the
  * heap consistent, then frees and checks the pages come back for reuse.
  */
+#include <pthread.h>
+
 #include "rav-test.h"
 
 enum { LIMIT = 32 };
 
 static rav_type T_NODE;
+
+/* Receiving into a root that holds something, with the pool exhausted and
+ * no root slot left: the arrival needs no slot of its own (it used to need
+ * a scratch root, and when that could not be had it overwrote the
+ * destination and lost what it held, returning RAV_OK).  A fresh thread,
+ * so its heap has no scratch root yet. */
+static void *receive_when_full(void *arg)
+{
+	(void)arg;
+	rav_heap *h = rav_heap_self();
+	CHECK(h != NULL);
+	rav_channel *ch = rav_channel_new();
+	rav_msg *m = rav_msg_new();
+	CHECK(ch && m);
+	rav_heap *mh = rav_msg_heap(m);
+	rav_ref cur;
+	CHECK_OK(rav_new_root(mh, T_NODE, rav_msg_root(m), &cur));
+	for (uintptr_t i = 0; i < 300; i++) {
+		rav_store(mh, cur, 0, i);
+		if (i < 299)
+			CHECK_OK(rav_new_field(mh, T_NODE, cur, 1, &cur));
+	}
+	CHECK_OK(rav_send(ch, m));
+	rav_root dst = rav_root_new(h), filler = rav_root_new(h);
+	CHECK(dst && filler);
+	CHECK_OK(rav_new_root(h, T_NODE, dst, NULL));
+	/* Fill the pool, then take every root slot there is. */
+	rav_status st = rav_new_root(h, T_NODE, filler, &cur);
+	size_t filled = 1;
+	while (st == RAV_OK && (st = rav_new_field(h, T_NODE, cur, 1, &cur)) == RAV_OK)
+		filled++;
+	CHECK_STATUS(st, RAV_ENOMEM);
+	rav_root slots[3 * RAV_PAGE_CELLS];
+	size_t nslots = 0;
+	while (nslots < sizeof slots / sizeof slots[0] && (slots[nslots] = rav_root_new(h)) != NULL)
+		nslots++;
+	CHECK(nslots < sizeof slots / sizeof slots[0]); /* ran out */
+	rav_stats s0;
+	rav_heap_stats(h, &s0);
+	printf("# full pool: %zu filler cells, %zu more roots, then a receive into a set root\n", filled, nslots);
+	CHECK_OK(rav_recv(ch, h, dst));
+	CHECK_HEAP(h);
+	rav_stats s1;
+	rav_heap_stats(h, &s1);
+	CHECK_EQ(s1.live_cells, s0.live_cells - 1 + 300); /* the old value went, the list came */
+	cur = rav_root_get(h, dst);
+	for (uintptr_t i = 0; i < 300; i++) {
+		CHECK_EQ(rav_load(h, cur, 0), i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+	for (size_t i = 0; i < nslots; i++)
+		rav_root_free(h, slots[i]);
+	rav_root_free(h, filler);
+	rav_root_free(h, dst);
+	CHECK_HEAP(h);
+	rav_channel_free(ch);
+	rav_thread_exit();
+	return NULL;
+}
 
 int main(void)
 {
@@ -130,6 +192,11 @@ int main(void)
 		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
 	CHECK_HEAP(h);
 	rav_root_free(h, r);
+	CHECK_HEAP(h);
+
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, receive_when_full, NULL), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
 	rav_thread_exit();
 	printf("ok pool-limit\n");
 	return 0;

@@ -1,0 +1,294 @@
+/* bench-churn.c - random frees and allocations over a steady live set.
+ *
+ * churn: 1M live 32-byte list nodes in 1000 lists; a step frees the head
+ * of a random list and pushes a new node on another.  For malloc a step is
+ * one free and one malloc; for ravioli the free moves the top cell into
+ * the hole (immediate mode), or leaves the hole for the next allocation
+ * (deferred mode, the "ravioli-deferred" row, rav_compact every
+ * DEFERRED_EVERY steps).  The push is rav_new_before + rav_store; the
+ * "ravioli-moves" row pushes the way a program without rav_new_before
+ * would (rav_new_root into a scratch root, rav_store, two rav_move).
+ *
+ * threads: the same churn, smaller, run by one thread and then by two
+ * threads at once, each on its own heap (malloc: its own lists); the
+ * scaling is 2 x (one thread's time) / (two threads' time), 2.0 when the
+ * threads do not slow each other down.  Every implementation is run
+ * interleaved with the others, round by round.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "bench-common.h"
+
+enum { DEFERRED_EVERY = 256 };
+
+/* One thread's churn: its lists, its random sequence. */
+typedef struct churn_state {
+	const bench_alloc *a; /* NULL: ravioli */
+	bool deferred;
+	bool push_moves;      /* push with rav_new_root + two rav_move instead of rav_new_before */
+	size_t live, steps, buckets;
+	uint64_t rng;
+	/* malloc */
+	mnode **heads;
+	/* ravioli */
+	rav_heap *h;
+	rav_type t;
+	rav_root *roots, scratch;
+} churn_state;
+
+static void churn_setup(churn_state *s)
+{
+	if (!s->a) {
+		s->h = rav_heap_self();
+		if (!s->h)
+			bench_die("rav_heap_self");
+		s->t = bench_types_get().list;
+		s->roots = malloc(s->buckets * sizeof *s->roots);
+		s->scratch = rav_root_new(s->h);
+		if (!s->roots || !s->scratch)
+			bench_die("churn: out of memory");
+		for (size_t b = 0; b < s->buckets; b++)
+			if (!(s->roots[b] = rav_root_new(s->h)))
+				bench_die("rav_root_new");
+		for (size_t i = 0; i < s->live; i++)
+			bench_list_push(s->h, s->t, s->roots[bench_rand(&s->rng) % s->buckets], s->scratch, i);
+		return;
+	}
+	s->heads = calloc(s->buckets, sizeof *s->heads);
+	if (!s->heads)
+		bench_die("churn: out of memory");
+	for (size_t i = 0; i < s->live; i++) {
+		size_t b = bench_rand(&s->rng) % s->buckets;
+		mnode *n = s->a->malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = s->heads[b];
+		s->heads[b] = n;
+	}
+}
+
+static void churn_steps(churn_state *s)
+{
+	uint64_t rng = s->rng;
+	if (!s->a) {
+		rav_heap *h = s->h;
+		if (s->deferred)
+			rav_set_free_mode(h, RAV_FREE_DEFERRED);
+		for (size_t i = 0; i < s->steps; i++) {
+			bench_list_pop(h, s->roots[bench_rand(&rng) % s->buckets]);
+			if (s->push_moves)
+				bench_list_push_moves(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
+			else
+				bench_list_push(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
+			if (s->deferred && i % DEFERRED_EVERY == DEFERRED_EVERY - 1)
+				rav_compact(h, 0);
+		}
+		if (s->deferred)
+			rav_set_free_mode(h, RAV_FREE_IMMEDIATE); /* compacts what is left */
+	} else {
+		for (size_t i = 0; i < s->steps; i++) {
+			size_t b = bench_rand(&rng) % s->buckets;
+			mnode *n = s->heads[b];
+			if (n) {
+				s->heads[b] = n->next;
+				s->a->free_fn(n);
+			}
+			b = bench_rand(&rng) % s->buckets;
+			n = s->a->malloc_fn(sizeof *n);
+			n->value = i;
+			n->next = s->heads[b];
+			s->heads[b] = n;
+		}
+	}
+	s->rng = rng;
+}
+
+static void churn_teardown(churn_state *s)
+{
+	if (!s->a) {
+		for (size_t b = 0; b < s->buckets; b++)
+			rav_root_free(s->h, s->roots[b]);
+		rav_root_free(s->h, s->scratch);
+		free(s->roots);
+		return;
+	}
+	for (size_t b = 0; b < s->buckets; b++)
+		while (s->heads[b]) {
+			mnode *n = s->heads[b];
+			s->heads[b] = n->next;
+			s->a->free_fn(n);
+		}
+	free(s->heads);
+}
+
+/* ---- churn ---- */
+
+typedef struct churn_ctx {
+	churn_state proto; /* sizes, implementation, mode, seed */
+} churn_ctx;
+
+static double churn_once(void *arg)
+{
+	churn_ctx *c = arg;
+	churn_state s = c->proto;
+	churn_setup(&s);
+	double t0 = bench_now();
+	churn_steps(&s);
+	double t = bench_now() - t0;
+	churn_teardown(&s);
+	return t;
+}
+
+static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	size_t live = bench_size(p, 1000000, 20000), steps = bench_size(p, 2000000, 40000);
+	size_t buckets = live / 1000 < 16 ? 16 : live / 1000;
+	snprintf(r->params, sizeof r->params,
+		 "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32, \"deferred_compact_every\": %d",
+		 live, steps, buckets, DEFERRED_EVERY);
+	r->metric_names[0] = "ns_per_step";
+	churn_ctx ctx[3 + 3];
+	const char *names[3 + 3];
+	unsigned n = 0;
+	if (p->ravioli) {
+		for (int d = 0; d < 3; d++) {
+			ctx[n].proto = (churn_state){ .a = NULL, .deferred = d == 1, .push_moves = d == 2, .live = live,
+						      .steps = steps, .buckets = buckets, .rng = p->seed };
+			names[n++] = d == 0 ? "ravioli" : d == 1 ? "ravioli-deferred" : "ravioli-moves";
+		}
+	}
+	for (unsigned i = 0; i < nallocs && n < 6; i++) {
+		ctx[n].proto = (churn_state){ .a = &allocs[i], .live = live, .steps = steps, .buckets = buckets,
+					      .rng = p->seed };
+		names[n++] = allocs[i].name;
+	}
+	double (*fns[6])(void *);
+	void *ctxs[6];
+	double best[6];
+	for (unsigned i = 0; i < n; i++) {
+		fns[i] = churn_once;
+		ctxs[i] = &ctx[i];
+	}
+	bench_best_interleaved(p, n, fns, ctxs, best);
+	for (unsigned i = 0; i < n; i++) {
+		bench_result *res = bench_add(r, names[i], best[i]);
+		res->metric[0] = best[i] * 1e9 / (double)steps;
+		if (strcmp(names[i], "ravioli-deferred") == 0)
+			snprintf(res->note, sizeof res->note, "rav_compact every %d steps", DEFERRED_EVERY);
+		if (strcmp(names[i], "ravioli-moves") == 0)
+			snprintf(res->note, sizeof res->note, "push = rav_new_root + rav_store + 2 rav_move");
+	}
+}
+
+static const bench_workload churn = {
+	.name = "churn",
+	.description = "random free + alloc of 32-byte nodes in linked lists holding a steady live set (one step = "
+		       "one free + one alloc); implementations interleaved",
+	.order = 10,
+	.run = run_churn,
+};
+BENCH_WORKLOAD(churn)
+
+/* ---- threads ---- */
+
+typedef struct thread_run {
+	churn_state s;
+	pthread_barrier_t *start;
+	double begin, end;
+} thread_run;
+
+static void *churn_thread(void *arg)
+{
+	thread_run *t = arg;
+	churn_setup(&t->s);
+	pthread_barrier_wait(t->start);
+	t->begin = bench_now();
+	churn_steps(&t->s);
+	t->end = bench_now();
+	churn_teardown(&t->s);
+	if (!t->s.a)
+		rav_thread_exit();
+	return NULL;
+}
+
+typedef struct threads_ctx {
+	churn_state proto;
+	unsigned threads;
+} threads_ctx;
+
+/* Wall time from the first thread's start (once every thread has built
+ * its lists) until the last one finished its steps. */
+static double threads_once(void *arg)
+{
+	threads_ctx *c = arg;
+	thread_run runs[2];
+	pthread_t th[2];
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, c->threads + 1);
+	for (unsigned k = 0; k < c->threads; k++) {
+		runs[k].s = c->proto;
+		runs[k].s.rng += 7919 * (k + 1);
+		runs[k].start = &start;
+		if (pthread_create(&th[k], NULL, churn_thread, &runs[k]) != 0)
+			bench_die("pthread_create");
+	}
+	pthread_barrier_wait(&start);
+	double begin = 0, end = 0;
+	for (unsigned k = 0; k < c->threads; k++) {
+		pthread_join(th[k], NULL);
+		if (k == 0 || runs[k].begin < begin)
+			begin = runs[k].begin;
+		if (runs[k].end > end)
+			end = runs[k].end;
+	}
+	pthread_barrier_destroy(&start);
+	return end - begin;
+}
+
+static void run_threads(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
+{
+	size_t live = bench_size(p, 250000, 10000), steps = bench_size(p, 1000000, 20000);
+	size_t buckets = live / 1000 < 16 ? 16 : live / 1000;
+	snprintf(r->params, sizeof r->params,
+		 "\"live_nodes_per_thread\": %zu, \"steps_per_thread\": %zu, \"lists_per_thread\": %zu, \"threads\": 2",
+		 live, steps, buckets);
+	r->metric_names[0] = "one_thread_ms";
+	r->metric_names[1] = "two_threads_ms";
+	r->metric_names[2] = "scaling";
+	threads_ctx ctx[8];
+	const char *names[4];
+	unsigned n = 0;
+	if (p->ravioli)
+		names[n++] = "ravioli";
+	for (unsigned i = 0; i < nallocs && n < 4; i++)
+		names[n++] = allocs[i].name;
+	double (*fns[8])(void *);
+	void *ctxs[8];
+	double best[8];
+	for (unsigned i = 0; i < n; i++) {
+		const bench_alloc *a = (p->ravioli && i == 0) ? NULL : &allocs[i - (p->ravioli ? 1 : 0)];
+		for (unsigned k = 0; k < 2; k++) {
+			ctx[2 * i + k] = (threads_ctx){ { .a = a, .live = live, .steps = steps, .buckets = buckets,
+							  .rng = p->seed },
+							k + 1 };
+			fns[2 * i + k] = threads_once;
+			ctxs[2 * i + k] = &ctx[2 * i + k];
+		}
+	}
+	bench_best_interleaved(p, 2 * n, fns, ctxs, best);
+	for (unsigned i = 0; i < n; i++) {
+		bench_result *res = bench_add(r, names[i], best[2 * i + 1]);
+		res->metric[0] = best[2 * i] * 1e3;
+		res->metric[1] = best[2 * i + 1] * 1e3;
+		res->metric[2] = best[2 * i + 1] > 0 ? 2 * best[2 * i] / best[2 * i + 1] : 0;
+	}
+}
+
+static const bench_workload threads = {
+	.name = "threads",
+	.description = "churn by one thread, then by two threads at once on their own heaps (time = two threads; "
+		       "scaling = 2 x one / two, 2.0 is perfect)",
+	.order = 15,
+	.run = run_threads,
+};
+BENCH_WORKLOAD(threads)

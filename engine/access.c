@@ -1,0 +1,516 @@
+/* access.c - the public entry points that read and write a heap: roots,
+ * fields, allocation into a slot, rav_move, scalars.
+ *
+ * These run for every access a program makes, so each checks only what the
+ * build asks for (CHECK_REF: the full check with -Ddebug_checks, a null test
+ * without), inlines the steps it needs from heap-inline.h, and comes in two
+ * compiled copies: without any event code, and with it (HOT_ENTRY below),
+ * picked by the recording flag on entry.
+ */
+#include <stdlib.h>
+
+#include "heap-inline.h"
+
+/* ---- checks of the hot API ---- */
+
+static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_kind kind, const char *what)
+{
+	if (RAV_UNLIKELY(!CHECK_REF(h, obj, what)))
+		return false;
+	if (RAV_UNLIKELY((unsigned)field > 1)) {
+		rav__misuse(RAV_EINVAL, "%s: field index %d out of range (0 or 1)", what, field);
+		return false;
+	}
+#if RAV_DEBUG
+	if (rav_type_field_kind(cell_type(obj.cell), field) != kind) {
+		rav__misuse(RAV_ETYPE, "%s: field %d of type %s is a %s field", what, field,
+			    rav_type_name(cell_type(obj.cell)), kind == RAV_REF ? "data" : "reference");
+		return false;
+	}
+#else
+	(void)kind;
+#endif
+	return true;
+}
+
+static inline bool check_root(rav_heap *h, rav_root r, const char *what)
+{
+#if RAV_DEBUG
+	return rav__check_root(h, r, what);
+#else
+	(void)h;
+	if (RAV_UNLIKELY(!r)) {
+		rav__misuse(RAV_EINVAL, "%s: null root", what);
+		return false;
+	}
+	return true;
+#endif
+}
+
+/* The reference check of the calls that take an optional target. */
+static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
+{
+	return !r.cell || CHECK_REF(h, r, what);
+}
+
+#define ACCESS_READ_T(tr, addr)                                                                          \
+	do {                                                                                             \
+		if (RAV_UNLIKELY(tr) && rav__recorder && rav__recorder->record_access)                   \
+			RECT(tr, RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                     \
+	} while (0)
+
+static inline rav_ref mkref(rav_heap *h, rav_cell *c)
+{
+	return (rav_ref){ c, c ? h->gen : 0 };
+}
+
+static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *slot, bool tr)
+{
+	ACCESS_READ_T(tr, slot);
+	rav_cell *c = (rav_cell *)*slot;
+	while (c && cell_type(c) == RAV_TYPE_REF) {
+		ACCESS_READ_T(tr, &c->w[RAV_W_FWD]);
+		c = (rav_cell *)c->w[RAV_W_FWD];
+	}
+	return c;
+}
+
+/* The hot entry points exist twice: NAME_impl(..., tr) is compiled with
+ * tr the constant false (no event code: fewer branches, fewer registers to
+ * save) and true (a cold copy), and NAME picks one by the recording flag. */
+/* The recording copy is also where the call's site is taken (the public
+ * function's own return address, RAV_CALLER): the flag test that picks the
+ * copy is the only test untraced calls make.  Reads record nothing unless
+ * accesses are recorded, so they take a site only then (HOT_ENTRY_READ). */
+#if RAV_TRACING
+#define HOT_ENTRY_SITE(ret, name, params, site_test, ...)                                                \
+	static __attribute__((noinline, cold)) ret name##_traced params                                    \
+	{                                                                                                \
+		return name##_impl(__VA_ARGS__, true);                                                   \
+	}                                                                                                \
+	ret name params                                                                                  \
+	{                                                                                                \
+		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
+			if (site_test)                                                                   \
+				rav__site_enter_traced(RAV_CALLER);                                      \
+			return name##_traced(__VA_ARGS__);                                               \
+		}                                                                                        \
+		return name##_impl(__VA_ARGS__, false);                                                  \
+	}
+#define HOT_ENTRY(ret, name, params, ...) HOT_ENTRY_SITE(ret, name, params, true, __VA_ARGS__)
+#define HOT_ENTRY_READ(ret, name, params, ...) HOT_ENTRY_SITE(ret, name, params, rav__site_reads(), __VA_ARGS__)
+#define HOT_ENTRY_VOID(name, params, ...)                                                                \
+	static __attribute__((noinline, cold)) void name##_traced params                                   \
+	{                                                                                                \
+		name##_impl(__VA_ARGS__, true);                                                          \
+	}                                                                                                \
+	void name params                                                                                 \
+	{                                                                                                \
+		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
+			rav__site_enter_traced(RAV_CALLER);                                              \
+			name##_traced(__VA_ARGS__);                                                      \
+		} else {                                                                                 \
+			name##_impl(__VA_ARGS__, false);                                                 \
+		}                                                                                        \
+	}
+#else
+#define HOT_ENTRY(ret, name, params, ...)                                                                \
+	ret name params                                                                                  \
+	{                                                                                                \
+		return name##_impl(__VA_ARGS__, false);                                                  \
+	}
+#define HOT_ENTRY_VOID(name, params, ...)                                                                \
+	void name params                                                                                 \
+	{                                                                                                \
+		name##_impl(__VA_ARGS__, false);                                                         \
+	}
+#define HOT_ENTRY_READ HOT_ENTRY
+#endif
+#define IMPL static inline __attribute__((always_inline))
+
+/* ---- public: roots ---- */
+
+void rav_root_free(rav_heap *h, rav_root r)
+{
+	RAV_SITE_ENTER();
+	if (!check_root(h, r, "rav_root_free"))
+		return;
+	uintptr_t *slot = (uintptr_t *)r;
+	if (*slot) {
+		prefetch_top(h);
+		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		settle(h);
+	}
+	rav__root_slot_free(h, slot);
+}
+
+IMPL rav_ref rav_root_get_impl(rav_heap *h, rav_root r, bool tr)
+{
+	if (!check_root(h, r, "rav_root_get"))
+		return RAV_NULL_REF;
+	return mkref(h, walk_read_t((uintptr_t *)r, tr));
+}
+HOT_ENTRY_READ(rav_ref, rav_root_get, (rav_heap * h, rav_root r), h, r)
+
+bool rav_root_is_set(rav_heap *h, rav_root r)
+{
+	return check_root(h, r, "rav_root_is_set") && *(uintptr_t *)r != 0;
+}
+
+/* Store target into slot (dropping the old value).  The old value is
+ * dropped only after target is attached, so a target reachable only through
+ * the old value survives. `owner` is the cell containing the slot (NULL for
+ * roots): if dropping the old value frees it, the new reference goes too. */
+static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target)
+{
+	if (!*slot) {
+		if (!target)
+			return RAV_OK;
+		return rav__attach(h, slot, target, RAV_EV_REF_STORE);
+	}
+	prefetch_top(h);
+	if (!target) {
+		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		settle(h);
+		return RAV_OK;
+	}
+	uintptr_t *tmp = rav__scratch_slot(h);
+	if (!tmp)
+		return RAV_ENOMEM;
+	rav_status s = rav__attach(h, tmp, target, RAV_EV_LINK);
+	if (s != RAV_OK)
+		return s;
+	/* Nothing moves until rav__settle: owner's address stays valid. */
+	rav__drop(h, slot, RAV_EV_REF_CLEAR);
+	if (owner && cell_gone(owner))
+		rav__drop(h, tmp, RAV_EV_LINK);
+	else
+		transfer(tmp, slot, RAV_EV_REF_STORE);
+	settle(h);
+	return RAV_OK;
+}
+
+rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
+{
+	RAV_SITE_ENTER();
+	if (!check_root(h, r, "rav_root_set"))
+		return rav__misuse_status();
+	if (!check_target(h, target, "rav_root_set"))
+		return rav__misuse_status();
+	return store_slot(h, (uintptr_t *)r, NULL, target.cell);
+}
+
+IMPL rav_status rav_root_clear_impl(rav_heap *h, rav_root r, bool tr)
+{
+	if (!check_root(h, r, "rav_root_clear"))
+		return rav__misuse_status();
+	uintptr_t *slot = (uintptr_t *)r;
+	if (*slot) {
+		prefetch_top(h);
+		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		settle_t(h, tr);
+	}
+	return RAV_OK;
+}
+HOT_ENTRY(rav_status, rav_root_clear, (rav_heap * h, rav_root r), h, r)
+
+/* ---- public: allocation ---- */
+
+static rav_status bad_type(rav_type t)
+{
+	if (t < RAV_TYPE_FIRST_USER)
+		return rav__fail(RAV_ETYPE, "rav_new: type %u is reserved by the engine", t);
+	return rav__fail(RAV_ETYPE, "rav_new: unknown type %u (register it with rav_type_register)", t);
+}
+
+/* new_into with a slot that holds something: drop it first, then allocate
+ * (possibly into the hole it left), then compact with the new cell pinned. */
+static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out)
+{
+	prefetch_top(h);
+	rav__drop(h, slot, RAV_EV_REF_CLEAR);
+	/* Nothing has moved yet (moves happen in rav__settle): owner is valid. */
+	if (owner && cell_gone(owner)) {
+		settle(h);
+		return rav__fail(RAV_ESTATE, "rav_new_field: the parent was freed when its field's old value "
+					     "was dropped (it was only reachable through it)");
+	}
+	rav_cell *c = rav__alloc(h, t);
+	if (!c) {
+		settle(h);
+		return RAV_ENOMEM;
+	}
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	rav_assert(h->pinned == NULL);
+	h->pinned = c;
+	settle(h);
+	c = h->pinned;
+	h->pinned = NULL;
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
+/* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
+ * empty slot takes the fast path: nothing is freed, so nothing moves. */
+/* new_into when the slot holds something or the allocation is not a bump
+ * at the top. */
+static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner,
+							  rav_ref *out)
+{
+	if (*slot != 0)
+		return new_into_replacing(h, t, slot, owner, out);
+	rav_cell *c = rav__alloc(h, t);
+	if (!c)
+		return RAV_ENOMEM;
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
+/* Every way out of the fast path is a tail call, so the fast path saves no
+ * register. */
+IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner, rav_ref *out, bool tr)
+{
+	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
+		return bad_type(t);
+	if (RAV_UNLIKELY(*slot != 0 || h->dead != NULL || h->top >= CELLS))
+		return new_into_slow(h, t, slot, owner, out);
+	rav_cell *c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
+IMPL rav_status rav_new_root_impl(rav_heap *h, rav_type t, rav_root r, rav_ref *out, bool tr)
+{
+	if (!h)
+		return rav__fail(RAV_EINVAL, "rav_new_root: null heap");
+	if (!check_root(h, r, "rav_new_root"))
+		return rav__misuse_status();
+	return new_into(h, t, (uintptr_t *)r, NULL, out, tr);
+}
+HOT_ENTRY(rav_status, rav_new_root, (rav_heap * h, rav_type t, rav_root r, rav_ref * out), h, t, r, out)
+
+IMPL rav_status rav_new_field_impl(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out, bool tr)
+{
+	if (!check_field(h, parent, field, RAV_REF, "rav_new_field"))
+		return rav__misuse_status();
+	return new_into(h, t, &parent.cell->w[1 + field], parent.cell, out, tr);
+}
+HOT_ENTRY(rav_status, rav_new_field, (rav_heap * h, rav_type t, rav_ref parent, int field, rav_ref *out), h, t,
+	  parent, field, out)
+
+/* ---- public: fields ---- */
+
+IMPL uintptr_t rav_load_impl(rav_heap *h, rav_ref obj, int field, bool tr)
+{
+	if (!check_field(h, obj, field, RAV_DATA, "rav_load"))
+		return 0;
+	ACCESS_READ_T(tr, &obj.cell->w[1 + field]);
+	return obj.cell->w[1 + field];
+}
+HOT_ENTRY_READ(uintptr_t, rav_load, (rav_heap * h, rav_ref obj, int field), h, obj, field)
+
+IMPL void rav_store_impl(rav_heap *h, rav_ref obj, int field, uintptr_t value, bool tr)
+{
+	if (!check_field(h, obj, field, RAV_DATA, "rav_store"))
+		return;
+	WRITE_WORD_T(tr, RAV_EV_DATA_STORE, &obj.cell->w[1 + field], value);
+}
+HOT_ENTRY_VOID(rav_store, (rav_heap * h, rav_ref obj, int field, uintptr_t value), h, obj, field, value)
+
+IMPL rav_ref rav_load_ref_impl(rav_heap *h, rav_ref obj, int field, bool tr)
+{
+	if (!check_field(h, obj, field, RAV_REF, "rav_load_ref"))
+		return RAV_NULL_REF;
+	return mkref(h, walk_read_t(&obj.cell->w[1 + field], tr));
+}
+HOT_ENTRY_READ(rav_ref, rav_load_ref, (rav_heap * h, rav_ref obj, int field), h, obj, field)
+
+rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
+{
+	RAV_SITE_ENTER();
+	if (!check_field(h, obj, field, RAV_REF, "rav_store_ref"))
+		return rav__misuse_status();
+	if (!check_target(h, target, "rav_store_ref"))
+		return rav__misuse_status();
+	return store_slot(h, &obj.cell->w[1 + field], obj.cell, target.cell);
+}
+
+rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
+{
+	RAV_SITE_ENTER();
+	if (!check_field(h, obj, field, RAV_REF, "rav_clear_ref"))
+		return rav__misuse_status();
+	return store_slot(h, &obj.cell->w[1 + field], obj.cell, NULL);
+}
+
+static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)
+{
+	if (RAV_UNLIKELY(!s.word)) {
+		rav__misuse(RAV_EINVAL, "%s: null slot", what);
+		return false;
+	}
+	rav_cell *c = cell_of(s.word);
+	if (cell_type(c) == RAV_TYPE_ROOT)
+		return check_root(h, (rav_root)s.word, what);
+	if (!CHECK_REF(h, ((rav_ref){ c, s.gen }), what))
+		return false;
+	unsigned w = word_of(s.word);
+	if (RAV_UNLIKELY(w < 1 || w > 2 || !(type_refmask(cell_type(c)) & (1u << (w - 1))))) {
+		rav__misuse(RAV_ETYPE, "%s: word %u of a %s is not a reference field", what, w,
+			    rav_type_name(cell_type(c)));
+		return false;
+	}
+	return true;
+}
+
+/* rav_move when dst held something (checked slots, distinct and both set). */
+static __attribute__((noinline)) rav_status move_replacing(rav_heap *h, uintptr_t *d, uintptr_t *s, bool tr)
+{
+	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
+	prefetch_top(h);
+	if (RAV_UNLIKELY(old == moved)) {
+		/* Both slots are the two referrers of one reference raviolo: go
+		 * through the scratch slot so the splice sees two distinct slots. */
+		uintptr_t *tmp = rav__scratch_slot(h);
+		if (!tmp)
+			return RAV_ENOMEM;
+		transfer(d, tmp, RAV_EV_LINK);
+		transfer(s, d, RAV_EV_REF_STORE);
+		rav__drop(h, tmp, RAV_EV_LINK);
+		settle(h);
+		return RAV_OK;
+	}
+	/* dst takes src's reference, then what dst held loses dst as a
+	 * referrer (in that order, so a value reachable only through the old
+	 * one survives; if dst lies inside what dies, the moved value dies with
+	 * it, as it would have with any order). */
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
+	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
+	if (cell_type(old) == RAV_TYPE_REF) {
+		RECT(tr, RAV_EV_REFRAV_REMOVE, 0, 0, old, 0, 0);
+		rav__splice_out(h, old, d);
+	} else {
+		rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
+		WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+		queue_dying_t(h, old, tr);
+	}
+	settle_t(h, tr);
+	return RAV_OK;
+}
+
+/* The two common cases inline (dst empty: a transfer; dst holding a
+ * childless cell: it dies, and in immediate mode the top cell moves into
+ * its place), every other way out a tail call, so the fast path saves no
+ * register. */
+IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
+{
+	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
+		return rav__misuse_status();
+	uintptr_t *d = dst.word, *s = src.word;
+	if (d == s)
+		return RAV_OK;
+	if (!*s)
+		return store_slot(h, d, cell_type(cell_of(d)) == RAV_TYPE_ROOT ? NULL : cell_of(d), NULL);
+	if (!*d) {
+		transfer_t(s, d, RAV_EV_REF_STORE, tr);
+		return RAV_OK;
+	}
+	rav_cell *old = (rav_cell *)*d, *moved = (rav_cell *)*s;
+	/* old has no child left once s (maybe its own field: a list pop) is cleared */
+	unsigned mask = type_refmask(cell_type(old));
+	bool children = ((mask & 1) && old->w[1] && &old->w[1] != s) || ((mask & 2) && old->w[2] && &old->w[2] != s);
+	if (RAV_UNLIKELY(old == moved || cell_type(old) == RAV_TYPE_REF || children || h->dying ||
+			 (h->mode == RAV_FREE_IMMEDIATE && h->dead)))
+		return move_replacing(h, d, s, tr);
+	rav_cell *t = &h->top_page[h->top - 1]; /* old is below or at the top */
+	rav_prefetch((void *)t->w[RAV_W_BACK]);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
+	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
+	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+	make_dead_t(h, old, tr);
+	settle_t(h, tr);
+	return RAV_OK;
+}
+HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
+
+/* rav_new_before when the allocation is not a bump at the top. */
+static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_type t, uintptr_t *slot, int field,
+							    rav_ref *out)
+{
+	rav_cell *c = rav__alloc(h, t);
+	if (!c)
+		return RAV_ENOMEM;
+	if (*slot)
+		transfer(slot, &c->w[1 + field], RAV_EV_REF_STORE);
+	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+
+IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out, bool tr)
+{
+	if (!h)
+		return rav__fail(RAV_EINVAL, "rav_new_before: null heap");
+	if (!check_slot(h, at, "rav_new_before"))
+		return rav__misuse_status();
+	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
+		return bad_type(t);
+	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
+		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
+				 rav_type_name(t));
+	if (RAV_UNLIKELY(h->dead != NULL || h->top >= CELLS))
+		return new_before_slow(h, t, at.word, field, out);
+	rav_cell *c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
+	uintptr_t *slot = at.word;
+	if (*slot)
+		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	if (out)
+		*out = mkref(h, c);
+	return RAV_OK;
+}
+HOT_ENTRY(rav_status, rav_new_before, (rav_heap * h, rav_type t, rav_slot at, int field, rav_ref *out), h, t, at,
+	  field, out)
+
+rav_type rav_type_of(rav_heap *h, rav_ref obj)
+{
+	if (!CHECK_REF(h, obj, "rav_type_of"))
+		return 0;
+	return cell_type(obj.cell);
+}
+
+IMPL uintptr_t rav_scalar_impl(rav_heap *h, rav_ref obj, bool tr)
+{
+	if (!CHECK_REF(h, obj, "rav_scalar"))
+		return 0;
+	ACCESS_READ_T(tr, &obj.cell->w[0]);
+	return cell_scalar(obj.cell);
+}
+HOT_ENTRY_READ(uintptr_t, rav_scalar, (rav_heap * h, rav_ref obj), h, obj)
+
+IMPL void rav_set_scalar_impl(rav_heap *h, rav_ref obj, uintptr_t value, bool tr)
+{
+	if (!CHECK_REF(h, obj, "rav_set_scalar"))
+		return;
+	if (value > RAV_SCALAR_MAX) {
+		rav__misuse(RAV_ERANGE, "rav_set_scalar: %#lx does not fit in %d bits", (unsigned long)value,
+			    (int)(sizeof(uintptr_t) * 8 - RAV_SCALAR_SHIFT));
+		return;
+	}
+	set_scalar_t(obj.cell, value, tr);
+}
+HOT_ENTRY_VOID(rav_set_scalar, (rav_heap * h, rav_ref obj, uintptr_t value), h, obj, value)

@@ -1,0 +1,299 @@
+/* heap-inline.h - the hot steps of a heap as inline functions, shared by
+ * heap.c (the life of a free, compaction) and access.c (the public entry
+ * points), so both compile them into their loops without a call.
+ *
+ * What each step does and in which order is written once, at the top of
+ * heap.c.  Functions named *_t take the recording flag as an argument (see
+ * RECT in rav-private.h); the plain ones read it.
+ */
+#ifndef RAV_HEAP_INLINE_H
+#define RAV_HEAP_INLINE_H
+
+#include "rav-private.h"
+
+/* heap.c, the out-of-line parts of the steps below */
+void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now);
+void rav__top_page_emptied(rav_heap *h);
+void rav__splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot);
+rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind);
+
+/* ---- holes ----
+ *
+ * Dead cells wait on a doubly linked list through words 1 (next) and 2
+ * (prev), most recent first, with a tail pointer.  A cascade kills cells in
+ * address order for structures built depth-first, so the hole compaction
+ * finds at the top is usually the list's head, and unlinking it touches
+ * only its neighbour. */
+
+static inline void dead_push(rav_heap *h, rav_cell *c)
+{
+	c->w[0] = RAV_TYPE_DEAD;
+	c->w[1] = (uintptr_t)h->dead;
+	c->w[2] = 0;
+	if (h->dead)
+		h->dead->w[2] = (uintptr_t)c;
+	else
+		h->dead_tail = c;
+	h->dead = c;
+	h->st.dead_cells++;
+}
+
+static inline void dead_unlink(rav_heap *h, rav_cell *c)
+{
+	rav_cell *next = (rav_cell *)c->w[1];
+	rav_cell *prev = (rav_cell *)c->w[2];
+	if (prev)
+		prev->w[1] = (uintptr_t)next;
+	else
+		h->dead = next;
+	if (next)
+		next->w[2] = (uintptr_t)prev;
+	else
+		h->dead_tail = prev;
+}
+
+static inline rav_cell *dead_pop(rav_heap *h)
+{
+	rav_cell *c = h->dead;
+	rav_cell *next = (rav_cell *)c->w[1];
+	h->dead = next;
+	if (next)
+		next->w[2] = 0;
+	else
+		h->dead_tail = NULL;
+	h->st.dead_cells--;
+	return c;
+}
+
+/* The head of the hole list goes to its end (compaction skipping a hole
+ * that is about to be trimmed). */
+static inline void dead_rotate(rav_heap *h)
+{
+	rav_cell *c = h->dead;
+	if (c == h->dead_tail)
+		return;
+	rav_cell *next = (rav_cell *)c->w[1];
+	h->dead = next;
+	next->w[2] = 0;
+	c->w[1] = 0;
+	c->w[2] = (uintptr_t)h->dead_tail;
+	h->dead_tail->w[1] = (uintptr_t)c;
+	h->dead_tail = c;
+}
+
+/* Freed, or queued to be freed (deferred mode). */
+static inline bool cell_gone(const rav_cell *c)
+{
+	return cell_type(c) == RAV_TYPE_DEAD || (c->w[0] & RAV_FLAG_DYING);
+}
+
+static inline bool is_fwd_slot(const uintptr_t *slot)
+{
+	const rav_cell *c = cell_of(slot);
+	return cell_type(c) == RAV_TYPE_REF && word_of(slot) == RAV_W_FWD;
+}
+
+static inline uintptr_t leaf_weight(const uintptr_t *slot)
+{
+	return is_fwd_slot(slot) ? cell_scalar(cell_of(slot)) : 1;
+}
+
+/* Helpers named *_t take the recording flag (see RECT in rav-private.h);
+ * the plain ones read it. */
+static inline __attribute__((always_inline)) void set_scalar_t(rav_cell *c, uintptr_t scalar, bool tr)
+{
+	uintptr_t nw = (c->w[0] & ((1u << RAV_SCALAR_SHIFT) - 1)) | (scalar << RAV_SCALAR_SHIFT);
+	/* The collector's mark and the dying flag are transient and never recorded. */
+	RECT(tr, RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_DYING),
+	     nw & ~(RAV_FLAG_MARK | RAV_FLAG_DYING));
+	c->w[0] = nw;
+}
+
+static inline void set_scalar_rec(rav_cell *c, uintptr_t scalar)
+{
+	set_scalar_t(c, scalar, rav__tracing);
+}
+
+/* Move a reference from slot `from` to the empty slot `to`. */
+static inline __attribute__((always_inline)) void transfer_t(uintptr_t *from, uintptr_t *to, unsigned evkind, bool tr)
+{
+	rav_cell *p = (rav_cell *)*from;
+	if (!p)
+		return;
+	rav_assert(*to == 0);
+	WRITE_WORD_T(tr, evkind, to, p);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(p, from), to);
+	WRITE_WORD_T(tr, RAV_EV_LINK, from, 0);
+}
+
+static inline void transfer(uintptr_t *from, uintptr_t *to, unsigned evkind)
+{
+	transfer_t(from, to, evkind, rav__tracing);
+}
+
+static inline __attribute__((always_inline)) void make_dead_t(rav_heap *h, rav_cell *c, bool tr)
+{
+	rav_type t = cell_type(c);
+	rav_assert(t != RAV_TYPE_DEAD && t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER);
+	RECT(tr, RAV_EV_FREE, t, 0, c, 0, 0);
+	if (t == RAV_TYPE_REF)
+		h->st.ref_cells--;
+	h->st.live_cells--;
+	h->st.frees++;
+	h->gen++;
+	dead_push(h, c);
+}
+
+static inline void make_dead(rav_heap *h, rav_cell *c)
+{
+	make_dead_t(h, c, rav__tracing);
+}
+
+/* A normal raviolo with no reference to drop: it can skip the queue. */
+static inline bool has_children(const rav_cell *c)
+{
+	unsigned mask = type_refmask(cell_type(c));
+	return ((mask & 1) && c->w[1]) || ((mask & 2) && c->w[2]);
+}
+
+/* Step 2: c lost its last referrer. */
+static inline __attribute__((always_inline)) void queue_dying_t(rav_heap *h, rav_cell *c, bool tr)
+{
+	rav_assert(!cell_gone(c) && cell_type(c) != RAV_TYPE_REF && cell_type(c) != RAV_TYPE_ROOT);
+	if (RAV_LIKELY(!h->cascading && !has_children(c))) {
+		/* The cascade of a leaf is its own death, O(1) in any mode (the
+		 * common case of a random free: no queue push and pop).  In
+		 * deferred mode the hole waits for rav_compact, and the next
+		 * allocation reuses it. */
+		make_dead_t(h, c, tr);
+		return;
+	}
+	rav__queue_dying_slow(h, c, !h->cascading && (h->mode == RAV_FREE_IMMEDIATE || h->kind == RAV_HEAP_MESSAGE));
+}
+
+static inline void queue_dying(rav_heap *h, rav_cell *c)
+{
+	queue_dying_t(h, c, rav__tracing);
+}
+
+/* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */
+static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_cell *t, rav_cell *d, bool tr)
+{
+	rav_type type = cell_type(t);
+	rav_assert(h->dying == NULL && t != d);
+	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
+	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
+	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
+	d->w[0] = t->w[0];
+	d->w[1] = t->w[1];
+	d->w[2] = t->w[2];
+	d->w[3] = t->w[3];
+	t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
+	VG_CELL_FREE(t);
+	h->st.moves++;
+	h->gen++;
+	if (h->pinned == t)
+		h->pinned = d;
+#define RELOC(slotp) (cell_of(slotp) == t ? (uintptr_t *)((char *)(slotp) - (char *)t + (char *)d) : (slotp))
+	/* The slot(s) naming t now name d. */
+	if (type == RAV_TYPE_REF) {
+		for (int k = RAV_W_BACK1; k <= RAV_W_BACK2; k++) {
+			uintptr_t *s = (uintptr_t *)d->w[k]; /* never inside t: a reference raviolo is not its own referrer */
+			RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
+			*s = (uintptr_t)d;
+			h->st.fixups++;
+		}
+	} else if (d->w[RAV_W_BACK]) {
+		/* A cell referring to itself: the slot moved with it.  Its
+		 * back-link is fixed (and recorded) with the children below. */
+		uintptr_t *s = RELOC((uintptr_t *)d->w[RAV_W_BACK]);
+		RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
+		*s = (uintptr_t)d;
+		h->st.fixups++;
+	}
+	/* Children's back-links named t's fields; now d's. */
+	unsigned mask = type_refmask(type);
+	for (int f = 0; f < 2; f++) {
+		if (!(mask & (1u << f)) || !d->w[1 + f])
+			continue;
+		rav_cell *c = (rav_cell *)d->w[1 + f];
+		if (c == t)
+			c = d;
+		uintptr_t *bl = backlink_slot_of(c, &t->w[1 + f]);
+		RECT(tr, RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
+		*bl = (uintptr_t)&d->w[1 + f];
+		h->st.fixups++;
+	}
+#undef RELOC
+}
+
+static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
+{
+	move_cell_t(h, t, d, rav__tracing);
+}
+
+/* Step 8: the top cell has just become empty. */
+static inline void shrink(rav_heap *h)
+{
+	rav_assert(h->top > 1);
+	h->top--;
+	if (RAV_UNLIKELY(h->top == 1))
+		rav__top_page_emptied(h);
+}
+
+static inline void prefetch_neighbours(const rav_cell *c)
+{
+	rav_type t = cell_type(c);
+	if (t == RAV_TYPE_DEAD)
+		return;
+	if (t == RAV_TYPE_REF) {
+		rav_prefetch((void *)c->w[RAV_W_FWD]);
+		rav_prefetch((void *)c->w[RAV_W_BACK1]);
+		rav_prefetch((void *)c->w[RAV_W_BACK2]);
+		return;
+	}
+	unsigned mask = type_refmask(t);
+	if ((mask & 1) && c->w[1])
+		rav_prefetch((void *)c->w[1]);
+	if ((mask & 2) && c->w[2])
+		rav_prefetch((void *)c->w[2]);
+	if (c->w[RAV_W_BACK])
+		rav_prefetch((void *)c->w[RAV_W_BACK]);
+}
+
+/* Step 5.  The common case of a random free (one hole, a live cell on
+ * top that moves into it) is done here without the general loop. */
+static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
+{
+	rav_cell *d = h->dead;
+	if (!d || h->mode != RAV_FREE_IMMEDIATE || h->kind != RAV_HEAP_THREAD)
+		return;
+	if (RAV_LIKELY(d->w[1] == 0 && !h->dying)) {
+		rav_cell *t = &h->top_page[h->top - 1];
+		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
+			RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+			h->dead = h->dead_tail = NULL;
+			h->st.dead_cells--;
+			move_cell_t(h, t, d, tr);
+			shrink(h);
+			RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
+			return;
+		}
+	}
+	rav__compact(h, 0, RAV_COMPACT_FREE);
+}
+
+static inline void settle(rav_heap *h)
+{
+	settle_t(h, rav__tracing);
+}
+
+/* An API call is about to free: the top cell will probably move into the
+ * hole, so start loading the words its move fixes while the free runs. */
+static inline void prefetch_top(rav_heap *h)
+{
+	if (h->top_page && h->top > 1)
+		prefetch_neighbours(&h->top_page[h->top - 1]);
+}
+
+#endif /* RAV_HEAP_INLINE_H */

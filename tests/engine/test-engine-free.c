@@ -1,0 +1,394 @@
+/* test-engine-free.c - the life of a free (engine/heap.c) and what came
+ * with making it fast (issue #9), through ravioli.h.
+ *
+ * Each case checks counters the engine keeps (moves, frees, pages) against
+ * what the model says an operation must cost, so a regression to moving
+ * cells that are about to be trimmed, or to a lost referrer in the
+ * cascade, fails here rather than as a slower benchmark.  Every case ends
+ * with the full invariant check and leaves the heap as it found it.
+ */
+#include <pthread.h>
+
+#include "rav-test.h"
+
+static rav_type T_NODE; /* f0 data, f1 ref */
+static rav_type T_PAIR; /* f0 ref, f1 ref */
+
+static rav_stats stats(rav_heap *h)
+{
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	return s;
+}
+
+static void build_list(rav_heap *h, rav_root r, size_t n)
+{
+	rav_ref cur;
+	CHECK_OK(rav_new_root(h, T_NODE, r, &cur));
+	for (size_t i = 1; i < n; i++) {
+		rav_store(h, cur, 0, i - 1);
+		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
+	}
+	rav_store(h, cur, 0, n - 1);
+}
+
+static void build_tree(rav_heap *h, rav_ref parent, int depth)
+{
+	for (int f = 0; f < 2; f++) {
+		rav_ref c;
+		CHECK_OK(rav_new_field(h, T_PAIR, parent, f, &c));
+		if (depth > 1)
+			build_tree(h, c, depth - 1);
+	}
+}
+
+static void check_list(rav_heap *h, rav_root r, size_t n)
+{
+	rav_ref cur = rav_root_get(h, r);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(!rav_ref_is_null(cur));
+		CHECK_EQ(rav_load(h, cur, 0), i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+}
+
+/* Freeing the structure allocated last truncates the heap: no cell moves,
+ * and the pages it filled go back (one spare kept). */
+static void t_truncate(void)
+{
+	rav_heap *h = rav_heap_self();
+	rav_stats s0 = stats(h);
+	rav_root keep = rav_root_new(h), r = rav_root_new(h);
+	build_list(h, keep, 100);
+	rav_ref t;
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 14); /* 32767 cells */
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, r));
+	rav_stats s2 = stats(h);
+	CHECK_EQ(s2.moves, s1.moves);
+	CHECK_EQ(s2.frees - s1.frees, 32767);
+	CHECK(s2.pages <= s0.pages + 2); /* the list's page and the spare */
+	check_list(h, keep, 100);
+	CHECK_HEAP(h);
+
+	/* Below a few cells allocated after it: those few move, once each
+	 * (into the lowest holes), and the rest is trimmed. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 12); /* 8191 cells */
+	rav_root late = rav_root_new(h);
+	build_list(h, late, 10);
+	s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, r));
+	s2 = stats(h);
+	printf("# tree of 8191 under 10 later cells: %" PRIu64 " moves\n", s2.moves - s1.moves);
+	CHECK_EQ(s2.moves - s1.moves, 10);
+	check_list(h, late, 10);
+	check_list(h, keep, 100);
+	CHECK_HEAP(h);
+
+	/* The same in deferred mode, compacted in bounded steps (a structure
+	 * within the 64 pages a bounded step looks at: 4095 cells). */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 11);
+	rav_root late2 = rav_root_new(h);
+	build_list(h, late2, 10);
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, r));
+	size_t steps = 0;
+	while (rav_compact(h, 3) > 0)
+		CHECK(++steps < 100000);
+	s2 = stats(h);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	CHECK_EQ(s2.moves - s1.moves, 10);
+	check_list(h, late2, 10);
+	CHECK_HEAP(h);
+
+	rav_root_free(h, late2);
+	rav_root_free(h, late);
+	rav_root_free(h, r);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, s0.live_cells);
+	CHECK_HEAP(h);
+}
+
+/* A cell shared through reference ravioli by cells that die together: the
+ * cascade must splice each reference raviolo out once, and free the
+ * shared cell exactly when its last referrer dies. */
+static void t_shared_children(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	for (int survivors = 0; survivors <= 2; survivors++) {
+		for (int sharers = 1; sharers <= 9; sharers++) {
+			rav_root r = rav_root_new(h), target = rav_root_new(h), extra[2];
+			extra[0] = rav_root_new(h);
+			extra[1] = rav_root_new(h);
+			rav_ref shared;
+			CHECK_OK(rav_new_root(h, T_NODE, target, &shared));
+			rav_store(h, shared, 0, 4242);
+			/* A chain of pairs through field 0; every link's field 1
+			 * refers to the shared cell (through reference ravioli). */
+			rav_ref link;
+			CHECK_OK(rav_new_root(h, T_PAIR, r, &link));
+			CHECK_OK(rav_store_ref(h, link, 1, rav_root_get(h, target)));
+			for (int k = 1; k < sharers; k++) {
+				link = rav_load_ref(h, link, 0); /* nothing freed since: still valid */
+				CHECK(rav_ref_is_null(link));
+				link = rav_root_get(h, r);
+				for (rav_ref next; !rav_ref_is_null(next = rav_load_ref(h, link, 0));)
+					link = next;
+				CHECK_OK(rav_new_field(h, T_PAIR, link, 0, &link));
+				CHECK_OK(rav_store_ref(h, link, 1, rav_root_get(h, target)));
+			}
+			for (int k = 0; k < survivors; k++)
+				CHECK_OK(rav_root_set(h, extra[k], rav_root_get(h, target)));
+			CHECK_OK(rav_root_clear(h, target));
+			CHECK_HEAP(h);
+			CHECK_OK(rav_root_clear(h, r)); /* the chain and, without survivors, the shared cell */
+			CHECK_HEAP(h);
+			uint64_t left = stats(h).live_cells - base;
+			printf("# %d sharers, %d survivors: %" PRIu64 " cells left\n", sharers, survivors, left);
+			if (survivors > 0) {
+				for (int k = 0; k < survivors; k++)
+					CHECK_EQ(rav_load(h, rav_root_get(h, extra[k]), 0), 4242);
+				CHECK_EQ(left, (uint64_t)survivors); /* the cell, and a reference raviolo for two */
+			} else {
+				CHECK_EQ(left, 0);
+			}
+			rav_root_free(h, extra[0]);
+			rav_root_free(h, extra[1]);
+			rav_root_free(h, target);
+			rav_root_free(h, r);
+			CHECK_EQ(stats(h).live_cells, base);
+			CHECK_HEAP(h);
+		}
+	}
+	/* Two structures dying in one cascade that both hold the same deep
+	 * reference tree: a balanced tree of pairs whose every leaf refers to
+	 * one cell. */
+	rav_root r = rav_root_new(h), target = rav_root_new(h);
+	rav_ref t;
+	CHECK_OK(rav_new_root(h, T_NODE, target, NULL));
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 6);
+	/* every node's free fields: walk breadth-first with the borrows valid (no frees) */
+	rav_ref queue[256];
+	size_t qh = 0, qt = 0, shared = 0;
+	queue[qt++] = rav_root_get(h, r);
+	while (qh < qt) {
+		rav_ref c = queue[qh++];
+		for (int f = 0; f < 2; f++) {
+			rav_ref ch = rav_load_ref(h, c, f);
+			if (!rav_ref_is_null(ch) && qt < 256)
+				queue[qt++] = ch;
+		}
+	}
+	/* Leaves (depth 6) have two empty fields: fill them all with the target. */
+	for (size_t i = 0; i < qt; i++)
+		for (int f = 0; f < 2; f++)
+			if (rav_ref_is_null(rav_load_ref(h, queue[i], f))) {
+				CHECK_OK(rav_store_ref(h, queue[i], f, rav_root_get(h, target)));
+				shared++;
+			}
+	printf("# %zu referrers of one cell inside one tree\n", shared);
+	CHECK(shared >= 64);
+	CHECK_OK(rav_root_clear(h, target));
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+	rav_root_free(h, target);
+	rav_root_free(h, r);
+}
+
+/* rav_new_before: a push that frees nothing and moves nothing. */
+static void t_new_before(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root r = rav_root_new(h);
+	rav_ref first;
+	CHECK_OK(rav_new_root(h, T_NODE, r, &first));
+	rav_store(h, first, 0, 99);
+	uint64_t moves = stats(h).moves, frees = stats(h).frees;
+	for (uintptr_t i = 100; i-- > 0;) {
+		rav_ref n;
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(r), 1, &n));
+		rav_store(h, n, 0, i);
+		CHECK(rav_heap_gen(h) == n.gen); /* nothing freed: borrows stay valid */
+	}
+	/* 0..99 pushed in front of the old head (which held 99): 0..99, 99 */
+	rav_ref cur = rav_root_get(h, r);
+	for (uintptr_t i = 0; i < 100; i++) {
+		CHECK_EQ(rav_load(h, cur, 0), i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK_EQ(rav_load(h, cur, 0), 99);
+	CHECK_EQ(stats(h).moves, moves);
+	CHECK_EQ(stats(h).frees, frees);
+	/* Into a field in the middle of the list, and into an empty slot. */
+	rav_ref second = rav_load_ref(h, rav_root_get(h, r), 1);
+	rav_ref mid;
+	CHECK_OK(rav_new_before(h, T_NODE, rav_field_slot(second, 1), 1, &mid));
+	rav_store(h, mid, 0, 1000);
+	CHECK_EQ(rav_load(h, rav_load_ref(h, mid, 1), 0), 2);
+	rav_root e = rav_root_new(h);
+	CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(e), 1, NULL));
+	CHECK(rav_ref_is_null(rav_load_ref(h, rav_root_get(h, e), 1)));
+	/* Errors: a data field, a reserved type. */
+	CHECK_STATUS(rav_new_before(h, T_NODE, rav_root_slot(e), 0, NULL), RAV_ETYPE);
+	CHECK_STATUS(rav_new_before(h, RAV_TYPE_REF, rav_root_slot(e), 0, NULL), RAV_ETYPE);
+	CHECK_HEAP(h);
+	rav_root_free(h, e);
+	rav_root_free(h, r);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
+/* Deferred mode: a freed leaf is a hole at once, and the next allocation
+ * reuses it (no move); structures with children wait for rav_compact. */
+static void t_deferred_leaves(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root lists[16], scratch = rav_root_new(h);
+	for (int i = 0; i < 16; i++) {
+		lists[i] = rav_root_new(h);
+		build_list(h, lists[i], 50);
+	}
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	rav_stats s0 = stats(h);
+	rav_rng rng = { 7 };
+	for (int step = 0; step < 2000; step++) {
+		rav_root b = lists[rav_rng_below(&rng, 16)];
+		rav_ref head = rav_root_get(h, b);
+		if (!rav_ref_is_null(head))
+			CHECK_OK(rav_move(h, rav_root_slot(b), rav_field_slot(head, 1)));
+		CHECK(stats(h).dead_cells <= 1);
+		rav_ref n;
+		rav_root to = lists[rav_rng_below(&rng, 16)];
+		CHECK_OK(rav_new_root(h, T_NODE, scratch, &n));
+		CHECK_OK(rav_move(h, rav_field_slot(n, 1), rav_root_slot(to)));
+		CHECK_OK(rav_move(h, rav_root_slot(to), rav_root_slot(scratch)));
+		CHECK_EQ(stats(h).dead_cells, 0); /* the hole was reused */
+	}
+	rav_stats s1 = stats(h);
+	CHECK_EQ(s1.moves, s0.moves);
+	CHECK_HEAP(h);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	for (int i = 0; i < 16; i++)
+		rav_root_free(h, lists[i]);
+	rav_root_free(h, scratch);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
+/* ---- a heap used from a thread that does not own it ---- */
+
+#if RAV_DEBUG
+typedef struct misuse_log {
+	int count;
+	rav_status last;
+} misuse_log;
+
+static void log_misuse(rav_status s, const char *message, void *user)
+{
+	misuse_log *log = user;
+	log->count++;
+	log->last = s;
+	printf("# misuse reported: %s\n", message);
+}
+
+typedef struct foreign_ctx {
+	rav_heap *h;
+	rav_root r;
+	rav_msg *m;
+	misuse_log log;
+	int refused;
+} foreign_ctx;
+
+static void *use_foreign(void *arg)
+{
+	foreign_ctx *c = arg;
+	rav_set_error_handler(log_misuse, &c->log);
+	c->refused += rav_root_new(c->h) == NULL;
+	c->refused += rav_new_root(c->h, T_NODE, c->r, NULL) == RAV_ECROSS;
+	c->refused += rav_root_clear(c->h, c->r) == RAV_ECROSS;
+	c->refused += rav_ref_is_null(rav_root_get(c->h, c->r));
+	(void)rav_compact(c->h, 0);
+	c->refused += rav_new_root(rav_msg_heap(c->m), T_NODE, rav_msg_root(c->m), NULL) == RAV_ECROSS;
+	rav_set_error_handler(NULL, NULL);
+	rav_thread_exit();
+	return NULL;
+}
+#endif
+
+static void t_foreign_thread(void)
+{
+#if RAV_DEBUG
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	foreign_ctx c = { .h = h, .r = rav_root_new(h), .m = rav_msg_new() };
+	CHECK(c.r && c.m);
+	CHECK_OK(rav_new_root(h, T_NODE, c.r, NULL));
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, use_foreign, &c), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(c.refused, 5);
+	CHECK_EQ(c.log.count, 6);
+	CHECK_EQ(c.log.last, RAV_ECROSS);
+	CHECK(!rav_ref_is_null(rav_root_get(h, c.r))); /* untouched */
+	rav_msg_free(c.m);
+	rav_root_free(h, c.r);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+#else
+	printf("# debug checks are off in this build: nothing to detect\n");
+#endif
+}
+
+/* What ravioli.h says the pool does by default is what it does (this
+ * process never calls rav_init). */
+static void t_pool_defaults(void)
+{
+	rav_heap_self();
+	rav_pool_stats ps;
+	rav_pool_stats_get(&ps);
+	const char *vg = getenv("RAV_UNDER_VALGRIND");
+	bool under_valgrind = vg && *vg && strcmp(vg, "0") != 0;
+	printf("# pool: limit %" PRIu64 " pages, reserve %" PRIu64 ", purge delay %" PRIu64 " ms, cache %u pages\n",
+	       ps.limit_pages, ps.reserve_pages, ps.purge_delay_ms, ps.cache_pages_max);
+	CHECK(ps.limit_pages == RAV_POOL_DEFAULT_LIMIT_PAGES ||
+	      (under_valgrind && ps.limit_pages == RAV_POOL_VALGRIND_LIMIT_PAGES) ||
+	      ps.limit_pages == ps.reserved_pages /* the OS gave less address space */);
+	CHECK_EQ(ps.reserve_pages, RAV_POOL_DEFAULT_RESERVE_PAGES);
+	CHECK_EQ(ps.purge_delay_ms, RAV_POOL_DEFAULT_PURGE_DELAY_MS);
+	CHECK_EQ(ps.cache_pages_max, RAV_POOL_CACHE_PAGES);
+	/* Too late to configure; out-of-range values are refused first. */
+	rav_config huge = { .pool_limit_pages = SIZE_MAX };
+	CHECK_STATUS(rav_init(&huge), RAV_EINVAL);
+	CHECK(strstr(rav_last_error(), "pool_limit_pages") != NULL);
+	CHECK_STATUS(rav_init(NULL), RAV_ESTATE);
+}
+
+static const rav_test_case cases[] = {
+	{ "truncate", t_truncate },
+	{ "shared-children", t_shared_children },
+	{ "new-before", t_new_before },
+	{ "deferred-leaves", t_deferred_leaves },
+	{ "foreign-thread", t_foreign_thread },
+	{ "pool-defaults", t_pool_defaults },
+};
+
+int main(int argc, char **argv)
+{
+	T_NODE = rav_type_register("free.node", RAV_DATA, RAV_REF);
+	T_PAIR = rav_type_register("free.pair", RAV_REF, RAV_REF);
+	CHECK(T_NODE && T_PAIR);
+	int rc = rav_test_run(cases, sizeof cases / sizeof cases[0], argc, argv);
+	rav_thread_exit();
+	return rc;
+}
