@@ -515,6 +515,23 @@ void rav_site_stats_totals(const rav_site_stats *s, rav_site_row *unknown, rav_s
 /* The row a site is counted in (-1: none in the range). */
 int64_t rav_site_stats_find(const rav_site_stats *s, uint32_t site);
 
+/* The cells a set of call sites allocated, followed across their moves:
+ * which of them are live at an event (the viewer highlights them).  Built
+ * by replaying allocations, frees, moves and page traffic up to the event;
+ * moving forward continues from where it was, backward starts over. */
+typedef struct rav_site_cells rav_site_cells;
+/* sites: sorted ascending (copied). */
+rav_site_cells *rav_site_cells_new(rav_trace *t, const uint32_t *sites, size_t nsites);
+void rav_site_cells_free(rav_site_cells *c);
+/* Just before event `at` (at = event count: the end).  The number of live
+ * cells, or -1 with *err (cancelled by progress, damage, out of memory). */
+int64_t rav_site_cells_seek(rav_site_cells *c, uint64_t at, rav_trace_progress progress, void *user,
+                            rav_trace_error *err);
+uint64_t rav_site_cells_position(const rav_site_cells *c);
+bool rav_site_cells_contains(const rav_site_cells *c, rav_loc cell);
+/* The live cells in page and cell order: fills up to max, returns how many. */
+size_t rav_site_cells_list(const rav_site_cells *c, rav_loc *out, size_t max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,7 @@ PARTS = [
     ('trace', r'^trace(\.c|-private\.h)$'),
     ('contention', r'^contention\.'),
     ('symbols', r'^symbols\.'),
-    ('sitestats', r'^sitestats\.'),
+    ('sitestats', r'^site(stats|cells)\.'),
     ('public', r'^ravtrace\.h$'),
 ]
 
