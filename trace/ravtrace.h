@@ -514,6 +514,9 @@ void rav_site_stats_sort(rav_site_stats *s, rav_site_order by);
 void rav_site_stats_totals(const rav_site_stats *s, rav_site_row *unknown, rav_site_row *all);
 /* The row a site is counted in (-1: none in the range). */
 int64_t rav_site_stats_find(const rav_site_stats *s, uint32_t site);
+/* The sites counted in row i (sorted ascending): fills up to max, returns
+ * how many there are. */
+size_t rav_site_stats_sites_of(const rav_site_stats *s, unsigned i, uint32_t *out, size_t max);
 
 /* The cells a set of call sites allocated, followed across their moves:
  * which of them are live at an event (the viewer highlights them).  Built

@@ -330,3 +330,19 @@ int64_t rav_site_stats_find(const rav_site_stats *s, uint32_t site)
 		return -1;
 	return s->pos[s->row_of[site] - 1];
 }
+
+size_t rav_site_stats_sites_of(const rav_site_stats *s, unsigned i, uint32_t *out, size_t max)
+{
+	if (i >= s->nrows)
+		return 0;
+	uint32_t row = s->order[i] + 1;
+	size_t n = 0;
+	for (uint32_t site = 1; site <= s->nsites; site++) {
+		if (s->row_of[site] != row)
+			continue;
+		if (n < max)
+			out[n] = site;
+		n++;
+	}
+	return n;
+}
