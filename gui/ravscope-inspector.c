@@ -86,7 +86,7 @@ static GtkWidget *add_group(RavscopeInspector *self, const char *title, const ch
 	if (description)
 		adw_preferences_group_set_description(ADW_PREFERENCES_GROUP(g), description);
 	gtk_box_append(GTK_BOX(self->content), g);
-	g_string_append_printf(self->text, "%s\n", title);
+	g_string_append_printf(self->text, "%s%s%s\n", title, description ? ": " : "", description ? description : "");
 	return g;
 }
 

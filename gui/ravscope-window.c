@@ -306,6 +306,12 @@ const char *ravscope_window_get_page(RavscopeWindow *self) { return gtk_stack_ge
 const char *ravscope_window_get_error_text(RavscopeWindow *self) { return adw_status_page_get_description(self->error_page); }
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self) { return GTK_WIDGET(self->heap_view); }
 GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self) { return GTK_WIDGET(self->sites_panel); }
+
+gint64 ravscope_window_get_highlighted_cells(RavscopeWindow *self)
+{
+	const rav_site_cells *c = self->highlight ? ravscope_site_highlight_get_cells(self->highlight) : NULL;
+	return c ? (gint64)rav_site_cells_list(c, NULL, 0) : -1;
+}
 gboolean ravscope_window_is_playing(RavscopeWindow *self) { return ravscope_playback_get_playing(self->playback); }
 void ravscope_window_seek(RavscopeWindow *self, guint64 event) { ravscope_playback_seek(self->playback, event); }
 

@@ -30,6 +30,9 @@ GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
 void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel);
 /* The Sites panel (tests). */
 GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self);
+/* Live cells highlighted for a call site now (-1: none asked for, or
+ * being computed), for tests. */
+gint64 ravscope_window_get_highlighted_cells(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
 
