@@ -188,20 +188,30 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	r->metric_names[2] = "bytes_per_event";
 	r->metric_names[3] = "wall_ns_per_event"; /* includes waiting for the writer */
 
-	double best[2] = { -1, -1 }, best_cpu[2] = { -1, -1 };
-	for (int mode = 0; mode < 2; mode++) {
-		for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
+	/* Three modes, interleaved run by run (timings on a shared machine
+	 * drift): tracing off, recording with call sites (the default), and
+	 * recording without them (RAVIOLI_TRACE_SITES=0), whose difference is
+	 * what call sites cost. */
+	char path_ns[280];
+	snprintf(path_ns, sizeof path_ns, "%s.nosites", path);
+	double best[3] = { -1, -1, -1 }, best_cpu[3] = { -1, -1, -1 };
+	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
+		for (int mode = 0; mode < 3; mode++) {
 			if (mode)
-				setenv("RAV_BENCH_TRACE", path, 1);
+				setenv("RAV_BENCH_TRACE", mode == 1 ? path : path_ns, 1);
 			else
 				unsetenv("RAV_BENCH_TRACE");
+			if (mode == 2)
+				setenv("RAVIOLI_TRACE_SITES", "0", 1);
 			rec_out o;
 			bool ok = bench_run_child(&trace_record, args, &o, sizeof o);
 			unsetenv("RAV_BENCH_TRACE");
+			unsetenv("RAVIOLI_TRACE_SITES");
 			if (!ok) {
 				bench_result *res = bench_add(r, mode ? "recording" : "tracing off", -1);
 				snprintf(res->note, sizeof res->note, "child process failed");
 				unlink(path);
+				unlink(path_ns);
 				return;
 			}
 			if (k >= p->warmup && (best[mode] < 0 || o.seconds < best[mode]))
@@ -212,12 +222,14 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	}
 	bench_result *off = bench_add(r, "tracing off", best[0]);
 	snprintf(off->note, sizeof off->note, "tracing compiled in, no recorder; workload CPU %.0f ms", best_cpu[0] * 1e3);
-	uint64_t events = 0, bytes = 0;
+	uint64_t events = 0, bytes = 0, events_ns = 0, bytes_ns = 0;
 	char why[160] = "";
 	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
+	bool ok_ns = trace_size(path_ns, &events_ns, &bytes_ns, why, sizeof why);
 	unlink(path);
+	unlink(path_ns);
 	bench_result *on = bench_add(r, "recording", best[1]);
-	if (!ok || events == 0) {
+	if (!ok || !ok_ns || events == 0 || events_ns == 0) {
 		snprintf(on->note, sizeof on->note, "trace unreadable: %s", why);
 		return;
 	}
@@ -225,7 +237,19 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	on->metric[1] = (best_cpu[1] - best_cpu[0]) / (double)events * 1e9;
 	on->metric[2] = (double)bytes / (double)events;
 	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
-	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events");
+	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events; call sites on");
+	bench_result *nos = bench_add(r, "recording, no call sites", best[2]);
+	nos->metric[0] = (double)events_ns;
+	nos->metric[1] = (best_cpu[2] - best_cpu[0]) / (double)events_ns * 1e9;
+	nos->metric[2] = (double)bytes_ns / (double)events_ns;
+	nos->metric[3] = (best[2] - best[0]) / (double)events_ns * 1e9;
+	snprintf(nos->note, sizeof nos->note, "RAVIOLI_TRACE_SITES=0");
+	bench_result *cs = bench_add(r, "call sites", -1);
+	cs->metric[0] = (double)events;
+	cs->metric[1] = on->metric[1] - nos->metric[1];
+	cs->metric[2] = on->metric[2] - nos->metric[2];
+	cs->metric[3] = on->metric[3] - nos->metric[3];
+	snprintf(cs->note, sizeof cs->note, "what call sites add: recording - recording without them (goal 1 ns, 0.3 B)");
 
 	/* On-disk cost over the demo traces the build made from samples/ (or
 	 * their installed copies, for an installed rav-bench). */

@@ -78,23 +78,24 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 /* The hot entry points exist twice: NAME_impl(..., tr) is compiled with
  * tr the constant false (no event code: fewer branches, fewer registers to
  * save) and true (a cold copy), and NAME picks one by the recording flag. */
-/* The recording copy is also where the call's site is taken (the public
- * function's own return address, RAV_CALLER): the flag test that picks the
- * copy is the only test untraced calls make.  Reads record nothing unless
- * accesses are recorded, so they take a site only then (HOT_ENTRY_READ). */
+/* The recording copy is also where the call's site is taken, without
+ * touching the untraced path (not even its stack frame): the public
+ * function tail-calls the recording copy, so the copy's return address is
+ * the program's call site (RAV_TAIL_CALLER checks that the call was a tail
+ * call).  Reads record nothing unless accesses are recorded, so they take
+ * a site only then (HOT_ENTRY_READ). */
 #if RAV_TRACING
 #define HOT_ENTRY_SITE(ret, name, params, site_test, ...)                                                \
 	static __attribute__((noinline, cold)) ret name##_traced params                                    \
 	{                                                                                                \
+		if (site_test)                                                                           \
+			rav__site_enter_traced(RAV_TAIL_CALLER(name));                                   \
 		return name##_impl(__VA_ARGS__, true);                                                   \
 	}                                                                                                \
 	ret name params                                                                                  \
 	{                                                                                                \
-		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
-			if (site_test)                                                                   \
-				rav__site_enter_traced(RAV_CALLER);                                      \
+		if (RAV_UNLIKELY(rav__tracing))                                                          \
 			return name##_traced(__VA_ARGS__);                                               \
-		}                                                                                        \
 		return name##_impl(__VA_ARGS__, false);                                                  \
 	}
 #define HOT_ENTRY(ret, name, params, ...) HOT_ENTRY_SITE(ret, name, params, true, __VA_ARGS__)
@@ -102,16 +103,15 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 #define HOT_ENTRY_VOID(name, params, ...)                                                                \
 	static __attribute__((noinline, cold)) void name##_traced params                                   \
 	{                                                                                                \
+		rav__site_enter_traced(RAV_TAIL_CALLER(name));                                           \
 		name##_impl(__VA_ARGS__, true);                                                          \
 	}                                                                                                \
 	void name params                                                                                 \
 	{                                                                                                \
-		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
-			rav__site_enter_traced(RAV_CALLER);                                              \
+		if (RAV_UNLIKELY(rav__tracing))                                                          \
 			name##_traced(__VA_ARGS__);                                                      \
-		} else {                                                                                 \
+		else                                                                                     \
 			name##_impl(__VA_ARGS__, false);                                                 \
-		}                                                                                        \
 	}
 #else
 #define HOT_ENTRY(ret, name, params, ...)                                                                \

@@ -389,6 +389,11 @@ void rav__site_prepare(unsigned depth);
  * reading, no countdown); commit after filling them.  NULL: no buffer. */
 rav_raw_event *rav__reserve_raw(unsigned n);
 void rav__commit_raw(unsigned n);
+/* One record written at buf->ev[buf->count] (room checked): count it. */
+static inline void rav__commit_raw_one(rav_evbuf *buf)
+{
+	buf->count++;
+}
 
 #if RAV_TRACING
 #define RAV_CALLER ((uintptr_t)__builtin_return_address(0))
@@ -419,6 +424,21 @@ static inline bool rav__site_begin(uintptr_t pc)
 	return true;
 }
 #define RAV_SITE_ENTER() rav__site_enter(RAV_CALLER)
+/* In a function the public function `fn` tail-calls (its recording copy):
+ * the program's call site.  With optimisation the call is a jump, so this
+ * function returns where fn would have; without (-O0, which keeps frame
+ * pointers) the site is one frame further up.  A return address inside fn
+ * means the compiler made a real call after all: 0, no site, rather than
+ * an address of the engine. */
+#if defined(__OPTIMIZE__)
+#define RAV_TAIL_CALLER(fn) rav__tail_caller((uintptr_t)__builtin_return_address(0), (uintptr_t)(fn))
+#else
+#define RAV_TAIL_CALLER(fn) rav__tail_caller((uintptr_t)__builtin_return_address(1), (uintptr_t)(fn))
+#endif
+static inline uintptr_t rav__tail_caller(uintptr_t ra, uintptr_t fn)
+{
+	return ra - fn < 256 ? 0 : ra;
+}
 #define RAV_SITE_BEGIN() const bool rav_site_held_ = rav__site_begin(RAV_CALLER)
 #define RAV_SITE_END()                                                                                   \
 	do {                                                                                             \

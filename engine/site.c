@@ -66,15 +66,44 @@ static uint32_t hash_frames(const uintptr_t *f, unsigned n)
 	return (uint32_t)h | 1; /* 0 means "none recorded yet" */
 }
 
+static void site_stack(uintptr_t pc, unsigned depth);
+
+/* Sites off (RAVIOLI_TRACE_SITES=0): the thread holds a site forever, so
+ * its calls stop at the hold test and never come here again. */
+#define HOLD_FOREVER (UINT32_MAX / 2)
+
 void rav__site_change(uintptr_t pc)
 {
 	unsigned depth = rav__site_depth;
-	if (depth <= 1) {
+	if (depth == 1) {
+		/* the usual case: one record, written as rav__emit writes events */
 		rav__site.pc = pc;
-		if (depth == 1)
-			emit_site(&pc, 1);
+		rav_evbuf *buf = rav__tbuf;
+		if (RAV_LIKELY(buf && buf->count + 2 <= buf->cap)) {
+			rav_raw_event *e = &buf->ev[buf->count];
+			e->kind = RAV_RAW_SITE | (1u << 8);
+			e->x = 0;
+			e->a = pc;
+			e->b = 0;
+			e->c = 0;
+			rav__commit_raw_one(buf);
+			return;
+		}
+		emit_site(&pc, 1);
 		return;
 	}
+	if (depth == 0) {
+		rav__site.hold = HOLD_FOREVER;
+		return;
+	}
+	site_stack(pc, depth);
+}
+
+/* A backtrace per call (its callers may change with the same call site),
+ * recorded when it differs from the last one.  Kept out of
+ * rav__site_change, whose common case must not set up its arrays. */
+static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
+{
 	rav__site.pc = SITE_ALWAYS;
 	uintptr_t frames[RAV_SITE_FRAMES_MAX];
 	unsigned n = 0;
@@ -101,7 +130,7 @@ void rav__site_change(uintptr_t pc)
 
 void rav__site_clear(void)
 {
-	if (rav__site.pc == 0 && rav__site.hash == 0)
+	if (rav__site_depth == 0 || (rav__site.pc == 0 && rav__site.hash == 0))
 		return;
 	rav__site.pc = 0;
 	rav__site.hash = 0;

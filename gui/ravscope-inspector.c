@@ -405,6 +405,9 @@ void ravscope_inspector_refresh(RavscopeInspector *self)
 	gtk_box_append(GTK_BOX(self->content), title);
 	g_string_append_printf(self->text, "cell %s type %s state %s\n", where, tname, c.state < 4 ? states[c.state] : "?");
 
+	/* first the question people ask first: which line of my program? */
+	add_sites(self, t, pos_now(self));
+
 	GtkWidget *g = add_group(self, "Cell", NULL);
 	add_row(self, g, "State", c.state < 4 ? states[c.state] : "unknown");
 	{
@@ -420,8 +423,6 @@ void ravscope_inspector_refresh(RavscopeInspector *self)
 		adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), row);
 		g_string_append_printf(self->text, "  follow: %s\n", self->follow ? "on" : "off");
 	}
-
-	add_sites(self, t, pos_now(self));
 
 	if (c.state == RAV_CELL_LIVE || c.state == RAV_CELL_DEAD) {
 		GtkWidget *wg = add_group(self, "Words", c.type == RAVSCOPE_TYPE_REF
