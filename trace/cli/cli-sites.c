@@ -179,6 +179,26 @@ static const char *const order_names[] = {"allocs",   "frees",     "moves", "fix
 static const char *const order_words[] = {"allocations", "frees",     "moves caused", "fix-ups caused",
                                           "pages handed off", "cache-line transfers", "events"};
 
+static uint64_t row_metric(const rav_site_row *r, rav_site_order by)
+{
+	switch (by) {
+	case RAV_SITES_BY_FREES:
+		return r->frees;
+	case RAV_SITES_BY_MOVES:
+		return r->moves;
+	case RAV_SITES_BY_FIXUPS:
+		return r->fixups;
+	case RAV_SITES_BY_HANDOFFS:
+		return r->pages_sent + r->pages_received;
+	case RAV_SITES_BY_TRANSFERS:
+		return r->transfers;
+	case RAV_SITES_BY_EVENTS:
+		return r->events;
+	default:
+		return r->allocs;
+	}
+}
+
 static void json_row(FILE *out, const rav_site_row *r)
 {
 	fprintf(out,
@@ -256,6 +276,9 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 			for (unsigned i = 0; i < top; i++) {
 				const rav_site_row *r = rav_site_stats_row(st, i);
 				char buf[1024];
+				/* sorted by the metric: the rest have none of it */
+				if (!row_metric(r, (rav_site_order)o->by))
+					break;
 				printf("  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
 				       "  %s",
 				       r->allocs, r->frees, r->moves, r->fixups, r->pages_sent + r->pages_received,
@@ -284,7 +307,8 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 					}
 				}
 			}
-			if (unknown.events)
+			if (unknown.allocs || unknown.frees || unknown.moves || unknown.fixups || unknown.pages_sent ||
+			    unknown.pages_received || unknown.transfers)
 				printf("  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
 				       "  (no call site: events no program call made, such as a thread's heap torn down at its "
 				       "exit)\n",
