@@ -34,6 +34,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -198,9 +199,16 @@ static void hex(char *out, size_t cap, const uint8_t *b, unsigned n)
 static rav_symbol_status try_file(ravt_symbols *s, objstate *st, const rav_trace_object *o, const char *path,
                                   char *why, size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* the path comes from the trace: never block on a FIFO or a device */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(why, whylen, "%s is not on disk (%s)", path, strerror(errno));
+		return RAV_SYMBOL_NO_OBJECT;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "%s is not a regular file", path);
 		return RAV_SYMBOL_NO_OBJECT;
 	}
 	Dwfl *dwfl = dwfl_begin(&callbacks);
