@@ -223,7 +223,7 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	bench_result *off = bench_add(r, "tracing off", best[0]);
 	snprintf(off->note, sizeof off->note, "tracing compiled in, no recorder; workload CPU %.0f ms", best_cpu[0] * 1e3);
 	uint64_t events = 0, bytes = 0, events_ns = 0, bytes_ns = 0;
-	char why[160] = "";
+	char why[128] = "";
 	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
 	bool ok_ns = trace_size(path_ns, &events_ns, &bytes_ns, why, sizeof why);
 	unlink(path);

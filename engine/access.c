@@ -79,20 +79,23 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
  * tr the constant false (no event code: fewer branches, fewer registers to
  * save) and true (a cold copy), and NAME picks one by the recording flag. */
 /* The recording copy is also where the call's site is taken, without
- * touching the untraced path (not even its stack frame): the public
+ * touching the untraced path (not even its stack frame, which
+ * __builtin_return_address in the public function would cost): the public
  * function tail-calls the recording copy, so the copy's return address is
- * the program's call site (RAV_TAIL_CALLER checks that the call was a tail
- * call).  Reads record nothing unless accesses are recorded, so they take
- * a site only then (HOT_ENTRY_READ). */
+ * the program's call site.  Builds that make a real call instead (-O0/-O1,
+ * sanitizers) are told by the section the public functions live in
+ * (RAV_API_ENTRY, RAV_TAIL_CALLER) and unwind one frame further.  Reads
+ * record nothing unless accesses are recorded, so they take a site only
+ * then (HOT_ENTRY_READ). */
 #if RAV_TRACING
 #define HOT_ENTRY_SITE(ret, name, params, site_test, ...)                                                \
 	static __attribute__((noinline, cold)) ret name##_traced params                                    \
 	{                                                                                                \
-		if (site_test)                                                                           \
-			rav__site_enter_traced(RAV_TAIL_CALLER(name));                                   \
+		if (site_test && rav__site.hold == 0)                                                    \
+			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
 		return name##_impl(__VA_ARGS__, true);                                                   \
 	}                                                                                                \
-	ret name params                                                                                  \
+	RAV_API_ENTRY ret name params                                                                    \
 	{                                                                                                \
 		if (RAV_UNLIKELY(rav__tracing))                                                          \
 			return name##_traced(__VA_ARGS__);                                               \
@@ -103,10 +106,11 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 #define HOT_ENTRY_VOID(name, params, ...)                                                                \
 	static __attribute__((noinline, cold)) void name##_traced params                                   \
 	{                                                                                                \
-		rav__site_enter_traced(RAV_TAIL_CALLER(name));                                           \
+		if (rav__site.hold == 0)                                                                 \
+			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
 		name##_impl(__VA_ARGS__, true);                                                          \
 	}                                                                                                \
-	void name params                                                                                 \
+	RAV_API_ENTRY void name params                                                                   \
 	{                                                                                                \
 		if (RAV_UNLIKELY(rav__tracing))                                                          \
 			name##_traced(__VA_ARGS__);                                                      \

@@ -9,7 +9,8 @@
  * event after it, so the events a call causes (moves, fix-ups, page
  * traffic of a compaction) carry its site and the bytes per event hardly
  * move.  The address is taken once, in the public function the program
- * called (its own __builtin_return_address), never in helpers: public
+ * called (its own __builtin_return_address; for the hot entry points, in
+ * the recording copy they tail-call: access.c), never in helpers: public
  * functions built on other public ones (vectors, serialization, message
  * helpers) hold the site with RAV_SITE_BEGIN/END so their inner calls keep
  * the program's.
@@ -126,6 +127,19 @@ static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
 		return;
 	rav__site.hash = h;
 	emit_site(frames, n);
+}
+
+/* A public hot function made a real call to its recording copy (a build
+ * without tail calls: rav__tail_caller), which returns to ra inside the
+ * public function: the program's call site is the frame after that one. */
+__attribute__((noinline)) uintptr_t rav__site_caller_of(uintptr_t ra)
+{
+	void *raw[8];
+	int got = backtrace(raw, 8);
+	for (int i = 0; i + 1 < got; i++)
+		if ((uintptr_t)raw[i] == ra)
+			return (uintptr_t)raw[i + 1];
+	return 0;
 }
 
 void rav__site_clear(void)
