@@ -223,14 +223,14 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	bench_result *off = bench_add(r, "tracing off", best[0]);
 	snprintf(off->note, sizeof off->note, "tracing compiled in, no recorder; workload CPU %.0f ms", best_cpu[0] * 1e3);
 	uint64_t events = 0, bytes = 0, events_ns = 0, bytes_ns = 0;
-	char why[128] = "";
+	char why[160] = "";
 	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
 	bool ok_ns = trace_size(path_ns, &events_ns, &bytes_ns, why, sizeof why);
 	unlink(path);
 	unlink(path_ns);
 	bench_result *on = bench_add(r, "recording", best[1]);
 	if (!ok || !ok_ns || events == 0 || events_ns == 0) {
-		snprintf(on->note, sizeof on->note, "trace unreadable: %s", why);
+		snprintf(on->note, sizeof on->note, "trace unreadable: %.140s", why);
 		return;
 	}
 	on->metric[0] = (double)events;
