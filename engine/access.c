@@ -55,7 +55,7 @@ static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
 
 #define ACCESS_READ_T(tr, addr)                                                                          \
 	do {                                                                                             \
-		if (RAV_UNLIKELY(tr) && rav__recorder && rav__recorder->record_access)                   \
+		if (RAV_UNLIKELY(tr) && (rav__hooks & RAV_HOOK_ACCESS))                                  \
 			RECT(tr, RAV_EV_ACCESS, 0, 0, (addr), sizeof(uintptr_t), 0);                     \
 	} while (0)
 
@@ -77,20 +77,26 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 
 /* The hot entry points exist twice: NAME_impl(..., tr) is compiled with
  * tr the constant false (no event code: fewer branches, fewer registers to
- * save) and true (a cold copy), and NAME picks one by the recording flag. */
-/* The recording copy is also where the call's site is taken, without
- * touching the untraced path (not even its stack frame, which
+ * save) and true (a cold copy), and NAME picks one by the recording flag.
+ * The traced copy begins with the call's safe point (live sessions; the
+ * first parameter is always the heap, h), then takes the call's site.
+ *
+ * The recording copy is where the call's site is taken, without touching
+ * the untraced path (not even its stack frame, which
  * __builtin_return_address in the public function would cost): the public
  * function tail-calls the recording copy, so the copy's return address is
  * the program's call site.  Builds that make a real call instead (-O0/-O1,
  * sanitizers) are told by the section the public functions live in
  * (RAV_API_ENTRY, RAV_TAIL_CALLER) and unwind one frame further.  Reads
  * record nothing unless accesses are recorded, so they take a site only
- * then (HOT_ENTRY_READ). */
+ * then (HOT_ENTRY_READ).  The safe point comes first: a thread joining a
+ * live session there starts a new stream, and its site is recorded into
+ * that one (rav__site_restream). */
 #if RAV_TRACING
 #define HOT_ENTRY_SITE(ret, name, params, site_test, ...)                                                \
 	static __attribute__((noinline, cold)) ret name##_traced params                                    \
 	{                                                                                                \
+		RAV_SAFEPOINT_TRACED(h);                                                                 \
 		if (site_test && rav__site.hold == 0)                                                    \
 			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
 		return name##_impl(__VA_ARGS__, true);                                                   \
@@ -106,6 +112,7 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 #define HOT_ENTRY_VOID(name, params, ...)                                                                \
 	static __attribute__((noinline, cold)) void name##_traced params                                   \
 	{                                                                                                \
+		RAV_SAFEPOINT_TRACED(h);                                                                 \
 		if (rav__site.hold == 0)                                                                 \
 			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
 		name##_impl(__VA_ARGS__, true);                                                          \
@@ -139,6 +146,7 @@ void rav_root_free(rav_heap *h, rav_root r)
 	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_free"))
 		return;
+	RAV_SAFEPOINT(h);
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {
 		prefetch_top(h);
@@ -158,6 +166,7 @@ HOT_ENTRY_READ(rav_ref, rav_root_get, (rav_heap * h, rav_root r), h, r)
 
 bool rav_root_is_set(rav_heap *h, rav_root r)
 {
+	RAV_SAFEPOINT(h);
 	return check_root(h, r, "rav_root_is_set") && *(uintptr_t *)r != 0;
 }
 
@@ -201,6 +210,7 @@ rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
 		return rav__misuse_status();
 	if (!check_target(h, target, "rav_root_set"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
 	return store_slot(h, (uintptr_t *)r, NULL, target.cell);
 }
 
@@ -344,6 +354,7 @@ rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 		return rav__misuse_status();
 	if (!check_target(h, target, "rav_store_ref"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
 	return store_slot(h, &obj.cell->w[1 + field], obj.cell, target.cell);
 }
 
@@ -352,6 +363,7 @@ rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
 	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_REF, "rav_clear_ref"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
 	return store_slot(h, &obj.cell->w[1 + field], obj.cell, NULL);
 }
 
@@ -492,6 +504,7 @@ HOT_ENTRY(rav_status, rav_new_before, (rav_heap * h, rav_type t, rav_slot at, in
 
 rav_type rav_type_of(rav_heap *h, rav_ref obj)
 {
+	RAV_SAFEPOINT(h);
 	if (!CHECK_REF(h, obj, "rav_type_of"))
 		return 0;
 	return cell_type(obj.cell);

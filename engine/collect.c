@@ -83,6 +83,7 @@ size_t rav_collect(rav_heap *h)
 	RAV_SITE_ENTER();
 	if (!h || !CHECK_OWNER(h, "rav_collect"))
 		return 0;
+	RAV_SAFEPOINT(h);
 	rav__cascade(h, 0); /* dying cells first: their back-link words are queue links */
 	REC(RAV_EV_GC_BEGIN, 0, h->id, 0, 0, 0);
 	mark_stack s = { 0 };

@@ -694,6 +694,7 @@ void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 	RAV_SITE_ENTER();
 	if (!h || !CHECK_OWNER(h, "rav_set_free_mode"))
 		return;
+	RAV_SAFEPOINT(h);
 	if (mode != RAV_FREE_IMMEDIATE && mode != RAV_FREE_DEFERRED) {
 		rav__misuse(RAV_EINVAL, "rav_set_free_mode: %d is not a free mode", (int)mode);
 		return;
@@ -711,6 +712,7 @@ size_t rav_compact(rav_heap *h, size_t max_moves)
 	RAV_SITE_ENTER();
 	if (!h || !CHECK_OWNER(h, "rav_compact"))
 		return 0;
+	RAV_SAFEPOINT(h);
 	size_t done = 0;
 	if (h->dying) {
 		done = rav__cascade(h, max_moves);

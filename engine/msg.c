@@ -10,7 +10,14 @@
  * filled top page, whichever way moves fewer cells: the arrived cells fill
  * its tail, or its few cells move after the arrived ones and the page goes
  * back to the pool (rav__arrive).  The root cell becomes a hole, and the
- * arrival compaction fills the holes from the top. */
+ * arrival compaction fills the holes from the top.
+ *
+ * Live sessions (record.c) need two things from here: channels are listed
+ * (a sweep snapshots the messages queued in them), and a receiver that
+ * blocks puts itself on its channel's `parked` list, so a sweep can
+ * snapshot its heap under the channel's lock while it sleeps.  The sweep
+ * only tries channel locks: a thread holding one may be waiting for the
+ * recorder, whose thread runs the sweep. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -22,9 +29,13 @@ struct rav_channel {
 	struct rav_msg *head, *tail;
 	unsigned id;
 	bool closed;
+	rav_parked *parked;              /* receivers blocked in rav_recv */
+	struct rav_channel *next, *prev; /* all channels (for sweeps) */
 };
 
 static atomic_uint next_channel_id;
+static pthread_mutex_t channels_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rav_channel *channels;
 
 rav_msg *rav_msg_new(void)
 {
@@ -32,6 +43,7 @@ rav_msg *rav_msg_new(void)
 	rav_heap *self = rav_heap_self();
 	if (!self)
 		return NULL;
+	RAV_SAFEPOINT(self);
 	rav_msg *m = calloc(1, sizeof *m);
 	if (!m) {
 		rav__fail(RAV_ENOMEM, "rav_msg_new: out of memory");
@@ -39,6 +51,7 @@ rav_msg *rav_msg_new(void)
 	}
 	rav__heap_init(&m->heap, RAV_HEAP_MESSAGE);
 	m->heap.msg = m;
+	m->heap.parent = self->id;
 	REC_SYNC(RAV_EV_HEAP_NEW | ((uint32_t)RAV_HEAP_MESSAGE << 8), m->heap.id, self->id, 0, rav__stamp());
 	REC(RAV_EV_MSG_BUILD, 0, m->heap.id, 0, 0, 0);
 	m->root = rav__root_slot_new(&m->heap);
@@ -66,6 +79,7 @@ void rav_msg_free(rav_msg *m)
 	RAV_SITE_ENTER();
 	if (!m)
 		return;
+	RAV_SAFEPOINT(&m->heap);
 	rav__heap_destroy(&m->heap);
 	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
 	free(m);
@@ -82,6 +96,8 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
 	if (!CHECK_OWNER(h, "rav_msg_adopt") || !CHECK_OWNER(&m->heap, "rav_msg_adopt"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
+	RAV_SAFEPOINT(&m->heap);
 	/* Dying cells may still hold references into the subtree. */
 	rav__cascade(h, 0);
 	uintptr_t *sslot = (uintptr_t *)src;
@@ -176,6 +192,12 @@ rav_channel *rav_channel_new(void)
 	pthread_mutex_init(&ch->lock, NULL);
 	pthread_cond_init(&ch->cond, NULL);
 	ch->id = atomic_fetch_add(&next_channel_id, 1) + 1;
+	pthread_mutex_lock(&channels_lock);
+	ch->next = channels;
+	if (channels)
+		channels->prev = ch;
+	channels = ch;
+	pthread_mutex_unlock(&channels_lock);
 	return ch;
 }
 
@@ -194,6 +216,14 @@ static void channel_free(rav_channel *ch)
 {
 	if (!ch)
 		return;
+	pthread_mutex_lock(&channels_lock);
+	if (ch->prev)
+		ch->prev->next = ch->next;
+	else
+		channels = ch->next;
+	if (ch->next)
+		ch->next->prev = ch->prev;
+	pthread_mutex_unlock(&channels_lock);
 	struct rav_msg *m = ch->head;
 	while (m) {
 		struct rav_msg *next = m->next;
@@ -213,6 +243,8 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_send: message %u was already sent", m->heap.id);
 	rav_heap *mh = &m->heap;
+	RAV_SAFEPOINT(rav__self());
+	RAV_SAFEPOINT(mh);
 	/* Only the message root may hold a reference when the message leaves
 	 * (searched only if other roots were ever made in it). */
 	for (rav_cell *p = mh->extra_roots ? mh->first : NULL; p; p = (rav_cell *)p->w[PH_NEXT]) {
@@ -419,22 +451,48 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 		return rav__fail(RAV_EINVAL, "rav_recv: heap %u is a message, not a thread heap", h->id);
 	if (!CHECK_OWNER(h, "rav_recv"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
 	pthread_mutex_lock(&ch->lock);
+	rav_parked pk;
+	bool parked = false;
 	while (!ch->head) {
-		if (ch->closed) {
-			pthread_mutex_unlock(&ch->lock);
-			return rav__fail(RAV_ECLOSED, "rav_recv: channel %u is closed and empty", ch->id);
-		}
+		if (ch->closed)
+			break;
 		if (!block) {
 			pthread_mutex_unlock(&ch->lock);
 			return RAV_EAGAIN;
 		}
+		if (!parked) {
+			rav__park(&pk, h);
+			pk.next = ch->parked;
+			ch->parked = &pk;
+			parked = true;
+		}
 		pthread_cond_wait(&ch->cond, &ch->lock);
 	}
+	if (parked) {
+		for (rav_parked **p = &ch->parked; *p; p = &(*p)->next)
+			if (*p == &pk) {
+				*p = pk.next;
+				break;
+			}
+		rav__unpark(&pk);
+	}
+	if (!ch->head) {
+		pthread_mutex_unlock(&ch->lock);
+		return rav__fail(RAV_ECLOSED, "rav_recv: channel %u is closed and empty", ch->id);
+	}
+	/* Nothing of h was touched yet in this call: a thread that slept
+	 * through the start of a session joins it here, under the lock. */
+	RAV_SAFEPOINT(h);
 	rav_msg *m = ch->head;
 	ch->head = m->next;
 	if (!ch->head)
 		ch->tail = NULL;
+	/* A message queued before the session began is taken now, before its
+	 * pages change hands (the channel's lock keeps it still). */
+	if (RAV_UNLIKELY(rav__tracing))
+		rav__snapshot_in_flight(&m->heap, ch->id);
 	rav_stamp stamp = rav__stamp();
 	pthread_mutex_unlock(&ch->lock);
 	REC_SYNC(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, stamp);
@@ -463,4 +521,45 @@ void rav_channel_free(rav_channel *ch)
 	RAV_SITE_BEGIN();
 	channel_free(ch);
 	RAV_SITE_END();
+}
+
+/* ---- live sessions ---- */
+
+/* Snapshot the messages queued in every channel and the heaps of threads
+ * blocked in rav_recv, each under its channel's lock. */
+/* Messages snapshotted per hold of a channel's lock: a long queue is taken
+ * in batches, so its sender and receiver are held up for a batch at a time
+ * (a message taken already is skipped: its heap is in the epoch). */
+#define SWEEP_BATCH 256
+
+unsigned rav__channels_sweep(void)
+{
+	unsigned busy = 0;
+	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&channels_lock);
+	for (struct rav_channel *ch = channels; ch; ch = ch->next) {
+		for (bool more = true; more;) {
+			if (pthread_mutex_trylock(&ch->lock) != 0) {
+				busy++;
+				break;
+			}
+			for (rav_parked *pk = ch->parked; pk; pk = pk->next)
+				rav__snapshot_parked(pk, ch->id);
+			unsigned taken = 0;
+			more = false;
+			for (struct rav_msg *m = ch->head; m; m = m->next) {
+				if (__atomic_load_n(&m->heap.snap_epoch, __ATOMIC_ACQUIRE) == e)
+					continue;
+				if (taken == SWEEP_BATCH) {
+					more = true;
+					break;
+				}
+				rav__snapshot_in_flight(&m->heap, ch->id);
+				taken++;
+			}
+			pthread_mutex_unlock(&ch->lock);
+		}
+	}
+	pthread_mutex_unlock(&channels_lock);
+	return busy;
 }

@@ -165,6 +165,13 @@ struct rav_heap {
 	unsigned root_cells;     /* message heaps: root cells in the buffer pages (0: unknown, search) */
 	rav_stats st;
 	struct rav_msg *msg;     /* message heaps: their message */
+	/* Live sessions (record.c): the epoch this heap was last snapshotted in
+	 * (atomic: a sweep reads it under a channel's lock), and what a
+	 * snapshot reports about it. */
+	uint32_t snap_epoch;
+	uint32_t parent;         /* message heaps: the building thread's heap id */
+	uint64_t tid;            /* thread heaps: OS thread id */
+	char name[64];           /* thread heaps: rav_thread_name */
 };
 
 struct rav_msg {
@@ -242,6 +249,13 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENO
 void rav__page_release(rav_heap *h, rav_cell *page);
 void rav__page_cache_flush(void);                          /* the calling thread is leaving */
 uint64_t rav__seq_next_locked(void);
+/* The next sequence number for an ordering event of the calling thread, or
+ * 0 if its stream is not in the current epoch (then it records nothing).
+ * Bits 40-63 of a number are the epoch (0 when recording from the start),
+ * so each session epoch's numbers run 1, 2, 3 ... without gaps: a live
+ * reader waits for every number it has not seen (record.c). */
+#define RAV_SEQ_EPOCH_SHIFT 40
+uint64_t rav__seq_take(void);
 
 /* heap.c: the life of a free (in order, see the top of heap.c) */
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind);  /* empty a slot; its target may die */
@@ -275,17 +289,120 @@ bool rav__check_owner(const rav_heap *h, const char *what);
 bool rav__check_root(rav_heap *h, rav_root r, const char *what);
 
 /* record.c */
-extern int rav__tracing;
-extern const rav_recorder *rav__recorder;
+/* The tracing switch is flipped by the listener's session while other
+ * threads read it (live sessions).  Any value a thread reads is acceptable
+ * at any moment: a thread that still sees the switch off has not reached
+ * its next safe point (its snapshot waits there), one that still sees it
+ * on emits into its own buffer events the epoch numbers mark as stale, and
+ * everything the threads share is handed over with atomics (record.c).  So
+ * it is read as a plain int, which the compiler keeps in a register across
+ * one engine call's several tests, as before live sessions: a relaxed
+ * atomic load is reloaded at every test (callgrind, rav-bench --quick
+ * engine workloads: rav__move and rav__transfer 9-10% more instructions).
+ * Under ThreadSanitizer it is a relaxed atomic load, so the race stays
+ * declared.  rav__tracing and rav__recorder name these loads so that every
+ * `if (rav__tracing)` stays as it was. */
+extern int rav__tracing_flag;
+extern const rav_recorder *rav__recorder_ptr;
+#if defined(__SANITIZE_THREAD__)
+#define RAV_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RAV_TSAN 1
+#endif
+#endif
+/* rav__hooks: what tracing work an engine call has besides its events
+ * (RAV_HOOK_*: reads record their accesses; a live session runs, so calls
+ * take safe points); read the same way, only once rav__tracing said yes.
+ * Set with the recorder and by sessions (record.c). */
+enum { RAV_HOOK_ACCESS = 1, RAV_HOOK_SAFEPOINT = 2 };
+extern int rav__hooks_flag;
+#ifdef RAV_TSAN
+#define rav__tracing (__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED))
+#define rav__hooks (__atomic_load_n(&rav__hooks_flag, __ATOMIC_RELAXED))
+#else
+#define rav__tracing (rav__tracing_flag + 0)
+#define rav__hooks (rav__hooks_flag + 0)
+#endif
+#define rav__recorder (__atomic_load_n(&rav__recorder_ptr, __ATOMIC_ACQUIRE))
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
 void rav__record_thread_start(rav_heap *h);
 void rav__record_thread_end(rav_heap *h);
+void rav__census_add(rav_heap *h);
+void rav__census_remove(rav_heap *h);
 uint64_t rav__tsc(void);
 
 extern _Thread_local rav_evbuf *rav__tbuf;
 extern _Thread_local unsigned rav__time_countdown;
+
+/* ---- live sessions: safe points ----
+ *
+ * Every public engine function that works on a heap starts with a safe
+ * point: RAV_SAFEPOINT(h), which when nothing records is the same one
+ * predictable branch as the event hooks, or, in access.c's hot entry
+ * points, RAV_SAFEPOINT_TRACED(h) in their traced copy (the untraced copy
+ * has none).  During a session, a thread whose stream is not yet in the
+ * current epoch (or a heap not yet snapshotted in it, such as a message
+ * built before the session began) is snapshotted here, where no engine
+ * operation on the heap is half done.  A debugger's holds belong here too. */
+extern uint32_t rav__epoch;              /* atomic */
+extern _Thread_local uint32_t rav__tl_epoch; /* epoch the calling thread's stream is in */
+/* Whether the calling thread has a snapshot to take: its stream is not in
+ * the current epoch yet, or h was not snapshotted in it (a message built
+ * before the session).  Epoch 0 (no session ever) matches everything. */
+static inline bool rav__safepoint_due(const rav_heap *h)
+{
+	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED);
+	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e);
+}
+/* The snapshot itself (record.c, out of line). */
+void rav__safepoint_slow(rav_heap *h);
+/* Out of line and cold (record.c): the session and due tests, then the
+ * slow part.  The inline fast path is only the tracing test, so a call site
+ * keeps its leaf shape (no registers saved for the slow path's sake beyond
+ * a call's). */
+__attribute__((cold)) void rav__safepoint(rav_heap *h);
+
+#if RAV_TRACING
+#define RAV_SAFEPOINT(h)                                                                                 \
+	do {                                                                                             \
+		if (RAV_UNLIKELY(rav__tracing))                                                          \
+			rav__safepoint(h);                                                               \
+	} while (0)
+/* Where recording is known to be on (a traced copy): inline, one test
+ * when no session runs. */
+#define RAV_SAFEPOINT_TRACED(h)                                                                          \
+	do {                                                                                             \
+		if (RAV_UNLIKELY(rav__hooks & RAV_HOOK_SAFEPOINT) && RAV_UNLIKELY(rav__safepoint_due(h))) \
+			rav__safepoint_slow(h);                                                          \
+	} while (0)
+#else
+#define RAV_SAFEPOINT(h) ((void)(h))
+#define RAV_SAFEPOINT_TRACED(h) ((void)(h))
+#endif
+
+/* A thread blocked in rav_recv, on its channel's list (msg.c) so that a
+ * sweep can snapshot its heap on its behalf; lives on the thread's stack. */
+typedef struct rav_parked {
+	struct rav_parked *next;
+	rav_heap *heap;
+	void *rec;               /* the thread's record (record.c) */
+	rav_evbuf *adopt;        /* set by a sweep: the buffer the thread continues in */
+	uint32_t epoch;          /* epoch of adopt */
+} rav_parked;
+/* Before blocking (channel lock held): publish what the thread recorded and
+ * fill in pk.  After waking (lock held): take over a buffer a sweep left. */
+void rav__park(rav_parked *pk, rav_heap *h);
+void rav__unpark(rav_parked *pk);
+/* Under a channel's lock (msg.c's sweep, and a receiver taking a message
+ * that was queued before the session began). */
+void rav__snapshot_parked(rav_parked *pk, unsigned channel);
+void rav__snapshot_in_flight(rav_heap *mh, unsigned channel);
+unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock busy) */
+void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+			 uint64_t *tsc, void *user); /* types.c */
 
 /* The per-event fast path: a few plain stores into the thread's buffer.
  * Buffer exchange and the periodic TSC reading take the slow path. */
@@ -297,7 +414,8 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 		return;
 	}
 	rav__time_countdown--;
-	rav_raw_event *e = &buf->ev[buf->count++];
+	uint32_t n = buf->count;
+	rav_raw_event *e = &buf->ev[n];
 	/* Plain stores: streaming (non-temporal) stores cost 3x more recording
 	 * time per event in rav-bench trace-record (recording thread CPU about
 	 * 35 against 12 ns/event): the buffer is handed to the writer thread
@@ -307,6 +425,9 @@ static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t 
 	e->a = a;
 	e->b = b;
 	e->c = c;
+	/* Published after the record: a live reader may read up to count while
+	 * this thread appends (a plain store on x86). */
+	__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
 }
 
 /* REC records an event when recording is on.  RECT takes the condition
@@ -336,8 +457,10 @@ typedef struct rav_stamp {
 static inline rav_stamp rav__stamp(void)
 {
 #if RAV_TRACING
-	if (RAV_UNLIKELY(rav__tracing))
-		return (rav_stamp){ rav__seq_next_locked(), rav__tsc() };
+	if (RAV_UNLIKELY(rav__tracing)) {
+		uint64_t seq = rav__seq_take();
+		return (rav_stamp){ seq, seq ? rav__tsc() : 0 };
+	}
 #endif
 	return (rav_stamp){ 0, 0 };
 }
@@ -348,7 +471,8 @@ static inline rav_stamp rav__stamp(void)
 	do {                                                                                             \
 		if (RAV_UNLIKELY(rav__tracing)) {                                                        \
 			rav_stamp st_ = (stamp);                                                         \
-			rav__emit_sync((kindaux), (x), (a), (b), st_.seq, st_.tsc);                      \
+			if (st_.seq)                                                                     \
+				rav__emit_sync((kindaux), (x), (a), (b), st_.seq, st_.tsc);              \
 		}                                                                                        \
 	} while (0)
 #else
@@ -378,21 +502,31 @@ typedef struct rav_site_state {
 	uintptr_t pc;  /* the call site last recorded (1 in stack mode: always look) */
 	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep */
 	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
+	uint32_t gen;  /* rav__site_gen when pc was recorded */
 } rav_site_state;
+/* Counts the times recording was switched on (live sessions begin with
+ * recording off): a site recorded under an earlier count may no longer be
+ * the thread's, since calls made while nothing recorded did not update it. */
+extern uint32_t rav__site_gen;
 extern _Thread_local rav_site_state rav__site;
 extern unsigned rav__site_depth; /* 0 no sites, 1 return address, N backtrace frames */
 void rav__site_change(uintptr_t pc);
 /* No call of the program: the thread's heap torn down at its exit. */
 void rav__site_clear(void);
 void rav__site_prepare(unsigned depth);
+/* The thread's stream starts over (record.c: it joined a live session's
+ * epoch, or adopted the buffer a sweep started for it): readers of the new
+ * stream have not seen its current site, so record it again there. */
+void rav__site_restream(void);
 /* record.c: n raw records in the thread's buffer, not events (no clock
  * reading, no countdown); commit after filling them.  NULL: no buffer. */
 rav_raw_event *rav__reserve_raw(unsigned n);
-void rav__commit_raw(unsigned n);
-/* One record written at buf->ev[buf->count] (room checked): count it. */
+void rav__commit_raw(void);
+/* One record written at buf->ev[buf->count] (room checked): publish it
+ * (after the record: a live reader may read up to count, as in rav__emit). */
 static inline void rav__commit_raw_one(rav_evbuf *buf)
 {
-	buf->count++;
+	__atomic_store_n(&buf->count, buf->count + 1, __ATOMIC_RELEASE);
 }
 
 #if RAV_TRACING
@@ -411,8 +545,7 @@ static inline void rav__site_enter(uintptr_t pc)
 /* Reads record events (and need a site) only when accesses are recorded. */
 static inline bool rav__site_reads(void)
 {
-	const rav_recorder *r = rav__recorder;
-	return r && r->record_access;
+	return (rav__hooks & RAV_HOOK_ACCESS) != 0;
 }
 static inline bool rav__site_begin(uintptr_t pc)
 {

@@ -25,6 +25,18 @@
  * Events recorded by a thread before it has a heap (type definitions made
  * at start-up) carry thread id 0 in their buffer.  Dead cells' words are
  * unspecified (the engine links them into its free queue).
+ *
+ * Live sessions (attach to a running program, trace/listen.c): a recorder
+ * may also be installed while heaps exist, with recording off.  A session
+ * starts an *epoch*: recording goes on, and each heap is snapshotted by its
+ * owner at its next engine call (a safe point: every public engine function
+ * starts with one), a thread blocked in rav_recv is snapshotted on its
+ * behalf under the channel's lock, and messages in flight are snapshotted
+ * under their channel's lock.  A thread records nothing in an epoch until
+ * its own heap was snapshotted in it, so each heap's events continue exactly
+ * from its snapshot.  Buffers can be read while they fill (count is
+ * published with release order after the records), so a live reader sees
+ * every thread's events without waiting for a buffer to fill.
  */
 #ifndef RAV_RECORD_H
 #define RAV_RECORD_H
@@ -91,6 +103,11 @@ typedef enum rav_ev_kind {
 	RAV_EV_ERROR = 34,        /* aux = rav_status; text follows (length in a) */
 	RAV_EV_MARK = 35,         /* user mark; a = text length; text follows */
 	RAV_EV_ACCESS = 36,       /* a = address; aux = 1 write / 0 read; b = size in bytes */
+	RAV_EV_SNAPSHOT = 37,     /* aux = rav_snap_piece; x = heap id (0 for types and pool); a = piece id;
+				   * b = rav_snap_where; c = seq.  The piece's state (trace chunk SNAPSHOT)
+				   * replaces what a reader knew of that heap (or of the types / the pool). */
+	RAV_EV_LOST = 38,         /* a = events lost; b = TSC when losing began; c = seq.  A reader forgets
+				   * every heap: the snapshots that follow rebuild them (resynchronisation). */
 	RAV_EV_KIND_COUNT
 } rav_ev_kind;
 
@@ -112,6 +129,12 @@ typedef enum rav_ev_kind {
 
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
+typedef enum rav_snap_piece { RAV_SNAP_TYPES = 1, RAV_SNAP_POOL = 2, RAV_SNAP_HEAP = 3 } rav_snap_piece;
+typedef enum rav_snap_where {
+	RAV_SNAP_OWNER = 0,     /* taken by the heap's owner at a safe point */
+	RAV_SNAP_PARKED = 1,    /* its owner is blocked in rav_recv: taken under the channel's lock */
+	RAV_SNAP_IN_FLIGHT = 2, /* a sent message in a channel's queue: taken under the channel's lock */
+} rav_snap_where;
 
 /* Why a compaction ran (RAV_EV_COMPACT_BEGIN's aux). */
 enum rav_compact_reason { RAV_COMPACT_FREE = 0, RAV_COMPACT_ARRIVAL = 1, RAV_COMPACT_DEFERRED = 2, RAV_COMPACT_COLLECT = 3 };
@@ -182,16 +205,24 @@ _Static_assert(sizeof(rav_raw_event) == 32, "raw event is 32 bytes");
 #define RAV_EV_AUX(e) ((e)->kind >> 8)
 #define RAV_TIME_EVERY 16
 
+/* The header fields up to `owner` are set by the engine when it takes the
+ * buffer; a live reader reads them (and count) with atomic loads. */
 typedef struct rav_evbuf {
 	struct rav_evbuf *next; /* free for the recorder's queues */
 	uint32_t thread;        /* heap id of the recording thread's heap */
-	uint32_t count;         /* events (records) used */
+	uint32_t count;         /* records committed (stored with release order after them) */
 	uint32_t cap;           /* records available in ev[] */
-	uint32_t flags;
+	uint32_t flags;         /* the recorder's */
+	uint32_t epoch;         /* session epoch of the events (0: recording since start) */
+	uint32_t serial;        /* buffers of this thread before it in the epoch */
+	uint32_t owner;         /* the recording thread (unique per thread, unlike `thread`) */
+	uint32_t consumed;      /* records a live reader has taken (the recorder's; engine never reads it) */
 	uint64_t reserved;      /* keeps ev[] 16-byte aligned in a malloc'd buffer */
 	rav_raw_event ev[];
 } rav_evbuf;
 _Static_assert(__builtin_offsetof(rav_evbuf, ev) % 16 == 0, "event records must be 16-byte aligned");
+
+struct rav_snap_heap;
 
 typedef struct rav_recorder {
 	/* Hand over a full (or, at first use, NULL) buffer; return an empty one
@@ -206,7 +237,29 @@ typedef struct rav_recorder {
 	 * call's return address, N > 1 a backtrace of up to N frames (at most
 	 * RAV_SITE_FRAMES_MAX); RAV_RAW_SITE records go into the buffers. */
 	uint8_t site_depth;
+	/* Live sessions only (NULL for a recording from the start): take the
+	 * state of one heap, which stays still during the call (walk it with
+	 * rav_heap_walk).  Returns the piece id the engine puts in the
+	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then).
+	 * Called on the owner thread, or under a channel's lock (parked owner,
+	 * message in flight). */
+	uint64_t (*snapshot)(const struct rav_snap_heap *heap, void *user);
 } rav_recorder;
+
+/* One heap at a safe point, as rav_recorder.snapshot sees it. */
+typedef struct rav_snap_heap {
+	struct rav_heap *heap;  /* valid during the call */
+	uint32_t id;
+	uint32_t parent;        /* message heaps: heap id of the thread that built it */
+	uint32_t channel;       /* in flight: the channel's id */
+	uint8_t kind;           /* rav_heap_kind */
+	uint8_t where;          /* rav_snap_where */
+	uint8_t free_mode;      /* rav_free_mode */
+	uint32_t epoch;
+	uint64_t os_tid;        /* thread heaps: the owner's OS thread id */
+	const char *name;       /* thread heaps: rav_thread_name ("" if none) */
+	uint64_t seq, tsc;      /* the snapshot's order stamp (as ordering events have) */
+} rav_snap_heap;
 
 /* Install (or, with NULL, remove) the recorder.  Installing emits
  * RAV_EV_TYPE_DEF for every registered type and RAV_EV_HEAP_NEW / page
@@ -218,6 +271,66 @@ bool rav_record_install(const rav_recorder *r);
 void rav_record_flush(void);
 /* True while a recorder is installed. */
 bool rav_record_active(void);
+
+/* ---- Live sessions (used by trace/listen.c) ---------------------------- */
+
+/* Install a live recorder (needs .snapshot) while heaps may exist; nothing
+ * is recorded until rav_record_session_begin.  False if another recorder is
+ * installed.  Installing the same one again is a no-op. */
+bool rav_record_install_live(const rav_recorder *r);
+/* Start a session (or, during one, a resynchronisation): a new epoch in
+ * which every thread snapshots its heap at its next safe point before it
+ * records anything.  Returns the epoch (>= 1). */
+uint32_t rav_record_session_begin(void);
+/* Recording off (threads keep their buffers; the next epoch discards them). */
+void rav_record_session_end(void);
+uint32_t rav_record_epoch(void);
+/* Snapshot, on their owners' behalf, the heaps of threads blocked in
+ * rav_recv and the messages queued in channels, each under its channel's
+ * lock.  A parked thread's snapshot event goes into a buffer it takes over
+ * when it wakes (and which is already published to live readers); those of
+ * messages into the calling thread's stream.  A channel whose lock is busy
+ * is left for the next call (its holder may be waiting for the caller to
+ * free a buffer): returns how many were left (0: done). */
+unsigned rav_record_sweep(void);
+/* A process-wide order stamp (sequence number and TSC), as ordering events
+ * carry. */
+uint64_t rav_record_stamp(uint64_t *tsc);
+/* Record an ordering event on the calling thread (which, if needed, first
+ * joins the current epoch: a thread without a heap snapshots nothing). */
+void rav_record_event_ordered(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
+/* Call fn(pages, n, bump) with the pool's free pages (indices) and the
+ * number of pages ever carved (bump), under the pool lock, with the order
+ * stamp taken there. */
+void rav_record_pool_free(void (*fn)(const uint32_t *pages, size_t n, uint64_t carved, uint64_t seq,
+				     uint64_t tsc, void *user),
+			  void *user);
+/* Call fn for every registered type (id order) under the registry lock,
+ * with an order stamp taken there. */
+void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+		      uint64_t *tsc, void *user);
+/* Live reading: call fn with every thread's current buffer (the records
+ * [0, count) are final).  One caller at a time; buffers are never reused
+ * by the engine while fn runs, only the recorder recycles them. */
+void rav_record_foreach_buffer(void (*fn)(rav_evbuf *b, void *user), void *user);
+/* Events dropped by threads that had no buffer (the recorder refused one). */
+uint64_t rav_record_dropped(void);
+/* The pool's address and size, or NULL if the engine has not set it up yet
+ * (asking does not set it up: rav_init may still come). */
+void *rav_record_pool_base(size_t *bytes);
+/* rav_evbuf.owner of the calling thread's buffers (0 if it has none yet). */
+uint32_t rav_record_self_owner(void);
+
+/* What `ravtrace list` shows, read without stopping anyone (counters are
+ * approximate while threads run). */
+typedef struct rav_census {
+	uint32_t threads;       /* live thread heaps */
+	uint32_t synced;        /* of them, snapshotted in the current epoch */
+	uint64_t live_cells;    /* sum over thread heaps */
+	uint64_t pool_used_pages;
+} rav_census;
+/* pending (optional, max entries): heap ids not snapshotted in the current epoch. */
+size_t rav_record_census(rav_census *out, uint32_t *pending, size_t max);
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,10 @@ void rav__heap_init(rav_heap *h, rav_heap_kind kind)
 	h->gen = 1;
 	h->top = CELLS; /* no page yet: the first allocation takes the slow path */
 	h->builder = kind == RAV_HEAP_THREAD ? h->id : rav__self_heap ? rav__self_heap->id : 0;
+	/* Born in the creating thread's epoch: its creation is recorded in that
+	 * stream (or, if the thread is not recording yet, the heap is
+	 * snapshotted when it joins). */
+	h->snap_epoch = rav__tl_epoch;
 }
 
 rav_heap *rav_heap_self(void)
@@ -283,6 +287,7 @@ rav_root rav_root_new(rav_heap *h)
 	}
 	if (!CHECK_OWNER(h, "rav_root_new"))
 		return NULL;
+	RAV_SAFEPOINT(h);
 	return (rav_root)rav__root_slot_new(h);
 }
 

@@ -153,6 +153,7 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 	if (!m)
 		return rav__fail(RAV_EINVAL, "rav_serialize_msg: null message");
 	rav_heap *mh = &m->heap;
+	RAV_SAFEPOINT(mh);
 	uint32_t npages = 0;
 	for (rav_cell *p = mh->first; p; p = (rav_cell *)p->w[PH_NEXT])
 		npages++;
@@ -298,6 +299,7 @@ static rav_status serialize_root(rav_heap *h, rav_root r, int fd, unsigned flags
 		return rav__fail(RAV_EINVAL, "rav_serialize: null argument");
 	if (!CHECK_OWNER(h, "rav_serialize"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
 	rav__cascade(h, 0); /* dying cells may still share cells of the subtree */
 	rav_msg *m = rav_msg_new();
 	if (!m)
@@ -376,6 +378,7 @@ static rav_status deserialize(rav_heap *h, int fd, rav_root dst)
 		return rav__fail(RAV_EINVAL, "rav_deserialize: needs a thread heap");
 	if (!CHECK_OWNER(h, "rav_deserialize"))
 		return rav__misuse_status();
+	RAV_SAFEPOINT(h);
 	ser_header hd;
 	ssize_t got = read_all(fd, &hd, sizeof hd);
 	if (got < 0)

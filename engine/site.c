@@ -33,6 +33,7 @@
 
 _Thread_local rav_site_state rav__site;
 unsigned rav__site_depth;
+uint32_t rav__site_gen;
 
 /* Stack mode stores this as the current call site, so that every call
  * takes the slow path (no return address is 1). */
@@ -53,7 +54,7 @@ static void emit_site(const uintptr_t *frames, unsigned n)
 		uint64_t *w = (uint64_t *)(void *)&e[1 + (k - 3) / 4];
 		w[(k - 3) % 4] = frames[k];
 	}
-	rav__commit_raw(recs);
+	rav__commit_raw();
 }
 
 static uint32_t hash_frames(const uintptr_t *f, unsigned n)
@@ -75,10 +76,13 @@ static void site_stack(uintptr_t pc, unsigned depth);
 
 void rav__site_change(uintptr_t pc)
 {
-	unsigned depth = rav__site_depth;
+	/* relaxed: set while no thread records (rav__site_prepare), read by
+	 * threads that may still be in a call from an earlier live session */
+	unsigned depth = __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED);
 	if (depth == 1) {
 		/* the usual case: one record, written as rav__emit writes events */
 		rav__site.pc = pc;
+		rav__site.gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
 		rav_evbuf *buf = rav__tbuf;
 		if (RAV_LIKELY(buf && buf->count + 2 <= buf->cap)) {
 			rav_raw_event *e = &buf->ev[buf->count];
@@ -106,6 +110,7 @@ void rav__site_change(uintptr_t pc)
 static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
 {
 	rav__site.pc = SITE_ALWAYS;
+	rav__site.gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
 	uintptr_t frames[RAV_SITE_FRAMES_MAX];
 	unsigned n = 0;
 	/* the unwinder's frames start inside this function: the call site is
@@ -144,20 +149,44 @@ __attribute__((noinline)) uintptr_t rav__site_caller_of(uintptr_t ra)
 
 void rav__site_clear(void)
 {
-	if (rav__site_depth == 0 || (rav__site.pc == 0 && rav__site.hash == 0))
+	if (__atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 0 || (rav__site.pc == 0 && rav__site.hash == 0))
 		return;
 	rav__site.pc = 0;
 	rav__site.hash = 0;
-	if (rav__site_depth)
-		emit_site(NULL, 0);
+	emit_site(NULL, 0);
+}
+
+/* A live session reads a thread's stream from the buffer it starts in
+ * the session's epoch, so the site the thread recorded before (into a
+ * buffer the session discards) is recorded again.  One record per thread
+ * and epoch.  Only a site recorded since recording was last switched on:
+ * an older one may be stale (the thread's calls while nothing recorded
+ * did not update it), and the stream then starts with no site until the
+ * thread's next engine call.  A backtrace is not kept (64 words of TLS per
+ * thread for this): in stack mode the new stream starts with no site. */
+void rav__site_restream(void)
+{
+	unsigned depth = __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED);
+	if (depth == 0)
+		return;
+	if (depth == 1 && rav__site.pc > SITE_ALWAYS &&
+	    rav__site.gen == __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED)) {
+		uintptr_t pc = rav__site.pc;
+		emit_site(&pc, 1);
+		return;
+	}
+	rav__site.pc = 0;
+	rav__site.hash = 0;
+	emit_site(NULL, 0);
 }
 
 void rav__site_prepare(unsigned depth)
 {
-	rav__site_depth = depth > RAV_SITE_FRAMES_MAX ? RAV_SITE_FRAMES_MAX : depth;
+	depth = depth > RAV_SITE_FRAMES_MAX ? RAV_SITE_FRAMES_MAX : depth;
+	__atomic_store_n(&rav__site_depth, depth, __ATOMIC_RELAXED);
 	/* glibc loads the unwinder on the first backtrace: do it now, not
 	 * inside some engine call of the program */
-	if (rav__site_depth > 1) {
+	if (depth > 1) {
 		void *one[2];
 		backtrace(one, 2);
 	}

@@ -101,8 +101,24 @@ rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f
 	put((rav_type)n, name, f0, f1);
 	atomic_store_explicit(&ntypes, n + 1, memory_order_release);
 	pthread_mutex_unlock(&types_lock);
+	/* After the type is in the table: a session's types piece, taken under
+	 * the lock, has it, or this thread records it (joining the session
+	 * first if it was not recording). */
+	RAV_SAFEPOINT(NULL);
 	record_type((rav_type)n);
 	return (rav_type)n;
+}
+
+void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+			 uint64_t *tsc, void *user)
+{
+	rav__types_init();
+	pthread_mutex_lock(&types_lock);
+	*seq = rav_record_stamp(tsc);
+	unsigned n = atomic_load_explicit(&ntypes, memory_order_relaxed);
+	for (unsigned i = 0; i < n; i++)
+		fn((uint16_t)i, rav__refmask[i], types[i].name, user);
+	pthread_mutex_unlock(&types_lock);
 }
 
 unsigned rav_type_count(void)

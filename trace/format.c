@@ -49,6 +49,9 @@ const uint8_t ravt_kind_shape[RAV_EV_KIND_COUNT] = {
 	[RAV_EV_ERROR] = RAVT_SHAPE_TEXT,
 	[RAV_EV_MARK] = RAVT_SHAPE_TEXT,
 	[RAV_EV_ACCESS] = RAVT_SHAPE_ACCESS,
+	/* 1.1: kinds added since 1.0 keep the generic shape (FORMAT.md §10) */
+	[RAV_EV_SNAPSHOT] = RAVT_SHAPE_GENERIC,
+	[RAV_EV_LOST] = RAVT_SHAPE_GENERIC,
 };
 
 static const char *const kind_names[RAV_EV_KIND_COUNT] = {
@@ -89,6 +92,8 @@ static const char *const kind_names[RAV_EV_KIND_COUNT] = {
 	[RAV_EV_ERROR] = "error",
 	[RAV_EV_MARK] = "mark",
 	[RAV_EV_ACCESS] = "access",
+	[RAV_EV_SNAPSHOT] = "snapshot",
+	[RAV_EV_LOST] = "lost",
 };
 
 const char *rav_event_kind_name(unsigned kind)

@@ -78,9 +78,10 @@ _Static_assert(sizeof(ravt_frame) == 40, "chunk frame is 40 bytes");
 enum {
 	RAVT_CHUNK_EVENTS = 1,
 	RAVT_CHUNK_TRAILER = 2,
-	/* 3 and 4 are SNAPSHOT and SESSION (1.1, live attach) */
-	RAVT_CHUNK_SITES = 5, /* 1.2: call sites of the events of the EVENTS chunk that follows */
-	RAVT_CHUNK_MAPS = 6,  /* 1.2: the program's loaded objects (main program, shared libraries) */
+	RAVT_CHUNK_SNAPSHOT = 3, /* 1.1: state of a heap / the types / the pool (snapshot.c) */
+	RAVT_CHUNK_SESSION = 4,  /* 1.1: what a live session says (attached, stats, end, errors) */
+	RAVT_CHUNK_SITES = 5,    /* 1.2: call sites of the events of the EVENTS chunk that follows */
+	RAVT_CHUNK_MAPS = 6,     /* 1.2: the program's loaded objects (main program, shared libraries) */
 };
 
 /* ---- Call sites (1.2, FORMAT.md section "Call sites") ---------------------
@@ -115,6 +116,71 @@ typedef struct ravt_trailer {
 	uint64_t dropped;       /* events handed to the recorder after it stopped */
 } ravt_trailer;
 _Static_assert(sizeof(ravt_trailer) == 40, "trailer fixed part is 40 bytes");
+
+/* ---- SNAPSHOT chunks (1.1) --------------------------------------------------
+ * Frame: thread = heap id of the piece (0 for types and pool), count = items
+ * in this part, first = piece id; flags 0 (raw_len = stored_len).  Payload:
+ * this head, the name, zero padding to head_size, then the body, which is
+ * one zstd frame of body_raw bytes if body_flags bit 0 is set, else
+ * body_raw bytes as they are.  A heap too big for one chunk is cut into
+ * parts by pages. */
+typedef struct ravt_snap_head {
+	uint16_t piece;         /* rav_snap_piece: 1 types, 2 pool, 3 heap */
+	uint16_t head_size;     /* bytes: this struct + name, rounded up to 8 */
+	uint32_t part, parts;   /* this chunk's part (0-based) of `parts` */
+	uint32_t items;         /* pages (heap), types, or free pages (pool) in this part */
+	uint64_t piece_id;
+	uint64_t seq, tsc;      /* the order stamp (also in the snapshot event) */
+	uint32_t heap_id, parent;
+	uint32_t channel;       /* message in flight: its channel */
+	uint8_t heap_kind;      /* rav_heap_kind */
+	uint8_t where;          /* rav_snap_where */
+	uint8_t free_mode;
+	uint8_t name_len;
+	uint64_t os_tid;
+	uint32_t epoch;
+	uint32_t body_flags;    /* RAVT_SBF_* */
+	uint64_t carved;        /* pool: pages ever carved from the pool's range */
+	uint64_t body_raw;      /* body bytes once decompressed */
+} ravt_snap_head;
+_Static_assert(sizeof(ravt_snap_head) == 88, "snapshot head is 88 bytes");
+
+#define RAVT_SBF_ZSTD 1u
+#define RAVT_SNAP_BODY_MAX (64u << 20) /* a reader decompresses at most this much per part */
+/* Cell tag byte in a heap body: bits 0-2 say which of words 1-3 are pool
+ * addresses (coded relative to the word's own address). */
+#define RAVT_CELL_ADDR_MASK 7u
+#define RAVT_CELL_EMPTY 0x40u
+#define RAVT_CELL_DEAD 0x80u
+
+/* ---- SESSION chunks (1.1) ----------------------------------------------------
+ * Never compressed; this struct, then text_len bytes of UTF-8 text. */
+typedef struct ravt_session {
+	uint16_t type;          /* RAVT_SESSION_* */
+	uint16_t flags;         /* zero */
+	uint32_t text_len;
+	uint64_t realtime_ns;   /* when it was said */
+	int64_t v[16];          /* meaning per type (FORMAT.md §12) */
+} ravt_session;
+_Static_assert(sizeof(ravt_session) == 144, "session record is 144 bytes");
+
+enum {
+	RAVT_SESSION_ATTACHED = 1, /* v: pid, uid, client pid, mode, queue bytes, protocol, program start ns */
+	RAVT_SESSION_STATS = 2,    /* v: events, lost, bytes, queued bytes, threads, live cells, pool pages,
+				    *    allocs, frees, moves, fixups, handoffs, snapshots, resyncs */
+	RAVT_SESSION_END = 3,      /* v: how (RAVT_END_*), status or signal, events, lost; text: in words */
+	RAVT_SESSION_ERROR = 4,    /* v: code (RAVT_LIVE_E*); text: the message */
+	RAVT_SESSION_INFO = 5,     /* v: pid, uid, program start ns, threads, live cells, pool pages,
+				    *    attached by (pid or 0), busy (1: records to a file) */
+	RAVT_SESSION_SYNCED = 6,   /* v: epoch, heaps snapshotted, heaps pending; text: pending heap ids */
+};
+enum {
+	RAVT_END_DETACHED = 1,  /* the client asked to detach */
+	RAVT_END_EXITED = 2,    /* the program called exit() (v[1] = status) */
+	RAVT_END_SIGNAL = 3,    /* the program was killed by a signal (v[1]) */
+	RAVT_END_ERROR = 4,     /* the recorder failed (text) */
+	RAVT_END_CLOSED = 5,    /* the program closed the session otherwise (exec, listening switched off) */
+};
 
 typedef struct ravt_index_entry {
 	uint64_t offset;        /* file offset of the chunk frame */
@@ -172,12 +238,14 @@ static inline unsigned ravt_shape_of(unsigned kind)
 {
 	return kind < RAV_EV_KIND_COUNT ? ravt_kind_shape[kind] : RAVT_SHAPE_GENERIC;
 }
-/* Ordering events (carry a process-wide sequence number in c). */
+/* Ordering events (carry a process-wide sequence number in c).  The 1.1
+ * kinds snapshot and lost have the generic shape (c is a plain varint) but
+ * order like the others: the segment table carries their sequence number. */
 static inline bool ravt_kind_is_ordering(unsigned kind)
 {
 	unsigned s = ravt_shape_of(kind);
 	return s == RAVT_SHAPE_HEAPNEW || s == RAVT_SHAPE_XSEQ || s == RAVT_SHAPE_PAGE ||
-	       s == RAVT_SHAPE_HANDOFF || s == RAVT_SHAPE_MSG;
+	       s == RAVT_SHAPE_HANDOFF || s == RAVT_SHAPE_MSG || kind == RAV_EV_SNAPSHOT || kind == RAV_EV_LOST;
 }
 
 /* Kind byte: bits 0-5 kind, bits 6-7 how aux is given. */
@@ -354,6 +422,10 @@ int ravt_selfmaps_hook(ravt_writer *w, const uint64_t *addrs, size_t n, void *us
 /* List the objects now and write a MAPS chunk.  0 or -1. */
 int ravt_selfmaps_write(ravt_writer *w, ravt_selfmaps *m);
 void ravt_selfmaps_free(ravt_selfmaps *m);
+/* Frames per call site the environment asks for (RAVIOLI_TRACE_SITES,
+ * RAVIOLI_TRACE_STACK): 0 none, 1 the return address, N a backtrace; -1
+ * with a message for a value that is not a number of frames. */
+int ravt_site_depth_from_env(char *err, size_t errlen);
 /* Sites interned so far (distinct stacks). */
 uint32_t ravt_writer_sites(const ravt_writer *w);
 /* Write an arbitrary chunk (tests: unknown kinds, corrupt frames). */

@@ -118,6 +118,24 @@ typedef struct rav_trace_info {
 } rav_trace_info;
 void rav_trace_get_info(const rav_trace *t, rav_trace_info *out);
 
+/* A trace recorded by attaching to a running program (FORMAT.md §12): what
+ * its session said. */
+typedef struct rav_trace_session {
+	int pid;               /* the program */
+	int client_pid;
+	uint64_t program_start_ns; /* CLOCK_REALTIME */
+	bool lossless;
+	bool end_known;        /* the stream ended with an end record */
+	int end_how;           /* 1 detached, 2 exited, 3 killed by a signal, 4 error, 5 closed */
+	int64_t end_value;     /* exit status or signal */
+	char end_text[256];
+	uint64_t lost;         /* events lost (end or statistics records) */
+	unsigned losses;       /* resynchronisations */
+	uint64_t last_lost_events; /* of the last loss */
+} rav_trace_session;
+/* false if the trace is not one recorded by attaching. */
+bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out);
+
 /* Threads and heaps, types and marks named by the trace.  The tables grow
  * while indexing runs, so entries are copied out: the *_at and *_by_id
  * functions fill *out and return false when there is no such entry. */
@@ -534,6 +552,81 @@ uint64_t rav_site_cells_position(const rav_site_cells *c);
 bool rav_site_cells_contains(const rav_site_cells *c, rav_loc cell);
 /* The live cells in page and cell order: fills up to max, returns how many. */
 size_t rav_site_cells_list(const rav_site_cells *c, rav_loc *out, size_t max);
+
+/* ---- Live attach (client side) ----------------------------------------------
+ * Programs linked with the recorder listen on a Unix socket (FORMAT.md §12).
+ * A session sends a trace stream: header, snapshot chunks, events, and
+ * SESSION records saying what happens (statistics, losses, the end).  These
+ * functions find programs, attach, and read the stream into a file or a
+ * pipe while following what it says. */
+
+typedef struct rav_live_program {
+	int pid;
+	unsigned uid;
+	char command[256];      /* its command line, arguments separated by spaces */
+	uint32_t threads;       /* thread heaps */
+	uint64_t live_cells;    /* approximate while it runs */
+	uint64_t pool_pages;    /* pages in use */
+	uint64_t start_ns;      /* CLOCK_REALTIME when it started */
+	int attached_by;        /* pid of the attached client, 0 if none */
+	bool records_to_file;   /* RAVIOLI_TRACE: cannot be attached to */
+	char socket[108];
+} rav_live_program;
+
+/* Programs of this user that can be attached to, sorted by pid (*out is
+ * malloc'd).  Sockets left by processes that died are removed (*removed
+ * counts them).  0, or -1 with *err. */
+int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trace_error *err);
+
+typedef struct rav_live_options {
+	bool lossless;          /* the program waits for the client instead of losing events */
+	bool stats_only;        /* no snapshot or events: statistics records only */
+	bool access;            /* also record memory accesses */
+	uint32_t queue_kib;     /* memory for events waiting in the program (0: its default) */
+	uint32_t stats_ms;      /* statistics every so many ms (0: none) */
+} rav_live_options;
+
+typedef struct rav_live_session rav_live_session;
+
+/* Connect to program `pid` and attach: NULL with *err ("already attached by
+ * PID N", "refused: ...", "no program with PID N is listening ...") if the
+ * program did not accept. */
+rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_error *err);
+
+typedef struct rav_live_lost {
+	uint64_t events;
+	double from_s, to_s;    /* seconds since the session's trace start */
+} rav_live_lost;
+
+/* What the stream said so far. */
+typedef struct rav_live_status {
+	uint64_t bytes, chunks, events, snapshots; /* received */
+	double seconds;         /* since the session began */
+	bool ended;             /* the program closed the stream */
+	bool end_known;         /* ... and said why */
+	int end_how;            /* 1 detached, 2 exited (end_value = status), 3 signal (end_value), 4 error, 5 closed */
+	int64_t end_value;
+	char end_text[256];
+	uint64_t lost;          /* events lost in total (statistics and end records) */
+	rav_live_lost losses[16];
+	unsigned nlosses;       /* episodes (the first 16 kept) */
+	bool have_stats;
+	int64_t stats[16];      /* the last statistics record (FORMAT.md §12.4) */
+	uint32_t synced, pending; /* heaps snapshotted / still waiting (first report of the session) */
+	char message[512];      /* the last error record from the program */
+} rav_live_status;
+
+/* Read what arrives within timeout_ms (every byte is also written to
+ * out_fd if it is >= 0), and update *st.  Returns the bytes read (0: none
+ * in time), or -1 with *err (the stream is damaged, out_fd failed). */
+int64_t rav_live_pump(rav_live_session *s, int timeout_ms, int out_fd, rav_live_status *st, rav_trace_error *err);
+int rav_live_fd(const rav_live_session *s);
+int rav_live_pid(const rav_live_session *s);
+/* Control requests (0 or -1): end the session (the program then sends the
+ * rest, an end record and the trailer), ask for statistics now. */
+int rav_live_detach(rav_live_session *s);
+int rav_live_request_stats(rav_live_session *s);
+void rav_live_close(rav_live_session *s);
 
 #ifdef __cplusplus
 }

@@ -355,6 +355,19 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 				pthread_mutex_unlock(&rd->lock);
 				if (rc != 0)
 					return -1;
+			} else if (f.kind == RAVT_CHUNK_SNAPSHOT || f.kind == RAVT_CHUNK_SESSION) {
+				/* 1.1: live sessions (reader-snapshot.c) */
+				pthread_mutex_lock(&rd->lock);
+				why = f.kind == RAVT_CHUNK_SNAPSHOT ? ravt_note_snapshot(rd, &f, payload, off)
+				                                    : ravt_note_session(rd, &f, payload);
+				pthread_mutex_unlock(&rd->lock);
+				if (why) {
+					ravt_set_error(err, why[0] ? RAV_TRACE_ECHUNK : RAV_TRACE_ENOMEM, off, chunkno,
+					               "chunk %lld at offset %llu: %s", (long long)chunkno,
+					               (unsigned long long)off, why[0] ? why : "out of memory");
+					return -1;
+				}
+				rd->skipped_chunks++; /* numbered with the chunks that are not events */
 			} else {
 				rd->skipped_chunks++; /* sites, maps, or a kind from a newer minor version */
 			}

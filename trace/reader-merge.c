@@ -143,6 +143,18 @@ static bool load(ravt_merge *m, ravt_dec *d, int64_t ci)
 	return ravt_dec_load(d, ci, false);
 }
 
+/* After a snapshot event was delivered: the piece it names, to the sinks
+ * that take pieces. */
+static void deliver_snapshot(ravt_reader *rd, ravt_merge *m, const rav_event *ev)
+{
+	pthread_mutex_lock(&rd->lock);
+	const ravt_piece *p = ravt_piece_find(rd, ev->a);
+	pthread_mutex_unlock(&rd->lock);
+	for (size_t i = 0; i < m->nsinks; i++)
+		if (m->sinks[i]->ops->snapshot)
+			m->sinks[i]->ops->snapshot(m->sinks[i], ev, p);
+}
+
 static void deliver_batch(ravt_merge *m)
 {
 	if (!m->nbatch)
@@ -348,6 +360,16 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 				return -1;
 			}
 			ev->index = g++;
+			if (__builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0)) {
+				/* the events up to it first, then the state it names */
+				rav_event snap = *ev;
+				m->g = g;
+				m->nbatch = nb + 1;
+				deliver_batch(m);
+				deliver_snapshot(rd, m, &snap);
+				nb = 0;
+				continue;
+			}
 			if (++nb == SINK_BATCH) {
 				m->nbatch = nb;
 				deliver_batch(m);
@@ -416,8 +438,10 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 				if (m->ready.n == 0) {
 					/* Every thread left waits for a sequence number.  In a
 					 * file the number is lost (a thread's last chunk): go on
-					 * with the smallest; a live stream waits for it. */
-					if (m->waiting.n == 0 || live)
+					 * with the smallest; a live stream waits for it, unless
+					 * its session said no number below its floor is still
+					 * to come (the first number, a loss). */
+					if (m->waiting.n == 0 || (live && m->waiting.e[0].key > rd->seq_floor))
 						break;
 					hentry w = heap_pop(&m->waiting);
 					m->expected = w.key;

@@ -176,6 +176,13 @@ struct ravt_reader {
 	uint8_t *site_buf; /* decompressed SITES / MAPS payload while framing */
 	size_t site_buf_cap;
 	void *site_dctx;   /* ZSTD_DCtx for them */
+	/* Snapshot pieces and live session records (reader-snapshot.c) */
+	struct ravt_piece_entry *pieces;
+	size_t npieces, cap_pieces;
+	uint32_t *pmap; /* open addressing: piece id -> index + 1 */
+	size_t pmap_cap;
+	uint64_t seq_floor; /* sequence numbers below it that have not come never will (live streams) */
+	rav_trace_session session;
 
 	pthread_mutex_t intern_lock;
 	char **itab; /* open addressing */
@@ -189,6 +196,21 @@ struct ravt_reader {
 /* A stable NUL-terminated copy of text bytes (cut at an embedded NUL),
  * shared by content, valid until close. */
 const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n);
+
+/* reader-snapshot.c (lock held) */
+typedef struct ravt_piece_entry {
+	ravt_piece piece;   /* chunk is set once every part is framed */
+	uint32_t have;      /* parts framed */
+	uint64_t *off;      /* frame offset of each part, 0 until framed */
+	const uint8_t **chunk;
+} ravt_piece_entry;
+/* A SNAPSHOT or SESSION chunk (checksum checked): NULL, "" for out of
+ * memory, or why it is invalid. */
+const char *ravt_note_snapshot(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off);
+const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload);
+void ravt_pieces_free(ravt_reader *rd);
+/* The piece with this id if every part is framed (lock held). */
+const ravt_piece *ravt_piece_find(const ravt_reader *rd, uint64_t id);
 
 /* reader-framing.c */
 int ravt_parse_header(ravt_reader *rd, rav_trace_error *err);

@@ -417,6 +417,7 @@ void ravt_reader_close(ravt_reader *rd)
 		return;
 	ravt_merge_free(rd);
 	ravt_lru_free(rd);
+	ravt_pieces_free(rd);
 	if (rd->mapped)
 		munmap((void *)rd->data, rd->map_len);
 	if (rd->spool_fd >= 0)

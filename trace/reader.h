@@ -121,6 +121,14 @@ size_t ravt_reader_sites_with_call(const ravt_reader *rd, const rav_trace_frame 
 unsigned ravt_reader_object_count(const ravt_reader *rd);
 bool ravt_reader_object_at(const ravt_reader *rd, unsigned i, rav_trace_object *out);
 
+/* ---- Snapshots and live sessions (FORMAT.md sections 11 and 12) ----------- */
+
+/* The snapshot piece with this id, once every part of it is framed; NULL
+ * otherwise.  Valid until the reader is closed. */
+const ravt_piece *ravt_reader_piece(ravt_reader *rd, uint64_t id);
+/* What a live session's records said (false: the trace is not one). */
+bool ravt_reader_session(const ravt_reader *rd, rav_trace_session *out);
+
 /* ---- Accounting (benchmarks and tests) ------------------------------------ */
 
 /* Heap bytes the reader holds (tables, decoded-chunk cache, decoder

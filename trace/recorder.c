@@ -25,6 +25,7 @@
 #endif
 
 #include "format.h"
+#include "session.h"
 #include "ravioli.h"
 #include "ravtrace.h"
 
@@ -377,26 +378,15 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		}
 	}
 
-	/* Call sites: the return address of every engine call (on unless
-	 * RAVIOLI_TRACE_SITES=0), or a backtrace of N frames with
-	 * RAVIOLI_TRACE_STACK=N (2 ... 64). */
-	unsigned depth = 1;
-	const char *sites = getenv("RAVIOLI_TRACE_SITES");
-	if (sites && strcmp(sites, "0") == 0)
-		depth = 0;
-	const char *stack = getenv("RAVIOLI_TRACE_STACK");
-	if (depth && stack && *stack) {
-		char *end;
-		long n = strtol(stack, &end, 10);
-		if (*end || n < 0 || n > RAV_SITE_FRAMES_MAX) {
-			snprintf(errbuf, errlen, "RAVIOLI_TRACE_STACK=%s: give a number of frames from 1 to %d", stack,
-				 RAV_SITE_FRAMES_MAX);
-			if (own_fd)
-				close(fd);
-			return -1;
-		}
-		depth = n < 1 ? 1 : (unsigned)n;
+	/* Call sites: the return address of every engine call, or a
+	 * backtrace (RAVIOLI_TRACE_SITES, RAVIOLI_TRACE_STACK). */
+	int site_depth = ravt_site_depth_from_env(errbuf, errlen);
+	if (site_depth < 0) {
+		if (own_fd)
+			close(fd);
+		return -1;
 	}
+	unsigned depth = (unsigned)site_depth;
 	static char cmdline[4096];
 	ravt_selfmaps_free(&R.maps);
 	ravt_writer_params p = {
@@ -518,6 +508,9 @@ void rav_trace_stop(void)
 __attribute__((constructor)) static void rav_trace_autostart(void)
 {
 	const char *path = getenv("RAVIOLI_TRACE");
+	/* Listening for attach (RAVIOLI_LISTEN, listen.c) is independent of
+	 * recording to a file. */
+	ravt_listen_autostart();
 	if (!path || !*path)
 		return;
 	const char *acc = getenv("RAVIOLI_TRACE_ACCESS");

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "replay-model.h"
+#include "snapshot.h"
 
 /* Page indices replay accepts: the page table is sized by the highest
  * page, so a damaged index must not make it huge (the engine's pool stays
@@ -117,7 +118,14 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 	return 0;
 }
 
-/* Apply ev at m->pos (the caller advances pos).  0, or -1 with m->err. */
+/* replay-install.c: a snapshot event's piece installed (piece NULL: the
+ * trace does not hold it, an error), and a lost event: every heap
+ * forgotten.  0, or -1 with m->err. */
+int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *piece, ravt_touch *tc);
+int ravt_model_forget(ravt_model *m, const rav_event *ev);
+
+/* Apply ev at m->pos (the caller advances pos).  0, or -1 with m->err.  A
+ * snapshot event changes nothing here: its caller installs the piece. */
 static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const rav_event *ev,
                                                             ravt_touch *tc)
 {
@@ -149,6 +157,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		}
 		break;
 	}
+	case RAV_EV_LOST:
+		return ravt_model_forget(m, ev);
 	case RAV_EV_TYPE_DEF:
 		if (ev->aux < RAVT_MAX_TYPES)
 			m->tkinds[ev->aux] = (uint8_t)(0x80u | (ev->x & 3u));

@@ -72,7 +72,13 @@ static void index_fail(ravt_replay *rp, const rav_trace_error *err)
 static void sink_begin(ravt_sink *sink, uint64_t from);
 static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n);
 static void sink_end(ravt_sink *sink, uint64_t upto, bool final);
-static const ravt_sink_ops replay_ops = {sink_begin, sink_events, sink_end};
+static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece);
+static const ravt_sink_ops replay_ops = {sink_begin, sink_events, sink_end, sink_snapshot};
+
+/* After a snapshot, a keyframe this many events later (snapshots come in
+ * bursts when a session starts: one keyframe after the burst, not one per
+ * heap), so that seeks after it start from the installed state. */
+#define KF_AFTER_SNAPSHOT 64u
 
 ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size, ravt_series *series,
                              ravt_history *history)
@@ -362,6 +368,25 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	atomic_fetch_add_explicit(&rp->work, k, memory_order_relaxed);
 	/* once per batch: readers on other threads see the prefix applied */
 	atomic_store_explicit(&rp->applied, m->pos, memory_order_release);
+}
+
+/* The piece of the snapshot event just applied (sink.h). */
+static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece)
+{
+	ravt_replay *rp = (ravt_replay *)sink;
+	if (rp->failed)
+		return;
+	ravt_touch tc;
+	if (ravt_model_install(&rp->live, ev, piece, &tc) < 0) {
+		index_fail(rp, &rp->live.err);
+		return;
+	}
+	ravt_series_touch(rp->series, &rp->live, tc.h[0]);
+	/* (a snapshot before that keyframe postpones it: one per burst) */
+	uint64_t at = rp->live.pos + KF_AFTER_SNAPSHOT;
+	rp->next_kf = at;
+	if (at < rp->next_due)
+		rp->next_due = at;
 }
 
 static void sink_end(ravt_sink *sink, uint64_t upto, bool final)

@@ -281,6 +281,15 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	return h;
 }
 
+void ravt_model_drop_page(ravt_model *m, uint32_t page)
+{
+	if (page < m->span) {
+		page_unref(m, m->pages[page]);
+		m->pages[page] = NULL;
+		m->pool[page] = 0;
+	}
+}
+
 bool ravt_heap_append(ravt_mheap *h, uint32_t page)
 {
 	if (h->npages == h->cap) {

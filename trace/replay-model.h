@@ -101,6 +101,8 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
 ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id);
 ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind);
 bool ravt_heap_append(ravt_mheap *h, uint32_t page);
+/* The page is no longer known at all (what a loss does to every page). */
+void ravt_model_drop_page(ravt_model *m, uint32_t page);
 void ravt_heap_remove(ravt_mheap *h, uint32_t page);
 /* Records a RAV_TRACE_EREPLAY error naming the event in m->err; returns -1. */
 int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)

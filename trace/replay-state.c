@@ -98,7 +98,8 @@ int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
 	rav_event e = *ev;
 	e.index = s->m.pos;
 	ravt_touch tc;
-	if (ravt_apply(&s->m, &e, &tc) < 0) {
+	if (ravt_apply(&s->m, &e, &tc) < 0 ||
+	    (e.kind == RAV_EV_SNAPSHOT && ravt_model_install(&s->m, &e, s->rd ? ravt_reader_piece(s->rd, e.a) : NULL, &tc) < 0)) {
 		s->failed = true;
 		s->err = s->m.err;
 		if (err)
@@ -147,7 +148,9 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 		 * a seek spends its time in */
 		ev.index = s->m.pos;
 		ravt_touch tc;
-		if (__builtin_expect(ravt_apply(&s->m, &ev, &tc) < 0, 0)) {
+		if (__builtin_expect(ravt_apply(&s->m, &ev, &tc) < 0, 0) ||
+		    (__builtin_expect(ev.kind == RAV_EV_SNAPSHOT, 0) &&
+		     ravt_model_install(&s->m, &ev, ravt_reader_piece(s->rd, ev.a), &tc) < 0)) {
 			s->failed = true;
 			s->err = s->m.err;
 			if (err)

@@ -21,11 +21,13 @@
  * or a chunk failed to decode).  Texts (ev->text) stay valid until the
  * trace is closed.
  *
- * A later chunk kind carrying a full heap state (a snapshot taken when a
- * client attaches to a running program) fits as one more operation,
- * delivered between events at the index where the state applies: replay
- * installs it as its model and a keyframe, the tables take the names it
- * carries, consumers that do not need it leave the operation NULL.
+ * Snapshots (FORMAT.md §11: the state of a heap, of the types or of the
+ * pool, when a client attached to a running program) come as one more
+ * operation: the `snapshot` event is delivered (it ends a call to events),
+ * then snapshot(ev, piece) with the piece it names (NULL if the trace does
+ * not hold it whole), before any later event.  Replay installs the state,
+ * the tables take the names it carries; consumers that do not need it leave
+ * the operation NULL.
  */
 #ifndef RAVT_SINK_H
 #define RAVT_SINK_H
@@ -35,6 +37,7 @@
 #include <stdint.h>
 
 #include "ravtrace.h"
+#include "snapshot.h"
 
 typedef struct ravt_sink ravt_sink;
 
@@ -43,6 +46,8 @@ typedef struct ravt_sink_ops {
 	/* n >= 1 events; evs[0].index is the next index after those delivered. */
 	void (*events)(ravt_sink *sink, const rav_event *evs, size_t n);
 	void (*end)(ravt_sink *sink, uint64_t upto, bool final);
+	/* optional: the piece a snapshot event (just delivered) names */
+	void (*snapshot)(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece);
 } ravt_sink_ops;
 
 /* Consumers embed this as their first member. */

@@ -46,6 +46,10 @@ struct ravt_tables {
 	size_t norphans, cap_orphans;
 	bool any;
 	uint64_t last_time_ns;
+	/* type names that came in snapshot pieces (their bytes are not
+	 * NUL-terminated in the trace): copies, freed at the end */
+	char **names;
+	size_t nnames, cap_names;
 };
 
 static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
@@ -256,7 +260,63 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 	pthread_mutex_unlock(&tb->lock);
 }
 
-static const ravt_sink_ops tables_ops = {sink_begin, sink_events, sink_end};
+/* A snapshot (format 1.1) names a heap that may have existed long before
+ * the recording: its thread's name and kind come with it; a types piece
+ * defines types as type-def events do. */
+static bool piece_type(void *user, uint16_t id, unsigned refmask, const char *name, size_t len)
+{
+	ravt_tables *tb = user;
+	type_entry *ty = NULL;
+	for (unsigned i = 0; i < tb->ntypes; i++)
+		if (tb->types[i].t.id == id)
+			ty = &tb->types[i];
+	if (!ty) {
+		if (!grow((void **)&tb->types, &tb->cap_types, sizeof *tb->types, tb->ntypes + 1))
+			return false;
+		ty = &tb->types[tb->ntypes++];
+		memset(ty, 0, sizeof *ty);
+		ty->t.id = id;
+	}
+	if (!grow((void **)&tb->names, &tb->cap_names, sizeof *tb->names, tb->nnames + 1))
+		return false;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return false;
+	memcpy(copy, name, len);
+	copy[len] = 0;
+	tb->names[tb->nnames++] = copy;
+	ty->t.field_is_ref[0] = refmask & 1;
+	ty->t.field_is_ref[1] = (refmask >> 1) & 1;
+	ty->name = copy;
+	snprintf(ty->t.name, sizeof ty->t.name, "%s", copy);
+	return true;
+}
+
+static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece)
+{
+	ravt_tables *tb = (ravt_tables *)sink;
+	if (!piece)
+		return;
+	pthread_mutex_lock(&tb->lock);
+	if (piece->head.piece == RAV_SNAP_HEAP) {
+		rav_trace_thread *th = thread_get(tb, piece->head.heap_id, true);
+		if (th) {
+			th->kind = piece->head.heap_kind;
+			th->parent = piece->head.parent;
+			if (piece->name[0] && !th->name[0])
+				snprintf(th->name, sizeof th->name, "%.63s", piece->name);
+			widen(th, ev->index, ev->index);
+		}
+	} else if (piece->head.piece == RAV_SNAP_TYPES) {
+		ravt_snap_geom g = { 0 };
+		ravt_snap_visitor v = { .type = piece_type, .user = tb };
+		char err[256];
+		ravt_snap_decode_piece(piece, &g, &v, err, sizeof err); /* a damaged piece is replay's to report */
+	}
+	pthread_mutex_unlock(&tb->lock);
+}
+
+static const ravt_sink_ops tables_ops = {sink_begin, sink_events, sink_end, sink_snapshot};
 
 ravt_tables *ravt_tables_new(void)
 {
@@ -277,6 +337,9 @@ void ravt_tables_free(ravt_tables *tb)
 	free(tb->types);
 	free(tb->marks);
 	free(tb->orphans);
+	for (size_t i = 0; i < tb->nnames; i++)
+		free(tb->names[i]);
+	free(tb->names);
 	pthread_mutex_destroy(&tb->lock);
 	free(tb);
 }

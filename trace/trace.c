@@ -192,6 +192,11 @@ void rav_trace_get_info(const rav_trace *t, rav_trace_info *out)
 	ravt_replay_stats(t->replay, &out->keyframes, NULL, NULL);
 }
 
+bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out)
+{
+	return ravt_reader_session(t->rd, out);
+}
+
 /* ---- tables ------------------------------------------------------------------ */
 
 unsigned rav_trace_thread_count(const rav_trace *t)

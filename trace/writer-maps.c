@@ -204,3 +204,26 @@ void ravt_selfmaps_free(ravt_selfmaps *m)
 	free(m->ranges);
 	memset(m, 0, sizeof *m);
 }
+
+/* Call sites as the program's environment asks, for the recorder (a file)
+ * and a live session alike: the return address of every engine call (on
+ * unless RAVIOLI_TRACE_SITES=0), or a backtrace of N frames with
+ * RAVIOLI_TRACE_STACK=N (2 ... RAV_SITE_FRAMES_MAX; 0 and 1 mean the
+ * return address only). */
+int ravt_site_depth_from_env(char *err, size_t errlen)
+{
+	const char *sites = getenv("RAVIOLI_TRACE_SITES");
+	if (sites && strcmp(sites, "0") == 0)
+		return 0;
+	const char *stack = getenv("RAVIOLI_TRACE_STACK");
+	if (!stack || !*stack)
+		return 1;
+	char *end;
+	long n = strtol(stack, &end, 10);
+	if (*end || n < 0 || n > RAV_SITE_FRAMES_MAX) {
+		snprintf(err, errlen, "RAVIOLI_TRACE_STACK=%s: give a number of frames from 1 to %d", stack,
+		         RAV_SITE_FRAMES_MAX);
+		return -1;
+	}
+	return n < 1 ? 1 : (int)n;
+}

@@ -57,7 +57,7 @@ expect() {
   fi
   echo "ok [$MODE] '$line' ->$got"
 }
-expect "ravtrace " info dump stats validate export help
+expect "ravtrace " info dump stats validate export list attach help
 expect -x "ravtrace st" stats
 expect -x "ravtrace --v" --version
 expect -x "ravtrace help ex" export
@@ -71,11 +71,13 @@ expect "ravtrace export --format=" chrome sqlite
 expect -x "ravtrace export --format=sq" sqlite
 expect -x "ravtrace stats " a.ravtrace b.ravtrace sub
 expect -x "ravtrace export --format=chrome -o no" notes.txt
+expect "ravtrace attach --" --output= --seconds= --stats --lossless --queue= --access
+expect -x "ravtrace list --j" --json
 EOS
 )
   echo "$out"
   failures=$((failures + $(echo "$out" | grep -c '^FAIL')))
-  [ "$(echo "$out" | grep -c '^ok')" -ge 14 ] || { echo "FAIL [$mode]: the checks did not all run"; failures=$((failures + 1)); }
+  [ "$(echo "$out" | grep -c '^ok')" -ge 16 ] || { echo "FAIL [$mode]: the checks did not all run"; failures=$((failures + 1)); }
 done
 [ $failures -eq 0 ] || { echo "$failures completion check(s) failed"; exit 1; }
 echo "completion checks passed"

@@ -109,7 +109,7 @@ static void workload(void)
 
 int main(void)
 {
-	static rav_recorder rec = { t_exchange, t_release, NULL, true, 1 };
+	static rav_recorder rec = { .exchange = t_exchange, .release = t_release, .record_access = true, .site_depth = 1 };
 	REQUIRE(rav_record_install(&rec));
 	workload();
 	rav_record_flush();

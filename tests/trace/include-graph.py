@@ -3,7 +3,7 @@
 
 Reads every `#include "..."` of trace/*.c and trace/*.h, maps files to the
 parts HACKING.md names (format, writer, reader, tables, model, series,
-history, replay, trace, contention, symbols, sitestats, recorder), and fails when the part graph has a
+history, replay, trace, contention, symbols, sitestats, recorder, attach), and fails when the part graph has a
 cycle or when the reader depends on anything but the format (the reader
 must build, test and fuzz alone).  Prints the graph it checked.
 """
@@ -12,9 +12,10 @@ import re
 import sys
 
 PARTS = [
-    ('format', r'^format\.[ch]$'),
+    ('format', r'^(format|snapshot|live)\.[ch]$'),
     ('writer', r'^writer'),
-    ('recorder', r'^recorder\.c$'),
+    ('recorder', r'^(recorder\.c|listen\.c|session\.[ch])$'),
+    ('attach', r'^attach\.c$'),
     ('reader', r'^(reader|sink\.h$)'),
     ('tables', r'^tables\.'),
     ('series', r'^series\.'),

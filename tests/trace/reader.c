@@ -119,7 +119,7 @@ static void c_end(ravt_sink *sink, uint64_t upto, bool final)
 	c->deliveries++;
 }
 
-static const ravt_sink_ops collector_ops = {c_begin, c_events, c_end};
+static const ravt_sink_ops collector_ops = {.begin = c_begin, .events = c_events, .end = c_end};
 
 static void collector_init(collector *c)
 {

@@ -12,6 +12,12 @@ same call is found by `dump --site=FILE:LINE`, and by function name.
 --nodebug PROGRAM: PROGRAM is the same sample built without debug info and
 stripped; a trace recorded from it must open, and its sites must be shown
 as the object and an offset, with the reason.
+
+--attach RAVTRACE TARGET SOURCE SPEC...: TARGET (built from SOURCE) runs
+without any tracing variable; `ravtrace attach` records it twice, a second
+or so into its run and then again to its end, and each recording must
+carry call sites and the memory map as a recording to a file does (SPECs
+as above; almost every event with a site).
 """
 import json
 import os
@@ -19,6 +25,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 
 def fail(msg):
@@ -105,8 +112,51 @@ def check_nodebug(rt, program):
         print(f'ok: {base}: {len(st["sites"])} sites as object+offset')
 
 
+def attach_twice(rt, target, source, specs):
+    with tempfile.TemporaryDirectory() as run_dir:
+        os.chmod(run_dir, 0o700)
+        env = dict(os.environ, XDG_RUNTIME_DIR=run_dir)
+        for k in ('RAVIOLI_TRACE', 'RAVIOLI_TRACE_SITES', 'RAVIOLI_TRACE_STACK'):
+            env.pop(k, None)
+        out = open(os.path.join(run_dir, 'target.out'), 'w')
+        prog = subprocess.Popen([target, '--rounds', '250', '--pace-us', '20000'], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+        try:
+            sock = os.path.join(run_dir, 'ravioli', f'{prog.pid}.sock')
+            for _ in range(3000):
+                if os.path.exists(sock) or prog.poll() is not None:
+                    break
+                time.sleep(0.01)
+            if not os.path.exists(sock):
+                fail(f'{target} never listened ({sock})')
+            traces = [os.path.join(run_dir, 'first.ravtrace'), os.path.join(run_dir, 'second.ravtrace')]
+            run([rt, 'attach', str(prog.pid), '-o', traces[0], '--seconds=1', '--lossless', '--quiet'], env=env)
+            run([rt, 'attach', str(prog.pid), '-o', traces[1], '--lossless', '--quiet'], env=env)
+            if prog.wait(timeout=120) != 0:
+                fail(f'{target} exited {prog.returncode}')
+        finally:
+            if prog.poll() is None:
+                prog.kill()
+                prog.wait()
+        for trace in traces:
+            run([rt, 'validate', trace])
+            check_sample(rt, trace, source, specs)
+            st = json.loads(run([rt, 'stats', '--sites', '--json', '--top=0', trace]).stdout)
+            if st['sites_recorded'] == 0 or st['all']['events'] == 0:
+                fail(f'{trace}: an attached recording with no call sites')
+            # Events with no site: the snapshot each thread's stream starts
+            # with, a thread blocked since before the session, exit teardown.
+            if st['unknown']['events'] * 20 > st['all']['events']:
+                fail(f'{trace}: {st["unknown"]["events"]} of {st["all"]["events"]} events have no site')
+            print(f'ok: attached {os.path.basename(trace)}: {st["sites_recorded"]} sites, '
+                  f'{st["unknown"]["events"]} of {st["all"]["events"]} events without one')
+
+
 def main():
     args = sys.argv[1:]
+    if len(args) >= 4 and args[0] == '--attach':
+        attach_twice(args[1], args[2], args[3], args[4:])
+        return
     if len(args) >= 3 and args[0] == '--nodebug':
         check_nodebug(args[1], args[2])
         return

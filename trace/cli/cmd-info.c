@@ -76,6 +76,25 @@ static int run(int argc, char **argv)
 		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0, in->keyframes,
 		       in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
 		printf("duration    %.3f ms\n", (double)duration / 1e6);
+		rav_trace_session ss;
+		if (rav_trace_get_session(tr.t, &ss)) {
+			/* recorded by attaching to a running program */
+			printf("session     attached to process %d%s", ss.pid, ss.lossless ? " (lossless)" : "");
+			if (!ss.end_known)
+				printf("; no end record: the program was killed or left through _exit()\n");
+			else if (ss.end_how == 1)
+				printf("; the client detached\n");
+			else if (ss.end_how == 2)
+				printf("; the program exited with status %" PRId64 "\n", ss.end_value);
+			else if (ss.end_how == 3)
+				printf("; the program was killed by signal %" PRId64 " (%s)\n", ss.end_value,
+				       strsignal((int)ss.end_value));
+			else
+				printf("; ended: %s\n", ss.end_text);
+			if (ss.lost)
+				printf("lost        %" PRIu64 " events (%u resynchronisation%s)\n", ss.lost, ss.losses,
+				       ss.losses == 1 ? "" : "s");
+		}
 		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
 		for (unsigned i = 0; i < nthreads; i++) {
 			const rav_trace_thread th = cli_thread_at(tr.t, i);

@@ -15,6 +15,12 @@
  * of the trace; the contention tables come from libravtrace's model, whose
  * memory is per cache line touched.
  *
+ * A trace recorded by attaching (format 1.1) begins with snapshots: each
+ * SNAPSHOT event of a heap starts a life for every cell the heap then holds
+ * (read from a replay state kept in step with the pass, made only when a
+ * trace has snapshots), and a LOST event (the client fell behind) ends
+ * every life, since what happened until the next snapshots is unknown.
+ *
  * Speed: prepared statements, transactions of BATCH_ROWS rows, no journal
  * and no fsync (the database is written under a temporary name and only
  * renamed into place when complete, so a crash or Ctrl-C never leaves a
@@ -77,6 +83,7 @@ typedef struct exporter {
 	uint32_t npages;
 	int64_t next_cell_id;
 	uint64_t cells_written, events_written;
+	rav_state *snap; /* replay state for snapshot events (attach traces) */
 	/* progress line */
 	bool show_progress, progress_shown;
 	double started, last_progress;
@@ -335,8 +342,81 @@ static void end_page(exporter *x, uint32_t page, const rav_event *ev, const char
 	release_if_empty(x, p);
 }
 
+/* Replay steps forward to a snapshot rather than seeking when it is this
+ * close (a seek replays from the nearest keyframe anyway). */
+#define SNAP_STEP_MAX 1000000u
+
+/* A SNAPSHOT event of a heap: a life for each cell the heap holds after
+ * it.  The cells take the event's index as alloc_event. */
+static void snapshot_heap(exporter *x, const rav_event *ev)
+{
+	rav_trace_error err = {0};
+	if (!x->snap && !(x->snap = rav_state_new(x->t))) {
+		failf(x, "out of memory for the replay state of a snapshot");
+		return;
+	}
+	uint64_t want = ev->index + 1, pos = rav_state_position(x->snap);
+	if (pos > want || want - pos > SNAP_STEP_MAX) {
+		if (rav_state_seek(x->snap, want, &err) != 0) {
+			failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index,
+			      err.message);
+			return;
+		}
+	}
+	while (rav_state_position(x->snap) < want) {
+		if (!rav_state_step(x->snap, NULL, &err)) {
+			failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index,
+			      err.message[0] ? err.message : "the trace ends first");
+			return;
+		}
+	}
+	rav_state_heap h = {0};
+	bool found = false;
+	for (unsigned i = 0, n = rav_state_heap_count(x->snap); i < n && !found; i++)
+		found = rav_state_heap_at(x->snap, i, &h) && h.id == ev->x;
+	if (!found)
+		return;
+	for (uint32_t i = 0; i < h.page_count && !x->failed; i++) {
+		uint32_t page = h.pages[i];
+		end_page(x, page, ev, "overwritten"); /* not in a consistent trace */
+		page_entry *p = page_at(x, page, true);
+		if (!p)
+			return;
+		p->owner = ev->x;
+		for (uint32_t c = 1; c < x->cells_per_page; c++) {
+			rav_state_cell cell;
+			if (!rav_state_cell_at(x->snap, page, c, &cell) || cell.state != RAV_CELL_LIVE ||
+			    cell.type == RAV_TYPE_REF)
+				continue;
+			rav_loc at = rav_loc_make(page, c, 0);
+			life *l = slot_at(x, at, true);
+			if (!l)
+				return;
+			*l = (life){.id = x->next_cell_id++,
+			            .alloc_event = ev->index,
+			            .first = at,
+			            .heap = ev->x,
+			            .thread = ev->thread,
+			            .type = cell.type};
+			p->live++;
+		}
+	}
+}
+
 static void track_cells(exporter *x, const rav_event *ev)
 {
+	if (ev->kind == RAV_EV_SNAPSHOT) {
+		if (ev->aux == RAV_SNAP_HEAP)
+			snapshot_heap(x, ev);
+		return;
+	}
+	if (ev->kind == RAV_EV_LOST) {
+		for (uint32_t p = 0; p < x->npages; p++) {
+			end_page(x, p, ev, "lost");
+			x->pages[p].owner = 0;
+		}
+		return;
+	}
 	bool page_event = ev->kind == RAV_EV_PAGE_ACQUIRE || ev->kind == RAV_EV_PAGE_HANDOFF ||
 	                  ev->kind == RAV_EV_PAGE_RELEASE;
 	if (page_event && (ev->a & RAV_LOC_EXTERNAL))
@@ -768,6 +848,8 @@ int cli_export_sqlite(rav_trace *t, const char *out, const cli_export_sqlite_opt
 		release_if_empty(&x, &x.pages[p]);
 	}
 	free(x.pages);
+	if (x.snap)
+		rav_state_free(x.snap);
 	if (!x.failed && rename(tmp, out) != 0)
 		failf(&x, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
 	if (x.progress_shown)

@@ -11,11 +11,12 @@
 
 #include "cli.h"
 
-extern const cli_command cli_cmd_info, cli_cmd_dump, cli_cmd_stats, cli_cmd_validate, cli_cmd_export;
+extern const cli_command cli_cmd_info, cli_cmd_dump, cli_cmd_stats, cli_cmd_validate, cli_cmd_export, cli_cmd_list,
+    cli_cmd_attach;
 
 /* In the order `ravtrace --help` lists them. */
 static const cli_command *const commands[] = {
-    &cli_cmd_info, &cli_cmd_dump, &cli_cmd_stats, &cli_cmd_validate, &cli_cmd_export,
+    &cli_cmd_info, &cli_cmd_dump, &cli_cmd_stats, &cli_cmd_validate, &cli_cmd_export, &cli_cmd_list, &cli_cmd_attach,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -41,7 +42,8 @@ static int main_help(void)
 {
 	fputs("usage: ravtrace COMMAND [OPTIONS] FILE\n"
 	      "\n"
-	      "Inspect ravioli heap traces (.ravtrace files recorded with RAVIOLI_TRACE=FILE).\n"
+	      "Inspect ravioli heap traces (.ravtrace files recorded with RAVIOLI_TRACE=FILE), and\n"
+	      "attach to running programs to record them (list, attach).\n"
 	      "\n"
 	      "Commands:\n",
 	      stdout);

@@ -59,7 +59,7 @@ static void ck_end(ravt_sink *sink, uint64_t upto, bool final)
 	c->final = final;
 }
 
-static const ravt_sink_ops ck_ops = {ck_begin, ck_events, ck_end};
+static const ravt_sink_ops ck_ops = {.begin = ck_begin, .events = ck_events, .end = ck_end};
 
 /* What the merged events look like through random access and a cursor. */
 static void use(ravt_reader *rd, const checker *c, size_t size)

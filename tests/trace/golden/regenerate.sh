@@ -1,11 +1,7 @@
 #!/bin/sh
-# regenerate.sh BUILD_DIR [NAME...] - record the golden traces again (all,
-# or the names given) and their expected `ravtrace stats --json` output
-# (and `stats --sites --json --no-symbols` for those of format 1.2 or later).
-#
-# list, tree, messages, serialize and chatty pin format 1.0: regenerating
-# them records the current format and loses that, so name the traces to
-# record (e.g. `regenerate.sh build sites`).
+# regenerate.sh BUILD_DIR NAME... - record the named golden traces again
+# and their expected `ravtrace stats --json` output (and
+# `stats --sites --json --no-symbols` for those of format 1.2 or later).
 #
 # The golden traces are committed so that the tests notice any change in
 # how an existing file is read (format, replay, contention model, CLI
@@ -13,8 +9,17 @@
 # diff of the *.stats.json files.  Sizes are tiny so the files stay a few
 # kilobytes; the samples use fixed seeds, though the two-thread samples
 # interleave differently on each run (their files are recorded once).
+#
+# Versions: list, tree, messages, serialize and chatty were recorded with
+# format 1.0 and pin it (1.0 files keep opening); attach is a 1.1
+# recording made by attaching to a running program (snapshot chunks,
+# session records) and pins 1.1; sites pins 1.2 (call sites and memory
+# maps).  Regenerating a trace records the current format and loses the
+# version it pinned: hence names, never "all".
 set -eu
-build=${1:?usage: regenerate.sh BUILD_DIR}
+build=${1:?usage: regenerate.sh BUILD_DIR NAME...}
+shift
+[ $# -gt 0 ] || { echo "usage: regenerate.sh BUILD_DIR NAME... (list tree messages serialize chatty attach sites)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 rt="$build/trace/cli/ravtrace"
 [ -x "$rt" ] || { echo "regenerate.sh: no ravtrace in $build" >&2; exit 1; }
@@ -39,18 +44,34 @@ record_as() {
   echo "$name: $(wc -c <"$here/$name.ravtrace") bytes"
 }
 
-want() {
-  [ -z "$names" ] && return 0
-  for n in $names; do [ "$n" = "$1" ] && return 0; done
-  return 1
+# attach-target runs without any tracing variable; ravtrace attaches to it a
+# moment after it starts and follows it to its end (lossless).
+record_attach() {
+  rm -f "$here/attach.ravtrace"
+  run=$(mktemp -d)
+  chmod 700 "$run"
+  XDG_RUNTIME_DIR=$run "$build/tests/trace/attach-target" --rounds 30 --pace-us 10000 >/dev/null &
+  pid=$!
+  while [ ! -S "$run/ravioli/$pid.sock" ]; do sleep 0.01; done
+  XDG_RUNTIME_DIR=$run "$rt" attach "$pid" -o "$here/attach.ravtrace" --lossless --quiet
+  wait "$pid"
+  rm -rf "$run"
+  "$rt" validate "$here/attach.ravtrace"
+  "$rt" stats --json "$here/attach.ravtrace" >"$here/attach.stats.json"
+  echo "attach: $(wc -c <"$here/attach.ravtrace") bytes"
 }
-shift
-names="$*"
-want list && record list 0 40
-want tree && record tree 0 40
-want messages && record messages 1 6
-want serialize && record serialize 0 12
-want chatty && record chatty 1 6
-# format 1.2: call sites (two threads, accesses recorded: transfers per site)
-want sites && record_as sites messages 1 6
-true
+
+want() { case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
+for name in list tree messages serialize chatty attach sites; do
+  want "$@" || continue
+  case $name in
+    list) record list 0 40 ;;
+    tree) record tree 0 40 ;;
+    messages) record messages 1 6 ;;
+    serialize) record serialize 0 12 ;;
+    chatty) record chatty 1 6 ;;
+    attach) record_attach ;;
+    # format 1.2: call sites (two threads, accesses recorded: transfers per site)
+    sites) record_as sites messages 1 6 ;;
+  esac
+done

@@ -1,0 +1,696 @@
+/* attach-exact.c - a recording made by attaching to a running program
+ * replays exactly (issue #7), as replay-exact.c checks it for a recording
+ * made from the start.
+ *
+ *	test-attach-exact [lossless|slow|access]
+ *
+ * The program runs before anyone attaches: a main thread and a worker pass
+ * messages both ways and churn their heaps (allocations, shared references,
+ * frees that compact, deferred frees, collections); a third thread sits
+ * blocked in rav_recv (its heap can only be snapshotted on its behalf); a
+ * message waits in a channel (it belongs to the channel).  Then a client
+ * thread of the same process attaches through the socket, exactly as
+ * `ravtrace attach -o` does, while both threads keep running.  At
+ * checkpoints the program takes the engine's own view of every heap
+ * (rav_heap_walk: pages, fills, cells, back-links, counters) and places a
+ * mark.  After detaching, the file is opened, indexed and replayed; at each
+ * checkpoint mark the replayed state must equal the engine's view cell by
+ * cell.  The blocked thread and the waiting message are woken and received
+ * halfway, so their snapshots are used.
+ *
+ * "slow": the client reads with pauses from a small queue, so events are
+ * lost and the stream resynchronises: every checkpoint that arrived must
+ * still match, for each heap snapshotted again since the last loss.
+ * "lossless": the same slow client, in lossless mode: nothing is lost.
+ * "access": the session also records memory accesses (reads then take their
+ * safe points on the access-recording path): there must be ACCESS events.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "rav-record.h"
+#include "ravioli.h"
+#include "ravtrace.h"
+
+static int failures;
+static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void failf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	failures++;
+}
+
+/* ---- the engine's view -------------------------------------------------- */
+
+typedef struct vcell {
+	uint32_t page, slot;
+	bool dying;
+	uint16_t type;
+	uint64_t scalar;
+	uint64_t field[2], back[2];
+} vcell;
+
+typedef struct vpage {
+	uint32_t page, fill;
+	bool root;
+} vpage;
+
+typedef struct view {
+	unsigned heap_id;
+	vpage *pages;
+	size_t npages, pcap;
+	vcell *cells;
+	size_t ncells, ccap;
+	rav_stats st;
+} view;
+
+static char *pool_base;
+
+static rav_loc loc_of(uintptr_t v)
+{
+	if (!v)
+		return 0;
+	uintptr_t off = v - (uintptr_t)pool_base;
+	return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
+	                    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
+}
+
+static bool field_is_ref(rav_type t, int f)
+{
+	if (t == RAV_TYPE_ROOT)
+		return true;
+	if (t == RAV_TYPE_REF)
+		return f == 0;
+	return rav_type_field_kind(t, f) == RAV_REF;
+}
+
+static bool on_page(rav_heap *h, size_t page, unsigned fill, bool root, void *user)
+{
+	(void)h;
+	view *v = user;
+	if (v->npages == v->pcap) {
+		v->pcap = v->pcap ? v->pcap * 2 : 64;
+		v->pages = realloc(v->pages, sizeof *v->pages * v->pcap);
+	}
+	v->pages[v->npages++] = (vpage){(uint32_t)page, fill, root};
+	return true;
+}
+
+static bool on_cell(rav_heap *h, const rav_cell_info *ci, void *user)
+{
+	(void)h;
+	view *v = user;
+	if (v->ncells == v->ccap) {
+		v->ccap = v->ccap ? v->ccap * 2 : 1024;
+		v->cells = realloc(v->cells, sizeof *v->cells * v->ccap);
+	}
+	vcell *c = &v->cells[v->ncells++];
+	memset(c, 0, sizeof *c);
+	c->page = (uint32_t)ci->page;
+	c->slot = ci->slot;
+	c->dying = (ci->cell->w[0] & RAV_FLAG_DYING) != 0;
+	c->type = ci->type;
+	c->scalar = ci->scalar;
+	for (int f = 0; f < 2; f++)
+		c->field[f] = field_is_ref(ci->type, f) ? loc_of(ci->field[f]) : ci->field[f];
+	c->back[0] = loc_of(ci->back[0]);
+	c->back[1] = ci->type == RAV_TYPE_REF ? loc_of(ci->back[1]) : 0;
+	return true;
+}
+
+static void take_view(rav_heap *h, view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->heap_id = rav_heap_id(h);
+	rav_heap_walk(h, on_page, on_cell, v);
+	rav_heap_stats(h, &v->st);
+}
+
+static void free_view(view *v)
+{
+	free(v->pages);
+	free(v->cells);
+}
+
+/* Compare one heap of the replayed state with the engine's view.  Returns
+ * false (without failing) if the heap is not in the state: after a loss, a
+ * heap is back only once its owner was snapshotted again. */
+static bool compare(int cp, const view *v, const rav_state *s)
+{
+	rav_state_heap sh;
+	bool found = false;
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
+		rav_state_heap_at(s, i, &sh);
+		if (sh.id == v->heap_id && sh.alive) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return false;
+	int before = failures;
+	/* data pages in list order; root pages as a set */
+	size_t di = 0;
+	for (uint32_t i = 0; i < sh.page_count; i++) {
+		struct rav_state_page sp;
+		rav_state_page(s, sh.pages[i], &sp);
+		if (sp.kind == RAV_SPAGE_ROOT)
+			continue;
+		while (di < v->npages && v->pages[di].root)
+			di++;
+		if (di >= v->npages || v->pages[di].page != sh.pages[i]) {
+			failf("checkpoint %d: heap %u's data page %zu is page %u in replay, %u in the engine",
+			      cp, v->heap_id, di, sh.pages[i], di < v->npages ? v->pages[di].page : 0);
+			return true;
+		}
+		di++;
+	}
+	for (; di < v->npages; di++)
+		if (!v->pages[di].root) {
+			failf("checkpoint %d: engine page %u (heap %u) is missing from replay's list", cp,
+			      v->pages[di].page, v->heap_id);
+			return true;
+		}
+	for (size_t i = 0; i < v->npages; i++) {
+		struct rav_state_page sp;
+		rav_state_page(s, v->pages[i].page, &sp);
+		if (sp.owner != v->heap_id || v->pages[i].root != (sp.kind == RAV_SPAGE_ROOT))
+			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u "
+			      "kind %u",
+			      cp, v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner,
+			      sp.kind);
+		else if (sp.fill != v->pages[i].fill)
+			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp,
+			      v->pages[i].page, v->pages[i].fill, sp.fill);
+	}
+	uint64_t live = 0, dead = 0, refs = 0;
+	for (size_t i = 0; i < v->ncells && failures - before < 10; i++) {
+		const vcell *e = &v->cells[i];
+		rav_state_cell rc;
+		rav_state_cell_at(s, e->page, e->slot, &rc);
+		if (e->slot == 0) {
+			if (rc.state != RAV_CELL_HEADER)
+				failf("checkpoint %d: page %u cell 0 is not a header in replay", cp, e->page);
+			continue;
+		}
+		if (e->type == RAV_TYPE_DEAD) {
+			dead++;
+			if (rc.state != RAV_CELL_DEAD)
+				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in "
+				      "replay",
+				      cp, e->page, e->slot, rc.state);
+			continue;
+		}
+		if (rc.state != RAV_CELL_LIVE) {
+			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in "
+			      "replay",
+			      cp, e->page, e->slot, e->type, rc.state);
+			continue;
+		}
+		if (e->type == RAV_TYPE_REF)
+			refs++;
+		if (e->type != RAV_TYPE_ROOT)
+			live++;
+		uint64_t rf[2] = {rc.word[1], rc.word[2]}, rb[2] = {rc.word[3], 0};
+		if (e->type == RAV_TYPE_REF) {
+			rf[1] = 0;
+			rb[0] = rc.word[2];
+			rb[1] = rc.word[3];
+		}
+		uint64_t ef1 = e->type == RAV_TYPE_REF ? 0 : e->field[1];
+		if (e->dying) { /* its back-link word links the kill queue, unrecorded */
+			rb[0] = e->back[0];
+			rb[1] = e->back[1];
+		}
+		if (rc.type != e->type || rc.scalar != e->scalar || rf[0] != e->field[0] || rf[1] != ef1 ||
+		    rb[0] != e->back[0] || rb[1] != e->back[1])
+			failf("checkpoint %d: heap %u page %u cell %u differs:\n"
+			      "  engine: type %u scalar %llu fields %#llx %#llx back %#llx %#llx\n"
+			      "  replay: type %u scalar %llu fields %#llx %#llx back %#llx %#llx",
+			      cp, v->heap_id, e->page, e->slot, e->type, (unsigned long long)e->scalar,
+			      (unsigned long long)e->field[0], (unsigned long long)ef1,
+			      (unsigned long long)e->back[0], (unsigned long long)e->back[1], rc.type,
+			      (unsigned long long)rc.scalar, (unsigned long long)rf[0],
+			      (unsigned long long)rf[1], (unsigned long long)rb[0],
+			      (unsigned long long)rb[1]);
+	}
+	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells ||
+	    sh.dead_cells != v->st.dead_cells || dead != v->st.dead_cells ||
+	    sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
+		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live "
+		      "%llu dead "
+		      "%llu refs %llu",
+		      cp, v->heap_id, (unsigned long long)v->st.live_cells,
+		      (unsigned long long)v->st.dead_cells, (unsigned long long)v->st.ref_cells,
+		      (unsigned long long)sh.live_cells, (unsigned long long)sh.dead_cells,
+		      (unsigned long long)sh.ref_cells);
+	return true;
+}
+
+/* ---- the workload (each thread its own random stream) ------------------ */
+
+#define NROOTS 200
+
+typedef struct ctx {
+	rav_heap *h;
+	rav_root roots[NROOTS];
+	uint64_t rng;
+} ctx;
+
+static _Thread_local ctx *cur;
+static rav_type T_NODE, T_PAIR, T_LEAF;
+
+static uint64_t rnd(void)
+{
+	cur->rng ^= cur->rng << 13;
+	cur->rng ^= cur->rng >> 7;
+	cur->rng ^= cur->rng << 17;
+	return cur->rng;
+}
+
+static rav_ref pick(rav_heap *h)
+{
+	rav_ref o = rav_root_get(h, cur->roots[rnd() % NROOTS]);
+	for (int d = (int)(rnd() % 5); d > 0 && !rav_ref_is_null(o); d--) {
+		rav_type t = rav_type_of(h, o);
+		if (t < RAV_TYPE_FIRST_USER)
+			break;
+		int f = (int)(rnd() % 2);
+		if (rav_type_field_kind(t, f) != RAV_REF)
+			f ^= 1;
+		if (rav_type_field_kind(t, f) != RAV_REF)
+			break;
+		rav_ref c = rav_load_ref(h, o, f);
+		if (rav_ref_is_null(c))
+			break;
+		o = c;
+	}
+	return o;
+}
+
+static int ref_field(rav_type t)
+{
+	if (t < RAV_TYPE_FIRST_USER)
+		return -1;
+	int f = (int)(rnd() % 2);
+	if (rav_type_field_kind(t, f) == RAV_REF)
+		return f;
+	if (rav_type_field_kind(t, f ^ 1) == RAV_REF)
+		return f ^ 1;
+	return -1;
+}
+
+static rav_type random_type(void)
+{
+	unsigned k = (unsigned)(rnd() % 3);
+	return k == 0 ? T_NODE : k == 1 ? T_PAIR : T_LEAF;
+}
+
+static void op(rav_heap *h)
+{
+	unsigned k = (unsigned)(rnd() % 100);
+	if (k < 20) {
+		rav_new_root(h, random_type(), cur->roots[rnd() % NROOTS], NULL);
+	} else if (k < 45) {
+		rav_ref p = pick(h);
+		int f = rav_ref_is_null(p) ? -1 : ref_field(rav_type_of(h, p));
+		if (f >= 0)
+			rav_new_field(h, random_type(), p, f, NULL);
+	} else if (k < 55) {
+		rav_ref p = pick(h);
+		int f = rav_ref_is_null(p) ? -1 : ref_field(rav_type_of(h, p));
+		if (f >= 0)
+			rav_store_ref(h, p, f, pick(h));
+	} else if (k < 62) {
+		rav_ref p = pick(h);
+		int f = rav_ref_is_null(p) ? -1 : ref_field(rav_type_of(h, p));
+		if (f >= 0)
+			rav_clear_ref(h, p, f);
+	} else if (k < 68) {
+		rav_root_clear(h, cur->roots[rnd() % NROOTS]);
+	} else if (k < 80) {
+		rav_ref p = pick(h);
+		if (!rav_ref_is_null(p) && rav_type_of(h, p) >= RAV_TYPE_FIRST_USER) {
+			rav_type t = rav_type_of(h, p);
+			for (int f = 0; f < 2; f++)
+				if (rav_type_field_kind(t, f) == RAV_DATA)
+					rav_store(h, p, f, rnd() & 0xffffff);
+			rav_set_scalar(h, p, rnd() & 0xfff);
+		}
+	} else if (k < 86) {
+		rav_set_free_mode(h, (rnd() & 1) ? RAV_FREE_DEFERRED : RAV_FREE_IMMEDIATE);
+	} else if (k < 92) {
+		rav_compact(h, 1 + rnd() % 8);
+	} else if (k < 93) {
+		rav_collect(h);
+	} else {
+		int r = (int)(rnd() % NROOTS);
+		rav_root_free(h, cur->roots[r]);
+		cur->roots[r] = rav_root_new(h);
+	}
+}
+
+static rav_msg *build_msg(void)
+{
+	rav_msg *m = rav_msg_new();
+	if (!m)
+		return NULL;
+	rav_heap *mh = rav_msg_heap(m);
+	rav_ref top;
+	if (rav_new_root(mh, T_NODE, rav_msg_root(m), &top) == RAV_OK) {
+		rav_new_field(mh, T_LEAF, top, 0, NULL);
+		top = rav_root_get(mh, rav_msg_root(m));
+		rav_new_field(mh, T_PAIR, top, 1, NULL);
+	}
+	return m;
+}
+
+static rav_channel *to_worker, *to_main, *to_sleeper, *waiting;
+static rav_heap *worker_heap, *sleeper_heap;
+
+/* Like replay-exact: the worker answers as its last engine action of the
+ * round, so once the main thread has the answer, the worker is quiet
+ * (blocked in rav_recv) and every event of it is ordered before the main
+ * thread's next ones. */
+static void *worker(void *arg)
+{
+	ctx *c = arg;
+	cur = c;
+	rav_thread_name("worker");
+	c->h = rav_heap_self();
+	for (int i = 0; i < NROOTS; i++)
+		c->roots[i] = rav_root_new(c->h);
+	worker_heap = c->h;
+	for (;;) {
+		int r = (int)(rnd() % NROOTS);
+		if (rav_recv(to_worker, c->h, c->roots[r]) != RAV_OK)
+			break;
+		if (!rav_root_is_set(c->h, c->roots[r]))
+			break; /* an empty message: stop */
+		for (int k = (int)(rnd() % 30); k > 0; k--)
+			op(c->h);
+		rav_msg *m = build_msg();
+		if (!m || rav_send(to_main, m) != RAV_OK) {
+			failf("worker: cannot answer: %s", rav_last_error());
+			break;
+		}
+	}
+	for (int i = 0; i < NROOTS; i++)
+		rav_root_free(c->h, c->roots[i]);
+	rav_thread_exit();
+	return NULL;
+}
+
+/* Blocked in rav_recv from before the attach until woken halfway; then it
+ * answers and blocks again until the end. */
+static void *sleeper(void *arg)
+{
+	ctx *c = arg;
+	cur = c;
+	rav_thread_name("sleeper");
+	c->h = rav_heap_self();
+	for (int i = 0; i < NROOTS; i++)
+		c->roots[i] = rav_root_new(c->h);
+	for (int k = 0; k < 300; k++)
+		op(c->h);
+	__atomic_store_n(&sleeper_heap, c->h, __ATOMIC_RELEASE);
+	rav_recv(to_sleeper, c->h, c->roots[0]);
+	for (int k = 0; k < 50; k++)
+		op(c->h);
+	rav_msg *m = build_msg();
+	if (m)
+		rav_send(to_main, m);
+	rav_recv(to_sleeper, c->h, c->roots[1]); /* the end */
+	for (int i = 0; i < NROOTS; i++)
+		rav_root_free(c->h, c->roots[i]);
+	rav_thread_exit();
+	return NULL;
+}
+
+/* ---- the client ---------------------------------------------------------- */
+
+typedef struct client {
+	rav_live_options opts;
+	const char *path;
+	bool slow;
+	volatile int stop; /* set by main: detach */
+	rav_live_status st;
+	bool ok;
+	pthread_t th;
+	pthread_mutex_t lock;
+} client;
+
+static void *client_main(void *arg)
+{
+	client *cl = arg;
+	rav_trace_error err;
+	rav_live_session *s = rav_live_attach(getpid(), &cl->opts, &err);
+	if (!s) {
+		failf("attach: %s", err.message);
+		return NULL;
+	}
+	int fd = open(cl->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	bool detached = false;
+	while (!cl->st.ended) {
+		pthread_mutex_lock(&cl->lock);
+		bool stop = cl->stop;
+		pthread_mutex_unlock(&cl->lock);
+		if (stop && !detached) {
+			rav_live_detach(s);
+			detached = true;
+		}
+		if (rav_live_pump(s, 50, fd, &cl->st, &err) < 0) {
+			failf("client: %s", err.message);
+			break;
+		}
+		if (cl->slow && !detached)
+			usleep(3000);
+	}
+	close(fd);
+	rav_live_close(s);
+	cl->ok = cl->st.ended && cl->st.end_known && cl->st.end_how == 1;
+	return NULL;
+}
+
+static void client_stop(client *cl)
+{
+	pthread_mutex_lock(&cl->lock);
+	cl->stop = 1;
+	pthread_mutex_unlock(&cl->lock);
+	pthread_join(cl->th, NULL);
+}
+
+#define MAXVIEWS 3
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	bool small = getenv("RAV_TEST_SMALL") != NULL;
+	bool slow = !strcmp(mode, "slow") || !strcmp(mode, "lossless");
+	unsigned rounds = small ? 300 : 1500, before = small ? 60 : 300, every = 10;
+	char path[] = "/tmp/attach-exact-XXXXXX";
+	int tfd = mkstemp(path);
+	if (tfd < 0) {
+		perror("mkstemp");
+		return 1;
+	}
+	close(tfd);
+	T_NODE = rav_type_register("x-node", RAV_REF, RAV_REF);
+	T_PAIR = rav_type_register("x-pair", RAV_REF, RAV_DATA);
+	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);
+	static ctx mainc = {.rng = 0x9e3779b97f4a7c15ull}, workc = {.rng = 0x2545f4914f6cdd1dull},
+	           sleepc = {.rng = 0x853c49e6748fea9bull};
+	cur = &mainc;
+	rav_thread_name("main");
+	rav_heap *h = rav_heap_self();
+	mainc.h = h;
+	pool_base = rav_pool_base();
+	for (int i = 0; i < NROOTS; i++)
+		mainc.roots[i] = rav_root_new(h);
+	to_worker = rav_channel_new();
+	to_main = rav_channel_new();
+	to_sleeper = rav_channel_new();
+	waiting = rav_channel_new();
+	pthread_t tw, ts;
+	pthread_create(&tw, NULL, worker, &workc);
+	pthread_create(&ts, NULL, sleeper, &sleepc);
+	/* a message that waits in a channel from before the attach */
+	rav_msg *pending = build_msg();
+	rav_send(waiting, pending);
+
+	client cl = {.path = path, .slow = slow, .lock = PTHREAD_MUTEX_INITIALIZER};
+	if (!strcmp(mode, "lossless"))
+		cl.opts.lossless = true;
+	if (!strcmp(mode, "access"))
+		cl.opts.access = true;
+	if (slow)
+		cl.opts.queue_kib = 256;
+
+	unsigned ncp = rounds / every + 2, cp = 0;
+	view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
+	unsigned *nviews = calloc(ncp, sizeof *nviews);
+	char text[32];
+	bool attached = false;
+	for (unsigned i = 1; i <= rounds; i++) {
+		if (i == before) {
+			/* attach now, while the worker runs its round and the
+			 * sleeper is blocked */
+			while (!__atomic_load_n(&sleeper_heap, __ATOMIC_ACQUIRE))
+				usleep(1000);
+			pthread_create(&cl.th, NULL, client_main, &cl);
+			while (!rav_record_active())
+				usleep(1000);
+			/* the sleeper is blocked in rav_recv: the session's sweep
+			 * snapshots it on its behalf (wait for that, so that every
+			 * checkpoint can compare it) */
+			for (int tries = 0; tries < 10000; tries++) {
+				uint32_t waiting_ids[16];
+				rav_census c;
+				size_t np = rav_record_census(&c, waiting_ids, 16);
+				bool still = false;
+				for (size_t k = 0; k < np; k++)
+					still |= waiting_ids[k] == rav_heap_id(sleeper_heap);
+				if (!still)
+					break;
+				usleep(1000);
+			}
+			attached = true;
+		}
+		rav_msg *m = build_msg();
+		if (!m || rav_send(to_worker, m) != RAV_OK) {
+			failf("main: send failed: %s", rav_last_error());
+			break;
+		}
+		if (rav_recv(to_main, h, mainc.roots[rnd() % NROOTS]) != RAV_OK) {
+			failf("main: receive failed: %s", rav_last_error());
+			break;
+		}
+		if (i == before + (rounds - before) / 2) {
+			/* take the waiting message; wake the sleeper and take its answer */
+			rav_recv(waiting, h, mainc.roots[rnd() % NROOTS]);
+			rav_msg *w = build_msg();
+			rav_send(to_sleeper, w);
+			rav_recv(to_main, h, mainc.roots[rnd() % NROOTS]);
+		}
+		/* a checkpoint once the worker has had a round in the session (its
+		 * heap is snapshotted by then) */
+		if (attached && i > before + 1 && i % every == 0 && cp < ncp) {
+			take_view(h, &views[cp][0]);
+			take_view(worker_heap, &views[cp][1]);
+			take_view(sleeper_heap, &views[cp][2]); /* blocked in rav_recv: quiet */
+			nviews[cp] = 3;
+			snprintf(text, sizeof text, "checkpoint %u", cp);
+			rav_mark(text);
+			cp++;
+		}
+		for (int k = (int)(rnd() % 30); k > 0; k--)
+			op(h);
+	}
+	client_stop(&cl);
+	if (!cl.ok)
+		failf("the client did not end with a clean detach (how %d: %s)", cl.st.end_how,
+		      cl.st.end_text);
+	/* the end of the program */
+	rav_msg *stop = rav_msg_new();
+	rav_send(to_worker, stop);
+	rav_msg *stop2 = rav_msg_new();
+	rav_send(to_sleeper, stop2);
+	pthread_join(tw, NULL);
+	pthread_join(ts, NULL);
+	fprintf(stderr, "%s: %llu events, %llu snapshots, %llu lost in %u losses, %u checkpoints\n",
+	        mode[0] ? mode : "default", (unsigned long long)cl.st.events,
+	        (unsigned long long)cl.st.snapshots, (unsigned long long)cl.st.lost, cl.st.nlosses, cp);
+	if (!strcmp(mode, "lossless") && cl.st.lost)
+		failf("lossless mode lost %llu events", (unsigned long long)cl.st.lost);
+	if (!strcmp(mode, "slow") && !cl.st.nlosses)
+		fprintf(stderr, "note: the slow client lost nothing this time (the machine kept up)\n");
+
+	/* replay and compare */
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(path, &err);
+	if (!t) {
+		failf("open: %s", err.message);
+		goto out;
+	}
+	if (rav_trace_index(t, NULL, NULL, &err) != 0)
+		failf("index: %s", err.message);
+	rav_state *s = rav_state_new(t);
+	unsigned checked = 0, skipped = 0;
+	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
+		rav_trace_mark mk;
+		if (!rav_trace_mark_at(t, i, &mk))
+			continue;
+		unsigned n;
+		if (sscanf(mk.text, "checkpoint %u", &n) != 1 || n >= cp)
+			continue;
+		if (rav_state_seek(s, mk.event, &err) != 0) {
+			failf("checkpoint %u: seek to event %llu: %s", n, (unsigned long long)mk.event,
+			      err.message);
+			break;
+		}
+		bool main_there = false;
+		for (unsigned k = 0; k < nviews[n]; k++) {
+			bool there = compare((int)n, &views[n][k], s);
+			if (k == 0)
+				main_there = there;
+			if (there)
+				checked++;
+			else
+				skipped++;
+		}
+		/* The main thread makes engine calls all the time: it is always
+		 * snapshotted by the time of its own mark.  The others may be
+		 * missing only after a loss. */
+		if (!main_there)
+			failf("checkpoint %u: the main heap is not in the replayed state", n);
+		if (!cl.st.nlosses && nviews[n] && skipped)
+			failf("checkpoint %u: a heap is missing from the replayed state although nothing was "
+			      "lost",
+			      n);
+	}
+	if (checked == 0)
+		failf("no checkpoint could be compared");
+	uint64_t accesses = 0;
+	rav_event_filter only = {.thread = -1, .kinds = (uint64_t)1 << RAV_EV_ACCESS};
+	rav_event_iter it;
+	rav_event ev;
+	rav_event_iter_init(&it, t, &only);
+	while (rav_event_iter_next(&it, &ev))
+		accesses += ev.kind == RAV_EV_ACCESS;
+	if (!strcmp(mode, "access") && !accesses)
+		failf("access mode: no ACCESS event recorded");
+	if (strcmp(mode, "access") && accesses)
+		failf("%llu ACCESS events recorded although the session did not ask for them",
+		      (unsigned long long)accesses);
+	fprintf(stderr, "%u heap views compared, %u skipped (heaps not snapshotted again yet after a loss)\n",
+	        checked, skipped);
+	rav_state_free(s);
+	rav_trace_close(t);
+out:
+	for (unsigned i = 0; i < cp; i++)
+		for (unsigned k = 0; k < nviews[i]; k++)
+			free_view(&views[i][k]);
+	free(views);
+	free(nviews);
+	rav_channel_free(to_worker);
+	rav_channel_free(to_main);
+	rav_channel_free(to_sleeper);
+	rav_channel_free(waiting);
+	for (int i = 0; i < NROOTS; i++)
+		rav_root_free(h, mainc.roots[i]);
+	if (failures) {
+		fprintf(stderr, "%d failure(s); the trace is kept in %s\n", failures, path);
+		return 1;
+	}
+	unlink(path);
+	return 0;
+}

@@ -1,0 +1,791 @@
+/* attach-session.c - attaching to a running program never hurts it.
+ *
+ *	test-attach-session TARGET SUBTEST
+ *
+ * TARGET is attach-target, started without tracing variables in a private
+ * socket directory (XDG_RUNTIME_DIR), under $RAV_TEST_WRAPPER when set (the
+ * memcheck run).  Each SUBTEST attaches in some way and checks what the
+ * client sees and that the program finishes with the output and exit status
+ * of a run nobody attached to:
+ *   sigkill-client  a client killed with SIGKILL mid-stream; attaching again works
+ *   twice           a second client gets "already attached by PID N"
+ *   garbage         malformed, truncated, oversized control messages, before and during a session
+ *   exit            exit(3) from a worker thread ends the stream: "exited with status 3"
+ *   crash           a fatal signal ends the stream: "killed by signal 11"
+ *   slow            a client that reads slowly: events lost, counted, resynchronised
+ *   lossless        the same client in lossless mode: nothing lost
+ *   refused         another user (nobody) cannot attach; with the directory opened to
+ *                   it by mistake, SO_PEERCRED refuses and the program says so once
+ *                   (needs root: skipped otherwise)
+ *   listen-off      RAVIOLI_LISTEN=0: no socket, attach says so
+ *   list            ravtrace list's view: the program, and stale sockets removed
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "live.h"
+#include "ravtrace.h"
+
+static int failures;
+#define CHECK(c)                                                                                             \
+	do {                                                                                                 \
+		if (!(c)) {                                                                                  \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
+			failures++;                                                                          \
+		}                                                                                            \
+	} while (0)
+
+static const char *target;
+static char rundir[256];
+static bool small;
+
+typedef struct proc {
+	pid_t pid;
+	int out, err; /* pipes */
+} proc;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&d, &d) != 0 && errno == EINTR)
+		;
+}
+
+/* An unlinked temporary file: the target's output goes there, so a target
+ * that writes a lot (a sanitizer report) never blocks on a full pipe. */
+static int temp_file(void)
+{
+	char path[] = "/tmp/attach-out-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	unlink(path);
+	return fd;
+}
+
+/* Start the target with these arguments (NULL-terminated), listening unless told otherwise. */
+static proc start(const char *const *args, bool listen)
+{
+	int o = temp_file(), e = temp_file();
+	proc p = {fork(), o, e};
+	if (p.pid == 0) {
+		dup2(o, 1);
+		dup2(e, 2);
+		close(o);
+		close(e);
+		if (!listen)
+			setenv("RAVIOLI_LISTEN", "0", 1);
+		/* sanitizers would take the crash signal before the program's
+		 * handler (a sanitized build of the target is still the target) */
+		setenv("TSAN_OPTIONS", "handle_segv=0", 1);
+		setenv("ASAN_OPTIONS", "handle_segv=0", 1);
+		struct rlimit nocore = {0, 0};
+		setrlimit(RLIMIT_CORE, &nocore); /* the crash test leaves no core file */
+		const char *argv[64];
+		int n = 0;
+		char *wrap = getenv("RAV_TEST_WRAPPER");
+		if (wrap && *wrap)
+			for (char *tok = strtok(strdup(wrap), " "); tok && n < 40; tok = strtok(NULL, " "))
+				argv[n++] = tok;
+		argv[n++] = target;
+		for (int i = 0; args[i] && n < 63; i++)
+			argv[n++] = args[i];
+		argv[n] = NULL;
+		execvp(argv[0], (char **)argv);
+		_exit(127);
+	}
+	return p;
+}
+
+static char *slurp(int fd)
+{
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap);
+	lseek(fd, 0, SEEK_SET);
+	for (;;) {
+		if (n + 1 == cap)
+			b = realloc(b, cap *= 2);
+		ssize_t r = read(fd, b + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	b[n] = 0;
+	close(fd);
+	return b;
+}
+
+/* Wait for the target; its stdout and stderr go to *out, *err (malloc'd). */
+static int finish(proc *p, char **out, char **err)
+{
+	int status = 0;
+	waitpid(p->pid, &status, 0);
+	char *o = slurp(p->out), *e = slurp(p->err);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else {
+		if (e[0])
+			fprintf(stderr, "target stderr:\n%s", e);
+		free(e);
+	}
+	return status;
+}
+
+static bool socket_of(pid_t pid, char *path, size_t cap)
+{
+	int n = snprintf(path, cap, "%s/ravioli/%ld.sock", rundir, (long)pid);
+	return n > 0 && (size_t)n < cap && access(path, F_OK) == 0;
+}
+
+static bool wait_socket(pid_t pid, double seconds)
+{
+	char path[512];
+	double t0 = now_s();
+	while (now_s() - t0 < seconds) {
+		if (socket_of(pid, path, sizeof path))
+			return true;
+		sleep_ms(10);
+	}
+	fprintf(stderr, "the target (pid %ld) did not start listening within %.0f s\n", (long)pid, seconds);
+	return false;
+}
+
+static const char *const *args_of(const char *a0, ...)
+{
+	static const char *v[16];
+	va_list ap;
+	va_start(ap, a0);
+	int n = 0;
+	for (const char *a = a0; a && n < 15; a = va_arg(ap, const char *))
+		v[n++] = a;
+	va_end(ap);
+	v[n] = NULL;
+	return v;
+}
+
+/* Output of a run nobody attaches to. */
+static char *reference_output(const char *const *args)
+{
+	proc p = start(args, false);
+	char *out;
+	int st = finish(&p, &out, NULL);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return out;
+}
+
+/* Pump a session until the program ends it (or `seconds`), writing nowhere. */
+static void pump(rav_live_session *s, rav_live_status *st, double seconds)
+{
+	double t0 = now_s();
+	rav_trace_error err;
+	while (!st->ended && now_s() - t0 < seconds)
+		if (rav_live_pump(s, 100, -1, st, &err) < 0) {
+			fprintf(stderr, "pump: %s\n", err.message);
+			failures++;
+			break;
+		}
+}
+
+static rav_live_session *attach_retry(pid_t pid, const rav_live_options *o, double seconds)
+{
+	double t0 = now_s();
+	rav_trace_error err;
+	for (;;) {
+		rav_live_session *s = rav_live_attach(pid, o, &err);
+		if (s || now_s() - t0 > seconds) {
+			if (!s)
+				fprintf(stderr, "attach: %s\n", err.message);
+			return s;
+		}
+		sleep_ms(50);
+	}
+}
+
+/* ---- raw protocol ---- */
+
+static int connect_raw(pid_t pid)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socket_of(pid, sa.sun_path, sizeof sa.sun_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		perror("connect");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read what the program answers (until it closes, at most `seconds`) and
+ * return the first SESSION record's type and code (v[0]); -1 if none. */
+static int read_answer(int fd, double seconds, int64_t *code, char *text, size_t tcap)
+{
+	static uint8_t buf[1 << 20];
+	size_t n = 0;
+	double t0 = now_s();
+	while (now_s() - t0 < seconds && n < sizeof buf) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		ssize_t r = recv(fd, buf + n, sizeof buf - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n < sizeof(ravt_header))
+		return -1;
+	ravt_header h;
+	memcpy(&h, buf, sizeof h);
+	for (size_t at = h.header_size; at + sizeof(ravt_frame) <= n;) {
+		ravt_frame f;
+		memcpy(&f, buf + at, sizeof f);
+		if (f.sync != RAVT_CHUNK_SYNC)
+			return -1;
+		if (f.kind == RAVT_CHUNK_SESSION && at + sizeof f + sizeof(ravt_session) <= n) {
+			ravt_session r;
+			memcpy(&r, buf + at + sizeof f, sizeof r);
+			if (code)
+				*code = r.v[0];
+			if (text) {
+				size_t l = r.text_len < tcap - 1 ? r.text_len : tcap - 1;
+				memcpy(text, buf + at + sizeof f + sizeof r, l);
+				text[l] = 0;
+			}
+			return r.type;
+		}
+		at += sizeof f + ((f.stored_len + 7u) & ~7u);
+	}
+	return -1;
+}
+
+static void send_bytes(int fd, const void *p, size_t n)
+{
+	if (send(fd, p, n, MSG_NOSIGNAL) != (ssize_t)n)
+		perror("send");
+}
+
+/* ---- subtests ---- */
+
+static const char *const *normal_args(void)
+{
+	return small ? args_of("--rounds", "150", "--pace-us", "10000", NULL)
+	             : args_of("--rounds", "400", "--pace-us", "5000", NULL);
+}
+
+static void test_sigkill_client(void)
+{
+	const char *const *a = normal_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	if (!wait_socket(p.pid, 30))
+		goto out;
+	pid_t client = fork();
+	if (client == 0) {
+		rav_live_options o = {0};
+		rav_live_session *s = attach_retry(p.pid, &o, 10);
+		if (!s)
+			_exit(3);
+		rav_live_status st = {0};
+		pump(s, &st, 60); /* killed before this ends */
+		_exit(0);
+	}
+	sleep_ms(small ? 600 : 300);
+	kill(client, SIGKILL);
+	int cs;
+	waitpid(client, &cs, 0);
+	CHECK(WIFSIGNALED(cs) && WTERMSIG(cs) == SIGKILL);
+	/* the listener notices the client is gone; attaching again works */
+	rav_live_options o = {0};
+	rav_live_session *s = attach_retry(p.pid, &o, 20);
+	CHECK(s != NULL);
+	if (s) {
+		rav_live_status st = {0};
+		pump(s, &st, 0.3);
+		CHECK(rav_live_detach(s) == 0);
+		pump(s, &st, 30);
+		CHECK(st.ended && st.end_known && st.end_how == 1);
+		CHECK(st.events > 0);
+		rav_live_close(s);
+	}
+out:;
+	char *outp;
+	int status = finish(&p, &outp, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(outp, ref) == 0);
+	free(outp);
+	free(ref);
+}
+
+static void test_twice(void)
+{
+	const char *const *a = normal_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		rav_live_options o = {0};
+		rav_live_session *s = attach_retry(p.pid, &o, 10);
+		CHECK(s != NULL);
+		rav_trace_error err;
+		rav_live_session *s2 = rav_live_attach(p.pid, &o, &err);
+		CHECK(s2 == NULL);
+		char want[64];
+		snprintf(want, sizeof want, "already attached by PID %ld", (long)getpid());
+		if (!s2 && !strstr(err.message, want)) {
+			fprintf(stderr, "second attach said: %s (expected '%s')\n", err.message, want);
+			failures++;
+		}
+		rav_live_close(s2);
+		if (s) {
+			rav_live_status st = {0};
+			rav_live_detach(s);
+			pump(s, &st, 30);
+			CHECK(st.end_known && st.end_how == 1);
+			rav_live_close(s);
+		}
+	}
+	char *outp;
+	int status = finish(&p, &outp, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(outp, ref) == 0);
+	free(outp);
+	free(ref);
+}
+
+static void expect_answer(int fd, int64_t want_code, double wait, const char *what)
+{
+	int64_t code = 0;
+	char text[512] = "";
+	int type = read_answer(fd, wait, &code, text, sizeof text);
+	if (type != RAVT_SESSION_ERROR || code != want_code) {
+		fprintf(stderr, "%s: answer type %d code %lld (%s), expected an error with code %lld\n", what,
+		        type, (long long)code, text, (long long)want_code);
+		failures++;
+	}
+	close(fd);
+}
+
+static void expect_error(pid_t pid, const void *bytes, size_t n, int64_t want_code, double wait,
+                         const char *what)
+{
+	int fd = connect_raw(pid);
+	if (fd < 0) {
+		failures++;
+		return;
+	}
+	if (n)
+		send_bytes(fd, bytes, n);
+	expect_answer(fd, want_code, wait, what);
+}
+
+static void test_garbage(void)
+{
+	/* long enough for the program's 5 s handshake deadline */
+	const char *const *a = small ? args_of("--rounds", "800", "--pace-us", "10000", NULL)
+	                             : args_of("--rounds", "2000", "--pace-us", "5000", NULL);
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		uint8_t m[sizeof(ravt_ctl) + RAVT_CTL_MAX + 64];
+		/* truncated: half a header, then silence; and a connection that
+		 * says nothing at all: the program gives up on both */
+		int truncated = connect_raw(p.pid), silent = connect_raw(p.pid);
+		size_t n = ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
+		if (truncated >= 0)
+			send_bytes(truncated, m, 8);
+		expect_error(p.pid, "hello, world\n", 13, RAVT_LIVE_EPROTO, 3, "garbage");
+		/* a header announcing too much payload */
+		n = ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
+		ravt_ctl *h = (ravt_ctl *)m;
+		h->len = 1u << 30;
+		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "oversized");
+		/* a bad checksum */
+		n = ravt_ctl_encode(m, RAVT_CTL_INFO, NULL, 0);
+		h->crc ^= 1;
+		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "checksum");
+		/* unknown request type */
+		n = ravt_ctl_encode(m, 99, NULL, 0);
+		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "unknown type");
+		/* ATTACH with a payload of the wrong size, and of the wrong protocol */
+		uint8_t junk[7] = {1, 2, 3, 4, 5, 6, 7};
+		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, junk, sizeof junk);
+		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "short attach");
+		ravt_ctl_attach at = {99, 0, 0, 0, 0};
+		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
+		expect_error(p.pid, m, n, RAVT_LIVE_EVERSION, 3, "protocol 99");
+		at = (ravt_ctl_attach){RAVT_LIVE_PROTOCOL, 0x80, 0, 0, 0};
+		n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
+		expect_error(p.pid, m, n, RAVT_LIVE_EPROTO, 3, "unknown mode bits");
+		/* DETACH before ATTACH */
+		n = ravt_ctl_encode(m, RAVT_CTL_DETACH, NULL, 0);
+		expect_error(p.pid, m, n, RAVT_LIVE_ESTATE, 3, "detach first");
+		if (truncated >= 0)
+			expect_answer(truncated, RAVT_LIVE_ETIMEOUT, 12, "truncated");
+		if (silent >= 0)
+			expect_answer(silent, RAVT_LIVE_ETIMEOUT, 12, "silent");
+		CHECK(truncated >= 0 && silent >= 0);
+
+		/* in a session: an unknown request is answered, the session goes on;
+		 * DETACH with a payload too; then garbage ends the session */
+		rav_live_options o = {0};
+		rav_live_session *s = attach_retry(p.pid, &o, 10);
+		CHECK(s != NULL);
+		if (s) {
+			rav_live_status st = {0};
+			n = ravt_ctl_encode(m, RAVT_CTL_PAUSE, NULL, 0);
+			send_bytes(rav_live_fd(s), m, n);
+			n = ravt_ctl_encode(m, RAVT_CTL_DETACH, junk, 3);
+			send_bytes(rav_live_fd(s), m, n);
+			for (double t0 = now_s();
+			     !strstr(st.message, "take no payload") && now_s() - t0 < 20;)
+				pump(s, &st, 0.1);
+			CHECK(!st.ended);
+			CHECK(strstr(st.message, "take no payload") != NULL);
+			send_bytes(rav_live_fd(s), "\xff\xfe garbage", 10);
+			pump(s, &st, 30);
+			CHECK(st.ended && st.end_known && st.end_how == RAVT_END_ERROR);
+			CHECK(strstr(st.end_text, "invalid control message") != NULL);
+			rav_live_close(s);
+		}
+		/* and after all that, a normal session works */
+		s = attach_retry(p.pid, &o, 10);
+		CHECK(s != NULL);
+		if (s) {
+			rav_live_status st = {0};
+			pump(s, &st, 0.2);
+			rav_live_detach(s);
+			pump(s, &st, 30);
+			CHECK(st.end_known && st.end_how == 1);
+			rav_live_close(s);
+		}
+	}
+	char *outp;
+	int status = finish(&p, &outp, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(outp, ref) == 0);
+	free(outp);
+	free(ref);
+}
+
+/* Attach early and follow the program to its end. */
+static void follow_to_end(const char *const *a, int want_how, int64_t want_value, int *status_out)
+{
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		rav_live_options o = {0};
+		rav_live_session *s = attach_retry(p.pid, &o, 10);
+		CHECK(s != NULL);
+		if (s) {
+			rav_live_status st = {0};
+			pump(s, &st, 120);
+			CHECK(st.ended);
+			if (!st.end_known || st.end_how != want_how || st.end_value != want_value) {
+				fprintf(stderr,
+				        "the stream ended with %s how %d value %lld (%s); expected how %d "
+				        "value %lld\n",
+				        st.end_known ? "an end record:" : "no end record", st.end_how,
+				        (long long)st.end_value, st.end_text, want_how,
+				        (long long)want_value);
+				failures++;
+			}
+			CHECK(st.events > 0 && st.snapshots > 0);
+			rav_live_close(s);
+		}
+	}
+	*status_out = finish(&p, NULL, NULL);
+}
+
+static void test_exit(void)
+{
+	int status;
+	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--exit-at", "80", "3", NULL)
+	                    : args_of("--rounds", "400", "--pace-us", "5000", "--exit-at", "200", "3", NULL),
+	              RAVT_END_EXITED, 3, &status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+}
+
+static void test_crash(void)
+{
+	int status;
+	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--crash-at", "80", NULL)
+	                    : args_of("--rounds", "400", "--pace-us", "5000", "--crash-at", "200", NULL),
+	              RAVT_END_SIGNAL, SIGSEGV, &status);
+	/* the program still dies of its signal */
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+}
+
+static void slow_client(bool lossless)
+{
+	/* no pauses: the program makes events as fast as it can */
+	const char *const *a = small ? args_of("--rounds", "3000", "--pace-us", "0", NULL)
+	                             : args_of("--rounds", "40000", "--pace-us", "0", NULL);
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		rav_live_options o = {.lossless = lossless, .queue_kib = 256};
+		rav_live_session *s = attach_retry(p.pid, &o, 10);
+		CHECK(s != NULL);
+		if (s) {
+			/* read a little at a time, with pauses */
+			rav_live_status st = {0};
+			rav_trace_error err;
+			char path[] = "/tmp/attach-slow-XXXXXX";
+			int ofd = mkstemp(path);
+			double t0 = now_s();
+			while (!st.ended && now_s() - t0 < 300) {
+				if (rav_live_pump(s, 100, ofd, &st, &err) < 0) {
+					fprintf(stderr, "pump: %s\n", err.message);
+					failures++;
+					break;
+				}
+				sleep_ms(5);
+			}
+			CHECK(st.ended && st.end_known && st.end_how == RAVT_END_EXITED && st.end_value == 0);
+			if (lossless) {
+				CHECK(st.lost == 0 && st.nlosses == 0);
+			} else {
+				CHECK(st.lost > 0 && st.nlosses > 0);
+				uint64_t sum = 0;
+				for (unsigned i = 0; i < st.nlosses && i < 16; i++) {
+					CHECK(st.losses[i].events > 0 &&
+					      st.losses[i].to_s >= st.losses[i].from_s);
+					sum += st.losses[i].events;
+				}
+				CHECK(sum <= st.lost);
+			}
+			fprintf(stderr, "%s client: %llu events, %llu lost in %u episodes, %llu bytes\n",
+			        lossless ? "lossless" : "slow", (unsigned long long)st.events,
+			        (unsigned long long)st.lost, st.nlosses, (unsigned long long)st.bytes);
+			close(ofd);
+			/* what arrived is a trace that opens */
+			rav_trace_error terr;
+			rav_trace *t = rav_trace_open(path, &terr);
+			CHECK(t != NULL);
+			if (t) {
+				rav_trace_info info;
+				rav_trace_get_info(t, &info);
+				CHECK(!info.truncated);
+				CHECK(info.version_major == 1 && info.version_minor == 2); /* 1.2: call sites */
+				rav_trace_close(t);
+			} else {
+				fprintf(stderr, "open: %s\n", terr.message);
+			}
+			unlink(path);
+			rav_live_close(s);
+		}
+	}
+	char *outp;
+	int status = finish(&p, &outp, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(outp, ref) == 0);
+	free(outp);
+	free(ref);
+}
+
+static bool become_nobody(void)
+{
+	return setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+	       setresuid(65534, 65534, 65534) == 0;
+}
+
+static void test_refused(void)
+{
+	if (geteuid() != 0) {
+		printf("SKIP: attaching as another user needs root (to run a client as nobody)\n");
+		exit(77);
+	}
+	const char *const *a = normal_args();
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		/* 1: as nobody, the socket directory keeps the client out */
+		pid_t c = fork();
+		if (c == 0) {
+			if (!become_nobody())
+				_exit(4);
+			rav_trace_error err;
+			rav_live_options o = {0};
+			rav_live_session *s = rav_live_attach(p.pid, &o, &err);
+			_exit(s ? 1 : 0);
+		}
+		int cs;
+		waitpid(c, &cs, 0);
+		CHECK(WIFEXITED(cs) && WEXITSTATUS(cs) == 0);
+		/* 2: with the directory opened by mistake, the credentials check
+		 * refuses; twice, and the program says so once */
+		char path[512], dir[512];
+		socket_of(p.pid, path, sizeof path);
+		snprintf(dir, sizeof dir, "%s/ravioli", rundir);
+		chmod(rundir, 0711);
+		chmod(dir, 0711);
+		chmod(path, 0666);
+		for (int i = 0; i < 2; i++) {
+			c = fork();
+			if (c == 0) {
+				if (!become_nobody())
+					_exit(4);
+				int fd = connect_raw(p.pid);
+				if (fd < 0)
+					_exit(5);
+				int64_t code = 0;
+				char text[512];
+				int type = read_answer(fd, 5, &code, text, sizeof text);
+				_exit(type == RAVT_SESSION_ERROR && code == RAVT_LIVE_EREFUSED ? 0 : 6);
+			}
+			waitpid(c, &cs, 0);
+			CHECK(WIFEXITED(cs) && WEXITSTATUS(cs) == 0);
+		}
+		chmod(path, 0600);
+		chmod(dir, 0700);
+		chmod(rundir, 0700);
+	}
+	char *err;
+	int status = finish(&p, NULL, &err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	const char *first = strstr(err, "refused an attach from uid 65534");
+	CHECK(first != NULL);
+	if (first)
+		CHECK(strstr(first + 1, "refused an attach") == NULL);
+	free(err);
+}
+
+static void test_listen_off(void)
+{
+	proc p = start(normal_args(), false);
+	sleep_ms(300);
+	char path[512];
+	CHECK(!socket_of(p.pid, path, sizeof path));
+	rav_trace_error err;
+	rav_live_options o = {0};
+	rav_live_session *s = rav_live_attach(p.pid, &o, &err);
+	CHECK(s == NULL);
+	CHECK(strstr(err.message, "does not listen") != NULL);
+	int status = finish(&p, NULL, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_list(void)
+{
+	/* a socket left by a process that no longer exists */
+	char stale[512];
+	snprintf(stale, sizeof stale, "%s/ravioli", rundir);
+	mkdir(stale, 0700);
+	snprintf(stale, sizeof stale, "%s/ravioli/999999999.sock", rundir);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", stale);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	close(fd);
+	proc p = start(normal_args(), true);
+	if (wait_socket(p.pid, 30)) {
+		rav_live_program *v;
+		size_t n;
+		unsigned removed;
+		rav_trace_error err;
+		CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
+		CHECK(removed >= 1); /* /tmp/ravioli-UID may hold others' */
+		CHECK(access(stale, F_OK) != 0);
+		free(v);
+		/* the socket is there from the program's first instant: its
+		 * threads may not have made their heaps yet */
+		bool found = false;
+		for (double t0 = now_s(); !found && now_s() - t0 < 60; sleep_ms(50)) {
+			CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
+			for (size_t i = 0; i < n; i++)
+				if (v[i].pid == p.pid && v[i].threads >= 3) {
+					found = true;
+					CHECK(strstr(v[i].command, "attach-target") != NULL);
+					CHECK(v[i].attached_by == 0 && !v[i].records_to_file);
+					CHECK(v[i].uid == geteuid());
+					CHECK(v[i].live_cells > 0 && v[i].pool_pages > 0 &&
+					      v[i].start_ns > 0);
+				}
+			free(v);
+		}
+		CHECK(found);
+	}
+	int status = finish(&p, NULL, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
+		return 2;
+	}
+	target = argv[1];
+	small = getenv("RAV_TEST_SMALL") != NULL;
+	signal(SIGPIPE, SIG_IGN);
+	/* A private socket directory: other tests and programs stay out of it. */
+	snprintf(rundir, sizeof rundir, "/tmp/attach-test-XXXXXX");
+	if (!mkdtemp(rundir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(rundir, 0700);
+	setenv("XDG_RUNTIME_DIR", rundir, 1);
+	const char *t = argv[2];
+	if (!strcmp(t, "sigkill-client"))
+		test_sigkill_client();
+	else if (!strcmp(t, "twice"))
+		test_twice();
+	else if (!strcmp(t, "garbage"))
+		test_garbage();
+	else if (!strcmp(t, "exit"))
+		test_exit();
+	else if (!strcmp(t, "crash"))
+		test_crash();
+	else if (!strcmp(t, "slow"))
+		slow_client(false);
+	else if (!strcmp(t, "lossless"))
+		slow_client(true);
+	else if (!strcmp(t, "refused"))
+		test_refused();
+	else if (!strcmp(t, "listen-off"))
+		test_listen_off();
+	else if (!strcmp(t, "list"))
+		test_list();
+	else {
+		fprintf(stderr, "unknown subtest %s\n", t);
+		return 2;
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", rundir);
+	if (failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", t, failures);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,165 @@
+/* attach-target.c - a running program to attach to (tests/trace/attach-session.c).
+ *
+ *	attach-target [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R]
+ *
+ * Started without any tracing variable, like any program linked with
+ * ravioli_dep.  Two threads pass messages both ways for N rounds, pausing U
+ * microseconds per round, and a third thread sits blocked in rav_recv until
+ * the end (its heap is snapshotted on its behalf).  Standard output is one
+ * line that depends only on N: a test compares it with a run nobody attached
+ * to.  --exit-at makes the worker call exit(CODE) in round R; --crash-at
+ * makes the main thread write to an unmapped address in round R.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ravioli.h"
+
+static rav_type item;
+static rav_channel *to_worker, *to_main, *to_sleeper;
+static long exit_at = -1, exit_code = 0;
+static volatile uintptr_t unmapped = 8; /* read at run time: no compiler sees the address */
+
+static void die(const char *what, rav_status st)
+{
+	fprintf(stderr, "attach-target: %s: %s (%s)\n", what, rav_status_name(st), rav_last_error());
+	exit(1);
+}
+
+static void build(rav_heap *h, rav_root head, unsigned n, uint64_t first)
+{
+	rav_ref cur;
+	rav_status st = rav_new_root(h, item, head, &cur);
+	if (st != RAV_OK)
+		die("allocate", st);
+	rav_store(h, cur, 0, first);
+	for (unsigned i = 1; i < n; i++) {
+		if ((st = rav_new_field(h, item, cur, 1, &cur)) != RAV_OK)
+			die("allocate", st);
+		rav_store(h, cur, 0, first + i);
+	}
+}
+
+static uint64_t sum(rav_heap *h, rav_root head)
+{
+	uint64_t s = 0;
+	for (rav_ref c = rav_root_get(h, head); !rav_ref_is_null(c); c = rav_load_ref(h, c, 1))
+		s += rav_load(h, c, 0);
+	return s;
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	rav_thread_name("worker");
+	rav_heap *h = rav_heap_self();
+	rav_root in = rav_root_new(h), keep = rav_root_new(h);
+	for (long round = 0;; round++) {
+		rav_status st = rav_recv(to_worker, h, in);
+		if (st == RAV_ECLOSED)
+			break;
+		if (st != RAV_OK)
+			die("worker receive", st);
+		if (round == exit_at) {
+			fflush(stdout);
+			exit((int)exit_code);
+		}
+		uint64_t s = sum(h, in);
+		/* some churn in the worker's own heap */
+		build(h, keep, 20 + (unsigned)(round % 13), s);
+		rav_msg *m = rav_msg_new();
+		if (!m)
+			die("message", RAV_ENOMEM);
+		build(rav_msg_heap(m), rav_msg_root(m), 3, s);
+		if ((st = rav_send(to_main, m)) != RAV_OK)
+			die("worker send", st);
+	}
+	rav_root_free(h, in);
+	rav_root_free(h, keep);
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	rav_thread_name("sleeper");
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h), own = rav_root_new(h);
+	build(h, own, 50, 7);
+	rav_status st = rav_recv(to_sleeper, h, r); /* blocks until the end */
+	if (st != RAV_OK)
+		die("sleeper receive", st);
+	printf("sleeper got %llu\n", (unsigned long long)sum(h, r));
+	rav_root_free(h, r);
+	rav_root_free(h, own);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	long rounds = 200, pace = 2000, crash_at = -1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--pace-us") && i + 1 < argc)
+			pace = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--exit-at") && i + 2 < argc) {
+			exit_at = atol(argv[++i]);
+			exit_code = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--crash-at") && i + 1 < argc)
+			crash_at = atol(argv[++i]);
+		else {
+			fprintf(stderr,
+			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R]\n",
+			        argv[0]);
+			return 2;
+		}
+	}
+	rav_thread_name("main");
+	item = rav_type_register("target-item", RAV_DATA, RAV_REF);
+	rav_heap *h = rav_heap_self();
+	if (!h || !item)
+		die("setup", RAV_ENOMEM);
+	to_worker = rav_channel_new();
+	to_main = rav_channel_new();
+	to_sleeper = rav_channel_new();
+	pthread_t tw, ts;
+	if (pthread_create(&tw, NULL, worker, NULL) || pthread_create(&ts, NULL, sleeper, NULL))
+		die("threads", RAV_ENOMEM);
+	rav_root reply = rav_root_new(h), scratch = rav_root_new(h);
+	uint64_t total = 0;
+	for (long round = 0; round < rounds; round++) {
+		if (round == crash_at) /* a real fault (not a signal sent): the unmapped first page */
+			*(volatile int *)unmapped = 1;
+		rav_msg *m = rav_msg_new();
+		if (!m)
+			die("message", RAV_ENOMEM);
+		build(rav_msg_heap(m), rav_msg_root(m), 10 + (unsigned)(round % 40), (uint64_t)round);
+		rav_status st = rav_send(to_worker, m);
+		if (st != RAV_OK)
+			die("send", st);
+		build(h, scratch, 30, (uint64_t)round);
+		if ((st = rav_recv(to_main, h, reply)) != RAV_OK)
+			die("receive", st);
+		total += sum(h, reply);
+		rav_root_clear(h, scratch);
+		if (pace)
+			usleep((useconds_t)pace);
+	}
+	rav_msg *last = rav_msg_new();
+	build(rav_msg_heap(last), rav_msg_root(last), 5, 1000);
+	rav_send(to_sleeper, last);
+	rav_channel_close(to_worker);
+	pthread_join(tw, NULL);
+	pthread_join(ts, NULL);
+	printf("rounds %ld checksum %llu\n", rounds, (unsigned long long)total);
+	rav_root_free(h, reply);
+	rav_root_free(h, scratch);
+	rav_channel_free(to_worker);
+	rav_channel_free(to_main);
+	rav_channel_free(to_sleeper);
+	return 0;
+}

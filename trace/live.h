@@ -1,0 +1,109 @@
+/* live.h - the attach protocol between a client (ravtrace, ravscope) and a
+ * running program's listener (listen.c), and the socket directory rules both
+ * sides follow.  FORMAT.md §12 is the specification.
+ *
+ * Program -> client: a trace stream (header, chunks), in which SESSION chunks
+ * carry what the session says (attached, statistics, errors, how it ended).
+ * Client -> program: control messages, each a 16-byte header and at most
+ * RAVT_CTL_MAX bytes of payload, checksummed and validated before use.
+ */
+#ifndef RAV_TRACE_LIVE_H
+#define RAV_TRACE_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RAVT_LIVE_PROTOCOL 1
+#define RAVT_CTL_MAGIC 0x4c544352u /* "RCTL" */
+#define RAVT_CTL_MAX 1024u
+
+typedef struct ravt_ctl {
+	uint32_t magic; /* RAVT_CTL_MAGIC */
+	uint16_t type;  /* RAVT_CTL_* */
+	uint16_t flags; /* zero */
+	uint32_t len;   /* payload bytes that follow (<= RAVT_CTL_MAX) */
+	uint32_t crc;   /* crc32c of the 12 bytes above, then of the payload */
+} ravt_ctl;
+_Static_assert(sizeof(ravt_ctl) == 16, "control message header is 16 bytes");
+
+enum {
+	RAVT_CTL_ATTACH = 1, /* payload ravt_ctl_attach: start a session */
+	RAVT_CTL_INFO = 2,   /* no payload: answer INFO and close */
+	RAVT_CTL_DETACH = 3, /* no payload: end the session (END, trailer, close) */
+	RAVT_CTL_STATS = 4,  /* no payload: send a STATS record now */
+	/* The live debugger's (ravscope): pause, continue, step, breakpoints.
+	 * Numbers reserved so that a client can ask; this program answers
+	 * RAVT_LIVE_EUNSUPPORTED and keeps the session. */
+	RAVT_CTL_PAUSE = 16,
+	RAVT_CTL_CONTINUE = 17,
+	RAVT_CTL_STEP = 18,
+	RAVT_CTL_BREAK_SET = 19,
+	RAVT_CTL_BREAK_CLEAR = 20,
+	RAVT_CTL_LAST = 31,
+};
+
+typedef struct ravt_ctl_attach {
+	uint16_t protocol;  /* RAVT_LIVE_PROTOCOL */
+	uint16_t mode;      /* RAVT_MODE_* */
+	uint32_t queue_kib; /* memory for events waiting for the client (0: the program's default) */
+	uint32_t stats_ms;  /* a STATS record every so many ms (0: none) */
+	uint32_t reserved;  /* zero */
+} ravt_ctl_attach;
+_Static_assert(sizeof(ravt_ctl_attach) == 16, "attach request is 16 bytes");
+
+#define RAVT_MODE_LOSSLESS 1u   /* the program waits for the client instead of losing events */
+#define RAVT_MODE_ACCESS 2u     /* also record the engine's loads and stores */
+#define RAVT_MODE_STATS_ONLY 4u /* no snapshots, no events: STATS records only */
+#define RAVT_MODE_ALL 7u
+
+/* Codes of SESSION ERROR records (v[0]). */
+enum {
+	RAVT_LIVE_EBUSY = 1,        /* another client is attached */
+	RAVT_LIVE_EREFUSED = 2,     /* the client runs as another user */
+	RAVT_LIVE_EPROTO = 3,       /* a malformed control message */
+	RAVT_LIVE_EVERSION = 4,     /* protocol version not spoken here */
+	RAVT_LIVE_EUNSUPPORTED = 5, /* a known request this program does not do */
+	RAVT_LIVE_ESTATE = 6,       /* not possible now (detach before attach, ...) */
+	RAVT_LIVE_ETIMEOUT = 7,     /* a control message did not arrive whole in time */
+	RAVT_LIVE_ERECORDING = 8,   /* the program records to a file (RAVIOLI_TRACE) */
+	RAVT_LIVE_ERESOURCE = 9,    /* out of memory or threads */
+};
+
+/* SESSION record type 7: a loss, once resynchronised.
+ * v: events lost, TSC when losing began, TSC of the resynchronisation, epoch. */
+#define RAVT_SESSION_LOST 7
+
+/* Sequence numbers of a live session carry its epoch from this bit on
+ * (FORMAT.md 12.3; the engine's RAV_SEQ_EPOCH_SHIFT). */
+#define RAVT_SEQ_EPOCH_SHIFT 40
+
+/* Defaults the program uses when the client does not say. */
+#define RAVT_LIVE_QUEUE_KIB_DEFAULT (32u << 10) /* 32 MiB (RAVIOLI_LISTEN_QUEUE_KIB) */
+#define RAVT_LIVE_QUEUE_KIB_MIN 256u
+#define RAVT_LIVE_QUEUE_KIB_MAX (4u << 20)
+
+/* ---- helpers shared by both sides (live.c) ---- */
+
+/* Encode a control message into out (16 + len bytes). */
+size_t ravt_ctl_encode(void *out, uint16_t type, const void *payload, uint32_t len);
+/* Look at the bytes received so far: 1 with *hdr and *payload (pointing into
+ * buf) and *used when a whole valid message is there, 0 when more bytes are
+ * needed, -1 with why (the framing is broken: bad magic, flags, length or
+ * checksum; the connection cannot be read further). */
+int ravt_ctl_parse(const uint8_t *buf, size_t n, ravt_ctl *hdr, const uint8_t **payload, size_t *used,
+                   const char **why);
+
+/* The directory of this user's program sockets: $XDG_RUNTIME_DIR/ravioli,
+ * else /tmp/ravioli-UID.  With create, made 0700 if missing.  A directory
+ * is used only if it is a real directory (not a symlink) owned by the user
+ * with mode 0700; 0 with the path, else -1 with a message. */
+int ravt_live_dir(char *out, size_t cap, bool create, char *err, size_t errlen);
+/* Both places a client looks (n written, at most 2; checked like above,
+ * missing or unsafe ones left out). */
+int ravt_live_dirs(char out[2][4096]);
+/* "DIR/PID.sock" */
+int ravt_live_socket_path(char *out, size_t cap, const char *dir, pid_t pid);
+
+#endif /* RAV_TRACE_LIVE_H */

@@ -1,0 +1,220 @@
+/* reader-snapshot.c - the reader's part of live-session traces (format
+ * 1.1): the table of snapshot pieces (FORMAT.md §11) and what SESSION
+ * records say (§12.4).
+ *
+ * A piece may span several SNAPSHOT chunks (parts).  Framing checks each
+ * chunk's head (snapshot.c) and files it under its piece id; the parts of
+ * one piece must agree (same heap, same part count, each part once).  The
+ * piece is handed out only once all its parts are framed, as pointers into
+ * the trace bytes, which never move.
+ *
+ * SESSION records also tell a live merge which sequence numbers will never
+ * come: a session's first number, and after a loss everything below the
+ * next epoch's first number (the seq floor).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "live.h"
+#include "reader-private.h"
+
+static size_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static long piece_index(const ravt_reader *rd, uint64_t id)
+{
+	if (!rd->pmap_cap)
+		return -1;
+	size_t mask = rd->pmap_cap - 1;
+	for (size_t i = hash64(id) & mask;; i = (i + 1) & mask) {
+		uint32_t v = rd->pmap[i];
+		if (!v)
+			return -1;
+		if (rd->pieces[v - 1].piece.head.piece_id == id)
+			return (long)v - 1;
+	}
+}
+
+static bool pmap_put(ravt_reader *rd, uint64_t id, uint32_t index)
+{
+	if ((rd->npieces + 1) * 2 > rd->pmap_cap) {
+		size_t cap = rd->pmap_cap ? rd->pmap_cap * 2 : 64;
+		uint32_t *m = calloc(cap, sizeof *m);
+		if (!m)
+			return false;
+		for (size_t k = 0; k < rd->npieces; k++) {
+			size_t mask = cap - 1;
+			for (size_t i = hash64(rd->pieces[k].piece.head.piece_id) & mask;; i = (i + 1) & mask)
+				if (!m[i]) {
+					m[i] = (uint32_t)k + 1;
+					break;
+				}
+		}
+		free(rd->pmap);
+		rd->pmap = m;
+		rd->pmap_cap = cap;
+	}
+	size_t mask = rd->pmap_cap - 1;
+	for (size_t i = hash64(id) & mask;; i = (i + 1) & mask)
+		if (!rd->pmap[i]) {
+			rd->pmap[i] = index + 1;
+			return true;
+		}
+}
+
+const char *ravt_note_snapshot(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off)
+{
+	ravt_snap_head h;
+	char name[256];
+	const char *why = ravt_snap_check(f, payload, &h, name);
+	if (why)
+		return why;
+	if (h.parts > RAVT_SNAP_MAX_PARTS)
+		return "more parts than a reader accepts";
+	long k = piece_index(rd, h.piece_id);
+	ravt_piece_entry *e;
+	if (k < 0) {
+		if (rd->npieces == rd->cap_pieces) {
+			size_t cap = rd->cap_pieces ? rd->cap_pieces * 2 : 64;
+			ravt_piece_entry *g = realloc(rd->pieces, cap * sizeof *g);
+			if (!g)
+				return "";
+			rd->pieces = g;
+			rd->cap_pieces = cap;
+		}
+		e = &rd->pieces[rd->npieces];
+		memset(e, 0, sizeof *e);
+		e->off = calloc(h.parts, sizeof *e->off);
+		if (!e->off || !pmap_put(rd, h.piece_id, (uint32_t)rd->npieces)) {
+			free(e->off);
+			return "";
+		}
+		rd->npieces++;
+		e->piece.parts = h.parts;
+		if (h.part == 0) {
+			e->piece.head = h;
+			snprintf(e->piece.name, sizeof e->piece.name, "%s", name);
+		} else {
+			e->piece.head.piece_id = h.piece_id; /* the rest comes with part 0 */
+		}
+	} else {
+		e = &rd->pieces[k];
+		if (e->piece.parts != h.parts ||
+		    (e->piece.head.heap_id && e->piece.head.heap_id != h.heap_id))
+			return "a part of a snapshot piece disagrees with its other parts";
+		if (e->off[h.part])
+			return "a part of a snapshot piece comes twice";
+		if (h.part == 0) {
+			e->piece.head = h;
+			snprintf(e->piece.name, sizeof e->piece.name, "%s", name);
+		}
+	}
+	e->off[h.part] = off;
+	if (++e->have == e->piece.parts) {
+		e->chunk = malloc(e->piece.parts * sizeof *e->chunk);
+		if (!e->chunk)
+			return "";
+		for (uint32_t i = 0; i < e->piece.parts; i++)
+			e->chunk[i] = rd->data + e->off[i];
+		e->piece.chunk = e->chunk;
+	}
+	return NULL;
+}
+
+static void floor_at(ravt_reader *rd, uint64_t seq)
+{
+	if (seq > rd->seq_floor)
+		rd->seq_floor = seq;
+}
+
+const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload)
+{
+	ravt_session r;
+	if (f->flags || f->raw_len != f->stored_len || f->stored_len < sizeof r)
+		return "session record: wrong length or flags";
+	memcpy(&r, payload, sizeof r);
+	if (r.flags || r.text_len > f->stored_len - sizeof r)
+		return "session record: its text runs past the chunk";
+	if (r.type < RAVT_SESSION_ATTACHED || r.type > RAVT_SESSION_LOST)
+		return NULL; /* a later record type: skipped */
+	rav_trace_session *s = &rd->session;
+	size_t tl = r.text_len < sizeof s->end_text - 1 ? r.text_len : sizeof s->end_text - 1;
+	switch (r.type) {
+	case RAVT_SESSION_ATTACHED:
+		s->pid = (int)r.v[0];
+		s->client_pid = (int)r.v[2];
+		s->lossless = (r.v[3] & RAVT_MODE_LOSSLESS) != 0;
+		s->program_start_ns = (uint64_t)r.v[6];
+		if (r.v[7] > 0)
+			floor_at(rd, (uint64_t)r.v[7]);
+		if (!s->pid)
+			s->pid = -1;
+		break;
+	case RAVT_SESSION_END:
+		s->end_known = true;
+		s->end_how = (int)r.v[0];
+		s->end_value = r.v[1];
+		memcpy(s->end_text, payload + sizeof r, tl);
+		s->end_text[tl] = 0;
+		if ((uint64_t)r.v[3] > s->lost)
+			s->lost = (uint64_t)r.v[3];
+		break;
+	case RAVT_SESSION_STATS:
+		if ((uint64_t)r.v[1] > s->lost)
+			s->lost = (uint64_t)r.v[1];
+		break;
+	case RAVT_SESSION_LOST:
+		s->losses++;
+		s->last_lost_events = (uint64_t)r.v[0];
+		/* below the next epoch's first number, nothing more comes */
+		if (r.v[3] > 0 && r.v[3] < (1 << 24))
+			floor_at(rd, ((uint64_t)r.v[3] << 40) + 1);
+		break;
+	default:
+		break;
+	}
+	return NULL;
+}
+
+const ravt_piece *ravt_piece_find(const ravt_reader *rd, uint64_t id)
+{
+	long k = piece_index(rd, id);
+	if (k < 0 || !rd->pieces[k].chunk)
+		return NULL;
+	return &rd->pieces[k].piece;
+}
+
+const ravt_piece *ravt_reader_piece(ravt_reader *rd, uint64_t id)
+{
+	pthread_mutex_lock(&rd->lock);
+	const ravt_piece *p = ravt_piece_find(rd, id);
+	pthread_mutex_unlock(&rd->lock);
+	return p;
+}
+
+bool ravt_reader_session(const ravt_reader *rd, rav_trace_session *out)
+{
+	ravt_reader *w = (ravt_reader *)rd;
+	pthread_mutex_lock(&w->lock);
+	*out = rd->session;
+	pthread_mutex_unlock(&w->lock);
+	if (out->pid == -1)
+		out->pid = 0;
+	return rd->session.pid != 0;
+}
+
+void ravt_pieces_free(ravt_reader *rd)
+{
+	for (size_t i = 0; i < rd->npieces; i++) {
+		free(rd->pieces[i].off);
+		free(rd->pieces[i].chunk);
+	}
+	free(rd->pieces);
+	free(rd->pmap);
+}

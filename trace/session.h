@@ -1,0 +1,51 @@
+/* session.h - the live recorder of an attach session (session.c), as the
+ * listener (listen.c) drives it.  One session at a time per process.
+ */
+#ifndef RAV_TRACE_SESSION_H
+#define RAV_TRACE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct rav_session_opts {
+	int fd;             /* connected socket (non-blocking); the session owns it from now on */
+	uint32_t mode;      /* RAVT_MODE_* */
+	uint32_t queue_kib; /* 0: default */
+	uint32_t stats_ms;
+	pid_t client_pid;
+	uid_t client_uid;
+	uint64_t program_start_ns; /* CLOCK_REALTIME when the program started */
+} rav_session_opts;
+
+/* notify_fd: written to (one byte) when a session thread has finished and
+ * may be reaped.  Called once, by the listener. */
+void ravt_session_init(int notify_fd);
+/* Writes the trace header and ATTACHED, then starts recording.  0, or -1
+ * with a message (the caller answers the client and closes fd). */
+int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen);
+/* True while a session runs (*client: its pid). */
+bool ravt_session_live(pid_t *client);
+/* Ask the session to end (how: RAVT_END_*; value: exit status or signal;
+ * text may be NULL).  With wait_ms > 0, wait up to that long for it to
+ * finish (the stream ended and the socket closed). */
+void ravt_session_stop(int how, int64_t value, const char *text, int wait_ms);
+/* The client went away: end without an END record. */
+void ravt_session_client_gone(void);
+/* From a signal handler (async-signal-safe): the program is dying of sig;
+ * wait up to wait_ms for the stream to end with what it had.  Does nothing
+ * when called on the session's own thread. */
+void ravt_session_crash(int sig, int wait_ms);
+void ravt_session_request_stats(void);
+/* A SESSION ERROR record for the client (from the listener thread). */
+void ravt_session_reply_error(int code, const char *text);
+/* Join a finished session thread; true if one was joined. */
+bool ravt_session_reap(void);
+/* In a forked child: no session (the threads are not there). */
+void ravt_session_atfork_child(void);
+
+/* listen.c: start listening unless RAVIOLI_LISTEN=0 (the recorder's
+ * constructor calls it). */
+void ravt_listen_autostart(void);
+
+#endif /* RAV_TRACE_SESSION_H */
