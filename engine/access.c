@@ -8,6 +8,7 @@
  * picked by the recording flag on entry.
  */
 #include <stdlib.h>
+#include <unwind.h>
 
 #include "heap-inline.h"
 
@@ -93,6 +94,14 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
  * live session there starts a new stream, and its site is recorded into
  * that one (rav__site_restream). */
 #if RAV_TRACING
+/* The markers before and after the hot entry points (RAV_API_ENTRY): GNU
+ * ld and gold sort .text.sorted.* sections by name, lld keeps them in the
+ * order they first appear here; distinct bodies so that identical code
+ * folding keeps them apart. */
+__attribute__((section(".text.sorted.ravioli_api.0"), noinline, used)) int rav__api_entries_begin(void)
+{
+	return 0x5241;
+}
 #define HOT_ENTRY_SITE(ret, name, params, site_test, ...)                                                \
 	static __attribute__((noinline, cold)) ret name##_traced params                                    \
 	{                                                                                                \
@@ -531,3 +540,40 @@ IMPL void rav_set_scalar_impl(rav_heap *h, rav_ref obj, uintptr_t value, bool tr
 	set_scalar_t(obj.cell, value, tr);
 }
 HOT_ENTRY_VOID(rav_set_scalar, (rav_heap * h, rav_ref obj, uintptr_t value), h, obj, value)
+
+#if RAV_TRACING
+__attribute__((section(".text.sorted.ravioli_api.2"), noinline, used)) int rav__api_entries_end(void)
+{
+	return 0x5645;
+}
+
+/* The hot entry points (every HOT_ENTRY above), to check the markers and
+ * for links that did not keep the order. */
+static void (*const hot_entries[])(void) = {
+    (void (*)(void))rav_root_get,  (void (*)(void))rav_root_clear, (void (*)(void))rav_new_root,
+    (void (*)(void))rav_new_field, (void (*)(void))rav_load,       (void (*)(void))rav_store,
+    (void (*)(void))rav_load_ref,  (void (*)(void))rav_move,       (void (*)(void))rav_new_before,
+    (void (*)(void))rav_scalar,    (void (*)(void))rav_set_scalar,
+};
+
+/* Are the hot entry points between the markers in this link? */
+bool rav__api_entries_verify(void)
+{
+	uintptr_t begin = (uintptr_t)rav__api_entries_begin, end = (uintptr_t)rav__api_entries_end;
+	for (size_t i = 0; i < sizeof hot_entries / sizeof hot_entries[0]; i++)
+		if ((uintptr_t)hot_entries[i] <= begin || (uintptr_t)hot_entries[i] >= end)
+			return false;
+	return true;
+}
+
+/* Is pc inside one of the hot entry points?  Where they are not between
+ * the markers: the unwind tables know where each function starts. */
+bool rav__api_entries_contain(uintptr_t pc)
+{
+	void *fn = _Unwind_FindEnclosingFunction((void *)pc);
+	for (size_t i = 0; i < sizeof hot_entries / sizeof hot_entries[0]; i++)
+		if (fn == (void *)hot_entries[i])
+			return true;
+	return false;
+}
+#endif

@@ -562,18 +562,25 @@ static inline bool rav__site_begin(uintptr_t pc)
  * up) the copy returns where the public function would have, into the
  * program.  Some builds make a real call instead (-O0, -O1, sanitizers,
  * -fno-optimize-sibling-calls); the return address then lies in the public
- * function.  The public hot functions are kept in a section of their own
- * (RAV_API_ENTRY), so that case is told exactly, by address, and the
- * program's call site is then found by unwinding one frame further
- * (rav__site_caller_of: ~100 ns, paid only by such builds). */
-#define RAV_API_ENTRY __attribute__((section("ravioli_api_entries")))
-extern const char __start_ravioli_api_entries[] __attribute__((visibility("hidden")));
-extern const char __stop_ravioli_api_entries[] __attribute__((visibility("hidden")));
+ * function.  The public hot functions are kept together in .text between
+ * two markers (RAV_API_ENTRY, access.c), so that case is told exactly, by
+ * address, and the program's call site is then found by unwinding one
+ * frame further (rav__site_caller_of: ~100 ns, paid only by such builds).
+ * rav__api_entries_unsure: the linker did not keep them between the
+ * markers (checked when a recorder is installed); every return address is
+ * then looked up in the unwind tables. */
+#define RAV_API_ENTRY __attribute__((section(".text.sorted.ravioli_api.1")))
+__attribute__((visibility("hidden"))) int rav__api_entries_begin(void);
+__attribute__((visibility("hidden"))) int rav__api_entries_end(void);
+extern bool rav__api_entries_unsure;
+bool rav__api_entries_verify(void);
+bool rav__api_entries_contain(uintptr_t pc);
 uintptr_t rav__site_caller_of(uintptr_t ra);
 static inline uintptr_t rav__tail_caller(uintptr_t ra)
 {
-	uintptr_t start = (uintptr_t)__start_ravioli_api_entries;
-	if (RAV_LIKELY(ra - start >= (uintptr_t)__stop_ravioli_api_entries - start))
+	uintptr_t begin = (uintptr_t)rav__api_entries_begin;
+	if (RAV_LIKELY(ra - begin >= (uintptr_t)rav__api_entries_end - begin &&
+	               !__atomic_load_n(&rav__api_entries_unsure, __ATOMIC_RELAXED)))
 		return ra;
 	return rav__site_caller_of(ra);
 }

@@ -34,6 +34,7 @@
 _Thread_local rav_site_state rav__site;
 unsigned rav__site_depth;
 uint32_t rav__site_gen;
+bool rav__api_entries_unsure;
 
 /* Stack mode stores this as the current call site, so that every call
  * takes the slow path (no return address is 1). */
@@ -139,6 +140,8 @@ static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
  * public function: the program's call site is the frame after that one. */
 __attribute__((noinline)) uintptr_t rav__site_caller_of(uintptr_t ra)
 {
+	if (__atomic_load_n(&rav__api_entries_unsure, __ATOMIC_RELAXED) && !rav__api_entries_contain(ra - 1))
+		return ra; /* a tail call after all: ra is in the program */
 	void *raw[8];
 	int got = backtrace(raw, 8);
 	for (int i = 0; i + 1 < got; i++)
@@ -182,6 +185,9 @@ void rav__site_restream(void)
 
 void rav__site_prepare(unsigned depth)
 {
+	/* (re-installs store the same answer; relaxed: other threads may be
+	 * recording) */
+	__atomic_store_n(&rav__api_entries_unsure, !rav__api_entries_verify(), __ATOMIC_RELAXED);
 	depth = depth > RAV_SITE_FRAMES_MAX ? RAV_SITE_FRAMES_MAX : depth;
 	__atomic_store_n(&rav__site_depth, depth, __ATOMIC_RELAXED);
 	/* glibc loads the unwinder on the first backtrace: do it now, not
