@@ -61,6 +61,8 @@ def line_of(source, function, pattern):
 def check_sample(rt, trace, source, specs):
     out = run([rt, 'stats', '--sites', '--json', '--top=0', trace]).stdout
     st = json.loads(out)
+    if run([rt, 'sites', '--json', '--top=0', trace]).stdout != out:
+        fail('ravtrace sites and ravtrace stats --sites differ')
     rows = st['sites']
     if not rows:
         fail(f'{trace}: no call sites recorded')
