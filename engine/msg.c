@@ -506,8 +506,10 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 
 rav_status rav_recv(rav_channel *ch, rav_heap *h, rav_root dst)
 {
-	RAV_SITE_ENTER();
-	return receive(ch, h, dst, true);
+	bool noted = rav__site_enter_blocking(RAV_CALLER);
+	rav_status st = receive(ch, h, dst, true);
+	rav__site_leave_blocking(noted);
+	return st;
 }
 
 rav_status rav_try_recv(rav_channel *ch, rav_heap *h, rav_root dst)

@@ -557,6 +557,30 @@ static inline bool rav__site_begin(uintptr_t pc)
 	return true;
 }
 #define RAV_SITE_ENTER() rav__site_enter(RAV_CALLER)
+/* rav_recv may wait for as long as it takes a live session to begin: its
+ * call site is noted even while nothing records (a load and two stores
+ * next to a blocking receive), for the next session only (gen + 1), so a
+ * session that starts during the wait gives the receive's events their
+ * site (rav__site_restream).  Dropped when the call returns with nothing
+ * recording, so no later call can inherit it. */
+static inline bool rav__site_enter_blocking(uintptr_t pc)
+{
+	uint32_t gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
+	if (RAV_UNLIKELY(rav__tracing)) {
+		rav__site_enter_traced(pc);
+		return false;
+	}
+	if (rav__site.hold)
+		return false;
+	rav__site.pc = pc;
+	rav__site.gen = gen + 1;
+	return true;
+}
+static inline void rav__site_leave_blocking(bool noted)
+{
+	if (noted && !rav__tracing)
+		rav__site.pc = 0;
+}
 /* In the recording copy a public hot function tail-calls (access.c,
  * HOT_ENTRY): the program's call site.  With a tail call (a jump: -O2 and
  * up) the copy returns where the public function would have, into the
@@ -598,6 +622,15 @@ static inline void rav__site_enter(uintptr_t pc)
 	(void)pc;
 }
 #define RAV_SITE_ENTER() ((void)0)
+static inline bool rav__site_enter_blocking(uintptr_t pc)
+{
+	(void)pc;
+	return false;
+}
+static inline void rav__site_leave_blocking(bool noted)
+{
+	(void)noted;
+}
 #define RAV_SITE_BEGIN() ((void)0)
 #define RAV_SITE_END() ((void)0)
 #endif

@@ -146,9 +146,11 @@ def attach_twice(rt, target, source, specs):
             st = json.loads(run([rt, 'stats', '--sites', '--json', '--top=0', trace]).stdout)
             if st['sites_recorded'] == 0 or st['all']['events'] == 0:
                 fail(f'{trace}: an attached recording with no call sites')
-            # Events with no site: the snapshot each thread's stream starts
-            # with, a thread blocked since before the session, exit teardown.
-            if st['unknown']['events'] * 20 > st['all']['events']:
+            # Events with no site: snapshots of the session's own thread, the
+            # teardown of threads and heaps at their end.  (A thread blocked
+            # in rav_recv since before the session has its site: the engine
+            # notes a blocking receive's site even while nothing records.)
+            if st['unknown']['events'] * 100 > st['all']['events']:
                 fail(f'{trace}: {st["unknown"]["events"]} of {st["all"]["events"]} events have no site')
             print(f'ok: attached {os.path.basename(trace)}: {st["sites_recorded"]} sites, '
                   f'{st["unknown"]["events"]} of {st["all"]["events"]} events without one')
