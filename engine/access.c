@@ -87,8 +87,9 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
  * __builtin_return_address in the public function would cost): the public
  * function tail-calls the recording copy, so the copy's return address is
  * the program's call site.  Builds that make a real call instead (-O0/-O1,
- * sanitizers) are told by the section the public functions live in
- * (RAV_API_ENTRY, RAV_TAIL_CALLER) and unwind one frame further.  Reads
+ * sanitizers) are told by the return address lying between the markers
+ * around the public functions (RAV_API_ENTRY, RAV_TAIL_CALLER) and unwind
+ * one frame further.  Reads
  * record nothing unless accesses are recorded, so they take a site only
  * then (HOT_ENTRY_READ).  The safe point comes first: a thread joining a
  * live session there starts a new stream, and its site is recorded into
