@@ -26,7 +26,7 @@
  *
  * Results are cached per (object, offset) and strings interned, so the
  * answers stay valid until the trace is closed (the trace owns the
- * symbolizer: ravt_trace_attached).  libdw is not thread-safe:
+ * symbolizer: ravt_trace_extension).  libdw is not thread-safe:
  * one lock serialises a trace's resolutions.
  */
 #include <dwarf.h>
@@ -538,7 +538,7 @@ static const centry *lookup(ravt_symbols *s, int32_t obj, uint64_t off)
 /* The trace's symbolizer, made on first use and freed with the trace. */
 static ravt_symbols *get(rav_trace *t)
 {
-	return ravt_trace_attached(t, RAVT_ATTACH_SYMBOLS, symbols_new, symbols_free);
+	return ravt_trace_extension(t, RAVT_EXT_SYMBOLS, symbols_new, symbols_free);
 }
 
 static bool is_api_header(const char *file)

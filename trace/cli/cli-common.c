@@ -149,7 +149,9 @@ enum {
 	OPT_OBJECT_PATH,
 	OPT_NO_SYMBOLS,
 	OPT_SITE,
-	OPT_GROUP
+	OPT_GROUP,
+	OPT_OPS,
+	OPT_EXPLAIN
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -187,6 +189,8 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"site", required_argument, NULL, OPT_SITE},
 	    {"group", required_argument, NULL, OPT_GROUP},
+	    {"ops", no_argument, NULL, OPT_OPS},
+	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
@@ -304,6 +308,12 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 				                optarg);
 			break;
 		}
+		case OPT_OPS:
+			o->ops = true;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = true;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
