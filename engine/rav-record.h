@@ -60,7 +60,7 @@ typedef enum rav_ev_kind {
 	RAV_EV_HEAP_NEW = 5,      /* x = heap id; aux = rav_heap_kind; a = creating thread's heap id; c = seq */
 	RAV_EV_HEAP_END = 6,      /* x = heap id; c = seq */
 	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text
-				   * follows: the type's name, then (format 1.3) if its fields are named a NUL, field 0's
+				   * follows: the type's name, then (format 1.4) if its fields are named a NUL, field 0's
 				   * name, a NUL, field 1's name (empty when unnamed) */
 	RAV_EV_PAGE_ACQUIRE = 8,  /* a = page; x = heap id; aux = rav_page_kind; c = seq.  Data pages are appended
 				   * to the heap's list; root pages form a separate list. */
@@ -112,6 +112,22 @@ typedef enum rav_ev_kind {
 				   * every heap: the snapshots that follow rebuild them (resynchronisation). */
 	RAV_EV_KIND_COUNT
 } rav_ev_kind;
+
+/* Raw records that are not events (kind values above any event kind): the
+ * recorder consumes them and they never count as events.
+ *
+ * RAV_RAW_SITE: the call site of the engine calls that follow on this
+ * thread, recorded at a public engine call's entry when it differs from the
+ * thread's current one.  Every event up to the next RAV_RAW_SITE carries it:
+ * the events the call records itself and those it causes (moves, fix-ups,
+ * page traffic of a compaction).  aux = frames (0: no site, e.g. the heap
+ * torn down at thread exit); a, b, c = frames 0-2, then frames 3 ... in
+ * ceil((frames - 3) / 4) more records of 4 words.  Frame 0 is the return
+ * address of the engine call into the program, the others its callers'. */
+#define RAV_RAW_SITE 0xc0u
+#define RAV_SITE_FRAMES_MAX 64
+/* Records a RAV_RAW_SITE record of `frames` frames takes, itself included. */
+#define RAV_SITE_RECORDS(frames) (1u + ((frames) > 3 ? ((frames) - 3 + 3) / 4 : 0))
 
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
@@ -219,6 +235,10 @@ typedef struct rav_recorder {
 	void (*release)(rav_evbuf *last, void *user);
 	void *user;
 	bool record_access; /* RAVIOLI_TRACE_ACCESS: record engine accessor loads/stores */
+	/* Call sites (RAVIOLI_TRACE_SITES, RAVIOLI_TRACE_STACK): 0 none, 1 the
+	 * call's return address, N > 1 a backtrace of up to N frames (at most
+	 * RAV_SITE_FRAMES_MAX); RAV_RAW_SITE records go into the buffers. */
+	uint8_t site_depth;
 	/* Live sessions only (NULL for a recording from the start): take the
 	 * state of one heap, which stays still during the call (walk it with
 	 * rav_heap_walk).  Returns the piece id the engine puts in the
@@ -289,7 +309,7 @@ void rav_record_pool_free(void (*fn)(const uint32_t *pages, size_t n, uint64_t c
 			  void *user);
 /* Call fn for every registered type (id order) under the registry lock,
  * with an order stamp taken there.  text is the type's TYPE_DEF text (its
- * name, then its field names after NULs when it has any: format 1.3), len
+ * name, then its field names after NULs when it has any: format 1.4), len
  * bytes without a final NUL. */
 void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 		      uint64_t *tsc, void *user);

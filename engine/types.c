@@ -136,6 +136,7 @@ static bool names_fit(const type_entry *t, const char *f0_name, const char *f1_n
 rav_type rav_type_register_named(const char *name, rav_field_kind f0, const char *f0_name, rav_field_kind f1,
                                  const char *f1_name)
 {
+	RAV_SITE_ENTER();
 	rav__types_init();
 	if (!name || !*name || strlen(name) >= sizeof types[0].name) {
 		rav__fail(RAV_EINVAL, "rav_type_register: type name must be 1 to %zu bytes",

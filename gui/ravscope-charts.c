@@ -196,6 +196,9 @@ static void timeline_geometry(double x, double y, double w, double h, const Ravs
 
 static double label_width(cairo_t *cr, const char *text, double px)
 {
+	g_autofree char *shown = ravscope_display_text(text); /* a trace's bytes */
+	if (shown)
+		text = shown;
 	PangoLayout *pl = pango_cairo_create_layout(cr);
 	PangoFontDescription *fd = pango_font_description_from_string("Sans");
 	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
@@ -372,8 +375,10 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
 	for (guint i = 0; i < nl; i++) {
 		rav_trace_mark m;
-		if (rav_trace_mark_at(t, labels[i].mark, &m) && m.text)
-			text_at(cr, labels[i].x, labels[i].y, m.text, fs, FALSE, labels[i].w);
+		if (rav_trace_mark_at(t, labels[i].mark, &m) && m.text) {
+			g_autofree char *shown = ravscope_display_text(m.text); /* a trace's bytes */
+			text_at(cr, labels[i].x, labels[i].y, shown ? shown : m.text, fs, FALSE, labels[i].w);
+		}
 	}
 
 	/* Axis labels. */

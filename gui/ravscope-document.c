@@ -30,11 +30,14 @@ struct _RavscopeDocument {
 	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
 	gint64 headline;       /* the event the last step was about; -1: none (a seek) */
 	RavscopeDocument *owner; /* a view: the document whose trace it reads (which closes it) */
+	GCancellable *cancellable; /* of the indexing, and of the map of operations after it */
+	gboolean operations_running;
+	GHashTable *shown_names; /* type id -> its name made valid UTF-8, for names that are not */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeDocument, ravscope_document, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_INDEX_PROGRESS, PROP_INDEXED, N_PROPS };
+enum { PROP_0, PROP_INDEX_PROGRESS, PROP_INDEXED, PROP_OPERATIONS_READY, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 enum { SIGNAL_POSITION_CHANGED, N_SIGNALS };
@@ -50,6 +53,8 @@ static void ravscope_document_finalize(GObject *object)
 		rav_trace_close(doc->trace);
 	g_clear_object(&doc->owner);
 	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
+	g_clear_object(&doc->cancellable);
+	g_clear_pointer(&doc->shown_names, g_hash_table_unref);
 	g_free(doc->path);
 	g_free(doc->basename);
 	G_OBJECT_CLASS(ravscope_document_parent_class)->finalize(object);
@@ -59,6 +64,9 @@ static void ravscope_document_get_property(GObject *object, guint id, GValue *va
 {
 	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(object);
 	switch (id) {
+	case PROP_OPERATIONS_READY:
+		g_value_set_boolean(value, doc->indexed && !doc->operations_running);
+		break;
 	case PROP_INDEX_PROGRESS:
 		g_value_set_double(value, doc->progress);
 		break;
@@ -76,6 +84,9 @@ static void ravscope_document_class_init(RavscopeDocumentClass *klass)
 	object_class->finalize = ravscope_document_finalize;
 	object_class->get_property = ravscope_document_get_property;
 	props[PROP_INDEX_PROGRESS] = g_param_spec_double("index-progress", NULL, NULL, 0, 1, 0,
+		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	/* operations-ready: the map of operations covers the indexed trace */
+	props[PROP_OPERATIONS_READY] = g_param_spec_boolean("operations-ready", NULL, NULL, FALSE,
 		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	props[PROP_INDEXED] = g_param_spec_boolean("indexed", NULL, NULL, FALSE,
 		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
@@ -111,6 +122,14 @@ RavscopeDocument *ravscope_document_open(const char *path, GError **error)
 		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_ENOMEM, "%s: out of memory creating the replay state", path);
 		return NULL;
 	}
+	/* Call sites name the program's objects by their recorded paths; a
+	 * program kept next to its trace, or installed next to ravscope (the
+	 * demos' samples), is found there too. */
+	g_autofree char *trace_dir = g_path_get_dirname(path);
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
+	g_autofree char *search = g_strjoin(":", trace_dir, exe_dir, NULL);
+	rav_trace_set_object_path(t, search);
 	RavscopeDocument *doc = g_object_new(RAVSCOPE_TYPE_DOCUMENT, NULL);
 	doc->path = g_strdup(path);
 	doc->basename = g_path_get_basename(path);
@@ -200,7 +219,54 @@ static void compute_max_pages(RavscopeDocument *doc)
 	g_free(bins);
 }
 
-static void finish_indexing(RavscopeDocument *doc)
+/* The map of operations (operation steps, the Explain panel) is built by
+ * one pass over the events, on a worker after indexing; until it is done,
+ * questions about events far beyond what it covers would wait for it. */
+static bool operations_progress_cb(uint64_t done, uint64_t total, void *user)
+{
+	IndexJob *job = user;
+	return !(job->cancellable && g_cancellable_is_cancelled(job->cancellable));
+}
+
+static void operations_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	RavscopeDocument *doc = source;
+	rav_trace_error err = { 0 };
+	rav_trace_operations_prepare(doc->trace, operations_progress_cb, task_data, &err);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void operations_done(GObject *source, GAsyncResult *result, gpointer user)
+{
+	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(source);
+	doc->operations_running = FALSE;
+	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_OPERATIONS_READY]);
+}
+
+static void index_job_free(gpointer p);
+
+static void start_operations(RavscopeDocument *doc)
+{
+	IndexJob *job = g_new0(IndexJob, 1);
+	job->doc = doc;
+	job->cancellable = doc->cancellable ? g_object_ref(doc->cancellable) : NULL;
+	doc->operations_running = TRUE;
+	GTask *task = g_task_new(doc, NULL, operations_done, NULL);
+	g_task_set_task_data(task, job, index_job_free);
+	g_task_run_in_thread(task, operations_thread);
+	g_object_unref(task);
+}
+
+gboolean ravscope_document_operations_ready(RavscopeDocument *doc, guint64 index)
+{
+	/* The map goes on from where it is: near it (or once it is finished,
+	 * for a growing trace), asking costs a piece of a pass, not all. */
+	guint64 known = rav_trace_operations_known(doc->trace);
+	return index < known || (!doc->operations_running && index - known < (1u << 22)) ||
+	       index - known < (1u << 16);
+}
+
+static void finish_indexing(RavscopeDocument *doc, gboolean map_operations)
 {
 	doc->indexed = TRUE;
 	doc->indexing = FALSE;
@@ -209,6 +275,18 @@ static void finish_indexing(RavscopeDocument *doc)
 	compute_max_pages(doc);
 	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEX_PROGRESS]);
 	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEXED]);
+	if (map_operations)
+		start_operations(doc);
+}
+
+/* Resolve every call site once (libdw reads the program's debug info), so
+ * that labels in the panels are cache lookups on the main thread. */
+static void warm_sites(rav_trace *t)
+{
+	guint32 n = rav_trace_site_count(t);
+	rav_trace_symbol sy[RAV_TRACE_SITE_FRAMES_MAX];
+	for (guint32 id = 1; id <= n; id++)
+		rav_trace_site_resolve(t, id, sy, RAV_TRACE_SITE_FRAMES_MAX);
 }
 
 static void index_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -221,6 +299,7 @@ static void index_thread(GTask *task, gpointer source, gpointer task_data, GCanc
 		g_task_return_error(task, error);
 		return;
 	}
+	warm_sites(job->doc->trace);
 	g_task_return_boolean(task, TRUE);
 }
 
@@ -254,7 +333,7 @@ static void index_done(GObject *source, GAsyncResult *result, gpointer user)
 		doc->indexing = FALSE;
 		g_task_return_error(outer, error);
 	} else {
-		finish_indexing(doc);
+		finish_indexing(doc, TRUE);
 		g_task_return_boolean(outer, TRUE);
 	}
 	g_object_unref(outer);
@@ -270,6 +349,7 @@ void ravscope_document_index_async(RavscopeDocument *doc, GCancellable *cancella
 		return;
 	}
 	doc->indexing = TRUE;
+	g_set_object(&doc->cancellable, cancellable);
 	IndexJob *job = g_new0(IndexJob, 1);
 	job->doc = doc;
 	job->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
@@ -296,7 +376,10 @@ gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error)
 		set_error_from_trace(error, &err);
 		return FALSE;
 	}
-	finish_indexing(doc);
+	warm_sites(doc->trace);
+	/* Without a main loop (headless) the map of operations is built on
+	 * demand instead. */
+	finish_indexing(doc, FALSE);
 	return TRUE;
 }
 
@@ -534,8 +617,20 @@ const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 	default: break;
 	}
 	const char *name = doc ? rav_trace_type_name(doc->trace, type) : NULL;
-	if (name && name[0])
-		return name;
+	if (name && name[0]) {
+		/* a trace's names are bytes: Pango and GTK take only UTF-8, and a
+		 * newline would break a label in two */
+		char *shown = doc->shown_names ? g_hash_table_lookup(doc->shown_names, GUINT_TO_POINTER(type)) : NULL;
+		if (shown)
+			return shown;
+		shown = ravscope_display_text(name);
+		if (!shown)
+			return name;
+		if (!doc->shown_names)
+			doc->shown_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+		g_hash_table_insert(doc->shown_names, GUINT_TO_POINTER(type), shown);
+		return shown;
+	}
 	switch (type) {
 	case 5: return "vector";
 	case 6: return "vector node";
@@ -568,7 +663,7 @@ const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, in
 	const char *name = doc ? rav_trace_type_field_name(doc->trace, type, field) : NULL;
 	if (name && name[0])
 		return name;
-	/* Traces before format 1.3 name no fields; the built-in layouts are
+	/* Traces before format 1.4 name no fields; the built-in layouts are
 	 * fixed (FORMAT.md 5.4). */
 	static const char *const builtin[][2] = {
 		[5] = { "length", "tree" }, [6] = { "left", "right" },  [7] = { "item0", "item1" },
@@ -589,9 +684,36 @@ char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id)
 {
 	if (th && th->kind == RAV_HEAP_MESSAGE)
 		return g_strdup_printf("message %u", heap_id);
-	if (th && th->name[0])
-		return g_strdup(th->name);
+	if (th && th->name[0]) {
+		char *shown = ravscope_display_text(th->name);
+		return shown ? shown : g_strdup(th->name);
+	}
 	return g_strdup_printf("thread %u", heap_id);
+}
+
+char *ravscope_display_text(const char *s)
+{
+	gboolean clean = g_utf8_validate(s, -1, NULL);
+	for (const char *p = s; clean && *p; p++)
+		clean = (unsigned char)*p >= 0x20 && *p != 0x7f;
+	if (clean)
+		return NULL;
+	g_autofree char *valid = g_utf8_make_valid(s, -1);
+	GString *out = g_string_sized_new(strlen(valid) + 8);
+	for (const char *p = valid; *p; p++) {
+		/* symbols the usual fonts have (the control pictures of U+2400
+		 * mostly are not) */
+		unsigned char c = (unsigned char)*p;
+		if (c == '\n' || c == '\r')
+			g_string_append_unichar(out, 0x21b5); /* ↵ */
+		else if (c == '\t')
+			g_string_append_unichar(out, 0x2192); /* → */
+		else if (c < 0x20 || c == 0x7f)
+			g_string_append_unichar(out, 0xfffd);
+		else
+			g_string_append_c(out, (char)c);
+	}
+	return g_string_free(out, FALSE);
 }
 
 char *ravscope_format_loc(rav_loc loc)
@@ -680,7 +802,22 @@ gboolean ravscope_event_kind_is_visual(unsigned kind)
 	}
 }
 
+static char *describe_event(RavscopeDocument *doc, const rav_event *ev);
+
+/* Event texts (names, marks, errors) are the trace's bytes: made valid
+ * UTF-8 for the widgets. */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev)
+{
+	char *s = describe_event(doc, ev);
+	char *shown = s ? ravscope_display_text(s) : NULL;
+	if (shown) {
+		g_free(s);
+		s = shown;
+	}
+	return s;
+}
+
+static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 {
 	g_autofree char *who = ravscope_document_heap_name(doc, ev->thread);
 	g_autofree char *a = NULL, *b = NULL, *c = NULL, *x = NULL;

@@ -56,6 +56,11 @@ gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error);
 gboolean ravscope_document_is_indexed(RavscopeDocument *doc);
 double ravscope_document_get_index_progress(RavscopeDocument *doc);
 
+/* Whether the operation of event `index` can be asked for now without
+ * waiting for the map of operations, which a worker builds after indexing
+ * ("operations-ready" once it is done). */
+gboolean ravscope_document_operations_ready(RavscopeDocument *doc, guint64 index);
+
 /* Events usable now (all of them once indexed). */
 guint64 ravscope_document_get_event_count(RavscopeDocument *doc);
 guint64 ravscope_document_get_position(RavscopeDocument *doc);
@@ -104,7 +109,7 @@ gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *
 /* Presentation helpers. */
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
 gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
-/* A field's name: the one the program gave it (format 1.3), a built-in
+/* A field's name: the one the program gave it (format 1.4), a built-in
  * layout's, else "f0" / "f1".  Never NULL. */
 const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, int field);
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
@@ -113,6 +118,10 @@ char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);
 /* Cells as PAGE.CELL ("3.17"), words as PAGE.CELL.NAME ("3.17.f0"), the
  * notation `ravtrace dump` uses. */
 char *ravscope_format_loc(rav_loc loc);
+/* A text from the trace (a name, a mark) as the widgets can show it on one
+ * line: valid UTF-8, a newline as ↵, a tab as →, other control characters
+ * as U+FFFD.  NULL when s can be shown as it is. */
+char *ravscope_display_text(const char *s);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
 /* The event the last step was about (a move, not the fix-ups after it),

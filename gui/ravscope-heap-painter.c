@@ -215,6 +215,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	}
 	if (vp->contention && ravscope_contention_heats_pool(vp->contention))
 		ravscope__heap_draw_contention(cr, doc, L, vp);
+	if (vp->highlight)
+		ravscope__heap_draw_highlight(cr, doc, L, vp);
 	if (vp->contention) {
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 		ravscope__heap_draw_external_lines(cr, vp);
@@ -230,6 +232,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		ravscope__heap_draw_selection_links(cr, doc, L, vp);
 		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, stroke_of(vp, 3));
 	}
+	if (vp->spotlight)
+		ravscope__heap_draw_spotlight(cr, doc, L, vp);
 	double bx, by, bh, ty, th;
 	if (ravscope_heap_scroll_bar(L, vp, &bx, &by, &bh, &ty, &th)) {
 		/* Where the view is among lanes that scroll (an overlay bar, as

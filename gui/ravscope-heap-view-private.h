@@ -53,7 +53,11 @@ struct _RavscopeHeapView {
 	rav_contention *contention;
 	unsigned line_size;
 	guint64 contention_from, contention_to;
+	const rav_site_cells *highlight; /* borrowed (the window owns it) */
+	char *highlight_label;
 	gboolean large_text, legend, animate;
+	RavscopeSpotlight *spotlight;
+	guint64 spotlight_position; /* the playhead it is about: moving away removes it */
 };
 
 /* ravscope-heap-view.c */

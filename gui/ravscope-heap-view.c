@@ -103,8 +103,11 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.line_size = self->line_size;
 	self->vp.contention_from = self->contention_from;
 	self->vp.contention_to = self->contention_to;
+	self->vp.highlight = self->highlight;
+	self->vp.highlight_label = self->highlight_label;
 	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
 	self->vp.n_anims = self->anims->len;
+	self->vp.spotlight = self->spotlight;
 	if (self->vp.dark) {
 		self->vp.accent[0] = 0x78 / 255.0; self->vp.accent[1] = 0xae / 255.0; self->vp.accent[2] = 0xed / 255.0;
 	} else {
@@ -205,6 +208,8 @@ gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self)
 static void on_position_changed(RavscopeDocument *doc, guint64 position, gboolean stepped, RavscopeHeapView *self)
 {
 	self->layout_dirty = TRUE;
+	if (self->spotlight && position != self->spotlight_position)
+		g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	if (!stepped) {
 		ravscope_heap_painter_invalidate(self->painter);
 		g_array_set_size(self->anims, 0);
@@ -434,6 +439,23 @@ void ravscope_heap_view_get_picture_style(RavscopeHeapView *self, RavscopePictur
 	st->view_height = self->vp.height / scale;
 }
 
+/* ---- spotlight ------------------------------------------------------------- */
+
+void ravscope_heap_view_set_spotlight(RavscopeHeapView *self, RavscopeSpotlight *spotlight)
+{
+	if (!self->spotlight && !spotlight)
+		return;
+	ravscope_spotlight_free(self->spotlight);
+	self->spotlight = spotlight;
+	self->spotlight_position = self->doc ? ravscope_document_get_position(self->doc) : 0;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+const RavscopeSpotlight *ravscope_heap_view_get_spotlight(RavscopeHeapView *self)
+{
+	return self->spotlight;
+}
+
 /* ---- setup ----------------------------------------------------------------- */
 
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
@@ -452,6 +474,14 @@ void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c
 	self->line_size = line_size;
 	self->contention_from = from;
 	self->contention_to = to;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label)
+{
+	self->highlight = cells;
+	g_free(self->highlight_label);
+	self->highlight_label = g_strdup(label);
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
@@ -479,8 +509,10 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_clear_pointer(&self->layout, ravscope_heap_layout_free);
 	ravscope_heap_painter_invalidate(self->painter);
 	g_array_set_size(self->anims, 0);
+	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	self->selected = self->hover = self->last_touched = RAV_LOC_NONE;
 	self->contention = NULL;
+	self->highlight = NULL;
 	self->page_cols = 0;
 	self->fitted = TRUE;
 	if (doc) {
@@ -506,6 +538,7 @@ static void ravscope_heap_view_dispose(GObject *object)
 
 static void ravscope_heap_view_finalize(GObject *object)
 {
+	g_free(RAVSCOPE_HEAP_VIEW(object)->highlight_label);
 	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(object);
 	ravscope_heap_layout_free(self->layout);
 	ravscope_heap_painter_free(self->painter);

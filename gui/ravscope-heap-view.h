@@ -39,6 +39,9 @@ void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
  * to: the events it covers (equal: the whole trace). */
 void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size,
 				       guint64 from, guint64 to);
+/* The cells of a call site to highlight (borrowed: NULL clears), and what
+ * they are, for the label drawn with them. */
+void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label);
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */
@@ -50,6 +53,11 @@ void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesSho
 /* A picture of what the view shows (the same world rectangle, selection,
  * overlay and style) at the view's size, for an export. */
 void ravscope_heap_view_get_picture_style(RavscopeHeapView *self, RavscopePictureStyle *style);
+/* Point at cells, pages or lanes with labels and a caption, about the
+ * playhead's position now: it goes when the playhead moves (takes
+ * ownership; NULL removes it). */
+void ravscope_heap_view_set_spotlight(RavscopeHeapView *self, RavscopeSpotlight *spotlight);
+const RavscopeSpotlight *ravscope_heap_view_get_spotlight(RavscopeHeapView *self);
 /* Draw the current frame into a cairo context of the widget's size (tests). */
 void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int width, int height);
 

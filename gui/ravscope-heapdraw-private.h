@@ -9,6 +9,7 @@
  *   heap-overlays  selection and its links, hover, cache contention
  *   heap-legend    the type legend and its counts
  *   heap-anim      animation of the events just applied
+ *   heap-spotlight what an operation or a lesson step points at
  *   heap-style     colours, text, arrows and rounded shapes
  * Functions here are ravscope__* (two underscores): shared between those files,
  * not part of the viewer's interface.
@@ -23,7 +24,8 @@ G_BEGIN_DECLS
 #define GAP_SCALE 8.0    /* from here on cells have a one-pixel gap */
 #define TEXT_SCALE 36.0  /* type names inside cells */
 #define FIELD_SCALE 50.0 /* field values and reference arrows */
-#define LEGEND_MAX_TYPES 4096 /* type ids the legend counts apart (others count as empty) */
+/* type ids the legend counts apart: all of them (a type id has RAV_TYPE_BITS bits) */
+#define LEGEND_MAX_TYPES ((unsigned)RAV_TYPE_MASK + 1)
 
 typedef struct DrawnPage DrawnPage;
 typedef struct ImageBlock ImageBlock;
@@ -118,12 +120,18 @@ void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, 
 				 const double rgb[3], double alpha, double width);
 void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				    const RavscopeViewport *vp);
+void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				   const RavscopeViewport *vp);
 void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp);
 void ravscope__heap_draw_no_cells(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp);
 
 /* heap-legend */
 void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 				const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
+
+/* heap-spotlight */
+void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+				   const RavscopeViewport *vp);
 
 /* heap-anim */
 void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,

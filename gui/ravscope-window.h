@@ -27,7 +27,24 @@ gboolean ravscope_window_can_play(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
 /* The Export dialog win.export opened (a RavscopeExportDialog), NULL if none. */
 GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self);
+/* What to show once the trace opened next is indexed: the playhead at
+ * `event` (-1: the busiest moment), a selected cell (RAV_LOC_NONE: none),
+ * a side panel by name ("inspector", "events", "sites", "contention",
+ * "charts"; NULL: as it is). */
+void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel);
+/* The Sites panel (tests). */
+GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self);
+/* Live cells highlighted for a call site now (-1: none asked for, or
+ * being computed), for tests. */
+gint64 ravscope_window_get_highlighted_cells(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
+
+/* Teaching (ravscope-window-teach.c): start the lesson in `path` (its
+ * trace opens here; errors are shown with the file's line); the lesson
+ * player and the narration shown, for tests. */
+void ravscope_window_start_lesson(RavscopeWindow *self, const char *path);
+struct _RavscopeLessonPlayer *ravscope_window_get_lesson_player(RavscopeWindow *self);
+const char *ravscope_window_get_narration(RavscopeWindow *self);
 
 G_END_DECLS

@@ -10,13 +10,15 @@
 # install tests (tests/install) build user projects with meson and CMake,
 # check manual pages (scdoc builds them, groff and man-db render them),
 # the bash completion (with bash-completion's helpers too) and the MIME
-# database; libsqlite3 is for `ravtrace export --format=sqlite`; zlib for the
-# viewer's animated PNG export.
+# database; libsqlite3 is for `ravtrace export --format=sqlite`; libdw
+# (elfutils) turns recorded call sites into functions and lines; zlib is for
+# the viewer's animated PNG export.
 set -eu
 
 PACKAGES="
 build-essential meson ninja-build pkg-config python3
 libzstd-dev zstd zlib1g-dev
+libdw-dev
 valgrind
 libjemalloc-dev libmimalloc-dev
 clang libclang-rt-14-dev

@@ -505,7 +505,7 @@ int main(int argc, char **argv)
 	}
 	close(tfd);
 	/* Named fields reach an attached client through the types piece
-	 * (format 1.3): both, one, none. */
+	 * (format 1.4): both, one, none. */
 	T_NODE = rav_type_register_named("x-node", RAV_REF, "left", RAV_REF, "right");
 	T_PAIR = rav_type_register_named("x-pair", RAV_REF, NULL, RAV_DATA, "count");
 	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);

@@ -439,7 +439,7 @@ static void test_versions(void)
 	tt_mem_free(&m);
 }
 
-/* ---- Field names (format 1.3) ---------------------------------------------- *
+/* ---- Field names (format 1.4) ---------------------------------------------- *
  * A type-def text is the name, then, when fields are named, a NUL and each
  * field's name.  Odd texts a damaged or hostile file may hold read sanely:
  * missing or empty parts are unnamed, extra parts are ignored, and the

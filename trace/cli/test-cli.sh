@@ -6,7 +6,7 @@
 #   usage RAVTRACE                     exit codes and messages for bad usage
 #   demo RAVTRACE TRACE PYTHON         every command on a good trace; JSON output parses
 #   golden RAVTRACE TRACE EXPECTED     `stats --json` equals the committed expectation
-#   fieldnames RAVTRACE V13 V10        a format 1.3 golden trace shows its types' field
+#   fieldnames RAVTRACE V14 V10        a format 1.4 golden trace shows its types' field
 #                                      names (info, info --json, dump); a 1.0 one has none
 #   corrupt RAVTRACE TRACE WORKDIR     damaged copies: validate exits 1 with offset and
 #                                      reason; no command crashes or hangs on them
@@ -121,6 +121,19 @@ demo)
   fi
   expect 0 "$rt" dump --from=10 --to=20 "$trace"
   awk '$1 < 10 || $1 >= 20 { exit 1 }' "$out" || fail "dump --from/--to printed events outside [10, 20)"
+  # Operations: one line each, their ranges within the selection, and
+  # each thread's operations in order without overlap.
+  expect 0 "$rt" dump --ops --limit=300 "$trace"
+  [ -s "$out" ] || fail "dump --ops printed nothing"
+  awk '{ split($1, r, /\.\./); if (r[1] > r[2]) exit 1; t = $3; if (t in last && r[1] <= last[t]) exit 1; last[t] = r[2] }' "$out" ||
+    fail "dump --ops printed overlapping or reversed operations"
+  expect 0 "$rt" dump --ops --kind=move --limit=3 "$trace"
+  if [ -s "$out" ]; then
+    contains " into " "$out"
+  fi
+  expect 0 "$rt" dump --explain --limit=40 "$trace"
+  [ "$(wc -l <"$out")" -eq 80 ] || fail "dump --explain did not print a sentence under each of 40 events"
+  expect 2 "$rt" dump --ops --explain "$trace"
   expect 0 "$rt" stats "$trace"
   contains "per free" "$out"
   expect 0 "$rt" stats --json --top=3 "$trace"
@@ -147,13 +160,25 @@ golden)
     echo "(if the change is intended, run tests/trace/golden/regenerate.sh and review the diff)"
     exit 1
   fi
+  # Call sites (format 1.3) as the file records them: objects and offsets,
+  # no debug info read (the recorded binary is gone or rebuilt).
+  sites="${expected%.stats.json}.sites.json"
+  if [ -f "$sites" ]; then
+    expect 0 "$rt" stats --sites --json --no-symbols --top=0 "$trace"
+    if ! diff -u "$sites" "$out" >"$err"; then
+      echo "stats --sites --json --no-symbols of $trace differs from $sites:"
+      cat "$err"
+      echo "(if the change is intended, run tests/trace/golden/regenerate.sh and review the diff)"
+      exit 1
+    fi
+  fi
   ;;
 
 fieldnames)
   new=$1
   old=$2
   expect 0 "$rt" info "$new"
-  contains "format      1.3" "$out"
+  contains "format      1.4" "$out"
   contains "bst_node  *ref left, ref right" "$out"
   contains "vector-node  *ref left, ref right" "$out"
   expect 0 "$rt" info --json "$new"
