@@ -290,7 +290,9 @@ static void scroll_to_row(RavscopeEventsPanel *self, guint row)
 	guint n = g_list_model_get_n_items(G_LIST_MODEL(self->model));
 	double upper = adj ? gtk_adjustment_get_upper(adj) : 0, page = adj ? gtk_adjustment_get_page_size(adj) : 0;
 	double rh = n ? upper / n : 0;
-	if (rh <= 0 || page < rh * 3) {
+	if (rh <= 0)
+		return; /* not laid out yet: scroll_tick comes back to it */
+	if (page < rh * 3) {
 		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
 		return;
 	}
@@ -309,11 +311,16 @@ static void scroll_to_row(RavscopeEventsPanel *self, guint row)
 }
 
 /* A list view that is not mapped, or not yet allocated, forgets a scroll
- * request: the panel scrolls on the first frame the list has its size. */
+ * request: the panel scrolls on the first frame the list has its size and
+ * its rows (scroll_to_row does nothing before: a list.scroll-to-item
+ * then, as when --panel shows the list as the trace opens, left GTK 4.8's
+ * list empty after the adjustment moved). */
 static gboolean scroll_tick(GtkWidget *list, GdkFrameClock *clock, gpointer user)
 {
 	RavscopeEventsPanel *self = user;
-	if (!gtk_widget_get_mapped(list) || gtk_widget_get_height(list) <= 0)
+	GtkAdjustment *adj = gtk_scrollable_get_vadjustment(GTK_SCROLLABLE(list));
+	if (!gtk_widget_get_mapped(list) || gtk_widget_get_height(list) <= 0 || !adj ||
+	    (gtk_adjustment_get_upper(adj) <= 0 && g_list_model_get_n_items(G_LIST_MODEL(self->model)) > 0))
 		return G_SOURCE_CONTINUE;
 	self->scroll_source = 0;
 	if (self->want_row != GTK_INVALID_LIST_POSITION && self->want_row < g_list_model_get_n_items(G_LIST_MODEL(self->model)))
