@@ -586,6 +586,7 @@ typedef struct rav_live_status {
 	unsigned nlosses;       /* episodes (the first 16 kept) */
 	bool have_stats;
 	int64_t stats[16];      /* the last statistics record (FORMAT.md §12.4) */
+	uint64_t stats_records; /* statistics records received (a new one: this changed) */
 	uint32_t synced, pending; /* heaps snapshotted / still waiting (first report of the session) */
 	char message[512];      /* the last error record from the program */
 } rav_live_status;
