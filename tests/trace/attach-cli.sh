@@ -16,7 +16,11 @@
 #   - the program's output is the same as an unattached run's.
 # The library-level situations (SIGKILL, garbage, exits, crashes, losses)
 # are in attach-session.c; this checks the command line on top of them.
+# RAV_TEST_WRAPPER (the valgrindscripts setup) runs the recording, the
+# refused attach and the error cases under the checker (its error exit
+# code is 99); --stats, whose rows are timed, runs unwrapped.
 set -u
+WRAP=${RAV_TEST_WRAPPER:-}
 RT=$(realpath "$1") TARGET=$(realpath "$2") WORK=$3
 FAILURES=0
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
@@ -24,7 +28,10 @@ pass() { echo "ok: $*"; }
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 unset RAVIOLI_TRACE RAVIOLI_LISTEN RAVIOLI_TRACE_ACCESS
 
+# rounds of 2 ms: the program must outlive the checks (longer when each
+# ravtrace command runs under the checker)
 ROUNDS=4000
+[ -n "$WRAP" ] && ROUNDS=30000
 "$TARGET" --rounds $ROUNDS --pace-us 2000 >plain.out 2>plain.err &
 PID=$!
 trap 'kill $PID 2>/dev/null' EXIT
@@ -34,17 +41,17 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-"$RT" list >list.out 2>&1
+$WRAP "$RT" list >list.out 2>&1
 if grep -Eq "^ *$PID " list.out; then pass "list names $PID"; else fail "list: $(cat list.out)"; fi
 
-"$RT" attach $PID -o rec.ravtrace --seconds 1 >attach.out 2>&1
+$WRAP "$RT" attach $PID -o rec.ravtrace --seconds 1 >attach.out 2>&1
 rc=$?
 if [ $rc -eq 0 ] && grep -q "detached from process $PID; it keeps running" attach.out; then
   pass "attach -o --seconds 1"
 else
   fail "attach -o exit $rc: $(cat attach.out)"
 fi
-if "$RT" validate rec.ravtrace >validate.out 2>&1; then pass "$(cat validate.out)"; else fail "validate: $(cat validate.out)"; fi
+if $WRAP "$RT" validate rec.ravtrace >validate.out 2>&1; then pass "$(cat validate.out)"; else fail "validate: $(cat validate.out)"; fi
 if "$RT" info rec.ravtrace 2>&1 | grep -q "attached to process $PID; the client detached"; then
   pass "info says it is an attach recording"
 else
@@ -74,7 +81,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 echo "keep me" >mine.txt
-"$RT" attach $PID -o mine.txt --seconds 1 >second.out 2>&1
+$WRAP "$RT" attach $PID -o mine.txt --seconds 1 >second.out 2>&1
 rc=$?
 if [ $rc -eq 1 ] && grep -q "already attached by PID $FPID" second.out; then
   pass "second client: $(cat second.out)"
@@ -87,12 +94,12 @@ if [ "$(cat mine.txt)" = "keep me" ]; then pass "refused attach left -o FILE as 
 wait $FPID || fail "first client exit $?: $(cat first.out)"
 
 # Errors.
-"$RT" attach 2147483647 -o x.ravtrace >nobody.out 2>&1
+$WRAP "$RT" attach 2147483647 -o x.ravtrace >nobody.out 2>&1
 rc=$?
 if [ $rc -eq 1 ] && [ -s nobody.out ] && [ ! -e x.ravtrace ]; then pass "no such program: $(cat nobody.out)"; else fail "no such program: exit $rc: $(cat nobody.out)"; fi
 for args in "attach" "attach $PID" "attach notapid -o x" "attach $PID --seconds=-1 -o x" "attach $PID --queue=1 -o x"; do
   # shellcheck disable=SC2086
-  "$RT" $args >usage.out 2>&1
+  $WRAP "$RT" $args >usage.out 2>&1
   rc=$?
   if [ $rc -eq 2 ]; then pass "usage error ($args): $(head -1 usage.out)"; else fail "'$args' exit $rc: $(cat usage.out)"; fi
 done
