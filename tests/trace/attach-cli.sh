@@ -30,7 +30,7 @@ unset RAVIOLI_TRACE RAVIOLI_LISTEN RAVIOLI_TRACE_ACCESS
 
 # rounds of 2 ms: the program must outlive the checks (longer when each
 # ravtrace command runs under the checker)
-ROUNDS=4000
+ROUNDS=6000
 [ -n "$WRAP" ] && ROUNDS=30000
 "$TARGET" --rounds $ROUNDS --pace-us 2000 >plain.out 2>plain.err &
 PID=$!
@@ -57,6 +57,33 @@ if "$RT" info rec.ravtrace 2>&1 | grep -q "attached to process $PID; the client 
 else
   fail "info: $("$RT" info rec.ravtrace 2>&1 | grep session)"
 fi
+
+if "$RT" info --json rec.ravtrace 2>&1 | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["session"]
+sys.exit(not (s["end"] == "detached" and s["heaps_pending"] == 0 and s["heaps_snapshotted"] >= 2))'; then
+  pass "info --json: the session, every heap snapshotted"
+else
+  fail "info --json session: $("$RT" info --json rec.ravtrace 2>&1 | grep session)"
+fi
+
+# A thread asleep outside the engine (the main thread between slow rounds)
+# is snapshotted only at its next engine call: info says so.
+"$TARGET" --rounds 2 --pace-us 4000000 >slow.out 2>&1 &
+SLOW=$!
+for _ in $(seq 50); do
+  "$RT" list --json 2>/dev/null | grep -q "\"pid\": $SLOW," && break
+  sleep 0.1
+done
+sleep 0.3
+"$RT" attach $SLOW -o slow.ravtrace --seconds 1 >slow-attach.out 2>&1
+if grep -q "not snapshotted yet" slow-attach.out && "$RT" info slow.ravtrace 2>&1 | grep -q "^snapshot .* not yet"; then
+  pass "pending heaps: $(grep '^snapshot' <("$RT" info slow.ravtrace 2>&1))"
+else
+  fail "pending heaps not reported: $(cat slow-attach.out; "$RT" info slow.ravtrace 2>&1 | head -12)"
+fi
+kill $SLOW 2>/dev/null
+wait $SLOW 2>/dev/null
 
 # --stats: header at once, a row per statistics record until Ctrl-C.
 "$RT" attach $PID --stats >stats.out 2>stats.err &
