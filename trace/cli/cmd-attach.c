@@ -255,8 +255,9 @@ static int run(int argc, char **argv)
 	if (!quiet) {
 		double dur = now_s() - t0;
 		if (out)
-			fprintf(stderr, "%s: %" PRIu64 " events, %" PRIu64 " heap snapshots, %.1f MB in %.1f s",
-			        prog, st.events, st.snapshots, (double)st.bytes / 1e6, dur);
+			fprintf(stderr,
+			        "%s: %" PRIu64 " events, %" PRIu64 " heap snapshots, %.1f MB in %.1f s", prog,
+			        st.events, st.snapshots, (double)st.bytes / 1e6, dur);
 		else /* --stats alone: the program counted, nothing was sent */
 			fprintf(stderr, "%s: %" PRId64 " events counted in %.1f s", prog,
 			        st.have_stats ? st.stats[0] : 0, dur);

@@ -62,15 +62,16 @@ static int run(int argc, char **argv)
 		}
 		rav_trace_session ss;
 		if (rav_trace_get_session(tr.t, &ss)) {
-			printf("  \"session\": {\"pid\": %d, \"lossless\": %s, \"end\": \"%s\", \"end_value\": %" PRId64
-			       ", \"lost\": %" PRIu64 ", \"resynchronisations\": %u",
+			printf("  \"session\": {\"pid\": %d, \"lossless\": %s, \"end\": \"%s\", "
+			       "\"end_value\": %" PRId64 ", \"lost\": %" PRIu64
+			       ", \"resynchronisations\": %u",
 			       ss.pid, ss.lossless ? "true" : "false",
-			       !ss.end_known        ? "unknown"
-			       : ss.end_how == 1    ? "detached"
-			       : ss.end_how == 2    ? "exited"
-			       : ss.end_how == 3    ? "signal"
-			       : ss.end_how == 4    ? "error"
-			                            : "closed",
+			       !ss.end_known     ? "unknown"
+			       : ss.end_how == 1 ? "detached"
+			       : ss.end_how == 2 ? "exited"
+			       : ss.end_how == 3 ? "signal"
+			       : ss.end_how == 4 ? "error"
+			                         : "closed",
 			       ss.end_value, ss.lost, ss.losses);
 			if (ss.synced_known)
 				printf(", \"heaps_snapshotted\": %u, \"heaps_pending\": %u", ss.synced_heaps,
@@ -133,7 +134,8 @@ static int run(int argc, char **argv)
 				printf("lost        %" PRIu64 " events (%u resynchronisation%s)\n", ss.lost, ss.losses,
 				       ss.losses == 1 ? "" : "s");
 			if (ss.synced_known && ss.pending_heaps)
-				printf("snapshot    %u of %u thread heaps; %u not yet (their threads had made no "
+				printf("snapshot    %u of %u thread heaps; %u not yet (their threads had "
+				       "made no "
 				       "engine call): each appears from its thread's next engine call\n",
 				       ss.synced_heaps, ss.synced_heaps + ss.pending_heaps, ss.pending_heaps);
 		}
