@@ -157,6 +157,10 @@ typedef struct rav_trace_session {
 	uint64_t lost;         /* events lost (end or statistics records) */
 	unsigned losses;       /* resynchronisations */
 	uint64_t last_lost_events; /* of the last loss */
+	bool synced_known;         /* the session said how many heaps its first snapshot covered */
+	uint32_t synced_heaps;     /* thread heaps snapshotted when the session began */
+	uint32_t pending_heaps;    /* ... and not yet (their threads had made no engine call;
+	                            * each heap appears from its thread's next engine call) */
 } rav_trace_session;
 /* false if the trace is not one recorded by attaching. */
 bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out);
@@ -766,6 +770,7 @@ typedef struct rav_live_status {
 	unsigned nlosses;       /* episodes (the first 16 kept) */
 	bool have_stats;
 	int64_t stats[16];      /* the last statistics record (FORMAT.md §12.4) */
+	uint64_t stats_records; /* statistics records received (a new one: this changed) */
 	uint32_t synced, pending; /* heaps snapshotted / still waiting (first report of the session) */
 	char message[512];      /* the last error record from the program */
 } rav_live_status;

@@ -60,6 +60,24 @@ static int run(int argc, char **argv)
 			cli_json_string(stdout, bad.message);
 			printf(",\n");
 		}
+		rav_trace_session ss;
+		if (rav_trace_get_session(tr.t, &ss)) {
+			printf("  \"session\": {\"pid\": %d, \"lossless\": %s, \"end\": \"%s\", "
+			       "\"end_value\": %" PRId64 ", \"lost\": %" PRIu64
+			       ", \"resynchronisations\": %u",
+			       ss.pid, ss.lossless ? "true" : "false",
+			       !ss.end_known     ? "unknown"
+			       : ss.end_how == 1 ? "detached"
+			       : ss.end_how == 2 ? "exited"
+			       : ss.end_how == 3 ? "signal"
+			       : ss.end_how == 4 ? "error"
+			                         : "closed",
+			       ss.end_value, ss.lost, ss.losses);
+			if (ss.synced_known)
+				printf(", \"heaps_snapshotted\": %u, \"heaps_pending\": %u", ss.synced_heaps,
+				       ss.pending_heaps);
+			printf("},\n");
+		}
 		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
 		bool first = true;
 		for (unsigned i = 0; i < nthreads; i++) {
@@ -125,6 +143,11 @@ static int run(int argc, char **argv)
 			if (ss.lost)
 				printf("lost        %" PRIu64 " events (%u resynchronisation%s)\n", ss.lost, ss.losses,
 				       ss.losses == 1 ? "" : "s");
+			if (ss.synced_known && ss.pending_heaps)
+				printf("snapshot    %u of %u thread heaps; %u not yet (their threads had "
+				       "made no "
+				       "engine call): each appears from its thread's next engine call\n",
+				       ss.synced_heaps, ss.synced_heaps + ss.pending_heaps, ss.pending_heaps);
 		}
 		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
 		for (unsigned i = 0; i < nthreads; i++) {
