@@ -190,6 +190,9 @@ bool rav_trace_type_by_id(const rav_trace *t, uint16_t id, rav_trace_type *out);
 /* The type's name as recorded (not cut to 63 bytes), valid until close;
  * NULL if the trace defines no such type. */
 const char *rav_trace_type_name(const rav_trace *t, uint16_t id);
+/* The name the program gave field 0 or 1 of a type (format 1.4,
+ * rav_type_register_named), valid until close; NULL if unnamed. */
+const char *rav_trace_type_field_name(const rav_trace *t, uint16_t id, int field);
 
 typedef struct rav_trace_mark {
 	uint64_t event;
@@ -239,6 +242,9 @@ int rav_event_kind_from_name(const char *name); /* -1 if unknown */
  * numbers for this kind: bit 0 a, bit 1 b, bit 2 c (0 for unknown kinds). */
 unsigned rav_event_kind_loc_mask(unsigned kind);
 bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out);
+/* A type-def event's field names (format 1.4; NULL where unnamed), pointing
+ * into its text; returns how many are named (0 for other kinds). */
+unsigned rav_event_type_field_names(const rav_event *ev, const char *names[2]);
 
 typedef struct rav_event_filter {
 	uint64_t kinds;     /* bit mask of 1 << kind; 0 = all */

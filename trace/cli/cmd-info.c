@@ -95,8 +95,18 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", ty.id);
 			cli_json_string(stdout, ty.name);
-			printf(", \"fields\": [\"%s\", \"%s\"]}", ty.field_is_ref[0] ? "ref" : "data",
-			       ty.field_is_ref[1] ? "ref" : "data");
+			printf(", \"fields\": [\"%s\", \"%s\"], \"field_names\": [",
+			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
+			for (int f = 0; f < 2; f++) {
+				const char *fn = rav_trace_type_field_name(tr.t, ty.id, f);
+				if (f)
+					printf(", ");
+				if (fn)
+					cli_json_string(stdout, fn);
+				else
+					printf("null");
+			}
+			printf("]}");
 		}
 		printf("%s]\n}\n", ntypes ? "\n  " : "");
 	} else {
@@ -154,8 +164,15 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
-			printf("  %-5u %-20s %s, %s\n", ty.id, cli_text(tb, sizeof tb, ty.name),
-			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
+			/* Named fields (format 1.4) read "ref left, ref right". */
+			printf("  %-5u %-20s", ty.id, cli_text(tb, sizeof tb, ty.name));
+			for (int f = 0; f < 2; f++) {
+				const char *fn = rav_trace_type_field_name(tr.t, ty.id, f);
+				printf("%s%s", f ? ", " : " ", ty.field_is_ref[f] ? "ref" : "data");
+				if (fn)
+					printf(" %s", cli_text(tb, sizeof tb, fn));
+			}
+			putchar('\n');
 		}
 	}
 	int rc = cli_finish_output(stdout, "the output");
