@@ -325,7 +325,7 @@ static void add_sites(RavscopeInspector *self, rav_trace *t, guint64 pos)
 	const rav_trace_info *in = ravscope_document_get_info(self->doc);
 	if (!rav_trace_site_count(t)) {
 		g_autofree char *why =
-			in->version_major == 1 && in->version_minor < 2
+			in->version_major == 1 && in->version_minor < RAV_TRACE_SITES_MINOR
 				? g_strdup_printf("This trace (format %u.%u) is from before call sites were recorded.",
 						  in->version_major, in->version_minor)
 				: g_strdup("The program was recorded without call sites (RAVIOLI_TRACE_SITES=0).");

@@ -378,6 +378,10 @@ unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cel
  * rav_trace_site_resolve (libdw; the objects must still be on disk).
  * Tables grow while a stream is indexed: entries are copied out. */
 
+/* The first minor version of format 1 that can record call sites: a trace
+ * of an older version without sites is not one recorded with sites off. */
+#define RAV_TRACE_SITES_MINOR 3
+
 typedef struct rav_trace_object {
 	uint64_t base;          /* load bias when first listed: runtime address = ELF address + base */
 	uint64_t start, end;    /* runtime addresses its segments spanned at that base */
