@@ -93,7 +93,23 @@ static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 {
 	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << RAV_HEADER_KIND_SHIFT));
 }
-static inline void page_set_fill(rav_cell *p, unsigned fill) { page_set(p, fill, page_kind(p)); }
+/* A dirty page: empty (fill 1), but its cells still hold what they held
+ * when the whole page was trimmed at once (heap.c, trim_run): zeroing a
+ * page nobody will read again would be a pass over cold memory.  It is
+ * zeroed when it is used again (rav__page_acquire, or grow taking the
+ * spare), where the allocations about to write it bring it into cache
+ * anyway.  Only a page that is not its heap's top page may be dirty: the
+ * spare page after the top, or a free page in the pool (the flag survives
+ * there; a page given back to the OS comes back zero, flag included). */
+#define PAGE_DIRTY RAV_FLAG_DYING /* a page header's type word has no other use for it */
+/* The fill changes, the dirty flag stays (a compaction's PAGE_DOOMED mark goes). */
+static inline void page_set_fill(rav_cell *p, unsigned fill)
+{
+	uintptr_t dirty = p->w[0] & PAGE_DIRTY;
+	page_set(p, fill, page_kind(p));
+	p->w[0] |= dirty;
+}
+static inline bool page_dirty(const rav_cell *p) { return (p->w[0] & PAGE_DIRTY) != 0; }
 static inline rav_heap *page_owner(const rav_cell *p) { return (rav_heap *)p->w[PH_OWNER]; }
 
 /* ---- assertions, in tiers (as mimalloc's) ----
@@ -123,6 +139,16 @@ static inline void rav_prefetch(const void *p)
 /* ---- heap ---- */
 
 struct rav_root_s; /* a root handle is the address of its slot word */
+
+/* Cells the kill cascade made dead one after the other at adjacent
+ * addresses (one page, ascending or descending): `first` died first, `last`
+ * last, n in all.  They are a run of the hole list too (pushed one after
+ * the other: last nearest its head), so compaction can trim the run when
+ * it reaches the top without reading its cells (heap.c, trim_run). */
+typedef struct rav_dead_run {
+	rav_cell *first, *last;
+	unsigned n;
+} rav_dead_run;
 
 /* A child whose referrer died, waiting for its turn in the cascade. */
 typedef struct rav_pending {
@@ -155,6 +181,11 @@ struct rav_heap {
 	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
 	size_t pending_cap;
 	bool tearing_down;       /* rav__heap_destroy: skip compaction */
+	/* Runs of holes the cascade made (thread heaps), oldest at runs_head;
+	 * valid while holes only join the list: every other change to the
+	 * list forgets them (runs_forget), and so does the end of a compaction. */
+	rav_dead_run *runs;
+	unsigned runs_head, nruns, runs_cap;
 	/* The pin: the one cell whose address an API call returns after it
 	 * compacted (rav_new_root / rav_new_field hand out the new cell).  A move
 	 * of the pinned cell updates it.  NULL outside such a call. */
@@ -247,6 +278,7 @@ extern uint8_t rav__allocatable[RAV_TYPE_MAX];
 rav_status rav__pool_ensure(void);
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
 void rav__page_release(rav_heap *h, rav_cell *page);
+void rav__page_clean(rav_cell *page);                          /* zero a dirty page's cells */
 void rav__page_cache_flush(void);                          /* the calling thread is leaving */
 uint64_t rav__seq_next_locked(void);
 /* The next sequence number for an ordering event of the calling thread, or
