@@ -415,8 +415,21 @@ static size_t cascade_all(rav_heap *h)
 	/* The run the last dead cell joined (runs: heap.c, trim_run): open
 	 * while no hole joined the list from elsewhere since. */
 	const bool record_runs = h->kind == RAV_HEAP_THREAD;
-	rav_dead_run *run = NULL;
-	rav_cell *prev_dead = NULL; /* the cell that died before d, if no other hole joined since */
+	/* The open run in locals (written to h->runs when it closes): the
+	 * cell that extends it (NULL: none open), its direction, index, first
+	 * cell and length.  prev_dead: the cell that died last, if no other
+	 * hole joined the list since. */
+	rav_cell *run_next = NULL, *run_first = NULL, *prev_dead = NULL;
+	intptr_t run_dir = 0;
+	uintptr_t run_idx = 0;
+	unsigned run_n = 0;
+#define RUN_CLOSE()                                                                                      \
+	do {                                                                                             \
+		if (run_next) {                                                                          \
+			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir, run_n };       \
+			run_next = NULL;                                                                 \
+		}                                                                                        \
+	} while (0)
 	/* The loop keeps the hole list's head and its counters in locals;
 	 * they are written back around the rare calls that use the heap's. */
 	rav_cell *dead = h->dead;
@@ -427,7 +440,7 @@ static size_t cascade_all(rav_heap *h)
 	size_t cap = h->pending_cap;
 #define SYNC_OUT()                                                                                       \
 	do {                                                                                             \
-		run = NULL;                                                                              \
+		RUN_CLOSE();                                                                             \
 		prev_dead = NULL;                                                                        \
 		h->dead = dead;                                                                          \
 		h->st.live_cells -= died;                                                                \
@@ -444,9 +457,11 @@ static size_t cascade_all(rav_heap *h)
 			rav_pending e = pend[--sp];
 			d = e.cell;
 			rav_type t = cell_type(d);
-			if (RAV_UNLIKELY(t == RAV_TYPE_DEAD))
-				continue; /* a reference raviolo whose two referrers both died */
-			if (RAV_UNLIKELY(t == RAV_TYPE_REF)) {
+			/* (a child is never empty, a header or a root cell) */
+			if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD)) {
+				if (t == RAV_TYPE_DEAD)
+					continue; /* a reference raviolo whose two referrers both died */
+				rav_assert(t == RAV_TYPE_REF);
 				SYNC_OUT();
 				pending_ref_lost(h, d, e.slot, &sp);
 				SYNC_IN();
@@ -501,19 +516,24 @@ static size_t cascade_all(rav_heap *h)
 		 * that died before it if that one is its neighbour and in no run
 		 * (adjacent cells are on one page: a page's cell 0 is its header).
 		 * A lone hole is in no run. */
-		uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
-		bool next_to = prev_dead && (step == RAV_CELL_SIZE || step == -(uintptr_t)RAV_CELL_SIZE);
-		if (next_to && run && (run->last > run->first) == (step == RAV_CELL_SIZE)) {
-			run->last = d;
-			run->n++;
-			d->w[3] = (uintptr_t)(run - h->runs);
-		} else if (next_to && !run && record_runs && runs_room(h)) {
-			run = &h->runs[h->nruns++];
-			*run = (rav_dead_run){ prev_dead, d, 2 };
-			prev_dead->w[3] = d->w[3] = (uintptr_t)(run - h->runs);
+		if (d == run_next) {
+			run_next += run_dir;
+			run_n++;
+			d->w[3] = run_idx;
 		} else {
-			run = NULL;
-			d->w[3] = 0;
+			uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
+			if (!run_next && prev_dead && (step == RAV_CELL_SIZE || step == -(uintptr_t)RAV_CELL_SIZE) &&
+			    record_runs && runs_room(h)) {
+				run_idx = h->nruns++;
+				run_first = prev_dead;
+				run_dir = step == RAV_CELL_SIZE ? 1 : -1;
+				run_next = d + run_dir;
+				run_n = 2;
+				prev_dead->w[3] = d->w[3] = run_idx;
+			} else {
+				RUN_CLOSE();
+				d->w[3] = 0;
+			}
 		}
 		prev_dead = d;
 		if (dead)
@@ -526,6 +546,7 @@ static size_t cascade_all(rav_heap *h)
 	SYNC_OUT();
 #undef SYNC_OUT
 #undef SYNC_IN
+#undef RUN_CLOSE
 	h->cascading = false;
 	return done;
 }
