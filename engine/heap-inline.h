@@ -103,6 +103,8 @@ static inline void runs_trim_ends(rav_heap *h)
  * (so a lone hole never is in one). */
 static inline void runs_pop(rav_heap *h, rav_cell *c)
 {
+	if (h->nruns <= h->runs_head)
+		return;
 	rav_dead_run *r = &h->runs[h->nruns - 1];
 	if (r->last != c)
 		return;
@@ -115,10 +117,12 @@ static inline void runs_pop(rav_heap *h, rav_cell *c)
 	}
 }
 
-static inline rav_cell *dead_pop(rav_heap *h)
+/* maybe_runs false: the caller knows no run is recorded (none is while
+ * compaction runs if none was when it began: only the cascade adds runs). */
+static inline __attribute__((always_inline)) rav_cell *dead_pop_t(rav_heap *h, bool maybe_runs)
 {
 	rav_cell *c = h->dead;
-	if (RAV_UNLIKELY(h->nruns > h->runs_head))
+	if (maybe_runs && RAV_UNLIKELY(h->nruns != 0))
 		runs_pop(h, c);
 	rav_cell *next = (rav_cell *)c->w[1];
 	h->dead = next;
@@ -128,6 +132,11 @@ static inline rav_cell *dead_pop(rav_heap *h)
 		h->dead_tail = NULL;
 	h->st.dead_cells--;
 	return c;
+}
+
+static inline rav_cell *dead_pop(rav_heap *h)
+{
+	return dead_pop_t(h, true);
 }
 
 /* The head of the hole list goes to its end (compaction skipping a hole

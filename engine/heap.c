@@ -740,6 +740,7 @@ enum { AHEAD = 4 };
 static size_t move_run(rav_heap *h, boundary b, size_t budget)
 {
 	size_t moves = 0;
+	const bool runs = h->nruns != 0;
 	/* The first few cells of the run have no lead; prefetch them now. */
 	for (unsigned k = 1; k < AHEAD && h->top > k + 1; k++)
 		prefetch_neighbours(&h->top_page[h->top - 1 - k]);
@@ -761,7 +762,7 @@ static size_t move_run(rav_heap *h, boundary b, size_t budget)
 		for (size_t skipped = 0; doomed(b, h->dead) && skipped < h->st.dead_cells; skipped++)
 			dead_rotate(h);
 		rav_assert(!doomed(b, h->dead));
-		rav_cell *d = dead_pop(h);
+		rav_cell *d = dead_pop_t(h, runs);
 		if (h->dead)
 			rav_prefetch(h->dead);
 		move_cell(h, t, d);
