@@ -47,11 +47,14 @@
  *   5. rav__settle(h)          At the end of the API call, immediate mode
  *                              compacts (RAV_COMPACT_FREE):
  *   6. rav__compact(budget, reason)  until no hole is left, from the top
- *                              down.  A run of dead cells at the top is
- *                              trimmed in one pass (RAV_EV_TRIM per cell, the
- *                              hole list unlinked at its head, the run zeroed
- *                              at once): freeing the structure allocated last
- *                              truncates the heap and moves nothing.  A live
+ *                              down.  Dead cells at the top are trimmed
+ *                              (RAV_EV_TRIM each); runs of them the cascade
+ *                              killed at adjacent addresses leave the hole
+ *                              list as one segment, unread, and a page such a
+ *                              run empties is left dirty, zeroed when used
+ *                              again (trim_run): freeing the structure
+ *                              allocated last truncates the heap, moves
+ *                              nothing and reads its cells once.  A live
  *                              top cell
  *   7. rav__move(top, hole)    moves into the most recent hole: 4 words
  *                              copied, the slot(s) naming it and its
@@ -72,7 +75,8 @@
  *
  * Files: this one has the steps above and allocation; the steps that run
  * in every API call are inline functions in heap-inline.h; the public
- * entry points that use them (roots, fields, rav_move, ...) are access.c;
+ * entry points that use them (roots, fields, rav_move, ...) and the
+ * reference trees (attach, transfer) are access.c;
  * heap lifetime, page lists, roots and the debug checks are roots.c.
  */
 #include <stdio.h>
@@ -144,57 +148,6 @@ void rav__dead_unlink(rav_heap *h, rav_cell *c)
 rav_cell *rav__dead_pop(rav_heap *h)
 {
 	return h->dead ? dead_pop(h) : NULL;
-}
-
-/* ---- reference trees ---- */
-
-rav_cell *rav__deref_slot(uintptr_t v)
-{
-	rav_cell *c = (rav_cell *)v;
-	while (c && cell_type(c) == RAV_TYPE_REF)
-		c = (rav_cell *)c->w[RAV_W_FWD];
-	return c;
-}
-
-/* Make the empty slot refer to target (a normal raviolo). */
-rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
-{
-	rav_assert(*slot == 0 && cell_type(target) != RAV_TYPE_REF && !cell_gone(target));
-	uintptr_t back = target->w[RAV_W_BACK];
-	if (!back) {
-		WRITE_WORD(evkind, slot, target);
-		WRITE_WORD(RAV_EV_LINK, &target->w[RAV_W_BACK], slot);
-		return RAV_OK;
-	}
-	/* Walk up from the target to the lightest leaf slot and split it. */
-	uintptr_t *leaf = (uintptr_t *)back;
-	while (is_fwd_slot(leaf)) {
-		rav_cell *r = cell_of(leaf);
-		uintptr_t *s1 = (uintptr_t *)r->w[RAV_W_BACK1];
-		uintptr_t *s2 = (uintptr_t *)r->w[RAV_W_BACK2];
-		leaf = leaf_weight(s1) <= leaf_weight(s2) ? s1 : s2;
-	}
-	rav_cell *n = rav__alloc(h, RAV_TYPE_REF);
-	if (!n)
-		return RAV_ENOMEM;
-	rav_cell *p = (rav_cell *)*leaf;
-	REC(RAV_EV_REFRAV_INSERT, 0, 0, n, target, leaf);
-	set_scalar_rec(n, 2);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_FWD], p);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK1], leaf);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK2], slot);
-	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, leaf), &n->w[RAV_W_FWD]);
-	WRITE_WORD(RAV_EV_LINK, leaf, n);
-	WRITE_WORD(evkind, slot, n);
-	for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
-		set_scalar_rec(q, cell_scalar(q) + 1);
-	return RAV_OK;
-}
-
-void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
-{
-	(void)h;
-	transfer(from, to, evkind);
 }
 
 /* ---- the life of a free (see the top of this file) ---- */
