@@ -606,6 +606,17 @@ static void trim_run(rav_heap *h, unsigned idx)
 		rav__top_page_emptied(h);
 }
 
+/* Step 6, trimming one dead top cell c that is in no recorded run. */
+static inline void trim_one(rav_heap *h, rav_cell *c)
+{
+	dead_unlink_raw(h, c);
+	REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
+	c->w[0] = c->w[1] = c->w[2] = c->w[3] = 0;
+	VG_CELL_FREE(c);
+	h->st.dead_cells--;
+	shrink(h);
+}
+
 /* Step 6, trimming: the top cell is dead.  Trim it and every dead cell
  * below it: a run the cascade recorded at once (trim_run), other holes one
  * by one. */
@@ -616,16 +627,10 @@ static void trim_dead_run(rav_heap *h)
 		if (h->top <= 1 || cell_type(c) != RAV_TYPE_DEAD)
 			return;
 		unsigned idx;
-		if (run_holds(h, c, &idx)) {
+		if (run_holds(h, c, &idx))
 			trim_run(h, idx);
-			continue;
-		}
-		dead_unlink_raw(h, c);
-		REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
-		c->w[0] = c->w[1] = c->w[2] = c->w[3] = 0;
-		VG_CELL_FREE(c);
-		h->st.dead_cells--;
-		shrink(h);
+		else
+			trim_one(h, c);
 	}
 }
 
@@ -703,7 +708,11 @@ static size_t move_run(rav_heap *h, boundary b, size_t budget)
 			/* Trimmed here rather than by returning to rav__compact:
 			 * freeing cells that alternate with survivors alternates
 			 * one trim and one move. */
-			trim_dead_run(h);
+			unsigned idx;
+			if (runs && run_holds(h, t, &idx))
+				trim_run(h, idx);
+			else
+				trim_one(h, t);
 			continue;
 		}
 		if (h->top > 2 * AHEAD + 1)
