@@ -23,7 +23,7 @@ static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_ki
 		return false;
 	}
 #if RAV_DEBUG
-	if (rav_type_field_kind(cell_type(obj.cell), field) != kind) {
+	if (((type_refmask(cell_type(obj.cell)) >> field) & 1) != (kind == RAV_REF)) {
 		rav__misuse(RAV_ETYPE, "%s: field %d of type %s is a %s field", what, field,
 			    rav_type_name(cell_type(obj.cell)), kind == RAV_REF ? "data" : "reference");
 		return false;

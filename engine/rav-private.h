@@ -44,6 +44,11 @@
 _Static_assert((RAV_PAGE_SIZE & (RAV_PAGE_SIZE - 1)) == 0, "page size must be a power of two");
 _Static_assert(sizeof(rav_cell) == RAV_CELL_SIZE, "cell size");
 _Static_assert(RAV_PAGE_CELLS >= 8, "pages must hold at least 8 cells");
+/* The cascade and the debug checks tell every cell that is not a raviolo
+ * of a program's (or the engine's vectors) by one compare. */
+_Static_assert(RAV_TYPE_EMPTY < RAV_TYPE_DEAD && RAV_TYPE_HEADER < RAV_TYPE_DEAD && RAV_TYPE_REF < RAV_TYPE_DEAD &&
+		       RAV_TYPE_ROOT < RAV_TYPE_DEAD && RAV_TYPE_VEC > RAV_TYPE_DEAD,
+	       "engine cell types come first");
 
 /* ---- cell helpers ---- */
 
@@ -538,10 +543,12 @@ static inline rav_stamp rav__stamp(void)
 
 /* ---- debug checks ---- */
 #if RAV_DEBUG
-#define CHECK_REF(h, r, what) rav__check_ref((h), (r), (what))
+/* The common case is tested inline (check_ref_passes, owner_is_self
+ * below); anything else takes the full check, which reports. */
+#define CHECK_REF(h, r, what) (RAV_LIKELY(check_ref_passes((h), (r))) || rav__check_ref((h), (r), (what)))
 /* A heap is used only by the thread that owns it (reported like a
  * cross-heap store). */
-#define CHECK_OWNER(h, what) rav__check_owner((h), (what))
+#define CHECK_OWNER(h, what) (RAV_LIKELY(owner_is_self(h)) || rav__check_owner((h), (what)))
 #else
 #define CHECK_REF(h, r, what) ((r).cell != NULL)
 #define CHECK_OWNER(h, what) true
@@ -552,6 +559,30 @@ static inline rav_heap *rav__self(void)
 {
 	return rav__self_heap;
 }
+
+#if RAV_DEBUG
+/* What rav__check_owner and rav__check_ref (roots.c) accept in the common
+ * case, tested inline: the calling thread builds h, and r names a live
+ * raviolo of h at h's current generation.  False sends the call to the
+ * full check, which accepts the rarer legal cases or reports misuse. */
+static inline bool owner_is_self(const rav_heap *h)
+{
+	const rav_heap *self = rav__self_heap;
+	return self != NULL && h->builder == self->id;
+}
+
+static inline bool check_ref_passes(const rav_heap *h, rav_ref r)
+{
+	const rav_cell *c = r.cell;
+	if (!c || !owner_is_self(h) || r.gen != h->gen || ((uintptr_t)c & (RAV_CELL_SIZE - 1)) != 0 ||
+	    (const char *)c < rav__pool.base ||
+	    (const char *)c >= rav__pool.base + rav__pool.reserved * (size_t)RAV_PAGE_SIZE)
+		return false;
+	/* (types up to RAV_TYPE_DEAD are empty cells, headers, reference
+	 * ravioli, root cells and holes) */
+	return page_owner(page_of(c)) == h && cell_type(c) > RAV_TYPE_DEAD;
+}
+#endif
 
 /* ---- allocation fast path ----
  * The top of the heap is a bump pointer; holes (deferred mode, or during an
