@@ -554,7 +554,8 @@ void rav__shrink(rav_heap *h)
 
 /* Step 6, trimming a recorded run: the top cell is the highest cell of
  * run idx.  Its cells leave the hole list as one segment (only the two
- * holes around it are touched) and are not read.  A run that empties its
+ * holes around it are touched) and are not read (so a check on each cell
+ * that dies belongs where the cascade kills it, not here).  A run that empties its
  * page (and the page is not the heap's first, so it stops being the top) is
  * not zeroed either: the page becomes dirty (PAGE_DIRTY in rav-private.h)
  * and is zeroed when it is used again, so dropping a large structure
@@ -588,10 +589,6 @@ static void trim_run(rav_heap *h, unsigned idx)
 		for (unsigned k = r.n; k-- > 0;)
 			REC(RAV_EV_TRIM, 0, 0, &lo[k], 0, 0);
 #endif
-#if RAV_VALGRIND
-	for (unsigned k = 0; k < r.n; k++)
-		VG_CELL_FREE(&lo[k]);
-#endif
 	unsigned i = slot_in_page(lo);
 	if (i == 1 && page->w[PH_PREV])
 		page->w[0] |= PAGE_DIRTY;
@@ -600,6 +597,10 @@ static void trim_run(rav_heap *h, unsigned idx)
 			lo[k].w[0] = lo[k].w[1] = lo[k].w[2] = lo[k].w[3] = 0;
 	else
 		memset(lo, 0, (size_t)r.n * RAV_CELL_SIZE);
+#if RAV_VALGRIND
+	for (unsigned k = 0; k < r.n; k++)
+		VG_CELL_FREE(&lo[k]);
+#endif
 	h->st.dead_cells -= r.n;
 	h->top = i;
 	if (i == 1)
