@@ -24,7 +24,8 @@ G_BEGIN_DECLS
 #define GAP_SCALE 8.0    /* from here on cells have a one-pixel gap */
 #define TEXT_SCALE 36.0  /* type names inside cells */
 #define FIELD_SCALE 50.0 /* field values and reference arrows */
-#define LEGEND_MAX_TYPES 4096 /* type ids the legend counts apart (others count as empty) */
+/* type ids the legend counts apart: all of them (a type id has RAV_TYPE_BITS bits) */
+#define LEGEND_MAX_TYPES ((unsigned)RAV_TYPE_MASK + 1)
 
 typedef struct DrawnPage DrawnPage;
 typedef struct ImageBlock ImageBlock;
@@ -101,6 +102,8 @@ void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, 
 				 const double rgb[3], double alpha, double width);
 void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				    const RavscopeViewport *vp);
+void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				   const RavscopeViewport *vp);
 void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp);
 
 /* heap-legend */

@@ -27,7 +27,12 @@
  *
  * Lines are kept in an open-addressing hash table keyed by line number
  * (pool-relative byte address / line size, or raw address / line size with
- * bit 63 for memory outside the pool).
+ * bit 63 for memory outside the pool).  The table may take no more than the
+ * trace's memory limit (rav_trace_memory_limit): past it the run stops
+ * with RAV_TRACE_ELIMIT.  Transfers per page are summed from the lines
+ * into a small table of the pages that have any, so a page index far up
+ * costs nothing.  Heap ids are looked up in a hash table whose keys are 64
+ * bits wide: every 32-bit id, 2^32-1 included, is a valid key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +48,15 @@ typedef struct cline {
 	uint64_t tmask;   /* threads that ever touched it */
 	uint64_t transfers, invalidations, reads, writes;
 	int16_t owner; /* thread bit holding it E or M, -1 if shared or nobody */
+	uint32_t hot;  /* index in the hottest-lines list (after finish) */
 } cline;
+
+/* Transfers of one line caused by one call site's accesses. */
+typedef struct lsite {
+	uint64_t key; /* line key + 1 (0 = free slot) */
+	uint32_t site;
+	uint64_t transfers;
+} lsite;
 
 struct rav_contention {
 	uint32_t line_size, page_size, cell_size, word_size;
@@ -53,16 +66,23 @@ struct rav_contention {
 	rav_contention_totals tot;
 	rav_contention_line *hot;
 	unsigned nhot;
-	uint64_t *pages;
-	uint32_t npages;
+	struct page_count {
+		uint64_t page_plus1; /* 0: empty slot */
+		uint64_t transfers;
+	} * pages; /* open addressing, built by con_finish */
+	size_t pages_cap;
+	uint64_t limit; /* bytes the line table may take (0: no limit) */
+	bool limit_hit;
 	uint64_t *threads;
 	unsigned nthreads;
 	unsigned windows;
 	uint64_t from, to;
 	uint64_t *win;
-	/* thread heap id -> index */
-	uint32_t *tid_keys, *tid_vals;
+	/* thread heap id -> index (keys are id + 1 in 64 bits: 0 is free) */
+	uint64_t *tid_keys;
+	uint32_t *tid_vals;
 	uint32_t tid_cap;
+	bool tid_cached;
 	uint32_t tid_cache;
 	unsigned ti_cache, bit_cache;
 	/* Caches are numbered 0..63 in the order threads first access memory
@@ -73,6 +93,16 @@ struct rav_contention {
 	cline *last;      /* entry of the last line touched (NULL after the table grows) */
 	unsigned cur_win; /* current window and the first event index of the next */
 	uint64_t win_next;
+	/* Call sites (format 1.3): the site of the event being fed, transfers
+	 * per site, and per (line, site) for the hottest lines' culprits. */
+	uint32_t site;
+	uint64_t *site_tr;
+	uint32_t nsite_tr;
+	lsite *ls;
+	size_t ls_cap, ls_used;
+	uint32_t *hot_site_start; /* per hot line: its sites in hot_sites[start[i] .. start[i + 1]) */
+	lsite *hot_sites;
+	bool oom;
 };
 
 #define EXT_BIT ((uint64_t)1 << 63)
@@ -108,6 +138,10 @@ static inline size_t home(uint64_t key, size_t mask)
 static bool tab_grow(rav_contention *c)
 {
 	size_t ncap = c->cap ? c->cap * 2 : 1u << 12;
+	if (c->limit && ncap * sizeof(cline) > c->limit) {
+		c->limit_hit = true;
+		return false;
+	}
 	cline *n = calloc(ncap, sizeof *n);
 	if (!n)
 		return false;
@@ -161,30 +195,74 @@ static cline *tab_get(rav_contention *c, uint64_t line)
 static unsigned thread_index(rav_contention *c, uint32_t heap_id)
 {
 	uint32_t mask = c->tid_cap - 1;
+	uint64_t key = (uint64_t)heap_id + 1;
 	for (uint32_t i = (heap_id * 2654435761u) & mask;; i = (i + 1) & mask) {
-		if (c->tid_keys[i] == heap_id + 1)
+		if (c->tid_keys[i] == key)
 			return c->tid_vals[i];
 		if (!c->tid_keys[i])
 			return UINT32_MAX;
 	}
 }
 
-static void page_add(rav_contention *c, uint32_t page, uint64_t n)
+static struct page_count *page_slot(const rav_contention *c, uint64_t page)
 {
-	if (page >= (1u << 24))
-		return; /* beyond any real pool: a damaged address must not size the table */
-	if (page >= c->npages) {
-		uint32_t ncap = c->npages ? c->npages : 64;
-		while (ncap <= page)
-			ncap *= 2;
-		uint64_t *p = realloc(c->pages, sizeof *p * ncap);
-		if (!p)
+	if (!c->pages_cap)
+		return NULL;
+	size_t mask = c->pages_cap - 1;
+	for (size_t i = (size_t)mix64(page + 1) & mask;; i = (i + 1) & mask)
+		if (c->pages[i].page_plus1 == page + 1 || !c->pages[i].page_plus1)
+			return &c->pages[i];
+}
+
+static void site_transfer(rav_contention *c, uint64_t key)
+{
+	uint32_t site = c->site;
+	if (site >= c->nsite_tr) {
+		uint32_t n = c->nsite_tr ? c->nsite_tr : 64;
+		while (n <= site && n < (1u << 30))
+			n *= 2;
+		if (n <= site) {
+			c->oom = true;
 			return;
-		memset(p + c->npages, 0, sizeof *p * (ncap - c->npages));
-		c->pages = p;
-		c->npages = ncap;
+		}
+		uint64_t *p = realloc(c->site_tr, sizeof *p * n);
+		if (!p) {
+			c->oom = true;
+			return;
+		}
+		memset(p + c->nsite_tr, 0, sizeof *p * (n - c->nsite_tr));
+		c->site_tr = p;
+		c->nsite_tr = n;
 	}
-	c->pages[page] += n;
+	c->site_tr[site]++;
+	if ((c->ls_used + 1) * 2 > c->ls_cap) {
+		size_t ncap = c->ls_cap ? c->ls_cap * 2 : 1024;
+		lsite *n = calloc(ncap, sizeof *n);
+		if (!n) {
+			c->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < c->ls_cap; i++) {
+			if (!c->ls[i].key)
+				continue;
+			size_t j = mix64(c->ls[i].key ^ ((uint64_t)c->ls[i].site << 32)) & (ncap - 1);
+			while (n[j].key)
+				j = (j + 1) & (ncap - 1);
+			n[j] = c->ls[i];
+		}
+		free(c->ls);
+		c->ls = n;
+		c->ls_cap = ncap;
+	}
+	size_t j = mix64(key ^ ((uint64_t)site << 32)) & (c->ls_cap - 1);
+	while (c->ls[j].key && (c->ls[j].key != key || c->ls[j].site != site))
+		j = (j + 1) & (c->ls_cap - 1);
+	if (!c->ls[j].key) {
+		c->ls[j].key = key;
+		c->ls[j].site = site;
+		c->ls_used++;
+	}
+	c->ls[j].transfers++;
 }
 
 /* One access by thread `ti` (index in the thread table; nthreads for an
@@ -239,10 +317,9 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, unsigned bitno,
 	if (transfer) {
 		e->transfers++;
 		c->tot.transfers++;
+		site_transfer(c, e->key);
 		c->threads[ti]++;
 		c->win[window]++;
-		if (!(line & EXT_BIT))
-			page_add(c, (uint32_t)(line * c->line_size / c->page_size), 1);
 	}
 	return true;
 }
@@ -322,7 +399,7 @@ static rav_contention *con_new(uint32_t page_size, uint32_t cell_size, uint8_t w
 		rav_contention_free(c);
 		return NULL;
 	}
-	c->tid_cache = UINT32_MAX;
+	c->tid_cached = false;
 	c->cur_win = 0;
 	/* no range given (detached runs): everything in window 0 */
 	c->win_next = c->to > c->from ? window_first(c, 1) : UINT64_MAX;
@@ -344,9 +421,12 @@ static bool map_threads(rav_contention *c, const uint32_t *ids, unsigned n)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t mask = c->tid_cap - 1, j = (ids[i] * 2654435761u) & mask;
-		while (c->tid_keys[j] && c->tid_keys[j] != ids[i] + 1)
+		uint64_t key = (uint64_t)ids[i] + 1;
+		while (c->tid_keys[j] && c->tid_keys[j] != key)
 			j = (j + 1) & mask;
-		c->tid_keys[j] = ids[i] + 1;
+		if (c->tid_keys[j])
+			continue; /* the first entry of an id keeps it */
+		c->tid_keys[j] = key;
 		c->tid_vals[j] = i;
 	}
 	return true;
@@ -362,7 +442,8 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 		c->win_next = window_first(c, c->cur_win + 1);
 	}
 	unsigned w = c->cur_win;
-	if (ev->thread != c->tid_cache) {
+	if (!c->tid_cached || ev->thread != c->tid_cache) {
+		c->tid_cached = true;
 		c->tid_cache = ev->thread;
 		c->ti_cache = thread_index(c, ev->thread);
 		if (c->ti_cache == UINT32_MAX)
@@ -376,6 +457,7 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 		c->bit_cache = c->cache_of[ti] - 1u;
 	}
 	unsigned bit = c->bit_cache;
+	c->site = ev->site;
 	switch (ev->kind) {
 	case RAV_EV_ACCESS:
 		return access_range(c, ev->a, ev->b ? ev->b : c->word_size, ti, bit, ev->aux & 1, w);
@@ -396,6 +478,60 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 	default:
 		return true;
 	}
+}
+
+static int cmp_lsite(const void *pa, const void *pb)
+{
+	const lsite *a = pa, *b = pb;
+	if (a->transfers != b->transfers)
+		return a->transfers < b->transfers ? 1 : -1;
+	return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* Each hot line's sites, most transfers first. */
+static bool finish_sites(rav_contention *c, rav_trace_error *err)
+{
+	free(c->hot_site_start);
+	free(c->hot_sites);
+	c->hot_site_start = calloc(c->nhot + 1, sizeof *c->hot_site_start);
+	c->hot_sites = calloc(c->ls_used ? c->ls_used : 1, sizeof *c->hot_sites);
+	if (!c->hot_site_start || !c->hot_sites) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return false;
+	}
+	for (unsigned i = 0; i < c->nhot; i++) {
+		const rav_contention_line *h = &c->hot[i];
+		cline *e = tab_find(c, h->line | (h->external ? EXT_BIT : 0));
+		if (e)
+			e->hot = i;
+	}
+	/* count per line, then place */
+	for (size_t i = 0; i < c->ls_cap; i++) {
+		if (!c->ls[i].key)
+			continue;
+		cline *e = tab_find(c, c->ls[i].key - 1);
+		if (e && e->transfers)
+			c->hot_site_start[e->hot + 1]++;
+	}
+	for (unsigned i = 0; i < c->nhot; i++)
+		c->hot_site_start[i + 1] += c->hot_site_start[i];
+	uint32_t *fill = calloc(c->nhot + 1, sizeof *fill);
+	if (!fill) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < c->ls_cap; i++) {
+		if (!c->ls[i].key)
+			continue;
+		cline *e = tab_find(c, c->ls[i].key - 1);
+		if (e && e->transfers)
+			c->hot_sites[c->hot_site_start[e->hot] + fill[e->hot]++] = c->ls[i];
+	}
+	free(fill);
+	for (unsigned i = 0; i < c->nhot; i++)
+		qsort(c->hot_sites + c->hot_site_start[i], c->hot_site_start[i + 1] - c->hot_site_start[i],
+		      sizeof *c->hot_sites, cmp_lsite);
+	return true;
 }
 
 /* Build the hottest-lines list and totals. */
@@ -434,7 +570,28 @@ static bool con_finish(rav_contention *c, rav_trace_error *err)
 		h->thread_mask = e->tmask;
 	}
 	qsort(c->hot, c->nhot, sizeof *c->hot, cmp_hot);
-	return true;
+	/* transfers per pool page, from the contended lines (a line larger
+	 * than a page counts for the page it starts in) */
+	size_t want = 16;
+	while (want < nh * 2)
+		want *= 2;
+	free(c->pages);
+	c->pages = calloc(want, sizeof *c->pages);
+	if (!c->pages) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return false;
+	}
+	c->pages_cap = want;
+	for (unsigned i = 0; i < c->nhot; i++) {
+		const rav_contention_line *h = &c->hot[i];
+		if (h->external)
+			continue;
+		struct page_count *pc = page_slot(c, h->line * c->line_size / c->page_size);
+		pc->page_plus1 = h->line * c->line_size / c->page_size + 1;
+		pc->transfers += h->transfers;
+	}
+	return c->oom ? (set_err(err, RAV_TRACE_ENOMEM, "out of memory counting call sites"), false)
+	              : finish_sites(c, err);
 }
 
 rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg,
@@ -451,11 +608,13 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 	rav_contention *c = con_new(in.page_size, in.cell_size, in.word_size, cfg, from, to, err);
 	if (!c)
 		return NULL;
+	c->limit = rav_trace_memory_limit(t);
 	unsigned n = rav_trace_thread_count(t);
 	uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
 	for (unsigned i = 0; ids && i < n; i++) {
 		rav_trace_thread th;
-		ids[i] = rav_trace_thread_at(t, i, &th) ? th.heap_id : UINT32_MAX;
+		/* (the table only grows: entry i exists) */
+		ids[i] = rav_trace_thread_at(t, i, &th) ? th.heap_id : 0;
 	}
 	bool mapped = ids && map_threads(c, ids, n);
 	free(ids);
@@ -485,7 +644,18 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 			break;
 		}
 		if (!con_feed(c, &ev)) {
-			set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
+			if (c->limit_hit) {
+				char m[300];
+				snprintf(
+				    m, sizeof m,
+				    "the table of cache lines touched needs more than the trace's memory "
+				    "limit of %llu MiB (at event %llu); set RAVTRACE_MEMORY_MB to a larger "
+				    "number of MiB, or give a range of events",
+				    (unsigned long long)(c->limit >> 20), (unsigned long long)ev.index);
+				set_err(err, RAV_TRACE_ELIMIT, m);
+			} else {
+				set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
+			}
 			ok = false;
 			break;
 		}
@@ -538,7 +708,31 @@ void rav_contention_free(rav_contention *c)
 	free(c->tid_keys);
 	free(c->tid_vals);
 	free(c->cache_of);
+	free(c->site_tr);
+	free(c->ls);
+	free(c->hot_site_start);
+	free(c->hot_sites);
 	free(c);
+}
+
+uint64_t rav_contention_site(const rav_contention *c, uint32_t site)
+{
+	return site < c->nsite_tr ? c->site_tr[site] : 0;
+}
+
+unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index, uint32_t *sites,
+                                   uint64_t *transfers, unsigned max)
+{
+	if (line_index >= c->nhot || !c->hot_site_start)
+		return 0;
+	uint32_t a = c->hot_site_start[line_index], b = c->hot_site_start[line_index + 1];
+	for (uint32_t i = a; i < b && i - a < max; i++) {
+		if (sites)
+			sites[i - a] = c->hot_sites[i].site;
+		if (transfers)
+			transfers[i - a] = c->hot_sites[i].transfers;
+	}
+	return b - a;
 }
 
 void rav_contention_get_totals(const rav_contention *c, rav_contention_totals *out)
@@ -558,7 +752,8 @@ const rav_contention_line *rav_contention_line_at(const rav_contention *c, unsig
 
 uint64_t rav_contention_page(const rav_contention *c, uint32_t page)
 {
-	return page < c->npages ? c->pages[page] : 0;
+	const struct page_count *pc = page_slot(c, page);
+	return pc && pc->page_plus1 ? pc->transfers : 0;
 }
 
 uint64_t rav_contention_thread(const rav_contention *c, unsigned thread_index)

@@ -48,9 +48,28 @@ void ravt_dec_free(ravt_dec *d)
 		return;
 	if (d->own_dctx)
 		ZSTD_freeDCtx(d->dctx);
-	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	size_t bytes = d->cap + d->scap + (size_t)d->runs_cap * 2 * sizeof *d->runs;
+	atomic_fetch_sub(&d->rd->buf_bytes, bytes);
+	ravt_budget_release(&d->rd->budget, bytes);
 	free(d->buf);
+	free(d->runs);
+	free(d->sbuf);
 	free(d);
+}
+
+void ravt_dec_drop_buffer(ravt_dec *d)
+{
+	if (!d->cap)
+		return;
+	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	ravt_budget_release(&d->rd->budget, d->cap);
+	free(d->buf);
+	d->buf = NULL;
+	d->cap = 0;
+	/* (the position in the stream stays: the next chunk loads as before) */
+	d->left = 0;
+	d->seg_left = 0;
+	d->sp = d->send = d->ep = d->eend = d->seg_start = NULL;
 }
 
 size_t ravt_dec_stream_chunks(const ravt_dec *d, bool lock_held)
@@ -158,11 +177,52 @@ bool ravt_dec_min_seq(const ravt_dec *d, uint64_t *out)
 	return best != UINT64_MAX;
 }
 
-/* Checksum and buffer room for chunk c; false with d->why. */
-static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_held)
+/* Buffer room for chunk c; false with d->why. */
+static bool reserve(ravt_dec *d, const ravt_chunk *c)
 {
 	ravt_reader *rd = d->rd;
-	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
+	if (d->cap < (size_t)c->raw + RAVT_DEC_PAD) {
+		/* the chunk's size (a trace of many threads has many small
+		 * chunks, all loaded at once while merging), or twice what the
+		 * decoder had: a thread's chunks are mostly alike */
+		size_t cap = ((size_t)c->raw + RAVT_DEC_PAD + 63) & ~(size_t)63;
+		if (cap < d->cap * 2 && d->cap * 2 <= RAVT_EVENTS_RAW_MAX + RAVT_DEC_PAD + 63)
+			cap = d->cap * 2;
+		/* Every thread's decoder holds a chunk while merging: a damaged
+		 * or hostile file with many threads must not make that unbounded. */
+		if (!d->for_merge) {
+			/* a cursor or the random-access cache reads what the
+			 * merge held within the limit (working sets of the same
+			 * chunks): it goes on after the merge stopped there */
+			ravt_budget_force(&rd->budget, cap - d->cap);
+		} else if (!ravt_budget_charge(&rd->budget, cap - d->cap,
+		                               "the chunk buffers of its threads")) {
+			snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
+			d->limit = true;
+			return false;
+		}
+		atomic_fetch_add(&rd->buf_bytes, cap - d->cap);
+		uint8_t *b = realloc(d->buf, cap);
+		if (!b) {
+			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
+			ravt_budget_release(&rd->budget, cap - d->cap);
+			snprintf(d->why, sizeof d->why, "out of memory for a %u-byte chunk", c->raw);
+			return false;
+		}
+		d->buf = b;
+		d->cap = cap;
+	}
+	return true;
+}
+
+/* The part of a chunk load that reads the mapped bytes: checksum (the first
+ * time) and decompression into the decoder's buffer.  It runs under the
+ * guard of reader-guard.c, so it takes no lock. */
+static bool load_payload(void *arg)
+{
+	ravt_dec *d = arg;
+	const ravt_chunk *c = &d->chunk;
+	const uint8_t *stored = d->rd->data + c->offset + sizeof(ravt_frame);
 	if (RAVT_VERIFY_CRC && !c->verified) {
 		uint32_t crc = ravt_crc32c(0, stored, c->stored);
 		if (crc != c->crc) {
@@ -171,35 +231,100 @@ static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_h
 			d->bad_crc = true;
 			return false;
 		}
-		if (!lock_held)
-			pthread_mutex_lock(&rd->lock);
-		rd->chunks[cidx].verified = true;
-		if (!lock_held)
-			pthread_mutex_unlock(&rd->lock);
 	}
-	if (d->cap < (size_t)c->raw + RAVT_DEC_PAD) {
-		size_t cap = c->raw + RAVT_DEC_PAD < 65536 ? 65536 : c->raw + RAVT_DEC_PAD;
-		/* Every thread's decoder holds a chunk while merging: a damaged
-		 * or hostile file with many threads must not make that unbounded. */
-		uint64_t limit = atomic_load(&rd->buf_limit);
-		uint64_t now = atomic_fetch_add(&rd->buf_bytes, cap - d->cap) + (cap - d->cap);
-		if (now > limit) {
-			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
-			snprintf(d->why, sizeof d->why,
-			         "decoding needs more than %llu MiB of chunk buffers (too many threads, or "
-			         "damage)",
-			         (unsigned long long)(limit >> 20));
+	if (c->flags & RAVT_CF_ZSTD) {
+		size_t r = ZSTD_decompressDCtx(d->dctx, d->buf, c->raw, stored, c->stored);
+		if (ZSTD_isError(r)) {
+			snprintf(d->why, sizeof d->why, "zstd: %s", ZSTD_getErrorName(r));
 			return false;
 		}
-		uint8_t *b = realloc(d->buf, cap);
+		if (r != c->raw) {
+			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
+			         c->raw);
+			return false;
+		}
+	} else {
+		memcpy(d->buf, stored, c->raw);
+	}
+	return true;
+}
+
+/* The runs of call sites of chunk c: from its SITES chunk, or one run of
+ * site 0 covering it.  false with d->why. */
+/* Grow the decoder's sites buffers to `want_s` payload bytes and `want_runs`
+ * runs, counted against the decoders' memory bound like the events buffer.
+ * false with d->why. */
+static bool sites_room(ravt_dec *d, size_t want_s, size_t want_runs)
+{
+	ravt_reader *rd = d->rd;
+	size_t want_r = want_runs * 2 * sizeof *d->runs;
+	size_t have_s = d->scap, have_r = (size_t)d->runs_cap * 2 * sizeof *d->runs;
+	size_t grow = (want_s > have_s ? want_s - have_s : 0) + (want_r > have_r ? want_r - have_r : 0);
+	if (!grow)
+		return true;
+	/* charged like the events buffer (reserve): the merge stops at the
+	 * limit, a cursor or the random-access cache goes on past it */
+	if (!d->for_merge) {
+		ravt_budget_force(&rd->budget, grow);
+	} else if (!ravt_budget_charge(&rd->budget, grow, "the call-site buffers of its threads")) {
+		snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
+		d->limit = true;
+		return false;
+	}
+	atomic_fetch_add(&rd->buf_bytes, grow);
+	if (want_s > have_s) {
+		uint8_t *b = realloc(d->sbuf, want_s);
 		if (!b) {
-			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
-			snprintf(d->why, sizeof d->why, "out of memory for a %u-byte chunk", c->raw);
+			atomic_fetch_sub(&rd->buf_bytes, grow);
+			ravt_budget_release(&rd->budget, grow);
+			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
 			return false;
 		}
-		d->buf = b;
-		d->cap = cap;
+		d->sbuf = b;
+		d->scap = want_s;
+		grow -= want_s - have_s;
 	}
+	if (want_r > have_r) {
+		uint32_t *r = realloc(d->runs, want_r);
+		if (!r) {
+			atomic_fetch_sub(&rd->buf_bytes, grow);
+			ravt_budget_release(&rd->budget, grow);
+			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			return false;
+		}
+		d->runs = r;
+		d->runs_cap = (uint32_t)want_runs;
+	}
+	return true;
+}
+
+/* The runs of call sites of chunk c: from its SITES chunk, or one run of
+ * site 0 covering it.  false with d->why. */
+static bool load_sites(ravt_dec *d, const ravt_chunk *c, bool lock_held)
+{
+	d->run_i = 0;
+	d->site = 0;
+	if (!c->sites) {
+		if (!sites_room(d, 0, 1))
+			return false;
+		d->runs[0] = c->count;
+		d->runs[1] = 0;
+		d->run_left = c->count;
+		return true;
+	}
+	ravt_reader *rd = d->rd;
+	if (!lock_held)
+		pthread_mutex_lock(&rd->lock);
+	ravt_sitechunk sc = rd->sitechunks[c->sites - 1];
+	if (!lock_held)
+		pthread_mutex_unlock(&rd->lock);
+	if (!sites_room(d, (size_t)sc.raw + 1, sc.count))
+		return false;
+	if (!ravt_sites_runs(rd, &sc, d->dctx, &d->sbuf, &d->scap, &d->runs, &d->runs_cap, d->why,
+	                     sizeof d->why))
+		return false;
+	d->run_left = d->runs[0];
+	d->site = d->runs[1];
 	return true;
 }
 
@@ -216,22 +341,22 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->ci = -1;
 	d->last_ci = ci;
 	d->bad_crc = false;
-	if (!prepare(d, c, cidx, lock_held))
+	d->limit = false;
+	d->changed = false;
+	if (!reserve(d, c))
 		return false;
-	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
-	if (c->flags & RAVT_CF_ZSTD) {
-		size_t r = ZSTD_decompressDCtx(d->dctx, d->buf, c->raw, stored, c->stored);
-		if (ZSTD_isError(r)) {
-			snprintf(d->why, sizeof d->why, "zstd: %s", ZSTD_getErrorName(r));
-			return false;
-		}
-		if (r != c->raw) {
-			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
-			         c->raw);
-			return false;
-		}
-	} else {
-		memcpy(d->buf, stored, c->raw);
+	rav_trace_error gerr = {.code = RAV_TRACE_OK};
+	if (!ravt_guarded(rd, load_payload, d, &gerr)) {
+		/* (ravt_dec_error words it) */
+		d->changed = gerr.code == RAV_TRACE_ECHANGED;
+		return false;
+	}
+	if (RAVT_VERIFY_CRC && !c->verified) {
+		if (!lock_held)
+			pthread_mutex_lock(&rd->lock);
+		rd->chunks[cidx].verified = true;
+		if (!lock_held)
+			pthread_mutex_unlock(&rd->lock);
 	}
 	memset(d->buf + c->raw, 0, RAVT_DEC_PAD);
 	const uint8_t *p = d->buf, *end = d->buf + c->raw;
@@ -252,8 +377,10 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->next_valid = false;
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	memset(d->last_aux, 0, sizeof d->last_aux);
-	d->ci = ci;
 	d->why[0] = 0;
+	if (!load_sites(d, c, lock_held))
+		return false;
+	d->ci = ci;
 	if (!ravt_dec_next_segment(d)) {
 		d->ci = -1;
 		return false;
@@ -310,6 +437,12 @@ bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev)
 
 void ravt_dec_error(const ravt_dec *d, rav_trace_error *err)
 {
+	if (d->limit && ravt_budget_error(&d->rd->budget, err))
+		return;
+	if (d->changed || ravt_file_changed(d->rd)) {
+		ravt_changed_error(d->rd, err);
+		return;
+	}
 	uint64_t off = 0;
 	int64_t chunkno = -1;
 	if (d->last_ci >= 0) {

@@ -160,14 +160,42 @@ ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, v
 	return w;
 }
 
+static inline size_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+static ravt_wthread *thread_find(const ravt_writer *w, uint32_t id)
+{
+	if (!w->tmap_cap)
+		return NULL;
+	size_t mask = w->tmap_cap - 1;
+	for (size_t i = hash32(id) & mask; w->tmap[i]; i = (i + 1) & mask)
+		if (w->tmap[i]->id == id)
+			return w->tmap[i];
+	return NULL;
+}
+
+static void tmap_put(ravt_wthread **map, size_t cap, ravt_wthread *th)
+{
+	size_t i = hash32(th->id) & (cap - 1);
+	while (map[i])
+		i = (i + 1) & (cap - 1);
+	map[i] = th;
+}
+
 ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 {
 	if (w->last && w->last->id == id)
 		return w->last;
-	for (size_t i = 0; i < w->nthreads; i++) {
-		if (w->threads[i]->id == id)
-			return w->last = w->threads[i];
-	}
+	ravt_wthread *found = thread_find(w, id);
+	if (found)
+		return w->last = found;
 	if (w->nthreads == w->cap_threads) {
 		size_t cap = w->cap_threads ? w->cap_threads * 2 : 16;
 		ravt_wthread **t = realloc(w->threads, cap * sizeof *t);
@@ -176,15 +204,56 @@ ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 		w->threads = t;
 		w->cap_threads = cap;
 	}
+	if ((w->nthreads + 1) * 2 > w->tmap_cap) {
+		size_t cap = w->tmap_cap ? w->tmap_cap * 2 : 64;
+		ravt_wthread **map = calloc(cap, sizeof *map);
+		if (!map)
+			return NULL;
+		for (size_t i = 0; i < w->nthreads; i++)
+			tmap_put(map, cap, w->threads[i]);
+		free(w->tmap);
+		w->tmap = map;
+		w->tmap_cap = cap;
+	}
 	ravt_wthread *th = calloc(1, sizeof *th);
 	if (!th)
 		return NULL;
 	th->id = id;
+	th->site_run = UINT32_MAX;
 	th->cur_tsc = w->last_tsc_any;
 	th->ev.len = w->ev_head;
 	w->threads[w->nthreads++] = th;
+	tmap_put(w->tmap, w->tmap_cap, th);
 	return w->last = th;
 }
+/* A RAV_RAW_SITE record at ev[0] with its frame records (some may come in
+ * the thread's next buffer).  Returns the records used, 0 on failure. */
+static size_t site_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	unsigned frames = RAV_EV_AUX(&ev[0]);
+	if (frames > RAV_SITE_FRAMES_MAX)
+		frames = RAV_SITE_FRAMES_MAX;
+	uint64_t f[RAV_SITE_FRAMES_MAX];
+	f[0] = ev[0].a;
+	f[1] = ev[0].b;
+	f[2] = ev[0].c;
+	unsigned have = frames < 3 ? frames : 3;
+	size_t used = 1;
+	while (have < frames && used < n) {
+		const uint64_t *wds = (const uint64_t *)(const void *)&ev[used];
+		for (unsigned k = 0; k < 4 && have < frames; k++)
+			f[have++] = wds[k];
+		used++;
+	}
+	if (have < frames) {
+		memcpy(th->site_pend, f, have * sizeof *f);
+		th->site_have = have;
+		th->site_want = frames;
+		return used;
+	}
+	return ravt_writer_site(w, th, f, frames) == 0 ? used : 0;
+}
+
 int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
 {
 	if (w->failed)
@@ -202,6 +271,10 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 				thread = e->x;
 				break;
 			}
+			if (RAV_EV_KIND(e) == RAV_RAW_SITE) {
+				k += ravt_site_extra_records(e);
+				continue;
+			}
 			int8_t tf = w->text_field[RAV_EV_KIND(e)];
 			if (tf)
 				k += ((tf == 1             ? RAV_EV_AUX(e)
@@ -216,6 +289,21 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 		return ravt_writer_fail(w, "%s", "out of memory");
 	w->current = thread;
 	size_t i = 0;
+	if (th->site_want) {
+		/* frames of a SITE record that began in the previous buffer */
+		while (i < n && th->site_have < th->site_want) {
+			const uint64_t *wds = (const uint64_t *)(const void *)&ev[i];
+			for (unsigned k = 0; k < 4 && th->site_have < th->site_want; k++)
+				th->site_pend[th->site_have++] = wds[k];
+			i++;
+		}
+		if (th->site_have < th->site_want)
+			return 0;
+		unsigned want = th->site_want;
+		th->site_want = 0;
+		if (ravt_writer_site(w, th, th->site_pend, want) != 0)
+			return -1;
+	}
 	if (th->pending) {
 		while (i < n && th->text_recs) {
 			size_t have = th->text.len;
@@ -238,14 +326,24 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			return -1;
 	}
 	while (i < n) {
+		if (__builtin_expect(RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE, 0)) {
+			size_t used = site_record(w, th, ev + i, n - i);
+			if (!used)
+				return -1;
+			i += used;
+			continue;
+		}
 		if (th->seg_open && th->ev.len < w->ev_full && !w->p.no_fast_path) {
-			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK))
+			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK) ||
+			    !ravt_writer_site_mark(th))
 				return ravt_writer_fail(w, "%s", "out of memory");
 			i += ravt_writer_encode_run(w, th, ev + i, n - i);
 			if (th->ev.len >= w->ev_full && ravt_writer_flush_chunk(w, th) != 0)
 				return -1;
 			if (i >= n)
 				break;
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE)
+				continue;
 		}
 		const rav_raw_event *e = &ev[i];
 		if (__builtin_expect(!w->text_field[RAV_EV_KIND(e)], 1)) {
@@ -313,8 +411,16 @@ static bool index_add(ravt_writer *w, uint64_t offset, const ravt_wthread *th)
 static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress,
                        bool in_place, uint32_t thread, uint32_t count, uint64_t first)
 {
-	if (raw_len > RAVT_PAYLOAD_MAX)
-		return ravt_writer_fail(w, "%s", "chunk payload too large");
+	/* A trailer's index grows with the chunks (24 bytes each): from format
+	 * 1.2 on it may pass the 16 MiB of other chunks, up to what the
+	 * frame's 32-bit length says. */
+	if (raw_len > (kind == RAVT_CHUNK_TRAILER ? RAVT_TRAILER_MAX : RAVT_PAYLOAD_MAX))
+		return ravt_writer_fail(
+		    w, "%s",
+		    kind == RAVT_CHUNK_TRAILER
+		        ? "the trailer's chunk index is larger than 4 GiB (over 178 million "
+		          "chunks)"
+		        : "chunk payload too large");
 	uint8_t *payload = raw;
 	size_t stored = raw_len;
 	uint16_t flags = 0;
@@ -358,6 +464,12 @@ static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_l
 	return emit(w, payload - sizeof f, sizeof f + padded);
 }
 
+int ravt_writer_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress,
+                      uint32_t thread, uint32_t count, uint64_t first)
+{
+	return write_chunk(w, kind, raw, raw_len, compress, false, thread, count, first);
+}
+
 static size_t varint_len(uint64_t v)
 {
 	size_t n = 1;
@@ -376,6 +488,10 @@ int ravt_writer_flush_chunk(ravt_writer *w, ravt_wthread *th)
 		return 0;
 	if (!ravt_writer_seg_close(th))
 		return ravt_writer_fail(w, "%s", "out of memory");
+	/* The chunk's call sites go before it (a reader streaming the file
+	 * has them when the events arrive). */
+	if (ravt_writer_sites_flush(w, th) != 0)
+		return -1;
 	/* Padding (and put_vu's 4-byte stores) after the events. */
 	if (!ravt_buf_reserve(&th->ev, 8))
 		return ravt_writer_fail(w, "%s", "out of memory");
@@ -410,9 +526,20 @@ int ravt_writer_flush_thread(ravt_writer *w, uint32_t thread)
 {
 	if (w->failed)
 		return -1;
-	for (size_t i = 0; i < w->nthreads; i++) {
-		if (w->threads[i]->id == thread)
-			return ravt_writer_flush_chunk(w, w->threads[i]);
+	ravt_wthread *th = thread_find(w, thread);
+	if (!th)
+		return 0;
+	if (ravt_writer_flush_chunk(w, th) != 0)
+		return -1;
+	/* The thread ended (or a flush bounds latency): its buffers go, so a
+	 * program that runs through many threads costs the writer what its
+	 * live ones do; the next events of the thread allocate them again. */
+	if (!th->pending) {
+		free(th->ev.p);
+		free(th->seg.p);
+		free(th->text.p);
+		th->ev = (ravt_buf){NULL, w->ev_head, 0};
+		th->seg = th->text = (ravt_buf){NULL, 0, 0};
 	}
 	return 0;
 }
@@ -426,6 +553,9 @@ int ravt_writer_finish(ravt_writer *w, uint64_t dropped)
 	if (w->failed)
 		return -1;
 	size_t len = sizeof(ravt_trailer) + w->nindex * sizeof(ravt_index_entry) + 8;
+	if (len > RAVT_TRAILER_MAX)
+		return ravt_writer_fail(
+		    w, "%s", "the trailer's chunk index is larger than 4 GiB (over 178 million chunks)");
 	uint8_t *t = calloc(1, len);
 	if (!t)
 		return ravt_writer_fail(w, "%s", "out of memory");
@@ -525,12 +655,15 @@ void ravt_writer_free(ravt_writer *w)
 		free(th->seg.p);
 		free(th->ev.p);
 		free(th->text.p);
+		free(th->site_marks.p);
 		free(th);
 	}
 	free(w->threads);
+	free(w->tmap);
 	free(w->index);
 	free(w->payload.p);
 	free(w->out.p);
+	ravt_writer_sites_free(w);
 	ZSTD_freeCCtx(w->cctx);
 	free(w);
 }

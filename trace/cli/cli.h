@@ -53,7 +53,7 @@ void *cli_xcalloc(size_t n, size_t size);
 /* ---- options (cli-common.c) ---- */
 
 typedef struct cli_opts {
-	bool json, list_kinds;
+	bool json, list_kinds, follow;
 	bool ops, explain; /* dump: operations instead of events; a sentence per event */
 	uint64_t kinds;
 	int64_t thread;
@@ -62,12 +62,19 @@ typedef struct cli_opts {
 	uint64_t top, line_size, bins, counters;
 	bool line_size_given, counters_given; /* set on the command line, not defaults */
 	const char *format, *output;
+	/* call sites */
+	bool sites, stacks, no_symbols;
+	int by;                   /* rav_site_order */
+	int group;                /* rav_site_grouping (--group) */
+	const char *object_path;  /* --object-path=DIRS */
+	const char *site_spec;    /* --site=FUNCTION|FILE|FILE:LINE */
 } cli_opts;
 
 /* getopt_long over a subcommand's arguments with the options named in
  * `allowed` (space-separated long names; the others are refused as not
- * applying); prints `help` for --help.  Returns the FILE operand (NULL with
- * --list-kinds). */
+ * applying; --follow applies to every command); prints `help` for --help.
+ * Returns the FILE operand (NULL with --list-kinds); "-" is standard
+ * input. */
 const char *cli_parse_opts(int argc, char **argv, const char *help, const char *allowed, cli_opts *o);
 
 /* ---- opening (cli-common.c) ---- */
@@ -75,15 +82,32 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 typedef struct cli_trace {
 	rav_trace *t;
 	rav_trace_info info;
-	const char *path;
+	const char *path; /* as given ("-": standard input) */
+	const char *name; /* for messages */
+	int fd;           /* a stream's descriptor, -1 for a file */
 } cli_trace;
 
 /* Open and index a trace; a truncated one is used with a warning (validate
- * treats truncation as an error itself).  Exits on an unreadable trace. */
-void cli_open_trace(cli_trace *o, const char *path, bool quiet_truncation);
-/* The same, with `progress` (may be NULL) following the indexing. */
-void cli_open_trace_progress(cli_trace *o, const char *path, bool quiet_truncation,
+ * treats truncation as an error itself).  FILE "-" is standard input and,
+ * with --follow, any path (a FIFO, a socket, /dev/stdin) is read as a
+ * stream: it is read to its end unless `incremental` (then the caller
+ * polls with cli_stream_more).  Exits on an unreadable trace. */
+void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                    bool incremental);
+/* The same (read to its end), with `progress` (may be NULL) following the
+ * indexing of a file. */
+void cli_open_trace_progress(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
                              rav_trace_progress progress, void *user);
+/* For a stream opened incrementally: wait for more of it and index it.
+ * false once the stream has ended (everything is indexed then). */
+bool cli_stream_more(cli_trace *o);
+/* Is the trace inconsistent (an event that does not fit the replayed heap,
+ * a chunk that does not decode)?  false if not, else fills *err. */
+bool cli_inconsistent(const cli_trace *o, rav_trace_error *err);
+/* The end of a command: say on standard error when its figures come from an
+ * inconsistent trace (exit 1 then), close the trace, and return the exit
+ * code (rc if consistent). */
+int cli_close_trace(cli_trace *o, int rc);
 
 /* ---- names and wording (cli-format.c) ---- */
 
@@ -98,10 +122,35 @@ const char *cli_name_or_id(const rav_trace *t, uint32_t id, char *buf, size_t le
 uint32_t cli_owner_thread(const rav_trace *t, uint32_t id, bool *was_msg);
 const char *cli_kind_name(unsigned k);
 const char *cli_compact_reason(unsigned reason);
+/* A JSON string: always valid JSON, bytes that are not UTF-8 as U+FFFD. */
 void cli_json_string(FILE *out, const char *s);
+/* Text for a line of human-readable output: control characters, bytes
+ * that are not UTF-8 and backslashes escaped (\n, \xHH, \\), so that a
+ * name can never fake a line or a column; cut to fit `len` bytes at a
+ * character boundary.  Returns buf. */
+const char *cli_text(char *buf, size_t len, const char *s);
+/* How many bytes of s to keep to cut it to at most max without splitting
+ * a UTF-8 character (after snprintf cut it at a byte). */
+size_t cli_utf8_prefix(const char *s, size_t max);
 /* "page.cell" or "page.cell.word", "-" for none, "ext:0xADDR" outside the pool. */
 const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word);
 /* The arguments of one event, spelled out by kind (see rav-record.h). */
 void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev);
+
+/* ---- call sites (cli-sites.c) ---- */
+
+/* Apply --object-path to an open trace. */
+void cli_sites_setup(rav_trace *t, const cli_opts *o);
+/* A site's call in words: "list_push (list.c:42)" (full_path: the whole
+ * path), "list_push+0x1c in /bin/prog", "/bin/prog+0x1234", "-" for site 0;
+ * with no_symbols always object+offset. */
+const char *cli_site_text(rav_trace *t, uint32_t site, bool full_path, bool no_symbols, char *buf, size_t len);
+/* A site as a JSON object: its id, call (object, offset, status and, when
+ * resolved, function, file, line) and with `frames` every symbol. */
+void cli_json_site(FILE *out, rav_trace *t, uint32_t site, bool frames, bool no_symbols);
+/* Why some frames could not be resolved, once per reason, on stderr. */
+void cli_sites_notes(rav_trace *t, const uint32_t *sites, size_t n);
+/* `stats --sites`: the call sites ranked. */
+int cli_stats_sites(cli_trace *tr, const cli_opts *o);
 
 #endif /* RAVTRACE_CLI_H */
