@@ -100,8 +100,10 @@ else
   fail "attach --stats exit $rc, $rows rows: $(cat stats.out stats.err)"
 fi
 
-# A second client: refused, and the file it named is not touched.
-"$RT" attach $PID -o first.ravtrace --seconds 2 >first.out 2>&1 &
+# A second client: refused, and the file it named is not touched.  The
+# first client stays attached until told to detach (SIGINT, as Ctrl-C):
+# a fixed duration could end before a slow (memcheck) second client runs.
+"$RT" attach $PID -o first.ravtrace --seconds 600 >first.out 2>&1 &
 FPID=$!
 for _ in $(seq 50); do
   grep -q "attached to process" first.out && break
@@ -118,6 +120,7 @@ fi
 if [ "$(cat mine.txt)" = "keep me" ]; then pass "refused attach left -o FILE as it was"; else fail "refused attach changed mine.txt"; fi
 "$RT" attach $PID -o new.ravtrace --seconds 1 >/dev/null 2>&1
 [ -e new.ravtrace ] && fail "refused attach left new.ravtrace behind" || pass "refused attach created no file"
+kill -INT $FPID
 wait $FPID || fail "first client exit $?: $(cat first.out)"
 
 # Errors.
