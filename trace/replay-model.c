@@ -23,10 +23,77 @@ static inline void block_ref(ravt_cellblock *c)
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
-static inline void block_unref(ravt_cellblock *c)
+/* ---- the block cache ---------------------------------------------------------- */
+
+typedef struct free_link {
+	struct free_link *next;
+} free_link;
+
+static void *cache_pop(void **list, size_t *n)
+{
+	free_link *f = *list;
+	if (!f)
+		return NULL;
+	*list = f->next;
+	(*n)--;
+	return f;
+}
+
+static ravt_cellblock *cell_alloc(const ravt_model *m)
+{
+	ravt_blockcache *c = m->cache;
+	ravt_cellblock *k = c ? cache_pop(&c->cells, &c->ncells) : NULL;
+	return k ? k : malloc(sizeof(ravt_cellblock));
+}
+
+static void cell_release(const ravt_model *m, ravt_cellblock *k)
+{
+	ravt_blockcache *c = m->cache;
+	if (c && (c->ncells + 1) * sizeof(ravt_cellblock) + c->npages * c->page_bytes <= RAVT_CACHE_MAX_BYTES) {
+		free_link *f = (free_link *)k;
+		f->next = c->cells;
+		c->cells = f;
+		c->ncells++;
+		return;
+	}
+	free(k);
+}
+
+static ravt_mpage *page_alloc(const ravt_model *m)
+{
+	ravt_blockcache *c = m->cache;
+	ravt_mpage *p = c && c->page_bytes == m->block_size ? cache_pop(&c->pages, &c->npages) : NULL;
+	return p ? p : malloc(m->block_size);
+}
+
+static void page_release(const ravt_model *m, ravt_mpage *p)
+{
+	ravt_blockcache *c = m->cache;
+	if (c && (!c->npages || c->page_bytes == m->block_size) &&
+	    c->ncells * sizeof(ravt_cellblock) + (c->npages + 1) * m->block_size <= RAVT_CACHE_MAX_BYTES) {
+		c->page_bytes = m->block_size;
+		free_link *f = (free_link *)p;
+		f->next = c->pages;
+		c->pages = f;
+		c->npages++;
+		return;
+	}
+	free(p);
+}
+
+void ravt_blockcache_clear(ravt_blockcache *c)
+{
+	void *b;
+	while ((b = cache_pop(&c->cells, &c->ncells)))
+		free(b);
+	while ((b = cache_pop(&c->pages, &c->npages)))
+		free(b);
+}
+
+static inline void block_unref(const ravt_model *m, ravt_cellblock *c)
 {
 	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
-		free(c);
+		cell_release(m, c);
 }
 
 void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p)
@@ -35,7 +102,7 @@ void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p)
 		ravt_cellblock *z = i == 0 ? &ravt_header_block : &ravt_zero_block;
 		if (p->cb[i] == z)
 			continue;
-		block_unref(p->cb[i]);
+		block_unref(m, p->cb[i]);
 		block_ref(z);
 		p->cb[i] = z;
 	}
@@ -43,9 +110,10 @@ void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p)
 
 ravt_mpage *ravt_page_new(const ravt_model *m)
 {
-	ravt_mpage *p = calloc(1, m->block_size);
+	ravt_mpage *p = page_alloc(m);
 	if (!p)
 		return NULL;
+	memset(p, 0, m->block_size);
 	atomic_init(&p->refs, 1);
 	ravt_page_clear_cells(m, p);
 	return p;
@@ -55,8 +123,8 @@ static void page_unref(const ravt_model *m, ravt_mpage *p)
 {
 	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
 		for (uint32_t i = 0; i < m->ncb; i++)
-			block_unref(p->cb[i]);
-		free(p);
+			block_unref(m, p->cb[i]);
+		page_release(m, p);
 	}
 }
 
@@ -100,7 +168,9 @@ void ravt_model_clear(ravt_model *m)
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 {
 	ravt_model_clear(dst);
+	ravt_blockcache *cache = dst->cache;
 	*dst = *src;
+	dst->cache = cache;
 	dst->pages = NULL;
 	dst->pool = NULL;
 	dst->heaps = NULL;
@@ -124,6 +194,7 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		free(dst->hmap);
 		free(dst->tkinds);
 		memset(dst, 0, sizeof *dst);
+		dst->cache = cache;
 		return false;
 	}
 	memcpy(dst->tkinds, src->tkinds, RAVT_MAX_TYPES);
@@ -183,7 +254,7 @@ bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 {
 	ravt_mpage *p = m->pages[page];
-	ravt_mpage *q = malloc(m->block_size);
+	ravt_mpage *q = page_alloc(m);
 	if (!q)
 		return NULL;
 	/* everything but the reference count, which other threads may be
@@ -202,13 +273,13 @@ ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 {
 	ravt_cellblock **slot = &p->cb[c >> RAVT_CB_SHIFT], *k = *slot;
-	ravt_cellblock *q = malloc(sizeof *q);
+	ravt_cellblock *q = cell_alloc(m);
 	if (!q)
 		return NULL;
 	memcpy(q->st, k->st, sizeof q->st);
 	memcpy(q->w, k->w, sizeof q->w);
 	atomic_init(&q->refs, 1);
-	block_unref(k);
+	block_unref(m, k);
 	*slot = q;
 	m->copied += sizeof *q;
 	return q;

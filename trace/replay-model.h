@@ -64,6 +64,21 @@ typedef struct ravt_mheap {
 	uint32_t anchor; /* arriving message pages go before this page (RAVT_NO_PAGE: append) */
 } ravt_mheap;
 
+/* Freed page and cell blocks kept for reuse by one thread's models: a seek
+ * drops the blocks of the state's previous position and copies as many
+ * again, and indexing drops a thinned keyframe's while the live model
+ * copies more; through malloc and free that was a quarter of a seek in a
+ * heap churned uniformly (glibc coalesces and splits them each time).  A
+ * cache is used by one thread at a time (the owner of the models that
+ * point at it) and holds at most RAVT_CACHE_MAX_BYTES. */
+typedef struct ravt_blockcache {
+	void *cells, *pages; /* free lists, linked through each block's first bytes */
+	size_t ncells, npages;
+	size_t page_bytes; /* size of the page blocks kept (one trace's geometry) */
+} ravt_blockcache;
+#define RAVT_CACHE_MAX_BYTES ((size_t)32 << 20)
+void ravt_blockcache_clear(ravt_blockcache *c);
+
 typedef struct ravt_model {
 	uint32_t cpp, page_size, cell_size;
 	uint8_t word_size;
@@ -80,6 +95,7 @@ typedef struct ravt_model {
 	rav_state_totals tot;
 	uint64_t pos;    /* index of the next event to apply */
 	uint64_t copied; /* bytes copied on write (keyframe accounting) */
+	ravt_blockcache *cache; /* where freed blocks go and copies come from (NULL: malloc) */
 	rav_trace_error err;
 } ravt_model;
 
@@ -91,7 +107,7 @@ extern ravt_cellblock ravt_zero_block, ravt_header_block;
 /* tkinds is NULL afterwards when out of memory; cpp is 0 for unusable sizes. */
 void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size);
 void ravt_model_clear(ravt_model *m);
-/* Copy src into dst (dst cleared first), sharing page blocks. */
+/* Copy src into dst (dst cleared first), sharing page blocks; dst keeps its cache. */
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src);
 bool ravt_model_ensure_span(ravt_model *m, uint32_t page);
 ravt_mpage *ravt_page_new(const ravt_model *m);
