@@ -3,7 +3,7 @@
 
 Reads every `#include "..."` of trace/*.c and trace/*.h, maps files to the
 parts HACKING.md names (format, writer, reader, tables, model, series,
-history, replay, trace, contention, recorder, attach), and fails when the part graph has a
+history, replay, pipeline, trace, contention, recorder, attach), and fails when the part graph has a
 cycle or when the reader depends on anything but the format (the reader
 must build, test and fuzz alone).  Prints the graph it checked.
 """
@@ -24,6 +24,7 @@ PARTS = [
     ('replay', r'^replay'),
     ('trace', r'^trace(\.c|-private\.h)$'),
     ('contention', r'^contention\.'),
+    ('pipeline', r'^pipeline\.'),
     ('public', r'^ravtrace\.h$'),
 ]
 
