@@ -44,6 +44,7 @@ typedef struct ravt_chunk {
 	uint32_t crc;    /* payload checksum from the frame */
 	uint16_t flags;
 	bool verified; /* payload checksum checked (before the first decode) */
+	bool acache;   /* EVENTS_AC (1.4): address operands through the address cache */
 } ravt_chunk;
 
 typedef struct ravt_stream {
