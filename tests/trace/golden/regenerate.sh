@@ -12,7 +12,9 @@
 # Versions: list, tree, messages, serialize and chatty were recorded with
 # format 1.0 and pin it (1.0 files keep opening): regenerating them makes
 # them 1.1 files.  attach is a 1.1 recording made by attaching to a running
-# program (snapshot chunks, session records) and pins 1.1.
+# program (snapshot chunks, session records) and pins 1.1.  acache is the
+# tree sample recorded with format 1.4 (EVENTS_AC chunks: the address
+# cache) and pins 1.4.
 set -eu
 build=${1:?usage: regenerate.sh BUILD_DIR [NAME...]}
 shift
@@ -21,12 +23,12 @@ rt="$build/trace/cli/ravtrace"
 [ -x "$rt" ] || { echo "regenerate.sh: no ravtrace in $build" >&2; exit 1; }
 
 record() {
-  name=$1 access=$2 size=$3
+  name=$1 access=$2 size=$3 sample=${4:-$1}
   rm -f "$here/$name.ravtrace"
   if [ "$access" = 1 ]; then
-    RAVIOLI_TRACE="$here/$name.ravtrace" RAVIOLI_TRACE_ACCESS=1 "$build/samples/rav-sample-$name" "$size" >/dev/null
+    RAVIOLI_TRACE="$here/$name.ravtrace" RAVIOLI_TRACE_ACCESS=1 "$build/samples/rav-sample-$sample" "$size" >/dev/null
   else
-    RAVIOLI_TRACE="$here/$name.ravtrace" "$build/samples/rav-sample-$name" "$size" >/dev/null
+    RAVIOLI_TRACE="$here/$name.ravtrace" "$build/samples/rav-sample-$sample" "$size" >/dev/null
   fi
   "$rt" validate "$here/$name.ravtrace"
   "$rt" stats --json "$here/$name.ravtrace" >"$here/$name.stats.json"
@@ -51,7 +53,7 @@ record_attach() {
 }
 
 want() { [ $# -eq 0 ] || case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
-for name in list tree messages serialize chatty attach; do
+for name in list tree messages serialize chatty attach acache; do
   want "$@" || continue
   case $name in
     list) record list 0 40 ;;
@@ -60,5 +62,6 @@ for name in list tree messages serialize chatty attach; do
     serialize) record serialize 0 12 ;;
     chatty) record chatty 1 6 ;;
     attach) record_attach ;;
+    acache) record acache 1 40 tree ;;
   esac
 done
