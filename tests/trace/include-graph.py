@@ -3,9 +3,10 @@
 
 Reads every `#include "..."` of trace/*.c and trace/*.h, maps files to the
 parts HACKING.md names (format, writer, reader, tables, model, series,
-history, replay, pipeline, trace, contention, recorder, attach), and fails when the part graph has a
-cycle or when the reader depends on anything but the format (the reader
-must build, test and fuzz alone).  Prints the graph it checked.
+history, replay, pipeline, trace, contention, operations, explain, recorder,
+attach), and fails when the part graph has a cycle or when the reader
+depends on anything but the format (the reader must build, test and fuzz
+alone).  Prints the graph it checked.
 """
 import os
 import re
@@ -25,6 +26,8 @@ PARTS = [
     ('trace', r'^trace(\.c|-private\.h)$'),
     ('contention', r'^contention\.'),
     ('pipeline', r'^pipeline\.'),
+    ('operations', r'^operations'),
+    ('explain', r'^explain\.'),
     ('public', r'^ravtrace\.h$'),
 ]
 
