@@ -26,6 +26,13 @@
  *     keyframes 1.03x the file [2x]; 382 keyframes, 410 MB.
  *   uniform 30M events, 1M live cells: index 7.9M events/s of CPU; seek
  *     median 63 ms, max 112 ms CPU; 1.75x the file; 29 keyframes, 692 MB.
+ * Measured 2026-12-01 (same machine kind, load 10-12 on its 2 cores, so
+ * only ratios against the previous build in the same run mean much):
+ *   young, the 1.1 file: index wall 14.3-22.3 s -> 7.0-9.6 s (two
+ *     threads: 2.4-3.2 s CPU merging, about as much replaying); the same
+ *     trace written as 1.4 is 315 MB (3.15 bytes/event, was 5.98).
+ *   uniform: 43 keyframes (placed by replay cost, budget used) instead of
+ *     29; seek CPU median 82-98 -> 30-36 ms, max 209-261 -> 103-119 ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
