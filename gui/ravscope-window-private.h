@@ -19,6 +19,8 @@
 #include "ravscope-narration.h"
 #include "ravscope-panel.h"
 #include "ravscope-playback.h"
+#include "ravscope-site-highlight.h"
+#include "ravscope-sites-panel.h"
 #include "ravscope-timeline.h"
 #include "ravscope-transport-bar.h"
 
@@ -44,6 +46,8 @@ struct _RavscopeWindow {
 	RavscopeInspector *inspector;
 	RavscopeEventsPanel *events_panel;
 	RavscopeChartsPanel *charts_panel;
+	RavscopeSitesPanel *sites_panel;
+	RavscopeSiteHighlight *highlight; /* the cells of a call site on the heap view */
 	RavscopePlayback *playback;
 	RavscopeContention *contention;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu */
@@ -65,6 +69,11 @@ struct _RavscopeWindow {
 	GCancellable *cancellable; /* indexing of this document */
 	guint refresh_source;
 	gboolean disposed;
+	/* What the command line asked to show once the trace is indexed
+	 * (ravscope --event=N --select=PAGE.CELL --panel=NAME FILE). */
+	gint64 start_event;
+	rav_loc start_select;
+	char *start_panel;
 };
 
 /* ravscope-window-actions.c */

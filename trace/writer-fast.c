@@ -39,7 +39,7 @@ static inline __attribute__((always_inline)) uint8_t *put_vu(uint8_t *p, uint64_
 	return ravt_put_varint(p, v);
 }
 
-/* A pool word address: with the address cache (1.4, acache a constant of
+/* A pool word address: with the address cache (1.5, acache a constant of
  * the inlined copy), one byte for a cell among the last 16 named, else the
  * delta with the cache's marker bit (FORMAT.md 5.3). */
 static inline __attribute__((always_inline)) uint8_t *put_pool(uint8_t *p, ravt_acache *c, uint64_t wi,
@@ -228,7 +228,7 @@ out:
 	w->events += i;
 	return i;
 }
-/* Two copies of the loop: with the address cache (1.4) and without (a
+/* Two copies of the loop: with the address cache (1.5) and without (a
  * writer asked for an older version). */
 size_t ravt_writer_encode_run(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
 {

@@ -1,7 +1,7 @@
 /* make-seeds.c - writes the synthetic part of the fuzz seed corpus
  * (tests/trace/corpus/): small traces whose chunks are stored uncompressed,
  * so that the fuzzer's mutations land directly in segment tables and event
- * encodings (with the address cache of 1.4, and once more in the plain
+ * encodings (with the address cache of 1.5, and once more in the plain
  * encoding of 1.1), plus a compressed one, a truncated one and a
  * header-only one.
  * The rest of the corpus is tiny real recordings of the samples.
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		tt_mem_free(&m);
 	}
 	/* the same in the plain address encoding of 1.1 (EVENTS chunks; the
-	 * current writer's are EVENTS_AC, 1.4), uncompressed */
+	 * current writer's are EVENTS_AC, 1.5), uncompressed */
 	tt_mem m = { 0 };
 	ravt_writer_params p = {
 		.word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
