@@ -40,15 +40,9 @@
 #include "format.h"
 #include "live.h"
 #include "ravtrace.h"
+#include "trace-test.h"
 
-static int failures;
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c)) {                                                                                  \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
+/* CHECK and the failure count (tt_failures) come from trace-test.h */
 
 static const char *target;
 static char rundir[256];
@@ -211,7 +205,7 @@ static void pump(rav_live_session *s, rav_live_status *st, double seconds)
 	while (!st->ended && now_s() - t0 < seconds)
 		if (rav_live_pump(s, 100, -1, st, &err) < 0) {
 			fprintf(stderr, "pump: %s\n", err.message);
-			failures++;
+			tt_failures++;
 			break;
 		}
 }
@@ -363,7 +357,7 @@ static void test_twice(void)
 		snprintf(want, sizeof want, "already attached by PID %ld", (long)getpid());
 		if (!s2 && !strstr(err.message, want)) {
 			fprintf(stderr, "second attach said: %s (expected '%s')\n", err.message, want);
-			failures++;
+			tt_failures++;
 		}
 		rav_live_close(s2);
 		if (s) {
@@ -390,7 +384,7 @@ static void expect_answer(int fd, int64_t want_code, double wait, const char *wh
 	if (type != RAVT_SESSION_ERROR || code != want_code) {
 		fprintf(stderr, "%s: answer type %d code %lld (%s), expected an error with code %lld\n", what,
 		        type, (long long)code, text, (long long)want_code);
-		failures++;
+		tt_failures++;
 	}
 	close(fd);
 }
@@ -400,7 +394,7 @@ static void expect_error(pid_t pid, const void *bytes, size_t n, int64_t want_co
 {
 	int fd = connect_raw(pid);
 	if (fd < 0) {
-		failures++;
+		tt_failures++;
 		return;
 	}
 	if (n)
@@ -516,7 +510,7 @@ static void follow_to_end(const char *const *a, int want_how, int64_t want_value
 				        st.end_known ? "an end record:" : "no end record", st.end_how,
 				        (long long)st.end_value, st.end_text, want_how,
 				        (long long)want_value);
-				failures++;
+				tt_failures++;
 			}
 			CHECK(st.events > 0 && st.snapshots > 0);
 			rav_live_close(s);
@@ -565,7 +559,7 @@ static void slow_client(bool lossless)
 			while (!st.ended && now_s() - t0 < 300) {
 				if (rav_live_pump(s, 100, ofd, &st, &err) < 0) {
 					fprintf(stderr, "pump: %s\n", err.message);
-					failures++;
+					tt_failures++;
 					break;
 				}
 				sleep_ms(5);
@@ -783,8 +777,8 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", rundir);
-	if (failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", t, failures);
+	if (tt_failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
 		return 1;
 	}
 	return 0;
