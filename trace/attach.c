@@ -179,7 +179,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		}
 		if (st)
 			st->chunks++;
-		if (f.kind == RAVT_CHUNK_EVENTS && st)
+		if (ravt_chunk_is_events(f.kind) && st)
 			st->events += f.count;
 		else if (f.kind == RAVT_CHUNK_SNAPSHOT && st && f.stored_len >= sizeof(ravt_snap_head)) {
 			ravt_snap_head h;

@@ -12,6 +12,7 @@
 #define RAV_TRACE_FORMAT_H
 
 #include <stdbool.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +26,11 @@
 #define RAVT_VERSION_MAJOR 1
 /* 1.1: live attach (SNAPSHOT and SESSION chunks); 1.2: large trailers; 1.3:
  * call sites (SITES and MAPS chunks); 1.4: type definitions name their
- * fields.  See FORMAT.md's version history. */
-#define RAVT_VERSION_MINOR 4
+ * fields; 1.5: events in EVENTS_AC chunks (the address cache).  See
+ * FORMAT.md's version history. */
+#define RAVT_VERSION_MINOR 5
+/* The first minor version whose events are in EVENTS_AC chunks. */
+#define RAVT_MINOR_ACACHE 5
 #define RAVT_ENDIAN_LITTLE 1
 
 /* ---- File header (offset 0) ----------------------------------------------- */
@@ -85,7 +89,13 @@ enum {
 	RAVT_CHUNK_SESSION = 4,  /* 1.1: what a live session says (attached, stats, end, errors) */
 	RAVT_CHUNK_SITES = 5,    /* 1.3: call sites of the events of the EVENTS chunk that follows */
 	RAVT_CHUNK_MAPS = 6,     /* 1.3: the program's loaded objects (main program, shared libraries) */
+	RAVT_CHUNK_EVENTS_AC = 7, /* 1.5: EVENTS whose address operands go through the address cache */
 };
+
+static inline bool ravt_chunk_is_events(uint16_t kind)
+{
+	return kind == RAVT_CHUNK_EVENTS || kind == RAVT_CHUNK_EVENTS_AC;
+}
 
 /* ---- Call sites (1.3, FORMAT.md section "Call sites") ---------------------
  * A SITES chunk has the thread, count and first of the EVENTS chunk it
@@ -277,6 +287,58 @@ enum {
 	RAVT_ADDR_EXT = 2,     /* external byte address = ext register + unzigzag(u >> 2) */
 	RAVT_ADDR_BYTE = 3,    /* unaligned pool byte offset = u >> 2 */
 };
+
+/* The address cache of EVENTS_AC chunks (FORMAT.md 5.3): the pool cells
+ * the chunk's address operands named last, most recent first.  An operand
+ * is a varint u: even, a hit, u >> 1 = entry << 2 | word (the entry moves
+ * to the front); odd, u >> 1 is an operand of the table above, and a pool
+ * word address among them puts its cell at the front (the last entry
+ * drops out when the cache is full).  Writer and reader share this code so
+ * that the two sides cannot drift. */
+#define RAVT_ACACHE_SIZE 16u
+typedef struct ravt_acache {
+	uint64_t cell[RAVT_ACACHE_SIZE];
+	unsigned n;
+} ravt_acache;
+
+/* The entry holding `cell`, or -1. */
+static inline int ravt_acache_find(const ravt_acache *c, uint64_t cell)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->cell[i] == cell)
+			return (int)i;
+	return -1;
+}
+
+/* Entry i (< n) moves to the front; returns its cell.  Usually a recent
+ * entry (a few moves); the empty asm keeps compilers from turning the
+ * loop into a call to memmove. */
+static inline uint64_t ravt_acache_take(ravt_acache *c, unsigned i)
+{
+	uint64_t v = c->cell[i];
+	for (unsigned k = i; k > 0; k--) {
+		__asm__("" : "+r"(k));
+		c->cell[k] = c->cell[k - 1];
+	}
+	c->cell[0] = v;
+	return v;
+}
+
+/* A cell not in the cache goes to the front.  The whole array moves, in
+ * 16-byte pieces, all loaded before any is stored (a fixed size: no loop,
+ * no call; entries past n are unused). */
+typedef uint64_t ravt_u64x2 __attribute__((vector_size(16), aligned(8), may_alias));
+static inline void ravt_acache_push(ravt_acache *c, uint64_t cell)
+{
+	_Static_assert(RAVT_ACACHE_SIZE == 16, "the shift below moves 15 entries");
+	ravt_u64x2 *v = (ravt_u64x2 *)c->cell, *d = (ravt_u64x2 *)(c->cell + 1);
+	ravt_u64x2 a0 = v[0], a1 = v[1], a2 = v[2], a3 = v[3], a4 = v[4], a5 = v[5], a6 = v[6];
+	uint64_t last = c->cell[14];
+	d[0] = a0, d[1] = a1, d[2] = a2, d[3] = a3, d[4] = a4, d[5] = a5, d[6] = a6;
+	c->cell[15] = last;
+	c->cell[0] = cell;
+	c->n += c->n < RAVT_ACACHE_SIZE;
+}
 
 #define RAVT_TEXT_MAX 65535u
 /* Page indexes a trace may name: 2^24 pages is 64 GiB of 4 KiB pages, far

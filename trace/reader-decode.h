@@ -50,6 +50,8 @@ struct ravt_dec {
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
+	bool acache;     /* the loaded chunk is EVENTS_AC (1.5) */
+	ravt_acache ac;  /* its address cache */
 	/* Call sites of the loaded chunk: runs[2k] events carry site
 	 * runs[2k + 1]; run_left events of the current run remain. */
 	uint32_t *runs;
@@ -130,6 +132,19 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	p = ravt_vget(p, &u);
 	if (!p)
 		return NULL;
+	if (d->acache) {
+		/* 1.5 (FORMAT.md 5.3): even, a cell of the address cache (whose
+		 * page was checked when it went in); odd, the operand below */
+		if (!(u & 1)) {
+			if ((u >> 3) >= d->ac.n)
+				return NULL;
+			uint64_t w = ravt_acache_take(&d->ac, (unsigned)(u >> 3)) << 2 | ((u >> 1) & 3);
+			*r = w;
+			*loc = (w >> d->wpp_shift) << 16 | (w & d->wpp_mask);
+			return p;
+		}
+		u >>= 1;
+	}
 	switch (u & 3) {
 	case RAVT_ADDR_POOL: {
 		uint64_t w = *r + (uint64_t)ravt_unzigzag(u >> 2);
@@ -137,6 +152,8 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		uint64_t page = w >> d->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
+		if (d->acache)
+			ravt_acache_push(&d->ac, w >> 2);
 		*loc = (page << 16) | (w & d->wpp_mask);
 		return p;
 	}

@@ -259,9 +259,16 @@ static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64
 		s->chunks = c;
 		s->cap = cap;
 	}
-	ravt_chunk c = {off, f->first,          f->stored_len,  f->raw_len, f->count,
-	                si,  (uint32_t)chunkno, f->payload_crc, f->flags,   false,
-	                0};
+	ravt_chunk c = {.offset = off,
+	                .first = f->first,
+	                .stored = f->stored_len,
+	                .raw = f->raw_len,
+	                .count = f->count,
+	                .stream = si,
+	                .no = (uint32_t)chunkno,
+	                .crc = f->payload_crc,
+	                .flags = f->flags,
+	                .acache = f->kind == RAVT_CHUNK_EVENTS_AC};
 	const char *why = ravt_claim_sites(rd, f, &c);
 	if (why)
 		return why;
@@ -339,7 +346,7 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 		/* EVENTS payloads are checked when first decoded (opening a big
 		 * trace then reads only frame headers); others now. */
 		uint32_t pcrc =
-		    f.kind == RAVT_CHUNK_EVENTS ? f.payload_crc : ravt_crc32c(0, payload, f.stored_len);
+		    ravt_chunk_is_events(f.kind) ? f.payload_crc : ravt_crc32c(0, payload, f.stored_len);
 		if (RAVT_VERIFY_CRC && pcrc != f.payload_crc) {
 			ravt_set_error(err, RAV_TRACE_ECHUNK, off, chunkno,
 			               "chunk %lld at offset %llu: payload checksum mismatch (stored %08x, "
@@ -347,7 +354,7 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			               (long long)chunkno, (unsigned long long)off, f.payload_crc, pcrc);
 			return -1;
 		}
-		if (f.kind == RAVT_CHUNK_EVENTS) {
+		if (ravt_chunk_is_events(f.kind)) {
 			const char *why = NULL;
 			if (f.flags & ~RAVT_CF_ZSTD)
 				why = "unknown flags";

@@ -47,6 +47,7 @@ typedef struct ravt_chunk {
 	uint32_t crc;    /* payload checksum from the frame */
 	uint16_t flags;
 	bool verified; /* payload checksum checked (before the first decode) */
+	bool acache;   /* EVENTS_AC (1.5): address operands through the address cache */
 	uint32_t sites; /* its SITES chunk: index + 1 into rd->sitechunks; 0: its events have no site */
 } ravt_chunk;
 

@@ -453,7 +453,7 @@ const char *ravt_claim_sites(ravt_reader *rd, const ravt_frame *f, ravt_chunk *c
 	if (!pend)
 		return NULL;
 	const ravt_sitechunk *sc = &rd->sitechunks[pend - 1];
-	if (f->kind != RAVT_CHUNK_EVENTS || !c)
+	if (!ravt_chunk_is_events(f->kind) || !c)
 		return "the sites chunk before it is not followed by its events chunk";
 	if (sc->thread != f->thread || sc->first != f->first || sc->count != f->count)
 		return "the sites chunk before it describes other events (thread, first event or count differ)";

@@ -2,14 +2,26 @@
  * applied to as the reader delivers it, keyframes of it, and the series and
  * history filter fed on the way (replay.h).
  *
- * Keyframes sit on a uniform grid of KF_EVERY_MIN events.  When their
- * memory passes the budget (KF_BUDGET_FIXED plus the trace's size, but no
- * more than the trace's memory limit, budget.h; the env variable
- * RAVTRACE_KEYFRAME_MB overrides it), every other one is dropped
- * and the spacing doubles: memory stays bounded and seek time stays uniform
- * over the whole trace.  Indexing continues across deliveries, so a
- * growing stream keeps its keyframes and series and pays only for what it
- * adds.
+ * Keyframes are placed by replay cost, not by event count: a seek copies
+ * the keyframe before its target and replays from there, and what that
+ * costs is the events replayed plus the cell blocks they copy on write
+ * (every block a seek writes is shared with the keyframe, so it is copied
+ * once, usually from memory that is not in any cache).  The live model
+ * counts the same copies since the last keyframe (live.copied), so the
+ * cost of the interval since the last keyframe is known while indexing:
+ * events + KF_COPY_WEIGHT per block copied.  A program churning its whole
+ * heap costs several times more per event to replay than one working near
+ * its heap top, and gets keyframes that much closer.
+ *
+ * When the keyframes' memory passes the budget (KF_BUDGET_FIXED plus the
+ * trace's size, but no more than the trace's memory limit, budget.h; the
+ * env variable RAVTRACE_KEYFRAME_MB overrides it), the
+ * keyframe whose two intervals together cost least is dropped, until the
+ * memory fits, and the target cost per interval rises to that merged cost:
+ * intervals stay even, the budget is used rather than halved, and the
+ * slowest seek is the one that got cheaper.  Indexing continues across
+ * deliveries, so a growing stream keeps its keyframes and series and pays
+ * only for what it adds.
  */
 #include <pthread.h>
 #ifdef __GLIBC__
@@ -35,11 +47,18 @@
 #define HG_ATOMIC(a) ((void)0)
 #endif
 
-#define KF_EVERY_MIN ((uint64_t)1 << 18)
+/* The first target cost of an interval (in events replayed with no block
+ * copied), the weight of a cell block copied, and the fewest events between
+ * two checks of the cost. */
+#define KF_COST_MIN ((uint64_t)1 << 18)
+#define KF_COPY_WEIGHT 8u
+#define KF_CHECK_MIN 1024u
 #define KF_BUDGET_FIXED ((uint64_t)768 << 20)
 
 typedef struct keyframe {
 	uint64_t pos;
+	uint64_t cost; /* replay cost from here to the next keyframe (the last: unused) */
+	uint64_t own;  /* bytes held by this keyframe alone (the last: estimated while live moves on) */
 	ravt_model m;
 } keyframe;
 
@@ -47,12 +66,17 @@ struct ravt_replay {
 	ravt_sink sink;
 	pthread_mutex_t lock; /* keyframe list, error, budget */
 	ravt_model live;
+	ravt_blockcache cache; /* of the live model and the keyframes (the indexing thread's) */
 	bool failed;
 	rav_trace_error err;
 	_Atomic uint64_t applied; /* events applied to `live` (and seen by series and history) */
 	keyframe **kf;
 	size_t nkf, kf_cap;
-	uint64_t kf_every, next_kf, kf_bytes, kf_budget;
+	uint64_t kf_cost;   /* target replay cost between two keyframes */
+	uint64_t next_kf;   /* next index where the cost since the last keyframe is looked at */
+	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
+	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
+	uint64_t kf_bytes, kf_budget;
 	bool budget_fixed; /* set by RAVTRACE_KEYFRAME_MB */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	ravt_series *series;
@@ -92,7 +116,8 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	rp->series = series;
 	rp->history = history;
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
-	rp->kf_every = KF_EVERY_MIN;
+	rp->live.cache = &rp->cache;
+	rp->kf_cost = KF_COST_MIN;
 	rp->kf_budget = KF_BUDGET_FIXED;
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
 	if (env && *env) {
@@ -126,6 +151,7 @@ void ravt_replay_free(ravt_replay *rp)
 		free(rp->kf[i]);
 	}
 	free(rp->kf);
+	ravt_blockcache_clear(&rp->cache);
 	pthread_mutex_destroy(&rp->lock);
 	free(rp);
 }
@@ -156,12 +182,15 @@ static void take_keyframe(ravt_replay *rp)
 	if (!k)
 		return;
 	memset(&k->m, 0, sizeof k->m);
+	k->m.cache = &rp->cache;
 	if (!ravt_model_copy(&k->m, &rp->live)) {
 		ravt_model_clear(&k->m);
 		free(k);
 		return;
 	}
 	k->pos = rp->live.pos;
+	k->cost = 0;
+	k->own = ravt_model_table_bytes(&k->m);
 	pthread_mutex_lock(&rp->lock);
 	if (rp->nkf == rp->kf_cap) {
 		size_t ncap = rp->kf_cap ? rp->kf_cap * 2 : 64;
@@ -179,41 +208,92 @@ static void take_keyframe(ravt_replay *rp)
 	/* memory of this keyframe: its tables now, plus the page blocks and
 	 * cell blocks the live model copies away from it later (counted as
 	 * they happen, through live.copied) */
-	rp->kf_bytes += ravt_model_table_bytes(&k->m);
+	rp->kf_bytes += k->own;
 	pthread_mutex_unlock(&rp->lock);
+	rp->last_pos = k->pos;
 }
 
-/* Drop every other keyframe and double the spacing. */
-static void thin_keyframes(ravt_replay *rp)
+/* Replay cost of the interval since the last keyframe (the seek that
+ * starts there replays these events and copies these blocks). */
+static uint64_t cost_since_last(const ravt_replay *rp)
 {
-	uint64_t every = rp->kf_every * 2;
-	keyframe **drop = malloc(sizeof *drop * rp->nkf);
-	size_t ndrop = 0, w = 0;
-	pthread_mutex_lock(&rp->lock);
-	for (size_t i = 0; i < rp->nkf; i++) {
-		if (rp->kf[i]->pos % every == 0 || !drop)
-			rp->kf[w++] = rp->kf[i];
-		else
-			drop[ndrop++] = rp->kf[i];
+	uint64_t events = rp->nkf ? rp->live.pos - rp->last_pos : rp->live.pos;
+	return events + KF_COPY_WEIGHT * (rp->live.copied / sizeof(ravt_cellblock));
+}
+
+/* Drop the keyframe whose two intervals together cost least (never the
+ * first: it is where every seek can start), until the keyframes fit the
+ * budget; the target cost rises to the merged interval's. */
+static void thin_keyframes(ravt_replay *rp, uint64_t budget)
+{
+	bool dropped = false;
+	while (rp->kf_bytes > budget && rp->nkf > 2) {
+		size_t best = 0;
+		uint64_t best_cost = UINT64_MAX;
+		for (size_t i = 1; i + 1 < rp->nkf; i++) {
+			uint64_t c = rp->kf[i - 1]->cost + rp->kf[i]->cost;
+			if (c < best_cost) {
+				best_cost = c;
+				best = i;
+			}
+		}
+		if (!best)
+			break;
+		keyframe *gone = rp->kf[best];
+		pthread_mutex_lock(&rp->lock);
+		memmove(rp->kf + best, rp->kf + best + 1, sizeof *rp->kf * (rp->nkf - best - 1));
+		rp->nkf--;
+		pthread_mutex_unlock(&rp->lock);
+		keyframe *prev = rp->kf[best - 1];
+		prev->cost = best_cost;
+		ravt_model_clear(&gone->m);
+		uint64_t freed = gone->own;
+		free(gone);
+		/* what the one before now holds alone (some blocks were shared
+		 * with the dropped one only) */
+		uint64_t own = ravt_model_own_bytes(&prev->m, &rp->kf[best]->m);
+		pthread_mutex_lock(&rp->lock);
+		rp->kf_bytes = rp->kf_bytes - freed - prev->own + own;
+		pthread_mutex_unlock(&rp->lock);
+		prev->own = own;
+		if (best_cost > rp->kf_cost)
+			rp->kf_cost = best_cost;
+		dropped = true;
 	}
-	rp->nkf = w;
-	rp->kf_every = every;
-	pthread_mutex_unlock(&rp->lock);
-	for (size_t i = 0; i < ndrop; i++) {
-		ravt_model_clear(&drop[i]->m);
-		free(drop[i]);
-	}
-	free(drop);
 #ifdef __GLIBC__
 	/* the dropped keyframes were many small blocks: give the pages back */
-	malloc_trim(0);
+	if (dropped)
+		malloc_trim(0);
 #endif
-	uint64_t b = 0;
-	for (size_t i = 0; i < rp->nkf; i++)
-		b += ravt_model_own_bytes(&rp->kf[i]->m, i + 1 < rp->nkf ? &rp->kf[i + 1]->m : &rp->live);
-	pthread_mutex_lock(&rp->lock);
-	rp->kf_bytes = b;
-	pthread_mutex_unlock(&rp->lock);
+}
+
+/* At next_kf: a keyframe if the interval since the last one costs enough
+ * (or one is forced), then when to look again: the cost grows by at most
+ * 1 + KF_COPY_WEIGHT per event. */
+static void keyframe_check(ravt_replay *rp, uint64_t i)
+{
+	uint64_t cost = cost_since_last(rp);
+	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
+		if (rp->nkf) {
+			keyframe *last = rp->kf[rp->nkf - 1];
+			last->cost = cost;
+			/* the blocks live copied away from the last keyframe are its own */
+			last->own += rp->live.copied;
+		}
+		pthread_mutex_lock(&rp->lock);
+		rp->kf_bytes += rp->live.copied;
+		uint64_t budget = rp->kf_budget;
+		pthread_mutex_unlock(&rp->lock);
+		rp->live.copied = 0;
+		take_keyframe(rp);
+		rp->kf_forced = false;
+		/* (this thread is the only writer of what it reads here unlocked) */
+		if (rp->kf_bytes > budget)
+			thin_keyframes(rp, budget);
+		cost = 0;
+	}
+	uint64_t step = (rp->kf_cost - (cost < rp->kf_cost ? cost : 0)) / (1 + KF_COPY_WEIGHT);
+	rp->next_kf = i + (step > KF_CHECK_MIN ? step : KF_CHECK_MIN);
 }
 
 /* The work due at event index i before it is applied: a keyframe, closing
@@ -221,20 +301,8 @@ static void thin_keyframes(ravt_replay *rp)
  * RAVT_HISTORY_BLOCK), so the per-event loop only compares with next_due. */
 static void index_boundary(ravt_replay *rp, uint64_t i)
 {
-	if (i == rp->next_kf) {
-		pthread_mutex_lock(&rp->lock);
-		rp->kf_bytes += rp->live.copied;
-		pthread_mutex_unlock(&rp->lock);
-		rp->live.copied = 0;
-		take_keyframe(rp);
-		/* (this thread is the only writer of what it reads here unlocked) */
-		pthread_mutex_lock(&rp->lock);
-		uint64_t budget = rp->kf_budget;
-		pthread_mutex_unlock(&rp->lock);
-		while (rp->kf_bytes > budget && rp->nkf > 2)
-			thin_keyframes(rp);
-		rp->next_kf = (i / rp->kf_every + 1) * rp->kf_every;
-	}
+	if (i >= rp->next_kf)
+		keyframe_check(rp, i);
 	uint64_t bin_w = rp->series->bin_w;
 	if (i && (i & (bin_w - 1)) == 0) /* bin_w is a power of two */
 		ravt_series_close_bin(rp->series, &rp->live);
@@ -292,39 +360,6 @@ static void sink_begin(ravt_sink *sink, uint64_t from)
 	}
 }
 
-/* Replaying an event mostly waits for memory when the program touches
- * cells all over its heap: the page block, then the cell block holding the
- * cell, both at random places in a model of tens of megabytes.  The batch
- * lets the loop ask for them ahead: the page block of the event PF_FAR
- * ahead, then (that block having arrived) the cell block of the event
- * PF_NEAR ahead.  Prefetches never fault; the loads that compute their
- * addresses are bounds-checked like apply's own. */
-#define PF_FAR 16u
-#define PF_NEAR 8u
-
-static inline void prefetch_page(const ravt_model *m, rav_loc l)
-{
-	uint32_t pg = rav_loc_page(l);
-	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span) {
-		const ravt_mpage *p = m->pages[pg];
-		if (p)
-			__builtin_prefetch(&p->cb[rav_loc_cell(l) >> RAVT_CB_SHIFT]);
-	}
-}
-
-static inline void prefetch_cell(const ravt_model *m, rav_loc l)
-{
-	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
-	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span && c < m->cpp) {
-		const ravt_mpage *p = m->pages[pg];
-		if (p) {
-			const ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
-			__builtin_prefetch(k->st);
-			__builtin_prefetch(&k->w[RAVT_CB_INDEX(c) * 4]);
-		}
-	}
-}
-
 static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 {
 	ravt_replay *rp = (ravt_replay *)sink;
@@ -348,15 +383,15 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		index_fail(rp, &e);
 		return;
 	}
-	for (size_t k = 0; k < n && k < PF_FAR; k++)
-		prefetch_page(m, evs[k].a);
+	for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
+		ravt_prefetch_page(m, evs[k].a);
 	size_t k = 0;
 	for (; k < n; k++) {
 		const rav_event *ev = &evs[k];
-		if (k + PF_FAR < n)
-			prefetch_page(m, evs[k + PF_FAR].a);
-		if (k + PF_NEAR < n)
-			prefetch_cell(m, evs[k + PF_NEAR].a);
+		if (k + RAVT_PF_FAR < n)
+			ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
+		if (k + RAVT_PF_NEAR < n)
+			ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
 		uint64_t i = m->pos;
 		if (__builtin_expect(i >= rp->next_due, 0))
 			index_boundary(rp, i);
@@ -391,6 +426,7 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 	/* (a snapshot before that keyframe postpones it: one per burst) */
 	uint64_t at = rp->live.pos + KF_AFTER_SNAPSHOT;
 	rp->next_kf = at;
+	rp->kf_forced = true;
 	if (at < rp->next_due)
 		rp->next_due = at;
 }
@@ -426,7 +462,7 @@ void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *key
 {
 	ravt_replay *w = (ravt_replay *)rp;
 	pthread_mutex_lock(&w->lock);
-	uint64_t n = rp->nkf, b = rp->kf_bytes, e = rp->kf_every;
+	uint64_t n = rp->nkf, b = rp->kf_bytes, e = rp->kf_cost;
 	pthread_mutex_unlock(&w->lock);
 	if (keyframes)
 		*keyframes = n;

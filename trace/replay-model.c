@@ -4,7 +4,9 @@
  *
  * Blocks are shared between the live model, keyframes and states on other
  * threads: their reference counts are atomic, and a block with more than
- * one reference is copied before it is written.
+ * one reference is copied before it is written.  Blocks freed go to the
+ * model's block cache (when it has one) and copies come from there first
+ * (replay-model.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,10 +25,77 @@ static inline void block_ref(ravt_cellblock *c)
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
-static inline void block_unref(ravt_cellblock *c)
+/* ---- the block cache ---------------------------------------------------------- */
+
+typedef struct free_link {
+	struct free_link *next;
+} free_link;
+
+static void *cache_pop(void **list, size_t *n)
+{
+	free_link *f = *list;
+	if (!f)
+		return NULL;
+	*list = f->next;
+	(*n)--;
+	return f;
+}
+
+static ravt_cellblock *cell_alloc(const ravt_model *m)
+{
+	ravt_blockcache *c = m->cache;
+	ravt_cellblock *k = c ? cache_pop(&c->cells, &c->ncells) : NULL;
+	return k ? k : malloc(sizeof(ravt_cellblock));
+}
+
+static void cell_release(const ravt_model *m, ravt_cellblock *k)
+{
+	ravt_blockcache *c = m->cache;
+	if (c && (c->ncells + 1) * sizeof(ravt_cellblock) + c->npages * c->page_bytes <= RAVT_CACHE_MAX_BYTES) {
+		free_link *f = (free_link *)k;
+		f->next = c->cells;
+		c->cells = f;
+		c->ncells++;
+		return;
+	}
+	free(k);
+}
+
+static ravt_mpage *page_alloc(const ravt_model *m)
+{
+	ravt_blockcache *c = m->cache;
+	ravt_mpage *p = c && c->page_bytes == m->block_size ? cache_pop(&c->pages, &c->npages) : NULL;
+	return p ? p : malloc(m->block_size);
+}
+
+static void page_release(const ravt_model *m, ravt_mpage *p)
+{
+	ravt_blockcache *c = m->cache;
+	if (c && (!c->npages || c->page_bytes == m->block_size) &&
+	    c->ncells * sizeof(ravt_cellblock) + (c->npages + 1) * m->block_size <= RAVT_CACHE_MAX_BYTES) {
+		c->page_bytes = m->block_size;
+		free_link *f = (free_link *)p;
+		f->next = c->pages;
+		c->pages = f;
+		c->npages++;
+		return;
+	}
+	free(p);
+}
+
+void ravt_blockcache_clear(ravt_blockcache *c)
+{
+	void *b;
+	while ((b = cache_pop(&c->cells, &c->ncells)))
+		free(b);
+	while ((b = cache_pop(&c->pages, &c->npages)))
+		free(b);
+}
+
+static inline void block_unref(const ravt_model *m, ravt_cellblock *c)
 {
 	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
-		free(c);
+		cell_release(m, c);
 }
 
 static inline bool is_static(const ravt_cellblock *k)
@@ -44,7 +113,7 @@ void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p)
 			continue;
 		if (p->cb[i] && !is_static(p->cb[i]))
 			ravt_budget_release(m->budget, sizeof(ravt_cellblock));
-		block_unref(p->cb[i]);
+		block_unref(m, p->cb[i]);
 		block_ref(z);
 		p->cb[i] = z;
 	}
@@ -54,11 +123,12 @@ ravt_mpage *ravt_page_new(ravt_model *m)
 {
 	if (!ravt_budget_charge(m->budget, m->block_size, "the replayed heap (its pages)"))
 		return NULL;
-	ravt_mpage *p = calloc(1, m->block_size);
+	ravt_mpage *p = page_alloc(m);
 	if (!p) {
 		ravt_budget_release(m->budget, m->block_size);
 		return NULL;
 	}
+	memset(p, 0, m->block_size);
 	atomic_init(&p->refs, 1);
 	p->next = p->prev = p->nnext = p->nprev = RAVT_NO_PAGE;
 	ravt_page_clear_cells(m, p);
@@ -69,8 +139,8 @@ static void page_unref(const ravt_model *m, ravt_mpage *p)
 {
 	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
 		for (uint32_t i = 0; i < m->ncb; i++)
-			block_unref(p->cb[i]);
-		free(p);
+			block_unref(m, p->cb[i]);
+		page_release(m, p);
 	}
 }
 
@@ -125,8 +195,10 @@ void ravt_model_clear(ravt_model *m)
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 {
 	ravt_model_clear(dst);
+	ravt_blockcache *cache = dst->cache;
 	*dst = *src;
 	dst->budget = NULL;
+	dst->cache = cache;
 	dst->pages = NULL;
 	dst->pool = NULL;
 	dst->heaps = NULL;
@@ -153,6 +225,7 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		free(dst->heaps);
 		free(dst->hmap);
 		memset(dst, 0, sizeof *dst);
+		dst->cache = cache;
 		return false;
 	}
 	atomic_fetch_add_explicit(&src->tkinds->refs, 1, memory_order_relaxed);
@@ -225,7 +298,7 @@ bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 {
 	ravt_mpage *p = m->pages[page];
-	ravt_mpage *q = malloc(m->block_size);
+	ravt_mpage *q = page_alloc(m);
 	if (!q)
 		return NULL;
 	/* everything but the reference count, which other threads may be
@@ -249,7 +322,7 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 	bool fresh = is_static(k);
 	if (fresh && !ravt_budget_charge(m->budget, sizeof *k, CB_WHAT))
 		return NULL;
-	ravt_cellblock *q = malloc(sizeof *q);
+	ravt_cellblock *q = cell_alloc(m);
 	if (!q) {
 		if (fresh)
 			ravt_budget_release(m->budget, sizeof *k);
@@ -258,7 +331,7 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 	memcpy(q->st, k->st, sizeof q->st);
 	memcpy(q->w, k->w, sizeof q->w);
 	atomic_init(&q->refs, 1);
-	block_unref(k);
+	block_unref(m, k);
 	*slot = q;
 	m->copied += sizeof *q;
 	return q;

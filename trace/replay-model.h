@@ -88,6 +88,22 @@ typedef struct ravt_mheap {
 	uint32_t anchor; /* arriving message pages go before this page (RAVT_NO_PAGE: append) */
 } ravt_mheap;
 
+/* Freed page and cell blocks kept for reuse by one thread's models: a seek
+ * drops the blocks of the state's previous position and copies as many
+ * again, and indexing drops a thinned keyframe's while the live model
+ * copies more; through malloc and free that was a quarter of a seek in a
+ * heap churned uniformly (glibc coalesces and splits them each time).  A
+ * cache is used by one thread at a time (the owner of the models that
+ * point at it) and holds at most RAVT_CACHE_MAX_BYTES (not charged to the
+ * memory budget: a fixed amount per state and one for indexing). */
+typedef struct ravt_blockcache {
+	void *cells, *pages; /* free lists, linked through each block's first bytes */
+	size_t ncells, npages;
+	size_t page_bytes; /* size of the page blocks kept (one trace's geometry) */
+} ravt_blockcache;
+#define RAVT_CACHE_MAX_BYTES ((size_t)32 << 20)
+void ravt_blockcache_clear(ravt_blockcache *c);
+
 typedef struct ravt_model {
 	uint32_t cpp, page_size, cell_size;
 	uint8_t word_size;
@@ -109,6 +125,7 @@ typedef struct ravt_model {
 	uint64_t pos;        /* index of the next event to apply */
 	uint64_t copied;     /* bytes copied on write (keyframe accounting) */
 	ravt_budget *budget; /* the live model's; NULL for copies */
+	ravt_blockcache *cache; /* where freed blocks go and copies come from (NULL: malloc) */
 	rav_trace_error err;
 } ravt_model;
 
@@ -123,7 +140,7 @@ void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint
                      ravt_budget *budget);
 void ravt_model_clear(ravt_model *m);
 /* Copy src into dst (dst cleared first), sharing page blocks and the type
- * table; the copy carries no budget. */
+ * table; the copy carries no budget, and dst keeps its block cache. */
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src);
 bool ravt_model_ensure_span(ravt_model *m, uint32_t page);
 ravt_mpage *ravt_page_new(ravt_model *m);

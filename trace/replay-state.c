@@ -33,6 +33,7 @@ struct rav_state {
 	ravt_replay *rp; /* NULL: detached */
 	ravt_reader *rd;
 	ravt_model m;
+	ravt_blockcache cache; /* the blocks of positions left, for the next seek */
 	uint64_t version; /* changes whenever the model may have */
 	heap_pages *hp;
 	uint32_t nhp;
@@ -68,6 +69,7 @@ rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd)
 	rav_trace_info in;
 	ravt_reader_get_info(rd, &in);
 	ravt_model_init(&s->m, in.page_size, in.cell_size, in.word_size, NULL);
+	s->m.cache = &s->cache;
 	if (!s->m.tkinds) {
 		free(s);
 		return NULL;
@@ -81,6 +83,7 @@ rav_state *ravt_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8
 	if (!s)
 		return NULL;
 	ravt_model_init(&s->m, page_size, cell_size, word_size, NULL);
+	s->m.cache = &s->cache;
 	if (!s->m.tkinds || !s->m.cpp) {
 		ravt_model_clear(&s->m);
 		free(s);
@@ -99,6 +102,7 @@ void rav_state_free(rav_state *s)
 	for (uint32_t i = 0; i < s->nhp; i++)
 		free(s->hp[i].p);
 	free(s->hp);
+	ravt_blockcache_clear(&s->cache);
 	free(s);
 }
 
@@ -134,7 +138,14 @@ static uint64_t available(const rav_state *s)
 	return mine < theirs ? mine : theirs;
 }
 
-/* Apply events from the cursor until the model is at `target`. */
+/* Events a seek reads ahead of the one it applies: the cell blocks they
+ * touch are prefetched while earlier ones are applied (replay-apply.h). */
+#define SEEK_BATCH 64u
+
+/* Apply events from the cursor until the model is at `target`.  A seek
+ * spends its time here: in batches, so that the memory of the next events'
+ * cells is asked for ahead (a program churning its whole heap touches a
+ * random cell block per event). */
 static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 {
 	if (!s->cur_ok) {
@@ -146,33 +157,45 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 			*err = s->err;
 		return -1;
 	}
-	rav_event ev;
-	while (s->m.pos < target) {
-		if (!ravt_cursor_next(&s->cur, &ev)) {
+	rav_event evs[SEEK_BATCH];
+	ravt_model *const m = &s->m;
+	while (m->pos < target) {
+		uint64_t want = target - m->pos;
+		size_t n = 0, lim = want < SEEK_BATCH ? (size_t)want : SEEK_BATCH;
+		while (n < lim && ravt_cursor_next(&s->cur, &evs[n]))
+			n++;
+		for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
+			ravt_prefetch_page(m, evs[k].a);
+		for (size_t k = 0; k < n; k++) {
+			if (k + RAVT_PF_FAR < n)
+				ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
+			if (k + RAVT_PF_NEAR < n)
+				ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
+			rav_event *ev = &evs[k];
+			ev->index = m->pos;
+			ravt_touch tc;
+			if (__builtin_expect(ravt_apply(m, ev, &tc) < 0, 0) ||
+			    (__builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0) &&
+			     ravt_model_install(m, ev, ravt_reader_piece(s->rd, ev->a), &tc) < 0)) {
+				s->failed = true;
+				s->err = m->err;
+				if (err)
+					*err = s->err;
+				return -1;
+			}
+			m->pos++;
+		}
+		if (n < lim) {
 			if (s->cur.failed && err)
 				*err = s->cur.error;
 			else
 				set_err(err, RAV_TRACE_EDECODE,
 				        "replay: the trace ended at event %llu, before event %llu",
-				        (unsigned long long)s->m.pos, (unsigned long long)target);
+				        (unsigned long long)m->pos, (unsigned long long)target);
 			ravt_cursor_fini(&s->cur);
 			s->cur_ok = false;
 			return -1;
 		}
-		/* ravt_state_apply with the model step inlined: this loop is what
-		 * a seek spends its time in */
-		ev.index = s->m.pos;
-		ravt_touch tc;
-		if (__builtin_expect(ravt_apply(&s->m, &ev, &tc) < 0, 0) ||
-		    (__builtin_expect(ev.kind == RAV_EV_SNAPSHOT, 0) &&
-		     ravt_model_install(&s->m, &ev, ravt_reader_piece(s->rd, ev.a), &tc) < 0)) {
-			s->failed = true;
-			s->err = s->m.err;
-			if (err)
-				*err = s->err;
-			return -1;
-		}
-		s->m.pos++;
 	}
 	return 0;
 }
@@ -217,6 +240,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 			uint8_t ws = s->m.word_size;
 			ravt_model_clear(&s->m);
 			ravt_model_init(&s->m, ps, cs, ws, NULL);
+			s->m.cache = &s->cache;
 			ok = s->m.tkinds != NULL;
 		}
 	}

@@ -37,7 +37,8 @@ uint64_t ravt_replay_applied(const ravt_replay *rp);
 /* The first replay error met while indexing: false if none, else fills *err. */
 bool ravt_replay_error(const ravt_replay *rp, rav_trace_error *err);
 /* Keyframes: how many, the bytes they hold beyond the live model (tables
- * plus blocks copied on write since), and the current spacing in events. */
+ * plus blocks copied on write since), and the current target replay cost of
+ * the interval between two (events replayed + weighted blocks copied). */
 void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes,
                        uint64_t *spacing);
 /* Events applied to the live model in total (work accounting for tests). */

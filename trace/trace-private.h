@@ -29,7 +29,7 @@ void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trac
 bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
 
 /* Keyframes: how many, the bytes they hold beyond the live model, and the
- * current spacing in events (benchmarks). */
+ * current target cost of an interval between two, in events (benchmarks). */
 void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes,
                                uint64_t *spacing);
 

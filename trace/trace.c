@@ -7,6 +7,9 @@
  * Indexing is "merge what is framed and not merged yet", so rav_trace_index
  * on a file and rav_trace_poll on a stream are the same incremental step;
  * a later consumer (a live stream to a client) is one more sink here.
+ * With more than one CPU the consumers run on a worker thread behind a
+ * bounded pipeline (pipeline.h): the caller's thread merges and decodes
+ * while the worker replays, and each call drains it before returning.
  *
  * Dependencies run one way: trace.c -> {tables, replay, series, history}
  * -> reader -> decoder -> format; nothing below includes this file's
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline.h"
 #include "replay.h"
 #include "tables.h"
 #include "trace-private.h"
@@ -31,6 +35,7 @@ struct rav_trace {
 	ravt_replay *replay;
 	ravt_sink *sinks[2];
 	size_t nsinks;
+	ravt_pipeline *pipe; /* NULL: the consumers run on the indexing thread */
 	pthread_mutex_t index_lock; /* one poll or index at a time */
 	/* State kept for parts above the trace (operations), made on first use. */
 	pthread_mutex_t ext_lock;
@@ -73,6 +78,7 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 	}
 	t->sinks[t->nsinks++] = ravt_tables_sink(t->tables);
 	t->sinks[t->nsinks++] = ravt_replay_sink(t->replay);
+	t->pipe = ravt_pipeline_new(t->sinks, t->nsinks);
 	return t;
 }
 
@@ -87,17 +93,22 @@ rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error 
 }
 
 /* (index_lock held) */
-static int index_locked(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
+static int merge_steps(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
 {
-	ravt_replay_set_trace_bytes(t->replay, ravt_reader_size(t->rd));
+	ravt_sink *piped = t->pipe ? ravt_pipeline_sink(t->pipe) : NULL;
+	ravt_sink *const *sinks = piped ? &piped : t->sinks;
+	size_t nsinks = piped ? 1 : t->nsinks;
 	for (;;) {
-		int rc = ravt_reader_merge(t->rd, t->sinks, t->nsinks, progress ? INDEX_STEP : 0, err);
+		int rc = ravt_reader_merge(t->rd, sinks, nsinks, progress ? INDEX_STEP : 0, err);
 		if (rc < 0)
 			return -1;
 		uint64_t done = ravt_reader_merged(t->rd);
 		if (rc == 0) {
-			if (progress)
+			if (progress) {
+				/* "done" means replayed too */
+				ravt_pipeline_drain(t->pipe);
 				progress(done, done, user);
+			}
 			return 0;
 		}
 		if (!progress(done, ravt_reader_framed_events(t->rd), user)) {
@@ -106,6 +117,15 @@ static int index_locked(rav_trace *t, rav_trace_progress progress, void *user, r
 			return -1;
 		}
 	}
+}
+
+/* (index_lock held) */
+static int index_locked(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
+{
+	ravt_replay_set_trace_bytes(t->replay, ravt_reader_size(t->rd));
+	int rc = merge_steps(t, progress, user, err);
+	ravt_pipeline_drain(t->pipe);
+	return rc;
 }
 
 rav_trace *rav_trace_open_fd(int fd, rav_trace_error *err)
@@ -150,6 +170,7 @@ void rav_trace_close(rav_trace *t)
 {
 	if (!t)
 		return;
+	ravt_pipeline_free(t->pipe);
 	for (unsigned i = 0; i < RAVT_EXT_COUNT; i++)
 		if (t->ext[i])
 			t->ext_free[i](t->ext[i]);

@@ -102,8 +102,9 @@ int64_t ravt_text_len_of(const rav_raw_event *e)
 	}
 }
 
-static inline __attribute__((always_inline)) uint8_t *put_addr(const ravt_writer *w, ravt_wthread *th,
-                                                               uint8_t *p, uint64_t addr, uint64_t *r)
+/* FORMAT.md 5.3 without the address cache (chunk kind EVENTS). */
+static inline __attribute__((always_inline)) uint8_t *put_addr_plain(const ravt_writer *w, ravt_wthread *th,
+                                                                     uint8_t *p, uint64_t addr, uint64_t *r)
 {
 	if (addr == 0) {
 		*p++ = 0;
@@ -132,6 +133,51 @@ static inline __attribute__((always_inline)) uint8_t *put_addr(const ravt_writer
 	return p;
 }
 
+/* With the address cache (EVENTS_AC, 1.5): a pool word of a cached cell is
+ * one byte; anything else is the plain operand, shifted left by one with
+ * bit 0 set (so external deltas take one bit less: z < 2^61). */
+static inline __attribute__((always_inline)) uint8_t *put_addr_cached(const ravt_writer *w, ravt_wthread *th,
+                                                                      uint8_t *p, uint64_t addr, uint64_t *r)
+{
+	uint64_t off = addr - w->p.pool_base;
+	if (addr && addr >= w->p.pool_base && off < w->p.pool_bytes &&
+	    (off & ((1u << w->word_shift) - 1)) == 0) {
+		uint64_t wi = off >> w->word_shift;
+		int i = ravt_acache_find(&th->acache, wi >> 2);
+		if (i >= 0) {
+			ravt_acache_take(&th->acache, (unsigned)i);
+			*p++ = (uint8_t)(((unsigned)i << 2 | (unsigned)(wi & 3)) << 1);
+		} else {
+			ravt_acache_push(&th->acache, wi >> 2);
+			p = ravt_put_varint(p, (ravt_zigzag((int64_t)(wi - *r)) << 2 | RAVT_ADDR_POOL) << 1 | 1);
+		}
+		*r = wi;
+		return p;
+	}
+	if (addr == 0) {
+		*p++ = 1;
+		return p;
+	}
+	if (addr >= w->p.pool_base && off < w->p.pool_bytes)
+		return ravt_put_varint(p, (off << 2 | RAVT_ADDR_BYTE) << 1 | 1);
+	uint64_t z = ravt_zigzag((int64_t)(addr - th->rext));
+	if (z < ((uint64_t)1 << 61)) {
+		p = ravt_put_varint(p, (z << 2 | RAVT_ADDR_EXT) << 1 | 1);
+	} else {
+		*p++ = 4 << 1 | 1;
+		memcpy(p, &addr, 8);
+		p += 8;
+	}
+	th->rext = addr;
+	return p;
+}
+
+static inline __attribute__((always_inline)) uint8_t *put_addr(const ravt_writer *w, ravt_wthread *th,
+                                                               uint8_t *p, uint64_t addr, uint64_t *r)
+{
+	return w->acache ? put_addr_cached(w, th, p, addr, r) : put_addr_plain(w, th, p, addr, r);
+}
+
 /* The fast path's way to the same encoding for the addresses it does not
  * take itself (null, unaligned, external: rare). */
 __attribute__((noinline)) uint8_t *ravt_writer_put_addr(const ravt_writer *w, ravt_wthread *th, uint8_t *p,
@@ -144,6 +190,7 @@ void ravt_writer_chunk_reset(const ravt_writer *w, ravt_wthread *th)
 {
 	th->ra = th->rext = th->tsc_reg = th->hz_reg = th->seq_reg = 0;
 	memset(th->last_aux, 0, sizeof th->last_aux);
+	th->acache.n = 0;
 	th->seg.len = 0;
 	th->ev.len = w->ev_head;
 	th->seg_open = false;

@@ -39,12 +39,30 @@ static inline __attribute__((always_inline)) uint8_t *put_vu(uint8_t *p, uint64_
 	return ravt_put_varint(p, v);
 }
 
+/* A pool word address: with the address cache (1.5, acache a constant of
+ * the inlined copy), one byte for a cell among the last 16 named, else the
+ * delta with the cache's marker bit (FORMAT.md 5.3). */
+static inline __attribute__((always_inline)) uint8_t *put_pool(uint8_t *p, ravt_acache *c, uint64_t wi,
+                                                               uint64_t r, const bool acache)
+{
+	if (!acache)
+		return put_vu(p, ravt_zigzag((int64_t)(wi - r)) << 2 | RAVT_ADDR_POOL);
+	int i = ravt_acache_find(c, wi >> 2);
+	if (i >= 0) {
+		ravt_acache_take(c, (unsigned)i);
+		*p = (uint8_t)(((unsigned)i << 2 | (unsigned)(wi & 3)) << 1);
+		return p + 1;
+	}
+	ravt_acache_push(c, wi >> 2);
+	return put_vu(p, (ravt_zigzag((int64_t)(wi - r)) << 2 | RAVT_ADDR_POOL) << 1 | 1);
+}
+
 #define FAST_ADDR(p, addr, r)                                                                                \
 	do {                                                                                                 \
 		uint64_t _off = (addr)-base;                                                                 \
 		if (__builtin_expect(_off < pbytes && !(_off & amask), 1)) {                                 \
 			uint64_t _wi = _off >> ws;                                                           \
-			p = put_vu(p, ravt_zigzag((int64_t)(_wi - r)) << 2 | RAVT_ADDR_POOL);                \
+			p = put_pool(p, cache, _wi, r, acache);                                              \
 			r = _wi;                                                                             \
 		} else {                                                                                     \
 			p = ravt_writer_put_addr(w, th, p, (addr), &r);                                      \
@@ -69,8 +87,11 @@ static inline __attribute__((always_inline)) uint8_t *put_vu(uint8_t *p, uint64_
 
 /* The thread's segment is open, its event buffer has chunk_bytes +
  * RAVT_FAST_SLACK bytes and is below chunk_bytes. */
-size_t ravt_writer_encode_run(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+static inline __attribute__((always_inline)) size_t encode_run(ravt_writer *w, ravt_wthread *th,
+                                                               const rav_raw_event *ev, size_t n,
+                                                               const bool acache)
 {
+	ravt_acache *const cache = &th->acache;
 	uint8_t *p = th->ev.p + th->ev.len;
 	uint8_t *const limit = th->ev.p + w->ev_full;
 	const uint64_t base = w->p.pool_base, pbytes = w->fast_pool_bytes;
@@ -206,6 +227,12 @@ out:
 	th->count += (uint32_t)i;
 	w->events += i;
 	return i;
+}
+/* Two copies of the loop: with the address cache (1.5) and without (a
+ * writer asked for an older version). */
+size_t ravt_writer_encode_run(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	return w->acache ? encode_run(w, th, ev, n, true) : encode_run(w, th, ev, n, false);
 }
 #undef FAST_ADDR
 #undef PUT_KIND

@@ -53,6 +53,7 @@ typedef struct ravt_wthread {
 	/* Chunk-local registers (FORMAT.md "Registers"), reset per chunk. */
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
+	ravt_acache acache; /* 1.5: the address cache (writer.acache) */
 
 	/* Segment table of the open chunk. */
 	ravt_buf seg;
@@ -89,6 +90,7 @@ struct ravt_writer {
 	uint64_t events, chunks, last_tsc, last_tsc_any;
 	bool failed;
 	bool compress_now;
+	bool acache; /* 1.5 and later: EVENTS_AC chunks, addresses through the cache */
 	char error[256];
 
 	ravt_wthread **threads;

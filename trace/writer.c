@@ -135,6 +135,9 @@ ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, v
 	memcpy(hd->magic, RAVT_MAGIC, 8);
 	hd->version_major = p->version_major ? p->version_major : RAVT_VERSION_MAJOR;
 	hd->version_minor = p->version_major ? p->version_minor : RAVT_VERSION_MINOR;
+	/* 1.5: events in EVENTS_AC chunks (a writer asked for an older version
+	 * writes that version's EVENTS chunks) */
+	w->acache = hd->version_major == 1 && hd->version_minor >= RAVT_MINOR_ACACHE;
 	hd->endian = RAVT_ENDIAN_LITTLE;
 	hd->word_size = p->word_size;
 	hd->cell_size = p->cell_size;
@@ -514,7 +517,7 @@ int ravt_writer_flush_chunk(ravt_writer *w, ravt_wthread *th)
 	uint64_t off = w->offset;
 	if (!index_add(w, off, th))
 		return ravt_writer_fail(w, "%s", "out of memory");
-	if (write_chunk(w, RAVT_CHUNK_EVENTS, payload, pre + evlen, w->compress_now, in_place, th->id,
+	if (write_chunk(w, w->acache ? RAVT_CHUNK_EVENTS_AC : RAVT_CHUNK_EVENTS, payload, pre + evlen, w->compress_now, in_place, th->id,
 	                th->count, th->ordinal) != 0)
 		return -1;
 	th->ordinal += th->count;

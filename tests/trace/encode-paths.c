@@ -13,7 +13,10 @@
  * fields a kind does not carry (escapes), texts cut across buffers, chunks
  * filling up in the middle of a run, several threads, a pool base that is
  * set late, and call-site records (format 1.3) of up to 11 frames, some cut
- * across buffers, between any two events.  Seeds are fixed and printed.
+ * across buffers, between any two events; with the address cache of format
+ * 1.5 (cells named again at every depth of the cache) and with the plain
+ * encoding of 1.1, which writers asked for an older version use.  Seeds are
+ * fixed and printed.
  */
 #include "trace-test.h"
 
@@ -26,12 +29,19 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-/* A pool address: near the last one most of the time, anywhere sometimes. */
+/* Pool addresses named lately (any thread), for the address cache of 1.5:
+ * a word of one of them again is a hit at any depth, or just fallen out. */
+static uint64_t recent[24];
+
+/* A pool address: a word of a cell named lately, near the last one, or
+ * anywhere. */
 static uint64_t pool_addr(uint64_t *last)
 {
 	uint64_t r = rnd() % 100;
 	uint64_t a;
-	if (r < 60)
+	if (r < 30 && recent[0])
+		a = (recent[rnd() % 24] & ~(uint64_t)31) + (rnd() % 4) * 8;
+	else if (r < 60)
 		a = *last + ((rnd() % 64) - 32) * 8;
 	else if (r < 90)
 		a = TT_BASE + (rnd() % (1u << 20)) * 8;
@@ -42,6 +52,8 @@ static uint64_t pool_addr(uint64_t *last)
 	if (a < TT_BASE || a >= TT_BASE + TT_POOL_BYTES)
 		a = TT_BASE + 64;
 	*last = a;
+	memmove(recent + 1, recent, sizeof recent - sizeof recent[0]);
+	recent[0] = a;
 	return a;
 }
 
@@ -193,7 +205,9 @@ static size_t gen(rav_raw_event *out, size_t max, uint64_t *last, uint64_t *tsc,
 	return n;
 }
 
-static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late_pool)
+/* minor 0: the current version (1.5 and later: the address cache);
+ * otherwise that 1.x version's encoding. */
+static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late_pool, uint16_t minor)
 {
 	ravt_writer_params p = {
 	    .word_size = 8,
@@ -208,6 +222,8 @@ static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late
 	    .chunk_bytes = chunk_bytes,
 	    .no_compress = true,
 	    .no_fast_path = !fast,
+	    .version_major = minor ? 1 : 0,
+	    .version_minor = minor,
 	};
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
@@ -217,9 +233,38 @@ static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late
 }
 
 /* The same records through both writers, in the same buffer cuts. */
-static void run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool)
+/* A digest of each thread's events as the reader decodes them (0: unreadable). */
+static uint64_t digest(const tt_mem *m)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open_memory(m->p, m->len, &err);
+	if (!t || rav_trace_index(t, NULL, NULL, &err) != 0) {
+		rav_trace_close(t);
+		return 0;
+	}
+	/* per thread: where chunks end differs between encodings, and with it
+	 * how threads with equal times interleave (FORMAT.md 9) */
+	uint64_t h[4] = {1469598103934665603ull, 1469598103934665603ull, 1469598103934665603ull,
+	                 1469598103934665603ull},
+	         n = 0;
+	rav_event_iter it;
+	rav_event_iter_init(&it, t, NULL);
+	rav_event ev;
+	while (rav_event_iter_next(&it, &ev)) {
+		uint64_t f[7] = {ev.kind, ev.aux, ev.x, ev.thread, ev.a, ev.b, ev.c};
+		for (int i = 0; i < 7; i++)
+			h[ev.thread & 3] = (h[ev.thread & 3] ^ f[i]) * 1099511628211ull;
+		n++;
+	}
+	rav_trace_close(t);
+	return (h[0] ^ h[1] * 3 ^ h[2] * 5 ^ h[3] * 7) ^ n;
+}
+
+/* Returns the digest of the events read back. */
+static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool, uint16_t minor)
 {
 	rng = seed;
+	memset(recent, 0, sizeof recent);
 	rav_raw_event *rec = malloc(nrec * sizeof *rec);
 	REQUIRE(rec);
 	uint64_t last[4] = {TT_BASE + 4096, TT_BASE + 8192, TT_BASE, TT_BASE},
@@ -244,7 +289,7 @@ static void run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool
 	}
 	tt_mem out[2] = {{0}, {0}};
 	for (int pass = 0; pass < 2; pass++) {
-		ravt_writer *w = writer(&out[pass], pass == 0, chunk_bytes, late_pool);
+		ravt_writer *w = writer(&out[pass], pass == 0, chunk_bytes, late_pool, minor);
 		REQUIRE(w);
 		uint64_t cut_rng = seed ^ 0x9e3779b97f4a7c15ull;
 		size_t i = 0;
@@ -277,27 +322,31 @@ static void run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool
 		while (k < out[0].len && k < out[1].len && out[0].p[k] == out[1].p[k])
 			k++;
 		fprintf(stderr,
-		        "seed %llu (%zu records, chunks of %u bytes%s): the fast path wrote %zu bytes, the "
-		        "general "
-		        "encoder %zu; first difference at byte %zu\n",
+		        "seed %llu (%zu records, chunks of %u bytes%s, version 1.%u): the fast path wrote %zu "
+		        "bytes, the general encoder %zu; first difference at byte %zu\n",
 		        (unsigned long long)seed, n, chunk_bytes, late_pool ? ", pool set late" : "",
+		        minor ? minor : RAVT_VERSION_MINOR,
 		        out[0].len, out[1].len, k);
 		tt_failures++;
 	}
 	/* and the bytes are a trace the reader takes */
+	uint64_t h = digest(&out[0]);
+	CHECK(h != 0);
 	rav_trace_error err;
 	rav_trace *t = rav_trace_open_memory(out[0].p, out[0].len, &err);
 	CHECK(t != NULL);
 	if (t) {
 		CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
-		/* the site records made it: a few dozen distinct stacks */
-		CHECK(rav_trace_site_count(t) > 10);
+		/* the site records made it: a few dozen distinct stacks (a writer
+		 * of 1.1 writes none) */
+		CHECK(minor == 1 || rav_trace_site_count(t) > 10);
 		rav_trace_close(t);
 	}
 	tt_mem_free(&out[0]);
 	tt_mem_free(&out[1]);
 	free(rec);
 	free(thread_of);
+	return h;
 }
 
 int main(void)
@@ -308,8 +357,17 @@ int main(void)
 	unsigned runs = 0;
 	for (uint64_t seed = 1; seed <= (small ? 4u : 12u); seed++) {
 		uint32_t cb = chunk_sizes[seed % 3];
-		run(seed * 0x100000001b3ull, nrec, cb, seed % 4 == 3);
-		runs++;
+		/* the current encoding (address cache), and that of 1.1 (plain
+		 * address deltas), which writers of older versions still use */
+		uint64_t now = run(seed * 0x100000001b3ull, nrec, cb, seed % 4 == 3, 0);
+		uint64_t old = run(seed * 0x100000001b3ull, nrec, cb, seed % 4 == 3, 1);
+		/* the two encodings of the same records read back the same */
+		if (now != old) {
+			fprintf(stderr, "seed %llu: the 1.%u and 1.1 encodings read back different events\n",
+			        (unsigned long long)(seed * 0x100000001b3ull), RAVT_VERSION_MINOR);
+			tt_failures++;
+		}
+		runs += 2;
 		if (tt_failures)
 			break;
 	}

@@ -531,7 +531,7 @@ static void test_truncation(void)
 	for (size_t i = 1; i < nb; i++) {
 		ravt_frame f;
 		memcpy(&f, m.p + m.bounds[i - 1], sizeof f);
-		events_at[i] = events_at[i - 1] + (f.kind == RAVT_CHUNK_EVENTS ? f.count : 0);
+		events_at[i] = events_at[i - 1] + (ravt_chunk_is_events(f.kind) ? f.count : 0);
 	}
 	size_t header = m.bounds[0];
 	for (size_t cut = 0; cut <= m.len; cut += (cut < header + 64 ? 1 : 5)) {

@@ -1,7 +1,9 @@
 /* make-seeds.c - writes the synthetic part of the fuzz seed corpus
  * (tests/trace/corpus/): small traces whose chunks are stored uncompressed,
  * so that the fuzzer's mutations land directly in segment tables and event
- * encodings, plus a compressed one, a truncated one and a header-only one.
+ * encodings (with the address cache of 1.5, and once more in the plain
+ * encoding of 1.1), plus a compressed one, a truncated one and a
+ * header-only one.
  * The rest of the corpus is tiny real recordings of the samples.
  *
  *	make-seeds DIR
@@ -96,5 +98,25 @@ int main(int argc, char **argv)
 		}
 		tt_mem_free(&m);
 	}
+	/* the same in the plain address encoding of 1.1 (EVENTS chunks; the
+	 * current writer's are EVENTS_AC, 1.5), uncompressed */
+	tt_mem m = { 0 };
+	ravt_writer_params p = {
+		.word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
+		.pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
+		.cmdline = "synthetic", .cmdline_len = 9, .chunk_bytes = 200, .no_compress = true,
+		.version_major = 1, .version_minor = 1,
+	};
+	char err[256];
+	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
+	if (!w) {
+		fprintf(stderr, "writer: %s\n", err);
+		return 1;
+	}
+	workload(w);
+	ravt_writer_finish(w, 0);
+	ravt_writer_free(w);
+	rc |= save(dir, "synthetic-raw-1.1.ravtrace", m.p, m.len);
+	tt_mem_free(&m);
 	return rc ? 1 : 0;
 }

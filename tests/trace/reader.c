@@ -371,7 +371,7 @@ static void test_damage(const tt_mem *m, uint64_t framed)
 	memcpy(p, m->p, m->len);
 	ravt_frame f;
 	memcpy(&f, p + at, sizeof f);
-	REQUIRE(f.kind == RAVT_CHUNK_EVENTS && f.stored_len > 8);
+	REQUIRE(ravt_chunk_is_events(f.kind) && f.stored_len > 8);
 	for (uint32_t i = 0; i < f.stored_len; i++)
 		p[at + sizeof f + i] ^= 0x5a;
 	rav_trace_error err;

@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 	long rss1 = rss_kb();
 	printf("indexed: %llu events in %.2f s wall, %.2f s CPU (%.1f M events/s of CPU)\n",
 	       (unsigned long long)n, t3 - t2, c3 - c2, (double)n / (c3 - c2) / 1e6);
-	printf("keyframes: %llu, %.1f MB, spacing now %llu events\n", (unsigned long long)kfs, kfb / 1e6,
+	printf("keyframes: %llu, %.1f MB, target interval cost now %llu\n", (unsigned long long)kfs, kfb / 1e6,
 	       (unsigned long long)spacing);
 	printf("RSS after index: %.1f MB (file %.1f MB; RSS minus keyframes %.1f MB = %.2fx file)\n",
 	       (rss1 - rss0) / 1e3, st.st_size / 1e6, ((rss1 - rss0) * 1e3 - (double)kfb) / 1e6,

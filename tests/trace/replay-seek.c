@@ -268,8 +268,9 @@ int main(void)
 		unlink(path);
 		return 1;
 	}
-	/* default budget: keyframes on the 2^18 grid; 2 MB: the budget forces
-	 * thinning (every other keyframe dropped, spacing doubled).  The small
+	/* default budget: a keyframe per 2^18 events or fewer (by replay
+	 * cost); 2 MB: the budget forces thinning (the cheapest adjacent pair
+	 * of intervals merged, again and again).  The small
 	 * run (valgrind) does the first only. */
 	int rc = run(path, NULL);
 	if (rc == 0 && !small)

@@ -18,7 +18,9 @@
 # cannot be recorded again here: the writer now writes a later version);
 # sites pins 1.3 (call sites and memory maps), recorded by a 1.3 writer;
 # fields is the tree sample recorded with format 1.4 (type definitions
-# name their fields) and pins 1.4.  Regenerating a trace records the
+# name their fields) and pins 1.4; acache is the tree sample recorded with
+# format 1.5 (EVENTS_AC chunks: the address cache, accesses recorded) and
+# pins 1.5.  Regenerating a trace records the
 # current format and loses the version it pinned: hence names, never "all".
 set -eu
 build=${1:?usage: regenerate.sh BUILD_DIR NAME...}
@@ -67,7 +69,7 @@ record_attach() {
 }
 
 want() { case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
-for name in list tree messages serialize chatty attach sites fields; do
+for name in list tree messages serialize chatty attach sites fields acache; do
   want "$@" || continue
   case $name in
     list) record list 0 40 ;;
@@ -80,5 +82,7 @@ for name in list tree messages serialize chatty attach sites fields; do
     sites) record_as sites messages 1 6 ;;
     # format 1.4: type definitions name their fields (the tree sample's)
     fields) record_as fields tree 0 40 ;;
+    # format 1.5: the address cache (one thread, accesses recorded)
+    acache) record_as acache tree 1 40 ;;
   esac
 done
