@@ -177,8 +177,10 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 	rav__drop(h, slot, RAV_EV_REF_CLEAR);
 	if (owner && cell_gone(owner))
 		rav__drop(h, tmp, RAV_EV_LINK);
-	else
+	else {
 		transfer(tmp, slot, RAV_EV_REF_STORE);
+		RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REF_STORE, target, slot, 0, *slot);
+	}
 	settle(h);
 	return RAV_OK;
 }

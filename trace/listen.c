@@ -407,10 +407,7 @@ static void read_ctl(void)
 				ravt_session_reply_error(RAVT_LIVE_ESTATE,
 				                         "already attached (by this connection)");
 			} else {
-				ravt_session_reply_error(
-				    RAVT_LIVE_EUNSUPPORTED,
-				    "pause, continue, step and breakpoints are not supported by this "
-				    "program (attach protocol 1)");
+				ravt_debugger_control(h.type, payload, h.len);
 			}
 			memmove(L.ctl.buf, L.ctl.buf + used, L.ctl.got - used);
 			L.ctl.got -= used;
