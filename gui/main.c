@@ -7,6 +7,7 @@
  */
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ravscope-application.h"
@@ -95,7 +96,48 @@ int main(int argc, char **argv)
 			   "To draw a trace without a display: ravscope --render OUT.png FILE\n");
 		return 1;
 	}
+	/* Live sessions: `--attach PID` and `-- PROG ARGS...` are taken out
+	 * here; the rest (files, GTK options) goes to GApplication. */
+	int attach_pid = 0;
+	char **run_argv = NULL;
+	int kept = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			if (i + 1 >= argc) {
+				g_printerr("ravscope: -- needs a program to run: ravscope -- PROG [ARGS...]\n");
+				return 2;
+			}
+			run_argv = g_new0(char *, argc - i);
+			for (int k = i + 1; k < argc; k++)
+				run_argv[k - i - 1] = argv[k];
+			break;
+		}
+		const char *v = NULL;
+		if (!strcmp(argv[i], "--attach") && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(argv[i], "--attach=", 9))
+			v = argv[i] + 9;
+		else if (!strcmp(argv[i], "--attach")) {
+			g_printerr("ravscope: --attach needs a PID (ravtrace list shows them)\n");
+			return 2;
+		}
+		if (v) {
+			char *end;
+			long pid = strtol(v, &end, 10);
+			if (*end || pid <= 0 || pid > 0x7fffffff) {
+				g_printerr("ravscope: --attach %s: not a process id\n", v);
+				return 2;
+			}
+			attach_pid = (int)pid;
+			continue;
+		}
+		argv[kept++] = argv[i];
+	}
+	argc = kept;
+	argv[argc] = NULL;
 	RavscopeApplication *app = ravscope_application_new();
+	ravscope_application_set_startup_live(app, attach_pid, (const char *const *)run_argv);
+	g_free(run_argv);
 	int status = g_application_run(G_APPLICATION(app), argc, argv);
 	g_object_unref(app);
 	return status;

@@ -21,6 +21,8 @@
 struct _RavscopeApplication {
 	AdwApplication parent_instance;
 	GSettings *settings;
+	int startup_pid;       /* --attach */
+	char **startup_argv;   /* -- PROG ARGS */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeApplication, ravscope_application, ADW_TYPE_APPLICATION)
@@ -169,8 +171,22 @@ static RavscopeWindow *active_or_new(RavscopeApplication *self)
 
 static void ravscope_application_activate(GApplication *app)
 {
-	RavscopeWindow *w = active_or_new(RAVSCOPE_APPLICATION(app));
+	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
+	RavscopeWindow *w = active_or_new(self);
 	gtk_window_present(GTK_WINDOW(w));
+	if (self->startup_pid > 0)
+		ravscope_window_attach(w, self->startup_pid);
+	else if (self->startup_argv)
+		ravscope_window_run(w, (const char *const *)self->startup_argv);
+	self->startup_pid = 0;
+	g_clear_pointer(&self->startup_argv, g_strfreev);
+}
+
+void ravscope_application_set_startup_live(RavscopeApplication *app, int pid, const char *const *argv)
+{
+	app->startup_pid = pid;
+	g_strfreev(app->startup_argv);
+	app->startup_argv = argv ? g_strdupv((char **)argv) : NULL;
 }
 
 static void ravscope_application_open(GApplication *app, GFile **files, int n, const char *hint)

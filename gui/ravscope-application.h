@@ -14,6 +14,9 @@ GSettings *ravscope_application_get_settings(RavscopeApplication *app);
 /* Bundled demo traces: absolute paths, sorted by name (build tree first
  * when running uninstalled, then the installed demos). */
 GPtrArray *ravscope_application_list_demos(void);
+/* What the first window does when no file is given: attach to pid (> 0),
+ * or run argv (NULL-terminated) attached from its first event. */
+void ravscope_application_set_startup_live(RavscopeApplication *app, int pid, const char *const *argv);
 /* The settings schema, found installed or in the build tree. */
 GSettings *ravscope_settings_new(void);
 

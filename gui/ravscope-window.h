@@ -23,6 +23,19 @@ char *ravscope_window_dup_inspector_text(RavscopeWindow *self);
 void ravscope_window_seek(RavscopeWindow *self, guint64 event);
 gboolean ravscope_window_is_playing(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
+/* Live sessions (ravscope-window-live.c): attach to a running program, or
+ * start one attached from its first event; errors show in the window. */
+void ravscope_window_attach(RavscopeWindow *self, int pid);
+void ravscope_window_run(RavscopeWindow *self, const char *const *argv);
+/* For tests: the session (NULL if none), whether the view follows the
+ * newest event, the last status, the live bar's text, frames drawn. */
+struct _RavscopeLive *ravscope_window_get_live(RavscopeWindow *self);
+gboolean ravscope_window_is_following(RavscopeWindow *self);
+const rav_live_status *ravscope_window_get_live_status(RavscopeWindow *self);
+const char *ravscope_window_get_live_text(RavscopeWindow *self);
+guint64 ravscope_window_get_live_frames(RavscopeWindow *self);
+struct _RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self);
+guint ravscope_window_get_error_count(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
 

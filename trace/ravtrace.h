@@ -89,6 +89,10 @@ int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
 /* For streams: true once the writer closed its end (after the trailer, or
  * early: then rav_trace_info.truncated is set). */
 bool rav_trace_stream_ended(const rav_trace *t);
+/* Write the trace's bytes to path: a stream's whole chunks received so
+ * far (a live session: a trace that reopens with the same events), a file
+ * copied.  0, or -1 with *err; a failure leaves no file at path. */
+int rav_trace_save(rav_trace *t, const char *path, rav_trace_error *err);
 void rav_trace_close(rav_trace *t);
 
 /* Progress callback: done/total in events; return false to cancel. */

@@ -189,7 +189,7 @@ static void test_garbage(void)
 		CHECK(s != NULL);
 		if (s) {
 			rav_live_status st = {0};
-			n = ravt_ctl_encode(m, 25, NULL, 0) /* a type no program knows */;
+			n = ravt_ctl_encode(m, 25, NULL, 0); /* a type no program knows */
 			send_bytes(rav_live_fd(s), m, n);
 			n = ravt_ctl_encode(m, RAVT_CTL_DETACH, junk, 3);
 			send_bytes(rav_live_fd(s), m, n);
