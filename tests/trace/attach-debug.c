@@ -192,9 +192,12 @@ static void test_cell(void)
 	/* The watch is applied by the worker when it wakes; the cell is freed
 	 * or moved within a few rounds (the worker rebuilds its list). */
 	CHECK(pump_until(s, &st, fd, stops_reach, &want, 60));
+	struct rav_live_stop hit = st.last_stop;
+	/* its BREAK record (set, or gone if the stop was its free) may follow the stop */
+	uint32_t seven = 7;
+	CHECK(pump_until(s, &st, fd, break_settled, &seven, 10));
 	const struct rav_live_break_state *bs = rav_live_break_state(&st, 7);
 	CHECK(bs && (bs->state == RAV_LIVE_BREAK_STATE_SET || bs->state == RAV_LIVE_BREAK_STATE_GONE));
-	struct rav_live_stop hit = st.last_stop;
 	CHECK(hit.why == 1 && hit.break_id == 7 && hit.hits == 1);
 	CHECK(hit.heap_id == worker);
 	fprintf(stderr, "cell %u.%u: stopped: %s (kind %u)\n", page, cell, hit.text, hit.kind & 0xff);
