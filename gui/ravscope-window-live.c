@@ -85,8 +85,16 @@ void ravscope__window_live_build(RavscopeWindow *self)
 	gtk_box_append(GTK_BOX(bar), self->live_follow);
 	gtk_box_append(GTK_BOX(bar), save);
 	gtk_box_append(GTK_BOX(bar), detach);
+	GtkWidget *both = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	gtk_box_append(GTK_BOX(both), bar);
+	self->live_why = GTK_LABEL(gtk_label_new(""));
+	gtk_label_set_xalign(self->live_why, 0);
+	gtk_label_set_wrap(self->live_why, TRUE);
+	gtk_widget_add_css_class(GTK_WIDGET(self->live_why), "live-why");
+	gtk_widget_set_visible(GTK_WIDGET(self->live_why), FALSE);
+	gtk_box_append(GTK_BOX(both), GTK_WIDGET(self->live_why));
 	self->live_bar = GTK_REVEALER(gtk_revealer_new());
-	gtk_revealer_set_child(self->live_bar, bar);
+	gtk_revealer_set_child(self->live_bar, both);
 	gtk_revealer_set_reveal_child(self->live_bar, FALSE);
 	GtkWidget *parent = gtk_widget_get_parent(GTK_WIDGET(self->notice_revealer));
 	gtk_widget_insert_after(GTK_WIDGET(self->live_bar), parent, GTK_WIDGET(self->notice_revealer));
@@ -171,7 +179,7 @@ static void live_update_bar(RavscopeWindow *self)
 	g_autofree char *recv = human_count(st->events);
 	g_autofree char *rate = human_count((guint64)ravscope_live_get_rate(self->live));
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "%s events/s · %s received", self->live_ended ? "0" : rate, recv);
+	g_string_append_printf(s, "%s events/s · %s received", self->live_ended || st->held ? "0" : rate, recv);
 	g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
 	if (st->nlosses) {
 		const rav_live_lost *l = &st->losses[MIN(st->nlosses, G_N_ELEMENTS(st->losses)) - 1];
@@ -181,11 +189,12 @@ static void live_update_bar(RavscopeWindow *self)
 		guint64 n = ravscope_document_get_event_count(self->doc), pos = ravscope_document_get_position(self->doc);
 		g_string_append_printf(s, " · viewing %llu events back", (unsigned long long)(n > pos ? n - pos : 0));
 	}
-	if (self->live_stop_text)
-		g_string_append_printf(s, " · %s", self->live_stop_text);
-	else if (st->message[0])
+	if (st->message[0])
 		g_string_append_printf(s, " · %s", st->message);
 	gtk_label_set_text(self->live_label, s->str);
+	/* why it stopped: a line of its own under the bar */
+	gtk_label_set_text(self->live_why, self->live_stop_text ? self->live_stop_text : "");
+	gtk_widget_set_visible(GTK_WIDGET(self->live_why), self->live_stop_text != NULL);
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->live_label), s->str);
 	g_string_free(s, TRUE);
 	if (self->live_follow) {
@@ -311,6 +320,20 @@ static void on_output(RavscopeWindow *self)
 	gtk_text_view_scroll_to_iter(self->output_view, &end, 0, FALSE, 0, 0);
 }
 
+/* In the first seconds of a session, whenever the pages in use grew by a
+ * quarter since the last fit. */
+static gboolean now_fit_due(RavscopeWindow *self)
+{
+	if (g_get_monotonic_time() - self->live_started > 5 * G_USEC_PER_SEC)
+		return FALSE;
+	rav_state_totals t;
+	rav_state_get_totals(ravscope_document_get_state(self->doc), &t);
+	if (t.pages <= self->live_fit_pages + self->live_fit_pages / 4)
+		return FALSE;
+	self->live_fit_pages = t.pages;
+	return TRUE;
+}
+
 static gboolean live_tick(gpointer user)
 {
 	RavscopeWindow *self = user;
@@ -345,6 +368,9 @@ static gboolean live_tick(gpointer user)
 		g_clear_pointer(&self->live_stop_text, g_free);
 		ravscope_breakpoints_panel_set_hit(self->breakpoints_panel, 0, 0);
 	}
+	/* The heap grows from nothing at attach: fit it while it is young. */
+	if (self->live_following && now_fit_due(self))
+		ravscope_heap_view_zoom_fit(self->heap_view);
 	if (self->live_stop_pending && self->live_status.held > 0)
 		show_stop(self);
 	else if (self->live_following)
@@ -433,6 +459,8 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 	self->live_ended = FALSE;
 	self->live_frames = 0;
 	self->live_tick_us_total = 0;
+	self->live_started = g_get_monotonic_time();
+	self->live_fit_pages = 0;
 	gtk_revealer_set_reveal_child(self->live_bar, TRUE);
 	ravscope_breakpoints_panel_set_live(self->breakpoints_panel, live);
 	if (spawned) {
@@ -476,6 +504,7 @@ const char *ravscope_window_get_live_text(RavscopeWindow *self)
 	return self->live_label ? gtk_label_get_text(self->live_label) : "";
 }
 guint64 ravscope_window_get_live_frames(RavscopeWindow *self) { return self->live_frames; }
+const char *ravscope_window_get_live_stop_text(RavscopeWindow *self) { return self->live_stop_text; }
 
 /* ---- actions -------------------------------------------------------------------- */
 

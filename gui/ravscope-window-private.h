@@ -70,13 +70,14 @@ struct _RavscopeWindow {
 	RavscopeLive *live;
 	rav_live_status live_status; /* as of the last tick */
 	GtkRevealer *live_bar;
-	GtkLabel *live_state, *live_label;
+	GtkLabel *live_state, *live_label, *live_why;
 	GtkWidget *live_pause, *live_continue, *live_follow;
 	RavscopeAttachDialog *attach_dialog; /* weak */
 	guint live_tick;
 	gboolean live_following, live_moving, live_ended, live_pausing, live_spawned;
 	gboolean live_stop_pending, live_shown_pending;
-	gint64 live_stop_since, live_bar_updated;
+	gint64 live_stop_since, live_bar_updated, live_started;
+	guint64 live_fit_pages;
 	guint32 live_stop_heap; /* the thread stopped at (0: none) */
 	char *live_stop_text;
 	guint64 live_frames;

@@ -34,6 +34,7 @@ gboolean ravscope_window_is_following(RavscopeWindow *self);
 const rav_live_status *ravscope_window_get_live_status(RavscopeWindow *self);
 const char *ravscope_window_get_live_text(RavscopeWindow *self);
 guint64 ravscope_window_get_live_frames(RavscopeWindow *self);
+const char *ravscope_window_get_live_stop_text(RavscopeWindow *self); /* why it stopped, NULL if running */
 struct _RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self);
 guint ravscope_window_get_error_count(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */

@@ -109,6 +109,40 @@ static void wait_socket(GPid pid)
 	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/* RAVSCOPE_SHOTS=DIR: save the window at the moments the README shows. */
+static void shot(GtkWidget *w, const char *name)
+{
+	const char *dir = g_getenv("RAVSCOPE_SHOTS");
+	if (!dir)
+		return;
+	GdkPaintable *paint = gtk_widget_paintable_new(w);
+	int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+	GskRenderNode *node = NULL;
+	/* the paintable is empty until the widget has drawn since: retry */
+	for (int i = 0; i < 20 && !node; i++) {
+		gtk_widget_queue_draw(w);
+		spin_ms(150);
+		GtkSnapshot *snap = gtk_snapshot_new();
+		gdk_paintable_snapshot(paint, snap, width, height);
+		node = gtk_snapshot_free_to_node(snap);
+	}
+	GskRenderer *r = gtk_native_get_renderer(gtk_widget_get_native(w));
+	if (!node || !r)
+		g_printerr("nothing to save for %s (node %p, renderer %p)\n", name, (void *)node, (void *)r);
+	if (node && r) {
+		GdkTexture *tex = gsk_renderer_render_texture(r, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		if (!gdk_texture_save_to_png(tex, path))
+			g_printerr("could not save %s\n", path);
+		else
+			g_printerr("saved %s (%dx%d)\n", path, width, height);
+		g_object_unref(tex);
+	}
+	if (node)
+		gsk_render_node_unref(node);
+	g_object_unref(paint);
+}
+
 static RavscopeWindow *new_window(void)
 {
 	RavscopeWindow *w = ravscope_window_new(NULL);
@@ -137,20 +171,28 @@ static gboolean has_ended(gpointer w)
 
 static gboolean dialog_lists(gpointer d)
 {
-	return ravscope_attach_dialog_count(d) > 0;
+	return ravscope_attach_dialog_count(d) >= 2;
+}
+
+static gboolean has_errors(gpointer w)
+{
+	return ravscope_window_get_error_count(w) >= 2;
 }
 
 static void test_follow(void)
 {
 	const char *argv[] = { sample_live, "--seconds", "60", NULL };
-	Prog p = start(argv);
+	const char *argv2[] = { sample_live, "--seconds", "60", "--errors", NULL };
+	Prog p = start(argv), p2 = start(argv2);
 	wait_socket(p.pid);
+	wait_socket(p2.pid);
 	RavscopeWindow *w = new_window();
 	/* the dialog lists it */
 	RavscopeAttachDialog *d = ravscope_attach_dialog_new(GTK_WINDOW(w));
 	gtk_window_present(GTK_WINDOW(d));
 	spin_until(dialog_lists, d, "the attach dialog's list");
 	g_assert_false(ravscope_attach_dialog_shows_empty(d));
+	shot(GTK_WIDGET(d), "attach-dialog.png");
 	gtk_window_destroy(GTK_WINDOW(d));
 
 	ravscope_window_attach(w, p.pid);
@@ -162,6 +204,7 @@ static void test_follow(void)
 	spin_ms(400);
 	g_assert_true(ravscope_window_is_following(w));
 	g_assert_nonnull(strstr(ravscope_window_get_live_text(w), "received"));
+	shot(GTK_WIDGET(w), "live-follow.png");
 	g_assert_cmpuint(ravscope_window_get_live_frames(w), >, 0);
 	/* scrubbing back stops following, reception goes on, End follows again */
 	RavscopeDocument *doc = ravscope_window_get_document(w);
@@ -192,10 +235,18 @@ static void test_follow(void)
 	spin_ms(200);
 	g_assert_cmpint(kill(p.pid, 0), ==, 0);
 	g_assert_cmpstr(ravscope_window_get_page(w), ==, "trace"); /* what was received stays open */
+
+	/* the other one misuses the engine once a second: the Errors panel lists it */
+	ravscope_window_attach(w, p2.pid);
+	spin_until(has_errors, w, "error events");
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.show-errors", NULL);
+	shot(GTK_WIDGET(w), "errors-panel.png");
 	gtk_window_destroy(GTK_WINDOW(w));
 	kill(p.pid, SIGTERM);
+	kill(p2.pid, SIGTERM);
 	int st;
 	g_free(finish(&p, &st));
+	g_free(finish(&p2, &st));
 }
 
 static const char *target_args[] = { NULL, "--rounds", "1500", "--pace-us", "4000", NULL };
@@ -205,7 +256,7 @@ static gboolean stop_shown(gpointer w)
 {
 	const rav_live_status *st = ravscope_window_get_live_status(w);
 	return st->stops >= want_stops && st->last_stop.why == 1 && !ravscope_window_is_following(w) &&
-	       strstr(ravscope_window_get_live_text(w), "breakpoint") != NULL;
+	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint");
 }
 
 /* A live user-type cell of heap `heap` at the playhead. */
@@ -261,7 +312,7 @@ static void test_breakpoint(void)
 	g_assert_cmpuint(cell, !=, RAV_LOC_NONE);
 	ravscope_window_select_cell(w, cell);
 	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
-	guint32 id = ravscope_breakpoints_panel_add_cell(bp, cell, 0);
+	guint32 id = ravscope_breakpoints_panel_add_cell(bp, cell, RAV_LIVE_ON_MOVE | RAV_LIVE_ON_FIXUP | RAV_LIVE_ON_REFERRER);
 	g_assert_cmpuint(id, >, 0);
 	want_stops = ravscope_window_get_live_status(w)->stops + 1;
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-continue", NULL));
@@ -286,7 +337,8 @@ static void test_breakpoint(void)
 	/* nothing of that thread after it but the move's fix-ups */
 	rav_event_filter f = { .kinds = ~((1ull << RAV_EV_TIME) | (1ull << RAV_EV_FIXUP)), .thread = worker };
 	g_assert_cmpint(rav_trace_find_next(ravscope_document_get_trace(doc), pos, &f), <, 0);
-	g_printerr("stopped at event %" G_GUINT64_FORMAT ": %s\n", pos - 1, rav_event_kind_name(ev.kind));
+	g_printerr("stopped at event %" G_GUINT64_FORMAT ": %s (%s)\n", pos - 1, rav_event_kind_name(ev.kind),
+		   ravscope_window_get_live_stop_text(w));
 	/* the inspector shows the watched cell */
 	g_autofree char *insp = ravscope_window_dup_inspector_text(w);
 	g_autofree char *loc = g_strdup_printf("%u.%u", (unsigned)st->last_stop.cell_page,
@@ -294,6 +346,7 @@ static void test_breakpoint(void)
 	if (st->last_stop.cell_page >= 0)
 		g_assert_nonnull(strstr(insp, loc));
 	g_printerr("inspector: %.200s\n", insp);
+	shot(GTK_WIDGET(w), "live-breakpoint.png");
 
 	/* step one event of that thread: it stops again */
 	want_stops = st->stops + 1;
