@@ -598,17 +598,21 @@ static void ravscope_breakpoints_panel_init(RavscopeBreakpointsPanel *self)
 	g_signal_connect(self->what, "notify::selected", G_CALLBACK(on_what_changed), self);
 	gtk_box_append(GTK_BOX(self), labelled("Stop on", GTK_WIDGET(self->what)));
 
-	self->cell_box = GTK_BOX(gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 2));
+	self->cell_box = GTK_BOX(gtk_box_new(GTK_ORIENTATION_VERTICAL, 0));
+	GtkWidget *row1 = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 2), *row2 = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 2);
 	self->on_move = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("moves"));
 	self->on_fixup = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("fix-ups"));
 	self->on_free = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("freed"));
 	self->on_referrer = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("new referrer"));
 	gtk_check_button_set_active(self->on_move, TRUE);
 	gtk_check_button_set_active(self->on_free, TRUE);
-	gtk_box_append(self->cell_box, GTK_WIDGET(self->on_move));
-	gtk_box_append(self->cell_box, GTK_WIDGET(self->on_fixup));
-	gtk_box_append(self->cell_box, GTK_WIDGET(self->on_free));
-	gtk_box_append(self->cell_box, GTK_WIDGET(self->on_referrer));
+	/* two rows: the side panel stays narrow */
+	gtk_box_append(GTK_BOX(row1), GTK_WIDGET(self->on_move));
+	gtk_box_append(GTK_BOX(row1), GTK_WIDGET(self->on_fixup));
+	gtk_box_append(GTK_BOX(row2), GTK_WIDGET(self->on_free));
+	gtk_box_append(GTK_BOX(row2), GTK_WIDGET(self->on_referrer));
+	gtk_box_append(self->cell_box, row1);
+	gtk_box_append(self->cell_box, row2);
 	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->cell_box));
 
 	self->type_dd = GTK_DROP_DOWN(gtk_drop_down_new(NULL, NULL));
@@ -655,10 +659,10 @@ static void ravscope_breakpoints_panel_init(RavscopeBreakpointsPanel *self)
 	GtkWidget *runs = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 	gtk_widget_add_css_class(runs, "linked");
 	gtk_widget_set_halign(runs, GTK_ALIGN_CENTER);
-	GtkWidget *prev = gtk_button_new_with_label("◀ Run Back to Breakpoint");
+	GtkWidget *prev = gtk_button_new_with_label("◀ Run Back");
 	gtk_widget_set_tooltip_text(prev, "The last breakpoint hit before the playhead (Shift+F8)");
 	g_signal_connect(prev, "clicked", G_CALLBACK(on_run_prev), self);
-	GtkWidget *next = gtk_button_new_with_label("Run to Breakpoint ▶");
+	GtkWidget *next = gtk_button_new_with_label("Run to Break ▶");
 	gtk_widget_set_tooltip_text(next, "The next breakpoint hit after the playhead (F8)");
 	g_signal_connect(next, "clicked", G_CALLBACK(on_run_next), self);
 	gtk_box_append(GTK_BOX(runs), prev);

@@ -38,10 +38,15 @@ static GtkWidget *bar_button(RavscopeWindow *self, const char *icon, const char 
 			     const char *action)
 {
 	GtkWidget *b = gtk_button_new();
-	GtkWidget *content = adw_button_content_new();
-	adw_button_content_set_icon_name(ADW_BUTTON_CONTENT(content), icon);
-	adw_button_content_set_label(ADW_BUTTON_CONTENT(content), label);
-	gtk_button_set_child(GTK_BUTTON(b), content);
+	if (label) {
+		GtkWidget *content = adw_button_content_new();
+		adw_button_content_set_icon_name(ADW_BUTTON_CONTENT(content), icon);
+		adw_button_content_set_label(ADW_BUTTON_CONTENT(content), label);
+		gtk_button_set_child(GTK_BUTTON(b), content);
+	} else {
+		/* icon only: the bar fits a narrow window; the tooltip names it */
+		gtk_button_set_icon_name(GTK_BUTTON(b), icon);
+	}
 	gtk_widget_set_tooltip_text(b, tip);
 	gtk_actionable_set_action_name(GTK_ACTIONABLE(b), action);
 	gtk_widget_add_css_class(b, "flat");
@@ -68,14 +73,14 @@ void ravscope__window_live_build(RavscopeWindow *self)
 					 "Let every held thread run (F5)", "win.live-continue");
 	gtk_widget_add_css_class(self->live_continue, "suggested-action");
 	gtk_widget_remove_css_class(self->live_continue, "flat");
-	GtkWidget *step = bar_button(self, "go-next-symbolic", "Step",
-				     "Run the stopped thread for one event (F11)", "win.live-step");
-	GtkWidget *over = bar_button(self, "go-last-symbolic", "Step Over",
-				     "Run the stopped thread to its next engine call (F10)", "win.live-step-over");
+	GtkWidget *step = bar_button(self, "go-next-symbolic", NULL,
+				     "Step: run the stopped thread for one event (F11)", "win.live-step");
+	GtkWidget *over = bar_button(self, "go-last-symbolic", NULL,
+				     "Step over: run the stopped thread to its next engine call (F10)", "win.live-step-over");
 	self->live_follow = bar_button(self, "go-bottom-symbolic", "Follow",
 				       "Follow the newest event (End)", "win.live-follow");
-	GtkWidget *save = bar_button(self, "document-save-as-symbolic", "Save…",
-				     "Save what was received as a trace (Ctrl+Shift+S)", "win.save-as");
+	GtkWidget *save = bar_button(self, "document-save-as-symbolic", NULL,
+				     "Save As: what was received, as a trace (Ctrl+Shift+S)", "win.save-as");
 	GtkWidget *detach = bar_button(self, "process-stop-symbolic", "Detach",
 				       "Stop watching; the program runs on", "win.live-detach");
 	gtk_box_append(GTK_BOX(bar), self->live_pause);
