@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
 	gboolean contention = FALSE, counts = FALSE, version = FALSE, list_demos = FALSE;
 	int frames = 0;
+	gboolean live = FALSE;
 	gint64 per_frame = 0;
 	double anim = -1;
 	GOptionEntry entries[] = {
@@ -40,7 +41,8 @@ int main(int argc, char **argv)
 		{ "print-counts", 0, 0, G_OPTION_ARG_NONE, &counts, "With --render: print cells per type and their colours", NULL },
 		{ "anim", 0, 0, G_OPTION_ARG_DOUBLE, &anim, "With --render: apply the next visible event and draw its animation at time T (0..1)", "T" },
 		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
-		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240)", "N" },
+		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240; --live: 300, 5 s)", "N" },
+		{ "live", 0, 0, G_OPTION_ARG_NONE, &live, "With --bench: attach to a running program ([-- PROG ARGS...], default rav-sample-live --flat-out) and time the live view", NULL },
 		{ "events-per-frame", 0, 0, G_OPTION_ARG_INT64, &per_frame, "With --bench: events applied per frame (default 2000)", "N" },
 		{ "list-demos", 0, 0, G_OPTION_ARG_NONE, &list_demos, "Print the demo traces the Open Demo menu offers", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
@@ -78,6 +80,14 @@ int main(int argc, char **argv)
 				g_print("%s\n", (const char *)g_ptr_array_index(demos, i));
 			g_ptr_array_unref(demos);
 			return 0;
+		}
+		if (bench && live) {
+			RavscopeRenderOptions lo = { .size = size, .frames = frames };
+			/* what follows `--` (GOptionContext leaves it, or drops the "--") */
+			int at = 1;
+			if (at < argc && !strcmp(argv[at], "--"))
+				at++;
+			return ravscope_headless_bench_live(&lo, at < argc ? argv + at : NULL);
 		}
 		if (argc != 2) {
 			g_printerr("ravscope: %s needs exactly one trace FILE (got %d)\n", bench ? "--bench" : "--render", argc - 1);

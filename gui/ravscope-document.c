@@ -156,7 +156,7 @@ gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError 
 {
 	if (!doc->stream)
 		return 0;
-	gint64 total = 0;
+	gint64 total = 0, t0 = g_get_monotonic_time();
 	for (;;) {
 		rav_trace_error err = { 0 };
 		int64_t n = rav_trace_poll(doc->trace, &err);
@@ -165,7 +165,8 @@ gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError 
 			return -1;
 		}
 		total += n;
-		if (n == 0 || (guint64)total >= max_events)
+		/* bounded in events and in time (a frame's share: 6 ms) */
+		if (n == 0 || (guint64)total >= max_events || g_get_monotonic_time() - t0 > 6000)
 			break;
 	}
 	rav_trace_get_info(doc->trace, &doc->info);

@@ -36,7 +36,7 @@ RavscopeDocument *ravscope_document_open(const char *path, GError **error);
 /* A live session's stream (fd: what the session writes; it stays the
  * caller's): reads the header and what has arrived.  Grows with
  * ravscope_document_poll, which indexes what came (cost in proportion to
- * it; at most about max_events per call) and returns the number of new
+ * it; at most about max_events or 6 ms per call) and returns the number of new
  * events (-1 on error).  Once the stream ended, the document is final
  * ("indexed"). */
 RavscopeDocument *ravscope_document_open_stream(int fd, const char *title, GError **error);

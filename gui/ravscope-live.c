@@ -5,7 +5,7 @@
  * rav_trace_open_fd / rav_trace_poll on the main loop (libravtrace keeps
  * the bytes in a spool file, so a long session costs what an open file
  * costs), and what the SESSION records say lands in a rav_live_status the
- * window copies out under a lock.  The pipe is large (1 MiB) and the
+ * window copies out under a lock.  The pipe holds 256 KiB and the
  * worker blocks on it when the window falls behind: the program is then
  * protected by its own bounded queue (it drops and resynchronises), never
  * by ravscope buffering without bound.
@@ -166,7 +166,7 @@ static gboolean start_worker(RavscopeLive *self, GError **error)
 		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_EIO, "cannot create a pipe: %s", g_strerror(errno));
 		return FALSE;
 	}
-	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	fcntl(p[1], F_SETPIPE_SZ, 256 << 10);
 	self->pipe_r = p[0];
 	self->pipe_w = p[1];
 	/* the document must not wait for more than the header: it polls */
