@@ -510,6 +510,15 @@ guint32 ravscope_breakpoints_panel_add_kind(RavscopeBreakpointsPanel *self, unsi
 static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 {
 	RavscopeBreakpointsPanel *self = RAVSCOPE_BREAKPOINTS_PANEL(panel);
+	/* A cell named by another trace means nothing in this one. */
+	if (doc != self->doc)
+		for (guint i = self->bps->len; i-- > 0;) {
+			Bp *bp = g_ptr_array_index(self->bps, i);
+			if (bp->b.what == RAV_LIVE_BREAK_CELL) {
+				gtk_list_box_remove(self->list, bp->row);
+				g_ptr_array_remove_index(self->bps, i);
+			}
+		}
 	g_set_object(&self->doc, doc);
 	self->selected = RAV_LOC_NONE;
 	self->hit_id = 0;

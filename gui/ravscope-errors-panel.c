@@ -12,7 +12,8 @@
 
 #include "ravscope-panel.h"
 
-#define MAX_ROWS 5000 /* rows listed; the count goes on */
+#define MAX_ROWS 5000       /* rows listed; the count goes on */
+#define SCAN_SLICE 1000000u /* events looked at per main-loop turn */
 
 struct _RavscopeErrorsPanel {
 	GtkBox parent_instance;
@@ -21,6 +22,7 @@ struct _RavscopeErrorsPanel {
 	GtkLabel *summary;
 	RavscopeDocument *doc;
 	guint64 scanned; /* events looked at */
+	guint idle;      /* scanning the rest */
 	guint count;
 };
 
@@ -71,6 +73,16 @@ static void add_row(RavscopeErrorsPanel *self, const rav_event *ev)
 	gtk_list_box_append(self->list, row);
 }
 
+static void scan(RavscopeErrorsPanel *self);
+
+static gboolean scan_more(gpointer user)
+{
+	RavscopeErrorsPanel *self = user;
+	self->idle = 0;
+	scan(self);
+	return G_SOURCE_REMOVE;
+}
+
 static void scan(RavscopeErrorsPanel *self)
 {
 	if (!self->doc)
@@ -79,11 +91,14 @@ static void scan(RavscopeErrorsPanel *self)
 	guint64 n = ravscope_document_get_event_count(self->doc);
 	if (n <= self->scanned)
 		return;
-	rav_event_filter f = { .kinds = 1ull << RAV_EV_ERROR, .thread = -1, .to = n };
+	/* A slice per call, the rest from an idle callback: a large trace
+	 * never blocks the main loop for long. */
+	guint64 end = MIN(n, self->scanned + SCAN_SLICE);
+	rav_event_filter f = { .kinds = 1ull << RAV_EV_ERROR, .thread = -1, .to = end };
 	guint before = self->count;
 	for (;;) {
 		gint64 at = rav_trace_find_next(t, self->scanned, &f);
-		if (at < 0 || (guint64)at >= n)
+		if (at < 0 || (guint64)at >= end)
 			break;
 		rav_event ev;
 		if (rav_trace_event_at(t, (guint64)at, &ev)) {
@@ -93,7 +108,9 @@ static void scan(RavscopeErrorsPanel *self)
 		}
 		self->scanned = (guint64)at + 1;
 	}
-	self->scanned = n;
+	self->scanned = end;
+	if (end < n && !self->idle)
+		self->idle = g_idle_add(scan_more, self);
 	if (self->count != before) {
 		g_object_notify_by_pspec(G_OBJECT(self), props[PROP_COUNT]);
 		g_autofree char *s = g_strdup_printf("%u error event%s%s", self->count, self->count == 1 ? "" : "s",
@@ -106,6 +123,7 @@ static void scan(RavscopeErrorsPanel *self)
 static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 {
 	RavscopeErrorsPanel *self = RAVSCOPE_ERRORS_PANEL(panel);
+	g_clear_handle_id(&self->idle, g_source_remove);
 	g_set_object(&self->doc, doc);
 	GtkWidget *c;
 	while ((c = gtk_widget_get_first_child(GTK_WIDGET(self->list))))
@@ -145,6 +163,7 @@ static void get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
 
 static void dispose(GObject *o)
 {
+	g_clear_handle_id(&RAVSCOPE_ERRORS_PANEL(o)->idle, g_source_remove);
 	g_clear_object(&RAVSCOPE_ERRORS_PANEL(o)->doc);
 	G_OBJECT_CLASS(ravscope_errors_panel_parent_class)->dispose(o);
 }

@@ -479,6 +479,7 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 void ravscope_window_attach(RavscopeWindow *self, int pid)
 {
 	GError *error = NULL;
+	ravscope__window_live_stop(self); /* one session per window: the old program runs on */
 	RavscopeLive *live = ravscope_live_attach(pid, &error);
 	if (!live) {
 		g_autofree char *title = g_strdup_printf("Cannot Attach to PID %d", pid);
@@ -492,6 +493,7 @@ void ravscope_window_attach(RavscopeWindow *self, int pid)
 void ravscope_window_run(RavscopeWindow *self, const char *const *argv)
 {
 	GError *error = NULL;
+	ravscope__window_live_stop(self);
 	RavscopeLive *live = ravscope_live_spawn(argv, &error);
 	if (!live) {
 		ravscope__window_show_error(self, "Cannot Run the Program", error->message);
