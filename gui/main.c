@@ -1,6 +1,7 @@
 /* main.c - ravscope entry point.
  *
- * The headless modes (--render, --bench, --list-demos) are decided before
+ * The headless modes (--render, --bench, --list-demos, --list-lessons,
+ * --check-lesson) are decided before
  * GTK starts, because GTK cannot initialise without a display and those
  * modes exist precisely for machines that have none.  Everything else goes to the
  * AdwApplication, which opens FILE arguments in a window.
@@ -12,6 +13,58 @@
 
 #include "ravscope-application.h"
 #include "ravscope-headless.h"
+#include "ravscope-lesson.h"
+
+/* Where each step stops and what it shows, so a teacher writing a lesson
+ * sees what an anchor picked. */
+static void print_steps(RavscopeLesson *l)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(l->trace_path, &err);
+	if (!t || rav_trace_index(t, NULL, NULL, &err) != 0) {
+		rav_trace_close(t);
+		return;
+	}
+	rav_state *s = rav_state_new(t);
+	for (guint k = 0; k < l->steps->len; k++) {
+		RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+		char what[512] = "";
+		if (st->has_op && s && rav_state_seek(s, st->target, &err) == 0)
+			rav_operation_describe(t, s, &st->op, what, sizeof what);
+		g_print("  step %u (line %u): at event %" G_GUINT64_FORMAT "%s%s\n", k + 1, st->line, st->target,
+			what[0] ? ", after: " : "", what);
+	}
+	rav_state_free(s);
+	rav_trace_close(t);
+}
+
+/* --check-lesson FILE...: each lesson read, its trace found and indexed,
+ * every step placed; "FILE: OK, N steps" and where each step stops, or the
+ * error with FILE:LINE. */
+static int check_lessons(int argc, char **argv)
+{
+	if (argc < 2) {
+		g_printerr("ravscope: --check-lesson needs one or more lesson files\n");
+		return 2;
+	}
+	char **dirs = ravscope_application_trace_dirs();
+	int bad = 0;
+	for (int i = 1; i < argc; i++) {
+		GError *error = NULL;
+		RavscopeLesson *l = ravscope_lesson_load(argv[i], &error);
+		if (l && ravscope_lesson_check(l, (const char *const *)dirs, &error)) {
+			g_print("%s: OK, \"%s\", %u steps on %s\n", argv[i], l->title, l->steps->len, l->trace_path);
+			print_steps(l);
+		} else {
+			g_printerr("%s\n", error->message);
+			g_error_free(error);
+			bad = 1;
+		}
+		ravscope_lesson_free(l);
+	}
+	g_strfreev(dirs);
+	return bad;
+}
 
 int main(int argc, char **argv)
 {
@@ -22,6 +75,7 @@ int main(int argc, char **argv)
 	double cell_px = 0;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
 	gboolean contention = FALSE, counts = FALSE, version = FALSE, list_demos = FALSE;
+	gboolean list_lessons = FALSE, check_lesson = FALSE;
 	int frames = 0;
 	gboolean live = FALSE;
 	gint64 per_frame = 0;
@@ -45,6 +99,8 @@ int main(int argc, char **argv)
 		{ "live", 0, 0, G_OPTION_ARG_NONE, &live, "With --bench: attach to a running program ([-- PROG ARGS...], default rav-sample-live --flat-out) and time the live view", NULL },
 		{ "events-per-frame", 0, 0, G_OPTION_ARG_INT64, &per_frame, "With --bench: events applied per frame (default 2000)", "N" },
 		{ "list-demos", 0, 0, G_OPTION_ARG_NONE, &list_demos, "Print the demo traces the Open Demo menu offers", NULL },
+		{ "list-lessons", 0, 0, G_OPTION_ARG_NONE, &list_lessons, "Print the lesson files the Lessons menu offers", NULL },
+		{ "check-lesson", 0, 0, G_OPTION_ARG_NONE, &check_lesson, "Check lesson FILEs against their traces (errors name FILE:LINE)", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
 		{ NULL },
 	};
@@ -53,7 +109,8 @@ int main(int argc, char **argv)
 	gboolean headless = FALSE;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--bench") || !strncmp(argv[i], "--render", 8) || !strcmp(argv[i], "--version") ||
-		    !strcmp(argv[i], "--list-demos") ||
+		    !strcmp(argv[i], "--list-demos") || !strcmp(argv[i], "--list-lessons") ||
+		    !strcmp(argv[i], "--check-lesson") ||
 		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			headless = TRUE;
 	if (headless) {
@@ -89,6 +146,15 @@ int main(int argc, char **argv)
 				at++;
 			return ravscope_headless_bench_live(&lo, at < argc ? argv + at : NULL);
 		}
+		if (list_lessons) {
+			GPtrArray *lessons = ravscope_application_list_lessons();
+			for (guint i = 0; i < lessons->len; i++)
+				g_print("%s\n", (const char *)g_ptr_array_index(lessons, i));
+			g_ptr_array_unref(lessons);
+			return 0;
+		}
+		if (check_lesson)
+			return check_lessons(argc, argv);
 		if (argc != 2) {
 			g_printerr("ravscope: %s needs exactly one trace FILE (got %d)\n", bench ? "--bench" : "--render", argc - 1);
 			return 2;
@@ -148,6 +214,14 @@ int main(int argc, char **argv)
 	RavscopeApplication *app = ravscope_application_new();
 	ravscope_application_set_startup_live(app, attach_pid, (const char *const *)run_argv);
 	g_free(run_argv);
+	/* --compare (with or without files): also the chatty-vs-messages window. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--compare")) {
+			ravscope_application_set_open_compare(app, TRUE);
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+			argc--;
+			break;
+		}
 	int status = g_application_run(G_APPLICATION(app), argc, argv);
 	g_object_unref(app);
 	return status;

@@ -10,6 +10,10 @@
  * (<prefix>/share, for an install into a prefix the desktop does not
  * search), and the demos from <prefix>/share/ravscope/demos found the same
  * ways.  RAVSCOPE_DEMO_DIR, when set, is searched first in both cases.
+ * Lessons (*.lesson, with their traces) are found the same ways under
+ * ravscope/lessons (RAVSCOPE_LESSON_DIR first), plus the person's own in
+ * $XDG_DATA_HOME/ravscope/lessons; the sample programs (for measuring on
+ * this machine) in the build tree or next to the ravscope executable.
  */
 #include "ravscope-application.h"
 
@@ -23,6 +27,7 @@ struct _RavscopeApplication {
 	GSettings *settings;
 	int startup_pid;       /* --attach */
 	char **startup_argv;   /* -- PROG ARGS */
+	gboolean open_compare; /* --compare: the chatty-vs-messages window at start */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeApplication, ravscope_application, ADW_TYPE_APPLICATION)
@@ -109,14 +114,14 @@ static int compare_basenames(gconstpointer a, gconstpointer b)
 	return g_strcmp0(x, y);
 }
 
-static void add_demos_from(GPtrArray *out, GHashTable *seen, const char *dir)
+static void add_files_from(GPtrArray *out, GHashTable *seen, const char *dir, const char *suffix)
 {
 	GDir *d = g_dir_open(dir, 0, NULL);
 	if (!d)
 		return;
 	const char *name;
 	while ((name = g_dir_read_name(d))) {
-		if (!g_str_has_suffix(name, ".ravtrace") || g_hash_table_contains(seen, name))
+		if (!g_str_has_suffix(name, suffix) || g_hash_table_contains(seen, name))
 			continue;
 		g_hash_table_add(seen, g_strdup(name));
 		g_ptr_array_add(out, g_build_filename(dir, name, NULL));
@@ -124,28 +129,92 @@ static void add_demos_from(GPtrArray *out, GHashTable *seen, const char *dir)
 	g_dir_close(d);
 }
 
-GPtrArray *ravscope_application_list_demos(void)
+/* The directories a kind of data file is searched in, in order: the
+ * environment's, then the build tree's (uninstalled) or the installed
+ * ones (next to the executable, the configured prefix, XDG_DATA_DIRS),
+ * then, with `user`, the person's own (XDG_DATA_HOME/ravscope/SUB). */
+static GPtrArray *data_dirs(const char *env_name, const char *build_dir, const char *install_dir, const char *sub,
+			    gboolean user)
+{
+	GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+	const char *env = g_getenv(env_name);
+	if (env && *env)
+		g_ptr_array_add(dirs, g_strdup(env));
+	if (running_uninstalled()) {
+		g_ptr_array_add(dirs, g_strdup(build_dir));
+	} else {
+		g_autofree char *rel = g_build_filename("ravscope", sub, NULL);
+		char *near = data_path_from_executable(rel);
+		if (near)
+			g_ptr_array_add(dirs, near);
+		g_ptr_array_add(dirs, g_strdup(install_dir));
+		for (const char *const *d = g_get_system_data_dirs(); *d; d++)
+			g_ptr_array_add(dirs, g_build_filename(*d, "ravscope", sub, NULL));
+	}
+	if (user)
+		g_ptr_array_add(dirs, g_build_filename(g_get_user_data_dir(), "ravscope", sub, NULL));
+	return dirs;
+}
+
+static GPtrArray *list_files(GPtrArray *dirs, const char *suffix)
 {
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	const char *env = g_getenv("RAVSCOPE_DEMO_DIR");
-	if (env && *env)
-		add_demos_from(out, seen, env);
-	if (running_uninstalled()) {
-		add_demos_from(out, seen, RAVSCOPE_DEMO_BUILD_DIR);
-	} else {
-		g_autofree char *near = data_path_from_executable("ravscope/demos");
-		if (near)
-			add_demos_from(out, seen, near);
-		add_demos_from(out, seen, RAVSCOPE_DEMO_INSTALL_DIR);
-		for (const char *const *d = g_get_system_data_dirs(); *d; d++) {
-			g_autofree char *dir = g_build_filename(*d, "ravscope", "demos", NULL);
-			add_demos_from(out, seen, dir);
-		}
-	}
+	for (guint i = 0; i < dirs->len; i++)
+		add_files_from(out, seen, g_ptr_array_index(dirs, i), suffix);
 	g_hash_table_unref(seen);
 	g_ptr_array_sort(out, compare_basenames);
 	return out;
+}
+
+GPtrArray *ravscope_application_list_demos(void)
+{
+	g_autoptr(GPtrArray) dirs = data_dirs("RAVSCOPE_DEMO_DIR", RAVSCOPE_DEMO_BUILD_DIR, RAVSCOPE_DEMO_INSTALL_DIR,
+					      "demos", FALSE);
+	return list_files(dirs, ".ravtrace");
+}
+
+GPtrArray *ravscope_application_list_lessons(void)
+{
+	g_autoptr(GPtrArray) dirs = data_dirs("RAVSCOPE_LESSON_DIR", RAVSCOPE_LESSON_BUILD_DIR,
+					      RAVSCOPE_LESSON_INSTALL_DIR, "lessons", TRUE);
+	return list_files(dirs, ".lesson");
+}
+
+char **ravscope_application_trace_dirs(void)
+{
+	g_autoptr(GPtrArray) demos = data_dirs("RAVSCOPE_DEMO_DIR", RAVSCOPE_DEMO_BUILD_DIR, RAVSCOPE_DEMO_INSTALL_DIR,
+					       "demos", FALSE);
+	g_autoptr(GPtrArray) lessons = data_dirs("RAVSCOPE_LESSON_DIR", RAVSCOPE_LESSON_BUILD_DIR,
+						 RAVSCOPE_LESSON_INSTALL_DIR, "lessons", TRUE);
+	GStrvBuilder *b = g_strv_builder_new();
+	for (guint i = 0; i < demos->len; i++)
+		g_strv_builder_add(b, g_ptr_array_index(demos, i));
+	for (guint i = 0; i < lessons->len; i++)
+		g_strv_builder_add(b, g_ptr_array_index(lessons, i));
+	char **out = g_strv_builder_end(b);
+	g_strv_builder_unref(b);
+	return out;
+}
+
+char *ravscope_application_find_sample(const char *name)
+{
+	g_autofree char *exe_name = g_strdup_printf("rav-sample-%s", name);
+	char *path;
+	if (running_uninstalled()) {
+		path = g_build_filename(RAVSCOPE_SAMPLE_BUILD_DIR, exe_name, NULL);
+	} else {
+		g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+		g_autofree char *bindir = exe ? g_path_get_dirname(exe) : NULL;
+		path = bindir ? g_build_filename(bindir, exe_name, NULL) : NULL;
+		if (!path || !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
+			g_free(path);
+			path = g_find_program_in_path(exe_name);
+		}
+	}
+	if (path && !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+		g_clear_pointer(&path, g_free);
+	return path;
 }
 
 static void apply_color_scheme(RavscopeApplication *self)
@@ -174,12 +243,21 @@ static void ravscope_application_activate(GApplication *app)
 	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
 	RavscopeWindow *w = active_or_new(self);
 	gtk_window_present(GTK_WINDOW(w));
+	if (self->open_compare) {
+		self->open_compare = FALSE;
+		gtk_widget_activate_action(GTK_WIDGET(w), "win.compare", NULL);
+	}
 	if (self->startup_pid > 0)
 		ravscope_window_attach(w, self->startup_pid);
 	else if (self->startup_argv)
 		ravscope_window_run(w, (const char *const *)self->startup_argv);
 	self->startup_pid = 0;
 	g_clear_pointer(&self->startup_argv, g_strfreev);
+}
+
+void ravscope_application_set_open_compare(RavscopeApplication *app, gboolean open)
+{
+	app->open_compare = open;
 }
 
 void ravscope_application_set_startup_live(RavscopeApplication *app, int pid, const char *const *argv)
@@ -197,7 +275,11 @@ static void ravscope_application_open(GApplication *app, GFile **files, int n, c
 		if (i == 0 && ravscope_window_get_document(w))
 			w = ravscope_window_new(GTK_APPLICATION(app));
 		gtk_window_present(GTK_WINDOW(w));
-		ravscope_window_open(w, files[i]);
+		g_autofree char *path = g_file_get_path(files[i]);
+		if (path && g_str_has_suffix(path, ".lesson"))
+			ravscope_window_start_lesson(w, path); /* a lesson file: play the lesson */
+		else
+			ravscope_window_open(w, files[i]);
 	}
 }
 

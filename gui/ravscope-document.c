@@ -29,11 +29,13 @@ struct _RavscopeDocument {
 	guint64 progress_done, progress_total; /* written by the worker (atomics) */
 	guint progress_source;
 	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
+	GCancellable *cancellable; /* of the indexing, and of the map of operations after it */
+	gboolean operations_running;
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeDocument, ravscope_document, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_INDEX_PROGRESS, PROP_INDEXED, N_PROPS };
+enum { PROP_0, PROP_INDEX_PROGRESS, PROP_INDEXED, PROP_OPERATIONS_READY, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 enum { SIGNAL_POSITION_CHANGED, N_SIGNALS };
@@ -48,6 +50,7 @@ static void ravscope_document_finalize(GObject *object)
 	if (doc->trace)
 		rav_trace_close(doc->trace);
 	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
+	g_clear_object(&doc->cancellable);
 	g_free(doc->path);
 	g_free(doc->basename);
 	G_OBJECT_CLASS(ravscope_document_parent_class)->finalize(object);
@@ -57,6 +60,9 @@ static void ravscope_document_get_property(GObject *object, guint id, GValue *va
 {
 	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(object);
 	switch (id) {
+	case PROP_OPERATIONS_READY:
+		g_value_set_boolean(value, doc->indexed && !doc->operations_running);
+		break;
 	case PROP_INDEX_PROGRESS:
 		g_value_set_double(value, doc->progress);
 		break;
@@ -74,6 +80,9 @@ static void ravscope_document_class_init(RavscopeDocumentClass *klass)
 	object_class->finalize = ravscope_document_finalize;
 	object_class->get_property = ravscope_document_get_property;
 	props[PROP_INDEX_PROGRESS] = g_param_spec_double("index-progress", NULL, NULL, 0, 1, 0,
+		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	/* operations-ready: the map of operations covers the indexed trace */
+	props[PROP_OPERATIONS_READY] = g_param_spec_boolean("operations-ready", NULL, NULL, FALSE,
 		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	props[PROP_INDEXED] = g_param_spec_boolean("indexed", NULL, NULL, FALSE,
 		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
@@ -121,7 +130,7 @@ RavscopeDocument *ravscope_document_open(const char *path, GError **error)
 	return doc;
 }
 
-static void finish_indexing(RavscopeDocument *doc);
+static void finish_indexing(RavscopeDocument *doc, gboolean map_operations);
 
 RavscopeDocument *ravscope_document_open_stream(int fd, const char *title, GError **error)
 {
@@ -174,7 +183,7 @@ gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError 
 		/* The rest merged by the file rule (FORMAT.md §8): final counts. */
 		rav_trace_error err = { 0 };
 		if (rav_trace_index(doc->trace, NULL, NULL, &err) == 0)
-			finish_indexing(doc);
+			finish_indexing(doc, TRUE);
 	}
 	return total;
 }
@@ -224,7 +233,54 @@ static void compute_max_pages(RavscopeDocument *doc)
 	g_free(bins);
 }
 
-static void finish_indexing(RavscopeDocument *doc)
+/* The map of operations (operation steps, the Explain panel) is built by
+ * one pass over the events, on a worker after indexing; until it is done,
+ * questions about events far beyond what it covers would wait for it. */
+static bool operations_progress_cb(uint64_t done, uint64_t total, void *user)
+{
+	IndexJob *job = user;
+	return !(job->cancellable && g_cancellable_is_cancelled(job->cancellable));
+}
+
+static void operations_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	RavscopeDocument *doc = source;
+	rav_trace_error err = { 0 };
+	rav_trace_operations_prepare(doc->trace, operations_progress_cb, task_data, &err);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void operations_done(GObject *source, GAsyncResult *result, gpointer user)
+{
+	RavscopeDocument *doc = RAVSCOPE_DOCUMENT(source);
+	doc->operations_running = FALSE;
+	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_OPERATIONS_READY]);
+}
+
+static void index_job_free(gpointer p);
+
+static void start_operations(RavscopeDocument *doc)
+{
+	IndexJob *job = g_new0(IndexJob, 1);
+	job->doc = doc;
+	job->cancellable = doc->cancellable ? g_object_ref(doc->cancellable) : NULL;
+	doc->operations_running = TRUE;
+	GTask *task = g_task_new(doc, NULL, operations_done, NULL);
+	g_task_set_task_data(task, job, index_job_free);
+	g_task_run_in_thread(task, operations_thread);
+	g_object_unref(task);
+}
+
+gboolean ravscope_document_operations_ready(RavscopeDocument *doc, guint64 index)
+{
+	/* The map goes on from where it is: near it (or once it is finished,
+	 * for a growing trace), asking costs a piece of a pass, not all. */
+	guint64 known = rav_trace_operations_known(doc->trace);
+	return index < known || (!doc->operations_running && index - known < (1u << 22)) ||
+	       index - known < (1u << 16);
+}
+
+static void finish_indexing(RavscopeDocument *doc, gboolean map_operations)
 {
 	doc->indexed = TRUE;
 	doc->indexing = FALSE;
@@ -233,6 +289,8 @@ static void finish_indexing(RavscopeDocument *doc)
 	compute_max_pages(doc);
 	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEX_PROGRESS]);
 	g_object_notify_by_pspec(G_OBJECT(doc), props[PROP_INDEXED]);
+	if (map_operations)
+		start_operations(doc);
 }
 
 static void index_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -278,7 +336,7 @@ static void index_done(GObject *source, GAsyncResult *result, gpointer user)
 		doc->indexing = FALSE;
 		g_task_return_error(outer, error);
 	} else {
-		finish_indexing(doc);
+		finish_indexing(doc, TRUE);
 		g_task_return_boolean(outer, TRUE);
 	}
 	g_object_unref(outer);
@@ -294,6 +352,7 @@ void ravscope_document_index_async(RavscopeDocument *doc, GCancellable *cancella
 		return;
 	}
 	doc->indexing = TRUE;
+	g_set_object(&doc->cancellable, cancellable);
 	IndexJob *job = g_new0(IndexJob, 1);
 	job->doc = doc;
 	job->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
@@ -320,7 +379,9 @@ gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error)
 		set_error_from_trace(error, &err);
 		return FALSE;
 	}
-	finish_indexing(doc);
+	/* Without a main loop (headless) the map of operations is built on
+	 * demand instead. */
+	finish_indexing(doc, FALSE);
 	return TRUE;
 }
 

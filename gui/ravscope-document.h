@@ -61,6 +61,11 @@ gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error);
 gboolean ravscope_document_is_indexed(RavscopeDocument *doc);
 double ravscope_document_get_index_progress(RavscopeDocument *doc);
 
+/* Whether the operation of event `index` can be asked for now without
+ * waiting for the map of operations, which a worker builds after indexing
+ * ("operations-ready" once it is done). */
+gboolean ravscope_document_operations_ready(RavscopeDocument *doc, guint64 index);
+
 /* Events usable now (all of them once indexed). */
 guint64 ravscope_document_get_event_count(RavscopeDocument *doc);
 guint64 ravscope_document_get_position(RavscopeDocument *doc);

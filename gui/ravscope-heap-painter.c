@@ -236,6 +236,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	 * would only hide cells. */
 	if (vp->legend && vp->scale < TEXT_SCALE)
 		ravscope__heap_draw_legend(cr, P, doc, L, vp);
+	if (vp->spotlight)
+		ravscope__heap_draw_spotlight(cr, doc, L, vp);
 	double bx, by, bh, ty, th;
 	if (ravscope_heap_scroll_bar(L, vp, &bx, &by, &bh, &ty, &th)) {
 		/* Where the view is among lanes that scroll (an overlay bar, as

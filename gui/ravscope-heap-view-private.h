@@ -47,6 +47,8 @@ struct _RavscopeHeapView {
 	rav_contention *contention;
 	unsigned line_size;
 	gboolean large_text, legend, animate;
+	RavscopeSpotlight *spotlight;
+	guint64 spotlight_position; /* the playhead it is about: moving away removes it */
 };
 
 /* ravscope-heap-view.c */

@@ -95,6 +95,7 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.line_size = self->line_size;
 	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
 	self->vp.n_anims = self->anims->len;
+	self->vp.spotlight = self->spotlight;
 	if (self->vp.dark) {
 		self->vp.accent[0] = 0x78 / 255.0; self->vp.accent[1] = 0xae / 255.0; self->vp.accent[2] = 0xed / 255.0;
 	} else {
@@ -195,6 +196,8 @@ gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self)
 static void on_position_changed(RavscopeDocument *doc, guint64 position, gboolean stepped, RavscopeHeapView *self)
 {
 	self->layout_dirty = TRUE;
+	if (self->spotlight && position != self->spotlight_position)
+		g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	if (!stepped) {
 		ravscope_heap_painter_invalidate(self->painter);
 		g_array_set_size(self->anims, 0);
@@ -324,6 +327,23 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
+/* ---- spotlight ------------------------------------------------------------- */
+
+void ravscope_heap_view_set_spotlight(RavscopeHeapView *self, RavscopeSpotlight *spotlight)
+{
+	if (!self->spotlight && !spotlight)
+		return;
+	ravscope_spotlight_free(self->spotlight);
+	self->spotlight = spotlight;
+	self->spotlight_position = self->doc ? ravscope_document_get_position(self->doc) : 0;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+const RavscopeSpotlight *ravscope_heap_view_get_spotlight(RavscopeHeapView *self)
+{
+	return self->spotlight;
+}
+
 /* ---- setup ----------------------------------------------------------------- */
 
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
@@ -358,6 +378,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_clear_pointer(&self->layout, ravscope_heap_layout_free);
 	ravscope_heap_painter_invalidate(self->painter);
 	g_array_set_size(self->anims, 0);
+	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	self->selected = self->hover = self->last_touched = RAV_LOC_NONE;
 	self->contention = NULL;
 	self->page_cols = 0;

@@ -37,6 +37,11 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
  * (negative: up), as Page Up/Down do; and which lanes are on screen. */
 void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages);
 void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesShown *out, gboolean *scrolls);
+/* Point at cells, pages or lanes with labels and a caption, about the
+ * playhead's position now: it goes when the playhead moves (takes
+ * ownership; NULL removes it). */
+void ravscope_heap_view_set_spotlight(RavscopeHeapView *self, RavscopeSpotlight *spotlight);
+const RavscopeSpotlight *ravscope_heap_view_get_spotlight(RavscopeHeapView *self);
 /* Draw the current frame into a cairo context of the widget's size (tests). */
 void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int width, int height);
 

@@ -9,6 +9,7 @@
  *   heap-overlays  selection and its links, hover, cache contention
  *   heap-legend    the type legend and its counts
  *   heap-anim      animation of the events just applied
+ *   heap-spotlight what an operation or a lesson step points at
  *   heap-style     colours, text, arrows and rounded shapes
  * Functions here are ravscope__* (two underscores): shared between those files,
  * not part of the viewer's interface.
@@ -105,6 +106,10 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 /* heap-legend */
 void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 				const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
+
+/* heap-spotlight */
+void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+				   const RavscopeViewport *vp);
 
 /* heap-anim */
 void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,

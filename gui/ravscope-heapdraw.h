@@ -122,6 +122,37 @@ typedef struct {
 void ravscope_anims_build(GArray *anims, RavscopeDocument *doc, const RavscopeHeapLayout *old,
 			  const RavscopeHeapLayout *now, const rav_event *events, guint n);
 
+/* Things pointed at on the picture (an operation's cells, what a lesson
+ * step talks about): a cell, a whole page or a thread's lane, each with an
+ * optional short label, and a caption sentence over the heap.  What is
+ * pointed at is outlined and, with `dim`, the rest dims. */
+typedef enum {
+	RAVSCOPE_SPOT_CELL,
+	RAVSCOPE_SPOT_PAGE,
+	RAVSCOPE_SPOT_LANE,
+} RavscopeSpotKind;
+
+typedef struct {
+	RavscopeSpotKind kind;
+	rav_loc cell;     /* RAVSCOPE_SPOT_CELL */
+	guint32 page;     /* RAVSCOPE_SPOT_PAGE */
+	guint32 heap_id;  /* RAVSCOPE_SPOT_LANE */
+	char *label;      /* owned; may be NULL */
+} RavscopeSpot;
+
+typedef struct {
+	GArray *spots;    /* RavscopeSpot */
+	char *caption;    /* owned; may be NULL */
+	gboolean dim;
+} RavscopeSpotlight;
+
+RavscopeSpotlight *ravscope_spotlight_new(void);
+void ravscope_spotlight_free(RavscopeSpotlight *sp);
+void ravscope_spotlight_add_cell(RavscopeSpotlight *sp, rav_loc cell, const char *label);
+void ravscope_spotlight_add_page(RavscopeSpotlight *sp, guint32 page, const char *label);
+void ravscope_spotlight_add_lane(RavscopeSpotlight *sp, guint32 heap_id, const char *label);
+void ravscope_spotlight_set_caption(RavscopeSpotlight *sp, const char *caption);
+
 typedef struct {
 	double scale;          /* pixels per cell */
 	double ox, oy;         /* world point shown at the heap area's top-left */
@@ -137,6 +168,7 @@ typedef struct {
 	rav_contention *contention; /* overlay when not NULL */
 	unsigned line_size;    /* the contention model's line size (0: 64) */
 	double accent[3];
+	const RavscopeSpotlight *spotlight; /* drawn over everything when not NULL */
 } RavscopeViewport;
 
 typedef struct _RavscopeHeapPainter RavscopeHeapPainter;

@@ -8,7 +8,10 @@
  * event a step would have stopped at, with the undone events played
  * backwards (a move slides back out of the hole, an allocation shrinks
  * away), so stepping back and forth over a compaction shows the same
- * picture.
+ * picture.  An operation step does the same over all the events of one
+ * operation (rav_trace_operation_at), over a period that grows with the
+ * number of things to watch, so a free, the move of the top cell and the
+ * fix-ups read as one motion.
  */
 #include "ravscope-playback.h"
 
@@ -18,6 +21,12 @@
 
 #define STEP_ANIM_MS 600
 #define UNDO_MAX 4096 /* events of one step back that are played backwards */
+/* An operation's animation: this long per visible part, within bounds;
+ * operations bigger than OP_ANIM_EVENTS events only redraw. */
+#define OP_PART_MS 450
+#define OP_MIN_MS 900
+#define OP_MAX_MS 4000
+#define OP_ANIM_EVENTS 4096
 
 struct _RavscopePlayback {
 	GObject parent_instance;
@@ -36,7 +45,7 @@ G_DEFINE_FINAL_TYPE(RavscopePlayback, ravscope_playback, G_TYPE_OBJECT)
 
 enum { PROP_0, PROP_PLAYING, PROP_USER_MOVED, PROP_SPEED, PROP_JUMP_KIND, PROP_ANIMATE, N_PROPS };
 static GParamSpec *props[N_PROPS];
-enum { SIGNAL_APPLIED, SIGNAL_JUMPED, SIGNAL_MESSAGE, N_SIGNALS };
+enum { SIGNAL_APPLIED, SIGNAL_JUMPED, SIGNAL_MESSAGE, SIGNAL_OPERATION, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static const double speeds[] = { 2, 5, 20, 100, 1000, 10000, 100000, 1000000 };
@@ -125,19 +134,14 @@ static void step_forward(RavscopePlayback *self, guint duration_ms)
 	g_array_unref(events);
 }
 
-static void step_back(RavscopePlayback *self, guint duration_ms)
+static guint op_duration(RavscopePlayback *self, const GArray *events);
+
+/* Seek back to `target`, playing the events undone backwards (as one
+ * operation's period when as_op).  Returns the period. */
+static guint undo_to(RavscopePlayback *self, guint64 target, guint duration_ms, gboolean as_op)
 {
-	if (!self->doc)
-		return;
 	guint64 pos = ravscope_document_get_position(self->doc);
-	if (pos == 0)
-		return;
 	rav_trace *t = ravscope_document_get_trace(self->doc);
-	/* Back to just before the last event a step would have stopped at
-	 * (for a move, its fix-ups go with it). */
-	rav_event_filter f = { .kinds = ravscope_step_stop_kinds() & ~((guint64)1 << RAV_EV_FIXUP), .thread = -1 };
-	int64_t prev = rav_trace_find_prev(t, pos, &f);
-	guint64 target = prev >= 0 ? (guint64)prev : 0;
 	GArray *undone = g_array_new(FALSE, FALSE, sizeof(rav_event));
 	for (guint64 i = target; i < pos && undone->len < UNDO_MAX; i++) {
 		rav_event ev;
@@ -170,6 +174,8 @@ static void step_back(RavscopePlayback *self, guint duration_ms)
 	}
 	GError *error = NULL;
 	set_user_moved(self, TRUE);
+	if (as_op)
+		duration_ms = pos - target > OP_ANIM_EVENTS ? 0 : op_duration(self, undone);
 	if (!ravscope_document_seek(self->doc, target, &error)) {
 		message(self, error->message);
 		g_error_free(error);
@@ -177,6 +183,81 @@ static void step_back(RavscopePlayback *self, guint duration_ms)
 		applied(self, undone, duration_ms);
 	}
 	g_array_unref(undone);
+	return duration_ms;
+}
+
+static void step_back(RavscopePlayback *self, guint duration_ms)
+{
+	if (!self->doc)
+		return;
+	guint64 pos = ravscope_document_get_position(self->doc);
+	if (pos == 0)
+		return;
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	/* Back to just before the last event a step would have stopped at
+	 * (for a move, its fix-ups go with it). */
+	rav_event_filter f = { .kinds = ravscope_step_stop_kinds() & ~((guint64)1 << RAV_EV_FIXUP), .thread = -1 };
+	int64_t prev = rav_trace_find_prev(t, pos, &f);
+	undo_to(self, prev >= 0 ? (guint64)prev : 0, duration_ms, FALSE);
+}
+
+/* How long an operation plays: by the things a person can watch happen. */
+static guint op_duration(RavscopePlayback *self, const GArray *events)
+{
+	if (!self->animate || events->len > OP_ANIM_EVENTS)
+		return 0;
+	guint parts = 0;
+	for (guint i = 0; i < events->len; i++) {
+		unsigned k = g_array_index(events, rav_event, i).kind;
+		parts += ravscope_event_kind_is_visual(k) && k != RAV_EV_LINK && k != RAV_EV_TYPE_WORD;
+	}
+	return CLAMP(OP_MIN_MS / 2 + parts * OP_PART_MS, OP_MIN_MS, OP_MAX_MS);
+}
+
+void ravscope_playback_step_operation(RavscopePlayback *self, gboolean forward)
+{
+	ravscope_playback_stop(self);
+	if (!self->doc)
+		return;
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	guint64 pos = ravscope_document_get_position(self->doc);
+	guint64 n = ravscope_document_get_event_count(self->doc);
+	rav_operation op;
+	if (forward ? pos >= n : pos == 0)
+		return;
+	if (!ravscope_document_operations_ready(self->doc, forward ? pos : pos - 1)) {
+		message(self, "Still working out the operations of this trace; step by events meanwhile (Shift+Right)");
+		return;
+	}
+	/* Forward: the operation of the next event, to its end (a playhead
+	 * inside an operation finishes it).  Back: the one of the last event
+	 * applied, to its start. */
+	if (!rav_trace_operation_at(t, forward ? pos : pos - 1, &op)) {
+		message(self, "The operations of this trace could not be worked out here");
+		return;
+	}
+	set_user_moved(self, TRUE);
+	guint duration = 0;
+	if (forward) {
+		guint64 end = MIN(op.last + 1, n);
+		GArray *events = g_array_new(FALSE, FALSE, sizeof(rav_event));
+		GError *error = NULL;
+		while (ravscope_document_get_position(self->doc) < end && !error) {
+			guint64 left = end - ravscope_document_get_position(self->doc);
+			if (ravscope_document_step_many(self->doc, (guint)MIN(left, 1u << 20), events, &error) == 0)
+				break;
+		}
+		if (error) {
+			message(self, error->message);
+			g_error_free(error);
+		}
+		duration = op_duration(self, events);
+		applied(self, events, duration);
+		g_array_unref(events);
+	} else {
+		duration = undo_to(self, op.first, 0, TRUE);
+	}
+	g_signal_emit(self, signals[SIGNAL_OPERATION], 0, &op, forward, duration);
 }
 
 void ravscope_playback_step_forward(RavscopePlayback *self)
@@ -404,6 +485,8 @@ static void ravscope_playback_class_init(RavscopePlaybackClass *klass)
 					       G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_UINT, G_TYPE_UINT);
 	signals[SIGNAL_JUMPED] = g_signal_new("jumped", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 					      G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_UINT64);
+	signals[SIGNAL_OPERATION] = g_signal_new("operation", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+						 NULL, G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_BOOLEAN, G_TYPE_UINT);
 	signals[SIGNAL_MESSAGE] = g_signal_new("message", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 					       G_TYPE_NONE, 1, G_TYPE_STRING);
 }

@@ -38,6 +38,10 @@ void ravscope_playback_go_to(RavscopePlayback *self, guint64 event);
 /* Stop, then one visible step forward or back (animated when "animate"). */
 void ravscope_playback_step_forward(RavscopePlayback *self);
 void ravscope_playback_step_back(RavscopePlayback *self);
+/* Stop, then one operation forward or back (rav_trace_operation_at: an
+ * allocation, a free with its compaction, a send...): all its events,
+ * animated as one motion slow enough to follow, then "operation". */
+void ravscope_playback_step_operation(RavscopePlayback *self, gboolean forward);
 /* Stop and go to the next/previous event of the kind chosen by "jump-kind";
  * "message" says so when there is none. */
 void ravscope_playback_jump(RavscopePlayback *self, gboolean forward);
@@ -57,6 +61,8 @@ const char *const *ravscope_playback_jump_kind_names(void);
  *   "applied" (const rav_event *events, guint n, guint duration_ms): events
  *       just applied, to animate over duration_ms (0: only redraw);
  *   "jumped" (guint64 from, guint64 to): a seek the person asked for;
+ *   "operation" (const rav_operation *op, gboolean forward, guint duration_ms):
+ *       an operation step just applied (forward) or undid it (back);
  *   "message" (const char *text): something to tell the person (a toast). */
 
 G_END_DECLS

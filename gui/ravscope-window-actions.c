@@ -14,7 +14,7 @@
 static const char *const trace_actions[] = {
 	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
 	"win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find", "win.contention", "win.follow",
-	"win.toggle-sidebar", "win.select-cell", "win.seek-event",
+	"win.toggle-sidebar", "win.select-cell", "win.seek-event", "win.step-op-forward", "win.step-op-back",
 };
 
 void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled)
@@ -259,8 +259,10 @@ void ravscope__window_init_actions(RavscopeWindow *self)
 	 * entry still gets its keys first (bubble phase). */
 	struct { guint key; GdkModifierType mods; const char *action; } keys[] = {
 		{ GDK_KEY_space, 0, "win.play" },
-		{ GDK_KEY_Right, 0, "win.step-forward" },
-		{ GDK_KEY_Left, 0, "win.step-back" },
+		{ GDK_KEY_Right, 0, "win.step-op-forward" },
+		{ GDK_KEY_Left, 0, "win.step-op-back" },
+		{ GDK_KEY_Right, GDK_SHIFT_MASK, "win.step-forward" },
+		{ GDK_KEY_Left, GDK_SHIFT_MASK, "win.step-back" },
 		{ GDK_KEY_Right, GDK_CONTROL_MASK, "win.jump-next" },
 		{ GDK_KEY_Left, GDK_CONTROL_MASK, "win.jump-prev" },
 		{ GDK_KEY_Home, 0, "win.home" },

@@ -1,7 +1,8 @@
 /* ravscope-window-private.h - the window's state, shared by the files that
  * make up RavscopeWindow: ravscope-window.c (assembly, the document's life,
- * refreshing panels) and ravscope-window-actions.c (actions, shortcuts,
- * opening files, the demo and recent menus). */
+ * refreshing panels), ravscope-window-actions.c (actions, shortcuts,
+ * opening files, the demo and recent menus) and ravscope-window-teach.c
+ * (operation steps, lessons, the glossary, the chatty comparison). */
 #pragma once
 
 #include "ravscope-window.h"
@@ -14,9 +15,12 @@
 #include "ravscope-contention.h"
 #include "ravscope-errors-panel.h"
 #include "ravscope-events-panel.h"
+#include "ravscope-explain-panel.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-inspector.h"
 #include "ravscope-live.h"
+#include "ravscope-lesson-player.h"
+#include "ravscope-narration.h"
 #include "ravscope-panel.h"
 #include "ravscope-playback.h"
 #include "ravscope-timeline.h"
@@ -49,6 +53,15 @@ struct _RavscopeWindow {
 	RavscopePlayback *playback;
 	RavscopeContention *contention;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu */
+	GtkMenuButton *lesson_button;
+	GtkRevealer *narration_revealer;
+	RavscopeNarration *narration;
+
+	/* teaching (ravscope-window-teach.c) */
+	GMenu *lesson_menu;
+	RavscopeLessonPlayer *lesson_player;
+	RavscopeLesson *pending_lesson; /* its trace is being opened */
+	gboolean lesson_sidebar_saved, lesson_sidebar_was; /* the side panel before the lesson */
 
 	GSettings *settings;
 	GMenu *demo_menu; /* shared by the Demos button and the main menu */
@@ -89,6 +102,17 @@ void ravscope__window_class_add_actions(GtkWidgetClass *widget_class);
 void ravscope__window_init_actions(RavscopeWindow *self);
 void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled);
 void ravscope__window_show_panel(RavscopeWindow *self, const char *name);
+
+/* ravscope-window-teach.c: operation steps, explanations, lessons, the
+ * comparison of chatty threads with messages */
+void ravscope__window_teach_class_init(GtkWidgetClass *widget_class);
+void ravscope__window_teach_init(RavscopeWindow *self);
+void ravscope__window_teach_dispose(RavscopeWindow *self);
+/* The document's indexing finished: a lesson waiting for it starts (TRUE:
+ * the lesson places the playhead). */
+gboolean ravscope__window_teach_indexed(RavscopeWindow *self);
+/* Another document replaces the one a lesson runs on. */
+void ravscope__window_teach_document_changed(RavscopeWindow *self);
 
 /* ravscope-window.c */
 void ravscope__window_toast(RavscopeWindow *self, const char *text);

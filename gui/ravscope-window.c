@@ -165,7 +165,7 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 		return;
 	}
 	ravscope_timeline_refresh(self->timeline);
-	if (!ravscope_playback_get_user_moved(self->playback)) {
+	if (!ravscope__window_teach_indexed(self) && !ravscope_playback_get_user_moved(self->playback)) {
 		guint64 at = ravscope_document_busiest_event(doc);
 		ravscope_document_seek(doc, at, NULL);
 		ravscope_heap_view_zoom_fit(self->heap_view);
@@ -193,6 +193,7 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 		g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 	}
 	ravscope__window_enable_trace_actions(self, doc != NULL);
+	ravscope__window_teach_document_changed(self);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->sidebar_button), doc != NULL);
 	ravscope_playback_set_document(self->playback, doc);
 	ravscope_contention_set_document(self->contention, doc);
@@ -378,6 +379,7 @@ static void ravscope_window_dispose(GObject *object)
 	}
 	if (self->contention)
 		g_signal_handlers_disconnect_by_data(self->contention, self);
+	ravscope__window_teach_dispose(self);
 	g_clear_object(&self->settings);
 	g_clear_object(&self->demo_menu);
 	g_clear_object(&self->recent_menu);
@@ -402,6 +404,8 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	g_type_ensure(RAVSCOPE_TYPE_EVENTS_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CONTENTION_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CHARTS_PANEL);
+	g_type_ensure(RAVSCOPE_TYPE_EXPLAIN_PANEL);
+	g_type_ensure(RAVSCOPE_TYPE_NARRATION);
 	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child(wc, RavscopeWindow, name)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button);
@@ -409,6 +413,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(transport_bar); BIND(timeline);
 	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu); BIND(header_bar);
+	BIND(lesson_button); BIND(narration_revealer); BIND(narration);
 #undef BIND
 	gtk_widget_class_bind_template_callback(wc, on_notice_close);
 	window_props[PROP_SHOW_CONTENTION] = g_param_spec_boolean("show-contention", NULL, NULL, FALSE,
@@ -416,6 +421,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	g_object_class_install_properties(object_class, N_WINDOW_PROPS, window_props);
 	ravscope__window_class_add_actions(wc);
 	ravscope__window_live_class_init(wc);
+	ravscope__window_teach_class_init(wc);
 }
 
 /* Panels made here rather than in the template: errors, breakpoints, and
@@ -509,6 +515,7 @@ static void ravscope_window_init(RavscopeWindow *self)
 	g_signal_connect(self->timeline, "seek", G_CALLBACK(on_timeline_seek), self);
 
 	ravscope__window_init_actions(self);
+	ravscope__window_teach_init(self);
 	apply_style_settings(self);
 	set_document(self, NULL);
 	gtk_stack_set_visible_child_name(self->stack, "welcome");

@@ -40,4 +40,11 @@ guint ravscope_window_get_error_count(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
 
+/* Teaching (ravscope-window-teach.c): start the lesson in `path` (its
+ * trace opens here; errors are shown with the file's line); the lesson
+ * player and the narration shown, for tests. */
+void ravscope_window_start_lesson(RavscopeWindow *self, const char *path);
+struct _RavscopeLessonPlayer *ravscope_window_get_lesson_player(RavscopeWindow *self);
+const char *ravscope_window_get_narration(RavscopeWindow *self);
+
 G_END_DECLS

@@ -1,15 +1,28 @@
 /* chatty.c - rav-sample-chatty: the producer/consumer work of
- * rav-sample-messages done the conventional way, for comparison.
+ * rav-sample-messages done with shared memory, for comparison.
  *
- * Both threads share one structure in ordinary malloc'd memory guarded by
- * a mutex: a queue of requests, each pointing at a list of items the
- * producer wrote and the consumer reads, plus shared counters and a result
- * slot the consumer writes back.  Every load and store of shared memory is
- * reported with rav_trace_access(), so with RAVIOLI_TRACE_ACCESS=1 the trace
- * holds the same kind of access stream as the ravioli version, and the
- * contention model (`ravtrace stats`, the viewer's overlay) can count the
- * cache lines bouncing between the two cores.  The essays predict this
- * traffic appears everywhere here, and only at hand-offs with ravioli.
+ * The work is the same: the producer makes lists of 8 to 257 numbered
+ * items, the consumer sums each list and hands the sum back, and the
+ * producer checks every sum.  The way is the usual one when threads share
+ * memory: one structure in ordinary malloc'd memory guarded by a mutex,
+ * and the threads work on it at the same time.  The producer publishes a
+ * request, then appends its items one by one as it makes them; the
+ * consumer takes the request at once and sums the items as they appear,
+ * waiting when it catches up; the producer waits when it is AHEAD_MAX
+ * items ahead.  Every load and store of shared memory is
+ * reported with rav_trace_access(), so with RAVIOLI_TRACE_ACCESS=1 the
+ * trace holds the same kind of access stream as the ravioli version, and
+ * the contention model (`ravtrace stats`, the viewer's overlay and its
+ * Chatty Threads vs. Messages window) counts the cache lines moving
+ * between the two cores: the lock, the list ends and the items move at
+ * every item.  With ravioli the list is built in the message's own pages
+ * and handed over whole, so lines move at the hand-off.
+ *
+ * Handing over whole lists through shared pointers (build privately,
+ * publish once) is message passing in disguise: an earlier version of
+ * this sample did that, and the model then counted about as many
+ * transfers as for the ravioli messages.  What the essays call chatty is
+ * threads meeting on shared data as they go, as here.
  *
  * The program uses no ravioli cells at all; its heap summary shows that.
  */
@@ -27,9 +40,16 @@ typedef struct item {
 	struct item *next;
 } item;
 
+/* Items the producer may be ahead of the consumer, at most: a bounded
+ * buffer, as pipelines have, so the threads work at the same time even
+ * when the machine gives them one core between them. */
+#define AHEAD_MAX 8
+
 typedef struct request {
-	item *items;
-	uint64_t result;
+	item *first, *last; /* items not consumed yet: the producer appends, the consumer takes */
+	size_t pending;     /* how many */
+	int complete;       /* the producer appended the last item */
+	uint64_t result;    /* the consumer's sum */
 	int done;
 	struct request *next;     /* queue link */
 	struct request *all_next; /* the producer's list of everything it sent */
@@ -37,7 +57,7 @@ typedef struct request {
 
 typedef struct board {
 	pthread_mutex_t lock;
-	pthread_cond_t ready;
+	pthread_cond_t ready; /* a request or an item appeared, or a sum is back */
 	request *head, *tail;
 	int closed;
 	uint64_t produced, consumed; /* shared counters both threads update */
@@ -57,6 +77,23 @@ static void unlock(board *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
+static void wait_ready(board *b)
+{
+	rav_trace_access(&b->lock, true);
+	pthread_cond_wait(&b->ready, &b->lock);
+	rav_trace_access(&b->lock, true);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = calloc(1, n);
+	if (!p) {
+		fprintf(stderr, "rav-sample-chatty: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
 static void *producer(void *arg)
 {
 	board *b = arg;
@@ -67,29 +104,11 @@ static void *producer(void *arg)
 	rav_mark("producer: sending");
 	for (size_t i = 0; i < b->messages; i++) {
 		size_t len = 8 + (size_t)sample_below(&rng, 250);
-		request *r = calloc(1, sizeof *r);
-		item *last = NULL;
-		if (!r) {
-			fprintf(stderr, "rav-sample-chatty: out of memory\n");
-			exit(1);
-		}
-		for (size_t k = 0; k < len; k++) {
-			item *it = malloc(sizeof *it);
-			if (!it) {
-				fprintf(stderr, "rav-sample-chatty: out of memory\n");
-				exit(1);
-			}
-			STORE(it->value, i * 1000 + k);
-			STORE(it->next, NULL);
-			if (last)
-				STORE(last->next, it);
-			else
-				STORE(r->items, it);
-			last = it;
-			b->checksum_sent += i * 1000 + k;
-		}
+		request *r = xmalloc(sizeof *r);
 		r->all_next = all;
 		all = r;
+		/* Publish the request first: the consumer may start on it while
+		 * its items are still being made. */
 		lock(b);
 		if (LOAD(b->tail))
 			STORE(b->tail->next, r);
@@ -97,23 +116,41 @@ static void *producer(void *arg)
 			STORE(b->head, r);
 		STORE(b->tail, r);
 		STORE(b->produced, LOAD(b->produced) + 1);
-		pthread_cond_signal(&b->ready);
+		pthread_cond_broadcast(&b->ready);
+		unlock(b);
+		for (size_t k = 0; k < len; k++) {
+			item *it = xmalloc(sizeof *it);
+			STORE(it->value, i * 1000 + k);
+			STORE(it->next, NULL);
+			b->checksum_sent += i * 1000 + k;
+			lock(b);
+			while (LOAD(r->pending) >= AHEAD_MAX)
+				wait_ready(b);
+			if (LOAD(r->last))
+				STORE(r->last->next, it);
+			else
+				STORE(r->first, it);
+			STORE(r->last, it);
+			STORE(r->pending, LOAD(r->pending) + 1);
+			pthread_cond_broadcast(&b->ready);
+			unlock(b);
+		}
+		lock(b);
+		STORE(r->complete, 1);
+		pthread_cond_broadcast(&b->ready);
 		unlock(b);
 		if (i % 16 == 15)
 			rav_mark("producer: 16 more messages sent");
 	}
 	lock(b);
 	STORE(b->closed, 1);
-	pthread_cond_signal(&b->ready);
+	pthread_cond_broadcast(&b->ready);
 	unlock(b);
 
-	/* Collect the results the consumer wrote into the shared requests. */
+	/* Collect the sums the consumer wrote into the shared requests. */
 	lock(b);
-	while (LOAD(b->consumed) < b->messages) {
-		rav_trace_access(&b->lock, true);
-		pthread_cond_wait(&b->ready, &b->lock);
-		rav_trace_access(&b->lock, true);
-	}
+	while (LOAD(b->consumed) < b->messages)
+		wait_ready(b);
 	unlock(b);
 	while (all) {
 		request *next = all->all_next;
@@ -132,11 +169,8 @@ static void *consumer(void *arg)
 	rav_mark("consumer: receiving");
 	for (;;) {
 		lock(b);
-		while (!LOAD(b->head) && !LOAD(b->closed)) {
-			rav_trace_access(&b->lock, true);
-			pthread_cond_wait(&b->ready, &b->lock);
-			rav_trace_access(&b->lock, true);
-		}
+		while (!LOAD(b->head) && !LOAD(b->closed))
+			wait_ready(b);
 		request *r = LOAD(b->head);
 		if (!r) {
 			unlock(b);
@@ -147,12 +181,25 @@ static void *consumer(void *arg)
 			STORE(b->tail, NULL);
 		unlock(b);
 
+		/* Sum the items as they appear. */
 		uint64_t sum = 0;
-		for (item *it = LOAD(r->items); it;) {
-			item *next = LOAD(it->next);
+		for (;;) {
+			lock(b);
+			while (!LOAD(r->first) && !LOAD(r->complete))
+				wait_ready(b);
+			item *it = LOAD(r->first);
+			if (!it) {
+				unlock(b);
+				break;
+			}
+			STORE(r->first, LOAD(it->next));
+			if (!LOAD(r->first))
+				STORE(r->last, NULL);
+			STORE(r->pending, LOAD(r->pending) - 1);
+			pthread_cond_broadcast(&b->ready);
+			unlock(b);
 			sum += LOAD(it->value);
 			free(it);
-			it = next;
 		}
 
 		lock(b);

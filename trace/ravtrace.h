@@ -322,6 +322,123 @@ typedef struct rav_cell_event {
  * Returns the number written (up to max); *total gets the full count. */
 unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max, unsigned *total);
 
+/* ---- Operations: what one step of the program did -------------------------- *
+ * The events of one thread grouped into the operations a person thinks in:
+ * an allocation (with the page it took and the reference it stored), a free
+ * (the slot cleared, the cascade of cells that died with it, and the
+ * compaction that filled the holes: moves and fix-ups), a reference store
+ * (with the reference ravioli it inserted or removed), a data store, a
+ * send, a receive (pages handed over and the arrival compaction), a
+ * collection, a compaction step, a run of memory accesses...  The trace
+ * does not record call boundaries, so the grouping is read from the shape
+ * of the event sequence; it follows the engine's operations exactly for
+ * immediate-mode heaps, and in deferred mode several slot clears queued
+ * without a compaction in between may form one operation.
+ *
+ * An operation's events are consecutive among its thread's events; other
+ * threads' events may lie between its first and last in the global order.
+ * The map of operations is built by one pass over the events, on first
+ * use up to the event asked about (rav_trace_operations_prepare does the
+ * whole trace, e.g. on a worker thread, with progress).  Thread-safe. */
+
+typedef enum rav_op_kind {
+	RAV_OP_OTHER = 0,    /* bookkeeping: type definitions, a stray event */
+	RAV_OP_ALLOC,        /* a new raviolo stored into a slot */
+	RAV_OP_FREE,         /* a slot cleared: what it held (and its subtree) freed, the heap compacted */
+	RAV_OP_STORE_REF,    /* a reference stored (maybe through reference ravioli; maybe freeing the old value) */
+	RAV_OP_STORE,        /* a data field written */
+	RAV_OP_SCALAR,       /* a type word's scalar set */
+	RAV_OP_COMPACT,      /* a compaction (or a cascade step) on its own: deferred mode */
+	RAV_OP_ROOT,         /* a root slot created or released */
+	RAV_OP_MSG_NEW,      /* a message created (its buffer heap) */
+	RAV_OP_SEND,         /* a message sent: its pages leave the thread */
+	RAV_OP_RECEIVE,      /* a message received: pages handed over, arrival compaction */
+	RAV_OP_COLLECT,      /* a collection (mark from the roots, free the rest) */
+	RAV_OP_SERIALIZE,    /* a message's pages written out */
+	RAV_OP_DESERIALIZE,  /* pages read back into a heap */
+	RAV_OP_ACCESS,       /* a run of recorded memory accesses (at most 32) */
+	RAV_OP_PAGES,        /* pages acquired or released on their own (a heap torn down) */
+	RAV_OP_THREAD,       /* a thread starting, ending or naming itself */
+	RAV_OP_MARK,         /* a mark the program made (rav_mark) */
+	RAV_OP_ERROR,        /* an error the engine reported */
+	RAV_OP_SNAPSHOT,     /* a live session's snapshot of a heap, the types or the pool */
+	RAV_OP_LOST,         /* a live session lost events: every heap is forgotten */
+	RAV_OP_KIND_COUNT
+} rav_op_kind;
+
+typedef struct rav_operation {
+	uint64_t first, last;  /* global indices of its first and last event */
+	uint32_t events;       /* its own events */
+	uint32_t thread;       /* heap id of the recording thread */
+	uint16_t kind;         /* rav_op_kind */
+	bool complete;         /* false while the thread's next operation has not been indexed */
+	uint8_t compact_reason; /* rav_compact_reason of its compaction (when compactions > 0) */
+	/* The main cell: allocated, freed (the slot's old value), stored into;
+	 * its type id (0 if unknown); the slot written or cleared (a word
+	 * location: page, cell, word); the reference stored (its final target,
+	 * past any reference raviolo inserted for it). */
+	rav_loc cell;
+	uint16_t type;
+	rav_loc slot;
+	rav_loc target;
+	uint64_t value;        /* data stored; a collection's count freed */
+	uint32_t heap;         /* message heap (send, receive, new message), or the heap compacted */
+	uint32_t channel;      /* send/receive */
+	uint32_t allocs, frees, moves, fixups, trims;
+	uint32_t refs_inserted, refs_removed; /* reference ravioli */
+	uint32_t pages_acquired, pages_released, pages_handed;
+	uint32_t reads, writes;      /* recorded memory accesses */
+	uint32_t compactions;
+	uint32_t evacuated;          /* receive: the receiver's cells that moved up after the arrived ones
+				      * (their page then went back to the pool) instead of the arrived
+				      * cells filling that page's tail; counted in moves too */
+	rav_loc move_from, move_to;  /* its first compaction move: top cell -> hole */
+	uint32_t move_fixups;        /* fix-ups of that first move */
+	uint64_t mark_event;         /* RAV_OP_MARK / RAV_OP_ERROR: the event holding the text; RAV_OP_THREAD,
+				      * RAV_OP_SNAPSHOT, RAV_OP_LOST: the event saying what happened */
+} rav_operation;
+
+const char *rav_op_kind_name(unsigned kind); /* "alloc", "free", "store-ref", ... */
+/* The operation event `index` belongs to; false if there is no such event
+ * (not indexed yet) or the map could not be built (out of memory). */
+bool rav_trace_operation_at(rav_trace *t, uint64_t index, rav_operation *out);
+/* Build the map of operations for every event indexed so far (on a worker
+ * thread for a big trace: the pass costs about what indexing does; it
+ * works a million events at a time, so rav_trace_operation_at from another
+ * thread waits for a piece, not for the whole pass). */
+int rav_trace_operations_prepare(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err);
+/* Events the map covers so far (any thread, never waits): asking about an
+ * event far beyond it first extends the map up to there. */
+uint64_t rav_trace_operations_known(rav_trace *t);
+/* One line saying what the operation did, in the model's words, e.g.
+ * "3.32 (node) freed → top cell 3.47 moves into the hole → 2 pointers
+ * fixed" (UTF-8 arrows).  s, when given, names the cells' types where the
+ * operation does not (a state at or after the operation).  Returns the
+ * length it wanted (as snprintf). */
+size_t rav_operation_describe(rav_trace *t, const rav_state *s, const rav_operation *op, char *buf, size_t len);
+
+/* ---- Explanations and glossary -------------------------------------------- */
+
+/* A sentence or two saying what the event did and why, in the model's
+ * words ("Compaction: the top cell 3.47 moves into the hole at 3.32 so the
+ * heap keeps no gaps; the slots that referred to it are fixed next.").
+ * s, when given, is the state just after the event (it names types and
+ * which word of a cell a slot is).  Returns the length it wanted. */
+size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *ev, char *buf, size_t len);
+
+/* The model's vocabulary.  `forms` lists the words that name the term in
+ * running text, '|'-separated, longest first ("reference ravioli|reference
+ * raviolo"), so a viewer can turn them into links to the entry. */
+typedef struct rav_glossary_entry {
+	const char *id;         /* "hole", "back-link", ... */
+	const char *term;       /* "Hole" */
+	const char *forms;
+	const char *definition; /* a short paragraph, plain text */
+} rav_glossary_entry;
+unsigned rav_glossary_count(void);
+const rav_glossary_entry *rav_glossary_at(unsigned i);
+const rav_glossary_entry *rav_glossary_find(const char *id); /* NULL if none */
+
 /* ---- Summary series (for timelines and charts) --------------------------- */
 
 typedef enum rav_series_kind {

@@ -18,6 +18,12 @@ extern "C" {
 /* The trace's reader, for cursors (contention model, tests). */
 ravt_reader *ravt_trace_reader(rav_trace *t);
 
+/* State that a part above the trace keeps with it (the operations map):
+ * made by `create` on first use (NULL when out of memory: asked again next
+ * time), freed by `destroy` when the trace closes.  Any thread. */
+enum { RAVT_EXT_OPERATIONS, RAVT_EXT_COUNT };
+void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trace *t), void (*destroy)(void *));
+
 /* The first replay error met while indexing: false if none, else fills *err. */
 bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
 

@@ -32,6 +32,10 @@ struct rav_trace {
 	ravt_sink *sinks[2];
 	size_t nsinks;
 	pthread_mutex_t index_lock; /* one poll or index at a time */
+	/* State kept for parts above the trace (operations), made on first use. */
+	pthread_mutex_t ext_lock;
+	void *ext[RAVT_EXT_COUNT];
+	void (*ext_free[RAVT_EXT_COUNT])(void *);
 };
 
 static void set_nomem(rav_trace_error *err)
@@ -56,6 +60,7 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 			t->replay =
 			    ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
 		pthread_mutex_init(&t->index_lock, NULL);
+		pthread_mutex_init(&t->ext_lock, NULL);
 	}
 	if (!t || !t->tables || !t->replay) {
 		if (t)
@@ -152,6 +157,10 @@ void rav_trace_close(rav_trace *t)
 {
 	if (!t)
 		return;
+	for (unsigned i = 0; i < RAVT_EXT_COUNT; i++)
+		if (t->ext[i])
+			t->ext_free[i](t->ext[i]);
+	pthread_mutex_destroy(&t->ext_lock);
 	ravt_replay_free(t->replay);
 	ravt_history_free(t->history);
 	ravt_series_free(t->series);
@@ -322,6 +331,20 @@ unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cel
 ravt_reader *ravt_trace_reader(rav_trace *t)
 {
 	return t->rd;
+}
+
+void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trace *t), void (*destroy)(void *))
+{
+	if (slot >= RAVT_EXT_COUNT)
+		return NULL;
+	pthread_mutex_lock(&t->ext_lock);
+	if (!t->ext[slot] && create) {
+		t->ext[slot] = create(t);
+		t->ext_free[slot] = destroy;
+	}
+	void *p = t->ext[slot];
+	pthread_mutex_unlock(&t->ext_lock);
+	return p;
 }
 
 bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err)

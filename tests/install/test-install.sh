@@ -374,6 +374,23 @@ if [ "$GUI" = 1 ]; then
   else
     fail "installed ravscope --list-demos: $listed"
   fi
+
+  # ... and its installed lessons, each of which fits its installed trace
+  # (the lesson's own or a demo's), with nothing from a build tree.
+  lessons=$(XDG_DATA_DIRS=/usr/share XDG_DATA_HOME="$WORK/xdg-data" "$S_BIN/ravscope" --list-lessons)
+  if [ "$(echo "$lessons" | grep -c "^$S_DATA/ravscope/lessons/.*\.lesson$")" -ge 9 ] &&
+    ! echo "$lessons" | grep -q -F "$BUILD_ROOT"; then
+    pass "installed ravscope finds its installed lessons"
+    # shellcheck disable=SC2086
+    if checked=$(XDG_DATA_DIRS=/usr/share XDG_DATA_HOME="$WORK/xdg-data" "$S_BIN/ravscope" --check-lesson $lessons 2>&1) &&
+      ! echo "$checked" | grep -q -F "$BUILD_ROOT"; then
+      pass "every installed lesson fits its installed trace"
+    else
+      fail "installed ravscope --check-lesson: $checked"
+    fi
+  else
+    fail "installed ravscope --list-lessons: $lessons"
+  fi
 fi
 
 if [ "$FAILURES" -gt 0 ]; then

@@ -142,7 +142,9 @@ enum {
 	OPT_LINE,
 	OPT_BINS,
 	OPT_FORMAT,
-	OPT_COUNTERS
+	OPT_COUNTERS,
+	OPT_OPS,
+	OPT_EXPLAIN
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -173,6 +175,8 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"counters", required_argument, NULL, OPT_COUNTERS},
+	    {"ops", no_argument, NULL, OPT_OPS},
+	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
@@ -249,6 +253,12 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			break;
 		case OPT_FORMAT:
 			o->format = optarg;
+			break;
+		case OPT_OPS:
+			o->ops = true;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = true;
 			break;
 		case 'o':
 			o->output = optarg;

@@ -54,6 +54,7 @@ void *cli_xcalloc(size_t n, size_t size);
 
 typedef struct cli_opts {
 	bool json, list_kinds;
+	bool ops, explain; /* dump: operations instead of events; a sentence per event */
 	uint64_t kinds;
 	int64_t thread;
 	uint64_t from, to, limit;

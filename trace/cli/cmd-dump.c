@@ -1,5 +1,7 @@
 /* cmd-dump.c - `ravtrace dump`: events in global order, one per line,
- * with filters by kind, thread, range and cell.
+ * with filters by kind, thread, range and cell; with --ops the operations
+ * those events belong to (rav_trace_operation_at), with --explain a
+ * sentence under each event saying what it did (rav_event_explain).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,14 +22,99 @@ static const char *const help =
     "  --from=N          start at event index N\n"
     "  --to=N            stop before event index N\n"
     "  --cell=PAGE.CELL  only events touching this cell (PAGE:CELL works too)\n"
-    "  --limit=N         print at most N events\n"
+    "  --limit=N         print at most N events (operations with --ops)\n"
+    "  --ops             one line per operation instead: the operations the selected\n"
+    "                    events belong to (an allocation, a free with its compaction,\n"
+    "                    a send...), as FIRST..LAST TIME THREAD KIND WHAT-IT-DID\n"
+    "  --explain         under each event, a sentence saying what it did and why\n"
     "  --list-kinds      print the event kind names and exit\n"
     "  -h, --help        this help\n";
+
+static void who_of(rav_trace *t, uint32_t thread, char *who, size_t len)
+{
+	char nb[64];
+	const char *tn = cli_thread_name(t, thread, nb, sizeof nb);
+	if (tn)
+		snprintf(who, len, "%u:%.24s", thread, tn);
+	else
+		snprintf(who, len, "%u", thread);
+}
+
+/* The sentence under an event, from the state just after it (stepped
+ * along when events are close, sought otherwise). */
+static void explain(rav_trace *t, rav_state *st, const rav_event *ev)
+{
+	uint64_t want = ev->index + 1, pos = rav_state_position(st);
+	bool ok = true;
+	if (pos > want || want - pos > 4096) {
+		ok = rav_state_seek(st, want, NULL) == 0;
+	} else {
+		while (ok && rav_state_position(st) < want)
+			ok = rav_state_step(st, NULL, NULL);
+	}
+	char buf[1024];
+	rav_event_explain(t, ok ? st : NULL, ev, buf, sizeof buf);
+	printf("%38s%s\n", "", buf);
+}
+
+/* The operations the selected events belong to, each once. */
+static int dump_ops(cli_trace *tr, const rav_event_filter *f, uint64_t limit)
+{
+	enum { RECENT = 64 };
+	struct {
+		uint32_t thread;
+		uint64_t last;
+	} recent[RECENT];
+	unsigned nrecent = 0, next_slot = 0;
+	rav_state *st = rav_state_new(tr->t);
+	rav_event_iter it;
+	rav_event ev;
+	uint64_t n = 0;
+	rav_event_iter_init(&it, tr->t, f);
+	while ((!limit || n < limit) && rav_event_iter_next(&it, &ev)) {
+		bool seen = false;
+		for (unsigned i = 0; i < nrecent && !seen; i++)
+			seen = recent[i].thread == ev.thread && ev.index <= recent[i].last;
+		if (seen)
+			continue;
+		rav_operation op;
+		if (!rav_trace_operation_at(tr->t, ev.index, &op))
+			break;
+		unsigned slot = nrecent;
+		for (unsigned i = 0; i < nrecent; i++)
+			if (recent[i].thread == op.thread)
+				slot = i;
+		if (slot == nrecent) {
+			if (nrecent < RECENT)
+				nrecent++;
+			else
+				slot = next_slot++ % RECENT;
+		}
+		recent[slot].thread = op.thread;
+		recent[slot].last = op.last;
+		rav_event first;
+		if (!rav_trace_event_at(tr->t, op.first, &first))
+			break;
+		/* Types are named from the state just after the operation. */
+		bool have_state = st && rav_state_seek(st, op.last + 1, NULL) == 0;
+		char who[40], range[48], what[1024];
+		who_of(tr->t, op.thread, who, sizeof who);
+		snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64, op.first, op.last);
+		rav_operation_describe(tr->t, have_state ? st : NULL, &op, what, sizeof what);
+		printf("%21s %12.3f %-14s %-11s %s%s\n", range, (double)first.time_ns / 1e3, who,
+		       rav_op_kind_name(op.kind), what, op.complete ? "" : " (not finished yet)");
+		n++;
+		if (ferror(stdout))
+			break;
+	}
+	rav_state_free(st);
+	return cli_finish_output(stdout, "the output");
+}
 
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "kind thread from to cell limit list-kinds", &o);
+	const char *path = cli_parse_opts(argc, argv, help, "kind thread from to cell limit list-kinds ops explain", &o);
 	if (o.list_kinds) {
 		for (unsigned k = 1; k < RAV_EV_KIND_COUNT; k++)
 			printf("%s\n", cli_kind_name(k));
@@ -42,29 +129,37 @@ static int run(int argc, char **argv)
 		rav_trace_close(tr.t);
 		return EXIT_USAGE;
 	}
+	if (o.ops && o.explain) {
+		rav_trace_close(tr.t);
+		cli_usage_error("--explain explains events; leave out --ops (or --explain)");
+	}
 	rav_event_filter f = {
 	    .kinds = o.kinds, .thread = o.thread, .from = o.from, .to = o.to, .cell = o.cell};
+	if (o.ops) {
+		int rc = dump_ops(&tr, &f, o.limit);
+		rav_trace_close(tr.t);
+		return rc;
+	}
+	rav_state *st = o.explain ? rav_state_new(tr.t) : NULL;
 	rav_event_iter it;
 	rav_event ev;
 	uint64_t n = 0;
 	rav_event_iter_init(&it, tr.t, &f);
 	while ((!o.limit || n < o.limit) && rav_event_iter_next(&it, &ev)) {
-		char nb[64];
-		const char *tn = cli_thread_name(tr.t, ev.thread, nb, sizeof nb);
 		char who[40];
-		if (tn)
-			snprintf(who, sizeof who, "%u:%.24s", ev.thread, tn);
-		else
-			snprintf(who, sizeof who, "%u", ev.thread);
+		who_of(tr.t, ev.thread, who, sizeof who);
 		printf("%10" PRIu64 " %12.3f %-14s %-14s ", ev.index, (double)ev.time_ns / 1e3, who,
 		       cli_kind_name(ev.kind));
 		cli_format_args(stdout, tr.t, &ev);
 		putchar('\n');
+		if (st)
+			explain(tr.t, st, &ev);
 		n++;
 		if (ferror(stdout))
 			break;
 	}
 	int rc = cli_finish_output(stdout, "the output");
+	rav_state_free(st);
 	rav_trace_close(tr.t);
 	return rc;
 }

@@ -119,6 +119,19 @@ demo)
   fi
   expect 0 "$rt" dump --from=10 --to=20 "$trace"
   awk '$1 < 10 || $1 >= 20 { exit 1 }' "$out" || fail "dump --from/--to printed events outside [10, 20)"
+  # Operations: one line each, their ranges within the selection, and
+  # each thread's operations in order without overlap.
+  expect 0 "$rt" dump --ops --limit=300 "$trace"
+  [ -s "$out" ] || fail "dump --ops printed nothing"
+  awk '{ split($1, r, /\.\./); if (r[1] > r[2]) exit 1; t = $3; if (t in last && r[1] <= last[t]) exit 1; last[t] = r[2] }' "$out" ||
+    fail "dump --ops printed overlapping or reversed operations"
+  expect 0 "$rt" dump --ops --kind=move --limit=3 "$trace"
+  if [ -s "$out" ]; then
+    contains " into " "$out"
+  fi
+  expect 0 "$rt" dump --explain --limit=40 "$trace"
+  [ "$(wc -l <"$out")" -eq 80 ] || fail "dump --explain did not print a sentence under each of 40 events"
+  expect 2 "$rt" dump --ops --explain "$trace"
   expect 0 "$rt" stats "$trace"
   contains "per free" "$out"
   expect 0 "$rt" stats --json --top=3 "$trace"

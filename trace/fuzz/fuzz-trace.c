@@ -2,11 +2,12 @@
  *
  * Any byte string is opened as a trace from memory, indexed, iterated,
  * randomly accessed, filtered, replayed to a few points, and asked for its
- * tables, series, a cell history and the contention model, exactly as the
- * CLI and the viewer use a trace.  This copy of libravtrace is built with
- * RAVT_FUZZING, which skips checksum verification so mutations reach the
- * frame, segment and event decoders.  Seeds: trace/fuzz/corpus/.  The
- * reader alone has its own target (fuzz-reader.c). */
+ * tables, series, a cell history, operations and the sentences about them,
+ * and the contention model, exactly as the CLI and the viewer use a trace.
+ * This copy of libravtrace is built with RAVT_FUZZING, which skips checksum
+ * verification so mutations reach the frame, segment and event decoders.
+ * Seeds: trace/fuzz/corpus/.  The reader alone has its own target
+ * (fuzz-reader.c). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -72,8 +73,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rav_state_seek(s, n, &err);
 		for (int k = 0; k < 16 && rav_state_step(s, NULL, &err); k++)
 			;
-		rav_state_free(s);
 	}
+	/* Operations and the sentences about them and about events, at a few
+	 * places, described from a state (when there is one) and without. */
+	char text[1024];
+	for (unsigned k = 0; k < 24 && n; k++) {
+		uint64_t at = k < 8 ? k : k < 16 ? n - 1 - (k - 8) % n : (n / 16) * (k - 16);
+		rav_operation op;
+		if (at < n && rav_trace_operation_at(t, at, &op)) {
+			rav_operation_describe(t, k % 2 ? s : NULL, &op, text, sizeof text);
+			rav_operation_describe(t, NULL, &op, text, 8); /* cut short */
+		}
+		if (at < n && rav_trace_event_at(t, at, &ev))
+			rav_event_explain(t, k % 2 ? s : NULL, &ev, text, sizeof text);
+	}
+	rav_trace_operations_prepare(t, NULL, NULL, &err);
+	if (s)
+		rav_state_free(s);
 	rav_contention_config cc = {.line_size = 64, .windows = 4};
 	rav_contention *c = n <= 200000 ? rav_contention_run(t, &cc, NULL, NULL, &err) : NULL;
 	rav_contention_free(c);

@@ -1,0 +1,332 @@
+/* ravscope-heap-spotlight.c - pointing at things on the heap picture: the
+ * cells an operation touched, the pages or the thread a lesson talks
+ * about, each outlined with a short label, and a caption sentence over the
+ * heap.  What is pointed at stays bright and the rest dims a little, so a
+ * class sees at once where to look.
+ *
+ * Labels are placed above their target, else below it, else further out
+ * on either side, inside the heap area and off each other, the highlighted
+ * targets and the caption, which sits at the bottom of the heap area; a
+ * thin line ties each label to its target.  Targets not on screen (zoomed
+ * elsewhere) keep their labels out: the caption still says what happened.  During an animation the
+ * spotlight fades in with it, so the motion is seen first.
+ */
+#include "ravscope-heapdraw-private.h"
+
+#include <math.h>
+#include <pango/pangocairo.h>
+
+RavscopeSpotlight *ravscope_spotlight_new(void)
+{
+	RavscopeSpotlight *sp = g_new0(RavscopeSpotlight, 1);
+	sp->spots = g_array_new(FALSE, TRUE, sizeof(RavscopeSpot));
+	sp->dim = TRUE;
+	return sp;
+}
+
+void ravscope_spotlight_free(RavscopeSpotlight *sp)
+{
+	if (!sp)
+		return;
+	for (guint i = 0; i < sp->spots->len; i++)
+		g_free(g_array_index(sp->spots, RavscopeSpot, i).label);
+	g_array_unref(sp->spots);
+	g_free(sp->caption);
+	g_free(sp);
+}
+
+static void add(RavscopeSpotlight *sp, RavscopeSpotKind kind, rav_loc cell, guint32 page, guint32 heap_id,
+                const char *label)
+{
+	for (guint i = 0; i < sp->spots->len; i++) {
+		RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+		if (s->kind == kind && s->cell == cell && s->page == page && s->heap_id == heap_id) {
+			/* One target, one label: the later one says more. */
+			if (label) {
+				g_free(s->label);
+				s->label = g_strdup(label);
+			}
+			return;
+		}
+	}
+	RavscopeSpot s = {
+	    .kind = kind, .cell = cell, .page = page, .heap_id = heap_id, .label = g_strdup(label)};
+	g_array_append_val(sp->spots, s);
+}
+
+void ravscope_spotlight_add_cell(RavscopeSpotlight *sp, rav_loc cell, const char *label)
+{
+	if (cell && !(cell & RAV_LOC_EXTERNAL))
+		add(sp, RAVSCOPE_SPOT_CELL, rav_loc_make(rav_loc_page(cell), rav_loc_cell(cell), 0), 0, 0,
+		    label);
+}
+
+void ravscope_spotlight_add_page(RavscopeSpotlight *sp, guint32 page, const char *label)
+{
+	add(sp, RAVSCOPE_SPOT_PAGE, 0, page, 0, label);
+}
+
+void ravscope_spotlight_add_lane(RavscopeSpotlight *sp, guint32 heap_id, const char *label)
+{
+	add(sp, RAVSCOPE_SPOT_LANE, 0, 0, heap_id, label);
+}
+
+void ravscope_spotlight_set_caption(RavscopeSpotlight *sp, const char *caption)
+{
+	g_free(sp->caption);
+	sp->caption = g_strdup(caption);
+}
+
+typedef struct {
+	double x, y, w, h;
+} Box;
+
+static gboolean boxes_overlap(const Box *a, const Box *b)
+{
+	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+/* The target's rectangle on the surface; FALSE if it is not laid out. */
+static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpot *s,
+                          double *x, double *y, double *w, double *h)
+{
+	switch (s->kind) {
+	case RAVSCOPE_SPOT_CELL: {
+		double wx, wy;
+		if (!ravscope_heap_layout_cell_pos(L, s->cell, &wx, &wy))
+			return FALSE;
+		ravscope__cell_rect(vp, wx, wy, x, y, w, h);
+		/* Zoomed out, a cell is a pixel: mark a point big enough to see. */
+		if (*w < 10) {
+			double cx = *x + *w / 2, cy = *y + *h / 2;
+			*x = cx - 5, *y = cy - 5, *w = 10, *h = 10;
+		}
+		return TRUE;
+	}
+	case RAVSCOPE_SPOT_PAGE: {
+		const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, s->page);
+		if (!lp)
+			return FALSE;
+		*x = sx_of(vp, lp->x) - 3;
+		*y = sy_of(vp, lp->y) - 3;
+		*w = lp->w * vp->scale + 6;
+		*h = lp->h * vp->scale + 6;
+		return TRUE;
+	}
+	case RAVSCOPE_SPOT_LANE: {
+		gpointer v = L->lane_of_heap
+		                 ? g_hash_table_lookup(L->lane_of_heap, GUINT_TO_POINTER(s->heap_id))
+		                 : NULL;
+		if (!v)
+			return FALSE;
+		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, GPOINTER_TO_UINT(v) - 1);
+		*x = vp->x0 + 2;
+		*y = sy_of(vp, lane->y) + 2;
+		*w = MIN(vp->width - 4, MAX(sx_of(vp, lane->content_w) - vp->x0, 40));
+		*h = lane->h * vp->scale - 4;
+		return TRUE;
+	}
+	}
+	return FALSE;
+}
+
+/* The caption sits at the bottom of the heap area, where the labels (above
+ * their targets) rarely go; its box is returned so labels avoid it. */
+static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha, Box *box)
+{
+	double px = vp->large_text ? 22 : 16;
+	PangoLayout *pl = pango_cairo_create_layout(cr);
+	PangoFontDescription *fd = pango_font_description_from_string("Sans");
+	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+	pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
+	pango_layout_set_font_description(pl, fd);
+	pango_font_description_free(fd);
+	/* Beside the legend, which sits at the bottom right when shown. */
+	double room = vp->width - (vp->legend && vp->scale < TEXT_SCALE ? vp->reserve_right : 0);
+	double maxw = MAX(room * 0.9, 200);
+	pango_layout_set_width(pl, (int)(maxw * PANGO_SCALE));
+	pango_layout_set_wrap(pl, PANGO_WRAP_WORD_CHAR);
+	pango_layout_set_text(pl, caption, -1);
+	int tw, th;
+	pango_layout_get_pixel_size(pl, &tw, &th);
+	double pad = px * 0.6;
+	double bw = tw + 2 * pad, bh = th + 2 * pad;
+	double bx = vp->x0 + MAX(8, (room - bw) / 2), by = vp->y0 + vp->height - bh - 12;
+	*box = (Box){bx, by, bw, bh};
+	if (alpha <= 0) {
+		g_object_unref(pl);
+		return;
+	}
+	double bg[3], tc[3];
+	ravscope_heap_background(vp->dark, bg);
+	ravscope__text_rgb(vp->dark, tc);
+	cairo_set_source_rgba(cr, 0, 0, 0, 0.18 * alpha);
+	ravscope__rounded_rect(cr, bx + 2, by + 3, bw, bh, 8);
+	cairo_fill(cr);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.94 * alpha);
+	ravscope__rounded_rect(cr, bx, by, bw, bh, 8);
+	cairo_fill_preserve(cr);
+	cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], alpha);
+	cairo_set_line_width(cr, 2);
+	cairo_stroke(cr);
+	cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], alpha);
+	cairo_move_to(cr, bx + pad, by + pad);
+	pango_cairo_show_layout(cr, pl);
+	g_object_unref(pl);
+}
+
+static gboolean clashes(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
+                        const RavscopeSpotlight *sp)
+{
+	for (guint j = 0; j < placed->len; j++)
+		if (boxes_overlap(b, &g_array_index(placed, Box, j)))
+			return TRUE;
+	/* Nor over a highlighted cell or page (a lane is the label's backdrop). */
+	for (guint j = 0; j < n; j++)
+		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE &&
+		    boxes_overlap(b, &rects[j]))
+			return TRUE;
+	return FALSE;
+}
+
+/* Where target i's label goes: just above it, else just below, else one
+ * label's height further out on either side, and so on, staying inside
+ * the heap area and off the other labels, the caption and the highlighted
+ * targets.  Neighbouring cells' labels then alternate above and below
+ * instead of climbing out of sight over a cell on the top row. */
+static void place_label(const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n, guint i,
+                        const GArray *placed, Box *b, gboolean *above)
+{
+	const RavscopeSpotlight *sp = vp->spotlight;
+	double top = vp->y0 + 2, bottom = vp->y0 + vp->height - 2;
+	double left = vp->x0 + 2, right = vp->x0 + vp->width - 2;
+	double cx = rects[i].x + rects[i].w / 2;
+	Box first_fit = {0};
+	gboolean have_fit = FALSE, fit_above = TRUE;
+	for (int k = 0; k < 12; k++) {
+		for (int side = 0; side < 2; side++) {
+			gboolean up = side == 0;
+			Box c = *b;
+			c.y = up ? rects[i].y - 8 - c.h - k * (c.h + 4)
+			         : rects[i].y + rects[i].h + 8 + k * (c.h + 4);
+			if (c.y < top || c.y + c.h > bottom)
+				continue;
+			/* Centred over the target, else nudged to either side. */
+			double xs[3] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x};
+			for (int t = 0; t < 3; t++) {
+				c.x = CLAMP(xs[t], left, MAX(left, right - c.w));
+				if (!have_fit)
+					first_fit = c, fit_above = up, have_fit = TRUE;
+				if (!clashes(&c, placed, rects, shown, n, sp)) {
+					*b = c;
+					*above = up;
+					return;
+				}
+			}
+		}
+	}
+	if (have_fit) {
+		*b = first_fit; /* crowded: overlapping beats out of sight */
+		*above = fit_above;
+	} else {
+		b->x = CLAMP(cx - b->w / 2, left, MAX(left, right - b->w));
+		b->y = MAX(top, rects[i].y - 8 - b->h);
+		*above = TRUE;
+	}
+}
+
+void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+                                   const RavscopeViewport *vp)
+{
+	(void)doc;
+	const RavscopeSpotlight *sp = vp->spotlight;
+	if (!sp)
+		return;
+	/* Fade in over the second half of an animation. */
+	double alpha = vp->n_anims ? CLAMP(vp->anim_t * 2 - 1, 0, 1) : 1;
+	if (alpha <= 0)
+		return;
+	guint n = sp->spots->len;
+	Box *rects = g_new0(Box, MAX(n, 1));
+	gboolean *shown = g_new0(gboolean, MAX(n, 1));
+	guint nshown = 0;
+	for (guint i = 0; i < n; i++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+		shown[i] = spot_rect(L, vp, s, &rects[i].x, &rects[i].y, &rects[i].w, &rects[i].h);
+		nshown += shown[i];
+	}
+	cairo_save(cr);
+	cairo_rectangle(cr, vp->x0, vp->y0, vp->width, vp->height);
+	cairo_clip(cr);
+	if (sp->dim && nshown) {
+		/* The rest of the heap steps back. */
+		double bg[3];
+		ravscope_heap_background(vp->dark, bg);
+		cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
+		cairo_rectangle(cr, vp->x0, vp->y0, vp->width, vp->height);
+		for (guint i = 0; i < n; i++)
+			if (shown[i])
+				cairo_rectangle(cr, rects[i].x - 2, rects[i].y - 2, rects[i].w + 4,
+				                rects[i].h + 4);
+		cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.5 * alpha);
+		cairo_fill(cr);
+		cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
+	}
+	double lw = vp->large_text ? 4 : 3;
+	for (guint i = 0; i < n; i++) {
+		if (!shown[i])
+			continue;
+		cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], alpha);
+		cairo_set_line_width(cr, lw);
+		ravscope__rounded_rect(cr, rects[i].x - lw / 2, rects[i].y - lw / 2, rects[i].w + lw,
+		                       rects[i].h + lw, MIN(6, rects[i].w / 4));
+		cairo_stroke(cr);
+	}
+	/* The caption first (drawn last, over everything), then the labels,
+	 * pushed apart and away from it. */
+	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
+	Box caption_box = {0};
+	if (sp->caption && *sp->caption) {
+		draw_caption(cr, vp, sp->caption, 0, &caption_box);
+		g_array_append_val(placed, caption_box);
+	}
+	double px = vp->large_text ? 17 : 13;
+	for (guint i = 0; i < n; i++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+		if (!shown[i] || !s->label || !*s->label)
+			continue;
+		double tw = ravscope__text_width(cr, s->label, px, TRUE);
+		double pad = px * 0.45;
+		Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
+		b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
+		gboolean above = TRUE;
+		if (s->kind == RAVSCOPE_SPOT_LANE) {
+			/* A tab on the lane's outline, at its right end: over the
+			 * margin between lanes rather than over the lane's cells. */
+			b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
+			b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
+			above = FALSE;
+		} else
+			place_label(vp, rects, shown, n, i, placed, &b, &above);
+		g_array_append_val(placed, b);
+		double ax = rects[i].x + rects[i].w / 2, ay = above ? rects[i].y : rects[i].y + rects[i].h;
+		if (s->kind != RAVSCOPE_SPOT_LANE) {
+			cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], alpha);
+			cairo_set_line_width(cr, 1.5);
+			cairo_move_to(cr, ax, ay);
+			cairo_line_to(cr, CLAMP(ax, b.x + 4, b.x + b.w - 4), above ? b.y + b.h : b.y);
+			cairo_stroke(cr);
+		}
+		cairo_set_source_rgba(cr, vp->accent[0], vp->accent[1], vp->accent[2], alpha);
+		ravscope__rounded_rect(cr, b.x, b.y, b.w, b.h, b.h / 2);
+		cairo_fill(cr);
+		double white[3] = {1, 1, 1};
+		ravscope__draw_text_alpha(cr, b.x + pad, b.y + pad, s->label, px, TRUE, white, alpha, 0);
+	}
+	g_array_unref(placed);
+	if (sp->caption && *sp->caption)
+		draw_caption(cr, vp, sp->caption, alpha, &caption_box);
+	cairo_restore(cr);
+	g_free(rects);
+	g_free(shown);
+}

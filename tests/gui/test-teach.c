@@ -1,0 +1,355 @@
+/* test-teach.c - the teaching side of the window, under X (Xvfb).
+ *
+ * Usage: test-teach LESSON TRACE CHATTY MESSAGES [ATTACH-TRACE]
+ *   - an operation step applies exactly the operation of the next event
+ *     (rav_trace_operation_at), points at it with a caption, and back
+ *     undoes exactly it; the Explain panel says what happened; the same
+ *     on an attach recording, whose snapshots are steps of their own;
+ *   - a lesson: opening it plays to its first step and shows its text;
+ *     Next reaches each step's place (the end of its operation) and shows
+ *     its narration; Back returns to the previous one; the last Next ends
+ *     the lesson;
+ *   - the glossary opens at a term;
+ *   - the chatty-vs-messages window shows, for both recordings, the totals
+ *     the cache model gives on the same files.
+ * Animations are off (the "animate" setting) so steps take no time.
+ */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "ravscope-application.h"
+#include "ravscope-compare-window.h"
+#include "ravscope-explain-panel.h"
+#include "ravscope-glossary-window.h"
+#include "ravscope-heap-view.h"
+#include "ravscope-lesson-player.h"
+#include "ravscope-lesson.h"
+#include "ravscope-window.h"
+
+static const char *lesson_path, *trace_path, *chatty_path, *messages_path;
+
+static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
+{
+	gint64 deadline = g_get_monotonic_time() + 90 * G_USEC_PER_SEC;
+	while (!cond(data)) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("timed out waiting for %s", what);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+}
+
+static void spin_a_bit(void)
+{
+	for (int i = 0; i < 30; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(2000);
+	}
+}
+
+static gboolean is_indexed(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_is_indexed(doc);
+}
+
+static RavscopeWindow *new_window(void)
+{
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 1300, 850);
+	gtk_window_present(GTK_WINDOW(w));
+	return w;
+}
+
+static guint64 position(RavscopeWindow *w)
+{
+	return ravscope_document_get_position(ravscope_window_get_document(w));
+}
+
+/* The Explain panel, found by type in the window's tree. */
+static GtkWidget *explain_panel_of(RavscopeWindow *w)
+{
+	GtkWidget *panel = NULL;
+	GPtrArray *todo = g_ptr_array_new();
+	g_ptr_array_add(todo, w);
+	while (todo->len && !panel) {
+		GtkWidget *x = g_ptr_array_steal_index(todo, todo->len - 1);
+		if (RAVSCOPE_IS_EXPLAIN_PANEL(x))
+			panel = x;
+		for (GtkWidget *c = gtk_widget_get_first_child(x); c; c = gtk_widget_get_next_sibling(c))
+			g_ptr_array_add(todo, c);
+	}
+	g_ptr_array_unref(todo);
+	g_assert_nonnull(panel);
+	return panel;
+}
+
+/* What the panel says once its refresh timer has run. */
+static char *explain_text(GtkWidget *panel)
+{
+	char *text = ravscope_explain_panel_dup_text(RAVSCOPE_EXPLAIN_PANEL(panel));
+	for (int i = 0; i < 50 && strlen(text) < 40; i++) {
+		spin_a_bit();
+		g_free(text);
+		text = ravscope_explain_panel_dup_text(RAVSCOPE_EXPLAIN_PANEL(panel));
+	}
+	return text;
+}
+
+/* An attach recording starts from snapshots: each is one operation step,
+ * and the Explain panel says what a snapshot is. */
+static void test_attach_steps(gconstpointer path)
+{
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	spin_a_bit();
+	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
+	ravscope_window_seek(w, 0);
+	spin_a_bit();
+	guint snapshots = 0;
+	for (int k = 0; k < 8; k++) {
+		rav_operation op;
+		g_assert_true(rav_trace_operation_at(t, position(w), &op));
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-op-forward", NULL));
+		spin_a_bit();
+		g_assert_cmpuint(position(w), ==, op.last + 1);
+		if (op.kind != RAV_OP_SNAPSHOT)
+			continue;
+		snapshots++;
+		const RavscopeSpotlight *sp =
+		    ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w)));
+		g_assert_nonnull(sp);
+		g_assert_nonnull(strstr(sp->caption, "snapshot of"));
+		g_autofree char *text = explain_text(explain_panel_of(w));
+		if (!strstr(text, "snapshot"))
+			g_error("the Explain panel after a snapshot says: %s", text);
+	}
+	g_assert_cmpuint(snapshots, >=, 2);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+static void test_operation_step(gconstpointer path)
+{
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	spin_a_bit();
+	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
+	guint64 n = ravscope_document_get_event_count(ravscope_window_get_document(w));
+	/* Several places: the start, the middle, and inside an operation. */
+	guint64 starts[] = {0, n / 3, n / 2 + 1};
+	for (guint k = 0; k < G_N_ELEMENTS(starts); k++) {
+		ravscope_window_seek(w, starts[k]);
+		spin_a_bit();
+		guint64 before = position(w);
+		rav_operation op;
+		g_assert_true(rav_trace_operation_at(t, before, &op));
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-op-forward", NULL));
+		spin_a_bit();
+		g_assert_cmpuint(position(w), ==, op.last + 1);
+		/* It points at the operation and says what it was. */
+		const RavscopeSpotlight *sp =
+		    ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w)));
+		g_assert_nonnull(sp);
+		g_assert_true(sp->caption && *sp->caption);
+		/* Back undoes exactly this operation. */
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-op-back", NULL));
+		spin_a_bit();
+		g_assert_cmpuint(position(w), ==, op.first);
+		/* Event steps are still there. */
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-forward", NULL));
+		spin_a_bit();
+		g_assert_cmpuint(position(w), >, op.first);
+	}
+	/* The Explain panel says what the last event did, in words. */
+	ravscope_window_seek(w, n / 2);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.step-op-forward", NULL));
+	spin_a_bit();
+	g_autofree char *text = explain_text(explain_panel_of(w));
+	g_assert_cmpuint(strlen(text), >, 40);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+static gboolean lesson_at_rest(gpointer w)
+{
+	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+	return ravscope_lesson_player_get_lesson(p) && ravscope_lesson_player_get_step(p) >= 0 &&
+	       !ravscope_lesson_player_is_busy(p);
+}
+
+static gboolean lesson_ended(gpointer w)
+{
+	return ravscope_lesson_player_get_lesson(ravscope_window_get_lesson_player(w)) == NULL;
+}
+
+/* The narration shown is the step's text (markup aside). */
+static void check_step(RavscopeWindow *w, const RavscopeLesson *l, guint k)
+{
+	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+	g_assert_cmpint(ravscope_lesson_player_get_step(p), ==, (int)k);
+	const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+	g_assert_cmpuint(position(w), ==, st->target);
+	if (st->has_op) {
+		/* Next reached the step's event: its operation is applied, the
+		 * next one is not. */
+		g_assert_cmpuint(position(w), ==, st->op.last + 1);
+		g_assert_nonnull(
+		    ravscope_heap_view_get_spotlight(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w))));
+	}
+	const char *shown = ravscope_window_get_narration(w);
+	/* The first words of the step's text are shown as written. */
+	g_autofree char *head = g_strndup(st->text, 12);
+	if (!strstr(shown, head))
+		g_error("step %u shows \"%s\", not its text \"%s\"", k, shown, st->text);
+}
+
+static void test_lesson(void)
+{
+	/* The lesson as the window will resolve it, to compare with. */
+	GError *error = NULL;
+	g_autoptr(RavscopeLesson) l = ravscope_lesson_load(lesson_path, &error);
+	g_assert_no_error(error);
+	char **dirs = ravscope_application_trace_dirs();
+	g_assert_true(ravscope_lesson_check(l, (const char *const *)dirs, &error));
+	g_strfreev(dirs);
+
+	RavscopeWindow *w = new_window();
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	check_step(w, l, 0);
+	for (guint k = 1; k < l->steps->len; k++) {
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+		spin_until(lesson_at_rest, w, "the next step");
+		check_step(w, l, k);
+		if (k == 2) {
+			/* Back, then forward again. */
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-back", NULL));
+			spin_until(lesson_at_rest, w, "the previous step");
+			check_step(w, l, k - 1);
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+			spin_until(lesson_at_rest, w, "the step again");
+			check_step(w, l, k);
+		}
+	}
+	/* Next while travelling goes straight to the step. */
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the restarted lesson");
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+	if (ravscope_lesson_player_is_busy(ravscope_window_get_lesson_player(w)))
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+	spin_until(lesson_at_rest, w, "the skipped-to step");
+	check_step(w, l, 1);
+	/* Finishing ends the lesson; the trace stays open. */
+	for (guint k = 1; k < l->steps->len; k++) {
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+		if (k + 1 < l->steps->len)
+			spin_until(lesson_at_rest, w, "a step");
+	}
+	spin_until(lesson_ended, w, "the end of the lesson");
+	g_assert_nonnull(ravscope_window_get_document(w));
+	/* A broken lesson is refused (a dialog), and the window stays usable. */
+	g_autofree char *tmp = g_build_filename(g_get_tmp_dir(), "test-teach-broken.lesson", NULL);
+	g_assert_true(g_file_set_contents(tmp, "[lesson]\ntitle = x\n", -1, NULL));
+	ravscope_window_start_lesson(w, tmp);
+	spin_a_bit();
+	g_assert_null(ravscope_lesson_player_get_lesson(ravscope_window_get_lesson_player(w)));
+	g_unlink(tmp);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+static void test_glossary(void)
+{
+	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
+	spin_a_bit();
+	g_assert_cmpstr(ravscope_glossary_window_get_current(g), ==, "hole");
+	ravscope_glossary_show(NULL, "back-link");
+	g_assert_cmpstr(ravscope_glossary_window_get_current(g), ==, "back-link");
+	gtk_window_destroy(GTK_WINDOW(g));
+	spin_a_bit();
+}
+
+typedef struct {
+	RavscopeCompareWindow *cw;
+} CompareWait;
+
+static gboolean compare_done(gpointer data)
+{
+	rav_contention_totals t;
+	CompareWait *c = data;
+	return ravscope_compare_window_get_totals(c->cw, 0, &t) &&
+	       ravscope_compare_window_get_totals(c->cw, 1, &t);
+}
+
+static void model_totals(const char *path, rav_contention_totals *out)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(path, &err);
+	g_assert_nonnull(t);
+	g_assert_cmpint(rav_trace_index(t, NULL, NULL, &err), ==, 0);
+	rav_contention_config cfg = {.line_size = 64};
+	rav_contention *c = rav_contention_run(t, &cfg, NULL, NULL, &err);
+	g_assert_nonnull(c);
+	rav_contention_get_totals(c, out);
+	rav_contention_free(c);
+	rav_trace_close(t);
+}
+
+static void test_compare(void)
+{
+	CompareWait c = {ravscope_compare_window_new(NULL, chatty_path, messages_path)};
+	gtk_window_present(GTK_WINDOW(c.cw));
+	spin_until(compare_done, &c, "both cache models");
+	spin_a_bit();
+	const char *paths[2] = {chatty_path, messages_path};
+	for (guint i = 0; i < 2; i++) {
+		rav_contention_totals shown, direct;
+		g_assert_true(ravscope_compare_window_get_totals(c.cw, i, &shown));
+		model_totals(paths[i], &direct);
+		g_assert_cmpuint(shown.transfers, ==, direct.transfers);
+		g_assert_cmpuint(shown.invalidations, ==, direct.invalidations);
+		g_assert_cmpuint(shown.accesses, ==, direct.accesses);
+	}
+	g_assert_nonnull(
+	    strstr(ravscope_compare_window_get_summary(c.cw), "Cache lines moved between cores"));
+	gtk_window_destroy(GTK_WINDOW(c.cw));
+	spin_a_bit();
+}
+
+int main(int argc, char **argv)
+{
+	gtk_test_init(&argc, &argv, NULL);
+	adw_init();
+	if (argc != 5 && argc != 6) {
+		g_printerr("usage: test-teach LESSON TRACE CHATTY MESSAGES [ATTACH-TRACE]\n");
+		return 2;
+	}
+	lesson_path = argv[1];
+	trace_path = argv[2];
+	chatty_path = argv[3];
+	messages_path = argv[4];
+	/* No animation: steps apply at once (the settings backend is memory). */
+	GSettings *s = ravscope_settings_new();
+	if (s) {
+		g_settings_set_boolean(s, "animate", FALSE);
+		g_object_unref(s);
+	}
+	g_test_add_data_func("/Rav/Gui/Teach/operation-step", trace_path, test_operation_step);
+	if (argc == 6) {
+		g_test_add_data_func("/Rav/Gui/Teach/operation-step-attach", argv[5], test_operation_step);
+		g_test_add_data_func("/Rav/Gui/Teach/attach-snapshots", argv[5], test_attach_steps);
+	}
+	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
+	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
+	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
+	return g_test_run();
+}
