@@ -230,9 +230,13 @@ static void follow_to_end(RavscopeWindow *self)
 
 void ravscope__window_live_position_changed(RavscopeWindow *self)
 {
-	/* Someone else moved the playhead: the user scrubs. */
-	if (self->live && !self->live_moving && self->live_following) {
-		self->live_following = FALSE;
+	/* Someone else moved the playhead: the user scrubs; to the end (End),
+	 * and the view follows again. */
+	if (!self->live || self->live_moving || !self->doc)
+		return;
+	gboolean at_end = ravscope_document_get_position(self->doc) >= ravscope_document_get_event_count(self->doc);
+	if (at_end != self->live_following) {
+		self->live_following = at_end;
 		live_update_bar(self);
 	}
 }
@@ -665,6 +669,20 @@ static void act_save_as(GtkWidget *w, const char *name, GVariant *p)
 	gtk_native_dialog_show(GTK_NATIVE_DIALOG(dlg));
 }
 
+static void act_break_next(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	ravscope__window_show_panel(self, "breakpoints");
+	ravscope_breakpoints_panel_run(self->breakpoints_panel, TRUE);
+}
+
+static void act_break_prev(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	ravscope__window_show_panel(self, "breakpoints");
+	ravscope_breakpoints_panel_run(self->breakpoints_panel, FALSE);
+}
+
 static void act_show_errors(GtkWidget *w, const char *name, GVariant *p)
 {
 	ravscope__window_show_panel(RAVSCOPE_WINDOW(w), "errors");
@@ -682,6 +700,10 @@ void ravscope__window_live_class_init(GtkWidgetClass *wc)
 	gtk_widget_class_install_action(wc, "win.live-detach", NULL, act_live_detach);
 	gtk_widget_class_install_action(wc, "win.save-as", NULL, act_save_as);
 	gtk_widget_class_install_action(wc, "win.show-errors", NULL, act_show_errors);
+	gtk_widget_class_install_action(wc, "win.break-next", NULL, act_break_next);
+	gtk_widget_class_install_action(wc, "win.break-prev", NULL, act_break_prev);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F8, 0, "win.break-next", NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F8, GDK_SHIFT_MASK, "win.break-prev", NULL);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_F5, 0, "win.live-continue", NULL);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_F6, 0, "win.live-pause", NULL);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_F10, 0, "win.live-step-over", NULL);

@@ -18,6 +18,8 @@
  *                      program is released and finishes normally
  *   /live/run          ravscope -- PROG: attached from the first event,
  *                      the program's output in the Output panel, exit status
+ *   /live/file-breakpoints  (TRACE) Run to Breakpoint forward and back on a
+ *                      file; the Errors panel's count matches the trace
  */
 #include <adwaita.h>
 #include <errno.h>
@@ -436,6 +438,54 @@ static void test_run(void)
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 
+static gboolean is_indexed(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_is_indexed(doc);
+}
+
+/* The same breakpoints on a file: Run to Breakpoint forward and back, via
+ * the reader's search; the Errors panel counts the trace's error events. */
+static void test_file(gconstpointer data)
+{
+	const char *path = data;
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	spin_ms(200);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	/* what the reader finds */
+	rav_event_filter ef = { .kinds = 1ull << RAV_EV_ERROR, .thread = -1 };
+	guint nerr = 0;
+	for (gint64 at = rav_trace_find_next(t, 0, &ef); at >= 0; at = rav_trace_find_next(t, (guint64)at + 1, &ef))
+		nerr++;
+	g_assert_cmpuint(ravscope_window_get_error_count(w), ==, nerr);
+	rav_event_filter af = { .kinds = 1ull << RAV_EV_ALLOC, .thread = -1 };
+	gint64 first_alloc = rav_trace_find_next(t, 0, &af);
+	g_assert_cmpint(first_alloc, >=, 0);
+	gint64 second_alloc = rav_trace_find_next(t, (guint64)first_alloc + 1, &af);
+	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
+	ravscope_breakpoints_panel_add_kind(bp, 1); /* allocation of any type */
+	ravscope_window_seek(w, 0);
+	spin_ms(50);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
+	spin_ms(300);
+	guint64 pos = ravscope_document_get_position(doc);
+	/* win.seek-event plays the event: the playhead is just after it */
+	g_assert_cmpuint(pos, ==, (guint64)first_alloc + 1);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
+	spin_ms(300);
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)second_alloc + 1);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, FALSE));
+	spin_ms(300);
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)first_alloc + 1);
+	g_assert_false(ravscope_breakpoints_panel_run(bp, FALSE));
+	gtk_window_destroy(GTK_WINDOW(w));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--child-pause")) {
@@ -446,7 +496,7 @@ int main(int argc, char **argv)
 	gtk_test_init(&argc, &argv, NULL);
 	adw_init();
 	if (argc < 3) {
-		g_printerr("usage: %s ATTACH_TARGET RAV_SAMPLE_LIVE\n", argv[0]);
+		g_printerr("usage: %s ATTACH_TARGET RAV_SAMPLE_LIVE [TRACE]\n", argv[0]);
 		return 2;
 	}
 	target = argv[1];
@@ -459,6 +509,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/live/breakpoint", test_breakpoint);
 	g_test_add_func("/live/killed", test_killed);
 	g_test_add_func("/live/run", test_run);
+	if (argc > 3)
+		g_test_add_data_func("/live/file-breakpoints", argv[3], test_file);
 	int rc = g_test_run();
 	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", rundir);
 	if (system(cmd) != 0)
