@@ -21,7 +21,7 @@
 
 static const char *const *slow_args(void)
 {
-	return small ? args_of("--rounds", "120", "--pace-us", "20000", NULL)
+	return small ? args_of("--rounds", "400", "--pace-us", "20000", NULL)
 		     : args_of("--rounds", "300", "--pace-us", "8000", NULL);
 }
 
