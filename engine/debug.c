@@ -30,10 +30,10 @@
 
 #include "rav-private.h"
 
-const rav_debugger *rav__debugger;       /* atomic */
-int rav__debug_filter;                   /* atomic: every event goes to the debugger */
-int rav__debug_safepoints;               /* atomic: safe points have debugger work (see due()) */
-_Thread_local int rav__debug_tl_step;    /* rav_debug_step_mode the thread runs in, 0 none */
+const rav_debugger *rav__debugger;        /* atomic */
+int rav__debug_filter;                    /* atomic: every event goes to the debugger */
+int rav__debug_safepoints;                /* atomic: safe points have debugger work (see due()) */
+_Thread_local int rav__debug_tl_step;     /* rav_debug_step_mode the thread runs in, 0 none */
 static _Thread_local bool tl_in_debugger; /* a callback is running on this thread */
 
 typedef struct held_node {
@@ -172,7 +172,7 @@ int rav_debug_watch(uintptr_t cell, bool on)
 			if (reqs[i].state >= 2 && (pick < 0 || reqs[i].number < reqs[pick].number))
 				pick = i;
 		if (pick >= 0) {
-			reqs[pick] = (watch_req){ .cell = cell, .on = on, .state = 1, .number = next_req++ };
+			reqs[pick] = (watch_req){.cell = cell, .on = on, .state = 1, .number = next_req++};
 			if (next_req == 0x7fffffff)
 				next_req = 1;
 			number = reqs[pick].number;
@@ -221,8 +221,8 @@ static void apply_requests_locked(rav_heap *self)
 			continue;
 		rav_cell *c = (rav_cell *)p;
 		rav_type t = cell_type(c);
-		bool live = t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER && t != RAV_TYPE_DEAD && t != RAV_TYPE_ROOT &&
-			    !(c->w[0] & RAV_FLAG_DYING);
+		bool live = t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER && t != RAV_TYPE_DEAD &&
+		            t != RAV_TYPE_ROOT && !(c->w[0] & RAV_FLAG_DYING);
 		if (!live) {
 			r->state = 3;
 		} else {
@@ -242,7 +242,7 @@ static void apply_requests_locked(rav_heap *self)
 static void stop(const rav_debugger *d, rav_debug_why why)
 {
 	rav_heap *self = rav__self_heap;
-	held_node node = { .heap_id = self ? self->id : 0 };
+	held_node node = {.heap_id = self ? self->id : 0};
 	pthread_mutex_lock(&dbg_lock);
 	if (debugger() != d) {
 		pthread_mutex_unlock(&dbg_lock);
@@ -312,7 +312,7 @@ void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uin
 	if (tl_in_debugger)
 		return;
 	rav_heap *self = rav__self_heap;
-	rav_raw_event e = { .kind = kind, .x = 0, .a = a, .b = b, .c = c };
+	rav_raw_event e = {.kind = kind, .x = 0, .a = a, .b = b, .c = c};
 	/* A move reports where the cell was (it is at b now). */
 	uintptr_t before = RAV_EV_KIND(&e) == RAV_EV_MOVE ? a : (uintptr_t)cell;
 	tl_in_debugger = true;

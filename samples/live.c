@@ -79,10 +79,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--quiet"))
 			quiet = 1;
 		else {
-			fprintf(stderr, "usage: %s [--seconds S] [--flat-out] [--errors] [--quiet]\n"
-					"  a program that keeps running (S seconds, default 60, 0: until killed),\n"
-					"  to attach to with ravscope --attach PID or ravtrace attach PID\n",
-				argv[0]);
+			fprintf(stderr,
+			        "usage: %s [--seconds S] [--flat-out] [--errors] [--quiet]\n"
+			        "  a program that keeps running (S seconds, default 60, 0: until killed),\n"
+			        "  to attach to with ravscope --attach PID or ravtrace attach PID\n",
+			        argv[0]);
 			return 2;
 		}
 	}
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 		       seconds > 0 ? "for a while" : "until killed", flat_out ? " flat out" : "");
 	fflush(stdout);
 	rav_root list = rav_root_new(h), reply = rav_root_new(h);
-	sample_rng rng = { 0x9e3779b97f4a7c15ULL };
+	sample_rng rng = {0x9e3779b97f4a7c15ULL};
 	uint64_t checksum = 0, rounds = 0, length = 0;
 	double t0 = now_s(), next_error = t0 + 1;
 	for (;; rounds++) {

@@ -32,8 +32,8 @@ typedef struct bp {
 	char text[RAVT_BREAK_TEXT_MAX + 1];
 	size_t text_len;
 	uint64_t hits;
-	uintptr_t cell;  /* CELL: where the cell is now (0: freed or never set) */
-	int watch_req;   /* CELL: the engine's request number while pending, else 0 */
+	uintptr_t cell; /* CELL: where the cell is now (0: freed or never set) */
+	int watch_req;  /* CELL: the engine's request number while pending, else 0 */
 } bp;
 
 static struct {
@@ -41,7 +41,7 @@ static struct {
 	bool installed;
 	bp table[RAVT_BREAK_MAX];
 	rav_debugger dbg;
-} D = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} D = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* What the event callback found, for the `stopped` callback that follows
  * on the same thread. */
@@ -79,7 +79,7 @@ static int64_t loc_word(uint64_t addr)
 
 static void post_break(uint32_t id, int state, uintptr_t cell, const char *text)
 {
-	int64_t v[4] = { id, state, -1, -1 };
+	int64_t v[4] = {id, state, -1, -1};
 	if (cell)
 		loc_of(cell, &v[2], &v[3]);
 	ravt_session_post(RAVT_SESSION_BREAK, v, 4, text);
@@ -130,17 +130,22 @@ static bool matches(const bp *b, const rav_raw_event *e, const char *text, size_
 static unsigned cell_condition(unsigned kind)
 {
 	switch (kind) {
-	case RAV_EV_MOVE: return RAVT_BREAK_ON_MOVE;
-	case RAV_EV_FIXUP: return RAVT_BREAK_ON_FIXUP;
-	case RAV_EV_FREE: return RAVT_BREAK_ON_FREE;
+	case RAV_EV_MOVE:
+		return RAVT_BREAK_ON_MOVE;
+	case RAV_EV_FIXUP:
+		return RAVT_BREAK_ON_FIXUP;
+	case RAV_EV_FREE:
+		return RAVT_BREAK_ON_FREE;
 	case RAV_EV_REF_STORE:
-	case RAV_EV_REFRAV_INSERT: return RAVT_BREAK_ON_REFERRER;
-	default: return 0;
+	case RAV_EV_REFRAV_INSERT:
+		return RAVT_BREAK_ON_REFERRER;
+	default:
+		return 0;
 	}
 }
 
-static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint32_t heap_id, uintptr_t watched,
-		     void *user)
+static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint32_t heap_id,
+                     uintptr_t watched, void *user)
 {
 	(void)user;
 	unsigned kind = RAV_EV_KIND(e);
@@ -157,8 +162,8 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 		if (watched) {
 			if (b->req.what != RAVT_BREAK_CELL || b->cell != watched)
 				continue;
-			unsigned want = b->req.flags & (RAVT_BREAK_ON_MOVE | RAVT_BREAK_ON_FIXUP | RAVT_BREAK_ON_FREE |
-							RAVT_BREAK_ON_REFERRER);
+			unsigned want = b->req.flags & (RAVT_BREAK_ON_MOVE | RAVT_BREAK_ON_FIXUP |
+			                                RAVT_BREAK_ON_FREE | RAVT_BREAK_ON_REFERRER);
 			m = (want ? want : 0xfu) & cell_condition(kind);
 			/* Follow the cell (whether or not this stops). */
 			if (kind == RAV_EV_MOVE)
@@ -185,7 +190,8 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 		tl_hit.id = hit->req.id;
 		tl_hit.hits = hit->hits;
 		tl_hit.e = *e;
-		tl_hit.cell = hit->req.what == RAVT_BREAK_CELL ? (kind == RAV_EV_MOVE ? (uintptr_t)e->b : watched) : 0;
+		tl_hit.cell =
+		    hit->req.what == RAVT_BREAK_CELL ? (kind == RAV_EV_MOVE ? (uintptr_t)e->b : watched) : 0;
 		tl_hit.text[0] = 0;
 		if (text && len)
 			snprintf(tl_hit.text, sizeof tl_hit.text, "%.*s", (int)(len < 150 ? len : 150), text);
@@ -202,7 +208,7 @@ static void on_stopped(uint32_t heap_id, rav_debug_why why, void *user)
 {
 	(void)user;
 	uint32_t ids[1];
-	int64_t v[11] = { heap_id, why, 0, 0, 0, 0, 0, 0, -1, -1, 0 };
+	int64_t v[11] = {heap_id, why, 0, 0, 0, 0, 0, 0, -1, -1, 0};
 	char text[256] = "";
 	if (why == RAV_DEBUG_BREAK && tl_hit.valid) {
 		v[2] = tl_hit.id;
@@ -213,10 +219,13 @@ static void on_stopped(uint32_t heap_id, rav_debug_why why, void *user)
 		v[7] = loc_word(tl_hit.e.c);
 		if (tl_hit.cell)
 			loc_of(tl_hit.cell, &v[8], &v[9]);
-		snprintf(text, sizeof text, "breakpoint %u (hit %llu)%s%s", tl_hit.id, (unsigned long long)tl_hit.hits,
-			 tl_hit.text[0] ? ": " : "", tl_hit.text);
+		snprintf(text, sizeof text, "breakpoint %u (hit %llu)%s%s", tl_hit.id,
+		         (unsigned long long)tl_hit.hits, tl_hit.text[0] ? ": " : "", tl_hit.text);
 	} else {
-		snprintf(text, sizeof text, "%s", why == RAV_DEBUG_PAUSE ? "paused" : why == RAV_DEBUG_STEP ? "step done" : "stopped");
+		snprintf(text, sizeof text, "%s",
+		         why == RAV_DEBUG_PAUSE  ? "paused"
+		         : why == RAV_DEBUG_STEP ? "step done"
+		                                 : "stopped");
 	}
 	tl_hit.valid = false;
 	/* This thread is listed as held before the callback: count it. */
@@ -228,7 +237,7 @@ static void on_resumed(uint32_t heap_id, void *user)
 {
 	(void)user;
 	uint32_t ids[1];
-	int64_t v[2] = { heap_id, rav_debug_held(ids, 0) };
+	int64_t v[2] = {heap_id, rav_debug_held(ids, 0)};
 	ravt_session_post(RAVT_SESSION_RESUMED, v, 2, NULL);
 }
 
@@ -236,7 +245,7 @@ void ravt_debugger_start(void)
 {
 	pthread_mutex_lock(&D.lock);
 	memset(D.table, 0, sizeof D.table);
-	D.dbg = (rav_debugger){ .event = on_event, .stopped = on_stopped, .resumed = on_resumed };
+	D.dbg = (rav_debugger){.event = on_event, .stopped = on_stopped, .resumed = on_resumed};
 	D.installed = true;
 	pthread_mutex_unlock(&D.lock);
 	rav_debug_install(&D.dbg);
@@ -250,7 +259,8 @@ void ravt_debugger_stop(void)
 	memset(D.table, 0, sizeof D.table);
 	pthread_mutex_unlock(&D.lock);
 	if (was)
-		rav_debug_install(NULL); /* releases every held thread; watched cells lose their flag lazily */
+		rav_debug_install(
+		    NULL); /* releases every held thread; watched cells lose their flag lazily */
 }
 
 /* Under D.lock: stop watching addr unless another breakpoint watches it. */
@@ -291,7 +301,8 @@ static void break_set(const uint8_t *payload, uint32_t len)
 		return;
 	}
 	if (r.flags & ~RAVT_BREAK_FLAGS_ALL) {
-		snprintf(why, sizeof why, "BREAK_SET %u: unknown flags 0x%x", r.id, r.flags & ~RAVT_BREAK_FLAGS_ALL);
+		snprintf(why, sizeof why, "BREAK_SET %u: unknown flags 0x%x", r.id,
+		         r.flags & ~RAVT_BREAK_FLAGS_ALL);
 		refuse(r.id, why);
 		return;
 	}
@@ -312,9 +323,10 @@ static void break_set(const uint8_t *payload, uint32_t len)
 		size_t bytes = 0;
 		char *base = rav_record_pool_base(&bytes);
 		uint64_t page = r.arg >> 32, cell = r.arg & 0xffffffffu;
-		if (!base || page >= bytes / RAV_PAGE_SIZE || cell == 0 || cell >= RAV_PAGE_SIZE / RAV_CELL_SIZE) {
-			snprintf(why, sizeof why, "BREAK_SET %u: cell %llu.%llu is not in the page pool", r.id,
-				 (unsigned long long)page, (unsigned long long)cell);
+		if (!base || page >= bytes / RAV_PAGE_SIZE || cell == 0 ||
+		    cell >= RAV_PAGE_SIZE / RAV_CELL_SIZE) {
+			snprintf(why, sizeof why, "BREAK_SET %u: cell %llu.%llu is not in the page pool",
+			         r.id, (unsigned long long)page, (unsigned long long)cell);
 			refuse(r.id, why);
 			return;
 		}
@@ -365,11 +377,11 @@ static void break_set(const uint8_t *payload, uint32_t len)
 	if (!slot) {
 		pthread_mutex_unlock(&D.lock);
 		snprintf(why, sizeof why, "BREAK_SET %u: a program keeps at most %u breakpoints", r.id,
-			 RAVT_BREAK_MAX);
+		         RAVT_BREAK_MAX);
 		refuse(r.id, why);
 		return;
 	}
-	*slot = (bp){ .used = true, .req = r, .text_len = tlen };
+	*slot = (bp){.used = true, .req = r, .text_len = tlen};
 	memcpy(slot->text, payload + sizeof r, tlen);
 	slot->text[tlen] = 0;
 	int state = RAVT_BREAK_STATE_SET;
@@ -387,7 +399,8 @@ static void break_set(const uint8_t *payload, uint32_t len)
 	}
 	update_filter_locked();
 	pthread_mutex_unlock(&D.lock);
-	post_break(r.id, state, addr, state == RAVT_BREAK_STATE_PENDING ? "waiting for the cell's thread" : "set");
+	post_break(r.id, state, addr,
+	           state == RAVT_BREAK_STATE_PENDING ? "waiting for the cell's thread" : "set");
 }
 
 static void break_clear(const uint8_t *payload, uint32_t len)
@@ -446,12 +459,14 @@ void ravt_debugger_control(uint16_t type, const uint8_t *payload, uint32_t len)
 	case RAVT_CTL_STEP: {
 		ravt_ctl_step st;
 		if (len != sizeof st) {
-			ravt_session_reply_error(RAVT_LIVE_EPROTO, "STEP: the payload is 8 bytes (heap id, mode)");
+			ravt_session_reply_error(RAVT_LIVE_EPROTO,
+			                         "STEP: the payload is 8 bytes (heap id, mode)");
 			return;
 		}
 		memcpy(&st, payload, sizeof st);
 		if (st.mode != RAV_DEBUG_STEP_EVENT && st.mode != RAV_DEBUG_STEP_CALL) {
-			ravt_session_reply_error(RAVT_LIVE_EPROTO, "STEP: mode must be 1 (one event) or 2 (one call)");
+			ravt_session_reply_error(RAVT_LIVE_EPROTO,
+			                         "STEP: mode must be 1 (one event) or 2 (one call)");
 			return;
 		}
 		if (!rav_debug_step(st.heap_id, (rav_debug_step_mode)st.mode)) {
@@ -498,6 +513,7 @@ void ravt_debugger_poll(void)
 	pthread_mutex_unlock(&D.lock);
 	for (unsigned i = 0; i < n; i++)
 		post_break(done[i].id, done[i].state, done[i].cell,
-			   done[i].state == RAVT_BREAK_STATE_SET ? "watching the cell"
-								 : "not a live cell (freed, empty or a root)");
+		           done[i].state == RAVT_BREAK_STATE_SET
+		               ? "watching the cell"
+		               : "not a live cell (freed, empty or a root)");
 }

@@ -22,14 +22,14 @@
 static const char *const *slow_args(void)
 {
 	return small ? args_of("--rounds", "400", "--pace-us", "20000", NULL)
-		     : args_of("--rounds", "300", "--pace-us", "8000", NULL);
+	             : args_of("--rounds", "300", "--pace-us", "8000", NULL);
 }
 
 typedef bool (*status_pred)(const rav_live_status *st, const void *arg);
 
 /* Pump into fd until pred holds (true) or `seconds` pass (false). */
 static bool pump_until(rav_live_session *s, rav_live_status *st, int fd, status_pred pred, const void *arg,
-		       double seconds)
+                       double seconds)
 {
 	double t0 = now_s();
 	rav_trace_error err;
@@ -173,7 +173,8 @@ static void test_cell(void)
 				continue;
 			for (uint32_t c = 1; c < pg.fill && !cell; c++) {
 				rav_state_cell sc;
-				if (rav_state_cell_at(rs, h.pages[k], c, &sc) && sc.state == RAV_CELL_LIVE && sc.type >= 16) {
+				if (rav_state_cell_at(rs, h.pages[k], c, &sc) && sc.state == RAV_CELL_LIVE &&
+				    sc.type >= 16) {
 					page = h.pages[k];
 					cell = c;
 				}
@@ -217,12 +218,13 @@ static void test_cell(void)
 		CHECK(at >= 0);
 		CHECK(ev.kind == (hit.kind & 0xff));
 		CHECK((int64_t)ev.a == hit.a);
-		/* it concerns the watched cell: freed or moved from it, a word of it fixed, or a new referrer */
+		/* it concerns the watched cell: freed or moved from it, a word of it fixed, or a new referrer
+		 */
 		rav_loc watched = rav_loc_make(page, cell, 0);
 		if (ev.kind == RAV_EV_MOVE || ev.kind == RAV_EV_FREE)
 			CHECK(ev.a == watched);
 		fprintf(stderr, "trace: event %lld %s a=%u.%u\n", (long long)at, rav_event_kind_name(ev.kind),
-			rav_loc_page(ev.a), rav_loc_cell(ev.a));
+		        rav_loc_page(ev.a), rav_loc_cell(ev.a));
 		rav_trace_close(t);
 	}
 	/* One event of the held thread, then it holds again. */
@@ -354,12 +356,12 @@ static void test_garbage(void)
 	CHECK(pump_until(s, &st, -1, message_has, "32 to 288 bytes", 10));
 	/* an unknown condition, a cell outside the pool, text where none belongs, bad flags */
 	rav_live_break bad[] = {
-		{.id = 2, .what = 99},
-		{.id = 3, .what = RAV_LIVE_BREAK_CELL, .arg = (uint64_t)0xffffff << 32 | 5},
-		{.id = 4, .what = RAV_LIVE_BREAK_ALLOC, .text = "x"},
-		{.id = 5, .what = RAV_LIVE_BREAK_FREE, .flags = 0x4000},
-		{.id = 6, .what = RAV_LIVE_BREAK_KIND, .arg = RAV_EV_TIME},
-		{.id = 0, .what = RAV_LIVE_BREAK_ANY},
+	    {.id = 2, .what = 99},
+	    {.id = 3, .what = RAV_LIVE_BREAK_CELL, .arg = (uint64_t)0xffffff << 32 | 5},
+	    {.id = 4, .what = RAV_LIVE_BREAK_ALLOC, .text = "x"},
+	    {.id = 5, .what = RAV_LIVE_BREAK_FREE, .flags = 0x4000},
+	    {.id = 6, .what = RAV_LIVE_BREAK_KIND, .arg = RAV_EV_TIME},
+	    {.id = 0, .what = RAV_LIVE_BREAK_ANY},
 	};
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(rav_live_break_set(s, &bad[i]) == 0);
