@@ -19,6 +19,7 @@ struct _RavscopeAttachDialog {
 	GtkListBox *list;
 	AdwStatusPage *empty;
 	GtkLabel *error_label;
+	GtkCheckButton *accesses;
 	guint timer;
 	gboolean fetching;
 	char *shown; /* what the rows show now (to skip identical refreshes) */
@@ -173,6 +174,11 @@ void ravscope_attach_dialog_refresh(RavscopeAttachDialog *self)
 	refresh(self);
 }
 
+gboolean ravscope_attach_dialog_get_accesses(RavscopeAttachDialog *self)
+{
+	return gtk_check_button_get_active(self->accesses);
+}
+
 gboolean ravscope_attach_dialog_shows_empty(RavscopeAttachDialog *self)
 {
 	return !g_strcmp0(gtk_stack_get_visible_child_name(self->stack), "empty");
@@ -240,6 +246,9 @@ static void ravscope_attach_dialog_init(RavscopeAttachDialog *self)
 	g_signal_connect(self->list, "row-activated", G_CALLBACK(on_row_activated), self);
 	gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroll), GTK_WIDGET(self->list));
 	gtk_box_append(GTK_BOX(page), scroll);
+	self->accesses = GTK_CHECK_BUTTON(gtk_check_button_new_with_label(
+		"Also record memory accesses (cache contention overlay; the program runs slower)"));
+	gtk_box_append(GTK_BOX(page), GTK_WIDGET(self->accesses));
 	gtk_stack_add_named(self->stack, page, "list");
 	/* nothing to attach to */
 	self->empty = ADW_STATUS_PAGE(adw_status_page_new());

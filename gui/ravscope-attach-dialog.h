@@ -15,5 +15,7 @@ RavscopeAttachDialog *ravscope_attach_dialog_new(GtkWindow *parent);
 void ravscope_attach_dialog_refresh(RavscopeAttachDialog *self);
 gboolean ravscope_attach_dialog_shows_empty(RavscopeAttachDialog *self);
 guint ravscope_attach_dialog_count(RavscopeAttachDialog *self);
+/* The "record memory accesses" choice. */
+gboolean ravscope_attach_dialog_get_accesses(RavscopeAttachDialog *self);
 
 G_END_DECLS

@@ -191,10 +191,10 @@ static char *command_of(int pid)
 	return raw;
 }
 
-RavscopeLive *ravscope_live_attach(int pid, GError **error)
+RavscopeLive *ravscope_live_attach(int pid, gboolean accesses, GError **error)
 {
 	rav_trace_error err = { 0 };
-	rav_live_options o = { 0 };
+	rav_live_options o = { .access = accesses };
 	rav_live_session *s = rav_live_attach(pid, &o, &err);
 	if (!s) {
 		g_set_error_literal(error, RAVSCOPE_ERROR, err.code, err.message);

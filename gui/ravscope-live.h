@@ -13,10 +13,11 @@ G_BEGIN_DECLS
 #define RAVSCOPE_TYPE_LIVE (ravscope_live_get_type())
 G_DECLARE_FINAL_TYPE(RavscopeLive, ravscope_live, RAVSCOPE, LIVE, GObject)
 
-/* Attach to program pid.  The stream starts flowing at once (a worker
+/* Attach to program pid (accesses: also record the engine's loads and
+ * stores, for the cache contention model).  The stream starts flowing at once (a worker
  * thread writes it into a pipe whose read end ravscope_live_get_stream_fd
  * gives, for ravscope_document_open_stream). */
-RavscopeLive *ravscope_live_attach(int pid, GError **error);
+RavscopeLive *ravscope_live_attach(int pid, gboolean accesses, GError **error);
 /* Start argv (a program linked with the recorder) attached from its first
  * event: it waits for this client before main() runs (RAVIOLI_LISTEN_WAIT).
  * Its standard output and error are read by the session ("output"). */

@@ -392,6 +392,11 @@ static gboolean live_tick(gpointer user)
 	}
 	on_output(self);
 	gint64 now = g_get_monotonic_time();
+	/* the contention overlay and hottest lines slide with the newest events */
+	if (self->live_following && now - self->live_contention_at > 500000) {
+		ravscope_contention_refresh_live(self->contention);
+		self->live_contention_at = now;
+	}
 	if (now - self->live_bar_updated > 250000 || self->live_stop_pending != self->live_shown_pending) {
 		live_update_bar(self);
 		ravscope_breakpoints_panel_update_states(self->breakpoints_panel, &self->live_status);
@@ -482,9 +487,14 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 
 void ravscope_window_attach(RavscopeWindow *self, int pid)
 {
+	ravscope_window_attach_full(self, pid, FALSE);
+}
+
+void ravscope_window_attach_full(RavscopeWindow *self, int pid, gboolean accesses)
+{
 	GError *error = NULL;
 	ravscope__window_live_stop(self); /* one session per window: the old program runs on */
-	RavscopeLive *live = ravscope_live_attach(pid, &error);
+	RavscopeLive *live = ravscope_live_attach(pid, accesses, &error);
 	if (!live) {
 		g_autofree char *title = g_strdup_printf("Cannot Attach to PID %d", pid);
 		ravscope__window_show_error(self, title, error->message);
@@ -521,8 +531,11 @@ const char *ravscope_window_get_live_stop_text(RavscopeWindow *self) { return se
 
 static void on_dialog_attach(RavscopeAttachDialog *d, int pid, RavscopeWindow *self)
 {
+	gboolean accesses = ravscope_attach_dialog_get_accesses(d);
 	gtk_window_destroy(GTK_WINDOW(d));
-	ravscope_window_attach(self, pid);
+	ravscope_window_attach_full(self, pid, accesses);
+	if (accesses)
+		ravscope_contention_set_active(self->contention, TRUE);
 }
 
 static void act_attach(GtkWidget *w, const char *name, GVariant *p)

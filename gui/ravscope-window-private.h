@@ -89,7 +89,7 @@ struct _RavscopeWindow {
 	guint live_tick;
 	gboolean live_following, live_moving, live_ended, live_pausing, live_spawned;
 	gboolean live_stop_pending, live_shown_pending;
-	gint64 live_stop_since, live_bar_updated, live_started;
+	gint64 live_stop_since, live_bar_updated, live_started, live_contention_at;
 	guint64 live_fit_pages;
 	guint32 live_stop_heap; /* the thread stopped at (0: none) */
 	char *live_stop_text;

@@ -26,6 +26,9 @@ GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
 /* Live sessions (ravscope-window-live.c): attach to a running program, or
  * start one attached from its first event; errors show in the window. */
 void ravscope_window_attach(RavscopeWindow *self, int pid);
+/* accesses: also record memory accesses (the contention overlay slides
+ * over the newest of them). */
+void ravscope_window_attach_full(RavscopeWindow *self, int pid, gboolean accesses);
 void ravscope_window_run(RavscopeWindow *self, const char *const *argv);
 /* For tests: the session (NULL if none), whether the view follows the
  * newest event, the last status, the live bar's text, frames drawn. */

@@ -239,8 +239,14 @@ static void test_follow(void)
 	g_assert_cmpstr(ravscope_window_get_page(w), ==, "trace"); /* what was received stays open */
 
 	/* the other one misuses the engine once a second: the Errors panel lists it */
-	ravscope_window_attach(w, p2.pid);
+	/* with memory accesses: the contention overlay slides with the newest events */
+	ravscope_window_attach_full(w, p2.pid, TRUE);
+	g_object_set(w, "show-contention", TRUE, NULL);
 	spin_until(has_errors, w, "error events");
+	gboolean contention = FALSE;
+	g_object_get(w, "show-contention", &contention, NULL);
+	g_assert_true(contention);
+	shot(GTK_WIDGET(w), "live-contention.png");
 	gtk_widget_activate_action(GTK_WIDGET(w), "win.show-errors", NULL);
 	shot(GTK_WIDGET(w), "errors-panel.png");
 	gtk_window_destroy(GTK_WINDOW(w));
