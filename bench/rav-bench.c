@@ -24,6 +24,7 @@
 
 #include "ravioli.h"
 #include "rav-bench.h"
+#include "study.h"
 
 #define MAX_WORKLOADS 32
 
@@ -354,7 +355,9 @@ static void usage(FILE *to)
 		    "  --repeat N   timed runs per implementation, best kept (default 3)\n"
 		    "  --warmup N   untimed runs first (default 1)\n"
 		    "  --scale X    multiply every workload's size by X (default 1)\n"
-		    "  --version    print the version and exit\n");
+		    "  --version    print the version and exit\n"
+		    "       rav-bench --study [--quick] [--out DIR] ...   the measurements of docs/findings.md\n"
+		    "                 (rav-bench --study --help)\n");
 }
 
 static int by_order(const void *a, const void *b)
@@ -390,6 +393,11 @@ int main(int argc, char **argv)
 				return registry[i]->child(allocs, nallocs, argc - 3, argv + 3);
 		fprintf(stderr, "rav-bench: no child part for workload '%s'\n", argv[2]);
 		return 2;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--study") == 0 || strcmp(argv[1], "--study-child") == 0)) {
+		/* The findings study (study.c): its own options. */
+		load_allocs(argv, NULL);
+		return study_main(argc, argv, allocs, nallocs);
 	}
 	bench_params p = { .quick = false, .repeat = 3, .warmup = 1, .scale = 1.0, .seed = 12345, .ravioli = true };
 	bool json = false, list = false;

@@ -256,7 +256,8 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 			cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
 			double maxw = MIN(220, x + w - mx - 8);
 			if (maxw > 30) {
-				text_at(cr, mx + 6, y + 1, m->text, fs, FALSE, maxw);
+				g_autofree char *label = ravscope_display_text(m->text); /* a trace's bytes */
+				text_at(cr, mx + 6, y + 1, label ? label : m->text, fs, FALSE, maxw);
 				last_label_end = mx + 6 + maxw;
 			}
 		}

@@ -31,6 +31,7 @@ struct _RavscopeDocument {
 	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
 	GCancellable *cancellable; /* of the indexing, and of the map of operations after it */
 	gboolean operations_running;
+	GHashTable *shown_names; /* type id -> its name made valid UTF-8, for names that are not */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeDocument, ravscope_document, G_TYPE_OBJECT)
@@ -51,6 +52,7 @@ static void ravscope_document_finalize(GObject *object)
 		rav_trace_close(doc->trace);
 	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
 	g_clear_object(&doc->cancellable);
+	g_clear_pointer(&doc->shown_names, g_hash_table_unref);
 	g_free(doc->path);
 	g_free(doc->basename);
 	G_OBJECT_CLASS(ravscope_document_parent_class)->finalize(object);
@@ -539,8 +541,20 @@ const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 	default: break;
 	}
 	const char *name = doc ? rav_trace_type_name(doc->trace, type) : NULL;
-	if (name && name[0])
-		return name;
+	if (name && name[0]) {
+		/* a trace's names are bytes: Pango and GTK take only UTF-8, and a
+		 * newline would break a label in two */
+		char *shown = doc->shown_names ? g_hash_table_lookup(doc->shown_names, GUINT_TO_POINTER(type)) : NULL;
+		if (shown)
+			return shown;
+		shown = ravscope_display_text(name);
+		if (!shown)
+			return name;
+		if (!doc->shown_names)
+			doc->shown_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+		g_hash_table_insert(doc->shown_names, GUINT_TO_POINTER(type), shown);
+		return shown;
+	}
 	switch (type) {
 	case 5: return "vector";
 	case 6: return "vector node";
@@ -574,9 +588,36 @@ char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id)
 {
 	if (th && th->kind == RAV_HEAP_MESSAGE)
 		return g_strdup_printf("message %u", heap_id);
-	if (th && th->name[0])
-		return g_strdup(th->name);
+	if (th && th->name[0]) {
+		char *shown = ravscope_display_text(th->name);
+		return shown ? shown : g_strdup(th->name);
+	}
 	return g_strdup_printf("thread %u", heap_id);
+}
+
+char *ravscope_display_text(const char *s)
+{
+	gboolean clean = g_utf8_validate(s, -1, NULL);
+	for (const char *p = s; clean && *p; p++)
+		clean = (unsigned char)*p >= 0x20 && *p != 0x7f;
+	if (clean)
+		return NULL;
+	g_autofree char *valid = g_utf8_make_valid(s, -1);
+	GString *out = g_string_sized_new(strlen(valid) + 8);
+	for (const char *p = valid; *p; p++) {
+		/* symbols the usual fonts have (the control pictures of U+2400
+		 * mostly are not) */
+		unsigned char c = (unsigned char)*p;
+		if (c == '\n' || c == '\r')
+			g_string_append_unichar(out, 0x21b5); /* ↵ */
+		else if (c == '\t')
+			g_string_append_unichar(out, 0x2192); /* → */
+		else if (c < 0x20 || c == 0x7f)
+			g_string_append_unichar(out, 0xfffd);
+		else
+			g_string_append_c(out, (char)c);
+	}
+	return g_string_free(out, FALSE);
 }
 
 char *ravscope_format_loc(rav_loc loc)
@@ -633,7 +674,22 @@ gboolean ravscope_event_kind_is_visual(unsigned kind)
 	}
 }
 
+static char *describe_event(RavscopeDocument *doc, const rav_event *ev);
+
+/* Event texts (names, marks, errors) are the trace's bytes: made valid
+ * UTF-8 for the widgets. */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev)
+{
+	char *s = describe_event(doc, ev);
+	char *shown = s ? ravscope_display_text(s) : NULL;
+	if (shown) {
+		g_free(s);
+		s = shown;
+	}
+	return s;
+}
+
+static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 {
 	g_autofree char *who = ravscope_document_heap_name(doc, ev->thread);
 	g_autofree char *a = NULL, *b = NULL, *c = NULL, *x = NULL;

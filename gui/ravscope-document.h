@@ -109,6 +109,10 @@ char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);
 /* Cells as PAGE.CELL ("3.17"), words as PAGE.CELL.NAME ("3.17.f0"), the
  * notation `ravtrace dump` uses. */
 char *ravscope_format_loc(rav_loc loc);
+/* A text from the trace (a name, a mark) as the widgets can show it on one
+ * line: valid UTF-8, a newline as ↵, a tab as →, other control characters
+ * as U+FFFD.  NULL when s can be shown as it is. */
+char *ravscope_display_text(const char *s);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
 /* The last event applied before the playhead that is not a clock reading. */

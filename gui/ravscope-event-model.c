@@ -109,6 +109,7 @@ static gboolean scan_slice(gpointer user)
 			}
 			g_array_append_val(self->matches, ev.index);
 		}
+		rav_event_iter_fini(&it);
 	}
 	self->scan_next = end;
 	set_n_items(self, self->matches->len);

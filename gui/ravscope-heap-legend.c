@@ -22,7 +22,7 @@ GArray *ravscope_heap_type_counts(RavscopeDocument *doc, const RavscopeHeapLayou
 		if (!rav_state_page_types(ravscope_document_get_state(doc), lp->page, types))
 			continue;
 		for (unsigned c = 0; c < cpp; c++)
-			counts[types[c] < LEGEND_MAX_TYPES ? types[c] : 0]++;
+			counts[types[c]]++; /* (a guint16 always fits) */
 	}
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(RavscopeTypeCount));
 	for (unsigned t = 0; t < LEGEND_MAX_TYPES; t++) {
@@ -62,7 +62,7 @@ void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 				continue;
 			guint16 *types = ravscope__painter_page_types(P, doc, lp->page);
 			for (unsigned c = 0; c < cpp; c++)
-				P->legend_pending[types[c] < LEGEND_MAX_TYPES ? types[c] : 0]++;
+				P->legend_pending[types[c]]++;
 		}
 		P->legend_next_page = end;
 		if (end >= L->pages->len) {

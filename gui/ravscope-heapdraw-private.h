@@ -24,7 +24,8 @@ G_BEGIN_DECLS
 #define GAP_SCALE 8.0    /* from here on cells have a one-pixel gap */
 #define TEXT_SCALE 36.0  /* type names inside cells */
 #define FIELD_SCALE 50.0 /* field values and reference arrows */
-#define LEGEND_MAX_TYPES 4096 /* type ids the legend counts apart (others count as empty) */
+/* type ids the legend counts apart: all of them (a type id has RAV_TYPE_BITS bits) */
+#define LEGEND_MAX_TYPES ((unsigned)RAV_TYPE_MASK + 1)
 
 typedef struct DrawnPage DrawnPage;
 typedef struct ImageBlock ImageBlock;

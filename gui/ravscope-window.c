@@ -254,8 +254,10 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 	/* The recorded command line, with the program's directory left out. */
 	g_autofree char *sub = NULL;
 	if (info->program[0]) {
-		const char *sp = strchr(info->program, ' ');
-		g_autofree char *argv0 = sp ? g_strndup(info->program, sp - info->program) : g_strdup(info->program);
+		g_autofree char *shown = ravscope_display_text(info->program); /* a trace's bytes */
+		const char *program = shown ? shown : info->program;
+		const char *sp = strchr(program, ' ');
+		g_autofree char *argv0 = sp ? g_strndup(program, sp - program) : g_strdup(program);
 		g_autofree char *base = g_path_get_basename(argv0);
 		sub = g_strdup_printf("recorded from %s%s", base, sp ? sp : "");
 	} else {

@@ -27,7 +27,12 @@
  *
  * Lines are kept in an open-addressing hash table keyed by line number
  * (pool-relative byte address / line size, or raw address / line size with
- * bit 63 for memory outside the pool).
+ * bit 63 for memory outside the pool).  The table may take no more than the
+ * trace's memory limit (rav_trace_memory_limit): past it the run stops
+ * with RAV_TRACE_ELIMIT.  Transfers per page are summed from the lines
+ * into a small table of the pages that have any, so a page index far up
+ * costs nothing.  Heap ids are looked up in a hash table whose keys are 64
+ * bits wide: every 32-bit id, 2^32-1 included, is a valid key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +58,23 @@ struct rav_contention {
 	rav_contention_totals tot;
 	rav_contention_line *hot;
 	unsigned nhot;
-	uint64_t *pages;
-	uint32_t npages;
+	struct page_count {
+		uint64_t page_plus1; /* 0: empty slot */
+		uint64_t transfers;
+	} * pages; /* open addressing, built by con_finish */
+	size_t pages_cap;
+	uint64_t limit; /* bytes the line table may take (0: no limit) */
+	bool limit_hit;
 	uint64_t *threads;
 	unsigned nthreads;
 	unsigned windows;
 	uint64_t from, to;
 	uint64_t *win;
-	/* thread heap id -> index */
-	uint32_t *tid_keys, *tid_vals;
+	/* thread heap id -> index (keys are id + 1 in 64 bits: 0 is free) */
+	uint64_t *tid_keys;
+	uint32_t *tid_vals;
 	uint32_t tid_cap;
+	bool tid_cached;
 	uint32_t tid_cache;
 	unsigned ti_cache, bit_cache;
 	/* Caches are numbered 0..63 in the order threads first access memory
@@ -108,6 +120,10 @@ static inline size_t home(uint64_t key, size_t mask)
 static bool tab_grow(rav_contention *c)
 {
 	size_t ncap = c->cap ? c->cap * 2 : 1u << 12;
+	if (c->limit && ncap * sizeof(cline) > c->limit) {
+		c->limit_hit = true;
+		return false;
+	}
 	cline *n = calloc(ncap, sizeof *n);
 	if (!n)
 		return false;
@@ -161,30 +177,23 @@ static cline *tab_get(rav_contention *c, uint64_t line)
 static unsigned thread_index(rav_contention *c, uint32_t heap_id)
 {
 	uint32_t mask = c->tid_cap - 1;
+	uint64_t key = (uint64_t)heap_id + 1;
 	for (uint32_t i = (heap_id * 2654435761u) & mask;; i = (i + 1) & mask) {
-		if (c->tid_keys[i] == heap_id + 1)
+		if (c->tid_keys[i] == key)
 			return c->tid_vals[i];
 		if (!c->tid_keys[i])
 			return UINT32_MAX;
 	}
 }
 
-static void page_add(rav_contention *c, uint32_t page, uint64_t n)
+static struct page_count *page_slot(const rav_contention *c, uint64_t page)
 {
-	if (page >= (1u << 24))
-		return; /* beyond any real pool: a damaged address must not size the table */
-	if (page >= c->npages) {
-		uint32_t ncap = c->npages ? c->npages : 64;
-		while (ncap <= page)
-			ncap *= 2;
-		uint64_t *p = realloc(c->pages, sizeof *p * ncap);
-		if (!p)
-			return;
-		memset(p + c->npages, 0, sizeof *p * (ncap - c->npages));
-		c->pages = p;
-		c->npages = ncap;
-	}
-	c->pages[page] += n;
+	if (!c->pages_cap)
+		return NULL;
+	size_t mask = c->pages_cap - 1;
+	for (size_t i = (size_t)mix64(page + 1) & mask;; i = (i + 1) & mask)
+		if (c->pages[i].page_plus1 == page + 1 || !c->pages[i].page_plus1)
+			return &c->pages[i];
 }
 
 /* One access by thread `ti` (index in the thread table; nthreads for an
@@ -241,8 +250,6 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, unsigned bitno,
 		c->tot.transfers++;
 		c->threads[ti]++;
 		c->win[window]++;
-		if (!(line & EXT_BIT))
-			page_add(c, (uint32_t)(line * c->line_size / c->page_size), 1);
 	}
 	return true;
 }
@@ -322,7 +329,7 @@ static rav_contention *con_new(uint32_t page_size, uint32_t cell_size, uint8_t w
 		rav_contention_free(c);
 		return NULL;
 	}
-	c->tid_cache = UINT32_MAX;
+	c->tid_cached = false;
 	c->cur_win = 0;
 	/* no range given (detached runs): everything in window 0 */
 	c->win_next = c->to > c->from ? window_first(c, 1) : UINT64_MAX;
@@ -344,9 +351,12 @@ static bool map_threads(rav_contention *c, const uint32_t *ids, unsigned n)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t mask = c->tid_cap - 1, j = (ids[i] * 2654435761u) & mask;
-		while (c->tid_keys[j] && c->tid_keys[j] != ids[i] + 1)
+		uint64_t key = (uint64_t)ids[i] + 1;
+		while (c->tid_keys[j] && c->tid_keys[j] != key)
 			j = (j + 1) & mask;
-		c->tid_keys[j] = ids[i] + 1;
+		if (c->tid_keys[j])
+			continue; /* the first entry of an id keeps it */
+		c->tid_keys[j] = key;
 		c->tid_vals[j] = i;
 	}
 	return true;
@@ -362,7 +372,8 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 		c->win_next = window_first(c, c->cur_win + 1);
 	}
 	unsigned w = c->cur_win;
-	if (ev->thread != c->tid_cache) {
+	if (!c->tid_cached || ev->thread != c->tid_cache) {
+		c->tid_cached = true;
 		c->tid_cache = ev->thread;
 		c->ti_cache = thread_index(c, ev->thread);
 		if (c->ti_cache == UINT32_MAX)
@@ -434,6 +445,26 @@ static bool con_finish(rav_contention *c, rav_trace_error *err)
 		h->thread_mask = e->tmask;
 	}
 	qsort(c->hot, c->nhot, sizeof *c->hot, cmp_hot);
+	/* transfers per pool page, from the contended lines (a line larger
+	 * than a page counts for the page it starts in) */
+	size_t want = 16;
+	while (want < nh * 2)
+		want *= 2;
+	free(c->pages);
+	c->pages = calloc(want, sizeof *c->pages);
+	if (!c->pages) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return false;
+	}
+	c->pages_cap = want;
+	for (unsigned i = 0; i < c->nhot; i++) {
+		const rav_contention_line *h = &c->hot[i];
+		if (h->external)
+			continue;
+		struct page_count *pc = page_slot(c, h->line * c->line_size / c->page_size);
+		pc->page_plus1 = h->line * c->line_size / c->page_size + 1;
+		pc->transfers += h->transfers;
+	}
 	return true;
 }
 
@@ -451,11 +482,13 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 	rav_contention *c = con_new(in.page_size, in.cell_size, in.word_size, cfg, from, to, err);
 	if (!c)
 		return NULL;
+	c->limit = rav_trace_memory_limit(t);
 	unsigned n = rav_trace_thread_count(t);
 	uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
 	for (unsigned i = 0; ids && i < n; i++) {
 		rav_trace_thread th;
-		ids[i] = rav_trace_thread_at(t, i, &th) ? th.heap_id : UINT32_MAX;
+		/* (the table only grows: entry i exists) */
+		ids[i] = rav_trace_thread_at(t, i, &th) ? th.heap_id : 0;
 	}
 	bool mapped = ids && map_threads(c, ids, n);
 	free(ids);
@@ -485,7 +518,18 @@ rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cf
 			break;
 		}
 		if (!con_feed(c, &ev)) {
-			set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
+			if (c->limit_hit) {
+				char m[300];
+				snprintf(
+				    m, sizeof m,
+				    "the table of cache lines touched needs more than the trace's memory "
+				    "limit of %llu MiB (at event %llu); set RAVTRACE_MEMORY_MB to a larger "
+				    "number of MiB, or give a range of events",
+				    (unsigned long long)(c->limit >> 20), (unsigned long long)ev.index);
+				set_err(err, RAV_TRACE_ELIMIT, m);
+			} else {
+				set_err(err, RAV_TRACE_ENOMEM, "out of memory growing the line table");
+			}
 			ok = false;
 			break;
 		}
@@ -558,7 +602,8 @@ const rav_contention_line *rav_contention_line_at(const rav_contention *c, unsig
 
 uint64_t rav_contention_page(const rav_contention *c, uint32_t page)
 {
-	return page < c->npages ? c->pages[page] : 0;
+	const struct page_count *pc = page_slot(c, page);
+	return pc && pc->page_plus1 ? pc->transfers : 0;
 }
 
 uint64_t rav_contention_thread(const rav_contention *c, unsigned thread_index)

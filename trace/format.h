@@ -23,7 +23,7 @@
 
 #define RAVT_MAGIC "RAVTRACE"
 #define RAVT_VERSION_MAJOR 1
-#define RAVT_VERSION_MINOR 1
+#define RAVT_VERSION_MINOR 2
 #define RAVT_ENDIAN_LITTLE 1
 
 /* ---- File header (offset 0) ----------------------------------------------- */
@@ -79,6 +79,9 @@ enum {
 
 #define RAVT_CF_ZSTD 1u
 #define RAVT_PAYLOAD_MAX (16u << 20) /* stored or raw payload bytes in one chunk */
+/* A TRAILER (never compressed, checked in place) may be larger from format
+ * 1.2 on: its index has 24 bytes per chunk. */
+#define RAVT_TRAILER_MAX ((uint32_t)UINT32_MAX - 7)
 #define RAVT_EVENTS_RAW_MAX (1u << 20) /* raw payload bytes of one EVENTS chunk */
 
 /* Trailer payload (never compressed): this fixed part, then `chunks`
@@ -305,6 +308,19 @@ static inline uint64_t ravt_le64(const void *p)
 	uint64_t v;
 	__builtin_memcpy(&v, p, 8);
 	return v;
+}
+
+/* Texts are UTF-8 (names, marks, errors): a copy cut to at most `max` of
+ * its `n` bytes ends before a character its cut would split.  Returns the
+ * number of bytes to keep. */
+static inline size_t ravt_utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t cut = max;
+	for (int k = 0; k < 3 && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80; k++)
+		cut--;
+	return cut;
 }
 
 /* ---- Shared helpers (format.c) ------------------------------------------- */

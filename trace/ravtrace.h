@@ -43,6 +43,9 @@ typedef enum rav_trace_errcode {
 	RAV_TRACE_ETRUNCATED, /* file ends inside a chunk (what came before is usable) */
 	RAV_TRACE_ECANCELLED,
 	RAV_TRACE_ENOMEM,
+	RAV_TRACE_ELIMIT,   /* the trace needs more memory than an open trace may take
+	                     * (the message names the limit and RAVTRACE_MEMORY_MB) */
+	RAV_TRACE_ECHANGED, /* the file was truncated or rewritten while open */
 } rav_trace_errcode;
 
 typedef struct rav_trace_error {
@@ -105,6 +108,23 @@ typedef bool (*rav_trace_progress)(uint64_t done, uint64_t total, void *user);
 int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err);
 uint64_t rav_trace_indexed_events(const rav_trace *t);
 
+/* Is what indexing built consistent?  false, with the first problem in
+ * *err, when an event did not fit the replayed heap (RAV_TRACE_EREPLAY:
+ * heap states, live-cell and page series stop there), or a chunk failed to
+ * decode, or the memory limit stopped indexing (rav_trace_index returned
+ * that error too).  Figures taken from such a trace are partial: tools
+ * must say so.  A truncated file is not inconsistent by itself (see
+ * rav_trace_info.truncated). */
+bool rav_trace_consistent(const rav_trace *t, rav_trace_error *err);
+
+/* The memory an open trace may take for its index and replayed heap
+ * (FORMAT.md section 13): by default the larger of 256 MiB and 64 times the
+ * file's size; the environment variable RAVTRACE_MEMORY_MB sets it in MiB.
+ * bytes = 0 restores the default.  Set it before rav_trace_index; past it,
+ * indexing stops with RAV_TRACE_ELIMIT (what was indexed stays usable). */
+void rav_trace_set_memory_limit(rav_trace *t, uint64_t bytes);
+uint64_t rav_trace_memory_limit(const rav_trace *t);
+
 typedef struct rav_trace_info {
 	uint16_t version_major, version_minor;
 	uint8_t word_size;     /* bytes */
@@ -114,11 +134,16 @@ typedef struct rav_trace_info {
 	uint64_t file_size;
 	uint64_t chunks;
 	uint64_t events;       /* total events (after index; estimate before) */
-	uint64_t start_ns, end_ns; /* wall clock span (0 if unknown; end: the last event indexed) */
+	uint64_t start_ns, end_ns; /* wall clock span (0 if unknown; end: the last event indexed,
+	                            * UINT64_MAX if that passes the clock's range) */
 	uint64_t keyframes;    /* replay keyframes held (seek points) */
 	bool truncated;        /* file ended inside a chunk */
 	uint64_t recovered_bytes; /* bytes usable when truncated */
-	char program[256];     /* command line of the recorded program */
+	char program[256];     /* command line of the recorded program (arguments separated by
+	                        * spaces, control bytes as '?', cut at a character boundary) */
+	uint64_t duration_ns;  /* from the start of the trace to its last event indexed: known
+	                        * whether or not the wall-clock start was recorded */
+	bool clock_known;      /* the header gives the TSC rate (else 1 tick is taken as 1 ns) */
 } rav_trace_info;
 void rav_trace_get_info(const rav_trace *t, rav_trace_info *out);
 
@@ -224,8 +249,14 @@ typedef struct rav_event_iter {
 	uint64_t next;
 	void *priv;
 } rav_event_iter;
+/* Events in order from filter->from, at decode speed whatever the number
+ * of threads.  The iterator holds decoders while it runs: when it is left
+ * before next returned false, rav_event_iter_fini frees them (next does so
+ * itself at the end; calling fini again is harmless).  On a growing trace,
+ * next may return true again after returning false. */
 void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filter *filter);
 bool rav_event_iter_next(rav_event_iter *it, rav_event *out);
+void rav_event_iter_fini(rav_event_iter *it);
 /* Next/previous event at or after / before `from` matching `filter`; -1 if none. */
 int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter);
 int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter *filter);

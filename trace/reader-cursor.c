@@ -127,6 +127,10 @@ bool ravt_cursor_next(ravt_cursor *cur, rav_event *ev)
 	}
 	const ravt_run *r = &p->batch[p->bi];
 	ravt_dec *d = decoder_for(cur, p, r->stream);
+	/* a thread whose chunk is used up gives its buffer back: a cursor
+	 * over many threads holds the chunks it is in, not one per thread */
+	if (p->fast && p->fast != d && p->fast->left == 0)
+		ravt_dec_drop_buffer(p->fast);
 	if (!d) {
 		cur->failed = true;
 		ravt_set_error(&cur->error, RAV_TRACE_ENOMEM, 0, -1, "out of memory for a trace cursor");

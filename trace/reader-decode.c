@@ -49,8 +49,24 @@ void ravt_dec_free(ravt_dec *d)
 	if (d->own_dctx)
 		ZSTD_freeDCtx(d->dctx);
 	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	ravt_budget_release(&d->rd->budget, d->cap);
 	free(d->buf);
 	free(d);
+}
+
+void ravt_dec_drop_buffer(ravt_dec *d)
+{
+	if (!d->cap)
+		return;
+	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
+	ravt_budget_release(&d->rd->budget, d->cap);
+	free(d->buf);
+	d->buf = NULL;
+	d->cap = 0;
+	/* (the position in the stream stays: the next chunk loads as before) */
+	d->left = 0;
+	d->seg_left = 0;
+	d->sp = d->send = d->ep = d->eend = d->seg_start = NULL;
 }
 
 size_t ravt_dec_stream_chunks(const ravt_dec *d, bool lock_held)
@@ -158,11 +174,52 @@ bool ravt_dec_min_seq(const ravt_dec *d, uint64_t *out)
 	return best != UINT64_MAX;
 }
 
-/* Checksum and buffer room for chunk c; false with d->why. */
-static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_held)
+/* Buffer room for chunk c; false with d->why. */
+static bool reserve(ravt_dec *d, const ravt_chunk *c)
 {
 	ravt_reader *rd = d->rd;
-	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
+	if (d->cap < (size_t)c->raw + RAVT_DEC_PAD) {
+		/* the chunk's size (a trace of many threads has many small
+		 * chunks, all loaded at once while merging), or twice what the
+		 * decoder had: a thread's chunks are mostly alike */
+		size_t cap = ((size_t)c->raw + RAVT_DEC_PAD + 63) & ~(size_t)63;
+		if (cap < d->cap * 2 && d->cap * 2 <= RAVT_EVENTS_RAW_MAX + RAVT_DEC_PAD + 63)
+			cap = d->cap * 2;
+		/* Every thread's decoder holds a chunk while merging: a damaged
+		 * or hostile file with many threads must not make that unbounded. */
+		if (!d->for_merge) {
+			/* a cursor or the random-access cache reads what the
+			 * merge held within the limit (working sets of the same
+			 * chunks): it goes on after the merge stopped there */
+			ravt_budget_force(&rd->budget, cap - d->cap);
+		} else if (!ravt_budget_charge(&rd->budget, cap - d->cap,
+		                               "the chunk buffers of its threads")) {
+			snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
+			d->limit = true;
+			return false;
+		}
+		atomic_fetch_add(&rd->buf_bytes, cap - d->cap);
+		uint8_t *b = realloc(d->buf, cap);
+		if (!b) {
+			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
+			ravt_budget_release(&rd->budget, cap - d->cap);
+			snprintf(d->why, sizeof d->why, "out of memory for a %u-byte chunk", c->raw);
+			return false;
+		}
+		d->buf = b;
+		d->cap = cap;
+	}
+	return true;
+}
+
+/* The part of a chunk load that reads the mapped bytes: checksum (the first
+ * time) and decompression into the decoder's buffer.  It runs under the
+ * guard of reader-guard.c, so it takes no lock. */
+static bool load_payload(void *arg)
+{
+	ravt_dec *d = arg;
+	const ravt_chunk *c = &d->chunk;
+	const uint8_t *stored = d->rd->data + c->offset + sizeof(ravt_frame);
 	if (RAVT_VERIFY_CRC && !c->verified) {
 		uint32_t crc = ravt_crc32c(0, stored, c->stored);
 		if (crc != c->crc) {
@@ -171,34 +228,20 @@ static bool prepare(ravt_dec *d, const ravt_chunk *c, uint32_t cidx, bool lock_h
 			d->bad_crc = true;
 			return false;
 		}
-		if (!lock_held)
-			pthread_mutex_lock(&rd->lock);
-		rd->chunks[cidx].verified = true;
-		if (!lock_held)
-			pthread_mutex_unlock(&rd->lock);
 	}
-	if (d->cap < (size_t)c->raw + RAVT_DEC_PAD) {
-		size_t cap = c->raw + RAVT_DEC_PAD < 65536 ? 65536 : c->raw + RAVT_DEC_PAD;
-		/* Every thread's decoder holds a chunk while merging: a damaged
-		 * or hostile file with many threads must not make that unbounded. */
-		uint64_t limit = atomic_load(&rd->buf_limit);
-		uint64_t now = atomic_fetch_add(&rd->buf_bytes, cap - d->cap) + (cap - d->cap);
-		if (now > limit) {
-			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
-			snprintf(d->why, sizeof d->why,
-			         "decoding needs more than %llu MiB of chunk buffers (too many threads, or "
-			         "damage)",
-			         (unsigned long long)(limit >> 20));
+	if (c->flags & RAVT_CF_ZSTD) {
+		size_t r = ZSTD_decompressDCtx(d->dctx, d->buf, c->raw, stored, c->stored);
+		if (ZSTD_isError(r)) {
+			snprintf(d->why, sizeof d->why, "zstd: %s", ZSTD_getErrorName(r));
 			return false;
 		}
-		uint8_t *b = realloc(d->buf, cap);
-		if (!b) {
-			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
-			snprintf(d->why, sizeof d->why, "out of memory for a %u-byte chunk", c->raw);
+		if (r != c->raw) {
+			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
+			         c->raw);
 			return false;
 		}
-		d->buf = b;
-		d->cap = cap;
+	} else {
+		memcpy(d->buf, stored, c->raw);
 	}
 	return true;
 }
@@ -216,22 +259,22 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->ci = -1;
 	d->last_ci = ci;
 	d->bad_crc = false;
-	if (!prepare(d, c, cidx, lock_held))
+	d->limit = false;
+	d->changed = false;
+	if (!reserve(d, c))
 		return false;
-	const uint8_t *stored = rd->data + c->offset + sizeof(ravt_frame);
-	if (c->flags & RAVT_CF_ZSTD) {
-		size_t r = ZSTD_decompressDCtx(d->dctx, d->buf, c->raw, stored, c->stored);
-		if (ZSTD_isError(r)) {
-			snprintf(d->why, sizeof d->why, "zstd: %s", ZSTD_getErrorName(r));
-			return false;
-		}
-		if (r != c->raw) {
-			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
-			         c->raw);
-			return false;
-		}
-	} else {
-		memcpy(d->buf, stored, c->raw);
+	rav_trace_error gerr = {.code = RAV_TRACE_OK};
+	if (!ravt_guarded(rd, load_payload, d, &gerr)) {
+		/* (ravt_dec_error words it) */
+		d->changed = gerr.code == RAV_TRACE_ECHANGED;
+		return false;
+	}
+	if (RAVT_VERIFY_CRC && !c->verified) {
+		if (!lock_held)
+			pthread_mutex_lock(&rd->lock);
+		rd->chunks[cidx].verified = true;
+		if (!lock_held)
+			pthread_mutex_unlock(&rd->lock);
 	}
 	memset(d->buf + c->raw, 0, RAVT_DEC_PAD);
 	const uint8_t *p = d->buf, *end = d->buf + c->raw;
@@ -310,6 +353,12 @@ bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev)
 
 void ravt_dec_error(const ravt_dec *d, rav_trace_error *err)
 {
+	if (d->limit && ravt_budget_error(&d->rd->budget, err))
+		return;
+	if (d->changed || ravt_file_changed(d->rd)) {
+		ravt_changed_error(d->rd, err);
+		return;
+	}
 	uint64_t off = 0;
 	int64_t chunkno = -1;
 	if (d->last_ci >= 0) {

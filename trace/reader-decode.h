@@ -53,7 +53,10 @@ struct ravt_dec {
 	ZSTD_DCtx *dctx;
 	bool own_dctx;
 	bool bad_crc; /* the last load failed its checksum */
-	char why[160];
+	bool limit;   /* the last load passed the trace's memory limit */
+	bool changed; /* the last load found the file changed under us */
+	bool for_merge; /* its buffers are refused past the memory limit (others' are not) */
+	char why[256];
 };
 
 /* dctx: shared by the decoders of one owner (merge, cursor), which never
@@ -66,6 +69,10 @@ void ravt_dec_set_stream(ravt_dec *d, uint32_t stream, uint32_t tid);
 /* Load chunk `ci` of the stream and read its first segment.  false with
  * d->why on a bad payload.  lock_held: the caller holds rd->lock. */
 bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held);
+/* Free the decoder's chunk buffer once its chunk is used up (a trace of
+ * many threads would otherwise hold one per thread); the decoder keeps its
+ * place, and its next load allocates a buffer again. */
+void ravt_dec_drop_buffer(ravt_dec *d);
 /* Chunks of the decoder's stream framed so far. */
 size_t ravt_dec_stream_chunks(const ravt_dec *d, bool lock_held);
 /* Make the next segment of the chunk current.  false at its end or on error. */

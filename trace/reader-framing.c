@@ -97,10 +97,14 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	in->page_size = h->page_size;
 	in->cells_per_page = h->cells_per_page;
 	in->start_ns = h->start_realtime_ns;
-	size_t n = h->cmdline_len < sizeof in->program - 1 ? h->cmdline_len : sizeof in->program - 1;
+	in->clock_known = h->tsc_hz != 0;
+	size_t n =
+	    ravt_utf8_cut((const char *)d + sizeof(ravt_header), h->cmdline_len, sizeof in->program - 1);
 	for (size_t i = 0; i < n; i++) {
-		char c = (char)d[sizeof(ravt_header) + i];
-		in->program[i] = c == 0 ? ' ' : (c < 32 ? '?' : c);
+		/* NULs separate the arguments; other control bytes are not shown
+		 * (bytes of UTF-8 characters, and any others, are kept) */
+		unsigned char c = d[sizeof(ravt_header) + i];
+		in->program[i] = c == 0 ? ' ' : (c < 32 || c == 0x7f ? '?' : (char)c);
 	}
 	while (n && in->program[n - 1] == ' ')
 		n--;
@@ -109,26 +113,65 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	return 0;
 }
 
-/* The stream of thread `id`, created if new (lock held). */
+static inline size_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+/* The stream of thread `id`, created if new (lock held).  Looked up once
+ * per chunk: a hash map, so a file of many threads frames in linear time. */
 static ravt_stream *stream_for(ravt_reader *rd, uint32_t id, uint32_t *idx)
 {
-	for (size_t i = rd->nstreams; i-- > 0;) {
-		if (rd->streams[i].id == id) {
-			*idx = (uint32_t)i;
-			return &rd->streams[i];
+	if (rd->smap_cap) {
+		size_t mask = rd->smap_cap - 1;
+		for (size_t i = hash32(id) & mask; rd->smap[i]; i = (i + 1) & mask) {
+			if (rd->streams[rd->smap[i] - 1].id == id) {
+				*idx = rd->smap[i] - 1;
+				return &rd->streams[*idx];
+			}
 		}
 	}
 	if (rd->nstreams == rd->cap_streams) {
 		size_t cap = rd->cap_streams ? rd->cap_streams * 2 : 8;
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->cap_streams) * sizeof(ravt_stream),
+		                        "the table of recording threads"))
+			return NULL;
 		ravt_stream *s = realloc(rd->streams, cap * sizeof *s);
 		if (!s)
 			return NULL;
 		rd->streams = s;
 		rd->cap_streams = cap;
 	}
+	if ((rd->nstreams + 1) * 2 > rd->smap_cap) {
+		size_t cap = rd->smap_cap ? rd->smap_cap * 2 : 32;
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->smap_cap) * sizeof(uint32_t),
+		                        "the table of recording threads"))
+			return NULL;
+		uint32_t *map = calloc(cap, sizeof *map);
+		if (!map)
+			return NULL;
+		for (size_t k = 0; k < rd->nstreams; k++) {
+			size_t i = hash32(rd->streams[k].id) & (cap - 1);
+			while (map[i])
+				i = (i + 1) & (cap - 1);
+			map[i] = (uint32_t)k + 1;
+		}
+		free(rd->smap);
+		rd->smap = map;
+		rd->smap_cap = cap;
+	}
 	ravt_stream *s = &rd->streams[rd->nstreams];
 	memset(s, 0, sizeof *s);
 	s->id = id;
+	size_t i = hash32(id) & (rd->smap_cap - 1);
+	while (rd->smap[i])
+		i = (i + 1) & (rd->smap_cap - 1);
+	rd->smap[i] = (uint32_t)rd->nstreams + 1;
 	*idx = (uint32_t)rd->nstreams++;
 	return s;
 }
@@ -189,13 +232,16 @@ static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64
 	uint32_t si;
 	ravt_stream *s = stream_for(rd, f->thread, &si);
 	if (!s)
-		return "out of memory";
+		return ravt_budget_is_exceeded(&rd->budget) ? "limit" : "out of memory";
 	if (f->first != s->events) {
 		*have = s->events;
 		return "";
 	}
 	if (rd->nchunks == rd->cap_chunks) {
 		size_t cap = rd->cap_chunks ? rd->cap_chunks * 2 : 256;
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->cap_chunks) * sizeof(ravt_chunk),
+		                        "the chunk table"))
+			return "limit";
 		ravt_chunk *c = realloc(rd->chunks, cap * sizeof *c);
 		if (!c)
 			return "out of memory";
@@ -203,7 +249,9 @@ static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64
 		rd->cap_chunks = cap;
 	}
 	if (s->nchunks == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		if (!ravt_budget_charge(&rd->budget, (cap - s->cap) * sizeof(uint32_t), "the chunk table"))
+			return "limit";
 		uint32_t *c = realloc(s->chunks, cap * sizeof *c);
 		if (!c)
 			return "out of memory";
@@ -259,12 +307,12 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			    (long long)chunkno, (unsigned long long)off, f.frame_crc, fcrc);
 			return -1;
 		}
-		if (f.stored_len > RAVT_PAYLOAD_MAX || f.raw_len > RAVT_PAYLOAD_MAX) {
+		uint32_t cap = f.kind == RAVT_CHUNK_TRAILER ? RAVT_TRAILER_MAX : RAVT_PAYLOAD_MAX;
+		if (f.stored_len > cap || f.raw_len > cap) {
 			ravt_set_error(
 			    err, RAV_TRACE_ECHUNK, off, chunkno,
 			    "chunk %lld at offset %llu: payload length %u (raw %u) exceeds the %u-byte limit",
-			    (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len,
-			    RAVT_PAYLOAD_MAX);
+			    (long long)chunkno, (unsigned long long)off, f.stored_len, f.raw_len, cap);
 			return -1;
 		}
 		uint64_t padded = ((uint64_t)f.stored_len + 7) & ~(uint64_t)7;
@@ -313,6 +361,10 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			pthread_mutex_lock(&rd->lock);
 			why = add_events_chunk(rd, &f, off, chunkno, &have);
 			pthread_mutex_unlock(&rd->lock);
+			if (why && strcmp(why, "limit") == 0) {
+				ravt_budget_error(&rd->budget, err);
+				return -1;
+			}
 			if (why && why[0]) {
 				ravt_set_error(err, RAV_TRACE_ENOMEM, off, chunkno, "%s", why);
 				return -1;
@@ -339,6 +391,10 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 			const char *why = f.kind == RAVT_CHUNK_SNAPSHOT ? ravt_note_snapshot(rd, &f, payload, off)
 			                                                : ravt_note_session(rd, &f, payload);
 			pthread_mutex_unlock(&rd->lock);
+			if (why && strcmp(why, "limit") == 0) {
+				ravt_budget_error(&rd->budget, err);
+				return -1;
+			}
 			if (why) {
 				ravt_set_error(err, why[0] ? RAV_TRACE_ECHUNK : RAV_TRACE_ENOMEM, off, chunkno,
 				               "chunk %lld at offset %llu: %s", (long long)chunkno,

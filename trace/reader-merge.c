@@ -131,6 +131,7 @@ static bool grow(ravt_reader *rd, ravt_merge *m)
 		m->dec[m->ns] = ravt_dec_new(rd, m->dctx);
 		if (!m->dec[m->ns])
 			return false;
+		m->dec[m->ns]->for_merge = true;
 		ravt_dec_set_stream(m->dec[m->ns], (uint32_t)m->ns, rd->streams[m->ns].id);
 		m->state[m->ns] = S_IDLE;
 	}
@@ -148,7 +149,7 @@ static bool load(ravt_merge *m, ravt_dec *d, int64_t ci)
 static void deliver_snapshot(ravt_reader *rd, ravt_merge *m, const rav_event *ev)
 {
 	pthread_mutex_lock(&rd->lock);
-	const ravt_piece *p = ravt_piece_find(rd, ev->a);
+	const ravt_piece *p = ravt_piece_claim(rd, ev->a, ev->index);
 	pthread_mutex_unlock(&rd->lock);
 	for (size_t i = 0; i < m->nsinks; i++)
 		if (m->sinks[i]->ops->snapshot)
@@ -179,6 +180,15 @@ static bool publish(ravt_reader *rd, ravt_merge *m)
 		size_t cap = rd->cap_runs ? rd->cap_runs * 2 : 1024;
 		while (cap < rd->nruns + m->npending)
 			cap *= 2;
+		/* a run per switch between threads: the one structure of the
+		 * reader that grows with the events.  Past the limit, the runs
+		 * of events the sinks already have still get room (a few
+		 * hundred at most), then the merge stops. */
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->cap_runs) * sizeof(ravt_run),
+		                        "the merged order (one entry per switch between threads)")) {
+			cap = rd->nruns + m->npending;
+			ravt_budget_force(&rd->budget, (cap - rd->cap_runs) * sizeof(ravt_run));
+		}
 		ravt_run *r = realloc(rd->runs, cap * sizeof *r);
 		if (!r) {
 			pthread_mutex_unlock(&rd->lock);
@@ -269,10 +279,11 @@ static void fail(ravt_merge *m, const rav_trace_error *err)
 	m->err = *err;
 }
 
-static void fail_nomem(ravt_merge *m)
+static void fail_nomem(ravt_reader *rd, ravt_merge *m)
 {
 	rav_trace_error e;
-	ravt_set_error(&e, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
+	if (!ravt_budget_error(&rd->budget, &e))
+		ravt_set_error(&e, RAV_TRACE_ENOMEM, 0, -1, "out of memory while indexing");
 	fail(m, &e);
 }
 
@@ -337,7 +348,7 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 		}
 		uint32_t n = d->seg_left;
 		if (!add_run(rd, m, s, d->ordinal, n)) {
-			fail_nomem(m);
+			fail_nomem(rd, m);
 			return -1;
 		}
 		/* g and nb in locals: the decoder's stores into the batch
@@ -379,6 +390,12 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 		m->g = g;
 		m->nbatch = nb;
 		m->work.merge_events += n;
+		/* A consumer that passed the trace's memory limit stopped
+		 * growing: stop here, at the end of a segment. */
+		if (__builtin_expect(ravt_budget_is_exceeded(&rd->budget), 0)) {
+			fail_nomem(rd, m);
+			return -1;
+		}
 		/* Next segment: in this chunk, or the first of the next chunk. */
 		bool more;
 		if (d->left == 0) {
@@ -399,6 +416,7 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 		}
 		if (!more) {
 			m->state[s] = S_IDLE;
+			ravt_dec_drop_buffer(d);
 			return m->g >= stop_at ? 0 : 1;
 		}
 		if (m->g >= stop_at) {
@@ -429,7 +447,7 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 	bool stopped = false;
 	if (!m->failed && !m->final_sent) {
 		if (!grow(rd, m))
-			fail_nomem(m);
+			fail_nomem(rd, m);
 		else if (activate(rd, m)) {
 			if (!m->started && m->ready.n)
 				start(m);
@@ -441,7 +459,8 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 					 * with the smallest; a live stream waits for it, unless
 					 * its session said no number below its floor is still
 					 * to come (the first number, a loss). */
-					if (m->waiting.n == 0 || (live && m->waiting.e[0].key > rd->seq_floor))
+					if (m->waiting.n == 0 ||
+					    (live && m->waiting.e[0].key > rd->seq_floor))
 						break;
 					hentry w = heap_pop(&m->waiting);
 					m->expected = w.key;
@@ -459,7 +478,7 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 		}
 	}
 	if (!publish(rd, m) && !m->failed)
-		fail_nomem(m);
+		fail_nomem(rd, m);
 	bool final = m->failed || (!live && !stopped && m->ready.n == 0 && m->waiting.n == 0);
 	if (m->begun || (final && !m->final_sent)) {
 		for (size_t i = 0; i < nsinks; i++) {

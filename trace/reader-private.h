@@ -6,6 +6,7 @@
  *   reader-merge.c    the global order, incrementally, delivered to sinks
  *   reader-access.c   runs, random access through a decoded-window cache, filtered scans
  *   reader-cursor.c   sequential cursors
+ *   reader-guard.c    surviving a mapped file that shrinks under us (SIGBUS)
  *
  * Locking: `lock` guards the chunk and stream tables (appended to while a
  * stream is polled), the runs, the random-access cache and what
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "format.h"
 #include "reader.h"
 
@@ -79,8 +81,12 @@ struct ravt_reader {
 	size_t size;         /* bytes present (a stream: received so far) */
 	bool mapped;         /* data is our mapping of `map_len` bytes */
 	size_t map_len;
-	int fd;       /* stream being read, -1 */
-	int spool_fd; /* stream: the unlinked file the bytes are kept in, -1 */
+	bool guard_map;            /* a file others may change: read it under a guard (reader-guard.c) */
+	int file_fd;               /* that file (to say what it became), -1 */
+	int64_t file_mtime_ns;     /* its modification time when opened */
+	_Atomic bool changed_flag; /* a guard caught SIGBUS: the mapping is no longer read */
+	int fd;                    /* stream being read, -1 */
+	int spool_fd;              /* stream: the unlinked file the bytes are kept in, -1 */
 	bool is_stream, stream_eof;
 	uint64_t parse_pos; /* first byte not framed yet */
 
@@ -95,12 +101,16 @@ struct ravt_reader {
 	size_t nchunks, cap_chunks;
 	ravt_stream *streams;
 	size_t nstreams, cap_streams;
+	uint32_t *smap; /* open addressing: thread id -> stream index + 1 */
+	size_t smap_cap;
 	uint64_t total_events;
 	uint64_t skipped_chunks;
 	bool complete; /* trailer seen */
 	bool truncated;
-	/* decoder buffers allocated now: at most max(256 MiB, 4 x the trace size) */
-	_Atomic uint64_t buf_bytes, buf_limit;
+	/* what the reader and the trace's consumers hold, against the trace's
+	 * memory limit (budget.h); decoder buffers are part of it */
+	ravt_budget budget;
+	_Atomic uint64_t buf_bytes;
 
 	ravt_run *runs;
 	size_t nruns, cap_runs;
@@ -119,7 +129,7 @@ struct ravt_reader {
 	rav_trace_error merge_err;
 
 	/* Snapshot pieces and live session records (reader-snapshot.c) */
-	struct ravt_piece_entry *pieces;
+	struct ravt_piece_entry **pieces; /* each allocated once: pieces handed out stay put */
 	size_t npieces, cap_pieces;
 	uint32_t *pmap; /* open addressing: piece id -> index + 1 */
 	size_t pmap_cap;
@@ -141,18 +151,21 @@ const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n);
 
 /* reader-snapshot.c (lock held) */
 typedef struct ravt_piece_entry {
-	ravt_piece piece;   /* chunk is set once every part is framed */
-	uint32_t have;      /* parts framed */
-	uint64_t *off;      /* frame offset of each part, 0 until framed */
+	ravt_piece piece; /* chunk is set once every part is framed */
+	uint32_t have;    /* parts framed */
+	uint64_t *off;    /* frame offset of each part, 0 until framed */
 	const uint8_t **chunk;
 } ravt_piece_entry;
 /* A SNAPSHOT or SESSION chunk (checksum checked): NULL, "" for out of
- * memory, or why it is invalid. */
+ * memory, "limit" past the memory limit, or why it is invalid. */
 const char *ravt_note_snapshot(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off);
 const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload);
 void ravt_pieces_free(ravt_reader *rd);
 /* The piece with this id if every part is framed (lock held). */
 const ravt_piece *ravt_piece_find(const ravt_reader *rd, uint64_t id);
+/* The same for the merge delivering snapshot event `event`: the first
+ * event to name a piece is recorded in it (lock held). */
+const ravt_piece *ravt_piece_claim(ravt_reader *rd, uint64_t id, uint64_t event);
 
 /* reader-framing.c */
 int ravt_parse_header(ravt_reader *rd, rav_trace_error *err);
@@ -167,5 +180,16 @@ void ravt_lru_free(ravt_reader *rd);
 
 /* reader-merge.c */
 void ravt_merge_free(ravt_reader *rd);
+
+/* reader-guard.c: fn(arg) reads mapped bytes of the trace; run it so that
+ * SIGBUS (the file shrank) becomes RAV_TRACE_ECHANGED in *err (false) and
+ * the reader never reads the mapping again.  fn must not take locks. */
+void ravt_guard_install(void);
+bool ravt_guarded(ravt_reader *rd, bool (*fn)(void *arg), void *arg, rav_trace_error *err);
+void ravt_changed_error(ravt_reader *rd, rav_trace_error *err);
+/* Has the file been truncated or rewritten since it was opened (its size or
+ * modification time differ)?  Asked when its bytes fail a check: past a
+ * cut inside the last page a mapping reads zeros, not SIGBUS. */
+bool ravt_file_changed(ravt_reader *rd);
 
 #endif /* RAVT_READER_PRIVATE_H */

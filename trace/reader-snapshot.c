@@ -36,21 +36,26 @@ static long piece_index(const ravt_reader *rd, uint64_t id)
 		uint32_t v = rd->pmap[i];
 		if (!v)
 			return -1;
-		if (rd->pieces[v - 1].piece.head.piece_id == id)
+		if (rd->pieces[v - 1]->piece.head.piece_id == id)
 			return (long)v - 1;
 	}
 }
+
+#define PIECES_WHAT "the table of snapshot pieces"
 
 static bool pmap_put(ravt_reader *rd, uint64_t id, uint32_t index)
 {
 	if ((rd->npieces + 1) * 2 > rd->pmap_cap) {
 		size_t cap = rd->pmap_cap ? rd->pmap_cap * 2 : 64;
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->pmap_cap) * sizeof(uint32_t), PIECES_WHAT))
+			return false;
 		uint32_t *m = calloc(cap, sizeof *m);
 		if (!m)
 			return false;
 		for (size_t k = 0; k < rd->npieces; k++) {
 			size_t mask = cap - 1;
-			for (size_t i = hash64(rd->pieces[k].piece.head.piece_id) & mask;; i = (i + 1) & mask)
+			for (size_t i = hash64(rd->pieces[k]->piece.head.piece_id) & mask;;
+			     i = (i + 1) & mask)
 				if (!m[i]) {
 					m[i] = (uint32_t)k + 1;
 					break;
@@ -77,25 +82,41 @@ const char *ravt_note_snapshot(ravt_reader *rd, const ravt_frame *f, const uint8
 		return why;
 	if (h.parts > RAVT_SNAP_MAX_PARTS)
 		return "more parts than a reader accepts";
+	/* every part is a chunk of at least a frame and a head: a piece of
+	 * more parts than the file has room for is not one (a stream's size
+	 * is not known yet: the budget bounds it) */
+	if (!rd->is_stream && h.parts > rd->size / (sizeof *f + sizeof h))
+		return "more parts than the file has room for";
 	long k = piece_index(rd, h.piece_id);
 	ravt_piece_entry *e;
 	if (k < 0) {
 		if (rd->npieces == rd->cap_pieces) {
 			size_t cap = rd->cap_pieces ? rd->cap_pieces * 2 : 64;
-			ravt_piece_entry *g = realloc(rd->pieces, cap * sizeof *g);
+			if (!ravt_budget_charge(&rd->budget, (cap - rd->cap_pieces) * sizeof *rd->pieces,
+			                        PIECES_WHAT))
+				return "limit";
+			ravt_piece_entry **g = realloc(rd->pieces, cap * sizeof *g);
 			if (!g)
 				return "";
 			rd->pieces = g;
 			rd->cap_pieces = cap;
 		}
-		e = &rd->pieces[rd->npieces];
-		memset(e, 0, sizeof *e);
-		e->off = calloc(h.parts, sizeof *e->off);
-		if (!e->off || !pmap_put(rd, h.piece_id, (uint32_t)rd->npieces)) {
-			free(e->off);
-			return "";
+		/* each entry on its own: the table grows while replay holds
+		 * pieces it handed out (a stream frames as a seek reads) */
+		if (!ravt_budget_charge(&rd->budget,
+		                        sizeof *e + (uint64_t)h.parts * (sizeof *e->off + sizeof *e->chunk),
+		                        PIECES_WHAT))
+			return "limit";
+		e = calloc(1, sizeof *e);
+		if (e)
+			e->off = calloc(h.parts, sizeof *e->off);
+		if (!e || !e->off || !pmap_put(rd, h.piece_id, (uint32_t)rd->npieces)) {
+			if (e)
+				free(e->off);
+			free(e);
+			return ravt_budget_is_exceeded(&rd->budget) ? "limit" : "";
 		}
-		rd->npieces++;
+		rd->pieces[rd->npieces++] = e;
 		e->piece.parts = h.parts;
 		if (h.part == 0) {
 			e->piece.head = h;
@@ -104,7 +125,7 @@ const char *ravt_note_snapshot(ravt_reader *rd, const ravt_frame *f, const uint8
 			e->piece.head.piece_id = h.piece_id; /* the rest comes with part 0 */
 		}
 	} else {
-		e = &rd->pieces[k];
+		e = rd->pieces[k];
 		if (e->piece.parts != h.parts ||
 		    (e->piece.head.heap_id && e->piece.head.heap_id != h.heap_id))
 			return "a part of a snapshot piece disagrees with its other parts";
@@ -185,9 +206,19 @@ const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_
 const ravt_piece *ravt_piece_find(const ravt_reader *rd, uint64_t id)
 {
 	long k = piece_index(rd, id);
-	if (k < 0 || !rd->pieces[k].chunk)
+	if (k < 0 || !rd->pieces[k]->chunk)
 		return NULL;
-	return &rd->pieces[k].piece;
+	return &rd->pieces[k]->piece;
+}
+
+const ravt_piece *ravt_piece_claim(ravt_reader *rd, uint64_t id, uint64_t event)
+{
+	long k = piece_index(rd, id);
+	if (k < 0 || !rd->pieces[k]->chunk)
+		return NULL;
+	if (!rd->pieces[k]->piece.named_by)
+		rd->pieces[k]->piece.named_by = event + 1;
+	return &rd->pieces[k]->piece;
 }
 
 const ravt_piece *ravt_reader_piece(ravt_reader *rd, uint64_t id)
@@ -212,8 +243,9 @@ bool ravt_reader_session(const ravt_reader *rd, rav_trace_session *out)
 void ravt_pieces_free(ravt_reader *rd)
 {
 	for (size_t i = 0; i < rd->npieces; i++) {
-		free(rd->pieces[i].off);
-		free(rd->pieces[i].chunk);
+		free(rd->pieces[i]->off);
+		free(rd->pieces[i]->chunk);
+		free(rd->pieces[i]);
 	}
 	free(rd->pieces);
 	free(rd->pmap);

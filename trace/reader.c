@@ -66,6 +66,9 @@ static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n)
 {
 	if (rd->icount * 2 >= rd->icap) {
 		size_t cap = rd->icap ? rd->icap * 2 : 256;
+		if (!ravt_budget_charge(&rd->budget, (cap - rd->icap) * sizeof(char *),
+		                        "the texts of names and marks"))
+			return NULL;
 		char **tab = calloc(cap, sizeof *tab);
 		if (!tab)
 			return NULL;
@@ -92,6 +95,8 @@ static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n)
 	}
 	if (rd->ileft < len + 1) {
 		size_t bs = len + 1 > 60000 ? len + 1 + sizeof(ravt_block) : 65536;
+		if (!ravt_budget_charge(&rd->budget, bs, "the texts of names and marks"))
+			return NULL;
 		ravt_block *b = malloc(bs);
 		if (!b)
 			return NULL;
@@ -127,34 +132,55 @@ static ravt_reader *reader_alloc(void)
 		return NULL;
 	rd->fd = -1;
 	rd->spool_fd = -1;
+	rd->file_fd = -1;
 	rd->data = (const uint8_t *)"";
 	pthread_mutex_init(&rd->lock, NULL);
 	pthread_mutex_init(&rd->intern_lock, NULL);
 	for (int i = 0; i < RAVT_LRU_SLOTS; i++)
 		rd->lru[i].chunk = -1;
-	atomic_init(&rd->buf_limit, 256u << 20);
+	ravt_budget_init(&rd->budget);
 	return rd;
 }
 
 static void update_buf_limit(ravt_reader *rd)
 {
-	uint64_t four = (uint64_t)rd->size * 4;
-	atomic_store(&rd->buf_limit, four > (256u << 20) ? four : (256u << 20));
+	ravt_budget_set_trace_bytes(&rd->budget, rd->size);
+}
+
+typedef struct frame_args {
+	ravt_reader *rd;
+	rav_trace_error *err, *terr;
+	bool header_ok, partial;
+	int64_t walked;
+} frame_args;
+
+/* Header and frames: the bytes read at open (under the guard for files). */
+static bool parse_and_walk(void *arg)
+{
+	frame_args *a = arg;
+	if (ravt_parse_header(a->rd, a->err) != 0)
+		return false;
+	a->header_ok = true;
+	a->walked = ravt_walk_chunks(a->rd, a->terr, &a->partial);
+	return true;
 }
 
 /* Header and framing of bytes present at open. */
 static ravt_reader *open_bytes(ravt_reader *rd, rav_trace_error *err)
 {
 	update_buf_limit(rd);
-	if (ravt_parse_header(rd, err) != 0) {
+	rav_trace_error terr;
+	ravt_clear_error(&terr);
+	frame_args a = {rd, err, &terr, false, false, 0};
+	if (!ravt_guarded(rd, parse_and_walk, &a, err) || !a.header_ok) {
 		ravt_reader_close(rd);
 		return NULL;
 	}
-	rav_trace_error terr;
-	ravt_clear_error(&terr);
-	bool partial;
-	if (ravt_walk_chunks(rd, &terr, &partial) < 0) {
-		if (err)
+	bool partial = a.partial;
+	if (a.walked < 0) {
+		if (ravt_file_changed(rd))
+			ravt_changed_error(rd, err);
+		else if (err)
 			*err = terr;
 		ravt_reader_close(rd);
 		return NULL;
@@ -175,10 +201,23 @@ static ravt_reader *open_bytes(ravt_reader *rd, rav_trace_error *err)
 	return rd;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a named pipe (FIFO)"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISDIR(m)  ? "a directory"
+	                     : "not a regular file";
+}
+
 ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 {
 	ravt_clear_error(err);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer, maybe forever; it is refused below anyway (no effect on
+	 * regular files) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
@@ -191,8 +230,14 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		ravt_set_error(err, RAV_TRACE_EIO, 0, -1,
-		               "%s is not a regular file (use rav_trace_open_fd for streams)", path);
+		if (S_ISDIR(st.st_mode))
+			ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "%s is a directory, not a trace file",
+			               path);
+		else
+			ravt_set_error(err, RAV_TRACE_EIO, 0, -1,
+			               "%s is %s, not a trace file: read a trace that arrives through it as "
+			               "a stream (ravtrace --follow, or rav_trace_open_fd)",
+			               path, file_kind(st.st_mode));
 		return NULL;
 	}
 	ravt_reader *rd = reader_alloc();
@@ -214,8 +259,12 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 		rd->data = m;
 		rd->mapped = true;
 		rd->map_len = rd->size;
+		/* others may truncate the file while it is mapped */
+		ravt_guard_install();
+		rd->guard_map = true;
 	}
-	close(fd);
+	rd->file_fd = fd;
+	rd->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	return open_bytes(rd, err);
 }
 
@@ -469,9 +518,12 @@ void ravt_reader_close(ravt_reader *rd)
 		munmap((void *)rd->data, rd->map_len);
 	if (rd->spool_fd >= 0)
 		close(rd->spool_fd);
+	if (rd->file_fd >= 0)
+		close(rd->file_fd);
 	for (size_t i = 0; i < rd->nstreams; i++)
 		free(rd->streams[i].chunks);
 	free(rd->streams);
+	free(rd->smap);
 	free(rd->chunks);
 	free(rd->runs);
 	free(rd->itab);
@@ -482,6 +534,7 @@ void ravt_reader_close(ravt_reader *rd)
 	}
 	pthread_mutex_destroy(&rd->lock);
 	pthread_mutex_destroy(&rd->intern_lock);
+	ravt_budget_destroy(&rd->budget);
 	free(rd);
 }
 
@@ -535,6 +588,11 @@ size_t ravt_reader_memory(const ravt_reader *rd)
 		n += 65536;
 	pthread_mutex_unlock(&w->intern_lock);
 	return n;
+}
+
+ravt_budget *ravt_reader_budget(ravt_reader *rd)
+{
+	return &rd->budget;
 }
 
 void ravt_reader_get_work(const ravt_reader *rd, ravt_reader_work *out)

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "ravtrace.h"
 #include "sink.h"
 
@@ -123,6 +124,10 @@ const ravt_piece *ravt_reader_piece(ravt_reader *rd, uint64_t id);
 bool ravt_reader_session(const ravt_reader *rd, rav_trace_session *out);
 
 /* ---- Accounting (benchmarks and tests) ------------------------------------ */
+
+/* The trace's memory budget (budget.h): the reader charges its own tables
+ * to it, and the consumers it feeds charge theirs. */
+ravt_budget *ravt_reader_budget(ravt_reader *rd);
 
 /* Heap bytes the reader holds (tables, decoded-chunk cache, decoder
  * buffers, texts), not counting the mapped bytes. */

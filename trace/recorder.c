@@ -9,15 +9,28 @@
  * behind and MAX_QUEUED buffers wait, an exchanging thread blocks until one
  * is recycled instead of allocating more.
  *
- * The file is written in place (no temporary name), each chunk with one
- * write(), so a program that crashes leaves a readable prefix.
+ * The trace is written under a temporary name in the same directory (a
+ * new file, never an existing one truncated) and renamed to its path as
+ * soon as its header is written, before the program runs on: a reader that
+ * has the previous trace at that path open keeps reading the old file
+ * (truncating a file that is mapped would kill it with SIGBUS), while
+ * anyone opening the path from then on finds the recording in progress,
+ * and a program that crashes leaves its readable prefix at the path it was
+ * given (each chunk is one write()).  Renaming at the end instead would
+ * leave a crashed program's trace under a name nobody looks for.  A path
+ * that is not a regular file (a FIFO, /dev/stdout, a character device) is
+ * written to directly; a symbolic link is followed, so the file it points
+ * to is the one replaced; a file in a directory where no new file may be
+ * created is truncated and written in place, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -45,6 +58,7 @@ static struct {
 	pthread_t writer;
 	int fd;
 	ravt_writer *w;
+	char *rename_from, *rename_to; /* the temporary name until the header is written */
 	bool pool_known;
 	bool write_failed;
 	int compress_mode;      /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
@@ -172,7 +186,96 @@ static int sink_fd(const void *data, size_t len, void *user)
 		p += n;
 		len -= (size_t)n;
 	}
+	/* The header is written: the new file takes the path. */
+	if (R.rename_from) {
+		int rc = rename(R.rename_from, R.rename_to);
+		int e = errno;
+		if (rc != 0)
+			unlink(R.rename_from);
+		free(R.rename_from);
+		free(R.rename_to);
+		R.rename_from = R.rename_to = NULL;
+		if (rc != 0) {
+			errno = e;
+			return -1;
+		}
+	}
 	return 0;
+}
+
+/* Create the file the trace goes to: a new file next to `path`, renamed to
+ * it once the header is in (sink_fd); see the top of this file.  -1 with
+ * errbuf filled. */
+static int create_output(const char *path, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	char *target = NULL;
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+			if (fd < 0)
+				snprintf(errbuf, errlen, "cannot open %s for the trace: %s", path, strerror(errno));
+			return fd;
+		}
+		target = realpath(path, NULL); /* through a symbolic link: replace its target */
+	} else if (errno == ENOENT) {
+		struct stat lst;
+		if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+			/* a link to a file that does not exist yet: create it there */
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd < 0)
+				snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(errno));
+			return fd;
+		}
+		target = strdup(path);
+	} else {
+		snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!target) {
+		snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t n = strlen(target) + 64;
+	char *tmp = malloc(n);
+	if (!tmp) {
+		free(target);
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	/* "DIR/.NAME.recording-PID-N": hidden, and named after what it becomes */
+	const char *slash = strrchr(target, '/');
+	int dirlen = slash ? (int)(slash - target + 1) : 0;
+	int fd = -1;
+	for (unsigned k = 0; k < 100 && fd < 0; k++) {
+		snprintf(tmp, n, "%.*s.%s.recording-%ld-%u", dirlen, target, target + dirlen, (long)getpid(), k);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		/* a directory we may not create files in, holding a file we may
+		 * write: write it in place, as a recorder that cannot rename must */
+		int e = errno;
+		free(tmp);
+		free(target);
+		fd = e == EACCES || e == EPERM || e == EROFS ? open(path, O_WRONLY | O_TRUNC | O_CLOEXEC) : -1;
+		if (fd < 0)
+			snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(e));
+		return fd;
+	}
+	R.rename_from = tmp;
+	R.rename_to = target;
+	return fd;
+}
+
+static void drop_rename(void)
+{
+	if (R.rename_from)
+		unlink(R.rename_from);
+	free(R.rename_from);
+	free(R.rename_to);
+	R.rename_from = R.rename_to = NULL;
 }
 
 /* The pool's address is needed before the first pool address is encoded.
@@ -370,11 +473,9 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		fd = (int)n;
 		own_fd = false;
 	} else {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			snprintf(errbuf, errlen, "cannot create trace file %s: %s", path, strerror(errno));
+		fd = create_output(path, errbuf, errlen);
+		if (fd < 0)
 			return -1;
-		}
 	}
 
 	static char cmdline[4096];
@@ -394,6 +495,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.fd = fd;
 	R.w = ravt_writer_new(&p, sink_fd, &R.fd, errbuf, errlen);
 	if (!R.w) {
+		drop_rename();
 		if (own_fd)
 			close(fd);
 		R.fd = -1;

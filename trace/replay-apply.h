@@ -104,7 +104,7 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 		    pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
 	ravt_cellblock *k;
 	if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
-		return ravt_model_fail(m, ev, "out of memory");
+		return ravt_model_oom(m, ev);
 	k->w[RAVT_CB_INDEX(c) * 4 + w] = newv;
 	if (w == RAV_W_TYPE && st == RAV_CELL_LIVE) {
 		int was = RAVT_TYPE_ID(cur) == RAV_TYPE_REF, is = RAVT_TYPE_ID(newv) == RAV_TYPE_REF;
@@ -135,14 +135,14 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	case RAV_EV_THREAD_START: {
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		if (!h)
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		h->alive = true;
 		break;
 	}
 	case RAV_EV_HEAP_NEW: {
 		ravt_mheap *h = ravt_heap_get(m, ev->x, (uint8_t)ev->aux);
 		if (!h)
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		h->kind = (uint8_t)ev->aux;
 		h->parent = (uint32_t)ev->a;
 		h->alive = true;
@@ -160,13 +160,19 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	case RAV_EV_LOST:
 		return ravt_model_forget(m, ev);
 	case RAV_EV_TYPE_DEF:
-		if (ev->aux < RAVT_MAX_TYPES)
-			m->tkinds[ev->aux] = (uint8_t)(0x80u | (ev->x & 3u));
+		if (ev->aux >= RAVT_MAX_TYPES)
+			return ravt_model_fail(
+			    m, ev,
+			    "defines type id %u, but type ids have %u bits (the type word's "
+			    "low bits)",
+			    ev->aux, RAV_TYPE_BITS);
+		if (!ravt_model_define_type(m, ev->aux, (uint8_t)(0x80u | (ev->x & 3u))))
+			return ravt_model_oom(m, ev);
 		break;
 	case RAV_EV_MSG_SEND: {
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_MESSAGE);
 		if (!h)
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		if (h->in_flight)
 			return ravt_model_fail(m, ev, "message heap %u is sent twice", ev->x);
 		h->in_flight = true;
@@ -180,15 +186,9 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		 * empty page (its spare, or an empty top page), else at the end. */
 		ravt_mheap *r = ravt_heap_find(m, (uint32_t)ev->b);
 		if (r) {
-			r->anchor = RAVT_NO_PAGE;
-			for (uint32_t i = r->npages; i-- > 0;) {
-				const ravt_mpage *p = ravt_page_r(m, r->pages[i]);
-				if (!p || p->kind == RAV_SPAGE_ROOT)
-					continue;
-				if (p->fill <= 1 && p->live == 0 && p->dead == 0)
-					r->anchor = r->pages[i];
-				break;
-			}
+			const ravt_mpage *p = r->ntail != RAVT_NO_PAGE ? ravt_page_r(m, r->ntail) : NULL;
+			r->anchor =
+			    p && p->fill <= 1 && p->live == 0 && p->dead == 0 ? r->ntail : RAVT_NO_PAGE;
 		}
 		break;
 	}
@@ -203,21 +203,20 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			    m, ev, "page index %u is beyond the largest pool replay accepts (%u pages)", pg,
 			    RAVT_MAX_PAGE_INDEX);
 		if (!ravt_model_ensure_span(m, pg))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		ravt_mpage *p = m->pages[pg];
 		if (p && p->kind != RAV_SPAGE_POOL)
 			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns",
 			                       ev->x, pg, p->owner);
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		if (!h)
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		if (p) {
 			if (!(p = ravt_page_w(m, pg)))
-				return ravt_model_fail(m, ev, "out of memory");
+				return ravt_model_oom(m, ev);
 		} else {
-			if (!(p = ravt_page_new(m)))
-				return ravt_model_fail(m, ev, "out of memory");
-			m->pages[pg] = p;
+			if (!(p = ravt_model_new_page_at(m, pg)))
+				return ravt_model_oom(m, ev);
 		}
 		if (m->pool[pg]) {
 			m->pool[pg] = 0;
@@ -230,8 +229,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		p->fill = 1;
 		p->live = p->dead = p->refc = p->rootc = 0;
 		ravt_page_clear_cells(m, p);
-		if (!ravt_heap_append(h, pg))
-			return ravt_model_fail(m, ev, "out of memory");
+		if (!ravt_heap_insert(m, h, pg, RAVT_NO_PAGE))
+			return ravt_model_oom(m, ev);
 		h->anchor = RAVT_NO_PAGE;
 		m->tot.pages++;
 		tc->h[0] = h;
@@ -246,15 +245,13 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		if (p->owner != ev->x)
 			return ravt_model_fail(m, ev, "heap %u releases page %u, which heap %u owns", ev->x,
 			                       pg, p->owner);
-		ravt_mheap *h = ravt_heap_find(m, ev->x);
+		ravt_mheap *h = ravt_owner_of(m, p);
 		if (!(p = ravt_page_w(m, pg)))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		ravt_count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc, -(int)p->rootc);
-		if (h) {
-			ravt_heap_remove(h, pg);
-			if (h->anchor == pg)
-				h->anchor = RAVT_NO_PAGE;
-		}
+		if (h && !ravt_heap_remove(m, h, pg))
+			return ravt_model_oom(m, ev);
+		p = m->pages[pg];
 		p->kind = RAV_SPAGE_POOL;
 		p->owner = 0;
 		p->hidx = 0;
@@ -278,11 +275,13 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			    m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
 			    (unsigned long long)ev->b, ev->x, p->owner);
 		ravt_mheap *to = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
-		ravt_mheap *from = ravt_heap_find(m, p->owner); /* after heap_get, which may move the array */
 		if (!to || !(p = ravt_page_w(m, pg)))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
+		ravt_mheap *from = ravt_owner_of(m, p); /* after heap_get, which may move the array */
 		if (from) {
-			ravt_heap_remove(from, pg);
+			if (!ravt_heap_remove(m, from, pg))
+				return ravt_model_oom(m, ev);
+			p = m->pages[pg];
 			from->live -= p->live - p->rootc;
 			from->dead -= p->dead;
 			from->refc -= p->refc;
@@ -290,25 +289,23 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		to->live += p->live - p->rootc;
 		to->dead += p->dead;
 		to->refc += p->refc;
-		if (!ravt_heap_append(to, pg))
-			return ravt_model_fail(m, ev, "out of memory");
-		if (to->anchor != RAVT_NO_PAGE) {
-			/* move it from the end to just before the anchor */
-			for (uint32_t i = 0; i + 1 < to->npages; i++) {
-				if (to->pages[i] != to->anchor)
-					continue;
-				memmove(to->pages + i + 1, to->pages + i,
-				        sizeof *to->pages * (to->npages - 1 - i));
-				to->pages[i] = pg;
-				break;
-			}
+		/* the page joins the receiver's list at the end, or before its
+		 * trailing empty page (the anchor MSG_RECV found) */
+		uint32_t before = RAVT_NO_PAGE;
+		if (to->anchor != RAVT_NO_PAGE && to->anchor != pg) {
+			const ravt_mpage *a = ravt_page_r(m, to->anchor);
+			if (a && a->hidx == (uint32_t)(to - m->heaps) + 1 && a->kind != RAV_SPAGE_POOL)
+				before = to->anchor;
 		}
-		p->owner = ev->x;
-		p->hidx = (uint32_t)(to - m->heaps) + 1;
 		if (p->kind != RAV_SPAGE_ROOT) {
 			p->kind = to->kind == RAV_HEAP_MESSAGE ? RAV_SPAGE_BUFFER : RAV_SPAGE_HEAP;
 			p->ekind = to->kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER : RAV_PAGE_HEAP;
 		}
+		if (!ravt_heap_insert(m, to, pg, before))
+			return ravt_model_oom(m, ev);
+		p = m->pages[pg];
+		p->owner = ev->x;
+		p->hidx = (uint32_t)(to - m->heaps) + 1;
 		m->tot.handoffs++;
 		tc->h[0] = from;
 		tc->h[1] = to;
@@ -326,7 +323,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
 		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		w[0] = ev->aux;
 		w[1] = w[2] = w[3] = 0;
@@ -353,7 +350,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
 		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		ravt_mheap *h = ravt_owner_of(m, p);
 		if (st == RAV_CELL_LIVE) {
@@ -397,7 +394,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		ravt_cellblock *kt, *kf;
 		if (!(pf = ravt_page_w(m, fpg)) || !(pt = ravt_page_w(m, tpg)) ||
 		    !(kt = ravt_block_w(m, pt, tcell)) || !(kf = ravt_block_w(m, pf, fc)))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		uint64_t *src = kf->w + RAVT_CB_INDEX(fc) * 4, *dst = kt->w + RAVT_CB_INDEX(tcell) * 4;
 		memcpy(dst, src, 4 * sizeof(uint64_t));
 		memset(src, 0, 4 * sizeof(uint64_t));
@@ -427,7 +424,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
 		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_EMPTY;
 		memset(k->w + RAVT_CB_INDEX(c) * 4, 0, 4 * sizeof(uint64_t));
 		ravt_mheap *h = ravt_owner_of(m, p);

@@ -12,11 +12,12 @@
 
 #include "replay-history.h"
 
-ravt_history *ravt_history_new(void)
+ravt_history *ravt_history_new(ravt_budget *budget)
 {
 	ravt_history *h = calloc(1, sizeof *h);
 	if (!h)
 		return NULL;
+	h->budget = budget;
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
 }
@@ -35,7 +36,10 @@ void ravt_history_block_end(ravt_history *h)
 	pthread_mutex_lock(&h->lock);
 	if (h->nblocks == h->cap) {
 		size_t ncap = h->cap ? h->cap * 2 : 64;
-		void *n = realloc(h->bloom, sizeof *h->bloom * ncap);
+		void *n = NULL;
+		if (ravt_budget_charge(h->budget, sizeof *h->bloom * (ncap - h->cap),
+		                       "the cell-history filter"))
+			n = realloc(h->bloom, sizeof *h->bloom * ncap);
 		if (!n) {
 			/* without room, mark the block as touching every page: history stays
 			 * exact, only slower */

@@ -19,6 +19,7 @@
 
 typedef struct ravt_history {
 	pthread_mutex_t lock; /* the index thread writes blocks; queries copy them under it */
+	ravt_budget *budget;  /* a filter per block of events */
 	uint8_t (*bloom)[RAVT_HISTORY_BITS / 8];
 	size_t nblocks, cap;
 	uint8_t cur[RAVT_HISTORY_BITS / 8]; /* the block being filled */
@@ -29,7 +30,7 @@ typedef struct ravt_history {
 	uint8_t pub[RAVT_HISTORY_BITS / 8];
 } ravt_history;
 
-ravt_history *ravt_history_new(void);
+ravt_history *ravt_history_new(ravt_budget *budget);
 void ravt_history_free(ravt_history *h);
 /* A block ends (at an event index that is a multiple of the block size). */
 void ravt_history_block_end(ravt_history *h);

@@ -3,8 +3,9 @@
  * history filter fed on the way (replay.h).
  *
  * Keyframes sit on a uniform grid of KF_EVERY_MIN events.  When their
- * memory passes the budget (KF_BUDGET_FIXED plus the trace's size; the env
- * variable RAVTRACE_KEYFRAME_MB overrides it), every other one is dropped
+ * memory passes the budget (KF_BUDGET_FIXED plus the trace's size, but no
+ * more than the trace's memory limit, budget.h; the env variable
+ * RAVTRACE_KEYFRAME_MB overrides it), every other one is dropped
  * and the spacing doubles: memory stays bounded and seek time stays uniform
  * over the whole trace.  Indexing continues across deliveries, so a
  * growing stream keeps its keyframes and series and pays only for what it
@@ -81,7 +82,7 @@ static const ravt_sink_ops replay_ops = {sink_begin, sink_events, sink_end, sink
 #define KF_AFTER_SNAPSHOT 64u
 
 ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size, ravt_series *series,
-                             ravt_history *history)
+                             ravt_history *history, ravt_budget *budget)
 {
 	ravt_replay *rp = calloc(1, sizeof *rp);
 	if (!rp)
@@ -90,7 +91,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	pthread_mutex_init(&rp->lock, NULL);
 	rp->series = series;
 	rp->history = history;
-	ravt_model_init(&rp->live, page_size, cell_size, word_size);
+	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->kf_every = KF_EVERY_MIN;
 	rp->kf_budget = KF_BUDGET_FIXED;
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
@@ -137,8 +138,13 @@ ravt_sink *ravt_replay_sink(ravt_replay *rp)
 void ravt_replay_set_trace_bytes(ravt_replay *rp, uint64_t bytes)
 {
 	pthread_mutex_lock(&rp->lock);
-	if (!rp->budget_fixed)
-		rp->kf_budget = KF_BUDGET_FIXED + bytes;
+	if (!rp->budget_fixed) {
+		/* no more than the trace's own memory limit either: a file of a
+		 * few kilobytes does not get the fixed part whole */
+		uint64_t b = KF_BUDGET_FIXED + bytes;
+		uint64_t cap = rp->live.budget ? ravt_budget_limit(rp->live.budget) : b;
+		rp->kf_budget = b < cap ? b : cap;
+	}
 	pthread_mutex_unlock(&rp->lock);
 }
 

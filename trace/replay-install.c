@@ -43,8 +43,8 @@ static bool to_pool(ravt_model *m, uint32_t pg)
 	if (p->kind != RAV_SPAGE_POOL) {
 		ravt_mheap *o = ravt_owner_of(m, p);
 		ravt_count(m, p, o, -(int)p->live, -(int)p->dead, -(int)p->refc, -(int)p->rootc);
-		if (o)
-			ravt_heap_remove(o, pg);
+		if (o && !ravt_heap_remove(m, o, pg))
+			return false;
 		m->tot.pages--;
 	}
 	p->kind = RAV_SPAGE_POOL;
@@ -71,7 +71,14 @@ static bool on_page(void *user, uint32_t pg, uint8_t kind, uint32_t fill)
 	ravt_mpage *p = m->pages[pg];
 	if (p && p->kind != RAV_SPAGE_POOL) {
 		ravt_mheap *o = ravt_owner_of(m, p);
-		if (o && o->alive && o->id != in->heap_id) {
+		/* the heap's own pages went to the pool before its piece: one it
+		 * owns now came earlier in this piece */
+		if (o && o->id == in->heap_id) {
+			snprintf(in->why, sizeof in->why, "page %u comes twice in heap %u's snapshot", pg,
+			         in->heap_id);
+			return false;
+		}
+		if (o && o->alive) {
 			snprintf(in->why, sizeof in->why,
 			         "page %u of heap %u's snapshot belongs to heap %u, which is alive", pg,
 			         in->heap_id, o->id);
@@ -82,23 +89,23 @@ static bool on_page(void *user, uint32_t pg, uint8_t kind, uint32_t fill)
 		if (!to_pool(m, pg))
 			return false;
 		p = m->pages[pg];
-	} else {
-		if (!(p = ravt_page_new(m)))
-			return false;
-		m->pages[pg] = p;
+	} else if (!(p = ravt_model_new_page_at(m, pg))) {
+		return false;
 	}
 	if (m->pool[pg]) {
 		m->pool[pg] = 0;
 		m->tot.pool_pages--;
 	}
 	ravt_mheap *h = heap_of(in);
-	if (!h || !ravt_heap_append(h, pg))
+	if (!h)
 		return false;
 	p->kind = ravt_spage_kind(kind);
 	p->ekind = kind;
 	p->owner = in->heap_id;
 	p->hidx = (uint32_t)(h - m->heaps) + 1;
 	p->fill = fill;
+	if (!ravt_heap_insert(m, h, pg, RAVT_NO_PAGE))
+		return false;
 	m->tot.pages++;
 	return true;
 }
@@ -130,8 +137,7 @@ static bool on_type(void *user, uint16_t id, unsigned refmask, const char *name,
 {
 	install *in = user;
 	(void)name, (void)len;
-	in->m->tkinds[id] = (uint8_t)(0x80u | (refmask & 3u));
-	return true;
+	return ravt_model_define_type(in->m, id, (uint8_t)(0x80u | (refmask & 3u)));
 }
 
 static bool on_free_page(void *user, uint32_t pg)
@@ -153,9 +159,8 @@ static bool on_free_page(void *user, uint32_t pg)
 		}
 	}
 	if (!p) {
-		if (!(p = ravt_page_new(m)))
+		if (!(p = ravt_model_new_page_at(m, pg)))
 			return false;
-		m->pages[pg] = p;
 		p->kind = RAV_SPAGE_POOL;
 		p->fill = 1;
 		m->pool[pg] = 1;
@@ -174,6 +179,11 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 		    "the snapshot event names piece %llu, which the trace does not hold whole "
 		    "(its chunks are missing, incomplete or came too late)",
 		    (unsigned long long)ev->a);
+	if (piece->named_by && piece->named_by != ev->index + 1)
+		return ravt_model_fail(m, ev,
+		                       "the snapshot event names piece %llu, which event %llu named already "
+		                       "(a piece is installed once)",
+		                       (unsigned long long)ev->a, (unsigned long long)(piece->named_by - 1));
 	const ravt_snap_head *hd = &piece->head;
 	if (hd->piece != ev->aux || (hd->piece == RAV_SNAP_HEAP && hd->heap_id != ev->x))
 		return ravt_model_fail(
@@ -183,12 +193,16 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 	if (hd->piece == RAV_SNAP_HEAP) {
 		ravt_mheap *h = ravt_heap_get(m, hd->heap_id, hd->heap_kind);
 		if (!h)
-			return ravt_model_fail(m, ev, "out of memory");
+			return ravt_model_oom(m, ev);
 		/* what the model knew of this heap goes: its pages to the pool */
-		while (h->npages) {
-			if (!to_pool(m, h->pages[h->npages - 1]))
-				return ravt_model_fail(m, ev, "out of memory");
+		while (h->tail != RAVT_NO_PAGE) {
+			uint32_t pg = h->tail;
+			if (!to_pool(m, pg))
+				return ravt_model_oom(m, ev);
 			h = ravt_heap_find(m, hd->heap_id);
+			if (h->tail == pg) /* a pool page left in the list: never, but no endless loop */
+				return ravt_model_fail(m, ev, "page %u of heap %u is in its list but free",
+				                       pg, hd->heap_id);
 		}
 		h->kind = hd->heap_kind;
 		h->parent = hd->parent;
@@ -200,9 +214,12 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 	ravt_snap_geom g = {0, 0, m->word_size, m->page_size, m->cpp};
 	ravt_snap_visitor v = {on_page, on_cell, on_type, on_free_page, &in};
 	char err[300];
-	if (ravt_snap_decode_piece(piece, &g, &v, err, sizeof err) != 0)
+	if (ravt_snap_decode_piece(piece, &g, &v, err, sizeof err) != 0) {
+		if (!in.why[0] && ravt_budget_is_exceeded(m->budget))
+			return ravt_model_oom(m, ev); /* the memory limit's error */
 		return ravt_model_fail(m, ev, "snapshot piece %llu: %s", (unsigned long long)ev->a,
 		                       in.why[0] ? in.why : err);
+	}
 	if (hd->piece == RAV_SNAP_HEAP)
 		tc->h[0] = ravt_heap_find(m, hd->heap_id);
 	return 0;
@@ -211,17 +228,13 @@ int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *pie
 int ravt_model_forget(ravt_model *m, const rav_event *ev)
 {
 	(void)ev;
-	for (uint32_t pg = 0; pg < m->span; pg++)
-		if (m->pages[pg])
-			ravt_model_drop_page(m, pg);
-	if (m->pool) /* none before the first page */
-		memset(m->pool, 0, m->span);
+	/* the pages known, not the page table: a trace of many lost events
+	 * after naming a page far up costs no more than one */
+	ravt_model_drop_pages(m);
 	for (uint32_t i = 0; i < m->nheaps; i++) {
 		ravt_mheap *h = &m->heaps[i];
 		h->alive = h->in_flight = false;
-		h->npages = 0;
 		h->live = h->refc = h->dead = 0;
-		h->anchor = RAVT_NO_PAGE;
 	}
 	m->tot.live_cells = m->tot.ref_cells = m->tot.dead_cells = m->tot.pages = m->tot.pool_pages = 0;
 	return 0;

@@ -29,24 +29,38 @@ static inline void block_unref(ravt_cellblock *c)
 		free(c);
 }
 
-void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p)
+static inline bool is_static(const ravt_cellblock *k)
+{
+	return k == &ravt_zero_block || k == &ravt_header_block;
+}
+
+#define CB_WHAT "the replayed heap (its written cell blocks)"
+
+void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p)
 {
 	for (uint32_t i = 0; i < m->ncb; i++) {
 		ravt_cellblock *z = i == 0 ? &ravt_header_block : &ravt_zero_block;
 		if (p->cb[i] == z)
 			continue;
+		if (p->cb[i] && !is_static(p->cb[i]))
+			ravt_budget_release(m->budget, sizeof(ravt_cellblock));
 		block_unref(p->cb[i]);
 		block_ref(z);
 		p->cb[i] = z;
 	}
 }
 
-ravt_mpage *ravt_page_new(const ravt_model *m)
+ravt_mpage *ravt_page_new(ravt_model *m)
 {
-	ravt_mpage *p = calloc(1, m->block_size);
-	if (!p)
+	if (!ravt_budget_charge(m->budget, m->block_size, "the replayed heap (its pages)"))
 		return NULL;
+	ravt_mpage *p = calloc(1, m->block_size);
+	if (!p) {
+		ravt_budget_release(m->budget, m->block_size);
+		return NULL;
+	}
 	atomic_init(&p->refs, 1);
+	p->next = p->prev = p->nnext = p->nprev = RAVT_NO_PAGE;
 	ravt_page_clear_cells(m, p);
 	return p;
 }
@@ -66,7 +80,14 @@ static void page_ref(ravt_mpage *p)
 		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 }
 
-void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size)
+static void kinds_unref(ravt_typekinds *k)
+{
+	if (k && atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) == 1)
+		free(k);
+}
+
+void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size,
+                     ravt_budget *budget)
 {
 	memset(m, 0, sizeof *m);
 	m->page_size = page_size;
@@ -75,22 +96,26 @@ void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint
 	m->cpp = page_size / m->cell_size;
 	m->ncb = (m->cpp + RAVT_CB_CELLS - 1) / RAVT_CB_CELLS;
 	m->block_size = sizeof(ravt_mpage) + (size_t)m->ncb * sizeof(ravt_cellblock *);
-	m->tkinds = calloc(RAVT_MAX_TYPES, 1);
+	m->budget = budget;
+	m->tkinds = calloc(1, sizeof *m->tkinds);
+	if (m->tkinds)
+		atomic_init(&m->tkinds->refs, 1);
 }
 
 void ravt_model_clear(ravt_model *m)
 {
 	for (uint32_t i = 0; i < m->span; i++)
 		page_unref(m, m->pages[i]);
-	for (uint32_t i = 0; i < m->nheaps; i++)
-		free(m->heaps[i].pages);
 	free(m->pages);
 	free(m->pool);
+	free(m->known);
 	free(m->heaps);
 	free(m->hmap);
-	free(m->tkinds);
+	kinds_unref(m->tkinds);
 	m->pages = NULL;
 	m->pool = NULL;
+	m->known = NULL;
+	m->nknown = m->known_cap = 0;
 	m->heaps = NULL;
 	m->hmap = NULL;
 	m->tkinds = NULL;
@@ -101,57 +126,69 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 {
 	ravt_model_clear(dst);
 	*dst = *src;
+	dst->budget = NULL;
 	dst->pages = NULL;
 	dst->pool = NULL;
 	dst->heaps = NULL;
 	dst->hmap = NULL;
-	dst->tkinds = malloc(RAVT_MAX_TYPES);
+	dst->known = NULL;
 	dst->cap = src->span;
 	dst->heap_cap = src->nheaps;
+	dst->known_cap = src->nknown;
 	if (src->span) {
 		dst->pages = malloc(sizeof *dst->pages * src->span);
 		dst->pool = malloc(src->span);
 	}
+	if (src->nknown)
+		dst->known = malloc(sizeof *dst->known * src->nknown);
 	if (src->nheaps)
 		dst->heaps = malloc(sizeof *dst->heaps * src->nheaps);
 	if (src->hmap_cap)
 		dst->hmap = malloc(sizeof *dst->hmap * src->hmap_cap);
-	if (!dst->tkinds || (src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
-	    (src->hmap_cap && !dst->hmap)) {
+	if ((src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
+	    (src->hmap_cap && !dst->hmap) || (src->nknown && !dst->known)) {
 		free(dst->pages);
 		free(dst->pool);
+		free(dst->known);
 		free(dst->heaps);
 		free(dst->hmap);
-		free(dst->tkinds);
 		memset(dst, 0, sizeof *dst);
 		return false;
 	}
-	memcpy(dst->tkinds, src->tkinds, RAVT_MAX_TYPES);
+	atomic_fetch_add_explicit(&src->tkinds->refs, 1, memory_order_relaxed);
 	if (src->span) {
 		memcpy(dst->pages, src->pages, sizeof *dst->pages * src->span);
 		memcpy(dst->pool, src->pool, src->span);
 		for (uint32_t i = 0; i < src->span; i++)
 			page_ref(src->pages[i]);
 	}
+	if (src->nknown)
+		memcpy(dst->known, src->known, sizeof *dst->known * src->nknown);
 	if (src->hmap_cap)
 		memcpy(dst->hmap, src->hmap, sizeof *dst->hmap * src->hmap_cap);
-	bool ok = true;
-	for (uint32_t i = 0; i < src->nheaps; i++) {
-		dst->heaps[i] = src->heaps[i];
-		dst->heaps[i].pages = NULL;
-		dst->heaps[i].cap = src->heaps[i].npages;
-		if (src->heaps[i].npages) {
-			dst->heaps[i].pages = malloc(sizeof(uint32_t) * src->heaps[i].npages);
-			if (!dst->heaps[i].pages) {
-				dst->heaps[i].npages = dst->heaps[i].cap = 0;
-				ok = false;
-				continue;
-			}
-			memcpy(dst->heaps[i].pages, src->heaps[i].pages,
-			       sizeof(uint32_t) * src->heaps[i].npages);
-		}
+	if (src->nheaps)
+		memcpy(dst->heaps, src->heaps, sizeof *dst->heaps * src->nheaps);
+	return true;
+}
+
+bool ravt_model_define_type(ravt_model *m, uint32_t id, uint8_t fields)
+{
+	if (id >= RAVT_MAX_TYPES)
+		return true;
+	if (m->tkinds->k[id] == fields)
+		return true;
+	if (atomic_load_explicit(&m->tkinds->refs, memory_order_acquire) != 1) {
+		ravt_typekinds *k = malloc(sizeof *k);
+		if (!k)
+			return false;
+		memcpy(k->k, m->tkinds->k, sizeof k->k);
+		atomic_init(&k->refs, 1);
+		kinds_unref(m->tkinds);
+		m->tkinds = k;
+		m->copied += sizeof *k;
 	}
-	return ok;
+	m->tkinds->k[id] = fields;
+	return true;
 }
 
 bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
@@ -162,6 +199,11 @@ bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
 		uint32_t ncap = m->cap ? m->cap : 64;
 		while (ncap <= page)
 			ncap *= 2;
+		/* the page table is sized by the highest page named: a few bytes
+		 * of a file may name a page far up */
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->cap) * (sizeof *m->pages + 1),
+		                        "the replayed heap's page table (sized by the highest page index)"))
+			return false;
 		ravt_mpage **np = realloc(m->pages, sizeof *np * ncap);
 		if (!np)
 			return false;
@@ -202,9 +244,17 @@ ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 {
 	ravt_cellblock **slot = &p->cb[c >> RAVT_CB_SHIFT], *k = *slot;
-	ravt_cellblock *q = malloc(sizeof *q);
-	if (!q)
+	/* a first write into a block of empty cells makes the model bigger; a
+	 * copy of a block a keyframe shares is the keyframe's cost */
+	bool fresh = is_static(k);
+	if (fresh && !ravt_budget_charge(m->budget, sizeof *k, CB_WHAT))
 		return NULL;
+	ravt_cellblock *q = malloc(sizeof *q);
+	if (!q) {
+		if (fresh)
+			ravt_budget_release(m->budget, sizeof *k);
+		return NULL;
+	}
 	memcpy(q->st, k->st, sizeof q->st);
 	memcpy(q->w, k->w, sizeof q->w);
 	atomic_init(&q->refs, 1);
@@ -240,6 +290,8 @@ ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id)
 	}
 }
 
+#define HEAP_WHAT "the replayed heap (its heap table)"
+
 ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 {
 	ravt_mheap *h = ravt_heap_find(m, id);
@@ -247,6 +299,8 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 		return h;
 	if (m->nheaps == m->heap_cap) {
 		uint32_t ncap = m->heap_cap ? m->heap_cap * 2 : 16;
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->heap_cap) * sizeof *h, HEAP_WHAT))
+			return NULL;
 		ravt_mheap *nh = realloc(m->heaps, sizeof *nh * ncap);
 		if (!nh)
 			return NULL;
@@ -255,6 +309,9 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	}
 	if ((m->nheaps + 1) * 2 > m->hmap_cap) {
 		uint32_t ncap = m->hmap_cap ? m->hmap_cap * 2 : 32;
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->hmap_cap) * sizeof(uint32_t),
+		                        HEAP_WHAT))
+			return NULL;
 		uint32_t *nm = calloc(ncap, sizeof *nm);
 		if (!nm)
 			return NULL;
@@ -274,6 +331,7 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	h->kind = kind;
 	h->alive = true;
 	h->anchor = RAVT_NO_PAGE;
+	h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
 	uint32_t i = hash32(id) & (m->hmap_cap - 1);
 	while (m->hmap[i])
 		i = (i + 1) & (m->hmap_cap - 1);
@@ -281,41 +339,143 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	return h;
 }
 
-void ravt_model_drop_page(ravt_model *m, uint32_t page)
+ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg)
 {
-	if (page < m->span) {
-		page_unref(m, m->pages[page]);
-		m->pages[page] = NULL;
-		m->pool[page] = 0;
+	if (m->nknown == m->known_cap) {
+		uint32_t ncap = m->known_cap ? m->known_cap * 2 : 64;
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->known_cap) * sizeof *m->known,
+		                        "the replayed heap (its list of known pages)"))
+			return NULL;
+		uint32_t *nk = realloc(m->known, sizeof *nk * ncap);
+		if (!nk)
+			return NULL;
+		m->known = nk;
+		m->known_cap = ncap;
+	}
+	ravt_mpage *p = ravt_page_new(m);
+	if (!p)
+		return NULL;
+	m->pages[pg] = p;
+	m->known[m->nknown++] = pg;
+	return p;
+}
+
+void ravt_model_drop_pages(ravt_model *m)
+{
+	for (uint32_t k = 0; k < m->nknown; k++) {
+		uint32_t pg = m->known[k];
+		ravt_mpage *p = m->pages[pg];
+		if (!p)
+			continue;
+		/* what the live model charged for this page goes back (a keyframe
+		 * sharing the blocks keeps them, on its own budget) */
+		for (uint32_t i = 0; i < m->ncb; i++)
+			if (p->cb[i] && !is_static(p->cb[i]))
+				ravt_budget_release(m->budget, sizeof(ravt_cellblock));
+		ravt_budget_release(m->budget, m->block_size);
+		page_unref(m, p);
+		m->pages[pg] = NULL;
+		m->pool[pg] = 0;
+	}
+	m->nknown = 0;
+	for (uint32_t i = 0; i < m->nheaps; i++) {
+		ravt_mheap *h = &m->heaps[i];
+		h->npages = 0;
+		h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
+		h->anchor = RAVT_NO_PAGE;
 	}
 }
 
-bool ravt_heap_append(ravt_mheap *h, uint32_t page)
+/* ---- a heap's page lists ------------------------------------------------------
+ * Links live in the page blocks, so changing a neighbour's link makes its
+ * block writable (a copy when a keyframe shares it). */
+
+static bool set_next(ravt_model *m, uint32_t pg, uint32_t v, bool sub)
 {
-	if (h->npages == h->cap) {
-		uint32_t ncap = h->cap ? h->cap * 2 : 8;
-		uint32_t *np = realloc(h->pages, sizeof *np * ncap);
-		if (!np)
-			return false;
-		h->pages = np;
-		h->cap = ncap;
-	}
-	h->pages[h->npages++] = page;
+	ravt_mpage *p = ravt_page_w(m, pg);
+	if (!p)
+		return false;
+	*(sub ? &p->nnext : &p->next) = v;
 	return true;
 }
 
-void ravt_heap_remove(ravt_mheap *h, uint32_t page)
+static bool set_prev(ravt_model *m, uint32_t pg, uint32_t v, bool sub)
 {
-	for (uint32_t i = h->npages; i-- > 0;) {
-		if (h->pages[i] == page) {
-			memmove(h->pages + i, h->pages + i + 1, sizeof *h->pages * (h->npages - i - 1));
-			h->npages--;
-			return;
-		}
-	}
+	ravt_mpage *p = ravt_page_w(m, pg);
+	if (!p)
+		return false;
+	*(sub ? &p->nprev : &p->prev) = v;
+	return true;
+}
+
+/* Link pg into one of h's lists before `before` (RAVT_NO_PAGE: at the end). */
+static bool link_in(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before, bool sub)
+{
+	uint32_t *head = sub ? &h->nhead : &h->head, *tail = sub ? &h->ntail : &h->tail;
+	uint32_t prev =
+	    before == RAVT_NO_PAGE ? *tail : (sub ? m->pages[before]->nprev : m->pages[before]->prev);
+	ravt_mpage *p = m->pages[pg];
+	*(sub ? &p->nprev : &p->prev) = prev;
+	*(sub ? &p->nnext : &p->next) = before;
+	if (prev == RAVT_NO_PAGE)
+		*head = pg;
+	else if (!set_next(m, prev, pg, sub))
+		return false;
+	if (before == RAVT_NO_PAGE)
+		*tail = pg;
+	else if (!set_prev(m, before, pg, sub))
+		return false;
+	return true;
+}
+
+static bool link_out(ravt_model *m, ravt_mheap *h, uint32_t pg, bool sub)
+{
+	const ravt_mpage *p = m->pages[pg];
+	uint32_t prev = sub ? p->nprev : p->prev, next = sub ? p->nnext : p->next;
+	if (prev == RAVT_NO_PAGE)
+		*(sub ? &h->nhead : &h->head) = next;
+	else if (!set_next(m, prev, next, sub))
+		return false;
+	if (next == RAVT_NO_PAGE)
+		*(sub ? &h->ntail : &h->tail) = prev;
+	else if (!set_prev(m, next, prev, sub))
+		return false;
+	return true;
+}
+
+bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before)
+{
+	if (!link_in(m, h, pg, before, false))
+		return false;
+	h->npages++;
+	if (m->pages[pg]->kind != RAV_SPAGE_ROOT)
+		return link_in(m, h, pg, before, true);
+	m->pages[pg]->nnext = m->pages[pg]->nprev = RAVT_NO_PAGE;
+	return true;
+}
+
+bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg)
+{
+	if (!ravt_page_w(m, pg) || !link_out(m, h, pg, false))
+		return false;
+	h->npages--;
+	if (h->anchor == pg)
+		h->anchor = RAVT_NO_PAGE;
+	if (m->pages[pg]->kind != RAV_SPAGE_ROOT && !link_out(m, h, pg, true))
+		return false;
+	ravt_mpage *p = m->pages[pg];
+	p->next = p->prev = p->nnext = p->nprev = RAVT_NO_PAGE;
+	return true;
 }
 
 /* ---- errors ----------------------------------------------------------------- */
+
+int ravt_model_oom(ravt_model *m, const rav_event *ev)
+{
+	if (ravt_budget_error(m->budget, &m->err))
+		return -1;
+	return ravt_model_fail(m, ev, "out of memory");
+}
 
 int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
 {
@@ -368,11 +528,8 @@ ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l,
 
 uint64_t ravt_model_table_bytes(const ravt_model *m)
 {
-	uint64_t b = (uint64_t)m->span * (sizeof(void *) + 1) + (uint64_t)m->nheaps * sizeof(ravt_mheap) +
-	             RAVT_MAX_TYPES;
-	for (uint32_t i = 0; i < m->nheaps; i++)
-		b += (uint64_t)m->heaps[i].npages * 4;
-	return b;
+	return (uint64_t)m->span * (sizeof(void *) + 1) + (uint64_t)m->nheaps * sizeof(ravt_mheap) +
+	       (uint64_t)m->hmap_cap * sizeof(uint32_t);
 }
 
 uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)

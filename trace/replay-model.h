@@ -14,6 +14,18 @@
  * the page pointer table plus small per-heap data, and costs memory only
  * for the cell blocks that change before the next one (about half a
  * kilobyte per touched block, not a whole page).
+ *
+ * A heap's pages are a doubly linked list through the page blocks, in the
+ * engine's list order, with a second list through its pages that are not
+ * root pages (the engine links arriving message pages before the last of
+ * those when it is empty): taking a page out, handing it over and finding
+ * where an arriving page goes are O(1) however many pages a heap has.
+ * rav_state_heap_at writes a heap's list out as an array when asked.
+ *
+ * The live model charges what it holds to the trace's memory budget
+ * (budget.h): its page table, page blocks, the cell blocks it writes and
+ * its heaps.  Copies (keyframes, states) carry no budget; keyframes have
+ * their own.
  */
 #ifndef RAVT_REPLAY_MODEL_H
 #define RAVT_REPLAY_MODEL_H
@@ -23,11 +35,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "rav-record.h"
 #include "ravtrace.h"
 
 #define RAVT_NO_PAGE UINT32_MAX
-#define RAVT_MAX_TYPES ((uint32_t)RAV_TYPE_MAX)
+/* Type ids have RAV_TYPE_BITS bits: the field kinds of every one. */
+#define RAVT_MAX_TYPES ((uint32_t)RAV_TYPE_MASK + 1)
 #define RAVT_TYPE_ID(w) ((uint16_t)((w)&RAV_TYPE_MASK))
 
 /* A cell block: the words and states of RAVT_CB_CELLS consecutive cells,
@@ -49,17 +63,27 @@ typedef struct ravt_mpage {
 	uint32_t owner; /* heap id */
 	uint32_t hidx;  /* owner's index in the model's heap array + 1 (0: none); heaps are never removed */
 	uint32_t fill, live, dead, refc;
-	uint32_t rootc;       /* root cells among the live (the engine does not count them as live) */
-	ravt_cellblock *cb[]; /* ceil(cells per page / RAVT_CB_CELLS) */
+	uint32_t rootc;        /* root cells among the live (the engine does not count them as live) */
+	uint32_t next, prev;   /* the owner's page list (RAVT_NO_PAGE at its ends) */
+	uint32_t nnext, nprev; /* its list of pages that are not root pages (this page is not one) */
+	ravt_cellblock *cb[];  /* ceil(cells per page / RAVT_CB_CELLS) */
 } ravt_mpage;
+
+/* The field kinds of every type id (bit 0 f0 ref, bit 1 f1 ref, bit 7
+ * defined), shared by copies of a model until a type is defined. */
+typedef struct ravt_typekinds {
+	atomic_uint refs;
+	uint8_t k[RAVT_MAX_TYPES];
+} ravt_typekinds;
 
 typedef struct ravt_mheap {
 	uint32_t id;
 	uint32_t parent;
 	uint8_t kind;
 	bool alive, in_flight;
-	uint32_t npages, cap;
-	uint32_t *pages; /* list order */
+	uint32_t npages;
+	uint32_t head, tail;   /* its page list (RAVT_NO_PAGE: empty) */
+	uint32_t nhead, ntail; /* its list of pages that are not root pages */
 	uint64_t live, refc, dead;
 	uint32_t anchor; /* arriving message pages go before this page (RAVT_NO_PAGE: append) */
 } ravt_mheap;
@@ -72,14 +96,19 @@ typedef struct ravt_model {
 	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
 	ravt_mpage **pages;
 	uint8_t *pool; /* 1 if the page went back to the pool */
+	/* the indices whose page block is not NULL, so that forgetting every
+	 * page (a lost event) costs the pages known, not the page table */
+	uint32_t *known;
+	uint32_t nknown, known_cap;
 	ravt_mheap *heaps;
 	uint32_t nheaps, heap_cap;
 	uint32_t *hmap; /* open addressing: heap id -> index + 1 */
 	uint32_t hmap_cap;
-	uint8_t *tkinds; /* RAVT_MAX_TYPES: bit0 f0 ref, bit1 f1 ref, bit7 defined */
+	ravt_typekinds *tkinds;
 	rav_state_totals tot;
-	uint64_t pos;    /* index of the next event to apply */
-	uint64_t copied; /* bytes copied on write (keyframe accounting) */
+	uint64_t pos;        /* index of the next event to apply */
+	uint64_t copied;     /* bytes copied on write (keyframe accounting) */
+	ravt_budget *budget; /* the live model's; NULL for copies */
 	rav_trace_error err;
 } ravt_model;
 
@@ -88,25 +117,44 @@ extern ravt_cellblock ravt_zero_block, ravt_header_block;
 
 /* ---- replay-model.c ---- */
 
-/* tkinds is NULL afterwards when out of memory; cpp is 0 for unusable sizes. */
-void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size);
+/* tkinds is NULL afterwards when out of memory; cpp is 0 for unusable
+ * sizes.  budget: the live model's (may be NULL). */
+void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size,
+                     ravt_budget *budget);
 void ravt_model_clear(ravt_model *m);
-/* Copy src into dst (dst cleared first), sharing page blocks. */
+/* Copy src into dst (dst cleared first), sharing page blocks and the type
+ * table; the copy carries no budget. */
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src);
 bool ravt_model_ensure_span(ravt_model *m, uint32_t page);
-ravt_mpage *ravt_page_new(const ravt_model *m);
-void ravt_page_clear_cells(const ravt_model *m, ravt_mpage *p);
+ravt_mpage *ravt_page_new(ravt_model *m);
+void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p);
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page);
 ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
+/* Define type id's field kinds (copying the shared table first). */
+bool ravt_model_define_type(ravt_model *m, uint32_t id, uint8_t fields);
+static inline uint8_t ravt_type_kinds(const ravt_model *m, uint32_t id)
+{
+	return id < RAVT_MAX_TYPES ? m->tkinds->k[id] : 0;
+}
 ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id);
 ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind);
-bool ravt_heap_append(ravt_mheap *h, uint32_t page);
-/* The page is no longer known at all (what a loss does to every page). */
-void ravt_model_drop_page(ravt_model *m, uint32_t page);
-void ravt_heap_remove(ravt_mheap *h, uint32_t page);
+/* The heap's list: add page pg (owned by h now, its block writable) at
+ * the end, or before page `before` (RAVT_NO_PAGE: at the end); take it
+ * out.  false when out of memory (a neighbour's block is copied on write). */
+bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before);
+bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg);
+/* A new page block at page pg (whose slot is NULL, within the span),
+ * recorded among the known pages.  NULL when out of memory. */
+ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
+/* No page is known any more (what a loss does): every page block goes,
+ * heaps keep their ids but own nothing.  Costs the pages known. */
+void ravt_model_drop_pages(ravt_model *m);
 /* Records a RAV_TRACE_EREPLAY error naming the event in m->err; returns -1. */
 int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* An allocation failed: the trace's memory limit (RAV_TRACE_ELIMIT) when
+ * the budget refused it, else out of memory.  Returns -1. */
+int ravt_model_oom(ravt_model *m, const rav_event *ev);
 /* The error for a cell location that names no usable cell (returns NULL). */
 ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what);
 const char *ravt_cell_state_name(uint8_t st);

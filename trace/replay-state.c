@@ -21,10 +21,21 @@
 
 #define MAX_WALK 64u /* reference ravioli followed in a chain before giving up */
 
+/* A heap's page list written out for rav_state_heap_at, rebuilt when the
+ * state has moved since. */
+typedef struct heap_pages {
+	uint32_t *p;
+	uint32_t cap;
+	uint64_t built; /* the state's version it shows + 1; 0: never */
+} heap_pages;
+
 struct rav_state {
 	ravt_replay *rp; /* NULL: detached */
 	ravt_reader *rd;
 	ravt_model m;
+	uint64_t version; /* changes whenever the model may have */
+	heap_pages *hp;
+	uint32_t nhp;
 	ravt_cursor cur;
 	bool cur_ok; /* cur yields event m.pos next */
 	bool failed; /* the model met an error at m.pos: it cannot go forward */
@@ -56,7 +67,7 @@ rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd)
 	s->rd = rd;
 	rav_trace_info in;
 	ravt_reader_get_info(rd, &in);
-	ravt_model_init(&s->m, in.page_size, in.cell_size, in.word_size);
+	ravt_model_init(&s->m, in.page_size, in.cell_size, in.word_size, NULL);
 	if (!s->m.tkinds) {
 		free(s);
 		return NULL;
@@ -69,9 +80,9 @@ rav_state *ravt_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8
 	rav_state *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	ravt_model_init(&s->m, page_size, cell_size, word_size);
+	ravt_model_init(&s->m, page_size, cell_size, word_size, NULL);
 	if (!s->m.tkinds || !s->m.cpp) {
-		free(s->m.tkinds);
+		ravt_model_clear(&s->m);
 		free(s);
 		return NULL;
 	}
@@ -85,6 +96,9 @@ void rav_state_free(rav_state *s)
 	if (s->cur_ok)
 		ravt_cursor_fini(&s->cur);
 	ravt_model_clear(&s->m);
+	for (uint32_t i = 0; i < s->nhp; i++)
+		free(s->hp[i].p);
+	free(s->hp);
 	free(s);
 }
 
@@ -97,6 +111,7 @@ int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
 	}
 	rav_event e = *ev;
 	e.index = s->m.pos;
+	s->version++;
 	ravt_touch tc;
 	if (ravt_apply(&s->m, &e, &tc) < 0 ||
 	    (e.kind == RAV_EV_SNAPSHOT && ravt_model_install(&s->m, &e, s->rd ? ravt_reader_piece(s->rd, e.a) : NULL, &tc) < 0)) {
@@ -188,6 +203,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 	}
 	if (index == s->m.pos && !s->failed)
 		return 0;
+	s->version++;
 	bool used;
 	int k = ravt_replay_restore(s->rp, index, &s->m, s->failed, &used);
 	bool ok = k >= 0;
@@ -200,7 +216,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 			uint32_t ps = s->m.page_size, cs = s->m.cell_size;
 			uint8_t ws = s->m.word_size;
 			ravt_model_clear(&s->m);
-			ravt_model_init(&s->m, ps, cs, ws);
+			ravt_model_init(&s->m, ps, cs, ws, NULL);
 			ok = s->m.tkinds != NULL;
 		}
 	}
@@ -230,6 +246,7 @@ bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
 		ravt_cursor_init(&s->cur, s->rd, s->m.pos);
 		s->cur_ok = true;
 	}
+	s->version++;
 	rav_event ev;
 	if (!ravt_cursor_next(&s->cur, &ev)) {
 		if (s->cur.failed && err)
@@ -257,6 +274,42 @@ unsigned rav_state_heap_count(const rav_state *s)
 	return s->m.nheaps;
 }
 
+/* Heap i's page list as an array (the state is its caller's alone, so the
+ * const function may fill its cache). */
+static const uint32_t *heap_page_array(rav_state *s, unsigned i)
+{
+	const ravt_mheap *h = &s->m.heaps[i];
+	if (i >= s->nhp) {
+		uint32_t n = s->nhp ? s->nhp : 8;
+		while (n <= i)
+			n *= 2;
+		heap_pages *hp = realloc(s->hp, sizeof *hp * n);
+		if (!hp)
+			return NULL;
+		memset(hp + s->nhp, 0, sizeof *hp * (n - s->nhp));
+		s->hp = hp;
+		s->nhp = n;
+	}
+	heap_pages *c = &s->hp[i];
+	if (c->built == s->version + 1)
+		return c->p;
+	if (h->npages > c->cap) {
+		uint32_t *p = realloc(c->p, sizeof *p * h->npages);
+		if (!p)
+			return NULL;
+		c->p = p;
+		c->cap = h->npages;
+	}
+	uint32_t n = 0;
+	for (uint32_t pg = h->head; pg != RAVT_NO_PAGE && n < h->npages; n++) {
+		c->p[n] = pg;
+		const ravt_mpage *p = ravt_page_r(&s->m, pg);
+		pg = p ? p->next : RAVT_NO_PAGE;
+	}
+	c->built = s->version + 1;
+	return c->p;
+}
+
 bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out)
 {
 	if (i >= s->m.nheaps)
@@ -268,7 +321,9 @@ bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out)
 	out->alive = h->alive;
 	out->in_flight = h->in_flight;
 	out->page_count = h->npages;
-	out->pages = h->pages;
+	out->pages = h->npages ? heap_page_array((rav_state *)s, i) : NULL;
+	if (h->npages && !out->pages)
+		return false;
 	out->live_cells = h->live;
 	out->ref_cells = h->refc;
 	out->dead_cells = h->dead;
@@ -325,8 +380,9 @@ static rav_loc final_target(const ravt_model *m, rav_loc v)
  * serve traces that lack a definition. */
 static unsigned refmask(const ravt_model *m, uint16_t type)
 {
-	if (type < RAVT_MAX_TYPES && (m->tkinds[type] & 0x80u))
-		return m->tkinds[type] & 3u;
+	uint8_t k = ravt_type_kinds(m, type);
+	if (k & 0x80u)
+		return k & 3u;
 	switch (type) {
 	case RAV_TYPE_REF:
 		return 1;
@@ -351,17 +407,12 @@ static void cell_fill(const ravt_model *m, uint32_t page, uint32_t cell, const r
 		out->type = RAV_TYPE_HEADER;
 		out->scalar = (uint64_t)p->fill | ((uint64_t)p->ekind << RAV_HEADER_KIND_SHIFT);
 		out->word[RAV_W_TYPE] = RAV_TYPE_HEADER | (out->scalar << RAV_SCALAR_SHIFT);
-		const ravt_mheap *h = p->owner ? ravt_heap_find(m, p->owner) : NULL;
-		if (h) {
-			for (uint32_t i = 0; i < h->npages; i++) {
-				if (h->pages[i] != page)
-					continue;
-				if (i + 1 < h->npages)
-					out->word[RAV_HEADER_W_NEXT] = rav_loc_make(h->pages[i + 1], 0, 0);
-				if (i > 0)
-					out->word[RAV_HEADER_W_PREV] = rav_loc_make(h->pages[i - 1], 0, 0);
-				break;
-			}
+		/* the links of the owner's list (a page in the pool has none) */
+		if (p->hidx) {
+			if (p->next != RAVT_NO_PAGE)
+				out->word[RAV_HEADER_W_NEXT] = rav_loc_make(p->next, 0, 0);
+			if (p->prev != RAVT_NO_PAGE)
+				out->word[RAV_HEADER_W_PREV] = rav_loc_make(p->prev, 0, 0);
 		}
 		out->word[RAV_HEADER_W_OWNER] = p->owner;
 		return;

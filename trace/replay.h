@@ -22,13 +22,15 @@
 
 typedef struct ravt_replay ravt_replay;
 
-/* series and history (not owned) are fed as events are applied. */
+/* series and history (not owned) are fed as events are applied; the live
+ * model charges what it holds to budget (the reader's, budget.h). */
 ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size, ravt_series *series,
-                             ravt_history *history);
+                             ravt_history *history, ravt_budget *budget);
 void ravt_replay_free(ravt_replay *rp);
 ravt_sink *ravt_replay_sink(ravt_replay *rp);
-/* Keyframes may hold a fixed budget plus the trace's size (the env variable
- * RAVTRACE_KEYFRAME_MB overrides it); a stream's size grows. */
+/* Keyframes may hold a fixed budget plus the trace's size, at most the
+ * trace's memory limit (the env variable RAVTRACE_KEYFRAME_MB overrides
+ * it); a stream's size grows. */
 void ravt_replay_set_trace_bytes(ravt_replay *rp, uint64_t bytes);
 /* Events applied to the live model (and seen by series and history). */
 uint64_t ravt_replay_applied(const ravt_replay *rp);

@@ -11,11 +11,12 @@
 
 #include "series.h"
 
-ravt_series *ravt_series_new(void)
+ravt_series *ravt_series_new(ravt_budget *budget)
 {
 	ravt_series *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->budget = budget;
 	s->bin_w = RAVT_SERIES_W0;
 	s->counts = calloc(RAVT_SERIES_BINS, sizeof *s->counts);
 	s->live_tot = calloc(RAVT_SERIES_BINS, sizeof *s->live_tot);
@@ -41,13 +42,16 @@ void ravt_series_free(ravt_series *s)
 		free(s->hs[i].pages);
 	}
 	free(s->hs);
+	free(s->hmap);
 	free(s->dirty);
 	if (s->counts)
 		pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
-static void hs_push(ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t pages)
+#define SERIES_WHAT "the per-heap series"
+
+static void hs_push(ravt_series *s, ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t pages)
 {
 	if (h->n && h->bin[h->n - 1] == bin) {
 		h->live[h->n - 1] = live;
@@ -56,6 +60,8 @@ static void hs_push(ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t p
 	}
 	if (h->n == h->cap) {
 		uint32_t ncap = h->cap ? h->cap * 2 : 8;
+		if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - h->cap) * 16, SERIES_WHAT))
+			return;
 		uint32_t *nb = realloc(h->bin, sizeof *nb * ncap);
 		if (nb)
 			h->bin = nb;
@@ -75,6 +81,54 @@ static void hs_push(ravt_heap_series *h, uint32_t bin, uint64_t live, uint32_t p
 	h->n++;
 }
 
+static inline uint32_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+/* Index the heaps [from, nhs) by id (lock held); false when out of room. */
+static bool map_heaps(ravt_series *s, uint32_t from)
+{
+	if ((uint64_t)s->nhs * 2 > s->hmap_cap) {
+		uint32_t cap = s->hmap_cap ? s->hmap_cap : 64;
+		while ((uint64_t)s->nhs * 2 > cap)
+			cap *= 2;
+		if (!ravt_budget_charge(s->budget, (uint64_t)(cap - s->hmap_cap) * sizeof(uint32_t),
+		                        SERIES_WHAT))
+			return false;
+		uint32_t *m = calloc(cap, sizeof *m);
+		if (!m)
+			return false;
+		free(s->hmap);
+		s->hmap = m;
+		s->hmap_cap = cap;
+		from = 0;
+	}
+	for (uint32_t k = from; k < s->nhs; k++) {
+		uint32_t i = hash32(s->hs[k].id) & (s->hmap_cap - 1);
+		while (s->hmap[i])
+			i = (i + 1) & (s->hmap_cap - 1);
+		s->hmap[i] = k + 1;
+	}
+	return true;
+}
+
+static const ravt_heap_series *series_of(const ravt_series *s, uint32_t id)
+{
+	if (!s->hmap_cap)
+		return NULL;
+	uint32_t mask = s->hmap_cap - 1;
+	for (uint32_t i = hash32(id) & mask; s->hmap[i]; i = (i + 1) & mask)
+		if (s->hs[s->hmap[i] - 1].id == id)
+			return &s->hs[s->hmap[i] - 1];
+	return NULL;
+}
+
 void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mheap *h)
 {
 	uint32_t hi = (uint32_t)(h - m->heaps);
@@ -82,9 +136,13 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		return;
 	if (s->nhs <= hi) {
 		pthread_mutex_lock(&s->lock); /* queries read hs */
+		uint32_t had = s->nhs;
 		while (s->nhs <= hi) {
 			if (s->nhs == s->hs_cap) {
 				uint32_t ncap = s->hs_cap ? s->hs_cap * 2 : 16;
+				if (!ravt_budget_charge(
+				        s->budget, (uint64_t)(ncap - s->hs_cap) * sizeof *s->hs, SERIES_WHAT))
+					break;
 				ravt_heap_series *n = realloc(s->hs, sizeof *n * ncap);
 				if (!n)
 					break;
@@ -95,6 +153,8 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 			s->hs[s->nhs].id = m->heaps[s->nhs].id;
 			s->nhs++;
 		}
+		if (!map_heaps(s, had))
+			s->nhs = had; /* (out of room: those heaps get no series) */
 		pthread_mutex_unlock(&s->lock);
 		if (s->nhs <= hi)
 			return;
@@ -104,6 +164,9 @@ void ravt_series_touch_slow(ravt_series *s, const ravt_model *m, const ravt_mhea
 		return;
 	if (s->ndirty == s->dirty_cap) {
 		uint32_t ncap = s->dirty_cap ? s->dirty_cap * 2 : 16;
+		if (!ravt_budget_charge(s->budget, (uint64_t)(ncap - s->dirty_cap) * sizeof *s->dirty,
+		                        SERIES_WHAT))
+			return;
 		uint32_t *n = realloc(s->dirty, sizeof *n * ncap);
 		if (!n)
 			return;
@@ -154,7 +217,7 @@ static void close_locked(ravt_series *s, const ravt_model *m)
 	for (uint32_t i = 0; i < s->ndirty; i++) {
 		uint32_t h = s->dirty[i];
 		if (h < s->nhs && h < m->nheaps)
-			hs_push(&s->hs[h], b, m->heaps[h].live, m->heaps[h].npages);
+			hs_push(s, &s->hs[h], b, m->heaps[h].live, m->heaps[h].npages);
 	}
 	s->ndirty = 0;
 	s->nbins++;
@@ -183,7 +246,7 @@ void ravt_series_publish(ravt_series *s, const ravt_model *m, bool final)
 	for (uint32_t i = 0; i < s->ndirty; i++) {
 		uint32_t h = s->dirty[i];
 		if (h < s->nhs && h < m->nheaps)
-			hs_push(&s->hs[h], s->nbins, m->heaps[h].live, m->heaps[h].npages);
+			hs_push(s, &s->hs[h], s->nbins, m->heaps[h].live, m->heaps[h].npages);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -253,9 +316,7 @@ bool ravt_series_query(ravt_series *s, rav_series_kind kind, int64_t arg, uint64
 	const ravt_heap_series *hs = NULL;
 	bool level = kind == RAV_SERIES_LIVE_CELLS || kind == RAV_SERIES_PAGES;
 	if (level && arg >= 0) {
-		for (uint32_t i = 0; i < s->nhs; i++)
-			if (s->hs[i].id == (uint32_t)arg)
-				hs = &s->hs[i];
+		hs = arg <= UINT32_MAX ? series_of(s, (uint32_t)arg) : NULL;
 		if (!hs) {
 			for (unsigned j = 0; j < nbins; j++)
 				out[j] = 0;

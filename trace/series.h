@@ -33,6 +33,7 @@ typedef struct ravt_heap_series {
 
 typedef struct ravt_series {
 	pthread_mutex_t lock; /* the index thread writes; queries read under it */
+	ravt_budget *budget;  /* per-heap entries grow with heaps and bins */
 	/* closed bins [0, nbins) of width bin_w events; acc is the open one */
 	uint64_t bin_w;
 	uint32_t nbins;
@@ -42,6 +43,8 @@ typedef struct ravt_series {
 	uint64_t acc[RAVT_SERIES_KINDS];
 	ravt_heap_series *hs; /* parallel to the live model's heaps */
 	uint32_t nhs, hs_cap;
+	uint32_t *hmap; /* open addressing: heap id -> index in hs + 1 (queries by id) */
+	uint32_t hmap_cap;
 	uint32_t *dirty; /* heaps changed in the open bin */
 	uint32_t ndirty, dirty_cap;
 	/* the open bin as published: bin index and width, end, its counts and levels */
@@ -52,7 +55,7 @@ typedef struct ravt_series {
 	uint64_t pub_live, pub_pages;
 } ravt_series;
 
-ravt_series *ravt_series_new(void);
+ravt_series *ravt_series_new(ravt_budget *budget);
 void ravt_series_free(ravt_series *s);
 
 /* (The index thread) */

@@ -84,6 +84,10 @@ typedef struct ravt_piece {
 	char name[256];
 	uint32_t parts;
 	const uint8_t *const *chunk;
+	/* index + 1 of the snapshot event that named it first (0: none yet):
+	 * a piece is named by one event, so a trace cannot make replay
+	 * install one big piece again and again */
+	uint64_t named_by;
 } ravt_piece;
 
 /* Decode every part of a piece in order (items of each part counted

@@ -8,18 +8,31 @@
  * built, sent and received them.  Entries keep the order in which they were
  * created, which is the order the CLI prints and the contention model
  * numbers threads by.
+ *
+ * Types: a type id has 16 bits (the low bits of a type word, FORMAT.md
+ * 5.4); a definition of a larger id names no type (replay reports it as an
+ * inconsistency) and stays out of the table.  A type defined again keeps
+ * its place and takes the new name and fields.
+ *
+ * Every lookup made per event or per switch between threads is a hash
+ * probe, and every table is charged to the trace's memory budget as it
+ * grows (budget.h).  Names are cut to the public structs' 64 bytes at a
+ * character boundary.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
+#include "format.h"
 #include "rav-record.h"
 #include "tables.h"
 
 typedef struct type_entry {
 	rav_trace_type t;
 	const char *name; /* the interned text, not cut to the struct's 64 bytes */
+	char *own;        /* a snapshot's name (not NUL-terminated in the trace): a copy */
 } type_entry;
 
 typedef struct extent {
@@ -27,41 +40,54 @@ typedef struct extent {
 	uint64_t first, last;
 } extent;
 
+/* Open addressing from a 32-bit key to a value (an index); slots with
+ * val 0 are empty, so values are stored + 1. */
+typedef struct idslot {
+	uint32_t key, val;
+} idslot;
+
+typedef struct idmap {
+	idslot *slot;
+	size_t cap, n;
+} idmap;
+
 struct ravt_tables {
 	ravt_sink sink;
+	ravt_budget *budget;
 	pthread_mutex_t lock;
 	rav_trace_thread *threads;
 	unsigned nthreads;
 	size_t cap_threads;
-	uint32_t *tmap; /* open addressing: heap id -> index + 1 */
-	size_t tmap_cap;
+	idmap tmap; /* heap id -> thread index */
 	type_entry *types;
 	unsigned ntypes;
 	size_t cap_types;
+	idmap tymap; /* type id -> type index */
 	rav_trace_mark *marks;
 	unsigned nmarks;
 	size_t cap_marks;
 	/* recording threads seen without an entry yet */
 	extent *orphans;
 	size_t norphans, cap_orphans;
+	idmap omap; /* recording thread id -> orphan index */
 	bool any;
 	uint64_t last_time_ns;
-	/* type names that came in snapshot pieces (their bytes are not
-	 * NUL-terminated in the trace): copies, freed at the end */
-	char **names;
-	size_t nnames, cap_names;
 };
 
-static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
+static bool grow(ravt_tables *tb, void **arr, size_t *cap, size_t elem, size_t need, const char *what)
 {
 	if (need <= *cap)
 		return true;
 	size_t n = *cap ? *cap * 2 : 16;
 	while (n < need)
 		n *= 2;
-	void *p = realloc(*arr, n * elem);
-	if (!p)
+	if (!ravt_budget_charge(tb->budget, (n - *cap) * elem, what))
 		return false;
+	void *p = realloc(*arr, n * elem);
+	if (!p) {
+		ravt_budget_release(tb->budget, (n - *cap) * elem);
+		return false;
+	}
 	*arr = p;
 	*cap = n;
 	return true;
@@ -77,48 +103,81 @@ static inline size_t hash32(uint32_t x)
 	return x;
 }
 
+/* The value stored for key, or -1. */
+static long idmap_get(const idmap *m, uint32_t key)
+{
+	if (!m->cap)
+		return -1;
+	size_t mask = m->cap - 1;
+	for (size_t i = hash32(key) & mask; m->slot[i].val; i = (i + 1) & mask)
+		if (m->slot[i].key == key)
+			return (long)m->slot[i].val - 1;
+	return -1;
+}
+
+static void idmap_insert(idslot *slot, size_t cap, uint32_t key, uint32_t val)
+{
+	size_t i = hash32(key) & (cap - 1);
+	while (slot[i].val)
+		i = (i + 1) & (cap - 1);
+	slot[i] = (idslot){key, val};
+}
+
+/* Add key -> val (key not present); false when out of memory or budget. */
+static bool idmap_put(ravt_tables *tb, idmap *m, uint32_t key, uint32_t val, const char *what)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		if (!ravt_budget_charge(tb->budget, (cap - m->cap) * sizeof(idslot), what))
+			return false;
+		idslot *s = calloc(cap, sizeof *s);
+		if (!s) {
+			ravt_budget_release(tb->budget, (cap - m->cap) * sizeof(idslot));
+			return false;
+		}
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slot[i].val)
+				idmap_insert(s, cap, m->slot[i].key, m->slot[i].val);
+		free(m->slot);
+		m->slot = s;
+		m->cap = cap;
+	}
+	idmap_insert(m->slot, m->cap, key, val + 1);
+	m->n++;
+	return true;
+}
+
+static void idmap_clear(idmap *m)
+{
+	if (m->n)
+		memset(m->slot, 0, m->cap * sizeof *m->slot);
+	m->n = 0;
+}
+
+/* A C string cut to fit `len` bytes without splitting a character. */
+static void copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = ravt_utf8_cut(src, strlen(src), len - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* Index of heap id's entry, or -1 (lock held). */
 static long thread_find(const ravt_tables *tb, uint32_t id)
 {
-	if (!tb->tmap_cap)
-		return -1;
-	size_t mask = tb->tmap_cap - 1;
-	for (size_t i = hash32(id) & mask;; i = (i + 1) & mask) {
-		uint32_t v = tb->tmap[i];
-		if (!v)
-			return -1;
-		if (tb->threads[v - 1].heap_id == id)
-			return (long)v - 1;
-	}
+	return idmap_get(&tb->tmap, id);
 }
 
 static rav_trace_thread *thread_create(ravt_tables *tb, uint32_t id)
 {
-	if (!grow((void **)&tb->threads, &tb->cap_threads, sizeof *tb->threads, tb->nthreads + 1))
+	if (!grow(tb, (void **)&tb->threads, &tb->cap_threads, sizeof *tb->threads, tb->nthreads + 1,
+	          "the table of threads and heaps") ||
+	    !idmap_put(tb, &tb->tmap, id, tb->nthreads, "the table of threads and heaps"))
 		return NULL;
-	if ((tb->nthreads + 1) * 2 > tb->tmap_cap) {
-		size_t cap = tb->tmap_cap ? tb->tmap_cap * 2 : 64;
-		uint32_t *map = calloc(cap, sizeof *map);
-		if (!map)
-			return NULL;
-		for (unsigned k = 0; k < tb->nthreads; k++) {
-			size_t i = hash32(tb->threads[k].heap_id) & (cap - 1);
-			while (map[i])
-				i = (i + 1) & (cap - 1);
-			map[i] = k + 1;
-		}
-		free(tb->tmap);
-		tb->tmap = map;
-		tb->tmap_cap = cap;
-	}
-	rav_trace_thread *th = &tb->threads[tb->nthreads];
+	rav_trace_thread *th = &tb->threads[tb->nthreads++];
 	memset(th, 0, sizeof *th);
 	th->heap_id = id;
 	th->first_event = UINT64_MAX;
-	size_t i = hash32(id) & (tb->tmap_cap - 1);
-	while (tb->tmap[i])
-		i = (i + 1) & (tb->tmap_cap - 1);
-	tb->tmap[i] = ++tb->nthreads;
 	return th;
 }
 
@@ -146,16 +205,33 @@ static void note_extent(ravt_tables *tb, uint32_t id, uint64_t first, uint64_t l
 		widen(th, first, last);
 		return;
 	}
-	for (size_t i = 0; i < tb->norphans; i++) {
-		if (tb->orphans[i].id == id) {
-			if (last > tb->orphans[i].last)
-				tb->orphans[i].last = last;
-			return;
-		}
+	long o = idmap_get(&tb->omap, id);
+	if (o >= 0) {
+		if (last > tb->orphans[o].last)
+			tb->orphans[o].last = last;
+		return;
 	}
-	if (!grow((void **)&tb->orphans, &tb->cap_orphans, sizeof *tb->orphans, tb->norphans + 1))
+	if (!grow(tb, (void **)&tb->orphans, &tb->cap_orphans, sizeof *tb->orphans, tb->norphans + 1,
+	          "the table of threads and heaps") ||
+	    !idmap_put(tb, &tb->omap, id, (uint32_t)tb->norphans, "the table of threads and heaps"))
 		return;
 	tb->orphans[tb->norphans++] = (extent){id, first, last};
+}
+
+/* The entry of type id, made if new; NULL when out of memory or budget. */
+static type_entry *type_slot(ravt_tables *tb, uint16_t id)
+{
+	long i = idmap_get(&tb->tymap, id);
+	if (i >= 0)
+		return &tb->types[i];
+	if (!grow(tb, (void **)&tb->types, &tb->cap_types, sizeof *tb->types, tb->ntypes + 1,
+	          "the table of types") ||
+	    !idmap_put(tb, &tb->tymap, id, tb->ntypes, "the table of types"))
+		return NULL;
+	type_entry *ty = &tb->types[tb->ntypes++];
+	memset(ty, 0, sizeof *ty);
+	ty->t.id = id;
+	return ty;
 }
 
 static void note_event(ravt_tables *tb, const rav_event *ev)
@@ -173,7 +249,7 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 	case RAV_EV_THREAD_NAME:
 		th = thread_get(tb, ev->x, true);
 		if (th && ev->text)
-			snprintf(th->name, sizeof th->name, "%s", ev->text);
+			copy_name(th->name, sizeof th->name, ev->text);
 		break;
 	case RAV_EV_HEAP_END:
 	case RAV_EV_MSG_SEND:
@@ -184,26 +260,20 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 			th->last_event = ev->index;
 		break;
 	case RAV_EV_TYPE_DEF: {
-		type_entry *ty = NULL;
-		for (unsigned i = 0; i < tb->ntypes; i++) {
-			if (tb->types[i].t.id == ev->aux)
-				ty = &tb->types[i];
-		}
-		if (!ty && grow((void **)&tb->types, &tb->cap_types, sizeof *tb->types, tb->ntypes + 1)) {
-			ty = &tb->types[tb->ntypes++];
-			memset(ty, 0, sizeof *ty);
-			ty->t.id = (uint16_t)ev->aux;
-		}
+		if (ev->aux > RAV_TYPE_MASK)
+			break; /* not a type id: replay says so */
+		type_entry *ty = type_slot(tb, (uint16_t)ev->aux);
 		if (ty) {
 			ty->t.field_is_ref[0] = ev->x & 1;
 			ty->t.field_is_ref[1] = (ev->x >> 1) & 1;
 			ty->name = ev->text ? ev->text : "";
-			snprintf(ty->t.name, sizeof ty->t.name, "%s", ty->name);
+			copy_name(ty->t.name, sizeof ty->t.name, ty->name);
 		}
 		break;
 	}
 	case RAV_EV_MARK:
-		if (grow((void **)&tb->marks, &tb->cap_marks, sizeof *tb->marks, tb->nmarks + 1))
+		if (grow(tb, (void **)&tb->marks, &tb->cap_marks, sizeof *tb->marks, tb->nmarks + 1,
+		         "the table of marks"))
 			tb->marks[tb->nmarks++] =
 			    (rav_trace_mark){ev->index, ev->thread, ev->text ? ev->text : ""};
 		break;
@@ -257,6 +327,7 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 			widen(th, tb->orphans[i].first, tb->orphans[i].last);
 	}
 	tb->norphans = 0;
+	idmap_clear(&tb->omap);
 	pthread_mutex_unlock(&tb->lock);
 }
 
@@ -266,36 +337,37 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 static bool piece_type(void *user, uint16_t id, unsigned refmask, const char *name, size_t len)
 {
 	ravt_tables *tb = user;
-	type_entry *ty = NULL;
-	for (unsigned i = 0; i < tb->ntypes; i++)
-		if (tb->types[i].t.id == id)
-			ty = &tb->types[i];
-	if (!ty) {
-		if (!grow((void **)&tb->types, &tb->cap_types, sizeof *tb->types, tb->ntypes + 1))
-			return false;
-		ty = &tb->types[tb->ntypes++];
-		memset(ty, 0, sizeof *ty);
-		ty->t.id = id;
-	}
-	if (!grow((void **)&tb->names, &tb->cap_names, sizeof *tb->names, tb->nnames + 1))
+	type_entry *ty = type_slot(tb, id);
+	if (!ty)
+		return false;
+	/* one copy per type id, the previous one replaced: a piece that
+	 * defines one id a million times holds one name */
+	if (!ravt_budget_charge(tb->budget, len + 1, "the table of types (names from snapshots)"))
 		return false;
 	char *copy = malloc(len + 1);
-	if (!copy)
+	if (!copy) {
+		ravt_budget_release(tb->budget, len + 1);
 		return false;
+	}
 	memcpy(copy, name, len);
 	copy[len] = 0;
-	tb->names[tb->nnames++] = copy;
+	if (ty->own)
+		ravt_budget_release(tb->budget, strlen(ty->own) + 1);
+	free(ty->own);
+	ty->own = copy;
 	ty->t.field_is_ref[0] = refmask & 1;
 	ty->t.field_is_ref[1] = (refmask >> 1) & 1;
 	ty->name = copy;
-	snprintf(ty->t.name, sizeof ty->t.name, "%s", copy);
+	copy_name(ty->t.name, sizeof ty->t.name, copy);
 	return true;
 }
 
 static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece)
 {
 	ravt_tables *tb = (ravt_tables *)sink;
-	if (!piece)
+	/* a piece counts once: a second event naming it is replay's error,
+	 * and must not make the tables decode a big piece again and again */
+	if (!piece || (piece->named_by && piece->named_by != ev->index + 1))
 		return;
 	pthread_mutex_lock(&tb->lock);
 	if (piece->head.piece == RAV_SNAP_HEAP) {
@@ -304,26 +376,28 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 			th->kind = piece->head.heap_kind;
 			th->parent = piece->head.parent;
 			if (piece->name[0] && !th->name[0])
-				snprintf(th->name, sizeof th->name, "%.63s", piece->name);
+				copy_name(th->name, sizeof th->name, piece->name);
 			widen(th, ev->index, ev->index);
 		}
 	} else if (piece->head.piece == RAV_SNAP_TYPES) {
-		ravt_snap_geom g = { 0 };
-		ravt_snap_visitor v = { .type = piece_type, .user = tb };
+		ravt_snap_geom g = {0};
+		ravt_snap_visitor v = {.type = piece_type, .user = tb};
 		char err[256];
-		ravt_snap_decode_piece(piece, &g, &v, err, sizeof err); /* a damaged piece is replay's to report */
+		ravt_snap_decode_piece(piece, &g, &v, err,
+		                       sizeof err); /* a damaged piece is replay's to report */
 	}
 	pthread_mutex_unlock(&tb->lock);
 }
 
 static const ravt_sink_ops tables_ops = {sink_begin, sink_events, sink_end, sink_snapshot};
 
-ravt_tables *ravt_tables_new(void)
+ravt_tables *ravt_tables_new(ravt_budget *budget)
 {
 	ravt_tables *tb = calloc(1, sizeof *tb);
 	if (!tb)
 		return NULL;
 	tb->sink.ops = &tables_ops;
+	tb->budget = budget;
 	pthread_mutex_init(&tb->lock, NULL);
 	return tb;
 }
@@ -333,13 +407,14 @@ void ravt_tables_free(ravt_tables *tb)
 	if (!tb)
 		return;
 	free(tb->threads);
-	free(tb->tmap);
+	free(tb->tmap.slot);
+	for (unsigned i = 0; i < tb->ntypes; i++)
+		free(tb->types[i].own);
 	free(tb->types);
+	free(tb->tymap.slot);
 	free(tb->marks);
 	free(tb->orphans);
-	for (size_t i = 0; i < tb->nnames; i++)
-		free(tb->names[i]);
-	free(tb->names);
+	free(tb->omap.slot);
 	pthread_mutex_destroy(&tb->lock);
 	free(tb);
 }
@@ -379,6 +454,13 @@ bool ravt_tables_thread_by_id(const ravt_tables *tb, uint32_t heap_id, rav_trace
 	return i >= 0;
 }
 
+long ravt_tables_thread_index(const ravt_tables *tb, uint32_t heap_id)
+{
+	long i;
+	LOCKED(tb, i = thread_find(tb, heap_id));
+	return i;
+}
+
 unsigned ravt_tables_type_count(const ravt_tables *tb)
 {
 	unsigned n;
@@ -396,12 +478,8 @@ bool ravt_tables_type_at(const ravt_tables *tb, unsigned i, rav_trace_type *out)
 /* (lock held) */
 static const type_entry *type_find(const ravt_tables *tb, uint16_t id)
 {
-	const type_entry *found = NULL;
-	for (unsigned i = 0; i < tb->ntypes; i++) {
-		if (tb->types[i].t.id == id)
-			found = &tb->types[i];
-	}
-	return found;
+	long i = idmap_get(&tb->tymap, id);
+	return i >= 0 ? &tb->types[i] : NULL;
 }
 
 bool ravt_tables_type_by_id(const ravt_tables *tb, uint16_t id, rav_trace_type *out)

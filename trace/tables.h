@@ -10,17 +10,21 @@
 #ifndef RAVT_TABLES_H
 #define RAVT_TABLES_H
 
+#include "budget.h"
 #include "sink.h"
 
 typedef struct ravt_tables ravt_tables;
 
-ravt_tables *ravt_tables_new(void);
+/* The tables charge what they hold to `budget` (may be NULL). */
+ravt_tables *ravt_tables_new(ravt_budget *budget);
 void ravt_tables_free(ravt_tables *tb);
 ravt_sink *ravt_tables_sink(ravt_tables *tb);
 
 unsigned ravt_tables_thread_count(const ravt_tables *tb);
 bool ravt_tables_thread_at(const ravt_tables *tb, unsigned i, rav_trace_thread *out);
 bool ravt_tables_thread_by_id(const ravt_tables *tb, uint32_t heap_id, rav_trace_thread *out);
+/* The position of heap id's entry (rav_trace_thread_at order), -1 if none. */
+long ravt_tables_thread_index(const ravt_tables *tb, uint32_t heap_id);
 
 unsigned ravt_tables_type_count(const ravt_tables *tb);
 bool ravt_tables_type_at(const ravt_tables *tb, unsigned i, rav_trace_type *out);

@@ -53,12 +53,13 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 	ravt_reader_get_info(rd, &in);
 	if (t) {
 		t->rd = rd;
-		t->tables = ravt_tables_new();
-		t->series = ravt_series_new();
-		t->history = ravt_history_new();
+		ravt_budget *b = ravt_reader_budget(rd);
+		t->tables = ravt_tables_new(b);
+		t->series = ravt_series_new(b);
+		t->history = ravt_history_new(b);
 		if (t->series && t->history)
-			t->replay =
-			    ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series, t->history);
+			t->replay = ravt_replay_new(in.page_size, in.cell_size, in.word_size, t->series,
+			                            t->history, b);
 		pthread_mutex_init(&t->index_lock, NULL);
 		pthread_mutex_init(&t->ext_lock, NULL);
 	}
@@ -181,9 +182,31 @@ void rav_trace_get_info(const rav_trace *t, rav_trace_info *out)
 	if (ravt_reader_merge_final(t->rd) && !ravt_reader_merge_failed(t->rd, NULL))
 		out->events = ravt_reader_merged(t->rd);
 	uint64_t last;
-	if (out->start_ns && ravt_tables_last_time(t->tables, &last))
-		out->end_ns = out->start_ns + last;
+	if (ravt_tables_last_time(t->tables, &last)) {
+		out->duration_ns = last;
+		if (out->start_ns)
+			out->end_ns =
+			    out->start_ns + last < out->start_ns ? UINT64_MAX : out->start_ns + last;
+	}
 	ravt_replay_stats(t->replay, &out->keyframes, NULL, NULL);
+}
+
+bool rav_trace_consistent(const rav_trace *t, rav_trace_error *err)
+{
+	/* a decode error or the memory limit first: replay stopped with it */
+	if (ravt_reader_merge_failed(t->rd, err))
+		return false;
+	return !ravt_replay_error(t->replay, err);
+}
+
+void rav_trace_set_memory_limit(rav_trace *t, uint64_t bytes)
+{
+	ravt_budget_set_limit(ravt_reader_budget(t->rd), bytes);
+}
+
+uint64_t rav_trace_memory_limit(const rav_trace *t)
+{
+	return ravt_budget_limit(ravt_reader_budget(t->rd));
 }
 
 bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out)
@@ -245,6 +268,10 @@ bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out)
 	return ravt_reader_event_at(t->rd, index, out);
 }
 
+/* An iterator reads through a cursor (one decoder per thread, each chunk
+ * decompressed once): random access through the reader's small cache of
+ * decoded windows would decode a window again at every switch between
+ * threads once more threads interleave than it has windows. */
 void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filter *filter)
 {
 	memset(it, 0, sizeof *it);
@@ -256,6 +283,16 @@ void rav_event_iter_init(rav_event_iter *it, rav_trace *t, const rav_event_filte
 	it->next = it->filter.from;
 }
 
+void rav_event_iter_fini(rav_event_iter *it)
+{
+	ravt_cursor *cur = it->priv;
+	if (cur) {
+		ravt_cursor_fini(cur);
+		free(cur);
+	}
+	it->priv = NULL;
+}
+
 static uint64_t range_end(const rav_trace *t, const rav_event_filter *f)
 {
 	uint64_t n = rav_trace_indexed_events(t);
@@ -265,15 +302,28 @@ static uint64_t range_end(const rav_trace *t, const rav_event_filter *f)
 bool rav_event_iter_next(rav_event_iter *it, rav_event *out)
 {
 	uint64_t end = range_end(it->trace, &it->filter);
-	if (it->next >= end)
-		return false;
-	int64_t i = ravt_reader_scan(it->trace->rd, it->next, end, 1, &it->filter, out);
-	if (i < 0) {
-		it->next = end;
-		return false;
+	rav_event ev;
+	while (it->next < end) {
+		ravt_cursor *cur = it->priv;
+		if (!cur) {
+			cur = malloc(sizeof *cur);
+			if (!cur)
+				break;
+			ravt_cursor_init(cur, it->trace->rd, it->next);
+			it->priv = cur;
+		}
+		if (!ravt_cursor_next(cur, &ev))
+			break; /* (a chunk that does not decode: indexing reported it) */
+		it->next = ev.index + 1;
+		if (ravt_filter_match(&it->filter, &ev)) {
+			*out = ev;
+			return true;
+		}
 	}
-	it->next = (uint64_t)i + 1;
-	return true;
+	/* at the end of what is indexed (a growing trace may bring more: the
+	 * next call starts a cursor where this one stopped) */
+	rav_event_iter_fini(it);
+	return false;
 }
 
 int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter)

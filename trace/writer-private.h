@@ -80,6 +80,8 @@ struct ravt_writer {
 
 	ravt_wthread **threads;
 	size_t nthreads, cap_threads;
+	ravt_wthread **tmap; /* open addressing by thread id: a recording with many threads */
+	size_t tmap_cap;
 	ravt_wthread *last;
 	uint32_t current; /* thread the last add() ended on */
 

@@ -160,14 +160,42 @@ ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, v
 	return w;
 }
 
+static inline size_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+static ravt_wthread *thread_find(const ravt_writer *w, uint32_t id)
+{
+	if (!w->tmap_cap)
+		return NULL;
+	size_t mask = w->tmap_cap - 1;
+	for (size_t i = hash32(id) & mask; w->tmap[i]; i = (i + 1) & mask)
+		if (w->tmap[i]->id == id)
+			return w->tmap[i];
+	return NULL;
+}
+
+static void tmap_put(ravt_wthread **map, size_t cap, ravt_wthread *th)
+{
+	size_t i = hash32(th->id) & (cap - 1);
+	while (map[i])
+		i = (i + 1) & (cap - 1);
+	map[i] = th;
+}
+
 ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 {
 	if (w->last && w->last->id == id)
 		return w->last;
-	for (size_t i = 0; i < w->nthreads; i++) {
-		if (w->threads[i]->id == id)
-			return w->last = w->threads[i];
-	}
+	ravt_wthread *found = thread_find(w, id);
+	if (found)
+		return w->last = found;
 	if (w->nthreads == w->cap_threads) {
 		size_t cap = w->cap_threads ? w->cap_threads * 2 : 16;
 		ravt_wthread **t = realloc(w->threads, cap * sizeof *t);
@@ -176,6 +204,17 @@ ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 		w->threads = t;
 		w->cap_threads = cap;
 	}
+	if ((w->nthreads + 1) * 2 > w->tmap_cap) {
+		size_t cap = w->tmap_cap ? w->tmap_cap * 2 : 64;
+		ravt_wthread **map = calloc(cap, sizeof *map);
+		if (!map)
+			return NULL;
+		for (size_t i = 0; i < w->nthreads; i++)
+			tmap_put(map, cap, w->threads[i]);
+		free(w->tmap);
+		w->tmap = map;
+		w->tmap_cap = cap;
+	}
 	ravt_wthread *th = calloc(1, sizeof *th);
 	if (!th)
 		return NULL;
@@ -183,6 +222,7 @@ ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 	th->cur_tsc = w->last_tsc_any;
 	th->ev.len = w->ev_head;
 	w->threads[w->nthreads++] = th;
+	tmap_put(w->tmap, w->tmap_cap, th);
 	return w->last = th;
 }
 int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
@@ -313,8 +353,16 @@ static bool index_add(ravt_writer *w, uint64_t offset, const ravt_wthread *th)
 static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress,
                        bool in_place, uint32_t thread, uint32_t count, uint64_t first)
 {
-	if (raw_len > RAVT_PAYLOAD_MAX)
-		return ravt_writer_fail(w, "%s", "chunk payload too large");
+	/* A trailer's index grows with the chunks (24 bytes each): from format
+	 * 1.2 on it may pass the 16 MiB of other chunks, up to what the
+	 * frame's 32-bit length says. */
+	if (raw_len > (kind == RAVT_CHUNK_TRAILER ? RAVT_TRAILER_MAX : RAVT_PAYLOAD_MAX))
+		return ravt_writer_fail(
+		    w, "%s",
+		    kind == RAVT_CHUNK_TRAILER
+		        ? "the trailer's chunk index is larger than 4 GiB (over 178 million "
+		          "chunks)"
+		        : "chunk payload too large");
 	uint8_t *payload = raw;
 	size_t stored = raw_len;
 	uint16_t flags = 0;
@@ -410,9 +458,20 @@ int ravt_writer_flush_thread(ravt_writer *w, uint32_t thread)
 {
 	if (w->failed)
 		return -1;
-	for (size_t i = 0; i < w->nthreads; i++) {
-		if (w->threads[i]->id == thread)
-			return ravt_writer_flush_chunk(w, w->threads[i]);
+	ravt_wthread *th = thread_find(w, thread);
+	if (!th)
+		return 0;
+	if (ravt_writer_flush_chunk(w, th) != 0)
+		return -1;
+	/* The thread ended (or a flush bounds latency): its buffers go, so a
+	 * program that runs through many threads costs the writer what its
+	 * live ones do; the next events of the thread allocate them again. */
+	if (!th->pending) {
+		free(th->ev.p);
+		free(th->seg.p);
+		free(th->text.p);
+		th->ev = (ravt_buf){NULL, w->ev_head, 0};
+		th->seg = th->text = (ravt_buf){NULL, 0, 0};
 	}
 	return 0;
 }
@@ -426,6 +485,9 @@ int ravt_writer_finish(ravt_writer *w, uint64_t dropped)
 	if (w->failed)
 		return -1;
 	size_t len = sizeof(ravt_trailer) + w->nindex * sizeof(ravt_index_entry) + 8;
+	if (len > RAVT_TRAILER_MAX)
+		return ravt_writer_fail(
+		    w, "%s", "the trailer's chunk index is larger than 4 GiB (over 178 million chunks)");
 	uint8_t *t = calloc(1, len);
 	if (!t)
 		return ravt_writer_fail(w, "%s", "out of memory");
@@ -528,6 +590,7 @@ void ravt_writer_free(ravt_writer *w)
 		free(th);
 	}
 	free(w->threads);
+	free(w->tmap);
 	free(w->index);
 	free(w->payload.p);
 	free(w->out.p);

@@ -322,7 +322,7 @@ static void slow_client(bool lossless)
 				rav_trace_info info;
 				rav_trace_get_info(t, &info);
 				CHECK(!info.truncated);
-				CHECK(info.version_major == 1 && info.version_minor == 1);
+				CHECK(info.version_major == 1 && info.version_minor == RAVT_VERSION_MINOR);
 				rav_trace_close(t);
 			} else {
 				fprintf(stderr, "open: %s\n", terr.message);

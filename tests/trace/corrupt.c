@@ -73,6 +73,8 @@ static void exercise(rav_trace *t, size_t size, bool deep, const char *what)
 		}
 		k++;
 	}
+	rav_event_iter_fini(&it);
+
 	if (k != n) {
 		fprintf(stderr, "%s: iterated %llu of %llu indexed events\n", what, (unsigned long long)k,
 			(unsigned long long)n);

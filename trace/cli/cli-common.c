@@ -1,12 +1,17 @@
 /* cli-common.c - what every ravtrace subcommand needs: error reporting
- * with the tool's exit codes, option parsing, opening a trace.
+ * with the tool's exit codes, option parsing, opening a trace (a file, or a
+ * stream from standard input or a pipe), and saying when the figures come
+ * from an inconsistent trace.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -57,28 +62,119 @@ static uint64_t parse_u64(const char *opt, const char *s)
 	return v;
 }
 
-void cli_open_trace(cli_trace *o, const char *path, bool quiet_truncation)
+static void warn_truncated(const cli_trace *o)
 {
-	cli_open_trace_progress(o, path, quiet_truncation, NULL, NULL);
-}
-
-void cli_open_trace_progress(cli_trace *o, const char *path, bool quiet_truncation,
-                             rav_trace_progress progress, void *user)
-{
-	rav_trace_error err;
-	memset(&err, 0, sizeof err);
-	o->path = path;
-	o->t = rav_trace_open(path, &err);
-	if (!o->t)
-		cli_trace_error(path, &err);
-	if (rav_trace_index(o->t, progress, user, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
-		cli_trace_error(path, &err);
-	rav_trace_get_info(o->t, &o->info);
-	if (o->info.truncated && !quiet_truncation)
+	if (o->fd >= 0)
+		fprintf(stderr,
+		        "%s: warning: the stream from %s ended before the recording finished (the "
+		        "program stopped early?): using the %" PRIu64 " bytes received\n",
+		        cli_prog, o->name, o->info.recovered_bytes);
+	else
 		fprintf(stderr,
 		        "%s: warning: %s is truncated (the recording program stopped early?): using the "
 		        "first %" PRIu64 " of %" PRIu64 " bytes\n",
-		        cli_prog, path, o->info.recovered_bytes, o->info.file_size);
+		        cli_prog, o->name, o->info.recovered_bytes, o->info.file_size);
+}
+
+static void open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                       bool incremental, rav_trace_progress progress, void *user)
+{
+	rav_trace_error err;
+	memset(&err, 0, sizeof err);
+	memset(o, 0, sizeof *o);
+	o->path = path;
+	o->name = path;
+	o->fd = -1;
+	bool stdin_stream = strcmp(path, "-") == 0;
+	if (stdin_stream || opts->follow) {
+		if (stdin_stream) {
+			o->fd = STDIN_FILENO;
+			o->name = "standard input";
+		} else {
+			/* O_NONBLOCK: a FIFO opens at once; the reader waits for
+			 * its writer's header with poll */
+			o->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+			if (o->fd < 0) {
+				fprintf(stderr, "%s: cannot open %s: %s\n", cli_prog, path, strerror(errno));
+				exit(EXIT_BAD);
+			}
+		}
+		o->t = rav_trace_open_fd(o->fd, &err);
+		if (!o->t)
+			cli_trace_error(o->name, &err);
+		if (!incremental)
+			while (cli_stream_more(o))
+				;
+	} else {
+		o->t = rav_trace_open(path, &err);
+		if (!o->t)
+			cli_trace_error(path, &err);
+		if (rav_trace_index(o->t, progress, user, &err) != 0 && err.code != RAV_TRACE_ETRUNCATED)
+			cli_trace_error(path, &err);
+	}
+	rav_trace_get_info(o->t, &o->info);
+	if (o->info.truncated && !quiet_truncation && (o->fd < 0 || !incremental))
+		warn_truncated(o);
+}
+
+void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                    bool incremental)
+{
+	open_trace(o, path, opts, quiet_truncation, incremental, NULL, NULL);
+}
+
+void cli_open_trace_progress(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                             rav_trace_progress progress, void *user)
+{
+	open_trace(o, path, opts, quiet_truncation, false, progress, user);
+}
+
+bool cli_stream_more(cli_trace *o)
+{
+	if (o->fd < 0)
+		return false;
+	rav_trace_error err;
+	for (;;) {
+		int64_t n = rav_trace_poll(o->t, &err);
+		if (n < 0)
+			cli_trace_error(o->name, &err);
+		if (n > 0)
+			return true;
+		if (rav_trace_stream_ended(o->t)) {
+			rav_trace_get_info(o->t, &o->info);
+			return false;
+		}
+		/* nothing new: wait for the writer (a FIFO with no writer yet
+		 * waits here until one opens it) */
+		struct pollfd pf = {.fd = o->fd, .events = POLLIN};
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR) {
+			fprintf(stderr, "%s: reading %s: %s\n", cli_prog, o->name, strerror(errno));
+			exit(EXIT_BAD);
+		}
+	}
+}
+
+bool cli_inconsistent(const cli_trace *o, rav_trace_error *err)
+{
+	return !rav_trace_consistent(o->t, err);
+}
+
+int cli_close_trace(cli_trace *o, int rc)
+{
+	rav_trace_error err;
+	if (o->t && cli_inconsistent(o, &err)) {
+		fprintf(stderr,
+		        "%s%s%s: %s: the trace is inconsistent, so what was shown is partial or wrong past "
+		        "the problem: %s\n",
+		        cli_prog, cli_subcmd ? " " : "", cli_subcmd ? cli_subcmd : "", o->name, err.message);
+		rc = EXIT_BAD;
+	}
+	rav_trace_close(o->t);
+	o->t = NULL;
+	if (o->fd > STDIN_FILENO)
+		close(o->fd);
+	o->fd = -1;
+	return rc;
 }
 
 void *cli_xcalloc(size_t n, size_t size)
@@ -144,7 +240,8 @@ enum {
 	OPT_FORMAT,
 	OPT_COUNTERS,
 	OPT_OPS,
-	OPT_EXPLAIN
+	OPT_EXPLAIN,
+	OPT_FOLLOW
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -177,6 +274,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"counters", required_argument, NULL, OPT_COUNTERS},
 	    {"ops", no_argument, NULL, OPT_OPS},
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
+	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
@@ -193,7 +291,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 		for (const struct option *p = all; p->name; p++)
 			if (p->val == c)
 				name = p->name;
-		if (c != 'h' && c != '?' && c != ':' && name && !word_in(allowed, name))
+		if (c != 'h' && c != '?' && c != ':' && c != OPT_FOLLOW && name && !word_in(allowed, name))
 			cli_usage_error("--%s does not apply to this command", name);
 		switch (c) {
 		case 'h':
@@ -228,6 +326,9 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			break;
 		case OPT_LIST_KINDS:
 			o->list_kinds = true;
+			break;
+		case OPT_FOLLOW:
+			o->follow = true;
 			break;
 		case OPT_TOP:
 			o->top = parse_u64("--top", optarg);

@@ -12,17 +12,70 @@ const char *cli_thread_name(const rav_trace *t, uint32_t id, char *buf, size_t l
 {
 	rav_trace_thread th;
 	if (rav_trace_thread_by_id(t, id, &th) && th.name[0]) {
-		snprintf(buf, len, "%s", th.name);
+		snprintf(buf, len, "%s", th.name); /* (callers' buffers hold a whole name) */
 		return buf;
 	}
 	return id == 0 ? "(process)" : NULL;
 }
 
+/* The length of the UTF-8 character at p (n bytes there), or 0 when the
+ * bytes are not one (a stray continuation byte, an overlong form, a
+ * surrogate, past U+10FFFF, or cut short). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	uint32_t min, v;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80, v = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800, v = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000, v = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	return len;
+}
+
 void cli_json_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
+	for (size_t i = 0; i < n;) {
+		/* a run of bytes that need no escaping goes out in one write */
+		size_t run = i;
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(p + i, 1, run - i, out);
+			i = run;
+			continue;
+		}
+		unsigned c = p[i];
+		size_t l = utf8_len(p + i, n - i);
+		if (l == 0) {
+			fputs("\\ufffd", out); /* not UTF-8: the replacement character */
+			i++;
+			continue;
+		}
+		if (l > 1) {
+			fwrite(p + i, 1, l, out);
+			i += l;
+			continue;
+		}
+		switch (c) {
 		case '"':
 			fputs("\\\"", out);
 			break;
@@ -39,13 +92,70 @@ void cli_json_string(FILE *out, const char *s)
 			fputs("\\t", out);
 			break;
 		default:
-			if (*p < 0x20)
-				fprintf(out, "\\u%04x", *p);
+			if (c < 0x20 || c == 0x7f)
+				fprintf(out, "\\u%04x", c);
 			else
-				fputc(*p, out);
+				fputc((int)c, out);
 		}
+		i++;
 	}
 	fputc('"', out);
+}
+
+size_t cli_utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		n = max;
+	/* step back over the last character if it is incomplete */
+	size_t k = n;
+	while (k > 0 && n - k < 4 && ((unsigned char)s[k - 1] & 0xc0) == 0x80)
+		k--;
+	if (k > 0 && (unsigned char)s[k - 1] >= 0xc0 &&
+	    utf8_len((const unsigned char *)s + k - 1, n - k + 1) == 0)
+		return k - 1;
+	return n;
+}
+
+const char *cli_text(char *buf, size_t len, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), o = 0;
+	if (!len)
+		return buf;
+	for (size_t i = 0; i < n;) {
+		char esc[8];
+		size_t l = utf8_len(p + i, n - i), el;
+		const char *piece;
+		if (l > 1) {
+			piece = (const char *)p + i;
+			el = l;
+		} else {
+			unsigned c = p[i];
+			l = 1;
+			if (c == '\\')
+				snprintf(esc, sizeof esc, "\\\\");
+			else if (c == '\n')
+				snprintf(esc, sizeof esc, "\\n");
+			else if (c == '\t')
+				snprintf(esc, sizeof esc, "\\t");
+			else if (c == '\r')
+				snprintf(esc, sizeof esc, "\\r");
+			else if (c < 0x20 || c >= 0x7f)
+				snprintf(esc, sizeof esc, "\\x%02x", c);
+			else
+				esc[0] = (char)c, esc[1] = 0;
+			piece = esc;
+			el = strlen(esc);
+		}
+		if (o + el >= len)
+			break;
+		memcpy(buf + o, piece, el);
+		o += el;
+		i += l;
+	}
+	buf[o] = 0;
+	return buf;
 }
 
 const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word)
@@ -58,6 +168,16 @@ const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word)
 		snprintf(buf, len, "%u.%u.%u", rav_loc_page(l), rav_loc_cell(l), rav_loc_word(l));
 	else
 		snprintf(buf, len, "%u.%u", rav_loc_page(l), rav_loc_cell(l));
+	return buf;
+}
+
+/* A page event's page: its index (a location names the page's header
+ * cell), or where outside the pool the event pointed. */
+static const char *page_text(char *buf, size_t len, rav_loc l)
+{
+	if (l & RAV_LOC_EXTERNAL)
+		return cli_loc_text(buf, len, l, false);
+	snprintf(buf, len, "%u", rav_loc_page(l));
 	return buf;
 }
 
@@ -127,22 +247,24 @@ void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 		cli_json_string(out, ev->text);
 		break;
 	case RAV_EV_PAGE_ACQUIRE:
-		fprintf(out, "page=%" PRIu64 " heap=%u kind=%s seq=%" PRIu64, ev->a, ev->x,
+		fprintf(out, "page=%s heap=%u kind=%s seq=%" PRIu64, page_text(b1, sizeof b1, ev->a), ev->x,
 		        page_kind_name(ev->aux), ev->c);
 		break;
 	case RAV_EV_PAGE_RELEASE:
-		fprintf(out, "page=%" PRIu64 " heap=%u seq=%" PRIu64, ev->a, ev->x, ev->c);
+		fprintf(out, "page=%s heap=%u seq=%" PRIu64, page_text(b1, sizeof b1, ev->a), ev->x, ev->c);
 		break;
 	case RAV_EV_PAGE_HANDOFF:
-		fprintf(out, "page=%" PRIu64 " from=%" PRIu64 " to=%u seq=%" PRIu64, ev->a, ev->b, ev->x,
-		        ev->c);
+		fprintf(out, "page=%s from=%" PRIu64 " to=%u seq=%" PRIu64, page_text(b1, sizeof b1, ev->a),
+		        ev->b, ev->x, ev->c);
 		break;
 	case RAV_EV_ALLOC:
 	case RAV_EV_FREE:
 		tname = rav_trace_type_name(t, (uint16_t)ev->aux);
 		fprintf(out, "cell=%s type=%u", cli_loc_text(b1, sizeof b1, ev->a, false), ev->aux);
-		if (tname && tname[0])
-			fprintf(out, " (%.63s)", tname);
+		if (tname && tname[0]) {
+			char tb[300];
+			fprintf(out, " (%s)", cli_text(tb, sizeof tb, tname));
+		}
 		break;
 	case RAV_EV_MOVE:
 		fprintf(out, "from=%s to=%s", cli_loc_text(b1, sizeof b1, ev->a, false),

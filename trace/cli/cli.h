@@ -53,7 +53,7 @@ void *cli_xcalloc(size_t n, size_t size);
 /* ---- options (cli-common.c) ---- */
 
 typedef struct cli_opts {
-	bool json, list_kinds;
+	bool json, list_kinds, follow;
 	bool ops, explain; /* dump: operations instead of events; a sentence per event */
 	uint64_t kinds;
 	int64_t thread;
@@ -66,8 +66,9 @@ typedef struct cli_opts {
 
 /* getopt_long over a subcommand's arguments with the options named in
  * `allowed` (space-separated long names; the others are refused as not
- * applying); prints `help` for --help.  Returns the FILE operand (NULL with
- * --list-kinds). */
+ * applying; --follow applies to every command); prints `help` for --help.
+ * Returns the FILE operand (NULL with --list-kinds); "-" is standard
+ * input. */
 const char *cli_parse_opts(int argc, char **argv, const char *help, const char *allowed, cli_opts *o);
 
 /* ---- opening (cli-common.c) ---- */
@@ -75,15 +76,32 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 typedef struct cli_trace {
 	rav_trace *t;
 	rav_trace_info info;
-	const char *path;
+	const char *path; /* as given ("-": standard input) */
+	const char *name; /* for messages */
+	int fd;           /* a stream's descriptor, -1 for a file */
 } cli_trace;
 
 /* Open and index a trace; a truncated one is used with a warning (validate
- * treats truncation as an error itself).  Exits on an unreadable trace. */
-void cli_open_trace(cli_trace *o, const char *path, bool quiet_truncation);
-/* The same, with `progress` (may be NULL) following the indexing. */
-void cli_open_trace_progress(cli_trace *o, const char *path, bool quiet_truncation,
+ * treats truncation as an error itself).  FILE "-" is standard input and,
+ * with --follow, any path (a FIFO, a socket, /dev/stdin) is read as a
+ * stream: it is read to its end unless `incremental` (then the caller
+ * polls with cli_stream_more).  Exits on an unreadable trace. */
+void cli_open_trace(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
+                    bool incremental);
+/* The same (read to its end), with `progress` (may be NULL) following the
+ * indexing of a file. */
+void cli_open_trace_progress(cli_trace *o, const char *path, const cli_opts *opts, bool quiet_truncation,
                              rav_trace_progress progress, void *user);
+/* For a stream opened incrementally: wait for more of it and index it.
+ * false once the stream has ended (everything is indexed then). */
+bool cli_stream_more(cli_trace *o);
+/* Is the trace inconsistent (an event that does not fit the replayed heap,
+ * a chunk that does not decode)?  false if not, else fills *err. */
+bool cli_inconsistent(const cli_trace *o, rav_trace_error *err);
+/* The end of a command: say on standard error when its figures come from an
+ * inconsistent trace (exit 1 then), close the trace, and return the exit
+ * code (rc if consistent). */
+int cli_close_trace(cli_trace *o, int rc);
 
 /* ---- names and wording (cli-format.c) ---- */
 
@@ -98,7 +116,16 @@ const char *cli_name_or_id(const rav_trace *t, uint32_t id, char *buf, size_t le
 uint32_t cli_owner_thread(const rav_trace *t, uint32_t id, bool *was_msg);
 const char *cli_kind_name(unsigned k);
 const char *cli_compact_reason(unsigned reason);
+/* A JSON string: always valid JSON, bytes that are not UTF-8 as U+FFFD. */
 void cli_json_string(FILE *out, const char *s);
+/* Text for a line of human-readable output: control characters, bytes
+ * that are not UTF-8 and backslashes escaped (\n, \xHH, \\), so that a
+ * name can never fake a line or a column; cut to fit `len` bytes at a
+ * character boundary.  Returns buf. */
+const char *cli_text(char *buf, size_t len, const char *s);
+/* How many bytes of s to keep to cut it to at most max without splitting
+ * a UTF-8 character (after snprintf cut it at a byte). */
+size_t cli_utf8_prefix(const char *s, size_t max);
 /* "page.cell" or "page.cell.word", "-" for none, "ext:0xADDR" outside the pool. */
 const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word);
 /* The arguments of one event, spelled out by kind (see rav-record.h). */

@@ -16,6 +16,9 @@ static const char *const help =
     "List events in global order, one per line:\n"
     "  INDEX  TIME(us)  THREAD  KIND  ARGUMENTS\n"
     "Cells are written PAGE.CELL and words PAGE.CELL.WORD (cell 0 is the page header).\n"
+    "Names and texts are quoted; in a thread's name, control characters and bytes\n"
+    "that are not UTF-8 are escaped (\\n, \\xHH).  FILE - reads standard input as a\n"
+    "stream, and events are listed as they arrive.\n"
     "\n"
     "  --kind=K[,K...]   only these kinds (e.g. move,fixup; see --list-kinds)\n"
     "  --thread=ID       only events recorded by this thread (heap id, see info)\n"
@@ -28,15 +31,18 @@ static const char *const help =
     "                    a send...), as FIRST..LAST TIME THREAD KIND WHAT-IT-DID\n"
     "  --explain         under each event, a sentence saying what it did and why\n"
     "  --list-kinds      print the event kind names and exit\n"
+    "  --follow          read FILE as a stream (a FIFO, a socket): list events as\n"
+    "                    they arrive, until its writer ends it\n"
     "  -h, --help        this help\n";
 
 static void who_of(rav_trace *t, uint32_t thread, char *who, size_t len)
 {
 	char nb[64];
 	const char *tn = cli_thread_name(t, thread, nb, sizeof nb);
-	if (tn)
-		snprintf(who, len, "%u:%.24s", thread, tn);
-	else
+	if (tn) {
+		char tb[32];
+		snprintf(who, len, "%u:%s", thread, cli_text(tb, 25, tn));
+	} else
 		snprintf(who, len, "%u", thread);
 }
 
@@ -107,6 +113,7 @@ static int dump_ops(cli_trace *tr, const rav_event_filter *f, uint64_t limit)
 		if (ferror(stdout))
 			break;
 	}
+	rav_event_iter_fini(&it);
 	rav_state_free(st);
 	return cli_finish_output(stdout, "the output");
 }
@@ -114,54 +121,81 @@ static int dump_ops(cli_trace *tr, const rav_event_filter *f, uint64_t limit)
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "kind thread from to cell limit list-kinds ops explain", &o);
+	const char *path =
+	    cli_parse_opts(argc, argv, help, "kind thread from to cell limit list-kinds ops explain", &o);
 	if (o.list_kinds) {
 		for (unsigned k = 1; k < RAV_EV_KIND_COUNT; k++)
 			printf("%s\n", cli_kind_name(k));
 		return cli_finish_output(stdout, "the output");
 	}
-	cli_trace tr;
-	cli_open_trace(&tr, path, false);
-	rav_trace_thread th;
-	if (o.thread >= 0 && !rav_trace_thread_by_id(tr.t, (uint32_t)o.thread, &th)) {
-		fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
-		        cli_prog, path, o.thread);
-		rav_trace_close(tr.t);
-		return EXIT_USAGE;
-	}
-	if (o.ops && o.explain) {
-		rav_trace_close(tr.t);
+	if (o.ops && o.explain)
 		cli_usage_error("--explain explains events; leave out --ops (or --explain)");
-	}
+	cli_trace tr;
+	/* a stream is listed as it arrives */
+	cli_open_trace(&tr, path, &o, false, true);
+	rav_trace_thread th;
 	rav_event_filter f = {
 	    .kinds = o.kinds, .thread = o.thread, .from = o.from, .to = o.to, .cell = o.cell};
 	if (o.ops) {
-		int rc = dump_ops(&tr, &f, o.limit);
-		rav_trace_close(tr.t);
-		return rc;
+		/* operations are grouped over the whole trace: read a stream to
+		 * its end first */
+		while (tr.fd >= 0 && cli_stream_more(&tr))
+			;
+		if (o.thread >= 0 && !rav_trace_thread_by_id(tr.t, (uint32_t)o.thread, &th)) {
+			fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
+			        cli_prog, tr.name, o.thread);
+			cli_close_trace(&tr, EXIT_USAGE);
+			return EXIT_USAGE;
+		}
+		return cli_close_trace(&tr, dump_ops(&tr, &f, o.limit));
 	}
 	rav_state *st = o.explain ? rav_state_new(tr.t) : NULL;
 	rav_event_iter it;
 	rav_event ev;
 	uint64_t n = 0;
 	rav_event_iter_init(&it, tr.t, &f);
-	while ((!o.limit || n < o.limit) && rav_event_iter_next(&it, &ev)) {
-		char who[40];
-		who_of(tr.t, ev.thread, who, sizeof who);
-		printf("%10" PRIu64 " %12.3f %-14s %-14s ", ev.index, (double)ev.time_ns / 1e3, who,
-		       cli_kind_name(ev.kind));
-		cli_format_args(stdout, tr.t, &ev);
-		putchar('\n');
-		if (st)
-			explain(tr.t, st, &ev);
-		n++;
-		if (ferror(stdout))
+	bool more = true, checked_thread = false;
+	while (more) {
+		/* a heap named by --thread may appear later in a stream */
+		if (o.thread >= 0 && !checked_thread && (tr.fd < 0 || rav_trace_stream_ended(tr.t))) {
+			checked_thread = true;
+			if (!rav_trace_thread_by_id(tr.t, (uint32_t)o.thread, &th)) {
+				fprintf(stderr,
+				        "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
+				        cli_prog, tr.name, o.thread);
+				rav_event_iter_fini(&it);
+				rav_state_free(st);
+				cli_close_trace(&tr, EXIT_USAGE);
+				return EXIT_USAGE;
+			}
+		}
+		while ((!o.limit || n < o.limit) && rav_event_iter_next(&it, &ev)) {
+			char who[48];
+			who_of(tr.t, ev.thread, who, sizeof who);
+			printf("%10" PRIu64 " %12.3f %-14s %-14s ", ev.index, (double)ev.time_ns / 1e3, who,
+			       cli_kind_name(ev.kind));
+			cli_format_args(stdout, tr.t, &ev);
+			putchar('\n');
+			if (st)
+				explain(tr.t, st, &ev);
+			n++;
+			if (ferror(stdout))
+				break;
+		}
+		if (ferror(stdout) || (o.limit && n >= o.limit) || (o.to && it.next >= o.to))
 			break;
+		fflush(stdout);
+		more = cli_stream_more(&tr);
 	}
-	int rc = cli_finish_output(stdout, "the output");
+	rav_event_iter_fini(&it);
 	rav_state_free(st);
-	rav_trace_close(tr.t);
-	return rc;
+	if (tr.fd >= 0)
+		rav_trace_get_info(tr.t, &tr.info);
+	if (tr.fd >= 0 && tr.info.truncated && rav_trace_stream_ended(tr.t))
+		fprintf(stderr, "%s: warning: the stream from %s ended before the recording finished\n",
+		        cli_prog, tr.name);
+	int rc = cli_finish_output(stdout, "the output");
+	return cli_close_trace(&tr, rc);
 }
 
 const cli_command cli_cmd_dump = {"dump", "list events, with filters", help, run};

@@ -13,7 +13,7 @@
 #endif
 
 static const char *const help =
-    "usage: ravtrace export --format=chrome|sqlite [-o OUT] FILE\n"
+    "usage: ravtrace export --format=chrome|sqlite [-o OUT] [--follow] FILE\n"
     "\n"
     "--format=chrome: Chrome trace-event JSON, which Perfetto UI\n"
     "(ui.perfetto.dev: Open trace file) and chrome://tracing open: thread\n"
@@ -33,7 +33,12 @@ static const char *const help =
     "                    sqlite: only these kinds in the events table\n"
     "  --counters=N      chrome: counter samples over the trace (default 200)\n"
     "  --line-size=B     sqlite: cache line of the contention tables (default 64)\n"
-    "  -h, --help        this help\n";
+    "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
+    "                    writer ends it (FILE - reads standard input)\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "Exit status 1 also when the trace is inconsistent: the output is then\n"
+    "written (chrome: with the problem in otherData.error).\n";
 
 /* The SQLite export lives in export-sqlite.c (it needs libsqlite3). */
 static int export_sqlite_command(const char *path, const cli_opts *o)
@@ -49,10 +54,9 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
 	                                .prog = cli_prog,
 	                                .version = RAV_VERSION};
 	cli_trace tr;
-	cli_open_trace_progress(&tr, path, false, cli_export_sqlite_index_progress, &so);
+	cli_open_trace_progress(&tr, path, o, false, cli_export_sqlite_index_progress, &so);
 	int rc = cli_export_sqlite(tr.t, o->output, &so);
-	rav_trace_close(tr.t);
-	return rc == 0 ? EXIT_OK : EXIT_BAD;
+	return cli_close_trace(&tr, rc == 0 ? EXIT_OK : EXIT_BAD);
 #else
 	(void)path;
 	fprintf(stderr, "%s export: this ravtrace was built without SQLite (libsqlite3-dev was missing)\n",
@@ -84,8 +88,10 @@ static int run(int argc, char **argv)
 	if (o.line_size_given)
 		cli_usage_error("--line-size applies to --format=sqlite only");
 	cli_trace tr;
-	cli_open_trace(&tr, path, false);
+	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;
+	rav_trace_error bad;
+	bool inconsistent = cli_inconsistent(&tr, &bad);
 
 	FILE *out = stdout;
 	if (o.output && strcmp(o.output, "-") != 0) {
@@ -93,7 +99,7 @@ static int run(int argc, char **argv)
 		if (!out) {
 			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output,
 			        strerror(errno));
-			rav_trace_close(t);
+			cli_close_trace(&tr, EXIT_BAD);
 			return EXIT_BAD;
 		}
 	}
@@ -101,11 +107,16 @@ static int run(int argc, char **argv)
 
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
 	cli_json_string(out, tr.info.program);
+	if (inconsistent) {
+		fputs(",\"error\":", out);
+		cli_json_string(out, bad.message);
+	}
 	fputs("},\"traceEvents\":[\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":",
 	      out);
 	char pname[300];
 	snprintf(pname, sizeof pname, "ravioli: %s",
 	         tr.info.program[0] ? tr.info.program : "recorded program");
+	pname[cli_utf8_prefix(pname, sizeof pname - 1)] = 0;
 	cli_json_string(out, pname);
 	fputs("}}", out);
 	unsigned nheaps = rav_trace_thread_count(t);
@@ -122,6 +133,9 @@ static int run(int argc, char **argv)
 	}
 
 	/* Instant events, and slices for compactions and collections. */
+	char *detail = NULL;
+	size_t dlen = 0;
+	FILE *mem = open_memstream(&detail, &dlen);
 	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;
@@ -152,23 +166,27 @@ static int run(int argc, char **argv)
 		char label[96];
 		if (ev.kind == RAV_EV_MARK && ev.text) {
 			snprintf(label, sizeof label, "mark: %s", ev.text);
+			label[cli_utf8_prefix(label, sizeof label - 1)] = 0;
 			name = label;
 		}
 		chrome_common(out, "i", name, ev.time_ns, ev.thread);
 		fprintf(out, ",\"s\":\"%s\",\"cat\":", ev.kind == RAV_EV_MARK ? "p" : "t");
 		cli_json_string(out, cli_kind_name(ev.kind));
 		fprintf(out, ",\"args\":{\"event\":%" PRIu64 ",\"detail\":", ev.index);
-		char *detail = NULL;
-		size_t dlen = 0;
-		FILE *mem = open_memstream(&detail, &dlen);
+		/* one stream for every event's words: the detail is written,
+		 * ended with a NUL, and read back from the start */
 		if (mem) {
+			rewind(mem);
 			cli_format_args(mem, t, &ev);
-			fclose(mem);
+			fputc(0, mem);
+			fflush(mem);
 		}
-		cli_json_string(out, detail);
-		free(detail);
+		cli_json_string(out, mem && detail ? detail : "");
 		fputs("}}", out);
 	}
+	if (mem)
+		fclose(mem);
+	free(detail);
 
 	/* Counters: live cells and pages per thread, sampled at even steps of
 	 * the event index, stamped with the time of the sample's last event. */
@@ -176,6 +194,14 @@ static int run(int argc, char **argv)
 	unsigned bins = (unsigned)(o.counters < events ? o.counters : events);
 	if (bins) {
 		double *live = cli_xcalloc(bins, sizeof(double)), *pages = cli_xcalloc(bins, sizeof(double));
+		/* the samples' times, the same for every thread: looked up once */
+		uint64_t *when = cli_xcalloc(bins, sizeof(uint64_t));
+		bool *known = cli_xcalloc(bins, sizeof(bool));
+		for (unsigned b = 0; b < bins; b++) {
+			rav_event at;
+			known[b] = rav_trace_event_at(t, (events * (b + 1)) / bins - 1, &at);
+			when[b] = known[b] ? at.time_ns : 0;
+		}
 		for (unsigned i = 0; i < nheaps; i++) {
 			const rav_trace_thread th = cli_thread_at(t, i);
 			if (th.kind == RAV_HEAP_MESSAGE)
@@ -191,18 +217,19 @@ static int run(int argc, char **argv)
 			char cname[96], buf[64];
 			snprintf(cname, sizeof cname, "heap of %s",
 			         cli_name_or_id(t, th.heap_id, buf, sizeof buf));
+			cname[cli_utf8_prefix(cname, sizeof cname - 1)] = 0;
 			for (unsigned b = 0; b < bins; b++) {
-				uint64_t last = (events * (b + 1)) / bins - 1;
-				rav_event at;
-				if (!rav_trace_event_at(t, last, &at))
+				if (!known[b])
 					continue;
-				chrome_common(out, "C", cname, at.time_ns, th.heap_id);
+				chrome_common(out, "C", cname, when[b], th.heap_id);
 				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b],
 				        pages[b]);
 			}
 		}
 		free(live);
 		free(pages);
+		free(when);
+		free(known);
 	}
 	fputs("\n]}\n", out);
 	int rc = cli_finish_output(out, o.output ? o.output : "the output");
@@ -210,8 +237,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
 		rc = EXIT_BAD;
 	}
-	rav_trace_close(t);
-	return rc;
+	return cli_close_trace(&tr, rc);
 }
 
 const cli_command cli_cmd_export = {"export",

@@ -9,26 +9,37 @@
 
 #include "cli.h"
 
-static const char *const help = "usage: ravtrace info [--json] FILE\n"
-                                "\n"
-                                "Print the trace header (format version, geometry), the recorded program,\n"
-                                "its threads and types, event, chunk and keyframe counts, and the duration.\n"
-                                "\n"
-                                "  --json     machine-readable output (one JSON object)\n"
-                                "  -h, --help this help\n";
+static const char *const help =
+    "usage: ravtrace info [--json] [--follow] FILE\n"
+    "\n"
+    "Print the trace header (format version, geometry), the recorded program,\n"
+    "its threads and types, event, chunk and keyframe counts, and the duration.\n"
+    "FILE - reads the trace from standard input.\n"
+    "\n"
+    "  --json     machine-readable output (one JSON object)\n"
+    "  --follow   read FILE as a stream (a FIFO, a socket) until its writer ends it\n"
+    "  -h, --help this help\n"
+    "\n"
+    "Exit status: 0 success, 1 invalid or unreadable trace (also when the trace is\n"
+    "inconsistent: what was printed is then partial), 2 usage error.  An open trace\n"
+    "may take the larger of 256 MiB and 64 times its size for its index and replayed\n"
+    "heap; RAVTRACE_MEMORY_MB=N raises the limit (see trace/FORMAT.md section 12).\n";
 
 static int run(int argc, char **argv)
 {
 	cli_opts o;
 	const char *path = cli_parse_opts(argc, argv, help, "json", &o);
 	cli_trace tr;
-	cli_open_trace(&tr, path, false);
+	cli_open_trace(&tr, path, &o, false, false);
 	const rav_trace_info *in = &tr.info;
+	rav_trace_error bad;
+	bool inconsistent = cli_inconsistent(&tr, &bad);
 	unsigned nthreads = rav_trace_thread_count(tr.t), ntypes = rav_trace_type_count(tr.t);
 	unsigned nmarks = rav_trace_mark_count(tr.t), nmsg = 0;
 	for (unsigned i = 0; i < nthreads; i++)
 		nmsg += cli_thread_at(tr.t, i).kind == RAV_HEAP_MESSAGE;
-	uint64_t duration = in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0;
+	uint64_t duration = in->duration_ns;
+	char tb[1100];
 
 	if (o.json) {
 		printf("{\n  \"format\": \"%u.%u\",\n", in->version_major, in->version_minor);
@@ -43,6 +54,12 @@ static int run(int argc, char **argv)
 		printf(",\n  \"chunks\": %" PRIu64 ",\n  \"events\": %" PRIu64 ",\n  \"keyframes\": %" PRIu64
 		       ",\n  \"duration_ns\": %" PRIu64 ",\n",
 		       in->chunks, in->events, in->keyframes, duration);
+		printf("  \"clock_known\": %s,\n", in->clock_known ? "true" : "false");
+		if (inconsistent) {
+			printf("  \"error\": ");
+			cli_json_string(stdout, bad.message);
+			printf(",\n");
+		}
 		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
 		bool first = true;
 		for (unsigned i = 0; i < nthreads; i++) {
@@ -65,17 +82,21 @@ static int run(int argc, char **argv)
 		}
 		printf("%s]\n}\n", ntypes ? "\n  " : "");
 	} else {
-		printf("file        %s\n", path);
+		printf("file        %s\n", cli_text(tb, sizeof tb, tr.name));
 		printf("format      %u.%u, %u-byte words, %u-byte cells, %u-byte pages (%u cells)\n",
 		       in->version_major, in->version_minor, in->word_size, in->cell_size, in->page_size,
 		       in->cells_per_page);
-		printf("program     %s\n", in->program[0] ? in->program : "(not recorded)");
+		printf("program     %s\n",
+		       in->program[0] ? cli_text(tb, sizeof tb, in->program) : "(not recorded)");
 		printf("size        %" PRIu64 " bytes in %" PRIu64 " chunks%s\n", in->file_size, in->chunks,
 		       in->truncated ? " (TRUNCATED)" : "");
 		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframe%s, %u mark%s\n",
-		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0, in->keyframes,
-		       in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
-		printf("duration    %.3f ms\n", (double)duration / 1e6);
+		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0,
+		       in->keyframes, in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
+		if (in->clock_known)
+			printf("duration    %.3f ms\n", (double)duration / 1e6);
+		else
+			printf("duration    %" PRIu64 " ticks (the clock rate was not recorded)\n", duration);
 		rav_trace_session ss;
 		if (rav_trace_get_session(tr.t, &ss)) {
 			/* recorded by attaching to a running program */
@@ -103,20 +124,19 @@ static int run(int argc, char **argv)
 			char nb[64];
 			const char *n = cli_thread_name(tr.t, th.heap_id, nb, sizeof nb);
 			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th.heap_id,
-			       n ? n : "(unnamed)", th.first_event, th.last_event);
+			       n ? cli_text(tb, sizeof tb, n) : "(unnamed)", th.first_event, th.last_event);
 		}
 		printf("types       %u\n", ntypes);
 		for (unsigned i = 0; i < ntypes; i++) {
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
-			printf("  %-5u %-20s %s, %s\n", ty.id, ty.name, ty.field_is_ref[0] ? "ref" : "data",
-			       ty.field_is_ref[1] ? "ref" : "data");
+			printf("  %-5u %-20s %s, %s\n", ty.id, cli_text(tb, sizeof tb, ty.name),
+			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
 		}
 	}
 	int rc = cli_finish_output(stdout, "the output");
-	rav_trace_close(tr.t);
-	return rc;
+	return cli_close_trace(&tr, rc);
 }
 
 const cli_command cli_cmd_info = {"info", "header, threads, types, counts and duration", help, run};

@@ -22,7 +22,11 @@ static const char *const help =
     "  --top=N           hottest lines to list (default 10)\n"
     "  --line-size=B     cache line size in bytes, a power of two (default 64)\n"
     "  --bins=N          time bins for the pages-over-time series (default 8)\n"
-    "  -h, --help        this help\n";
+    "  --follow          read FILE as a stream (a FIFO, a socket) until its writer ends it\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "FILE - reads standard input.  Exit status 1 also when the trace is inconsistent\n"
+    "(an event does not fit the replayed heap): the figures are then partial.\n";
 
 typedef struct thread_row {
 	uint32_t id;
@@ -41,20 +45,86 @@ static void print_double(FILE *out, double v)
 	fprintf(out, "%.4f", v);
 }
 
+/* Rows and hand-off pairs are found by hashing: one lookup per event, so
+ * a trace of many threads or many pairs costs no more per event than one
+ * of two. */
+typedef struct slotmap {
+	uint64_t *key;
+	uint32_t *val; /* value + 1; 0: empty slot */
+	size_t cap, n;
+} slotmap;
+
+static inline uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
+/* The value for key, or -1; *at: where it would go. */
+static long slot_find(const slotmap *m, uint64_t key, size_t *at)
+{
+	size_t mask = m->cap - 1, i = (size_t)mix(key) & mask;
+	for (; m->val[i]; i = (i + 1) & mask)
+		if (m->key[i] == key)
+			return (long)m->val[i] - 1;
+	*at = i;
+	return -1;
+}
+
+static void slot_put(slotmap *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		slotmap g = {cli_xcalloc(m->cap * 2, sizeof *g.key), cli_xcalloc(m->cap * 2, sizeof *g.val),
+		             m->cap * 2, 0};
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->val[i])
+				slot_put(&g, m->key[i], m->val[i] - 1);
+		free(m->key);
+		free(m->val);
+		*m = g;
+	}
+	size_t at = 0;
+	if (slot_find(m, key, &at) >= 0)
+		return;
+	m->key[at] = key;
+	m->val[at] = val + 1;
+	m->n++;
+}
+
+static void slot_init(slotmap *m)
+{
+	m->cap = 64;
+	m->n = 0;
+	m->key = cli_xcalloc(m->cap, sizeof *m->key);
+	m->val = cli_xcalloc(m->cap, sizeof *m->val);
+}
+
 static int run(int argc, char **argv)
 {
 	cli_opts o;
 	const char *path = cli_parse_opts(argc, argv, help, "json top line-size bins", &o);
 	cli_trace tr;
-	cli_open_trace(&tr, path, false);
+	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;
+	path = tr.name;
+	rav_trace_error bad;
+	bool inconsistent = cli_inconsistent(&tr, &bad);
 
 	unsigned nheaps = rav_trace_thread_count(t), nrows = 0;
 	thread_row *rows = cli_xcalloc(nheaps, sizeof *rows);
+	slotmap row_of, pair_of;
+	slot_init(&row_of);
+	slot_init(&pair_of);
 	for (unsigned i = 0; i < nheaps; i++) {
 		const rav_trace_thread th = cli_thread_at(t, i);
-		if (th.kind != RAV_HEAP_MESSAGE)
+		if (th.kind != RAV_HEAP_MESSAGE) {
+			slot_put(&row_of, th.heap_id, nrows);
 			rows[nrows++].id = th.heap_id;
+		}
 	}
 
 	/* One pass over every event. */
@@ -68,10 +138,9 @@ static int run(int argc, char **argv)
 	while (rav_event_iter_next(&it, &ev)) {
 		total++;
 		per_kind[ev.kind < RAV_EV_KIND_COUNT ? ev.kind : RAV_EV_KIND_COUNT]++;
-		thread_row *row = NULL;
-		for (unsigned r = 0; r < nrows; r++)
-			if (rows[r].id == ev.thread)
-				row = &rows[r];
+		size_t at;
+		long ri = slot_find(&row_of, ev.thread, &at);
+		thread_row *row = ri >= 0 ? &rows[ri] : NULL;
 		if (row) {
 			row->events++;
 			row->allocs += ev.kind == RAV_EV_ALLOC;
@@ -83,10 +152,21 @@ static int run(int argc, char **argv)
 			bool from_msg, to_msg;
 			uint32_t from = cli_owner_thread(t, (uint32_t)ev.b, &from_msg);
 			uint32_t to = cli_owner_thread(t, ev.x, &to_msg);
-			size_t p = 0;
-			while (p < npairs &&
-			       !(pairs[p].from == from && pairs[p].to == to && pairs[p].from_msg == from_msg))
-				p++;
+			/* 65 bits of key: from, to and the message flag, hashed
+			 * whole (a collision of the 64-bit fold is told apart by
+			 * comparing the pair) */
+			uint64_t key = ((uint64_t)from << 32 | to) ^ (from_msg ? 0x9e3779b97f4a7c15ull : 0);
+			size_t p = npairs;
+			for (uint64_t k = key;; k = mix(k + 1)) {
+				long v = slot_find(&pair_of, k, &at);
+				if (v < 0)
+					break;
+				if (pairs[v].from == from && pairs[v].to == to &&
+				    pairs[v].from_msg == from_msg) {
+					p = (size_t)v;
+					break;
+				}
+			}
 			if (p == npairs) {
 				if (npairs == cap_pairs) {
 					cap_pairs *= 2;
@@ -97,7 +177,12 @@ static int run(int argc, char **argv)
 					}
 					pairs = np;
 				}
-				pairs[npairs++] = (handoff_pair){from, to, from_msg, 0};
+				pairs[npairs] = (handoff_pair){from, to, from_msg, 0};
+				uint64_t k = key;
+				while (slot_find(&pair_of, k, &at) >= 0)
+					k = mix(k + 1);
+				slot_put(&pair_of, k, (uint32_t)npairs);
+				npairs++;
 			}
 			pairs[p].pages++;
 		}
@@ -128,7 +213,8 @@ static int run(int argc, char **argv)
 	double mpf = frees ? (double)moves / (double)frees : 0.0,
 	       fpf = frees ? (double)fixups / (double)frees : 0.0;
 	uint64_t handoffs = per_kind[RAV_EV_PAGE_HANDOFF];
-	char b1[64], b2[64]; /* names (up to 63 bytes) or places */
+	char b1[64], b2[64];   /* names (up to 63 bytes) or places */
+	char t1[300], t2[300]; /* names escaped for text output */
 
 	if (o.json) {
 		FILE *out = stdout;
@@ -204,7 +290,12 @@ static int run(int argc, char **argv)
 			}
 			fprintf(out, "]}");
 		}
-		fprintf(out, "%s]\n  }\n}\n", top ? "\n    " : "");
+		fprintf(out, "%s]\n  }", top ? "\n    " : "");
+		if (inconsistent) {
+			fprintf(out, ",\n  \"error\": ");
+			cli_json_string(out, bad.message);
+		}
+		fprintf(out, "\n}\n");
 	} else {
 		printf("%s: %" PRIu64 " events\n\nevents per kind\n", path, total);
 		for (unsigned k = 0; k <= RAV_EV_KIND_COUNT; k++)
@@ -215,10 +306,10 @@ static int run(int argc, char **argv)
 		printf("\nthreads\n  %-5s %-16s %10s %10s %10s %10s %10s  %s\n", "heap", "name", "events",
 		       "allocs", "frees", "moves", "fix-ups", "pages over time (max)");
 		for (unsigned r = 0; r < nrows; r++) {
-			printf("  %-5u %-16.16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+			printf("  %-5u %-16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
 			       " %10" PRIu64 "  ",
-			       rows[r].id, cli_name_or_id(t, rows[r].id, b1, sizeof b1), rows[r].events,
-			       rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups);
+			       rows[r].id, cli_text(t1, 17, cli_name_or_id(t, rows[r].id, b1, sizeof b1)),
+			       rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups);
 			for (unsigned b = 0; b < o.bins; b++)
 				printf("%s%.0f", b ? " " : "", rows[r].series[b]);
 			printf(" (%" PRIu64 ")\n", rows[r].pages_max);
@@ -227,8 +318,9 @@ static int run(int argc, char **argv)
 		for (size_t p = 0; p < npairs; p++)
 			printf("  %s%-16s -> %-16s %10" PRIu64 " pages\n",
 			       pairs[p].from_msg ? "messages of " : "",
-			       cli_name_or_id(t, pairs[p].from, b1, sizeof b1),
-			       cli_name_or_id(t, pairs[p].to, b2, sizeof b2), pairs[p].pages);
+			       cli_text(t1, sizeof t1, cli_name_or_id(t, pairs[p].from, b1, sizeof b1)),
+			       cli_text(t2, sizeof t2, cli_name_or_id(t, pairs[p].to, b2, sizeof b2)),
+			       pairs[p].pages);
 		printf("\ncontention (%" PRIu64 "-byte lines): %" PRIu64 " accesses, %" PRIu64
 		       " transfers, %" PRIu64 " invalidations; %" PRIu64 " of %" PRIu64 " lines contended\n",
 		       o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_contended,
@@ -255,8 +347,10 @@ static int run(int argc, char **argv)
 				for (unsigned b = 0; b < 64 && b < nheaps; b++)
 					if (l->thread_mask & ((uint64_t)1 << b)) {
 						const rav_trace_thread th = cli_thread_at(t, b);
-						printf("%s%s", f1 ? "" : ",",
-						       cli_name_or_id(t, th.heap_id, b2, sizeof b2));
+						printf(
+						    "%s%s", f1 ? "" : ",",
+						    cli_text(t2, sizeof t2,
+						             cli_name_or_id(t, th.heap_id, b2, sizeof b2)));
 						f1 = false;
 					}
 				putchar('\n');
@@ -269,8 +363,11 @@ static int run(int argc, char **argv)
 	free(rows);
 	free(pairs);
 	rav_contention_free(con);
-	rav_trace_close(t);
-	return rc;
+	free(row_of.key);
+	free(row_of.val);
+	free(pair_of.key);
+	free(pair_of.val);
+	return cli_close_trace(&tr, rc);
 }
 
 const cli_command cli_cmd_stats = {"stats",

@@ -9,15 +9,19 @@
 
 #include "cli.h"
 
-static const char *const help = "usage: ravtrace validate FILE\n"
-                                "\n"
-                                "Check the header, every chunk's framing and checksum, decode every event,\n"
-                                "and replay the whole trace through the heap model.  Prints one line\n"
-                                "starting with OK and exits 0 when the file is sound; otherwise prints\n"
-                                "what is wrong, where (byte offset, chunk) and why, and exits 1.  A\n"
-                                "truncated file is reported with how much of it is usable.\n"
-                                "\n"
-                                "  -h, --help        this help\n";
+static const char *const help =
+    "usage: ravtrace validate [--follow] FILE\n"
+    "\n"
+    "Check the header, every chunk's framing and checksum, decode every event,\n"
+    "and replay the whole trace through the heap model.  Prints one line\n"
+    "starting with OK and exits 0 when the file is sound; otherwise prints\n"
+    "what is wrong, where (byte offset, chunk) and why, and exits 1.  A\n"
+    "truncated file is reported with how much of it is usable.  FILE - reads\n"
+    "standard input.\n"
+    "\n"
+    "  --follow          read FILE as a stream (a FIFO, a socket) until its writer\n"
+    "                    ends it\n"
+    "  -h, --help        this help\n";
 
 static void invalid(const char *path, const rav_trace_error *err) __attribute__((noreturn));
 static void invalid(const char *path, const rav_trace_error *err)
@@ -39,38 +43,42 @@ static int run(int argc, char **argv)
 	const char *path = cli_parse_opts(argc, argv, help, "", &o);
 	rav_trace_error err;
 	memset(&err, 0, sizeof err);
-	rav_trace *t = rav_trace_open(path, &err);
-	if (!t)
-		invalid(path, &err);
+	rav_trace *t = NULL;
+	cli_trace tr = {.fd = -1};
 	bool truncated_index = false;
-	if (rav_trace_index(t, NULL, NULL, &err) != 0) {
-		if (err.code != RAV_TRACE_ETRUNCATED)
+	if (o.follow || strcmp(path, "-") == 0) {
+		cli_open_trace(&tr, path, &o, true, false);
+		t = tr.t;
+		path = tr.name;
+	} else {
+		t = rav_trace_open(path, &err);
+		if (!t)
 			invalid(path, &err);
-		truncated_index = true;
+		if (rav_trace_index(t, NULL, NULL, &err) != 0) {
+			if (err.code != RAV_TRACE_ETRUNCATED)
+				invalid(path, &err);
+			truncated_index = true;
+		}
+		tr.t = t;
+		tr.name = path;
 	}
 	rav_trace_info info;
 	rav_trace_get_info(t, &info);
 
-	/* Decoding is done; replaying to the end checks that the events agree
-	 * with the heap model (every move into a hole, every fix-up of a slot
-	 * that named the moved cell, ...). */
-	rav_state *s = rav_state_new(t);
-	if (!s) {
-		fprintf(stderr, "%s: out of memory\n", cli_prog);
-		return EXIT_BAD;
-	}
+	/* Indexing decoded every event and replayed it through the heap
+	 * model (every move into a hole, every fix-up of a slot that named
+	 * the moved cell, ...): what it found is the verdict. */
 	rav_trace_error replay_err;
 	memset(&replay_err, 0, sizeof replay_err);
-	bool replay_ok = rav_state_seek(s, info.events, &replay_err) == 0;
-	rav_state_free(s);
+	bool replay_ok = rav_trace_consistent(t, &replay_err);
 
 	/* Truncation is reported first: it explains a replay failure of the
 	 * recovered part (a thread's last chunk may be missing). */
 	if (info.truncated || truncated_index) {
-		printf("INVALID: %s: truncated: the file ends at byte offset %" PRIu64
-		       ", inside chunk %" PRIu64 "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64
-		       " events) are readable",
-		       path, info.file_size, info.chunks, info.recovered_bytes, info.chunks, info.events);
+		printf("INVALID: %s: truncated: the %s ends at byte offset %" PRIu64 ", inside chunk %" PRIu64
+		       "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64 " events) are readable",
+		       path, tr.fd >= 0 ? "stream" : "file", info.file_size, info.chunks,
+		       info.recovered_bytes, info.chunks, info.events);
 		if (replay_ok)
 			printf(" and replay consistently\n");
 		else

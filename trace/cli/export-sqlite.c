@@ -767,6 +767,7 @@ static void run(exporter *x, const rav_trace_info *info)
 				failf(x, "interrupted");
 		}
 	}
+	rav_event_iter_fini(&it); /* (stopped early on a failure) */
 	/* cells still live at the end of the trace: no end_event */
 	for (uint32_t p = 0; p < x->npages && !x->failed; p++)
 		for (uint32_t c = 0; x->pages[p].groups && c < x->cells_per_page; c++) {

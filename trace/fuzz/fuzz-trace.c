@@ -33,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rav_event_iter_init(&it, t, NULL);
 	for (unsigned k = 0; k < 200000 && rav_event_iter_next(&it, &ev); k++)
 		;
+	rav_event_iter_fini(&it);
 	uint64_t x = size * 2654435761u;
 	for (int i = 0; i < 16 && n; i++) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;

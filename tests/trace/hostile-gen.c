@@ -1,0 +1,865 @@
+/* hostile-gen.c - correctly framed traces whose content is hostile or just
+ * large: what a program with many threads, a long run or a malicious file
+ * produces.  Every byte of framing, every checksum and every varint is
+ * right (they are written by the format library's writer, fed raw records
+ * as the recorder feeds it); what is wrong, or big, is what the events say.
+ *
+ *	hostile-gen [--small | --seeds] [--list] DIR [CLASS...]
+ *
+ * writes DIR/CLASS.ravtrace for each class (all by default) and prints one
+ * line per class: "CLASS EXPECT DESCRIPTION", where EXPECT is what every
+ * tool must make of it (tests/trace/hostile.py checks it):
+ *
+ *	ok            consistent: every command succeeds
+ *	inconsistent  an event does not fit the heap: every command says so
+ *	              and exits 1 (validate: INVALID)
+ *	limit         past the memory limit the driver sets (RAVTRACE_MEMORY_MB):
+ *	              every command stops with an error naming the limit
+ *
+ * --small makes each class small enough for a memory checker.  --seeds
+ * writes the small ones as DIR/hostile-CLASS.ravtrace, leaving out those
+ * over the fuzzers' 64 KiB input limit: the fuzz seed corpus's hostile
+ * part (`hostile-gen --seeds tests/trace/corpus`).  The classes follow
+ * issue #14, "Traces at the limits"; the snap-* ones are the same for the
+ * SNAPSHOT chunks and lost events of live sessions (format 1.1).  One file
+ * past 800 lines on purpose: each class is a short generator, and the
+ * table at the end is the list hostile.py and the fuzz corpus follow.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "snapshot.h"
+
+#define PAGE 4096u
+#define CELLS (PAGE / 32u)
+#define BASE 0x7f3000000000ull
+#define POOL_BYTES (1ull << 37) /* 2^25 pages: room above the reader's 2^24 page limit */
+
+static bool small;
+static const char *prefix = "";
+
+/* ---- a writer with a buffer per thread -------------------------------------- */
+
+typedef struct hbuf {
+	uint32_t thread;
+	rav_raw_event ev[512];
+	size_t n;
+} hbuf;
+
+typedef struct hgen {
+	FILE *f;
+	ravt_writer *w;
+	uint64_t seq, tsc;
+	hbuf buf[8]; /* the threads written most recently */
+	unsigned next_victim;
+	bool failed;
+	uint64_t events;
+} hgen;
+
+static int sink(const void *data, size_t len, void *user)
+{
+	return fwrite(data, 1, len, (FILE *)user) == len ? 0 : -1;
+}
+
+typedef struct hparams {
+	uint64_t tsc_hz, tsc_start, start_realtime_ns;
+	const char *cmdline;
+	size_t cmdline_len;
+	bool no_compress;
+	uint32_t chunk_bytes;
+} hparams;
+
+static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
+{
+	memset(g, 0, sizeof *g);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s%s.ravtrace", dir, prefix, name);
+	g->f = fopen(path, "wb");
+	if (!g->f) {
+		fprintf(stderr, "hostile-gen: %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	static const char cmd[] = "hostile-gen\0synthetic";
+	ravt_writer_params p = {
+	    .word_size = 8,
+	    .cell_size = 32,
+	    .page_size = PAGE,
+	    .pool_base = BASE,
+	    .pool_bytes = POOL_BYTES,
+	    .tsc_hz = 1000000000ull,
+	    .tsc_start = 1000,
+	    .start_realtime_ns = 1700000000000000000ull,
+	    .cmdline = cmd,
+	    .cmdline_len = sizeof cmd - 1,
+	};
+	if (hp) {
+		p.tsc_hz = hp->tsc_hz;
+		p.tsc_start = hp->tsc_start;
+		p.start_realtime_ns = hp->start_realtime_ns;
+		if (hp->cmdline) {
+			p.cmdline = hp->cmdline;
+			p.cmdline_len = hp->cmdline_len;
+		}
+		p.no_compress = hp->no_compress;
+		p.chunk_bytes = hp->chunk_bytes;
+	}
+	char err[256];
+	g->w = ravt_writer_new(&p, sink, g->f, err, sizeof err);
+	if (!g->w) {
+		fprintf(stderr, "hostile-gen: %s: %s\n", path, err);
+		fclose(g->f);
+		return false;
+	}
+	g->tsc = 2000;
+	return true;
+}
+
+static void flush_buf(hgen *g, hbuf *b)
+{
+	if (b->n && !g->failed && ravt_writer_add(g->w, b->thread, b->ev, b->n) != 0) {
+		fprintf(stderr, "hostile-gen: writer: %s\n", ravt_writer_error(g->w));
+		g->failed = true;
+	}
+	b->n = 0;
+}
+
+static hbuf *buf_for(hgen *g, uint32_t th)
+{
+	for (unsigned i = 0; i < 8; i++)
+		if (g->buf[i].n && g->buf[i].thread == th)
+			return &g->buf[i];
+	for (unsigned i = 0; i < 8; i++)
+		if (!g->buf[i].n) {
+			g->buf[i].thread = th;
+			return &g->buf[i];
+		}
+	hbuf *b = &g->buf[g->next_victim++ % 8];
+	flush_buf(g, b);
+	b->thread = th;
+	return b;
+}
+
+static void raw(hgen *g, uint32_t th, rav_raw_event e)
+{
+	hbuf *b = buf_for(g, th);
+	if (b->n == sizeof b->ev / sizeof b->ev[0])
+		flush_buf(g, b);
+	b->ev[b->n++] = e;
+	g->events++;
+}
+
+static void ev(hgen *g, uint32_t th, unsigned kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b,
+               uint64_t c)
+{
+	raw(g, th, (rav_raw_event){(uint32_t)kind | (aux << 8), x, a, b, c});
+}
+
+/* A TIME event (the thread's clock moves on by dt). */
+static void tick(hgen *g, uint32_t th, uint64_t dt)
+{
+	g->tsc += dt;
+	ev(g, th, RAV_EV_TIME, 0, 0, g->tsc, 1000000000ull, 0);
+}
+
+/* An ordering event: TIME, then the event with the next sequence number. */
+static void sync_ev(hgen *g, uint32_t th, unsigned kind, uint32_t aux, uint32_t x, uint64_t a, uint64_t b)
+{
+	g->tsc += 5;
+	g->seq++;
+	ev(g, th, RAV_EV_TIME, 0, 0, g->tsc, 1000000000ull, g->seq);
+	ev(g, th, kind, aux, x, a, b, g->seq);
+}
+
+/* An event with a text (thread name: length in aux; type-def, mark,
+ * error: length in a). */
+static void text_ev(hgen *g, uint32_t th, unsigned kind, uint32_t aux, uint32_t x, const void *text,
+                    size_t len)
+{
+	rav_raw_event e = {(uint32_t)kind | (aux << 8), x, kind == RAV_EV_THREAD_NAME ? 0 : len, 0, 0};
+	if (kind == RAV_EV_THREAD_NAME)
+		e.kind = (uint32_t)kind | ((uint32_t)len << 8);
+	raw(g, th, e);
+	for (size_t off = 0; off < len; off += 32) {
+		rav_raw_event r;
+		memset(&r, 0, sizeof r);
+		memcpy(&r, (const char *)text + off, len - off < 32 ? len - off : 32);
+		raw(g, th, r);
+	}
+}
+
+static uint64_t addr(uint32_t page, uint32_t cell, uint32_t word)
+{
+	return BASE + (uint64_t)page * PAGE + (uint64_t)cell * 32 + (uint64_t)word * 8;
+}
+
+static void thread_start(hgen *g, uint32_t th, const char *name)
+{
+	sync_ev(g, th, RAV_EV_THREAD_START, 0, th, 1000 + th, 0);
+	sync_ev(g, th, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, th, 0, 0);
+	if (name)
+		text_ev(g, th, RAV_EV_THREAD_NAME, 0, th, name, strlen(name));
+}
+
+static bool hclose(hgen *g)
+{
+	for (unsigned i = 0; i < 8; i++)
+		flush_buf(g, &g->buf[i]);
+	bool ok = !g->failed && ravt_writer_finish(g->w, 0) == 0;
+	if (!ok && !g->failed)
+		fprintf(stderr, "hostile-gen: finish: %s\n", ravt_writer_error(g->w));
+	ravt_writer_free(g->w);
+	ok = fclose(g->f) == 0 && ok;
+	return ok;
+}
+
+/* ---- the classes ------------------------------------------------------------- */
+
+typedef bool (*gen_fn)(const char *dir, const char *name);
+
+/* About 200 threads, each heap owning one page (a 624-byte file once). */
+static bool gen_many_heaps(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	unsigned n = small ? 40 : 200;
+	for (uint32_t th = 1; th <= n; th++) {
+		thread_start(&g, th, NULL);
+		sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(th, 0, 0), 0);
+		ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
+	}
+	return hclose(&g);
+}
+
+/* Heaps that never own a page, beside one that does. */
+static bool gen_empty_heaps(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	for (uint32_t th = 2; th <= 30; th++)
+		thread_start(&g, th, NULL);
+	return hclose(&g);
+}
+
+/* One page acquired at the highest index the format allows: the replayed
+ * heap's page table is sized by it. */
+static bool gen_page_index_high(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t pg = small ? (1u << 16) : RAVT_MAX_PAGES - 1;
+	thread_start(&g, 1, "far");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(pg, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, 1, 0), 0, 0);
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(pg, 1, 1), 0, 42);
+	return hclose(&g);
+}
+
+/* Many pages in one heap, handed to another one by one (before the pages
+ * the receiver's empty top page, as after a message arrives) and released
+ * from the middle: every removal from a heap's page list, every hand-off
+ * and every arrival must cost O(1), not the list's length. */
+static bool gen_many_pages(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t n = small ? 300 : 200000;
+	thread_start(&g, 1, "giver");
+	thread_start(&g, 2, "taker");
+	/* the taker: many root pages at its end, then an empty top page */
+	uint32_t roots = small ? 20 : 200000;
+	for (uint32_t i = 0; i < roots; i++)
+		sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_ROOT, 2, addr(n + 10 + i, 0, 0), 0);
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(n + 5, 0, 0), 0);
+	for (uint32_t p = 0; p < n; p++) {
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(p, 0, 0), 0);
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(p, 1, 0), 0, 0);
+	}
+	/* the root pages stay at the taker's end; each arrival finds the empty
+	 * page before them */
+	for (uint32_t p = 0; p < n; p += 2) {
+		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, 100000 + p, 1, 1);
+		sync_ev(&g, 2, RAV_EV_MSG_RECV, 0, 100000 + p, 1, 2);
+		sync_ev(&g, 2, RAV_EV_PAGE_HANDOFF, 0, 2, addr(p, 0, 0), 1);
+	}
+	/* release every page, from the middle of both lists (7919 is prime
+	 * and does not divide n: k * 7919 mod n visits every page once) */
+	for (uint64_t k = 0; k < n; k++) {
+		uint32_t p = (uint32_t)(k * 7919u % n);
+		uint32_t owner = p % 2 == 0 ? 2 : 1;
+		sync_ev(&g, owner, RAV_EV_PAGE_RELEASE, 0, owner, addr(p, 0, 0), 0);
+	}
+	return hclose(&g);
+}
+
+static void end_thread(hgen *g, uint32_t th)
+{
+	for (unsigned i = 0; i < 8; i++)
+		if (g->buf[i].n && g->buf[i].thread == th)
+			flush_buf(g, &g->buf[i]);
+	if (!g->failed && ravt_writer_flush_thread(g->w, th) != 0) {
+		fprintf(stderr, "hostile-gen: writer: %s\n", ravt_writer_error(g->w));
+		g->failed = true;
+	}
+}
+
+/* Distinct mark texts of 64 KiB each: a few dozen bytes apiece once
+ * compressed, all kept (interned) by the reader. */
+static bool gen_marks_huge(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	unsigned n = small ? 120 : 6000;
+	static char text[RAVT_TEXT_MAX];
+	memset(text, 'm', sizeof text);
+	thread_start(&g, 1, "marker");
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(text, 12, "%010u", i);
+		text[10] = ' ';
+		text_ev(&g, 1, RAV_EV_MARK, 0, 0, text, sizeof text);
+	}
+	return hclose(&g);
+}
+
+/* Two threads whose events alternate one by one: the merged order switches
+ * thread at every event. */
+static bool gen_switches(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint64_t n = small ? 60000 : 15000000;
+	thread_start(&g, 1, "ping");
+	thread_start(&g, 2, "pong");
+	for (uint64_t i = 0; i < n; i++)
+		tick(&g, 1 + (uint32_t)(i & 1), 3);
+	return hclose(&g);
+}
+
+/* 400,000 type definitions whose ids need more than 16 bits (the type
+ * word holds 16): not types.  Replay says so; the type table neither lists
+ * them nor takes the time of a search per definition. */
+static bool gen_types_wide(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, NULL);
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 0, "node", 4);
+	unsigned n = small ? 2000 : 400000;
+	char nm[32];
+	for (unsigned i = 0; i < n; i++) {
+		int len = snprintf(nm, sizeof nm, "wide%u", i);
+		text_ev(&g, 1, RAV_EV_TYPE_DEF, 0x10000u + i, 2, nm, (size_t)len);
+	}
+	return hclose(&g);
+}
+
+/* Every user type id defined, four times over, and cells allocated with
+ * ids far above 4096. */
+static bool gen_types_many(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, NULL);
+	uint32_t last = small ? 5200 : RAV_TYPE_MASK;
+	char nm[32];
+	for (int round = 0; round < (small ? 1 : 4); round++)
+		for (uint32_t id = RAV_TYPE_FIRST_USER; id <= last; id++) {
+			int len = snprintf(nm, sizeof nm, "t%u.%d", id, round);
+			text_ev(&g, 1, RAV_EV_TYPE_DEF, id, id & 3, nm, (size_t)len);
+		}
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	static const uint32_t types[] = {17, 4095, 4096, 5000, 5000, 5200};
+	for (uint32_t c = 1; c < CELLS; c++) {
+		uint32_t t = c <= 6 ? types[c - 1] : last;
+		ev(&g, 1, RAV_EV_ALLOC, t, 0, addr(0, c, 0), 0, 0);
+	}
+	return hclose(&g);
+}
+
+/* Type 5 defined, then an id that is type 5 in its low 16 bits: the
+ * second is no type, and type 5 keeps its name. */
+static bool gen_type_alias(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, NULL);
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, 5, 2, "vector", 6);
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, 0x10005, 0, "alias", 5);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, 5, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* 100,000 recording threads, one after the other, each a chunk of its own
+ * (what a program that runs through short-lived threads records). */
+static bool gen_threads_many(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t n = small ? 300 : 100000;
+	for (uint32_t th = 1; th <= n; th++) {
+		thread_start(&g, th, NULL);
+		sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(th, 0, 0), 0);
+		ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
+		ev(&g, th, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
+		ev(&g, th, RAV_EV_TRIM, 0, 0, addr(th, 1, 0), 0, 0);
+		sync_ev(&g, th, RAV_EV_PAGE_RELEASE, 0, th, addr(th, 0, 0), 0);
+		sync_ev(&g, th, RAV_EV_THREAD_END, 0, th, 0, 0);
+		end_thread(&g, th);
+	}
+	return hclose(&g);
+}
+
+/* Pages handed between every ordered pair of K threads: K(K-1) distinct
+ * hand-off pairs for `stats` to count. */
+static bool gen_handoff_pairs(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t k = small ? 12 : 560, page = 0;
+	for (uint32_t th = 1; th <= k; th++)
+		thread_start(&g, th, NULL);
+	for (uint32_t from = 1; from <= k; from++)
+		for (uint32_t to = 1; to <= k; to++) {
+			if (from == to)
+				continue;
+			sync_ev(&g, from, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, from, addr(page, 0, 0), 0);
+			sync_ev(&g, to, RAV_EV_PAGE_HANDOFF, 0, to, addr(page, 0, 0), from);
+			page++;
+		}
+	return hclose(&g);
+}
+
+/* A consistent start, then at about event 102 an allocation of a cell
+ * that is live: every figure past it is partial. */
+static bool gen_inconsistent(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "main");
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 0, "node", 4);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	for (uint32_t c = 1; g.events < 100; c++) {
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, c, 0), 0, 0);
+		ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(0, c, 1), 0, c);
+	}
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0); /* cell 1 is live */
+	for (uint32_t c = 60; c < 100; c++)
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, c, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* Names and texts that are not clean: a newline (which must not fake a
+ * line of `dump`), quotes and backslashes, control bytes, bytes that are
+ * not UTF-8, and UTF-8 characters across the 63-byte cut of the tables;
+ * a command line that is not UTF-8. */
+static bool gen_names(const char *dir, const char *name)
+{
+	static const char cmd[] = "prog\xff\xfe\0--name=caf\xc3\xa9\0\x01\x7f\0";
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .cmdline = cmd,
+	              .cmdline_len = sizeof cmd - 1};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	char euro[80]; /* 62 ASCII bytes then a 3-byte character across byte 63 */
+	memset(euro, 'e', 62);
+	memcpy(euro + 62, "\xe2\x82\xac tail", 9);
+	const char *names[] = {"line\n         1 fake line", "quote\" back\\slash \ttab",
+	                       "bad \xff\xc0\x80 utf8", euro, "ctl \x01\x1b[31m red"};
+	for (uint32_t th = 1; th <= 5; th++) {
+		thread_start(&g, th, names[th - 1]);
+		sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(th, 0, 0), 0);
+		ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER + th, 0, addr(th, 1, 0), 0, 0);
+		text_ev(&g, th, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER + th, 0, names[th - 1],
+		        strlen(names[th - 1]));
+		text_ev(&g, th, RAV_EV_MARK, 0, 0, names[th - 1], strlen(names[th - 1]));
+	}
+	return hclose(&g);
+}
+
+/* A heap whose id is 2^32-1 sharing a cache line with heap 1: the
+ * contention model must count their traffic like any other pair's. */
+static bool gen_heap_max_id(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	const uint32_t big = UINT32_MAX;
+	thread_start(&g, 1, "one");
+	thread_start(&g, big, "max");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	sync_ev(&g, big, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, big, addr(1, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	ev(&g, big, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(1, 1, 0), 0, 0);
+	for (unsigned i = 0; i < 200; i++) {
+		uint32_t th = i % 2 ? big : 1;
+		tick(&g, th, 10);
+		ev(&g, th, RAV_EV_ACCESS, 1, 0, 0x600000, 8, 0); /* the same external line */
+	}
+	return hclose(&g);
+}
+
+/* The wall-clock start so late that start + duration passes 2^64 ns. */
+static bool gen_clock_overflow(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull, .tsc_start = 1000, .start_realtime_ns = UINT64_MAX - 1000};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "late");
+	for (int i = 0; i < 50; i++)
+		tick(&g, 1, 1000000); /* 50 ms in all */
+	return hclose(&g);
+}
+
+/* No wall-clock start and no TSC rate (a synthetic trace): durations are in
+ * ticks, and must not read as 0. */
+static bool gen_clock_unknown(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 0, .tsc_start = 0, .start_realtime_ns = 0};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "synthetic");
+	for (int i = 0; i < 50; i++)
+		tick(&g, 1, 1000);
+	return hclose(&g);
+}
+
+/* More chunks than a 16 MiB trailer indexes (24 bytes each): format 1.2
+ * writes a larger trailer, and the file reads back complete. */
+static bool gen_trailer_big(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .no_compress = true};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	uint32_t n = small ? 2000 : 720000;
+	thread_start(&g, 1, "chunky");
+	for (uint32_t i = 0; i < n; i++) {
+		tick(&g, 1, 1);
+		end_thread(&g, 1); /* a chunk per event */
+	}
+	return hclose(&g);
+}
+
+/* Tens of millions of events in a few kilobytes: the same store again and
+ * again, a few dozen bytes per compressed chunk.  Time and memory follow the events, so
+ * they must stay linear and bounded. */
+static bool gen_zstd_bomb(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .chunk_bytes = RAVT_EVENTS_RAW_MAX / 4};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	uint64_t n = small ? 200000 : 1000000;
+	thread_start(&g, 1, "bomb");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(0, 1, 1), 0, 42);
+	for (uint64_t i = 0; i < n; i++) /* replay checks and applies each */
+		ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(0, 1, 1), 42, 42);
+	return hclose(&g);
+}
+
+/* ---- snapshot pieces (format 1.1) -------------------------------------------- */
+
+/* One SNAPSHOT chunk: part `part` of `parts` of piece `id`, with a body of
+ * `len` bytes (compressed by the writer when that is smaller). */
+static void snap_chunk(hgen *g, uint16_t piece, uint64_t id, uint32_t part, uint32_t parts, uint32_t heap,
+                       uint32_t items, const uint8_t *body, size_t len)
+{
+	ravt_snap_head h = {.piece = piece,
+	                    .part = part,
+	                    .parts = parts,
+	                    .items = items,
+	                    .piece_id = id,
+	                    .seq = 0,
+	                    .tsc = g->tsc,
+	                    .heap_id = heap};
+	ravt_snap_body b = {(uint8_t *)body, len, len};
+	if (!g->failed && ravt_snap_write(g->w, &h, heap ? "snapshotted" : NULL, &b) != 0) {
+		fprintf(stderr, "hostile-gen: snapshot chunk: %s\n", ravt_writer_error(g->w));
+		g->failed = true;
+	}
+}
+
+/* A heap body of pages without cells (fill 1: the header only). */
+static size_t heap_body(uint8_t *out, const uint32_t *pages, size_t n)
+{
+	uint8_t *p = out;
+	for (size_t i = 0; i < n; i++) {
+		p = ravt_put_varint(p, pages[i]);
+		*p++ = RAV_PAGE_HEAP;
+		p = ravt_put_varint(p, 1);
+	}
+	return (size_t)(p - out);
+}
+
+static void snap_event(hgen *g, uint32_t th, uint16_t piece, uint32_t heap, uint64_t id)
+{
+	sync_ev(g, th, RAV_EV_SNAPSHOT, piece, heap, id, RAV_SNAP_OWNER);
+}
+
+/* Thousands of pieces that each say they have thousands of parts, none of
+ * which come: the reader's table of parts grows with parts x pieces. */
+static bool gen_snap_parts(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	uint32_t pieces = small ? 300 : 4000, parts = small ? 290 : 3900;
+	for (uint32_t k = 0; k < pieces; k++)
+		snap_chunk(&g, RAV_SNAP_TYPES, 1000 + k, 0, parts, 0, 0, NULL, 0);
+	return hclose(&g);
+}
+
+/* A heap's snapshot that lists one page twice. */
+static bool gen_snap_dup_page(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	uint32_t pages[] = {3, 4, 3};
+	uint8_t body[64];
+	snap_chunk(&g, RAV_SNAP_HEAP, 7, 0, 1, 1, 3, body, heap_body(body, pages, 3));
+	snap_event(&g, 1, RAV_SNAP_HEAP, 1, 7);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(3, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* A heap's snapshot with a page another heap, alive, owns. */
+static bool gen_snap_owned_page(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(5, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(5, 1, 0), 0, 0);
+	uint32_t pages[] = {5};
+	uint8_t body[16];
+	snap_chunk(&g, RAV_SNAP_HEAP, 9, 0, 1, 2, 1, body, heap_body(body, pages, 1));
+	snap_event(&g, 2, RAV_SNAP_HEAP, 2, 9);
+	return hclose(&g);
+}
+
+/* One piece of 50,000 pages named by 100,000 snapshot events: installed
+ * each time, it would cost 5e9 page installs; a piece is named once. */
+static bool gen_snap_renamed(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	uint32_t n = small ? 500 : 50000, times = small ? 200 : 100000;
+	uint32_t *pages = malloc(n * sizeof *pages);
+	uint8_t *body = malloc((size_t)n * 12);
+	if (!pages || !body) {
+		free(pages);
+		free(body);
+		hclose(&g);
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		pages[i] = 10 + i;
+	snap_chunk(&g, RAV_SNAP_HEAP, 11, 0, 1, 1, n, body, heap_body(body, pages, n));
+	free(pages);
+	free(body);
+	for (uint32_t k = 0; k < times; k++)
+		snap_event(&g, 1, RAV_SNAP_HEAP, 1, 11);
+	return hclose(&g);
+}
+
+/* A page at the top of the page table, then 100,000 lost events: each
+ * forgets every page, and must cost the pages known, not the table. */
+static bool gen_snap_lost_many(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t pg = small ? (1u << 16) : RAVT_MAX_PAGES - 1, times = small ? 2000 : 100000;
+	thread_start(&g, 1, "far");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(pg, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, 1, 0), 0, 0);
+	for (uint32_t k = 0; k < times; k++)
+		sync_ev(&g, 1, RAV_EV_LOST, 0, k + 1, 1, g.tsc);
+	return hclose(&g);
+}
+
+/* A types piece that defines one type id 300,000 times (7 MB of body in
+ * a few kilobytes); renamed: named by 100,000 snapshot events. */
+static bool gen_snap_types(const char *dir, const char *name, bool renamed)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	uint32_t n = small ? 5000 : 300000;
+	static const char tname[] = "again-and-again-type";
+	size_t each = 3 + sizeof tname - 1;
+	uint8_t *body = malloc((size_t)n * each), *p = body;
+	if (!body) {
+		hclose(&g);
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		*p++ = RAV_TYPE_FIRST_USER;
+		*p++ = 1;
+		*p++ = sizeof tname - 1;
+		memcpy(p, tname, sizeof tname - 1);
+		p += sizeof tname - 1;
+	}
+	snap_chunk(&g, RAV_SNAP_TYPES, 13, 0, 1, 0, n, body, (size_t)(p - body));
+	free(body);
+	snap_event(&g, 1, RAV_SNAP_TYPES, 0, 13);
+	if (renamed) /* and named again and again */
+		for (uint32_t k = 0; k < (small ? 200u : 100000u); k++)
+			snap_event(&g, 1, RAV_SNAP_TYPES, 0, 13);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* ---- the table --------------------------------------------------------------- */
+
+typedef struct hclass {
+	const char *name;
+	const char *expect; /* ok, inconsistent, limit */
+	unsigned limit_mb;  /* RAVTRACE_MEMORY_MB the driver sets for "limit" (full, small) */
+	unsigned limit_small;
+	gen_fn gen;
+	const char *what;
+} hclass;
+
+static bool gen_snap_types_dup(const char *dir, const char *name)
+{
+	return gen_snap_types(dir, name, false);
+}
+
+static bool gen_snap_types_renamed(const char *dir, const char *name)
+{
+	return gen_snap_types(dir, name, true);
+}
+
+static const hclass classes[] = {
+    {"many-heaps", "ok", 0, 0, gen_many_heaps, "about 200 threads, each heap owning one page"},
+    {"empty-heaps", "ok", 0, 0, gen_empty_heaps, "heaps that own no page"},
+    {"page-index-high", "ok", 0, 0, gen_page_index_high, "a page at the highest index the format allows"},
+    {"page-index-limit", "limit", 64, 1, gen_page_index_high,
+     "the same, under a memory limit below its page table"},
+    {"many-pages", "ok", 0, 0, gen_many_pages,
+     "200,000 pages handed over before 200,000 root pages and released from the middle"},
+    {"marks-huge", "limit", 64, 4, gen_marks_huge, "6,000 distinct 64 KiB mark texts (390 MB) in 600 KB"},
+    {"switches", "limit", 64, 1, gen_switches,
+     "two threads alternating at every event (15M events, 360 MB of merged order)"},
+    {"types-wide", "inconsistent", 0, 0, gen_types_wide, "400,000 type ids above 16 bits"},
+    {"types-many", "ok", 0, 0, gen_types_many, "every 16-bit type id defined, cells of types >= 4096"},
+    {"type-alias", "inconsistent", 0, 0, gen_type_alias, "type 0x10005 after type 5"},
+    {"threads-many", "ok", 0, 0, gen_threads_many, "100,000 short-lived recording threads"},
+    {"handoff-pairs", "ok", 0, 0, gen_handoff_pairs, "313,040 distinct hand-off pairs between 560 threads"},
+    {"inconsistent-102", "inconsistent", 0, 0, gen_inconsistent, "replay fails at event 102"},
+    {"names", "ok", 0, 0, gen_names, "names with newlines, quotes, control bytes, bytes that are not UTF-8"},
+    {"heap-max-id", "ok", 0, 0, gen_heap_max_id, "heap id 2^32-1 contending with heap 1"},
+    {"clock-overflow", "ok", 0, 0, gen_clock_overflow, "wall-clock end past 2^64 ns"},
+    {"clock-unknown", "ok", 0, 0, gen_clock_unknown, "no wall-clock start, no TSC rate"},
+    {"trailer-big", "ok", 0, 0, gen_trailer_big, "720,000 chunks: a trailer larger than 16 MiB"},
+    {"zstd-bomb", "ok", 0, 0, gen_zstd_bomb, "a million heap writes in 4 KB"},
+    {"snap-parts", "limit", 64, 1, gen_snap_parts,
+     "4,000 snapshot pieces of 3,900 parts each, none complete"},
+    {"snap-dup-page", "inconsistent", 0, 0, gen_snap_dup_page, "a heap's snapshot lists a page twice"},
+    {"snap-owned-page", "inconsistent", 0, 0, gen_snap_owned_page,
+     "a heap's snapshot takes a page a live heap owns"},
+    {"snap-renamed", "inconsistent", 0, 0, gen_snap_renamed,
+     "one snapshot piece of 50,000 pages named by 100,000 snapshot events"},
+    {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 100,000 lost events"},
+    {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type 300,000 times"},
+    {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,
+     "the same piece named by 100,001 snapshot events"},
+};
+#define NCLASSES (sizeof classes / sizeof classes[0])
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	bool list = false;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--small"))
+			small = true;
+		else if (!strcmp(argv[i], "--seeds"))
+			small = true, prefix = "hostile-";
+		else if (!strcmp(argv[i], "--list"))
+			list = true;
+		else {
+			fprintf(stderr, "usage: hostile-gen [--small | --seeds] [--list] DIR [CLASS...]\n");
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: hostile-gen [--small | --seeds] [--list] DIR [CLASS...]\n");
+		return 2;
+	}
+	const char *dir = argv[i++];
+	int rc = 0;
+	for (size_t c = 0; c < NCLASSES; c++) {
+		const hclass *h = &classes[c];
+		bool want = i >= argc;
+		for (int k = i; k < argc; k++)
+			want |= !strcmp(argv[k], h->name);
+		if (!want)
+			continue;
+		if (!list && !h->gen(dir, h->name)) {
+			fprintf(stderr, "hostile-gen: %s failed\n", h->name);
+			rc = 1;
+			continue;
+		}
+		if (*prefix) {
+			/* seeds: one file per generator, each within the fuzzers' input limit */
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s%s.ravtrace", dir, prefix, h->name);
+			FILE *f = fopen(path, "rb");
+			long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+			if (f)
+				fclose(f);
+			bool dup = c > 0 && classes[c - 1].gen == h->gen;
+			if (size > 65536 || dup) {
+				remove(path);
+				continue;
+			}
+		}
+		printf("%s %s %u %s\n", h->name, h->expect, small ? h->limit_small : h->limit_mb, h->what);
+	}
+	return rc;
+}
