@@ -188,20 +188,35 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	r->metric_names[2] = "bytes_per_event";
 	r->metric_names[3] = "wall_ns_per_event"; /* includes waiting for the writer */
 
-	double best[2] = { -1, -1 }, best_cpu[2] = { -1, -1 };
-	for (int mode = 0; mode < 2; mode++) {
-		for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
+	/* Four modes, interleaved run by run (timings on a shared machine
+	 * drift): tracing off, recording with call sites (the default),
+	 * recording without them (RAVIOLI_TRACE_SITES=0), whose difference is
+	 * what call sites cost, and with backtraces (RAVIOLI_TRACE_STACK=8). */
+	char path_ns[280], path_st[280];
+	snprintf(path_ns, sizeof path_ns, "%s.nosites", path);
+	snprintf(path_st, sizeof path_st, "%s.stack", path);
+	double best[4] = { -1, -1, -1, -1 }, best_cpu[4] = { -1, -1, -1, -1 };
+	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
+		for (int mode = 0; mode < 4; mode++) {
 			if (mode)
-				setenv("RAV_BENCH_TRACE", path, 1);
+				setenv("RAV_BENCH_TRACE", mode == 1 ? path : mode == 2 ? path_ns : path_st, 1);
 			else
 				unsetenv("RAV_BENCH_TRACE");
+			if (mode == 2)
+				setenv("RAVIOLI_TRACE_SITES", "0", 1);
+			if (mode == 3)
+				setenv("RAVIOLI_TRACE_STACK", "8", 1);
 			rec_out o;
 			bool ok = bench_run_child(&trace_record, args, &o, sizeof o);
 			unsetenv("RAV_BENCH_TRACE");
+			unsetenv("RAVIOLI_TRACE_SITES");
+			unsetenv("RAVIOLI_TRACE_STACK");
 			if (!ok) {
 				bench_result *res = bench_add(r, mode ? "recording" : "tracing off", -1);
 				snprintf(res->note, sizeof res->note, "child process failed");
 				unlink(path);
+				unlink(path_ns);
+				unlink(path_st);
 				return;
 			}
 			if (k >= p->warmup && (best[mode] < 0 || o.seconds < best[mode]))
@@ -212,20 +227,42 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	}
 	bench_result *off = bench_add(r, "tracing off", best[0]);
 	snprintf(off->note, sizeof off->note, "tracing compiled in, no recorder; workload CPU %.0f ms", best_cpu[0] * 1e3);
-	uint64_t events = 0, bytes = 0;
+	uint64_t events = 0, bytes = 0, events_ns = 0, bytes_ns = 0, events_st = 0, bytes_st = 0;
 	char why[160] = "";
 	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
+	bool ok_ns = trace_size(path_ns, &events_ns, &bytes_ns, why, sizeof why);
+	bool ok_st = trace_size(path_st, &events_st, &bytes_st, why, sizeof why);
 	unlink(path);
+	unlink(path_ns);
+	unlink(path_st);
 	bench_result *on = bench_add(r, "recording", best[1]);
-	if (!ok || events == 0) {
-		snprintf(on->note, sizeof on->note, "trace unreadable: %s", why);
+	if (!ok || !ok_ns || !ok_st || events == 0 || events_ns == 0 || events_st == 0) {
+		snprintf(on->note, sizeof on->note, "trace unreadable: %.140s", why);
 		return;
 	}
 	on->metric[0] = (double)events;
 	on->metric[1] = (best_cpu[1] - best_cpu[0]) / (double)events * 1e9;
 	on->metric[2] = (double)bytes / (double)events;
 	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
-	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events");
+	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events; call sites on");
+	bench_result *nos = bench_add(r, "recording, no call sites", best[2]);
+	nos->metric[0] = (double)events_ns;
+	nos->metric[1] = (best_cpu[2] - best_cpu[0]) / (double)events_ns * 1e9;
+	nos->metric[2] = (double)bytes_ns / (double)events_ns;
+	nos->metric[3] = (best[2] - best[0]) / (double)events_ns * 1e9;
+	snprintf(nos->note, sizeof nos->note, "RAVIOLI_TRACE_SITES=0");
+	bench_result *cs = bench_add(r, "call sites", -1);
+	cs->metric[0] = (double)events;
+	cs->metric[1] = on->metric[1] - nos->metric[1];
+	cs->metric[2] = on->metric[2] - nos->metric[2];
+	cs->metric[3] = on->metric[3] - nos->metric[3];
+	snprintf(cs->note, sizeof cs->note, "what call sites add: recording - recording without them (goal 1 ns, 0.3 B)");
+	bench_result *st = bench_add(r, "recording, backtraces", best[3]);
+	st->metric[0] = (double)events_st;
+	st->metric[1] = (best_cpu[3] - best_cpu[0]) / (double)events_st * 1e9;
+	st->metric[2] = (double)bytes_st / (double)events_st;
+	st->metric[3] = (best[3] - best[0]) / (double)events_st * 1e9;
+	snprintf(st->note, sizeof st->note, "RAVIOLI_TRACE_STACK=8: a backtrace per engine call");
 
 	/* On-disk cost over the demo traces the build made from samples/ (or
 	 * their installed copies, for an installed rav-bench). */

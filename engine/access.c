@@ -8,6 +8,7 @@
  * picked by the recording flag on entry.
  */
 #include <stdlib.h>
+#include <unwind.h>
 
 #include "heap-inline.h"
 
@@ -79,27 +80,54 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
  * tr the constant false (no event code: fewer branches, fewer registers to
  * save) and true (a cold copy), and NAME picks one by the recording flag.
  * The traced copy begins with the call's safe point (live sessions; the
- * first parameter is always the heap, h). */
+ * first parameter is always the heap, h), then takes the call's site.
+ *
+ * The recording copy is where the call's site is taken, without touching
+ * the untraced path (not even its stack frame, which
+ * __builtin_return_address in the public function would cost): the public
+ * function tail-calls the recording copy, so the copy's return address is
+ * the program's call site.  Builds that make a real call instead (-O0/-O1,
+ * sanitizers) are told by the return address lying between the markers
+ * around the public functions (RAV_API_ENTRY, RAV_TAIL_CALLER) and unwind
+ * one frame further.  Reads
+ * record nothing unless accesses are recorded, so they take a site only
+ * then (HOT_ENTRY_READ).  The safe point comes first: a thread joining a
+ * live session there starts a new stream, and its site is recorded into
+ * that one (rav__site_restream). */
 #if RAV_TRACING
-#define HOT_ENTRY(ret, name, params, ...)                                                                \
+/* The markers before and after the hot entry points (RAV_API_ENTRY): GNU
+ * ld and gold sort .text.sorted.* sections by name, lld keeps them in the
+ * order they first appear here; distinct bodies so that identical code
+ * folding keeps them apart. */
+__attribute__((section(".text.sorted.ravioli_api.0"), noinline, used)) int rav__api_entries_begin(void)
+{
+	return 0x5241;
+}
+#define HOT_ENTRY_SITE(ret, name, params, site_test, ...)                                                \
 	static __attribute__((noinline, cold)) ret name##_traced params                                    \
 	{                                                                                                \
 		RAV_SAFEPOINT_TRACED(h);                                                                 \
+		if (site_test && rav__site.hold == 0)                                                    \
+			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
 		return name##_impl(__VA_ARGS__, true);                                                   \
 	}                                                                                                \
-	ret name params                                                                                  \
+	RAV_API_ENTRY ret name params                                                                    \
 	{                                                                                                \
 		if (RAV_UNLIKELY(rav__tracing))                                                          \
 			return name##_traced(__VA_ARGS__);                                               \
 		return name##_impl(__VA_ARGS__, false);                                                  \
 	}
+#define HOT_ENTRY(ret, name, params, ...) HOT_ENTRY_SITE(ret, name, params, true, __VA_ARGS__)
+#define HOT_ENTRY_READ(ret, name, params, ...) HOT_ENTRY_SITE(ret, name, params, rav__site_reads(), __VA_ARGS__)
 #define HOT_ENTRY_VOID(name, params, ...)                                                                \
 	static __attribute__((noinline, cold)) void name##_traced params                                   \
 	{                                                                                                \
 		RAV_SAFEPOINT_TRACED(h);                                                                 \
+		if (rav__site.hold == 0)                                                                 \
+			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
 		name##_impl(__VA_ARGS__, true);                                                          \
 	}                                                                                                \
-	void name params                                                                                 \
+	RAV_API_ENTRY void name params                                                                   \
 	{                                                                                                \
 		if (RAV_UNLIKELY(rav__tracing))                                                          \
 			name##_traced(__VA_ARGS__);                                                      \
@@ -117,6 +145,7 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 	{                                                                                                \
 		name##_impl(__VA_ARGS__, false);                                                         \
 	}
+#define HOT_ENTRY_READ HOT_ENTRY
 #endif
 #define IMPL static inline __attribute__((always_inline))
 
@@ -124,6 +153,7 @@ static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *sl
 
 void rav_root_free(rav_heap *h, rav_root r)
 {
+	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_free"))
 		return;
 	RAV_SAFEPOINT(h);
@@ -142,7 +172,7 @@ IMPL rav_ref rav_root_get_impl(rav_heap *h, rav_root r, bool tr)
 		return RAV_NULL_REF;
 	return mkref(h, walk_read_t((uintptr_t *)r, tr));
 }
-HOT_ENTRY(rav_ref, rav_root_get, (rav_heap * h, rav_root r), h, r)
+HOT_ENTRY_READ(rav_ref, rav_root_get, (rav_heap * h, rav_root r), h, r)
 
 bool rav_root_is_set(rav_heap *h, rav_root r)
 {
@@ -187,6 +217,7 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 
 rav_status rav_root_set(rav_heap *h, rav_root r, rav_ref target)
 {
+	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_set"))
 		return rav__misuse_status();
 	if (!check_target(h, target, "rav_root_set"))
@@ -310,7 +341,7 @@ IMPL uintptr_t rav_load_impl(rav_heap *h, rav_ref obj, int field, bool tr)
 	ACCESS_READ_T(tr, &obj.cell->w[1 + field]);
 	return obj.cell->w[1 + field];
 }
-HOT_ENTRY(uintptr_t, rav_load, (rav_heap * h, rav_ref obj, int field), h, obj, field)
+HOT_ENTRY_READ(uintptr_t, rav_load, (rav_heap * h, rav_ref obj, int field), h, obj, field)
 
 IMPL void rav_store_impl(rav_heap *h, rav_ref obj, int field, uintptr_t value, bool tr)
 {
@@ -326,10 +357,11 @@ IMPL rav_ref rav_load_ref_impl(rav_heap *h, rav_ref obj, int field, bool tr)
 		return RAV_NULL_REF;
 	return mkref(h, walk_read_t(&obj.cell->w[1 + field], tr));
 }
-HOT_ENTRY(rav_ref, rav_load_ref, (rav_heap * h, rav_ref obj, int field), h, obj, field)
+HOT_ENTRY_READ(rav_ref, rav_load_ref, (rav_heap * h, rav_ref obj, int field), h, obj, field)
 
 rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 {
+	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_REF, "rav_store_ref"))
 		return rav__misuse_status();
 	if (!check_target(h, target, "rav_store_ref"))
@@ -340,6 +372,7 @@ rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
 
 rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
 {
+	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_REF, "rav_clear_ref"))
 		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
@@ -496,7 +529,7 @@ IMPL uintptr_t rav_scalar_impl(rav_heap *h, rav_ref obj, bool tr)
 	ACCESS_READ_T(tr, &obj.cell->w[0]);
 	return cell_scalar(obj.cell);
 }
-HOT_ENTRY(uintptr_t, rav_scalar, (rav_heap * h, rav_ref obj), h, obj)
+HOT_ENTRY_READ(uintptr_t, rav_scalar, (rav_heap * h, rav_ref obj), h, obj)
 
 IMPL void rav_set_scalar_impl(rav_heap *h, rav_ref obj, uintptr_t value, bool tr)
 {
@@ -510,3 +543,40 @@ IMPL void rav_set_scalar_impl(rav_heap *h, rav_ref obj, uintptr_t value, bool tr
 	set_scalar_t(obj.cell, value, tr);
 }
 HOT_ENTRY_VOID(rav_set_scalar, (rav_heap * h, rav_ref obj, uintptr_t value), h, obj, value)
+
+#if RAV_TRACING
+__attribute__((section(".text.sorted.ravioli_api.2"), noinline, used)) int rav__api_entries_end(void)
+{
+	return 0x5645;
+}
+
+/* The hot entry points (every HOT_ENTRY above), to check the markers and
+ * for links that did not keep the order. */
+static void (*const hot_entries[])(void) = {
+    (void (*)(void))rav_root_get,  (void (*)(void))rav_root_clear, (void (*)(void))rav_new_root,
+    (void (*)(void))rav_new_field, (void (*)(void))rav_load,       (void (*)(void))rav_store,
+    (void (*)(void))rav_load_ref,  (void (*)(void))rav_move,       (void (*)(void))rav_new_before,
+    (void (*)(void))rav_scalar,    (void (*)(void))rav_set_scalar,
+};
+
+/* Are the hot entry points between the markers in this link? */
+bool rav__api_entries_verify(void)
+{
+	uintptr_t begin = (uintptr_t)rav__api_entries_begin, end = (uintptr_t)rav__api_entries_end;
+	for (size_t i = 0; i < sizeof hot_entries / sizeof hot_entries[0]; i++)
+		if ((uintptr_t)hot_entries[i] <= begin || (uintptr_t)hot_entries[i] >= end)
+			return false;
+	return true;
+}
+
+/* Is pc inside one of the hot entry points?  Where they are not between
+ * the markers: the unwind tables know where each function starts. */
+bool rav__api_entries_contain(uintptr_t pc)
+{
+	void *fn = _Unwind_FindEnclosingFunction((void *)pc);
+	for (size_t i = 0; i < sizeof hot_entries / sizeof hot_entries[0]; i++)
+		if (fn == (void *)hot_entries[i])
+			return true;
+	return false;
+}
+#endif

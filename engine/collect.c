@@ -80,6 +80,7 @@ static void mark_roots(rav_heap *h, mark_stack *s)
 
 size_t rav_collect(rav_heap *h)
 {
+	RAV_SITE_ENTER();
 	if (!h || !CHECK_OWNER(h, "rav_collect"))
 		return 0;
 	RAV_SAFEPOINT(h);

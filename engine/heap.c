@@ -695,6 +695,7 @@ void rav__settle(rav_heap *h)
 
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
+	RAV_SITE_ENTER();
 	if (!h || !CHECK_OWNER(h, "rav_set_free_mode"))
 		return;
 	RAV_SAFEPOINT(h);
@@ -712,6 +713,7 @@ void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 /* One bounded step of deferred work: first the kill cascade, then moves. */
 size_t rav_compact(rav_heap *h, size_t max_moves)
 {
+	RAV_SITE_ENTER();
 	if (!h || !CHECK_OWNER(h, "rav_compact"))
 		return 0;
 	RAV_SAFEPOINT(h);

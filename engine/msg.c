@@ -39,6 +39,7 @@ static struct rav_channel *channels;
 
 rav_msg *rav_msg_new(void)
 {
+	RAV_SITE_ENTER();
 	rav_heap *self = rav_heap_self();
 	if (!self)
 		return NULL;
@@ -75,6 +76,7 @@ rav_root rav_msg_root(rav_msg *m)
 
 void rav_msg_free(rav_msg *m)
 {
+	RAV_SITE_ENTER();
 	if (!m)
 		return;
 	RAV_SAFEPOINT(&m->heap);
@@ -87,6 +89,7 @@ void rav_msg_free(rav_msg *m)
  * explicit stack of (source cell, destination slot) pairs. */
 rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 {
+	RAV_SITE_ENTER();
 	if (!m || !h || !src)
 		return rav__fail(RAV_EINVAL, "rav_msg_adopt: null argument");
 	if (m->sent)
@@ -208,7 +211,8 @@ void rav_channel_close(rav_channel *ch)
 	pthread_mutex_unlock(&ch->lock);
 }
 
-void rav_channel_free(rav_channel *ch)
+/* Discards the messages still queued (rav_msg_free): one call site. */
+static void channel_free(rav_channel *ch)
 {
 	if (!ch)
 		return;
@@ -233,6 +237,7 @@ void rav_channel_free(rav_channel *ch)
 
 rav_status rav_send(rav_channel *ch, rav_msg *m)
 {
+	RAV_SITE_ENTER();
 	if (!ch || !m)
 		return rav__fail(RAV_EINVAL, "rav_send: null channel or message");
 	if (m->sent)
@@ -501,12 +506,23 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 
 rav_status rav_recv(rav_channel *ch, rav_heap *h, rav_root dst)
 {
-	return receive(ch, h, dst, true);
+	bool noted = rav__site_enter_blocking(RAV_CALLER);
+	rav_status st = receive(ch, h, dst, true);
+	rav__site_leave_blocking(noted);
+	return st;
 }
 
 rav_status rav_try_recv(rav_channel *ch, rav_heap *h, rav_root dst)
 {
+	RAV_SITE_ENTER();
 	return receive(ch, h, dst, false);
+}
+
+void rav_channel_free(rav_channel *ch)
+{
+	RAV_SITE_BEGIN();
+	channel_free(ch);
+	RAV_SITE_END();
 }
 
 /* ---- live sessions ---- */

@@ -514,6 +514,152 @@ static inline rav_stamp rav__stamp(void)
 	} while (0)
 #define WRITE_WORD(kind, slotp, val) WRITE_WORD_T(rav__tracing, kind, slotp, val)
 
+/* ---- call sites (site.c) ----
+ *
+ * Each public engine call that can record an event starts with
+ * RAV_SITE_ENTER(): when tracing, its return address (the program's call
+ * site) is compared with the thread's current one and recorded only when
+ * it changes (a RAV_RAW_SITE record).  Public calls built on other public
+ * calls bracket their work with RAV_SITE_BEGIN / RAV_SITE_END so the inner
+ * calls keep the program's site.  __builtin_return_address must be taken
+ * in the public function itself: these are macros for that reason. */
+typedef struct rav_site_state {
+	uintptr_t pc;  /* the call site last recorded (1 in stack mode: always look) */
+	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep */
+	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
+	uint32_t gen;  /* rav__site_gen when pc was recorded */
+} rav_site_state;
+/* Counts the times recording was switched on (live sessions begin with
+ * recording off): a site recorded under an earlier count may no longer be
+ * the thread's, since calls made while nothing recorded did not update it. */
+extern uint32_t rav__site_gen;
+extern _Thread_local rav_site_state rav__site;
+extern unsigned rav__site_depth; /* 0 no sites, 1 return address, N backtrace frames */
+void rav__site_change(uintptr_t pc);
+/* No call of the program: the thread's heap torn down at its exit. */
+void rav__site_clear(void);
+void rav__site_prepare(unsigned depth);
+/* The thread's stream starts over (record.c: it joined a live session's
+ * epoch, or adopted the buffer a sweep started for it): readers of the new
+ * stream have not seen its current site, so record it again there. */
+void rav__site_restream(void);
+/* record.c: n raw records in the thread's buffer, not events (no clock
+ * reading, no countdown); commit after filling them.  NULL: no buffer. */
+rav_raw_event *rav__reserve_raw(unsigned n);
+void rav__commit_raw(void);
+/* One record written at buf->ev[buf->count] (room checked): publish it
+ * (after the record: a live reader may read up to count, as in rav__emit). */
+static inline void rav__commit_raw_one(rav_evbuf *buf)
+{
+	__atomic_store_n(&buf->count, buf->count + 1, __ATOMIC_RELEASE);
+}
+
+#if RAV_TRACING
+#define RAV_CALLER ((uintptr_t)__builtin_return_address(0))
+/* With tracing known to be on. */
+static inline void rav__site_enter_traced(uintptr_t pc)
+{
+	if (rav__site.hold == 0 && pc != rav__site.pc)
+		rav__site_change(pc);
+}
+static inline void rav__site_enter(uintptr_t pc)
+{
+	if (RAV_UNLIKELY(rav__tracing))
+		rav__site_enter_traced(pc);
+}
+/* Reads record events (and need a site) only when accesses are recorded. */
+static inline bool rav__site_reads(void)
+{
+	return (rav__hooks & RAV_HOOK_ACCESS) != 0;
+}
+static inline bool rav__site_begin(uintptr_t pc)
+{
+	if (RAV_LIKELY(!rav__tracing))
+		return false;
+	if (rav__site.hold == 0 && pc != rav__site.pc)
+		rav__site_change(pc);
+	rav__site.hold++;
+	return true;
+}
+#define RAV_SITE_ENTER() rav__site_enter(RAV_CALLER)
+/* rav_recv may wait for as long as it takes a live session to begin: its
+ * call site is noted even while nothing records (a load and two stores
+ * next to a blocking receive), for the next session only (gen + 1), so a
+ * session that starts during the wait gives the receive's events their
+ * site (rav__site_restream).  Dropped when the call returns with nothing
+ * recording, so no later call can inherit it. */
+static inline bool rav__site_enter_blocking(uintptr_t pc)
+{
+	uint32_t gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
+	if (RAV_UNLIKELY(rav__tracing)) {
+		rav__site_enter_traced(pc);
+		return false;
+	}
+	if (rav__site.hold)
+		return false;
+	rav__site.pc = pc;
+	rav__site.gen = gen + 1;
+	return true;
+}
+static inline void rav__site_leave_blocking(bool noted)
+{
+	if (noted && !rav__tracing)
+		rav__site.pc = 0;
+}
+/* In the recording copy a public hot function tail-calls (access.c,
+ * HOT_ENTRY): the program's call site.  With a tail call (a jump: -O2 and
+ * up) the copy returns where the public function would have, into the
+ * program.  Some builds make a real call instead (-O0, -O1, sanitizers,
+ * -fno-optimize-sibling-calls); the return address then lies in the public
+ * function.  The public hot functions are kept together in .text between
+ * two markers (RAV_API_ENTRY, access.c), so that case is told exactly, by
+ * address, and the program's call site is then found by unwinding one
+ * frame further (rav__site_caller_of: ~100 ns, paid only by such builds).
+ * rav__api_entries_unsure: the linker did not keep them between the
+ * markers (checked when a recorder is installed); every return address is
+ * then looked up in the unwind tables. */
+#define RAV_API_ENTRY __attribute__((section(".text.sorted.ravioli_api.1")))
+__attribute__((visibility("hidden"))) int rav__api_entries_begin(void);
+__attribute__((visibility("hidden"))) int rav__api_entries_end(void);
+extern bool rav__api_entries_unsure;
+bool rav__api_entries_verify(void);
+bool rav__api_entries_contain(uintptr_t pc);
+uintptr_t rav__site_caller_of(uintptr_t ra);
+static inline uintptr_t rav__tail_caller(uintptr_t ra)
+{
+	uintptr_t begin = (uintptr_t)rav__api_entries_begin;
+	if (RAV_LIKELY(ra - begin >= (uintptr_t)rav__api_entries_end - begin &&
+	               !__atomic_load_n(&rav__api_entries_unsure, __ATOMIC_RELAXED)))
+		return ra;
+	return rav__site_caller_of(ra);
+}
+#define RAV_TAIL_CALLER() rav__tail_caller((uintptr_t)__builtin_return_address(0))
+#define RAV_SITE_BEGIN() const bool rav_site_held_ = rav__site_begin(RAV_CALLER)
+#define RAV_SITE_END()                                                                                   \
+	do {                                                                                             \
+		if (rav_site_held_)                                                                      \
+			rav__site.hold--;                                                                \
+	} while (0)
+#else
+#define RAV_CALLER ((uintptr_t)0)
+static inline void rav__site_enter(uintptr_t pc)
+{
+	(void)pc;
+}
+#define RAV_SITE_ENTER() ((void)0)
+static inline bool rav__site_enter_blocking(uintptr_t pc)
+{
+	(void)pc;
+	return false;
+}
+static inline void rav__site_leave_blocking(bool noted)
+{
+	(void)noted;
+}
+#define RAV_SITE_BEGIN() ((void)0)
+#define RAV_SITE_END() ((void)0)
+#endif
+
 /* ---- Valgrind ---- */
 #if RAV_VALGRIND
 #define VG_CELL_ALLOC(c) VALGRIND_MEMPOOL_ALLOC(rav__pool.base, (c), RAV_CELL_SIZE)

@@ -111,6 +111,22 @@ typedef enum rav_ev_kind {
 	RAV_EV_KIND_COUNT
 } rav_ev_kind;
 
+/* Raw records that are not events (kind values above any event kind): the
+ * recorder consumes them and they never count as events.
+ *
+ * RAV_RAW_SITE: the call site of the engine calls that follow on this
+ * thread, recorded at a public engine call's entry when it differs from the
+ * thread's current one.  Every event up to the next RAV_RAW_SITE carries it:
+ * the events the call records itself and those it causes (moves, fix-ups,
+ * page traffic of a compaction).  aux = frames (0: no site, e.g. the heap
+ * torn down at thread exit); a, b, c = frames 0-2, then frames 3 ... in
+ * ceil((frames - 3) / 4) more records of 4 words.  Frame 0 is the return
+ * address of the engine call into the program, the others its callers'. */
+#define RAV_RAW_SITE 0xc0u
+#define RAV_SITE_FRAMES_MAX 64
+/* Records a RAV_RAW_SITE record of `frames` frames takes, itself included. */
+#define RAV_SITE_RECORDS(frames) (1u + ((frames) > 3 ? ((frames) - 3 + 3) / 4 : 0))
+
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
 typedef enum rav_snap_piece { RAV_SNAP_TYPES = 1, RAV_SNAP_POOL = 2, RAV_SNAP_HEAP = 3 } rav_snap_piece;
@@ -220,6 +236,10 @@ typedef struct rav_recorder {
 	void (*release)(rav_evbuf *last, void *user);
 	void *user;
 	bool record_access; /* RAVIOLI_TRACE_ACCESS: record engine accessor loads/stores */
+	/* Call sites (RAVIOLI_TRACE_SITES, RAVIOLI_TRACE_STACK): 0 none, 1 the
+	 * call's return address, N > 1 a backtrace of up to N frames (at most
+	 * RAV_SITE_FRAMES_MAX); RAV_RAW_SITE records go into the buffers. */
+	uint8_t site_depth;
 	/* Live sessions only (NULL for a recording from the start): take the
 	 * state of one heap, which stays still during the call (walk it with
 	 * rav_heap_walk).  Returns the piece id the engine puts in the

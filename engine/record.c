@@ -161,6 +161,7 @@ bool rav_record_install(const rav_recorder *r)
 {
 	if (r && (atomic_load(&rav__next_heap_id) != 0 || recorder()))
 		return false;
+	rav__site_prepare(r ? r->site_depth : 0);
 	__atomic_store_n(&rav__recorder_ptr, r, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__hooks_flag, r && r->record_access ? RAV_HOOK_ACCESS : 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, r != NULL, __ATOMIC_RELEASE);
@@ -279,6 +280,29 @@ static inline rav_raw_event *reserve(unsigned n)
 static inline void commit(void)
 {
 	__atomic_store_n(&tbuf->count, tl_commit, __ATOMIC_RELEASE);
+}
+
+/* Call-site records (site.c) are not events: no clock reading, and the
+ * countdown to the next one does not move. */
+rav_raw_event *rav__reserve_raw(unsigned n)
+{
+	if (!recorder() || RAV_UNLIKELY(rav__tl_epoch != __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED)))
+		return NULL;
+	rav_evbuf *b = tbuf;
+	if (RAV_UNLIKELY(!b || b->count + n + 1 > b->cap)) {
+		if (!b && tl_backoff)
+			return NULL;
+		b = exchange();
+		if (!b || b->count + n + 1 > b->cap)
+			return NULL;
+	}
+	tl_commit = b->count + n;
+	return &b->ev[b->count];
+}
+
+void rav__commit_raw(void)
+{
+	commit();
 }
 
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
@@ -409,6 +433,7 @@ void rav_record_flush(void)
 
 void rav_thread_name(const char *name)
 {
+	RAV_SITE_ENTER();
 	rav_heap *h = rav_heap_self();
 	if (!h || !name)
 		return;
@@ -420,6 +445,7 @@ void rav_thread_name(const char *name)
 
 void rav_mark(const char *text)
 {
+	RAV_SITE_ENTER();
 	if (!text)
 		return;
 	rav_heap *h = rav_heap_self();
@@ -430,6 +456,7 @@ void rav_mark(const char *text)
 
 void rav_trace_access(const void *addr, bool write)
 {
+	RAV_SITE_ENTER();
 	if (rav__tracing && recorder())
 		rav__emit_slow(RAV_EV_ACCESS | ((uint32_t)write << 8), 0, (uint64_t)(uintptr_t)addr,
 		               sizeof(uintptr_t), 0);
@@ -450,6 +477,10 @@ bool rav_record_install_live(const rav_recorder *r)
 
 uint32_t rav_record_session_begin(void)
 {
+	/* A new session (recording was off, not a resynchronisation): the
+	 * sites threads remember are stale (rav__site_restream) */
+	if (!rav__tracing)
+		__atomic_fetch_add(&rav__site_gen, 1, __ATOMIC_RELAXED);
 	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED) + 1;
 	/* The counter first: a thread that sees the new epoch finds its
 	 * numbers starting at e << 40 | 1; one still in the old epoch fails its
@@ -460,6 +491,8 @@ uint32_t rav_record_session_begin(void)
 	 * the live recorder says so (it sets that before the session). */
 	const rav_recorder *r = recorder();
 	bool access = r && __atomic_load_n(&r->record_access, __ATOMIC_RELAXED);
+	/* call sites as the live recorder asks */
+	rav__site_prepare(r ? __atomic_load_n(&r->site_depth, __ATOMIC_RELAXED) : 0);
 	__atomic_store_n(&rav__hooks_flag, RAV_HOOK_SAFEPOINT | (access ? RAV_HOOK_ACCESS : 0),
 	                 __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, 1, __ATOMIC_RELEASE);
@@ -559,6 +592,9 @@ static void join_epoch(const rav_recorder *r, uint32_t e)
 		return;
 	}
 	tl_backoff = 0;
+	/* the site first: the snapshot event then carries the call during
+	 * which the thread joined, and stale sites of the writer's are gone */
+	rav__site_restream();
 	rav_heap *self = rav__self();
 	if (self)
 		snapshot_owned(r, self, e);
@@ -630,6 +666,7 @@ void rav__unpark(rav_parked *pk)
 	tl_backoff = 0;
 	if (old && r)
 		r->release(old, r->user);
+	rav__site_restream();
 }
 
 void rav__snapshot_parked(rav_parked *pk, unsigned channel)

@@ -40,6 +40,7 @@ static void self_destructor(void *arg)
 	rav_heap *h = arg;
 	if (h) {
 		rav__self_heap = h; /* events recorded during teardown still belong to this thread */
+		rav__site_clear();  /* no call of the program tears it down */
 		release_self(h);
 	}
 }
@@ -92,6 +93,7 @@ rav_heap *rav_heap_self(void)
 
 void rav_thread_exit(void)
 {
+	RAV_SITE_ENTER();
 	rav_heap *h = rav__self_heap;
 	if (!h)
 		return;
@@ -278,6 +280,7 @@ uintptr_t *rav__scratch_slot(rav_heap *h)
 
 rav_root rav_root_new(rav_heap *h)
 {
+	RAV_SITE_ENTER();
 	if (!h) {
 		rav__fail(RAV_EINVAL, "rav_root_new: null heap");
 		return NULL;

@@ -149,6 +149,7 @@ static bool is_ref_slot(const uintptr_t *s)
 
 rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 {
+	RAV_SITE_ENTER();
 	if (!m)
 		return rav__fail(RAV_EINVAL, "rav_serialize_msg: null message");
 	rav_heap *mh = &m->heap;
@@ -292,7 +293,7 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 }
 
 /* Copy the subtree held by r into a temporary message (the source stays). */
-rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags)
+static rav_status serialize_root(rav_heap *h, rav_root r, int fd, unsigned flags)
 {
 	if (!h || !r)
 		return rav__fail(RAV_EINVAL, "rav_serialize: null argument");
@@ -371,7 +372,7 @@ static rav_status bad_page(const char *why, uint32_t page)
 	return rav__fail(RAV_EFORMAT, "rav_deserialize: %s (in page %u of the message)", why, page);
 }
 
-rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
+static rav_status deserialize(rav_heap *h, int fd, rav_root dst)
 {
 	if (!h || h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_deserialize: needs a thread heap");
@@ -676,4 +677,20 @@ rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
 	free(m->heap.pending);
 	free(m);
 	return st;
+}
+
+rav_status rav_serialize(rav_heap *h, rav_root r, int fd, unsigned flags)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = serialize_root(h, r, fd, flags);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_deserialize(rav_heap *h, int fd, rav_root dst)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = deserialize(h, fd, dst);
+	RAV_SITE_END();
+	return ret;
 }

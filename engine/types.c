@@ -69,6 +69,7 @@ void rav__types_record_all(void)
 
 rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1)
 {
+	RAV_SITE_ENTER();
 	rav__types_init();
 	if (!name || !*name || strlen(name) >= sizeof types[0].name) {
 		rav__fail(RAV_EINVAL, "rav_type_register: type name must be 1 to %zu bytes",

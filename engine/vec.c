@@ -130,7 +130,7 @@ static rav_status check_kind(rav_heap *h, rav_ref vec, const char *fn, bool want
 	return RAV_OK;
 }
 
-rav_status rav_vec_new_root(rav_heap *h, rav_root r, bool of_refs)
+static rav_status vec_new_root_impl(rav_heap *h, rav_root r, bool of_refs)
 {
 	rav_ref vec;
 	if (h == NULL || r == NULL)
@@ -143,7 +143,7 @@ rav_status rav_vec_new_root(rav_heap *h, rav_root r, bool of_refs)
 	return RAV_OK;
 }
 
-size_t rav_vec_len(rav_heap *h, rav_ref vec)
+static size_t vec_len_impl(rav_heap *h, rav_ref vec)
 {
 	bool of_refs;
 	if (check_vec(h, vec, "rav_vec_len", &of_refs) != RAV_OK)
@@ -161,7 +161,7 @@ static rav_status push_slot(rav_heap *h, rav_ref hdr, size_t len, rav_type leaf_
 	return leaf_of(h, hdr, len, height_for(len + 1), leaf_type, WALK_CREATE, leaf);
 }
 
-rav_status rav_vec_push(rav_heap *h, rav_ref vec, uintptr_t value)
+static rav_status vec_push_impl(rav_heap *h, rav_ref vec, uintptr_t value)
 {
 	size_t len;
 	rav_ref leaf;
@@ -175,7 +175,7 @@ rav_status rav_vec_push(rav_heap *h, rav_ref vec, uintptr_t value)
 	return RAV_OK;
 }
 
-rav_status rav_vec_push_ref(rav_heap *h, rav_ref vec, rav_ref target)
+static rav_status vec_push_ref_impl(rav_heap *h, rav_ref vec, rav_ref target)
 {
 	size_t len;
 	rav_ref leaf;
@@ -218,7 +218,7 @@ static rav_status index_leaf(rav_heap *h, rav_ref vec, size_t i, const char *fn,
 		       leaf);
 }
 
-rav_status rav_vec_get(rav_heap *h, rav_ref vec, size_t i, uintptr_t *out)
+static rav_status vec_get_impl(rav_heap *h, rav_ref vec, size_t i, uintptr_t *out)
 {
 	rav_ref leaf;
 	rav_status st = index_leaf(h, vec, i, "rav_vec_get", false, &leaf);
@@ -229,7 +229,7 @@ rav_status rav_vec_get(rav_heap *h, rav_ref vec, size_t i, uintptr_t *out)
 	return RAV_OK;
 }
 
-rav_status rav_vec_set(rav_heap *h, rav_ref vec, size_t i, uintptr_t value)
+static rav_status vec_set_impl(rav_heap *h, rav_ref vec, size_t i, uintptr_t value)
 {
 	rav_ref leaf;
 	rav_status st = index_leaf(h, vec, i, "rav_vec_set", false, &leaf);
@@ -239,7 +239,7 @@ rav_status rav_vec_set(rav_heap *h, rav_ref vec, size_t i, uintptr_t value)
 	return RAV_OK;
 }
 
-rav_ref rav_vec_get_ref(rav_heap *h, rav_ref vec, size_t i)
+static rav_ref vec_get_ref_impl(rav_heap *h, rav_ref vec, size_t i)
 {
 	rav_ref leaf;
 	if (index_leaf(h, vec, i, "rav_vec_get_ref", true, &leaf) != RAV_OK)
@@ -247,7 +247,7 @@ rav_ref rav_vec_get_ref(rav_heap *h, rav_ref vec, size_t i)
 	return rav_load_ref(h, leaf, (int)(i & 1));
 }
 
-rav_status rav_vec_set_ref(rav_heap *h, rav_ref vec, size_t i, rav_ref target)
+static rav_status vec_set_ref_impl(rav_heap *h, rav_ref vec, size_t i, rav_ref target)
 {
 	rav_ref leaf;
 	rav_status st = index_leaf(h, vec, i, "rav_vec_set_ref", true, &leaf);
@@ -315,7 +315,7 @@ static rav_status drop_last(rav_heap *h, rav_ref hdr, size_t len, rav_type leaf_
 	return rav_clear_ref(h, node, field);
 }
 
-rav_status rav_vec_pop(rav_heap *h, rav_ref vec, uintptr_t *out)
+static rav_status vec_pop_impl(rav_heap *h, rav_ref vec, uintptr_t *out)
 {
 	bool of_refs;
 	rav_status st = check_vec(h, vec, "rav_vec_pop", &of_refs);
@@ -357,7 +357,7 @@ static rav_status check_bytes(rav_heap *h, rav_ref bytes, const char *fn, size_t
 	return RAV_OK;
 }
 
-rav_status rav_bytes_new_root(rav_heap *h, rav_root r, const void *data, size_t len)
+static rav_status bytes_new_root_impl(rav_heap *h, rav_root r, const void *data, size_t len)
 {
 	rav_ref bytes;
 	if (h == NULL || r == NULL || (data == NULL && len > 0))
@@ -368,7 +368,7 @@ rav_status rav_bytes_new_root(rav_heap *h, rav_root r, const void *data, size_t 
 	return rav_bytes_append(h, bytes, data, len);
 }
 
-size_t rav_bytes_len(rav_heap *h, rav_ref bytes)
+static size_t bytes_len_impl(rav_heap *h, rav_ref bytes)
 {
 	size_t len;
 	if (check_bytes(h, bytes, "rav_bytes_len", &len) != RAV_OK)
@@ -400,7 +400,7 @@ static rav_status cursor_leaf(rav_heap *h, rav_ref bytes, word_cursor *c, size_t
 	return st;
 }
 
-rav_status rav_bytes_append(rav_heap *h, rav_ref bytes, const void *data, size_t len)
+static rav_status bytes_append_impl(rav_heap *h, rav_ref bytes, const void *data, size_t len)
 {
 	size_t pos;
 	rav_status st = check_bytes(h, bytes, "rav_bytes_append", &pos);
@@ -435,7 +435,7 @@ rav_status rav_bytes_append(rav_heap *h, rav_ref bytes, const void *data, size_t
 	return st;
 }
 
-int rav_bytes_at(rav_heap *h, rav_ref bytes, size_t i)
+static int bytes_at_impl(rav_heap *h, rav_ref bytes, size_t i)
 {
 	unsigned char b;
 	if (rav_bytes_read(h, bytes, i, &b, 1) != 1)
@@ -443,7 +443,7 @@ int rav_bytes_at(rav_heap *h, rav_ref bytes, size_t i)
 	return b;
 }
 
-size_t rav_bytes_read(rav_heap *h, rav_ref bytes, size_t off, void *buf, size_t len)
+static size_t bytes_read_impl(rav_heap *h, rav_ref bytes, size_t off, void *buf, size_t len)
 {
 	size_t total;
 	if (check_bytes(h, bytes, "rav_bytes_read", &total) != RAV_OK)
@@ -468,4 +468,121 @@ size_t rav_bytes_read(rav_heap *h, rav_ref bytes, size_t off, void *buf, size_t 
 		done += take;
 	}
 	return done;
+}
+
+/* ---- public entry points ----
+ * Each takes the program's call site once (RAV_SITE_BEGIN): the public
+ * calls the implementations make keep it, so every cell a vector operation
+ * touches is the program's line's doing. */
+
+rav_status rav_vec_new_root(rav_heap *h, rav_root r, bool of_refs)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_new_root_impl(h, r, of_refs);
+	RAV_SITE_END();
+	return ret;
+}
+
+size_t rav_vec_len(rav_heap *h, rav_ref vec)
+{
+	RAV_SITE_BEGIN();
+	size_t ret = vec_len_impl(h, vec);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_vec_push(rav_heap *h, rav_ref vec, uintptr_t value)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_push_impl(h, vec, value);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_vec_push_ref(rav_heap *h, rav_ref vec, rav_ref target)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_push_ref_impl(h, vec, target);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_vec_get(rav_heap *h, rav_ref vec, size_t i, uintptr_t *out)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_get_impl(h, vec, i, out);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_vec_set(rav_heap *h, rav_ref vec, size_t i, uintptr_t value)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_set_impl(h, vec, i, value);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_ref rav_vec_get_ref(rav_heap *h, rav_ref vec, size_t i)
+{
+	RAV_SITE_BEGIN();
+	rav_ref ret = vec_get_ref_impl(h, vec, i);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_vec_set_ref(rav_heap *h, rav_ref vec, size_t i, rav_ref target)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_set_ref_impl(h, vec, i, target);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_vec_pop(rav_heap *h, rav_ref vec, uintptr_t *out)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = vec_pop_impl(h, vec, out);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_bytes_new_root(rav_heap *h, rav_root r, const void *data, size_t len)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = bytes_new_root_impl(h, r, data, len);
+	RAV_SITE_END();
+	return ret;
+}
+
+size_t rav_bytes_len(rav_heap *h, rav_ref bytes)
+{
+	RAV_SITE_BEGIN();
+	size_t ret = bytes_len_impl(h, bytes);
+	RAV_SITE_END();
+	return ret;
+}
+
+rav_status rav_bytes_append(rav_heap *h, rav_ref bytes, const void *data, size_t len)
+{
+	RAV_SITE_BEGIN();
+	rav_status ret = bytes_append_impl(h, bytes, data, len);
+	RAV_SITE_END();
+	return ret;
+}
+
+int rav_bytes_at(rav_heap *h, rav_ref bytes, size_t i)
+{
+	RAV_SITE_BEGIN();
+	int ret = bytes_at_impl(h, bytes, i);
+	RAV_SITE_END();
+	return ret;
+}
+
+size_t rav_bytes_read(rav_heap *h, rav_ref bytes, size_t off, void *buf, size_t len)
+{
+	RAV_SITE_BEGIN();
+	size_t ret = bytes_read_impl(h, bytes, off, buf, len);
+	RAV_SITE_END();
+	return ret;
 }

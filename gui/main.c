@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	/* The option parser allocates the strings it stores. */
-	g_autofree char *render = NULL, *size = NULL, *select = NULL, *focus = NULL;
+	g_autofree char *render = NULL, *size = NULL, *select = NULL, *focus = NULL, *panel = NULL;
 	gint64 event = -1;
 	double cell_px = 0;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
@@ -82,9 +82,10 @@ int main(int argc, char **argv)
 	double anim = -1;
 	GOptionEntry entries[] = {
 		{ "render", 0, 0, G_OPTION_ARG_FILENAME, &render, "Draw the heap view of FILE to a PNG without a display", "OUT.png" },
-		{ "event", 0, 0, G_OPTION_ARG_INT64, &event, "With --render: the state just before event N (default: when most cells are live)", "N" },
+		{ "event", 0, 0, G_OPTION_ARG_INT64, &event, "The state just before event N (default: when most cells are live)", "N" },
 		{ "size", 0, 0, G_OPTION_ARG_STRING, &size, "With --render/--bench: image size (default 1280x800)", "WxH" },
-		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "With --render: select a cell and show its links", "PAGE.CELL" },
+		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "Select a cell and show its links", "PAGE.CELL" },
+		{ "panel", 0, 0, G_OPTION_ARG_STRING, &panel, "In the window: show this side panel (inspector, events, sites, contention, charts)", "NAME" },
 		{ "focus", 0, 0, G_OPTION_ARG_STRING, &focus, "With --render: zoom onto the page of this cell", "PAGE.CELL" },
 		{ "cell-px", 0, 0, G_OPTION_ARG_DOUBLE, &cell_px, "With --render: pixels per cell (default: fit the heap)", "N" },
 		{ "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "With --render: dark style", NULL },

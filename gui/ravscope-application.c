@@ -27,6 +27,10 @@ struct _RavscopeApplication {
 	GSettings *settings;
 	int startup_pid;       /* --attach */
 	char **startup_argv;   /* -- PROG ARGS */
+	/* --event, --select, --panel: where the first window opened looks */
+	gint64 start_event;
+	rav_loc start_select;
+	char *start_panel;
 	gboolean open_compare; /* --compare: the chatty-vs-messages window at start */
 };
 
@@ -269,18 +273,64 @@ void ravscope_application_set_startup_live(RavscopeApplication *app, int pid, co
 
 static void ravscope_application_open(GApplication *app, GFile **files, int n, const char *hint)
 {
+	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
 	for (int i = 0; i < n; i++) {
 		/* First file in the current window, the others in new windows. */
 		RavscopeWindow *w = i == 0 ? active_or_new(RAVSCOPE_APPLICATION(app)) : ravscope_window_new(GTK_APPLICATION(app));
 		if (i == 0 && ravscope_window_get_document(w))
 			w = ravscope_window_new(GTK_APPLICATION(app));
 		gtk_window_present(GTK_WINDOW(w));
+		if (i == 0 && (self->start_event >= 0 || self->start_select || self->start_panel)) {
+			ravscope_window_set_start(w, self->start_event, self->start_select, self->start_panel);
+			self->start_event = -1;
+			self->start_select = RAV_LOC_NONE;
+			g_clear_pointer(&self->start_panel, g_free);
+		}
 		g_autofree char *path = g_file_get_path(files[i]);
 		if (path && g_str_has_suffix(path, ".lesson"))
 			ravscope_window_start_lesson(w, path); /* a lesson file: play the lesson */
 		else
 			ravscope_window_open(w, files[i]);
 	}
+}
+
+/* --event=N --select=PAGE.CELL --panel=NAME: checked here, applied by the
+ * window that opens the first file once it is indexed. */
+static int ravscope_application_handle_local_options(GApplication *app, GVariantDict *options)
+{
+	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
+	gint64 event;
+	const char *select = NULL, *panel = NULL;
+	if (g_variant_dict_lookup(options, "event", "x", &event)) {
+		if (event < 0) {
+			g_printerr("ravscope: --event needs an event index (0 or more)\n");
+			return 2;
+		}
+		self->start_event = event;
+	}
+	if (g_variant_dict_lookup(options, "select", "&s", &select)) {
+		char *end;
+		unsigned long page = strtoul(select, &end, 10);
+		unsigned long cell = (*end == '.' || *end == ':') ? strtoul(end + 1, &end, 10) : 0;
+		if (*end || !cell || cell > 0x3fff || page > G_MAXUINT32) {
+			g_printerr("ravscope: --select needs PAGE.CELL (e.g. 3.17), not '%s'\n", select);
+			return 2;
+		}
+		self->start_select = rav_loc_make((guint32)page, (guint32)cell, 0);
+	}
+	if (g_variant_dict_lookup(options, "panel", "&s", &panel)) {
+		static const char *const names[] = {"inspector", "events", "sites", "contention", "charts"};
+		gboolean ok = FALSE;
+		for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+			ok |= strcmp(panel, names[i]) == 0;
+		if (!ok) {
+			g_printerr("ravscope: --panel is one of inspector, events, sites, contention, charts (not '%s')\n",
+				   panel);
+			return 2;
+		}
+		self->start_panel = g_strdup(panel);
+	}
+	return -1;
 }
 
 static void about_action(GSimpleAction *a, GVariant *p, gpointer user)
@@ -358,6 +408,7 @@ static void ravscope_application_shutdown(GApplication *app)
 {
 	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
 	g_clear_object(&self->settings);
+	g_clear_pointer(&self->start_panel, g_free);
 	G_APPLICATION_CLASS(ravscope_application_parent_class)->shutdown(app);
 }
 
@@ -366,12 +417,22 @@ static void ravscope_application_class_init(RavscopeApplicationClass *klass)
 	GApplicationClass *app_class = G_APPLICATION_CLASS(klass);
 	app_class->activate = ravscope_application_activate;
 	app_class->open = ravscope_application_open;
+	app_class->handle_local_options = ravscope_application_handle_local_options;
 	app_class->startup = ravscope_application_startup;
 	app_class->shutdown = ravscope_application_shutdown;
 }
 
 static void ravscope_application_init(RavscopeApplication *self)
 {
+	/* main.c lists them in --help with the headless options */
+	static const GOptionEntry window_options[] = {
+		{ "event", 0, 0, G_OPTION_ARG_INT64, NULL, "Show the state just before event N", "N" },
+		{ "select", 0, 0, G_OPTION_ARG_STRING, NULL, "Select a cell", "PAGE.CELL" },
+		{ "panel", 0, 0, G_OPTION_ARG_STRING, NULL, "Show a side panel", "NAME" },
+		{ NULL },
+	};
+	g_application_add_main_option_entries(G_APPLICATION(self), window_options);
+	self->start_event = -1;
 }
 
 RavscopeApplication *ravscope_application_new(void)

@@ -4,15 +4,19 @@
  * and a Compute button bound to "win.contention"), computing (progress and
  * Cancel), and a result (the "only around the playhead" switch, totals and
  * the 40 hottest lines, each with a button that selects its first cell
- * through "win.select-cell").  Only the rows of hot lines are built in code.
+ * through "win.select-cell", and the lines of the program whose accesses
+ * bounce it when the trace has call sites).  Only the rows of hot lines
+ * are built in code.
  */
 #include "ravscope-contention-panel.h"
 
 #include <adwaita.h>
 
 #include "ravscope-panel.h"
+#include "ravscope-sites.h"
 
 #define HOT_LINES_SHOWN 40
+#define LINE_SITES_SHOWN 3
 
 struct _RavscopeContentionPanel {
 	GtkWidget parent_instance;
@@ -99,8 +103,22 @@ static void show_result(RavscopeContentionPanel *self, RavscopeDocument *doc, ra
 		g_autofree char *where = ln->external ? g_strdup_printf("outside the pool (0x%" G_GINT64_MODIFIER "x)", ln->line * 64)
 						     : ravscope_format_loc(ln->first_cell);
 		g_autofree char *titletext = g_strdup_printf("%" G_GUINT64_FORMAT " transfers · %s", ln->transfers, where);
-		g_autofree char *rsub = g_strdup_printf("%" G_GUINT64_FORMAT " reads, %" G_GUINT64_FORMAT " writes · %s",
-							ln->reads, ln->writes, threads->str);
+		/* who bounces it: the sites of the accesses that missed */
+		guint32 sites[LINE_SITES_SHOWN];
+		guint64 tr[LINE_SITES_SHOWN];
+		unsigned ns = rav_contention_line_sites(c, i, sites, tr, LINE_SITES_SHOWN);
+		GString *by = g_string_new(NULL);
+		for (unsigned k = 0; k < ns && k < LINE_SITES_SHOWN; k++) {
+			if (!sites[k])
+				continue;
+			g_autofree char *sl = ravscope_site_label(t, sites[k]);
+			g_string_append_printf(by, "%s%s ×%" G_GUINT64_FORMAT, by->len ? ", " : "\nbounced by ", sl, tr[k]);
+		}
+		if (ns > LINE_SITES_SHOWN)
+			g_string_append_printf(by, " and %u more", ns - LINE_SITES_SHOWN);
+		g_autofree char *rsub = g_strdup_printf("%" G_GUINT64_FORMAT " reads, %" G_GUINT64_FORMAT " writes · %s%s",
+							ln->reads, ln->writes, threads->str, by->str);
+		g_string_free(by, TRUE);
 		g_string_free(threads, TRUE);
 		GtkWidget *row = adw_action_row_new();
 		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), titletext);

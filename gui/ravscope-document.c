@@ -119,6 +119,14 @@ RavscopeDocument *ravscope_document_open(const char *path, GError **error)
 		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_ENOMEM, "%s: out of memory creating the replay state", path);
 		return NULL;
 	}
+	/* Call sites name the program's objects by their recorded paths; a
+	 * program kept next to its trace, or installed next to ravscope (the
+	 * demos' samples), is found there too. */
+	g_autofree char *trace_dir = g_path_get_dirname(path);
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
+	g_autofree char *search = g_strjoin(":", trace_dir, exe_dir, NULL);
+	rav_trace_set_object_path(t, search);
 	RavscopeDocument *doc = g_object_new(RAVSCOPE_TYPE_DOCUMENT, NULL);
 	doc->path = g_strdup(path);
 	doc->basename = g_path_get_basename(path);
@@ -295,6 +303,16 @@ static void finish_indexing(RavscopeDocument *doc, gboolean map_operations)
 		start_operations(doc);
 }
 
+/* Resolve every call site once (libdw reads the program's debug info), so
+ * that labels in the panels are cache lookups on the main thread. */
+static void warm_sites(rav_trace *t)
+{
+	guint32 n = rav_trace_site_count(t);
+	rav_trace_symbol sy[RAV_TRACE_SITE_FRAMES_MAX];
+	for (guint32 id = 1; id <= n; id++)
+		rav_trace_site_resolve(t, id, sy, RAV_TRACE_SITE_FRAMES_MAX);
+}
+
 static void index_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
 	IndexJob *job = task_data;
@@ -305,6 +323,7 @@ static void index_thread(GTask *task, gpointer source, gpointer task_data, GCanc
 		g_task_return_error(task, error);
 		return;
 	}
+	warm_sites(job->doc->trace);
 	g_task_return_boolean(task, TRUE);
 }
 
@@ -381,6 +400,7 @@ gboolean ravscope_document_index_sync(RavscopeDocument *doc, GError **error)
 		set_error_from_trace(error, &err);
 		return FALSE;
 	}
+	warm_sites(doc->trace);
 	/* Without a main loop (headless) the map of operations is built on
 	 * demand instead. */
 	finish_indexing(doc, FALSE);

@@ -5,12 +5,17 @@
  * costs nothing here.  Filtered, the matching event indices are collected
  * by an idle handler in slices (the window stays responsive and rows
  * appear as they are found), and search text is matched against the same
- * plain-words description the list shows.
+ * plain-words description the list shows, and against the event's call
+ * site ("insert_after (list.c:41)").  A set of call sites (from the Sites
+ * panel, or a FUNCTION / FILE / FILE:LINE the user types) filters in
+ * libravtrace, as kinds and threads do.
  */
 #include "ravscope-event-model.h"
 
 #include <gtk/gtk.h>
 #include <string.h>
+
+#include "ravscope-sites.h"
 
 #define SLICE_EVENTS 20000
 #define MAX_MATCHES 5000000
@@ -34,6 +39,8 @@ struct _RavscopeEventModel {
 	guint64 kinds;
 	gint64 thread;
 	char *text;          /* casefolded */
+	guint32 *sites;      /* sorted; NULL: any site */
+	gsize nsites;
 	GArray *matches;     /* guint64 event indices */
 	guint64 scan_next;
 	guint scan_source;
@@ -91,7 +98,8 @@ static gboolean scan_slice(gpointer user)
 	guint64 n = available(self);
 	guint64 end = MIN(n, self->scan_next + SLICE_EVENTS);
 	rav_trace *t = ravscope_document_get_trace(self->doc);
-	rav_event_filter f = { .kinds = self->kinds, .thread = self->thread, .from = self->scan_next, .to = end };
+	rav_event_filter f = { .kinds = self->kinds, .thread = self->thread, .from = self->scan_next, .to = end,
+			       .sites = self->sites, .nsites = self->nsites };
 	rav_event_iter it;
 	rav_event ev;
 	if (end > self->scan_next) {
@@ -100,8 +108,14 @@ static gboolean scan_slice(gpointer user)
 			if (self->text && *self->text) {
 				g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
 				g_autofree char *fold = g_utf8_casefold(d, -1);
-				if (!strstr(fold, self->text))
-					continue;
+				if (!strstr(fold, self->text)) {
+					if (!ev.site)
+						continue;
+					g_autofree char *sl = ravscope_site_label(t, ev.site);
+					g_autofree char *sf = g_utf8_casefold(sl, -1);
+					if (!strstr(sf, self->text))
+						continue;
+				}
 			}
 			if (self->matches->len >= MAX_MATCHES) {
 				self->truncated = TRUE;
@@ -150,16 +164,33 @@ void ravscope_event_model_set_document(RavscopeEventModel *self, RavscopeDocumen
 	self->kinds = 0;
 	self->thread = -1;
 	g_clear_pointer(&self->text, g_free);
+	g_clear_pointer(&self->sites, g_free);
+	self->nsites = 0;
 	restart(self);
 }
 
-void ravscope_event_model_set_filter(RavscopeEventModel *self, guint64 kinds, gint64 thread, const char *text)
+static int cmp_u32(const void *a, const void *b)
+{
+	guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+	return x < y ? -1 : x > y;
+}
+
+void ravscope_event_model_set_filter(RavscopeEventModel *self, guint64 kinds, gint64 thread, const char *text,
+				     const guint32 *sites, gssize nsites)
 {
 	g_free(self->text);
 	self->text = text && *text ? g_utf8_casefold(text, -1) : NULL;
 	self->kinds = kinds;
 	self->thread = thread;
-	self->filtered = kinds != 0 || thread >= 0 || self->text != NULL;
+	g_clear_pointer(&self->sites, g_free);
+	self->nsites = 0;
+	if (nsites >= 0) {
+		/* a filter by no site at all matches nothing: site 0 is "none", never a call */
+		self->sites = nsites ? g_memdup2(sites, (gsize)nsites * sizeof *sites) : g_new0(guint32, 1);
+		self->nsites = nsites ? (gsize)nsites : 0;
+		qsort(self->sites, self->nsites, sizeof *self->sites, cmp_u32);
+	}
+	self->filtered = kinds != 0 || thread >= 0 || self->text != NULL || self->sites != NULL;
 	restart(self);
 }
 
@@ -230,6 +261,7 @@ static void ravscope_event_model_finalize(GObject *o)
 	RavscopeEventModel *self = RAVSCOPE_EVENT_MODEL(o);
 	g_array_unref(self->matches);
 	g_free(self->text);
+	g_free(self->sites);
 	G_OBJECT_CLASS(ravscope_event_model_parent_class)->finalize(o);
 }
 

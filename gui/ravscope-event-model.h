@@ -18,8 +18,11 @@ G_DECLARE_FINAL_TYPE(RavscopeEventModel, ravscope_event_model, RAVSCOPE, EVENT_M
 RavscopeEventModel *ravscope_event_model_new(void);
 void ravscope_event_model_set_document(RavscopeEventModel *self, RavscopeDocument *doc);
 /* kinds: bit mask (0 = all); thread: heap id or -1; text: substring of the
- * event's description ("" = any). Matching runs in idle slices. */
-void ravscope_event_model_set_filter(RavscopeEventModel *self, guint64 kinds, gint64 thread, const char *text);
+ * event's description or of its call site ("" = any); sites: only events
+ * of these call sites (nsites < 0: any site; 0: none matches).  Matching
+ * runs in idle slices. */
+void ravscope_event_model_set_filter(RavscopeEventModel *self, guint64 kinds, gint64 thread, const char *text,
+				     const guint32 *sites, gssize nsites);
 /* Indexing made more events available. */
 void ravscope_event_model_update_count(RavscopeEventModel *self);
 /* Row of the last listed event at or before `event`; GTK_INVALID_LIST_POSITION if none. */

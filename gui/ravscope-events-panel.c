@@ -4,19 +4,23 @@
  * only when they scroll into view, so a trace of any length lists at once.
  * On refresh the selection follows the playhead (the last applied event);
  * activating a row asks the window to go to that event ("win.seek-event").
- * Filters: a kind family, marks or errors, one thread, and text matched
- * against the row's plain-words description.
+ * Filters: a kind family, marks or errors, one thread, text matched
+ * against the row's plain-words description and call site, and a call site
+ * (a FUNCTION, FILE or FILE:LINE typed in, or a line of the Sites panel).
+ * Each row says under its description which call of the program did it.
  */
 #include "ravscope-events-panel.h"
 
 #include "ravscope-charts.h"
 #include "ravscope-event-model.h"
 #include "ravscope-panel.h"
+#include "ravscope-sites.h"
 
 struct _RavscopeEventsPanel {
 	GtkWidget parent_instance;
 	/* template */
 	GtkSearchEntry *search;
+	GtkEntry *site_entry;
 	GtkDropDown *kind_filter;
 	GtkDropDown *thread_filter;
 	GtkLabel *count_label;
@@ -26,6 +30,9 @@ struct _RavscopeEventsPanel {
 	gulong progress_handler;
 	RavscopeEventModel *model;
 	GtkSingleSelection *selection;
+	/* sites asked for by the Sites panel (shown by label in site_entry) */
+	GArray *explicit_sites;
+	gboolean setting_entry;
 };
 
 static void panel_iface_init(RavscopePanelInterface *iface);
@@ -78,7 +85,57 @@ static void apply_filter(RavscopeEventsPanel *self)
 		if (th)
 			thread = th->heap_id;
 	}
-	ravscope_event_model_set_filter(self->model, kinds, thread, gtk_editable_get_text(GTK_EDITABLE(self->search)));
+	const char *spec = gtk_editable_get_text(GTK_EDITABLE(self->site_entry));
+	g_autofree guint32 *found = NULL;
+	const guint32 *sites = NULL;
+	gssize nsites = -1;
+	if (self->explicit_sites) {
+		sites = (const guint32 *)self->explicit_sites->data;
+		nsites = self->explicit_sites->len;
+	} else if (spec && *spec) {
+		rav_trace *tr = ravscope_document_get_trace(self->doc);
+		gsize n = rav_trace_sites_find(tr, spec, NULL, 0);
+		found = g_new(guint32, n ? n : 1);
+		nsites = (gssize)rav_trace_sites_find(tr, spec, found, n);
+		sites = found;
+		gtk_widget_set_tooltip_text(GTK_WIDGET(self->site_entry),
+					    n ? NULL : "No call site is in this function, file or line");
+		if (n)
+			gtk_widget_remove_css_class(GTK_WIDGET(self->site_entry), "error");
+		else
+			gtk_widget_add_css_class(GTK_WIDGET(self->site_entry), "error");
+	} else {
+		gtk_widget_remove_css_class(GTK_WIDGET(self->site_entry), "error");
+	}
+	ravscope_event_model_set_filter(self->model, kinds, thread, gtk_editable_get_text(GTK_EDITABLE(self->search)),
+					sites, nsites);
+}
+
+static void on_site_changed(GtkEditable *e, RavscopeEventsPanel *self)
+{
+	if (self->setting_entry)
+		return;
+	/* typed by the user: the text says which sites */
+	g_clear_pointer(&self->explicit_sites, g_array_unref);
+	apply_filter(self);
+}
+
+static void on_site_icon(GtkEntry *e, GtkEntryIconPosition pos, RavscopeEventsPanel *self)
+{
+	gtk_editable_set_text(GTK_EDITABLE(e), "");
+}
+
+void ravscope_events_panel_show_sites(RavscopeEventsPanel *self, const char *label, const guint32 *sites, gsize n)
+{
+	g_clear_pointer(&self->explicit_sites, g_array_unref);
+	if (n) {
+		self->explicit_sites = g_array_sized_new(FALSE, FALSE, sizeof(guint32), (guint)n);
+		g_array_append_vals(self->explicit_sites, sites, (guint)n);
+	}
+	self->setting_entry = TRUE;
+	gtk_editable_set_text(GTK_EDITABLE(self->site_entry), n ? label : "");
+	self->setting_entry = FALSE;
+	apply_filter(self);
 }
 
 static void on_filter_changed(GObject *o, GParamSpec *pspec, RavscopeEventsPanel *self) { apply_filter(self); }
@@ -103,17 +160,27 @@ static void row_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer u
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	GtkWidget *dot = gtk_label_new("●");
 	GtkWidget *idx = gtk_label_new("");
+	GtkWidget *lines = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	GtkWidget *text = gtk_label_new("");
+	GtkWidget *site = gtk_label_new("");
+	gtk_widget_add_css_class(site, "dim-label");
+	gtk_widget_add_css_class(site, "caption");
+	gtk_label_set_xalign(GTK_LABEL(site), 0);
+	gtk_label_set_ellipsize(GTK_LABEL(site), PANGO_ELLIPSIZE_MIDDLE);
+	gtk_widget_set_valign(dot, GTK_ALIGN_START);
+	gtk_widget_set_valign(idx, GTK_ALIGN_START);
 	gtk_widget_add_css_class(idx, "dim-label");
 	gtk_widget_add_css_class(idx, "numeric");
 	gtk_label_set_xalign(GTK_LABEL(idx), 1);
 	gtk_label_set_width_chars(GTK_LABEL(idx), 7);
 	gtk_label_set_xalign(GTK_LABEL(text), 0);
 	gtk_label_set_ellipsize(GTK_LABEL(text), PANGO_ELLIPSIZE_END);
-	gtk_widget_set_hexpand(text, TRUE);
+	gtk_widget_set_hexpand(lines, TRUE);
+	gtk_box_append(GTK_BOX(lines), text);
+	gtk_box_append(GTK_BOX(lines), site);
 	gtk_box_append(GTK_BOX(box), dot);
 	gtk_box_append(GTK_BOX(box), idx);
-	gtk_box_append(GTK_BOX(box), text);
+	gtk_box_append(GTK_BOX(box), lines);
 	gtk_list_item_set_child(item, box);
 }
 
@@ -123,7 +190,9 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 	GtkWidget *box = gtk_list_item_get_child(item);
 	GtkWidget *dot = gtk_widget_get_first_child(box);
 	GtkWidget *idx = gtk_widget_get_next_sibling(dot);
-	GtkWidget *text = gtk_widget_get_next_sibling(idx);
+	GtkWidget *lines = gtk_widget_get_next_sibling(idx);
+	GtkWidget *text = gtk_widget_get_first_child(lines);
+	GtkWidget *site = gtk_widget_get_next_sibling(text);
 	guint64 e = ravscope_event_item_get_index(ei);
 	char buf[32];
 	g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, e);
@@ -132,6 +201,10 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 	if (self->doc && rav_trace_event_at(ravscope_document_get_trace(self->doc), e, &ev)) {
 		g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
 		gtk_label_set_text(GTK_LABEL(text), d);
+		g_autofree char *sl = ev.site ? ravscope_site_label(ravscope_document_get_trace(self->doc), ev.site) : NULL;
+		/* rows keep one height (GtkListView estimates unseen rows from
+		 * the ones it measured): an event without a site shows a dash */
+		gtk_label_set_text(GTK_LABEL(site), sl ? sl : "—");
 		double rgb[3];
 		ravscope_family_color(ravscope_event_family(ev.kind), rgb);
 		g_autofree char *markup = g_strdup_printf("<span foreground=\"#%02x%02x%02x\">●</span>", (int)(rgb[0] * 255),
@@ -139,6 +212,7 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 		gtk_label_set_markup(GTK_LABEL(dot), markup);
 	} else {
 		gtk_label_set_text(GTK_LABEL(text), "(not indexed yet)");
+		gtk_label_set_text(GTK_LABEL(site), "");
 	}
 }
 
@@ -165,6 +239,10 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 		self->doc = g_object_ref(doc);
 		self->progress_handler = g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 	}
+	g_clear_pointer(&self->explicit_sites, g_array_unref);
+	self->setting_entry = TRUE;
+	gtk_editable_set_text(GTK_EDITABLE(self->site_entry), "");
+	self->setting_entry = FALSE;
 	ravscope_event_model_set_document(self->model, doc);
 	setup_filters(self);
 }
@@ -179,7 +257,10 @@ static void panel_refresh(RavscopePanel *panel)
 	guint row = ravscope_event_model_row_for_event(self->model, pos > 0 ? pos - 1 : 0);
 	if (row != GTK_INVALID_LIST_POSITION && gtk_single_selection_get_selected(self->selection) != row) {
 		gtk_single_selection_set_selected(self->selection, row);
-		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
+		/* GTK 4.8 leaves a list that scrolled while it was not shown
+		 * with one row: scroll when it is, and when it is next mapped */
+		if (gtk_widget_get_mapped(GTK_WIDGET(self->list)))
+			gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
 	}
 }
 
@@ -187,6 +268,22 @@ static void panel_iface_init(RavscopePanelInterface *iface)
 {
 	iface->set_document = panel_set_document;
 	iface->refresh = panel_refresh;
+}
+
+static gboolean scroll_to_selected(gpointer user)
+{
+	RavscopeEventsPanel *self = user;
+	guint row = gtk_single_selection_get_selected(self->selection);
+	if (row != GTK_INVALID_LIST_POSITION)
+		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
+	g_object_unref(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_list_map(GtkWidget *list, RavscopeEventsPanel *self)
+{
+	/* after the first allocation of the shown list */
+	g_idle_add(scroll_to_selected, g_object_ref(self));
 }
 
 /* ---- class ------------------------------------------------------------------ */
@@ -198,6 +295,7 @@ static void ravscope_events_panel_dispose(GObject *object)
 		panel_set_document(RAVSCOPE_PANEL(self), NULL);
 	g_clear_object(&self->selection);
 	g_clear_object(&self->model);
+	g_clear_pointer(&self->explicit_sites, g_array_unref);
 	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_EVENTS_PANEL);
 	GtkWidget *child;
 	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self))))
@@ -212,12 +310,15 @@ static void ravscope_events_panel_class_init(RavscopeEventsPanelClass *klass)
 	object_class->dispose = ravscope_events_panel_dispose;
 	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-events-panel.ui");
 	gtk_widget_class_bind_template_child(wc, RavscopeEventsPanel, search);
+	gtk_widget_class_bind_template_child(wc, RavscopeEventsPanel, site_entry);
 	gtk_widget_class_bind_template_child(wc, RavscopeEventsPanel, kind_filter);
 	gtk_widget_class_bind_template_child(wc, RavscopeEventsPanel, thread_filter);
 	gtk_widget_class_bind_template_child(wc, RavscopeEventsPanel, count_label);
 	gtk_widget_class_bind_template_child(wc, RavscopeEventsPanel, list);
 	gtk_widget_class_bind_template_callback(wc, on_filter_changed);
 	gtk_widget_class_bind_template_callback(wc, on_search_changed);
+	gtk_widget_class_bind_template_callback(wc, on_site_changed);
+	gtk_widget_class_bind_template_callback(wc, on_site_icon);
 	gtk_widget_class_bind_template_callback(wc, on_activate);
 	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
 }
@@ -236,6 +337,7 @@ static void ravscope_events_panel_init(RavscopeEventsPanel *self)
 	g_object_unref(factory);
 	gtk_list_view_set_model(self->list, GTK_SELECTION_MODEL(self->selection));
 	g_signal_connect(self->model, "notify::status", G_CALLBACK(on_model_status), self);
+	g_signal_connect(self->list, "map", G_CALLBACK(on_list_map), self);
 	setup_filters(self);
 }
 

@@ -1,5 +1,6 @@
 /* ravscope-events-panel.h - the Events panel: every event of the trace in a
- * list, searchable and filtered by kind and thread.  A RavscopePanel. */
+ * list, searchable and filtered by kind, thread and call site.  A
+ * RavscopePanel. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -14,5 +15,8 @@ G_DECLARE_FINAL_TYPE(RavscopeEventsPanel, ravscope_events_panel, RAVSCOPE, EVENT
 GtkWidget *ravscope_events_panel_new(void);
 /* Put the keyboard focus in the search entry (Ctrl+F). */
 void ravscope_events_panel_focus_search(RavscopeEventsPanel *self);
+/* List only the events of these call sites (n = 0: any), named by label in
+ * the call-site entry. */
+void ravscope_events_panel_show_sites(RavscopeEventsPanel *self, const char *label, const guint32 *sites, gsize n);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* ravscope-heap-overlays.c - what is drawn over the cells: the selection
- * with its links, the hover outline, and cache contention.
+ * with its links, the hover outline, cache contention, and the cells of a
+ * call site (the Sites panel's highlight).
  *
  * The contention overlay washes the cells out and heats each cache line by
  * the transfers the model counted; memory outside the ravioli pool, which
@@ -174,4 +175,69 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 		k++;
 	}
 	cairo_restore(cr);
+}
+
+/* The cells one call site allocated (still live, wherever compaction moved
+ * them): everything else washed out, these in their type's colour with an
+ * accent frame when zoomed in, and a box that says what they are. */
+void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				   const RavscopeViewport *vp)
+{
+	size_t n = rav_site_cells_list(vp->highlight, NULL, 0);
+	rav_loc *cells = g_new(rav_loc, n ? n : 1);
+	n = rav_site_cells_list(vp->highlight, cells, n);
+	rav_state *s = ravscope_document_get_state(doc);
+	cairo_save(cr);
+	double bg[3], tc[3];
+	ravscope_heap_background(vp->dark, bg);
+	ravscope__text_rgb(vp->dark, tc);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.8);
+	cairo_paint(cr);
+	double px = MAX(vp->scale, 1.5);
+	size_t shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		double wx, wy;
+		if (!ravscope_heap_layout_cell_pos(L, cells[i], &wx, &wy))
+			continue;
+		double x = sx_of(vp, wx), y = sy_of(vp, wy);
+		if (x + px < vp->x0 || y + px < vp->y0 || x > vp->x0 + vp->width || y > vp->y0 + vp->height)
+			continue;
+		rav_state_cell sc;
+		guint16 type = rav_state_cell_at(s, rav_loc_page(cells[i]), rav_loc_cell(cells[i]), &sc) ? sc.type : 0;
+		double rgb[3];
+		ravscope_type_color(type, vp->dark, rgb);
+		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+		if (vp->scale >= RECT_SCALE) {
+			double cx, cy, cw, ch;
+			ravscope__cell_rect(vp, wx, wy, &cx, &cy, &cw, &ch);
+			ravscope__rounded_rect(cr, cx, cy, cw, ch, MIN(6, vp->scale * 0.1));
+			cairo_fill_preserve(cr);
+			cairo_set_source_rgb(cr, vp->accent[0], vp->accent[1], vp->accent[2]);
+			cairo_set_line_width(cr, vp->large_text ? 3 : 2);
+			cairo_stroke(cr);
+		} else {
+			cairo_rectangle(cr, x, y, px, px);
+			cairo_fill(cr);
+		}
+		shown++;
+	}
+	/* what they are */
+	double fs = vp->large_text ? 16 : 12;
+	char buf[512];
+	g_snprintf(buf, sizeof buf, "%zu live cell%s allocated at %s%s", n, n == 1 ? "" : "s",
+		   vp->highlight_label ? vp->highlight_label : "the selected call site",
+		   n && !shown ? " (none in view)" : "");
+	double bw = MIN(vp->width - 24, fs * 0.62 * (double)strlen(buf) + fs * 1.4), bh = fs * 2;
+	/* bottom left: the legend has the bottom right, page labels the top
+	 * (the contention overlay's strip of outside lines the bottom left) */
+	double bx = vp->x0 + 12, by = vp->contention ? vp->y0 + 12 : vp->y0 + vp->height - bh - 12;
+	ravscope__rounded_rect(cr, bx, by, bw, bh, 8);
+	cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.94);
+	cairo_fill_preserve(cr);
+	cairo_set_source_rgb(cr, vp->accent[0], vp->accent[1], vp->accent[2]);
+	cairo_set_line_width(cr, 1.5);
+	cairo_stroke(cr);
+	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 0.45, buf, fs, TRUE, tc, bw - fs);
+	cairo_restore(cr);
+	g_free(cells);
 }

@@ -219,6 +219,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	}
 	if (vp->contention)
 		ravscope__heap_draw_contention(cr, doc, L, vp);
+	if (vp->highlight)
+		ravscope__heap_draw_highlight(cr, doc, L, vp);
 	if (vp->contention) {
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 		ravscope__heap_draw_external_lines(cr, vp);

@@ -46,6 +46,8 @@ struct _RavscopeHeapView {
 	guint anim_tick;
 	rav_contention *contention;
 	unsigned line_size;
+	const rav_site_cells *highlight; /* borrowed (the window owns it) */
+	char *highlight_label;
 	gboolean large_text, legend, animate;
 	RavscopeSpotlight *spotlight;
 	guint64 spotlight_position; /* the playhead it is about: moving away removes it */

@@ -93,6 +93,8 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.hover = self->hover;
 	self->vp.contention = self->contention;
 	self->vp.line_size = self->line_size;
+	self->vp.highlight = self->highlight;
+	self->vp.highlight_label = self->highlight_label;
 	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
 	self->vp.n_anims = self->anims->len;
 	self->vp.spotlight = self->spotlight;
@@ -360,6 +362,14 @@ void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
+void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label)
+{
+	self->highlight = cells;
+	g_free(self->highlight_label);
+	self->highlight_label = g_strdup(label);
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate)
 {
 	self->large_text = large_text;
@@ -381,6 +391,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	self->selected = self->hover = self->last_touched = RAV_LOC_NONE;
 	self->contention = NULL;
+	self->highlight = NULL;
 	self->page_cols = 0;
 	self->fitted = TRUE;
 	if (doc) {
@@ -406,6 +417,7 @@ static void ravscope_heap_view_dispose(GObject *object)
 
 static void ravscope_heap_view_finalize(GObject *object)
 {
+	g_free(RAVSCOPE_HEAP_VIEW(object)->highlight_label);
 	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(object);
 	ravscope_heap_layout_free(self->layout);
 	ravscope_heap_painter_free(self->painter);

@@ -29,6 +29,9 @@ void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint6
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
 /* contention: borrowed; line_size: the model's line size in bytes. */
 void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size);
+/* The cells of a call site to highlight (borrowed: NULL clears), and what
+ * they are, for the label drawn with them. */
+void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label);
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */

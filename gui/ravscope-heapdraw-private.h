@@ -102,6 +102,8 @@ void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, 
 				 const double rgb[3], double alpha, double width);
 void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				    const RavscopeViewport *vp);
+void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				   const RavscopeViewport *vp);
 void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp);
 
 /* heap-legend */

@@ -167,6 +167,10 @@ typedef struct {
 	double anim_t;         /* 0..1 */
 	rav_contention *contention; /* overlay when not NULL */
 	unsigned line_size;    /* the contention model's line size (0: 64) */
+	/* The cells a call site allocated, highlighted when not NULL, with
+	 * what they are ("cells allocated at list_push (list.c:42)"). */
+	const rav_site_cells *highlight;
+	const char *highlight_label;
 	double accent[3];
 	const RavscopeSpotlight *spotlight; /* drawn over everything when not NULL */
 } RavscopeViewport;

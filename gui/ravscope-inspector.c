@@ -13,8 +13,10 @@
 #include <adwaita.h>
 
 #include "ravscope-panel.h"
+#include "ravscope-sites.h"
 
 #define HISTORY_MAX 200
+#define SOURCE_CONTEXT 4
 #define REFERRERS_MAX 64
 
 struct _RavscopeInspector {
@@ -24,6 +26,11 @@ struct _RavscopeInspector {
 	rav_loc cell;
 	gboolean follow;
 	GString *text;
+	/* The call site whose source is shown (0: the cell's allocation), and
+	 * which of its symbols (0: its call; then inlined callers and callers). */
+	guint32 source_site;
+	guint source_symbol;
+	rav_loc source_cell; /* the cell source_site was chosen for */
 };
 
 static void panel_iface_init(RavscopePanelInterface *iface);
@@ -79,7 +86,7 @@ static GtkWidget *add_group(RavscopeInspector *self, const char *title, const ch
 	if (description)
 		adw_preferences_group_set_description(ADW_PREFERENCES_GROUP(g), description);
 	gtk_box_append(GTK_BOX(self->content), g);
-	g_string_append_printf(self->text, "%s\n", title);
+	g_string_append_printf(self->text, "%s%s%s\n", title, description ? ": " : "", description ? description : "");
 	return g;
 }
 
@@ -126,6 +133,247 @@ static void show_placeholder(RavscopeInspector *self, const char *title, const c
 	g_string_append_printf(self->text, "%s\n%s\n", title, text);
 }
 
+static guint64 pos_now(RavscopeInspector *self)
+{
+	return ravscope_document_get_position(self->doc);
+}
+
+static void on_show_source(GtkButton *b, RavscopeInspector *self)
+{
+	self->source_site = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(b), "site"));
+	self->source_symbol = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(b), "symbol"));
+	self->source_cell = self->cell;
+	ravscope_inspector_refresh(self);
+}
+
+static void add_source_button(RavscopeInspector *self, GtkWidget *row, guint32 site, guint symbol)
+{
+	GtkWidget *b = gtk_button_new_from_icon_name("text-x-generic-symbolic");
+	gtk_widget_set_valign(b, GTK_ALIGN_CENTER);
+	gtk_widget_add_css_class(b, "flat");
+	gtk_widget_set_tooltip_text(b, "Show this line of the source");
+	g_object_set_data(G_OBJECT(b), "site", GUINT_TO_POINTER(site));
+	g_object_set_data(G_OBJECT(b), "symbol", GUINT_TO_POINTER(symbol));
+	g_signal_connect(b, "clicked", G_CALLBACK(on_show_source), self);
+	adw_action_row_add_suffix(ADW_ACTION_ROW(row), b);
+}
+
+static void on_open_editor(GtkButton *b, RavscopeInspector *self)
+{
+	const char *path = g_object_get_data(G_OBJECT(b), "path");
+	g_autoptr(GFile) f = g_file_new_for_path(path);
+	g_autofree char *uri = g_file_get_uri(f);
+	GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(self));
+	/* the desktop's handler for the file's type (GtkFileLauncher needs GTK 4.10) */
+	gtk_show_uri(GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL, uri, GDK_CURRENT_TIME);
+}
+
+/* The symbols of a site, kept until the next refresh. */
+static unsigned site_symbols(rav_trace *t, guint32 site, rav_trace_symbol *out, unsigned max)
+{
+	unsigned n = site ? rav_trace_site_resolve(t, site, out, max) : 0;
+	return n < max ? n : max;
+}
+
+/* The source of the chosen site's line, in context. */
+static void add_source(RavscopeInspector *self, rav_trace *t, guint32 site, guint symbol)
+{
+	rav_trace_symbol sy[RAV_TRACE_SITE_FRAMES_MAX];
+	unsigned n = site_symbols(t, site, sy, RAV_TRACE_SITE_FRAMES_MAX);
+	if (!n)
+		return;
+	if (symbol >= n)
+		symbol = 0;
+	const rav_trace_symbol *s = &sy[symbol];
+	g_autofree char *label = ravscope_symbol_label(s, FALSE);
+	GtkWidget *g = add_group(self, "Source", label);
+	if (s->status != RAV_SYMBOL_OK || !s->file || !s->line) {
+		g_autofree char *why = ravscope_site_detail(t, site);
+		add_row(self, g, "No source line", s->message ? s->message : why);
+		return;
+	}
+	g_autofree char *text = NULL;
+	guint first = 0;
+	g_autoptr(GError) error = NULL;
+	if (!ravscope_source_excerpt(s->file, s->line, SOURCE_CONTEXT, &text, &first, &error)) {
+		g_autofree char *where = g_strdup_printf("%s:%u", s->file, s->line);
+		add_row(self, g, where, error->message);
+		return;
+	}
+	/* "  41 │ code", the site's line marked */
+	GtkTextBuffer *buf = gtk_text_buffer_new(NULL);
+	GtkTextTag *mark = gtk_text_buffer_create_tag(buf, "site", "background", "#f6d32d55", "weight", PANGO_WEIGHT_BOLD, NULL);
+	GtkTextTag *num = gtk_text_buffer_create_tag(buf, "num", "foreground", "#888888", NULL);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	GtkTextIter end;
+	g_string_append_printf(self->text, "  source %s:%u\n", s->file, s->line);
+	for (guint i = 0; lines[i]; i++) {
+		guint ln = first + i;
+		char prefix[24];
+		g_snprintf(prefix, sizeof prefix, "%5u %s ", ln, ln == s->line ? "▶" : "│");
+		gtk_text_buffer_get_end_iter(buf, &end);
+		gtk_text_buffer_insert_with_tags(buf, &end, prefix, -1, num, NULL);
+		gtk_text_buffer_get_end_iter(buf, &end);
+		g_autofree char *expanded = NULL;
+		/* tabs as 4 spaces: the view is narrow */
+		g_auto(GStrv) parts = g_strsplit(lines[i], "\t", -1);
+		expanded = g_strjoinv("    ", parts);
+		if (ln == s->line)
+			gtk_text_buffer_insert_with_tags(buf, &end, expanded, -1, mark, NULL);
+		else
+			gtk_text_buffer_insert(buf, &end, expanded, -1);
+		if (lines[i + 1]) {
+			gtk_text_buffer_get_end_iter(buf, &end);
+			gtk_text_buffer_insert(buf, &end, "\n", -1);
+		}
+		g_string_append_printf(self->text, "  %s%s\n", prefix, expanded);
+	}
+	GtkWidget *view = gtk_text_view_new_with_buffer(buf);
+	g_object_unref(buf);
+	gtk_text_view_set_editable(GTK_TEXT_VIEW(view), FALSE);
+	gtk_text_view_set_cursor_visible(GTK_TEXT_VIEW(view), FALSE);
+	gtk_text_view_set_monospace(GTK_TEXT_VIEW(view), TRUE);
+	gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(view), GTK_WRAP_NONE);
+	gtk_text_view_set_left_margin(GTK_TEXT_VIEW(view), 6);
+	gtk_text_view_set_top_margin(GTK_TEXT_VIEW(view), 6);
+	gtk_text_view_set_bottom_margin(GTK_TEXT_VIEW(view), 6);
+	gtk_widget_add_css_class(view, "ravscope-source");
+	GtkWidget *scroll = gtk_scrolled_window_new();
+	gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroll), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
+	gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroll), view);
+	gtk_widget_add_css_class(scroll, "card");
+	gtk_widget_set_overflow(scroll, GTK_OVERFLOW_HIDDEN);
+	adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), scroll);
+	GtkWidget *open = gtk_button_new_with_mnemonic("_Open in Editor");
+	gtk_widget_set_halign(open, GTK_ALIGN_START);
+	gtk_widget_set_margin_top(open, 6);
+	gtk_widget_set_tooltip_text(open, s->file);
+	g_object_set_data_full(G_OBJECT(open), "path", g_strdup(s->file), g_free);
+	g_signal_connect(open, "clicked", G_CALLBACK(on_open_editor), self);
+	adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), open);
+}
+
+/* Rows naming a site: the label, where it is, the source button; and, for
+ * a site whose call was inlined or that has recorded callers, its frames. */
+static void site_row(RavscopeInspector *self, rav_trace *t, GtkWidget *group, const char *what, guint32 site,
+		     guint64 event)
+{
+	g_autofree char *label = ravscope_site_label(t, site);
+	g_autofree char *detail = ravscope_site_detail(t, site);
+	g_autofree char *title = g_strdup_printf("%s %s", what, label);
+	rav_trace_symbol sy[RAV_TRACE_SITE_FRAMES_MAX];
+	unsigned n = site_symbols(t, site, sy, RAV_TRACE_SITE_FRAMES_MAX);
+	GtkWidget *row;
+	if (n > 1) {
+		row = adw_expander_row_new();
+		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+		adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+		adw_expander_row_set_subtitle(ADW_EXPANDER_ROW(row), detail);
+		adw_preferences_group_add(ADW_PREFERENCES_GROUP(group), row);
+		g_string_append_printf(self->text, "  %s: %s\n", title, detail);
+		for (unsigned k = 1; k < n; k++) {
+			GtkWidget *fr = adw_action_row_new();
+			g_autofree char *fl = ravscope_symbol_label(&sy[k], FALSE);
+			g_autofree char *ft = g_strdup_printf("%s %s", sy[k - 1].inlined ? "inlined in" : "called from", fl);
+			adw_preferences_row_set_title(ADW_PREFERENCES_ROW(fr), ft);
+			adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(fr), FALSE);
+			if (sy[k].file)
+				adw_action_row_set_subtitle(ADW_ACTION_ROW(fr), sy[k].file);
+			if (sy[k].status == RAV_SYMBOL_OK && sy[k].file)
+				add_source_button(self, fr, site, k);
+			adw_expander_row_add_row(ADW_EXPANDER_ROW(row), fr);
+			g_string_append_printf(self->text, "    %s\n", ft);
+		}
+		if (sy[0].status == RAV_SYMBOL_OK && sy[0].file) {
+			GtkWidget *b = gtk_button_new_from_icon_name("text-x-generic-symbolic");
+			gtk_widget_set_valign(b, GTK_ALIGN_CENTER);
+			gtk_widget_add_css_class(b, "flat");
+			gtk_widget_set_tooltip_text(b, "Show this line of the source");
+			g_object_set_data(G_OBJECT(b), "site", GUINT_TO_POINTER(site));
+			g_object_set_data(G_OBJECT(b), "symbol", GUINT_TO_POINTER(0));
+			g_signal_connect(b, "clicked", G_CALLBACK(on_show_source), self);
+			adw_expander_row_add_action(ADW_EXPANDER_ROW(row), b); /* add_suffix is libadwaita 1.4 */
+		}
+		return;
+	}
+	row = add_row(self, group, title, detail);
+	if (n && sy[0].status == RAV_SYMBOL_OK && sy[0].file)
+		add_source_button(self, row, site, 0);
+	if (event != G_MAXUINT64)
+		add_button(self, row, "media-playback-start-symbolic", "Go to this event", "event", event,
+			   G_CALLBACK(on_go_event));
+}
+
+/* Where in the program: the calls that allocated, moved and freed the
+ * raviolo now in the selected cell. */
+static void add_sites(RavscopeInspector *self, rav_trace *t, guint64 pos)
+{
+	const rav_trace_info *in = ravscope_document_get_info(self->doc);
+	if (!rav_trace_site_count(t)) {
+		g_autofree char *why =
+			in->version_major == 1 && in->version_minor < 2
+				? g_strdup_printf("This trace (format %u.%u) is from before call sites were recorded.",
+						  in->version_major, in->version_minor)
+				: g_strdup("The program was recorded without call sites (RAVIOLI_TRACE_SITES=0).");
+		add_group(self, "Where in the Program", why);
+		return;
+	}
+	rav_cell_event *h = g_new(rav_cell_event, HISTORY_MAX);
+	unsigned total = 0;
+	unsigned nh = rav_trace_cell_history(t, self->cell, pos, h, HISTORY_MAX, &total);
+	guint32 alloc_site = 0, free_site = 0;
+	guint64 alloc_ev = G_MAXUINT64, free_ev = G_MAXUINT64;
+	gboolean have_alloc = FALSE, have_free = FALSE;
+	/* moves per site, in order of first move */
+	guint32 msite[8];
+	guint mcount[8], nm = 0, mother = 0;
+	for (unsigned i = 0; i < nh; i++) {
+		rav_event ev;
+		if (!rav_trace_event_at(t, h[i].event, &ev))
+			continue;
+		if (ev.kind == RAV_EV_ALLOC && !have_alloc) {
+			have_alloc = TRUE;
+			alloc_site = ev.site;
+			alloc_ev = ev.index;
+		} else if (ev.kind == RAV_EV_FREE && !have_free && ev.aux) {
+			have_free = TRUE;
+			free_site = ev.site;
+			free_ev = ev.index;
+		} else if (ev.kind == RAV_EV_MOVE && h[i].event < pos) {
+			guint k = 0;
+			while (k < nm && msite[k] != ev.site)
+				k++;
+			if (k < nm)
+				mcount[k]++;
+			else if (nm < G_N_ELEMENTS(msite))
+				msite[nm] = ev.site, mcount[nm++] = 1;
+			else
+				mother++;
+		}
+	}
+	g_free(h);
+	GtkWidget *g = add_group(self, "Where in the Program", NULL);
+	if (have_alloc)
+		site_row(self, t, g, alloc_ev < pos ? "Allocated by" : "Will be allocated by", alloc_site, alloc_ev);
+	else
+		add_row(self, g, "Allocated", "before the part of the trace indexed, or by a snapshot");
+	for (guint k = 0; k < nm; k++) {
+		g_autofree char *what = g_strdup_printf("Moved %u× by", mcount[k]);
+		site_row(self, t, g, what, msite[k], G_MAXUINT64);
+	}
+	if (mother) {
+		g_autofree char *more = g_strdup_printf("%u more moves by other calls", mother);
+		add_row(self, g, more, NULL);
+	}
+	if (have_free)
+		site_row(self, t, g, free_ev < pos ? "Freed by" : "Later freed by", free_site, free_ev);
+	/* the source of the line asked for, or of the allocation */
+	guint32 show = self->source_cell == self->cell && self->source_site ? self->source_site : alloc_site;
+	guint symbol = self->source_cell == self->cell && self->source_site ? self->source_symbol : 0;
+	if (show)
+		add_source(self, t, show, symbol);
+}
+
 void ravscope_inspector_refresh(RavscopeInspector *self)
 {
 	clear_content(self);
@@ -156,6 +404,9 @@ void ravscope_inspector_refresh(RavscopeInspector *self)
 	gtk_label_set_wrap(GTK_LABEL(title), TRUE);
 	gtk_box_append(GTK_BOX(self->content), title);
 	g_string_append_printf(self->text, "cell %s type %s state %s\n", where, tname, c.state < 4 ? states[c.state] : "?");
+
+	/* first the question people ask first: which line of my program? */
+	add_sites(self, t, pos_now(self));
 
 	GtkWidget *g = add_group(self, "Cell", NULL);
 	add_row(self, g, "State", c.state < 4 ? states[c.state] : "unknown");
@@ -232,6 +483,12 @@ void ravscope_inspector_refresh(RavscopeInspector *self)
 			desc = ravscope_document_describe_event(self->doc, &ev);
 		g_autofree char *tt = g_strdup_printf("%s%" G_GUINT64_FORMAT " · %s", h[i].event < pos ? "" : "later: ", h[i].event,
 						      rav_event_kind_name(h[i].kind) ? rav_event_kind_name(h[i].kind) : "?");
+		if (desc && ev.site) {
+			g_autofree char *sl = ravscope_site_label(t, ev.site);
+			char *d2 = g_strdup_printf("%s · at %s", desc, sl);
+			g_free(desc);
+			desc = d2;
+		}
 		GtkWidget *row = add_row(self, hg, tt, desc);
 		add_button(self, row, "media-playback-start-symbolic", "Go to this event", "event", h[i].event, G_CALLBACK(on_go_event));
 	}

@@ -14,7 +14,8 @@
 static const char *const trace_actions[] = {
 	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
 	"win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find", "win.contention", "win.follow",
-	"win.toggle-sidebar", "win.select-cell", "win.seek-event", "win.step-op-forward", "win.step-op-back",
+	"win.toggle-sidebar", "win.select-cell", "win.seek-event", "win.highlight-sites", "win.show-site-events",
+	"win.step-op-forward", "win.step-op-back",
 };
 
 void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled)
@@ -57,6 +58,32 @@ static void act_select_cell(GtkWidget *w, const char *name, GVariant *p)
 	rav_loc loc = g_variant_get_uint64(p);
 	ravscope_heap_view_set_selected(self->heap_view, loc);
 	ravscope_heap_view_focus_cell(self->heap_view, loc);
+}
+
+/* win.highlight-sites ((sau)): highlight the cells these call sites
+ * allocated (label: what they are; no sites: stop). */
+static void act_highlight_sites(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	const char *label;
+	g_autoptr(GVariant) sites = NULL;
+	g_variant_get(p, "(&s@au)", &label, &sites);
+	gsize n = 0;
+	const guint32 *ids = g_variant_get_fixed_array(sites, &n, sizeof(guint32));
+	ravscope_site_highlight_set(self->highlight, ids, n, label);
+}
+
+/* win.show-site-events ((sau)): the Events panel, showing these sites' events. */
+static void act_show_site_events(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	const char *label;
+	g_autoptr(GVariant) sites = NULL;
+	g_variant_get(p, "(&s@au)", &label, &sites);
+	gsize n = 0;
+	const guint32 *ids = g_variant_get_fixed_array(sites, &n, sizeof(guint32));
+	ravscope_events_panel_show_sites(self->events_panel, label, ids, n);
+	ravscope__window_show_panel(self, "events");
 }
 
 static void act_find(GtkWidget *w, const char *name, GVariant *p)
@@ -239,6 +266,8 @@ void ravscope__window_class_add_actions(GtkWidgetClass *wc)
 	gtk_widget_class_install_action(wc, "win.unselect", NULL, act_escape);
 	gtk_widget_class_install_action(wc, "win.select-cell", "t", act_select_cell);
 	gtk_widget_class_install_action(wc, "win.seek-event", "t", act_seek_event);
+	gtk_widget_class_install_action(wc, "win.highlight-sites", "(sau)", act_highlight_sites);
+	gtk_widget_class_install_action(wc, "win.show-site-events", "(sau)", act_show_site_events);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "win.unselect", NULL);
 }
 

@@ -23,6 +23,8 @@
 #include "ravscope-narration.h"
 #include "ravscope-panel.h"
 #include "ravscope-playback.h"
+#include "ravscope-site-highlight.h"
+#include "ravscope-sites-panel.h"
 #include "ravscope-timeline.h"
 #include "ravscope-transport-bar.h"
 
@@ -50,6 +52,8 @@ struct _RavscopeWindow {
 	RavscopeInspector *inspector;
 	RavscopeEventsPanel *events_panel;
 	RavscopeChartsPanel *charts_panel;
+	RavscopeSitesPanel *sites_panel;
+	RavscopeSiteHighlight *highlight; /* the cells of a call site on the heap view */
 	RavscopePlayback *playback;
 	RavscopeContention *contention;
 	GMenu *demo_submenu, *recent_submenu; /* in the main menu */
@@ -95,6 +99,11 @@ struct _RavscopeWindow {
 	char *live_stop_text;
 	guint64 live_frames;
 	gint64 live_tick_us_total;
+	/* What the command line asked to show once the trace is indexed
+	 * (ravscope --event=N --select=PAGE.CELL --panel=NAME FILE). */
+	gint64 start_event;
+	rav_loc start_select;
+	char *start_panel;
 };
 
 /* ravscope-window-actions.c */

@@ -108,6 +108,12 @@ static void on_cell_selected(RavscopeHeapView *hv, guint64 loc, RavscopeWindow *
 		adw_view_stack_set_visible_child_name(self->side_stack, "inspector");
 }
 
+static void on_highlight_changed(RavscopeSiteHighlight *h, RavscopeWindow *self)
+{
+	ravscope_heap_view_set_highlight(self->heap_view, ravscope_site_highlight_get_cells(h),
+					 ravscope_site_highlight_get_label(h));
+}
+
 static void on_timeline_seek(RavscopeTimeline *tl, guint64 event, RavscopeWindow *self)
 {
 	ravscope_playback_stop(self->playback);
@@ -140,6 +146,36 @@ static void on_index_progress(RavscopeDocument *doc, GParamSpec *pspec, Ravscope
 	gtk_widget_queue_draw(GTK_WIDGET(self->heap_view));
 }
 
+/* ravscope --event/--select/--panel: TRUE if it moved the playhead. */
+static gboolean apply_start(RavscopeWindow *self)
+{
+	gboolean moved = FALSE;
+	if (self->start_event >= 0) {
+		guint64 n = ravscope_document_get_event_count(self->doc);
+		ravscope_document_seek(self->doc, MIN((guint64)self->start_event, n), NULL);
+		ravscope_heap_view_zoom_fit(self->heap_view);
+		moved = TRUE;
+	}
+	if (self->start_select) {
+		ravscope_heap_view_set_selected(self->heap_view, self->start_select);
+		ravscope_heap_view_focus_cell(self->heap_view, self->start_select);
+	}
+	if (self->start_panel)
+		ravscope__window_show_panel(self, self->start_panel);
+	self->start_event = -1;
+	self->start_select = RAV_LOC_NONE;
+	g_clear_pointer(&self->start_panel, g_free);
+	return moved;
+}
+
+void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel)
+{
+	self->start_event = event;
+	self->start_select = select;
+	g_free(self->start_panel);
+	self->start_panel = g_strdup(panel);
+}
+
 static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 {
 	RavscopeWindow *self = user;
@@ -165,7 +201,9 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 		return;
 	}
 	ravscope_timeline_refresh(self->timeline);
-	if (!ravscope__window_teach_indexed(self) && !ravscope_playback_get_user_moved(self->playback)) {
+	if (apply_start(self)) {
+		/* the command line said where to look */
+	} else if (!ravscope__window_teach_indexed(self) && !ravscope_playback_get_user_moved(self->playback)) {
 		guint64 at = ravscope_document_busiest_event(doc);
 		ravscope_document_seek(doc, at, NULL);
 		ravscope_heap_view_zoom_fit(self->heap_view);
@@ -198,6 +236,8 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 	ravscope_playback_set_document(self->playback, doc);
 	ravscope_contention_set_document(self->contention, doc);
 	ravscope_heap_view_set_document(self->heap_view, doc);
+	if (self->highlight)
+		ravscope_site_highlight_set_document(self->highlight, doc);
 	ravscope_timeline_set_document(self->timeline, doc);
 	ravscope_transport_bar_set_document(self->transport_bar, doc);
 	for (guint i = 0; i < self->panels->len; i++)
@@ -283,6 +323,13 @@ RavscopeDocument *ravscope_window_get_document(RavscopeWindow *self) { return se
 const char *ravscope_window_get_page(RavscopeWindow *self) { return gtk_stack_get_visible_child_name(self->stack); }
 const char *ravscope_window_get_error_text(RavscopeWindow *self) { return adw_status_page_get_description(self->error_page); }
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self) { return GTK_WIDGET(self->heap_view); }
+GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self) { return GTK_WIDGET(self->sites_panel); }
+
+gint64 ravscope_window_get_highlighted_cells(RavscopeWindow *self)
+{
+	const rav_site_cells *c = self->highlight ? ravscope_site_highlight_get_cells(self->highlight) : NULL;
+	return c ? (gint64)rav_site_cells_list(c, NULL, 0) : -1;
+}
 gboolean ravscope_window_is_playing(RavscopeWindow *self) { return ravscope_playback_get_playing(self->playback); }
 void ravscope_window_seek(RavscopeWindow *self, guint64 event) { ravscope_playback_seek(self->playback, event); }
 
@@ -381,6 +428,11 @@ static void ravscope_window_dispose(GObject *object)
 	}
 	if (self->contention)
 		g_signal_handlers_disconnect_by_data(self->contention, self);
+	if (self->highlight) {
+		g_signal_handlers_disconnect_by_data(self->highlight, self);
+		g_clear_object(&self->highlight);
+	}
+	g_clear_pointer(&self->start_panel, g_free);
 	ravscope__window_teach_dispose(self);
 	g_clear_object(&self->settings);
 	g_clear_object(&self->demo_menu);
@@ -406,6 +458,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	g_type_ensure(RAVSCOPE_TYPE_EVENTS_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CONTENTION_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CHARTS_PANEL);
+	g_type_ensure(RAVSCOPE_TYPE_SITES_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_EXPLAIN_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_NARRATION);
 	gtk_widget_class_set_template_from_resource(wc, "/org/ravscope/Ravscope/ravscope-window.ui");
@@ -413,7 +466,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button);
 	BIND(notice_revealer); BIND(notice_label); BIND(stack); BIND(error_page);
 	BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(transport_bar); BIND(timeline);
-	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel);
+	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(sites_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu); BIND(header_bar);
 	BIND(lesson_button); BIND(narration_revealer); BIND(narration);
 #undef BIND
@@ -514,6 +567,9 @@ static void ravscope_window_init(RavscopeWindow *self)
 	g_signal_connect(self->contention, "notify::active", G_CALLBACK(on_contention_active), self);
 	g_signal_connect(self->contention, "notify::running", G_CALLBACK(on_contention_running), self);
 	g_signal_connect(self->heap_view, "cell-selected", G_CALLBACK(on_cell_selected), self);
+	self->highlight = ravscope_site_highlight_new();
+	g_signal_connect(self->highlight, "changed", G_CALLBACK(on_highlight_changed), self);
+	self->start_event = -1;
 	g_signal_connect(self->timeline, "seek", G_CALLBACK(on_timeline_seek), self);
 
 	ravscope__window_init_actions(self);

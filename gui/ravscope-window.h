@@ -40,6 +40,16 @@ guint64 ravscope_window_get_live_frames(RavscopeWindow *self);
 const char *ravscope_window_get_live_stop_text(RavscopeWindow *self); /* why it stopped, NULL if running */
 struct _RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self);
 guint ravscope_window_get_error_count(RavscopeWindow *self);
+/* What to show once the trace opened next is indexed: the playhead at
+ * `event` (-1: the busiest moment), a selected cell (RAV_LOC_NONE: none),
+ * a side panel by name ("inspector", "events", "sites", "contention",
+ * "charts"; NULL: as it is). */
+void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel);
+/* The Sites panel (tests). */
+GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self);
+/* Live cells highlighted for a call site now (-1: none asked for, or
+ * being computed), for tests. */
+gint64 ravscope_window_get_highlighted_cells(RavscopeWindow *self);
 /* Rebuild the demo and recent menus (the application's lists changed). */
 void ravscope_window_refresh_menus(RavscopeWindow *self);
 

@@ -10,12 +10,14 @@
 # install tests (tests/install) build user projects with meson and CMake,
 # check manual pages (scdoc builds them, groff and man-db render them),
 # the bash completion (with bash-completion's helpers too) and the MIME
-# database; libsqlite3 is for `ravtrace export --format=sqlite`.
+# database; libsqlite3 is for `ravtrace export --format=sqlite`; libdw
+# (elfutils) turns recorded call sites into functions and lines.
 set -eu
 
 PACKAGES="
 build-essential meson ninja-build pkg-config python3
 libzstd-dev zstd
+libdw-dev
 valgrind
 libjemalloc-dev libmimalloc-dev
 clang libclang-rt-14-dev

@@ -48,7 +48,15 @@ typedef struct cline {
 	uint64_t tmask;   /* threads that ever touched it */
 	uint64_t transfers, invalidations, reads, writes;
 	int16_t owner; /* thread bit holding it E or M, -1 if shared or nobody */
+	uint32_t hot;  /* index in the hottest-lines list (after finish) */
 } cline;
+
+/* Transfers of one line caused by one call site's accesses. */
+typedef struct lsite {
+	uint64_t key; /* line key + 1 (0 = free slot) */
+	uint32_t site;
+	uint64_t transfers;
+} lsite;
 
 struct rav_contention {
 	uint32_t line_size, page_size, cell_size, word_size;
@@ -85,6 +93,16 @@ struct rav_contention {
 	cline *last;      /* entry of the last line touched (NULL after the table grows) */
 	unsigned cur_win; /* current window and the first event index of the next */
 	uint64_t win_next;
+	/* Call sites (format 1.3): the site of the event being fed, transfers
+	 * per site, and per (line, site) for the hottest lines' culprits. */
+	uint32_t site;
+	uint64_t *site_tr;
+	uint32_t nsite_tr;
+	lsite *ls;
+	size_t ls_cap, ls_used;
+	uint32_t *hot_site_start; /* per hot line: its sites in hot_sites[start[i] .. start[i + 1]) */
+	lsite *hot_sites;
+	bool oom;
 };
 
 #define EXT_BIT ((uint64_t)1 << 63)
@@ -196,6 +214,57 @@ static struct page_count *page_slot(const rav_contention *c, uint64_t page)
 			return &c->pages[i];
 }
 
+static void site_transfer(rav_contention *c, uint64_t key)
+{
+	uint32_t site = c->site;
+	if (site >= c->nsite_tr) {
+		uint32_t n = c->nsite_tr ? c->nsite_tr : 64;
+		while (n <= site && n < (1u << 30))
+			n *= 2;
+		if (n <= site) {
+			c->oom = true;
+			return;
+		}
+		uint64_t *p = realloc(c->site_tr, sizeof *p * n);
+		if (!p) {
+			c->oom = true;
+			return;
+		}
+		memset(p + c->nsite_tr, 0, sizeof *p * (n - c->nsite_tr));
+		c->site_tr = p;
+		c->nsite_tr = n;
+	}
+	c->site_tr[site]++;
+	if ((c->ls_used + 1) * 2 > c->ls_cap) {
+		size_t ncap = c->ls_cap ? c->ls_cap * 2 : 1024;
+		lsite *n = calloc(ncap, sizeof *n);
+		if (!n) {
+			c->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < c->ls_cap; i++) {
+			if (!c->ls[i].key)
+				continue;
+			size_t j = mix64(c->ls[i].key ^ ((uint64_t)c->ls[i].site << 32)) & (ncap - 1);
+			while (n[j].key)
+				j = (j + 1) & (ncap - 1);
+			n[j] = c->ls[i];
+		}
+		free(c->ls);
+		c->ls = n;
+		c->ls_cap = ncap;
+	}
+	size_t j = mix64(key ^ ((uint64_t)site << 32)) & (c->ls_cap - 1);
+	while (c->ls[j].key && (c->ls[j].key != key || c->ls[j].site != site))
+		j = (j + 1) & (c->ls_cap - 1);
+	if (!c->ls[j].key) {
+		c->ls[j].key = key;
+		c->ls[j].site = site;
+		c->ls_used++;
+	}
+	c->ls[j].transfers++;
+}
+
 /* One access by thread `ti` (index in the thread table; nthreads for an
  * unknown one), whose cache is `bitno`, to line `line`; false on out of
  * memory. */
@@ -248,6 +317,7 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, unsigned bitno,
 	if (transfer) {
 		e->transfers++;
 		c->tot.transfers++;
+		site_transfer(c, e->key);
 		c->threads[ti]++;
 		c->win[window]++;
 	}
@@ -387,6 +457,7 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 		c->bit_cache = c->cache_of[ti] - 1u;
 	}
 	unsigned bit = c->bit_cache;
+	c->site = ev->site;
 	switch (ev->kind) {
 	case RAV_EV_ACCESS:
 		return access_range(c, ev->a, ev->b ? ev->b : c->word_size, ti, bit, ev->aux & 1, w);
@@ -407,6 +478,60 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 	default:
 		return true;
 	}
+}
+
+static int cmp_lsite(const void *pa, const void *pb)
+{
+	const lsite *a = pa, *b = pb;
+	if (a->transfers != b->transfers)
+		return a->transfers < b->transfers ? 1 : -1;
+	return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* Each hot line's sites, most transfers first. */
+static bool finish_sites(rav_contention *c, rav_trace_error *err)
+{
+	free(c->hot_site_start);
+	free(c->hot_sites);
+	c->hot_site_start = calloc(c->nhot + 1, sizeof *c->hot_site_start);
+	c->hot_sites = calloc(c->ls_used ? c->ls_used : 1, sizeof *c->hot_sites);
+	if (!c->hot_site_start || !c->hot_sites) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return false;
+	}
+	for (unsigned i = 0; i < c->nhot; i++) {
+		const rav_contention_line *h = &c->hot[i];
+		cline *e = tab_find(c, h->line | (h->external ? EXT_BIT : 0));
+		if (e)
+			e->hot = i;
+	}
+	/* count per line, then place */
+	for (size_t i = 0; i < c->ls_cap; i++) {
+		if (!c->ls[i].key)
+			continue;
+		cline *e = tab_find(c, c->ls[i].key - 1);
+		if (e && e->transfers)
+			c->hot_site_start[e->hot + 1]++;
+	}
+	for (unsigned i = 0; i < c->nhot; i++)
+		c->hot_site_start[i + 1] += c->hot_site_start[i];
+	uint32_t *fill = calloc(c->nhot + 1, sizeof *fill);
+	if (!fill) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < c->ls_cap; i++) {
+		if (!c->ls[i].key)
+			continue;
+		cline *e = tab_find(c, c->ls[i].key - 1);
+		if (e && e->transfers)
+			c->hot_sites[c->hot_site_start[e->hot] + fill[e->hot]++] = c->ls[i];
+	}
+	free(fill);
+	for (unsigned i = 0; i < c->nhot; i++)
+		qsort(c->hot_sites + c->hot_site_start[i], c->hot_site_start[i + 1] - c->hot_site_start[i],
+		      sizeof *c->hot_sites, cmp_lsite);
+	return true;
 }
 
 /* Build the hottest-lines list and totals. */
@@ -465,7 +590,8 @@ static bool con_finish(rav_contention *c, rav_trace_error *err)
 		pc->page_plus1 = h->line * c->line_size / c->page_size + 1;
 		pc->transfers += h->transfers;
 	}
-	return true;
+	return c->oom ? (set_err(err, RAV_TRACE_ENOMEM, "out of memory counting call sites"), false)
+	              : finish_sites(c, err);
 }
 
 rav_contention *rav_contention_run(rav_trace *t, const rav_contention_config *cfg,
@@ -582,7 +708,31 @@ void rav_contention_free(rav_contention *c)
 	free(c->tid_keys);
 	free(c->tid_vals);
 	free(c->cache_of);
+	free(c->site_tr);
+	free(c->ls);
+	free(c->hot_site_start);
+	free(c->hot_sites);
 	free(c);
+}
+
+uint64_t rav_contention_site(const rav_contention *c, uint32_t site)
+{
+	return site < c->nsite_tr ? c->site_tr[site] : 0;
+}
+
+unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index, uint32_t *sites,
+                                   uint64_t *transfers, unsigned max)
+{
+	if (line_index >= c->nhot || !c->hot_site_start)
+		return 0;
+	uint32_t a = c->hot_site_start[line_index], b = c->hot_site_start[line_index + 1];
+	for (uint32_t i = a; i < b && i - a < max; i++) {
+		if (sites)
+			sites[i - a] = c->hot_sites[i].site;
+		if (transfers)
+			transfers[i - a] = c->hot_sites[i].transfers;
+	}
+	return b - a;
 }
 
 void rav_contention_get_totals(const rav_contention *c, rav_contention_totals *out)

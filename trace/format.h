@@ -23,7 +23,7 @@
 
 #define RAVT_MAGIC "RAVTRACE"
 #define RAVT_VERSION_MAJOR 1
-#define RAVT_VERSION_MINOR 2
+#define RAVT_VERSION_MINOR 3
 #define RAVT_ENDIAN_LITTLE 1
 
 /* ---- File header (offset 0) ----------------------------------------------- */
@@ -50,6 +50,11 @@ typedef struct ravt_header {
 _Static_assert(sizeof(ravt_header) == 128, "ravtrace header is 128 bytes");
 
 #define RAVT_HF_ACCESS 1u    /* memory accesses were recorded */
+#define RAVT_HF_SITES 2u     /* 1.3: call sites were recorded (SITES and MAPS chunks) */
+/* 1.3: bits 8-15 of flags: frames of backtrace per call site (0 or 1: the
+ * caller's return address only). */
+#define RAVT_HF_STACK_SHIFT 8
+#define RAVT_HF_STACK_MASK (0xffu << RAVT_HF_STACK_SHIFT)
 #define RAVT_HEADER_MAX 65536u
 
 /* ---- Chunk frames --------------------------------------------------------- */
@@ -75,7 +80,26 @@ enum {
 	RAVT_CHUNK_TRAILER = 2,
 	RAVT_CHUNK_SNAPSHOT = 3, /* 1.1: state of a heap / the types / the pool (snapshot.c) */
 	RAVT_CHUNK_SESSION = 4,  /* 1.1: what a live session says (attached, stats, end, errors) */
+	RAVT_CHUNK_SITES = 5,    /* 1.3: call sites of the events of the EVENTS chunk that follows */
+	RAVT_CHUNK_MAPS = 6,     /* 1.3: the program's loaded objects (main program, shared libraries) */
 };
+
+/* ---- Call sites (1.3, FORMAT.md section "Call sites") ---------------------
+ * A SITES chunk has the thread, count and first of the EVENTS chunk it
+ * describes and comes before it.  Payload (zstd or raw): a dictionary of
+ * the chunk's sites, each a stack of frames (return addresses, the call
+ * site first), then runs of events sharing a site.  A MAPS chunk lists the
+ * loaded objects; a site's addresses resolve against the last MAPS chunk
+ * before its SITES chunk. */
+#define RAVT_SITE_FRAMES_MAX 64      /* frames of one site */
+#define RAVT_MAP_SEGS_MAX 64         /* loadable segments of one object */
+#define RAVT_MAP_OBJECTS_MAX 65536   /* objects in one MAPS chunk */
+#define RAVT_BUILD_ID_MAX 64         /* bytes of a build id */
+#define RAVT_MAP_PATH_MAX 4096       /* bytes of an object's path */
+/* MAPS segment flags (ELF p_flags) */
+#define RAVT_SEG_X 1u
+#define RAVT_SEG_W 2u
+#define RAVT_SEG_R 4u
 
 #define RAVT_CF_ZSTD 1u
 #define RAVT_PAYLOAD_MAX (16u << 20) /* stored or raw payload bytes in one chunk */
@@ -337,6 +361,8 @@ uint32_t ravt_header_crc(const void *header, size_t header_size);
  * writer then stops and reports the error from every later call). */
 typedef int (*ravt_output_fn)(const void *data, size_t len, void *user);
 
+struct ravt_writer;
+
 typedef struct ravt_writer_params {
 	uint8_t word_size;
 	uint16_t cell_size;
@@ -349,6 +375,12 @@ typedef struct ravt_writer_params {
 	uint32_t flags;         /* RAVT_HF_* */
 	uint32_t chunk_bytes;   /* encoded bytes per chunk before compression (0: 64 KiB) */
 	int zstd_level;         /* 0: 1 */
+	/* Call sites (1.3): called before each SITES chunk with the frame
+	 * addresses no earlier call was given (n may be 0), so that the caller
+	 * can write a MAPS chunk (ravt_writer_maps) naming the objects they
+	 * lie in before the chunk that uses them.  0, or -1 to fail the writer. */
+	int (*sites_hook)(struct ravt_writer *w, const uint64_t *addrs, size_t n, void *user);
+	void *sites_user;
 	/* Test hooks: write a different version / skip compression / encode
 	 * every event with the general encoder. */
 	uint16_t version_major, version_minor; /* 0: current */
@@ -357,6 +389,21 @@ typedef struct ravt_writer_params {
 } ravt_writer_params;
 
 typedef struct ravt_writer ravt_writer;
+
+/* One loaded object of the program, for a MAPS chunk (1.3). */
+typedef struct ravt_map_segment {
+	uint64_t vaddr, memsz; /* the object's ELF virtual address and size of a loadable segment */
+	uint32_t flags;        /* RAVT_SEG_* */
+} ravt_map_segment;
+typedef struct ravt_map_object {
+	uint64_t base;         /* load bias: runtime address = vaddr + base */
+	const ravt_map_segment *segs;
+	unsigned nsegs;        /* 1 ... RAVT_MAP_SEGS_MAX */
+	const uint8_t *build_id;
+	unsigned build_id_len; /* 0 ... RAVT_BUILD_ID_MAX */
+	const char *path;      /* as the loader names it; the main program's absolute path */
+	size_t path_len;       /* at most RAVT_MAP_PATH_MAX */
+} ravt_map_object;
 
 /* Writes the header through `out`.  NULL with errbuf filled on failure. */
 ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn out, void *user,
@@ -378,6 +425,31 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 int ravt_writer_flush_thread(ravt_writer *w, uint32_t thread);
 /* Flush every thread and write the trailer. */
 int ravt_writer_finish(ravt_writer *w, uint64_t dropped);
+/* Write a MAPS chunk listing every object loaded now (1.3).  0 or -1. */
+int ravt_writer_maps(ravt_writer *w, const ravt_map_object *objs, size_t n);
+/* The calling process's memory map (writer-maps.c): what the recorder
+ * passes as sites_hook (user: a zeroed ravt_selfmaps) writes a MAPS chunk
+ * before the first SITES chunk and again when objects were loaded or
+ * unloaded, or an address lies outside the objects listed. */
+typedef struct ravt_range {
+	uint64_t lo, hi;
+} ravt_range;
+typedef struct ravt_selfmaps {
+	unsigned long long adds, subs; /* the loader's counters when listed */
+	ravt_range *ranges;            /* executable segments listed, sorted */
+	size_t nranges;
+	uint64_t written;              /* MAPS chunks written */
+} ravt_selfmaps;
+int ravt_selfmaps_hook(ravt_writer *w, const uint64_t *addrs, size_t n, void *user);
+/* List the objects now and write a MAPS chunk.  0 or -1. */
+int ravt_selfmaps_write(ravt_writer *w, ravt_selfmaps *m);
+void ravt_selfmaps_free(ravt_selfmaps *m);
+/* Frames per call site the environment asks for (RAVIOLI_TRACE_SITES,
+ * RAVIOLI_TRACE_STACK): 0 none, 1 the return address, N a backtrace; -1
+ * with a message for a value that is not a number of frames. */
+int ravt_site_depth_from_env(char *err, size_t errlen);
+/* Sites interned so far (distinct stacks). */
+uint32_t ravt_writer_sites(const ravt_writer *w);
 /* Write an arbitrary chunk (tests: unknown kinds, corrupt frames). */
 int ravt_writer_raw_chunk(ravt_writer *w, uint16_t kind, uint16_t flags, const void *payload,
 			   uint32_t len, uint32_t thread, uint32_t count, uint64_t first);

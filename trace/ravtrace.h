@@ -227,6 +227,10 @@ typedef struct rav_event {
 	 * rav_loc of the cell it names (0 for null). */
 	uint64_t a, b, c;
 	const char *text; /* names, marks, errors (NUL-terminated; valid while the trace is open) */
+	/* Call site (format 1.3): the engine call that did this event or caused
+	 * it (a compaction's moves and fix-ups carry the site of the free that
+	 * ran it).  0: unknown (older traces, events no program call made). */
+	uint32_t site;
 } rav_event;
 
 const char *rav_event_kind_name(unsigned kind); /* "move", "fixup", ... */
@@ -241,6 +245,10 @@ typedef struct rav_event_filter {
 	int64_t thread;     /* heap id, -1 = all */
 	uint64_t from, to;  /* event index range [from, to); to = 0: until the end */
 	rav_loc cell;       /* only events touching this cell (any word); 0 = all */
+	/* Only events whose call site is one of these (sorted ascending; 0 is
+	 * "no site"); NULL = all.  The array must outlive the filter's use. */
+	const uint32_t *sites;
+	size_t nsites;
 } rav_event_filter;
 
 typedef struct rav_event_iter {
@@ -352,6 +360,92 @@ typedef struct rav_cell_event {
  * `at`: its allocation, moves, fix-ups of its slots, stores, its free.
  * Returns the number written (up to max); *total gets the full count. */
 unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cell_event *out, unsigned max, unsigned *total);
+
+/* ---- Call sites (format 1.3) ------------------------------------------------ *
+ * A program records where each engine call came from (RAVIOLI_TRACE_SITES,
+ * on by default): the call's return address into the program, or a short
+ * backtrace with RAVIOLI_TRACE_STACK=N.  A *site* is one such stack (frame 0
+ * is the call site); rav_event.site names it.  The program's loaded
+ * objects (main program and shared libraries, with build ids and load
+ * addresses) are recorded too, so frames resolve to an object and an
+ * offset in it after the program is gone, and to functions and lines with
+ * rav_trace_site_resolve (libdw; the objects must still be on disk).
+ * Tables grow while a stream is indexed: entries are copied out. */
+
+typedef struct rav_trace_object {
+	uint64_t base;          /* load bias when first listed: runtime address = ELF address + base */
+	uint64_t start, end;    /* runtime addresses its segments spanned at that base */
+	uint8_t build_id[64];   /* GNU build id of the object that was loaded */
+	unsigned build_id_len;  /* 0: none recorded */
+	const char *path;       /* as recorded (valid until close) */
+} rav_trace_object;
+unsigned rav_trace_object_count(const rav_trace *t);
+bool rav_trace_object_at(const rav_trace *t, unsigned i, rav_trace_object *out);
+
+typedef struct rav_trace_frame {
+	uint64_t address;       /* as recorded: a return address (the call ends just before it) */
+	int32_t object;         /* index for rav_trace_object_at; -1: in no recorded object */
+	uint64_t offset;        /* ELF virtual address in the object (address - base); the address if object is -1 */
+} rav_trace_frame;
+#define RAV_TRACE_SITE_FRAMES_MAX 64
+/* Sites are numbered 1 ... rav_trace_site_count. */
+uint32_t rav_trace_site_count(const rav_trace *t);
+/* The frames of a site, call site first: fills up to max, returns how many
+ * it has (0 for site 0 or an unknown one). */
+unsigned rav_trace_site_frames(const rav_trace *t, uint32_t site, rav_trace_frame *out, unsigned max);
+/* The sites whose call site (frame 0) is this frame's (same object and
+ * offset): sorted into out (up to max); returns how many there are. */
+size_t rav_trace_sites_with_call(const rav_trace *t, const rav_trace_frame *call, uint32_t *out, size_t max);
+
+/* Symbols: what a frame's code is, from the object's debug information
+ * (elfutils libdw, as Sysprof and gdb read it), resolved by the reader
+ * (never in the recorded program) and cached per trace.  The object must be
+ * on disk at its recorded path (or under a directory given to
+ * rav_trace_set_object_path) and be the very file the program ran: a
+ * rebuilt binary (another build id) gives no line rather than a wrong one. */
+typedef enum rav_symbol_status {
+	RAV_SYMBOL_OK = 0,        /* function, file and line from debug info */
+	RAV_SYMBOL_NO_DEBUG_INFO, /* no debug info: function from the symbol table if it has one, no line */
+	RAV_SYMBOL_CHANGED,       /* the file on disk is not the one the program ran (build id differs) */
+	RAV_SYMBOL_NO_OBJECT,     /* the object is not on disk, not readable, or not ELF */
+	RAV_SYMBOL_UNMAPPED,      /* the address is in no recorded object (no memory map, generated code) */
+} rav_symbol_status;
+
+typedef struct rav_trace_symbol {
+	rav_symbol_status status;
+	const char *object;       /* the object's recorded path (NULL if unmapped) */
+	uint64_t offset;          /* the frame's offset in it (its address if unmapped) */
+	const char *function;     /* NULL if unknown */
+	uint64_t function_offset; /* bytes from the function's start (symbol table; 0 if unknown) */
+	const char *file;         /* source file, absolute when the debug info says where it was built; NULL */
+	unsigned line, column;    /* 0 if unknown */
+	bool inlined;             /* this function's code was inlined into the next symbol's function */
+	unsigned frame;           /* the site's frame it comes from (0: the call site) */
+	const char *message;      /* what status means here, in words (NULL for OK) */
+} rav_trace_symbol;
+/* Strings stay valid until the trace is closed. */
+
+/* The frames of a site as symbols, innermost first, an inlined function
+ * before the one it was inlined into; frames of the engine's own inline
+ * API (ravioli.h) are left out, so the first symbol is the program's line
+ * that made the engine call.  Fills up to max, returns how many there are
+ * (0 for site 0 or an unknown site).  May read object files: call it off a
+ * GUI's main thread for the first resolution of a trace. */
+unsigned rav_trace_site_resolve(rav_trace *t, uint32_t site, rav_trace_symbol *out, unsigned max);
+/* The call of a site: its first symbol.  false for site 0 / unknown. */
+bool rav_trace_site_call(rav_trace *t, uint32_t site, rav_trace_symbol *out);
+/* One frame, with the functions inlined at it (innermost first). */
+unsigned rav_trace_frame_resolve(rav_trace *t, const rav_trace_frame *frame, rav_trace_symbol *out,
+                                 unsigned max);
+/* Also look for objects in these directories (separated by ':'), by file
+ * name, when they are not at their recorded path (a program copied from
+ * another machine).  Resolutions made before are forgotten. */
+void rav_trace_set_object_path(rav_trace *t, const char *dirs);
+/* Sites whose call matches spec: "FUNCTION", "FILE:LINE" or "FILE" (a
+ * file matches its whole path or trailing components of it: "list.c",
+ * "samples/list.c").  Sorted into out (up to max); returns how many match.
+ * For breakpoints on a site and for filters by function or file. */
+size_t rav_trace_sites_find(rav_trace *t, const char *spec, uint32_t *out, size_t max);
 
 /* ---- Operations: what one step of the program did -------------------------- *
  * The events of one thread grouped into the operations a person thinks in:
@@ -530,6 +624,86 @@ unsigned rav_contention_window_count(const rav_contention *c);
 uint64_t rav_contention_window(const rav_contention *c, unsigned w, uint64_t *first_event, uint64_t *last_event);
 /* Heat of each line of a page, for the overlay: out[page_size / line_size]. */
 void rav_contention_page_lines(const rav_contention *c, uint32_t page, uint64_t *out);
+/* Call sites (format 1.3): transfers that accesses of a site's events
+ * caused (the access that missed), and for hot line i (rav_contention_line_at
+ * order) the sites whose accesses made it move, most transfers first:
+ * fills up to max entries of sites / transfers (either may be NULL) and
+ * returns how many sites there are.  Site 0 collects accesses of unknown
+ * site. */
+uint64_t rav_contention_site(const rav_contention *c, uint32_t site);
+unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index, uint32_t *sites,
+                                   uint64_t *transfers, unsigned max);
+
+/* ---- Call sites ranked --------------------------------------------------- *
+ * As heaptrack's top lists: what each site's calls did and caused, over an
+ * event range, one row per line of the program (or per call site, or per
+ * stack).  Grouping by line reads debug info (rav_trace_site_call). */
+typedef struct rav_site_row {
+	uint32_t site;            /* the row's site (merged rows: the one with most events) */
+	uint32_t stacks;          /* sites merged into the row */
+	uint64_t events;
+	uint64_t allocs, frees;   /* cells allocated / freed (holes left on a message's arrival are not frees) */
+	uint64_t moves, fixups;   /* compaction moves and pointer fix-ups its calls caused */
+	uint64_t pages_sent;      /* pages of the messages its sends handed to other threads */
+	uint64_t pages_received;  /* pages its receives took over */
+	uint64_t transfers;       /* cache-line transfers its accesses caused (given a contention model) */
+} rav_site_row;
+
+typedef enum rav_site_order {
+	RAV_SITES_BY_ALLOCS = 0,
+	RAV_SITES_BY_FREES,
+	RAV_SITES_BY_MOVES,
+	RAV_SITES_BY_FIXUPS,
+	RAV_SITES_BY_HANDOFFS, /* pages sent + received */
+	RAV_SITES_BY_TRANSFERS,
+	RAV_SITES_BY_EVENTS,
+} rav_site_order;
+
+/* What a row is: a line of the program (the call sites that resolve to the
+ * same function, file and line: copies of an inlined function, calls on
+ * one line; unresolved ones by address), a call site (one address), or a
+ * site (one recorded stack). */
+typedef enum rav_site_grouping { RAV_SITES_BY_LINE = 0, RAV_SITES_BY_CALL, RAV_SITES_BY_STACK } rav_site_grouping;
+
+typedef struct rav_site_stats_config {
+	uint64_t from, to;                /* event range; to = 0: everything indexed */
+	rav_site_grouping group;
+	const rav_contention *contention; /* transfers per site from it (NULL: none) */
+} rav_site_stats_config;
+
+typedef struct rav_site_stats rav_site_stats;
+rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cfg, rav_trace_progress progress,
+                                   void *user, rav_trace_error *err);
+void rav_site_stats_free(rav_site_stats *s);
+/* Rows with events (site 0 left out), in the last order sorted by (first:
+ * allocations). */
+unsigned rav_site_stats_count(const rav_site_stats *s);
+const rav_site_row *rav_site_stats_row(const rav_site_stats *s, unsigned i);
+void rav_site_stats_sort(rav_site_stats *s, rav_site_order by);
+/* Events of no known site (site 0), and the whole range. */
+void rav_site_stats_totals(const rav_site_stats *s, rav_site_row *unknown, rav_site_row *all);
+/* The row a site is counted in (-1: none in the range). */
+int64_t rav_site_stats_find(const rav_site_stats *s, uint32_t site);
+/* The sites counted in row i (sorted ascending): fills up to max, returns
+ * how many there are. */
+size_t rav_site_stats_sites_of(const rav_site_stats *s, unsigned i, uint32_t *out, size_t max);
+
+/* The cells a set of call sites allocated, followed across their moves:
+ * which of them are live at an event (the viewer highlights them).  Built
+ * by replaying allocations, frees, moves and page traffic up to the event;
+ * moving forward continues from where it was, backward starts over. */
+typedef struct rav_site_cells rav_site_cells;
+/* sites: sorted ascending (copied). */
+rav_site_cells *rav_site_cells_new(rav_trace *t, const uint32_t *sites, size_t nsites);
+void rav_site_cells_free(rav_site_cells *c);
+/* Just before event `at` (at = event count: the end).  The number of live
+ * cells, or -1 with *err (cancelled by progress, damage, out of memory). */
+int64_t rav_site_cells_seek(rav_site_cells *c, uint64_t at, rav_trace_progress progress, void *user,
+                            rav_trace_error *err);
+uint64_t rav_site_cells_position(const rav_site_cells *c);
+bool rav_site_cells_contains(const rav_site_cells *c, rav_loc cell);
+/* The live cells in page and cell order: fills up to max, returns how many. */
+size_t rav_site_cells_list(const rav_site_cells *c, rav_loc *out, size_t max);
 
 /* ---- Live attach (client side) ----------------------------------------------
  * Programs linked with the recorder listen on a Unix socket (FORMAT.md §12).

@@ -168,6 +168,18 @@ bool ravt_filter_match(const rav_event_filter *f, const rav_event *ev)
 		if (!hit)
 			return false;
 	}
+	if (f->sites) {
+		size_t lo = 0, hi = f->nsites;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (f->sites[mid] < ev->site)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == f->nsites || f->sites[lo] != ev->site)
+			return false;
+	}
 	return true;
 }
 

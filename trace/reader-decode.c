@@ -48,9 +48,12 @@ void ravt_dec_free(ravt_dec *d)
 		return;
 	if (d->own_dctx)
 		ZSTD_freeDCtx(d->dctx);
-	atomic_fetch_sub(&d->rd->buf_bytes, d->cap);
-	ravt_budget_release(&d->rd->budget, d->cap);
+	size_t bytes = d->cap + d->scap + (size_t)d->runs_cap * 2 * sizeof *d->runs;
+	atomic_fetch_sub(&d->rd->buf_bytes, bytes);
+	ravt_budget_release(&d->rd->budget, bytes);
 	free(d->buf);
+	free(d->runs);
+	free(d->sbuf);
 	free(d);
 }
 
@@ -246,6 +249,85 @@ static bool load_payload(void *arg)
 	return true;
 }
 
+/* The runs of call sites of chunk c: from its SITES chunk, or one run of
+ * site 0 covering it.  false with d->why. */
+/* Grow the decoder's sites buffers to `want_s` payload bytes and `want_runs`
+ * runs, counted against the decoders' memory bound like the events buffer.
+ * false with d->why. */
+static bool sites_room(ravt_dec *d, size_t want_s, size_t want_runs)
+{
+	ravt_reader *rd = d->rd;
+	size_t want_r = want_runs * 2 * sizeof *d->runs;
+	size_t have_s = d->scap, have_r = (size_t)d->runs_cap * 2 * sizeof *d->runs;
+	size_t grow = (want_s > have_s ? want_s - have_s : 0) + (want_r > have_r ? want_r - have_r : 0);
+	if (!grow)
+		return true;
+	/* charged like the events buffer (reserve): the merge stops at the
+	 * limit, a cursor or the random-access cache goes on past it */
+	if (!d->for_merge) {
+		ravt_budget_force(&rd->budget, grow);
+	} else if (!ravt_budget_charge(&rd->budget, grow, "the call-site buffers of its threads")) {
+		snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
+		d->limit = true;
+		return false;
+	}
+	atomic_fetch_add(&rd->buf_bytes, grow);
+	if (want_s > have_s) {
+		uint8_t *b = realloc(d->sbuf, want_s);
+		if (!b) {
+			atomic_fetch_sub(&rd->buf_bytes, grow);
+			ravt_budget_release(&rd->budget, grow);
+			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			return false;
+		}
+		d->sbuf = b;
+		d->scap = want_s;
+		grow -= want_s - have_s;
+	}
+	if (want_r > have_r) {
+		uint32_t *r = realloc(d->runs, want_r);
+		if (!r) {
+			atomic_fetch_sub(&rd->buf_bytes, grow);
+			ravt_budget_release(&rd->budget, grow);
+			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			return false;
+		}
+		d->runs = r;
+		d->runs_cap = (uint32_t)want_runs;
+	}
+	return true;
+}
+
+/* The runs of call sites of chunk c: from its SITES chunk, or one run of
+ * site 0 covering it.  false with d->why. */
+static bool load_sites(ravt_dec *d, const ravt_chunk *c, bool lock_held)
+{
+	d->run_i = 0;
+	d->site = 0;
+	if (!c->sites) {
+		if (!sites_room(d, 0, 1))
+			return false;
+		d->runs[0] = c->count;
+		d->runs[1] = 0;
+		d->run_left = c->count;
+		return true;
+	}
+	ravt_reader *rd = d->rd;
+	if (!lock_held)
+		pthread_mutex_lock(&rd->lock);
+	ravt_sitechunk sc = rd->sitechunks[c->sites - 1];
+	if (!lock_held)
+		pthread_mutex_unlock(&rd->lock);
+	if (!sites_room(d, (size_t)sc.raw + 1, sc.count))
+		return false;
+	if (!ravt_sites_runs(rd, &sc, d->dctx, &d->sbuf, &d->scap, &d->runs, &d->runs_cap, d->why,
+	                     sizeof d->why))
+		return false;
+	d->run_left = d->runs[0];
+	d->site = d->runs[1];
+	return true;
+}
+
 bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 {
 	ravt_reader *rd = d->rd;
@@ -295,8 +377,10 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->next_valid = false;
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	memset(d->last_aux, 0, sizeof d->last_aux);
-	d->ci = ci;
 	d->why[0] = 0;
+	if (!load_sites(d, c, lock_held))
+		return false;
+	d->ci = ci;
 	if (!ravt_dec_next_segment(d)) {
 		d->ci = -1;
 		return false;

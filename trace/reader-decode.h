@@ -50,6 +50,12 @@ struct ravt_dec {
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
+	/* Call sites of the loaded chunk: runs[2k] events carry site
+	 * runs[2k + 1]; run_left events of the current run remain. */
+	uint32_t *runs;
+	uint32_t runs_cap, run_i, run_left, site;
+	uint8_t *sbuf; /* its SITES payload, decompressed */
+	size_t scap;
 	ZSTD_DCtx *dctx;
 	bool own_dctx;
 	bool bad_crc; /* the last load failed its checksum */
@@ -352,7 +358,15 @@ static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, ra
 		return false;
 	}
 	/* the decoder's registers first: stores through ev could alias them
-	 * as far as the compiler knows */
+	 * as far as the compiler knows.  Runs of sites cover the chunk's
+	 * events exactly (checked at load), so a next run exists here. */
+	if (__builtin_expect(d->run_left == 0, 0)) {
+		d->run_i++;
+		d->run_left = d->runs[2 * d->run_i];
+		d->site = d->runs[2 * d->run_i + 1];
+	}
+	d->run_left--;
+	const uint32_t site = d->site;
 	uint64_t t_fp = d->t_fp;
 	d->t_fp = t_fp + d->t_step;
 	d->ep = p;
@@ -368,6 +382,7 @@ static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, ra
 	ev->thread = tid;
 	ev->time_ns = t_fp >> 16;
 	ev->text = text;
+	ev->site = site;
 	return true;
 bad:
 	snprintf(d->why, sizeof d->why,

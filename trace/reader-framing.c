@@ -225,7 +225,8 @@ static int check_trailer(ravt_reader *rd, const ravt_frame *f, const uint8_t *pa
 	return 0;
 }
 
-/* Append an EVENTS chunk to the tables (lock held).  NULL: why. */
+/* Append an EVENTS chunk to the tables (lock held).  NULL, "" (chunk out
+ * of sequence: *have), or why it is invalid ("out of memory" is ENOMEM). */
 static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64_t off, int64_t chunkno,
                                     uint64_t *have)
 {
@@ -258,9 +259,14 @@ static const char *add_events_chunk(ravt_reader *rd, const ravt_frame *f, uint64
 		s->chunks = c;
 		s->cap = cap;
 	}
+	ravt_chunk c = {off, f->first,          f->stored_len,  f->raw_len, f->count,
+	                si,  (uint32_t)chunkno, f->payload_crc, f->flags,   false,
+	                0};
+	const char *why = ravt_claim_sites(rd, f, &c);
+	if (why)
+		return why;
 	s->chunks[s->nchunks++] = (uint32_t)rd->nchunks;
-	rd->chunks[rd->nchunks++] = (ravt_chunk){off, f->first,          f->stored_len,  f->raw_len, f->count,
-	                                         si,  (uint32_t)chunkno, f->payload_crc, f->flags,   false};
+	rd->chunks[rd->nchunks++] = c;
 	s->events += f->count;
 	rd->total_events += f->count;
 	return NULL;
@@ -366,7 +372,10 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 				return -1;
 			}
 			if (why && why[0]) {
-				ravt_set_error(err, RAV_TRACE_ENOMEM, off, chunkno, "%s", why);
+				bool nomem = strcmp(why, "out of memory") == 0;
+				ravt_set_error(err, nomem ? RAV_TRACE_ENOMEM : RAV_TRACE_ECHUNK, off, chunkno,
+				               "chunk %lld at offset %llu: %s", (long long)chunkno,
+				               (unsigned long long)off, why);
 				return -1;
 			}
 			if (why) {
@@ -379,31 +388,47 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 				return -1;
 			}
 			added += f.count;
-		} else if (f.kind == RAVT_CHUNK_TRAILER) {
-			pthread_mutex_lock(&rd->lock);
-			int rc = check_trailer(rd, &f, payload, off, chunkno, err);
-			pthread_mutex_unlock(&rd->lock);
-			if (rc != 0)
-				return -1;
-		} else if (f.kind == RAVT_CHUNK_SNAPSHOT || f.kind == RAVT_CHUNK_SESSION) {
-			/* 1.1: live sessions (reader-snapshot.c) */
-			pthread_mutex_lock(&rd->lock);
-			const char *why = f.kind == RAVT_CHUNK_SNAPSHOT ? ravt_note_snapshot(rd, &f, payload, off)
-			                                                : ravt_note_session(rd, &f, payload);
-			pthread_mutex_unlock(&rd->lock);
-			if (why && strcmp(why, "limit") == 0) {
-				ravt_budget_error(&rd->budget, err);
-				return -1;
-			}
-			if (why) {
-				ravt_set_error(err, why[0] ? RAV_TRACE_ECHUNK : RAV_TRACE_ENOMEM, off, chunkno,
-				               "chunk %lld at offset %llu: %s", (long long)chunkno,
-				               (unsigned long long)off, why[0] ? why : "out of memory");
-				return -1;
-			}
-			rd->skipped_chunks++; /* numbered with the chunks that are not events */
 		} else {
-			rd->skipped_chunks++; /* a kind from a newer minor version */
+			/* A SITES chunk is followed by the EVENTS chunk it describes. */
+			const char *why = rd->pending_sites ? ravt_claim_sites(rd, &f, NULL) : NULL;
+			bool nomem = false;
+			if (!why && f.kind == RAVT_CHUNK_SITES)
+				why = ravt_add_sites_chunk(rd, &f, payload, off, &nomem);
+			else if (!why && f.kind == RAVT_CHUNK_MAPS)
+				why = ravt_add_maps_chunk(rd, &f, payload, &nomem);
+			if (why) {
+				ravt_set_error(err, nomem ? RAV_TRACE_ENOMEM : RAV_TRACE_ECHUNK, off, chunkno,
+				               "chunk %lld at offset %llu: %s", (long long)chunkno,
+				               (unsigned long long)off, why);
+				return -1;
+			}
+			if (f.kind == RAVT_CHUNK_TRAILER) {
+				pthread_mutex_lock(&rd->lock);
+				int rc = check_trailer(rd, &f, payload, off, chunkno, err);
+				pthread_mutex_unlock(&rd->lock);
+				if (rc != 0)
+					return -1;
+			} else if (f.kind == RAVT_CHUNK_SNAPSHOT || f.kind == RAVT_CHUNK_SESSION) {
+				/* 1.1: live sessions (reader-snapshot.c) */
+				pthread_mutex_lock(&rd->lock);
+				why = f.kind == RAVT_CHUNK_SNAPSHOT ? ravt_note_snapshot(rd, &f, payload, off)
+				                                    : ravt_note_session(rd, &f, payload);
+				pthread_mutex_unlock(&rd->lock);
+				if (why && strcmp(why, "limit") == 0) {
+					ravt_budget_error(&rd->budget, err);
+					return -1;
+				}
+				if (why) {
+					ravt_set_error(err, why[0] ? RAV_TRACE_ECHUNK : RAV_TRACE_ENOMEM, off,
+					               chunkno, "chunk %lld at offset %llu: %s",
+					               (long long)chunkno, (unsigned long long)off,
+					               why[0] ? why : "out of memory");
+					return -1;
+				}
+				rd->skipped_chunks++; /* numbered with the chunks that are not events */
+			} else {
+				rd->skipped_chunks++; /* sites, maps, or a kind from a newer minor version */
+			}
 		}
 		off += sizeof f + padded;
 		rd->parse_pos = off;

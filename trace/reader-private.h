@@ -7,6 +7,7 @@
  *   reader-access.c   runs, random access through a decoded-window cache, filtered scans
  *   reader-cursor.c   sequential cursors
  *   reader-guard.c    surviving a mapped file that shrinks under us (SIGBUS)
+ *   reader-sites.c    call sites (1.3): SITES and MAPS chunks, the site and object tables
  *
  * Locking: `lock` guards the chunk and stream tables (appended to while a
  * stream is polled), the runs, the random-access cache and what
@@ -46,7 +47,45 @@ typedef struct ravt_chunk {
 	uint32_t crc;    /* payload checksum from the frame */
 	uint16_t flags;
 	bool verified; /* payload checksum checked (before the first decode) */
+	uint32_t sites; /* its SITES chunk: index + 1 into rd->sitechunks; 0: its events have no site */
 } ravt_chunk;
+
+/* A SITES chunk, checked when framed (reader-sites.c). */
+typedef struct ravt_sitechunk {
+	uint64_t offset;     /* frame offset */
+	uint32_t thread;
+	uint64_t first;      /* = its EVENTS chunk's thread, first and count */
+	uint32_t count;
+	uint32_t stored, raw;
+	uint16_t flags;
+	uint32_t runs_at;    /* byte offset of the runs in the raw payload */
+	uint32_t nlocal;     /* dictionary entries */
+	const uint32_t *map; /* dictionary entry k (1-based) is site map[k - 1]; never moves */
+} ravt_sitechunk;
+
+/* A loaded object named by MAPS chunks, once per (path, build id). */
+typedef struct ravt_object {
+	uint64_t base, start, end;
+	const char *path; /* interned */
+	uint8_t build_id[RAVT_BUILD_ID_MAX];
+	uint8_t build_id_len;
+} ravt_object;
+
+/* The current memory map: runtime ranges of segments, sorted by lo. */
+typedef struct ravt_mapseg {
+	uint64_t lo, hi, base;
+	uint32_t object;
+} ravt_mapseg;
+
+typedef struct ravt_site_frame {
+	uint64_t address, offset;
+	int32_t object; /* -1: in no object */
+} ravt_site_frame;
+
+typedef struct ravt_site {
+	uint32_t at; /* first frame in rd->sframes */
+	uint8_t n;
+} ravt_site;
 
 typedef struct ravt_stream {
 	uint32_t id;      /* heap id of the recording thread */
@@ -128,6 +167,25 @@ struct ravt_reader {
 	bool merge_failed; /* and merge_err: the merge's copy for other threads */
 	rav_trace_error merge_err;
 
+	/* Call sites (reader-sites.c); lock: appended while framing, read by
+	 * any thread.  Site ids are 1-based indices into sites. */
+	ravt_sitechunk *sitechunks;
+	size_t nsitechunks, cap_sitechunks;
+	uint32_t pending_sites; /* the last chunk framed was this SITES chunk (index + 1) */
+	ravt_object *objects;
+	size_t nobjects, cap_objects;
+	ravt_mapseg *mapsegs; /* the last MAPS chunk's */
+	size_t nmapsegs, cap_mapsegs;
+	uint64_t maps_seen;
+	ravt_site_frame *sframes;
+	size_t nsframes, cap_sframes;
+	ravt_site *sites;
+	uint32_t nsites, cap_sites;
+	uint32_t *shash; /* open addressing: site ids */
+	uint32_t shcap;
+	uint8_t *site_buf; /* decompressed SITES / MAPS payload while framing */
+	size_t site_buf_cap;
+	void *site_dctx;   /* ZSTD_DCtx for them */
 	/* Snapshot pieces and live session records (reader-snapshot.c) */
 	struct ravt_piece_entry **pieces; /* each allocated once: pieces handed out stay put */
 	size_t npieces, cap_pieces;
@@ -173,6 +231,22 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err);
  * or -1.  A partial chunk at the end sets *partial (not an error: a crashed
  * program, or a stream with more to come). */
 int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial);
+
+/* reader-sites.c: framing of SITES and MAPS chunks (payload checksum
+ * checked); NULL or why the chunk is invalid (ENOMEM sets *nomem). */
+const char *ravt_add_sites_chunk(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, uint64_t off,
+                                 bool *nomem);
+const char *ravt_add_maps_chunk(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload, bool *nomem);
+/* A chunk was framed after a SITES chunk: an EVENTS chunk takes it into
+ * *c (c may be NULL for other kinds).  NULL or why they do not match. */
+const char *ravt_claim_sites(ravt_reader *rd, const ravt_frame *f, ravt_chunk *c);
+void ravt_sites_free(ravt_reader *rd);
+/* Decode the runs of SITES chunk `sc` (copied out under the lock) into
+ * runs[2k] = events, runs[2k + 1] = site, covering `count` events.  The
+ * caller's buffers grow as needed.  Returns the number of runs, 0 with
+ * *why on a bad payload. */
+uint32_t ravt_sites_runs(ravt_reader *rd, const ravt_sitechunk *sc, void *dctx, uint8_t **buf, size_t *cap,
+                         uint32_t **runs, uint32_t *runs_cap, char *why, size_t whylen);
 
 /* reader-access.c (lock held) */
 bool ravt_find_run_locked(ravt_reader *rd, uint64_t i, ravt_run *out);

@@ -526,6 +526,7 @@ void ravt_reader_close(ravt_reader *rd)
 	free(rd->smap);
 	free(rd->chunks);
 	free(rd->runs);
+	ravt_sites_free(rd);
 	free(rd->itab);
 	while (rd->iblocks) {
 		ravt_block *n = rd->iblocks->next;

@@ -115,6 +115,16 @@ void ravt_cursor_init(ravt_cursor *cur, ravt_reader *rd, uint64_t from);
 bool ravt_cursor_next(ravt_cursor *cur, rav_event *ev);
 void ravt_cursor_fini(ravt_cursor *cur);
 
+/* ---- Call sites (format 1.3; reader-sites.c) -----------------------------
+ * Sites and objects are numbered while chunks are framed, in file order:
+ * as rav_trace_site_count ... in ravtrace.h. */
+uint32_t ravt_reader_site_count(const ravt_reader *rd);
+unsigned ravt_reader_site_frames(const ravt_reader *rd, uint32_t site, rav_trace_frame *out, unsigned max);
+size_t ravt_reader_sites_with_call(const ravt_reader *rd, const rav_trace_frame *call, uint32_t *out,
+                                   size_t max);
+unsigned ravt_reader_object_count(const ravt_reader *rd);
+bool ravt_reader_object_at(const ravt_reader *rd, unsigned i, rav_trace_object *out);
+
 /* ---- Snapshots and live sessions (FORMAT.md sections 11 and 12) ----------- */
 
 /* The snapshot piece with this id, once every part of it is framed; NULL

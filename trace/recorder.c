@@ -64,6 +64,7 @@ static struct {
 	int compress_mode;      /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
 	uint64_t dropped;
 	rav_recorder rec;
+	ravt_selfmaps maps;     /* the program's memory map, for call sites */
 	/* RAVIOLI_TRACE_STATS=1: what recording cost, printed at the end. */
 	bool stats;
 	uint64_t buffers, waits, wait_ns, writer_cpu_ns;
@@ -478,12 +479,25 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 			return -1;
 	}
 
+	/* Call sites: the return address of every engine call, or a
+	 * backtrace (RAVIOLI_TRACE_SITES, RAVIOLI_TRACE_STACK). */
+	int site_depth = ravt_site_depth_from_env(errbuf, errlen);
+	if (site_depth < 0) {
+		if (own_fd)
+			close(fd);
+		return -1;
+	}
+	unsigned depth = (unsigned)site_depth;
 	static char cmdline[4096];
+	ravt_selfmaps_free(&R.maps);
 	ravt_writer_params p = {
 		.word_size = (uint8_t)sizeof(uintptr_t),
 		.cell_size = (uint16_t)RAV_CELL_SIZE,
 		.page_size = RAV_PAGE_SIZE,
-		.flags = access ? RAVT_HF_ACCESS : 0,
+		.flags = (access ? RAVT_HF_ACCESS : 0) |
+			 (depth ? RAVT_HF_SITES | (uint32_t)depth << RAVT_HF_STACK_SHIFT : 0),
+		.sites_hook = ravt_selfmaps_hook,
+		.sites_user = &R.maps,
 	};
 	p.tsc_hz = calibrate_tsc(&p.tsc_start);
 	struct timespec rt;
@@ -505,6 +519,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.rec.release = rec_release;
 	R.rec.user = NULL;
 	R.rec.record_access = access;
+	R.rec.site_depth = (uint8_t)depth;
 	R.stopping = R.stopped = R.write_failed = R.pool_known = false;
 	/* auto: zstd level 1, faster levels and then raw chunks as the writer
 	 * falls behind (level_for); always: level 1, and recording threads

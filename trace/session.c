@@ -131,6 +131,7 @@ static struct {
 	/* session thread only */
 	int fd;
 	ravt_writer *w;
+	ravt_selfmaps maps; /* the program's memory map, for call sites (MAPS chunks) */
 	uint32_t mode, stats_ms;
 	uint32_t epoch, first_epoch;
 	owner_state *owners;
@@ -1082,6 +1083,7 @@ static void finish(void)
 	S.fd = -1;
 	ravt_writer_free(S.w);
 	S.w = NULL;
+	ravt_selfmaps_free(&S.maps);
 	free(S.owners);
 	S.owners = NULL;
 	S.owners_cap = 0;
@@ -1267,14 +1269,26 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	__atomic_store_n(&S.finished_flag, 0, __ATOMIC_RELAXED);
 	/* tracing is off: nothing reads this until the session begins */
 	__atomic_store_n(&S.rec.record_access, (o->mode & RAVT_MODE_ACCESS) != 0, __ATOMIC_RELAXED);
+	/* Call sites as a recording to a file takes them: the program's
+	 * environment says how (a value that is not a number of frames gives
+	 * return addresses rather than no session). */
+	char why[160];
+	int depth = ravt_site_depth_from_env(why, sizeof why);
+	if (depth < 0)
+		depth = 1;
+	__atomic_store_n(&S.rec.site_depth, (uint8_t)depth, __ATOMIC_RELAXED);
+	ravt_selfmaps_free(&S.maps);
 
 	static char cmdline[4096];
 	ravt_writer_params p = {
 	    .word_size = (uint8_t)sizeof(uintptr_t),
 	    .cell_size = (uint16_t)RAV_CELL_SIZE,
 	    .page_size = RAV_PAGE_SIZE,
-	    .flags = (o->mode & RAVT_MODE_ACCESS) ? RAVT_HF_ACCESS : 0,
+	    .flags = ((o->mode & RAVT_MODE_ACCESS) ? RAVT_HF_ACCESS : 0) |
+	             (depth ? RAVT_HF_SITES | (uint32_t)depth << RAVT_HF_STACK_SHIFT : 0),
 	    .cmdline = cmdline,
+	    .sites_hook = ravt_selfmaps_hook,
+	    .sites_user = &S.maps,
 	};
 	p.tsc_hz = tsc_hz();
 	p.tsc_start = tsc_now();

@@ -18,10 +18,11 @@ extern "C" {
 /* The trace's reader, for cursors (contention model, tests). */
 ravt_reader *ravt_trace_reader(rav_trace *t);
 
-/* State that a part above the trace keeps with it (the operations map):
+/* State that a part above the trace keeps with it (the operations map, the
+ * symbolizer of call sites):
  * made by `create` on first use (NULL when out of memory: asked again next
  * time), freed by `destroy` when the trace closes.  Any thread. */
-enum { RAVT_EXT_OPERATIONS, RAVT_EXT_COUNT };
+enum { RAVT_EXT_OPERATIONS, RAVT_EXT_SYMBOLS, RAVT_EXT_COUNT };
 void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trace *t), void (*destroy)(void *));
 
 /* The first replay error met while indexing: false if none, else fills *err. */

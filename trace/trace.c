@@ -261,6 +261,33 @@ bool rav_trace_mark_at(const rav_trace *t, unsigned i, rav_trace_mark *out)
 	return ravt_tables_mark_at(t->tables, i, out);
 }
 
+/* ---- call sites ---------------------------------------------------------------- */
+
+unsigned rav_trace_object_count(const rav_trace *t)
+{
+	return ravt_reader_object_count(t->rd);
+}
+
+bool rav_trace_object_at(const rav_trace *t, unsigned i, rav_trace_object *out)
+{
+	return ravt_reader_object_at(t->rd, i, out);
+}
+
+uint32_t rav_trace_site_count(const rav_trace *t)
+{
+	return ravt_reader_site_count(t->rd);
+}
+
+unsigned rav_trace_site_frames(const rav_trace *t, uint32_t site, rav_trace_frame *out, unsigned max)
+{
+	return ravt_reader_site_frames(t->rd, site, out, max);
+}
+
+size_t rav_trace_sites_with_call(const rav_trace *t, const rav_trace_frame *call, uint32_t *out, size_t max)
+{
+	return ravt_reader_sites_with_call(t->rd, call, out, max);
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out)

@@ -149,6 +149,7 @@ void ravt_writer_chunk_reset(const ravt_writer *w, ravt_wthread *th)
 	th->seg_open = false;
 	th->seg_prev_tsc = th->seg_prev_seq = 0;
 	th->count = 0;
+	ravt_writer_sites_reset(th);
 }
 
 int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e, const uint8_t *text,
@@ -162,6 +163,8 @@ int ravt_writer_encode(ravt_writer *w, ravt_wthread *th, const rav_raw_event *e,
 	                                           (((used & 1) == 0 && e->x) || ((used & 2) == 0 && e->a) ||
 	                                            ((used & 4) == 0 && e->b) || ((used & 8) == 0 && e->c)));
 
+	if (!ravt_writer_site_mark(th))
+		return ravt_writer_fail(w, "%s", "out of memory");
 	/* Segment bookkeeping (reader merges threads by these). */
 	if (kind == RAV_EV_TIME) {
 		if (!seg_open(th, e->a))

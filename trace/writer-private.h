@@ -4,6 +4,8 @@
  *                    compression, the trailer)
  *   writer-encode.c  the general encoder: any event, segments, texts, the escape form
  *   writer-fast.c    the fast path for runs of plain heap writes and TIME events
+ *   writer-sites.c   call sites (1.3): the site table, runs of events per site, SITES and MAPS chunks
+ *   writer-maps.c    the recording process's memory map for MAPS chunks (dl_iterate_phdr)
  *
  * The two encoders write exactly the same bytes for the events the fast
  * path takes (tests/trace/encode-paths.c compares them); FORMAT.md is the
@@ -59,6 +61,17 @@ typedef struct ravt_wthread {
 	uint32_t seg_n;
 	uint64_t seg_tsc, seg_seq, seg_prev_tsc, seg_prev_seq;
 
+	/* Call sites (writer-sites.c): the site the thread's engine calls
+	 * are in (writer site id, 0 none), the site of the open chunk's last
+	 * run (UINT32_MAX before its first event), and where each run starts
+	 * (pairs of uint32: event index in the chunk, site). */
+	uint32_t site_cur, site_run;
+	bool site_any; /* a run of the open chunk has a site */
+	ravt_buf site_marks;
+	/* A SITE record whose frame records have not all arrived yet. */
+	unsigned site_want, site_have;
+	uint64_t site_pend[RAV_SITE_FRAMES_MAX];
+
 	/* A text event whose text records have not all arrived yet. */
 	bool pending;
 	rav_raw_event pend;
@@ -97,6 +110,21 @@ struct ravt_writer {
 	size_t ev_full;           /* ev.len at which a chunk is full: ev_head + chunk_bytes */
 	int8_t text_field[256];   /* where a kind's text length is: 0 none, 1 aux, 2 a */
 	ravt_buf payload;         /* raw chunk payload */
+
+	/* Call sites (writer-sites.c): every distinct stack seen, interned. */
+	struct ravt_wsite *sites; /* id - 1 */
+	uint32_t nsites, cap_sites;
+	uint64_t *sframes;        /* frames of all sites */
+	size_t nsframes, cap_sframes;
+	uint32_t *shash;          /* open addressing: site ids */
+	uint32_t shcap;
+	uint32_t sstamp;          /* SITES chunks written (numbers the local dictionaries) */
+	uint32_t *slocal;         /* the dictionary of the SITES chunk being built */
+	uint32_t cap_slocal;
+	uint64_t *snew;           /* frame addresses not announced to sites_hook yet */
+	size_t nsnew, cap_snew;
+	uint64_t maps_written;
+	ravt_buf sbuf;            /* SITES / MAPS payload */
 	ravt_buf out;             /* frame + stored payload + padding */
 };
 
@@ -124,6 +152,41 @@ int ravt_writer_encode_text(ravt_writer *w, ravt_wthread *th, const rav_raw_even
                             uint64_t len);
 /* Null, unaligned-pool and external addresses (and pool ones) as FORMAT.md 5.3 says. */
 uint8_t *ravt_writer_put_addr(const ravt_writer *w, ravt_wthread *th, uint8_t *p, uint64_t addr, uint64_t *r);
+
+/* writer-sites.c */
+typedef struct ravt_wsite {
+	uint32_t at;        /* first frame in sframes */
+	uint8_t n;          /* frames (>= 1) */
+	bool announced;     /* its addresses were given to sites_hook */
+	uint32_t stamp;     /* sstamp of the dictionary it is in (local valid) */
+	uint32_t local;     /* its number in that dictionary */
+} ravt_wsite;
+/* A SITE record: make its stack the thread's current site.  0 or -1. */
+int ravt_writer_site(ravt_writer *w, ravt_wthread *th, const uint64_t *frames, unsigned n);
+/* Before an event is encoded: start a run if the site changed. */
+bool ravt_writer_site_mark_slow(ravt_wthread *th);
+static inline bool ravt_writer_site_mark(ravt_wthread *th)
+{
+	if (__builtin_expect(th->site_cur == th->site_run, 1))
+		return true;
+	return ravt_writer_site_mark_slow(th);
+}
+/* Write the SITES chunk of the thread's open chunk (before its EVENTS
+ * chunk), if any of its events has a site.  0 or -1. */
+int ravt_writer_sites_flush(ravt_writer *w, ravt_wthread *th);
+void ravt_writer_sites_reset(ravt_wthread *th);
+void ravt_writer_sites_free(ravt_writer *w);
+/* Frames are in records after a RAV_RAW_SITE one: how many. */
+static inline unsigned ravt_site_extra_records(const rav_raw_event *e)
+{
+	unsigned n = RAV_EV_AUX(e);
+	if (n > RAV_SITE_FRAMES_MAX)
+		n = RAV_SITE_FRAMES_MAX;
+	return RAV_SITE_RECORDS(n) - 1;
+}
+/* Chunk framing shared with writer.c. */
+int ravt_writer_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress,
+                      uint32_t thread, uint32_t count, uint64_t first);
 
 /* writer-fast.c */
 /* Encodes ev[0..n) from the start while the events are plain and the chunk

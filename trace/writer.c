@@ -219,12 +219,41 @@ ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 	if (!th)
 		return NULL;
 	th->id = id;
+	th->site_run = UINT32_MAX;
 	th->cur_tsc = w->last_tsc_any;
 	th->ev.len = w->ev_head;
 	w->threads[w->nthreads++] = th;
 	tmap_put(w->tmap, w->tmap_cap, th);
 	return w->last = th;
 }
+/* A RAV_RAW_SITE record at ev[0] with its frame records (some may come in
+ * the thread's next buffer).  Returns the records used, 0 on failure. */
+static size_t site_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	unsigned frames = RAV_EV_AUX(&ev[0]);
+	if (frames > RAV_SITE_FRAMES_MAX)
+		frames = RAV_SITE_FRAMES_MAX;
+	uint64_t f[RAV_SITE_FRAMES_MAX];
+	f[0] = ev[0].a;
+	f[1] = ev[0].b;
+	f[2] = ev[0].c;
+	unsigned have = frames < 3 ? frames : 3;
+	size_t used = 1;
+	while (have < frames && used < n) {
+		const uint64_t *wds = (const uint64_t *)(const void *)&ev[used];
+		for (unsigned k = 0; k < 4 && have < frames; k++)
+			f[have++] = wds[k];
+		used++;
+	}
+	if (have < frames) {
+		memcpy(th->site_pend, f, have * sizeof *f);
+		th->site_have = have;
+		th->site_want = frames;
+		return used;
+	}
+	return ravt_writer_site(w, th, f, frames) == 0 ? used : 0;
+}
+
 int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
 {
 	if (w->failed)
@@ -242,6 +271,10 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 				thread = e->x;
 				break;
 			}
+			if (RAV_EV_KIND(e) == RAV_RAW_SITE) {
+				k += ravt_site_extra_records(e);
+				continue;
+			}
 			int8_t tf = w->text_field[RAV_EV_KIND(e)];
 			if (tf)
 				k += ((tf == 1             ? RAV_EV_AUX(e)
@@ -256,6 +289,21 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 		return ravt_writer_fail(w, "%s", "out of memory");
 	w->current = thread;
 	size_t i = 0;
+	if (th->site_want) {
+		/* frames of a SITE record that began in the previous buffer */
+		while (i < n && th->site_have < th->site_want) {
+			const uint64_t *wds = (const uint64_t *)(const void *)&ev[i];
+			for (unsigned k = 0; k < 4 && th->site_have < th->site_want; k++)
+				th->site_pend[th->site_have++] = wds[k];
+			i++;
+		}
+		if (th->site_have < th->site_want)
+			return 0;
+		unsigned want = th->site_want;
+		th->site_want = 0;
+		if (ravt_writer_site(w, th, th->site_pend, want) != 0)
+			return -1;
+	}
 	if (th->pending) {
 		while (i < n && th->text_recs) {
 			size_t have = th->text.len;
@@ -278,14 +326,24 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			return -1;
 	}
 	while (i < n) {
+		if (__builtin_expect(RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE, 0)) {
+			size_t used = site_record(w, th, ev + i, n - i);
+			if (!used)
+				return -1;
+			i += used;
+			continue;
+		}
 		if (th->seg_open && th->ev.len < w->ev_full && !w->p.no_fast_path) {
-			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK))
+			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK) ||
+			    !ravt_writer_site_mark(th))
 				return ravt_writer_fail(w, "%s", "out of memory");
 			i += ravt_writer_encode_run(w, th, ev + i, n - i);
 			if (th->ev.len >= w->ev_full && ravt_writer_flush_chunk(w, th) != 0)
 				return -1;
 			if (i >= n)
 				break;
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE)
+				continue;
 		}
 		const rav_raw_event *e = &ev[i];
 		if (__builtin_expect(!w->text_field[RAV_EV_KIND(e)], 1)) {
@@ -406,6 +464,12 @@ static int write_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_l
 	return emit(w, payload - sizeof f, sizeof f + padded);
 }
 
+int ravt_writer_chunk(ravt_writer *w, uint16_t kind, uint8_t *raw, size_t raw_len, bool compress,
+                      uint32_t thread, uint32_t count, uint64_t first)
+{
+	return write_chunk(w, kind, raw, raw_len, compress, false, thread, count, first);
+}
+
 static size_t varint_len(uint64_t v)
 {
 	size_t n = 1;
@@ -424,6 +488,10 @@ int ravt_writer_flush_chunk(ravt_writer *w, ravt_wthread *th)
 		return 0;
 	if (!ravt_writer_seg_close(th))
 		return ravt_writer_fail(w, "%s", "out of memory");
+	/* The chunk's call sites go before it (a reader streaming the file
+	 * has them when the events arrive). */
+	if (ravt_writer_sites_flush(w, th) != 0)
+		return -1;
 	/* Padding (and put_vu's 4-byte stores) after the events. */
 	if (!ravt_buf_reserve(&th->ev, 8))
 		return ravt_writer_fail(w, "%s", "out of memory");
@@ -587,6 +655,7 @@ void ravt_writer_free(ravt_writer *w)
 		free(th->seg.p);
 		free(th->ev.p);
 		free(th->text.p);
+		free(th->site_marks.p);
 		free(th);
 	}
 	free(w->threads);
@@ -594,6 +663,7 @@ void ravt_writer_free(ravt_writer *w)
 	free(w->index);
 	free(w->payload.p);
 	free(w->out.p);
+	ravt_writer_sites_free(w);
 	ZSTD_freeCCtx(w->cctx);
 	free(w);
 }

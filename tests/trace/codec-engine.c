@@ -7,7 +7,10 @@
  * must give exactly the raw events, in program order, with every address
  * argument turned into the location the engine's pool geometry says.  When
  * a replay test fails on a real trace, this separates "the engine's events
- * are wrong" from "the format lost something". */
+ * are wrong" from "the format lost something".  Call sites are recorded
+ * too (RAV_RAW_SITE records between the events): every event must come
+ * back with the site that was current before it, and the sites must lie
+ * in this program's workload. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,13 +109,14 @@ static void workload(void)
 
 int main(void)
 {
-	static rav_recorder rec = { .exchange = t_exchange, .release = t_release, .record_access = true };
+	static rav_recorder rec = { .exchange = t_exchange, .release = t_release, .record_access = true, .site_depth = 1 };
 	REQUIRE(rav_record_install(&rec));
 	workload();
 	rav_record_flush();
 	rav_record_install(NULL);
 	REQUIRE(raw.n > 1000);
 
+	static ravt_selfmaps self_maps;
 	rav_pool_stats ps;
 	rav_pool_stats_get(&ps);
 	uint64_t base = (uint64_t)(uintptr_t)rav_pool_base(), bytes = ps.reserved_pages * (uint64_t)RAV_PAGE_SIZE;
@@ -124,6 +128,8 @@ int main(void)
 		.pool_base = base,
 		.pool_bytes = bytes,
 		.tsc_hz = 1000000000ull,
+		.sites_hook = ravt_selfmaps_hook,
+		.sites_user = &self_maps,
 	};
 	char err[128];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
@@ -141,10 +147,17 @@ int main(void)
 	ravt_cursor cur;
 	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 	rav_event ev;
-	size_t i = 0, events = 0, bad = 0;
+	size_t i = 0, events = 0, bad = 0, bad_sites = 0, site_records = 0, with_site = 0;
+	uint64_t cur_site = 0;
 	while (i < raw.n) {
 		const rav_raw_event *r = &raw.ev[i];
 		unsigned kind = RAV_EV_KIND(r);
+		if (kind == RAV_RAW_SITE) {
+			cur_site = RAV_EV_AUX(r) ? r->a : 0;
+			site_records++;
+			i += RAV_SITE_RECORDS(RAV_EV_AUX(r));
+			continue;
+		}
 		unsigned shape = ravt_shape_of(kind);
 		uint64_t tl = shape == RAVT_SHAPE_XTEXT ? RAV_EV_AUX(r)
 			      : (shape == RAVT_SHAPE_TEXT || shape == RAVT_SHAPE_TYPEDEF) ? r->a
@@ -169,9 +182,29 @@ int main(void)
 				(unsigned long long)ev.b, (unsigned long long)ev.c, RAV_EV_AUX(r), r->x,
 				(unsigned long long)wa, (unsigned long long)wb, (unsigned long long)wc);
 		}
+		rav_trace_frame fr;
+		uint64_t got = rav_trace_site_frames(t, ev.site, &fr, 1) ? fr.address : 0;
+		if (got != cur_site && bad_sites++ < 5)
+			fprintf(stderr, "event %zu (%s): site at 0x%llx, expected 0x%llx\n", events,
+				rav_event_kind_name(kind), (unsigned long long)got, (unsigned long long)cur_site);
+		with_site += got != 0;
 		events++;
 		i += 1 + (tl + 31) / 32;
 	}
+	CHECK_EQ(bad_sites, 0);
+	CHECK(site_records > 10 && with_site > events / 2);
+	/* the call sites are this program's calls in workload() */
+	unsigned in_workload = 0, sites = rav_trace_site_count(t);
+	for (uint32_t s = 1; s <= sites; s++) {
+		rav_trace_symbol sy;
+		if (rav_trace_site_call(t, s, &sy) && sy.function && strcmp(sy.function, "workload") == 0 &&
+		    sy.file && strstr(sy.file, "codec-engine.c"))
+			in_workload++;
+		else if (rav_trace_site_call(t, s, &sy))
+			fprintf(stderr, "site %u: %s (%s:%u)\n", s, sy.function ? sy.function : "?",
+				sy.file ? sy.file : "?", sy.line);
+	}
+	CHECK(sites > 3 && in_workload == sites);
 	CHECK(!ravt_cursor_next(&cur, &ev));
 	ravt_cursor_fini(&cur);
 	CHECK_EQ(bad, 0);

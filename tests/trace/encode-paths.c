@@ -11,8 +11,9 @@
  * handle at its edges: every kind, null, external and unaligned addresses,
  * address deltas of every length, aux values that repeat or not, values in
  * fields a kind does not carry (escapes), texts cut across buffers, chunks
- * filling up in the middle of a run, several threads, and a pool base that
- * is set late.  Seeds are fixed and printed.
+ * filling up in the middle of a run, several threads, a pool base that is
+ * set late, and call-site records (format 1.3) of up to 11 frames, some cut
+ * across buffers, between any two events.  Seeds are fixed and printed.
  */
 #include "trace-test.h"
 
@@ -56,11 +57,33 @@ static uint64_t any_addr(uint64_t *last)
 	return rnd() | (1ull << 62);                     /* external, far */
 }
 
+/* A RAV_RAW_SITE record: a stack from a small set (so sites repeat), a
+ * few "no site" ones. */
+static size_t gen_site(rav_raw_event *out)
+{
+	unsigned frames = rnd() % 16 == 0 ? 0 : 1 + (unsigned)(rnd() % 3 ? 0 : rnd() % 11);
+	uint64_t pick = rnd() % 24;
+	uint64_t f[12] = {0};
+	for (unsigned k = 0; k < frames; k++)
+		f[k] = 0x400000 + pick * 0x40 + k * 0x1000 + (rnd() % 8 == 0 ? 8 : 0);
+	out[0] = tt_ev(RAV_RAW_SITE, frames, 0, f[0], f[1], f[2]);
+	size_t n = 1;
+	for (unsigned k = 3; k < frames; k += 4, n++) {
+		uint64_t *wds = (uint64_t *)(void *)&out[n];
+		for (unsigned j = 0; j < 4; j++)
+			wds[j] = k + j < frames ? f[k + j] : 0;
+	}
+	REQUIRE(n == RAV_SITE_RECORDS(frames));
+	return n;
+}
+
 /* One random record set; texts take extra records. */
 static size_t gen(rav_raw_event *out, size_t max, uint64_t *last, uint64_t *tsc, uint64_t *seq)
 {
 	if (max < 8)
 		return 0;
+	if (rnd() % 40 == 0)
+		return gen_site(out);
 	uint64_t r = rnd() % 1000;
 	unsigned kind;
 	if (r < 300)
@@ -267,6 +290,8 @@ static void run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_pool
 	CHECK(t != NULL);
 	if (t) {
 		CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
+		/* the site records made it: a few dozen distinct stacks */
+		CHECK(rav_trace_site_count(t) > 10);
 		rav_trace_close(t);
 	}
 	tt_mem_free(&out[0]);

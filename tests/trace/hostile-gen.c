@@ -550,7 +550,7 @@ static bool gen_clock_unknown(const char *dir, const char *name)
 }
 
 /* More chunks than a 16 MiB trailer indexes (24 bytes each): format 1.2
- * writes a larger trailer, and the file reads back complete. */
+ * and later write a larger trailer, and the file reads back complete. */
 static bool gen_trailer_big(const char *dir, const char *name)
 {
 	hparams hp = {.tsc_hz = 1000000000ull,

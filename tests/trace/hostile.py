@@ -290,7 +290,8 @@ def check_facts(name, results):
             fail(f'{name}: no duration in ticks: {results["info"][1][:400]!r}')
     if name == 'trailer-big' and info is not None:
         want = 2000 if small else 720000
-        if info['truncated'] or info['chunks'] != want or info['format'] != '1.2':
+        if info['truncated'] or info['chunks'] != want or \
+                tuple(map(int, info['format'].split('.'))) < (1, 2):
             fail(f'{name}: read back as {info["chunks"]} chunks, truncated={info["truncated"]}, '
                  f'format {info["format"]}')
     if name == 'zstd-bomb' and info is not None and info['keyframes'] < 1:

@@ -3,10 +3,10 @@
 
 Reads every `#include "..."` of trace/*.c and trace/*.h, maps files to the
 parts HACKING.md names (format, writer, reader, tables, model, series,
-history, replay, trace, contention, operations, explain, recorder, attach),
-and fails when the part graph has a cycle or when the reader depends on
-anything but the format and the memory budget (the reader must build, test
-and fuzz alone).  Prints the graph it checked.
+history, replay, trace, contention, symbols, sitestats, operations, explain,
+recorder, attach), and fails when the part graph has a cycle or when the
+reader depends on anything but the format and the memory budget (the reader
+must build, test and fuzz alone).  Prints the graph it checked.
 """
 import os
 import re
@@ -26,6 +26,8 @@ PARTS = [
     ('replay', r'^replay'),
     ('trace', r'^trace(\.c|-private\.h)$'),
     ('contention', r'^contention\.'),
+    ('symbols', r'^symbols\.'),
+    ('sitestats', r'^site(stats|cells)\.'),
     ('operations', r'^operations'),
     ('explain', r'^explain\.'),
     ('public', r'^ravtrace\.h$'),

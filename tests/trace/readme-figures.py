@@ -8,7 +8,11 @@ threads a little differently, so a fresh build's counts are near the
 README's, not equal: this checks that transfers, accesses and events are
 within 30% (far tighter than the gap the table is about; invalidations
 follow the interleaving more and are only shown), and that the chatty
-recording moves clearly more lines than the message one.  A README left behind by a change to a
+recording moves clearly more lines than the message one.  The chatty
+sample's transfers follow how its two threads overlap, which a sanitizer
+build, valgrind or a busy machine changes (ASan on a loaded machine: 7,085
+against 10,910): for them the check is a factor of two, still far tighter
+than the gap the table shows.  A README left behind by a change to a
 sample, or a chatty sample whose threads stop overlapping, fails.
 """
 import json
@@ -17,6 +21,7 @@ import subprocess
 import sys
 
 TOLERANCE = 0.30
+CHATTY_TRANSFERS_FACTOR = 2.0
 
 
 def readme_figures(path):
@@ -48,8 +53,14 @@ def main():
         for label, want, got in zip(('transfers', 'invalidations', 'accesses', 'events'), rows[name], now):
             # Invalidations follow the interleaving most (an instrumented
             # build's threads interleave differently): shown, not checked.
-            ok = label == 'invalidations' or abs(got - want) <= TOLERANCE * max(want, 1)
-            print(f'{name} {label}: README {want}, this build {got}{"" if ok else "  <- differs by more than 30%"}')
+            if label == 'invalidations':
+                ok, why = True, ''
+            elif name == 'chatty' and label == 'transfers':
+                f = CHATTY_TRANSFERS_FACTOR
+                ok, why = want / f <= got <= want * f, f'differs by more than {f:g}x'
+            else:
+                ok, why = abs(got - want) <= TOLERANCE * max(want, 1), 'differs by more than 30%'
+            print(f'{name} {label}: README {want}, this build {got}{"" if ok else "  <- " + why}')
             failed |= not ok
     now_chatty, now_messages = measured(ravtrace, chatty)[0], measured(ravtrace, messages)[0]
     if now_chatty < 2 * now_messages:

@@ -239,6 +239,13 @@ enum {
 	OPT_BINS,
 	OPT_FORMAT,
 	OPT_COUNTERS,
+	OPT_SITES,
+	OPT_STACKS,
+	OPT_BY,
+	OPT_OBJECT_PATH,
+	OPT_NO_SYMBOLS,
+	OPT_SITE,
+	OPT_GROUP,
 	OPT_OPS,
 	OPT_EXPLAIN,
 	OPT_FOLLOW
@@ -272,6 +279,13 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"counters", required_argument, NULL, OPT_COUNTERS},
+	    {"sites", no_argument, NULL, OPT_SITES},
+	    {"stacks", no_argument, NULL, OPT_STACKS},
+	    {"by", required_argument, NULL, OPT_BY},
+	    {"object-path", required_argument, NULL, OPT_OBJECT_PATH},
+	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
+	    {"site", required_argument, NULL, OPT_SITE},
+	    {"group", required_argument, NULL, OPT_GROUP},
 	    {"ops", no_argument, NULL, OPT_OPS},
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
@@ -355,6 +369,46 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 		case OPT_FORMAT:
 			o->format = optarg;
 			break;
+		case OPT_SITES:
+			o->sites = true;
+			break;
+		case OPT_STACKS:
+			o->stacks = true;
+			break;
+		case OPT_NO_SYMBOLS:
+			o->no_symbols = true;
+			break;
+		case OPT_OBJECT_PATH:
+			o->object_path = optarg;
+			break;
+		case OPT_SITE:
+			if (!*optarg)
+				cli_usage_error("--site needs FUNCTION, FILE or FILE:LINE");
+			o->site_spec = optarg;
+			break;
+		case OPT_GROUP:
+			if (strcmp(optarg, "line") == 0)
+				o->group = 0;
+			else if (strcmp(optarg, "call") == 0)
+				o->group = 1;
+			else if (strcmp(optarg, "stack") == 0)
+				o->group = 2;
+			else
+				cli_usage_error("--group must be line, call or stack, not '%s'", optarg);
+			break;
+		case OPT_BY: {
+			static const char *const names[] = {"allocs",   "frees",     "moves", "fixups",
+			                                    "handoffs", "transfers", "events"};
+			o->by = -1;
+			for (int i = 0; i < 7; i++)
+				if (strcmp(optarg, names[i]) == 0)
+					o->by = i;
+			if (o->by < 0)
+				cli_usage_error("--by must be allocs, frees, moves, fixups, handoffs, transfers or "
+				                "events, not '%s'",
+				                optarg);
+			break;
+		}
 		case OPT_OPS:
 			o->ops = true;
 			break;

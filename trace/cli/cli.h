@@ -62,6 +62,12 @@ typedef struct cli_opts {
 	uint64_t top, line_size, bins, counters;
 	bool line_size_given, counters_given; /* set on the command line, not defaults */
 	const char *format, *output;
+	/* call sites */
+	bool sites, stacks, no_symbols;
+	int by;                   /* rav_site_order */
+	int group;                /* rav_site_grouping (--group) */
+	const char *object_path;  /* --object-path=DIRS */
+	const char *site_spec;    /* --site=FUNCTION|FILE|FILE:LINE */
 } cli_opts;
 
 /* getopt_long over a subcommand's arguments with the options named in
@@ -130,5 +136,21 @@ size_t cli_utf8_prefix(const char *s, size_t max);
 const char *cli_loc_text(char *buf, size_t len, rav_loc l, bool with_word);
 /* The arguments of one event, spelled out by kind (see rav-record.h). */
 void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev);
+
+/* ---- call sites (cli-sites.c) ---- */
+
+/* Apply --object-path to an open trace. */
+void cli_sites_setup(rav_trace *t, const cli_opts *o);
+/* A site's call in words: "list_push (list.c:42)" (full_path: the whole
+ * path), "list_push+0x1c in /bin/prog", "/bin/prog+0x1234", "-" for site 0;
+ * with no_symbols always object+offset. */
+const char *cli_site_text(rav_trace *t, uint32_t site, bool full_path, bool no_symbols, char *buf, size_t len);
+/* A site as a JSON object: its id, call (object, offset, status and, when
+ * resolved, function, file, line) and with `frames` every symbol. */
+void cli_json_site(FILE *out, rav_trace *t, uint32_t site, bool frames, bool no_symbols);
+/* Why some frames could not be resolved, once per reason, on stderr. */
+void cli_sites_notes(rav_trace *t, const uint32_t *sites, size_t n);
+/* `stats --sites`: the call sites ranked. */
+int cli_stats_sites(cli_trace *tr, const cli_opts *o);
 
 #endif /* RAVTRACE_CLI_H */

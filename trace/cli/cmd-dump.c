@@ -14,11 +14,14 @@ static const char *const help =
     "usage: ravtrace dump [OPTIONS] FILE\n"
     "\n"
     "List events in global order, one per line:\n"
-    "  INDEX  TIME(us)  THREAD  KIND  ARGUMENTS\n"
+    "  INDEX  TIME(us)  THREAD  KIND  ARGUMENTS  [@ CALL SITE]\n"
     "Cells are written PAGE.CELL and words PAGE.CELL.WORD (cell 0 is the page header).\n"
     "Names and texts are quoted; in a thread's name, control characters and bytes\n"
     "that are not UTF-8 are escaped (\\n, \\xHH).  FILE - reads standard input as a\n"
     "stream, and events are listed as they arrive.\n"
+    "The call site (traces of format 1.3 and later) is the program's call that did\n"
+    "the event or caused it: FUNCTION (FILE:LINE) when the program's debug info is\n"
+    "on disk, else OBJECT+OFFSET.\n"
     "\n"
     "  --kind=K[,K...]   only these kinds (e.g. move,fixup; see --list-kinds)\n"
     "  --thread=ID       only events recorded by this thread (heap id, see info)\n"
@@ -26,6 +29,10 @@ static const char *const help =
     "  --to=N            stop before event index N\n"
     "  --cell=PAGE.CELL  only events touching this cell (PAGE:CELL works too)\n"
     "  --limit=N         print at most N events (operations with --ops)\n"
+    "  --site=WHERE      only events of call sites in FUNCTION, FILE or at FILE:LINE\n"
+    "  --object-path=DIRS  also look for the program and its libraries in these\n"
+    "                    directories (':'-separated), by file name\n"
+    "  --no-symbols      call sites as objects and offsets (no debug info read)\n"
     "  --ops             one line per operation instead: the operations the selected\n"
     "                    events belong to (an allocation, a free with its compaction,\n"
     "                    a send...), as FIRST..LAST TIME THREAD KIND WHAT-IT-DID\n"
@@ -121,8 +128,9 @@ static int dump_ops(cli_trace *tr, const rav_event_filter *f, uint64_t limit)
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path =
-	    cli_parse_opts(argc, argv, help, "kind thread from to cell limit list-kinds ops explain", &o);
+	const char *path = cli_parse_opts(
+	    argc, argv, help,
+	    "kind thread from to cell limit list-kinds site object-path no-symbols ops explain", &o);
 	if (o.list_kinds) {
 		for (unsigned k = 1; k < RAV_EV_KIND_COUNT; k++)
 			printf("%s\n", cli_kind_name(k));
@@ -134,20 +142,39 @@ static int run(int argc, char **argv)
 	/* a stream is listed as it arrives */
 	cli_open_trace(&tr, path, &o, false, true);
 	rav_trace_thread th;
+	cli_sites_setup(tr.t, &o);
 	rav_event_filter f = {
 	    .kinds = o.kinds, .thread = o.thread, .from = o.from, .to = o.to, .cell = o.cell};
-	if (o.ops) {
-		/* operations are grouped over the whole trace: read a stream to
-		 * its end first */
+	/* operations are grouped over the whole trace, and a site is looked up
+	 * among all the trace's sites: read a stream to its end first */
+	if (o.ops || o.site_spec)
 		while (tr.fd >= 0 && cli_stream_more(&tr))
 			;
-		if (o.thread >= 0 && !rav_trace_thread_by_id(tr.t, (uint32_t)o.thread, &th)) {
-			fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
-			        cli_prog, tr.name, o.thread);
+	uint32_t *sites = NULL;
+	if (o.site_spec) {
+		size_t n = rav_trace_sites_find(tr.t, o.site_spec, NULL, 0);
+		if (!n) {
+			fprintf(stderr,
+			        "%s dump: no call site of %s is in %s (a function name, a source file, or "
+			        "FILE:LINE; see 'ravtrace sites')\n",
+			        cli_prog, o.site_spec, tr.name);
 			cli_close_trace(&tr, EXIT_USAGE);
 			return EXIT_USAGE;
 		}
-		return cli_close_trace(&tr, dump_ops(&tr, &f, o.limit));
+		sites = cli_xcalloc(n, sizeof *sites);
+		rav_trace_sites_find(tr.t, o.site_spec, sites, n);
+		f.sites = sites;
+		f.nsites = n;
+	}
+	if (o.ops) {
+		int rc = EXIT_USAGE;
+		if (o.thread >= 0 && !rav_trace_thread_by_id(tr.t, (uint32_t)o.thread, &th))
+			fprintf(stderr, "%s dump: %s has no heap with id %" PRId64 " (see 'ravtrace info')\n",
+			        cli_prog, tr.name, o.thread);
+		else
+			rc = dump_ops(&tr, &f, o.limit);
+		free(sites);
+		return cli_close_trace(&tr, rc);
 	}
 	rav_state *st = o.explain ? rav_state_new(tr.t) : NULL;
 	rav_event_iter it;
@@ -165,6 +192,7 @@ static int run(int argc, char **argv)
 				        cli_prog, tr.name, o.thread);
 				rav_event_iter_fini(&it);
 				rav_state_free(st);
+				free(sites);
 				cli_close_trace(&tr, EXIT_USAGE);
 				return EXIT_USAGE;
 			}
@@ -175,6 +203,11 @@ static int run(int argc, char **argv)
 			printf("%10" PRIu64 " %12.3f %-14s %-14s ", ev.index, (double)ev.time_ns / 1e3, who,
 			       cli_kind_name(ev.kind));
 			cli_format_args(stdout, tr.t, &ev);
+			if (ev.site) {
+				char sb[1024];
+				printf("  @ %s",
+				       cli_site_text(tr.t, ev.site, false, o.no_symbols, sb, sizeof sb));
+			}
 			putchar('\n');
 			if (st)
 				explain(tr.t, st, &ev);
@@ -189,6 +222,7 @@ static int run(int argc, char **argv)
 	}
 	rav_event_iter_fini(&it);
 	rav_state_free(st);
+	free(sites);
 	if (tr.fd >= 0)
 		rav_trace_get_info(tr.t, &tr.info);
 	if (tr.fd >= 0 && tr.info.truncated && rav_trace_stream_ended(tr.t))

@@ -23,8 +23,9 @@ static const char *const help =
     "\n"
     "--format=sqlite: an SQLite database (-o required) with tables events,\n"
     "threads, types, kinds, marks, cells (each cell's life: type, allocated,\n"
-    "freed, moves), moves, handoffs, contention_lines and meta, indexed, for\n"
-    "queries with sqlite3; the schema is in docs/sql.md.  A progress line is\n"
+    "freed, moves, the call sites that allocated and freed it), moves, handoffs,\n"
+    "contention_lines, sites (each call site's function, file and line) and meta,\n"
+    "indexed, for queries with sqlite3; the schema is in docs/sql.md.  A progress line is\n"
     "shown on a terminal.\n"
     "\n"
     "  --format=FORMAT   chrome or sqlite\n"
@@ -35,6 +36,9 @@ static const char *const help =
     "  --line-size=B     sqlite: cache line of the contention tables (default 64)\n"
     "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
     "                    writer ends it (FILE - reads standard input)\n"
+    "  --object-path=DIRS  sqlite: also look for the program and its libraries in these\n"
+    "                    directories (':'-separated), by file name, for the sites table\n"
+    "  --no-symbols      sqlite: sites as objects and offsets (no debug info read)\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status 1 also when the trace is inconsistent: the output is then\n"
@@ -51,10 +55,12 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
 	cli_export_sqlite_options so = {.kinds = o->kinds,
 	                                .line_size = (uint32_t)o->line_size,
 	                                .progress = true,
+	                                .no_symbols = o->no_symbols,
 	                                .prog = cli_prog,
 	                                .version = RAV_VERSION};
 	cli_trace tr;
 	cli_open_trace_progress(&tr, path, o, false, cli_export_sqlite_index_progress, &so);
+	cli_sites_setup(tr.t, o);
 	int rc = cli_export_sqlite(tr.t, o->output, &so);
 	return cli_close_trace(&tr, rc == 0 ? EXIT_OK : EXIT_BAD);
 #else
@@ -78,7 +84,8 @@ static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t 
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "format output kind counters line-size", &o);
+	const char *path = cli_parse_opts(argc, argv, help,
+	                                  "format output kind counters line-size object-path no-symbols", &o);
 	if (!o.format)
 		cli_usage_error("--format is required (--format=chrome or --format=sqlite)");
 	if (strcmp(o.format, "sqlite") == 0)

@@ -19,9 +19,23 @@ static const char *const help =
     "for memory accesses; page traffic counts either way).\n"
     "\n"
     "  --json            machine-readable output (one JSON object)\n"
-    "  --top=N           hottest lines to list (default 10)\n"
+    "  --top=N           hottest lines (or call sites) to list (default 10; 0: all call sites)\n"
     "  --line-size=B     cache line size in bytes, a power of two (default 64)\n"
     "  --bins=N          time bins for the pages-over-time series (default 8)\n"
+    "\n"
+    "Call sites (traces of format 1.3 and later):\n"
+    "  --sites           rank the program's call sites instead: the allocations, frees,\n"
+    "                    moves and fix-ups their calls caused, pages their sends and\n"
+    "                    receives handed off, cache-line transfers of their accesses\n"
+    "  --by=WHAT         order: allocs (default), frees, moves, fixups, handoffs,\n"
+    "                    transfers, events\n"
+    "  --group=G         a row per line of the program (default), per call site\n"
+    "                    (address: copies of an inlined function apart), or per stack\n"
+    "  --stacks          a row per recorded backtrace (RAVIOLI_TRACE_STACK=N), with its frames\n"
+    "  --from=N, --to=N  only events in [N, M)\n"
+    "  --object-path=DIRS  also look for the program and its libraries in these\n"
+    "                    directories (':'-separated), by file name\n"
+    "  --no-symbols      objects and offsets only (no debug info read)\n"
     "  --follow          read FILE as a stream (a FIFO, a socket) until its writer ends it\n"
     "  -h, --help        this help\n"
     "\n"
@@ -106,9 +120,19 @@ static void slot_init(slotmap *m)
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "json top line-size bins", &o);
+	const char *path = cli_parse_opts(
+	    argc, argv, help, "json top line-size bins sites by group stacks from to object-path no-symbols",
+	    &o);
+	bool for_sites = o.by || o.group || o.stacks || o.from || o.to || o.object_path || o.no_symbols;
+	if (for_sites && !o.sites)
+		cli_usage_error(
+		    "--by, --group, --stacks, --from, --to, --object-path and --no-symbols go with --sites");
+	if (o.group == 2)
+		o.stacks = true;
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
+	if (o.sites)
+		return cli_close_trace(&tr, cli_stats_sites(&tr, &o));
 	rav_trace *t = tr.t;
 	path = tr.name;
 	rav_trace_error bad;
@@ -372,5 +396,5 @@ static int run(int argc, char **argv)
 
 const cli_command cli_cmd_stats = {"stats",
                                    "per-kind counts, moves and fix-ups per free, pages per thread,\n         "
-                                   "   hand-offs, hottest contended cache lines",
+                                   "   hand-offs, hottest contended cache lines; --sites: call sites ranked",
                                    help, run};

@@ -25,7 +25,7 @@
  * and no fsync (the database is written under a temporary name and only
  * renamed into place when complete, so a crash or Ctrl-C never leaves a
  * half-written file under the requested name), indexes built after the
- * rows are in.
+ * rows are in.  The schema is in export-sqlite-schema.h.
  */
 #include "export-sqlite.h"
 
@@ -42,94 +42,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "export-sqlite-schema.h"
 #include "rav-record.h"
 
-#define SCHEMA_VERSION 1
 #define BATCH_ROWS 50000
 #define MAX_PAGE_INDEX (1u << 24) /* as replay: far above any pool (the engine's limit is 2^22 pages) */
 #define GROUP_CELLS 16            /* cell records are allocated per group of a page */
-
-static const char schema_sql[] =
-    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;\n"
-    "CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,\n"
-    "  a_is_loc INTEGER NOT NULL, b_is_loc INTEGER NOT NULL, c_is_loc INTEGER NOT NULL);\n"
-    "CREATE TABLE threads (heap INTEGER PRIMARY KEY, kind TEXT NOT NULL, parent INTEGER,\n"
-    "  name TEXT, first_event INTEGER, last_event INTEGER);\n"
-    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT, f0 TEXT NOT NULL, f1 TEXT NOT NULL);\n"
-    "CREATE TABLE events (idx INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,\n"
-    "  thread INTEGER NOT NULL REFERENCES threads(heap), kind INTEGER NOT NULL REFERENCES kinds(id),\n"
-    "  aux INTEGER NOT NULL, x INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,\n"
-    "  c INTEGER NOT NULL, text TEXT);\n"
-    "CREATE TABLE marks (event INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,\n"
-    "  thread INTEGER NOT NULL REFERENCES threads(heap), text TEXT NOT NULL);\n"
-    "CREATE TABLE cells (id INTEGER PRIMARY KEY, type INTEGER NOT NULL REFERENCES types(id),\n"
-    "  heap INTEGER NOT NULL, thread INTEGER NOT NULL REFERENCES threads(heap),\n"
-    "  alloc_event INTEGER NOT NULL, end_event INTEGER, end_kind TEXT, moves INTEGER NOT NULL,\n"
-    "  first_page INTEGER NOT NULL, first_cell INTEGER NOT NULL,\n"
-    "  last_page INTEGER NOT NULL, last_cell INTEGER NOT NULL);\n"
-    "CREATE TABLE moves (event INTEGER PRIMARY KEY, cell INTEGER NOT NULL REFERENCES cells(id),\n"
-    "  thread INTEGER NOT NULL REFERENCES threads(heap), from_page INTEGER NOT NULL,\n"
-    "  from_cell INTEGER NOT NULL, to_page INTEGER NOT NULL, to_cell INTEGER NOT NULL);\n"
-    "CREATE TABLE handoffs (event INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,\n"
-    "  page INTEGER NOT NULL, from_heap INTEGER NOT NULL, to_heap INTEGER NOT NULL,\n"
-    "  from_thread INTEGER NOT NULL, to_thread INTEGER NOT NULL, via_message INTEGER NOT NULL);\n"
-    "CREATE TABLE contention_lines (rank INTEGER PRIMARY KEY, line INTEGER NOT NULL,\n"
-    "  external INTEGER NOT NULL, first_page INTEGER, first_cell INTEGER,\n"
-    "  transfers INTEGER NOT NULL, invalidations INTEGER NOT NULL,\n"
-    "  reads INTEGER NOT NULL, writes INTEGER NOT NULL);\n"
-    "CREATE TABLE contention_line_threads (rank INTEGER NOT NULL REFERENCES contention_lines(rank),\n"
-    "  heap INTEGER NOT NULL, PRIMARY KEY (rank, heap)) WITHOUT ROWID;\n"
-    "CREATE VIEW event_list AS SELECT e.idx, e.time_ns, e.thread, th.name AS thread_name,\n"
-    "  k.name AS kind, e.aux, e.x, e.a, e.b, e.c, e.text,\n"
-    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN e.a >> 16 END AS a_page,\n"
-    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN (e.a >> 2) & 16383 END AS a_cell,\n"
-    "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN e.a & 3 END AS a_word,\n"
-    "  CASE WHEN k.b_is_loc AND e.b > 0 THEN e.b >> 16 END AS b_page,\n"
-    "  CASE WHEN k.b_is_loc AND e.b > 0 THEN (e.b >> 2) & 16383 END AS b_cell,\n"
-    "  CASE WHEN k.b_is_loc AND e.b > 0 THEN e.b & 3 END AS b_word,\n"
-    "  CASE WHEN k.c_is_loc AND e.c > 0 THEN e.c >> 16 END AS c_page,\n"
-    "  CASE WHEN k.c_is_loc AND e.c > 0 THEN (e.c >> 2) & 16383 END AS c_cell,\n"
-    "  CASE WHEN k.c_is_loc AND e.c > 0 THEN e.c & 3 END AS c_word\n"
-    "  FROM events e JOIN kinds k ON k.id = e.kind LEFT JOIN threads th ON th.heap = e.thread;\n";
-
-static const char index_sql[] = "CREATE INDEX events_by_kind_thread ON events(kind, thread);\n"
-                                "CREATE INDEX cells_by_type ON cells(type);\n"
-                                "CREATE INDEX cells_by_alloc_event ON cells(alloc_event);\n"
-                                "CREATE INDEX cells_by_end_event ON cells(end_event);\n"
-                                "CREATE INDEX moves_by_cell ON moves(cell);\n"
-                                "CREATE INDEX handoffs_by_from_thread ON handoffs(from_thread);\n"
-                                "CREATE INDEX handoffs_by_to_thread ON handoffs(to_thread);\n"
-                                "PRAGMA analysis_limit = 1000;\n"
-                                "ANALYZE;\n";
-
-enum {
-	ST_EVENT,
-	ST_MARK,
-	ST_CELL,
-	ST_MOVE,
-	ST_HANDOFF,
-	ST_LINE,
-	ST_LINE_THREAD,
-	ST_THREAD,
-	ST_TYPE,
-	ST_KIND,
-	ST_META,
-	ST_COUNT
-};
-
-static const char *const insert_sql[ST_COUNT] = {
-    [ST_EVENT] = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)",
-    [ST_MARK] = "INSERT INTO marks VALUES (?,?,?,?)",
-    [ST_CELL] = "INSERT INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ST_MOVE] = "INSERT INTO moves VALUES (?,?,?,?,?,?,?)",
-    [ST_HANDOFF] = "INSERT INTO handoffs VALUES (?,?,?,?,?,?,?,?)",
-    [ST_LINE] = "INSERT INTO contention_lines VALUES (?,?,?,?,?,?,?,?,?)",
-    [ST_LINE_THREAD] = "INSERT INTO contention_line_threads VALUES (?,?)",
-    [ST_THREAD] = "INSERT INTO threads VALUES (?,?,?,?,?,?)",
-    [ST_TYPE] = "INSERT INTO types VALUES (?,?,?,?)",
-    [ST_KIND] = "INSERT INTO kinds VALUES (?,?,?,?,?)",
-    [ST_META] = "INSERT INTO meta VALUES (?,?)",
-};
 
 /* The life of the cell occupying one slot of a page. */
 typedef struct life {
@@ -137,6 +55,7 @@ typedef struct life {
 	uint64_t alloc_event;
 	rav_loc first;
 	uint32_t heap, thread, moves;
+	uint32_t alloc_site;
 	uint16_t type;
 } life;
 
@@ -233,6 +152,15 @@ static void bind_text(exporter *x, int which, int col, const char *text)
 {
 	if (text)
 		sqlite3_bind_text(x->st[which], col, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(x->st[which], col);
+}
+
+/* Site 0 is "no site": NULL. */
+static void bind_site(exporter *x, int which, int col, uint32_t site)
+{
+	if (site)
+		sqlite3_bind_int64(x->st[which], col, site);
 	else
 		sqlite3_bind_null(x->st[which], col);
 }
@@ -369,6 +297,8 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 	bind_i64(x, ST_CELL, 10, rav_loc_cell(l->first));
 	bind_i64(x, ST_CELL, 11, rav_loc_page(where));
 	bind_i64(x, ST_CELL, 12, rav_loc_cell(where));
+	bind_site(x, ST_CELL, 13, l->alloc_site);
+	bind_site(x, ST_CELL, 14, ev ? ev->site : 0);
 	insert(x, ST_CELL);
 	x->cells_written++;
 	l->id = 0;
@@ -524,6 +454,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		            .first = ev->a,
 		            .heap = p->owner,
 		            .thread = ev->thread,
+		            .alloc_site = ev->site,
 		            .type = (uint16_t)ev->aux};
 		p->live++;
 		break;
@@ -565,6 +496,7 @@ static void track_cells(exporter *x, const rav_event *ev)
 		bind_i64(x, ST_MOVE, 5, rav_loc_cell(ev->a));
 		bind_i64(x, ST_MOVE, 6, rav_loc_page(ev->b));
 		bind_i64(x, ST_MOVE, 7, rav_loc_cell(ev->b));
+		bind_site(x, ST_MOVE, 8, ev->site);
 		insert(x, ST_MOVE);
 		break;
 	}
@@ -587,6 +519,7 @@ static void write_event(exporter *x, const rav_event *ev)
 	bind_u64(x, ST_EVENT, 8, ev->b);
 	bind_u64(x, ST_EVENT, 9, ev->c);
 	bind_text(x, ST_EVENT, 10, ev->text);
+	bind_site(x, ST_EVENT, 11, ev->site);
 	insert(x, ST_EVENT);
 	x->events_written++;
 }
@@ -704,6 +637,15 @@ static void write_contention(exporter *x)
 				bind_i64(x, ST_LINE_THREAD, 2, th.heap_id);
 				insert(x, ST_LINE_THREAD);
 			}
+		uint32_t sites[16];
+		uint64_t tr[16];
+		unsigned ns = rav_contention_line_sites(con, i, sites, tr, 16);
+		for (unsigned k = 0; k < ns && k < 16; k++) {
+			bind_i64(x, ST_LINE_SITE, 1, i + 1);
+			bind_i64(x, ST_LINE_SITE, 2, sites[k]);
+			bind_u64(x, ST_LINE_SITE, 3, tr[k]);
+			insert(x, ST_LINE_SITE);
+		}
 	}
 	meta_int(x, "line_size", x->opt->line_size);
 	meta_int(x, "contention_accesses", tot.accesses);
@@ -712,6 +654,72 @@ static void write_contention(exporter *x)
 	meta_int(x, "contention_lines_touched", tot.lines_touched);
 	meta_int(x, "contention_lines_contended", tot.lines_contended);
 	rav_contention_free(con);
+}
+
+static const char *status_text(rav_symbol_status s)
+{
+	static const char *const names[] = {"ok", "no-debug-info", "binary-changed", "no-object", "unmapped"};
+	return (unsigned)s < 5 ? names[s] : "unmapped";
+}
+
+/* Every site: its call (the first symbol: the program's line) and all its
+ * frames with the functions inlined at them. */
+static void write_sites(exporter *x)
+{
+	uint32_t n = rav_trace_site_count(x->t);
+	rav_trace_symbol sy[256];
+	rav_trace_frame fr[RAV_TRACE_SITE_FRAMES_MAX];
+	for (uint32_t id = 1; id <= n && !x->failed; id++) {
+		unsigned nf = rav_trace_site_frames(x->t, id, fr, RAV_TRACE_SITE_FRAMES_MAX);
+		unsigned ns = x->opt->no_symbols ? 0 : rav_trace_site_resolve(x->t, id, sy, 256);
+		if (ns > 256)
+			ns = 256;
+		if (!ns) { /* objects and offsets only */
+			for (unsigned k = 0; k < nf; k++) {
+				rav_trace_object ob;
+				bool mapped = fr[k].object >= 0 && rav_trace_object_at(x->t, (unsigned)fr[k].object, &ob);
+				sy[k] = (rav_trace_symbol){.status = mapped ? RAV_SYMBOL_NO_DEBUG_INFO : RAV_SYMBOL_UNMAPPED,
+				                           .object = mapped ? ob.path : NULL,
+				                           .offset = mapped ? fr[k].offset : fr[k].address,
+				                           .frame = k};
+			}
+			ns = nf;
+		}
+		if (!ns)
+			continue;
+		bind_i64(x, ST_SITE, 1, id);
+		bind_i64(x, ST_SITE, 2, nf);
+		bind_text(x, ST_SITE, 3, sy[0].object);
+		bind_u64(x, ST_SITE, 4, sy[0].offset);
+		bind_text(x, ST_SITE, 5, x->opt->no_symbols ? "not-resolved" : status_text(sy[0].status));
+		bind_text(x, ST_SITE, 6, sy[0].function);
+		bind_text(x, ST_SITE, 7, sy[0].file);
+		if (sy[0].line) {
+			bind_i64(x, ST_SITE, 8, sy[0].line);
+			bind_i64(x, ST_SITE, 9, sy[0].column);
+		} else {
+			sqlite3_bind_null(x->st[ST_SITE], 8);
+			sqlite3_bind_null(x->st[ST_SITE], 9);
+		}
+		insert(x, ST_SITE);
+		for (unsigned k = 0; k < ns && !x->failed; k++) {
+			bind_i64(x, ST_SITE_FRAME, 1, id);
+			bind_i64(x, ST_SITE_FRAME, 2, k);
+			bind_i64(x, ST_SITE_FRAME, 3, sy[k].frame);
+			bind_i64(x, ST_SITE_FRAME, 4, sy[k].inlined);
+			bind_text(x, ST_SITE_FRAME, 5, sy[k].object);
+			bind_u64(x, ST_SITE_FRAME, 6, sy[k].offset);
+			bind_text(x, ST_SITE_FRAME, 7, x->opt->no_symbols ? "not-resolved" : status_text(sy[k].status));
+			bind_text(x, ST_SITE_FRAME, 8, sy[k].function);
+			bind_text(x, ST_SITE_FRAME, 9, sy[k].file);
+			if (sy[k].line)
+				bind_i64(x, ST_SITE_FRAME, 10, sy[k].line);
+			else
+				sqlite3_bind_null(x->st[ST_SITE_FRAME], 10);
+			insert(x, ST_SITE_FRAME);
+		}
+	}
+	meta_int(x, "sites", n);
 }
 
 static void write_meta(exporter *x, const rav_trace_info *info)
@@ -776,6 +784,8 @@ static void run(exporter *x, const rav_trace_info *info)
 				end_life(x, &l[c % GROUP_CELLS], rav_loc_make(p, c, 0), NULL, NULL);
 		}
 	write_dictionaries(x, unknown_kinds);
+	progress(x, "call sites", 0, 0);
+	write_sites(x);
 	if (!x->failed)
 		write_contention(x);
 	write_meta(x, info);

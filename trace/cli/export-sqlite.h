@@ -15,6 +15,7 @@ typedef struct cli_export_sqlite_options {
 	uint64_t kinds;      /* rows of the events table: mask of 1 << kind; 0 = every kind */
 	uint32_t line_size;  /* cache line of the contention tables, bytes (power of two) */
 	bool progress;       /* a progress line on standard error (when it is a terminal) */
+	bool no_symbols;     /* sites as objects and offsets only (no debug info read) */
 	const char *prog;    /* for messages: "ravtrace" */
 	const char *version; /* recorded in meta.generator */
 } cli_export_sqlite_options;

@@ -11,12 +11,13 @@
 
 #include "cli.h"
 
-extern const cli_command cli_cmd_info, cli_cmd_dump, cli_cmd_stats, cli_cmd_validate, cli_cmd_export, cli_cmd_list,
-    cli_cmd_attach;
+extern const cli_command cli_cmd_info, cli_cmd_dump, cli_cmd_stats, cli_cmd_sites, cli_cmd_validate, cli_cmd_export,
+    cli_cmd_list, cli_cmd_attach;
 
 /* In the order `ravtrace --help` lists them. */
 static const cli_command *const commands[] = {
-    &cli_cmd_info, &cli_cmd_dump, &cli_cmd_stats, &cli_cmd_validate, &cli_cmd_export, &cli_cmd_list, &cli_cmd_attach,
+    &cli_cmd_info,   &cli_cmd_dump, &cli_cmd_stats,  &cli_cmd_sites,
+    &cli_cmd_validate, &cli_cmd_export, &cli_cmd_list, &cli_cmd_attach,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

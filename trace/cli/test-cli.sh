@@ -158,6 +158,18 @@ golden)
     echo "(if the change is intended, run tests/trace/golden/regenerate.sh and review the diff)"
     exit 1
   fi
+  # Call sites (format 1.3) as the file records them: objects and offsets,
+  # no debug info read (the recorded binary is gone or rebuilt).
+  sites="${expected%.stats.json}.sites.json"
+  if [ -f "$sites" ]; then
+    expect 0 "$rt" stats --sites --json --no-symbols --top=0 "$trace"
+    if ! diff -u "$sites" "$out" >"$err"; then
+      echo "stats --sites --json --no-symbols of $trace differs from $sites:"
+      cat "$err"
+      echo "(if the change is intended, run tests/trace/golden/regenerate.sh and review the diff)"
+      exit 1
+    fi
+  fi
   ;;
 
 corrupt)

@@ -68,7 +68,7 @@ check("meta.events", meta["events"], stats["events"])
 check("events per kind",
       dict(q("SELECT k.name, count(*) FROM events e JOIN kinds k ON k.id = e.kind GROUP BY k.name")),
       stats["kinds"])
-check("schema_version", meta["schema_version"], 1)
+check("schema_version", meta["schema_version"], 2)
 check("page_size", meta["page_size"], info["page_size"])
 check("program", meta["program"], info["program"])
 
@@ -167,6 +167,39 @@ check("root cells of released pages end there", one(
 check("frees that end a life", one("SELECT count(*) FROM cells WHERE end_kind = 'free'"),
       one("SELECT count(*) FROM events e WHERE e.kind = ? AND e.idx IN (SELECT end_event FROM cells)",
           kind_id["free"]))
+
+# Call sites (format 1.3): one row per site, and what each site did agrees
+# with `stats --sites` (rows per call site, objects and offsets).
+sites = json.loads(run("stats", "--sites", "--json", "--group=call", "--no-symbols", "--top=0", TRACE).stdout)
+check("sites", one("SELECT count(*) FROM sites"), sites["sites_recorded"])
+check("meta.sites", meta["sites"], sites["sites_recorded"])
+call_of = {}
+for r in q("SELECT id, object, offset FROM sites"):
+    call_of[r[0]] = (r[1], r[2])
+by_call = {}
+for r in q("SELECT e.site, k.name, count(*) FROM events e JOIN kinds k ON k.id = e.kind"
+           " WHERE e.site IS NOT NULL GROUP BY e.site, k.name"):
+    by_call.setdefault(call_of.get(r[0]), {}).setdefault(r[1], 0)
+    by_call[call_of.get(r[0])][r[1]] += r[2]
+for row in sites["sites"]:
+    call = row["site"]["call"]
+    key = (call["object"], int(call["offset"], 16))
+    got = by_call.get(key, {})
+    check("site %s+%s" % (call["object"], call["offset"]),
+          [got.get("alloc", 0), got.get("move", 0), got.get("fixup", 0)],
+          [row["allocs"], row["moves"], row["fixups"]])
+check("events without a site", one("SELECT count(*) FROM events WHERE site IS NULL"), sites["unknown"]["events"])
+check("cells by allocating site", one("SELECT count(*) FROM cells WHERE alloc_site IS NOT NULL"),
+      sum(r["allocs"] for r in sites["sites"]))
+check("moves by causing site", one("SELECT count(*) FROM moves WHERE site IS NOT NULL"),
+      sum(r["moves"] for r in sites["sites"]))
+check("cells allocated where their alloc event says", one(
+    "SELECT count(*) FROM cells c JOIN events e ON e.idx = c.alloc_event WHERE c.alloc_site IS NOT e.site"), 0)
+check("site frames: one per recorded frame at least", one(
+    "SELECT count(*) FROM sites s WHERE (SELECT count(*) FROM site_frames f WHERE f.site = s.id) < s.frames"), 0)
+if sites["all"]["transfers"]:
+    check("transfers by site", one("SELECT coalesce(sum(transfers), 0) FROM contention_line_sites"),
+          sites["all"]["transfers"])
 
 # The documented schema and examples work on this database.
 if SQL_DOC:

@@ -93,6 +93,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rav_state_free(s);
 	rav_contention_config cc = {.line_size = 64, .windows = 4};
 	rav_contention *c = n <= 200000 ? rav_contention_run(t, &cc, NULL, NULL, &err) : NULL;
+	/* call sites: tables, ranking with the model's transfers, the cells of
+	 * a site, and resolving frames (objects named by the input are opened
+	 * read-only if they are regular files) */
+	for (unsigned i = 0; i < rav_trace_object_count(t) && i < 64; i++) {
+		rav_trace_object ob;
+		rav_trace_object_at(t, i, &ob);
+	}
+	uint32_t nsites = rav_trace_site_count(t);
+	for (uint32_t id = 1; id <= nsites && id <= 64; id++) {
+		rav_trace_frame fr[RAV_TRACE_SITE_FRAMES_MAX];
+		rav_trace_site_frames(t, id, fr, RAV_TRACE_SITE_FRAMES_MAX);
+		rav_trace_symbol sy[8];
+		rav_trace_site_resolve(t, id, sy, 8);
+	}
+	if (n <= 200000) {
+		rav_site_stats_config sc = {.group = RAV_SITES_BY_CALL, .contention = c};
+		rav_site_stats *st = rav_site_stats_run(t, &sc, NULL, NULL, &err);
+		if (st) {
+			rav_site_stats_sort(st, RAV_SITES_BY_MOVES);
+			uint32_t ids[8];
+			size_t k = rav_site_stats_count(st) ? rav_site_stats_sites_of(st, 0, ids, 8) : 0;
+			rav_site_cells *cells = rav_site_cells_new(t, ids, k < 8 ? k : 8);
+			if (cells) {
+				rav_site_cells_seek(cells, n, NULL, NULL, &err);
+				rav_site_cells_seek(cells, n / 2, NULL, NULL, &err);
+				rav_loc some[4];
+				rav_site_cells_list(cells, some, 4);
+				rav_site_cells_free(cells);
+			}
+			rav_site_stats_free(st);
+		}
+		uint32_t found[4];
+		rav_trace_sites_find(t, "main", found, 4);
+	}
 	rav_contention_free(c);
 	rav_trace_close(t);
 	return 0;

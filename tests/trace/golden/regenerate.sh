@@ -1,6 +1,7 @@
 #!/bin/sh
-# regenerate.sh BUILD_DIR [NAME...] - record the golden traces again (all, or
-# the ones named) and their expected `ravtrace stats --json` output.
+# regenerate.sh BUILD_DIR NAME... - record the named golden traces again
+# and their expected `ravtrace stats --json` output (and
+# `stats --sites --json --no-symbols` for those of format 1.3 or later).
 #
 # The golden traces are committed so that the tests notice any change in
 # how an existing file is read (format, replay, contention model, CLI
@@ -10,26 +11,38 @@
 # interleave differently on each run (their files are recorded once).
 #
 # Versions: list, tree, messages, serialize and chatty were recorded with
-# format 1.0 and pin it (1.0 files keep opening): regenerating them makes
-# them 1.1 files.  attach is a 1.1 recording made by attaching to a running
-# program (snapshot chunks, session records) and pins 1.1.
+# format 1.0 and pin it (1.0 files keep opening); attach is a 1.1
+# recording made by attaching to a running program (snapshot chunks,
+# session records) and pins 1.1; trailer is the list sample recorded by a
+# 1.2 writer (large trailers; nothing else changed) and pins 1.2 (it
+# cannot be recorded again here: the writer now writes 1.3); sites pins
+# 1.3 (call sites and memory maps).  Regenerating a trace records the current format and loses the
+# version it pinned: hence names, never "all".
 set -eu
-build=${1:?usage: regenerate.sh BUILD_DIR [NAME...]}
+build=${1:?usage: regenerate.sh BUILD_DIR NAME...}
 shift
+[ $# -gt 0 ] || { echo "usage: regenerate.sh BUILD_DIR NAME... (list tree messages serialize chatty attach sites)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 rt="$build/trace/cli/ravtrace"
 [ -x "$rt" ] || { echo "regenerate.sh: no ravtrace in $build" >&2; exit 1; }
 
 record() {
-  name=$1 access=$2 size=$3
+  record_as "$1" "$1" "$2" "$3"
+}
+
+record_as() {
+  name=$1 sample=$2 access=$3 size=$4
   rm -f "$here/$name.ravtrace"
   if [ "$access" = 1 ]; then
-    RAVIOLI_TRACE="$here/$name.ravtrace" RAVIOLI_TRACE_ACCESS=1 "$build/samples/rav-sample-$name" "$size" >/dev/null
+    RAVIOLI_TRACE="$here/$name.ravtrace" RAVIOLI_TRACE_ACCESS=1 "$build/samples/rav-sample-$sample" "$size" >/dev/null
   else
-    RAVIOLI_TRACE="$here/$name.ravtrace" "$build/samples/rav-sample-$name" "$size" >/dev/null
+    RAVIOLI_TRACE="$here/$name.ravtrace" "$build/samples/rav-sample-$sample" "$size" >/dev/null
   fi
   "$rt" validate "$here/$name.ravtrace"
   "$rt" stats --json "$here/$name.ravtrace" >"$here/$name.stats.json"
+  if [ "$(dd if="$here/$name.ravtrace" bs=1 skip=10 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')" -ge 3 ]; then
+    "$rt" stats --sites --json --no-symbols --top=0 "$here/$name.ravtrace" >"$here/$name.sites.json"
+  fi
   echo "$name: $(wc -c <"$here/$name.ravtrace") bytes"
 }
 
@@ -50,8 +63,8 @@ record_attach() {
   echo "attach: $(wc -c <"$here/attach.ravtrace") bytes"
 }
 
-want() { [ $# -eq 0 ] || case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
-for name in list tree messages serialize chatty attach; do
+want() { case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
+for name in list tree messages serialize chatty attach sites; do
   want "$@" || continue
   case $name in
     list) record list 0 40 ;;
@@ -60,5 +73,7 @@ for name in list tree messages serialize chatty attach; do
     serialize) record serialize 0 12 ;;
     chatty) record chatty 1 6 ;;
     attach) record_attach ;;
+    # format 1.3: call sites (two threads, accesses recorded: transfers per site)
+    sites) record_as sites messages 1 6 ;;
   esac
 done

@@ -1,0 +1,286 @@
+/* symbols.c - call sites resolve to the right function, file and line.
+ *
+ * The test is its own "program": it takes return addresses of calls at
+ * known lines of this file, writes them as call sites of a synthetic trace
+ * with its own memory map (writer-maps.c, as the recorder does), and
+ * resolves them back with libdw (trace/symbols.c).  Then the cases a user
+ * meets: the object rebuilt since (another build id: no lines, "binary
+ * changed"), moved (found again through rav_trace_set_object_path),
+ * without debug info (symbol table names the function, no line), stripped
+ * bare (object and offset), gone, and an address in no object.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "trace-test.h"
+
+static char exe[4096];
+
+/* Return address of the call to it: a call site. */
+__attribute__((noinline)) static uint64_t here(void)
+{
+	uint64_t r = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	__asm__ volatile("" ::: "memory");
+	return r;
+}
+
+static unsigned line_a, line_b, line_inl;
+
+__attribute__((noinline)) static uint64_t call_a(void)
+{
+	line_a = __LINE__ + 1;
+	uint64_t r = here();
+	__asm__ volatile("" ::: "memory"); /* no tail call: the return address stays in call_a */
+	return r;
+}
+
+static inline __attribute__((always_inline)) uint64_t inlined_helper(void)
+{
+	line_inl = __LINE__ + 1;
+	uint64_t r = here();
+	__asm__ volatile("" ::: "memory");
+	return r;
+}
+
+__attribute__((noinline)) static uint64_t call_b(void)
+{
+	line_b = __LINE__ + 1;
+	uint64_t r = inlined_helper();
+	__asm__ volatile("" ::: "memory");
+	return r;
+}
+
+/* A trace whose call sites are `frames` (one site each, one event each),
+ * with this process's memory map, or the map `maps` if given. */
+static void write_trace(tt_mem *m, const uint64_t *frames, unsigned n, const ravt_map_object *maps,
+                        size_t nmaps)
+{
+	ravt_selfmaps self = {0};
+	ravt_writer_params p = {
+	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
+	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
+	    .cmdline = "symbols", .cmdline_len = 7,
+	    .sites_hook = maps ? NULL : ravt_selfmaps_hook, .sites_user = &self,
+	};
+	char err[256];
+	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
+	REQUIRE(w);
+	if (maps)
+		REQUIRE(ravt_writer_maps(w, maps, nmaps) == 0);
+	rav_raw_event ev[2] = {tt_ev(RAV_EV_TIME, 0, 0, 2000, 0, 1), tt_ev(RAV_EV_THREAD_START, 0, 1, 7, 0, 1)};
+	REQUIRE(ravt_writer_add(w, 1, ev, 2) == 0);
+	for (unsigned i = 0; i < n; i++) {
+		rav_raw_event r[2] = {tt_ev(RAV_RAW_SITE, 1, 0, frames[i], 0, 0),
+		                      tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(1, 1, 1), i, i + 1)};
+		REQUIRE(ravt_writer_add(w, 1, r, 2) == 0);
+	}
+	REQUIRE(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
+	ravt_selfmaps_free(&self);
+}
+
+static rav_trace *open_indexed(tt_mem *m)
+{
+	rav_trace_error e;
+	rav_trace *t = rav_trace_open_memory(m->p, m->len, &e);
+	if (!t)
+		fprintf(stderr, "open: %s\n", e.message);
+	REQUIRE(t);
+	REQUIRE(rav_trace_index(t, NULL, NULL, &e) == 0);
+	return t;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+	return s && a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* The site of event 2 + i. */
+static uint32_t site_of(rav_trace *t, unsigned i)
+{
+	rav_event ev;
+	REQUIRE(rav_trace_event_at(t, 2 + i, &ev));
+	return ev.site;
+}
+
+static void resolves(void)
+{
+	uint64_t f[3] = {call_a(), call_b(), 0x10};
+	tt_mem m = {0};
+	write_trace(&m, f, 3, NULL, 0);
+	rav_trace *t = open_indexed(&m);
+	CHECK(rav_trace_object_count(t) >= 2); /* the test and at least libc */
+
+	rav_trace_symbol sy[8];
+	uint32_t sa = site_of(t, 0);
+	CHECK(sa != 0);
+	CHECK(rav_trace_site_call(t, sa, &sy[0]));
+	CHECK(sy[0].status == RAV_SYMBOL_OK);
+	CHECK(sy[0].function && strcmp(sy[0].function, "call_a") == 0);
+	CHECK(ends_with(sy[0].file, "tests/trace/symbols.c"));
+	CHECK_EQ(sy[0].line, line_a);
+	CHECK(!sy[0].inlined && sy[0].frame == 0 && sy[0].message == NULL);
+	CHECK(sy[0].object && strcmp(sy[0].object, exe) == 0);
+	if (sy[0].function)
+		fprintf(stderr, "site A: %s %s:%u:%u\n", sy[0].function, sy[0].file, sy[0].line, sy[0].column);
+
+	/* the inlined helper, then the function it was inlined into, at the
+	 * line that called it */
+	uint32_t sb = site_of(t, 1);
+	unsigned n = rav_trace_site_resolve(t, sb, sy, 8);
+	for (unsigned i = 0; i < n && i < 8; i++)
+		fprintf(stderr, "site B [%u]: %s %s:%u%s\n", i, sy[i].function, sy[i].file, sy[i].line,
+		        sy[i].inlined ? " (inlined)" : "");
+	CHECK(n == 2);
+	if (n >= 2) {
+		CHECK(sy[0].function && strcmp(sy[0].function, "inlined_helper") == 0 && sy[0].inlined);
+		CHECK_EQ(sy[0].line, line_inl);
+		CHECK(sy[1].function && strcmp(sy[1].function, "call_b") == 0 && !sy[1].inlined);
+		CHECK_EQ(sy[1].line, line_b);
+		CHECK(ends_with(sy[1].file, "symbols.c"));
+	}
+
+	/* an address in no object */
+	uint32_t sc = site_of(t, 2);
+	CHECK(rav_trace_site_call(t, sc, &sy[0]));
+	CHECK(sy[0].status == RAV_SYMBOL_UNMAPPED && sy[0].object == NULL && sy[0].offset == 0x10);
+	CHECK(sy[0].message && strstr(sy[0].message, "no object"));
+	CHECK(!rav_trace_site_call(t, 0, &sy[0]));
+
+	/* finding sites by function, file, file:line */
+	uint32_t ids[8];
+	CHECK(rav_trace_sites_find(t, "call_a", ids, 8) == 1 && ids[0] == sa);
+	CHECK(rav_trace_sites_find(t, "inlined_helper", ids, 8) == 1 && ids[0] == sb);
+	CHECK(rav_trace_sites_find(t, "call_b", ids, 8) == 0); /* its call is the inlined helper's line */
+	CHECK(rav_trace_sites_find(t, "symbols.c", ids, 8) == 2);
+	CHECK(rav_trace_sites_find(t, "trace/symbols.c", ids, 8) == 2);
+	CHECK(rav_trace_sites_find(t, "ymbols.c", ids, 8) == 0);
+	char spec[64];
+	snprintf(spec, sizeof spec, "symbols.c:%u", line_a);
+	CHECK(rav_trace_sites_find(t, spec, ids, 8) == 1 && ids[0] == sa);
+	snprintf(spec, sizeof spec, "symbols.c:%u", line_a + 1000);
+	CHECK(rav_trace_sites_find(t, spec, ids, 8) == 0);
+	rav_trace_close(t);
+	tt_mem_free(&m);
+}
+
+/* The test's own executable segments, as a one-object map under `path`. */
+static ravt_map_object self_as(const char *path, const uint8_t *bid, unsigned blen, ravt_map_segment *seg)
+{
+	/* the call site's offset from its object base, known from a real map */
+	uint64_t a = call_a();
+	tt_mem m = {0};
+	write_trace(&m, &a, 1, NULL, 0);
+	rav_trace *t = open_indexed(&m);
+	rav_trace_frame fr;
+	REQUIRE(rav_trace_site_frames(t, site_of(t, 0), &fr, 1) == 1 && fr.object >= 0);
+	rav_trace_object o;
+	REQUIRE(rav_trace_object_at(t, (unsigned)fr.object, &o));
+	*seg = (ravt_map_segment){o.start - o.base, o.end - o.start, RAVT_SEG_X | RAVT_SEG_R};
+	ravt_map_object mo = {o.base, seg, 1, bid ? bid : o.build_id, bid ? blen : o.build_id_len, path, strlen(path)};
+	static uint8_t keep[64];
+	if (!bid) {
+		memcpy(keep, o.build_id, o.build_id_len);
+		mo.build_id = keep;
+	}
+	rav_trace_close(t);
+	tt_mem_free(&m);
+	return mo;
+}
+
+static rav_trace_symbol resolve_as(const char *path, const uint8_t *bid, unsigned blen, const char *object_path)
+{
+	ravt_map_segment seg;
+	ravt_map_object mo = self_as(path, bid, blen, &seg);
+	uint64_t a = call_a();
+	tt_mem m = {0};
+	write_trace(&m, &a, 1, &mo, 1);
+	rav_trace *t = open_indexed(&m);
+	if (object_path)
+		rav_trace_set_object_path(t, object_path);
+	rav_trace_symbol sy;
+	memset(&sy, 0, sizeof sy);
+	CHECK(rav_trace_site_call(t, site_of(t, 0), &sy));
+	/* strings live until close: keep copies of what the checks look at */
+	static char fn[256], file[1024], msg[1024];
+	snprintf(fn, sizeof fn, "%s", sy.function ? sy.function : "");
+	snprintf(file, sizeof file, "%s", sy.file ? sy.file : "");
+	snprintf(msg, sizeof msg, "%s", sy.message ? sy.message : "");
+	sy.function = sy.function ? fn : NULL;
+	sy.file = sy.file ? file : NULL;
+	sy.message = sy.message ? msg : NULL;
+	sy.object = NULL;
+	rav_trace_close(t);
+	tt_mem_free(&m);
+	return sy;
+}
+
+static int run(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void changed_moved_stripped(void)
+{
+	/* rebuilt: the file on disk has another build id */
+	uint8_t other[20] = {9, 9, 9};
+	rav_trace_symbol sy = resolve_as(exe, other, sizeof other, NULL);
+	CHECK(sy.status == RAV_SYMBOL_CHANGED);
+	CHECK(sy.line == 0 && sy.file == NULL);
+	CHECK(sy.message && strstr(sy.message, "binary changed"));
+
+	/* gone */
+	sy = resolve_as("/nonexistent/dir/test-symbols", NULL, 0, NULL);
+	CHECK(sy.status == RAV_SYMBOL_NO_OBJECT && sy.message && strstr(sy.message, "not on disk"));
+
+	/* moved: found by file name in a directory given afterwards */
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", exe);
+	char *slash = strrchr(dir, '/');
+	REQUIRE(slash);
+	char gone[4200];
+	snprintf(gone, sizeof gone, "/nonexistent/dir%s", slash);
+	*slash = 0;
+	sy = resolve_as(gone, NULL, 0, dir);
+	CHECK(sy.status == RAV_SYMBOL_OK && sy.function && strcmp(sy.function, "call_a") == 0);
+	CHECK_EQ(sy.line, line_a);
+
+	/* copies without debug info, then without any symbols */
+	char tmp[] = "/tmp/rav-symbols-XXXXXX";
+	REQUIRE(mkdtemp(tmp));
+	char cmd[20000], nodebug[4200], bare[4200];
+	snprintf(nodebug, sizeof nodebug, "%s/nodebug", tmp);
+	snprintf(bare, sizeof bare, "%s/bare", tmp);
+	snprintf(cmd, sizeof cmd, "objcopy --strip-debug '%s' '%s' && objcopy --strip-all '%s' '%s'", exe, nodebug,
+	         exe, bare);
+	if (run(cmd) != 0) {
+		fprintf(stderr, "objcopy not available: skipping the stripped cases\n");
+	} else {
+		sy = resolve_as(nodebug, NULL, 0, NULL);
+		CHECK(sy.status == RAV_SYMBOL_NO_DEBUG_INFO);
+		CHECK(sy.function && strcmp(sy.function, "call_a") == 0 && sy.function_offset > 0);
+		CHECK(sy.line == 0 && sy.file == NULL);
+		CHECK(sy.message && strstr(sy.message, "no debug info"));
+		sy = resolve_as(bare, NULL, 0, NULL);
+		CHECK(sy.status == RAV_SYMBOL_NO_DEBUG_INFO);
+		CHECK(sy.function == NULL && sy.line == 0); /* object and offset only */
+		CHECK(sy.offset > 0);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	run(cmd);
+}
+
+int main(void)
+{
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	REQUIRE(k > 0);
+	exe[k] = 0;
+	resolves();
+	changed_moved_stripped();
+	if (tt_failures)
+		fprintf(stderr, "%d checks failed\n", tt_failures);
+	return tt_failures ? 1 : 0;
+}
