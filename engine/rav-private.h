@@ -426,7 +426,7 @@ void rav__unpark(rav_parked *pk);
 void rav__snapshot_parked(rav_parked *pk, unsigned channel);
 void rav__snapshot_in_flight(rav_heap *mh, unsigned channel);
 unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock busy) */
-void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 			 uint64_t *tsc, void *user); /* types.c */
 
 /* The per-event fast path: a few plain stores into the thread's buffer.

@@ -59,7 +59,9 @@ typedef enum rav_ev_kind {
 	RAV_EV_THREAD_END = 4,    /* x = heap id */
 	RAV_EV_HEAP_NEW = 5,      /* x = heap id; aux = rav_heap_kind; a = creating thread's heap id; c = seq */
 	RAV_EV_HEAP_END = 6,      /* x = heap id; c = seq */
-	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text follows */
+	RAV_EV_TYPE_DEF = 7,      /* aux = type id; x = field kinds (bit0 f0 is ref, bit1 f1 is ref); a = text length; text
+				   * follows: the type's name, then (format 1.4) if its fields are named a NUL, field 0's
+				   * name, a NUL, field 1's name (empty when unnamed) */
 	RAV_EV_PAGE_ACQUIRE = 8,  /* a = page; x = heap id; aux = rav_page_kind; c = seq.  Data pages are appended
 				   * to the heap's list; root pages form a separate list. */
 	RAV_EV_PAGE_RELEASE = 9,  /* a = page; x = heap id; c = seq.  The page may still hold cells (a heap torn
@@ -309,8 +311,10 @@ void rav_record_pool_free(void (*fn)(const uint32_t *pages, size_t n, uint64_t c
 				     uint64_t tsc, void *user),
 			  void *user);
 /* Call fn for every registered type (id order) under the registry lock,
- * with an order stamp taken there. */
-void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+ * with an order stamp taken there.  text is the type's TYPE_DEF text (its
+ * name, then its field names after NULs when it has any: format 1.4), len
+ * bytes without a final NUL. */
+void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 		      uint64_t *tsc, void *user);
 /* Live reading: call fn with every thread's current buffer (the records
  * [0, count) are final).  One caller at a time; buffers are never reused

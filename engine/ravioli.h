@@ -85,8 +85,16 @@ typedef enum rav_field_kind { RAV_DATA = 0, RAV_REF = 1 } rav_field_kind;
  * rav_last_error() set (registry full, NULL/too long name).  Registering the
  * same name with the same kinds again returns the existing id. */
 rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1);
+/* The same, naming the two fields (`"left"`, `"right"`) for tools that show
+ * cells (ravscope, `ravtrace dump`).  A name is 1 to 31 bytes of printable
+ * text; NULL leaves a field unnamed.  Registering a known type again with
+ * other names is RAV_ETYPE; names given for a type registered without any
+ * are taken (and recorded again). */
+rav_type rav_type_register_named(const char *name, rav_field_kind f0, const char *f0_name, rav_field_kind f1,
+				 const char *f1_name);
 const char *rav_type_name(rav_type t);           /* NULL if unknown */
 rav_field_kind rav_type_field_kind(rav_type t, int field);
+const char *rav_type_field_name(rav_type t, int field); /* NULL if unnamed or unknown */
 unsigned rav_type_count(void);                   /* ids in use are < this */
 rav_type rav_type_lookup(const char *name);      /* 0 if unknown */
 

@@ -726,7 +726,7 @@ unsigned rav_record_sweep(void)
 	return rav__channels_sweep();
 }
 
-void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
+void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
                       uint64_t *tsc, void *user)
 {
 	rav__types_snapshot(fn, seq, tsc, user);

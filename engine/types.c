@@ -2,14 +2,22 @@
  *
  * Types are registered rarely and read on every reference operation, so the
  * table is a fixed array read without locks; registration takes a mutex and
- * publishes the new count with a release store. */
+ * publishes the new count with a release store.
+ *
+ * A type's two fields may have names (`left`, `right`) for tools that show
+ * cells; they ride in the type's TYPE_DEF text after the type name, each
+ * after a NUL byte, so a reader that knows only the name (format 1.0-1.2)
+ * reads the text up to the first NUL and sees the name alone. */
 #include <stdio.h>
 
 #include "rav-private.h"
 
+#define FIELD_NAME_MAX 32 /* bytes with the NUL */
+
 typedef struct type_entry {
 	char name[64];
 	rav_field_kind kind[2];
+	char field_name[2][FIELD_NAME_MAX]; /* "" = unnamed */
 } type_entry;
 
 uint8_t rav__refmask[RAV_TYPE_MAX];
@@ -19,11 +27,19 @@ static atomic_uint ntypes;
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t types_once = PTHREAD_ONCE_INIT;
 
-static void put(rav_type id, const char *name, rav_field_kind f0, rav_field_kind f1)
+static void put_names(rav_type id, const char *f0_name, const char *f1_name)
+{
+	snprintf(types[id].field_name[0], FIELD_NAME_MAX, "%s", f0_name ? f0_name : "");
+	snprintf(types[id].field_name[1], FIELD_NAME_MAX, "%s", f1_name ? f1_name : "");
+}
+
+static void put(rav_type id, const char *name, rav_field_kind f0, const char *f0_name, rav_field_kind f1,
+                const char *f1_name)
 {
 	snprintf(types[id].name, sizeof types[id].name, "%s", name);
 	types[id].kind[0] = f0;
 	types[id].kind[1] = f1;
+	put_names(id, f0_name, f1_name);
 	rav__refmask[id] = (uint8_t)((f0 == RAV_REF ? 1 : 0) | (f1 == RAV_REF ? 2 : 0));
 	bool allocatable = id >= RAV_TYPE_FIRST_USER || id == RAV_TYPE_VEC || id == RAV_TYPE_VEC_NODE ||
 			   id == RAV_TYPE_VEC_LEAF || id == RAV_TYPE_VEC_RLEAF || id == RAV_TYPE_BYTES;
@@ -34,18 +50,20 @@ static void put(rav_type id, const char *name, rav_field_kind f0, rav_field_kind
 
 static void init_builtin(void)
 {
-	put(RAV_TYPE_EMPTY, "empty", RAV_DATA, RAV_DATA);
-	put(RAV_TYPE_HEADER, "page-header", RAV_DATA, RAV_DATA);
-	put(RAV_TYPE_REF, "reference", RAV_REF, RAV_DATA);
-	put(RAV_TYPE_ROOT, "roots", RAV_DATA, RAV_DATA);
-	put(RAV_TYPE_DEAD, "dead", RAV_DATA, RAV_DATA);
-	put(RAV_TYPE_VEC, "vector", RAV_DATA, RAV_REF);
-	put(RAV_TYPE_VEC_NODE, "vector-node", RAV_REF, RAV_REF);
-	put(RAV_TYPE_VEC_LEAF, "vector-leaf", RAV_DATA, RAV_DATA);
-	put(RAV_TYPE_VEC_RLEAF, "vector-ref-leaf", RAV_REF, RAV_REF);
-	put(RAV_TYPE_BYTES, "bytes", RAV_DATA, RAV_REF);
+	/* The built-in layouts of rav-record.h, with the names the vector and
+	 * byte-string code gives their fields. */
+	put(RAV_TYPE_EMPTY, "empty", RAV_DATA, NULL, RAV_DATA, NULL);
+	put(RAV_TYPE_HEADER, "page-header", RAV_DATA, NULL, RAV_DATA, NULL);
+	put(RAV_TYPE_REF, "reference", RAV_REF, "target", RAV_DATA, NULL);
+	put(RAV_TYPE_ROOT, "roots", RAV_DATA, NULL, RAV_DATA, NULL);
+	put(RAV_TYPE_DEAD, "dead", RAV_DATA, NULL, RAV_DATA, NULL);
+	put(RAV_TYPE_VEC, "vector", RAV_DATA, "length", RAV_REF, "tree");
+	put(RAV_TYPE_VEC_NODE, "vector-node", RAV_REF, "left", RAV_REF, "right");
+	put(RAV_TYPE_VEC_LEAF, "vector-leaf", RAV_DATA, "item0", RAV_DATA, "item1");
+	put(RAV_TYPE_VEC_RLEAF, "vector-ref-leaf", RAV_REF, "item0", RAV_REF, "item1");
+	put(RAV_TYPE_BYTES, "bytes", RAV_DATA, "length", RAV_REF, "tree");
 	for (unsigned i = RAV_TYPE_BYTES + 1; i < RAV_TYPE_FIRST_USER; i++)
-		put((rav_type)i, "reserved", RAV_DATA, RAV_DATA);
+		put((rav_type)i, "reserved", RAV_DATA, NULL, RAV_DATA, NULL);
 	atomic_store_explicit(&ntypes, RAV_TYPE_FIRST_USER, memory_order_release);
 }
 
@@ -54,10 +72,30 @@ void rav__types_init(void)
 	pthread_once(&types_once, init_builtin);
 }
 
+/* A type's text, in TYPE_DEF events and live sessions' types pieces: the
+ * name, then, when a field is named, a NUL, field 0's name, a NUL and field
+ * 1's name (an unnamed one empty).  Returns its length (no final NUL). */
+#define TYPE_TEXT_MAX (sizeof(((type_entry *)0)->name) + 2 * FIELD_NAME_MAX)
+static size_t type_text(const type_entry *t, char text[TYPE_TEXT_MAX])
+{
+	size_t len = strlen(t->name);
+	memcpy(text, t->name, len);
+	if (t->field_name[0][0] || t->field_name[1][0]) {
+		for (int f = 0; f < 2; f++) {
+			size_t fl = strlen(t->field_name[f]);
+			text[len++] = 0;
+			memcpy(text + len, t->field_name[f], fl);
+			len += fl;
+		}
+	}
+	return len;
+}
+
 static void record_type(rav_type id)
 {
-	size_t len = strlen(types[id].name);
-	rav__emit_text(RAV_EV_TYPE_DEF, id, rav__refmask[id], len, types[id].name, len);
+	char text[TYPE_TEXT_MAX];
+	size_t len = type_text(&types[id], text);
+	rav__emit_text(RAV_EV_TYPE_DEF, id, rav__refmask[id], len, text, len);
 }
 
 void rav__types_record_all(void)
@@ -67,38 +105,95 @@ void rav__types_record_all(void)
 		record_type((rav_type)i);
 }
 
-rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1)
+/* A field name: NULL (none given), or 1 to FIELD_NAME_MAX - 1 bytes of
+ * printable text without spaces at its ends, so every tool can show it on
+ * one line. */
+static bool field_name_ok(const char *n)
+{
+	if (!n)
+		return true;
+	size_t len = strlen(n);
+	if (len == 0 || len >= FIELD_NAME_MAX || n[0] == ' ' || n[len - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)n[i] < 0x20 || n[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Given names (not NULL) against the names a registered type has: equal, or
+ * the type has none yet. */
+static bool names_fit(const type_entry *t, const char *f0_name, const char *f1_name)
+{
+	const char *given[2] = {f0_name, f1_name};
+	bool unnamed = !t->field_name[0][0] && !t->field_name[1][0];
+	for (int f = 0; f < 2; f++)
+		if (given[f] && !unnamed && strcmp(given[f], t->field_name[f]) != 0)
+			return false;
+	return true;
+}
+
+rav_type rav_type_register_named(const char *name, rav_field_kind f0, const char *f0_name, rav_field_kind f1,
+                                 const char *f1_name)
 {
 	RAV_SITE_ENTER();
 	rav__types_init();
 	if (!name || !*name || strlen(name) >= sizeof types[0].name) {
 		rav__fail(RAV_EINVAL, "rav_type_register: type name must be 1 to %zu bytes",
-			  sizeof types[0].name - 1);
+		          sizeof types[0].name - 1);
 		return 0;
 	}
 	if ((f0 != RAV_DATA && f0 != RAV_REF) || (f1 != RAV_DATA && f1 != RAV_REF)) {
-		rav__fail(RAV_EINVAL, "rav_type_register(\"%s\"): field kinds must be RAV_DATA or RAV_REF", name);
+		rav__fail(RAV_EINVAL, "rav_type_register(\"%s\"): field kinds must be RAV_DATA or RAV_REF",
+		          name);
+		return 0;
+	}
+	if (!field_name_ok(f0_name) || !field_name_ok(f1_name)) {
+		rav__fail(
+		    RAV_EINVAL,
+		    "rav_type_register_named(\"%s\"): a field name must be 1 to %d bytes of printable text "
+		    "without control characters or spaces at its ends",
+		    name, FIELD_NAME_MAX - 1);
 		return 0;
 	}
 	pthread_mutex_lock(&types_lock);
 	unsigned n = atomic_load_explicit(&ntypes, memory_order_relaxed);
 	for (unsigned i = RAV_TYPE_FIRST_USER; i < n; i++) {
-		if (strcmp(types[i].name, name) == 0) {
+		type_entry *t = &types[i];
+		if (strcmp(t->name, name) != 0)
+			continue;
+		if (t->kind[0] != f0 || t->kind[1] != f1) {
 			pthread_mutex_unlock(&types_lock);
-			if (types[i].kind[0] != f0 || types[i].kind[1] != f1) {
-				rav__fail(RAV_ETYPE, "rav_type_register(\"%s\"): already registered with other field kinds",
-					  name);
-				return 0;
-			}
-			return (rav_type)i;
+			rav__fail(RAV_ETYPE,
+			          "rav_type_register(\"%s\"): already registered with other field kinds",
+			          name);
+			return 0;
 		}
+		if (!names_fit(t, f0_name, f1_name)) {
+			pthread_mutex_unlock(&types_lock);
+			rav__fail(RAV_ETYPE,
+			          "rav_type_register_named(\"%s\"): already registered with fields \"%s\" "
+			          "and \"%s\"",
+			          name, t->field_name[0], t->field_name[1]);
+			return 0;
+		}
+		/* Names given now for a type registered without them (by a
+		 * deserialization, say): take them, and tell the trace again. */
+		bool adopt = (f0_name || f1_name) && !t->field_name[0][0] && !t->field_name[1][0];
+		if (adopt)
+			put_names((rav_type)i, f0_name, f1_name);
+		pthread_mutex_unlock(&types_lock);
+		if (adopt)
+			record_type((rav_type)i);
+		return (rav_type)i;
 	}
 	if (n >= RAV_TYPE_MAX) {
 		pthread_mutex_unlock(&types_lock);
-		rav__fail(RAV_ENOMEM, "rav_type_register(\"%s\"): registry full (%d types)", name, RAV_TYPE_MAX);
+		rav__fail(RAV_ENOMEM, "rav_type_register(\"%s\"): registry full (%d types)", name,
+		          RAV_TYPE_MAX);
 		return 0;
 	}
-	put((rav_type)n, name, f0, f1);
+	put((rav_type)n, name, f0, f0_name, f1, f1_name);
 	atomic_store_explicit(&ntypes, n + 1, memory_order_release);
 	pthread_mutex_unlock(&types_lock);
 	/* After the type is in the table: a session's types piece, taken under
@@ -109,15 +204,23 @@ rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f
 	return (rav_type)n;
 }
 
-void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *name, void *user), uint64_t *seq,
-			 uint64_t *tsc, void *user)
+rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1)
+{
+	return rav_type_register_named(name, f0, NULL, f1, NULL);
+}
+
+void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user),
+                         uint64_t *seq, uint64_t *tsc, void *user)
 {
 	rav__types_init();
 	pthread_mutex_lock(&types_lock);
 	*seq = rav_record_stamp(tsc);
 	unsigned n = atomic_load_explicit(&ntypes, memory_order_relaxed);
-	for (unsigned i = 0; i < n; i++)
-		fn((uint16_t)i, rav__refmask[i], types[i].name, user);
+	for (unsigned i = 0; i < n; i++) {
+		char text[TYPE_TEXT_MAX];
+		size_t len = type_text(&types[i], text);
+		fn((uint16_t)i, rav__refmask[i], text, len, user);
+	}
 	pthread_mutex_unlock(&types_lock);
 }
 
@@ -143,6 +246,13 @@ rav_field_kind rav_type_field_kind(rav_type t, int field)
 	if (t >= rav_type_count() || field < 0 || field > 1)
 		return RAV_DATA;
 	return types[t].kind[field];
+}
+
+const char *rav_type_field_name(rav_type t, int field)
+{
+	if (t >= rav_type_count() || field < 0 || field > 1 || !types[t].field_name[field][0])
+		return NULL;
+	return types[t].field_name[field];
 }
 
 rav_type rav_type_lookup(const char *name)

@@ -66,11 +66,26 @@ static int check_lessons(int argc, char **argv)
 	return bad;
 }
 
+static char *render_out;
+
+/* --render OUT, or --render with -o OUT. */
+static gboolean on_render(const char *name, const char *value, gpointer data, GError **error)
+{
+	if (value) {
+		g_free(render_out);
+		render_out = g_strdup(value);
+	}
+	return TRUE;
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	/* The option parser allocates the strings it stores. */
-	g_autofree char *render = NULL, *size = NULL, *select = NULL, *focus = NULL, *panel = NULL;
+	g_autofree char *output = NULL, *size = NULL, *select = NULL, *focus = NULL, *panel = NULL;
+	gint64 from = -1, to = -1;
+	double fps = 0;
+	int step_ms = 0;
 	gint64 event = -1;
 	double cell_px = 0;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
@@ -81,8 +96,16 @@ int main(int argc, char **argv)
 	gint64 per_frame = 0;
 	double anim = -1;
 	GOptionEntry entries[] = {
-		{ "render", 0, 0, G_OPTION_ARG_FILENAME, &render, "Draw the heap view of FILE to a PNG without a display", "OUT.png" },
+		{ "render", 0, G_OPTION_FLAG_OPTIONAL_ARG | G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, on_render,
+		  "Draw FILE's heap without a display: to OUT, or to -o's file", "OUT.png" },
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+		  "With --render: the file, its format from its name: .png, .svg, .pdf, .gif (animated), "
+		  "a name with %d or a directory (numbered PNG frames); .png of a range is an animated PNG", "OUT" },
 		{ "event", 0, 0, G_OPTION_ARG_INT64, &event, "The state just before event N (default: when most cells are live)", "N" },
+		{ "from", 0, 0, G_OPTION_ARG_INT64, &from, "With --render: play events from N, change by change (an animation, PDF pages or frames)", "N" },
+		{ "to", 0, 0, G_OPTION_ARG_INT64, &to, "With --render: ... up to event N (default: the end)", "N" },
+		{ "fps", 0, 0, G_OPTION_ARG_DOUBLE, &fps, "With --from/--to: frames per second (default 10)", "F" },
+		{ "step-ms", 0, 0, G_OPTION_ARG_INT, &step_ms, "With --from/--to: how long each change lasts, its animation drawn over it (default 500)", "MS" },
 		{ "size", 0, 0, G_OPTION_ARG_STRING, &size, "With --render/--bench: image size (default 1280x800)", "WxH" },
 		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "Select a cell and show its links", "PAGE.CELL" },
 		{ "panel", 0, 0, G_OPTION_ARG_STRING, &panel, "In the window: show this side panel (inspector, events, sites, contention, charts)", "NAME" },
@@ -110,6 +133,7 @@ int main(int argc, char **argv)
 	gboolean headless = FALSE;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--bench") || !strncmp(argv[i], "--render", 8) || !strcmp(argv[i], "--version") ||
+		    !strcmp(argv[i], "-o") || !strncmp(argv[i], "--output", 8) ||
 		    !strcmp(argv[i], "--list-demos") || !strcmp(argv[i], "--list-lessons") ||
 		    !strcmp(argv[i], "--check-lesson") ||
 		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
@@ -160,12 +184,19 @@ int main(int argc, char **argv)
 			g_printerr("ravscope: %s needs exactly one trace FILE (got %d)\n", bench ? "--bench" : "--render", argc - 1);
 			return 2;
 		}
+		if (render_out && output) {
+			g_printerr("ravscope: give the output once: --render OUT or --render -o OUT\n");
+			return 2;
+		}
 		RavscopeRenderOptions o = {
-			.file = argv[1], .output = render, .event = event, .size = size, .select = select, .focus = focus,
-			.cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend, .no_chrome = no_chrome,
-			.contention = contention, .print_counts = counts, .frames = frames, .anim = anim, .events_per_frame = per_frame,
+			.file = argv[1], .output = output ? output : render_out, .event = event, .size = size, .select = select,
+			.focus = focus, .cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend,
+			.no_chrome = no_chrome, .contention = contention, .print_counts = counts, .frames = frames, .anim = anim,
+			.events_per_frame = per_frame, .from = from, .to = to, .fps = fps, .step_ms = step_ms,
 		};
-		return bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);
+		int rc = bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);
+		g_free(render_out);
+		return rc;
 	}
 	/* Without any display GTK can only fail; point at the headless mode. */
 	if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY") && !g_getenv("BROADWAY_DISPLAY")) {

@@ -14,9 +14,17 @@
  * ravscope/lessons (RAVSCOPE_LESSON_DIR first), plus the person's own in
  * $XDG_DATA_HOME/ravscope/lessons; the sample programs (for measuring on
  * this machine) in the build tree or next to the ravscope executable.
+ *
+ * Settings are written through dconf, which needs a D-Bus session bus;
+ * without one (a bare X server, a container, ssh -X) every write fails
+ * quietly and the style and menu toggles would do nothing.  Then the
+ * settings live in memory for this run (one backend shared by the
+ * application and its windows) and the first window says so once.
  */
 #include "ravscope-application.h"
 
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +84,56 @@ static GSettingsSchema *schema_from_directory(const char *dir, GSettingsSchemaSo
 	return schema;
 }
 
+/* Can dconf reach a session bus?  Without an address GIO would try to
+ * start one with dbus-launch (X11 autolaunch): an address must be set or
+ * the per-user bus socket be there. */
+static gboolean session_bus_reachable(void)
+{
+	const char *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
+	if (!address || !*address) {
+		g_autofree char *sock = g_build_filename(g_get_user_runtime_dir(), "bus", NULL);
+		return g_file_test(sock, G_FILE_TEST_EXISTS);
+	}
+	GError *error = NULL;
+	GDBusConnection *bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
+	if (!bus) {
+		g_error_free(error);
+		return FALSE;
+	}
+	g_object_unref(bus);
+	return TRUE;
+}
+
+static gboolean settings_in_memory;
+
+/* The backend every GSettings of ravscope uses: the default one, unless it
+ * is dconf without a session bus; then one in memory (NULL: the default). */
+static GSettingsBackend *settings_backend(void)
+{
+	static gsize once;
+	static GSettingsBackend *backend;
+	if (g_once_init_enter(&once)) {
+		GSettingsBackend *def = g_settings_backend_get_default();
+		if (g_str_equal(G_OBJECT_TYPE_NAME(def), "DConfSettingsBackend") && !session_bus_reachable()) {
+			backend = g_memory_settings_backend_new();
+			settings_in_memory = TRUE;
+			g_printerr("ravscope: no D-Bus session bus, so preferences cannot be saved: they last until "
+				   "ravscope quits\n");
+		}
+		g_object_unref(def);
+		g_once_init_leave(&once, 1);
+	}
+	return backend;
+}
+
+const char *ravscope_settings_notice(void)
+{
+	settings_backend();
+	return settings_in_memory ? "No D-Bus session: style, presentation mode and the other preferences work "
+				    "until ravscope quits but are not saved"
+				  : NULL;
+}
+
 GSettings *ravscope_settings_new(void)
 {
 	GSettingsSchemaSource *def = g_settings_schema_source_get_default();
@@ -101,7 +159,7 @@ GSettings *ravscope_settings_new(void)
 			   RAVSCOPE_APP_ID);
 		return NULL;
 	}
-	GSettings *s = g_settings_new_full(schema, NULL, NULL);
+	GSettings *s = g_settings_new_full(schema, settings_backend(), NULL);
 	g_settings_schema_unref(schema);
 	return s;
 }
@@ -394,6 +452,7 @@ static void ravscope_application_startup(GApplication *app)
 		{ "app.large-text", { "<Control>l", NULL } },
 		{ "win.open", { "<Control>o", NULL } },
 		{ "win.find", { "<Control>f", NULL } },
+		{ "win.export", { "<Control>e", NULL } },
 		{ "win.show-help-overlay", { "<Control>question", "F1", NULL } },
 		{ "win.toggle-sidebar", { "F9", NULL } },
 		{ "window.close", { "<Control>w", NULL } },

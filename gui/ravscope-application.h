@@ -29,7 +29,10 @@ GPtrArray *ravscope_application_list_lessons(void);
 char **ravscope_application_trace_dirs(void);
 /* The sample program rav-sample-NAME of this build or install, or NULL. */
 char *ravscope_application_find_sample(const char *name);
-/* The settings schema, found installed or in the build tree. */
+/* The settings schema, found installed or in the build tree; in memory
+ * when they could not be saved (dconf without a D-Bus session).  The
+ * notice says so (NULL when they are saved). */
 GSettings *ravscope_settings_new(void);
+const char *ravscope_settings_notice(void);
 
 G_END_DECLS

@@ -17,5 +17,9 @@ GtkWidget *ravscope_charts_panel_new(void);
 void ravscope_charts_panel_set_contention(RavscopeChartsPanel *self, RavscopeContention *contention);
 /* "large-text": presentation mode (taller charts, bigger titles). */
 void ravscope_charts_panel_set_large_text(RavscopeChartsPanel *self, gboolean large);
+/* The event under a point of the panel's drawing (FALSE: not over a plot),
+ * and a click there: go to that event (win.seek-event), as the pointer does. */
+gboolean ravscope_charts_panel_event_at(RavscopeChartsPanel *self, double x, double y, guint64 *event);
+void ravscope_charts_panel_click(RavscopeChartsPanel *self, double x, double y);
 
 G_END_DECLS

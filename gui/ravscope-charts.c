@@ -172,14 +172,109 @@ static void text_at(cairo_t *cr, double x, double y, const char *text, double px
 	g_object_unref(pl);
 }
 
+/* Where the parts of the timeline go: rows of mark labels on top, a row
+ * of mark flags, the density strip, the axis labels. */
+typedef struct {
+	double rows_y, row_h;
+	guint rows;
+	double flag_y;
+	double strip_y, strip_h;
+} TimelineGeometry;
+
+static void timeline_geometry(double x, double y, double w, double h, const RavscopeTimelineStyle *st,
+			      TimelineGeometry *g)
+{
+	double fs = st->large_text ? 15 : 11;
+	g->row_h = ceil(fs * 1.35);
+	/* Two rows of labels when there is room for a strip under them. */
+	g->rows = h >= g->row_h * 2 + fs * 2.4 + 24 ? 2 : 1;
+	g->rows_y = y;
+	g->flag_y = y + g->rows * g->row_h + 1;
+	g->strip_y = g->flag_y + fs * 0.8;
+	g->strip_h = MAX(10, y + h - fs * 1.5 - g->strip_y);
+}
+
+static double label_width(cairo_t *cr, const char *text, double px)
+{
+	g_autofree char *shown = ravscope_display_text(text); /* a trace's bytes */
+	if (shown)
+		text = shown;
+	PangoLayout *pl = pango_cairo_create_layout(cr);
+	PangoFontDescription *fd = pango_font_description_from_string("Sans");
+	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+	pango_layout_set_font_description(pl, fd);
+	pango_font_description_free(fd);
+	pango_layout_set_text(pl, text, -1);
+	int tw, th;
+	pango_layout_get_pixel_size(pl, &tw, &th);
+	g_object_unref(pl);
+	return tw;
+}
+
+guint ravscope_timeline_mark_labels(cairo_t *cr, RavscopeDocument *doc, double x, double y, double w, double h,
+				    const RavscopeTimelineStyle *st, RavscopeMarkLabel *out, guint max, guint *hidden)
+{
+	TimelineGeometry g;
+	timeline_geometry(x, y, w, h, st, &g);
+	double fs = st->large_text ? 15 : 11, gap = fs * 0.8, min_w = fs * 4;
+	double row_end[2] = { -1e9, -1e9 }; /* right end of the last label of each row */
+	rav_trace *t = ravscope_document_get_trace(doc);
+	unsigned nm = rav_trace_mark_count(t);
+	guint n = 0, lost = 0;
+	for (unsigned i = 0; i < nm; i++) {
+		rav_trace_mark m;
+		if (!rav_trace_mark_at(t, i, &m) || !m.text || !m.text[0])
+			continue;
+		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
+		/* Right of its flag in the first row with room; failing that, left
+		 * of it (ending at the flag: the last marks of a trace); the
+		 * label is shortened (ellipsized) down to min_w to fit.  Text is
+		 * measured only for a mark that has room, so a trace with
+		 * thousands of marks costs a few measures per frame. */
+		double want = -1;
+		gboolean placed = FALSE;
+		for (guint r = 0; r < g.rows && !placed; r++) {
+			double lx = MAX(mx + 4, row_end[r] + gap);
+			if (lx > mx + fs * 3 || x + w - lx < MIN(min_w, w / 4))
+				continue; /* too far from its flag to read as its label */
+			if (want < 0)
+				want = MIN(label_width(cr, m.text, fs), fs * 24);
+			double lw = MIN(want, x + w - lx);
+			if (lw < MIN(want, min_w))
+				continue;
+			if (n < max)
+				out[n++] = (RavscopeMarkLabel){ i, lx, g.rows_y + r * g.row_h, lw, g.row_h };
+			row_end[r] = lx + lw;
+			placed = TRUE;
+		}
+		for (guint r = 0; r < g.rows && !placed; r++) {
+			double room = mx - 4 - MAX(x, row_end[r] + gap);
+			if (room < min_w)
+				continue;
+			if (want < 0)
+				want = MIN(label_width(cr, m.text, fs), fs * 24);
+			double lw = MIN(want, room);
+			if (n < max)
+				out[n++] = (RavscopeMarkLabel){ i, mx - 4 - lw, g.rows_y + r * g.row_h, lw, g.row_h };
+			row_end[r] = mx - 4;
+			placed = TRUE;
+		}
+		lost += !placed;
+	}
+	if (hidden)
+		*hidden = lost;
+	return n;
+}
+
 void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeDocument *doc,
 			    double x, double y, double w, double h, const RavscopeTimelineStyle *st)
 {
 	double fg[3];
 	ink(st->dark, fg);
 	double fs = st->large_text ? 15 : 11;
-	double marks_h = fs * 1.6;          /* row of mark labels on top */
-	double strip_y = y + marks_h, strip_h = MAX(10, h - marks_h - fs * 1.5);
+	TimelineGeometry g;
+	timeline_geometry(x, y, w, h, st, &g);
+	double strip_y = g.strip_y, strip_h = g.strip_h;
 	guint nbins = MAX(1, (guint)(w / 3));
 	cache_fill(cache, doc, nbins);
 
@@ -232,39 +327,63 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 		text_at(cr, hx + 6, strip_y + 4, "indexing…", fs, FALSE, 0);
 	}
 
-	/* User marks: labelled ticks. */
+	/* User marks: a tick through the strip under a small flag, and labels
+	 * in the rows above, placed so that none overlaps another. */
 	rav_trace *t = ravscope_document_get_trace(doc);
 	unsigned nm = rav_trace_mark_count(t);
-	double last_label_end = -1e9;
+	double fr = st->large_text ? 5 : 4;
 	for (unsigned i = 0; i < nm; i++) {
-		rav_trace_mark m_entry;
-		const rav_trace_mark *m = rav_trace_mark_at(t, i, &m_entry) ? &m_entry : NULL;
-		if (!m)
+		rav_trace_mark m;
+		if (!rav_trace_mark_at(t, i, &m))
 			continue;
-		double mx = floor(ravscope_timeline_x_of(doc, x, w, m->event)) + 0.5;
+		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
 		cairo_set_source_rgb(cr, 0.9, 0.65, 0.04);
 		cairo_set_line_width(cr, st->large_text ? 2.5 : 1.5);
-		cairo_move_to(cr, mx, y + marks_h * 0.75);
+		cairo_move_to(cr, mx, g.flag_y + fr);
 		cairo_line_to(cr, mx, strip_y + strip_h);
 		cairo_stroke(cr);
-		cairo_move_to(cr, mx - 4, y + marks_h * 0.45);
-		cairo_line_to(cr, mx + 4, y + marks_h * 0.45);
-		cairo_line_to(cr, mx, y + marks_h * 0.85);
+		cairo_move_to(cr, mx - fr, g.flag_y);
+		cairo_line_to(cr, mx + fr, g.flag_y);
+		cairo_line_to(cr, mx, g.flag_y + fr * 1.6);
 		cairo_close_path(cr);
 		cairo_fill(cr);
-		if (mx + 6 > last_label_end && m->text) {
-			cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
-			double maxw = MIN(220, x + w - mx - 8);
-			if (maxw > 30) {
-				g_autofree char *label = ravscope_display_text(m->text); /* a trace's bytes */
-				text_at(cr, mx + 6, y + 1, label ? label : m->text, fs, FALSE, maxw);
-				last_label_end = mx + 6 + maxw;
-			}
+	}
+	RavscopeMarkLabel labels[256];
+	guint nl = ravscope_timeline_mark_labels(cr, doc, x, y, w, h, st, labels, G_N_ELEMENTS(labels), NULL);
+	/* A hairline from each label down to its flag.  A label pushed right
+	 * of its flag by the one before it has its hairline pass where that
+	 * one is written: the hairlines are clipped out of every label's box
+	 * (even-odd: the area minus the boxes), so no text is struck through. */
+	cairo_save(cr);
+	cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
+	cairo_rectangle(cr, x, y, w, h);
+	for (guint i = 0; i < nl; i++)
+		cairo_rectangle(cr, labels[i].x - 2, labels[i].y, labels[i].w + 4, labels[i].h);
+	cairo_clip(cr);
+	cairo_set_source_rgba(cr, 0.9, 0.65, 0.04, 0.8);
+	cairo_set_line_width(cr, 1);
+	for (guint i = 0; i < nl; i++) {
+		rav_trace_mark m;
+		if (!rav_trace_mark_at(t, labels[i].mark, &m))
+			continue;
+		double mx = floor(ravscope_timeline_x_of(doc, x, w, m.event)) + 0.5;
+		cairo_move_to(cr, mx, labels[i].y + labels[i].h * 0.5);
+		cairo_line_to(cr, mx, g.flag_y);
+	}
+	cairo_stroke(cr);
+	cairo_restore(cr);
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.9);
+	for (guint i = 0; i < nl; i++) {
+		rav_trace_mark m;
+		if (rav_trace_mark_at(t, labels[i].mark, &m) && m.text) {
+			g_autofree char *shown = ravscope_display_text(m.text); /* a trace's bytes */
+			text_at(cr, labels[i].x, labels[i].y, shown ? shown : m.text, fs, FALSE, labels[i].w);
 		}
 	}
 
 	/* Axis labels. */
 	guint64 n = axis_events(doc);
+	(void)fs;
 	char buf[96];
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.65);
 	text_at(cr, x + 2, strip_y + strip_h + 2, "0", fs * 0.9, FALSE, 0);
@@ -303,62 +422,155 @@ void ravscope_timeline_draw(cairo_t *cr, RavscopeTimelineCache *cache, RavscopeD
 	cairo_restore(cr);
 }
 
-gboolean ravscope_chart_draw(cairo_t *cr, RavscopeDocument *doc, const char *title,
-			     rav_series_kind kind, gint64 arg, const double *values, guint n_values,
-			     double x, double y, double w, double h, const RavscopeTimelineStyle *st)
+/* Where a chart puts its parts inside x/y/w/h: the title row, the value
+ * axis on the left, the plot, the event axis under it. */
+static void chart_geometry(double x, double y, double w, double h, const RavscopeTimelineStyle *st, double *px,
+			   double *py, double *pw, double *ph)
+{
+	double fs = st->large_text ? 15 : 11;
+	double axis_w = fs * 4.2, title_h = fs * 1.7, xaxis_h = fs * 1.3;
+	*px = x + axis_w;
+	*py = y + title_h;
+	*pw = MAX(10, w - axis_w);
+	*ph = MAX(10, h - title_h - xaxis_h);
+}
+
+static char *format_value(double v)
+{
+	if (v >= 1e6)
+		return g_strdup_printf("%.1fM", v / 1e6);
+	if (v >= 1e4)
+		return g_strdup_printf("%.0fk", v / 1e3);
+	if (v >= 100 || v == floor(v))
+		return g_strdup_printf("%.0f", v);
+	return g_strdup_printf("%.1f", v);
+}
+
+static void text_right(cairo_t *cr, double right, double y, const char *text, double px)
+{
+	double tw = label_width(cr, text, px);
+	text_at(cr, right - tw, y, text, px, FALSE, 0);
+}
+
+gboolean ravscope_chart_event_at(RavscopeDocument *doc, double x, double y, double w, double h,
+				 const RavscopeTimelineStyle *st, double pointer_x, double pointer_y, guint64 *event)
+{
+	double px, py, pw, ph;
+	chart_geometry(x, y, w, h, st, &px, &py, &pw, &ph);
+	if (pointer_x < px || pointer_x > px + pw || pointer_y < y || pointer_y > y + h)
+		return FALSE;
+	*event = ravscope_timeline_event_at(doc, px, pw, pointer_x);
+	return TRUE;
+}
+
+gboolean ravscope_chart_draw(cairo_t *cr, RavscopeDocument *doc, const RavscopeChartSpec *spec, double x, double y,
+			     double w, double h, const RavscopeTimelineStyle *st)
 {
 	double fg[3];
 	ink(st->dark, fg);
 	double fs = st->large_text ? 15 : 11;
-	guint n = values ? n_values : MAX(8, (guint)(w / 2));
-	double *v = values ? (double *)values : g_new0(double, n);
-	gboolean ok = values != NULL;
+	double px, py, pw, ph;
+	chart_geometry(x, y, w, h, st, &px, &py, &pw, &ph);
 	guint64 events = ravscope_document_get_event_count(doc);
-	if (!values && events > 0)
-		ok = rav_trace_series(ravscope_document_get_trace(doc), kind, arg, 0, events, n, v);
+	guint64 axis = axis_events(doc);
+	guint n = spec->values ? spec->n_values : MAX(8, (guint)(pw / 2));
+	double *v = g_new0(double, MAX(n, 1));
+	gboolean ok = FALSE;
+	if (spec->values) {
+		memcpy(v, spec->values, sizeof(double) * n);
+		ok = n > 0;
+	} else if (events > 0) {
+		ok = rav_trace_series(ravscope_document_get_trace(doc), spec->kind, spec->arg, 0, events, n, v);
+	}
+	/* Counts per bin read as a rate: per 1,000 events, whatever the width. */
+	double bin_events = events > 0 ? (double)events / n : 1;
+	if (ok && spec->rate)
+		for (guint i = 0; i < n; i++)
+			v[i] = v[i] * 1000.0 / MAX(bin_events, 1e-9);
 	cairo_save(cr);
 	cairo_rectangle(cr, x, y, w, h);
 	cairo_clip(cr);
-	double vmax = 0, last = 0;
+	double vmax = 0;
 	for (guint i = 0; ok && i < n; i++)
 		vmax = MAX(vmax, v[i]);
-	if (ok && n)
-		last = v[n - 1];
-	char buf[160];
+	/* Title and unit. */
+	char buf[200];
 	if (ok)
-		g_snprintf(buf, sizeof buf, "%s   max %.0f", title, vmax);
+		g_snprintf(buf, sizeof buf, "%s", spec->title);
 	else
-		g_snprintf(buf, sizeof buf, "%s   (available when indexing ends)", title);
-	(void)last;
+		g_snprintf(buf, sizeof buf, "%s   (available when indexing ends)", spec->title);
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.85);
-	text_at(cr, x + 2, y, buf, fs, TRUE, w - 4);
-	double cy = y + fs * 1.7, ch = h - fs * 1.7 - 2;
+	text_at(cr, x + 2, y, buf, fs, TRUE, w * 0.6);
+	double tw = MIN(label_width(cr, buf, fs) * 1.1, w * 0.6);
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.6);
+	text_at(cr, x + 2 + tw + fs, y + fs * 0.1, spec->unit, fs * 0.9, FALSE, w - tw - fs - 4);
+	/* Plot and value axis: 0 and the largest value. */
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.05);
-	cairo_rectangle(cr, x, cy, w, ch);
+	cairo_rectangle(cr, px, py, pw, ph);
 	cairo_fill(cr);
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.3);
+	cairo_set_line_width(cr, 1);
+	cairo_move_to(cr, px - 0.5, py);
+	cairo_line_to(cr, px - 0.5, py + ph + 0.5);
+	cairo_line_to(cr, px + pw, py + ph + 0.5);
+	cairo_stroke(cr);
+	double vtop = vmax > 0 ? vmax : 1;
+	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.65);
+	g_autofree char *top = format_value(ok ? vtop : 0);
+	text_right(cr, px - fs * 0.4, py - fs * 0.1, top, fs * 0.85);
+	text_right(cr, px - fs * 0.4, py + ph - fs * 1.1, "0", fs * 0.85);
+	/* Event axis: 0 and the last event. */
+	text_at(cr, px, py + ph + 1, "0", fs * 0.8, FALSE, 0);
+	g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT " events", axis);
+	text_right(cr, px + pw, py + ph + 1, buf, fs * 0.8);
 	if (ok && vmax > 0) {
-		cairo_move_to(cr, x, cy + ch);
+		double used = axis ? pw * (double)events / axis : pw;
+		cairo_move_to(cr, px, py + ph);
 		for (guint i = 0; i < n; i++)
-			cairo_line_to(cr, x + w * (i + 0.5) / n, cy + ch - ch * v[i] / vmax);
-		cairo_line_to(cr, x + w, cy + ch);
+			cairo_line_to(cr, px + used * (i + 0.5) / n, py + ph - ph * v[i] / vtop);
+		cairo_line_to(cr, px + used, py + ph);
 		cairo_close_path(cr);
 		cairo_set_source_rgba(cr, st->accent[0], st->accent[1], st->accent[2], 0.25);
 		cairo_fill_preserve(cr);
 		cairo_new_path(cr);
 		for (guint i = 0; i < n; i++)
-			cairo_line_to(cr, x + w * (i + 0.5) / n, cy + ch - ch * v[i] / vmax);
+			cairo_line_to(cr, px + used * (i + 0.5) / n, py + ph - ph * v[i] / vtop);
 		cairo_set_source_rgb(cr, st->accent[0], st->accent[1], st->accent[2]);
 		cairo_set_line_width(cr, st->large_text ? 2.5 : 1.5);
 		cairo_stroke(cr);
 	}
-	double px = floor(ravscope_timeline_x_of(doc, x, w, ravscope_document_get_position(doc))) + 0.5;
+	/* The playhead. */
+	double phx = floor(ravscope_timeline_x_of(doc, px, pw, ravscope_document_get_position(doc))) + 0.5;
 	cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.6);
 	cairo_set_line_width(cr, 1);
-	cairo_move_to(cr, px, cy);
-	cairo_line_to(cr, px, cy + ch);
+	cairo_move_to(cr, phx, py);
+	cairo_line_to(cr, phx, py + ph);
 	cairo_stroke(cr);
+	/* The pointer's read-out: the event under it and the value there. */
+	if (ok && st->hover_event != G_MAXUINT64 && st->hover_event <= axis && events > 0) {
+		guint64 e = MIN(st->hover_event, events - 1);
+		guint bin = (guint)MIN((double)n - 1, (double)e * n / events);
+		double hx = floor(ravscope_timeline_x_of(doc, px, pw, e)) + 0.5;
+		cairo_set_source_rgba(cr, st->accent[0], st->accent[1], st->accent[2], 0.9);
+		cairo_move_to(cr, hx, py);
+		cairo_line_to(cr, hx, py + ph);
+		cairo_stroke(cr);
+		double hy = py + ph - ph * v[bin] / vtop;
+		cairo_arc(cr, hx, hy, st->large_text ? 4 : 3, 0, 2 * G_PI);
+		cairo_fill(cr);
+		g_autofree char *val = format_value(v[bin]);
+		g_snprintf(buf, sizeof buf, "%s %s · event %" G_GUINT64_FORMAT, val, spec->readout ? spec->readout : "", e);
+		double bw = label_width(cr, buf, fs * 0.9) + fs;
+		double bx = hx + 6 + bw > px + pw ? hx - 6 - bw : hx + 6, by = py + 2;
+		bx = CLAMP(bx, x, x + w - bw);
+		double bg = st->dark ? 0.12 : 0.98;
+		cairo_set_source_rgba(cr, bg, bg, bg, 0.92);
+		cairo_rectangle(cr, bx, by, bw, fs * 1.4);
+		cairo_fill(cr);
+		cairo_set_source_rgba(cr, fg[0], fg[1], fg[2], 0.95);
+		text_at(cr, bx + fs * 0.5, by + fs * 0.15, buf, fs * 0.9, FALSE, 0);
+	}
 	cairo_restore(cr);
-	if (!values)
-		g_free(v);
+	g_free(v);
 	return ok;
 }

@@ -190,11 +190,13 @@ const char *ravscope_compare_window_get_summary(RavscopeCompareWindow *self)
 
 static void on_contention_changed(RavscopeContention *c, RavscopeCompareWindow *self)
 {
+	guint64 from, to;
+	ravscope_contention_get_range(c, &from, &to);
 	for (guint i = 0; i < 2; i++)
 		if (self->side[i].contention == c)
 			ravscope_heap_view_set_contention(self->side[i].view,
 			                                  ravscope_contention_get_result(c),
-			                                  ravscope_contention_get_line_size(c));
+			                                  ravscope_contention_get_line_size(c), from, to);
 	update_all(self);
 }
 

@@ -29,6 +29,8 @@ struct _RavscopeDocument {
 	guint64 progress_done, progress_total; /* written by the worker (atomics) */
 	guint progress_source;
 	GHashTable *max_pages; /* heap id -> max pages (filled once indexed) */
+	gint64 headline;       /* the event the last step was about; -1: none (a seek) */
+	RavscopeDocument *owner; /* a view: the document whose trace it reads (which closes it) */
 	GCancellable *cancellable; /* of the indexing, and of the map of operations after it */
 	gboolean operations_running;
 	GHashTable *shown_names; /* type id -> its name made valid UTF-8, for names that are not */
@@ -48,8 +50,9 @@ static void ravscope_document_finalize(GObject *object)
 	g_clear_handle_id(&doc->progress_source, g_source_remove);
 	if (doc->state)
 		rav_state_free(doc->state);
-	if (doc->trace)
+	if (doc->trace && !doc->owner)
 		rav_trace_close(doc->trace);
+	g_clear_object(&doc->owner);
 	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
 	g_clear_object(&doc->cancellable);
 	g_clear_pointer(&doc->shown_names, g_hash_table_unref);
@@ -97,6 +100,7 @@ static void ravscope_document_class_init(RavscopeDocumentClass *klass)
 static void ravscope_document_init(RavscopeDocument *doc)
 {
 	doc->max_pages = g_hash_table_new(NULL, NULL);
+	doc->headline = -1;
 }
 
 static void set_error_from_trace(GError **error, const rav_trace_error *err)
@@ -196,6 +200,37 @@ gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError 
 			finish_indexing(doc, TRUE);
 	}
 	return total;
+}
+
+RavscopeDocument *ravscope_document_new_view(RavscopeDocument *doc, GError **error)
+{
+	rav_state *s = rav_state_new(doc->trace);
+	if (!s) {
+		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_ENOMEM, "%s: out of memory creating a replay state", doc->path);
+		return NULL;
+	}
+	RavscopeDocument *v = g_object_new(RAVSCOPE_TYPE_DOCUMENT, NULL);
+	v->owner = g_object_ref(doc);
+	v->path = g_strdup(doc->path);
+	v->basename = g_strdup(doc->basename);
+	v->trace = doc->trace;
+	v->state = s;
+	v->info = doc->info;
+	v->page_cols = doc->page_cols;
+	v->page_rows = doc->page_rows;
+	v->indexed = doc->indexed;
+	GHashTableIter it;
+	gpointer k, val;
+	g_hash_table_iter_init(&it, doc->max_pages);
+	while (g_hash_table_iter_next(&it, &k, &val))
+		g_hash_table_insert(v->max_pages, k, val);
+	GError *seek_error = NULL;
+	if (!ravscope_document_seek(v, ravscope_document_get_position(doc), &seek_error)) {
+		g_propagate_error(error, seek_error);
+		g_object_unref(v);
+		return NULL;
+	}
+	return v;
 }
 
 const char *ravscope_document_get_path(RavscopeDocument *doc) { return doc->path; }
@@ -425,6 +460,7 @@ gboolean ravscope_document_seek(RavscopeDocument *doc, guint64 index, GError **e
 	if (index > count)
 		index = count;
 	rav_trace_error err = { 0 };
+	doc->headline = -1;
 	if (rav_state_seek(doc->state, index, &err) != 0) {
 		set_error_from_trace(error, &err);
 		return FALSE;
@@ -439,6 +475,7 @@ gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GErro
 	rav_trace_error err = { 0 };
 	if (rav_state_position(doc->state) >= ravscope_document_get_event_count(doc))
 		return FALSE;
+	doc->headline = -1;
 	if (!rav_state_step(doc->state, &ev, &err)) {
 		if (err.code != RAV_TRACE_OK)
 			set_error_from_trace(error, &err);
@@ -450,24 +487,37 @@ gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GErro
 	return TRUE;
 }
 
+/* Apply the next event without announcing it; FALSE at the end or on an
+ * error (then *error is set). */
+static gboolean apply_quietly(RavscopeDocument *doc, GArray *applied, GError **error)
+{
+	rav_event ev;
+	rav_trace_error err = { 0 };
+	if (rav_state_position(doc->state) >= ravscope_document_get_event_count(doc))
+		return FALSE;
+	if (!rav_state_step(doc->state, &ev, &err)) {
+		if (err.code != RAV_TRACE_OK)
+			set_error_from_trace(error, &err);
+		return FALSE;
+	}
+	if (applied)
+		g_array_append_val(applied, ev);
+	return TRUE;
+}
+
+static void announce_step(RavscopeDocument *doc)
+{
+	g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), TRUE);
+}
+
 guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *applied, GError **error)
 {
 	guint n = 0;
-	guint64 count = ravscope_document_get_event_count(doc);
-	rav_trace_error err = { 0 };
-	while (n < max && rav_state_position(doc->state) < count) {
-		rav_event ev;
-		if (!rav_state_step(doc->state, &ev, &err)) {
-			if (err.code != RAV_TRACE_OK)
-				set_error_from_trace(error, &err);
-			break;
-		}
-		if (applied)
-			g_array_append_val(applied, ev);
+	doc->headline = -1;
+	while (n < max && apply_quietly(doc, applied, error && !*error ? error : NULL))
 		n++;
-	}
 	if (n > 0)
-		g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), TRUE);
+		announce_step(doc);
 	return n;
 }
 
@@ -495,29 +545,53 @@ guint64 ravscope_step_stop_kinds(void)
 	return m;
 }
 
+/* After a move: its fix-ups (and clock readings between them) are part of
+ * the same step, the picture shows the cell sliding and the arrows being
+ * re-aimed together.  Only the moving thread's: another thread's events
+ * merged in between are its own steps. */
+static void apply_move_fixups(RavscopeDocument *doc, guint32 thread, GArray *applied, GError **error)
+{
+	rav_event next;
+	while (rav_trace_event_at(doc->trace, rav_state_position(doc->state), &next) && next.thread == thread &&
+	       (next.kind == RAV_EV_FIXUP || next.kind == RAV_EV_LINK || next.kind == RAV_EV_TIME)) {
+		if (!apply_quietly(doc, applied, error))
+			break;
+	}
+}
+
 guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GError **error)
 {
 	guint before = applied->len;
+	gint64 headline = -1;
 	for (guint guard = 0; guard < 1000000; guard++) {
 		guint at = applied->len;
-		if (ravscope_document_step_many(doc, 1, applied, error) == 0)
+		if (!apply_quietly(doc, applied, error))
 			break;
-		unsigned kind = g_array_index(applied, rav_event, at).kind;
-		if (!stops_step(kind))
+		const rav_event *ev = &g_array_index(applied, rav_event, at);
+		if (!stops_step(ev->kind))
 			continue;
-		/* A move and the fix-ups that repair the references to the moved
-		 * cell are one step: the picture shows the cell sliding and the
-		 * arrows being re-aimed together. */
-		if (kind == RAV_EV_MOVE) {
-			rav_event next;
-			while (rav_trace_event_at(doc->trace, rav_state_position(doc->state), &next) &&
-			       (next.kind == RAV_EV_FIXUP || next.kind == RAV_EV_LINK || next.kind == RAV_EV_TIME)) {
-				if (ravscope_document_step_many(doc, 1, applied, error) == 0)
-					break;
-			}
-		}
+		headline = (gint64)ev->index;
+		if (ev->kind == RAV_EV_MOVE)
+			apply_move_fixups(doc, ev->thread, applied, error);
 		break;
 	}
+	/* Named before it is announced: the status line reads it then. */
+	doc->headline = headline;
+	if (applied->len > before)
+		announce_step(doc);
+	return applied->len - before;
+}
+
+guint ravscope_document_step_event(RavscopeDocument *doc, GArray *applied, GError **error)
+{
+	guint before = applied->len;
+	if (!apply_quietly(doc, applied, error))
+		return 0;
+	const rav_event *ev = &g_array_index(applied, rav_event, before);
+	doc->headline = (gint64)ev->index;
+	if (ev->kind == RAV_EV_MOVE)
+		apply_move_fixups(doc, ev->thread, applied, error);
+	announce_step(doc);
 	return applied->len - before;
 }
 
@@ -533,6 +607,47 @@ guint64 ravscope_document_busiest_event(RavscopeDocument *doc)
 		if (v[i] > v[best])
 			best = i;
 	return MIN(n, (guint64)ceil((double)n * (best + 1) / BINS));
+}
+
+gboolean ravscope_document_ever_had_cells(RavscopeDocument *doc)
+{
+	enum { BINS = 64 };
+	guint64 n = ravscope_document_get_event_count(doc);
+	double v[BINS];
+	if (n == 0)
+		return FALSE;
+	if (!rav_trace_series(doc->trace, RAV_SERIES_PAGES, -1, 0, n, BINS, v))
+		return TRUE; /* not known yet: assume so */
+	for (guint i = 0; i < BINS; i++)
+		if (v[i] > 0)
+			return TRUE;
+	return FALSE;
+}
+
+gboolean ravscope_document_has_accesses(RavscopeDocument *doc)
+{
+	double v = 0;
+	guint64 n = ravscope_document_get_event_count(doc);
+	return n > 0 && rav_trace_series(doc->trace, RAV_SERIES_EVENTS, RAV_EV_ACCESS, 0, n, 1, &v) && v > 0;
+}
+
+char *ravscope_document_opening(RavscopeDocument *doc, guint64 *event)
+{
+	guint64 n = ravscope_document_get_event_count(doc);
+	if (n == 0) {
+		*event = 0;
+		return g_strdup("This trace holds no events: the program stopped before recording anything.");
+	}
+	if (!ravscope_document_ever_had_cells(doc)) {
+		*event = 0;
+		if (ravscope_document_has_accesses(doc))
+			return g_strdup("No ravioli cells in this trace: its threads share memory outside the pool. "
+					"Contention (C) shows the cache lines they pass back and forth.");
+		return g_strdup("No ravioli cells in this trace. Space plays its events.");
+	}
+	*event = ravscope_document_busiest_event(doc);
+	return g_strdup_printf("Opened at event %" G_GUINT64_FORMAT ", when the most cells are live. "
+			       "Home goes to the start, Space plays.", *event);
 }
 
 guint ravscope_document_max_pages(RavscopeDocument *doc, guint32 heap_id)
@@ -598,6 +713,26 @@ gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type
 	return tt ? tt->field_is_ref[field] : FALSE;
 }
 
+const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, int field)
+{
+	if (field < 0 || field > 1)
+		return "?";
+	if (type == RAVSCOPE_TYPE_REF)
+		return field ? "back1" : "target";
+	const char *name = doc ? rav_trace_type_field_name(doc->trace, type, field) : NULL;
+	if (name && name[0])
+		return name;
+	/* Traces before format 1.4 name no fields; the built-in layouts are
+	 * fixed (FORMAT.md 5.4). */
+	static const char *const builtin[][2] = {
+		[5] = { "length", "tree" }, [6] = { "left", "right" },  [7] = { "item0", "item1" },
+		[8] = { "item0", "item1" }, [9] = { "length", "tree" },
+	};
+	if (type < G_N_ELEMENTS(builtin) && builtin[type][field])
+		return builtin[type][field];
+	return field ? "f1" : "f0";
+}
+
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id)
 {
 	rav_trace_thread th_entry;
@@ -653,16 +788,20 @@ char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc)
 {
 	if (loc == RAV_LOC_NONE || (loc & RAV_LOC_EXTERNAL))
 		return ravscope_format_loc(loc);
-	static const char *normal[4] = { "type", "f0", "f1", "back" };
-	static const char *ref[4] = { "type", "fwd", "back1", "back2" };
-	static const char *root[4] = { "type", "root0", "root1", "root2" };
+	const char *normal[4] = { "type", "f0", "f1", "back" };
+	static const char *const ref[4] = { "type", "fwd", "back1", "back2" };
+	static const char *const root[4] = { "type", "root0", "root1", "root2" };
 	const char *const *names = normal;
 	rav_state_cell c;
 	if (doc && rav_state_cell_at(doc->state, rav_loc_page(loc), rav_loc_cell(loc), &c)) {
-		if (c.type == RAVSCOPE_TYPE_REF)
+		if (c.type == RAVSCOPE_TYPE_REF) {
 			names = ref;
-		else if (c.type == RAVSCOPE_TYPE_ROOT)
+		} else if (c.type == RAVSCOPE_TYPE_ROOT) {
 			names = root;
+		} else {
+			normal[1] = ravscope_document_field_name(doc, c.type, 0);
+			normal[2] = ravscope_document_field_name(doc, c.type, 1);
+		}
 	}
 	return g_strdup_printf("%u.%u.%s", rav_loc_page(loc), rav_loc_cell(loc), names[rav_loc_word(loc)]);
 }
@@ -672,12 +811,40 @@ gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out)
 	guint64 pos = rav_state_position(doc->state);
 	if (pos == 0)
 		return FALSE;
+	/* A step names the event it was about (a move, not its last fix-up). */
+	if (doc->headline >= 0 && (guint64)doc->headline < pos && rav_trace_event_at(doc->trace, (guint64)doc->headline, out))
+		return TRUE;
 	/* Clock readings are bookkeeping: name the last thing that happened. */
 	rav_event_filter f = { .kinds = ~((guint64)1 << RAV_EV_TIME) & (((guint64)1 << RAV_EV_KIND_COUNT) - 1), .thread = -1 };
 	int64_t idx = rav_trace_find_prev(doc->trace, pos, &f);
 	if (idx < 0)
 		idx = (int64_t)pos - 1;
 	return rav_trace_event_at(doc->trace, (guint64)idx, out);
+}
+
+guint64 ravscope_document_event_time_ns(RavscopeDocument *doc, guint64 index)
+{
+	/* The clock reading at or before the event in the merged order: the
+	 * engine reads the clock every 16 events and before each ordering
+	 * event, and the merge takes segments in clock order, so these times
+	 * never go backwards from one event to the next, which the times
+	 * interpolated inside a thread's segment do across threads. */
+	rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_TIME, .thread = -1 };
+	int64_t at = rav_trace_find_prev(doc->trace, index + 1, &f);
+	rav_event ev;
+	if (at < 0 || !rav_trace_event_at(doc->trace, (guint64)at, &ev))
+		return 0;
+	return ev.time_ns;
+}
+
+char *ravscope_format_time(guint64 ns)
+{
+	double us = ns / 1000.0;
+	if (us < 1000)
+		return g_strdup_printf("%.1f µs", us);
+	if (us < 1e6)
+		return g_strdup_printf("%.3f ms", us / 1000);
+	return g_strdup_printf("%.3f s", us / 1e6);
 }
 
 gboolean ravscope_event_kind_is_visual(unsigned kind)

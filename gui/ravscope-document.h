@@ -43,6 +43,10 @@ RavscopeDocument *ravscope_document_open_stream(int fd, const char *title, GErro
 gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError **error);
 gboolean ravscope_document_is_stream(RavscopeDocument *doc);
 const char *ravscope_document_get_path(RavscopeDocument *doc); /* NULL for a stream */
+/* A second playhead on the same trace (an export moving through events
+ * while the window stays where it is), at the document's position; same
+ * thread as the document's.  It keeps the document alive. */
+RavscopeDocument *ravscope_document_new_view(RavscopeDocument *doc, GError **error);
 const char *ravscope_document_get_basename(RavscopeDocument *doc);
 rav_trace *ravscope_document_get_trace(RavscopeDocument *doc);
 rav_state *ravscope_document_get_state(RavscopeDocument *doc);
@@ -85,6 +89,9 @@ guint ravscope_document_step_many(RavscopeDocument *doc, guint max, GArray *appl
  * happen (an allocation, a move with its fix-ups, a page hand-off, a mark),
  * appending them to `applied` (GArray of rav_event).  Returns how many. */
 guint ravscope_document_step_visible(RavscopeDocument *doc, GArray *applied, GError **error);
+/* Apply the next event, and for a move the fix-ups that go with it: "show
+ * me this event happen" (it is then the one the status line names). */
+guint ravscope_document_step_event(RavscopeDocument *doc, GArray *applied, GError **error);
 /* The kinds a visible step stops after (bit mask for rav_event_filter). */
 guint64 ravscope_step_stop_kinds(void);
 
@@ -92,6 +99,14 @@ guint64 ravscope_step_stop_kinds(void);
  * most cells are live (from the live-cells series; the end of the trace if
  * that is not available yet). */
 guint64 ravscope_document_busiest_event(RavscopeDocument *doc);
+
+/* Did any heap ever own a page (a trace of a program that shares only
+ * malloc'd memory has none)?  Did the recording keep memory accesses? */
+gboolean ravscope_document_ever_had_cells(RavscopeDocument *doc);
+gboolean ravscope_document_has_accesses(RavscopeDocument *doc);
+/* Where to open an indexed trace, and the sentence that says why: the
+ * moment the most cells are live, or the start of a trace without cells. */
+char *ravscope_document_opening(RavscopeDocument *doc, guint64 *event);
 
 /* Most pages the heap ever owned (from the summary series once indexed;
  * the current count before). */
@@ -103,6 +118,9 @@ gboolean ravscope_state_page(rav_state *s, guint32 page, struct rav_state_page *
 /* Presentation helpers. */
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type); /* never NULL */
 gboolean ravscope_document_type_field_is_ref(RavscopeDocument *doc, guint16 type, int field);
+/* A field's name: the one the program gave it (format 1.4), a built-in
+ * layout's, else "f0" / "f1".  Never NULL. */
+const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, int field);
 char *ravscope_document_heap_name(RavscopeDocument *doc, guint32 heap_id);
 /* The same for a thread already looked up (th may be NULL: unlisted). */
 char *ravscope_thread_label(const rav_trace_thread *th, guint32 heap_id);
@@ -115,8 +133,15 @@ char *ravscope_format_loc(rav_loc loc);
 char *ravscope_display_text(const char *s);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
-/* The last event applied before the playhead that is not a clock reading. */
+/* The event the last step was about (a move, not the fix-ups after it),
+ * else the last event applied before the playhead that is not a clock
+ * reading. */
 gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out);
+/* The time shown for an event (ns since the start): the last clock
+ * reading at or before it, which never goes backwards along the merged
+ * order of the threads. */
+guint64 ravscope_document_event_time_ns(RavscopeDocument *doc, guint64 index);
+char *ravscope_format_time(guint64 ns); /* "812.4 µs", "18.390 ms", "2.501 s" */
 /* Which event kinds touch the heap picture (worth animating / marking dirty). */
 gboolean ravscope_event_kind_is_visual(unsigned kind);
 

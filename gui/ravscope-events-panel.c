@@ -4,6 +4,8 @@
  * only when they scroll into view, so a trace of any length lists at once.
  * On refresh the selection follows the playhead (the last applied event);
  * activating a row asks the window to go to that event ("win.seek-event").
+ * Times are the clock reading at or before each event, which never go
+ * backwards down the list (ravscope_document_event_time_ns).
  * Filters: a kind family, marks or errors, one thread, text matched
  * against the row's plain-words description and call site, and a call site
  * (a FUNCTION, FILE or FILE:LINE typed in, or a line of the Sites panel).
@@ -30,6 +32,8 @@ struct _RavscopeEventsPanel {
 	gulong progress_handler;
 	RavscopeEventModel *model;
 	GtkSingleSelection *selection;
+	guint want_row;      /* the row of the last applied event */
+	guint scroll_source; /* tick callback: scrolling to it once the list has its size */
 	/* sites asked for by the Sites panel (shown by label in site_entry) */
 	GArray *explicit_sites;
 	gboolean setting_entry;
@@ -138,13 +142,26 @@ void ravscope_events_panel_show_sites(RavscopeEventsPanel *self, const char *lab
 	apply_filter(self);
 }
 
-static void on_filter_changed(GObject *o, GParamSpec *pspec, RavscopeEventsPanel *self) { apply_filter(self); }
-static void on_search_changed(GtkSearchEntry *e, RavscopeEventsPanel *self) { apply_filter(self); }
+static void panel_refresh(RavscopePanel *panel);
+
+/* The rows change: find the playhead's row again. */
+static void refilter(RavscopeEventsPanel *self)
+{
+	apply_filter(self);
+	self->want_row = GTK_INVALID_LIST_POSITION;
+	panel_refresh(RAVSCOPE_PANEL(self));
+}
+
+static void on_filter_changed(GObject *o, GParamSpec *pspec, RavscopeEventsPanel *self) { refilter(self); }
+static void on_search_changed(GtkSearchEntry *e, RavscopeEventsPanel *self) { refilter(self); }
 
 static void on_model_status(RavscopeEventModel *m, GParamSpec *pspec, RavscopeEventsPanel *self)
 {
 	g_autofree char *t = ravscope_event_model_dup_status(m);
 	gtk_label_set_text(self->count_label, t);
+	/* Rows found (a filter's scan) or added (indexing): the playhead's row
+	 * may be there now. */
+	panel_refresh(RAVSCOPE_PANEL(self));
 }
 
 static void on_activate(GtkListView *lv, guint row, RavscopeEventsPanel *self)
@@ -160,6 +177,7 @@ static void row_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer u
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	GtkWidget *dot = gtk_label_new("●");
 	GtkWidget *idx = gtk_label_new("");
+	GtkWidget *time = gtk_label_new("");
 	GtkWidget *lines = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	GtkWidget *text = gtk_label_new("");
 	GtkWidget *site = gtk_label_new("");
@@ -173,6 +191,12 @@ static void row_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer u
 	gtk_widget_add_css_class(idx, "numeric");
 	gtk_label_set_xalign(GTK_LABEL(idx), 1);
 	gtk_label_set_width_chars(GTK_LABEL(idx), 7);
+	gtk_widget_set_valign(time, GTK_ALIGN_START);
+	gtk_widget_add_css_class(time, "dim-label");
+	gtk_widget_add_css_class(time, "numeric");
+	gtk_widget_add_css_class(time, "caption");
+	gtk_label_set_xalign(GTK_LABEL(time), 1);
+	gtk_label_set_width_chars(GTK_LABEL(time), 10);
 	gtk_label_set_xalign(GTK_LABEL(text), 0);
 	gtk_label_set_ellipsize(GTK_LABEL(text), PANGO_ELLIPSIZE_END);
 	gtk_widget_set_hexpand(lines, TRUE);
@@ -180,6 +204,7 @@ static void row_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer u
 	gtk_box_append(GTK_BOX(lines), site);
 	gtk_box_append(GTK_BOX(box), dot);
 	gtk_box_append(GTK_BOX(box), idx);
+	gtk_box_append(GTK_BOX(box), time);
 	gtk_box_append(GTK_BOX(box), lines);
 	gtk_list_item_set_child(item, box);
 }
@@ -190,7 +215,8 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 	GtkWidget *box = gtk_list_item_get_child(item);
 	GtkWidget *dot = gtk_widget_get_first_child(box);
 	GtkWidget *idx = gtk_widget_get_next_sibling(dot);
-	GtkWidget *lines = gtk_widget_get_next_sibling(idx);
+	GtkWidget *time = gtk_widget_get_next_sibling(idx);
+	GtkWidget *lines = gtk_widget_get_next_sibling(time);
 	GtkWidget *text = gtk_widget_get_first_child(lines);
 	GtkWidget *site = gtk_widget_get_next_sibling(text);
 	guint64 e = ravscope_event_item_get_index(ei);
@@ -201,9 +227,12 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 	if (self->doc && rav_trace_event_at(ravscope_document_get_trace(self->doc), e, &ev)) {
 		g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
 		gtk_label_set_text(GTK_LABEL(text), d);
+		g_autofree char *tm = ravscope_format_time(ravscope_document_event_time_ns(self->doc, e));
+		gtk_label_set_text(GTK_LABEL(time), tm);
 		g_autofree char *sl = ev.site ? ravscope_site_label(ravscope_document_get_trace(self->doc), ev.site) : NULL;
 		/* rows keep one height (GtkListView estimates unseen rows from
-		 * the ones it measured): an event without a site shows a dash */
+		 * the ones it measured, and scroll_to_row divides by it): an
+		 * event without a site shows a dash */
 		gtk_label_set_text(GTK_LABEL(site), sl ? sl : "—");
 		double rgb[3];
 		ravscope_family_color(ravscope_event_family(ev.kind), rgb);
@@ -211,6 +240,7 @@ static void row_bind(GtkSignalListItemFactory *f, GtkListItem *item, RavscopeEve
 							  (int)(rgb[1] * 255), (int)(rgb[2] * 255));
 		gtk_label_set_markup(GTK_LABEL(dot), markup);
 	} else {
+		gtk_label_set_text(GTK_LABEL(time), "");
 		gtk_label_set_text(GTK_LABEL(text), "(not indexed yet)");
 		gtk_label_set_text(GTK_LABEL(site), "");
 	}
@@ -231,6 +261,7 @@ void ravscope_events_panel_focus_search(RavscopeEventsPanel *self)
 static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 {
 	RavscopeEventsPanel *self = RAVSCOPE_EVENTS_PANEL(panel);
+	self->want_row = GTK_INVALID_LIST_POSITION;
 	if (self->doc) {
 		g_clear_signal_handler(&self->progress_handler, self->doc);
 		g_clear_object(&self->doc);
@@ -247,6 +278,67 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 	setup_filters(self);
 }
 
+/* Bring a row into view.  Played step by step, the list follows the
+ * playhead a few rows at a time (the row stays at the bottom, like a log
+ * being written); after a jump the row is centred, so what led to it and
+ * what follows are both in sight.  Rows all have one height (a
+ * description line and a call-site line), so the list's height over its
+ * rows is a row's height. */
+static void scroll_to_row(RavscopeEventsPanel *self, guint row)
+{
+	GtkAdjustment *adj = gtk_scrollable_get_vadjustment(GTK_SCROLLABLE(self->list));
+	guint n = g_list_model_get_n_items(G_LIST_MODEL(self->model));
+	double upper = adj ? gtk_adjustment_get_upper(adj) : 0, page = adj ? gtk_adjustment_get_page_size(adj) : 0;
+	double rh = n ? upper / n : 0;
+	if (rh <= 0)
+		return; /* not laid out yet: scroll_tick comes back to it */
+	if (page < rh * 3) {
+		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
+		return;
+	}
+	/* (list.scroll-to-item would put even a row already on screen at the
+	 * top.) */
+	double top = row * rh, value = gtk_adjustment_get_value(adj), to = value;
+	if (top + rh <= value - 3 * rh || top >= value + page + 3 * rh)
+		to = top - (page - rh) / 2; /* a jump */
+	else if (top < value)
+		to = top;
+	else if (top + rh > value + page)
+		to = top + rh - page;
+	to = CLAMP(to, 0, MAX(0, upper - page));
+	if (to != value)
+		gtk_adjustment_set_value(adj, to);
+}
+
+/* A list view that is not mapped, or not yet allocated, forgets a scroll
+ * request: the panel scrolls on the first frame the list has its size and
+ * its rows (scroll_to_row does nothing before: a list.scroll-to-item
+ * then, as when --panel shows the list as the trace opens, left GTK 4.8's
+ * list empty after the adjustment moved). */
+static gboolean scroll_tick(GtkWidget *list, GdkFrameClock *clock, gpointer user)
+{
+	RavscopeEventsPanel *self = user;
+	GtkAdjustment *adj = gtk_scrollable_get_vadjustment(GTK_SCROLLABLE(list));
+	if (!gtk_widget_get_mapped(list) || gtk_widget_get_height(list) <= 0 || !adj ||
+	    (gtk_adjustment_get_upper(adj) <= 0 && g_list_model_get_n_items(G_LIST_MODEL(self->model)) > 0))
+		return G_SOURCE_CONTINUE;
+	self->scroll_source = 0;
+	if (self->want_row != GTK_INVALID_LIST_POSITION && self->want_row < g_list_model_get_n_items(G_LIST_MODEL(self->model)))
+		scroll_to_row(self, self->want_row);
+	return G_SOURCE_REMOVE;
+}
+
+static void scroll_later(RavscopeEventsPanel *self)
+{
+	if (!self->scroll_source)
+		self->scroll_source = gtk_widget_add_tick_callback(GTK_WIDGET(self->list), scroll_tick, self, NULL);
+}
+
+static void on_list_map(GtkWidget *list, RavscopeEventsPanel *self)
+{
+	scroll_later(self);
+}
+
 /* Keep the list on the last applied event. */
 static void panel_refresh(RavscopePanel *panel)
 {
@@ -255,13 +347,14 @@ static void panel_refresh(RavscopePanel *panel)
 		return;
 	guint64 pos = ravscope_document_get_position(self->doc);
 	guint row = ravscope_event_model_row_for_event(self->model, pos > 0 ? pos - 1 : 0);
-	if (row != GTK_INVALID_LIST_POSITION && gtk_single_selection_get_selected(self->selection) != row) {
+	if (row == GTK_INVALID_LIST_POSITION || row == self->want_row)
+		return;
+	self->want_row = row;
+	if (gtk_single_selection_get_selected(self->selection) != row)
 		gtk_single_selection_set_selected(self->selection, row);
-		/* GTK 4.8 leaves a list that scrolled while it was not shown
-		 * with one row: scroll when it is, and when it is next mapped */
-		if (gtk_widget_get_mapped(GTK_WIDGET(self->list)))
-			gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
-	}
+	if (gtk_widget_get_mapped(GTK_WIDGET(self->list)))
+		scroll_to_row(self, row);
+	scroll_later(self);
 }
 
 static void panel_iface_init(RavscopePanelInterface *iface)
@@ -270,27 +363,14 @@ static void panel_iface_init(RavscopePanelInterface *iface)
 	iface->refresh = panel_refresh;
 }
 
-static gboolean scroll_to_selected(gpointer user)
-{
-	RavscopeEventsPanel *self = user;
-	guint row = gtk_single_selection_get_selected(self->selection);
-	if (row != GTK_INVALID_LIST_POSITION)
-		gtk_widget_activate_action(GTK_WIDGET(self->list), "list.scroll-to-item", "u", row);
-	g_object_unref(self);
-	return G_SOURCE_REMOVE;
-}
-
-static void on_list_map(GtkWidget *list, RavscopeEventsPanel *self)
-{
-	/* after the first allocation of the shown list */
-	g_idle_add(scroll_to_selected, g_object_ref(self));
-}
-
 /* ---- class ------------------------------------------------------------------ */
 
 static void ravscope_events_panel_dispose(GObject *object)
 {
 	RavscopeEventsPanel *self = RAVSCOPE_EVENTS_PANEL(object);
+	if (self->scroll_source)
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self->list), self->scroll_source);
+	self->scroll_source = 0;
 	if (self->model)
 		panel_set_document(RAVSCOPE_PANEL(self), NULL);
 	g_clear_object(&self->selection);
@@ -338,6 +418,7 @@ static void ravscope_events_panel_init(RavscopeEventsPanel *self)
 	gtk_list_view_set_model(self->list, GTK_SELECTION_MODEL(self->selection));
 	g_signal_connect(self->model, "notify::status", G_CALLBACK(on_model_status), self);
 	g_signal_connect(self->list, "map", G_CALLBACK(on_list_map), self);
+	self->want_row = GTK_INVALID_LIST_POSITION;
 	setup_filters(self);
 }
 

@@ -58,7 +58,7 @@ static void refresh(RavscopePanel *panel)
 		set_texts(self, "Nothing has happened yet: this is the start of the trace.", NULL, "",
 		          "Step forward one operation (Right) to see the first thing the program asked of "
 		          "the engine, "
-		          "or one event at a time (Shift+Right).");
+		          "or one change at a time (Shift+Right).");
 		return;
 	}
 	rav_trace *t = ravscope_document_get_trace(self->doc);

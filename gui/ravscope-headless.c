@@ -1,9 +1,11 @@
 /* ravscope-headless.c - `ravscope --render` and `ravscope --bench`.
  *
  * Both run without a display (GTK is never initialised): they draw with the
- * same cairo code as the window's widgets into an image surface.  --render
- * writes what a person would see (title strip, lanes, legend, timeline) to
- * a PNG for tests, README pictures and machines without a display; --bench
+ * same cairo code as the window's widgets.  --render writes what a person
+ * would see (title strip, lanes, legend, timeline; ravscope-export.c
+ * composes it) to a PNG for tests, README pictures and machines without a
+ * display, and through the export job to SVG, PDF, an animated GIF or PNG,
+ * or numbered frames, for one event or a range (--from/--to/--fps); --bench
  * plays a trace and prints frame-time percentiles at several zoom levels.
  */
 #include "ravscope-headless.h"
@@ -15,10 +17,9 @@
 #include <string.h>
 
 #include "ravscope-charts.h"
+#include "ravscope-export.h"
 #include "ravscope-heapdraw.h"
 
-#define TITLE_H 56
-#define TIMELINE_H 96
 #define GUTTER_W 170
 
 static const double accent_rgb[3] = { 0.21, 0.52, 0.89 }; /* libadwaita blue */
@@ -61,58 +62,57 @@ gboolean ravscope_parse_loc(const char *s, rav_loc *out)
 	return TRUE;
 }
 
-static void draw_title(cairo_t *cr, RavscopeDocument *doc, double w, gboolean dark, gboolean large)
+/* --from/--to, or an output that is not one PNG: the export job writes it
+ * (ravscope-export.c), the same as the window's Export dialog. */
+static int render_export(RavscopeDocument *doc, const RavscopeRenderOptions *o, RavscopeExportFormat format,
+			 const RavscopePictureStyle *style, guint64 at)
 {
-	double fg = dark ? 0.94 : 0.14;
-	cairo_set_source_rgb(cr, dark ? 0.17 : 0.92, dark ? 0.17 : 0.92, dark ? 0.18 : 0.93);
-	cairo_rectangle(cr, 0, 0, w, TITLE_H);
-	cairo_fill(cr);
-	guint64 pos = ravscope_document_get_position(doc), n = ravscope_document_get_event_count(doc);
-	g_autofree char *what = NULL;
-	if (pos > 0) {
-		rav_event ev;
-		if (ravscope_document_last_event(doc, &ev))
-			what = ravscope_document_describe_event(doc, &ev);
+	guint64 n = ravscope_document_get_event_count(doc);
+	gboolean range = o->from >= 0 || o->to >= 0;
+	RavscopeExportOptions eo = { .path = o->output, .format = format, .style = *style, .range = range,
+				     .from = o->from >= 0 ? (guint64)o->from : 0,
+				     .to = o->to >= 0 ? (guint64)o->to : n, .fps = o->fps, .step_ms = (guint)MAX(o->step_ms, 0) };
+	GError *error = NULL;
+	if (!range && !ravscope_document_seek(doc, at, &error)) {
+		g_printerr("ravscope: cannot replay %s up to event %" G_GUINT64_FORMAT ": %s\n", o->file, at, error->message);
+		g_error_free(error);
+		return 1;
 	}
-	rav_state_totals tot = { 0 };
-	rav_state_get_totals(ravscope_document_get_state(doc), &tot);
-	g_autofree char *line1 = g_strdup_printf("%s — event %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
-						 ravscope_document_get_basename(doc), pos, n);
-	g_autofree char *line2 = g_strdup_printf("%s%s%" G_GUINT64_FORMAT " live cells · %" G_GUINT64_FORMAT
-						 " reference ravioli · %" G_GUINT64_FORMAT " pages · %" G_GUINT64_FORMAT " moves · %"
-						 G_GUINT64_FORMAT " fix-ups",
-						 what ? "last: " : "", what ? what : "", tot.live_cells, tot.ref_cells, tot.pages,
-						 tot.moves, tot.fixups);
-	if (what) {
-		g_free(line2);
-		line2 = g_strdup_printf("last: %s   ·   %" G_GUINT64_FORMAT " live cells, %" G_GUINT64_FORMAT " pages, %"
-					G_GUINT64_FORMAT " moves, %" G_GUINT64_FORMAT " fix-ups so far",
-					what, tot.live_cells, tot.pages, tot.moves, tot.fixups);
+	RavscopeExport *e = ravscope_export_new(doc, &eo, &error);
+	if (!e) {
+		g_printerr("ravscope: %s\n", error->message);
+		gboolean usage = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+		g_error_free(error);
+		return usage ? 2 : 1;
 	}
-	PangoLayout *pl = pango_cairo_create_layout(cr);
-	PangoFontDescription *fd = pango_font_description_from_string("Sans Bold");
-	pango_font_description_set_absolute_size(fd, (large ? 19 : 15) * PANGO_SCALE);
-	pango_layout_set_font_description(pl, fd);
-	pango_layout_set_text(pl, line1, -1);
-	pango_layout_set_width(pl, (int)((w - 24) * PANGO_SCALE));
-	pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
-	cairo_set_source_rgb(cr, fg, fg, fg);
-	cairo_move_to(cr, 12, 7);
-	pango_cairo_show_layout(cr, pl);
-	pango_font_description_set_weight(fd, PANGO_WEIGHT_NORMAL);
-	pango_font_description_set_absolute_size(fd, (large ? 15 : 12) * PANGO_SCALE);
-	pango_layout_set_font_description(pl, fd);
-	pango_layout_set_text(pl, line2, -1);
-	cairo_set_source_rgba(cr, fg, fg, fg, 0.75);
-	cairo_move_to(cr, 12, large ? 31 : 30);
-	pango_cairo_show_layout(cr, pl);
-	pango_font_description_free(fd);
-	g_object_unref(pl);
+	while (ravscope_export_next(e, &error))
+		;
+	guint frames = ravscope_export_frames(e);
+	if (error)
+		ravscope_export_cancel(e);
+	if (error || !ravscope_export_finish(e, &error)) {
+		g_printerr("ravscope: %s\n", error->message);
+		g_error_free(error);
+		return 1;
+	}
+	if (range)
+		g_print("ravscope: wrote %s (%s, %dx%d, events %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", %u frame%s)\n",
+			o->output, ravscope_export_format_name(format), style->width, style->height, eo.from, eo.to, frames,
+			frames == 1 ? "" : "s");
+	else
+		g_print("ravscope: wrote %s (%s, %dx%d, event %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ")\n", o->output,
+			ravscope_export_format_name(format), style->width, style->height, at, n);
+	return 0;
 }
 
 int ravscope_headless_render(const RavscopeRenderOptions *o)
 {
 	int w = 1280, h = 800;
+	if (!o->output || !*o->output) {
+		g_printerr("ravscope: --render needs an output file: --render OUT.png, or -o OUT (.png, .svg, .pdf, .gif, "
+			   "or a name with %%d for numbered frames)\n");
+		return 2;
+	}
 	if (o->size && !parse_size(o->size, &w, &h)) {
 		g_printerr("ravscope: --size %s: expected WIDTHxHEIGHT, e.g. 1280x800 (200x150 to 16384x16384)\n", o->size);
 		return 2;
@@ -126,7 +126,22 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_printerr("ravscope: --focus %s: expected PAGE.CELL, e.g. 3.17\n", o->focus);
 		return 2;
 	}
+	gboolean range = o->from >= 0 || o->to >= 0;
+	RavscopeExportFormat format;
 	GError *error = NULL;
+	if (!ravscope_export_format_for_path(o->output, range, &format, &error)) {
+		g_printerr("ravscope: %s\n", error->message);
+		g_error_free(error);
+		return 2;
+	}
+	if (range && (o->event >= 0 || o->anim >= 0)) {
+		g_printerr("ravscope: --from/--to play a range of events: leave out --event and --anim\n");
+		return 2;
+	}
+	if (o->fps < 0 || o->fps > 100 || o->step_ms < 0) {
+		g_printerr("ravscope: --fps takes 1 to 100 frames per second, --step-ms a positive duration\n");
+		return 2;
+	}
 	RavscopeDocument *doc = ravscope_document_open(o->file, &error);
 	if (!doc) {
 		print_open_error(o->file, "cannot open", error);
@@ -144,10 +159,17 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		return 1;
 	}
 	guint64 n = ravscope_document_get_event_count(doc);
-	guint64 at = o->event >= 0 ? (guint64)o->event : ravscope_document_busiest_event(doc);
+	guint64 at = o->event >= 0 ? (guint64)o->event : range ? (guint64)MAX(o->from, 0) : ravscope_document_busiest_event(doc);
 	if (o->event >= 0 && (guint64)o->event > n) {
 		g_printerr("ravscope: --event %" G_GINT64_FORMAT ": the trace has %" G_GUINT64_FORMAT " events (0..%" G_GUINT64_FORMAT ")\n",
 			   o->event, n, n);
+		g_object_unref(doc);
+		return 2;
+	}
+	if (range && ((o->from >= 0 && (guint64)o->from >= n) || (o->to >= 0 && ((guint64)o->to > n || o->to <= MAX(o->from, 0))))) {
+		g_printerr("ravscope: --from %" G_GINT64_FORMAT " --to %" G_GINT64_FORMAT ": the trace has %" G_GUINT64_FORMAT
+			   " events; the range must run forward within 0..%" G_GUINT64_FORMAT "\n",
+			   o->from, o->to, n, n);
 		g_object_unref(doc);
 		return 2;
 	}
@@ -168,55 +190,12 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	}
 
 	gboolean chrome = !o->no_chrome;
-	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
-		g_printerr("ravscope: cannot make a %dx%d image: %s\n", w, h, cairo_status_to_string(cairo_surface_status(surf)));
-		cairo_surface_destroy(surf);
-		if (cont)
-			rav_contention_free(cont);
-		g_object_unref(doc);
-		return 1;
-	}
-	cairo_t *cr = cairo_create(surf);
-	double bg[3];
-	ravscope_heap_background(o->dark, bg);
-	cairo_set_source_rgb(cr, bg[0], bg[1], bg[2]);
-	cairo_paint(cr);
-
+	RavscopePictureStyle style = { .width = w, .height = h, .chrome = chrome, .legend = chrome && !o->no_legend,
+				       .dark = o->dark, .large_text = o->large_text, .selected = sel, .contention = cont,
+				       .line_size = 64 };
 	RavscopeViewport vp = { 0 };
-	vp.gutter = chrome ? (o->large_text ? GUTTER_W + 50 : GUTTER_W) : 0;
-	vp.x0 = vp.gutter;
-	vp.y0 = chrome ? TITLE_H : 0;
-	vp.width = w - vp.x0;
-	vp.height = h - vp.y0 - (chrome ? TIMELINE_H : 0);
-	vp.dark = o->dark;
-	vp.large_text = o->large_text;
-	vp.legend = chrome && !o->no_legend;
-	vp.reserve_right = vp.legend ? (o->large_text ? 240 : 190) : 0;
-	vp.selected = sel;
-	vp.hover = RAV_LOC_NONE;
-	vp.contention = cont;
-	memcpy(vp.accent, accent_rgb, sizeof vp.accent);
-	RavscopeHeapLayout *layout = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, o->large_text ? 52 : 40);
-	GArray *anims = g_array_new(FALSE, TRUE, sizeof(RavscopeAnim));
-	if (o->anim >= 0) {
-		/* Apply the next event that changes the picture and draw its
-		 * animation frozen at time o->anim, as the window would. */
-		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
-		ravscope_document_step_visible(doc, applied, NULL);
-		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout, layout->page_cols, vp.width / MAX(vp.height, 1),
-								     ravscope_heap_layout_refit_min_h(layout, vp.scale,
-												      o->large_text ? 52 : 40));
-		ravscope_heap_layout_keep_fit(now, layout, vp.height);
-		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);
-		ravscope_heap_layout_free(layout);
-		layout = now;
-		at = ravscope_document_get_position(doc);
-		vp.anims = (const RavscopeAnim *)anims->data;
-		vp.n_anims = anims->len;
-		vp.anim_t = CLAMP(o->anim, 0, 1);
-		g_array_unref(applied);
-	}
+	RavscopeHeapLayout *layout = ravscope_picture_layout(doc, NULL, 0, &style, &vp);
+	/* --cell-px and --focus: a view of the fitted layout, kept by exports. */
 	if (o->cell_px > 0)
 		vp.scale = o->cell_px;
 	if (focus != RAV_LOC_NONE) {
@@ -226,28 +205,71 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		} else {
 			if (o->cell_px <= 0)
 				vp.scale = CLAMP(floor(MIN(vp.width / (layout->cols + 3), vp.height / (layout->rows + 3))), 4, 160);
-			/* Show the focused cell's whole page, centred. */
+			/* Show the focused cell's whole page, centred; with a zoom
+			 * of one's own, the cell itself (the page may not fit). */
 			const RavscopeLayoutPage *lp = ravscope_heap_layout_find(layout, rav_loc_page(focus));
 			double cx = lp->x + layout->cols / 2.0, cy = lp->y + layout->rows / 2.0;
+			if (o->cell_px > 0) {
+				cx = wx + 0.5;
+				cy = wy + 0.5;
+			}
 			vp.ox = cx - vp.width / vp.scale / 2;
 			vp.oy = cy - vp.height / vp.scale / 2;
 		}
 	}
-	RavscopeHeapPainter *painter = ravscope_heap_painter_new();
-	ravscope_heap_draw(cr, painter, doc, layout, &vp);
-
-	if (chrome) {
-		draw_title(cr, doc, w, o->dark, o->large_text);
-		RavscopeTimelineCache *tc = ravscope_timeline_cache_new();
-		RavscopeTimelineStyle st = { .dark = o->dark, .large_text = o->large_text, .hover_event = G_MAXUINT64 };
-		memcpy(st.accent, accent_rgb, sizeof st.accent);
-		double ty = h - TIMELINE_H;
-		cairo_set_source_rgb(cr, bg[0], bg[1], bg[2]);
-		cairo_rectangle(cr, 0, ty, w, TIMELINE_H);
-		cairo_fill(cr);
-		ravscope_timeline_draw(cr, tc, doc, 12, ty + 4, w - 24, TIMELINE_H - 8, &st);
-		ravscope_timeline_cache_free(tc);
+	if (o->cell_px > 0 || focus != RAV_LOC_NONE) {
+		style.scale = vp.scale;
+		style.center_x = vp.ox + vp.width / vp.scale / 2;
+		style.center_y = vp.oy + vp.height / vp.scale / 2;
+		style.page_cols = layout->page_cols;
+		style.min_lane_h = layout->min_lane_h;
 	}
+	if (format != RAVSCOPE_EXPORT_PNG || range) {
+		ravscope_heap_layout_free(layout);
+		int rc = render_export(doc, o, format, &style, at);
+		if (cont)
+			rav_contention_free(cont);
+		g_object_unref(doc);
+		return rc;
+	}
+
+	GArray *anims = g_array_new(FALSE, TRUE, sizeof(RavscopeAnim));
+	if (o->anim >= 0) {
+		/* Apply the next event that changes the picture and draw its
+		 * animation frozen at time o->anim, as the window would. */
+		RavscopeViewport keep = vp;
+		GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
+		ravscope_document_step_visible(doc, applied, NULL);
+		RavscopeHeapLayout *now = ravscope_heap_layout_build(doc, layout, layout->page_cols, vp.width / MAX(vp.height, 1),
+								     ravscope_heap_layout_refit_min_h(layout, vp.scale,
+												      o->large_text ? 52 : 40));
+		ravscope_heap_layout_keep_fit(now, layout, vp.height);
+		ravscope_anims_build(anims, doc, layout, now, (rav_event *)applied->data, applied->len);
+		ravscope_heap_layout_free(layout);
+		layout = now;
+		vp = keep;
+		at = ravscope_document_get_position(doc);
+		vp.anims = (const RavscopeAnim *)anims->data;
+		vp.n_anims = anims->len;
+		vp.anim_t = CLAMP(o->anim, 0, 1);
+		g_array_unref(applied);
+	}
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+		g_printerr("ravscope: cannot make a %dx%d image: %s\n", w, h, cairo_status_to_string(cairo_surface_status(surf)));
+		cairo_surface_destroy(surf);
+		ravscope_heap_layout_free(layout);
+		g_array_unref(anims);
+		if (cont)
+			rav_contention_free(cont);
+		g_object_unref(doc);
+		return 1;
+	}
+	cairo_t *cr = cairo_create(surf);
+	RavscopeHeapPainter *painter = ravscope_heap_painter_new();
+	RavscopeTimelineCache *tc = ravscope_timeline_cache_new();
+	ravscope_picture_draw(cr, doc, painter, layout, &vp, &style, tc);
+	ravscope_timeline_cache_free(tc);
 	/* Drawing errors stick to the context: say so rather than write a
 	 * half-drawn picture. */
 	cairo_status_t ds = cairo_status(cr);
@@ -258,7 +280,8 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_printerr("ravscope: cannot draw %s: %s\n", o->file, cairo_status_to_string(ds));
 		rc = 1;
 	} else if (cs != CAIRO_STATUS_SUCCESS) {
-		g_printerr("ravscope: cannot write %s: %s\n", o->output, cairo_status_to_string(cs));
+		g_autofree char *why = ravscope_export_write_error(o->output, cs);
+		g_printerr("ravscope: cannot write %s: %s\n", o->output, why);
 		rc = 1;
 	} else {
 		rav_state_totals tot = { 0 };
@@ -359,6 +382,7 @@ int ravscope_headless_bench(const RavscopeRenderOptions *o)
 	cairo_t *cr = cairo_create(surf);
 	RavscopeViewport vp = { .gutter = GUTTER_W, .x0 = GUTTER_W, .y0 = 0, .width = w - GUTTER_W, .height = h,
 				.legend = TRUE, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
+	vp.height -= ravscope_heap_legend_height(&vp);
 	memcpy(vp.accent, accent_rgb, sizeof vp.accent);
 	RavscopeHeapPainter *painter = ravscope_heap_painter_new();
 

@@ -7,7 +7,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	const char *file;
-	const char *output;   /* PNG path (--render) */
+	const char *output;   /* --render OUT / -o OUT: .png, .svg, .pdf, .gif, a %d pattern or a directory */
 	gint64 event;         /* -1: the moment with the most live cells */
 	const char *size;     /* "WxH" or NULL */
 	const char *select;   /* "p3:17" or NULL */
@@ -17,6 +17,9 @@ typedef struct {
 	int frames;           /* --bench frames per zoom level */
 	gint64 events_per_frame; /* --bench: events applied per frame (default 2000) */
 	double anim;          /* >= 0: apply the next visible event, draw its animation at this time (0..1) */
+	gint64 from, to;      /* >= 0: a range of events (--from, --to) */
+	double fps;           /* frames per second of a range (0: default) */
+	int step_ms;          /* ms per change of a range (0: default) */
 } RavscopeRenderOptions;
 
 int ravscope_headless_render(const RavscopeRenderOptions *options);

@@ -30,7 +30,7 @@ void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 	ravscope__hex_rgb(0x9a9996, grey);
 	cairo_save(cr);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
-	double lw = vp->large_text ? 3 : 2;
+	double lw = stroke_of(vp, 2);
 	for (guint i = 0; i < vp->n_anims; i++) {
 		const RavscopeAnim *a = &vp->anims[i];
 		double lt = anim_local_t(vp, a);

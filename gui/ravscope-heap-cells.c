@@ -90,8 +90,9 @@ gboolean ravscope__cell_center(const RavscopeHeapLayout *L, const RavscopeViewpo
 	return TRUE;
 }
 
-/* Where inside its cell a word sits, so arrows start at the field they
- * come from: words 0-3 stacked top to bottom in the near regime. */
+/* Where a word's arrows start: in the near regime on the right edge of its
+ * cell at the height of the word's line of text (words 0-3 top to bottom),
+ * so an arrow leaves beside its field's text rather than through it. */
 gboolean ravscope__word_point(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc loc, double *x, double *y)
 {
 	double wx, wy;
@@ -102,9 +103,51 @@ gboolean ravscope__word_point(const RavscopeHeapLayout *L, const RavscopeViewpor
 		*y = sy_of(vp, wy + 0.5);
 		return TRUE;
 	}
-	*x = sx_of(vp, wx + 0.85);
+	*x = sx_of(vp, wx + 1) - MAX(2, vp->scale * 0.04);
 	*y = sy_of(vp, wy + 0.12 + 0.22 * (rav_loc_word(loc) + 0.5));
 	return TRUE;
+}
+
+/* Where an arrow from a word to a cell starts: beside the word's line of
+ * text on the side of its cell that faces the target (left or right), or
+ * on the top or bottom edge when the target is mostly above or below, so
+ * it never crosses its own cell's text. */
+static gboolean link_start(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc from_word, double tx,
+			   double ty, double *x, double *y)
+{
+	double wx, wy;
+	if (!ravscope_heap_layout_cell_pos(L, from_word, &wx, &wy))
+		return FALSE;
+	if (vp->scale < FIELD_SCALE)
+		return ravscope__word_point(L, vp, from_word, x, y);
+	double cx = sx_of(vp, wx + 0.5), cy = sy_of(vp, wy + 0.5), inset = MAX(2, vp->scale * 0.04);
+	double dx = tx - cx, dy = ty - cy;
+	if (fabs(dx) >= fabs(dy)) {
+		*x = dx < 0 ? sx_of(vp, wx) + inset : sx_of(vp, wx + 1) - inset;
+		*y = sy_of(vp, wy + 0.12 + 0.22 * (rav_loc_word(from_word) + 0.5));
+	} else {
+		*x = sx_of(vp, wx + 0.5 + 0.3 * (rav_loc_word(from_word) - 1.5));
+		*y = dy < 0 ? sy_of(vp, wy) + inset : sy_of(vp, wy + 1) - inset;
+	}
+	return TRUE;
+}
+
+void ravscope__draw_link(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc from_word,
+			 rav_loc to_cell, double width, const double rgb[3], double alpha, gboolean dashed)
+{
+	double x1, y1, x2, y2;
+	if (!ravscope_heap_link_geometry(L, vp, from_word, to_cell, &x1, &y1, &x2, &y2))
+		return;
+	double half = vp->scale >= FIELD_SCALE ? vp->scale * 0.5 : 0;
+	ravscope__draw_arrow_to_box(cr, x1, y1, x2, y2, half, width, rgb, alpha, dashed);
+}
+
+gboolean ravscope_heap_link_geometry(const RavscopeHeapLayout *L, const RavscopeViewport *vp, rav_loc from_word,
+				     rav_loc to_cell, double *x1, double *y1, double *x2, double *y2)
+{
+	if (!ravscope__cell_center(L, vp, to_cell, x2, y2))
+		return FALSE;
+	return link_start(L, vp, from_word, *x2, *y2, x1, y1);
 }
 
 gboolean ravscope__page_visible(const RavscopeViewport *vp, const RavscopeLayoutPage *lp)
@@ -113,8 +156,13 @@ gboolean ravscope__page_visible(const RavscopeViewport *vp, const RavscopeLayout
 	return lp->x + lp->w >= vp->ox - 1 && lp->x <= wx1 + 1 && lp->y + lp->h >= vp->oy - 1 && lp->y <= wy1 + 1;
 }
 
-static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp,
-			   const rav_state_cell *c, guint16 type, double x, double y, double w, double h)
+/* Text of a cell: its type's name, and from FIELD_SCALE on its fields.
+ * Between TEXT_SCALE and FIELD_SCALE a name is written only where it fits
+ * whole, once per run of cells of the same type in a row (every cell
+ * repeated a cut name, "bst_n…", before): run is the run's length for its
+ * first visible cell, 0 for the others. */
+static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp, const rav_state_cell *c,
+			   guint16 type, guint run, double x, double y, double w, double h)
 {
 	double bg[3], ink[3];
 	ravscope_type_color(type, vp->dark, bg);
@@ -122,8 +170,17 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 	ravscope__hex_rgb(light ? 0x1a1a1a : 0xffffff, ink);
 	double px = CLAMP(vp->scale * 0.165, 8, 15) * (vp->large_text ? 1.2 : 1.0);
 	double pad = MAX(2, vp->scale * 0.06);
+	const char *name = ravscope_document_type_name(doc, type);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
-	ravscope__draw_text(cr, x + pad, y + pad, ravscope_document_type_name(doc, type), px, TRUE, ink, w - 2 * pad);
+	if (vp->scale >= FIELD_SCALE) {
+		/* A little smaller rather than cut, down to two thirds. */
+		double npx = px, tw = ravscope__text_width(cr, name, px, TRUE);
+		if (tw > w - 2 * pad)
+			npx *= MAX(0.65, 0.94 * (w - 2 * pad) / tw); /* hinting widens a little */
+		ravscope__draw_text(cr, x + pad, y + pad, name, npx, TRUE, ink, w - 2 * pad);
+	}
+	else if (run && ravscope__text_width(cr, name, px, TRUE) <= run * vp->scale - 2 * pad)
+		ravscope__draw_text(cr, x + pad, y + pad, name, px, TRUE, ink, 0); /* across its run of cells */
 	if (vp->scale >= FIELD_SCALE && c && type != RAVSCOPE_TYPE_EMPTY && type != RAVSCOPE_TYPE_HEADER) {
 		double line = px * 1.35;
 		double yy = y + pad + line * 1.15;
@@ -131,8 +188,12 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 			g_autofree char *v = format_field(doc, c, f);
 			if (!v)
 				continue;
-			g_autofree char *txt = g_strdup_printf("%s %s", c->type == RAVSCOPE_TYPE_REF ? "fwd" : (f ? "f1" : "f0"), v);
-			ravscope__draw_text(cr, x + pad, yy, txt, px * 0.92, FALSE, ink, w - 2 * pad);
+			g_autofree char *txt = g_strdup_printf("%s %s", ravscope_document_field_name(doc, c->type, f), v);
+			/* A little smaller rather than cut, down to two thirds. */
+			double fpx = px * 0.92, tw = ravscope__text_width(cr, txt, fpx, FALSE);
+			if (tw > w - 2 * pad)
+				fpx *= MAX(0.65, 0.94 * (w - 2 * pad) / tw);
+			ravscope__draw_text(cr, x + pad, yy, txt, fpx, FALSE, ink, w - 2 * pad);
 			yy += line;
 		}
 		if (c->scalar && yy + line <= y + h) {
@@ -206,7 +267,7 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 		} else {
 			cairo_set_source_rgb(cr, frame[0], frame[1], frame[2]);
 		}
-		cairo_set_line_width(cr, vp->large_text ? 2 : 1);
+		cairo_set_line_width(cr, stroke_of(vp, 1));
 		cairo_stroke(cr);
 		cairo_restore(cr);
 		if (vp->scale >= 10) {
@@ -215,7 +276,7 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 			g_autofree char *lbl = g_strdup_printf("page %u%s%s", lp->page,
 				lp->kind == RAV_SPAGE_BUFFER ? " · message buffer" : "",
 				lp->kind == RAV_SPAGE_ROOT ? " · roots" : "");
-			double fs = CLAMP(vp->scale * 0.55, 9, 14) * (vp->large_text ? 1.3 : 1);
+			double fs = CLAMP(vp->scale * 0.55, 10.5, 14) * (vp->large_text ? 1.3 : 1);
 			cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 			ravscope__draw_text(cr, px, py - m - fs * 1.35, lbl, fs, FALSE, tc, pw);
 			cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
@@ -235,15 +296,39 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 				continue;
 			}
 			ravscope__fill_cell(cr, vp, x, y, w, h, types[c]);
-			if (vp->scale >= TEXT_SCALE && types[c] != RAVSCOPE_TYPE_EMPTY) {
-				rav_state_cell sc;
-				gboolean have = rav_state_cell_at(s, lp->page, c, &sc);
-				draw_cell_text(cr, doc, vp, have ? &sc : NULL, types[c], x, y, w, h);
-			}
 		}
 	}
 	flush_batch(cr, vp, batch);
 	g_array_unref(batch);
+	if (vp->scale < TEXT_SCALE)
+		return;
+	/* Arrows under the text, so the text stays readable where they cross. */
+	if (vp->scale >= FIELD_SCALE)
+		ravscope__heap_draw_links(cr, doc, L, vp);
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL || !ravscope__page_visible(vp, lp))
+			continue;
+		guint16 *types = ravscope__painter_page_types(P, doc, lp->page);
+		for (unsigned c = 0; c < cpp && c < L->cols * L->rows; c++) {
+			double wx = lp->x + (c % L->cols), wy = lp->y + (c / L->cols);
+			if (wx + 1 < vp->ox || wx > wx1 || wy + 1 < vp->oy || wy > wy1 || types[c] == RAVSCOPE_TYPE_EMPTY)
+				continue;
+			double x, y, w, h;
+			ravscope__cell_rect(vp, wx, wy, &x, &y, &w, &h);
+			/* Between TEXT_SCALE and FIELD_SCALE a name is written by the
+			 * first visible cell of a run of cells of one type in a row,
+			 * across the run: run = its length, 0 for the others. */
+			guint run = 0;
+			gboolean continues = c % L->cols != 0 && types[c - 1] == types[c] && wx - 1 >= vp->ox - 0.5;
+			if (!continues)
+				for (unsigned k = c; k < cpp && (k == c || k % L->cols != 0) && types[k] == types[c]; k++)
+					run++;
+			rav_state_cell sc;
+			gboolean have = vp->scale >= FIELD_SCALE && rav_state_cell_at(s, lp->page, c, &sc);
+			draw_cell_text(cr, doc, vp, have ? &sc : NULL, types[c], run, x, y, w, h);
+		}
+	}
 }
 
 /* Forward references of visible cells, drawn faintly, when zoomed in far
@@ -269,16 +354,16 @@ void ravscope__heap_draw_links(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 					continue;
 				rav_loc target = sc.type == RAVSCOPE_TYPE_REF ? sc.word[1] : sc.word[1 + f];
 				double x1, y1, x2, y2;
-				if (!ravscope__word_point(L, vp, rav_loc_make(lp->page, c, 1 + f), &x1, &y1))
-					continue;
-				if (!ravscope__cell_center(L, vp, target, &x2, &y2))
+				rav_loc from = rav_loc_make(lp->page, c, 1 + f);
+				if (!ravscope_heap_link_geometry(L, vp, from, target, &x1, &y1, &x2, &y2))
 					continue;
 				/* Links leaving the view would only cross it: the
 				 * field's text names their target instead. */
 				if (x2 < vp->x0 || x2 > vp->x0 + vp->width || y2 < vp->y0 || y2 > vp->y0 + vp->height ||
 				    x1 < vp->x0 || x1 > vp->x0 + vp->width || y1 < vp->y0 || y1 > vp->y0 + vp->height)
 					continue;
-				ravscope__draw_arrow(cr, x1, y1, x2, y2, vp->large_text ? 2.0 : 1.3, ink, vp->n_anims ? 0.15 : 0.4, FALSE);
+				ravscope__draw_link(cr, L, vp, from, target, stroke_of(vp, 1.3), ink,
+						    vp->n_anims ? 0.15 : 0.4, FALSE);
 			}
 		}
 	}

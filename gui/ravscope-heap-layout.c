@@ -424,7 +424,7 @@ static double compact_scale(const Census *c, const RavscopeHeapLayout *L, unsign
 RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
 						   unsigned page_cols, RavscopeViewport *vp, double label_px)
 {
-	double avail_w = vp->width - (vp->width > 3 * vp->reserve_right ? vp->reserve_right : 0);
+	double avail_w = vp->width;
 	double aspect = avail_w / MAX(vp->height, 1);
 	RavscopeHeapLayout *L = layout_new(doc);
 	Census census;
@@ -533,8 +533,7 @@ void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *L)
 		vp->oy = 0;
 		return;
 	}
-	double avail_w = vp->width - (vp->width > 3 * vp->reserve_right ? vp->reserve_right : 0);
-	double sx = avail_w / MAX(L->world_w, 1);
+	double sx = vp->width / MAX(L->world_w, 1);
 	double sy = vp->height / MAX(L->world_h, 1);
 	vp->scale = MIN(sx, sy);
 	/* Whole pixels per cell when possible: crisp cells, exact colours. */

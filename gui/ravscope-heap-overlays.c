@@ -17,7 +17,7 @@ void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 	if (!rav_state_cell_at(ravscope_document_get_state(doc), rav_loc_page(sel), rav_loc_cell(sel), &sc) ||
 	    sc.state != RAV_CELL_LIVE)
 		return;
-	double lw = vp->large_text ? 3.0 : 2.0;
+	double lw = stroke_of(vp, 2.0);
 	double back[3];
 	ravscope__hex_rgb(0xe66100, back);
 	for (int f = 0; f < 2; f++) {
@@ -25,15 +25,12 @@ void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 			continue;
 		if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
 			continue;
-		double x1, y1, x2, y2;
-		if (!ravscope__word_point(L, vp, rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f), &x1, &y1))
-			continue;
+		rav_loc from = rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f);
 		rav_loc next = sc.word[1 + f];
-		if (ravscope__cell_center(L, vp, next, &x2, &y2))
-			ravscope__draw_arrow(cr, x1, y1, x2, y2, lw, vp->accent, 0.95, FALSE);
+		ravscope__draw_link(cr, L, vp, from, next, lw, vp->accent, 0.95, FALSE);
 		/* Through reference ravioli to the final target. */
-		if (sc.field_target[f] && sc.field_target[f] != next && ravscope__cell_center(L, vp, sc.field_target[f], &x2, &y2))
-			ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.6, vp->accent, 0.6, TRUE);
+		if (sc.field_target[f] && sc.field_target[f] != next)
+			ravscope__draw_link(cr, L, vp, from, sc.field_target[f], lw * 0.6, vp->accent, 0.6, TRUE);
 	}
 	/* Back-links name the slots that refer here. */
 	int nback = sc.type == RAVSCOPE_TYPE_REF ? 2 : 1;
@@ -42,6 +39,15 @@ void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 		double x1, y1, x2, y2;
 		if (!slot || !ravscope__cell_center(L, vp, sel, &x1, &y1) || !ravscope__word_point(L, vp, slot, &x2, &y2))
 			continue;
+		if (vp->scale >= FIELD_SCALE) {
+			/* Leave from the cell's border, not across its text. */
+			double dx = x2 - x1, dy = y2 - y1, half = vp->scale * 0.5;
+			double t = MIN(fabs(dx) > 1e-9 ? half / fabs(dx) : 1e9, fabs(dy) > 1e-9 ? half / fabs(dy) : 1e9);
+			if (t < 1) {
+				x1 += dx * t;
+				y1 += dy * t;
+			}
+		}
 		ravscope__draw_arrow(cr, x1, y1, x2, y2, lw * 0.8, back, 0.9, TRUE);
 	}
 }
@@ -67,7 +73,18 @@ void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *L, const
 	cairo_restore(cr);
 }
 
-static void heat_rgb(double v, double rgb[3])
+gboolean ravscope_contention_heats_pool(const rav_contention *c)
+{
+	/* Lines come hottest first: the first pool line says it. */
+	for (unsigned i = 0; c && i < rav_contention_line_count(c); i++) {
+		const rav_contention_line *ln = rav_contention_line_at(c, i);
+		if (!ln->external)
+			return ln->transfers > 0;
+	}
+	return FALSE;
+}
+
+void ravscope__heat_rgb(double v, double rgb[3])
 {
 	/* amber -> red -> dark red */
 	v = CLAMP(v, 0, 1);
@@ -110,7 +127,7 @@ void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const Ra
 				continue;
 			double v = log1p((double)heat[ln]) / log1p((double)hottest);
 			double rgb[3];
-			heat_rgb(v, rgb);
+			ravscope__heat_rgb(v, rgb);
 			cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.35 + 0.6 * v);
 			for (unsigned k = 0; k < cells_per_line; k++) {
 				unsigned c = ln * cells_per_line + k;
@@ -142,11 +159,17 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	if (!lines)
 		return;
 	double fs = vp->large_text ? 16 : 12, sq = vp->large_text ? 18 : 14;
-	/* Leave the bottom-right corner to the legend. */
-	double avail = vp->width - 24 - (vp->legend ? 190 : 0);
+	/* Two lines, each as wide as its text (the box used to cut its title
+	 * at a fixed width), then a row of the hottest lines' squares. */
+	char title[] = "Memory outside the ravioli pool";
+	char stats[160];
+	g_snprintf(stats, sizeof stats, "%" G_GUINT64_FORMAT " contended line%s, %" G_GUINT64_FORMAT
+		   " transfers between threads", lines, lines == 1 ? "" : "s", transfers);
+	double avail = vp->width - 24;
+	double text_w = MAX(ravscope__text_width(cr, title, fs, TRUE), ravscope__text_width(cr, stats, fs, FALSE));
 	unsigned fit = (unsigned)MAX(4, (avail - fs * 1.2) / (sq + 3));
 	unsigned shown = (unsigned)MIN(MIN(lines, 48), fit);
-	double bw = MIN(MAX(shown * (sq + 3) + fs * 1.2, fs * 22), avail), bh = fs * 2.6 + sq + 10;
+	double bw = MIN(MAX(shown * (sq + 3), text_w) + fs * 1.2, avail), bh = fs * 3.3 + sq + 10;
 	double bx = vp->x0 + 12, by = vp->y0 + vp->height - bh - 12;
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
@@ -158,23 +181,45 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	cairo_set_source_rgb(cr, 0.9, 0.38, 0.0);
 	cairo_set_line_width(cr, 1.5);
 	cairo_stroke(cr);
-	char buf[200];
-	g_snprintf(buf, sizeof buf, "Memory outside the ravioli pool: %" G_GUINT64_FORMAT " contended line%s, %" G_GUINT64_FORMAT
-		   " transfers between threads", lines, lines == 1 ? "" : "s", transfers);
-	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 0.5, buf, fs, TRUE, tc, bw - fs);
+	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 0.5, title, fs, TRUE, tc, bw - fs * 1.2);
+	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 1.8, stats, fs, FALSE, tc, bw - fs * 1.2);
 	unsigned k = 0;
 	for (unsigned i = 0; i < n && k < shown; i++) {
 		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
 		if (!ln->external)
 			continue;
 		double v = log1p((double)ln->transfers) / log1p((double)hottest), rgb[3];
-		heat_rgb(v, rgb);
+		ravscope__heat_rgb(v, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 2.1, sq, sq, 3);
+		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 3.2, sq, sq, 3);
 		cairo_fill(cr);
 		k++;
 	}
 	cairo_restore(cr);
+}
+
+/* A trace whose heaps never owned a page (a program that shares malloc'd
+ * memory): say so in the middle of the empty heap area. */
+void ravscope__heap_draw_no_cells(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp)
+{
+	double fs = vp->large_text ? 20 : 15, tc[3];
+	ravscope__text_rgb(vp->dark, tc);
+	const char *l1 = "No ravioli cells in this trace";
+	const char *l2 = "its threads keep their data outside the pool";
+	const char *l3 = !vp->contention && ravscope_document_has_accesses(doc)
+				 ? "Contention (C) shows the cache lines they pass back and forth"
+				 : NULL;
+	double y = vp->y0 + vp->height * 0.3;
+	const char *lines[] = { l1, l2, l3 };
+	for (int i = 0; i < 3; i++) {
+		if (!lines[i])
+			continue;
+		double px = i ? fs * 0.85 : fs;
+		double w = MIN(ravscope__text_width(cr, lines[i], px, i == 0), vp->width - 20);
+		ravscope__draw_text_alpha(cr, vp->x0 + (vp->width - w) / 2, y, lines[i], px, i == 0, tc, i ? 0.7 : 0.9,
+					  vp->width - 20);
+		y += px * 1.6;
+	}
 }
 
 /* The cells one call site allocated (still live, wherever compaction moved

@@ -164,14 +164,12 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 			y = MAX(MAX(top, vp->y0), bottom - fs * 2.8);
 		double c[3] = { tc[0], tc[1], tc[2] };
 		ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, vp->gutter - 16);
-		if (avail >= fs * 2.6) {
-			cairo_save(cr);
-			cairo_push_group(cr);
-			ravscope__draw_text(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, vp->gutter - 16);
-			cairo_pop_group_to_source(cr);
-			cairo_paint_with_alpha(cr, 0.7);
-			cairo_restore(cr);
-		}
+		/* Dimmed by the text's own alpha, not a group painted with alpha:
+		 * cairo 1.16's SVG surface leaks such groups (ASan, --render -o
+		 * x.svg), and a group costs an offscreen surface per lane. */
+		if (avail >= fs * 2.6)
+			ravscope__draw_text_alpha(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, 0.7,
+						  vp->gutter - 16);
 	}
 	if (L->scrolls)
 		draw_more_lanes(cr, L, vp, fs, bg, tc);
@@ -214,10 +212,8 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		ravscope__heap_image_draw(cr, P, doc, L, vp);
 	} else {
 		ravscope__heap_draw_cells(cr, P, doc, L, vp);
-		if (vp->scale >= FIELD_SCALE)
-			ravscope__heap_draw_links(cr, doc, L, vp);
 	}
-	if (vp->contention)
+	if (vp->contention && ravscope_contention_heats_pool(vp->contention))
 		ravscope__heap_draw_contention(cr, doc, L, vp);
 	if (vp->highlight)
 		ravscope__heap_draw_highlight(cr, doc, L, vp);
@@ -226,18 +222,16 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 		ravscope__heap_draw_external_lines(cr, vp);
 	}
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
+	if (L->pages->len == 0 && ravscope_document_is_indexed(doc) && !ravscope_document_ever_had_cells(doc))
+		ravscope__heap_draw_no_cells(cr, doc, vp);
 	if (vp->n_anims)
 		ravscope__heap_draw_anims(cr, doc, L, vp);
 	if (vp->hover != RAV_LOC_NONE && vp->hover != vp->selected)
-		ravscope__heap_outline_cell(cr, L, vp, vp->hover, tc, 0.6, vp->large_text ? 3 : 2);
+		ravscope__heap_outline_cell(cr, L, vp, vp->hover, tc, 0.6, stroke_of(vp, 2));
 	if (vp->selected != RAV_LOC_NONE) {
 		ravscope__heap_draw_selection_links(cr, doc, L, vp);
-		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, vp->large_text ? 4 : 3);
+		ravscope__heap_outline_cell(cr, L, vp, vp->selected, vp->accent, 1, stroke_of(vp, 3));
 	}
-	/* Zoomed in far enough that cells carry their type names, the legend
-	 * would only hide cells. */
-	if (vp->legend && vp->scale < TEXT_SCALE)
-		ravscope__heap_draw_legend(cr, P, doc, L, vp);
 	if (vp->spotlight)
 		ravscope__heap_draw_spotlight(cr, doc, L, vp);
 	double bx, by, bh, ty, th;
@@ -254,4 +248,6 @@ void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *d
 	cairo_restore(cr);
 	if (vp->gutter > 0)
 		draw_gutter(cr, L, vp);
+	if (vp->legend)
+		ravscope__heap_draw_legend(cr, P, doc, L, vp);
 }

@@ -141,8 +141,8 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
 	pango_layout_set_font_description(pl, fd);
 	pango_font_description_free(fd);
-	/* Beside the legend, which sits at the bottom right when shown. */
-	double room = vp->width - (vp->legend && vp->scale < TEXT_SCALE ? vp->reserve_right : 0);
+	/* The whole width: the legend is a strip under the heap area. */
+	double room = vp->width;
 	double maxw = MAX(room * 0.9, 200);
 	pango_layout_set_width(pl, (int)(maxw * PANGO_SCALE));
 	pango_layout_set_wrap(pl, PANGO_WRAP_WORD_CHAR);

@@ -19,21 +19,25 @@ void ravscope__hex_rgb(guint32 hex, double rgb[3])
 	rgb[2] = (hex & 0xff) / 255.0;
 }
 
+/* Every pair of colours below differs by a CIE76 Delta E of 20 or more in
+ * both styles (tests/gui checks it), so types that share a screen read
+ * apart: the four vector types and byte strings of a serialized catalog
+ * used to be four close blues. */
 static guint32 type_hex(guint16 type, gboolean dark)
 {
-	static const guint32 user[] = { 0x2ec27e, 0xff7800, 0xc061cb, 0xf5c211, 0x00a3a3,
-					0x865e3c, 0x8ff0a4, 0xffbe6f, 0xdc8add, 0x6f8396 };
+	static const guint32 user[] = { 0x2ec27e, 0xff7800, 0xdc8add, 0xb5c900, 0x865e3c,
+					0xc64600, 0x98c379, 0xf66151, 0x5e7a1e, 0xe9b3a0 };
 	switch (type) {
 	case RAVSCOPE_TYPE_EMPTY: return dark ? 0x38383c : 0xe6e6e9;
 	case RAVSCOPE_TYPE_HEADER: return dark ? 0x8a8990 : 0x5e5c64;
 	case RAVSCOPE_TYPE_REF: return dark ? 0xdeddda : 0x2b2536;
 	case RAVSCOPE_TYPE_ROOT: return 0xe5a50a;
 	case RAVSCOPE_TYPE_DEAD: return 0xe01b24;
-	case 5: return 0x1c71d8;
-	case 6: return 0x3584e4;
-	case 7: return 0x62a0ea;
-	case 8: return 0x99c1f1;
-	case 9: return 0x9141ac;
+	case 5: return 0x1a5fb4;  /* vector: deep blue */
+	case 6: return 0x62a0ea;  /* vector node: sky blue */
+	case 7: return 0x2ec2c2;  /* vector leaf: cyan */
+	case 8: return 0xa48fe0;  /* vector leaf of references: lavender */
+	case 9: return 0x813d9c;  /* byte string: purple */
 	default:
 		if (type < RAVSCOPE_TYPE_FIRST_USER)
 			return 0x9a9996;
@@ -122,8 +126,8 @@ double ravscope__text_width(cairo_t *cr, const char *text, double px, gboolean b
 
 /* ---- arrows -------------------------------------------------------------- */
 
-void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
-		       const double rgb[3], double alpha, gboolean dashed)
+void ravscope__draw_arrow_to_box(cairo_t *cr, double x1, double y1, double x2, double y2, double half,
+				 double width, const double rgb[3], double alpha, gboolean dashed)
 {
 	double dx = x2 - x1, dy = y2 - y1;
 	double len = sqrt(dx * dx + dy * dy);
@@ -132,6 +136,16 @@ void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y
 	/* Bend sideways so arrows along a row do not run through the cells. */
 	double bend = MIN(len * 0.25, 60);
 	double mx = (x1 + x2) / 2 - dy / len * bend, my = (y1 + y2) / 2 + dx / len * bend;
+	/* A target box: end on its border, coming from the bend, so the head
+	 * does not cover the text in the middle of the target cell. */
+	if (half > 0) {
+		double ex = x2 - mx, ey = y2 - my;
+		double t = MIN(fabs(ex) > 1e-9 ? half / fabs(ex) : 1e9, fabs(ey) > 1e-9 ? half / fabs(ey) : 1e9);
+		if (t < 1) {
+			x2 -= ex * t;
+			y2 -= ey * t;
+		}
+	}
 	cairo_save(cr);
 	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
 	cairo_set_line_width(cr, width);
@@ -156,6 +170,12 @@ void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y
 		cairo_fill(cr);
 	}
 	cairo_restore(cr);
+}
+
+void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
+			  const double rgb[3], double alpha, gboolean dashed)
+{
+	ravscope__draw_arrow_to_box(cr, x1, y1, x2, y2, 0, width, rgb, alpha, dashed);
 }
 
 void ravscope__rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)

@@ -101,6 +101,41 @@ void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor)
 	zoom_at(self, factor, cx, cy);
 }
 
+/* Presentation mode: cells this big at least, or the view starts close up
+ * where things happen (a class reads cells, not a texture of pixels). */
+#define PRESENT_MIN_CELL 12.0
+
+/* The cell to look at closely: the selection, where the last step
+ * happened, or the first page of the lane with the most pages. */
+static gboolean close_up_point(RavscopeHeapView *self, double *wx, double *wy)
+{
+	rav_loc at = self->selected ? self->selected : self->last_touched;
+	if (at && ravscope_heap_layout_cell_pos(self->layout, at, wx, wy))
+		return TRUE;
+	GArray *pages = self->layout->pages;
+	guint *per_lane = g_new0(guint, self->layout->lanes->len + 1);
+	guint best = G_MAXUINT;
+	for (guint i = 0; i < pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL || lp->lane >= self->layout->lanes->len)
+			continue;
+		if (++per_lane[lp->lane] > (best == G_MAXUINT ? 0 : per_lane[best]))
+			best = lp->lane;
+	}
+	gboolean found = FALSE;
+	for (guint i = 0; i < pages->len && best != G_MAXUINT && !found; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(pages, RavscopeLayoutPage, i);
+		if (lp->lane == best && lp->kind != RAV_SPAGE_POOL) {
+			/* the middle of the lane's first row, so neighbours show too */
+			*wx = lp->x + self->layout->cols;
+			*wy = lp->y + self->layout->rows / 2.0;
+			found = TRUE;
+		}
+	}
+	g_free(per_lane);
+	return found;
+}
+
 void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
 {
 	if (!self->doc)
@@ -111,6 +146,22 @@ void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
 	ravscope__heap_view_ensure_layout(self);
 	RavscopeViewport v = self->vp;
 	ravscope_viewport_fit(&v, self->layout);
+	double wx, wy;
+	/* In presentation mode a heap too big to show whole with readable
+	 * cells is first shown close up (the camera then follows the action);
+	 * asked again, it is shown whole. */
+	if (self->large_text && v.scale < PRESENT_MIN_CELL && !self->present_close && close_up_point(self, &wx, &wy)) {
+		double s = MIN(PRESENT_MIN_CELL * 2, MAX_SCALE);
+		self->target_scale = s;
+		self->target_ox = MAX(0, wx + 0.5 - v.width / s / 2);
+		self->target_oy = MAX(0, wy + 0.5 - v.height / s / 2);
+		self->anchored = FALSE;
+		self->present_close = TRUE;
+		self->fitted = FALSE;
+		ravscope__heap_view_start_zoom(self);
+		return;
+	}
+	self->present_close = FALSE;
 	self->target_scale = v.scale;
 	self->target_ox = v.ox;
 	self->target_oy = v.oy;
@@ -349,16 +400,19 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keybo
 		return FALSE;
 	g_autofree char *loc = ravscope_format_loc(hit);
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "<b>%s</b>  %s", loc, ravscope_document_type_name(self->doc, c.type));
+	g_autofree char *tname = g_markup_escape_text(ravscope_document_type_name(self->doc, c.type), -1);
+	g_string_append_printf(s, "<b>%s</b>  %s", loc, tname);
 	if (c.state == RAV_CELL_LIVE && c.type != RAVSCOPE_TYPE_HEADER) {
 		for (int f = 0; f < 2; f++) {
 			if (c.type == RAVSCOPE_TYPE_REF && f == 1)
 				break;
 			if (ravscope_document_type_field_is_ref(self->doc, c.type, f)) {
 				g_autofree char *t = ravscope_format_loc(c.field_target[f] ? c.field_target[f] : c.word[1 + f]);
-				g_string_append_printf(s, "\n%s → %s", c.type == RAVSCOPE_TYPE_REF ? "target" : (f ? "f1" : "f0"), t);
+				g_autofree char *fe = g_markup_escape_text(ravscope_document_field_name(self->doc, c.type, f), -1);
+				g_string_append_printf(s, "\n%s → %s", fe, t);
 			} else {
-				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, f ? "f1" : "f0", (guint64)c.word[1 + f]);
+				g_autofree char *fe = g_markup_escape_text(ravscope_document_field_name(self->doc, c.type, f), -1);
+				g_string_append_printf(s, "\n%s = %" G_GUINT64_FORMAT, fe, (guint64)c.word[1 + f]);
 			}
 		}
 	}

@@ -24,6 +24,7 @@ struct _RavscopeHeapView {
 	RavscopeHeapPainter *painter;
 	RavscopeViewport vp;
 	gboolean fitted;     /* still showing "fit": refit on resize */
+	gboolean present_close; /* presentation mode's close-up view, shown by the last zoom_fit */
 	/* smooth zoom */
 	double target_scale, target_ox, target_oy;
 	gboolean anchored;
@@ -37,7 +38,12 @@ struct _RavscopeHeapView {
 	gboolean pointer_inside;
 	/* selection */
 	rav_loc selected, hover;
-	rav_loc last_touched; /* cell of the last event applied by a step */
+	rav_loc last_touched; /* the cell the last applied step is about (its headline event's) */
+	/* The camera while playing zoomed in: it glides to where things happen
+	 * only when they stayed out of view for a while, not on every step. */
+	gboolean playing;
+	gint64 last_glide_us;
+	guint offscreen_steps;
 	gboolean follow;
 	/* animation */
 	GArray *anims;
@@ -46,6 +52,7 @@ struct _RavscopeHeapView {
 	guint anim_tick;
 	rav_contention *contention;
 	unsigned line_size;
+	guint64 contention_from, contention_to;
 	const rav_site_cells *highlight; /* borrowed (the window owns it) */
 	char *highlight_label;
 	gboolean large_text, legend, animate;

@@ -14,6 +14,7 @@
 #include <adwaita.h>
 #include <math.h>
 #include <pango/pangocairo.h>
+#include <string.h>
 
 
 G_DEFINE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, GTK_TYPE_WIDGET)
@@ -28,6 +29,13 @@ static double gutter_width(RavscopeHeapView *self)
 	return self->large_text ? 220 : 170;
 }
 
+/* The heap area's height: the widget's, less the legend strip under it. */
+static double heap_height(RavscopeHeapView *self, int h)
+{
+	RavscopeViewport v = { .legend = self->legend, .large_text = self->large_text };
+	return MAX(1, h - ravscope_heap_legend_height(&v));
+}
+
 static gboolean is_dark(void)
 {
 	return adw_style_manager_get_dark(adw_style_manager_get_default());
@@ -37,7 +45,8 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 {
 	if (!self->doc)
 		return;
-	int w = gtk_widget_get_width(GTK_WIDGET(self)), h = gtk_widget_get_height(GTK_WIDGET(self));
+	int w = gtk_widget_get_width(GTK_WIDGET(self));
+	double h = heap_height(self, gtk_widget_get_height(GTK_WIDGET(self)));
 	double aspect = (w - gutter_width(self)) / MAX(h, 1.0);
 	if (self->layout && !self->layout_dirty && fabs(aspect - self->layout_aspect) < 0.01)
 		return;
@@ -57,7 +66,6 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 		v.y0 = 0;
 		v.width = w - v.gutter;
 		v.height = h;
-		v.reserve_right = self->legend ? (self->large_text ? 240 : 190) : 0;
 		L = ravscope_heap_layout_build_fit(self->doc, keep, self->page_cols, &v, self->large_text ? 52 : 40);
 		self->min_lane_h = ravscope_heap_layout_refit_min_h(L, v.scale, self->large_text ? 52 : 40);
 		/* Lanes that scroll keep the place scrolled to across refits. */
@@ -85,7 +93,7 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.x0 = self->vp.gutter;
 	self->vp.y0 = 0;
 	self->vp.width = MAX(1, w - self->vp.gutter);
-	self->vp.height = MAX(1, h);
+	self->vp.height = heap_height(self, h);
 	self->vp.dark = is_dark();
 	self->vp.large_text = self->large_text;
 	self->vp.legend = self->legend;
@@ -93,6 +101,8 @@ static void update_viewport(RavscopeHeapView *self, int w, int h)
 	self->vp.hover = self->hover;
 	self->vp.contention = self->contention;
 	self->vp.line_size = self->line_size;
+	self->vp.contention_from = self->contention_from;
+	self->vp.contention_to = self->contention_to;
 	self->vp.highlight = self->highlight;
 	self->vp.highlight_label = self->highlight_label;
 	self->vp.anims = self->anims->len ? (const RavscopeAnim *)self->anims->data : NULL;
@@ -258,6 +268,89 @@ static gboolean anim_tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer u
 	return G_SOURCE_CONTINUE;
 }
 
+/* The cell a batch of applied events is about, for the camera: the cell of
+ * the last headline event (one a step stops after: a move's destination,
+ * an allocation, a free, a store), not of the fix-ups that follow a move,
+ * which may be on other pages. */
+static rav_loc headline_cell(const rav_event *events, guint n)
+{
+	guint64 stops = ravscope_step_stop_kinds();
+	rav_loc found = RAV_LOC_NONE;
+	gboolean in_move = FALSE;
+	for (guint i = 0; i < n; i++) {
+		const rav_event *e = &events[i];
+		if (in_move && (e->kind == RAV_EV_FIXUP || e->kind == RAV_EV_LINK || e->kind == RAV_EV_TIME))
+			continue;
+		in_move = FALSE;
+		if (e->kind >= 64 || !(stops >> e->kind & 1))
+			continue;
+		rav_loc l;
+		switch (e->kind) {
+		case RAV_EV_MOVE:
+			l = e->b;
+			in_move = TRUE;
+			break;
+		case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_TRIM: case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR:
+		case RAV_EV_FIXUP:
+			l = e->a;
+			break;
+		default:
+			continue;
+		}
+		if (l && !(l & RAV_LOC_EXTERNAL))
+			found = rav_loc_make(rav_loc_page(l), rav_loc_cell(l), 0);
+	}
+	return found;
+}
+
+/* Zoomed in, the step happened out of view: glide over to it, so a class
+ * watching one page does not lose the action.  While playing, only when
+ * the action stayed out of view for a few steps and not more than once
+ * every CAMERA_HOLD_US, so two busy pages do not make the view jump back
+ * and forth several times a second. */
+#define CAMERA_HOLD_US (1500 * 1000)
+#define CAMERA_PATIENCE 3 /* steps out of view before gliding while playing */
+
+static void follow_action(RavscopeHeapView *self)
+{
+	double wx, wy;
+	if (!self->last_touched || !self->layout ||
+	    !ravscope_heap_layout_cell_pos(self->layout, self->last_touched, &wx, &wy))
+		return;
+	double s = self->target_scale, vw = self->vp.width / s, vh = self->vp.height / s;
+	double ox = self->zoom_tick ? self->target_ox : self->vp.ox, oy = self->zoom_tick ? self->target_oy : self->vp.oy;
+	if (wx >= ox && wx + 1 <= ox + vw && wy >= oy && wy + 1 <= oy + vh) {
+		self->offscreen_steps = 0;
+		return;
+	}
+	gint64 now = g_get_monotonic_time();
+	if (self->playing && (++self->offscreen_steps < CAMERA_PATIENCE || now - self->last_glide_us < CAMERA_HOLD_US))
+		return;
+	self->offscreen_steps = 0;
+	self->last_glide_us = now;
+	self->target_ox = wx + 0.5 - vw / 2;
+	self->target_oy = wy + 0.5 - vh / 2;
+	self->anchored = FALSE;
+	ravscope__heap_view_start_zoom(self);
+}
+
+void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, double *ox, double *oy)
+{
+	*scale = self->zoom_tick ? self->target_scale : self->vp.scale;
+	*ox = self->zoom_tick ? self->target_ox : self->vp.ox;
+	*oy = self->zoom_tick ? self->target_oy : self->vp.oy;
+}
+
+gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell)
+{
+	double wx, wy, scale, ox, oy;
+	ravscope__heap_view_ensure_layout(self);
+	if (!self->layout || !ravscope_heap_layout_cell_pos(self->layout, cell, &wx, &wy))
+		return FALSE;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	return wx >= ox && wx + 1 <= ox + self->vp.width / scale && wy >= oy && wy + 1 <= oy + self->vp.height / scale;
+}
+
 void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms)
 {
 	if (!self->doc)
@@ -269,16 +362,9 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 			ravscope_heap_view_set_selected(self, rav_loc_make(rav_loc_page(e->b), rav_loc_cell(e->b), 0));
 	}
 	ravscope_heap_painter_note_events(self->painter, events, n);
-	for (guint i = n; i-- > 0;) {
-		unsigned k = events[i].kind;
-		if (k == RAV_EV_ALLOC || k == RAV_EV_FREE || k == RAV_EV_MOVE || k == RAV_EV_REF_STORE || k == RAV_EV_FIXUP) {
-			rav_loc l = k == RAV_EV_MOVE ? events[i].b : events[i].a;
-			if (!(l & RAV_LOC_EXTERNAL)) {
-				self->last_touched = rav_loc_make(rav_loc_page(l), rav_loc_cell(l), 0);
-				break;
-			}
-		}
-	}
+	rav_loc touched = headline_cell(events, n);
+	if (touched)
+		self->last_touched = touched;
 	if (self->layout && !ravscope_events_change_layout(events, n) && !(duration_ms > 0 && self->animate)) {
 		/* Cells changed, pages stayed: keep the layout (playing fast). */
 		ravscope_heap_layout_refresh(self->layout, self->doc);
@@ -297,21 +383,8 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	ravscope__heap_view_ensure_layout(self);
 	self->fitted = was_fitted;
 	self->keep_hint = NULL;
-	/* Zoomed in and the step happened off screen: glide over to it, so a
-	 * class watching one page does not lose the action. */
-	if (!was_fitted && duration_ms > 0 && self->last_touched && self->layout) {
-		double wx, wy;
-		if (ravscope_heap_layout_cell_pos(self->layout, self->last_touched, &wx, &wy)) {
-			double s = self->vp.scale, vw = self->vp.width / s, vh = self->vp.height / s;
-			if (wx < self->vp.ox || wx + 1 > self->vp.ox + vw || wy < self->vp.oy || wy + 1 > self->vp.oy + vh) {
-				self->target_scale = s;
-				self->target_ox = wx + 0.5 - vw / 2;
-				self->target_oy = wy + 0.5 - vh / 2;
-				self->anchored = FALSE;
-				ravscope__heap_view_start_zoom(self);
-			}
-		}
-	}
+	if (!was_fitted && duration_ms > 0)
+		follow_action(self);
 	/* Showing the whole heap and the heap outgrew the view: zoom out
 	 * smoothly so it stays whole (lanes that scroll: as wide as the view). */
 	if (was_fitted && self->layout &&
@@ -327,6 +400,43 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
 	if (self->anims->len && !self->anim_tick)
 		self->anim_tick = gtk_widget_add_tick_callback(GTK_WIDGET(self), anim_tick_cb, NULL, NULL);
 	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+/* ---- export ------------------------------------------------------------------ */
+
+void ravscope_heap_view_get_picture_style(RavscopeHeapView *self, RavscopePictureStyle *st)
+{
+	memset(st, 0, sizeof *st);
+	ravscope__heap_view_ensure_layout(self);
+	int w = gtk_widget_get_width(GTK_WIDGET(self)), h = gtk_widget_get_height(GTK_WIDGET(self));
+	update_viewport(self, w, h);
+	st->width = MAX(w, 200);
+	st->height = MAX(h, 150);
+	st->chrome = TRUE;
+	st->legend = self->legend;
+	st->dark = is_dark();
+	st->large_text = self->large_text;
+	st->selected = self->selected;
+	st->contention = self->contention;
+	st->line_size = self->line_size;
+	st->contention_from = self->contention_from;
+	st->contention_to = self->contention_to;
+	double scale, ox, oy;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	st->scale = scale;
+	st->center_x = ox + self->vp.width / scale / 2;
+	st->center_y = oy + self->vp.height / scale / 2;
+	if (self->layout) {
+		st->page_cols = self->layout->page_cols;
+		st->min_lane_h = self->layout->min_lane_h;
+	}
+	/* The view's heap area shown whole in a picture with chrome of the
+	 * same size: the same world rectangle, the scale fitted to it. */
+	double aw, ah;
+	ravscope_picture_heap_area(st, &aw, &ah);
+	st->scale *= MIN(aw / MAX(self->vp.width, 1), ah / MAX(self->vp.height, 1));
+	st->view_width = self->vp.width / scale;
+	st->view_height = self->vp.height / scale;
 }
 
 /* ---- spotlight ------------------------------------------------------------- */
@@ -350,15 +460,20 @@ const RavscopeSpotlight *ravscope_heap_view_get_spotlight(RavscopeHeapView *self
 
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing)
 {
+	self->playing = playing;
+	self->offscreen_steps = 0;
 	ravscope_heap_painter_set_playing(self->painter, playing);
 	if (!playing)
 		gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
-void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c, unsigned line_size)
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c, unsigned line_size, guint64 from,
+				       guint64 to)
 {
 	self->contention = c;
 	self->line_size = line_size;
+	self->contention_from = from;
+	self->contention_to = to;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
@@ -372,10 +487,16 @@ void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cel
 
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate)
 {
+	gboolean entering = large_text && !self->large_text;
 	self->large_text = large_text;
 	self->legend = legend;
 	self->animate = animate;
 	self->layout_dirty = TRUE;
+	if (entering && self->doc && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
+		/* Presentation mode starts from its close-up view. */
+		self->present_close = FALSE;
+		ravscope_heap_view_zoom_fit(self);
+	}
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "ravscope-document.h"
+#include "ravscope-export.h"
 #include "ravscope-heapdraw.h"
 
 G_BEGIN_DECLS
@@ -15,10 +16,17 @@ G_DECLARE_FINAL_TYPE(RavscopeHeapView, ravscope_heap_view, RAVSCOPE, HEAP_VIEW, 
 GtkWidget *ravscope_heap_view_new(void);
 void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *doc);
 void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor); /* around the centre, animated */
+/* The whole heap; in presentation mode, when its cells would be too small
+ * to read, first a close-up where things happen (asked again: whole). */
 void ravscope_heap_view_zoom_fit(RavscopeHeapView *self);
 /* Centre a cell and zoom so its page fills the view. */
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
+/* Where the view is going (the end of a zoom or glide in progress): pixels
+ * per cell and the world point at the heap area's top-left. */
+void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, double *ox, double *oy);
+/* Is the whole cell inside the heap area (once a zoom or glide ends)? */
+gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell);
 rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self);
 void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell); /* emits cell-selected */
 /* "follow": the selection moves with its raviolo (moves, seeks). */
@@ -27,8 +35,10 @@ gboolean ravscope_heap_view_get_follow(RavscopeHeapView *self);
 /* After a seek from `from` to `to`: move the selection with its raviolo. */
 void ravscope_heap_view_follow_seek(RavscopeHeapView *self, guint64 from, guint64 to);
 void ravscope_heap_view_set_playing(RavscopeHeapView *self, gboolean playing);
-/* contention: borrowed; line_size: the model's line size in bytes. */
-void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size);
+/* contention: borrowed; line_size: the model's line size in bytes; from,
+ * to: the events it covers (equal: the whole trace). */
+void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *contention, unsigned line_size,
+				       guint64 from, guint64 to);
 /* The cells of a call site to highlight (borrowed: NULL clears), and what
  * they are, for the label drawn with them. */
 void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label);
@@ -40,6 +50,9 @@ void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events,
  * (negative: up), as Page Up/Down do; and which lanes are on screen. */
 void ravscope_heap_view_scroll_lanes(RavscopeHeapView *self, double pages);
 void ravscope_heap_view_get_lanes_shown(RavscopeHeapView *self, RavscopeLanesShown *out, gboolean *scrolls);
+/* A picture of what the view shows (the same world rectangle, selection,
+ * overlay and style) at the view's size, for an export. */
+void ravscope_heap_view_get_picture_style(RavscopeHeapView *self, RavscopePictureStyle *style);
 /* Point at cells, pages or lanes with labels and a caption, about the
  * playhead's position now: it goes when the playhead moves (takes
  * ownership; NULL removes it). */

@@ -52,6 +52,15 @@ struct _RavscopeHeapPainter {
 	gconstpointer legend_doc;
 };
 
+/* Presentation mode draws every stroke (arrows, outlines, frames, the
+ * animation's rings) this much heavier, so they read from the back of a
+ * room, not only the text. */
+#define PRESENT_STROKE 1.8
+static inline double stroke_of(const RavscopeViewport *vp, double width)
+{
+	return vp->large_text ? width * PRESENT_STROKE : width;
+}
+
 /* World to surface pixels. */
 static inline double sx_of(const RavscopeViewport *vp, double wx) { return vp->x0 + (wx - vp->ox) * vp->scale; }
 static inline double sy_of(const RavscopeViewport *vp, double wy) { return vp->y0 + (wy - vp->oy) * vp->scale; }
@@ -69,6 +78,10 @@ void ravscope__draw_text_alpha(cairo_t *cr, double x, double y, const char *text
 double ravscope__text_width(cairo_t *cr, const char *text, double px, gboolean bold);
 void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
 			  const double rgb[3], double alpha, gboolean dashed);
+/* The same ending on the border of a box of half-size `half` around x2, y2
+ * (a cell), so the head stays off the cell's text. */
+void ravscope__draw_arrow_to_box(cairo_t *cr, double x1, double y1, double x2, double y2, double half,
+				 double width, const double rgb[3], double alpha, gboolean dashed);
 void ravscope__rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r);
 
 /* heap-painter: the page's cell types at the playhead, in a buffer the
@@ -94,8 +107,13 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *painter, Ravsco
 			       const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 void ravscope__heap_draw_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 			       const RavscopeViewport *vp);
+/* A reference from a word (a field) to a cell: from the field's line at the
+ * right edge of its cell to the border of the target cell. */
+void ravscope__draw_link(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc from_word,
+			 rav_loc to_cell, double width, const double rgb[3], double alpha, gboolean dashed);
 
 /* heap-overlays */
+void ravscope__heat_rgb(double v, double rgb[3]); /* 0..1: the overlay's colour scale */
 void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 					 const RavscopeViewport *vp);
 void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc,
@@ -105,6 +123,7 @@ void ravscope__heap_draw_contention(cairo_t *cr, RavscopeDocument *doc, const Ra
 void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 				   const RavscopeViewport *vp);
 void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp);
+void ravscope__heap_draw_no_cells(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewport *vp);
 
 /* heap-legend */
 void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,

@@ -159,14 +159,17 @@ typedef struct {
 	double x0, y0;         /* heap area origin on the surface (pixels) */
 	double width, height;  /* heap area size (pixels) */
 	double gutter;         /* label column left of the heap area (pixels) */
-	double reserve_right;  /* pixels kept free on the right at fit (the legend's place) */
 	rav_loc selected, hover;
+	/* legend: a strip of ravscope_heap_legend_height() pixels under the heap
+	 * area (and its gutter), never over pages: the caller leaves it out of
+	 * height. */
 	gboolean dark, large_text, legend;
 	const RavscopeAnim *anims;
 	guint n_anims;
 	double anim_t;         /* 0..1 */
 	rav_contention *contention; /* overlay when not NULL */
 	unsigned line_size;    /* the contention model's line size (0: 64) */
+	guint64 contention_from, contention_to; /* the events it covers (equal: the whole trace) */
 	/* The cells a call site allocated, highlighted when not NULL, with
 	 * what they are ("cells allocated at list_push (list.c:42)"). */
 	const rav_site_cells *highlight;
@@ -190,8 +193,8 @@ void ravscope_heap_painter_set_playing(RavscopeHeapPainter *painter, gboolean pl
  * moved between lanes). */
 void ravscope_heap_painter_note_events(RavscopeHeapPainter *painter, const rav_event *events, guint n);
 
-/* Draw background, lanes, pages, cells, links, animation, selection and the
- * legend for the viewport area (plus its gutter). */
+/* Draw background, lanes, pages, cells, links, animation, selection for the
+ * viewport area (plus its gutter), and the legend strip under it. */
 void ravscope_heap_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 /* Scale and origin that show the whole world in the viewport's area (the
@@ -217,6 +220,13 @@ void ravscope_heap_layout_lanes_shown(const RavscopeHeapLayout *layout, const Ra
 gboolean ravscope_heap_scroll_bar(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double *track_x,
 				  double *track_y, double *track_h, double *thumb_y, double *thumb_h);
 #define RAVSCOPE_SCROLL_BAR_W 14.0 /* the bar's width, from the heap area's right edge */
+/* Where the arrow of a reference from a word to a cell starts (when cells
+ * show their fields: beside the word's text on the edge of its cell that
+ * faces the target, never across the cell's text) and the centre of its
+ * target; it ends on the target's border.  FALSE if either is not laid
+ * out. */
+gboolean ravscope_heap_link_geometry(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc from_word,
+				     rav_loc to_cell, double *x1, double *y1, double *x2, double *y2);
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
 rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
 
@@ -224,6 +234,13 @@ rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewpo
  * lanes drawn flat for want of a place in it. */
 void ravscope_heap_painter_image_stats(const RavscopeHeapPainter *painter, guint *tiles, guint64 *pixels,
 				       guint *flat_lanes);
+
+/* The legend strip's height for a viewport (0 without a legend). */
+double ravscope_heap_legend_height(const RavscopeViewport *vp);
+/* Is there anything to heat: transfers between threads in pool lines?
+ * Without any, the overlay leaves the cells as they are and the legend
+ * says so. */
+gboolean ravscope_contention_heats_pool(const rav_contention *c);
 
 /* Colours. */
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3]);

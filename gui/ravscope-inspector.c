@@ -124,11 +124,25 @@ static void clear_content(RavscopeInspector *self)
 
 static void show_placeholder(RavscopeInspector *self, const char *title, const char *text)
 {
-	GtkWidget *sp = adw_status_page_new();
-	adw_status_page_set_icon_name(ADW_STATUS_PAGE(sp), "edit-find-symbolic");
-	adw_status_page_set_title(ADW_STATUS_PAGE(sp), title);
-	adw_status_page_set_description(ADW_STATUS_PAGE(sp), text);
-	gtk_widget_add_css_class(sp, "compact");
+	/* Built of plain widgets, not an AdwStatusPage: that one scrolls
+	 * inside this panel's own scrolled window, and the nested scroller
+	 * measured its wrapped description for a wider width than it got, so
+	 * the last line was cut off. */
+	GtkWidget *sp = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	gtk_widget_set_margin_top(sp, 24);
+	GtkWidget *icon = gtk_image_new_from_icon_name("edit-find-symbolic");
+	gtk_image_set_pixel_size(GTK_IMAGE(icon), 96);
+	gtk_widget_add_css_class(icon, "dim-label");
+	GtkWidget *head = gtk_label_new(title);
+	gtk_label_set_wrap(GTK_LABEL(head), TRUE);
+	gtk_label_set_justify(GTK_LABEL(head), GTK_JUSTIFY_CENTER);
+	gtk_widget_add_css_class(head, "title-2");
+	GtkWidget *body = gtk_label_new(text);
+	gtk_label_set_wrap(GTK_LABEL(body), TRUE);
+	gtk_label_set_justify(GTK_LABEL(body), GTK_JUSTIFY_CENTER);
+	gtk_box_append(GTK_BOX(sp), icon);
+	gtk_box_append(GTK_BOX(sp), head);
+	gtk_box_append(GTK_BOX(sp), body);
 	gtk_box_append(GTK_BOX(self->content), sp);
 	g_string_append_printf(self->text, "%s\n%s\n", title, text);
 }
@@ -311,7 +325,7 @@ static void add_sites(RavscopeInspector *self, rav_trace *t, guint64 pos)
 	const rav_trace_info *in = ravscope_document_get_info(self->doc);
 	if (!rav_trace_site_count(t)) {
 		g_autofree char *why =
-			in->version_major == 1 && in->version_minor < 2
+			in->version_major == 1 && in->version_minor < RAV_TRACE_SITES_MINOR
 				? g_strdup_printf("This trace (format %u.%u) is from before call sites were recorded.",
 						  in->version_major, in->version_minor)
 				: g_strdup("The program was recorded without call sites (RAVIOLI_TRACE_SITES=0).");
@@ -446,7 +460,7 @@ void ravscope_inspector_refresh(RavscopeInspector *self)
 			}
 		} else {
 			for (int f = 0; f < 2; f++)
-				word_row(self, wg, &c, 1 + f, f ? "field 1" : "field 0",
+				word_row(self, wg, &c, 1 + f, ravscope_document_field_name(self->doc, c.type, f),
 					 ravscope_document_type_field_is_ref(self->doc, c.type, f), c.field_target[f]);
 			word_row(self, wg, &c, 3, "back-link", TRUE, 0);
 		}

@@ -1,10 +1,12 @@
 /* ravscope-playback.c - moving the playhead: play, step, jump, seek.
  *
  * Playing runs on the ticker widget's frame clock: each frame adds
- * elapsed time x speed to an event debt and pays it.  At 20 events/s and
- * slower with animation on, each visible event is one animated step;
- * faster, whole batches are applied quietly (ravscope_document_step_many)
- * and announced at once.  Stepping back is a seek to just before the last
+ * elapsed time x speed to a debt and pays it.  The slow speeds (up to
+ * SLOW_MAX per second) count changes: a change is what one step does, the
+ * events up to the next one that alters the heap picture (a move with its
+ * fix-ups), animated when animation is on; the ladder says "changes/s"
+ * there.  Faster speeds count events, applied in quiet batches
+ * (ravscope_document_step_many) and announced at once.  Stepping back is a seek to just before the last
  * event a step would have stopped at, with the undone events played
  * backwards (a move slides back out of the hole, an allocation shrinks
  * away), so stepping back and forth over a compaction shows the same
@@ -48,8 +50,9 @@ static GParamSpec *props[N_PROPS];
 enum { SIGNAL_APPLIED, SIGNAL_JUMPED, SIGNAL_MESSAGE, SIGNAL_OPERATION, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
+#define SLOW_MAX 20 /* speeds up to this count changes, not events */
 static const double speeds[] = { 2, 5, 20, 100, 1000, 10000, 100000, 1000000 };
-static const char *const speed_names[] = { "2 events/s", "5 events/s", "20 events/s", "100 events/s",
+static const char *const speed_names[] = { "2 changes/s", "5 changes/s", "20 changes/s", "100 events/s",
 					   "1k events/s", "10k events/s", "100k events/s", "1M events/s", NULL };
 /* Jump targets: event families, then user marks and errors. */
 static const char *const jump_names[] = { "allocation", "free", "move", "fix-up", "reference", "page", "message",
@@ -226,7 +229,7 @@ void ravscope_playback_step_operation(RavscopePlayback *self, gboolean forward)
 	if (forward ? pos >= n : pos == 0)
 		return;
 	if (!ravscope_document_operations_ready(self->doc, forward ? pos : pos - 1)) {
-		message(self, "Still working out the operations of this trace; step by events meanwhile (Shift+Right)");
+		message(self, "Still working out the operations of this trace; step one change at a time meanwhile (Shift+Right)");
 		return;
 	}
 	/* Forward: the operation of the next event, to its end (a playhead
@@ -276,7 +279,18 @@ void ravscope_playback_go_to(RavscopePlayback *self, guint64 event)
 {
 	ravscope_playback_stop(self);
 	ravscope_playback_seek(self, event);
-	step_forward(self, step_ms(self));
+	if (!self->doc || ravscope_document_get_position(self->doc) != event)
+		return;
+	/* That event (with a move's fix-ups), not on to the next change. */
+	GArray *events = g_array_new(FALSE, FALSE, sizeof(rav_event));
+	GError *error = NULL;
+	ravscope_document_step_event(self->doc, events, &error);
+	if (error) {
+		message(self, error->message);
+		g_error_free(error);
+	}
+	applied(self, events, step_ms(self));
+	g_array_unref(events);
 }
 
 void ravscope_playback_jump(RavscopePlayback *self, gboolean forward)
@@ -333,10 +347,10 @@ static gboolean tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer user)
 		ravscope_playback_stop(self);
 		return G_SOURCE_REMOVE;
 	}
-	if (self->animate && self->speed <= 20) {
-		/* One visual event per period, animated across it. */
-		self->event_debt -= 1;
-		step_forward(self, (guint)(900 / self->speed));
+	if (self->speed <= SLOW_MAX) {
+		/* One change per period, animated across most of it. */
+		self->event_debt = MIN(self->event_debt - 1, 1);
+		step_forward(self, self->animate ? (guint)(900 / self->speed) : 0);
 		return G_SOURCE_CONTINUE;
 	}
 	guint count = (guint)MIN(self->event_debt, 5e6);
@@ -415,6 +429,11 @@ void ravscope_playback_set_speed(RavscopePlayback *self, double want)
 		return;
 	self->speed = speeds[best];
 	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_SPEED]);
+}
+
+gboolean ravscope_playback_speed_counts_changes(double speed)
+{
+	return speed <= SLOW_MAX;
 }
 
 /* ---- class ------------------------------------------------------------------------- */

@@ -48,9 +48,12 @@ void ravscope_playback_jump(RavscopePlayback *self, gboolean forward);
 void ravscope_playback_home(RavscopePlayback *self);
 void ravscope_playback_end(RavscopePlayback *self);
 
-/* "speed": events per second, one of the ladder below (others snap to the
- * nearest).  "jump-kind": index into the jump kinds.  "animate": animate
- * steps and slow playing. */
+/* "speed": per second, one of the ladder below (others snap to the
+ * nearest): changes (steps) per second for the slow speeds, events per
+ * second for the others (ravscope_playback_speed_counts_changes says which;
+ * the names say so too).  "jump-kind": index into the jump kinds.
+ * "animate": animate steps and slow playing. */
+gboolean ravscope_playback_speed_counts_changes(double speed);
 double ravscope_playback_get_speed(RavscopePlayback *self);
 void ravscope_playback_set_speed(RavscopePlayback *self, double events_per_second);
 const double *ravscope_playback_speeds(guint *n);

@@ -377,7 +377,7 @@ static void begin(RavscopeSitesPanel *self)
 	if (!rav_trace_site_count(t)) {
 		const rav_trace_info *in = ravscope_document_get_info(self->doc);
 		g_autofree char *why =
-			in->version_major == 1 && in->version_minor < 2
+			in->version_major == 1 && in->version_minor < RAV_TRACE_SITES_MINOR
 				? g_strdup_printf("This trace (format %u.%u) is from before programs recorded where "
 						  "their engine calls came from. Record it again with this ravioli.",
 						  in->version_major, in->version_minor)

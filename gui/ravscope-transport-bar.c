@@ -21,6 +21,8 @@ struct _RavscopeTransportBar {
 	RavscopePlayback *playback;
 	RavscopeDocument *doc;
 	gulong position_handler, progress_handler;
+	char *hint;        /* shown instead of the last event until the playhead moves */
+	guint64 hint_at;   /* the position it was given at */
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeTransportBar, ravscope_transport_bar, GTK_TYPE_WIDGET)
@@ -40,13 +42,17 @@ static void update_position(RavscopeTransportBar *self)
 		if (ravscope_document_last_event(self->doc, &ev)) {
 			g_autofree char *d = ravscope_document_describe_event(self->doc, &ev);
 			/* Time since the start of the recording, in the unit that reads best. */
-			double us = ev.time_ns / 1000.0;
-			what = us < 1000 ? g_strdup_printf("%.1f µs · %s", us, d)
-			       : us < 1e6 ? g_strdup_printf("%.3f ms · %s", us / 1000, d)
-					  : g_strdup_printf("%.3f s · %s", us / 1e6, d);
+			g_autofree char *t = ravscope_format_time(ravscope_document_event_time_ns(self->doc, ev.index));
+			what = g_strdup_printf("%s · %s", t, d);
 		}
 	}
 	g_autofree char *text = g_strdup_printf("<b>%" G_GUINT64_FORMAT "</b> / %" G_GUINT64_FORMAT, pos, n);
+	if (self->hint && pos != self->hint_at)
+		g_clear_pointer(&self->hint, g_free);
+	if (self->hint) {
+		g_free(what);
+		what = g_strdup(self->hint);
+	}
 	gtk_label_set_text(self->event_label, what ? what : (pos == 0 ? "start of the trace" : ""));
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->event_label), what);
 	gtk_label_set_markup(self->position_label, text);
@@ -70,12 +76,26 @@ void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDoc
 		g_clear_signal_handler(&self->progress_handler, self->doc);
 		g_clear_object(&self->doc);
 	}
+	g_clear_pointer(&self->hint, g_free);
 	if (doc) {
 		self->doc = g_object_ref(doc);
 		self->position_handler = g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
 		self->progress_handler = g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 		update_position(self);
 	}
+}
+
+void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hint)
+{
+	g_free(self->hint);
+	self->hint = g_strdup(hint);
+	self->hint_at = self->doc ? ravscope_document_get_position(self->doc) : 0;
+	update_position(self);
+}
+
+const char *ravscope_transport_bar_get_status(RavscopeTransportBar *self)
+{
+	return gtk_label_get_text(self->event_label);
 }
 
 void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean indexing)
@@ -130,6 +150,32 @@ void ravscope_transport_bar_set_playback(RavscopeTransportBar *self, RavscopePla
 	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PLAYBACK]);
 }
 
+/* ---- focus after a choice -------------------------------------------------------- */
+
+/* A drop-down keeps the focus after its list closes, so Space would open it
+ * again instead of playing: once a choice is made, the keys go back to the
+ * heap view ("win.focus-heap"). */
+static gboolean focus_heap_cb(gpointer user)
+{
+	RavscopeTransportBar *self = user;
+	if (gtk_widget_get_root(GTK_WIDGET(self)))
+		gtk_widget_activate_action(GTK_WIDGET(self), "win.focus-heap", NULL);
+	g_object_unref(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_choice_closed(GtkPopover *popover, RavscopeTransportBar *self)
+{
+	g_idle_add(focus_heap_cb, g_object_ref(self));
+}
+
+static void return_focus_after_choice(RavscopeTransportBar *self, GtkDropDown *dd)
+{
+	for (GtkWidget *c = gtk_widget_get_first_child(GTK_WIDGET(dd)); c; c = gtk_widget_get_next_sibling(c))
+		if (GTK_IS_POPOVER(c))
+			g_signal_connect(c, "closed", G_CALLBACK(on_choice_closed), self);
+}
+
 /* ---- class ------------------------------------------------------------------------ */
 
 static void ravscope_transport_bar_get_property(GObject *o, guint id, GValue *v, GParamSpec *pspec)
@@ -152,6 +198,7 @@ static void ravscope_transport_bar_dispose(GObject *object)
 {
 	RavscopeTransportBar *self = RAVSCOPE_TRANSPORT_BAR(object);
 	ravscope_transport_bar_set_document(self, NULL);
+	g_clear_pointer(&self->hint, g_free);
 	ravscope_transport_bar_set_playback(self, NULL);
 	gtk_widget_dispose_template(GTK_WIDGET(self), RAVSCOPE_TYPE_TRANSPORT_BAR);
 	GtkWidget *child;
@@ -190,6 +237,8 @@ static void ravscope_transport_bar_init(RavscopeTransportBar *self)
 	GtkStringList *jk = gtk_string_list_new(ravscope_playback_jump_kind_names());
 	gtk_drop_down_set_model(self->jump_kind, G_LIST_MODEL(jk));
 	g_object_unref(jk);
+	return_focus_after_choice(self, self->speed);
+	return_focus_after_choice(self, self->jump_kind);
 }
 
 GtkWidget *ravscope_transport_bar_new(void)

@@ -18,5 +18,9 @@ void ravscope_transport_bar_set_playback(RavscopeTransportBar *self, RavscopePla
 void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDocument *doc);
 /* Show indexing progress (the document's "index-progress") while TRUE. */
 void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean indexing);
+/* A sentence for the status line (where the trace opened and why) until
+ * the playhead moves; and what the status line says now (tests). */
+void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hint);
+const char *ravscope_transport_bar_get_status(RavscopeTransportBar *self);
 
 G_END_DECLS

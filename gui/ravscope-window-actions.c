@@ -10,18 +10,31 @@
 
 #include "ravscope-application.h"
 
-/* Trace actions only make sense with a trace. */
+/* Trace actions only make sense with a trace, and those that move the
+ * playhead only with events to move over. */
 static const char *const trace_actions[] = {
-	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
 	"win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find", "win.contention", "win.follow",
-	"win.toggle-sidebar", "win.select-cell", "win.seek-event", "win.highlight-sites", "win.show-site-events",
-	"win.step-op-forward", "win.step-op-back",
+	"win.toggle-sidebar", "win.select-cell", "win.export", "win.highlight-sites", "win.show-site-events",
+};
+static const char *const playhead_actions[] = {
+	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
+	"win.seek-event", "win.step-op-forward", "win.step-op-back",
 };
 
-void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled)
+void ravscope__window_update_actions(RavscopeWindow *self)
 {
+	gboolean have = self->doc != NULL;
+	gboolean events = have && ravscope_document_get_event_count(self->doc) > 0;
 	for (guint i = 0; i < G_N_ELEMENTS(trace_actions); i++)
-		gtk_widget_action_set_enabled(GTK_WIDGET(self), trace_actions[i], enabled);
+		gtk_widget_action_set_enabled(GTK_WIDGET(self), trace_actions[i], have);
+	for (guint i = 0; i < G_N_ELEMENTS(playhead_actions); i++)
+		gtk_widget_action_set_enabled(GTK_WIDGET(self), playhead_actions[i], events);
+	self->playhead_actions_enabled = events;
+}
+
+gboolean ravscope_window_can_play(RavscopeWindow *self)
+{
+	return self->playhead_actions_enabled;
 }
 
 void ravscope__window_show_panel(RavscopeWindow *self, const char *name)
@@ -107,9 +120,38 @@ static void act_follow(GtkWidget *w, const char *name, GVariant *p)
 	ravscope_heap_view_set_follow(self->heap_view, !ravscope_heap_view_get_follow(self->heap_view));
 }
 
+/* win.focus-heap: keys (Space, the arrows) go to the trace page again, after
+ * a control took the focus for a choice. */
+static void act_focus_heap(GtkWidget *w, const char *name, GVariant *p)
+{
+	gtk_widget_grab_focus(GTK_WIDGET(RAVSCOPE_WINDOW(w)->heap_view));
+}
+
 static void act_escape(GtkWidget *w, const char *name, GVariant *p)
 {
 	ravscope_heap_view_set_selected(RAVSCOPE_WINDOW(w)->heap_view, RAV_LOC_NONE);
+}
+
+/* win.export: the Export dialog, starting from what the view shows. */
+static void on_export_done(RavscopeExportDialog *d, gboolean ok, const char *message, RavscopeWindow *self)
+{
+	if (ok)
+		ravscope__window_toast(self, message);
+}
+
+static void act_export(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	if (!self->doc)
+		return;
+	ravscope_playback_stop(self->playback);
+	RavscopePictureStyle view;
+	ravscope_heap_view_get_picture_style(self->heap_view, &view);
+	RavscopeExportDialog *d = ravscope_export_dialog_new(GTK_WINDOW(self), self->doc, &view);
+	g_signal_connect_object(d, "done", G_CALLBACK(on_export_done), self, 0);
+	self->export_dialog = d;
+	g_object_add_weak_pointer(G_OBJECT(d), (gpointer *)&self->export_dialog);
+	gtk_window_present(GTK_WINDOW(d));
 }
 
 /* ---- opening ------------------------------------------------------------------- */
@@ -264,6 +306,8 @@ void ravscope__window_class_add_actions(GtkWidgetClass *wc)
 	gtk_widget_class_install_property_action(wc, "win.contention", "show-contention");
 	gtk_widget_class_install_action(wc, "win.follow", NULL, act_follow);
 	gtk_widget_class_install_action(wc, "win.unselect", NULL, act_escape);
+	gtk_widget_class_install_action(wc, "win.focus-heap", NULL, act_focus_heap);
+	gtk_widget_class_install_action(wc, "win.export", NULL, act_export);
 	gtk_widget_class_install_action(wc, "win.select-cell", "t", act_select_cell);
 	gtk_widget_class_install_action(wc, "win.seek-event", "t", act_seek_event);
 	gtk_widget_class_install_action(wc, "win.highlight-sites", "(sau)", act_highlight_sites);
@@ -310,7 +354,7 @@ void ravscope__window_init_actions(RavscopeWindow *self)
 	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
 		gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(sc),
 			gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods), gtk_named_action_new(keys[i].action)));
-	gtk_widget_add_controller(GTK_WIDGET(self->paned), sc);
+	gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
 
 	GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
 	g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);

@@ -15,6 +15,8 @@
 #include "ravscope-contention.h"
 #include "ravscope-errors-panel.h"
 #include "ravscope-events-panel.h"
+#include "ravscope-export-dialog.h"
+#include "ravscope-graph-panel.h"
 #include "ravscope-explain-panel.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-inspector.h"
@@ -44,7 +46,8 @@ struct _RavscopeWindow {
 	GtkStack *stack;
 	AdwStatusPage *error_page;
 	GtkBox *welcome_demos;
-	GtkPaned *paned;
+	AdwFlap *flap;
+	GtkWidget *heap_column;
 	RavscopeHeapView *heap_view;
 	RavscopeTransportBar *transport_bar;
 	RavscopeTimeline *timeline;
@@ -52,6 +55,7 @@ struct _RavscopeWindow {
 	RavscopeInspector *inspector;
 	RavscopeEventsPanel *events_panel;
 	RavscopeChartsPanel *charts_panel;
+	RavscopeGraphPanel *graph_panel;
 	RavscopeSitesPanel *sites_panel;
 	RavscopeSiteHighlight *highlight; /* the cells of a call site on the heap view */
 	RavscopePlayback *playback;
@@ -99,6 +103,9 @@ struct _RavscopeWindow {
 	char *live_stop_text;
 	guint64 live_frames;
 	gint64 live_tick_us_total;
+	gboolean playhead_actions_enabled;
+	gboolean notice_is_settings; /* the notice strip says settings are not saved */
+	RavscopeExportDialog *export_dialog; /* weak: the one open, if any */
 	/* What the command line asked to show once the trace is indexed
 	 * (ravscope --event=N --select=PAGE.CELL --panel=NAME FILE). */
 	gint64 start_event;
@@ -109,7 +116,9 @@ struct _RavscopeWindow {
 /* ravscope-window-actions.c */
 void ravscope__window_class_add_actions(GtkWidgetClass *widget_class);
 void ravscope__window_init_actions(RavscopeWindow *self);
-void ravscope__window_enable_trace_actions(RavscopeWindow *self, gboolean enabled);
+/* Enable the actions that need a trace, and those that move the playhead
+ * when it has events (again as indexing finds them). */
+void ravscope__window_update_actions(RavscopeWindow *self);
 void ravscope__window_show_panel(RavscopeWindow *self, const char *name);
 
 /* ravscope-window-teach.c: operation steps, explanations, lessons, the

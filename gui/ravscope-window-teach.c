@@ -308,7 +308,7 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 		    GTK_SHORTCUT_CONTROLLER(sc),
 		    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
 		                     gtk_named_action_new(keys[i].action)));
-	gtk_widget_add_controller(GTK_WIDGET(self->paned), sc);
+	gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
 }
 
 void ravscope__window_teach_dispose(RavscopeWindow *self)

@@ -81,9 +81,10 @@ static void on_playing(RavscopePlayback *p, GParamSpec *pspec, RavscopeWindow *s
 static void on_contention_changed(RavscopeContention *c, RavscopeWindow *self)
 {
 	rav_contention *result = ravscope_contention_get_result(c);
-	ravscope_heap_view_set_contention(self->heap_view, ravscope_contention_get_active(c) ? result : NULL,
-					  ravscope_contention_get_line_size(c));
 	guint64 from, to;
+	ravscope_contention_get_range(c, &from, &to);
+	ravscope_heap_view_set_contention(self->heap_view, ravscope_contention_get_active(c) ? result : NULL,
+					  ravscope_contention_get_line_size(c), from, to);
 	ravscope_contention_get_highlight(c, &from, &to);
 	ravscope_timeline_set_window(self->timeline, from, to);
 }
@@ -104,7 +105,10 @@ static void on_cell_selected(RavscopeHeapView *hv, guint64 loc, RavscopeWindow *
 {
 	for (guint i = 0; i < self->panels->len; i++)
 		ravscope_panel_select_cell(g_ptr_array_index(self->panels, i), (rav_loc)loc);
-	if (loc && gtk_toggle_button_get_active(self->sidebar_button))
+	/* A click shows the cell; the Graph keeps showing when it is up, so
+	 * clicking boxes walks a structure. */
+	if (loc && gtk_toggle_button_get_active(self->sidebar_button) &&
+	    g_strcmp0(adw_view_stack_get_visible_child_name(self->side_stack), "graph") != 0)
 		adw_view_stack_set_visible_child_name(self->side_stack, "inspector");
 }
 
@@ -132,6 +136,7 @@ void ravscope__window_show_error(RavscopeWindow *self, const char *title, const 
 
 static void show_notice(RavscopeWindow *self, const char *text)
 {
+	self->notice_is_settings = FALSE;
 	gtk_label_set_text(self->notice_label, text);
 	gtk_revealer_set_reveal_child(self->notice_revealer, text != NULL);
 }
@@ -143,6 +148,8 @@ static void on_notice_close(GtkButton *b, RavscopeWindow *self)
 
 static void on_index_progress(RavscopeDocument *doc, GParamSpec *pspec, RavscopeWindow *self)
 {
+	if (!self->playhead_actions_enabled && ravscope_document_get_event_count(doc) > 0)
+		ravscope__window_update_actions(self);
 	gtk_widget_queue_draw(GTK_WIDGET(self->heap_view));
 }
 
@@ -197,6 +204,7 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 			show_notice(self, msg);
 		}
 		g_error_free(error);
+		ravscope__window_update_actions(self);
 		g_object_unref(self);
 		return;
 	}
@@ -204,12 +212,15 @@ static void index_done(GObject *source, GAsyncResult *res, gpointer user)
 	if (apply_start(self)) {
 		/* the command line said where to look */
 	} else if (!ravscope__window_teach_indexed(self) && !ravscope_playback_get_user_moved(self->playback)) {
-		guint64 at = ravscope_document_busiest_event(doc);
+		/* Where it opens, said in the status line until the playhead
+		 * moves: a toast here would cover the timeline for seconds. */
+		guint64 at;
+		g_autofree char *why = ravscope_document_opening(doc, &at);
 		ravscope_document_seek(doc, at, NULL);
 		ravscope_heap_view_zoom_fit(self->heap_view);
-		g_autofree char *msg = g_strdup_printf("Showing event %" G_GUINT64_FORMAT ", when the most cells are live. Home goes to the start, Space plays.", at);
-		ravscope__window_toast(self, msg);
+		ravscope_transport_bar_set_hint(self->transport_bar, why);
 	}
+	ravscope__window_update_actions(self);
 	schedule_refresh(self);
 	g_object_unref(self);
 }
@@ -230,7 +241,7 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 		g_signal_connect(doc, "position-changed", G_CALLBACK(on_position_changed), self);
 		g_signal_connect(doc, "notify::index-progress", G_CALLBACK(on_index_progress), self);
 	}
-	ravscope__window_enable_trace_actions(self, doc != NULL);
+	ravscope__window_update_actions(self);
 	ravscope__window_teach_document_changed(self);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->sidebar_button), doc != NULL);
 	ravscope_playback_set_document(self->playback, doc);
@@ -263,7 +274,9 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 	g_autofree char *path = g_file_get_path(file);
 	ravscope__window_live_stop(self);
 	g_autofree char *name = g_file_get_basename(file);
-	show_notice(self, NULL);
+	/* The last trace's notice goes; one about the settings stays. */
+	if (gtk_revealer_get_reveal_child(self->notice_revealer) && !self->notice_is_settings)
+		show_notice(self, NULL);
 	if (!path) {
 		ravscope__window_show_error(self, "This Trace Cannot Be Opened", "Only local files can be opened.");
 		return;
@@ -320,6 +333,7 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 /* ---- for tests and scripting ----------------------------------------------------------- */
 
 RavscopeDocument *ravscope_window_get_document(RavscopeWindow *self) { return self->doc; }
+GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self) { return GTK_WINDOW(self->export_dialog); }
 const char *ravscope_window_get_page(RavscopeWindow *self) { return gtk_stack_get_visible_child_name(self->stack); }
 const char *ravscope_window_get_error_text(RavscopeWindow *self) { return adw_status_page_get_description(self->error_page); }
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self) { return GTK_WIDGET(self->heap_view); }
@@ -357,6 +371,7 @@ static void apply_style_settings(RavscopeWindow *self)
 				     settings_bool(self, "animate", TRUE));
 	ravscope_timeline_set_large_text(self->timeline, large);
 	ravscope_charts_panel_set_large_text(self->charts_panel, large);
+	ravscope_graph_panel_set_large_text(self->graph_panel, large);
 	if (large)
 		gtk_widget_add_css_class(GTK_WIDGET(self), "presentation");
 	else
@@ -428,6 +443,8 @@ static void ravscope_window_dispose(GObject *object)
 	}
 	if (self->contention)
 		g_signal_handlers_disconnect_by_data(self->contention, self);
+	if (self->export_dialog)
+		gtk_window_destroy(GTK_WINDOW(self->export_dialog));
 	if (self->highlight) {
 		g_signal_handlers_disconnect_by_data(self->highlight, self);
 		g_clear_object(&self->highlight);
@@ -458,6 +475,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	g_type_ensure(RAVSCOPE_TYPE_EVENTS_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CONTENTION_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_CHARTS_PANEL);
+	g_type_ensure(RAVSCOPE_TYPE_GRAPH_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_SITES_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_EXPLAIN_PANEL);
 	g_type_ensure(RAVSCOPE_TYPE_NARRATION);
@@ -465,8 +483,8 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 #define BIND(name) gtk_widget_class_bind_template_child(wc, RavscopeWindow, name)
 	BIND(toast_overlay); BIND(window_title); BIND(demo_button); BIND(sidebar_button);
 	BIND(notice_revealer); BIND(notice_label); BIND(stack); BIND(error_page);
-	BIND(welcome_demos); BIND(paned); BIND(heap_view); BIND(transport_bar); BIND(timeline);
-	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(sites_panel);
+	BIND(welcome_demos); BIND(flap); BIND(heap_column); BIND(heap_view); BIND(transport_bar); BIND(timeline);
+	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(graph_panel); BIND(sites_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu); BIND(header_bar);
 	BIND(lesson_button); BIND(narration_revealer); BIND(narration);
 #undef BIND
@@ -538,8 +556,30 @@ static void find_panels(RavscopeWindow *self)
 	g_object_unref(pages);
 }
 
+/* The tab icons and style.css ship in the resource.  AdwApplication adds
+ * its resource path to the icon theme and loads style.css; a window made
+ * without one (the GUI tests) does both itself, once per display. */
+static void add_resources(GtkWidget *w)
+{
+	GdkDisplay *display = gtk_widget_get_display(w);
+	if (!g_object_get_data(G_OBJECT(display), "ravscope-style") &&
+	    !ADW_IS_APPLICATION(g_application_get_default())) {
+		GtkCssProvider *css = gtk_css_provider_new();
+		gtk_css_provider_load_from_resource(css, "/org/ravscope/Ravscope/style.css");
+		gtk_style_context_add_provider_for_display(display, GTK_STYLE_PROVIDER(css),
+							   GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+		g_object_set_data_full(G_OBJECT(display), "ravscope-style", css, g_object_unref);
+	}
+	GtkIconTheme *theme = gtk_icon_theme_get_for_display(gtk_widget_get_display(w));
+	const char *path = "/org/ravscope/Ravscope/icons";
+	g_auto(GStrv) have = gtk_icon_theme_get_resource_path(theme);
+	if (!have || !g_strv_contains((const char *const *)have, path))
+		gtk_icon_theme_add_resource_path(theme, path);
+}
+
 static void ravscope_window_init(RavscopeWindow *self)
 {
+	add_resources(GTK_WIDGET(self));
 	gtk_widget_init_template(GTK_WIDGET(self));
 	add_code_panels(self);
 	find_panels(self);
@@ -575,6 +615,14 @@ static void ravscope_window_init(RavscopeWindow *self)
 	ravscope__window_init_actions(self);
 	ravscope__window_teach_init(self);
 	apply_style_settings(self);
+	/* Said once per run, by the first window, in the notice strip (a toast
+	 * would cover the timeline). */
+	static gboolean told;
+	if (!told && ravscope_settings_notice()) {
+		told = TRUE;
+		show_notice(self, ravscope_settings_notice());
+		self->notice_is_settings = TRUE;
+	}
 	set_document(self, NULL);
 	gtk_stack_set_visible_child_name(self->stack, "welcome");
 }

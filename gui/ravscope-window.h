@@ -22,6 +22,8 @@ void ravscope_window_select_cell(RavscopeWindow *self, rav_loc cell);
 char *ravscope_window_dup_inspector_text(RavscopeWindow *self);
 void ravscope_window_seek(RavscopeWindow *self, guint64 event);
 gboolean ravscope_window_is_playing(RavscopeWindow *self);
+/* Are play, step and jump enabled (a trace with events)? */
+gboolean ravscope_window_can_play(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
 /* Live sessions (ravscope-window-live.c): attach to a running program, or
  * start one attached from its first event; errors show in the window. */
@@ -40,6 +42,8 @@ guint64 ravscope_window_get_live_frames(RavscopeWindow *self);
 const char *ravscope_window_get_live_stop_text(RavscopeWindow *self); /* why it stopped, NULL if running */
 struct _RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self);
 guint ravscope_window_get_error_count(RavscopeWindow *self);
+/* The Export dialog win.export opened (a RavscopeExportDialog), NULL if none. */
+GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self);
 /* What to show once the trace opened next is indexed: the playhead at
  * `event` (-1: the busiest moment), a selected cell (RAV_LOC_NONE: none),
  * a side panel by name ("inspector", "events", "sites", "contention",

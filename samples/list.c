@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 	rav_heap *h = rav_heap_self();
 	if (!h)
 		sample_check(RAV_ENOMEM, "create the heap");
-	node_type = rav_type_register("list_node", RAV_DATA, RAV_REF);
-	rav_type sentinel_type = rav_type_register("list_head", RAV_DATA, RAV_REF);
+	node_type = rav_type_register_named("list_node", RAV_DATA, "value", RAV_REF, "next");
+	rav_type sentinel_type = rav_type_register_named("list_head", RAV_DATA, NULL, RAV_REF, "first");
 	if (!node_type || !sentinel_type)
 		sample_check(RAV_ETYPE, "register the node types");
 

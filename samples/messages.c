@@ -136,8 +136,8 @@ int main(int argc, char **argv)
 	w.messages = sample_size_arg(argc, argv, 48, 1000000, "messages sent",
 	                             "Producer/consumer threads passing ravioli messages by page hand-off.");
 	rav_thread_name("main");
-	w.item = rav_type_register("msg_item", RAV_DATA, RAV_REF);
-	w.result = rav_type_register("msg_result", RAV_DATA, RAV_DATA);
+	w.item = rav_type_register_named("msg_item", RAV_DATA, "value", RAV_REF, "next");
+	w.result = rav_type_register_named("msg_result", RAV_DATA, "sum", RAV_DATA, NULL);
 	w.requests = rav_channel_new();
 	w.replies = rav_channel_new();
 	if (!w.item || !w.result || !w.requests || !w.replies)

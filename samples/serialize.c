@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 	                    "Serialization round trip: write a catalog to a file, read it into other heaps.");
 	rav_thread_name("main");
 	rav_heap *h = rav_heap_self();
-	entry_type = rav_type_register("catalog_entry", RAV_DATA, RAV_REF);
+	entry_type = rav_type_register_named("catalog_entry", RAV_DATA, "number", RAV_REF, "name");
 	rav_root catalog = rav_root_new(h), copy = rav_root_new(h);
 	if (!h || !entry_type || !catalog || !copy)
 		sample_check(RAV_ENOMEM, "set up the heap");

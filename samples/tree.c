@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 
 	rav_thread_name("tree");
 	rav_heap *h = rav_heap_self();
-	tnode = rav_type_register("bst_node", RAV_REF, RAV_REF);
+	tnode = rav_type_register_named("bst_node", RAV_REF, "left", RAV_REF, "right");
 	rav_root root = rav_root_new(h);
 	if (!h || !tnode || !root)
 		sample_check(RAV_ENOMEM, "set up the heap");

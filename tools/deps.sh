@@ -11,12 +11,13 @@
 # check manual pages (scdoc builds them, groff and man-db render them),
 # the bash completion (with bash-completion's helpers too) and the MIME
 # database; libsqlite3 is for `ravtrace export --format=sqlite`; libdw
-# (elfutils) turns recorded call sites into functions and lines.
+# (elfutils) turns recorded call sites into functions and lines; zlib is for
+# the viewer's animated PNG export.
 set -eu
 
 PACKAGES="
 build-essential meson ninja-build pkg-config python3
-libzstd-dev zstd
+libzstd-dev zstd zlib1g-dev
 libdw-dev
 valgrind
 libjemalloc-dev libmimalloc-dev

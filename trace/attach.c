@@ -81,6 +81,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 	case RAVT_SESSION_STATS:
 		if (st) {
 			st->have_stats = true;
+			st->stats_records++;
 			memcpy(st->stats, r->v, sizeof st->stats);
 			if ((uint64_t)r->v[1] > st->lost)
 				st->lost = (uint64_t)r->v[1];

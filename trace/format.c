@@ -108,6 +108,34 @@ unsigned rav_event_kind_loc_mask(unsigned kind)
 	return ravt_shape_addr_mask(ravt_shape_of(kind));
 }
 
+unsigned rav_event_type_field_names(const rav_event *ev, const char *names[2])
+{
+	names[0] = names[1] = NULL;
+	if (ev->kind != RAV_EV_TYPE_DEF || !ev->text || !ev->text[0])
+		return 0;
+	/* The text's `a` bytes are NUL-terminated (the reader interns them
+	 * whole; an empty text is the interner out of memory). */
+	return ravt_type_text_field_names(ev->text, (size_t)ev->a, names);
+}
+
+unsigned ravt_type_text_field_names(const char *text, size_t len, const char *names[2])
+{
+	names[0] = names[1] = NULL;
+	const char *p = text, *end = text + len;
+	unsigned n = 0;
+	for (int f = 0; f < 2; f++) {
+		p += strlen(p);
+		if (p >= end)
+			break;
+		p++;
+		if (*p) {
+			names[f] = p;
+			n++;
+		}
+	}
+	return n;
+}
+
 int rav_event_kind_from_name(const char *name)
 {
 	if (!name)

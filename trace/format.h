@@ -23,7 +23,10 @@
 
 #define RAVT_MAGIC "RAVTRACE"
 #define RAVT_VERSION_MAJOR 1
-#define RAVT_VERSION_MINOR 3
+/* 1.1: live attach (SNAPSHOT and SESSION chunks); 1.2: large trailers; 1.3:
+ * call sites (SITES and MAPS chunks); 1.4: type definitions name their
+ * fields.  See FORMAT.md's version history. */
+#define RAVT_VERSION_MINOR 4
 #define RAVT_ENDIAN_LITTLE 1
 
 /* ---- File header (offset 0) ----------------------------------------------- */
@@ -241,6 +244,12 @@ static inline unsigned ravt_shape_addr_mask(unsigned shape)
 		return 0;
 	}
 }
+
+/* A type's text (a TYPE_DEF event's, or a types piece's in a live session):
+ * the name, then each field's name after a NUL (format 1.4; an empty one is
+ * unnamed).  Points names[] into text (len bytes, NUL after them) or sets
+ * them NULL; returns how many fields are named. */
+unsigned ravt_type_text_field_names(const char *text, size_t len, const char *names[2]);
 
 extern const uint8_t ravt_kind_shape[RAV_EV_KIND_COUNT];
 static inline unsigned ravt_shape_of(unsigned kind)

@@ -161,6 +161,10 @@ typedef struct rav_trace_session {
 	uint64_t lost;         /* events lost (end or statistics records) */
 	unsigned losses;       /* resynchronisations */
 	uint64_t last_lost_events; /* of the last loss */
+	bool synced_known;         /* the session said how many heaps its first snapshot covered */
+	uint32_t synced_heaps;     /* thread heaps snapshotted when the session began */
+	uint32_t pending_heaps;    /* ... and not yet (their threads had made no engine call;
+	                            * each heap appears from its thread's next engine call) */
 } rav_trace_session;
 /* false if the trace is not one recorded by attaching. */
 bool rav_trace_get_session(const rav_trace *t, rav_trace_session *out);
@@ -190,6 +194,9 @@ bool rav_trace_type_by_id(const rav_trace *t, uint16_t id, rav_trace_type *out);
 /* The type's name as recorded (not cut to 63 bytes), valid until close;
  * NULL if the trace defines no such type. */
 const char *rav_trace_type_name(const rav_trace *t, uint16_t id);
+/* The name the program gave field 0 or 1 of a type (format 1.4,
+ * rav_type_register_named), valid until close; NULL if unnamed. */
+const char *rav_trace_type_field_name(const rav_trace *t, uint16_t id, int field);
 
 typedef struct rav_trace_mark {
 	uint64_t event;
@@ -239,6 +246,9 @@ int rav_event_kind_from_name(const char *name); /* -1 if unknown */
  * numbers for this kind: bit 0 a, bit 1 b, bit 2 c (0 for unknown kinds). */
 unsigned rav_event_kind_loc_mask(unsigned kind);
 bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out);
+/* A type-def event's field names (format 1.4; NULL where unnamed), pointing
+ * into its text; returns how many are named (0 for other kinds). */
+unsigned rav_event_type_field_names(const rav_event *ev, const char *names[2]);
 
 typedef struct rav_event_filter {
 	uint64_t kinds;     /* bit mask of 1 << kind; 0 = all */
@@ -371,6 +381,10 @@ unsigned rav_trace_cell_history(rav_trace *t, rav_loc cell, uint64_t at, rav_cel
  * offset in it after the program is gone, and to functions and lines with
  * rav_trace_site_resolve (libdw; the objects must still be on disk).
  * Tables grow while a stream is indexed: entries are copied out. */
+
+/* The first minor version of format 1 that can record call sites: a trace
+ * of an older version without sites is not one recorded with sites off. */
+#define RAV_TRACE_SITES_MINOR 3
 
 typedef struct rav_trace_object {
 	uint64_t base;          /* load bias when first listed: runtime address = ELF address + base */
@@ -764,6 +778,7 @@ typedef struct rav_live_status {
 	unsigned nlosses;       /* episodes (the first 16 kept) */
 	bool have_stats;
 	int64_t stats[16];      /* the last statistics record (FORMAT.md §12.4) */
+	uint64_t stats_records; /* statistics records received (a new one: this changed) */
 	uint32_t synced, pending; /* heaps snapshotted / still waiting (first report of the session) */
 	char message[512];      /* the last error record from the program */
 	/* The live debugger (FORMAT.md §12.5): what the program last said. */

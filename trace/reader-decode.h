@@ -350,7 +350,8 @@ static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, ra
 		uint64_t tlen = shape == RAVT_SHAPE_XTEXT ? aux : a;
 		if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
 			goto bad;
-		text = intern_text ? ravt_reader_intern(d->rd, p, (size_t)tlen) : NULL;
+		text = intern_text ? ravt_reader_intern(d->rd, p, (size_t)tlen, shape == RAVT_SHAPE_TYPEDEF)
+		                   : NULL;
 		p += tlen;
 	}
 	if (__builtin_expect(d->left == 1, 0) && (p != end || d->sp != d->send || d->next_valid)) {

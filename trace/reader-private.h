@@ -203,9 +203,10 @@ struct ravt_reader {
 };
 
 /* reader.c */
-/* A stable NUL-terminated copy of text bytes (cut at an embedded NUL),
- * shared by content, valid until close. */
-const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n);
+/* A stable NUL-terminated copy of text bytes, shared by content, valid
+ * until close: cut at an embedded NUL, or with keep_nuls all n bytes (a
+ * type definition's name and field names). */
+const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n, bool keep_nuls);
 
 /* reader-snapshot.c (lock held) */
 typedef struct ravt_piece_entry {

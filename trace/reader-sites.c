@@ -78,7 +78,7 @@ static int cmp_seg(const void *pa, const void *pb)
 static int64_t object_for(ravt_reader *rd, const uint8_t *path, size_t plen, const uint8_t *bid, size_t blen,
                           uint64_t base, uint64_t start, uint64_t end)
 {
-	const char *ipath = ravt_reader_intern(rd, path, plen);
+	const char *ipath = ravt_reader_intern(rd, path, plen, false);
 	if (!ipath)
 		return -1;
 	for (size_t i = 0; i < rd->nobjects; i++) {

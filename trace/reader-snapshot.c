@@ -190,6 +190,15 @@ const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_
 		if ((uint64_t)r.v[1] > s->lost)
 			s->lost = (uint64_t)r.v[1];
 		break;
+	case RAVT_SESSION_SYNCED:
+		/* the first report of the session (one per session) */
+		if (!s->synced_known && r.v[1] >= 0 && r.v[2] >= 0 && r.v[1] <= UINT32_MAX &&
+		    r.v[2] <= UINT32_MAX) {
+			s->synced_known = true;
+			s->synced_heaps = (uint32_t)r.v[1];
+			s->pending_heaps = (uint32_t)r.v[2];
+		}
+		break;
 	case RAVT_SESSION_LOST:
 		s->losses++;
 		s->last_lost_events = (uint64_t)r.v[0];

@@ -52,7 +52,9 @@ void ravt_clear_error(rav_trace_error *err)
 /* ---- Text interning --------------------------------------------------------
  * Event texts are copied once into arena blocks, NUL-terminated and shared
  * by content, so an event's text pointer stays valid until close whatever
- * chunk buffers come and go. */
+ * chunk buffers come and go.  Each copy is preceded by its length (4 bytes,
+ * unaligned): a type definition's text keeps its embedded NULs (the field
+ * names after the type name), every other text is cut at its first NUL. */
 
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
@@ -62,7 +64,14 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 	return h ^ n;
 }
 
-static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n)
+static size_t interned_len(const char *s)
+{
+	uint32_t len;
+	memcpy(&len, s - sizeof len, sizeof len);
+	return len;
+}
+
+static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n, bool keep_nuls)
 {
 	if (rd->icount * 2 >= rd->icap) {
 		size_t cap = rd->icap ? rd->icap * 2 : 256;
@@ -76,7 +85,7 @@ static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n)
 			char *s = rd->itab[i];
 			if (!s)
 				continue;
-			size_t j = hash_bytes((const uint8_t *)s, strlen(s)) & (cap - 1);
+			size_t j = hash_bytes((const uint8_t *)s, interned_len(s)) & (cap - 1);
 			while (tab[j])
 				j = (j + 1) & (cap - 1);
 			tab[j] = s;
@@ -86,15 +95,19 @@ static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n)
 		rd->icap = cap;
 	}
 	/* Texts are cut at an embedded NUL: they are C strings for callers. */
-	size_t len = strnlen((const char *)p, n);
+	size_t len = keep_nuls ? n : strnlen((const char *)p, n);
+	if (len > UINT32_MAX)
+		return NULL;
 	size_t j = hash_bytes(p, len) & (rd->icap - 1);
 	while (rd->itab[j]) {
-		if (strlen(rd->itab[j]) == len && memcmp(rd->itab[j], p, len) == 0)
+		if (interned_len(rd->itab[j]) == len && memcmp(rd->itab[j], p, len) == 0)
 			return rd->itab[j];
 		j = (j + 1) & (rd->icap - 1);
 	}
-	if (rd->ileft < len + 1) {
-		size_t bs = len + 1 > 60000 ? len + 1 + sizeof(ravt_block) : 65536;
+	uint32_t len32 = (uint32_t)len;
+	size_t need = sizeof len32 + len + 1;
+	if (rd->ileft < need) {
+		size_t bs = need > 60000 ? need + sizeof(ravt_block) : 65536;
 		if (!ravt_budget_charge(&rd->budget, bs, "the texts of names and marks"))
 			return NULL;
 		ravt_block *b = malloc(bs);
@@ -105,20 +118,21 @@ static const char *intern_locked(ravt_reader *rd, const uint8_t *p, size_t n)
 		rd->iblock = (char *)(b + 1);
 		rd->ileft = bs - sizeof(ravt_block);
 	}
-	char *s = rd->iblock;
+	memcpy(rd->iblock, &len32, sizeof len32);
+	char *s = rd->iblock + sizeof len32;
 	memcpy(s, p, len);
 	s[len] = 0;
-	rd->iblock += len + 1;
-	rd->ileft -= len + 1;
+	rd->iblock += need;
+	rd->ileft -= need;
 	rd->itab[j] = s;
 	rd->icount++;
 	return s;
 }
 
-const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n)
+const char *ravt_reader_intern(ravt_reader *rd, const uint8_t *p, size_t n, bool keep_nuls)
 {
 	pthread_mutex_lock(&rd->intern_lock);
-	const char *s = intern_locked(rd, p, n);
+	const char *s = intern_locked(rd, p, n, keep_nuls);
 	pthread_mutex_unlock(&rd->intern_lock);
 	return s ? s : "";
 }

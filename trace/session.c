@@ -844,10 +844,10 @@ static bool drain(void)
 
 /* ---- epochs ---- */
 
-static void types_cb(uint16_t id, unsigned refmask, const char *name, void *user)
+static void types_cb(uint16_t id, unsigned refmask, const char *text, size_t len, void *user)
 {
 	ravt_snap_body *b = user;
-	ravt_snap_put_type(b, id, refmask, name);
+	ravt_snap_put_type(b, id, refmask, text, len);
 }
 
 typedef struct pool_copy {

@@ -38,7 +38,7 @@ typedef struct ravt_snap_body {
  * their transient flags cleared.  false: out of memory. */
 bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_t *refmask, uint32_t index,
                         uint8_t kind, uint32_t fill, const uint64_t *words);
-bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name);
+bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *text, size_t len);
 /* Pool: free page indices in increasing order (*prev: the previous one, start at 0). */
 bool ravt_snap_put_free_page(ravt_snap_body *b, uint32_t index, uint32_t *prev);
 void ravt_snap_body_free(ravt_snap_body *b);

@@ -27,12 +27,15 @@
 #include "budget.h"
 #include "format.h"
 #include "rav-record.h"
+#include "ravtrace.h"
 #include "tables.h"
 
 typedef struct type_entry {
 	rav_trace_type t;
-	const char *name; /* the interned text, not cut to the struct's 64 bytes */
-	char *own;        /* a snapshot's name (not NUL-terminated in the trace): a copy */
+	const char *name;          /* the interned text, not cut to the struct's 64 bytes */
+	const char *field_name[2]; /* into the same text (format 1.4); NULL: unnamed */
+	char *own;                 /* a snapshot's name (not NUL-terminated in the trace): a copy */
+	size_t own_size;           /* bytes of `own` charged to the budget (field names included) */
 } type_entry;
 
 typedef struct extent {
@@ -268,6 +271,7 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 			ty->t.field_is_ref[1] = (ev->x >> 1) & 1;
 			ty->name = ev->text ? ev->text : "";
 			copy_name(ty->t.name, sizeof ty->t.name, ty->name);
+			rav_event_type_field_names(ev, ty->field_name);
 		}
 		break;
 	}
@@ -351,14 +355,18 @@ static bool piece_type(void *user, uint16_t id, unsigned refmask, const char *na
 	}
 	memcpy(copy, name, len);
 	copy[len] = 0;
+	/* the text may hold field names after NULs (1.4): release what was
+	 * charged, not strlen's share of it */
 	if (ty->own)
-		ravt_budget_release(tb->budget, strlen(ty->own) + 1);
+		ravt_budget_release(tb->budget, ty->own_size);
 	free(ty->own);
 	ty->own = copy;
+	ty->own_size = len + 1;
 	ty->t.field_is_ref[0] = refmask & 1;
 	ty->t.field_is_ref[1] = (refmask >> 1) & 1;
 	ty->name = copy;
 	copy_name(ty->t.name, sizeof ty->t.name, copy);
+	ravt_type_text_field_names(copy, len, ty->field_name);
 	return true;
 }
 
@@ -494,6 +502,16 @@ const char *ravt_tables_type_name(const ravt_tables *tb, uint16_t id)
 	const type_entry *ty;
 	const char *name = NULL;
 	LOCKED(tb, ty = type_find(tb, id); if (ty) name = ty->name);
+	return name;
+}
+
+const char *ravt_tables_type_field_name(const ravt_tables *tb, uint16_t id, int field)
+{
+	const type_entry *ty;
+	const char *name = NULL;
+	if (field < 0 || field > 1)
+		return NULL;
+	LOCKED(tb, ty = type_find(tb, id); if (ty) name = ty->field_name[field]);
 	return name;
 }
 

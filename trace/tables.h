@@ -30,6 +30,7 @@ unsigned ravt_tables_type_count(const ravt_tables *tb);
 bool ravt_tables_type_at(const ravt_tables *tb, unsigned i, rav_trace_type *out);
 bool ravt_tables_type_by_id(const ravt_tables *tb, uint16_t id, rav_trace_type *out);
 const char *ravt_tables_type_name(const ravt_tables *tb, uint16_t id);
+const char *ravt_tables_type_field_name(const ravt_tables *tb, uint16_t id, int field);
 
 unsigned ravt_tables_mark_count(const ravt_tables *tb);
 bool ravt_tables_mark_at(const ravt_tables *tb, unsigned i, rav_trace_mark *out);

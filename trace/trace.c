@@ -251,6 +251,11 @@ const char *rav_trace_type_name(const rav_trace *t, uint16_t id)
 	return ravt_tables_type_name(t->tables, id);
 }
 
+const char *rav_trace_type_field_name(const rav_trace *t, uint16_t id, int field)
+{
+	return ravt_tables_type_field_name(t->tables, id, field);
+}
+
 unsigned rav_trace_mark_count(const rav_trace *t)
 {
 	return ravt_tables_mark_count(t->tables);

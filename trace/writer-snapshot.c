@@ -99,9 +99,8 @@ bool ravt_snap_put_page(ravt_snap_body *b, const ravt_snap_geom *g, const uint8_
 	return true;
 }
 
-bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *name)
+bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const char *text, size_t len)
 {
-	size_t len = strlen(name);
 	if (len > 255)
 		len = 255;
 	if (!reserve(b, 16 + len))
@@ -110,7 +109,7 @@ bool ravt_snap_put_type(ravt_snap_body *b, uint16_t id, unsigned refmask, const 
 	p = ravt_put_varint(p, id);
 	*p++ = (uint8_t)(refmask & 3u);
 	*p++ = (uint8_t)len;
-	memcpy(p, name, len);
+	memcpy(p, text, len);
 	b->len = (size_t)(p + len - b->p);
 	return true;
 }

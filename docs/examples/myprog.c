@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	}
 	rav_thread_name("main");
 	rav_heap *h = rav_heap_self();
-	node_type = rav_type_register("node", RAV_DATA, RAV_REF);
+	node_type = rav_type_register_named("node", RAV_DATA, "value", RAV_REF, "next");
 	rav_root head = rav_root_new(h);
 	if (!h || !node_type || !head) {
 		fprintf(stderr, "myprog: cannot set up the heap: %s\n", rav_last_error());

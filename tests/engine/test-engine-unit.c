@@ -56,6 +56,35 @@ static void t_types(void)
 	CHECK(strlen(rav_last_error()) > 0);
 	CHECK_EQ(rav_type_register(NULL, RAV_DATA, RAV_DATA), 0);
 
+	/* Named fields: kept, NULL where none; the old call leaves them unnamed. */
+	CHECK(rav_type_field_name(T_NODE, 0) == NULL && rav_type_field_name(T_NODE, 1) == NULL);
+	rav_type named = rav_type_register_named("test.named", RAV_DATA, "value", RAV_REF, "next");
+	CHECK(named != 0);
+	CHECK(strcmp(rav_type_field_name(named, 0), "value") == 0);
+	CHECK(strcmp(rav_type_field_name(named, 1), "next") == 0);
+	CHECK(rav_type_field_name(named, 2) == NULL && rav_type_field_name((rav_type)(RAV_TYPE_MAX - 1), 0) == NULL);
+	/* Again: the same id, with the same names or none given (a
+	 * deserialization knows only kinds); other names are refused. */
+	CHECK_EQ(rav_type_register_named("test.named", RAV_DATA, "value", RAV_REF, "next"), named);
+	CHECK_EQ(rav_type_register("test.named", RAV_DATA, RAV_REF), named);
+	CHECK_EQ(rav_type_register_named("test.named", RAV_DATA, "value", RAV_REF, NULL), named);
+	CHECK_EQ(rav_type_register_named("test.named", RAV_DATA, "value", RAV_REF, "tail"), 0);
+	CHECK(strstr(rav_last_error(), "next") != NULL);
+	/* A type registered without names takes them when first given. */
+	rav_type later = rav_type_register("test.later", RAV_REF, RAV_REF);
+	CHECK_EQ(rav_type_register_named("test.later", RAV_REF, "left", RAV_REF, "right"), later);
+	CHECK(strcmp(rav_type_field_name(later, 1), "right") == 0);
+	/* Bad names: empty, too long, control characters, spaces at the ends. */
+	CHECK_EQ(rav_type_register_named("test.bad", RAV_DATA, "", RAV_DATA, NULL), 0);
+	CHECK_EQ(rav_type_register_named("test.bad", RAV_DATA, "a name longer than thirty-one bytes", RAV_DATA, NULL), 0);
+	CHECK_EQ(rav_type_register_named("test.bad", RAV_DATA, "new\nline", RAV_DATA, NULL), 0);
+	CHECK_EQ(rav_type_register_named("test.bad", RAV_DATA, " left", RAV_DATA, NULL), 0);
+	CHECK(strlen(rav_last_error()) > 0);
+	CHECK_EQ(rav_type_lookup("test.bad"), 0);
+	/* The built-in tree types name their fields. */
+	CHECK(strcmp(rav_type_field_name(RAV_TYPE_VEC_NODE, 0), "left") == 0);
+	CHECK(strcmp(rav_type_field_name(RAV_TYPE_VEC, 0), "length") == 0);
+
 	/* Built-in tree types carry the field kinds vec.c relies on. */
 	CHECK(rav_type_name(RAV_TYPE_VEC) != NULL && rav_type_name(RAV_TYPE_BYTES) != NULL);
 	CHECK_EQ(rav_type_field_kind(RAV_TYPE_VEC, 0), RAV_DATA);

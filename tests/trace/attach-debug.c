@@ -40,7 +40,7 @@ static bool pump_until(rav_live_session *s, rav_live_status *st, int fd, status_
 			return pred ? pred(st, arg) : true;
 		if (rav_live_pump(s, 50, fd, st, &err) < 0) {
 			fprintf(stderr, "pump: %s\n", err.message);
-			failures++;
+			tt_failures++;
 			return false;
 		}
 	}
@@ -422,8 +422,8 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", rundir);
-	if (failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", t, failures);
+	if (tt_failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
 		return 1;
 	}
 	return 0;

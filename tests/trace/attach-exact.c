@@ -504,8 +504,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(tfd);
-	T_NODE = rav_type_register("x-node", RAV_REF, RAV_REF);
-	T_PAIR = rav_type_register("x-pair", RAV_REF, RAV_DATA);
+	/* Named fields reach an attached client through the types piece
+	 * (format 1.4): both, one, none. */
+	T_NODE = rav_type_register_named("x-node", RAV_REF, "left", RAV_REF, "right");
+	T_PAIR = rav_type_register_named("x-pair", RAV_REF, NULL, RAV_DATA, "count");
 	T_LEAF = rav_type_register("x-leaf", RAV_DATA, RAV_DATA);
 	static ctx mainc = {.rng = 0x9e3779b97f4a7c15ull}, workc = {.rng = 0x2545f4914f6cdd1dull},
 	           sleepc = {.rng = 0x853c49e6748fea9bull};
@@ -623,6 +625,20 @@ int main(int argc, char **argv)
 	}
 	if (rav_trace_index(t, NULL, NULL, &err) != 0)
 		failf("index: %s", err.message);
+	static const struct {
+		rav_type *type;
+		const char *field[2];
+	} named[] = {{&T_NODE, {"left", "right"}}, {&T_PAIR, {NULL, "count"}}, {&T_LEAF, {NULL, NULL}}};
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+		for (int f = 0; f < 2; f++) {
+			const char *got = rav_trace_type_field_name(t, *named[i].type, f);
+			const char *want = named[i].field[f];
+			if (want ? !got || strcmp(got, want) != 0 : got != NULL)
+				failf("type %s field %d: named \"%s\" in the trace, \"%s\" by the program",
+				      rav_trace_type_name(t, *named[i].type), f, got ? got : "(none)",
+				      want ? want : "(none)");
+		}
+	}
 	rav_state *s = rav_state_new(t);
 	unsigned checked = 0, skipped = 0;
 	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {

@@ -90,7 +90,7 @@ static void test_twice(void)
 		snprintf(want, sizeof want, "already attached by PID %ld", (long)getpid());
 		if (!s2 && !strstr(err.message, want)) {
 			fprintf(stderr, "second attach said: %s (expected '%s')\n", err.message, want);
-			failures++;
+			tt_failures++;
 		}
 		rav_live_close(s2);
 		if (s) {
@@ -117,7 +117,7 @@ static void expect_answer(int fd, int64_t want_code, double wait, const char *wh
 	if (type != RAVT_SESSION_ERROR || code != want_code) {
 		fprintf(stderr, "%s: answer type %d code %lld (%s), expected an error with code %lld\n", what,
 		        type, (long long)code, text, (long long)want_code);
-		failures++;
+		tt_failures++;
 	}
 	close(fd);
 }
@@ -127,7 +127,7 @@ static void expect_error(pid_t pid, const void *bytes, size_t n, int64_t want_co
 {
 	int fd = connect_raw(pid);
 	if (fd < 0) {
-		failures++;
+		tt_failures++;
 		return;
 	}
 	if (n)
@@ -243,7 +243,7 @@ static void follow_to_end(const char *const *a, int want_how, int64_t want_value
 				        st.end_known ? "an end record:" : "no end record", st.end_how,
 				        (long long)st.end_value, st.end_text, want_how,
 				        (long long)want_value);
-				failures++;
+				tt_failures++;
 			}
 			CHECK(st.events > 0 && st.snapshots > 0);
 			rav_live_close(s);
@@ -292,7 +292,7 @@ static void slow_client(bool lossless)
 			while (!st.ended && now_s() - t0 < 300) {
 				if (rav_live_pump(s, 100, ofd, &st, &err) < 0) {
 					fprintf(stderr, "pump: %s\n", err.message);
-					failures++;
+					tt_failures++;
 					break;
 				}
 				sleep_ms(5);
@@ -322,7 +322,7 @@ static void slow_client(bool lossless)
 				rav_trace_info info;
 				rav_trace_get_info(t, &info);
 				CHECK(!info.truncated);
-				CHECK(info.version_major == 1 && info.version_minor == RAVT_VERSION_MINOR);
+				CHECK(info.version_major == RAVT_VERSION_MAJOR && info.version_minor == RAVT_VERSION_MINOR);
 				rav_trace_close(t);
 			} else {
 				fprintf(stderr, "open: %s\n", terr.message);
@@ -510,8 +510,8 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", rundir);
-	if (failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", t, failures);
+	if (tt_failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
 		return 1;
 	}
 	return 0;

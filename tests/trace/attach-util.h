@@ -25,15 +25,9 @@
 #include "format.h"
 #include "live.h"
 #include "ravtrace.h"
+#include "trace-test.h"
 
-static int failures;
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c)) {                                                                                  \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
+/* CHECK and the failure count (tt_failures) come from trace-test.h */
 
 static const char *target;
 static char rundir[256];
@@ -196,7 +190,7 @@ static inline void pump(rav_live_session *s, rav_live_status *st, double seconds
 	while (!st->ended && now_s() - t0 < seconds)
 		if (rav_live_pump(s, 100, -1, st, &err) < 0) {
 			fprintf(stderr, "pump: %s\n", err.message);
-			failures++;
+			tt_failures++;
 			break;
 		}
 }

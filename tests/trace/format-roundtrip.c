@@ -439,6 +439,79 @@ static void test_versions(void)
 	tt_mem_free(&m);
 }
 
+/* ---- Field names (format 1.4) ---------------------------------------------- *
+ * A type-def text is the name, then, when fields are named, a NUL and each
+ * field's name.  Odd texts a damaged or hostile file may hold read sanely:
+ * missing or empty parts are unnamed, extra parts are ignored, and the
+ * type's name is always the text up to the first NUL. */
+
+static void add_typedef(ravt_writer *w, uint16_t id, unsigned refmask, const char *text, size_t len)
+{
+	rav_raw_event raw[4];
+	memset(raw, 0, sizeof raw);
+	raw[0] = tt_ev(RAV_EV_TYPE_DEF, id, refmask, len, 0, 0);
+	REQUIRE(len <= 3 * sizeof(rav_raw_event));
+	memcpy(&raw[1], text, len);
+	CHECK(ravt_writer_add(w, 0, raw, 1 + (len + sizeof(rav_raw_event) - 1) / sizeof(rav_raw_event)) == 0);
+}
+
+static void test_field_names(void)
+{
+	static const struct {
+		uint16_t id;
+		const char *text;
+		size_t len;
+		const char *name, *f0, *f1;
+	} cases[] = {
+		{ 16, "node\0left\0right", 15, "node", "left", "right" },
+		{ 17, "pair\0\0second", 12, "pair", NULL, "second" },
+		{ 18, "one\0only", 8, "one", "only", NULL },
+		{ 19, "none\0\0", 6, "none", NULL, NULL },
+		{ 20, "plain", 5, "plain", NULL, NULL },
+		{ 21, "many\0a\0b\0c\0d", 13, "many", "a", "b" },
+		{ 22, "\0x\0y", 4, "", NULL, NULL },
+		{ 23, "trail\0", 6, "trail", NULL, NULL },
+	};
+	tt_mem m = { 0 };
+	ravt_writer *w = tt_writer(&m, 4096, false);
+	REQUIRE(w);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		add_typedef(w, cases[i].id, 1, cases[i].text, cases[i].len);
+	/* Redefined later with names: the last definition counts. */
+	add_typedef(w, 20, 1, "plain\0v\0w", 9);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	REQUIRE(t);
+	CHECK_EQ(rav_trace_index(t, NULL, NULL, &err), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint16_t id = cases[i].id;
+		const char *name = rav_trace_type_name(t, id), *f0 = rav_trace_type_field_name(t, id, 0),
+			   *f1 = rav_trace_type_field_name(t, id, 1);
+		CHECK(name && strcmp(name, cases[i].name) == 0);
+		if (id == 20) {
+			CHECK(f0 && strcmp(f0, "v") == 0 && f1 && strcmp(f1, "w") == 0);
+			continue;
+		}
+		CHECK(cases[i].f0 ? f0 && strcmp(f0, cases[i].f0) == 0 : f0 == NULL);
+		CHECK(cases[i].f1 ? f1 && strcmp(f1, cases[i].f1) == 0 : f1 == NULL);
+		rav_event ev;
+		CHECK(rav_trace_event_at(t, i, &ev));
+		const char *fn[2];
+		unsigned named = rav_event_type_field_names(&ev, fn);
+		CHECK_EQ(named, (unsigned)(cases[i].f0 != NULL) + (cases[i].f1 != NULL));
+		CHECK(strcmp(ev.text, cases[i].name) == 0);
+	}
+	CHECK(rav_trace_type_field_name(t, 16, 2) == NULL && rav_trace_type_field_name(t, 99, 0) == NULL);
+	/* Not a type-def: no field names whatever its text. */
+	rav_event mark = { .kind = RAV_EV_MARK, .text = "a\0b", .a = 3 };
+	const char *fn[2];
+	CHECK_EQ(rav_event_type_field_names(&mark, fn), 0u);
+	rav_trace_close(t);
+	tt_mem_free(&m);
+}
+
 /* ---- Truncation ------------------------------------------------------------ */
 
 static void test_truncation(void)
@@ -704,6 +777,8 @@ int main(void)
 	fprintf(stderr, "merge (skewed clock): %s\n", tt_failures ? "FAILED" : "ok");
 	test_versions();
 	fprintf(stderr, "versions: %s\n", tt_failures ? "FAILED" : "ok");
+	test_field_names();
+	fprintf(stderr, "field names: %s\n", tt_failures ? "FAILED" : "ok");
 	test_truncation();
 	fprintf(stderr, "truncation: %s\n", tt_failures ? "FAILED" : "ok");
 	test_pipe();

@@ -241,11 +241,24 @@ void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 	case RAV_EV_HEAP_END:
 		fprintf(out, "heap=%u seq=%" PRIu64, ev->x, ev->c);
 		break;
-	case RAV_EV_TYPE_DEF:
+	case RAV_EV_TYPE_DEF: {
 		fprintf(out, "type=%u fields=%s,%s name=", ev->aux, (ev->x & 1) ? "ref" : "data",
 		        (ev->x & 2) ? "ref" : "data");
 		cli_json_string(out, ev->text);
+		const char *fn[2];
+		if (rav_event_type_field_names(ev, fn)) {
+			fprintf(out, " field_names=");
+			for (int f = 0; f < 2; f++) {
+				if (f)
+					fputc(',', out);
+				if (fn[f])
+					cli_json_string(out, fn[f]);
+				else
+					fputs("-", out);
+			}
+		}
 		break;
+	}
 	case RAV_EV_PAGE_ACQUIRE:
 		fprintf(out, "page=%s heap=%u kind=%s seq=%" PRIu64, page_text(b1, sizeof b1, ev->a), ev->x,
 		        page_kind_name(ev->aux), ev->c);

@@ -264,7 +264,7 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 			printf(", top %u", top);
 		printf(")\n");
 		if (rav_trace_site_count(t) == 0) {
-			if (tr->info.version_major == 1 && tr->info.version_minor < 2)
+			if (tr->info.version_major == 1 && tr->info.version_minor < RAV_TRACE_SITES_MINOR)
 				printf("  (none recorded: the trace is of format %u.%u, from before call sites were "
 				       "recorded)\n",
 				       tr->info.version_major, tr->info.version_minor);

@@ -158,9 +158,17 @@ static int run(int argc, char **argv)
 		lo.stats_ms = 1000;
 		lo.stats_only = out == NULL;
 	}
+	/* The output is opened before attaching (a path that cannot be written
+	 * is said before the program is disturbed) but emptied only once the
+	 * program has accepted: a refused attach ("already attached by PID N")
+	 * leaves a file that was there as it was, and removes one it created. */
 	int ofd = -1;
+	bool created = false;
 	if (out) {
-		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		ofd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		created = ofd >= 0;
+		if (ofd < 0 && errno == EEXIST)
+			ofd = open(out, O_WRONLY | O_CLOEXEC);
 		if (ofd < 0) {
 			fprintf(stderr, "%s attach: cannot create %s: %s\n", prog, out, strerror(errno));
 			return EXIT_BAD;
@@ -172,8 +180,15 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "%s attach: %s\n", prog, err.message);
 		if (ofd >= 0) {
 			close(ofd);
-			unlink(out);
+			if (created)
+				unlink(out);
 		}
+		return EXIT_BAD;
+	}
+	if (ofd >= 0 && ftruncate(ofd, 0) != 0) {
+		fprintf(stderr, "%s attach: cannot write %s: %s\n", prog, out, strerror(errno));
+		close(ofd);
+		rav_live_close(s);
 		return EXIT_BAD;
 	}
 	struct sigaction sa;
@@ -193,8 +208,13 @@ static int run(int argc, char **argv)
 	int rc = EXIT_OK;
 	int64_t prev[16] = {0};
 	double prev_t = t0;
-	bool header = false;
+	/* One row per statistics record, also when nothing changed: a quiet
+	 * program shows zero rates rather than no output at all. */
 	uint64_t stats_seen = 0;
+	if (stats) {
+		print_stats_header();
+		fflush(stdout);
+	}
 	while (!st.ended) {
 		if (!detached && (interrupted || (detach_at && now_s() >= detach_at))) {
 			rav_live_detach(s);
@@ -208,14 +228,10 @@ static int run(int argc, char **argv)
 			rc = EXIT_BAD;
 			break;
 		}
-		if (stats && st.have_stats && (uint64_t)st.stats[0] + 1 != stats_seen + 1) {
+		if (stats && st.stats_records != stats_seen) {
 			/* a new statistics record (cumulative counters) */
 			double t = now_s(), dt = t - prev_t;
-			if (dt > 0.2 && memcmp(prev, st.stats, sizeof prev) != 0) {
-				if (!header) {
-					print_stats_header();
-					header = true;
-				}
+			if (dt > 0.2) {
 				printf("%7.1fs %12.0f %11.0f %11.0f %11.0f %11.0f %10.0f %9" PRId64
 				       " %12" PRId64 " %10" PRId64 "\n",
 				       t - t0, (double)(st.stats[0] - prev[0]) / dt,
@@ -229,7 +245,7 @@ static int run(int argc, char **argv)
 				memcpy(prev, st.stats, sizeof prev);
 				prev_t = t;
 			}
-			stats_seen = (uint64_t)st.stats[0];
+			stats_seen = st.stats_records;
 		}
 	}
 	if (ofd >= 0 && close(ofd) != 0) {
@@ -238,8 +254,13 @@ static int run(int argc, char **argv)
 	}
 	if (!quiet) {
 		double dur = now_s() - t0;
-		fprintf(stderr, "%s: %" PRIu64 " events, %" PRIu64 " heap snapshots, %.1f MB in %.1f s", prog,
-		        st.events, st.snapshots, (double)st.bytes / 1e6, dur);
+		if (out)
+			fprintf(stderr,
+			        "%s: %" PRIu64 " events, %" PRIu64 " heap snapshots, %.1f MB in %.1f s", prog,
+			        st.events, st.snapshots, (double)st.bytes / 1e6, dur);
+		else /* --stats alone: the program counted, nothing was sent */
+			fprintf(stderr, "%s: %" PRId64 " events counted in %.1f s", prog,
+			        st.have_stats ? st.stats[0] : 0, dur);
 		if (st.lost)
 			fprintf(stderr, "; %" PRIu64 " events lost", st.lost);
 		fputc('\n', stderr);

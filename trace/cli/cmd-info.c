@@ -60,6 +60,24 @@ static int run(int argc, char **argv)
 			cli_json_string(stdout, bad.message);
 			printf(",\n");
 		}
+		rav_trace_session ss;
+		if (rav_trace_get_session(tr.t, &ss)) {
+			printf("  \"session\": {\"pid\": %d, \"lossless\": %s, \"end\": \"%s\", "
+			       "\"end_value\": %" PRId64 ", \"lost\": %" PRIu64
+			       ", \"resynchronisations\": %u",
+			       ss.pid, ss.lossless ? "true" : "false",
+			       !ss.end_known     ? "unknown"
+			       : ss.end_how == 1 ? "detached"
+			       : ss.end_how == 2 ? "exited"
+			       : ss.end_how == 3 ? "signal"
+			       : ss.end_how == 4 ? "error"
+			                         : "closed",
+			       ss.end_value, ss.lost, ss.losses);
+			if (ss.synced_known)
+				printf(", \"heaps_snapshotted\": %u, \"heaps_pending\": %u", ss.synced_heaps,
+				       ss.pending_heaps);
+			printf("},\n");
+		}
 		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
 		bool first = true;
 		for (unsigned i = 0; i < nthreads; i++) {
@@ -77,8 +95,18 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", ty.id);
 			cli_json_string(stdout, ty.name);
-			printf(", \"fields\": [\"%s\", \"%s\"]}", ty.field_is_ref[0] ? "ref" : "data",
-			       ty.field_is_ref[1] ? "ref" : "data");
+			printf(", \"fields\": [\"%s\", \"%s\"], \"field_names\": [",
+			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
+			for (int f = 0; f < 2; f++) {
+				const char *fn = rav_trace_type_field_name(tr.t, ty.id, f);
+				if (f)
+					printf(", ");
+				if (fn)
+					cli_json_string(stdout, fn);
+				else
+					printf("null");
+			}
+			printf("]}");
 		}
 		printf("%s]\n}\n", ntypes ? "\n  " : "");
 	} else {
@@ -115,6 +143,11 @@ static int run(int argc, char **argv)
 			if (ss.lost)
 				printf("lost        %" PRIu64 " events (%u resynchronisation%s)\n", ss.lost, ss.losses,
 				       ss.losses == 1 ? "" : "s");
+			if (ss.synced_known && ss.pending_heaps)
+				printf("snapshot    %u of %u thread heaps; %u not yet (their threads had "
+				       "made no "
+				       "engine call): each appears from its thread's next engine call\n",
+				       ss.synced_heaps, ss.synced_heaps + ss.pending_heaps, ss.pending_heaps);
 		}
 		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
 		for (unsigned i = 0; i < nthreads; i++) {
@@ -131,8 +164,15 @@ static int run(int argc, char **argv)
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
-			printf("  %-5u %-20s %s, %s\n", ty.id, cli_text(tb, sizeof tb, ty.name),
-			       ty.field_is_ref[0] ? "ref" : "data", ty.field_is_ref[1] ? "ref" : "data");
+			/* Named fields (format 1.4) read "ref left, ref right". */
+			printf("  %-5u %-20s", ty.id, cli_text(tb, sizeof tb, ty.name));
+			for (int f = 0; f < 2; f++) {
+				const char *fn = rav_trace_type_field_name(tr.t, ty.id, f);
+				printf("%s%s", f ? ", " : " ", ty.field_is_ref[f] ? "ref" : "data");
+				if (fn)
+					printf(" %s", cli_text(tb, sizeof tb, fn));
+			}
+			putchar('\n');
 		}
 	}
 	int rc = cli_finish_output(stdout, "the output");

@@ -4,7 +4,7 @@
 #ifndef RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 #define RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3 /* 2: call sites; 3: types.f0_name, f1_name */
 
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;\n"
@@ -12,7 +12,8 @@ static const char schema_sql[] =
     "  a_is_loc INTEGER NOT NULL, b_is_loc INTEGER NOT NULL, c_is_loc INTEGER NOT NULL);\n"
     "CREATE TABLE threads (heap INTEGER PRIMARY KEY, kind TEXT NOT NULL, parent INTEGER,\n"
     "  name TEXT, first_event INTEGER, last_event INTEGER);\n"
-    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT, f0 TEXT NOT NULL, f1 TEXT NOT NULL);\n"
+    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT, f0 TEXT NOT NULL, f1 TEXT NOT NULL,\n"
+    "  f0_name TEXT, f1_name TEXT);\n"
     "CREATE TABLE events (idx INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,\n"
     "  thread INTEGER NOT NULL REFERENCES threads(heap), kind INTEGER NOT NULL REFERENCES kinds(id),\n"
     "  aux INTEGER NOT NULL, x INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,\n"
@@ -101,7 +102,7 @@ static const char *const insert_sql[ST_COUNT] = {
     [ST_LINE] = "INSERT INTO contention_lines VALUES (?,?,?,?,?,?,?,?,?)",
     [ST_LINE_THREAD] = "INSERT INTO contention_line_threads VALUES (?,?)",
     [ST_THREAD] = "INSERT INTO threads VALUES (?,?,?,?,?,?)",
-    [ST_TYPE] = "INSERT INTO types VALUES (?,?,?,?)",
+    [ST_TYPE] = "INSERT INTO types VALUES (?,?,?,?,?,?)",
     [ST_KIND] = "INSERT INTO kinds VALUES (?,?,?,?,?)",
     [ST_META] = "INSERT INTO meta VALUES (?,?)",
     [ST_LINE_SITE] = "INSERT INTO contention_line_sites VALUES (?,?,?)",

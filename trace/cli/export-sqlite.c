@@ -590,6 +590,8 @@ static void write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024])
 		bind_text(x, ST_TYPE, 2, ty.name[0] ? ty.name : NULL);
 		bind_text(x, ST_TYPE, 3, ty.field_is_ref[0] ? "ref" : "data");
 		bind_text(x, ST_TYPE, 4, ty.field_is_ref[1] ? "ref" : "data");
+		bind_text(x, ST_TYPE, 5, rav_trace_type_field_name(x->t, ty.id, 0));
+		bind_text(x, ST_TYPE, 6, rav_trace_type_field_name(x->t, ty.id, 1));
 		insert(x, ST_TYPE);
 	}
 }

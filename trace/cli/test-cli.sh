@@ -6,6 +6,8 @@
 #   usage RAVTRACE                     exit codes and messages for bad usage
 #   demo RAVTRACE TRACE PYTHON         every command on a good trace; JSON output parses
 #   golden RAVTRACE TRACE EXPECTED     `stats --json` equals the committed expectation
+#   fieldnames RAVTRACE V14 V10        a format 1.4 golden trace shows its types' field
+#                                      names (info, info --json, dump); a 1.0 one has none
 #   corrupt RAVTRACE TRACE WORKDIR     damaged copies: validate exits 1 with offset and
 #                                      reason; no command crashes or hangs on them
 #   flip RAVTRACE TRACE WORKDIR        single-byte corruptions in the header, the first
@@ -169,7 +171,31 @@ golden)
       echo "(if the change is intended, run tests/trace/golden/regenerate.sh and review the diff)"
       exit 1
     fi
+  else
+    # no sites: a file from before format 1.3 says so, not "recorded with sites off"
+    expect 0 "$rt" sites "$trace"
+    contains "from before call sites were recorded" "$out"
   fi
+  ;;
+
+fieldnames)
+  new=$1
+  old=$2
+  expect 0 "$rt" info "$new"
+  contains "format      1.4" "$out"
+  contains "bst_node  *ref left, ref right" "$out"
+  contains "vector-node  *ref left, ref right" "$out"
+  expect 0 "$rt" info --json "$new"
+  contains '"name": "bst_node", "fields": \["ref", "ref"\], "field_names": \["left", "right"\]' "$out"
+  expect 0 "$rt" dump --kind=type-def "$new"
+  contains 'name="bst_node" field_names="left","right"' "$out"
+  expect 0 "$rt" info "$old"
+  contains "format      1.0" "$out"
+  contains "bst_node  *ref, ref$" "$out"
+  expect 0 "$rt" info --json "$old"
+  contains '"name": "bst_node", "fields": \["ref", "ref"\], "field_names": \[null, null\]' "$out"
+  expect 0 "$rt" dump --kind=type-def "$old"
+  if grep -q field_names "$out"; then fail "a 1.0 trace shows field names"; fi
   ;;
 
 corrupt)

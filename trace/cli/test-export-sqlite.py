@@ -68,7 +68,7 @@ check("meta.events", meta["events"], stats["events"])
 check("events per kind",
       dict(q("SELECT k.name, count(*) FROM events e JOIN kinds k ON k.id = e.kind GROUP BY k.name")),
       stats["kinds"])
-check("schema_version", meta["schema_version"], 2)
+check("schema_version", meta["schema_version"], 3)
 check("page_size", meta["page_size"], info["page_size"])
 check("program", meta["program"], info["program"])
 
@@ -84,8 +84,9 @@ for t in stats["threads"]:
 check("threads", sorted(r[0] for r in q("SELECT heap FROM threads WHERE kind = 'thread'")),
       sorted(t["id"] for t in info["threads"]))
 check("message heaps", one("SELECT count(*) FROM threads WHERE kind = 'message'"), info["message_heaps"])
-check("types", [list(r) for r in q("SELECT id, name, f0, f1 FROM types ORDER BY id")],
-      [[t["id"], t["name"], t["fields"][0], t["fields"][1]] for t in info["types"]])
+check("types", [list(r) for r in q("SELECT id, name, f0, f1, f0_name, f1_name FROM types ORDER BY id")],
+      [[t["id"], t["name"], t["fields"][0], t["fields"][1], t["field_names"][0], t["field_names"][1]]
+       for t in info["types"]])
 check("marks", one("SELECT count(*) FROM marks"), info["marks"])
 check("marks match their events", one(
     "SELECT count(*) FROM marks m JOIN events e ON e.idx = m.event AND e.text = m.text"

@@ -15,17 +15,20 @@
 # recording made by attaching to a running program (snapshot chunks,
 # session records) and pins 1.1; trailer is the list sample recorded by a
 # 1.2 writer (large trailers; nothing else changed) and pins 1.2 (it
-# cannot be recorded again here: the writer now writes 1.3); sites pins
-# 1.3 (call sites and memory maps).  Regenerating a trace records the current format and loses the
-# version it pinned: hence names, never "all".
+# cannot be recorded again here: the writer now writes a later version);
+# sites pins 1.3 (call sites and memory maps), recorded by a 1.3 writer;
+# fields is the tree sample recorded with format 1.4 (type definitions
+# name their fields) and pins 1.4.  Regenerating a trace records the
+# current format and loses the version it pinned: hence names, never "all".
 set -eu
 build=${1:?usage: regenerate.sh BUILD_DIR NAME...}
 shift
-[ $# -gt 0 ] || { echo "usage: regenerate.sh BUILD_DIR NAME... (list tree messages serialize chatty attach sites)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: regenerate.sh BUILD_DIR NAME... (list tree messages serialize chatty attach sites fields)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 rt="$build/trace/cli/ravtrace"
 [ -x "$rt" ] || { echo "regenerate.sh: no ravtrace in $build" >&2; exit 1; }
 
+# record NAME ACCESS SIZE [SAMPLE]: the sample is NAME unless given.
 record() {
   record_as "$1" "$1" "$2" "$3"
 }
@@ -64,7 +67,7 @@ record_attach() {
 }
 
 want() { case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
-for name in list tree messages serialize chatty attach sites; do
+for name in list tree messages serialize chatty attach sites fields; do
   want "$@" || continue
   case $name in
     list) record list 0 40 ;;
@@ -75,5 +78,7 @@ for name in list tree messages serialize chatty attach sites; do
     attach) record_attach ;;
     # format 1.3: call sites (two threads, accesses recorded: transfers per site)
     sites) record_as sites messages 1 6 ;;
+    # format 1.4: type definitions name their fields (the tree sample's)
+    fields) record_as fields tree 0 40 ;;
   esac
 done

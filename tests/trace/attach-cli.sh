@@ -1,0 +1,149 @@
+#!/bin/bash
+# attach-cli.sh - `ravtrace list` and `ravtrace attach` as a newcomer runs them.
+#
+#   attach-cli.sh RAVTRACE ATTACH_TARGET WORKDIR
+#
+# attach-target is started in the background with no tracing variable (as
+# README's "Attach to a running program" does with ./myprog &), then:
+#   - `ravtrace list` (and --json) names its PID;
+#   - `ravtrace attach PID -o FILE --seconds 1` exits 0, says it detached,
+#     and FILE validates and says it is an attach recording;
+#   - `ravtrace attach PID --stats` stopped with SIGINT prints the header and
+#     one row per second (also while the program is between rounds);
+#   - a second client is refused with "already attached by PID N" and exit
+#     1, and the file it was asked to write over is left as it was;
+#   - a PID nobody listens on gives exit 1 and a sentence, usage errors 2;
+#   - the program's output is the same as an unattached run's.
+# The library-level situations (SIGKILL, garbage, exits, crashes, losses)
+# are in attach-session.c; this checks the command line on top of them.
+# RAV_TEST_WRAPPER (the valgrindscripts setup) runs the recording, the
+# refused attach and the error cases under the checker (its error exit
+# code is 99); --stats, whose rows are timed, runs unwrapped.
+set -u
+WRAP=${RAV_TEST_WRAPPER:-}
+RT=$(realpath "$1") TARGET=$(realpath "$2") WORK=$3
+FAILURES=0
+fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+pass() { echo "ok: $*"; }
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+unset RAVIOLI_TRACE RAVIOLI_LISTEN RAVIOLI_TRACE_ACCESS
+
+# rounds of 2 ms: the program must outlive the checks (longer when each
+# ravtrace command runs under the checker)
+ROUNDS=6000
+[ -n "$WRAP" ] && ROUNDS=30000
+"$TARGET" --rounds $ROUNDS --pace-us 2000 >plain.out 2>plain.err &
+PID=$!
+trap 'kill $PID 2>/dev/null' EXIT
+# wait until it listens (the socket appears once its listener thread runs)
+for _ in $(seq 50); do
+  "$RT" list --json 2>/dev/null | grep -q "\"pid\": $PID," && break
+  sleep 0.1
+done
+
+$WRAP "$RT" list >list.out 2>&1
+if grep -Eq "^ *$PID " list.out; then pass "list names $PID"; else fail "list: $(cat list.out)"; fi
+
+$WRAP "$RT" attach $PID -o rec.ravtrace --seconds 1 >attach.out 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q "detached from process $PID; it keeps running" attach.out; then
+  pass "attach -o --seconds 1"
+else
+  fail "attach -o exit $rc: $(cat attach.out)"
+fi
+if $WRAP "$RT" validate rec.ravtrace >validate.out 2>&1; then pass "$(cat validate.out)"; else fail "validate: $(cat validate.out)"; fi
+if "$RT" info rec.ravtrace 2>&1 | grep -q "attached to process $PID; the client detached"; then
+  pass "info says it is an attach recording"
+else
+  fail "info: $("$RT" info rec.ravtrace 2>&1 | grep session)"
+fi
+
+if "$RT" info --json rec.ravtrace 2>&1 | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["session"]
+sys.exit(not (s["end"] == "detached" and s["heaps_pending"] == 0 and s["heaps_snapshotted"] >= 2))'; then
+  pass "info --json: the session, every heap snapshotted"
+else
+  fail "info --json session: $("$RT" info --json rec.ravtrace 2>&1 | grep session)"
+fi
+
+# A thread asleep outside the engine (the main thread between slow rounds)
+# is snapshotted only at its next engine call: info says so.
+"$TARGET" --rounds 2 --pace-us 4000000 >slow.out 2>&1 &
+SLOW=$!
+for _ in $(seq 50); do
+  "$RT" list --json 2>/dev/null | grep -q "\"pid\": $SLOW," && break
+  sleep 0.1
+done
+sleep 0.3
+"$RT" attach $SLOW -o slow.ravtrace --seconds 1 >slow-attach.out 2>&1
+if grep -q "not snapshotted yet" slow-attach.out && "$RT" info slow.ravtrace 2>&1 | grep -q "^snapshot .* not yet"; then
+  pass "pending heaps: $(grep '^snapshot' <("$RT" info slow.ravtrace 2>&1))"
+else
+  fail "pending heaps not reported: $(cat slow-attach.out; "$RT" info slow.ravtrace 2>&1 | head -12)"
+fi
+kill $SLOW 2>/dev/null
+wait $SLOW 2>/dev/null
+
+# --stats: header at once, a row per statistics record until Ctrl-C.
+"$RT" attach $PID --stats >stats.out 2>stats.err &
+SPID=$!
+sleep 2.6
+kill -INT $SPID
+wait $SPID
+rc=$?
+rows=$(grep -cE '^ *[0-9.]+s ' stats.out)
+if [ $rc -eq 0 ] && head -1 stats.out | grep -q "EVENTS/S" && [ "$rows" -ge 2 ] &&
+  grep -q "events counted in" stats.err; then
+  pass "attach --stats: $rows rows, $(grep counted stats.err)"
+else
+  fail "attach --stats exit $rc, $rows rows: $(cat stats.out stats.err)"
+fi
+
+# A second client: refused, and the file it named is not touched.
+"$RT" attach $PID -o first.ravtrace --seconds 2 >first.out 2>&1 &
+FPID=$!
+for _ in $(seq 50); do
+  grep -q "attached to process" first.out && break
+  sleep 0.1
+done
+echo "keep me" >mine.txt
+$WRAP "$RT" attach $PID -o mine.txt --seconds 1 >second.out 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "already attached by PID $FPID" second.out; then
+  pass "second client: $(cat second.out)"
+else
+  fail "second client exit $rc: $(cat second.out)"
+fi
+if [ "$(cat mine.txt)" = "keep me" ]; then pass "refused attach left -o FILE as it was"; else fail "refused attach changed mine.txt"; fi
+"$RT" attach $PID -o new.ravtrace --seconds 1 >/dev/null 2>&1
+[ -e new.ravtrace ] && fail "refused attach left new.ravtrace behind" || pass "refused attach created no file"
+wait $FPID || fail "first client exit $?: $(cat first.out)"
+
+# Errors.
+$WRAP "$RT" attach 2147483647 -o x.ravtrace >nobody.out 2>&1
+rc=$?
+if [ $rc -eq 1 ] && [ -s nobody.out ] && [ ! -e x.ravtrace ]; then pass "no such program: $(cat nobody.out)"; else fail "no such program: exit $rc: $(cat nobody.out)"; fi
+for args in "attach" "attach $PID" "attach notapid -o x" "attach $PID --seconds=-1 -o x" "attach $PID --queue=1 -o x"; do
+  # shellcheck disable=SC2086
+  $WRAP "$RT" $args >usage.out 2>&1
+  rc=$?
+  if [ $rc -eq 2 ]; then pass "usage error ($args): $(head -1 usage.out)"; else fail "'$args' exit $rc: $(cat usage.out)"; fi
+done
+
+# The program ends as if nobody had attached.
+wait $PID
+rc=$?
+trap - EXIT
+"$TARGET" --rounds $ROUNDS --pace-us 0 >quiet.out 2>quiet.err
+if [ $rc -eq 0 ] && cmp -s plain.out quiet.out && [ ! -s plain.err ]; then
+  pass "the program's output and status are unchanged"
+else
+  fail "program exit $rc, output $(cat plain.out) vs $(cat quiet.out), stderr $(cat plain.err)"
+fi
+
+if [ $FAILURES -ne 0 ]; then
+  echo "$FAILURES failure(s); work directory kept: $WORK"
+  exit 1
+fi
+rm -rf "$WORK"
