@@ -1,5 +1,6 @@
 /* access.c - the public entry points that read and write a heap: roots,
- * fields, allocation into a slot, rav_move, scalars.
+ * fields, allocation into a slot, rav_move, scalars; and attaching a
+ * referrer to a cell's reference tree, which their stores need.
  *
  * These run for every access a program makes, so each checks only what the
  * build asks for (CHECK_REF: the full check with -Ddebug_checks, a null test
@@ -23,7 +24,7 @@ static inline bool check_field(rav_heap *h, rav_ref obj, int field, rav_field_ki
 		return false;
 	}
 #if RAV_DEBUG
-	if (rav_type_field_kind(cell_type(obj.cell), field) != kind) {
+	if (((type_refmask(cell_type(obj.cell)) >> field) & 1) != (kind == RAV_REF)) {
 		rav__misuse(RAV_ETYPE, "%s: field %d of type %s is a %s field", what, field,
 			    rav_type_name(cell_type(obj.cell)), kind == RAV_REF ? "data" : "reference");
 		return false;
@@ -148,6 +149,60 @@ __attribute__((section(".text.sorted.ravioli_api.0"), noinline, used)) int rav__
 #define HOT_ENTRY_READ HOT_ENTRY
 #endif
 #define IMPL static inline __attribute__((always_inline))
+
+/* ---- reference trees (the stores below, msg.c, serialize.c) ---- */
+
+rav_cell *rav__deref_slot(uintptr_t v)
+{
+	rav_cell *c = (rav_cell *)v;
+	while (c && cell_type(c) == RAV_TYPE_REF)
+		c = (rav_cell *)c->w[RAV_W_FWD];
+	return c;
+}
+
+/* Make the empty slot refer to target (a normal raviolo). */
+rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
+{
+	rav_assert(*slot == 0 && cell_type(target) != RAV_TYPE_REF && !cell_gone(target));
+	uintptr_t back = target->w[RAV_W_BACK];
+	if (!back) {
+		WRITE_WORD(evkind, slot, target);
+		WRITE_WORD(RAV_EV_LINK, &target->w[RAV_W_BACK], slot);
+		if (evkind == RAV_EV_REF_STORE)
+			RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REF_STORE, target, slot, 0, target);
+		return RAV_OK;
+	}
+	/* Walk up from the target to the lightest leaf slot and split it. */
+	uintptr_t *leaf = (uintptr_t *)back;
+	while (is_fwd_slot(leaf)) {
+		rav_cell *r = cell_of(leaf);
+		uintptr_t *s1 = (uintptr_t *)r->w[RAV_W_BACK1];
+		uintptr_t *s2 = (uintptr_t *)r->w[RAV_W_BACK2];
+		leaf = leaf_weight(s1) <= leaf_weight(s2) ? s1 : s2;
+	}
+	rav_cell *n = rav__alloc(h, RAV_TYPE_REF);
+	if (!n)
+		return RAV_ENOMEM;
+	rav_cell *p = (rav_cell *)*leaf;
+	REC(RAV_EV_REFRAV_INSERT, 0, 0, n, target, leaf);
+	set_scalar_rec(n, 2);
+	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_FWD], p);
+	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK1], leaf);
+	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK2], slot);
+	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, leaf), &n->w[RAV_W_FWD]);
+	WRITE_WORD(RAV_EV_LINK, leaf, n);
+	WRITE_WORD(evkind, slot, n);
+	for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
+		set_scalar_rec(q, cell_scalar(q) + 1);
+	RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REFRAV_INSERT, target, n, target, leaf);
+	return RAV_OK;
+}
+
+void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
+{
+	(void)h;
+	transfer(from, to, evkind);
+}
 
 /* ---- public: roots ---- */
 

@@ -38,7 +38,34 @@ static inline void dead_push(rav_heap *h, rav_cell *c)
 	h->st.dead_cells++;
 }
 
-static inline void dead_unlink(rav_heap *h, rav_cell *c)
+/* The runs the cascade recorded no longer describe the hole list (a hole
+ * left it other than from an end of the newest run, or by trimming a run
+ * whole). */
+static inline void runs_forget(rav_heap *h)
+{
+	h->nruns = 0;
+	h->runs_head = 0;
+}
+
+/* Whether hole c belongs to a recorded run (the cascade left the run's
+ * index in its word 3; a hole made otherwise has a back-link or 0 there,
+ * and a stale index names a run whose range cannot hold c: every cell in a
+ * run's range died in that run). */
+static inline bool run_holds(const rav_heap *h, const rav_cell *c, unsigned *idx)
+{
+	uintptr_t tag = c->w[3];
+	if (tag < h->runs_head || tag >= h->nruns)
+		return false;
+	const rav_dead_run *r = &h->runs[tag];
+	const rav_cell *lo = r->first < r->last ? r->first : r->last;
+	if (r->n == 0 || c < lo || c >= lo + r->n)
+		return false;
+	*idx = (unsigned)tag;
+	return true;
+}
+
+/* Unlink a hole that is in no recorded run. */
+static inline void dead_unlink_raw(rav_heap *h, rav_cell *c)
 {
 	rav_cell *next = (rav_cell *)c->w[1];
 	rav_cell *prev = (rav_cell *)c->w[2];
@@ -52,9 +79,51 @@ static inline void dead_unlink(rav_heap *h, rav_cell *c)
 		h->dead_tail = prev;
 }
 
-static inline rav_cell *dead_pop(rav_heap *h)
+static inline void dead_unlink(rav_heap *h, rav_cell *c)
+{
+	runs_forget(h);
+	dead_unlink_raw(h, c);
+}
+
+/* Runs that left (n 0) between others stay as tombstones until they
+ * reach an end, so the newest run is always runs[nruns - 1]. */
+static inline void runs_trim_ends(rav_heap *h)
+{
+	while (h->nruns > h->runs_head && h->runs[h->nruns - 1].n == 0)
+		h->nruns--;
+	while (h->runs_head < h->nruns && h->runs[h->runs_head].n == 0)
+		h->runs_head++;
+	if (h->runs_head == h->nruns)
+		runs_forget(h);
+}
+
+/* The head of the hole list, if it is in a run, is the newest run's last
+ * cell (it was pushed last of the run, and any hole pushed after it would
+ * be nearer the head): the run loses that end.  A run of one is no run
+ * (so a lone hole never is in one). */
+static inline void runs_pop(rav_heap *h, rav_cell *c)
+{
+	if (h->nruns <= h->runs_head)
+		return;
+	rav_dead_run *r = &h->runs[h->nruns - 1];
+	if (r->last != c)
+		return;
+	if (r->n == 2) {
+		r->n = 0;
+		runs_trim_ends(h);
+	} else {
+		r->n--;
+		r->last = r->last > r->first ? c - 1 : c + 1;
+	}
+}
+
+/* maybe_runs false: the caller knows no run is recorded (none is while
+ * compaction runs if none was when it began: only the cascade adds runs). */
+static inline __attribute__((always_inline)) rav_cell *dead_pop_t(rav_heap *h, bool maybe_runs)
 {
 	rav_cell *c = h->dead;
+	if (maybe_runs && RAV_UNLIKELY(h->nruns != 0))
+		runs_pop(h, c);
 	rav_cell *next = (rav_cell *)c->w[1];
 	h->dead = next;
 	if (next)
@@ -65,6 +134,11 @@ static inline rav_cell *dead_pop(rav_heap *h)
 	return c;
 }
 
+static inline rav_cell *dead_pop(rav_heap *h)
+{
+	return dead_pop_t(h, true);
+}
+
 /* The head of the hole list goes to its end (compaction skipping a hole
  * that is about to be trimmed). */
 static inline void dead_rotate(rav_heap *h)
@@ -72,6 +146,7 @@ static inline void dead_rotate(rav_heap *h)
 	rav_cell *c = h->dead;
 	if (c == h->dead_tail)
 		return;
+	runs_forget(h);
 	rav_cell *next = (rav_cell *)c->w[1];
 	h->dead = next;
 	next->w[2] = 0;
@@ -279,6 +354,7 @@ static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
 		rav_cell *t = &h->top_page[h->top - 1];
 		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
 			RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+			/* (a lone hole is in no run: runs have two cells or more) */
 			h->dead = h->dead_tail = NULL;
 			h->st.dead_cells--;
 			move_cell_t(h, t, d, tr);

@@ -47,11 +47,14 @@
  *   5. rav__settle(h)          At the end of the API call, immediate mode
  *                              compacts (RAV_COMPACT_FREE):
  *   6. rav__compact(budget, reason)  until no hole is left, from the top
- *                              down.  A run of dead cells at the top is
- *                              trimmed in one pass (RAV_EV_TRIM per cell, the
- *                              hole list unlinked at its head, the run zeroed
- *                              at once): freeing the structure allocated last
- *                              truncates the heap and moves nothing.  A live
+ *                              down.  Dead cells at the top are trimmed
+ *                              (RAV_EV_TRIM each); runs of them the cascade
+ *                              killed at adjacent addresses leave the hole
+ *                              list as one segment, unread, and a page such a
+ *                              run empties is left dirty, zeroed when used
+ *                              again (trim_run): freeing the structure
+ *                              allocated last truncates the heap, moves
+ *                              nothing and reads its cells once.  A live
  *                              top cell
  *   7. rav__move(top, hole)    moves into the most recent hole: 4 words
  *                              copied, the slot(s) naming it and its
@@ -72,7 +75,8 @@
  *
  * Files: this one has the steps above and allocation; the steps that run
  * in every API call are inline functions in heap-inline.h; the public
- * entry points that use them (roots, fields, rav_move, ...) are access.c;
+ * entry points that use them (roots, fields, rav_move, ...) and the
+ * reference trees (attach, transfer) are access.c;
  * heap lifetime, page lists, roots and the debug checks are roots.c.
  */
 #include <stdio.h>
@@ -94,6 +98,8 @@ static bool grow(rav_heap *h)
 		rav__page_append(h, next);
 	}
 	rav_assert(page_fill(next) == 1);
+	if (page_dirty(next))
+		rav__page_clean(next);
 	if (h->top_page)
 		page_set_fill(h->top_page, h->top);
 	h->top_page = next;
@@ -142,60 +148,6 @@ void rav__dead_unlink(rav_heap *h, rav_cell *c)
 rav_cell *rav__dead_pop(rav_heap *h)
 {
 	return h->dead ? dead_pop(h) : NULL;
-}
-
-/* ---- reference trees ---- */
-
-rav_cell *rav__deref_slot(uintptr_t v)
-{
-	rav_cell *c = (rav_cell *)v;
-	while (c && cell_type(c) == RAV_TYPE_REF)
-		c = (rav_cell *)c->w[RAV_W_FWD];
-	return c;
-}
-
-/* Make the empty slot refer to target (a normal raviolo). */
-rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
-{
-	rav_assert(*slot == 0 && cell_type(target) != RAV_TYPE_REF && !cell_gone(target));
-	uintptr_t back = target->w[RAV_W_BACK];
-	if (!back) {
-		WRITE_WORD(evkind, slot, target);
-		WRITE_WORD(RAV_EV_LINK, &target->w[RAV_W_BACK], slot);
-		if (evkind == RAV_EV_REF_STORE)
-			RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REF_STORE, target, slot, 0, target);
-		return RAV_OK;
-	}
-	/* Walk up from the target to the lightest leaf slot and split it. */
-	uintptr_t *leaf = (uintptr_t *)back;
-	while (is_fwd_slot(leaf)) {
-		rav_cell *r = cell_of(leaf);
-		uintptr_t *s1 = (uintptr_t *)r->w[RAV_W_BACK1];
-		uintptr_t *s2 = (uintptr_t *)r->w[RAV_W_BACK2];
-		leaf = leaf_weight(s1) <= leaf_weight(s2) ? s1 : s2;
-	}
-	rav_cell *n = rav__alloc(h, RAV_TYPE_REF);
-	if (!n)
-		return RAV_ENOMEM;
-	rav_cell *p = (rav_cell *)*leaf;
-	REC(RAV_EV_REFRAV_INSERT, 0, 0, n, target, leaf);
-	set_scalar_rec(n, 2);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_FWD], p);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK1], leaf);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK2], slot);
-	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, leaf), &n->w[RAV_W_FWD]);
-	WRITE_WORD(RAV_EV_LINK, leaf, n);
-	WRITE_WORD(evkind, slot, n);
-	for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
-		set_scalar_rec(q, cell_scalar(q) + 1);
-	RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REFRAV_INSERT, target, n, target, leaf);
-	return RAV_OK;
-}
-
-void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
-{
-	(void)h;
-	transfer(from, to, evkind);
 }
 
 /* ---- the life of a free (see the top of this file) ---- */
@@ -387,10 +339,50 @@ static bool cascade_push_slow(rav_heap *h, rav_cell *d, int f, size_t sp)
 	return false;
 }
 
+/* Room for one more recorded run (at most RUNS_MAX: a structure of more
+ * than RUNS_MAX pages has its lowest pages trimmed cell by cell). */
+enum { RUNS_MAX = 1 << 16 };
+
+static bool runs_grow(rav_heap *h)
+{
+	if (h->runs_cap >= RUNS_MAX)
+		return false;
+	unsigned cap = h->runs_cap ? h->runs_cap * 2 : 64;
+	rav_dead_run *grown = realloc(h->runs, cap * sizeof *grown);
+	if (!grown)
+		return false;
+	h->runs = grown;
+	h->runs_cap = cap;
+	return true;
+}
+
+static inline bool runs_room(rav_heap *h)
+{
+	return h->nruns < h->runs_cap || runs_grow(h);
+}
+
 static size_t cascade_all(rav_heap *h)
 {
 	const bool tr = rav__tracing;
 	size_t sp = 0, done = 0;
+	/* The run the last dead cell joined (runs: heap.c, trim_run): open
+	 * while no hole joined the list from elsewhere since. */
+	const bool record_runs = h->kind == RAV_HEAP_THREAD;
+	/* The open run in locals (written to h->runs when it closes): the
+	 * cell that extends it (NULL: none open), its direction, index, first
+	 * cell and length.  prev_dead: the cell that died last, if no other
+	 * hole joined the list since. */
+	rav_cell *run_next = NULL, *run_first = NULL, *prev_dead = NULL;
+	intptr_t run_dir = 0;
+	uintptr_t run_idx = 0;
+	unsigned run_n = 0;
+#define RUN_CLOSE()                                                                                      \
+	do {                                                                                             \
+		if (run_next) {                                                                          \
+			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir, run_n };       \
+			run_next = NULL;                                                                 \
+		}                                                                                        \
+	} while (0)
 	/* The loop keeps the hole list's head and its counters in locals;
 	 * they are written back around the rare calls that use the heap's. */
 	rav_cell *dead = h->dead;
@@ -401,6 +393,8 @@ static size_t cascade_all(rav_heap *h)
 	size_t cap = h->pending_cap;
 #define SYNC_OUT()                                                                                       \
 	do {                                                                                             \
+		RUN_CLOSE();                                                                             \
+		prev_dead = NULL;                                                                        \
 		h->dead = dead;                                                                          \
 		h->st.live_cells -= died;                                                                \
 		h->st.frees += died;                                                                     \
@@ -416,9 +410,11 @@ static size_t cascade_all(rav_heap *h)
 			rav_pending e = pend[--sp];
 			d = e.cell;
 			rav_type t = cell_type(d);
-			if (RAV_UNLIKELY(t == RAV_TYPE_DEAD))
-				continue; /* a reference raviolo whose two referrers both died */
-			if (RAV_UNLIKELY(t == RAV_TYPE_REF)) {
+			/* (a child is never empty, a header or a root cell) */
+			if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD)) {
+				if (t == RAV_TYPE_DEAD)
+					continue; /* a reference raviolo whose two referrers both died */
+				rav_assert(t == RAV_TYPE_REF);
 				SYNC_OUT();
 				pending_ref_lost(h, d, e.slot, &sp);
 				SYNC_IN();
@@ -469,6 +465,31 @@ static size_t cascade_all(rav_heap *h)
 		d->w[0] = RAV_TYPE_DEAD;
 		d->w[1] = (uintptr_t)dead;
 		d->w[2] = 0;
+		/* Its run: d extends the open run if it is next to the run's
+		 * last cell, in the run's direction; it starts one with the cell
+		 * that died before it if that one is its neighbour and in no run
+		 * (adjacent cells are on one page: a page's cell 0 is its header).
+		 * A lone hole is in no run. */
+		if (d == run_next) {
+			run_next += run_dir;
+			run_n++;
+			d->w[3] = run_idx;
+		} else {
+			uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
+			if (!run_next && prev_dead && (step == RAV_CELL_SIZE || step == -(uintptr_t)RAV_CELL_SIZE) &&
+			    record_runs && runs_room(h)) {
+				run_idx = h->nruns++;
+				run_first = prev_dead;
+				run_dir = step == RAV_CELL_SIZE ? 1 : -1;
+				run_next = d + run_dir;
+				run_n = 2;
+				prev_dead->w[3] = d->w[3] = run_idx;
+			} else {
+				RUN_CLOSE();
+				d->w[3] = 0;
+			}
+		}
+		prev_dead = d;
 		if (dead)
 			dead->w[2] = (uintptr_t)d;
 		else
@@ -479,6 +500,7 @@ static size_t cascade_all(rav_heap *h)
 	SYNC_OUT();
 #undef SYNC_OUT
 #undef SYNC_IN
+#undef RUN_CLOSE
 	h->cascading = false;
 	return done;
 }
@@ -531,43 +553,86 @@ void rav__shrink(rav_heap *h)
 	shrink(h);
 }
 
+/* Step 6, trimming a recorded run: the top cell is the highest cell of
+ * run idx.  Its cells leave the hole list as one segment (only the two
+ * holes around it are touched) and are not read (so a check on each cell
+ * that dies belongs where the cascade kills it, not here).  A run that empties its
+ * page (and the page is not the heap's first, so it stops being the top) is
+ * not zeroed either: the page becomes dirty (PAGE_DIRTY in rav-private.h)
+ * and is zeroed when it is used again, so dropping a large structure
+ * allocated last costs one pass over its cells (the cascade's), not three. */
+static void trim_run(rav_heap *h, unsigned idx)
+{
+	rav_dead_run r = h->runs[idx];
+	rav_cell *lo = r.first < r.last ? r.first : r.last;
+	rav_cell *page = h->top_page;
+	rav_assert(r.n >= 2 && lo + r.n - 1 == &page[h->top - 1] && page_of(lo) == page);
+#if RAV_DEBUG >= 2
+	for (unsigned k = 0; k < r.n; k++)
+		rav_assert_internal(cell_type(&lo[k]) == RAV_TYPE_DEAD && lo[k].w[3] == idx);
+	for (rav_cell *c = r.last; c != r.first; c = (rav_cell *)c->w[1])
+		rav_assert_internal(c >= lo && c < lo + r.n);
+#endif
+	rav_cell *prev = (rav_cell *)r.last->w[2], *next = (rav_cell *)r.first->w[1];
+	if (prev)
+		prev->w[1] = (uintptr_t)next;
+	else
+		h->dead = next;
+	if (next)
+		next->w[2] = (uintptr_t)prev;
+	else
+		h->dead_tail = prev;
+	/* The run leaves the record (a run between others stays as a tombstone). */
+	h->runs[idx].n = 0;
+	runs_trim_ends(h);
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing))
+		for (unsigned k = r.n; k-- > 0;)
+			REC(RAV_EV_TRIM, 0, 0, &lo[k], 0, 0);
+#endif
+	unsigned i = slot_in_page(lo);
+	if (i == 1 && page->w[PH_PREV])
+		page->w[0] |= PAGE_DIRTY;
+	else if (r.n <= 4)
+		for (unsigned k = 0; k < r.n; k++)
+			lo[k].w[0] = lo[k].w[1] = lo[k].w[2] = lo[k].w[3] = 0;
+	else
+		memset(lo, 0, (size_t)r.n * RAV_CELL_SIZE);
+#if RAV_VALGRIND
+	for (unsigned k = 0; k < r.n; k++)
+		VG_CELL_FREE(&lo[k]);
+#endif
+	h->st.dead_cells -= r.n;
+	h->top = i;
+	if (i == 1)
+		rav__top_page_emptied(h);
+}
+
+/* Step 6, trimming one dead top cell c that is in no recorded run. */
+static inline void trim_one(rav_heap *h, rav_cell *c)
+{
+	dead_unlink_raw(h, c);
+	REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
+	c->w[0] = c->w[1] = c->w[2] = c->w[3] = 0;
+	VG_CELL_FREE(c);
+	h->st.dead_cells--;
+	shrink(h);
+}
+
 /* Step 6, trimming: the top cell is dead.  Trim it and every dead cell
- * below it, a page at a time: each is unlinked from the hole list (at its
- * head when the cascade killed the run in address order) and the run is
- * zeroed at once. */
+ * below it: a run the cascade recorded at once (trim_run), other holes one
+ * by one. */
 static void trim_dead_run(rav_heap *h)
 {
-	for (;;) {
-		rav_cell *page = h->top_page;
-		unsigned top = h->top, i = top;
-		while (i > 1) {
-			rav_cell *c = &page[i - 1];
-			if (cell_type(c) != RAV_TYPE_DEAD)
-				break;
-			if (c == h->dead)
-				h->dead = (rav_cell *)c->w[1]; /* its prev link is fixed once, below */
-			else
-				dead_unlink(h, c);
-			REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
-			i--;
-		}
-		if (h->dead)
-			h->dead->w[2] = 0;
-		else
-			h->dead_tail = NULL;
-		unsigned n = top - i;
-		memset(&page[i], 0, (size_t)n * RAV_CELL_SIZE);
-#if RAV_VALGRIND
-		for (unsigned k = i; k < top; k++)
-			VG_CELL_FREE(&page[k]);
-#endif
-		h->st.dead_cells -= n;
-		h->top = i;
-		if (i > 1)
-			return; /* a live cell is on top */
-		rav__top_page_emptied(h);
-		if (!h->dead || h->top_page == page)
+	while (h->dead) {
+		rav_cell *c = &h->top_page[h->top - 1];
+		if (h->top <= 1 || cell_type(c) != RAV_TYPE_DEAD)
 			return;
+		unsigned idx;
+		if (run_holds(h, c, &idx))
+			trim_run(h, idx);
+		else
+			trim_one(h, c);
 	}
 }
 
@@ -635,13 +700,23 @@ enum { AHEAD = 4 };
 static size_t move_run(rav_heap *h, boundary b, size_t budget)
 {
 	size_t moves = 0;
+	const bool runs = h->nruns != 0;
 	/* The first few cells of the run have no lead; prefetch them now. */
 	for (unsigned k = 1; k < AHEAD && h->top > k + 1; k++)
 		prefetch_neighbours(&h->top_page[h->top - 1 - k]);
 	while (h->dead && moves < budget) {
 		rav_cell *t = &h->top_page[h->top - 1];
-		if (cell_type(t) == RAV_TYPE_DEAD)
-			break;
+		if (cell_type(t) == RAV_TYPE_DEAD) {
+			/* Trimmed here rather than by returning to rav__compact:
+			 * freeing cells that alternate with survivors alternates
+			 * one trim and one move. */
+			unsigned idx;
+			if (runs && run_holds(h, t, &idx))
+				trim_run(h, idx);
+			else
+				trim_one(h, t);
+			continue;
+		}
 		if (h->top > 2 * AHEAD + 1)
 			rav_prefetch(t - 2 * AHEAD);
 		if (h->top > AHEAD + 1)
@@ -651,7 +726,7 @@ static size_t move_run(rav_heap *h, boundary b, size_t budget)
 		for (size_t skipped = 0; doomed(b, h->dead) && skipped < h->st.dead_cells; skipped++)
 			dead_rotate(h);
 		rav_assert(!doomed(b, h->dead));
-		rav_cell *d = dead_pop(h);
+		rav_cell *d = dead_pop_t(h, runs);
 		if (h->dead)
 			rav_prefetch(h->dead);
 		move_cell(h, t, d);
@@ -672,15 +747,14 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 	boundary b = mark_boundary(h, max_moves ? 64 + 4 * (max_moves / (CELLS - 1)) : SIZE_MAX);
 	size_t moves = 0;
 	while (h->dead && (max_moves == 0 || moves < max_moves)) {
-		rav_cell *t = rav__top_cell(h);
-		rav_assert(t != NULL); /* a hole lies below the top */
-		if (!t)
-			break;
-		if (cell_type(t) == RAV_TYPE_DEAD)
+		rav_assert(h->top_page && h->top > 1); /* a hole lies below the top */
+		if (cell_type(&h->top_page[h->top - 1]) == RAV_TYPE_DEAD)
 			trim_dead_run(h);
 		else
 			moves += move_run(h, b, max_moves ? max_moves - moves : SIZE_MAX);
 	}
+	if (!h->dead)
+		runs_forget(h);
 	clear_boundary(h);
 	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
 	rav_assert(max_moves != 0 || h->st.dead_cells == 0);

@@ -96,7 +96,7 @@ static uint64_t now_ns(void)
  * in their header's scalar (40 bits: 34 years). */
 static inline void warm_stamp(rav_cell *p, uint64_t now)
 {
-	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (now - rav__pool.t0_ns) / 1000000u);
+	p->w[0] = make_tw(RAV_TYPE_HEADER, p->w[0] & PAGE_DIRTY, (now - rav__pool.t0_ns) / 1000000u);
 }
 
 static inline uint64_t warm_time_ns(const rav_cell *p)
@@ -661,6 +661,8 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 	 * sequence number before the page left that thread; the shared lock
 	 * or program order makes this one larger. */
 	rav_stamp stamp = rav__stamp();
+	if (page_dirty(p))
+		rav__page_clean(p);
 	page_set(p, 1, kind);
 	p->w[PH_NEXT] = 0;
 	p->w[PH_PREV] = 0;
@@ -670,9 +672,21 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 	return p;
 }
 
+/* A dirty page's cells were never zeroed (PAGE_DIRTY in rav-private.h);
+ * to memcheck they are free chunks of the pool. */
+void rav__page_clean(rav_cell *p)
+{
+	VG_OPEN(&p[1], RAV_PAGE_SIZE - RAV_CELL_SIZE);
+	memset(&p[1], 0, RAV_PAGE_SIZE - RAV_CELL_SIZE);
+	VG_CLOSE(&p[1], RAV_PAGE_SIZE - RAV_CELL_SIZE);
+	p->w[0] &= ~PAGE_DIRTY;
+}
+
 void rav__page_release(rav_heap *h, rav_cell *p)
 {
+	uintptr_t dirty = p->w[0] & PAGE_DIRTY; /* stays with the page until it is used again */
 	page_set(p, 1, 0);
+	p->w[0] |= dirty;
 	p->w[PH_OWNER] = 0;
 	p->w[PH_PREV] = 0;
 	h->st.pages_released++;

@@ -44,6 +44,11 @@
 _Static_assert((RAV_PAGE_SIZE & (RAV_PAGE_SIZE - 1)) == 0, "page size must be a power of two");
 _Static_assert(sizeof(rav_cell) == RAV_CELL_SIZE, "cell size");
 _Static_assert(RAV_PAGE_CELLS >= 8, "pages must hold at least 8 cells");
+/* The cascade and the debug checks tell every cell that is not a raviolo
+ * of a program's (or the engine's vectors) by one compare. */
+_Static_assert(RAV_TYPE_EMPTY < RAV_TYPE_DEAD && RAV_TYPE_HEADER < RAV_TYPE_DEAD && RAV_TYPE_REF < RAV_TYPE_DEAD &&
+		       RAV_TYPE_ROOT < RAV_TYPE_DEAD && RAV_TYPE_VEC > RAV_TYPE_DEAD,
+	       "engine cell types come first");
 
 /* ---- cell helpers ---- */
 
@@ -93,7 +98,23 @@ static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 {
 	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << RAV_HEADER_KIND_SHIFT));
 }
-static inline void page_set_fill(rav_cell *p, unsigned fill) { page_set(p, fill, page_kind(p)); }
+/* A dirty page: empty (fill 1), but its cells still hold what they held
+ * when the whole page was trimmed at once (heap.c, trim_run): zeroing a
+ * page nobody will read again would be a pass over cold memory.  It is
+ * zeroed when it is used again (rav__page_acquire, or grow taking the
+ * spare), where the allocations about to write it bring it into cache
+ * anyway.  Only a page that is not its heap's top page may be dirty: the
+ * spare page after the top, or a free page in the pool (the flag survives
+ * there; a page given back to the OS comes back zero, flag included). */
+#define PAGE_DIRTY RAV_FLAG_DYING /* a page header's type word has no other use for it */
+/* The fill changes, the dirty flag stays (a compaction's PAGE_DOOMED mark goes). */
+static inline void page_set_fill(rav_cell *p, unsigned fill)
+{
+	uintptr_t dirty = p->w[0] & PAGE_DIRTY;
+	page_set(p, fill, page_kind(p));
+	p->w[0] |= dirty;
+}
+static inline bool page_dirty(const rav_cell *p) { return (p->w[0] & PAGE_DIRTY) != 0; }
 static inline rav_heap *page_owner(const rav_cell *p) { return (rav_heap *)p->w[PH_OWNER]; }
 
 /* ---- assertions, in tiers (as mimalloc's) ----
@@ -123,6 +144,16 @@ static inline void rav_prefetch(const void *p)
 /* ---- heap ---- */
 
 struct rav_root_s; /* a root handle is the address of its slot word */
+
+/* Cells the kill cascade made dead one after the other at adjacent
+ * addresses (one page, ascending or descending): `first` died first, `last`
+ * last, n in all.  They are a run of the hole list too (pushed one after
+ * the other: last nearest its head), so compaction can trim the run when
+ * it reaches the top without reading its cells (heap.c, trim_run). */
+typedef struct rav_dead_run {
+	rav_cell *first, *last;
+	unsigned n;
+} rav_dead_run;
 
 /* A child whose referrer died, waiting for its turn in the cascade. */
 typedef struct rav_pending {
@@ -155,6 +186,11 @@ struct rav_heap {
 	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
 	size_t pending_cap;
 	bool tearing_down;       /* rav__heap_destroy: skip compaction */
+	/* Runs of holes the cascade made (thread heaps), oldest at runs_head;
+	 * valid while holes only join the list: every other change to the
+	 * list forgets them (runs_forget), and so does the end of a compaction. */
+	rav_dead_run *runs;
+	unsigned runs_head, nruns, runs_cap;
 	/* The pin: the one cell whose address an API call returns after it
 	 * compacted (rav_new_root / rav_new_field hand out the new cell).  A move
 	 * of the pinned cell updates it.  NULL outside such a call. */
@@ -247,6 +283,7 @@ extern uint8_t rav__allocatable[RAV_TYPE_MAX];
 rav_status rav__pool_ensure(void);
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
 void rav__page_release(rav_heap *h, rav_cell *page);
+void rav__page_clean(rav_cell *page);                          /* zero a dirty page's cells */
 void rav__page_cache_flush(void);                          /* the calling thread is leaving */
 uint64_t rav__seq_next_locked(void);
 /* The next sequence number for an ordering event of the calling thread, or
@@ -677,10 +714,12 @@ static inline void rav__site_leave_blocking(bool noted)
 
 /* ---- debug checks ---- */
 #if RAV_DEBUG
-#define CHECK_REF(h, r, what) rav__check_ref((h), (r), (what))
+/* The common case is tested inline (check_ref_passes, owner_is_self
+ * below); anything else takes the full check, which reports. */
+#define CHECK_REF(h, r, what) (RAV_LIKELY(check_ref_passes((h), (r))) || rav__check_ref((h), (r), (what)))
 /* A heap is used only by the thread that owns it (reported like a
  * cross-heap store). */
-#define CHECK_OWNER(h, what) rav__check_owner((h), (what))
+#define CHECK_OWNER(h, what) (RAV_LIKELY(owner_is_self(h)) || rav__check_owner((h), (what)))
 #else
 #define CHECK_REF(h, r, what) ((r).cell != NULL)
 #define CHECK_OWNER(h, what) true
@@ -691,6 +730,30 @@ static inline rav_heap *rav__self(void)
 {
 	return rav__self_heap;
 }
+
+#if RAV_DEBUG
+/* What rav__check_owner and rav__check_ref (roots.c) accept in the common
+ * case, tested inline: the calling thread builds h, and r names a live
+ * raviolo of h at h's current generation.  False sends the call to the
+ * full check, which accepts the rarer legal cases or reports misuse. */
+static inline bool owner_is_self(const rav_heap *h)
+{
+	const rav_heap *self = rav__self_heap;
+	return self != NULL && h->builder == self->id;
+}
+
+static inline bool check_ref_passes(const rav_heap *h, rav_ref r)
+{
+	const rav_cell *c = r.cell;
+	if (!c || !owner_is_self(h) || r.gen != h->gen || ((uintptr_t)c & (RAV_CELL_SIZE - 1)) != 0 ||
+	    (const char *)c < rav__pool.base ||
+	    (const char *)c >= rav__pool.base + rav__pool.reserved * (size_t)RAV_PAGE_SIZE)
+		return false;
+	/* (types up to RAV_TYPE_DEAD are empty cells, headers, reference
+	 * ravioli, root cells and holes) */
+	return page_owner(page_of(c)) == h && cell_type(c) > RAV_TYPE_DEAD;
+}
+#endif
 
 /* ---- allocation fast path ----
  * The top of the heap is a bump pointer; holes (deferred mode, or during an

@@ -129,9 +129,8 @@ void rav__heap_destroy(rav_heap *h)
 				VG_CELL_FREE(&p[i]);
 			}
 			(void)fill;
-			VG_OPEN(&p[1], RAV_PAGE_SIZE - RAV_CELL_SIZE);
-			memset(&p[1], 0, RAV_PAGE_SIZE - RAV_CELL_SIZE);
-			VG_CLOSE(&p[1], RAV_PAGE_SIZE - RAV_CELL_SIZE);
+			/* Zeroed when it is used again (PAGE_DIRTY). */
+			p->w[0] |= PAGE_DIRTY;
 			rav__page_release(h, p);
 			p = next;
 		}
@@ -141,6 +140,9 @@ void rav__heap_destroy(rav_heap *h)
 	free(h->pending);
 	h->pending = NULL;
 	h->pending_cap = 0;
+	free(h->runs);
+	h->runs = NULL;
+	h->runs_cap = h->nruns = h->runs_head = 0;
 	h->root_n = h->root_cap = 0;
 	h->scratch = NULL;
 	h->first = h->last = h->top_page = h->root_first = NULL;

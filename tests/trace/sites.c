@@ -245,6 +245,7 @@ static void roundtrip(uint64_t seed, bool compress)
 		CHECK(rav_trace_event_at(tr, i, &a));
 		rav_event_iter_init(&it, tr, &(rav_event_filter){.thread = -1, .from = i, .to = i + 1});
 		CHECK(rav_event_iter_next(&it, &ev) && ev.site == a.site);
+		rav_event_iter_fini(&it); /* stopped before its end */
 	}
 	/* filter by site: exactly the events that carry it */
 	REQUIRE(a_site);
