@@ -168,6 +168,8 @@ rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned 
 	if (!back) {
 		WRITE_WORD(evkind, slot, target);
 		WRITE_WORD(RAV_EV_LINK, &target->w[RAV_W_BACK], slot);
+		if (evkind == RAV_EV_REF_STORE)
+			RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REF_STORE, target, slot, 0, target);
 		return RAV_OK;
 	}
 	/* Walk up from the target to the lightest leaf slot and split it. */
@@ -192,6 +194,7 @@ rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned 
 	WRITE_WORD(evkind, slot, n);
 	for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
 		set_scalar_rec(q, cell_scalar(q) + 1);
+	RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REFRAV_INSERT, target, n, target, leaf);
 	return RAV_OK;
 }
 
@@ -259,8 +262,10 @@ static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 	rav__drop(h, slot, RAV_EV_REF_CLEAR);
 	if (owner && cell_gone(owner))
 		rav__drop(h, tmp, RAV_EV_LINK);
-	else
+	else {
 		transfer(tmp, slot, RAV_EV_REF_STORE);
+		RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REF_STORE, target, slot, 0, *slot);
+	}
 	settle(h);
 	return RAV_OK;
 }

@@ -178,9 +178,9 @@ static inline uintptr_t leaf_weight(const uintptr_t *slot)
 static inline __attribute__((always_inline)) void set_scalar_t(rav_cell *c, uintptr_t scalar, bool tr)
 {
 	uintptr_t nw = (c->w[0] & ((1u << RAV_SCALAR_SHIFT) - 1)) | (scalar << RAV_SCALAR_SHIFT);
-	/* The collector's mark and the dying flag are transient and never recorded. */
-	RECT(tr, RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_DYING),
-	     nw & ~(RAV_FLAG_MARK | RAV_FLAG_DYING));
+	/* The collector's mark, the dying flag and a debugger's watch are
+	 * transient and never recorded. */
+	RECT(tr, RAV_EV_TYPE_WORD, 0, 0, c, c->w[0] & ~RAV_FLAG_TRANSIENT, nw & ~RAV_FLAG_TRANSIENT);
 	c->w[0] = nw;
 }
 
@@ -208,9 +208,11 @@ static inline void transfer(uintptr_t *from, uintptr_t *to, unsigned evkind)
 
 static inline __attribute__((always_inline)) void make_dead_t(rav_heap *h, rav_cell *c, bool tr)
 {
-	rav_type t = cell_type(c);
+	uintptr_t tw = c->w[0];
+	rav_type t = (rav_type)(tw & RAV_TYPE_MASK);
 	rav_assert(t != RAV_TYPE_DEAD && t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER);
 	RECT(tr, RAV_EV_FREE, t, 0, c, 0, 0);
+	RAV_WATCH_TEST(tr, tw, RAV_EV_FREE | (t << 8), c, c, 0, 0);
 	if (t == RAV_TYPE_REF)
 		h->st.ref_cells--;
 	h->st.live_cells--;
@@ -275,6 +277,7 @@ static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_c
 		for (int k = RAV_W_BACK1; k <= RAV_W_BACK2; k++) {
 			uintptr_t *s = (uintptr_t *)d->w[k]; /* never inside t: a reference raviolo is not its own referrer */
 			RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
+			RAV_WATCH_TEST(tr, cell_of(s)->w[0], RAV_EV_FIXUP, cell_of(s), s, *s, d);
 			*s = (uintptr_t)d;
 			h->st.fixups++;
 		}
@@ -283,6 +286,7 @@ static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_c
 		 * back-link is fixed (and recorded) with the children below. */
 		uintptr_t *s = RELOC((uintptr_t *)d->w[RAV_W_BACK]);
 		RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
+		RAV_WATCH_TEST(tr, cell_of(s)->w[0], RAV_EV_FIXUP, cell_of(s), s, *s, d);
 		*s = (uintptr_t)d;
 		h->st.fixups++;
 	}
@@ -296,10 +300,13 @@ static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_c
 			c = d;
 		uintptr_t *bl = backlink_slot_of(c, &t->w[1 + f]);
 		RECT(tr, RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
+		RAV_WATCH_TEST(tr, c->w[0], RAV_EV_FIXUP, c, bl, *bl, &d->w[1 + f]);
 		*bl = (uintptr_t)&d->w[1 + f];
 		h->st.fixups++;
 	}
 #undef RELOC
+	/* After its fix-ups: a debugger holding here sees the move whole. */
+	RAV_WATCH_TEST(tr, d->w[0], RAV_EV_MOVE, d, t, d, 0);
 }
 
 static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)

@@ -461,6 +461,7 @@ static size_t cascade_all(rav_heap *h)
 		/* Step 4 (make_dead), with the counters in locals. */
 		rav_assert(cell_type(d) != RAV_TYPE_DEAD && cell_type(d) != RAV_TYPE_REF);
 		RECT(tr, RAV_EV_FREE, cell_type(d), 0, d, 0, 0);
+		RAV_WATCH_TEST(tr, d->w[0], RAV_EV_FREE | ((uint32_t)cell_type(d) << 8), d, d, 0, 0);
 		d->w[0] = RAV_TYPE_DEAD;
 		d->w[1] = (uintptr_t)dead;
 		d->w[2] = 0;

@@ -157,7 +157,7 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 			goto out;
 		}
 		unsigned mask = type_refmask(cell_type(p.from));
-		uintptr_t tw = p.from->w[0] & ~RAV_FLAG_MARK;
+		uintptr_t tw = p.from->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_WATCH);
 		if (tw != c->w[0]) {
 			REC(RAV_EV_TYPE_WORD, 0, 0, c, c->w[0], tw);
 			c->w[0] = tw;

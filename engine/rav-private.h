@@ -389,10 +389,35 @@ extern _Thread_local uint32_t rav__tl_epoch; /* epoch the calling thread's strea
 /* Whether the calling thread has a snapshot to take: its stream is not in
  * the current epoch yet, or h was not snapshotted in it (a message built
  * before the session).  Epoch 0 (no session ever) matches everything. */
+/* debug.c: a live debugger's state the hot paths test (see rav-record.h,
+ * "Live debugging"). */
+extern int rav__debug_filter;            /* atomic: every event goes to the debugger */
+extern int rav__debug_safepoints;        /* atomic: safe points have debugger work */
+extern _Thread_local int rav__debug_tl_step; /* rav_debug_step_mode of the calling thread, 0 none */
+void rav__debug_event(const rav_raw_event *e, const char *text, size_t len);
+void rav__debug_safepoint(rav_heap *h);
+void rav__debug_apply_watches(void); /* the calling thread's watch requests only (no stop) */
+/* A watched cell (RAV_FLAG_WATCH) took part in event kind (a, b, c as
+ * recorded); cold, out of line. */
+__attribute__((cold, noinline)) void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b,
+						      uintptr_t c);
+/* One flag test where the type word is at hand. */
+#if RAV_TRACING
+#define RAV_WATCH_TEST(tr, tw, kind, cell, a, b, c)                                                      \
+	do {                                                                                             \
+		if (RAV_UNLIKELY((tw) & RAV_FLAG_WATCH) && (tr))                                         \
+			rav__watch_hit((kind), (rav_cell *)(cell), (uintptr_t)(a), (uintptr_t)(b),       \
+				       (uintptr_t)(c));                                                  \
+	} while (0)
+#else
+#define RAV_WATCH_TEST(tr, tw, kind, cell, a, b, c) ((void)(tr))
+#endif
+
 static inline bool rav__safepoint_due(const rav_heap *h)
 {
 	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED);
-	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e);
+	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e) ||
+	       __atomic_load_n(&rav__debug_safepoints, __ATOMIC_RELAXED);
 }
 /* The snapshot itself (record.c, out of line). */
 void rav__safepoint_slow(rav_heap *h);

@@ -167,6 +167,9 @@ enum rav_compact_reason { RAV_COMPACT_FREE = 0, RAV_COMPACT_ARRIVAL = 1, RAV_COM
 #define RAV_FLAG_MARK ((uintptr_t)1 << 16)   /* reached by rav_collect's mark */
 #define RAV_FLAG_BUFFER ((uintptr_t)1 << 17) /* lives in a message buffer page */
 #define RAV_FLAG_DYING ((uintptr_t)1 << 18)  /* unreachable, queued for the deferred kill cascade */
+#define RAV_FLAG_WATCH ((uintptr_t)1 << 19)  /* a live debugger watches this cell (rav_debug_watch) */
+/* Flags of the engine's own bookkeeping: never recorded, never in a trace. */
+#define RAV_FLAG_TRANSIENT (RAV_FLAG_MARK | RAV_FLAG_DYING | RAV_FLAG_WATCH)
 #define RAV_SCALAR_SHIFT 24
 
 /* Page header cell (cell 0 of every page): type RAV_TYPE_HEADER whose
@@ -335,6 +338,72 @@ typedef struct rav_census {
 } rav_census;
 /* pending (optional, max entries): heap ids not snapshotted in the current epoch. */
 size_t rav_record_census(rav_census *out, uint32_t *pending, size_t max);
+
+/* ---- Live debugging (driven by trace/session.c) ------------------------
+ *
+ * The engine can hold a thread inside an engine call, where it stands
+ * still until released; it knows nothing of who asks.  A debugger is a set
+ * of callbacks, installed during a live session:
+ *  - with event filtering on, every event a thread records is shown to
+ *    `event` right after it is recorded, on that thread; true holds the
+ *    thread there (its events so far are in its buffer, which live readers
+ *    see);
+ *  - a watched cell (RAV_FLAG_WATCH in its type word: one bit the move,
+ *    free, fix-up and attach paths test) is shown to `event` with
+ *    `watched` = its address before the event, whatever the filter says,
+ *    when it moves (RAV_EV_MOVE, after its fix-ups), is freed (RAV_EV_FREE),
+ *    has one of its words fixed up (RAV_EV_FIXUP) or gets a new referrer
+ *    (RAV_EV_REF_STORE or RAV_EV_REFRAV_INSERT naming it);
+ *  - threads can be held at their next safe point (pause), released all
+ *    at once (continue) or one of them for one event or one engine call
+ *    (step).
+ * Removing the debugger releases every thread.  Nothing here runs unless a
+ * debugger is installed; without one a watched cell's flag is dropped the
+ * next time it is seen. */
+
+typedef enum rav_debug_why {
+	RAV_DEBUG_BREAK = 1, /* `event` returned true */
+	RAV_DEBUG_PAUSE = 2, /* rav_debug_pause: held at its next safe point */
+	RAV_DEBUG_STEP = 3,  /* a step ended */
+} rav_debug_why;
+
+typedef enum rav_debug_step_mode {
+	RAV_DEBUG_STEP_EVENT = 1, /* hold again after the thread's next event */
+	RAV_DEBUG_STEP_CALL = 2,  /* hold again at the thread's next engine call (the current one returned) */
+} rav_debug_step_mode;
+
+typedef struct rav_debugger {
+	/* On the recording thread, after e was recorded (text: a MARK's or
+	 * ERROR's text, else NULL).  heap_id: the thread's heap (0 if none).
+	 * Must not call the engine.  True: hold the thread. */
+	bool (*event)(const rav_raw_event *e, const char *text, size_t len, uint32_t heap_id, uintptr_t watched,
+		      void *user);
+	/* On the held thread, before it blocks / after it is released. */
+	void (*stopped)(uint32_t heap_id, rav_debug_why why, void *user);
+	void (*resumed)(uint32_t heap_id, void *user);
+	void *user;
+} rav_debugger;
+
+/* Install (or with NULL remove, releasing every held thread) the debugger. */
+void rav_debug_install(const rav_debugger *d);
+/* Show every event to the debugger (on), or only watched cells (off). */
+void rav_debug_filter(bool on);
+/* on: every thread holds at its next safe point (why PAUSE); off: no more do. */
+void rav_debug_pause(bool on);
+/* Release every held thread (and end a pause).  Returns how many were held. */
+unsigned rav_debug_continue(void);
+/* Release the held thread of heap heap_id for one step (the others stay
+ * held).  False if no such thread is held. */
+bool rav_debug_step(uint32_t heap_id, rav_debug_step_mode mode);
+/* Heap ids of the held threads (up to max); returns how many are held. */
+unsigned rav_debug_held(uint32_t *heap_ids, unsigned max);
+/* Watch (on) or stop watching the cell at `cell`.  The owner of its page
+ * applies the request at its next safe point, or at once if it is held;
+ * the request is dropped if the address is not a live normal or reference
+ * raviolo then.  Returns a request number; rav_debug_watch_status says
+ * 0 pending, 1 applied, -1 refused (not a live cell), -2 unknown. */
+int rav_debug_watch(uintptr_t cell, bool on);
+int rav_debug_watch_status(int request);
 
 #ifdef __cplusplus
 }

@@ -213,8 +213,24 @@ static void count_drop(unsigned n)
 
 /* Room for n more records, or NULL if nothing may be recorded now.  The
  * records are published by commit() once filled. */
+/* While a debugger wants to see every event of this thread (event
+ * filtering, or a one-event step), the fast path of rav__emit is closed by
+ * keeping time_countdown at 0; the real countdown waits here. */
+static _Thread_local unsigned tl_saved_countdown;
+static _Thread_local bool tl_countdown_saved;
+
+static inline bool debug_wants_events(void)
+{
+	return RAV_UNLIKELY(__atomic_load_n(&rav__debug_filter, __ATOMIC_RELAXED) ||
+			    rav__debug_tl_step == RAV_DEBUG_STEP_EVENT);
+}
+
 static inline rav_raw_event *reserve_clock(unsigned n, bool clock)
 {
+	if (RAV_UNLIKELY(tl_countdown_saved)) {
+		time_countdown = tl_saved_countdown;
+		tl_countdown_saved = false;
+	}
 	if (!recorder())
 		return NULL;
 	/* A thread whose stream is not in the current epoch yet records
@@ -247,6 +263,11 @@ static inline rav_raw_event *reserve_clock(unsigned n, bool clock)
 	}
 	if (time_countdown)
 		time_countdown--;
+	if (debug_wants_events()) {
+		tl_saved_countdown = time_countdown;
+		tl_countdown_saved = true;
+		time_countdown = 0;
+	}
 	tl_commit = at + n;
 	return &b->ev[at];
 }
@@ -295,6 +316,10 @@ void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 	e->b = b;
 	e->c = c;
 	commit();
+	if (debug_wants_events()) {
+		rav_raw_event copy = { kindaux, x, a, b, c };
+		rav__debug_event(&copy, NULL, 0);
+	}
 }
 
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc)
@@ -316,6 +341,10 @@ void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 	e[1].b = b;
 	e[1].c = seq;
 	commit();
+	if (debug_wants_events()) {
+		rav_raw_event copy = e[1];
+		rav__debug_event(&copy, NULL, 0);
+	}
 }
 
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len)
@@ -337,6 +366,10 @@ void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, cons
 	memset(e + 1, 0, extra * sizeof(rav_raw_event));
 	memcpy(e + 1, text, len);
 	commit();
+	if (debug_wants_events()) {
+		rav_raw_event copy = *e;
+		rav__debug_event(&copy, text, len);
+	}
 #else
 	(void)kind, (void)aux, (void)x, (void)a, (void)text, (void)len;
 #endif
@@ -593,6 +626,8 @@ __attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
 	rav_heap *self = rav__self();
 	if (h && self && h->builder == self->id && __atomic_load_n(&h->snap_epoch, __ATOMIC_ACQUIRE) != e)
 		snapshot_owned(r, h, e);
+	if (__atomic_load_n(&rav__debug_safepoints, __ATOMIC_ACQUIRE))
+		rav__debug_safepoint(h);
 }
 
 void rav_record_event_ordered(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq,
@@ -615,6 +650,10 @@ void rav__park(rav_parked *pk, rav_heap *h)
 
 void rav__unpark(rav_parked *pk)
 {
+	/* Before a received message arrives (cells may move): a debugger's
+	 * watch requests name cells where they were while this thread slept. */
+	if (RAV_UNLIKELY(__atomic_load_n(&rav__debug_safepoints, __ATOMIC_ACQUIRE)))
+		rav__debug_apply_watches();
 	if (!pk->adopt)
 		return;
 	/* A sweep snapshotted this thread's heap while it slept and started

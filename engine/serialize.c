@@ -186,7 +186,7 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 				memset(&dst[c], 0, RAV_CELL_SIZE);
 				continue;
 			}
-			dst[c].w[0] &= ~(RAV_FLAG_MARK | RAV_FLAG_DYING);
+			dst[c].w[0] &= ~RAV_FLAG_TRANSIENT;
 			unsigned pw = pointer_words(cell_type(&src[c]));
 			if (cell_type(&src[c]) == RAV_TYPE_DEAD)
 				dst[c].w[1] = dst[c].w[2] = dst[c].w[3] = 0;
@@ -333,7 +333,7 @@ static rav_status serialize_root(rav_heap *h, rav_root r, int fd, unsigned flags
 			st = RAV_ENOMEM;
 			break;
 		}
-		c->w[0] = from->w[0] & ~RAV_FLAG_MARK;
+		c->w[0] = from->w[0] & ~(RAV_FLAG_MARK | RAV_FLAG_WATCH);
 		unsigned mask = type_refmask(cell_type(from));
 		for (int f = 0; f < 2; f++)
 			if (!(mask & (1u << f)))

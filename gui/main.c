@@ -8,6 +8,7 @@
  */
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ravscope-application.h"
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
 	gboolean contention = FALSE, counts = FALSE, version = FALSE, list_demos = FALSE;
 	gboolean list_lessons = FALSE, check_lesson = FALSE;
 	int frames = 0;
+	gboolean live = FALSE;
 	gint64 per_frame = 0;
 	double anim = -1;
 	GOptionEntry entries[] = {
@@ -117,7 +119,8 @@ int main(int argc, char **argv)
 		{ "print-counts", 0, 0, G_OPTION_ARG_NONE, &counts, "With --render: print cells per type and their colours", NULL },
 		{ "anim", 0, 0, G_OPTION_ARG_DOUBLE, &anim, "With --render: apply the next visible event and draw its animation at time T (0..1)", "T" },
 		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
-		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240)", "N" },
+		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames, "With --bench: frames per zoom level (default 240; --live: 300, 5 s)", "N" },
+		{ "live", 0, 0, G_OPTION_ARG_NONE, &live, "With --bench: attach to a running program ([-- PROG ARGS...], default rav-sample-live --flat-out) and time the live view", NULL },
 		{ "events-per-frame", 0, 0, G_OPTION_ARG_INT64, &per_frame, "With --bench: events applied per frame (default 2000)", "N" },
 		{ "list-demos", 0, 0, G_OPTION_ARG_NONE, &list_demos, "Print the demo traces the Open Demo menu offers", NULL },
 		{ "list-lessons", 0, 0, G_OPTION_ARG_NONE, &list_lessons, "Print the lesson files the Lessons menu offers", NULL },
@@ -160,6 +163,14 @@ int main(int argc, char **argv)
 			g_ptr_array_unref(demos);
 			return 0;
 		}
+		if (bench && live) {
+			RavscopeRenderOptions lo = { .size = size, .frames = frames };
+			/* what follows `--` (GOptionContext leaves it, or drops the "--") */
+			int at = 1;
+			if (at < argc && !strcmp(argv[at], "--"))
+				at++;
+			return ravscope_headless_bench_live(&lo, at < argc ? argv + at : NULL);
+		}
 		if (list_lessons) {
 			GPtrArray *lessons = ravscope_application_list_lessons();
 			for (guint i = 0; i < lessons->len; i++)
@@ -193,7 +204,48 @@ int main(int argc, char **argv)
 			   "To draw a trace without a display: ravscope --render OUT.png FILE\n");
 		return 1;
 	}
+	/* Live sessions: `--attach PID` and `-- PROG ARGS...` are taken out
+	 * here; the rest (files, GTK options) goes to GApplication. */
+	int attach_pid = 0;
+	char **run_argv = NULL;
+	int kept = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			if (i + 1 >= argc) {
+				g_printerr("ravscope: -- needs a program to run: ravscope -- PROG [ARGS...]\n");
+				return 2;
+			}
+			run_argv = g_new0(char *, argc - i);
+			for (int k = i + 1; k < argc; k++)
+				run_argv[k - i - 1] = argv[k];
+			break;
+		}
+		const char *v = NULL;
+		if (!strcmp(argv[i], "--attach") && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(argv[i], "--attach=", 9))
+			v = argv[i] + 9;
+		else if (!strcmp(argv[i], "--attach")) {
+			g_printerr("ravscope: --attach needs a PID (ravtrace list shows them)\n");
+			return 2;
+		}
+		if (v) {
+			char *end;
+			long pid = strtol(v, &end, 10);
+			if (*end || pid <= 0 || pid > 0x7fffffff) {
+				g_printerr("ravscope: --attach %s: not a process id\n", v);
+				return 2;
+			}
+			attach_pid = (int)pid;
+			continue;
+		}
+		argv[kept++] = argv[i];
+	}
+	argc = kept;
+	argv[argc] = NULL;
 	RavscopeApplication *app = ravscope_application_new();
+	ravscope_application_set_startup_live(app, attach_pid, (const char *const *)run_argv);
+	g_free(run_argv);
 	/* --compare (with or without files): also the chatty-vs-messages window. */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--compare")) {

@@ -33,6 +33,8 @@
 struct _RavscopeApplication {
 	AdwApplication parent_instance;
 	GSettings *settings;
+	int startup_pid;       /* --attach */
+	char **startup_argv;   /* -- PROG ARGS */
 	/* --event, --select, --panel: where the first window opened looks */
 	gint64 start_event;
 	rav_loc start_select;
@@ -307,11 +309,24 @@ static void ravscope_application_activate(GApplication *app)
 		self->open_compare = FALSE;
 		gtk_widget_activate_action(GTK_WIDGET(w), "win.compare", NULL);
 	}
+	if (self->startup_pid > 0)
+		ravscope_window_attach(w, self->startup_pid);
+	else if (self->startup_argv)
+		ravscope_window_run(w, (const char *const *)self->startup_argv);
+	self->startup_pid = 0;
+	g_clear_pointer(&self->startup_argv, g_strfreev);
 }
 
 void ravscope_application_set_open_compare(RavscopeApplication *app, gboolean open)
 {
 	app->open_compare = open;
+}
+
+void ravscope_application_set_startup_live(RavscopeApplication *app, int pid, const char *const *argv)
+{
+	app->startup_pid = pid;
+	g_strfreev(app->startup_argv);
+	app->startup_argv = argv ? g_strdupv((char **)argv) : NULL;
 }
 
 static void ravscope_application_open(GApplication *app, GFile **files, int n, const char *hint)

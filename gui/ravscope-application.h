@@ -17,6 +17,9 @@ GSettings *ravscope_application_get_settings(RavscopeApplication *app);
 /* Bundled demo traces: absolute paths, sorted by name (build tree first
  * when running uninstalled, then the installed demos). */
 GPtrArray *ravscope_application_list_demos(void);
+/* What the first window does when no file is given: attach to pid (> 0),
+ * or run argv (NULL-terminated) attached from its first event. */
+void ravscope_application_set_startup_live(RavscopeApplication *app, int pid, const char *const *argv);
 /* Lesson files (*.lesson), absolute paths, sorted by name: the build
  * tree's or the installed ones, then the person's own
  * ($XDG_DATA_HOME/ravscope/lessons). */

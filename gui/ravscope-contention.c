@@ -6,7 +6,8 @@
  * every job carries a generation number: a newer job, a new document or a
  * cancel makes older results stale, and they are dropped when they arrive.
  * The windowed mode recomputes for the last events before the playhead
- * 250 ms after the playhead rests, never while playing.
+ * 250 ms after the playhead rests, never while playing; in a live session
+ * it slides with the newest events (ravscope_contention_refresh_live).
  */
 #include "ravscope-contention.h"
 
@@ -193,6 +194,22 @@ static void on_position_changed(RavscopeDocument *doc, guint64 pos, gboolean ste
 	self->rerun = g_timeout_add(250, rerun_cb, self);
 }
 
+/* A live session: the trace grows and the playhead never rests, so the
+ * window calls this every half second while following.  The window (the
+ * last ravscope_contention_window_events before the playhead) slides with
+ * the newest events; one job at a time, so a slow model skips turns rather
+ * than queueing them. */
+void ravscope_contention_refresh_live(RavscopeContention *self)
+{
+	if (!self->doc || !self->active || self->running)
+		return;
+	if (!self->windowed) {
+		self->windowed = TRUE;
+		g_object_notify_by_pspec(G_OBJECT(self), props[PROP_WINDOWED]);
+	}
+	start(self);
+}
+
 /* ---- state -------------------------------------------------------------------------- */
 
 static void clear(RavscopeContention *self)
@@ -250,6 +267,11 @@ void ravscope_contention_set_active(RavscopeContention *self, gboolean on)
 	}
 	if (self->running)
 		return;
+	if (ravscope_document_is_stream(self->doc) && !ravscope_document_is_indexed(self->doc)) {
+		/* a live session: over the newest events, sliding (refresh_live) */
+		ravscope_contention_refresh_live(self);
+		return;
+	}
 	if (!ravscope_document_is_indexed(self->doc)) {
 		g_signal_emit(self, signals[SIGNAL_MESSAGE], 0, "Contention can be computed once indexing has finished");
 		self->active = FALSE;

@@ -33,6 +33,9 @@ void ravscope_contention_set_windowed(RavscopeContention *self, gboolean windowe
 void ravscope_contention_set_playing(RavscopeContention *self, gboolean playing);
 /* How many events the window spans for this document. */
 guint64 ravscope_contention_window_events(RavscopeContention *self);
+/* Live sessions: recompute over the window ending at the playhead unless a
+ * run is going (windowed mode is switched on). */
+void ravscope_contention_refresh_live(RavscopeContention *self);
 
 gboolean ravscope_contention_is_running(RavscopeContention *self);
 double ravscope_contention_get_progress(RavscopeContention *self); /* 0..1 while running */

@@ -33,11 +33,20 @@ enum {
 };
 
 RavscopeDocument *ravscope_document_open(const char *path, GError **error);
+/* A live session's stream (fd: what the session writes; it stays the
+ * caller's): reads the header and what has arrived.  Grows with
+ * ravscope_document_poll, which indexes what came (cost in proportion to
+ * it; at most about max_events or 6 ms per call) and returns the number of new
+ * events (-1 on error).  Once the stream ended, the document is final
+ * ("indexed"). */
+RavscopeDocument *ravscope_document_open_stream(int fd, const char *title, GError **error);
+gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError **error);
+gboolean ravscope_document_is_stream(RavscopeDocument *doc);
+const char *ravscope_document_get_path(RavscopeDocument *doc); /* NULL for a stream */
 /* A second playhead on the same trace (an export moving through events
  * while the window stays where it is), at the document's position; same
  * thread as the document's.  It keeps the document alive. */
 RavscopeDocument *ravscope_document_new_view(RavscopeDocument *doc, GError **error);
-const char *ravscope_document_get_path(RavscopeDocument *doc);
 const char *ravscope_document_get_basename(RavscopeDocument *doc);
 rav_trace *ravscope_document_get_trace(RavscopeDocument *doc);
 rav_state *ravscope_document_get_state(RavscopeDocument *doc);

@@ -24,6 +24,8 @@ typedef struct {
 
 int ravscope_headless_render(const RavscopeRenderOptions *options);
 int ravscope_headless_bench(const RavscopeRenderOptions *options);
+/* --bench --live: argv is the program to run attached (NULL: rav-sample-live --flat-out). */
+int ravscope_headless_bench_live(const RavscopeRenderOptions *options, char **argv);
 gboolean ravscope_parse_loc(const char *text, rav_loc *out);
 
 G_END_DECLS

@@ -8,15 +8,19 @@
 #include "ravscope-window.h"
 
 #include "ravscope-application.h"
+#include "ravscope-attach-dialog.h"
+#include "ravscope-breakpoints-panel.h"
 #include "ravscope-charts-panel.h"
 #include "ravscope-contention-panel.h"
 #include "ravscope-contention.h"
+#include "ravscope-errors-panel.h"
 #include "ravscope-events-panel.h"
 #include "ravscope-export-dialog.h"
 #include "ravscope-graph-panel.h"
 #include "ravscope-explain-panel.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-inspector.h"
+#include "ravscope-live.h"
 #include "ravscope-lesson-player.h"
 #include "ravscope-narration.h"
 #include "ravscope-panel.h"
@@ -33,6 +37,8 @@ struct _RavscopeWindow {
 	/* template */
 	AdwToastOverlay *toast_overlay;
 	AdwWindowTitle *window_title;
+	AdwHeaderBar *header_bar;
+	GtkButton *header_errors; /* made in code */
 	GtkMenuButton *demo_button;
 	GtkToggleButton *sidebar_button;
 	GtkRevealer *notice_revealer;
@@ -73,6 +79,30 @@ struct _RavscopeWindow {
 	GCancellable *cancellable; /* indexing of this document */
 	guint refresh_source;
 	gboolean disposed;
+
+	/* panels made in code (ravscope-window.c) */
+	RavscopeErrorsPanel *errors_panel;
+	RavscopeBreakpointsPanel *breakpoints_panel;
+	AdwViewStackPage *errors_page;
+	AdwViewStackPage *output_page; /* a spawned program's stdout/stderr (shown only then) */
+	GtkTextView *output_view;
+
+	/* a live session (ravscope-window-live.c) */
+	RavscopeLive *live;
+	rav_live_status live_status; /* as of the last tick */
+	GtkRevealer *live_bar;
+	GtkLabel *live_state, *live_label, *live_why;
+	GtkWidget *live_pause, *live_continue, *live_follow;
+	RavscopeAttachDialog *attach_dialog; /* weak */
+	guint live_tick;
+	gboolean live_following, live_moving, live_ended, live_pausing, live_spawned;
+	gboolean live_stop_pending, live_shown_pending;
+	gint64 live_stop_since, live_bar_updated, live_started, live_contention_at;
+	guint64 live_fit_pages;
+	guint32 live_stop_heap; /* the thread stopped at (0: none) */
+	char *live_stop_text;
+	guint64 live_frames;
+	gint64 live_tick_us_total;
 	gboolean playhead_actions_enabled;
 	gboolean notice_is_settings; /* the notice strip says settings are not saved */
 	RavscopeExportDialog *export_dialog; /* weak: the one open, if any */
@@ -104,5 +134,15 @@ void ravscope__window_teach_document_changed(RavscopeWindow *self);
 
 /* ravscope-window.c */
 void ravscope__window_toast(RavscopeWindow *self, const char *text);
+void ravscope__window_show_error(RavscopeWindow *self, const char *title, const char *message);
+/* Show a live session's document (takes a reference); title: the command. */
+void ravscope__window_set_live_document(RavscopeWindow *self, RavscopeDocument *doc, const char *command);
+
+/* ravscope-window-live.c */
+void ravscope__window_live_class_init(GtkWidgetClass *wc);
+void ravscope__window_live_build(RavscopeWindow *self);
+void ravscope__window_live_enable(RavscopeWindow *self);
+void ravscope__window_live_stop(RavscopeWindow *self);
+void ravscope__window_live_position_changed(RavscopeWindow *self);
 
 G_END_DECLS

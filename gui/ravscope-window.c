@@ -53,6 +53,7 @@ static void schedule_refresh(RavscopeWindow *self)
 
 static void on_position_changed(RavscopeDocument *doc, guint64 pos, gboolean stepped, RavscopeWindow *self)
 {
+	ravscope__window_live_position_changed(self);
 	schedule_refresh(self);
 }
 
@@ -125,7 +126,7 @@ static void on_timeline_seek(RavscopeTimeline *tl, guint64 event, RavscopeWindow
 
 /* ---- the document's life ------------------------------------------------------------ */
 
-static void show_error(RavscopeWindow *self, const char *title, const char *message)
+void ravscope__window_show_error(RavscopeWindow *self, const char *title, const char *message)
 {
 	adw_status_page_set_title(self->error_page, title);
 	adw_status_page_set_description(self->error_page, message);
@@ -255,15 +256,29 @@ static void set_document(RavscopeWindow *self, RavscopeDocument *doc)
 	schedule_refresh(self);
 }
 
+void ravscope__window_set_live_document(RavscopeWindow *self, RavscopeDocument *doc, const char *command)
+{
+	show_notice(self, NULL);
+	set_document(self, doc);
+	g_autofree char *title = g_strdup_printf("%s (live)", command);
+	gtk_window_set_title(GTK_WINDOW(self), title);
+	adw_window_title_set_title(self->window_title, command);
+	adw_window_title_set_subtitle(self->window_title, "attached: live heap");
+	gtk_stack_set_visible_child_name(self->stack, "trace");
+	ravscope_heap_view_zoom_fit(self->heap_view);
+	gtk_widget_grab_focus(GTK_WIDGET(self->heap_view));
+}
+
 void ravscope_window_open(RavscopeWindow *self, GFile *file)
 {
 	g_autofree char *path = g_file_get_path(file);
+	ravscope__window_live_stop(self);
 	g_autofree char *name = g_file_get_basename(file);
 	/* The last trace's notice goes; one about the settings stays. */
 	if (gtk_revealer_get_reveal_child(self->notice_revealer) && !self->notice_is_settings)
 		show_notice(self, NULL);
 	if (!path) {
-		show_error(self, "This Trace Cannot Be Opened", "Only local files can be opened.");
+		ravscope__window_show_error(self, "This Trace Cannot Be Opened", "Only local files can be opened.");
 		return;
 	}
 	GError *error = NULL;
@@ -271,7 +286,7 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 	if (!doc) {
 		set_document(self, NULL);
 		g_autofree char *title = g_strdup_printf("%s Cannot Be Opened", name);
-		show_error(self, title, error->message);
+		ravscope__window_show_error(self, title, error->message);
 		gtk_window_set_title(GTK_WINDOW(self), "ravscope");
 		adw_window_title_set_title(self->window_title, "ravscope");
 		g_error_free(error);
@@ -410,6 +425,10 @@ static void ravscope_window_dispose(GObject *object)
 	RavscopeWindow *self = RAVSCOPE_WINDOW(object);
 	self->disposed = TRUE;
 	g_clear_handle_id(&self->refresh_source, g_source_remove);
+	/* Detaching leaves the program running; closing the socket releases
+	 * it if it was paused. */
+	if (self->heap_view)
+		ravscope__window_live_stop(self);
 	if (self->cancellable)
 		g_cancellable_cancel(self->cancellable);
 	if (self->heap_view)
@@ -466,7 +485,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	BIND(notice_revealer); BIND(notice_label); BIND(stack); BIND(error_page);
 	BIND(welcome_demos); BIND(flap); BIND(heap_column); BIND(heap_view); BIND(transport_bar); BIND(timeline);
 	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(graph_panel); BIND(sites_panel);
-	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu);
+	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu); BIND(header_bar);
 	BIND(lesson_button); BIND(narration_revealer); BIND(narration);
 #undef BIND
 	gtk_widget_class_bind_template_callback(wc, on_notice_close);
@@ -474,8 +493,53 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	g_object_class_install_properties(object_class, N_WINDOW_PROPS, window_props);
 	ravscope__window_class_add_actions(wc);
+	ravscope__window_live_class_init(wc);
 	ravscope__window_teach_class_init(wc);
 }
+
+/* Panels made here rather than in the template: errors, breakpoints, and
+ * the output of a program started by ravscope (shown only then). */
+static void on_errors_count(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
+{
+	guint n = ravscope_errors_panel_get_count(self->errors_panel);
+	adw_view_stack_page_set_badge_number(self->errors_page, n);
+	adw_view_stack_page_set_needs_attention(self->errors_page, n > 0);
+	g_autofree char *label = g_strdup_printf("%u error%s", n, n == 1 ? "" : "s");
+	gtk_widget_set_visible(GTK_WIDGET(self->header_errors), n > 0);
+	gtk_button_set_label(self->header_errors, label);
+}
+
+static void add_code_panels(RavscopeWindow *self)
+{
+	self->breakpoints_panel = g_object_new(RAVSCOPE_TYPE_BREAKPOINTS_PANEL, NULL);
+	AdwViewStackPage *bp = adw_view_stack_add_titled(self->side_stack, GTK_WIDGET(self->breakpoints_panel),
+							 "breakpoints", "Breaks");
+	adw_view_stack_page_set_icon_name(bp, "media-record-symbolic");
+	self->errors_panel = g_object_new(RAVSCOPE_TYPE_ERRORS_PANEL, NULL);
+	self->errors_page = adw_view_stack_add_titled(self->side_stack, GTK_WIDGET(self->errors_panel), "errors",
+						      "Errors");
+	adw_view_stack_page_set_icon_name(self->errors_page, "dialog-warning-symbolic");
+	g_signal_connect(self->errors_panel, "notify::count", G_CALLBACK(on_errors_count), self);
+	GtkWidget *scroll = gtk_scrolled_window_new();
+	self->output_view = GTK_TEXT_VIEW(gtk_text_view_new());
+	gtk_text_view_set_editable(self->output_view, FALSE);
+	gtk_text_view_set_monospace(self->output_view, TRUE);
+	gtk_text_view_set_wrap_mode(self->output_view, GTK_WRAP_WORD_CHAR);
+	gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroll), GTK_WIDGET(self->output_view));
+	self->output_page = adw_view_stack_add_titled(self->side_stack, scroll, "output", "Output");
+	adw_view_stack_page_set_icon_name(self->output_page, "utilities-terminal-symbolic");
+	adw_view_stack_page_set_visible(self->output_page, FALSE);
+	/* the header's error badge */
+	self->header_errors = GTK_BUTTON(gtk_button_new_with_label(""));
+	gtk_widget_add_css_class(GTK_WIDGET(self->header_errors), "error-badge");
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->header_errors), "Engine errors in this trace: show them");
+	gtk_actionable_set_action_name(GTK_ACTIONABLE(self->header_errors), "win.show-errors");
+	gtk_widget_set_visible(GTK_WIDGET(self->header_errors), FALSE);
+	adw_header_bar_pack_end(self->header_bar, GTK_WIDGET(self->header_errors));
+}
+
+RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self) { return self->breakpoints_panel; }
+guint ravscope_window_get_error_count(RavscopeWindow *self) { return ravscope_errors_panel_get_count(self->errors_panel); }
 
 /* The side panels are the pages of the side stack that are RavscopePanels. */
 static void find_panels(RavscopeWindow *self)
@@ -517,7 +581,9 @@ static void ravscope_window_init(RavscopeWindow *self)
 {
 	add_resources(GTK_WIDGET(self));
 	gtk_widget_init_template(GTK_WIDGET(self));
+	add_code_panels(self);
 	find_panels(self);
+	ravscope__window_live_build(self);
 	self->settings = ravscope_settings_new();
 	if (self->settings) {
 		gtk_window_set_default_size(GTK_WINDOW(self), g_settings_get_int(self->settings, "window-width"),

@@ -25,6 +25,23 @@ gboolean ravscope_window_is_playing(RavscopeWindow *self);
 /* Are play, step and jump enabled (a trace with events)? */
 gboolean ravscope_window_can_play(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
+/* Live sessions (ravscope-window-live.c): attach to a running program, or
+ * start one attached from its first event; errors show in the window. */
+void ravscope_window_attach(RavscopeWindow *self, int pid);
+/* accesses: also record memory accesses (the contention overlay slides
+ * over the newest of them). */
+void ravscope_window_attach_full(RavscopeWindow *self, int pid, gboolean accesses);
+void ravscope_window_run(RavscopeWindow *self, const char *const *argv);
+/* For tests: the session (NULL if none), whether the view follows the
+ * newest event, the last status, the live bar's text, frames drawn. */
+struct _RavscopeLive *ravscope_window_get_live(RavscopeWindow *self);
+gboolean ravscope_window_is_following(RavscopeWindow *self);
+const rav_live_status *ravscope_window_get_live_status(RavscopeWindow *self);
+const char *ravscope_window_get_live_text(RavscopeWindow *self);
+guint64 ravscope_window_get_live_frames(RavscopeWindow *self);
+const char *ravscope_window_get_live_stop_text(RavscopeWindow *self); /* why it stopped, NULL if running */
+struct _RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self);
+guint ravscope_window_get_error_count(RavscopeWindow *self);
 /* The Export dialog win.export opened (a RavscopeExportDialog), NULL if none. */
 GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self);
 /* What to show once the trace opened next is indexed: the playhead at

@@ -106,6 +106,45 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			st->nlosses++;
 		}
 		break;
+	case RAVT_SESSION_STOPPED:
+		if (st) {
+			struct rav_live_stop *x = &st->last_stop;
+			x->heap_id = (uint32_t)r->v[0];
+			x->why = (int)r->v[1];
+			x->break_id = (uint32_t)r->v[2];
+			x->hits = (uint64_t)r->v[3];
+			x->kind = (uint32_t)r->v[4];
+			x->a = r->v[5];
+			x->b = r->v[6];
+			x->c = r->v[7];
+			x->cell_page = r->v[8];
+			x->cell_index = r->v[9];
+			snprintf(x->text, sizeof x->text, "%.255s", s->last_text);
+			st->held = r->v[10] > 0 ? (uint32_t)r->v[10] : 0;
+			st->stops++;
+		}
+		break;
+	case RAVT_SESSION_RESUMED:
+		if (st) {
+			st->held = r->v[1] > 0 ? (uint32_t)r->v[1] : 0;
+			st->resumes++;
+		}
+		break;
+	case RAVT_SESSION_BREAK:
+		if (st) {
+			uint32_t id = (uint32_t)r->v[0];
+			struct rav_live_break_state *b = (struct rav_live_break_state *)rav_live_break_state(st, id);
+			if (!b && st->nbreaks < sizeof st->breaks / sizeof st->breaks[0])
+				b = &st->breaks[st->nbreaks++];
+			if (b) {
+				b->id = id;
+				b->state = (int)r->v[1];
+				b->page = r->v[2];
+				b->cell = r->v[3];
+				snprintf(b->text, sizeof b->text, "%.159s", s->last_text);
+			}
+		}
+		break;
 	case RAVT_SESSION_SYNCED:
 		if (st && !st->synced && !st->pending) {
 			st->synced = (uint32_t)r->v[1];
@@ -280,6 +319,55 @@ int rav_live_detach(rav_live_session *s)
 int rav_live_request_stats(rav_live_session *s)
 {
 	return send_ctl(s->fd, RAVT_CTL_STATS, NULL, 0);
+}
+
+_Static_assert((int)RAV_LIVE_BREAK_CELL == (int)RAVT_BREAK_CELL && (int)RAV_LIVE_BREAK_ANY == (int)RAVT_BREAK_ANY,
+	       "breakpoint kinds match live.h");
+_Static_assert(RAV_LIVE_ON_MOVE == RAVT_BREAK_ON_MOVE && RAV_LIVE_ON_REFERRER == RAVT_BREAK_ON_REFERRER &&
+		   RAV_LIVE_MATCH_AUX == RAVT_BREAK_MATCH_AUX && RAV_LIVE_STOP_ALL == RAVT_BREAK_STOP_ALL,
+	       "breakpoint flags match live.h");
+_Static_assert((int)RAV_LIVE_BREAK_STATE_GONE == (int)RAVT_BREAK_STATE_GONE, "breakpoint states match live.h");
+
+int rav_live_pause(rav_live_session *s)
+{
+	return send_ctl(s->fd, RAVT_CTL_PAUSE, NULL, 0);
+}
+
+int rav_live_continue(rav_live_session *s)
+{
+	return send_ctl(s->fd, RAVT_CTL_CONTINUE, NULL, 0);
+}
+
+int rav_live_step(rav_live_session *s, uint32_t heap_id, int mode)
+{
+	ravt_ctl_step st = {heap_id, (uint32_t)mode};
+	return send_ctl(s->fd, RAVT_CTL_STEP, &st, sizeof st);
+}
+
+int rav_live_break_set(rav_live_session *s, const rav_live_break *b)
+{
+	uint8_t buf[sizeof(ravt_ctl_break) + RAVT_BREAK_TEXT_MAX];
+	size_t tlen = b->text ? strlen(b->text) : 0;
+	if (tlen > RAVT_BREAK_TEXT_MAX || b->what > 0xffff || b->flags > 0xffff)
+		return -1;
+	ravt_ctl_break r = {b->id, (uint16_t)b->what, (uint16_t)b->flags, b->thread, b->count, b->arg, b->arg2};
+	memcpy(buf, &r, sizeof r);
+	if (tlen)
+		memcpy(buf + sizeof r, b->text, tlen);
+	return send_ctl(s->fd, RAVT_CTL_BREAK_SET, buf, (uint32_t)(sizeof r + tlen));
+}
+
+int rav_live_break_clear(rav_live_session *s, uint32_t id)
+{
+	return send_ctl(s->fd, RAVT_CTL_BREAK_CLEAR, &id, sizeof id);
+}
+
+const struct rav_live_break_state *rav_live_break_state(const rav_live_status *st, uint32_t id)
+{
+	for (unsigned i = 0; i < st->nbreaks; i++)
+		if (st->breaks[i].id == id)
+			return &st->breaks[i];
+	return NULL;
 }
 
 void rav_live_close(rav_live_session *s)

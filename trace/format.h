@@ -189,6 +189,12 @@ enum {
 	RAVT_SESSION_INFO = 5,     /* v: pid, uid, program start ns, threads, live cells, pool pages,
 				    *    attached by (pid or 0), busy (1: records to a file) */
 	RAVT_SESSION_SYNCED = 6,   /* v: epoch, heaps snapshotted, heaps pending; text: pending heap ids */
+	/* 7: LOST (live.h).  The live debugger's (FORMAT.md §12.5): */
+	RAVT_SESSION_STOPPED = 8,  /* v: heap id, why (RAV_DEBUG_*), breakpoint id, its hits, event kind | aux << 8,
+				    *    a, b, c (as rav_loc, -1: not in the pool), cell page, cell index,
+				    *    threads held; text: in words */
+	RAVT_SESSION_RESUMED = 9,  /* v: heap id, threads still held */
+	RAVT_SESSION_BREAK = 10,   /* v: breakpoint id, state (RAVT_BREAK_STATE_*), page, cell; text: why */
 };
 enum {
 	RAVT_END_DETACHED = 1,  /* the client asked to detach */

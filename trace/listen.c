@@ -407,10 +407,7 @@ static void read_ctl(void)
 				ravt_session_reply_error(RAVT_LIVE_ESTATE,
 				                         "already attached (by this connection)");
 			} else {
-				ravt_session_reply_error(
-				    RAVT_LIVE_EUNSUPPORTED,
-				    "pause, continue, step and breakpoints are not supported by this "
-				    "program (attach protocol 1)");
+				ravt_debugger_control(h.type, payload, h.len);
 			}
 			memmove(L.ctl.buf, L.ctl.buf + used, L.ctl.got - used);
 			L.ctl.got -= used;
@@ -706,4 +703,23 @@ void ravt_listen_autostart(void)
 	}
 	on_exit(on_exit_cb, NULL);
 	pthread_atfork(NULL, NULL, atfork_child);
+	/* RAVIOLI_LISTEN_WAIT=S: a debugger starting this program attaches
+	 * before main() runs (so it sees every event); wait up to S seconds. */
+	const char *w = getenv("RAVIOLI_LISTEN_WAIT");
+	if (w && *w) {
+		char *end;
+		long secs = strtol(w, &end, 10);
+		unsetenv("RAVIOLI_LISTEN_WAIT"); /* not for the programs this one starts */
+		if (*end || secs <= 0 || secs > 3600) {
+			fprintf(stderr, "ravioli: RAVIOLI_LISTEN_WAIT=%s: expected seconds (1-3600)\n", w);
+			return;
+		}
+		for (long waited = 0; waited < secs * 100 && !ravt_session_live(NULL); waited++) {
+			struct timespec d = {0, 10 * 1000 * 1000};
+			nanosleep(&d, NULL);
+		}
+		if (!ravt_session_live(NULL))
+			fprintf(stderr, "ravioli: no client attached within %ld s (RAVIOLI_LISTEN_WAIT); running\n",
+			        secs);
+	}
 }

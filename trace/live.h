@@ -33,15 +33,60 @@ enum {
 	RAVT_CTL_INFO = 2,   /* no payload: answer INFO and close */
 	RAVT_CTL_DETACH = 3, /* no payload: end the session (END, trailer, close) */
 	RAVT_CTL_STATS = 4,  /* no payload: send a STATS record now */
-	/* The live debugger's (ravscope): pause, continue, step, breakpoints.
-	 * Numbers reserved so that a client can ask; this program answers
-	 * RAVT_LIVE_EUNSUPPORTED and keeps the session. */
-	RAVT_CTL_PAUSE = 16,
-	RAVT_CTL_CONTINUE = 17,
-	RAVT_CTL_STEP = 18,
-	RAVT_CTL_BREAK_SET = 19,
-	RAVT_CTL_BREAK_CLEAR = 20,
+	/* The live debugger's (ravscope; FORMAT.md §12.5): */
+	RAVT_CTL_PAUSE = 16,       /* no payload: every thread holds at its next engine call */
+	RAVT_CTL_CONTINUE = 17,    /* no payload: release every held thread */
+	RAVT_CTL_STEP = 18,        /* ravt_ctl_step: release one held thread for one event or one call */
+	RAVT_CTL_BREAK_SET = 19,   /* ravt_ctl_break (+ text): add or replace a breakpoint */
+	RAVT_CTL_BREAK_CLEAR = 20, /* u32 id (0: all) */
 	RAVT_CTL_LAST = 31,
+};
+
+typedef struct ravt_ctl_step {
+	uint32_t heap_id; /* the held thread's heap */
+	uint32_t mode;    /* RAV_DEBUG_STEP_EVENT (1) or RAV_DEBUG_STEP_CALL (2) */
+} ravt_ctl_step;
+_Static_assert(sizeof(ravt_ctl_step) == 8, "step request is 8 bytes");
+
+/* What a breakpoint stops on (ravt_ctl_break.what). */
+enum {
+	RAVT_BREAK_CELL = 1,   /* arg: page << 32 | cell; flags: RAVT_BREAK_ON_* (0: all four) */
+	RAVT_BREAK_ALLOC = 2,  /* arg: type id (0: any) */
+	RAVT_BREAK_FREE = 3,   /* arg: type id (0: any) */
+	RAVT_BREAK_KIND = 4,   /* arg: rav_ev_kind; with RAVT_BREAK_MATCH_AUX only events whose aux is arg2 */
+	RAVT_BREAK_MARK = 5,   /* text: a mark containing it (empty: any mark) */
+	RAVT_BREAK_ERROR = 6,  /* arg: rav_status (0: any engine error) */
+	RAVT_BREAK_ANY = 7,    /* every event (with `thread`: the thread's next event) */
+	RAVT_BREAK_WHAT_LAST = 7,
+};
+#define RAVT_BREAK_ON_MOVE 1u     /* the cell moves */
+#define RAVT_BREAK_ON_FIXUP 2u    /* one of its words is fixed up */
+#define RAVT_BREAK_ON_FREE 4u     /* it is freed */
+#define RAVT_BREAK_ON_REFERRER 8u /* it gets a new referrer */
+#define RAVT_BREAK_MATCH_AUX 16u  /* KIND: also match aux == arg2 */
+#define RAVT_BREAK_STOP_ALL 32u   /* hold every thread (at its next engine call), not only the one that hit */
+#define RAVT_BREAK_FLAGS_ALL 63u
+#define RAVT_BREAK_MAX 64u        /* breakpoints a program keeps */
+#define RAVT_BREAK_TEXT_MAX 256u
+
+typedef struct ravt_ctl_break {
+	uint32_t id;      /* the client's number for it (not 0); setting an id again replaces it */
+	uint16_t what;    /* RAVT_BREAK_* */
+	uint16_t flags;   /* RAVT_BREAK_ON_*, RAVT_BREAK_MATCH_AUX, RAVT_BREAK_STOP_ALL */
+	uint32_t thread;  /* only events of this thread heap (0: any thread) */
+	uint32_t count;   /* stop at this hit only (0: at every hit) */
+	uint64_t arg, arg2;
+	/* then up to RAVT_BREAK_TEXT_MAX bytes of text (MARK) */
+} ravt_ctl_break;
+_Static_assert(sizeof(ravt_ctl_break) == 32, "breakpoint request is 32 bytes");
+
+/* RAVT_SESSION_BREAK's state. */
+enum {
+	RAVT_BREAK_STATE_SET = 1,      /* in force */
+	RAVT_BREAK_STATE_PENDING = 2,  /* a cell: waiting for its owner's next engine call */
+	RAVT_BREAK_STATE_REFUSED = 3,  /* not set (text: why) */
+	RAVT_BREAK_STATE_CLEARED = 4,
+	RAVT_BREAK_STATE_GONE = 5,     /* a cell that was freed: the breakpoint hit its last */
 };
 
 typedef struct ravt_ctl_attach {

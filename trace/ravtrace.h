@@ -92,6 +92,10 @@ int64_t rav_trace_poll(rav_trace *t, rav_trace_error *err);
 /* For streams: true once the writer closed its end (after the trailer, or
  * early: then rav_trace_info.truncated is set). */
 bool rav_trace_stream_ended(const rav_trace *t);
+/* Write the trace's bytes to path: a stream's whole chunks received so
+ * far (a live session: a trace that reopens with the same events), a file
+ * copied.  0, or -1 with *err; a failure leaves no file at path. */
+int rav_trace_save(rav_trace *t, const char *path, rav_trace_error *err);
 void rav_trace_close(rav_trace *t);
 
 /* Progress callback: done/total in events; return false to cancel. */
@@ -777,6 +781,26 @@ typedef struct rav_live_status {
 	uint64_t stats_records; /* statistics records received (a new one: this changed) */
 	uint32_t synced, pending; /* heaps snapshotted / still waiting (first report of the session) */
 	char message[512];      /* the last error record from the program */
+	/* The live debugger (FORMAT.md §12.5): what the program last said. */
+	uint32_t held;          /* threads held now */
+	uint64_t stops, resumes; /* STOPPED / RESUMED records so far */
+	struct rav_live_stop {
+		uint32_t heap_id;   /* the thread that stopped */
+		int why;            /* 1 breakpoint, 2 pause, 3 step */
+		uint32_t break_id;  /* why 1: which breakpoint, and its hit count */
+		uint64_t hits;
+		uint32_t kind;      /* why 1: the event's kind | aux << 8 */
+		int64_t a, b, c;    /* why 1: the event's operands as rav_loc (-1: not an address in the pool) */
+		int64_t cell_page, cell_index; /* a cell breakpoint: where the cell is now (-1 otherwise) */
+		char text[256];
+	} last_stop;
+	struct rav_live_break_state {
+		uint32_t id;
+		int state;          /* RAV_LIVE_BREAK_STATE_* */
+		int64_t page, cell; /* a cell breakpoint's cell (-1 otherwise) */
+		char text[160];
+	} breaks[64];
+	unsigned nbreaks;
 } rav_live_status;
 
 /* Read what arrives within timeout_ms (every byte is also written to
@@ -790,6 +814,51 @@ int rav_live_pid(const rav_live_session *s);
 int rav_live_detach(rav_live_session *s);
 int rav_live_request_stats(rav_live_session *s);
 void rav_live_close(rav_live_session *s);
+
+/* ---- Live debugging (FORMAT.md §12.5) ----
+ * Breakpoints on heap events hold the thread that hit inside the engine
+ * call; the stream then carries a STOPPED record (rav_live_status.last_stop,
+ * .held) after the event.  Requests are answered through the status
+ * (breaks[], message); closing the session releases every held thread. */
+enum {
+	RAV_LIVE_BREAK_CELL = 1,  /* arg: page << 32 | cell; flags: RAV_LIVE_ON_* (0: all) */
+	RAV_LIVE_BREAK_ALLOC = 2, /* arg: type id (0: any) */
+	RAV_LIVE_BREAK_FREE = 3,  /* arg: type id (0: any) */
+	RAV_LIVE_BREAK_KIND = 4,  /* arg: event kind (RAV_EV_*); RAV_LIVE_MATCH_AUX: and aux == arg2 */
+	RAV_LIVE_BREAK_MARK = 5,  /* text: a mark containing it ("" any) */
+	RAV_LIVE_BREAK_ERROR = 6, /* arg: rav_status (0: any engine error) */
+	RAV_LIVE_BREAK_ANY = 7,   /* every event (with thread: that thread's next event) */
+};
+#define RAV_LIVE_ON_MOVE 1u
+#define RAV_LIVE_ON_FIXUP 2u
+#define RAV_LIVE_ON_FREE 4u
+#define RAV_LIVE_ON_REFERRER 8u
+#define RAV_LIVE_MATCH_AUX 16u
+#define RAV_LIVE_STOP_ALL 32u  /* hold every thread, not only the one that hit */
+enum {
+	RAV_LIVE_BREAK_STATE_SET = 1,
+	RAV_LIVE_BREAK_STATE_PENDING = 2, /* a cell: waiting for its thread's next engine call */
+	RAV_LIVE_BREAK_STATE_REFUSED = 3,
+	RAV_LIVE_BREAK_STATE_CLEARED = 4,
+	RAV_LIVE_BREAK_STATE_GONE = 5,    /* its cell was freed */
+};
+typedef struct rav_live_break {
+	uint32_t id;            /* not 0; the same id again replaces it */
+	unsigned what;          /* RAV_LIVE_BREAK_* */
+	unsigned flags;
+	uint32_t thread;        /* only this thread heap (0: any) */
+	uint32_t count;         /* stop at this hit only (0: every hit) */
+	uint64_t arg, arg2;
+	const char *text;       /* MARK (at most 256 bytes) */
+} rav_live_break;
+int rav_live_pause(rav_live_session *s);
+int rav_live_continue(rav_live_session *s);
+/* mode 1: one event of that thread; 2: until its next engine call. */
+int rav_live_step(rav_live_session *s, uint32_t heap_id, int mode);
+int rav_live_break_set(rav_live_session *s, const rav_live_break *b);
+int rav_live_break_clear(rav_live_session *s, uint32_t id); /* 0: all */
+/* The state of breakpoint id as last reported (NULL if never). */
+const struct rav_live_break_state *rav_live_break_state(const rav_live_status *st, uint32_t id);
 
 #ifdef __cplusplus
 }

@@ -474,6 +474,53 @@ bool ravt_reader_stream_ended(const ravt_reader *rd)
 	return e;
 }
 
+int ravt_reader_save(ravt_reader *rd, const char *path, rav_trace_error *err)
+{
+	ravt_clear_error(err);
+	pthread_mutex_lock(&rd->lock);
+	/* A stream: what was framed (whole chunks); a file: all of it. */
+	size_t n = rd->is_stream ? (size_t)rd->parse_pos : rd->size;
+	pthread_mutex_unlock(&rd->lock);
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	if (!tmp) {
+		ravt_set_error(err, RAV_TRACE_ENOMEM, 0, -1, "out of memory");
+		return -1;
+	}
+	snprintf(tmp, plen + 16, "%s.partXXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "cannot create a file beside %s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	const uint8_t *p = rd->data;
+	size_t left = n;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "writing %s failed: %s", path,
+			               w < 0 ? strerror(errno) : "no space");
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return -1;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		ravt_set_error(err, RAV_TRACE_EIO, 0, -1, "saving %s failed: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
 void ravt_reader_close(ravt_reader *rd)
 {
 	if (!rd)

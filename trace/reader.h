@@ -47,6 +47,9 @@ void ravt_reader_close(ravt_reader *rd);
 int64_t ravt_reader_poll(ravt_reader *rd, rav_trace_error *err);
 bool ravt_reader_is_stream(const ravt_reader *rd);
 bool ravt_reader_stream_ended(const ravt_reader *rd);
+/* Write the bytes read so far, up to the last whole chunk, to path (a
+ * new file; written beside it and renamed, so a failure leaves nothing). */
+int ravt_reader_save(ravt_reader *rd, const char *path, rav_trace_error *err);
 
 /* Geometry, sizes, chunk count, truncation, program; `events` is the number
  * of events framed (the merged count is ravt_reader_merged). */

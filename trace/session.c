@@ -112,6 +112,14 @@ static struct {
 		char text[240];
 	} replies[8];
 	unsigned nreplies;
+	/* ravt_session_post's queue */
+	struct posted {
+		uint16_t type;
+		unsigned nv;
+		int64_t v[16];
+		char text[256];
+	} posted[32];
+	unsigned nposted, posted_dropped;
 	pid_t client_pid;
 	rav_recorder rec;
 	pthread_t thread;
@@ -332,7 +340,7 @@ static bool copy_page(rav_heap *h, size_t page_index, unsigned fill, bool is_roo
 	for (unsigned c = 1; c < fill; c++) {
 		uint64_t *w0 = &dst[(size_t)c * 4];
 		if ((*w0 & RAV_TYPE_MASK) != RAV_TYPE_DEAD)
-			*w0 &= ~(uint64_t)(RAV_FLAG_MARK | RAV_FLAG_DYING); /* transient, never in traces */
+			*w0 &= ~(uint64_t)RAV_FLAG_TRANSIENT; /* transient, never in traces */
 	}
 	p->nwords += (size_t)fill * 4;
 	return true;
@@ -1106,6 +1114,12 @@ static void *session_main(void *arg)
 		struct reply reps[8];
 		memcpy(reps, S.replies, nrep * sizeof reps[0]);
 		S.nreplies = 0;
+		/* Taken before drain() reads the buffers' counts: the events a
+		 * posted record follows are written before it. */
+		unsigned npost = S.nposted;
+		struct posted posts[32];
+		memcpy(posts, S.posted, npost * sizeof posts[0]);
+		S.nposted = 0;
 		bool losing = S.losing;
 		pthread_mutex_unlock(&S.lock);
 		if (__atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED))
@@ -1120,10 +1134,13 @@ static void *session_main(void *arg)
 		if (S.sweep_left)
 			S.sweep_left = rav_record_sweep();
 		now = mono_ms();
-		if (now >= next_flush || stop) {
+		if (now >= next_flush || stop || npost) {
 			flush_dirty();
 			next_flush = now + FLUSH_MS;
 		}
+		for (unsigned i = 0; i < npost; i++)
+			session_record(posts[i].type, posts[i].v, posts[i].nv, posts[i].text[0] ? posts[i].text : NULL);
+		ravt_debugger_poll();
 		for (unsigned i = 0; i < nrep; i++) {
 			int64_t v = reps[i].code;
 			session_record(RAVT_SESSION_ERROR, &v, 1, reps[i].text);
@@ -1153,6 +1170,7 @@ static void *session_main(void *arg)
 		if (!losing)
 			S.resync_not_before = 0;
 	}
+	ravt_debugger_stop();
 	finish();
 	pthread_mutex_lock(&S.lock);
 	S.finished = true;
@@ -1330,8 +1348,11 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	S.end_value = 0;
 	S.end_text[0] = 0;
 	S.nreplies = 0;
+	S.nposted = 0;
 	S.want_stats = false;
 	S.client_pid = o->client_pid;
+	if (!S.stats_only)
+		ravt_debugger_start();
 	S.live = true;
 	S.running = true;
 	__atomic_store_n(&S.running_flag, 1, __ATOMIC_RELEASE);
@@ -1349,6 +1370,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	if (rc != 0) {
 		S.live = false;
 		S.running = false;
+		ravt_debugger_stop();
 		pthread_mutex_unlock(&S.lock);
 		snprintf(err, errlen, "cannot start the session thread: %s", strerror(rc));
 		ravt_writer_free(S.w);
@@ -1372,6 +1394,14 @@ bool ravt_session_live(pid_t *client)
 
 void ravt_session_stop(int how, int64_t value, const char *text, int wait_ms)
 {
+	pthread_mutex_lock(&S.lock);
+	if (!S.running) {
+		pthread_mutex_unlock(&S.lock);
+		return;
+	}
+	pthread_mutex_unlock(&S.lock);
+	/* Before anything waits: held threads run again. */
+	ravt_debugger_stop();
 	pthread_mutex_lock(&S.lock);
 	if (!S.running) {
 		pthread_mutex_unlock(&S.lock);
@@ -1439,6 +1469,22 @@ void ravt_session_request_stats(void)
 {
 	pthread_mutex_lock(&S.lock);
 	S.want_stats = true;
+	pthread_mutex_unlock(&S.lock);
+	wake_session();
+}
+
+void ravt_session_post(uint16_t type, const int64_t *v, unsigned nv, const char *text)
+{
+	pthread_mutex_lock(&S.lock);
+	if (S.running && !S.stop && S.nposted < 32) {
+		struct posted *p = &S.posted[S.nposted++];
+		p->type = type;
+		p->nv = nv < 16 ? nv : 16;
+		memcpy(p->v, v, p->nv * sizeof v[0]);
+		snprintf(p->text, sizeof p->text, "%s", text ? text : "");
+	} else if (S.running) {
+		S.posted_dropped++;
+	}
 	pthread_mutex_unlock(&S.lock);
 	wake_session();
 }

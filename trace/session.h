@@ -39,6 +39,17 @@ void ravt_session_crash(int sig, int wait_ms);
 void ravt_session_request_stats(void);
 /* A SESSION ERROR record for the client (from the listener thread). */
 void ravt_session_reply_error(int code, const char *text);
+/* A SESSION record from a program thread or the listener, written by the
+ * session thread after the events recorded before the call (a bounded
+ * queue: records beyond it are dropped and counted in the next one). */
+void ravt_session_post(uint16_t type, const int64_t *v, unsigned nv, const char *text);
+/* debugger.c: breakpoints.  Started with a session, stopped with it (which
+ * releases every held thread); control messages 16-20 from the listener;
+ * polled by the session thread. */
+void ravt_debugger_start(void);
+void ravt_debugger_stop(void);
+void ravt_debugger_control(uint16_t type, const uint8_t *payload, uint32_t len);
+void ravt_debugger_poll(void);
 /* Join a finished session thread; true if one was joined. */
 bool ravt_session_reap(void);
 /* In a forked child: no session (the threads are not there). */

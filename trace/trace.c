@@ -161,6 +161,14 @@ int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_t
 	return rc;
 }
 
+int rav_trace_save(rav_trace *t, const char *path, rav_trace_error *err)
+{
+	pthread_mutex_lock(&t->index_lock);
+	int rc = ravt_reader_save(t->rd, path, err);
+	pthread_mutex_unlock(&t->index_lock);
+	return rc;
+}
+
 bool rav_trace_stream_ended(const rav_trace *t)
 {
 	return ravt_reader_stream_ended(t->rd);

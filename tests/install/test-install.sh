@@ -49,6 +49,14 @@ pass() { echo "ok: $*"; }
 under_prefix() { case $1 in /*) echo "$STAGE$1" ;; *) echo "$STAGE$PREFIX/$1" ;; esac; }
 
 VERSION=$(cd "$BUILD_ROOT" && meson introspect --projectinfo | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+# The sonames lib/meson.build gives: libravtrace has its own ABI version.
+soversion() {
+  if [ "$1" = libravtrace ]; then
+    sed -n "s/^ravtrace_soversion = '\([0-9]*\)'.*/\1/p" "$SOURCE_ROOT/lib/meson.build"
+  else
+    sed -n "s/^lib_soversion = '\([0-9]*\)'.*/\1/p" "$SOURCE_ROOT/lib/meson.build"
+  fi
+}
 
 echo "== meson install --destdir $STAGE"
 if ! meson install -C "$BUILD_ROOT" --no-rebuild --destdir "$STAGE" --quiet >"$WORK/install.log" 2>&1; then
@@ -225,7 +233,7 @@ cd "$WORK" || exit 1
 # (debug information names the sources, as it should: checked without it)
 mkdir -p stripped
 for lib in libravioli libravioli-engine libravtrace; do
-  strip --strip-debug -o "stripped/$lib.so" "$S_LIB/$lib.so.0" || fail "strip $lib.so.0"
+  strip --strip-debug -o "stripped/$lib.so" "$S_LIB/$lib.so.$(soversion $lib)" || fail "strip $lib.so.$(soversion $lib)"
 done
 no_tree_paths "installed libraries, headers, pkg-config files" \
   stripped/*.so "$S_LIB"/pkgconfig/*.pc "$(under_prefix include)"/ravioli/*.h
@@ -242,10 +250,10 @@ for prog in ravtrace rav-bench $([ "$GUI" = 1 ] && echo ravscope); do
 done
 for lib in libravioli libravioli-engine libravtrace; do
   soname=$(readelf -d "$S_LIB/$lib.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-  if [ "$soname" = "$lib.so.${VERSION%%.*}" ] && [ -f "$S_LIB/$lib.so.$VERSION" ] && [ -f "$S_LIB/$lib.a" ]; then
+  if [ "$soname" = "$lib.so.$(soversion $lib)" ] && [ -f "$S_LIB/$lib.so.$VERSION" ] && [ -f "$S_LIB/$lib.a" ]; then
     pass "$lib: soname $soname, $lib.so.$VERSION and $lib.a"
   else
-    fail "$lib: soname '$soname', expected $lib.so.${VERSION%%.*}, with $lib.so.$VERSION and $lib.a"
+    fail "$lib: soname '$soname', expected $lib.so.$(soversion $lib), with $lib.so.$VERSION and $lib.a"
   fi
   leaked=$(nm -D --defined-only "$S_LIB/$lib.so" | awk '$3 !~ /^rav_[a-z]/ && $3 !~ /^RAV/ { print $3 }')
   [ -z "$leaked" ] || fail "$lib.so exports internal symbols: $leaked"
@@ -268,7 +276,7 @@ def exported(so):
 recording = {"rav_trace_start", "rav_trace_stop"}
 want = [("libravioli", declared("ravioli.h") | declared("rav-record.h") | recording,
          exported(lib + "/libravioli.so.0")),
-        ("libravtrace", declared("ravtrace.h") - recording, exported(lib + "/libravtrace.so.0"))]
+        ("libravtrace", declared("ravtrace.h") - recording, exported(lib + "/libravtrace.so"))]
 for name, names, have in want:
     for n in sorted(names - have):
         print("%s does not export %s" % (name, n))

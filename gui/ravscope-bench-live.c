@@ -1,0 +1,185 @@
+/* ravscope-bench-live.c - `ravscope --bench --live [PROG ARGS...]`: the
+ * viewer's frame loop against a running program, without a display.
+ *
+ * It starts PROG (default: rav-sample-live --flat-out, which produces well
+ * over a million events a second) attached from its first event, exactly as
+ * Run Program does, and runs what the window's 16 ms tick runs: take what
+ * arrived (ravscope_document_poll, the same per-frame budget), move to the
+ * newest event (step a small gap, seek a large one), lay out and draw the
+ * heap into an image.  It reports the frame time (p50 / p99 / max), the
+ * delay from an event happening in the program to the frame that shows it
+ * (the newest event drawn: its time in the trace against the clock, both
+ * CLOCK_REALTIME based), events per second received, and events dropped.
+ */
+#include "ravscope-headless.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ravscope-heapdraw.h"
+#include "ravscope-live.h"
+
+#define TICK_US 16667
+#define POLL_EVENTS_PER_TICK 400000
+#define FOLLOW_STEP_MAX 4000
+
+static int cmp_double(gconstpointer a, gconstpointer b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(GArray *a, double p)
+{
+	if (!a->len)
+		return 0;
+	guint i = (guint)((a->len - 1) * p / 100.0 + 0.5);
+	return g_array_index(a, double, MIN(i, a->len - 1));
+}
+
+static char *default_sample(void)
+{
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *dir = exe ? g_path_get_dirname(exe) : g_strdup(".");
+	/* build tree: build/gui/ravscope -> build/samples/; installed: bindir */
+	char *cands[] = { g_build_filename(dir, "..", "samples", "rav-sample-live", NULL),
+			  g_build_filename(dir, "rav-sample-live", NULL) };
+	char *found = NULL;
+	for (guint i = 0; i < G_N_ELEMENTS(cands); i++) {
+		if (!found && g_file_test(cands[i], G_FILE_TEST_IS_EXECUTABLE))
+			found = g_canonicalize_filename(cands[i], NULL);
+		g_free(cands[i]);
+	}
+	return found ? found : g_find_program_in_path("rav-sample-live");
+}
+
+int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)
+{
+	int w = 1280, h = 800;
+	if (o->size && sscanf(o->size, "%dx%d", &w, &h) != 2) {
+		g_printerr("ravscope: --size %s: expected WIDTHxHEIGHT\n", o->size);
+		return 2;
+	}
+	double seconds = o->frames > 0 ? o->frames / 60.0 : 5.0;
+	g_autofree char *sample = NULL;
+	g_autofree char *secs = g_strdup_printf("%.0f", seconds + 30);
+	const char *dflt[] = { NULL, "--flat-out", "--quiet", "--seconds", secs, NULL };
+	const char *const *argv = (const char *const *)argv_in;
+	if (!argv || !argv[0]) {
+		sample = default_sample();
+		if (!sample) {
+			g_printerr("ravscope: --bench --live: rav-sample-live not found; name a program: "
+				   "ravscope --bench --live PROG [ARGS...]\n");
+			return 2;
+		}
+		dflt[0] = sample;
+		argv = dflt;
+	}
+	GError *error = NULL;
+	RavscopeLive *live = ravscope_live_spawn(argv, &error);
+	if (!live) {
+		g_printerr("ravscope: %s\n", error->message);
+		g_error_free(error);
+		return 1;
+	}
+	RavscopeDocument *doc = NULL;
+	for (int i = 0; i < 500 && !doc; i++) {
+		rav_live_status st;
+		ravscope_live_get_status(live, &st);
+		if (st.bytes > 0 || st.ended)
+			doc = ravscope_document_open_stream(ravscope_live_get_stream_fd(live), "live", &error);
+		else
+			g_usleep(10000);
+	}
+	if (!doc) {
+		g_printerr("ravscope: the program sent no trace: %s\n", error ? error->message : "timeout");
+		g_clear_error(&error);
+		kill(ravscope_live_get_pid(live), SIGTERM);
+		ravscope_live_close(live);
+		g_object_unref(live);
+		return 1;
+	}
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+	cairo_t *cr = cairo_create(surf);
+	RavscopeViewport vp = { .gutter = 170, .x0 = 170, .y0 = 0, .width = w - 170, .height = h, .legend = TRUE,
+				.selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
+	vp.accent[0] = 0.21, vp.accent[1] = 0.52, vp.accent[2] = 0.89;
+	RavscopeHeapPainter *painter = ravscope_heap_painter_new();
+	ravscope_heap_painter_set_playing(painter, TRUE);
+	RavscopeHeapLayout *layout = NULL;
+	GArray *frames = g_array_new(FALSE, FALSE, sizeof(double));
+	GArray *delays = g_array_new(FALSE, FALSE, sizeof(double));
+	gint64 t0 = g_get_monotonic_time(), next = t0;
+	guint64 seeks = 0, steps = 0;
+	const rav_trace_info *info = ravscope_document_get_info(doc);
+	rav_live_status st = { 0 };
+	while (g_get_monotonic_time() - t0 < (gint64)(seconds * G_USEC_PER_SEC)) {
+		gint64 a = g_get_monotonic_time();
+		if (ravscope_document_poll(doc, POLL_EVENTS_PER_TICK, &error) < 0) {
+			g_printerr("ravscope: the stream broke: %s\n", error->message);
+			g_clear_error(&error);
+			break;
+		}
+		guint64 n = ravscope_document_get_event_count(doc), pos = ravscope_document_get_position(doc);
+		if (n > pos) {
+			if (n - pos <= FOLLOW_STEP_MAX) {
+				ravscope_document_step_many(doc, (guint)(n - pos), NULL, NULL);
+				steps++;
+			} else {
+				ravscope_document_seek(doc, n, NULL);
+				seeks++;
+			}
+			ravscope_heap_painter_invalidate(painter);
+		}
+		RavscopeHeapLayout *nl = ravscope_heap_layout_build_fit(doc, layout, layout ? layout->page_cols : 0, &vp, 40);
+		if (layout)
+			ravscope_heap_layout_free(layout);
+		layout = nl;
+		ravscope_heap_draw(cr, painter, doc, layout, &vp);
+		cairo_surface_flush(surf);
+		gint64 b = g_get_monotonic_time();
+		double ms = (b - a) / 1000.0;
+		g_array_append_val(frames, ms);
+		rav_event ev;
+		if (n > 0 && rav_trace_event_at(ravscope_document_get_trace(doc), n - 1, &ev) && info->start_ns) {
+			double delay = (g_get_real_time() * 1000.0 - (double)(info->start_ns + ev.time_ns)) / 1e6;
+			if (delay > -1000 && delay < 60000)
+				g_array_append_val(delays, delay);
+		}
+		next += TICK_US;
+		gint64 now = g_get_monotonic_time();
+		if (next > now)
+			g_usleep((gulong)(next - now));
+		else
+			next = now;
+	}
+	double elapsed = (g_get_monotonic_time() - t0) / 1e6;
+	ravscope_live_get_status(live, &st);
+	g_print("ravscope live bench: %s attached from its first event, %.1f s, %dx%d px\n", argv[0], elapsed, w, h);
+	g_print("  received %" G_GUINT64_FORMAT " events (%.2f M events/s), %" G_GUINT64_FORMAT " dropped, %u resyncs\n",
+		st.events, st.events / elapsed / 1e6, st.lost, st.nlosses);
+	g_print("  shown: %" G_GUINT64_FORMAT " events indexed; frames moved by steps %" G_GUINT64_FORMAT
+		", by seeks %" G_GUINT64_FORMAT "\n",
+		ravscope_document_get_event_count(doc), steps, seeks);
+	g_array_sort(frames, cmp_double);
+	g_array_sort(delays, cmp_double);
+	g_print("  frame (poll + follow + layout + draw): p50 %.2f ms, p99 %.2f ms, max %.2f ms over %u frames "
+		"(goal: p99 <= 16 ms)\n",
+		pct(frames, 50), pct(frames, 99), frames->len ? g_array_index(frames, double, frames->len - 1) : 0.0,
+		frames->len);
+	g_print("  event to screen: p50 %.1f ms, p99 %.1f ms (goal: <= 100 ms)\n", pct(delays, 50), pct(delays, 99));
+	kill(ravscope_live_get_pid(live), SIGTERM);
+	ravscope_live_close(live);
+	g_object_unref(live);
+	if (layout)
+		ravscope_heap_layout_free(layout);
+	g_array_unref(frames);
+	g_array_unref(delays);
+	cairo_destroy(cr);
+	cairo_surface_destroy(surf);
+	ravscope_heap_painter_free(painter);
+	g_object_unref(doc);
+	return 0;
+}

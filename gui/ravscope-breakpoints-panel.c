@@ -1,0 +1,685 @@
+/* ravscope-breakpoints-panel.c - the Breakpoints panel: conditions on heap
+ * events, for a live program (sent to it: the program holds the thread that
+ * hits) and for any trace (Run to Breakpoint forward and backward from the
+ * playhead).
+ *
+ * Conditions: the selected cell (followed across moves: moves, fix-ups of
+ * its words, its free, a new referrer), a type's allocations or frees, an
+ * event kind (page hand-off, message send / receive, collection, arrival
+ * compaction, ...), a mark's text, engine errors, any event; each limited
+ * to a thread if wanted, with a hit count ("the 1000th free") and "stop
+ * all threads".
+ *
+ * On a trace, the search is libravtrace's: rav_trace_find_next/prev over
+ * the kinds a breakpoint can match, then its aux, text and thread checked
+ * on each candidate; a cell breakpoint uses the cell's history
+ * (rav_trace_cell_history, which follows it across moves).  A new referrer
+ * is only known to a live program (a trace names the stores into a cell,
+ * not those naming it), so a cell breakpoint on a trace stops at moves,
+ * fix-ups and the free.
+ */
+#include "ravscope-breakpoints-panel.h"
+
+#include <string.h>
+
+#include "ravscope-panel.h"
+
+#define SEARCH_MAX 4000000 /* candidates one search looks at before giving up */
+
+typedef struct {
+	rav_live_break b;
+	char *text;      /* b.text points here */
+	char *label;
+	rav_loc cell;    /* CELL: where it was when set, before event cell_at */
+	guint64 cell_at;
+	int state;       /* RAV_LIVE_BREAK_STATE_* from the program, 0 none */
+	guint64 hits;
+	GtkWidget *row;
+} Bp;
+
+static const struct {
+	const char *label;
+	unsigned kind;
+	int aux; /* -1: any */
+} kinds[] = {
+	{ "Page hand-off", RAV_EV_PAGE_HANDOFF, -1 },
+	{ "Message send", RAV_EV_MSG_SEND, -1 },
+	{ "Message receive", RAV_EV_MSG_RECV, -1 },
+	{ "Collection", RAV_EV_GC_BEGIN, -1 },
+	{ "Arrival compaction", RAV_EV_COMPACT_BEGIN, RAV_COMPACT_ARRIVAL },
+	{ "Any compaction", RAV_EV_COMPACT_BEGIN, -1 },
+	{ "Move", RAV_EV_MOVE, -1 },
+	{ "Heap created", RAV_EV_HEAP_NEW, -1 },
+	{ "Page acquired", RAV_EV_PAGE_ACQUIRE, -1 },
+	{ "Page released", RAV_EV_PAGE_RELEASE, -1 },
+	{ "Serialize", RAV_EV_SERIALIZE, -1 },
+};
+
+static const char *const what_labels[] = {
+	"Selected cell", "Allocation of a type", "Free of a type", "Event kind", "Mark text", "Engine errors",
+	"Any event", NULL,
+};
+
+struct _RavscopeBreakpointsPanel {
+	GtkBox parent_instance;
+	GtkDropDown *what;
+	GtkBox *cell_box;
+	GtkCheckButton *on_move, *on_fixup, *on_free, *on_referrer;
+	GtkDropDown *type_dd, *kind_dd, *thread_dd;
+	GtkEntry *mark_entry;
+	GtkSpinButton *count;
+	GtkCheckButton *stop_all;
+	GtkButton *add;
+	GtkLabel *hint;
+	GtkListBox *list;
+	GtkLabel *result;
+
+	RavscopeDocument *doc;
+	RavscopeLive *live;
+	rav_loc selected;
+	GPtrArray *bps; /* Bp */
+	guint32 next_id;
+	guint32 hit_id;
+	GArray *type_ids, *thread_ids;
+};
+
+static void panel_iface_init(RavscopePanelInterface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE(RavscopeBreakpointsPanel, ravscope_breakpoints_panel, GTK_TYPE_BOX,
+			      G_IMPLEMENT_INTERFACE(RAVSCOPE_TYPE_PANEL, panel_iface_init))
+
+static void bp_free(gpointer p)
+{
+	Bp *bp = p;
+	g_free(bp->text);
+	g_free(bp->label);
+	g_free(bp);
+}
+
+/* ---- rows -------------------------------------------------------------------- */
+
+static char *state_text(const Bp *bp, gboolean live)
+{
+	const char *st = "";
+	switch (bp->state) {
+	case RAV_LIVE_BREAK_STATE_SET: st = "set in the program"; break;
+	case RAV_LIVE_BREAK_STATE_PENDING: st = "waiting for the cell's thread"; break;
+	case RAV_LIVE_BREAK_STATE_REFUSED: st = "refused by the program"; break;
+	case RAV_LIVE_BREAK_STATE_GONE: st = "its cell was freed"; break;
+	case RAV_LIVE_BREAK_STATE_CLEARED: st = "cleared"; break;
+	default: st = live ? "sending…" : "for Run to Breakpoint"; break;
+	}
+	if (bp->hits)
+		return g_strdup_printf("%s · hit %llu", st, (unsigned long long)bp->hits);
+	return g_strdup(st);
+}
+
+static void update_row(RavscopeBreakpointsPanel *self, Bp *bp)
+{
+	g_autofree char *sub = state_text(bp, self->live != NULL);
+	adw_action_row_set_subtitle(ADW_ACTION_ROW(bp->row), sub);
+	if (bp->b.id == self->hit_id)
+		gtk_widget_add_css_class(bp->row, "breakpoint-hit");
+	else
+		gtk_widget_remove_css_class(bp->row, "breakpoint-hit");
+}
+
+static void send_bp(RavscopeBreakpointsPanel *self, Bp *bp)
+{
+	if (self->live)
+		ravscope_live_break_set(self->live, &bp->b);
+}
+
+static void on_remove(GtkButton *b, RavscopeBreakpointsPanel *self)
+{
+	Bp *bp = g_object_get_data(G_OBJECT(b), "bp");
+	if (self->live)
+		ravscope_live_break_clear(self->live, bp->b.id);
+	gtk_list_box_remove(self->list, bp->row);
+	g_ptr_array_remove(self->bps, bp);
+}
+
+static void add_bp(RavscopeBreakpointsPanel *self, Bp *bp)
+{
+	bp->b.id = ++self->next_id;
+	GtkWidget *row = adw_action_row_new();
+	g_autofree char *title = g_markup_escape_text(bp->label, -1);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	GtkWidget *icon = gtk_image_new_from_icon_name("media-record-symbolic");
+	gtk_widget_add_css_class(icon, "breakpoint-dot");
+	adw_action_row_add_prefix(ADW_ACTION_ROW(row), icon);
+	GtkWidget *rm = gtk_button_new_from_icon_name("user-trash-symbolic");
+	gtk_widget_set_valign(rm, GTK_ALIGN_CENTER);
+	gtk_widget_add_css_class(rm, "flat");
+	gtk_widget_set_tooltip_text(rm, "Remove this breakpoint");
+	g_object_set_data(G_OBJECT(rm), "bp", bp);
+	g_signal_connect(rm, "clicked", G_CALLBACK(on_remove), self);
+	adw_action_row_add_suffix(ADW_ACTION_ROW(row), rm);
+	bp->row = row;
+	g_ptr_array_add(self->bps, bp);
+	gtk_list_box_append(self->list, row);
+	update_row(self, bp);
+	send_bp(self, bp);
+}
+
+/* ---- the form ------------------------------------------------------------------- */
+
+static void update_form(RavscopeBreakpointsPanel *self)
+{
+	guint w = gtk_drop_down_get_selected(self->what);
+	gtk_widget_set_visible(GTK_WIDGET(self->cell_box), w == 0);
+	gtk_widget_set_visible(GTK_WIDGET(self->type_dd), w == 1 || w == 2);
+	gtk_widget_set_visible(GTK_WIDGET(self->kind_dd), w == 3);
+	gtk_widget_set_visible(GTK_WIDGET(self->mark_entry), w == 4);
+	gboolean ok = self->doc != NULL && (w != 0 || self->selected != RAV_LOC_NONE);
+	gtk_widget_set_sensitive(GTK_WIDGET(self->add), ok);
+	if (w == 0 && self->selected == RAV_LOC_NONE)
+		gtk_label_set_text(self->hint, "Select a cell in the heap view first.");
+	else if (w == 0 && self->live)
+		gtk_label_set_text(self->hint, "In a running program, pause first: the cell is where the view shows it.");
+	else
+		gtk_label_set_text(self->hint, "");
+}
+
+static void on_what_changed(GObject *o, GParamSpec *pspec, RavscopeBreakpointsPanel *self)
+{
+	update_form(self);
+}
+
+static void fill_choices(RavscopeBreakpointsPanel *self)
+{
+	GtkStringList *types = gtk_string_list_new(NULL);
+	GtkStringList *threads = gtk_string_list_new(NULL);
+	g_array_set_size(self->type_ids, 0);
+	g_array_set_size(self->thread_ids, 0);
+	gtk_string_list_append(types, "any type");
+	guint16 zero = 0;
+	g_array_append_val(self->type_ids, zero);
+	gtk_string_list_append(threads, "any thread");
+	guint32 zero32 = 0;
+	g_array_append_val(self->thread_ids, zero32);
+	if (self->doc) {
+		rav_trace *t = ravscope_document_get_trace(self->doc);
+		for (unsigned i = 0; i < rav_trace_type_count(t); i++) {
+			rav_trace_type ty;
+			if (rav_trace_type_at(t, i, &ty) && ty.id >= RAVSCOPE_TYPE_FIRST_USER) {
+				gtk_string_list_append(types, ty.name);
+				g_array_append_val(self->type_ids, ty.id);
+			}
+		}
+		for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+			rav_trace_thread th;
+			if (rav_trace_thread_at(t, i, &th) && th.kind == 0) {
+				g_autofree char *nm = ravscope_document_heap_name(self->doc, th.heap_id);
+				gtk_string_list_append(threads, nm);
+				g_array_append_val(self->thread_ids, th.heap_id);
+			}
+		}
+	}
+	gtk_drop_down_set_model(self->type_dd, G_LIST_MODEL(types));
+	gtk_drop_down_set_model(self->thread_dd, G_LIST_MODEL(threads));
+	g_object_unref(types);
+	g_object_unref(threads);
+}
+
+static void on_add(GtkButton *button, RavscopeBreakpointsPanel *self)
+{
+	if (!self->doc)
+		return;
+	Bp *bp = g_new0(Bp, 1);
+	guint w = gtk_drop_down_get_selected(self->what);
+	GString *label = g_string_new(NULL);
+	switch (w) {
+	case 0: {
+		bp->b.what = RAV_LIVE_BREAK_CELL;
+		bp->cell = rav_loc_make(rav_loc_page(self->selected), rav_loc_cell(self->selected), 0);
+		bp->cell_at = ravscope_document_get_position(self->doc);
+		bp->b.arg = (guint64)rav_loc_page(bp->cell) << 32 | rav_loc_cell(bp->cell);
+		unsigned f = 0;
+		const char *names[4] = { "moves", "fix-ups", "free", "new referrer" };
+		GtkCheckButton *checks[4] = { self->on_move, self->on_fixup, self->on_free, self->on_referrer };
+		g_autofree char *loc = ravscope_format_loc(bp->cell);
+		g_string_append_printf(label, "Cell %s:", loc);
+		for (int i = 0; i < 4; i++)
+			if (gtk_check_button_get_active(checks[i])) {
+				f |= 1u << i;
+				g_string_append_printf(label, " %s", names[i]);
+			}
+		if (!f)
+			g_string_append(label, " any change");
+		bp->b.flags = f;
+		break;
+	}
+	case 1:
+	case 2: {
+		guint i = gtk_drop_down_get_selected(self->type_dd);
+		guint16 id = i < self->type_ids->len ? g_array_index(self->type_ids, guint16, i) : 0;
+		bp->b.what = w == 1 ? RAV_LIVE_BREAK_ALLOC : RAV_LIVE_BREAK_FREE;
+		bp->b.arg = id;
+		g_string_append_printf(label, "%s of %s", w == 1 ? "Allocation" : "Free",
+				       id ? ravscope_document_type_name(self->doc, id) : "any type");
+		break;
+	}
+	case 3: {
+		guint i = gtk_drop_down_get_selected(self->kind_dd);
+		if (i >= G_N_ELEMENTS(kinds))
+			i = 0;
+		bp->b.what = RAV_LIVE_BREAK_KIND;
+		bp->b.arg = kinds[i].kind;
+		if (kinds[i].aux >= 0) {
+			bp->b.flags |= RAV_LIVE_MATCH_AUX;
+			bp->b.arg2 = (guint64)kinds[i].aux;
+		}
+		g_string_append(label, kinds[i].label);
+		break;
+	}
+	case 4: {
+		const char *txt = gtk_editable_get_text(GTK_EDITABLE(self->mark_entry));
+		bp->text = g_utf8_substring(txt, 0, MIN(g_utf8_strlen(txt, -1), 200));
+		bp->b.what = RAV_LIVE_BREAK_MARK;
+		bp->b.text = bp->text;
+		if (bp->text[0])
+			g_string_append_printf(label, "Mark containing “%s”", bp->text);
+		else
+			g_string_append(label, "Any mark");
+		break;
+	}
+	case 5:
+		bp->b.what = RAV_LIVE_BREAK_ERROR;
+		g_string_append(label, "Engine errors");
+		break;
+	default:
+		bp->b.what = RAV_LIVE_BREAK_ANY;
+		g_string_append(label, "Any event");
+	}
+	guint ti = gtk_drop_down_get_selected(self->thread_dd);
+	bp->b.thread = ti < self->thread_ids->len ? g_array_index(self->thread_ids, guint32, ti) : 0;
+	if (bp->b.thread) {
+		g_autofree char *nm = ravscope_document_heap_name(self->doc, bp->b.thread);
+		g_string_append_printf(label, " in %s", nm);
+	}
+	bp->b.count = (guint32)gtk_spin_button_get_value_as_int(self->count);
+	if (bp->b.count)
+		g_string_append_printf(label, ", hit %u only", bp->b.count);
+	if (gtk_check_button_get_active(self->stop_all)) {
+		bp->b.flags |= RAV_LIVE_STOP_ALL;
+		g_string_append(label, ", stops all threads");
+	}
+	bp->label = g_string_free(label, FALSE);
+	add_bp(self, bp);
+}
+
+/* ---- run to breakpoint (any trace) ------------------------------------------------ */
+
+static guint64 kind_mask(const Bp *bp)
+{
+	switch (bp->b.what) {
+	case RAV_LIVE_BREAK_ALLOC: return 1ull << RAV_EV_ALLOC;
+	case RAV_LIVE_BREAK_FREE: return 1ull << RAV_EV_FREE;
+	case RAV_LIVE_BREAK_KIND: return 1ull << bp->b.arg;
+	case RAV_LIVE_BREAK_MARK: return 1ull << RAV_EV_MARK;
+	case RAV_LIVE_BREAK_ERROR: return 1ull << RAV_EV_ERROR;
+	default: return ~(1ull << RAV_EV_TIME);
+	}
+}
+
+static gboolean candidate_matches(const Bp *bp, const rav_event *ev)
+{
+	switch (bp->b.what) {
+	case RAV_LIVE_BREAK_ALLOC: return bp->b.arg == 0 || ev->aux == bp->b.arg;
+	case RAV_LIVE_BREAK_FREE: return ev->aux != 0 && (bp->b.arg == 0 || ev->aux == bp->b.arg);
+	case RAV_LIVE_BREAK_KIND: return !(bp->b.flags & RAV_LIVE_MATCH_AUX) || ev->aux == bp->b.arg2;
+	case RAV_LIVE_BREAK_MARK: return !bp->text || !bp->text[0] || (ev->text && strstr(ev->text, bp->text));
+	case RAV_LIVE_BREAK_ERROR: return bp->b.arg == 0 || ev->aux == bp->b.arg;
+	default: return TRUE;
+	}
+}
+
+/* The next (forward) or previous matching event from the playhead, -1 if
+ * none; *gave_up when the search stopped at SEARCH_MAX candidates. */
+static gint64 search_one(RavscopeBreakpointsPanel *self, const Bp *bp, gboolean forward, gboolean *gave_up)
+{
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	guint64 n = ravscope_document_get_event_count(self->doc);
+	guint64 pos = ravscope_document_get_position(self->doc); /* events applied */
+	if (bp->b.what == RAV_LIVE_BREAK_CELL) {
+		rav_cell_event hist[4096];
+		unsigned total = 0;
+		unsigned got = rav_trace_cell_history(t, bp->cell, bp->cell_at, hist, G_N_ELEMENTS(hist), &total);
+		unsigned want = bp->b.flags & 7u;
+		gint64 best = -1;
+		guint64 hits = 0;
+		for (unsigned i = 0; i < got; i++) {
+			unsigned k = hist[i].kind;
+			unsigned cond = k == RAV_EV_MOVE ? 1u : k == RAV_EV_FIXUP ? 2u : k == RAV_EV_FREE ? 4u : 0u;
+			if (!cond || (want && !(want & cond)))
+				continue;
+			if (bp->b.thread) {
+				rav_event ev;
+				if (!rav_trace_event_at(t, hist[i].event, &ev) || ev.thread != bp->b.thread)
+					continue;
+			}
+			hits++;
+			if (bp->b.count && hits != bp->b.count)
+				continue;
+			guint64 e = hist[i].event;
+			if (forward && e >= pos && best < 0)
+				best = (gint64)e;
+			if (!forward && e + 1 < pos)
+				best = (gint64)e;
+		}
+		*gave_up = got < total;
+		return best;
+	}
+	rav_event_filter f = { .kinds = kind_mask(bp), .thread = bp->b.thread ? (gint64)bp->b.thread : -1 };
+	if (bp->b.count) {
+		/* the Nth hit from the start of the trace */
+		guint64 hits = 0, from = 0;
+		for (guint looked = 0; looked < SEARCH_MAX; looked++) {
+			gint64 at = rav_trace_find_next(t, from, &f);
+			if (at < 0)
+				return -1;
+			rav_event ev;
+			if (rav_trace_event_at(t, (guint64)at, &ev) && candidate_matches(bp, &ev) && ++hits == bp->b.count)
+				return (forward ? (guint64)at >= pos : (guint64)at + 1 < pos) ? at : -1;
+			from = (guint64)at + 1;
+		}
+		*gave_up = TRUE;
+		return -1;
+	}
+	guint64 from = forward ? pos : (pos ? pos - 1 : 0);
+	if (!forward && pos == 0)
+		return -1;
+	for (guint looked = 0; looked < SEARCH_MAX; looked++) {
+		gint64 at = forward ? rav_trace_find_next(t, from, &f) : rav_trace_find_prev(t, from, &f);
+		if (at < 0 || (guint64)at >= n)
+			return -1;
+		rav_event ev;
+		if (rav_trace_event_at(t, (guint64)at, &ev) && candidate_matches(bp, &ev))
+			return at;
+		if (forward)
+			from = (guint64)at + 1;
+		else if (at == 0)
+			return -1;
+		else
+			from = (guint64)at;
+	}
+	*gave_up = TRUE;
+	return -1;
+}
+
+gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean forward)
+{
+	if (!self->doc || self->bps->len == 0) {
+		gtk_label_set_text(self->result, self->doc ? "No breakpoints: add one above." : "");
+		return FALSE;
+	}
+	gint64 best = -1;
+	Bp *which = NULL;
+	gboolean gave_up = FALSE;
+	for (guint i = 0; i < self->bps->len; i++) {
+		Bp *bp = g_ptr_array_index(self->bps, i);
+		gint64 at = search_one(self, bp, forward, &gave_up);
+		if (at >= 0 && (best < 0 || (forward ? at < best : at > best))) {
+			best = at;
+			which = bp;
+		}
+	}
+	if (best < 0) {
+		gtk_label_set_text(self->result, gave_up ? "Not found within the part of the trace searched."
+						       : forward ? "No breakpoint hit after the playhead."
+								 : "No breakpoint hit before the playhead.");
+		return FALSE;
+	}
+	g_autofree char *msg = g_strdup_printf("Breakpoint “%s” at event %lld.", which->label, (long long)best);
+	gtk_label_set_text(self->result, msg);
+	self->hit_id = which->b.id;
+	for (guint i = 0; i < self->bps->len; i++)
+		update_row(self, g_ptr_array_index(self->bps, i));
+	gtk_widget_activate_action(GTK_WIDGET(self), "win.seek-event", "t", (guint64)best);
+	return TRUE;
+}
+
+static void on_run_next(GtkButton *b, RavscopeBreakpointsPanel *self) { ravscope_breakpoints_panel_run(self, TRUE); }
+static void on_run_prev(GtkButton *b, RavscopeBreakpointsPanel *self) { ravscope_breakpoints_panel_run(self, FALSE); }
+
+/* ---- live -------------------------------------------------------------------------- */
+
+void ravscope_breakpoints_panel_set_live(RavscopeBreakpointsPanel *self, RavscopeLive *live)
+{
+	if (live == self->live)
+		return;
+	g_set_object(&self->live, live);
+	for (guint i = 0; i < self->bps->len; i++) {
+		Bp *bp = g_ptr_array_index(self->bps, i);
+		bp->state = 0;
+		/* a cell names a place of the old trace; types and threads stay meaningful by id only
+		 * for the same program: keep them, the program refuses what does not fit */
+		send_bp(self, bp);
+		update_row(self, bp);
+	}
+	update_form(self);
+}
+
+void ravscope_breakpoints_panel_update_states(RavscopeBreakpointsPanel *self, const rav_live_status *st)
+{
+	for (guint i = 0; i < self->bps->len; i++) {
+		Bp *bp = g_ptr_array_index(self->bps, i);
+		const struct rav_live_break_state *s = rav_live_break_state(st, bp->b.id);
+		int state = s ? s->state : 0;
+		if (state != bp->state) {
+			bp->state = state;
+			update_row(self, bp);
+		}
+	}
+}
+
+void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 id, guint64 hits)
+{
+	self->hit_id = id;
+	for (guint i = 0; i < self->bps->len; i++) {
+		Bp *bp = g_ptr_array_index(self->bps, i);
+		if (bp->b.id == id)
+			bp->hits = hits;
+		update_row(self, bp);
+	}
+}
+
+guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self) { return self->bps->len; }
+
+guint32 ravscope_breakpoints_panel_add_cell(RavscopeBreakpointsPanel *self, rav_loc cell, unsigned flags)
+{
+	self->selected = cell;
+	gtk_drop_down_set_selected(self->what, 0);
+	gtk_check_button_set_active(self->on_move, flags & RAV_LIVE_ON_MOVE);
+	gtk_check_button_set_active(self->on_fixup, flags & RAV_LIVE_ON_FIXUP);
+	gtk_check_button_set_active(self->on_free, flags & RAV_LIVE_ON_FREE);
+	gtk_check_button_set_active(self->on_referrer, flags & RAV_LIVE_ON_REFERRER);
+	on_add(self->add, self);
+	return self->next_id;
+}
+
+guint32 ravscope_breakpoints_panel_add_kind(RavscopeBreakpointsPanel *self, unsigned what_index)
+{
+	gtk_drop_down_set_selected(self->what, what_index);
+	on_add(self->add, self);
+	return self->next_id;
+}
+
+/* ---- panel ---------------------------------------------------------------------------- */
+
+static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
+{
+	RavscopeBreakpointsPanel *self = RAVSCOPE_BREAKPOINTS_PANEL(panel);
+	/* A cell named by another trace means nothing in this one. */
+	if (doc != self->doc)
+		for (guint i = self->bps->len; i-- > 0;) {
+			Bp *bp = g_ptr_array_index(self->bps, i);
+			if (bp->b.what == RAV_LIVE_BREAK_CELL) {
+				gtk_list_box_remove(self->list, bp->row);
+				g_ptr_array_remove_index(self->bps, i);
+			}
+		}
+	g_set_object(&self->doc, doc);
+	self->selected = RAV_LOC_NONE;
+	self->hit_id = 0;
+	gtk_label_set_text(self->result, "");
+	fill_choices(self);
+	update_form(self);
+}
+
+static void panel_refresh(RavscopePanel *panel)
+{
+	RavscopeBreakpointsPanel *self = RAVSCOPE_BREAKPOINTS_PANEL(panel);
+	/* types and threads appear while a live trace grows */
+	if (self->doc) {
+		rav_trace *t = ravscope_document_get_trace(self->doc);
+		guint ntypes = 1, nthreads = 1;
+		for (unsigned i = 0; i < rav_trace_type_count(t); i++) {
+			rav_trace_type ty;
+			if (rav_trace_type_at(t, i, &ty) && ty.id >= RAVSCOPE_TYPE_FIRST_USER)
+				ntypes++;
+		}
+		for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+			rav_trace_thread th;
+			if (rav_trace_thread_at(t, i, &th) && th.kind == 0)
+				nthreads++;
+		}
+		if (ntypes != self->type_ids->len || nthreads != self->thread_ids->len)
+			fill_choices(self);
+	}
+}
+
+static void panel_select_cell(RavscopePanel *panel, rav_loc cell)
+{
+	RavscopeBreakpointsPanel *self = RAVSCOPE_BREAKPOINTS_PANEL(panel);
+	self->selected = cell;
+	update_form(self);
+}
+
+static void panel_iface_init(RavscopePanelInterface *iface)
+{
+	iface->set_document = panel_set_document;
+	iface->refresh = panel_refresh;
+	iface->select_cell = panel_select_cell;
+}
+
+static void dispose(GObject *o)
+{
+	RavscopeBreakpointsPanel *self = RAVSCOPE_BREAKPOINTS_PANEL(o);
+	g_clear_object(&self->doc);
+	g_clear_object(&self->live);
+	g_clear_pointer(&self->bps, g_ptr_array_unref);
+	g_clear_pointer(&self->type_ids, g_array_unref);
+	g_clear_pointer(&self->thread_ids, g_array_unref);
+	G_OBJECT_CLASS(ravscope_breakpoints_panel_parent_class)->dispose(o);
+}
+
+static void ravscope_breakpoints_panel_class_init(RavscopeBreakpointsPanelClass *klass)
+{
+	G_OBJECT_CLASS(klass)->dispose = dispose;
+}
+
+static GtkWidget *labelled(const char *text, GtkWidget *w)
+{
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+	GtkWidget *l = gtk_label_new(text);
+	gtk_label_set_xalign(GTK_LABEL(l), 0);
+	gtk_widget_set_size_request(l, 64, -1);
+	gtk_box_append(GTK_BOX(box), l);
+	gtk_widget_set_hexpand(w, TRUE);
+	gtk_box_append(GTK_BOX(box), w);
+	return box;
+}
+
+static void ravscope_breakpoints_panel_init(RavscopeBreakpointsPanel *self)
+{
+	self->bps = g_ptr_array_new_with_free_func(bp_free);
+	self->type_ids = g_array_new(FALSE, FALSE, sizeof(guint16));
+	self->thread_ids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	gtk_orientable_set_orientation(GTK_ORIENTABLE(self), GTK_ORIENTATION_VERTICAL);
+	gtk_box_set_spacing(GTK_BOX(self), 6);
+	gtk_widget_set_margin_start(GTK_WIDGET(self), 8);
+	gtk_widget_set_margin_end(GTK_WIDGET(self), 8);
+	gtk_widget_set_margin_top(GTK_WIDGET(self), 8);
+	gtk_widget_set_margin_bottom(GTK_WIDGET(self), 8);
+
+	self->what = GTK_DROP_DOWN(gtk_drop_down_new_from_strings(what_labels));
+	g_signal_connect(self->what, "notify::selected", G_CALLBACK(on_what_changed), self);
+	gtk_box_append(GTK_BOX(self), labelled("Stop on", GTK_WIDGET(self->what)));
+
+	self->cell_box = GTK_BOX(gtk_box_new(GTK_ORIENTATION_VERTICAL, 0));
+	GtkWidget *row1 = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 2), *row2 = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 2);
+	self->on_move = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("moves"));
+	self->on_fixup = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("fix-ups"));
+	self->on_free = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("freed"));
+	self->on_referrer = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("new referrer"));
+	gtk_check_button_set_active(self->on_move, TRUE);
+	gtk_check_button_set_active(self->on_free, TRUE);
+	/* two rows: the side panel stays narrow */
+	gtk_box_append(GTK_BOX(row1), GTK_WIDGET(self->on_move));
+	gtk_box_append(GTK_BOX(row1), GTK_WIDGET(self->on_fixup));
+	gtk_box_append(GTK_BOX(row2), GTK_WIDGET(self->on_free));
+	gtk_box_append(GTK_BOX(row2), GTK_WIDGET(self->on_referrer));
+	gtk_box_append(self->cell_box, row1);
+	gtk_box_append(self->cell_box, row2);
+	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->cell_box));
+
+	self->type_dd = GTK_DROP_DOWN(gtk_drop_down_new(NULL, NULL));
+	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->type_dd));
+	GtkStringList *kl = gtk_string_list_new(NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
+		gtk_string_list_append(kl, kinds[i].label);
+	self->kind_dd = GTK_DROP_DOWN(gtk_drop_down_new(G_LIST_MODEL(kl), NULL));
+	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->kind_dd));
+	self->mark_entry = GTK_ENTRY(gtk_entry_new());
+	gtk_entry_set_placeholder_text(self->mark_entry, "text the mark contains (empty: any mark)");
+	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->mark_entry));
+
+	self->thread_dd = GTK_DROP_DOWN(gtk_drop_down_new(NULL, NULL));
+	gtk_box_append(GTK_BOX(self), labelled("Thread", GTK_WIDGET(self->thread_dd)));
+	self->count = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 1e9, 1));
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->count), "Stop at this hit only (0: at every hit)");
+	gtk_box_append(GTK_BOX(self), labelled("Hit no.", GTK_WIDGET(self->count)));
+	GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+	self->stop_all = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("Stop all threads"));
+	gtk_widget_set_hexpand(GTK_WIDGET(self->stop_all), TRUE);
+	gtk_box_append(GTK_BOX(row), GTK_WIDGET(self->stop_all));
+	self->add = GTK_BUTTON(gtk_button_new_with_mnemonic("_Add Breakpoint"));
+	gtk_widget_add_css_class(GTK_WIDGET(self->add), "suggested-action");
+	g_signal_connect(self->add, "clicked", G_CALLBACK(on_add), self);
+	gtk_box_append(GTK_BOX(row), GTK_WIDGET(self->add));
+	gtk_box_append(GTK_BOX(self), row);
+	self->hint = GTK_LABEL(gtk_label_new(""));
+	gtk_label_set_wrap(self->hint, TRUE);
+	gtk_label_set_xalign(self->hint, 0);
+	gtk_widget_add_css_class(GTK_WIDGET(self->hint), "dim-label");
+	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->hint));
+
+	GtkWidget *scroll = gtk_scrolled_window_new();
+	gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+	gtk_widget_set_vexpand(scroll, TRUE);
+	self->list = GTK_LIST_BOX(gtk_list_box_new());
+	gtk_list_box_set_selection_mode(self->list, GTK_SELECTION_NONE);
+	gtk_widget_add_css_class(GTK_WIDGET(self->list), "boxed-list");
+	gtk_widget_set_valign(GTK_WIDGET(self->list), GTK_ALIGN_START);
+	gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroll), GTK_WIDGET(self->list));
+	gtk_box_append(GTK_BOX(self), scroll);
+
+	GtkWidget *runs = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+	gtk_widget_add_css_class(runs, "linked");
+	gtk_widget_set_halign(runs, GTK_ALIGN_CENTER);
+	GtkWidget *prev = gtk_button_new_with_label("◀ Run Back");
+	gtk_widget_set_tooltip_text(prev, "The last breakpoint hit before the playhead (Shift+F8)");
+	g_signal_connect(prev, "clicked", G_CALLBACK(on_run_prev), self);
+	GtkWidget *next = gtk_button_new_with_label("Run to Break ▶");
+	gtk_widget_set_tooltip_text(next, "The next breakpoint hit after the playhead (F8)");
+	g_signal_connect(next, "clicked", G_CALLBACK(on_run_next), self);
+	gtk_box_append(GTK_BOX(runs), prev);
+	gtk_box_append(GTK_BOX(runs), next);
+	gtk_box_append(GTK_BOX(self), runs);
+	self->result = GTK_LABEL(gtk_label_new(""));
+	gtk_label_set_wrap(self->result, TRUE);
+	gtk_label_set_xalign(self->result, 0);
+	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->result));
+	update_form(self);
+}

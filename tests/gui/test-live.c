@@ -1,0 +1,525 @@
+/* test-live.c - ravscope attached to running programs, under X (Xvfb).
+ *
+ *	test-live TARGET SAMPLE_LIVE
+ *
+ * TARGET is tests/trace/attach-target (deterministic output), SAMPLE_LIVE
+ * rav-sample-live; both run in a private socket directory.
+ *   /live/follow       attach to a running sample: the view follows and
+ *                      reaches a live event count; the attach dialog lists
+ *                      it; detaching leaves it running; Save As writes what
+ *                      was received and it reopens with the same events
+ *   /live/breakpoint   pause, a breakpoint on a live cell of the worker
+ *                      (selected in the view), continue: the view stops at
+ *                      exactly the engine event (the STOPPED record against
+ *                      the trace) with the cell selected and inspected; the
+ *                      program resumes and finishes with its normal output
+ *   /live/killed       a ravscope process (this program in child mode)
+ *                      pauses the program and is killed with SIGKILL: the
+ *                      program is released and finishes normally
+ *   /live/run          ravscope -- PROG: attached from the first event,
+ *                      the program's output in the Output panel, exit status
+ *   /live/file-breakpoints  (TRACE) Run to Breakpoint forward and back on a
+ *                      file; the Errors panel's count matches the trace
+ */
+#include <adwaita.h>
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ravscope-attach-dialog.h"
+#include "ravscope-breakpoints-panel.h"
+#include "ravscope-live.h"
+#include "ravscope-window.h"
+
+static const char *target, *sample_live;
+static char rundir[256];
+
+static gboolean spin_until_for(gboolean (*cond)(gpointer), gpointer data, double seconds)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
+	while (!cond(data)) {
+		if (g_get_monotonic_time() > deadline)
+			return FALSE;
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	return TRUE;
+}
+
+static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
+{
+	if (!spin_until_for(cond, data, 60))
+		g_error("timed out waiting for %s", what);
+}
+
+static void spin_ms(int ms)
+{
+	gint64 end = g_get_monotonic_time() + ms * 1000;
+	while (g_get_monotonic_time() < end) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(1000);
+	}
+}
+
+typedef struct {
+	GPid pid;
+	int out; /* its stdout */
+} Prog;
+
+static Prog start(const char *const *argv)
+{
+	Prog p = { 0 };
+	GError *error = NULL;
+	if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &p.pid, NULL,
+				      &p.out, NULL, &error))
+		g_error("cannot start %s: %s", argv[0], error->message);
+	return p;
+}
+
+static char *finish(Prog *p, int *status)
+{
+	GString *s = g_string_new(NULL);
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(p->out, buf, sizeof buf)) > 0)
+		g_string_append_len(s, buf, n);
+	close(p->out);
+	waitpid(p->pid, status, 0);
+	return g_string_free(s, FALSE);
+}
+
+static char *reference_output(const char *const *argv)
+{
+	g_setenv("RAVIOLI_LISTEN", "0", TRUE);
+	Prog p = start(argv);
+	g_unsetenv("RAVIOLI_LISTEN");
+	int st;
+	char *out = finish(&p, &st);
+	g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return out;
+}
+
+static void wait_socket(GPid pid)
+{
+	g_autofree char *path = g_strdup_printf("%s/ravioli/%d.sock", rundir, pid);
+	for (int i = 0; i < 3000 && !g_file_test(path, G_FILE_TEST_EXISTS); i++)
+		g_usleep(10000);
+	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
+/* RAVSCOPE_SHOTS=DIR: save the window at the moments the README shows. */
+static void shot(GtkWidget *w, const char *name)
+{
+	const char *dir = g_getenv("RAVSCOPE_SHOTS");
+	if (!dir)
+		return;
+	GdkPaintable *paint = gtk_widget_paintable_new(w);
+	int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+	GskRenderNode *node = NULL;
+	/* the paintable is empty until the widget has drawn since: retry */
+	for (int i = 0; i < 20 && !node; i++) {
+		gtk_widget_queue_draw(w);
+		spin_ms(150);
+		GtkSnapshot *snap = gtk_snapshot_new();
+		gdk_paintable_snapshot(paint, snap, width, height);
+		node = gtk_snapshot_free_to_node(snap);
+	}
+	GskRenderer *r = gtk_native_get_renderer(gtk_widget_get_native(w));
+	if (!node || !r)
+		g_printerr("nothing to save for %s (node %p, renderer %p)\n", name, (void *)node, (void *)r);
+	if (node && r) {
+		GdkTexture *tex = gsk_renderer_render_texture(r, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		if (!gdk_texture_save_to_png(tex, path))
+			g_printerr("could not save %s\n", path);
+		else
+			g_printerr("saved %s (%dx%d)\n", path, width, height);
+		g_object_unref(tex);
+	}
+	if (node)
+		gsk_render_node_unref(node);
+	g_object_unref(paint);
+}
+
+static RavscopeWindow *new_window(void)
+{
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 1200, 800);
+	gtk_window_present(GTK_WINDOW(w));
+	return w;
+}
+
+static guint64 want_events;
+static gboolean has_events(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_get_event_count(doc) >= want_events &&
+	       ravscope_document_get_position(doc) + 50000 >= ravscope_document_get_event_count(doc);
+}
+
+static gboolean is_held(gpointer w)
+{
+	return ravscope_window_get_live_status(w)->held > 0;
+}
+
+static gboolean has_ended(gpointer w)
+{
+	return ravscope_window_get_live_status(w)->ended;
+}
+
+static gboolean dialog_lists(gpointer d)
+{
+	return ravscope_attach_dialog_count(d) >= 2;
+}
+
+static gboolean has_errors(gpointer w)
+{
+	return ravscope_window_get_error_count(w) >= 2;
+}
+
+static void test_follow(void)
+{
+	const char *argv[] = { sample_live, "--seconds", "60", NULL };
+	const char *argv2[] = { sample_live, "--seconds", "60", "--errors", NULL };
+	Prog p = start(argv), p2 = start(argv2);
+	wait_socket(p.pid);
+	wait_socket(p2.pid);
+	RavscopeWindow *w = new_window();
+	/* the dialog lists it */
+	RavscopeAttachDialog *d = ravscope_attach_dialog_new(GTK_WINDOW(w));
+	gtk_window_present(GTK_WINDOW(d));
+	spin_until(dialog_lists, d, "the attach dialog's list");
+	g_assert_false(ravscope_attach_dialog_shows_empty(d));
+	shot(GTK_WIDGET(d), "attach-dialog.png");
+	gtk_window_destroy(GTK_WINDOW(d));
+
+	ravscope_window_attach(w, p.pid);
+	g_assert_cmpstr(ravscope_window_get_page(w), ==, "trace");
+	g_assert_nonnull(ravscope_window_get_live(w));
+	g_assert_true(ravscope_window_is_following(w));
+	want_events = 20000;
+	spin_until(has_events, w, "a live event count");
+	spin_ms(400);
+	g_assert_true(ravscope_window_is_following(w));
+	g_assert_nonnull(strstr(ravscope_window_get_live_text(w), "received"));
+	shot(GTK_WIDGET(w), "live-follow.png");
+	g_assert_cmpuint(ravscope_window_get_live_frames(w), >, 0);
+	/* scrubbing back stops following, reception goes on, End follows again */
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	guint64 n0 = ravscope_document_get_event_count(doc);
+	ravscope_window_seek(w, n0 / 2);
+	spin_ms(300);
+	g_assert_false(ravscope_window_is_following(w));
+	g_assert_cmpuint(ravscope_document_get_event_count(doc), >, n0);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL));
+	spin_ms(100);
+	g_assert_true(ravscope_window_is_following(w));
+
+	/* Save As: the events received reopen the same */
+	g_autofree char *saved = g_build_filename(rundir, "saved.ravtrace", NULL);
+	rav_trace_error err;
+	g_assert_cmpint(rav_trace_save(ravscope_document_get_trace(doc), saved, &err), ==, 0);
+	rav_trace *t = rav_trace_open(saved, &err);
+	g_assert_nonnull(t);
+	rav_trace_index(t, NULL, NULL, &err);
+	g_assert_cmpuint(rav_trace_indexed_events(t), >=, n0);
+	rav_trace_close(t);
+
+	/* detaching leaves the program running */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-detach", NULL));
+	spin_until(has_ended, w, "the end of the session");
+	g_assert_true(ravscope_window_get_live_status(w)->end_known);
+	g_assert_cmpint(ravscope_window_get_live_status(w)->end_how, ==, 1);
+	spin_ms(200);
+	g_assert_cmpint(kill(p.pid, 0), ==, 0);
+	g_assert_cmpstr(ravscope_window_get_page(w), ==, "trace"); /* what was received stays open */
+
+	/* the other one misuses the engine once a second: the Errors panel lists it */
+	/* with memory accesses: the contention overlay slides with the newest events */
+	ravscope_window_attach_full(w, p2.pid, TRUE);
+	g_object_set(w, "show-contention", TRUE, NULL);
+	spin_until(has_errors, w, "error events");
+	gboolean contention = FALSE;
+	g_object_get(w, "show-contention", &contention, NULL);
+	g_assert_true(contention);
+	shot(GTK_WIDGET(w), "live-contention.png");
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.show-errors", NULL);
+	shot(GTK_WIDGET(w), "errors-panel.png");
+	gtk_window_destroy(GTK_WINDOW(w));
+	kill(p.pid, SIGTERM);
+	kill(p2.pid, SIGTERM);
+	int st;
+	g_free(finish(&p, &st));
+	g_free(finish(&p2, &st));
+}
+
+static const char *target_args[] = { NULL, "--rounds", "1500", "--pace-us", "4000", NULL };
+
+static guint64 want_stops;
+static gboolean stop_shown(gpointer w)
+{
+	const rav_live_status *st = ravscope_window_get_live_status(w);
+	return st->stops >= want_stops && st->last_stop.why == 1 && !ravscope_window_is_following(w) &&
+	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint");
+}
+
+/* A live user-type cell of heap `heap` at the playhead. */
+static rav_loc live_cell_of(RavscopeDocument *doc, guint32 heap)
+{
+	rav_state *s = ravscope_document_get_state(doc);
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
+		rav_state_heap h;
+		if (!rav_state_heap_at(s, i, &h) || h.id != heap)
+			continue;
+		for (unsigned p = 0; p < h.page_count; p++)
+			for (unsigned c = 1; c < cpp; c++) {
+				rav_state_cell cell;
+				if (rav_state_cell_at(s, h.pages[p], c, &cell) && cell.state == RAV_CELL_LIVE &&
+				    cell.type >= RAVSCOPE_TYPE_FIRST_USER)
+					return rav_loc_make(h.pages[p], c, 0);
+			}
+	}
+	return RAV_LOC_NONE;
+}
+
+static guint32 heap_named(RavscopeDocument *doc, const char *name)
+{
+	rav_trace *t = ravscope_document_get_trace(doc);
+	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+		rav_trace_thread th;
+		if (rav_trace_thread_at(t, i, &th) && !strcmp(th.name, name))
+			return th.heap_id;
+	}
+	return 0;
+}
+
+static void test_breakpoint(void)
+{
+	target_args[0] = target;
+	g_autofree char *ref = reference_output(target_args);
+	Prog p = start(target_args);
+	wait_socket(p.pid);
+	RavscopeWindow *w = new_window();
+	ravscope_window_attach(w, p.pid);
+	want_events = 2000;
+	spin_until(has_events, w, "events");
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-pause", NULL));
+	spin_until(is_held, w, "the program to pause");
+	spin_ms(500); /* what was recorded before the pause is in */
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL));
+	spin_ms(100);
+	guint32 worker = heap_named(doc, "worker");
+	g_assert_cmpuint(worker, !=, 0);
+	rav_loc cell = live_cell_of(doc, worker);
+	g_assert_cmpuint(cell, !=, RAV_LOC_NONE);
+	ravscope_window_select_cell(w, cell);
+	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
+	guint32 id = ravscope_breakpoints_panel_add_cell(bp, cell, RAV_LIVE_ON_MOVE | RAV_LIVE_ON_FIXUP | RAV_LIVE_ON_REFERRER);
+	g_assert_cmpuint(id, >, 0);
+	want_stops = ravscope_window_get_live_status(w)->stops + 1;
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-continue", NULL));
+	const rav_live_status *st = ravscope_window_get_live_status(w);
+	if (!spin_until_for(stop_shown, w, 60)) {
+		const struct rav_live_break_state *bs = rav_live_break_state(st, id);
+		g_error("no stop at the breakpoint: stops %llu (want %llu), last why %d break %u, held %u, "
+			"breakpoint state %d (%s), bar: %s", (unsigned long long)st->stops,
+			(unsigned long long)want_stops, st->last_stop.why, st->last_stop.break_id, st->held,
+			bs ? bs->state : -1, bs ? bs->text : "", ravscope_window_get_live_text(w));
+	}
+	g_assert_cmpuint(st->last_stop.break_id, ==, id);
+	g_assert_cmpuint(st->last_stop.heap_id, ==, worker);
+	/* the view is just after the engine event the program stopped at */
+	guint64 pos = ravscope_document_get_position(doc);
+	g_assert_cmpuint(pos, >, 0);
+	rav_event ev;
+	g_assert_true(rav_trace_event_at(ravscope_document_get_trace(doc), pos - 1, &ev));
+	g_assert_cmpuint(ev.kind, ==, st->last_stop.kind & 0xff);
+	g_assert_cmpint((gint64)ev.a, ==, st->last_stop.a);
+	g_assert_cmpuint(ev.thread, ==, worker);
+	/* nothing of that thread after it but the move's fix-ups */
+	rav_event_filter f = { .kinds = ~((1ull << RAV_EV_TIME) | (1ull << RAV_EV_FIXUP)), .thread = worker };
+	g_assert_cmpint(rav_trace_find_next(ravscope_document_get_trace(doc), pos, &f), <, 0);
+	g_printerr("stopped at event %" G_GUINT64_FORMAT ": %s (%s)\n", pos - 1, rav_event_kind_name(ev.kind),
+		   ravscope_window_get_live_stop_text(w));
+	/* the inspector shows the watched cell */
+	g_autofree char *insp = ravscope_window_dup_inspector_text(w);
+	g_autofree char *loc = g_strdup_printf("%u.%u", (unsigned)st->last_stop.cell_page,
+					       (unsigned)st->last_stop.cell_index);
+	if (st->last_stop.cell_page >= 0)
+		g_assert_nonnull(strstr(insp, loc));
+	g_printerr("inspector: %.200s\n", insp);
+	shot(GTK_WIDGET(w), "live-breakpoint.png");
+
+	/* step one event of that thread: it stops again */
+	want_stops = st->stops + 1;
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-step", NULL));
+	for (int i = 0; i < 5000 && ravscope_window_get_live_status(w)->stops < want_stops; i++)
+		spin_ms(2);
+	g_assert_cmpuint(ravscope_window_get_live_status(w)->stops, >=, want_stops);
+	g_assert_cmpint(ravscope_window_get_live_status(w)->last_stop.why, ==, 3);
+
+	/* close the window: the program is released, resumes and finishes */
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_ms(100);
+	int status;
+	g_autofree char *out = finish(&p, &status);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_cmpstr(out, ==, ref);
+}
+
+/* Child mode: attach, pause, say so, wait to be killed. */
+static G_NORETURN int child_pause(int pid)
+{
+	RavscopeWindow *w = new_window();
+	ravscope_window_attach(w, pid);
+	want_events = 1000;
+	spin_until(has_events, w, "events");
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.live-pause", NULL);
+	spin_until(is_held, w, "the pause");
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		spin_ms(100);
+}
+
+static void test_killed(void)
+{
+	target_args[0] = target;
+	g_autofree char *ref = reference_output(target_args);
+	Prog p = start(target_args);
+	wait_socket(p.pid);
+	g_autofree char *self_exe = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *pid_s = g_strdup_printf("%d", p.pid);
+	const char *argv[] = { self_exe, "--child-pause", pid_s, NULL };
+	Prog c = start(argv);
+	char line[16] = "";
+	ssize_t n = 0, got;
+	while (n < 5 && (got = read(c.out, line + n, sizeof line - 1 - (size_t)n)) > 0)
+		n += got;
+	g_assert_true(g_str_has_prefix(line, "held"));
+	/* paused: it makes no progress */
+	kill(c.pid, SIGKILL);
+	int cs;
+	g_free(finish(&c, &cs));
+	g_assert_true(WIFSIGNALED(cs) && WTERMSIG(cs) == SIGKILL);
+	int status;
+	g_autofree char *out = finish(&p, &status);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_cmpstr(out, ==, ref);
+}
+
+static gboolean run_done(gpointer w)
+{
+	RavscopeLive *l = ravscope_window_get_live(w);
+	return l && ravscope_live_get_wait_status(l) >= 0 && ravscope_window_get_live_status(w)->ended;
+}
+
+static void test_run(void)
+{
+	RavscopeWindow *w = new_window();
+	const char *argv[] = { sample_live, "--seconds", "1", NULL };
+	ravscope_window_run(w, argv);
+	g_assert_nonnull(ravscope_window_get_live(w));
+	spin_until(run_done, w, "the program's end");
+	spin_ms(300);
+	const rav_live_status *st = ravscope_window_get_live_status(w);
+	g_assert_true(st->end_known && st->end_how == 2 && st->end_value == 0);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	/* from the first event: the type definitions and the first thread's start are there */
+	rav_trace *t = ravscope_document_get_trace(doc);
+	g_assert_cmpuint(rav_trace_type_count(t), >=, 2);
+	rav_event_filter f = { .kinds = 1ull << RAV_EV_MARK, .thread = -1 };
+	gint64 first_mark = rav_trace_find_next(t, 0, &f);
+	g_assert_cmpint(first_mark, >=, 0);
+	rav_event ev;
+	g_assert_true(rav_trace_event_at(t, (guint64)first_mark, &ev));
+	g_assert_cmpstr(ev.text, ==, "round 0");
+	g_assert_nonnull(strstr(ravscope_window_get_live_text(w), "received"));
+	gtk_window_destroy(GTK_WINDOW(w));
+}
+
+static gboolean is_indexed(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_is_indexed(doc);
+}
+
+/* The same breakpoints on a file: Run to Breakpoint forward and back, via
+ * the reader's search; the Errors panel counts the trace's error events. */
+static void test_file(gconstpointer data)
+{
+	const char *path = data;
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	spin_ms(200);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	/* what the reader finds */
+	rav_event_filter ef = { .kinds = 1ull << RAV_EV_ERROR, .thread = -1 };
+	guint nerr = 0;
+	for (gint64 at = rav_trace_find_next(t, 0, &ef); at >= 0; at = rav_trace_find_next(t, (guint64)at + 1, &ef))
+		nerr++;
+	g_assert_cmpuint(ravscope_window_get_error_count(w), ==, nerr);
+	rav_event_filter af = { .kinds = 1ull << RAV_EV_ALLOC, .thread = -1 };
+	gint64 first_alloc = rav_trace_find_next(t, 0, &af);
+	g_assert_cmpint(first_alloc, >=, 0);
+	gint64 second_alloc = rav_trace_find_next(t, (guint64)first_alloc + 1, &af);
+	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
+	ravscope_breakpoints_panel_add_kind(bp, 1); /* allocation of any type */
+	ravscope_window_seek(w, 0);
+	spin_ms(50);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
+	spin_ms(300);
+	guint64 pos = ravscope_document_get_position(doc);
+	/* win.seek-event plays the event: the playhead is just after it */
+	g_assert_cmpuint(pos, ==, (guint64)first_alloc + 1);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
+	spin_ms(300);
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)second_alloc + 1);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, FALSE));
+	spin_ms(300);
+	g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)first_alloc + 1);
+	g_assert_false(ravscope_breakpoints_panel_run(bp, FALSE));
+	gtk_window_destroy(GTK_WINDOW(w));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--child-pause")) {
+		gtk_init();
+		adw_init();
+		return child_pause(atoi(argv[2]));
+	}
+	gtk_test_init(&argc, &argv, NULL);
+	adw_init();
+	if (argc < 3) {
+		g_printerr("usage: %s ATTACH_TARGET RAV_SAMPLE_LIVE [TRACE]\n", argv[0]);
+		return 2;
+	}
+	target = argv[1];
+	sample_live = argv[2];
+	signal(SIGPIPE, SIG_IGN);
+	g_snprintf(rundir, sizeof rundir, "/tmp/ravscope-live-XXXXXX");
+	g_assert_nonnull(g_mkdtemp_full(rundir, 0700));
+	g_setenv("XDG_RUNTIME_DIR", rundir, TRUE);
+	g_test_add_func("/live/follow", test_follow);
+	g_test_add_func("/live/breakpoint", test_breakpoint);
+	g_test_add_func("/live/killed", test_killed);
+	g_test_add_func("/live/run", test_run);
+	if (argc > 3)
+		g_test_add_data_func("/live/file-breakpoints", argv[3], test_file);
+	int rc = g_test_run();
+	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", rundir);
+	if (system(cmd) != 0)
+		g_printerr("could not remove %s\n", rundir);
+	return rc;
+}

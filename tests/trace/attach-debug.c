@@ -1,0 +1,430 @@
+/* attach-debug.c - breakpoints that hold a running program (FORMAT.md §12.5).
+ *
+ *	test-attach-debug TARGET SUBTEST
+ *
+ * TARGET is attach-target (see attach-session.c).  Each SUBTEST attaches,
+ * uses the debugger requests, and checks what the stream says against the
+ * recorded trace, then that the program finishes with the output of a run
+ * nobody attached to:
+ *   cell     pause; a breakpoint on a live cell of the worker (read from the
+ *            trace received so far); continue: the program stops at exactly
+ *            the engine event on that cell (the thread's last event in the
+ *            trace, compared with the STOPPED record); a one-event step; clear,
+ *            continue, detach
+ *   type     an allocation breakpoint with a hit count, limited to one thread:
+ *            stops at that thread's Nth allocation
+ *   killed   a client killed with SIGKILL while the program is paused releases it
+ *   garbage  malformed debugger requests get ERROR records or refusals; the
+ *            session and the program go on
+ */
+#include "attach-util.h"
+
+static const char *const *slow_args(void)
+{
+	return small ? args_of("--rounds", "400", "--pace-us", "20000", NULL)
+	             : args_of("--rounds", "300", "--pace-us", "8000", NULL);
+}
+
+typedef bool (*status_pred)(const rav_live_status *st, const void *arg);
+
+/* Pump into fd until pred holds (true) or `seconds` pass (false). */
+static bool pump_until(rav_live_session *s, rav_live_status *st, int fd, status_pred pred, const void *arg,
+                       double seconds)
+{
+	double t0 = now_s();
+	rav_trace_error err;
+	while (now_s() - t0 < seconds) {
+		if (pred && pred(st, arg))
+			return true;
+		if (st->ended)
+			return pred ? pred(st, arg) : true;
+		if (rav_live_pump(s, 50, fd, st, &err) < 0) {
+			fprintf(stderr, "pump: %s\n", err.message);
+			tt_failures++;
+			return false;
+		}
+	}
+	return pred ? pred(st, arg) : true;
+}
+
+static bool is_synced(const rav_live_status *st, const void *arg)
+{
+	(void)arg;
+	return st->synced > 0 && st->events > 0;
+}
+
+static bool is_held(const rav_live_status *st, const void *arg)
+{
+	(void)arg;
+	return st->held > 0;
+}
+
+static bool stops_reach(const rav_live_status *st, const void *arg)
+{
+	return st->stops >= *(const uint64_t *)arg;
+}
+
+static bool break_settled(const rav_live_status *st, const void *arg)
+{
+	const struct rav_live_break_state *b = rav_live_break_state(st, *(const uint32_t *)arg);
+	return b && b->state != RAV_LIVE_BREAK_STATE_PENDING;
+}
+
+static int trace_file(char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/debug-XXXXXX.ravtrace", rundir);
+	int fd = mkstemps(path, 9);
+	if (fd < 0)
+		perror("mkstemps");
+	return fd;
+}
+
+/* The trace received so far, indexed (NULL on error). */
+static rav_trace *open_received(const char *path)
+{
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(path, &err);
+	if (!t) {
+		fprintf(stderr, "open %s: %s\n", path, err.message);
+		return NULL;
+	}
+	if (rav_trace_index(t, NULL, NULL, &err) != 0)
+		fprintf(stderr, "index %s: %s (using the prefix)\n", path, err.message);
+	return t;
+}
+
+static uint32_t heap_named(rav_trace *t, const char *name)
+{
+	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+		rav_trace_thread th;
+		if (rav_trace_thread_at(t, i, &th) && !strcmp(th.name, name))
+			return th.heap_id;
+	}
+	return 0;
+}
+
+/* The last event of thread heap_id that is not a clock reading (-1: none). */
+static int64_t last_event_of(rav_trace *t, uint32_t heap_id, rav_event *out)
+{
+	uint64_t n = rav_trace_indexed_events(t);
+	rav_event_filter f = {.kinds = ~(1ull << RAV_EV_TIME), .thread = heap_id};
+	int64_t at = rav_trace_find_prev(t, n, &f);
+	if (at >= 0 && out && !rav_trace_event_at(t, (uint64_t)at, out))
+		return -1;
+	return at;
+}
+
+static void finish_normally(proc *p, const char *ref)
+{
+	char *outp;
+	int status = finish(p, &outp, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(outp, ref) == 0);
+	if (strcmp(outp, ref) != 0)
+		fprintf(stderr, "output:\n%sexpected:\n%s", outp, ref);
+	free(outp);
+}
+
+static void end_session(rav_live_session *s, rav_live_status *st, int fd)
+{
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	CHECK(rav_live_detach(s) == 0);
+	pump_until(s, st, fd, NULL, NULL, 30);
+	CHECK(st->ended && st->end_known && st->end_how == 1);
+	rav_live_close(s);
+}
+
+static void test_cell(void)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	/* Paused: main holds at its next engine call; the worker sleeps in a
+	 * receive until main sends, so its heap stands still. */
+	CHECK(rav_live_pause(s) == 0);
+	CHECK(pump_until(s, &st, fd, is_held, NULL, 30));
+	pump_until(s, &st, fd, NULL, NULL, 0.3);
+	rav_trace *t = open_received(path);
+	CHECK(t != NULL);
+	if (!t)
+		goto end;
+	uint32_t worker = heap_named(t, "worker");
+	CHECK(worker != 0);
+	/* A live cell of the worker's heap, as the trace has it now. */
+	rav_state *rs = rav_state_new(t);
+	rav_trace_error err;
+	CHECK(rav_state_seek(rs, rav_trace_indexed_events(t), &err) == 0);
+	uint32_t page = 0, cell = 0;
+	for (unsigned i = 0; i < rav_state_heap_count(rs) && !cell; i++) {
+		rav_state_heap h;
+		if (!rav_state_heap_at(rs, i, &h) || h.id != worker)
+			continue;
+		for (uint32_t k = 0; k < h.page_count && !cell; k++) {
+			struct rav_state_page pg;
+			if (!rav_state_page(rs, h.pages[k], &pg) || pg.kind != RAV_SPAGE_HEAP)
+				continue;
+			for (uint32_t c = 1; c < pg.fill && !cell; c++) {
+				rav_state_cell sc;
+				if (rav_state_cell_at(rs, h.pages[k], c, &sc) && sc.state == RAV_CELL_LIVE &&
+				    sc.type >= 16) {
+					page = h.pages[k];
+					cell = c;
+				}
+			}
+		}
+	}
+	rav_state_free(rs);
+	rav_trace_close(t);
+	CHECK(cell != 0);
+	if (!cell)
+		goto end;
+	rav_live_break b = {.id = 7, .what = RAV_LIVE_BREAK_CELL, .arg = (uint64_t)page << 32 | cell};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	uint64_t want = st.stops + 1;
+	CHECK(rav_live_continue(s) == 0);
+	/* The watch is applied by the worker when it wakes; the cell is freed
+	 * or moved within a few rounds (the worker rebuilds its list). */
+	CHECK(pump_until(s, &st, fd, stops_reach, &want, 60));
+	struct rav_live_stop hit = st.last_stop;
+	/* its BREAK record (set, or gone if the stop was its free) may follow the stop */
+	uint32_t seven = 7;
+	CHECK(pump_until(s, &st, fd, break_settled, &seven, 10));
+	const struct rav_live_break_state *bs = rav_live_break_state(&st, 7);
+	CHECK(bs && (bs->state == RAV_LIVE_BREAK_STATE_SET || bs->state == RAV_LIVE_BREAK_STATE_GONE));
+	CHECK(hit.why == 1 && hit.break_id == 7 && hit.hits == 1);
+	CHECK(hit.heap_id == worker);
+	fprintf(stderr, "cell %u.%u: stopped: %s (kind %u)\n", page, cell, hit.text, hit.kind & 0xff);
+	/* The held thread's last event in the trace is the one the program
+	 * stopped at (a move holds after its fix-ups). */
+	pump_until(s, &st, fd, NULL, NULL, 0.3);
+	t = open_received(path);
+	if (t) {
+		rav_event ev;
+		int64_t at = last_event_of(t, hit.heap_id, &ev);
+		while (at > 0 && (hit.kind & 0xff) == RAV_EV_MOVE && ev.kind == RAV_EV_FIXUP) {
+			rav_event_filter f = {.kinds = ~(1ull << RAV_EV_TIME), .thread = hit.heap_id};
+			at = rav_trace_find_prev(t, (uint64_t)at, &f);
+			if (at < 0 || !rav_trace_event_at(t, (uint64_t)at, &ev))
+				break;
+		}
+		CHECK(at >= 0);
+		CHECK(ev.kind == (hit.kind & 0xff));
+		CHECK((int64_t)ev.a == hit.a);
+		/* it concerns the watched cell: freed or moved from it, a word of it fixed, or a new referrer
+		 */
+		rav_loc watched = rav_loc_make(page, cell, 0);
+		if (ev.kind == RAV_EV_MOVE || ev.kind == RAV_EV_FREE)
+			CHECK(ev.a == watched);
+		fprintf(stderr, "trace: event %lld %s a=%u.%u\n", (long long)at, rav_event_kind_name(ev.kind),
+		        rav_loc_page(ev.a), rav_loc_cell(ev.a));
+		rav_trace_close(t);
+	}
+	/* One event of the held thread, then it holds again. */
+	CHECK(st.held >= 1);
+	want = st.stops + 1;
+	CHECK(rav_live_step(s, hit.heap_id, 1) == 0);
+	CHECK(pump_until(s, &st, fd, stops_reach, &want, 30));
+	CHECK(st.last_stop.why == 3 && st.last_stop.heap_id == hit.heap_id);
+end:
+	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_normally(&p, ref);
+	free(ref);
+}
+
+static void test_type(void)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	pump_until(s, &st, fd, NULL, NULL, 0.2);
+	rav_trace *t = open_received(path);
+	uint32_t main_heap = t ? heap_named(t, "main") : 0;
+	if (t)
+		rav_trace_close(t);
+	CHECK(main_heap != 0);
+	rav_live_break b = {.id = 3, .what = RAV_LIVE_BREAK_ALLOC, .thread = main_heap, .count = 25};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	uint64_t want = 1;
+	CHECK(pump_until(s, &st, fd, stops_reach, &want, 60));
+	CHECK(st.last_stop.why == 1 && st.last_stop.break_id == 3 && st.last_stop.hits == 25);
+	CHECK(st.last_stop.heap_id == main_heap && (st.last_stop.kind & 0xff) == RAV_EV_ALLOC);
+	pump_until(s, &st, fd, NULL, NULL, 0.3);
+	t = open_received(path);
+	if (t) {
+		rav_event ev;
+		CHECK(last_event_of(t, main_heap, &ev) >= 0);
+		CHECK(ev.kind == RAV_EV_ALLOC && (int64_t)ev.a == st.last_stop.a);
+		rav_trace_close(t);
+	}
+	/* the 25th hit only: continuing runs to the end of the session */
+	uint64_t stops = st.stops;
+	CHECK(rav_live_continue(s) == 0);
+	pump_until(s, &st, fd, NULL, NULL, 0.5);
+	CHECK(st.stops == stops);
+	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_normally(&p, ref);
+	free(ref);
+}
+
+static void test_killed(void)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	if (!wait_socket(p.pid, 30))
+		goto out;
+	pid_t client = fork();
+	if (client == 0) {
+		rav_live_session *s = attach_retry(p.pid, &(rav_live_options){0}, 10);
+		if (!s)
+			_exit(3);
+		rav_live_status st = {0};
+		pump_until(s, &st, -1, is_synced, NULL, 30);
+		rav_live_pause(s);
+		if (!pump_until(s, &st, -1, is_held, NULL, 30))
+			_exit(4);
+		/* a breakpoint on every event too: the program must not stay stopped */
+		rav_live_break b = {.id = 1, .what = RAV_LIVE_BREAK_ANY};
+		rav_live_break_set(s, &b);
+		pump_until(s, &st, -1, NULL, NULL, 0.3);
+		raise(SIGKILL);
+		_exit(5);
+	}
+	int cs;
+	waitpid(client, &cs, 0);
+	CHECK(WIFSIGNALED(cs) && WTERMSIG(cs) == SIGKILL);
+	/* Released: attaching again works, and the program runs to its end. */
+	rav_live_session *s = attach_retry(p.pid, &(rav_live_options){0}, 20);
+	CHECK(s != NULL);
+	if (s) {
+		rav_live_status st = {0};
+		pump_until(s, &st, -1, NULL, NULL, 0.3);
+		CHECK(st.held == 0);
+		CHECK(rav_live_detach(s) == 0);
+		pump_until(s, &st, -1, NULL, NULL, 30);
+		rav_live_close(s);
+	}
+out:
+	finish_normally(&p, ref);
+	free(ref);
+}
+
+static bool message_has(const rav_live_status *st, const void *arg)
+{
+	return strstr(st->message, (const char *)arg) != NULL;
+}
+
+static void test_garbage(void)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	rav_live_session *s = NULL;
+	if (!wait_socket(p.pid, 30) || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, -1, is_synced, NULL, 30));
+	int fd = rav_live_fd(s);
+	uint8_t buf[sizeof(ravt_ctl) + RAVT_CTL_MAX];
+	/* a BREAK_SET too short */
+	uint8_t small_payload[8] = {1};
+	size_t n = ravt_ctl_encode(buf, RAVT_CTL_BREAK_SET, small_payload, sizeof small_payload);
+	send_bytes(fd, buf, n);
+	CHECK(pump_until(s, &st, -1, message_has, "32 to 288 bytes", 10));
+	/* an unknown condition, a cell outside the pool, text where none belongs, bad flags */
+	rav_live_break bad[] = {
+	    {.id = 2, .what = 99},
+	    {.id = 3, .what = RAV_LIVE_BREAK_CELL, .arg = (uint64_t)0xffffff << 32 | 5},
+	    {.id = 4, .what = RAV_LIVE_BREAK_ALLOC, .text = "x"},
+	    {.id = 5, .what = RAV_LIVE_BREAK_FREE, .flags = 0x4000},
+	    {.id = 6, .what = RAV_LIVE_BREAK_KIND, .arg = RAV_EV_TIME},
+	    {.id = 0, .what = RAV_LIVE_BREAK_ANY},
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(rav_live_break_set(s, &bad[i]) == 0);
+	for (uint32_t id = 2; id <= 6; id++) {
+		CHECK(pump_until(s, &st, -1, break_settled, &id, 10));
+		const struct rav_live_break_state *b = rav_live_break_state(&st, id);
+		CHECK(b && b->state == RAV_LIVE_BREAK_STATE_REFUSED);
+	}
+	CHECK(pump_until(s, &st, -1, message_has, "id 0 is reserved", 10));
+	/* a step of a thread that is not held, a step with a bad mode */
+	CHECK(rav_live_step(s, 12345, 1) == 0);
+	CHECK(pump_until(s, &st, -1, message_has, "is not held", 10));
+	CHECK(rav_live_step(s, 1, 9) == 0);
+	CHECK(pump_until(s, &st, -1, message_has, "mode must be", 10));
+	/* payloads on PAUSE, a CLEAR of nothing */
+	n = ravt_ctl_encode(buf, RAVT_CTL_PAUSE, small_payload, 4);
+	send_bytes(fd, buf, n);
+	CHECK(pump_until(s, &st, -1, message_has, "take no payload", 10));
+	CHECK(rav_live_break_clear(s, 77) == 0);
+	CHECK(pump_until(s, &st, -1, message_has, "no breakpoint 77", 10));
+	CHECK(!st.ended && st.held == 0);
+	end_session(s, &st, -1);
+out:
+	finish_normally(&p, ref);
+	free(ref);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
+		return 2;
+	}
+	target = argv[1];
+	small = getenv("RAV_TEST_SMALL") != NULL;
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(rundir, sizeof rundir, "/tmp/attach-debug-XXXXXX");
+	if (!mkdtemp(rundir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(rundir, 0700);
+	setenv("XDG_RUNTIME_DIR", rundir, 1);
+	const char *t = argv[2];
+	if (!strcmp(t, "cell"))
+		test_cell();
+	else if (!strcmp(t, "type"))
+		test_type();
+	else if (!strcmp(t, "killed"))
+		test_killed();
+	else if (!strcmp(t, "garbage"))
+		test_garbage();
+	else {
+		fprintf(stderr, "unknown subtest %s\n", t);
+		return 2;
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", rundir);
+	if (tt_failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
+		return 1;
+	}
+	return 0;
+}
