@@ -8,7 +8,9 @@
  * compiled copies: without any event code, and with it (HOT_ENTRY below),
  * picked by the recording flag on entry.
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unwind.h>
 
 #include "heap-inline.h"
@@ -64,6 +66,23 @@ static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
 static inline rav_ref mkref(rav_heap *h, rav_cell *c)
 {
 	return (rav_ref){ c, c ? h->gen : 0 };
+}
+
+/* *out = a borrow of c, written whole, padding included: a caller that
+ * reads it back as one 16-byte value (a rav_ref passed on by value) would
+ * otherwise wait for the two stores, and every store before them, to
+ * reach the cache (a store-forwarding failure: the new cell's stores miss,
+ * so that is a miss per allocation). */
+static inline void put_ref(rav_ref *out, rav_heap *h, rav_cell *c)
+{
+#if UINTPTR_MAX > 0xffffffffu
+	_Static_assert(sizeof(rav_ref) == 2 * sizeof(uint64_t) && offsetof(rav_ref, gen) == sizeof(uint64_t),
+		       "rav_ref is two words");
+	const uint64_t words[2] = { (uint64_t)(uintptr_t)c, c ? h->gen : 0 };
+	memcpy(out, words, sizeof words);
+#else
+	*out = mkref(h, c);
+#endif
 }
 
 static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *slot, bool tr)
@@ -329,7 +348,7 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 	c = h->pinned;
 	h->pinned = NULL;
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -348,7 +367,7 @@ static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type 
 	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -364,7 +383,7 @@ IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *own
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -539,7 +558,7 @@ static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_typ
 	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -563,7 +582,7 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 HOT_ENTRY(rav_status, rav_new_before, (rav_heap * h, rav_type t, rav_slot at, int field, rav_ref *out), h, t, at,

@@ -1,7 +1,7 @@
 /* test-engine-model.c - the engine against a reference model, on random work.
  *
- * Usage: test-engine-model [OPS [SEED]]   (default 1000000 ops, or 50000
- * with RAV_TEST_SMALL=1; default seed 1).  RAV_MODEL_LOG_OPS=1 prints every
+ * Usage: test-engine-model [OPS [SEED]]   (default, or OPS 0: 1000000 ops,
+ * or 50000 with RAV_TEST_SMALL=1; default seed 1).  RAV_MODEL_LOG_OPS=1 prints every
  * operation on stderr.
  *
  * Operations: allocate into roots and fields, store data, store, move
@@ -959,7 +959,7 @@ int main(int argc, char **argv)
 {
 	uint64_t ops = rav_test_small() ? 50000 : 1000000;
 	seed = 1;
-	if (argc > 1)
+	if (argc > 1 && strtoull(argv[1], NULL, 0) != 0)
 		ops = strtoull(argv[1], NULL, 0);
 	if (argc > 2)
 		seed = strtoull(argv[2], NULL, 0);
