@@ -6,9 +6,10 @@
  *
  * Operations: allocate into roots and fields (and before what a slot holds:
  * rav_new_before), store data, store, move (rav_move) and clear references,
- * set and free roots, data/reference vector and byte string edits, messages (adopt or build, send, receive), subtree
- * and message serialization through files and pipes, collection, free mode
- * switches and partial compaction.
+ * set and free roots, data/reference vector and byte string edits,
+ * messages (adopt or build, send, receive), subtree and message
+ * serialization through files and pipes, collection, free mode switches
+ * and partial compaction.
  *
  * The model is a plain graph: objects with ids, a type, two fields (a data
  * value or the id of the target), a referrer count, plus the program's
