@@ -376,6 +376,7 @@ void rav_trace_access(const void *addr, bool write);
  * functions, which the function-like macros of the same names pick:
  * rav_new_field and rav_new_root (when the slot is empty and the heap's top
  * page has room: a bump allocation, as mimalloc's malloc fast path),
+ * rav_new_before (the same, the slot's old target moving into the new cell),
  * rav_root_get and rav_load_ref (when the slot holds a normal raviolo),
  * rav_load, rav_store, rav_scalar and rav_set_scalar.  Each does the work
  * of the library function's common case in the caller and calls the library
@@ -395,7 +396,7 @@ void rav_trace_access(const void *addr, bool write);
  * languages' bindings reach them as before.
  *
  * They read and write the first words of a heap, struct rav__heap_head (the
- * engine's struct rav_heap begins with it, checked there), and two
+ * engine's struct rav_heap begins with it, checked there), and three
  * variables of the engine: so that layout is part of the library's ABI (a
  * change to it changes the soname, lib/meson.build). */
 #ifndef RAV_INLINE_FAST
@@ -417,6 +418,7 @@ struct __attribute__((may_alias)) rav__heap_head {
 };
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type */
+extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
 
 #if RAV_INLINE_FAST
 
@@ -509,6 +511,48 @@ RAV__FAST rav_status rav__new_root_fast(rav_heap *h, rav_type t, rav_root r, rav
 	return rav__put_ref((rav_new_root)(h, t, r, out ? &rav__tmp : NULL), &rav__tmp, out);
 }
 
+/* rav_new_before's common case: a slot of a root or a reference field
+ * (what the library checks without debug checks), a type with reference
+ * field `field`, a bump at the top, and what the slot held (if anything) a
+ * normal raviolo, whose back-link moves to the new cell's field. */
+RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out)
+{
+	rav_ref rav__tmp;
+	struct rav__heap_head *hh = (struct rav__heap_head *)h;
+	uintptr_t *slot = at.word;
+	if (rav__fast_ok() && RAV__LIKELY(h && slot && (unsigned)field <= 1 && t < RAV_TYPE_MAX)) {
+		const rav_cell *owner = (const rav_cell *)((uintptr_t)slot & ~(uintptr_t)(RAV_CELL_SIZE - 1));
+		uintptr_t owner_type = owner->w[RAV_W_TYPE] & RAV_TYPE_MASK;
+		unsigned word = (unsigned)(((uintptr_t)slot & (RAV_CELL_SIZE - 1)) / sizeof(uintptr_t));
+		rav_cell *held = (rav_cell *)*slot;
+		if (RAV__LIKELY(owner_type == RAV_TYPE_ROOT ||
+				(word - 1 <= 1 && (__atomic_load_n(&rav__refmask[owner_type], __ATOMIC_RELAXED) >> (word - 1) & 1))) &&
+		    RAV__LIKELY(__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) &&
+				(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1)) &&
+		    RAV__LIKELY(hh->dead == NULL && hh->top < RAV_PAGE_CELLS) &&
+		    RAV__LIKELY(!held || (held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
+			rav_cell *c = &hh->top_page[hh->top++];
+			RAV__VG_CELL_ALLOC(c);
+			c->w[RAV_W_TYPE] = t;
+			c->w[RAV_W_F0] = 0;
+			c->w[RAV_W_F1] = 0;
+			c->w[1 + field] = (uintptr_t)held;
+			c->w[RAV_W_BACK] = (uintptr_t)slot;
+			if (held)
+				held->w[RAV_W_BACK] = (uintptr_t)&c->w[1 + field];
+			*slot = (uintptr_t)c;
+			hh->st.allocs++;
+			hh->st.live_cells++;
+			if (out) {
+				out->cell = c;
+				out->gen = hh->gen;
+			}
+			return RAV_OK;
+		}
+	}
+	return rav__put_ref((rav_new_before)(h, t, at, field, out ? &rav__tmp : NULL), &rav__tmp, out);
+}
+
 /* The borrow of what slot holds, if that is a normal raviolo or nothing. */
 RAV__FAST bool rav__fast_deref(rav_heap *h, const uintptr_t *slot, rav_ref *out)
 {
@@ -576,6 +620,7 @@ RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
 
 #define rav_new_field(h, t, parent, field, out) rav__new_field_fast((h), (t), (parent), (field), (out))
 #define rav_new_root(h, t, r, out) rav__new_root_fast((h), (t), (r), (out))
+#define rav_new_before(h, t, at, field, out) rav__new_before_fast((h), (t), (at), (field), (out))
 #define rav_root_get(h, r) rav__root_get_fast((h), (r))
 #define rav_load_ref(h, obj, field) rav__load_ref_fast((h), (obj), (field))
 #define rav_load(h, obj, field) rav__load_fast((h), (obj), (field))
