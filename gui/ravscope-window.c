@@ -487,6 +487,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(graph_panel); BIND(sites_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu); BIND(header_bar);
 	BIND(lesson_button); BIND(narration_revealer); BIND(narration);
+	BIND(switcher_scroll); BIND(side_switcher);
 #undef BIND
 	gtk_widget_class_bind_template_callback(wc, on_notice_close);
 	window_props[PROP_SHOW_CONTENTION] = g_param_spec_boolean("show-contention", NULL, NULL, FALSE,
@@ -538,6 +539,45 @@ static void add_code_panels(RavscopeWindow *self)
 	adw_header_bar_pack_end(self->header_bar, GTK_WIDGET(self->header_errors));
 }
 
+/* The current page's tab, found among the switcher's toggle buttons. */
+static GtkWidget *active_tab(GtkWidget *w)
+{
+	if (GTK_IS_TOGGLE_BUTTON(w) && gtk_widget_get_visible(w) && gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(w)))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *found = active_tab(c);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* The switcher scrolls: a page chosen by an action (Show Errors, a
+ * breakpoint hit, a shortcut) brings its tab into view.  Done when idle, after
+ * the switcher has marked the new tab. */
+static gboolean scroll_tab_into_view(gpointer data)
+{
+	RavscopeWindow *self = data;
+	GtkWidget *tab = active_tab(self->side_switcher);
+	graphene_rect_t b;
+	if (tab && gtk_widget_compute_bounds(tab, self->side_switcher, &b)) {
+		GtkAdjustment *adj = gtk_scrolled_window_get_hadjustment(self->switcher_scroll);
+		gtk_adjustment_clamp_page(adj, b.origin.x, b.origin.x + b.size.width);
+	}
+	g_object_unref(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_side_page_changed(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
+{
+	g_idle_add(scroll_tab_into_view, g_object_ref(self));
+}
+
+static void on_switcher_mapped(GtkWidget *w, RavscopeWindow *self)
+{
+	on_side_page_changed(NULL, NULL, self);
+}
+
 RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self) { return self->breakpoints_panel; }
 guint ravscope_window_get_error_count(RavscopeWindow *self) { return ravscope_errors_panel_get_count(self->errors_panel); }
 
@@ -583,6 +623,8 @@ static void ravscope_window_init(RavscopeWindow *self)
 	gtk_widget_init_template(GTK_WIDGET(self));
 	add_code_panels(self);
 	find_panels(self);
+	g_signal_connect(self->side_stack, "notify::visible-child", G_CALLBACK(on_side_page_changed), self);
+	g_signal_connect(self->side_switcher, "map", G_CALLBACK(on_switcher_mapped), self);
 	ravscope__window_live_build(self);
 	self->settings = ravscope_settings_new();
 	if (self->settings) {
