@@ -364,6 +364,8 @@ static gboolean settings_bool(RavscopeWindow *self, const char *key, gboolean df
 	return self->settings ? g_settings_get_boolean(self->settings, key) : dflt;
 }
 
+static void on_side_page_changed(GObject *o, GParamSpec *pspec, RavscopeWindow *self);
+
 static void apply_style_settings(RavscopeWindow *self)
 {
 	gboolean large = settings_bool(self, "large-text", FALSE);
@@ -376,6 +378,7 @@ static void apply_style_settings(RavscopeWindow *self)
 		gtk_widget_add_css_class(GTK_WIDGET(self), "presentation");
 	else
 		gtk_widget_remove_css_class(GTK_WIDGET(self), "presentation");
+	on_side_page_changed(NULL, NULL, self); /* the tabs' width changed */
 }
 
 static void on_settings_changed(GSettings *s, const char *key, RavscopeWindow *self)
@@ -530,6 +533,7 @@ static void add_code_panels(RavscopeWindow *self)
 	self->output_page = adw_view_stack_add_titled(self->side_stack, scroll, "output", "Output");
 	adw_view_stack_page_set_icon_name(self->output_page, "utilities-terminal-symbolic");
 	adw_view_stack_page_set_visible(self->output_page, FALSE);
+	g_signal_connect(self->output_page, "notify::visible", G_CALLBACK(on_side_page_changed), self);
 	/* the header's error badge */
 	self->header_errors = GTK_BUTTON(gtk_button_new_with_label(""));
 	gtk_widget_add_css_class(GTK_WIDGET(self->header_errors), "error-badge");
@@ -552,12 +556,39 @@ static GtkWidget *active_tab(GtkWidget *w)
 	return NULL;
 }
 
+/* The visible tabs of the switcher and the widest natural label among them. */
+static void count_tabs(GtkWidget *w, int *label_w, int *tabs)
+{
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		/* child-visible: a tab holds a wide and a narrow form in a stack */
+		if (!gtk_widget_get_visible(c) || !gtk_widget_get_child_visible(c))
+			continue;
+		if (GTK_IS_TOGGLE_BUTTON(c))
+			(*tabs)++;
+		if (GTK_IS_LABEL(c)) {
+			int nat;
+			gtk_widget_measure(c, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &nat, NULL, NULL);
+			*label_w = MAX(*label_w, nat);
+		}
+		count_tabs(c, label_w, tabs);
+	}
+}
+
 /* The switcher scrolls: a page chosen by an action (Show Errors, a
  * breakpoint hit, a shortcut) brings its tab into view.  Done when idle, after
  * the switcher has marked the new tab. */
 static gboolean scroll_tab_into_view(gpointer data)
 {
 	RavscopeWindow *self = data;
+	/* A scrolled window gives its child only the child's minimum width,
+	 * and the switcher's tabs would ellipsize down to it ("Eve…") before
+	 * scrolling, while its natural width (about 100 px a tab) would show
+	 * only three.  Ask for equal tabs just wide enough for the longest
+	 * label, measured again as pages come and go (Output) and text grows
+	 * (presentation mode). */
+	int label_w = 0, tabs = 0;
+	count_tabs(self->side_switcher, &label_w, &tabs);
+	gtk_widget_set_size_request(self->side_switcher, tabs * (label_w + 4), -1);
 	GtkWidget *tab = active_tab(self->side_switcher);
 	graphene_rect_t b;
 	if (tab && gtk_widget_compute_bounds(tab, self->side_switcher, &b)) {
