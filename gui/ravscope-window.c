@@ -11,6 +11,7 @@
  * indexing in a GTask with progress, errors and notices.  Actions, keys,
  * opening dialogs and menus are in ravscope-window-actions.c.
  */
+#include <math.h>
 #include "ravscope-window-private.h"
 
 #include <string.h>
@@ -593,7 +594,8 @@ static gboolean scroll_tab_into_view(gpointer data)
 	graphene_rect_t b;
 	if (tab && gtk_widget_compute_bounds(tab, self->side_switcher, &b)) {
 		GtkAdjustment *adj = gtk_scrolled_window_get_hadjustment(self->switcher_scroll);
-		gtk_adjustment_clamp_page(adj, b.origin.x, b.origin.x + b.size.width);
+		/* whole pixels, so the tabs are not drawn at a fractional offset */
+		gtk_adjustment_clamp_page(adj, floor(b.origin.x), ceil(b.origin.x + b.size.width));
 	}
 	g_object_unref(self);
 	return G_SOURCE_REMOVE;
