@@ -114,24 +114,6 @@ static int mem_sink(const void *data, size_t len, void *user)
 	return 0;
 }
 
-static size_t read_cmdline(char *buf, size_t cap)
-{
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	size_t n = 0;
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	while (n && buf[n - 1] == 0)
-		n--;
-	return n;
-}
-
 /* Best effort, never blocks: the reply is small and the peer may be gone.
  * with_program: the header names the program (not for refused peers). */
 static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, unsigned nv, const char *text)
@@ -144,7 +126,7 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 	    .cmdline = cmdline,
 	};
 	if (with_program)
-		p.cmdline_len = read_cmdline(cmdline, sizeof cmdline);
+		p.cmdline_len = ravt_read_cmdline(cmdline, sizeof cmdline);
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	p.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;

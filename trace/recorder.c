@@ -407,7 +407,10 @@ static uint64_t calibrate_tsc(uint64_t *tsc_start)
 	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
 }
 
-static size_t read_cmdline(char *buf, size_t cap)
+/* The process's command line as the header stores it (NUL-separated
+ * arguments, trailing NULs dropped); shared with the listener and the
+ * live session.  0 if unreadable. */
+size_t ravt_read_cmdline(char *buf, size_t cap)
 {
 	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -504,7 +507,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	p.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 	p.cmdline = cmdline;
-	p.cmdline_len = read_cmdline(cmdline, sizeof cmdline);
+	p.cmdline_len = ravt_read_cmdline(cmdline, sizeof cmdline);
 
 	R.fd = fd;
 	R.w = ravt_writer_new(&p, sink_fd, &R.fd, errbuf, errlen);

@@ -1199,24 +1199,6 @@ void ravt_session_init(int notify_fd)
 	S.rec.user = NULL;
 }
 
-static size_t read_cmdline(char *buf, size_t cap)
-{
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	size_t n = 0;
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	while (n && buf[n - 1] == 0)
-		n--;
-	return n;
-}
-
 /* TSC ticks per second (measured once, ~10 ms, at the first attach). */
 static uint64_t tsc_hz(void)
 {
@@ -1293,7 +1275,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	p.tsc_hz = tsc_hz();
 	p.tsc_start = tsc_now();
 	p.start_realtime_ns = realtime_ns();
-	p.cmdline_len = read_cmdline(cmdline, sizeof cmdline);
+	p.cmdline_len = ravt_read_cmdline(cmdline, sizeof cmdline);
 	size_t pool_bytes;
 	void *base = rav_record_pool_base(&pool_bytes);
 	p.pool_base = (uint64_t)(uintptr_t)base;

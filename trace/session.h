@@ -5,6 +5,7 @@
 #define RAV_TRACE_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -58,5 +59,10 @@ void ravt_session_atfork_child(void);
 /* listen.c: start listening unless RAVIOLI_LISTEN=0 (the recorder's
  * constructor calls it). */
 void ravt_listen_autostart(void);
+
+/* recorder.c: this process's command line for a trace header (NUL-separated
+ * arguments, trailing NULs dropped), used by the recorder, the listener and
+ * the session.  0 if unreadable. */
+size_t ravt_read_cmdline(char *buf, size_t cap);
 
 #endif /* RAV_TRACE_SESSION_H */

@@ -638,14 +638,19 @@ static void test_status_and_times(void)
 			seen |= (guint64)1 << ev.kind;
 		}
 		g_test_message("%s: status line right after going to %u events of %u new kinds", names[k], checked, kinds);
-		/* Times shown never go backwards along the list. */
+		/* Times shown never go backwards along the list, by more than the
+		 * clocks of two cores differ: an ordering event (a receive after
+		 * its send) is merged after the event it follows by sequence
+		 * number, and its clock reading, taken on the other core, may
+		 * be some nanoseconds earlier (seen: 15 ns in a messages
+		 * recording).  The list shows tenths of a microsecond. */
 		guint64 last = 0;
 		for (guint64 e = 0; e < n; e++) {
 			guint64 tn = ravscope_document_event_time_ns(doc, e);
-			if (tn < last)
+			if (tn + 1000 < last)
 				g_error("%s: event %" G_GUINT64_FORMAT " is shown at %" G_GUINT64_FORMAT " ns, before event %"
 					G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " ns)", names[k], e, tn, e - 1, last);
-			last = tn;
+			last = MAX(last, tn);
 		}
 		g_assert_cmpuint(last, >, 0);
 		close_window(w);

@@ -443,18 +443,20 @@ static void test_list(void)
 		CHECK(access(stale, F_OK) != 0);
 		free(v);
 		/* the socket is there from the program's first instant: its
-		 * threads may not have made their heaps yet */
+		 * threads may not have made their heaps or cells yet (under
+		 * memcheck the threads existed with no live cell yet), and the
+		 * shared pool may be empty while the threads' page caches hold
+		 * every free page */
 		bool found = false;
 		for (double t0 = now_s(); !found && now_s() - t0 < 60; sleep_ms(50)) {
 			CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
 			for (size_t i = 0; i < n; i++)
-				if (v[i].pid == p.pid && v[i].threads >= 3) {
+				if (v[i].pid == p.pid && v[i].threads >= 3 && v[i].live_cells > 0) {
 					found = true;
 					CHECK(strstr(v[i].command, "attach-target") != NULL);
 					CHECK(v[i].attached_by == 0 && !v[i].records_to_file);
 					CHECK(v[i].uid == geteuid());
-					CHECK(v[i].live_cells > 0 && v[i].pool_pages > 0 &&
-					      v[i].start_ns > 0);
+					CHECK(v[i].start_ns > 0);
 				}
 			free(v);
 		}
