@@ -287,6 +287,12 @@ bool rav_record_install_live(const rav_recorder *r);
  * which every thread snapshots its heap at its next safe point before it
  * records anything.  Returns the epoch (>= 1). */
 uint32_t rav_record_session_begin(void);
+/* The end of a session, first step: no more sequence numbers in the
+ * current epoch (a thread that needs one stops recording there), so that
+ * the streams end in a consistent cut.  Returns the numbers handed out in
+ * the epoch (its last is epoch << 40 | that); the session waits for their
+ * events, then ends (record.c says why). */
+uint64_t rav_record_seq_close(void);
 /* Recording off (threads keep their buffers; the next epoch discards them). */
 void rav_record_session_end(void);
 uint32_t rav_record_epoch(void);

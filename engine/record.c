@@ -142,6 +142,12 @@ static uint32_t epoch_now(void)
 	return __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE);
 }
 
+/* Epoch e's numbers were closed by rav_record_seq_close: nobody joins it. */
+static bool epoch_closed(uint32_t e)
+{
+	return (atomic_load_explicit(&rav__seq, memory_order_acquire) >> RAV_SEQ_EPOCH_SHIFT) != e;
+}
+
 /* A compare-and-swap rather than an add: the number is taken only if the
  * counter is in the thread's epoch, so a thread left behind by a new epoch
  * cannot take one of the new epoch's numbers and leave a hole in them. */
@@ -149,8 +155,13 @@ uint64_t rav__seq_take(void)
 {
 	unsigned long long v = atomic_load_explicit(&rav__seq, memory_order_relaxed);
 	for (;;) {
-		if ((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)
+		if (RAV_UNLIKELY((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)) {
+			/* The session is ending (rav_record_seq_close): this thread's
+			 * stream ends before the event it could not number. */
+			if (rav__tl_epoch == epoch_now())
+				rav__tl_epoch = 0;
 			return 0;
+		}
 		if (atomic_compare_exchange_weak_explicit(&rav__seq, &v, v + 1, memory_order_relaxed,
 		                                          memory_order_relaxed))
 			return v + 1;
@@ -499,6 +510,30 @@ uint32_t rav_record_session_begin(void)
 	return e;
 }
 
+/* The end of a session must be a consistent cut of every thread's stream,
+ * like the cut of a loss (FORMAT.md 12.3).  Turning recording off alone is
+ * not: a thread that took its number under a channel's lock but had not
+ * written its event yet (rav_send stamps under the lock, records after
+ * unlocking), or whose event was still unpublished when the final drain
+ * read its buffer, is missing from the stream, while the thread that took
+ * the next number (the receiver's page hand-off of that very message) was
+ * read later and is in it: replay then finds a page handed off by a message
+ * whose creation and pages it never saw.  So the session first closes the
+ * epoch's numbers: the counter leaves the epoch, a thread that then needs a
+ * number stops recording right before that event (rav__seq_take), and no
+ * thread joins the epoch any more.  Every number up to the one returned
+ * was handed out and its event is written soon by its thread; the session
+ * waits until it has all of them, then drains.  Returns how many numbers
+ * the epoch handed out. */
+uint64_t rav_record_seq_close(void)
+{
+	uint32_t e = epoch_now();
+	uint64_t base = (uint64_t)e << RAV_SEQ_EPOCH_SHIFT;
+	uint64_t was = atomic_exchange_explicit(&rav__seq, (uint64_t)(e + 1) << RAV_SEQ_EPOCH_SHIFT,
+	                                        memory_order_acq_rel);
+	return was >> RAV_SEQ_EPOCH_SHIFT == e ? was - base : 0;
+}
+
 void rav_record_session_end(void)
 {
 	__atomic_store_n(&rav__tracing_flag, 0, __ATOMIC_RELEASE);
@@ -616,6 +651,8 @@ __attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
 	if (e == 0)
 		return;
 	if (rav__tl_epoch != e) {
+		if (epoch_closed(e))
+			return;
 		join_epoch(r, e);
 		if (rav__tl_epoch != e)
 			return;

@@ -58,7 +58,9 @@ rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
 	/* The session thread records its own snapshot events: it never waits
 	 * for, or loses to, itself. */
 	bool self = ravt_session_on_thread;
-	while (S.live && (self || (!S.stop && !S.losing))) {
+	/* Once stopping, threads still get buffers until the end's cut is made
+	 * (session-thread.c, settle): a number taken must reach the stream. */
+	while (S.live && (self || (!S.sealed && !S.losing))) {
 		if (S.free_list) {
 			b = S.free_list;
 			S.free_list = b->next;
@@ -270,6 +272,12 @@ static void consume(rav_evbuf *b, uint32_t upto)
 	}
 	bool by_kind = S.stats_ms || S.stats_only;
 	if (keep > from) {
+		/* an ordering event's own clock reading carries its number */
+		for (uint32_t i = from; i < keep; i++) {
+			if (RAV_EV_KIND(&b->ev[i]) == RAV_EV_TIME && b->ev[i].c)
+				S.seqs_written++;
+			i += text_records(&b->ev[i]);
+		}
 		uint64_t n = count_events(b->ev, from, keep, by_kind);
 		S.events += n;
 		if (!S.stats_only && ravt_session_writer_ok()) {

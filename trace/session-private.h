@@ -68,6 +68,7 @@ struct ravt_session_state {
 	bool running; /* a session thread exists, not reaped yet */
 	bool finished;
 	bool stop;
+	bool sealed; /* the end's cut is made: threads get no more buffers */
 	int end_how;
 	int64_t end_value;
 	char end_text[256];
@@ -118,6 +119,7 @@ struct ravt_session_state {
 	uint32_t *dirty;
 	size_t ndirty, dirty_cap;
 	uint64_t events, lost, lost_reported, bytes, snapshots, resyncs;
+	uint64_t seqs_written; /* sequence numbers of the epoch written so far */
 	uint64_t crash_deadline; /* ms: a dying program gives the client this long */
 	uint64_t last_resync_ms, resync_backoff, resync_not_before;
 	unsigned sweep_left; /* channels the epoch's sweep could not lock yet */

@@ -308,6 +308,7 @@ void ravt_session_begin_epoch(bool first)
 {
 	ravt_session_owners_reset();
 	S.epoch = rav_record_session_begin();
+	S.seqs_written = 0;
 	if (first)
 		S.first_epoch = S.epoch;
 	if (!S.stats_only) {

@@ -155,8 +155,40 @@ static void wait_for_work(int ms)
 	}
 }
 
+/* How long the end waits for events whose numbers were handed out. */
+#define SETTLE_MS 1000
+
+/* The end of the stream is a consistent cut (rav_record_seq_close in
+ * engine/record.c says why stopping alone is not): close the epoch's
+ * numbers, then drain until every number handed out is written.  Only then
+ * are threads refused buffers.  A crash or a loss has its own cut; a
+ * number whose event can never come (a snapshot that failed) ends the wait
+ * at SETTLE_MS. */
+static void settle(void)
+{
+	uint64_t handed = rav_record_seq_close();
+	bool crashing = __atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED) != 0;
+	uint64_t deadline = mono_ms() + SETTLE_MS;
+	while (!crashing && S.seqs_written < handed && ravt_session_writer_ok() && mono_ms() < deadline) {
+		pthread_mutex_lock(&S.lock);
+		bool losing = S.losing;
+		pthread_mutex_unlock(&S.lock);
+		if (losing)
+			break;
+		ravt_session_drain();
+		if (S.seqs_written < handed)
+			wait_for_work(1);
+		crashing = __atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED) != 0;
+	}
+	pthread_mutex_lock(&S.lock);
+	S.sealed = true;
+	pthread_cond_broadcast(&S.freed);
+	pthread_mutex_unlock(&S.lock);
+}
+
 static void finish(void)
 {
+	settle();
 	ravt_session_drain();
 	ravt_session_drain();
 	ravt_session_flush_dirty();

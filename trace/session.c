@@ -209,6 +209,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	S.stats_only = (o->mode & RAVT_MODE_STATS_ONLY) != 0;
 	S.losing = false;
 	S.stop = false;
+	S.sealed = false;
 	S.finished = false;
 	S.end_how = RAVT_END_CLOSED;
 	S.end_value = 0;
