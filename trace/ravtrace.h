@@ -7,6 +7,14 @@
  * Naming of places in a trace: a cell is (page, cell) where page is the
  * global page index in the engine's pool and cell its index in the page
  * (0 = header); a word is (page, cell, word).  rav_loc packs them.
+ *
+ * One header on purpose, though longer than the ~800 lines files are kept
+ * to: it is the installed contract of libravtrace, included as one by
+ * every user (the CLI, the viewer, programs built against the installed
+ * library), as mimalloc's and Sysprof's users include theirs.  Its
+ * sections (---- headings) follow the parts of trace/ that HACKING.md
+ * lists, so an area is found by its heading; split, it would become
+ * several installed headers whose order users would have to learn.
  */
 #ifndef RAVTRACE_H
 #define RAVTRACE_H

@@ -389,42 +389,14 @@ out:
 	free(ref);
 }
 
+static const attach_subtest subtests[] = {
+    {"cell", test_cell},
+    {"type", test_type},
+    {"killed", test_killed},
+    {"garbage", test_garbage},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
-		return 2;
-	}
-	target = argv[1];
-	small = getenv("RAV_TEST_SMALL") != NULL;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(rundir, sizeof rundir, "/tmp/attach-debug-XXXXXX");
-	if (!mkdtemp(rundir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	chmod(rundir, 0700);
-	setenv("XDG_RUNTIME_DIR", rundir, 1);
-	const char *t = argv[2];
-	if (!strcmp(t, "cell"))
-		test_cell();
-	else if (!strcmp(t, "type"))
-		test_type();
-	else if (!strcmp(t, "killed"))
-		test_killed();
-	else if (!strcmp(t, "garbage"))
-		test_garbage();
-	else {
-		fprintf(stderr, "unknown subtest %s\n", t);
-		return 2;
-	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", rundir);
-	if (tt_failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
-		return 1;
-	}
-	return 0;
+	return attach_test_main(argc, argv, "attach-debug", subtests, sizeof subtests / sizeof subtests[0]);
 }

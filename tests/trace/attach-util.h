@@ -274,4 +274,50 @@ static inline void send_bytes(int fd, const void *p, size_t n)
 		perror("send");
 }
 
+/* One subtest of an attach test program, selected by name. */
+typedef struct attach_subtest {
+	const char *name;
+	void (*run)(void);
+} attach_subtest;
+
+/* The main of an attach test: `PROG TARGET SUBTEST`.  The subtest runs with
+ * a private socket directory (other tests and programs stay out of it),
+ * removed afterwards; exits 1 if a check failed, 2 on a usage error. */
+static inline int attach_test_main(int argc, char **argv, const char *name, const attach_subtest *tests,
+                                   size_t ntests)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
+		return 2;
+	}
+	const attach_subtest *run = NULL;
+	for (size_t i = 0; i < ntests && !run; i++)
+		if (!strcmp(argv[2], tests[i].name))
+			run = &tests[i];
+	if (!run) {
+		fprintf(stderr, "unknown subtest %s\n", argv[2]);
+		return 2;
+	}
+	target = argv[1];
+	small = getenv("RAV_TEST_SMALL") != NULL;
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(rundir, sizeof rundir, "/tmp/%s-XXXXXX", name);
+	if (!mkdtemp(rundir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(rundir, 0700);
+	setenv("XDG_RUNTIME_DIR", rundir, 1);
+	run->run();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", rundir);
+	if (tt_failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", run->name, tt_failures);
+		return 1;
+	}
+	return 0;
+}
+
 #endif /* ATTACH_UTIL_H */
