@@ -631,6 +631,24 @@ void rav_trace_set_object_path(rav_trace *t, const char *dirs)
 	pthread_mutex_unlock(&s->lock);
 }
 
+unsigned ravt_symbols_each_object(rav_trace *t, ravt_module_fn fn, void *user)
+{
+	ravt_symbols *s = get(t);
+	unsigned n = rav_trace_object_count(t);
+	if (!s)
+		return n;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < n; i++) {
+		objstate *st = object(s, (int32_t)i);
+		if (!st)
+			continue;
+		bool ok = st->status == RAV_SYMBOL_OK && st->mod;
+		fn(i, ok ? st->mod : NULL, !ok || st->no_debug ? st->message : NULL, user);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 /* ---- Finding sites by function or line ------------------------------------------- */
 
 static bool file_matches(const char *path, const char *spec, size_t len)
