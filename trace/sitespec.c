@@ -21,8 +21,9 @@
  *    and _line): a program's call through the engine's inline API
  *    (ravioli.h) is such a call.
  *  - *ADDRESS: the site at that return address; an address in no recorded
- *    object but inside an object's own (ELF) address range is taken as
- *    that, and moved by the object's load bias.
+ *    object but inside an object's own (ELF) address range (the main
+ *    program's first, else the only such object) is taken as that, and
+ *    moved by the object's load bias.
  * ELF addresses become run-time ones by the object's recorded base.
  */
 #include <ctype.h>
@@ -293,14 +294,30 @@ static long resolve_address(rav_trace *t, const char *spec, ranges *r, char *err
 		}
 	}
 	/* an ELF address of an object loaded elsewhere (a position-independent
-	 * executable or a shared library, as objdump and nm show it) */
+	 * executable or a shared library, as objdump and nm show it): the main
+	 * program's (the loader lists it first, so does the map), else the one
+	 * object whose addresses hold it */
+	unsigned found = 0, which = 0;
 	for (unsigned i = 0; i < n; i++) {
 		rav_trace_object o;
 		if (rav_trace_object_at(t, i, &o) && o.base && a >= o.start - o.base && a < o.end - o.base) {
-			add(r, a + o.base - 1, a + o.base);
-			return 0;
+			if (i == 0 || found == 0)
+				which = i;
+			found++;
+			if (i == 0)
+				break;
 		}
 	}
+	rav_trace_object o;
+	if (found && (which == 0 || found == 1) && rav_trace_object_at(t, which, &o)) {
+		add(r, a + o.base - 1, a + o.base);
+		return 0;
+	}
+	if (found > 1)
+		return fail(err, errlen,
+		            "%s: an ELF address of %u objects of the trace: give the run-time address ravscope or "
+		            "ravtrace shows for the site",
+		            spec, found);
 	return fail(err, errlen, "%s: no object of the trace's memory map holds this address", spec);
 }
 
