@@ -28,5 +28,11 @@ guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self);
  * Returns its id. */
 guint32 ravscope_breakpoints_panel_add_cell(RavscopeBreakpointsPanel *self, rav_loc cell, unsigned flags);
 guint32 ravscope_breakpoints_panel_add_kind(RavscopeBreakpointsPanel *self, unsigned what_index);
+/* A breakpoint on a call site (spec: FUNCTION, FILE:LINE or *ADDRESS), on
+ * the events of kind_index in the form's "Events" list (0 any event, 1
+ * allocations, 2 frees, ...): its id, or 0 with *error (may be NULL) in
+ * words, as the form shows it (e.g. no call site of the trace there). */
+guint32 ravscope_breakpoints_panel_add_site(RavscopeBreakpointsPanel *self, const char *spec, unsigned kind_index,
+					    char **error);
 
 G_END_DECLS
