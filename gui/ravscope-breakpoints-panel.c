@@ -232,9 +232,10 @@ static gboolean check_site(RavscopeBreakpointsPanel *self, const char *spec, Bp 
 				       "most %u: name one line (FILE:LINE) instead.",
 				       spec, bp->nranges, RAV_LIVE_SITE_RANGES_MAX);
 	} else if (bp->nsites == 0 && !self->live) {
+		g_autofree char *like = similar_functions(self, spec);
 		*msg = g_strdup_printf("No call site in this trace resolves to %s: its code made no engine call "
-				       "here.",
-				       spec);
+				       "here.%s",
+				       spec, like);
 	} else if (bp->nsites == 0) {
 		*msg = g_strdup_printf("No call of %s seen yet: the program stops when one happens.", spec);
 		ok = TRUE;

@@ -87,9 +87,23 @@ static void normalize(ranges *r)
 	r->n = k + 1;
 }
 
-/* path ends with spec's file part, at a component boundary */
-static bool file_matches(const char *path, const char *file, size_t len)
+/* path (as the debug info has it, relative to the unit's directory dir)
+ * ends with spec's file part, at a component boundary, once made absolute
+ * and folded as the symbolizer shows it */
+static bool file_matches(const char *dir, const char *raw, const char *file, size_t len)
 {
+	if (!raw)
+		return false;
+	/* cheap test first: the last components must agree */
+	const char *fb = memrchr(file, '/', len);
+	fb = fb ? fb + 1 : file;
+	size_t fbl = len - (size_t)(fb - file);
+	const char *rb = strrchr(raw, '/');
+	rb = rb ? rb + 1 : raw;
+	if (strlen(rb) != fbl || memcmp(rb, fb, fbl) != 0)
+		return false;
+	char buf[4096];
+	const char *path = ravt_source_path_fold(dir, raw, buf, sizeof buf);
 	if (!path)
 		return false;
 	size_t pl = strlen(path);
@@ -133,7 +147,7 @@ static void add_die_ranges(query *q, Dwarf_Die *die, Dwarf_Addr bias)
 }
 
 /* Whether an inlined subroutine was called from q's FILE:LINE. */
-static bool called_from_line(query *q, Dwarf_Die *die, Dwarf_Files *files, size_t nfiles)
+static bool called_from_line(query *q, Dwarf_Die *die, Dwarf_Files *files, size_t nfiles, const char *dir)
 {
 	Dwarf_Attribute at;
 	Dwarf_Word line, file;
@@ -141,10 +155,11 @@ static bool called_from_line(query *q, Dwarf_Die *die, Dwarf_Files *files, size_
 		return false;
 	if (!dwarf_attr(die, DW_AT_call_file, &at) || dwarf_formudata(&at, &file) != 0 || file >= nfiles)
 		return false;
-	return file_matches(dwarf_filesrc(files, file, NULL, NULL), q->file, q->file_len);
+	return file_matches(dir, dwarf_filesrc(files, file, NULL, NULL), q->file, q->file_len);
 }
 
-static void walk(query *q, Dwarf_Die *die, Dwarf_Addr bias, Dwarf_Files *files, size_t nfiles, unsigned depth)
+static void walk(query *q, Dwarf_Die *die, Dwarf_Addr bias, Dwarf_Files *files, size_t nfiles, const char *dir,
+                 unsigned depth)
 {
 	if (depth > 256) /* hostile or broken nesting */
 		return;
@@ -155,17 +170,17 @@ static void walk(query *q, Dwarf_Die *die, Dwarf_Addr bias, Dwarf_Files *files, 
 				const char *n = die_name(die);
 				if (n && strcmp(n, q->function) == 0)
 					add_die_ranges(q, die, bias);
-			} else if (tag == DW_TAG_inlined_subroutine && called_from_line(q, die, files, nfiles)) {
+			} else if (tag == DW_TAG_inlined_subroutine && called_from_line(q, die, files, nfiles, dir)) {
 				add_die_ranges(q, die, bias);
 			}
 		}
 		Dwarf_Die child;
 		if (dwarf_haschildren(die) > 0 && dwarf_child(die, &child) == 0)
-			walk(q, &child, bias, files, nfiles, depth + 1);
+			walk(q, &child, bias, files, nfiles, dir, depth + 1);
 	} while (dwarf_siblingof(die, die) == 0);
 }
 
-static void line_rows(query *q, Dwarf_Die *cu, Dwarf_Addr bias)
+static void line_rows(query *q, Dwarf_Die *cu, Dwarf_Addr bias, const char *dir)
 {
 	Dwarf_Lines *lines;
 	size_t n;
@@ -178,7 +193,7 @@ static void line_rows(query *q, Dwarf_Die *cu, Dwarf_Addr bias)
 		if (!l || dwarf_lineno(l, &ln) != 0 || (unsigned)ln != q->line || dwarf_lineendsequence(l, &end) != 0 ||
 		    end)
 			continue;
-		if (!file_matches(dwarf_linesrc(l, NULL, NULL), q->file, q->file_len))
+		if (!file_matches(dir, dwarf_linesrc(l, NULL, NULL), q->file, q->file_len))
 			continue;
 		/* a row's code runs to the next row's address (a sequence ends
 		 * with an end_sequence row, so the next row is in it) */
@@ -227,14 +242,16 @@ static void each_object(unsigned object, struct Dwfl_Module *mod, const char *wh
 	while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL) {
 		Dwarf_Files *files = NULL;
 		size_t nfiles = 0;
+		Dwarf_Attribute at;
+		const char *dir = dwarf_attr(cu, DW_AT_comp_dir, &at) ? dwarf_formstring(&at) : NULL;
 		if (!q->function) {
-			line_rows(q, cu, bias);
+			line_rows(q, cu, bias, dir);
 			if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
 				files = NULL;
 		}
 		Dwarf_Die child;
 		if (dwarf_haschildren(cu) > 0 && dwarf_child(cu, &child) == 0)
-			walk(q, &child, bias, files, nfiles, 0);
+			walk(q, &child, bias, files, nfiles, dir, 0);
 	}
 	/* without debug info (or a function only in the symbol table) */
 	if (q->function && q->out->n == q->before)

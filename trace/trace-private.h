@@ -32,6 +32,9 @@ void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trac
  * mod NULL and the reason in `why` (also for an object without debug
  * info, with mod set).  Returns the number of objects (sitespec.c). */
 struct Dwfl_Module;
+/* A source file's path as the symbolizer gives it (absolute with the unit's
+ * compilation directory dir, "." and ".." folded): buf, or file itself. */
+const char *ravt_source_path_fold(const char *dir, const char *file, char *buf, size_t cap);
 typedef void (*ravt_module_fn)(unsigned object, struct Dwfl_Module *mod, const char *why, void *user);
 unsigned ravt_symbols_each_object(rav_trace *t, ravt_module_fn fn, void *user);
 
