@@ -20,6 +20,7 @@
  *    the code of inline functions called from that line (DW_AT_call_file
  *    and _line): a program's call through the engine's inline API
  *    (ravioli.h) is such a call.
+ *  - *OBJECT+OFFSET: the same, as shown without debug info.
  *  - *ADDRESS: the site at that return address; an address in no recorded
  *    object but inside an object's own (ELF) address range (the main
  *    program's first, else the only such object) is taken as that, and
@@ -122,9 +123,8 @@ typedef struct query {
 	uint64_t base; /* the object's load bias */
 	ranges *out;
 	size_t before; /* ranges found before this object */
-	/* why objects gave nothing, for the message */
-	unsigned objects, unreadable, no_debug;
-	char first_why[256];
+	/* why the program's own object gave nothing, for the message */
+	char main_why[256];
 } query;
 
 static const char *die_name(Dwarf_Die *die)
@@ -216,26 +216,20 @@ static void symtab_function(query *q, Dwfl_Module *mod)
 	}
 }
 
-static void note_why(query *q, const char *why)
+/* Only the main program's (object 0, listed first): the vDSO is never on
+ * disk and libraries seldom have debug info, which says nothing useful. */
+static void note_why(query *q, unsigned object, const char *why)
 {
-	if (why && !q->first_why[0])
-		snprintf(q->first_why, sizeof q->first_why, "%s", why);
+	if (why && object == 0)
+		snprintf(q->main_why, sizeof q->main_why, "%s", why);
 }
 
 static void each_object(unsigned object, struct Dwfl_Module *mod, const char *why, void *user)
 {
 	query *q = user;
-	q->objects++;
-	if (!mod) {
-		q->unreadable++;
-		note_why(q, why);
+	note_why(q, object, why);
+	if (!mod)
 		return;
-	}
-	if (why) {
-		q->no_debug++;
-		note_why(q, why);
-	}
-	(void)object;
 	q->before = q->out->n;
 	Dwarf_Die *cu = NULL;
 	Dwarf_Addr bias = 0;
@@ -286,11 +280,44 @@ static long fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* *OBJECT+OFFSET, as a site without debug info is shown ("prog+0x88c3"):
+ * the object by its path or file name, the offset an ELF address in it. */
+static long resolve_object_offset(rav_trace *t, const char *spec, const char *p, const char *plus, ranges *r,
+                                  char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long long off = strtoull(plus + 1, &end, 0);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (!isdigit((unsigned char)plus[1]) || *end || errno || off == 0)
+		return fail(err, errlen, "%s: not OBJECT+OFFSET (e.g. *prog+0x88c3)", spec);
+	size_t nl = (size_t)(plus - p);
+	while (nl && isspace((unsigned char)p[nl - 1]))
+		nl--;
+	unsigned n = rav_trace_object_count(t);
+	for (unsigned i = 0; i < n; i++) {
+		rav_trace_object o;
+		if (!rav_trace_object_at(t, i, &o) || !o.path)
+			continue;
+		const char *b = strrchr(o.path, '/');
+		b = b ? b + 1 : o.path;
+		if ((strlen(o.path) == nl && memcmp(o.path, p, nl) == 0) || (strlen(b) == nl && memcmp(b, p, nl) == 0)) {
+			add(r, off + o.base - 1, off + o.base);
+			return 0;
+		}
+	}
+	return fail(err, errlen, "%s: the trace's memory map has no object %.*s", spec, (int)nl, p);
+}
+
 static long resolve_address(rav_trace *t, const char *spec, ranges *r, char *err, size_t errlen)
 {
 	const char *p = spec + 1;
 	while (isspace((unsigned char)*p))
 		p++;
+	const char *plus = strrchr(p, '+');
+	if (plus && plus != p)
+		return resolve_object_offset(t, spec, p, plus, r, err, errlen);
 	char *end;
 	if (!isdigit((unsigned char)*p))
 		return fail(err, errlen, "%s: give an address after '*' (e.g. *0x401a2b)", spec);
@@ -390,9 +417,8 @@ long rav_trace_site_spec_resolve(rav_trace *t, const char *spec, rav_site_range 
 		ravt_symbols_each_object(t, each_object_based, &w);
 		if (r.n == 0 && !r.oom) {
 			char why[400] = "";
-			if (w.q.first_why[0])
-				snprintf(why, sizeof why, " (%u of %u objects unreadable or without debug info: %s)",
-				         w.q.unreadable + w.q.no_debug, w.q.objects, w.q.first_why);
+			if (w.q.main_why[0])
+				snprintf(why, sizeof why, " (the program: %s)", w.q.main_why);
 			if (w.q.function)
 				rc = fail(err, errlen, "no function %s in the program's code%s", s, why);
 			else

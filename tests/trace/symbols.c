@@ -129,7 +129,7 @@ static long spec_sites(rav_trace *t, const char *spec, uint32_t *first, char *er
  * against the sites' addresses. */
 static void breakpoint_specs(rav_trace *t, const uint64_t *f, uint32_t sa, uint32_t sb)
 {
-	char err[512], spec[600];
+	char err[512], spec[4200];
 	uint32_t first;
 	CHECK(spec_sites(t, "call_a", &first, err, sizeof err) == 1 && first == sa);
 	/* call_b's code holds the helper inlined into it: its call is in call_b */
@@ -154,6 +154,11 @@ static void breakpoint_specs(rav_trace *t, const uint64_t *f, uint32_t sa, uint3
 	CHECK(fr.offset != fr.address); /* PIE */
 	snprintf(spec, sizeof spec, "  *%#llx ", (unsigned long long)fr.offset);
 	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	const char *base = strrchr(exe, '/');
+	snprintf(spec, sizeof spec, "*%s+%#llx", base ? base + 1 : exe, (unsigned long long)fr.offset);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	snprintf(spec, sizeof spec, "*%s+%#llx", exe, (unsigned long long)fr.offset);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
 	snprintf(spec, sizeof spec, "*0x%llx", (unsigned long long)f[0] + 1);
 	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 0);
 	/* errors say what is wrong */
@@ -171,6 +176,8 @@ static void breakpoint_specs(rav_trace *t, const uint64_t *f, uint32_t sa, uint3
 	    {"*", "give an address"},
 	    {"*0xzz", "not an address"},
 	    {"*0xfffffffffff0", "no object"},
+	    {"*nosuchobject+0x10", "has no object nosuchobject"},
+	    {"*prog+zz", "not OBJECT+OFFSET"},
 	};
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = 0;
