@@ -480,7 +480,10 @@ static guint32 add_from_form(RavscopeBreakpointsPanel *self, char **error)
 	case WHAT_SITE: {
 		g_autofree char *spec = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->site_entry))));
 		char *msg = NULL;
-		if (!check_site(self, spec, bp, &msg)) {
+		if (self->live && spec[0] && rav_trace_object_count(ravscope_document_get_trace(self->doc)) == 0) {
+			/* attached a moment ago: resolved once the program's memory map has come */
+			bp->note = g_strdup("waiting for the program's memory map");
+		} else if (!check_site(self, spec, bp, &msg)) {
 			*error = msg;
 			bp_free(bp);
 			g_string_free(label, TRUE);
@@ -735,7 +738,14 @@ gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean
 								 : "No breakpoint hit before the playhead.");
 		return FALSE;
 	}
-	g_autofree char *msg = g_strdup_printf("Breakpoint “%s” at event %lld.", which->label, (long long)best);
+	/* what hit, and from where in the program */
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	rav_event ev;
+	gboolean have = rav_trace_event_at(t, (guint64)best, &ev);
+	g_autofree char *where = have && ev.site ? ravscope_site_label(t, ev.site) : NULL;
+	g_autofree char *msg = g_strdup_printf("Breakpoint “%s” at event %lld%s%s%s%s.", which->label, (long long)best,
+					       have ? ": " : "", have ? rav_event_kind_name(ev.kind) : "",
+					       where ? " by " : "", where ? where : "");
 	gtk_label_set_text(self->result, msg);
 	self->hit_id = which->b.id;
 	for (guint i = 0; i < self->bps->len; i++)

@@ -477,6 +477,13 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 	self->live_fit_pages = 0;
 	gtk_revealer_set_reveal_child(self->live_bar, TRUE);
 	ravscope_breakpoints_panel_set_live(self->breakpoints_panel, live);
+	if (self->start_break) {
+		g_autofree char *why = NULL;
+		ravscope__window_show_panel(self, "breakpoints");
+		if (!ravscope_breakpoints_panel_add_site(self->breakpoints_panel, self->start_break, 0, &why))
+			g_printerr("ravscope: --break=%s: %s\n", self->start_break, why);
+		g_clear_pointer(&self->start_break, g_free);
+	}
 	if (spawned) {
 		adw_view_stack_page_set_visible(self->output_page, TRUE);
 		gtk_text_buffer_set_text(gtk_text_view_get_buffer(self->output_view), "", -1);

@@ -111,6 +111,7 @@ struct _RavscopeWindow {
 	gint64 start_event;
 	rav_loc start_select;
 	char *start_panel;
+	char *start_break; /* --break=WHERE: a call-site breakpoint, run to its first hit */
 };
 
 /* ravscope-window-actions.c */
