@@ -55,6 +55,7 @@ typedef struct {
 	guint32 sites_of;      /* rav_trace_site_count when sites was taken */
 	gpointer resolved_for; /* the document the ranges belong to (compared only) */
 	gboolean sent;         /* given to the live program */
+	gboolean waiting_map;  /* a live program's memory map has not come yet */
 	char *note;            /* why a call site is not in force here (NULL: it is) */
 } Bp;
 
@@ -275,9 +276,8 @@ static gboolean ensure_site(RavscopeBreakpointsPanel *self, Bp *bp)
 	char *error = NULL;
 	g_clear_pointer(&bp->note, g_free);
 	if (!resolve_site(self, bp, bp->site_spec, &error)) {
-		bp->note = self->live && rav_trace_object_count(ravscope_document_get_trace(self->doc)) == 0
-				   ? g_strdup("waiting for the program's memory map")
-				   : error;
+		bp->waiting_map = self->live && rav_trace_object_count(ravscope_document_get_trace(self->doc)) == 0;
+		bp->note = bp->waiting_map ? g_strdup("waiting for the program's memory map") : error;
 		if (bp->note != error)
 			g_free(error);
 		return FALSE;
@@ -323,6 +323,7 @@ static void send_bp(RavscopeBreakpointsPanel *self, Bp *bp)
 		bp->sent = ravscope_live_break_set(self->live, &bp->b);
 		return;
 	}
+	bp->waiting_map = FALSE;
 	if (!ensure_site(self, bp))
 		return; /* again at the next refresh */
 	if (bp->nranges > RAV_LIVE_SITE_RANGES_MAX) {
@@ -483,6 +484,7 @@ static guint32 add_from_form(RavscopeBreakpointsPanel *self, char **error)
 		if (self->live && spec[0] && rav_trace_object_count(ravscope_document_get_trace(self->doc)) == 0) {
 			/* attached a moment ago: resolved once the program's memory map has come */
 			bp->note = g_strdup("waiting for the program's memory map");
+			bp->waiting_map = TRUE;
 		} else if (!check_site(self, spec, bp, &msg)) {
 			*error = msg;
 			bp_free(bp);
@@ -801,6 +803,14 @@ void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 
 }
 
 guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self) { return self->bps->len; }
+
+gboolean ravscope_breakpoints_panel_waiting(RavscopeBreakpointsPanel *self)
+{
+	for (guint i = 0; self->live && i < self->bps->len; i++)
+		if (((Bp *)g_ptr_array_index(self->bps, i))->waiting_map)
+			return TRUE;
+	return FALSE;
+}
 
 guint32 ravscope_breakpoints_panel_add_cell(RavscopeBreakpointsPanel *self, rav_loc cell, unsigned flags)
 {

@@ -22,6 +22,8 @@ void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 
 /* Go to the next (forward) or previous breakpoint hit in the trace. */
 gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean forward);
 guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self);
+/* A call-site breakpoint waits for the live program's memory map. */
+gboolean ravscope_breakpoints_panel_waiting(RavscopeBreakpointsPanel *self);
 /* For tests and scripting, as the form would: a breakpoint on a cell
  * (flags RAV_LIVE_ON_*), or on the condition at index what (the form's
  * "Stop on" list: 1 allocation, 2 free, 3 kind, 4 mark, 5 errors, 6 any).
