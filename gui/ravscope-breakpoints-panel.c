@@ -22,10 +22,9 @@
  * On a trace, the search is libravtrace's: rav_trace_find_next/prev over
  * the kinds a breakpoint can match, then its aux, text and thread checked
  * on each candidate; a cell breakpoint uses the cell's history
- * (rav_trace_cell_history, which follows it across moves).  A new referrer
- * is only known to a live program (a trace names the stores into a cell,
- * not those naming it), so a cell breakpoint on a trace stops at moves,
- * fix-ups and the free.
+ * (rav_trace_cell_history, which follows it across moves); a new referrer
+ * is a reference stored naming it or a reference raviolo inserted in front
+ * of it, searched where the cell was between its moves.
  */
 #include "ravscope-breakpoints-panel.h"
 
@@ -638,6 +637,54 @@ static gboolean candidate_matches(const Bp *bp, const rav_event *ev)
 	}
 }
 
+static gint cmp_u64(gconstpointer a, gconstpointer b)
+{
+	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+	return x < y ? -1 : x > y;
+}
+
+static gboolean same_cell(rav_loc a, rav_loc b)
+{
+	return rav_loc_page(a) == rav_loc_page(b) && rav_loc_cell(a) == rav_loc_cell(b);
+}
+
+/* The events giving the raviolo a new referrer, as a live program stops on
+ * them: a reference stored naming it directly (ref-store, new value c),
+ * or a reference raviolo inserted in front of it (refrav-insert, target b),
+ * wherever it was at the time (the history's moves say where). */
+static void new_referrers(rav_trace *t, const rav_cell_event *hist, unsigned n, GArray *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (hist[i].kind == RAV_EV_FREE)
+			break;
+		/* the cell stays at hist[i].where until the next move */
+		guint64 to = 0;
+		for (unsigned j = i + 1; j < n && !to; j++)
+			if (hist[j].kind == RAV_EV_MOVE || hist[j].kind == RAV_EV_FREE)
+				to = hist[j].event;
+		rav_loc here = hist[i].where;
+		rav_event_filter f = { .kinds = 1ull << RAV_EV_REF_STORE | 1ull << RAV_EV_REFRAV_INSERT,
+				       .thread = -1,
+				       .to = to,
+				       .cell = rav_loc_make(rav_loc_page(here), rav_loc_cell(here), 0) };
+		guint64 from = hist[i].event;
+		gint64 e;
+		for (guint looked = 0; looked < SEARCH_MAX && (e = rav_trace_find_next(t, from, &f)) >= 0; looked++) {
+			rav_event ev;
+			if (rav_trace_event_at(t, (guint64)e, &ev) &&
+			    ((ev.kind == RAV_EV_REF_STORE && same_cell(ev.c, here)) ||
+			     (ev.kind == RAV_EV_REFRAV_INSERT && same_cell(ev.b, here)))) {
+				guint64 u = (guint64)e;
+				g_array_append_val(out, u);
+			}
+			from = (guint64)e + 1;
+		}
+		/* the next interval starts at the next move */
+		while (i + 1 < n && hist[i + 1].kind != RAV_EV_MOVE && hist[i + 1].kind != RAV_EV_FREE)
+			i++;
+	}
+}
+
 /* The next (forward) or previous matching event from the playhead, -1 if
  * none; *gave_up when the search stopped at SEARCH_MAX candidates. */
 static gint64 search_one(RavscopeBreakpointsPanel *self, Bp *bp, gboolean forward, gboolean *gave_up)
@@ -649,28 +696,39 @@ static gint64 search_one(RavscopeBreakpointsPanel *self, Bp *bp, gboolean forwar
 		rav_cell_event hist[4096];
 		unsigned total = 0;
 		unsigned got = rav_trace_cell_history(t, bp->cell, bp->cell_at, hist, G_N_ELEMENTS(hist), &total);
-		unsigned want = bp->b.flags & 7u;
-		gint64 best = -1;
-		guint64 hits = 0;
+		unsigned want = bp->b.flags & 15u;
+		if (!want)
+			want = 15u;
+		GArray *at = g_array_new(FALSE, FALSE, sizeof(guint64));
 		for (unsigned i = 0; i < got; i++) {
 			unsigned k = hist[i].kind;
 			unsigned cond = k == RAV_EV_MOVE ? 1u : k == RAV_EV_FIXUP ? 2u : k == RAV_EV_FREE ? 4u : 0u;
-			if (!cond || (want && !(want & cond)))
+			if (cond & want)
+				g_array_append_val(at, hist[i].event);
+		}
+		if (want & RAV_LIVE_ON_REFERRER)
+			new_referrers(t, hist, got, at);
+		g_array_sort(at, cmp_u64);
+		gint64 best = -1;
+		guint64 hits = 0;
+		for (guint i = 0; i < at->len; i++) {
+			guint64 e = g_array_index(at, guint64, i);
+			if (i && e == g_array_index(at, guint64, i - 1))
 				continue;
 			if (bp->b.thread) {
 				rav_event ev;
-				if (!rav_trace_event_at(t, hist[i].event, &ev) || ev.thread != bp->b.thread)
+				if (!rav_trace_event_at(t, e, &ev) || ev.thread != bp->b.thread)
 					continue;
 			}
 			hits++;
 			if (bp->b.count && hits != bp->b.count)
 				continue;
-			guint64 e = hist[i].event;
 			if (forward && e >= pos && best < 0)
 				best = (gint64)e;
 			if (!forward && e + 1 < pos)
 				best = (gint64)e;
 		}
+		g_array_unref(at);
 		*gave_up = got < total;
 		return best;
 	}

@@ -9,7 +9,8 @@
  * On a trace of format 1.0 both panels say there are no call sites and why.
  * Breakpoints on a call site: bad specs are refused with the reason; a
  * breakpoint on that line's allocations runs forward and back to exactly
- * the events libravtrace says that line did; "Break here" adds one.
+ * the events libravtrace says that line did; "Break here" adds one.  A
+ * cell breakpoint on a file stops where the cell gets a new referrer.
  */
 #include <adwaita.h>
 #include <string.h>
@@ -258,6 +259,41 @@ static void test_breakpoint(void)
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 
+/* #8: a cell breakpoint on a file stops where the cell gets a new referrer:
+ * the node allocated by that line first gets its first referrer next. */
+static void test_referrer(void)
+{
+	guint line = line_of(list_source, "insert_after(", "rav_new_field(h, node_type");
+	RavscopeWindow *w = open_window(list_trace);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
+	g_autoptr(GArray) want = allocs_at(t, line);
+	guint64 first = g_array_index(want, guint64, 0);
+	rav_event alloc;
+	g_assert_true(rav_trace_event_at(t, first, &alloc));
+	ravscope_window_seek(w, first + 1);
+	g_assert_cmpuint(ravscope_breakpoints_panel_add_cell(bp, alloc.a, RAV_LIVE_ON_REFERRER), >, 0);
+	guint hits = 0;
+	guint64 last = 0;
+	while (hits < 3 && ravscope_breakpoints_panel_run(bp, TRUE)) {
+		guint64 p = ravscope_document_get_position(doc);
+		g_assert_cmpuint(p, >, last);
+		last = p;
+		rav_event re;
+		g_assert_true(rav_trace_event_at(t, p - 1, &re));
+		g_assert_true(re.kind == RAV_EV_REF_STORE || re.kind == RAV_EV_REFRAV_INSERT);
+		if (hits == 0) { /* the node itself, where it was allocated, named by the new reference */
+			g_assert_cmpuint(re.kind, ==, RAV_EV_REF_STORE);
+			g_assert_true(rav_loc_page(re.c) == rav_loc_page(alloc.a) &&
+				      rav_loc_cell(re.c) == rav_loc_cell(alloc.a));
+		}
+		hits++;
+	}
+	g_assert_cmpuint(hits, >=, 1);
+	gtk_window_destroy(GTK_WINDOW(w));
+}
+
 static gboolean no_sites_said(gpointer w)
 {
 	/* the panel has no ranking to give and says why (its status page) */
@@ -299,5 +335,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Sites/list", test_list);
 	g_test_add_func("/Rav/Gui/Sites/old-format", test_old_format);
 	g_test_add_func("/Rav/Gui/Sites/breakpoint", test_breakpoint);
+	g_test_add_func("/Rav/Gui/Sites/referrer", test_referrer);
 	return g_test_run();
 }
