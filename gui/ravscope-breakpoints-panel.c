@@ -110,6 +110,7 @@ struct _RavscopeBreakpointsPanel {
 	GtkEntry *site_entry;
 	GtkDropDown *site_kind_dd;
 	guint validate_source;
+	guint validate_gen; /* the latest check's number (older answers are dropped) */
 	GtkSpinButton *count;
 	GtkCheckButton *stop_all;
 	GtkButton *add;
@@ -215,17 +216,14 @@ static char *similar_functions(RavscopeBreakpointsPanel *self, const char *spec)
 /* What the form says of spec: how many call sites of the trace it holds
  * (the first named), or what is wrong.  FALSE: it cannot be added.  With
  * into, the resolution is kept there. */
-static gboolean check_site(RavscopeBreakpointsPanel *self, const char *spec, Bp *into, char **msg)
+static gboolean site_message(RavscopeBreakpointsPanel *self, const char *spec, const Bp *bp, const char *error,
+			     char **msg)
 {
-	Bp tmp = { 0 };
-	Bp *bp = into ? into : &tmp;
-	char *error = NULL;
 	gboolean ok = FALSE;
 	rav_trace *t = ravscope_document_get_trace(self->doc);
-	if (!resolve_site(self, bp, spec, &error)) {
+	if (error) {
 		g_autofree char *like = similar_functions(self, spec);
 		*msg = g_strdup_printf("%s.%s", error, like);
-		g_free(error);
 	} else if (self->live && bp->nranges > RAV_LIVE_SITE_RANGES_MAX) {
 		*msg = g_strdup_printf("%s is %" G_GSIZE_FORMAT " separate pieces of code; a running program takes at "
 				       "most %u: name one line (FILE:LINE) instead.",
@@ -251,6 +249,16 @@ static gboolean check_site(RavscopeBreakpointsPanel *self, const char *spec, Bp 
 		*msg = g_string_free(m, FALSE);
 		ok = TRUE;
 	}
+	return ok;
+}
+
+static gboolean check_site(RavscopeBreakpointsPanel *self, const char *spec, Bp *into, char **msg)
+{
+	Bp tmp = { 0 };
+	Bp *bp = into ? into : &tmp;
+	g_autofree char *error = NULL;
+	gboolean resolved = resolve_site(self, bp, spec, &error);
+	gboolean ok = site_message(self, spec, bp, resolved ? NULL : error, msg);
 	if (bp == &tmp) {
 		g_free(tmp.ranges);
 		g_free(tmp.sites);
@@ -391,26 +399,93 @@ static void update_form(RavscopeBreakpointsPanel *self)
 }
 
 /* The call site typed so far, checked against the trace a moment after
- * the last key (a check reads debug information). */
-static gboolean validate_site(gpointer data)
+ * the last key, on a worker thread: a check reads debug information (a
+ * few hundred ms for a small program) and the window must not wait. */
+typedef struct {
+	RavscopeDocument *doc;
+	char *spec;
+	guint gen;
+	rav_site_range *r;
+	long n;
+	char err[512];
+} SiteCheck;
+
+static void site_check_free(gpointer p)
 {
-	RavscopeBreakpointsPanel *self = data;
-	self->validate_source = 0;
-	if (!self->doc || gtk_drop_down_get_selected(self->what) != WHAT_SITE)
-		return G_SOURCE_REMOVE;
-	const char *spec = gtk_editable_get_text(GTK_EDITABLE(self->site_entry));
-	if (!spec[0]) {
-		gtk_label_set_text(self->hint, "A function (list_push), a line (list.c:42) or an address (*0x4011d6).");
-		gtk_widget_remove_css_class(GTK_WIDGET(self->site_entry), "error");
-		return G_SOURCE_REMOVE;
+	SiteCheck *c = p;
+	g_clear_object(&c->doc);
+	g_free(c->spec);
+	g_free(c->r);
+	g_free(c);
+}
+
+static void site_check_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+	SiteCheck *c = data;
+	rav_trace *t = ravscope_document_get_trace(c->doc);
+	long cap = 64;
+	c->r = g_new(rav_site_range, cap);
+	c->n = rav_trace_site_spec_resolve(t, c->spec, c->r, (size_t)cap, c->err, sizeof c->err);
+	if (c->n > cap) {
+		c->r = g_renew(rav_site_range, c->r, (gsize)c->n);
+		c->n = rav_trace_site_spec_resolve(t, c->spec, c->r, (size_t)c->n, c->err, sizeof c->err);
 	}
-	g_autofree char *msg = NULL;
-	gboolean ok = check_site(self, spec, NULL, &msg);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void show_check(RavscopeBreakpointsPanel *self, gboolean ok, const char *msg)
+{
 	gtk_label_set_text(self->hint, msg);
 	if (ok)
 		gtk_widget_remove_css_class(GTK_WIDGET(self->site_entry), "error");
 	else
 		gtk_widget_add_css_class(GTK_WIDGET(self->site_entry), "error");
+}
+
+static void site_check_done(GObject *source, GAsyncResult *res, gpointer user)
+{
+	RavscopeBreakpointsPanel *self = user;
+	SiteCheck *c = g_task_get_task_data(G_TASK(res));
+	/* only the latest check, for the document it was made on */
+	if (self->bps && c->gen == self->validate_gen && c->doc == self->doc &&
+	    gtk_drop_down_get_selected(self->what) == WHAT_SITE) {
+		Bp tmp = { 0 };
+		if (c->n > 0) {
+			tmp.ranges = c->r;
+			tmp.nranges = (gsize)c->n;
+			c->r = NULL;
+			update_sites(self, &tmp);
+		}
+		g_autofree char *msg = NULL;
+		gboolean ok = site_message(self, c->spec, &tmp, c->n > 0 ? NULL : c->n < 0 ? c->err : "no code", &msg);
+		show_check(self, ok, msg);
+		g_free(tmp.ranges);
+		g_free(tmp.sites);
+	}
+	g_object_unref(self);
+}
+
+static gboolean validate_site(gpointer data)
+{
+	RavscopeBreakpointsPanel *self = data;
+	self->validate_source = 0;
+	self->validate_gen++;
+	if (!self->doc || gtk_drop_down_get_selected(self->what) != WHAT_SITE)
+		return G_SOURCE_REMOVE;
+	const char *spec = gtk_editable_get_text(GTK_EDITABLE(self->site_entry));
+	if (!spec[0]) {
+		show_check(self, TRUE, "A function (list_push), a line (list.c:42) or an address (*0x4011d6).");
+		return G_SOURCE_REMOVE;
+	}
+	gtk_label_set_text(self->hint, "Looking it up in the program's debug information…");
+	SiteCheck *c = g_new0(SiteCheck, 1);
+	c->doc = g_object_ref(self->doc);
+	c->spec = g_strstrip(g_strdup(spec));
+	c->gen = self->validate_gen;
+	GTask *task = g_task_new(NULL, NULL, site_check_done, g_object_ref(self));
+	g_task_set_task_data(task, c, site_check_free);
+	g_task_run_in_thread(task, site_check_thread);
+	g_object_unref(task);
 	return G_SOURCE_REMOVE;
 }
 
