@@ -577,6 +577,7 @@ typedef struct rav_site_state {
 	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep */
 	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
 	uint32_t gen;  /* rav__site_gen when pc was recorded */
+	uintptr_t top; /* stack mode: frame 0 of the last stack taken (the live debugger asks) */
 } rav_site_state;
 /* Counts the times recording was switched on (live sessions begin with
  * recording off): a site recorded under an earlier count may no longer be

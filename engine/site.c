@@ -128,6 +128,7 @@ static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
 		for (int i = at; i < got && n < depth; i++)
 			frames[n++] = (uintptr_t)raw[i];
 	}
+	rav__site.top = n ? frames[0] : 0;
 	uint32_t h = hash_frames(frames, n);
 	if (h == rav__site.hash)
 		return;
@@ -155,6 +156,7 @@ void rav__site_clear(void)
 	if (__atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 0 || (rav__site.pc == 0 && rav__site.hash == 0))
 		return;
 	rav__site.pc = 0;
+	rav__site.top = 0;
 	rav__site.hash = 0;
 	emit_site(NULL, 0);
 }
@@ -196,4 +198,14 @@ void rav__site_prepare(unsigned depth)
 		void *one[2];
 		backtrace(one, 2);
 	}
+}
+
+uintptr_t rav_debug_site(void)
+{
+	unsigned depth = __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED);
+	if (depth == 0)
+		return 0;
+	if (rav__site.pc == SITE_ALWAYS)
+		return rav__site.top;
+	return rav__site.pc;
 }

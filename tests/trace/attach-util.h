@@ -280,16 +280,20 @@ typedef struct attach_subtest {
 	void (*run)(void);
 } attach_subtest;
 
-/* The main of an attach test: `PROG TARGET SUBTEST`.  The subtest runs with
+/* A subtest's optional argument (`PROG TARGET SUBTEST ARG`), else NULL. */
+static const char *subtest_arg;
+
+/* The main of an attach test: `PROG TARGET SUBTEST [ARG]`.  The subtest runs with
  * a private socket directory (other tests and programs stay out of it),
  * removed afterwards; exits 1 if a check failed, 2 on a usage error. */
 static inline int attach_test_main(int argc, char **argv, const char *name, const attach_subtest *tests,
                                    size_t ntests)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s TARGET SUBTEST [ARG]\n", argv[0]);
 		return 2;
 	}
+	subtest_arg = argc == 4 ? argv[3] : NULL;
 	const attach_subtest *run = NULL;
 	for (size_t i = 0; i < ntests && !run; i++)
 		if (!strcmp(argv[2], tests[i].name))
