@@ -162,16 +162,21 @@ if want asan; then
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     setup_dir build-asan ${SAN_OPTS/-Dgui=disabled/-Dgui=auto} -Db_sanitize=address,undefined &&
     build_for_tests build-asan --suite engine --suite trace --suite headless && mark_built &&
-    $MESON_TEST -C build-asan --no-rebuild --suite engine --suite trace --suite headless"
+    $MESON_TEST -C build-asan --no-rebuild --timeout-multiplier 3 --suite engine --suite trace --suite headless"
 fi
 
 if want tsan; then
   run_meson_step tsan "
     JOBS=$JOBS
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    # TSan slows threaded code 5-15 times, as memcheck does: the randomized
+    # and attach tests take the sizes they take under memcheck, which still
+    # run every path and every hand-off between threads (what TSan checks
+    # is the ordering of each access, not how many there are).
+    export RAV_TEST_SMALL=1
     setup_dir build-tsan $SAN_OPTS -Db_sanitize=thread &&
     build_for_tests build-tsan --suite threads && mark_built &&
-    $MESON_TEST -C build-tsan --no-rebuild --suite threads"
+    $MESON_TEST -C build-tsan --no-rebuild --timeout-multiplier 3 --suite threads"
 fi
 
 if want fuzz; then
