@@ -201,7 +201,9 @@ for t in json.load(sys.stdin):
       record fuzz 0 1 0 $(($(date +%s) - t0)) "fuzz build failed: out/test-logs/fuzz.log"
     else
       # The targets run side by side, JOBS at a time (each is one process
-      # on one core), each for FUZZ_SECONDS with its own log.
+      # on one core), each for FUZZ_SECONDS with its own log.  An input
+      # is a hang after 60 s (10 s failed on seeds at load 25, both
+      # targets at once on 2 cores).
       t_built=$(date +%s)
       fp=0
       ff=0
@@ -234,7 +236,7 @@ for t in json.load(sys.stdin):
         done
         echo "--- $tname for ${FUZZ_SECONDS}s (seeds:${seeds:- none})" | tee -a "$log"
         # shellcheck disable=SC2086 # seed directories are separate arguments
-        "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
+        "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=60 \
           -artifact_prefix=out/fuzz-artifacts/ -print_final_stats=1 "$corpus" $seeds \
           >"$LOGDIR/$tname.log" 2>&1 &
         names+=("$tname")
