@@ -11,8 +11,13 @@
 #                    'valgrindscripts')
 #   3. build-asan/   ASan + UBSan build, engine + trace suites, and the
 #                    viewer's headless tests (suite 'headless': --render)
-#   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads')
-#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each
+#   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads'),
+#                    with RAV_TEST_SMALL=1 as under memcheck
+#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each,
+#                    JOBS of them side by side
+# The sanitizer directories build only what their tests need.  Each step's
+# summary line gives its wall time, its CPU time and its build time: CI has
+# 90 minutes on 2 cores, and the whole run should stay near 12.
 #   6. build/        gui suite under Xvfb
 # A step that cannot apply here (no fuzz targets yet, no GUI) is reported as
 # skipped, never silently passed.  The last line is "N passed, N failed" over
