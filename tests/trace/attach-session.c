@@ -67,7 +67,7 @@ static void test_sigkill_client(void)
 	}
 out:;
 	char *outp;
-	int status = finish(&p, &outp, NULL);
+	int status = finish_hurried(&p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
@@ -102,7 +102,7 @@ static void test_twice(void)
 		}
 	}
 	char *outp;
-	int status = finish(&p, &outp, NULL);
+	int status = finish_hurried(&p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
@@ -217,7 +217,7 @@ static void test_garbage(void)
 		}
 	}
 	char *outp;
-	int status = finish(&p, &outp, NULL);
+	int status = finish_hurried(&p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
@@ -396,7 +396,7 @@ static void test_refused(void)
 		chmod(rundir, 0700);
 	}
 	char *err;
-	int status = finish(&p, NULL, &err);
+	int status = finish_hurried(&p, NULL, &err);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	const char *first = strstr(err, "refused an attach from uid 65534");
 	CHECK(first != NULL);
@@ -416,7 +416,7 @@ static void test_listen_off(void)
 	rav_live_session *s = rav_live_attach(p.pid, &o, &err);
 	CHECK(s == NULL);
 	CHECK(strstr(err.message, "does not listen") != NULL);
-	int status = finish(&p, NULL, NULL);
+	int status = finish_hurried(&p, NULL, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -462,7 +462,7 @@ static void test_list(void)
 		}
 		CHECK(found);
 	}
-	int status = finish(&p, NULL, NULL);
+	int status = finish_hurried(&p, NULL, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
