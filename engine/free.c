@@ -671,6 +671,133 @@ static size_t move_run(rav_heap *h, boundary b, size_t budget)
 	return moves;
 }
 
+/* The hole after doomed hole c on the list.  The rest of c's run, when
+ * the run's first hole is doomed too, is skipped at once: in list order a
+ * run's holes are its addresses in order, ending at `first` (a tree
+ * dropped below a few later cells puts all its doomed holes ahead of the
+ * few that get filled: they are passed over a run at a time, unread). */
+static inline rav_cell *next_hole_below(const rav_heap *h, boundary b, rav_cell *c, bool runs)
+{
+	unsigned idx;
+	if (runs && run_holds(h, c, &idx) && doomed(b, h->runs[idx].first))
+		c = h->runs[idx].first;
+	return (rav_cell *)c->w[1];
+}
+
+/* Steps 6-8 in one pass: a whole compaction (no budget).  The cells
+ * above the boundary are walked once, from the top down, each when it is
+ * the top cell: a dead one is trimmed where it lies (a run the cascade
+ * recorded at once, unread beyond its top cell), a live one moves into the
+ * next hole below the boundary.  The hole list is only ever read from its
+ * head, following next links: holes above the boundary met there are
+ * passed over unread (they are trimmed by the walk), and nothing is
+ * unlinked from its middle.  When the walk reaches the boundary, every
+ * hole below it is filled and every hole above it trimmed, so the list is
+ * simply forgotten.
+ *
+ * The pages the walk empties stay in the heap's list, untouched, until the
+ * walk ends (a hole on them may still be read as a list link); then they
+ * become empty (and dirty: zeroed when used again), the trimmed cells of
+ * the boundary page are zeroed, and the pages past one spare go back to
+ * the pool.  So a free of n cells among survivors costs a pass over the
+ * n cells above the boundary plus one move per survivor among them, with
+ * no per-cell list surgery or zeroing; a structure allocated last costs a
+ * read per recorded run.
+ *
+ * The trace sees what the step-by-step compaction records: each cell,
+ * when it is the top cell, trimmed (TRIM) or moved into a hole (MOVE and
+ * its FIXUPs); then the page releases. */
+static size_t sweep(rav_heap *h, boundary b)
+{
+	const bool tr = rav__tracing;
+	const bool runs = h->nruns != 0;
+	rav_cell *hole = h->dead;
+	size_t moves = 0, trimmed = 0;
+	rav_cell *page = h->top_page;
+	unsigned i = h->top, top0 = h->top;
+	for (;;) {
+		const unsigned lo = page == b.page ? b.index : 1;
+		rav_assert(page == b.page || (page->w[0] & PAGE_DOOMED));
+		while (i > lo) {
+			rav_cell *t = &page[i - 1];
+			if (i > lo + 2 * AHEAD)
+				rav_prefetch(t - 2 * AHEAD);
+			if (i > lo + AHEAD)
+				prefetch_neighbours(t - AHEAD);
+			if (cell_type(t) == RAV_TYPE_DEAD) {
+				unsigned idx, n = 1;
+				if (runs && run_holds(h, t, &idx)) {
+					/* every cell of the run from its bottom up to t is a hole */
+					const rav_dead_run *r = &h->runs[idx];
+					rav_cell *rlo = r->first < r->last ? r->first : r->last;
+					n = (unsigned)(t - rlo) + 1;
+					if (n > i - lo)
+						n = i - lo;
+				}
+#if RAV_TRACING
+				if (RAV_UNLIKELY(tr))
+					for (unsigned k = 0; k < n; k++)
+						RECT(tr, RAV_EV_TRIM, 0, 0, t - k, 0, 0);
+#endif
+				i -= n;
+				trimmed += n;
+				continue;
+			}
+			while (doomed(b, hole))
+				hole = next_hole_below(h, b, hole, runs);
+			rav_cell *d = hole;
+			rav_assert(d && cell_type(d) == RAV_TYPE_DEAD);
+			hole = (rav_cell *)d->w[1];
+			if (hole)
+				rav_prefetch(hole);
+			move_cell_t(h, t, d, tr);
+			moves++;
+			i--;
+		}
+		if (page == b.page)
+			break;
+		page = (rav_cell *)page->w[PH_PREV];
+		i = CELLS;
+	}
+	/* The walk is at the boundary: its page is the top page now. */
+	rav_cell *emptied = h->top_page;
+	const unsigned bhi = b.page == emptied ? top0 : CELLS;
+#if RAV_VALGRIND
+	/* To memcheck, a trimmed cell is freed now (the walk could still read
+	 * it as a link); a moved one was freed by its move. */
+	for (rav_cell *p = emptied;; p = (rav_cell *)p->w[PH_PREV]) {
+		unsigned plo = p == b.page ? b.index : 1, phi = p == emptied ? top0 : CELLS;
+		for (unsigned k = plo; k < phi; k++) {
+			VG_OPEN(&p[k], RAV_CELL_SIZE);
+			if (cell_type(&p[k]) == RAV_TYPE_DEAD)
+				VG_CELL_FREE(&p[k]);
+			else
+				VG_CLOSE(&p[k], RAV_CELL_SIZE);
+		}
+		if (p == b.page)
+			break;
+	}
+#endif
+	h->top_page = b.page;
+	h->top = b.index;
+	VG_OPEN(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	memset(&b.page[b.index], 0, (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	for (rav_cell *p = emptied; p != b.page; p = (rav_cell *)p->w[PH_PREV]) {
+		page_set_fill(p, 1); /* (and no longer doomed) */
+		p->w[0] |= PAGE_DIRTY;
+	}
+	h->dead = h->dead_tail = NULL;
+	h->st.dead_cells -= moves + trimmed;
+	rav_assert(h->st.dead_cells == 0);
+	runs_forget(h);
+	if (h->top == 1)
+		rav__top_page_emptied(h);
+	else
+		release_empty_pages(h);
+	return moves;
+}
+
 /* Step 6.  Returns the holes left (nonzero only with a budget). */
 size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason)
 {
@@ -681,6 +808,8 @@ size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reaso
 	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
 	boundary b = mark_boundary(h, max_moves ? 64 + 4 * (max_moves / (CELLS - 1)) : SIZE_MAX);
 	size_t moves = 0;
+	if (max_moves == 0)
+		moves = sweep(h, b);
 	while (h->dead && (max_moves == 0 || moves < max_moves)) {
 		rav_assert(h->top_page && h->top > 1); /* a hole lies below the top */
 		if (cell_type(&h->top_page[h->top - 1]) == RAV_TYPE_DEAD)

@@ -1,4 +1,4 @@
-/* test-engine-free.c - the life of a free (engine/heap.c) and what came
+/* test-engine-free.c - the life of a free (engine/free.c) and what came
  * with making it fast (issue #9), through ravioli.h.
  *
  * Each case checks counters the engine keeps (moves, frees, pages) against
@@ -382,7 +382,7 @@ static size_t count_tree(rav_heap *h, rav_ref n)
 	return 1 + count_tree(h, l) + count_tree(h, r);
 }
 
-/* Runs of holes (heap.c, trim_run): cells the cascade killed at adjacent
+/* Runs of holes (free.c, trim_run): cells the cascade killed at adjacent
  * addresses are trimmed together without being read, and a page they
  * fill is not zeroed until it is used again.  Each way a run can change
  * before it is trimmed (an allocation taking its newest hole, a move into
@@ -470,12 +470,96 @@ static void t_runs(void)
 	CHECK_HEAP(h);
 }
 
+/* Push n cells at the heads of lists a and b in turn: their cells
+ * alternate in memory, and each list reads 0 .. n-1 from its head. */
+static void build_interleaved(rav_heap *h, rav_root a, rav_root b, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		rav_ref x;
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(a), 1, &x));
+		rav_store(h, x, 0, i);
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(b), 1, &x));
+		rav_store(h, x, 0, i);
+	}
+}
+
+/* A whole compaction in one pass (free.c, sweep): freeing a structure
+ * whose cells alternate with survivors' moves only the survivors above
+ * the boundary (about half of them), each once, trims the rest and gives
+ * the emptied pages back; the same through rav_compact(h, 0) after
+ * bounded steps and allocations took some holes in deferred mode; and the
+ * cell rav_new_root returns is still the new one when the value it
+ * replaced was such a structure. */
+static void t_sweep(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	const size_t n = 20000;
+	rav_root keep = rav_root_new(h), a = rav_root_new(h), b = rav_root_new(h), c = rav_root_new(h);
+	build_list(h, keep, 100);
+
+	/* Immediate mode. */
+	build_interleaved(h, a, b, n);
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, a));
+	rav_stats s2 = stats(h);
+	uint64_t moves = s2.moves - s1.moves;
+	printf("# %zu cells among %zu survivors: %" PRIu64 " moves, pages %" PRIu64 " -> %" PRIu64 "\n", n, n, moves,
+	       s1.pages, s2.pages);
+	CHECK_EQ(s2.frees - s1.frees, n);
+	CHECK(moves > n / 2 - n / 10 && moves < n / 2 + n / 10);
+	CHECK_EQ(s2.dead_cells, 0);
+	CHECK(s2.pages * 10 < s1.pages * 6); /* about half the pages back, one spare kept */
+	check_list(h, b, n);
+	check_list(h, keep, 100);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_EQ(stats(h).moves, s2.moves); /* b was allocated last now: trimmed */
+	CHECK_HEAP(h);
+
+	/* Deferred mode: bounded steps, allocations that take holes (a list
+	 * built in c), then the rest in one pass. */
+	build_interleaved(h, a, b, n);
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	CHECK_OK(rav_root_clear(h, a));
+	for (int i = 0; i < 5; i++)
+		rav_compact(h, 100);
+	CHECK_HEAP(h);
+	build_list(h, c, 3000);
+	CHECK_HEAP(h);
+	CHECK_EQ(rav_compact(h, 0), 0);
+	CHECK_EQ(stats(h).dead_cells, 0);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	check_list(h, b, n);
+	check_list(h, c, 3000);
+	check_list(h, keep, 100);
+	CHECK_HEAP(h);
+
+	/* rav_new_root over such a structure: the new cell is allocated into a
+	 * hole, then the compaction may move it; the returned ref follows. */
+	build_interleaved(h, a, b, n);
+	rav_ref x;
+	CHECK_OK(rav_new_root(h, T_NODE, b, &x));
+	rav_store(h, x, 0, 777);
+	CHECK_EQ(rav_load(h, rav_root_get(h, b), 0), 777);
+	check_list(h, a, n);
+	CHECK_HEAP(h);
+
+	rav_root_free(h, c);
+	rav_root_free(h, b);
+	rav_root_free(h, a);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 static const rav_test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "shared-children", t_shared_children },
 	{ "new-before", t_new_before },
 	{ "deferred-leaves", t_deferred_leaves },
 	{ "runs", t_runs },
+	{ "sweep", t_sweep },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
 };
