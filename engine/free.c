@@ -577,21 +577,15 @@ static void trim_dead_run(rav_heap *h)
  * move that cell again (a structure freed below a few cells allocated after
  * it would cost a move per freed cell).  Pages wholly above the boundary
  * carry PAGE_DOOMED in their header while the compaction runs. */
-#define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */
-
-typedef struct boundary {
-	rav_cell *page; /* the page holding the boundary, or where the walk stopped short */
-	unsigned index; /* cells from this index of `page` up are above it (CELLS: none of `page`) */
-} boundary;
+typedef rav_top_region boundary; /* (rav-private.h: PAGE_DOOMED, rav__in_top_region) */
 
 /* A bounded compaction step (deferred mode) must not walk a million holes'
  * worth of pages: it marks at most max_pages (64 + 4 pages per page of
  * moves it may make).  Holes further down are then taken for below the
  * boundary; that can only cost a move that a later step repeats, never a
  * wrong heap. */
-static boundary mark_boundary(rav_heap *h, size_t max_pages)
+static boundary mark_top(rav_heap *h, uint64_t left, size_t max_pages)
 {
-	uint64_t left = h->st.dead_cells;
 	rav_cell *p = h->top_page;
 	unsigned top = h->top;
 	rav_cell *prev;
@@ -616,12 +610,14 @@ static void clear_boundary(rav_heap *h)
 		p->w[0] &= ~PAGE_DOOMED;
 }
 
+static boundary mark_boundary(rav_heap *h, size_t max_pages)
+{
+	return mark_top(h, h->st.dead_cells, max_pages);
+}
+
 static inline bool doomed(boundary b, const rav_cell *c)
 {
-	rav_cell *pg = page_of(c);
-	if (pg == b.page)
-		return slot_in_page(c) >= b.index;
-	return (pg->w[0] & PAGE_DOOMED) != 0;
+	return rav__in_top_region(b, c);
 }
 
 /* Step 6-7, moving: move live top cells into holes below the boundary
@@ -671,6 +667,77 @@ static size_t move_run(rav_heap *h, boundary b, size_t budget)
 	return moves;
 }
 
+/* The top goes down to the boundary b (every cell above it is dead,
+ * moved away or, with `trimmed` false, let go of whole by the caller):
+ * the boundary page becomes the top page, its cells above the boundary
+ * are zeroed, the pages above it become empty and dirty (zeroed when used
+ * again), and those past one spare go back to the pool. */
+static void truncate_to(rav_heap *h, boundary b, bool trimmed)
+{
+	rav_cell *emptied = h->top_page;
+	const unsigned top0 = h->top, bhi = b.page == emptied ? top0 : CELLS;
+	(void)trimmed;
+#if RAV_VALGRIND
+	/* To memcheck, a dead cell is freed now (a sweep could still read it
+	 * as a link), or every cell when the caller let go of them whole; a
+	 * moved one was freed by its move. */
+	for (rav_cell *p = emptied;; p = (rav_cell *)p->w[PH_PREV]) {
+		unsigned plo = p == b.page ? b.index : 1, phi = p == emptied ? top0 : CELLS;
+		for (unsigned k = plo; k < phi; k++) {
+			VG_OPEN(&p[k], RAV_CELL_SIZE);
+			if (!trimmed || cell_type(&p[k]) == RAV_TYPE_DEAD)
+				VG_CELL_FREE(&p[k]);
+			else
+				VG_CLOSE(&p[k], RAV_CELL_SIZE);
+		}
+		if (p == b.page)
+			break;
+	}
+#endif
+	h->top_page = b.page;
+	h->top = b.index;
+	VG_OPEN(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	memset(&b.page[b.index], 0, (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	for (rav_cell *p = emptied; p != b.page; p = (rav_cell *)p->w[PH_PREV]) {
+		page_set_fill(p, 1); /* (and no longer doomed) */
+		p->w[0] |= PAGE_DIRTY;
+	}
+	if (h->top == 1)
+		rav__top_page_emptied(h);
+	else
+		release_empty_pages(h);
+}
+
+/* A structure allocated last, let go of whole: rav_msg_adopt, once it has
+ * copied a subtree into a message, checks whether the subtree's n cells
+ * are exactly the heap's top n cells (each lies in the marked region) and
+ * then frees them by moving the top down, without the kill cascade:
+ * sending a message built at the top costs what its pages cost.  Only with
+ * recording off, since the trace would need a FREE per cell. */
+bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r)
+{
+	if (h->kind != RAV_HEAP_THREAD || h->dead || h->dying || !h->top_page || n == 0 || n > h->st.live_cells)
+		return false;
+	*r = mark_top(h, n, SIZE_MAX);
+	return true;
+}
+
+void rav__top_region_unmark(rav_heap *h)
+{
+	clear_boundary(h);
+}
+
+void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n)
+{
+	rav_assert(!rav__tracing && !h->dead && !h->dying && !h->pinned);
+	h->st.live_cells -= n;
+	h->st.frees += n;
+	h->gen++;
+	truncate_to(h, r, false);
+	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
+}
+
 /* The hole after doomed hole c on the list.  The rest of c's run, when
  * the run's first hole is doomed too, is skipped at once: in list order a
  * run's holes are its addresses in order, ending at `first` (a tree
@@ -714,7 +781,7 @@ static size_t sweep(rav_heap *h, boundary b)
 	rav_cell *hole = h->dead;
 	size_t moves = 0, trimmed = 0;
 	rav_cell *page = h->top_page;
-	unsigned i = h->top, top0 = h->top;
+	unsigned i = h->top;
 	for (;;) {
 		const unsigned lo = page == b.page ? b.index : 1;
 		rav_assert(page == b.page || (page->w[0] & PAGE_DOOMED));
@@ -759,42 +826,11 @@ static size_t sweep(rav_heap *h, boundary b)
 		page = (rav_cell *)page->w[PH_PREV];
 		i = CELLS;
 	}
-	/* The walk is at the boundary: its page is the top page now. */
-	rav_cell *emptied = h->top_page;
-	const unsigned bhi = b.page == emptied ? top0 : CELLS;
-#if RAV_VALGRIND
-	/* To memcheck, a trimmed cell is freed now (the walk could still read
-	 * it as a link); a moved one was freed by its move. */
-	for (rav_cell *p = emptied;; p = (rav_cell *)p->w[PH_PREV]) {
-		unsigned plo = p == b.page ? b.index : 1, phi = p == emptied ? top0 : CELLS;
-		for (unsigned k = plo; k < phi; k++) {
-			VG_OPEN(&p[k], RAV_CELL_SIZE);
-			if (cell_type(&p[k]) == RAV_TYPE_DEAD)
-				VG_CELL_FREE(&p[k]);
-			else
-				VG_CLOSE(&p[k], RAV_CELL_SIZE);
-		}
-		if (p == b.page)
-			break;
-	}
-#endif
-	h->top_page = b.page;
-	h->top = b.index;
-	VG_OPEN(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
-	memset(&b.page[b.index], 0, (size_t)(bhi - b.index) * RAV_CELL_SIZE);
-	VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
-	for (rav_cell *p = emptied; p != b.page; p = (rav_cell *)p->w[PH_PREV]) {
-		page_set_fill(p, 1); /* (and no longer doomed) */
-		p->w[0] |= PAGE_DIRTY;
-	}
 	h->dead = h->dead_tail = NULL;
 	h->st.dead_cells -= moves + trimmed;
 	rav_assert(h->st.dead_cells == 0);
 	runs_forget(h);
-	if (h->top == 1)
-		rav__top_page_emptied(h);
-	else
-		release_empty_pages(h);
+	truncate_to(h, b, true);
 	return moves;
 }
 

@@ -304,6 +304,24 @@ void rav__settle(rav_heap *h);                                  /* end of a call
 size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
 void rav__shrink(rav_heap *h);
+/* free.c: the last n cells of a heap, where a whole compaction's top will
+ * end or a structure allocated last lies.  Its pages above its lowest one
+ * carry PAGE_DOOMED in their header while it is marked. */
+#define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */
+typedef struct rav_top_region {
+	rav_cell *page; /* the page holding its lowest cell, or where a bounded walk stopped short */
+	unsigned index; /* cells from this index of `page` up are in it (CELLS: none of `page`) */
+} rav_top_region;
+static inline bool rav__in_top_region(rav_top_region r, const rav_cell *c)
+{
+	rav_cell *pg = page_of(c);
+	if (pg == r.page)
+		return slot_in_page(c) >= r.index;
+	return (pg->w[0] & PAGE_DOOMED) != 0;
+}
+bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r); /* false: not n live cells */
+void rav__top_region_unmark(rav_heap *h);
+void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n); /* its cells let go of whole */
 /* heap.c: allocation, holes; access.c: reference trees; msg.c: arrival */
 rav_cell *rav__alloc_slow(rav_heap *h);                         /* a hole or a cell on a new page */
 rav_cell *rav__top_cell(rav_heap *h);

@@ -553,6 +553,85 @@ static void t_sweep(void)
 	CHECK_HEAP(h);
 }
 
+/* Sending a structure built last (msg.c, rav_msg_adopt): once copied into
+ * the message, the original is let go of whole, the top moving down past
+ * it (with recording off; the traced run of this test takes the cascade).
+ * A structure with a cell above it, or a subtree of a larger one, takes
+ * the kill cascade; both leave a heap that passes the check, and the
+ * message reads back on arrival. */
+static void t_adopt_top(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), r = rav_root_new(h), r2 = rav_root_new(h);
+	rav_channel *ch = rav_channel_new();
+	CHECK(ch);
+	build_list(h, keep, 100);
+	for (int round = 0; round < 3; round++) {
+		/* At the top: the whole list, several pages of it. */
+		build_list(h, r, 2000);
+		rav_stats s1 = stats(h);
+		rav_msg *m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.moves, s1.moves);
+		CHECK_EQ(s2.frees - s1.frees, 2000);
+		CHECK_EQ(s2.live_cells, s1.live_cells - 2000);
+		CHECK(rav_ref_is_null(rav_root_get(h, r)));
+		CHECK(s2.pages < s1.pages);
+		CHECK_HEAP(h);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		check_list(h, r, 2000);
+		CHECK_HEAP(h);
+		/* What arrived is at the top again: sent on, and back. */
+		m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		CHECK_HEAP(h);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		check_list(h, r, 2000);
+		CHECK_HEAP(h);
+
+		/* Not at the top: a list built after it. */
+		build_list(h, r2, 10);
+		m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		CHECK_HEAP(h);
+		check_list(h, r2, 10);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		check_list(h, r, 2000);
+		CHECK_HEAP(h);
+
+		/* A subtree (the list from its second cell) of the structure at the
+		 * top: its cells are the top ones but one; the first stays. */
+		rav_ref first = rav_root_get(h, r);
+		rav_root sub = rav_root_new(h);
+		CHECK_OK(rav_move(h, rav_root_slot(sub), rav_field_slot(first, 1)));
+		m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, sub));
+		CHECK_HEAP(h);
+		CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 0);
+		rav_msg_free(m);
+		rav_root_free(h, sub);
+		CHECK_OK(rav_root_clear(h, r));
+		CHECK_OK(rav_root_clear(h, r2));
+		CHECK_HEAP(h);
+	}
+	rav_channel_free(ch);
+	check_list(h, keep, 100);
+	rav_root_free(h, r2);
+	rav_root_free(h, r);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 static const rav_test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "shared-children", t_shared_children },
@@ -560,6 +639,7 @@ static const rav_test_case cases[] = {
 	{ "deferred-leaves", t_deferred_leaves },
 	{ "runs", t_runs },
 	{ "sweep", t_sweep },
+	{ "adopt-top", t_adopt_top },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
 };
