@@ -296,9 +296,10 @@ static inline bool runs_room(rav_heap *h)
 	return h->nruns < h->runs_cap || runs_grow(h);
 }
 
-static size_t cascade_all(rav_heap *h)
+/* tr: recording is on (a constant in each of the two copies, see
+ * rav__cascade). */
+static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, const bool tr)
 {
-	const bool tr = rav__tracing;
 	size_t sp = 0, done = 0;
 	/* The run the last dead cell joined (runs: heap.c, trim_run): open
 	 * while no hole joined the list from elsewhere since. */
@@ -351,7 +352,9 @@ static size_t cascade_all(rav_heap *h)
 					continue; /* a reference raviolo whose two referrers both died */
 				rav_assert(t == RAV_TYPE_REF);
 				SYNC_OUT();
-				pending_ref_lost(h, d, e.slot, &sp);
+				size_t sp_out = sp; /* (sp's address never escapes: it stays in a register) */
+				pending_ref_lost(h, d, e.slot, &sp_out);
+				sp = sp_out;
 				SYNC_IN();
 				continue;
 			}
@@ -411,8 +414,11 @@ static size_t cascade_all(rav_heap *h)
 			d->w[3] = run_idx;
 		} else {
 			uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
-			if (!run_next && prev_dead && (step == RAV_CELL_SIZE || step == -(uintptr_t)RAV_CELL_SIZE) &&
-			    record_runs && runs_room(h)) {
+			/* step is +-RAV_CELL_SIZE (one test; with no prev_dead, step
+			 * is d's address, never that small) */
+			if (((step + RAV_CELL_SIZE) & ~(uintptr_t)(2 * RAV_CELL_SIZE)) == 0 && !run_next && record_runs &&
+			    runs_room(h)) {
+				rav_assert(prev_dead);
 				run_idx = h->nruns++;
 				run_first = prev_dead;
 				run_dir = step == RAV_CELL_SIZE ? 1 : -1;
@@ -445,7 +451,10 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 {
 	if (!h->dying)
 		return 0;
-	return budget ? cascade_queue(h, budget) : cascade_all(h);
+	if (budget)
+		return cascade_queue(h, budget);
+	/* Two copies of the loop: without recording, no event code at all. */
+	return rav__tracing ? cascade_all_t(h, true) : cascade_all_t(h, false);
 }
 
 void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
