@@ -632,6 +632,79 @@ static void t_adopt_top(void)
 	CHECK_HEAP(h);
 }
 
+/* Dropping a structure allocated last: no cell moves and the frees are
+ * counted, time after time (the pages come back).  Cells that are not the
+ * structure's among or after its cells stay: a garbage cycle (two cells
+ * referring to each other, no root) allocated between the structure's
+ * root and its children survives until rav_collect (a shortcut that
+ * truncated the region from the root up would free it); a child shared
+ * with a root outside; a cell allocated after the structure (one move). */
+static void t_drop_top(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root r = rav_root_new(h), cyc = rav_root_new(h), other = rav_root_new(h);
+
+	/* Whole, several times over (the pages come back each time). */
+	for (int i = 0; i < 3; i++) {
+		rav_ref t;
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+		build_tree(h, t, 10);
+		rav_stats s1 = stats(h);
+		CHECK_OK(rav_root_clear(h, r));
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.frees - s1.frees, 2047);
+		CHECK_EQ(s2.moves, s1.moves);
+		CHECK_EQ(s2.live_cells, base);
+		CHECK_HEAP(h);
+	}
+
+	/* A garbage cycle among the structure's cells. */
+	rav_ref t, a, b;
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	CHECK_OK(rav_new_root(h, T_PAIR, cyc, &a));
+	CHECK_OK(rav_new_field(h, T_PAIR, a, 0, &b));
+	CHECK_OK(rav_store_ref(h, b, 0, a));
+	CHECK_OK(rav_root_clear(h, cyc)); /* a <-> b, unreachable */
+	CHECK_EQ(stats(h).live_cells, base + 3);
+	t = rav_root_get(h, r);
+	build_tree(h, t, 6);
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).live_cells, base + 2);
+	CHECK_HEAP(h);
+	CHECK_EQ(rav_collect(h), 2);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+
+	/* A child shared with a root outside the structure. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 5);
+	t = rav_root_get(h, r);
+	rav_ref leaf = rav_load_ref(h, rav_load_ref(h, t, 0), 1);
+	CHECK_OK(rav_root_set(h, other, leaf));
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).live_cells, base + (uint64_t)count_tree(h, rav_root_get(h, other))); /* (its reference raviolo gone) */
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, other));
+	CHECK_EQ(stats(h).live_cells, base);
+
+	/* A cell allocated after the structure. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 5);
+	CHECK_OK(rav_new_root(h, T_NODE, other, NULL));
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).moves - s1.moves, 1);
+	CHECK_EQ(stats(h).live_cells, base + 1);
+	CHECK_HEAP(h);
+
+	rav_root_free(h, other);
+	rav_root_free(h, cyc);
+	rav_root_free(h, r);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 static const rav_test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "shared-children", t_shared_children },
@@ -640,6 +713,7 @@ static const rav_test_case cases[] = {
 	{ "runs", t_runs },
 	{ "sweep", t_sweep },
 	{ "adopt-top", t_adopt_top },
+	{ "drop-top", t_drop_top },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
 };
