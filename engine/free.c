@@ -62,12 +62,22 @@
  *                              Runs of moves are batched so their cache
  *                              misses overlap: the cells a few moves ahead
  *                              and their neighbours are prefetched.
+ *                              A whole compaction (no budget) does 6-8 in
+ *                              one pass over the cells above where the
+ *                              top will end (sweep): holes above it are
+ *                              never unlinked one by one, and the pages it
+ *                              empties are marked dirty at once.  Bounded
+ *                              steps (deferred mode) go cell by cell.
  *   8. rav__shrink(h)          Each trim or move takes the top down one cell;
  *                              when the top page empties the top goes to the
  *                              page before, and
  *   9. release_empty_pages(h)  every empty page past one spare goes back to
  *                              the pool (hysteresis: a heap hovering at a
  *                              page boundary does not hammer the pool).
+ *
+ * A shortcut past steps 2-9: rav_msg_adopt, having copied a subtree that
+ * is exactly the heap's top cells into a message, moves the top down past
+ * it (rav__top_region_free; recording off only).
  *
  * The pin: rav_new_root and rav_new_field return the new cell after
  * compacting; h->pinned holds it across the compaction and rav__move keeps
@@ -78,7 +88,9 @@
  * out-of-line functions are heap.c; the public entry points that use them
  * (roots, fields, rav_move, ...) and the reference trees (attach, transfer)
  * are access.c; heap lifetime, page lists, roots and the debug checks are
- * roots.c.
+ * roots.c.  This file is over 800 lines on purpose: the steps of a free
+ * are kept in one file, in the order above (issue #10), so the life of a
+ * free reads top to bottom here.
  */
 #include <stdlib.h>
 #include <string.h>
