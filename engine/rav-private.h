@@ -99,7 +99,7 @@ static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << RAV_HEADER_KIND_SHIFT));
 }
 /* A dirty page: empty (fill 1), but its cells still hold what they held
- * when the whole page was trimmed at once (heap.c, trim_run): zeroing a
+ * when the whole page was trimmed at once (free.c, trim_run): zeroing a
  * page nobody will read again would be a pass over cold memory.  It is
  * zeroed when it is used again (rav__page_acquire, or grow taking the
  * spare), where the allocations about to write it bring it into cache
@@ -149,7 +149,7 @@ struct rav_root_s; /* a root handle is the address of its slot word */
  * addresses (one page, ascending or descending): `first` died first, `last`
  * last, n in all.  They are a run of the hole list too (pushed one after
  * the other: last nearest its head), so compaction can trim the run when
- * it reaches the top without reading its cells (heap.c, trim_run). */
+ * it reaches the top without reading its cells (free.c, trim_run). */
 typedef struct rav_dead_run {
 	rav_cell *first, *last;
 	unsigned n;
@@ -161,7 +161,7 @@ typedef struct rav_pending {
 	uintptr_t *slot; /* the dead parent's field that held it */
 } rav_pending;
 
-/* A cell's states, in the order a free takes it through (heap.c, "the
+/* A cell's states, in the order a free takes it through (free.c, "the
  * life of a free"): live -> dying (RAV_FLAG_DYING, queued on h->dying,
  * fields intact, back-link word = queue link) -> dead (RAV_TYPE_DEAD, a
  * hole on h->dead) -> empty (above the top, all words zero). */
@@ -306,7 +306,7 @@ uint64_t rav__seq_next_locked(void);
 #define RAV_SEQ_EPOCH_SHIFT 40
 uint64_t rav__seq_take(void);
 
-/* heap.c: the life of a free (in order, see the top of heap.c) */
+/* free.c: the life of a free (in order, see the top of free.c) */
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind);  /* empty a slot; its target may die */
 void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot);      /* same, never queues (collector) */
 void rav__queue_dying(rav_heap *h, rav_cell *c);               /* c has no referrer left */
@@ -316,7 +316,25 @@ void rav__settle(rav_heap *h);                                  /* end of a call
 size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
 void rav__shrink(rav_heap *h);
-/* heap.c: allocation, holes, reference trees */
+/* free.c: the last n cells of a heap, where a whole compaction's top will
+ * end or a structure allocated last lies.  Its pages above its lowest one
+ * carry PAGE_DOOMED in their header while it is marked. */
+#define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */
+typedef struct rav_top_region {
+	rav_cell *page; /* the page holding its lowest cell, or where a bounded walk stopped short */
+	unsigned index; /* cells from this index of `page` up are in it (CELLS: none of `page`) */
+} rav_top_region;
+static inline bool rav__in_top_region(rav_top_region r, const rav_cell *c)
+{
+	rav_cell *pg = page_of(c);
+	if (pg == r.page)
+		return slot_in_page(c) >= r.index;
+	return (pg->w[0] & PAGE_DOOMED) != 0;
+}
+bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r); /* false: not n live cells */
+void rav__top_region_unmark(rav_heap *h);
+void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n); /* its cells let go of whole */
+/* heap.c: allocation, holes; access.c: reference trees; msg.c: arrival */
 rav_cell *rav__alloc_slow(rav_heap *h);                         /* a hole or a cell on a new page */
 rav_cell *rav__top_cell(rav_heap *h);
 rav_cell *rav__dead_pop(rav_heap *h);
