@@ -18,6 +18,8 @@
  * on two threads (trace/pipeline.c): its rate is events over wall time on
  * an otherwise idle machine, and its CPU figure is both threads' (events
  * over process CPU time, which is at most half of what two cores give).
+ * A long seek runs on two threads too (replay-state.c): its CPU figure is
+ * the process's, both threads'.
  *
  * Measured 2026-11-25 on the shared 2-core build machine (release build,
  * --repeat 1, best CPU figure over 3 runs; issue targets in brackets):
@@ -56,13 +58,6 @@ typedef struct replay_out {
 	int failed;       /* 0, or 1 with `why` filled */
 	char why[160];
 } replay_out;
-
-static double thread_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Indexing runs on two threads (merge and decode here, replay on a worker:
  * trace/pipeline.c), so its CPU time is the process's. */
@@ -128,13 +123,13 @@ static void measure(const char *path, uint64_t seed, replay_out *o)
 	uint64_t rng = seed | 1;
 	for (int i = 0; i < SEEKS; i++) {
 		uint64_t at = o->events ? bench_rand(&rng) % (o->events + 1) : 0;
-		double a = bench_now(), ca = thread_cpu();
+		double a = bench_now(), ca = process_cpu();
 		if (rav_state_seek(s, at, &err) < 0) {
 			fail_out(o, "seek", &err);
 			break;
 		}
 		wall[i] = bench_now() - a;
-		cpu[i] = thread_cpu() - ca;
+		cpu[i] = process_cpu() - ca;
 	}
 	rav_state_free(s);
 	rav_trace_close(t);
