@@ -35,6 +35,12 @@
  *     trace written as 1.4 is 315 MB (3.15 bytes/event, was 5.98).
  *   uniform: 43 keyframes (placed by replay cost, budget used) instead of
  *     29; seek CPU median 82-98 -> 30-36 ms, max 209-261 -> 103-119 ms.
+ * Measured 2026-12-01 later (load 15-30 on the 2 cores: CPU figures only):
+ *   uniform, long seeks on two threads (replay-state.c): 40 random seeks,
+ *     process CPU median 50-55 ms, max 134-175 ms, of which the decoding
+ *     (calling) thread median 14-16 ms, max 46-52 ms, and the applying one
+ *     median 33-39 ms, max 92-122 ms: a seek's wall time on an idle
+ *     machine is the applying thread's, about two thirds of one thread's.
  */
 #include <stdio.h>
 #include <stdlib.h>
