@@ -365,14 +365,15 @@ extern int rav__hooks_flag;
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
+/* The calling thread's next event takes the slow path, which looks again
+ * at what it must do besides recording (debug.c: a thread released for a
+ * one-event step). */
+void rav__record_recheck(void);
 void rav__record_thread_start(rav_heap *h);
 void rav__record_thread_end(rav_heap *h);
 void rav__census_add(rav_heap *h);
 void rav__census_remove(rav_heap *h);
 uint64_t rav__tsc(void);
-
-extern _Thread_local rav_evbuf *rav__tbuf;
-extern _Thread_local unsigned rav__time_countdown;
 
 /* ---- live sessions: safe points ----
  *
@@ -466,17 +467,34 @@ unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock
 void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 			 uint64_t *tsc, void *user); /* types.c */
 
-/* The per-event fast path: a few plain stores into the thread's buffer.
- * Buffer exchange and the periodic TSC reading take the slow path. */
-static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+/* The per-event fast path (Tracy's producer side: the recording thread
+ * writes raw, fixed-width records and never encodes): the thread's buffer
+ * and one bound, both thread-local.  rav__tlimit says how far events may
+ * go straight into the buffer: below the room left (one record is kept
+ * free for a clock reading), the next periodic clock reading
+ * (RAV_TIME_EVERY events after the last), and 0 whenever every event must
+ * take the slow path (no buffer, a live debugger watching each event, a
+ * stream not in the current epoch).  So an event is one compare, five
+ * stores and the count's publication (a plain store on x86); the slow path
+ * (record.c) takes the clock, exchanges full buffers and sets the bound
+ * again.  rav__tbuf is never NULL: a thread without a buffer points at
+ * rav__nobuf (count 0, bound 0), so the fast path tests nothing else. */
+extern _Thread_local rav_evbuf *rav__tbuf;
+extern _Thread_local uint32_t rav__tlimit;
+/* The count at which the next event needs a clock reading first (records
+ * that are not events, call sites and text, move it along). */
+extern _Thread_local uint32_t rav__tclock;
+extern rav_evbuf rav__nobuf;
+
+static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b,
+							     uint64_t c)
 {
 	rav_evbuf *buf = rav__tbuf;
-	if (RAV_UNLIKELY(!buf || buf->count + 2 > buf->cap || rav__time_countdown == 0)) {
+	uint32_t n = buf->count;
+	if (RAV_UNLIKELY(n >= rav__tlimit)) {
 		rav__emit_slow(kindaux, x, a, b, c);
 		return;
 	}
-	rav__time_countdown--;
-	uint32_t n = buf->count;
 	rav_raw_event *e = &buf->ev[n];
 	/* Plain stores: streaming (non-temporal) stores cost 3x more recording
 	 * time per event in rav-bench trace-record (recording thread CPU about
@@ -584,12 +602,6 @@ void rav__site_restream(void);
  * reading, no countdown); commit after filling them.  NULL: no buffer. */
 rav_raw_event *rav__reserve_raw(unsigned n);
 void rav__commit_raw(void);
-/* One record written at buf->ev[buf->count] (room checked): publish it
- * (after the record: a live reader may read up to count, as in rav__emit). */
-static inline void rav__commit_raw_one(rav_evbuf *buf)
-{
-	__atomic_store_n(&buf->count, buf->count + 1, __ATOMIC_RELEASE);
-}
 
 #if RAV_TRACING
 #define RAV_CALLER ((uintptr_t)__builtin_return_address(0))
