@@ -1,0 +1,398 @@
+/* session-buffers.c - the event buffers of a live session (session.c).
+ *
+ * Program threads fill buffers the engine hands out through the recorder's
+ * exchange and release callbacks; a buffer handed over joins the session's
+ * queue, and the session thread encodes it in order per thread (each
+ * thread's buffers carry serial numbers), reading the active ones while
+ * they fill.  Only the session thread recycles buffers.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "live.h"
+#include "rav-record.h"
+#include "ravioli.h"
+#include "session.h"
+#include "snapshot.h"
+
+/* last: it defines S */
+#include "session-private.h"
+
+/* ---- recorder callbacks (program threads) ---- */
+
+/* Lock held. */
+void ravt_session_enqueue_locked(rav_evbuf *b)
+{
+	b->next = NULL;
+	if (S.tail)
+		S.tail->next = b;
+	else
+		S.head = b;
+	S.tail = b;
+	if (!(b->flags & F_PIECE))
+		S.queued_bytes += (size_t)b->count * sizeof(rav_raw_event);
+	/* Busy producers wake the session thread long before the queue is
+	 * full (once per round: one pipe write). */
+	if (++S.queued_items >= S.max_bufs / 8 && !S.woken) {
+		S.woken = true;
+		wake_session();
+	}
+}
+
+rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
+{
+	(void)user;
+	pthread_mutex_lock(&S.lock);
+	if (full) {
+		full->flags = 0;
+		if (S.live) {
+			ravt_session_enqueue_locked(full);
+		} else {
+			full->next = S.free_list;
+			S.free_list = full;
+		}
+	}
+	rav_evbuf *b = NULL;
+	/* The session thread records its own snapshot events: it never waits
+	 * for, or loses to, itself. */
+	bool self = ravt_session_on_thread;
+	while (S.live && (self || (!S.stop && !S.losing))) {
+		if (S.free_list) {
+			b = S.free_list;
+			S.free_list = b->next;
+			break;
+		}
+		/* A thread's first buffer is always granted: it holds nothing the
+		 * session could free by waiting. */
+		if (!full || self || S.nbufs < S.max_bufs) {
+			b = malloc(BUF_BYTES);
+			if (b) {
+				S.nbufs++;
+			} else if (!self) {
+				/* out of memory: even lossless sessions must lose */
+				S.losing = true;
+				S.losing_tsc = tsc_now();
+			}
+			break;
+		}
+		if (S.lossless) {
+			pthread_cond_wait(&S.freed, &S.lock);
+			continue;
+		}
+		/* The client cannot keep up: lose from now on, resynchronise once
+		 * the session thread has caught up. */
+		S.losing = true;
+		S.losing_tsc = tsc_now();
+		break;
+	}
+	pthread_mutex_unlock(&S.lock);
+	if (b) {
+		b->next = NULL;
+		b->flags = 0;
+		b->cap = BUF_RECORDS;
+		b->consumed = 0;
+	}
+	return b;
+}
+
+void ravt_session_release(rav_evbuf *last, void *user)
+{
+	(void)user;
+	if (!last)
+		return;
+	pthread_mutex_lock(&S.lock);
+	last->flags = 0;
+	if (S.live) {
+		last->flags = F_RELEASED;
+		ravt_session_enqueue_locked(last);
+	} else {
+		last->next = S.free_list;
+		S.free_list = last;
+	}
+	pthread_mutex_unlock(&S.lock);
+}
+
+/* ---- the session thread: encoding the buffers ---- */
+
+static owner_state *owner_get(uint32_t owner)
+{
+	for (;;) {
+		if (S.owners_cap) {
+			size_t mask = S.owners_cap - 1;
+			for (size_t i = (owner * 2654435761u) & mask;; i = (i + 1) & mask) {
+				owner_state *o = &S.owners[i];
+				if (o->used && o->owner == owner)
+					return o;
+				if (!o->used)
+					break;
+			}
+		}
+		/* not found: insert (grow at half full) */
+		size_t used = 0;
+		for (size_t i = 0; i < S.owners_cap; i++)
+			used += S.owners[i].used;
+		if (used * 2 + 2 > S.owners_cap) {
+			size_t cap = S.owners_cap ? S.owners_cap * 2 : 64;
+			owner_state *n = calloc(cap, sizeof *n);
+			if (!n)
+				return NULL;
+			for (size_t i = 0; i < S.owners_cap; i++) {
+				if (!S.owners[i].used)
+					continue;
+				for (size_t j = (S.owners[i].owner * 2654435761u) & (cap - 1);;
+				     j = (j + 1) & (cap - 1))
+					if (!n[j].used) {
+						n[j] = S.owners[i];
+						break;
+					}
+			}
+			free(S.owners);
+			S.owners = n;
+			S.owners_cap = cap;
+		}
+		size_t mask = S.owners_cap - 1;
+		for (size_t i = (owner * 2654435761u) & mask;; i = (i + 1) & mask)
+			if (!S.owners[i].used) {
+				S.owners[i] = (owner_state){owner, 0, true, false};
+				return &S.owners[i];
+			}
+	}
+}
+
+void ravt_session_owners_reset(void)
+{
+	if (S.owners)
+		memset(S.owners, 0, S.owners_cap * sizeof *S.owners);
+}
+
+/* Records a text event occupies after its own (FORMAT.md: text events). */
+static uint32_t text_records(const rav_raw_event *e)
+{
+	uint64_t len;
+	switch (RAV_EV_KIND(e)) {
+	case RAV_EV_THREAD_NAME:
+		len = RAV_EV_AUX(e);
+		break;
+	case RAV_EV_TYPE_DEF:
+	case RAV_EV_ERROR:
+	case RAV_EV_MARK:
+		len = e->a;
+		break;
+	default:
+		return 0;
+	}
+	if (len > 4096)
+		len = 4096;
+	return (uint32_t)((len + sizeof(rav_raw_event) - 1) / sizeof(rav_raw_event));
+}
+
+/* Events in records [from, to), counted by kind when statistics are wanted. */
+static uint64_t count_events(const rav_raw_event *ev, uint32_t from, uint32_t to, bool by_kind)
+{
+	uint64_t n = 0;
+	for (uint32_t i = from; i < to; i++) {
+		unsigned k = RAV_EV_KIND(&ev[i]);
+		if (by_kind && k < RAV_EV_KIND_COUNT)
+			S.kinds[k]++;
+		n++;
+		i += text_records(&ev[i]);
+	}
+	return n;
+}
+
+static void mark_dirty(uint32_t thread)
+{
+	for (size_t i = 0; i < S.ndirty; i++)
+		if (S.dirty[i] == thread)
+			return;
+	if (S.ndirty == S.dirty_cap) {
+		size_t cap = S.dirty_cap ? S.dirty_cap * 2 : 32;
+		uint32_t *d = realloc(S.dirty, cap * sizeof *d);
+		if (!d)
+			return;
+		S.dirty = d;
+		S.dirty_cap = cap;
+	}
+	S.dirty[S.ndirty++] = thread;
+}
+
+void ravt_session_flush_dirty(void)
+{
+	for (size_t i = 0; i < S.ndirty && ravt_session_writer_ok(); i++)
+		ravt_writer_flush_thread(S.w, S.dirty[i]);
+	S.ndirty = 0;
+}
+
+static void learn_pool(void)
+{
+	if (S.pool_known || !S.w)
+		return;
+	size_t bytes;
+	void *base = rav_record_pool_base(&bytes);
+	if (base) {
+		ravt_writer_set_pool(S.w, (uint64_t)(uintptr_t)base, bytes);
+		S.pool_known = true;
+	}
+}
+
+/* Encode records [b->consumed, upto) of a buffer of the current epoch. */
+static void consume(rav_evbuf *b, uint32_t upto)
+{
+	uint32_t from = b->consumed;
+	if (upto <= from)
+		return;
+	uint32_t owner = __atomic_load_n(&b->owner, __ATOMIC_RELAXED);
+	owner_state *o = owner_get(owner);
+	bool losing;
+	uint64_t cut_tsc;
+	pthread_mutex_lock(&S.lock);
+	losing = S.losing;
+	cut_tsc = S.losing_tsc;
+	pthread_mutex_unlock(&S.lock);
+	uint32_t keep = upto;
+	if (o && o->cut) {
+		keep = from;
+	} else if (losing && owner != S.self_owner) {
+		/* The stream of this thread ends at its first clock reading at or
+		 * after the moment losing began. */
+		for (uint32_t i = from; i < upto; i++) {
+			const rav_raw_event *e = &b->ev[i];
+			if (RAV_EV_KIND(e) == RAV_EV_TIME && e->a >= cut_tsc) {
+				keep = i;
+				if (o)
+					o->cut = true;
+				break;
+			}
+			i += text_records(e);
+		}
+	}
+	bool by_kind = S.stats_ms || S.stats_only;
+	if (keep > from) {
+		uint64_t n = count_events(b->ev, from, keep, by_kind);
+		S.events += n;
+		if (!S.stats_only && ravt_session_writer_ok()) {
+			learn_pool();
+			uint32_t thread = __atomic_load_n(&b->thread, __ATOMIC_RELAXED);
+			ravt_writer_add(S.w, thread, b->ev + from, keep - from);
+			mark_dirty(thread);
+		}
+	}
+	if (upto > keep)
+		S.lost += count_events(b->ev, keep, upto, false);
+	b->consumed = upto;
+}
+
+/* Buffers done with in this round go back at its end: one of them may
+ * still be on the round's list of active buffers (collected before it was
+ * handed over), and must not be refilled by another thread before that
+ * list is done. */
+static rav_evbuf *done_head;
+
+void ravt_session_recycle(rav_evbuf *b)
+{
+	b->next = done_head;
+	done_head = b;
+}
+
+void ravt_session_recycle_done(void)
+{
+	if (!done_head)
+		return;
+	rav_evbuf *last = done_head;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&S.lock);
+	last->next = S.free_list;
+	S.free_list = done_head;
+	pthread_cond_broadcast(&S.freed);
+	pthread_mutex_unlock(&S.lock);
+	done_head = NULL;
+}
+
+/* A queued item: a snapshot piece or a buffer handed over. */
+static void process(rav_evbuf *b)
+{
+	if (b->flags & F_PIECE) {
+		piece *p = (piece *)(uintptr_t)b->reserved;
+		pthread_mutex_lock(&S.lock);
+		S.queued_bytes -= p->nwords * sizeof(uint64_t);
+		pthread_mutex_unlock(&S.lock);
+		if (p->info.epoch == S.epoch)
+			ravt_session_write_heap_piece(p);
+		ravt_session_free_piece(p);
+		free(b);
+		return;
+	}
+	pthread_mutex_lock(&S.lock);
+	S.queued_bytes -= (size_t)b->count * sizeof(rav_raw_event);
+	pthread_mutex_unlock(&S.lock);
+	uint32_t e = __atomic_load_n(&b->epoch, __ATOMIC_ACQUIRE);
+	uint32_t count = __atomic_load_n(&b->count, __ATOMIC_ACQUIRE);
+	if (e == S.epoch) {
+		owner_state *o = owner_get(__atomic_load_n(&b->owner, __ATOMIC_RELAXED));
+		uint32_t serial = __atomic_load_n(&b->serial, __ATOMIC_RELAXED);
+		if (o && serial == o->expected) {
+			consume(b, count);
+			o->expected++;
+		} else if (o && serial > o->expected) {
+			/* Cannot happen (a thread's buffers arrive in order); if it
+			 * did, the stream would have a hole: count it as lost. */
+			S.lost += count_events(b->ev, b->consumed, count, false);
+			o->cut = true;
+		}
+		if ((b->flags & F_RELEASED) && ravt_session_writer_ok() && !S.stats_only)
+			ravt_writer_flush_thread(S.w, __atomic_load_n(&b->thread, __ATOMIC_RELAXED));
+	} else if (e >= S.first_epoch && e < S.epoch && count > b->consumed) {
+		/* Written in an epoch a resynchronisation left behind. */
+		S.lost += count_events(b->ev, b->consumed, count, false);
+	}
+	ravt_session_recycle(b);
+}
+
+static void collect_active(rav_evbuf *b, void *user)
+{
+	(void)user;
+	if (__atomic_load_n(&b->epoch, __ATOMIC_ACQUIRE) != S.epoch)
+		return;
+	if (S.nact == S.act_cap) {
+		size_t cap = S.act_cap ? S.act_cap * 2 : 64;
+		void *n = realloc(S.act, cap * sizeof *S.act);
+		if (!n)
+			return;
+		S.act = n;
+		S.act_cap = cap;
+	}
+	S.act[S.nact].b = b;
+	S.act[S.nact].count = __atomic_load_n(&b->count, __ATOMIC_ACQUIRE);
+	S.nact++;
+}
+
+/* One round: committed counts of active buffers, then the queue, then the
+ * active buffers up to those counts.  Returns true if the queue was empty. */
+bool ravt_session_drain(void)
+{
+	S.nact = 0;
+	rav_record_foreach_buffer(collect_active, NULL);
+	pthread_mutex_lock(&S.lock);
+	rav_evbuf *q = S.head;
+	S.head = S.tail = NULL;
+	S.queued_items = 0;
+	S.woken = false;
+	pthread_mutex_unlock(&S.lock);
+	bool empty = q == NULL;
+	while (q) {
+		rav_evbuf *next = q->next;
+		process(q);
+		q = next;
+	}
+	for (size_t i = 0; i < S.nact; i++) {
+		rav_evbuf *b = S.act[i].b;
+		owner_state *o = owner_get(__atomic_load_n(&b->owner, __ATOMIC_RELAXED));
+		if (o && __atomic_load_n(&b->serial, __ATOMIC_RELAXED) == o->expected)
+			consume(b, S.act[i].count);
+	}
+	ravt_session_recycle_done();
+	return empty;
+}
