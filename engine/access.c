@@ -113,7 +113,7 @@ __attribute__((section(".text.sorted.ravioli_api.0"), noinline, used)) int rav__
 	{                                                                                                \
 		RAV_SAFEPOINT_TRACED(h);                                                                 \
 		if (site_test && rav__site.hold == 0)                                                    \
-			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
+			RAV_TAIL_SITE_ENTER();                                                 \
 		return name##_impl(__VA_ARGS__, true);                                                   \
 	}                                                                                                \
 	RAV_API_ENTRY ret name params                                                                    \
@@ -128,7 +128,7 @@ __attribute__((section(".text.sorted.ravioli_api.0"), noinline, used)) int rav__
 	{                                                                                                \
 		RAV_SAFEPOINT_TRACED(h);                                                                 \
 		if (rav__site_reads() && rav__site.hold == 0)                                            \
-			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
+			RAV_TAIL_SITE_ENTER();                                                 \
 		return name##_impl(__VA_ARGS__, true);                                                   \
 	}                                                                                                \
 	RAV_API_ENTRY ret name params                                                                    \
@@ -142,7 +142,7 @@ __attribute__((section(".text.sorted.ravioli_api.0"), noinline, used)) int rav__
 	{                                                                                                \
 		RAV_SAFEPOINT_TRACED(h);                                                                 \
 		if (rav__site.hold == 0)                                                                 \
-			rav__site_enter_traced(RAV_TAIL_CALLER());                                       \
+			RAV_TAIL_SITE_ENTER();                                                 \
 		name##_impl(__VA_ARGS__, true);                                                          \
 	}                                                                                                \
 	RAV_API_ENTRY void name params                                                                   \

@@ -683,6 +683,16 @@ static inline uintptr_t rav__tail_caller(uintptr_t ra)
 	return rav__site_caller_of(ra);
 }
 #define RAV_TAIL_CALLER() rav__tail_caller((uintptr_t)__builtin_return_address(0))
+/* The recording copy's site: the return address is first compared as it
+ * is with the current site, so a call from the same place as the last one
+ * costs that one compare (a current site is a program address, never one
+ * inside the public functions, so an equal address needs no closer look). */
+#define RAV_TAIL_SITE_ENTER()                                                                            \
+	do {                                                                                             \
+		uintptr_t ra_ = (uintptr_t)__builtin_return_address(0);                                  \
+		if (ra_ != rav__site.pc)                                                                 \
+			rav__site_enter_traced(rav__tail_caller(ra_));                                   \
+	} while (0)
 #define RAV_SITE_BEGIN() const bool rav_site_held_ = rav__site_begin(RAV_CALLER)
 #define RAV_SITE_END()                                                                                   \
 	do {                                                                                             \
