@@ -201,7 +201,7 @@ struct rav_heap {
 	unsigned root_cells;     /* message heaps: root cells in the buffer pages (0: unknown, search) */
 	rav_stats st;
 	struct rav_msg *msg;     /* message heaps: their message */
-	/* Live sessions (record.c): the epoch this heap was last snapshotted in
+	/* Live sessions (record-live.c): the epoch this heap was last snapshotted in
 	 * (atomic: a sweep reads it under a channel's lock), and what a
 	 * snapshot reports about it. */
 	uint32_t snap_epoch;
@@ -290,7 +290,7 @@ uint64_t rav__seq_next_locked(void);
  * 0 if its stream is not in the current epoch (then it records nothing).
  * Bits 40-63 of a number are the epoch (0 when recording from the start),
  * so each session epoch's numbers run 1, 2, 3 ... without gaps: a live
- * reader waits for every number it has not seen (record.c). */
+ * reader waits for every number it has not seen (record-live.c). */
 #define RAV_SEQ_EPOCH_SHIFT 40
 uint64_t rav__seq_take(void);
 
@@ -325,7 +325,7 @@ bool rav__check_ref(rav_heap *h, rav_ref r, const char *what);
 bool rav__check_owner(const rav_heap *h, const char *what);
 bool rav__check_root(rav_heap *h, rav_root r, const char *what);
 
-/* record.c */
+/* record.c, record-live.c */
 /* The tracing switch is flipped by the listener's session while other
  * threads read it (live sessions).  Any value a thread reads is acceptable
  * at any moment: a thread that still sees the switch off has not reached
@@ -351,7 +351,7 @@ extern const rav_recorder *rav__recorder_ptr;
 /* rav__hooks: what tracing work an engine call has besides its events
  * (RAV_HOOK_*: reads record their accesses; a live session runs, so calls
  * take safe points); read the same way, only once rav__tracing said yes.
- * Set with the recorder and by sessions (record.c). */
+ * Set with the recorder and by sessions (record.c, record-live.c). */
 enum { RAV_HOOK_ACCESS = 1, RAV_HOOK_SAFEPOINT = 2 };
 extern int rav__hooks_flag;
 #ifdef RAV_TSAN
@@ -420,9 +420,9 @@ static inline bool rav__safepoint_due(const rav_heap *h)
 	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e) ||
 	       __atomic_load_n(&rav__debug_safepoints, __ATOMIC_RELAXED);
 }
-/* The snapshot itself (record.c, out of line). */
+/* The snapshot itself (record-live.c, out of line). */
 void rav__safepoint_slow(rav_heap *h);
-/* Out of line and cold (record.c): the session and due tests, then the
+/* Out of line and cold (record-live.c): the session and due tests, then the
  * slow part.  The inline fast path is only the tracing test, so a call site
  * keeps its leaf shape (no registers saved for the slow path's sake beyond
  * a call's). */
@@ -451,7 +451,7 @@ __attribute__((cold)) void rav__safepoint(rav_heap *h);
 typedef struct rav_parked {
 	struct rav_parked *next;
 	rav_heap *heap;
-	void *rec;               /* the thread's record (record.c) */
+	void *rec;               /* the thread's record (record-private.h) */
 	rav_evbuf *adopt;        /* set by a sweep: the buffer the thread continues in */
 	uint32_t epoch;          /* epoch of adopt */
 } rav_parked;
@@ -594,7 +594,7 @@ void rav__site_change(uintptr_t pc);
 /* No call of the program: the thread's heap torn down at its exit. */
 void rav__site_clear(void);
 void rav__site_prepare(unsigned depth);
-/* The thread's stream starts over (record.c: it joined a live session's
+/* The thread's stream starts over (record-live.c: it joined a live session's
  * epoch, or adopted the buffer a sweep started for it): readers of the new
  * stream have not seen its current site, so record it again there. */
 void rav__site_restream(void);
