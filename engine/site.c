@@ -86,7 +86,10 @@ void rav__site_change(uintptr_t pc)
 		rav__site.gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
 		rav_evbuf *buf = rav__tbuf;
 		uint32_t n = buf->count, lim = rav__tlimit;
-		if (RAV_LIKELY(n < lim)) {
+		/* below the bound, or at it only because a clock reading is
+		 * due (which a record that is not an event does not take; a
+		 * bound of 0 may also mean nothing may be recorded now) */
+		if (RAV_LIKELY(n < lim) || (n == lim && n == rav__tclock && n != 0 && n + 2 <= buf->cap)) {
 			rav_raw_event *e = &buf->ev[n];
 			e->kind = RAV_RAW_SITE | (1u << 8);
 			e->x = 0;
