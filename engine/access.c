@@ -8,7 +8,9 @@
  * compiled copies: without any event code, and with it (HOT_ENTRY below),
  * picked by the recording flag on entry.
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unwind.h>
 
 #include "heap-inline.h"
@@ -64,6 +66,23 @@ static inline bool check_target(rav_heap *h, rav_ref r, const char *what)
 static inline rav_ref mkref(rav_heap *h, rav_cell *c)
 {
 	return (rav_ref){ c, c ? h->gen : 0 };
+}
+
+/* *out = a borrow of c, written whole, padding included: a caller that
+ * reads it back as one 16-byte value (a rav_ref passed on by value) would
+ * otherwise wait for the two stores, and every store before them, to
+ * reach the cache (a store-forwarding failure: the new cell's stores miss,
+ * so that is a miss per allocation). */
+static inline void put_ref(rav_ref *out, rav_heap *h, rav_cell *c)
+{
+#if UINTPTR_MAX > 0xffffffffu
+	_Static_assert(sizeof(rav_ref) == 2 * sizeof(uint64_t) && offsetof(rav_ref, gen) == sizeof(uint64_t),
+		       "rav_ref is two words");
+	const uint64_t words[2] = { (uint64_t)(uintptr_t)c, c ? h->gen : 0 };
+	memcpy(out, words, sizeof words);
+#else
+	*out = mkref(h, c);
+#endif
 }
 
 static inline __attribute__((always_inline)) rav_cell *walk_read_t(uintptr_t *slot, bool tr)
@@ -178,15 +197,15 @@ rav_cell *rav__deref_slot(uintptr_t v)
 }
 
 /* Make the empty slot refer to target (a normal raviolo). */
-rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
+IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind, bool tr)
 {
 	rav_assert(*slot == 0 && cell_type(target) != RAV_TYPE_REF && !cell_gone(target));
 	uintptr_t back = target->w[RAV_W_BACK];
 	if (!back) {
-		WRITE_WORD(evkind, slot, target);
-		WRITE_WORD(RAV_EV_LINK, &target->w[RAV_W_BACK], slot);
+		WRITE_WORD_T(tr, evkind, slot, target);
+		WRITE_WORD_T(tr, RAV_EV_LINK, &target->w[RAV_W_BACK], slot);
 		if (evkind == RAV_EV_REF_STORE)
-			RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REF_STORE, target, slot, 0, target);
+			RAV_WATCH_TEST(tr, target->w[0], RAV_EV_REF_STORE, target, slot, 0, target);
 		return RAV_OK;
 	}
 	/* Walk up from the target to the lightest leaf slot and split it. */
@@ -197,22 +216,27 @@ rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned 
 		uintptr_t *s2 = (uintptr_t *)r->w[RAV_W_BACK2];
 		leaf = leaf_weight(s1) <= leaf_weight(s2) ? s1 : s2;
 	}
-	rav_cell *n = rav__alloc(h, RAV_TYPE_REF);
+	rav_cell *n = rav__alloc_t(h, RAV_TYPE_REF, tr);
 	if (!n)
 		return RAV_ENOMEM;
 	rav_cell *p = (rav_cell *)*leaf;
-	REC(RAV_EV_REFRAV_INSERT, 0, 0, n, target, leaf);
-	set_scalar_rec(n, 2);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_FWD], p);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK1], leaf);
-	WRITE_WORD(RAV_EV_LINK, &n->w[RAV_W_BACK2], slot);
-	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(p, leaf), &n->w[RAV_W_FWD]);
-	WRITE_WORD(RAV_EV_LINK, leaf, n);
-	WRITE_WORD(evkind, slot, n);
+	RECT(tr, RAV_EV_REFRAV_INSERT, 0, 0, n, target, leaf);
+	set_scalar_t(n, 2, tr);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &n->w[RAV_W_FWD], p);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &n->w[RAV_W_BACK1], leaf);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &n->w[RAV_W_BACK2], slot);
+	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(p, leaf), &n->w[RAV_W_FWD]);
+	WRITE_WORD_T(tr, RAV_EV_LINK, leaf, n);
+	WRITE_WORD_T(tr, evkind, slot, n);
 	for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
-		set_scalar_rec(q, cell_scalar(q) + 1);
-	RAV_WATCH_TEST(rav__tracing, target->w[0], RAV_EV_REFRAV_INSERT, target, n, target, leaf);
+		set_scalar_t(q, cell_scalar(q) + 1, tr);
+	RAV_WATCH_TEST(tr, target->w[0], RAV_EV_REFRAV_INSERT, target, n, target, leaf);
 	return RAV_OK;
+}
+
+rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
+{
+	return attach_t(h, slot, target, evkind, rav__tracing);
 }
 
 void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
@@ -256,13 +280,28 @@ bool rav_root_is_set(rav_heap *h, rav_root r)
  * dropped only after target is attached, so a target reachable only through
  * the old value survives. `owner` is the cell containing the slot (NULL for
  * roots): if dropping the old value frees it, the new reference goes too. */
-static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target)
+static rav_status store_slot_replacing(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target);
+
+/* The common case inline (an empty slot: attach, nothing freed), the
+ * overwrite out of line. */
+IMPL rav_status store_slot_t(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target, bool tr)
 {
 	if (!*slot) {
 		if (!target)
 			return RAV_OK;
-		return rav__attach(h, slot, target, RAV_EV_REF_STORE);
+		return attach_t(h, slot, target, RAV_EV_REF_STORE, tr);
 	}
+	return store_slot_replacing(h, slot, owner, target);
+}
+
+static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target)
+{
+	return store_slot_t(h, slot, owner, target, rav__tracing);
+}
+
+static __attribute__((noinline)) rav_status store_slot_replacing(rav_heap *h, uintptr_t *slot, rav_cell *owner,
+								 rav_cell *target)
+{
 	prefetch_top(h);
 	if (!target) {
 		rav__drop(h, slot, RAV_EV_REF_CLEAR);
@@ -346,7 +385,7 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 	c = h->pinned;
 	h->pinned = NULL;
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -365,7 +404,7 @@ static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type 
 	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -381,7 +420,7 @@ IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *own
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -431,16 +470,15 @@ IMPL rav_ref rav_load_ref_impl(rav_heap *h, rav_ref obj, int field, bool tr)
 }
 HOT_ENTRY_READ(rav_ref, rav_load_ref, (rav_heap * h, rav_ref obj, int field), h, obj, field)
 
-rav_status rav_store_ref(rav_heap *h, rav_ref obj, int field, rav_ref target)
+IMPL rav_status rav_store_ref_impl(rav_heap *h, rav_ref obj, int field, rav_ref target, bool tr)
 {
-	RAV_SITE_ENTER();
 	if (!check_field(h, obj, field, RAV_REF, "rav_store_ref"))
 		return rav__misuse_status();
 	if (!check_target(h, target, "rav_store_ref"))
 		return rav__misuse_status();
-	RAV_SAFEPOINT(h);
-	return store_slot(h, &obj.cell->w[1 + field], obj.cell, target.cell);
+	return store_slot_t(h, &obj.cell->w[1 + field], obj.cell, target.cell, tr);
 }
+HOT_ENTRY(rav_status, rav_store_ref, (rav_heap * h, rav_ref obj, int field, rav_ref target), h, obj, field, target)
 
 rav_status rav_clear_ref(rav_heap *h, rav_ref obj, int field)
 {
@@ -556,7 +594,7 @@ static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_typ
 	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 
@@ -580,7 +618,7 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
-		*out = mkref(h, c);
+		put_ref(out, h, c);
 	return RAV_OK;
 }
 HOT_ENTRY(rav_status, rav_new_before, (rav_heap * h, rav_type t, rav_slot at, int field, rav_ref *out), h, t, at,
@@ -628,7 +666,7 @@ static void (*const hot_entries[])(void) = {
     (void (*)(void))rav_root_get,  (void (*)(void))rav_root_clear, (void (*)(void))rav_new_root,
     (void (*)(void))rav_new_field, (void (*)(void))rav_load,       (void (*)(void))rav_store,
     (void (*)(void))rav_load_ref,  (void (*)(void))rav_move,       (void (*)(void))rav_new_before,
-    (void (*)(void))rav_scalar,    (void (*)(void))rav_set_scalar,
+    (void (*)(void))rav_scalar,    (void (*)(void))rav_set_scalar, (void (*)(void))rav_store_ref,
 };
 
 /* Are the hot entry points between the markers in this link? */

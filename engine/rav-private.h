@@ -166,20 +166,24 @@ typedef struct rav_pending {
  * fields intact, back-link word = queue link) -> dead (RAV_TYPE_DEAD, a
  * hole on h->dead) -> empty (above the top, all words zero). */
 struct rav_heap {
-	unsigned id;
-	rav_heap_kind kind;
-	uint32_t gen;            /* bumped by every free and move: borrows older than this are stale */
-	rav_cell *first, *last;  /* data pages (headers) */
+	/* The head: what the inline fast paths of ravioli.h read and write, in
+	 * the order of struct rav__heap_head there (checked below). */
 	rav_cell *top_page;      /* page holding the top of the heap (NULL: no page yet) */
+	rav_cell *dead;          /* dead cells (holes), doubly linked through w[1] (next) / w[2] (prev) */
 	unsigned top;            /* index of the next free cell in top_page (CELLS when there is no page, so
 				  * the allocation fast path needs one compare) */
+	uint32_t gen;            /* bumped by every free and move: borrows older than this are stale */
+	rav_stats st;
+	/* The rest is the engine's alone. */
+	unsigned id;
+	rav_heap_kind kind;
+	rav_cell *first, *last;  /* data pages (headers) */
 	rav_cell *root_first;    /* root pages (thread heaps) */
 	unsigned root_bump;      /* next unused cell in root_first */
 	uintptr_t **root_stack;  /* free root slots */
 	size_t root_n, root_cap;
 	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
 	rav_free_mode mode;
-	rav_cell *dead;          /* dead cells (holes), doubly linked through w[1] (next) / w[2] (prev) */
 	rav_cell *dead_tail;
 	rav_cell *dying;         /* dying cells (kill queue), linked through their back-link word w[3] */
 	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
@@ -199,7 +203,6 @@ struct rav_heap {
 				  * heaps, the building thread's for messages); debug builds check every call */
 	unsigned extra_roots;    /* message heaps: root slots handed out besides the message root */
 	unsigned root_cells;     /* message heaps: root cells in the buffer pages (0: unknown, search) */
-	rav_stats st;
 	struct rav_msg *msg;     /* message heaps: their message */
 	/* Live sessions (record-live.c): the epoch this heap was last snapshotted in
 	 * (atomic: a sweep reads it under a channel's lock), and what a
@@ -209,6 +212,15 @@ struct rav_heap {
 	uint64_t tid;            /* thread heaps: OS thread id */
 	char name[64];           /* thread heaps: rav_thread_name */
 };
+
+/* The inline fast paths of ravioli.h see a heap as its head. */
+_Static_assert(offsetof(struct rav_heap, top_page) == offsetof(struct rav__heap_head, top_page) &&
+		       offsetof(struct rav_heap, dead) == offsetof(struct rav__heap_head, dead) &&
+		       offsetof(struct rav_heap, top) == offsetof(struct rav__heap_head, top) &&
+		       offsetof(struct rav_heap, gen) == offsetof(struct rav__heap_head, gen) &&
+		       offsetof(struct rav_heap, st) == offsetof(struct rav__heap_head, st),
+	       "struct rav_heap begins with struct rav__heap_head (ravioli.h)");
+_Static_assert(RAV_PAGE_CELLS <= UINT32_MAX, "a page's cells fit the head's top");
 
 struct rav_msg {
 	rav_heap heap;

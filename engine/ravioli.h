@@ -370,6 +370,266 @@ void rav_mark(const char *text);
 /* Record memory accesses made outside the engine (the "chatty" samples). */
 void rav_trace_access(const void *addr, bool write);
 
+/* ---- Inline fast paths ----------------------------------------------------
+ *
+ * The calls a program makes per cell are also defined below as inline
+ * functions, which the function-like macros of the same names pick:
+ * rav_new_field and rav_new_root (when the slot is empty and the heap's top
+ * page has room: a bump allocation, as mimalloc's malloc fast path),
+ * rav_new_before (the same, the slot's old target moving into the new cell),
+ * rav_root_get and rav_load_ref (when the slot holds a normal raviolo),
+ * rav_load, rav_store, rav_scalar and rav_set_scalar.  Each does the work
+ * of the library function's common case in the caller and calls the library
+ * function (through the macro-free name, `(rav_new_field)(...)`) for
+ * everything else: a new page, holes to reuse, an occupied slot, a
+ * reference raviolo to walk, a bad argument, and every call made while
+ * tracing is on (so recordings, live sessions and call sites are exactly
+ * as without them).  What they check is what the library checks in a
+ * build without debug checks (a null borrow, root or field index; a null
+ * heap where the library's function checks it).
+ *
+ * They are compiled in when the engine was configured without debug checks
+ * and without Valgrind support (rav-config.h); RAV_INLINE_FAST=0 before
+ * including this header turns them off, RAV_INLINE_FAST=1 forces them on
+ * (a program's own checks and the engine's tests).  The functions
+ * themselves stay exported: their addresses, `(rav_load)(...)` and other
+ * languages' bindings reach them as before.
+ *
+ * They read and write the first words of a heap, struct rav__heap_head (the
+ * engine's struct rav_heap begins with it, checked there), and three
+ * variables of the engine: so that layout is part of the library's ABI (a
+ * change to it changes the soname, lib/meson.build). */
+#ifndef RAV_INLINE_FAST
+#if RAV_DEBUG || RAV_VALGRIND
+#define RAV_INLINE_FAST 0
+#else
+#define RAV_INLINE_FAST 1
+#endif
+#endif
+
+/* Engine internals the fast paths use; not API (names may change with the
+ * soname).  may_alias: the engine writes these words as struct rav_heap. */
+struct __attribute__((may_alias)) rav__heap_head {
+	rav_cell *top_page; /* page holding the top of the heap (NULL: none yet) */
+	rav_cell *dead;     /* holes waiting for compaction (NULL: none) */
+	unsigned top;       /* next free cell of top_page (RAV_PAGE_CELLS: full, or no page) */
+	uint32_t gen;       /* the heap's generation (rav_heap_gen) */
+	rav_stats st;
+};
+extern int rav__tracing_flag;                  /* recording is on: take the library's path */
+extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type */
+extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
+
+#if RAV_INLINE_FAST
+
+#if defined(__has_attribute)
+#if __has_attribute(artificial)
+#define RAV__FAST static inline __attribute__((always_inline, artificial))
+#endif
+#endif
+#ifndef RAV__FAST
+#define RAV__FAST static inline __attribute__((always_inline))
+#endif
+#define RAV__LIKELY(x) __builtin_expect(!!(x), 1)
+
+#if RAV_VALGRIND
+/* Forced on in a build that describes cells to memcheck: tell it too. */
+#include <valgrind/memcheck.h>
+#define RAV__VG_CELL_ALLOC(c) VALGRIND_MEMPOOL_ALLOC(rav_pool_base(), (c), RAV_CELL_SIZE)
+#else
+#define RAV__VG_CELL_ALLOC(c) ((void)0)
+#endif
+
+RAV__FAST bool rav__fast_ok(void)
+{
+	return RAV__LIKELY(!__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED));
+}
+
+/* Allocate a cell of type t into the empty slot, a bump at the top of h;
+ * NULL if that is not the case (the library's path then). */
+RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
+{
+	struct rav__heap_head *hh = (struct rav__heap_head *)h;
+	if (!RAV__LIKELY(t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
+			 hh->dead == NULL && hh->top < RAV_PAGE_CELLS))
+		return NULL;
+	rav_cell *c = &hh->top_page[hh->top++];
+	RAV__VG_CELL_ALLOC(c);
+	c->w[RAV_W_TYPE] = t;
+	c->w[RAV_W_F0] = 0;
+	c->w[RAV_W_F1] = 0;
+	c->w[RAV_W_BACK] = (uintptr_t)slot;
+	*slot = (uintptr_t)c;
+	hh->st.allocs++;
+	hh->st.live_cells++;
+	return c;
+}
+
+/* The library's path writes its borrow into a temporary of the inline
+ * function, copied into *out by field: had *out's address gone to the
+ * call, the program's borrow (usually a local) would live in memory, and
+ * reading it back as one 16-byte value just after the fast path stored its
+ * two fields apart stalls the load until those stores, and the new cell's
+ * stores before them, reach the cache (a store-forwarding failure: most of
+ * a tree build's time, perf). */
+RAV__FAST rav_status rav__put_ref(rav_status s, const rav_ref *tmp, rav_ref *out)
+{
+	if (out) {
+		out->cell = tmp->cell;
+		out->gen = tmp->gen;
+	}
+	return s;
+}
+
+RAV__FAST rav_status rav__new_field_fast(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out)
+{
+	rav_ref rav__tmp;
+	rav_cell *c;
+	if (rav__fast_ok() && RAV__LIKELY(parent.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
+	    (c = rav__fast_new(h, t, &parent.cell->w[1 + field])) != NULL) {
+		if (out) {
+			out->cell = c;
+			out->gen = ((struct rav__heap_head *)h)->gen;
+		}
+		return RAV_OK;
+	}
+	return rav__put_ref((rav_new_field)(h, t, parent, field, out ? &rav__tmp : NULL), &rav__tmp, out);
+}
+
+RAV__FAST rav_status rav__new_root_fast(rav_heap *h, rav_type t, rav_root r, rav_ref *out)
+{
+	rav_ref rav__tmp;
+	rav_cell *c;
+	if (rav__fast_ok() && RAV__LIKELY(h != NULL) && RAV__LIKELY(r != NULL) &&
+	    (c = rav__fast_new(h, t, (uintptr_t *)r)) != NULL) {
+		if (out) {
+			out->cell = c;
+			out->gen = ((struct rav__heap_head *)h)->gen;
+		}
+		return RAV_OK;
+	}
+	return rav__put_ref((rav_new_root)(h, t, r, out ? &rav__tmp : NULL), &rav__tmp, out);
+}
+
+/* rav_new_before's common case: a slot of a root or a reference field
+ * (what the library checks without debug checks), a type with reference
+ * field `field`, a bump at the top, and what the slot held (if anything) a
+ * normal raviolo, whose back-link moves to the new cell's field. */
+RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out)
+{
+	rav_ref rav__tmp;
+	struct rav__heap_head *hh = (struct rav__heap_head *)h;
+	uintptr_t *slot = at.word;
+	if (rav__fast_ok() && RAV__LIKELY(h && slot && (unsigned)field <= 1 && t < RAV_TYPE_MAX)) {
+		const rav_cell *owner = (const rav_cell *)((uintptr_t)slot & ~(uintptr_t)(RAV_CELL_SIZE - 1));
+		uintptr_t owner_type = owner->w[RAV_W_TYPE] & RAV_TYPE_MASK;
+		unsigned word = (unsigned)(((uintptr_t)slot & (RAV_CELL_SIZE - 1)) / sizeof(uintptr_t));
+		rav_cell *held = (rav_cell *)*slot;
+		if (RAV__LIKELY(owner_type == RAV_TYPE_ROOT ||
+				(word - 1 <= 1 && (__atomic_load_n(&rav__refmask[owner_type], __ATOMIC_RELAXED) >> (word - 1) & 1))) &&
+		    RAV__LIKELY(__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) &&
+				(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1)) &&
+		    RAV__LIKELY(hh->dead == NULL && hh->top < RAV_PAGE_CELLS) &&
+		    RAV__LIKELY(!held || (held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
+			rav_cell *c = &hh->top_page[hh->top++];
+			RAV__VG_CELL_ALLOC(c);
+			c->w[RAV_W_TYPE] = t;
+			c->w[RAV_W_F0] = 0;
+			c->w[RAV_W_F1] = 0;
+			c->w[1 + field] = (uintptr_t)held;
+			c->w[RAV_W_BACK] = (uintptr_t)slot;
+			if (held)
+				held->w[RAV_W_BACK] = (uintptr_t)&c->w[1 + field];
+			*slot = (uintptr_t)c;
+			hh->st.allocs++;
+			hh->st.live_cells++;
+			if (out) {
+				out->cell = c;
+				out->gen = hh->gen;
+			}
+			return RAV_OK;
+		}
+	}
+	return rav__put_ref((rav_new_before)(h, t, at, field, out ? &rav__tmp : NULL), &rav__tmp, out);
+}
+
+/* The borrow of what slot holds, if that is a normal raviolo or nothing. */
+RAV__FAST bool rav__fast_deref(rav_heap *h, const uintptr_t *slot, rav_ref *out)
+{
+	rav_cell *c = (rav_cell *)*slot;
+	if (!c) {
+		out->cell = NULL;
+		out->gen = 0;
+		return true;
+	}
+	if ((c->w[RAV_W_TYPE] & RAV_TYPE_MASK) == RAV_TYPE_REF)
+		return false;
+	out->cell = c;
+	out->gen = ((struct rav__heap_head *)h)->gen;
+	return true;
+}
+
+RAV__FAST rav_ref rav__root_get_fast(rav_heap *h, rav_root r)
+{
+	rav_ref out;
+	if (rav__fast_ok() && RAV__LIKELY(r != NULL) && rav__fast_deref(h, (const uintptr_t *)r, &out))
+		return out;
+	return (rav_root_get)(h, r);
+}
+
+RAV__FAST rav_ref rav__load_ref_fast(rav_heap *h, rav_ref obj, int field)
+{
+	rav_ref out;
+	if (rav__fast_ok() && RAV__LIKELY(obj.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
+	    rav__fast_deref(h, &obj.cell->w[1 + field], &out))
+		return out;
+	return (rav_load_ref)(h, obj, field);
+}
+
+RAV__FAST uintptr_t rav__load_fast(rav_heap *h, rav_ref obj, int field)
+{
+	if (rav__fast_ok() && RAV__LIKELY(obj.cell && (unsigned)field <= 1))
+		return obj.cell->w[1 + field];
+	return (rav_load)(h, obj, field);
+}
+
+RAV__FAST void rav__store_fast(rav_heap *h, rav_ref obj, int field, uintptr_t value)
+{
+	if (rav__fast_ok() && RAV__LIKELY(obj.cell && (unsigned)field <= 1))
+		obj.cell->w[1 + field] = value;
+	else
+		(rav_store)(h, obj, field, value);
+}
+
+RAV__FAST uintptr_t rav__scalar_fast(rav_heap *h, rav_ref obj)
+{
+	if (rav__fast_ok() && RAV__LIKELY(obj.cell != NULL))
+		return obj.cell->w[RAV_W_TYPE] >> RAV_SCALAR_SHIFT;
+	return (rav_scalar)(h, obj);
+}
+
+RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
+{
+	if (rav__fast_ok() && RAV__LIKELY(obj.cell && value <= RAV_SCALAR_MAX)) {
+		uintptr_t low = obj.cell->w[RAV_W_TYPE] & (((uintptr_t)1 << RAV_SCALAR_SHIFT) - 1);
+		obj.cell->w[RAV_W_TYPE] = low | (value << RAV_SCALAR_SHIFT);
+	} else {
+		(rav_set_scalar)(h, obj, value);
+	}
+}
+
+#define rav_new_field(h, t, parent, field, out) rav__new_field_fast((h), (t), (parent), (field), (out))
+#define rav_new_root(h, t, r, out) rav__new_root_fast((h), (t), (r), (out))
+#define rav_new_before(h, t, at, field, out) rav__new_before_fast((h), (t), (at), (field), (out))
+#define rav_root_get(h, r) rav__root_get_fast((h), (r))
+#define rav_load_ref(h, obj, field) rav__load_ref_fast((h), (obj), (field))
+#define rav_load(h, obj, field) rav__load_fast((h), (obj), (field))
+#define rav_store(h, obj, field, value) rav__store_fast((h), (obj), (field), (value))
+#define rav_scalar(h, obj) rav__scalar_fast((h), (obj))
+#define rav_set_scalar(h, obj, value) rav__set_scalar_fast((h), (obj), (value))
+#undef RAV__LIKELY
+#endif /* RAV_INLINE_FAST */
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,8 +99,11 @@ guint64 ravscope_document_event_time_ns(RavscopeDocument *doc, guint64 index)
 	/* The clock reading at or before the event in the merged order: the
 	 * engine reads the clock every 16 events and before each ordering
 	 * event, and the merge takes segments in clock order, so these times
-	 * never go backwards from one event to the next, which the times
-	 * interpolated inside a thread's segment do across threads. */
+	 * go backwards from one event to the next only by the skew between two
+	 * cores' clocks (an ordering event merged by sequence number after an
+	 * event of another core whose clock read some ns later: 15 ns seen;
+	 * the rough-edges test allows under a microsecond), where times
+	 * interpolated inside a thread's segment would jump across threads. */
 	rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_TIME, .thread = -1 };
 	int64_t at = rav_trace_find_prev(doc->trace, index + 1, &f);
 	rav_event ev;

@@ -138,8 +138,8 @@ char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *e
  * reading. */
 gboolean ravscope_document_last_event(RavscopeDocument *doc, rav_event *out);
 /* The time shown for an event (ns since the start): the last clock
- * reading at or before it, which never goes backwards along the merged
- * order of the threads. */
+ * reading at or before it; along the merged order of the threads it steps
+ * back only by the skew between cores' clocks (ns, never a microsecond). */
 guint64 ravscope_document_event_time_ns(RavscopeDocument *doc, guint64 index);
 char *ravscope_format_time(guint64 ns); /* "812.4 µs", "18.390 ms", "2.501 s" */
 /* Which event kinds touch the heap picture (worth animating / marking dirty). */

@@ -4,8 +4,9 @@
  * only when they scroll into view, so a trace of any length lists at once.
  * On refresh the selection follows the playhead (the last applied event);
  * activating a row asks the window to go to that event ("win.seek-event").
- * Times are the clock reading at or before each event, which never go
- * backwards down the list (ravscope_document_event_time_ns).
+ * Times are the clock reading at or before each event, which step back
+ * down the list only by the cores' clock skew, some ns
+ * (ravscope_document_event_time_ns).
  * Filters: a kind family, marks or errors, one thread, text matched
  * against the row's plain-words description and call site, and a call site
  * (a FUNCTION, FILE or FILE:LINE typed in, or a line of the Sites panel).

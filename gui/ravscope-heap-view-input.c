@@ -174,6 +174,13 @@ void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
 {
 	if (!self->doc)
 		return;
+	/* Asked before the first allocation (ravscope --select at startup):
+	 * the zoom needs the view's size, so the first draw does it. */
+	if (gtk_widget_get_width(GTK_WIDGET(self)) <= 0 || gtk_widget_get_height(GTK_WIDGET(self)) <= 0) {
+		self->pending_focus = cell;
+		return;
+	}
+	self->pending_focus = RAV_LOC_NONE;
 	ravscope__heap_view_ensure_layout(self);
 	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
 	if (!lp)

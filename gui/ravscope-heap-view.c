@@ -126,6 +126,8 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 	}
 	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
+	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0)
+		ravscope_heap_view_focus_cell(self, self->pending_focus);
 	if (self->anim_duration_ms && self->anims->len) {
 		gint64 now = g_get_monotonic_time();
 		self->vp.anim_t = CLAMP((now - self->anim_start) / (self->anim_duration_ms * 1000.0), 0, 1);
@@ -510,7 +512,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	ravscope_heap_painter_invalidate(self->painter);
 	g_array_set_size(self->anims, 0);
 	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
-	self->selected = self->hover = self->last_touched = RAV_LOC_NONE;
+	self->selected = self->hover = self->last_touched = self->pending_focus = RAV_LOC_NONE;
 	self->contention = NULL;
 	self->highlight = NULL;
 	self->page_cols = 0;
@@ -592,6 +594,7 @@ static void ravscope_heap_view_init(RavscopeHeapView *self)
 	self->legend = TRUE;
 	self->animate = TRUE;
 	self->fitted = TRUE;
+	self->pending_focus = RAV_LOC_NONE;
 	self->vp.scale = 1;
 	self->target_scale = 1;
 	gtk_widget_set_focusable(w, TRUE);

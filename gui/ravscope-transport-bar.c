@@ -5,13 +5,25 @@
  * two drop-downs are views of the playback's "jump-kind" and "speed".  The
  * position line says where the playhead is and, on its own line, what the
  * last applied event did in plain words: the sentence a class reads.
+ *
+ * The bar shares the heap column with the heap view, which can be narrow
+ * (a small window, the side panel beside it).  Rather than forcing its
+ * full width on the column, the controls row drops its spare groups when
+ * it does not fit, most dispensable first: the step-by-change buttons
+ * (Shift+Left/Right still do it), then the jump-to-kind group
+ * (Ctrl+Left/Right).  Play, step by operation, speed, the position and zoom
+ * always stay; the position label ellipsizes last.
  */
 #include "ravscope-transport-bar.h"
+
+enum { N_SPARE_GROUPS = 2, SPARE_GROUP_MAX = 3 };
 
 struct _RavscopeTransportBar {
 	GtkWidget parent_instance;
 	/* template */
 	GtkButton *play_button;
+	GtkWidget *controls_row;
+	GtkWidget *jump_prev_button, *step_back_button, *step_forward_button, *jump_next_button;
 	GtkDropDown *jump_kind;
 	GtkDropDown *speed;
 	GtkLabel *position_label;
@@ -23,6 +35,10 @@ struct _RavscopeTransportBar {
 	gulong position_handler, progress_handler;
 	char *hint;        /* shown instead of the last event until the playhead moves */
 	guint64 hint_at;   /* the position it was given at */
+	/* spare groups, most dispensable first, and their widths (with the
+	 * row spacing) measured while shown, as hidden widgets measure 0 */
+	GtkWidget *spare[N_SPARE_GROUPS][SPARE_GROUP_MAX];
+	int spare_width[N_SPARE_GROUPS];
 };
 
 G_DEFINE_FINAL_TYPE(RavscopeTransportBar, ravscope_transport_bar, GTK_TYPE_WIDGET)
@@ -207,6 +223,76 @@ static void ravscope_transport_bar_dispose(GObject *object)
 	G_OBJECT_CLASS(ravscope_transport_bar_parent_class)->dispose(object);
 }
 
+/* The width a spare group takes in the row; remembered from when it was
+ * last shown. */
+static int spare_group_width(RavscopeTransportBar *self, int g)
+{
+	int spacing = gtk_box_get_spacing(GTK_BOX(self->controls_row));
+	int w = 0;
+	gboolean shown = FALSE;
+	for (int i = 0; i < SPARE_GROUP_MAX && self->spare[g][i]; i++) {
+		GtkWidget *c = self->spare[g][i];
+		if (!gtk_widget_get_visible(c))
+			continue;
+		shown = TRUE;
+		int nat;
+		gtk_widget_measure(c, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &nat, NULL, NULL);
+		w += nat + spacing;
+	}
+	if (shown)
+		self->spare_width[g] = w;
+	return self->spare_width[g];
+}
+
+static gboolean spare_group_shown(RavscopeTransportBar *self, int g)
+{
+	return gtk_widget_get_visible(self->spare[g][0]);
+}
+
+static void ravscope_transport_bar_measure(GtkWidget *widget, GtkOrientation orientation, int for_size, int *min,
+					   int *nat, int *min_baseline, int *nat_baseline)
+{
+	RavscopeTransportBar *self = RAVSCOPE_TRANSPORT_BAR(widget);
+	GtkWidget *child = gtk_widget_get_first_child(widget);
+	gtk_widget_measure(child, orientation, for_size, min, nat, min_baseline, nat_baseline);
+	if (orientation != GTK_ORIENTATION_HORIZONTAL)
+		return;
+	/* minimum: every spare group hidden; natural: every one shown */
+	for (int g = 0; g < N_SPARE_GROUPS; g++) {
+		int w = spare_group_width(self, g);
+		if (spare_group_shown(self, g))
+			*min -= w;
+		else
+			*nat += w;
+	}
+	*min = MAX(*min, 0);
+	*nat = MAX(*nat, *min);
+}
+
+static void ravscope_transport_bar_size_allocate(GtkWidget *widget, int width, int height, int baseline)
+{
+	RavscopeTransportBar *self = RAVSCOPE_TRANSPORT_BAR(widget);
+	GtkWidget *child = gtk_widget_get_first_child(widget);
+	/* what the child needs with every spare group shown */
+	int need, w[N_SPARE_GROUPS];
+	gtk_widget_measure(child, GTK_ORIENTATION_HORIZONTAL, -1, &need, NULL, NULL, NULL);
+	for (int g = 0; g < N_SPARE_GROUPS; g++) {
+		w[g] = spare_group_width(self, g);
+		if (!spare_group_shown(self, g))
+			need += w[g];
+	}
+	int first_shown = 0;
+	while (first_shown < N_SPARE_GROUPS && width < need)
+		need -= w[first_shown++];
+	for (int g = 0; g < N_SPARE_GROUPS; g++) {
+		gboolean show = g >= first_shown;
+		if (show != spare_group_shown(self, g))
+			for (int i = 0; i < SPARE_GROUP_MAX && self->spare[g][i]; i++)
+				gtk_widget_set_visible(self->spare[g][i], show);
+	}
+	gtk_widget_allocate(child, width, height, baseline, NULL);
+}
+
 static void ravscope_transport_bar_class_init(RavscopeTransportBarClass *klass)
 {
 	GObjectClass *oc = G_OBJECT_CLASS(klass);
@@ -225,12 +311,23 @@ static void ravscope_transport_bar_class_init(RavscopeTransportBarClass *klass)
 	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, event_label);
 	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, index_progress);
 	gtk_widget_class_bind_template_callback(wc, on_speed_chosen);
-	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, controls_row);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, jump_prev_button);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, step_back_button);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, step_forward_button);
+	gtk_widget_class_bind_template_child(wc, RavscopeTransportBar, jump_next_button);
+	wc->measure = ravscope_transport_bar_measure;
+	wc->size_allocate = ravscope_transport_bar_size_allocate;
 }
 
 static void ravscope_transport_bar_init(RavscopeTransportBar *self)
 {
 	gtk_widget_init_template(GTK_WIDGET(self));
+	self->spare[0][0] = self->step_back_button;
+	self->spare[0][1] = self->step_forward_button;
+	self->spare[1][0] = self->jump_prev_button;
+	self->spare[1][1] = GTK_WIDGET(self->jump_kind);
+	self->spare[1][2] = self->jump_next_button;
 	GtkStringList *sp = gtk_string_list_new(ravscope_playback_speed_names());
 	gtk_drop_down_set_model(self->speed, G_LIST_MODEL(sp));
 	g_object_unref(sp);

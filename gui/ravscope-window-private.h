@@ -52,6 +52,8 @@ struct _RavscopeWindow {
 	RavscopeTransportBar *transport_bar;
 	RavscopeTimeline *timeline;
 	AdwViewStack *side_stack;
+	GtkScrolledWindow *switcher_scroll; /* the side switcher scrolls sideways */
+	GtkWidget *side_switcher;
 	RavscopeInspector *inspector;
 	RavscopeEventsPanel *events_panel;
 	RavscopeChartsPanel *charts_panel;

@@ -11,6 +11,7 @@
  * indexing in a GTask with progress, errors and notices.  Actions, keys,
  * opening dialogs and menus are in ravscope-window-actions.c.
  */
+#include <math.h>
 #include "ravscope-window-private.h"
 
 #include <string.h>
@@ -364,6 +365,8 @@ static gboolean settings_bool(RavscopeWindow *self, const char *key, gboolean df
 	return self->settings ? g_settings_get_boolean(self->settings, key) : dflt;
 }
 
+static void on_side_page_changed(GObject *o, GParamSpec *pspec, RavscopeWindow *self);
+
 static void apply_style_settings(RavscopeWindow *self)
 {
 	gboolean large = settings_bool(self, "large-text", FALSE);
@@ -376,6 +379,7 @@ static void apply_style_settings(RavscopeWindow *self)
 		gtk_widget_add_css_class(GTK_WIDGET(self), "presentation");
 	else
 		gtk_widget_remove_css_class(GTK_WIDGET(self), "presentation");
+	on_side_page_changed(NULL, NULL, self); /* the tabs' width changed */
 }
 
 static void on_settings_changed(GSettings *s, const char *key, RavscopeWindow *self)
@@ -487,6 +491,7 @@ static void ravscope_window_class_init(RavscopeWindowClass *klass)
 	BIND(side_stack); BIND(inspector); BIND(events_panel); BIND(charts_panel); BIND(graph_panel); BIND(sites_panel);
 	BIND(playback); BIND(contention); BIND(demo_submenu); BIND(recent_submenu); BIND(header_bar);
 	BIND(lesson_button); BIND(narration_revealer); BIND(narration);
+	BIND(switcher_scroll); BIND(side_switcher);
 #undef BIND
 	gtk_widget_class_bind_template_callback(wc, on_notice_close);
 	window_props[PROP_SHOW_CONTENTION] = g_param_spec_boolean("show-contention", NULL, NULL, FALSE,
@@ -529,6 +534,7 @@ static void add_code_panels(RavscopeWindow *self)
 	self->output_page = adw_view_stack_add_titled(self->side_stack, scroll, "output", "Output");
 	adw_view_stack_page_set_icon_name(self->output_page, "utilities-terminal-symbolic");
 	adw_view_stack_page_set_visible(self->output_page, FALSE);
+	g_signal_connect(self->output_page, "notify::visible", G_CALLBACK(on_side_page_changed), self);
 	/* the header's error badge */
 	self->header_errors = GTK_BUTTON(gtk_button_new_with_label(""));
 	gtk_widget_add_css_class(GTK_WIDGET(self->header_errors), "error-badge");
@@ -536,6 +542,73 @@ static void add_code_panels(RavscopeWindow *self)
 	gtk_actionable_set_action_name(GTK_ACTIONABLE(self->header_errors), "win.show-errors");
 	gtk_widget_set_visible(GTK_WIDGET(self->header_errors), FALSE);
 	adw_header_bar_pack_end(self->header_bar, GTK_WIDGET(self->header_errors));
+}
+
+/* The current page's tab, found among the switcher's toggle buttons. */
+static GtkWidget *active_tab(GtkWidget *w)
+{
+	if (GTK_IS_TOGGLE_BUTTON(w) && gtk_widget_get_visible(w) && gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(w)))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *found = active_tab(c);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* The visible tabs of the switcher and the widest natural label among them. */
+static void count_tabs(GtkWidget *w, int *label_w, int *tabs)
+{
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		/* child-visible: a tab holds a wide and a narrow form in a stack */
+		if (!gtk_widget_get_visible(c) || !gtk_widget_get_child_visible(c))
+			continue;
+		if (GTK_IS_TOGGLE_BUTTON(c))
+			(*tabs)++;
+		if (GTK_IS_LABEL(c)) {
+			int nat;
+			gtk_widget_measure(c, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &nat, NULL, NULL);
+			*label_w = MAX(*label_w, nat);
+		}
+		count_tabs(c, label_w, tabs);
+	}
+}
+
+/* The switcher scrolls: a page chosen by an action (Show Errors, a
+ * breakpoint hit, a shortcut) brings its tab into view.  Done when idle, after
+ * the switcher has marked the new tab. */
+static gboolean scroll_tab_into_view(gpointer data)
+{
+	RavscopeWindow *self = data;
+	/* A scrolled window gives its child only the child's minimum width,
+	 * and the switcher's tabs would ellipsize down to it ("Eve…") before
+	 * scrolling, while its natural width (about 100 px a tab) would show
+	 * only three.  Ask for equal tabs just wide enough for the longest
+	 * label, measured again as pages come and go (Output) and text grows
+	 * (presentation mode). */
+	int label_w = 0, tabs = 0;
+	count_tabs(self->side_switcher, &label_w, &tabs);
+	gtk_widget_set_size_request(self->side_switcher, tabs * (label_w + 4), -1);
+	GtkWidget *tab = active_tab(self->side_switcher);
+	graphene_rect_t b;
+	if (tab && gtk_widget_compute_bounds(tab, self->side_switcher, &b)) {
+		GtkAdjustment *adj = gtk_scrolled_window_get_hadjustment(self->switcher_scroll);
+		/* whole pixels, so the tabs are not drawn at a fractional offset */
+		gtk_adjustment_clamp_page(adj, floor(b.origin.x), ceil(b.origin.x + b.size.width));
+	}
+	g_object_unref(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_side_page_changed(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
+{
+	g_idle_add(scroll_tab_into_view, g_object_ref(self));
+}
+
+static void on_switcher_mapped(GtkWidget *w, RavscopeWindow *self)
+{
+	on_side_page_changed(NULL, NULL, self);
 }
 
 RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self) { return self->breakpoints_panel; }
@@ -583,6 +656,8 @@ static void ravscope_window_init(RavscopeWindow *self)
 	gtk_widget_init_template(GTK_WIDGET(self));
 	add_code_panels(self);
 	find_panels(self);
+	g_signal_connect(self->side_stack, "notify::visible-child", G_CALLBACK(on_side_page_changed), self);
+	g_signal_connect(self->side_switcher, "map", G_CALLBACK(on_switcher_mapped), self);
 	ravscope__window_live_build(self);
 	self->settings = ravscope_settings_new();
 	if (self->settings) {

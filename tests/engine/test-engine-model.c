@@ -1,14 +1,15 @@
 /* test-engine-model.c - the engine against a reference model, on random work.
  *
- * Usage: test-engine-model [OPS [SEED]]   (default 1000000 ops, or 50000
- * with RAV_TEST_SMALL=1; default seed 1).  RAV_MODEL_LOG_OPS=1 prints every
+ * Usage: test-engine-model [OPS [SEED]]   (default, or OPS 0: 1000000 ops,
+ * or 50000 with RAV_TEST_SMALL=1; default seed 1).  RAV_MODEL_LOG_OPS=1 prints every
  * operation on stderr.
  *
- * Operations: allocate into roots and fields, store data, store, move
- * (rav_move) and clear references, set and free roots, data/reference vector
- * and byte string edits, messages (adopt or build, send, receive), subtree
- * and message serialization through files and pipes, collection, free mode
- * switches and partial compaction.
+ * Operations: allocate into roots and fields (and before what a slot holds:
+ * rav_new_before), store data, store, move (rav_move) and clear references,
+ * set and free roots, data/reference vector and byte string edits,
+ * messages (adopt or build, send, receive), subtree and message
+ * serialization through files and pipes, collection, free mode switches
+ * and partial compaction.
  *
  * The model is a plain graph: objects with ids, a type, two fields (a data
  * value or the id of the target), a referrer count, plus the program's
@@ -695,6 +696,27 @@ static void op_move(void)
 	m_dec(old);
 }
 
+/* rav_new_before: a new object takes the place of what a slot held, which
+ * moves into the new object's reference field f (a push on a list). */
+static void op_new_before(void)
+{
+	mslot at;
+	pick_slot(&at);
+	mtype t = rav_rng_below(&rng, 2) ? M_NODE : M_PAIR; /* the types with a reference field */
+	unsigned mask = ref_mask[t];
+	int f = mask == 3 ? (int)rav_rng_below(&rng, 2) : mask == 1 ? 0 : 1;
+	uint32_t held = *slot_target(&at);
+	OPDESC("new_before %s%u.%d (holds %u) type %d field %d", at.owner ? "obj " : "root ", at.owner, at.index, held,
+	       t, f);
+	rav_ref out;
+	MOK(rav_new_before(h, engine_type[t], at.slot, f, &out));
+	uint32_t id = m_new(t);
+	M.obj[id].f[f] = held;
+	set_slot(&at, id);
+	/* nothing was freed: every borrow, the slot's included, stays valid */
+	init_obj(h, out, id);
+}
+
 static void op_collect(void)
 {
 	OPDESC("collect (%u alive)", M.nalive);
@@ -959,7 +981,7 @@ int main(int argc, char **argv)
 {
 	uint64_t ops = rav_test_small() ? 50000 : 1000000;
 	seed = 1;
-	if (argc > 1)
+	if (argc > 1 && strtoull(argv[1], NULL, 0) != 0)
 		ops = strtoull(argv[1], NULL, 0);
 	if (argc > 2)
 		seed = strtoull(argv[2], NULL, 0);
@@ -999,7 +1021,12 @@ int main(int argc, char **argv)
 			crowded ? op_clear_root() : op_new_root();
 			counts[0]++;
 		} else if (k < 260) {
-			crowded ? op_clear_field() : op_new_field();
+			if (crowded)
+				op_clear_field();
+			else if (rav_rng_below(&rng, 4) == 0)
+				op_new_before();
+			else
+				op_new_field();
 			counts[1]++;
 		} else if (k < 360) {
 			op_store_data();

@@ -147,6 +147,69 @@ static void resize(RavscopeWindow *w, int width, int height)
 	}
 }
 
+/* The side switcher scrolls; choosing a page (here by name, as the
+ * actions do) brings its tab into the visible part. */
+static void check_tab_in_view(RavscopeWindow *w, const char *page)
+{
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	adw_view_stack_set_visible_child_name(stack, page);
+	for (int i = 0; i < 5; i++)
+		spin_a_bit();
+	GtkWidget *switcher = find_by_type(GTK_WIDGET(w), "AdwViewSwitcher");
+	GtkWidget *scroll = gtk_widget_get_ancestor(switcher, GTK_TYPE_SCROLLED_WINDOW);
+	g_assert_nonnull(scroll);
+	GtkWidget *tab = NULL;
+	for (GtkWidget *c = switcher; c;) { /* depth-first, for the active toggle */
+		if (GTK_IS_TOGGLE_BUTTON(c) && gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(c))) {
+			tab = c;
+			break;
+		}
+		GtkWidget *next = gtk_widget_get_first_child(c);
+		while (!next && c && c != switcher) {
+			next = gtk_widget_get_next_sibling(c);
+			if (!next)
+				c = gtk_widget_get_parent(c);
+		}
+		if (c == switcher && !next)
+			break;
+		c = next;
+	}
+	g_assert_nonnull(tab);
+	graphene_rect_t b;
+	g_assert_true(gtk_widget_compute_bounds(tab, scroll, &b));
+	if (b.origin.x < -0.5 || b.origin.x + b.size.width > gtk_widget_get_width(scroll) + 0.5)
+		g_error("tab of %s at x %.0f..%.0f is outside the %d px switcher", page, b.origin.x,
+			b.origin.x + b.size.width, gtk_widget_get_width(scroll));
+}
+
+static GtkWidget *find_css(GtkWidget *w, const char *css_class)
+{
+	if (gtk_widget_has_css_class(w, css_class))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *f = find_css(c, css_class);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+/* The transport bar's position is not cut and its zoom buttons show. */
+static void check_transport_whole(GtkWidget *win, const char *when)
+{
+	GtkWidget *bar = find_by_type(win, "RavscopeTransportBar");
+	GtkWidget *label = find_css(bar, "ravscope-position");
+	g_assert_nonnull(label);
+	GtkWidget *zoom = gtk_widget_get_next_sibling(label); /* the linked zoom buttons */
+	g_assert_true(zoom && gtk_widget_get_mapped(zoom));
+	graphene_rect_t b;
+	g_assert_true(gtk_widget_compute_bounds(zoom, win, &b));
+	g_assert_cmpfloat(b.origin.x + b.size.width, <=, gtk_widget_get_width(win) + 0.5);
+	PangoLayout *layout = gtk_label_get_layout(GTK_LABEL(label));
+	if (pango_layout_is_ellipsized(layout))
+		g_error("%s: the position \"%s\" is cut", when, gtk_label_get_text(GTK_LABEL(label)));
+}
+
 static void test_small_window(void)
 {
 	RavscopeWindow *w = open_window(demo("tree"), 900, 600);
@@ -168,8 +231,25 @@ static void test_small_window(void)
 	check_controls_inside(win, win, "900x600, side panel open");
 	GtkWidget *switcher = find_by_type(GTK_WIDGET(adw_flap_get_flap(flap)), "AdwViewSwitcher");
 	g_assert_true(switcher && gtk_widget_get_mapped(switcher));
+	/* Open over the heap, the panel leaves most of it in sight: its ten
+	 * tabs scroll rather than widen it. */
+	int panel_w = gtk_widget_get_width(adw_flap_get_flap(flap));
+	g_test_message("side panel over the heap at 900x600: %d px", panel_w);
+	g_assert_cmpint(panel_w, <=, 420);
+	check_tab_in_view(w, "errors");
+	check_tab_in_view(w, "inspector");
 	g_assert_true(gtk_widget_activate_action(win, "win.toggle-sidebar", NULL));
 	spin_a_bit();
+
+	/* The default size: side by side, the panel at its own width, the
+	 * transport bar's position whole and its zoom buttons in the window. */
+	resize(w, 1200, 780);
+	g_assert_false(adw_flap_get_folded(flap));
+	panel_w = gtk_widget_get_width(adw_flap_get_flap(flap));
+	g_test_message("side panel at 1200x780: %d px", panel_w);
+	g_assert_cmpint(panel_w, <=, 420);
+	check_controls_inside(win, win, "1200x780");
+	check_transport_whole(win, "1200x780");
 
 	/* Wide: side by side, and the heap column keeps its left side. */
 	resize(w, 1400, 800);
