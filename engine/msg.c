@@ -12,7 +12,7 @@
  * back to the pool (rav__arrive).  The root cell becomes a hole, and the
  * arrival compaction fills the holes from the top.
  *
- * Live sessions (record.c) need two things from here: channels are listed
+ * Live sessions (record-live.c) need two things from here: channels are listed
  * (a sweep snapshots the messages queued in them), and a receiver that
  * blocks puts itself on its channel's `parked` list, so a sweep can
  * snapshot its heap under the channel's lock while it sleeps.  The sweep

@@ -85,14 +85,24 @@ void rav__site_change(uintptr_t pc)
 		rav__site.pc = pc;
 		rav__site.gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
 		rav_evbuf *buf = rav__tbuf;
-		if (RAV_LIKELY(buf && buf->count + 2 <= buf->cap)) {
-			rav_raw_event *e = &buf->ev[buf->count];
+		uint32_t n = buf->count, lim = rav__tlimit;
+		/* below the bound, or at it only because a clock reading is
+		 * due (which a record that is not an event does not take; a
+		 * bound of 0 may also mean nothing may be recorded now) */
+		if (RAV_LIKELY(n < lim) || (n == lim && n == rav__tclock && n != 0 && n + 2 <= buf->cap)) {
+			rav_raw_event *e = &buf->ev[n];
 			e->kind = RAV_RAW_SITE | (1u << 8);
 			e->x = 0;
 			e->a = pc;
 			e->b = 0;
 			e->c = 0;
-			rav__commit_raw_one(buf);
+			/* after the record: a live reader may read up to count */
+			__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
+			/* not an event: the next clock reading is one record
+			 * further, and so is the fast path's bound, within the
+			 * room left (lim <= cap - 1) */
+			rav__tclock++;
+			rav__tlimit = lim + (lim + 1 < buf->cap);
 			return;
 		}
 		emit_site(&pc, 1);
