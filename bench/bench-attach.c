@@ -34,81 +34,6 @@
 #include "ravioli.h"
 #include "ravtrace.h"
 
-typedef struct att_out {
-	double seconds;     /* wall time of the workload */
-	double cpu_seconds; /* CPU time of the recording (main) thread during it */
-	uint64_t operations;
-} att_out;
-
-static double thread_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static rav_type NODE;
-
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static void build(rav_heap *h, rav_ref parent, int field, int depth, uint64_t *ops)
-{
-	if (depth == 0)
-		return;
-	rav_ref n;
-	if (rav_new_field(h, NODE, parent, field, &n) != RAV_OK) {
-		fprintf(stderr, "rav-bench trace-attach: allocation failed: %s\n", rav_last_error());
-		exit(1);
-	}
-	(*ops)++;
-	build(h, n, 0, depth - 1, ops);
-	build(h, n, 1, depth - 1, ops);
-}
-
-static rav_ref walk(rav_heap *h, rav_root root, int depth, uint64_t *rng)
-{
-	rav_ref cur = rav_root_get(h, root);
-	for (int d = 0; d < depth; d++) {
-		rav_ref next = rav_load_ref(h, cur, (int)(xorshift(rng) & 1));
-		if (rav_ref_is_null(next))
-			break;
-		cur = next;
-	}
-	return cur;
-}
-
-static double workload(int depth, unsigned stores, uint64_t seed, uint64_t *ops, double *cpu)
-{
-	double c0 = thread_cpu();
-	rav_heap *h = rav_heap_self();
-	rav_root root = rav_root_new(h);
-	uint64_t rng = seed | 1;
-	double t0 = bench_now();
-	rav_ref top;
-	rav_new_root(h, NODE, root, &top);
-	build(h, top, 0, depth - 1, ops);
-	build(h, top, 1, depth - 1, ops);
-	for (unsigned i = 0; i < stores; i++) {
-		rav_ref target = walk(h, root, depth, &rng);
-		rav_root keep = rav_root_new(h);
-		rav_root_set(h, keep, target);
-		rav_ref at = walk(h, root, depth - 3, &rng);
-		rav_store_ref(h, at, (int)(xorshift(&rng) & 1), rav_root_get(h, keep));
-		rav_root_free(h, keep);
-		(*ops) += 4;
-	}
-	*ops += rav_collect(h);
-	rav_root_free(h, root);
-	*cpu = thread_cpu() - c0;
-	return bench_now() - t0;
-}
-
 static const bench_workload trace_attach;
 
 /* The fresh process: optionally record to a file (RAV_BENCH_TRACE) or wait
@@ -126,7 +51,7 @@ static int attach_child(const bench_alloc *allocs, unsigned nallocs, int argc, c
 			return 1;
 		}
 	}
-	NODE = rav_type_register("bench.node", RAV_REF, RAV_REF);
+	bench_record_node_type();
 	rav_heap_self();
 	if (getenv("RAV_BENCH_WAIT_ATTACH")) {
 		/* the driver attaches; recording is on once it has */
@@ -138,15 +63,15 @@ static int attach_child(const bench_alloc *allocs, unsigned nallocs, int argc, c
 			return 1;
 		}
 	}
-	att_out o = {0, 0, 0};
-	o.seconds = workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
+	bench_record_out o = {0, 0, 0};
+	o.seconds = bench_record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
 	                     &o.operations, &o.cpu_seconds);
 	return write(1, &o, sizeof o) == (ssize_t)sizeof o ? 0 : 1;
 }
 
 /* Run the child re-executed, attached to by this process: the stream goes
  * to `path` (as `ravtrace attach -o` writes it). */
-static bool run_attached(char *const args[], const char *path, att_out *o, rav_live_status *st)
+static bool run_attached(char *const args[], const char *path, bench_record_out *o, rav_live_status *st)
 {
 	int res[2];
 	if (pipe(res) != 0)
@@ -253,7 +178,7 @@ static void run_attach(const bench_params *p, const bench_alloc *allocs, unsigne
 	/* Interleaved: each round runs every mode once. */
 	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
 		for (int m = 0; m < NMODES; m++) {
-			att_out o;
+			bench_record_out o;
 			bool ok;
 			unsetenv("RAV_BENCH_TRACE");
 			if (m == M_OFF)
@@ -347,8 +272,8 @@ static void *churn(void *arg)
 	uint64_t ops = 0;
 	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
 		rav_ref top;
-		rav_new_root(h, NODE, r, &top);
-		build(h, top, 0, 8, &ops);
+		rav_new_root(h, bench_record_node_type(), r, &top);
+		bench_record_build(h, top, 0, 8, &ops);
 		rav_root_clear(h, r);
 		usleep(200);
 	}
@@ -364,7 +289,7 @@ static int latency_child(const bench_alloc *allocs, unsigned nallocs, int argc, 
 	if (argc != 1)
 		return 2;
 	double seconds = atof(argv[0]);
-	NODE = rav_type_register("bench.node", RAV_REF, RAV_REF);
+	bench_record_node_type();
 	rav_heap_self();
 	double t0 = bench_now();
 	while (!rav_record_active() && bench_now() - t0 < 30)

@@ -18,6 +18,8 @@
  * on two threads (trace/pipeline.c): its rate is events over wall time on
  * an otherwise idle machine, and its CPU figure is both threads' (events
  * over process CPU time, which is at most half of what two cores give).
+ * A long seek runs on two threads too (replay-state.c): its CPU figure is
+ * the process's, both threads'.
  *
  * Measured 2026-11-25 on the shared 2-core build machine (release build,
  * --repeat 1, best CPU figure over 3 runs; issue targets in brackets):
@@ -33,6 +35,12 @@
  *     trace written as 1.4 is 315 MB (3.15 bytes/event, was 5.98).
  *   uniform: 43 keyframes (placed by replay cost, budget used) instead of
  *     29; seek CPU median 82-98 -> 30-36 ms, max 209-261 -> 103-119 ms.
+ * Measured 2026-12-01 later (load 15-30 on the 2 cores: CPU figures only):
+ *   uniform, long seeks on two threads (replay-state.c): 40 random seeks,
+ *     process CPU median 50-55 ms, max 134-175 ms, of which the decoding
+ *     (calling) thread median 14-16 ms, max 46-52 ms, and the applying one
+ *     median 33-39 ms, max 92-122 ms: a seek's wall time on an idle
+ *     machine is the applying thread's, about two thirds of one thread's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,13 +64,6 @@ typedef struct replay_out {
 	int failed;       /* 0, or 1 with `why` filled */
 	char why[160];
 } replay_out;
-
-static double thread_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Indexing runs on two threads (merge and decode here, replay on a worker:
  * trace/pipeline.c), so its CPU time is the process's. */
@@ -128,13 +129,13 @@ static void measure(const char *path, uint64_t seed, replay_out *o)
 	uint64_t rng = seed | 1;
 	for (int i = 0; i < SEEKS; i++) {
 		uint64_t at = o->events ? bench_rand(&rng) % (o->events + 1) : 0;
-		double a = bench_now(), ca = thread_cpu();
+		double a = bench_now(), ca = process_cpu();
 		if (rav_state_seek(s, at, &err) < 0) {
 			fail_out(o, "seek", &err);
 			break;
 		}
 		wall[i] = bench_now() - a;
-		cpu[i] = thread_cpu() - ca;
+		cpu[i] = process_cpu() - ca;
 	}
 	rav_state_free(s);
 	rav_trace_close(t);

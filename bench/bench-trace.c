@@ -40,12 +40,6 @@ static const char *demo_traces_dir(void)
 	return RAV_DEMO_INSTALL_DIR;
 }
 
-typedef struct rec_out {
-	double seconds;     /* wall time of the workload */
-	double cpu_seconds; /* CPU time of the recording thread during it */
-	uint64_t operations;
-} rec_out;
-
 static double thread_cpu(void)
 {
 	struct timespec ts;
@@ -55,6 +49,13 @@ static double thread_cpu(void)
 
 static rav_type NODE;
 
+rav_type bench_record_node_type(void)
+{
+	if (!NODE)
+		NODE = rav_type_register("bench.node", RAV_REF, RAV_REF);
+	return NODE;
+}
+
 static uint64_t xorshift(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -63,19 +64,19 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-static void build(rav_heap *h, rav_ref parent, int field, int depth, uint64_t *ops)
+void bench_record_build(rav_heap *h, rav_ref parent, int field, int depth, uint64_t *ops)
 {
 	if (depth == 0)
 		return;
 	rav_ref n;
 	if (rav_new_field(h, NODE, parent, field, &n) != RAV_OK) {
-		fprintf(stderr, "rav-bench trace-record: allocation failed: %s\n", rav_last_error());
+		fprintf(stderr, "rav-bench: the tree workload's allocation failed: %s\n", rav_last_error());
 		exit(1);
 	}
 	(*ops)++;
 	/* Allocation never moves cells: n stays valid through the recursion. */
-	build(h, n, 0, depth - 1, ops);
-	build(h, n, 1, depth - 1, ops);
+	bench_record_build(h, n, 0, depth - 1, ops);
+	bench_record_build(h, n, 1, depth - 1, ops);
 }
 
 /* A node on a random path of at most `depth` hops from the root. */
@@ -91,7 +92,7 @@ static rav_ref walk(rav_heap *h, rav_root root, int depth, uint64_t *rng)
 	return cur;
 }
 
-static double record_workload(int depth, unsigned stores, uint64_t seed, uint64_t *ops, double *cpu)
+double bench_record_workload(int depth, unsigned stores, uint64_t seed, uint64_t *ops, double *cpu)
 {
 	double c0 = thread_cpu();
 	rav_heap *h = rav_heap_self();
@@ -100,8 +101,8 @@ static double record_workload(int depth, unsigned stores, uint64_t seed, uint64_
 	double t0 = bench_now();
 	rav_ref top;
 	rav_new_root(h, NODE, root, &top);
-	build(h, top, 0, depth - 1, ops);
-	build(h, top, 1, depth - 1, ops);
+	bench_record_build(h, top, 0, depth - 1, ops);
+	bench_record_build(h, top, 1, depth - 1, ops);
 	for (unsigned i = 0; i < stores; i++) {
 		/* Every store may free, so both borrows are taken afresh. */
 		rav_ref target = walk(h, root, depth, &rng);
@@ -137,9 +138,9 @@ static int record_child(const bench_alloc *allocs, unsigned nallocs, int argc, c
 			return 1;
 		}
 	}
-	NODE = rav_type_register("bench.node", RAV_REF, RAV_REF);
-	rec_out o = { 0, 0, 0 };
-	o.seconds = record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
+	bench_record_node_type();
+	bench_record_out o = { 0, 0, 0 };
+	o.seconds = bench_record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
 				    &o.operations, &o.cpu_seconds);
 	return write(1, &o, sizeof o) == (ssize_t)sizeof o ? 0 : 1;
 }
@@ -206,7 +207,7 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 				setenv("RAVIOLI_TRACE_SITES", "0", 1);
 			if (mode == 3)
 				setenv("RAVIOLI_TRACE_STACK", "8", 1);
-			rec_out o;
+			bench_record_out o;
 			bool ok = bench_run_child(&trace_record, args, &o, sizeof o);
 			unsetenv("RAV_BENCH_TRACE");
 			unsetenv("RAVIOLI_TRACE_SITES");

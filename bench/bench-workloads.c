@@ -2,7 +2,9 @@
  * fragmentation, messages, bulk free) and the vector: each as a ravioli
  * version and a malloc version that do the same work on the same random
  * sequence (see bench-common.h).  Churn is in bench-churn.c, the classic
- * benchmarks of issue #9 in bench-classic.c.
+ * benchmarks of issue #9 in bench-classic.c.  One file though just over
+ * 800 lines: the messages workload hops the tree workload's trees
+ * (mtree_*, rtree_*), and they all share the types set up at the top.
  */
 #include <inttypes.h>
 #include <pthread.h>

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ravioli.h"
+
 /* A malloc implementation loaded next to the process's own (glibc). */
 typedef struct bench_alloc {
 	const char *name; /* "glibc", "jemalloc", "mimalloc" */
@@ -58,6 +60,20 @@ typedef struct bench_workload {
 } bench_workload;
 
 void bench_register(const bench_workload *w);
+
+/* bench-trace.c: the trace-record workload (a tree of `depth` levels built
+ * cell by cell, then `stores` sharing stores along random paths, then a
+ * collection), also run by bench-attach.c; its fresh process writes a
+ * bench_record_out to fd 1. */
+typedef struct bench_record_out {
+	double seconds;     /* wall time of the workload */
+	double cpu_seconds; /* CPU time of the recording thread during it */
+	uint64_t operations;
+} bench_record_out;
+rav_type bench_record_node_type(void); /* "bench.node": two references */
+/* A full binary subtree of `depth` levels in parent's field. */
+void bench_record_build(rav_heap *h, rav_ref parent, int field, int depth, uint64_t *ops);
+double bench_record_workload(int depth, unsigned stores, uint64_t seed, uint64_t *ops, double *cpu);
 #define BENCH_WORKLOAD(sym)                                                                             \
 	__attribute__((constructor)) static void bench_register_##sym(void)                             \
 	{                                                                                               \

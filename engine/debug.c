@@ -273,6 +273,8 @@ static void stop(const rav_debugger *d, rav_debug_why why)
 	bool still = debugger() == d;
 	pthread_mutex_unlock(&dbg_lock);
 	rav__debug_tl_step = node.step;
+	/* a one-event step: the next event must reach rav__debug_event */
+	rav__record_recheck();
 	if (still)
 		d->resumed(node.heap_id, d->user);
 	tl_in_debugger = false;

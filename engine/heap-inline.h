@@ -1,9 +1,9 @@
 /* heap-inline.h - the hot steps of a heap as inline functions, shared by
- * heap.c (the life of a free, compaction) and access.c (the public entry
- * points), so both compile them into their loops without a call.
+ * free.c (the life of a free, compaction), heap.c (allocation) and access.c
+ * (the public entry points), so both compile them into their loops without a call.
  *
  * What each step does and in which order is written once, at the top of
- * heap.c.  Functions named *_t take the recording flag as an argument (see
+ * free.c.  Functions named *_t take the recording flag as an argument (see
  * RECT in rav-private.h); the plain ones read it.
  */
 #ifndef RAV_HEAP_INLINE_H
@@ -11,7 +11,7 @@
 
 #include "rav-private.h"
 
-/* heap.c, the out-of-line parts of the steps below */
+/* free.c, the out-of-line parts of the steps below */
 void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now);
 void rav__top_page_emptied(rav_heap *h);
 void rav__splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot);

@@ -12,7 +12,7 @@
  * back to the pool (rav__arrive).  The root cell becomes a hole, and the
  * arrival compaction fills the holes from the top.
  *
- * Live sessions (record.c) need two things from here: channels are listed
+ * Live sessions (record-live.c) need two things from here: channels are listed
  * (a sweep snapshots the messages queued in them), and a receiver that
  * blocks puts itself on its channel's `parked` list, so a sweep can
  * snapshot its heap under the channel's lock while it sleeps.  The sweep
@@ -144,6 +144,12 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	}
 	if (st != RAV_OK)
 		goto out;
+	/* The subtree built last (the common case: a message built at the top
+	 * of the heap) is let go of whole once copied, if each of its cells
+	 * lies in the heap's top `cells` cells (checked during the copy). */
+	rav_top_region region;
+	const bool marked = !rav__tracing && rav__top_region_mark(h, cells, &region);
+	bool at_top = marked;
 	/* Second pass: copy.  The message root is overwritten. */
 	if (*m->root)
 		rav__drop(mh, m->root, RAV_EV_REF_CLEAR);
@@ -151,8 +157,11 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	stack[n++] = (pair){ top, m->root };
 	while (n) {
 		pair p = stack[--n];
+		at_top = at_top && rav__in_top_region(region, p.from);
 		rav_cell *c = rav__alloc(mh, cell_type(p.from));
 		if (!c) {
+			if (marked)
+				rav__top_region_unmark(h);
 			st = RAV_ENOMEM;
 			goto out;
 		}
@@ -171,9 +180,17 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 			if ((mask & (1u << f)) && p.from->w[1 + f])
 				stack[n++] = (pair){ (rav_cell *)p.from->w[1 + f], &c->w[1 + f] };
 	}
-	/* Drop the originals. */
-	rav__drop(h, sslot, RAV_EV_REF_CLEAR);
-	rav__settle(h);
+	/* Drop the originals: at the top, the top moves down past them (no
+	 * cell is read again); elsewhere, the kill cascade and a compaction. */
+	if (at_top) {
+		*sslot = 0;
+		rav__top_region_free(h, region, cells);
+	} else {
+		if (marked)
+			rav__top_region_unmark(h);
+		rav__drop(h, sslot, RAV_EV_REF_CLEAR);
+		rav__settle(h);
+	}
 out:
 	free(stack);
 	(void)cells;

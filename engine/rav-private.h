@@ -99,7 +99,7 @@ static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << RAV_HEADER_KIND_SHIFT));
 }
 /* A dirty page: empty (fill 1), but its cells still hold what they held
- * when the whole page was trimmed at once (heap.c, trim_run): zeroing a
+ * when the whole page was trimmed at once (free.c, trim_run): zeroing a
  * page nobody will read again would be a pass over cold memory.  It is
  * zeroed when it is used again (rav__page_acquire, or grow taking the
  * spare), where the allocations about to write it bring it into cache
@@ -149,7 +149,7 @@ struct rav_root_s; /* a root handle is the address of its slot word */
  * addresses (one page, ascending or descending): `first` died first, `last`
  * last, n in all.  They are a run of the hole list too (pushed one after
  * the other: last nearest its head), so compaction can trim the run when
- * it reaches the top without reading its cells (heap.c, trim_run). */
+ * it reaches the top without reading its cells (free.c, trim_run). */
 typedef struct rav_dead_run {
 	rav_cell *first, *last;
 	unsigned n;
@@ -161,7 +161,7 @@ typedef struct rav_pending {
 	uintptr_t *slot; /* the dead parent's field that held it */
 } rav_pending;
 
-/* A cell's states, in the order a free takes it through (heap.c, "the
+/* A cell's states, in the order a free takes it through (free.c, "the
  * life of a free"): live -> dying (RAV_FLAG_DYING, queued on h->dying,
  * fields intact, back-link word = queue link) -> dead (RAV_TYPE_DEAD, a
  * hole on h->dead) -> empty (above the top, all words zero). */
@@ -204,7 +204,7 @@ struct rav_heap {
 	unsigned extra_roots;    /* message heaps: root slots handed out besides the message root */
 	unsigned root_cells;     /* message heaps: root cells in the buffer pages (0: unknown, search) */
 	struct rav_msg *msg;     /* message heaps: their message */
-	/* Live sessions (record.c): the epoch this heap was last snapshotted in
+	/* Live sessions (record-live.c): the epoch this heap was last snapshotted in
 	 * (atomic: a sweep reads it under a channel's lock), and what a
 	 * snapshot reports about it. */
 	uint32_t snap_epoch;
@@ -302,11 +302,11 @@ uint64_t rav__seq_next_locked(void);
  * 0 if its stream is not in the current epoch (then it records nothing).
  * Bits 40-63 of a number are the epoch (0 when recording from the start),
  * so each session epoch's numbers run 1, 2, 3 ... without gaps: a live
- * reader waits for every number it has not seen (record.c). */
+ * reader waits for every number it has not seen (record-live.c). */
 #define RAV_SEQ_EPOCH_SHIFT 40
 uint64_t rav__seq_take(void);
 
-/* heap.c: the life of a free (in order, see the top of heap.c) */
+/* free.c: the life of a free (in order, see the top of free.c) */
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind);  /* empty a slot; its target may die */
 void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot);      /* same, never queues (collector) */
 void rav__queue_dying(rav_heap *h, rav_cell *c);               /* c has no referrer left */
@@ -316,7 +316,25 @@ void rav__settle(rav_heap *h);                                  /* end of a call
 size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
 void rav__shrink(rav_heap *h);
-/* heap.c: allocation, holes, reference trees */
+/* free.c: the last n cells of a heap, where a whole compaction's top will
+ * end or a structure allocated last lies.  Its pages above its lowest one
+ * carry PAGE_DOOMED in their header while it is marked. */
+#define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */
+typedef struct rav_top_region {
+	rav_cell *page; /* the page holding its lowest cell, or where a bounded walk stopped short */
+	unsigned index; /* cells from this index of `page` up are in it (CELLS: none of `page`) */
+} rav_top_region;
+static inline bool rav__in_top_region(rav_top_region r, const rav_cell *c)
+{
+	rav_cell *pg = page_of(c);
+	if (pg == r.page)
+		return slot_in_page(c) >= r.index;
+	return (pg->w[0] & PAGE_DOOMED) != 0;
+}
+bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r); /* false: not n live cells */
+void rav__top_region_unmark(rav_heap *h);
+void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n); /* its cells let go of whole */
+/* heap.c: allocation, holes; access.c: reference trees; msg.c: arrival */
 rav_cell *rav__alloc_slow(rav_heap *h);                         /* a hole or a cell on a new page */
 rav_cell *rav__top_cell(rav_heap *h);
 rav_cell *rav__dead_pop(rav_heap *h);
@@ -337,7 +355,7 @@ bool rav__check_ref(rav_heap *h, rav_ref r, const char *what);
 bool rav__check_owner(const rav_heap *h, const char *what);
 bool rav__check_root(rav_heap *h, rav_root r, const char *what);
 
-/* record.c */
+/* record.c, record-live.c */
 /* The tracing switch is flipped by the listener's session while other
  * threads read it (live sessions).  Any value a thread reads is acceptable
  * at any moment: a thread that still sees the switch off has not reached
@@ -363,7 +381,7 @@ extern const rav_recorder *rav__recorder_ptr;
 /* rav__hooks: what tracing work an engine call has besides its events
  * (RAV_HOOK_*: reads record their accesses; a live session runs, so calls
  * take safe points); read the same way, only once rav__tracing said yes.
- * Set with the recorder and by sessions (record.c). */
+ * Set with the recorder and by sessions (record.c, record-live.c). */
 enum { RAV_HOOK_ACCESS = 1, RAV_HOOK_SAFEPOINT = 2 };
 extern int rav__hooks_flag;
 #ifdef RAV_TSAN
@@ -377,14 +395,15 @@ extern int rav__hooks_flag;
 void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c);
 void rav__emit_text(rav_ev_kind kind, uint32_t aux, uint32_t x, uint64_t a, const char *text, size_t len);
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc);
+/* The calling thread's next event takes the slow path, which looks again
+ * at what it must do besides recording (debug.c: a thread released for a
+ * one-event step). */
+void rav__record_recheck(void);
 void rav__record_thread_start(rav_heap *h);
 void rav__record_thread_end(rav_heap *h);
 void rav__census_add(rav_heap *h);
 void rav__census_remove(rav_heap *h);
 uint64_t rav__tsc(void);
-
-extern _Thread_local rav_evbuf *rav__tbuf;
-extern _Thread_local unsigned rav__time_countdown;
 
 /* ---- live sessions: safe points ----
  *
@@ -431,9 +450,9 @@ static inline bool rav__safepoint_due(const rav_heap *h)
 	return rav__tl_epoch != e || (h && __atomic_load_n(&h->snap_epoch, __ATOMIC_RELAXED) != e) ||
 	       __atomic_load_n(&rav__debug_safepoints, __ATOMIC_RELAXED);
 }
-/* The snapshot itself (record.c, out of line). */
+/* The snapshot itself (record-live.c, out of line). */
 void rav__safepoint_slow(rav_heap *h);
-/* Out of line and cold (record.c): the session and due tests, then the
+/* Out of line and cold (record-live.c): the session and due tests, then the
  * slow part.  The inline fast path is only the tracing test, so a call site
  * keeps its leaf shape (no registers saved for the slow path's sake beyond
  * a call's). */
@@ -462,7 +481,7 @@ __attribute__((cold)) void rav__safepoint(rav_heap *h);
 typedef struct rav_parked {
 	struct rav_parked *next;
 	rav_heap *heap;
-	void *rec;               /* the thread's record (record.c) */
+	void *rec;               /* the thread's record (record-private.h) */
 	rav_evbuf *adopt;        /* set by a sweep: the buffer the thread continues in */
 	uint32_t epoch;          /* epoch of adopt */
 } rav_parked;
@@ -478,17 +497,34 @@ unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock
 void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 			 uint64_t *tsc, void *user); /* types.c */
 
-/* The per-event fast path: a few plain stores into the thread's buffer.
- * Buffer exchange and the periodic TSC reading take the slow path. */
-static inline void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t c)
+/* The per-event fast path (Tracy's producer side: the recording thread
+ * writes raw, fixed-width records and never encodes): the thread's buffer
+ * and one bound, both thread-local.  rav__tlimit says how far events may
+ * go straight into the buffer: below the room left (one record is kept
+ * free for a clock reading), the next periodic clock reading
+ * (RAV_TIME_EVERY events after the last), and 0 whenever every event must
+ * take the slow path (no buffer, a live debugger watching each event, a
+ * stream not in the current epoch).  So an event is one compare, five
+ * stores and the count's publication (a plain store on x86); the slow path
+ * (record.c) takes the clock, exchanges full buffers and sets the bound
+ * again.  rav__tbuf is never NULL: a thread without a buffer points at
+ * rav__nobuf (count 0, bound 0), so the fast path tests nothing else. */
+extern _Thread_local rav_evbuf *rav__tbuf;
+extern _Thread_local uint32_t rav__tlimit;
+/* The count at which the next event needs a clock reading first (records
+ * that are not events, call sites and text, move it along). */
+extern _Thread_local uint32_t rav__tclock;
+extern rav_evbuf rav__nobuf;
+
+static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b,
+							     uint64_t c)
 {
 	rav_evbuf *buf = rav__tbuf;
-	if (RAV_UNLIKELY(!buf || buf->count + 2 > buf->cap || rav__time_countdown == 0)) {
+	uint32_t n = buf->count;
+	if (RAV_UNLIKELY(n >= rav__tlimit)) {
 		rav__emit_slow(kindaux, x, a, b, c);
 		return;
 	}
-	rav__time_countdown--;
-	uint32_t n = buf->count;
 	rav_raw_event *e = &buf->ev[n];
 	/* Plain stores: streaming (non-temporal) stores cost 3x more recording
 	 * time per event in rav-bench trace-record (recording thread CPU about
@@ -577,6 +613,7 @@ typedef struct rav_site_state {
 	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep */
 	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
 	uint32_t gen;  /* rav__site_gen when pc was recorded */
+	uintptr_t top; /* stack mode: frame 0 of the last stack taken (the live debugger asks) */
 } rav_site_state;
 /* Counts the times recording was switched on (live sessions begin with
  * recording off): a site recorded under an earlier count may no longer be
@@ -588,7 +625,7 @@ void rav__site_change(uintptr_t pc);
 /* No call of the program: the thread's heap torn down at its exit. */
 void rav__site_clear(void);
 void rav__site_prepare(unsigned depth);
-/* The thread's stream starts over (record.c: it joined a live session's
+/* The thread's stream starts over (record-live.c: it joined a live session's
  * epoch, or adopted the buffer a sweep started for it): readers of the new
  * stream have not seen its current site, so record it again there. */
 void rav__site_restream(void);
@@ -596,12 +633,6 @@ void rav__site_restream(void);
  * reading, no countdown); commit after filling them.  NULL: no buffer. */
 rav_raw_event *rav__reserve_raw(unsigned n);
 void rav__commit_raw(void);
-/* One record written at buf->ev[buf->count] (room checked): publish it
- * (after the record: a live reader may read up to count, as in rav__emit). */
-static inline void rav__commit_raw_one(rav_evbuf *buf)
-{
-	__atomic_store_n(&buf->count, buf->count + 1, __ATOMIC_RELEASE);
-}
 
 #if RAV_TRACING
 #define RAV_CALLER ((uintptr_t)__builtin_return_address(0))
@@ -683,6 +714,16 @@ static inline uintptr_t rav__tail_caller(uintptr_t ra)
 	return rav__site_caller_of(ra);
 }
 #define RAV_TAIL_CALLER() rav__tail_caller((uintptr_t)__builtin_return_address(0))
+/* The recording copy's site: the return address is first compared as it
+ * is with the current site, so a call from the same place as the last one
+ * costs that one compare (a current site is a program address, never one
+ * inside the public functions, so an equal address needs no closer look). */
+#define RAV_TAIL_SITE_ENTER()                                                                            \
+	do {                                                                                             \
+		uintptr_t ra_ = (uintptr_t)__builtin_return_address(0);                                  \
+		if (ra_ != rav__site.pc)                                                                 \
+			rav__site_enter_traced(rav__tail_caller(ra_));                                   \
+	} while (0)
 #define RAV_SITE_BEGIN() const bool rav_site_held_ = rav__site_begin(RAV_CALLER)
 #define RAV_SITE_END()                                                                                   \
 	do {                                                                                             \

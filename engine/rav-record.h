@@ -410,6 +410,11 @@ unsigned rav_debug_held(uint32_t *heap_ids, unsigned max);
  * 0 pending, 1 applied, -1 refused (not a live cell), -2 unknown. */
 int rav_debug_watch(uintptr_t cell, bool on);
 int rav_debug_watch_status(int request);
+/* For `event`: the calling thread's call site, the return address into
+ * the program of the engine call it is in (in stack mode, the backtrace's
+ * first frame); 0 if not known (call sites off).  A plain word: breakpoints
+ * on a call site compare it with address ranges resolved by the client. */
+uintptr_t rav_debug_site(void);
 
 #ifdef __cplusplus
 }

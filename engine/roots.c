@@ -1,6 +1,6 @@
 /* roots.c - heap lifetime, page lists, roots and the debug checks.
  *
- * The cold half of a heap (heap.c has the hot half): creating the calling
+ * The cold half of a heap (heap.c and free.c have the hot half): creating the calling
  * thread's heap and tearing it down at thread exit, linking pages into a
  * heap's list, handing out root slots, and the checks debug builds run on
  * every call (stale borrows, references into another heap, a heap used

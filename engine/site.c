@@ -85,14 +85,24 @@ void rav__site_change(uintptr_t pc)
 		rav__site.pc = pc;
 		rav__site.gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
 		rav_evbuf *buf = rav__tbuf;
-		if (RAV_LIKELY(buf && buf->count + 2 <= buf->cap)) {
-			rav_raw_event *e = &buf->ev[buf->count];
+		uint32_t n = buf->count, lim = rav__tlimit;
+		/* below the bound, or at it only because a clock reading is
+		 * due (which a record that is not an event does not take; a
+		 * bound of 0 may also mean nothing may be recorded now) */
+		if (RAV_LIKELY(n < lim) || (n == lim && n == rav__tclock && n != 0 && n + 2 <= buf->cap)) {
+			rav_raw_event *e = &buf->ev[n];
 			e->kind = RAV_RAW_SITE | (1u << 8);
 			e->x = 0;
 			e->a = pc;
 			e->b = 0;
 			e->c = 0;
-			rav__commit_raw_one(buf);
+			/* after the record: a live reader may read up to count */
+			__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
+			/* not an event: the next clock reading is one record
+			 * further, and so is the fast path's bound, within the
+			 * room left (lim <= cap - 1) */
+			rav__tclock++;
+			rav__tlimit = lim + (lim + 1 < buf->cap);
 			return;
 		}
 		emit_site(&pc, 1);
@@ -128,6 +138,7 @@ static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
 		for (int i = at; i < got && n < depth; i++)
 			frames[n++] = (uintptr_t)raw[i];
 	}
+	rav__site.top = n ? frames[0] : 0;
 	uint32_t h = hash_frames(frames, n);
 	if (h == rav__site.hash)
 		return;
@@ -155,6 +166,7 @@ void rav__site_clear(void)
 	if (__atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 0 || (rav__site.pc == 0 && rav__site.hash == 0))
 		return;
 	rav__site.pc = 0;
+	rav__site.top = 0;
 	rav__site.hash = 0;
 	emit_site(NULL, 0);
 }
@@ -196,4 +208,14 @@ void rav__site_prepare(unsigned depth)
 		void *one[2];
 		backtrace(one, 2);
 	}
+}
+
+uintptr_t rav_debug_site(void)
+{
+	unsigned depth = __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED);
+	if (depth == 0)
+		return 0;
+	if (rav__site.pc == SITE_ALWAYS)
+		return rav__site.top;
+	return rav__site.pc;
 }

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	/* The option parser allocates the strings it stores. */
-	g_autofree char *output = NULL, *size = NULL, *select = NULL, *focus = NULL, *panel = NULL;
+	g_autofree char *output = NULL, *size = NULL, *select = NULL, *focus = NULL, *panel = NULL, *brk = NULL;
 	gint64 from = -1, to = -1;
 	double fps = 0;
 	int step_ms = 0;
@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 		{ "size", 0, 0, G_OPTION_ARG_STRING, &size, "With --render/--bench: image size (default 1280x800)", "WxH" },
 		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "Select a cell and show its links", "PAGE.CELL" },
 		{ "panel", 0, 0, G_OPTION_ARG_STRING, &panel, "In the window: show this side panel (inspector, events, sites, contention, charts)", "NAME" },
+		{ "break", 0, 0, G_OPTION_ARG_STRING, &brk, "In the window: a breakpoint on a call site (FUNCTION, FILE:LINE, *ADDRESS), the playhead at its first hit", "WHERE" },
 		{ "focus", 0, 0, G_OPTION_ARG_STRING, &focus, "With --render: zoom onto the page of this cell", "PAGE.CELL" },
 		{ "cell-px", 0, 0, G_OPTION_ARG_DOUBLE, &cell_px, "With --render: pixels per cell (default: fit the heap)", "N" },
 		{ "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "With --render: dark style", NULL },

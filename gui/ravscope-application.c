@@ -39,6 +39,7 @@ struct _RavscopeApplication {
 	gint64 start_event;
 	rav_loc start_select;
 	char *start_panel;
+	char *start_break;
 	gboolean open_compare; /* --compare: the chatty-vs-messages window at start */
 };
 
@@ -309,6 +310,11 @@ static void ravscope_application_activate(GApplication *app)
 		self->open_compare = FALSE;
 		gtk_widget_activate_action(GTK_WIDGET(w), "win.compare", NULL);
 	}
+	if (self->start_break && (self->startup_pid > 0 || self->startup_argv)) {
+		/* set in the program as soon as its memory map has come */
+		ravscope_window_set_start_break(w, self->start_break);
+		g_clear_pointer(&self->start_break, g_free);
+	}
 	if (self->startup_pid > 0)
 		ravscope_window_attach(w, self->startup_pid);
 	else if (self->startup_argv)
@@ -338,6 +344,10 @@ static void ravscope_application_open(GApplication *app, GFile **files, int n, c
 		if (i == 0 && ravscope_window_get_document(w))
 			w = ravscope_window_new(GTK_APPLICATION(app));
 		gtk_window_present(GTK_WINDOW(w));
+		if (i == 0 && self->start_break) {
+			ravscope_window_set_start_break(w, self->start_break);
+			g_clear_pointer(&self->start_break, g_free);
+		}
 		if (i == 0 && (self->start_event >= 0 || self->start_select || self->start_panel)) {
 			ravscope_window_set_start(w, self->start_event, self->start_select, self->start_panel);
 			self->start_event = -1;
@@ -352,7 +362,7 @@ static void ravscope_application_open(GApplication *app, GFile **files, int n, c
 	}
 }
 
-/* --event=N --select=PAGE.CELL --panel=NAME: checked here, applied by the
+/* --event=N --select=PAGE.CELL --panel=NAME --break=WHERE: checked here, applied by the
  * window that opens the first file once it is indexed. */
 static int ravscope_application_handle_local_options(GApplication *app, GVariantDict *options)
 {
@@ -375,6 +385,14 @@ static int ravscope_application_handle_local_options(GApplication *app, GVariant
 			return 2;
 		}
 		self->start_select = rav_loc_make((guint32)page, (guint32)cell, 0);
+	}
+	const char *brk = NULL;
+	if (g_variant_dict_lookup(options, "break", "&s", &brk)) {
+		if (!*brk) {
+			g_printerr("ravscope: --break needs a call site: FUNCTION, FILE:LINE or *ADDRESS\n");
+			return 2;
+		}
+		self->start_break = g_strdup(brk);
 	}
 	if (g_variant_dict_lookup(options, "panel", "&s", &panel)) {
 		static const char *const names[] = {"inspector", "events", "sites", "contention", "charts"};
@@ -468,6 +486,7 @@ static void ravscope_application_shutdown(GApplication *app)
 	RavscopeApplication *self = RAVSCOPE_APPLICATION(app);
 	g_clear_object(&self->settings);
 	g_clear_pointer(&self->start_panel, g_free);
+	g_clear_pointer(&self->start_break, g_free);
 	G_APPLICATION_CLASS(ravscope_application_parent_class)->shutdown(app);
 }
 
@@ -488,6 +507,7 @@ static void ravscope_application_init(RavscopeApplication *self)
 		{ "event", 0, 0, G_OPTION_ARG_INT64, NULL, "Show the state just before event N", "N" },
 		{ "select", 0, 0, G_OPTION_ARG_STRING, NULL, "Select a cell", "PAGE.CELL" },
 		{ "panel", 0, 0, G_OPTION_ARG_STRING, NULL, "Show a side panel", "NAME" },
+		{ "break", 0, 0, G_OPTION_ARG_STRING, NULL, "Break at a call site and go to its first hit", "WHERE" },
 		{ NULL },
 	};
 	g_application_add_main_option_entries(G_APPLICATION(self), window_options);

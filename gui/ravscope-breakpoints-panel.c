@@ -6,25 +6,33 @@
  * Conditions: the selected cell (followed across moves: moves, fix-ups of
  * its words, its free, a new referrer), a type's allocations or frees, an
  * event kind (page hand-off, message send / receive, collection, arrival
- * compaction, ...), a mark's text, engine errors, any event; each limited
- * to a thread if wanted, with a hit count ("the 1000th free") and "stop
- * all threads".
+ * compaction, ...), a mark's text, engine errors, any event, and a call
+ * site (what gdb users type: FUNCTION, FILE:LINE, *ADDRESS; with the kind
+ * of event wanted there); each limited to a thread if wanted, with a hit
+ * count ("the 1000th free") and "stop all threads".
  *
- * On a trace, the search is libravtrace's: rav_trace_find_next/prev over
- * the kinds a breakpoint can match, then its aux, text and thread checked
- * on each candidate; a cell breakpoint uses the cell's history
- * (rav_trace_cell_history, which follows it across moves).  A new referrer
- * is only known to a live program (a trace names the stores into a cell,
- * not those naming it), so a cell breakpoint on a trace stops at moves,
- * fix-ups and the free.
+ * A call site is resolved here, once, into ranges of the program's code
+ * (rav_trace_site_spec_resolve: libdw over the trace's memory map): a
+ * live program gets the ranges and compares words (it never symbolizes),
+ * and on a trace the search takes the sites whose address is in them
+ * (rav_trace_sites_in_ranges) as an event filter.  Ranges are run-time
+ * addresses of one run: a breakpoint is resolved again for each trace the
+ * panel is given (a live session's once its memory map has arrived).
+ *
+ * On a trace, Run to Breakpoint searches with libravtrace
+ * (ravscope-breakpoint-search.c).
+ *
+ * Over 800 lines: one widget's form, rows, live states and call-site checks,
+ * which share the Bp records; the trace search is the part that stands alone.
  */
 #include "ravscope-breakpoints-panel.h"
 
 #include <string.h>
 
+#include "ravscope-breakpoint-search.h"
 #include "ravscope-panel.h"
+#include "ravscope-sites.h"
 
-#define SEARCH_MAX 4000000 /* candidates one search looks at before giving up */
 
 typedef struct {
 	rav_live_break b;
@@ -35,7 +43,38 @@ typedef struct {
 	int state;       /* RAV_LIVE_BREAK_STATE_* from the program, 0 none */
 	guint64 hits;
 	GtkWidget *row;
+	/* a call site (AT_SITE): the spec, its code in the document's trace and
+	 * that trace's sites in it (sorted), redone when sites or the trace change */
+	char *site_spec;
+	rav_site_range *ranges;
+	gsize nranges;
+	guint32 *sites;
+	gsize nsites;
+	guint32 sites_of;      /* rav_trace_site_count when sites was taken */
+	gpointer resolved_for; /* the document the ranges belong to (compared only) */
+	gboolean sent;         /* given to the live program */
+	gboolean waiting_map;  /* a live program's memory map has not come yet */
+	char *note;            /* why a call site is not in force here (NULL: it is) */
 } Bp;
+
+/* What a call-site breakpoint stops on there ("Stop on: Call site", then
+ * this); allocations and frees may name a type. */
+static const struct {
+	const char *label;
+	unsigned what; /* RAV_LIVE_BREAK_* */
+	unsigned kind; /* KIND: the event kind */
+} site_kinds[] = {
+	{ "any event", RAV_LIVE_BREAK_ANY, 0 },
+	{ "allocations", RAV_LIVE_BREAK_ALLOC, 0 },
+	{ "frees", RAV_LIVE_BREAK_FREE, 0 },
+	{ "reference stores", RAV_LIVE_BREAK_KIND, RAV_EV_REF_STORE },
+	{ "data stores", RAV_LIVE_BREAK_KIND, RAV_EV_DATA_STORE },
+	{ "message sends", RAV_LIVE_BREAK_KIND, RAV_EV_MSG_SEND },
+	{ "message receives", RAV_LIVE_BREAK_KIND, RAV_EV_MSG_RECV },
+	{ "moves", RAV_LIVE_BREAK_KIND, RAV_EV_MOVE },
+	{ "engine errors", RAV_LIVE_BREAK_ERROR, 0 },
+};
+#define WHAT_SITE 7 /* "Call site" in what_labels */
 
 static const struct {
 	const char *label;
@@ -57,7 +96,7 @@ static const struct {
 
 static const char *const what_labels[] = {
 	"Selected cell", "Allocation of a type", "Free of a type", "Event kind", "Mark text", "Engine errors",
-	"Any event", NULL,
+	"Any event", "Call site", NULL,
 };
 
 struct _RavscopeBreakpointsPanel {
@@ -67,6 +106,11 @@ struct _RavscopeBreakpointsPanel {
 	GtkCheckButton *on_move, *on_fixup, *on_free, *on_referrer;
 	GtkDropDown *type_dd, *kind_dd, *thread_dd;
 	GtkEntry *mark_entry;
+	GtkBox *site_box;
+	GtkEntry *site_entry;
+	GtkDropDown *site_kind_dd;
+	guint validate_source;
+	guint validate_gen; /* the latest check's number (older answers are dropped) */
 	GtkSpinButton *count;
 	GtkCheckButton *stop_all;
 	GtkButton *add;
@@ -92,7 +136,159 @@ static void bp_free(gpointer p)
 	Bp *bp = p;
 	g_free(bp->text);
 	g_free(bp->label);
+	g_free(bp->site_spec);
+	g_free(bp->ranges);
+	g_free(bp->sites);
+	g_free(bp->note);
 	g_free(bp);
+}
+
+/* ---- call sites ------------------------------------------------------------------ */
+
+/* The trace's sites in bp's ranges, taken again when the trace has more. */
+static void update_sites(RavscopeBreakpointsPanel *self, Bp *bp)
+{
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	guint32 count = rav_trace_site_count(t);
+	if (bp->sites && bp->sites_of == count)
+		return;
+	gsize n = rav_trace_sites_in_ranges(t, bp->ranges, bp->nranges, NULL, 0);
+	g_free(bp->sites);
+	bp->sites = g_new(guint32, n ? n : 1);
+	bp->nsites = rav_trace_sites_in_ranges(t, bp->ranges, bp->nranges, bp->sites, n);
+	bp->sites_of = count;
+}
+
+/* Resolve spec on the document's trace into bp's ranges and sites; FALSE
+ * with *error (what is wrong, in words). */
+static gboolean resolve_site(RavscopeBreakpointsPanel *self, Bp *bp, const char *spec, char **error)
+{
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	char err[512];
+	gsize cap = 64;
+	rav_site_range *r = g_new(rav_site_range, cap);
+	long n = rav_trace_site_spec_resolve(t, spec, r, cap, err, sizeof err);
+	if (n > (long)cap) {
+		cap = (gsize)n;
+		r = g_renew(rav_site_range, r, cap);
+		n = rav_trace_site_spec_resolve(t, spec, r, cap, err, sizeof err);
+	}
+	if (n <= 0) {
+		g_free(r);
+		*error = g_strdup(n < 0 ? err : "no code");
+		return FALSE;
+	}
+	g_free(bp->ranges);
+	bp->ranges = r;
+	bp->nranges = (gsize)n;
+	bp->resolved_for = self->doc;
+	g_clear_pointer(&bp->sites, g_free);
+	update_sites(self, bp);
+	return TRUE;
+}
+
+/* Functions of the trace's call sites whose name contains spec (for a
+ * name that matched nothing): ", e.g. a, b, c", or "". */
+static char *similar_functions(RavscopeBreakpointsPanel *self, const char *spec)
+{
+	if (strpbrk(spec, ":*./") || !spec[0])
+		return g_strdup("");
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	g_autofree char *want = g_utf8_casefold(spec, -1);
+	GString *out = g_string_new(NULL);
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	guint32 n = rav_trace_site_count(t);
+	for (guint32 id = 1; id <= n && id <= 20000 && g_hash_table_size(seen) < 4; id++) {
+		rav_trace_symbol sy;
+		if (!rav_trace_site_call(t, id, &sy) || !sy.function || g_hash_table_contains(seen, sy.function))
+			continue;
+		g_autofree char *f = g_utf8_casefold(sy.function, -1);
+		if (!strstr(f, want))
+			continue;
+		g_hash_table_add(seen, (gpointer)sy.function);
+		g_string_append_printf(out, "%s%s", out->len ? ", " : " Functions with calls here: ", sy.function);
+	}
+	if (out->len)
+		g_string_append(out, ".");
+	return g_string_free(out, FALSE);
+}
+
+/* What the form says of spec: how many call sites of the trace it holds
+ * (the first named), or what is wrong.  FALSE: it cannot be added.  With
+ * into, the resolution is kept there. */
+static gboolean site_message(RavscopeBreakpointsPanel *self, const char *spec, const Bp *bp, const char *error,
+			     char **msg)
+{
+	gboolean ok = FALSE;
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	if (error) {
+		g_autofree char *like = similar_functions(self, spec);
+		*msg = g_strdup_printf("%s.%s", error, like);
+	} else if (self->live && bp->nranges > RAV_LIVE_SITE_RANGES_MAX) {
+		*msg = g_strdup_printf("%s is %" G_GSIZE_FORMAT " separate pieces of code; a running program takes at "
+				       "most %u: name one line (FILE:LINE) instead.",
+				       spec, bp->nranges, RAV_LIVE_SITE_RANGES_MAX);
+	} else if (bp->nsites == 0 && !self->live) {
+		g_autofree char *like = similar_functions(self, spec);
+		*msg = g_strdup_printf("No call site in this trace resolves to %s: its code made no engine call "
+				       "here.%s",
+				       spec, like);
+	} else if (bp->nsites == 0) {
+		*msg = g_strdup_printf("No call of %s seen yet: the program stops when one happens.", spec);
+		ok = TRUE;
+	} else {
+		GString *m = g_string_new(NULL);
+		g_string_append_printf(m, "%" G_GSIZE_FORMAT " call site%s in this trace: ", bp->nsites,
+				       bp->nsites == 1 ? "" : "s");
+		for (gsize i = 0; i < bp->nsites && i < 2; i++) {
+			g_autofree char *l = ravscope_site_label(t, bp->sites[i]);
+			g_string_append_printf(m, "%s%s", i ? ", " : "", l);
+		}
+		if (bp->nsites > 2)
+			g_string_append(m, ", …");
+		*msg = g_string_free(m, FALSE);
+		ok = TRUE;
+	}
+	return ok;
+}
+
+static gboolean check_site(RavscopeBreakpointsPanel *self, const char *spec, Bp *into, char **msg)
+{
+	Bp tmp = { 0 };
+	Bp *bp = into ? into : &tmp;
+	g_autofree char *error = NULL;
+	gboolean resolved = resolve_site(self, bp, spec, &error);
+	gboolean ok = site_message(self, spec, bp, resolved ? NULL : error, msg);
+	if (bp == &tmp) {
+		g_free(tmp.ranges);
+		g_free(tmp.sites);
+	}
+	return ok;
+}
+
+/* A call-site breakpoint resolved for the current document (again after
+ * the document changed: another run, other addresses).  FALSE: not in
+ * force here, bp->note says why. */
+static gboolean ensure_site(RavscopeBreakpointsPanel *self, Bp *bp)
+{
+	if (!bp->site_spec)
+		return TRUE;
+	if (!self->doc)
+		return FALSE;
+	if (bp->resolved_for == self->doc && bp->ranges) {
+		update_sites(self, bp);
+		return TRUE;
+	}
+	char *error = NULL;
+	g_clear_pointer(&bp->note, g_free);
+	if (!resolve_site(self, bp, bp->site_spec, &error)) {
+		bp->waiting_map = self->live && rav_trace_object_count(ravscope_document_get_trace(self->doc)) == 0;
+		bp->note = bp->waiting_map ? g_strdup("waiting for the program's memory map") : error;
+		if (bp->note != error)
+			g_free(error);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* ---- rows -------------------------------------------------------------------- */
@@ -108,6 +304,8 @@ static char *state_text(const Bp *bp, gboolean live)
 	case RAV_LIVE_BREAK_STATE_CLEARED: st = "cleared"; break;
 	default: st = live ? "sending…" : "for Run to Breakpoint"; break;
 	}
+	if (bp->note)
+		st = bp->note;
 	if (bp->hits)
 		return g_strdup_printf("%s · hit %llu", st, (unsigned long long)bp->hits);
 	return g_strdup(st);
@@ -125,8 +323,22 @@ static void update_row(RavscopeBreakpointsPanel *self, Bp *bp)
 
 static void send_bp(RavscopeBreakpointsPanel *self, Bp *bp)
 {
-	if (self->live)
-		ravscope_live_break_set(self->live, &bp->b);
+	if (!self->live)
+		return;
+	if (!bp->site_spec) {
+		bp->sent = ravscope_live_break_set(self->live, &bp->b);
+		return;
+	}
+	bp->waiting_map = FALSE;
+	if (!ensure_site(self, bp))
+		return; /* again at the next refresh */
+	if (bp->nranges > RAV_LIVE_SITE_RANGES_MAX) {
+		g_free(bp->note);
+		bp->note = g_strdup_printf("%" G_GSIZE_FORMAT " pieces of code: a running program takes at most %u",
+					   bp->nranges, RAV_LIVE_SITE_RANGES_MAX);
+		return;
+	}
+	bp->sent = ravscope_live_break_set_at_site(self->live, &bp->b, bp->ranges, bp->nranges);
 }
 
 static void on_remove(GtkButton *b, RavscopeBreakpointsPanel *self)
@@ -167,7 +379,11 @@ static void update_form(RavscopeBreakpointsPanel *self)
 {
 	guint w = gtk_drop_down_get_selected(self->what);
 	gtk_widget_set_visible(GTK_WIDGET(self->cell_box), w == 0);
-	gtk_widget_set_visible(GTK_WIDGET(self->type_dd), w == 1 || w == 2);
+	guint sk = gtk_drop_down_get_selected(self->site_kind_dd);
+	gboolean site_typed = sk < G_N_ELEMENTS(site_kinds) && (site_kinds[sk].what == RAV_LIVE_BREAK_ALLOC ||
+								 site_kinds[sk].what == RAV_LIVE_BREAK_FREE);
+	gtk_widget_set_visible(GTK_WIDGET(self->type_dd), w == 1 || w == 2 || (w == WHAT_SITE && site_typed));
+	gtk_widget_set_visible(GTK_WIDGET(self->site_box), w == WHAT_SITE);
 	gtk_widget_set_visible(GTK_WIDGET(self->kind_dd), w == 3);
 	gtk_widget_set_visible(GTK_WIDGET(self->mark_entry), w == 4);
 	gboolean ok = self->doc != NULL && (w != 0 || self->selected != RAV_LOC_NONE);
@@ -176,13 +392,115 @@ static void update_form(RavscopeBreakpointsPanel *self)
 		gtk_label_set_text(self->hint, "Select a cell in the heap view first.");
 	else if (w == 0 && self->live)
 		gtk_label_set_text(self->hint, "In a running program, pause first: the cell is where the view shows it.");
+	else if (w == WHAT_SITE)
+		; /* the call site's check says what it matches (validate_site) */
 	else
 		gtk_label_set_text(self->hint, "");
+}
+
+/* The call site typed so far, checked against the trace a moment after
+ * the last key, on a worker thread: a check reads debug information (a
+ * few hundred ms for a small program) and the window must not wait. */
+typedef struct {
+	RavscopeDocument *doc;
+	char *spec;
+	guint gen;
+	rav_site_range *r;
+	long n;
+	char err[512];
+} SiteCheck;
+
+static void site_check_free(gpointer p)
+{
+	SiteCheck *c = p;
+	g_clear_object(&c->doc);
+	g_free(c->spec);
+	g_free(c->r);
+	g_free(c);
+}
+
+static void site_check_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+	SiteCheck *c = data;
+	rav_trace *t = ravscope_document_get_trace(c->doc);
+	long cap = 64;
+	c->r = g_new(rav_site_range, cap);
+	c->n = rav_trace_site_spec_resolve(t, c->spec, c->r, (size_t)cap, c->err, sizeof c->err);
+	if (c->n > cap) {
+		c->r = g_renew(rav_site_range, c->r, (gsize)c->n);
+		c->n = rav_trace_site_spec_resolve(t, c->spec, c->r, (size_t)c->n, c->err, sizeof c->err);
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void show_check(RavscopeBreakpointsPanel *self, gboolean ok, const char *msg)
+{
+	gtk_label_set_text(self->hint, msg);
+	if (ok)
+		gtk_widget_remove_css_class(GTK_WIDGET(self->site_entry), "error");
+	else
+		gtk_widget_add_css_class(GTK_WIDGET(self->site_entry), "error");
+}
+
+static void site_check_done(GObject *source, GAsyncResult *res, gpointer user)
+{
+	RavscopeBreakpointsPanel *self = user;
+	SiteCheck *c = g_task_get_task_data(G_TASK(res));
+	/* only the latest check, for the document it was made on */
+	if (self->bps && c->gen == self->validate_gen && c->doc == self->doc &&
+	    gtk_drop_down_get_selected(self->what) == WHAT_SITE) {
+		Bp tmp = { 0 };
+		if (c->n > 0) {
+			tmp.ranges = c->r;
+			tmp.nranges = (gsize)c->n;
+			c->r = NULL;
+			update_sites(self, &tmp);
+		}
+		g_autofree char *msg = NULL;
+		gboolean ok = site_message(self, c->spec, &tmp, c->n > 0 ? NULL : c->n < 0 ? c->err : "no code", &msg);
+		show_check(self, ok, msg);
+		g_free(tmp.ranges);
+		g_free(tmp.sites);
+	}
+	g_object_unref(self);
+}
+
+static gboolean validate_site(gpointer data)
+{
+	RavscopeBreakpointsPanel *self = data;
+	self->validate_source = 0;
+	self->validate_gen++;
+	if (!self->doc || gtk_drop_down_get_selected(self->what) != WHAT_SITE)
+		return G_SOURCE_REMOVE;
+	const char *spec = gtk_editable_get_text(GTK_EDITABLE(self->site_entry));
+	if (!spec[0]) {
+		show_check(self, TRUE, "A function (list_push), a line (list.c:42) or an address (*0x4011d6).");
+		return G_SOURCE_REMOVE;
+	}
+	gtk_label_set_text(self->hint, "Looking it up in the program's debug information…");
+	SiteCheck *c = g_new0(SiteCheck, 1);
+	c->doc = g_object_ref(self->doc);
+	c->spec = g_strstrip(g_strdup(spec));
+	c->gen = self->validate_gen;
+	GTask *task = g_task_new(NULL, NULL, site_check_done, g_object_ref(self));
+	g_task_set_task_data(task, c, site_check_free);
+	g_task_run_in_thread(task, site_check_thread);
+	g_object_unref(task);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_site_changed(GtkEditable *e, RavscopeBreakpointsPanel *self)
+{
+	if (self->validate_source)
+		g_source_remove(self->validate_source);
+	self->validate_source = g_timeout_add(300, validate_site, self);
 }
 
 static void on_what_changed(GObject *o, GParamSpec *pspec, RavscopeBreakpointsPanel *self)
 {
 	update_form(self);
+	if (gtk_drop_down_get_selected(self->what) == WHAT_SITE)
+		validate_site(self);
 }
 
 static void fill_choices(RavscopeBreakpointsPanel *self)
@@ -221,14 +539,53 @@ static void fill_choices(RavscopeBreakpointsPanel *self)
 	g_object_unref(threads);
 }
 
-static void on_add(GtkButton *button, RavscopeBreakpointsPanel *self)
+/* A breakpoint as the form says: its id, or 0 with *error (a call site
+ * that resolves to nothing). */
+static guint32 add_from_form(RavscopeBreakpointsPanel *self, char **error)
 {
-	if (!self->doc)
-		return;
+	if (!self->doc) {
+		*error = g_strdup("Open a trace first.");
+		return 0;
+	}
 	Bp *bp = g_new0(Bp, 1);
 	guint w = gtk_drop_down_get_selected(self->what);
 	GString *label = g_string_new(NULL);
 	switch (w) {
+	case WHAT_SITE: {
+		g_autofree char *spec = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->site_entry))));
+		char *msg = NULL;
+		if (self->live && spec[0] && rav_trace_object_count(ravscope_document_get_trace(self->doc)) == 0) {
+			/* attached a moment ago: resolved once the program's memory map has come */
+			bp->note = g_strdup("waiting for the program's memory map");
+			bp->waiting_map = TRUE;
+		} else if (!check_site(self, spec, bp, &msg)) {
+			*error = msg;
+			bp_free(bp);
+			g_string_free(label, TRUE);
+			return 0;
+		}
+		g_free(msg);
+		bp->site_spec = g_strdup(spec);
+		guint k = gtk_drop_down_get_selected(self->site_kind_dd);
+		if (k >= G_N_ELEMENTS(site_kinds))
+			k = 0;
+		bp->b.what = site_kinds[k].what;
+		bp->b.arg = site_kinds[k].kind;
+		/* a file by its name: the full path is in the tooltip */
+		const char *colon = strrchr(spec, ':'), *slash = strrchr(spec, '/');
+		const char *shown = spec[0] != '*' && colon && slash && slash < colon ? slash + 1 : spec;
+		g_string_append_printf(label, "At %s", shown);
+		if (bp->b.what == RAV_LIVE_BREAK_ALLOC || bp->b.what == RAV_LIVE_BREAK_FREE) {
+			guint i = gtk_drop_down_get_selected(self->type_dd);
+			guint16 id = i < self->type_ids->len ? g_array_index(self->type_ids, guint16, i) : 0;
+			bp->b.arg = id;
+			g_string_append_printf(label, ": %s of %s", bp->b.what == RAV_LIVE_BREAK_ALLOC ? "allocations" : "frees",
+					       id ? ravscope_document_type_name(self->doc, id) : "any type");
+		} else if (k) {
+			g_string_append_printf(label, ": %s", site_kinds[k].label);
+		}
+		break;
+	}
 	case 0: {
 		bp->b.what = RAV_LIVE_BREAK_CELL;
 		bp->cell = rav_loc_make(rav_loc_page(self->selected), rav_loc_cell(self->selected), 0);
@@ -306,105 +663,38 @@ static void on_add(GtkButton *button, RavscopeBreakpointsPanel *self)
 	}
 	bp->label = g_string_free(label, FALSE);
 	add_bp(self, bp);
+	if (bp->site_spec)
+		gtk_widget_set_tooltip_text(bp->row, bp->site_spec);
+	return bp->b.id;
 }
 
-/* ---- run to breakpoint (any trace) ------------------------------------------------ */
-
-static guint64 kind_mask(const Bp *bp)
+static void on_add(GtkButton *button, RavscopeBreakpointsPanel *self)
 {
-	switch (bp->b.what) {
-	case RAV_LIVE_BREAK_ALLOC: return 1ull << RAV_EV_ALLOC;
-	case RAV_LIVE_BREAK_FREE: return 1ull << RAV_EV_FREE;
-	case RAV_LIVE_BREAK_KIND: return 1ull << bp->b.arg;
-	case RAV_LIVE_BREAK_MARK: return 1ull << RAV_EV_MARK;
-	case RAV_LIVE_BREAK_ERROR: return 1ull << RAV_EV_ERROR;
-	default: return ~(1ull << RAV_EV_TIME);
-	}
+	g_autofree char *error = NULL;
+	if (!add_from_form(self, &error) && error)
+		gtk_label_set_text(self->hint, error);
 }
 
-static gboolean candidate_matches(const Bp *bp, const rav_event *ev)
+static void on_site_activate(GtkEntry *e, RavscopeBreakpointsPanel *self)
 {
-	switch (bp->b.what) {
-	case RAV_LIVE_BREAK_ALLOC: return bp->b.arg == 0 || ev->aux == bp->b.arg;
-	case RAV_LIVE_BREAK_FREE: return ev->aux != 0 && (bp->b.arg == 0 || ev->aux == bp->b.arg);
-	case RAV_LIVE_BREAK_KIND: return !(bp->b.flags & RAV_LIVE_MATCH_AUX) || ev->aux == bp->b.arg2;
-	case RAV_LIVE_BREAK_MARK: return !bp->text || !bp->text[0] || (ev->text && strstr(ev->text, bp->text));
-	case RAV_LIVE_BREAK_ERROR: return bp->b.arg == 0 || ev->aux == bp->b.arg;
-	default: return TRUE;
-	}
+	on_add(self->add, self);
 }
 
-/* The next (forward) or previous matching event from the playhead, -1 if
- * none; *gave_up when the search stopped at SEARCH_MAX candidates. */
-static gint64 search_one(RavscopeBreakpointsPanel *self, const Bp *bp, gboolean forward, gboolean *gave_up)
+static void on_site_kind_changed(GObject *o, GParamSpec *pspec, RavscopeBreakpointsPanel *self)
 {
-	rav_trace *t = ravscope_document_get_trace(self->doc);
-	guint64 n = ravscope_document_get_event_count(self->doc);
-	guint64 pos = ravscope_document_get_position(self->doc); /* events applied */
-	if (bp->b.what == RAV_LIVE_BREAK_CELL) {
-		rav_cell_event hist[4096];
-		unsigned total = 0;
-		unsigned got = rav_trace_cell_history(t, bp->cell, bp->cell_at, hist, G_N_ELEMENTS(hist), &total);
-		unsigned want = bp->b.flags & 7u;
-		gint64 best = -1;
-		guint64 hits = 0;
-		for (unsigned i = 0; i < got; i++) {
-			unsigned k = hist[i].kind;
-			unsigned cond = k == RAV_EV_MOVE ? 1u : k == RAV_EV_FIXUP ? 2u : k == RAV_EV_FREE ? 4u : 0u;
-			if (!cond || (want && !(want & cond)))
-				continue;
-			if (bp->b.thread) {
-				rav_event ev;
-				if (!rav_trace_event_at(t, hist[i].event, &ev) || ev.thread != bp->b.thread)
-					continue;
-			}
-			hits++;
-			if (bp->b.count && hits != bp->b.count)
-				continue;
-			guint64 e = hist[i].event;
-			if (forward && e >= pos && best < 0)
-				best = (gint64)e;
-			if (!forward && e + 1 < pos)
-				best = (gint64)e;
-		}
-		*gave_up = got < total;
-		return best;
-	}
-	rav_event_filter f = { .kinds = kind_mask(bp), .thread = bp->b.thread ? (gint64)bp->b.thread : -1 };
-	if (bp->b.count) {
-		/* the Nth hit from the start of the trace */
-		guint64 hits = 0, from = 0;
-		for (guint looked = 0; looked < SEARCH_MAX; looked++) {
-			gint64 at = rav_trace_find_next(t, from, &f);
-			if (at < 0)
-				return -1;
-			rav_event ev;
-			if (rav_trace_event_at(t, (guint64)at, &ev) && candidate_matches(bp, &ev) && ++hits == bp->b.count)
-				return (forward ? (guint64)at >= pos : (guint64)at + 1 < pos) ? at : -1;
-			from = (guint64)at + 1;
-		}
-		*gave_up = TRUE;
+	update_form(self);
+}
+
+/* ---- run to breakpoint (any trace: ravscope-breakpoint-search.c) ---------------- */
+
+static gint64 search_one(RavscopeBreakpointsPanel *self, Bp *bp, gboolean forward, gboolean *gave_up)
+{
+	if (bp->site_spec && !ensure_site(self, bp))
 		return -1;
-	}
-	guint64 from = forward ? pos : (pos ? pos - 1 : 0);
-	if (!forward && pos == 0)
-		return -1;
-	for (guint looked = 0; looked < SEARCH_MAX; looked++) {
-		gint64 at = forward ? rav_trace_find_next(t, from, &f) : rav_trace_find_prev(t, from, &f);
-		if (at < 0 || (guint64)at >= n)
-			return -1;
-		rav_event ev;
-		if (rav_trace_event_at(t, (guint64)at, &ev) && candidate_matches(bp, &ev))
-			return at;
-		if (forward)
-			from = (guint64)at + 1;
-		else if (at == 0)
-			return -1;
-		else
-			from = (guint64)at;
-	}
-	*gave_up = TRUE;
-	return -1;
+	return ravscope_breakpoint_search(ravscope_document_get_trace(self->doc), &bp->b, bp->cell, bp->cell_at,
+					  bp->site_spec ? bp->sites : NULL, bp->nsites,
+					  ravscope_document_get_position(self->doc),
+					  ravscope_document_get_event_count(self->doc), forward, gave_up);
 }
 
 gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean forward)
@@ -430,7 +720,14 @@ gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean
 								 : "No breakpoint hit before the playhead.");
 		return FALSE;
 	}
-	g_autofree char *msg = g_strdup_printf("Breakpoint “%s” at event %lld.", which->label, (long long)best);
+	/* what hit, and from where in the program */
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	rav_event ev;
+	gboolean have = rav_trace_event_at(t, (guint64)best, &ev);
+	g_autofree char *where = have && ev.site ? ravscope_site_label(t, ev.site) : NULL;
+	g_autofree char *msg = g_strdup_printf("Breakpoint “%s” at event %lld%s%s%s%s.", which->label, (long long)best,
+					       have ? ": " : "", have ? rav_event_kind_name(ev.kind) : "",
+					       where ? " by " : "", where ? where : "");
 	gtk_label_set_text(self->result, msg);
 	self->hit_id = which->b.id;
 	for (guint i = 0; i < self->bps->len; i++)
@@ -452,6 +749,7 @@ void ravscope_breakpoints_panel_set_live(RavscopeBreakpointsPanel *self, Ravscop
 	for (guint i = 0; i < self->bps->len; i++) {
 		Bp *bp = g_ptr_array_index(self->bps, i);
 		bp->state = 0;
+		bp->sent = FALSE;
 		/* a cell names a place of the old trace; types and threads stay meaningful by id only
 		 * for the same program: keep them, the program refuses what does not fit */
 		send_bp(self, bp);
@@ -486,6 +784,14 @@ void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 
 
 guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self) { return self->bps->len; }
 
+gboolean ravscope_breakpoints_panel_waiting(RavscopeBreakpointsPanel *self)
+{
+	for (guint i = 0; self->live && i < self->bps->len; i++)
+		if (((Bp *)g_ptr_array_index(self->bps, i))->waiting_map)
+			return TRUE;
+	return FALSE;
+}
+
 guint32 ravscope_breakpoints_panel_add_cell(RavscopeBreakpointsPanel *self, rav_loc cell, unsigned flags)
 {
 	self->selected = cell;
@@ -496,6 +802,22 @@ guint32 ravscope_breakpoints_panel_add_cell(RavscopeBreakpointsPanel *self, rav_
 	gtk_check_button_set_active(self->on_referrer, flags & RAV_LIVE_ON_REFERRER);
 	on_add(self->add, self);
 	return self->next_id;
+}
+
+guint32 ravscope_breakpoints_panel_add_site(RavscopeBreakpointsPanel *self, const char *spec, unsigned kind_index,
+					    char **error)
+{
+	gtk_drop_down_set_selected(self->what, WHAT_SITE);
+	gtk_drop_down_set_selected(self->site_kind_dd, kind_index < G_N_ELEMENTS(site_kinds) ? kind_index : 0);
+	gtk_editable_set_text(GTK_EDITABLE(self->site_entry), spec ? spec : "");
+	char *err = NULL;
+	guint32 id = add_from_form(self, &err);
+	gtk_label_set_text(self->hint, id ? "" : err);
+	if (error)
+		*error = err;
+	else
+		g_free(err);
+	return id;
 }
 
 guint32 ravscope_breakpoints_panel_add_kind(RavscopeBreakpointsPanel *self, unsigned what_index)
@@ -520,6 +842,14 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 			}
 		}
 	g_set_object(&self->doc, doc);
+	/* call sites: resolved again on this trace (another run, other addresses) */
+	for (guint i = 0; doc && i < self->bps->len; i++) {
+		Bp *bp = g_ptr_array_index(self->bps, i);
+		if (bp->site_spec && bp->resolved_for != doc) {
+			ensure_site(self, bp);
+			update_row(self, bp);
+		}
+	}
 	self->selected = RAV_LOC_NONE;
 	self->hit_id = 0;
 	gtk_label_set_text(self->result, "");
@@ -547,6 +877,18 @@ static void panel_refresh(RavscopePanel *panel)
 		if (ntypes != self->type_ids->len || nthreads != self->thread_ids->len)
 			fill_choices(self);
 	}
+	/* call sites waiting for a live program's memory map */
+	for (guint i = 0; self->live && i < self->bps->len; i++) {
+		Bp *bp = g_ptr_array_index(self->bps, i);
+		if (bp->site_spec && !bp->sent) {
+			g_autofree char *was = g_strdup(bp->note);
+			send_bp(self, bp);
+			if (bp->sent)
+				g_clear_pointer(&bp->note, g_free);
+			if (g_strcmp0(was, bp->note) != 0 || bp->sent)
+				update_row(self, bp);
+		}
+	}
 }
 
 static void panel_select_cell(RavscopePanel *panel, rav_loc cell)
@@ -566,6 +908,10 @@ static void panel_iface_init(RavscopePanelInterface *iface)
 static void dispose(GObject *o)
 {
 	RavscopeBreakpointsPanel *self = RAVSCOPE_BREAKPOINTS_PANEL(o);
+	if (self->validate_source) {
+		g_source_remove(self->validate_source);
+		self->validate_source = 0;
+	}
 	g_clear_object(&self->doc);
 	g_clear_object(&self->live);
 	g_clear_pointer(&self->bps, g_ptr_array_unref);
@@ -634,6 +980,23 @@ static void ravscope_breakpoints_panel_init(RavscopeBreakpointsPanel *self)
 	self->mark_entry = GTK_ENTRY(gtk_entry_new());
 	gtk_entry_set_placeholder_text(self->mark_entry, "text the mark contains (empty: any mark)");
 	gtk_box_append(GTK_BOX(self), GTK_WIDGET(self->mark_entry));
+	self->site_box = GTK_BOX(gtk_box_new(GTK_ORIENTATION_VERTICAL, 6));
+	self->site_entry = GTK_ENTRY(gtk_entry_new());
+	gtk_entry_set_placeholder_text(self->site_entry, "function, file.c:LINE or *0xADDRESS");
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->site_entry),
+				    "Stop at events of the program's calls made there, as gdb's break takes it: "
+				    "a function (its code, inlined copies too), a source line, or a call site's "
+				    "address as the Sites panel and the inspector show it");
+	g_signal_connect(self->site_entry, "changed", G_CALLBACK(on_site_changed), self);
+	g_signal_connect(self->site_entry, "activate", G_CALLBACK(on_site_activate), self);
+	gtk_box_append(self->site_box, GTK_WIDGET(self->site_entry));
+	GtkStringList *skl = gtk_string_list_new(NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(site_kinds); i++)
+		gtk_string_list_append(skl, site_kinds[i].label);
+	self->site_kind_dd = GTK_DROP_DOWN(gtk_drop_down_new(G_LIST_MODEL(skl), NULL));
+	g_signal_connect(self->site_kind_dd, "notify::selected", G_CALLBACK(on_site_kind_changed), self);
+	gtk_box_append(self->site_box, labelled("Events", GTK_WIDGET(self->site_kind_dd)));
+	gtk_box_insert_child_after(GTK_BOX(self), GTK_WIDGET(self->site_box), GTK_WIDGET(self->cell_box));
 
 	self->thread_dd = GTK_DROP_DOWN(gtk_drop_down_new(NULL, NULL));
 	gtk_box_append(GTK_BOX(self), labelled("Thread", GTK_WIDGET(self->thread_dd)));

@@ -22,11 +22,19 @@ void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 
 /* Go to the next (forward) or previous breakpoint hit in the trace. */
 gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean forward);
 guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self);
+/* A call-site breakpoint waits for the live program's memory map. */
+gboolean ravscope_breakpoints_panel_waiting(RavscopeBreakpointsPanel *self);
 /* For tests and scripting, as the form would: a breakpoint on a cell
  * (flags RAV_LIVE_ON_*), or on the condition at index what (the form's
  * "Stop on" list: 1 allocation, 2 free, 3 kind, 4 mark, 5 errors, 6 any).
  * Returns its id. */
 guint32 ravscope_breakpoints_panel_add_cell(RavscopeBreakpointsPanel *self, rav_loc cell, unsigned flags);
 guint32 ravscope_breakpoints_panel_add_kind(RavscopeBreakpointsPanel *self, unsigned what_index);
+/* A breakpoint on a call site (spec: FUNCTION, FILE:LINE or *ADDRESS), on
+ * the events of kind_index in the form's "Events" list (0 any event, 1
+ * allocations, 2 frees, ...): its id, or 0 with *error (may be NULL) in
+ * words, as the form shows it (e.g. no call site of the trace there). */
+guint32 ravscope_breakpoints_panel_add_site(RavscopeBreakpointsPanel *self, const char *spec, unsigned kind_index,
+					    char **error);
 
 G_END_DECLS

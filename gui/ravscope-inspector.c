@@ -182,6 +182,17 @@ static void on_open_editor(GtkButton *b, RavscopeInspector *self)
 	gtk_show_uri(GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL, uri, GDK_CURRENT_TIME);
 }
 
+/* "Break Here": a breakpoint on the calls at spec (win.break-at-site). */
+static GtkWidget *break_button(const char *spec)
+{
+	GtkWidget *b = gtk_button_new_with_mnemonic("_Break Here");
+	g_autofree char *tip = g_strdup_printf("A breakpoint on the events of the calls at %s", spec);
+	gtk_widget_set_tooltip_text(b, tip);
+	gtk_actionable_set_action_name(GTK_ACTIONABLE(b), "win.break-at-site");
+	gtk_actionable_set_action_target(GTK_ACTIONABLE(b), "s", spec);
+	return b;
+}
+
 /* The symbols of a site, kept until the next refresh. */
 static unsigned site_symbols(rav_trace *t, guint32 site, rav_trace_symbol *out, unsigned max)
 {
@@ -204,6 +215,13 @@ static void add_source(RavscopeInspector *self, rav_trace *t, guint32 site, guin
 	if (s->status != RAV_SYMBOL_OK || !s->file || !s->line) {
 		g_autofree char *why = ravscope_site_detail(t, site);
 		add_row(self, g, "No source line", s->message ? s->message : why);
+		g_autofree char *spec = ravscope_site_break_spec(t, site);
+		if (spec && s->frame == 0) {
+			GtkWidget *b = break_button(spec);
+			gtk_widget_set_halign(b, GTK_ALIGN_START);
+			gtk_widget_set_margin_top(b, 6);
+			adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), b);
+		}
 		return;
 	}
 	g_autofree char *text = NULL;
@@ -258,13 +276,20 @@ static void add_source(RavscopeInspector *self, rav_trace *t, guint32 site, guin
 	gtk_widget_add_css_class(scroll, "card");
 	gtk_widget_set_overflow(scroll, GTK_OVERFLOW_HIDDEN);
 	adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), scroll);
+	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+	gtk_widget_set_margin_top(buttons, 6);
 	GtkWidget *open = gtk_button_new_with_mnemonic("_Open in Editor");
-	gtk_widget_set_halign(open, GTK_ALIGN_START);
-	gtk_widget_set_margin_top(open, 6);
 	gtk_widget_set_tooltip_text(open, s->file);
 	g_object_set_data_full(G_OBJECT(open), "path", g_strdup(s->file), g_free);
 	g_signal_connect(open, "clicked", G_CALLBACK(on_open_editor), self);
-	adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), open);
+	gtk_box_append(GTK_BOX(buttons), open);
+	/* the call's own line (frame 0, or a line an inline function of it was
+	 * called from); a caller's line makes no engine call itself */
+	if (s->frame == 0) {
+		g_autofree char *spec = g_strdup_printf("%s:%u", s->file, s->line);
+		gtk_box_append(GTK_BOX(buttons), break_button(spec));
+	}
+	adw_preferences_group_add(ADW_PREFERENCES_GROUP(g), buttons);
 }
 
 /* Rows naming a site: the label, where it is, the source button; and, for

@@ -366,6 +366,12 @@ gboolean ravscope_live_break_set(RavscopeLive *self, const rav_live_break *b)
 	return self->session && rav_live_break_set(self->session, b) == 0;
 }
 
+gboolean ravscope_live_break_set_at_site(RavscopeLive *self, const rav_live_break *b, const rav_site_range *r,
+				       gsize n)
+{
+	return self->session && rav_live_break_set_at_site(self->session, b, r, n) == 0;
+}
+
 gboolean ravscope_live_break_clear(RavscopeLive *self, guint32 id)
 {
 	return self->session && rav_live_break_clear(self->session, id) == 0;

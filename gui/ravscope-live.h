@@ -38,6 +38,8 @@ gboolean ravscope_live_pause(RavscopeLive *self);
 gboolean ravscope_live_continue(RavscopeLive *self);
 gboolean ravscope_live_step(RavscopeLive *self, guint32 heap_id, int mode);
 gboolean ravscope_live_break_set(RavscopeLive *self, const rav_live_break *b);
+gboolean ravscope_live_break_set_at_site(RavscopeLive *self, const rav_live_break *b, const rav_site_range *r,
+				       gsize n);
 gboolean ravscope_live_break_clear(RavscopeLive *self, guint32 id);
 /* Ask the program to end the session (it goes on running); the stream
  * then ends.  ravscope_live_close drops the connection at once (a program

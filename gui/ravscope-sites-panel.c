@@ -7,7 +7,8 @@
  * the order re-sorts the rows in place.  A row shows the line, its file and
  * the ranked figure with the others below; activating it asks the window
  * to highlight the cells those calls allocated ("win.highlight-sites"),
- * and its list button shows their events ("win.show-site-events").
+ * its list button shows their events ("win.show-site-events"), and its
+ * breakpoint button adds a breakpoint on that line ("win.break-at-site").
  */
 #include "ravscope-sites-panel.h"
 
@@ -236,6 +237,18 @@ static GtkWidget *make_row(RavscopeSitesPanel *self, guint i, rav_site_order by,
 	g_object_set_data(G_OBJECT(ev), "row", GUINT_TO_POINTER(i));
 	g_signal_connect(ev, "clicked", G_CALLBACK(on_show_events), self);
 	adw_action_row_add_suffix(ADW_ACTION_ROW(row), ev);
+	g_autofree char *spec = ravscope_site_break_spec(t, r->site);
+	if (spec) {
+		GtkWidget *brk = gtk_button_new_from_icon_name("media-record-symbolic");
+		gtk_widget_set_valign(brk, GTK_ALIGN_CENTER);
+		gtk_widget_add_css_class(brk, "flat");
+		gtk_widget_add_css_class(brk, "breakpoint-dot");
+		g_autofree char *tip = g_strdup_printf("Break here: a breakpoint on the events of the calls at %s", spec);
+		gtk_widget_set_tooltip_text(brk, tip);
+		gtk_actionable_set_action_name(GTK_ACTIONABLE(brk), "win.break-at-site");
+		gtk_actionable_set_action_target(GTK_ACTIONABLE(brk), "s", spec);
+		adw_action_row_add_suffix(ADW_ACTION_ROW(row), brk);
+	}
 	g_string_append_printf(self->text, "%" G_GUINT64_FORMAT " %s  %s  %s  %s\n", v, metric_unit[by], title, where,
 			       others->str);
 	g_string_free(others, TRUE);

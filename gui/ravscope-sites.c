@@ -64,6 +64,17 @@ char *ravscope_site_detail(rav_trace *t, guint32 site)
 	return sy.message ? g_strdup_printf("%s: %s", raw, sy.message) : g_strdup(raw);
 }
 
+char *ravscope_site_break_spec(rav_trace *t, guint32 site)
+{
+	rav_trace_symbol sy;
+	rav_trace_frame fr;
+	if (ravscope_site_call(t, site, &sy) && sy.status == RAV_SYMBOL_OK && sy.file && sy.line)
+		return g_strdup_printf("%s:%u", sy.file, sy.line);
+	if (site && rav_trace_site_frames(t, site, &fr, 1))
+		return g_strdup_printf("*0x%" G_GINT64_MODIFIER "x", (guint64)fr.address);
+	return NULL;
+}
+
 gboolean ravscope_source_excerpt(const char *path, guint line, guint context, char **text, guint *first_line,
 				 GError **error)
 {

@@ -18,6 +18,9 @@ gboolean ravscope_site_call(rav_trace *t, guint32 site, rav_trace_symbol *out);
 /* "/abs/path/list.c:41", or the object and offset with why there is no
  * line ("no debug info in ..."). */
 char *ravscope_site_detail(rav_trace *t, guint32 site);
+/* What a breakpoint on this site's line is written as (FILE:LINE with the
+ * file's full path; *ADDRESS when no line is known); NULL for site 0. */
+char *ravscope_site_break_spec(rav_trace *t, guint32 site);
 /* One symbol in words ("insert_after (list.c:41)" or object+offset). */
 char *ravscope_symbol_label(const rav_trace_symbol *sy, gboolean full_path);
 

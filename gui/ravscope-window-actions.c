@@ -15,6 +15,7 @@
 static const char *const trace_actions[] = {
 	"win.zoom-in", "win.zoom-out", "win.zoom-fit", "win.find", "win.contention", "win.follow",
 	"win.toggle-sidebar", "win.select-cell", "win.export", "win.highlight-sites", "win.show-site-events",
+	"win.break-at-site",
 };
 static const char *const playhead_actions[] = {
 	"win.play", "win.step-forward", "win.step-back", "win.jump-next", "win.jump-prev", "win.home", "win.end",
@@ -97,6 +98,16 @@ static void act_show_site_events(GtkWidget *w, const char *name, GVariant *p)
 	const guint32 *ids = g_variant_get_fixed_array(sites, &n, sizeof(guint32));
 	ravscope_events_panel_show_sites(self->events_panel, label, ids, n);
 	ravscope__window_show_panel(self, "events");
+}
+
+/* win.break-at-site (s): the Breakpoints panel, with a breakpoint on the
+ * events of this call site (FUNCTION, FILE:LINE or *ADDRESS); a spec that
+ * resolves to nothing is left in the form with the reason. */
+static void act_break_at_site(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	ravscope__window_show_panel(self, "breakpoints");
+	ravscope_breakpoints_panel_add_site(self->breakpoints_panel, g_variant_get_string(p, NULL), 0, NULL);
 }
 
 static void act_find(GtkWidget *w, const char *name, GVariant *p)
@@ -312,6 +323,7 @@ void ravscope__window_class_add_actions(GtkWidgetClass *wc)
 	gtk_widget_class_install_action(wc, "win.seek-event", "t", act_seek_event);
 	gtk_widget_class_install_action(wc, "win.highlight-sites", "(sau)", act_highlight_sites);
 	gtk_widget_class_install_action(wc, "win.show-site-events", "(sau)", act_show_site_events);
+	gtk_widget_class_install_action(wc, "win.break-at-site", "s", act_break_at_site);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "win.unselect", NULL);
 }
 

@@ -380,6 +380,13 @@ static gboolean live_tick(gpointer user)
 	/* The heap grows from nothing at attach: fit it while it is young. */
 	if (self->live_following && now_fit_due(self))
 		ravscope_heap_view_zoom_fit(self->heap_view);
+	if (self->start_break_hold &&
+	    (!ravscope_breakpoints_panel_waiting(self->breakpoints_panel) ||
+	     g_get_monotonic_time() - self->live_started > 10 * G_USEC_PER_SEC)) {
+		/* set (or no memory map in 10 s: a program recording no call sites) */
+		self->start_break_hold = FALSE;
+		ravscope_live_continue(self->live);
+	}
 	if (self->live_stop_pending && self->live_status.held > 0)
 		show_stop(self);
 	else if (self->live_following)
@@ -477,6 +484,17 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 	self->live_fit_pages = 0;
 	gtk_revealer_set_reveal_child(self->live_bar, TRUE);
 	ravscope_breakpoints_panel_set_live(self->breakpoints_panel, live);
+	if (self->start_break) {
+		g_autofree char *why = NULL;
+		ravscope__window_show_panel(self, "breakpoints");
+		if (!ravscope_breakpoints_panel_add_site(self->breakpoints_panel, self->start_break, 0, &why))
+			g_printerr("ravscope: --break=%s: %s\n", self->start_break, why);
+		/* as gdb sets breakpoints before the program runs: hold it until
+		 * the map has come and the breakpoint is in the program */
+		else if (ravscope_breakpoints_panel_waiting(self->breakpoints_panel))
+			self->start_break_hold = ravscope_live_pause(live);
+		g_clear_pointer(&self->start_break, g_free);
+	}
 	if (spawned) {
 		adw_view_stack_page_set_visible(self->output_page, TRUE);
 		gtk_text_buffer_set_text(gtk_text_view_get_buffer(self->output_view), "", -1);

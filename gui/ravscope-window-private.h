@@ -113,6 +113,8 @@ struct _RavscopeWindow {
 	gint64 start_event;
 	rav_loc start_select;
 	char *start_panel;
+	char *start_break; /* --break=WHERE: a call-site breakpoint, run to its first hit */
+	gboolean start_break_hold; /* the program paused until that breakpoint is set in it */
 };
 
 /* ravscope-window-actions.c */

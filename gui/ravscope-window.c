@@ -170,10 +170,28 @@ static gboolean apply_start(RavscopeWindow *self)
 	}
 	if (self->start_panel)
 		ravscope__window_show_panel(self, self->start_panel);
+	if (self->start_break) {
+		ravscope__window_show_panel(self, "breakpoints");
+		g_autofree char *error = NULL;
+		if (ravscope_breakpoints_panel_add_site(self->breakpoints_panel, self->start_break, 0, &error)) {
+			ravscope_playback_seek(self->playback, 0);
+			moved = ravscope_breakpoints_panel_run(self->breakpoints_panel, TRUE);
+		} else {
+			g_autofree char *msg = g_strdup_printf("--break=%s: %s", self->start_break, error);
+			show_notice(self, msg);
+		}
+		g_clear_pointer(&self->start_break, g_free);
+	}
 	self->start_event = -1;
 	self->start_select = RAV_LOC_NONE;
 	g_clear_pointer(&self->start_panel, g_free);
 	return moved;
+}
+
+void ravscope_window_set_start_break(RavscopeWindow *self, const char *spec)
+{
+	g_free(self->start_break);
+	self->start_break = g_strdup(spec);
 }
 
 void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel)
@@ -454,6 +472,7 @@ static void ravscope_window_dispose(GObject *object)
 		g_clear_object(&self->highlight);
 	}
 	g_clear_pointer(&self->start_panel, g_free);
+	g_clear_pointer(&self->start_break, g_free);
 	ravscope__window_teach_dispose(self);
 	g_clear_object(&self->settings);
 	g_clear_object(&self->demo_menu);

@@ -49,6 +49,9 @@ GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self);
  * a side panel by name ("inspector", "events", "sites", "contention",
  * "charts"; NULL: as it is). */
 void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel);
+/* ravscope --break=WHERE FILE: once indexed, a breakpoint on that call site
+ * (FUNCTION, FILE:LINE, *ADDRESS) and the playhead at its first hit. */
+void ravscope_window_set_start_break(RavscopeWindow *self, const char *spec);
 /* The Sites panel (tests). */
 GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self);
 /* Live cells highlighted for a call site now (-1: none asked for, or

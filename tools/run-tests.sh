@@ -11,8 +11,13 @@
 #                    'valgrindscripts')
 #   3. build-asan/   ASan + UBSan build, engine + trace suites, and the
 #                    viewer's headless tests (suite 'headless': --render)
-#   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads')
-#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each
+#   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads'),
+#                    with RAV_TEST_SMALL=1 as under memcheck
+#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each,
+#                    JOBS of them side by side
+# The sanitizer directories build only what their tests need.  Each step's
+# summary line gives its wall time, its CPU time and its build time: CI has
+# 90 minutes on 2 cores, and the whole run should stay near 12.
 #   6. build/        gui suite under Xvfb
 # A step that cannot apply here (no fuzz targets yet, no GUI) is reported as
 # skipped, never silently passed.  The last line is "N passed, N failed" over
@@ -40,6 +45,19 @@ START_ALL=$(date +%s)
 
 want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
+# CPU seconds (user + system) of every child process waited for so far:
+# the difference over a step is its CPU time, which a loaded machine
+# inflates far less than the wall time.
+# Sets CPU (in this shell: `times` in a $(...) subshell would count none).
+cpu_seconds() {
+  times >"$LOGDIR/.times"
+  CPU=$(tail -n 1 "$LOGDIR/.times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
+    printf "%d\n", n + 0.5 }')
+}
+
+cpu_seconds
+CPU_MARK=$CPU # after deps.sh
+
 # record NAME PASS FAIL SKIP SECONDS NOTE
 record() {
   T_PASS=$((T_PASS + $2))
@@ -48,7 +66,10 @@ record() {
   local verdict=ok
   [ "$3" -gt 0 ] && verdict=FAILED
   [ "$2" -eq 0 ] && [ "$3" -eq 0 ] && verdict=skipped
-  SUMMARY+=("$(printf '%-9s %-8s %4d passed %4d failed %4d skipped %5ds  %s' "$1" "$verdict" "$2" "$3" "$4" "$5" "$6")")
+  cpu_seconds
+  SUMMARY+=("$(printf '%-9s %-8s %4d passed %4d failed %4d skipped %5ds (cpu %5ds)  %s' \
+    "$1" "$verdict" "$2" "$3" "$4" "$5" $((CPU - CPU_MARK)) "$6")")
+  CPU_MARK=$CPU
 }
 
 # Count meson test results in a log: "Ok: N", "Fail: N", ...
@@ -74,21 +95,41 @@ setup_dir() {
   fi
 }
 
-# run_meson_step NAME LOG COMMAND...: run a configure+build+test command
-# sequence (a shell snippet), then count its meson test results.
+# build_for_tests DIR SUITE-OPTIONS...: build only what the tests those
+# meson test suite options select need (tools/test-targets.py), for the
+# build directories whose steps run a few suites: meson 1.0's `meson test`
+# builds everything first (the viewer's other tests, the benchmarks).
+# Their tests then run with --no-rebuild.
+build_for_tests() {
+  local dir=$1 targets
+  shift
+  targets=$(python3 tools/test-targets.py "$dir" "$@") || return 1
+  # shellcheck disable=SC2086 # one target per word
+  ninja -C "$dir" -j "$JOBS" $targets
+}
+
+# The times of a step's parts: its snippets print "run-tests: built" after
+# configuring and building, so the summary tells build and test time apart.
+mark_built() { echo "run-tests: built at $(date +%s)"; }
+
+# run_meson_step NAME SNIPPET: run a configure+build+test command sequence
+# (a shell snippet), then count its meson test results.
 run_meson_step() {
   local name=$1 snippet=$2
   local log="$LOGDIR/$name.log"
-  local t0
+  local t0 t1 built
   t0=$(date +%s)
   echo
   echo "=================== $name ==================="
-  bash -c "set -o pipefail; $snippet" 2>&1 | tee "$log"
+  bash -c "set -o pipefail; $(declare -f setup_dir build_for_tests mark_built); $snippet" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  t1=$(date +%s)
   local counts
   counts=$(meson_counts "$log")
   read -r p f s <<<"$counts"
   local note="log: out/test-logs/$name.log"
+  built=$(sed -n 's/^run-tests: built at \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+  [ -n "$built" ] && note="build $((built - t0))s, tests $((t1 - built))s; $note"
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1
     note="exit status $rc before any test failed (build?): $note"
@@ -96,24 +137,24 @@ run_meson_step() {
   if grep -q '^No suitable tests defined' "$log" && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
     note="no tests in this suite yet"
   fi
-  record "$name" "$p" "$f" "$s" $(($(date +%s) - t0)) "$note"
+  record "$name" "$p" "$f" "$s" $((t1 - t0)) "$note"
 }
 
 MESON_TEST="meson test --num-processes $JOBS --print-errorlogs"
 
 if want suite; then
   run_meson_step suite "
-    $(declare -f setup_dir)
-    setup_dir build && ninja -C build -j $JOBS && $MESON_TEST -C build --no-suite gui"
+    JOBS=$JOBS
+    setup_dir build && ninja -C build -j $JOBS && mark_built &&
+    $MESON_TEST -C build --no-rebuild --no-suite gui"
 fi
 
 if want valgrind; then
   run_meson_step valgrind "
-    $(declare -f setup_dir)
     [ -f build/build.ninja ] || setup_dir build
-    ninja -C build -j $JOBS || exit 1
-    $MESON_TEST -C build --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
-    $MESON_TEST -C build --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
+    ninja -C build -j $JOBS && mark_built || exit 1
+    $MESON_TEST -C build --no-rebuild --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
+    $MESON_TEST -C build --no-rebuild --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
@@ -121,19 +162,26 @@ SAN_OPTS="-Dgui=disabled -Dvalgrind=disabled -Db_lundef=false -Dbuildtype=debug 
 if want asan; then
   # The viewer is built too (when GTK is there) for its headless tests.
   run_meson_step asan "
-    $(declare -f setup_dir)
+    JOBS=$JOBS
     export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     setup_dir build-asan ${SAN_OPTS/-Dgui=disabled/-Dgui=auto} -Db_sanitize=address,undefined &&
-    ninja -C build-asan -j $JOBS && $MESON_TEST -C build-asan --suite engine --suite trace --suite headless"
+    build_for_tests build-asan --suite engine --suite trace --suite headless && mark_built &&
+    $MESON_TEST -C build-asan --no-rebuild --timeout-multiplier 3 --suite engine --suite trace --suite headless"
 fi
 
 if want tsan; then
   run_meson_step tsan "
-    $(declare -f setup_dir)
+    JOBS=$JOBS
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    # TSan slows threaded code 5-15 times, as memcheck does: the randomized
+    # and attach tests take the sizes they take under memcheck, which still
+    # run every path and every hand-off between threads (what TSan checks
+    # is the ordering of each access, not how many there are).
+    export RAV_TEST_SMALL=1
     setup_dir build-tsan $SAN_OPTS -Db_sanitize=thread &&
-    ninja -C build-tsan -j $JOBS && $MESON_TEST -C build-tsan --suite threads"
+    build_for_tests build-tsan --suite threads && mark_built &&
+    $MESON_TEST -C build-tsan --no-rebuild --timeout-multiplier 3 --suite threads"
 fi
 
 if want fuzz; then
@@ -157,8 +205,31 @@ for t in json.load(sys.stdin):
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then
       record fuzz 0 1 0 $(($(date +%s) - t0)) "fuzz build failed: out/test-logs/fuzz.log"
     else
+      # The targets run side by side, JOBS at a time (each is one process
+      # on one core), each for FUZZ_SECONDS with its own log.  An input
+      # is a hang after 60 s (10 s failed on seeds at load 25, both
+      # targets at once on 2 cores).
+      t_built=$(date +%s)
       fp=0
       ff=0
+      mkdir -p out/fuzz-artifacts
+      names=()
+      pids=()
+      # fuzz_finish I: wait for the I-th target started, count and show it
+      fuzz_finish() {
+        local flog="$LOGDIR/${names[$1]}.log"
+        if wait "${pids[$1]}"; then
+          fp=$((fp + 1))
+          echo "--- ${names[$1]}: ok"
+          tail -n 3 "$flog"
+        else
+          ff=$((ff + 1))
+          echo "--- ${names[$1]}: FAILED (log: out/test-logs/${names[$1]}.log)"
+          tail -n 40 "$flog"
+        fi
+        cat "$flog" >>"$log"
+      }
+      done_upto=0
       for target in build-fuzz/trace/fuzz/fuzz-*; do
         [ -x "$target" ] && [ -f "$target" ] || continue
         tname=$(basename "$target")
@@ -168,19 +239,24 @@ for t in json.load(sys.stdin):
         for d in "trace/fuzz/corpus-${tname#fuzz-}" trace/fuzz/corpus; do
           [ -d "$d" ] && seeds="$seeds $d"
         done
-        echo "--- $tname for ${FUZZ_SECONDS}s (seeds:${seeds:- none})"
+        echo "--- $tname for ${FUZZ_SECONDS}s (seeds:${seeds:- none})" | tee -a "$log"
         # shellcheck disable=SC2086 # seed directories are separate arguments
-        mkdir -p out/fuzz-artifacts
-        if "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
-          -artifact_prefix=out/fuzz-artifacts/ -print_final_stats=1 "$corpus" $seeds >>"$log" 2>&1; then
-          fp=$((fp + 1))
-          tail -n 3 "$log"
-        else
-          ff=$((ff + 1))
-          tail -n 40 "$log"
+        "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=60 \
+          -artifact_prefix=out/fuzz-artifacts/ -print_final_stats=1 "$corpus" $seeds \
+          >"$LOGDIR/$tname.log" 2>&1 &
+        names+=("$tname")
+        pids+=($!)
+        if [ $((${#pids[@]} - done_upto)) -ge "$JOBS" ]; then
+          fuzz_finish $done_upto
+          done_upto=$((done_upto + 1))
         fi
       done
-      record fuzz "$fp" "$ff" 0 $(($(date +%s) - t0)) "log: out/test-logs/fuzz.log"
+      while [ "$done_upto" -lt "${#pids[@]}" ]; do
+        fuzz_finish $done_upto
+        done_upto=$((done_upto + 1))
+      done
+      record fuzz "$fp" "$ff" 0 $(($(date +%s) - t0)) \
+        "build $((t_built - t0))s, fuzzing $(($(date +%s) - t_built))s; log: out/test-logs/fuzz.log"
     fi
   fi
 fi
@@ -190,8 +266,8 @@ if want gui; then
     record gui 0 0 0 0 "no build/ to test"
   else
     run_meson_step gui "
-      ninja -C build -j $JOBS &&
-      xvfb-run -a -s '-screen 0 1600x1000x24' $MESON_TEST -C build --suite gui"
+      ninja -C build -j $JOBS && mark_built &&
+      xvfb-run -a -s '-screen 0 1600x1000x24' $MESON_TEST -C build --no-rebuild --suite gui"
   fi
 fi
 
@@ -200,7 +276,8 @@ echo "=================== summary ==================="
 for line in "${SUMMARY[@]}"; do
   echo "$line"
 done
-echo "total time: $(($(date +%s) - START_ALL))s"
+cpu_seconds
+echo "total time: $(($(date +%s) - START_ALL))s (cpu ${CPU}s)"
 if [ "$T_SKIP" -gt 0 ]; then
   echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 else

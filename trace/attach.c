@@ -357,6 +357,21 @@ int rav_live_break_set(rav_live_session *s, const rav_live_break *b)
 	return send_ctl(s->fd, RAVT_CTL_BREAK_SET, buf, (uint32_t)(sizeof r + tlen));
 }
 
+int rav_live_break_set_at_site(rav_live_session *s, const rav_live_break *b, const rav_site_range *r, size_t n)
+{
+	uint8_t buf[sizeof(ravt_ctl_break) + RAVT_BREAK_TEXT_MAX];
+	if (!r || n == 0 || n > RAVT_BREAK_SITE_RANGES_MAX || b->what > 0xffff || b->flags > 0xffff)
+		return -1;
+	ravt_ctl_break q = {b->id, (uint16_t)b->what, (uint16_t)(b->flags | RAVT_BREAK_AT_SITE), b->thread, b->count,
+	                    b->arg, b->arg2};
+	memcpy(buf, &q, sizeof q);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pair[2] = {r[i].lo, r[i].hi};
+		memcpy(buf + sizeof q + 16 * i, pair, 16);
+	}
+	return send_ctl(s->fd, RAVT_CTL_BREAK_SET, buf, (uint32_t)(sizeof q + 16 * n));
+}
+
 int rav_live_break_clear(rav_live_session *s, uint32_t id)
 {
 	return send_ctl(s->fd, RAVT_CTL_BREAK_CLEAR, &id, sizeof id);

@@ -9,7 +9,11 @@
  * cell; one mutex guards it (a debugged program runs slowly anyway, and
  * nothing of this runs without breakpoints).  A cell breakpoint follows
  * its cell: the engine reports the watched cell's moves, and the table's
- * address follows them.
+ * address follows them.  A breakpoint on a call site carries plain address
+ * ranges (the client resolved the user's function or line with the debug
+ * information, FORMAT.md §12.5): the event's site, a word the engine keeps
+ * per thread (rav_debug_site), is compared with them, so nothing is ever
+ * symbolized on a thread of the program.
  *
  * Every request is validated before use (sizes, ranges, ids, text length);
  * a bad one gets an ERROR record and changes nothing.  The session's end,
@@ -33,6 +37,8 @@ typedef struct bp {
 	size_t text_len;
 	uint64_t hits;
 	uintptr_t cell; /* CELL: where the cell is now (0: freed or never set) */
+	uint64_t ranges[2 * RAVT_BREAK_SITE_RANGES_MAX]; /* AT_SITE: [lo, hi) pairs, run-time addresses */
+	unsigned nranges;
 	int watch_req;  /* CELL: the engine's request number while pending, else 0 */
 } bp;
 
@@ -127,6 +133,19 @@ static bool matches(const bp *b, const rav_raw_event *e, const char *text, size_
 	}
 }
 
+/* AT_SITE: the call instruction (return address - 1, as a symbolizer
+ * looks it up) in one of the ranges. */
+static bool site_in(const bp *b, uintptr_t site)
+{
+	if (!site)
+		return false;
+	uint64_t call = (uint64_t)site - 1;
+	for (unsigned i = 0; i < b->nranges; i++)
+		if (call >= b->ranges[2 * i] && call < b->ranges[2 * i + 1])
+			return true;
+	return false;
+}
+
 static unsigned cell_condition(unsigned kind)
 {
 	switch (kind) {
@@ -153,6 +172,8 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 	bool stop_all = false;
 	uint32_t gone[RAVT_BREAK_MAX];
 	unsigned ngone = 0;
+	uintptr_t site = 0; /* the thread's call site, read once, if a breakpoint asks */
+	bool site_known = false;
 	pthread_mutex_lock(&D.lock);
 	for (unsigned i = 0; i < RAVT_BREAK_MAX; i++) {
 		bp *b = &D.table[i];
@@ -176,6 +197,13 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 			if (b->req.what == RAVT_BREAK_CELL)
 				continue;
 			m = matches(b, e, text, len);
+			if (m && (b->req.flags & RAVT_BREAK_AT_SITE)) {
+				if (!site_known) {
+					site = rav_debug_site();
+					site_known = true;
+				}
+				m = site_in(b, site);
+			}
 		}
 		if (!m || (b->req.thread && b->req.thread != heap_id))
 			continue;
@@ -306,12 +334,37 @@ static void break_set(const uint8_t *payload, uint32_t len)
 		refuse(r.id, why);
 		return;
 	}
-	if (tlen && r.what != RAVT_BREAK_MARK) {
+	bool at_site = r.flags & RAVT_BREAK_AT_SITE;
+	if (at_site && (r.what == RAVT_BREAK_CELL || r.what == RAVT_BREAK_MARK)) {
+		snprintf(why, sizeof why, "BREAK_SET %u: a call site cannot be combined with a %s breakpoint", r.id,
+		         r.what == RAVT_BREAK_CELL ? "cell" : "mark");
+		refuse(r.id, why);
+		return;
+	}
+	if (tlen && r.what != RAVT_BREAK_MARK && !at_site) {
 		snprintf(why, sizeof why, "BREAK_SET %u: only a mark breakpoint takes text", r.id);
 		refuse(r.id, why);
 		return;
 	}
-	if (memchr(payload + sizeof r, 0, tlen)) {
+	uint64_t ranges[2 * RAVT_BREAK_SITE_RANGES_MAX];
+	unsigned nranges = 0;
+	if (at_site) {
+		if (tlen == 0 || tlen % 16 || tlen / 16 > RAVT_BREAK_SITE_RANGES_MAX) {
+			snprintf(why, sizeof why, "BREAK_SET %u: a call site is 1 to %u address ranges of 16 bytes (%zu bytes)",
+			         r.id, RAVT_BREAK_SITE_RANGES_MAX, tlen);
+			refuse(r.id, why);
+			return;
+		}
+		nranges = (unsigned)(tlen / 16);
+		memcpy(ranges, payload + sizeof r, tlen);
+		for (unsigned i = 0; i < nranges; i++)
+			if (ranges[2 * i] >= ranges[2 * i + 1]) {
+				snprintf(why, sizeof why, "BREAK_SET %u: call site range %u is empty (0x%llx to 0x%llx)", r.id,
+				         i, (unsigned long long)ranges[2 * i], (unsigned long long)ranges[2 * i + 1]);
+				refuse(r.id, why);
+				return;
+			}
+	} else if (memchr(payload + sizeof r, 0, tlen)) {
 		snprintf(why, sizeof why, "BREAK_SET %u: the text contains a NUL byte", r.id);
 		refuse(r.id, why);
 		return;
@@ -381,9 +434,15 @@ static void break_set(const uint8_t *payload, uint32_t len)
 		refuse(r.id, why);
 		return;
 	}
-	*slot = (bp){.used = true, .req = r, .text_len = tlen};
-	memcpy(slot->text, payload + sizeof r, tlen);
-	slot->text[tlen] = 0;
+	*slot = (bp){.used = true, .req = r};
+	if (at_site) {
+		memcpy(slot->ranges, ranges, nranges * 16u);
+		slot->nranges = nranges;
+	} else {
+		slot->text_len = tlen;
+		memcpy(slot->text, payload + sizeof r, tlen);
+		slot->text[tlen] = 0;
+	}
 	int state = RAVT_BREAK_STATE_SET;
 	if (r.what == RAVT_BREAK_CELL) {
 		slot->cell = addr;

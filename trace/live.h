@@ -65,7 +65,9 @@ enum {
 #define RAVT_BREAK_ON_REFERRER 8u /* it gets a new referrer */
 #define RAVT_BREAK_MATCH_AUX 16u  /* KIND: also match aux == arg2 */
 #define RAVT_BREAK_STOP_ALL 32u   /* hold every thread (at its next engine call), not only the one that hit */
-#define RAVT_BREAK_FLAGS_ALL 63u
+#define RAVT_BREAK_AT_SITE 64u    /* also: the event's call site is in the ranges the text holds */
+#define RAVT_BREAK_FLAGS_ALL 127u
+#define RAVT_BREAK_SITE_RANGES_MAX 16u /* u64 lo, u64 hi each: 256 bytes of text */
 #define RAVT_BREAK_MAX 64u        /* breakpoints a program keeps */
 #define RAVT_BREAK_TEXT_MAX 256u
 
@@ -76,7 +78,7 @@ typedef struct ravt_ctl_break {
 	uint32_t thread;  /* only events of this thread heap (0: any thread) */
 	uint32_t count;   /* stop at this hit only (0: at every hit) */
 	uint64_t arg, arg2;
-	/* then up to RAVT_BREAK_TEXT_MAX bytes of text (MARK) */
+	/* then up to RAVT_BREAK_TEXT_MAX bytes of text (MARK; AT_SITE: ranges) */
 } ravt_ctl_break;
 _Static_assert(sizeof(ravt_ctl_break) == 32, "breakpoint request is 32 bytes");
 

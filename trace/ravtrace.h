@@ -7,6 +7,14 @@
  * Naming of places in a trace: a cell is (page, cell) where page is the
  * global page index in the engine's pool and cell its index in the page
  * (0 = header); a word is (page, cell, word).  rav_loc packs them.
+ *
+ * One header on purpose, though longer than the ~800 lines files are kept
+ * to: it is the installed contract of libravtrace, included as one by
+ * every user (the CLI, the viewer, programs built against the installed
+ * library), as mimalloc's and Sysprof's users include theirs.  Its
+ * sections (---- headings) follow the parts of trace/ that HACKING.md
+ * lists, so an area is found by its heading; split, it would become
+ * several installed headers whose order users would have to learn.
  */
 #ifndef RAVTRACE_H
 #define RAVTRACE_H
@@ -461,6 +469,32 @@ void rav_trace_set_object_path(rav_trace *t, const char *dirs);
  * For breakpoints on a site and for filters by function or file. */
 size_t rav_trace_sites_find(rav_trace *t, const char *spec, uint32_t *out, size_t max);
 
+/* Breakpoints on a call site take what gdb users type: "FUNCTION" (calls
+ * made by its code, inlined copies of it included), "FILE:LINE" (calls made
+ * by that line, also where it calls an inline function), or "*ADDRESS" (a
+ * site's address as ravscope and ravtrace show it: its return address; an
+ * ELF address of a position-independent object, e.g. from objdump, is
+ * moved to where the trace's memory map loaded it).  The spec is resolved
+ * once, with the objects' debug information, into ranges of the program's
+ * code at its run-time addresses; an event matches when its call site's
+ * call instruction (return address - 1) lies in one.  Matching plain
+ * ranges is what a running program can do without symbols (FORMAT.md
+ * §12.5), and what a trace does for Run to Breakpoint. */
+typedef struct rav_site_range {
+	uint64_t lo, hi; /* [lo, hi), run-time addresses */
+} rav_site_range;
+/* Resolve spec against the trace's memory map: the number of ranges
+ * (sorted, merged; the first max stored), or -1 with a message in err
+ * (a spec that names no code of the trace's objects is an error). */
+long rav_trace_site_spec_resolve(rav_trace *t, const char *spec, rav_site_range *out, size_t max, char *err,
+                                 size_t errlen);
+/* Whether a call site (its return address) is in one of the ranges. */
+bool rav_site_ranges_match(const rav_site_range *r, size_t n, uint64_t return_address);
+/* The trace's sites whose call site (frame 0) is in the ranges, sorted
+ * ascending into out (up to max); returns how many there are. */
+size_t rav_trace_sites_in_ranges(const rav_trace *t, const rav_site_range *r, size_t n, uint32_t *out,
+                                 size_t max);
+
 /* ---- Operations: what one step of the program did -------------------------- *
  * The events of one thread grouped into the operations a person thinks in:
  * an allocation (with the page it took and the reference it stored), a free
@@ -835,6 +869,8 @@ enum {
 #define RAV_LIVE_ON_REFERRER 8u
 #define RAV_LIVE_MATCH_AUX 16u
 #define RAV_LIVE_STOP_ALL 32u  /* hold every thread, not only the one that hit */
+#define RAV_LIVE_AT_SITE 64u   /* set by rav_live_break_set_at_site */
+#define RAV_LIVE_SITE_RANGES_MAX 16u
 enum {
 	RAV_LIVE_BREAK_STATE_SET = 1,
 	RAV_LIVE_BREAK_STATE_PENDING = 2, /* a cell: waiting for its thread's next engine call */
@@ -856,6 +892,11 @@ int rav_live_continue(rav_live_session *s);
 /* mode 1: one event of that thread; 2: until its next engine call. */
 int rav_live_step(rav_live_session *s, uint32_t heap_id, int mode);
 int rav_live_break_set(rav_live_session *s, const rav_live_break *b);
+/* The same, also requiring the event's call site to be in one of the n
+ * ranges (1 to RAV_LIVE_SITE_RANGES_MAX, from rav_trace_site_spec_resolve
+ * on the session's trace); for ALLOC, FREE, KIND, ERROR and ANY.  Programs
+ * built before call-site breakpoints refuse it (unknown flag). */
+int rav_live_break_set_at_site(rav_live_session *s, const rav_live_break *b, const rav_site_range *r, size_t n);
 int rav_live_break_clear(rav_live_session *s, uint32_t id); /* 0: all */
 /* The state of breakpoint id as last reported (NULL if never). */
 const struct rav_live_break_state *rav_live_break_state(const rav_live_status *st, uint32_t id);

@@ -5,9 +5,20 @@
  * Everything costly - address translation, encoding, compression, writing -
  * happens on one background writer thread, so the recording threads pay
  * only the buffer hand-over.  Buffers cycle between the threads, a queue to
- * the writer and a free list.  Memory is bounded: when the writer falls
- * behind and MAX_QUEUED buffers wait, an exchanging thread blocks until one
- * is recycled instead of allocating more.
+ * the writer and a free list (last in, first out: the buffer a thread takes
+ * is the one most recently written out, still in cache).  Memory is
+ * bounded: when the writer falls behind and MAX_QUEUED buffers wait, an
+ * exchanging thread blocks until one is recycled instead of allocating
+ * more.
+ *
+ * The hand-over costs a recording thread no system call in the usual case:
+ * an idle writer naps (WRITER_NAP_MS) rather than wait to be woken for each
+ * buffer, and a producer wakes it only when WAKE_AT buffers wait, when a
+ * thread ends, or when the writer has been idle long enough to sleep
+ * without a timeout.  Waking it per buffer cost the recording thread a
+ * futex call, and often a context switch, every 8192 events (about 2000
+ * per rav-bench trace-record run; waking the writer under the lock also
+ * made it block at once on that lock).
  *
  * The trace is written under a temporary name in the same directory (a
  * new file, never an existing one truncated) and renamed to its path as
@@ -45,6 +56,12 @@
 #define BUF_RECORDS 8192 /* 256 KiB per buffer */
 #define MAX_QUEUED 16    /* buffers waiting for the writer before producers block */
 #define RELEASED 1u      /* evbuf flag: the thread's last buffer (or a flush) */
+#define WAKE_AT 4        /* buffers waiting before a producer wakes a napping writer */
+#define WRITER_NAP_MS 20 /* how long buffers may wait for a napping writer */
+#define WRITER_NAPS 25   /* idle naps before the writer sleeps until woken (0.5 s) */
+
+/* What the writer thread is doing (under the lock). */
+enum { WRITER_BUSY, WRITER_NAPPING, WRITER_ASLEEP };
 
 enum { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER };
 
@@ -54,6 +71,8 @@ static struct {
 	rav_evbuf *head, *tail; /* queue to the writer */
 	size_t queued;
 	rav_evbuf *free_list;
+	int writer_state;       /* WRITER_* */
+	unsigned producers_waiting; /* threads waiting for a free buffer */
 	bool started, stopping, stopped;
 	pthread_t writer;
 	int fd;
@@ -89,8 +108,10 @@ static rav_evbuf *buf_new(void)
 	return b;
 }
 
-/* Lock held. */
-static void enqueue(rav_evbuf *b)
+/* Lock held.  Returns whether the writer must be woken (by the caller,
+ * after unlocking: woken under the lock, it would block on it at once);
+ * `urgent`: a thread's last buffer, written out without waiting for more. */
+static bool enqueue(rav_evbuf *b, bool urgent)
 {
 	b->next = NULL;
 	if (R.tail)
@@ -99,7 +120,8 @@ static void enqueue(rav_evbuf *b)
 		R.head = b;
 	R.tail = b;
 	R.queued++;
-	pthread_cond_signal(&R.work);
+	return R.writer_state == WRITER_ASLEEP ||
+	       (R.writer_state == WRITER_NAPPING && (urgent || R.queued >= WAKE_AT));
 }
 
 static uint64_t mono_ns(void)
@@ -113,6 +135,7 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 {
 	(void)user;
 	pthread_mutex_lock(&R.lock);
+	bool wake = false;
 	if (full) {
 		if (R.stopped) {
 			/* Recording is over: recycle the buffer, count what is lost. */
@@ -123,7 +146,7 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 			return full;
 		}
 		full->flags = 0;
-		enqueue(full);
+		wake = enqueue(full, false);
 	}
 	rav_evbuf *b = NULL;
 	for (;;) {
@@ -140,14 +163,22 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 		}
 		if (R.stopped)
 			break;
+		/* about to wait for the writer: it must be at work */
+		if (R.writer_state != WRITER_BUSY)
+			pthread_cond_signal(&R.work);
+		wake = false;
 		uint64_t t0 = R.stats ? mono_ns() : 0;
+		R.producers_waiting++;
 		pthread_cond_wait(&R.freed, &R.lock);
+		R.producers_waiting--;
 		if (R.stats) {
 			R.waits++;
 			R.wait_ns += mono_ns() - t0;
 		}
 	}
 	pthread_mutex_unlock(&R.lock);
+	if (wake)
+		pthread_cond_signal(&R.work);
 	if (b) {
 		b->count = 0;
 		b->flags = 0;
@@ -162,15 +193,18 @@ static void rec_release(rav_evbuf *last, void *user)
 	if (!last)
 		return;
 	pthread_mutex_lock(&R.lock);
+	bool wake = false;
 	if (R.stopped) {
 		R.dropped += last->count;
 		last->next = R.free_list;
 		R.free_list = last;
 	} else {
 		last->flags |= RELEASED;
-		enqueue(last);
+		wake = enqueue(last, true);
 	}
 	pthread_mutex_unlock(&R.lock);
+	if (wake)
+		pthread_cond_signal(&R.work);
 }
 
 static int sink_fd(const void *data, size_t len, void *user)
@@ -327,11 +361,29 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&R.lock);
+	unsigned naps = 0;
 	for (;;) {
-		while (!R.head && !R.stopping)
-			pthread_cond_wait(&R.work, &R.lock);
+		while (!R.head && !R.stopping) {
+			if (naps < WRITER_NAPS) {
+				R.writer_state = WRITER_NAPPING;
+				struct timespec until;
+				clock_gettime(CLOCK_MONOTONIC, &until);
+				until.tv_nsec += WRITER_NAP_MS * 1000000L;
+				if (until.tv_nsec >= 1000000000L) {
+					until.tv_sec++;
+					until.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&R.work, &R.lock, &until);
+				naps++;
+			} else {
+				R.writer_state = WRITER_ASLEEP;
+				pthread_cond_wait(&R.work, &R.lock);
+			}
+		}
+		R.writer_state = WRITER_BUSY;
 		if (!R.head)
 			break;
+		naps = 0;
 		rav_evbuf *b = R.head;
 		R.head = b->next;
 		if (!R.head)
@@ -367,7 +419,12 @@ static void *writer_main(void *arg)
 		b->flags = 0;
 		b->next = R.free_list;
 		R.free_list = b;
-		pthread_cond_broadcast(&R.freed);
+		if (R.producers_waiting) {
+			/* woken outside the lock, which they need at once */
+			pthread_mutex_unlock(&R.lock);
+			pthread_cond_broadcast(&R.freed);
+			pthread_mutex_lock(&R.lock);
+		}
 	}
 	R.stopped = true;
 	pthread_cond_broadcast(&R.freed);
@@ -428,12 +485,25 @@ size_t ravt_read_cmdline(char *buf, size_t cap)
 	return n;
 }
 
+/* The writer naps with a timeout on the monotonic clock (a change of the
+ * wall clock must not make it sleep for hours).  No thread waits on it
+ * when this runs (not destroyed first: in a child after fork, destroying
+ * it would wait for the parent's writer, which does not exist there). */
+static void init_work_cond(void)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&R.work, &a);
+	pthread_condattr_destroy(&a);
+}
+
 static void atfork_child(void)
 {
 	/* The writer thread does not exist in the child: the child does not
 	 * record (its events would interleave with the parent's file). */
 	pthread_mutex_init(&R.lock, NULL);
-	pthread_cond_init(&R.work, NULL);
+	init_work_cond();
 	pthread_cond_init(&R.freed, NULL);
 	R.head = R.tail = NULL;
 	R.queued = 0;
@@ -537,6 +607,8 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.stats = st && strcmp(st, "1") == 0;
 	R.buffers = R.waits = R.wait_ns = R.writer_cpu_ns = 0;
 	memset(R.at_level, 0, sizeof R.at_level);
+	R.writer_state = WRITER_BUSY;
+	init_work_cond();
 	if (pthread_create(&R.writer, NULL, writer_main, NULL) != 0) {
 		snprintf(errbuf, errlen, "cannot start the trace writer thread");
 		ravt_writer_free(R.w);

@@ -6,6 +6,12 @@
  * A state may be used while indexing continues on another thread: it sees
  * the events both merged by the reader and applied by replay.
  *
+ * A long replay (a seek far from its keyframe) runs on two threads as
+ * indexing does (pipeline.h): the calling thread decodes through the
+ * cursor (decompressing and decoding cost about as much as applying) and a
+ * worker applies the events to the state's model; the call returns once
+ * the worker is done, so callers see one thread's result.
+ *
  * What a state shows is read from its model; page header cells, which
  * replay does not rebuild word by word, are made up from the model here:
  * type word with scalar fill | page kind << RAV_HEADER_KIND_SHIFT, next
@@ -16,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline.h"
 #include "replay-apply.h"
 #include "replay.h"
 
@@ -141,6 +148,114 @@ static uint64_t available(const rav_state *s)
 /* Events a seek reads ahead of the one it applies: the cell blocks they
  * touch are prefetched while earlier ones are applied (replay-apply.h). */
 #define SEEK_BATCH 64u
+/* Replays of at least this many events decode and apply on two threads
+ * (starting the worker costs tens of microseconds). */
+#define SEEK_PIPE_MIN 32768u
+
+/* Apply evs[0..n) (their index fields set) to the state's model, asking
+ * for the memory of later events' cells ahead.  0, or -1 with s->err. */
+static int apply_batch(rav_state *s, const rav_event *evs, size_t n)
+{
+	ravt_model *const m = &s->m;
+	for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
+		ravt_prefetch_page(m, evs[k].a);
+	for (size_t k = 0; k < n; k++) {
+		if (k + RAVT_PF_FAR < n)
+			ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
+		if (k + RAVT_PF_NEAR < n)
+			ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
+		const rav_event *ev = &evs[k];
+		ravt_touch tc;
+		if (__builtin_expect(ravt_apply(m, ev, &tc) < 0, 0) ||
+		    (__builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0) &&
+		     ravt_model_install(m, ev, ravt_reader_piece(s->rd, ev->a), &tc) < 0)) {
+			s->failed = true;
+			s->err = m->err;
+			return -1;
+		}
+		m->pos++;
+	}
+	return 0;
+}
+
+/* The worker's side of a two-thread replay: a sink that applies. */
+typedef struct apply_sink {
+	ravt_sink sink;
+	rav_state *s;
+	atomic_bool failed; /* the worker met an error: the decoder stops */
+} apply_sink;
+
+static void apply_begin(ravt_sink *sink, uint64_t from)
+{
+	(void)sink, (void)from;
+}
+
+static void apply_events(ravt_sink *sink, const rav_event *evs, size_t n)
+{
+	apply_sink *as = (apply_sink *)sink;
+	if (!atomic_load_explicit(&as->failed, memory_order_relaxed) && apply_batch(as->s, evs, n) < 0)
+		atomic_store_explicit(&as->failed, true, memory_order_relaxed);
+}
+
+static void apply_end(ravt_sink *sink, uint64_t upto, bool final)
+{
+	(void)sink, (void)upto, (void)final;
+}
+
+static const ravt_sink_ops apply_ops = {apply_begin, apply_events, apply_end, NULL};
+
+/* The cursor ended before `target` (a chunk that does not decode). */
+static int cursor_ended(rav_state *s, uint64_t at, uint64_t target, rav_trace_error *err)
+{
+	if (s->cur.failed && err)
+		*err = s->cur.error;
+	else
+		set_err(err, RAV_TRACE_EDECODE, "replay: the trace ended at event %llu, before event %llu",
+		        (unsigned long long)at, (unsigned long long)target);
+	ravt_cursor_fini(&s->cur);
+	s->cur_ok = false;
+	return -1;
+}
+
+/* Decode events up to `target` here and apply them on a worker.  1: the
+ * worker could not start (nothing done); else as replay_to.  Until the
+ * pipeline is freed (which waits for the worker) only the worker touches
+ * the model, the block cache and s->failed / s->err. */
+static int replay_two_threads(rav_state *s, uint64_t target, rav_trace_error *err)
+{
+	apply_sink as = {.sink.ops = &apply_ops, .s = s};
+	atomic_init(&as.failed, false);
+	ravt_sink *sinks[1] = {&as.sink};
+	ravt_pipeline *p = ravt_pipeline_new(sinks, 1);
+	if (!p)
+		return 1;
+	ravt_sink *ps = ravt_pipeline_sink(p);
+	rav_event evs[SEEK_BATCH];
+	uint64_t next = s->m.pos;
+	bool ended = false;
+	while (next < target && !atomic_load_explicit(&as.failed, memory_order_relaxed)) {
+		uint64_t want = target - next;
+		size_t n = 0, lim = want < SEEK_BATCH ? (size_t)want : SEEK_BATCH;
+		while (n < lim && ravt_cursor_next(&s->cur, &evs[n])) {
+			evs[n].index = next + n;
+			n++;
+		}
+		if (n)
+			ps->ops->events(ps, evs, n);
+		next += n;
+		if (n < lim) {
+			ended = true;
+			break;
+		}
+	}
+	ravt_pipeline_free(p); /* waits until the worker has applied everything */
+	if (s->failed) {
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	return ended ? cursor_ended(s, next, target, err) : 0;
+}
 
 /* Apply events from the cursor until the model is at `target`.  A seek
  * spends its time here: in batches, so that the memory of the next events'
@@ -157,45 +272,27 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 			*err = s->err;
 		return -1;
 	}
+	if (target - s->m.pos >= SEEK_PIPE_MIN) {
+		int rc = replay_two_threads(s, target, err);
+		if (rc <= 0)
+			return rc;
+	}
 	rav_event evs[SEEK_BATCH];
 	ravt_model *const m = &s->m;
 	while (m->pos < target) {
 		uint64_t want = target - m->pos;
 		size_t n = 0, lim = want < SEEK_BATCH ? (size_t)want : SEEK_BATCH;
-		while (n < lim && ravt_cursor_next(&s->cur, &evs[n]))
+		while (n < lim && ravt_cursor_next(&s->cur, &evs[n])) {
+			evs[n].index = m->pos + n;
 			n++;
-		for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
-			ravt_prefetch_page(m, evs[k].a);
-		for (size_t k = 0; k < n; k++) {
-			if (k + RAVT_PF_FAR < n)
-				ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
-			if (k + RAVT_PF_NEAR < n)
-				ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
-			rav_event *ev = &evs[k];
-			ev->index = m->pos;
-			ravt_touch tc;
-			if (__builtin_expect(ravt_apply(m, ev, &tc) < 0, 0) ||
-			    (__builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0) &&
-			     ravt_model_install(m, ev, ravt_reader_piece(s->rd, ev->a), &tc) < 0)) {
-				s->failed = true;
-				s->err = m->err;
-				if (err)
-					*err = s->err;
-				return -1;
-			}
-			m->pos++;
 		}
-		if (n < lim) {
-			if (s->cur.failed && err)
-				*err = s->cur.error;
-			else
-				set_err(err, RAV_TRACE_EDECODE,
-				        "replay: the trace ended at event %llu, before event %llu",
-				        (unsigned long long)m->pos, (unsigned long long)target);
-			ravt_cursor_fini(&s->cur);
-			s->cur_ok = false;
+		if (apply_batch(s, evs, n) < 0) {
+			if (err)
+				*err = s->err;
 			return -1;
 		}
+		if (n < lim)
+			return cursor_ended(s, m->pos, target, err);
 	}
 	return 0;
 }

@@ -332,20 +332,17 @@ static const char *die_name(Dwarf_Die *die)
 
 /* A source file's name as the debug info gives it, made absolute with the
  * compilation directory when it is relative ("../src/x.c" of a build in
- * build/), with "." and ".." components folded: interned. */
-static const char *source_path(ravt_symbols *s, Dwarf_Die *cu, const char *file)
+ * build/), with "." and ".." components folded, into buf. */
+const char *ravt_source_path_fold(const char *dir, const char *file, char *buf, size_t cap)
 {
-	if (!file)
+	if (!file || cap < 2)
 		return NULL;
-	char buf[4096];
-	if (file[0] != '/' && cu) {
-		Dwarf_Attribute at;
-		const char *dir = dwarf_attr(cu, DW_AT_comp_dir, &at) ? dwarf_formstring(&at) : NULL;
+	if (file[0] != '/') {
 		if (!dir || dir[0] != '/')
-			return intern(s, file);
-		snprintf(buf, sizeof buf, "%s/%s", dir, file);
+			return file;
+		snprintf(buf, cap, "%s/%s", dir, file);
 	} else {
-		snprintf(buf, sizeof buf, "%s", file);
+		snprintf(buf, cap, "%s", file);
 	}
 	/* fold components in place: parts are copied down, ".." drops one */
 	char *out = buf + 1, *in = buf + 1;
@@ -372,7 +369,16 @@ static const char *source_path(ravt_symbols *s, Dwarf_Die *cu, const char *file)
 	if (out > buf + 1 && out[-1] == '/')
 		out--;
 	*out = 0;
-	return intern(s, buf);
+	return buf;
+}
+
+/* The same, interned. */
+static const char *source_path(ravt_symbols *s, Dwarf_Die *cu, const char *file)
+{
+	char buf[4096];
+	Dwarf_Attribute at;
+	const char *dir = cu && dwarf_attr(cu, DW_AT_comp_dir, &at) ? dwarf_formstring(&at) : NULL;
+	return intern(s, ravt_source_path_fold(dir, file, buf, sizeof buf));
 }
 
 /* Symbols of (object, offset) appended to s->syms; how many. */
@@ -629,6 +635,24 @@ void rav_trace_set_object_path(rav_trace *t, const char *dirs)
 	s->search = dirs && *dirs ? strdup(dirs) : NULL;
 	forget(s);
 	pthread_mutex_unlock(&s->lock);
+}
+
+unsigned ravt_symbols_each_object(rav_trace *t, ravt_module_fn fn, void *user)
+{
+	ravt_symbols *s = get(t);
+	unsigned n = rav_trace_object_count(t);
+	if (!s)
+		return n;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < n; i++) {
+		objstate *st = object(s, (int32_t)i);
+		if (!st)
+			continue;
+		bool ok = st->status == RAV_SYMBOL_OK && st->mod;
+		fn(i, ok ? st->mod : NULL, !ok || st->no_debug ? st->message : NULL, user);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* ---- Finding sites by function or line ------------------------------------------- */

@@ -25,6 +25,19 @@ ravt_reader *ravt_trace_reader(rav_trace *t);
 enum { RAVT_EXT_OPERATIONS, RAVT_EXT_SYMBOLS, RAVT_EXT_COUNT };
 void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trace *t), void (*destroy)(void *));
 
+/* Each recorded object of the trace that the symbolizer could open, with
+ * its libdwfl module (reported at bias 0: addresses are the ELF's), under
+ * the symbolizer's lock (libdw is not thread-safe); fn must not call back
+ * into the symbolizer.  Objects that could not be opened are passed with
+ * mod NULL and the reason in `why` (also for an object without debug
+ * info, with mod set).  Returns the number of objects (sitespec.c). */
+struct Dwfl_Module;
+/* A source file's path as the symbolizer gives it (absolute with the unit's
+ * compilation directory dir, "." and ".." folded): buf, or file itself. */
+const char *ravt_source_path_fold(const char *dir, const char *file, char *buf, size_t cap);
+typedef void (*ravt_module_fn)(unsigned object, struct Dwfl_Module *mod, const char *why, void *user);
+unsigned ravt_symbols_each_object(rav_trace *t, ravt_module_fn fn, void *user);
+
 /* The first replay error met while indexing: false if none, else fills *err. */
 bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
 

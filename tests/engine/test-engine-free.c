@@ -1,4 +1,4 @@
-/* test-engine-free.c - the life of a free (engine/heap.c) and what came
+/* test-engine-free.c - the life of a free (engine/free.c) and what came
  * with making it fast (issue #9), through ravioli.h.
  *
  * Each case checks counters the engine keeps (moves, frees, pages) against
@@ -382,7 +382,7 @@ static size_t count_tree(rav_heap *h, rav_ref n)
 	return 1 + count_tree(h, l) + count_tree(h, r);
 }
 
-/* Runs of holes (heap.c, trim_run): cells the cascade killed at adjacent
+/* Runs of holes (free.c, trim_run): cells the cascade killed at adjacent
  * addresses are trimmed together without being read, and a page they
  * fill is not zeroed until it is used again.  Each way a run can change
  * before it is trimmed (an allocation taking its newest hole, a move into
@@ -470,12 +470,250 @@ static void t_runs(void)
 	CHECK_HEAP(h);
 }
 
+/* Push n cells at the heads of lists a and b in turn: their cells
+ * alternate in memory, and each list reads 0 .. n-1 from its head. */
+static void build_interleaved(rav_heap *h, rav_root a, rav_root b, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		rav_ref x;
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(a), 1, &x));
+		rav_store(h, x, 0, i);
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(b), 1, &x));
+		rav_store(h, x, 0, i);
+	}
+}
+
+/* A whole compaction in one pass (free.c, sweep): freeing a structure
+ * whose cells alternate with survivors' moves only the survivors above
+ * the boundary (about half of them), each once, trims the rest and gives
+ * the emptied pages back; the same through rav_compact(h, 0) after
+ * bounded steps and allocations took some holes in deferred mode; and the
+ * cell rav_new_root returns is still the new one when the value it
+ * replaced was such a structure. */
+static void t_sweep(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	const size_t n = 20000;
+	rav_root keep = rav_root_new(h), a = rav_root_new(h), b = rav_root_new(h), c = rav_root_new(h);
+	build_list(h, keep, 100);
+
+	/* Immediate mode. */
+	build_interleaved(h, a, b, n);
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, a));
+	rav_stats s2 = stats(h);
+	uint64_t moves = s2.moves - s1.moves;
+	printf("# %zu cells among %zu survivors: %" PRIu64 " moves, pages %" PRIu64 " -> %" PRIu64 "\n", n, n, moves,
+	       s1.pages, s2.pages);
+	CHECK_EQ(s2.frees - s1.frees, n);
+	CHECK(moves > n / 2 - n / 10 && moves < n / 2 + n / 10);
+	CHECK_EQ(s2.dead_cells, 0);
+	CHECK(s2.pages * 10 < s1.pages * 6); /* about half the pages back, one spare kept */
+	check_list(h, b, n);
+	check_list(h, keep, 100);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_EQ(stats(h).moves, s2.moves); /* b was allocated last now: trimmed */
+	CHECK_HEAP(h);
+
+	/* Deferred mode: bounded steps, allocations that take holes (a list
+	 * built in c), then the rest in one pass. */
+	build_interleaved(h, a, b, n);
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	CHECK_OK(rav_root_clear(h, a));
+	for (int i = 0; i < 5; i++)
+		rav_compact(h, 100);
+	CHECK_HEAP(h);
+	build_list(h, c, 3000);
+	CHECK_HEAP(h);
+	CHECK_EQ(rav_compact(h, 0), 0);
+	CHECK_EQ(stats(h).dead_cells, 0);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	check_list(h, b, n);
+	check_list(h, c, 3000);
+	check_list(h, keep, 100);
+	CHECK_HEAP(h);
+
+	/* rav_new_root over such a structure: the new cell is allocated into a
+	 * hole, then the compaction may move it; the returned ref follows. */
+	build_interleaved(h, a, b, n);
+	rav_ref x;
+	CHECK_OK(rav_new_root(h, T_NODE, b, &x));
+	rav_store(h, x, 0, 777);
+	CHECK_EQ(rav_load(h, rav_root_get(h, b), 0), 777);
+	check_list(h, a, n);
+	CHECK_HEAP(h);
+
+	rav_root_free(h, c);
+	rav_root_free(h, b);
+	rav_root_free(h, a);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
+/* Sending a structure built last (msg.c, rav_msg_adopt): once copied into
+ * the message, the original is let go of whole, the top moving down past
+ * it (with recording off; the traced run of this test takes the cascade).
+ * A structure with a cell above it, or a subtree of a larger one, takes
+ * the kill cascade; both leave a heap that passes the check, and the
+ * message reads back on arrival. */
+static void t_adopt_top(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), r = rav_root_new(h), r2 = rav_root_new(h);
+	rav_channel *ch = rav_channel_new();
+	CHECK(ch);
+	build_list(h, keep, 100);
+	for (int round = 0; round < 3; round++) {
+		/* At the top: the whole list, several pages of it. */
+		build_list(h, r, 2000);
+		rav_stats s1 = stats(h);
+		rav_msg *m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.moves, s1.moves);
+		CHECK_EQ(s2.frees - s1.frees, 2000);
+		CHECK_EQ(s2.live_cells, s1.live_cells - 2000);
+		CHECK(rav_ref_is_null(rav_root_get(h, r)));
+		CHECK(s2.pages < s1.pages);
+		CHECK_HEAP(h);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		check_list(h, r, 2000);
+		CHECK_HEAP(h);
+		/* What arrived is at the top again: sent on, and back. */
+		m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		CHECK_HEAP(h);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		check_list(h, r, 2000);
+		CHECK_HEAP(h);
+
+		/* Not at the top: a list built after it. */
+		build_list(h, r2, 10);
+		m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		CHECK_HEAP(h);
+		check_list(h, r2, 10);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		check_list(h, r, 2000);
+		CHECK_HEAP(h);
+
+		/* A subtree (the list from its second cell) of the structure at the
+		 * top: its cells are the top ones but one; the first stays. */
+		rav_ref first = rav_root_get(h, r);
+		rav_root sub = rav_root_new(h);
+		CHECK_OK(rav_move(h, rav_root_slot(sub), rav_field_slot(first, 1)));
+		m = rav_msg_new();
+		CHECK(m);
+		CHECK_OK(rav_msg_adopt(m, h, sub));
+		CHECK_HEAP(h);
+		CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 0);
+		rav_msg_free(m);
+		rav_root_free(h, sub);
+		CHECK_OK(rav_root_clear(h, r));
+		CHECK_OK(rav_root_clear(h, r2));
+		CHECK_HEAP(h);
+	}
+	rav_channel_free(ch);
+	check_list(h, keep, 100);
+	rav_root_free(h, r2);
+	rav_root_free(h, r);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
+/* Dropping a structure allocated last: no cell moves and the frees are
+ * counted, time after time (the pages come back).  Cells that are not the
+ * structure's among or after its cells stay: a garbage cycle (two cells
+ * referring to each other, no root) allocated between the structure's
+ * root and its children survives until rav_collect (a shortcut that
+ * truncated the region from the root up would free it); a child shared
+ * with a root outside; a cell allocated after the structure (one move). */
+static void t_drop_top(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root r = rav_root_new(h), cyc = rav_root_new(h), other = rav_root_new(h);
+
+	/* Whole, several times over (the pages come back each time). */
+	for (int i = 0; i < 3; i++) {
+		rav_ref t;
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+		build_tree(h, t, 10);
+		rav_stats s1 = stats(h);
+		CHECK_OK(rav_root_clear(h, r));
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.frees - s1.frees, 2047);
+		CHECK_EQ(s2.moves, s1.moves);
+		CHECK_EQ(s2.live_cells, base);
+		CHECK_HEAP(h);
+	}
+
+	/* A garbage cycle among the structure's cells. */
+	rav_ref t, a, b;
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	CHECK_OK(rav_new_root(h, T_PAIR, cyc, &a));
+	CHECK_OK(rav_new_field(h, T_PAIR, a, 0, &b));
+	CHECK_OK(rav_store_ref(h, b, 0, a));
+	CHECK_OK(rav_root_clear(h, cyc)); /* a <-> b, unreachable */
+	CHECK_EQ(stats(h).live_cells, base + 3);
+	t = rav_root_get(h, r);
+	build_tree(h, t, 6);
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).live_cells, base + 2);
+	CHECK_HEAP(h);
+	CHECK_EQ(rav_collect(h), 2);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+
+	/* A child shared with a root outside the structure. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 5);
+	t = rav_root_get(h, r);
+	rav_ref leaf = rav_load_ref(h, rav_load_ref(h, t, 0), 1);
+	CHECK_OK(rav_root_set(h, other, leaf));
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).live_cells, base + (uint64_t)count_tree(h, rav_root_get(h, other))); /* (its reference raviolo gone) */
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, other));
+	CHECK_EQ(stats(h).live_cells, base);
+
+	/* A cell allocated after the structure. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 5);
+	CHECK_OK(rav_new_root(h, T_NODE, other, NULL));
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_EQ(stats(h).moves - s1.moves, 1);
+	CHECK_EQ(stats(h).live_cells, base + 1);
+	CHECK_HEAP(h);
+
+	rav_root_free(h, other);
+	rav_root_free(h, cyc);
+	rav_root_free(h, r);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 static const rav_test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "shared-children", t_shared_children },
 	{ "new-before", t_new_before },
 	{ "deferred-leaves", t_deferred_leaves },
 	{ "runs", t_runs },
+	{ "sweep", t_sweep },
+	{ "adopt-top", t_adopt_top },
+	{ "drop-top", t_drop_top },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
 };

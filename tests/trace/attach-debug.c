@@ -16,8 +16,16 @@
  *   killed   a client killed with SIGKILL while the program is paused releases it
  *   garbage  malformed debugger requests get ERROR records or refusals; the
  *            session and the program go on
+ *   site     breakpoints on a call site (test-attach-debug TARGET site SOURCE):
+ *            FILE:LINE (allocations), a function (its sends), *ADDRESS (the
+ *            3rd hit); each stops at an event whose recorded site is that
+ *            line / function / address; a call site on a cell breakpoint
+ *            and an empty range are refused
  */
 #include "attach-util.h"
+
+static const char *last_function = ""; /* run_to_site: where the stop's event was called from */
+static unsigned last_line;
 
 static const char *const *slow_args(void)
 {
@@ -117,7 +125,7 @@ static int64_t last_event_of(rav_trace *t, uint32_t heap_id, rav_event *out)
 static void finish_normally(proc *p, const char *ref)
 {
 	char *outp;
-	int status = finish(p, &outp, NULL);
+	int status = finish_hurried(p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	if (strcmp(outp, ref) != 0)
@@ -332,6 +340,159 @@ out:
 	free(ref);
 }
 
+/* The line of the source holding needle (0: none). */
+static unsigned line_of(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		perror(path);
+		return 0;
+	}
+	char buf[1024];
+	unsigned n = 0, found = 0;
+	while (!found && fgets(buf, sizeof buf, f)) {
+		n++;
+		if (strstr(buf, needle))
+			found = n;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Set breakpoint b at the call site spec (resolved on the trace received
+ * so far, as a client does) and wait for the stop: true if it stopped at
+ * breakpoint b.id; *at_site = the held thread's last matching event. */
+static bool run_to_site(rav_live_session *s, rav_live_status *st, int fd, const char *path, rav_live_break *b,
+                        const char *spec, rav_event *ev, uint64_t *site_address)
+{
+	rav_trace *t = open_received(path);
+	if (!t)
+		return false;
+	rav_site_range r[RAV_LIVE_SITE_RANGES_MAX];
+	char err[512];
+	long n = rav_trace_site_spec_resolve(t, spec, r, RAV_LIVE_SITE_RANGES_MAX, err, sizeof err);
+	rav_trace_close(t);
+	if (n <= 0 || n > (long)RAV_LIVE_SITE_RANGES_MAX) {
+		fprintf(stderr, "%s: %s (%ld ranges)\n", spec, err, n);
+		tt_failures++;
+		return false;
+	}
+	fprintf(stderr, "%s: %ld range(s), first 0x%llx-0x%llx\n", spec, n, (unsigned long long)r[0].lo,
+	        (unsigned long long)r[0].hi);
+	uint64_t want = st->stops + 1;
+	CHECK(rav_live_break_set_at_site(s, b, r, (size_t)n) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	if (!pump_until(s, st, fd, stops_reach, &want, 60)) {
+		fprintf(stderr, "%s: no stop (message: %s)\n", spec, st->message);
+		tt_failures++;
+		return false;
+	}
+	struct rav_live_stop hit = st->last_stop;
+	CHECK(hit.why == 1 && hit.break_id == b->id);
+	pump_until(s, st, fd, NULL, NULL, 0.3);
+	t = open_received(path);
+	if (!t)
+		return false;
+	/* the held thread's last event is the one it stopped at */
+	int64_t at = last_event_of(t, hit.heap_id, ev);
+	CHECK(at >= 0);
+	CHECK(ev->kind == (hit.kind & 0xff));
+	if (hit.a >= 0) /* an address in the pool (a send names its channel) */
+		CHECK((int64_t)ev->a == hit.a);
+	rav_trace_frame fr = {0};
+	CHECK(ev->site != 0 && rav_trace_site_frames(t, ev->site, &fr, 1) == 1);
+	CHECK(rav_site_ranges_match(r, (size_t)n, fr.address));
+	*site_address = fr.address;
+	rav_trace_symbol sy;
+	memset(&sy, 0, sizeof sy);
+	CHECK(rav_trace_site_call(t, ev->site, &sy));
+	fprintf(stderr, "%s: stopped at event %lld %s in %s at %s:%u (0x%llx), thread %u, hit %llu\n", spec,
+	        (long long)at, rav_event_kind_name(ev->kind), sy.function ? sy.function : "?",
+	        sy.file ? sy.file : "?", sy.line, (unsigned long long)fr.address, hit.heap_id,
+	        (unsigned long long)hit.hits);
+	/* what a user reads: the function and line asked for */
+	static char fn[128];
+	snprintf(fn, sizeof fn, "%s", sy.function ? sy.function : "");
+	static unsigned line;
+	line = sy.line;
+	rav_trace_close(t);
+	last_function = fn;
+	last_line = line;
+	return hit.why == 1 && hit.break_id == b->id;
+}
+
+static void test_site(const char *source)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	unsigned alloc_line = line_of(source, "rav_new_field(h, item, cur, 1, &cur)");
+	CHECK(alloc_line != 0);
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	CHECK(rav_live_pause(s) == 0);
+	CHECK(pump_until(s, &st, fd, is_held, NULL, 30));
+	pump_until(s, &st, fd, NULL, NULL, 0.3);
+	rav_event ev;
+	uint64_t addr = 0;
+	/* break attach-target.c:LINE, allocations only */
+	char spec[64];
+	snprintf(spec, sizeof spec, "attach-target.c:%u", alloc_line);
+	rav_live_break b = {.id = 11, .what = RAV_LIVE_BREAK_ALLOC};
+	if (run_to_site(s, &st, fd, path, &b, spec, &ev, &addr)) {
+		CHECK(ev.kind == RAV_EV_ALLOC);
+		CHECK(strcmp(last_function, "build") == 0 && last_line == alloc_line);
+	}
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	/* break worker, its sends only: the worker thread, at its rav_send */
+	rav_trace *t = open_received(path);
+	uint32_t worker = t ? heap_named(t, "worker") : 0;
+	if (t)
+		rav_trace_close(t);
+	b = (rav_live_break){.id = 12, .what = RAV_LIVE_BREAK_KIND, .arg = RAV_EV_MSG_SEND};
+	if (run_to_site(s, &st, fd, path, &b, "worker", &ev, &addr)) {
+		CHECK(ev.kind == RAV_EV_MSG_SEND && st.last_stop.heap_id == worker);
+		CHECK(strcmp(last_function, "worker") == 0);
+		CHECK(last_line == line_of(source, "rav_send(to_main, m)"));
+	}
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	/* break *ADDRESS (the site just seen), any event, its 3rd hit */
+	uint64_t worker_send = addr;
+	snprintf(spec, sizeof spec, "*%#llx", (unsigned long long)worker_send);
+	b = (rav_live_break){.id = 13, .what = RAV_LIVE_BREAK_ANY, .count = 3};
+	if (run_to_site(s, &st, fd, path, &b, spec, &ev, &addr)) {
+		CHECK(addr == worker_send && st.last_stop.hits == 3);
+	}
+	/* refusals: a call site on a cell breakpoint, an empty range */
+	rav_site_range r = {0x1000, 0x2000}, empty = {0x2000, 0x2000};
+	rav_live_break bad = {.id = 14, .what = RAV_LIVE_BREAK_CELL, .arg = (uint64_t)1 << 32 | 1};
+	CHECK(rav_live_break_set_at_site(s, &bad, &r, 1) == 0);
+	uint32_t id = 14;
+	CHECK(pump_until(s, &st, fd, break_settled, &id, 10));
+	const struct rav_live_break_state *bs = rav_live_break_state(&st, 14);
+	CHECK(bs && bs->state == RAV_LIVE_BREAK_STATE_REFUSED && strstr(bs->text, "cannot be combined"));
+	bad = (rav_live_break){.id = 15, .what = RAV_LIVE_BREAK_ANY};
+	CHECK(rav_live_break_set_at_site(s, &bad, &empty, 1) == 0);
+	id = 15;
+	CHECK(pump_until(s, &st, fd, break_settled, &id, 10));
+	bs = rav_live_break_state(&st, 15);
+	CHECK(bs && bs->state == RAV_LIVE_BREAK_STATE_REFUSED && strstr(bs->text, "is empty"));
+	CHECK(rav_live_break_set_at_site(s, &bad, &r, 0) == -1);
+	CHECK(rav_live_break_set_at_site(s, &bad, &r, RAV_LIVE_SITE_RANGES_MAX + 1) == -1);
+	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_normally(&p, ref);
+	free(ref);
+}
+
 static bool message_has(const rav_live_status *st, const void *arg)
 {
 	return strstr(st->message, (const char *)arg) != NULL;
@@ -389,42 +550,26 @@ out:
 	free(ref);
 }
 
+/* site takes the target's source file (attach-target.c) as its ARG. */
+static void test_site_arg(void)
+{
+	if (!subtest_arg) {
+		fprintf(stderr, "site: needs the target's source file as a third argument\n");
+		tt_failures++;
+		return;
+	}
+	test_site(subtest_arg);
+}
+
+static const attach_subtest subtests[] = {
+    {"cell", test_cell},
+    {"type", test_type},
+    {"killed", test_killed},
+    {"garbage", test_garbage},
+    {"site", test_site_arg},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
-		return 2;
-	}
-	target = argv[1];
-	small = getenv("RAV_TEST_SMALL") != NULL;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(rundir, sizeof rundir, "/tmp/attach-debug-XXXXXX");
-	if (!mkdtemp(rundir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	chmod(rundir, 0700);
-	setenv("XDG_RUNTIME_DIR", rundir, 1);
-	const char *t = argv[2];
-	if (!strcmp(t, "cell"))
-		test_cell();
-	else if (!strcmp(t, "type"))
-		test_type();
-	else if (!strcmp(t, "killed"))
-		test_killed();
-	else if (!strcmp(t, "garbage"))
-		test_garbage();
-	else {
-		fprintf(stderr, "unknown subtest %s\n", t);
-		return 2;
-	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", rundir);
-	if (tt_failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
-		return 1;
-	}
-	return 0;
+	return attach_test_main(argc, argv, "attach-debug", subtests, sizeof subtests / sizeof subtests[0]);
 }

@@ -37,6 +37,8 @@
 #include "ravioli.h"
 #include "ravtrace.h"
 
+#include "engine-view.h"
+
 static int failures;
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void failf(const char *fmt, ...)
@@ -47,213 +49,6 @@ static void failf(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	failures++;
-}
-
-/* ---- the engine's view -------------------------------------------------- */
-
-typedef struct vcell {
-	uint32_t page, slot;
-	bool dying;
-	uint16_t type;
-	uint64_t scalar;
-	uint64_t field[2], back[2];
-} vcell;
-
-typedef struct vpage {
-	uint32_t page, fill;
-	bool root;
-} vpage;
-
-typedef struct view {
-	unsigned heap_id;
-	vpage *pages;
-	size_t npages, pcap;
-	vcell *cells;
-	size_t ncells, ccap;
-	rav_stats st;
-} view;
-
-static char *pool_base;
-
-static rav_loc loc_of(uintptr_t v)
-{
-	if (!v)
-		return 0;
-	uintptr_t off = v - (uintptr_t)pool_base;
-	return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
-	                    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
-}
-
-static bool field_is_ref(rav_type t, int f)
-{
-	if (t == RAV_TYPE_ROOT)
-		return true;
-	if (t == RAV_TYPE_REF)
-		return f == 0;
-	return rav_type_field_kind(t, f) == RAV_REF;
-}
-
-static bool on_page(rav_heap *h, size_t page, unsigned fill, bool root, void *user)
-{
-	(void)h;
-	view *v = user;
-	if (v->npages == v->pcap) {
-		v->pcap = v->pcap ? v->pcap * 2 : 64;
-		v->pages = realloc(v->pages, sizeof *v->pages * v->pcap);
-	}
-	v->pages[v->npages++] = (vpage){(uint32_t)page, fill, root};
-	return true;
-}
-
-static bool on_cell(rav_heap *h, const rav_cell_info *ci, void *user)
-{
-	(void)h;
-	view *v = user;
-	if (v->ncells == v->ccap) {
-		v->ccap = v->ccap ? v->ccap * 2 : 1024;
-		v->cells = realloc(v->cells, sizeof *v->cells * v->ccap);
-	}
-	vcell *c = &v->cells[v->ncells++];
-	memset(c, 0, sizeof *c);
-	c->page = (uint32_t)ci->page;
-	c->slot = ci->slot;
-	c->dying = (ci->cell->w[0] & RAV_FLAG_DYING) != 0;
-	c->type = ci->type;
-	c->scalar = ci->scalar;
-	for (int f = 0; f < 2; f++)
-		c->field[f] = field_is_ref(ci->type, f) ? loc_of(ci->field[f]) : ci->field[f];
-	c->back[0] = loc_of(ci->back[0]);
-	c->back[1] = ci->type == RAV_TYPE_REF ? loc_of(ci->back[1]) : 0;
-	return true;
-}
-
-static void take_view(rav_heap *h, view *v)
-{
-	memset(v, 0, sizeof *v);
-	v->heap_id = rav_heap_id(h);
-	rav_heap_walk(h, on_page, on_cell, v);
-	rav_heap_stats(h, &v->st);
-}
-
-static void free_view(view *v)
-{
-	free(v->pages);
-	free(v->cells);
-}
-
-/* Compare one heap of the replayed state with the engine's view.  Returns
- * false (without failing) if the heap is not in the state: after a loss, a
- * heap is back only once its owner was snapshotted again. */
-static bool compare(int cp, const view *v, const rav_state *s)
-{
-	rav_state_heap sh;
-	bool found = false;
-	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
-		rav_state_heap_at(s, i, &sh);
-		if (sh.id == v->heap_id && sh.alive) {
-			found = true;
-			break;
-		}
-	}
-	if (!found)
-		return false;
-	int before = failures;
-	/* data pages in list order; root pages as a set */
-	size_t di = 0;
-	for (uint32_t i = 0; i < sh.page_count; i++) {
-		struct rav_state_page sp;
-		rav_state_page(s, sh.pages[i], &sp);
-		if (sp.kind == RAV_SPAGE_ROOT)
-			continue;
-		while (di < v->npages && v->pages[di].root)
-			di++;
-		if (di >= v->npages || v->pages[di].page != sh.pages[i]) {
-			failf("checkpoint %d: heap %u's data page %zu is page %u in replay, %u in the engine",
-			      cp, v->heap_id, di, sh.pages[i], di < v->npages ? v->pages[di].page : 0);
-			return true;
-		}
-		di++;
-	}
-	for (; di < v->npages; di++)
-		if (!v->pages[di].root) {
-			failf("checkpoint %d: engine page %u (heap %u) is missing from replay's list", cp,
-			      v->pages[di].page, v->heap_id);
-			return true;
-		}
-	for (size_t i = 0; i < v->npages; i++) {
-		struct rav_state_page sp;
-		rav_state_page(s, v->pages[i].page, &sp);
-		if (sp.owner != v->heap_id || v->pages[i].root != (sp.kind == RAV_SPAGE_ROOT))
-			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u "
-			      "kind %u",
-			      cp, v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner,
-			      sp.kind);
-		else if (sp.fill != v->pages[i].fill)
-			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp,
-			      v->pages[i].page, v->pages[i].fill, sp.fill);
-	}
-	uint64_t live = 0, dead = 0, refs = 0;
-	for (size_t i = 0; i < v->ncells && failures - before < 10; i++) {
-		const vcell *e = &v->cells[i];
-		rav_state_cell rc;
-		rav_state_cell_at(s, e->page, e->slot, &rc);
-		if (e->slot == 0) {
-			if (rc.state != RAV_CELL_HEADER)
-				failf("checkpoint %d: page %u cell 0 is not a header in replay", cp, e->page);
-			continue;
-		}
-		if (e->type == RAV_TYPE_DEAD) {
-			dead++;
-			if (rc.state != RAV_CELL_DEAD)
-				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in "
-				      "replay",
-				      cp, e->page, e->slot, rc.state);
-			continue;
-		}
-		if (rc.state != RAV_CELL_LIVE) {
-			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in "
-			      "replay",
-			      cp, e->page, e->slot, e->type, rc.state);
-			continue;
-		}
-		if (e->type == RAV_TYPE_REF)
-			refs++;
-		if (e->type != RAV_TYPE_ROOT)
-			live++;
-		uint64_t rf[2] = {rc.word[1], rc.word[2]}, rb[2] = {rc.word[3], 0};
-		if (e->type == RAV_TYPE_REF) {
-			rf[1] = 0;
-			rb[0] = rc.word[2];
-			rb[1] = rc.word[3];
-		}
-		uint64_t ef1 = e->type == RAV_TYPE_REF ? 0 : e->field[1];
-		if (e->dying) { /* its back-link word links the kill queue, unrecorded */
-			rb[0] = e->back[0];
-			rb[1] = e->back[1];
-		}
-		if (rc.type != e->type || rc.scalar != e->scalar || rf[0] != e->field[0] || rf[1] != ef1 ||
-		    rb[0] != e->back[0] || rb[1] != e->back[1])
-			failf("checkpoint %d: heap %u page %u cell %u differs:\n"
-			      "  engine: type %u scalar %llu fields %#llx %#llx back %#llx %#llx\n"
-			      "  replay: type %u scalar %llu fields %#llx %#llx back %#llx %#llx",
-			      cp, v->heap_id, e->page, e->slot, e->type, (unsigned long long)e->scalar,
-			      (unsigned long long)e->field[0], (unsigned long long)ef1,
-			      (unsigned long long)e->back[0], (unsigned long long)e->back[1], rc.type,
-			      (unsigned long long)rc.scalar, (unsigned long long)rf[0],
-			      (unsigned long long)rf[1], (unsigned long long)rb[0],
-			      (unsigned long long)rb[1]);
-	}
-	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells ||
-	    sh.dead_cells != v->st.dead_cells || dead != v->st.dead_cells ||
-	    sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
-		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live "
-		      "%llu dead "
-		      "%llu refs %llu",
-		      cp, v->heap_id, (unsigned long long)v->st.live_cells,
-		      (unsigned long long)v->st.dead_cells, (unsigned long long)v->st.ref_cells,
-		      (unsigned long long)sh.live_cells, (unsigned long long)sh.dead_cells,
-		      (unsigned long long)sh.ref_cells);
-	return true;
 }
 
 /* ---- the workload (each thread its own random stream) ------------------ */
@@ -515,7 +310,6 @@ int main(int argc, char **argv)
 	rav_thread_name("main");
 	rav_heap *h = rav_heap_self();
 	mainc.h = h;
-	pool_base = rav_pool_base();
 	for (int i = 0; i < NROOTS; i++)
 		mainc.roots[i] = rav_root_new(h);
 	to_worker = rav_channel_new();
@@ -538,7 +332,7 @@ int main(int argc, char **argv)
 		cl.opts.queue_kib = 256;
 
 	unsigned ncp = rounds / every + 2, cp = 0;
-	view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
+	engine_view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
 	unsigned *nviews = calloc(ncp, sizeof *nviews);
 	char text[32];
 	bool attached = false;
@@ -586,9 +380,9 @@ int main(int argc, char **argv)
 		/* a checkpoint once the worker has had a round in the session (its
 		 * heap is snapshotted by then) */
 		if (attached && i > before + 1 && i % every == 0 && cp < ncp) {
-			take_view(h, &views[cp][0]);
-			take_view(worker_heap, &views[cp][1]);
-			take_view(sleeper_heap, &views[cp][2]); /* blocked in rav_recv: quiet */
+			engine_view_take(h, &views[cp][0]);
+			engine_view_take(worker_heap, &views[cp][1]);
+			engine_view_take(sleeper_heap, &views[cp][2]); /* blocked in rav_recv: quiet */
 			nviews[cp] = 3;
 			snprintf(text, sizeof text, "checkpoint %u", cp);
 			rav_mark(text);
@@ -655,7 +449,7 @@ int main(int argc, char **argv)
 		}
 		bool main_there = false;
 		for (unsigned k = 0; k < nviews[n]; k++) {
-			bool there = compare((int)n, &views[n][k], s);
+			bool there = engine_view_compare((int)n, &views[n][k], s, &failures);
 			if (k == 0)
 				main_there = there;
 			if (there)
@@ -694,7 +488,7 @@ int main(int argc, char **argv)
 out:
 	for (unsigned i = 0; i < cp; i++)
 		for (unsigned k = 0; k < nviews[i]; k++)
-			free_view(&views[i][k]);
+			engine_view_free(&views[i][k]);
 	free(views);
 	free(nviews);
 	rav_channel_free(to_worker);

@@ -67,7 +67,7 @@ static void test_sigkill_client(void)
 	}
 out:;
 	char *outp;
-	int status = finish(&p, &outp, NULL);
+	int status = finish_hurried(&p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
@@ -102,7 +102,7 @@ static void test_twice(void)
 		}
 	}
 	char *outp;
-	int status = finish(&p, &outp, NULL);
+	int status = finish_hurried(&p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
@@ -217,7 +217,7 @@ static void test_garbage(void)
 		}
 	}
 	char *outp;
-	int status = finish(&p, &outp, NULL);
+	int status = finish_hurried(&p, &outp, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
@@ -396,7 +396,7 @@ static void test_refused(void)
 		chmod(rundir, 0700);
 	}
 	char *err;
-	int status = finish(&p, NULL, &err);
+	int status = finish_hurried(&p, NULL, &err);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	const char *first = strstr(err, "refused an attach from uid 65534");
 	CHECK(first != NULL);
@@ -416,7 +416,7 @@ static void test_listen_off(void)
 	rav_live_session *s = rav_live_attach(p.pid, &o, &err);
 	CHECK(s == NULL);
 	CHECK(strstr(err.message, "does not listen") != NULL);
-	int status = finish(&p, NULL, NULL);
+	int status = finish_hurried(&p, NULL, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -462,59 +462,34 @@ static void test_list(void)
 		}
 		CHECK(found);
 	}
-	int status = finish(&p, NULL, NULL);
+	int status = finish_hurried(&p, NULL, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void test_slow(void)
+{
+	slow_client(false);
+}
+
+static void test_lossless(void)
+{
+	slow_client(true);
+}
+
+static const attach_subtest subtests[] = {
+    {"sigkill-client", test_sigkill_client},
+    {"twice", test_twice},
+    {"garbage", test_garbage},
+    {"exit", test_exit},
+    {"crash", test_crash},
+    {"slow", test_slow},
+    {"lossless", test_lossless},
+    {"refused", test_refused},
+    {"listen-off", test_listen_off},
+    {"list", test_list},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s TARGET SUBTEST\n", argv[0]);
-		return 2;
-	}
-	target = argv[1];
-	small = getenv("RAV_TEST_SMALL") != NULL;
-	signal(SIGPIPE, SIG_IGN);
-	/* A private socket directory: other tests and programs stay out of it. */
-	snprintf(rundir, sizeof rundir, "/tmp/attach-test-XXXXXX");
-	if (!mkdtemp(rundir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	chmod(rundir, 0700);
-	setenv("XDG_RUNTIME_DIR", rundir, 1);
-	const char *t = argv[2];
-	if (!strcmp(t, "sigkill-client"))
-		test_sigkill_client();
-	else if (!strcmp(t, "twice"))
-		test_twice();
-	else if (!strcmp(t, "garbage"))
-		test_garbage();
-	else if (!strcmp(t, "exit"))
-		test_exit();
-	else if (!strcmp(t, "crash"))
-		test_crash();
-	else if (!strcmp(t, "slow"))
-		slow_client(false);
-	else if (!strcmp(t, "lossless"))
-		slow_client(true);
-	else if (!strcmp(t, "refused"))
-		test_refused();
-	else if (!strcmp(t, "listen-off"))
-		test_listen_off();
-	else if (!strcmp(t, "list"))
-		test_list();
-	else {
-		fprintf(stderr, "unknown subtest %s\n", t);
-		return 2;
-	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", rundir);
-	if (tt_failures) {
-		fprintf(stderr, "%s: %d check(s) failed\n", t, tt_failures);
-		return 1;
-	}
-	return 0;
+	return attach_test_main(argc, argv, "attach-test", subtests, sizeof subtests / sizeof subtests[0]);
 }

@@ -82,6 +82,10 @@ static inline proc start(const char *const *args, bool listen)
 		 * handler (a sanitized build of the target is still the target) */
 		setenv("TSAN_OPTIONS", "handle_segv=0", 1);
 		setenv("ASAN_OPTIONS", "handle_segv=0", 1);
+		/* ignored until attach-target installs its handler: a hurry
+		 * (finish_hurried) sent before it has reached main() is lost
+		 * rather than fatal */
+		signal(SIGUSR1, SIG_IGN);
 		struct rlimit nocore = {0, 0};
 		setrlimit(RLIMIT_CORE, &nocore); /* the crash test leaves no core file */
 		const char *argv[64];
@@ -140,6 +144,16 @@ static inline int finish(proc *p, char **out, char **err)
 	return status;
 }
 
+/* The checks are done: the target finishes its remaining rounds without
+ * pausing (SIGUSR1, attach-target.c; its output depends only on the
+ * rounds), then finish().  The pace is there to give clients time, and
+ * waiting it out would only make the tests slow. */
+static inline int finish_hurried(proc *p, char **out, char **err)
+{
+	kill(p->pid, SIGUSR1);
+	return finish(p, out, err);
+}
+
 static inline bool socket_of(pid_t pid, char *path, size_t cap)
 {
 	int n = snprintf(path, cap, "%s/ravioli/%ld.sock", rundir, (long)pid);
@@ -175,7 +189,20 @@ static inline const char *const *args_of(const char *a0, ...)
 /* Output of a run nobody attaches to. */
 static inline char *reference_output(const char *const *args)
 {
-	proc p = start(args, false);
+	/* Its output depends only on the rounds (attach-target.c), so the
+	 * reference run skips the pauses: it costs the work, not the pace
+	 * chosen to give an attached client time. */
+	const char *fast[64];
+	int n = 0;
+	for (int i = 0; args[i] && n < 63; i++) {
+		fast[n++] = args[i];
+		if (!strcmp(args[i], "--pace-us") && args[i + 1] && n < 63) {
+			fast[n++] = "0";
+			i++;
+		}
+	}
+	fast[n] = NULL;
+	proc p = start(fast, false);
 	char *out;
 	int st = finish(&p, &out, NULL);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -272,6 +299,56 @@ static inline void send_bytes(int fd, const void *p, size_t n)
 {
 	if (send(fd, p, n, MSG_NOSIGNAL) != (ssize_t)n)
 		perror("send");
+}
+
+/* One subtest of an attach test program, selected by name. */
+typedef struct attach_subtest {
+	const char *name;
+	void (*run)(void);
+} attach_subtest;
+
+/* A subtest's optional argument (`PROG TARGET SUBTEST ARG`), else NULL. */
+static const char *subtest_arg;
+
+/* The main of an attach test: `PROG TARGET SUBTEST [ARG]`.  The subtest runs with
+ * a private socket directory (other tests and programs stay out of it),
+ * removed afterwards; exits 1 if a check failed, 2 on a usage error. */
+static inline int attach_test_main(int argc, char **argv, const char *name, const attach_subtest *tests,
+                                   size_t ntests)
+{
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s TARGET SUBTEST [ARG]\n", argv[0]);
+		return 2;
+	}
+	subtest_arg = argc == 4 ? argv[3] : NULL;
+	const attach_subtest *run = NULL;
+	for (size_t i = 0; i < ntests && !run; i++)
+		if (!strcmp(argv[2], tests[i].name))
+			run = &tests[i];
+	if (!run) {
+		fprintf(stderr, "unknown subtest %s\n", argv[2]);
+		return 2;
+	}
+	target = argv[1];
+	small = getenv("RAV_TEST_SMALL") != NULL;
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(rundir, sizeof rundir, "/tmp/%s-XXXXXX", name);
+	if (!mkdtemp(rundir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(rundir, 0700);
+	setenv("XDG_RUNTIME_DIR", rundir, 1);
+	run->run();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", rundir);
+	if (tt_failures) {
+		fprintf(stderr, "%s: %d check(s) failed\n", run->name, tt_failures);
+		return 1;
+	}
+	return 0;
 }
 
 #endif /* ATTACH_UTIL_H */

@@ -25,7 +25,13 @@ against the documented bound (FORMAT.md section 13).
 RAV_TEST_SMALL=1 or RAV_TEST_WRAPPER (memcheck) make the traces small
 (hostile-gen --small); under a checker or ASan no address-space limit is
 set (they reserve address space of their own).
+
+The classes (and the two stream checks) run two at a time (RAV_TEST_JOBS
+to change it), each class's lines printed together when it is done: this
+test is the longest of the suites, and one class after the other it was
+the last test still running on an otherwise idle core.
 """
+import concurrent.futures
 import json
 import os
 import re
@@ -46,6 +52,31 @@ small = bool(wrapper) or os.environ.get('RAV_TEST_SMALL') == '1'
 # these sizes (minutes): a timeout here is a regression, not noise.
 TIME_LIMIT = 900 if wrapper else 60
 failures = []
+JOBS = max(1, int(os.environ.get('RAV_TEST_JOBS', '2')))
+# Each worker's lines, printed as one block when its class is done.
+local = threading.local()
+print_lock = threading.Lock()
+
+
+def say(line):
+    lines = getattr(local, 'lines', None)
+    if lines is None:
+        print(line)
+    else:
+        lines.append(line)
+
+
+def in_block(job, *args):
+    """Run job(*args) collecting its lines, then print them together."""
+    local.lines = []
+    try:
+        job(*args)
+    except Exception as e:  # a bug of this script: a failure, not a hang of the pool
+        fail(f'{job.__name__}{args[:1]}: {type(e).__name__}: {e}')
+    finally:
+        lines, local.lines = local.lines, None
+        with print_lock:
+            print('\n'.join(lines), flush=True)
 
 
 def asan_build(exe):
@@ -61,7 +92,7 @@ MIB = 1 << 20
 
 
 def fail(msg):
-    print('FAIL: ' + msg)
+    say('FAIL: ' + msg)
     failures.append(msg)
 
 
@@ -172,7 +203,7 @@ def run_class(name, expect, limit_mb, path, facts):
         argv = [ravtrace] + [out_path if a == '@OUT@' else a for a in args] + [path]
         rc, out, err, secs, rss = run(argv, env)
         what = f'{name}: ravtrace {" ".join(args)}'.replace('@OUT@', 'OUT')
-        print(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
+        say(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
         if not check_common(what, rc, out, err, secs):
             continue
         if key == 'export' and (rc == 0 or expect == 'inconsistent'):
@@ -224,7 +255,7 @@ def run_class(name, expect, limit_mb, path, facts):
         for key, args in (('info', ['info']), ('validate', ['validate'])):
             rc, out, err, secs, rss = run([ravtrace] + args + [path])
             what = f'{name} (default limit): ravtrace {" ".join(args)}'
-            print(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
+            say(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
             if check_common(what, rc, out, err, secs) and rc == 1 and b'RAVTRACE_MEMORY_MB' not in out + err:
                 fail(f'{what}: failed without naming the limit: {text(out + err)[:300]}')
             bound = 3 * default_limit(path) + os.path.getsize(path) + 96 * MIB
@@ -318,7 +349,7 @@ def render(name, expect, path, env):
     env = dict(env, LSAN_OPTIONS=f'suppressions={supp}:print_suppressions=0')
     rc, out, err, secs, rss = run([ravscope, '--render', png, path], env, wrap=False)
     what = f'{name}: ravscope --render'
-    print(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
+    say(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
     if not check_common(what, rc, out, err, secs):
         return
     if expect == 'ok' and rc != 0:
@@ -332,7 +363,7 @@ def render(name, expect, path, env):
 def streams(path):
     """A FIFO is refused without --follow (at once, not after a writer
     comes), read with --follow; standard input with '-'."""
-    fifo = os.path.join(work, 'fifo')
+    fifo = path + '.fifo'  # one per call: two run at once
     if os.path.exists(fifo):
         os.unlink(fifo)
     os.mkfifo(fifo)
@@ -340,7 +371,7 @@ def streams(path):
     if rc != 1 or b'named pipe' not in err:
         fail(f'ravtrace info FIFO: expected a prompt refusal, got exit {rc} after {secs:.1f} s: {text(err)[:300]}')
     else:
-        print(f'ravtrace info FIFO: refused in {secs:.2f} s')
+        say(f'ravtrace info FIFO: refused in {secs:.2f} s')
 
     def feed():
         with open(fifo, 'wb') as f, open(path, 'rb') as src:
@@ -365,7 +396,7 @@ def streams(path):
     if rc2 != 0 or out2 != out3 or (doc and out != out3):
         fail(f'stats of standard input / a FIFO differ from the file: exit {rc2}: {text(err2)[:300]}')
     else:
-        print('ravtrace stats - and --follow FIFO: the same as the file')
+        say('ravtrace stats - and --follow FIFO: the same as the file')
 
 
 def main():
@@ -379,12 +410,18 @@ def main():
     classes = [line.split(' ', 3) for line in p.stdout.decode().splitlines()]
     if not ravscope or not os.path.exists(ravscope):
         print('ravscope not built: --render is not tried')
-    for name, expect, limit_mb, what in classes:
-        print(f'== {name} ({expect}): {what}')
+
+    def one_class(name, expect, limit_mb, what):
+        say(f'== {name} ({expect}): {what}')
         run_class(name, expect, int(limit_mb), os.path.join(work, name + '.ravtrace'), None)
-    if not only:
-        streams(os.path.join(work, 'names.ravtrace'))
-        streams(os.path.join(work, 'many-pages.ravtrace'))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
+        jobs = [pool.submit(in_block, one_class, *c) for c in classes]
+        if not only:
+            for stream_of in ('names', 'many-pages'):
+                jobs.append(pool.submit(in_block, streams, os.path.join(work, stream_of + '.ravtrace')))
+        for job in jobs:
+            job.result()
     print(f'{len(failures)} failure(s)')
     return 1 if failures else 0
 

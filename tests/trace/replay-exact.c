@@ -30,6 +30,7 @@
 
 #include "ravioli.h"
 #include "ravtrace.h"
+#include "engine-view.h"
 #include "trace-test.h"
 #include "trace-private.h"
 
@@ -61,228 +62,6 @@ static uint64_t rnd(void)
 	cur->rng ^= cur->rng >> 7;
 	cur->rng ^= cur->rng << 17;
 	return cur->rng;
-}
-
-/* ---- the engine's view at a checkpoint -------------------------------- */
-
-typedef struct vcell {
-	uint32_t page, slot;
-	bool dying;
-	uint16_t type;
-	uint64_t scalar;
-	uint64_t field[2], back[2];
-} vcell;
-
-typedef struct vpage {
-	uint32_t page, fill;
-	bool root;
-} vpage;
-
-typedef struct view {
-	vpage *pages;
-	size_t npages, pcap;
-	vcell *cells;
-	size_t ncells, ccap;
-	rav_stats st;
-	unsigned heap_id;
-} view;
-
-static char *pool_base;
-
-/* Engine address -> the rav_loc replay uses. */
-static rav_loc loc_of(uintptr_t v)
-{
-	if (!v)
-		return 0;
-	uintptr_t off = v - (uintptr_t)pool_base;
-	return rav_loc_make((uint32_t)(off / RAV_PAGE_SIZE), (uint32_t)(off % RAV_PAGE_SIZE / RAV_CELL_SIZE),
-	                    (uint32_t)(off % RAV_CELL_SIZE / sizeof(uintptr_t)));
-}
-
-static bool field_is_ref(rav_type t, int f)
-{
-	if (t == RAV_TYPE_ROOT)
-		return true;
-	if (t == RAV_TYPE_REF)
-		return f == 0;
-	return rav_type_field_kind(t, f) == RAV_REF;
-}
-
-static bool on_page(rav_heap *h, size_t page, unsigned fill, bool root, void *user)
-{
-	view *v = user;
-	if (v->npages == v->pcap) {
-		v->pcap = v->pcap ? v->pcap * 2 : 64;
-		v->pages = realloc(v->pages, sizeof *v->pages * v->pcap);
-	}
-	v->pages[v->npages++] = (vpage){(uint32_t)page, fill, root};
-	return true;
-}
-
-static bool on_cell(rav_heap *h, const rav_cell_info *ci, void *user)
-{
-	view *v = user;
-	if (v->ncells == v->ccap) {
-		v->ccap = v->ccap ? v->ccap * 2 : 1024;
-		v->cells = realloc(v->cells, sizeof *v->cells * v->ccap);
-	}
-	vcell *c = &v->cells[v->ncells++];
-	memset(c, 0, sizeof *c);
-	c->page = (uint32_t)ci->page;
-	c->slot = ci->slot;
-	c->dying = (ci->cell->w[0] & RAV_FLAG_DYING) != 0;
-	c->type = ci->type;
-	c->scalar = ci->scalar;
-	for (int f = 0; f < 2; f++)
-		c->field[f] = field_is_ref(ci->type, f) ? loc_of(ci->field[f]) : ci->field[f];
-	/* a root cell's third slot is in back[0]; normal cells: the back-link */
-	c->back[0] = loc_of(ci->back[0]);
-	c->back[1] = ci->type == RAV_TYPE_REF ? loc_of(ci->back[1]) : 0;
-	return true;
-}
-
-static void take_view(rav_heap *h, view *v)
-{
-	memset(v, 0, sizeof *v);
-	v->heap_id = rav_heap_id(h);
-	rav_heap_walk(h, on_page, on_cell, v);
-	rav_heap_stats(h, &v->st);
-}
-
-/* ---- comparing with the replayed state -------------------------------- */
-
-static void compare(int cp, const view *v, const rav_state *s)
-{
-	int before = tt_failures;
-	/* the heap's data pages in list order, its root pages as a set */
-	rav_state_heap sh;
-	bool found = false;
-	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
-		rav_state_heap_at(s, i, &sh);
-		if (sh.id == v->heap_id) {
-			found = true;
-			break;
-		}
-	}
-	if (!found) {
-		failf("checkpoint %d: heap %u is not in the replayed state", cp, v->heap_id);
-		return;
-	}
-	size_t di = 0;
-	uint64_t live = 0, dead = 0, refs = 0;
-	for (uint32_t i = 0; i < sh.page_count; i++) {
-		struct rav_state_page sp;
-		rav_state_page(s, sh.pages[i], &sp);
-		if (sp.kind == RAV_SPAGE_ROOT)
-			continue;
-		while (di < v->npages && v->pages[di].root)
-			di++;
-		if (di >= v->npages) {
-			failf("checkpoint %d: replay has data page %u in heap %u's list, the engine has no "
-			      "more pages",
-			      cp, sh.pages[i], v->heap_id);
-			return;
-		}
-		if (v->pages[di].page != sh.pages[i]) {
-			failf("checkpoint %d: heap %u's data page %zu is page %u in the engine but page %u "
-			      "in replay",
-			      cp, v->heap_id, di, v->pages[di].page, sh.pages[i]);
-			return;
-		}
-		dead += sp.dead;
-		di++;
-	}
-	for (; di < v->npages; di++)
-		if (!v->pages[di].root) {
-			failf("checkpoint %d: engine page %u (heap %u) is missing from replay's list", cp,
-			      v->pages[di].page, v->heap_id);
-			return;
-		}
-	for (size_t i = 0; i < v->npages; i++) {
-		struct rav_state_page sp;
-		rav_state_page(s, v->pages[i].page, &sp);
-		if (sp.owner != v->heap_id || (v->pages[i].root != (sp.kind == RAV_SPAGE_ROOT)))
-			failf("checkpoint %d: page %u: engine says heap %u %s page, replay says owner %u "
-			      "kind %u",
-			      cp, v->pages[i].page, v->heap_id, v->pages[i].root ? "root" : "data", sp.owner,
-			      sp.kind);
-		else if (sp.fill != v->pages[i].fill)
-			failf("checkpoint %d: page %u: fill %u in the engine, %u in replay", cp,
-			      v->pages[i].page, v->pages[i].fill, sp.fill);
-		/* cells above the fill must be empty in replay */
-		for (uint32_t c = v->pages[i].fill; c < RAV_PAGE_CELLS && c < sp.fill + 1; c++) {
-			rav_state_cell rc;
-			rav_state_cell_at(s, v->pages[i].page, c, &rc);
-			if (rc.state != RAV_CELL_EMPTY)
-				failf("checkpoint %d: page %u cell %u is above the engine's fill but replay "
-				      "has it %u",
-				      cp, v->pages[i].page, c, rc.state);
-		}
-	}
-	for (size_t i = 0; i < v->ncells && tt_failures - before < 10; i++) {
-		const vcell *e = &v->cells[i];
-		rav_state_cell rc;
-		rav_state_cell_at(s, e->page, e->slot, &rc);
-		if (e->slot == 0) {
-			if (rc.state != RAV_CELL_HEADER)
-				failf("checkpoint %d: page %u cell 0 is not a header in replay", cp, e->page);
-			continue;
-		}
-		if (e->type == RAV_TYPE_DEAD) {
-			if (rc.state != RAV_CELL_DEAD)
-				failf("checkpoint %d: page %u cell %u is dead in the engine, state %u in "
-				      "replay",
-				      cp, e->page, e->slot, rc.state);
-			continue;
-		}
-		if (rc.state != RAV_CELL_LIVE) {
-			failf("checkpoint %d: page %u cell %u is live (type %u) in the engine, state %u in "
-			      "replay",
-			      cp, e->page, e->slot, e->type, rc.state);
-			continue;
-		}
-		if (e->type == RAV_TYPE_REF)
-			refs++;
-		if (e->type != RAV_TYPE_ROOT)
-			live++; /* root cells are not counted live (rav_stats) */
-		uint64_t rf[2] = {rc.word[1], rc.word[2]};
-		uint64_t rb[2] = {rc.word[3], 0};
-		if (e->type == RAV_TYPE_REF) {
-			rf[1] = 0;
-			rb[0] = rc.word[2];
-			rb[1] = rc.word[3];
-		}
-		uint64_t ef1 = e->type == RAV_TYPE_REF ? 0 : e->field[1];
-		if (e->dying) {
-			/* queued for the deferred kill cascade: the engine links the
-			 * queue through the back-link word without recording it */
-			rb[0] = e->back[0];
-			rb[1] = e->back[1];
-		}
-		if (rc.type != e->type || rc.scalar != e->scalar || rf[0] != e->field[0] || rf[1] != ef1 ||
-		    rb[0] != e->back[0] || rb[1] != e->back[1])
-			failf("checkpoint %d: page %u cell %u differs:\n"
-			      "  engine: type %u scalar %llu fields %#llx %#llx back %#llx %#llx\n"
-			      "  replay: type %u scalar %llu fields %#llx %#llx back %#llx %#llx",
-			      cp, e->page, e->slot, e->type, (unsigned long long)e->scalar,
-			      (unsigned long long)e->field[0], (unsigned long long)ef1,
-			      (unsigned long long)e->back[0], (unsigned long long)e->back[1], rc.type,
-			      (unsigned long long)rc.scalar, (unsigned long long)rf[0],
-			      (unsigned long long)rf[1], (unsigned long long)rb[0],
-			      (unsigned long long)rb[1]);
-	}
-	/* counters (root cells are not counted as live by the engine) */
-	if (sh.live_cells != v->st.live_cells || live != v->st.live_cells ||
-	    sh.dead_cells != v->st.dead_cells || dead != v->st.dead_cells ||
-	    sh.ref_cells != v->st.ref_cells || refs != v->st.ref_cells)
-		failf("checkpoint %d: counters of heap %u: engine live %llu dead %llu refs %llu; replay live "
-		      "%llu dead %llu "
-		      "refs %llu (counted in the cells: live %llu dead %llu refs %llu)",
-		      cp, v->heap_id, (unsigned long long)v->st.live_cells,
-		      (unsigned long long)v->st.dead_cells, (unsigned long long)v->st.ref_cells,
-		      (unsigned long long)sh.live_cells, (unsigned long long)sh.dead_cells,
-		      (unsigned long long)sh.ref_cells, (unsigned long long)live, (unsigned long long)dead,
-		      (unsigned long long)refs);
 }
 
 /* ---- the workload ------------------------------------------------------ */
@@ -534,13 +313,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mainc.h = h;
-	pool_base = rav_pool_base();
 	chan = rav_channel_new();
 	for (int i = 0; i < NROOTS; i++)
 		mainc.roots[i] = rav_root_new(h);
 
 	unsigned ncp = ops / every + rounds / 10 + 2;
-	view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
+	engine_view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
 	unsigned *nviews = calloc(ncp, sizeof *nviews);
 	unsigned cp = 0;
 	char text[32];
@@ -551,10 +329,10 @@ int main(int argc, char **argv)
 			/* every other checkpoint also catches a message being built
 			 * (its own heap of buffer pages), sent and received after */
 			rav_msg *m = (cp & 1) ? build_msg(h) : NULL;
-			take_view(h, &views[cp][0]);
+			engine_view_take(h, &views[cp][0]);
 			nviews[cp] = 1;
 			if (m) {
-				take_view(rav_msg_heap(m), &views[cp][1]);
+				engine_view_take(rav_msg_heap(m), &views[cp][1]);
 				nviews[cp] = 2;
 			}
 			snprintf(text, sizeof text, "checkpoint %u", cp);
@@ -584,8 +362,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (i % 10 == 0 && cp < ncp) {
-			take_view(h, &views[cp][0]);
-			take_view(worker_heap, &views[cp][1]);
+			engine_view_take(h, &views[cp][0]);
+			engine_view_take(worker_heap, &views[cp][1]);
 			nviews[cp] = 2;
 			snprintf(text, sizeof text, "checkpoint %u", cp);
 			rav_mark(text);
@@ -640,7 +418,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		for (unsigned v = 0; v < nviews[n]; v++) {
-			compare((int)n, &views[n][v], s);
+			if (!engine_view_compare((int)n, &views[n][v], s, &tt_failures))
+				failf("checkpoint %u: heap %u is not in the replayed state", n, views[n][v].heap_id);
 			compared += views[n][v].ncells;
 		}
 		seen++;
@@ -649,8 +428,7 @@ int main(int argc, char **argv)
 		failf("found %u of %u checkpoint marks in the trace", seen, cp);
 	for (unsigned i = 0; i < cp; i++)
 		for (unsigned v = 0; v < nviews[i]; v++) {
-			free(views[i][v].pages);
-			free(views[i][v].cells);
+			engine_view_free(&views[i][v]);
 		}
 	free(views);
 	free(nviews);

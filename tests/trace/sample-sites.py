@@ -112,6 +112,18 @@ def check_nodebug(rt, program):
         if not re.search(re.escape(base) + r'\+0x[0-9a-f]+', text):
             fail(f'stats --sites does not show {base}+OFFSET:\n{text}')
         print(f'ok: {base}: {len(st["sites"])} sites as object+offset')
+        # a breakpoint's form of such a site: *OBJECT+OFFSET, and the symbol
+        # table's function (no line without debug info: a precise refusal)
+        call = st['sites'][0]['site']['call']
+        spec = f'*{base}+{call["offset"]}'
+        d = run([rt, 'dump', f'--site={spec}', '--limit=1', trace]).stdout
+        if f'{base}+{call["offset"]}' not in d:
+            fail(f'dump --site={spec} shows no event of that site:\n{d}')
+        p = subprocess.run([rt, 'dump', f'--site={os.path.basename(program)}.c:10', trace],
+                           capture_output=True, text=True)
+        if p.returncode != 2 or 'no debug info' not in p.stderr:
+            fail(f'a line of a program without debug info: {p.returncode} {p.stderr!r}')
+        print(f'ok: dump --site={spec}')
 
 
 def attach_twice(rt, target, source, specs):

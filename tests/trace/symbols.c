@@ -105,6 +105,91 @@ static uint32_t site_of(rav_trace *t, unsigned i)
 	return ev.site;
 }
 
+/* How many of the trace's sites the spec's code ranges hold (the first in
+ * *first); -1 if the spec does not resolve (its message in err). */
+static long spec_sites(rav_trace *t, const char *spec, uint32_t *first, char *err, size_t errlen)
+{
+	rav_site_range r[64];
+	long n = rav_trace_site_spec_resolve(t, spec, r, 64, err, errlen);
+	if (n < 0)
+		return -1;
+	CHECK(n > 0 && n <= 64);
+	for (long i = 1; i < n && i < 64; i++)
+		CHECK(r[i - 1].hi < r[i].lo); /* sorted, merged */
+	uint32_t ids[8] = {0};
+	size_t k = rav_trace_sites_in_ranges(t, r, (size_t)(n < 64 ? n : 64), ids, 8);
+	if (first)
+		*first = k ? ids[0] : 0;
+	return (long)k;
+}
+
+/* Breakpoint specs (rav_trace_site_spec_resolve): what gdb users type,
+ * resolved to code ranges at run-time addresses (this test is a
+ * position-independent executable: the map's base is not 0), matched
+ * against the sites' addresses. */
+static void breakpoint_specs(rav_trace *t, const uint64_t *f, uint32_t sa, uint32_t sb)
+{
+	char err[512], spec[4200];
+	uint32_t first;
+	CHECK(spec_sites(t, "call_a", &first, err, sizeof err) == 1 && first == sa);
+	/* call_b's code holds the helper inlined into it: its call is in call_b */
+	CHECK(spec_sites(t, "call_b", &first, err, sizeof err) == 1 && first == sb);
+	CHECK(spec_sites(t, "inlined_helper", &first, err, sizeof err) == 1 && first == sb);
+	snprintf(spec, sizeof spec, "symbols.c:%u", line_a);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	/* the line that calls the inline helper, and the helper's own line */
+	snprintf(spec, sizeof spec, "trace/symbols.c:%u", line_b);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sb);
+	snprintf(spec, sizeof spec, "symbols.c:%u", line_inl);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sb);
+	/* a line with code but no call site of this trace: resolves, holds none */
+	snprintf(spec, sizeof spec, "symbols.c:%u", line_a - 1);
+	long none = spec_sites(t, spec, NULL, err, sizeof err);
+	CHECK(none == 0 || none == -1);
+	/* the site's address as shown, and the ELF address objdump shows for it */
+	snprintf(spec, sizeof spec, "*0x%llx", (unsigned long long)f[0]);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	rav_trace_frame fr;
+	CHECK(rav_trace_site_frames(t, sa, &fr, 1) == 1);
+	CHECK(fr.offset != fr.address); /* PIE */
+	snprintf(spec, sizeof spec, "  *%#llx ", (unsigned long long)fr.offset);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	const char *base = strrchr(exe, '/');
+	snprintf(spec, sizeof spec, "*%s+%#llx", base ? base + 1 : exe, (unsigned long long)fr.offset);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	snprintf(spec, sizeof spec, "*%s+%#llx", exe, (unsigned long long)fr.offset);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 1 && first == sa);
+	snprintf(spec, sizeof spec, "*0x%llx", (unsigned long long)f[0] + 1);
+	CHECK(spec_sites(t, spec, &first, err, sizeof err) == 0);
+	/* errors say what is wrong */
+	static const struct {
+		const char *spec, *says;
+	} bad[] = {
+	    {"", "no call site given"},
+	    {"no_such_function_xyz", "no function no_such_function_xyz"},
+	    {"symbols.c:99999", "no code at symbols.c:99999"},
+	    {"nosuchfile.c:10", "no code at nosuchfile.c:10"},
+	    {"symbols.c", "needs a line"},
+	    {"symbols.c:0", "line number above 0"},
+	    {"symbols.c:12x", "line number above 0"},
+	    {":12", "line number above 0"},
+	    {"*", "give an address"},
+	    {"*0xzz", "not an address"},
+	    {"*0xfffffffffff0", "no object"},
+	    {"*nosuchobject+0x10", "has no object nosuchobject"},
+	    {"*prog+zz", "not OBJECT+OFFSET"},
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = 0;
+		long n = spec_sites(t, bad[i].spec, NULL, err, sizeof err);
+		CHECK(n == -1);
+		if (!strstr(err, bad[i].says)) {
+			fprintf(stderr, "spec '%s': '%s' lacks '%s'\n", bad[i].spec, err, bad[i].says);
+			tt_failures++;
+		}
+	}
+}
+
 static void resolves(void)
 {
 	uint64_t f[3] = {call_a(), call_b(), 0x10};
@@ -162,6 +247,7 @@ static void resolves(void)
 	CHECK(rav_trace_sites_find(t, spec, ids, 8) == 1 && ids[0] == sa);
 	snprintf(spec, sizeof spec, "symbols.c:%u", line_a + 1000);
 	CHECK(rav_trace_sites_find(t, spec, ids, 8) == 0);
+	breakpoint_specs(t, f, sa, sb);
 	rav_trace_close(t);
 	tt_mem_free(&m);
 }
@@ -190,6 +276,11 @@ static ravt_map_object self_as(const char *path, const uint8_t *bid, unsigned bl
 	return mo;
 }
 
+/* resolve_as also resolves this breakpoint spec, if set */
+static const char *spec_to_try;
+static long spec_result;
+static char spec_err[512];
+
 static rav_trace_symbol resolve_as(const char *path, const uint8_t *bid, unsigned blen, const char *object_path)
 {
 	ravt_map_segment seg;
@@ -203,6 +294,8 @@ static rav_trace_symbol resolve_as(const char *path, const uint8_t *bid, unsigne
 	rav_trace_symbol sy;
 	memset(&sy, 0, sizeof sy);
 	CHECK(rav_trace_site_call(t, site_of(t, 0), &sy));
+	if (spec_to_try)
+		spec_result = spec_sites(t, spec_to_try, NULL, spec_err, sizeof spec_err);
 	/* strings live until close: keep copies of what the checks look at */
 	static char fn[256], file[1024], msg[1024];
 	snprintf(fn, sizeof fn, "%s", sy.function ? sy.function : "");
@@ -264,7 +357,19 @@ static void changed_moved_stripped(void)
 		CHECK(sy.function && strcmp(sy.function, "call_a") == 0 && sy.function_offset > 0);
 		CHECK(sy.line == 0 && sy.file == NULL);
 		CHECK(sy.message && strstr(sy.message, "no debug info"));
+		/* breakpoints: a function from the symbol table; no line without debug info */
+		spec_to_try = "call_a";
+		resolve_as(nodebug, NULL, 0, NULL);
+		CHECK(spec_result == 1);
+		char spec[64];
+		snprintf(spec, sizeof spec, "symbols.c:%u", line_a);
+		spec_to_try = spec;
+		resolve_as(nodebug, NULL, 0, NULL);
+		CHECK(spec_result == -1 && strstr(spec_err, "no code at") && strstr(spec_err, "no debug info"));
+		spec_to_try = "call_a";
 		sy = resolve_as(bare, NULL, 0, NULL);
+		CHECK(spec_result == -1 && strstr(spec_err, "no function call_a"));
+		spec_to_try = NULL;
 		CHECK(sy.status == RAV_SYMBOL_NO_DEBUG_INFO);
 		CHECK(sy.function == NULL && sy.line == 0); /* object and offset only */
 		CHECK(sy.offset > 0);

@@ -29,7 +29,10 @@ static const char *const help =
     "  --to=N            stop before event index N\n"
     "  --cell=PAGE.CELL  only events touching this cell (PAGE:CELL works too)\n"
     "  --limit=N         print at most N events (operations with --ops)\n"
-    "  --site=WHERE      only events of call sites in FUNCTION, FILE or at FILE:LINE\n"
+    "  --site=WHERE      only events of call sites in FUNCTION, FILE or at FILE:LINE,\n"
+    "                    or at *ADDRESS (a site's address, or an ELF address of the\n"
+    "                    program as objdump shows it); as a breakpoint takes it, a\n"
+    "                    FUNCTION also holds the calls inlined into its code\n"
     "  --object-path=DIRS  also look for the program and its libraries in these\n"
     "                    directories (':'-separated), by file name\n"
     "  --no-symbols      call sites as objects and offsets (no debug info read)\n"
@@ -152,17 +155,36 @@ static int run(int argc, char **argv)
 			;
 	uint32_t *sites = NULL;
 	if (o.site_spec) {
-		size_t n = rav_trace_sites_find(tr.t, o.site_spec, NULL, 0);
+		size_t n = o.site_spec[0] == '*' ? 0 : rav_trace_sites_find(tr.t, o.site_spec, NULL, 0);
+		char why[512] = "";
+		if (n) {
+			sites = cli_xcalloc(n, sizeof *sites);
+			rav_trace_sites_find(tr.t, o.site_spec, sites, n);
+		} else {
+			/* as a breakpoint takes it: the code it names (an address, a
+			 * function's inlined copies, a line calling an inline function) */
+			long nr = rav_trace_site_spec_resolve(tr.t, o.site_spec, NULL, 0, why, sizeof why);
+			if (nr > 0) {
+				rav_site_range *r = cli_xcalloc((size_t)nr, sizeof *r);
+				rav_trace_site_spec_resolve(tr.t, o.site_spec, r, (size_t)nr, why, sizeof why);
+				n = rav_trace_sites_in_ranges(tr.t, r, (size_t)nr, NULL, 0);
+				sites = cli_xcalloc(n ? n : 1, sizeof *sites);
+				rav_trace_sites_in_ranges(tr.t, r, (size_t)nr, sites, n);
+				free(r);
+			}
+		}
 		if (!n) {
-			fprintf(stderr,
-			        "%s dump: no call site of %s is in %s (a function name, a source file, or "
-			        "FILE:LINE; see 'ravtrace sites')\n",
-			        cli_prog, o.site_spec, tr.name);
+			if (why[0])
+				fprintf(stderr, "%s dump: %s\n", cli_prog, why);
+			else
+				fprintf(stderr,
+				        "%s dump: no call site of %s is in %s (a function name, a source file, "
+				        "FILE:LINE or *ADDRESS; see 'ravtrace sites')\n",
+				        cli_prog, o.site_spec, tr.name);
+			free(sites);
 			cli_close_trace(&tr, EXIT_USAGE);
 			return EXIT_USAGE;
 		}
-		sites = cli_xcalloc(n, sizeof *sites);
-		rav_trace_sites_find(tr.t, o.site_spec, sites, n);
 		f.sites = sites;
 		f.nsites = n;
 	}

@@ -1,6 +1,8 @@
 /* export-sqlite-schema.h - the SQLite export's schema (docs/sql.md says
  * what every table and column means; meta.schema_version numbers it) and
- * its prepared inserts; included once, by export-sqlite.c. */
+ * its prepared inserts: the ST_* numbers every file of the export binds
+ * rows to (through export-sqlite-private.h); the SQL text itself is used
+ * by export-sqlite.c only. */
 #ifndef RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 #define RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 

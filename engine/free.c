@@ -1,0 +1,925 @@
+/* free.c - the life of a free: dropping a reference, the kill cascade,
+ * compaction (trims and moves) and the release of emptied pages.
+ *
+ * Invariants (checked in full by rav_heap_check, cheaply by rav_assert):
+ *  1. No gaps: the live cells of a thread heap fill its data pages in list
+ *     order up to the top, except dead cells (holes) queued on h->dead,
+ *     which exist only inside an API call in immediate mode, and between
+ *     rav_compact steps in deferred mode.
+ *  2. Every reference is known in both directions: a normal raviolo's
+ *     back-link names the one slot that refers to it; with several referrers
+ *     the slot refers to a reference raviolo whose two back-links name its
+ *     two referring slots and whose forward link leads on towards the target.
+ *     A reference raviolo's scalar counts the leaf slots above it, so a new
+ *     referrer is inserted on the lighter side: the tree stays balanced and a
+ *     dereference costs O(log k) hops for k referrers.
+ *  3. Moving a cell touches O(1) words: the slot(s) naming it and the
+ *     back-links of its children.
+ *  4. Nothing moves while a cell is dying (its back-link word is a queue
+ *     link, so a move could not fix it), and cells above the top are empty.
+ *
+ * The life of a free, in order.  Every way of letting go of a reference
+ * (rav_root_clear, rav_clear_ref, an overwrite by rav_store_ref /
+ * rav_root_set / rav_new_*, the value rav_move drops, rav_vec_pop, ...)
+ * takes the same path, one name per step.  A cell goes live -> dying ->
+ * dead -> empty:
+ *
+ *   1. rav__drop(slot)         The slot lets go of its target.  A reference
+ *                              raviolo in between is spliced out (its other
+ *                              referrer takes its target) and made dead at
+ *                              once; a normal raviolo left with no referrer
+ *   2. rav__queue_dying(c)     becomes dying: RAV_FLAG_DYING, pushed on
+ *                              h->dying through its back-link word, fields
+ *                              intact so its children stay consistent.
+ *                              Immediate mode (and message heaps) run the
+ *                              cascade now; deferred mode leaves it to
+ *                              rav_compact, so dropping a huge structure is
+ *                              O(1) in the dropping call.  (A cell without
+ *                              children skips the queue: its cascade is
+ *                              step 4 alone, O(1) in either mode.)
+ *   3. rav__cascade(budget)    Takes dying cells one at a time and drops
+ *                              their reference fields: a child held only
+ *                              there is queued in turn (without clearing
+ *                              words that are about to die), a shared child
+ *                              loses one referrer.  Then
+ *   4. rav__make_dead(c)       the cell becomes a dead hole on h->dead
+ *                              (RAV_EV_FREE).  Frees never recurse.
+ *   5. rav__settle(h)          At the end of the API call, immediate mode
+ *                              compacts (RAV_COMPACT_FREE):
+ *   6. rav__compact(budget, reason)  until no hole is left, from the top
+ *                              down.  Dead cells at the top are trimmed
+ *                              (RAV_EV_TRIM each); runs of them the cascade
+ *                              killed at adjacent addresses leave the hole
+ *                              list as one segment, unread, and a page such a
+ *                              run empties is left dirty, zeroed when used
+ *                              again (trim_run): freeing the structure
+ *                              allocated last truncates the heap, moves
+ *                              nothing and reads its cells once.  A live
+ *                              top cell
+ *   7. rav__move(top, hole)    moves into the most recent hole: 4 words
+ *                              copied, the slot(s) naming it and its
+ *                              children's back-links fixed (RAV_EV_FIXUP).
+ *                              Runs of moves are batched so their cache
+ *                              misses overlap: the cells a few moves ahead
+ *                              and their neighbours are prefetched.
+ *                              A whole compaction (no budget) does 6-8 in
+ *                              one pass over the cells above where the
+ *                              top will end (sweep): holes above it are
+ *                              never unlinked one by one, and the pages it
+ *                              empties are marked dirty at once.  Bounded
+ *                              steps (deferred mode) go cell by cell.
+ *   8. rav__shrink(h)          Each trim or move takes the top down one cell;
+ *                              when the top page empties the top goes to the
+ *                              page before, and
+ *   9. release_empty_pages(h)  every empty page past one spare goes back to
+ *                              the pool (hysteresis: a heap hovering at a
+ *                              page boundary does not hammer the pool).
+ *
+ * A shortcut past steps 2-9: rav_msg_adopt, having copied a subtree that
+ * is exactly the heap's top cells into a message, moves the top down past
+ * it (rav__top_region_free; recording off only).
+ *
+ * The pin: rav_new_root and rav_new_field return the new cell after
+ * compacting; h->pinned holds it across the compaction and rav__move keeps
+ * it up to date.  No other cell address survives a compaction.
+ *
+ * Files: this one has the steps above; the steps that run in every API
+ * call are inline functions in heap-inline.h; allocation and the hole list's
+ * out-of-line functions are heap.c; the public entry points that use them
+ * (roots, fields, rav_move, ...) and the reference trees (attach, transfer)
+ * are access.c; heap lifetime, page lists, roots and the debug checks are
+ * roots.c.  This file is over 800 lines on purpose: the steps of a free
+ * are kept in one file, in the order above (issue #10), so the life of a
+ * free reads top to bottom here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap-inline.h"
+
+/* ---- steps 1-4: drop, queue, cascade, make dead ---- */
+
+/* Step 4. */
+void rav__make_dead(rav_heap *h, rav_cell *c)
+{
+	make_dead(h, c);
+}
+
+void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
+{
+	c->w[0] |= RAV_FLAG_DYING;
+	c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+	h->dying = c;
+	h->st.dying_cells++;
+	h->gen++;
+	if (now)
+		rav__cascade(h, 0);
+}
+
+void rav__queue_dying(rav_heap *h, rav_cell *c)
+{
+	queue_dying(h, c);
+}
+
+/* Splice reference raviolo p out of its tree: `slot`, one of its two
+ * referrers, no longer refers to it; the other one takes p's target. */
+void rav__splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot)
+{
+	rav_assert(cell_type(p) == RAV_TYPE_REF &&
+		   (p->w[RAV_W_BACK1] == (uintptr_t)slot || p->w[RAV_W_BACK2] == (uintptr_t)slot));
+	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
+	WRITE_WORD(RAV_EV_LINK, other, q);
+	WRITE_WORD(RAV_EV_LINK, backlink_slot_of(q, &p->w[RAV_W_FWD]), other);
+	for (rav_cell *r = q; cell_type(r) == RAV_TYPE_REF; r = (rav_cell *)r->w[RAV_W_FWD])
+		set_scalar_rec(r, cell_scalar(r) - 1);
+	make_dead(h, p);
+}
+
+/* Step 1.  With `cascade` false (the collector), a normal target left
+ * without referrer is not queued: the collector frees it in its sweep. */
+static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool cascade)
+{
+	rav_cell *p = (rav_cell *)*slot;
+	if (!p)
+		return;
+	if (cell_type(p) != RAV_TYPE_REF) {
+		rav_assert(p->w[RAV_W_BACK] == (uintptr_t)slot);
+		REC(evkind, 0, 0, slot, p, 0);
+		*slot = 0;
+		WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
+		if (cascade)
+			queue_dying(h, p);
+		return;
+	}
+	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
+	REC(evkind, 0, 0, slot, p, 0);
+	*slot = 0;
+	rav__splice_out(h, p, slot);
+}
+
+void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind)
+{
+	drop(h, slot, evkind, true);
+}
+
+void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot)
+{
+	drop(h, slot, RAV_EV_REF_CLEAR, false);
+}
+
+/* Step 3 in bounded steps (deferred mode): children wait on the dying
+ * queue, flagged, so they stay consistent between steps.  A child's type
+ * must be read when its parent dies (a reference raviolo is spliced out
+ * then, a normal child is queued). */
+static size_t cascade_queue(rav_heap *h, size_t budget)
+{
+	size_t done = 0;
+	h->cascading = true;
+	while (h->dying && done < budget) {
+		rav_cell *d = h->dying;
+		rav_assert(d->w[0] & RAV_FLAG_DYING);
+		h->dying = (rav_cell *)d->w[RAV_W_BACK];
+		h->st.dying_cells--;
+		done++;
+		unsigned mask = type_refmask(cell_type(d));
+		/* Field 1 is queued first so field 0 is visited first: structures
+		 * built depth-first are then torn down in address order, and the
+		 * hole list comes out in the order compaction trims it. */
+		for (int f = 1; f >= 0; f--) {
+			rav_cell *c = (rav_cell *)d->w[1 + f];
+			if (!(mask & (1u << f)) || !c)
+				continue;
+			if (cell_type(c) == RAV_TYPE_REF) {
+				rav__drop(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+			} else {
+				rav_assert(c->w[RAV_W_BACK] == (uintptr_t)&d->w[1 + f] && !cell_gone(c));
+				c->w[0] |= RAV_FLAG_DYING;
+				c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+				h->dying = c;
+				h->st.dying_cells++;
+			}
+		}
+		make_dead(h, d);
+	}
+	h->cascading = false;
+	return done;
+}
+
+/* Room for one more pending child; false if the stack cannot grow. */
+static bool pending_room(rav_heap *h, size_t sp)
+{
+	if (sp < h->pending_cap)
+		return true;
+	size_t cap = h->pending_cap ? h->pending_cap * 2 : 256;
+	rav_pending *grown = realloc(h->pending, cap * sizeof *grown);
+	if (!grown)
+		return false;
+	h->pending = grown;
+	h->pending_cap = cap;
+	return true;
+}
+
+/* Reference raviolo p lost its referrer `slot`, a field of a cell that is
+ * dead now (its words are hole-list links: not written).  If p's other
+ * referrer lives on, it takes p's target; if it died too, p's target loses
+ * p as its referrer in turn (pushed, handled when popped). */
+static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *sp)
+{
+	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
+	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
+	if (cell_type(cell_of(other)) != RAV_TYPE_DEAD) {
+		rav__splice_out(h, p, slot);
+		return;
+	}
+	/* Both referrers died: one leaf less below p now, the other when q
+	 * is popped (spliced out if it is a reference raviolo, dead if not). */
+	for (rav_cell *r = q; cell_type(r) == RAV_TYPE_REF; r = (rav_cell *)r->w[RAV_W_FWD])
+		set_scalar_rec(r, cell_scalar(r) - 1);
+	make_dead(h, p);
+	if (pending_room(h, *sp)) {
+		h->pending[(*sp)++] = (rav_pending){ q, &p->w[RAV_W_FWD] };
+	} else if (cell_type(q) == RAV_TYPE_REF) {
+		/* out of memory for the stack: no other referrer of q is dead, so
+		 * the plain splice applies (its write into p's dead word is harmless) */
+		uintptr_t *o2 = (uintptr_t *)(q->w[RAV_W_BACK1] == (uintptr_t)&p->w[RAV_W_FWD] ? q->w[RAV_W_BACK2]
+												 : q->w[RAV_W_BACK1]);
+		if (cell_type(cell_of(o2)) != RAV_TYPE_DEAD) {
+			REC(RAV_EV_REFRAV_REMOVE, 0, 0, q, 0, 0);
+			rav__splice_out(h, q, &p->w[RAV_W_FWD]);
+		} else {
+			pending_ref_lost(h, q, &p->w[RAV_W_FWD], sp); /* recursion bounded by the tree's depth */
+		}
+	} else {
+		q->w[0] |= RAV_FLAG_DYING;
+		q->w[RAV_W_BACK] = (uintptr_t)h->dying;
+		h->dying = q;
+		h->st.dying_cells++;
+	}
+}
+
+/* Step 3 to the end (immediate mode, or a whole rav_compact).  Children
+ * wait on a stack of (cell, the parent's field that held it), unread until
+ * their turn: reading each child's type as its parent dies would load the
+ * right subtree of every node long before the sweep reaches it (a cache
+ * miss per node on large trees).  Popped in depth-first order, cells of a
+ * structure built depth-first are visited in address order.  If the stack
+ * cannot grow, a child takes the queue path instead. */
+/* One child of d, field f, waits for its turn at h->pending[sp] (true);
+ * if the stack cannot grow it takes the queue path at once (false). */
+static bool cascade_push_slow(rav_heap *h, rav_cell *d, int f, size_t sp)
+{
+	rav_cell *c = (rav_cell *)d->w[1 + f];
+	if (pending_room(h, sp)) {
+		h->pending[sp] = (rav_pending){ c, &d->w[1 + f] };
+		return true;
+	}
+	if (cell_type(c) == RAV_TYPE_REF) {
+		rav__drop(h, &d->w[1 + f], RAV_EV_REF_CLEAR);
+	} else {
+		c->w[0] |= RAV_FLAG_DYING;
+		c->w[RAV_W_BACK] = (uintptr_t)h->dying;
+		h->dying = c;
+		h->st.dying_cells++;
+	}
+	return false;
+}
+
+/* Room for one more recorded run (at most RUNS_MAX: a structure of more
+ * than RUNS_MAX pages has its lowest pages trimmed cell by cell). */
+enum { RUNS_MAX = 1 << 16 };
+
+static bool runs_grow(rav_heap *h)
+{
+	if (h->runs_cap >= RUNS_MAX)
+		return false;
+	unsigned cap = h->runs_cap ? h->runs_cap * 2 : 64;
+	rav_dead_run *grown = realloc(h->runs, cap * sizeof *grown);
+	if (!grown)
+		return false;
+	h->runs = grown;
+	h->runs_cap = cap;
+	return true;
+}
+
+static inline bool runs_room(rav_heap *h)
+{
+	return h->nruns < h->runs_cap || runs_grow(h);
+}
+
+/* tr: recording is on (a constant in each of the two copies, see
+ * rav__cascade). */
+static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, const bool tr)
+{
+	size_t sp = 0, done = 0;
+	/* The run the last dead cell joined (runs: heap.c, trim_run): open
+	 * while no hole joined the list from elsewhere since. */
+	const bool record_runs = h->kind == RAV_HEAP_THREAD;
+	/* The open run in locals (written to h->runs when it closes): the
+	 * cell that extends it (NULL: none open), its direction, index, first
+	 * cell and length.  prev_dead: the cell that died last, if no other
+	 * hole joined the list since. */
+	rav_cell *run_next = NULL, *run_first = NULL, *prev_dead = NULL;
+	intptr_t run_dir = 0;
+	uintptr_t run_idx = 0;
+	unsigned run_n = 0;
+#define RUN_CLOSE()                                                                                      \
+	do {                                                                                             \
+		if (run_next) {                                                                          \
+			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir, run_n };       \
+			run_next = NULL;                                                                 \
+		}                                                                                        \
+	} while (0)
+	/* The loop keeps the hole list's head and its counters in locals;
+	 * they are written back around the rare calls that use the heap's. */
+	rav_cell *dead = h->dead;
+	uint64_t died = 0;
+	/* In locals too: the compiler must otherwise reload them after every
+	 * store into a cell (size_t and uintptr_t may alias). */
+	rav_pending *pend = h->pending;
+	size_t cap = h->pending_cap;
+#define SYNC_OUT()                                                                                       \
+	do {                                                                                             \
+		RUN_CLOSE();                                                                             \
+		prev_dead = NULL;                                                                        \
+		h->dead = dead;                                                                          \
+		h->st.live_cells -= died;                                                                \
+		h->st.frees += died;                                                                     \
+		h->st.dead_cells += died;                                                                \
+		died = 0;                                                                                \
+	} while (0)
+#define SYNC_IN() (dead = h->dead, pend = h->pending, cap = h->pending_cap)
+	h->cascading = true;
+	h->gen++;
+	for (;;) {
+		rav_cell *d;
+		if (sp) {
+			rav_pending e = pend[--sp];
+			d = e.cell;
+			rav_type t = cell_type(d);
+			/* (a child is never empty, a header or a root cell) */
+			if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD)) {
+				if (t == RAV_TYPE_DEAD)
+					continue; /* a reference raviolo whose two referrers both died */
+				rav_assert(t == RAV_TYPE_REF);
+				SYNC_OUT();
+				size_t sp_out = sp; /* (sp's address never escapes: it stays in a register) */
+				pending_ref_lost(h, d, e.slot, &sp_out);
+				sp = sp_out;
+				SYNC_IN();
+				continue;
+			}
+			rav_assert(d->w[RAV_W_BACK] == (uintptr_t)e.slot && !cell_gone(d));
+		} else if (h->dying) {
+			d = h->dying;
+			rav_assert(d->w[0] & RAV_FLAG_DYING);
+			h->dying = (rav_cell *)d->w[RAV_W_BACK];
+			h->st.dying_cells--;
+		} else {
+			break;
+		}
+		done++;
+		unsigned mask = type_refmask(cell_type(d));
+		rav_cell *c1 = (rav_cell *)d->w[2], *c0 = (rav_cell *)d->w[1];
+		/* Field 1 first so field 0 is popped first (address order for
+		 * structures built depth-first).  The sweep goes on from a child
+		 * in the direction parent -> child (up for structures built
+		 * depth-first, down for lists pushed at their head): a few lines
+		 * ahead are loaded early. */
+		if ((mask & 2) && c1) {
+			if (RAV_LIKELY(sp < cap)) {
+				pend[sp++] = (rav_pending){ c1, &d->w[2] };
+			} else {
+				SYNC_OUT();
+				sp += cascade_push_slow(h, d, 1, sp);
+				SYNC_IN();
+			}
+		}
+		if ((mask & 1) && c0) {
+			intptr_t stride = (char *)c0 - (char *)d;
+			if (stride > -512 && stride < 512)
+				rav_prefetch((char *)c0 + 8 * stride);
+			if (RAV_LIKELY(sp < cap)) {
+				pend[sp++] = (rav_pending){ c0, &d->w[1] };
+			} else {
+				SYNC_OUT();
+				sp += cascade_push_slow(h, d, 0, sp);
+				SYNC_IN();
+			}
+		}
+		/* Step 4 (make_dead), with the counters in locals. */
+		rav_assert(cell_type(d) != RAV_TYPE_DEAD && cell_type(d) != RAV_TYPE_REF);
+		RECT(tr, RAV_EV_FREE, cell_type(d), 0, d, 0, 0);
+		RAV_WATCH_TEST(tr, d->w[0], RAV_EV_FREE | ((uint32_t)cell_type(d) << 8), d, d, 0, 0);
+		d->w[0] = RAV_TYPE_DEAD;
+		d->w[1] = (uintptr_t)dead;
+		d->w[2] = 0;
+		/* Its run: d extends the open run if it is next to the run's
+		 * last cell, in the run's direction; it starts one with the cell
+		 * that died before it if that one is its neighbour and in no run
+		 * (adjacent cells are on one page: a page's cell 0 is its header).
+		 * A lone hole is in no run. */
+		if (d == run_next) {
+			run_next += run_dir;
+			run_n++;
+			d->w[3] = run_idx;
+		} else {
+			uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
+			/* step is +-RAV_CELL_SIZE (one test; with no prev_dead, step
+			 * is d's address, never that small) */
+			if (((step + RAV_CELL_SIZE) & ~(uintptr_t)(2 * RAV_CELL_SIZE)) == 0 && !run_next && record_runs &&
+			    runs_room(h)) {
+				rav_assert(prev_dead);
+				run_idx = h->nruns++;
+				run_first = prev_dead;
+				run_dir = step == RAV_CELL_SIZE ? 1 : -1;
+				run_next = d + run_dir;
+				run_n = 2;
+				prev_dead->w[3] = d->w[3] = run_idx;
+			} else {
+				RUN_CLOSE();
+				d->w[3] = 0;
+			}
+		}
+		prev_dead = d;
+		if (dead)
+			dead->w[2] = (uintptr_t)d;
+		else
+			h->dead_tail = d;
+		dead = d;
+		died++;
+	}
+	SYNC_OUT();
+#undef SYNC_OUT
+#undef SYNC_IN
+#undef RUN_CLOSE
+	h->cascading = false;
+	return done;
+}
+
+/* Step 3: run the cascade for at most `budget` cells (0: to the end). */
+size_t rav__cascade(rav_heap *h, size_t budget)
+{
+	if (!h->dying)
+		return 0;
+	if (budget)
+		return cascade_queue(h, budget);
+	/* Two copies of the loop: without recording, no event code at all. */
+	return rav__tracing ? cascade_all_t(h, true) : cascade_all_t(h, false);
+}
+
+void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
+{
+	move_cell(h, t, d);
+}
+
+/* Step 9: keep at most one completely empty page after the top. */
+static void release_empty_pages(rav_heap *h)
+{
+	rav_cell *p = (rav_cell *)h->top_page->w[PH_NEXT];
+	if (!p)
+		return;
+	if (h->top > 1)
+		p = (rav_cell *)p->w[PH_NEXT]; /* keep one spare after a non-empty top page */
+	while (p) {
+		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
+		rav_assert(page_fill(p) == 1);
+		rav__page_unlink(h, p);
+		rav__page_release(h, p);
+		p = next;
+	}
+}
+
+/* The top page has no cell left: the top goes to the page before. */
+void rav__top_page_emptied(rav_heap *h)
+{
+	rav_cell *prev = (rav_cell *)h->top_page->w[PH_PREV];
+	page_set_fill(h->top_page, 1);
+	if (prev) {
+		rav_assert(page_fill(prev) == CELLS);
+		h->top_page = prev;
+		h->top = CELLS;
+	}
+	release_empty_pages(h);
+}
+
+void rav__shrink(rav_heap *h)
+{
+	shrink(h);
+}
+
+/* Step 6, trimming a recorded run: the top cell is the highest cell of
+ * run idx.  Its cells leave the hole list as one segment (only the two
+ * holes around it are touched) and are not read (so a check on each cell
+ * that dies belongs where the cascade kills it, not here).  A run that empties its
+ * page (and the page is not the heap's first, so it stops being the top) is
+ * not zeroed either: the page becomes dirty (PAGE_DIRTY in rav-private.h)
+ * and is zeroed when it is used again, so dropping a large structure
+ * allocated last costs one pass over its cells (the cascade's), not three. */
+static void trim_run(rav_heap *h, unsigned idx)
+{
+	rav_dead_run r = h->runs[idx];
+	rav_cell *lo = r.first < r.last ? r.first : r.last;
+	rav_cell *page = h->top_page;
+	rav_assert(r.n >= 2 && lo + r.n - 1 == &page[h->top - 1] && page_of(lo) == page);
+#if RAV_DEBUG >= 2
+	for (unsigned k = 0; k < r.n; k++)
+		rav_assert_internal(cell_type(&lo[k]) == RAV_TYPE_DEAD && lo[k].w[3] == idx);
+	for (rav_cell *c = r.last; c != r.first; c = (rav_cell *)c->w[1])
+		rav_assert_internal(c >= lo && c < lo + r.n);
+#endif
+	rav_cell *prev = (rav_cell *)r.last->w[2], *next = (rav_cell *)r.first->w[1];
+	if (prev)
+		prev->w[1] = (uintptr_t)next;
+	else
+		h->dead = next;
+	if (next)
+		next->w[2] = (uintptr_t)prev;
+	else
+		h->dead_tail = prev;
+	/* The run leaves the record (a run between others stays as a tombstone). */
+	h->runs[idx].n = 0;
+	runs_trim_ends(h);
+#if RAV_TRACING
+	if (RAV_UNLIKELY(rav__tracing))
+		for (unsigned k = r.n; k-- > 0;)
+			REC(RAV_EV_TRIM, 0, 0, &lo[k], 0, 0);
+#endif
+	unsigned i = slot_in_page(lo);
+	if (i == 1 && page->w[PH_PREV])
+		page->w[0] |= PAGE_DIRTY;
+	else if (r.n <= 4)
+		for (unsigned k = 0; k < r.n; k++)
+			lo[k].w[0] = lo[k].w[1] = lo[k].w[2] = lo[k].w[3] = 0;
+	else
+		memset(lo, 0, (size_t)r.n * RAV_CELL_SIZE);
+#if RAV_VALGRIND
+	for (unsigned k = 0; k < r.n; k++)
+		VG_CELL_FREE(&lo[k]);
+#endif
+	h->st.dead_cells -= r.n;
+	h->top = i;
+	if (i == 1)
+		rav__top_page_emptied(h);
+}
+
+/* Step 6, trimming one dead top cell c that is in no recorded run. */
+static inline void trim_one(rav_heap *h, rav_cell *c)
+{
+	dead_unlink_raw(h, c);
+	REC(RAV_EV_TRIM, 0, 0, c, 0, 0);
+	c->w[0] = c->w[1] = c->w[2] = c->w[3] = 0;
+	VG_CELL_FREE(c);
+	h->st.dead_cells--;
+	shrink(h);
+}
+
+/* Step 6, trimming: the top cell is dead.  Trim it and every dead cell
+ * below it: a run the cascade recorded at once (trim_run), other holes one
+ * by one. */
+static void trim_dead_run(rav_heap *h)
+{
+	while (h->dead) {
+		rav_cell *c = &h->top_page[h->top - 1];
+		if (h->top <= 1 || cell_type(c) != RAV_TYPE_DEAD)
+			return;
+		unsigned idx;
+		if (run_holds(h, c, &idx))
+			trim_run(h, idx);
+		else
+			trim_one(h, c);
+	}
+}
+
+/* Where the top will be once every hole is gone: D cells below the top,
+ * D the number of holes.  A hole at or above that boundary is never
+ * filled: it is about to be trimmed, and moving a cell into it would only
+ * move that cell again (a structure freed below a few cells allocated after
+ * it would cost a move per freed cell).  Pages wholly above the boundary
+ * carry PAGE_DOOMED in their header while the compaction runs. */
+typedef rav_top_region boundary; /* (rav-private.h: PAGE_DOOMED, rav__in_top_region) */
+
+/* A bounded compaction step (deferred mode) must not walk a million holes'
+ * worth of pages: it marks at most max_pages (64 + 4 pages per page of
+ * moves it may make).  Holes further down are then taken for below the
+ * boundary; that can only cost a move that a later step repeats, never a
+ * wrong heap. */
+static boundary mark_top(rav_heap *h, uint64_t left, size_t max_pages)
+{
+	rav_cell *p = h->top_page;
+	unsigned top = h->top;
+	rav_cell *prev;
+	size_t marked = 0;
+	while (left >= top - 1 && (prev = (rav_cell *)p->w[PH_PREV]) != NULL) {
+		if (marked++ == max_pages)
+			return (boundary){ p, CELLS }; /* stopped short: p itself unmarked */
+		left -= top - 1;
+		p->w[0] |= PAGE_DOOMED;
+		p = prev;
+		top = CELLS;
+	}
+	return (boundary){ p, left >= top - 1 ? 1 : top - (unsigned)left };
+}
+
+/* The marked pages were a run ending at the top page.  Those the
+ * compaction emptied lost the mark with their header (top_page_emptied);
+ * the rest end at the current top page. */
+static void clear_boundary(rav_heap *h)
+{
+	for (rav_cell *p = h->top_page; p && (p->w[0] & PAGE_DOOMED); p = (rav_cell *)p->w[PH_PREV])
+		p->w[0] &= ~PAGE_DOOMED;
+}
+
+static boundary mark_boundary(rav_heap *h, size_t max_pages)
+{
+	return mark_top(h, h->st.dead_cells, max_pages);
+}
+
+static inline bool doomed(boundary b, const rav_cell *c)
+{
+	return rav__in_top_region(b, c);
+}
+
+/* Step 6-7, moving: move live top cells into holes below the boundary
+ * until a dead cell reaches the top, the holes run out or the budget is
+ * spent.  A move's misses are the hole and the moved cell's neighbours
+ * (the slot naming it, its children's back-links); the cell AHEAD moves
+ * further down and the next hole are prefetched, so a batch waits for
+ * several misses at once instead of one after the other. */
+enum { AHEAD = 4 };
+
+static size_t move_run(rav_heap *h, boundary b, size_t budget)
+{
+	size_t moves = 0;
+	const bool runs = h->nruns != 0;
+	/* The first few cells of the run have no lead; prefetch them now. */
+	for (unsigned k = 1; k < AHEAD && h->top > k + 1; k++)
+		prefetch_neighbours(&h->top_page[h->top - 1 - k]);
+	while (h->dead && moves < budget) {
+		rav_cell *t = &h->top_page[h->top - 1];
+		if (cell_type(t) == RAV_TYPE_DEAD) {
+			/* Trimmed here rather than by returning to rav__compact:
+			 * freeing cells that alternate with survivors alternates
+			 * one trim and one move. */
+			unsigned idx;
+			if (runs && run_holds(h, t, &idx))
+				trim_run(h, idx);
+			else
+				trim_one(h, t);
+			continue;
+		}
+		if (h->top > 2 * AHEAD + 1)
+			rav_prefetch(t - 2 * AHEAD);
+		if (h->top > AHEAD + 1)
+			prefetch_neighbours(t - AHEAD);
+		/* A live top cell means a hole lies below the boundary: the
+		 * holes above it are at most the cells above it minus this one. */
+		for (size_t skipped = 0; doomed(b, h->dead) && skipped < h->st.dead_cells; skipped++)
+			dead_rotate(h);
+		rav_assert(!doomed(b, h->dead));
+		rav_cell *d = dead_pop_t(h, runs);
+		if (h->dead)
+			rav_prefetch(h->dead);
+		move_cell(h, t, d);
+		shrink(h);
+		moves++;
+	}
+	return moves;
+}
+
+/* The top goes down to the boundary b (every cell above it is dead,
+ * moved away or, with `trimmed` false, let go of whole by the caller):
+ * the boundary page becomes the top page, its cells above the boundary
+ * are zeroed, the pages above it become empty and dirty (zeroed when used
+ * again), and those past one spare go back to the pool. */
+static void truncate_to(rav_heap *h, boundary b, bool trimmed)
+{
+	rav_cell *emptied = h->top_page;
+	const unsigned top0 = h->top, bhi = b.page == emptied ? top0 : CELLS;
+	(void)trimmed;
+#if RAV_VALGRIND
+	/* To memcheck, a dead cell is freed now (a sweep could still read it
+	 * as a link), or every cell when the caller let go of them whole; a
+	 * moved one was freed by its move. */
+	for (rav_cell *p = emptied;; p = (rav_cell *)p->w[PH_PREV]) {
+		unsigned plo = p == b.page ? b.index : 1, phi = p == emptied ? top0 : CELLS;
+		for (unsigned k = plo; k < phi; k++) {
+			VG_OPEN(&p[k], RAV_CELL_SIZE);
+			if (!trimmed || cell_type(&p[k]) == RAV_TYPE_DEAD)
+				VG_CELL_FREE(&p[k]);
+			else
+				VG_CLOSE(&p[k], RAV_CELL_SIZE);
+		}
+		if (p == b.page)
+			break;
+	}
+#endif
+	h->top_page = b.page;
+	h->top = b.index;
+	VG_OPEN(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	memset(&b.page[b.index], 0, (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	for (rav_cell *p = emptied; p != b.page; p = (rav_cell *)p->w[PH_PREV]) {
+		page_set_fill(p, 1); /* (and no longer doomed) */
+		p->w[0] |= PAGE_DIRTY;
+	}
+	if (h->top == 1)
+		rav__top_page_emptied(h);
+	else
+		release_empty_pages(h);
+}
+
+/* A structure allocated last, let go of whole: rav_msg_adopt, once it has
+ * copied a subtree into a message, checks whether the subtree's n cells
+ * are exactly the heap's top n cells (each lies in the marked region) and
+ * then frees them by moving the top down, without the kill cascade:
+ * sending a message built at the top costs what its pages cost.  Only with
+ * recording off, since the trace would need a FREE per cell. */
+bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r)
+{
+	if (h->kind != RAV_HEAP_THREAD || h->dead || h->dying || !h->top_page || n == 0 || n > h->st.live_cells)
+		return false;
+	*r = mark_top(h, n, SIZE_MAX);
+	return true;
+}
+
+void rav__top_region_unmark(rav_heap *h)
+{
+	clear_boundary(h);
+}
+
+void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n)
+{
+	rav_assert(!rav__tracing && !h->dead && !h->dying && !h->pinned);
+	h->st.live_cells -= n;
+	h->st.frees += n;
+	h->gen++;
+	truncate_to(h, r, false);
+	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
+}
+
+/* The hole after doomed hole c on the list.  The rest of c's run, when
+ * the run's first hole is doomed too, is skipped at once: in list order a
+ * run's holes are its addresses in order, ending at `first` (a tree
+ * dropped below a few later cells puts all its doomed holes ahead of the
+ * few that get filled: they are passed over a run at a time, unread). */
+static inline rav_cell *next_hole_below(const rav_heap *h, boundary b, rav_cell *c, bool runs)
+{
+	unsigned idx;
+	if (runs && run_holds(h, c, &idx) && doomed(b, h->runs[idx].first))
+		c = h->runs[idx].first;
+	return (rav_cell *)c->w[1];
+}
+
+/* Steps 6-8 in one pass: a whole compaction (no budget).  The cells
+ * above the boundary are walked once, from the top down, each when it is
+ * the top cell: a dead one is trimmed where it lies (a run the cascade
+ * recorded at once, unread beyond its top cell), a live one moves into the
+ * next hole below the boundary.  The hole list is only ever read from its
+ * head, following next links: holes above the boundary met there are
+ * passed over unread (they are trimmed by the walk), and nothing is
+ * unlinked from its middle.  When the walk reaches the boundary, every
+ * hole below it is filled and every hole above it trimmed, so the list is
+ * simply forgotten.
+ *
+ * The pages the walk empties stay in the heap's list, untouched, until the
+ * walk ends (a hole on them may still be read as a list link); then they
+ * become empty (and dirty: zeroed when used again), the trimmed cells of
+ * the boundary page are zeroed, and the pages past one spare go back to
+ * the pool.  So a free of n cells among survivors costs a pass over the
+ * n cells above the boundary plus one move per survivor among them, with
+ * no per-cell list surgery or zeroing; a structure allocated last costs a
+ * read per recorded run.
+ *
+ * The trace sees what the step-by-step compaction records: each cell,
+ * when it is the top cell, trimmed (TRIM) or moved into a hole (MOVE and
+ * its FIXUPs); then the page releases. */
+static size_t sweep(rav_heap *h, boundary b)
+{
+	const bool tr = rav__tracing;
+	const bool runs = h->nruns != 0;
+	rav_cell *hole = h->dead;
+	size_t moves = 0, trimmed = 0;
+	rav_cell *page = h->top_page;
+	unsigned i = h->top;
+	for (;;) {
+		const unsigned lo = page == b.page ? b.index : 1;
+		rav_assert(page == b.page || (page->w[0] & PAGE_DOOMED));
+		while (i > lo) {
+			rav_cell *t = &page[i - 1];
+			if (i > lo + 2 * AHEAD)
+				rav_prefetch(t - 2 * AHEAD);
+			if (i > lo + AHEAD)
+				prefetch_neighbours(t - AHEAD);
+			if (cell_type(t) == RAV_TYPE_DEAD) {
+				unsigned idx, n = 1;
+				if (runs && run_holds(h, t, &idx)) {
+					/* every cell of the run from its bottom up to t is a hole */
+					const rav_dead_run *r = &h->runs[idx];
+					rav_cell *rlo = r->first < r->last ? r->first : r->last;
+					n = (unsigned)(t - rlo) + 1;
+					if (n > i - lo)
+						n = i - lo;
+				}
+#if RAV_TRACING
+				if (RAV_UNLIKELY(tr))
+					for (unsigned k = 0; k < n; k++)
+						RECT(tr, RAV_EV_TRIM, 0, 0, t - k, 0, 0);
+#endif
+				i -= n;
+				trimmed += n;
+				continue;
+			}
+			while (doomed(b, hole))
+				hole = next_hole_below(h, b, hole, runs);
+			rav_cell *d = hole;
+			rav_assert(d && cell_type(d) == RAV_TYPE_DEAD);
+			hole = (rav_cell *)d->w[1];
+			if (hole)
+				rav_prefetch(hole);
+			move_cell_t(h, t, d, tr);
+			moves++;
+			i--;
+		}
+		if (page == b.page)
+			break;
+		page = (rav_cell *)page->w[PH_PREV];
+		i = CELLS;
+	}
+	h->dead = h->dead_tail = NULL;
+	h->st.dead_cells -= moves + trimmed;
+	rav_assert(h->st.dead_cells == 0);
+	runs_forget(h);
+	truncate_to(h, b, true);
+	return moves;
+}
+
+/* Step 6.  Returns the holes left (nonzero only with a budget). */
+size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason)
+{
+	if (h->dying)
+		rav__cascade(h, 0);
+	if (!h->dead || h->kind == RAV_HEAP_MESSAGE || h->tearing_down)
+		return h->st.dead_cells;
+	REC(RAV_EV_COMPACT_BEGIN, reason, h->id, 0, 0, 0);
+	boundary b = mark_boundary(h, max_moves ? 64 + 4 * (max_moves / (CELLS - 1)) : SIZE_MAX);
+	size_t moves = 0;
+	if (max_moves == 0)
+		moves = sweep(h, b);
+	while (h->dead && (max_moves == 0 || moves < max_moves)) {
+		rav_assert(h->top_page && h->top > 1); /* a hole lies below the top */
+		if (cell_type(&h->top_page[h->top - 1]) == RAV_TYPE_DEAD)
+			trim_dead_run(h);
+		else
+			moves += move_run(h, b, max_moves ? max_moves - moves : SIZE_MAX);
+	}
+	if (!h->dead)
+		runs_forget(h);
+	clear_boundary(h);
+	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
+	rav_assert(max_moves != 0 || h->st.dead_cells == 0);
+	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
+	return h->st.dead_cells;
+}
+
+void rav__settle(rav_heap *h)
+{
+	settle(h);
+}
+
+void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
+{
+	RAV_SITE_ENTER();
+	if (!h || !CHECK_OWNER(h, "rav_set_free_mode"))
+		return;
+	RAV_SAFEPOINT(h);
+	if (mode != RAV_FREE_IMMEDIATE && mode != RAV_FREE_DEFERRED) {
+		rav__misuse(RAV_EINVAL, "rav_set_free_mode: %d is not a free mode", (int)mode);
+		return;
+	}
+	h->mode = mode;
+	if (mode == RAV_FREE_IMMEDIATE) {
+		rav__cascade(h, 0);
+		rav__settle(h);
+	}
+}
+
+/* One bounded step of deferred work: first the kill cascade, then moves. */
+size_t rav_compact(rav_heap *h, size_t max_moves)
+{
+	RAV_SITE_ENTER();
+	if (!h || !CHECK_OWNER(h, "rav_compact"))
+		return 0;
+	RAV_SAFEPOINT(h);
+	size_t done = 0;
+	if (h->dying) {
+		done = rav__cascade(h, max_moves);
+		if (h->dying)
+			return h->st.dead_cells + h->st.dying_cells;
+	}
+	if (max_moves && done >= max_moves)
+		return h->st.dead_cells;
+	return rav__compact(h, max_moves ? max_moves - done : 0, RAV_COMPACT_DEFERRED);
+}
+

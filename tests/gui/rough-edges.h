@@ -1,0 +1,55 @@
+/* rough-edges.h - what the files of test-rough-edges share: the demo traces
+ * given on the command line, the helpers that drive a window, and the test
+ * paths each file registers (one file per part of the window the rough
+ * edges of issue #12 were in: rough-edges-*.c).
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "ravscope-charts-panel.h"
+#include "ravscope-charts.h"
+#include "ravscope-heap-view.h"
+#include "ravscope-heapdraw.h"
+#include "ravscope-playback.h"
+#include "ravscope-window.h"
+#include "format.h"
+#include "ravscope-application.h"
+
+/* The demo trace whose file name starts with name, or NULL. */
+const char *demo(const char *name);
+void spin_a_bit(void);
+/* A window at that size, with path opened and indexed (path may be NULL). */
+RavscopeWindow *open_window(const char *path, int width, int height);
+void close_window(RavscopeWindow *w);
+GtkWidget *find_by_type(GtkWidget *w, const char *type_name);
+GtkWidget *show_panel(RavscopeWindow *w, const char *name);
+GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start);
+GtkPopover *popover_of(GtkWidget *w);
+GtkWidget *find_with_class(GtkWidget *w, const char *css_class);
+RavscopeDocument *open_doc(const char *path);
+cairo_surface_t *draw_heap(RavscopeDocument *doc, RavscopeViewport *vp, int w, int h, double zoom,
+				  RavscopeHeapLayout **layout_out);
+gboolean same_rows(cairo_surface_t *a, cairo_surface_t *b, int y0, int y1);
+
+/* rough-edges-controls.c */
+void test_small_window(void);
+void test_events_panel_scrolls(void);
+void test_speed_unit(void);
+void test_space_after_choice(void);
+/* rough-edges-heap.c */
+void test_camera(void);
+void test_status_and_times(void);
+void test_legend(void);
+/* rough-edges-timeline.c */
+void test_mark_labels(void);
+void test_tabs_and_charts(void);
+/* rough-edges-first-minutes.c */
+void test_opening(void);
+void test_empty_trace(void);
+void test_filter_items(void);
+void test_placeholders(void);
+void test_counts_agree(void);
+void test_palette(void);
+void test_cell_text(void);
+void test_no_dbus(void);

@@ -1,0 +1,122 @@
+/* export-sqlite-private.h - what the files of the SQLite export share:
+ * the exporter (one per export: the database, its prepared inserts, the
+ * cell lives, the progress line), the helpers that bind and insert a row,
+ * and what each file offers the others:
+ *  - export-sqlite.c: the export itself (database, batches, progress, the
+ *    pass over the events);
+ *  - export-sqlite-cells.c: following each cell across its moves, a row of
+ *    the cells table per life;
+ *  - export-sqlite-rows.c: the other tables (events and their facts,
+ *    dictionaries, contention, call sites, meta);
+ *  - export-sqlite-schema.h: the schema and the insert statements.
+ */
+#ifndef RAVTRACE_EXPORT_SQLITE_PRIVATE_H
+#define RAVTRACE_EXPORT_SQLITE_PRIVATE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "export-sqlite-schema.h"
+#include "export-sqlite.h"
+#include "rav-record.h"
+
+#define BATCH_ROWS 50000
+#define MAX_PAGE_INDEX (1u << 24) /* as replay: far above any pool (the engine's limit is 2^22 pages) */
+#define GROUP_CELLS 16            /* cell records are allocated per group of a page */
+
+/* The life of the cell occupying one slot of a page. */
+typedef struct life {
+	int64_t id; /* cells.id; 0: no live cell in this slot */
+	uint64_t alloc_event;
+	rav_loc first;
+	uint32_t heap, thread, moves;
+	uint32_t alloc_site;
+	uint16_t type;
+} life;
+
+/* Records come in groups of GROUP_CELLS cells, allocated when a cell of
+ * the group is first used: a heap has no gaps, so its pages are dense,
+ * but a trace with one cell in each of many pages must not cost a whole
+ * page of records each. */
+typedef struct page_entry {
+	uint32_t owner; /* heap owning the page (0: none) */
+	uint32_t live;  /* lives recorded in `groups` */
+	life **groups;  /* cells_per_page / GROUP_CELLS pointers, while the page holds cells */
+} page_entry;
+
+typedef struct exporter {
+	rav_trace *t;
+	const cli_export_sqlite_options *opt;
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	bool failed;
+	char error[640];
+	uint64_t rows_in_batch;
+	/* cell lives */
+	uint32_t cells_per_page, groups_per_page;
+	page_entry *pages;
+	uint32_t npages;
+	int64_t next_cell_id;
+	uint64_t cells_written, events_written;
+	rav_state *snap; /* replay state for snapshot events (attach traces) */
+	/* progress line */
+	bool show_progress, progress_shown;
+	double started, last_progress;
+} exporter;
+
+void cli_sqlite_failf(exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_sqlite_exec(exporter *x, const char *sql);
+/* Run a bound insert; every BATCH_ROWS rows, commit and begin anew. */
+void cli_sqlite_insert(exporter *x, int which);
+void cli_sqlite_progress(exporter *x, const char *phase, uint64_t done, uint64_t total);
+/* rav_contention_run's progress: the line, and false once interrupted. */
+bool cli_sqlite_contention_progress(uint64_t done, uint64_t total, void *user);
+/* Whether SIGINT or SIGTERM came during the export. */
+bool cli_sqlite_interrupted(void);
+
+static inline void bind_i64(exporter *x, int which, int col, int64_t v)
+{
+	sqlite3_bind_int64(x->st[which], col, v);
+}
+
+/* Locations are stored as their 64-bit pattern (external ones, with bit 63
+ * set, read back as negative numbers). */
+static inline void bind_u64(exporter *x, int which, int col, uint64_t v)
+{
+	sqlite3_bind_int64(x->st[which], col, (int64_t)v);
+}
+
+static inline void bind_text(exporter *x, int which, int col, const char *text)
+{
+	if (text)
+		sqlite3_bind_text(x->st[which], col, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(x->st[which], col);
+}
+
+/* Site 0 is "no site": NULL. */
+static inline void bind_site(exporter *x, int which, int col, uint32_t site)
+{
+	if (site)
+		sqlite3_bind_int64(x->st[which], col, site);
+	else
+		sqlite3_bind_null(x->st[which], col);
+}
+
+/* export-sqlite-cells.c: feed every event in order; end_all writes a row
+ * for each cell still live at the end of the trace; free releases the
+ * records (after a failure too). */
+void cli_sqlite_track_cells(exporter *x, const rav_event *ev);
+void cli_sqlite_cells_end_all(exporter *x);
+void cli_sqlite_cells_free(exporter *x);
+
+/* export-sqlite-rows.c */
+void cli_sqlite_write_event(exporter *x, const rav_event *ev);
+void cli_sqlite_write_event_facts(exporter *x, const rav_event *ev);
+void cli_sqlite_write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024]);
+void cli_sqlite_write_contention(exporter *x);
+void cli_sqlite_write_sites(exporter *x);
+void cli_sqlite_write_meta(exporter *x, const rav_trace_info *info);
+
+#endif /* RAVTRACE_EXPORT_SQLITE_PRIVATE_H */
