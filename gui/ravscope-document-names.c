@@ -34,11 +34,11 @@ const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 		return shown;
 	}
 	switch (type) {
-	case 5: return "vector";
-	case 6: return "vector node";
-	case 7: return "vector leaf";
-	case 8: return "vector ref leaf";
-	case 9: return "bytes";
+	case RAV_TYPE_VEC: return "vector";
+	case RAV_TYPE_VEC_NODE: return "vector node";
+	case RAV_TYPE_VEC_LEAF: return "vector leaf";
+	case RAV_TYPE_VEC_RLEAF: return "vector ref leaf";
+	case RAV_TYPE_BYTES: return "bytes";
 	default: return "unknown type";
 	}
 }
@@ -68,8 +68,9 @@ const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, in
 	/* Traces before format 1.4 name no fields; the built-in layouts are
 	 * fixed (FORMAT.md 5.4). */
 	static const char *const builtin[][2] = {
-		[5] = { "length", "tree" }, [6] = { "left", "right" },  [7] = { "item0", "item1" },
-		[8] = { "item0", "item1" }, [9] = { "length", "tree" },
+		[RAV_TYPE_VEC] = { "length", "tree" },      [RAV_TYPE_VEC_NODE] = { "left", "right" },
+		[RAV_TYPE_VEC_LEAF] = { "item0", "item1" }, [RAV_TYPE_VEC_RLEAF] = { "item0", "item1" },
+		[RAV_TYPE_BYTES] = { "length", "tree" },
 	};
 	if (type < G_N_ELEMENTS(builtin) && builtin[type][field])
 		return builtin[type][field];

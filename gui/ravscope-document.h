@@ -21,15 +21,16 @@ GQuark ravscope_error_quark(void);
 #define RAVSCOPE_TYPE_DOCUMENT (ravscope_document_get_type())
 G_DECLARE_FINAL_TYPE(RavscopeDocument, ravscope_document, RAVSCOPE, DOCUMENT, GObject)
 
-/* Built-in type ids (mirrors of ravioli.h, which the viewer does not
- * include because it never links the engine). */
+/* Built-in type ids: the engine -> trace contract's (rav-record.h, a
+ * header of facts the viewer includes without linking the engine), under
+ * the viewer's names. */
 enum {
-	RAVSCOPE_TYPE_EMPTY = 0,
-	RAVSCOPE_TYPE_HEADER = 1,
-	RAVSCOPE_TYPE_REF = 2,
-	RAVSCOPE_TYPE_ROOT = 3,
-	RAVSCOPE_TYPE_DEAD = 4,
-	RAVSCOPE_TYPE_FIRST_USER = 16,
+	RAVSCOPE_TYPE_EMPTY = RAV_TYPE_EMPTY,
+	RAVSCOPE_TYPE_HEADER = RAV_TYPE_HEADER,
+	RAVSCOPE_TYPE_REF = RAV_TYPE_REF,
+	RAVSCOPE_TYPE_ROOT = RAV_TYPE_ROOT,
+	RAVSCOPE_TYPE_DEAD = RAV_TYPE_DEAD,
+	RAVSCOPE_TYPE_FIRST_USER = RAV_TYPE_FIRST_USER,
 };
 
 RavscopeDocument *ravscope_document_open(const char *path, GError **error);
