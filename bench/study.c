@@ -280,13 +280,16 @@ static void describe(study_ctx *c, const char *argv0_dir)
 	gmtime_r(&now, &tm);
 	char date[32];
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
-	snprintf(
+	/* A very long CPU or OS name is cut, and the cut shown. */
+	int n = snprintf(
 	    c->machine, sizeof c->machine,
 	    "%s; %s, %ld cores online, %s, Linux %s; load average %.2f at start; engine built with page size "
 	    "%d, debug checks %s, tracing hooks %s; best of %u interleaved runs",
 	    date, cpu, sysconf(_SC_NPROCESSORS_ONLN), os, u.release, load[0], RAV_PAGE_SIZE,
 	    RAV_DEBUG ? "ON (slower)" : "off",
 	    RAV_TRACING ? "compiled in (off unless recording)" : "not compiled", c->repeat);
+	if (n < 0 || (size_t)n >= sizeof c->machine)
+		memcpy(c->machine + sizeof c->machine - 4, "...", 4);
 	snprintf(c->stamp, sizeof c->stamp, "%s, load average %.2f at start%s", date, load[0],
 	         c->quick ? ", QUICK mode" : "");
 }
