@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbols-private.h"
 #include "trace-private.h"
 
 typedef struct ranges {
@@ -127,16 +128,6 @@ typedef struct query {
 	char main_why[256];
 } query;
 
-static const char *die_name(Dwarf_Die *die)
-{
-	Dwarf_Attribute at;
-	const char *n = NULL;
-	if (dwarf_attr_integrate(die, DW_AT_name, &at))
-		n = dwarf_formstring(&at);
-	if (!n && dwarf_attr_integrate(die, DW_AT_linkage_name, &at))
-		n = dwarf_formstring(&at);
-	return n;
-}
 
 static void add_die_ranges(query *q, Dwarf_Die *die, Dwarf_Addr bias)
 {
@@ -167,7 +158,7 @@ static void walk(query *q, Dwarf_Die *die, Dwarf_Addr bias, Dwarf_Files *files, 
 		int tag = dwarf_tag(die);
 		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
 			if (q->function) {
-				const char *n = die_name(die);
+				const char *n = ravt_die_name(die);
 				if (n && strcmp(n, q->function) == 0)
 					add_die_ranges(q, die, bias);
 			} else if (tag == DW_TAG_inlined_subroutine && called_from_line(q, die, files, nfiles, dir)) {

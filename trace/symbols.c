@@ -43,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "symbols-private.h"
 #include "trace-private.h"
 
 #define MAX_INLINE 32 /* symbols one frame expands to at most */
@@ -318,7 +319,7 @@ static bool push(ravt_symbols *s, const rav_trace_symbol *sym)
 	return true;
 }
 
-static const char *die_name(Dwarf_Die *die)
+const char *ravt_die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute at;
 	const char *n = NULL;
@@ -451,7 +452,7 @@ static unsigned resolve(ravt_symbols *s, int32_t obj, uint64_t offset)
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue;
 		rav_trace_symbol sy = base;
-		sy.function = intern(s, die_name(&scopes[i]));
+		sy.function = intern(s, ravt_die_name(&scopes[i]));
 		sy.file = source_path(s, cu, file);
 		sy.line = line > 0 ? (unsigned)line : 0;
 		sy.column = col > 0 ? (unsigned)col : 0;

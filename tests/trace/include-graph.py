@@ -27,7 +27,7 @@ PARTS = [
     ('trace', r'^trace(\.c|-private\.h)$'),
     ('contention', r'^contention\.'),
     ('pipeline', r'^pipeline\.'),
-    ('symbols', r'^(symbols|sitespec)\.'),
+    ('symbols', r'^(symbols|sitespec)[.-]'),
     ('sitestats', r'^site(stats|cells)\.'),
     ('operations', r'^operations'),
     ('explain', r'^explain\.'),
