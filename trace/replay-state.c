@@ -29,11 +29,13 @@
 #define MAX_WALK 64u /* reference ravioli followed in a chain before giving up */
 
 /* A heap's page list written out for rav_state_heap_at, rebuilt when the
- * state has moved since. */
+ * list has changed since: the heap's list_changes moved, or the state
+ * seeked (a restored model's counters come from another history). */
 typedef struct heap_pages {
 	uint32_t *p;
 	uint32_t cap;
-	uint64_t built; /* the state's version it shows + 1; 0: never */
+	uint32_t changes; /* the heap's list_changes it shows */
+	uint64_t epoch;   /* the state's seek epoch it shows + 1; 0: never */
 } heap_pages;
 
 struct rav_state {
@@ -41,7 +43,7 @@ struct rav_state {
 	ravt_reader *rd;
 	ravt_model m;
 	ravt_blockcache cache; /* the blocks of positions left, for the next seek */
-	uint64_t version; /* changes whenever the model may have */
+	uint64_t epoch;   /* changes whenever the model is replaced (seek) */
 	heap_pages *hp;
 	uint32_t nhp;
 	ravt_cursor cur;
@@ -122,7 +124,6 @@ int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
 	}
 	rav_event e = *ev;
 	e.index = s->m.pos;
-	s->version++;
 	ravt_touch tc;
 	if (ravt_apply(&s->m, &e, &tc) < 0 ||
 	    (e.kind == RAV_EV_SNAPSHOT && ravt_model_install(&s->m, &e, s->rd ? ravt_reader_piece(s->rd, e.a) : NULL, &tc) < 0)) {
@@ -323,7 +324,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 	}
 	if (index == s->m.pos && !s->failed)
 		return 0;
-	s->version++;
+	s->epoch++;
 	bool used;
 	int k = ravt_replay_restore(s->rp, index, &s->m, s->failed, &used);
 	bool ok = k >= 0;
@@ -367,7 +368,6 @@ bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
 		ravt_cursor_init(&s->cur, s->rd, s->m.pos);
 		s->cur_ok = true;
 	}
-	s->version++;
 	rav_event ev;
 	if (!ravt_cursor_next(&s->cur, &ev)) {
 		if (s->cur.failed && err)
@@ -412,7 +412,7 @@ static const uint32_t *heap_page_array(rav_state *s, unsigned i)
 		s->nhp = n;
 	}
 	heap_pages *c = &s->hp[i];
-	if (c->built == s->version + 1)
+	if (c->epoch == s->epoch + 1 && c->changes == h->list_changes)
 		return c->p;
 	if (h->npages > c->cap) {
 		uint32_t *p = realloc(c->p, sizeof *p * h->npages);
@@ -427,7 +427,8 @@ static const uint32_t *heap_page_array(rav_state *s, unsigned i)
 		const ravt_mpage *p = ravt_page_r(&s->m, pg);
 		pg = p ? p->next : RAVT_NO_PAGE;
 	}
-	c->built = s->version + 1;
+	c->epoch = s->epoch + 1;
+	c->changes = h->list_changes;
 	return c->p;
 }
 
