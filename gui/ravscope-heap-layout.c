@@ -59,9 +59,10 @@ typedef struct {
 	GArray *heaps; /* HeapRef: thread heaps in the trace's order (stable), then others alive now */
 	GArray *msgs;  /* rav_state_heap: message heaps alive now that hold pages */
 	unsigned flight_pages, pool_pages;
+	guint32 *pool; /* the pool's pages, in index order */
 } Census;
 
-static void census_take(Census *c, RavscopeDocument *doc, guint32 page_span)
+static void census_take(Census *c, RavscopeDocument *doc)
 {
 	rav_trace *t = ravscope_document_get_trace(doc);
 	rav_state *s = ravscope_document_get_state(doc);
@@ -109,18 +110,18 @@ static void census_take(Census *c, RavscopeDocument *doc, guint32 page_span)
 	c->flight_pages = 0;
 	for (guint i = 0; i < c->msgs->len; i++)
 		c->flight_pages += g_array_index(c->msgs, rav_state_heap, i).page_count;
-	c->pool_pages = 0;
-	for (guint32 p = 0; p < page_span; p++) {
-		struct rav_state_page sp;
-		if (ravscope_state_page(s, p, &sp) && sp.kind == RAV_SPAGE_POOL)
-			c->pool_pages++;
-	}
+	/* (A byte per page of the span: this runs every frame a trace plays.) */
+	guint32 npool = rav_state_pool_pages(s, NULL, 0);
+	c->pool = g_new(guint32, MAX(npool, 1));
+	c->pool_pages = rav_state_pool_pages(s, c->pool, npool);
+	c->pool_pages = MIN(c->pool_pages, npool);
 }
 
 static void census_clear(Census *c)
 {
 	g_array_unref(c->heaps);
 	g_array_unref(c->msgs);
+	g_free(c->pool);
 }
 
 /* A heap that never owns a page and has no name (the recorder's own
@@ -337,12 +338,12 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		pool_block(L->cols, L->rows, &bw, &bh);
 		unsigned per_row = MAX(1, (unsigned)(L->world_w / (bw + 1)));
 		unsigned k = 0;
-		for (guint32 p = 0; p < L->page_span && k < census->pool_pages; p++) {
-			struct rav_state_page sp;
-			if (!ravscope_state_page(s, p, &sp) || sp.kind != RAV_SPAGE_POOL)
+		for (guint i = 0; i < census->pool_pages; i++) {
+			guint32 p = census->pool[i];
+			if (p >= L->page_span)
 				continue;
 			RavscopeLayoutPage lp = {
-				.page = p, .lane = lane_index, .heap_id = 0, .kind = sp.kind,
+				.page = p, .lane = lane_index, .heap_id = 0, .kind = RAV_SPAGE_POOL,
 				.x = (k % per_row) * (bw + 1) + 0.5,
 				.y = y + LANE_PAD + (k / per_row) * (bh + 1) + 0.5,
 				.w = bw, .h = bh, .slot = k,
@@ -372,7 +373,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const Ravs
 {
 	RavscopeHeapLayout *L = layout_new(doc);
 	Census census;
-	census_take(&census, doc, L->page_span);
+	census_take(&census, doc);
 	build(doc, &census, L, keep, page_cols, aspect, min_lane_h);
 	census_clear(&census);
 	return L;
@@ -467,7 +468,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 	double aspect = avail_w / MAX(vp->height, 1);
 	RavscopeHeapLayout *L = layout_new(doc);
 	Census census;
-	census_take(&census, doc, L->page_span);
+	census_take(&census, doc);
 	/* The pages per row are chosen as if lanes had no minimum height;
 	 * the first build guesses the minimum the previous layout settled on,
 	 * and what the fit of a layout without one would have been follows

@@ -354,6 +354,10 @@ unsigned rav_state_heap_count(const rav_state *s);
 bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out);
 uint32_t rav_state_page_span(const rav_state *s); /* 1 + highest page index ever used */
 bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *out);
+/* The pages in the pool (released, not owned by any heap), in index order:
+ * writes up to max, returns how many there are.  Costs a byte per page of
+ * the span, not a look at every page (the viewer asks every frame). */
+uint32_t rav_state_pool_pages(const rav_state *s, uint32_t *out, uint32_t max);
 bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_state_cell *out);
 /* Fast path for drawing: the type id of every cell of a page (cells_per_page
  * entries; 0 empty, 1 header, 4 dead, 2 reference raviolo, ...). */

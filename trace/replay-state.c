@@ -472,6 +472,24 @@ bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *ou
 	return true;
 }
 
+uint32_t rav_state_pool_pages(const rav_state *s, uint32_t *out, uint32_t max)
+{
+	/* m.pool marks the pages released to the pool; the page's kind says
+	 * so too (checked: only the few pool pages are looked at). */
+	uint32_t n = 0;
+	for (uint32_t pg = 0; pg < s->m.span; pg++) {
+		if (!s->m.pool[pg])
+			continue;
+		const ravt_mpage *p = ravt_page_r(&s->m, pg);
+		if (!p || p->kind != RAV_SPAGE_POOL)
+			continue;
+		if (n < max)
+			out[n] = pg;
+		n++;
+	}
+	return n;
+}
+
 static bool live_cell(const ravt_model *m, rav_loc l, const uint64_t **words)
 {
 	if (l & RAV_LOC_EXTERNAL)
