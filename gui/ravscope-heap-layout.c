@@ -217,7 +217,6 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 				 const RavscopeHeapLayout *keep, unsigned page_cols, double aspect, double min_lane_h)
 {
 	min_lane_h = MAX(min_lane_h, EMPTY_LANE_H);
-	rav_state *s = ravscope_document_get_state(doc);
 	L->min_lane_h = min_lane_h;
 	const GArray *heaps = census->heaps, *msgs = census->msgs;
 
@@ -274,11 +273,9 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		g_hash_table_insert(L->lane_of_heap, GUINT_TO_POINTER(r->heap_id), GUINT_TO_POINTER(lane_index + 1));
 		for (unsigned k = 0; k < count; k++) {
 			guint32 page = r->heap.pages[k];
-			struct rav_state_page sp = { 0 };
-			ravscope_state_page(s, page, &sp);
 			guint32 slot = slot_of[k];
 			RavscopeLayoutPage lp = {
-				.page = page, .lane = lane_index, .heap_id = r->heap_id, .kind = sp.kind,
+				.page = page, .lane = lane_index, .heap_id = r->heap_id, .kind = r->heap.page_kinds[k],
 				.x = (slot % page_cols) * L->page_w + PAGE_GAP / 2,
 				.y = y + LANE_PAD + (slot / page_cols) * L->page_h + PAGE_GAP / 2,
 				.w = L->cols, .h = L->rows, .slot = slot,
@@ -302,10 +299,8 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 			const rav_state_heap *h = &g_array_index(msgs, rav_state_heap, i);
 			for (unsigned j = 0; j < h->page_count; j++, k++) {
 				guint32 page = h->pages[j];
-				struct rav_state_page sp = { 0 };
-				ravscope_state_page(s, page, &sp);
 				RavscopeLayoutPage lp = {
-					.page = page, .lane = lane_index, .heap_id = h->id, .kind = sp.kind,
+					.page = page, .lane = lane_index, .heap_id = h->id, .kind = h->page_kinds[j],
 					.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
 					.y = y + LANE_PAD + (k / page_cols) * L->page_h + PAGE_GAP / 2,
 					.w = L->cols, .h = L->rows, .slot = k,

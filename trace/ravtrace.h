@@ -339,6 +339,9 @@ typedef struct rav_state_heap {
 	uint32_t page_count;
 	const uint32_t *pages; /* page indices in list order (valid until the next seek/step) */
 	uint64_t live_cells, ref_cells, dead_cells;
+	/* each page's rav_state_page_kind, in the order of pages (valid as
+	 * long as pages): a page's kind is set as it joins a list */
+	const uint8_t *page_kinds;
 } rav_state_heap;
 
 rav_state *rav_state_new(rav_trace *t);

@@ -33,6 +33,7 @@
  * seeked (a restored model's counters come from another history). */
 typedef struct heap_pages {
 	uint32_t *p;
+	uint8_t *k; /* the pages' kinds */
 	uint32_t cap;
 	uint32_t changes; /* the heap's list_changes it shows */
 	uint64_t epoch;   /* the state's seek epoch it shows + 1; 0: never */
@@ -108,8 +109,10 @@ void rav_state_free(rav_state *s)
 	if (s->cur_ok)
 		ravt_cursor_fini(&s->cur);
 	ravt_model_clear(&s->m);
-	for (uint32_t i = 0; i < s->nhp; i++)
+	for (uint32_t i = 0; i < s->nhp; i++) {
 		free(s->hp[i].p);
+		free(s->hp[i].k);
+	}
 	free(s->hp);
 	ravt_blockcache_clear(&s->cache);
 	free(s);
@@ -419,12 +422,20 @@ static const uint32_t *heap_page_array(rav_state *s, unsigned i)
 		if (!p)
 			return NULL;
 		c->p = p;
+		uint8_t *k = realloc(c->k, h->npages);
+		if (!k)
+			return NULL;
+		c->k = k;
 		c->cap = h->npages;
 	}
+	/* The kinds come with the walk, which reads every page's block anyway;
+	 * a page's kind is set before it joins a list (replay-apply.h,
+	 * replay-install.c), so they stay right as long as the list does. */
 	uint32_t n = 0;
 	for (uint32_t pg = h->head; pg != RAVT_NO_PAGE && n < h->npages; n++) {
 		c->p[n] = pg;
 		const ravt_mpage *p = ravt_page_r(&s->m, pg);
+		c->k[n] = p ? p->kind : 0;
 		pg = p ? p->next : RAVT_NO_PAGE;
 	}
 	c->epoch = s->epoch + 1;
@@ -446,6 +457,7 @@ bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out)
 	out->pages = h->npages ? heap_page_array((rav_state *)s, i) : NULL;
 	if (h->npages && !out->pages)
 		return false;
+	out->page_kinds = h->npages ? s->hp[i].k : NULL;
 	out->live_cells = h->live;
 	out->ref_cells = h->refc;
 	out->dead_cells = h->dead;

@@ -11,7 +11,8 @@
  * `ravscope --bench` and the window do; on every frame the layout is
  * compared with the one the earlier two-build fit made, and every few
  * frames the incrementally painted picture is compared pixel for pixel
- * with a fresh painter's.  No display needed.
+ * with a fresh painter's, and every heap's page list and page kinds with a
+ * fresh state's.  No display needed.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -103,6 +104,11 @@ static void check_page_lists(RavscopeDocument *doc)
 		g_assert_cmpuint(a.page_count, ==, b.page_count);
 		if (a.page_count)
 			g_assert_cmpmem(a.pages, a.page_count * sizeof(guint32), b.pages, b.page_count * sizeof(guint32));
+		for (unsigned k = 0; k < a.page_count; k++) {
+			struct rav_state_page sp;
+			g_assert_true(rav_state_page(s, a.pages[k], &sp));
+			g_assert_cmpuint(a.page_kinds[k], ==, sp.kind);
+		}
 	}
 	rav_state_free(fresh);
 }
