@@ -61,7 +61,8 @@
  *                              children's back-links fixed (RAV_EV_FIXUP).
  *                              Runs of moves are batched so their cache
  *                              misses overlap: the cells a few moves ahead
- *                              and their neighbours are prefetched.
+ *                              are prefetched (bounded steps: and their
+ *                              neighbours).
  *                              A whole compaction (no budget) does 6-8 in
  *                              one pass over the cells above where the
  *                              top will end (sweep): holes above it are
@@ -75,9 +76,16 @@
  *                              the pool (hysteresis: a heap hovering at a
  *                              page boundary does not hammer the pool).
  *
- * A shortcut past steps 2-9: rav_msg_adopt, having copied a subtree that
- * is exactly the heap's top cells into a message, moves the top down past
- * it (rav__top_region_free; recording off only).
+ * Shortcuts:
+ *  - rav_msg_adopt, having copied a subtree that is exactly the heap's top
+ *    cells into a message, moves the top down past it (steps 2-9 skipped;
+ *    rav__top_region_free; recording off only);
+ *  - rav_move dropping a cell without children (a list pop) in an
+ *    immediate-mode heap without holes moves the top cell straight into it
+ *    (free_alone_t in heap-inline.h): its hole never joins the hole list,
+ *    the events are those of steps 4-8;
+ *  - in deferred mode rav_new_before fills the newest hole inline
+ *    (alloc_hole_t): a pop and a push then move nothing.
  *
  * The pin: rav_new_root and rav_new_field return the new cell after
  * compacting; h->pinned holds it across the compaction and rav__move keeps
