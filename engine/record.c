@@ -139,9 +139,13 @@ uint64_t rav__seq_take(void)
 		if (RAV_UNLIKELY((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)) {
 			/* The session is ending (rav_record_seq_close, record-live.c):
 			 * this thread's stream ends before the event it could not
-			 * number. */
+			 * number.  The bound goes too: the inline fast path checks
+			 * only the bound, and would go on appending this thread's
+			 * later events (an allocation in the page whose acquire had
+			 * no number) up to its next clock reading. */
 			if (rav__tl_epoch == __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE))
 				rav__tl_epoch = 0;
+			rav__tlimit = 0;
 			return 0;
 		}
 		if (atomic_compare_exchange_weak_explicit(&rav__seq, &v, v + 1, memory_order_relaxed,

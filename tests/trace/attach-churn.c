@@ -140,10 +140,10 @@ static uint64_t now_ms(void)
 
 /* One session of `ms` milliseconds into path; false (and a message) if it
  * did not run or end cleanly. */
-static bool record_once(const char *path, unsigned ms)
+static bool record_once(const char *path, unsigned ms, bool lossless)
 {
 	rav_trace_error err;
-	rav_live_options opts = {0};
+	rav_live_options opts = {.lossless = lossless};
 	rav_live_session *s = NULL;
 	/* the previous session's end may still be reaped: "already attached" */
 	for (int tries = 0; tries < 200 && !s; tries++) {
@@ -259,11 +259,20 @@ int main(int argc, char **argv)
 		/* sessions of 2 to 40 ms: the end falls anywhere in a round */
 		unsigned ms = 2 + (unsigned)(rng % 39);
 		uint64_t events = 0;
-		if (!record_once(path, ms)) {
+		const char *mode = getenv("RAV_CHURN_MODE");
+		bool lossless = mode && !strcmp(mode, "lossless") ? true
+		                : mode && !strcmp(mode, "lossy") ? false
+		                                                  : (i & 1) != 0;
+		if (!record_once(path, ms, lossless)) {
 			failures++;
 		} else if (!replays(path, &events)) {
-			fprintf(stderr, "session %u (%u ms) does not replay; the recording is kept in %s\n",
-			        i + 1, ms, path);
+			/* kept under its own name: the next session reuses path */
+			char kept[sizeof path + 16];
+			snprintf(kept, sizeof kept, "%s.%u", path, i + 1);
+			if (rename(path, kept) != 0)
+				snprintf(kept, sizeof kept, "%s", path);
+			fprintf(stderr, "session %u (%u ms, %s) does not replay; the recording is kept in %s\n",
+			        i + 1, ms, lossless ? "lossless" : "lossy", kept);
 			failures++;
 		}
 		total += events;
