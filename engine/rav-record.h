@@ -293,6 +293,9 @@ uint32_t rav_record_session_begin(void);
  * the epoch (its last is epoch << 40 | that); the session waits for their
  * events, then ends (record.c says why). */
 uint64_t rav_record_seq_close(void);
+/* The last sequence number handed out (epoch << 40 | n): the cut of a loss
+ * (every number up to it is written, rav__seq_take says why). */
+uint64_t rav_record_seq_last(void);
 /* Recording off (threads keep their buffers; the next epoch discards them). */
 void rav_record_session_end(void);
 uint32_t rav_record_epoch(void);
