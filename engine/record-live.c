@@ -8,7 +8,9 @@
  * every heap's events continue exactly from its snapshot.  A thread
  * blocked in rav_recv is snapshotted by a sweep under its channel's lock
  * and continues, when it wakes, in the buffer the sweep prepared.  A
- * resynchronisation after lost events is just the next epoch.  Also here:
+ * snapshot the recorder refuses keeps the thread out of the epoch: its
+ * events would not replay.  A resynchronisation after lost events is just
+ * the next epoch.  Also here:
  * the views a live recorder takes of the process without stopping it (the
  * pool's free pages, the types, the census of thread heaps).
  */
@@ -240,10 +242,8 @@ __attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
 	 * after this) must not snapshot it. */
 	rav_heap *self = rav__self();
 	if (h && self && h->builder == self->id && __atomic_load_n(&h->snap_epoch, __ATOMIC_ACQUIRE) != e &&
-	    !snapshot_owned(r, h, e)) {
+	    !snapshot_owned(r, h, e))
 		leave_epoch(e);
-		return;
-	}
 	if (__atomic_load_n(&rav__debug_safepoints, __ATOMIC_ACQUIRE))
 		rav__debug_safepoint(h);
 }
