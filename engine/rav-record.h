@@ -245,7 +245,9 @@ typedef struct rav_recorder {
 	/* Live sessions only (NULL for a recording from the start): take the
 	 * state of one heap, which stays still during the call (walk it with
 	 * rav_heap_walk).  Returns the piece id the engine puts in the
-	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then).
+	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then,
+	 * so heap->seq is never written; and the thread that needed the
+	 * snapshot records nothing more in the epoch).
 	 * Called on the owner thread, or under a channel's lock (parked owner,
 	 * message in flight). */
 	uint64_t (*snapshot)(const struct rav_snap_heap *heap, void *user);
