@@ -142,11 +142,13 @@ static bool seq_make_room(void);
  * a loss or of the end is a sequence number, every event numbered below
  * it must reach the stream, and a number taken by a thread that could not
  * write it would leave a hole that later events (the receiver's hand-off
- * of a message whose send was lost) fall into (session-thread.c). */
+ * of a message whose send was lost) fall into (session-thread.c).
+ * (Recording to a file, epoch 0, nothing is cut: the event takes its
+ * buffer when it is written, outside the lock that ordered it, as before.) */
 uint64_t rav__seq_take(void)
 {
 	unsigned long long v = atomic_load_explicit(&rav__seq, memory_order_relaxed);
-	if (RAV_LIKELY((v >> RAV_SEQ_EPOCH_SHIFT) == rav__tl_epoch) &&
+	if (rav__tl_epoch != 0 && RAV_LIKELY((v >> RAV_SEQ_EPOCH_SHIFT) == rav__tl_epoch) &&
 	    RAV_UNLIKELY(tbuf->count + 3 > tbuf->cap) && !seq_make_room())
 		return 0;
 	for (;;) {
