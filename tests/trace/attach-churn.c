@@ -261,7 +261,9 @@ int main(int argc, char **argv)
 			pthread_create(&th[i][k], NULL, pair_main, &ends[i][k]);
 		}
 	}
-	char path[] = "/tmp/attach-churn-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/attach-churn-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	int tfd = mkstemp(path);
 	if (tfd < 0) {
 		perror("mkstemp");
