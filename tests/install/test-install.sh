@@ -10,7 +10,8 @@
 # PATH for the programs):
 #   - docs/examples/myprog.c built with `cc $(pkg-config ... ravioli)`,
 #     shared and fully static, and with ravioli-engine (which must not
-#     record); count-events.c, a reader, with ravtrace;
+#     record); count-events.c, a reader, with ravtrace; cxx-user.cpp, a
+#     C++17 program on ravioli.h and ravtrace.h (g++ -pedantic -Werror);
 #     docs/examples/meson.build with dependency('ravioli');
 #     docs/examples/CMakeLists.txt through the pkg-config file;
 #   - each program run with RAVIOLI_TRACE, its trace read back with the
@@ -199,6 +200,37 @@ if cc -Wall -Wextra -Werror count-events.c -o count-events $(pkg-config --cflags
   fi
 else
   fail "cc count-events.c against the installed ravtrace.pc"
+fi
+
+# C++ programs: the installed headers compile as C++17 without a warning
+# (-pedantic), with the inline fast paths of ravioli.h as configured and
+# forced on, and work: an allocator's kind of use, a thread, a message, and
+# the trace read back through ravtrace.h.
+cp "$SOURCE_ROOT/tests/install/cxx-user.cpp" .
+cxx=${CXX:-c++}
+if ! command -v "$cxx" >/dev/null 2>&1; then
+  fail "no C++ compiler ($cxx; tools/deps.sh installs g++ with build-essential)"
+else
+  for fast in default 1; do
+    define=$([ $fast = 1 ] && echo -DRAV_INLINE_FAST=1)
+    # shellcheck disable=SC2086 # the flags are separate words
+    if "$cxx" -std=c++17 -Wall -Wextra -pedantic -Werror $define cxx-user.cpp -o cxx-user \
+      $(pkg-config --cflags --libs ravioli ravtrace) 2>cxx.err; then
+      if RAVIOLI_TRACE=cxx.ravtrace ./cxx-user build 3000 >cxx.out 2>&1; then
+        got=$(./cxx-user count cxx.ravtrace 2>&1)
+        want=$("$ravtrace" stats --json cxx.ravtrace 2>&1 | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["events"], s["kinds"]["alloc"])' 2>&1)
+        if [ "$got" = "$want" ] && "$ravtrace" validate cxx.ravtrace >/dev/null 2>&1; then
+          pass "C++17 program (fast paths: $fast) built with -pedantic -Werror runs: $(cat cxx.out); its trace reads back: $got"
+        else
+          fail "C++ program's trace: cxx-user count says '$got', ravtrace stats says '$want'"
+        fi
+      else
+        fail "C++ program (fast paths: $fast): $(cat cxx.out)"
+      fi
+    else
+      fail "$cxx -std=c++17 -pedantic -Werror against the installed headers (fast paths: $fast): $(head -20 cxx.err)"
+    fi
+  done
 fi
 
 echo "== (b) a meson project with dependency('ravioli')"
