@@ -22,7 +22,11 @@
  * Errors: functions that can fail return rav_status; rav_last_error() gives
  * a precise message for the calling thread.  API misuse detected by debug
  * checks goes to the error handler (rav_set_error_handler); the default
- * handler prints the message to stderr and aborts.
+ * handler prints the message to stderr and aborts.  A null heap, output
+ * pointer or callback, or an address that is not the engine's where a root,
+ * slot or cell goes, is such misuse; the per-cell calls (fields, roots,
+ * rav_move, scalars) test their heap and addresses in builds with debug
+ * checks only, to keep their fast paths as they are without them.
  */
 #ifndef RAVIOLI_H
 #define RAVIOLI_H
