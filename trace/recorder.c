@@ -44,11 +44,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
 
 #include "format.h"
+#include "rav-tsc.h"
 #include "session.h"
 #include "ravioli.h"
 #include "ravtrace.h"
@@ -440,25 +438,14 @@ static void *writer_main(void *arg)
 }
 
 /* TSC ticks per second, measured against CLOCK_MONOTONIC over ~10 ms. */
-static uint64_t read_tsc(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
-
 static uint64_t calibrate_tsc(uint64_t *tsc_start)
 {
-	uint64_t t0 = mono_ns(), c0 = read_tsc();
+	uint64_t t0 = mono_ns(), c0 = rav__tsc_now();
 	*tsc_start = c0;
 	struct timespec d = { 0, 10 * 1000 * 1000 };
 	while (nanosleep(&d, &d) != 0 && errno == EINTR)
 		;
-	uint64_t t1 = mono_ns(), c1 = read_tsc();
+	uint64_t t1 = mono_ns(), c1 = rav__tsc_now();
 	if (t1 <= t0 || c1 <= c0)
 		return 0;
 	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));

@@ -75,7 +75,7 @@ rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
 			} else if (!self) {
 				/* out of memory: even lossless sessions must lose */
 				S.losing = true;
-				S.losing_tsc = tsc_now();
+				S.losing_tsc = rav__tsc_now();
 			}
 			break;
 		}
@@ -86,7 +86,7 @@ rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
 		/* The client cannot keep up: lose from now on, resynchronise once
 		 * the session thread has caught up. */
 		S.losing = true;
-		S.losing_tsc = tsc_now();
+		S.losing_tsc = rav__tsc_now();
 		break;
 	}
 	pthread_mutex_unlock(&S.lock);

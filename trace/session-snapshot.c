@@ -105,7 +105,7 @@ uint64_t ravt_session_snapshot(const rav_snap_heap *s, void *user)
 		 * follows would not replay.  Treat it as a loss. */
 		if (S.live && !S.losing) {
 			S.losing = true;
-			S.losing_tsc = tsc_now();
+			S.losing_tsc = rav__tsc_now();
 		}
 		pthread_mutex_unlock(&S.lock);
 		if (p) {
