@@ -69,7 +69,7 @@ static struct {
 	rav_evbuf *head, *tail; /* queue to the writer */
 	size_t queued;
 	rav_evbuf *free_list;
-	int writer_state;       /* WRITER_* */
+	int writer_state;           /* WRITER_* */
 	unsigned producers_waiting; /* threads waiting for a free buffer */
 	bool started, stopping, stopped;
 	pthread_t writer;
@@ -78,14 +78,14 @@ static struct {
 	char *rename_from, *rename_to; /* the temporary name until the header is written */
 	bool pool_known;
 	bool write_failed;
-	int compress_mode;      /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
+	int compress_mode; /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
 	uint64_t dropped;
 	rav_recorder rec;
-	ravt_selfmaps maps;     /* the program's memory map, for call sites */
+	ravt_selfmaps maps; /* the program's memory map, for call sites */
 	/* RAVIOLI_TRACE_STATS=1: what recording cost, printed at the end. */
 	bool stats;
 	uint64_t buffers, waits, wait_ns, writer_cpu_ns;
-	uint64_t at_level[5];   /* buffers written at zstd 1, -1, -5, -10, raw */
+	uint64_t at_level[5]; /* buffers written at zstd 1, -1, -5, -10, raw */
 } R = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,

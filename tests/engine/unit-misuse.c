@@ -136,20 +136,21 @@ static void keep_misuse(rav_status s, const char *message, void *user)
 
 /* expr misuses the API: the handler hears of it once, with `needle` in the
  * message (which rav_last_error also gives). */
-#define EXPECT_MISUSE(expr, needle)                                                                     \
-	do {                                                                                            \
-		misuse_text m_ = { 0, RAV_OK, "" };                                                     \
-		rav_set_error_handler(keep_misuse, &m_);                                                \
-		expr;                                                                                   \
-		rav_set_error_handler(NULL, NULL);                                                      \
-		if (m_.count != 1 || m_.last != RAV_EINVAL || !strstr(m_.message, needle) ||            \
-		    !strstr(rav_last_error(), needle)) {                                                \
-			fprintf(stderr, "%s:%d: %s: misuse reported %d time(s) (%s) with '%s', expected "   \
-					"RAV_EINVAL with '%s'\n",                                           \
-				__FILE__, __LINE__, #expr, m_.count, rav_status_name(m_.last), m_.message,  \
-				needle);                                                                    \
-			CHECK(0);                                                                       \
-		}                                                                                       \
+#define EXPECT_MISUSE(expr, needle)                                                                          \
+	do {                                                                                                 \
+		misuse_text m_ = {0, RAV_OK, ""};                                                            \
+		rav_set_error_handler(keep_misuse, &m_);                                                     \
+		expr;                                                                                        \
+		rav_set_error_handler(NULL, NULL);                                                           \
+		if (m_.count != 1 || m_.last != RAV_EINVAL || !strstr(m_.message, needle) ||                 \
+		    !strstr(rav_last_error(), needle)) {                                                     \
+			fprintf(stderr,                                                                      \
+			        "%s:%d: %s: misuse reported %d time(s) (%s) with '%s', expected "            \
+			        "RAV_EINVAL with '%s'\n",                                                    \
+			        __FILE__, __LINE__, #expr, m_.count, rav_status_name(m_.last), m_.message,   \
+			        needle);                                                                     \
+			CHECK(0);                                                                            \
+		}                                                                                            \
 	} while (0)
 
 static bool no_slot(uintptr_t *slot, void *user)
@@ -192,8 +193,9 @@ void t_null_args(void)
 	 * without them tests only what the inline fast paths test: a null
 	 * borrow, root or field index).  The library's functions by name, so
 	 * that this runs the same with the inline paths forced on. */
-	rav_ref out = { (rav_cell *)1, 1 };
-	EXPECT_MISUSE(CHECK_EQ((rav_new_field)(NULL, T_DATA, x, 0, &out), RAV_EINVAL), "rav_new_field: null heap");
+	rav_ref out = {(rav_cell *)1, 1};
+	EXPECT_MISUSE(CHECK_EQ((rav_new_field)(NULL, T_DATA, x, 0, &out), RAV_EINVAL),
+	              "rav_new_field: null heap");
 	EXPECT_MISUSE(CHECK_EQ((rav_load)(NULL, x, 0), 0), "rav_load: null heap");
 	EXPECT_MISUSE((rav_store)(NULL, x, 0, 1), "rav_store: null heap");
 	EXPECT_MISUSE(CHECK((rav_load_ref)(NULL, x, 0).cell == NULL), "rav_load_ref: null heap");
@@ -204,16 +206,18 @@ void t_null_args(void)
 	EXPECT_MISUSE(CHECK_EQ(rav_root_clear(NULL, r), RAV_EINVAL), "rav_root_clear: null heap");
 	EXPECT_MISUSE(CHECK(!rav_root_is_set(NULL, r)), "rav_root_is_set: null heap");
 	EXPECT_MISUSE(rav_root_free(NULL, r), "rav_root_free: null heap");
-	EXPECT_MISUSE(CHECK_EQ(rav_move(NULL, rav_root_slot(list), rav_root_slot(r)), RAV_EINVAL), "null heap");
+	EXPECT_MISUSE(CHECK_EQ(rav_move(NULL, rav_root_slot(list), rav_root_slot(r)), RAV_EINVAL),
+	              "null heap");
 	EXPECT_MISUSE(CHECK_EQ(rav_type_of(NULL, x), 0), "rav_type_of: null heap");
 	EXPECT_MISUSE(CHECK_EQ((rav_scalar)(NULL, x), 0), "rav_scalar: null heap");
 	EXPECT_MISUSE((rav_set_scalar)(NULL, x, 1), "rav_set_scalar: null heap");
 	/* Addresses that are not the engine's, where a root or slot goes. */
 	uintptr_t word = 0;
 	EXPECT_MISUSE(CHECK((rav_root_get)(h, (rav_root)&word).cell == NULL), "not a root");
-	EXPECT_MISUSE(CHECK_EQ(rav_move(h, rav_root_slot(list), (rav_slot){ &word, 0 }), RAV_EINVAL), "not a slot");
-	EXPECT_MISUSE(CHECK_EQ((rav_new_before)(h, T_PAIR, (rav_slot){ &word, 0 }, 0, NULL), RAV_EINVAL),
-		      "not a slot");
+	EXPECT_MISUSE(CHECK_EQ(rav_move(h, rav_root_slot(list), (rav_slot){&word, 0}), RAV_EINVAL),
+	              "not a slot");
+	EXPECT_MISUSE(CHECK_EQ((rav_new_before)(h, T_PAIR, (rav_slot){&word, 0}, 0, NULL), RAV_EINVAL),
+	              "not a slot");
 	/* Nothing changed on the way. */
 	CHECK(rav_root_get(h, r).cell == x.cell);
 	CHECK(!rav_root_is_set(h, list));

@@ -27,7 +27,8 @@
 #include <ravioli.h>
 #include <ravtrace.h>
 
-namespace {
+namespace
+{
 
 [[noreturn]] void die(const std::string &what)
 {
@@ -89,11 +90,11 @@ void walk(rav_heap *h, rav_ref n, std::vector<uintptr_t> &out)
 int build(long count)
 {
 	rav_set_error_handler(
-		[](rav_status s, const char *message, void *) {
-			std::fprintf(stderr, "cxx-user: engine error %s: %s\n", rav_status_name(s), message);
-			std::abort();
-		},
-		nullptr);
+	    [](rav_status s, const char *message, void *) {
+		    std::fprintf(stderr, "cxx-user: engine error %s: %s\n", rav_status_name(s), message);
+		    std::abort();
+	    },
+	    nullptr);
 	rav_thread_name("main");
 	rav_heap *h = rav_heap_self();
 	node_type = rav_type_register_named("cxx-node", RAV_DATA, "key", RAV_REF, "children");
@@ -196,8 +197,8 @@ int build(long count)
 	worker.join();
 	rav_channel_free(ch);
 	if (sum != want || received != seen.size())
-		die("worker summed " + std::to_string(sum) + " over " + std::to_string(received) + " keys, expected " +
-		    std::to_string(want) + " over " + std::to_string(seen.size()));
+		die("worker summed " + std::to_string(sum) + " over " + std::to_string(received) +
+		    " keys, expected " + std::to_string(want) + " over " + std::to_string(seen.size()));
 	for (rav_root r : {tree, list, moved, vec, bytes})
 		rav_root_free(h, r);
 	check(rav_heap_check(h), "final heap check");
