@@ -267,6 +267,87 @@ static void test_lesson(void)
 	spin_a_bit();
 }
 
+/* ---- a lesson on a 900 x 600 projector ---- */
+
+static GtkWidget *find_widget_of_type(GtkWidget *w, const char *type_name)
+{
+	if (g_str_equal(G_OBJECT_TYPE_NAME(w), type_name))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *f = find_widget_of_type(c, type_name);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+static void resize_to(RavscopeWindow *w, int width, int height)
+{
+	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
+	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
+	for (int i = 0; i < 40 && (gdk_surface_get_width(s) != width || gdk_surface_get_height(s) != height); i++)
+		spin_a_bit();
+	for (int i = 0; i < 10; i++)
+		spin_a_bit();
+}
+
+/* At 900 x 600, normal and in presentation mode: the window fits (its
+ * minimum is not larger, so it keeps that size), and the heap gets the
+ * room the timeline had (the lesson's steps move the playhead). */
+static void check_small_screen(RavscopeWindow *w, gboolean presentation, int heap_min)
+{
+	const char *mode = presentation ? "presentation mode" : "normal mode";
+	for (int i = 0; i < 20; i++)
+		spin_a_bit();
+	int min_w, min_h, nat;
+	gtk_widget_measure(GTK_WIDGET(w), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, &nat, NULL, NULL);
+	gtk_widget_measure(GTK_WIDGET(w), GTK_ORIENTATION_VERTICAL, 900, &min_h, &nat, NULL, NULL);
+	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
+	GtkWidget *heap = ravscope_window_get_heap_view(w);
+	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	g_assert_nonnull(timeline);
+	g_test_message("%s, a lesson at 900x600: minimum %dx%d, window %dx%d, heap %d px high, timeline %s", mode,
+		       min_w, min_h, gdk_surface_get_width(s), gdk_surface_get_height(s), gtk_widget_get_height(heap),
+		       gtk_widget_get_mapped(timeline) ? "shown" : "hidden");
+	g_assert_cmpint(min_w, <=, 900);
+	g_assert_cmpint(min_h, <=, 600);
+	g_assert_cmpint(gdk_surface_get_width(s), ==, 900);
+	g_assert_cmpint(gdk_surface_get_height(s), ==, 600);
+	g_assert_false(gtk_widget_get_mapped(timeline));
+	g_assert_cmpint(gtk_widget_get_height(heap), >=, heap_min);
+}
+
+static void test_lesson_small_screen(void)
+{
+	GSettings *settings = ravscope_settings_new();
+	g_assert_nonnull(settings);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	/* (before: 215 px of heap at 900x600; in presentation mode the window
+	 * could not be narrower than 946 x 648) */
+	check_small_screen(w, FALSE, 300);
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	check_small_screen(w, TRUE, 200);
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	/* A taller window gives the timeline back ... */
+	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	resize_to(w, 1300, 850);
+	g_assert_true(gtk_widget_get_mapped(timeline));
+	resize_to(w, 900, 600);
+	g_assert_false(gtk_widget_get_mapped(timeline));
+	/* ... and so does the end of the lesson, whatever the size. */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-close", NULL));
+	for (int i = 0; i < 10; i++)
+		spin_a_bit();
+	g_assert_true(gtk_widget_get_mapped(find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline")));
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -349,6 +430,7 @@ int main(int argc, char **argv)
 		g_test_add_data_func("/Rav/Gui/Teach/attach-snapshots", argv[5], test_attach_steps);
 	}
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
+	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
