@@ -20,6 +20,8 @@
 
 #include "ravscope-application.h"
 #include "ravscope-compare-window.h"
+#include "ravscope-contention-panel.h"
+#include "ravscope-contention.h"
 #include "ravscope-explain-panel.h"
 #include "ravscope-glossary-window.h"
 #include "ravscope-heap-view.h"
@@ -406,6 +408,94 @@ static void test_compare(void)
 	spin_a_bit();
 }
 
+/* ---- the contention window's length: a setting, shown and set in the Lines panel ---- */
+
+static gboolean contention_done(gpointer data)
+{
+	RavscopeContention *c = data;
+	return !ravscope_contention_is_running(c) && ravscope_contention_get_result(c) != NULL;
+}
+
+static void test_contention_window(void)
+{
+	GError *error = NULL;
+	RavscopeDocument *doc = ravscope_document_open(chatty_path, &error);
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_index_sync(doc, &error));
+	guint64 n = ravscope_document_get_event_count(doc);
+	GSettings *settings = ravscope_settings_new();
+	RavscopeContention *c = ravscope_contention_new();
+	ravscope_contention_set_settings(c, settings);
+	ravscope_contention_set_document(c, doc);
+	/* automatic by default: a fortieth of the trace, at least 2000 */
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 0);
+	g_assert_cmpuint(ravscope_contention_window_events(c), ==, MAX(2000, n / 40));
+	/* the setting is the model's window */
+	g_settings_set_uint(settings, "contention-window", 1234);
+	g_assert_cmpuint(ravscope_contention_get_window_length(c), ==, 1234);
+	g_assert_cmpuint(ravscope_contention_window_events(c), ==, 1234);
+	g_assert_true(ravscope_document_seek(doc, n / 2, &error));
+	ravscope_contention_set_windowed(c, TRUE);
+	ravscope_contention_set_active(c, TRUE);
+	spin_until(contention_done, c, "the windowed model");
+	guint64 from, to;
+	ravscope_contention_get_range(c, &from, &to);
+	g_assert_cmpuint(to, ==, n / 2);
+	g_assert_cmpuint(from, ==, n / 2 - 1234);
+	/* the Lines panel shows it, and a length typed there is the setting,
+	 * and the model follows once the value rests */
+	GtkWidget *panel = ravscope_contention_panel_new();
+	GtkWidget *win = gtk_window_new();
+	gtk_window_set_child(GTK_WINDOW(win), panel);
+	ravscope_contention_panel_set_contention(RAVSCOPE_CONTENTION_PANEL(panel), c);
+	gtk_window_present(GTK_WINDOW(win));
+	spin_a_bit();
+	GtkWidget *spin = NULL;
+	GPtrArray *todo = g_ptr_array_new();
+	g_ptr_array_add(todo, panel);
+	while (todo->len && !spin) {
+		GtkWidget *x = g_ptr_array_steal_index(todo, todo->len - 1);
+		if (GTK_IS_SPIN_BUTTON(x))
+			spin = x;
+		for (GtkWidget *k = gtk_widget_get_first_child(x); k; k = gtk_widget_get_next_sibling(k))
+			g_ptr_array_add(todo, k);
+	}
+	g_ptr_array_unref(todo);
+	g_assert_nonnull(spin);
+	g_assert_cmpfloat(gtk_spin_button_get_value(GTK_SPIN_BUTTON(spin)), ==, 1234);
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "1234");
+	g_assert_true(gtk_widget_get_visible(gtk_widget_get_ancestor(spin, ADW_TYPE_ACTION_ROW)));
+	gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), 5000);
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 5000);
+	for (int i = 0; i < 200; i++) {
+		ravscope_contention_get_range(c, &from, &to);
+		if (from == n / 2 - 5000 && contention_done(c))
+			break;
+		spin_a_bit();
+	}
+	g_assert_cmpuint(from, ==, n / 2 - 5000);
+	g_assert_cmpuint(to, ==, n / 2);
+	/* 0 is automatic again */
+	gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), 0);
+	spin_a_bit();
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "auto");
+	g_assert_cmpuint(ravscope_contention_window_events(c), ==, MAX(2000, n / 40));
+	/* typed: a count, or "auto" */
+	gtk_editable_set_text(GTK_EDITABLE(spin), "3000");
+	gtk_spin_button_update(GTK_SPIN_BUTTON(spin));
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 3000);
+	gtk_editable_set_text(GTK_EDITABLE(spin), "auto");
+	gtk_spin_button_update(GTK_SPIN_BUTTON(spin));
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 0);
+	ravscope_contention_panel_set_contention(RAVSCOPE_CONTENTION_PANEL(panel), NULL);
+	gtk_window_destroy(GTK_WINDOW(win));
+	spin_a_bit();
+	ravscope_contention_set_active(c, FALSE);
+	g_object_unref(c);
+	g_object_unref(settings);
+	g_object_unref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -431,6 +521,7 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
 	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
+	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
