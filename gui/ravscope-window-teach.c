@@ -80,9 +80,18 @@ static void queue_fit_lesson_layout(RavscopeWindow *self)
 		self->lesson_fit_idle = g_idle_add_full(G_PRIORITY_LOW, fit_lesson_layout, self, NULL);
 }
 
-static void on_window_size_changed(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
+/* The surface's "layout" comes with every new size, whoever asked for it
+ * (the user, the window manager, maximizing, the program). */
+static void on_surface_layout(GdkSurface *surface, int width, int height, RavscopeWindow *self)
 {
 	queue_fit_lesson_layout(self);
+}
+
+static void on_window_realize(GtkWidget *w, RavscopeWindow *self)
+{
+	GdkSurface *surface = gtk_native_get_surface(GTK_NATIVE(w));
+	if (surface)
+		g_signal_connect_object(surface, "layout", G_CALLBACK(on_surface_layout), self, 0);
 }
 
 static void set_lesson_mode(RavscopeWindow *self, gboolean on)
@@ -320,10 +329,7 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 	gtk_menu_button_set_menu_model(self->lesson_button, G_MENU_MODEL(self->lesson_menu));
 	refresh_lesson_menu(self);
 	set_lesson_mode(self, FALSE);
-	static const char *const size_signals[] = {"notify::default-height", "notify::maximized",
-	                                           "notify::fullscreened"};
-	for (guint i = 0; i < G_N_ELEMENTS(size_signals); i++)
-		g_signal_connect(self, size_signals[i], G_CALLBACK(on_window_size_changed), self);
+	g_signal_connect(self, "realize", G_CALLBACK(on_window_realize), self);
 	g_signal_connect_swapped(self, "map", G_CALLBACK(queue_fit_lesson_layout), self);
 
 	/* Keys of a lesson and of the glossary on the trace page. */
