@@ -27,12 +27,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#else
-#include <time.h>
-#endif
 
+#include "rav-tsc.h"
 #include "record-private.h"
 
 int rav__tracing_flag;
@@ -113,16 +109,7 @@ rav_thread_rec *rav__thread_rec(void)
 	return rec;
 }
 
-static inline uint64_t tsc_now(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
+#define tsc_now rav__tsc_now /* (rav-tsc.h) */
 
 uint64_t rav__tsc(void)
 {

@@ -54,7 +54,7 @@ void ravt_session_lose_locked(void)
 	if (S.losing)
 		return;
 	S.losing = true;
-	S.losing_tsc = tsc_now();
+	S.losing_tsc = rav__tsc_now();
 	uint64_t last = rav_record_seq_last();
 	uint32_t e = (uint32_t)(last >> RAVT_SEQ_EPOCH_SHIFT);
 	if (e == S.void_epoch)

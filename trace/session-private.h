@@ -17,12 +17,10 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
 
 #include "format.h"
 #include "rav-record.h"
+#include "rav-tsc.h" /* rav__tsc_now: the clock of the engine's time stamps */
 #include "ravioli.h"
 #include "snapshot.h"
 
@@ -151,17 +149,6 @@ extern struct ravt_session_state ravt_session_state;
 
 /* True on the session's own thread: it never waits for, or loses to, itself. */
 extern _Thread_local bool ravt_session_on_thread;
-
-static inline uint64_t tsc_now(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
 
 static inline uint64_t mono_ms(void)
 {

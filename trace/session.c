@@ -93,11 +93,11 @@ static uint64_t tsc_hz(void)
 		return hz;
 	struct timespec t0, t1, d = {0, 10 * 1000 * 1000};
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uint64_t c0 = tsc_now();
+	uint64_t c0 = rav__tsc_now();
 	while (nanosleep(&d, &d) != 0 && errno == EINTR)
 		;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t c1 = tsc_now();
+	uint64_t c1 = rav__tsc_now();
 	double dt = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
 	if (dt > 0 && c1 > c0)
 		hz = (uint64_t)((double)(c1 - c0) * 1e9 / dt);
@@ -159,7 +159,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	    .sites_user = &S.maps,
 	};
 	p.tsc_hz = tsc_hz();
-	p.tsc_start = tsc_now();
+	p.tsc_start = rav__tsc_now();
 	p.start_realtime_ns = realtime_ns();
 	p.cmdline_len = ravt_read_cmdline(cmdline, sizeof cmdline);
 	size_t pool_bytes;
