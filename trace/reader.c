@@ -279,7 +279,12 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 	}
 	rd->file_fd = fd;
 	rd->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	return open_bytes(rd, err);
+	rd = open_bytes(rd, err);
+	/* the framing walk read every frame (and with the kernel's fault-around
+	 * mapped nearly every page): indexing reads each payload once more */
+	if (rd)
+		ravt_reader_release_bytes(rd, 0, rd->size);
+	return rd;
 }
 
 ravt_reader *ravt_reader_open_memory(const void *data, size_t size, rav_trace_error *err)
@@ -293,6 +298,30 @@ ravt_reader *ravt_reader_open_memory(const void *data, size_t size, rav_trace_er
 	rd->data = size ? data : (const uint8_t *)"";
 	rd->size = size;
 	return open_bytes(rd, err);
+}
+
+/* A mapped page the reader has read stays in the process's resident set
+ * until unmapped, so a reader that read its whole file once would hold the
+ * file's size for as long as it stays open, though it needs none of it in
+ * memory once decoded (payloads are decompressed or copied into a decoder's
+ * buffer).  The pages stay in the page cache, shared and reclaimable like
+ * any cached file; a later read maps them again (a minor fault).  The
+ * mapping is read-only and never written, so dropping it loses nothing,
+ * whichever thread reads there at the same time. */
+void ravt_reader_release_bytes(const ravt_reader *rd, uint64_t off, uint64_t len)
+{
+	if (!rd->mapped || len == 0 || off >= rd->size)
+		return;
+	if (len > rd->size - off)
+		len = rd->size - off;
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)(rd->data + off), e = a + len, pg = page > 0 ? (uintptr_t)page : 4096;
+	/* rounded outwards: a page shared with a neighbouring chunk may be
+	 * needed again soon, and is then mapped again like any other */
+	a &= ~(pg - 1);
+	e = (e + pg - 1) & ~(pg - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 /* ---- Streams ------------------------------------------------------------- */
