@@ -308,19 +308,25 @@ ravt_reader *ravt_reader_open_memory(const void *data, size_t size, rav_trace_er
  * any cached file; a later read maps them again (a minor fault).  The
  * mapping is read-only and never written, so dropping it loses nothing,
  * whichever thread reads there at the same time. */
+#define RELEASE_MIN_PAGES 4u
+
 void ravt_reader_release_bytes(const ravt_reader *rd, uint64_t off, uint64_t len)
 {
-	if (!rd->mapped || len == 0 || off >= rd->size)
+	/* (map_len, not size: a stream's size grows under its lock while
+	 * cursors on other threads read chunks it framed before) */
+	if (!rd->mapped || len == 0 || off >= rd->map_len)
 		return;
-	if (len > rd->size - off)
-		len = rd->size - off;
+	if (len > rd->map_len - off)
+		len = rd->map_len - off;
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t a = (uintptr_t)(rd->data + off), e = a + len, pg = page > 0 ? (uintptr_t)page : 4096;
-	/* rounded outwards: a page shared with a neighbouring chunk may be
-	 * needed again soon, and is then mapped again like any other */
-	a &= ~(pg - 1);
-	e = (e + pg - 1) & ~(pg - 1);
-	if (e > a)
+	/* only the whole pages inside: a page shared with a neighbouring chunk
+	 * may be read again next (small chunks would each fault their page in
+	 * again), and a range of a page or two is not worth a system call.
+	 * What is left goes with the whole mapping when indexing is done. */
+	a = (a + pg - 1) & ~(pg - 1);
+	e &= ~(pg - 1);
+	if (e > a && e - a >= RELEASE_MIN_PAGES * pg)
 		(void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
