@@ -516,6 +516,22 @@ extern _Thread_local uint32_t rav__tlimit;
 extern _Thread_local uint32_t rav__tclock;
 extern rav_evbuf rav__nobuf;
 
+/* A record's first two words (kind, x) as one 8-byte store where the
+ * layout allows: gcc stores them apart otherwise, and stores are most of
+ * what an event costs (4 instead of 5 per record, and one instruction
+ * fewer when x is a constant). */
+static inline __attribute__((always_inline)) void rav__put_kind_x(rav_raw_event *e, uint32_t kindaux, uint32_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	_Static_assert(offsetof(rav_raw_event, x) == offsetof(rav_raw_event, kind) + 4, "kind and x adjacent");
+	uint64_t kx = (uint64_t)kindaux | ((uint64_t)x << 32);
+	memcpy(&((unsigned char *)e)[offsetof(rav_raw_event, kind)], &kx, sizeof kx);
+#else
+	e->kind = kindaux;
+	e->x = x;
+#endif
+}
+
 static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b,
 							     uint64_t c)
 {
@@ -530,8 +546,7 @@ static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, ui
 	 * time per event in rav-bench trace-record (recording thread CPU about
 	 * 35 against 12 ns/event): the buffer is handed to the writer thread
 	 * soon after, and cycles through a few buffers that stay in cache. */
-	e->kind = kindaux;
-	e->x = x;
+	rav__put_kind_x(e, kindaux, x);
 	e->a = a;
 	e->b = b;
 	e->c = c;
