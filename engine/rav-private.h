@@ -504,7 +504,7 @@ void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *t
  * free for a clock reading), the next periodic clock reading
  * (RAV_TIME_EVERY events after the last), and 0 whenever every event must
  * take the slow path (no buffer, a live debugger watching each event, a
- * stream not in the current epoch).  So an event is one compare, five
+ * stream not in the current epoch).  So an event is one compare, four
  * stores and the count's publication (a plain store on x86); the slow path
  * (record.c) takes the clock, exchanges full buffers and sets the bound
  * again.  rav__tbuf is never NULL: a thread without a buffer points at

@@ -5,7 +5,7 @@
  * (rav__tracing) - a well-predicted branch when no recorder records.  When
  * it is set, events are appended to the calling thread's buffer by
  * rav__emit (rav-private.h), inline: one compare against a thread-local
- * bound, five stores and the count's publication.  As in Tracy, the
+ * bound, four stores and the count's publication.  As in Tracy, the
  * recording thread only ever writes raw fixed-width records; encoding,
  * address translation, call-site dictionaries and compression are the
  * writer thread's (trace/writer*.c).  Everything that is not a plain
