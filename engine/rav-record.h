@@ -245,7 +245,9 @@ typedef struct rav_recorder {
 	/* Live sessions only (NULL for a recording from the start): take the
 	 * state of one heap, which stays still during the call (walk it with
 	 * rav_heap_walk).  Returns the piece id the engine puts in the
-	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then).
+	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then,
+	 * so heap->seq is never written; and the thread that needed the
+	 * snapshot records nothing more in the epoch).
 	 * Called on the owner thread, or under a channel's lock (parked owner,
 	 * message in flight). */
 	uint64_t (*snapshot)(const struct rav_snap_heap *heap, void *user);
@@ -293,6 +295,9 @@ uint32_t rav_record_session_begin(void);
  * the epoch (its last is epoch << 40 | that); the session waits for their
  * events, then ends (record.c says why). */
 uint64_t rav_record_seq_close(void);
+/* The last sequence number handed out (epoch << 40 | n): the cut of a loss
+ * (every number up to it is written, rav__seq_take says why). */
+uint64_t rav_record_seq_last(void);
 /* Recording off (threads keep their buffers; the next epoch discards them). */
 void rav_record_session_end(void);
 uint32_t rav_record_epoch(void);

@@ -21,13 +21,15 @@
  * When a thread needs a buffer and none is left:
  *  - lossless mode: it waits for the session thread (the program runs at
  *    the client's pace);
- *  - default: losing starts at TSC T.  Threads record nothing more (their
- *    events are counted).  The session thread still writes every event
- *    older than T - each thread's stream is cut at its first clock reading
- *    at or after T, which is a consistent cut because every event that
- *    orders threads carries its own reading - then a LOST event, then a new
- *    epoch: every heap is snapshotted again and the stream goes on.  The
- *    client says "N events lost between A and B".
+ *  - default: losing starts (at sequence number N, the next one).  Threads
+ *    get no more buffers (their events are counted).  The session thread
+ *    still writes every event numbered below N - a thread is handed a
+ *    number only if it has room for its event, so they all come - and each
+ *    thread's stream up to its first event numbered N or more, which is a
+ *    consistent cut because an event that depends on another thread's has
+ *    a larger number; then a LOST event, then a new epoch: every heap is
+ *    snapshotted again and the stream goes on.  The client says "N events
+ *    lost between A and B".  (The end of a session is such a cut too.)
  *
  * The session is four files sharing one state (session-private.h):
  *  - session.c: this control API (start, stop, posts, crashes, reaping),
