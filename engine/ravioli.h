@@ -394,9 +394,15 @@ void rav_trace_access(const void *addr, bool write);
  * of the library function's common case in the caller and calls the library
  * function (through the macro-free name, `(rav_new_field)(...)`) for
  * everything else: a new page, holes to reuse, an occupied slot, a
- * reference raviolo to walk, a bad argument, and every call made while
- * tracing is on (so recordings, live sessions and call sites are exactly
- * as without them).  What they check is what the library checks in a
+ * reference raviolo to walk, a bad argument, and every call that records
+ * (so recordings, live sessions and call sites are exactly as without
+ * them).  Calls that write take the library's path whenever tracing is on;
+ * reads (rav_root_get, rav_load_ref, rav_load, rav_scalar) record nothing
+ * unless accesses are recorded or a live session runs (the library's own
+ * test, rav__hooks_flag), so recording to a file keeps them inline: a
+ * program's reads cost what they cost untraced (callgrind, rav-bench
+ * trace-record: 5.6 instructions per event went to library calls of reads
+ * that recorded nothing).  What they check is what the library checks in a
  * build without debug checks (a null borrow, root or field index; a null
  * heap where the library's function checks it).
  *
@@ -408,7 +414,7 @@ void rav_trace_access(const void *addr, bool write);
  * languages' bindings reach them as before.
  *
  * They read and write the first words of a heap, struct rav__heap_head (the
- * engine's struct rav_heap begins with it, checked there), and three
+ * engine's struct rav_heap begins with it, checked there), and four
  * variables of the engine: so that layout is part of the library's ABI (a
  * change to it changes the soname, lib/meson.build). */
 #ifndef RAV_INLINE_FAST
@@ -429,6 +435,7 @@ struct __attribute__((may_alias)) rav__heap_head {
 	rav_stats st;
 };
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
+extern int rav__hooks_flag;                    /* reads have tracing work: take the library's path */
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
 
@@ -455,6 +462,14 @@ extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is 
 RAV__FAST bool rav__fast_ok(void)
 {
 	return RAV__LIKELY(!__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED));
+}
+
+/* For reads: the library's HOT_ENTRY_READ takes its untraced copy whenever
+ * rav__hooks_flag is 0, whatever rav__tracing_flag says; that copy is what
+ * the inline read does. */
+RAV__FAST bool rav__fast_read_ok(void)
+{
+	return RAV__LIKELY(!__atomic_load_n(&rav__hooks_flag, __ATOMIC_RELAXED));
 }
 
 /* Allocate a cell of type t into the empty slot, a bump at the top of h;
@@ -584,7 +599,7 @@ RAV__FAST bool rav__fast_deref(rav_heap *h, const uintptr_t *slot, rav_ref *out)
 RAV__FAST rav_ref rav__root_get_fast(rav_heap *h, rav_root r)
 {
 	rav_ref out;
-	if (rav__fast_ok() && RAV__LIKELY(r != NULL) && rav__fast_deref(h, (const uintptr_t *)r, &out))
+	if (rav__fast_read_ok() && RAV__LIKELY(r != NULL) && rav__fast_deref(h, (const uintptr_t *)r, &out))
 		return out;
 	return (rav_root_get)(h, r);
 }
@@ -592,7 +607,7 @@ RAV__FAST rav_ref rav__root_get_fast(rav_heap *h, rav_root r)
 RAV__FAST rav_ref rav__load_ref_fast(rav_heap *h, rav_ref obj, int field)
 {
 	rav_ref out;
-	if (rav__fast_ok() && RAV__LIKELY(obj.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
+	if (rav__fast_read_ok() && RAV__LIKELY(obj.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
 	    rav__fast_deref(h, &obj.cell->w[1 + field], &out))
 		return out;
 	return (rav_load_ref)(h, obj, field);
@@ -600,7 +615,7 @@ RAV__FAST rav_ref rav__load_ref_fast(rav_heap *h, rav_ref obj, int field)
 
 RAV__FAST uintptr_t rav__load_fast(rav_heap *h, rav_ref obj, int field)
 {
-	if (rav__fast_ok() && RAV__LIKELY(obj.cell && (unsigned)field <= 1))
+	if (rav__fast_read_ok() && RAV__LIKELY(obj.cell && (unsigned)field <= 1))
 		return obj.cell->w[1 + field];
 	return (rav_load)(h, obj, field);
 }
@@ -615,7 +630,7 @@ RAV__FAST void rav__store_fast(rav_heap *h, rav_ref obj, int field, uintptr_t va
 
 RAV__FAST uintptr_t rav__scalar_fast(rav_heap *h, rav_ref obj)
 {
-	if (rav__fast_ok() && RAV__LIKELY(obj.cell != NULL))
+	if (rav__fast_read_ok() && RAV__LIKELY(obj.cell != NULL))
 		return obj.cell->w[RAV_W_TYPE] >> RAV_SCALAR_SHIFT;
 	return (rav_scalar)(h, obj);
 }

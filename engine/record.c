@@ -5,7 +5,7 @@
  * (rav__tracing) - a well-predicted branch when no recorder records.  When
  * it is set, events are appended to the calling thread's buffer by
  * rav__emit (rav-private.h), inline: one compare against a thread-local
- * bound, five stores and the count's publication.  As in Tracy, the
+ * bound, four stores and the count's publication.  As in Tracy, the
  * recording thread only ever writes raw fixed-width records; encoding,
  * address translation, call-site dictionaries and compression are the
  * writer thread's (trace/writer*.c).  Everything that is not a plain
@@ -396,13 +396,11 @@ void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 	if (RAV_LIKELY(n >= rav__tclock && n + 2 <= buf->cap && !debug_wants_events() &&
 	               rav__tl_epoch == __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED) && rav__recorder)) {
 		rav_raw_event *e = &buf->ev[n];
-		e[0].kind = RAV_EV_TIME;
-		e[0].x = 0;
+		rav__put_kind_x(&e[0], RAV_EV_TIME, 0);
 		e[0].a = tsc_now();
 		e[0].b = 0;
 		e[0].c = 0;
-		e[1].kind = kindaux;
-		e[1].x = x;
+		rav__put_kind_x(&e[1], kindaux, x);
 		e[1].a = a;
 		e[1].b = b;
 		e[1].c = c;
