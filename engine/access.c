@@ -391,18 +391,18 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 
 /* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
  * empty slot takes the fast path: nothing is freed, so nothing moves. */
-/* new_into when the slot holds something or the allocation is not a bump
- * at the top. */
+/* new_into when the slot holds something or the allocation needs a new
+ * page. */
 static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner,
-							  rav_ref *out)
+							  rav_ref *out, bool tr)
 {
 	if (*slot != 0)
 		return new_into_replacing(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc(h, t);
+	rav_cell *c = rav__alloc_t(h, t, tr);
 	if (!c)
 		return RAV_ENOMEM;
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		put_ref(out, h, c);
 	return RAV_OK;
@@ -414,9 +414,9 @@ IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *own
 {
 	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
 		return bad_type(t);
-	if (RAV_UNLIKELY(*slot != 0 || h->dead != NULL || h->top >= CELLS))
-		return new_into_slow(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
+	if (RAV_UNLIKELY(*slot != 0 || !alloc_cheap(h)))
+		return new_into_slow(h, t, slot, owner, out, tr);
+	rav_cell *c = alloc_cheap_t(h, t, tr); /* a bump or a hole: cannot fail */
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
@@ -582,17 +582,17 @@ IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 }
 HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
 
-/* rav_new_before when the allocation is not a bump at the top. */
+/* rav_new_before when the allocation needs a new page. */
 static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_type t, uintptr_t *slot, int field,
-							    rav_ref *out)
+							    rav_ref *out, bool tr)
 {
-	rav_cell *c = rav__alloc(h, t);
+	rav_cell *c = rav__alloc_t(h, t, tr);
 	if (!c)
 		return RAV_ENOMEM;
 	if (*slot)
-		transfer(slot, &c->w[1 + field], RAV_EV_REF_STORE);
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		put_ref(out, h, c);
 	return RAV_OK;
@@ -609,9 +609,9 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
 		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
 				 rav_type_name(t));
-	if (RAV_UNLIKELY(h->dead != NULL || h->top >= CELLS))
-		return new_before_slow(h, t, at.word, field, out);
-	rav_cell *c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
+	if (RAV_UNLIKELY(!alloc_cheap(h)))
+		return new_before_slow(h, t, at.word, field, out, tr);
+	rav_cell *c = alloc_cheap_t(h, t, tr); /* a bump or a hole: cannot fail */
 	uintptr_t *slot = at.word;
 	if (*slot)
 		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
