@@ -132,21 +132,47 @@ static bool adopt_push(adopt_stack *s, rav_cell *from, uintptr_t *to)
 	return true;
 }
 
+/* The walks that only read (the first pass, the region check): a stack of
+ * cells, children pushed without a branch each, the second field's first
+ * (the copy's order, so the copy needs a stack as deep as `depth`). */
+typedef struct adopt_walk {
+	rav_cell **v;
+	size_t n, cap, depth;
+} adopt_walk;
+
+static inline __attribute__((always_inline)) bool walk_push_children(adopt_walk *w, const rav_cell *c)
+{
+	if (RAV_UNLIKELY(w->n + 2 > w->cap)) {
+		rav_cell **grown = realloc(w->v, w->cap * 2 * sizeof *grown);
+		if (!grown)
+			return false;
+		w->v = grown;
+		w->cap *= 2;
+	}
+	unsigned mask = type_refmask(cell_type(c));
+	rav_cell *k1 = (mask & 2) ? (rav_cell *)c->w[2] : NULL;
+	rav_cell *k0 = (mask & 1) ? (rav_cell *)c->w[1] : NULL;
+	w->v[w->n] = k1;
+	w->n += k1 != NULL;
+	w->v[w->n] = k0;
+	w->n += k0 != NULL;
+	if (w->n > w->depth)
+		w->depth = w->n;
+	return true;
+}
+
 /* Is every cell of the subtree at `top` in the marked top region?  (The
  * first pass counted them: all in means the subtree is the region.) */
-static bool adopt_in_region(adopt_stack *s, rav_cell *top, rav_top_region region, bool *oom)
+static bool adopt_in_region(adopt_walk *w, rav_cell *top, rav_top_region region, bool *oom)
 {
-	s->n = 0;
-	if (!adopt_push(s, top, NULL))
-		return !(*oom = true);
-	while (s->n) {
-		rav_cell *c = s->v[--s->n].from;
+	w->n = 0;
+	w->v[w->n++] = top;
+	while (w->n) {
+		rav_cell *c = w->v[--w->n];
 		if (!rav__in_top_region(region, c))
 			return false;
-		unsigned mask = type_refmask(cell_type(c));
-		for (int f = 1; f >= 0; f--)
-			if ((mask & (1u << f)) && c->w[1 + f] && !adopt_push(s, (rav_cell *)c->w[1 + f], NULL))
-				return !(*oom = true);
+		if (!walk_push_children(w, c))
+			return !(*oom = true);
 	}
 	return true;
 }
@@ -314,8 +340,9 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	if (!top)
 		return rav__fail(RAV_EINVAL, "rav_msg_adopt: the source root is empty");
 	rav_heap *mh = &m->heap;
-	adopt_stack stack = { malloc(256 * sizeof(adopt_pair)), 0, 256 };
-	if (!stack.v)
+	adopt_walk walk = { malloc(256 * sizeof(rav_cell *)), 0, 256, 1 };
+	adopt_stack stack = { NULL, 0, 0 };
+	if (!walk.v)
 		return rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
 	/* First pass: the subtree must be held only through its own slots.
 	 * It also tells whether the subtree is the heap's top region (the
@@ -325,43 +352,37 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	 * otherwise a second walk checks the region of the count. */
 	rav_status st = RAV_OK;
 	size_t cells = 0, guess = 0;
-	rav_top_region region;
+	rav_top_region region = { NULL, 0 };
 	bool pages_way = !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->dead && !h->dying && !h->pinned;
 	bool guessed = pages_way && (guess = cells_above(h, top)) != 0 && rav__top_region_mark(h, guess, &region);
 	bool in_guess = guessed;
-	adopt_push(&stack, top, NULL);
-	while (stack.n) {
-		rav_cell *c = stack.v[--stack.n].from;
+	walk.v[walk.n++] = top;
+	while (walk.n) {
+		rav_cell *c = walk.v[--walk.n];
 		if (cell_type(c) == RAV_TYPE_REF) {
 			st = rav__fail(RAV_EINVAL, "rav_msg_adopt: the subtree is shared (cell %p has several "
 						   "referrers); only a subtree held by one root can move",
 				       (void *)c);
-			if (guessed)
-				rav__top_region_unmark(h);
-			goto out;
+			break;
 		}
 		cells++;
 		in_guess = in_guess && rav__in_top_region(region, c);
-		/* (children pushed in the copy's order, so the copy needs no more
-		 * stack than this pass) */
-		unsigned mask = type_refmask(cell_type(c));
-		for (int f = 1; f >= 0; f--)
-			if ((mask & (1u << f)) && c->w[1 + f] && !adopt_push(&stack, (rav_cell *)c->w[1 + f], NULL)) {
-				st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
-				if (guessed)
-					rav__top_region_unmark(h);
-				goto out;
-			}
+		if (!walk_push_children(&walk, c)) {
+			st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
+			break;
+		}
 	}
 	if (guessed) {
 		rav__top_region_unmark(h);
-		if (in_guess && cells == guess) {
+		if (st == RAV_OK && in_guess && cells == guess) {
 			st = adopt_pages(m, h, sslot, region, cells);
 			goto out;
 		}
 	}
+	if (st != RAV_OK)
+		goto out;
 	if (pages_way && rav__top_region_mark(h, cells, &region)) {
-		bool oom = false, whole = adopt_in_region(&stack, top, region, &oom);
+		bool oom = false, whole = adopt_in_region(&walk, top, region, &oom);
 		rav__top_region_unmark(h);
 		if (oom) {
 			st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
@@ -371,6 +392,11 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 			st = adopt_pages(m, h, sslot, region, cells);
 			goto out;
 		}
+	}
+	stack.cap = walk.depth + 2;
+	if (!(stack.v = malloc(stack.cap * sizeof *stack.v))) {
+		st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
+		goto out;
 	}
 	/* Second pass: copy.  The message root is overwritten. */
 	if (*m->root)
@@ -395,7 +421,7 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 				WRITE_WORD(RAV_EV_DATA_STORE, &c->w[1 + f], p.from->w[1 + f]);
 		WRITE_WORD(RAV_EV_REF_STORE, p.to, c);
 		WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], p.to);
-		/* (the first pass grew the stack as far as this pass goes) */
+		/* (the first pass measured how deep this pass goes) */
 		for (int f = 1; f >= 0; f--)
 			if ((mask & (1u << f)) && p.from->w[1 + f] &&
 			    !adopt_push(&stack, (rav_cell *)p.from->w[1 + f], &c->w[1 + f])) {
@@ -407,6 +433,7 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	rav__drop(h, sslot, RAV_EV_REF_CLEAR);
 	rav__settle(h);
 out:
+	free(walk.v);
 	free(stack.v);
 	return st;
 }
