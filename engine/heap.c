@@ -52,6 +52,28 @@ rav_cell *rav__alloc_slow(rav_heap *h)
 	return c;
 }
 
+/* ravioli.h's inline allocation when holes wait (deferred mode): the hole
+ * is taken and counted here, the caller links the cell, so a deferred-mode
+ * push costs no API call (churn, deferred, 20k live, callgrind: 292 -> 255
+ * instructions per step; immediate mode and a tree's build +1 or 2, the
+ * call site the inline paths grew). */
+rav_cell *rav__take_hole(rav_heap *h, rav_type t)
+{
+	if (!h->dead)
+		return NULL;
+	rav_cell *c = dead_pop_t(h, true);
+	rav_assert(cell_type(c) == RAV_TYPE_DEAD);
+	c->w[0] = t;
+	c->w[1] = 0;
+	c->w[2] = 0;
+	c->w[3] = 0;
+	h->st.allocs++;
+	h->st.live_cells++;
+	if (t == RAV_TYPE_REF)
+		h->st.ref_cells++;
+	return c;
+}
+
 rav_cell *rav__top_cell(rav_heap *h)
 {
 	if (!h->top_page || h->top <= 1)
