@@ -249,9 +249,11 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 				break;
 		}
 		/* The pages go before the message's top page (the one holding its
-		 * root cell, usually alone): at arrival the root cell is the top
-		 * cell and the unused tail of the last handed page lies right
-		 * under it, so both are trimmed, not filled by moves. */
+		 * root cell, usually alone), the unused tail of the last one made
+		 * holes, so every page of the message but its top page is full
+		 * (as rav_serialize_msg and the readers of its images expect).  At
+		 * arrival the root cell is the top cell and those holes lie right
+		 * under it: all are trimmed, none filled by a move. */
 		rav_cell *mtop = mh->top_page;
 		rav_cell *mprev = mtop ? (rav_cell *)mtop->w[PH_PREV] : mh->last;
 		first_handed->w[PH_PREV] = (uintptr_t)mprev;
@@ -262,6 +264,11 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 			mh->first = first_handed;
 		if (mtop) {
 			mtop->w[PH_PREV] = (uintptr_t)last_handed;
+			for (unsigned i = last_fill; i < CELLS; i++) {
+				VG_CELL_ALLOC(&last_handed[i]);
+				rav__dead_push(mh, &last_handed[i]);
+			}
+			page_set_fill(last_handed, CELLS);
 		} else {
 			mh->last = last_handed;
 			mh->top_page = last_handed;
