@@ -424,7 +424,7 @@ struct __attribute__((may_alias)) rav__heap_head {
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 /* A cell of type t (fields zero, counted) from h's queued holes (deferred
  * mode); NULL when there is none.  The caller links it as a bump's. */
-rav_cell *rav__take_hole(rav_heap *h, rav_type t);
+extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
 
