@@ -414,9 +414,15 @@ IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *own
 {
 	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
 		return bad_type(t);
-	if (RAV_UNLIKELY(*slot != 0 || !alloc_cheap(h)))
+	if (RAV_UNLIKELY(*slot != 0))
 		return new_into_slow(h, t, slot, owner, out, tr);
-	rav_cell *c = alloc_cheap_t(h, t, tr); /* a bump or a hole: cannot fail */
+	rav_cell *c;
+	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS))
+		c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
+	else if (h->dead)
+		c = alloc_hole_t(h, t, tr); /* a hole (deferred mode): cannot fail */
+	else
+		return new_into_slow(h, t, slot, owner, out, tr);
 	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
@@ -576,6 +582,10 @@ IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
 	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
 	WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+	if (h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD) {
+		free_alone_t(h, old, tr); /* (no hole: tested above) */
+		return RAV_OK;
+	}
 	make_dead_t(h, old, tr);
 	settle_t(h, tr);
 	return RAV_OK;
@@ -609,9 +619,13 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 	if (RAV_UNLIKELY((unsigned)field > 1 || !(type_refmask(t) & (1u << field))))
 		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
 				 rav_type_name(t));
-	if (RAV_UNLIKELY(!alloc_cheap(h)))
+	rav_cell *c;
+	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS))
+		c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
+	else if (h->dead)
+		c = alloc_hole_t(h, t, tr); /* a hole (deferred mode): cannot fail */
+	else
 		return new_before_slow(h, t, at.word, field, out, tr);
-	rav_cell *c = alloc_cheap_t(h, t, tr); /* a bump or a hole: cannot fail */
 	uintptr_t *slot = at.word;
 	if (*slot)
 		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);

@@ -61,7 +61,8 @@
  *                              children's back-links fixed (RAV_EV_FIXUP).
  *                              Runs of moves are batched so their cache
  *                              misses overlap: the cells a few moves ahead
- *                              and their neighbours are prefetched.
+ *                              are prefetched (bounded steps: and their
+ *                              neighbours).
  *                              A whole compaction (no budget) does 6-8 in
  *                              one pass over the cells above where the
  *                              top will end (sweep): holes above it are
@@ -75,9 +76,16 @@
  *                              the pool (hysteresis: a heap hovering at a
  *                              page boundary does not hammer the pool).
  *
- * A shortcut past steps 2-9: rav_msg_adopt, having copied a subtree that
- * is exactly the heap's top cells into a message, moves the top down past
- * it (rav__top_region_free; recording off only).
+ * Shortcuts:
+ *  - rav_msg_adopt, having copied a subtree that is exactly the heap's top
+ *    cells into a message, moves the top down past it (steps 2-9 skipped;
+ *    rav__top_region_free; recording off only);
+ *  - rav_move dropping a cell without children (a list pop) in an
+ *    immediate-mode heap without holes moves the top cell straight into it
+ *    (free_alone_t in heap-inline.h): its hole never joins the hole list,
+ *    the events are those of steps 4-8;
+ *  - in deferred mode rav_new_before fills the newest hole inline
+ *    (alloc_hole_t): a pop and a push then move nothing.
  *
  * The pin: rav_new_root and rav_new_field return the new cell after
  * compacting; h->pinned holds it across the compaction and rav__move keeps
@@ -334,7 +342,9 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	/* The loop keeps the hole list's head and its counters in locals;
 	 * they are written back around the rare calls that use the heap's. */
 	rav_cell *dead = h->dead;
-	uint64_t died = 0;
+	/* Cells killed by the loop since the counters were last written
+	 * back: done - synced (every cell the loop takes dies there). */
+	size_t synced = 0;
 	/* In locals too: the compiler must otherwise reload them after every
 	 * store into a cell (size_t and uintptr_t may alias). */
 	rav_pending *pend = h->pending;
@@ -343,19 +353,31 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	do {                                                                                             \
 		RUN_CLOSE();                                                                             \
 		prev_dead = NULL;                                                                        \
+		if (dead)                                                                                \
+			dead->w[2] = 0; /* the head's prev link, left unwritten by the loop */           \
 		h->dead = dead;                                                                          \
-		h->st.live_cells -= died;                                                                \
-		h->st.frees += died;                                                                     \
-		h->st.dead_cells += died;                                                                \
-		died = 0;                                                                                \
+		h->st.live_cells -= done - synced;                                                       \
+		h->st.frees += done - synced;                                                            \
+		h->st.dead_cells += done - synced;                                                       \
+		synced = done;                                                                           \
 	} while (0)
 #define SYNC_IN() (dead = h->dead, pend = h->pending, cap = h->pending_cap)
+	/* The child visited next, held in registers: a cell's last child in
+	 * visiting order is never pushed, so a list is torn down without the
+	 * stack and a tree with half the pushes (the order is the stack's). */
+	rav_pending nx = { NULL, NULL };
 	h->cascading = true;
 	h->gen++;
 	for (;;) {
 		rav_cell *d;
-		if (sp) {
-			rav_pending e = pend[--sp];
+		if (nx.cell || sp) {
+			rav_pending e;
+			if (nx.cell) {
+				e = nx;
+				nx.cell = NULL;
+			} else {
+				e = pend[--sp];
+			}
 			d = e.cell;
 			rav_type t = cell_type(d);
 			/* (a child is never empty, a header or a root cell) */
@@ -379,34 +401,33 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		} else {
 			break;
 		}
-		done++;
 		unsigned mask = type_refmask(cell_type(d));
 		rav_cell *c1 = (rav_cell *)d->w[2], *c0 = (rav_cell *)d->w[1];
-		/* Field 1 first so field 0 is popped first (address order for
+		/* Field 0 first, field 1 on the stack (address order for
 		 * structures built depth-first).  The sweep goes on from a child
 		 * in the direction parent -> child (up for structures built
 		 * depth-first, down for lists pushed at their head): a few lines
 		 * ahead are loaded early. */
 		if ((mask & 2) && c1) {
-			if (RAV_LIKELY(sp < cap)) {
-				pend[sp++] = (rav_pending){ c1, &d->w[2] };
-			} else {
-				SYNC_OUT();
-				sp += cascade_push_slow(h, d, 1, sp);
-				SYNC_IN();
+			nx = (rav_pending){ c1, &d->w[2] };
+			if ((mask & 1) && c0) {
+				/* both: field 1 waits on the stack, field 0 is next */
+				if (RAV_LIKELY(sp < cap)) {
+					pend[sp++] = nx;
+				} else {
+					SYNC_OUT();
+					sp += cascade_push_slow(h, d, 1, sp);
+					SYNC_IN();
+				}
+				nx.cell = NULL;
 			}
 		}
-		if ((mask & 1) && c0) {
-			intptr_t stride = (char *)c0 - (char *)d;
+		if ((mask & 1) && c0)
+			nx = (rav_pending){ c0, &d->w[1] };
+		if (nx.cell) {
+			intptr_t stride = (char *)nx.cell - (char *)d;
 			if (stride > -512 && stride < 512)
-				rav_prefetch((char *)c0 + 8 * stride);
-			if (RAV_LIKELY(sp < cap)) {
-				pend[sp++] = (rav_pending){ c0, &d->w[1] };
-			} else {
-				SYNC_OUT();
-				sp += cascade_push_slow(h, d, 0, sp);
-				SYNC_IN();
-			}
+				rav_prefetch((char *)nx.cell + 8 * stride);
 		}
 		/* Step 4 (make_dead), with the counters in locals. */
 		rav_assert(cell_type(d) != RAV_TYPE_DEAD && cell_type(d) != RAV_TYPE_REF);
@@ -414,7 +435,8 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		RAV_WATCH_TEST(tr, d->w[0], RAV_EV_FREE | ((uint32_t)cell_type(d) << 8), d, d, 0, 0);
 		d->w[0] = RAV_TYPE_DEAD;
 		d->w[1] = (uintptr_t)dead;
-		d->w[2] = 0;
+		/* (d->w[2], its prev link, is written once: by the next cell to
+		 * die here, or by SYNC_OUT if d is the head then) */
 		/* Its run: d extends the open run if it is next to the run's
 		 * last cell, in the run's direction; it starts one with the cell
 		 * that died before it if that one is its neighbour and in no run
@@ -448,7 +470,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		else
 			h->dead_tail = d;
 		dead = d;
-		died++;
+		done++;
 	}
 	SYNC_OUT();
 #undef SYNC_OUT
@@ -795,9 +817,8 @@ static inline rav_cell *next_hole_below(const rav_heap *h, boundary b, rav_cell 
  * The trace sees what the step-by-step compaction records: each cell,
  * when it is the top cell, trimmed (TRIM) or moved into a hole (MOVE and
  * its FIXUPs); then the page releases. */
-static size_t sweep(rav_heap *h, boundary b)
+static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundary b, const bool tr)
 {
-	const bool tr = rav__tracing;
 	const bool runs = h->nruns != 0;
 	rav_cell *hole = h->dead;
 	size_t moves = 0, trimmed = 0;
@@ -808,10 +829,10 @@ static size_t sweep(rav_heap *h, boundary b)
 		rav_assert(page == b.page || (page->w[0] & PAGE_DOOMED));
 		while (i > lo) {
 			rav_cell *t = &page[i - 1];
+			/* (the cells ahead, not their neighbours: those of a moved
+			 * cell are its list or tree neighbours, nearby in the walk) */
 			if (i > lo + 2 * AHEAD)
 				rav_prefetch(t - 2 * AHEAD);
-			if (i > lo + AHEAD)
-				prefetch_neighbours(t - AHEAD);
 			if (cell_type(t) == RAV_TYPE_DEAD) {
 				unsigned idx, n = 1;
 				if (runs && run_holds(h, t, &idx)) {
@@ -838,7 +859,7 @@ static size_t sweep(rav_heap *h, boundary b)
 			hole = (rav_cell *)d->w[1];
 			if (hole)
 				rav_prefetch(hole);
-			move_cell_t(h, t, d, tr);
+			move_cell_z(h, t, d, tr, false); /* (t's page: truncate_to) */
 			moves++;
 			i--;
 		}
@@ -853,6 +874,12 @@ static size_t sweep(rav_heap *h, boundary b)
 	runs_forget(h);
 	truncate_to(h, b, true);
 	return moves;
+}
+
+/* Two copies: without recording, no event code in the loop. */
+static size_t sweep(rav_heap *h, boundary b)
+{
+	return rav__tracing ? sweep_t(h, b, true) : sweep_t(h, b, false);
 }
 
 /* Step 6.  Returns the holes left (nonzero only with a budget). */

@@ -139,6 +139,25 @@ static inline rav_cell *dead_pop(rav_heap *h)
 	return dead_pop_t(h, true);
 }
 
+/* An allocation that reuses the most recent hole (deferred mode: a free
+ * left it, the next allocation fills it and nothing moves), inline where
+ * rav__alloc_t would take its out-of-line path. */
+static inline __attribute__((always_inline)) rav_cell *alloc_hole_t(rav_heap *h, rav_type t, bool tr)
+{
+	rav_cell *c = dead_pop_t(h, true);
+	rav_assert(cell_type(c) == RAV_TYPE_DEAD);
+	c->w[0] = t;
+	c->w[1] = 0;
+	c->w[2] = 0;
+	c->w[3] = 0;
+	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
+	h->st.allocs++;
+	h->st.live_cells++;
+	if (t == RAV_TYPE_REF)
+		h->st.ref_cells++;
+	return c;
+}
+
 /* The head of the hole list goes to its end (compaction skipping a hole
  * that is about to be trimmed). */
 static inline void dead_rotate(rav_heap *h)
@@ -154,43 +173,6 @@ static inline void dead_rotate(rav_heap *h)
 	c->w[2] = (uintptr_t)h->dead_tail;
 	h->dead_tail->w[1] = (uintptr_t)c;
 	h->dead_tail = c;
-}
-
-/* Allocation where the caller knows one of two cheap cases holds: a queued
- * hole to reuse (deferred mode, where every push between two rav_compact
- * calls lands in the hole a pop left, or an operation that freed before it
- * allocates) or room on the top page for a bump.  Taking the hole here,
- * inline in the API function, rather than through rav__alloc_slow, saves a
- * deferred-mode push two calls and a noinline frame (churn, deferred,
- * callgrind: 131 -> 49 instructions per push in the library).  The other
- * case (a new page) is rav__alloc_slow's. */
-static inline bool alloc_cheap(const rav_heap *h)
-{
-	return h->dead != NULL || h->top < CELLS;
-}
-
-static inline __attribute__((always_inline)) rav_cell *alloc_cheap_t(rav_heap *h, rav_type t, bool tr)
-{
-	rav_cell *c;
-	if (RAV_LIKELY(h->dead == NULL)) {
-		rav_assert(h->top < CELLS);
-		c = &h->top_page[h->top++];
-		VG_CELL_ALLOC(c);
-		rav_assert(c->w[0] == 0 && c->w[RAV_W_BACK] == 0); /* cells above the top are empty */
-	} else {
-		c = dead_pop_t(h, true);
-		rav_assert(cell_type(c) == RAV_TYPE_DEAD);
-	}
-	c->w[0] = t;
-	c->w[1] = 0;
-	c->w[2] = 0;
-	c->w[3] = 0;
-	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
-	h->st.allocs++;
-	h->st.live_cells++;
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells++;
-	return c;
 }
 
 /* Freed, or queued to be freed (deferred mode). */
@@ -290,8 +272,11 @@ static inline void queue_dying(rav_heap *h, rav_cell *c)
 	queue_dying_t(h, c, rav__tracing);
 }
 
-/* Step 7: move live cell t into hole (or, on arrival, empty cell) d. */
-static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_cell *t, rav_cell *d, bool tr)
+/* Step 7: move live cell t into hole (or, on arrival, empty cell) d.
+ * With `zero` false the caller empties t's page itself afterwards (the
+ * one-pass compaction: truncate_to). */
+static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_cell *t, rav_cell *d, bool tr,
+							       bool zero)
 {
 	rav_type type = cell_type(t);
 	rav_assert(h->dying == NULL && t != d);
@@ -302,7 +287,8 @@ static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_c
 	d->w[1] = t->w[1];
 	d->w[2] = t->w[2];
 	d->w[3] = t->w[3];
-	t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
+	if (zero)
+		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
 	VG_CELL_FREE(t);
 	h->st.moves++;
 	h->gen++;
@@ -344,6 +330,11 @@ static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_c
 #undef RELOC
 	/* After its fix-ups: a debugger holding here sees the move whole. */
 	RAV_WATCH_TEST(tr, d->w[0], RAV_EV_MOVE, d, t, d, 0);
+}
+
+static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_cell *t, rav_cell *d, bool tr)
+{
+	move_cell_z(h, t, d, tr, true);
 }
 
 static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
@@ -406,6 +397,39 @@ static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
 static inline void settle(rav_heap *h)
 {
 	settle_t(h, rav__tracing);
+}
+
+/* Steps 4-8 at once for the commonest free of all (a list pop, a leaf
+ * overwritten): cell c, a normal raviolo that lost its only referrer and
+ * holds no reference, dies in an immediate-mode thread heap that has no
+ * hole and nothing dying.  Its hole would be pushed on the hole list only
+ * for settle to pop it again at once: instead the top cell moves straight
+ * into it.  The trace sees what make_dead + settle record (FREE, then the
+ * compaction's MOVE and FIXUPs); c being the top cell itself (a trim) takes
+ * that general path. */
+static inline __attribute__((always_inline)) void free_alone_t(rav_heap *h, rav_cell *c, bool tr)
+{
+	rav_cell *t = &h->top_page[h->top - 1];
+	rav_assert(h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD && !h->dead && !h->dying &&
+		   !h->cascading && !has_children(c) && c->w[RAV_W_BACK] == 0);
+	if (RAV_UNLIKELY(t == c)) {
+		make_dead_t(h, c, tr);
+		settle_t(h, tr);
+		return;
+	}
+	uintptr_t tw = c->w[0];
+	rav_type type = (rav_type)(tw & RAV_TYPE_MASK);
+	rav_assert(type != RAV_TYPE_DEAD && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_REF);
+	RECT(tr, RAV_EV_FREE, type, 0, c, 0, 0);
+	RAV_WATCH_TEST(tr, tw, RAV_EV_FREE | (type << 8), c, c, 0, 0);
+	h->st.live_cells--;
+	h->st.frees++;
+	h->gen++;
+	c->w[0] = RAV_TYPE_DEAD; /* (what move_cell_t expects of a hole) */
+	RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+	move_cell_t(h, t, c, tr);
+	shrink(h);
+	RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
 }
 
 /* An API call is about to free: the top cell will probably move into the

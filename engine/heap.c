@@ -59,19 +59,7 @@ rav_cell *rav__alloc_slow(rav_heap *h)
  * call site the inline paths grew). */
 rav_cell *rav__take_hole(rav_heap *h, rav_type t)
 {
-	if (!h->dead)
-		return NULL;
-	rav_cell *c = dead_pop_t(h, true);
-	rav_assert(cell_type(c) == RAV_TYPE_DEAD);
-	c->w[0] = t;
-	c->w[1] = 0;
-	c->w[2] = 0;
-	c->w[3] = 0;
-	h->st.allocs++;
-	h->st.live_cells++;
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells++;
-	return c;
+	return h->dead ? alloc_hole_t(h, t, false) : NULL;
 }
 
 rav_cell *rav__top_cell(rav_heap *h)

@@ -111,6 +111,7 @@ int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)
 	RavscopeHeapLayout *layout = NULL;
 	GArray *frames = g_array_new(FALSE, FALSE, sizeof(double));
 	GArray *delays = g_array_new(FALSE, FALSE, sizeof(double));
+	GArray *applied = g_array_new(FALSE, FALSE, sizeof(rav_event));
 	gint64 t0 = g_get_monotonic_time(), next = t0;
 	guint64 seeks = 0, steps = 0;
 	const rav_trace_info *info = ravscope_document_get_info(doc);
@@ -124,14 +125,19 @@ int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)
 		}
 		guint64 n = ravscope_document_get_event_count(doc), pos = ravscope_document_get_position(doc);
 		if (n > pos) {
+			/* As the window follows: a small gap is stepped and the
+			 * painter redraws the pages its events touched; a seek
+			 * redraws everything. */
 			if (n - pos <= FOLLOW_STEP_MAX) {
-				ravscope_document_step_many(doc, (guint)(n - pos), NULL, NULL);
+				g_array_set_size(applied, 0);
+				ravscope_document_step_many(doc, (guint)(n - pos), applied, NULL);
+				ravscope_heap_painter_note_events(painter, (const rav_event *)applied->data, applied->len);
 				steps++;
 			} else {
 				ravscope_document_seek(doc, n, NULL);
+				ravscope_heap_painter_invalidate(painter);
 				seeks++;
 			}
-			ravscope_heap_painter_invalidate(painter);
 		}
 		RavscopeHeapLayout *nl = ravscope_heap_layout_build_fit(doc, layout, layout ? layout->page_cols : 0, &vp, 40);
 		if (layout)
@@ -163,6 +169,7 @@ int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)
 	g_print("  shown: %" G_GUINT64_FORMAT " events indexed; frames moved by steps %" G_GUINT64_FORMAT
 		", by seeks %" G_GUINT64_FORMAT "\n",
 		ravscope_document_get_event_count(doc), steps, seeks);
+	g_array_unref(applied);
 	g_array_sort(frames, cmp_double);
 	g_array_sort(delays, cmp_double);
 	g_print("  frame (poll + follow + layout + draw): p50 %.2f ms, p99 %.2f ms, max %.2f ms over %u frames "

@@ -252,14 +252,19 @@ static void clear_tiles(RavscopeHeapPainter *P)
 void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
 {
 	gboolean repack = !packing_holds(P, L);
-	gboolean full = !P->valid || repack || P->image_dark != dark || P->drawn_len < L->page_span;
+	gboolean full = !P->valid || repack || P->image_dark != dark;
 	if (repack)
 		pack(P, L);
+	if (P->drawn_len < L->page_span) {
+		/* A new highest page: room for it, geometrically (a growing heap
+		 * names a new page every few frames); the new entries say "not
+		 * drawn", which is all they need; no full redraw for it. */
+		guint32 len = (guint32)MIN((guint64)MAX((guint64)L->page_span + 64, (guint64)P->drawn_len * 2), G_MAXUINT32);
+		P->drawn = g_renew(DrawnPage, P->drawn, len);
+		memset(P->drawn + P->drawn_len, 0, sizeof(DrawnPage) * (len - P->drawn_len));
+		P->drawn_len = len;
+	}
 	if (full) {
-		if (P->drawn_len < L->page_span) {
-			P->drawn = g_renew(DrawnPage, P->drawn, L->page_span + 64);
-			P->drawn_len = L->page_span + 64;
-		}
 		if (P->drawn)
 			memset(P->drawn, 0, sizeof(DrawnPage) * P->drawn_len);
 		clear_tiles(P);

@@ -59,9 +59,10 @@ typedef struct {
 	GArray *heaps; /* HeapRef: thread heaps in the trace's order (stable), then others alive now */
 	GArray *msgs;  /* rav_state_heap: message heaps alive now that hold pages */
 	unsigned flight_pages, pool_pages;
+	guint32 *pool; /* the pool's pages, in index order */
 } Census;
 
-static void census_take(Census *c, RavscopeDocument *doc, guint32 page_span)
+static void census_take(Census *c, RavscopeDocument *doc)
 {
 	rav_trace *t = ravscope_document_get_trace(doc);
 	rav_state *s = ravscope_document_get_state(doc);
@@ -109,18 +110,18 @@ static void census_take(Census *c, RavscopeDocument *doc, guint32 page_span)
 	c->flight_pages = 0;
 	for (guint i = 0; i < c->msgs->len; i++)
 		c->flight_pages += g_array_index(c->msgs, rav_state_heap, i).page_count;
-	c->pool_pages = 0;
-	for (guint32 p = 0; p < page_span; p++) {
-		struct rav_state_page sp;
-		if (ravscope_state_page(s, p, &sp) && sp.kind == RAV_SPAGE_POOL)
-			c->pool_pages++;
-	}
+	/* (A byte per page of the span: this runs every frame a trace plays.) */
+	guint32 npool = rav_state_pool_pages(s, NULL, 0);
+	c->pool = g_new(guint32, MAX(npool, 1));
+	c->pool_pages = rav_state_pool_pages(s, c->pool, npool);
+	c->pool_pages = MIN(c->pool_pages, npool);
 }
 
 static void census_clear(Census *c)
 {
 	g_array_unref(c->heaps);
 	g_array_unref(c->msgs);
+	g_free(c->pool);
 }
 
 /* A heap that never owns a page and has no name (the recorder's own
@@ -195,31 +196,36 @@ static void set_thread_detail(RavscopeLane *lane, const rav_state_heap *h)
 	lane->brief = h->alive ? g_strdup_printf("%" G_GUINT64_FORMAT " live", h->live_cells) : g_strdup("ended");
 }
 
+/* Pages per row whose world is closest to the view's aspect. */
+static unsigned choose_page_cols(const Census *census, const RavscopeHeapLayout *L, double aspect, double min_lane_h)
+{
+	double best = G_MAXDOUBLE;
+	unsigned page_cols = 1;
+	for (unsigned pc = 1; pc <= 1024; pc *= 2) {
+		double w = pc * L->page_w + 1;
+		double h = world_height_for(census, pc, L->page_h, L->cols, min_lane_h);
+		double d = fabs(log((w / h) / MAX(aspect, 0.05)));
+		if (d < best) {
+			best = d;
+			page_cols = pc;
+		}
+	}
+	return page_cols;
+}
+
 static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, RavscopeHeapLayout *L,
 				 const RavscopeHeapLayout *keep, unsigned page_cols, double aspect, double min_lane_h)
 {
 	min_lane_h = MAX(min_lane_h, EMPTY_LANE_H);
-	rav_state *s = ravscope_document_get_state(doc);
 	L->min_lane_h = min_lane_h;
 	const GArray *heaps = census->heaps, *msgs = census->msgs;
 
-	if (page_cols == 0) {
-		double best = G_MAXDOUBLE;
-		page_cols = 1;
-		for (unsigned pc = 1; pc <= 1024; pc *= 2) {
-			double w = pc * L->page_w + 1;
-			double h = world_height_for(census, pc, L->page_h, L->cols, min_lane_h);
-			double d = fabs(log((w / h) / MAX(aspect, 0.05)));
-			if (d < best) {
-				best = d;
-				page_cols = pc;
-			}
-		}
-	}
+	if (page_cols == 0)
+		page_cols = choose_page_cols(census, L, aspect, min_lane_h);
 	L->page_cols = page_cols;
 	L->world_w = page_cols * L->page_w;
 
-	double y = 0;
+	double y = 0, natural_y = 0;
 	for (guint i = 0; i < heaps->len; i++) {
 		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
 		unsigned count = r->present ? r->heap.page_count : 0;
@@ -255,6 +261,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		}
 		unsigned rows = MAX(lane_rows(maxp, page_cols), count ? maxslot / page_cols + 1 : 1);
 		lane.h = MAX(maxp ? rows * L->page_h + LANE_PAD * 2 : 0, min_lane_h);
+		natural_y += MAX(maxp ? rows * L->page_h + LANE_PAD * 2 : 0, EMPTY_LANE_H);
 		lane.content_y = y + LANE_PAD;
 		lane.content_w = MIN(page_cols, MAX(maxp, count ? maxslot + 1 : 0)) * L->page_w;
 		lane.content_h = maxp ? rows * L->page_h : 0;
@@ -266,11 +273,9 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		g_hash_table_insert(L->lane_of_heap, GUINT_TO_POINTER(r->heap_id), GUINT_TO_POINTER(lane_index + 1));
 		for (unsigned k = 0; k < count; k++) {
 			guint32 page = r->heap.pages[k];
-			struct rav_state_page sp = { 0 };
-			ravscope_state_page(s, page, &sp);
 			guint32 slot = slot_of[k];
 			RavscopeLayoutPage lp = {
-				.page = page, .lane = lane_index, .heap_id = r->heap_id, .kind = sp.kind,
+				.page = page, .lane = lane_index, .heap_id = r->heap_id, .kind = r->heap.page_kinds[k],
 				.x = (slot % page_cols) * L->page_w + PAGE_GAP / 2,
 				.y = y + LANE_PAD + (slot / page_cols) * L->page_h + PAGE_GAP / 2,
 				.w = L->cols, .h = L->rows, .slot = slot,
@@ -294,10 +299,8 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 			const rav_state_heap *h = &g_array_index(msgs, rav_state_heap, i);
 			for (unsigned j = 0; j < h->page_count; j++, k++) {
 				guint32 page = h->pages[j];
-				struct rav_state_page sp = { 0 };
-				ravscope_state_page(s, page, &sp);
 				RavscopeLayoutPage lp = {
-					.page = page, .lane = lane_index, .heap_id = h->id, .kind = sp.kind,
+					.page = page, .lane = lane_index, .heap_id = h->id, .kind = h->page_kinds[j],
 					.x = (k % page_cols) * L->page_w + PAGE_GAP / 2,
 					.y = y + LANE_PAD + (k / page_cols) * L->page_h + PAGE_GAP / 2,
 					.w = L->cols, .h = L->rows, .slot = k,
@@ -308,6 +311,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 			}
 		}
 		lane.h = MAX(k ? lane_rows(k, page_cols) * L->page_h + LANE_PAD * 2 : 0, min_lane_h);
+		natural_y += MAX(k ? lane_rows(k, page_cols) * L->page_h + LANE_PAD * 2 : 0, EMPTY_LANE_H);
 		lane.content_y = y + LANE_PAD;
 		lane.content_w = MIN(page_cols, k) * L->page_w;
 		lane.content_h = k ? lane_rows(k, page_cols) * L->page_h : 0;
@@ -329,12 +333,12 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		pool_block(L->cols, L->rows, &bw, &bh);
 		unsigned per_row = MAX(1, (unsigned)(L->world_w / (bw + 1)));
 		unsigned k = 0;
-		for (guint32 p = 0; p < L->page_span && k < census->pool_pages; p++) {
-			struct rav_state_page sp;
-			if (!ravscope_state_page(s, p, &sp) || sp.kind != RAV_SPAGE_POOL)
+		for (guint i = 0; i < census->pool_pages; i++) {
+			guint32 p = census->pool[i];
+			if (p >= L->page_span)
 				continue;
 			RavscopeLayoutPage lp = {
-				.page = p, .lane = lane_index, .heap_id = 0, .kind = sp.kind,
+				.page = p, .lane = lane_index, .heap_id = 0, .kind = RAV_SPAGE_POOL,
 				.x = (k % per_row) * (bw + 1) + 0.5,
 				.y = y + LANE_PAD + (k / per_row) * (bh + 1) + 0.5,
 				.w = bw, .h = bh, .slot = k,
@@ -344,6 +348,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 			k++;
 		}
 		lane.h = MAX(k ? lane_rows(k, per_row) * (bh + 1) + LANE_PAD * 2 : 0, min_lane_h);
+		natural_y += MAX(k ? lane_rows(k, per_row) * (bh + 1) + LANE_PAD * 2 : 0, EMPTY_LANE_H);
 		lane.content_y = y + LANE_PAD;
 		lane.content_w = MIN(per_row, k) * (bw + 1) + 1;
 		lane.content_h = k ? lane_rows(k, per_row) * (bh + 1) + 1 : 0;
@@ -354,6 +359,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		y += lane.h;
 	}
 	L->world_h = y;
+	L->natural_h = natural_y;
 	return L;
 }
 
@@ -362,7 +368,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const Ravs
 {
 	RavscopeHeapLayout *L = layout_new(doc);
 	Census census;
-	census_take(&census, doc, L->page_span);
+	census_take(&census, doc);
 	build(doc, &census, L, keep, page_cols, aspect, min_lane_h);
 	census_clear(&census);
 	return L;
@@ -421,6 +427,35 @@ static double compact_scale(const Census *c, const RavscopeHeapLayout *L, unsign
 	return lo;
 }
 
+/* The scale ravscope_viewport_fit gives a layout without a fit_scale of
+ * world_w x world_h with npages pages. */
+static double whole_fit_scale(const RavscopeViewport *vp, double world_w, double world_h, guint npages)
+{
+	double scale = MIN(vp->width / MAX(world_w, 1), vp->height / MAX(world_h, 1));
+	/* Whole pixels per cell when possible: crisp cells, exact colours. */
+	if (scale >= 1)
+		scale = floor(scale);
+	/* A heap without pages: keep empty lanes label-sized. */
+	if (npages == 0)
+		scale = MIN(scale, 14);
+	return scale;
+}
+
+/* L if it was built with page_cols and min_lane_h, else a new build with
+ * them (L freed).  While a trace plays the fit rarely changes, so the
+ * layout built on the last frame's fit is usually the one wanted: one
+ * build per frame instead of two (a build visits every page). */
+static RavscopeHeapLayout *rebuild_unless(RavscopeHeapLayout *L, RavscopeDocument *doc, const Census *census,
+					  const RavscopeHeapLayout *keep, unsigned page_cols, double aspect,
+					  double min_lane_h)
+{
+	if (L->page_cols == page_cols && L->min_lane_h == MAX(min_lane_h, EMPTY_LANE_H))
+		return L;
+	ravscope_heap_layout_free(L);
+	L = layout_new(doc);
+	return build(doc, census, L, keep, page_cols, aspect, min_lane_h);
+}
+
 RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
 						   unsigned page_cols, RavscopeViewport *vp, double label_px)
 {
@@ -428,21 +463,21 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 	double aspect = avail_w / MAX(vp->height, 1);
 	RavscopeHeapLayout *L = layout_new(doc);
 	Census census;
-	census_take(&census, doc, L->page_span);
-	build(doc, &census, L, keep, page_cols, aspect, 0);
-	ravscope_viewport_fit(vp, L);
+	census_take(&census, doc);
+	/* The pages per row are chosen as if lanes had no minimum height;
+	 * the first build guesses the minimum the previous layout settled on,
+	 * and what the fit of a layout without one would have been follows
+	 * from its natural_h. */
+	unsigned pc = page_cols ? page_cols : choose_page_cols(&census, L, aspect, 0);
+	build(doc, &census, L, keep, pc, aspect, keep ? keep->min_lane_h : 0);
+	double scale0 = whole_fit_scale(vp, L->world_w, L->natural_h, L->pages->len);
 	if (L->lanes->len * label_px <= vp->height) {
 		/* Lanes at least label_px tall on screen at this zoom, so every
 		 * lane's name is readable in the whole-heap view. */
-		double min_h = label_px / MAX(vp->scale, 1e-3);
-		if (min_h > EMPTY_LANE_H * 1.05) {
-			unsigned pc = L->page_cols;
-			ravscope_heap_layout_free(L);
-			L = layout_new(doc);
-			build(doc, &census, L, keep, page_cols ? page_cols : pc, aspect, min_h);
-			ravscope_viewport_fit(vp, L);
-		}
+		double min_h = label_px / MAX(scale0, 1e-3);
+		L = rebuild_unless(L, doc, &census, keep, pc, aspect, min_h > EMPTY_LANE_H * 1.05 ? min_h : 0);
 		census_clear(&census);
+		ravscope_viewport_fit(vp, L);
 		return L;
 	}
 	/* Too many lanes for label_px each: squeezing them all into the view
@@ -453,7 +488,6 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 	 * Tracy's thread rows do. */
 	double lane_px = ceil(label_px / 2);
 	double scale = 0;
-	unsigned pc = page_cols ? page_cols : 1;
 	if (L->lanes->len * lane_px <= vp->height) {
 		for (unsigned c = page_cols ? page_cols : 1; c <= (page_cols ? page_cols : 1024); c *= 2) {
 			double sc = compact_scale(&census, L, c, avail_w, vp->height, lane_px);
@@ -472,9 +506,7 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 	}
 	if (scale >= 1)
 		scale = floor(scale);
-	ravscope_heap_layout_free(L);
-	L = layout_new(doc);
-	build(doc, &census, L, keep, pc, aspect, lane_px / scale);
+	L = rebuild_unless(L, doc, &census, keep, pc, aspect, lane_px / scale);
 	census_clear(&census);
 	L->fit_scale = scale;
 	L->scrolls = L->world_h * scale > vp->height + 0.5;
@@ -533,15 +565,7 @@ void ravscope_viewport_fit(RavscopeViewport *vp, const RavscopeHeapLayout *L)
 		vp->oy = 0;
 		return;
 	}
-	double sx = vp->width / MAX(L->world_w, 1);
-	double sy = vp->height / MAX(L->world_h, 1);
-	vp->scale = MIN(sx, sy);
-	/* Whole pixels per cell when possible: crisp cells, exact colours. */
-	if (vp->scale >= 1)
-		vp->scale = floor(vp->scale);
-	/* A heap without pages: keep empty lanes label-sized. */
-	if (L->pages->len == 0)
-		vp->scale = MIN(vp->scale, 14);
+	vp->scale = whole_fit_scale(vp, L->world_w, L->world_h, L->pages->len);
 	vp->ox = 0;
 	vp->oy = 0;
 }

@@ -45,8 +45,10 @@ void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 	/* Counting every cell is the costliest part of a frame on a big heap.
 	 * Stopped: recount when the playhead moved.  Playing: count a slice of
 	 * the pages per frame into a pending table and publish it when a pass
-	 * is complete, so no single frame pays for the whole heap. */
-	enum { SLICE_PAGES = 512 };
+	 * is complete, so no single frame pays for the whole heap.  The slice
+	 * is a number of cells (reading a cell's type is the cost, whatever
+	 * the page size): a heap of 2M cells is counted in 64 frames. */
+	enum { SLICE_CELLS = 32768 };
 	guint64 pos = ravscope_document_get_position(doc);
 	if (!P->legend_counts || P->legend_doc != doc || (!P->legend_throttle && P->legend_position != pos)) {
 		g_clear_pointer(&P->legend_counts, g_array_unref);
@@ -58,7 +60,7 @@ void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDoc
 		if (!P->legend_pending)
 			P->legend_pending = g_new0(guint64, LEGEND_MAX_TYPES);
 		unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
-		guint end = MIN(L->pages->len, P->legend_next_page + SLICE_PAGES);
+		guint end = MIN(L->pages->len, P->legend_next_page + MAX(SLICE_CELLS / MAX(cpp, 1), 1));
 		for (guint i = P->legend_next_page; i < end; i++) {
 			const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
 			if (lp->kind == RAV_SPAGE_POOL)

@@ -112,7 +112,7 @@ static void draw_more_lanes(cairo_t *cr, const RavscopeHeapLayout *L, const Ravs
 		if (!n)
 			continue;
 		double y = end ? vp->y0 + vp->height - bh : vp->y0;
-		cairo_set_source_rgba(cr, bg[0], bg[1], bg[2], 0.92);
+		cairo_set_source_rgb(cr, bg[0], bg[1], bg[2]);
 		cairo_rectangle(cr, gx, y, vp->gutter, bh);
 		cairo_fill(cr);
 		g_snprintf(buf, sizeof buf, "%s %u more lane%s", end ? "↓" : "↑", n, n == 1 ? "" : "s");

@@ -64,6 +64,7 @@ typedef struct {
 	guint64 position;      /* playhead position it was built at */
 	GHashTable *lane_of_heap; /* thread heap id -> index in lanes + 1 */
 	double min_lane_h;     /* the lanes' minimum height it was built with (world units) */
+	double natural_h;      /* world_h had it been built with no minimum lane height */
 	/* Set by ravscope_heap_layout_build_fit when there are too many lanes
 	 * for each to be label-tall in the view: lanes are then one text line
 	 * tall at fit_scale (pixels per cell), and when even that is taller

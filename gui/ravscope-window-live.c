@@ -220,10 +220,16 @@ static void follow_to_end(RavscopeWindow *self)
 	if (pos >= n)
 		return;
 	self->live_moving = TRUE;
-	if (n - pos <= FOLLOW_STEP_MAX)
-		ravscope_document_step_many(self->doc, (guint)(n - pos), NULL, NULL);
-	else
+	if (n - pos <= FOLLOW_STEP_MAX) {
+		/* The heap view redraws the pages these events touched (its cell
+		 * image keeps the others), as when a trace plays. */
+		GArray *applied = g_array_sized_new(FALSE, FALSE, sizeof(rav_event), (guint)(n - pos));
+		ravscope_document_step_many(self->doc, (guint)(n - pos), applied, NULL);
+		ravscope_heap_view_animate(self->heap_view, (const rav_event *)applied->data, applied->len, 0);
+		g_array_unref(applied);
+	} else {
 		ravscope_document_seek(self->doc, n, NULL);
+	}
 	self->live_moving = FALSE;
 	self->live_frames++;
 }

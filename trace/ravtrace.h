@@ -339,6 +339,9 @@ typedef struct rav_state_heap {
 	uint32_t page_count;
 	const uint32_t *pages; /* page indices in list order (valid until the next seek/step) */
 	uint64_t live_cells, ref_cells, dead_cells;
+	/* each page's rav_state_page_kind, in the order of pages (valid as
+	 * long as pages): a page's kind is set as it joins a list */
+	const uint8_t *page_kinds;
 } rav_state_heap;
 
 rav_state *rav_state_new(rav_trace *t);
@@ -354,6 +357,10 @@ unsigned rav_state_heap_count(const rav_state *s);
 bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out);
 uint32_t rav_state_page_span(const rav_state *s); /* 1 + highest page index ever used */
 bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *out);
+/* The pages in the pool (released, not owned by any heap), in index order:
+ * writes up to max, returns how many there are.  Costs a byte per page of
+ * the span, not a look at every page (the viewer asks every frame). */
+uint32_t rav_state_pool_pages(const rav_state *s, uint32_t *out, uint32_t max);
 bool rav_state_cell_at(const rav_state *s, uint32_t page, uint32_t cell, rav_state_cell *out);
 /* Fast path for drawing: the type id of every cell of a page (cells_per_page
  * entries; 0 empty, 1 header, 4 dead, 2 reference raviolo, ...). */

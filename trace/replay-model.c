@@ -474,6 +474,7 @@ void ravt_model_drop_pages(ravt_model *m)
 		h->npages = 0;
 		h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
 		h->anchor = RAVT_NO_PAGE;
+		h->list_changes++;
 	}
 }
 
@@ -536,6 +537,7 @@ static bool link_out(ravt_model *m, ravt_mheap *h, uint32_t pg, bool sub)
 
 bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before)
 {
+	h->list_changes++;
 	if (!link_in(m, h, pg, before, false))
 		return false;
 	h->npages++;
@@ -547,6 +549,7 @@ bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before
 
 bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg)
 {
+	h->list_changes++;
 	if (!ravt_page_w(m, pg) || !link_out(m, h, pg, false))
 		return false;
 	h->npages--;

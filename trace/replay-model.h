@@ -86,6 +86,10 @@ typedef struct ravt_mheap {
 	uint32_t nhead, ntail; /* its list of pages that are not root pages */
 	uint64_t live, refc, dead;
 	uint32_t anchor; /* arriving message pages go before this page (RAVT_NO_PAGE: append) */
+	/* bumped whenever a page joins or leaves the list: lets a state keep
+	 * the list written out as an array until it changes (a walk of the
+	 * list costs a cache miss per page; the viewer asks every frame) */
+	uint32_t list_changes;
 } ravt_mheap;
 
 /* Freed page and cell blocks kept for reuse by one thread's models: a seek

@@ -29,11 +29,14 @@
 #define MAX_WALK 64u /* reference ravioli followed in a chain before giving up */
 
 /* A heap's page list written out for rav_state_heap_at, rebuilt when the
- * state has moved since. */
+ * list has changed since: the heap's list_changes moved, or the state
+ * seeked (a restored model's counters come from another history). */
 typedef struct heap_pages {
 	uint32_t *p;
+	uint8_t *k; /* the pages' kinds */
 	uint32_t cap;
-	uint64_t built; /* the state's version it shows + 1; 0: never */
+	uint32_t changes; /* the heap's list_changes it shows */
+	uint64_t epoch;   /* the state's seek epoch it shows + 1; 0: never */
 } heap_pages;
 
 struct rav_state {
@@ -41,7 +44,7 @@ struct rav_state {
 	ravt_reader *rd;
 	ravt_model m;
 	ravt_blockcache cache; /* the blocks of positions left, for the next seek */
-	uint64_t version; /* changes whenever the model may have */
+	uint64_t epoch;   /* changes whenever the model is replaced (seek) */
 	heap_pages *hp;
 	uint32_t nhp;
 	ravt_cursor cur;
@@ -106,8 +109,10 @@ void rav_state_free(rav_state *s)
 	if (s->cur_ok)
 		ravt_cursor_fini(&s->cur);
 	ravt_model_clear(&s->m);
-	for (uint32_t i = 0; i < s->nhp; i++)
+	for (uint32_t i = 0; i < s->nhp; i++) {
 		free(s->hp[i].p);
+		free(s->hp[i].k);
+	}
 	free(s->hp);
 	ravt_blockcache_clear(&s->cache);
 	free(s);
@@ -122,7 +127,6 @@ int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err)
 	}
 	rav_event e = *ev;
 	e.index = s->m.pos;
-	s->version++;
 	ravt_touch tc;
 	if (ravt_apply(&s->m, &e, &tc) < 0 ||
 	    (e.kind == RAV_EV_SNAPSHOT && ravt_model_install(&s->m, &e, s->rd ? ravt_reader_piece(s->rd, e.a) : NULL, &tc) < 0)) {
@@ -323,7 +327,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 	}
 	if (index == s->m.pos && !s->failed)
 		return 0;
-	s->version++;
+	s->epoch++;
 	bool used;
 	int k = ravt_replay_restore(s->rp, index, &s->m, s->failed, &used);
 	bool ok = k >= 0;
@@ -367,7 +371,6 @@ bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)
 		ravt_cursor_init(&s->cur, s->rd, s->m.pos);
 		s->cur_ok = true;
 	}
-	s->version++;
 	rav_event ev;
 	if (!ravt_cursor_next(&s->cur, &ev)) {
 		if (s->cur.failed && err)
@@ -412,22 +415,31 @@ static const uint32_t *heap_page_array(rav_state *s, unsigned i)
 		s->nhp = n;
 	}
 	heap_pages *c = &s->hp[i];
-	if (c->built == s->version + 1)
+	if (c->epoch == s->epoch + 1 && c->changes == h->list_changes)
 		return c->p;
 	if (h->npages > c->cap) {
 		uint32_t *p = realloc(c->p, sizeof *p * h->npages);
 		if (!p)
 			return NULL;
 		c->p = p;
+		uint8_t *k = realloc(c->k, h->npages);
+		if (!k)
+			return NULL;
+		c->k = k;
 		c->cap = h->npages;
 	}
+	/* The kinds come with the walk, which reads every page's block anyway;
+	 * a page's kind is set before it joins a list (replay-apply.h,
+	 * replay-install.c), so they stay right as long as the list does. */
 	uint32_t n = 0;
 	for (uint32_t pg = h->head; pg != RAVT_NO_PAGE && n < h->npages; n++) {
 		c->p[n] = pg;
 		const ravt_mpage *p = ravt_page_r(&s->m, pg);
+		c->k[n] = p ? p->kind : 0;
 		pg = p ? p->next : RAVT_NO_PAGE;
 	}
-	c->built = s->version + 1;
+	c->epoch = s->epoch + 1;
+	c->changes = h->list_changes;
 	return c->p;
 }
 
@@ -445,6 +457,7 @@ bool rav_state_heap_at(const rav_state *s, unsigned i, rav_state_heap *out)
 	out->pages = h->npages ? heap_page_array((rav_state *)s, i) : NULL;
 	if (h->npages && !out->pages)
 		return false;
+	out->page_kinds = h->npages ? s->hp[i].k : NULL;
 	out->live_cells = h->live;
 	out->ref_cells = h->refc;
 	out->dead_cells = h->dead;
@@ -469,6 +482,24 @@ bool rav_state_page(const rav_state *s, uint32_t page, struct rav_state_page *ou
 	out->live = p->live;
 	out->dead = p->dead;
 	return true;
+}
+
+uint32_t rav_state_pool_pages(const rav_state *s, uint32_t *out, uint32_t max)
+{
+	/* m.pool marks the pages released to the pool; the page's kind says
+	 * so too (checked: only the few pool pages are looked at). */
+	uint32_t n = 0;
+	for (uint32_t pg = 0; pg < s->m.span; pg++) {
+		if (!s->m.pool[pg])
+			continue;
+		const ravt_mpage *p = ravt_page_r(&s->m, pg);
+		if (!p || p->kind != RAV_SPAGE_POOL)
+			continue;
+		if (n < max)
+			out[n] = pg;
+		n++;
+	}
+	return n;
 }
 
 static bool live_cell(const ravt_model *m, rav_loc l, const uint64_t **words)

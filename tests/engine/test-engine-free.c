@@ -286,6 +286,83 @@ static void t_deferred_leaves(void)
 	CHECK_HEAP(h);
 }
 
+/* A list pop by rav_move (the commonest free): in immediate mode the top
+ * cell moves straight into the popped head (one move, or none when the
+ * head is the top cell); in deferred mode the head is a hole that
+ * rav_new_before fills (no move).  The lists stay intact either way, and
+ * with recording on (engine-free-traced) the replay must see each move. */
+static void t_pop_push(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	enum { LISTS = 8, LEN = 40 };
+	rav_root lists[LISTS];
+	size_t len[LISTS];
+	for (int i = 0; i < LISTS; i++) {
+		lists[i] = rav_root_new(h);
+		build_list(h, lists[i], LEN);
+		len[i] = LEN;
+	}
+	rav_rng rng = { 11 };
+	uint64_t moved = 0;
+	for (int deferred = 0; deferred < 2; deferred++) {
+		if (deferred)
+			rav_set_free_mode(h, RAV_FREE_DEFERRED);
+		for (int step = 0; step < 600; step++) {
+			int b = (int)rav_rng_below(&rng, LISTS);
+			rav_ref head = rav_root_get(h, lists[b]);
+			rav_stats s0 = stats(h);
+			if (len[b] > 0) {
+				/* the head is the top cell right after a push onto b */
+				bool top = step % 7 == 0;
+				if (top) {
+					rav_ref n;
+					CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(lists[b]), 1, &n));
+					rav_store(h, n, 0, 0);
+					len[b]++;
+					head = n;
+					s0 = stats(h);
+				}
+				CHECK_OK(rav_move(h, rav_root_slot(lists[b]), rav_field_slot(head, 1)));
+				len[b]--;
+				rav_stats s1 = stats(h);
+				CHECK_EQ(s1.frees, s0.frees + 1);
+				/* (a head pushed last is the top cell: trimmed, not moved) */
+				if (deferred || top)
+					CHECK_EQ(s1.moves, s0.moves);
+				else
+					CHECK(s1.moves <= s0.moves + 1);
+				moved += s1.moves - s0.moves;
+				CHECK_EQ(s1.dead_cells, deferred ? 1 : 0);
+			}
+			/* push: in deferred mode into the hole the pop left */
+			int to = (int)rav_rng_below(&rng, LISTS);
+			rav_ref n;
+			rav_stats s2 = stats(h);
+			CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(lists[to]), 1, &n));
+			rav_store(h, n, 0, 0);
+			len[to]++;
+			CHECK_EQ(stats(h).dead_cells, 0);
+			CHECK_EQ(stats(h).moves, s2.moves);
+			if (step % 50 == 0)
+				CHECK_HEAP(h);
+		}
+		CHECK_HEAP(h);
+		if (!deferred)
+			CHECK(moved > 300); /* most heads were below the top */
+	}
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	for (int i = 0; i < LISTS; i++) {
+		size_t n = 0;
+		for (rav_ref c = rav_root_get(h, lists[i]); !rav_ref_is_null(c); c = rav_load_ref(h, c, 1))
+			n++;
+		CHECK_EQ(n, len[i]);
+		rav_root_free(h, lists[i]);
+	}
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 /* ---- a heap used from a thread that does not own it ---- */
 
 #if RAV_DEBUG
@@ -715,6 +792,7 @@ static const rav_test_case cases[] = {
 	{ "shared-children", t_shared_children },
 	{ "new-before", t_new_before },
 	{ "deferred-leaves", t_deferred_leaves },
+	{ "pop-push", t_pop_push },
 	{ "runs", t_runs },
 	{ "sweep", t_sweep },
 	{ "adopt-top", t_adopt_top },
