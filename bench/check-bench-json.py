@@ -3,7 +3,10 @@
 
 Only the structure is checked (one JSON object per line, one per workload,
 the fields the README table and trackers read); timings are never judged,
-since the machine running tests is shared and noisy.
+since the machine running tests is shared and noisy.  The quick run covers
+every workload `rav-bench --list` names, the tracing ones included (at a
+small size), with every row the README's tables take from them, and those
+rows measured something (events recorded, streamed, decoded or indexed).
 """
 import json
 import subprocess
@@ -11,6 +14,16 @@ import sys
 
 REQUIRED_WORKLOADS = {"churn", "tree", "fragmentation", "messages", "bulk-free"}
 REQUIRED_IMPLS = {"ravioli", "glibc"}
+# Rows of the tracing workloads, and a count each must show above zero.
+TRACE_ROWS = {
+    "trace-record": {"tracing off": None, "recording": "events", "recording, no call sites": "events",
+                     "call sites": None, "recording, backtraces": "events"},
+    "trace-attach": {"listening off": None, "listening, idle": None, "recording to a file": "events",
+                     "attached, streaming": "events"},
+    "trace-attach-latency": {"event to decoded": "marks"},
+    "trace-replay": {"young index": "events", "young seek": "events", "uniform index": "events",
+                     "uniform seek": "events"},
+}
 
 
 def fail(msg):
@@ -22,6 +35,12 @@ def main():
     if len(sys.argv) != 2:
         print("usage: check-bench-json.py PATH-TO-rav-bench")
         sys.exit(2)
+    listed = subprocess.run([sys.argv[1], "--list"], capture_output=True, text=True, timeout=30)
+    if listed.returncode != 0:
+        fail("rav-bench --list exited with %d: %s" % (listed.returncode, listed.stderr))
+    workloads = {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+    if not set(TRACE_ROWS) <= workloads:
+        fail("rav-bench --list lacks %s: update this check" % sorted(set(TRACE_ROWS) - workloads))
     proc = subprocess.run([sys.argv[1], "--quick", "--json"], capture_output=True, text=True, timeout=280)
     if proc.returncode != 0:
         fail("rav-bench exited with %d\nstderr:\n%s" % (proc.returncode, proc.stderr))
@@ -64,9 +83,17 @@ def main():
                 for key in ("resident_mib", "live_mib"):
                     if not isinstance(res.get(key), (int, float)):
                         fail("line %d: fragmentation result %s lacks %s" % (n, res["impl"], key))
+        for row, count in TRACE_ROWS.get(obj["workload"], {}).items():
+            res = [r for r in obj["results"] if r["impl"] == row]
+            if not res:
+                fail("line %d: %s has no row '%s' (rows: %s)" % (n, obj["workload"], row, sorted(impls)))
+            # (an engine built without -Dtracing records nothing: rows only)
+            if count and obj["machine"].get("tracing_compiled") is not False and \
+                    not (isinstance(res[0].get(count), (int, float)) and res[0][count] > 0):
+                fail("line %d: %s row '%s' measured no %s: %s" % (n, obj["workload"], row, count, res[0]))
         seen.add(obj["workload"])
-    if not REQUIRED_WORKLOADS <= seen:
-        fail("workloads missing: %s" % sorted(REQUIRED_WORKLOADS - seen))
+    if not (REQUIRED_WORKLOADS | workloads) <= seen:
+        fail("workloads missing from the quick JSON: %s" % sorted((REQUIRED_WORKLOADS | workloads) - seen))
     print("ok: %d workload objects, shape as expected" % len(lines))
 
 

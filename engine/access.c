@@ -501,6 +501,12 @@ static inline bool check_slot(rav_heap *h, rav_slot s, const char *what)
 		rav__misuse(RAV_EINVAL, "%s: null slot", what);
 		return false;
 	}
+#if RAV_DEBUG
+	if (((uintptr_t)s.word & (sizeof(uintptr_t) - 1)) != 0 || !rav__in_pool(s.word)) {
+		rav__misuse(RAV_EINVAL, "%s: %p is not a slot (not an engine address)", what, (void *)s.word);
+		return false;
+	}
+#endif
 	rav_cell *c = cell_of(s.word);
 	if (cell_type(c) == RAV_TYPE_ROOT)
 		return check_root(h, (rav_root)s.word, what);

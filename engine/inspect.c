@@ -14,9 +14,9 @@ static unsigned fill_of(rav_heap *h, rav_cell *p)
 	return p == h->top_page ? h->top : page_fill(p);
 }
 
-void rav_cell_inspect(rav_heap *h, const rav_cell *c, rav_cell_info *out)
+/* rav_cell_inspect without its argument checks, for the walk. */
+static void inspect_cell(const rav_cell *c, rav_cell_info *out)
 {
-	(void)h;
 	memset(out, 0, sizeof *out);
 	out->cell = (rav_cell *)c;
 	out->page = rav_page_index(c);
@@ -34,6 +34,21 @@ void rav_cell_inspect(rav_heap *h, const rav_cell *c, rav_cell_info *out)
 	}
 }
 
+void rav_cell_inspect(rav_heap *h, const rav_cell *c, rav_cell_info *out)
+{
+	(void)h;
+	if (!out) {
+		rav__misuse(RAV_EINVAL, "rav_cell_inspect: null output");
+		return;
+	}
+	if (((uintptr_t)c & (RAV_CELL_SIZE - 1)) != 0 || !rav__in_pool(c)) {
+		memset(out, 0, sizeof *out);
+		rav__misuse(RAV_EINVAL, "rav_cell_inspect: %p is not a raviolo address", (const void *)c);
+		return;
+	}
+	inspect_cell(c, out);
+}
+
 void rav_heap_walk(rav_heap *h, rav_page_visitor pv, rav_cell_visitor cv, void *user)
 {
 	if (!h)
@@ -48,7 +63,7 @@ void rav_heap_walk(rav_heap *h, rav_page_visitor pv, rav_cell_visitor cv, void *
 				continue;
 			for (unsigned i = 0; i < fill; i++) {
 				rav_cell_info info;
-				rav_cell_inspect(h, &p[i], &info);
+				inspect_cell(&p[i], &info);
 				if (!cv(h, &info, user))
 					return;
 			}
@@ -58,6 +73,10 @@ void rav_heap_walk(rav_heap *h, rav_page_visitor pv, rav_cell_visitor cv, void *
 
 void rav_referrers(rav_heap *h, rav_ref obj, rav_slot_visitor v, void *user)
 {
+	if (!h || !v) {
+		rav__misuse(RAV_EINVAL, "rav_referrers: null %s", h ? "visitor" : "heap");
+		return;
+	}
 	if (!obj.cell || !CHECK_REF(h, obj, "rav_referrers"))
 		return;
 	/* Depth-first over the reference tree above obj, with a small explicit
@@ -86,6 +105,10 @@ void rav_referrers(rav_heap *h, rav_ref obj, rav_slot_visitor v, void *user)
 
 void rav_heap_stats(rav_heap *h, rav_stats *out)
 {
+	if (!out) {
+		rav__misuse(RAV_EINVAL, "rav_heap_stats: null output");
+		return;
+	}
 	if (!h) {
 		memset(out, 0, sizeof *out);
 		return;

@@ -757,7 +757,7 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	/* A message queued before the session began is taken now, before its
 	 * pages change hands (the channel's lock keeps it still). */
 	if (RAV_UNLIKELY(rav__tracing))
-		rav__snapshot_in_flight(&m->heap, ch->id);
+		rav__snapshot_in_flight(&m->heap, ch->id, true);
 	rav_stamp stamp = rav__stamp();
 	pthread_mutex_unlock(&ch->lock);
 	REC_SYNC(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, stamp);
@@ -821,7 +821,7 @@ unsigned rav__channels_sweep(void)
 					more = true;
 					break;
 				}
-				rav__snapshot_in_flight(&m->heap, ch->id);
+				rav__snapshot_in_flight(&m->heap, ch->id, false);
 				taken++;
 			}
 			pthread_mutex_unlock(&ch->lock);

@@ -710,6 +710,10 @@ void rav__page_release(rav_heap *h, rav_cell *p)
 
 void rav_pool_stats_get(rav_pool_stats *out)
 {
+	if (!out) {
+		rav__misuse(RAV_EINVAL, "rav_pool_stats_get: null output");
+		return;
+	}
 	memset(out, 0, sizeof *out);
 	if (rav__pool_ensure() != RAV_OK)
 		return;

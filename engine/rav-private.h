@@ -353,6 +353,13 @@ void rav__root_slot_free(rav_heap *h, uintptr_t *slot);
 uintptr_t *rav__scratch_slot(rav_heap *h);
 bool rav__check_ref(rav_heap *h, rav_ref r, const char *what);
 bool rav__check_owner(const rav_heap *h, const char *what);
+/* addr lies in the pool's reserved range: a debug check's test before it
+ * reads a word a program handed in as a cell or slot address. */
+static inline bool rav__in_pool(const void *addr)
+{
+	return (const char *)addr >= rav__pool.base &&
+	       (const char *)addr < rav__pool.base + rav__pool.reserved * (size_t)RAV_PAGE_SIZE;
+}
 bool rav__check_root(rav_heap *h, rav_root r, const char *what);
 
 /* record.c, record-live.c */
@@ -492,7 +499,7 @@ void rav__unpark(rav_parked *pk);
 /* Under a channel's lock (msg.c's sweep, and a receiver taking a message
  * that was queued before the session began). */
 void rav__snapshot_parked(rav_parked *pk, unsigned channel);
-void rav__snapshot_in_flight(rav_heap *mh, unsigned channel);
+void rav__snapshot_in_flight(rav_heap *mh, unsigned channel, bool taker); /* taker: the receiver, at rav_recv */
 unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock busy) */
 void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 			 uint64_t *tsc, void *user); /* types.c */
@@ -792,7 +799,7 @@ static inline rav_heap *rav__self(void)
 static inline bool owner_is_self(const rav_heap *h)
 {
 	const rav_heap *self = rav__self_heap;
-	return self != NULL && h->builder == self->id;
+	return self != NULL && h != NULL && h->builder == self->id;
 }
 
 static inline bool check_ref_passes(const rav_heap *h, rav_ref r)

@@ -48,6 +48,15 @@
 extern "C" {
 #endif
 
+/* The installed headers are also C++ (tests/install compiles a C++17
+ * program against them with -pedantic): C11's _Static_assert is C++'s
+ * static_assert. */
+#ifdef __cplusplus
+#define RAV__STATIC_ASSERT(cond, why) static_assert(cond, why)
+#else
+#define RAV__STATIC_ASSERT(cond, why) _Static_assert(cond, why)
+#endif
+
 /* Event kinds.  "slot" = address of a word (a field, a back-link, a forward
  * link or a root slot); "cell" = address of a raviolo.  `aux` is the 24-bit
  * small argument stored in the high bits of rav_raw_event.kind. */
@@ -204,7 +213,7 @@ typedef struct rav_raw_event {
 	uint32_t x;
 	uint64_t a, b, c;
 } rav_raw_event;
-_Static_assert(sizeof(rav_raw_event) == 32, "raw event is 32 bytes");
+RAV__STATIC_ASSERT(sizeof(rav_raw_event) == 32, "raw event is 32 bytes");
 
 #define RAV_EV_KIND(e) ((e)->kind & 0xffu)
 #define RAV_EV_AUX(e) ((e)->kind >> 8)
@@ -223,9 +232,21 @@ typedef struct rav_evbuf {
 	uint32_t owner;         /* the recording thread (unique per thread, unlike `thread`) */
 	uint32_t consumed;      /* records a live reader has taken (the recorder's; engine never reads it) */
 	uint64_t reserved;      /* keeps ev[] 16-byte aligned in a malloc'd buffer */
+	/* A flexible array member: C99, an extension of g++ (taken silently
+	 * after __extension__) and of clang++ (which wants its warning off). */
+#if defined(__cplusplus) && defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wc99-extensions"
+#endif
+#ifdef __cplusplus
+	__extension__
+#endif
 	rav_raw_event ev[];
+#if defined(__cplusplus) && defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 } rav_evbuf;
-_Static_assert(__builtin_offsetof(rav_evbuf, ev) % 16 == 0, "event records must be 16-byte aligned");
+RAV__STATIC_ASSERT(__builtin_offsetof(rav_evbuf, ev) % 16 == 0, "event records must be 16-byte aligned");
 
 struct rav_snap_heap;
 
@@ -245,7 +266,9 @@ typedef struct rav_recorder {
 	/* Live sessions only (NULL for a recording from the start): take the
 	 * state of one heap, which stays still during the call (walk it with
 	 * rav_heap_walk).  Returns the piece id the engine puts in the
-	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then).
+	 * RAV_EV_SNAPSHOT event, or 0 if it could not be taken (no event then,
+	 * so heap->seq is never written; and the thread that needed the
+	 * snapshot records nothing more in the epoch).
 	 * Called on the owner thread, or under a channel's lock (parked owner,
 	 * message in flight). */
 	uint64_t (*snapshot)(const struct rav_snap_heap *heap, void *user);
@@ -293,6 +316,9 @@ uint32_t rav_record_session_begin(void);
  * the epoch (its last is epoch << 40 | that); the session waits for their
  * events, then ends (record.c says why). */
 uint64_t rav_record_seq_close(void);
+/* The last sequence number handed out (epoch << 40 | n): the cut of a loss
+ * (every number up to it is written, rav__seq_take says why). */
+uint64_t rav_record_seq_last(void);
 /* Recording off (threads keep their buffers; the next epoch discards them). */
 void rav_record_session_end(void);
 uint32_t rav_record_epoch(void);

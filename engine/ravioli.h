@@ -22,7 +22,11 @@
  * Errors: functions that can fail return rav_status; rav_last_error() gives
  * a precise message for the calling thread.  API misuse detected by debug
  * checks goes to the error handler (rav_set_error_handler); the default
- * handler prints the message to stderr and aborts.
+ * handler prints the message to stderr and aborts.  A null heap, output
+ * pointer or callback, or an address that is not the engine's where a root,
+ * slot or cell goes, is such misuse; the per-cell calls (fields, roots,
+ * rav_move, scalars) test their heap and addresses in builds with debug
+ * checks only, to keep their fast paths as they are without them.
  */
 #ifndef RAVIOLI_H
 #define RAVIOLI_H
@@ -36,6 +40,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* C++ programs include this header too (tests/install builds one with
+ * -pedantic): its compound literals are T{...} there. */
+#ifdef __cplusplus
+#define RAV__LITERAL(T) T
+#else
+#define RAV__LITERAL(T) (T)
 #endif
 
 /* ---- Geometry ------------------------------------------------------------ */
@@ -157,7 +169,7 @@ typedef struct rav_ref {
 	uint32_t gen;
 } rav_ref;
 
-#define RAV_NULL_REF ((rav_ref){ NULL, 0 })
+#define RAV_NULL_REF (RAV__LITERAL(rav_ref){ NULL, 0 })
 static inline bool rav_ref_is_null(rav_ref r) { return r.cell == NULL; }
 
 /* The calling thread's heap, created on first use (NULL only on ENOMEM). */
@@ -204,12 +216,12 @@ typedef struct rav_slot {
 static inline rav_slot rav_field_slot(rav_ref obj, int field)
 {
 	if (!obj.cell || (unsigned)field > 1)
-		return (rav_slot){ NULL, 0 };
-	return (rav_slot){ &obj.cell->w[1 + field], obj.gen };
+		return RAV__LITERAL(rav_slot){ NULL, 0 };
+	return RAV__LITERAL(rav_slot){ &obj.cell->w[1 + field], obj.gen };
 }
 static inline rav_slot rav_root_slot(rav_root r)
 {
-	return (rav_slot){ (uintptr_t *)r, 0 };
+	return RAV__LITERAL(rav_slot){ (uintptr_t *)r, 0 };
 }
 rav_status rav_move(rav_heap *h, rav_slot dst, rav_slot src);
 /* Allocate a raviolo of type t into slot `at` (a root or a reference field,

@@ -8,7 +8,9 @@
  * every heap's events continue exactly from its snapshot.  A thread
  * blocked in rav_recv is snapshotted by a sweep under its channel's lock
  * and continues, when it wakes, in the buffer the sweep prepared.  A
- * resynchronisation after lost events is just the next epoch.  Also here:
+ * snapshot the recorder refuses keeps the thread out of the epoch: its
+ * events would not replay.  A resynchronisation after lost events is just
+ * the next epoch.  Also here:
  * the views a live recorder takes of the process without stopping it (the
  * pool's free pages, the types, the census of thread heaps).
  */
@@ -25,6 +27,13 @@ static uint32_t epoch_now(void)
 static bool epoch_closed(uint32_t e)
 {
 	return (atomic_load_explicit(&rav__seq, memory_order_acquire) >> RAV_SEQ_EPOCH_SHIFT) != e;
+}
+
+/* The calling thread left epoch e (leave_epoch): it stays out of it. */
+static bool left_epoch(uint32_t e)
+{
+	rav_thread_rec *rec = rav__tl_rec;
+	return rec && __atomic_load_n(&rec->left, __ATOMIC_RELAXED) == e;
 }
 
 /* ---- live sessions ---- */
@@ -88,6 +97,11 @@ uint64_t rav_record_seq_close(void)
 	return was >> RAV_SEQ_EPOCH_SHIFT == e ? was - base : 0;
 }
 
+uint64_t rav_record_seq_last(void)
+{
+	return atomic_load_explicit(&rav__seq, memory_order_acquire);
+}
+
 void rav_record_session_end(void)
 {
 	__atomic_store_n(&rav__tracing_flag, 0, __ATOMIC_RELEASE);
@@ -129,17 +143,41 @@ static uint64_t take_snapshot(const rav_recorder *r, rav_heap *h, rav_snap_where
 	if (!s.seq)
 		return 0;
 	s.tsc = *tsc = rav__tsc();
-	__atomic_store_n(&h->snap_epoch, e, __ATOMIC_RELEASE);
-	return r->snapshot(&s, r->user);
+	uint64_t piece = r->snapshot(&s, r->user);
+	/* Only a snapshot the recorder took counts: a heap whose snapshot was
+	 * refused is still to be taken (by whoever touches it next). */
+	if (piece)
+		__atomic_store_n(&h->snap_epoch, e, __ATOMIC_RELEASE);
+	return piece;
 }
 
-static void snapshot_owned(const rav_recorder *r, rav_heap *h, uint32_t e)
+/* The calling thread stops recording in its epoch for good: a heap it
+ * works on could not be snapshotted, so its events would not replay.  Its
+ * stream ends here, as at the end of a session: the recorder counts what
+ * follows as lost (a refused snapshot is a loss, or the session ends), and
+ * the thread does not join the epoch again (a stream with a gap would not
+ * replay either: what the thread did meanwhile, a page it gave back, is
+ * missing); the next epoch takes it back. */
+static void leave_epoch(uint32_t e)
+{
+	rav_thread_rec *rec = rav__thread_rec();
+	if (rec)
+		__atomic_store_n(&rec->left, e, __ATOMIC_RELAXED);
+	rav__tl_epoch = 0;
+	rav__record_recheck();
+}
+
+/* False if the recorder refused the snapshot (or the epoch's numbers are
+ * closed). */
+static bool snapshot_owned(const rav_recorder *r, rav_heap *h, uint32_t e)
 {
 	uint64_t seq, tsc;
 	uint64_t piece = take_snapshot(r, h, RAV_SNAP_OWNER, 0, e, &seq, &tsc);
-	if (piece && seq)
-		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), h->id, piece, RAV_SNAP_OWNER,
-		               seq, tsc);
+	if (!piece || !seq)
+		return false;
+	rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), h->id, piece, RAV_SNAP_OWNER, seq,
+	               tsc);
+	return true;
 }
 
 /* The calling thread enters epoch e: a fresh buffer whose first record is
@@ -155,7 +193,8 @@ static void join_epoch(const rav_recorder *r, uint32_t e)
 		rec->serial = 0;
 	/* The old buffer (an earlier epoch's) goes to the recorder, which
 	 * discards it; the new one is tagged with e. */
-	if (!rav__exchange()) {
+	rav_evbuf *b = rav__exchange();
+	if (!b) {
 		rav__tl_epoch = was;
 		return;
 	}
@@ -164,8 +203,16 @@ static void join_epoch(const rav_recorder *r, uint32_t e)
 	 * which the thread joined, and stale sites of the writer's are gone */
 	rav__site_restream();
 	rav_heap *self = rav__self();
-	if (self)
-		snapshot_owned(r, self, e);
+	if (self && !snapshot_owned(r, self, e)) {
+		/* Without its snapshot the thread's events would not replay: the
+		 * buffer goes back untagged (the recorder discards it, and it is
+		 * not the first of the thread's stream in e, which a parked
+		 * snapshot or the next epoch starts again). */
+		rav__set_active(rec, NULL);
+		__atomic_store_n(&b->epoch, 0, __ATOMIC_RELEASE);
+		rav_record_flush();
+		leave_epoch(e);
+	}
 }
 
 /* A leaf: recording to a file (no session) passes here at every call. */
@@ -184,7 +231,7 @@ __attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
 	if (e == 0)
 		return;
 	if (rav__tl_epoch != e) {
-		if (epoch_closed(e))
+		if (epoch_closed(e) || left_epoch(e))
 			return;
 		join_epoch(r, e);
 		if (rav__tl_epoch != e)
@@ -194,8 +241,9 @@ __attribute__((noinline)) void rav__safepoint_slow(rav_heap *h)
 	 * a call made on another thread's heap (a misuse debug builds report
 	 * after this) must not snapshot it. */
 	rav_heap *self = rav__self();
-	if (h && self && h->builder == self->id && __atomic_load_n(&h->snap_epoch, __ATOMIC_ACQUIRE) != e)
-		snapshot_owned(r, h, e);
+	if (h && self && h->builder == self->id && __atomic_load_n(&h->snap_epoch, __ATOMIC_ACQUIRE) != e &&
+	    !snapshot_owned(r, h, e))
+		leave_epoch(e);
 	if (__atomic_load_n(&rav__debug_safepoints, __ATOMIC_ACQUIRE))
 		rav__debug_safepoint(h);
 }
@@ -238,25 +286,31 @@ void rav__snapshot_parked(rav_parked *pk, unsigned channel)
 	const rav_recorder *r = rav__recorder;
 	rav_thread_rec *rec = pk->rec;
 	uint32_t e = epoch_now();
+	/* (the owner sleeps under the channel's lock, which the caller holds:
+	 * its record stands still) */
 	if (!r || !r->snapshot || !rec || e == 0 ||
-	    __atomic_load_n(&pk->heap->snap_epoch, __ATOMIC_ACQUIRE) == e)
+	    __atomic_load_n(&pk->heap->snap_epoch, __ATOMIC_ACQUIRE) == e ||
+	    __atomic_load_n(&rec->left, __ATOMIC_RELAXED) == e)
 		return;
 	rav_evbuf *b = r->exchange(NULL, r->user);
 	if (!b)
 		return;
 	uint64_t seq, tsc;
 	uint64_t piece = take_snapshot(r, pk->heap, RAV_SNAP_PARKED, channel, e, &seq, &tsc);
+	if (!piece || !seq) {
+		/* No snapshot: the thread must not wake into e with an empty
+		 * stream (its events would not replay); it joins at its next
+		 * safe point instead, or stays out. */
+		r->release(b, r->user);
+		return;
+	}
 	__atomic_store_n(&b->thread, pk->heap->id, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->owner, rec->id, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->serial, 0, __ATOMIC_RELAXED);
-	uint32_t n = 0;
-	if (piece) {
-		b->ev[0] = (rav_raw_event){RAV_EV_TIME, 0, tsc, 0, seq};
-		b->ev[1] = (rav_raw_event){RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), pk->heap->id,
-		                           piece, RAV_SNAP_PARKED, seq};
-		n = 2;
-	}
-	__atomic_store_n(&b->count, n, __ATOMIC_RELAXED);
+	b->ev[0] = (rav_raw_event){RAV_EV_TIME, 0, tsc, 0, seq};
+	b->ev[1] = (rav_raw_event){RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), pk->heap->id, piece,
+	                           RAV_SNAP_PARKED, seq};
+	__atomic_store_n(&b->count, 2, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->epoch, e, __ATOMIC_RELEASE);
 	rec->serial = 1;
 	if (pk->adopt) /* from an earlier epoch: the recorder discards it */
@@ -266,7 +320,7 @@ void rav__snapshot_parked(rav_parked *pk, unsigned channel)
 	rav__set_active(rec, b);
 }
 
-void rav__snapshot_in_flight(rav_heap *mh, unsigned channel)
+void rav__snapshot_in_flight(rav_heap *mh, unsigned channel, bool taker)
 {
 	const rav_recorder *r = rav__recorder;
 	uint32_t e = epoch_now();
@@ -280,6 +334,10 @@ void rav__snapshot_in_flight(rav_heap *mh, unsigned channel)
 	if (piece && seq)
 		rav__emit_sync(RAV_EV_SNAPSHOT | ((uint32_t)RAV_SNAP_HEAP << 8), mh->id, piece,
 		               RAV_SNAP_IN_FLIGHT, seq, tsc);
+	else if (taker && rav__tl_epoch == e)
+		/* The receiver is about to take pages the stream knows nothing of.
+		 * (A sweep leaves the message to its receiver.) */
+		leave_epoch(e);
 }
 
 unsigned rav_record_sweep(void)

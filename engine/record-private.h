@@ -16,6 +16,7 @@ typedef struct rav_thread_rec {
 	uint32_t id;       /* rav_evbuf.owner */
 	uint32_t serial;   /* serial of the thread's next buffer in its epoch */
 	uint64_t dropped;  /* atomic: events lost for want of a buffer */
+	uint32_t left;     /* the epoch the thread left for good (record-live.c, leave_epoch) */
 } rav_thread_rec;
 
 extern pthread_mutex_t rav__recs_lock;

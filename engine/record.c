@@ -27,12 +27,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#else
-#include <time.h>
-#endif
 
+#include "rav-tsc.h"
 #include "record-private.h"
 
 int rav__tracing_flag;
@@ -113,35 +109,46 @@ rav_thread_rec *rav__thread_rec(void)
 	return rec;
 }
 
-static inline uint64_t tsc_now(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
+#define tsc_now rav__tsc_now /* (rav-tsc.h) */
 
 uint64_t rav__tsc(void)
 {
 	return tsc_now();
 }
 
+static bool seq_make_room(void);
+
 /* A compare-and-swap rather than an add: the number is taken only if the
  * counter is in the thread's epoch, so a thread left behind by a new epoch
- * cannot take one of the new epoch's numbers and leave a hole in them. */
+ * cannot take one of the new epoch's numbers and leave a hole in them.
+ *
+ * A number is only handed to a thread that has room in its buffer for the
+ * event it numbers (its clock reading and the event, rav__emit_sync): a
+ * thread the recorder refuses a buffer takes no number, and so every
+ * number handed out is written.  Live sessions depend on that: the cut of
+ * a loss or of the end is a sequence number, every event numbered below
+ * it must reach the stream, and a number taken by a thread that could not
+ * write it would leave a hole that later events (the receiver's hand-off
+ * of a message whose send was lost) fall into (session-thread.c).
+ * (Recording to a file, epoch 0, nothing is cut: the event takes its
+ * buffer when it is written, outside the lock that ordered it, as before.) */
 uint64_t rav__seq_take(void)
 {
 	unsigned long long v = atomic_load_explicit(&rav__seq, memory_order_relaxed);
+	if (rav__tl_epoch != 0 && RAV_LIKELY((v >> RAV_SEQ_EPOCH_SHIFT) == rav__tl_epoch) &&
+	    RAV_UNLIKELY(tbuf->count + 3 > tbuf->cap) && !seq_make_room())
+		return 0;
 	for (;;) {
 		if (RAV_UNLIKELY((v >> RAV_SEQ_EPOCH_SHIFT) != rav__tl_epoch)) {
 			/* The session is ending (rav_record_seq_close, record-live.c):
 			 * this thread's stream ends before the event it could not
-			 * number. */
+			 * number.  The bound goes too: the inline fast path checks
+			 * only the bound, and would go on appending this thread's
+			 * later events (an allocation in the page whose acquire had
+			 * no number) up to its next clock reading. */
 			if (rav__tl_epoch == __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE))
 				rav__tl_epoch = 0;
+			rav__tlimit = 0;
 			return 0;
 		}
 		if (atomic_compare_exchange_weak_explicit(&rav__seq, &v, v + 1, memory_order_relaxed,
@@ -265,6 +272,26 @@ static inline rav_raw_event *refuse(void)
 {
 	rav__tlimit = 0;
 	return NULL;
+}
+
+/* rav__seq_take's thread has no room for the event it wants to number:
+ * a fresh buffer first, as reserve() would take one for the event.  If the
+ * recorder refuses, the event is dropped before it has a number. */
+static __attribute__((noinline)) bool seq_make_room(void)
+{
+	if (!rav__recorder)
+		return false;
+	if (tbuf == &rav__nobuf && rav__tl_backoff) {
+		rav__tl_backoff--;
+		count_drop(1);
+		return false;
+	}
+	rav_evbuf *b = rav__exchange();
+	if (b && b->count + 3 <= b->cap)
+		return true;
+	rav__tl_backoff = NO_BUFFER_BACKOFF;
+	count_drop(1);
+	return false;
 }
 
 /* What reserve() reserves for. */

@@ -108,6 +108,10 @@ unsigned rav_heap_id(const rav_heap *h)
 
 uint32_t rav_heap_gen(const rav_heap *h)
 {
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_heap_gen: null heap");
+		return 0;
+	}
 	return h->gen;
 }
 
@@ -297,6 +301,10 @@ rav_root rav_root_new(rav_heap *h)
 
 bool rav__check_owner(const rav_heap *h, const char *what)
 {
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "%s: null heap (rav_heap_self() gives the calling thread's)", what);
+		return false;
+	}
 	const rav_heap *self = rav__self_heap;
 	unsigned owner = h->builder;
 	if (RAV_LIKELY(self != NULL && owner == self->id))
@@ -333,6 +341,10 @@ bool rav__check_root(rav_heap *h, rav_root r, const char *what)
 	if (!rav__check_owner(h, what))
 		return false;
 	rav_cell *c = cell_of(r);
+	if (((uintptr_t)r & (sizeof(uintptr_t) - 1)) != 0 || !rav__in_pool(r)) {
+		rav__misuse(RAV_EINVAL, "%s: %p is not a root (not an engine address)", what, (void *)r);
+		return false;
+	}
 	if (cell_type(c) != RAV_TYPE_ROOT || page_owner(page_of(c)) != h || word_of(r) == 0) {
 		rav__misuse(RAV_EINVAL, "%s: %p is not a root of heap %u", what, (void *)r, h->id);
 		return false;

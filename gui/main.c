@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	gint64 from = -1, to = -1;
 	double fps = 0;
 	int step_ms = 0;
-	gint64 event = -1;
+	gint64 event = -1, contention_window = -1;
 	double cell_px = 0;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
 	gboolean contention = FALSE, counts = FALSE, version = FALSE, list_demos = FALSE;
@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 		{ "no-legend", 0, 0, G_OPTION_ARG_NONE, &no_legend, "With --render: leave out the type legend", NULL },
 		{ "no-chrome", 0, 0, G_OPTION_ARG_NONE, &no_chrome, "With --render: only the heap (no title, labels, timeline)", NULL },
 		{ "contention", 0, 0, G_OPTION_ARG_NONE, &contention, "With --render: compute and overlay cache contention", NULL },
+		{ "contention-window", 0, 0, G_OPTION_ARG_INT64, &contention_window, "With --contention: only the N events before the drawn one (what the Lines panel's \"Only around the playhead\" shows; default: the whole trace)", "N" },
 		{ "print-counts", 0, 0, G_OPTION_ARG_NONE, &counts, "With --render: print cells per type and their colours", NULL },
 		{ "anim", 0, 0, G_OPTION_ARG_DOUBLE, &anim, "With --render: apply the next visible event and draw its animation at time T (0..1)", "T" },
 		{ "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Play FILE headless and print frame-time percentiles", NULL },
@@ -192,7 +193,8 @@ int main(int argc, char **argv)
 		RavscopeRenderOptions o = {
 			.file = argv[1], .output = output ? output : render_out, .event = event, .size = size, .select = select,
 			.focus = focus, .cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend,
-			.no_chrome = no_chrome, .contention = contention, .print_counts = counts, .frames = frames, .anim = anim,
+			.no_chrome = no_chrome, .contention = contention, .contention_window = contention_window,
+			.print_counts = counts, .frames = frames, .anim = anim,
 			.events_per_frame = per_frame, .from = from, .to = to, .fps = fps, .step_ms = step_ms,
 		};
 		int rc = bench ? ravscope_headless_bench(&o) : ravscope_headless_render(&o);

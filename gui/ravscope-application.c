@@ -260,19 +260,25 @@ char **ravscope_application_trace_dirs(void)
 	return out;
 }
 
+/* The sample programs are installed out of PATH (libexecdir/ravscope,
+ * samples/meson.build): next to this executable as the prefix laid them
+ * out (a moved prefix, a --destdir stage), else where it was configured. */
 char *ravscope_application_find_sample(const char *name)
 {
 	g_autofree char *exe_name = g_strdup_printf("rav-sample-%s", name);
-	char *path;
+	char *path = NULL;
 	if (running_uninstalled()) {
 		path = g_build_filename(RAVSCOPE_SAMPLE_BUILD_DIR, exe_name, NULL);
 	} else {
 		g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
 		g_autofree char *bindir = exe ? g_path_get_dirname(exe) : NULL;
-		path = bindir ? g_build_filename(bindir, exe_name, NULL) : NULL;
+		if (bindir && RAVSCOPE_SAMPLES_FROM_BINDIR[0]) {
+			g_autofree char *p = g_build_filename(bindir, RAVSCOPE_SAMPLES_FROM_BINDIR, exe_name, NULL);
+			path = g_canonicalize_filename(p, NULL);
+		}
 		if (!path || !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
 			g_free(path);
-			path = g_find_program_in_path(exe_name);
+			path = g_build_filename(RAVSCOPE_SAMPLE_INSTALL_DIR, exe_name, NULL);
 		}
 	}
 	if (path && !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))

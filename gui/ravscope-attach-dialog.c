@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "ravscope-application.h"
 #include "ravtrace.h"
 
 struct _RavscopeAttachDialog {
@@ -254,11 +255,16 @@ static void ravscope_attach_dialog_init(RavscopeAttachDialog *self)
 	self->empty = ADW_STATUS_PAGE(adw_status_page_new());
 	adw_status_page_set_icon_name(self->empty, "system-search-symbolic");
 	adw_status_page_set_title(self->empty, "No Running Program Links libravioli");
-	adw_status_page_set_description(self->empty,
+	/* the sample program by the path it has here (it is not in PATH) */
+	g_autofree char *sample = ravscope_application_find_sample("tree");
+	g_autofree char *sample_markup = g_markup_escape_text(sample ? sample : "rav-sample-tree", -1);
+	g_autofree char *empty_text = g_strdup_printf(
 		"Programs linked with libravioli listen for ravscope while they run (unless RAVIOLI_LISTEN=0 "
-		"is set). Start one, for example <tt>rav-sample-tree 1000000 &amp;</tt>, and it appears here "
+		"is set). Start one, for example <tt>%s 1000000 &amp;</tt>, and it appears here "
 		"within a second. Or use <b>Run Program…</b> to start a program with ravscope attached from "
-		"its first event.");
+		"its first event.",
+		sample_markup);
+	adw_status_page_set_description(self->empty, empty_text);
 	gtk_stack_add_named(self->stack, GTK_WIDGET(self->empty), "empty");
 	gtk_stack_add_named(self->stack, gtk_spinner_new(), "loading");
 	gtk_stack_set_visible_child_name(self->stack, "loading");

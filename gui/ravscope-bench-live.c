@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ravscope-application.h"
 #include "ravscope-heapdraw.h"
 #include "ravscope-live.h"
 
@@ -39,20 +40,10 @@ static double pct(GArray *a, double p)
 	return g_array_index(a, double, MIN(i, a->len - 1));
 }
 
+/* build/samples/ from the build tree, libexecdir/ravscope installed. */
 static char *default_sample(void)
 {
-	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *dir = exe ? g_path_get_dirname(exe) : g_strdup(".");
-	/* build tree: build/gui/ravscope -> build/samples/; installed: bindir */
-	char *cands[] = { g_build_filename(dir, "..", "samples", "rav-sample-live", NULL),
-			  g_build_filename(dir, "rav-sample-live", NULL) };
-	char *found = NULL;
-	for (guint i = 0; i < G_N_ELEMENTS(cands); i++) {
-		if (!found && g_file_test(cands[i], G_FILE_TEST_IS_EXECUTABLE))
-			found = g_canonicalize_filename(cands[i], NULL);
-		g_free(cands[i]);
-	}
-	return found ? found : g_find_program_in_path("rav-sample-live");
+	return ravscope_application_find_sample("live");
 }
 
 int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)

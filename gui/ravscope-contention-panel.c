@@ -2,7 +2,8 @@
  *
  * Three states, all in the template: nothing computed yet (an explanation
  * and a Compute button bound to "win.contention"), computing (progress and
- * Cancel), and a result (the "only around the playhead" switch, totals and
+ * Cancel), and a result (the "only around the playhead" switch and the
+ * window's length in events, totals and
  * the 40 hottest lines, each with a button that selects its first cell
  * through "win.select-cell", and the lines of the program whose accesses
  * bounce it when the trace has call sites).  Only the rows of hot lines
@@ -24,6 +25,8 @@ struct _RavscopeContentionPanel {
 	GtkWidget *windowed_list;
 	AdwActionRow *windowed_row;
 	GtkSwitch *windowed_switch;
+	AdwActionRow *window_row;
+	GtkSpinButton *window_spin;
 	GtkLabel *intro_label;
 	GtkLabel *summary_label;
 	GtkProgressBar *progress;
@@ -33,7 +36,7 @@ struct _RavscopeContentionPanel {
 	GtkListBox *lines_list;
 
 	RavscopeContention *contention;
-	GBinding *windowed_binding;
+	GBinding *windowed_binding, *window_binding;
 	GPtrArray *rows; /* hot-line rows in lines_list */
 };
 
@@ -48,6 +51,36 @@ static void on_hot_line_clicked(GtkButton *b, RavscopeContentionPanel *self)
 {
 	guint64 loc = *(guint64 *)g_object_get_data(G_OBJECT(b), "loc");
 	gtk_widget_activate_action(GTK_WIDGET(self), "win.select-cell", "t", loc);
+}
+
+/* 0 is "automatic": say so, with the length it stands for. */
+static gboolean on_window_output(GtkSpinButton *spin, RavscopeContentionPanel *self)
+{
+	guint64 v = (guint64)gtk_adjustment_get_value(gtk_spin_button_get_adjustment(spin));
+	g_autofree char *text = v ? g_strdup_printf("%" G_GUINT64_FORMAT, v) : g_strdup("auto");
+	if (g_strcmp0(gtk_editable_get_text(GTK_EDITABLE(spin)), text) != 0)
+		gtk_editable_set_text(GTK_EDITABLE(spin), text);
+	return TRUE;
+}
+
+/* What a user types: a count of events, or "auto" (or nothing) for 0. */
+static int on_window_input(GtkSpinButton *spin, double *value, RavscopeContentionPanel *self)
+{
+	const char *text = gtk_editable_get_text(GTK_EDITABLE(spin));
+	while (g_ascii_isspace(*text))
+		text++;
+	if (!*text || g_ascii_strncasecmp(text, "auto", 4) == 0) {
+		*value = 0;
+		return TRUE;
+	}
+	char *end = NULL;
+	guint64 v = g_ascii_strtoull(text, &end, 10);
+	while (end && g_ascii_isspace(*end))
+		end++;
+	if (end == text || (end && *end))
+		return GTK_INPUT_ERROR;
+	*value = (double)MIN(v, (guint64)RAVSCOPE_CONTENTION_WINDOW_MAX);
+	return TRUE;
 }
 
 static void on_cancel(GtkButton *b, RavscopeContentionPanel *self)
@@ -74,6 +107,7 @@ static void show_result(RavscopeContentionPanel *self, RavscopeDocument *doc, ra
 	g_autofree char *sub = g_strdup_printf("the last %" G_GUINT64_FORMAT " events before the playhead, recomputed when it rests",
 					       ravscope_contention_window_events(self->contention));
 	adw_action_row_set_subtitle(self->windowed_row, sub);
+	gtk_widget_set_visible(GTK_WIDGET(self->window_row), ravscope_contention_get_windowed(self->contention));
 	rav_contention_totals tot;
 	rav_contention_get_totals(c, &tot);
 	guint64 from, to;
@@ -188,6 +222,7 @@ void ravscope_contention_panel_set_contention(RavscopeContentionPanel *self, Rav
 	if (self->contention) {
 		g_signal_handlers_disconnect_by_data(self->contention, self);
 		g_clear_pointer(&self->windowed_binding, g_binding_unbind);
+		g_clear_pointer(&self->window_binding, g_binding_unbind);
 		g_clear_object(&self->contention);
 	}
 	if (contention) {
@@ -197,6 +232,9 @@ void ravscope_contention_panel_set_contention(RavscopeContentionPanel *self, Rav
 		g_signal_connect(contention, "notify::progress", G_CALLBACK(on_progress), self);
 		self->windowed_binding = g_object_bind_property(contention, "windowed", self->windowed_switch, "active",
 								G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+		self->window_binding =
+		    g_object_bind_property(contention, "window-length", gtk_spin_button_get_adjustment(self->window_spin),
+		                           "value", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 	}
 	update(self);
 	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_CONTENTION]);
@@ -261,6 +299,8 @@ static void ravscope_contention_panel_class_init(RavscopeContentionPanelClass *k
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, windowed_list);
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, windowed_row);
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, windowed_switch);
+	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, window_row);
+	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, window_spin);
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, intro_label);
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, summary_label);
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, progress);
@@ -269,6 +309,8 @@ static void ravscope_contention_panel_class_init(RavscopeContentionPanelClass *k
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, heading);
 	gtk_widget_class_bind_template_child(wc, RavscopeContentionPanel, lines_list);
 	gtk_widget_class_bind_template_callback(wc, on_cancel);
+	gtk_widget_class_bind_template_callback(wc, on_window_output);
+	gtk_widget_class_bind_template_callback(wc, on_window_input);
 	gtk_widget_class_set_layout_manager_type(wc, GTK_TYPE_BIN_LAYOUT);
 }
 

@@ -8,6 +8,8 @@
  * The windowed mode recomputes for the last events before the playhead
  * 250 ms after the playhead rests, never while playing; in a live session
  * it slides with the newest events (ravscope_contention_refresh_live).
+ * How many events the window spans is the user's ("window-length", kept in
+ * the "contention-window" setting; 0 picks a fortieth of the trace).
  */
 #include "ravscope-contention.h"
 
@@ -17,6 +19,7 @@ struct _RavscopeContention {
 	gulong position_handler;
 	GSettings *settings;
 	gboolean active, windowed, playing;
+	guint window_length; /* events; 0: automatic */
 	rav_contention *result;
 	unsigned line_size;
 	guint64 from, to;                     /* range of the result */
@@ -32,7 +35,7 @@ struct _RavscopeContention {
 
 G_DEFINE_FINAL_TYPE(RavscopeContention, ravscope_contention, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_ACTIVE, PROP_WINDOWED, PROP_RUNNING, PROP_PROGRESS, N_PROPS };
+enum { PROP_0, PROP_ACTIVE, PROP_WINDOWED, PROP_WINDOW_LENGTH, PROP_RUNNING, PROP_PROGRESS, N_PROPS };
 static GParamSpec *props[N_PROPS];
 enum { SIGNAL_CHANGED, SIGNAL_MESSAGE, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -136,8 +139,10 @@ static void job_done(GObject *source, GAsyncResult *res, gpointer user)
 
 guint64 ravscope_contention_window_events(RavscopeContention *self)
 {
+	if (self->window_length)
+		return self->window_length;
 	guint64 n = self->doc ? ravscope_document_get_event_count(self->doc) : 0;
-	return MAX(2000, n / 40);
+	return MAX(RAVSCOPE_CONTENTION_WINDOW_MIN_AUTO, n / 40);
 }
 
 static void start(RavscopeContention *self)
@@ -295,6 +300,22 @@ void ravscope_contention_set_windowed(RavscopeContention *self, gboolean windowe
 		start(self);
 }
 
+void ravscope_contention_set_window_length(RavscopeContention *self, guint events)
+{
+	if (self->window_length == events)
+		return;
+	self->window_length = events;
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_WINDOW_LENGTH]);
+	if (self->active && self->windowed && self->doc && ravscope_document_is_indexed(self->doc)) {
+		/* a spin button sends every step: compute when it rests */
+		g_clear_handle_id(&self->rerun, g_source_remove);
+		self->rerun = g_timeout_add(250, rerun_cb, self);
+	}
+	changed(self);
+}
+
+guint ravscope_contention_get_window_length(RavscopeContention *self) { return self->window_length; }
+
 void ravscope_contention_set_playing(RavscopeContention *self, gboolean playing)
 {
 	self->playing = playing;
@@ -302,7 +323,11 @@ void ravscope_contention_set_playing(RavscopeContention *self, gboolean playing)
 
 void ravscope_contention_set_settings(RavscopeContention *self, GSettings *settings)
 {
+	if (self->settings)
+		g_settings_unbind(self, "window-length");
 	g_set_object(&self->settings, settings);
+	if (settings)
+		g_settings_bind(settings, "contention-window", self, "window-length", G_SETTINGS_BIND_DEFAULT);
 }
 
 RavscopeDocument *ravscope_contention_get_document(RavscopeContention *self) { return self->doc; }
@@ -333,6 +358,7 @@ static void ravscope_contention_get_property(GObject *o, guint id, GValue *v, GP
 	switch (id) {
 	case PROP_ACTIVE: g_value_set_boolean(v, self->active); break;
 	case PROP_WINDOWED: g_value_set_boolean(v, self->windowed); break;
+	case PROP_WINDOW_LENGTH: g_value_set_uint(v, self->window_length); break;
 	case PROP_RUNNING: g_value_set_boolean(v, self->running); break;
 	case PROP_PROGRESS: g_value_set_double(v, self->progress); break;
 	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
@@ -345,6 +371,7 @@ static void ravscope_contention_set_property(GObject *o, guint id, const GValue 
 	switch (id) {
 	case PROP_ACTIVE: ravscope_contention_set_active(self, g_value_get_boolean(v)); break;
 	case PROP_WINDOWED: ravscope_contention_set_windowed(self, g_value_get_boolean(v)); break;
+	case PROP_WINDOW_LENGTH: ravscope_contention_set_window_length(self, g_value_get_uint(v)); break;
 	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(o, id, pspec);
 	}
 }
@@ -370,6 +397,8 @@ static void ravscope_contention_class_init(RavscopeContentionClass *klass)
 	props[PROP_ACTIVE] = g_param_spec_boolean("active", NULL, NULL, FALSE,
 		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	props[PROP_WINDOWED] = g_param_spec_boolean("windowed", NULL, NULL, FALSE,
+		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+	props[PROP_WINDOW_LENGTH] = g_param_spec_uint("window-length", NULL, NULL, 0, RAVSCOPE_CONTENTION_WINDOW_MAX, 0,
 		G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 	props[PROP_RUNNING] = g_param_spec_boolean("running", NULL, NULL, FALSE,
 		G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);

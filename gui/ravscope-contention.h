@@ -31,8 +31,16 @@ void ravscope_contention_set_active(RavscopeContention *self, gboolean active);
 gboolean ravscope_contention_get_windowed(RavscopeContention *self);
 void ravscope_contention_set_windowed(RavscopeContention *self, gboolean windowed);
 void ravscope_contention_set_playing(RavscopeContention *self, gboolean playing);
-/* How many events the window spans for this document. */
+/* How many events the window spans for this document: "window-length" if
+ * set (the "contention-window" setting), else a fortieth of the trace and
+ * at least RAVSCOPE_CONTENTION_WINDOW_MIN_AUTO. */
+#define RAVSCOPE_CONTENTION_WINDOW_MIN_AUTO 2000
+#define RAVSCOPE_CONTENTION_WINDOW_MAX 1000000000u /* the setting's range */
 guint64 ravscope_contention_window_events(RavscopeContention *self);
+/* "window-length": events the window spans; 0: automatic.  A change
+ * recomputes a shown windowed model once the value rests. */
+guint ravscope_contention_get_window_length(RavscopeContention *self);
+void ravscope_contention_set_window_length(RavscopeContention *self, guint events);
 /* Live sessions: recompute over the window ending at the playhead unless a
  * run is going (windowed mode is switched on). */
 void ravscope_contention_refresh_live(RavscopeContention *self);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "ravscope-charts.h"
+#include "ravscope-contention.h"
 #include "ravscope-export.h"
 #include "ravscope-heapdraw.h"
 
@@ -139,6 +140,12 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_printerr("ravscope: --from/--to play a range of events: leave out --event and --anim\n");
 		return 2;
 	}
+	if (o->contention_window != -1 && (!o->contention || o->contention_window < 1 ||
+					   o->contention_window > RAVSCOPE_CONTENTION_WINDOW_MAX)) {
+		g_printerr("ravscope: --contention-window takes 1 to %u events, with --contention\n",
+			   RAVSCOPE_CONTENTION_WINDOW_MAX);
+		return 2;
+	}
 	if (o->fps < 0 || o->fps > 100 || o->step_ms < 0) {
 		g_printerr("ravscope: --fps takes 1 to 100 frames per second, --step-ms a positive duration\n");
 		return 2;
@@ -184,10 +191,25 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	rav_contention *cont = NULL;
 	if (o->contention) {
 		rav_contention_config cfg = { .line_size = 64, .windows = 64 };
+		if (o->contention_window > 0) {
+			/* as the window's "Only around the playhead": the events up to the drawn one */
+			guint64 span = (guint64)o->contention_window;
+			cfg.from = at > span ? at - span : 0;
+			cfg.to = MAX(at, cfg.from + 1);
+		}
 		rav_trace_error err = { 0 };
 		cont = rav_contention_run(ravscope_document_get_trace(doc), &cfg, NULL, NULL, &err);
-		if (!cont)
+		if (!cont) {
 			g_printerr("ravscope: contention model failed: %s\n", err.message);
+		} else {
+			rav_contention_totals tot;
+			rav_contention_get_totals(cont, &tot);
+			g_autofree char *span_text = cfg.to > cfg.from
+				? g_strdup_printf("events %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, cfg.from, cfg.to)
+				: g_strdup("the whole trace");
+			g_print("contention over %s: %" G_GUINT64_FORMAT " accesses, %" G_GUINT64_FORMAT
+				" line transfers between threads\n", span_text, tot.accesses, tot.transfers);
+		}
 	}
 
 	gboolean chrome = !o->no_chrome;

@@ -14,6 +14,7 @@ typedef struct {
 	const char *focus;    /* zoom onto this cell's page */
 	double cell_px;       /* fixed pixels per cell, 0 = fit */
 	gboolean dark, large_text, no_legend, no_chrome, contention, print_counts;
+	gint64 contention_window; /* > 0: the contention model over the events before the drawn one only */
 	int frames;           /* --bench frames per zoom level */
 	gint64 events_per_frame; /* --bench: events applied per frame (default 2000) */
 	double anim;          /* >= 0: apply the next visible event, draw its animation at this time (0..1) */

@@ -610,7 +610,9 @@ static void act_run_program(GtkWidget *w, const char *name, GVariant *p)
 	gtk_label_set_xalign(GTK_LABEL(intro), 0);
 	gtk_box_append(GTK_BOX(inner), intro);
 	GtkWidget *entry = gtk_entry_new();
-	gtk_entry_set_placeholder_text(GTK_ENTRY(entry), "e.g. build/samples/rav-sample-tree 100000");
+	g_autofree char *sample = ravscope_application_find_sample("tree");
+	g_autofree char *placeholder = g_strdup_printf("e.g. %s 100000", sample ? sample : "rav-sample-tree");
+	gtk_entry_set_placeholder_text(GTK_ENTRY(entry), placeholder);
 	gtk_box_append(GTK_BOX(inner), entry);
 	GtkWidget *err = gtk_label_new("");
 	gtk_widget_add_css_class(err, "error");

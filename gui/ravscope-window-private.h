@@ -72,6 +72,7 @@ struct _RavscopeWindow {
 	RavscopeLessonPlayer *lesson_player;
 	RavscopeLesson *pending_lesson; /* its trace is being opened */
 	gboolean lesson_sidebar_saved, lesson_sidebar_was; /* the side panel before the lesson */
+	guint lesson_fit_idle;                              /* fit_lesson_layout, after the next layout */
 
 	GSettings *settings;
 	GMenu *demo_menu; /* shared by the Demos button and the main menu */

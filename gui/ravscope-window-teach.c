@@ -57,6 +57,43 @@ static void lesson_error(RavscopeWindow *self, const char *what, const GError *e
 	gtk_window_present(GTK_WINDOW(dlg));
 }
 
+/* A lesson on a short window (a 900 x 600 projector) gives the timeline's
+ * height to the heap: the lesson's steps move the playhead, and the
+ * transport bar still steps and plays.  A taller window, or the end of the
+ * lesson, brings it back.  Decided after layout, from the window's height. */
+#define LESSON_FULL_HEIGHT 720 /* px: below it a lesson hides the timeline */
+
+static gboolean fit_lesson_layout(gpointer data)
+{
+	RavscopeWindow *self = data;
+	self->lesson_fit_idle = 0;
+	gboolean lesson = gtk_revealer_get_reveal_child(self->narration_revealer);
+	int height = gtk_widget_get_height(GTK_WIDGET(self));
+	gtk_widget_set_visible(GTK_WIDGET(self->timeline), !lesson || height <= 0 || height >= LESSON_FULL_HEIGHT);
+	return G_SOURCE_REMOVE;
+}
+
+static void queue_fit_lesson_layout(RavscopeWindow *self)
+{
+	/* below the redraw priority: the new size is allocated by then */
+	if (!self->lesson_fit_idle)
+		self->lesson_fit_idle = g_idle_add_full(G_PRIORITY_LOW, fit_lesson_layout, self, NULL);
+}
+
+/* The surface's "layout" comes with every new size, whoever asked for it
+ * (the user, the window manager, maximizing, the program). */
+static void on_surface_layout(GdkSurface *surface, int width, int height, RavscopeWindow *self)
+{
+	queue_fit_lesson_layout(self);
+}
+
+static void on_window_realize(GtkWidget *w, RavscopeWindow *self)
+{
+	GdkSurface *surface = gtk_native_get_surface(GTK_NATIVE(w));
+	if (surface)
+		g_signal_connect_object(surface, "layout", G_CALLBACK(on_surface_layout), self, 0);
+}
+
 static void set_lesson_mode(RavscopeWindow *self, gboolean on)
 {
 	/* A lesson wants the room for the heap: the side panel folds away
@@ -70,6 +107,7 @@ static void set_lesson_mode(RavscopeWindow *self, gboolean on)
 		gtk_toggle_button_set_active(self->sidebar_button, self->lesson_sidebar_was);
 	}
 	gtk_revealer_set_reveal_child(self->narration_revealer, on);
+	queue_fit_lesson_layout(self);
 	gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lesson-next", on);
 	gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lesson-back", on);
 	gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.lesson-close", on);
@@ -291,6 +329,8 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 	gtk_menu_button_set_menu_model(self->lesson_button, G_MENU_MODEL(self->lesson_menu));
 	refresh_lesson_menu(self);
 	set_lesson_mode(self, FALSE);
+	g_signal_connect(self, "realize", G_CALLBACK(on_window_realize), self);
+	g_signal_connect_swapped(self, "map", G_CALLBACK(queue_fit_lesson_layout), self);
 
 	/* Keys of a lesson and of the glossary on the trace page. */
 	struct {
@@ -313,6 +353,7 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 
 void ravscope__window_teach_dispose(RavscopeWindow *self)
 {
+	g_clear_handle_id(&self->lesson_fit_idle, g_source_remove);
 	if (self->lesson_player) {
 		g_signal_handlers_disconnect_by_data(self->lesson_player, self);
 		ravscope_lesson_player_stop(self->lesson_player);

@@ -351,6 +351,8 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 		d->changed = gerr.code == RAV_TRACE_ECHANGED;
 		return false;
 	}
+	/* the payload is in d->buf now: its mapped pages are not needed */
+	ravt_reader_release_bytes(rd, c->offset + sizeof(ravt_frame), c->stored);
 	if (RAVT_VERIFY_CRC && !c->verified) {
 		if (!lock_held)
 			pthread_mutex_lock(&rd->lock);

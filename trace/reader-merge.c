@@ -506,6 +506,14 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 	}
 	if (final && m->dec)
 		release_decoders(m);
+	/* each chunk's pages went when it was decompressed, but the kernel
+	 * maps a few pages around each one read (fault-around): all of them */
+	if (final) {
+		pthread_mutex_lock(&rd->lock);
+		uint64_t size = rd->size;
+		pthread_mutex_unlock(&rd->lock);
+		ravt_reader_release_bytes(rd, 0, size);
+	}
 	return rc;
 }
 

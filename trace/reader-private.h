@@ -257,6 +257,14 @@ void ravt_lru_free(ravt_reader *rd);
 /* reader-merge.c */
 void ravt_merge_free(ravt_reader *rd);
 
+/* reader.c: the mapped bytes [off, off + len) are not needed in memory any
+ * more (a chunk's payload decompressed into a decoder's buffer, the framing
+ * walk done): the whole pages among them (four at least) leave the
+ * process's resident set.
+ * They stay in the page cache and come back on the next read; nothing for
+ * bytes that are not our mapping. */
+void ravt_reader_release_bytes(const ravt_reader *rd, uint64_t off, uint64_t len);
+
 /* reader-guard.c: fn(arg) reads mapped bytes of the trace; run it so that
  * SIGBUS (the file shrank) becomes RAV_TRACE_ECHANGED in *err (false) and
  * the reader never reads the mapping again.  fn must not take locks. */

@@ -279,7 +279,12 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 	}
 	rd->file_fd = fd;
 	rd->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	return open_bytes(rd, err);
+	rd = open_bytes(rd, err);
+	/* the framing walk read every frame (and with the kernel's fault-around
+	 * mapped nearly every page): indexing reads each payload once more */
+	if (rd)
+		ravt_reader_release_bytes(rd, 0, rd->size);
+	return rd;
 }
 
 ravt_reader *ravt_reader_open_memory(const void *data, size_t size, rav_trace_error *err)
@@ -293,6 +298,36 @@ ravt_reader *ravt_reader_open_memory(const void *data, size_t size, rav_trace_er
 	rd->data = size ? data : (const uint8_t *)"";
 	rd->size = size;
 	return open_bytes(rd, err);
+}
+
+/* A mapped page the reader has read stays in the process's resident set
+ * until unmapped, so a reader that read its whole file once would hold the
+ * file's size for as long as it stays open, though it needs none of it in
+ * memory once decoded (payloads are decompressed or copied into a decoder's
+ * buffer).  The pages stay in the page cache, shared and reclaimable like
+ * any cached file; a later read maps them again (a minor fault).  The
+ * mapping is read-only and never written, so dropping it loses nothing,
+ * whichever thread reads there at the same time. */
+#define RELEASE_MIN_PAGES 4u
+
+void ravt_reader_release_bytes(const ravt_reader *rd, uint64_t off, uint64_t len)
+{
+	/* (map_len, not size: a stream's size grows under its lock while
+	 * cursors on other threads read chunks it framed before) */
+	if (!rd->mapped || len == 0 || off >= rd->map_len)
+		return;
+	if (len > rd->map_len - off)
+		len = rd->map_len - off;
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)(rd->data + off), e = a + len, pg = page > 0 ? (uintptr_t)page : 4096;
+	/* only the whole pages inside: a page shared with a neighbouring chunk
+	 * may be read again next (small chunks would each fault their page in
+	 * again), and a range of a page or two is not worth a system call.
+	 * What is left goes with the whole mapping when indexing is done. */
+	a = (a + pg - 1) & ~(pg - 1);
+	e &= ~(pg - 1);
+	if (e > a && e - a >= RELEASE_MIN_PAGES * pg)
+		(void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 /* ---- Streams ------------------------------------------------------------- */

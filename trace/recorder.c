@@ -44,11 +44,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
 
 #include "format.h"
+#include "rav-tsc.h"
 #include "session.h"
 #include "ravioli.h"
 #include "ravtrace.h"
@@ -71,7 +69,7 @@ static struct {
 	rav_evbuf *head, *tail; /* queue to the writer */
 	size_t queued;
 	rav_evbuf *free_list;
-	int writer_state;       /* WRITER_* */
+	int writer_state;           /* WRITER_* */
 	unsigned producers_waiting; /* threads waiting for a free buffer */
 	bool started, stopping, stopped;
 	pthread_t writer;
@@ -80,14 +78,14 @@ static struct {
 	char *rename_from, *rename_to; /* the temporary name until the header is written */
 	bool pool_known;
 	bool write_failed;
-	int compress_mode;      /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
+	int compress_mode; /* COMPRESS_* (RAVIOLI_TRACE_COMPRESS) */
 	uint64_t dropped;
 	rav_recorder rec;
-	ravt_selfmaps maps;     /* the program's memory map, for call sites */
+	ravt_selfmaps maps; /* the program's memory map, for call sites */
 	/* RAVIOLI_TRACE_STATS=1: what recording cost, printed at the end. */
 	bool stats;
 	uint64_t buffers, waits, wait_ns, writer_cpu_ns;
-	uint64_t at_level[5];   /* buffers written at zstd 1, -1, -5, -10, raw */
+	uint64_t at_level[5]; /* buffers written at zstd 1, -1, -5, -10, raw */
 } R = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
@@ -440,25 +438,14 @@ static void *writer_main(void *arg)
 }
 
 /* TSC ticks per second, measured against CLOCK_MONOTONIC over ~10 ms. */
-static uint64_t read_tsc(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
-
 static uint64_t calibrate_tsc(uint64_t *tsc_start)
 {
-	uint64_t t0 = mono_ns(), c0 = read_tsc();
+	uint64_t t0 = mono_ns(), c0 = rav__tsc_now();
 	*tsc_start = c0;
 	struct timespec d = { 0, 10 * 1000 * 1000 };
 	while (nanosleep(&d, &d) != 0 && errno == EINTR)
 		;
-	uint64_t t1 = mono_ns(), c1 = read_tsc();
+	uint64_t t1 = mono_ns(), c1 = rav__tsc_now();
 	if (t1 <= t0 || c1 <= c0)
 		return 0;
 	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));

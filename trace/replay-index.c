@@ -437,6 +437,15 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 	ravt_replay *rp = (ravt_replay *)sink;
 	ravt_series_publish(rp->series, &rp->live, final);
 	ravt_history_publish(rp->history, rp->live.pos);
+	if (final) {
+		/* No event follows: the blocks kept for the live model's next
+		 * copies (up to RAVT_CACHE_MAX_BYTES, full after keyframes were
+		 * thinned) would be held for nothing while the trace stays open. */
+		ravt_blockcache_clear(&rp->cache);
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+	}
 }
 
 /* ---- what others ask -------------------------------------------------------- */

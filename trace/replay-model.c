@@ -110,10 +110,27 @@ void ravt_blockcache_clear(ravt_blockcache *c)
 		free(b);
 }
 
+/* Reference counts are only raised by a holder of a reference, so a count
+ * of 1 read here is ours alone: the block goes without the locked
+ * read-modify-write, which on x86 also keeps later loads (the next blocks'
+ * misses) from starting until it completes. */
 static inline void block_unref(const ravt_model *m, ravt_cellblock *c)
 {
-	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+	if (!c)
+		return;
+	if (atomic_load_explicit(&c->refs, memory_order_acquire) == 1 ||
+	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
 		cell_release(m, c);
+}
+
+/* The counts of a page's cell blocks are on as many lines, in a model of
+ * tens of megabytes mostly out of cache: ask for all of them (for writing)
+ * before the atomic operations on them, which would otherwise wait for
+ * each line in turn. */
+static inline void prefetch_block_counts(const ravt_model *m, const ravt_mpage *p)
+{
+	for (uint32_t i = 0; i < m->ncb; i++)
+		__builtin_prefetch(p->cb[i], 1);
 }
 
 static inline bool is_static(const ravt_cellblock *k)
@@ -155,7 +172,12 @@ ravt_mpage *ravt_page_new(ravt_model *m)
 
 static void page_unref(const ravt_model *m, ravt_mpage *p)
 {
-	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+	if (!p)
+		return;
+	/* (a count of 1 is ours alone: see block_unref) */
+	if (atomic_load_explicit(&p->refs, memory_order_acquire) == 1 ||
+	    atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+		prefetch_block_counts(m, p);
 		for (uint32_t i = 0; i < m->ncb; i++)
 			block_unref(m, p->cb[i]);
 		page_release(m, p);
@@ -190,10 +212,18 @@ void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint
 		atomic_init(&m->tkinds->refs, 1);
 }
 
+/* Page blocks this far ahead are asked for while walking a page table
+ * (clearing or copying a model: a seek does both, thousands of pages, each
+ * block a miss). */
+#define PAGE_PF_AHEAD 8u
+
 void ravt_model_clear(ravt_model *m)
 {
-	for (uint32_t i = 0; i < m->span; i++)
+	for (uint32_t i = 0; i < m->span; i++) {
+		if (i + PAGE_PF_AHEAD < m->span)
+			__builtin_prefetch(m->pages[i + PAGE_PF_AHEAD], 1);
 		page_unref(m, m->pages[i]);
+	}
 	free(m->pages);
 	free(m->pool);
 	free(m->known);
@@ -250,8 +280,11 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 	if (src->span) {
 		memcpy(dst->pages, src->pages, sizeof *dst->pages * src->span);
 		memcpy(dst->pool, src->pool, src->span);
-		for (uint32_t i = 0; i < src->span; i++)
+		for (uint32_t i = 0; i < src->span; i++) {
+			if (i + PAGE_PF_AHEAD < src->span)
+				__builtin_prefetch(src->pages[i + PAGE_PF_AHEAD], 1);
 			page_ref(src->pages[i]);
+		}
 	}
 	if (src->nknown)
 		memcpy(dst->known, src->known, sizeof *dst->known * src->nknown);
@@ -316,6 +349,7 @@ bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 {
 	ravt_mpage *p = m->pages[page];
+	prefetch_block_counts(m, p);
 	ravt_mpage *q = page_alloc(m);
 	if (!q)
 		return NULL;

@@ -41,6 +41,44 @@ void ravt_session_enqueue_locked(rav_evbuf *b)
 	}
 }
 
+/* Lock held.  The cut is the next number: every one handed out so far was
+ * handed to a thread with room for its event, so it reaches the stream,
+ * while any event numbered later is held back (consume) - a consistent
+ * cut, since an event that depends on another thread's has a larger
+ * number.  A cut by clock reading was not one: a thread could hold a
+ * number taken before the moment and write its event after it, or not at
+ * all for want of a buffer, while the event that depends on it (a
+ * receiver's hand-off of the message's pages) was read before. */
+void ravt_session_lose_locked(void)
+{
+	if (S.losing)
+		return;
+	S.losing = true;
+	S.losing_tsc = rav__tsc_now();
+	uint64_t last = rav_record_seq_last();
+	uint32_t e = (uint32_t)(last >> RAVT_SEQ_EPOCH_SHIFT);
+	if (e == S.void_epoch)
+		S.cut_seq = last + 1;
+	else if (e < S.void_epoch)
+		/* a resynchronisation is starting epoch void_epoch: none of it */
+		S.cut_seq = ((uint64_t)S.void_epoch << RAVT_SEQ_EPOCH_SHIFT) + 1;
+	else
+		/* the end closed the numbers (settle): no thread takes one any
+		 * more, so a thread refused a buffer only ends its own stream */
+		S.cut_seq = UINT64_MAX;
+}
+
+bool ravt_session_seqs_complete(uint64_t cut)
+{
+	uint64_t base = (uint64_t)S.epoch << RAVT_SEQ_EPOCH_SHIFT;
+	if (cut <= base + 1)
+		return true;
+	pthread_mutex_lock(&S.lock);
+	uint64_t got = S.seqs_written + S.seqs_void;
+	pthread_mutex_unlock(&S.lock);
+	return got >= cut - base - 1;
+}
+
 rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
 {
 	(void)user;
@@ -74,8 +112,7 @@ rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
 				S.nbufs++;
 			} else if (!self) {
 				/* out of memory: even lossless sessions must lose */
-				S.losing = true;
-				S.losing_tsc = tsc_now();
+				ravt_session_lose_locked();
 			}
 			break;
 		}
@@ -85,8 +122,7 @@ rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user)
 		}
 		/* The client cannot keep up: lose from now on, resynchronise once
 		 * the session thread has caught up. */
-		S.losing = true;
-		S.losing_tsc = tsc_now();
+		ravt_session_lose_locked();
 		break;
 	}
 	pthread_mutex_unlock(&S.lock);
@@ -239,7 +275,35 @@ static void learn_pool(void)
 	}
 }
 
-/* Encode records [b->consumed, upto) of a buffer of the current epoch. */
+/* Records [from, to) of b go to the client. */
+static void write_range(rav_evbuf *b, uint32_t from, uint32_t to, uint64_t cut)
+{
+	if (to <= from)
+		return;
+	/* an ordering event's own clock reading carries its number */
+	for (uint32_t i = from; i < to; i++) {
+		if (RAV_EV_KIND(&b->ev[i]) == RAV_EV_TIME && b->ev[i].c && b->ev[i].c < cut)
+			S.seqs_written++;
+		i += text_records(&b->ev[i]);
+	}
+	uint64_t n = count_events(b->ev, from, to, S.stats_ms || S.stats_only);
+	S.events += n;
+	if (!S.stats_only && ravt_session_writer_ok()) {
+		learn_pool();
+		uint32_t thread = __atomic_load_n(&b->thread, __ATOMIC_RELAXED);
+		ravt_writer_add(S.w, thread, b->ev + from, to - from);
+		mark_dirty(thread);
+	}
+}
+
+/* Encode records [b->consumed, upto) of a buffer of the current epoch.
+ * During a loss each program thread's stream ends right before its first
+ * ordering event numbered at or after the cut (its own clock reading,
+ * which carries the number); what follows is lost.  The session thread's
+ * own stream goes on (its LOST event, numbered after the cut, ends the
+ * epoch), without its other ordering events from the cut on (snapshots of
+ * messages taken by a sweep: their pages' history after the cut is not in
+ * the stream). */
 static void consume(rav_evbuf *b, uint32_t upto)
 {
 	uint32_t from = b->consumed;
@@ -247,49 +311,39 @@ static void consume(rav_evbuf *b, uint32_t upto)
 		return;
 	uint32_t owner = __atomic_load_n(&b->owner, __ATOMIC_RELAXED);
 	owner_state *o = owner_get(owner);
-	bool losing;
-	uint64_t cut_tsc;
 	pthread_mutex_lock(&S.lock);
-	losing = S.losing;
-	cut_tsc = S.losing_tsc;
+	uint64_t cut = S.cut_seq;
 	pthread_mutex_unlock(&S.lock);
-	uint32_t keep = upto;
+	b->consumed = upto;
 	if (o && o->cut) {
-		keep = from;
-	} else if (losing && owner != S.self_owner) {
-		/* The stream of this thread ends at its first clock reading at or
-		 * after the moment losing began. */
-		for (uint32_t i = from; i < upto; i++) {
-			const rav_raw_event *e = &b->ev[i];
-			if (RAV_EV_KIND(e) == RAV_EV_TIME && e->a >= cut_tsc) {
-				keep = i;
+		S.lost += count_events(b->ev, from, upto, false);
+		return;
+	}
+	bool self = owner == S.self_owner;
+	uint32_t start = from;
+	for (uint32_t i = from; i < upto; i++) {
+		const rav_raw_event *e = &b->ev[i];
+		if (RAV_EV_KIND(e) == RAV_EV_TIME && e->c >= cut) {
+			if (!self) {
+				write_range(b, start, i, cut);
 				if (o)
 					o->cut = true;
-				break;
+				S.lost += count_events(b->ev, i, upto, false);
+				return;
 			}
-			i += text_records(e);
+			/* the session thread: skip this ordering event (clock
+			 * reading and event) unless it is the LOST event */
+			if (i + 1 < upto && RAV_EV_KIND(&b->ev[i + 1]) != RAV_EV_LOST) {
+				write_range(b, start, i, cut);
+				S.lost += count_events(b->ev, i, i + 2, false);
+				start = i + 2;
+				i++;
+				continue;
+			}
 		}
+		i += text_records(e);
 	}
-	bool by_kind = S.stats_ms || S.stats_only;
-	if (keep > from) {
-		/* an ordering event's own clock reading carries its number */
-		for (uint32_t i = from; i < keep; i++) {
-			if (RAV_EV_KIND(&b->ev[i]) == RAV_EV_TIME && b->ev[i].c)
-				S.seqs_written++;
-			i += text_records(&b->ev[i]);
-		}
-		uint64_t n = count_events(b->ev, from, keep, by_kind);
-		S.events += n;
-		if (!S.stats_only && ravt_session_writer_ok()) {
-			learn_pool();
-			uint32_t thread = __atomic_load_n(&b->thread, __ATOMIC_RELAXED);
-			ravt_writer_add(S.w, thread, b->ev + from, keep - from);
-			mark_dirty(thread);
-		}
-	}
-	if (upto > keep)
-		S.lost += count_events(b->ev, keep, upto, false);
-	b->consumed = upto;
+	write_range(b, start, upto, cut);
 }
 
 /* Buffers done with in this round go back at its end: one of them may

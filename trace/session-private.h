@@ -17,12 +17,10 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
 
 #include "format.h"
 #include "rav-record.h"
+#include "rav-tsc.h" /* rav__tsc_now: the clock of the engine's time stamps */
 #include "ravioli.h"
 #include "snapshot.h"
 
@@ -81,6 +79,14 @@ struct ravt_session_state {
 	bool lossless, stats_only;
 	bool losing;
 	uint64_t losing_tsc;
+	/* The cut of a loss (FORMAT.md 12.3): events numbered from here on are
+	 * not sent (UINT64_MAX: no loss).  Every number below it reaches the
+	 * stream (rav__seq_take hands none to a thread without room for its
+	 * event) unless its snapshot was refused: those are counted here, for
+	 * the epoch void_epoch, so that nobody waits for them. */
+	uint64_t cut_seq;
+	uint64_t seqs_void;
+	uint32_t void_epoch;
 	uint64_t next_piece;
 	bool want_stats;
 	struct reply {
@@ -119,9 +125,11 @@ struct ravt_session_state {
 	uint32_t *dirty;
 	size_t ndirty, dirty_cap;
 	uint64_t events, lost, lost_reported, bytes, snapshots, resyncs;
-	uint64_t seqs_written; /* sequence numbers of the epoch written so far */
+	uint64_t seqs_written; /* sequence numbers of the epoch below cut_seq written so far */
 	uint64_t crash_deadline; /* ms: a dying program gives the client this long */
 	uint64_t last_resync_ms, resync_backoff, resync_not_before;
+	uint64_t cut_wait_until; /* ms: a loss's cut waits this long for its numbers */
+	bool cut_complete;       /* ... and they are all written */
 	unsigned sweep_left; /* channels the epoch's sweep could not lock yet */
 	uint64_t dropped_at_start;
 	uint64_t dropped_at_stop; /* engine drops once the session is ending are not losses */
@@ -141,17 +149,6 @@ extern struct ravt_session_state ravt_session_state;
 
 /* True on the session's own thread: it never waits for, or loses to, itself. */
 extern _Thread_local bool ravt_session_on_thread;
-
-static inline uint64_t tsc_now(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
 
 static inline uint64_t mono_ms(void)
 {
@@ -179,6 +176,10 @@ static inline void wake_session(void)
 /* session-buffers.c: the recorder's buffer callbacks (program threads) and
  * the session thread's rounds over the buffers. */
 void ravt_session_enqueue_locked(rav_evbuf *b); /* lock held */
+void ravt_session_lose_locked(void);            /* lock held: losing starts now */
+/* Whether every number of the epoch below `cut` (epoch << 40 | n) was written
+ * or will never come (a refused snapshot's). */
+bool ravt_session_seqs_complete(uint64_t cut);
 rav_evbuf *ravt_session_exchange(rav_evbuf *full, void *user);
 void ravt_session_release(rav_evbuf *last, void *user);
 void ravt_session_owners_reset(void);

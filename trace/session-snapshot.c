@@ -76,11 +76,22 @@ static bool copy_page(rav_heap *h, size_t page_index, unsigned fill, bool is_roo
 	return true;
 }
 
+/* Lock held: the snapshot numbered seq is refused, its number will not
+ * come (the engine writes no event for it). */
+static void void_seq_locked(uint64_t seq)
+{
+	if (seq && seq >> RAVT_SEQ_EPOCH_SHIFT == S.void_epoch && seq < S.cut_seq)
+		S.seqs_void++;
+}
+
 uint64_t ravt_session_snapshot(const rav_snap_heap *s, void *user)
 {
 	(void)user;
 	pthread_mutex_lock(&S.lock);
-	if (!S.live || S.stop) {
+	/* Until the end's cut is made a snapshot is taken as any event is
+	 * recorded: a thread refused one stops recording in the epoch. */
+	if (!S.live || S.sealed) {
+		void_seq_locked(s->seq);
 		pthread_mutex_unlock(&S.lock);
 		return 0;
 	}
@@ -103,10 +114,9 @@ uint64_t ravt_session_snapshot(const rav_snap_heap *s, void *user)
 	if (!p || !node || p->failed || !S.live) {
 		/* No memory for the copy: this heap cannot be described, so what
 		 * follows would not replay.  Treat it as a loss. */
-		if (S.live && !S.losing) {
-			S.losing = true;
-			S.losing_tsc = tsc_now();
-		}
+		if (S.live)
+			ravt_session_lose_locked();
+		void_seq_locked(s->seq);
 		pthread_mutex_unlock(&S.lock);
 		if (p) {
 			free(p->pages);
@@ -307,8 +317,17 @@ static void write_pool_piece(void)
 void ravt_session_begin_epoch(bool first)
 {
 	ravt_session_owners_reset();
-	S.epoch = rav_record_session_begin();
+	/* before the epoch begins: a snapshot refused at once is counted */
+	pthread_mutex_lock(&S.lock);
+	S.void_epoch = rav_record_epoch() + 1;
+	S.seqs_void = 0;
 	S.seqs_written = 0;
+	/* losing again already (since the resynchronisation said it was over):
+	 * nothing of the new epoch is sent but its end (no thread joins it
+	 * while losing anyway) */
+	S.cut_seq = S.losing ? ((uint64_t)S.void_epoch << RAVT_SEQ_EPOCH_SHIFT) + 1 : UINT64_MAX;
+	pthread_mutex_unlock(&S.lock);
+	S.epoch = rav_record_session_begin();
 	if (first)
 		S.first_epoch = S.epoch;
 	if (!S.stats_only) {

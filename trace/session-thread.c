@@ -155,29 +155,32 @@ static void wait_for_work(int ms)
 	}
 }
 
-/* How long the end waits for events whose numbers were handed out. */
+/* How long the end, or a resynchronisation, waits for events whose numbers
+ * were handed out. */
 #define SETTLE_MS 1000
 
 /* The end of the stream is a consistent cut (rav_record_seq_close in
- * engine/record.c says why stopping alone is not): close the epoch's
- * numbers, then drain until every number handed out is written.  Only then
- * are threads refused buffers.  A crash or a loss has its own cut; a
- * number whose event can never come (a snapshot that failed) ends the wait
- * at SETTLE_MS. */
+ * engine/record-live.c says why stopping alone is not): close the epoch's
+ * numbers, then drain until every number handed out (or, during a loss,
+ * every one below the loss's cut) is written.  Only then are threads
+ * refused buffers.  A crash has its own cut; a number whose event does not
+ * come (a thread stopped for good between taking a number and writing its
+ * event) ends the wait at SETTLE_MS. */
 static void settle(void)
 {
 	uint64_t handed = rav_record_seq_close();
+	pthread_mutex_lock(&S.lock);
+	uint64_t cut = S.cut_seq, end = ((uint64_t)S.epoch << RAVT_SEQ_EPOCH_SHIFT) + handed + 1;
+	pthread_mutex_unlock(&S.lock);
+	if (cut > end)
+		cut = end;
 	bool crashing = __atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED) != 0;
 	uint64_t deadline = mono_ms() + SETTLE_MS;
-	while (!crashing && S.seqs_written < handed && ravt_session_writer_ok() && mono_ms() < deadline) {
-		pthread_mutex_lock(&S.lock);
-		bool losing = S.losing;
-		pthread_mutex_unlock(&S.lock);
-		if (losing)
-			break;
+	while (!crashing && ravt_session_writer_ok() && mono_ms() < deadline) {
 		ravt_session_drain();
-		if (S.seqs_written < handed)
-			wait_for_work(1);
+		if (ravt_session_seqs_complete(cut))
+			break;
+		wait_for_work(1);
 		crashing = __atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED) != 0;
 	}
 	pthread_mutex_lock(&S.lock);
@@ -285,7 +288,9 @@ void *ravt_session_main(void *arg)
 		}
 		pthread_mutex_unlock(&S.lock);
 		bool empty = ravt_session_drain();
-		if (S.sweep_left)
+		/* (during a loss a sweep's snapshots would not be sent: the next
+		 * epoch sweeps again) */
+		if (S.sweep_left && !losing)
 			S.sweep_left = rav_record_sweep();
 		now = mono_ms();
 		if (now >= next_flush || stop || npost) {
@@ -311,6 +316,18 @@ void *ravt_session_main(void *arg)
 		/* Resynchronise once caught up; after losses in quick succession,
 		 * wait longer each time (each resync snapshots every heap again,
 		 * which a client that cannot keep up can least afford). */
+		/* ... and once every event before the loss's cut is written: the
+		 * events of the epoch to come must not be needed by the old one */
+		if (losing && empty && !S.cut_complete) {
+			pthread_mutex_lock(&S.lock);
+			uint64_t cut = S.cut_seq;
+			pthread_mutex_unlock(&S.lock);
+			if (!S.cut_wait_until)
+				S.cut_wait_until = now + SETTLE_MS;
+			S.cut_complete = ravt_session_seqs_complete(cut) || now >= S.cut_wait_until;
+			if (!S.cut_complete)
+				continue;
+		}
 		if (losing && empty && now >= S.resync_not_before) {
 			uint64_t since_last = now - S.last_resync_ms;
 			S.resync_backoff =
@@ -319,11 +336,16 @@ void *ravt_session_main(void *arg)
 				S.resync_backoff = 2000;
 			ravt_session_resync();
 			S.last_resync_ms = mono_ms();
+			S.cut_wait_until = 0;
+			S.cut_complete = false;
 		} else if (losing && empty && !S.resync_not_before) {
 			S.resync_not_before = now + S.resync_backoff;
 		}
-		if (!losing)
+		if (!losing) {
 			S.resync_not_before = 0;
+			S.cut_wait_until = 0;
+			S.cut_complete = false;
+		}
 	}
 	ravt_debugger_stop();
 	finish();

@@ -21,13 +21,15 @@
  * When a thread needs a buffer and none is left:
  *  - lossless mode: it waits for the session thread (the program runs at
  *    the client's pace);
- *  - default: losing starts at TSC T.  Threads record nothing more (their
- *    events are counted).  The session thread still writes every event
- *    older than T - each thread's stream is cut at its first clock reading
- *    at or after T, which is a consistent cut because every event that
- *    orders threads carries its own reading - then a LOST event, then a new
- *    epoch: every heap is snapshotted again and the stream goes on.  The
- *    client says "N events lost between A and B".
+ *  - default: losing starts (at sequence number N, the next one).  Threads
+ *    get no more buffers (their events are counted).  The session thread
+ *    still writes every event numbered below N - a thread is handed a
+ *    number only if it has room for its event, so they all come - and each
+ *    thread's stream up to its first event numbered N or more, which is a
+ *    consistent cut because an event that depends on another thread's has
+ *    a larger number; then a LOST event, then a new epoch: every heap is
+ *    snapshotted again and the stream goes on.  The client says "N events
+ *    lost between A and B".  (The end of a session is such a cut too.)
  *
  * The session is four files sharing one state (session-private.h):
  *  - session.c: this control API (start, stop, posts, crashes, reaping),
@@ -91,11 +93,11 @@ static uint64_t tsc_hz(void)
 		return hz;
 	struct timespec t0, t1, d = {0, 10 * 1000 * 1000};
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uint64_t c0 = tsc_now();
+	uint64_t c0 = rav__tsc_now();
 	while (nanosleep(&d, &d) != 0 && errno == EINTR)
 		;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t c1 = tsc_now();
+	uint64_t c1 = rav__tsc_now();
 	double dt = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
 	if (dt > 0 && c1 > c0)
 		hz = (uint64_t)((double)(c1 - c0) * 1e9 / dt);
@@ -157,7 +159,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	    .sites_user = &S.maps,
 	};
 	p.tsc_hz = tsc_hz();
-	p.tsc_start = tsc_now();
+	p.tsc_start = rav__tsc_now();
 	p.start_realtime_ns = realtime_ns();
 	p.cmdline_len = ravt_read_cmdline(cmdline, sizeof cmdline);
 	size_t pool_bytes;

@@ -44,6 +44,7 @@ void t_hysteresis(void);
 /* unit-misuse.c */
 void t_stale_borrow(void);
 void t_cross_heap(void);
+void t_null_args(void);
 /* unit-vectors.c */
 void t_vec_data(void);
 void t_vec_refs(void);

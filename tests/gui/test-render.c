@@ -245,6 +245,38 @@ static void test_contention(void)
 			" without", after, before);
 }
 
+/* --contention-window N: the model over the N events up to the drawn one,
+ * as the Lines panel's "Only around the playhead"; refused without
+ * --contention or outside 1..1e9. */
+static void test_contention_window(void)
+{
+	g_autofree char *png = g_build_filename(tmpdir, "heat.png", NULL);
+	char *out = NULL, *err = NULL;
+	const char *a1[] = { ravscope, "--render", png, "--contention", "--contention-window", "500", "--event", "3000",
+			     trace, NULL };
+	g_assert_cmpint(run(a1, &out, &err), ==, 0);
+	if (!strstr(out, "contention over events 2500 to 3000:"))
+		g_error("--contention-window 500 at event 3000 said: %s%s", out, err);
+	g_free(out);
+	g_free(err);
+	const char *a2[] = { ravscope, "--render", png, "--contention", "--event", "3000", trace, NULL };
+	g_assert_cmpint(run(a2, &out, &err), ==, 0);
+	g_assert_nonnull(strstr(out, "contention over the whole trace:"));
+	g_free(out);
+	g_free(err);
+	const char *bad[][9] = {
+		{ ravscope, "--render", png, "--contention-window", "500", trace, NULL },
+		{ ravscope, "--render", png, "--contention", "--contention-window", "0", trace, NULL },
+		{ ravscope, "--render", png, "--contention", "--contention-window", "-7", trace, NULL },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_assert_cmpint(run(bad[i], &out, &err), ==, 2);
+		g_assert_nonnull(strstr(err, "--contention-window takes 1 to"));
+		g_free(out);
+		g_free(err);
+	}
+}
+
 static void test_events_and_errors(void)
 {
 	g_autofree char *png = g_build_filename(tmpdir, "start.png", NULL);
@@ -301,8 +333,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Render/full-picture", test_full_picture);
 	g_test_add_func("/Rav/Gui/Render/events-and-errors", test_events_and_errors);
 	g_test_add_func("/Rav/Gui/Render/animation-frame", test_animation_frame);
-	if (argc == 4)
+	if (argc == 4) {
 		g_test_add_func("/Rav/Gui/Render/contention", test_contention);
+		g_test_add_func("/Rav/Gui/Render/contention-window", test_contention_window);
+	}
 	int rc = g_test_run();
 	const char *files[] = { "cells.png", "full.png", "dark.png", "start.png", "bogus.ravtrace", "empty.ravtrace",
 				"plain.png", "heat.png", "anim.png", "still.png" };

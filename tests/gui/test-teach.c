@@ -20,6 +20,8 @@
 
 #include "ravscope-application.h"
 #include "ravscope-compare-window.h"
+#include "ravscope-contention-panel.h"
+#include "ravscope-contention.h"
 #include "ravscope-explain-panel.h"
 #include "ravscope-glossary-window.h"
 #include "ravscope-heap-view.h"
@@ -267,6 +269,87 @@ static void test_lesson(void)
 	spin_a_bit();
 }
 
+/* ---- a lesson on a 900 x 600 projector ---- */
+
+static GtkWidget *find_widget_of_type(GtkWidget *w, const char *type_name)
+{
+	if (g_str_equal(G_OBJECT_TYPE_NAME(w), type_name))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *f = find_widget_of_type(c, type_name);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+static void resize_to(RavscopeWindow *w, int width, int height)
+{
+	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
+	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
+	for (int i = 0; i < 40 && (gdk_surface_get_width(s) != width || gdk_surface_get_height(s) != height); i++)
+		spin_a_bit();
+	for (int i = 0; i < 10; i++)
+		spin_a_bit();
+}
+
+/* At 900 x 600, normal and in presentation mode: the window fits (its
+ * minimum is not larger, so it keeps that size), and the heap gets the
+ * room the timeline had (the lesson's steps move the playhead). */
+static void check_small_screen(RavscopeWindow *w, gboolean presentation, int heap_min)
+{
+	const char *mode = presentation ? "presentation mode" : "normal mode";
+	for (int i = 0; i < 20; i++)
+		spin_a_bit();
+	int min_w, min_h, nat;
+	gtk_widget_measure(GTK_WIDGET(w), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, &nat, NULL, NULL);
+	gtk_widget_measure(GTK_WIDGET(w), GTK_ORIENTATION_VERTICAL, 900, &min_h, &nat, NULL, NULL);
+	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
+	GtkWidget *heap = ravscope_window_get_heap_view(w);
+	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	g_assert_nonnull(timeline);
+	g_test_message("%s, a lesson at 900x600: minimum %dx%d, window %dx%d, heap %d px high, timeline %s", mode,
+		       min_w, min_h, gdk_surface_get_width(s), gdk_surface_get_height(s), gtk_widget_get_height(heap),
+		       gtk_widget_get_mapped(timeline) ? "shown" : "hidden");
+	g_assert_cmpint(min_w, <=, 900);
+	g_assert_cmpint(min_h, <=, 600);
+	g_assert_cmpint(gdk_surface_get_width(s), ==, 900);
+	g_assert_cmpint(gdk_surface_get_height(s), ==, 600);
+	g_assert_false(gtk_widget_get_mapped(timeline));
+	g_assert_cmpint(gtk_widget_get_height(heap), >=, heap_min);
+}
+
+static void test_lesson_small_screen(void)
+{
+	GSettings *settings = ravscope_settings_new();
+	g_assert_nonnull(settings);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	/* (before: 215 px of heap at 900x600; in presentation mode the window
+	 * could not be narrower than 946 x 648) */
+	check_small_screen(w, FALSE, 300);
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	check_small_screen(w, TRUE, 200);
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	/* A taller window gives the timeline back ... */
+	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	resize_to(w, 1300, 850);
+	g_assert_true(gtk_widget_get_mapped(timeline));
+	resize_to(w, 900, 600);
+	g_assert_false(gtk_widget_get_mapped(timeline));
+	/* ... and so does the end of the lesson, whatever the size. */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-close", NULL));
+	for (int i = 0; i < 10; i++)
+		spin_a_bit();
+	g_assert_true(gtk_widget_get_mapped(find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline")));
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -325,6 +408,94 @@ static void test_compare(void)
 	spin_a_bit();
 }
 
+/* ---- the contention window's length: a setting, shown and set in the Lines panel ---- */
+
+static gboolean contention_done(gpointer data)
+{
+	RavscopeContention *c = data;
+	return !ravscope_contention_is_running(c) && ravscope_contention_get_result(c) != NULL;
+}
+
+static void test_contention_window(void)
+{
+	GError *error = NULL;
+	RavscopeDocument *doc = ravscope_document_open(chatty_path, &error);
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_index_sync(doc, &error));
+	guint64 n = ravscope_document_get_event_count(doc);
+	GSettings *settings = ravscope_settings_new();
+	RavscopeContention *c = ravscope_contention_new();
+	ravscope_contention_set_settings(c, settings);
+	ravscope_contention_set_document(c, doc);
+	/* automatic by default: a fortieth of the trace, at least 2000 */
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 0);
+	g_assert_cmpuint(ravscope_contention_window_events(c), ==, MAX(2000, n / 40));
+	/* the setting is the model's window */
+	g_settings_set_uint(settings, "contention-window", 1234);
+	g_assert_cmpuint(ravscope_contention_get_window_length(c), ==, 1234);
+	g_assert_cmpuint(ravscope_contention_window_events(c), ==, 1234);
+	g_assert_true(ravscope_document_seek(doc, n / 2, &error));
+	ravscope_contention_set_windowed(c, TRUE);
+	ravscope_contention_set_active(c, TRUE);
+	spin_until(contention_done, c, "the windowed model");
+	guint64 from, to;
+	ravscope_contention_get_range(c, &from, &to);
+	g_assert_cmpuint(to, ==, n / 2);
+	g_assert_cmpuint(from, ==, n / 2 - 1234);
+	/* the Lines panel shows it, and a length typed there is the setting,
+	 * and the model follows once the value rests */
+	GtkWidget *panel = ravscope_contention_panel_new();
+	GtkWidget *win = gtk_window_new();
+	gtk_window_set_child(GTK_WINDOW(win), panel);
+	ravscope_contention_panel_set_contention(RAVSCOPE_CONTENTION_PANEL(panel), c);
+	gtk_window_present(GTK_WINDOW(win));
+	spin_a_bit();
+	GtkWidget *spin = NULL;
+	GPtrArray *todo = g_ptr_array_new();
+	g_ptr_array_add(todo, panel);
+	while (todo->len && !spin) {
+		GtkWidget *x = g_ptr_array_steal_index(todo, todo->len - 1);
+		if (GTK_IS_SPIN_BUTTON(x))
+			spin = x;
+		for (GtkWidget *k = gtk_widget_get_first_child(x); k; k = gtk_widget_get_next_sibling(k))
+			g_ptr_array_add(todo, k);
+	}
+	g_ptr_array_unref(todo);
+	g_assert_nonnull(spin);
+	g_assert_cmpfloat(gtk_spin_button_get_value(GTK_SPIN_BUTTON(spin)), ==, 1234);
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "1234");
+	g_assert_true(gtk_widget_get_visible(gtk_widget_get_ancestor(spin, ADW_TYPE_ACTION_ROW)));
+	gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), 5000);
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 5000);
+	for (int i = 0; i < 200; i++) {
+		ravscope_contention_get_range(c, &from, &to);
+		if (from == n / 2 - 5000 && contention_done(c))
+			break;
+		spin_a_bit();
+	}
+	g_assert_cmpuint(from, ==, n / 2 - 5000);
+	g_assert_cmpuint(to, ==, n / 2);
+	/* 0 is automatic again */
+	gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), 0);
+	spin_a_bit();
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "auto");
+	g_assert_cmpuint(ravscope_contention_window_events(c), ==, MAX(2000, n / 40));
+	/* typed: a count, or "auto" */
+	gtk_editable_set_text(GTK_EDITABLE(spin), "3000");
+	gtk_spin_button_update(GTK_SPIN_BUTTON(spin));
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 3000);
+	gtk_editable_set_text(GTK_EDITABLE(spin), "auto");
+	gtk_spin_button_update(GTK_SPIN_BUTTON(spin));
+	g_assert_cmpuint(g_settings_get_uint(settings, "contention-window"), ==, 0);
+	ravscope_contention_panel_set_contention(RAVSCOPE_CONTENTION_PANEL(panel), NULL);
+	gtk_window_destroy(GTK_WINDOW(win));
+	spin_a_bit();
+	ravscope_contention_set_active(c, FALSE);
+	g_object_unref(c);
+	g_object_unref(settings);
+	g_object_unref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -349,6 +520,8 @@ int main(int argc, char **argv)
 		g_test_add_data_func("/Rav/Gui/Teach/attach-snapshots", argv[5], test_attach_steps);
 	}
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
+	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
+	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test-install.sh - install ravscope as a user would and use it from outside.
 #
-#   test-install.sh BUILD_ROOT SOURCE_ROOT PREFIX BINDIR LIBDIR DATADIR MANDIR GUI MAN
+#   test-install.sh BUILD_ROOT SOURCE_ROOT PREFIX BINDIR LIBDIR DATADIR MANDIR GUI MAN SAMPLEDIR
 #
 # `meson install --destdir` of the build tree into a temporary directory,
 # then, from a work directory outside the source and build trees and with
@@ -10,7 +10,8 @@
 # PATH for the programs):
 #   - docs/examples/myprog.c built with `cc $(pkg-config ... ravioli)`,
 #     shared and fully static, and with ravioli-engine (which must not
-#     record); count-events.c, a reader, with ravtrace;
+#     record); count-events.c, a reader, with ravtrace; cxx-user.cpp, a
+#     C++17 program on ravioli.h and ravtrace.h (g++ -pedantic -Werror);
 #     docs/examples/meson.build with dependency('ravioli');
 #     docs/examples/CMakeLists.txt through the pkg-config file;
 #   - each program run with RAVIOLI_TRACE, its trace read back with the
@@ -23,18 +24,21 @@
 #     the MIME database maps *.ravtrace (and a trace without the suffix) to
 #     application/x-ravtrace and that type to ravscope's desktop file;
 #     ravscope finds its installed demos without a build tree; every
-#     program answers --version with the project's version;
+#     program answers --version with the project's version; bindir holds
+#     only ravtrace, rav-bench and ravscope (the sample programs are
+#     examples, in SAMPLEDIR = libexecdir/ravscope, out of PATH), the
+#     samples run from there and the installed ravscope finds them;
 #   - with RAV_TEST_OPEN=1 (gui suite, a display): `gio open` on a trace,
 #     as a file manager does, shows it in the installed ravscope.
 # The temporary directory is removed on success and kept (and named) on
 # failure.
 set -u
 
-if [ $# -ne 9 ]; then
-  echo "usage: $0 BUILD_ROOT SOURCE_ROOT PREFIX BINDIR LIBDIR DATADIR MANDIR GUI MAN" >&2
+if [ $# -ne 10 ]; then
+  echo "usage: $0 BUILD_ROOT SOURCE_ROOT PREFIX BINDIR LIBDIR DATADIR MANDIR GUI MAN SAMPLEDIR" >&2
   exit 2
 fi
-BUILD_ROOT=$1 SOURCE_ROOT=$2 PREFIX=$3 BINDIR=$4 LIBDIR=$5 DATADIR=$6 MANDIR=$7 GUI=$8 MAN=$9
+BUILD_ROOT=$1 SOURCE_ROOT=$2 PREFIX=$3 BINDIR=$4 LIBDIR=$5 DATADIR=$6 MANDIR=$7 GUI=$8 MAN=$9 SAMPLEDIR=${10}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ravscope-install-test.XXXXXX") || exit 1
 STAGE=$WORK/stage
@@ -69,6 +73,7 @@ S_BIN=$(under_prefix "$BINDIR")
 S_LIB=$(under_prefix "$LIBDIR")
 S_DATA=$(under_prefix "$DATADIR")
 S_MAN=$(under_prefix "$MANDIR")
+S_SAMPLES=$(under_prefix "$SAMPLEDIR")
 
 # Only the installed copy: compiler flags from its .pc files rebased into
 # the stage, libraries from its libdir, programs from its bindir.
@@ -201,6 +206,37 @@ else
   fail "cc count-events.c against the installed ravtrace.pc"
 fi
 
+# C++ programs: the installed headers compile as C++17 without a warning
+# (-pedantic), with the inline fast paths of ravioli.h as configured and
+# forced on, and work: an allocator's kind of use, a thread, a message, and
+# the trace read back through ravtrace.h.
+cp "$SOURCE_ROOT/tests/install/cxx-user.cpp" .
+cxx=${CXX:-c++}
+if ! command -v "$cxx" >/dev/null 2>&1; then
+  fail "no C++ compiler ($cxx; tools/deps.sh installs g++ with build-essential)"
+else
+  for fast in default 1; do
+    define=$([ $fast = 1 ] && echo -DRAV_INLINE_FAST=1)
+    # shellcheck disable=SC2086 # the flags are separate words
+    if "$cxx" -std=c++17 -Wall -Wextra -pedantic -Werror $define cxx-user.cpp -o cxx-user \
+      $(pkg-config --cflags --libs ravioli ravtrace) 2>cxx.err; then
+      if RAVIOLI_TRACE=cxx.ravtrace ./cxx-user build 3000 >cxx.out 2>&1; then
+        got=$(./cxx-user count cxx.ravtrace 2>&1)
+        want=$("$ravtrace" stats --json cxx.ravtrace 2>&1 | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["events"], s["kinds"]["alloc"])' 2>&1)
+        if [ "$got" = "$want" ] && "$ravtrace" validate cxx.ravtrace >/dev/null 2>&1; then
+          pass "C++17 program (fast paths: $fast) built with -pedantic -Werror runs: $(cat cxx.out); its trace reads back: $got"
+        else
+          fail "C++ program's trace: cxx-user count says '$got', ravtrace stats says '$want'"
+        fi
+      else
+        fail "C++ program (fast paths: $fast): $(cat cxx.out)"
+      fi
+    else
+      fail "$cxx -std=c++17 -pedantic -Werror against the installed headers (fast paths: $fast): $(head -20 cxx.err)"
+    fi
+  done
+fi
+
 echo "== (b) a meson project with dependency('ravioli')"
 cd "$WORK/meson-user" || exit 1
 cp "$SOURCE_ROOT/docs/examples/myprog.c" "$SOURCE_ROOT/docs/examples/meson.build" .
@@ -296,6 +332,27 @@ else
 fi
 [ -f "$S_DATA/bash-completion/completions/ravtrace" ] || fail "bash completion for ravtrace not installed"
 
+# bindir is for commands: a generic name there (rav-sample-list, ...)
+# could collide with another package's.  The samples are examples.
+extra=$(cd "$S_BIN" && ls | grep -v -x -e ravtrace -e rav-bench -e ravscope | tr '\n' ' ')
+if [ -z "$extra" ]; then
+  pass "bindir holds only ravtrace, rav-bench$([ "$GUI" = 1 ] && echo ", ravscope")"
+else
+  fail "bindir holds more than the commands: $extra"
+fi
+samples_ok=1
+for s in list tree messages serialize chatty live; do
+  prog=$S_SAMPLES/rav-sample-$s
+  if [ ! -x "$prog" ]; then
+    fail "sample program rav-sample-$s is not installed in $S_SAMPLES"
+    samples_ok=0
+  elif [ $s != live ] && ! "$prog" 50 >sample.out 2>&1; then
+    fail "installed rav-sample-$s 50: $(tail -3 sample.out)"
+    samples_ok=0
+  fi
+done
+[ $samples_ok = 1 ] && pass "sample programs installed in $S_SAMPLES and run from there"
+
 demos=$(ls "$S_DATA/ravscope/demos/"*.ravtrace 2>/dev/null | wc -l)
 if [ "$demos" -ge 5 ]; then
   ok=1
@@ -386,6 +443,15 @@ if [ "$GUI" = 1 ]; then
     pass "installed ravscope finds its $demos installed demos"
   else
     fail "installed ravscope --list-demos: $listed"
+  fi
+
+  # ... and its installed sample programs, out of PATH: --bench --live
+  # attaches to rav-sample-live by default.
+  if live=$(timeout 120 "$S_BIN/ravscope" --bench --live --frames 10 2>&1) &&
+    echo "$live" | grep -q "^ravscope live bench: $S_SAMPLES/rav-sample-live attached"; then
+    pass "installed ravscope finds the installed rav-sample-live: $(echo "$live" | sed -n 2p | sed 's/^ *//')"
+  else
+    fail "installed ravscope --bench --live: $live"
   fi
 
   # ... and its installed lessons, each of which fits its installed trace

@@ -23,6 +23,15 @@
  * sessions over a continuous message stream the end of a session falls in
  * such a window often; no timing is assumed (the count of sessions bounds
  * the run).
+ *
+ * Sessions take turns: lossy (the default: the in-process client falls
+ * behind, so losses and resynchronisations happen), lossless
+ * ones, and lossy ones with the smallest queue (losses all the time);
+ * RAV_CHURN_MODE=lossy, small or lossless keeps to one.  Three more races
+ * it found: a thread that could not number an event went on appending its
+ * later ones through the fast path; a thread whose snapshot the session
+ * refused (it was stopping) recorded in the epoch anyway; and the cut of a
+ * loss was made by clock reading, not by sequence number.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -140,10 +149,19 @@ static uint64_t now_ms(void)
 
 /* One session of `ms` milliseconds into path; false (and a message) if it
  * did not run or end cleanly. */
-static bool record_once(const char *path, unsigned ms)
+/* How a session is recorded: the client cannot keep up with the four
+ * threads, so the program loses events and resynchronises (all the more
+ * with the smallest queue, four buffers for four threads), or it waits for
+ * the client. */
+typedef enum churn_mode { LOSSY, LOSSY_SMALL, LOSSLESS, NMODES } churn_mode;
+static const char *const mode_names[NMODES] = {"lossy", "small", "lossless"};
+
+static unsigned sessions_lost, sessions_resynced; /* sessions that lost events, resynchronised */
+
+static bool record_once(const char *path, unsigned ms, churn_mode mode)
 {
 	rav_trace_error err;
-	rav_live_options opts = {0};
+	rav_live_options opts = {.lossless = mode == LOSSLESS, .queue_kib = mode == LOSSY_SMALL ? 256 : 0};
 	rav_live_session *s = NULL;
 	/* the previous session's end may still be reaped: "already attached" */
 	for (int tries = 0; tries < 200 && !s; tries++) {
@@ -184,6 +202,8 @@ static bool record_once(const char *path, unsigned ms)
 	}
 	close(fd);
 	rav_live_close(s);
+	sessions_lost += st.lost > 0;
+	sessions_resynced += st.nlosses > 0;
 	if (ok && !(st.end_known && st.end_how == 1)) {
 		fprintf(stderr, "the session did not end with a clean detach (how %d: %s)\n", st.end_how,
 		        st.end_text);
@@ -241,7 +261,9 @@ int main(int argc, char **argv)
 			pthread_create(&th[i][k], NULL, pair_main, &ends[i][k]);
 		}
 	}
-	char path[] = "/tmp/attach-churn-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/attach-churn-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	int tfd = mkstemp(path);
 	if (tfd < 0) {
 		perror("mkstemp");
@@ -251,6 +273,16 @@ int main(int argc, char **argv)
 	int failures = 0;
 	uint64_t total = 0;
 	unsigned long long rng = 0x2545f4914f6cdd1dull;
+	const char *only = getenv("RAV_CHURN_MODE"); /* lossy, small or lossless: that one only */
+	if (only) {
+		bool known = false;
+		for (int m = 0; m < NMODES; m++)
+			known |= !strcmp(only, mode_names[m]);
+		if (!known) {
+			fprintf(stderr, "RAV_CHURN_MODE=%s: lossy, small or lossless\n", only);
+			return 2;
+		}
+	}
 	unsigned done = 0;
 	for (unsigned i = 0; i < sessions && (!failures || getenv("RAV_CHURN_ALL")); i++, done++) {
 		rng ^= rng << 13;
@@ -259,11 +291,20 @@ int main(int argc, char **argv)
 		/* sessions of 2 to 40 ms: the end falls anywhere in a round */
 		unsigned ms = 2 + (unsigned)(rng % 39);
 		uint64_t events = 0;
-		if (!record_once(path, ms)) {
+		churn_mode mode = (churn_mode)(i % NMODES);
+		for (int m = 0; only && m < NMODES; m++)
+			if (!strcmp(only, mode_names[m]))
+				mode = (churn_mode)m;
+		if (!record_once(path, ms, mode)) {
 			failures++;
 		} else if (!replays(path, &events)) {
-			fprintf(stderr, "session %u (%u ms) does not replay; the recording is kept in %s\n",
-			        i + 1, ms, path);
+			/* kept under its own name: the next session reuses path */
+			char kept[sizeof path + 16];
+			snprintf(kept, sizeof kept, "%s.%u", path, i + 1);
+			if (rename(path, kept) != 0)
+				snprintf(kept, sizeof kept, "%s", path);
+			fprintf(stderr, "session %u (%u ms, %s) does not replay; the recording is kept in %s\n",
+			        i + 1, ms, mode_names[mode], kept);
 			failures++;
 		}
 		total += events;
@@ -281,8 +322,10 @@ int main(int argc, char **argv)
 		rav_channel_free(ch[i][0]);
 		rav_channel_free(ch[i][1]);
 	}
-	fprintf(stderr, "%u sessions, %llu events recorded, %u messages received\n", done,
-	        (unsigned long long)total, rounds);
+	fprintf(stderr,
+	        "%u sessions (%u lost events, %u resynchronised), %llu events recorded, %u messages "
+	        "received\n",
+	        done, sessions_lost, sessions_resynced, (unsigned long long)total, rounds);
 	if (failures)
 		return 1;
 	unlink(path);

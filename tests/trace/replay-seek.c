@@ -20,6 +20,37 @@
 #include "trace-test.h"
 #include "trace-private.h"
 
+/* Resident bytes of this process's mapping of `path` (the Rss line of its
+ * entry in /proc/self/smaps), or -1 when that cannot be read. */
+static long long mapped_resident(const char *path)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	char line[4096];
+	bool in = false;
+	long long rss = -1;
+	size_t plen = strlen(path);
+	while (fgets(line, sizeof line, f)) {
+		size_t len = strlen(line);
+		if (len && line[len - 1] == '\n')
+			line[--len] = 0;
+		if (strncmp(line, "Rss:", 4) == 0) {
+			if (in) {
+				rss = (rss < 0 ? 0 : rss) + strtoll(line + 4, NULL, 10) * 1024;
+				in = false;
+			}
+		} else if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f')) {
+			/* a mapping's first line (its address range, in lower-case
+			 * hex; the fields that follow start with a capital): its
+			 * pathname comes last */
+			in = len >= plen && strcmp(line + len - plen, path) == 0;
+		}
+	}
+	fclose(f);
+	return rss;
+}
+
 /* First difference between two states, or 0 if equal. */
 static int compare(const rav_state *a, const rav_state *b, char *why, size_t len)
 {
@@ -101,6 +132,19 @@ static int run(const char *path, const char *budget_mb)
 	if (ravt_trace_replay_error(t, &err)) {
 		fprintf(stderr, "replay error while indexing: %s\n", err.message);
 		return 1;
+	}
+	/* Indexing read the whole file, but an open trace does not keep it
+	 * resident (reader.c): each payload's pages go once decompressed, all
+	 * of them once indexing is done.  (Where smaps cannot be read, or the
+	 * mapping is not listed, nothing is checked.) */
+	rav_trace_info info;
+	rav_trace_get_info(t, &info);
+	long long resident = mapped_resident(path);
+	if (resident >= 0 && info.file_size > (1u << 20)) {
+		CHECK(resident <= (long long)(info.file_size / 8));
+		if (resident > (long long)(info.file_size / 8))
+			fprintf(stderr, "%lld of the file's %llu bytes still resident after indexing\n",
+			        resident, (unsigned long long)info.file_size);
 	}
 	uint64_t n = rav_trace_indexed_events(t);
 	uint64_t kfs;
