@@ -391,18 +391,18 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 
 /* Allocate into slot.  `owner` contains the slot (NULL for roots).  An
  * empty slot takes the fast path: nothing is freed, so nothing moves. */
-/* new_into when the slot holds something or the allocation is not a bump
- * at the top. */
+/* new_into when the slot holds something or the allocation needs a new
+ * page. */
 static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner,
-							  rav_ref *out)
+							  rav_ref *out, bool tr)
 {
 	if (*slot != 0)
 		return new_into_replacing(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc(h, t);
+	rav_cell *c = rav__alloc_t(h, t, tr);
 	if (!c)
 		return RAV_ENOMEM;
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		put_ref(out, h, c);
 	return RAV_OK;
@@ -459,19 +459,27 @@ IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *own
 {
 	if (RAV_UNLIKELY(t >= RAV_TYPE_MAX || !__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED)))
 		return bad_type(t);
-	if (RAV_UNLIKELY(*slot != 0 || h->dead != NULL || h->top >= CELLS))
-		return new_into_slow(h, t, slot, owner, out);
-	rav_cell *c = rav__alloc_t(h, t, false); /* the bump: cannot fail; its event below */
+	if (RAV_UNLIKELY(*slot != 0))
+		return new_into_slow(h, t, slot, owner, out, tr);
+	rav_cell *c;
+	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS)) {
+		c = rav__alloc_t(h, t, false); /* the bump: cannot fail; its event below */
 #if RAV_TRACING
-	if (tr) {
-		if (!alloc_into_traced(t, c, slot))
-			alloc_into_one_by_one(t, c, slot);
-	} else
+		if (tr) {
+			if (!alloc_into_traced(t, c, slot))
+				alloc_into_one_by_one(t, c, slot);
+		} else
 #endif
-	{
-		*slot = (uintptr_t)c;
-		c->w[RAV_W_BACK] = (uintptr_t)slot;
-	}
+		{
+			*slot = (uintptr_t)c;
+			c->w[RAV_W_BACK] = (uintptr_t)slot;
+		}
+	} else if (h->dead) {
+		c = alloc_hole_t(h, t, tr); /* a hole (deferred mode): cannot fail */
+		WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+		WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+	} else
+		return new_into_slow(h, t, slot, owner, out, tr);
 	if (out)
 		put_ref(out, h, c);
 	return RAV_OK;
@@ -645,17 +653,17 @@ IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 }
 HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
 
-/* rav_new_before when the allocation is not a bump at the top. */
+/* rav_new_before when the allocation needs a new page. */
 static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_type t, uintptr_t *slot, int field,
-							    rav_ref *out)
+							    rav_ref *out, bool tr)
 {
-	rav_cell *c = rav__alloc(h, t);
+	rav_cell *c = rav__alloc_t(h, t, tr);
 	if (!c)
 		return RAV_ENOMEM;
 	if (*slot)
-		transfer(slot, &c->w[1 + field], RAV_EV_REF_STORE);
-	WRITE_WORD(RAV_EV_REF_STORE, slot, c);
-	WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
+		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);
+	WRITE_WORD_T(tr, RAV_EV_REF_STORE, slot, c);
+	WRITE_WORD_T(tr, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
 	if (out)
 		put_ref(out, h, c);
 	return RAV_OK;
@@ -678,7 +686,7 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 	else if (h->dead)
 		c = alloc_hole_t(h, t, tr); /* a hole (deferred mode): cannot fail */
 	else
-		return new_before_slow(h, t, at.word, field, out);
+		return new_before_slow(h, t, at.word, field, out, tr);
 	uintptr_t *slot = at.word;
 	if (*slot)
 		transfer_t(slot, &c->w[1 + field], RAV_EV_REF_STORE, tr);

@@ -52,6 +52,16 @@ rav_cell *rav__alloc_slow(rav_heap *h)
 	return c;
 }
 
+/* ravioli.h's inline allocation when holes wait (deferred mode): the hole
+ * is taken and counted here, the caller links the cell, so a deferred-mode
+ * push costs no API call (churn, deferred, 20k live, callgrind: 292 -> 255
+ * instructions per step; immediate mode and a tree's build +1 or 2, the
+ * call site the inline paths grew). */
+rav_cell *rav__take_hole(rav_heap *h, rav_type t)
+{
+	return h->dead ? alloc_hole_t(h, t, false) : NULL;
+}
+
 rav_cell *rav__top_cell(rav_heap *h)
 {
 	if (!h->top_page || h->top <= 1)

@@ -85,8 +85,250 @@ void rav_msg_free(rav_msg *m)
 	free(m);
 }
 
-/* Copy the subtree held by slot `src` of heap h into the message, with an
- * explicit stack of (source cell, destination slot) pairs. */
+/* ---- adopting a subtree ----
+ *
+ * rav_msg_adopt moves the subtree held by one root of a thread heap into a
+ * message.  Two ways:
+ *
+ *  - Pages change hands.  When the subtree is exactly the heap's top
+ *    `cells` cells (the common case: a structure built last, or one that
+ *    arrived as a message and goes on) and nothing is being recorded, the
+ *    pages holding it whole are unlinked from the heap and linked into the
+ *    message as they are: their cells keep their addresses, so no word in
+ *    them changes.  Only the cells of the lowest page that are in the
+ *    subtree (fewer than a page; all of them when that page is the heap's
+ *    first) move into the message one by one, each with its fix-ups, so the
+ *    heap keeps a first page and the top stays where the heap's cells end.
+ *    The cost is the pages' and at most a page of moves, whatever the size
+ *    of the subtree (issue #9: "a received message costs what its pages
+ *    cost"; the other half, receiving, links pages already).  While
+ *    recording, the copy below is taken: the trace format has no event for
+ *    a page going from a heap to a message, and a recording must not
+ *    depend on it (the same rule as rav__top_region_free).
+ *  - A copy, cell by cell, into fresh cells of the message (depth first,
+ *    with an explicit stack of (source cell, destination slot) pairs), and
+ *    the originals dropped: anywhere in the heap, and while recording. */
+
+typedef struct adopt_pair {
+	rav_cell *from;
+	uintptr_t *to;
+} adopt_pair;
+
+typedef struct adopt_stack {
+	adopt_pair *v;
+	size_t n, cap;
+} adopt_stack;
+
+static bool adopt_push(adopt_stack *s, rav_cell *from, uintptr_t *to)
+{
+	if (s->n == s->cap) {
+		adopt_pair *grown = realloc(s->v, s->cap * 2 * sizeof *grown);
+		if (!grown)
+			return false;
+		s->v = grown;
+		s->cap *= 2;
+	}
+	s->v[s->n++] = (adopt_pair){ from, to };
+	return true;
+}
+
+/* The walks that only read (the first pass, the region check): a stack of
+ * cells, children pushed without a branch each, the second field's first
+ * (the copy's order, so the copy needs a stack as deep as `depth`). */
+typedef struct adopt_walk {
+	rav_cell **v;
+	size_t n, cap, depth;
+} adopt_walk;
+
+static inline __attribute__((always_inline)) bool walk_push_children(adopt_walk *w, const rav_cell *c)
+{
+	if (RAV_UNLIKELY(w->n + 2 > w->cap)) {
+		rav_cell **grown = realloc(w->v, w->cap * 2 * sizeof *grown);
+		if (!grown)
+			return false;
+		w->v = grown;
+		w->cap *= 2;
+	}
+	unsigned mask = type_refmask(cell_type(c));
+	rav_cell *k1 = (mask & 2) ? (rav_cell *)c->w[2] : NULL;
+	rav_cell *k0 = (mask & 1) ? (rav_cell *)c->w[1] : NULL;
+	w->v[w->n] = k1;
+	w->n += k1 != NULL;
+	w->v[w->n] = k0;
+	w->n += k0 != NULL;
+	if (w->n > w->depth)
+		w->depth = w->n;
+	return true;
+}
+
+/* Is every cell of the subtree at `top` in the marked top region?  (The
+ * first pass counted them: all in means the subtree is the region.) */
+static bool adopt_in_region(adopt_walk *w, rav_cell *top, rav_top_region region, bool *oom)
+{
+	w->n = 0;
+	w->v[w->n++] = top;
+	while (w->n) {
+		rav_cell *c = w->v[--w->n];
+		if (!rav__in_top_region(region, c))
+			return false;
+		if (!walk_push_children(w, c))
+			return !(*oom = true);
+	}
+	return true;
+}
+
+/* An empty cell of message heap mh for a cell about to move in (counted
+ * as allocated); NULL when no page can be had. */
+static rav_cell *adopt_cell(rav_heap *mh)
+{
+	rav_cell *c;
+	if (mh->dead == NULL && mh->top < CELLS) {
+		c = &mh->top_page[mh->top++];
+		VG_CELL_ALLOC(c);
+	} else if (!(c = rav__alloc_slow(mh))) {
+		return NULL;
+	}
+	mh->st.allocs++;
+	mh->st.live_cells++;
+	return c;
+}
+
+/* The pages way (above): the subtree held by sslot is the region of h's
+ * top `cells` cells, which is no longer marked. */
+static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top_region region, size_t cells)
+{
+	rav_heap *mh = &m->heap;
+	rav_cell *low = region.page, *below = (rav_cell *)low->w[PH_PREV];
+	const unsigned from = region.index;
+	/* The lowest page goes whole if the subtree fills it; else its part
+	 * of the subtree moves (fewer than a page of cells). */
+	const bool low_whole = from == 1;
+	const unsigned low_fill = low == h->top_page ? h->top : CELLS;
+	const unsigned nmove = low_whole ? 0 : low_fill - from;
+	rav_cell *first_handed = low_whole ? low : low == h->top_page ? NULL : (rav_cell *)low->w[PH_NEXT];
+	/* Room first, so a failure leaves both heaps as they were (what was
+	 * taken becomes holes of the message). */
+	rav_cell *dest[RAV_PAGE_CELLS];
+	for (unsigned i = 0; i < nmove; i++) {
+		if (!(dest[i] = adopt_cell(mh))) {
+			while (i--) {
+				mh->st.live_cells--;
+				mh->st.frees++;
+				rav__dead_push(mh, dest[i]);
+			}
+			return rav__fail(RAV_ENOMEM, "rav_msg_adopt: no page for the message");
+		}
+	}
+	uintptr_t *mroot = m->root;
+	if (*mroot)
+		rav__drop(mh, mroot, RAV_EV_REF_CLEAR);
+	/* The lowest page's part moves cell by cell (each move fixes every
+	 * word naming the moved cell, in h or already in the message). */
+	for (unsigned i = 0; i < nmove; i++)
+		rav__move(h, &low[from + i], dest[i]);
+	if (first_handed) {
+		rav_cell *last_handed = h->top_page;
+		const unsigned last_fill = h->top;
+		rav_cell *before = (rav_cell *)first_handed->w[PH_PREV];
+		rav_cell *after = (rav_cell *)last_handed->w[PH_NEXT]; /* the spare, if any: it stays */
+		if (before)
+			before->w[PH_NEXT] = (uintptr_t)after;
+		else
+			h->first = after;
+		if (after)
+			after->w[PH_PREV] = (uintptr_t)before;
+		else
+			h->last = before;
+		size_t npages = 0;
+		for (rav_cell *p = first_handed;; p = (rav_cell *)p->w[PH_NEXT]) {
+			/* (also clears the region's marks: the header is rewritten) */
+			page_set(p, p == last_handed ? last_fill : CELLS, RAV_PAGE_BUFFER);
+			p->w[PH_OWNER] = (uintptr_t)mh;
+			npages++;
+			if (p == last_handed)
+				break;
+		}
+		/* The pages go before the message's top page (the one holding its
+		 * root cell, usually alone), the unused tail of the last one made
+		 * holes, so every page of the message but its top page is full
+		 * (as rav_serialize_msg and the readers of its images expect).  At
+		 * arrival the root cell is the top cell and those holes lie right
+		 * under it: all are trimmed, none filled by a move. */
+		rav_cell *mtop = mh->top_page;
+		rav_cell *mprev = mtop ? (rav_cell *)mtop->w[PH_PREV] : mh->last;
+		first_handed->w[PH_PREV] = (uintptr_t)mprev;
+		last_handed->w[PH_NEXT] = (uintptr_t)mtop;
+		if (mprev)
+			mprev->w[PH_NEXT] = (uintptr_t)first_handed;
+		else
+			mh->first = first_handed;
+		if (mtop) {
+			mtop->w[PH_PREV] = (uintptr_t)last_handed;
+			for (unsigned i = last_fill; i < CELLS; i++) {
+				VG_CELL_ALLOC(&last_handed[i]);
+				rav__dead_push(mh, &last_handed[i]);
+			}
+			page_set_fill(last_handed, CELLS);
+		} else {
+			mh->last = last_handed;
+			mh->top_page = last_handed;
+			mh->top = last_fill;
+		}
+		h->st.pages -= npages;
+		mh->st.pages += npages;
+		mh->st.live_cells += cells - nmove;
+		mh->st.allocs += cells - nmove;
+	}
+	/* h's top comes down to where its cells now end. */
+	if (!low_whole) {
+		h->top_page = low;
+		h->top = from;
+	} else if (below) {
+		h->top_page = below; /* (a page before the top page is full) */
+		h->top = CELLS;
+	} else if (h->first) {
+		/* The heap's pages all went: the spare becomes its top page. */
+		h->top_page = h->first;
+		h->top = 1;
+		if (page_dirty(h->top_page))
+			rav__page_clean(h->top_page);
+	} else {
+		h->top_page = NULL; /* as a new heap */
+		h->top = CELLS;
+	}
+	h->st.live_cells -= cells;
+	h->st.frees += cells;
+	h->gen++;
+	mh->gen++;
+	/* The subtree's top cell (moved or handed) goes to the message root. */
+	rav_cell *top = (rav_cell *)*sslot;
+	*sslot = 0;
+	*mroot = (uintptr_t)top;
+	top->w[RAV_W_BACK] = (uintptr_t)mroot;
+	rav_assert_expensive(rav_heap_check(h) == RAV_OK && rav_heap_check(mh) == RAV_OK);
+	return RAV_OK;
+}
+
+/* The cells from c (a live cell of h) to h's top, if c is in h's page
+ * list before its top; 0 if not. */
+static size_t cells_above(const rav_heap *h, const rav_cell *c)
+{
+	const rav_cell *p = page_of(c);
+	unsigned i = slot_in_page(c);
+	size_t n = 0;
+	for (;;) {
+		unsigned fill = p == h->top_page ? h->top : CELLS;
+		if (i >= fill)
+			return 0;
+		n += fill - i;
+		if (p == h->top_page)
+			return n;
+		if (!(p = (const rav_cell *)p->w[PH_NEXT]))
+			return 0;
+		i = 1;
+	}
+}
+
 rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 {
 	RAV_SITE_ENTER();
@@ -105,20 +347,25 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	if (!top)
 		return rav__fail(RAV_EINVAL, "rav_msg_adopt: the source root is empty");
 	rav_heap *mh = &m->heap;
-	typedef struct pair {
-		rav_cell *from;
-		uintptr_t *to;
-	} pair;
-	size_t cap = 256, n = 0;
-	pair *stack = malloc(cap * sizeof *stack);
-	if (!stack)
+	adopt_walk walk = { malloc(256 * sizeof(rav_cell *)), 0, 256, 1 };
+	adopt_stack stack = { NULL, 0, 0 };
+	if (!walk.v)
 		return rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
-	/* First pass: the subtree must be held only through its own slots. */
-	stack[n++] = (pair){ top, NULL };
+	/* First pass: the subtree must be held only through its own slots.
+	 * It also tells whether the subtree is the heap's top region (the
+	 * pages way, not while recording): when its top cell is its lowest
+	 * (a structure built from its top down, or one that arrived as a
+	 * message), the region is known before the pass and checked in it;
+	 * otherwise a second walk checks the region of the count. */
 	rav_status st = RAV_OK;
-	size_t cells = 0;
-	while (n) {
-		rav_cell *c = stack[--n].from;
+	size_t cells = 0, guess = 0;
+	rav_top_region region = { NULL, 0 };
+	bool pages_way = !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->dead && !h->dying && !h->pinned;
+	bool guessed = pages_way && (guess = cells_above(h, top)) != 0 && rav__top_region_mark(h, guess, &region);
+	bool in_guess = guessed;
+	walk.v[walk.n++] = top;
+	while (walk.n) {
+		rav_cell *c = walk.v[--walk.n];
 		if (cell_type(c) == RAV_TYPE_REF) {
 			st = rav__fail(RAV_EINVAL, "rav_msg_adopt: the subtree is shared (cell %p has several "
 						   "referrers); only a subtree held by one root can move",
@@ -126,42 +373,47 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 			break;
 		}
 		cells++;
-		unsigned mask = type_refmask(cell_type(c));
-		for (int f = 0; f < 2; f++) {
-			if (!(mask & (1u << f)) || !c->w[1 + f])
-				continue;
-			if (n == cap) {
-				pair *grown = realloc(stack, cap * 2 * sizeof *stack);
-				if (!grown) {
-					st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
-					goto out;
-				}
-				stack = grown;
-				cap *= 2;
-			}
-			stack[n++] = (pair){ (rav_cell *)c->w[1 + f], NULL };
+		in_guess = in_guess && rav__in_top_region(region, c);
+		if (!walk_push_children(&walk, c)) {
+			st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
+			break;
+		}
+	}
+	if (guessed) {
+		rav__top_region_unmark(h);
+		if (st == RAV_OK && in_guess && cells == guess) {
+			st = adopt_pages(m, h, sslot, region, cells);
+			goto out;
 		}
 	}
 	if (st != RAV_OK)
 		goto out;
-	/* The subtree built last (the common case: a message built at the top
-	 * of the heap) is let go of whole once copied, if each of its cells
-	 * lies in the heap's top `cells` cells (checked during the copy). */
-	rav_top_region region;
-	const bool marked = !rav__tracing && rav__top_region_mark(h, cells, &region);
-	bool at_top = marked;
+	if (pages_way && rav__top_region_mark(h, cells, &region)) {
+		bool oom = false, whole = adopt_in_region(&walk, top, region, &oom);
+		rav__top_region_unmark(h);
+		if (oom) {
+			st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
+			goto out;
+		}
+		if (whole) {
+			st = adopt_pages(m, h, sslot, region, cells);
+			goto out;
+		}
+	}
+	stack.cap = walk.depth + 2;
+	if (!(stack.v = malloc(stack.cap * sizeof *stack.v))) {
+		st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
+		goto out;
+	}
 	/* Second pass: copy.  The message root is overwritten. */
 	if (*m->root)
 		rav__drop(mh, m->root, RAV_EV_REF_CLEAR);
-	n = 0;
-	stack[n++] = (pair){ top, m->root };
-	while (n) {
-		pair p = stack[--n];
-		at_top = at_top && rav__in_top_region(region, p.from);
+	stack.n = 0;
+	adopt_push(&stack, top, m->root);
+	while (stack.n) {
+		adopt_pair p = stack.v[--stack.n];
 		rav_cell *c = rav__alloc(mh, cell_type(p.from));
 		if (!c) {
-			if (marked)
-				rav__top_region_unmark(h);
 			st = RAV_ENOMEM;
 			goto out;
 		}
@@ -176,24 +428,20 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 				WRITE_WORD(RAV_EV_DATA_STORE, &c->w[1 + f], p.from->w[1 + f]);
 		WRITE_WORD(RAV_EV_REF_STORE, p.to, c);
 		WRITE_WORD(RAV_EV_LINK, &c->w[RAV_W_BACK], p.to);
+		/* (the first pass measured how deep this pass goes) */
 		for (int f = 1; f >= 0; f--)
-			if ((mask & (1u << f)) && p.from->w[1 + f])
-				stack[n++] = (pair){ (rav_cell *)p.from->w[1 + f], &c->w[1 + f] };
+			if ((mask & (1u << f)) && p.from->w[1 + f] &&
+			    !adopt_push(&stack, (rav_cell *)p.from->w[1 + f], &c->w[1 + f])) {
+				st = rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
+				goto out;
+			}
 	}
-	/* Drop the originals: at the top, the top moves down past them (no
-	 * cell is read again); elsewhere, the kill cascade and a compaction. */
-	if (at_top) {
-		*sslot = 0;
-		rav__top_region_free(h, region, cells);
-	} else {
-		if (marked)
-			rav__top_region_unmark(h);
-		rav__drop(h, sslot, RAV_EV_REF_CLEAR);
-		rav__settle(h);
-	}
+	/* Drop the originals: the kill cascade and a compaction. */
+	rav__drop(h, sslot, RAV_EV_REF_CLEAR);
+	rav__settle(h);
 out:
-	free(stack);
-	(void)cells;
+	free(walk.v);
+	free(stack.v);
 	return st;
 }
 

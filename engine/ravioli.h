@@ -284,7 +284,11 @@ rav_msg *rav_msg_new(void);
 rav_heap *rav_msg_heap(rav_msg *m);
 rav_root rav_msg_root(rav_msg *m);
 /* Move the subtree held only by root `src` of heap h into the message and
- * store it in the message root (src becomes empty). */
+ * store it in the message root (src becomes empty).  When the subtree is
+ * the top of h (allocated last, or received and passed on) and nothing is
+ * being recorded, the pages holding it go to the message as they are and
+ * at most a page of its cells moves; otherwise it is copied cell by cell
+ * and the originals freed.  Either way borrows on h are stale afterwards. */
 rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src);
 void rav_msg_free(rav_msg *m); /* discard an unsent message */
 
@@ -387,7 +391,8 @@ void rav_trace_access(const void *addr, bool write);
  * The calls a program makes per cell are also defined below as inline
  * functions, which the function-like macros of the same names pick:
  * rav_new_field and rav_new_root (when the slot is empty and the heap's top
- * page has room: a bump allocation, as mimalloc's malloc fast path),
+ * page has room: a bump allocation, as mimalloc's malloc fast path; or,
+ * in deferred mode, a queued hole taken by rav__take_hole),
  * rav_new_before (the same, the slot's old target moving into the new cell),
  * rav_root_get and rav_load_ref (when the slot holds a normal raviolo),
  * rav_load, rav_store, rav_scalar and rav_set_scalar.  Each does the work
@@ -416,7 +421,7 @@ void rav_trace_access(const void *addr, bool write);
  * They read and write the first words of a heap, struct rav__heap_head (the
  * engine's struct rav_heap begins with it, checked there), and four
  * variables of the engine: so that layout is part of the library's ABI (a
- * change to it changes the soname, lib/meson.build). */
+ * change to it changes the soname, lib/meson.build), as is rav__take_hole. */
 #ifndef RAV_INLINE_FAST
 #if RAV_DEBUG || RAV_VALGRIND
 #define RAV_INLINE_FAST 0
@@ -436,6 +441,9 @@ struct __attribute__((may_alias)) rav__heap_head {
 };
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 extern int rav__hooks_flag;                    /* reads have tracing work: take the library's path */
+/* A cell of type t (fields zero, counted) from h's queued holes (deferred
+ * mode); NULL when there is none.  The caller links it as a bump's. */
+extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
 
@@ -477,18 +485,26 @@ RAV__FAST bool rav__fast_read_ok(void)
 RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 {
 	struct rav__heap_head *hh = (struct rav__heap_head *)h;
-	if (!RAV__LIKELY(t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
-			 hh->dead == NULL && hh->top < RAV_PAGE_CELLS))
+	rav_cell *c;
+	if (RAV__LIKELY(t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
+			hh->dead == NULL && hh->top < RAV_PAGE_CELLS)) {
+		c = &hh->top_page[hh->top++];
+		RAV__VG_CELL_ALLOC(c);
+		c->w[RAV_W_TYPE] = t;
+		c->w[RAV_W_F0] = 0;
+		c->w[RAV_W_F1] = 0;
+		hh->st.allocs++;
+		hh->st.live_cells++;
+	} else if (t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
+		   hh->dead != NULL) {
+		/* (after the bump's test, so the bump's code is as without it) */
+		if (!(c = rav__take_hole(h, t)))
+			return NULL;
+	} else {
 		return NULL;
-	rav_cell *c = &hh->top_page[hh->top++];
-	RAV__VG_CELL_ALLOC(c);
-	c->w[RAV_W_TYPE] = t;
-	c->w[RAV_W_F0] = 0;
-	c->w[RAV_W_F1] = 0;
+	}
 	c->w[RAV_W_BACK] = (uintptr_t)slot;
 	*slot = (uintptr_t)c;
-	hh->st.allocs++;
-	hh->st.live_cells++;
 	return c;
 }
 
@@ -556,20 +572,26 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 				(word - 1 <= 1 && (__atomic_load_n(&rav__refmask[owner_type], __ATOMIC_RELAXED) >> (word - 1) & 1))) &&
 		    RAV__LIKELY(__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) &&
 				(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1)) &&
-		    RAV__LIKELY(hh->dead == NULL && hh->top < RAV_PAGE_CELLS) &&
+		    RAV__LIKELY(hh->top < RAV_PAGE_CELLS || hh->dead != NULL) &&
 		    RAV__LIKELY(!held || (held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
-			rav_cell *c = &hh->top_page[hh->top++];
-			RAV__VG_CELL_ALLOC(c);
-			c->w[RAV_W_TYPE] = t;
-			c->w[RAV_W_F0] = 0;
-			c->w[RAV_W_F1] = 0;
+			/* a bump, or a hole (deferred mode) */
+			rav_cell *c;
+			if (RAV__LIKELY(hh->dead == NULL)) {
+				c = &hh->top_page[hh->top++];
+				RAV__VG_CELL_ALLOC(c);
+				c->w[RAV_W_TYPE] = t;
+				c->w[RAV_W_F0] = 0;
+				c->w[RAV_W_F1] = 0;
+				hh->st.allocs++;
+				hh->st.live_cells++;
+			} else if (!(c = rav__take_hole(h, t))) {
+				goto slow;
+			}
 			c->w[1 + field] = (uintptr_t)held;
 			c->w[RAV_W_BACK] = (uintptr_t)slot;
 			if (held)
 				held->w[RAV_W_BACK] = (uintptr_t)&c->w[1 + field];
 			*slot = (uintptr_t)c;
-			hh->st.allocs++;
-			hh->st.live_cells++;
 			if (out) {
 				out->cell = c;
 				out->gen = hh->gen;
@@ -577,6 +599,7 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 			return RAV_OK;
 		}
 	}
+slow:
 	return rav__put_ref((rav_new_before)(h, t, at, field, out ? &rav__tmp : NULL), &rav__tmp, out);
 }
 

@@ -112,6 +112,7 @@ static const rav_test_case cases[] = {
 	{ "vec-refs", t_vec_refs },
 	{ "bytes", t_bytes },
 	{ "messages", t_messages },
+	{ "adopt-pages", t_adopt_pages },
 	{ "serialize", t_serialize },
 	{ "serialize-corrupt", t_serialize_corrupt },
 	{ "serialize-stream", t_serialize_stream },

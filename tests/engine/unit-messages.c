@@ -1,6 +1,8 @@
 /* unit-messages.c - test-engine-unit's cases for messages: building,
  * sending, receiving, adopting.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -113,6 +115,233 @@ void t_messages(void)
 	rav_channel_free(ch);
 	rav_root_free(h, dst);
 	rav_root_free(h, src);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
+/* ---- adopting: pages change hands, or cells are copied ---- */
+
+/* A tree of T_PAIR under `slot` built from its top down (the top cell is
+ * the lowest), leaves T_DATA with f0 = salt + a running number. */
+static void build_pair_tree(rav_heap *h, rav_ref parent, int field, int depth, uintptr_t *next)
+{
+	rav_ref n;
+	if (depth == 0) {
+		CHECK_OK(rav_new_field(h, T_DATA, parent, field, &n));
+		rav_store(h, n, 0, (*next)++);
+		return;
+	}
+	CHECK_OK(rav_new_field(h, T_PAIR, parent, field, &n));
+	build_pair_tree(h, n, 0, depth - 1, next);
+	build_pair_tree(h, n, 1, depth - 1, next);
+}
+
+static void build_pair_root(rav_heap *h, rav_root r, int depth, uintptr_t salt)
+{
+	rav_ref top;
+	uintptr_t next = salt;
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &top));
+	build_pair_tree(h, top, 0, depth - 1, &next);
+	build_pair_tree(h, top, 1, depth - 1, &next);
+}
+
+/* The leaves in order must be salt, salt + 1, ...; returns the cells. */
+static uint64_t check_pair_tree(rav_heap *h, rav_ref n, uintptr_t *next)
+{
+	if (rav_type_of(h, n) == T_DATA) {
+		CHECK_EQ(rav_load(h, n, 0), *next);
+		(*next)++;
+		return 1;
+	}
+	CHECK_EQ(rav_type_of(h, n), T_PAIR);
+	return 1 + check_pair_tree(h, rav_load_ref(h, n, 0), next) + check_pair_tree(h, rav_load_ref(h, n, 1), next);
+}
+
+static void check_pair_root(rav_heap *h, rav_root r, int depth, uintptr_t salt)
+{
+	uintptr_t next = salt;
+	CHECK_EQ(check_pair_tree(h, rav_root_get(h, r), &next), ((uint64_t)2 << (depth - 1)) * 2 - 1);
+}
+
+typedef struct adopt_peer {
+	rav_channel *ch;
+	int depth;
+} adopt_peer;
+
+/* A thread whose heap holds nothing but what it sends: every page goes,
+ * the first one included, and the heap is used again afterwards. */
+static void *adopt_sender(void *arg)
+{
+	adopt_peer *p = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	for (int round = 0; round < 3; round++) {
+		build_pair_root(h, r, p->depth, (uintptr_t)round * 1000000);
+		uint64_t pages = stats(h).pages;
+		rav_msg *m = rav_msg_new();
+		CHECK(m != NULL);
+		CHECK_OK(rav_msg_adopt(m, h, r));
+		CHECK(!rav_root_is_set(h, r));
+		CHECK_EQ(stats(h).live_cells, 0);
+		CHECK(stats(h).pages <= 1 && stats(h).pages < pages);
+		CHECK_HEAP(h);
+		CHECK_EQ(rav_heap_check(rav_msg_heap(m)), RAV_OK);
+		CHECK_OK(rav_send(p->ch, m));
+	}
+	/* A list pushed at its head: its top cell is the highest, and it is
+	 * still the top of the heap. */
+	for (int i = 0; i < 1000; i++) {
+		rav_ref n;
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(r), 1, &n));
+		rav_store(h, n, 0, 999 - (uintptr_t)i);
+	}
+	uint64_t moves = stats(h).moves;
+	rav_msg *m = rav_msg_new();
+	CHECK_OK(rav_msg_adopt(m, h, r));
+	CHECK(stats(h).moves - moves < RAV_PAGE_CELLS);
+	CHECK_EQ(stats(h).live_cells, 0);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_send(p->ch, m));
+	rav_root_free(h, r);
+	rav_thread_exit();
+	return NULL;
+}
+
+void t_adopt_pages(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_channel *ch = rav_channel_new();
+	CHECK(ch != NULL);
+	rav_root dst = rav_root_new(h), keep = rav_root_new(h), src = rav_root_new(h), other = rav_root_new(h);
+
+	adopt_peer peer = { ch, 11 };
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, adopt_sender, &peer), 0);
+	for (int round = 0; round < 3; round++) {
+		CHECK_OK(rav_recv(ch, h, dst));
+		check_pair_root(h, dst, 11, (uintptr_t)round * 1000000);
+		CHECK_HEAP(h);
+	}
+	CHECK_OK(rav_recv(ch, h, dst));
+	check_list(h, dst, 1000, 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_OK(rav_root_clear(h, dst));
+	CHECK_EQ(live(h), base);
+
+	/* Partly on a page with other cells below: those stay; what arrived
+	 * is at the top and goes on again. */
+	build_salted_list(h, keep, 50, 7);
+	build_pair_root(h, src, 9, 100);
+	uint64_t before = live(h);
+	rav_msg *m = rav_msg_new();
+	CHECK_OK(rav_msg_adopt(m, h, src));
+	CHECK_EQ(live(h), before - 1023);
+	CHECK_HEAP(h);
+	/* Such a message's image reads back (its pages but the top one are
+	 * full: the last handed page's tail is holes). */
+	char path[] = "/tmp/rav-test-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	unlink(path);
+	CHECK_OK(rav_serialize_msg(m, fd, 0));
+	CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	CHECK_OK(rav_deserialize(h, fd, other));
+	close(fd);
+	check_pair_root(h, other, 9, 100);
+	CHECK_OK(rav_root_clear(h, other));
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, src));
+	check_pair_root(h, src, 9, 100);
+	m = rav_msg_new();
+	CHECK_OK(rav_msg_adopt(m, h, src));
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, src));
+	check_pair_root(h, src, 9, 100);
+	check_list(h, keep, 50, 7);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, src));
+
+	/* A cell of another root among the structure's cells: the top region
+	 * of the structure's size is not the structure, so it is copied. */
+	rav_ref top, n;
+	CHECK_OK(rav_new_root(h, T_NODE, src, &top));
+	rav_store(h, top, 0, 0);
+	CHECK_OK(rav_new_root(h, T_DATA, other, &n));
+	rav_store(h, n, 0, 4242);
+	rav_ref cur = top;
+	for (uintptr_t i = 1; i < 300; i++) {
+		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
+		rav_store(h, cur, 0, i);
+	}
+	m = rav_msg_new();
+	CHECK_OK(rav_msg_adopt(m, h, src));
+	CHECK_EQ(rav_load(h, rav_root_get(h, other), 0), 4242);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, src));
+	check_list(h, src, 300, 0);
+	CHECK_OK(rav_root_clear(h, src));
+	CHECK_OK(rav_root_clear(h, other));
+
+	/* A garbage cycle (two cells referring to each other, no root) among
+	 * the structure's cells stays in the heap: only the structure goes. */
+	rav_root cyc = rav_root_new(h);
+	CHECK_OK(rav_new_root(h, T_NODE, src, &top));
+	rav_store(h, top, 0, 0);
+	rav_ref a, b;
+	CHECK_OK(rav_new_root(h, T_PAIR, cyc, &a));
+	CHECK_OK(rav_new_field(h, T_PAIR, a, 0, &b));
+	CHECK_OK(rav_store_ref(h, b, 0, a));
+	CHECK_OK(rav_root_clear(h, cyc)); /* a and b now only refer to each other */
+	rav_root_free(h, cyc);
+	uint64_t with_cycle = live(h);
+	cur = rav_root_get(h, src);
+	for (uintptr_t i = 1; i < 200; i++) {
+		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
+		rav_store(h, cur, 0, i);
+	}
+	m = rav_msg_new();
+	CHECK_OK(rav_msg_adopt(m, h, src));
+	CHECK_EQ(live(h), with_cycle - 1);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, src));
+	check_list(h, src, 200, 0);
+	CHECK_OK(rav_root_clear(h, src));
+	CHECK(rav_collect(h) >= 2);
+
+	/* A deep left spine with a leaf on every right: the copy's walk goes
+	 * as deep as the first pass's (its stack grows in the first pass),
+	 * not at the top (a cell after it) and at the top. */
+	for (int at_top = 0; at_top < 2; at_top++) {
+		CHECK_OK(rav_new_root(h, T_PAIR, src, &cur));
+		for (uintptr_t i = 0; i < 3000; i++) {
+			CHECK_OK(rav_new_field(h, T_DATA, cur, 1, &n));
+			rav_store(h, n, 0, i);
+			CHECK_OK(rav_new_field(h, T_PAIR, cur, 0, &cur));
+		}
+		if (!at_top)
+			CHECK_OK(rav_new_root(h, T_DATA, other, NULL));
+		m = rav_msg_new();
+		CHECK_OK(rav_msg_adopt(m, h, src));
+		CHECK_HEAP(h);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, src));
+		cur = rav_root_get(h, src);
+		for (uintptr_t i = 0; i < 3000; i++) {
+			CHECK_EQ(rav_load(h, rav_load_ref(h, cur, 1), 0), i);
+			cur = rav_load_ref(h, cur, 0);
+		}
+		CHECK_OK(rav_root_clear(h, src));
+		CHECK_OK(rav_root_clear(h, other));
+	}
+
+	rav_root_free(h, other);
+	rav_root_free(h, src);
+	rav_root_free(h, keep);
+	rav_root_free(h, dst);
+	rav_channel_free(ch);
 	CHECK_EQ(live(h), base);
 	CHECK_HEAP(h);
 }

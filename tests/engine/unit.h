@@ -51,6 +51,7 @@ void t_vec_refs(void);
 void t_bytes(void);
 /* unit-messages.c */
 void t_messages(void);
+void t_adopt_pages(void);
 /* unit-serialize.c */
 void t_serialize(void);
 void t_serialize_corrupt(void);

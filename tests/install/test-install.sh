@@ -285,8 +285,9 @@ for prog in ravtrace rav-bench $([ "$GUI" = 1 ] && echo ravscope); do
   if [ "$got" = "$prog $VERSION" ]; then pass "$prog --version: $got"; else fail "$prog --version said '$got', expected '$prog $VERSION'"; fi
 done
 S_INC=$(under_prefix include)/ravioli
-# The inline fast paths of ravioli.h read a few library variables (rav__*,
-# declared extern there): exported on purpose, part of the ABI.  Any other
+# The inline fast paths of ravioli.h read a few library variables and call
+# one function (rav__*, declared extern there): exported on purpose, part of
+# the ABI.  Any other
 # name outside rav_* / RAV* is a leak.
 inline_abi=$(grep -ho 'extern [a-z0-9_ ]* \*\?rav__[a-z_]*' "$S_INC"/*.h 2>/dev/null | grep -o 'rav__[a-z_]*' | sort -u | tr '\n' ' ')
 for lib in libravioli libravioli-engine libravtrace; do
