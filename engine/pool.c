@@ -58,7 +58,9 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-rav_pool rav__pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .purger_wake = PTHREAD_COND_INITIALIZER };
+rav_pool rav__pool = { .lock = PTHREAD_MUTEX_INITIALIZER,
+		       .purger_wake = PTHREAD_COND_INITIALIZER,
+		       .purge_done = PTHREAD_COND_INITIALIZER };
 atomic_ullong rav__seq;
 
 static rav_config pending_config;
@@ -150,6 +152,9 @@ static void atfork_child(void)
 {
 	rav__pool.purger_running = false;
 	rav__pool.purger_idle = false;
+	/* A purge round in flight belongs to a thread the child does not have:
+	 * its pages never come back here, so no acquire may wait for them. */
+	rav__pool.purging = 0;
 	pthread_mutex_unlock(&rav__pool.lock);
 }
 
@@ -377,6 +382,7 @@ static void purge_pages_unlocked_locked(rav_cell **batch, size_t n)
 		rav__pool.cold[rav__pool.ncold++] = batch[i];
 	rav__pool.purging -= n;
 	rav__pool.purged_pages += n;
+	pthread_cond_broadcast(&rav__pool.purge_done);
 }
 
 /* The background purger. */
@@ -497,6 +503,7 @@ static rav_cell *shared_acquire(size_t want, size_t *got_out, bool count_one)
 	size_t nfresh = 0;
 	pthread_mutex_lock(&rav__pool.lock);
 	rav__pool.shared_locks++;
+retry:
 	if (rav__pool.out >= rav__pool.limit) {
 		size_t limit = rav__pool.limit;
 		pthread_mutex_unlock(&rav__pool.lock);
@@ -529,6 +536,14 @@ static rav_cell *shared_acquire(size_t want, size_t *got_out, bool count_one)
 		fresh = (rav_cell *)(rav__pool.base + rav__pool.bump * (size_t)RAV_PAGE_SIZE);
 		rav__pool.bump += nfresh;
 		got += nfresh;
+	}
+	if (got == 0 && rav__pool.purging > 0) {
+		/* Every free page is on its way back to the OS (a purge round
+		 * runs outside the lock): those are free pages all the same, so
+		 * wait for the round to put them on the cold stack rather than
+		 * report an exhausted pool.  Nothing was taken yet. */
+		pthread_cond_wait(&rav__pool.purge_done, &rav__pool.lock);
+		goto retry;
 	}
 	if (got == 0) {
 		size_t reserved = rav__pool.reserved;

@@ -267,6 +267,7 @@ typedef struct rav_pool {
 	uint64_t t0_ns;          /* monotonic time at start */
 	struct rav_page_cache *caches; /* every thread's cache (for stats), under lock */
 	pthread_cond_t purger_wake;
+	pthread_cond_t purge_done; /* a purge round's pages are cold: an acquire waiting for them retries */
 	bool purger_running, purger_idle, purger_off;
 	bool ready;
 	bool populate_ok;
