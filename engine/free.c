@@ -551,15 +551,7 @@ static void trim_run(rav_heap *h, unsigned idx)
 	for (rav_cell *c = r.last; c != r.first; c = (rav_cell *)c->w[1])
 		rav_assert_internal(c >= lo && c < lo + r.n);
 #endif
-	rav_cell *prev = (rav_cell *)r.last->w[2], *next = (rav_cell *)r.first->w[1];
-	if (prev)
-		prev->w[1] = (uintptr_t)next;
-	else
-		h->dead = next;
-	if (next)
-		next->w[2] = (uintptr_t)prev;
-	else
-		h->dead_tail = prev;
+	dead_unlink_span(h, r.last, r.first);
 	/* The run leaves the record (a run between others stays as a tombstone). */
 	h->runs[idx].n = 0;
 	runs_trim_ends(h);

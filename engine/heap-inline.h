@@ -64,11 +64,12 @@ static inline bool run_holds(const rav_heap *h, const rav_cell *c, unsigned *idx
 	return true;
 }
 
-/* Unlink a hole that is in no recorded run. */
-static inline void dead_unlink_raw(rav_heap *h, rav_cell *c)
+/* Unlink the holes from `head_end` to `tail_end` (following w[1], the
+ * hole list's direction) from the hole list in one splice. */
+static inline void dead_unlink_span(rav_heap *h, rav_cell *head_end, rav_cell *tail_end)
 {
-	rav_cell *next = (rav_cell *)c->w[1];
-	rav_cell *prev = (rav_cell *)c->w[2];
+	rav_cell *prev = (rav_cell *)head_end->w[2];
+	rav_cell *next = (rav_cell *)tail_end->w[1];
 	if (prev)
 		prev->w[1] = (uintptr_t)next;
 	else
@@ -77,6 +78,12 @@ static inline void dead_unlink_raw(rav_heap *h, rav_cell *c)
 		next->w[2] = (uintptr_t)prev;
 	else
 		h->dead_tail = prev;
+}
+
+/* Unlink a hole that is in no recorded run. */
+static inline void dead_unlink_raw(rav_heap *h, rav_cell *c)
+{
+	dead_unlink_span(h, c, c);
 }
 
 static inline void dead_unlink(rav_heap *h, rav_cell *c)
@@ -146,15 +153,7 @@ static inline __attribute__((always_inline)) rav_cell *alloc_hole_t(rav_heap *h,
 {
 	rav_cell *c = dead_pop_t(h, true);
 	rav_assert(cell_type(c) == RAV_TYPE_DEAD);
-	c->w[0] = t;
-	c->w[1] = 0;
-	c->w[2] = 0;
-	c->w[3] = 0;
-	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
-	h->st.allocs++;
-	h->st.live_cells++;
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells++;
+	rav__alloc_init_t(h, c, t, tr);
 	return c;
 }
 

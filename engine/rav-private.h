@@ -831,6 +831,21 @@ static inline bool check_ref_passes(const rav_heap *h, rav_ref r)
 }
 #endif
 
+/* Cell c, taken by an allocation (a bump or a hole), becomes a live cell of
+ * type t: fields zero, its ALLOC recorded, counted. */
+static inline __attribute__((always_inline)) void rav__alloc_init_t(rav_heap *h, rav_cell *c, rav_type t, bool tr)
+{
+	c->w[0] = t;
+	c->w[1] = 0;
+	c->w[2] = 0;
+	c->w[3] = 0;
+	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
+	h->st.allocs++;
+	h->st.live_cells++;
+	if (t == RAV_TYPE_REF)
+		h->st.ref_cells++;
+}
+
 /* ---- allocation fast path ----
  * The top of the heap is a bump pointer; holes (deferred mode, or during an
  * operation that freed) are reused first.  Everything else (a new page, a
@@ -847,15 +862,7 @@ static inline __attribute__((always_inline)) rav_cell *rav__alloc_t(rav_heap *h,
 		if (!c)
 			return NULL;
 	}
-	c->w[0] = t;
-	c->w[1] = 0;
-	c->w[2] = 0;
-	c->w[3] = 0;
-	RECT(tr, RAV_EV_ALLOC, t, 0, c, 0, 0);
-	h->st.allocs++;
-	h->st.live_cells++;
-	if (t == RAV_TYPE_REF)
-		h->st.ref_cells++;
+	rav__alloc_init_t(h, c, t, tr);
 	return c;
 }
 

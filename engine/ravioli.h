@@ -480,6 +480,20 @@ RAV__FAST bool rav__fast_read_ok(void)
 	return RAV__LIKELY(!__atomic_load_n(&rav__hooks_flag, __ATOMIC_RELAXED));
 }
 
+/* The bump itself: the next cell above h's top, of type t, fields zero,
+ * counted (the caller checked there is room and no hole). */
+RAV__FAST rav_cell *rav__fast_bump(struct rav__heap_head *hh, rav_type t)
+{
+	rav_cell *c = &hh->top_page[hh->top++];
+	RAV__VG_CELL_ALLOC(c);
+	c->w[RAV_W_TYPE] = t;
+	c->w[RAV_W_F0] = 0;
+	c->w[RAV_W_F1] = 0;
+	hh->st.allocs++;
+	hh->st.live_cells++;
+	return c;
+}
+
 /* Allocate a cell of type t into the empty slot, a bump at the top of h;
  * NULL if that is not the case (the library's path then). */
 RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
@@ -488,13 +502,7 @@ RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 	rav_cell *c;
 	if (RAV__LIKELY(t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
 			hh->dead == NULL && hh->top < RAV_PAGE_CELLS)) {
-		c = &hh->top_page[hh->top++];
-		RAV__VG_CELL_ALLOC(c);
-		c->w[RAV_W_TYPE] = t;
-		c->w[RAV_W_F0] = 0;
-		c->w[RAV_W_F1] = 0;
-		hh->st.allocs++;
-		hh->st.live_cells++;
+		c = rav__fast_bump(hh, t);
 	} else if (t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
 		   hh->dead != NULL) {
 		/* (after the bump's test, so the bump's code is as without it) */
@@ -577,13 +585,7 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 			/* a bump, or a hole (deferred mode) */
 			rav_cell *c;
 			if (RAV__LIKELY(hh->dead == NULL)) {
-				c = &hh->top_page[hh->top++];
-				RAV__VG_CELL_ALLOC(c);
-				c->w[RAV_W_TYPE] = t;
-				c->w[RAV_W_F0] = 0;
-				c->w[RAV_W_F1] = 0;
-				hh->st.allocs++;
-				hh->st.live_cells++;
+				c = rav__fast_bump(hh, t);
 			} else if (!(c = rav__take_hole(h, t))) {
 				goto slow;
 			}
