@@ -228,17 +228,23 @@ static bool pending_room(rav_heap *h, size_t sp)
 	return true;
 }
 
-/* Reference raviolo p lost its referrer `slot`, a field of a cell that is
- * dead now (its words are hole-list links: not written).  If p's other
- * referrer lives on, it takes p's target; if it died too, p's target loses
- * p as its referrer in turn (pushed, handled when popped). */
-static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *sp)
+/* Reference raviolo p lost a referrer: a field of a cell that is dead now
+ * (its words are hole-list links: not written).  Which one is told by the
+ * cells of its two back-links: a dead one is the referrer lost (with one
+ * referrer dead, p is popped once before the other can die, since a cell
+ * dying later reads its fields then; with both dead, p dies at its first
+ * pop and its second pop finds it dead).  If p's other referrer lives on,
+ * it takes p's target; if it died too, p's target loses p as its referrer
+ * in turn (pushed, handled when popped). */
+static void pending_ref_lost(rav_heap *h, rav_cell *p, size_t *sp)
 {
-	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	uintptr_t *b1 = (uintptr_t *)p->w[RAV_W_BACK1], *b2 = (uintptr_t *)p->w[RAV_W_BACK2];
+	bool dead1 = cell_type(cell_of(b1)) == RAV_TYPE_DEAD, dead2 = cell_type(cell_of(b2)) == RAV_TYPE_DEAD;
+	rav_assert(dead1 || dead2);
 	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
 	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
-	if (cell_type(cell_of(other)) != RAV_TYPE_DEAD) {
-		rav__splice_out(h, p, slot);
+	if (!dead1 || !dead2) {
+		rav__splice_out(h, p, dead1 ? b1 : b2);
 		return;
 	}
 	/* Both referrers died: one leaf less below p now, the other when q
@@ -247,18 +253,11 @@ static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *
 		set_scalar_rec(r, cell_scalar(r) - 1);
 	make_dead(h, p);
 	if (pending_room(h, *sp)) {
-		h->pending[(*sp)++] = (rav_pending){ q, &p->w[RAV_W_FWD] };
+		h->pending[(*sp)++] = (rav_pending){ q };
 	} else if (cell_type(q) == RAV_TYPE_REF) {
-		/* out of memory for the stack: no other referrer of q is dead, so
-		 * the plain splice applies (its write into p's dead word is harmless) */
-		uintptr_t *o2 = (uintptr_t *)(q->w[RAV_W_BACK1] == (uintptr_t)&p->w[RAV_W_FWD] ? q->w[RAV_W_BACK2]
-												 : q->w[RAV_W_BACK1]);
-		if (cell_type(cell_of(o2)) != RAV_TYPE_DEAD) {
-			REC(RAV_EV_REFRAV_REMOVE, 0, 0, q, 0, 0);
-			rav__splice_out(h, q, &p->w[RAV_W_FWD]);
-		} else {
-			pending_ref_lost(h, q, &p->w[RAV_W_FWD], sp); /* recursion bounded by the tree's depth */
-		}
+		/* out of memory for the stack: p, dead now, is the referrer q
+		 * lost (recursion bounded by the tree's depth) */
+		pending_ref_lost(h, q, sp);
 	} else {
 		q->w[0] |= RAV_FLAG_DYING;
 		q->w[RAV_W_BACK] = (uintptr_t)h->dying;
@@ -280,7 +279,7 @@ static bool cascade_push_slow(rav_heap *h, rav_cell *d, int f, size_t sp)
 {
 	rav_cell *c = (rav_cell *)d->w[1 + f];
 	if (pending_room(h, sp)) {
-		h->pending[sp] = (rav_pending){ c, &d->w[1 + f] };
+		h->pending[sp] = (rav_pending){ c };
 		return true;
 	}
 	if (cell_type(c) == RAV_TYPE_REF) {
@@ -365,7 +364,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	/* The child visited next, held in registers: a cell's last child in
 	 * visiting order is never pushed, so a list is torn down without the
 	 * stack and a tree with half the pushes (the order is the stack's). */
-	rav_pending nx = { NULL, NULL };
+	rav_pending nx = { NULL };
 	h->cascading = true;
 	h->gen++;
 	for (;;) {
@@ -387,12 +386,14 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 				rav_assert(t == RAV_TYPE_REF);
 				SYNC_OUT();
 				size_t sp_out = sp; /* (sp's address never escapes: it stays in a register) */
-				pending_ref_lost(h, d, e.slot, &sp_out);
+				pending_ref_lost(h, d, &sp_out);
 				sp = sp_out;
 				SYNC_IN();
 				continue;
 			}
-			rav_assert(d->w[RAV_W_BACK] == (uintptr_t)e.slot && !cell_gone(d));
+			/* (its referrer, the field that held it, is in a dead cell) */
+			rav_assert(d->w[RAV_W_BACK] && cell_type(cell_of((uintptr_t *)d->w[RAV_W_BACK])) == RAV_TYPE_DEAD &&
+				   !cell_gone(d));
 		} else if (h->dying) {
 			d = h->dying;
 			rav_assert(d->w[0] & RAV_FLAG_DYING);
@@ -409,7 +410,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		 * depth-first, down for lists pushed at their head): a few lines
 		 * ahead are loaded early. */
 		if ((mask & 2) && c1) {
-			nx = (rav_pending){ c1, &d->w[2] };
+			nx = (rav_pending){ c1 };
 			if ((mask & 1) && c0) {
 				/* both: field 1 waits on the stack, field 0 is next */
 				if (RAV_LIKELY(sp < cap)) {
@@ -423,7 +424,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 			}
 		}
 		if ((mask & 1) && c0)
-			nx = (rav_pending){ c0, &d->w[1] };
+			nx = (rav_pending){ c0 };
 		if (nx.cell) {
 			intptr_t stride = (char *)nx.cell - (char *)d;
 			if (stride > -512 && stride < 512)
@@ -813,7 +814,10 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 {
 	const bool runs = h->nruns != 0;
 	rav_cell *hole = h->dead;
-	size_t moves = 0, trimmed = 0;
+	/* The heap's counters and pin in locals (move_words_t) */
+	size_t moves = 0, trimmed = 0, fixups = 0;
+	rav_cell *pinned = h->pinned;
+	rav_assert(h->dying == NULL);
 	rav_cell *page = h->top_page;
 	unsigned i = h->top;
 	for (;;) {
@@ -851,7 +855,9 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 			hole = (rav_cell *)d->w[1];
 			if (hole)
 				rav_prefetch(hole);
-			move_cell_z(h, t, d, tr, false); /* (t's page: truncate_to) */
+			if (RAV_UNLIKELY(t == pinned))
+				h->pinned = pinned = d;
+			fixups += move_words_t(t, d, tr, false); /* (t's page: truncate_to) */
 			moves++;
 			i--;
 		}
@@ -860,6 +866,9 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 		page = (rav_cell *)page->w[PH_PREV];
 		i = CELLS;
 	}
+	h->st.moves += moves;
+	h->st.fixups += fixups;
+	h->gen += (uint32_t)moves;
 	h->dead = h->dead_tail = NULL;
 	h->st.dead_cells -= moves + trimmed;
 	rav_assert(h->st.dead_cells == 0);
