@@ -324,17 +324,18 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	 * while no hole joined the list from elsewhere since. */
 	const bool record_runs = h->kind == RAV_HEAP_THREAD;
 	/* The open run in locals (written to h->runs when it closes): the
-	 * cell that extends it (NULL: none open), its direction, index, first
-	 * cell and length.  prev_dead: the cell that died last, if no other
-	 * hole joined the list since. */
+	 * cell that extends it (NULL: none open), its direction, index and
+	 * first cell (its length is the distance from there to run_next).
+	 * prev_dead: the cell that died last, if no other hole joined the
+	 * list since. */
 	rav_cell *run_next = NULL, *run_first = NULL, *prev_dead = NULL;
 	intptr_t run_dir = 0;
 	uintptr_t run_idx = 0;
-	unsigned run_n = 0;
 #define RUN_CLOSE()                                                                                      \
 	do {                                                                                             \
 		if (run_next) {                                                                          \
-			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir, run_n };       \
+			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir,                \
+							   (unsigned)((run_next - run_first) * run_dir) };     \
 			run_next = NULL;                                                                 \
 		}                                                                                        \
 	} while (0)
@@ -445,7 +446,6 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		 * A lone hole is in no run. */
 		if (d == run_next) {
 			run_next += run_dir;
-			run_n++;
 			d->w[3] = run_idx;
 		} else {
 			uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
@@ -458,7 +458,6 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 				run_first = prev_dead;
 				run_dir = step == RAV_CELL_SIZE ? 1 : -1;
 				run_next = d + run_dir;
-				run_n = 2;
 				prev_dead->w[3] = d->w[3] = run_idx;
 			} else {
 				RUN_CLOSE();
