@@ -818,32 +818,33 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 	rav_cell *pinned = h->pinned;
 	rav_assert(h->dying == NULL);
 	rav_cell *page = h->top_page;
-	unsigned i = h->top;
+	rav_cell *t = &page[h->top - 1]; /* the top cell */
 	for (;;) {
-		const unsigned lo = page == b.page ? b.index : 1;
+		/* the page's lowest cell above the boundary */
+		rav_cell *const end = &page[page == b.page ? b.index : 1];
 		rav_assert(page == b.page || (page->w[0] & PAGE_DOOMED));
-		while (i > lo) {
-			rav_cell *t = &page[i - 1];
+		while (t >= end) {
 			/* (the cells ahead, not their neighbours: those of a moved
 			 * cell are its list or tree neighbours, nearby in the walk) */
-			if (i > lo + 2 * AHEAD)
+			if (t >= end + 2 * AHEAD)
 				rav_prefetch(t - 2 * AHEAD);
 			if (cell_type(t) == RAV_TYPE_DEAD) {
-				unsigned idx, n = 1;
+				unsigned idx;
+				size_t n = 1;
 				if (runs && run_holds(h, t, &idx)) {
 					/* every cell of the run from its bottom up to t is a hole */
 					const rav_dead_run *r = &h->runs[idx];
 					rav_cell *rlo = r->first < r->last ? r->first : r->last;
-					n = (unsigned)(t - rlo) + 1;
-					if (n > i - lo)
-						n = i - lo;
+					if (rlo < end)
+						rlo = end;
+					n = (size_t)(t - rlo) + 1;
 				}
 #if RAV_TRACING
 				if (RAV_UNLIKELY(tr))
-					for (unsigned k = 0; k < n; k++)
+					for (size_t k = 0; k < n; k++)
 						RECT(tr, RAV_EV_TRIM, 0, 0, t - k, 0, 0);
 #endif
-				i -= n;
+				t -= n;
 				trimmed += n;
 				continue;
 			}
@@ -858,19 +859,20 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 				h->pinned = pinned = d;
 			fixups += move_words_t(t, d, tr, false); /* (t's page: truncate_to) */
 			moves++;
-			i--;
+			t--;
 		}
 		if (page == b.page)
 			break;
 		page = (rav_cell *)page->w[PH_PREV];
-		i = CELLS;
+		t = &page[CELLS - 1];
 	}
 	h->st.moves += moves;
 	h->st.fixups += fixups;
 	h->gen += (uint32_t)moves;
 	h->dead = h->dead_tail = NULL;
-	h->st.dead_cells -= moves + trimmed;
-	rav_assert(h->st.dead_cells == 0);
+	/* (trimmed is counted for this check only: every hole is gone) */
+	rav_assert(h->st.dead_cells == moves + trimmed);
+	h->st.dead_cells = 0;
 	runs_forget(h);
 	truncate_to(h, b, true);
 	return moves;
