@@ -23,7 +23,8 @@
  *            and an empty range are refused
  *   lag      one thread held (attach-target --spinners 1, a mark
  *            breakpoint) while the others run: a reader polling the stream
- *            has their events from well after the stop
+ *            has their events from well after the stop (the order does not
+ *            wait for the held thread)
  */
 #include "attach-util.h"
 
@@ -620,18 +621,19 @@ static void test_lag(void)
 		goto out;
 	rav_live_status st = {0};
 	double t0 = now_s();
-	while (!(st.synced > 0 && st.events > 0) && now_s() - t0 < 30 && follow_pump(s, &st, &f, 0.05))
+	while (!(st.synced > 0 && st.events > 0) && now_s() - t0 < 30 * wait_scale && follow_pump(s, &st, &f, 0.05))
 		;
 	rav_live_break b = {.id = 5, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
 	CHECK(rav_live_break_set(s, &b) == 0);
 	t0 = now_s();
-	while (st.stops < 1 && now_s() - t0 < 60 && follow_pump(s, &st, &f, 0.05))
+	while (st.stops < 1 && now_s() - t0 < 60 * wait_scale && follow_pump(s, &st, &f, 0.05))
 		;
 	CHECK(st.stops == 1 && st.held == 1 && st.last_stop.why == 1);
 	if (!f.t || st.stops != 1)
 		goto end;
-	/* main and the worker: a second and a half more, as they come */
-	follow_pump(s, &st, &f, 1.5);
+	/* main and the worker: two seconds more, as they come (a stalled order
+	 * would end them near the stop, whatever the machine's speed) */
+	follow_pump(s, &st, &f, 2.0);
 	CHECK(st.held == 1);
 	rav_event held_last, main_last, worker_last;
 	CHECK(last_live(f.t, "spinner-1", &held_last) && held_last.kind == RAV_EV_MARK);
@@ -640,13 +642,13 @@ static void test_lag(void)
 	       worker_after = ((double)worker_last.time_ns - (double)held_last.time_ns) / 1e9;
 	fprintf(stderr, "held at %.3f s; main's last event in the live order %.3f s later, the worker's %.3f s\n",
 	        held_last.time_ns / 1e9, main_after, worker_after);
-	CHECK(main_after > 1.0 && worker_after > 1.0);
+	CHECK(main_after > 0.5 && worker_after > 0.5);
 end:
 	CHECK(rav_live_break_clear(s, 0) == 0);
 	CHECK(rav_live_continue(s) == 0);
 	CHECK(rav_live_detach(s) == 0);
 	t0 = now_s();
-	while (!st.ended && now_s() - t0 < 30 && follow_pump(s, &st, &f, 0.1))
+	while (!st.ended && now_s() - t0 < 30 * wait_scale && follow_pump(s, &st, &f, 0.1))
 		;
 	CHECK(st.ended && st.end_known && st.end_how == 1);
 	rav_live_close(s);

@@ -534,7 +534,7 @@ static bool one_session(pid_t pid, int how)
 	rav_live_status st = {0};
 	rav_trace_error err;
 	double t0 = now_s();
-	while (st.events == 0 && !st.ended && now_s() - t0 < 10)
+	while (st.events == 0 && !st.ended && now_s() - t0 < 10 * wait_scale)
 		if (rav_live_pump(s, 20, -1, &st, &err) < 0)
 			break;
 	switch (how) {
@@ -550,7 +550,7 @@ static bool one_session(pid_t pid, int how)
 	case 2: /* pause, close: the program is released */
 		rav_live_pause(s);
 		t0 = now_s();
-		while (st.held == 0 && now_s() - t0 < 10 && rav_live_pump(s, 20, -1, &st, &err) >= 0)
+		while (st.held == 0 && now_s() - t0 < 10 * wait_scale && rav_live_pump(s, 20, -1, &st, &err) >= 0)
 			;
 		rav_live_close(s);
 		break;
@@ -601,7 +601,7 @@ static void test_fds(void)
 				read_answer(fd, 5, NULL, NULL, 0);
 				close(fd);
 			}
-			int n = settled_fds(p.pid, base, 5);
+			int n = settled_fds(p.pid, base, 5 * wait_scale);
 			if (n != base) {
 				fprintf(stderr, "after session %d (ended by way %d): %d descriptors open, %d after the first\n",
 				        i + 2, i % 4, n, base);
