@@ -419,6 +419,7 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 		op->pages_released++;
 		break;
 	case RAV_EV_PAGE_HANDOFF:
+	case RAV_EV_PAGE_TO_MSG: /* 1.6: rav_msg_adopt handing pages at the sender's top */
 		op->pages_handed++;
 		break;
 	case RAV_EV_ACCESS:
