@@ -479,7 +479,7 @@ static bool gen_msg_pages_as(const char *dir, const char *name, int bad)
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	uint32_t n = small ? 300 : 200000, msg = 100, mroot = n + 1;
+	uint32_t n = small || bad ? 300 : 50000, msg = 100, mroot = n + 1;
 	thread_start(&g, 1, "sender");
 	thread_start(&g, 2, "receiver");
 	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(n + 2, 0, 0), 0);
@@ -849,7 +849,7 @@ static const hclass classes[] = {
     {"handoff-pairs", "ok", 0, 0, gen_handoff_pairs, "313,040 distinct hand-off pairs between 560 threads"},
     {"inconsistent-102", "inconsistent", 0, 0, gen_inconsistent, "replay fails at event 102"},
     {"msg-pages", "ok", 0, 0, gen_msg_pages,
-     "200,000 pages handed to a message one by one before its root page (1.6), then received"},
+     "50,000 pages handed to a message one by one before its root page (1.6), then received"},
     {"msg-pages-foreign", "inconsistent", 0, 0, gen_msg_pages_foreign,
      "a page handed to a message by a heap that does not own it"},
     {"msg-pages-fill", "inconsistent", 0, 0, gen_msg_pages_fill,
