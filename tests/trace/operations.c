@@ -93,6 +93,7 @@ static void record(const char *path)
 
 	/* A list built last (at the top, over three pages) sent on: its
 	 * pages go to the message (format 1.6). */
+	rav_mark("list");
 	rav_ref c;
 	ok(rav_new_root(h, node, r7, &c), "list head");
 	for (int i = 1; i < 300; i++)
@@ -231,7 +232,7 @@ static void check_known(rav_trace *t)
 	rav_operation_describe(t, NULL, &ops[0], buf, sizeof buf);
 	CHECK(strstr(buf, "freed") && strstr(buf, "moves into the hole") && strstr(buf, "1 pointer fixed"));
 
-	n = ops_between(t, "message", "adopt", ops, 16);
+	n = ops_between(t, "message", "list", ops, 16);
 	CHECK_EQ(n, 4);
 	CHECK_EQ(ops[0].kind, RAV_OP_MSG_NEW);
 	CHECK_EQ(ops[1].kind, RAV_OP_ALLOC);
