@@ -26,9 +26,10 @@
 #define RAVT_VERSION_MAJOR 1
 /* 1.1: live attach (SNAPSHOT and SESSION chunks); 1.2: large trailers; 1.3:
  * call sites (SITES and MAPS chunks); 1.4: type definitions name their
- * fields; 1.5: events in EVENTS_AC chunks (the address cache).  See
- * FORMAT.md's version history. */
-#define RAVT_VERSION_MINOR 5
+ * fields; 1.5: events in EVENTS_AC chunks (the address cache); 1.6: event
+ * kind page-to-msg (pages handed from a heap to a message being built).
+ * See FORMAT.md's version history. */
+#define RAVT_VERSION_MINOR 6
 /* The first minor version whose events are in EVENTS_AC chunks. */
 #define RAVT_MINOR_ACACHE 5
 #define RAVT_ENDIAN_LITTLE 1
