@@ -77,7 +77,9 @@ struct ravt_replay {
 	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
 	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
 	uint64_t kf_bytes, kf_budget;
-	bool budget_fixed; /* set by RAVTRACE_KEYFRAME_MB */
+	bool budget_fixed;      /* set by RAVTRACE_KEYFRAME_MB */
+	uint64_t expect_events; /* events the trace holds (a file's, known at open; 0: unknown) */
+	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	ravt_series *series;
 	ravt_history *history;
@@ -161,9 +163,10 @@ ravt_sink *ravt_replay_sink(ravt_replay *rp)
 	return &rp->sink;
 }
 
-void ravt_replay_set_trace_bytes(ravt_replay *rp, uint64_t bytes)
+void ravt_replay_set_trace_size(ravt_replay *rp, uint64_t bytes, uint64_t events)
 {
 	pthread_mutex_lock(&rp->lock);
+	rp->expect_events = events;
 	if (!rp->budget_fixed) {
 		/* no more than the trace's own memory limit either: a file of a
 		 * few kilobytes does not get the fixed part whole */
@@ -228,14 +231,30 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 {
 	bool dropped = false;
 	while (rp->kf_bytes > budget && rp->nkf > 2) {
-		size_t best = 0;
-		uint64_t best_cost = UINT64_MAX;
+		/* a merge up to `limit` leaves the slowest seek as it is: among
+		 * those, the keyframe that holds most alone goes (early keyframes
+		 * of a heap that grew are small: dropping them frees little);
+		 * without one, the merge that costs least */
+		uint64_t limit = rp->kf_cost;
+		for (size_t i = 0; i + 1 < rp->nkf; i++)
+			if (rp->kf[i]->cost > limit)
+				limit = rp->kf[i]->cost;
+		size_t best = 0, fit = 0;
+		uint64_t best_cost = UINT64_MAX, fit_own = 0;
 		for (size_t i = 1; i + 1 < rp->nkf; i++) {
 			uint64_t c = rp->kf[i - 1]->cost + rp->kf[i]->cost;
 			if (c < best_cost) {
 				best_cost = c;
 				best = i;
 			}
+			if (c <= limit && rp->kf[i]->own > fit_own) {
+				fit_own = rp->kf[i]->own;
+				fit = i;
+			}
+		}
+		if (fit) {
+			best = fit;
+			best_cost = rp->kf[fit - 1]->cost + rp->kf[fit]->cost;
 		}
 		if (!best)
 			break;
@@ -256,7 +275,9 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 		rp->kf_bytes = rp->kf_bytes - freed - prev->own + own;
 		pthread_mutex_unlock(&rp->lock);
 		prev->own = own;
-		if (best_cost > rp->kf_cost)
+		/* without a projection, the target rises to the merged interval's
+		 * (with one, it follows the projection) */
+		if (best_cost > rp->kf_cost && !rp->expect_events)
 			rp->kf_cost = best_cost;
 		dropped = true;
 	}
@@ -270,15 +291,37 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 /* At next_kf: a keyframe if the interval since the last one costs enough
  * (or one is forced), then when to look again: the cost grows by at most
  * 1 + KF_COPY_WEIGHT per event. */
+/* When the trace's length is known, the target cost of an interval that
+ * spreads the keyframes over the whole trace within the budget: the cost
+ * so far, projected to the end, over as many keyframes as the budget holds
+ * at what the last one held alone.  Taking the last keyframe's size for
+ * all of them (a heap that grew held less before) and the cost per event
+ * so far for the rest (one that grows costs more later) err in opposite
+ * directions; the target is looked at again at every keyframe, and
+ * keyframes that do not fit are thinned.  0 when the length is unknown. */
+static uint64_t projected_target(const ravt_replay *rp, uint64_t budget, uint64_t last_own)
+{
+	uint64_t pos = rp->live.pos;
+	if (!rp->expect_events || rp->expect_events <= pos || !pos || !last_own || !budget)
+		return 0;
+	double total = (double)rp->cost_done * ((double)rp->expect_events / (double)pos);
+	double fit = (double)budget / (double)last_own;
+	double t = total / (fit < 2 ? 2 : fit);
+	return t < (double)KF_COST_MIN ? KF_COST_MIN : t > 1e18 ? (uint64_t)1e18 : (uint64_t)t;
+}
+
 static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
 	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
+		uint64_t last_own = 0;
 		if (rp->nkf) {
 			keyframe *last = rp->kf[rp->nkf - 1];
 			last->cost = cost;
 			/* the blocks live copied away from the last keyframe are its own */
 			last->own += rp->live.copied;
+			last_own = last->own;
+			rp->cost_done += cost;
 		}
 		pthread_mutex_lock(&rp->lock);
 		rp->kf_bytes += rp->live.copied;
@@ -287,6 +330,9 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->live.copied = 0;
 		take_keyframe(rp);
 		rp->kf_forced = false;
+		uint64_t target = projected_target(rp, budget, last_own);
+		if (target)
+			rp->kf_cost = target;
 		/* (this thread is the only writer of what it reads here unlocked) */
 		if (rp->kf_bytes > budget)
 			thin_keyframes(rp, budget);
@@ -479,6 +525,15 @@ void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *key
 		*keyframe_bytes = b;
 	if (spacing)
 		*spacing = e;
+}
+
+uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i)
+{
+	ravt_replay *w = (ravt_replay *)rp;
+	pthread_mutex_lock(&w->lock);
+	uint64_t pos = i < rp->nkf ? rp->kf[i]->pos : UINT64_MAX;
+	pthread_mutex_unlock(&w->lock);
+	return pos;
 }
 
 uint64_t ravt_replay_work(const ravt_replay *rp)
