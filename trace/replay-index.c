@@ -27,10 +27,12 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyframe-pack.h"
 #include "replay-apply.h"
 #include "replay.h"
 
@@ -59,6 +61,7 @@ typedef struct keyframe {
 	uint64_t pos;
 	uint64_t cost; /* replay cost from here to the next keyframe (the last: unused) */
 	uint64_t own;  /* bytes held by this keyframe alone (the last: estimated while live moves on) */
+	ravt_kfpack *packs; /* the blocks it held alone, packed (keyframe-pack.h) */
 	ravt_model m;
 } keyframe;
 
@@ -150,6 +153,7 @@ void ravt_replay_free(ravt_replay *rp)
 	ravt_model_clear(&rp->live);
 	for (size_t i = 0; i < rp->nkf; i++) {
 		ravt_model_clear(&rp->kf[i]->m);
+		ravt_kfpack_free(rp->kf[i]->packs);
 		free(rp->kf[i]);
 	}
 	free(rp->kf);
@@ -193,6 +197,7 @@ static void take_keyframe(ravt_replay *rp)
 	}
 	k->pos = rp->live.pos;
 	k->cost = 0;
+	k->packs = NULL;
 	k->own = ravt_model_table_bytes(&k->m);
 	pthread_mutex_lock(&rp->lock);
 	if (rp->nkf == rp->kf_cap) {
@@ -222,6 +227,19 @@ static uint64_t cost_since_last(const ravt_replay *rp)
 {
 	uint64_t events = rp->nkf ? rp->live.pos - rp->last_pos : rp->live.pos;
 	return events + KF_COPY_WEIGHT * (rp->live.copied / sizeof(ravt_cellblock));
+}
+
+/* Pack what keyframe k holds alone now (keyframe-pack.h): under the lock,
+ * which restores take too. */
+static void pack_keyframe(ravt_replay *rp, keyframe *k)
+{
+	pthread_mutex_lock(&rp->lock);
+	uint64_t freed;
+	uint64_t packed = ravt_kfpack_add(&k->m, &k->packs, &freed);
+	uint64_t own = k->own + packed > freed ? k->own + packed - freed : 0;
+	rp->kf_bytes = rp->kf_bytes - k->own + own;
+	k->own = own;
+	pthread_mutex_unlock(&rp->lock);
 }
 
 /* Drop the keyframe whose two intervals together cost least (never the
@@ -266,15 +284,18 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 		keyframe *prev = rp->kf[best - 1];
 		prev->cost = best_cost;
 		ravt_model_clear(&gone->m);
+		ravt_kfpack_free(gone->packs);
 		uint64_t freed = gone->own;
 		free(gone);
 		/* what the one before now holds alone (some blocks were shared
-		 * with the dropped one only) */
-		uint64_t own = ravt_model_own_bytes(&prev->m, &rp->kf[best]->m);
+		 * with the dropped one only), packed */
+		uint64_t own = ravt_model_own_bytes(&prev->m, &rp->kf[best]->m) + ravt_kfpack_bytes(prev->packs);
 		pthread_mutex_lock(&rp->lock);
 		rp->kf_bytes = rp->kf_bytes - freed - prev->own + own;
 		pthread_mutex_unlock(&rp->lock);
 		prev->own = own;
+		if (best + 1 < rp->nkf)
+			pack_keyframe(rp, prev);
 		/* without a projection, the target rises to the merged interval's
 		 * (with one, it follows the projection) */
 		if (best_cost > rp->kf_cost && !rp->expect_events)
@@ -330,6 +351,11 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->live.copied = 0;
 		take_keyframe(rp);
 		rp->kf_forced = false;
+		/* the one before holds alone what live copied away since */
+		if (rp->nkf >= 2) {
+			pack_keyframe(rp, rp->kf[rp->nkf - 2]);
+			last_own = rp->kf[rp->nkf - 2]->own;
+		}
 		uint64_t target = projected_target(rp, budget, last_own);
 		if (target)
 			rp->kf_cost = target;
@@ -383,7 +409,7 @@ int ravt_replay_restore(const ravt_replay *rp, uint64_t index, ravt_model *m, bo
 	int rc = k ? 1 : 0;
 	if (k && (restart || m->pos > index || k->pos > m->pos)) {
 		*used = true;
-		if (ravt_model_copy(m, &k->m))
+		if (ravt_model_copy(m, &k->m) && (!k->packs || ravt_kfpack_restore(m, k->packs)))
 			m->pos = k->pos;
 		else
 			rc = -1;
@@ -483,6 +509,18 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 	ravt_replay *rp = (ravt_replay *)sink;
 	ravt_series_publish(rp->series, &rp->live, final);
 	ravt_history_publish(rp->history, rp->live.pos);
+	if (final && getenv("RAVT_DUMP")) {
+		FILE *f = fopen(getenv("RAVT_DUMP"), "wb");
+		for (uint32_t pg = 0; f && pg < rp->live.span; pg++) {
+			ravt_mpage *p = rp->live.pages[pg];
+			if (!p)
+				continue;
+			for (uint32_t i = 0; i < rp->live.ncb; i++)
+				fwrite(p->cb[i]->st, 1, sizeof(ravt_cellblock) - offsetof(ravt_cellblock, st), f);
+		}
+		if (f)
+			fclose(f);
+	}
 	if (final) {
 		/* No event follows: the blocks kept for the live model's next
 		 * copies (up to RAVT_CACHE_MAX_BYTES, full after keyframes were
