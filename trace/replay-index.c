@@ -13,15 +13,26 @@
  * heap costs several times more per event to replay than one working near
  * its heap top, and gets keyframes that much closer.
  *
- * When the keyframes' memory passes the budget (KF_BUDGET_FIXED plus the
- * trace's size, but no more than the trace's memory limit, budget.h; the
- * env variable RAVTRACE_KEYFRAME_MB overrides it), the
- * keyframe whose two intervals together cost least is dropped, until the
- * memory fits, and the target cost per interval rises to that merged cost:
- * intervals stay even, the budget is used rather than halved, and the
- * slowest seek is the one that got cheaper.  Indexing continues across
- * deliveries, so a growing stream keeps its keyframes and series and pays
- * only for what it adds.
+ * What a keyframe costs is the blocks it holds alone (those live copied
+ * away before the next one), kept packed (keyframe-pack.h): about a third
+ * of their size, so three times as many keyframes fit the budget.
+ *
+ * The budget: KF_BUDGET_PER_BYTE times the trace's size, at least
+ * KF_BUDGET_FLOOR and at most KF_BUDGET_FIXED plus the size, and no more
+ * than the trace's memory limit (budget.h); the env variable
+ * RAVTRACE_KEYFRAME_MB overrides it.  Scaled to the file, a small trace
+ * does not pay for (and wait while indexing for) keyframes by the
+ * hundreds of megabytes, and an open trace holds a stated multiple of its
+ * size.  When the length of the trace is known (a file's, from the
+ * framing walk), the target cost of an interval is the cost so far
+ * projected to the end, over as many keyframes as the budget holds
+ * (projected_target), so that the keyframes spread evenly over the whole
+ * trace.  When they pass the budget all the same, keyframes are dropped:
+ * first those whose merged interval stays within the target (the one that
+ * holds most alone first), else the one whose two intervals together cost
+ * least; without a known length the target then rises to that merged
+ * cost.  Indexing continues across deliveries, so a growing stream keeps
+ * its keyframes and series and pays only for what it adds.
  */
 #include <pthread.h>
 #ifdef __GLIBC__
@@ -56,6 +67,8 @@
 #define KF_COPY_WEIGHT 8u
 #define KF_CHECK_MIN 1024u
 #define KF_BUDGET_FIXED ((uint64_t)768 << 20)
+#define KF_BUDGET_FLOOR ((uint64_t)64 << 20)
+#define KF_BUDGET_PER_BYTE 8u
 
 typedef struct keyframe {
 	uint64_t pos;
@@ -123,7 +136,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->live.cache = &rp->cache;
 	rp->kf_cost = KF_COST_MIN;
-	rp->kf_budget = KF_BUDGET_FIXED;
+	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
 	if (env && *env) {
 		char *end;
@@ -174,7 +187,11 @@ void ravt_replay_set_trace_size(ravt_replay *rp, uint64_t bytes, uint64_t events
 	if (!rp->budget_fixed) {
 		/* no more than the trace's own memory limit either: a file of a
 		 * few kilobytes does not get the fixed part whole */
-		uint64_t b = KF_BUDGET_FIXED + bytes;
+		uint64_t b = bytes > UINT64_MAX / KF_BUDGET_PER_BYTE ? UINT64_MAX : bytes * KF_BUDGET_PER_BYTE;
+		if (b < KF_BUDGET_FLOOR)
+			b = KF_BUDGET_FLOOR;
+		if (b > KF_BUDGET_FIXED + bytes)
+			b = KF_BUDGET_FIXED + bytes;
 		uint64_t cap = rp->live.budget ? ravt_budget_limit(rp->live.budget) : b;
 		rp->kf_budget = b < cap ? b : cap;
 	}

@@ -28,9 +28,10 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
                              ravt_history *history, ravt_budget *budget);
 void ravt_replay_free(ravt_replay *rp);
 ravt_sink *ravt_replay_sink(ravt_replay *rp);
-/* Keyframes may hold a fixed budget plus the trace's size, at most the
- * trace's memory limit (the env variable RAVTRACE_KEYFRAME_MB overrides
- * it); a stream's size grows.  `events`: the events the trace holds as far
+/* Keyframes may hold 8 times the trace's size, at least 64 MiB and at
+ * most 768 MiB plus the size, and no more than the trace's memory limit
+ * (the env variable RAVTRACE_KEYFRAME_MB overrides it); a stream's size
+ * grows.  `events`: the events the trace holds as far
  * as is known (a file's from its framing; what a stream has delivered),
  * from which keyframes are spaced to fill the budget evenly. */
 void ravt_replay_set_trace_size(ravt_replay *rp, uint64_t bytes, uint64_t events);

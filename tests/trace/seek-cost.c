@@ -6,9 +6,9 @@
  * A benchmark, not a test (timings).  Usage:
  *   seek-cost FILE [--random N] [--worst-only] [--one K]
  * --one K: index, then one seek to just before keyframe K (the last when K
- * is past it) and nothing else: run under callgrind with
- * --toggle-collect=rav_state_seek to count the instructions of one worst
- * seek.
+ * is past it; K = worst: the keyframe after the longest interval) and
+ * nothing else.  Under callgrind with --instr-atstart=no only that seek is
+ * counted (both of its threads): the instructions of one worst seek.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,16 @@
 
 #include "ravtrace.h"
 #include "trace-private.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
 
 static double now(clockid_t c)
 {
@@ -93,8 +103,10 @@ int main(int argc, char **argv)
 			nrandom = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--worst-only"))
 			worst_only = true;
-		else if (!strcmp(argv[i], "--one") && i + 1 < argc)
-			one = strtoll(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--one") && i + 1 < argc) {
+			i++;
+			one = !strcmp(argv[i], "worst") ? -2 : strtoll(argv[i], NULL, 10);
+		}
 		else {
 			fprintf(stderr, "%s: unknown argument %s\n", argv[0], argv[i]);
 			return 2;
@@ -132,9 +144,22 @@ int main(int argc, char **argv)
 		if (p > 0 && p - 1 > ravt_trace_keyframe_pos(t, k - 1))
 			targets[nt++] = p - 1;
 	}
-	if (one >= 0) {
+	if (one != -1) {
+		if (one == -2) {
+			uint64_t longest = 0;
+			for (size_t i = 0; i < nt; i++) {
+				uint64_t from = ravt_trace_keyframe_pos(t, i);
+				if (targets[i] - from >= longest) {
+					longest = targets[i] - from;
+					one = (long long)i;
+				}
+			}
+		}
 		uint64_t at = nt ? targets[(size_t)one < nt ? (size_t)one : nt - 1] : n;
-		if (rav_state_seek(s, at, &err) < 0) {
+		CALLGRIND_START_INSTRUMENTATION;
+		int rc = rav_state_seek(s, at, &err);
+		CALLGRIND_STOP_INSTRUMENTATION;
+		if (rc < 0) {
 			fprintf(stderr, "seek: %s\n", err.message);
 			return 1;
 		}
