@@ -17,6 +17,7 @@
  * a heap of tens of megabytes in a few milliseconds, about what the
  * copies on write it replaces took.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,32 +226,84 @@ static void get_block(const uint8_t **pp, ravt_cellblock *k, uint64_t prev[4])
 	*pp = p;
 }
 
+/* Unpacking a large pack runs on two threads (a seek waits for it), each
+ * on its own pages: the page blocks are made the copy's own first, on the
+ * calling thread (they come from the copy's block cache), and the second
+ * thread takes its cell blocks from malloc. */
+#define UNPACK_PAR_MIN ((size_t)1 << 20)
+
+typedef struct unpack_job {
+	ravt_model alloc; /* only its cache is read (by ravt_cell_new) */
+	const ravt_kfpack *pk;
+	ravt_mpage **pages; /* the entries' page blocks, writable */
+	uint32_t ncb, from, to;
+	bool ok;
+} unpack_job;
+
+static void unpack_range(unpack_job *j)
+{
+	const ravt_kfpack *pk = j->pk;
+	for (uint32_t e = j->from; e < j->to; e++) {
+		ravt_mpage *p = j->pages[e];
+		const uint8_t *map = pk->data + pk->off[e];
+		const uint8_t *d = map + (j->ncb + 7) / 8;
+		uint64_t prev[4] = {0, 0, 0, 0};
+		for (uint32_t i = 0; i < j->ncb; i++) {
+			if (!(map[i >> 3] & (1u << (i & 7))))
+				continue;
+			ravt_cellblock *k;
+			if (p->cb[i] != &ravt_packed_block || !(k = ravt_cell_new(&j->alloc))) {
+				j->ok = false; /* (not the keyframe the pack was made from, or out of memory) */
+				return;
+			}
+			get_block(&d, k, prev);
+			atomic_fetch_sub_explicit(&ravt_packed_block.refs, 1, memory_order_relaxed);
+			p->cb[i] = k;
+		}
+	}
+}
+
+static void *unpack_thread(void *arg)
+{
+	unpack_range(arg);
+	return NULL;
+}
+
 bool ravt_kfpack_restore(ravt_model *m, const ravt_kfpack *packs)
 {
 	for (const ravt_kfpack *pk = packs; pk; pk = pk->next) {
+		ravt_mpage **pages = malloc(sizeof *pages * pk->npages);
+		if (!pages)
+			return false;
 		for (uint32_t e = 0; e < pk->npages; e++) {
 			uint32_t pg = pk->page[e];
-			if (pg >= m->span || !m->pages[pg])
-				return false; /* (not the keyframe the pack was made from) */
-			ravt_mpage *p = ravt_page_w(m, pg);
-			if (!p)
+			/* (a pack belongs to the keyframe m was copied from) */
+			if (pg >= m->span || !m->pages[pg] || !(pages[e] = ravt_page_w(m, pg))) {
+				free(pages);
 				return false;
-			const uint8_t *map = pk->data + pk->off[e];
-			const uint8_t *d = map + (m->ncb + 7) / 8;
-			uint64_t prev[4] = {0, 0, 0, 0};
-			for (uint32_t i = 0; i < m->ncb; i++) {
-				if (!(map[i >> 3] & (1u << (i & 7))))
-					continue;
-				if (p->cb[i] != &ravt_packed_block)
-					return false; /* (as above) */
-				ravt_cellblock *k = ravt_cell_new(m);
-				if (!k)
-					return false;
-				get_block(&d, k, prev);
-				atomic_fetch_sub_explicit(&ravt_packed_block.refs, 1, memory_order_relaxed);
-				p->cb[i] = k;
 			}
 		}
+		unpack_job mine = {.alloc = *m, .pk = pk, .pages = pages, .ncb = m->ncb, .to = pk->npages, .ok = true};
+		unpack_job other = mine;
+		other.alloc.cache = NULL;
+		pthread_t th;
+		bool two = false;
+		if (pk->len >= UNPACK_PAR_MIN) {
+			/* the second half of the bytes to the other thread */
+			uint32_t mid = 0;
+			while (mid < pk->npages && pk->off[mid] < pk->len / 2)
+				mid++;
+			mine.to = other.from = mid;
+			two = pthread_create(&th, NULL, unpack_thread, &other) == 0;
+			if (!two)
+				mine.to = pk->npages;
+		}
+		unpack_range(&mine);
+		if (two)
+			pthread_join(th, NULL);
+		free(pages);
+		if (!mine.ok || (two && !other.ok))
+			return false;
 	}
 	return true;
 }

@@ -11,7 +11,7 @@
 #include "keyframe-pack.h"
 #include "trace-test.h"
 
-#define PAGES 6u
+#define PAGES 600u /* a pack of over 1 MiB: unpacked on two threads */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 

@@ -175,6 +175,12 @@ int main(int argc, char **argv)
 		if (seek_one(s, targets[i], &r) < 0)
 			return 1;
 	report("just before each keyframe", &r);
+	/* at each keyframe: what restoring one costs alone */
+	r.n = 0;
+	for (uint64_t k = 1; k < kfs; k++)
+		if (seek_one(s, ravt_trace_keyframe_pos(t, k), &r) < 0)
+			return 1;
+	report("at each keyframe (restore only)", &r);
 	if (!worst_only) {
 		r.n = 0;
 		uint64_t rng = 99;
