@@ -14,7 +14,7 @@
  * its heap top, and gets keyframes that much closer.
  *
  * What a keyframe costs is the blocks it holds alone (those live copied
- * away before the next one), kept packed (keyframe-pack.h): about a third
+ * away before the next one), kept packed (replay-pack.h): about a third
  * of their size, so three times as many keyframes fit the budget.
  *
  * The budget: KF_BUDGET_PER_BYTE times the trace's size, at least
@@ -43,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyframe-pack.h"
+#include "replay-pack.h"
 #include "replay-apply.h"
 #include "replay.h"
 
@@ -74,7 +74,7 @@ typedef struct keyframe {
 	uint64_t pos;
 	uint64_t cost; /* replay cost from here to the next keyframe (the last: unused) */
 	uint64_t own;  /* bytes held by this keyframe alone (the last: estimated while live moves on) */
-	ravt_kfpack *packs; /* the blocks it held alone, packed (keyframe-pack.h) */
+	ravt_kfpack *packs; /* the blocks it held alone, packed (replay-pack.h) */
 	ravt_model m;
 } keyframe;
 
@@ -246,7 +246,7 @@ static uint64_t cost_since_last(const ravt_replay *rp)
 	return events + KF_COPY_WEIGHT * (rp->live.copied / sizeof(ravt_cellblock));
 }
 
-/* Pack what keyframe k holds alone now (keyframe-pack.h): under the lock,
+/* Pack what keyframe k holds alone now (replay-pack.h): under the lock,
  * which restores take too. */
 static void pack_keyframe(ravt_replay *rp, keyframe *k)
 {

@@ -135,7 +135,7 @@ typedef struct ravt_model {
 
 /* Shared all-empty cell blocks: a fresh page points at them until written. */
 extern ravt_cellblock ravt_zero_block, ravt_header_block;
-/* Where a keyframe's block was packed (keyframe-pack.h): only keyframes
+/* Where a keyframe's block was packed (replay-pack.h): only keyframes
  * point at it, and a copy of one is unpacked before it is used. */
 extern ravt_cellblock ravt_packed_block;
 

@@ -25,7 +25,6 @@
 #include "pipeline.h"
 #include "replay-apply.h"
 #include "replay.h"
-#include "trace-private.h"
 
 #define MAX_WALK 64u /* reference ravioli followed in a chain before giving up */
 

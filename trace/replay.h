@@ -64,5 +64,8 @@ rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd);
 rav_state *ravt_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size);
 /* 0 on success, -1 with *err (RAV_TRACE_EREPLAY, event index in message). */
 int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err);
+/* Events the state's last seek replayed (from a keyframe or from where the
+ * state was): the deterministic cost of a seek, for benchmarks. */
+uint64_t ravt_state_seek_replayed(const rav_state *s);
 
 #endif /* RAVT_REPLAY_H */

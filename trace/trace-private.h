@@ -48,9 +48,6 @@ void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t
 /* The event index of keyframe i (in order), or UINT64_MAX past the last
  * (benchmarks seek just before each one: the longest replays). */
 uint64_t ravt_trace_keyframe_pos(const rav_trace *t, uint64_t i);
-/* Events the state's last seek replayed (from a keyframe or from where the
- * state was): the deterministic cost of a seek, for benchmarks. */
-uint64_t ravt_state_seek_replayed(const rav_state *s);
 
 /* Work done by indexing so far (tests show that it grows with the events
  * indexed, not with how often a growing trace was polled). */

@@ -320,7 +320,7 @@ int main(void)
 	if (rc == 0 && !small)
 		rc = run(path, "2");
 	/* frees and stores anywhere in the heap: every keyframe holds nearly
-	 * all of it alone, packed (keyframe-pack.h), and seeks unpack it */
+	 * all of it alone, packed (replay-pack.h), and seeks unpack it */
 	gp.uniform = true;
 	gp.events = small ? 300000 : 1500000;
 	if (rc == 0 && gen_trace(&gp, &written) < 0)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "ravtrace.h"
+#include "replay.h"
 #include "trace-private.h"
 
 #if defined(__has_include)

@@ -1,4 +1,4 @@
-/* keyframe-pack.c - packing a keyframe's own cell blocks and unpacking them
+/* replay-pack.c - packing a keyframe's own cell blocks and unpacking them
  * into a copy gives back every word and cell state, whatever the words
  * hold (the extremes of 64 bits, differences that change sign, zeros),
  * packs only what the keyframe holds alone, and packs again after a
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyframe-pack.h"
+#include "replay-pack.h"
 #include "trace-test.h"
 
 #define PAGES 600u /* a pack of over 1 MiB: unpacked on two threads */
@@ -157,6 +157,6 @@ int main(void)
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
 	}
-	printf("keyframe-pack: all checks passed\n");
+	printf("replay-pack: all checks passed\n");
 	return 0;
 }

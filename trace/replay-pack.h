@@ -1,4 +1,4 @@
-/* keyframe-pack.h - keyframes that hold their own cell blocks packed.
+/* replay-pack.h - keyframes that hold their own cell blocks packed.
  *
  * A keyframe shares every block that did not change before the next one
  * (copy-on-write, replay-model.h); the blocks it holds alone are what it
@@ -18,8 +18,8 @@
  * that guards the keyframe list (replay-index.c): a count of 1 read there
  * cannot rise, since only a restore copies a keyframe.
  */
-#ifndef RAVT_KEYFRAME_PACK_H
-#define RAVT_KEYFRAME_PACK_H
+#ifndef RAVT_REPLAY_PACK_H
+#define RAVT_REPLAY_PACK_H
 
 #include "replay-model.h"
 
@@ -36,4 +36,4 @@ bool ravt_kfpack_restore(ravt_model *m, const ravt_kfpack *packs);
 uint64_t ravt_kfpack_bytes(const ravt_kfpack *packs);
 void ravt_kfpack_free(ravt_kfpack *packs);
 
-#endif /* RAVT_KEYFRAME_PACK_H */
+#endif /* RAVT_REPLAY_PACK_H */

@@ -1,5 +1,5 @@
-/* keyframe-pack.c - packing the cell blocks a keyframe holds alone, and
- * unpacking them into a copy of it (keyframe-pack.h).
+/* replay-pack.c - packing the cell blocks a keyframe holds alone, and
+ * unpacking them into a copy of it (replay-pack.h).
  *
  * A pack is a list of pages.  Each page's entry is a bitmap of its packed
  * cell blocks, then per block its cell states (RAVT_CB_CELLS bytes) and
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyframe-pack.h"
+#include "replay-pack.h"
 
 struct ravt_kfpack {
 	ravt_kfpack *next;
