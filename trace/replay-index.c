@@ -313,9 +313,10 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 		prev->own = own;
 		if (best + 1 < rp->nkf)
 			pack_keyframe(rp, prev);
-		/* without a projection, the target rises to the merged interval's
-		 * (with one, it follows the projection) */
-		if (best_cost > rp->kf_cost && !rp->expect_events)
+		/* without a projection (the length is unknown, or a stream passed
+		 * what was known of it), the target rises to the merged interval's;
+		 * with one, it follows the projection */
+		if (best_cost > rp->kf_cost && rp->expect_events <= rp->live.pos)
 			rp->kf_cost = best_cost;
 		dropped = true;
 	}
