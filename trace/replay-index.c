@@ -68,7 +68,7 @@
 #define KF_CHECK_MIN 1024u
 #define KF_BUDGET_FIXED ((uint64_t)768 << 20)
 #define KF_BUDGET_FLOOR ((uint64_t)64 << 20)
-#define KF_BUDGET_PER_BYTE 8u
+#define KF_BUDGET_PER_BYTE 10u
 
 typedef struct keyframe {
 	uint64_t pos;

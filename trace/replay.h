@@ -28,7 +28,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
                              ravt_history *history, ravt_budget *budget);
 void ravt_replay_free(ravt_replay *rp);
 ravt_sink *ravt_replay_sink(ravt_replay *rp);
-/* Keyframes may hold 8 times the trace's size, at least 64 MiB and at
+/* Keyframes may hold 10 times the trace's size, at least 64 MiB and at
  * most 768 MiB plus the size, and no more than the trace's memory limit
  * (the env variable RAVTRACE_KEYFRAME_MB overrides it); a stream's size
  * grows.  `events`: the events the trace holds as far
