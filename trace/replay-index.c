@@ -38,7 +38,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,9 +258,11 @@ static void pack_keyframe(ravt_replay *rp, keyframe *k)
 	pthread_mutex_unlock(&rp->lock);
 }
 
-/* Drop the keyframe whose two intervals together cost least (never the
- * first: it is where every seek can start), until the keyframes fit the
- * budget; the target cost rises to the merged interval's. */
+/* Drop keyframes (never the first: it is where every seek can start)
+ * until the keyframes fit the budget: one whose merged interval does not
+ * make the slowest seek slower if there is one, else the one whose two
+ * intervals together cost least.  The one before it is packed again (it
+ * may now hold alone blocks it shared with the dropped one). */
 static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 {
 	bool dropped = false;
@@ -311,8 +312,7 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 		rp->kf_bytes = rp->kf_bytes - freed - prev->own + own;
 		pthread_mutex_unlock(&rp->lock);
 		prev->own = own;
-		if (best + 1 < rp->nkf)
-			pack_keyframe(rp, prev);
+		pack_keyframe(rp, prev);
 		/* without a projection (the length is unknown, or a stream passed
 		 * what was known of it), the target rises to the merged interval's;
 		 * with one, it follows the projection */
@@ -327,9 +327,6 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 #endif
 }
 
-/* At next_kf: a keyframe if the interval since the last one costs enough
- * (or one is forced), then when to look again: the cost grows by at most
- * 1 + KF_COPY_WEIGHT per event. */
 /* When the trace's length is known, the target cost of an interval that
  * spreads the keyframes over the whole trace within the budget: the cost
  * so far, projected to the end, over as many keyframes as the budget holds
@@ -349,6 +346,9 @@ static uint64_t projected_target(const ravt_replay *rp, uint64_t budget, uint64_
 	return t < (double)KF_COST_MIN ? KF_COST_MIN : t > 1e18 ? (uint64_t)1e18 : (uint64_t)t;
 }
 
+/* At next_kf: a keyframe if the interval since the last one costs enough
+ * (or one is forced), then when to look again: the cost grows by at most
+ * 1 + KF_COPY_WEIGHT per event. */
 static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
@@ -527,18 +527,6 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 	ravt_replay *rp = (ravt_replay *)sink;
 	ravt_series_publish(rp->series, &rp->live, final);
 	ravt_history_publish(rp->history, rp->live.pos);
-	if (final && getenv("RAVT_DUMP")) {
-		FILE *f = fopen(getenv("RAVT_DUMP"), "wb");
-		for (uint32_t pg = 0; f && pg < rp->live.span; pg++) {
-			ravt_mpage *p = rp->live.pages[pg];
-			if (!p)
-				continue;
-			for (uint32_t i = 0; i < rp->live.ncb; i++)
-				fwrite(p->cb[i]->st, 1, sizeof(ravt_cellblock) - offsetof(ravt_cellblock, st), f);
-		}
-		if (f)
-			fclose(f);
-	}
 	if (final) {
 		/* No event follows: the blocks kept for the live model's next
 		 * copies (up to RAVT_CACHE_MAX_BYTES, full after keyframes were
