@@ -13,15 +13,26 @@
  * heap costs several times more per event to replay than one working near
  * its heap top, and gets keyframes that much closer.
  *
- * When the keyframes' memory passes the budget (KF_BUDGET_FIXED plus the
- * trace's size, but no more than the trace's memory limit, budget.h; the
- * env variable RAVTRACE_KEYFRAME_MB overrides it), the
- * keyframe whose two intervals together cost least is dropped, until the
- * memory fits, and the target cost per interval rises to that merged cost:
- * intervals stay even, the budget is used rather than halved, and the
- * slowest seek is the one that got cheaper.  Indexing continues across
- * deliveries, so a growing stream keeps its keyframes and series and pays
- * only for what it adds.
+ * What a keyframe costs is the blocks it holds alone (those live copied
+ * away before the next one), kept packed (replay-pack.h): about a third
+ * of their size, so three times as many keyframes fit the budget.
+ *
+ * The budget: KF_BUDGET_PER_BYTE times the trace's size, at least
+ * KF_BUDGET_FLOOR and at most KF_BUDGET_FIXED plus the size, and no more
+ * than the trace's memory limit (budget.h); the env variable
+ * RAVTRACE_KEYFRAME_MB overrides it.  Scaled to the file, a small trace
+ * does not pay for (and wait while indexing for) keyframes by the
+ * hundreds of megabytes, and an open trace holds a stated multiple of its
+ * size.  When the length of the trace is known (a file's, from the
+ * framing walk), the target cost of an interval is the cost so far
+ * projected to the end, over as many keyframes as the budget holds
+ * (projected_target), so that the keyframes spread evenly over the whole
+ * trace.  When they pass the budget all the same, keyframes are dropped:
+ * first those whose merged interval stays within the target (the one that
+ * holds most alone first), else the one whose two intervals together cost
+ * least; without a known length the target then rises to that merged
+ * cost.  Indexing continues across deliveries, so a growing stream keeps
+ * its keyframes and series and pays only for what it adds.
  */
 #include <pthread.h>
 #ifdef __GLIBC__
@@ -31,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay-pack.h"
 #include "replay-apply.h"
 #include "replay.h"
 
@@ -54,11 +66,14 @@
 #define KF_COPY_WEIGHT 8u
 #define KF_CHECK_MIN 1024u
 #define KF_BUDGET_FIXED ((uint64_t)768 << 20)
+#define KF_BUDGET_FLOOR ((uint64_t)64 << 20)
+#define KF_BUDGET_PER_BYTE 10u
 
 typedef struct keyframe {
 	uint64_t pos;
 	uint64_t cost; /* replay cost from here to the next keyframe (the last: unused) */
 	uint64_t own;  /* bytes held by this keyframe alone (the last: estimated while live moves on) */
+	ravt_kfpack *packs; /* the blocks it held alone, packed (replay-pack.h) */
 	ravt_model m;
 } keyframe;
 
@@ -77,7 +92,9 @@ struct ravt_replay {
 	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
 	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
 	uint64_t kf_bytes, kf_budget;
-	bool budget_fixed; /* set by RAVTRACE_KEYFRAME_MB */
+	bool budget_fixed;      /* set by RAVTRACE_KEYFRAME_MB */
+	uint64_t expect_events; /* events the trace holds (a file's, known at open; 0: unknown) */
+	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	ravt_series *series;
 	ravt_history *history;
@@ -118,7 +135,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->live.cache = &rp->cache;
 	rp->kf_cost = KF_COST_MIN;
-	rp->kf_budget = KF_BUDGET_FIXED;
+	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
 	if (env && *env) {
 		char *end;
@@ -148,6 +165,7 @@ void ravt_replay_free(ravt_replay *rp)
 	ravt_model_clear(&rp->live);
 	for (size_t i = 0; i < rp->nkf; i++) {
 		ravt_model_clear(&rp->kf[i]->m);
+		ravt_kfpack_free(rp->kf[i]->packs);
 		free(rp->kf[i]);
 	}
 	free(rp->kf);
@@ -161,13 +179,18 @@ ravt_sink *ravt_replay_sink(ravt_replay *rp)
 	return &rp->sink;
 }
 
-void ravt_replay_set_trace_bytes(ravt_replay *rp, uint64_t bytes)
+void ravt_replay_set_trace_size(ravt_replay *rp, uint64_t bytes, uint64_t events)
 {
 	pthread_mutex_lock(&rp->lock);
+	rp->expect_events = events;
 	if (!rp->budget_fixed) {
 		/* no more than the trace's own memory limit either: a file of a
 		 * few kilobytes does not get the fixed part whole */
-		uint64_t b = KF_BUDGET_FIXED + bytes;
+		uint64_t b = bytes > UINT64_MAX / KF_BUDGET_PER_BYTE ? UINT64_MAX : bytes * KF_BUDGET_PER_BYTE;
+		if (b < KF_BUDGET_FLOOR)
+			b = KF_BUDGET_FLOOR;
+		if (b > KF_BUDGET_FIXED + bytes)
+			b = KF_BUDGET_FIXED + bytes;
 		uint64_t cap = rp->live.budget ? ravt_budget_limit(rp->live.budget) : b;
 		rp->kf_budget = b < cap ? b : cap;
 	}
@@ -190,6 +213,7 @@ static void take_keyframe(ravt_replay *rp)
 	}
 	k->pos = rp->live.pos;
 	k->cost = 0;
+	k->packs = NULL;
 	k->own = ravt_model_table_bytes(&k->m);
 	pthread_mutex_lock(&rp->lock);
 	if (rp->nkf == rp->kf_cap) {
@@ -221,21 +245,52 @@ static uint64_t cost_since_last(const ravt_replay *rp)
 	return events + KF_COPY_WEIGHT * (rp->live.copied / sizeof(ravt_cellblock));
 }
 
-/* Drop the keyframe whose two intervals together cost least (never the
- * first: it is where every seek can start), until the keyframes fit the
- * budget; the target cost rises to the merged interval's. */
+/* Pack what keyframe k holds alone now (replay-pack.h): under the lock,
+ * which restores take too. */
+static void pack_keyframe(ravt_replay *rp, keyframe *k)
+{
+	pthread_mutex_lock(&rp->lock);
+	uint64_t freed;
+	uint64_t packed = ravt_kfpack_add(&k->m, &k->packs, &freed);
+	uint64_t own = k->own + packed > freed ? k->own + packed - freed : 0;
+	rp->kf_bytes = rp->kf_bytes - k->own + own;
+	k->own = own;
+	pthread_mutex_unlock(&rp->lock);
+}
+
+/* Drop keyframes (never the first: it is where every seek can start)
+ * until the keyframes fit the budget: one whose merged interval does not
+ * make the slowest seek slower if there is one, else the one whose two
+ * intervals together cost least.  The one before it is packed again (it
+ * may now hold alone blocks it shared with the dropped one). */
 static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 {
 	bool dropped = false;
 	while (rp->kf_bytes > budget && rp->nkf > 2) {
-		size_t best = 0;
-		uint64_t best_cost = UINT64_MAX;
+		/* a merge up to `limit` leaves the slowest seek as it is: among
+		 * those, the keyframe that holds most alone goes (early keyframes
+		 * of a heap that grew are small: dropping them frees little);
+		 * without one, the merge that costs least */
+		uint64_t limit = rp->kf_cost;
+		for (size_t i = 0; i + 1 < rp->nkf; i++)
+			if (rp->kf[i]->cost > limit)
+				limit = rp->kf[i]->cost;
+		size_t best = 0, fit = 0;
+		uint64_t best_cost = UINT64_MAX, fit_own = 0;
 		for (size_t i = 1; i + 1 < rp->nkf; i++) {
 			uint64_t c = rp->kf[i - 1]->cost + rp->kf[i]->cost;
 			if (c < best_cost) {
 				best_cost = c;
 				best = i;
 			}
+			if (c <= limit && rp->kf[i]->own > fit_own) {
+				fit_own = rp->kf[i]->own;
+				fit = i;
+			}
+		}
+		if (fit) {
+			best = fit;
+			best_cost = rp->kf[fit - 1]->cost + rp->kf[fit]->cost;
 		}
 		if (!best)
 			break;
@@ -247,16 +302,21 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 		keyframe *prev = rp->kf[best - 1];
 		prev->cost = best_cost;
 		ravt_model_clear(&gone->m);
+		ravt_kfpack_free(gone->packs);
 		uint64_t freed = gone->own;
 		free(gone);
 		/* what the one before now holds alone (some blocks were shared
-		 * with the dropped one only) */
-		uint64_t own = ravt_model_own_bytes(&prev->m, &rp->kf[best]->m);
+		 * with the dropped one only), packed */
+		uint64_t own = ravt_model_own_bytes(&prev->m, &rp->kf[best]->m) + ravt_kfpack_bytes(prev->packs);
 		pthread_mutex_lock(&rp->lock);
 		rp->kf_bytes = rp->kf_bytes - freed - prev->own + own;
 		pthread_mutex_unlock(&rp->lock);
 		prev->own = own;
-		if (best_cost > rp->kf_cost)
+		pack_keyframe(rp, prev);
+		/* without a projection (the length is unknown, or a stream passed
+		 * what was known of it), the target rises to the merged interval's;
+		 * with one, it follows the projection */
+		if (best_cost > rp->kf_cost && rp->expect_events <= rp->live.pos)
 			rp->kf_cost = best_cost;
 		dropped = true;
 	}
@@ -267,6 +327,25 @@ static void thin_keyframes(ravt_replay *rp, uint64_t budget)
 #endif
 }
 
+/* When the trace's length is known, the target cost of an interval that
+ * spreads the keyframes over the whole trace within the budget: the cost
+ * so far, projected to the end, over as many keyframes as the budget holds
+ * at what the last one held alone.  Taking the last keyframe's size for
+ * all of them (a heap that grew held less before) and the cost per event
+ * so far for the rest (one that grows costs more later) err in opposite
+ * directions; the target is looked at again at every keyframe, and
+ * keyframes that do not fit are thinned.  0 when the length is unknown. */
+static uint64_t projected_target(const ravt_replay *rp, uint64_t budget, uint64_t last_own)
+{
+	uint64_t pos = rp->live.pos;
+	if (!rp->expect_events || rp->expect_events <= pos || !pos || !last_own || !budget)
+		return 0;
+	double total = (double)rp->cost_done * ((double)rp->expect_events / (double)pos);
+	double fit = (double)budget / (double)last_own;
+	double t = total / (fit < 2 ? 2 : fit);
+	return t < (double)KF_COST_MIN ? KF_COST_MIN : t > 1e18 ? (uint64_t)1e18 : (uint64_t)t;
+}
+
 /* At next_kf: a keyframe if the interval since the last one costs enough
  * (or one is forced), then when to look again: the cost grows by at most
  * 1 + KF_COPY_WEIGHT per event. */
@@ -274,11 +353,14 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
 	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
+		uint64_t last_own = 0;
 		if (rp->nkf) {
 			keyframe *last = rp->kf[rp->nkf - 1];
 			last->cost = cost;
 			/* the blocks live copied away from the last keyframe are its own */
 			last->own += rp->live.copied;
+			last_own = last->own;
+			rp->cost_done += cost;
 		}
 		pthread_mutex_lock(&rp->lock);
 		rp->kf_bytes += rp->live.copied;
@@ -287,6 +369,14 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->live.copied = 0;
 		take_keyframe(rp);
 		rp->kf_forced = false;
+		/* the one before holds alone what live copied away since */
+		if (rp->nkf >= 2) {
+			pack_keyframe(rp, rp->kf[rp->nkf - 2]);
+			last_own = rp->kf[rp->nkf - 2]->own;
+		}
+		uint64_t target = projected_target(rp, budget, last_own);
+		if (target)
+			rp->kf_cost = target;
 		/* (this thread is the only writer of what it reads here unlocked) */
 		if (rp->kf_bytes > budget)
 			thin_keyframes(rp, budget);
@@ -337,7 +427,7 @@ int ravt_replay_restore(const ravt_replay *rp, uint64_t index, ravt_model *m, bo
 	int rc = k ? 1 : 0;
 	if (k && (restart || m->pos > index || k->pos > m->pos)) {
 		*used = true;
-		if (ravt_model_copy(m, &k->m))
+		if (ravt_model_copy(m, &k->m) && (!k->packs || ravt_kfpack_restore(m, k->packs)))
 			m->pos = k->pos;
 		else
 			rc = -1;
@@ -479,6 +569,15 @@ void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *key
 		*keyframe_bytes = b;
 	if (spacing)
 		*spacing = e;
+}
+
+uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i)
+{
+	ravt_replay *w = (ravt_replay *)rp;
+	pthread_mutex_lock(&w->lock);
+	uint64_t pos = i < rp->nkf ? rp->kf[i]->pos : UINT64_MAX;
+	pthread_mutex_unlock(&w->lock);
+	return pos;
 }
 
 uint64_t ravt_replay_work(const ravt_replay *rp)

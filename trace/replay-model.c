@@ -20,6 +20,7 @@
 #define IMMORTAL (1u << 30)
 ravt_cellblock ravt_zero_block = {.refs = IMMORTAL};
 ravt_cellblock ravt_header_block = {.refs = IMMORTAL, .st = {RAV_CELL_HEADER}};
+ravt_cellblock ravt_packed_block = {.refs = IMMORTAL};
 
 static inline void block_ref(ravt_cellblock *c)
 {
@@ -100,6 +101,19 @@ static void page_release(const ravt_model *m, ravt_mpage *p)
 		return;
 	}
 	free(p);
+}
+
+ravt_cellblock *ravt_cell_new(const ravt_model *m)
+{
+	ravt_cellblock *k = cell_alloc(m);
+	if (k)
+		atomic_init(&k->refs, 1);
+	return k;
+}
+
+void ravt_cell_release(const ravt_model *m, ravt_cellblock *k)
+{
+	cell_release(m, k);
 }
 
 void ravt_blockcache_clear(ravt_blockcache *c)
@@ -661,7 +675,7 @@ uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)
 		b += k->block_size;
 		for (uint32_t i = 0; i < k->ncb; i++)
 			if (a->cb[i] != &ravt_zero_block && a->cb[i] != &ravt_header_block &&
-			    (!n || n->cb[i] != a->cb[i]))
+			    a->cb[i] != &ravt_packed_block && (!n || n->cb[i] != a->cb[i]))
 				b += sizeof(ravt_cellblock);
 	}
 	return b;

@@ -135,6 +135,9 @@ typedef struct ravt_model {
 
 /* Shared all-empty cell blocks: a fresh page points at them until written. */
 extern ravt_cellblock ravt_zero_block, ravt_header_block;
+/* Where a keyframe's block was packed (replay-pack.h): only keyframes
+ * point at it, and a copy of one is unpacked before it is used. */
+extern ravt_cellblock ravt_packed_block;
 
 /* ---- replay-model.c ---- */
 
@@ -151,6 +154,10 @@ ravt_mpage *ravt_page_new(ravt_model *m);
 void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p);
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page);
 ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
+/* A cell block of the model's cache or malloc, counted once, contents
+ * undefined; and giving one back (its count at 1, ours alone). */
+ravt_cellblock *ravt_cell_new(const ravt_model *m);
+void ravt_cell_release(const ravt_model *m, ravt_cellblock *k);
 /* Define type id's field kinds (copying the shared table first). */
 bool ravt_model_define_type(ravt_model *m, uint32_t id, uint8_t fields);
 static inline uint8_t ravt_type_kinds(const ravt_model *m, uint32_t id)
@@ -183,7 +190,7 @@ int ravt_model_oom(ravt_model *m, const rav_event *ev);
 ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what);
 const char *ravt_cell_state_name(uint8_t st);
 /* Memory a keyframe holds alone: its tables, and the blocks that differ
- * from the next model's at the same index. */
+ * from the next model's at the same index (packed ones not counted). */
 uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next);
 /* Bytes of a model's tables (page pointers, pool flags, heaps, types). */
 uint64_t ravt_model_table_bytes(const ravt_model *m);

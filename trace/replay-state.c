@@ -51,6 +51,7 @@ struct rav_state {
 	bool cur_ok; /* cur yields event m.pos next */
 	bool failed; /* the model met an error at m.pos: it cannot go forward */
 	rav_trace_error err;
+	uint64_t replayed; /* events the last seek replayed */
 };
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
@@ -311,6 +312,7 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 		        (unsigned long long)s->m.pos, (unsigned long long)index);
 		return -1;
 	}
+	s->replayed = 0;
 	uint64_t avail = available(s);
 	rav_trace_error ierr;
 	bool failed = ravt_replay_error(s->rp, &ierr);
@@ -354,7 +356,13 @@ int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err)
 			s->err = *err;
 		return -1;
 	}
+	s->replayed = index - s->m.pos;
 	return replay_to(s, index, err);
+}
+
+uint64_t ravt_state_seek_replayed(const rav_state *s)
+{
+	return s->replayed;
 }
 
 bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err)

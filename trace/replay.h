@@ -28,10 +28,13 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
                              ravt_history *history, ravt_budget *budget);
 void ravt_replay_free(ravt_replay *rp);
 ravt_sink *ravt_replay_sink(ravt_replay *rp);
-/* Keyframes may hold a fixed budget plus the trace's size, at most the
- * trace's memory limit (the env variable RAVTRACE_KEYFRAME_MB overrides
- * it); a stream's size grows. */
-void ravt_replay_set_trace_bytes(ravt_replay *rp, uint64_t bytes);
+/* Keyframes may hold 10 times the trace's size, at least 64 MiB and at
+ * most 768 MiB plus the size, and no more than the trace's memory limit
+ * (the env variable RAVTRACE_KEYFRAME_MB overrides it); a stream's size
+ * grows.  `events`: the events the trace holds as far
+ * as is known (a file's from its framing; what a stream has delivered),
+ * from which keyframes are spaced to fill the budget evenly. */
+void ravt_replay_set_trace_size(ravt_replay *rp, uint64_t bytes, uint64_t events);
 /* Events applied to the live model (and seen by series and history). */
 uint64_t ravt_replay_applied(const ravt_replay *rp);
 /* The first replay error met while indexing: false if none, else fills *err. */
@@ -41,6 +44,8 @@ bool ravt_replay_error(const ravt_replay *rp, rav_trace_error *err);
  * the interval between two (events replayed + weighted blocks copied). */
 void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *keyframe_bytes,
                        uint64_t *spacing);
+/* The position of keyframe i, UINT64_MAX if there is none. */
+uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i);
 /* Events applied to the live model in total (work accounting for tests). */
 uint64_t ravt_replay_work(const ravt_replay *rp);
 
@@ -59,5 +64,8 @@ rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd);
 rav_state *ravt_state_new_detached(uint32_t page_size, uint32_t cell_size, uint8_t word_size);
 /* 0 on success, -1 with *err (RAV_TRACE_EREPLAY, event index in message). */
 int ravt_state_apply(rav_state *s, const rav_event *ev, rav_trace_error *err);
+/* Events the state's last seek replayed (from a keyframe or from where the
+ * state was): the deterministic cost of a seek, for benchmarks. */
+uint64_t ravt_state_seek_replayed(const rav_state *s);
 
 #endif /* RAVT_REPLAY_H */

@@ -45,6 +45,9 @@ bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
  * current target cost of an interval between two, in events (benchmarks). */
 void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes,
                                uint64_t *spacing);
+/* The event index of keyframe i (in order), or UINT64_MAX past the last
+ * (benchmarks seek just before each one: the longest replays). */
+uint64_t ravt_trace_keyframe_pos(const rav_trace *t, uint64_t i);
 
 /* Work done by indexing so far (tests show that it grows with the events
  * indexed, not with how often a growing trace was polled). */

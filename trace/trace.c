@@ -122,7 +122,7 @@ static int merge_steps(rav_trace *t, rav_trace_progress progress, void *user, ra
 /* (index_lock held) */
 static int index_locked(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
 {
-	ravt_replay_set_trace_bytes(t->replay, ravt_reader_size(t->rd));
+	ravt_replay_set_trace_size(t->replay, ravt_reader_size(t->rd), ravt_reader_framed_events(t->rd));
 	int rc = merge_steps(t, progress, user, err);
 	ravt_pipeline_drain(t->pipe);
 	return rc;
@@ -459,6 +459,11 @@ void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t
                                uint64_t *spacing)
 {
 	ravt_replay_stats(t->replay, keyframes, keyframe_bytes, spacing);
+}
+
+uint64_t ravt_trace_keyframe_pos(const rav_trace *t, uint64_t i)
+{
+	return ravt_replay_keyframe_pos(t->replay, i);
 }
 
 void ravt_trace_get_work(const rav_trace *t, ravt_trace_work *out)

@@ -319,6 +319,14 @@ int main(void)
 	int rc = run(path, NULL);
 	if (rc == 0 && !small)
 		rc = run(path, "2");
+	/* frees and stores anywhere in the heap: every keyframe holds nearly
+	 * all of it alone, packed (replay-pack.h), and seeks unpack it */
+	gp.uniform = true;
+	gp.events = small ? 300000 : 1500000;
+	if (rc == 0 && gen_trace(&gp, &written) < 0)
+		rc = 1;
+	if (rc == 0)
+		rc = run(path, NULL);
 	unlink(path);
 	if (rc)
 		return rc;
