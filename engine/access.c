@@ -7,6 +7,10 @@
  * without), inlines the steps it needs from heap-inline.h, and comes in two
  * compiled copies: without any event code, and with it (HOT_ENTRY below),
  * picked by the recording flag on entry.
+ *
+ * Over 800 lines because the per-cell calls' fast paths and their checks
+ * belong together: debug builds add an out-of-line checked copy of each
+ * hot field access (FIELD_CHECKED), kept next to the call it serves.
  */
 #include <stddef.h>
 #include <stdlib.h>
