@@ -605,16 +605,22 @@ slow:
 	return rav__put_ref((rav_new_before)(h, t, at, field, out ? &rav__tmp : NULL), &rav__tmp, out);
 }
 
-/* The borrow of what slot holds, if that is a normal raviolo or nothing. */
+/* The borrow of what slot holds, if that is a normal raviolo or nothing
+ * and reads have no tracing work.  The flag is tested last: a walk's
+ * common case (a null child, a leaf) then decides on the slot it loaded,
+ * and the compiler keeps no test of the flag or the borrow across the
+ * program's own calls (callgrind, a recursive walk of a binary tree as
+ * rav-bench binary-trees' check: 40.5 -> 32.5 instructions per node; a
+ * list walk with rav_load: 17 as before). */
 RAV__FAST bool rav__fast_deref(rav_heap *h, const uintptr_t *slot, rav_ref *out)
 {
 	rav_cell *c = (rav_cell *)*slot;
 	if (!c) {
 		out->cell = NULL;
 		out->gen = 0;
-		return true;
+		return rav__fast_read_ok();
 	}
-	if ((c->w[RAV_W_TYPE] & RAV_TYPE_MASK) == RAV_TYPE_REF)
+	if ((c->w[RAV_W_TYPE] & RAV_TYPE_MASK) == RAV_TYPE_REF || !rav__fast_read_ok())
 		return false;
 	out->cell = c;
 	out->gen = ((struct rav__heap_head *)h)->gen;
@@ -624,7 +630,7 @@ RAV__FAST bool rav__fast_deref(rav_heap *h, const uintptr_t *slot, rav_ref *out)
 RAV__FAST rav_ref rav__root_get_fast(rav_heap *h, rav_root r)
 {
 	rav_ref out;
-	if (rav__fast_read_ok() && RAV__LIKELY(r != NULL) && rav__fast_deref(h, (const uintptr_t *)r, &out))
+	if (RAV__LIKELY(r != NULL) && rav__fast_deref(h, (const uintptr_t *)r, &out))
 		return out;
 	return (rav_root_get)(h, r);
 }
@@ -632,7 +638,7 @@ RAV__FAST rav_ref rav__root_get_fast(rav_heap *h, rav_root r)
 RAV__FAST rav_ref rav__load_ref_fast(rav_heap *h, rav_ref obj, int field)
 {
 	rav_ref out;
-	if (rav__fast_read_ok() && RAV__LIKELY(obj.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
+	if (RAV__LIKELY(obj.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
 	    rav__fast_deref(h, &obj.cell->w[1 + field], &out))
 		return out;
 	return (rav_load_ref)(h, obj, field);
