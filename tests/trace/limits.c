@@ -221,9 +221,10 @@ static uint64_t readable_events(const char *path)
 
 /* Run SAMPLE with RAVIOLI_TRACE=path; with kill_halfway, kill it (SIGKILL)
  * as soon as events of its recording can be read at path, else let it
- * finish.  Returns its wait status.  (Killing after a fixed time failed on
- * a loaded machine: the program had not yet written its header, and its
- * trace was still under the temporary name.) */
+ * finish.  Returns its wait status.  (Killing after a fixed 0.5 s
+ * assumed the program had written its header by then; on a loaded
+ * machine, forked by a test under memcheck, it may not have, leaving no
+ * file at the path and its temporary file behind.) */
 static int record(const char *sample, const char *arg, const char *path, bool kill_halfway)
 {
 	pid_t pid = fork();
