@@ -228,17 +228,23 @@ static bool pending_room(rav_heap *h, size_t sp)
 	return true;
 }
 
-/* Reference raviolo p lost its referrer `slot`, a field of a cell that is
- * dead now (its words are hole-list links: not written).  If p's other
- * referrer lives on, it takes p's target; if it died too, p's target loses
- * p as its referrer in turn (pushed, handled when popped). */
-static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *sp)
+/* Reference raviolo p lost a referrer: a field of a cell that is dead now
+ * (its words are hole-list links: not written).  Which one is told by the
+ * cells of its two back-links: a dead one is the referrer lost (with one
+ * referrer dead, p is popped once before the other can die, since a cell
+ * dying later reads its fields then; with both dead, p dies at its first
+ * pop and its second pop finds it dead).  If p's other referrer lives on,
+ * it takes p's target; if it died too, p's target loses p as its referrer
+ * in turn (pushed, handled when popped). */
+static void pending_ref_lost(rav_heap *h, rav_cell *p, size_t *sp)
 {
-	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	uintptr_t *b1 = (uintptr_t *)p->w[RAV_W_BACK1], *b2 = (uintptr_t *)p->w[RAV_W_BACK2];
+	bool dead1 = cell_type(cell_of(b1)) == RAV_TYPE_DEAD, dead2 = cell_type(cell_of(b2)) == RAV_TYPE_DEAD;
+	rav_assert(dead1 || dead2);
 	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
 	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
-	if (cell_type(cell_of(other)) != RAV_TYPE_DEAD) {
-		rav__splice_out(h, p, slot);
+	if (!dead1 || !dead2) {
+		rav__splice_out(h, p, dead1 ? b1 : b2);
 		return;
 	}
 	/* Both referrers died: one leaf less below p now, the other when q
@@ -247,18 +253,11 @@ static void pending_ref_lost(rav_heap *h, rav_cell *p, uintptr_t *slot, size_t *
 		set_scalar_rec(r, cell_scalar(r) - 1);
 	make_dead(h, p);
 	if (pending_room(h, *sp)) {
-		h->pending[(*sp)++] = (rav_pending){ q, &p->w[RAV_W_FWD] };
+		h->pending[(*sp)++] = (rav_pending){ q };
 	} else if (cell_type(q) == RAV_TYPE_REF) {
-		/* out of memory for the stack: no other referrer of q is dead, so
-		 * the plain splice applies (its write into p's dead word is harmless) */
-		uintptr_t *o2 = (uintptr_t *)(q->w[RAV_W_BACK1] == (uintptr_t)&p->w[RAV_W_FWD] ? q->w[RAV_W_BACK2]
-												 : q->w[RAV_W_BACK1]);
-		if (cell_type(cell_of(o2)) != RAV_TYPE_DEAD) {
-			REC(RAV_EV_REFRAV_REMOVE, 0, 0, q, 0, 0);
-			rav__splice_out(h, q, &p->w[RAV_W_FWD]);
-		} else {
-			pending_ref_lost(h, q, &p->w[RAV_W_FWD], sp); /* recursion bounded by the tree's depth */
-		}
+		/* out of memory for the stack: p, dead now, is the referrer q
+		 * lost (recursion bounded by the tree's depth) */
+		pending_ref_lost(h, q, sp);
 	} else {
 		q->w[0] |= RAV_FLAG_DYING;
 		q->w[RAV_W_BACK] = (uintptr_t)h->dying;
@@ -280,7 +279,7 @@ static bool cascade_push_slow(rav_heap *h, rav_cell *d, int f, size_t sp)
 {
 	rav_cell *c = (rav_cell *)d->w[1 + f];
 	if (pending_room(h, sp)) {
-		h->pending[sp] = (rav_pending){ c, &d->w[1 + f] };
+		h->pending[sp] = (rav_pending){ c };
 		return true;
 	}
 	if (cell_type(c) == RAV_TYPE_REF) {
@@ -325,17 +324,18 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	 * while no hole joined the list from elsewhere since. */
 	const bool record_runs = h->kind == RAV_HEAP_THREAD;
 	/* The open run in locals (written to h->runs when it closes): the
-	 * cell that extends it (NULL: none open), its direction, index, first
-	 * cell and length.  prev_dead: the cell that died last, if no other
-	 * hole joined the list since. */
+	 * cell that extends it (NULL: none open), its direction, index and
+	 * first cell (its length is the distance from there to run_next).
+	 * prev_dead: the cell that died last, if no other hole joined the
+	 * list since. */
 	rav_cell *run_next = NULL, *run_first = NULL, *prev_dead = NULL;
 	intptr_t run_dir = 0;
 	uintptr_t run_idx = 0;
-	unsigned run_n = 0;
 #define RUN_CLOSE()                                                                                      \
 	do {                                                                                             \
 		if (run_next) {                                                                          \
-			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir, run_n };       \
+			h->runs[run_idx] = (rav_dead_run){ run_first, run_next - run_dir,                \
+							   (unsigned)((run_next - run_first) * run_dir) };     \
 			run_next = NULL;                                                                 \
 		}                                                                                        \
 	} while (0)
@@ -365,7 +365,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	/* The child visited next, held in registers: a cell's last child in
 	 * visiting order is never pushed, so a list is torn down without the
 	 * stack and a tree with half the pushes (the order is the stack's). */
-	rav_pending nx = { NULL, NULL };
+	rav_pending nx = { NULL };
 	h->cascading = true;
 	h->gen++;
 	for (;;) {
@@ -387,12 +387,14 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 				rav_assert(t == RAV_TYPE_REF);
 				SYNC_OUT();
 				size_t sp_out = sp; /* (sp's address never escapes: it stays in a register) */
-				pending_ref_lost(h, d, e.slot, &sp_out);
+				pending_ref_lost(h, d, &sp_out);
 				sp = sp_out;
 				SYNC_IN();
 				continue;
 			}
-			rav_assert(d->w[RAV_W_BACK] == (uintptr_t)e.slot && !cell_gone(d));
+			/* (its referrer, the field that held it, is in a dead cell) */
+			rav_assert(d->w[RAV_W_BACK] && cell_type(cell_of((uintptr_t *)d->w[RAV_W_BACK])) == RAV_TYPE_DEAD &&
+				   !cell_gone(d));
 		} else if (h->dying) {
 			d = h->dying;
 			rav_assert(d->w[0] & RAV_FLAG_DYING);
@@ -409,7 +411,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		 * depth-first, down for lists pushed at their head): a few lines
 		 * ahead are loaded early. */
 		if ((mask & 2) && c1) {
-			nx = (rav_pending){ c1, &d->w[2] };
+			nx = (rav_pending){ c1 };
 			if ((mask & 1) && c0) {
 				/* both: field 1 waits on the stack, field 0 is next */
 				if (RAV_LIKELY(sp < cap)) {
@@ -423,7 +425,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 			}
 		}
 		if ((mask & 1) && c0)
-			nx = (rav_pending){ c0, &d->w[1] };
+			nx = (rav_pending){ c0 };
 		if (nx.cell) {
 			intptr_t stride = (char *)nx.cell - (char *)d;
 			if (stride > -512 && stride < 512)
@@ -444,7 +446,6 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		 * A lone hole is in no run. */
 		if (d == run_next) {
 			run_next += run_dir;
-			run_n++;
 			d->w[3] = run_idx;
 		} else {
 			uintptr_t step = (uintptr_t)d - (uintptr_t)prev_dead;
@@ -457,7 +458,6 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 				run_first = prev_dead;
 				run_dir = step == RAV_CELL_SIZE ? 1 : -1;
 				run_next = d + run_dir;
-				run_n = 2;
 				prev_dead->w[3] = d->w[3] = run_idx;
 			} else {
 				RUN_CLOSE();
@@ -813,34 +813,38 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 {
 	const bool runs = h->nruns != 0;
 	rav_cell *hole = h->dead;
-	size_t moves = 0, trimmed = 0;
+	/* The heap's counters and pin in locals (move_words_t) */
+	size_t moves = 0, trimmed = 0, fixups = 0;
+	rav_cell *pinned = h->pinned;
+	rav_assert(h->dying == NULL);
 	rav_cell *page = h->top_page;
-	unsigned i = h->top;
+	rav_cell *t = &page[h->top - 1]; /* the top cell */
 	for (;;) {
-		const unsigned lo = page == b.page ? b.index : 1;
+		/* the page's lowest cell above the boundary */
+		rav_cell *const end = &page[page == b.page ? b.index : 1];
 		rav_assert(page == b.page || (page->w[0] & PAGE_DOOMED));
-		while (i > lo) {
-			rav_cell *t = &page[i - 1];
+		while (t >= end) {
 			/* (the cells ahead, not their neighbours: those of a moved
 			 * cell are its list or tree neighbours, nearby in the walk) */
-			if (i > lo + 2 * AHEAD)
+			if (t >= end + 2 * AHEAD)
 				rav_prefetch(t - 2 * AHEAD);
 			if (cell_type(t) == RAV_TYPE_DEAD) {
-				unsigned idx, n = 1;
+				unsigned idx;
+				size_t n = 1;
 				if (runs && run_holds(h, t, &idx)) {
 					/* every cell of the run from its bottom up to t is a hole */
 					const rav_dead_run *r = &h->runs[idx];
 					rav_cell *rlo = r->first < r->last ? r->first : r->last;
-					n = (unsigned)(t - rlo) + 1;
-					if (n > i - lo)
-						n = i - lo;
+					if (rlo < end)
+						rlo = end;
+					n = (size_t)(t - rlo) + 1;
 				}
 #if RAV_TRACING
 				if (RAV_UNLIKELY(tr))
-					for (unsigned k = 0; k < n; k++)
+					for (size_t k = 0; k < n; k++)
 						RECT(tr, RAV_EV_TRIM, 0, 0, t - k, 0, 0);
 #endif
-				i -= n;
+				t -= n;
 				trimmed += n;
 				continue;
 			}
@@ -851,18 +855,24 @@ static inline __attribute__((always_inline)) size_t sweep_t(rav_heap *h, boundar
 			hole = (rav_cell *)d->w[1];
 			if (hole)
 				rav_prefetch(hole);
-			move_cell_z(h, t, d, tr, false); /* (t's page: truncate_to) */
+			if (RAV_UNLIKELY(t == pinned))
+				h->pinned = pinned = d;
+			fixups += move_words_t(t, d, tr, false); /* (t's page: truncate_to) */
 			moves++;
-			i--;
+			t--;
 		}
 		if (page == b.page)
 			break;
 		page = (rav_cell *)page->w[PH_PREV];
-		i = CELLS;
+		t = &page[CELLS - 1];
 	}
+	h->st.moves += moves;
+	h->st.fixups += fixups;
+	h->gen += (uint32_t)moves;
 	h->dead = h->dead_tail = NULL;
-	h->st.dead_cells -= moves + trimmed;
-	rav_assert(h->st.dead_cells == 0);
+	/* (trimmed is counted for this check only: every hole is gone) */
+	rav_assert(h->st.dead_cells == moves + trimmed);
+	h->st.dead_cells = 0;
 	runs_forget(h);
 	truncate_to(h, b, true);
 	return moves;
@@ -910,7 +920,11 @@ void rav__settle(rav_heap *h)
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
 	RAV_SITE_ENTER();
-	if (!h || !CHECK_OWNER(h, "rav_set_free_mode"))
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_set_free_mode: null heap");
+		return;
+	}
+	if (!CHECK_OWNER(h, "rav_set_free_mode"))
 		return;
 	RAV_SAFEPOINT(h);
 	if (mode != RAV_FREE_IMMEDIATE && mode != RAV_FREE_DEFERRED) {
@@ -928,7 +942,11 @@ void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 size_t rav_compact(rav_heap *h, size_t max_moves)
 {
 	RAV_SITE_ENTER();
-	if (!h || !CHECK_OWNER(h, "rav_compact"))
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_compact: null heap");
+		return 0;
+	}
+	if (!CHECK_OWNER(h, "rav_compact"))
 		return 0;
 	RAV_SAFEPOINT(h);
 	size_t done = 0;

@@ -271,14 +271,17 @@ static inline void queue_dying(rav_heap *h, rav_cell *c)
 	queue_dying_t(h, c, rav__tracing);
 }
 
-/* Step 7: move live cell t into hole (or, on arrival, empty cell) d.
+/* Step 7: move live cell t into hole (or, on arrival, empty cell) d: its
+ * words and their fix-ups, without the heap's counters (move_cell_z counts;
+ * the one-pass compaction counts in locals, since every store into a cell
+ * may alias the heap's fields and would make the compiler reload them).
  * With `zero` false the caller empties t's page itself afterwards (the
- * one-pass compaction: truncate_to). */
-static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_cell *t, rav_cell *d, bool tr,
-							       bool zero)
+ * one-pass compaction: truncate_to).  Returns the fix-ups made. */
+static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, rav_cell *d, bool tr, bool zero)
 {
 	rav_type type = cell_type(t);
-	rav_assert(h->dying == NULL && t != d);
+	unsigned fixups = 0;
+	rav_assert(t != d);
 	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
@@ -289,10 +292,6 @@ static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_c
 	if (zero)
 		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
 	VG_CELL_FREE(t);
-	h->st.moves++;
-	h->gen++;
-	if (h->pinned == t)
-		h->pinned = d;
 #define RELOC(slotp) (cell_of(slotp) == t ? (uintptr_t *)((char *)(slotp) - (char *)t + (char *)d) : (slotp))
 	/* The slot(s) naming t now name d. */
 	if (type == RAV_TYPE_REF) {
@@ -301,8 +300,8 @@ static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_c
 			RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
 			RAV_WATCH_TEST(tr, cell_of(s)->w[0], RAV_EV_FIXUP, cell_of(s), s, *s, d);
 			*s = (uintptr_t)d;
-			h->st.fixups++;
 		}
+		fixups = 2;
 	} else if (d->w[RAV_W_BACK]) {
 		/* A cell referring to itself: the slot moved with it.  Its
 		 * back-link is fixed (and recorded) with the children below. */
@@ -310,7 +309,7 @@ static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_c
 		RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
 		RAV_WATCH_TEST(tr, cell_of(s)->w[0], RAV_EV_FIXUP, cell_of(s), s, *s, d);
 		*s = (uintptr_t)d;
-		h->st.fixups++;
+		fixups = 1;
 	}
 	/* Children's back-links named t's fields; now d's. */
 	unsigned mask = type_refmask(type);
@@ -324,11 +323,24 @@ static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_c
 		RECT(tr, RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
 		RAV_WATCH_TEST(tr, c->w[0], RAV_EV_FIXUP, c, bl, *bl, &d->w[1 + f]);
 		*bl = (uintptr_t)&d->w[1 + f];
-		h->st.fixups++;
+		fixups++;
 	}
 #undef RELOC
 	/* After its fix-ups: a debugger holding here sees the move whole. */
 	RAV_WATCH_TEST(tr, d->w[0], RAV_EV_MOVE, d, t, d, 0);
+	return fixups;
+}
+
+static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_cell *t, rav_cell *d, bool tr,
+							       bool zero)
+{
+	rav_assert(h->dying == NULL);
+	if (h->pinned == t)
+		h->pinned = d;
+	unsigned fixups = move_words_t(t, d, tr, zero);
+	h->st.moves++;
+	h->st.fixups += fixups;
+	h->gen++;
 }
 
 static inline __attribute__((always_inline)) void move_cell_t(rav_heap *h, rav_cell *t, rav_cell *d, bool tr)
@@ -421,12 +433,17 @@ static inline __attribute__((always_inline)) void free_alone_t(rav_heap *h, rav_
 	rav_assert(type != RAV_TYPE_DEAD && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_REF);
 	RECT(tr, RAV_EV_FREE, type, 0, c, 0, 0);
 	RAV_WATCH_TEST(tr, tw, RAV_EV_FREE | (type << 8), c, c, 0, 0);
+	c->w[0] = RAV_TYPE_DEAD; /* (what move_words_t expects of a hole) */
+	RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+	if (h->pinned == t)
+		h->pinned = c;
+	unsigned fixups = move_words_t(t, c, tr, true);
+	/* (the free's counts and the move's, together) */
 	h->st.live_cells--;
 	h->st.frees++;
-	h->gen++;
-	c->w[0] = RAV_TYPE_DEAD; /* (what move_cell_t expects of a hole) */
-	RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
-	move_cell_t(h, t, c, tr);
+	h->st.moves++;
+	h->st.fixups += fixups;
+	h->gen += 2;
 	shrink(h);
 	RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
 }

@@ -101,13 +101,15 @@ void rav_msg_free(rav_msg *m)
  *    heap keeps a first page and the top stays where the heap's cells end.
  *    The cost is the pages' and at most a page of moves, whatever the size
  *    of the subtree (issue #9: "a received message costs what its pages
- *    cost"; the other half, receiving, links pages already).  While
- *    recording, the copy below is taken: the trace format has no event for
- *    a page going from a heap to a message, and a recording must not
- *    depend on it (the same rule as rav__top_region_free).
+ *    cost"; the other half, receiving, links pages already).  Recorded
+ *    too (format 1.6): each page handed is one page-to-msg event (which
+ *    page, how many of its cells, where it goes in the message's list),
+ *    and the few word writes besides (the lowest page's moves, the unused
+ *    tail of the last page made holes, the root changing slots) are the
+ *    ordinary events, so replay rebuilds both heaps exactly.
  *  - A copy, cell by cell, into fresh cells of the message (depth first,
  *    with an explicit stack of (source cell, destination slot) pairs), and
- *    the originals dropped: anywhere in the heap, and while recording. */
+ *    the originals dropped: anywhere in the heap. */
 
 typedef struct adopt_pair {
 	rav_cell *from;
@@ -193,6 +195,40 @@ static rav_cell *adopt_cell(rav_heap *mh)
 	return c;
 }
 
+/* A cell adopt_cell took goes back when the room for the moves cannot
+ * all be had: the top cell is un-bumped; another empty cell (a bump on a
+ * page since left) becomes a hole, recorded as an empty cell freed; a
+ * reused hole goes back to the hole list (it never stopped being one). */
+static void adopt_cell_return(rav_heap *mh, rav_cell *c)
+{
+	mh->st.live_cells--;
+	if (mh->top_page && mh->top > 1 && c == &mh->top_page[mh->top - 1]) {
+		mh->st.allocs--;
+		mh->top--;
+		VG_CELL_FREE(c);
+		return;
+	}
+	mh->st.frees++;
+	if (cell_type(c) == RAV_TYPE_EMPTY)
+		REC(RAV_EV_FREE, 0, 0, c, 0, 0);
+	rav__dead_push(mh, c);
+}
+
+/* Page p (of the pool) by its index, as the page-to-msg event names it. */
+static inline uint64_t page_number(const rav_cell *p)
+{
+	return (uint64_t)(((const char *)p - rav__pool.base) / RAV_PAGE_SIZE);
+}
+
+/* The event for page p of heap h going to message heap mh with its cells
+ * below `fill`, before mh's page `before` (NULL: at the end of its list).
+ * (FORMAT.md 5.2, kind 39.) */
+static inline void rec_page_to_msg(const rav_heap *mh, const rav_heap *h, const rav_cell *p, unsigned fill,
+				   const rav_cell *before)
+{
+	REC(RAV_EV_PAGE_TO_MSG, fill, mh->id, page_number(p), h->id, before ? page_number(before) + 1 : 0);
+}
+
 /* The pages way (above): the subtree held by sslot is the region of h's
  * top `cells` cells, which is no longer marked. */
 static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top_region region, size_t cells)
@@ -211,11 +247,8 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 	rav_cell *dest[RAV_PAGE_CELLS];
 	for (unsigned i = 0; i < nmove; i++) {
 		if (!(dest[i] = adopt_cell(mh))) {
-			while (i--) {
-				mh->st.live_cells--;
-				mh->st.frees++;
-				rav__dead_push(mh, dest[i]);
-			}
+			while (i--)
+				adopt_cell_return(mh, dest[i]);
 			return rav__fail(RAV_ENOMEM, "rav_msg_adopt: no page for the message");
 		}
 	}
@@ -239,8 +272,10 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 			after->w[PH_PREV] = (uintptr_t)before;
 		else
 			h->last = before;
+		rav_cell *mtop = mh->top_page;
 		size_t npages = 0;
 		for (rav_cell *p = first_handed;; p = (rav_cell *)p->w[PH_NEXT]) {
+			rec_page_to_msg(mh, h, p, p == last_handed ? last_fill : CELLS, mtop);
 			/* (also clears the region's marks: the header is rewritten) */
 			page_set(p, p == last_handed ? last_fill : CELLS, RAV_PAGE_BUFFER);
 			p->w[PH_OWNER] = (uintptr_t)mh;
@@ -254,7 +289,6 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 		 * (as rav_serialize_msg and the readers of its images expect).  At
 		 * arrival the root cell is the top cell and those holes lie right
 		 * under it: all are trimmed, none filled by a move. */
-		rav_cell *mtop = mh->top_page;
 		rav_cell *mprev = mtop ? (rav_cell *)mtop->w[PH_PREV] : mh->last;
 		first_handed->w[PH_PREV] = (uintptr_t)mprev;
 		last_handed->w[PH_NEXT] = (uintptr_t)mtop;
@@ -265,6 +299,7 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 		if (mtop) {
 			mtop->w[PH_PREV] = (uintptr_t)last_handed;
 			for (unsigned i = last_fill; i < CELLS; i++) {
+				REC(RAV_EV_FREE, 0, 0, &last_handed[i], 0, 0);
 				VG_CELL_ALLOC(&last_handed[i]);
 				rav__dead_push(mh, &last_handed[i]);
 			}
@@ -302,9 +337,9 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 	mh->gen++;
 	/* The subtree's top cell (moved or handed) goes to the message root. */
 	rav_cell *top = (rav_cell *)*sslot;
-	*sslot = 0;
-	*mroot = (uintptr_t)top;
-	top->w[RAV_W_BACK] = (uintptr_t)mroot;
+	WRITE_WORD(RAV_EV_REF_CLEAR, sslot, 0);
+	WRITE_WORD(RAV_EV_REF_STORE, mroot, top);
+	WRITE_WORD(RAV_EV_LINK, &top->w[RAV_W_BACK], mroot);
 	rav_assert_expensive(rav_heap_check(h) == RAV_OK && rav_heap_check(mh) == RAV_OK);
 	return RAV_OK;
 }
@@ -353,14 +388,14 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return rav__fail(RAV_ENOMEM, "rav_msg_adopt: out of memory");
 	/* First pass: the subtree must be held only through its own slots.
 	 * It also tells whether the subtree is the heap's top region (the
-	 * pages way, not while recording): when its top cell is its lowest
+	 * pages way): when its top cell is its lowest
 	 * (a structure built from its top down, or one that arrived as a
 	 * message), the region is known before the pass and checked in it;
 	 * otherwise a second walk checks the region of the count. */
 	rav_status st = RAV_OK;
 	size_t cells = 0, guess = 0;
 	rav_top_region region = { NULL, 0 };
-	bool pages_way = !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->dead && !h->dying && !h->pinned;
+	bool pages_way = h->kind == RAV_HEAP_THREAD && !h->dead && !h->dying && !h->pinned;
 	bool guessed = pages_way && (guess = cells_above(h, top)) != 0 && rav__top_region_mark(h, guess, &region);
 	bool in_guess = guessed;
 	walk.v[walk.n++] = top;

@@ -155,10 +155,12 @@ typedef struct rav_dead_run {
 	unsigned n;
 } rav_dead_run;
 
-/* A child whose referrer died, waiting for its turn in the cascade. */
+/* A child whose referrer died, waiting for its turn in the cascade.  The
+ * dead parent's field that held it is not kept: a normal child has no
+ * other referrer, and a reference raviolo's dead referrers are the ones of
+ * its two back-links whose cells are dead (free.c, pending_ref_lost). */
 typedef struct rav_pending {
 	rav_cell *cell;
-	uintptr_t *slot; /* the dead parent's field that held it */
 } rav_pending;
 
 /* A cell's states, in the order a free takes it through (free.c, "the

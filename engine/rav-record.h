@@ -119,6 +119,10 @@ typedef enum rav_ev_kind {
 				   * replaces what a reader knew of that heap (or of the types / the pool). */
 	RAV_EV_LOST = 38,         /* a = events lost; b = TSC when losing began; c = seq.  A reader forgets
 				   * every heap: the snapshots that follow rebuild them (resynchronisation). */
+	RAV_EV_PAGE_TO_MSG = 39,  /* format 1.6, generic shape: x = message heap id; a = page index (not an address);
+				   * b = the heap giving it; c = 0, or 1 + the index of the message's page it goes
+				   * before (0: at the end of its list); aux = the page's fill (its cells below it,
+				   * header included, go with it).  rav_msg_adopt handing pages at the sender's top. */
 	RAV_EV_KIND_COUNT
 } rav_ev_kind;
 

@@ -285,10 +285,10 @@ rav_heap *rav_msg_heap(rav_msg *m);
 rav_root rav_msg_root(rav_msg *m);
 /* Move the subtree held only by root `src` of heap h into the message and
  * store it in the message root (src becomes empty).  When the subtree is
- * the top of h (allocated last, or received and passed on) and nothing is
- * being recorded, the pages holding it go to the message as they are and
- * at most a page of its cells moves; otherwise it is copied cell by cell
- * and the originals freed.  Either way borrows on h are stale afterwards. */
+ * the top of h (allocated last, or received and passed on), the pages
+ * holding it go to the message as they are and at most a page of its
+ * cells moves, recorded or not; otherwise it is copied cell by cell and
+ * the originals freed.  Either way borrows on h are stale afterwards. */
 rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src);
 void rav_msg_free(rav_msg *m); /* discard an unsent message */
 

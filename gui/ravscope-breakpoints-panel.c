@@ -82,6 +82,7 @@ static const struct {
 	int aux; /* -1: any */
 } kinds[] = {
 	{ "Page hand-off", RAV_EV_PAGE_HANDOFF, -1 },
+	{ "Page to a message", RAV_EV_PAGE_TO_MSG, -1 }, /* format 1.6 (older programs refuse it) */
 	{ "Message send", RAV_EV_MSG_SEND, -1 },
 	{ "Message receive", RAV_EV_MSG_RECV, -1 },
 	{ "Collection", RAV_EV_GC_BEGIN, -1 },

@@ -163,7 +163,7 @@ char *ravscope_format_time(guint64 ns)
 gboolean ravscope_event_kind_is_visual(unsigned kind)
 {
 	switch (kind) {
-	case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
+	case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF: case RAV_EV_PAGE_TO_MSG:
 	case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_MOVE: case RAV_EV_TRIM:
 	case RAV_EV_FIXUP: case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR:
 	case RAV_EV_LINK: case RAV_EV_MSG_SEND: case RAV_EV_MSG_RECV:
@@ -221,6 +221,11 @@ static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 		b = ravscope_document_heap_name(doc, (guint32)ev->b);
 		x = ravscope_document_heap_name(doc, ev->x);
 		return g_strdup_printf("page %u handed from %s to %s", rav_loc_page(ev->a), b, x);
+	case RAV_EV_PAGE_TO_MSG: /* format 1.6: a is the page's index */
+		b = ravscope_document_heap_name(doc, (guint32)ev->b);
+		x = ravscope_document_heap_name(doc, ev->x);
+		return g_strdup_printf("page %llu goes from %s into %s as it is (%u cells)", (unsigned long long)ev->a, b, x,
+				       ev->aux ? ev->aux - 1 : 0);
 	case RAV_EV_ALLOC:
 		a = ravscope_format_loc(ev->a);
 		return g_strdup_printf("%s allocates %s at %s", who, ravscope_document_type_name(doc, (guint16)ev->aux), a);

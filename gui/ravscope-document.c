@@ -509,7 +509,7 @@ static gboolean stops_step(unsigned kind)
 	switch (kind) {
 	case RAV_EV_ALLOC: case RAV_EV_FREE: case RAV_EV_MOVE: case RAV_EV_TRIM: case RAV_EV_FIXUP:
 	case RAV_EV_REF_STORE: case RAV_EV_REF_CLEAR: case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE:
-	case RAV_EV_PAGE_HANDOFF: case RAV_EV_MARK: case RAV_EV_ERROR:
+	case RAV_EV_PAGE_HANDOFF: case RAV_EV_PAGE_TO_MSG: case RAV_EV_MARK: case RAV_EV_ERROR:
 		return TRUE;
 	default:
 		return FALSE;

@@ -191,6 +191,17 @@ void ravscope_anims_build(GArray *anims, RavscopeDocument *doc, const RavscopeHe
 			a.from_y = from->y;
 			break;
 		}
+		case RAV_EV_PAGE_TO_MSG: { /* format 1.6: a is the page's index */
+			const RavscopeLayoutPage *from =
+			    e->a < G_MAXUINT32 ? ravscope_heap_layout_find(old, (guint32)e->a) : NULL;
+			if (!from)
+				continue;
+			a.kind = RAVSCOPE_ANIM_PAGE_TRAVEL;
+			a.page = (guint32)e->a;
+			a.from_x = from->x;
+			a.from_y = from->y;
+			break;
+		}
 		default:
 			continue;
 		}

@@ -627,7 +627,7 @@ gboolean ravscope_events_change_layout(const rav_event *events, guint n)
 {
 	for (guint i = 0; i < n; i++) {
 		switch (events[i].kind) {
-		case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF:
+		case RAV_EV_PAGE_ACQUIRE: case RAV_EV_PAGE_RELEASE: case RAV_EV_PAGE_HANDOFF: case RAV_EV_PAGE_TO_MSG:
 		case RAV_EV_MSG_SEND: case RAV_EV_MSG_RECV: case RAV_EV_HEAP_NEW: case RAV_EV_HEAP_END:
 		case RAV_EV_THREAD_START: case RAV_EV_THREAD_END: case RAV_EV_THREAD_NAME: case RAV_EV_DESERIALIZE:
 			return TRUE;

@@ -91,6 +91,12 @@ void ravscope_heap_painter_note_events(RavscopeHeapPainter *P, const rav_event *
 			pages[np++] = rav_loc_page(e->a);
 			ravscope_heap_painter_invalidate_pages(P, pages, np);
 			break;
+		case RAV_EV_PAGE_TO_MSG: /* format 1.6: a is the page's index, not a location */
+			if (e->a < G_MAXUINT32) {
+				pages[np++] = (guint32)e->a;
+				ravscope_heap_painter_invalidate_pages(P, pages, np);
+			}
+			break;
 		default:
 			break;
 		}

@@ -479,6 +479,11 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 	case RAV_EV_LINK:
 	case RAV_EV_TYPE_WORD:
 		return access_range(c, ev->a, c->word_size, ti, bit, true, w);
+	case RAV_EV_PAGE_TO_MSG:
+		/* 1.6: pages handed to a message being built change owner
+		 * without their cells being touched (only the page header,
+		 * whose writes no page event models, as for page-handoff) */
+		return true;
 	default:
 		return true;
 	}

@@ -275,6 +275,12 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		    ": a message moves whole pages from one thread to another by relinking them. Nothing is "
 		    "copied, and no pointer into the sender's heap is left behind.");
 		break;
+	case RAV_EV_PAGE_TO_MSG:
+		put(&b, "Page %llu leaves heap %llu for message heap %u with its %u cells: the structure "
+		    "being sent was built last, at the top of the heap, so its pages join the message as "
+		    "they are instead of being copied cell by cell.",
+		    (unsigned long long)e->a, (unsigned long long)e->b, e->x, e->aux ? e->aux - 1 : 0);
+		break;
 	case RAV_EV_ALLOC:
 		if (e->aux == RAV_TYPE_REF) {
 			put(&b,

@@ -52,6 +52,7 @@ const uint8_t ravt_kind_shape[RAV_EV_KIND_COUNT] = {
 	/* 1.1: kinds added since 1.0 keep the generic shape (FORMAT.md §10) */
 	[RAV_EV_SNAPSHOT] = RAVT_SHAPE_GENERIC,
 	[RAV_EV_LOST] = RAVT_SHAPE_GENERIC,
+	[RAV_EV_PAGE_TO_MSG] = RAVT_SHAPE_GENERIC, /* 1.6 */
 };
 
 static const char *const kind_names[RAV_EV_KIND_COUNT] = {
@@ -94,6 +95,7 @@ static const char *const kind_names[RAV_EV_KIND_COUNT] = {
 	[RAV_EV_ACCESS] = "access",
 	[RAV_EV_SNAPSHOT] = "snapshot",
 	[RAV_EV_LOST] = "lost",
+	[RAV_EV_PAGE_TO_MSG] = "page-to-msg",
 };
 
 const char *rav_event_kind_name(unsigned kind)

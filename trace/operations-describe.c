@@ -21,6 +21,7 @@ static const char *const op_names[RAV_OP_KIND_COUNT] = {
     "other",  "alloc",   "free",   "store-ref", "store",   "scalar",    "compact",
     "root",   "msg-new", "send",   "receive",   "collect", "serialize", "deserialize",
     "access", "pages",   "thread", "mark",      "error",   "snapshot",  "lost",
+    "adopt",
 };
 
 const char *rav_op_kind_name(unsigned kind)
@@ -366,6 +367,14 @@ size_t rav_operation_describe(rav_trace *t, const rav_state *s, const rav_operat
 	}
 	case RAV_OP_SNAPSHOT:
 		put_snapshot(&b, t, s, op);
+		break;
+	case RAV_OP_ADOPT:
+		put(&b, "moved into message %u: %u %s of %llu %s handed as %s (nothing copied)", op->heap,
+		    op->pages_handed, plural(op->pages_handed, "page", "pages"), (unsigned long long)op->value,
+		    plural(op->value, "cell", "cells"), op->pages_handed == 1 ? "it is" : "they are");
+		if (op->frees)
+			put(&b, " → the last page's %u empty %s become holes", op->frees,
+			    plural(op->frees, "cell", "cells"));
 		break;
 	case RAV_OP_LOST:
 		put(&b, "%llu %s lost by the live session: every heap is forgotten until its next snapshot",

@@ -37,6 +37,7 @@ enum op_class {
 	CLS_RECV,     /* msg-recv .. heap-end of the message */
 	CLS_DESER,    /* heap-new .. deserialize, then the arrival */
 	CLS_GC,       /* gc-begin .. gc-end, then its compaction */
+	CLS_ADOPT,    /* 1.6: page-to-msg events, the last page's holes, the root changing slots */
 };
 
 enum heap_phase { PH_BEFORE = 0, PH_EFFECT, PH_COMPACTING, PH_DONE };
@@ -70,6 +71,10 @@ static void start(ravt_opseg *s, const rav_event *e)
 		break;
 	case RAV_EV_GC_BEGIN:
 		s->cls = CLS_GC;
+		break;
+	case RAV_EV_PAGE_TO_MSG:
+		s->cls = CLS_ADOPT;
+		s->bracket = e->x;
 		break;
 	case RAV_EV_HEAP_NEW:
 		if (e->aux == RAV_HEAP_MESSAGE) {
@@ -305,6 +310,34 @@ static bool takes(ravt_opseg *s, const rav_event *e)
 		if (e->kind == RAV_EV_COMPACT_END)
 			s->closed = true;
 		return true;
+	case CLS_ADOPT:
+		/* rav_msg_adopt's pages way (msg.c adopt_pages): the run of pages
+		 * to one message, the unused tail of the last made holes (free of
+		 * an empty cell), then the source slot cleared, the message root
+		 * stored and the structure's back-link set. */
+		switch (e->kind) {
+		case RAV_EV_PAGE_TO_MSG:
+			return s->phase == 0 && e->x == s->bracket;
+		case RAV_EV_FREE:
+			return s->phase == 0 && e->aux == 0;
+		case RAV_EV_REF_CLEAR:
+			if (s->phase != 0)
+				return false;
+			s->phase = 1;
+			return true;
+		case RAV_EV_REF_STORE:
+			if (s->phase != 1)
+				return false;
+			s->phase = 2;
+			return true;
+		case RAV_EV_LINK:
+			if (s->phase != 2)
+				return false;
+			s->closed = true;
+			return true;
+		default:
+			return false;
+		}
 	case CLS_GC:
 		if (s->phase == GC_MARKING) {
 			if (e->kind == RAV_EV_GC_END)

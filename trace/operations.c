@@ -275,6 +275,10 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 			op->kind = e->aux == RAV_HEAP_MESSAGE ? RAV_OP_DESERIALIZE : RAV_OP_THREAD;
 			op->heap = e->x;
 			break;
+		case RAV_EV_PAGE_TO_MSG:
+			op->kind = RAV_OP_ADOPT;
+			op->heap = e->x;
+			break;
 		case RAV_EV_MSG_SEND:
 			op->kind = RAV_OP_SEND;
 			op->heap = e->x;
@@ -419,7 +423,10 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 		op->pages_released++;
 		break;
 	case RAV_EV_PAGE_HANDOFF:
+	case RAV_EV_PAGE_TO_MSG: /* 1.6: rav_msg_adopt handing pages at the sender's top */
 		op->pages_handed++;
+		if (op->kind == RAV_OP_ADOPT && e->aux > 1)
+			op->value += e->aux - 1; /* the page's cells, its header left out */
 		break;
 	case RAV_EV_ACCESS:
 		if (e->aux)

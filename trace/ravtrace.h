@@ -543,6 +543,7 @@ typedef enum rav_op_kind {
 	RAV_OP_ERROR,        /* an error the engine reported */
 	RAV_OP_SNAPSHOT,     /* a live session's snapshot of a heap, the types or the pool */
 	RAV_OP_LOST,         /* a live session lost events: every heap is forgotten */
+	RAV_OP_ADOPT,        /* format 1.6: a structure at the top of a heap goes to a message as its pages */
 	RAV_OP_KIND_COUNT
 } rav_op_kind;
 

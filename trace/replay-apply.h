@@ -344,6 +344,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		tc->h[1] = to;
 		break;
 	}
+	case RAV_EV_PAGE_TO_MSG: /* 1.6: rare (a message built at the sender's top), so not inline */
+		return ravt_model_page_to_msg(m, ev, &tc->h[0], &tc->h[1]);
 	case RAV_EV_ALLOC: {
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the allocated cell");
 		if (!p)

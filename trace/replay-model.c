@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h" /* ravt_hash32 */
 #include "replay-model.h"
 
 /* Their counts start so high that they are never freed. */
@@ -391,22 +392,12 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 
 /* ---- heaps ------------------------------------------------------------------ */
 
-static inline uint32_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
 ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id)
 {
 	if (!m->hmap_cap)
 		return NULL;
 	uint32_t mask = m->hmap_cap - 1;
-	for (uint32_t i = hash32(id) & mask;; i = (i + 1) & mask) {
+	for (uint32_t i = ravt_hash32(id) & mask;; i = (i + 1) & mask) {
 		uint32_t v = m->hmap[i];
 		if (!v)
 			return NULL;
@@ -441,7 +432,7 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 		if (!nm)
 			return NULL;
 		for (uint32_t k = 0; k < m->nheaps; k++) {
-			uint32_t i = hash32(m->heaps[k].id) & (ncap - 1);
+			uint32_t i = ravt_hash32(m->heaps[k].id) & (ncap - 1);
 			while (nm[i])
 				i = (i + 1) & (ncap - 1);
 			nm[i] = k + 1;
@@ -457,7 +448,7 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	h->alive = true;
 	h->anchor = RAVT_NO_PAGE;
 	h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
-	uint32_t i = hash32(id) & (m->hmap_cap - 1);
+	uint32_t i = ravt_hash32(id) & (m->hmap_cap - 1);
 	while (m->hmap[i])
 		i = (i + 1) & (m->hmap_cap - 1);
 	m->hmap[i] = ++m->nheaps;
@@ -674,4 +665,73 @@ uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)
 				b += sizeof(ravt_cellblock);
 	}
 	return b;
+}
+
+/* ---- pages handed to a message (format 1.6) --------------------------------- */
+
+int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from_out, ravt_mheap **to_out)
+{
+	/* Plain numbers in the generic shape: a the page, b the giver, c the
+	 * page it goes before + 1 (0: at the end), aux the page's fill. */
+	uint64_t pg64 = ev->a;
+	uint32_t fill = ev->aux;
+	const ravt_mpage *pr = pg64 < m->span ? m->pages[pg64] : NULL;
+	if (!pr || pr->kind == RAV_SPAGE_POOL)
+		return ravt_model_fail(m, ev, "page %llu is handed from heap %llu to message %u but no heap owns it",
+		                       (unsigned long long)pg64, (unsigned long long)ev->b, ev->x);
+	uint32_t pg = (uint32_t)pg64;
+	if (pr->owner != ev->b)
+		return ravt_model_fail(m, ev, "page %u is handed from heap %llu to message %u but heap %u owns it",
+		                       pg, (unsigned long long)ev->b, ev->x, pr->owner);
+	if (pr->kind == RAV_SPAGE_ROOT)
+		return ravt_model_fail(m, ev, "page %u handed to message %u is a root page", pg, ev->x);
+	ravt_mheap *to = ravt_heap_find(m, ev->x);
+	if (!to || to->kind != RAV_HEAP_MESSAGE || !to->alive || to->in_flight)
+		return ravt_model_fail(m, ev, "page %u is handed to heap %u, which is %s", pg, ev->x,
+		                       !to             ? "not known"
+		                       : to->kind != RAV_HEAP_MESSAGE ? "not a message"
+		                       : !to->alive    ? "gone"
+		                                       : "a message already sent");
+	if (ev->x == ev->b)
+		return ravt_model_fail(m, ev, "message %u hands page %u to itself", ev->x, pg);
+	if (fill < 1 || fill > m->cpp || fill != pr->fill)
+		return ravt_model_fail(m, ev,
+		                       "page %u goes to message %u with its cells below %u, but its cells in use "
+		                       "end at %u (of %u)",
+		                       pg, ev->x, fill, pr->fill, m->cpp);
+	uint32_t hidx_to = (uint32_t)(to - m->heaps) + 1, before = RAVT_NO_PAGE;
+	if (ev->c) {
+		const ravt_mpage *b = ev->c - 1 < m->span ? m->pages[ev->c - 1] : NULL;
+		if (!b || b->kind == RAV_SPAGE_POOL || b->hidx != hidx_to || ev->c - 1 == pg)
+			return ravt_model_fail(m, ev,
+			                       "page %u goes to message %u before page %llu, which is not one of "
+			                       "that message's pages",
+			                       pg, ev->x, (unsigned long long)(ev->c - 1));
+		before = (uint32_t)(ev->c - 1);
+	}
+	ravt_mpage *p = ravt_page_w(m, pg);
+	if (!p)
+		return ravt_model_oom(m, ev);
+	ravt_mheap *from = ravt_owner_of(m, p);
+	if (from) {
+		if (!ravt_heap_remove(m, from, pg))
+			return ravt_model_oom(m, ev);
+		p = m->pages[pg];
+		from->live -= p->live - p->rootc;
+		from->dead -= p->dead;
+		from->refc -= p->refc;
+	}
+	to->live += p->live - p->rootc;
+	to->dead += p->dead;
+	to->refc += p->refc;
+	p->kind = RAV_SPAGE_BUFFER;
+	p->ekind = RAV_PAGE_BUFFER;
+	if (!ravt_heap_insert(m, to, pg, before))
+		return ravt_model_oom(m, ev);
+	p = m->pages[pg];
+	p->owner = ev->x;
+	p->hidx = hidx_to;
+	*from_out = from;
+	*to_out = to;
+	return 0;
 }

@@ -170,6 +170,9 @@ ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
 /* No page is known any more (what a loss does): every page block goes,
  * heaps keep their ids but own nothing.  Costs the pages known. */
 void ravt_model_drop_pages(ravt_model *m);
+/* A page-to-msg event (format 1.6): the page leaves its heap's list for
+ * the message's, checked first.  0 with the two heaps, or -1 with m->err. */
+int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from, ravt_mheap **to);
 /* Records a RAV_TRACE_EREPLAY error naming the event in m->err; returns -1. */
 int ravt_model_fail(ravt_model *m, const rav_event *ev, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -74,6 +74,92 @@ static void *receive_when_full(void *arg)
 	return NULL;
 }
 
+/* A list of n nodes (values first, first + 1, ...) at root r of heap h. */
+static void list_at(rav_heap *h, rav_root r, size_t n, uintptr_t first)
+{
+	rav_ref cur;
+	CHECK_OK(rav_new_root(h, T_NODE, r, &cur));
+	rav_store(h, cur, 0, first);
+	for (size_t i = 1; i < n; i++) {
+		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
+		rav_store(h, cur, 0, first + i);
+	}
+}
+
+static void list_check(rav_heap *h, rav_ref cur, size_t n, uintptr_t first)
+{
+	for (size_t i = 0; i < n; i++) {
+		CHECK(!rav_ref_is_null(cur));
+		CHECK_EQ(rav_load(h, cur, 0), first + i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+}
+
+/* rav_msg_adopt of a structure at the top of the heap whose lowest page's
+ * part (125 cells) must move into the message one by one, with the pool
+ * exhausted and the message holding room for fewer (the tail of its
+ * page, and its holes if it has any): RAV_ENOMEM, both heaps as they were, the cells it had taken
+ * given back (un-bumped, or back on the message's hole list); recorded,
+ * the trace still replays (engine-pool-limit-traced).  Once pages come
+ * back the same adoption hands the pages and the message arrives whole. */
+static void *adopt_when_full(void *arg)
+{
+	(void)arg;
+	rav_heap *h = rav_heap_self();
+	CHECK(h != NULL);
+	rav_root keep = rav_root_new(h), sub = rav_root_new(h), dst = rav_root_new(h);
+	CHECK(keep && sub && dst);
+	list_at(h, keep, 2, 1000);
+	list_at(h, sub, 300, 0); /* cells 3..127 of the first page, then two more pages */
+	rav_msg *m = rav_msg_new(), *filler = rav_msg_new();
+	CHECK(m && filler);
+	rav_heap *mh = rav_msg_heap(m);
+	list_at(mh, rav_msg_root(m), 50, 5000);
+	list_at(mh, rav_msg_root(m), 50, 6000); /* (the first list is dropped) */
+	rav_heap *fh = rav_msg_heap(filler);
+	rav_ref x;
+	rav_status st = rav_new_root(fh, T_NODE, rav_msg_root(filler), &x);
+	while (st == RAV_OK)
+		st = rav_new_field(fh, T_NODE, x, 1, &x);
+	CHECK_STATUS(st, RAV_ENOMEM);
+	rav_stats hs0, ms0, hs1, ms1;
+	rav_heap_stats(h, &hs0);
+	rav_heap_stats(mh, &ms0);
+	CHECK_STATUS(rav_msg_adopt(m, h, sub), RAV_ENOMEM);
+	CHECK(strstr(rav_last_error(), "no page for the message") != NULL); /* the pages way's room */
+	printf("# adopt with a full pool: RAV_ENOMEM, the message had %llu holes\n",
+	       (unsigned long long)ms0.dead_cells);
+	rav_heap_stats(h, &hs1);
+	rav_heap_stats(mh, &ms1);
+	CHECK_EQ(hs1.live_cells, hs0.live_cells);
+	CHECK_EQ(hs1.pages, hs0.pages);
+	CHECK_EQ(ms1.live_cells, ms0.live_cells);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_heap_check(mh));
+	list_check(h, rav_root_get(h, sub), 300, 0);
+	list_check(h, rav_root_get(h, keep), 2, 1000);
+	list_check(mh, rav_root_get(mh, rav_msg_root(m)), 50, 6000);
+	rav_msg_free(filler);
+	CHECK_OK(rav_msg_adopt(m, h, sub));
+	CHECK(rav_ref_is_null(rav_root_get(h, sub)));
+	CHECK_HEAP(h);
+	CHECK_OK(rav_heap_check(mh));
+	rav_channel *ch = rav_channel_new();
+	CHECK(ch != NULL);
+	CHECK_OK(rav_send(ch, m));
+	CHECK_OK(rav_recv(ch, h, dst));
+	list_check(h, rav_root_get(h, dst), 300, 0);
+	list_check(h, rav_root_get(h, keep), 2, 1000);
+	CHECK_HEAP(h);
+	rav_channel_free(ch);
+	rav_root_free(h, dst);
+	rav_root_free(h, sub);
+	rav_root_free(h, keep);
+	rav_thread_exit();
+	return NULL;
+}
+
 int main(void)
 {
 	rav_config cfg = { .pool_limit_pages = LIMIT, .pool_hot_pages = 2 };
@@ -196,6 +282,8 @@ int main(void)
 
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, receive_when_full, NULL), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(pthread_create(&th, NULL, adopt_when_full, NULL), 0);
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	rav_thread_exit();
 	printf("ok pool-limit\n");

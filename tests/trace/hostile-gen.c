@@ -469,6 +469,63 @@ static bool gen_inconsistent(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* Format 1.6, page-to-msg: heap 1 builds on n pages (a cell each) and
+ * hands them all to message 100 before the message's root page, then the
+ * message goes to heap 2, page by page.  `bad` 1: one page handed is heap
+ * 2's; 2: one page is handed with a fill it does not have; 3: pages go to
+ * the message after it was sent.  Each insertion is O(1) in the lists. */
+static bool gen_msg_pages_as(const char *dir, const char *name, int bad)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t n = small || bad ? 300 : 50000, msg = 100, mroot = n + 1;
+	thread_start(&g, 1, "sender");
+	thread_start(&g, 2, "receiver");
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(n + 2, 0, 0), 0);
+	ev(&g, 2, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(n + 2, 1, 0), 0, 0);
+	for (uint32_t p = 0; p < n; p++) {
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(p, 0, 0), 0);
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(p, 1, 0), 0, 0);
+	}
+	sync_ev(&g, 1, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, msg, 1, 0);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, msg, addr(mroot, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_ROOT, 0, addr(mroot, 1, 0), 0, 0);
+	if (bad == 3)
+		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, msg, 1, 1);
+	for (uint32_t p = 0; p < n; p++) {
+		uint32_t page = bad == 1 && p == n / 2 ? n + 2 : p, fill = bad == 2 && p == n / 2 ? 9 : 2;
+		ev(&g, 1, RAV_EV_PAGE_TO_MSG, fill, msg, page, 1, mroot + 1);
+	}
+	if (bad != 3)
+		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, msg, 1, n + 1);
+	sync_ev(&g, 2, RAV_EV_MSG_RECV, 0, msg, 1, 2);
+	for (uint32_t p = 0; p < n; p++)
+		sync_ev(&g, 2, RAV_EV_PAGE_HANDOFF, 0, 2, addr(p, 0, 0), msg);
+	sync_ev(&g, 2, RAV_EV_PAGE_HANDOFF, 0, 2, addr(mroot, 0, 0), msg);
+	return hclose(&g);
+}
+
+static bool gen_msg_pages(const char *dir, const char *name)
+{
+	return gen_msg_pages_as(dir, name, 0);
+}
+
+static bool gen_msg_pages_foreign(const char *dir, const char *name)
+{
+	return gen_msg_pages_as(dir, name, 1);
+}
+
+static bool gen_msg_pages_fill(const char *dir, const char *name)
+{
+	return gen_msg_pages_as(dir, name, 2);
+}
+
+static bool gen_msg_pages_sent(const char *dir, const char *name)
+{
+	return gen_msg_pages_as(dir, name, 3);
+}
+
 /* Names and texts that are not clean: a newline (which must not fake a
  * line of `dump`), quotes and backslashes, control bytes, bytes that are
  * not UTF-8, and UTF-8 characters across the 63-byte cut of the tables;
@@ -791,6 +848,13 @@ static const hclass classes[] = {
     {"threads-many", "ok", 0, 0, gen_threads_many, "100,000 short-lived recording threads"},
     {"handoff-pairs", "ok", 0, 0, gen_handoff_pairs, "313,040 distinct hand-off pairs between 560 threads"},
     {"inconsistent-102", "inconsistent", 0, 0, gen_inconsistent, "replay fails at event 102"},
+    {"msg-pages", "ok", 0, 0, gen_msg_pages,
+     "50,000 pages handed to a message one by one before its root page (1.6), then received"},
+    {"msg-pages-foreign", "inconsistent", 0, 0, gen_msg_pages_foreign,
+     "a page handed to a message by a heap that does not own it"},
+    {"msg-pages-fill", "inconsistent", 0, 0, gen_msg_pages_fill,
+     "a page handed to a message with a fill it does not have"},
+    {"msg-pages-sent", "inconsistent", 0, 0, gen_msg_pages_sent, "pages handed to a message already sent"},
     {"names", "ok", 0, 0, gen_names, "names with newlines, quotes, control bytes, bytes that are not UTF-8"},
     {"heap-max-id", "ok", 0, 0, gen_heap_max_id, "heap id 2^32-1 contending with heap 1"},
     {"clock-overflow", "ok", 0, 0, gen_clock_overflow, "wall-clock end past 2^64 ns"},

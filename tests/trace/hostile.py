@@ -403,7 +403,10 @@ def check_facts(name, results):
         if [(t['id'], t['name']) for t in info['types']] != [(16, 'again-and-again-type')]:
             fail(f'{name}: one type defined 300,000 times is listed as {info["types"][:5]}')
     says = {'snap-dup-page': b'page 3 comes twice', 'snap-owned-page': b'belongs to heap 1, which is alive',
-            'snap-renamed': b'which event 6 named already'}
+            'snap-renamed': b'which event 6 named already',
+            'msg-pages-foreign': b'to message 100 but heap 2 owns it',
+            'msg-pages-fill': b'with its cells below 9, but its cells in use end at 2',
+            'msg-pages-sent': b'which is a message already sent'}
     if name in says and 'validate' in results and says[name] not in results['validate'][1]:
         fail(f'{name}: validate does not say why: {results["validate"][1][:300]!r}')
     if name == 'inconsistent-102' and 'validate' in results:

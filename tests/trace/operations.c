@@ -59,8 +59,8 @@ static void record(const char *path)
 	rav_type node = rav_type_register("node", RAV_DATA, RAV_REF);
 	rav_type pair = rav_type_register("pair", RAV_REF, RAV_REF);
 	rav_root r1 = rav_root_new(h), r2 = rav_root_new(h), r3 = rav_root_new(h);
-	rav_root r4 = rav_root_new(h), r5 = rav_root_new(h), r6 = rav_root_new(h);
-	REQUIRE(r1 && r2 && r3 && r4 && r5 && r6);
+	rav_root r4 = rav_root_new(h), r5 = rav_root_new(h), r6 = rav_root_new(h), r7 = rav_root_new(h);
+	REQUIRE(r1 && r2 && r3 && r4 && r5 && r6 && r7);
 	rav_ref a, b, x, y;
 
 	rav_mark("alloc");
@@ -90,6 +90,20 @@ static void record(const char *path)
 	ok(rav_new_root(rav_msg_heap(m), node, rav_msg_root(m), NULL), "message cell");
 	ok(rav_send(ch, m), "send");
 	ok(rav_recv(ch, h, r5), "receive");
+
+	/* A list built last (at the top, over three pages) sent on: its
+	 * pages go to the message (format 1.6). */
+	rav_mark("list");
+	rav_ref c;
+	ok(rav_new_root(h, node, r7, &c), "list head");
+	for (int i = 1; i < 300; i++)
+		ok(rav_new_field(h, node, c, 1, &c), "list node");
+	rav_mark("adopt");
+	rav_msg *m2 = rav_msg_new();
+	REQUIRE(m2);
+	ok(rav_msg_adopt(m2, h, r7), "adopt");
+	ok(rav_send(ch, m2), "send the list");
+	ok(rav_recv(ch, h, r7), "receive the list");
 
 	rav_mark("cycle");
 	rav_ref p, q;
@@ -218,7 +232,7 @@ static void check_known(rav_trace *t)
 	rav_operation_describe(t, NULL, &ops[0], buf, sizeof buf);
 	CHECK(strstr(buf, "freed") && strstr(buf, "moves into the hole") && strstr(buf, "1 pointer fixed"));
 
-	n = ops_between(t, "message", "cycle", ops, 16);
+	n = ops_between(t, "message", "list", ops, 16);
 	CHECK_EQ(n, 4);
 	CHECK_EQ(ops[0].kind, RAV_OP_MSG_NEW);
 	CHECK_EQ(ops[1].kind, RAV_OP_ALLOC);
@@ -229,6 +243,27 @@ static void check_known(rav_trace *t)
 	CHECK_EQ(ops[3].heap, ops[2].heap);
 	for (unsigned i = 0; i < n && i < 16; i++)
 		show(t, &ops[i]);
+
+	/* msg-new, the cells of the list's lowest page that are not handed
+	 * moving into the message (a compaction-like run, when there are any),
+	 * the pages handed, send, receive */
+	n = ops_between(t, "adopt", "cycle", ops, 16);
+	CHECK(n >= 4 && n <= 16);
+	unsigned adopts = 0;
+	for (unsigned i = 0; i < n && i < 16; i++) {
+		show(t, &ops[i]);
+		if (ops[i].kind != RAV_OP_ADOPT)
+			continue;
+		adopts++;
+		CHECK(ops[i].pages_handed >= 2);
+		CHECK(ops[i].value > (ops[i].pages_handed - 1) * (RAV_PAGE_CELLS - 1) && ops[i].value <= 300);
+		CHECK_EQ(ops[i].heap, ops[0].heap); /* the message msg-new made */
+		CHECK(i + 2 < n && ops[i + 1].kind == RAV_OP_SEND && ops[i + 2].kind == RAV_OP_RECEIVE);
+		rav_operation_describe(t, NULL, &ops[i], buf, sizeof buf);
+		CHECK(strstr(buf, "handed as they are") != NULL);
+	}
+	CHECK_EQ(adopts, 1);
+	CHECK_EQ(ops[0].kind, RAV_OP_MSG_NEW);
 
 	n = ops_between(t, "cycle", "collect", ops, 16);
 	CHECK_EQ(n, 4); /* p, q, q.1 = p (a reference raviolo), the root cleared (p stays) */

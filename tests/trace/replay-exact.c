@@ -142,6 +142,16 @@ static rav_msg *build_msg(rav_heap *h)
 		}
 	} else {
 		r = (int)(rnd() % NROOTS);
+		if ((rnd() & 3) == 0) {
+			/* a list built last, at the top of the heap (up to three
+			 * pages): adopting it hands its pages to the message
+			 * (page-to-msg events, format 1.6) */
+			rav_ref c;
+			unsigned len = 1 + (unsigned)(rnd() % 400);
+			if (rav_new_root(h, T_PAIR, roots[r], &c) == RAV_OK)
+				for (unsigned i = 1; i < len && rav_new_field(h, T_PAIR, c, 0, &c) == RAV_OK; i++)
+					rav_store(h, c, 1, i);
+		}
 		/* adopt only works for a subtree held by that root alone */
 		rav_ref o = rav_root_get(h, roots[r]);
 		if (rav_ref_is_null(o) || rav_msg_adopt(m, h, roots[r]) != RAV_OK) {
@@ -401,6 +411,14 @@ int main(int argc, char **argv)
 	}
 	if (ravt_trace_replay_error(t, &err))
 		failf("the trace does not replay: %s", err.message);
+	/* the pages way of rav_msg_adopt was taken, and checked at checkpoints */
+	rav_event_filter pages_f = {.kinds = (uint64_t)1 << RAV_EV_PAGE_TO_MSG, .thread = -1};
+	unsigned npages_to_msg = 0;
+	for (int64_t e = rav_trace_find_next(t, 0, &pages_f); e >= 0 && npages_to_msg < 1000000;
+	     e = rav_trace_find_next(t, (uint64_t)e + 1, &pages_f))
+		npages_to_msg++;
+	if (npages_to_msg == 0)
+		failf("no page-to-msg event: rav_msg_adopt never handed pages to a message");
 	rav_state *s = rav_state_new(t);
 	uint64_t nevents = rav_trace_indexed_events(t);
 	size_t compared = 0;
@@ -440,9 +458,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%d failure(s)\n", tt_failures);
 		return 1;
 	}
-	printf("replay-exact: %u operations, %u message rounds with a second thread, %llu events, %u "
-	       "checkpoints, "
+	printf("replay-exact: %u operations, %u message rounds with a second thread, %llu events (%u "
+	       "pages handed to messages), %u checkpoints, "
 	       "%zu cells compared: replay matches the engine\n",
-	       ops, rounds, (unsigned long long)nevents, cp, compared);
+	       ops, rounds, (unsigned long long)nevents, npages_to_msg, cp, compared);
 	return 0;
 }

@@ -270,6 +270,14 @@ void cli_format_args(FILE *out, const rav_trace *t, const rav_event *ev)
 		fprintf(out, "page=%s from=%" PRIu64 " to=%u seq=%" PRIu64, page_text(b1, sizeof b1, ev->a),
 		        ev->b, ev->x, ev->c);
 		break;
+	case RAV_EV_PAGE_TO_MSG:
+		/* 1.6: plain numbers (page indices), not locations */
+		fprintf(out, "page=%" PRIu64 " from=%" PRIu64 " to=%u fill=%u", ev->a, ev->b, ev->x, ev->aux);
+		if (ev->c)
+			fprintf(out, " before=%" PRIu64, ev->c - 1);
+		else
+			fputs(" before=end", out);
+		break;
 	case RAV_EV_ALLOC:
 	case RAV_EV_FREE:
 		tname = rav_trace_type_name(t, (uint16_t)ev->aux);

@@ -223,6 +223,14 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 			p->owner = ev->x;
 		break;
 	}
+	case RAV_EV_PAGE_TO_MSG: {
+		/* 1.6: a is the page's index (a plain number), bounded like
+		 * replay's page indices */
+		page_entry *p = ev->a < ((uint64_t)1 << 24) ? page_at(x, (uint32_t)ev->a, false) : NULL;
+		if (p)
+			p->owner = ev->x;
+		break;
+	}
 	case RAV_EV_PAGE_RELEASE: {
 		end_page(x, page, ev, "page-release");
 		page_entry *p = page_at(x, page, false);

@@ -219,6 +219,22 @@ golden)
   fi
   ;;
 
+msgpages)
+  # Format 1.6: the golden file holds page-to-msg events, shown by dump
+  # with their page, heaps, fill and place, explained by explain, and
+  # replayed (validate above) to the same heaps as the engine had.
+  trace=$1
+  expect 0 "$rt" info "$trace"
+  contains "format      1.6" "$out"
+  expect 0 "$rt" dump --kind=page-to-msg "$trace"
+  contains "page-to-msg    page=[0-9]* from=[0-9]* to=[0-9]* fill=[0-9]* before=[0-9]*" "$out"
+  [ "$(grep -c page-to-msg "$out")" -ge 2 ] || fail "fewer than two page-to-msg events in $trace"
+  expect 0 "$rt" dump --kind=page-to-msg --explain "$trace"
+  contains "join the message as they are" "$out"
+  expect 0 "$rt" validate "$trace"
+  contains "replay consistent" "$out"
+  ;;
+
 fieldnames)
   new=$1
   old=$2

@@ -20,12 +20,14 @@
 # fields is the tree sample recorded with format 1.4 (type definitions
 # name their fields) and pins 1.4; acache is the tree sample recorded with
 # format 1.5 (EVENTS_AC chunks: the address cache, accesses recorded) and
-# pins 1.5.  Regenerating a trace records the
+# pins 1.5; msgpages is the messages sample recorded with format 1.6 (lists
+# built at the producer's top go to their messages as pages: page-to-msg
+# events) and pins 1.6.  Regenerating a trace records the
 # current format and loses the version it pinned: hence names, never "all".
 set -eu
 build=${1:?usage: regenerate.sh BUILD_DIR NAME...}
 shift
-[ $# -gt 0 ] || { echo "usage: regenerate.sh BUILD_DIR NAME... (list tree messages serialize chatty attach sites fields)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: regenerate.sh BUILD_DIR NAME... (list tree messages serialize chatty attach sites fields acache msgpages)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 rt="$build/trace/cli/ravtrace"
 [ -x "$rt" ] || { echo "regenerate.sh: no ravtrace in $build" >&2; exit 1; }
@@ -69,7 +71,7 @@ record_attach() {
 }
 
 want() { case " $* " in *" $name "*) return 0 ;; *) return 1 ;; esac; }
-for name in list tree messages serialize chatty attach sites fields acache; do
+for name in list tree messages serialize chatty attach sites fields acache msgpages; do
   want "$@" || continue
   case $name in
     list) record list 0 40 ;;
@@ -84,5 +86,7 @@ for name in list tree messages serialize chatty attach sites fields acache; do
     fields) record_as fields tree 0 40 ;;
     # format 1.5: the address cache (one thread, accesses recorded)
     acache) record_as acache tree 1 40 ;;
+    # format 1.6: pages handed to messages (two threads, accesses recorded)
+    msgpages) record_as msgpages messages 1 8 ;;
   esac
 done
