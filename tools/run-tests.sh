@@ -26,6 +26,9 @@
 # A step that cannot apply here (no fuzz targets yet, no GUI) is reported as
 # skipped, never silently passed.  The last line is "N passed, N failed" over
 # all tests of all steps; the exit status is non-zero if anything failed.
+# Above it, for each failed step, the tests that failed and the tail of
+# their output (tools/test-report.py), so that a CI log's summary alone says
+# what failed; each step's log ends with its 15 slowest tests.
 #
 # Environment: FUZZ_SECONDS (default 30), STEPS (space-separated subset of
 # "suite valgrind asan tsan fuzz gui"), JOBS (default 2).
@@ -116,6 +119,20 @@ build_for_tests() {
 # configuring and building, so the summary tells build and test time apart.
 mark_built() { echo "run-tests: built at $(date +%s)"; }
 
+# mtest ARGS...: meson test (in a step's snippet), each run with its own
+# JSON log, meson-logs/rt-STEP-N*.json, which tools/test-report.py reads
+# for the summary (the failed tests and the tails of their output) and for
+# the slowest tests at the end of the step's log.
+mtest() {
+  MT_N=$((MT_N + 1))
+  meson test --num-processes "$JOBS" --print-errorlogs --logbase "rt-$STEP-$MT_N" "$@"
+}
+
+# What the summary prints after its lines: for each failed step, which
+# tests failed and the tail of their output, so that a CI log's summary
+# alone says what went wrong.
+FAILED_DETAILS=""
+
 # run_meson_step NAME SNIPPET: run a configure+build+test command sequence
 # (a shell snippet), then count its meson test results.
 run_meson_step() {
@@ -123,10 +140,14 @@ run_meson_step() {
   local log="$LOGDIR/$name.log"
   local t0 t1 built
   t0=$(date +%s)
+  rm -f build*/meson-logs/rt-"$name"-*.json
   echo
   echo "=================== $name ==================="
-  bash -c "set -o pipefail; $(declare -f setup_dir build_for_tests mark_built); $snippet" 2>&1 | tee "$log"
+  bash -c "set -o pipefail; STEP=$name; MT_N=0; JOBS=$JOBS
+    $(declare -f setup_dir build_for_tests mark_built mtest); $snippet" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  local jlogs=(build*/meson-logs/rt-"$name"-*.json)
+  [ -e "${jlogs[0]}" ] || jlogs=()
   t1=$(date +%s)
   local counts
   counts=$(meson_counts "$log")
@@ -142,23 +163,33 @@ run_meson_step() {
     note="no tests in this suite yet"
   fi
   record "$name" "$p" "$f" "$s" $((t1 - t0)) "$note"
+  if [ "${#jlogs[@]}" -gt 0 ]; then
+    { echo; echo "run-tests: the slowest tests of step $name:"; python3 tools/test-report.py slowest 15 "${jlogs[@]}"; } >>"$log"
+  fi
+  if [ "$f" -gt 0 ]; then
+    local details=""
+    [ "${#jlogs[@]}" -gt 0 ] && details=$(python3 tools/test-report.py failed "${jlogs[@]}")
+    # no test failed: the configure or build did (its last lines say why)
+    [ -n "$details" ] || details="  no failed test: the last lines of out/test-logs/$name.log:
+$(tail -n 30 "$log" | sed 's/^/    | /')"
+    FAILED_DETAILS+="--- $name failed:
+$details
+"
+  fi
 }
-
-MESON_TEST="meson test --num-processes $JOBS --print-errorlogs"
 
 if want suite; then
   run_meson_step suite "
-    JOBS=$JOBS
     setup_dir build && ninja -C build -j $JOBS && mark_built &&
-    $MESON_TEST -C build --no-rebuild --no-suite gui"
+    mtest -C build --no-rebuild --no-suite gui"
 fi
 
 if want valgrind; then
   run_meson_step valgrind "
     [ -f build/build.ninja ] || setup_dir build
     ninja -C build -j $JOBS && mark_built || exit 1
-    $MESON_TEST -C build --no-rebuild --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
-    $MESON_TEST -C build --no-rebuild --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
+    mtest -C build --no-rebuild --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
+    mtest -C build --no-rebuild --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
@@ -166,7 +197,6 @@ SAN_OPTS="-Dgui=disabled -Dvalgrind=disabled -Db_lundef=false -Dbuildtype=debug 
 if want asan; then
   # The viewer is built too (when GTK is there) for its headless tests.
   run_meson_step asan "
-    JOBS=$JOBS
     export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     setup_dir build-asan ${SAN_OPTS/-Dgui=disabled/-Dgui=auto} -Db_sanitize=address,undefined &&
@@ -174,15 +204,14 @@ if want asan; then
     # Suite 'large' first, small (as under memcheck): every kind of damage
     # and every hostile class still runs, on smaller traces; the plain suite
     # step runs them at full size.
-    RAV_TEST_SMALL=1 $MESON_TEST -C build-asan --no-rebuild --timeout-multiplier 3 --suite large; r1=\$?
-    $MESON_TEST -C build-asan --no-rebuild --timeout-multiplier 3 --suite engine --suite trace --suite headless \
+    RAV_TEST_SMALL=1 mtest -C build-asan --no-rebuild --timeout-multiplier 3 --suite large; r1=\$?
+    mtest -C build-asan --no-rebuild --timeout-multiplier 3 --suite engine --suite trace --suite headless \
       --no-suite large; r2=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
 if want tsan; then
   run_meson_step tsan "
-    JOBS=$JOBS
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
     # TSan slows threaded code 5-15 times, as memcheck does: the randomized
     # and attach tests take the sizes they take under memcheck, which still
@@ -191,7 +220,7 @@ if want tsan; then
     export RAV_TEST_SMALL=1
     setup_dir build-tsan $SAN_OPTS -Db_sanitize=thread &&
     build_for_tests build-tsan --suite threads && mark_built &&
-    $MESON_TEST -C build-tsan --no-rebuild --timeout-multiplier 3 --suite threads"
+    mtest -C build-tsan --no-rebuild --timeout-multiplier 3 --suite threads"
 fi
 
 if want fuzz; then
@@ -214,6 +243,9 @@ for t in json.load(sys.stdin):
     ) 2>&1 | tee "$log"
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then
       record fuzz 0 1 0 $(($(date +%s) - t0)) "fuzz build failed: out/test-logs/fuzz.log"
+      FAILED_DETAILS+="--- fuzz build failed: the last lines of out/test-logs/fuzz.log
+$(tail -n 30 "$log" | sed 's/^/    | /')
+"
     else
       # The targets run side by side, JOBS at a time (each is one process
       # on one core), each for FUZZ_SECONDS with its own log.  An input
@@ -236,6 +268,9 @@ for t in json.load(sys.stdin):
           ff=$((ff + 1))
           echo "--- ${names[$1]}: FAILED (log: out/test-logs/${names[$1]}.log)"
           tail -n 40 "$flog"
+          FAILED_DETAILS+="--- fuzz failed: ${names[$1]} (the last 30 lines of out/test-logs/${names[$1]}.log)
+$(tail -n 30 "$flog" | sed 's/^/    | /')
+"
         fi
         cat "$flog" >>"$log"
       }
@@ -279,7 +314,7 @@ if want gui; then
     # they run side by side like the other suites.
     run_meson_step gui "
       ninja -C build -j $JOBS && mark_built &&
-      $MESON_TEST -C build --no-rebuild --suite gui"
+      mtest -C build --no-rebuild --suite gui"
   fi
 fi
 
@@ -288,6 +323,7 @@ echo "=================== summary ==================="
 for line in "${SUMMARY[@]}"; do
   echo "$line"
 done
+[ -n "$FAILED_DETAILS" ] && printf '%s' "$FAILED_DETAILS"
 cpu_seconds
 echo "total time: $(($(date +%s) - START_ALL))s (cpu ${CPU}s)"
 if [ "$T_SKIP" -gt 0 ]; then

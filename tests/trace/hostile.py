@@ -24,7 +24,10 @@ against the documented bound (FORMAT.md section 13).
 
 RAV_TEST_SMALL=1 or RAV_TEST_WRAPPER (memcheck) make the traces small
 (hostile-gen --small); under a checker or ASan no address-space limit is
-set (they reserve address space of their own).
+set (they reserve address space of their own).  Under the wrapper the
+ravtrace commands on files go through RAVTRACE_BATCH (ravtrace-batch.c:
+the same ravtrace code, one checker start-up per worker, a forked process
+per command, each checked and leak-checked on its own).
 
 The classes (and the two stream checks) run two at a time (RAV_TEST_JOBS
 to change it), each class's lines printed together when it is done: this
@@ -89,6 +92,9 @@ def asan_build(exe):
 
 AS_LIMIT = None if wrapper or asan_build(ravtrace) else 6 << 30
 MIB = 1 << 20
+BATCH = os.environ.get('RAVTRACE_BATCH') if wrapper else None
+if BATCH and not os.path.exists(BATCH):
+    BATCH = None
 
 
 def fail(msg):
@@ -110,6 +116,8 @@ def run(argv, env_extra=None, stdin=None, timeout=None, wrap=True):
             resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
+    if wrap and BATCH and argv[0] == ravtrace and stdin is None:
+        return batch().run(argv[1:], env_extra or {}, timeout or TIME_LIMIT)
     full = (wrapper if wrap else []) + argv
     t0 = time.monotonic()
     p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin or subprocess.DEVNULL,
@@ -133,6 +141,69 @@ def run(argv, env_extra=None, stdin=None, timeout=None, wrap=True):
     if secs >= (timeout or TIME_LIMIT):
         return -999, result['out'], err, secs, usage.ru_maxrss * 1024
     return p.returncode, result['out'], err, secs, usage.ru_maxrss * 1024
+
+
+class Batch:
+    """A ravtrace-batch under the wrapper: one per worker thread, its
+    commands one after the other, so the checker's reports it writes to its
+    own stderr between two answers are the last command's."""
+    count = 0
+
+    def __init__(self):
+        Batch.count += 1
+        self.name = os.path.join(work, f'batch-{Batch.count}')
+        with open(self.name + '.checker', 'wb') as checker:
+            self.proc = subprocess.Popen(wrapper + [BATCH], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=checker,
+                                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+        self.checker = open(self.name + '.checker', 'rb')  # read on from where the last command's report ended
+
+    def run(self, args, env_extra, timeout):
+        assert len(env_extra) <= 1
+        env = '-' if not env_extra else '%s=%s' % next(iter(env_extra.items()))
+        fields = [str(int(timeout)), self.name + '.out', self.name + '.err', env] + args
+        if any(c in f for f in fields for c in '\t\n'):
+            raise ValueError(f'a tab or newline in a command line: {fields}')
+        t0 = time.monotonic()
+        self.proc.stdin.write(('\t'.join(fields) + '\n').encode())
+        self.proc.stdin.flush()
+        # the driver enforces the time limit; this only guards against the driver itself hanging
+        watchdog = threading.Timer(timeout + 120, self.proc.kill)
+        watchdog.start()
+        answer = self.proc.stdout.readline().decode().split()
+        watchdog.cancel()
+        secs = time.monotonic() - t0
+        if len(answer) < 2:
+            raise RuntimeError(f'ravtrace-batch ended (exit {self.proc.poll()}) during ravtrace {" ".join(args)}')
+        with open(self.name + '.out', 'rb') as f:
+            out = f.read()
+        with open(self.name + '.err', 'rb') as f:
+            err = f.read()
+        err += self.checker.read()  # what memcheck said of this command (==PID== lines)
+        if answer[1] == 'timeout':
+            return -999, out, err, secs, 0
+        rc = int(answer[2]) if answer[1] == 'exit' else -int(answer[2])
+        return rc, out, err, secs, 0
+
+    def close(self):
+        self.proc.stdin.close()
+        rc = self.proc.wait()
+        said = self.checker.read()
+        self.checker.close()
+        if rc != 0 or said.strip():
+            fail(f'ravtrace-batch itself: exit {rc}\n{text(said)[-2000:]}')
+
+
+batches = []
+
+
+def batch():
+    b = getattr(local, 'batch', None)
+    if b is None:
+        b = local.batch = Batch()
+        with print_lock:
+            batches.append(b)
+    return b
 
 
 def text(b):
@@ -203,7 +274,8 @@ def run_class(name, expect, limit_mb, path, facts):
         argv = [ravtrace] + [out_path if a == '@OUT@' else a for a in args] + [path]
         rc, out, err, secs, rss = run(argv, env)
         what = f'{name}: ravtrace {" ".join(args)}'.replace('@OUT@', 'OUT')
-        say(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
+        # (no peak memory of a command run by ravtrace-batch: it would be the checker's)
+        say(f'{what}: exit {rc}, {secs:.2f} s' + (f', {rss / MIB:.0f} MiB' if rss else ''))
         if not check_common(what, rc, out, err, secs):
             continue
         if key == 'export' and (rc == 0 or expect == 'inconsistent'):
@@ -425,6 +497,8 @@ def main():
                 jobs.append(pool.submit(in_block, streams, os.path.join(work, stream_of + '.ravtrace')))
         for job in jobs:
             job.result()
+    for b in batches:
+        b.close()
     print(f'{len(failures)} failure(s)')
     return 1 if failures else 0
 

@@ -14,7 +14,10 @@
 #                                      frame and payload, the middle and the end are caught
 # Every check prints what it ran; the first failure ends the test with exit 1.
 # RAV_TEST_WRAPPER (set by the valgrind test setup) runs each ravtrace
-# command under a checker; its own error exit code must be 99.
+# command under a checker; its own error exit code must be 99.  There the
+# commands go through ravtrace-batch (next to RAVTRACE, when built): one
+# checker start-up for all of them, a forked process checked on its own for
+# each (ravtrace-batch.c).
 set -u
 WRAP=${RAV_TEST_WRAPPER:-}
 
@@ -24,7 +27,47 @@ shift 2
 failures=0
 out=$(mktemp)
 err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
+batch=
+trap 'rm -f "$out" "$err"; [ -z "$batch" ] || rm -rf "$batch"' EXIT
+
+if [ -n "$WRAP" ] && [ -x "$(dirname "$rt")/ravtrace-batch" ]; then
+  batch=$(mktemp -d)
+  mkfifo "$batch/requests" "$batch/answers"
+  # shellcheck disable=SC2086 # the wrapper is a command line
+  $WRAP "$(dirname "$rt")/ravtrace-batch" <"$batch/requests" >"$batch/answers" 2>"$batch/checker" &
+  batch_pid=$!
+  exec 3>"$batch/requests" 4<"$batch/answers"
+  checked=0
+fi
+
+# run COMMAND...: run a ravtrace command line (under the wrapper, or
+# through the batch) with stdout to $out and stderr to $err; sets got.
+run() {
+  if [ -z "$batch" ]; then
+    $WRAP "$@" >"$out" 2>"$err"
+    got=$?
+    return
+  fi
+  shift # the ravtrace path: the batch is ravtrace
+  {
+    printf '600\t%s\t%s\t-' "$out" "$err"
+    for a in "$@"; do printf '\t%s' "$a"; done
+    printf '\n'
+  } >&3
+  if ! read -r _ how code <&4; then
+    echo "ravtrace-batch ended: $(cat "$batch/checker")"
+    exit 1
+  fi
+  case $how in
+    exit) got=$code ;;
+    signal) got=$((128 + code)) ;;
+    *) got=124 ;; # timeout
+  esac
+  # what the checker said of this command, as if it had written to $err
+  size=$(wc -c <"$batch/checker")
+  tail -c +$((checked + 1)) "$batch/checker" | head -c $((size - checked)) >>"$err"
+  checked=$size
+}
 
 fail() {
   echo "FAIL: $*"
@@ -39,8 +82,7 @@ fail() {
 expect() {
   want=$1
   shift
-  $WRAP "$@" >"$out" 2>"$err"
-  got=$?
+  run "$@"
   echo "exit $got: $*"
   [ "$got" -ne 99 ] || fail "the checker ($WRAP) found errors: $*"
   [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
@@ -49,8 +91,7 @@ expect() {
 # expect_sane COMMAND...: a damaged file may be readable (0) or not (1),
 # but never a crash (signal), a usage error, or a silent failure.
 expect_sane() {
-  $WRAP "$@" >"$out" 2>"$err"
-  got=$?
+  run "$@"
   echo "exit $got: $*"
   case $got in
     0) ;;
@@ -269,4 +310,14 @@ flip)
   exit 2
   ;;
 esac
+if [ -n "$batch" ]; then
+  exec 3>&- # the end of the requests: the batch exits, checked as a command is
+  wait "$batch_pid"
+  rc=$?
+  if [ "$rc" -ne 0 ] || [ "$(wc -c <"$batch/checker")" -ne "$checked" ]; then
+    echo "ravtrace-batch itself: exit $rc"
+    tail -c +$((checked + 1)) "$batch/checker"
+    exit 1
+  fi
+fi
 echo "all checks passed"
