@@ -257,6 +257,47 @@ static size_t site_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event 
 	return ravt_writer_site(w, th, f, frames) == 0 ? used : 0;
 }
 
+/* Plain events (no text, no call site) through the fast path where it
+ * takes them, else the general encoder: what ravt_writer_add does with a
+ * run of them. */
+static int add_plain(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (th->seg_open && th->ev.len < w->ev_full && !w->p.no_fast_path) {
+			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK) ||
+			    !ravt_writer_site_mark(th))
+				return ravt_writer_fail(w, "%s", "out of memory");
+			i += ravt_writer_encode_run(w, th, ev + i, n - i);
+			if (th->ev.len >= w->ev_full && ravt_writer_flush_chunk(w, th) != 0)
+				return -1;
+			if (i >= n)
+				break;
+		}
+		if (ravt_writer_encode(w, th, &ev[i], NULL, 0) != 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* A compound record at ev[0] (rav-record.h: the events of one engine
+ * operation), expanded into its events.  The engine publishes a compound's
+ * records together, so they are never split across buffers or reads. */
+static int compound_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	unsigned recs = rav_raw_compound_records(ev);
+	rav_raw_event x[RAV_RAW_EXPAND_MAX];
+	unsigned nx = recs <= n ? rav_raw_expand(ev, x) : 0;
+	if (!nx) {
+		char what[96];
+		snprintf(what, sizeof what, "kind 0x%x, %u of its %u records", (unsigned)RAV_EV_KIND(ev),
+			 (unsigned)(recs <= n ? recs : n), recs);
+		return ravt_writer_fail(w, "malformed compound raw record (%s)", what);
+	}
+	return add_plain(w, th, x, nx);
+}
+
 int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
 {
 	if (w->failed)
@@ -276,6 +317,11 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			}
 			if (RAV_EV_KIND(e) == RAV_RAW_SITE) {
 				k += ravt_site_extra_records(e);
+				continue;
+			}
+			unsigned crecs = rav_raw_compound_records(e);
+			if (crecs) {
+				k += crecs - 1;
 				continue;
 			}
 			int8_t tf = w->text_field[RAV_EV_KIND(e)];
@@ -329,12 +375,21 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			return -1;
 	}
 	while (i < n) {
-		if (__builtin_expect(RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE, 0)) {
-			size_t used = site_record(w, th, ev + i, n - i);
-			if (!used)
-				return -1;
-			i += used;
-			continue;
+		if (__builtin_expect(RAV_EV_KIND(&ev[i]) >= RAV_RAW_SITE, 0)) {
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE) {
+				size_t used = site_record(w, th, ev + i, n - i);
+				if (!used)
+					return -1;
+				i += used;
+				continue;
+			}
+			unsigned crecs = rav_raw_compound_records(&ev[i]);
+			if (crecs) {
+				if (compound_record(w, th, ev + i, n - i) != 0)
+					return -1;
+				i += crecs;
+				continue;
+			}
 		}
 		if (th->seg_open && th->ev.len < w->ev_full && !w->p.no_fast_path) {
 			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK) ||
@@ -345,7 +400,7 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 				return -1;
 			if (i >= n)
 				break;
-			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE)
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE || rav_raw_compound_records(&ev[i]))
 				continue;
 		}
 		const rav_raw_event *e = &ev[i];
