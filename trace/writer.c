@@ -281,21 +281,42 @@ static int add_plain(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, 
 	return 0;
 }
 
+/* Events expanded from compound records and the plain events between
+ * them go to add_plain in batches of up to this many (one fast-path run
+ * each, not one per compound). */
+#define EXPAND_BATCH 256
+
 /* A compound record at ev[0] (rav-record.h: the events of one engine
- * operation), expanded into its events.  The engine publishes a compound's
- * records together, so they are never split across buffers or reads. */
-static int compound_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+ * operation), expanded into its events, with the compound and plain
+ * records that follow it (up to a text, a call site or the batch's end).
+ * The engine publishes a compound's records together, so they are never
+ * split across buffers or reads.  Returns the records consumed, 0 on
+ * error. */
+static size_t compound_records(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
 {
-	unsigned recs = rav_raw_compound_records(ev);
-	rav_raw_event x[RAV_RAW_EXPAND_MAX];
-	unsigned nx = recs <= n ? rav_raw_expand(ev, x) : 0;
-	if (!nx) {
-		char what[96];
-		snprintf(what, sizeof what, "kind 0x%x, %u of its %u records", (unsigned)RAV_EV_KIND(ev),
-			 (unsigned)(recs <= n ? recs : n), recs);
-		return ravt_writer_fail(w, "malformed compound raw record (%s)", what);
+	rav_raw_event x[EXPAND_BATCH];
+	size_t nx = 0, i = 0;
+	while (i < n && nx + RAV_RAW_EXPAND_MAX <= EXPAND_BATCH) {
+		unsigned kind = RAV_EV_KIND(&ev[i]);
+		unsigned recs = rav_raw_compound_records(&ev[i]);
+		if (recs) {
+			unsigned got = recs <= n - i ? rav_raw_expand(&ev[i], x + nx) : 0;
+			if (!got) {
+				char what[96];
+				snprintf(what, sizeof what, "kind 0x%x, %u of its %u records", kind,
+					 (unsigned)(recs <= n - i ? recs : n - i), recs);
+				ravt_writer_fail(w, "malformed compound raw record (%s)", what);
+				return 0;
+			}
+			nx += got;
+			i += recs;
+		} else if (kind < RAV_RAW_SITE && !w->text_field[kind]) {
+			x[nx++] = ev[i++];
+		} else {
+			break;
+		}
 	}
-	return add_plain(w, th, x, nx);
+	return add_plain(w, th, x, nx) == 0 ? i : 0;
 }
 
 int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
@@ -383,11 +404,11 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 				i += used;
 				continue;
 			}
-			unsigned crecs = rav_raw_compound_records(&ev[i]);
-			if (crecs) {
-				if (compound_record(w, th, ev + i, n - i) != 0)
+			if (rav_raw_compound_records(&ev[i])) {
+				size_t used = compound_records(w, th, ev + i, n - i);
+				if (!used)
 					return -1;
-				i += crecs;
+				i += used;
 				continue;
 			}
 		}
