@@ -153,9 +153,22 @@ static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool casc
 		return;
 	if (cell_type(p) != RAV_TYPE_REF) {
 		rav_assert(p->w[RAV_W_BACK] == (uintptr_t)slot);
-		REC(evkind, 0, 0, slot, p, 0);
-		*slot = 0;
-		WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
+#if RAV_TRACING
+		uint32_t next;
+		rav_raw_event *e;
+		if (rav__tracing && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+			/* the clear and the back-link as one RAV_RAW_DETACH record */
+			rav__compound_put(e, RAV_RAW_DETACH | evkind << 8, (uintptr_t)slot, (uintptr_t)p, 0);
+			rav__compound_done(next);
+			*slot = 0;
+			p->w[RAV_W_BACK] = 0;
+		} else
+#endif
+		{
+			REC(evkind, 0, 0, slot, p, 0);
+			*slot = 0;
+			WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
+		}
 		if (cascade)
 			queue_dying(h, p);
 		return;

@@ -214,8 +214,23 @@ static inline __attribute__((always_inline)) void transfer_t(uintptr_t *from, ui
 	if (!p)
 		return;
 	rav_assert(*to == 0);
+	uintptr_t *bl = backlink_slot_of(p, from);
+#if RAV_TRACING
+	uint32_t next;
+	rav_raw_event *e;
+	if (tr && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+		/* the three events as one RAV_RAW_TRANSFER record */
+		rav__compound_put(e, RAV_RAW_TRANSFER | evkind << 8 | (uint32_t)(bl - p->w) << 16, (uintptr_t)from,
+				  (uintptr_t)to, (uintptr_t)p);
+		rav__compound_done(next);
+		*to = (uintptr_t)p;
+		*bl = (uintptr_t)to;
+		*from = 0;
+		return;
+	}
+#endif
 	WRITE_WORD_T(tr, evkind, to, p);
-	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(p, from), to);
+	WRITE_WORD_T(tr, RAV_EV_LINK, bl, to);
 	WRITE_WORD_T(tr, RAV_EV_LINK, from, 0);
 }
 
@@ -271,6 +286,80 @@ static inline void queue_dying(rav_heap *h, rav_cell *c)
 	queue_dying_t(h, c, rav__tracing);
 }
 
+/* Step 7 (below) while recording, its events as one RAV_RAW_MOVE record
+ * (rav-record.h): the fix-up slots are found from t's words before they
+ * are copied (a slot inside t is the same word of d, a child that is t
+ * itself is d), recorded, then written.  False, with nothing done, when the
+ * record does not fit under the bound or a debugger is installed (a
+ * watched cell whose word is fixed up holds the thread right after that
+ * fix-up's event): move_words_t then records the events one by one.  Each
+ * fix-up's old value is t's word k, its new one d's. */
+static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav_cell *d, rav_type type, bool zero,
+								unsigned *fixups)
+{
+#if RAV_TRACING
+	if (RAV_UNLIKELY(__atomic_load_n(&rav__debugger, __ATOMIC_RELAXED) != NULL))
+		return false;
+	uintptr_t *slot[3];
+	uint32_t n = 0, ks = 0;
+	if (type == RAV_TYPE_REF) {
+		/* (never inside t: a reference raviolo is not its own referrer) */
+		slot[0] = (uintptr_t *)t->w[RAV_W_BACK1];
+		slot[1] = (uintptr_t *)t->w[RAV_W_BACK2];
+		rav_assert(*slot[0] == (uintptr_t)t && *slot[1] == (uintptr_t)t);
+		n = 2;
+	} else {
+		uintptr_t *b = (uintptr_t *)t->w[RAV_W_BACK];
+		if (b) {
+			rav_assert(*b == (uintptr_t)t);
+			slot[n++] = cell_of(b) == t ? (uintptr_t *)((char *)b - (char *)t + (char *)d) : b;
+		}
+	}
+	/* children's back-links (a reference raviolo's target: field 0) */
+	unsigned mask = type_refmask(type);
+	for (unsigned f = 0; f < 2; f++) {
+		if (!(mask & (1u << f)) || !t->w[1 + f])
+			continue;
+		rav_cell *c = (rav_cell *)t->w[1 + f];
+		uintptr_t *bl = c == t ? &d->w[RAV_W_BACK] : backlink_slot_of(c, &t->w[1 + f]);
+		rav_assert(c == t ? t->w[RAV_W_BACK] == (uintptr_t)&t->w[1 + f] : *bl == (uintptr_t)&t->w[1 + f]);
+		rav_assert(n < 3);
+		ks |= (1u + f) << (2 * n);
+		slot[n++] = bl;
+	}
+	unsigned recs = n >= 2 ? 2 : 1;
+	uint32_t next;
+	rav_raw_event *e = rav__compound_room(recs, &next);
+	if (RAV_UNLIKELY(!e))
+		return false;
+	rav__compound_put(e, RAV_RAW_MOVE | (n | ks << 2) << 8, (uintptr_t)t, (uintptr_t)d,
+			  n ? (uintptr_t)slot[0] : 0);
+	if (n >= 2)
+		rav__compound_words(&e[1], (uintptr_t)slot[1], n > 2 ? (uintptr_t)slot[2] : 0);
+	rav__compound_done(next);
+	d->w[0] = t->w[0];
+	d->w[1] = t->w[1];
+	d->w[2] = t->w[2];
+	d->w[3] = t->w[3];
+	if (zero)
+		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
+	VG_CELL_FREE(t);
+	*fixups = n;
+	for (uint32_t i = 0; i < n; i++) {
+		uintptr_t k = ks >> (2 * i) & 3u;
+		/* (no debugger: a watch flag found here is only dropped) */
+		RAV_WATCH_TEST(true, cell_of(slot[i])->w[0], RAV_EV_FIXUP, cell_of(slot[i]), slot[i], &t->w[k],
+			       &d->w[k]);
+		*slot[i] = (uintptr_t)&d->w[k];
+	}
+	RAV_WATCH_TEST(true, d->w[0], RAV_EV_MOVE, d, t, d, 0);
+	return true;
+#else
+	(void)t, (void)d, (void)type, (void)zero, (void)fixups;
+	return false;
+#endif
+}
+
 /* Step 7: move live cell t into hole (or, on arrival, empty cell) d: its
  * words and their fix-ups, without the heap's counters (move_cell_z counts;
  * the one-pass compaction counts in locals, since every store into a cell
@@ -284,6 +373,8 @@ static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, 
 	rav_assert(t != d);
 	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
+	if (tr && RAV_LIKELY(move_recorded(t, d, type, zero, &fixups)))
+		return fixups;
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
 	d->w[0] = t->w[0];
 	d->w[1] = t->w[1];

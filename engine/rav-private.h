@@ -432,6 +432,7 @@ extern _Thread_local uint32_t rav__tl_epoch; /* epoch the calling thread's strea
  * before the session).  Epoch 0 (no session ever) matches everything. */
 /* debug.c: a live debugger's state the hot paths test (see rav-record.h,
  * "Live debugging"). */
+extern const rav_debugger *rav__debugger; /* atomic: the installed debugger, NULL none */
 extern int rav__debug_filter;            /* atomic: every event goes to the debugger */
 extern int rav__debug_safepoints;        /* atomic: safe points have debugger work */
 extern _Thread_local int rav__debug_tl_step; /* rav_debug_step_mode of the calling thread, 0 none */
@@ -563,6 +564,44 @@ static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, ui
 	/* Published after the record: a live reader may read up to count while
 	 * this thread appends (a plain store on x86). */
 	__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
+}
+
+/* A compound record (rav-record.h: the events of one operation in one or
+ * two records) on the fast path: room for `recs` records under the bound,
+ * or NULL, and then the operation records its events one by one
+ * (rav__emit, each before its write: the slow path's clock reading, buffer
+ * exchange and debugger see them as before).  The records pass together
+ * exactly when each would have passed alone.  rav__compound_put fills a
+ * record, rav__compound_done publishes the count `next`. */
+static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room(unsigned recs, uint32_t *next)
+{
+	rav_evbuf *buf = rav__tbuf;
+	uint32_t n = buf->count;
+	if (RAV_UNLIKELY(n + recs > rav__tlimit))
+		return NULL;
+	*next = n + recs;
+	return &buf->ev[n];
+}
+
+static inline __attribute__((always_inline)) void rav__compound_done(uint32_t next)
+{
+	__atomic_store_n(&rav__tbuf->count, next, __ATOMIC_RELEASE);
+}
+
+static inline __attribute__((always_inline)) void rav__compound_put(rav_raw_event *e, uint32_t kindaux, uint64_t a,
+								     uint64_t b, uint64_t c)
+{
+	rav__put_kind_x(e, kindaux, 0);
+	e->a = a;
+	e->b = b;
+	e->c = c;
+}
+
+/* A compound's second record: two words (kind and x hold the first). */
+static inline __attribute__((always_inline)) void rav__compound_words(rav_raw_event *e, uint64_t w0, uint64_t w1)
+{
+	memcpy(e, &w0, sizeof w0);
+	e->a = w1;
 }
 
 /* REC records an event when recording is on.  RECT takes the condition

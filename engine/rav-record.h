@@ -142,6 +142,49 @@ typedef enum rav_ev_kind {
 /* Records a RAV_RAW_SITE record of `frames` frames takes, itself included. */
 #define RAV_SITE_RECORDS(frames) (1u + ((frames) > 3 ? ((frames) - 3 + 3) / 4 : 0))
 
+/* Compound raw records: the events of one engine operation in one record
+ * (or two), written by the recording thread with the few fields that vary;
+ * the consumer expands them (rav_raw_expand, below) into exactly the events
+ * the operation would have recorded one by one, in the same order.  They
+ * exist for the recording thread's sake (one test of the bound, one
+ * publication and a quarter of the stores and bytes for three or more
+ * events); nothing downstream of the expansion sees them, and they change
+ * nothing in the trace format.  The recording thread writes one only on its
+ * fast path (when a debugger sees every event, the operation records its
+ * events one by one, each before its write).  Layouts (k: a word index in
+ * a cell, the back-link word a link goes to):
+ *
+ * RAV_RAW_ALLOC_INTO: aux = type; a = cell; b = an empty slot.  ALLOC(cell),
+ *   REF_STORE(slot, 0 -> cell), LINK(cell.w[BACK], 0 -> slot).
+ * RAV_RAW_ATTACH: aux = event kind K (REF_STORE or LINK); a = an empty slot;
+ *   b = a normal raviolo without referrer.  K(slot, 0 -> target),
+ *   LINK(target.w[BACK], 0 -> slot).
+ * RAV_RAW_DETACH: aux = event kind K (REF_CLEAR or LINK); a = slot; b = the
+ *   normal raviolo it referred to.  K(slot, target -> 0, new value 0 in c),
+ *   LINK(target.w[BACK], slot -> 0).
+ * RAV_RAW_TRANSFER: aux = K | k << 8; a = from; b = to (empty); c = p, the
+ *   cell from refers to.  K(to, 0 -> p), LINK(p.w[k], from -> to),
+ *   LINK(from, p -> 0).
+ * RAV_RAW_MOVE: aux = n | k0 << 2 | k1 << 4 | k2 << 6, n <= 3 fix-ups;
+ *   a = t (from); b = d (to); c = slot 0; for n >= 2 one more record holds
+ *   slots 1 and 2 (words 0 and 1).  MOVE(t, d), then for each i < n
+ *   FIXUP(slot i, t.w[ki] -> d.w[ki]).
+ * RAV_RAW_REFRAV_NEW: aux = K | k << 8; a = n, a new reference raviolo;
+ *   b = its target; c = leaf, the slot it splits; one more record holds
+ *   slot (word 0, the empty slot that gets the reference) and p (word 1,
+ *   what leaf referred to).  ALLOC(n, reference), REFRAV_INSERT(n, target,
+ *   leaf), TYPE_WORD(n, REF -> REF | 2 << scalar), LINK(n.w[1], 0 -> p),
+ *   LINK(n.w[2], 0 -> leaf), LINK(n.w[3], 0 -> slot), LINK(p.w[k], leaf ->
+ *   n.w[1]), LINK(leaf, p -> n), K(slot, 0 -> n). */
+#define RAV_RAW_ALLOC_INTO 0xc1u
+#define RAV_RAW_ATTACH 0xc2u
+#define RAV_RAW_DETACH 0xc3u
+#define RAV_RAW_TRANSFER 0xc4u
+#define RAV_RAW_MOVE 0xc5u
+#define RAV_RAW_REFRAV_NEW 0xc6u
+/* The most events one compound record expands to. */
+#define RAV_RAW_EXPAND_MAX 9
+
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
 typedef enum rav_snap_piece { RAV_SNAP_TYPES = 1, RAV_SNAP_POOL = 2, RAV_SNAP_HEAP = 3 } rav_snap_piece;
@@ -218,6 +261,96 @@ typedef struct rav_raw_event {
 	uint64_t a, b, c;
 } rav_raw_event;
 RAV__STATIC_ASSERT(sizeof(rav_raw_event) == 32, "raw event is 32 bytes");
+
+/* Records a compound raw record (RAV_RAW_ALLOC_INTO ...) takes, itself
+ * included; 0 for any other record. */
+static inline unsigned rav_raw_compound_records(const rav_raw_event *e)
+{
+	switch (e->kind & 0xffu) {
+	case RAV_RAW_ALLOC_INTO:
+	case RAV_RAW_ATTACH:
+	case RAV_RAW_DETACH:
+	case RAV_RAW_TRANSFER:
+		return 1;
+	case RAV_RAW_MOVE:
+		return (e->kind >> 8 & 3u) >= 2 ? 2 : 1;
+	case RAV_RAW_REFRAV_NEW:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+static inline void rav__raw_put(rav_raw_event *o, uint32_t kindaux, uint64_t a, uint64_t b, uint64_t c)
+{
+	o->kind = kindaux;
+	o->x = 0;
+	o->a = a;
+	o->b = b;
+	o->c = c;
+}
+
+/* The events of compound record e (rav_raw_compound_records(e) records, all
+ * present) into out[RAV_RAW_EXPAND_MAX]; returns how many, 0 if e is not a
+ * compound record or is malformed. */
+static inline unsigned rav_raw_expand(const rav_raw_event *e, rav_raw_event *out)
+{
+	const uint32_t aux = e->kind >> 8;
+	const uint64_t w = 8; /* bytes per cell word */
+	switch (e->kind & 0xffu) {
+	case RAV_RAW_ALLOC_INTO:
+		rav__raw_put(&out[0], RAV_EV_ALLOC | aux << 8, e->a, 0, 0);
+		rav__raw_put(&out[1], RAV_EV_REF_STORE, e->b, 0, e->a);
+		rav__raw_put(&out[2], RAV_EV_LINK, e->a + RAV_W_BACK * w, 0, e->b);
+		return 3;
+	case RAV_RAW_ATTACH:
+		rav__raw_put(&out[0], aux & 0xffu, e->a, 0, e->b);
+		rav__raw_put(&out[1], RAV_EV_LINK, e->b + RAV_W_BACK * w, 0, e->a);
+		return 2;
+	case RAV_RAW_DETACH:
+		rav__raw_put(&out[0], aux & 0xffu, e->a, e->b, 0);
+		rav__raw_put(&out[1], RAV_EV_LINK, e->b + RAV_W_BACK * w, e->a, 0);
+		return 2;
+	case RAV_RAW_TRANSFER:
+		rav__raw_put(&out[0], aux & 0xffu, e->b, 0, e->c);
+		rav__raw_put(&out[1], RAV_EV_LINK, e->c + (aux >> 8 & 3u) * w, e->a, e->b);
+		rav__raw_put(&out[2], RAV_EV_LINK, e->a, e->c, 0);
+		return 3;
+	case RAV_RAW_MOVE: {
+		unsigned n = aux & 3u;
+		if (aux > 0xffu)
+			return 0;
+		uint64_t slots[3] = { e->c, 0, 0 };
+		if (n >= 2) {
+			slots[1] = e[1].kind | (uint64_t)e[1].x << 32;
+			slots[2] = e[1].a;
+		}
+		rav__raw_put(&out[0], RAV_EV_MOVE, e->a, e->b, 0);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t k = aux >> (2 + 2 * i) & 3u;
+			rav__raw_put(&out[1 + i], RAV_EV_FIXUP, slots[i], e->a + k * w, e->b + k * w);
+		}
+		return 1 + n;
+	}
+	case RAV_RAW_REFRAV_NEW: {
+		uint64_t n = e->a, target = e->b, leaf = e->c;
+		uint64_t slot = e[1].kind | (uint64_t)e[1].x << 32, p = e[1].a;
+		rav__raw_put(&out[0], RAV_EV_ALLOC | (uint32_t)RAV_TYPE_REF << 8, n, 0, 0);
+		rav__raw_put(&out[1], RAV_EV_REFRAV_INSERT, n, target, leaf);
+		rav__raw_put(&out[2], RAV_EV_TYPE_WORD, n, RAV_TYPE_REF,
+			     RAV_TYPE_REF | (uint64_t)2 << RAV_SCALAR_SHIFT);
+		rav__raw_put(&out[3], RAV_EV_LINK, n + RAV_W_FWD * w, 0, p);
+		rav__raw_put(&out[4], RAV_EV_LINK, n + RAV_W_BACK1 * w, 0, leaf);
+		rav__raw_put(&out[5], RAV_EV_LINK, n + RAV_W_BACK2 * w, 0, slot);
+		rav__raw_put(&out[6], RAV_EV_LINK, p + (aux >> 8 & 3u) * w, leaf, n + RAV_W_FWD * w);
+		rav__raw_put(&out[7], RAV_EV_LINK, leaf, p, n);
+		rav__raw_put(&out[8], aux & 0xffu, slot, 0, n);
+		return 9;
+	}
+	default:
+		return 0;
+	}
+}
 
 #define RAV_EV_KIND(e) ((e)->kind & 0xffu)
 #define RAV_EV_AUX(e) ((e)->kind >> 8)

@@ -205,11 +205,19 @@ void ravt_session_owners_reset(void)
 		memset(S.owners, 0, S.owners_cap * sizeof *S.owners);
 }
 
-/* Records a text event occupies after its own (FORMAT.md: text events). */
+/* Records that belong to record e after it: a text event's text (FORMAT.md:
+ * text events), a call site's frames, a compound record's second record
+ * (rav-record.h).  Walks of a buffer step over them: their bytes are not
+ * records (a frame or an address may look like a clock reading). */
 static uint32_t text_records(const rav_raw_event *e)
 {
 	uint64_t len;
 	switch (RAV_EV_KIND(e)) {
+	case RAV_RAW_SITE:
+		return RAV_SITE_RECORDS(RAV_EV_AUX(e) > RAV_SITE_FRAMES_MAX ? RAV_SITE_FRAMES_MAX : RAV_EV_AUX(e)) - 1;
+	case RAV_RAW_MOVE:
+	case RAV_RAW_REFRAV_NEW:
+		return rav_raw_compound_records(e) - 1;
 	case RAV_EV_THREAD_NAME:
 		len = RAV_EV_AUX(e);
 		break;
@@ -232,6 +240,19 @@ static uint64_t count_events(const rav_raw_event *ev, uint32_t from, uint32_t to
 	uint64_t n = 0;
 	for (uint32_t i = from; i < to; i++) {
 		unsigned k = RAV_EV_KIND(&ev[i]);
+		if (k >= RAV_RAW_SITE) {
+			/* not events: call sites; compound records: their events */
+			unsigned recs = rav_raw_compound_records(&ev[i]);
+			if (recs && i + recs <= to) {
+				rav_raw_event x[RAV_RAW_EXPAND_MAX];
+				unsigned nx = rav_raw_expand(&ev[i], x);
+				for (unsigned j = 0; by_kind && j < nx; j++)
+					S.kinds[RAV_EV_KIND(&x[j])]++;
+				n += nx;
+			}
+			i += text_records(&ev[i]);
+			continue;
+		}
 		if (by_kind && k < RAV_EV_KIND_COUNT)
 			S.kinds[k]++;
 		n++;

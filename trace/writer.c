@@ -247,6 +247,68 @@ static size_t site_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event 
 	return ravt_writer_site(w, th, f, frames) == 0 ? used : 0;
 }
 
+/* Plain events (no text, no call site) through the fast path where it
+ * takes them, else the general encoder: what ravt_writer_add does with a
+ * run of them. */
+static int add_plain(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (th->seg_open && th->ev.len < w->ev_full && !w->p.no_fast_path) {
+			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK) ||
+			    !ravt_writer_site_mark(th))
+				return ravt_writer_fail(w, "%s", "out of memory");
+			i += ravt_writer_encode_run(w, th, ev + i, n - i);
+			if (th->ev.len >= w->ev_full && ravt_writer_flush_chunk(w, th) != 0)
+				return -1;
+			if (i >= n)
+				break;
+		}
+		if (ravt_writer_encode(w, th, &ev[i], NULL, 0) != 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* Events expanded from compound records and the plain events between
+ * them go to add_plain in batches of up to this many (one fast-path run
+ * each, not one per compound). */
+#define EXPAND_BATCH 256
+
+/* A compound record at ev[0] (rav-record.h: the events of one engine
+ * operation), expanded into its events, with the compound and plain
+ * records that follow it (up to a text, a call site or the batch's end).
+ * The engine publishes a compound's records together, so they are never
+ * split across buffers or reads.  Returns the records consumed, 0 on
+ * error. */
+static size_t compound_records(ravt_writer *w, ravt_wthread *th, const rav_raw_event *ev, size_t n)
+{
+	rav_raw_event x[EXPAND_BATCH];
+	size_t nx = 0, i = 0;
+	while (i < n && nx + RAV_RAW_EXPAND_MAX <= EXPAND_BATCH) {
+		unsigned kind = RAV_EV_KIND(&ev[i]);
+		unsigned recs = rav_raw_compound_records(&ev[i]);
+		if (recs) {
+			unsigned got = recs <= n - i ? rav_raw_expand(&ev[i], x + nx) : 0;
+			if (!got) {
+				char what[96];
+				snprintf(what, sizeof what, "kind 0x%x, %u of its %u records", kind,
+					 (unsigned)(recs <= n - i ? recs : n - i), recs);
+				ravt_writer_fail(w, "malformed compound raw record (%s)", what);
+				return 0;
+			}
+			nx += got;
+			i += recs;
+		} else if (kind < RAV_RAW_SITE && !w->text_field[kind]) {
+			x[nx++] = ev[i++];
+		} else {
+			break;
+		}
+	}
+	return add_plain(w, th, x, nx) == 0 ? i : 0;
+}
+
 int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, size_t n)
 {
 	if (w->failed)
@@ -266,6 +328,11 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			}
 			if (RAV_EV_KIND(e) == RAV_RAW_SITE) {
 				k += ravt_site_extra_records(e);
+				continue;
+			}
+			unsigned crecs = rav_raw_compound_records(e);
+			if (crecs) {
+				k += crecs - 1;
 				continue;
 			}
 			int8_t tf = w->text_field[RAV_EV_KIND(e)];
@@ -319,12 +386,21 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 			return -1;
 	}
 	while (i < n) {
-		if (__builtin_expect(RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE, 0)) {
-			size_t used = site_record(w, th, ev + i, n - i);
-			if (!used)
-				return -1;
-			i += used;
-			continue;
+		if (__builtin_expect(RAV_EV_KIND(&ev[i]) >= RAV_RAW_SITE, 0)) {
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE) {
+				size_t used = site_record(w, th, ev + i, n - i);
+				if (!used)
+					return -1;
+				i += used;
+				continue;
+			}
+			if (rav_raw_compound_records(&ev[i])) {
+				size_t used = compound_records(w, th, ev + i, n - i);
+				if (!used)
+					return -1;
+				i += used;
+				continue;
+			}
 		}
 		if (th->seg_open && th->ev.len < w->ev_full && !w->p.no_fast_path) {
 			if (!ravt_buf_reserve(&th->ev, w->ev_full - th->ev.len + RAVT_FAST_SLACK) ||
@@ -335,7 +411,7 @@ int ravt_writer_add(ravt_writer *w, uint32_t thread, const rav_raw_event *ev, si
 				return -1;
 			if (i >= n)
 				break;
-			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE)
+			if (RAV_EV_KIND(&ev[i]) == RAV_RAW_SITE || rav_raw_compound_records(&ev[i]))
 				continue;
 		}
 		const rav_raw_event *e = &ev[i];

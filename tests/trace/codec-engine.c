@@ -146,6 +146,52 @@ int main(void)
 	CHECK(rav_trace_index(t, NULL, NULL, &e) == 0);
 	ravt_cursor cur;
 	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
+	/* The engine writes the events of one operation as one compound record
+	 * where it can (rav-record.h); the trace holds them expanded. */
+	size_t compounds = 0;
+	{
+		rawlog x = { NULL, 0, 0 };
+		x.cap = raw.n * 3 + RAV_RAW_EXPAND_MAX;
+		x.ev = malloc(x.cap * sizeof *x.ev);
+		REQUIRE(x.ev);
+		for (size_t k = 0; k < raw.n;) {
+			const rav_raw_event *r = &raw.ev[k];
+			unsigned recs = rav_raw_compound_records(r);
+			if (!recs) {
+				/* a record and what belongs to it (frames, text) */
+				unsigned kind = RAV_EV_KIND(r), shape = ravt_shape_of(kind);
+				uint64_t tl = kind == RAV_RAW_SITE                 ? 0
+					      : shape == RAVT_SHAPE_XTEXT          ? RAV_EV_AUX(r)
+					      : (shape == RAVT_SHAPE_TEXT || shape == RAVT_SHAPE_TYPEDEF) ? r->a
+													 : 0;
+				size_t take = kind == RAV_RAW_SITE ? RAV_SITE_RECORDS(RAV_EV_AUX(r)) : 1 + (tl + 31) / 32;
+				REQUIRE(k + take <= raw.n);
+				while (x.n + take > x.cap) {
+					x.cap *= 2;
+					x.ev = realloc(x.ev, x.cap * sizeof *x.ev);
+					REQUIRE(x.ev);
+				}
+				memcpy(x.ev + x.n, r, take * sizeof *r);
+				x.n += take;
+				k += take;
+				continue;
+			}
+			REQUIRE(k + recs <= raw.n);
+			if (x.n + RAV_RAW_EXPAND_MAX > x.cap) {
+				x.cap *= 2;
+				x.ev = realloc(x.ev, x.cap * sizeof *x.ev);
+				REQUIRE(x.ev);
+			}
+			unsigned nx = rav_raw_expand(&raw.ev[k], x.ev + x.n);
+			REQUIRE(nx > 0);
+			x.n += nx;
+			k += recs;
+			compounds++;
+		}
+		free(raw.ev);
+		raw = x;
+	}
+	CHECK(compounds > 100);
 	rav_event ev;
 	size_t i = 0, events = 0, bad = 0, bad_sites = 0, site_records = 0, with_site = 0;
 	uint64_t cur_site = 0;
