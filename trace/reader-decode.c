@@ -380,7 +380,9 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	memset(d->last_aux, 0, sizeof d->last_aux);
 	d->acache = c->acache;
-	d->ac.n = 0;
+	d->ac_n = 0;
+	d->ac_order = 0;
+	d->failed = false;
 	d->why[0] = 0;
 	if (!load_sites(d, c, lock_held))
 		return false;
