@@ -46,17 +46,18 @@ struct ravt_dec {
 	bool seg_has_seq;
 	bool next_valid, next_has_seq;
 	uint32_t next_n;
-	uint64_t next_tsc, next_seq;
+	uint64_t next_tsc, next_seq, next_fp;
 	uint64_t seg_prev_tsc, seg_prev_seq;
 	uint64_t t_fp, t_step; /* time in 1/65536 ns */
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
 	bool acache; /* the loaded chunk is EVENTS_AC (1.5) */
-	/* its address cache (see ravt_dac_take): slot order, slots used, cells */
+	/* its address cache (see ravt_dac_take): slot order, slots used, and
+	 * per slot the cell (word index / 4) and its location (word 0) */
 	uint64_t ac_order;
 	unsigned ac_n;
-	uint64_t ac_cell[RAVT_ACACHE_SIZE];
+	uint64_t ac_cell[RAVT_ACACHE_SIZE], ac_loc[RAVT_ACACHE_SIZE];
 	/* Call sites of the loaded chunk: runs[2k] events carry site
 	 * runs[2k + 1]; run_left events of the current run remain. */
 	uint32_t *runs;
@@ -142,7 +143,8 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint
  * against each other. */
 _Static_assert(RAVT_ACACHE_SIZE == 16, "the order word holds 16 slots of 4 bits");
 
-static inline uint64_t ravt_dac_take(uint64_t *order, const uint64_t *cells, unsigned i)
+/* Entry i (< the entries held) to the front; returns its slot. */
+static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
 {
 	unsigned sh = 4 * i; /* i < 16 */
 	uint64_t o = *order;
@@ -150,15 +152,16 @@ static inline uint64_t ravt_dac_take(uint64_t *order, const uint64_t *cells, uns
 	uint64_t before = (o & (((uint64_t)1 << sh) - 1)) << 4; /* entries 0 .. i - 1, one place down */
 	uint64_t after = o & (~(uint64_t)0 << sh << 4);         /* entries i + 1 .. 15 stay */
 	*order = after | before | slot;
-	return cells[slot];
+	return (unsigned)slot;
 }
 
-static inline void ravt_dac_push(uint64_t *order, unsigned *n, uint64_t *cells, uint64_t cell)
+/* A new entry in front; returns the slot the caller fills. */
+static inline unsigned ravt_dac_push(uint64_t *order, unsigned *n)
 {
 	uint64_t slot = *n < RAVT_ACACHE_SIZE ? *n : *order >> 60;
 	*n += *n < RAVT_ACACHE_SIZE;
 	*order = *order << 4 | slot;
-	cells[slot] = cell;
+	return (unsigned)slot;
 }
 
 /* What the batch decoder keeps in registers while it runs (a local copy of
@@ -172,7 +175,7 @@ typedef struct ravt_dregs {
 	bool acache;
 	unsigned word_shift, wpp_shift;
 	uint64_t wpp_mask;
-	uint64_t *ac_cell;
+	uint64_t *ac_cell, *ac_loc;
 } ravt_dregs;
 
 static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_dregs *g, const uint8_t *p,
@@ -188,10 +191,9 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		if (!(u & 1)) {
 			if ((u >> 3) >= g->ac_n)
 				return NULL;
-			uint64_t w =
-			    ravt_dac_take(&g->ac_order, g->ac_cell, (unsigned)(u >> 3)) << 2 | ((u >> 1) & 3);
-			g->r = w;
-			*loc = (w >> g->wpp_shift) << 16 | (w & g->wpp_mask);
+			unsigned slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
+			g->r = g->ac_cell[slot] << 2 | ((u >> 1) & 3);
+			*loc = g->ac_loc[slot] | ((u >> 1) & 3);
 			return p;
 		}
 		u >>= 1;
@@ -203,9 +205,12 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		uint64_t page = w >> g->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		if (g->acache)
-			ravt_dac_push(&g->ac_order, &g->ac_n, g->ac_cell, w >> 2);
 		*loc = (page << 16) | (w & g->wpp_mask);
+		if (g->acache) {
+			unsigned slot = ravt_dac_push(&g->ac_order, &g->ac_n);
+			g->ac_cell[slot] = w >> 2;
+			g->ac_loc[slot] = *loc & ~(uint64_t)3; /* word 0 of the cell */
+		}
 		return p;
 	}
 	case RAVT_ADDR_EXT: {
@@ -280,7 +285,8 @@ ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g, bool intern_
 	                .word_shift = d->word_shift,
 	                .wpp_shift = d->wpp_shift,
 	                .wpp_mask = d->wpp_mask,
-	                .ac_cell = d->ac_cell};
+	                .ac_cell = d->ac_cell,
+	                .ac_loc = d->ac_loc};
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
 	uint64_t ra = d->ra, tsc_reg = d->tsc_reg, hz_reg = d->hz_reg, seq_reg = d->seq_reg;

@@ -49,7 +49,7 @@ int main(void)
 			/* a cell not in the cache: new, or one that fell out */
 			uint64_t cell = (r >> 8) % 4 == 0 ? next_cell++ : (r >> 16) % (next_cell + 1);
 			ravt_acache_push(&w, cell);
-			ravt_dac_push(&order, &n, cells, cell);
+			cells[ravt_dac_push(&order, &n)] = cell;
 		} else {
 			unsigned i;
 			switch ((r >> 8) % 4) {
@@ -64,7 +64,7 @@ int main(void)
 				break;
 			}
 			uint64_t a = ravt_acache_take(&w, i);
-			uint64_t b = ravt_dac_take(&order, cells, i);
+			uint64_t b = cells[ravt_dac_take(&order, i)];
 			if (a != b)
 				mismatches++;
 			CHECK_EQ(a, b);
