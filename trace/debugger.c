@@ -40,6 +40,13 @@ typedef struct bp {
 	uint64_t ranges[2 * RAVT_BREAK_SITE_RANGES_MAX]; /* AT_SITE: [lo, hi) pairs, run-time addresses */
 	unsigned nranges;
 	int watch_req;  /* CELL: the engine's request number while pending, else 0 */
+	/* CELL: the PENDING record is posted.  break_set posts it after
+	 * dropping D.lock (the session thread takes S.lock then D.lock), so
+	 * the session thread's poll and a free on the cell's thread wait for
+	 * it: a SET or GONE posted first would be followed by the PENDING one
+	 * and the client would be left with a breakpoint that never settles. */
+	bool announced;
+	bool gone_unposted; /* the cell was freed before `announced` */
 } bp;
 
 static struct {
@@ -191,7 +198,11 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 				b->cell = (uintptr_t)e->b;
 			else if (kind == RAV_EV_FREE) {
 				b->cell = 0;
-				gone[ngone++] = b->req.id;
+				b->watch_req = 0; /* GONE says it all; no SET after it */
+				if (b->announced)
+					gone[ngone++] = b->req.id;
+				else
+					b->gone_unposted = true;
 			}
 		} else {
 			if (b->req.what == RAVT_BREAK_CELL)
@@ -460,6 +471,21 @@ static void break_set(const uint8_t *payload, uint32_t len)
 	pthread_mutex_unlock(&D.lock);
 	post_break(r.id, state, addr,
 	           state == RAVT_BREAK_STATE_PENDING ? "waiting for the cell's thread" : "set");
+	if (state != RAVT_BREAK_STATE_PENDING)
+		return;
+	bool gone = false;
+	pthread_mutex_lock(&D.lock);
+	for (unsigned i = 0; i < RAVT_BREAK_MAX; i++) {
+		bp *b = &D.table[i];
+		if (b->used && b->req.id == r.id && !b->announced) {
+			b->announced = true;
+			gone = b->gone_unposted;
+			b->gone_unposted = false;
+		}
+	}
+	pthread_mutex_unlock(&D.lock);
+	if (gone)
+		post_break(r.id, RAVT_BREAK_STATE_GONE, 0, "the watched cell was freed");
 }
 
 static void break_clear(const uint8_t *payload, uint32_t len)
@@ -557,7 +583,7 @@ void ravt_debugger_poll(void)
 	pthread_mutex_lock(&D.lock);
 	for (unsigned i = 0; i < RAVT_BREAK_MAX; i++) {
 		bp *b = &D.table[i];
-		if (!b->used || !b->watch_req)
+		if (!b->used || !b->watch_req || !b->announced)
 			continue;
 		int st = rav_debug_watch_status(b->watch_req);
 		if (st == 0)

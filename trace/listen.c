@@ -605,30 +605,44 @@ static int start_listening(char *err, size_t errlen)
 		snprintf(err, errlen, "socket path in %.200s is too long", dir);
 		return -1;
 	}
+	/* The socket is made under a name `ravtrace list` skips (".PID.sock.new")
+	 * and renamed into place once it listens: a path that exists always
+	 * accepts.  (Bound straight to PID.sock, the path existed before
+	 * listen(): a client connecting then was refused, and `ravtrace list`
+	 * took the socket for one a dead process left and removed it.) */
+	struct sockaddr_un tmp = {.sun_family = AF_UNIX};
+	int tn = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s/.%ld.sock.new", dir, (long)getpid());
+	if (tn < 0 || (size_t)tn >= sizeof tmp.sun_path) {
+		snprintf(err, errlen, "socket path in %.200s is too long", dir);
+		return -1;
+	}
+	struct stat sb;
+	if (lstat(sa.sun_path, &sb) == 0 && someone_listens(&sa)) {
+		snprintf(err, errlen, "cannot listen on %s: another process listens there", sa.sun_path);
+		return -1;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		if (errno != EADDRINUSE || someone_listens(&sa)) {
-			snprintf(err, errlen, "cannot listen on %s: %s", sa.sun_path,
-			         errno == EADDRINUSE ? "another process listens there" : strerror(errno));
-			close(fd);
-			return -1;
-		}
-		/* left by a dead process with our pid */
-		unlink(sa.sun_path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-			snprintf(err, errlen, "cannot listen on %s: %s", sa.sun_path, strerror(errno));
-			close(fd);
-			return -1;
-		}
+	unlink(tmp.sun_path); /* left by a dead process with our pid */
+	if (bind(fd, (struct sockaddr *)&tmp, sizeof tmp) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", tmp.sun_path, strerror(errno));
+		close(fd);
+		return -1;
 	}
-	chmod(sa.sun_path, 0600);
+	chmod(tmp.sun_path, 0600);
 	if (listen(fd, 8) != 0) {
 		snprintf(err, errlen, "listen: %s", strerror(errno));
-		unlink(sa.sun_path);
+		unlink(tmp.sun_path);
+		close(fd);
+		return -1;
+	}
+	/* replaces a socket a dead process with our pid left */
+	if (rename(tmp.sun_path, sa.sun_path) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", sa.sun_path, strerror(errno));
+		unlink(tmp.sun_path);
 		close(fd);
 		return -1;
 	}

@@ -41,6 +41,8 @@ static bool pump_until(rav_live_session *s, rav_live_status *st, int fd, status_
 {
 	double t0 = now_s();
 	rav_trace_error err;
+	if (pred)
+		seconds *= wait_scale;
 	while (now_s() - t0 < seconds) {
 		if (pred && pred(st, arg))
 			return true;

@@ -432,7 +432,10 @@ static void test_list(void)
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
 	close(fd);
-	proc p = start(normal_args(), true);
+	/* paced to outlive the checks even under memcheck on a loaded machine
+	 * (150 rounds of 10 ms ended before a census showed the threads' cells
+	 * once: the program had exited); hurried at the end */
+	proc p = start(args_of("--rounds", "150", "--pace-us", "200000", NULL), true);
 	if (wait_socket(p.pid, 30)) {
 		rav_live_program *v;
 		size_t n;
@@ -447,19 +450,29 @@ static void test_list(void)
 		 * memcheck the threads existed with no live cell yet), and the
 		 * shared pool may be empty while the threads' page caches hold
 		 * every free page */
-		bool found = false;
+		bool found = false, listed = false;
+		unsigned long long threads = 0, cells = 0;
 		for (double t0 = now_s(); !found && now_s() - t0 < 60; sleep_ms(50)) {
 			CHECK(rav_live_list(&v, &n, &removed, &err) == 0);
-			for (size_t i = 0; i < n; i++)
-				if (v[i].pid == p.pid && v[i].threads >= 3 && v[i].live_cells > 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (v[i].pid != p.pid)
+					continue;
+				listed = true;
+				threads = v[i].threads;
+				cells = v[i].live_cells;
+				if (v[i].threads >= 3 && v[i].live_cells > 0) {
 					found = true;
 					CHECK(strstr(v[i].command, "attach-target") != NULL);
 					CHECK(v[i].attached_by == 0 && !v[i].records_to_file);
 					CHECK(v[i].uid == geteuid());
 					CHECK(v[i].start_ns > 0);
 				}
+			}
 			free(v);
 		}
+		if (!found)
+			fprintf(stderr, "list: after 60 s the program %s (last seen: %llu threads, %llu live cells)\n",
+			        listed ? "was listed" : "was never listed", threads, cells);
 		CHECK(found);
 	}
 	int status = finish_hurried(&p, NULL, NULL);
