@@ -81,7 +81,11 @@ static void mark_roots(rav_heap *h, mark_stack *s)
 size_t rav_collect(rav_heap *h)
 {
 	RAV_SITE_ENTER();
-	if (!h || !CHECK_OWNER(h, "rav_collect"))
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_collect: null heap");
+		return 0;
+	}
+	if (!CHECK_OWNER(h, "rav_collect"))
 		return 0;
 	RAV_SAFEPOINT(h);
 	rav__cascade(h, 0); /* dying cells first: their back-link words are queue links */

@@ -910,7 +910,11 @@ void rav__settle(rav_heap *h)
 void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 {
 	RAV_SITE_ENTER();
-	if (!h || !CHECK_OWNER(h, "rav_set_free_mode"))
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_set_free_mode: null heap");
+		return;
+	}
+	if (!CHECK_OWNER(h, "rav_set_free_mode"))
 		return;
 	RAV_SAFEPOINT(h);
 	if (mode != RAV_FREE_IMMEDIATE && mode != RAV_FREE_DEFERRED) {
@@ -928,7 +932,11 @@ void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 size_t rav_compact(rav_heap *h, size_t max_moves)
 {
 	RAV_SITE_ENTER();
-	if (!h || !CHECK_OWNER(h, "rav_compact"))
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_compact: null heap");
+		return 0;
+	}
+	if (!CHECK_OWNER(h, "rav_compact"))
 		return 0;
 	RAV_SAFEPOINT(h);
 	size_t done = 0;

@@ -101,6 +101,11 @@ void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDoc
 	}
 }
 
+void ravscope_transport_bar_refresh(RavscopeTransportBar *self)
+{
+	update_position(self);
+}
+
 void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hint)
 {
 	g_free(self->hint);

@@ -20,6 +20,8 @@ void ravscope_transport_bar_set_document(RavscopeTransportBar *self, RavscopeDoc
 void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean indexing);
 /* A sentence for the status line (where the trace opened and why) until
  * the playhead moves; and what the status line says now (tests). */
+/* The position label again: the event count grew while the playhead stayed. */
+void ravscope_transport_bar_refresh(RavscopeTransportBar *self);
 void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hint);
 const char *ravscope_transport_bar_get_status(RavscopeTransportBar *self);
 

@@ -184,7 +184,8 @@ static void live_update_bar(RavscopeWindow *self)
 	g_autofree char *recv = human_count(st->events);
 	g_autofree char *rate = human_count((guint64)ravscope_live_get_rate(self->live));
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "%s events/s · %s received", self->live_ended || st->held ? "0" : rate, recv);
+	/* (threads that are not held run on: the rate is what arrives) */
+	g_string_append_printf(s, "%s events/s · %s received", self->live_ended ? "0" : rate, recv);
 	g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
 	if (st->nlosses) {
 		const rav_live_lost *l = &st->losses[MIN(st->nlosses, G_N_ELEMENTS(st->losses)) - 1];
@@ -248,7 +249,10 @@ void ravscope__window_live_position_changed(RavscopeWindow *self)
 }
 
 /* The event thread `heap` stopped at: its last event, or for a move held
- * after its fix-ups, the move.  -1 while it has not arrived. */
+ * after its fix-ups, the move.  -1 while it has not arrived.  The STOPPED
+ * record gives the event's first operand as a location, or -1 when it is
+ * not an address in the pool (a mark's text length, a channel id, a
+ * count): then the kind alone identifies it, the thread's last event. */
 static gint64 find_stop_event(RavscopeWindow *self, const struct rav_live_stop *stop)
 {
 	rav_trace *t = ravscope_document_get_trace(self->doc);
@@ -262,7 +266,7 @@ static gint64 find_stop_event(RavscopeWindow *self, const struct rav_live_stop *
 		rav_event ev;
 		if (!rav_trace_event_at(t, (guint64)at, &ev))
 			return -1;
-		if (ev.kind == kind && (gint64)ev.a == stop->a)
+		if (ev.kind == kind && (stop->a < 0 || (gint64)ev.a == stop->a))
 			return at;
 		if (!(kind == RAV_EV_MOVE && ev.kind == RAV_EV_FIXUP))
 			return -1; /* not here yet */
@@ -368,8 +372,12 @@ static gboolean live_tick(gpointer user)
 			ravscope_live_close(self->live);
 			self->live_ended = TRUE;
 		}
-		if (n > 0)
+		if (n > 0) {
 			ravscope_timeline_refresh(self->timeline);
+			/* the count grows while the view stays (a stop, scrubbing) */
+			if (!self->live_following)
+				ravscope_transport_bar_refresh(self->transport_bar);
+		}
 	}
 	rav_live_status prev_stops = { .stops = self->live_status.stops };
 	ravscope_live_get_status(self->live, &self->live_status);

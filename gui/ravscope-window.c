@@ -594,6 +594,12 @@ static void count_tabs(GtkWidget *w, int *label_w, int *tabs)
 	}
 }
 
+/* The side panel's width: the template's minimum, and the most it takes to
+ * show every tab whole (the heap column keeps its 600 px beside it in a
+ * window 1100 px wide; narrower windows fold the panel over the heap). */
+#define SIDE_PANEL_MIN 360
+#define SIDE_PANEL_MAX 500
+
 /* The switcher scrolls: a page chosen by an action (Show Errors, a
  * breakpoint hit, a shortcut) brings its tab into view.  Done when idle, after
  * the switcher has marked the new tab. */
@@ -608,7 +614,14 @@ static gboolean scroll_tab_into_view(gpointer data)
 	 * (presentation mode). */
 	int label_w = 0, tabs = 0;
 	count_tabs(self->side_switcher, &label_w, &tabs);
-	gtk_widget_set_size_request(self->side_switcher, tabs * (label_w + 4), -1);
+	int strip = tabs * (label_w + 4);
+	gtk_widget_set_size_request(self->side_switcher, strip, -1);
+	/* The panel takes the strip's width (the template's 360 px cut the
+	 * last of nine tabs in half at the edge, which reads as a broken tab,
+	 * not as "scroll for more"), up to SIDE_PANEL_MAX; only wider strips
+	 * (presentation mode's larger text) scroll. */
+	GtkWidget *panel = gtk_widget_get_parent(GTK_WIDGET(self->switcher_scroll));
+	gtk_widget_set_size_request(panel, CLAMP(strip, SIDE_PANEL_MIN, SIDE_PANEL_MAX), -1);
 	GtkWidget *tab = active_tab(self->side_switcher);
 	graphene_rect_t b;
 	if (tab && gtk_widget_compute_bounds(tab, self->side_switcher, &b)) {

@@ -421,6 +421,20 @@ static inline size_t ravt_utf8_cut(const char *s, size_t n, size_t max)
 /* ---- Shared helpers (format.c) ------------------------------------------- */
 
 uint32_t ravt_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* A 32-bit integer hash (an avalanche of xor-shifts and multiplies) for the
+ * open-addressing tables keyed by thread, heap and piece ids in the writer,
+ * the reader, the tables and the replay model: ids are small and dense, so
+ * their low bits alone would cluster. */
+static inline uint32_t ravt_hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
 /* Frame checksum: crc32c of its first 36 bytes. */
 uint32_t ravt_frame_crc(const ravt_frame *f);
 uint32_t ravt_header_crc(const void *header, size_t header_size);

@@ -82,13 +82,6 @@ static struct {
 	struct sigaction old[NHOOKED];
 } L = {.lfd = -1, .wake = {-1, -1}};
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- replies outside a session: a trace header and one SESSION record ---- */
 
 typedef struct membuf {
@@ -253,6 +246,14 @@ static void answer_info(int fd)
 	reply(fd, true, RAVT_SESSION_INFO, v, 8, NULL);
 }
 
+/* The attached client's control descriptor is done with. */
+static void end_ctl(void)
+{
+	if (L.has_ctl)
+		close(L.ctl.fd);
+	L.has_ctl = false;
+}
+
 /* A complete request on a connection that is not attached.  Returns true if
  * the connection became the session's. */
 static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
@@ -310,7 +311,12 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 		    "this program records its whole run to a file (RAVIOLI_TRACE); attach is not available");
 		return false;
 	}
-	ravt_session_reap(); /* an earlier session that just ended */
+	/* An earlier session that has just ended, its end not seen by this
+	 * thread yet (the wake-up comes in a later round): done with it here,
+	 * its control descriptor included, or L.ctl below would drop it open. */
+	if (ravt_session_reap())
+		unhook_signals();
+	end_ctl();
 	int rfd = dup(c->fd);
 	if (rfd < 0) {
 		reply_error(c->fd, true, RAVT_LIVE_ERESOURCE, "cannot attach: %s", strerror(errno));
@@ -331,13 +337,6 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	L.ctl.deadline = 0;
 	L.has_ctl = true;
 	return true;
-}
-
-static void end_ctl(void)
-{
-	if (L.has_ctl)
-		close(L.ctl.fd);
-	L.has_ctl = false;
 }
 
 /* Bytes from the attached client. */
@@ -371,7 +370,7 @@ static void read_ctl(void)
 				return;
 			}
 			if (r == 0) {
-				L.ctl.deadline = L.ctl.got ? mono_ms() + PARTIAL_MS : 0;
+				L.ctl.deadline = L.ctl.got ? ravt_mono_ms() + PARTIAL_MS : 0;
 				break;
 			}
 			if (!is_known_type(h.type)) {
@@ -483,7 +482,7 @@ static void accept_all(void)
 		c->pid = cr.pid;
 		c->uid = cr.uid;
 		c->got = 0;
-		c->deadline = mono_ms() + HANDSHAKE_MS;
+		c->deadline = ravt_mono_ms() + HANDSHAKE_MS;
 	}
 }
 
@@ -501,7 +500,7 @@ static void *listener_main(void *arg)
 		unsigned pend_at = n;
 		for (unsigned i = 0; i < L.npend; i++)
 			pf[n++] = (struct pollfd){L.pend[i].fd, POLLIN, 0};
-		uint64_t now = mono_ms(), next = UINT64_MAX;
+		uint64_t now = ravt_mono_ms(), next = UINT64_MAX;
 		for (unsigned i = 0; i < L.npend; i++)
 			if (L.pend[i].deadline < next)
 				next = L.pend[i].deadline;
@@ -532,14 +531,14 @@ static void *listener_main(void *arg)
 				drop_pending(k);
 				continue;
 			}
-			if (mono_ms() >= L.pend[k].deadline) {
+			if (ravt_mono_ms() >= L.pend[k].deadline) {
 				reply_error(L.pend[k].fd, true, RAVT_LIVE_ETIMEOUT,
 				            "no complete request within %d ms", HANDSHAKE_MS);
 				close_conn(&L.pend[k]);
 				drop_pending(k);
 			}
 		}
-		if (L.has_ctl && L.ctl.deadline && mono_ms() >= L.ctl.deadline) {
+		if (L.has_ctl && L.ctl.deadline && ravt_mono_ms() >= L.ctl.deadline) {
 			ravt_session_reply_error(RAVT_LIVE_ETIMEOUT,
 			                         "a control message did not arrive whole in time");
 			ravt_session_stop(RAVT_END_ERROR, 0, "a control message did not arrive whole in time",

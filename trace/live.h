@@ -14,8 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define RAVT_LIVE_PROTOCOL 1
+
+/* The clock of the protocol's deadlines (a handshake, a partial message,
+ * the end's wait for a client) and of a session's flushes and statistics:
+ * monotonic milliseconds, on both sides of the socket. */
+static inline uint64_t ravt_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 #define RAVT_CTL_MAGIC 0x4c544352u /* "RCTL" */
 #define RAVT_CTL_MAX 1024u
 

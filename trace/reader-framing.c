@@ -113,23 +113,13 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	return 0;
 }
 
-static inline size_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
 /* The stream of thread `id`, created if new (lock held).  Looked up once
  * per chunk: a hash map, so a file of many threads frames in linear time. */
 static ravt_stream *stream_for(ravt_reader *rd, uint32_t id, uint32_t *idx)
 {
 	if (rd->smap_cap) {
 		size_t mask = rd->smap_cap - 1;
-		for (size_t i = hash32(id) & mask; rd->smap[i]; i = (i + 1) & mask) {
+		for (size_t i = ravt_hash32(id) & mask; rd->smap[i]; i = (i + 1) & mask) {
 			if (rd->streams[rd->smap[i] - 1].id == id) {
 				*idx = rd->smap[i] - 1;
 				return &rd->streams[*idx];
@@ -156,7 +146,7 @@ static ravt_stream *stream_for(ravt_reader *rd, uint32_t id, uint32_t *idx)
 		if (!map)
 			return NULL;
 		for (size_t k = 0; k < rd->nstreams; k++) {
-			size_t i = hash32(rd->streams[k].id) & (cap - 1);
+			size_t i = ravt_hash32(rd->streams[k].id) & (cap - 1);
 			while (map[i])
 				i = (i + 1) & (cap - 1);
 			map[i] = (uint32_t)k + 1;
@@ -168,7 +158,7 @@ static ravt_stream *stream_for(ravt_reader *rd, uint32_t id, uint32_t *idx)
 	ravt_stream *s = &rd->streams[rd->nstreams];
 	memset(s, 0, sizeof *s);
 	s->id = id;
-	size_t i = hash32(id) & (rd->smap_cap - 1);
+	size_t i = ravt_hash32(id) & (rd->smap_cap - 1);
 	while (rd->smap[i])
 		i = (i + 1) & (rd->smap_cap - 1);
 	rd->smap[i] = (uint32_t)rd->nstreams + 1;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h" /* ravt_hash32 */
 #include "replay-model.h"
 
 /* Their counts start so high that they are never freed. */
@@ -391,22 +392,12 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 
 /* ---- heaps ------------------------------------------------------------------ */
 
-static inline uint32_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
 ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id)
 {
 	if (!m->hmap_cap)
 		return NULL;
 	uint32_t mask = m->hmap_cap - 1;
-	for (uint32_t i = hash32(id) & mask;; i = (i + 1) & mask) {
+	for (uint32_t i = ravt_hash32(id) & mask;; i = (i + 1) & mask) {
 		uint32_t v = m->hmap[i];
 		if (!v)
 			return NULL;
@@ -441,7 +432,7 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 		if (!nm)
 			return NULL;
 		for (uint32_t k = 0; k < m->nheaps; k++) {
-			uint32_t i = hash32(m->heaps[k].id) & (ncap - 1);
+			uint32_t i = ravt_hash32(m->heaps[k].id) & (ncap - 1);
 			while (nm[i])
 				i = (i + 1) & (ncap - 1);
 			nm[i] = k + 1;
@@ -457,7 +448,7 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	h->alive = true;
 	h->anchor = RAVT_NO_PAGE;
 	h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
-	uint32_t i = hash32(id) & (m->hmap_cap - 1);
+	uint32_t i = ravt_hash32(id) & (m->hmap_cap - 1);
 	while (m->hmap[i])
 		i = (i + 1) & (m->hmap_cap - 1);
 	m->hmap[i] = ++m->nheaps;

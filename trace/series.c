@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h" /* ravt_hash32 */
 #include "series.h"
 
 ravt_series *ravt_series_new(ravt_budget *budget)
@@ -81,16 +82,6 @@ static void hs_push(ravt_series *s, ravt_heap_series *h, uint32_t bin, uint64_t 
 	h->n++;
 }
 
-static inline uint32_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
 /* Index the heaps [from, nhs) by id (lock held); false when out of room. */
 static bool map_heaps(ravt_series *s, uint32_t from)
 {
@@ -110,7 +101,7 @@ static bool map_heaps(ravt_series *s, uint32_t from)
 		from = 0;
 	}
 	for (uint32_t k = from; k < s->nhs; k++) {
-		uint32_t i = hash32(s->hs[k].id) & (s->hmap_cap - 1);
+		uint32_t i = ravt_hash32(s->hs[k].id) & (s->hmap_cap - 1);
 		while (s->hmap[i])
 			i = (i + 1) & (s->hmap_cap - 1);
 		s->hmap[i] = k + 1;
@@ -123,7 +114,7 @@ static const ravt_heap_series *series_of(const ravt_series *s, uint32_t id)
 	if (!s->hmap_cap)
 		return NULL;
 	uint32_t mask = s->hmap_cap - 1;
-	for (uint32_t i = hash32(id) & mask; s->hmap[i]; i = (i + 1) & mask)
+	for (uint32_t i = ravt_hash32(id) & mask; s->hmap[i]; i = (i + 1) & mask)
 		if (s->hs[s->hmap[i] - 1].id == id)
 			return &s->hs[s->hmap[i] - 1];
 	return NULL;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "live.h" /* ravt_mono_ms */
 #include "rav-record.h"
 #include "rav-tsc.h" /* rav__tsc_now: the clock of the engine's time stamps */
 #include "ravioli.h"
@@ -149,13 +150,6 @@ extern struct ravt_session_state ravt_session_state;
 
 /* True on the session's own thread: it never waits for, or loses to, itself. */
 extern _Thread_local bool ravt_session_on_thread;
-
-static inline uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static inline uint64_t realtime_ns(void)
 {

@@ -338,7 +338,7 @@ void ravt_session_begin_epoch(bool first)
 	S.sweep_left = rav_record_sweep();
 	S.self_owner = rav_record_self_owner();
 	S.synced_reported = false;
-	S.sync_report_at = mono_ms() + SYNC_REPORT_MS;
+	S.sync_report_at = ravt_mono_ms() + SYNC_REPORT_MS;
 }
 
 /* Losing, and caught up: end the old epoch with a LOST event, start a new one. */

@@ -48,12 +48,12 @@ int ravt_session_sink(const void *data, size_t len, void *user)
 			if (__atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED)) {
 				/* a dying program waits only briefly for a client that does not read */
 				if (!S.crash_deadline)
-					S.crash_deadline = mono_ms() + 1500;
+					S.crash_deadline = ravt_mono_ms() + 1500;
 				stopping = true;
 				deadline = S.crash_deadline;
 			}
 			if (stopping) {
-				uint64_t now = mono_ms();
+				uint64_t now = ravt_mono_ms();
 				if (now >= deadline)
 					return -1;
 				timeout = (int)(deadline - now);
@@ -134,7 +134,7 @@ static void sync_report(bool force)
 	uint32_t pending[64];
 	rav_census c;
 	size_t np = rav_record_census(&c, pending, 64);
-	if (np && !force && mono_ms() < S.sync_report_at)
+	if (np && !force && ravt_mono_ms() < S.sync_report_at)
 		return;
 	char text[64 * 12] = "";
 	size_t at = 0;
@@ -175,8 +175,8 @@ static void settle(void)
 	if (cut > end)
 		cut = end;
 	bool crashing = __atomic_load_n(&S.crash_sig, __ATOMIC_RELAXED) != 0;
-	uint64_t deadline = mono_ms() + SETTLE_MS;
-	while (!crashing && ravt_session_writer_ok() && mono_ms() < deadline) {
+	uint64_t deadline = ravt_mono_ms() + SETTLE_MS;
+	while (!crashing && ravt_session_writer_ok() && ravt_mono_ms() < deadline) {
 		ravt_session_drain();
 		if (ravt_session_seqs_complete(cut))
 			break;
@@ -257,10 +257,10 @@ void *ravt_session_main(void *arg)
 	(void)arg;
 	ravt_session_on_thread = true;
 	ravt_session_begin_epoch(true);
-	uint64_t next_flush = mono_ms() + FLUSH_MS,
-	         next_stats = S.stats_ms ? mono_ms() + S.stats_ms : UINT64_MAX;
+	uint64_t next_flush = ravt_mono_ms() + FLUSH_MS,
+	         next_stats = S.stats_ms ? ravt_mono_ms() + S.stats_ms : UINT64_MAX;
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = ravt_mono_ms();
 		uint64_t until = next_flush < next_stats ? next_flush : next_stats;
 		wait_for_work(until > now ? (int)(until - now) : 0);
 		pthread_mutex_lock(&S.lock);
@@ -292,7 +292,7 @@ void *ravt_session_main(void *arg)
 		 * epoch sweeps again) */
 		if (S.sweep_left && !losing)
 			S.sweep_left = rav_record_sweep();
-		now = mono_ms();
+		now = ravt_mono_ms();
 		if (now >= next_flush || stop || npost) {
 			ravt_session_flush_dirty();
 			next_flush = now + FLUSH_MS;
@@ -335,7 +335,7 @@ void *ravt_session_main(void *arg)
 			if (S.resync_backoff > 2000)
 				S.resync_backoff = 2000;
 			ravt_session_resync();
-			S.last_resync_ms = mono_ms();
+			S.last_resync_ms = ravt_mono_ms();
 			S.cut_wait_until = 0;
 			S.cut_complete = false;
 		} else if (losing && empty && !S.resync_not_before) {

@@ -284,7 +284,7 @@ void ravt_session_stop(int how, int64_t value, const char *text, int wait_ms)
 		S.end_how = how;
 		S.end_value = value;
 		snprintf(S.end_text, sizeof S.end_text, "%s", text ? text : "");
-		S.stop_deadline = mono_ms() + (uint64_t)(wait_ms > 0 ? wait_ms : FINAL_WAIT_MS);
+		S.stop_deadline = ravt_mono_ms() + (uint64_t)(wait_ms > 0 ? wait_ms : FINAL_WAIT_MS);
 		pthread_cond_broadcast(&S.freed);
 	}
 	pthread_mutex_unlock(&S.lock);

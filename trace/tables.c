@@ -96,23 +96,13 @@ static bool grow(ravt_tables *tb, void **arr, size_t *cap, size_t elem, size_t n
 	return true;
 }
 
-static inline size_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
 /* The value stored for key, or -1. */
 static long idmap_get(const idmap *m, uint32_t key)
 {
 	if (!m->cap)
 		return -1;
 	size_t mask = m->cap - 1;
-	for (size_t i = hash32(key) & mask; m->slot[i].val; i = (i + 1) & mask)
+	for (size_t i = ravt_hash32(key) & mask; m->slot[i].val; i = (i + 1) & mask)
 		if (m->slot[i].key == key)
 			return (long)m->slot[i].val - 1;
 	return -1;
@@ -120,7 +110,7 @@ static long idmap_get(const idmap *m, uint32_t key)
 
 static void idmap_insert(idslot *slot, size_t cap, uint32_t key, uint32_t val)
 {
-	size_t i = hash32(key) & (cap - 1);
+	size_t i = ravt_hash32(key) & (cap - 1);
 	while (slot[i].val)
 		i = (i + 1) & (cap - 1);
 	slot[i] = (idslot){key, val};

@@ -163,22 +163,12 @@ ravt_writer *ravt_writer_new(const ravt_writer_params *p, ravt_output_fn sink, v
 	return w;
 }
 
-static inline size_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	x ^= x >> 16;
-	return x;
-}
-
 static ravt_wthread *thread_find(const ravt_writer *w, uint32_t id)
 {
 	if (!w->tmap_cap)
 		return NULL;
 	size_t mask = w->tmap_cap - 1;
-	for (size_t i = hash32(id) & mask; w->tmap[i]; i = (i + 1) & mask)
+	for (size_t i = ravt_hash32(id) & mask; w->tmap[i]; i = (i + 1) & mask)
 		if (w->tmap[i]->id == id)
 			return w->tmap[i];
 	return NULL;
@@ -186,7 +176,7 @@ static ravt_wthread *thread_find(const ravt_writer *w, uint32_t id)
 
 static void tmap_put(ravt_wthread **map, size_t cap, ravt_wthread *th)
 {
-	size_t i = hash32(th->id) & (cap - 1);
+	size_t i = ravt_hash32(th->id) & (cap - 1);
 	while (map[i])
 		i = (i + 1) & (cap - 1);
 	map[i] = th;

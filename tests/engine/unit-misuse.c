@@ -179,6 +179,9 @@ void t_null_args(void)
 	EXPECT_MISUSE(rav_cell_inspect(h, x.cell, NULL), "null output");
 	EXPECT_MISUSE(rav_referrers(NULL, x, no_slot, NULL), "null heap");
 	EXPECT_MISUSE(rav_referrers(h, x, NULL, NULL), "null visitor");
+	EXPECT_MISUSE(rav_set_free_mode(NULL, RAV_FREE_DEFERRED), "rav_set_free_mode: null heap");
+	EXPECT_MISUSE(CHECK_EQ(rav_compact(NULL, 0), 0), "rav_compact: null heap");
+	EXPECT_MISUSE(CHECK_EQ(rav_collect(NULL), 0), "rav_collect: null heap");
 	/* (and those that were already: a status and rav_last_error) */
 	CHECK_EQ(rav_heap_check(NULL), RAV_EINVAL);
 	CHECK(rav_root_new(NULL) == NULL && strstr(rav_last_error(), "null heap"));

@@ -13,6 +13,12 @@
  *                      exactly the engine event (the STOPPED record against
  *                      the trace) with the cell selected and inspected; the
  *                      program resumes and finishes with its normal output
+ *   /live/breakpoint-mark  a breakpoint on a mark of a thread that
+ *                      depends on nobody (attach-target --spinners 1):
+ *                      the view goes to exactly that event although its
+ *                      operand is no address, the bar describes it; the
+ *                      other threads run on and End follows them while it
+ *                      stays held
  *   /live/killed       a ravscope process (this program in child mode)
  *                      pauses the program and is killed with SIGKILL: the
  *                      program is released and finishes normally
@@ -401,6 +407,58 @@ static void test_breakpoint(void)
 	g_assert_cmpstr(out, ==, ref);
 }
 
+static guint64 want_position;
+static gboolean followed_past(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return ravscope_window_is_following(w) && ravscope_document_get_position(doc) >= want_position;
+}
+
+static void test_breakpoint_mark(void)
+{
+	const char *args[] = { target, "--rounds", "15000", "--pace-us", "4000", "--spinners", "1", NULL };
+	g_autofree char *ref = reference_output(args);
+	Prog p = start(args);
+	wait_socket(p.pid);
+	RavscopeWindow *w = new_window();
+	ravscope_window_attach(w, p.pid);
+	want_events = 2000;
+	spin_until(has_events, w, "events");
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	/* "Stop on: Mark text", empty: any mark (only the spinner makes them) */
+	guint32 id = ravscope_breakpoints_panel_add_kind(ravscope_window_get_breakpoints_panel(w), 4);
+	g_assert_cmpuint(id, >, 0);
+	want_stops = ravscope_window_get_live_status(w)->stops + 1;
+	const rav_live_status *st = ravscope_window_get_live_status(w);
+	if (!spin_until_for(stop_shown, w, 60))
+		g_error("no stop at the mark: stops %llu, held %u, bar: %s", (unsigned long long)st->stops, st->held,
+			ravscope_window_get_live_text(w));
+	g_assert_cmpuint(st->last_stop.break_id, ==, id);
+	guint32 spinner = heap_named(doc, "spinner-1");
+	g_assert_cmpuint(st->last_stop.heap_id, ==, spinner);
+	/* the view is just after the mark, and the bar says what it was */
+	guint64 pos = ravscope_document_get_position(doc);
+	g_assert_cmpuint(pos, >, 0);
+	rav_event ev;
+	g_assert_true(rav_trace_event_at(ravscope_document_get_trace(doc), pos - 1, &ev));
+	g_assert_cmpuint(ev.kind, ==, RAV_EV_MARK);
+	g_assert_cmpuint(ev.thread, ==, spinner);
+	g_assert_nonnull(ev.text);
+	g_assert_nonnull(strstr(ravscope_window_get_live_stop_text(w), ev.text));
+	g_printerr("stopped at event %" G_GUINT64_FORMAT ": %s\n", pos - 1, ravscope_window_get_live_stop_text(w));
+	/* main and the worker run on: End follows them, the spinner still held */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL));
+	want_position = pos + 2000;
+	spin_until(followed_past, w, "the view to follow the threads that run");
+	g_assert_cmpuint(ravscope_window_get_live_status(w)->held, ==, 1);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_ms(100);
+	int status;
+	g_autofree char *out = finish_hurried(&p, &status);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_cmpstr(out, ==, ref);
+}
+
 /* Child mode: attach, pause, say so, wait to be killed. */
 static G_NORETURN int child_pause(int pid)
 {
@@ -541,6 +599,7 @@ int main(int argc, char **argv)
 	g_setenv("XDG_RUNTIME_DIR", rundir, TRUE);
 	g_test_add_func("/live/follow", test_follow);
 	g_test_add_func("/live/breakpoint", test_breakpoint);
+	g_test_add_func("/live/breakpoint-mark", test_breakpoint_mark);
 	g_test_add_func("/live/killed", test_killed);
 	g_test_add_func("/live/run", test_run);
 	if (argc > 3)

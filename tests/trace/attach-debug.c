@@ -21,6 +21,10 @@
  *            3rd hit); each stops at an event whose recorded site is that
  *            line / function / address; a call site on a cell breakpoint
  *            and an empty range are refused
+ *   lag      one thread held (attach-target --spinners 1, a mark
+ *            breakpoint) while the others run: a reader polling the stream
+ *            has their events from well after the stop (the order does not
+ *            wait for the held thread)
  */
 #include "attach-util.h"
 
@@ -552,6 +556,113 @@ out:
 	free(ref);
 }
 
+/* ---- lag: one thread held, the others followed ---- */
+
+/* A live reader of the session's stream, as the viewer has one: the pump
+ * writes into a pipe, the reader polls its other end. */
+typedef struct follower {
+	int pipe_r, pipe_w;
+	rav_trace *t;
+} follower;
+
+static bool follow_pump(rav_live_session *s, rav_live_status *st, follower *f, double seconds)
+{
+	double t0 = now_s();
+	rav_trace_error err;
+	do {
+		if (rav_live_pump(s, 20, f->pipe_w, st, &err) < 0) {
+			fprintf(stderr, "pump: %s\n", err.message);
+			tt_failures++;
+			return false;
+		}
+		if (!f->t && st->bytes > 0 && !(f->t = rav_trace_open_fd(f->pipe_r, &err))) {
+			fprintf(stderr, "open the stream: %s\n", err.message);
+			tt_failures++;
+			return false;
+		}
+		while (f->t && rav_trace_poll(f->t, &err) > 0)
+			;
+	} while (now_s() - t0 < seconds && !st->ended);
+	return f->t != NULL;
+}
+
+/* The live order's last event of a thread (by name), or false. */
+static bool last_live(rav_trace *t, const char *name, rav_event *ev)
+{
+	uint32_t heap = heap_named(t, name);
+	return heap && last_event_of(t, heap, ev) >= 0;
+}
+
+/* lag: a thread held at a breakpoint must not hold back the live order of
+ * the threads that run on (the viewer follows them).  attach-target with a
+ * spinner, which depends on nobody: a mark breakpoint holds it; main and
+ * the worker go on passing messages (ordering events, numbered after the
+ * spinner's last ones).  A reader polling the stream as it comes has their
+ * events from well after the stop, and the spinner's last event is its
+ * mark. */
+static void test_lag(void)
+{
+	const char *const *a = args_of("--rounds", "3000", "--pace-us", "4000", "--spinners", "1", NULL);
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	follower f = {-1, -1, NULL};
+	int fds[2];
+	rav_live_session *s = NULL;
+	if (pipe(fds) != 0) {
+		perror("pipe");
+		tt_failures++;
+		goto out;
+	}
+	f.pipe_r = fds[0];
+	f.pipe_w = fds[1];
+	/* room for what a pump brings before the reader takes it */
+	fcntl(f.pipe_w, F_SETPIPE_SZ, 1 << 20);
+	if (!wait_socket(p.pid, 30) || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	double t0 = now_s();
+	while (!(st.synced > 0 && st.events > 0) && now_s() - t0 < 30 * wait_scale && follow_pump(s, &st, &f, 0.05))
+		;
+	rav_live_break b = {.id = 5, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	t0 = now_s();
+	while (st.stops < 1 && now_s() - t0 < 60 * wait_scale && follow_pump(s, &st, &f, 0.05))
+		;
+	CHECK(st.stops == 1 && st.held == 1 && st.last_stop.why == 1);
+	if (!f.t || st.stops != 1)
+		goto end;
+	/* main and the worker: two seconds more, as they come (a stalled order
+	 * would end them near the stop, whatever the machine's speed) */
+	follow_pump(s, &st, &f, 2.0);
+	CHECK(st.held == 1);
+	rav_event held_last, main_last, worker_last;
+	CHECK(last_live(f.t, "spinner-1", &held_last) && held_last.kind == RAV_EV_MARK);
+	CHECK(last_live(f.t, "main", &main_last) && last_live(f.t, "worker", &worker_last));
+	double main_after = ((double)main_last.time_ns - (double)held_last.time_ns) / 1e9,
+	       worker_after = ((double)worker_last.time_ns - (double)held_last.time_ns) / 1e9;
+	fprintf(stderr, "held at %.3f s; main's last event in the live order %.3f s later, the worker's %.3f s\n",
+	        held_last.time_ns / 1e9, main_after, worker_after);
+	CHECK(main_after > 0.5 && worker_after > 0.5);
+end:
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	CHECK(rav_live_detach(s) == 0);
+	t0 = now_s();
+	while (!st.ended && now_s() - t0 < 30 * wait_scale && follow_pump(s, &st, &f, 0.1))
+		;
+	CHECK(st.ended && st.end_known && st.end_how == 1);
+	rav_live_close(s);
+out:
+	if (f.t)
+		rav_trace_close(f.t);
+	if (f.pipe_r >= 0)
+		close(f.pipe_r);
+	if (f.pipe_w >= 0)
+		close(f.pipe_w);
+	finish_normally(&p, ref);
+	free(ref);
+}
+
 /* site takes the target's source file (attach-target.c) as its ARG. */
 static void test_site_arg(void)
 {
@@ -569,6 +680,7 @@ static const attach_subtest subtests[] = {
     {"killed", test_killed},
     {"garbage", test_garbage},
     {"site", test_site_arg},
+    {"lag", test_lag},
 };
 
 int main(int argc, char **argv)

@@ -19,8 +19,14 @@
  *                   (needs root: skipped otherwise)
  *   listen-off      RAVIOLI_LISTEN=0: no socket, attach says so
  *   list            ravtrace list's view: the program, and stale sockets removed
+ *   fds             many sessions ended every way a client ends one (detach,
+ *                   close, close while paused, attach again at once, INFO and
+ *                   garbage connections): the program's open descriptors
+ *                   (/proc/PID/fd) come back to what one session left
  */
 #include "attach-util.h"
+
+#include <dirent.h>
 
 /* ---- subtests ---- */
 
@@ -489,6 +495,130 @@ static void test_lossless(void)
 	slow_client(true);
 }
 
+/* Descriptors open in process pid (-1 if /proc cannot say). */
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The program's descriptors, once they stop changing (the listener closes a
+ * finished session's on its next wake-up), up to `seconds`. */
+static int settled_fds(pid_t pid, int want, double seconds)
+{
+	double t0 = now_s();
+	int n = count_fds(pid);
+	while (n != want && now_s() - t0 < seconds) {
+		sleep_ms(20);
+		n = count_fds(pid);
+	}
+	return n;
+}
+
+/* One session ended in way `how`; false if it could not attach. */
+static bool one_session(pid_t pid, int how)
+{
+	rav_live_options o = {0};
+	rav_live_session *s = attach_retry(pid, &o, 10);
+	CHECK(s != NULL);
+	if (!s)
+		return false;
+	rav_live_status st = {0};
+	rav_trace_error err;
+	double t0 = now_s();
+	while (st.events == 0 && !st.ended && now_s() - t0 < 10 * wait_scale)
+		if (rav_live_pump(s, 20, -1, &st, &err) < 0)
+			break;
+	switch (how) {
+	case 0: /* detach, read to the end, close */
+		rav_live_detach(s);
+		pump(s, &st, 30);
+		CHECK(st.end_known && st.end_how == 1);
+		rav_live_close(s);
+		break;
+	case 1: /* close without a word */
+		rav_live_close(s);
+		break;
+	case 2: /* pause, close: the program is released */
+		rav_live_pause(s);
+		t0 = now_s();
+		while (st.held == 0 && now_s() - t0 < 10 * wait_scale && rav_live_pump(s, 20, -1, &st, &err) >= 0)
+			;
+		rav_live_close(s);
+		break;
+	default: { /* detach and attach again at once, the old connection still open */
+		rav_live_detach(s);
+		pump(s, &st, 30);
+		rav_live_session *again = attach_retry(pid, &o, 10);
+		CHECK(again != NULL);
+		rav_live_close(s);
+		if (again) {
+			rav_live_status st2 = {0};
+			rav_live_detach(again);
+			pump(again, &st2, 30);
+			rav_live_close(again);
+		}
+		break;
+	}
+	}
+	return true;
+}
+
+static void test_fds(void)
+{
+	const char *const *a = small ? args_of("--rounds", "1500", "--pace-us", "10000", NULL)
+	                             : args_of("--rounds", "3000", "--pace-us", "5000", NULL);
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30) && one_session(p.pid, 0)) {
+		/* what a program keeps after its first session (buffers, pipes) */
+		sleep_ms(300);
+		int base = count_fds(p.pid);
+		CHECK(base > 0);
+		int rounds = small ? 8 : 24;
+		for (int i = 0; i < rounds && !tt_failures; i++) {
+			if (!one_session(p.pid, i % 4))
+				break;
+			/* connections that never attach: INFO, and garbage */
+			int fd = connect_raw(p.pid);
+			if (fd >= 0) {
+				uint8_t buf[64];
+				size_t n = ravt_ctl_encode(buf, RAVT_CTL_INFO, NULL, 0);
+				send_bytes(fd, buf, n);
+				read_answer(fd, 5, NULL, NULL, 0);
+				close(fd);
+			}
+			if ((fd = connect_raw(p.pid)) >= 0) {
+				send_bytes(fd, "garbage!garbage!", 16);
+				read_answer(fd, 5, NULL, NULL, 0);
+				close(fd);
+			}
+			int n = settled_fds(p.pid, base, 5 * wait_scale);
+			if (n != base) {
+				fprintf(stderr, "after session %d (ended by way %d): %d descriptors open, %d after the first\n",
+				        i + 2, i % 4, n, base);
+				tt_failures++;
+			}
+		}
+		fprintf(stderr, "%d sessions: the program has %d descriptors open (%d after the first)\n", rounds + 1,
+		        count_fds(p.pid), base);
+	}
+	char *outp;
+	int status = finish_hurried(&p, &outp, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(outp, ref) == 0);
+	free(outp);
+	free(ref);
+}
+
 static const attach_subtest subtests[] = {
     {"sigkill-client", test_sigkill_client},
     {"twice", test_twice},
@@ -500,6 +630,7 @@ static const attach_subtest subtests[] = {
     {"refused", test_refused},
     {"listen-off", test_listen_off},
     {"list", test_list},
+    {"fds", test_fds},
 };
 
 int main(int argc, char **argv)

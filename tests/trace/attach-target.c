@@ -1,6 +1,6 @@
 /* attach-target.c - a running program to attach to (tests/trace/attach-session.c).
  *
- *	attach-target [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R]
+ *	attach-target [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R] [--spinners K]
  *
  * Started without any tracing variable, like any program linked with
  * ravioli_dep.  Two threads pass messages both ways for N rounds, pausing U
@@ -11,9 +11,15 @@
  * long enough to outlive its checks on a slow machine (under memcheck) and
  * then need not wait out the rest.  --exit-at makes the worker call exit(CODE) in round R; --crash-at
  * makes the main thread write to an unmapped address in round R.
+ * --spinners adds K threads ("spinner-1" ...) that depend on nobody: each
+ * builds and drops lists in its own heap (pages come from and go back to
+ * the pool: ordering events) until the rounds are done, marking every 16th
+ * list "spinner-I list N" - a thread a debugger can hold while the others
+ * run on.
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,7 @@ static rav_channel *to_worker, *to_main, *to_sleeper;
 static long exit_at = -1, exit_code = 0;
 static volatile uintptr_t unmapped = 8; /* read at run time: no compiler sees the address */
 static volatile sig_atomic_t hurry;     /* SIGUSR1 came: no more pauses */
+static volatile int spinning = 1;       /* atomic: the spinners go on */
 
 static void on_sigusr1(int sig)
 {
@@ -92,6 +99,29 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void *spinner(void *arg)
+{
+	unsigned index = (unsigned)(uintptr_t)arg;
+	char name[32];
+	snprintf(name, sizeof name, "spinner-%u", index);
+	rav_thread_name(name);
+	rav_heap *h = rav_heap_self();
+	rav_root list = rav_root_new(h);
+	for (uint64_t n = 0; __atomic_load_n(&spinning, __ATOMIC_RELAXED); n++) {
+		if (n % 16 == 0) {
+			char mark[64];
+			snprintf(mark, sizeof mark, "%s list %llu", name, (unsigned long long)n);
+			rav_mark(mark);
+		}
+		/* two pages' worth: pages acquired, then released by the clear */
+		build(h, list, 130 + (unsigned)(n % 50), n);
+		rav_root_clear(h, list);
+		usleep(20000);
+	}
+	rav_root_free(h, list);
+	return NULL;
+}
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
@@ -110,7 +140,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-	long rounds = 200, pace = 2000, crash_at = -1;
+	long rounds = 200, pace = 2000, crash_at = -1, spinners = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = atol(argv[++i]);
@@ -121,9 +151,13 @@ int main(int argc, char **argv)
 			exit_code = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--crash-at") && i + 1 < argc)
 			crash_at = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--spinners") && i + 1 < argc && atol(argv[i + 1]) >= 0 &&
+		         atol(argv[i + 1]) <= 16)
+			spinners = atol(argv[++i]);
 		else {
 			fprintf(stderr,
-			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R]\n",
+			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R] "
+			        "[--spinners K (0-16)]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -139,9 +173,12 @@ int main(int argc, char **argv)
 	to_worker = rav_channel_new();
 	to_main = rav_channel_new();
 	to_sleeper = rav_channel_new();
-	pthread_t tw, ts;
+	pthread_t tw, ts, tspin[16];
 	if (pthread_create(&tw, NULL, worker, NULL) || pthread_create(&ts, NULL, sleeper, NULL))
 		die("threads", RAV_ENOMEM);
+	for (long i = 0; i < spinners; i++)
+		if (pthread_create(&tspin[i], NULL, spinner, (void *)(uintptr_t)(i + 1)))
+			die("threads", RAV_ENOMEM);
 	rav_root reply = rav_root_new(h), scratch = rav_root_new(h);
 	uint64_t total = 0;
 	for (long round = 0; round < rounds; round++) {
@@ -168,6 +205,9 @@ int main(int argc, char **argv)
 	rav_channel_close(to_worker);
 	pthread_join(tw, NULL);
 	pthread_join(ts, NULL);
+	__atomic_store_n(&spinning, 0, __ATOMIC_RELAXED);
+	for (long i = 0; i < spinners; i++)
+		pthread_join(tspin[i], NULL);
 	printf("rounds %ld checksum %llu\n", rounds, (unsigned long long)total);
 	rav_root_free(h, reply);
 	rav_root_free(h, scratch);
