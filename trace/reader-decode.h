@@ -273,8 +273,9 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
  * One tight loop per batch: the registers of the format (ra, rext, the
  * address cache's order, tsc, hz, seq), the position, the time and the
  * call-site run live in locals and go back to *d at the end. */
-static inline __attribute__((always_inline)) uint32_t
-ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g, bool intern_text, bool stop_snapshot)
+static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
+                                                                     uint64_t g, bool intern_text,
+                                                                     bool stop_snapshot)
 {
 	ravt_dregs R = {.eend = d->eend,
 	                .r = 0,
