@@ -308,20 +308,10 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 			    m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
 			    (unsigned long long)ev->b, ev->x, p->owner);
 		ravt_mheap *to = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
-		if (!to || !(p = ravt_page_w(m, pg)))
+		/* (the owner looked up after heap_get, which may move the array) */
+		ravt_mheap *from;
+		if (!to || !(p = ravt_page_regive(m, pg, to, &from)))
 			return ravt_model_oom(m, ev);
-		ravt_mheap *from = ravt_owner_of(m, p); /* after heap_get, which may move the array */
-		if (from) {
-			if (!ravt_heap_remove(m, from, pg))
-				return ravt_model_oom(m, ev);
-			p = m->pages[pg];
-			from->live -= p->live - p->rootc;
-			from->dead -= p->dead;
-			from->refc -= p->refc;
-		}
-		to->live += p->live - p->rootc;
-		to->dead += p->dead;
-		to->refc += p->refc;
 		/* the page joins the receiver's list at the end, or before its
 		 * trailing empty page (the anchor MSG_RECV found) */
 		uint32_t before = RAVT_NO_PAGE;

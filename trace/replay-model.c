@@ -586,6 +586,27 @@ bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before
 	return true;
 }
 
+ravt_mpage *ravt_page_regive(ravt_model *m, uint32_t pg, ravt_mheap *to, ravt_mheap **from_out)
+{
+	ravt_mpage *p = ravt_page_w(m, pg);
+	if (!p)
+		return NULL;
+	ravt_mheap *from = ravt_owner_of(m, p);
+	*from_out = from;
+	if (from) {
+		if (!ravt_heap_remove(m, from, pg))
+			return NULL;
+		p = m->pages[pg];
+		from->live -= p->live - p->rootc;
+		from->dead -= p->dead;
+		from->refc -= p->refc;
+	}
+	to->live += p->live - p->rootc;
+	to->dead += p->dead;
+	to->refc += p->refc;
+	return p;
+}
+
 bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg)
 {
 	h->list_changes++;
@@ -723,21 +744,10 @@ int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from
 			                       pg, ev->x, (unsigned long long)(ev->c - 1));
 		before = (uint32_t)(ev->c - 1);
 	}
-	ravt_mpage *p = ravt_page_w(m, pg);
+	ravt_mheap *from;
+	ravt_mpage *p = ravt_page_regive(m, pg, to, &from);
 	if (!p)
 		return ravt_model_oom(m, ev);
-	ravt_mheap *from = ravt_owner_of(m, p);
-	if (from) {
-		if (!ravt_heap_remove(m, from, pg))
-			return ravt_model_oom(m, ev);
-		p = m->pages[pg];
-		from->live -= p->live - p->rootc;
-		from->dead -= p->dead;
-		from->refc -= p->refc;
-	}
-	to->live += p->live - p->rootc;
-	to->dead += p->dead;
-	to->refc += p->refc;
 	p->kind = RAV_SPAGE_BUFFER;
 	p->ekind = RAV_PAGE_BUFFER;
 	if (!ravt_heap_insert(m, to, pg, before))

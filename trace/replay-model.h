@@ -171,6 +171,11 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind);
  * out.  false when out of memory (a neighbour's block is copied on write). */
 bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before);
 bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg);
+/* Page pg changes hands: out of its owner's list (if any), its cell counts
+ * from the owner (*from_out, NULL if none) to `to` (the caller links it into
+ * to's list).  The page,
+ * which may have moved; NULL when out of memory. */
+ravt_mpage *ravt_page_regive(ravt_model *m, uint32_t pg, ravt_mheap *to, ravt_mheap **from_out);
 /* A new page block at page pg (whose slot is NULL, within the span),
  * recorded among the known pages.  NULL when out of memory. */
 ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
