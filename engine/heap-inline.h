@@ -286,6 +286,19 @@ static inline void queue_dying(rav_heap *h, rav_cell *c)
 	queue_dying_t(h, c, rav__tracing);
 }
 
+/* A move's copy of t's words into d (t emptied unless the caller empties
+ * its page itself), before the pointers naming t are fixed. */
+static inline __attribute__((always_inline)) void move_words_only(rav_cell *t, rav_cell *d, bool zero)
+{
+	d->w[0] = t->w[0];
+	d->w[1] = t->w[1];
+	d->w[2] = t->w[2];
+	d->w[3] = t->w[3];
+	if (zero)
+		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
+	VG_CELL_FREE(t);
+}
+
 /* Step 7 (below) while recording, its events as one RAV_RAW_MOVE record
  * (rav-record.h): the fix-up slots are found from t's words before they
  * are copied (a slot inside t is the same word of d, a child that is t
@@ -337,13 +350,7 @@ static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav
 	if (n >= 2)
 		rav__compound_words(&e[1], (uintptr_t)slot[1], n > 2 ? (uintptr_t)slot[2] : 0);
 	rav__compound_done(next);
-	d->w[0] = t->w[0];
-	d->w[1] = t->w[1];
-	d->w[2] = t->w[2];
-	d->w[3] = t->w[3];
-	if (zero)
-		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
-	VG_CELL_FREE(t);
+	move_words_only(t, d, zero);
 	*fixups = n;
 	for (uint32_t i = 0; i < n; i++) {
 		uintptr_t k = ks >> (2 * i) & 3u;
@@ -376,13 +383,7 @@ static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, 
 	if (tr && RAV_LIKELY(move_recorded(t, d, type, zero, &fixups)))
 		return fixups;
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
-	d->w[0] = t->w[0];
-	d->w[1] = t->w[1];
-	d->w[2] = t->w[2];
-	d->w[3] = t->w[3];
-	if (zero)
-		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
-	VG_CELL_FREE(t);
+	move_words_only(t, d, zero);
 #define RELOC(slotp) (cell_of(slotp) == t ? (uintptr_t *)((char *)(slotp) - (char *)t + (char *)d) : (slotp))
 	/* The slot(s) naming t now name d. */
 	if (type == RAV_TYPE_REF) {
