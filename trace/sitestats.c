@@ -31,12 +31,7 @@ struct rav_site_stats {
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
 {
-	if (!err)
-		return;
-	memset(err, 0, sizeof *err);
-	err->code = code;
-	err->chunk = -1;
-	snprintf(err->message, sizeof err->message, "call sites: %s", msg);
+	ravt_error_set(err, code, "call sites", msg);
 }
 
 static inline void count(rav_site_row *r, const rav_event *ev)
