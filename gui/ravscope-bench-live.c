@@ -150,16 +150,15 @@ int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)
 		 * worker's newest state and redraws everything. */
 		gboolean far = n - pos > FOLLOW_STEP_MAX;
 		ravscope_live_follow_set_wanted(follow, far);
-		if (far) {
-			if (ravscope_live_follow_take(follow, doc)) {
-				ravscope_heap_painter_invalidate(painter);
-				takes++;
-			} else {
-				waits++;
-			}
+		gboolean took = far && ravscope_live_follow_take(follow, doc);
+		if (took) {
+			ravscope_heap_painter_invalidate(painter);
+			takes++;
 		} else if (n > pos) {
+			/* (far: the worker's state is on the way; a step's worth meanwhile) */
+			waits += far;
 			g_array_set_size(applied, 0);
-			ravscope_document_step_many(doc, (guint)(n - pos), applied, NULL);
+			ravscope_document_step_many(doc, (guint)MIN(n - pos, FOLLOW_STEP_MAX), applied, NULL);
 			ravscope_heap_painter_note_events(painter, (const rav_event *)applied->data, applied->len);
 			stepped = applied->len;
 			steps++;
@@ -200,7 +199,7 @@ int ravscope_headless_bench_live(const RavscopeRenderOptions *o, char **argv_in)
 	g_print("  received %" G_GUINT64_FORMAT " events (%.2f M events/s), %" G_GUINT64_FORMAT " dropped, %u resyncs\n",
 		st.events, st.events / elapsed / 1e6, st.lost, st.nlosses);
 	g_print("  shown: %" G_GUINT64_FORMAT " events indexed; frames moved by steps %" G_GUINT64_FORMAT
-		", by taking the worker's state %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " frames waited for one)\n",
+		", by taking the worker's state %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " stepped while waiting for one)\n",
 		ravscope_document_get_event_count(doc), steps, takes, waits);
 	g_array_unref(applied);
 	g_array_sort(frames, cmp_double);

@@ -235,22 +235,26 @@ static void follow_to_end(RavscopeWindow *self)
 			self->live_moving = TRUE;
 			gboolean took = ravscope_live_follow_take(self->live_follower, self->doc);
 			self->live_moving = FALSE;
-			if (took)
+			if (took) {
 				self->live_frames++;
-			return; /* else the next tick: its state is on the way */
+				return;
+			}
+			/* its state is on the way: meanwhile a step's worth */
 		}
 	}
 	if (pos >= n)
 		return;
 	self->live_moving = TRUE;
-	if (!far) {
+	if (!far || self->live_follower) {
 		/* The heap view redraws the pages these events touched (its cell
 		 * image keeps the others), as when a trace plays. */
-		GArray *applied = g_array_sized_new(FALSE, FALSE, sizeof(rav_event), (guint)(n - pos));
-		ravscope_document_step_many(self->doc, (guint)(n - pos), applied, NULL);
+		guint k = (guint)MIN(n - pos, FOLLOW_STEP_MAX);
+		GArray *applied = g_array_sized_new(FALSE, FALSE, sizeof(rav_event), k);
+		ravscope_document_step_many(self->doc, k, applied, NULL);
 		ravscope_heap_view_animate(self->heap_view, (const rav_event *)applied->data, applied->len, 0);
 		g_array_unref(applied);
 	} else {
+		/* no worker (the stream ended): once, from the nearest keyframe */
 		ravscope_document_seek(self->doc, n, NULL);
 	}
 	self->live_moving = FALSE;
