@@ -42,7 +42,7 @@ struct _RavscopeLiveFollow {
 	rav_state *ready;     /* under lock: the newest state made, or one handed back */
 	gboolean ready_new;   /* under lock: `ready` is one to take */
 	guint64 ready_pos;    /* under lock: its position when new */
-	gboolean wanted;      /* under lock */
+	gboolean wanted;      /* under lock: the view asked for a state (once) */
 	gboolean stop;        /* under lock */
 	gboolean done, broke; /* under lock */
 	gboolean caught_up;   /* under lock: the last poll found nothing more */
@@ -114,6 +114,10 @@ static gpointer worker_main(gpointer data)
 		}
 		guint64 head = rav_trace_indexed_events(f->trace);
 		if (n >= 0 && wanted && head > made) {
+			/* one state per request: the view asks again next frame */
+			g_mutex_lock(&f->lock);
+			f->wanted = FALSE;
+			g_mutex_unlock(&f->lock);
 			publish(f);
 			made = head;
 		}

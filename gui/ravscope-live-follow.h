@@ -20,10 +20,10 @@ RavscopeLiveFollow *ravscope_live_follow_new(RavscopeDocument *doc, int fd, GErr
 /* Stops the worker (at once: it never blocks on the stream) and joins it. */
 void ravscope_live_follow_free(RavscopeLiveFollow *f);
 
-/* Whether the view wants the newest state: while it does, the worker
- * copies its heap into a state after each slice of indexing that brought
- * events (a slice is at most SLICE_US of work, so the newest state is
- * never older than that plus the copy). */
+/* Whether the view wants the newest state (asked each frame it does): the
+ * worker then copies its heap into a state after its current slice of
+ * indexing (at most SLICE_US of work, or one poll's), once per request -
+ * each copy makes the indexer copy on write the blocks it writes next. */
 void ravscope_live_follow_set_wanted(RavscopeLiveFollow *f, gboolean wanted);
 /* Move the document's playhead to the newest state the worker made, if it
  * is past the playhead; TRUE if it moved.  Main thread. */

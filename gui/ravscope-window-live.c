@@ -190,6 +190,9 @@ static void live_update_bar(RavscopeWindow *self)
 	g_autofree char *recv = human_count(st->events);
 	g_autofree char *rate = human_count((guint64)ravscope_live_get_rate(self->live));
 	GString *s = g_string_new(NULL);
+	/* first, as a narrow window cuts the end of the line */
+	if (self->live_following && !self->live_ended && self->live_behind >= BEHIND_SHOWN_S)
+		g_string_append_printf(s, "Following, %.1f s behind · ", self->live_behind);
 	/* (threads that are not held run on: the rate is what arrives) */
 	g_string_append_printf(s, "%s events/s · %s received", self->live_ended ? "0" : rate, recv);
 	g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
@@ -200,8 +203,6 @@ static void live_update_bar(RavscopeWindow *self)
 	if (!self->live_following && self->doc) {
 		guint64 n = ravscope_document_get_event_count(self->doc), pos = ravscope_document_get_position(self->doc);
 		g_string_append_printf(s, " · viewing %llu events back", (unsigned long long)(n > pos ? n - pos : 0));
-	} else if (self->live_following && !self->live_ended && self->live_behind >= BEHIND_SHOWN_S) {
-		g_string_append_printf(s, " · following, %.1f s behind", self->live_behind);
 	}
 	if (st->message[0])
 		g_string_append_printf(s, " · %s", st->message);
