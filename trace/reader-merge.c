@@ -324,20 +324,31 @@ static bool activate(ravt_reader *rd, ravt_merge *m)
 	return true;
 }
 
-/* The first sequence number: the smallest in the threads' first chunks
- * (the decoders stand on them on the first call).  A live stream takes the
- * smallest among the threads seen so far: a thread whose first chunk
- * arrives later with smaller numbers is merged where it arrives. */
-static void start(ravt_merge *m)
+/* The first sequence number.  In a file: the smallest in the threads'
+ * first chunks (the decoders stand on them on the first call).  A live
+ * stream cannot know the chunks still in flight: a thread whose first
+ * chunk comes later may hold smaller numbers than every chunk seen so far
+ * (a producer that fills its chunk slowly, a consumer that fills its own
+ * and sends it first), and merging from the smallest number seen would put
+ * the consumer's receive before the producer's send.  So a live merge
+ * expects the first number a recording has: 1 from the program's start
+ * (the engine's counter, FORMAT.md section 8), and a session's numbers
+ * start above the floor its ATTACHED record sets, which releases the
+ * segments waiting for them (ravt_reader_merge). */
+static void start(ravt_merge *m, bool live)
 {
 	uint64_t expected = UINT64_MAX;
-	for (size_t s = 0; s < m->ns; s++) {
-		uint64_t v;
-		if (m->dec[s]->ci >= 0 && ravt_dec_min_seq(m->dec[s], &v) && v < expected)
-			expected = v;
+	if (live) {
+		expected = RAVT_SEQ_FIRST;
+	} else {
+		for (size_t s = 0; s < m->ns; s++) {
+			uint64_t v;
+			if (m->dec[s]->ci >= 0 && ravt_dec_min_seq(m->dec[s], &v) && v < expected)
+				expected = v;
+		}
+		if (expected == UINT64_MAX)
+			expected = 0;
 	}
-	if (expected == UINT64_MAX)
-		expected = 0;
 	m->expected = expected;
 	m->started = true;
 }
@@ -477,7 +488,7 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 			fail_nomem(rd, m);
 		else if (activate(rd, m)) {
 			if (!m->started && m->ready.n)
-				start(m);
+				start(m, live);
 			uint64_t stop_at = max_events ? m->g + max_events : UINT64_MAX;
 			for (;;) {
 				if (m->ready.n == 0) {
