@@ -277,6 +277,11 @@ static inline bool ravt_kind_is_ordering(unsigned kind)
 	       s == RAVT_SHAPE_HANDOFF || s == RAVT_SHAPE_MSG || kind == RAV_EV_SNAPSHOT || kind == RAV_EV_LOST;
 }
 
+/* The first sequence number of a recording from the program's start; the
+ * numbers that follow have no gaps (FORMAT.md 5.2; a session's start at
+ * its epoch's first, 12.3).  A live reader waits for it (section 8). */
+#define RAVT_SEQ_FIRST 1
+
 /* Kind byte: bits 0-5 kind, bits 6-7 how aux is given. */
 #define RAVT_KIND_BITS 6
 #define RAVT_KIND_MAX 63

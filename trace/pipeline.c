@@ -127,7 +127,10 @@ static void publish(ravt_pipeline *p, bool urgent)
 {
 	if (!p->cur)
 		return;
+	bool empty = p->cur->op == OP_EVENTS && p->cur->n == 0; /* reserved, never filled */
 	p->cur = NULL;
+	if (empty)
+		return; /* (acquire took nothing: the slot stays free) */
 	pthread_mutex_lock(&p->lock);
 	p->count++;
 	if (p->worker_waits && (urgent || p->count >= RAVT_PIPE_SLOTS / 2))
@@ -153,9 +156,25 @@ static void pipe_begin(ravt_sink *sink, uint64_t from)
 	put_op((ravt_pipeline *)sink, OP_BEGIN, from, false, NULL, NULL);
 }
 
+/* The reader decodes straight into the slot being filled (sink.h). */
+static rav_event *pipe_reserve(ravt_sink *sink, size_t *room)
+{
+	ravt_pipeline *p = (ravt_pipeline *)sink;
+	if (p->cur && p->cur->n == RAVT_PIPE_EVENTS)
+		publish(p, false);
+	if (!p->cur)
+		p->cur = acquire(p, OP_EVENTS);
+	*room = RAVT_PIPE_EVENTS - p->cur->n;
+	return p->cur->ev + p->cur->n;
+}
+
 static void pipe_events(ravt_sink *sink, const rav_event *evs, size_t n)
 {
 	ravt_pipeline *p = (ravt_pipeline *)sink;
+	if (p->cur && evs == p->cur->ev + p->cur->n && n <= RAVT_PIPE_EVENTS - p->cur->n) {
+		p->cur->n += (uint32_t)n; /* decoded in place (pipe_reserve) */
+		return;
+	}
 	while (n) {
 		if (p->cur && p->cur->n == RAVT_PIPE_EVENTS)
 			publish(p, false);
@@ -182,7 +201,7 @@ static void pipe_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 	put_op((ravt_pipeline *)sink, OP_SNAPSHOT, 0, false, ev, piece);
 }
 
-static const ravt_sink_ops pipe_ops = {pipe_begin, pipe_events, pipe_end, pipe_snapshot};
+static const ravt_sink_ops pipe_ops = {pipe_begin, pipe_events, pipe_end, pipe_snapshot, pipe_reserve};
 
 void ravt_pipeline_drain(ravt_pipeline *p)
 {

@@ -13,6 +13,10 @@
 #include "reader-decode.h"
 
 #define RUN_BATCH 64
+/* Events decoded ahead in one batch (ravt_dec_batch) and handed out one
+ * by one: decoding them one call at a time loads and stores the decoder's
+ * registers for each. */
+#define EV_AHEAD 32
 
 typedef struct cursor_priv {
 	ZSTD_DCtx *dctx;
@@ -25,6 +29,10 @@ typedef struct cursor_priv {
 	 * it may give without looking at runs, and the merged count seen. */
 	ravt_dec *fast;
 	uint64_t fast_left, limit;
+	/* ahead[ia .. na): events of `fast` decoded ahead, within its run,
+	 * its segment and the merged count (so none is ever thrown away) */
+	uint32_t ia, na;
+	rav_event ahead[EV_AHEAD];
 } cursor_priv;
 
 void ravt_cursor_init(ravt_cursor *cur, ravt_reader *rd, uint64_t from)
@@ -97,17 +105,45 @@ static ravt_dec *decoder_for(ravt_cursor *cur, cursor_priv *p, uint32_t stream)
 bool ravt_cursor_next(ravt_cursor *cur, rav_event *ev)
 {
 	cursor_priv *p = cur->priv;
+	if (__builtin_expect(p && p->ia < p->na, 1)) {
+		*ev = p->ahead[p->ia++];
+		cur->next++;
+		p->run_pos++;
+		p->fast_left--;
+		return true;
+	}
 	if (__builtin_expect(p && p->fast_left && p->fast->left && cur->next < p->limit, 1)) {
-		if (ravt_dec_event(p->fast, ev, true)) {
-			ev->index = cur->next++;
-			p->run_pos++;
-			p->fast_left--;
-			return true;
+		ravt_dec *d = p->fast;
+		if (d->seg_left == 0 && !ravt_dec_next_segment(d)) {
+			cur->failed = true;
+			p->fast_left = 0;
+			ravt_dec_error(d, &cur->error);
+			return false;
 		}
-		cur->failed = true;
-		p->fast_left = 0;
-		ravt_dec_error(p->fast, &cur->error);
-		return false;
+		uint64_t want = EV_AHEAD;
+		if (want > p->fast_left)
+			want = p->fast_left;
+		if (want > p->limit - cur->next)
+			want = p->limit - cur->next;
+		if (want > d->seg_left)
+			want = d->seg_left;
+		uint32_t got = ravt_dec_batch(d, p->ahead, (uint32_t)want, cur->next, true, false);
+		if (got == 0) {
+			/* (a batch that failed later gave the good events before:
+			 * they go out, and the slow path below meets the failure
+			 * again, the decoder having to be loaded again) */
+			cur->failed = true;
+			p->fast_left = 0;
+			ravt_dec_error(d, &cur->error);
+			return false;
+		}
+		p->na = got;
+		p->ia = 1;
+		*ev = p->ahead[0];
+		cur->next++;
+		p->run_pos++;
+		p->fast_left--;
+		return true;
 	}
 	if (!p || cur->failed)
 		return false;

@@ -120,11 +120,13 @@ static bool seg_read(ravt_dec *d, uint32_t *n, uint64_t *tsc, bool *has_seq, uin
 bool ravt_dec_next_segment(ravt_dec *d)
 {
 	uint32_t n;
+	uint64_t fp;
 	if (d->next_valid) {
 		n = d->next_n;
 		d->seg_tsc = d->next_tsc;
 		d->seg_has_seq = d->next_has_seq;
 		d->seg_seq = d->next_seq;
+		fp = d->next_fp; /* (converted when it was read ahead) */
 		d->next_valid = false;
 	} else {
 		d->why[0] = 0;
@@ -134,6 +136,7 @@ bool ravt_dec_next_segment(ravt_dec *d)
 				         "segment table covers fewer events than the chunk holds");
 			return false;
 		}
+		fp = tsc_to_fp(d->rd, d->seg_tsc);
 	}
 	if (n > d->count - d->segs_total) {
 		snprintf(d->why, sizeof d->why, "segment table covers more events than the chunk holds");
@@ -141,7 +144,7 @@ bool ravt_dec_next_segment(ravt_dec *d)
 	}
 	d->segs_total += n;
 	d->seg_left = n;
-	d->t_fp = tsc_to_fp(d->rd, d->seg_tsc);
+	d->t_fp = fp;
 	d->t_step = 0;
 	uint32_t nn;
 	uint64_t nt, ns;
@@ -153,6 +156,7 @@ bool ravt_dec_next_segment(ravt_dec *d)
 		d->next_has_seq = nh;
 		d->next_seq = ns;
 		uint64_t nfp = tsc_to_fp(d->rd, nt);
+		d->next_fp = nfp;
 		if (nfp > d->t_fp)
 			d->t_step = (nfp - d->t_fp) / n;
 	} else if (d->why[0]) {
@@ -380,7 +384,9 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	memset(d->last_aux, 0, sizeof d->last_aux);
 	d->acache = c->acache;
-	d->ac.n = 0;
+	d->ac_n = 0;
+	d->ac_order = 0;
+	d->failed = false;
 	d->why[0] = 0;
 	if (!load_sites(d, c, lock_held))
 		return false;

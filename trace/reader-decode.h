@@ -20,6 +20,8 @@
 #include "reader-private.h"
 
 #define RAVT_DEC_PAD 16
+/* the batch decoder's text length of an event without text */
+#define RAVT_NO_TEXT UINT64_MAX
 
 struct ravt_dec {
 	ravt_reader *rd;
@@ -44,14 +46,18 @@ struct ravt_dec {
 	bool seg_has_seq;
 	bool next_valid, next_has_seq;
 	uint32_t next_n;
-	uint64_t next_tsc, next_seq;
+	uint64_t next_tsc, next_seq, next_fp;
 	uint64_t seg_prev_tsc, seg_prev_seq;
 	uint64_t t_fp, t_step; /* time in 1/65536 ns */
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
-	bool acache;     /* the loaded chunk is EVENTS_AC (1.5) */
-	ravt_acache ac;  /* its address cache */
+	bool acache; /* the loaded chunk is EVENTS_AC (1.5) */
+	/* its address cache (see ravt_dac_take): slot order, slots used, and
+	 * per slot the cell (word index / 4) and its location (word 0) */
+	uint64_t ac_order;
+	unsigned ac_n;
+	uint64_t ac_cell[RAVT_ACACHE_SIZE], ac_loc[RAVT_ACACHE_SIZE];
 	/* Call sites of the loaded chunk: runs[2k] events carry site
 	 * runs[2k + 1]; run_left events of the current run remain. */
 	uint32_t *runs;
@@ -60,10 +66,11 @@ struct ravt_dec {
 	size_t scap;
 	ZSTD_DCtx *dctx;
 	bool own_dctx;
-	bool bad_crc; /* the last load failed its checksum */
-	bool limit;   /* the last load passed the trace's memory limit */
-	bool changed; /* the last load found the file changed under us */
+	bool bad_crc;   /* the last load failed its checksum */
+	bool limit;     /* the last load passed the trace's memory limit */
+	bool changed;   /* the last load found the file changed under us */
 	bool for_merge; /* its buffers are refused past the memory limit (others' are not) */
+	bool failed;    /* the last ravt_dec_batch met a bad event (d->why); load again */
 	char why[256];
 };
 
@@ -125,50 +132,99 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint
 	return NULL;
 }
 
-static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_dec *d, const uint8_t *p,
-                                                                          uint64_t *r, uint64_t *loc)
+/* The address cache of an EVENTS_AC chunk (FORMAT.md 5.3) as the decoder
+ * keeps it: the same cache as format.h's ravt_acache (the writer's), held
+ * another way.  Cells stay in the slot they were put in, and one 64-bit
+ * word lists the slots most recent first, four bits each: a hit ("entry i
+ * to the front") is a few register operations on that word instead of
+ * moving i entries, and the word stays in a register while a batch of
+ * events is decoded.  A new cell takes a free slot, or the least recent
+ * one's when all 16 are used.  tests/trace/acache-order.c checks the two
+ * against each other. */
+_Static_assert(RAVT_ACACHE_SIZE == 16, "the order word holds 16 slots of 4 bits");
+
+/* Entry i (< the entries held) to the front; returns its slot. */
+static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
+{
+	unsigned sh = 4 * i; /* i < 16 */
+	uint64_t o = *order;
+	uint64_t slot = (o >> sh) & 15;
+	uint64_t before = (o & (((uint64_t)1 << sh) - 1)) << 4; /* entries 0 .. i - 1, one place down */
+	uint64_t after = o & (~(uint64_t)0 << sh << 4);         /* entries i + 1 .. 15 stay */
+	*order = after | before | slot;
+	return (unsigned)slot;
+}
+
+/* A new entry in front; returns the slot the caller fills. */
+static inline unsigned ravt_dac_push(uint64_t *order, unsigned *n)
+{
+	uint64_t slot = *n < RAVT_ACACHE_SIZE ? *n : *order >> 60;
+	*n += *n < RAVT_ACACHE_SIZE;
+	*order = *order << 4 | slot;
+	return (unsigned)slot;
+}
+
+/* What the batch decoder keeps in registers while it runs (a local copy of
+ * the decoder's fields, written back once per batch: stores into the
+ * events could alias the decoder as far as the compiler knows). */
+typedef struct ravt_dregs {
+	const uint8_t *eend;
+	uint64_t r, rext;
+	uint64_t ac_order;
+	unsigned ac_n;
+	bool acache;
+	unsigned word_shift, wpp_shift;
+	uint64_t wpp_mask;
+	uint64_t *ac_cell, *ac_loc;
+} ravt_dregs;
+
+static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_dregs *g, const uint8_t *p,
+                                                                          uint64_t *loc)
 {
 	uint64_t u;
 	p = ravt_vget(p, &u);
 	if (!p)
 		return NULL;
-	if (d->acache) {
+	if (g->acache) {
 		/* 1.5 (FORMAT.md 5.3): even, a cell of the address cache (whose
 		 * page was checked when it went in); odd, the operand below */
 		if (!(u & 1)) {
-			if ((u >> 3) >= d->ac.n)
+			if ((u >> 3) >= g->ac_n)
 				return NULL;
-			uint64_t w = ravt_acache_take(&d->ac, (unsigned)(u >> 3)) << 2 | ((u >> 1) & 3);
-			*r = w;
-			*loc = (w >> d->wpp_shift) << 16 | (w & d->wpp_mask);
+			unsigned slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
+			g->r = g->ac_cell[slot] << 2 | ((u >> 1) & 3);
+			*loc = g->ac_loc[slot] | ((u >> 1) & 3);
 			return p;
 		}
 		u >>= 1;
 	}
 	switch (u & 3) {
 	case RAVT_ADDR_POOL: {
-		uint64_t w = *r + (uint64_t)ravt_unzigzag(u >> 2);
-		*r = w;
-		uint64_t page = w >> d->wpp_shift;
+		uint64_t w = g->r + (uint64_t)ravt_unzigzag(u >> 2);
+		g->r = w;
+		uint64_t page = w >> g->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		if (d->acache)
-			ravt_acache_push(&d->ac, w >> 2);
-		*loc = (page << 16) | (w & d->wpp_mask);
+		*loc = (page << 16) | (w & g->wpp_mask);
+		if (g->acache) {
+			unsigned slot = ravt_dac_push(&g->ac_order, &g->ac_n);
+			g->ac_cell[slot] = w >> 2;
+			g->ac_loc[slot] = *loc & ~(uint64_t)3; /* word 0 of the cell */
+		}
 		return p;
 	}
 	case RAVT_ADDR_EXT: {
-		uint64_t x = d->rext + (uint64_t)ravt_unzigzag(u >> 2);
-		d->rext = x;
+		uint64_t x = g->rext + (uint64_t)ravt_unzigzag(u >> 2);
+		g->rext = x;
 		*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
 		return p;
 	}
 	case RAVT_ADDR_BYTE: {
-		uint64_t w = (u >> 2) >> d->word_shift;
-		uint64_t page = w >> d->wpp_shift;
+		uint64_t w = (u >> 2) >> g->word_shift;
+		uint64_t page = w >> g->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		*loc = (page << 16) | (w & d->wpp_mask);
+		*loc = (page << 16) | (w & g->wpp_mask);
 		return p;
 	}
 	default:
@@ -176,9 +232,9 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 			*loc = 0;
 			return p;
 		}
-		if (u == 4 && d->eend - p >= 8) {
+		if (u == 4 && g->eend - p >= 8) {
 			uint64_t x = ravt_le64(p);
-			d->rext = x;
+			g->rext = x;
 			*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
 			return p + 8;
 		}
@@ -193,222 +249,304 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	} while (0)
 #define RAVT_GETA(dst)                                                                                       \
 	do {                                                                                                 \
-		if (!(p = ravt_dec_addr(d, p, &r, &(dst))))                                                  \
+		if (!(p = ravt_dec_addr(&R, p, &(dst))))                                                     \
 			goto bad;                                                                            \
 	} while (0)
+/* x' (a heap id XOR the thread's): 32 bits */
+#define RAVT_GETX()                                                                                          \
+	do {                                                                                                 \
+		RAVT_GETV(x);                                                                                \
+		if (x > UINT32_MAX)                                                                          \
+			goto bad;                                                                            \
+		x ^= tid;                                                                                    \
+	} while (0)
 
-/* Decode the next event of the loaded chunk.  intern_text: give text
+/* Decode up to n events of the current segment (1 <= n <= d->seg_left)
+ * into out[0 .. n), with indices g, g + 1, ...  intern_text: give text
  * events their stable text (skipping events for a seek does not need it).
- * ev->index is left to the caller. */
+ * Returns how many were decoded: n; or fewer when stop_snapshot is set and
+ * a snapshot event came (it is the last one given: its piece must reach the
+ * sinks before the events after it); or fewer with d->failed and d->why
+ * when an event is malformed (the events before it are good; the decoder
+ * must be loaded again before it is used).
+ *
+ * One tight loop per batch: the registers of the format (ra, rext, the
+ * address cache's order, tsc, hz, seq), the position, the time and the
+ * call-site run live in locals and go back to *d at the end. */
+static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
+                                                                     uint64_t g, bool intern_text,
+                                                                     bool stop_snapshot)
+{
+	ravt_dregs R = {.eend = d->eend,
+	                .r = 0,
+	                .rext = d->rext,
+	                .ac_order = d->ac_order,
+	                .ac_n = d->ac_n,
+	                .acache = d->acache,
+	                .word_shift = d->word_shift,
+	                .wpp_shift = d->wpp_shift,
+	                .wpp_mask = d->wpp_mask,
+	                .ac_cell = d->ac_cell,
+	                .ac_loc = d->ac_loc};
+	const uint8_t *p = d->ep;
+	const uint8_t *const end = d->eend;
+	uint64_t ra = d->ra, tsc_reg = d->tsc_reg, hz_reg = d->hz_reg, seq_reg = d->seq_reg;
+	uint64_t t_fp = d->t_fp;
+	const uint64_t t_step = d->t_step;
+	uint32_t run_left = d->run_left, run_i = d->run_i, site = d->site;
+	const uint32_t tid = d->tid;
+	const uint32_t *const runs = d->runs;
+	uint32_t *const last_aux = d->last_aux;
+	uint32_t k = 0;
+	unsigned kind = 0;
+	for (; k < n; k++) {
+		if (__builtin_expect(p >= end, 0)) {
+			snprintf(d->why, sizeof d->why, "events end before the chunk's event count");
+			goto failed;
+		}
+		uint8_t kb = *p++;
+		kind = kb & RAVT_KIND_MAX;
+		uint64_t aux, x = 0, a = 0, b = 0, c = 0;
+		/* text events set the text's length (RAVT_NO_TEXT is too long
+		 * for a text: lengths are checked against RAVT_TEXT_MAX first) */
+		uint64_t tlen = RAVT_NO_TEXT;
+		unsigned shape;
+		R.r = ra;
+		if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
+			uint64_t kk;
+			RAVT_GETV(kk);
+			RAVT_GETV(aux);
+			RAVT_GETX();
+			if (kk > 0xffff || aux > 0xffffff)
+				goto bad;
+			kind = (unsigned)kk;
+			shape = ravt_shape_of(kind);
+			unsigned amask = ravt_shape_addr_mask(shape);
+			uint64_t *v[3] = {&a, &b, &c};
+			for (int i = 0; i < 3; i++) {
+				if (amask & (1u << i)) {
+					RAVT_GETA(*v[i]);
+					if (i == 0)
+						ra = R.r;
+				} else {
+					RAVT_GETV(*v[i]);
+				}
+			}
+			if (shape == RAVT_SHAPE_XTEXT)
+				tlen = aux;
+			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
+				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+		} else {
+			switch (kb >> RAVT_KIND_BITS) {
+			case RAVT_AUX_ZERO:
+				aux = 0;
+				last_aux[kind] = 0;
+				break;
+			case RAVT_AUX_ONE:
+				aux = 1;
+				last_aux[kind] = 1;
+				break;
+			case RAVT_AUX_SAME:
+				aux = last_aux[kind];
+				break;
+			default:
+				RAVT_GETV(aux);
+				if (aux > 0xffffff)
+					goto bad;
+				last_aux[kind] = (uint32_t)aux;
+				break;
+			}
+			shape = ravt_shape_of(kind);
+			switch (shape) {
+			case RAVT_SHAPE_NONE:
+				break;
+			case RAVT_SHAPE_TIME: {
+				uint64_t za, zb, zc;
+				RAVT_GETV(za);
+				RAVT_GETV(zb);
+				RAVT_GETV(zc);
+				a = tsc_reg += (uint64_t)ravt_unzigzag(za);
+				b = hz_reg += (uint64_t)ravt_unzigzag(zb);
+				if (zc)
+					c = seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
+				break;
+			}
+			case RAVT_SHAPE_X:
+				RAVT_GETX();
+				break;
+			case RAVT_SHAPE_XTEXT:
+				RAVT_GETX();
+				tlen = aux;
+				break;
+			case RAVT_SHAPE_XA:
+				RAVT_GETX();
+				RAVT_GETV(a);
+				break;
+			case RAVT_SHAPE_TYPEDEF:
+				RAVT_GETX();
+				RAVT_GETV(a);
+				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				break;
+			case RAVT_SHAPE_XAB:
+				RAVT_GETX();
+				RAVT_GETV(a);
+				RAVT_GETV(b);
+				break;
+			case RAVT_SHAPE_HEAPNEW:
+			case RAVT_SHAPE_XSEQ: {
+				uint64_t z;
+				RAVT_GETX();
+				if (shape == RAVT_SHAPE_HEAPNEW)
+					RAVT_GETV(a);
+				RAVT_GETV(z);
+				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				break;
+			}
+			case RAVT_SHAPE_PAGE:
+			case RAVT_SHAPE_HANDOFF: {
+				uint64_t z;
+				RAVT_GETA(a);
+				ra = R.r;
+				if (shape == RAVT_SHAPE_HANDOFF)
+					RAVT_GETV(b);
+				RAVT_GETX();
+				RAVT_GETV(z);
+				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				break;
+			}
+			case RAVT_SHAPE_MSG: {
+				uint64_t z;
+				RAVT_GETX();
+				RAVT_GETV(a);
+				RAVT_GETV(b);
+				RAVT_GETV(z);
+				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				break;
+			}
+			case RAVT_SHAPE_A:
+				RAVT_GETA(a);
+				ra = R.r;
+				break;
+			case RAVT_SHAPE_AB:
+				RAVT_GETA(a);
+				ra = R.r;
+				RAVT_GETA(b);
+				break;
+			case RAVT_SHAPE_ABC:
+				RAVT_GETA(a);
+				ra = R.r;
+				RAVT_GETA(b);
+				RAVT_GETA(c);
+				break;
+			case RAVT_SHAPE_AVV:
+				RAVT_GETA(a);
+				ra = R.r;
+				RAVT_GETV(b);
+				RAVT_GETV(c);
+				break;
+			case RAVT_SHAPE_TEXT:
+				RAVT_GETV(a);
+				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				break;
+			case RAVT_SHAPE_ACCESS:
+				RAVT_GETA(a);
+				ra = R.r;
+				RAVT_GETV(b);
+				break;
+			default:
+				RAVT_GETX();
+				RAVT_GETV(a);
+				RAVT_GETV(b);
+				RAVT_GETV(c);
+				break;
+			}
+		}
+		if (__builtin_expect(p > end, 0))
+			goto bad;
+		const char *text = NULL;
+		if (__builtin_expect(tlen != RAVT_NO_TEXT, 0)) {
+			if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
+				goto bad;
+			text = intern_text
+			           ? ravt_reader_intern(d->rd, p, (size_t)tlen, shape == RAVT_SHAPE_TYPEDEF)
+			           : NULL;
+			p += tlen;
+		}
+		/* Runs of sites cover the chunk's events exactly (checked at
+		 * load), so a next run exists here. */
+		if (__builtin_expect(run_left == 0, 0)) {
+			run_i++;
+			run_left = runs[2 * run_i];
+			site = runs[2 * run_i + 1];
+		}
+		run_left--;
+		rav_event *ev = &out[k];
+		ev->index = g + k;
+		ev->time_ns = t_fp >> 16;
+		t_fp += t_step;
+		ev->thread = tid;
+		ev->kind = (uint16_t)kind;
+		ev->aux = (uint32_t)aux;
+		ev->x = (uint32_t)x;
+		ev->a = a;
+		ev->b = b;
+		ev->c = c;
+		ev->text = text;
+		ev->site = site;
+		if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0)) {
+			k++;
+			break;
+		}
+	}
+	d->ep = p;
+	d->ra = ra;
+	d->rext = R.rext;
+	d->ac_order = R.ac_order;
+	d->ac_n = R.ac_n;
+	d->tsc_reg = tsc_reg;
+	d->hz_reg = hz_reg;
+	d->seq_reg = seq_reg;
+	d->t_fp = t_fp;
+	d->run_left = run_left;
+	d->run_i = run_i;
+	d->site = site;
+	d->seg_left -= k;
+	d->left -= k;
+	d->ordinal += k;
+	if (__builtin_expect(d->left == 0, 0) && (p != end || d->sp != d->send || d->next_valid)) {
+		d->ordinal--;
+		snprintf(d->why, sizeof d->why, "bytes left over after the chunk's last event");
+		d->failed = true;
+		d->ci = -1;
+		return k - 1;
+	}
+	return k;
+bad:
+	snprintf(d->why, sizeof d->why,
+	         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
+	         (unsigned long long)(d->ordinal + k), d->tid, kind);
+failed:
+	/* the events before are good; the decoder's place is not kept */
+	d->ordinal += k;
+	d->failed = true;
+	d->ci = -1;
+	d->left = d->seg_left = 0;
+	return k;
+}
+#undef RAVT_GETV
+#undef RAVT_GETA
+#undef RAVT_GETX
+
+/* The next event of the loaded chunk, moving to its next segment when one
+ * is used up; false at the chunk's end (d->why unchanged) or on a bad
+ * event (d->why).  ev->index is 0: the caller sets it. */
 static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, rav_event *ev, bool intern_text)
 {
 	if (__builtin_expect(d->left == 0, 0))
 		return false;
 	if (__builtin_expect(d->seg_left == 0, 0) && !ravt_dec_next_segment(d))
 		return false;
-	const uint8_t *p = d->ep, *end = d->eend;
-	if (__builtin_expect(p >= end, 0)) {
-		snprintf(d->why, sizeof d->why, "events end before the chunk's event count");
-		return false;
-	}
-	uint8_t kb = *p++;
-	unsigned kind = kb & RAVT_KIND_MAX;
-	uint64_t aux, x = 0, a = 0, b = 0, c = 0, r = d->ra;
-	unsigned shape;
-	const uint32_t tid = d->tid;
-	if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
-		uint64_t k;
-		RAVT_GETV(k);
-		RAVT_GETV(aux);
-		RAVT_GETV(x);
-		if (k > 0xffff || aux > 0xffffff)
-			goto bad;
-		kind = (unsigned)k;
-		shape = ravt_shape_of(kind);
-		unsigned amask = ravt_shape_addr_mask(shape);
-		uint64_t *v[3] = {&a, &b, &c};
-		for (int i = 0; i < 3; i++) {
-			if (amask & (1u << i)) {
-				RAVT_GETA(*v[i]);
-				if (i == 0)
-					d->ra = r;
-			} else {
-				RAVT_GETV(*v[i]);
-			}
-		}
-		x ^= tid;
-	} else {
-		switch (kb >> RAVT_KIND_BITS) {
-		case RAVT_AUX_ZERO:
-			aux = 0;
-			break;
-		case RAVT_AUX_ONE:
-			aux = 1;
-			break;
-		case RAVT_AUX_SAME:
-			aux = d->last_aux[kind];
-			break;
-		default:
-			RAVT_GETV(aux);
-			if (aux > 0xffffff)
-				goto bad;
-			break;
-		}
-		d->last_aux[kind] = (uint32_t)aux;
-		shape = ravt_shape_of(kind);
-		switch (shape) {
-		case RAVT_SHAPE_NONE:
-			break;
-		case RAVT_SHAPE_TIME: {
-			uint64_t za, zb, zc;
-			RAVT_GETV(za);
-			RAVT_GETV(zb);
-			RAVT_GETV(zc);
-			a = d->tsc_reg += (uint64_t)ravt_unzigzag(za);
-			b = d->hz_reg += (uint64_t)ravt_unzigzag(zb);
-			if (zc)
-				c = d->seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
-			break;
-		}
-		case RAVT_SHAPE_X:
-		case RAVT_SHAPE_XTEXT:
-			RAVT_GETV(x);
-			x ^= tid;
-			break;
-		case RAVT_SHAPE_XA:
-		case RAVT_SHAPE_TYPEDEF:
-			RAVT_GETV(x);
-			x ^= tid;
-			RAVT_GETV(a);
-			break;
-		case RAVT_SHAPE_XAB:
-			RAVT_GETV(x);
-			x ^= tid;
-			RAVT_GETV(a);
-			RAVT_GETV(b);
-			break;
-		case RAVT_SHAPE_HEAPNEW:
-		case RAVT_SHAPE_XSEQ: {
-			uint64_t z;
-			RAVT_GETV(x);
-			x ^= tid;
-			if (shape == RAVT_SHAPE_HEAPNEW)
-				RAVT_GETV(a);
-			RAVT_GETV(z);
-			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-			break;
-		}
-		case RAVT_SHAPE_PAGE:
-		case RAVT_SHAPE_HANDOFF: {
-			uint64_t z;
-			RAVT_GETA(a);
-			d->ra = r;
-			if (shape == RAVT_SHAPE_HANDOFF)
-				RAVT_GETV(b);
-			RAVT_GETV(x);
-			x ^= tid;
-			RAVT_GETV(z);
-			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-			break;
-		}
-		case RAVT_SHAPE_MSG: {
-			uint64_t z;
-			RAVT_GETV(x);
-			x ^= tid;
-			RAVT_GETV(a);
-			RAVT_GETV(b);
-			RAVT_GETV(z);
-			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-			break;
-		}
-		case RAVT_SHAPE_A:
-			RAVT_GETA(a);
-			d->ra = r;
-			break;
-		case RAVT_SHAPE_AB:
-			RAVT_GETA(a);
-			d->ra = r;
-			RAVT_GETA(b);
-			break;
-		case RAVT_SHAPE_ABC:
-			RAVT_GETA(a);
-			d->ra = r;
-			RAVT_GETA(b);
-			RAVT_GETA(c);
-			break;
-		case RAVT_SHAPE_AVV:
-			RAVT_GETA(a);
-			d->ra = r;
-			RAVT_GETV(b);
-			RAVT_GETV(c);
-			break;
-		case RAVT_SHAPE_TEXT:
-			RAVT_GETV(a);
-			break;
-		case RAVT_SHAPE_ACCESS:
-			RAVT_GETA(a);
-			d->ra = r;
-			RAVT_GETV(b);
-			break;
-		default:
-			RAVT_GETV(x);
-			x ^= tid;
-			RAVT_GETV(a);
-			RAVT_GETV(b);
-			RAVT_GETV(c);
-			break;
-		}
-	}
-	if (__builtin_expect(p > end || x > UINT32_MAX, 0))
-		goto bad;
-	const char *text = NULL;
-	if (__builtin_expect(
-	        shape == RAVT_SHAPE_XTEXT || shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT, 0)) {
-		uint64_t tlen = shape == RAVT_SHAPE_XTEXT ? aux : a;
-		if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
-			goto bad;
-		text = intern_text ? ravt_reader_intern(d->rd, p, (size_t)tlen, shape == RAVT_SHAPE_TYPEDEF)
-		                   : NULL;
-		p += tlen;
-	}
-	if (__builtin_expect(d->left == 1, 0) && (p != end || d->sp != d->send || d->next_valid)) {
-		snprintf(d->why, sizeof d->why, "bytes left over after the chunk's last event");
-		return false;
-	}
-	/* the decoder's registers first: stores through ev could alias them
-	 * as far as the compiler knows.  Runs of sites cover the chunk's
-	 * events exactly (checked at load), so a next run exists here. */
-	if (__builtin_expect(d->run_left == 0, 0)) {
-		d->run_i++;
-		d->run_left = d->runs[2 * d->run_i];
-		d->site = d->runs[2 * d->run_i + 1];
-	}
-	d->run_left--;
-	const uint32_t site = d->site;
-	uint64_t t_fp = d->t_fp;
-	d->t_fp = t_fp + d->t_step;
-	d->ep = p;
-	d->seg_left--;
-	d->left--;
-	d->ordinal++;
-	ev->kind = (uint16_t)kind;
-	ev->aux = (uint32_t)aux;
-	ev->x = (uint32_t)x;
-	ev->a = a;
-	ev->b = b;
-	ev->c = c;
-	ev->thread = tid;
-	ev->time_ns = t_fp >> 16;
-	ev->text = text;
-	ev->site = site;
-	return true;
-bad:
-	snprintf(d->why, sizeof d->why,
-	         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
-	         (unsigned long long)d->ordinal, d->tid, kind);
-	return false;
+	return ravt_dec_batch(d, ev, 1, 0, intern_text, false) == 1;
 }
-#undef RAVT_GETV
-#undef RAVT_GETA
 
 #endif /* RAVT_READER_DECODE_H */

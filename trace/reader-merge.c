@@ -57,7 +57,10 @@ struct ravt_merge {
 	ravt_sink *const *sinks;
 	size_t nsinks;
 	bool begun;
-	size_t nbatch;
+	/* the batch being decoded into: `batch`, or room a lone sink that
+	 * reserves (the pipeline) gave, so that events are written once */
+	rav_event *bat;
+	size_t nbatch, bcap;
 	rav_event batch[SINK_BATCH];
 };
 
@@ -160,14 +163,26 @@ static void deliver_batch(ravt_merge *m)
 {
 	if (!m->nbatch)
 		return;
+	for (size_t i = 0; i < m->nsinks; i++)
+		m->sinks[i]->ops->events(m->sinks[i], m->bat, m->nbatch);
+	m->nbatch = 0;
+}
+
+/* Before the first event of a batch: the sinks' begin (once per call),
+ * then where the batch goes. */
+static void start_batch(ravt_merge *m)
+{
 	if (!m->begun) {
 		for (size_t i = 0; i < m->nsinks; i++)
-			m->sinks[i]->ops->begin(m->sinks[i], m->batch[0].index);
+			m->sinks[i]->ops->begin(m->sinks[i], m->g);
 		m->begun = true;
 	}
-	for (size_t i = 0; i < m->nsinks; i++)
-		m->sinks[i]->ops->events(m->sinks[i], m->batch, m->nbatch);
-	m->nbatch = 0;
+	if (m->nsinks == 1 && m->sinks[0]->ops->reserve) {
+		m->bat = m->sinks[0]->ops->reserve(m->sinks[0], &m->bcap);
+	} else {
+		m->bat = m->batch;
+		m->bcap = SINK_BATCH;
+	}
 }
 
 /* Deliver what is batched, then make the runs and the merged count visible. */
@@ -309,20 +324,31 @@ static bool activate(ravt_reader *rd, ravt_merge *m)
 	return true;
 }
 
-/* The first sequence number: the smallest in the threads' first chunks
- * (the decoders stand on them on the first call).  A live stream takes the
- * smallest among the threads seen so far: a thread whose first chunk
- * arrives later with smaller numbers is merged where it arrives. */
-static void start(ravt_merge *m)
+/* The first sequence number.  In a file: the smallest in the threads'
+ * first chunks (the decoders stand on them on the first call).  A live
+ * stream cannot know the chunks still in flight: a thread whose first
+ * chunk comes later may hold smaller numbers than every chunk seen so far
+ * (a producer that fills its chunk slowly, a consumer that fills its own
+ * and sends it first), and merging from the smallest number seen would put
+ * the consumer's receive before the producer's send.  So a live merge
+ * expects the first number a recording has: 1 from the program's start
+ * (the engine's counter, FORMAT.md section 8), and a session's numbers
+ * start above the floor its ATTACHED record sets, which releases the
+ * segments waiting for them (ravt_reader_merge). */
+static void start(ravt_merge *m, bool live)
 {
 	uint64_t expected = UINT64_MAX;
-	for (size_t s = 0; s < m->ns; s++) {
-		uint64_t v;
-		if (m->dec[s]->ci >= 0 && ravt_dec_min_seq(m->dec[s], &v) && v < expected)
-			expected = v;
+	if (live) {
+		expected = RAVT_SEQ_FIRST;
+	} else {
+		for (size_t s = 0; s < m->ns; s++) {
+			uint64_t v;
+			if (m->dec[s]->ci >= 0 && ravt_dec_min_seq(m->dec[s], &v) && v < expected)
+				expected = v;
+		}
+		if (expected == UINT64_MAX)
+			expected = 0;
 	}
-	if (expected == UINT64_MAX)
-		expected = 0;
 	m->expected = expected;
 	m->started = true;
 }
@@ -351,37 +377,49 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 			fail_nomem(rd, m);
 			return -1;
 		}
-		/* g and nb in locals: the decoder's stores into the batch
-		 * (inside *m) would otherwise make them reload each event */
+		/* The segment decoded in batches straight into the sinks' batch
+		 * (g and nb in locals: stores into the batch, inside *m, would
+		 * otherwise make them reload). */
 		uint64_t g = m->g;
 		size_t nb = m->nbatch;
-		for (uint32_t k = 0; k < n; k++) {
-			rav_event *ev = &m->batch[nb];
-			if (!ravt_dec_event(d, ev, true)) {
+		uint32_t done = 0;
+		while (done < n) {
+			if (nb == 0) {
+				m->g = g;
+				start_batch(m);
+			}
+			uint32_t want = n - done;
+			if (want > m->bcap - nb)
+				want = (uint32_t)(m->bcap - nb);
+			uint32_t got = ravt_dec_batch(d, &m->bat[nb], want, g, true, true);
+			g += got;
+			nb += got;
+			done += got;
+			if (__builtin_expect(got < want && d->failed, 0)) {
 				m->g = g;
 				m->nbatch = nb;
 				/* Keep the runs consistent with what was delivered. */
-				m->pending[m->npending - 1].len -= n - k;
+				m->pending[m->npending - 1].len -= n - done;
 				if (m->pending[m->npending - 1].len == 0)
 					m->npending--;
-				m->work.merge_events += k;
+				m->work.merge_events += done;
 				rav_trace_error e;
 				ravt_dec_error(d, &e);
 				fail(m, &e);
 				return -1;
 			}
-			ev->index = g++;
-			if (__builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0)) {
+			if (__builtin_expect(m->bat[nb - 1].kind == RAV_EV_SNAPSHOT, 0)) {
 				/* the events up to it first, then the state it names */
-				rav_event snap = *ev;
+				rav_event snap = m->bat[nb - 1];
 				m->g = g;
-				m->nbatch = nb + 1;
+				m->nbatch = nb;
 				deliver_batch(m);
 				deliver_snapshot(rd, m, &snap);
 				nb = 0;
 				continue;
 			}
-			if (++nb == SINK_BATCH) {
+			if (nb == m->bcap) {
+				m->g = g;
 				m->nbatch = nb;
 				deliver_batch(m);
 				nb = 0;
@@ -450,7 +488,7 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 			fail_nomem(rd, m);
 		else if (activate(rd, m)) {
 			if (!m->started && m->ready.n)
-				start(m);
+				start(m, live);
 			uint64_t stop_at = max_events ? m->g + max_events : UINT64_MAX;
 			for (;;) {
 				if (m->ready.n == 0) {

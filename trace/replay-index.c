@@ -115,7 +115,8 @@ static void sink_begin(ravt_sink *sink, uint64_t from);
 static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n);
 static void sink_end(ravt_sink *sink, uint64_t upto, bool final);
 static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece);
-static const ravt_sink_ops replay_ops = {sink_begin, sink_events, sink_end, sink_snapshot};
+static const ravt_sink_ops replay_ops = {
+    .begin = sink_begin, .events = sink_events, .end = sink_end, .snapshot = sink_snapshot};
 
 /* After a snapshot, a keyframe this many events later (snapshots come in
  * bursts when a session starts: one keyframe after the burst, not one per

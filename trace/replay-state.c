@@ -207,7 +207,7 @@ static void apply_end(ravt_sink *sink, uint64_t upto, bool final)
 	(void)sink, (void)upto, (void)final;
 }
 
-static const ravt_sink_ops apply_ops = {apply_begin, apply_events, apply_end, NULL};
+static const ravt_sink_ops apply_ops = {.begin = apply_begin, .events = apply_events, .end = apply_end};
 
 /* The cursor ended before `target` (a chunk that does not decode). */
 static int cursor_ended(rav_state *s, uint64_t at, uint64_t target, rav_trace_error *err)

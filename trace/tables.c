@@ -387,7 +387,8 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 	pthread_mutex_unlock(&tb->lock);
 }
 
-static const ravt_sink_ops tables_ops = {sink_begin, sink_events, sink_end, sink_snapshot};
+static const ravt_sink_ops tables_ops = {
+    .begin = sink_begin, .events = sink_events, .end = sink_end, .snapshot = sink_snapshot};
 
 ravt_tables *ravt_tables_new(ravt_budget *budget)
 {

@@ -44,20 +44,23 @@ static void push(script *s, uint32_t thread, rav_raw_event e, const char *text, 
 
 /* Kinds beyond 0xff do not fit the raw record: only the escape test uses
  * them, through the writer's raw kind byte (kind & 0xff). */
-static void build_every_kind(script *s, uint32_t th)
+/* The script's ordering events take the numbers q + 1 .. q + 7 (its first
+ * TIME carries q). */
+#define EVERY_KIND_SEQS 7
+static void build_every_kind_from(script *s, uint32_t th, uint64_t q)
 {
 	memset(s, 0, sizeof *s);
 #define P(kind, aux, x, a, b, c, text, ea, eb, ec) push(s, th, tt_ev(kind, aux, x, a, b, c), text, ea, eb, ec)
 #define L rav_loc_make
 	P(RAV_EV_TIME, 0, 0, 5000, 0, 0, NULL, 5000, 0, 0);
-	P(RAV_EV_TIME, 0, 0, 6000, 3000000000ull, 11, NULL, 6000, 3000000000ull, 11);
-	P(RAV_EV_THREAD_START, 0, th, 1234, 0, 12, NULL, 1234, 0, 12);
+	P(RAV_EV_TIME, 0, 0, 6000, 3000000000ull, q, NULL, 6000, 3000000000ull, q);
+	P(RAV_EV_THREAD_START, 0, th, 1234, 0, q + 1, NULL, 1234, 0, q + 1);
 	P(RAV_EV_THREAD_NAME, 12, th, 0, 0, 0, "worker-seven", 0, 0, 0);
-	P(RAV_EV_HEAP_NEW, 1, 9, th, 0, 13, NULL, th, 0, 13);
+	P(RAV_EV_HEAP_NEW, 1, 9, th, 0, q + 2, NULL, th, 0, q + 2);
 	P(RAV_EV_TYPE_DEF, 17, 2, 4, 0, 0, "node", 4, 0, 0);
-	P(RAV_EV_PAGE_ACQUIRE, 1, th, tt_addr(3, 0, 0), 0, 14, NULL, L(3, 0, 0), 0, 14);
-	P(RAV_EV_PAGE_RELEASE, 0, th, tt_addr(3, 0, 0), 0, 15, NULL, L(3, 0, 0), 0, 15);
-	P(RAV_EV_PAGE_HANDOFF, 0, th, tt_addr(4, 0, 0), 9, 16, NULL, L(4, 0, 0), 9, 16);
+	P(RAV_EV_PAGE_ACQUIRE, 1, th, tt_addr(3, 0, 0), 0, q + 3, NULL, L(3, 0, 0), 0, q + 3);
+	P(RAV_EV_PAGE_RELEASE, 0, th, tt_addr(3, 0, 0), 0, q + 4, NULL, L(3, 0, 0), 0, q + 4);
+	P(RAV_EV_PAGE_HANDOFF, 0, th, tt_addr(4, 0, 0), 9, q + 5, NULL, L(4, 0, 0), 9, q + 5);
 	P(RAV_EV_ALLOC, 17, 0, tt_addr(3, 5, 0), 0, 0, NULL, L(3, 5, 0), 0, 0);
 	P(RAV_EV_ALLOC, 17, 0, tt_addr(3, 6, 0), 0, 0, NULL, L(3, 6, 0), 0, 0);
 	P(RAV_EV_FREE, 17, 0, tt_addr(3, 5, 0), 0, 0, NULL, L(3, 5, 0), 0, 0);
@@ -77,8 +80,8 @@ static void build_every_kind(script *s, uint32_t th)
 	P(RAV_EV_ROOT_NEW, 0, 0, tt_addr(0, 1, 1), 0, 0, NULL, L(0, 1, 1), 0, 0);
 	P(RAV_EV_ROOT_FREE, 0, 0, tt_addr(0, 1, 1), 0, 0, NULL, L(0, 1, 1), 0, 0);
 	P(RAV_EV_MSG_BUILD, 0, 9, 0, 0, 0, NULL, 0, 0, 0);
-	P(RAV_EV_MSG_SEND, 0, 9, 1, 2, 17, NULL, 1, 2, 17);
-	P(RAV_EV_MSG_RECV, 0, 9, 1, th, 18, NULL, 1, th, 18);
+	P(RAV_EV_MSG_SEND, 0, 9, 1, 2, q + 6, NULL, 1, 2, q + 6);
+	P(RAV_EV_MSG_RECV, 0, 9, 1, th, q + 7, NULL, 1, th, q + 7);
 	P(RAV_EV_COMPACT_BEGIN, 2, th, 0, 0, 0, NULL, 0, 0, 0);
 	P(RAV_EV_COMPACT_END, 0, th, 3, 0, 0, NULL, 3, 0, 0);
 	P(RAV_EV_SERIALIZE, 0, th, 10, 400, 0, NULL, 10, 400, 0);
@@ -107,6 +110,11 @@ static void build_every_kind(script *s, uint32_t th)
 	P(RAV_EV_DATA_STORE, 0, 0, tt_addr(3, 2, 1), UINT64_MAX, 1, NULL, L(3, 2, 1), UINT64_MAX, 1);
 #undef P
 #undef L
+}
+
+static void build_every_kind(script *s, uint32_t th)
+{
+	build_every_kind_from(s, th, 11);
 }
 
 static bool same(const rav_event *ev, const expect *e)
@@ -599,6 +607,9 @@ static void *pipe_writer(void *arg)
 	ravt_writer *w = ravt_writer_new(&p, sink_pipe, &job->fd, err, sizeof err);
 	if (w) {
 		for (int rep = 0; rep < 20; rep++) {
+			/* numbered as a recording from the start is (a live
+			 * reader waits for 1, then for each next number) */
+			build_every_kind_from(job->s, 4, (uint64_t)rep * EVERY_KIND_SEQS);
 			ravt_writer_add(w, 4, job->s->raw, job->s->nraw);
 			ravt_writer_flush_thread(w, 4);
 			usleep(2000);
@@ -612,8 +623,8 @@ static void *pipe_writer(void *arg)
 
 static void test_pipe(void)
 {
-	static script s;
-	build_every_kind(&s, 4);
+	static script s, mine;
+	build_every_kind(&mine, 4); /* (only its size: the writer numbers its copies) */
 	int fds[2];
 	REQUIRE(pipe(fds) == 0);
 	pipe_job job = { fds[1], &s };
@@ -640,19 +651,21 @@ static void test_pipe(void)
 	}
 	rav_trace_poll(t, &err);
 	CHECK_EQ(rav_trace_index(t, NULL, NULL, &err), 0);
-	CHECK_EQ(rav_trace_indexed_events(t), 20 * s.nexp);
+	pthread_join(th, NULL);
+	CHECK_EQ(rav_trace_indexed_events(t), 20 * mine.nexp);
 	rav_trace_get_info(t, &info);
 	CHECK(!info.truncated);
 	CHECK(polls > 1);
-	for (uint64_t i = 0; i < 20 * s.nexp; i++) {
+	for (uint64_t i = 0; i < 20 * mine.nexp; i++) {
+		if (i % mine.nexp == 0)
+			build_every_kind_from(&mine, 4, i / mine.nexp * EVERY_KIND_SEQS);
 		rav_event ev;
 		CHECK(rav_trace_event_at(t, i, &ev));
-		if (!same(&ev, &s.exp[i % s.nexp]))
+		if (!same(&ev, &mine.exp[i % mine.nexp]))
 			tt_failures++;
 		if (tt_failures)
 			break;
 	}
-	pthread_join(th, NULL);
 	rav_trace_close(t);
 	close(fds[0]);
 }
