@@ -571,20 +571,14 @@ static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, ui
  * or NULL, and then the operation records its events one by one
  * (rav__emit, each before its write: the slow path's clock reading, buffer
  * exchange and debugger see them as before).  The records pass together
- * exactly when each would have passed alone, or when the periodic clock
- * reading is all that stops them: rav__compound_room_slow (record.c) then
- * writes it in front of them, as the first event's rav__emit_slow would
- * have (one clock reading in 16 records sent whole allocations, moves and
- * transfers down the one-by-one path: about 130 instructions instead of
- * 15, callgrind, rav-bench trace-record).  rav__compound_put fills a
+ * exactly when each would have passed alone.  rav__compound_put fills a
  * record, rav__compound_done publishes the count `next`. */
-rav_raw_event *rav__compound_room_slow(unsigned recs, uint32_t *next);
 static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room(unsigned recs, uint32_t *next)
 {
 	rav_evbuf *buf = rav__tbuf;
 	uint32_t n = buf->count;
 	if (RAV_UNLIKELY(n + recs > rav__tlimit))
-		return rav__compound_room_slow(recs, next);
+		return NULL;
 	*next = n + recs;
 	return &buf->ev[n];
 }

@@ -413,35 +413,6 @@ void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 	emit_slower(kindaux, x, a, b, c);
 }
 
-/* rav__compound_room's records did not pass the bound.  When that is only
- * because the periodic clock reading is due (what rav__emit_slow's first
- * test finds for a single event), the reading goes in front of them and
- * they take the records after it; the count covering both is published by
- * rav__compound_done.  Anything else (a full buffer, no buffer, a debugger
- * watching every event, a stream outside the current epoch, a compound
- * straddling the reading) returns NULL: the operation records its events
- * one by one, each meeting the slow path as it would alone. */
-rav_raw_event *rav__compound_room_slow(unsigned recs, uint32_t *next)
-{
-	rav_evbuf *buf = tbuf;
-	uint32_t n = buf->count;
-	if (!(n >= rav__tclock && n + 1 + recs <= buf->cap && !debug_wants_events() &&
-	      rav__tl_epoch == __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED) && rav__recorder))
-		return NULL;
-	rav_raw_event *e = &buf->ev[n];
-	rav__put_kind_x(e, RAV_EV_TIME, 0);
-	e->a = tsc_now();
-	e->b = 0;
-	e->c = 0;
-	/* the countdown as rav__emit_slow starts it: RAV_TIME_EVERY records
-	 * from the first one after the reading */
-	uint32_t clock = n + 1 + RAV_TIME_EVERY, bound = buf->cap - 1;
-	rav__tclock = clock;
-	rav__tlimit = clock < bound ? clock : bound;
-	*next = n + 1 + recs;
-	return e + 1;
-}
-
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc)
 {
 	/* This event brings its own clock reading (taken under the lock that
