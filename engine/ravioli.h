@@ -455,6 +455,8 @@ extern const uint8_t *rav__alloc_gate;
 /* A cell of type t (fields zero, counted) from h's queued holes (deferred
  * mode); NULL when there is none.  The caller links it as a bump's. */
 extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
+extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type (what programs built
+						  before rav__alloc_gate test; kept, part of the ABI) */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
 
 #if RAV_INLINE_FAST
