@@ -293,6 +293,9 @@ void rav__types_record_all(void);
 /* 1 for the types a program may allocate (registered user types and the
  * vector/bytes types), indexed by type id below RAV_TYPE_MAX. */
 extern uint8_t rav__allocatable[RAV_TYPE_MAX];
+/* rav__alloc_gate (ravioli.h) follows rav__tracing_flag: called after every
+ * store to the flag. */
+void rav__alloc_gate_sync(void);
 
 /* pool.c */
 rav_status rav__pool_ensure(void);

@@ -420,8 +420,11 @@ void rav_trace_access(const void *addr, bool write);
  *
  * They read and write the first words of a heap, struct rav__heap_head (the
  * engine's struct rav_heap begins with it, checked there), and four
- * variables of the engine: so that layout is part of the library's ABI (a
- * change to it changes the soname, lib/meson.build), as is rav__take_hole. */
+ * variables of the engine (rav__tracing_flag, rav__hooks_flag,
+ * rav__refmask, rav__alloc_gate): so that layout is part of the library's
+ * ABI (a change to it changes the soname, lib/meson.build), as is
+ * rav__take_hole.  rav__allocatable, which programs built before the gate
+ * read instead, stays exported and kept. */
 #ifndef RAV_INLINE_FAST
 #if RAV_DEBUG || RAV_VALGRIND
 #define RAV_INLINE_FAST 0
@@ -441,10 +444,19 @@ struct __attribute__((may_alias)) rav__heap_head {
 };
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 extern int rav__hooks_flag;                    /* reads have tracing work: take the library's path */
+/* The allocation gate: 1 at index t when a program may allocate type t and
+ * nothing records, in one byte per possible rav_type (65536, so no bound
+ * test either).  While recording it points at a table of zeros, so an
+ * allocation's whole "may I take the fast path" is one load of the pointer
+ * and one byte test instead of the tracing flag, a bound and
+ * rav__allocatable (callgrind, rav-bench binary-trees: see engine/types.c,
+ * which keeps it in step with both). */
+extern const uint8_t *rav__alloc_gate;
 /* A cell of type t (fields zero, counted) from h's queued holes (deferred
  * mode); NULL when there is none.  The caller links it as a bump's. */
 extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
-extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type */
+extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type (what programs built
+						  before rav__alloc_gate test; kept, part of the ABI) */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
 
 #if RAV_INLINE_FAST
@@ -495,16 +507,17 @@ RAV__FAST rav_cell *rav__fast_bump(struct rav__heap_head *hh, rav_type t)
 }
 
 /* Allocate a cell of type t into the empty slot, a bump at the top of h;
- * NULL if that is not the case (the library's path then). */
+ * NULL if that is not the case (the library's path then).  The gate says
+ * both "t is allocatable" and "nothing records". */
 RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 {
 	struct rav__heap_head *hh = (struct rav__heap_head *)h;
 	rav_cell *c;
-	if (RAV__LIKELY(t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
-			hh->dead == NULL && hh->top < RAV_PAGE_CELLS)) {
+	if (!(__atomic_load_n(&rav__alloc_gate, __ATOMIC_RELAXED)[t] && *slot == 0))
+		return NULL;
+	if (RAV__LIKELY(hh->dead == NULL && hh->top < RAV_PAGE_CELLS)) {
 		c = rav__fast_bump(hh, t);
-	} else if (t < RAV_TYPE_MAX && __atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) && *slot == 0 &&
-		   hh->dead != NULL) {
+	} else if (hh->dead != NULL) {
 		/* (after the bump's test, so the bump's code is as without it) */
 		if (!(c = rav__take_hole(h, t)))
 			return NULL;
@@ -516,6 +529,19 @@ RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 	return c;
 }
 
+/* What a borrow handed to the library's path says about its generation:
+ * a build without debug checks never reads it (its check of a borrow is
+ * the null test), so the inline functions pass 0 there and the program
+ * need not keep the borrow's generation alive across its own calls for a
+ * path it rarely takes (callgrind, rav-bench binary-trees' check: the
+ * walk's second child becomes a loop instead of a call).  rav-config.h's
+ * RAV_DEBUG is the library's own setting. */
+#if RAV_DEBUG
+#define RAV__SLOW_REF(r) (r)
+#else
+#define RAV__SLOW_REF(r) (RAV__LITERAL(rav_ref){ (r).cell, 0 })
+#endif
+
 /* The library's path writes its borrow into a temporary of the inline
  * function, copied into *out by field: had *out's address gone to the
  * call, the program's borrow (usually a local) would live in memory, and
@@ -525,7 +551,9 @@ RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
  * a tree build's time, perf). */
 RAV__FAST rav_status rav__put_ref(rav_status s, const rav_ref *tmp, rav_ref *out)
 {
-	if (out) {
+	/* (only on success: a call that fails leaves *out as it was, in the
+	 * library and so here, rather than copying the unset temporary) */
+	if (out && s == RAV_OK) {
 		out->cell = tmp->cell;
 		out->gen = tmp->gen;
 	}
@@ -536,7 +564,7 @@ RAV__FAST rav_status rav__new_field_fast(rav_heap *h, rav_type t, rav_ref parent
 {
 	rav_ref rav__tmp;
 	rav_cell *c;
-	if (rav__fast_ok() && RAV__LIKELY(parent.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
+	if (RAV__LIKELY(parent.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
 	    (c = rav__fast_new(h, t, &parent.cell->w[1 + field])) != NULL) {
 		if (out) {
 			out->cell = c;
@@ -544,15 +572,14 @@ RAV__FAST rav_status rav__new_field_fast(rav_heap *h, rav_type t, rav_ref parent
 		}
 		return RAV_OK;
 	}
-	return rav__put_ref((rav_new_field)(h, t, parent, field, out ? &rav__tmp : NULL), &rav__tmp, out);
+	return rav__put_ref((rav_new_field)(h, t, RAV__SLOW_REF(parent), field, out ? &rav__tmp : NULL), &rav__tmp, out);
 }
 
 RAV__FAST rav_status rav__new_root_fast(rav_heap *h, rav_type t, rav_root r, rav_ref *out)
 {
 	rav_ref rav__tmp;
 	rav_cell *c;
-	if (rav__fast_ok() && RAV__LIKELY(h != NULL) && RAV__LIKELY(r != NULL) &&
-	    (c = rav__fast_new(h, t, (uintptr_t *)r)) != NULL) {
+	if (RAV__LIKELY(h != NULL) && RAV__LIKELY(r != NULL) && (c = rav__fast_new(h, t, (uintptr_t *)r)) != NULL) {
 		if (out) {
 			out->cell = c;
 			out->gen = ((struct rav__heap_head *)h)->gen;
@@ -571,15 +598,14 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 	rav_ref rav__tmp;
 	struct rav__heap_head *hh = (struct rav__heap_head *)h;
 	uintptr_t *slot = at.word;
-	if (rav__fast_ok() && RAV__LIKELY(h && slot && (unsigned)field <= 1 && t < RAV_TYPE_MAX)) {
+	if (RAV__LIKELY(h && slot && (unsigned)field <= 1) && __atomic_load_n(&rav__alloc_gate, __ATOMIC_RELAXED)[t]) {
 		const rav_cell *owner = (const rav_cell *)((uintptr_t)slot & ~(uintptr_t)(RAV_CELL_SIZE - 1));
 		uintptr_t owner_type = owner->w[RAV_W_TYPE] & RAV_TYPE_MASK;
 		unsigned word = (unsigned)(((uintptr_t)slot & (RAV_CELL_SIZE - 1)) / sizeof(uintptr_t));
 		rav_cell *held = (rav_cell *)*slot;
 		if (RAV__LIKELY(owner_type == RAV_TYPE_ROOT ||
 				(word - 1 <= 1 && (__atomic_load_n(&rav__refmask[owner_type], __ATOMIC_RELAXED) >> (word - 1) & 1))) &&
-		    RAV__LIKELY(__atomic_load_n(&rav__allocatable[t], __ATOMIC_RELAXED) &&
-				(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1)) &&
+		    RAV__LIKELY(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1) &&
 		    RAV__LIKELY(hh->top < RAV_PAGE_CELLS || hh->dead != NULL) &&
 		    RAV__LIKELY(!held || (held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
 			/* a bump, or a hole (deferred mode) */
@@ -606,24 +632,26 @@ slow:
 }
 
 /* The borrow of what slot holds, if that is a normal raviolo or nothing
- * and reads have no tracing work.  The flag is tested last: a walk's
- * common case (a null child, a leaf) then decides on the slot it loaded,
- * and the compiler keeps no test of the flag or the borrow across the
- * program's own calls (callgrind, a recursive walk of a binary tree as
- * rav-bench binary-trees' check: 40.5 -> 32.5 instructions per node; a
- * list walk with rav_load: 17 as before). */
+ * and reads have no tracing work: true with *out set, else false (the
+ * library's path).  The flag is tested last: a walk's common case (a null
+ * child, a leaf) then decides on the slot it loaded, and the compiler
+ * keeps no test of the flag or the borrow across the program's own calls
+ * (callgrind, a recursive walk of a binary tree as rav-bench
+ * binary-trees' check: 40.5 -> 32.5 instructions per node; a list walk
+ * with rav_load: 17 as before).  The result is built whole (a literal):
+ * filled field by field, gcc kept the padding after `gen` from an earlier
+ * library call's result and merged it in (three more instructions per
+ * read in that walk). */
 RAV__FAST bool rav__fast_deref(rav_heap *h, const uintptr_t *slot, rav_ref *out)
 {
 	rav_cell *c = (rav_cell *)*slot;
 	if (!c) {
-		out->cell = NULL;
-		out->gen = 0;
+		*out = RAV_NULL_REF;
 		return rav__fast_read_ok();
 	}
 	if ((c->w[RAV_W_TYPE] & RAV_TYPE_MASK) == RAV_TYPE_REF || !rav__fast_read_ok())
 		return false;
-	out->cell = c;
-	out->gen = ((struct rav__heap_head *)h)->gen;
+	*out = RAV__LITERAL(rav_ref){ c, ((struct rav__heap_head *)h)->gen };
 	return true;
 }
 
@@ -641,14 +669,15 @@ RAV__FAST rav_ref rav__load_ref_fast(rav_heap *h, rav_ref obj, int field)
 	if (RAV__LIKELY(obj.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
 	    rav__fast_deref(h, &obj.cell->w[1 + field], &out))
 		return out;
-	return (rav_load_ref)(h, obj, field);
+	out = (rav_load_ref)(h, RAV__SLOW_REF(obj), field);
+	return RAV__LITERAL(rav_ref){ out.cell, out.gen };
 }
 
 RAV__FAST uintptr_t rav__load_fast(rav_heap *h, rav_ref obj, int field)
 {
 	if (rav__fast_read_ok() && RAV__LIKELY(obj.cell && (unsigned)field <= 1))
 		return obj.cell->w[1 + field];
-	return (rav_load)(h, obj, field);
+	return (rav_load)(h, RAV__SLOW_REF(obj), field);
 }
 
 RAV__FAST void rav__store_fast(rav_heap *h, rav_ref obj, int field, uintptr_t value)
@@ -656,14 +685,14 @@ RAV__FAST void rav__store_fast(rav_heap *h, rav_ref obj, int field, uintptr_t va
 	if (rav__fast_ok() && RAV__LIKELY(obj.cell && (unsigned)field <= 1))
 		obj.cell->w[1 + field] = value;
 	else
-		(rav_store)(h, obj, field, value);
+		(rav_store)(h, RAV__SLOW_REF(obj), field, value);
 }
 
 RAV__FAST uintptr_t rav__scalar_fast(rav_heap *h, rav_ref obj)
 {
 	if (rav__fast_read_ok() && RAV__LIKELY(obj.cell != NULL))
 		return obj.cell->w[RAV_W_TYPE] >> RAV_SCALAR_SHIFT;
-	return (rav_scalar)(h, obj);
+	return (rav_scalar)(h, RAV__SLOW_REF(obj));
 }
 
 RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
@@ -672,7 +701,7 @@ RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
 		uintptr_t low = obj.cell->w[RAV_W_TYPE] & (((uintptr_t)1 << RAV_SCALAR_SHIFT) - 1);
 		obj.cell->w[RAV_W_TYPE] = low | (value << RAV_SCALAR_SHIFT);
 	} else {
-		(rav_set_scalar)(h, obj, value);
+		(rav_set_scalar)(h, RAV__SLOW_REF(obj), value);
 	}
 }
 
@@ -686,6 +715,7 @@ RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
 #define rav_scalar(h, obj) rav__scalar_fast((h), (obj))
 #define rav_set_scalar(h, obj, value) rav__set_scalar_fast((h), (obj), (value))
 #undef RAV__LIKELY
+#undef RAV__SLOW_REF
 #endif /* RAV_INLINE_FAST */
 
 #ifdef __cplusplus

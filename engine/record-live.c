@@ -70,6 +70,7 @@ uint32_t rav_record_session_begin(void)
 	__atomic_store_n(&rav__hooks_flag, RAV_HOOK_SAFEPOINT | (access ? RAV_HOOK_ACCESS : 0),
 	                 __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, 1, __ATOMIC_RELEASE);
+	rav__alloc_gate_sync();
 	return e;
 }
 
@@ -105,6 +106,7 @@ uint64_t rav_record_seq_last(void)
 void rav_record_session_end(void)
 {
 	__atomic_store_n(&rav__tracing_flag, 0, __ATOMIC_RELEASE);
+	rav__alloc_gate_sync();
 	__atomic_store_n(&rav__hooks_flag, 0, __ATOMIC_RELEASE);
 }
 

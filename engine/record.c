@@ -165,6 +165,7 @@ bool rav_record_install(const rav_recorder *r)
 	__atomic_store_n(&rav__recorder_ptr, r, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__hooks_flag, r && r->record_access ? RAV_HOOK_ACCESS : 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&rav__tracing_flag, r != NULL, __ATOMIC_RELEASE);
+	rav__alloc_gate_sync();
 	if (r)
 		rav__types_record_all();
 	return true;

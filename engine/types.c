@@ -22,6 +22,18 @@ typedef struct type_entry {
 
 uint8_t rav__refmask[RAV_TYPE_MAX];
 uint8_t rav__allocatable[RAV_TYPE_MAX];
+/* The allocation gate of ravioli.h's inline fast paths: rav__allocatable
+ * over every possible rav_type while nothing records, all zeros while
+ * something does.  64 KiB each so the inline test needs no bound; beyond
+ * RAV_TYPE_MAX they are never written, and the shut table never is (the
+ * kernel's zero page backs what is read of them).  The pointer is read by
+ * every inline allocation of every thread and written only when recording
+ * starts or stops: it starts a cache line, among this file's read-mostly
+ * data. */
+_Static_assert(sizeof(rav_type) == 2, "the gate has one byte per possible rav_type");
+static uint8_t gate_open[1u << 16];
+static const uint8_t gate_shut[1u << 16];
+__attribute__((aligned(64))) const uint8_t *rav__alloc_gate = gate_open;
 static type_entry types[RAV_TYPE_MAX];
 static atomic_uint ntypes;
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,6 +58,23 @@ static void put(rav_type id, const char *name, rav_field_kind f0, const char *f0
 	/* Read without a lock by every allocation (a relaxed load is a plain
 	 * load): a program uses an id only after its registration returned it. */
 	__atomic_store_n(&rav__allocatable[id], (uint8_t)allocatable, __ATOMIC_RELAXED);
+	__atomic_store_n(&gate_open[id], (uint8_t)allocatable, __ATOMIC_RELAXED);
+}
+
+/* Called after every change of rav__tracing_flag (record.c, record-live.c).
+ * Two threads switching recording at once (a recorder installed while a
+ * session ends) must not leave the gate open while the flag says recording:
+ * under the lock, the last call sees the last flag written before it (each
+ * caller wrote the flag before it took the lock).  A thread that reads the
+ * old pointer makes one more allocation the way it would have a moment
+ * earlier, as with the flag itself (see rav__tracing in rav-private.h). */
+void rav__alloc_gate_sync(void)
+{
+	static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&gate_lock);
+	bool tracing = __atomic_load_n(&rav__tracing_flag, __ATOMIC_ACQUIRE) != 0;
+	__atomic_store_n(&rav__alloc_gate, tracing ? gate_shut : gate_open, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&gate_lock);
 }
 
 static void init_builtin(void)

@@ -1,0 +1,306 @@
+/* test-engine-fastpath.c - the inline fast paths of ravioli.h at their edges.
+ *
+ * Compiled with RAV_INLINE_FAST=1, so the per-cell calls run the header's
+ * inline code in every build (in a build with debug checks, against a
+ * library that checks every borrow the inline code hands it: the
+ * generations it passes must be right there).  What is tested is where the
+ * inline code hands over to the library and back:
+ *  - bump: allocation filling the top page to its last cell and going on
+ *    into new pages (rav_new_field, rav_new_root, rav_new_before), every
+ *    borrow current, the heap consistent at each page boundary;
+ *  - gate: recording switched on and off while a thread allocates (a live
+ *    recorder's session begins and ends mid-run): every allocation made
+ *    while recording is recorded, as a bump and as a queued hole taken in
+ *    deferred mode, none before or after;
+ *  - pool-limit: the pool running out while the inline code bumps through
+ *    the last page it could get: RAV_ENOMEM at the page boundary, the slot
+ *    and the heap as they were, allocation working again once pages come
+ *    back.  rav_init is process-wide: meson runs each case in its own
+ *    process (tests/engine/meson.build).
+ */
+#include "rav-test.h" /* (ravioli.h first: rav-record.h alone lacks <stddef.h>) */
+#include "rav-record.h"
+
+#if !RAV_INLINE_FAST
+#error "this test is about the inline fast paths: build it with -DRAV_INLINE_FAST=1"
+#endif
+
+static rav_type node_type(void)
+{
+	rav_type t = rav_type_register("fastpath_node", RAV_DATA, RAV_REF);
+	CHECK(t != 0);
+	return t;
+}
+
+/* ---- bump ---- */
+
+static void bump_case(void)
+{
+	rav_type t = node_type();
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	CHECK(r);
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	uint64_t pages0 = s.pages, allocs0 = s.allocs;
+	/* A list of n cells: each rav_new_field a bump, every page boundary
+	 * (top == RAV_PAGE_CELLS) the library's path taking a page. */
+	size_t n = 3 * RAV_PAGE_CELLS + 7;
+	rav_ref cur;
+	CHECK_OK(rav_new_root(h, t, r, &cur));
+	rav_store(h, cur, 0, 0);
+	for (size_t i = 1; i < n; i++) {
+		rav_ref prev = cur;
+		CHECK_OK(rav_new_field(h, t, prev, 1, &cur));
+		CHECK(!rav_ref_is_null(cur));
+		CHECK_EQ(cur.gen, rav_heap_gen(h));
+		CHECK(rav_load_ref(h, prev, 1).cell == cur.cell);
+		CHECK_EQ(rav_type_of(h, cur), t);
+		CHECK_EQ(rav_load(h, cur, 0), 0);
+		CHECK(rav_ref_is_null(rav_load_ref(h, cur, 1)));
+		rav_store(h, cur, 0, i);
+		rav_heap_stats(h, &s);
+		if (s.pages != pages0) {
+			/* a page boundary was just crossed: the heap is whole */
+			CHECK_HEAP(h);
+			pages0 = s.pages;
+		}
+	}
+	rav_heap_stats(h, &s);
+	CHECK_EQ(s.allocs - allocs0, n);
+	CHECK(s.pages >= 4);
+	CHECK_HEAP(h);
+	cur = rav_root_get(h, r);
+	for (size_t i = 0; i < n; i++) {
+		CHECK_EQ(rav_load(h, cur, 0), i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_HEAP(h);
+
+	/* The same through rav_new_before (a stack pushed at the root) and
+	 * rav_new_root into a fresh root each time (roots then share pages
+	 * with nothing: root cells live on their own pages). */
+	for (size_t i = 0; i < n; i++) {
+		rav_ref top;
+		CHECK_OK(rav_new_before(h, t, rav_root_slot(r), 1, &top));
+		CHECK_EQ(top.gen, rav_heap_gen(h));
+		rav_store(h, top, 0, i);
+		if (i % RAV_PAGE_CELLS == RAV_PAGE_CELLS - 1)
+			CHECK_HEAP(h);
+	}
+	CHECK_HEAP(h);
+	cur = rav_root_get(h, r);
+	for (size_t i = n; i-- > 0;) {
+		CHECK_EQ(rav_load(h, cur, 0), i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+	enum { NROOTS = RAV_PAGE_CELLS + 3 };
+	static rav_root roots[NROOTS];
+	for (size_t i = 0; i < NROOTS; i++) {
+		roots[i] = rav_root_new(h);
+		CHECK(roots[i]);
+		rav_ref c;
+		CHECK_OK(rav_new_root(h, t, roots[i], &c));
+		rav_set_scalar(h, c, i);
+	}
+	CHECK_HEAP(h);
+	for (size_t i = 0; i < NROOTS; i++) {
+		CHECK_EQ(rav_scalar(h, rav_root_get(h, roots[i])), i);
+		rav_root_free(h, roots[i]);
+	}
+	rav_root_free(h, r);
+	CHECK_HEAP(h);
+	rav_heap_stats(h, &s);
+	CHECK_EQ(s.live_cells, 0);
+}
+
+/* ---- gate ---- */
+
+/* What the recorder was handed: ALLOC events of one type, counted. */
+static rav_type counted_type;
+static uint64_t allocs_seen;
+static uint64_t snapshots;
+
+static void count_buffer(const rav_evbuf *b)
+{
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < b->count;) {
+		const rav_raw_event *e = &b->ev[i];
+		unsigned recs = rav_raw_compound_records(e);
+		rav_raw_event out[RAV_RAW_EXPAND_MAX];
+		unsigned n = 1;
+		const rav_raw_event *evs = e;
+		if (recs) {
+			CHECK(i + recs <= b->count);
+			n = rav_raw_expand(e, out);
+			CHECK(n > 0);
+			evs = out;
+		}
+		for (unsigned k = 0; k < n; k++)
+			if ((evs[k].kind & 0xffu) == RAV_EV_ALLOC && (evs[k].kind >> 8) == counted_type)
+				allocs_seen++;
+		i += recs ? recs : 1;
+	}
+}
+
+static rav_evbuf *gate_exchange(rav_evbuf *full, void *user)
+{
+	(void)user;
+	count_buffer(full);
+	if (full) {
+		full->count = 0;
+		return full;
+	}
+	rav_evbuf *b = calloc(1, sizeof *b + 1024 * sizeof(rav_raw_event));
+	CHECK(b);
+	b->cap = 1024;
+	return b;
+}
+
+static void gate_release(rav_evbuf *last, void *user)
+{
+	(void)user;
+	count_buffer(last);
+	free(last);
+}
+
+static uint64_t gate_snapshot(const rav_snap_heap *heap, void *user)
+{
+	(void)heap, (void)user;
+	return ++snapshots;
+}
+
+/* n cells allocated through the inline calls: a list under r (bumps), or,
+ * with holes queued in deferred mode, into them. */
+static void allocate_list(rav_heap *h, rav_type t, rav_root r, size_t n)
+{
+	rav_ref cur;
+	CHECK_OK(rav_new_root(h, t, r, &cur));
+	for (size_t i = 1; i < n; i++)
+		CHECK_OK(rav_new_field(h, t, cur, 1, &cur));
+}
+
+static uint64_t flushed_allocs(void)
+{
+	rav_record_flush();
+	return allocs_seen;
+}
+
+static void gate_case(void)
+{
+	static rav_recorder rec = { .exchange = gate_exchange, .release = gate_release, .snapshot = gate_snapshot };
+	counted_type = node_type();
+	rav_type t = counted_type;
+	rav_heap *h = rav_heap_self();
+	rav_root a = rav_root_new(h), b = rav_root_new(h);
+	CHECK(a && b);
+	CHECK(rav_record_install_live(&rec));
+
+	/* installed, no session: nothing recorded */
+	allocate_list(h, t, a, 300);
+	CHECK_EQ(flushed_allocs(), 0);
+
+	/* a session begins mid-run: every allocation from here on is recorded */
+	rav_record_session_begin();
+	allocate_list(h, t, b, 300);
+	CHECK(snapshots >= 1);
+	CHECK_EQ(flushed_allocs(), 300);
+	/* holes taken in deferred mode while recording */
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	CHECK_OK(rav_root_clear(h, a)); /* 300 cells queued (the cascade waits for rav_compact) */
+	rav_compact(h, 300);            /* killed: 300 holes, not compacted yet */
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	CHECK(s.dead_cells > 0);
+	uint64_t holes = s.dead_cells;
+	allocate_list(h, t, a, (size_t)holes);
+	rav_heap_stats(h, &s);
+	CHECK_EQ(s.dead_cells, 0); /* every allocation took a hole */
+	CHECK_EQ(flushed_allocs(), 300 + holes);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	CHECK_HEAP(h);
+
+	/* the session ends: the inline bumps come back, unrecorded */
+	rav_record_seq_close();
+	rav_record_session_end();
+	uint64_t before = flushed_allocs();
+	CHECK_OK(rav_root_clear(h, a));
+	allocate_list(h, t, a, 300);
+	CHECK_EQ(flushed_allocs(), before);
+
+	/* and a second session records again */
+	rav_record_session_begin();
+	CHECK_OK(rav_root_clear(h, a));
+	allocate_list(h, t, a, 50);
+	CHECK_EQ(flushed_allocs(), before + 50);
+	rav_record_seq_close();
+	rav_record_session_end();
+	rav_record_flush();
+	CHECK(rav_record_install(NULL));
+	CHECK_HEAP(h);
+	rav_root_free(h, a);
+	rav_root_free(h, b);
+	CHECK_HEAP(h);
+}
+
+/* ---- pool limit ---- */
+
+enum { LIMIT = 32 };
+
+static void pool_limit_case(void)
+{
+	rav_config cfg = { .pool_limit_pages = LIMIT, .no_purge_thread = true };
+	CHECK_OK(rav_init(&cfg));
+	rav_type t = node_type();
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h), extra = rav_root_new(h);
+	CHECK(r && extra);
+	rav_ref cur;
+	CHECK_OK(rav_new_root(h, t, r, &cur));
+	size_t n = 1;
+	rav_status st;
+	while ((st = rav_new_field(h, t, cur, 1, &cur)) == RAV_OK) {
+		rav_store(h, cur, 0, n);
+		n++;
+		CHECK(n < (size_t)LIMIT * RAV_PAGE_CELLS);
+	}
+	CHECK_STATUS(st, RAV_ENOMEM);
+	/* It failed where a page was needed: the top page is full. */
+	rav_stats s;
+	rav_heap_stats(h, &s);
+	CHECK_EQ(s.live_cells, n);
+	CHECK(rav_ref_is_null(rav_load_ref(h, cur, 1))); /* the slot stayed empty */
+	CHECK_EQ(cur.gen, rav_heap_gen(h));              /* nothing moved */
+	CHECK_HEAP(h);
+	printf("# %zu cells in %" PRIu64 " pages, then RAV_ENOMEM\n", n, s.pages);
+	/* again, through rav_new_root and rav_new_before */
+	CHECK_STATUS(rav_new_root(h, t, extra, NULL), RAV_ENOMEM);
+	CHECK(!rav_root_is_set(h, extra));
+	CHECK_STATUS(rav_new_before(h, t, rav_root_slot(r), 1, NULL), RAV_ENOMEM);
+	CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 0); /* the list's head is as it was */
+	CHECK_HEAP(h);
+	/* pages back: the same allocations succeed, through the new page */
+	CHECK_OK(rav_root_clear(h, r));
+	CHECK_HEAP(h);
+	allocate_list(h, t, r, n - 1);
+	CHECK_OK(rav_new_root(h, t, extra, NULL)); /* the n-th cell: the pool is full again */
+	CHECK_STATUS(rav_new_field(h, t, rav_root_get(h, extra), 1, NULL), RAV_ENOMEM);
+	CHECK_HEAP(h);
+	rav_root_free(h, r);
+	rav_root_free(h, extra);
+	CHECK_HEAP(h);
+}
+
+int main(int argc, char **argv)
+{
+	static const rav_test_case cases[] = {
+		{ "bump", bump_case },
+		{ "gate", gate_case },
+		{ "pool-limit", pool_limit_case },
+	};
+	return rav_test_run(cases, sizeof cases / sizeof cases[0], argc, argv);
+}
