@@ -425,16 +425,17 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		} else {
 			break;
 		}
-		unsigned mask = type_refmask(cell_type(d));
-		rav_cell *c1 = (rav_cell *)d->w[2], *c0 = (rav_cell *)d->w[1];
+		uintptr_t mask = type_refmask(cell_type(d));
+		/* (fields that are not references read as NULL, without a branch) */
+		rav_cell *c1 = (rav_cell *)(d->w[2] & -(mask >> 1 & 1)), *c0 = (rav_cell *)(d->w[1] & -(mask & 1));
 		/* Field 0 first, field 1 on the stack (address order for
 		 * structures built depth-first).  The sweep goes on from a child
 		 * in the direction parent -> child (up for structures built
 		 * depth-first, down for lists pushed at their head): a few lines
 		 * ahead are loaded early. */
-		if ((mask & 2) && c1) {
+		if (c1) {
 			nx = (rav_pending){ c1 };
-			if ((mask & 1) && c0) {
+			if (c0) {
 				/* both: field 1 waits on the stack, field 0 is next */
 				if (RAV_LIKELY(sp < cap)) {
 					pend[sp++] = nx;
@@ -446,7 +447,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 				nx.cell = NULL;
 			}
 		}
-		if ((mask & 1) && c0)
+		if (c0)
 			nx = (rav_pending){ c0 };
 		if (nx.cell) {
 			intptr_t stride = (char *)nx.cell - (char *)d;
