@@ -1008,6 +1008,26 @@ static void t_top_cascade(void)
 		CHECK_EQ(s2.dying_cells, 0);
 		CHECK_HEAP(h);
 	}
+	/* Two structures queued: the one allocated first dropped last (the
+	 * queue's head; the other extends its block), then the other way. */
+	for (int k = 0; k < 2; k++) {
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+		build_tree(h, t, 8);
+		rav_root r2 = rav_root_new(h);
+		CHECK_OK(rav_new_root(h, T_PAIR, r2, &t));
+		build_tree(h, t, 7);
+		s1 = stats(h);
+		CHECK_OK(rav_root_clear(h, k ? r : r2));
+		CHECK_OK(rav_root_clear(h, k ? r2 : r));
+		CHECK_EQ(stats(h).dying_cells, 2);
+		CHECK_EQ(rav_compact(h, 0), 0);
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.frees - s1.frees, 511 + 255);
+		CHECK_EQ(s2.moves, s1.moves);
+		CHECK_EQ(s2.dying_cells, 0);
+		CHECK_HEAP(h);
+		rav_root_free(h, r2);
+	}
 	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
 	check_list(h, keep, 11);
 	CHECK_OK(rav_root_clear(h, other));
