@@ -558,6 +558,19 @@ static __attribute__((noinline)) int top_block_extends_page(const rav_cell *lo, 
 	return 0;
 }
 
+/* The cells of the block [lo, hi] (the loop does not count them: a walk
+ * over its pages at the end costs less). */
+static size_t top_block_cells(const rav_cell *lo, const rav_cell *hi)
+{
+	const rav_cell *p = page_of(lo), *last = page_of(hi);
+	if (p == last)
+		return (size_t)(hi - lo) + 1;
+	size_t n = CELLS - slot_in_page(lo) + slot_in_page(hi);
+	for (p = (const rav_cell *)p->w[PH_NEXT]; p != last; p = (const rav_cell *)p->w[PH_NEXT])
+		n += CELLS - 1;
+	return n;
+}
+
 /* The killed block [lo, hi] (n cells, nothing written into them yet)
  * becomes holes, as the ordinary cascade makes them: pushed in address
  * order, one recorded run per page part (runs: trim_run, the sweep). */
@@ -601,7 +614,7 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
 static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first, size_t *sp_out, rav_cell **nx_out, bool *finished)
 {
 	rav_pending *pend = h->pending;
-	size_t cap = h->pending_cap, sp = 0, n = 0;
+	size_t cap = h->pending_cap, sp = 0, n;
 	rav_cell *d = first;
 	if (!d) {
 		d = h->dying;
@@ -619,11 +632,15 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 		 * extends the block is visited next (field 0 if neither does),
 		 * the other waits on the stack. */
 		rav_assert(cell_type(d) > RAV_TYPE_DEAD);
-		uintptr_t mask = refmask[cell_type(d)];
-		/* (fields that are not references read as NULL, without a branch) */
-		rav_cell *c0 = (rav_cell *)(d->w[1] & -(mask & 1));
-		rav_cell *c1 = (rav_cell *)(d->w[2] & -(mask >> 1 & 1));
-		n++;
+		unsigned mask = refmask[cell_type(d)];
+		rav_cell *c0 = (rav_cell *)d->w[1], *c1 = (rav_cell *)d->w[2];
+		if (RAV_UNLIKELY(mask != 3)) {
+			/* (fields that are not references read as NULL) */
+			if (!(mask & 1))
+				c0 = NULL;
+			if (!(mask & 2))
+				c1 = NULL;
+		}
 		if (c0 == hi + 1) {
 			/* The common case of a structure built parent first: field 0
 			 * is the next cell up. */
@@ -694,6 +711,7 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 	*finished = true;
 	*sp_out = 0;
 	*nx_out = NULL;
+	n = top_block_cells(lo, hi);
 	if (hi == &h->top_page[h->top - 1]) {
 		/* The killed cells are the heap's top n: truncate below them. */
 		h->st.live_cells -= n;
@@ -707,8 +725,8 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 hand_over:
 	/* (next, taken but not killed, is not in the block) */
 	h->cascading = false;
-	if (n)
-		cascade_top_holes(h, lo, hi, n);
+	n = top_block_cells(lo, hi);
+	cascade_top_holes(h, lo, hi, n);
 	if (queued) {
 		/* back on the dying queue (its back-link word still links it) */
 		h->dying = next;
