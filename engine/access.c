@@ -734,11 +734,88 @@ static __attribute__((noinline)) rav_status move_replacing(rav_heap *h, uintptr_
 	return RAV_OK;
 }
 
+/* rav_move's commonest shape, a list pop (rav_move(h, slot, field of the
+ * cell in slot)), when not recording: dst holds a normal raviolo `old`,
+ * src is old's reference field, and old's other field holds no reference,
+ * so old dies without children.  In an immediate-mode thread heap with no
+ * hole and nothing dying, the top cell then moves straight into old's
+ * place (free_alone_t's work, without first writing the words the move
+ * overwrites); in a deferred-mode one, old becomes a hole.  What
+ * check_slot tests in a build without debug checks (slots not null; each a
+ * root slot or a reference field) is tested here in one pass with the
+ * shape: src, a field of the cell dst holds, is checked as a field of that
+ * cell, with the type word the shape reads anyway (a build with debug
+ * checks runs check_slot in full first, then this).  The general path
+ * (move_general) tests the same things one by one in a stack frame:
+ * callgrind, the churn workload (1M live nodes), 144 -> 120 instructions
+ * per pop in immediate mode, 106 -> 77 in deferred mode.  In a churn loop
+ * the instructions between two pops bound how many pops' cache misses the
+ * core overlaps (a pop is a dependent pair of misses: the popped cell,
+ * then its successor's back-link), so they are what a step costs.
+ * False, with nothing done, for every other call: old a reference
+ * raviolo, old the top cell, a heap with holes (immediate mode) or dying
+ * cells, a message heap. */
+static inline __attribute__((always_inline)) bool pop_fast(rav_heap *h, uintptr_t *d, uintptr_t *s)
+{
+	rav_cell *old;
+	/* (s null: its cell is not old) */
+	if (RAV_UNLIKELY(!d || d == s || !(old = (rav_cell *)*d) || cell_of(s) != old))
+		return false;
+	rav_type ot = cell_type(old);
+	/* Bit w of `words`: word w of old is a reference field (words 1, 2). */
+	unsigned w = word_of(s), words = type_refmask(ot) << 1;
+	/* src is a reference field of old; old's other field (word 3 - w)
+	 * holds no reference (which excludes dst inside old: a slot of old
+	 * holding old is its other field) */
+	if (RAV_UNLIKELY(ot == RAV_TYPE_REF || !(words >> w & 1) || ((words >> (3 - w) & 1) && old->w[3 - w])))
+		return false;
+	rav_type dt = cell_type(cell_of(d));
+	if (RAV_UNLIKELY(dt != RAV_TYPE_ROOT && !((type_refmask(dt) << 1) >> word_of(d) & 1)))
+		return false;
+	if (RAV_UNLIKELY(h->kind != RAV_HEAP_THREAD || h->dying))
+		return false;
+	rav_cell *moved = (rav_cell *)*s;
+	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d && (!moved || *backlink_slot_of(moved, s) == (uintptr_t)s));
+	if (h->mode == RAV_FREE_IMMEDIATE) {
+		rav_cell *t = &h->top_page[h->top - 1];
+		if (RAV_UNLIKELY(h->dead || t == old))
+			return false;
+		/* dst takes src's reference (if any).  Old's words need no
+		 * clearing: the top cell's are copied over them. */
+		*d = (uintptr_t)moved;
+		if (moved)
+			*backlink_slot_of(moved, s) = (uintptr_t)d;
+		rav_assert(!h->pinned); /* (set only inside rav_new_root / rav_new_field) */
+#if RAV_DEBUG
+		*s = 0;
+		old->w[RAV_W_BACK] = 0;
+		old->w[0] = RAV_TYPE_DEAD; /* (what move_words_t checks of a hole) */
+#endif
+		unsigned fixups = move_words_t(t, old, false, true);
+		/* (the free's counts and the move's, together: free_alone_t) */
+		h->st.live_cells--;
+		h->st.frees++;
+		h->st.moves++;
+		h->st.fixups += fixups;
+		h->gen += 2;
+		shrink(h);
+		return true;
+	}
+	*d = (uintptr_t)moved;
+	if (moved) {
+		*backlink_slot_of(moved, s) = (uintptr_t)d;
+		*s = 0;
+	}
+	old->w[RAV_W_BACK] = 0;
+	make_dead_t(h, old, false);
+	return true;
+}
+
 /* The two common cases inline (dst empty: a transfer; dst holding a
  * childless cell: it dies, and in immediate mode the top cell moves into
  * its place), every other way out a tail call, so the fast path saves no
  * register. */
-IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
+IMPL rav_status move_general(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 {
 	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
 		return rav__misuse_status();
@@ -772,6 +849,32 @@ IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 	make_dead_t(h, old, tr);
 	settle_t(h, tr);
 	return RAV_OK;
+}
+
+static __attribute__((noinline)) rav_status move_general_untraced(rav_heap *h, rav_slot dst, rav_slot src)
+{
+	return move_general(h, dst, src, false);
+}
+
+/* Untraced, a list pop (pop_fast) without a stack frame, everything else
+ * in move_general (a tail call).  With debug checks, the slots are checked
+ * in full first. */
+IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
+{
+	if (tr)
+		return move_general(h, dst, src, true);
+#if RAV_DEBUG
+	if (!check_slot(h, dst, "rav_move (destination)") || !check_slot(h, src, "rav_move (source)"))
+		return rav__misuse_status();
+#endif
+	if (RAV_LIKELY(pop_fast(h, dst.word, src.word)))
+		return RAV_OK;
+#if !RAV_DEBUG
+	/* (the borrows' generations are checked only with debug checks: not
+	 * passed on, two registers fewer for pop_fast) */
+	dst.gen = src.gen = 0;
+#endif
+	return move_general_untraced(h, dst, src);
 }
 HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
 

@@ -86,8 +86,9 @@
  *    top cells to the message (msg.c, rav__top_region_mark);
  *  - rav_move dropping a cell without children (a list pop) in an
  *    immediate-mode heap without holes moves the top cell straight into it
- *    (free_alone_t in heap-inline.h): its hole never joins the hole list,
- *    the events are those of steps 4-8;
+ *    (free_alone_t in heap-inline.h; untraced, the list pop's one-pass
+ *    copy pop_fast in access.c): its hole never joins the hole list, the
+ *    events are those of steps 4-8;
  *  - in deferred mode rav_new_before fills the newest hole inline
  *    (alloc_hole_t): a pop and a push then move nothing.
  *
