@@ -155,6 +155,21 @@ RavscopeDocument *ravscope_document_open_stream(int fd, const char *title, GErro
 
 gboolean ravscope_document_is_stream(RavscopeDocument *doc) { return doc->stream; }
 
+void ravscope_document_sync_stream(RavscopeDocument *doc)
+{
+	if (doc->stream && !doc->indexed)
+		rav_trace_get_info(doc->trace, &doc->info);
+}
+
+rav_state *ravscope_document_exchange_state(RavscopeDocument *doc, rav_state *state)
+{
+	rav_state *old = doc->state;
+	doc->state = state;
+	doc->headline = -1;
+	g_signal_emit(doc, signals[SIGNAL_POSITION_CHANGED], 0, (guint64)rav_state_position(doc->state), FALSE);
+	return old;
+}
+
 gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError **error)
 {
 	if (!doc->stream)

@@ -43,6 +43,15 @@ RavscopeDocument *ravscope_document_open(const char *path, GError **error);
 RavscopeDocument *ravscope_document_open_stream(int fd, const char *title, GError **error);
 gint64 ravscope_document_poll(RavscopeDocument *doc, guint64 max_events, GError **error);
 gboolean ravscope_document_is_stream(RavscopeDocument *doc);
+/* A stream polled by a worker instead (ravscope-live-follow.h): the main
+ * thread refreshes the counts it shows, and takes the heap states the
+ * worker made - the document's playhead becomes `state` (emitting
+ * "position-changed", stepped = FALSE) and the one it had is returned, for
+ * the worker to reuse.  ravscope_document_poll only once the worker is done
+ * (it finishes the document when the stream has ended). */
+void ravscope_document_sync_stream(RavscopeDocument *doc);
+rav_state *ravscope_document_exchange_state(RavscopeDocument *doc, rav_state *state);
+
 const char *ravscope_document_get_path(RavscopeDocument *doc); /* NULL for a stream */
 /* A second playhead on the same trace (an export moving through events
  * while the window stays where it is), at the document's position; same

@@ -3,15 +3,19 @@
  * following the newest event, the live bar (state, rates, controls), and
  * stops at breakpoints.
  *
- * Drawing never queues: a 16 ms timer (display rate) takes what arrived
- * (ravscope_document_poll, bounded per tick so a flood cannot stall a
- * frame: the rest waits in the pipe, and the program's own bounded queue
- * drops and resynchronises if ravscope falls behind), and while following,
- * moves the playhead once to the newest event - a few thousand events are
- * stepped, more are a seek from the nearest keyframe - so however fast
- * events come, there is at most one redraw per tick.  Scrubbing (timeline,
- * arrows, a panel's jump) stops following without stopping reception; End
- * (or the Follow button) follows again.
+ * Drawing never queues, and the thread that draws does not index: a
+ * worker (ravscope-live-follow.c) polls the stream and, while the view
+ * follows far behind, makes the heap state at the newest event.  A 16 ms
+ * timer (display rate) refreshes the counts and, while following, moves
+ * the playhead once to the newest event: a gap of at most FOLLOW_STEP_MAX
+ * events is stepped here (the heap view redraws the pages they touched and
+ * animates them), a larger one takes the worker's newest state (O(1)), so
+ * the work of a tick is bounded however fast events come, and the live bar
+ * says how far behind the program the view is when that is noticeable.
+ * If the worker cannot keep up, the pipe fills and the program's own
+ * bounded queue drops and resynchronises (the bar counts what was lost).
+ * Scrubbing (timeline, arrows, a panel's jump) stops following without
+ * stopping reception; End (or the Follow button) follows again.
  *
  * A STOPPED record (a breakpoint hit, a pause, a step) moves the view to
  * the event the thread stopped at once that event has been received: the
@@ -25,10 +29,12 @@
 #include <sys/wait.h>
 
 #include "ravscope-attach-dialog.h"
+#include "ravscope-live-follow.h"
 
 #define TICK_MS 16
-#define POLL_EVENTS_PER_TICK 400000 /* indexing budget of one frame */
-#define FOLLOW_STEP_MAX 4000        /* beyond this gap, seek instead of stepping */
+#define POLL_EVENTS_PER_TICK 400000 /* indexing budget of one frame (once the worker is done) */
+#define FOLLOW_STEP_MAX 4000        /* beyond this gap, take the worker's state instead of stepping */
+#define BEHIND_SHOWN_S 0.1          /* the bar says "behind" from here on */
 
 static void live_update_bar(RavscopeWindow *self);
 
@@ -184,6 +190,9 @@ static void live_update_bar(RavscopeWindow *self)
 	g_autofree char *recv = human_count(st->events);
 	g_autofree char *rate = human_count((guint64)ravscope_live_get_rate(self->live));
 	GString *s = g_string_new(NULL);
+	/* first, as a narrow window cuts the end of the line */
+	if (self->live_following && !self->live_ended && self->live_behind >= BEHIND_SHOWN_S)
+		g_string_append_printf(s, "Following, %.1f s behind · ", self->live_behind);
 	/* (threads that are not held run on: the rate is what arrives) */
 	g_string_append_printf(s, "%s events/s · %s received", self->live_ended ? "0" : rate, recv);
 	g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
@@ -218,17 +227,35 @@ static void follow_to_end(RavscopeWindow *self)
 {
 	guint64 n = ravscope_document_get_event_count(self->doc);
 	guint64 pos = ravscope_document_get_position(self->doc);
+	gboolean far = n - pos > FOLLOW_STEP_MAX;
+	if (self->live_follower) {
+		/* the worker makes states only while they are wanted: a copy of
+		 * the heap each slice is not free for the indexer (copy on write) */
+		ravscope_live_follow_set_wanted(self->live_follower, far);
+		if (far) {
+			self->live_moving = TRUE;
+			gboolean took = ravscope_live_follow_take(self->live_follower, self->doc);
+			self->live_moving = FALSE;
+			if (took) {
+				self->live_frames++;
+				return;
+			}
+			/* its state is on the way: meanwhile a step's worth */
+		}
+	}
 	if (pos >= n)
 		return;
 	self->live_moving = TRUE;
-	if (n - pos <= FOLLOW_STEP_MAX) {
+	if (!far || self->live_follower) {
 		/* The heap view redraws the pages these events touched (its cell
 		 * image keeps the others), as when a trace plays. */
-		GArray *applied = g_array_sized_new(FALSE, FALSE, sizeof(rav_event), (guint)(n - pos));
-		ravscope_document_step_many(self->doc, (guint)(n - pos), applied, NULL);
+		guint k = (guint)MIN(n - pos, FOLLOW_STEP_MAX);
+		GArray *applied = g_array_sized_new(FALSE, FALSE, sizeof(rav_event), k);
+		ravscope_document_step_many(self->doc, k, applied, NULL);
 		ravscope_heap_view_animate(self->heap_view, (const rav_event *)applied->data, applied->len, 0);
 		g_array_unref(applied);
 	} else {
+		/* no worker (the stream ended): once, from the nearest keyframe */
 		ravscope_document_seek(self->doc, n, NULL);
 	}
 	self->live_moving = FALSE;
@@ -363,8 +390,20 @@ static gboolean live_tick(gpointer user)
 	gint64 t0 = g_get_monotonic_time();
 	GError *error = NULL;
 	if (!ravscope_document_is_indexed(self->doc)) {
-		gint64 n = ravscope_document_poll(self->doc, POLL_EVENTS_PER_TICK, &error);
-		if (n < 0) {
+		guint64 before = ravscope_document_get_event_count(self->doc);
+		gint64 n = 0;
+		gboolean broke = FALSE;
+		if (self->live_follower) {
+			ravscope_document_sync_stream(self->doc);
+			if (ravscope_live_follow_done(self->live_follower, &broke, &error)) {
+				/* the stream ended (or broke): the document finishes here */
+				ravscope_live_follow_free(self->live_follower);
+				self->live_follower = NULL;
+			}
+		}
+		if (!broke && !self->live_follower)
+			n = ravscope_document_poll(self->doc, POLL_EVENTS_PER_TICK, &error);
+		if (broke || n < 0) {
 			g_autofree char *msg = g_strdup_printf("The live stream is damaged: %s. What was received stays open.",
 							       error->message);
 			ravscope__window_toast(self, msg);
@@ -372,7 +411,7 @@ static gboolean live_tick(gpointer user)
 			ravscope_live_close(self->live);
 			self->live_ended = TRUE;
 		}
-		if (n > 0) {
+		if (ravscope_document_get_event_count(self->doc) > before) {
 			ravscope_timeline_refresh(self->timeline);
 			/* the count grows while the view stays (a stop, scrubbing) */
 			if (!self->live_following)
@@ -405,6 +444,11 @@ static gboolean live_tick(gpointer user)
 		show_stop(self);
 	else if (self->live_following)
 		follow_to_end(self);
+	if (self->live_follower && !self->live_following)
+		ravscope_live_follow_set_wanted(self->live_follower, FALSE);
+	self->live_behind = self->live_follower && self->live_following
+				    ? ravscope_live_follow_behind(self->live_follower, self->doc)
+				    : 0;
 	if (!self->live_ended && self->live_status.ended && ravscope_document_is_indexed(self->doc)) {
 		self->live_ended = TRUE;
 		self->live_pausing = FALSE;
@@ -442,6 +486,8 @@ static gboolean live_tick(gpointer user)
 void ravscope__window_live_stop(RavscopeWindow *self)
 {
 	g_clear_handle_id(&self->live_tick, g_source_remove);
+	g_clear_pointer(&self->live_follower, ravscope_live_follow_free);
+	self->live_behind = 0;
 	if (self->live) {
 		ravscope_live_close(self->live);
 		g_clear_object(&self->live);
@@ -488,6 +534,12 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 	}
 	ravscope__window_set_live_document(self, doc, ravscope_live_get_command(live));
 	g_object_unref(doc);
+	self->live_follower = ravscope_live_follow_new(self->doc, ravscope_live_get_stream_fd(live), &error);
+	if (!self->live_follower) {
+		/* (out of memory for one state) the main loop polls, as a file indexes */
+		g_printerr("ravscope: %s\n", error->message);
+		g_clear_error(&error);
+	}
 	self->live = live;
 	self->live_spawned = spawned;
 	self->live_following = TRUE;
@@ -557,6 +609,7 @@ const char *ravscope_window_get_live_text(RavscopeWindow *self)
 	return self->live_label ? gtk_label_get_text(self->live_label) : "";
 }
 guint64 ravscope_window_get_live_frames(RavscopeWindow *self) { return self->live_frames; }
+double ravscope_window_get_live_behind(RavscopeWindow *self) { return self->live_behind; }
 const char *ravscope_window_get_live_stop_text(RavscopeWindow *self) { return self->live_stop_text; }
 
 /* ---- actions -------------------------------------------------------------------- */

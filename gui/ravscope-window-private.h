@@ -92,6 +92,8 @@ struct _RavscopeWindow {
 
 	/* a live session (ravscope-window-live.c) */
 	RavscopeLive *live;
+	struct _RavscopeLiveFollow *live_follower; /* indexes the stream and makes the newest state (a worker) */
+	double live_behind;                        /* seconds the view is behind the program, as of the last tick */
 	rav_live_status live_status; /* as of the last tick */
 	GtkRevealer *live_bar;
 	GtkLabel *live_state, *live_label, *live_why;

@@ -39,6 +39,9 @@ gboolean ravscope_window_is_following(RavscopeWindow *self);
 const rav_live_status *ravscope_window_get_live_status(RavscopeWindow *self);
 const char *ravscope_window_get_live_text(RavscopeWindow *self);
 guint64 ravscope_window_get_live_frames(RavscopeWindow *self);
+/* Seconds the followed view is behind the program (0 when not following,
+ * at the newest event, or once the session ended). */
+double ravscope_window_get_live_behind(RavscopeWindow *self);
 const char *ravscope_window_get_live_stop_text(RavscopeWindow *self); /* why it stopped, NULL if running */
 struct _RavscopeBreakpointsPanel *ravscope_window_get_breakpoints_panel(RavscopeWindow *self);
 guint ravscope_window_get_error_count(RavscopeWindow *self);

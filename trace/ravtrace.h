@@ -349,6 +349,13 @@ void rav_state_free(rav_state *s);
 /* Make the state the one just before event `index` is applied (index =
  * event count: the final state).  Uses the nearest keyframe. */
 int rav_state_seek(rav_state *s, uint64_t index, rav_trace_error *err);
+/* Make the state the one after every event indexed so far (a viewer
+ * following a stream), by copying the indexer's own newest heap instead of
+ * replaying from a keyframe: it costs in proportion to the pages, not to
+ * the events since the state's position or since the last keyframe.  Only
+ * where no rav_trace_poll or rav_trace_index runs at the same time (on the
+ * thread that polls, between polls).  0, or -1 with *err. */
+int rav_state_seek_head(rav_state *s, rav_trace_error *err);
 /* Apply the next event; false at the end or on error. */
 bool rav_state_step(rav_state *s, rav_event *applied, rav_trace_error *err);
 uint64_t rav_state_position(const rav_state *s);

@@ -584,3 +584,14 @@ uint64_t ravt_replay_work(const ravt_replay *rp)
 {
 	return atomic_load_explicit(&((ravt_replay *)rp)->work, memory_order_relaxed);
 }
+
+/* ---- the newest heap, for a viewer following a stream ----------------------- */
+
+int ravt_replay_copy_live(const ravt_replay *rp, ravt_model *m)
+{
+	ravt_replay *w = (ravt_replay *)rp;
+	pthread_mutex_lock(&w->lock);
+	int rc = rp->failed ? 0 : ravt_model_copy(m, &rp->live) ? 1 : -1;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}

@@ -663,3 +663,34 @@ void rav_state_get_totals(const rav_state *s, rav_state_totals *out)
 {
 	*out = s->m.tot;
 }
+
+/* ---- following a stream ------------------------------------------------------- */
+
+int rav_state_seek_head(rav_state *s, rav_trace_error *err)
+{
+	if (!s->rp)
+		return rav_state_seek(s, s->m.pos, err); /* the detached state's answer */
+	uint64_t head = available(s);
+	if (s->m.pos == head && !s->failed)
+		return 0;
+	s->replayed = 0;
+	s->epoch++;
+	if (s->cur_ok)
+		ravt_cursor_fini(&s->cur);
+	s->cur_ok = false;
+	int k = ravt_replay_copy_live(s->rp, &s->m);
+	if (k < 0) {
+		set_err(err, RAV_TRACE_ENOMEM, "replay: out of memory copying the heap at event %llu",
+		        (unsigned long long)head);
+		s->failed = true;
+		if (err)
+			s->err = *err;
+		return -1;
+	}
+	s->failed = false;
+	/* indexing stopped at a replay error, or the reader merged less than
+	 * replay applied: the ordinary seek says why or gets there */
+	if (k == 0 || s->m.pos != head)
+		return rav_state_seek(s, head, err);
+	return 0;
+}

@@ -56,6 +56,13 @@ uint64_t ravt_replay_work(const ravt_replay *rp);
  * none does, -1 when out of memory for the copy. */
 int ravt_replay_restore(const ravt_replay *rp, uint64_t index, ravt_model *m, bool restart, bool *used);
 
+/* The live model (the heap after every event indexed so far) copied into
+ * *m, as a keyframe is restored: tables copied, cell blocks shared copy on
+ * write.  Only on the thread that indexes, between calls (the live model
+ * moves while indexing runs).  1 done, 0 if indexing stopped at a replay
+ * error (the live model is not a heap to show), -1 out of memory. */
+int ravt_replay_copy_live(const ravt_replay *rp, ravt_model *m);
+
 /* A state over the replay's keyframes and the reader's events. */
 rav_state *ravt_state_new(ravt_replay *rp, ravt_reader *rd);
 /* A state with no trace behind it, for unit tests and for tools that build

@@ -24,6 +24,10 @@
  *                      program is released and finishes normally
  *   /live/run          ravscope -- PROG: attached from the first event,
  *                      the program's output in the Output panel, exit status
+ *   /live/flat-out     a program flat out: the view follows by taking the
+ *                      worker's newest heap state (jumps of more than a
+ *                      step's worth), stays put while scrubbed back, and
+ *                      ends on the final state, 0 s behind
  *   /live/file-breakpoints  (TRACE) Run to Breakpoint forward and back on a
  *                      file; the Errors panel's count matches the trace
  */
@@ -536,6 +540,76 @@ static gboolean is_indexed(gpointer w)
 	return doc && ravscope_document_is_indexed(doc);
 }
 
+/* A program flat out sends far more events a frame than the view steps
+ * (4000): the view follows by taking the worker's newest state, scrubbing
+ * back stops that without stopping reception, Follow resumes it, and once
+ * the program ended the view shows the final state (the same heap as a
+ * seek to the end) and is no longer behind. */
+static guint64 doc_position(RavscopeWindow *w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc ? ravscope_document_get_position(doc) : 0;
+}
+
+static void test_flat_out(void)
+{
+	RavscopeWindow *w = new_window();
+	const char *argv[] = { sample_live, "--flat-out", "--quiet", "--seconds", "3", NULL };
+	ravscope_window_run(w, argv);
+	g_assert_nonnull(ravscope_window_get_live(w));
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	/* follow: the view moves in jumps of more than a step's worth (the
+	 * worker's states); scrubbed back after a second, it stays there
+	 * while events keep coming, and Follow resumes */
+	guint64 biggest = 0, last = 0;
+	gint64 scrub_at = g_get_monotonic_time() + G_USEC_PER_SEC;
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	gboolean scrubbed = FALSE;
+	while (!run_done(w)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		guint64 pos = doc_position(w);
+		if (pos > last && pos - last > biggest)
+			biggest = pos - last;
+		last = pos;
+		double behind = ravscope_window_get_live_behind(w);
+		g_assert_true(behind >= 0 && behind < 3600);
+		if (!scrubbed && g_get_monotonic_time() > scrub_at) {
+			g_assert_true(ravscope_window_is_following(w));
+			ravscope_document_seek(doc, 0, NULL);
+			g_assert_false(ravscope_window_is_following(w));
+			spin_ms(200);
+			g_assert_cmpuint(doc_position(w), ==, 0);
+			gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL);
+			g_assert_true(ravscope_window_is_following(w));
+			scrubbed = TRUE;
+			last = 0;
+		}
+		g_usleep(1000);
+	}
+	g_assert_cmpuint(biggest, >, 4000);
+	spin_until(is_indexed, w, "the end of the stream");
+	spin_ms(300);
+	const rav_live_status *st = ravscope_window_get_live_status(w);
+	g_assert_true(st->end_known && st->end_how == 2 && st->end_value == 0);
+	guint64 n = ravscope_document_get_event_count(doc);
+	g_assert_cmpuint(n, >, 100000);
+	g_assert_cmpuint(doc_position(w), ==, n);
+	g_assert_true(ravscope_window_is_following(w));
+	g_assert_cmpfloat(ravscope_window_get_live_behind(w), ==, 0);
+	g_assert_null(strstr(ravscope_window_get_live_text(w), "behind"));
+	/* what it shows is the final heap */
+	rav_state *fresh = rav_state_new(ravscope_document_get_trace(doc));
+	g_assert_cmpint(rav_state_seek(fresh, n, NULL), ==, 0);
+	rav_state_totals a, b;
+	rav_state_get_totals(ravscope_document_get_state(doc), &a);
+	rav_state_get_totals(fresh, &b);
+	g_assert_cmpmem(&a, sizeof a, &b, sizeof b);
+	g_assert_cmpuint(rav_state_page_span(ravscope_document_get_state(doc)), ==, rav_state_page_span(fresh));
+	rav_state_free(fresh);
+	gtk_window_destroy(GTK_WINDOW(w));
+}
+
 /* The same breakpoints on a file: Run to Breakpoint forward and back, via
  * the reader's search; the Errors panel counts the trace's error events. */
 static void test_file(gconstpointer data)
@@ -602,6 +676,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/live/breakpoint-mark", test_breakpoint_mark);
 	g_test_add_func("/live/killed", test_killed);
 	g_test_add_func("/live/run", test_run);
+	g_test_add_func("/live/flat-out", test_flat_out);
 	if (argc > 3)
 		g_test_add_data_func("/live/file-breakpoints", argv[3], test_file);
 	int rc = g_test_run();
