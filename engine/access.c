@@ -338,7 +338,7 @@ void rav_root_free(rav_heap *h, rav_root r)
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {
 		prefetch_top(h);
-		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		rav__drop_whole(h, slot);
 		settle(h);
 	}
 	rav__root_slot_free(h, slot);
@@ -386,7 +386,7 @@ static __attribute__((noinline)) rav_status store_slot_replacing(rav_heap *h, ui
 {
 	prefetch_top(h);
 	if (!target) {
-		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		rav__drop_whole(h, slot);
 		settle(h);
 		return RAV_OK;
 	}
@@ -426,7 +426,7 @@ IMPL rav_status rav_root_clear_impl(rav_heap *h, rav_root r, bool tr)
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {
 		prefetch_top(h);
-		rav__drop(h, slot, RAV_EV_REF_CLEAR);
+		rav__drop_whole(h, slot);
 		settle_t(h, tr);
 	}
 	return RAV_OK;

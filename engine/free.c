@@ -77,9 +77,13 @@
  *                              page boundary does not hammer the pool).
  *
  * Shortcuts:
- *  - rav_msg_adopt, having copied a subtree that is exactly the heap's top
- *    cells into a message, moves the top down past it (steps 2-9 skipped;
- *    rav__top_region_free; recording off only);
+ *  - a structure allocated last and let go of whole at the end of a call
+ *    (rav_root_clear, rav_root_free, a slot set to null; rav_compact and
+ *    any cascade run by itself) is read once by the top cascade and the
+ *    heap truncated below it: steps 4-8 are skipped, nothing is written
+ *    into its cells (cascade_top; recording off only);
+ *  - rav_msg_adopt hands the pages of a subtree that is exactly the heap's
+ *    top cells to the message (msg.c, rav__top_region_mark);
  *  - rav_move dropping a cell without children (a list pop) in an
  *    immediate-mode heap without holes moves the top cell straight into it
  *    (free_alone_t in heap-inline.h; untraced, the list pop's one-pass
@@ -108,6 +112,8 @@
 
 /* ---- steps 1-4: drop, queue, cascade, make dead ---- */
 
+static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top);
+
 /* Step 4. */
 void rav__make_dead(rav_heap *h, rav_cell *c)
 {
@@ -122,7 +128,7 @@ void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 	h->st.dying_cells++;
 	h->gen++;
 	if (now)
-		rav__cascade(h, 0);
+		cascade_whole(h, NULL, false); /* (the calling API call goes on: see cascade_top) */
 }
 
 void rav__queue_dying(rav_heap *h, rav_cell *c)
@@ -331,9 +337,12 @@ static inline bool runs_room(rav_heap *h)
 
 /* tr: recording is on (a constant in each of the two copies, see
  * rav__cascade). */
-static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, const bool tr)
+static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, const bool tr, size_t sp0,
+								  rav_cell *nx0)
 {
-	size_t sp = 0, done = 0;
+	/* sp0 children already wait on the stack and nx0 (if not NULL) is the
+	 * one visited next: the top cascade handed over (cascade_top). */
+	size_t sp = sp0, done = 0;
 	/* The run the last dead cell joined (runs: heap.c, trim_run): open
 	 * while no hole joined the list from elsewhere since. */
 	const bool record_runs = h->kind == RAV_HEAP_THREAD;
@@ -379,7 +388,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	/* The child visited next, held in registers: a cell's last child in
 	 * visiting order is never pushed, so a list is torn down without the
 	 * stack and a tree with half the pushes (the order is the stack's). */
-	rav_pending nx = { NULL };
+	rav_pending nx = { nx0 };
 	h->cascading = true;
 	h->gen++;
 	for (;;) {
@@ -417,16 +426,17 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		} else {
 			break;
 		}
-		unsigned mask = type_refmask(cell_type(d));
-		rav_cell *c1 = (rav_cell *)d->w[2], *c0 = (rav_cell *)d->w[1];
+		uintptr_t mask = type_refmask(cell_type(d));
+		/* (fields that are not references read as NULL, without a branch) */
+		rav_cell *c1 = (rav_cell *)(d->w[2] & -(mask >> 1 & 1)), *c0 = (rav_cell *)(d->w[1] & -(mask & 1));
 		/* Field 0 first, field 1 on the stack (address order for
 		 * structures built depth-first).  The sweep goes on from a child
 		 * in the direction parent -> child (up for structures built
 		 * depth-first, down for lists pushed at their head): a few lines
 		 * ahead are loaded early. */
-		if ((mask & 2) && c1) {
+		if (c1) {
 			nx = (rav_pending){ c1 };
-			if ((mask & 1) && c0) {
+			if (c0) {
 				/* both: field 1 waits on the stack, field 0 is next */
 				if (RAV_LIKELY(sp < cap)) {
 					pend[sp++] = nx;
@@ -438,7 +448,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 				nx.cell = NULL;
 			}
 		}
-		if ((mask & 1) && c0)
+		if (c0)
 			nx = (rav_pending){ c0 };
 		if (nx.cell) {
 			intptr_t stride = (char *)nx.cell - (char *)d;
@@ -494,6 +504,264 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	return done;
 }
 
+/* ---- step 3 for a structure allocated last: the top cascade ----
+ *
+ * A tree or list allocated last and let go of whole (a request, a message,
+ * a temporary) lies in the heap's top cells.  Its cells need not become
+ * holes that compaction then trims: the cascade only reads each one (its
+ * children), and if the cells it killed are exactly the heap's top n cells,
+ * the heap is truncated below them (truncate_to: the pages they filled
+ * become empty and dirty, zeroed when used again).  Nothing is written into
+ * a dying cell.
+ *
+ * Knowing that the killed cells are the top region without a mark per cell:
+ * they are kept one block of consecutive cells in heap order, [lo, hi] (a
+ * page's last cell is followed by the next page's first), and every cell
+ * killed must extend the block at one end.  The cascade visits first the
+ * child that extends it, so a structure built depth-first in either
+ * direction (parent first, field 0 or 1 first, or children first, as
+ * bottom-up builders do) and a list pushed at its head or appended at its
+ * tail are torn down as one block; at the end, hi is the heap's top cell or
+ * it is not.
+ *
+ * When a cell does not extend the block (the structure is not contiguous),
+ * a child is a reference raviolo (a survivor is shared from inside it: its
+ * splice needs dead cells marked as such), or the block ends below the top
+ * (cells allocated after the structure survive), the block is made holes
+ * as the ordinary cascade would have made them (one recorded run per page,
+ * cascade_top_holes) and the ordinary cascade goes on from there with the
+ * children still waiting.  Bulk frees among survivors give up at their
+ * second cell.
+ *
+ * Only while not recording (the trace has a FREE and a TRIM per cell, and
+ * the order of the ordinary path), and only where the caller lets go of
+ * the structure last in its call (rav__drop_whole, or a cascade that
+ * runs by itself): a call that still looks at a cell the drop may kill (a
+ * store into a field of a cell that may die with the old value) takes
+ * rav__drop. */
+
+static void truncate_to(rav_heap *h, rav_top_region b, bool trimmed);
+
+/* d extends the block of killed cells [lo, hi] across a page boundary
+ * (cold: once per page): 1 at its top end, -1 at its bottom end, 0 not. */
+static __attribute__((noinline)) int top_block_extends_page(const rav_cell *lo, const rav_cell *hi, const rav_cell *d)
+{
+	if (slot_in_page(hi) == CELLS - 1) {
+		const rav_cell *next = (const rav_cell *)page_of(hi)->w[PH_NEXT];
+		if (next && d == next + 1)
+			return 1;
+	}
+	if (slot_in_page(lo) == 1) {
+		const rav_cell *prev = (const rav_cell *)page_of(lo)->w[PH_PREV];
+		if (prev && d == prev + (CELLS - 1))
+			return -1;
+	}
+	return 0;
+}
+
+/* The cells of the block [lo, hi] (the loop does not count them: a walk
+ * over its pages at the end costs less). */
+static size_t top_block_cells(const rav_cell *lo, const rav_cell *hi)
+{
+	const rav_cell *p = page_of(lo), *last = page_of(hi);
+	if (p == last)
+		return (size_t)(hi - lo) + 1;
+	size_t n = CELLS - slot_in_page(lo) + slot_in_page(hi);
+	for (p = (const rav_cell *)p->w[PH_NEXT]; p != last; p = (const rav_cell *)p->w[PH_NEXT])
+		n += CELLS - 1;
+	return n;
+}
+
+/* The killed block [lo, hi] (n cells, nothing written into them yet)
+ * becomes holes, as the ordinary cascade makes them: pushed in address
+ * order, one recorded run per page part (runs: trim_run, the sweep). */
+static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
+{
+	rav_cell *dead = h->dead;
+	for (rav_cell *a = lo;;) {
+		rav_cell *page = page_of(a);
+		rav_cell *b = page_of(hi) == page ? hi : page + (CELLS - 1);
+		unsigned len = (unsigned)(b - a) + 1;
+		uintptr_t tag = 0;
+		if (len >= 2 && runs_room(h)) {
+			tag = h->nruns++;
+			h->runs[tag] = (rav_dead_run){ a, b, len };
+		}
+		for (rav_cell *c = a; c <= b; c++) {
+			c->w[0] = RAV_TYPE_DEAD;
+			c->w[1] = (uintptr_t)dead;
+			c->w[2] = 0;
+			c->w[3] = tag;
+			if (dead)
+				dead->w[2] = (uintptr_t)c;
+			else
+				h->dead_tail = c;
+			dead = c;
+		}
+		if (b == hi)
+			break;
+		a = (rav_cell *)page->w[PH_NEXT] + 1;
+	}
+	h->dead = dead;
+	h->st.live_cells -= n;
+	h->st.frees += n;
+	h->st.dead_cells += n;
+}
+
+/* The top cascade from `first` (a cell that lost its last referrer, not
+ * queued; NULL: the dying queue's cells).  Returns the cells it killed;
+ * *finished false: it handed over to the ordinary cascade, which must go
+ * on with *sp children on the stack and *nx (if not NULL) next. */
+static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first, size_t *sp_out, rav_cell **nx_out, bool *finished)
+{
+	rav_pending *pend = h->pending;
+	size_t cap = h->pending_cap, sp = 0, n;
+	rav_cell *d = first;
+	if (!d) {
+		d = h->dying;
+		rav_assert(d && (d->w[0] & RAV_FLAG_DYING));
+		h->dying = (rav_cell *)d->w[RAV_W_BACK];
+		h->st.dying_cells--;
+	}
+	rav_cell *lo = d, *hi = d, *next;
+	bool queued = false; /* next was taken off the dying queue */
+	h->cascading = true;
+	h->gen++;
+	const uint8_t *refmask = rav__refmask;
+	for (;;) {
+		/* d dies: it is in [lo, hi] already.  Its children: the one that
+		 * extends the block is visited next (field 0 if neither does),
+		 * the other waits on the stack. */
+		rav_assert(cell_type(d) > RAV_TYPE_DEAD);
+		unsigned mask = refmask[cell_type(d)];
+		rav_cell *c0 = (rav_cell *)d->w[1], *c1 = (rav_cell *)d->w[2];
+		if (RAV_UNLIKELY(mask != 3)) {
+			/* (fields that are not references read as NULL) */
+			if (!(mask & 1))
+				c0 = NULL;
+			if (!(mask & 2))
+				c1 = NULL;
+		}
+		if (c0 == hi + 1) {
+			/* The common case of a structure built parent first: field 0
+			 * is the next cell up. */
+			if (c1) {
+				rav_assert(sp < cap);
+				pend[sp++] = (rav_pending){ c1 };
+			}
+			if (RAV_LIKELY(cell_type(c0) > RAV_TYPE_DEAD && sp < cap)) {
+				hi = d = c0;
+				continue;
+			}
+			next = c0; /* (the general checks below) */
+		} else if (c0) {
+			next = c0;
+			if (c1) {
+				rav_assert(sp < cap); /* (room is made before a cell joins the block) */
+				if (RAV_UNLIKELY(c0 != lo - 1 && (c1 == hi + 1 || c1 == lo - 1 ||
+								   (!top_block_extends_page(lo, hi, c0) &&
+								    top_block_extends_page(lo, hi, c1))))) {
+					next = c1;
+					c1 = c0;
+				}
+				pend[sp++] = (rav_pending){ c1 };
+			}
+		} else if (c1) {
+			next = c1;
+		} else if (sp) {
+			next = pend[--sp].cell;
+		} else if (h->dying) {
+			next = h->dying;
+			rav_assert(next->w[0] & RAV_FLAG_DYING);
+			h->dying = (rav_cell *)next->w[RAV_W_BACK];
+			h->st.dying_cells--;
+			queued = true;
+		} else {
+			break;
+		}
+		/* A reference raviolo (a survivor shared from inside) or a cell
+		 * out of the block: the ordinary cascade takes over. */
+		if (RAV_UNLIKELY(cell_type(next) <= RAV_TYPE_DEAD))
+			goto hand_over;
+		if (RAV_UNLIKELY(sp == cap)) {
+			/* room for next's push, made before it joins the block */
+			if (!pending_room(h, sp))
+				goto hand_over;
+			pend = h->pending;
+			cap = h->pending_cap;
+		}
+		/* next extends the block (never a page header: hi + 1 and lo - 1
+		 * are on their page when next is one of them) */
+		if (next == hi + 1) {
+			hi = next;
+		} else if (next == lo - 1) {
+			lo = next;
+		} else {
+			int end = top_block_extends_page(lo, hi, next);
+			if (end > 0)
+				hi = next;
+			else if (end < 0)
+				lo = next;
+			else
+				goto hand_over;
+		}
+		d = next;
+		queued = false;
+	}
+	h->cascading = false;
+	*finished = true;
+	*sp_out = 0;
+	*nx_out = NULL;
+	n = top_block_cells(lo, hi);
+	if (hi == &h->top_page[h->top - 1]) {
+		/* The killed cells are the heap's top n: truncate below them. */
+		h->st.live_cells -= n;
+		h->st.frees += n;
+		truncate_to(h, (rav_top_region){ page_of(lo), slot_in_page(lo) }, false);
+		return n;
+	}
+	/* Cells allocated after the structure survive: holes, compacted as usual. */
+	cascade_top_holes(h, lo, hi, n);
+	return n;
+hand_over:
+	/* (next, taken but not killed, is not in the block) */
+	h->cascading = false;
+	n = top_block_cells(lo, hi);
+	cascade_top_holes(h, lo, hi, n);
+	if (queued) {
+		/* back on the dying queue (its back-link word still links it) */
+		h->dying = next;
+		h->st.dying_cells++;
+		next = NULL;
+	}
+	*finished = false;
+	*sp_out = sp;
+	*nx_out = next;
+	return n;
+}
+
+/* The whole cascade, from `first` (see cascade_top) or the dying queue;
+ * `top`: the caller lets the top cascade truncate the heap. */
+static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top)
+{
+	size_t sp = 0, done = 0;
+	rav_cell *nx = NULL;
+	if (top && !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->tearing_down && !h->cascading &&
+	    pending_room(h, 0)) {
+		bool finished;
+		done = cascade_top(h, first, &sp, &nx, &finished);
+		if (finished)
+			return done;
+	} else if (first) {
+		first->w[0] |= RAV_FLAG_DYING;
+		first->w[RAV_W_BACK] = (uintptr_t)h->dying;
+		h->dying = first;
+		h->st.dying_cells++;
+	}
+	/* Two copies of the loop: without recording, no event code at all. */
+	return done + (rav__tracing ? cascade_all_t(h, true, sp, nx) : cascade_all_t(h, false, sp, nx));
+}
+
 /* Step 3: run the cascade for at most `budget` cells (0: to the end). */
 size_t rav__cascade(rav_heap *h, size_t budget)
 {
@@ -501,8 +769,24 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 		return 0;
 	if (budget)
 		return cascade_queue(h, budget);
-	/* Two copies of the loop: without recording, no event code at all. */
-	return rav__tracing ? cascade_all_t(h, true) : cascade_all_t(h, false);
+	return cascade_whole(h, NULL, true);
+}
+
+/* Step 1 at the end of an API call (rav_root_clear, rav_root_free, a field
+ * or root set to null): only compaction follows, so a structure allocated
+ * last may be truncated away at once (the top cascade). */
+void rav__drop_whole(rav_heap *h, uintptr_t *slot)
+{
+	rav_cell *p = (rav_cell *)*slot;
+	if (p && !rav__tracing && h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD && !h->cascading &&
+	    !h->dying && cell_type(p) != RAV_TYPE_REF && has_children(p)) {
+		rav_assert(p->w[RAV_W_BACK] == (uintptr_t)slot && !cell_gone(p));
+		*slot = 0;
+		p->w[RAV_W_BACK] = 0;
+		cascade_whole(h, p, true);
+		return;
+	}
+	drop(h, slot, RAV_EV_REF_CLEAR, true);
 }
 
 void rav__move(rav_heap *h, rav_cell *t, rav_cell *d)
@@ -721,7 +1005,7 @@ static size_t move_run(rav_heap *h, boundary b, size_t budget)
  * the boundary page becomes the top page, its cells above the boundary
  * are zeroed, the pages above it become empty and dirty (zeroed when used
  * again), and those past one spare go back to the pool. */
-static void truncate_to(rav_heap *h, boundary b, bool trimmed)
+static void truncate_to(rav_heap *h, rav_top_region b, bool trimmed)
 {
 	rav_cell *emptied = h->top_page;
 	const unsigned top0 = h->top, bhi = b.page == emptied ? top0 : CELLS;
@@ -745,9 +1029,14 @@ static void truncate_to(rav_heap *h, boundary b, bool trimmed)
 #endif
 	h->top_page = b.page;
 	h->top = b.index;
-	VG_OPEN(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
-	memset(&b.page[b.index], 0, (size_t)(bhi - b.index) * RAV_CELL_SIZE);
-	VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	if (b.index == 1 && b.page->w[PH_PREV]) {
+		/* the boundary page empties too: dirty, as the pages above */
+		b.page->w[0] |= PAGE_DIRTY;
+	} else {
+		VG_OPEN(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+		memset(&b.page[b.index], 0, (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+		VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
+	}
 	for (rav_cell *p = emptied; p != b.page; p = (rav_cell *)p->w[PH_PREV]) {
 		page_set_fill(p, 1); /* (and no longer doomed) */
 		p->w[0] |= PAGE_DIRTY;
@@ -758,12 +1047,9 @@ static void truncate_to(rav_heap *h, boundary b, bool trimmed)
 		release_empty_pages(h);
 }
 
-/* A structure allocated last, let go of whole: rav_msg_adopt, once it has
- * copied a subtree into a message, checks whether the subtree's n cells
- * are exactly the heap's top n cells (each lies in the marked region) and
- * then frees them by moving the top down, without the kill cascade:
- * sending a message built at the top costs what its pages cost.  Only with
- * recording off, since the trace would need a FREE per cell. */
+/* The heap's top n cells, marked: rav_msg_adopt checks whether a subtree
+ * it sends is exactly them (each of its cells lies in the marked region),
+ * and then hands their pages to the message. */
 bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r)
 {
 	if (h->kind != RAV_HEAP_THREAD || h->dead || h->dying || !h->top_page || n == 0 || n > h->st.live_cells)
@@ -775,16 +1061,6 @@ bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r)
 void rav__top_region_unmark(rav_heap *h)
 {
 	clear_boundary(h);
-}
-
-void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n)
-{
-	rav_assert(!rav__tracing && !h->dead && !h->dying && !h->pinned);
-	h->st.live_cells -= n;
-	h->st.frees += n;
-	h->gen++;
-	truncate_to(h, r, false);
-	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
 }
 
 /* The hole after doomed hole c on the list.  The rest of c's run, when

@@ -314,6 +314,7 @@ uint64_t rav__seq_take(void);
 
 /* free.c: the life of a free (in order, see the top of free.c) */
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind);  /* empty a slot; its target may die */
+void rav__drop_whole(rav_heap *h, uintptr_t *slot); /* the same, last in its call (then settle) */
 void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot);      /* same, never queues (collector) */
 void rav__queue_dying(rav_heap *h, rav_cell *c);               /* c has no referrer left */
 size_t rav__cascade(rav_heap *h, size_t budget);               /* dying -> dead, children follow */
@@ -339,7 +340,6 @@ static inline bool rav__in_top_region(rav_top_region r, const rav_cell *c)
 }
 bool rav__top_region_mark(rav_heap *h, size_t n, rav_top_region *r); /* false: not n live cells */
 void rav__top_region_unmark(rav_heap *h);
-void rav__top_region_free(rav_heap *h, rav_top_region r, size_t n); /* its cells let go of whole */
 /* heap.c: allocation, holes; access.c: reference trees; msg.c: arrival */
 rav_cell *rav__alloc_slow(rav_heap *h);                         /* a hole or a cell on a new page */
 rav_cell *rav__top_cell(rav_heap *h);

@@ -799,6 +799,248 @@ static void t_drop_top(void)
 	CHECK_HEAP(h);
 }
 
+/* A tree built children first (as a bottom-up builder does): each node
+ * is allocated after its two subtrees, so the root is the heap's top cell
+ * and field 1 the cell below it.  roots[] holds the subtrees meanwhile. */
+static void build_post(rav_heap *h, rav_root *roots, rav_root dst, int depth)
+{
+	rav_ref n;
+	if (depth > 0) {
+		build_post(h, roots + 2, roots[0], depth - 1);
+		build_post(h, roots + 2, roots[1], depth - 1);
+	}
+	CHECK_OK(rav_new_root(h, T_PAIR, dst, &n));
+	if (depth > 0) {
+		CHECK_OK(rav_move(h, rav_field_slot(n, 0), rav_root_slot(roots[0])));
+		n = rav_root_get(h, dst);
+		CHECK_OK(rav_move(h, rav_field_slot(n, 1), rav_root_slot(roots[1])));
+	}
+}
+
+/* A comb: a spine along field 0, each spine cell with a leaf in field 1
+ * allocated after the rest of the spine (the top cascade's stack holds
+ * every leaf at once: more than its first allocation). */
+static void build_comb(rav_heap *h, rav_ref n, int depth)
+{
+	rav_ref c;
+	if (depth == 0)
+		return;
+	CHECK_OK(rav_new_field(h, T_PAIR, n, 0, &c));
+	build_comb(h, c, depth - 1);
+	CHECK_OK(rav_new_field(h, T_PAIR, n, 1, NULL));
+}
+
+/* Dropping r, which holds `cells` cells, must free them all, move
+ * `moves` survivors and leave the heap whole; returns the pages released. */
+static uint64_t drop_checked(rav_heap *h, rav_root r, uint64_t cells, uint64_t moves)
+{
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_root_clear(h, r));
+	rav_stats s2 = stats(h);
+	CHECK_EQ(s2.frees - s1.frees, cells);
+	CHECK_EQ(s1.live_cells - s2.live_cells, cells);
+	CHECK_EQ(s2.moves - s1.moves, moves);
+	CHECK_EQ(s2.dead_cells, 0);
+	CHECK_HEAP(h);
+	return s2.pages_released - s1.pages_released;
+}
+
+/* The top cascade (free.c, cascade_top): a structure allocated last is
+ * read once and the heap truncated below it.  Each shape it recognises
+ * (built parent first, children first, a list appended at its tail or
+ * pushed at its head, across pages), each way it gives up and hands over
+ * to the ordinary cascade (a structure straddling the top with a survivor
+ * allocated in its middle, one sharing a survivor from inside, one not in
+ * one block, a stack that must grow) and the deferred mode's whole
+ * compaction must free exactly the structure, move only survivors and
+ * leave a heap that passes the full check. */
+static void t_top_cascade(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), r = rav_root_new(h), other = rav_root_new(h);
+	rav_root roots[40];
+	for (int i = 0; i < 40; i++)
+		roots[i] = rav_root_new(h);
+	build_list(h, keep, 50);
+	rav_ref t;
+
+	/* Exactly at the top: parent first, over many pages (the pages it
+	 * filled go back to the pool, one spare kept). */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 13);
+	uint64_t pages = stats(h).pages;
+	CHECK(drop_checked(h, r, 16383, 0) >= pages - stats(h).pages);
+	CHECK(stats(h).pages <= 3);
+	check_list(h, keep, 50);
+
+	/* Children first: the cascade goes down from the top cell. */
+	build_post(h, roots, r, 10);
+	CHECK_EQ(count_tree(h, rav_root_get(h, r)), 2047);
+	drop_checked(h, r, 2047, 0);
+
+	/* Lists: appended at the tail (up), pushed at the head (down). */
+	build_list(h, r, 1000);
+	drop_checked(h, r, 1000, 0);
+	for (int i = 0; i < 1000; i++)
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(r), 1, NULL));
+	drop_checked(h, r, 1000, 0);
+
+	/* A stack deeper than its first allocation. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_comb(h, t, 1500);
+	drop_checked(h, r, 3001, 0);
+
+	/* Straddling the top: a survivor allocated in the middle of the
+	 * structure (the block breaks there); it moves once, into the
+	 * structure's lowest hole. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	rav_ref left, right;
+	CHECK_OK(rav_new_field(h, T_PAIR, t, 0, &left));
+	build_tree(h, left, 7);
+	CHECK_OK(rav_new_root(h, T_NODE, other, NULL));
+	t = rav_root_get(h, r);
+	CHECK_OK(rav_new_field(h, T_PAIR, t, 1, &right));
+	build_tree(h, right, 7);
+	drop_checked(h, r, 1 + 2 * 255, 1);
+	CHECK_EQ(stats(h).live_cells, base + 50 + 1);
+	CHECK_OK(rav_root_clear(h, other));
+
+	/* The same survivor at the very top, and the structure below it. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	build_tree(h, t, 9);
+	CHECK_OK(rav_new_root(h, T_NODE, other, NULL));
+	drop_checked(h, r, 1023, 1);
+	CHECK_OK(rav_root_clear(h, other));
+
+	/* A survivor referenced from inside: the first child, then a deep
+	 * one (a reference raviolo each; the structure's cells die, the
+	 * survivor keeps its other referrer). */
+	for (int deep = 0; deep < 2; deep++) {
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+		build_tree(h, t, 8);
+		t = rav_root_get(h, r);
+		rav_ref shared = rav_load_ref(h, t, 0);
+		if (deep)
+			for (int k = 0; k < 6; k++)
+				shared = rav_load_ref(h, shared, 1);
+		CHECK_OK(rav_root_set(h, other, shared));
+		size_t kept = count_tree(h, rav_root_get(h, other));
+		rav_stats s1 = stats(h);
+		CHECK_OK(rav_root_clear(h, r));
+		rav_stats s2 = stats(h);
+		/* the structure's 511 cells but the survivor's, and the reference raviolo */
+		CHECK_EQ(s2.frees - s1.frees, 511 - kept + 1);
+		CHECK_EQ(s2.live_cells, base + 50 + kept);
+		CHECK_EQ(count_tree(h, rav_root_get(h, other)), kept);
+		CHECK_HEAP(h);
+		CHECK_OK(rav_root_clear(h, other));
+		CHECK_EQ(stats(h).live_cells, base + 50);
+	}
+
+	/* Field 1's subtree allocated before field 0's: field 1 is visited
+	 * first, and the two are still one block. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	CHECK_OK(rav_new_field(h, T_PAIR, t, 1, &right));
+	build_tree(h, right, 6);
+	t = rav_root_get(h, r);
+	CHECK_OK(rav_new_field(h, T_PAIR, t, 0, &left));
+	build_tree(h, left, 6);
+	drop_checked(h, r, 1 + 2 * 127, 0);
+
+	/* At the top but not one block in the cascade's order (built level
+	 * by level): the ordinary cascade takes over at the first jump, and
+	 * the compaction still moves nothing. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, NULL));
+	for (int depth = 0; depth < 4; depth++)
+		for (unsigned path = 0; path < 1u << depth; path++) {
+			rav_ref n = rav_root_get(h, r);
+			for (int k = depth - 1; k >= 0; k--)
+				n = rav_load_ref(h, n, (int)(path >> k & 1));
+			CHECK_OK(rav_new_field(h, T_PAIR, n, 0, NULL));
+			CHECK_OK(rav_new_field(h, T_PAIR, n, 1, NULL));
+		}
+	CHECK_EQ(count_tree(h, rav_root_get(h, r)), 31);
+	drop_checked(h, r, 31, 0);
+
+	/* A field cleared, a root freed: the same path. */
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+	CHECK_OK(rav_new_field(h, T_PAIR, t, 0, &left));
+	build_tree(h, left, 9);
+	rav_stats s1 = stats(h);
+	CHECK_OK(rav_clear_ref(h, rav_root_get(h, r), 0));
+	CHECK_EQ(s1.live_cells - stats(h).live_cells, 1023);
+	CHECK_EQ(stats(h).moves, s1.moves);
+	CHECK_HEAP(h);
+	rav_root tmp = rav_root_new(h);
+	CHECK_OK(rav_new_root(h, T_PAIR, tmp, &t));
+	build_tree(h, t, 9);
+	s1 = stats(h);
+	rav_root_free(h, tmp);
+	CHECK_EQ(s1.live_cells - stats(h).live_cells, 1023);
+	CHECK_HEAP(h);
+	drop_checked(h, r, 1, 0);
+
+	/* Deferred mode: the drop only queues; a whole rav_compact runs the
+	 * top cascade, also with holes left below by earlier frees (then the
+	 * compaction fills those). */
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	for (int k = 0; k < 2; k++) {
+		if (k)
+			CHECK_OK(rav_new_root(h, T_NODE, other, NULL));
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+		build_tree(h, t, 10);
+		if (k) {
+			rav_ref n = rav_root_get(h, keep);
+			for (int i = 0; i < 10; i++)
+				n = rav_load_ref(h, n, 1);
+			CHECK_OK(rav_clear_ref(h, n, 1)); /* the list's last 39 cells */
+			CHECK_EQ(rav_compact(h, 39), 39); /* their cascade only: holes */
+		}
+		s1 = stats(h);
+		CHECK_OK(rav_root_clear(h, r));
+		CHECK_EQ(stats(h).dying_cells, 1);
+		CHECK_EQ(rav_compact(h, 0), 0);
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.frees - s1.frees, 2047);
+		CHECK_EQ(s1.live_cells - s2.live_cells, 2047);
+		CHECK_EQ(s2.dead_cells, 0);
+		CHECK_EQ(s2.dying_cells, 0);
+		CHECK_HEAP(h);
+	}
+	/* Two structures queued: the one allocated first dropped last (the
+	 * queue's head; the other extends its block), then the other way. */
+	for (int k = 0; k < 2; k++) {
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &t));
+		build_tree(h, t, 8);
+		rav_root r2 = rav_root_new(h);
+		CHECK_OK(rav_new_root(h, T_PAIR, r2, &t));
+		build_tree(h, t, 7);
+		s1 = stats(h);
+		CHECK_OK(rav_root_clear(h, k ? r : r2));
+		CHECK_OK(rav_root_clear(h, k ? r2 : r));
+		CHECK_EQ(stats(h).dying_cells, 2);
+		CHECK_EQ(rav_compact(h, 0), 0);
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.frees - s1.frees, 511 + 255);
+		CHECK_EQ(s2.moves, s1.moves);
+		CHECK_EQ(s2.dying_cells, 0);
+		CHECK_HEAP(h);
+		rav_root_free(h, r2);
+	}
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	check_list(h, keep, 11);
+	CHECK_OK(rav_root_clear(h, other));
+
+	for (int i = 0; i < 40; i++)
+		rav_root_free(h, roots[i]);
+	rav_root_free(h, other);
+	rav_root_free(h, r);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 static const rav_test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "shared-children", t_shared_children },
@@ -809,6 +1051,7 @@ static const rav_test_case cases[] = {
 	{ "sweep", t_sweep },
 	{ "adopt-top", t_adopt_top },
 	{ "drop-top", t_drop_top },
+	{ "top-cascade", t_top_cascade },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
 };
