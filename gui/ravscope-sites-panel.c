@@ -45,25 +45,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE(RavscopeSitesPanel, ravscope_sites_panel, GTK_TYPE
 
 static const char *const metric_unit[] = {"allocs", "frees", "moves", "fix-ups", "pages", "transfers", "events"};
 
-static guint64 metric(const rav_site_row *r, rav_site_order by)
-{
-	switch (by) {
-	case RAV_SITES_BY_FREES:
-		return r->frees;
-	case RAV_SITES_BY_MOVES:
-		return r->moves;
-	case RAV_SITES_BY_FIXUPS:
-		return r->fixups;
-	case RAV_SITES_BY_HANDOFFS:
-		return r->pages_sent + r->pages_received;
-	case RAV_SITES_BY_TRANSFERS:
-		return r->transfers;
-	case RAV_SITES_BY_EVENTS:
-		return r->events;
-	default:
-		return r->allocs;
-	}
-}
 
 /* ---- computing --------------------------------------------------------------- */
 
@@ -194,7 +175,7 @@ static GtkWidget *make_row(RavscopeSitesPanel *self, guint i, rav_site_order by,
 	for (int k = 0; k < 7; k++) {
 		if (k == (int)by || k == RAV_SITES_BY_EVENTS || (k == RAV_SITES_BY_TRANSFERS && !self->with_transfers))
 			continue;
-		guint64 v = metric(r, (rav_site_order)k);
+		guint64 v = rav_site_row_metric(r, (rav_site_order)k);
 		if (v)
 			g_string_append_printf(others, "%s%" G_GUINT64_FORMAT " %s", others->len ? " · " : "", v,
 					       metric_unit[k]);
@@ -211,7 +192,7 @@ static GtkWidget *make_row(RavscopeSitesPanel *self, guint i, rav_site_order by,
 	if (resolved && sy.file)
 		gtk_widget_set_tooltip_text(row, sy.file);
 	/* the figure ranked by, with its share of the top row's as a bar */
-	guint64 v = metric(r, by);
+	guint64 v = rav_site_row_metric(r, by);
 	GtkWidget *fig = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
 	gtk_widget_set_valign(fig, GTK_ALIGN_CENTER);
 	char num[32];
@@ -293,10 +274,10 @@ static void fill(RavscopeSitesPanel *self)
 	unsigned n = rav_site_stats_count(self->stats);
 	rav_site_row unknown, all;
 	rav_site_stats_totals(self->stats, &unknown, &all);
-	guint64 top = n ? metric(rav_site_stats_row(self->stats, 0), by) : 0;
+	guint64 top = n ? rav_site_row_metric(rav_site_stats_row(self->stats, 0), by) : 0;
 	/* lines with none of what is ranked are left out (sorted last) */
 	unsigned with = 0;
-	while (with < n && metric(rav_site_stats_row(self->stats, with), by))
+	while (with < n && rav_site_row_metric(rav_site_stats_row(self->stats, with), by))
 		with++;
 	for (unsigned i = 0; i < with && i < ROWS_SHOWN; i++) {
 		GtkWidget *row = make_row(self, i, by, top);
@@ -305,7 +286,7 @@ static void fill(RavscopeSitesPanel *self)
 	}
 	GString *st = g_string_new(NULL);
 	g_string_append_printf(st, "%u of %u line%s of the program · %" G_GUINT64_FORMAT " %s in all", with, n,
-			       n == 1 ? "" : "s", metric(&all, by), metric_unit[by]);
+			       n == 1 ? "" : "s", rav_site_row_metric(&all, by), metric_unit[by]);
 	if (with > ROWS_SHOWN)
 		g_string_append_printf(st, " · the first %u shown", ROWS_SHOWN);
 	if (!with && n)
@@ -315,8 +296,8 @@ static void fill(RavscopeSitesPanel *self)
 						 "RAVIOLI_TRACE_ACCESS=1)"
 				       : by == RAV_SITES_BY_HANDOFFS ? " · no call handed pages to another thread"
 								     : "");
-	if (metric(&unknown, by))
-		g_string_append_printf(st, " · %" G_GUINT64_FORMAT " with no call site", metric(&unknown, by));
+	if (rav_site_row_metric(&unknown, by))
+		g_string_append_printf(st, " · %" G_GUINT64_FORMAT " with no call site", rav_site_row_metric(&unknown, by));
 	if (by == RAV_SITES_BY_TRANSFERS && !self->with_transfers)
 		g_string_append(st, " · running the contention model…");
 	add_notes(self, st);

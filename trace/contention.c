@@ -113,12 +113,7 @@ struct rav_contention {
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
 {
-	if (!err)
-		return;
-	memset(err, 0, sizeof *err);
-	err->code = code;
-	err->chunk = -1;
-	snprintf(err->message, sizeof err->message, "contention: %s", msg);
+	ravt_error_set(err, code, "contention", msg);
 }
 
 static inline uint64_t mix64(uint64_t k)

@@ -14,26 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "outbuf.h"
 #include "rav-record.h"
 #include "ravtrace.h"
-
-typedef struct out_buf {
-	char *p;
-	size_t len, used;
-} out_buf;
-
-static void put(out_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *dst = b->used < b->len ? b->p + b->used : NULL;
-	size_t room = b->used < b->len ? b->len - b->used : 0;
-	int n = vsnprintf(dst, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->used += (size_t)n;
-}
 
 static rav_loc cell_of(rav_loc l)
 {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "outbuf.h"
 #include "rav-record.h"
 #include "ravtrace.h"
 
@@ -27,24 +28,6 @@ static const char *const op_names[RAV_OP_KIND_COUNT] = {
 const char *rav_op_kind_name(unsigned kind)
 {
 	return kind < RAV_OP_KIND_COUNT ? op_names[kind] : "unknown";
-}
-
-typedef struct out_buf {
-	char *p;
-	size_t len, used;
-} out_buf;
-
-static void put(out_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *dst = b->used < b->len ? b->p + b->used : NULL;
-	size_t room = b->used < b->len ? b->len - b->used : 0;
-	int n = vsnprintf(dst, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->used += (size_t)n;
 }
 
 static const char *type_name(rav_trace *t, uint16_t type)

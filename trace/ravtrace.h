@@ -736,6 +736,8 @@ void rav_site_stats_free(rav_site_stats *s);
 unsigned rav_site_stats_count(const rav_site_stats *s);
 const rav_site_row *rav_site_stats_row(const rav_site_stats *s, unsigned i);
 void rav_site_stats_sort(rav_site_stats *s, rav_site_order by);
+/* The row's figure that `by` sorts on (pages sent + received for HANDOFFS). */
+uint64_t rav_site_row_metric(const rav_site_row *r, rav_site_order by);
 /* Events of no known site (site 0), and the whole range. */
 void rav_site_stats_totals(const rav_site_stats *s, rav_site_row *unknown, rav_site_row *all);
 /* The row a site is counted in (-1: none in the range). */

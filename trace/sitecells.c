@@ -36,12 +36,7 @@ struct rav_site_cells {
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
 {
-	if (!err)
-		return;
-	memset(err, 0, sizeof *err);
-	err->code = code;
-	err->chunk = -1;
-	snprintf(err->message, sizeof err->message, "cells of call sites: %s", msg);
+	ravt_error_set(err, code, "cells of call sites", msg);
 }
 
 rav_site_cells *rav_site_cells_new(rav_trace *t, const uint32_t *sites, size_t nsites)

@@ -31,12 +31,7 @@ struct rav_site_stats {
 
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *msg)
 {
-	if (!err)
-		return;
-	memset(err, 0, sizeof *err);
-	err->code = code;
-	err->chunk = -1;
-	snprintf(err->message, sizeof err->message, "call sites: %s", msg);
+	ravt_error_set(err, code, "call sites", msg);
 }
 
 static inline void count(rav_site_row *r, const rav_event *ev)
@@ -236,7 +231,7 @@ rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cf
 	return s;
 }
 
-static uint64_t metric(const rav_site_row *r, rav_site_order by)
+uint64_t rav_site_row_metric(const rav_site_row *r, rav_site_order by)
 {
 	switch (by) {
 	case RAV_SITES_BY_FREES:
@@ -258,7 +253,7 @@ static uint64_t metric(const rav_site_row *r, rav_site_order by)
 
 static int cmp_rows(const rav_site_row *a, const rav_site_row *b, rav_site_order by)
 {
-	uint64_t ma = metric(a, by), mb = metric(b, by);
+	uint64_t ma = rav_site_row_metric(a, by), mb = rav_site_row_metric(b, by);
 	if (ma != mb)
 		return ma < mb ? 1 : -1;
 	if (a->events != b->events)

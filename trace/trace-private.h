@@ -38,6 +38,9 @@ const char *ravt_source_path_fold(const char *dir, const char *file, char *buf, 
 typedef void (*ravt_module_fn)(unsigned object, struct Dwfl_Module *mod, const char *why, void *user);
 unsigned ravt_symbols_each_object(rav_trace *t, ravt_module_fn fn, void *user);
 
+/* An analysis's error: code, chunk -1, "what: msg" (err may be NULL). */
+void ravt_error_set(rav_trace_error *err, rav_trace_errcode code, const char *what, const char *msg);
+
 /* The first replay error met while indexing: false if none, else fills *err. */
 bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
 

@@ -17,6 +17,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pipeline.h"
@@ -448,6 +449,16 @@ void *ravt_trace_extension(rav_trace *t, unsigned slot, void *(*create)(rav_trac
 	void *p = t->ext[slot];
 	pthread_mutex_unlock(&t->ext_lock);
 	return p;
+}
+
+void ravt_error_set(rav_trace_error *err, rav_trace_errcode code, const char *what, const char *msg)
+{
+	if (!err)
+		return;
+	memset(err, 0, sizeof *err);
+	err->code = code;
+	err->chunk = -1;
+	snprintf(err->message, sizeof err->message, "%s: %s", what, msg);
 }
 
 bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err)

@@ -12,8 +12,11 @@ recording moves clearly more lines than the message one.  The chatty
 sample's transfers follow how its two threads overlap, which a sanitizer
 build, valgrind or a busy machine changes (ASan on a loaded machine: 7,085
 against 10,910): for them the check is a factor of two, still far tighter
-than the gap the table shows.  A README left behind by a change to a
-sample, or a chatty sample whose threads stop overlapping, fails.
+than the gap the table shows.  "Clearly more" is 1.5x: the table shows
+3.3x, and ASan at load 25 measured 1.95x (6,781 against 3,475), so a
+factor of two failed on a busy CI host.  A README left behind by a change
+to a sample, or a chatty sample whose threads stop overlapping (then it
+moves about as many lines as the message one), fails.
 """
 import json
 import re
@@ -22,6 +25,7 @@ import sys
 
 TOLERANCE = 0.30
 CHATTY_TRANSFERS_FACTOR = 2.0
+CLEARLY_MORE = 1.5
 
 
 def readme_figures(path):
@@ -63,7 +67,7 @@ def main():
             print(f'{name} {label}: README {want}, this build {got}{"" if ok else "  <- " + why}')
             failed |= not ok
     now_chatty, now_messages = measured(ravtrace, chatty)[0], measured(ravtrace, messages)[0]
-    if now_chatty < 2 * now_messages:
+    if now_chatty < CLEARLY_MORE * now_messages:
         print(f'the chatty recording moves {now_chatty} lines, not clearly more than the messages one ({now_messages})')
         failed = True
     if failed:

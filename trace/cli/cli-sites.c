@@ -179,25 +179,6 @@ static const char *const order_names[] = {"allocs",   "frees",     "moves", "fix
 static const char *const order_words[] = {"allocations", "frees",     "moves caused", "fix-ups caused",
                                           "pages handed off", "cache-line transfers", "events"};
 
-static uint64_t row_metric(const rav_site_row *r, rav_site_order by)
-{
-	switch (by) {
-	case RAV_SITES_BY_FREES:
-		return r->frees;
-	case RAV_SITES_BY_MOVES:
-		return r->moves;
-	case RAV_SITES_BY_FIXUPS:
-		return r->fixups;
-	case RAV_SITES_BY_HANDOFFS:
-		return r->pages_sent + r->pages_received;
-	case RAV_SITES_BY_TRANSFERS:
-		return r->transfers;
-	case RAV_SITES_BY_EVENTS:
-		return r->events;
-	default:
-		return r->allocs;
-	}
-}
 
 static void json_row(FILE *out, const rav_site_row *r)
 {
@@ -277,7 +258,7 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 				const rav_site_row *r = rav_site_stats_row(st, i);
 				char buf[1024];
 				/* sorted by the metric: the rest have none of it */
-				if (!row_metric(r, (rav_site_order)o->by))
+				if (!rav_site_row_metric(r, (rav_site_order)o->by))
 					break;
 				printf("  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
 				       "  %s",
