@@ -31,6 +31,18 @@ void ravt_history_free(ravt_history *h)
 	free(h);
 }
 
+/* The marks of the block being filled as filter bits: byte i of hit (0
+ * or 1) becomes bit i, eight at a time (the multiplication gathers the low
+ * bit of each of the eight bytes into the top byte, in order). */
+static void fold_hits(const uint8_t *hit, uint8_t *bits)
+{
+	for (size_t i = 0; i < RAVT_HISTORY_BITS / 8; i++) {
+		uint64_t v;
+		memcpy(&v, hit + 8 * i, 8);
+		bits[i] = (uint8_t)(((v & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56);
+	}
+}
+
 void ravt_history_block_end(ravt_history *h)
 {
 	pthread_mutex_lock(&h->lock);
@@ -43,15 +55,15 @@ void ravt_history_block_end(ravt_history *h)
 		if (!n) {
 			/* without room, mark the block as touching every page: history stays
 			 * exact, only slower */
-			memset(h->cur, 0xff, sizeof h->cur);
+			memset(h->hit, 1, sizeof h->hit);
 			pthread_mutex_unlock(&h->lock);
 			return;
 		}
 		h->bloom = n;
 		h->cap = ncap;
 	}
-	memcpy(h->bloom[h->nblocks], h->cur, sizeof h->cur);
-	memset(h->cur, 0, sizeof h->cur);
+	fold_hits(h->hit, h->bloom[h->nblocks]);
+	memset(h->hit, 0, sizeof h->hit);
 	h->nblocks++;
 	pthread_mutex_unlock(&h->lock);
 }
@@ -59,7 +71,7 @@ void ravt_history_block_end(ravt_history *h)
 void ravt_history_publish(ravt_history *h, uint64_t end)
 {
 	pthread_mutex_lock(&h->lock);
-	memcpy(h->pub, h->cur, sizeof h->cur);
+	fold_hits(h->hit, h->pub);
 	h->pub_block = h->nblocks;
 	h->pub_end = end;
 	h->pub_valid = true;

@@ -22,7 +22,11 @@ typedef struct ravt_history {
 	ravt_budget *budget;  /* a filter per block of events */
 	uint8_t (*bloom)[RAVT_HISTORY_BITS / 8];
 	size_t nblocks, cap;
-	uint8_t cur[RAVT_HISTORY_BITS / 8]; /* the block being filled */
+	/* the block being filled: a byte per filter bit, so that a mark is one
+	 * store (replay marks up to three pages per event); folded into bits
+	 * when the block ends or is published.  The last byte takes the marks
+	 * of locations that name no page. */
+	uint8_t hit[RAVT_HISTORY_BITS + 1];
 	/* the block being filled as last published: its index and the events it covers */
 	bool pub_valid;
 	size_t pub_block;
@@ -37,12 +41,11 @@ void ravt_history_block_end(ravt_history *h);
 /* Make the block being filled, covering events up to `end`, visible. */
 void ravt_history_publish(ravt_history *h, uint64_t end);
 
-static inline void ravt_history_mark(uint8_t *bits, rav_loc l)
+static inline void ravt_history_mark(uint8_t *hit, rav_loc l)
 {
-	if (l && !(l & RAV_LOC_EXTERNAL)) {
-		uint32_t p = rav_loc_page(l) % RAVT_HISTORY_BITS;
-		bits[p >> 3] |= (uint8_t)(1u << (p & 7));
-	}
+	/* (no branch on the location: null and external ones mark the spare byte) */
+	uint32_t p = rav_loc_page(l) % RAVT_HISTORY_BITS;
+	hit[l && !(l & RAV_LOC_EXTERNAL) ? p : RAVT_HISTORY_BITS] = 1;
 }
 
 /* The pages an event writes to, for the filter. */
@@ -50,7 +53,7 @@ static inline void ravt_history_event(ravt_history *h, const rav_event *ev)
 {
 	switch (ev->kind) {
 	case RAV_EV_MOVE:
-		ravt_history_mark(h->cur, ev->b);
+		ravt_history_mark(h->hit, ev->b);
 		/* fall through */
 	case RAV_EV_ALLOC:
 	case RAV_EV_FREE:
@@ -60,16 +63,16 @@ static inline void ravt_history_event(ravt_history *h, const rav_event *ev)
 	case RAV_EV_ROOT_NEW:
 	case RAV_EV_ROOT_FREE:
 	case RAV_EV_REFRAV_REMOVE:
-		ravt_history_mark(h->cur, ev->a);
+		ravt_history_mark(h->hit, ev->a);
 		break;
 	case RAV_EV_FIXUP:
 	case RAV_EV_REF_STORE:
 	case RAV_EV_REF_CLEAR:
 	case RAV_EV_LINK:
 	case RAV_EV_REFRAV_INSERT:
-		ravt_history_mark(h->cur, ev->a);
-		ravt_history_mark(h->cur, ev->b);
-		ravt_history_mark(h->cur, ev->c);
+		ravt_history_mark(h->hit, ev->a);
+		ravt_history_mark(h->hit, ev->b);
+		ravt_history_mark(h->hit, ev->c);
 		break;
 	default:
 		break;

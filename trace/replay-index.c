@@ -474,8 +474,13 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		index_fail(rp, &e);
 		return;
 	}
+	/* The batch's first events have had no prefetch: their page blocks
+	 * all at once, then (the loads overlapping) the cell blocks of those
+	 * the loop's near prefetch does not reach. */
 	for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
 		ravt_prefetch_page(m, evs[k].a);
+	for (size_t k = 0; k < n && k < RAVT_PF_NEAR; k++)
+		ravt_prefetch_cell(m, evs[k].a);
 	size_t k = 0;
 	for (; k < n; k++) {
 		const rav_event *ev = &evs[k];

@@ -95,29 +95,49 @@ static bool add_entry(packbuf *b, uint32_t pg)
 	return true;
 }
 
-/* The block's cells, after the page's earlier packed cells (prev). */
+/* The significant low-order bytes of z (0 for 0), without a branch: a
+ * word's length is as random as the heap's contents, so a branch on it
+ * would be mispredicted about as often as not. */
+static inline unsigned sig_bytes(uint64_t z)
+{
+	return z ? (unsigned)(71 - __builtin_clzll(z)) >> 3 : 0;
+}
+
+/* One word as its difference from *prev: 8 bytes stored, sig_bytes kept. */
+static inline uint8_t *put_word(uint8_t *p, uint64_t w, uint64_t *prev, unsigned *n)
+{
+	uint64_t z = zigzag(w - *prev);
+	*prev = w;
+	uint64_t le = to_le(z);
+	memcpy(p, &le, 8);
+	*n = sig_bytes(z);
+	return p + *n;
+}
+
+/* The block's cells, after the page's earlier packed cells (prev).  The
+ * four running words are locals and each cell's words are loaded before
+ * its bytes are stored (byte stores may alias the block as far as the
+ * compiler knows): packing runs for every block a keyframe holds alone. */
 static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
 {
 	uint8_t *p = b->data + b->len;
 	memcpy(p, k->st, RAVT_CB_CELLS);
 	p += RAVT_CB_CELLS;
-	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++) {
+	uint64_t p0 = prev[0], p1 = prev[1], p2 = prev[2], p3 = prev[3];
+	const uint64_t *w = k->w;
+	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++, w += 4) {
+		uint64_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
 		uint8_t *ctl = p;
-		p += 2;
-		unsigned ctlv = 0;
-		for (unsigned j = 0; j < 4; j++) {
-			uint64_t w = k->w[c * 4 + j];
-			uint64_t z = zigzag(w - prev[j]);
-			prev[j] = w;
-			unsigned n = z ? (unsigned)(64 - __builtin_clzll(z) + 7) / 8 : 0;
-			uint64_t le = to_le(z);
-			memcpy(p, &le, 8);
-			p += n;
-			ctlv |= n << (4 * j);
-		}
+		unsigned n0, n1, n2, n3;
+		p = put_word(p + 2, w0, &p0, &n0);
+		p = put_word(p, w1, &p1, &n1);
+		p = put_word(p, w2, &p2, &n2);
+		p = put_word(p, w3, &p3, &n3);
+		unsigned ctlv = n0 | n1 << 4 | n2 << 8 | n3 << 12;
 		ctl[0] = (uint8_t)ctlv;
 		ctl[1] = (uint8_t)(ctlv >> 8);
 	}
+	prev[0] = p0, prev[1] = p1, prev[2] = p2, prev[3] = p3;
 	b->len = (size_t)(p - b->data);
 }
 
