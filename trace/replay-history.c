@@ -46,6 +46,10 @@ static void fold_hits(const uint8_t *hit, uint8_t *bits)
 void ravt_history_block_end(ravt_history *h)
 {
 	pthread_mutex_lock(&h->lock);
+	if (h->stopped) {
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
 	if (h->nblocks == h->cap) {
 		size_t ncap = h->cap ? h->cap * 2 : 64;
 		void *n = NULL;
@@ -53,9 +57,12 @@ void ravt_history_block_end(ravt_history *h)
 		                       "the cell-history filter"))
 			n = realloc(h->bloom, sizeof *h->bloom * ncap);
 		if (!n) {
-			/* without room, mark the block as touching every page: history stays
-			 * exact, only slower */
-			memset(h->hit, 1, sizeof h->hit);
+			/* Without room the filter stops here for good: entry i must be
+			 * block i's, so a later block, even if a later charge succeeds,
+			 * may not take this block's place.  Queries scan the blocks past
+			 * the filter whole: exact, only slower. */
+			h->stopped = true;
+			h->pub_valid = false;
 			pthread_mutex_unlock(&h->lock);
 			return;
 		}
@@ -71,6 +78,10 @@ void ravt_history_block_end(ravt_history *h)
 void ravt_history_publish(ravt_history *h, uint64_t end)
 {
 	pthread_mutex_lock(&h->lock);
+	if (h->stopped) { /* the block being filled is not the filter's next entry */
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
 	fold_hits(h->hit, h->pub);
 	h->pub_block = h->nblocks;
 	h->pub_end = end;

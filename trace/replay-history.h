@@ -22,6 +22,9 @@ typedef struct ravt_history {
 	ravt_budget *budget;  /* a filter per block of events */
 	uint8_t (*bloom)[RAVT_HISTORY_BITS / 8];
 	size_t nblocks, cap;
+	/* the filter could not grow: it covers the first nblocks blocks, and
+	 * queries scan every later block whole (slower, still exact) */
+	bool stopped;
 	/* the block being filled: a byte per filter bit, so that a mark is one
 	 * store (replay marks up to three pages per event); folded into bits
 	 * when the block ends or is published.  The last byte takes the marks

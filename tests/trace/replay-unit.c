@@ -13,6 +13,8 @@
 #include "rav-record.h"
 #include "ravtrace.h"
 #include "trace-test.h"
+#include "budget.h"
+#include "replay-history.h"
 #include "replay.h"
 
 #define PAGE 4096u
@@ -392,6 +394,38 @@ static void test_errors(void)
 	rav_state_free(s);
 }
 
+/* The cell-history filter keeps entry i for block i even when it cannot
+ * grow for a while: a block whose filter found no room must not let the
+ * next block's filter take its place (a query would then skip blocks
+ * that hold the cell's events and return a short history, no error).
+ * Block b marks page 100 + b; the budget refuses the filter's second
+ * growth, then is raised again. */
+static void test_history_filter_room(void)
+{
+	ravt_budget budget;
+	ravt_budget_init(&budget);
+	ravt_budget_set_limit(&budget, 40000); /* 64 entries of 512 bytes fit, 128 do not */
+	ravt_history *h = ravt_history_new(&budget);
+	REQUIRE(h);
+	for (uint32_t b = 0; b < 80; b++) {
+		if (b == 70)
+			ravt_budget_set_limit(&budget, (uint64_t)1 << 30);
+		ravt_history_mark(h->hit, L(100 + b, 1, 0));
+		ravt_history_block_end(h);
+	}
+	CHECK(h->nblocks >= 64 && h->nblocks <= 80);
+	for (size_t i = 0; i < h->nblocks; i++) {
+		uint32_t p = (uint32_t)(100 + i) % RAVT_HISTORY_BITS;
+		if (!(h->bloom[i][p >> 3] & (1u << (p & 7)))) {
+			fprintf(stderr, "history filter entry %zu lacks block %zu's page\n", i, i);
+			tt_failures++;
+			break;
+		}
+	}
+	ravt_history_free(h);
+	ravt_budget_destroy(&budget);
+}
+
 int main(void)
 {
 	test_alloc_store();
@@ -399,6 +433,7 @@ int main(void)
 	test_reference_ravioli();
 	test_pages_and_messages();
 	test_errors();
+	test_history_filter_room();
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
