@@ -75,25 +75,6 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	REQUIRE(fd >= 0);
-	struct stat st;
-	REQUIRE(fstat(fd, &st) == 0);
-	uint8_t *p = malloc((size_t)st.st_size);
-	REQUIRE(p);
-	size_t off = 0;
-	while (off < (size_t)st.st_size) {
-		ssize_t r = read(fd, p + off, (size_t)st.st_size - off);
-		REQUIRE(r > 0);
-		off += (size_t)r;
-	}
-	close(fd);
-	*len = off;
-	return p;
-}
-
 static void write_all(int fd, const uint8_t *p, size_t n) /* (blocking) */
 {
 	while (n) {
@@ -120,7 +101,7 @@ int main(void)
 	uint64_t written;
 	REQUIRE(gen_trace(&gp, &written) == 0);
 	size_t len;
-	uint8_t *bytes = slurp(path, &len);
+	uint8_t *bytes = tt_slurp(path, &len);
 	rav_trace_error err;
 	rav_trace *file = rav_trace_open(path, &err);
 	unlink(path);

@@ -7,10 +7,13 @@
 #ifndef TRACE_TEST_H
 #define TRACE_TEST_H
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "format.h"
 #include "ravtrace.h"
@@ -46,6 +49,26 @@ static int tt_failures __attribute__((unused));
 #define TT_BASE 0x7f1200000000ull /* pool base of synthetic traces */
 #define TT_PAGE 4096u
 #define TT_POOL_BYTES (1ull << 32)
+
+/* A whole file in memory (the tests that feed a stream piece by piece). */
+static inline uint8_t *tt_slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	struct stat st;
+	REQUIRE(fstat(fd, &st) == 0);
+	uint8_t *p = malloc((size_t)st.st_size);
+	REQUIRE(p);
+	size_t off = 0;
+	while (off < (size_t)st.st_size) {
+		ssize_t r = read(fd, p + off, (size_t)st.st_size - off);
+		REQUIRE(r > 0);
+		off += (size_t)r;
+	}
+	close(fd);
+	*len = off;
+	return p;
+}
 
 static inline uint64_t tt_addr(uint32_t page, uint32_t cell, uint32_t word)
 {
