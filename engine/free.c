@@ -376,8 +376,10 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	do {                                                                                             \
 		RUN_CLOSE();                                                                             \
 		prev_dead = NULL;                                                                        \
-		if (dead)                                                                                \
+		if (dead) {                                                                              \
 			dead->w[2] = 0; /* the head's prev link, left unwritten by the loop */           \
+			heap_bump_stop(h);                                                               \
+		}                                                                                        \
 		h->dead = dead;                                                                          \
 		h->st.live_cells -= done - synced;                                                       \
 		h->st.frees += done - synced;                                                            \
@@ -603,6 +605,7 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
 		a = (rav_cell *)page->w[PH_NEXT] + 1;
 	}
 	h->dead = dead;
+	heap_bump_stop(h);
 	h->st.live_cells -= n;
 	h->st.frees += n;
 	h->st.dead_cells += n;
@@ -818,8 +821,7 @@ void rav__top_page_emptied(rav_heap *h)
 	page_set_fill(h->top_page, 1);
 	if (prev) {
 		rav_assert(page_fill(prev) == CELLS);
-		h->top_page = prev;
-		h->top = CELLS;
+		heap_set_top(h, prev, CELLS);
 	}
 	release_empty_pages(h);
 }
@@ -871,7 +873,7 @@ static void trim_run(rav_heap *h, unsigned idx)
 		VG_CELL_FREE(&lo[k]);
 #endif
 	h->st.dead_cells -= r.n;
-	h->top = i;
+	heap_set_top_index(h, i);
 	if (i == 1)
 		rav__top_page_emptied(h);
 }
@@ -1027,8 +1029,7 @@ static void truncate_to(rav_heap *h, rav_top_region b, bool trimmed)
 			break;
 	}
 #endif
-	h->top_page = b.page;
-	h->top = b.index;
+	heap_set_top(h, b.page, b.index);
 	if (b.index == 1 && b.page->w[PH_PREV]) {
 		/* the boundary page empties too: dirty, as the pages above */
 		b.page->w[0] |= PAGE_DIRTY;

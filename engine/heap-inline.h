@@ -35,6 +35,7 @@ static inline void dead_push(rav_heap *h, rav_cell *c)
 	else
 		h->dead_tail = c;
 	h->dead = c;
+	heap_bump_stop(h);
 	h->st.dead_cells++;
 }
 
@@ -449,7 +450,7 @@ static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
 static inline void shrink(rav_heap *h)
 {
 	rav_assert(h->top > 1);
-	h->top--;
+	heap_set_top_index(h, h->top - 1);
 	if (RAV_UNLIKELY(h->top == 1))
 		rav__top_page_emptied(h);
 }

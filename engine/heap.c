@@ -30,8 +30,7 @@ static bool grow(rav_heap *h)
 		rav__page_clean(next);
 	if (h->top_page)
 		page_set_fill(h->top_page, h->top);
-	h->top_page = next;
-	h->top = 1;
+	heap_set_top(h, next, 1);
 	return true;
 }
 
@@ -45,9 +44,12 @@ rav_cell *rav__alloc_slow(rav_heap *h)
 		rav_assert(cell_type(c) == RAV_TYPE_DEAD);
 		return c;
 	}
-	if (!grow(h))
+	/* (the top page may have room: a hole left since the last bump stopped
+	 * the fast path, which the next move of the top, or this, resumes) */
+	if (h->top >= CELLS && !grow(h))
 		return NULL;
-	rav_cell *c = &h->top_page[h->top++];
+	rav_cell *c = &h->top_page[h->top];
+	heap_set_top_index(h, h->top + 1);
 	VG_CELL_ALLOC(c);
 	return c;
 }

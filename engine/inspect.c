@@ -131,6 +131,11 @@ rav_status rav_heap_check(rav_heap *h)
 		return rav__fail(RAV_EINVAL, "rav_heap_check: null heap");
 	uint64_t live = 0, refs = 0, dead = 0, pages = 0, dying = 0;
 	bool seen_top = false;
+	/* The bump pointer and limit follow the top (rav-private.h, heap_set_top). */
+	if (h->bump != (h->top_page ? &h->top_page[h->top] : NULL))
+		BAD("the bump pointer is not the top (cell %u of the top page)", h->top);
+	if (h->limit && (h->dead || h->limit != &h->top_page[CELLS]))
+		BAD("the bump limit lets allocations bump while %s", h->dead ? "holes wait" : "it is not the top page's end");
 	rav_cell *prev = NULL;
 	for (rav_cell *p = h->first; p; prev = p, p = (rav_cell *)p->w[PH_NEXT]) {
 		pages++;

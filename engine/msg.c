@@ -185,7 +185,8 @@ static rav_cell *adopt_cell(rav_heap *mh)
 {
 	rav_cell *c;
 	if (mh->dead == NULL && mh->top < CELLS) {
-		c = &mh->top_page[mh->top++];
+		c = &mh->top_page[mh->top];
+		heap_set_top_index(mh, mh->top + 1);
 		VG_CELL_ALLOC(c);
 	} else if (!(c = rav__alloc_slow(mh))) {
 		return NULL;
@@ -204,7 +205,7 @@ static void adopt_cell_return(rav_heap *mh, rav_cell *c)
 	mh->st.live_cells--;
 	if (mh->top_page && mh->top > 1 && c == &mh->top_page[mh->top - 1]) {
 		mh->st.allocs--;
-		mh->top--;
+		heap_set_top_index(mh, mh->top - 1);
 		VG_CELL_FREE(c);
 		return;
 	}
@@ -306,8 +307,7 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 			page_set_fill(last_handed, CELLS);
 		} else {
 			mh->last = last_handed;
-			mh->top_page = last_handed;
-			mh->top = last_fill;
+			heap_set_top(mh, last_handed, last_fill);
 		}
 		h->st.pages -= npages;
 		mh->st.pages += npages;
@@ -316,20 +316,16 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 	}
 	/* h's top comes down to where its cells now end. */
 	if (!low_whole) {
-		h->top_page = low;
-		h->top = from;
+		heap_set_top(h, low, from);
 	} else if (below) {
-		h->top_page = below; /* (a page before the top page is full) */
-		h->top = CELLS;
+		heap_set_top(h, below, CELLS); /* (a page before the top page is full) */
 	} else if (h->first) {
 		/* The heap's pages all went: the spare becomes its top page. */
-		h->top_page = h->first;
-		h->top = 1;
+		heap_set_top(h, h->first, 1);
 		if (page_dirty(h->top_page))
 			rav__page_clean(h->top_page);
 	} else {
-		h->top_page = NULL; /* as a new heap */
-		h->top = CELLS;
+		heap_set_top(h, NULL, CELLS); /* as a new heap */
 	}
 	h->st.live_cells -= cells;
 	h->st.frees += cells;
@@ -626,7 +622,8 @@ static void evacuate(rav_heap *h, rav_cell *old, unsigned old_fill)
 			VG_CELL_FREE(c);
 			continue;
 		}
-		rav_cell *d = &h->top_page[h->top++];
+		rav_cell *d = &h->top_page[h->top];
+		heap_set_top_index(h, h->top + 1);
 		VG_CELL_ALLOC(d);
 		rav__move(h, c, d);
 	}
@@ -680,7 +677,8 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 		REC_SYNC(RAV_EV_PAGE_HANDOFF, h->id, (uint64_t)(uintptr_t)p, mh->id, stamp);
 		p = next;
 	}
-	mh->first = mh->last = mh->top_page = NULL;
+	mh->first = mh->last = NULL;
+	heap_set_top(mh, NULL, mh->top);
 	h->gen++;
 	if (!first_new) {
 		/* An empty message: nothing arrives but an empty root. */
@@ -704,8 +702,7 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	for (rav_cell *p = first_new; p != last_new; p = (rav_cell *)p->w[PH_NEXT])
 		if (page_fill(p) < CELLS)
 			tail_to_holes(h, p, page_fill(p));
-	h->top_page = last_new;
-	h->top = last_fill;
+	heap_set_top(h, last_new, last_fill);
 	if (evac)
 		evacuate(h, old_top, old_top_fill);
 	/* Dead cells of the message join h's holes. */

@@ -176,6 +176,16 @@ struct rav_heap {
 				  * the allocation fast path needs one compare) */
 	uint32_t gen;            /* bumped by every free and move: borrows older than this are stale */
 	rav_stats st;
+	/* The bump pointer and its limit (the allocation fast paths test
+	 * bump < limit, one compare for "room on the top page and no hole"):
+	 * bump is &top_page[top] (NULL without a page), limit the top page's
+	 * end while no hole waits, else NULL.  top and top_page change only
+	 * through heap_set_top (below), which keeps bump and limit in step;
+	 * a hole queued on `dead` sets limit to NULL (heap_bump_stop); limit
+	 * comes back with the next heap_set_top or rav__alloc_slow.  Checked
+	 * by rav_heap_check. */
+	rav_cell *bump;
+	rav_cell *limit;
 	/* The rest is the engine's alone. */
 	unsigned id;
 	rav_heap_kind kind;
@@ -220,7 +230,9 @@ _Static_assert(offsetof(struct rav_heap, top_page) == offsetof(struct rav__heap_
 		       offsetof(struct rav_heap, dead) == offsetof(struct rav__heap_head, dead) &&
 		       offsetof(struct rav_heap, top) == offsetof(struct rav__heap_head, top) &&
 		       offsetof(struct rav_heap, gen) == offsetof(struct rav__heap_head, gen) &&
-		       offsetof(struct rav_heap, st) == offsetof(struct rav__heap_head, st),
+		       offsetof(struct rav_heap, st) == offsetof(struct rav__heap_head, st) &&
+		       offsetof(struct rav_heap, bump) == offsetof(struct rav__heap_head, bump) &&
+		       offsetof(struct rav_heap, limit) == offsetof(struct rav__heap_head, limit),
 	       "struct rav_heap begins with struct rav__heap_head (ravioli.h)");
 _Static_assert(RAV_PAGE_CELLS <= UINT32_MAX, "a page's cells fit the head's top");
 
@@ -890,6 +902,29 @@ static inline __attribute__((always_inline)) void rav__alloc_init_t(rav_heap *h,
 		h->st.ref_cells++;
 }
 
+/* ---- the top of a heap ----
+ * The one way to move the top (h->top, h->top_page): bump and limit follow
+ * (struct rav_heap).  A heap whose holes wait keeps limit NULL. */
+static inline __attribute__((always_inline)) void heap_set_top(rav_heap *h, rav_cell *page, unsigned top)
+{
+	h->top_page = page;
+	h->top = top;
+	h->bump = page ? &page[top] : NULL;
+	h->limit = page && !h->dead ? &page[CELLS] : NULL;
+}
+
+/* The top moves on the same page (a bump, a shrink, a truncation). */
+static inline __attribute__((always_inline)) void heap_set_top_index(rav_heap *h, unsigned top)
+{
+	heap_set_top(h, h->top_page, top);
+}
+
+/* A hole joined h->dead: allocations stop bumping (they take holes first). */
+static inline __attribute__((always_inline)) void heap_bump_stop(rav_heap *h)
+{
+	h->limit = NULL;
+}
+
 /* ---- allocation fast path ----
  * The top of the heap is a bump pointer; holes (deferred mode, or during an
  * operation that freed) are reused first.  Everything else (a new page, a
@@ -897,8 +932,11 @@ static inline __attribute__((always_inline)) void rav__alloc_init_t(rav_heap *h,
 static inline __attribute__((always_inline)) rav_cell *rav__alloc_t(rav_heap *h, rav_type t, bool tr)
 {
 	rav_cell *c;
-	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS)) {
-		c = &h->top_page[h->top++];
+	c = h->bump;
+	if (RAV_LIKELY((uintptr_t)c < (uintptr_t)h->limit)) {
+		rav_assert(h->dead == NULL && c == &h->top_page[h->top] && h->top < CELLS);
+		h->bump = c + 1;
+		h->top++;
 		VG_CELL_ALLOC(c);
 		rav_assert(c->w[0] == 0 && c->w[RAV_W_BACK] == 0); /* cells above the top are empty */
 	} else {

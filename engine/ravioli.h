@@ -441,6 +441,12 @@ struct __attribute__((may_alias)) rav__heap_head {
 	unsigned top;       /* next free cell of top_page (RAV_PAGE_CELLS: full, or no page) */
 	uint32_t gen;       /* the heap's generation (rav_heap_gen) */
 	rav_stats st;
+	/* The bump allocation's pointer and limit: bump is &top_page[top]
+	 * (NULL: no page), and bump < limit says the fast path may take it:
+	 * limit is the top page's end, or NULL while holes wait or there is no
+	 * page.  A bump updates bump and top. */
+	rav_cell *bump;
+	rav_cell *limit;
 };
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 extern int rav__hooks_flag;                    /* reads have tracing work: take the library's path */
@@ -492,11 +498,13 @@ RAV__FAST bool rav__fast_read_ok(void)
 	return RAV__LIKELY(!__atomic_load_n(&rav__hooks_flag, __ATOMIC_RELAXED));
 }
 
-/* The bump itself: the next cell above h's top, of type t, fields zero,
- * counted (the caller checked there is room and no hole). */
-RAV__FAST rav_cell *rav__fast_bump(struct rav__heap_head *hh, rav_type t)
+/* The bump itself: c, the next cell above h's top (hh->bump, which the
+ * caller found below hh->limit: room, and no hole), becomes a cell of type
+ * t, fields zero, counted. */
+RAV__FAST rav_cell *rav__fast_bump(struct rav__heap_head *hh, rav_cell *c, rav_type t)
 {
-	rav_cell *c = &hh->top_page[hh->top++];
+	hh->bump = c + 1;
+	hh->top++;
 	RAV__VG_CELL_ALLOC(c);
 	c->w[RAV_W_TYPE] = t;
 	c->w[RAV_W_F0] = 0;
@@ -515,8 +523,9 @@ RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 	rav_cell *c;
 	if (!(__atomic_load_n(&rav__alloc_gate, __ATOMIC_RELAXED)[t] && *slot == 0))
 		return NULL;
-	if (RAV__LIKELY(hh->dead == NULL && hh->top < RAV_PAGE_CELLS)) {
-		c = rav__fast_bump(hh, t);
+	c = hh->bump;
+	if (RAV__LIKELY((uintptr_t)c < (uintptr_t)hh->limit)) {
+		c = rav__fast_bump(hh, c, t);
 	} else if (hh->dead != NULL) {
 		/* (after the bump's test, so the bump's code is as without it) */
 		if (!(c = rav__take_hole(h, t)))
@@ -606,13 +615,12 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 		if (RAV__LIKELY(owner_type == RAV_TYPE_ROOT ||
 				(word - 1 <= 1 && (__atomic_load_n(&rav__refmask[owner_type], __ATOMIC_RELAXED) >> (word - 1) & 1))) &&
 		    RAV__LIKELY(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1) &&
-		    RAV__LIKELY(hh->top < RAV_PAGE_CELLS || hh->dead != NULL) &&
 		    RAV__LIKELY(!held || (held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
 			/* a bump, or a hole (deferred mode) */
-			rav_cell *c;
-			if (RAV__LIKELY(hh->dead == NULL)) {
-				c = rav__fast_bump(hh, t);
-			} else if (!(c = rav__take_hole(h, t))) {
+			rav_cell *c = hh->bump;
+			if (RAV__LIKELY((uintptr_t)c < (uintptr_t)hh->limit)) {
+				c = rav__fast_bump(hh, c, t);
+			} else if (hh->dead == NULL || !(c = rav__take_hole(h, t))) {
 				goto slow;
 			}
 			c->w[1 + field] = (uintptr_t)held;

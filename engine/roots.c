@@ -59,7 +59,7 @@ void rav__heap_init(rav_heap *h, rav_heap_kind kind)
 	h->id = atomic_fetch_add(&rav__next_heap_id, 1) + 1;
 	h->kind = kind;
 	h->gen = 1;
-	h->top = CELLS; /* no page yet: the first allocation takes the slow path */
+	heap_set_top(h, NULL, CELLS); /* no page yet: the first allocation takes the slow path */
 	h->builder = kind == RAV_HEAP_THREAD ? h->id : rav__self_heap ? rav__self_heap->id : 0;
 	/* Born in the creating thread's epoch: its creation is recorded in that
 	 * stream (or, if the thread is not recording yet, the heap is
@@ -149,9 +149,9 @@ void rav__heap_destroy(rav_heap *h)
 	h->runs_cap = h->nruns = h->runs_head = 0;
 	h->root_n = h->root_cap = 0;
 	h->scratch = NULL;
-	h->first = h->last = h->top_page = h->root_first = NULL;
+	h->first = h->last = h->root_first = NULL;
 	h->dead = h->dead_tail = h->dying = NULL;
-	h->top = CELLS;
+	heap_set_top(h, NULL, CELLS);
 	h->st.live_cells = h->st.ref_cells = h->st.dead_cells = h->st.dying_cells = 0;
 	h->st.pages = h->st.root_pages = 0;
 	h->gen++;

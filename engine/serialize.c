@@ -562,8 +562,7 @@ static rav_status deserialize(rav_heap *h, int fd, rav_root dst)
 		}
 	}
 	free(image);
-	mh->top_page = pages[hd.pages - 1];
-	mh->top = hd.top;
+	heap_set_top(mh, pages[hd.pages - 1], hd.top);
 	m->root = hd.root ? (uintptr_t *)ADDR(hd.root) : NULL;
 #undef ADDR
 	/* Check every link both ways. */

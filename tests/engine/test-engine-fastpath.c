@@ -12,6 +12,14 @@
  *    recorder's session begins and ends mid-run): every allocation made
  *    while recording is recorded, as a bump and as a queued hole taken in
  *    deferred mode, none before or after;
+ *  - top: every way the library moves a heap's top (a random free moving
+ *    the top cell down, a structure allocated last dropped whole, holes
+ *    of deferred mode and their compaction, a message built, adopted,
+ *    received, a serialized subtree read back), each followed by inline
+ *    allocations: they must land exactly where the library would put the
+ *    next cell (the hole a deferred free left, the top after the move), so
+ *    the bump pointer and limit the inline code reads (struct
+ *    rav__heap_head) never lag behind the top;
  *  - pool-limit: the pool running out while the inline code bumps through
  *    the last page it could get: RAV_ENOMEM at the page boundary, the slot
  *    and the heap as they were, allocation working again once pages come
@@ -176,12 +184,13 @@ static uint64_t gate_snapshot(const rav_snap_heap *heap, void *user)
 
 /* n cells allocated through the inline calls: a list under r (bumps), or,
  * with holes queued in deferred mode, into them. */
-static void allocate_list(rav_heap *h, rav_type t, rav_root r, size_t n)
+static rav_ref allocate_list(rav_heap *h, rav_type t, rav_root r, size_t n)
 {
 	rav_ref cur;
 	CHECK_OK(rav_new_root(h, t, r, &cur));
 	for (size_t i = 1; i < n; i++)
 		CHECK_OK(rav_new_field(h, t, cur, 1, &cur));
+	return cur; /* the last cell */
 }
 
 static uint64_t flushed_allocs(void)
@@ -251,6 +260,149 @@ static void gate_case(void)
 
 enum { LIMIT = 32 };
 
+/* ---- top ---- */
+
+/* Inline allocations after the library moved h's top: a list of n cells
+ * in root `probe` (crossing a page boundary), the heap checked (its bump
+ * pointer is the top; a bump at a stale place would also leave a gap or
+ * overwrite a cell), then dropped. */
+static void probe_bumps(rav_heap *h, rav_type t, rav_root probe, size_t n)
+{
+	CHECK_HEAP(h);
+	allocate_list(h, t, probe, n);
+	CHECK_HEAP(h);
+	rav_ref cur = rav_root_get(h, probe);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(!rav_ref_is_null(cur));
+		CHECK_EQ(rav_type_of(h, cur), t);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+	CHECK_OK(rav_root_clear(h, probe));
+	CHECK_HEAP(h);
+}
+
+static void top_case(void)
+{
+	rav_type t = node_type();
+	rav_heap *h = rav_heap_self();
+	rav_root a = rav_root_new(h), b = rav_root_new(h), probe = rav_root_new(h);
+	CHECK(a && b && probe);
+	const size_t P = RAV_PAGE_CELLS;
+	probe_bumps(h, t, probe, P + 3); /* a fresh heap */
+
+	/* A random free (immediate mode): the top cell moves into the hole and
+	 * the next bump takes the top cell's old place. */
+	rav_ref leaf;
+	CHECK_OK(rav_new_root(h, t, b, &leaf));
+	rav_cell *hole = leaf.cell;
+	rav_cell *top = allocate_list(h, t, a, 2 * P + 5).cell;
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_EQ(rav_load(h, rav_root_get(h, a), 0), 0); /* the list is whole... */
+	rav_ref next;
+	CHECK_OK(rav_new_root(h, t, b, &next));
+	CHECK(next.cell == top); /* ...and its last cell went into the hole */
+	CHECK(top != hole);
+	CHECK_HEAP(h);
+	probe_bumps(h, t, probe, 3);
+
+	/* The top cell freed (a trim), then the list, allocated last, dropped
+	 * whole: the top comes down over pages to where the list's cell in the
+	 * hole lies, and the next bump takes that place. */
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_OK(rav_new_root(h, t, b, &next));
+	CHECK(next.cell == top);
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_OK(rav_root_clear(h, a));
+	CHECK_HEAP(h);
+	CHECK_OK(rav_new_root(h, t, a, &next));
+	CHECK(next.cell == hole);
+	CHECK_OK(rav_root_clear(h, a));
+	probe_bumps(h, t, probe, 2 * P + 1);
+
+	/* Deferred mode: a free leaves a hole, which the next allocation
+	 * (inline: rav__take_hole) takes instead of bumping; a subtree's
+	 * cascade leaves several; rav_compact closes them and bumping resumes. */
+	rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	rav_ref mid;
+	CHECK_OK(rav_new_root(h, t, b, &mid));
+	hole = mid.cell;
+	allocate_list(h, t, a, P + 9);
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_OK(rav_new_root(h, t, b, &next));
+	CHECK(next.cell == hole);
+	CHECK_HEAP(h);
+	CHECK_OK(rav_root_clear(h, b));
+	CHECK_OK(rav_root_clear(h, a)); /* P + 9 holes (and the one above) */
+	rav_compact(h, 0);
+	CHECK_HEAP(h);
+	probe_bumps(h, t, probe, P + 2);
+	allocate_list(h, t, a, 2 * P);
+	rav_ref keep;
+	CHECK_OK(rav_new_root(h, t, b, &keep));
+	CHECK_OK(rav_root_clear(h, a)); /* dying cells below a live one */
+	rav_compact(h, 1);              /* some of them holes */
+	rav_stats s0, s1;
+	rav_heap_stats(h, &s0);
+	CHECK(s0.dead_cells > 0);
+	CHECK_OK(rav_new_root(h, t, a, &next)); /* a hole, not a bump above `keep` */
+	rav_heap_stats(h, &s1);
+	CHECK_EQ(s1.dead_cells, s0.dead_cells - 1);
+	CHECK(next.cell != keep.cell + 1);
+	CHECK_HEAP(h);
+	rav_compact(h, 0);
+	CHECK_HEAP(h);
+	probe_bumps(h, t, probe, 5);
+	CHECK_OK(rav_root_clear(h, a));
+	CHECK_OK(rav_root_clear(h, b));
+	rav_compact(h, 0);
+	rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	probe_bumps(h, t, probe, P + 1);
+
+	/* A message: built with inline allocations in its own heap, sent,
+	 * received into h (its pages join h's and the top moves onto them). */
+	rav_channel *ch = rav_channel_new();
+	CHECK(ch);
+	for (int round = 0; round < 3; round++) {
+		allocate_list(h, t, b, 5 + (size_t)round * P / 2); /* h's top page partly filled */
+		rav_msg *m = rav_msg_new();
+		CHECK(m);
+		rav_heap *mh = rav_msg_heap(m);
+		allocate_list(mh, t, rav_msg_root(m), P + 17 + (size_t)round);
+		CHECK_HEAP(mh);
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, a));
+		probe_bumps(h, t, probe, P + 2);
+		/* and passed on whole: adopted, h's top comes down under it */
+		rav_msg *m2 = rav_msg_new();
+		CHECK(m2);
+		CHECK_OK(rav_msg_adopt(m2, h, a));
+		probe_bumps(h, t, probe, 3);
+		probe_bumps(rav_msg_heap(m2), t, rav_msg_root(m2), 2); /* (replaces the adopted list) */
+		rav_msg_free(m2);
+		CHECK_OK(rav_root_clear(h, b));
+		probe_bumps(h, t, probe, 2);
+	}
+	rav_channel_free(ch);
+
+	/* A subtree serialized and read back (its pages join h). */
+	FILE *f = tmpfile();
+	CHECK(f);
+	allocate_list(h, t, a, P + 4);
+	CHECK_OK(rav_serialize(h, a, fileno(f), 0));
+	CHECK_OK(rav_root_clear(h, a));
+	CHECK(fseek(f, 0, SEEK_SET) == 0);
+	CHECK_OK(rav_deserialize(h, fileno(f), a));
+	fclose(f);
+	probe_bumps(h, t, probe, P + 2);
+	CHECK_OK(rav_root_clear(h, a));
+	probe_bumps(h, t, probe, 1);
+	rav_root_free(h, a);
+	rav_root_free(h, b);
+	rav_root_free(h, probe);
+	CHECK_HEAP(h);
+}
+
 static void pool_limit_case(void)
 {
 	rav_config cfg = { .pool_limit_pages = LIMIT, .no_purge_thread = true };
@@ -300,6 +452,7 @@ int main(int argc, char **argv)
 	static const rav_test_case cases[] = {
 		{ "bump", bump_case },
 		{ "gate", gate_case },
+		{ "top", top_case },
 		{ "pool-limit", pool_limit_case },
 	};
 	return rav_test_run(cases, sizeof cases / sizeof cases[0], argc, argv);

@@ -161,10 +161,11 @@ echo "$static_flags" >>flags.txt
 no_tree_paths "pkg-config flags" flags.txt
 # shellcheck disable=SC2086 # the flags are separate words
 if cc -Wall -Wextra -Werror myprog.c -o myprog $cflags; then
-  if ldd ./myprog | grep -q "libravioli.so.0 => $S_LIB/libravioli.so.0"; then
-    pass "myprog links the installed libravioli.so.0"
+  so=libravioli.so.$(soversion libravioli)
+  if ldd ./myprog | grep -q "$so => $S_LIB/$so"; then
+    pass "myprog links the installed $so"
   else
-    fail "myprog does not load libravioli.so.0 from $S_LIB: $(ldd ./myprog | grep ravioli)"
+    fail "myprog does not load $so from $S_LIB: $(ldd ./myprog | grep ravioli)"
   fi
   RAVIOLI_TRACE=myprog.ravtrace ./myprog 300 >run.out 2>&1 || fail "myprog: $(cat run.out)"
   check_trace "cc, shared" myprog.ravtrace
@@ -318,7 +319,7 @@ def exported(so):
     return {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
 recording = {"rav_trace_start", "rav_trace_stop"}
 want = [("libravioli", declared("ravioli.h") | declared("rav-record.h") | recording,
-         exported(lib + "/libravioli.so.0")),
+         exported(lib + "/libravioli.so")),
         ("libravtrace", declared("ravtrace.h") - recording, exported(lib + "/libravtrace.so"))]
 for name, names, have in want:
     for n in sorted(names - have):
