@@ -485,9 +485,27 @@ extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is 
 #define RAV__VG_CELL_ALLOC(c) ((void)0)
 #endif
 
+/* Whether *flag is 0: one compare with memory on x86-64 (gcc and clang
+ * load a relaxed atomic into a register and test it there: one instruction
+ * more per read or store; callgrind, rav-bench binary-trees' check: 22.0 ->
+ * 20.5 instructions per node, tree 99.5 -> 95.6).  An aligned 4-byte load
+ * is atomic there all the same; volatile: read once at this point, never
+ * merged with another test or hoisted out of a program's loop (a live
+ * session that starts meanwhile must see the loop's next read). */
+RAV__FAST bool rav__flag_clear(const int *flag)
+{
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+	bool clear;
+	__asm__ volatile("cmpl $0, %1" : "=@ccz"(clear) : "m"(*flag));
+	return clear;
+#else
+	return !__atomic_load_n(flag, __ATOMIC_RELAXED);
+#endif
+}
+
 RAV__FAST bool rav__fast_ok(void)
 {
-	return RAV__LIKELY(!__atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED));
+	return RAV__LIKELY(rav__flag_clear(&rav__tracing_flag));
 }
 
 /* For reads: the library's HOT_ENTRY_READ takes its untraced copy whenever
@@ -495,7 +513,7 @@ RAV__FAST bool rav__fast_ok(void)
  * the inline read does. */
 RAV__FAST bool rav__fast_read_ok(void)
 {
-	return RAV__LIKELY(!__atomic_load_n(&rav__hooks_flag, __ATOMIC_RELAXED));
+	return RAV__LIKELY(rav__flag_clear(&rav__hooks_flag));
 }
 
 /* The bump itself: c, the next cell above h's top (hh->bump, which the

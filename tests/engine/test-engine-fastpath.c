@@ -11,7 +11,9 @@
  *  - gate: recording switched on and off while a thread allocates (a live
  *    recorder's session begins and ends mid-run): every allocation made
  *    while recording is recorded, as a bump and as a queued hole taken in
- *    deferred mode, none before or after;
+ *    deferred mode, none before or after; the inline writes (rav_store,
+ *    rav_set_scalar) recorded exactly while recording is on, and the inline
+ *    tests of rav__tracing_flag / rav__hooks_flag agreeing with the flags;
  *  - top: every way the library moves a heap's top (a random free moving
  *    the top cell down, a structure allocated last dropped whole, holes
  *    of deferred mode and their compaction, a message built, adopted,
@@ -130,6 +132,7 @@ static void bump_case(void)
 /* What the recorder was handed: ALLOC events of one type, counted. */
 static rav_type counted_type;
 static uint64_t allocs_seen;
+static uint64_t stores_seen; /* data stores and type-word writes, of any cell */
 static uint64_t snapshots;
 
 static void count_buffer(const rav_evbuf *b)
@@ -151,6 +154,8 @@ static void count_buffer(const rav_evbuf *b)
 		for (unsigned k = 0; k < n; k++)
 			if ((evs[k].kind & 0xffu) == RAV_EV_ALLOC && (evs[k].kind >> 8) == counted_type)
 				allocs_seen++;
+			else if ((evs[k].kind & 0xffu) == RAV_EV_DATA_STORE || (evs[k].kind & 0xffu) == RAV_EV_TYPE_WORD)
+				stores_seen++;
 		i += recs ? recs : 1;
 	}
 }
@@ -199,6 +204,25 @@ static uint64_t flushed_allocs(void)
 	return allocs_seen;
 }
 
+/* The inline writes (rav_store, rav_set_scalar) take the library's path,
+ * which records them, exactly while recording is on; the inline tests of
+ * the two flags say what the flags say. */
+static void check_inline_writes(rav_heap *h, rav_root r, bool recording)
+{
+	CHECK_EQ(rav__fast_ok(), __atomic_load_n(&rav__tracing_flag, __ATOMIC_SEQ_CST) == 0);
+	CHECK_EQ(rav__fast_read_ok(), __atomic_load_n(&rav__hooks_flag, __ATOMIC_SEQ_CST) == 0);
+	CHECK_EQ(rav__fast_ok(), !recording);
+	rav_record_flush();
+	uint64_t before = stores_seen;
+	rav_ref c = rav_root_get(h, r);
+	rav_store(h, c, 0, 41);
+	rav_set_scalar(h, c, 7);
+	CHECK_EQ(rav_load(h, c, 0), 41);
+	CHECK_EQ(rav_scalar(h, c), 7);
+	rav_record_flush();
+	CHECK_EQ(stores_seen - before, recording ? 2 : 0);
+}
+
 static void gate_case(void)
 {
 	static rav_recorder rec = { .exchange = gate_exchange, .release = gate_release, .snapshot = gate_snapshot };
@@ -212,9 +236,11 @@ static void gate_case(void)
 	/* installed, no session: nothing recorded */
 	allocate_list(h, t, a, 300);
 	CHECK_EQ(flushed_allocs(), 0);
+	check_inline_writes(h, a, false);
 
 	/* a session begins mid-run: every allocation from here on is recorded */
 	rav_record_session_begin();
+	check_inline_writes(h, a, true);
 	allocate_list(h, t, b, 300);
 	CHECK(snapshots >= 1);
 	CHECK_EQ(flushed_allocs(), 300);
@@ -236,6 +262,7 @@ static void gate_case(void)
 	/* the session ends: the inline bumps come back, unrecorded */
 	rav_record_seq_close();
 	rav_record_session_end();
+	check_inline_writes(h, b, false);
 	uint64_t before = flushed_allocs();
 	CHECK_OK(rav_root_clear(h, a));
 	allocate_list(h, t, a, 300);
