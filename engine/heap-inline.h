@@ -449,8 +449,11 @@ static inline void move_cell(rav_heap *h, rav_cell *t, rav_cell *d)
 /* Step 8: the top cell has just become empty. */
 static inline void shrink(rav_heap *h)
 {
-	rav_assert(h->top > 1);
-	heap_set_top_index(h, h->top - 1);
+	rav_assert(h->top > 1 && h->bump == &h->top_page[h->top]);
+	/* (the same page: bump follows top; limit stays as it is, the page's
+	 * end or NULL while holes wait) */
+	h->top--;
+	h->bump--;
 	if (RAV_UNLIKELY(h->top == 1))
 		rav__top_page_emptied(h);
 }
@@ -488,6 +491,7 @@ static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
 			RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
 			/* (a lone hole is in no run: runs have two cells or more) */
 			h->dead = h->dead_tail = NULL;
+			h->limit = &h->top_page[CELLS]; /* no hole left: bumping resumes */
 			h->st.dead_cells--;
 			move_cell_t(h, t, d, tr);
 			shrink(h);
