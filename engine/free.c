@@ -1222,7 +1222,6 @@ void rav_set_free_mode(rav_heap *h, rav_free_mode mode)
 		return;
 	}
 	h->mode = mode;
-	heap_sync_free_inline(h);
 	if (mode == RAV_FREE_IMMEDIATE) {
 		rav__cascade(h, 0);
 		rav__settle(h);

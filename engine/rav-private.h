@@ -176,7 +176,6 @@ struct rav_heap {
 				  * the allocation fast path needs one compare) */
 	uint32_t gen;            /* bumped by every free and move: borrows older than this are stale */
 	rav_stats st;
-	unsigned free_inline;    /* RAV__FREE_INLINE_* (ravioli.h), from kind and mode: heap_sync_free_inline */
 	/* The rest is the engine's alone. */
 	unsigned id;
 	rav_heap_kind kind;
@@ -221,19 +220,9 @@ _Static_assert(offsetof(struct rav_heap, top_page) == offsetof(struct rav__heap_
 		       offsetof(struct rav_heap, dead) == offsetof(struct rav__heap_head, dead) &&
 		       offsetof(struct rav_heap, top) == offsetof(struct rav__heap_head, top) &&
 		       offsetof(struct rav_heap, gen) == offsetof(struct rav__heap_head, gen) &&
-		       offsetof(struct rav_heap, st) == offsetof(struct rav__heap_head, st) &&
-		       offsetof(struct rav_heap, free_inline) == offsetof(struct rav__heap_head, free_inline),
+		       offsetof(struct rav_heap, st) == offsetof(struct rav__heap_head, st),
 	       "struct rav_heap begins with struct rav__heap_head (ravioli.h)");
 _Static_assert(RAV_PAGE_CELLS <= UINT32_MAX, "a page's cells fit the head's top");
-
-/* What the inline rav_move of ravioli.h may do in h: kept in step with
- * h->kind and h->mode by every write of either.  (A build with debug
- * checks sets it too: its programs compile the inline paths only when
- * they force them on, as the engine's tests do to exercise them.) */
-static inline void heap_sync_free_inline(rav_heap *h)
-{
-	h->free_inline = h->kind == RAV_HEAP_THREAD && h->mode == RAV_FREE_IMMEDIATE ? RAV__FREE_INLINE_MOVE : 0;
-}
 
 struct rav_msg {
 	rav_heap heap;

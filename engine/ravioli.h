@@ -394,7 +394,6 @@ void rav_trace_access(const void *addr, bool write);
  * page has room: a bump allocation, as mimalloc's malloc fast path; or,
  * in deferred mode, a queued hole taken by rav__take_hole),
  * rav_new_before (the same, the slot's old target moving into the new cell),
- * rav_move (a list pop in an immediate-mode thread heap: rav__move_fast),
  * rav_root_get and rav_load_ref (when the slot holds a normal raviolo),
  * rav_load, rav_store, rav_scalar and rav_set_scalar.  Each does the work
  * of the library function's common case in the caller and calls the library
@@ -442,12 +441,7 @@ struct __attribute__((may_alias)) rav__heap_head {
 	unsigned top;       /* next free cell of top_page (RAV_PAGE_CELLS: full, or no page) */
 	uint32_t gen;       /* the heap's generation (rav_heap_gen) */
 	rav_stats st;
-	unsigned free_inline; /* RAV__FREE_INLINE_*: which frees the inline rav_move may do itself */
 };
-/* free_inline: 0, every free takes the library's path (a message heap, a
- * heap being torn down); RAV__FREE_INLINE_MOVE, a thread heap in immediate
- * mode, where a free moves the top cell into the hole at once. */
-#define RAV__FREE_INLINE_MOVE 1u
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 extern int rav__hooks_flag;                    /* reads have tracing work: take the library's path */
 /* The allocation gate: 1 at index t when a program may allocate type t and
@@ -476,18 +470,13 @@ extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is 
 #define RAV__FAST static inline __attribute__((always_inline))
 #endif
 #define RAV__LIKELY(x) __builtin_expect(!!(x), 1)
-#define RAV__UNLIKELY(x) __builtin_expect(!!(x), 0)
-/* Word k of cell c as one load of its own (see rav__move_fast). */
-#define RAV__WORD(c, k) (*(const volatile uintptr_t *)&(c)->w[k])
 
 #if RAV_VALGRIND
 /* Forced on in a build that describes cells to memcheck: tell it too. */
 #include <valgrind/memcheck.h>
 #define RAV__VG_CELL_ALLOC(c) VALGRIND_MEMPOOL_ALLOC(rav_pool_base(), (c), RAV_CELL_SIZE)
-#define RAV__VG_CELL_FREE(c) VALGRIND_MEMPOOL_FREE(rav_pool_base(), (c))
 #else
 #define RAV__VG_CELL_ALLOC(c) ((void)0)
-#define RAV__VG_CELL_FREE(c) ((void)0)
 #endif
 
 RAV__FAST bool rav__fast_ok(void)
@@ -642,119 +631,6 @@ slow:
 	return rav__put_ref((rav_new_before)(h, t, at, field, out ? &rav__tmp : NULL), &rav__tmp, out);
 }
 
-/* rav_move's commonest call, a list pop (rav_move(h, slot, field of the
- * cell in slot)), done here when nothing records, h is a thread heap in
- * immediate mode (its head's free_inline) with no hole and nothing dying,
- * and every cell the free touches is a normal raviolo: the cell in dst
- * (`old`) holds no reference but src, so it dies alone; dst takes src's
- * reference; the top cell moves into old's place (its words copied, the
- * slot naming it and its children's back-links fixed) and the top shrinks.
- * That is the library's own pop (pop_fast in access.c) step by step, with
- * the same counts, generation and cell contents afterwards.  Everything
- * else goes to the library before anything is written: recording (whose
- * events the library writes), deferred mode, a message heap, the top cell
- * being old, src's target or dst's owner (the words the pop writes would
- * be the words the move copies), a reference raviolo among old, src's
- * target, the top cell or its children, a cell referring to itself, a top
- * page the move would empty, and a bad argument.  What it checks of the
- * slots is what the library checks in a build without debug checks (both
- * not null; each a root slot or a reference field), read from the type
- * words the pop reads anyway.  (callgrind, rav-bench churn: the call,
- * the entry's recording test and the general path's tests were ~40 of
- * the 248 instructions of a step.) */
-RAV__FAST rav_status rav__move_fast(rav_heap *h, rav_slot dst, rav_slot src)
-{
-	struct rav__heap_head *hh = (struct rav__heap_head *)h;
-	uintptr_t *d = dst.word, *s = src.word;
-	const uintptr_t cell_mask = ~(uintptr_t)(RAV_CELL_SIZE - 1);
-	rav_cell *old;
-	if (!(RAV__LIKELY(h && d && d != s && (old = (rav_cell *)*d) != NULL) &&
-	      (rav_cell *)((uintptr_t)s & cell_mask) == old))
-		goto slow;
-	/* (one heap test: an immediate-mode thread heap has no hole and
-	 * nothing dying between calls, free.c's invariant 1, which
-	 * rav_heap_check checks; dead is tested as well, being at hand) */
-	if (RAV__UNLIKELY(hh->free_inline != RAV__FREE_INLINE_MOVE || hh->dead != NULL || hh->top <= 2 ||
-			  __atomic_load_n(&rav__tracing_flag, __ATOMIC_RELAXED)))
-		goto slow;
-	{
-		uintptr_t ot = old->w[RAV_W_TYPE] & RAV_TYPE_MASK;
-		/* bit w of `words`: word w of old is a reference field */
-		unsigned w = (unsigned)(((uintptr_t)s & (RAV_CELL_SIZE - 1)) / sizeof(uintptr_t));
-		unsigned words = (unsigned)__atomic_load_n(&rav__refmask[ot], __ATOMIC_RELAXED) << 1;
-		if (RAV__UNLIKELY(ot == RAV_TYPE_REF || !(words >> w & 1) || ((words >> (3 - w) & 1) && old->w[3 - w])))
-			goto slow;
-		rav_cell *owner = (rav_cell *)((uintptr_t)d & cell_mask);
-		uintptr_t dt = owner->w[RAV_W_TYPE] & RAV_TYPE_MASK;
-		if (RAV__UNLIKELY(dt != RAV_TYPE_ROOT &&
-				  !(((unsigned)__atomic_load_n(&rav__refmask[dt], __ATOMIC_RELAXED) << 1) >>
-					    (((uintptr_t)d & (RAV_CELL_SIZE - 1)) / sizeof(uintptr_t)) &
-				    1)))
-			goto slow;
-		unsigned top = hh->top;
-		rav_cell *t = &hh->top_page[top - 1];
-		rav_cell *moved = (rav_cell *)*s;
-		/* The top cell's words, one load each: the program's last
-		 * allocation usually wrote them word by word a moment ago, and a
-		 * load spanning two such stores (what the compiler makes of a
-		 * four-word copy) cannot take its data from the store buffer, so
-		 * it waits until they reach the cache, behind the stores to the
-		 * cache lines this pop and that allocation missed.  t is none of
-		 * the cells the pop writes, so its words are final now.  A normal
-		 * cell referring to itself is its own referrer (back inside t). */
-		uintptr_t tw = RAV__WORD(t, RAV_W_TYPE), t0 = RAV__WORD(t, RAV_W_F0), t1 = RAV__WORD(t, RAV_W_F1);
-		uintptr_t *back = (uintptr_t *)RAV__WORD(t, RAV_W_BACK);
-		uintptr_t tt = tw & RAV_TYPE_MASK;
-		if (RAV__UNLIKELY((t == old) | (t == owner) | (t == moved) | (tt == RAV_TYPE_REF) |
-				  ((rav_cell *)((uintptr_t)back & cell_mask) == t)))
-			goto slow;
-		unsigned tmask = __atomic_load_n(&rav__refmask[tt], __ATOMIC_RELAXED);
-		rav_cell *c0 = (tmask & 1) ? (rav_cell *)t0 : NULL;
-		rav_cell *c1 = (tmask & 2) ? (rav_cell *)t1 : NULL;
-		/* dst takes src's reference.  The back-link naming src is word 3
-		 * of a normal raviolo, word 2 or 3 of a reference raviolo (its
-		 * two referrers): word 3 is written first, its old value put
-		 * back if it named the other referrer, so the store's address
-		 * does not wait for the (likely missed) load of src's target. */
-		*d = (uintptr_t)moved;
-		if (moved) {
-			uintptr_t was = moved->w[RAV_W_BACK];
-			moved->w[RAV_W_BACK] = (uintptr_t)d;
-			if (RAV__UNLIKELY(was != (uintptr_t)s)) {
-				moved->w[RAV_W_BACK] = was;
-				moved->w[RAV_W_BACK - 1] = (uintptr_t)d;
-			}
-		}
-		/* old dies: the top cell's words overwrite it */
-		old->w[RAV_W_TYPE] = tw;
-		old->w[RAV_W_F0] = t0;
-		old->w[RAV_W_F1] = t1;
-		old->w[RAV_W_BACK] = (uintptr_t)back;
-		t->w[RAV_W_TYPE] = t->w[RAV_W_F0] = t->w[RAV_W_F1] = t->w[RAV_W_BACK] = 0;
-		RAV__VG_CELL_FREE(t);
-		/* (a child's back-link: as src's target's above) */
-		if (back)
-			*back = (uintptr_t)old;
-		if (c0)
-			c0->w[c0->w[RAV_W_BACK] == (uintptr_t)&t->w[RAV_W_F0] ? RAV_W_BACK : RAV_W_BACK - 1] =
-				(uintptr_t)&old->w[RAV_W_F0];
-		if (c1)
-			c1->w[c1->w[RAV_W_BACK] == (uintptr_t)&t->w[RAV_W_F1] ? RAV_W_BACK : RAV_W_BACK - 1] =
-				(uintptr_t)&old->w[RAV_W_F1];
-		hh->st.live_cells--;
-		hh->st.frees++;
-		hh->st.moves++;
-		hh->st.fixups += (uint64_t)(back != NULL) + (c0 != NULL) + (c1 != NULL);
-		/* (top was read as itself: a load of top and gen as one word
-		 * would wait for the allocation's store of top, as above) */
-		hh->top = top - 1;
-		hh->gen += 2;
-		return RAV_OK;
-	}
-slow:
-	return (rav_move)(h, dst, src);
-}
-
 /* The borrow of what slot holds, if that is a normal raviolo or nothing
  * and reads have no tracing work: true with *out set, else false (the
  * library's path).  The flag is tested last: a walk's common case (a null
@@ -832,8 +708,6 @@ RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
 #define rav_new_field(h, t, parent, field, out) rav__new_field_fast((h), (t), (parent), (field), (out))
 #define rav_new_root(h, t, r, out) rav__new_root_fast((h), (t), (r), (out))
 #define rav_new_before(h, t, at, field, out) rav__new_before_fast((h), (t), (at), (field), (out))
-/* (variadic: a slot written as a compound literal has a comma in it) */
-#define rav_move(h, ...) rav__move_fast((h), __VA_ARGS__)
 #define rav_root_get(h, r) rav__root_get_fast((h), (r))
 #define rav_load_ref(h, obj, field) rav__load_ref_fast((h), (obj), (field))
 #define rav_load(h, obj, field) rav__load_fast((h), (obj), (field))
@@ -841,8 +715,6 @@ RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
 #define rav_scalar(h, obj) rav__scalar_fast((h), (obj))
 #define rav_set_scalar(h, obj, value) rav__set_scalar_fast((h), (obj), (value))
 #undef RAV__LIKELY
-#undef RAV__UNLIKELY
-#undef RAV__WORD
 #undef RAV__SLOW_REF
 #endif /* RAV_INLINE_FAST */
 

@@ -60,7 +60,6 @@ void rav__heap_init(rav_heap *h, rav_heap_kind kind)
 	h->kind = kind;
 	h->gen = 1;
 	h->top = CELLS; /* no page yet: the first allocation takes the slow path */
-	heap_sync_free_inline(h);
 	h->builder = kind == RAV_HEAP_THREAD ? h->id : rav__self_heap ? rav__self_heap->id : 0;
 	/* Born in the creating thread's epoch: its creation is recorded in that
 	 * stream (or, if the thread is not recording yet, the heap is
@@ -121,7 +120,6 @@ uint32_t rav_heap_gen(const rav_heap *h)
 void rav__heap_destroy(rav_heap *h)
 {
 	h->tearing_down = true;
-	h->free_inline = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		rav_cell *p = pass == 0 ? h->first : h->root_first;
 		while (p) {
