@@ -459,7 +459,7 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	/* in locals: the model's stores could alias the struct's fields as far
 	 * as the compiler knows */
 	ravt_series *const series = rp->series;
-	ravt_history *const history = rp->history;
+	uint8_t *const hit = rp->history->hit; /* the history filter's marks (ravt_apply_marked) */
 	ravt_model *const m = &rp->live;
 	/* The reader delivers consecutive indices (sink.h): checking the
 	 * batch's ends keeps the check off the per-event path. */
@@ -492,7 +492,7 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		if (__builtin_expect(i >= rp->next_due, 0))
 			index_boundary(rp, i);
 		ravt_touch tc;
-		if (__builtin_expect(ravt_apply(m, ev, &tc) < 0, 0)) {
+		if (__builtin_expect(ravt_apply_marked(m, ev, &tc, hit) < 0, 0)) {
 			index_fail(rp, &m->err);
 			break;
 		}
@@ -500,7 +500,6 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		ravt_series_count(series, ev->kind);
 		ravt_series_touch(series, m, tc.h[0]);
 		ravt_series_touch(series, m, tc.h[1]);
-		ravt_history_event(history, ev);
 	}
 	atomic_fetch_add_explicit(&rp->work, k, memory_order_relaxed);
 	/* once per batch: readers on other threads see the prefix applied */
