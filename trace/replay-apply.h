@@ -21,6 +21,7 @@
 
 #include <string.h>
 
+#include "replay-history.h"
 #include "replay-model.h"
 #include "snapshot.h"
 
@@ -157,10 +158,23 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 int ravt_model_install(ravt_model *m, const rav_event *ev, const ravt_piece *piece, ravt_touch *tc);
 int ravt_model_forget(ravt_model *m, const rav_event *ev);
 
-/* Apply ev at m->pos (the caller advances pos).  0, or -1 with m->err.  A
- * snapshot event changes nothing here: its caller installs the piece. */
-static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const rav_event *ev,
-                                                            ravt_touch *tc)
+/* The locations an event writes to, marked in the cell-history filter's
+ * block being filled (replay-history.h) when hit is not NULL: the
+ * indexing loop marks them in the same switch that applies the event (a
+ * second dispatch on the kind cost 8 instructions an event, and a branch
+ * predicted no better than the kinds follow each other); a seek passes
+ * NULL and the marks compile away. */
+#define RAVT_MARK(l)                                                                                         \
+	do {                                                                                                 \
+		if (hit)                                                                                     \
+			ravt_history_mark(hit, (l));                                                         \
+	} while (0)
+
+/* Apply ev at m->pos (the caller advances pos), marking the history filter
+ * `hit` (NULL: none).  0, or -1 with m->err.  A snapshot event changes
+ * nothing here: its caller installs the piece. */
+static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m, const rav_event *ev,
+                                                                   ravt_touch *tc, uint8_t *hit)
 {
 	uint64_t newv;
 	tc->h[0] = tc->h[1] = NULL;
@@ -337,6 +351,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	case RAV_EV_PAGE_TO_MSG: /* 1.6: rare (a message built at the sender's top), so not inline */
 		return ravt_model_page_to_msg(m, ev, &tc->h[0], &tc->h[1]);
 	case RAV_EV_ALLOC: {
+		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the allocated cell");
 		if (!p)
 			return -1;
@@ -363,6 +378,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		break;
 	}
 	case RAV_EV_FREE: {
+		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the freed cell");
 		if (!p)
 			return -1;
@@ -396,6 +412,8 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		break;
 	}
 	case RAV_EV_MOVE: {
+		RAVT_MARK(ev->b);
+		RAVT_MARK(ev->a);
 		ravt_mpage *pf = ravt_cell_page(m, ev, ev->a, "the cell moved");
 		if (!pf)
 			return -1;
@@ -439,6 +457,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 		break;
 	}
 	case RAV_EV_TRIM: {
+		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the trimmed cell");
 		if (!p)
 			return -1;
@@ -460,18 +479,39 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	}
 	/* the word writes share one (inlined) copy of ravt_apply_word */
 	case RAV_EV_FIXUP:
+		RAVT_MARK(ev->a);
+		RAVT_MARK(ev->b);
+		RAVT_MARK(ev->c);
 		m->tot.fixups++;
 		newv = ev->c;
 		goto word;
 	case RAV_EV_REF_STORE:
-	case RAV_EV_DATA_STORE:
 	case RAV_EV_LINK:
+		RAVT_MARK(ev->a);
+		RAVT_MARK(ev->b);
+		RAVT_MARK(ev->c);
+		newv = ev->c;
+		goto word;
+	case RAV_EV_DATA_STORE:
+		RAVT_MARK(ev->a);
 		newv = ev->c;
 		goto word;
 	case RAV_EV_REF_CLEAR:
+		RAVT_MARK(ev->a);
+		RAVT_MARK(ev->b);
+		RAVT_MARK(ev->c);
 		newv = 0;
 		goto word;
+	case RAV_EV_REFRAV_INSERT: /* (annotations: only marked) */
+		RAVT_MARK(ev->a);
+		RAVT_MARK(ev->b);
+		RAVT_MARK(ev->c);
+		break;
+	case RAV_EV_REFRAV_REMOVE:
+		RAVT_MARK(ev->a);
+		break;
 	case RAV_EV_TYPE_WORD: {
+		RAVT_MARK(ev->a);
 		if (rav_loc_word(ev->a) != RAV_W_TYPE)
 			return ravt_model_fail(m, ev, "type word event names word %u, not word 0",
 			                       rav_loc_word(ev->a));
@@ -480,6 +520,7 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	}
 	case RAV_EV_ROOT_NEW:
 	case RAV_EV_ROOT_FREE: {
+		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the root slot");
 		if (!p)
 			return -1;
@@ -497,6 +538,14 @@ static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const
 	return 0;
 word:
 	return ravt_apply_word(m, ev, tc, ev->b, newv);
+}
+#undef RAVT_MARK
+
+/* Apply ev without marking a history filter (seeks). */
+static inline __attribute__((always_inline)) int ravt_apply(ravt_model *m, const rav_event *ev,
+                                                            ravt_touch *tc)
+{
+	return ravt_apply_marked(m, ev, tc, NULL);
 }
 
 #endif /* RAVT_REPLAY_APPLY_H */

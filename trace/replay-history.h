@@ -51,36 +51,9 @@ static inline void ravt_history_mark(uint8_t *hit, rav_loc l)
 	hit[l && !(l & RAV_LOC_EXTERNAL) ? p : RAVT_HISTORY_BITS] = 1;
 }
 
-/* The pages an event writes to, for the filter. */
-static inline void ravt_history_event(ravt_history *h, const rav_event *ev)
-{
-	switch (ev->kind) {
-	case RAV_EV_MOVE:
-		ravt_history_mark(h->hit, ev->b);
-		/* fall through */
-	case RAV_EV_ALLOC:
-	case RAV_EV_FREE:
-	case RAV_EV_TRIM:
-	case RAV_EV_DATA_STORE:
-	case RAV_EV_TYPE_WORD:
-	case RAV_EV_ROOT_NEW:
-	case RAV_EV_ROOT_FREE:
-	case RAV_EV_REFRAV_REMOVE:
-		ravt_history_mark(h->hit, ev->a);
-		break;
-	case RAV_EV_FIXUP:
-	case RAV_EV_REF_STORE:
-	case RAV_EV_REF_CLEAR:
-	case RAV_EV_LINK:
-	case RAV_EV_REFRAV_INSERT:
-		ravt_history_mark(h->hit, ev->a);
-		ravt_history_mark(h->hit, ev->b);
-		ravt_history_mark(h->hit, ev->c);
-		break;
-	default:
-		break;
-	}
-}
+/* Which locations of an event are marked (a for cell and slot events, b
+ * too for a move, a, b and c for reference writes): ravt_apply_marked
+ * (replay-apply.h) marks them as it applies the event. */
 
 /* rav_trace_cell_history over the first `available` events (merged and
  * applied), reading them through a cursor on rd. */

@@ -16,6 +16,7 @@
 #include "budget.h"
 #include "replay-history.h"
 #include "replay.h"
+#include "series.h"
 
 #define PAGE 4096u
 #define CPP 128u
@@ -426,6 +427,81 @@ static void test_history_filter_room(void)
 	ravt_budget_destroy(&budget);
 }
 
+/* Indexing marks, in the cell-history filter, the page of every location
+ * an event writes or names (the slot, the old and new references, both
+ * ends of a move, reference ravioli): a page left unmarked makes a
+ * history query skip the block and return a short history, no error.
+ * The marks are made by the apply switch itself (ravt_apply_marked);
+ * every kind that marks is fed here with its locations on pages of their
+ * own, and each of those pages must be marked. */
+static void test_history_marks(void)
+{
+	ravt_budget budget;
+	ravt_budget_init(&budget);
+	ravt_series *series = ravt_series_new(&budget);
+	ravt_history *h = ravt_history_new(&budget);
+	REQUIRE(series && h);
+	ravt_replay *rp = ravt_replay_new(PAGE, 32, 8, series, h, &budget);
+	REQUIRE(rp);
+	ravt_sink *sink = ravt_replay_sink(rp);
+	rav_event evs[] = {
+	    E(RAV_EV_THREAD_START, 0, 1, 77, 0, 0),
+	    E(RAV_EV_TYPE_DEF, 16, 1, 0, 0, 0),
+	    E(RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(3, 0, 0), 0, 1),
+	    E(RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(5, 0, 0), 0, 2),
+	    E(RAV_EV_ALLOC, 16, 0, L(3, 1, 0), 0, 0),
+	    E(RAV_EV_ALLOC, 16, 0, L(3, 2, 0), 0, 0),
+	    /* slot page 3; new value on page 11 */
+	    E(RAV_EV_REF_STORE, 0, 0, L(3, 1, 1), 0, L(11, 4, 0)),
+	    /* old value page 11, new page 12 */
+	    E(RAV_EV_FIXUP, 0, 0, L(3, 1, 1), L(11, 4, 0), L(12, 4, 0)),
+	    E(RAV_EV_LINK, 0, 0, L(3, 1, 2), 0, L(13, 4, 0)),
+	    E(RAV_EV_REF_CLEAR, 0, 0, L(3, 1, 2), L(13, 4, 0), 0),
+	    E(RAV_EV_DATA_STORE, 0, 0, L(3, 1, 3), 0, 42),
+	    E(RAV_EV_REFRAV_INSERT, 0, 0, L(20, 1, 0), L(21, 1, 0), L(22, 1, 0)),
+	    E(RAV_EV_REFRAV_REMOVE, 0, 0, L(23, 1, 0), 0, 0),
+	    /* the move's destination on a page of its own */
+	    E(RAV_EV_MOVE, 0, 0, L(3, 2, 0), L(5, 1, 0), 0),
+	    E(RAV_EV_ALLOC, 16, 0, L(5, 2, 0), 0, 0),
+	    E(RAV_EV_FREE, 16, 0, L(5, 2, 0), 0, 0),
+	    E(RAV_EV_TRIM, 0, 0, L(5, 2, 0), 0, 0),
+	};
+	size_t n = sizeof evs / sizeof evs[0];
+	for (size_t i = 0; i < n; i++)
+		evs[i].index = i;
+	/* pages 3, 5 (cells, slots, the move's ends), 11-13 (old and new
+	 * references), 20-23 (reference ravioli) */
+	memset(h->hit, 0, sizeof h->hit);
+	sink->ops->begin(sink, 0);
+	sink->ops->events(sink, evs, n);
+	rav_trace_error err;
+	if (ravt_replay_error(rp, &err)) {
+		fprintf(stderr, "history marks: replay failed: %s\n", err.message);
+		tt_failures++;
+	}
+	static const uint32_t want[] = {3, 5, 11, 12, 13, 20, 21, 22, 23};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		if (!h->hit[want[i]]) {
+			fprintf(stderr, "history filter: page %u not marked\n", want[i]);
+			tt_failures++;
+		}
+	/* (and nothing else but the spare byte of null locations) */
+	for (uint32_t p = 0; p < RAVT_HISTORY_BITS; p++) {
+		bool wanted = false;
+		for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+			wanted |= want[i] == p;
+		if (h->hit[p] && !wanted) {
+			fprintf(stderr, "history filter: page %u marked\n", p);
+			tt_failures++;
+		}
+	}
+	sink->ops->end(sink, n, true);
+	ravt_replay_free(rp);
+	ravt_history_free(h);
+	ravt_series_free(series);
+	ravt_budget_destroy(&budget);
+}
+
 int main(void)
 {
 	test_alloc_store();
@@ -434,6 +510,7 @@ int main(void)
 	test_pages_and_messages();
 	test_errors();
 	test_history_filter_room();
+	test_history_marks();
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
