@@ -29,6 +29,8 @@ ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)
 			return NULL;
 		}
 	}
+	for (unsigned k = 0; k <= RAVT_KIND_MAX; k++)
+		d->shape6[k] = (uint8_t)ravt_shape_of(k);
 	d->ci = -1;
 	d->last_ci = -1;
 	return d;

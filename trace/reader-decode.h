@@ -52,6 +52,9 @@ struct ravt_dec {
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
+	/* the shape of each kind a kind byte can name (ravt_shape_of, without
+	 * its bounds check: the byte's 6 bits index it) */
+	uint8_t shape6[RAVT_KIND_MAX + 1];
 	bool acache; /* the loaded chunk is EVENTS_AC (1.5) */
 	/* its address cache (see ravt_dac_take): slot order, slots used, and
 	 * per slot the cell (word index / 4) and its location (word 0) */
@@ -105,7 +108,16 @@ void ravt_dec_error(const ravt_dec *d, rav_trace_error *err);
  * buffer is followed by RAVT_DEC_PAD zero bytes, so a varint that starts
  * inside it stops within the padding at the latest (an event reads at most
  * 6 varints, each ending at most one byte further into the zeros); callers
- * check p <= end once per event.  NULL for a varint longer than 10 bytes. */
+ * check p <= end once per event.  NULL for a varint longer than 10 bytes.
+ *
+ * One to four bytes (most operands) take a branch each.  Longer ones
+ * (data values) are read without a loop: bytes 4 .. 11 as one 64-bit
+ * word, the first byte without a continuation bit found by its bit, and the 7-bit groups packed together in three shift-and-mask steps
+ * (SIMD within a register; the baseline x86-64 has no pext).  The word
+ * stays within the buffer: bytes 0 .. 3 continue, so they are event bytes
+ * (the padding is zeros), byte 4 is at most the first padding byte, and
+ * its 8 bytes end within the 16 of padding. */
+_Static_assert(RAVT_DEC_PAD >= 8, "the long varint reads 8 bytes from the last event byte + 1");
 static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint8_t *p, uint64_t *out)
 {
 	uint64_t b = *p++;
@@ -120,16 +132,32 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint
 		return p + 1;
 	}
 	p++;
-	uint64_t v = (b & 0x7f) | (b1 & 0x7f) << 7;
-	for (unsigned shift = 14; shift < 70; shift += 7) {
-		b = *p++;
-		v |= (b & 0x7f) << shift;
-		if (b < 0x80) {
-			*out = v;
-			return p;
-		}
+	/* three and four bytes: far pool address deltas */
+	uint64_t b2 = *p;
+	if (__builtin_expect(b2 < 0x80, 1)) {
+		*out = (b & 0x7f) | (b1 & 0x7f) << 7 | b2 << 14;
+		return p + 1;
 	}
-	return NULL;
+	p++;
+	uint64_t b3 = *p;
+	if (__builtin_expect(b3 < 0x80, 1)) {
+		*out = (b & 0x7f) | (b1 & 0x7f) << 7 | (b2 & 0x7f) << 14 | b3 << 21;
+		return p + 1;
+	}
+	p++;
+	uint64_t w = ravt_le64(p);
+	/* (bytes 4 .. 9 only: a varint has 10 bytes at most) */
+	uint64_t stops = ~w & UINT64_C(0x0000808080808080);
+	if (__builtin_expect(stops == 0, 0))
+		return NULL; /* bytes 0 .. 9 all continue: over 10 bytes */
+	/* the bytes up to the first stop, without their continuation bits */
+	uint64_t x = w & (stops ^ (stops - 1)) & UINT64_C(0x7f7f7f7f7f7f7f7f);
+	x = (x & UINT64_C(0x007f007f007f007f)) | (x & UINT64_C(0x7f007f007f007f00)) >> 1;
+	x = (x & UINT64_C(0x00003fff00003fff)) | (x & UINT64_C(0x3fff00003fff0000)) >> 2;
+	x = (x & UINT64_C(0x000000000fffffff)) | (x & UINT64_C(0x0fffffff00000000)) >> 4;
+	/* (a tenth byte's bits above bit 63 are dropped, as a loop would) */
+	*out = (b & 0x7f) | (b1 & 0x7f) << 7 | (b2 & 0x7f) << 14 | (b3 & 0x7f) << 21 | x << 28;
+	return p + (__builtin_ctzll(stops) >> 3) + 1;
 }
 
 /* The address cache of an EVENTS_AC chunk (FORMAT.md 5.3) as the decoder
@@ -172,20 +200,21 @@ typedef struct ravt_dregs {
 	uint64_t r, rext;
 	uint64_t ac_order;
 	unsigned ac_n;
-	bool acache;
 	unsigned word_shift, wpp_shift;
 	uint64_t wpp_mask;
 	uint64_t *ac_cell, *ac_loc;
 } ravt_dregs;
 
+/* acache: the chunk is EVENTS_AC (a constant: the batch loop is compiled
+ * once for each kind of chunk, so no operand tests it) */
 static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_dregs *g, const uint8_t *p,
-                                                                          uint64_t *loc)
+                                                                          uint64_t *loc, bool acache)
 {
 	uint64_t u;
 	p = ravt_vget(p, &u);
 	if (!p)
 		return NULL;
-	if (g->acache) {
+	if (acache) {
 		/* 1.5 (FORMAT.md 5.3): even, a cell of the address cache (whose
 		 * page was checked when it went in); odd, the operand below */
 		if (!(u & 1)) {
@@ -198,21 +227,22 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		}
 		u >>= 1;
 	}
-	switch (u & 3) {
-	case RAVT_ADDR_POOL: {
+	/* (pool addresses first: most operands that miss the cache) */
+	if (__builtin_expect((u & 3) == RAVT_ADDR_POOL, 1)) {
 		uint64_t w = g->r + (uint64_t)ravt_unzigzag(u >> 2);
 		g->r = w;
 		uint64_t page = w >> g->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
 		*loc = (page << 16) | (w & g->wpp_mask);
-		if (g->acache) {
+		if (acache) {
 			unsigned slot = ravt_dac_push(&g->ac_order, &g->ac_n);
 			g->ac_cell[slot] = w >> 2;
 			g->ac_loc[slot] = *loc & ~(uint64_t)3; /* word 0 of the cell */
 		}
 		return p;
 	}
+	switch (u & 3) {
 	case RAVT_ADDR_EXT: {
 		uint64_t x = g->rext + (uint64_t)ravt_unzigzag(u >> 2);
 		g->rext = x;
@@ -249,7 +279,7 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	} while (0)
 #define RAVT_GETA(dst)                                                                                       \
 	do {                                                                                                 \
-		if (!(p = ravt_dec_addr(&R, p, &(dst))))                                                     \
+		if (!(p = ravt_dec_addr(&R, p, &(dst), acache)))                                                     \
 			goto bad;                                                                            \
 	} while (0)
 /* x' (a heap id XOR the thread's): 32 bits */
@@ -273,16 +303,15 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
  * One tight loop per batch: the registers of the format (ra, rext, the
  * address cache's order, tsc, hz, seq), the position, the time and the
  * call-site run live in locals and go back to *d at the end. */
-static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
-                                                                     uint64_t g, bool intern_text,
-                                                                     bool stop_snapshot)
+static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec *d, rav_event *out, uint32_t n,
+                                                                        uint64_t g, bool intern_text,
+                                                                        bool stop_snapshot, bool acache)
 {
 	ravt_dregs R = {.eend = d->eend,
 	                .r = 0,
 	                .rext = d->rext,
 	                .ac_order = d->ac_order,
 	                .ac_n = d->ac_n,
-	                .acache = d->acache,
 	                .word_shift = d->word_shift,
 	                .wpp_shift = d->wpp_shift,
 	                .wpp_mask = d->wpp_mask,
@@ -297,13 +326,15 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d
 	const uint32_t tid = d->tid;
 	const uint32_t *const runs = d->runs;
 	uint32_t *const last_aux = d->last_aux;
+	const uint8_t *const shape6 = d->shape6;
 	uint32_t k = 0;
 	unsigned kind = 0;
+	/* Where the event being decoded starts.  An event that starts at the
+	 * end reads a padding zero byte (kind 0 with no operands, or operands
+	 * of zeros) and fails the p > end check below: no check of its own. */
+	const uint8_t *start = p;
 	for (; k < n; k++) {
-		if (__builtin_expect(p >= end, 0)) {
-			snprintf(d->why, sizeof d->why, "events end before the chunk's event count");
-			goto failed;
-		}
+		start = p;
 		uint8_t kb = *p++;
 		kind = kb & RAVT_KIND_MAX;
 		uint64_t aux, x = 0, a = 0, b = 0, c = 0;
@@ -337,26 +368,22 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
 				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
 		} else {
-			switch (kb >> RAVT_KIND_BITS) {
-			case RAVT_AUX_ZERO:
-				aux = 0;
-				last_aux[kind] = 0;
-				break;
-			case RAVT_AUX_ONE:
-				aux = 1;
-				last_aux[kind] = 1;
-				break;
-			case RAVT_AUX_SAME:
-				aux = last_aux[kind];
-				break;
-			default:
+			_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 &&
+			                   RAVT_AUX_ONE == 3,
+			               "the aux modes as the line below reads them");
+			/* aux without a branch but for a varint: ZERO (0) and ONE
+			 * (3) are the mode shifted right once, SAME (1) the last */
+			unsigned mode = kb >> RAVT_KIND_BITS;
+			if (__builtin_expect(mode != RAVT_AUX_VAR, 1)) {
+				uint32_t last = last_aux[kind];
+				aux = mode == RAVT_AUX_SAME ? last : mode >> 1;
+			} else {
 				RAVT_GETV(aux);
 				if (aux > 0xffffff)
 					goto bad;
-				last_aux[kind] = (uint32_t)aux;
-				break;
 			}
-			shape = ravt_shape_of(kind);
+			last_aux[kind] = (uint32_t)aux;
+			shape = shape6[kind];
 			switch (shape) {
 			case RAVT_SHAPE_NONE:
 				break;
@@ -453,12 +480,15 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d
 				ra = R.r;
 				RAVT_GETV(b);
 				break;
-			default:
+			case RAVT_SHAPE_GENERIC:
 				RAVT_GETX();
 				RAVT_GETV(a);
 				RAVT_GETV(b);
 				RAVT_GETV(c);
 				break;
+			default:
+				/* (shape6 holds shapes only: no range check) */
+				__builtin_unreachable();
 			}
 		}
 		if (__builtin_expect(p > end, 0))
@@ -522,10 +552,12 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d
 	}
 	return k;
 bad:
-	snprintf(d->why, sizeof d->why,
-	         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
-	         (unsigned long long)(d->ordinal + k), d->tid, kind);
-failed:
+	if (start >= end)
+		snprintf(d->why, sizeof d->why, "events end before the chunk's event count");
+	else
+		snprintf(d->why, sizeof d->why,
+		         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
+		         (unsigned long long)(d->ordinal + k), d->tid, kind);
 	/* the events before are good; the decoder's place is not kept */
 	d->ordinal += k;
 	d->failed = true;
@@ -536,6 +568,15 @@ failed:
 #undef RAVT_GETV
 #undef RAVT_GETA
 #undef RAVT_GETX
+
+static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
+                                                                     uint64_t g, bool intern_text,
+                                                                     bool stop_snapshot)
+{
+	if (d->acache)
+		return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, true);
+	return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, false);
+}
 
 /* The next event of the loaded chunk, moving to its next segment when one
  * is used up; false at the chunk's end (d->why unchanged) or on a bad

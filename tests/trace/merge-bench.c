@@ -1,0 +1,122 @@
+/* merge-bench.c - the indexing thread's own work, alone: framing, merging
+ * and decoding a trace into a sink that keeps nothing (the pipeline's
+ * ring slot stands in for the consumers).  Not a test (no thresholds): run
+ * it by hand, usually under callgrind to count the decode thread's
+ * instructions per event without the apply thread in the count:
+ *
+ *	valgrind --tool=callgrind merge-bench FILE
+ *
+ * It prints the events merged and the wall and CPU time of the merge.
+ * `merge-bench --index FILE` indexes for real instead (rav_trace_index:
+ * this thread merges and decodes, a worker applies) and prints each
+ * thread's CPU time, to see which of the two limits the rate;
+ * `valgrind --tool=callgrind --separate-threads=yes` counts each one's
+ * instructions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "trace-private.h"
+
+enum { SLOT_EVENTS = 256 };
+
+typedef struct null_sink {
+	ravt_sink sink;
+	uint64_t events, check;
+	rav_event slot[SLOT_EVENTS];
+} null_sink;
+
+static void ns_begin(ravt_sink *s, uint64_t from)
+{
+	(void)s;
+	(void)from;
+}
+
+static void ns_events(ravt_sink *s, const rav_event *evs, size_t n)
+{
+	null_sink *k = (null_sink *)s;
+	k->events += n;
+	/* touch one field per batch so the stores cannot be dropped */
+	k->check += evs[n - 1].a;
+}
+
+static void ns_end(ravt_sink *s, uint64_t upto, bool final)
+{
+	(void)s;
+	(void)upto;
+	(void)final;
+}
+
+static rav_event *ns_reserve(ravt_sink *s, size_t *room)
+{
+	*room = SLOT_EVENTS;
+	return ((null_sink *)s)->slot;
+}
+
+static const ravt_sink_ops ns_ops = {ns_begin, ns_events, ns_end, NULL, ns_reserve};
+
+static double clk(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Both threads, as rav_trace_index runs them. */
+static int index_for_real(const char *path)
+{
+	double w0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+	double t0 = clk(CLOCK_THREAD_CPUTIME_ID);
+	rav_trace_error err;
+	rav_trace *t = rav_trace_open(path, &err);
+	if (!t || rav_trace_index(t, NULL, NULL, &err) != 0) {
+		fprintf(stderr, "%s: %s\n", path, err.message);
+		if (t)
+			rav_trace_close(t);
+		return 1;
+	}
+	double w1 = clk(CLOCK_MONOTONIC), c1 = clk(CLOCK_PROCESS_CPUTIME_ID);
+	double t1 = clk(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t n = rav_trace_indexed_events(t);
+	/* (the worker's CPU: the process's less this thread's; the open's
+	 * framing runs on this thread) */
+	printf("%llu events indexed: %.3f s wall, %.1f M events/s; decode thread %.3f s CPU "
+	       "(%.1f M/s), apply thread %.3f s CPU (%.1f M/s)\n",
+	       (unsigned long long)n, w1 - w0, (double)n / (w1 - w0) / 1e6, t1 - t0,
+	       (double)n / (t1 - t0) / 1e6, (c1 - c0) - (t1 - t0),
+	       (double)n / ((c1 - c0) - (t1 - t0)) / 1e6);
+	rav_trace_close(t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--index"))
+		return index_for_real(argv[2]);
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s [--index] FILE\n", argv[0]);
+		return 2;
+	}
+	double w0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+	rav_trace_error err;
+	ravt_reader *rd = ravt_reader_open_file(argv[1], &err);
+	if (!rd) {
+		fprintf(stderr, "%s: %s\n", argv[1], err.message);
+		return 1;
+	}
+	static null_sink ns = {.sink = {&ns_ops}};
+	ravt_sink *sinks[1] = {&ns.sink};
+	int rc = ravt_reader_merge(rd, sinks, 1, 0, &err);
+	double w1 = clk(CLOCK_MONOTONIC), c1 = clk(CLOCK_PROCESS_CPUTIME_ID);
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", argv[1], err.message);
+		ravt_reader_close(rd);
+		return 1;
+	}
+	printf("%llu events merged (check %llx): %.3f s wall, %.3f s CPU, %.1f M events/s of CPU\n",
+	       (unsigned long long)ns.events, (unsigned long long)ns.check, w1 - w0, c1 - c0,
+	       (double)ns.events / (c1 - c0) / 1e6);
+	ravt_reader_close(rd);
+	return 0;
+}
