@@ -117,7 +117,7 @@
 
 /* ---- steps 1-4: drop, queue, cascade, make dead ---- */
 
-static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top);
+static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top, bool fill);
 
 /* Step 4. */
 void rav__make_dead(rav_heap *h, rav_cell *c)
@@ -133,7 +133,7 @@ void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now)
 	h->st.dying_cells++;
 	h->gen++;
 	if (now)
-		cascade_whole(h, NULL, false); /* (the calling API call goes on: see cascade_top) */
+		cascade_whole(h, NULL, false, false); /* (the calling API call goes on: see cascade_top) */
 }
 
 void rav__queue_dying(rav_heap *h, rav_cell *c)
@@ -546,7 +546,6 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
  * rav__drop. */
 
 static void truncate_to(rav_heap *h, rav_top_region b, bool trimmed);
-static void kill_whole(rav_heap *h, rav_cell *first);
 
 /* d extends the block of killed cells [lo, hi] across a page boundary
  * (cold: once per page): 1 at its top end, -1 at its bottom end, 0 not. */
@@ -614,41 +613,11 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
 	h->st.dead_cells += n;
 }
 
-static bool holes_room(rav_heap *h, size_t n);
-
-/* The killed block [lo, hi] becomes holes: on the hole list
- * (cascade_top_holes) or, with `holes` not NULL (kill_whole), appended to
- * the heap's hole array after the *holes cells already there. */
-static void top_block_dead(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n, size_t *holes)
-{
-	if (!holes || !holes_room(h, *holes + n - 1)) {
-		cascade_top_holes(h, lo, hi, n);
-		return;
-	}
-	rav_cell **arr = h->holes;
-	size_t k = *holes;
-	for (rav_cell *a = lo;;) {
-		rav_cell *page = page_of(a);
-		rav_cell *b = page_of(hi) == page ? hi : page + (CELLS - 1);
-		for (rav_cell *c = a; c <= b; c++) {
-			c->w[0] = RAV_TYPE_DEAD;
-			arr[k++] = c;
-		}
-		if (b == hi)
-			break;
-		a = (rav_cell *)page->w[PH_NEXT] + 1;
-	}
-	*holes = k;
-	h->st.live_cells -= n;
-	h->st.frees += n;
-}
-
 /* The top cascade from `first` (a cell that lost its last referrer, not
  * queued; NULL: the dying queue's cells).  Returns the cells it killed;
  * *finished false: it handed over to the ordinary cascade, which must go
  * on with *sp children on the stack and *nx (if not NULL) next. */
-static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first, size_t *sp_out, rav_cell **nx_out, bool *finished,
-						     size_t *holes)
+static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first, size_t *sp_out, rav_cell **nx_out, bool *finished)
 {
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap, sp = 0, n;
@@ -757,13 +726,13 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 		return n;
 	}
 	/* Cells allocated after the structure survive: holes, compacted as usual. */
-	top_block_dead(h, lo, hi, n, holes);
+	cascade_top_holes(h, lo, hi, n);
 	return n;
 hand_over:
 	/* (next, taken but not killed, is not in the block) */
 	h->cascading = false;
 	n = top_block_cells(lo, hi);
-	top_block_dead(h, lo, hi, n, holes);
+	cascade_top_holes(h, lo, hi, n);
 	if (queued) {
 		/* back on the dying queue (its back-link word still links it) */
 		h->dying = next;
@@ -776,16 +745,22 @@ hand_over:
 	return n;
 }
 
+static size_t kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished);
+
 /* The whole cascade, from `first` (see cascade_top) or the dying queue;
- * `top`: the caller lets the top cascade truncate the heap. */
-static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top)
+ * `top`: the caller lets the top cascade truncate the heap; `fill`: and
+ * compaction follows at once (kill_whole: a structure among survivors is
+ * killed into the hole array and compacted here). */
+static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top, bool fill)
 {
 	size_t sp = 0, done = 0;
 	rav_cell *nx = NULL;
 	if (top && !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->tearing_down && !h->cascading &&
 	    pending_room(h, 0)) {
 		bool finished;
-		done = cascade_top(h, first, &sp, &nx, &finished, NULL);
+		done = cascade_top(h, first, &sp, &nx, &finished);
+		if (fill && h->dead)
+			return done + kill_whole(h, sp, finished ? NULL : nx, finished);
 		if (finished)
 			return done;
 	} else if (first) {
@@ -805,7 +780,7 @@ size_t rav__cascade(rav_heap *h, size_t budget)
 		return 0;
 	if (budget)
 		return cascade_queue(h, budget);
-	return cascade_whole(h, NULL, true);
+	return cascade_whole(h, NULL, true, false);
 }
 
 /* Step 1 at the end of an API call (rav_root_clear, rav_root_free, a field
@@ -819,10 +794,7 @@ void rav__drop_whole(rav_heap *h, uintptr_t *slot)
 		rav_assert(p->w[RAV_W_BACK] == (uintptr_t)slot && !cell_gone(p));
 		*slot = 0;
 		p->w[RAV_W_BACK] = 0;
-		if (!h->dead && !h->tearing_down && pending_room(h, 0))
-			kill_whole(h, p);
-		else
-			cascade_whole(h, p, true);
+		cascade_whole(h, p, true, !h->dead);
 		return;
 	}
 	drop(h, slot, RAV_EV_REF_CLEAR, true);
@@ -1227,11 +1199,15 @@ static size_t sweep(rav_heap *h, boundary b)
  * heap the hole list would give: holes are filled newest first, each by
  * the top cell, holes above where the top will end are never filled.
  *
- * Only while not recording (the trace takes the ordinary path, event for
- * event), in an immediate-mode thread heap with no hole yet in the call.
- * Reference ravioli that die on the way are spliced out as usual (their
- * holes join the list, and the fill takes them from there); if the array
- * cannot grow, the holes go to the list and the ordinary compaction runs. */
+ * It starts where the top cascade gives up (cascade_whole with `fill`):
+ * the block of cells that cascade killed is on the hole list and moves to
+ * the array first.  Only while not recording (the trace takes the ordinary
+ * path, event for event), in an immediate-mode thread heap with no hole
+ * yet in the call.  Reference ravioli that die on the way are spliced out
+ * as usual (their holes join the list, and the fill takes them from
+ * there); if the array cannot grow, the holes go to the list and the
+ * ordinary compaction runs.  A small kill pays one test (no hole yet) and,
+ * when the top cascade truncates, nothing more. */
 
 /* The array keeps its memory between kills up to this many holes (512 KB);
  * a larger one is given back after its kill. */
@@ -1423,17 +1399,31 @@ static void fill_holes(rav_heap *h, size_t nh)
 	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
 }
 
-/* rav__drop_whole's kill among survivors (see above): first cell `first`,
- * already detached from its slot. */
-static void kill_whole(rav_heap *h, rav_cell *first)
+/* rav__drop_whole's kill among survivors (see above), after the top
+ * cascade handed over (or finished below the top): the cells it killed
+ * are holes on the list; the rest of the cascade, unless `finished`, goes
+ * on with sp children on the stack and nx (if not NULL) next.  Returns the
+ * cells killed here. */
+static __attribute__((noinline)) size_t kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
 {
-	size_t sp = 0, nh = 0;
-	rav_cell *nx = NULL;
-	bool finished;
-	cascade_top(h, first, &sp, &nx, &finished, &nh);
-	if (!finished)
+	/* the top cascade's holes first, the oldest first */
+	size_t nh = 0, nl = h->st.dead_cells;
+	if (!holes_room(h, nl - 1))
+		return finished ? 0 : cascade_all_t(h, false, sp, nx); /* (the ordinary compaction follows) */
+	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2])
+		h->holes[nh++] = c;
+	rav_assert(nh == nl);
+	h->dead = h->dead_tail = NULL;
+	h->st.dead_cells = 0;
+	runs_forget(h);
+	size_t killed = 0;
+	if (!finished) {
+		size_t before = h->st.frees;
 		nh = kill_collect(h, sp, nx, nh);
+		killed = (size_t)(h->st.frees - before);
+	}
 	fill_holes(h, nh);
+	return killed;
 }
 
 /* Step 6.  Returns the holes left (nonzero only with a budget). */
