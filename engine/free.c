@@ -1209,8 +1209,13 @@ static size_t sweep(rav_heap *h, boundary b)
  * ordinary compaction runs.  A small kill pays one test (no hole yet) and,
  * when the top cascade truncates, nothing more. */
 
-/* The array keeps its memory between kills up to this many holes (512 KB);
- * a larger one is given back after its kill. */
+/* The array costs 8 bytes per killed cell (a quarter of the cells' own
+ * size) while the call runs; it keeps its memory for the next kill up to
+ * this many holes (512 KB), a larger one is given back after its kill.
+ * Measured (cachegrind, 1M cells freed among 1M survivors): 28% fewer
+ * instructions than the hole list, but its 8 MB also pass through the
+ * caches (about 0.2 more D1 misses per freed cell, which the simulator
+ * counts without the prefetches that hide the holes' own misses). */
 enum { HOLES_KEEP = 1 << 16 };
 
 /* Room for hole index n (n + 1 holes). */
