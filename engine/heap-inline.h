@@ -1,5 +1,6 @@
 /* heap-inline.h - the hot steps of a heap as inline functions, shared by
- * free.c (the life of a free, compaction), heap.c (allocation) and access.c
+ * the files of a free (free.c and its steps: cascade.c, compact.c, ...),
+ * heap.c (allocation) and access.c
  * (the public entry points), so both compile them into their loops without a call.
  *
  * What each step does and in which order is written once, at the top of
@@ -11,7 +12,7 @@
 
 #include "rav-private.h"
 
-/* free.c, the out-of-line parts of the steps below */
+/* The out-of-line parts of the steps below (cascade.c, truncate.c) */
 void rav__queue_dying_slow(rav_heap *h, rav_cell *c, bool now);
 void rav__top_page_emptied(rav_heap *h);
 void rav__splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot);

@@ -99,7 +99,7 @@ static inline void page_set(rav_cell *p, unsigned fill, unsigned kind)
 	p->w[0] = make_tw(RAV_TYPE_HEADER, 0, (uintptr_t)fill | ((uintptr_t)kind << RAV_HEADER_KIND_SHIFT));
 }
 /* A dirty page: empty (fill 1), but its cells still hold what they held
- * when the whole page was trimmed at once (free.c, trim_run): zeroing a
+ * when the whole page was trimmed at once (compact.c, trim_run): zeroing a
  * page nobody will read again would be a pass over cold memory.  It is
  * zeroed when it is used again (rav__page_acquire, or grow taking the
  * spare), where the allocations about to write it bring it into cache
@@ -149,7 +149,7 @@ struct rav_root_s; /* a root handle is the address of its slot word */
  * addresses (one page, ascending or descending): `first` died first, `last`
  * last, n in all.  They are a run of the hole list too (pushed one after
  * the other: last nearest its head), so compaction can trim the run when
- * it reaches the top without reading its cells (free.c, trim_run). */
+ * it reaches the top without reading its cells (compact.c, trim_run). */
 typedef struct rav_dead_run {
 	rav_cell *first, *last;
 	unsigned n;
@@ -158,7 +158,7 @@ typedef struct rav_dead_run {
 /* A child whose referrer died, waiting for its turn in the cascade.  The
  * dead parent's field that held it is not kept: a normal child has no
  * other referrer, and a reference raviolo's dead referrers are the ones of
- * its two back-links whose cells are dead (free.c, pending_ref_lost). */
+ * its two back-links whose cells are dead (cascade.c, pending_ref_lost). */
 typedef struct rav_pending {
 	rav_cell *cell;
 } rav_pending;
@@ -201,6 +201,10 @@ struct rav_heap {
 	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
 	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
 	size_t pending_cap;
+	/* A whole kill's holes, in the order they died (bulk-kill.c:
+	 * empty between calls; kept up to a bound for the next kill). */
+	struct rav_cell **holes;
+	size_t holes_cap;
 	bool tearing_down;       /* rav__heap_destroy: skip compaction */
 	/* Runs of holes the cascade made (thread heaps), oldest at runs_head;
 	 * valid while holes only join the list: every other change to the
@@ -324,7 +328,8 @@ uint64_t rav__seq_next_locked(void);
 #define RAV_SEQ_EPOCH_SHIFT 40
 uint64_t rav__seq_take(void);
 
-/* free.c: the life of a free (in order, see the top of free.c) */
+/* The life of a free (in order, see the top of free.c; its steps are in
+ * cascade.c, compact.c, truncate.c and bulk-kill.c) */
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind);  /* empty a slot; its target may die */
 void rav__drop_whole(rav_heap *h, uintptr_t *slot); /* the same, last in its call (then settle) */
 void rav__drop_no_cascade(rav_heap *h, uintptr_t *slot);      /* same, never queues (collector) */
@@ -335,7 +340,7 @@ void rav__settle(rav_heap *h);                                  /* end of a call
 size_t rav__compact(rav_heap *h, size_t max_moves, enum rav_compact_reason reason);
 void rav__move(rav_heap *h, rav_cell *from, rav_cell *to);
 void rav__shrink(rav_heap *h);
-/* free.c: the last n cells of a heap, where a whole compaction's top will
+/* truncate.c: the last n cells of a heap, where a whole compaction's top will
  * end or a structure allocated last lies.  Its pages above its lowest one
  * carry PAGE_DOOMED in their header while it is marked. */
 #define PAGE_DOOMED RAV_FLAG_MARK /* a page header's type word has no other use for it */

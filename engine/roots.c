@@ -144,6 +144,9 @@ void rav__heap_destroy(rav_heap *h)
 	free(h->pending);
 	h->pending = NULL;
 	h->pending_cap = 0;
+	free(h->holes);
+	h->holes = NULL;
+	h->holes_cap = 0;
 	free(h->runs);
 	h->runs = NULL;
 	h->runs_cap = h->nruns = h->runs_head = 0;

@@ -1041,6 +1041,275 @@ static void t_top_cascade(void)
 	CHECK_HEAP(h);
 }
 
+
+/* ---- random kills against a model (free.c, kill_whole) ----
+ *
+ * Structures of many shapes, grown a node at a time in random order (so
+ * some lie in one block at the top of the heap, some alternate with other
+ * structures' cells), with shared cells (a field referring to a cell of
+ * the same or another structure: reference ravioli, some of which die
+ * with the kill and some of which are spliced out because a survivor still
+ * refers), are let go of one at a time: a root cleared, a field cleared,
+ * in immediate mode and sometimes in deferred mode.  After each kill the
+ * heap passes the full check, and what every root reaches is exactly what
+ * the model's graph reaches (same ids, same shape), and the cells freed
+ * are exactly the model's unreachable nodes plus the reference ravioli
+ * that went with them.  Edges only go from an older node to a newer one,
+ * so there are no cycles: reference counting frees everything. */
+
+enum { KW_ROOTS = 8, KW_NODES = 6000 };
+
+typedef struct kw_node {
+	uint32_t child[2]; /* node ids, 0: none (ids start at 1) */
+	uint32_t refs;     /* referring slots (parents' fields, roots) */
+	bool alive;
+} kw_node;
+
+typedef struct kw_model {
+	kw_node node[KW_NODES + 1];
+	uint32_t root[KW_ROOTS];
+	uint32_t n;        /* ids used */
+	uint32_t seen[KW_NODES + 1], epoch;
+} kw_model;
+
+static kw_model KW;
+static rav_root kw_roots_engine[KW_ROOTS];
+
+/* The model's drop of a reference to id: a node left without referrer dies
+ * and drops its children.  Returns the nodes that died. */
+static uint64_t kw_drop(uint32_t id)
+{
+	uint64_t died = 0;
+	uint32_t stack[2 * KW_NODES + KW_ROOTS];
+	size_t sp = 0;
+	stack[sp++] = id;
+	while (sp) {
+		kw_node *x = &KW.node[stack[--sp]];
+		CHECK(x->alive && x->refs > 0);
+		if (--x->refs)
+			continue;
+		x->alive = false;
+		died++;
+		for (int f = 0; f < 2; f++)
+			if (x->child[f])
+				stack[sp++] = x->child[f];
+	}
+	return died;
+}
+
+/* The engine's structure under `ref` is the model's under id: same ids
+ * (the scalar), same children.  A node met twice in one walk is compared
+ * once. */
+static void kw_compare(rav_heap *h, rav_ref ref, uint32_t id)
+{
+	if (!id) {
+		CHECK(rav_ref_is_null(ref));
+		return;
+	}
+	CHECK(!rav_ref_is_null(ref));
+	CHECK_EQ(rav_scalar(h, ref), id);
+	if (KW.seen[id] == KW.epoch)
+		return;
+	KW.seen[id] = KW.epoch;
+	for (int f = 0; f < 2; f++)
+		kw_compare(h, rav_load_ref(h, ref, f), KW.node[id].child[f]);
+}
+
+/* A random live node of root r's structure (a walk from the root), and
+ * the engine ref to it; false if the root is empty. */
+static bool kw_pick(rav_heap *h, rav_rng *g, int r, uint32_t *id, rav_ref *ref)
+{
+	uint32_t x = KW.root[r];
+	if (!x)
+		return false;
+	rav_ref cur = rav_root_get(h, kw_roots_engine[r]);
+	for (;;) {
+		int f = (int)rav_rng_below(g, 2);
+		uint32_t c = KW.node[x].child[f];
+		if (!c || rav_rng_below(g, 4) == 0)
+			break;
+		x = c;
+		cur = rav_load_ref(h, cur, f);
+	}
+	*id = x;
+	*ref = cur;
+	return true;
+}
+
+static void kw_check_all(rav_heap *h)
+{
+	KW.epoch++;
+	for (int r = 0; r < KW_ROOTS; r++)
+		kw_compare(h, rav_root_get(h, kw_roots_engine[r]), KW.root[r]);
+	CHECK_HEAP(h);
+}
+
+/* One kill: a root cleared (or freed and made again), or a field of a
+ * random node cleared (whole: root r's); deferred mode sometimes,
+ * compacted in steps. */
+static void kw_kill(rav_heap *h, rav_rng *g, int r, bool whole)
+{
+	uint32_t id;
+	rav_ref ref;
+	if (!kw_pick(h, g, r, &id, &ref))
+		return;
+	bool deferred = rav_rng_below(g, 5) == 0;
+	rav_stats s1 = stats(h);
+	if (deferred)
+		rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	uint64_t died;
+	int f = (int)rav_rng_below(g, 2);
+	if (whole || id == KW.root[r] || !KW.node[id].child[f]) {
+		died = kw_drop(KW.root[r]);
+		KW.root[r] = 0;
+		if (rav_rng_below(g, 2)) {
+			CHECK_OK(rav_root_clear(h, kw_roots_engine[r]));
+		} else {
+			rav_root_free(h, kw_roots_engine[r]);
+			kw_roots_engine[r] = rav_root_new(h);
+		}
+	} else {
+		died = kw_drop(KW.node[id].child[f]);
+		KW.node[id].child[f] = 0;
+		CHECK_OK(rav_clear_ref(h, ref, f));
+	}
+	if (deferred) {
+		while (rav_compact(h, 1 + rav_rng_below(g, 300)) > 0)
+			;
+		rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+	}
+	rav_stats s2 = stats(h);
+	CHECK_EQ(s2.dead_cells, 0);
+	/* normal cells freed: the model's dead nodes */
+	CHECK_EQ((s1.live_cells - s1.ref_cells) - (s2.live_cells - s2.ref_cells), died);
+	CHECK_EQ(s2.frees - s1.frees, died + (s1.ref_cells - s2.ref_cells));
+	kw_check_all(h);
+}
+
+/* One growth step: a new node under a random node of a random structure
+ * (or as a root), or a shared reference from an older node to a newer
+ * one.  r: the structure it grows. */
+static void kw_grow(rav_heap *h, rav_rng *g, int r)
+{
+	uint32_t id;
+	rav_ref parent;
+	if (KW.n >= KW_NODES)
+		return;
+	if (!kw_pick(h, g, r, &id, &parent)) {
+		uint32_t x = ++KW.n;
+		rav_ref c;
+		CHECK_OK(rav_new_root(h, T_PAIR, kw_roots_engine[r], &c));
+		rav_set_scalar(h, c, x);
+		KW.node[x] = (kw_node){ { 0, 0 }, 1, true };
+		KW.root[r] = x;
+		return;
+	}
+	int f = (int)rav_rng_below(g, 2);
+	if (KW.node[id].child[f])
+		return;
+	if (rav_rng_below(g, 8) == 0) {
+		/* share a newer live node reached from any root */
+		int r2 = (int)rav_rng_below(g, KW_ROOTS);
+		uint32_t id2;
+		rav_ref target;
+		if (!kw_pick(h, g, r2, &id2, &target) || id2 <= id)
+			return;
+		CHECK_OK(rav_store_ref(h, parent, f, target));
+		KW.node[id].child[f] = id2;
+		KW.node[id2].refs++;
+		return;
+	}
+	uint32_t x = ++KW.n;
+	rav_ref c;
+	CHECK_OK(rav_new_field(h, T_PAIR, parent, f, &c));
+	rav_set_scalar(h, c, x);
+	KW.node[x] = (kw_node){ { 0, 0 }, 1, true };
+	KW.node[id].child[f] = x;
+}
+
+/* A chain of n new nodes from empty root r, each under the one before
+ * (a random field): built depth-first, it lies in one block in heap order,
+ * which the top cascade recognises (truncated, or holes in one block if
+ * cells allocated after it survive). */
+static void kw_chain(rav_heap *h, rav_rng *g, int r, unsigned n)
+{
+	CHECK(!KW.root[r]);
+	if (KW.n + n >= KW_NODES)
+		return;
+	rav_ref last;
+	uint32_t prev = ++KW.n;
+	CHECK_OK(rav_new_root(h, T_PAIR, kw_roots_engine[r], &last));
+	rav_set_scalar(h, last, prev);
+	KW.node[prev] = (kw_node){ { 0, 0 }, 1, true };
+	KW.root[r] = prev;
+	for (unsigned i = 1; i < n; i++) {
+		int f = (int)rav_rng_below(g, 2);
+		uint32_t x = ++KW.n;
+		CHECK_OK(rav_new_field(h, T_PAIR, last, f, &last));
+		rav_set_scalar(h, last, x);
+		KW.node[x] = (kw_node){ { 0, 0 }, 1, true };
+		KW.node[prev].child[f] = x;
+		prev = x;
+	}
+}
+
+static void t_kill_random(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_rng g = { 0x6b696c6cu };
+	memset(&KW, 0, sizeof KW);
+	for (int r = 0; r < KW_ROOTS; r++)
+		kw_roots_engine[r] = rav_root_new(h);
+	uint64_t kills = 0, held = stats(h).live_cells;
+	for (int round = 0; round < 150; round++) {
+		/* grow in bursts of one structure (a block at the top, or a
+		 * structure allocated after the others' cells) or spread over
+		 * all (cells alternating) */
+		unsigned steps = 200 + (unsigned)rav_rng_below(&g, 1200);
+		int burst = rav_rng_below(&g, 2) == 0 ? (int)rav_rng_below(&g, KW_ROOTS) : -1, chain = -1;
+		if (burst >= 0 && rav_rng_below(&g, 2)) {
+			kw_kill(h, &g, burst, true); /* a new structure, in one block */
+			kills++;
+			if (rav_rng_below(&g, 2)) {
+				kw_chain(h, &g, burst, steps);
+				steps = (unsigned)rav_rng_below(&g, 300); /* maybe survivors above it */
+				chain = burst;
+				burst = -1;
+			}
+		}
+		for (unsigned i = 0; i < steps; i++)
+			kw_grow(h, &g,
+				burst >= 0   ? burst
+				: chain >= 0 ? (chain + 1 + (int)rav_rng_below(&g, KW_ROOTS - 1)) % KW_ROOTS
+					     : (int)rav_rng_below(&g, KW_ROOTS));
+		kw_check_all(h);
+		if ((burst >= 0 || chain >= 0) && rav_rng_below(&g, 2)) {
+			/* the structure grown last, let go of at once */
+			kw_kill(h, &g, burst >= 0 ? burst : chain, true);
+			kills++;
+		}
+		unsigned nk = 1 + (unsigned)rav_rng_below(&g, 6);
+		for (unsigned k = 0; k < nk; k++, kills++)
+			kw_kill(h, &g, (int)rav_rng_below(&g, KW_ROOTS), false);
+		if (KW.n >= KW_NODES - 1500) {
+			/* ids run out: start over from an empty model */
+			for (int r = 0; r < KW_ROOTS; r++)
+				CHECK_OK(rav_root_clear(h, kw_roots_engine[r]));
+			CHECK_EQ(stats(h).live_cells, held);
+			rav_root keep[KW_ROOTS];
+			memcpy(keep, kw_roots_engine, sizeof keep);
+			memset(&KW, 0, sizeof KW);
+			memcpy(kw_roots_engine, keep, sizeof keep);
+		}
+	}
+	printf("# %" PRIu64 " random kills checked\n", kills);
+	for (int r = 0; r < KW_ROOTS; r++)
+		rav_root_free(h, kw_roots_engine[r]);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 static const rav_test_case cases[] = {
 	{ "truncate", t_truncate },
 	{ "shared-children", t_shared_children },
@@ -1052,6 +1321,7 @@ static const rav_test_case cases[] = {
 	{ "adopt-top", t_adopt_top },
 	{ "drop-top", t_drop_top },
 	{ "top-cascade", t_top_cascade },
+	{ "kill-random", t_kill_random },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
 };

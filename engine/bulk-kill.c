@@ -1,0 +1,257 @@
+/* bulk-kill.c - a structure let go of whole among survivors (a list whose
+ * cells alternate with another's, a tree among other data): its cascade
+ * types each dying cell dead and appends it to an array instead of the
+ * hole list, and one walk from the top fills the holes, whose addresses
+ * it knows in advance.  A shortcut of the life of a free (free.c); the
+ * design in full below.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "free-private.h"
+
+/* ---- a whole kill among survivors: holes in an array, one fill ----
+ *
+ * A structure let go of whole at the end of a call (rav__drop_whole) that
+ * is not the heap's top cells (a list whose cells alternate with a
+ * survivor's, a tree built among other data) kills many cells, and only
+ * compaction follows in the call.  Its holes need not form the hole list:
+ * the cascade only marks each dying cell dead (its type word, in a line it
+ * reads anyway) and appends its address to an array (kill_collect); the
+ * fill then knows every hole's address in advance, so it prefetches the
+ * holes it will write a few moves ahead instead of chasing list links, and
+ * writes no list or run words at all (fill_holes).  The result is the
+ * heap the hole list would give: holes are filled newest first, each by
+ * the top cell, holes above where the top will end are never filled.
+ *
+ * It starts where the top cascade gives up (cascade_whole with `fill`):
+ * the block of cells that cascade killed is on the hole list and moves to
+ * the array first.  Only while not recording (the trace takes the ordinary
+ * path, event for event), in an immediate-mode thread heap with no hole
+ * yet in the call.  Reference ravioli that die on the way are spliced out
+ * as usual (their holes join the list, and the fill takes them from
+ * there); if the array cannot grow, the holes go to the list and the
+ * ordinary compaction runs.  A small kill pays one test (no hole yet) and,
+ * when the top cascade truncates, nothing more. */
+
+/* The array costs 8 bytes per killed cell (a quarter of the cells' own
+ * size) while the call runs; it keeps its memory for the next kill up to
+ * this many holes (512 KB), a larger one is given back after its kill.
+ * Measured (cachegrind, 1M cells freed among 1M survivors): 28% fewer
+ * instructions than the hole list, but its 8 MB also pass through the
+ * caches (about 0.2 more D1 misses per freed cell, which the simulator
+ * counts without the prefetches that hide the holes' own misses). */
+enum { HOLES_KEEP = 1 << 16 };
+
+/* Room for hole index n (n + 1 holes). */
+static bool holes_room(rav_heap *h, size_t n)
+{
+	if (n < h->holes_cap)
+		return true;
+	size_t cap = h->holes_cap ? h->holes_cap : 1024;
+	while (cap <= n)
+		cap *= 2;
+	rav_cell **grown = realloc(h->holes, cap * sizeof *grown);
+	if (!grown)
+		return false;
+	h->holes = grown;
+	h->holes_cap = cap;
+	return true;
+}
+
+/* Step 3 to the end for rav__kill_whole, as cascade_all_t without recording or
+ * runs: sp children wait on the stack, nx (if not NULL) is visited next.
+ * Each cell that dies is typed dead and appended to h->holes after the nh
+ * already there (on the hole list if the array cannot grow).  Returns the
+ * holes in the array. */
+static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
+{
+	rav_pending *pend = h->pending;
+	size_t cap = h->pending_cap;
+	/* the next hole's place and the array's end, in registers */
+	rav_cell **hp = h->holes + nh, **hend = h->holes + h->holes_cap;
+	h->cascading = true;
+	h->gen++;
+	for (;;) {
+		rav_cell *d;
+		if (nx) {
+			d = nx;
+			nx = NULL;
+		} else if (sp) {
+			d = pend[--sp].cell;
+		} else if (h->dying) {
+			d = h->dying;
+			rav_assert(d->w[0] & RAV_FLAG_DYING);
+			h->dying = (rav_cell *)d->w[RAV_W_BACK];
+			h->st.dying_cells--;
+		} else {
+			break;
+		}
+		rav_type t = cell_type(d);
+		if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD)) {
+			if (t == RAV_TYPE_DEAD)
+				continue; /* a reference raviolo whose two referrers both died */
+			rav_assert(t == RAV_TYPE_REF);
+			size_t sp_out = sp;
+			rav__pending_ref_lost(h, d, &sp_out);
+			sp = sp_out;
+			pend = h->pending;
+			cap = h->pending_cap;
+			continue;
+		}
+		/* The next cell: field 0 if it is a reference, else field 1
+		 * (cascade_all_t's order); with both, field 1 waits.  By the
+		 * type's reference mask, one branch each for a list (field 1
+		 * only) and a leaf. */
+		unsigned mask = type_refmask(t);
+		if (mask == 2) {
+			nx = (rav_cell *)d->w[2];
+		} else if (mask == 3) {
+			rav_cell *c0 = (rav_cell *)d->w[1], *c1 = (rav_cell *)d->w[2];
+			nx = c0 ? c0 : c1;
+			if (c0 && c1) {
+				if (RAV_LIKELY(sp < cap)) {
+					pend[sp++] = (rav_pending){ c1 };
+				} else {
+					sp += rav__cascade_push_slow(h, d, 1, sp);
+					pend = h->pending;
+					cap = h->pending_cap;
+				}
+			}
+		} else if (mask == 1) {
+			nx = (rav_cell *)d->w[1];
+		}
+		if (nx) {
+			intptr_t stride = (char *)nx - (char *)d;
+			if (stride > -512 && stride < 512)
+				rav_prefetch((char *)nx + 8 * stride);
+		}
+		if (RAV_UNLIKELY(hp == hend)) {
+			size_t k = (size_t)(hp - h->holes);
+			if (!holes_room(h, k)) {
+				/* out of memory: this hole joins the list (fill_holes
+				 * hands every hole to the ordinary compaction then) */
+				make_dead(h, d);
+				continue;
+			}
+			hp = h->holes + k;
+			hend = h->holes + h->holes_cap;
+		}
+		d->w[0] = RAV_TYPE_DEAD;
+		*hp++ = d;
+	}
+	size_t n = (size_t)(hp - h->holes), done = n - nh;
+	h->st.live_cells -= done;
+	h->st.frees += done;
+	h->cascading = false;
+	return n;
+}
+
+/* Steps 6-8 for rav__kill_whole: the nh holes of h->holes (and those on the
+ * hole list: spliced reference ravioli) are filled from the top in one
+ * walk, as sweep_t does with the list: each cell above the boundary, when
+ * it is the top cell, is trimmed if dead or moves into the newest hole
+ * below the boundary.  The holes to write are known in advance: the one a
+ * few moves ahead is prefetched (for writing), so the misses of the holes
+ * overlap with each other and with the walk's. */
+static void fill_holes(rav_heap *h, size_t nh)
+{
+	if (h->dead) {
+		/* holes on the list join the array */
+		size_t nl = h->st.dead_cells;
+		if (!holes_room(h, nh + nl - 1)) {
+			/* out of memory: the ordinary compaction takes them all */
+			for (size_t k = 0; k < nh; k++)
+				dead_push(h, h->holes[k]);
+			runs_forget(h);
+			rav__compact(h, 0, RAV_COMPACT_FREE);
+			return;
+		}
+		for (rav_cell *c = h->dead; c; c = (rav_cell *)c->w[1])
+			h->holes[nh++] = c;
+		h->dead = h->dead_tail = NULL;
+		h->st.dead_cells = 0;
+	}
+	runs_forget(h);
+	if (nh == 0)
+		return;
+	rav_assert(h->dying == NULL && h->top_page);
+	REC(RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+	boundary b = rav__mark_top(h, nh, SIZE_MAX);
+	/* The holes, newest first; those above the boundary are passed over. */
+	rav_cell **holes = h->holes;
+	size_t m = nh;
+	size_t moves = 0, fixups = 0;
+	rav_cell *pinned = h->pinned;
+	rav_cell *page = h->top_page;
+	rav_cell *t = &page[h->top - 1];
+	for (size_t k = m < AHEAD ? m : AHEAD; k > 0; k--)
+		rav_prefetch(holes[m - k]);
+	for (;;) {
+		rav_cell *const end = &page[page == b.page ? b.index : 1];
+		while (t >= end) {
+			if (t >= end + 2 * AHEAD)
+				rav_prefetch(t - 2 * AHEAD);
+			if (cell_type(t) == RAV_TYPE_DEAD) {
+				t--;
+				continue;
+			}
+			rav_cell *d;
+			do {
+				rav_assert(m > 0);
+				d = holes[--m];
+			} while (doomed(b, d));
+			if (m >= AHEAD)
+				rav_prefetch(holes[m - AHEAD]);
+			rav_assert(cell_type(d) == RAV_TYPE_DEAD);
+			if (RAV_UNLIKELY(t == pinned))
+				h->pinned = pinned = d;
+			fixups += move_words_t(t, d, false, false); /* (t's page: rav__truncate_to) */
+			moves++;
+			t--;
+		}
+		if (page == b.page)
+			break;
+		page = (rav_cell *)page->w[PH_PREV];
+		t = &page[CELLS - 1];
+	}
+	h->st.moves += moves;
+	h->st.fixups += fixups;
+	h->gen += (uint32_t)moves;
+	rav__truncate_to(h, b, true);
+	rav__clear_boundary(h);
+	if (h->holes_cap > HOLES_KEEP) {
+		free(h->holes);
+		h->holes = NULL;
+		h->holes_cap = 0;
+	}
+	REC(RAV_EV_COMPACT_END, 0, h->id, moves, 0, 0);
+	rav_assert_expensive(rav_heap_check(h) == RAV_OK);
+}
+
+/* rav__drop_whole's kill among survivors (see above), after the top
+ * cascade handed over (or finished below the top): the cells it killed
+ * are holes on the list; the rest of the cascade, unless `finished`, goes
+ * on with sp children on the stack and nx (if not NULL) next.  Returns the
+ * cells killed here. */
+size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
+{
+	/* the top cascade's holes first, the oldest first */
+	size_t nh = 0, nl = h->st.dead_cells;
+	if (!holes_room(h, nl - 1))
+		return finished ? 0 : rav__cascade_rest(h, sp, nx); /* (the ordinary compaction follows) */
+	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2])
+		h->holes[nh++] = c;
+	rav_assert(nh == nl);
+	h->dead = h->dead_tail = NULL;
+	h->st.dead_cells = 0;
+	runs_forget(h);
+	size_t killed = 0;
+	if (!finished) {
+		size_t before = h->st.frees;
+		nh = kill_collect(h, sp, nx, nh);
+		killed = (size_t)(h->st.frees - before);
+	}
+	fill_holes(h, nh);
+	return killed;
+}
