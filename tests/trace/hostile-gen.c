@@ -73,6 +73,7 @@ typedef struct hparams {
 	size_t cmdline_len;
 	bool no_compress;
 	uint32_t chunk_bytes;
+	uint32_t flags; /* RAVT_HF_* */
 } hparams;
 
 static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
@@ -108,6 +109,7 @@ static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
 		}
 		p.no_compress = hp->no_compress;
 		p.chunk_bytes = hp->chunk_bytes;
+		p.flags = hp->flags;
 	}
 	char err[256];
 	g->w = ravt_writer_new(&p, sink, g->f, err, sizeof err);
@@ -810,6 +812,136 @@ static bool gen_snap_types(const char *dir, const char *name, bool renamed)
 	return hclose(&g);
 }
 
+/* ---- round two: impossible but well-framed combinations -------------------------- */
+
+/* A move from a live cell into a page no heap ever acquired. */
+static bool gen_move_ghost(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "mover");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 2, 0), 0, 0);
+	ev(&g, 1, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	ev(&g, 1, RAV_EV_MOVE, 0, 0, addr(0, 2, 0), addr(9, 3, 0), 0);
+	return hclose(&g);
+}
+
+/* A page handed from a heap that never existed to one that never existed. */
+static bool gen_handoff_ghost(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "one");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 88, addr(3, 0, 0), 77);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(3, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* Sequence numbers that skip by 2^63 and then go backwards. */
+static bool gen_seq_jump(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "a");
+	thread_start(&g, 2, "b");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	g.seq += 1ull << 63;
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(1, 0, 0), 0);
+	g.seq = UINT64_MAX - 2;
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(2, 0, 0), 0);
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(3, 0, 0), 0);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(4, 0, 0), 0); /* wraps to 0 */
+	g.seq = 3;
+	for (int i = 0; i < 40; i++)
+		sync_ev(&g, 1 + (i & 1), RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1 + (i & 1),
+		        addr(10 + i, 0, 0), 0);
+	return hclose(&g);
+}
+
+/* Time stamps that wrap: the TSC runs to 2^64 - 1 and back to 0, with a
+ * rate of 1 Hz (each tick a second: products overflow). */
+static bool gen_tsc_wrap(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1, .tsc_start = UINT64_MAX - 100, .start_realtime_ns = 1700000000000000000ull};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	g.tsc = UINT64_MAX - 50;
+	thread_start(&g, 1, "wrap");
+	thread_start(&g, 2, "back");
+	for (int i = 0; i < 60; i++) {
+		tick(&g, 1 + (i & 1), (1ull << 62) + 7);
+		ev(&g, 1 + (i & 1), RAV_EV_MARK, 0, 0, 0, 0, 0);
+	}
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* Every generic and escape kind with extreme operands. */
+static bool gen_kinds_odd(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "odd");
+	for (unsigned k = 40; k < 64; k++)
+		ev(&g, 1, k, 0xFFFFFF, UINT32_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX);
+	for (unsigned k = 64; k < RAV_RAW_SITE; k += 7)
+		ev(&g, 1, k, 0xFFFFFF, UINT32_MAX, UINT64_MAX, 1, UINT64_MAX);
+	for (unsigned k = RAV_EV_MSG_BUILD; k <= RAV_EV_GC_END; k++)
+		ev(&g, 1, k, 0xFFFFFF, UINT32_MAX - 1, UINT64_MAX, UINT64_MAX, 0);
+	ev(&g, 1, RAV_EV_COMPACT_END, 0, 1, UINT64_MAX, 0, 0);
+	ev(&g, 1, RAV_EV_ACCESS, 1, 0, UINT64_MAX, UINT64_MAX, 0);
+	ev(&g, 1, RAV_EV_ACCESS, 0, 0, BASE + 5, UINT64_MAX, 0);
+	return hclose(&g);
+}
+
+/* A call site record: `frames` frames, frame i = f(i). */
+static void site(hgen *g, uint32_t th, unsigned frames, uint64_t seed)
+{
+	rav_raw_event r[RAV_SITE_RECORDS(RAV_SITE_FRAMES_MAX)];
+	memset(r, 0, sizeof r);
+	uint64_t f[RAV_SITE_FRAMES_MAX + 3] = {0};
+	for (unsigned i = 0; i < frames; i++)
+		f[i] = seed * 0x9E3779B97F4A7C15ull + i * 0x1000193ull; /* far apart: no deltas to share */
+	r[0].kind = RAV_RAW_SITE | (frames << 8);
+	r[0].a = f[0], r[0].b = f[1], r[0].c = f[2];
+	unsigned n = RAV_SITE_RECORDS(frames);
+	for (unsigned k = 1; k < n; k++)
+		memcpy(&r[k], &f[3 + (k - 1) * 4], 32);
+	for (unsigned k = 0; k < n; k++)
+		raw(g, th, r[k]);
+	g->events -= n;
+}
+
+/* Distinct 64-frame call sites, one per event, far apart in the address
+ * space: every frame costs the reader, little of the file. */
+static bool gen_sites_deep(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .chunk_bytes = 4096,
+	              .flags = RAVT_HF_SITES | (64u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "deep");
+	uint32_t n = small ? 2000 : 120000;
+	for (uint32_t i = 0; i < n; i++) {
+		site(&g, 1, RAV_SITE_FRAMES_MAX, i + 1);
+		ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
+	}
+	return hclose(&g);
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -872,6 +1004,12 @@ static const hclass classes[] = {
     {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type 300,000 times"},
     {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,
      "the same piece named by 100,001 snapshot events"},
+    {"move-ghost", "inconsistent", 0, 0, gen_move_ghost, "a move into a page no heap acquired"},
+    {"handoff-ghost", "inconsistent", 0, 0, gen_handoff_ghost, "a page handed between heaps that never existed"},
+    {"seq-jump", "ok", 0, 0, gen_seq_jump, "sequence numbers that skip by 2^63, wrap and go backwards"},
+    {"tsc-wrap", "ok", 0, 0, gen_tsc_wrap, "a TSC that wraps past 2^64 at 1 Hz"},
+    {"kinds-odd", "ok", 0, 0, gen_kinds_odd, "generic and escape kinds with extreme operands"},
+    {"sites-deep", "ok", 0, 0, gen_sites_deep, "120,000 distinct 64-frame call sites at addresses in no object (7.7M frames)"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 
