@@ -373,6 +373,11 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
 	if (!CHECK_OWNER(h, "rav_msg_adopt") || !CHECK_OWNER(&m->heap, "rav_msg_adopt"))
 		return rav__misuse_status();
+	/* In every build: the walk below follows the root's word, and a root
+	 * of another heap (or no root at all) would send it through another
+	 * thread's cells.  One check per adopt, next to a subtree walk. */
+	if (!rav__check_root(h, src, "rav_msg_adopt"))
+		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
 	RAV_SAFEPOINT(&m->heap);
 	/* Dying cells may still hold references into the subtree. */
@@ -750,6 +755,11 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	if (h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_recv: heap %u is a message, not a thread heap", h->id);
 	if (!CHECK_OWNER(h, "rav_recv"))
+		return rav__misuse_status();
+	/* In every build, before the message leaves the queue: a root of
+	 * another heap would get the message's cells linked into that heap
+	 * (another thread's) and report success. */
+	if (!rav__check_root(h, dst, "rav_recv"))
 		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
 	pthread_mutex_lock(&ch->lock);

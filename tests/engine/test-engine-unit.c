@@ -108,6 +108,7 @@ static const rav_test_case cases[] = {
 	{ "stale-borrow", t_stale_borrow },
 	{ "cross-heap", t_cross_heap },
 	{ "null-args", t_null_args },
+	{ "foreign-root", t_foreign_root },
 	{ "vec-data", t_vec_data },
 	{ "vec-refs", t_vec_refs },
 	{ "bytes", t_bytes },
