@@ -942,6 +942,46 @@ static bool gen_sites_deep(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* MAPS chunks (1.3) of 65,536 objects each, every object a path of its
+ * own, then the last map again and again: the reader looks an object up
+ * per object listed, so that lookup must not scan the objects known. */
+static bool gen_maps_many(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (1u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "mapper");
+	unsigned per = small ? 2000 : RAVT_MAP_OBJECTS_MAX, distinct = 4, again = small ? 2 : 4;
+	ravt_map_object *objs = calloc(per, sizeof *objs);
+	char *paths = malloc((size_t)per * 24);
+	ravt_map_segment seg = {0x1000, 0x1000, RAVT_SEG_X | RAVT_SEG_R};
+	bool ok = objs && paths;
+	for (unsigned round = 0; ok && round < distinct + again; round++) {
+		unsigned r = round < distinct ? round : distinct - 1;
+		for (unsigned i = 0; i < per; i++) {
+			char *pth = paths + (size_t)i * 24;
+			int len = snprintf(pth, 24, "/lib/o%u-%u.so", r, i);
+			objs[i] = (ravt_map_object){.base = ((uint64_t)r * per + i) << 16,
+			                            .segs = &seg,
+			                            .nsegs = 1,
+			                            .path = pth,
+			                            .path_len = (size_t)len};
+		}
+		if (ravt_writer_maps(g.w, objs, per) != 0) {
+			fprintf(stderr, "hostile-gen: maps: %s\n", ravt_writer_error(g.w));
+			ok = false;
+		}
+	}
+	free(objs);
+	free(paths);
+	ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
+	return hclose(&g) && ok;
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -1009,6 +1049,8 @@ static const hclass classes[] = {
     {"seq-jump", "ok", 0, 0, gen_seq_jump, "sequence numbers that skip by 2^63, wrap and go backwards"},
     {"tsc-wrap", "ok", 0, 0, gen_tsc_wrap, "a TSC that wraps past 2^64 at 1 Hz"},
     {"kinds-odd", "ok", 0, 0, gen_kinds_odd, "generic and escape kinds with extreme operands"},
+    {"maps-many", "ok", 0, 0, gen_maps_many,
+     "MAPS chunks of 65,536 objects each: 262,144 distinct objects, then the map again 4 times"},
     {"sites-deep", "ok", 0, 0, gen_sites_deep, "120,000 distinct 64-frame call sites at addresses in no object (7.7M frames)"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
