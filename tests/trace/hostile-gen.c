@@ -982,6 +982,51 @@ static bool gen_maps_many(const char *dir, const char *name)
 	return hclose(&g) && ok;
 }
 
+/* A heap's snapshot whose cells' references point anywhere in the pool:
+ * its last page, its first word, themselves, an empty and a dead cell; then the program goes on with those cells.  What the
+ * tools follow (links, referrers, a cell's history) must stay in the pool
+ * and say what it found. */
+static bool gen_snap_wild_refs(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "wild");
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 3, "node", 4);
+	const uint64_t pg = 3, fill = 6;
+	uint8_t body[256], *p = body;
+	p = ravt_put_varint(p, pg);
+	*p++ = RAV_PAGE_HEAP;
+	p = ravt_put_varint(p, fill);
+	uint64_t w0 = (pg * CELLS + 1) * 4; /* word index of cell 1's word 0 */
+	/* cell 1: every word an address: the last page a pool may have (nobody
+	 * owns it), the pool's first word, itself */
+	*p++ = 7;
+	p = ravt_put_varint(p, RAV_TYPE_FIRST_USER);
+	p = ravt_put_varint(p, ravt_zigzag((int64_t)((uint64_t)(RAVT_MAX_PAGES - 1) * CELLS * 4 + 5 - (w0 + 1))));
+	p = ravt_put_varint(p, ravt_zigzag(-(int64_t)(w0 + 2)));
+	p = ravt_put_varint(p, ravt_zigzag(-3));
+	/* cell 2: its fields at the empty cell 5 and the dead cell 4 */
+	*p++ = 3;
+	p = ravt_put_varint(p, RAV_TYPE_FIRST_USER);
+	p = ravt_put_varint(p, ravt_zigzag((int64_t)((pg * CELLS + 5) * 4 - (w0 + 4 + 1))));
+	p = ravt_put_varint(p, ravt_zigzag((int64_t)((pg * CELLS + 4) * 4 - (w0 + 4 + 2))));
+	p = ravt_put_varint(p, 0);
+	/* cell 3: a type id nobody defined, huge data words */
+	*p++ = 0;
+	p = ravt_put_varint(p, 0xfff0);
+	for (int k = 0; k < 3; k++)
+		p = ravt_put_varint(p, UINT64_MAX);
+	*p++ = RAVT_CELL_DEAD; /* cell 4 */
+	*p++ = RAVT_CELL_EMPTY; /* cell 5 */
+	snap_chunk(&g, RAV_SNAP_HEAP, 21, 0, 1, 1, 1, body, (size_t)(p - body));
+	snap_event(&g, 1, RAV_SNAP_HEAP, 1, 21);
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(pg, 3, 1), UINT64_MAX, 1);
+	ev(&g, 1, RAV_EV_REF_STORE, 0, 0, addr(pg, 2, 2), addr(pg, 4, 0), addr(pg, 1, 0));
+	ev(&g, 1, RAV_EV_TYPE_WORD, 0, 0, addr(pg, 3, 0), 0xfff0, RAV_TYPE_FIRST_USER);
+	return hclose(&g);
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -1049,6 +1094,8 @@ static const hclass classes[] = {
     {"seq-jump", "ok", 0, 0, gen_seq_jump, "sequence numbers that skip by 2^63, wrap and go backwards"},
     {"tsc-wrap", "ok", 0, 0, gen_tsc_wrap, "a TSC that wraps past 2^64 at 1 Hz"},
     {"kinds-odd", "ok", 0, 0, gen_kinds_odd, "generic and escape kinds with extreme operands"},
+    {"snap-wild-refs", "ok", 0, 0, gen_snap_wild_refs,
+     "a heap snapshot whose references point at pages nobody owns, the pool's first word, themselves, empty cells"},
     {"maps-many", "ok", 0, 0, gen_maps_many,
      "MAPS chunks of 65,536 objects each: 262,144 distinct objects, then the map again 4 times"},
     {"sites-deep", "ok", 0, 0, gen_sites_deep, "120,000 distinct 64-frame call sites at addresses in no object (7.7M frames)"},
