@@ -955,7 +955,7 @@ static bool gen_maps_many(const char *dir, const char *name)
 	if (!hopen(&g, dir, name, &hp))
 		return false;
 	thread_start(&g, 1, "mapper");
-	unsigned per = small ? 2000 : RAVT_MAP_OBJECTS_MAX, distinct = 4, again = small ? 2 : 4;
+	unsigned per = small ? 2000 : RAVT_MAP_OBJECTS_MAX, distinct = 2, again = 2;
 	ravt_map_object *objs = calloc(per, sizeof *objs);
 	char *paths = malloc((size_t)per * 24);
 	ravt_map_segment seg = {0x1000, 0x1000, RAVT_SEG_X | RAVT_SEG_R};
@@ -1097,7 +1097,7 @@ static const hclass classes[] = {
     {"snap-wild-refs", "ok", 0, 0, gen_snap_wild_refs,
      "a heap snapshot whose references point at pages nobody owns, the pool's first word, themselves, empty cells"},
     {"maps-many", "ok", 0, 0, gen_maps_many,
-     "MAPS chunks of 65,536 objects each: 262,144 distinct objects, then the map again 4 times"},
+     "MAPS chunks of 65,536 objects each: 131,072 distinct objects, then the map again twice"},
     {"sites-deep", "ok", 0, 0, gen_sites_deep, "120,000 distinct 64-frame call sites at addresses in no object (7.7M frames)"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
