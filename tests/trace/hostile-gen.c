@@ -21,7 +21,11 @@
  * over the fuzzers' 64 KiB input limit: the fuzz seed corpus's hostile
  * part (`hostile-gen --seeds tests/trace/corpus`).  The classes follow
  * issue #14, "Traces at the limits"; the snap-* ones are the same for the
- * SNAPSHOT chunks and lost events of live sessions (format 1.1).  One file
+ * SNAPSHOT chunks and lost events of live sessions (format 1.1); those
+ * after them (a second red-team pass) are impossible combinations (moves
+ * and hand-offs between pages and heaps that never existed, sequence
+ * numbers and clocks that jump and wrap, references anywhere) and the call
+ * sites and memory maps of format 1.3 in bulk.  One file
  * past 800 lines on purpose: each class is a short generator, and the
  * table at the end is the list hostile.py and the fuzz corpus follow.
  */
