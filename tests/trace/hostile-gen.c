@@ -938,7 +938,7 @@ static bool gen_sites_deep(const char *dir, const char *name)
 	if (!hopen(&g, dir, name, &hp))
 		return false;
 	thread_start(&g, 1, "deep");
-	uint32_t n = small ? 2000 : 120000;
+	uint32_t n = small ? 2000 : 60000;
 	for (uint32_t i = 0; i < n; i++) {
 		site(&g, 1, RAV_SITE_FRAMES_MAX, i + 1);
 		ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
@@ -1102,7 +1102,7 @@ static const hclass classes[] = {
      "a heap snapshot whose references point at pages nobody owns, the pool's first word, themselves, empty cells"},
     {"maps-many", "ok", 0, 0, gen_maps_many,
      "MAPS chunks of 65,536 objects each: 131,072 distinct objects, then the map again twice"},
-    {"sites-deep", "ok", 0, 0, gen_sites_deep, "120,000 distinct 64-frame call sites at addresses in no object (7.7M frames)"},
+    {"sites-deep", "ok", 0, 0, gen_sites_deep, "60,000 distinct 64-frame call sites at addresses in no object (3.8M frames)"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 
