@@ -24,6 +24,7 @@
 #include "rav-private.h"
 
 struct rav_channel {
+	uint32_t live; /* RAV_CHANNEL_LIVE until rav_channel_free (misuse check) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct rav_msg *head, *tail;
@@ -36,6 +37,44 @@ struct rav_channel {
 static atomic_uint next_channel_id;
 static pthread_mutex_t channels_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rav_channel *channels;
+
+#define RAV_CHANNEL_LIVE 0x214e4843u /* "CHN!" */
+
+/* A message or channel the program freed (or one that never was) used
+ * again: freeing it twice tore down its pages twice, sending it crashed.
+ * One word compared on the calls that take them, in every build; the
+ * word is cleared before the memory goes back, so a use after free is
+ * caught until malloc hands the memory out again.  (ASan and memcheck
+ * report the same uses as reads of freed memory.) */
+rav_status rav__msg_check(const struct rav_msg *m, const char *what)
+{
+	if (RAV_LIKELY(m->live == RAV_MSG_LIVE))
+		return RAV_OK;
+	rav__misuse(RAV_EINVAL,
+	            "%s: %p is not a message the program holds (freed with rav_msg_free, received, or never "
+	            "made by rav_msg_new)",
+	            what, (const void *)m);
+	return RAV_EINVAL;
+}
+
+static bool channel_live(const rav_channel *ch, const char *what)
+{
+	if (RAV_LIKELY(ch->live == RAV_CHANNEL_LIVE))
+		return true;
+	rav__misuse(RAV_EINVAL, "%s: %p is not a channel (freed with rav_channel_free, or never made by rav_channel_new)",
+	            what, (const void *)ch);
+	return false;
+}
+
+/* Tear down a message the engine holds (unsent, or queued in a channel). */
+static void msg_destroy(rav_msg *m)
+{
+	RAV_SAFEPOINT(&m->heap);
+	rav__heap_destroy(&m->heap);
+	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
+	*(volatile uint32_t *)&m->live = 0; /* (a store the compiler would drop before free) */
+	free(m);
+}
 
 rav_msg *rav_msg_new(void)
 {
@@ -50,6 +89,7 @@ rav_msg *rav_msg_new(void)
 		return NULL;
 	}
 	rav__heap_init(&m->heap, RAV_HEAP_MESSAGE);
+	m->live = RAV_MSG_LIVE;
 	m->heap.msg = m;
 	m->heap.parent = self->id;
 	REC_SYNC(RAV_EV_HEAP_NEW | ((uint32_t)RAV_HEAP_MESSAGE << 8), m->heap.id, self->id, 0, rav__stamp());
@@ -77,12 +117,13 @@ rav_root rav_msg_root(rav_msg *m)
 void rav_msg_free(rav_msg *m)
 {
 	RAV_SITE_ENTER();
-	if (!m)
+	if (!m || rav__msg_check(m, "rav_msg_free") != RAV_OK)
 		return;
-	RAV_SAFEPOINT(&m->heap);
-	rav__heap_destroy(&m->heap);
-	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
-	free(m);
+	if (m->sent) {
+		rav__misuse(RAV_EINVAL, "rav_msg_free: message %u was sent: it belongs to its channel now", m->heap.id);
+		return;
+	}
+	msg_destroy(m);
 }
 
 /* ---- adopting a subtree ----
@@ -365,9 +406,16 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	RAV_SITE_ENTER();
 	if (!m || !h || !src)
 		return rav__fail(RAV_EINVAL, "rav_msg_adopt: null argument");
+	if (rav__msg_check(m, "rav_msg_adopt") != RAV_OK)
+		return RAV_EINVAL;
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
 	if (!CHECK_OWNER(h, "rav_msg_adopt") || !CHECK_OWNER(&m->heap, "rav_msg_adopt"))
+		return rav__misuse_status();
+	/* In every build: the walk below follows the root's word, and a root
+	 * of another heap (or no root at all) would send it through another
+	 * thread's cells.  One check per adopt, next to a subtree walk. */
+	if (!rav__check_root(h, src, "rav_msg_adopt"))
 		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
 	RAV_SAFEPOINT(&m->heap);
@@ -487,6 +535,7 @@ rav_channel *rav_channel_new(void)
 	}
 	pthread_mutex_init(&ch->lock, NULL);
 	pthread_cond_init(&ch->cond, NULL);
+	ch->live = RAV_CHANNEL_LIVE;
 	ch->id = atomic_fetch_add(&next_channel_id, 1) + 1;
 	pthread_mutex_lock(&channels_lock);
 	ch->next = channels;
@@ -499,7 +548,7 @@ rav_channel *rav_channel_new(void)
 
 void rav_channel_close(rav_channel *ch)
 {
-	if (!ch)
+	if (!ch || !channel_live(ch, "rav_channel_close"))
 		return;
 	pthread_mutex_lock(&ch->lock);
 	ch->closed = true;
@@ -510,7 +559,7 @@ void rav_channel_close(rav_channel *ch)
 /* Discards the messages still queued (rav_msg_free): one call site. */
 static void channel_free(rav_channel *ch)
 {
-	if (!ch)
+	if (!ch || !channel_live(ch, "rav_channel_free"))
 		return;
 	pthread_mutex_lock(&channels_lock);
 	if (ch->prev)
@@ -523,11 +572,12 @@ static void channel_free(rav_channel *ch)
 	struct rav_msg *m = ch->head;
 	while (m) {
 		struct rav_msg *next = m->next;
-		rav_msg_free(m);
+		msg_destroy(m);
 		m = next;
 	}
 	pthread_cond_destroy(&ch->cond);
 	pthread_mutex_destroy(&ch->lock);
+	*(volatile uint32_t *)&ch->live = 0;
 	free(ch);
 }
 
@@ -536,6 +586,8 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	RAV_SITE_ENTER();
 	if (!ch || !m)
 		return rav__fail(RAV_EINVAL, "rav_send: null channel or message");
+	if (!channel_live(ch, "rav_send") || rav__msg_check(m, "rav_send") != RAV_OK)
+		return RAV_EINVAL;
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_send: message %u was already sent", m->heap.id);
 	rav_heap *mh = &m->heap;
@@ -744,9 +796,16 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 {
 	if (!ch || !h)
 		return rav__fail(RAV_EINVAL, "rav_recv: null channel or heap");
+	if (!channel_live(ch, "rav_recv"))
+		return RAV_EINVAL;
 	if (h->kind != RAV_HEAP_THREAD)
 		return rav__fail(RAV_EINVAL, "rav_recv: heap %u is a message, not a thread heap", h->id);
 	if (!CHECK_OWNER(h, "rav_recv"))
+		return rav__misuse_status();
+	/* In every build, before the message leaves the queue: a root of
+	 * another heap would get the message's cells linked into that heap
+	 * (another thread's) and report success. */
+	if (!rav__check_root(h, dst, "rav_recv"))
 		return rav__misuse_status();
 	RAV_SAFEPOINT(h);
 	pthread_mutex_lock(&ch->lock);
@@ -797,6 +856,7 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	free(m->heap.root_stack);
 	free(m->heap.pending);
 	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
+	*(volatile uint32_t *)&m->live = 0; /* (a store the compiler would drop before free) */
 	free(m);
 	return st;
 }

@@ -246,7 +246,12 @@ struct rav_msg {
 	bool sent;
 	struct rav_msg *next;    /* channel queue */
 	unsigned channel;
+	uint32_t live;           /* RAV_MSG_LIVE from rav_msg_new until freed or received (misuse check) */
 };
+#define RAV_MSG_LIVE 0x2147534du /* "MSG!" */
+/* msg.c: is m a message the program may still use?  Reports a freed or
+ * foreign one (cheap: one word, in every build).  RAV_EINVAL or RAV_OK. */
+rav_status rav__msg_check(const struct rav_msg *m, const char *what);
 
 /* How a received message's cells are laid out (msg.c, rav__arrive). */
 typedef enum rav_arrive_policy {

@@ -152,6 +152,8 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 	RAV_SITE_ENTER();
 	if (!m)
 		return rav__fail(RAV_EINVAL, "rav_serialize_msg: null message");
+	if (rav__msg_check(m, "rav_serialize_msg") != RAV_OK)
+		return RAV_EINVAL;
 	rav_heap *mh = &m->heap;
 	RAV_SAFEPOINT(mh);
 	uint32_t npages = 0;

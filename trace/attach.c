@@ -65,13 +65,52 @@ static double tsc_seconds(const rav_live_session *s, uint64_t tsc)
 	return (double)(tsc - s->hdr.tsc_start) / hz;
 }
 
+/* Texts from the program (its command line, its messages) end up on a
+ * terminal and in GTK labels, and the program at the other end of the
+ * socket need not be ours: keep well-formed UTF-8 only, with control
+ * characters and bytes that are not UTF-8 as '?', so that no text can move
+ * the cursor, retitle the terminal or fake a line; cut at a character. */
+static void clean_text(char *dst, size_t cap, const uint8_t *src, size_t n, char nul_as)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < cap;) {
+		uint8_t c = src[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+		bool ok = len > 0 && i + len <= n;
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (src[i + k] & 0xc0) == 0x80;
+		if (ok && len == 3) /* no overlong forms, no surrogates */
+			ok = !(c == 0xe0 && src[i + 1] < 0xa0) && !(c == 0xed && src[i + 1] >= 0xa0);
+		if (ok && len == 4)
+			ok = !(c == 0xf0 && src[i + 1] < 0x90) && !(c == 0xf4 && src[i + 1] >= 0x90);
+		if (ok && len > 1 && (c == 0xc2 && src[i + 1] < 0xa0)) /* C1 controls */
+			ok = false;
+		if (!ok || (len == 1 && (c < 32 || c == 127))) {
+			dst[o++] = c == 0 && nul_as ? nul_as : '?';
+			i += ok ? len : 1;
+			continue;
+		}
+		if (o + len >= cap)
+			break;
+		memcpy(dst + o, src + i, len);
+		o += len;
+		i += len;
+	}
+	dst[o] = 0;
+}
+
+/* A counter the program reports: negative is no count. */
+static uint64_t count_of(int64_t v)
+{
+	return v > 0 ? (uint64_t)v : 0;
+}
+
 static void on_record(rav_live_session *s, const ravt_session *r, const char *text, size_t tlen,
                       rav_live_status *st)
 {
 	s->last = *r;
-	size_t n = tlen < sizeof s->last_text - 1 ? tlen : sizeof s->last_text - 1;
-	memcpy(s->last_text, text, n);
-	s->last_text[n] = 0;
+	clean_text(s->last_text, sizeof s->last_text, (const uint8_t *)text, tlen, 0);
 	if (!s->got_first && r->type == RAVT_SESSION_ERROR)
 		s->refused = true;
 	s->got_first = true;
@@ -85,8 +124,11 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			st->have_stats = true;
 			st->stats_records++;
 			memcpy(st->stats, r->v, sizeof st->stats);
-			if ((uint64_t)r->v[1] > st->lost)
-				st->lost = (uint64_t)r->v[1];
+			for (size_t i = 0; i < sizeof st->stats / sizeof st->stats[0]; i++)
+				if (st->stats[i] < 0) /* counters and gauges: never negative */
+					st->stats[i] = 0;
+			if (count_of(r->v[1]) > st->lost)
+				st->lost = count_of(r->v[1]);
 		}
 		break;
 	case RAVT_SESSION_END:
@@ -95,15 +137,15 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			st->end_how = (int)r->v[0];
 			st->end_value = r->v[1];
 			snprintf(st->end_text, sizeof st->end_text, "%.255s", s->last_text);
-			if ((uint64_t)r->v[3] > st->lost)
-				st->lost = (uint64_t)r->v[3];
+			if (count_of(r->v[3]) > st->lost)
+				st->lost = count_of(r->v[3]);
 		}
 		break;
 	case RAVT_SESSION_LOST:
 		if (st) {
 			if (st->nlosses < sizeof st->losses / sizeof st->losses[0])
 				st->losses[st->nlosses] =
-				    (rav_live_lost){(uint64_t)r->v[0], tsc_seconds(s, (uint64_t)r->v[1]),
+				    (rav_live_lost){count_of(r->v[0]), tsc_seconds(s, (uint64_t)r->v[1]),
 				                    tsc_seconds(s, (uint64_t)r->v[2])};
 			st->nlosses++;
 			/* the statistics' total comes later (once a second): until
@@ -192,13 +234,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 			set_err(err, RAV_TRACE_EHEADER, "the program's stream header has a bad checksum");
 			return -1;
 		}
-		size_t n =
-		    s->hdr.cmdline_len < sizeof s->cmdline - 1 ? s->hdr.cmdline_len : sizeof s->cmdline - 1;
-		for (size_t i = 0; i < n; i++) {
-			char c = (char)s->buf[sizeof(ravt_header) + i];
-			s->cmdline[i] = c == 0 ? ' ' : (c < 32 || c == 127) ? '?' : c;
-		}
-		s->cmdline[n] = 0;
+		clean_text(s->cmdline, sizeof s->cmdline, s->buf + sizeof(ravt_header), s->hdr.cmdline_len, ' ');
 		s->have_header = true;
 		at = s->hdr.header_size;
 		if (st)

@@ -175,6 +175,8 @@ struct ravt_reader {
 	uint32_t pending_sites; /* the last chunk framed was this SITES chunk (index + 1) */
 	ravt_object *objects;
 	size_t nobjects, cap_objects;
+	uint32_t *object_hash; /* open addressing: object index + 1, by path and build id */
+	size_t object_hcap;
 	ravt_mapseg *mapsegs; /* the last MAPS chunk's */
 	size_t nmapsegs, cap_mapsegs;
 	uint64_t maps_seen;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "hash.h"
 #include "reader-private.h"
 
 /* ---- Payloads ------------------------------------------------------------- */
@@ -74,14 +75,51 @@ static int cmp_seg(const void *pa, const void *pb)
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
+/* Where an object's key (its interned path, its build id) starts probing
+ * the object table.  A MAPS chunk lists up to 65,536 objects and every
+ * MAPS chunk lists them all again, so the lookup per object listed is a
+ * probe, not a scan of the objects known (a file of a few MB that named
+ * 262,144 objects took minutes to open). */
+static size_t object_slot(const char *ipath, const uint8_t *bid, size_t blen, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)ipath;
+	for (size_t i = 0; i < blen; i++)
+		h = (h ^ bid[i]) * 0x100000001b3ull;
+	return (size_t)(ravt_mix(h ^ blen) & (cap - 1));
+}
+
+/* Make room in the object table for one more (lock held). */
+static bool object_hash_grow(ravt_reader *rd)
+{
+	if ((rd->nobjects + 1) * 2 <= rd->object_hcap)
+		return true;
+	size_t cap = rd->object_hcap ? rd->object_hcap * 2 : 64;
+	uint32_t *t = calloc(cap, sizeof *t);
+	if (!t)
+		return false;
+	for (size_t i = 0; i < rd->nobjects; i++) {
+		const ravt_object *o = &rd->objects[i];
+		size_t j = object_slot(o->path, o->build_id, o->build_id_len, cap);
+		while (t[j])
+			j = (j + 1) & (cap - 1);
+		t[j] = (uint32_t)i + 1;
+	}
+	free(rd->object_hash);
+	rd->object_hash = t;
+	rd->object_hcap = cap;
+	return true;
+}
+
 /* The object with this path and build id, added if new (lock held). */
 static int64_t object_for(ravt_reader *rd, const uint8_t *path, size_t plen, const uint8_t *bid, size_t blen,
                           uint64_t base, uint64_t start, uint64_t end)
 {
 	const char *ipath = ravt_reader_intern(rd, path, plen, false);
-	if (!ipath)
+	if (!ipath || !object_hash_grow(rd))
 		return -1;
-	for (size_t i = 0; i < rd->nobjects; i++) {
+	size_t j = object_slot(ipath, bid, blen, rd->object_hcap);
+	for (; rd->object_hash[j]; j = (j + 1) & (rd->object_hcap - 1)) {
+		size_t i = rd->object_hash[j] - 1;
 		const ravt_object *o = &rd->objects[i];
 		if (o->path == ipath && o->build_id_len == blen && memcmp(o->build_id, bid, blen) == 0)
 			return (int64_t)i;
@@ -96,6 +134,7 @@ static int64_t object_for(ravt_reader *rd, const uint8_t *path, size_t plen, con
 		rd->objects = o;
 		rd->cap_objects = cap;
 	}
+	rd->object_hash[j] = (uint32_t)rd->nobjects + 1;
 	ravt_object *o = &rd->objects[rd->nobjects];
 	memset(o, 0, sizeof *o);
 	o->base = base;
@@ -588,6 +627,7 @@ void ravt_sites_free(ravt_reader *rd)
 		free((void *)rd->sitechunks[i].map);
 	free(rd->sitechunks);
 	free(rd->objects);
+	free(rd->object_hash);
 	free(rd->mapsegs);
 	free(rd->sframes);
 	free(rd->sites);

@@ -95,6 +95,16 @@ static int cmp_callkey(const void *pa, const void *pb)
 	return x->d < y->d ? -1 : x->d > y->d;
 }
 
+/* The same, then by site (kept in row while the keys are sorted). */
+static int cmp_callkey_site(const void *pa, const void *pb)
+{
+	int c = cmp_callkey(pa, pb);
+	if (c)
+		return c;
+	const callkey *x = pa, *y = pb;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
 static bool key_of(rav_trace *t, uint32_t site, rav_site_grouping g, callkey *k)
 {
 	memset(k, 0, sizeof *k);
@@ -189,31 +199,43 @@ rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cf
 		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
 		return NULL;
 	}
+	/* The sites that share a key: sorted once (a program, or a file, may
+	 * name hundreds of thousands of sites, so no insertion into a sorted
+	 * array per site), each group led by its smallest site, so that rows
+	 * are made in site order as the sites are visited below. */
 	unsigned nkeys = 0;
+	uint32_t *leader = keys ? calloc((size_t)nsites + 1, sizeof *leader) : NULL;
+	if (keys && !leader) {
+		free(per);
+		free(keys);
+		rav_site_stats_free(s);
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (uint32_t i = 1; keys && i <= nsites; i++) {
+		callkey k;
+		if ((per[i].events || per[i].transfers) && key_of(t, i, group, &k)) {
+			k.row = i; /* the site, until the groups are known */
+			keys[nkeys++] = k;
+		}
+	}
+	if (nkeys)
+		qsort(keys, nkeys, sizeof *keys, cmp_callkey_site);
+	for (unsigned j = 0; j < nkeys; j++)
+		leader[keys[j].row] = j > 0 && cmp_callkey(&keys[j - 1], &keys[j]) == 0 ? leader[keys[j - 1].row]
+		                                                                       : keys[j].row;
 	for (uint32_t i = 1; i <= nsites; i++) {
 		if (!per[i].events && !per[i].transfers)
 			continue;
-		callkey k;
-		if (keys && key_of(t, i, group, &k)) {
-			callkey *hit = bsearch(&k, keys, nkeys, sizeof *keys, cmp_callkey);
-			if (hit) {
-				rav_site_row *r = &s->rows[hit->row];
-				if (per[i].events > per[r->site].events)
-					r->site = i;
-				add_row(r, &per[i]);
-				r->stacks++;
-				s->row_of[i] = hit->row + 1;
-				continue;
-			}
-			/* keep keys sorted (sites of one call are few: insertion is cheap) */
-			unsigned pos = nkeys;
-			while (pos > 0 && cmp_callkey(&keys[pos - 1], &k) > 0) {
-				keys[pos] = keys[pos - 1];
-				pos--;
-			}
-			k.row = s->nrows;
-			keys[pos] = k;
-			nkeys++;
+		if (leader && leader[i] && leader[i] != i) {
+			/* the leader's row was made when it was visited */
+			rav_site_row *r = &s->rows[s->row_of[leader[i]] - 1];
+			if (per[i].events > per[r->site].events)
+				r->site = i;
+			add_row(r, &per[i]);
+			r->stacks++;
+			s->row_of[i] = s->row_of[leader[i]];
+			continue;
 		}
 		rav_site_row *r = &s->rows[s->nrows];
 		*r = per[i];
@@ -221,6 +243,7 @@ rav_site_stats *rav_site_stats_run(rav_trace *t, const rav_site_stats_config *cf
 		r->stacks = 1;
 		s->row_of[i] = ++s->nrows;
 	}
+	free(leader);
 	free(keys);
 	free(per);
 	for (unsigned i = 0; i < s->nrows; i++)

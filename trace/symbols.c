@@ -382,24 +382,38 @@ static const char *source_path(ravt_symbols *s, Dwarf_Die *cu, const char *file)
 	return intern(s, ravt_source_path_fold(dir, file, buf, sizeof buf));
 }
 
+/* The symbol of a frame in an object without debug information to read
+ * (no object at all, one not found or changed on disk): made on the spot,
+ * never cached.  A file may name millions of distinct such addresses (its
+ * frames are bounded, not their values), and keeping one entry, or one
+ * message naming the address, for each would cost the symbolizer memory
+ * far beyond the file's; the address is in the symbol's offset.  False
+ * for a frame of an object that is read. */
+static bool plain_symbol(ravt_symbols *s, int32_t obj, uint64_t offset, rav_trace_symbol *out)
+{
+	objstate *st = object(s, obj);
+	if (st && st->status == RAV_SYMBOL_OK)
+		return false;
+	*out = (rav_trace_symbol){.offset = offset};
+	if (!st || st->status == RAV_SYMBOL_UNMAPPED) {
+		out->status = RAV_SYMBOL_UNMAPPED;
+		out->message = st ? st->message : intern(s, "the address is in no object the program had loaded");
+		return true;
+	}
+	out->object = st->path;
+	out->status = st->status;
+	out->message = st->message;
+	return true;
+}
+
 /* Symbols of (object, offset) appended to s->syms; how many. */
 static unsigned resolve(ravt_symbols *s, int32_t obj, uint64_t offset)
 {
-	rav_trace_symbol base = {.offset = offset};
+	rav_trace_symbol base;
+	if (plain_symbol(s, obj, offset, &base))
+		return push(s, &base) ? 1 : 0;
 	objstate *st = object(s, obj);
-	if (!st || st->status == RAV_SYMBOL_UNMAPPED) {
-		base.status = RAV_SYMBOL_UNMAPPED;
-		base.message =
-		    st ? st->message
-		       : internf(s, "address 0x%" PRIx64 " is in no object the program had loaded", offset);
-		return push(s, &base) ? 1 : 0;
-	}
-	base.object = st->path;
-	if (st->status != RAV_SYMBOL_OK) {
-		base.status = st->status;
-		base.message = st->message;
-		return push(s, &base) ? 1 : 0;
-	}
+	base = (rav_trace_symbol){.offset = offset, .object = st->path};
 	/* the call instruction ends where the return address points */
 	Dwarf_Addr pc = offset ? offset - 1 : 0;
 	GElf_Off soff = 0;
@@ -563,6 +577,15 @@ static unsigned site_symbols(ravt_symbols *s, const rav_trace_frame *fr, unsigne
 {
 	unsigned total = 0;
 	for (unsigned k = 0; k < nfr; k++) {
+		rav_trace_symbol plain;
+		if (plain_symbol(s, fr[k].object, fr[k].offset, &plain)) {
+			if (total < max) {
+				out[total] = plain;
+				out[total].frame = k;
+			}
+			total++;
+			continue;
+		}
 		const centry *c = lookup(s, fr[k].object, fr[k].offset);
 		if (!c)
 			break;
@@ -618,6 +641,13 @@ unsigned rav_trace_frame_resolve(rav_trace *t, const rav_trace_frame *frame, rav
 	if (!s)
 		return 0;
 	pthread_mutex_lock(&s->lock);
+	rav_trace_symbol plain;
+	if (plain_symbol(s, frame->object, frame->offset, &plain)) {
+		pthread_mutex_unlock(&s->lock);
+		if (max)
+			out[0] = plain;
+		return 1;
+	}
 	const centry *c = lookup(s, frame->object, frame->offset);
 	unsigned n = c ? c->n : 0;
 	for (unsigned i = 0; i < n && i < max; i++)

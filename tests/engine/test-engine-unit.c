@@ -108,6 +108,8 @@ static const rav_test_case cases[] = {
 	{ "stale-borrow", t_stale_borrow },
 	{ "cross-heap", t_cross_heap },
 	{ "null-args", t_null_args },
+	{ "foreign-root", t_foreign_root },
+	{ "freed-handles", t_freed_handles },
 	{ "vec-data", t_vec_data },
 	{ "vec-refs", t_vec_refs },
 	{ "bytes", t_bytes },

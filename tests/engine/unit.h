@@ -45,6 +45,8 @@ void t_hysteresis(void);
 void t_stale_borrow(void);
 void t_cross_heap(void);
 void t_null_args(void);
+void t_foreign_root(void);
+void t_freed_handles(void);
 /* unit-vectors.c */
 void t_vec_data(void);
 void t_vec_refs(void);

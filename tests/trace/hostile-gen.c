@@ -21,7 +21,11 @@
  * over the fuzzers' 64 KiB input limit: the fuzz seed corpus's hostile
  * part (`hostile-gen --seeds tests/trace/corpus`).  The classes follow
  * issue #14, "Traces at the limits"; the snap-* ones are the same for the
- * SNAPSHOT chunks and lost events of live sessions (format 1.1).  One file
+ * SNAPSHOT chunks and lost events of live sessions (format 1.1); those
+ * after them (a second red-team pass) are impossible combinations (moves
+ * and hand-offs between pages and heaps that never existed, sequence
+ * numbers and clocks that jump and wrap, references anywhere) and the call
+ * sites and memory maps of format 1.3 in bulk.  One file
  * past 800 lines on purpose: each class is a short generator, and the
  * table at the end is the list hostile.py and the fuzz corpus follow.
  */
@@ -73,6 +77,7 @@ typedef struct hparams {
 	size_t cmdline_len;
 	bool no_compress;
 	uint32_t chunk_bytes;
+	uint32_t flags; /* RAVT_HF_* */
 } hparams;
 
 static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
@@ -108,6 +113,7 @@ static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
 		}
 		p.no_compress = hp->no_compress;
 		p.chunk_bytes = hp->chunk_bytes;
+		p.flags = hp->flags;
 	}
 	char err[256];
 	g->w = ravt_writer_new(&p, sink, g->f, err, sizeof err);
@@ -810,6 +816,221 @@ static bool gen_snap_types(const char *dir, const char *name, bool renamed)
 	return hclose(&g);
 }
 
+/* ---- round two: impossible but well-framed combinations -------------------------- */
+
+/* A move from a live cell into a page no heap ever acquired. */
+static bool gen_move_ghost(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "mover");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 2, 0), 0, 0);
+	ev(&g, 1, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	ev(&g, 1, RAV_EV_MOVE, 0, 0, addr(0, 2, 0), addr(9, 3, 0), 0);
+	return hclose(&g);
+}
+
+/* A page handed from a heap that never existed to one that never existed. */
+static bool gen_handoff_ghost(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "one");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 88, addr(3, 0, 0), 77);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(3, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* Sequence numbers that skip by 2^63 and then go backwards. */
+static bool gen_seq_jump(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "a");
+	thread_start(&g, 2, "b");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	g.seq += 1ull << 63;
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(1, 0, 0), 0);
+	g.seq = UINT64_MAX - 2;
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(2, 0, 0), 0);
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(3, 0, 0), 0);
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(4, 0, 0), 0); /* wraps to 0 */
+	g.seq = 3;
+	for (int i = 0; i < 40; i++)
+		sync_ev(&g, 1 + (i & 1), RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1 + (i & 1),
+		        addr(10 + i, 0, 0), 0);
+	return hclose(&g);
+}
+
+/* Time stamps that wrap: the TSC runs to 2^64 - 1 and back to 0, with a
+ * rate of 1 Hz (each tick a second: products overflow). */
+static bool gen_tsc_wrap(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1, .tsc_start = UINT64_MAX - 100, .start_realtime_ns = 1700000000000000000ull};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	g.tsc = UINT64_MAX - 50;
+	thread_start(&g, 1, "wrap");
+	thread_start(&g, 2, "back");
+	for (int i = 0; i < 60; i++) {
+		tick(&g, 1 + (i & 1), (1ull << 62) + 7);
+		ev(&g, 1 + (i & 1), RAV_EV_MARK, 0, 0, 0, 0, 0);
+	}
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+/* Every generic and escape kind with extreme operands. */
+static bool gen_kinds_odd(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "odd");
+	for (unsigned k = 40; k < 64; k++)
+		ev(&g, 1, k, 0xFFFFFF, UINT32_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX);
+	for (unsigned k = 64; k < RAV_RAW_SITE; k += 7)
+		ev(&g, 1, k, 0xFFFFFF, UINT32_MAX, UINT64_MAX, 1, UINT64_MAX);
+	for (unsigned k = RAV_EV_MSG_BUILD; k <= RAV_EV_GC_END; k++)
+		ev(&g, 1, k, 0xFFFFFF, UINT32_MAX - 1, UINT64_MAX, UINT64_MAX, 0);
+	ev(&g, 1, RAV_EV_COMPACT_END, 0, 1, UINT64_MAX, 0, 0);
+	ev(&g, 1, RAV_EV_ACCESS, 1, 0, UINT64_MAX, UINT64_MAX, 0);
+	ev(&g, 1, RAV_EV_ACCESS, 0, 0, BASE + 5, UINT64_MAX, 0);
+	return hclose(&g);
+}
+
+/* A call site record: `frames` frames, frame i = f(i). */
+static void site(hgen *g, uint32_t th, unsigned frames, uint64_t seed)
+{
+	rav_raw_event r[RAV_SITE_RECORDS(RAV_SITE_FRAMES_MAX)];
+	memset(r, 0, sizeof r);
+	uint64_t f[RAV_SITE_FRAMES_MAX + 3] = {0};
+	for (unsigned i = 0; i < frames; i++)
+		f[i] = seed * 0x9E3779B97F4A7C15ull + i * 0x1000193ull; /* far apart: no deltas to share */
+	r[0].kind = RAV_RAW_SITE | (frames << 8);
+	r[0].a = f[0], r[0].b = f[1], r[0].c = f[2];
+	unsigned n = RAV_SITE_RECORDS(frames);
+	for (unsigned k = 1; k < n; k++)
+		memcpy(&r[k], &f[3 + (k - 1) * 4], 32);
+	for (unsigned k = 0; k < n; k++)
+		raw(g, th, r[k]);
+	g->events -= n;
+}
+
+/* Distinct 64-frame call sites, one per event, far apart in the address
+ * space: every frame costs the reader, little of the file. */
+static bool gen_sites_deep(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .chunk_bytes = 4096,
+	              .flags = RAVT_HF_SITES | (64u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "deep");
+	uint32_t n = small ? 2000 : 60000;
+	for (uint32_t i = 0; i < n; i++) {
+		site(&g, 1, RAV_SITE_FRAMES_MAX, i + 1);
+		ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
+	}
+	return hclose(&g);
+}
+
+/* MAPS chunks (1.3) of 65,536 objects each, every object a path of its
+ * own, then the last map again and again: the reader looks an object up
+ * per object listed, so that lookup must not scan the objects known. */
+static bool gen_maps_many(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (1u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "mapper");
+	unsigned per = small ? 2000 : RAVT_MAP_OBJECTS_MAX, distinct = 2, again = 2;
+	ravt_map_object *objs = calloc(per, sizeof *objs);
+	char *paths = malloc((size_t)per * 24);
+	ravt_map_segment seg = {0x1000, 0x1000, RAVT_SEG_X | RAVT_SEG_R};
+	bool ok = objs && paths;
+	for (unsigned round = 0; ok && round < distinct + again; round++) {
+		unsigned r = round < distinct ? round : distinct - 1;
+		for (unsigned i = 0; i < per; i++) {
+			char *pth = paths + (size_t)i * 24;
+			int len = snprintf(pth, 24, "/lib/o%u-%u.so", r, i);
+			objs[i] = (ravt_map_object){.base = ((uint64_t)r * per + i) << 16,
+			                            .segs = &seg,
+			                            .nsegs = 1,
+			                            .path = pth,
+			                            .path_len = (size_t)len};
+		}
+		if (ravt_writer_maps(g.w, objs, per) != 0) {
+			fprintf(stderr, "hostile-gen: maps: %s\n", ravt_writer_error(g.w));
+			ok = false;
+		}
+	}
+	free(objs);
+	free(paths);
+	ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
+	return hclose(&g) && ok;
+}
+
+/* A heap's snapshot whose cells' references point anywhere in the pool:
+ * its last page, its first word, themselves, an empty and a dead cell; then the program goes on with those cells.  What the
+ * tools follow (links, referrers, a cell's history) must stay in the pool
+ * and say what it found. */
+static bool gen_snap_wild_refs(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "wild");
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 3, "node", 4);
+	const uint64_t pg = 3, fill = 6;
+	uint8_t body[256], *p = body;
+	p = ravt_put_varint(p, pg);
+	*p++ = RAV_PAGE_HEAP;
+	p = ravt_put_varint(p, fill);
+	uint64_t w0 = (pg * CELLS + 1) * 4; /* word index of cell 1's word 0 */
+	/* cell 1: every word an address: the last page a pool may have (nobody
+	 * owns it), the pool's first word, itself */
+	*p++ = 7;
+	p = ravt_put_varint(p, RAV_TYPE_FIRST_USER);
+	p = ravt_put_varint(p, ravt_zigzag((int64_t)((uint64_t)(RAVT_MAX_PAGES - 1) * CELLS * 4 + 5 - (w0 + 1))));
+	p = ravt_put_varint(p, ravt_zigzag(-(int64_t)(w0 + 2)));
+	p = ravt_put_varint(p, ravt_zigzag(-3));
+	/* cell 2: its fields at the empty cell 5 and the dead cell 4 */
+	*p++ = 3;
+	p = ravt_put_varint(p, RAV_TYPE_FIRST_USER);
+	p = ravt_put_varint(p, ravt_zigzag((int64_t)((pg * CELLS + 5) * 4 - (w0 + 4 + 1))));
+	p = ravt_put_varint(p, ravt_zigzag((int64_t)((pg * CELLS + 4) * 4 - (w0 + 4 + 2))));
+	p = ravt_put_varint(p, 0);
+	/* cell 3: a type id nobody defined, huge data words */
+	*p++ = 0;
+	p = ravt_put_varint(p, 0xfff0);
+	for (int k = 0; k < 3; k++)
+		p = ravt_put_varint(p, UINT64_MAX);
+	*p++ = RAVT_CELL_DEAD; /* cell 4 */
+	*p++ = RAVT_CELL_EMPTY; /* cell 5 */
+	snap_chunk(&g, RAV_SNAP_HEAP, 21, 0, 1, 1, 1, body, (size_t)(p - body));
+	snap_event(&g, 1, RAV_SNAP_HEAP, 1, 21);
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(pg, 3, 1), UINT64_MAX, 1);
+	ev(&g, 1, RAV_EV_REF_STORE, 0, 0, addr(pg, 2, 2), addr(pg, 4, 0), addr(pg, 1, 0));
+	ev(&g, 1, RAV_EV_TYPE_WORD, 0, 0, addr(pg, 3, 0), 0xfff0, RAV_TYPE_FIRST_USER);
+	return hclose(&g);
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -872,6 +1093,16 @@ static const hclass classes[] = {
     {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type 300,000 times"},
     {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,
      "the same piece named by 100,001 snapshot events"},
+    {"move-ghost", "inconsistent", 0, 0, gen_move_ghost, "a move into a page no heap acquired"},
+    {"handoff-ghost", "inconsistent", 0, 0, gen_handoff_ghost, "a page handed between heaps that never existed"},
+    {"seq-jump", "ok", 0, 0, gen_seq_jump, "sequence numbers that skip by 2^63, wrap and go backwards"},
+    {"tsc-wrap", "ok", 0, 0, gen_tsc_wrap, "a TSC that wraps past 2^64 at 1 Hz"},
+    {"kinds-odd", "ok", 0, 0, gen_kinds_odd, "generic and escape kinds with extreme operands"},
+    {"snap-wild-refs", "ok", 0, 0, gen_snap_wild_refs,
+     "a heap snapshot whose references point at pages nobody owns, the pool's first word, themselves, empty cells"},
+    {"maps-many", "ok", 0, 0, gen_maps_many,
+     "MAPS chunks of 65,536 objects each: 131,072 distinct objects, then the map again twice"},
+    {"sites-deep", "ok", 0, 0, gen_sites_deep, "60,000 distinct 64-frame call sites at addresses in no object (3.8M frames)"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 

@@ -252,6 +252,7 @@ COMMANDS = [
     ('dump-scan', ['dump', '--kind=mark,type-def,thread-name', '--limit=3000']),
     ('stats', ['stats']),
     ('stats-json', ['stats', '--json']),
+    ('sites', ['sites', '--top=5']),
     ('validate', ['validate']),
     ('export', ['export', '--format=chrome', '--counters=50', '-o', '@OUT@']),
 ]
