@@ -36,6 +36,8 @@ struct rav_live_session {
 	char cmdline[256];
 	bool got_first;    /* ATTACHED or ERROR seen */
 	bool refused;      /* an ERROR came before ATTACHED */
+	uint64_t lost_in_episodes; /* the LOST records' counts added up: the status's
+	                            * total never says less than its own episodes */
 	ravt_session last; /* the last record (for list) */
 	char last_text[512];
 };
@@ -104,6 +106,11 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 				    (rav_live_lost){(uint64_t)r->v[0], tsc_seconds(s, (uint64_t)r->v[1]),
 				                    tsc_seconds(s, (uint64_t)r->v[2])};
 			st->nlosses++;
+			/* the statistics' total comes later (once a second): until
+			 * then the bar would say "0 dropped (resynchronised 1x)" */
+			s->lost_in_episodes += (uint64_t)r->v[0];
+			if (s->lost_in_episodes > st->lost)
+				st->lost = s->lost_in_episodes;
 		}
 		break;
 	case RAVT_SESSION_STOPPED:

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "contention.h"
+#include "hash.h"
 #include "rav-record.h"
 #include "trace-private.h"
 
@@ -116,13 +117,6 @@ static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *ms
 	ravt_error_set(err, code, "contention", msg);
 }
 
-static inline uint64_t mix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
 
 /* Home slot of a stored key (line + 1).  Pool lines are small dense
  * numbers: they index the table directly, so neighbouring lines sit in
@@ -131,7 +125,7 @@ static inline uint64_t mix64(uint64_t k)
  * addresses are hashed. */
 static inline size_t home(uint64_t key, size_t mask)
 {
-	return (size_t)(((key - 1) & EXT_BIT) ? mix64(key) : key) & mask;
+	return (size_t)(((key - 1) & EXT_BIT) ? ravt_mix_fast(key) : key) & mask;
 }
 
 static bool tab_grow(rav_contention *c)
@@ -208,7 +202,7 @@ static struct page_count *page_slot(const rav_contention *c, uint64_t page)
 	if (!c->pages_cap)
 		return NULL;
 	size_t mask = c->pages_cap - 1;
-	for (size_t i = (size_t)mix64(page + 1) & mask;; i = (i + 1) & mask)
+	for (size_t i = (size_t)ravt_mix_fast(page + 1) & mask;; i = (i + 1) & mask)
 		if (c->pages[i].page_plus1 == page + 1 || !c->pages[i].page_plus1)
 			return &c->pages[i];
 }
@@ -244,7 +238,7 @@ static void site_transfer(rav_contention *c, uint64_t key)
 		for (size_t i = 0; i < c->ls_cap; i++) {
 			if (!c->ls[i].key)
 				continue;
-			size_t j = mix64(c->ls[i].key ^ ((uint64_t)c->ls[i].site << 32)) & (ncap - 1);
+			size_t j = ravt_mix_fast(c->ls[i].key ^ ((uint64_t)c->ls[i].site << 32)) & (ncap - 1);
 			while (n[j].key)
 				j = (j + 1) & (ncap - 1);
 			n[j] = c->ls[i];
@@ -253,7 +247,7 @@ static void site_transfer(rav_contention *c, uint64_t key)
 		c->ls = n;
 		c->ls_cap = ncap;
 	}
-	size_t j = mix64(key ^ ((uint64_t)site << 32)) & (c->ls_cap - 1);
+	size_t j = ravt_mix_fast(key ^ ((uint64_t)site << 32)) & (c->ls_cap - 1);
 	while (c->ls[j].key && (c->ls[j].key != key || c->ls[j].site != site))
 		j = (j + 1) & (c->ls_cap - 1);
 	if (!c->ls[j].key) {

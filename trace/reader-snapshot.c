@@ -16,23 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "live.h"
 #include "reader-private.h"
 
-static size_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return (size_t)x;
-}
 
 static long piece_index(const ravt_reader *rd, uint64_t id)
 {
 	if (!rd->pmap_cap)
 		return -1;
 	size_t mask = rd->pmap_cap - 1;
-	for (size_t i = hash64(id) & mask;; i = (i + 1) & mask) {
+	for (size_t i = (size_t)ravt_mix_fast(id) & mask;; i = (i + 1) & mask) {
 		uint32_t v = rd->pmap[i];
 		if (!v)
 			return -1;
@@ -54,7 +48,7 @@ static bool pmap_put(ravt_reader *rd, uint64_t id, uint32_t index)
 			return false;
 		for (size_t k = 0; k < rd->npieces; k++) {
 			size_t mask = cap - 1;
-			for (size_t i = hash64(rd->pieces[k]->piece.head.piece_id) & mask;;
+			for (size_t i = (size_t)ravt_mix_fast(rd->pieces[k]->piece.head.piece_id) & mask;;
 			     i = (i + 1) & mask)
 				if (!m[i]) {
 					m[i] = (uint32_t)k + 1;
@@ -66,7 +60,7 @@ static bool pmap_put(ravt_reader *rd, uint64_t id, uint32_t index)
 		rd->pmap_cap = cap;
 	}
 	size_t mask = rd->pmap_cap - 1;
-	for (size_t i = hash64(id) & mask;; i = (i + 1) & mask)
+	for (size_t i = (size_t)ravt_mix_fast(id) & mask;; i = (i + 1) & mask)
 		if (!rd->pmap[i]) {
 			rd->pmap[i] = index + 1;
 			return true;

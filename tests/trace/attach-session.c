@@ -301,6 +301,12 @@ static void slow_client(bool lossless)
 					tt_failures++;
 					break;
 				}
+				/* at every moment, not only at the end: the total
+				 * never says less than the episodes it lists */
+				uint64_t listed = 0;
+				for (unsigned i = 0; i < st.nlosses && i < 16; i++)
+					listed += st.losses[i].events;
+				CHECK(listed <= st.lost);
 				sleep_ms(5);
 			}
 			CHECK(st.ended && st.end_known && st.end_how == RAVT_END_EXITED && st.end_value == 0);
