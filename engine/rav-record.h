@@ -354,7 +354,14 @@ static inline unsigned rav_raw_expand(const rav_raw_event *e, rav_raw_event *out
 
 #define RAV_EV_KIND(e) ((e)->kind & 0xffu)
 #define RAV_EV_AUX(e) ((e)->kind >> 8)
-#define RAV_TIME_EVERY 16
+/* Records between periodic clock readings (events between them are
+ * interpolated; ordering events bring their own reading).  32, not 16: the
+ * reading and the slow path it takes were 2.4 of the recording thread's 24
+ * instructions per event (callgrind, rav-bench trace-record's workload,
+ * with rdtsc's ~40 cycles on top), and a compound record counts as one
+ * record for three or more events, so readings come about every 50 events:
+ * about a microsecond apart at the bench's pace. */
+#define RAV_TIME_EVERY 32
 
 /* The header fields up to `owner` are set by the engine when it takes the
  * buffer; a live reader reads them (and count) with atomic loads. */

@@ -227,9 +227,10 @@ static size_t site_record(ravt_writer *w, ravt_wthread *th, const rav_raw_event 
 	if (frames > RAV_SITE_FRAMES_MAX)
 		frames = RAV_SITE_FRAMES_MAX;
 	uint64_t f[RAV_SITE_FRAMES_MAX];
-	f[0] = ev[0].a;
-	f[1] = ev[0].b;
-	f[2] = ev[0].c;
+	/* only the frames aux counts: the engine leaves the words after them
+	 * unwritten (site.c) */
+	const uint64_t head[3] = {ev[0].a, frames > 1 ? ev[0].b : 0, frames > 2 ? ev[0].c : 0};
+	memcpy(f, head, sizeof head);
 	unsigned have = frames < 3 ? frames : 3;
 	size_t used = 1;
 	while (have < frames && used < n) {
