@@ -69,6 +69,7 @@ typedef struct ravt_wthread {
 	uint32_t site_cur, site_run;
 	bool site_any; /* a run of the open chunk has a site */
 	ravt_buf site_marks;
+	size_t site_bytes; /* bound on the open chunk's SITES payload (ravt_writer_site) */
 	/* A SITE record whose frame records have not all arrived yet. */
 	unsigned site_want, site_have;
 	uint64_t site_pend[RAV_SITE_FRAMES_MAX];
@@ -163,7 +164,11 @@ typedef struct ravt_wsite {
 	uint32_t stamp;     /* sstamp of the dictionary it is in (local valid) */
 	uint32_t local;     /* its number in that dictionary */
 } ravt_wsite;
-/* A SITE record: make its stack the thread's current site.  0 or -1. */
+/* The SITES payload a chunk may grow to before it is cut early: half the
+ * limit, so the last stack added cannot pass it. */
+#define RAVT_SITES_SOFT_MAX (RAVT_PAYLOAD_MAX / 2)
+/* A SITE record: make its stack the thread's current site (and cut the
+ * chunk if its SITES payload could pass RAVT_SITES_SOFT_MAX).  0 or -1. */
 int ravt_writer_site(ravt_writer *w, ravt_wthread *th, const uint64_t *frames, unsigned n);
 /* Before an event is encoded: start a run if the site changed. */
 bool ravt_writer_site_mark_slow(ravt_wthread *th);

@@ -102,14 +102,24 @@ int ravt_writer_site(ravt_writer *w, ravt_wthread *th, const uint64_t *frames, u
 	/* trailing zero frames (an unwinder that stopped early) carry nothing */
 	while (n && frames[n - 1] == 0)
 		n--;
+	/* The chunk's SITES payload lists each stack its events use (a count
+	 * and at most 10 bytes a frame) and each run (two 32-bit varints).
+	 * Events that change between many deep stacks would pass the payload
+	 * limit long before the events fill the chunk: the chunk is cut
+	 * first, between two events, rather than failing the recording. */
+	if (th->count == 0)
+		th->site_bytes = 0; /* no event yet: no run, no stack listed */
+	th->site_bytes += 21 + 10 * (size_t)n;
 	if (n == 0) {
 		th->site_cur = 0;
-		return 0;
+	} else {
+		uint32_t id = intern(w, frames, n);
+		if (!id)
+			return ravt_writer_fail(w, "%s", "out of memory (call site table)");
+		th->site_cur = id;
 	}
-	uint32_t id = intern(w, frames, n);
-	if (!id)
-		return ravt_writer_fail(w, "%s", "out of memory (call site table)");
-	th->site_cur = id;
+	if (th->site_bytes > RAVT_SITES_SOFT_MAX && !th->pending)
+		return ravt_writer_flush_chunk(w, th);
 	return 0;
 }
 
@@ -138,6 +148,7 @@ void ravt_writer_sites_reset(ravt_wthread *th)
 	th->site_marks.len = 0;
 	th->site_run = UINT32_MAX;
 	th->site_any = false;
+	th->site_bytes = 0;
 }
 
 static bool put(ravt_buf *b, uint64_t v)

@@ -303,6 +303,74 @@ static void no_sites(void)
 	tt_mem_free(&m);
 }
 
+/* Every event under a stack of its own, 64 frames deep, addresses in no
+ * object (7-byte deltas): with the largest chunks the writer allows, the
+ * stacks of one chunk's events pass the 16 MiB payload limit long before
+ * its events fill it.  The writer must cut the chunk early (it failed the
+ * recording with "chunk payload too large"), and every event read back
+ * must carry its own stack. */
+static uint64_t deep_frame(uint32_t site, unsigned k)
+{
+	uint64_t x = ((uint64_t)site << 6 | k) * 0x9e3779b97f4a7c15ull;
+	return 0x100000000000ull | ((x ^ x >> 29) & 0x3ffffffffff8ull);
+}
+
+static void many_deep_sites(void)
+{
+	enum { NSITES = 45000 };
+	tt_mem m = {0};
+	ravt_writer_params p = {
+	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
+	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
+	    .cmdline = "deep", .cmdline_len = 4, .chunk_bytes = RAVT_EVENTS_RAW_MAX / 4, .no_compress = true,
+	};
+	char err[256];
+	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
+	REQUIRE(w);
+	rav_raw_event head[2] = {tt_ev(RAV_EV_TIME, 0, 0, 2000, 0, 1), tt_ev(RAV_EV_THREAD_START, 0, 1, 7, 0, 1)};
+	REQUIRE(ravt_writer_add(w, 1, head, 2) == 0);
+	rav_raw_event buf[RAV_SITE_RECORDS(RAV_SITE_FRAMES_MAX) + 1];
+	expect e = {.n = RAV_SITE_FRAMES_MAX};
+	int rc = 0;
+	for (uint32_t s = 0; s < NSITES && rc == 0; s++) {
+		for (unsigned k = 0; k < e.n; k++)
+			e.f[k] = deep_frame(s, k);
+		size_t n = put_site(buf, &e);
+		buf[n++] = tt_ev(RAV_EV_DATA_STORE, 0, 0, tt_addr(1, 1, 1), 0, s & 7);
+		rc = ravt_writer_add(w, 1, buf, n);
+	}
+	if (rc == 0)
+		rc = ravt_writer_finish(w, 0);
+	if (rc != 0)
+		fprintf(stderr, "many deep sites: %s\n", ravt_writer_error(w));
+	CHECK(rc == 0);
+	ravt_writer_free(w);
+	if (rc != 0) {
+		tt_mem_free(&m);
+		return;
+	}
+	rav_trace_error te;
+	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &te);
+	REQUIRE(tr);
+	REQUIRE(rav_trace_index(tr, NULL, NULL, &te) == 0);
+	CHECK_EQ(rav_trace_site_count(tr), NSITES);
+	rav_trace_frame fr[RAV_TRACE_SITE_FRAMES_MAX];
+	int bad = 0;
+	for (uint32_t s = 0; s < NSITES; s++) {
+		rav_event x;
+		unsigned n = 0;
+		if (rav_trace_event_at(tr, 2 + s, &x))
+			n = rav_trace_site_frames(tr, x.site, fr, RAV_TRACE_SITE_FRAMES_MAX);
+		bool ok = n == RAV_SITE_FRAMES_MAX;
+		for (unsigned k = 0; ok && k < n; k++)
+			ok = fr[k].object == -1 && fr[k].offset == deep_frame(s, k);
+		bad += !ok;
+	}
+	CHECK_EQ(bad, 0);
+	rav_trace_close(tr);
+	tt_mem_free(&m);
+}
+
 /* Builds: header, [MAPS], SITES payload `sp` for thread 1's first chunk,
  * then that chunk (3 events), then more chunks as asked. */
 typedef struct damage {
@@ -437,6 +505,7 @@ int main(void)
 	roundtrip(0x5eed0002ull, false);
 	roundtrip(0x5eed0003ull, true);
 	no_sites();
+	many_deep_sites();
 	damage_cases();
 	if (tt_failures)
 		fprintf(stderr, "%d checks failed\n", tt_failures);
