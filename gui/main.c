@@ -7,6 +7,7 @@
  * AdwApplication, which opens FILE arguments in a window.
  */
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,23 +79,27 @@ static gboolean on_render(const char *name, const char *value, gpointer data, GE
 	return TRUE;
 }
 
+#define NOT_GIVEN G_MININT64
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	/* The option parser allocates the strings it stores. */
 	g_autofree char *output = NULL, *size = NULL, *select = NULL, *focus = NULL, *panel = NULL, *brk = NULL;
-	gint64 from = -1, to = -1;
-	double fps = 0;
+	/* NOT_GIVEN / NAN: the option was not given (a value the user can
+	 * type, such as -1 or 0, is checked, not taken for the default) */
+	gint64 from = NOT_GIVEN, to = NOT_GIVEN;
+	double fps = NAN;
 	int step_ms = 0;
-	gint64 event = -1, contention_window = -1;
-	double cell_px = 0;
+	gint64 event = NOT_GIVEN, contention_window = NOT_GIVEN;
+	double cell_px = NAN;
 	gboolean bench = FALSE, dark = FALSE, large = FALSE, no_legend = FALSE, no_chrome = FALSE;
 	gboolean contention = FALSE, counts = FALSE, version = FALSE, list_demos = FALSE;
 	gboolean list_lessons = FALSE, check_lesson = FALSE;
 	int frames = 0;
 	gboolean live = FALSE;
 	gint64 per_frame = 0;
-	double anim = -1;
+	double anim = NAN;
 	GOptionEntry entries[] = {
 		{ "render", 0, G_OPTION_FLAG_OPTIONAL_ARG | G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, on_render,
 		  "Draw FILE's heap without a display: to OUT, or to -o's file", "OUT.png" },
@@ -190,6 +195,36 @@ int main(int argc, char **argv)
 			g_printerr("ravscope: give the output once: --render OUT or --render -o OUT\n");
 			return 2;
 		}
+		const struct { const char *name; gint64 v; } counts_given[] = {
+			{ "--event", event }, { "--from", from }, { "--to", to },
+		};
+		for (guint i = 0; i < G_N_ELEMENTS(counts_given); i++)
+			if (counts_given[i].v != NOT_GIVEN && counts_given[i].v < 0) {
+				g_printerr("ravscope: %s needs an event index or count (0 or more), not %" G_GINT64_FORMAT "\n",
+					   counts_given[i].name, counts_given[i].v);
+				return 2;
+			}
+		if (!isnan(fps) && !(fps > 0 && fps <= 100)) {
+			g_printerr("ravscope: --fps takes more than 0 and at most 100 frames per second, not %g\n", fps);
+			return 2;
+		}
+		if (!isnan(cell_px) && !(cell_px > 0 && cell_px <= 4096)) {
+			g_printerr("ravscope: --cell-px takes more than 0 and at most 4096 pixels, not %g\n", cell_px);
+			return 2;
+		}
+		if (!isnan(anim) && !(anim >= 0 && anim <= 1)) {
+			g_printerr("ravscope: --anim takes a time from 0 to 1, not %g\n", anim);
+			return 2;
+		}
+		/* back to the values that mean "not given" below */
+		from = from == NOT_GIVEN ? -1 : from;
+		to = to == NOT_GIVEN ? -1 : to;
+		event = event == NOT_GIVEN ? -1 : event;
+		/* (a negative window given is 0: the render's own check names the range) */
+		contention_window = contention_window == NOT_GIVEN ? -1 : MAX(contention_window, 0);
+		fps = isnan(fps) ? 0 : fps;
+		cell_px = isnan(cell_px) ? 0 : cell_px;
+		anim = isnan(anim) ? -1 : anim;
 		RavscopeRenderOptions o = {
 			.file = argv[1], .output = output ? output : render_out, .event = event, .size = size, .select = select,
 			.focus = focus, .cell_px = cell_px, .dark = dark, .large_text = large, .no_legend = no_legend,

@@ -370,6 +370,15 @@ static void test_bad_requests(void)
 	expect_usage_error(a5, "%d");
 	const char *a6[] = { "-o", gif, "--from", "0", "--to", "10", "--event", "5", NULL };
 	expect_usage_error(a6, "--event");
+	/* values the user typed are checked, not mistaken for "not given" */
+	const char *a7[] = { "-o", svg, "--event", "-5", NULL };
+	expect_usage_error(a7, "--event needs");
+	const char *a8[] = { "-o", gif, "--from", "0", "--to", "10", "--fps", "0", NULL };
+	expect_usage_error(a8, "--fps");
+	const char *a9[] = { "-o", svg, "--anim", "2", NULL };
+	expect_usage_error(a9, "--anim");
+	const char *a10[] = { "-o", svg, "--cell-px", "-1", NULL };
+	expect_usage_error(a10, "--cell-px");
 	/* A file that cannot be written: exit 1, nothing left behind. */
 	const char *argv[] = { ravscope, "--render", "-o", "/nonexistent-dir/x.gif", "--from", "0", "--to", "50", trace, NULL };
 	char *out = NULL, *err = NULL;
