@@ -293,8 +293,12 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	pthread_mutex_lock(&tb->lock);
 	uint32_t cur = evs[0].thread;
 	uint64_t first = evs[0].index;
+	/* the latest time, not the last event's: a clock that went back (a
+	 * wrapped or reset TSC) must not make the duration 0 */
+	uint64_t latest = tb->last_time_ns;
 	for (size_t k = 0; k < n; k++) {
 		const rav_event *ev = &evs[k];
+		latest = ev->time_ns > latest ? ev->time_ns : latest;
 		if (ev->thread != cur) {
 			note_extent(tb, cur, first, ev->index - 1);
 			cur = ev->thread;
@@ -306,7 +310,7 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	}
 	note_extent(tb, cur, first, evs[n - 1].index);
 	tb->any = true;
-	tb->last_time_ns = evs[n - 1].time_ns;
+	tb->last_time_ns = latest;
 	pthread_mutex_unlock(&tb->lock);
 }
 
