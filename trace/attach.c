@@ -666,7 +666,9 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 		rav_live_session *s = &a[i].s;
 		if (v && s->got_first && s->last.type == RAVT_SESSION_INFO) {
 			rav_live_program *p = &v[(*n)++];
-			p->pid = (int)s->last.v[0];
+			/* the pid its socket is named for: the one `attach PID` reaches
+			 * (not the one the program claims, which may be anything) */
+			p->pid = s->pid;
 			p->uid = (unsigned)s->last.v[1];
 			p->start_ns = (uint64_t)s->last.v[2];
 			p->threads = (uint32_t)s->last.v[3];

@@ -129,7 +129,8 @@ class Program:
                 c.sendall(session(3, [99, -1, -1, -1], EVIL))
             elif self.mode == 'evilinfo':
                 c.sendall(header(EVIL_CMD))
-                c.sendall(session(5, [pid, os.getuid(), -(1 << 62), -1, -1, -1, 0, 0], EVIL))
+                # (claims to be pid 1: the list must show the pid its socket is named for)
+                c.sendall(session(5, [1, os.getuid(), -(1 << 62), -1, -1, -1, 0, 0], EVIL))
         except OSError:
             pass
         finally:
