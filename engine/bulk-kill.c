@@ -80,10 +80,7 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 		} else if (sp) {
 			d = pend[--sp].cell;
 		} else if (h->dying) {
-			d = h->dying;
-			rav_assert(d->w[0] & RAV_FLAG_DYING);
-			h->dying = (rav_cell *)d->w[RAV_W_BACK];
-			h->st.dying_cells--;
+			d = dying_pop(h);
 		} else {
 			break;
 		}

@@ -111,10 +111,7 @@ static size_t cascade_queue(rav_heap *h, size_t budget)
 	size_t done = 0;
 	h->cascading = true;
 	while (h->dying && done < budget) {
-		rav_cell *d = h->dying;
-		rav_assert(d->w[0] & RAV_FLAG_DYING);
-		h->dying = (rav_cell *)d->w[RAV_W_BACK];
-		h->st.dying_cells--;
+		rav_cell *d = dying_pop(h);
 		done++;
 		unsigned mask = type_refmask(cell_type(d));
 		/* Field 1 is queued first so field 0 is visited first: structures
@@ -327,10 +324,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 			rav_assert(d->w[RAV_W_BACK] && cell_type(cell_of((uintptr_t *)d->w[RAV_W_BACK])) == RAV_TYPE_DEAD &&
 				   !cell_gone(d));
 		} else if (h->dying) {
-			d = h->dying;
-			rav_assert(d->w[0] & RAV_FLAG_DYING);
-			h->dying = (rav_cell *)d->w[RAV_W_BACK];
-			h->st.dying_cells--;
+			d = dying_pop(h);
 		} else {
 			break;
 		}
@@ -526,12 +520,8 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap, sp = 0, n;
 	rav_cell *d = first;
-	if (!d) {
-		d = h->dying;
-		rav_assert(d && (d->w[0] & RAV_FLAG_DYING));
-		h->dying = (rav_cell *)d->w[RAV_W_BACK];
-		h->st.dying_cells--;
-	}
+	if (!d)
+		d = dying_pop(h);
 	rav_cell *lo = d, *hi = d, *next;
 	bool queued = false; /* next was taken off the dying queue */
 	h->cascading = true;
@@ -580,10 +570,7 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 		} else if (sp) {
 			next = pend[--sp].cell;
 		} else if (h->dying) {
-			next = h->dying;
-			rav_assert(next->w[0] & RAV_FLAG_DYING);
-			h->dying = (rav_cell *)next->w[RAV_W_BACK];
-			h->st.dying_cells--;
+			next = dying_pop(h);
 			queued = true;
 		} else {
 			break;

@@ -21,6 +21,17 @@ static inline bool doomed(boundary b, const rav_cell *c)
 	return rav__in_top_region(b, c);
 }
 
+/* The next cell of the dying list (cells whose last reference went while
+ * a cascade ran), taken off it; the list must not be empty. */
+static inline __attribute__((always_inline)) rav_cell *dying_pop(rav_heap *h)
+{
+	rav_cell *d = h->dying;
+	rav_assert(d && (d->w[0] & RAV_FLAG_DYING));
+	h->dying = (rav_cell *)d->w[RAV_W_BACK];
+	h->st.dying_cells--;
+	return d;
+}
+
 /* How many cells ahead a compaction prefetches (compact.c, bulk-kill.c). */
 enum { AHEAD = 4 };
 
