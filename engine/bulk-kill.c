@@ -215,8 +215,7 @@ static void fill_holes(rav_heap *h, size_t nh)
 	while (walk) {
 		rav_cell *const end = &page[page == b.page ? b.index : 1];
 		while (t >= end) {
-			if (t >= end + 2 * AHEAD)
-				rav_prefetch(t - 2 * AHEAD);
+			rav_prefetch(t - 2 * AHEAD); /* (below the page: harmless, a prefetch never faults) */
 			if (cell_type(t) == RAV_TYPE_DEAD) {
 				t--;
 				continue;
