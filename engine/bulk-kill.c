@@ -35,7 +35,8 @@
  * the dying cells (so that a line of the structure is not dirtied by the
  * kill and again by the fill), the fill telling the holes above the
  * boundary by their order in the array: 85 instructions per freed cell
- * against 66 with the same simulated misses (HACKING.md).
+ * against 70 for the same fill reading types, with the same simulated
+ * misses (HACKING.md).
  *
  * It starts where the top cascade gives up (cascade_whole with `fill`):
  * the block of cells that cascade killed is on the hole list and moves to
