@@ -17,12 +17,26 @@
  * survivor's, a tree built among other data) kills many cells, and only
  * compaction follows in the call.  Its holes need not form the hole list:
  * the cascade only marks each dying cell dead (its type word, in a line it
- * reads anyway) and appends its address to an array (kill_collect); the
- * fill then knows every hole's address in advance, so it prefetches the
- * holes it will write a few moves ahead instead of chasing list links, and
- * writes no list or run words at all (fill_holes).  The result is the
- * heap the hole list would give: holes are filled newest first, each by
- * the top cell, holes above where the top will end are never filled.
+ * reads anyway) and appends its index to an array (kill_collect); the
+ * fill then knows every hole in advance, so it prefetches the holes it
+ * will write a few moves ahead instead of chasing list links, and writes
+ * no list or run words at all (fill_holes).  The result is the heap the
+ * hole list would give: holes are filled newest first, each by the top
+ * cell, holes above where the top will end are never filled.  When no
+ * hole lies below that boundary (the structure is the heap's top cells,
+ * only not in the order the top cascade follows: rebuilt in place by a
+ * compaction, built level by level), nothing above it lives and the heap
+ * is truncated without a walk.
+ *
+ * Holes are stored as 32-bit cell indices in the pool's range: 4 bytes per
+ * killed cell instead of 8, and the array passes through the caches with
+ * the structure (a pool of more than 2^32 cells, 128 GB, takes the
+ * ordinary path).  Tried and not kept: a kill that writes nothing into
+ * the dying cells (so that a line of the structure is not dirtied by the
+ * kill and again by the fill), the fill telling the holes above the
+ * boundary by their order in the array: 85 instructions per freed cell
+ * against 70 for the same fill reading types, with the same simulated
+ * misses (HACKING.md).
  *
  * It starts where the top cascade gives up (cascade_whole with `fill`):
  * the block of cells that cascade killed is on the hole list and moves to
@@ -34,14 +48,20 @@
  * ordinary compaction runs.  A small kill pays one test (no hole yet) and,
  * when the top cascade truncates, nothing more. */
 
-/* The array costs 8 bytes per killed cell (a quarter of the cells' own
- * size) while the call runs; it keeps its memory for the next kill up to
- * this many holes (512 KB), a larger one is given back after its kill.
- * Measured (cachegrind, 1M cells freed among 1M survivors): 28% fewer
- * instructions than the hole list, but its 8 MB also pass through the
- * caches (about 0.2 more D1 misses per freed cell, which the simulator
- * counts without the prefetches that hide the holes' own misses). */
+/* The array keeps its memory for the next kill up to this many holes
+ * (256 KB); a larger one is given back after its kill. */
 enum { HOLES_KEEP = 1 << 16 };
+
+/* A cell's index in the pool's range, and the cell of an index. */
+static inline uint32_t hole_ix(const rav_cell *c)
+{
+	rav_assert(rav__in_pool(c));
+	return (uint32_t)(((uintptr_t)c - (uintptr_t)rav__pool.base) / RAV_CELL_SIZE);
+}
+static inline rav_cell *hole_at(const char *base, uint32_t i)
+{
+	return (rav_cell *)(base + (size_t)i * RAV_CELL_SIZE);
+}
 
 /* Room for hole index n (n + 1 holes). */
 static bool holes_room(rav_heap *h, size_t n)
@@ -51,7 +71,7 @@ static bool holes_room(rav_heap *h, size_t n)
 	size_t cap = h->holes_cap ? h->holes_cap : 1024;
 	while (cap <= n)
 		cap *= 2;
-	rav_cell **grown = realloc(h->holes, cap * sizeof *grown);
+	uint32_t *grown = realloc(h->holes, cap * sizeof *grown);
 	if (!grown)
 		return false;
 	h->holes = grown;
@@ -69,7 +89,8 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap;
 	/* the next hole's place and the array's end, in registers */
-	rav_cell **hp = h->holes + nh, **hend = h->holes + h->holes_cap;
+	uint32_t *hp = h->holes + nh, *hend = h->holes + h->holes_cap;
+	const uintptr_t base = (uintptr_t)rav__pool.base;
 	h->cascading = true;
 	h->gen++;
 	for (;;) {
@@ -134,8 +155,9 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 			hp = h->holes + k;
 			hend = h->holes + h->holes_cap;
 		}
+		rav_assert(rav__in_pool(d));
 		d->w[0] = RAV_TYPE_DEAD;
-		*hp++ = d;
+		*hp++ = (uint32_t)(((uintptr_t)d - base) / RAV_CELL_SIZE);
 	}
 	size_t n = (size_t)(hp - h->holes), done = n - nh;
 	h->st.live_cells -= done;
@@ -153,19 +175,20 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
  * overlap with each other and with the walk's. */
 static void fill_holes(rav_heap *h, size_t nh)
 {
+	const char *const base = rav__pool.base; /* (once: the moves' stores may alias it) */
 	if (h->dead) {
 		/* holes on the list join the array */
 		size_t nl = h->st.dead_cells;
 		if (!holes_room(h, nh + nl - 1)) {
 			/* out of memory: the ordinary compaction takes them all */
 			for (size_t k = 0; k < nh; k++)
-				dead_push(h, h->holes[k]);
+				dead_push(h, hole_at(base, h->holes[k]));
 			runs_forget(h);
 			rav__compact(h, 0, RAV_COMPACT_FREE);
 			return;
 		}
 		for (rav_cell *c = h->dead; c; c = (rav_cell *)c->w[1])
-			h->holes[nh++] = c;
+			h->holes[nh++] = hole_ix(c);
 		h->dead = h->dead_tail = NULL;
 		h->st.dead_cells = 0;
 	}
@@ -175,20 +198,25 @@ static void fill_holes(rav_heap *h, size_t nh)
 	rav_assert(h->dying == NULL && h->top_page);
 	REC(RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
 	boundary b = rav__mark_top(h, nh, SIZE_MAX);
-	/* The holes, newest first; those above the boundary are passed over. */
-	rav_cell **holes = h->holes;
-	size_t m = nh;
+	/* The holes, newest first; those above the boundary are passed over.
+	 * If none lies below it, nothing above it lives: no walk (told from
+	 * the page headers only, from the newest hole on: one look when the
+	 * structure lay among survivors). */
+	const uint32_t *holes = h->holes;
+	size_t m = nh, k = nh;
+	while (k > 0 && doomed(b, hole_at(base, holes[k - 1])))
+		k--;
+	bool walk = k > 0;
 	size_t moves = 0, fixups = 0;
 	rav_cell *pinned = h->pinned;
 	rav_cell *page = h->top_page;
 	rav_cell *t = &page[h->top - 1];
-	for (size_t k = m < AHEAD ? m : AHEAD; k > 0; k--)
-		rav_prefetch(holes[m - k]);
-	for (;;) {
+	for (size_t a = m < AHEAD ? m : AHEAD; a > 0; a--)
+		rav_prefetch(hole_at(base, holes[m - a]));
+	while (walk) {
 		rav_cell *const end = &page[page == b.page ? b.index : 1];
 		while (t >= end) {
-			if (t >= end + 2 * AHEAD)
-				rav_prefetch(t - 2 * AHEAD);
+			rav_prefetch(t - 2 * AHEAD); /* (below the page: harmless, a prefetch never faults) */
 			if (cell_type(t) == RAV_TYPE_DEAD) {
 				t--;
 				continue;
@@ -196,10 +224,10 @@ static void fill_holes(rav_heap *h, size_t nh)
 			rav_cell *d;
 			do {
 				rav_assert(m > 0);
-				d = holes[--m];
+				d = hole_at(base, holes[--m]);
 			} while (doomed(b, d));
 			if (m >= AHEAD)
-				rav_prefetch(holes[m - AHEAD]);
+				rav_prefetch(hole_at(base, holes[m - AHEAD]));
 			rav_assert(cell_type(d) == RAV_TYPE_DEAD);
 			if (RAV_UNLIKELY(t == pinned))
 				h->pinned = pinned = d;
@@ -235,10 +263,10 @@ size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
 {
 	/* the top cascade's holes first, the oldest first */
 	size_t nh = 0, nl = h->st.dead_cells;
-	if (!holes_room(h, nl - 1))
+	if (rav__pool.reserved > ((size_t)1 << 32) / CELLS || !holes_room(h, nl - 1))
 		return finished ? 0 : rav__cascade_rest(h, sp, nx); /* (the ordinary compaction follows) */
 	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2])
-		h->holes[nh++] = c;
+		h->holes[nh++] = hole_ix(c);
 	rav_assert(nh == nl);
 	h->dead = h->dead_tail = NULL;
 	h->st.dead_cells = 0;

@@ -201,9 +201,10 @@ struct rav_heap {
 	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
 	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
 	size_t pending_cap;
-	/* A whole kill's holes, in the order they died (bulk-kill.c:
-	 * empty between calls; kept up to a bound for the next kill). */
-	struct rav_cell **holes;
+	/* A whole kill's holes as cell indices in the pool, in the order they
+	 * died (bulk-kill.c: empty between calls; kept up to a bound for the
+	 * next kill). */
+	uint32_t *holes;
 	size_t holes_cap;
 	bool tearing_down;       /* rav__heap_destroy: skip compaction */
 	/* Runs of holes the cascade made (thread heaps), oldest at runs_head;

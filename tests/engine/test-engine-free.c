@@ -1042,6 +1042,94 @@ static void t_top_cascade(void)
 }
 
 
+/* A tree of `levels` levels under root r, built level by level (breadth
+ * first): the cascade meets its cells out of address order.  After each
+ * node, one cell is pushed onto `among` if it is not NULL (the two then
+ * alternate in memory).  Returns the nodes. */
+static size_t build_levels(rav_heap *h, rav_root r, int levels, const rav_root *among)
+{
+	size_t n = 1;
+	CHECK_OK(rav_new_root(h, T_PAIR, r, NULL));
+	if (among)
+		CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(*among), 1, NULL));
+	for (int depth = 0; depth + 1 < levels; depth++)
+		for (unsigned path = 0; path < 1u << depth; path++)
+			for (int f = 0; f < 2; f++) {
+				rav_ref x = rav_root_get(h, r);
+				for (int k = depth - 1; k >= 0; k--)
+					x = rav_load_ref(h, x, (int)(path >> k & 1));
+				CHECK_OK(rav_new_field(h, T_PAIR, x, f, NULL));
+				n++;
+				if (among)
+					CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(*among), 1, NULL));
+			}
+	CHECK_EQ(count_tree(h, rav_root_get(h, r)), n);
+	return n;
+}
+
+/* Freeing a whole structure that is the heap's top cells moves nothing,
+ * whatever the order its cells are in (issue #9): the top cascade
+ * truncates one built along its links, and the kill among survivors
+ * (bulk-kill.c) finds no hole below where the top will end for one it
+ * meets out of order (built level by level, or rebuilt in place by the
+ * compaction that freed a structure it was interleaved with), and
+ * truncates it without a walk.  Every page it filled goes back but the
+ * spare.  Among survivors, the survivors above the boundary move, each
+ * once: exactly half of them when the two alternate, whatever order the
+ * kill meets the holes in (a list from the top down, a tree level by
+ * level). */
+static void t_top_any_order(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), r = rav_root_new(h), a = rav_root_new(h), b = rav_root_new(h);
+	build_list(h, keep, 30);
+	const uint64_t pages0 = stats(h).pages;
+
+	/* Level by level, over many pages, at the top. */
+	size_t n = build_levels(h, r, 11, NULL);
+	CHECK(stats(h).pages > pages0 + 10);
+	drop_checked(h, r, n, 0);
+	CHECK(stats(h).pages <= pages0 + 1);
+
+	/* A list pushed at its head, then rebuilt in place by a compaction:
+	 * its cells are the top ones in no order the cascade follows. */
+	const size_t m = 6000;
+	build_interleaved(h, a, b, m);
+	drop_checked(h, a, m, m / 2);
+	check_list(h, b, m);
+	CHECK(stats(h).pages > pages0 + 10);
+	drop_checked(h, b, m, 0);
+	CHECK(stats(h).pages <= pages0 + 1);
+
+	/* The same with one cell allocated after it: that cell moves. */
+	build_interleaved(h, a, b, m);
+	drop_checked(h, a, m, m / 2);
+	CHECK_OK(rav_new_root(h, T_NODE, r, NULL));
+	drop_checked(h, b, m, 1);
+	CHECK_OK(rav_root_clear(h, r));
+
+	/* Among survivors: a tree level by level, each node followed by a
+	 * survivor. */
+	n = build_levels(h, r, 11, &b);
+	CHECK_EQ(n % 2, 1); /* 2^11 - 1 nodes: the top n cells, a survivor first, hold (n + 1) / 2 survivors */
+	drop_checked(h, r, n, (n + 1) / 2);
+	size_t left = 0;
+	for (rav_ref x = rav_root_get(h, b); !rav_ref_is_null(x); x = rav_load_ref(h, x, 1))
+		left++;
+	CHECK_EQ(left, n);
+	drop_checked(h, b, n, 0);
+	CHECK(stats(h).pages <= pages0 + 1);
+
+	check_list(h, keep, 30);
+	rav_root_free(h, b);
+	rav_root_free(h, a);
+	rav_root_free(h, r);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 /* ---- random kills against a model (free.c, kill_whole) ----
  *
  * Structures of many shapes, grown a node at a time in random order (so
@@ -1321,6 +1409,7 @@ static const rav_test_case cases[] = {
 	{ "adopt-top", t_adopt_top },
 	{ "drop-top", t_drop_top },
 	{ "top-cascade", t_top_cascade },
+	{ "top-any-order", t_top_any_order },
 	{ "kill-random", t_kill_random },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
