@@ -618,6 +618,16 @@ rav_status rav_send(rav_channel *ch, rav_msg *m)
 	}
 	m->sent = true;
 	m->channel = ch->id;
+	/* The heap is the channel's now: the builder's calls on it are misuse
+	 * (rav__heap_gone, from every allocation: the heap shows no room), and
+	 * none writes into its pages.  (Its top page's fill is in its header.) */
+	mh->builder = RAV_BUILDER_SENT;
+	m->sent_top_page = mh->top_page;
+	m->sent_top = mh->top;
+	m->sent_dead = mh->dead;
+	m->sent_dead_tail = mh->dead_tail;
+	mh->dead = mh->dead_tail = NULL;
+	heap_set_top(mh, NULL, CELLS);
 	m->next = NULL;
 	if (ch->tail)
 		ch->tail->next = m;
@@ -845,6 +855,9 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	ch->head = m->next;
 	if (!ch->head)
 		ch->tail = NULL;
+	m->heap.dead = m->sent_dead;
+	m->heap.dead_tail = m->sent_dead_tail;
+	heap_set_top(&m->heap, m->sent_top_page, m->sent_top);
 	/* A message queued before the session began is taken now, before its
 	 * pages change hands (the channel's lock keeps it still). */
 	if (RAV_UNLIKELY(rav__tracing))
