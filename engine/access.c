@@ -337,15 +337,11 @@ void rav_root_free(rav_heap *h, rav_root r)
 	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_free"))
 		return;
-	/* (in every build: the slot of an ended heap is in a page the pool
-	 * may have given to another heap) */
-	if (RAV_UNLIKELY(!h || h->builder >= RAV_BUILDER_ENDED)) {
-		if (h)
-			rav__heap_gone(h, "rav_root_free");
-		else
-			rav__misuse(RAV_EINVAL, "rav_root_free: null heap");
+	/* (in every build, before anything is dropped: a null, ended or sent
+	 * heap, a message's own root; roots.c) */
+	if (RAV_UNLIKELY(!h || h->builder >= RAV_BUILDER_ENDED || h->kind == RAV_HEAP_MESSAGE) &&
+	    rav__root_free_refused(h, r))
 		return;
-	}
 	RAV_SAFEPOINT(h);
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {

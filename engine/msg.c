@@ -104,14 +104,15 @@ rav_msg *rav_msg_new(void)
 	return m;
 }
 
+/* (checked like the calls that take a message: one word, every build) */
 rav_heap *rav_msg_heap(rav_msg *m)
 {
-	return m ? &m->heap : NULL;
+	return m && rav__msg_check(m, "rav_msg_heap") == RAV_OK ? &m->heap : NULL;
 }
 
 rav_root rav_msg_root(rav_msg *m)
 {
-	return m ? (rav_root)m->root : NULL;
+	return m && rav__msg_check(m, "rav_msg_root") == RAV_OK ? (rav_root)m->root : NULL;
 }
 
 void rav_msg_free(rav_msg *m)
@@ -410,6 +411,13 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return RAV_EINVAL;
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
+	/* (a message adopting from itself tripped the engine's invariants: the
+	 * walk found the subtree's cells queued to die) */
+	if (h == &m->heap) {
+		rav__misuse(RAV_EINVAL, "rav_msg_adopt: heap %u is message %u's own heap: adopt from the heap the "
+			    "subtree is in", h->id, m->heap.id);
+		return RAV_EINVAL;
+	}
 	if (!CHECK_OWNER(h, "rav_msg_adopt") || !CHECK_OWNER(&m->heap, "rav_msg_adopt"))
 		return rav__misuse_status();
 	/* In every build: the walk below follows the root's word, and a root

@@ -238,6 +238,7 @@ struct rav_heap {
 #define RAV_BUILDER_SENT 0xffffffffu  /* a message handed to a channel */
 #define RAV_BUILDER_ENDED 0xfffffffeu /* a thread heap after its thread's end */
 void rav__heap_gone(const rav_heap *h, const char *what);
+bool rav__root_free_refused(const rav_heap *h, rav_root r);
 
 /* The inline fast paths of ravioli.h see a heap as its head. */
 _Static_assert(offsetof(struct rav_heap, top_page) == offsetof(struct rav__heap_head, top_page) &&

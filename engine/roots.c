@@ -362,6 +362,28 @@ rav_root rav_root_new(rav_heap *h)
 
 /* ---- checks ---- */
 
+/* rav_root_free's checks off its common case (a thread heap in use), in
+ * every build: true (reported) if the root must not be freed. */
+bool rav__root_free_refused(const rav_heap *h, rav_root r)
+{
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_root_free: null heap");
+		return true;
+	}
+	if (h->builder >= RAV_BUILDER_ENDED) {
+		rav__heap_gone(h, "rav_root_free");
+		return true;
+	}
+	if (h->kind == RAV_HEAP_MESSAGE && h->msg && (uintptr_t *)r == h->msg->root) {
+		rav__misuse(RAV_EINVAL,
+			    "rav_root_free: %p is the message root of message %u: it goes with the message "
+			    "(rav_send, or rav_msg_free to discard it)",
+			    (void *)r, h->id);
+		return true;
+	}
+	return false;
+}
+
 /* A heap no thread may use any more: a thread heap whose thread ended
  * (rav_thread_exit, or the thread exited), or a message that was sent. */
 void rav__heap_gone(const rav_heap *h, const char *what)

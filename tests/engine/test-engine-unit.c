@@ -113,6 +113,8 @@ static const rav_test_case cases[] = {
 	{ "root-double-free", t_root_double_free },
 	{ "sent-heap", t_sent_heap },
 	{ "heap-after-exit", t_heap_after_exit },
+	{ "message-misuse", t_message_misuse },
+	{ "adopt-from-message", t_adopt_from_message },
 	{ "vec-data", t_vec_data },
 	{ "vec-refs", t_vec_refs },
 	{ "bytes", t_bytes },

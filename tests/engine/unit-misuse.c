@@ -345,6 +345,8 @@ void t_freed_handles(void)
 	rav_msg_free(m);
 	EXPECT_MISUSE(rav_msg_free(m), "rav_msg_free: ");
 	EXPECT_MISUSE(CHECK_EQ(rav_send(ch, m), RAV_EINVAL), "is not a message the program holds");
+	EXPECT_MISUSE(CHECK(rav_msg_heap(m) == NULL), "rav_msg_heap: ");
+	EXPECT_MISUSE(CHECK(rav_msg_root(m) == NULL), "rav_msg_root: ");
 
 	/* a sent message belongs to its channel */
 	rav_msg *sent = rav_msg_new();
@@ -501,4 +503,68 @@ void t_heap_after_exit(void)
 	EXPECT_MISUSE_AS(RAV_ESTALE, "ended", CHECK(rav_root_new(other) == NULL));
 	/* The calling thread's heap is untouched. */
 	CHECK_HEAP(rav_heap_self());
+}
+
+/* More of the same kind: a message root freed as if it were the program's
+ * (the next rav_root_new handed it out again: two owners of one slot), a
+ * message adopting its own root, a sent message serialized (its pages read
+ * while the receiver may be taking them). */
+void t_message_misuse(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_msg *m = rav_msg_new();
+	rav_heap *mh = rav_msg_heap(m);
+	rav_ref x;
+	CHECK_OK(rav_new_root(mh, T_DATA, rav_msg_root(m), &x));
+	rav_store(mh, x, 0, 41);
+	EXPECT_MISUSE(rav_root_free(mh, rav_msg_root(m)), "message root");
+	rav_root other = rav_root_new(mh);
+	CHECK(other != rav_msg_root(m));
+	rav_root_free(mh, other);
+	rav_status st = RAV_OK;
+	EXPECT_MISUSE(st = rav_msg_adopt(m, mh, rav_msg_root(m)), "rav_msg_adopt");
+	CHECK(st != RAV_OK);
+	rav_channel *ch = rav_channel_new();
+	CHECK_OK(rav_send(ch, m));
+	int fds[2];
+	CHECK_EQ(pipe(fds), 0);
+	CHECK_EQ(rav_serialize_msg(m, fds[1], 0), RAV_ESTATE);
+	CHECK(strstr(rav_last_error(), "was sent") != NULL);
+	close(fds[0]);
+	close(fds[1]);
+	rav_root r = rav_root_new(h);
+	CHECK_OK(rav_try_recv(ch, h, r));
+	CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 41);
+	rav_root_free(h, r);
+	rav_channel_free(ch);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
+/* rav_msg_adopt from another message's heap (not its own). */
+void t_adopt_from_message(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_msg *a = rav_msg_new(), *b = rav_msg_new();
+	rav_heap *ah = rav_msg_heap(a);
+	rav_root src = rav_root_new(ah);
+	rav_ref x;
+	CHECK_OK(rav_new_root(ah, T_DATA, src, &x));
+	rav_store(ah, x, 0, 52);
+	rav_status st = rav_msg_adopt(b, ah, src);
+	printf("# adopt from another message's heap: %s\n", rav_status_name(st));
+	rav_root_free(ah, src);
+	rav_msg_free(a);
+	rav_channel *ch = rav_channel_new();
+	CHECK_OK(rav_send(ch, b));
+	rav_root r = rav_root_new(h);
+	CHECK_OK(rav_try_recv(ch, h, r));
+	if (st == RAV_OK)
+		CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 52);
+	rav_root_free(h, r);
+	rav_channel_free(ch);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
 }

@@ -50,6 +50,8 @@ void t_freed_handles(void);
 void t_root_double_free(void);
 void t_sent_heap(void);
 void t_heap_after_exit(void);
+void t_message_misuse(void);
+void t_adopt_from_message(void);
 /* unit-vectors.c */
 void t_vec_data(void);
 void t_vec_refs(void);
