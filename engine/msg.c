@@ -569,6 +569,18 @@ static void channel_free(rav_channel *ch)
 {
 	if (!ch || !channel_live(ch, "rav_channel_free"))
 		return;
+	/* A receiver asleep in rav_recv would wake on a destroyed condition
+	 * variable (or never): refused, the channel stays as it was. */
+	pthread_mutex_lock(&ch->lock);
+	bool waited_on = ch->parked != NULL;
+	pthread_mutex_unlock(&ch->lock);
+	if (waited_on) {
+		rav__misuse(RAV_ESTATE,
+			    "rav_channel_free: channel %u has a receiver blocked in rav_recv: close it "
+			    "(rav_channel_close), and free it once its receivers returned",
+			    ch->id);
+		return;
+	}
 	pthread_mutex_lock(&channels_lock);
 	if (ch->prev)
 		ch->prev->next = ch->next;

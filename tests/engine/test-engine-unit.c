@@ -115,6 +115,7 @@ static const rav_test_case cases[] = {
 	{ "heap-after-exit", t_heap_after_exit },
 	{ "message-misuse", t_message_misuse },
 	{ "adopt-from-message", t_adopt_from_message },
+	{ "free-waited-channel", t_free_waited_channel },
 	{ "vec-data", t_vec_data },
 	{ "vec-refs", t_vec_refs },
 	{ "bytes", t_bytes },

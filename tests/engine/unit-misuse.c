@@ -1,7 +1,11 @@
-/* unit-misuse.c - test-engine-unit's cases for the debug checks: stale
- * borrows, another thread's heap, and null or foreign arguments.
+/* unit-misuse.c - test-engine-unit's cases for API misuse: stale borrows,
+ * another thread's heap, null or foreign arguments (debug checks), and
+ * handles used after their end (a root freed twice, a sent message's heap,
+ * a heap after rav_thread_exit, freed messages and channels, a channel
+ * freed under a blocked receiver), which every build reports.
  */
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -567,4 +571,54 @@ void t_adopt_from_message(void)
 	rav_channel_free(ch);
 	CHECK_EQ(live(h), base);
 	CHECK_HEAP(h);
+}
+
+typedef struct blocked_ctx {
+	rav_channel *ch;
+	rav_status st;
+	_Atomic long tid; /* the receiver's, once it is about to call rav_recv */
+} blocked_ctx;
+
+static void *blocked_receiver(void *arg)
+{
+	blocked_ctx *ctx = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	ctx->tid = (long)syscall(SYS_gettid);
+	ctx->st = rav_recv(ctx->ch, h, r);
+	rav_root_free(h, r);
+	rav_thread_exit();
+	return NULL;
+}
+
+/* Is thread tid of this process asleep (state S in /proc)? */
+static bool thread_sleeps(long tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')'); /* state follows the command name */
+	return end && end[1] == ' ' && end[2] == 'S';
+}
+
+/* rav_channel_free while a receiver sleeps in rav_recv destroyed the
+ * condition variable it waits on.  Refused; close, join, free works. */
+void t_free_waited_channel(void)
+{
+	blocked_ctx ctx = {rav_channel_new(), RAV_OK, 0};
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, blocked_receiver, &ctx), 0);
+	/* until it sleeps in rav_recv (parked on the channel before it waits) */
+	while (!ctx.tid || !thread_sleeps(ctx.tid))
+		usleep(1000);
+	EXPECT_MISUSE_AS(RAV_ESTATE, "blocked in rav_recv", rav_channel_free(ctx.ch));
+	rav_channel_close(ctx.ch);
+	pthread_join(th, NULL);
+	CHECK_EQ(ctx.st, RAV_ECLOSED);
+	rav_channel_free(ctx.ch);
 }

@@ -52,6 +52,7 @@ void t_sent_heap(void);
 void t_heap_after_exit(void);
 void t_message_misuse(void);
 void t_adopt_from_message(void);
+void t_free_waited_channel(void);
 /* unit-vectors.c */
 void t_vec_data(void);
 void t_vec_refs(void);
