@@ -19,6 +19,11 @@
  * addresses (8-aligned): cell_of(slot) finds the cell, word_of(slot) the field.
  * A free root slot is on its heap's free-slot stack and flagged in its root
  * cell's type word (RAV_FLAG_ROOT_FREE), so a root freed twice is caught.
+ *
+ * Over 800 lines because it is the one definition of the heap's layout
+ * (struct rav_heap, the page header, the type word) together with the
+ * inline helpers every engine file compiles against it; the hot paths' own
+ * inline steps are in heap-inline.h already.
  */
 #ifndef RAV_PRIVATE_H
 #define RAV_PRIVATE_H
@@ -268,6 +273,8 @@ struct rav_msg {
 /* msg.c: is m a message the program may still use?  Reports a freed or
  * foreign one (cheap: one word, in every build).  RAV_EINVAL or RAV_OK. */
 rav_status rav__msg_check(const struct rav_msg *m, const char *what);
+/* msg.c: tear down a message the engine holds (unsent, or queued in a channel). */
+void rav__msg_destroy(struct rav_msg *m);
 
 /* How a received message's cells are laid out (msg.c, rav__arrive). */
 typedef enum rav_arrive_policy {
