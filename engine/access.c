@@ -52,7 +52,10 @@ static inline bool root_passes(const rav_heap *h, rav_root r)
 	if (!s || ((uintptr_t)s & (sizeof(uintptr_t) - 1)) != 0 || !rav__in_pool(s) || !owner_is_self(h))
 		return false;
 	const rav_cell *c = cell_of(s);
-	return cell_type(c) == RAV_TYPE_ROOT && word_of(s) != 0 && page_owner(page_of(c)) == h;
+	unsigned w = word_of(s);
+	/* (a freed slot carries its RAV_FLAG_ROOT_FREE bit: not a root) */
+	return (c->w[0] & (RAV_TYPE_MASK | RAV_FLAG_ROOT_FREE(w))) == RAV_TYPE_ROOT && w != 0 &&
+	       page_owner(page_of(c)) == h;
 }
 #endif
 
@@ -334,6 +337,11 @@ void rav_root_free(rav_heap *h, rav_root r)
 	RAV_SITE_ENTER();
 	if (!check_root(h, r, "rav_root_free"))
 		return;
+	/* (in every build, before anything is dropped: a null, ended or sent
+	 * heap, a message's own root; roots.c) */
+	if (RAV_UNLIKELY(!h || h->builder >= RAV_BUILDER_ENDED || h->kind == RAV_HEAP_MESSAGE) &&
+	    rav__root_free_refused(h, r))
+		return;
 	RAV_SAFEPOINT(h);
 	uintptr_t *slot = (uintptr_t *)r;
 	if (*slot) {
@@ -478,6 +486,12 @@ static rav_status new_into_replacing(rav_heap *h, rav_type t, uintptr_t *slot, r
 static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *owner,
 							  rav_ref *out, bool tr)
 {
+	/* A sent message or an ended heap shows no room, so its allocations
+	 * come here: stopped before the old value is dropped (roots.c). */
+	if (RAV_UNLIKELY(h->builder >= RAV_BUILDER_ENDED)) {
+		rav__heap_gone(h, "rav_new");
+		return rav__misuse_status();
+	}
 	if (*slot != 0)
 		return new_into_replacing(h, t, slot, owner, out);
 	rav_cell *c = rav__alloc_t(h, t, tr);

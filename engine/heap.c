@@ -36,6 +36,13 @@ static bool grow(rav_heap *h)
 
 rav_cell *rav__alloc_slow(rav_heap *h)
 {
+	/* A heap whose thread ended, or a sent message, has no room at its top
+	 * (its limit is NULL), so every allocation into it comes here, in
+	 * every build: one compare off the fast path. */
+	if (RAV_UNLIKELY(h->builder >= RAV_BUILDER_ENDED)) {
+		rav__heap_gone(h, "allocation");
+		return NULL;
+	}
 	if (h->dead) {
 		/* Reuse a queued hole: deferred mode, or within an operation that
 		 * freed before it allocates (the compaction at its end fills the

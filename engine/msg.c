@@ -1,44 +1,22 @@
-/* msg.c - messages, channels and the arrival compaction.
+/* msg.c - messages and the arrival compaction.
  *
  * A message is a heap of its own (kind RAV_HEAP_MESSAGE) whose pages are
  * buffer pages: bump-allocated, never compacted while the message is built
  * or in flight, so nothing in them moves.  Its root lives in a root cell
  * inside its first buffer page, so the whole message is self-contained.
- * Sending hands the message (its page list) to a channel; receiving links
- * the pages into the receiver's list whole (the cells in them are not
- * copied), then closes the one gap this can leave, the receiver's partly
- * filled top page, whichever way moves fewer cells: the arrived cells fill
- * its tail, or its few cells move after the arrived ones and the page goes
- * back to the pool (rav__arrive).  The root cell becomes a hole, and the
- * arrival compaction fills the holes from the top.
- *
- * Live sessions (record-live.c) need two things from here: channels are listed
- * (a sweep snapshots the messages queued in them), and a receiver that
- * blocks puts itself on its channel's `parked` list, so a sweep can
- * snapshot its heap under the channel's lock while it sleeps.  The sweep
- * only tries channel locks: a thread holding one may be waiting for the
- * recorder, whose thread runs the sweep. */
+ * Sending hands the message (its page list) to a channel (channel.c);
+ * receiving links the pages into the receiver's list whole (the cells in
+ * them are not copied), then closes the one gap this can leave, the
+ * receiver's partly filled top page, whichever way moves fewer cells: the
+ * arrived cells fill its tail, or its few cells move after the arrived ones
+ * and the page goes back to the pool (rav__arrive, also used by
+ * rav_deserialize).  The root cell becomes a hole, and the arrival
+ * compaction fills the holes from the top.
+ */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "rav-private.h"
-
-struct rav_channel {
-	uint32_t live; /* RAV_CHANNEL_LIVE until rav_channel_free (misuse check) */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct rav_msg *head, *tail;
-	unsigned id;
-	bool closed;
-	rav_parked *parked;              /* receivers blocked in rav_recv */
-	struct rav_channel *next, *prev; /* all channels (for sweeps) */
-};
-
-static atomic_uint next_channel_id;
-static pthread_mutex_t channels_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rav_channel *channels;
-
-#define RAV_CHANNEL_LIVE 0x214e4843u /* "CHN!" */
 
 /* A message or channel the program freed (or one that never was) used
  * again: freeing it twice tore down its pages twice, sending it crashed.
@@ -57,17 +35,8 @@ rav_status rav__msg_check(const struct rav_msg *m, const char *what)
 	return RAV_EINVAL;
 }
 
-static bool channel_live(const rav_channel *ch, const char *what)
-{
-	if (RAV_LIKELY(ch->live == RAV_CHANNEL_LIVE))
-		return true;
-	rav__misuse(RAV_EINVAL, "%s: %p is not a channel (freed with rav_channel_free, or never made by rav_channel_new)",
-	            what, (const void *)ch);
-	return false;
-}
-
 /* Tear down a message the engine holds (unsent, or queued in a channel). */
-static void msg_destroy(rav_msg *m)
+void rav__msg_destroy(rav_msg *m)
 {
 	RAV_SAFEPOINT(&m->heap);
 	rav__heap_destroy(&m->heap);
@@ -104,14 +73,15 @@ rav_msg *rav_msg_new(void)
 	return m;
 }
 
+/* (checked like the calls that take a message: one word, every build) */
 rav_heap *rav_msg_heap(rav_msg *m)
 {
-	return m ? &m->heap : NULL;
+	return m && rav__msg_check(m, "rav_msg_heap") == RAV_OK ? &m->heap : NULL;
 }
 
 rav_root rav_msg_root(rav_msg *m)
 {
-	return m ? (rav_root)m->root : NULL;
+	return m && rav__msg_check(m, "rav_msg_root") == RAV_OK ? (rav_root)m->root : NULL;
 }
 
 void rav_msg_free(rav_msg *m)
@@ -123,7 +93,7 @@ void rav_msg_free(rav_msg *m)
 		rav__misuse(RAV_EINVAL, "rav_msg_free: message %u was sent: it belongs to its channel now", m->heap.id);
 		return;
 	}
-	msg_destroy(m);
+	rav__msg_destroy(m);
 }
 
 /* ---- adopting a subtree ----
@@ -410,6 +380,13 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 		return RAV_EINVAL;
 	if (m->sent)
 		return rav__fail(RAV_ESTATE, "rav_msg_adopt: message already sent");
+	/* (a message adopting from itself tripped the engine's invariants: the
+	 * walk found the subtree's cells queued to die) */
+	if (h == &m->heap) {
+		rav__misuse(RAV_EINVAL, "rav_msg_adopt: heap %u is message %u's own heap: adopt from the heap the "
+			    "subtree is in", h->id, m->heap.id);
+		return RAV_EINVAL;
+	}
 	if (!CHECK_OWNER(h, "rav_msg_adopt") || !CHECK_OWNER(&m->heap, "rav_msg_adopt"))
 		return rav__misuse_status();
 	/* In every build: the walk below follows the root's word, and a root
@@ -522,118 +499,6 @@ out:
 	free(walk.v);
 	free(stack.v);
 	return st;
-}
-
-/* ---- channels ---- */
-
-rav_channel *rav_channel_new(void)
-{
-	rav_channel *ch = calloc(1, sizeof *ch);
-	if (!ch) {
-		rav__fail(RAV_ENOMEM, "rav_channel_new: out of memory");
-		return NULL;
-	}
-	pthread_mutex_init(&ch->lock, NULL);
-	pthread_cond_init(&ch->cond, NULL);
-	ch->live = RAV_CHANNEL_LIVE;
-	ch->id = atomic_fetch_add(&next_channel_id, 1) + 1;
-	pthread_mutex_lock(&channels_lock);
-	ch->next = channels;
-	if (channels)
-		channels->prev = ch;
-	channels = ch;
-	pthread_mutex_unlock(&channels_lock);
-	return ch;
-}
-
-void rav_channel_close(rav_channel *ch)
-{
-	if (!ch || !channel_live(ch, "rav_channel_close"))
-		return;
-	pthread_mutex_lock(&ch->lock);
-	ch->closed = true;
-	pthread_cond_broadcast(&ch->cond);
-	pthread_mutex_unlock(&ch->lock);
-}
-
-/* Discards the messages still queued (rav_msg_free): one call site. */
-static void channel_free(rav_channel *ch)
-{
-	if (!ch || !channel_live(ch, "rav_channel_free"))
-		return;
-	pthread_mutex_lock(&channels_lock);
-	if (ch->prev)
-		ch->prev->next = ch->next;
-	else
-		channels = ch->next;
-	if (ch->next)
-		ch->next->prev = ch->prev;
-	pthread_mutex_unlock(&channels_lock);
-	struct rav_msg *m = ch->head;
-	while (m) {
-		struct rav_msg *next = m->next;
-		msg_destroy(m);
-		m = next;
-	}
-	pthread_cond_destroy(&ch->cond);
-	pthread_mutex_destroy(&ch->lock);
-	*(volatile uint32_t *)&ch->live = 0;
-	free(ch);
-}
-
-rav_status rav_send(rav_channel *ch, rav_msg *m)
-{
-	RAV_SITE_ENTER();
-	if (!ch || !m)
-		return rav__fail(RAV_EINVAL, "rav_send: null channel or message");
-	if (!channel_live(ch, "rav_send") || rav__msg_check(m, "rav_send") != RAV_OK)
-		return RAV_EINVAL;
-	if (m->sent)
-		return rav__fail(RAV_ESTATE, "rav_send: message %u was already sent", m->heap.id);
-	rav_heap *mh = &m->heap;
-	RAV_SAFEPOINT(rav__self());
-	RAV_SAFEPOINT(mh);
-	/* Only the message root may hold a reference when the message leaves
-	 * (searched only if other roots were ever made in it). */
-	for (rav_cell *p = mh->extra_roots ? mh->first : NULL; p; p = (rav_cell *)p->w[PH_NEXT]) {
-		unsigned fill = p == mh->top_page ? mh->top : page_fill(p);
-		for (unsigned i = 1; i < fill; i++)
-			if (cell_type(&p[i]) == RAV_TYPE_ROOT)
-				for (int w = 1; w < 4; w++)
-					if (p[i].w[w] && &p[i].w[w] != m->root)
-						return rav__fail(RAV_ESTATE,
-								 "rav_send: message %u has a root other than its "
-								 "message root still set; free it before sending",
-								 mh->id);
-	}
-	if (mh->top_page)
-		page_set_fill(mh->top_page, mh->top);
-	rav_heap *self = rav__self();
-	if (self)
-		self->st.pages_sent += mh->st.pages;
-	pthread_mutex_lock(&ch->lock);
-	if (ch->closed) {
-		pthread_mutex_unlock(&ch->lock);
-		return rav__fail(RAV_ECLOSED, "rav_send: channel %u is closed", ch->id);
-	}
-	m->sent = true;
-	m->channel = ch->id;
-	m->next = NULL;
-	if (ch->tail)
-		ch->tail->next = m;
-	else
-		ch->head = m;
-	ch->tail = m;
-	rav_stamp stamp = rav__stamp();
-	/* Once the lock is released the receiver may take the message and free
-	 * it: read what the event needs now. */
-	unsigned msg_id = mh->id, ch_id = ch->id;
-	uint64_t msg_pages = mh->st.pages;
-	pthread_cond_signal(&ch->cond);
-	pthread_mutex_unlock(&ch->lock);
-	REC_SYNC(RAV_EV_MSG_SEND, msg_id, ch_id, msg_pages, stamp);
-	(void)msg_id, (void)ch_id, (void)msg_pages;
-	return RAV_OK;
 }
 
 /* Which pages a received message's cells end up in.  The message's pages
@@ -790,135 +655,4 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	rav__compact(h, 0, RAV_COMPACT_ARRIVAL);
 	h->gen++;
 	return RAV_OK;
-}
-
-static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block)
-{
-	if (!ch || !h)
-		return rav__fail(RAV_EINVAL, "rav_recv: null channel or heap");
-	if (!channel_live(ch, "rav_recv"))
-		return RAV_EINVAL;
-	if (h->kind != RAV_HEAP_THREAD)
-		return rav__fail(RAV_EINVAL, "rav_recv: heap %u is a message, not a thread heap", h->id);
-	if (!CHECK_OWNER(h, "rav_recv"))
-		return rav__misuse_status();
-	/* In every build, before the message leaves the queue: a root of
-	 * another heap would get the message's cells linked into that heap
-	 * (another thread's) and report success. */
-	if (!rav__check_root(h, dst, "rav_recv"))
-		return rav__misuse_status();
-	RAV_SAFEPOINT(h);
-	pthread_mutex_lock(&ch->lock);
-	rav_parked pk;
-	bool parked = false;
-	while (!ch->head) {
-		if (ch->closed)
-			break;
-		if (!block) {
-			pthread_mutex_unlock(&ch->lock);
-			return RAV_EAGAIN;
-		}
-		if (!parked) {
-			rav__park(&pk, h);
-			pk.next = ch->parked;
-			ch->parked = &pk;
-			parked = true;
-		}
-		pthread_cond_wait(&ch->cond, &ch->lock);
-	}
-	if (parked) {
-		for (rav_parked **p = &ch->parked; *p; p = &(*p)->next)
-			if (*p == &pk) {
-				*p = pk.next;
-				break;
-			}
-		rav__unpark(&pk);
-	}
-	if (!ch->head) {
-		pthread_mutex_unlock(&ch->lock);
-		return rav__fail(RAV_ECLOSED, "rav_recv: channel %u is closed and empty", ch->id);
-	}
-	/* Nothing of h was touched yet in this call: a thread that slept
-	 * through the start of a session joins it here, under the lock. */
-	RAV_SAFEPOINT(h);
-	rav_msg *m = ch->head;
-	ch->head = m->next;
-	if (!ch->head)
-		ch->tail = NULL;
-	/* A message queued before the session began is taken now, before its
-	 * pages change hands (the channel's lock keeps it still). */
-	if (RAV_UNLIKELY(rav__tracing))
-		rav__snapshot_in_flight(&m->heap, ch->id, true);
-	rav_stamp stamp = rav__stamp();
-	pthread_mutex_unlock(&ch->lock);
-	REC_SYNC(RAV_EV_MSG_RECV, m->heap.id, ch->id, h->id, stamp);
-	rav_status st = rav__arrive(h, m, (uintptr_t *)dst);
-	free(m->heap.root_stack);
-	free(m->heap.pending);
-	REC_SYNC(RAV_EV_HEAP_END, m->heap.id, 0, 0, rav__stamp());
-	*(volatile uint32_t *)&m->live = 0; /* (a store the compiler would drop before free) */
-	free(m);
-	return st;
-}
-
-rav_status rav_recv(rav_channel *ch, rav_heap *h, rav_root dst)
-{
-	bool noted = rav__site_enter_blocking(RAV_CALLER);
-	rav_status st = receive(ch, h, dst, true);
-	rav__site_leave_blocking(noted);
-	return st;
-}
-
-rav_status rav_try_recv(rav_channel *ch, rav_heap *h, rav_root dst)
-{
-	RAV_SITE_ENTER();
-	return receive(ch, h, dst, false);
-}
-
-void rav_channel_free(rav_channel *ch)
-{
-	RAV_SITE_BEGIN();
-	channel_free(ch);
-	RAV_SITE_END();
-}
-
-/* ---- live sessions ---- */
-
-/* Snapshot the messages queued in every channel and the heaps of threads
- * blocked in rav_recv, each under its channel's lock. */
-/* Messages snapshotted per hold of a channel's lock: a long queue is taken
- * in batches, so its sender and receiver are held up for a batch at a time
- * (a message taken already is skipped: its heap is in the epoch). */
-#define SWEEP_BATCH 256
-
-unsigned rav__channels_sweep(void)
-{
-	unsigned busy = 0;
-	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE);
-	pthread_mutex_lock(&channels_lock);
-	for (struct rav_channel *ch = channels; ch; ch = ch->next) {
-		for (bool more = true; more;) {
-			if (pthread_mutex_trylock(&ch->lock) != 0) {
-				busy++;
-				break;
-			}
-			for (rav_parked *pk = ch->parked; pk; pk = pk->next)
-				rav__snapshot_parked(pk, ch->id);
-			unsigned taken = 0;
-			more = false;
-			for (struct rav_msg *m = ch->head; m; m = m->next) {
-				if (__atomic_load_n(&m->heap.snap_epoch, __ATOMIC_ACQUIRE) == e)
-					continue;
-				if (taken == SWEEP_BATCH) {
-					more = true;
-					break;
-				}
-				rav__snapshot_in_flight(&m->heap, ch->id, false);
-				taken++;
-			}
-			pthread_mutex_unlock(&ch->lock);
-		}
-	}
-	pthread_mutex_unlock(&channels_lock);
-	return busy;
 }

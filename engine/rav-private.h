@@ -17,7 +17,13 @@
  * Words that hold references contain plain cell addresses (cells are aligned
  * to their size, so the low 5 bits are zero).  Back-links contain slot
  * addresses (8-aligned): cell_of(slot) finds the cell, word_of(slot) the field.
- * A free root slot holds (next free slot | 1).
+ * A free root slot is on its heap's free-slot stack and flagged in its root
+ * cell's type word (RAV_FLAG_ROOT_FREE), so a root freed twice is caught.
+ *
+ * Over 800 lines because it is the one definition of the heap's layout
+ * (struct rav_heap, the page header, the type word) together with the
+ * inline helpers every engine file compiles against it; the hot paths' own
+ * inline steps are in heap-inline.h already.
  */
 #ifndef RAV_PRIVATE_H
 #define RAV_PRIVATE_H
@@ -217,10 +223,12 @@ struct rav_heap {
 	 * of the pinned cell updates it.  NULL outside such a call. */
 	rav_cell *pinned;
 	unsigned builder;        /* id of the thread heap whose thread owns this heap (its own id for thread
-				  * heaps, the building thread's for messages); debug builds check every call */
+				  * heaps, the building thread's for messages), or RAV_BUILDER_*; debug
+				  * builds check every call */
 	unsigned extra_roots;    /* message heaps: root slots handed out besides the message root */
 	unsigned root_cells;     /* message heaps: root cells in the buffer pages (0: unknown, search) */
 	struct rav_msg *msg;     /* message heaps: their message */
+	struct rav_heap *grave_next; /* ended thread heaps, kept a while (roots.c) */
 	/* Live sessions (record-live.c): the epoch this heap was last snapshotted in
 	 * (atomic: a sweep reads it under a channel's lock), and what a
 	 * snapshot reports about it. */
@@ -229,6 +237,14 @@ struct rav_heap {
 	uint64_t tid;            /* thread heaps: OS thread id */
 	char name[64];           /* thread heaps: rav_thread_name */
 };
+
+/* rav_heap.builder of a heap no thread may use: no heap has these ids.
+ * Allocation (rav__alloc_slow: such a heap has no room at its top) and
+ * rav_root_new report them in every build, debug builds on every call. */
+#define RAV_BUILDER_SENT 0xffffffffu  /* a message handed to a channel */
+#define RAV_BUILDER_ENDED 0xfffffffeu /* a thread heap after its thread's end */
+void rav__heap_gone(const rav_heap *h, const char *what);
+bool rav__root_free_refused(const rav_heap *h, rav_root r);
 
 /* The inline fast paths of ravioli.h see a heap as its head. */
 _Static_assert(offsetof(struct rav_heap, top_page) == offsetof(struct rav__heap_head, top_page) &&
@@ -248,11 +264,18 @@ struct rav_msg {
 	struct rav_msg *next;    /* channel queue */
 	unsigned channel;
 	uint32_t live;           /* RAV_MSG_LIVE from rav_msg_new until freed or received (misuse check) */
+	/* While queued, the heap shows no room (no top page, no holes), so that
+	 * no allocation of its builder's lands in it; the receiver puts these
+	 * back (msg.c). */
+	rav_cell *sent_top_page, *sent_dead, *sent_dead_tail;
+	unsigned sent_top;
 };
 #define RAV_MSG_LIVE 0x2147534du /* "MSG!" */
 /* msg.c: is m a message the program may still use?  Reports a freed or
  * foreign one (cheap: one word, in every build).  RAV_EINVAL or RAV_OK. */
 rav_status rav__msg_check(const struct rav_msg *m, const char *what);
+/* msg.c: tear down a message the engine holds (unsent, or queued in a channel). */
+void rav__msg_destroy(struct rav_msg *m);
 
 /* How a received message's cells are laid out (msg.c, rav__arrive). */
 typedef enum rav_arrive_policy {

@@ -224,8 +224,12 @@ enum rav_compact_reason { RAV_COMPACT_FREE = 0, RAV_COMPACT_ARRIVAL = 1, RAV_COM
 #define RAV_FLAG_BUFFER ((uintptr_t)1 << 17) /* lives in a message buffer page */
 #define RAV_FLAG_DYING ((uintptr_t)1 << 18)  /* unreachable, queued for the deferred kill cascade */
 #define RAV_FLAG_WATCH ((uintptr_t)1 << 19)  /* a live debugger watches this cell (rav_debug_watch) */
+/* Root cells only: bit 19 + w set = root slot w (1-3) is free (on the
+ * heap's free-slot stack), so a root freed twice is told from a live one. */
+#define RAV_FLAG_ROOT_FREE(w) ((uintptr_t)1 << (19 + (w)))
+#define RAV_FLAG_ROOT_FREE_ALL (RAV_FLAG_ROOT_FREE(1) | RAV_FLAG_ROOT_FREE(2) | RAV_FLAG_ROOT_FREE(3))
 /* Flags of the engine's own bookkeeping: never recorded, never in a trace. */
-#define RAV_FLAG_TRANSIENT (RAV_FLAG_MARK | RAV_FLAG_DYING | RAV_FLAG_WATCH)
+#define RAV_FLAG_TRANSIENT (RAV_FLAG_MARK | RAV_FLAG_DYING | RAV_FLAG_WATCH | RAV_FLAG_ROOT_FREE_ALL)
 #define RAV_SCALAR_SHIFT 24
 
 /* Page header cell (cell 0 of every page): type RAV_TYPE_HEADER whose

@@ -26,13 +26,55 @@ static pthread_once_t self_once = PTHREAD_ONCE_INIT;
 
 /* ---- heap lifetime ---- */
 
+/* Ended heaps.  A program may keep the pointer of a heap whose thread
+ * ended and call with it: freed, its structure would be read and written
+ * as if live.  So it is kept, empty, marked RAV_BUILDER_ENDED (every call
+ * that allocates or makes a root reports it, debug builds every call),
+ * and reused for a later thread's heap only once GRAVE_KEEP others ended
+ * after it: what is kept is bounded by the threads alive at once plus
+ * GRAVE_KEEP structures.  A reused one has a new id, so a stale pointer to
+ * it is then another thread's heap (reported as such by debug builds). */
+#define GRAVE_KEEP 64
+static pthread_mutex_t grave_lock = PTHREAD_MUTEX_INITIALIZER;
+static rav_heap *grave_head, *grave_tail; /* oldest first */
+static unsigned grave_n;
+
 static void release_self(rav_heap *h)
 {
 	rav__heap_destroy(h);
 	rav__page_cache_flush(); /* the pages the heap gave back, and any others this thread held */
 	rav__record_thread_end(h);
 	rav__self_heap = NULL;
-	free(h);
+	h->builder = RAV_BUILDER_ENDED;
+	h->grave_next = NULL;
+	pthread_mutex_lock(&grave_lock);
+	if (grave_tail)
+		grave_tail->grave_next = h;
+	else
+		grave_head = h;
+	grave_tail = h;
+	grave_n++;
+	pthread_mutex_unlock(&grave_lock);
+}
+
+/* A heap structure for a new thread: an ended one old enough, or a new one. */
+static rav_heap *heap_struct_new(void)
+{
+	rav_heap *h = NULL;
+	pthread_mutex_lock(&grave_lock);
+	if (grave_n > GRAVE_KEEP) {
+		h = grave_head;
+		grave_head = h->grave_next;
+		if (!grave_head)
+			grave_tail = NULL;
+		grave_n--;
+	}
+	pthread_mutex_unlock(&grave_lock);
+	if (h)
+		return h;
+	/* Its own cache lines: the heaps of two threads are written all the
+	 * time and must not share one. */
+	return aligned_alloc(64, (sizeof *h + 63) & ~(size_t)63);
 }
 
 static void self_destructor(void *arg)
@@ -77,9 +119,7 @@ rav_heap *rav_heap_self(void)
 #if RAV_VALGRIND
 	ANNOTATE_HAPPENS_AFTER(&self_key);
 #endif
-	/* Its own cache lines: the heaps of two threads are written all the
-	 * time and must not share one. */
-	rav_heap *h = aligned_alloc(64, (sizeof *h + 63) & ~(size_t)63);
+	rav_heap *h = heap_struct_new();
 	if (!h) {
 		rav__fail(RAV_ENOMEM, "rav_heap_self: out of memory for the heap structure");
 		return NULL;
@@ -262,8 +302,11 @@ uintptr_t *rav__root_slot_new(rav_heap *h)
 		h->root_stack[h->root_n++] = &c->w[3];
 		h->root_stack[h->root_n++] = &c->w[2];
 		h->root_stack[h->root_n++] = &c->w[1];
+		c->w[0] |= RAV_FLAG_ROOT_FREE_ALL;
 	}
 	uintptr_t *slot = h->root_stack[--h->root_n];
+	rav_assert(cell_of(slot)->w[0] & RAV_FLAG_ROOT_FREE(word_of(slot)));
+	cell_of(slot)->w[0] &= ~RAV_FLAG_ROOT_FREE(word_of(slot));
 	h->extra_roots++;
 	REC(RAV_EV_ROOT_NEW, 0, 0, slot, 0, 0);
 	return slot;
@@ -271,11 +314,22 @@ uintptr_t *rav__root_slot_new(rav_heap *h)
 
 void rav__root_slot_free(rav_heap *h, uintptr_t *slot)
 {
+	/* In every build (a root is freed far less often than it is read): a
+	 * root freed twice would be on the free stack twice, and two later
+	 * rav_root_new would hand out the same slot.  Debug builds stop it
+	 * earlier (rav__check_root), with the same message. */
+	uintptr_t *type_word = &cell_of(slot)->w[0];
+	if (RAV_UNLIKELY(*type_word & RAV_FLAG_ROOT_FREE(word_of(slot)))) {
+		rav__misuse(RAV_ESTALE, "rav_root_free: root %p of heap %u was freed already (freed twice?)",
+			    (void *)slot, h->id);
+		return;
+	}
 	REC(RAV_EV_ROOT_FREE, 0, 0, slot, 0, 0);
 	h->extra_roots--;
 	/* If the stack cannot grow, the slot stays allocated but empty: a leak
 	 * of 8 bytes, never a crash. */
-	(void)root_stack_push(h, slot);
+	if (root_stack_push(h, slot))
+		*type_word |= RAV_FLAG_ROOT_FREE(word_of(slot));
 }
 
 /* The engine's own root slot, for a reference in transit during an
@@ -294,6 +348,12 @@ rav_root rav_root_new(rav_heap *h)
 		rav__fail(RAV_EINVAL, "rav_root_new: null heap");
 		return NULL;
 	}
+	/* In every build (not a per-cell call): a root of a heap nobody owns
+	 * any more would be memory the channel or the pool holds. */
+	if (RAV_UNLIKELY(h->builder >= RAV_BUILDER_ENDED)) {
+		rav__heap_gone(h, "rav_root_new");
+		return NULL;
+	}
 	if (!CHECK_OWNER(h, "rav_root_new"))
 		return NULL;
 	RAV_SAFEPOINT(h);
@@ -301,6 +361,44 @@ rav_root rav_root_new(rav_heap *h)
 }
 
 /* ---- checks ---- */
+
+/* rav_root_free's checks off its common case (a thread heap in use), in
+ * every build: true (reported) if the root must not be freed. */
+bool rav__root_free_refused(const rav_heap *h, rav_root r)
+{
+	if (!h) {
+		rav__misuse(RAV_EINVAL, "rav_root_free: null heap");
+		return true;
+	}
+	if (h->builder >= RAV_BUILDER_ENDED) {
+		rav__heap_gone(h, "rav_root_free");
+		return true;
+	}
+	if (h->kind == RAV_HEAP_MESSAGE && h->msg && (uintptr_t *)r == h->msg->root) {
+		rav__misuse(RAV_EINVAL,
+			    "rav_root_free: %p is the message root of message %u: it goes with the message "
+			    "(rav_send, or rav_msg_free to discard it)",
+			    (void *)r, h->id);
+		return true;
+	}
+	return false;
+}
+
+/* A heap no thread may use any more: a thread heap whose thread ended
+ * (rav_thread_exit, or the thread exited), or a message that was sent. */
+void rav__heap_gone(const rav_heap *h, const char *what)
+{
+	if (h->builder == RAV_BUILDER_SENT)
+		rav__misuse(RAV_ESTATE,
+			    "%s: message %u was sent (rav_send): its pages belong to the channel and then to the "
+			    "receiver; build the next one with rav_msg_new",
+			    what, h->id);
+	else
+		rav__misuse(RAV_ESTALE,
+			    "%s: heap %u ended (its thread called rav_thread_exit or exited): the pointer is stale; "
+			    "rav_heap_self() gives the calling thread's heap",
+			    what, h->id);
+}
 
 bool rav__check_owner(const rav_heap *h, const char *what)
 {
@@ -312,6 +410,10 @@ bool rav__check_owner(const rav_heap *h, const char *what)
 	unsigned owner = h->builder;
 	if (RAV_LIKELY(self != NULL && owner == self->id))
 		return true;
+	if (owner >= RAV_BUILDER_ENDED) {
+		rav__heap_gone(h, what);
+		return false;
+	}
 	if (h->kind == RAV_HEAP_MESSAGE && !owner) {
 		/* a message built by a thread that had no heap yet, or one being
 		 * read by rav_deserialize: it belongs to whoever holds it now */
@@ -350,6 +452,11 @@ bool rav__check_root(rav_heap *h, rav_root r, const char *what)
 	}
 	if (cell_type(c) != RAV_TYPE_ROOT || page_owner(page_of(c)) != h || word_of(r) == 0) {
 		rav__misuse(RAV_EINVAL, "%s: %p is not a root of heap %u", what, (void *)r, h->id);
+		return false;
+	}
+	if (c->w[0] & RAV_FLAG_ROOT_FREE(word_of(r))) {
+		rav__misuse(RAV_ESTALE, "%s: root %p of heap %u was freed with rav_root_free (used after free, or freed twice)",
+			    what, (void *)r, h->id);
 		return false;
 	}
 	return true;

@@ -154,6 +154,10 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 		return rav__fail(RAV_EINVAL, "rav_serialize_msg: null message");
 	if (rav__msg_check(m, "rav_serialize_msg") != RAV_OK)
 		return RAV_EINVAL;
+	/* (its pages are the channel's: a receiver may be taking them) */
+	if (m->sent)
+		return rav__fail(RAV_ESTATE, "rav_serialize_msg: message %u was sent: it belongs to its channel now",
+				 m->heap.id);
 	rav_heap *mh = &m->heap;
 	RAV_SAFEPOINT(mh);
 	uint32_t npages = 0;

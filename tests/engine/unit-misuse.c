@@ -1,7 +1,11 @@
-/* unit-misuse.c - test-engine-unit's cases for the debug checks: stale
- * borrows, another thread's heap, and null or foreign arguments.
+/* unit-misuse.c - test-engine-unit's cases for API misuse: stale borrows,
+ * another thread's heap, null or foreign arguments (debug checks), and
+ * handles used after their end (a root freed twice, a sent message's heap,
+ * a heap after rav_thread_exit, freed messages and channels, a channel
+ * freed under a blocked receiver), which every build reports.
  */
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -136,19 +140,21 @@ static void keep_misuse(rav_status s, const char *message, void *user)
 
 /* expr misuses the API: the handler hears of it once, with `needle` in the
  * message (which rav_last_error also gives). */
-#define EXPECT_MISUSE(expr, needle)                                                                          \
+#define EXPECT_MISUSE(expr, needle) EXPECT_MISUSE_AS(RAV_EINVAL, needle, expr)
+/* (expr last: once expanded, its commas are arguments too) */
+#define EXPECT_MISUSE_AS(status, needle, ...)                                                                \
 	do {                                                                                                 \
 		misuse_text m_ = {0, RAV_OK, ""};                                                            \
 		rav_set_error_handler(keep_misuse, &m_);                                                     \
-		expr;                                                                                        \
+		__VA_ARGS__;                                                                                 \
 		rav_set_error_handler(NULL, NULL);                                                           \
-		if (m_.count != 1 || m_.last != RAV_EINVAL || !strstr(m_.message, needle) ||                 \
+		if (m_.count != 1 || m_.last != (status) || !strstr(m_.message, needle) ||                   \
 		    !strstr(rav_last_error(), needle)) {                                                     \
 			fprintf(stderr,                                                                      \
 			        "%s:%d: %s: misuse reported %d time(s) (%s) with '%s', expected "            \
-			        "RAV_EINVAL with '%s'\n",                                                    \
-			        __FILE__, __LINE__, #expr, m_.count, rav_status_name(m_.last), m_.message,   \
-			        needle);                                                                     \
+			        "%s with '%s'\n",                                                            \
+			        __FILE__, __LINE__, #__VA_ARGS__, m_.count, rav_status_name(m_.last), m_.message,   \
+			        rav_status_name(status), needle);                                            \
 			CHECK(0);                                                                            \
 		}                                                                                            \
 	} while (0)
@@ -343,6 +349,8 @@ void t_freed_handles(void)
 	rav_msg_free(m);
 	EXPECT_MISUSE(rav_msg_free(m), "rav_msg_free: ");
 	EXPECT_MISUSE(CHECK_EQ(rav_send(ch, m), RAV_EINVAL), "is not a message the program holds");
+	EXPECT_MISUSE(CHECK(rav_msg_heap(m) == NULL), "rav_msg_heap: ");
+	EXPECT_MISUSE(CHECK(rav_msg_root(m) == NULL), "rav_msg_root: ");
 
 	/* a sent message belongs to its channel */
 	rav_msg *sent = rav_msg_new();
@@ -363,4 +371,254 @@ void t_freed_handles(void)
 	CHECK_EQ(live(h), base);
 	CHECK_HEAP(h);
 #endif
+}
+
+/* ---- roots, messages and heaps used after their end ---- */
+
+/* A root freed twice went onto the free-slot stack twice, and the next two
+ * rav_root_new handed the same slot to two owners.  Reported in every build
+ * (rav_root_free is not a per-cell call); debug builds also report any
+ * other use of the freed root. */
+void t_root_double_free(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_root r = rav_root_new(h);
+	rav_ref x;
+	CHECK_OK(rav_new_root(h, T_DATA, r, &x));
+	rav_root_free(h, r);
+	CHECK_EQ(live(h), base);
+	EXPECT_MISUSE_AS(RAV_ESTALE, "freed", rav_root_free(h, r));
+#if RAV_DEBUG
+	EXPECT_MISUSE_AS(RAV_ESTALE, "was freed with rav_root_free", CHECK((rav_root_get)(h, r).cell == NULL));
+	EXPECT_MISUSE_AS(RAV_ESTALE, "rav_new_root: root", CHECK((rav_new_root)(h, T_DATA, r, NULL) != RAV_OK));
+	EXPECT_MISUSE_AS(RAV_ESTALE, "rav_root_is_set: root", CHECK(!rav_root_is_set(h, r)));
+#endif
+	/* Two new roots are two slots. */
+	rav_root a = rav_root_new(h), b = rav_root_new(h);
+	CHECK(a != NULL && b != NULL && a != b);
+	CHECK_OK(rav_new_root(h, T_DATA, a, &x));
+	rav_store(h, x, 0, 11);
+	CHECK_OK(rav_new_root(h, T_DATA, b, &x));
+	rav_store(h, x, 0, 22);
+	CHECK_EQ(rav_load(h, rav_root_get(h, a), 0), 11);
+	CHECK_EQ(rav_load(h, rav_root_get(h, b), 0), 22);
+	rav_root_free(h, a);
+	rav_root_free(h, b);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+
+	/* A message root too (message heaps keep root cells in their pages). */
+	rav_msg *m = rav_msg_new();
+	rav_heap *mh = rav_msg_heap(m);
+	rav_root extra = rav_root_new(mh);
+	rav_root_free(mh, extra);
+	EXPECT_MISUSE_AS(RAV_ESTALE, "freed", rav_root_free(mh, extra));
+	rav_root e1 = rav_root_new(mh), e2 = rav_root_new(mh);
+	CHECK(e1 != e2 && e1 != rav_msg_root(m) && e2 != rav_msg_root(m));
+	rav_root_free(mh, e1);
+	rav_root_free(mh, e2);
+	rav_msg_free(m);
+}
+
+/* A message's heap after rav_send: its pages are the channel's (and then the
+ * receiver's), but rav_root_new and allocations into it returned RAV_OK and
+ * wrote into them.  Reported in every build. */
+void t_sent_heap(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_channel *ch = rav_channel_new();
+	rav_msg *m = rav_msg_new();
+	rav_heap *mh = rav_msg_heap(m);
+	rav_root mroot = rav_msg_root(m);
+	rav_ref x;
+	CHECK_OK(rav_new_root(mh, T_DATA, mroot, &x));
+	rav_store(mh, x, 0, 31);
+	CHECK_OK(rav_send(ch, m));
+	EXPECT_MISUSE_AS(RAV_ESTATE, "was sent", CHECK(rav_root_new(mh) == NULL));
+	/* an allocation (by the library's function: the inline path ends there
+	 * too once the top has no room) */
+	EXPECT_MISUSE_AS(RAV_ESTATE, "was sent", CHECK((rav_new_root)(mh, T_DATA, mroot, NULL) != RAV_OK));
+	EXPECT_MISUSE_AS(RAV_ESTATE, "was sent", CHECK(rav_new_root(mh, T_DATA, mroot, NULL) != RAV_OK));
+	EXPECT_MISUSE_AS(RAV_ESTATE, "was sent", CHECK(rav_new_root(mh, T_DATA, mroot, NULL) != RAV_OK));
+#if RAV_DEBUG
+	EXPECT_MISUSE_AS(RAV_ESTATE, "was sent", CHECK((rav_root_get)(mh, mroot).cell == NULL));
+#endif
+	/* The message arrives as it was sent. */
+	rav_root r = rav_root_new(h);
+	CHECK_OK(rav_try_recv(ch, h, r));
+	x = rav_root_get(h, r);
+	CHECK_EQ(rav_load(h, x, 0), 31);
+	CHECK_EQ(live(h), base + 1);
+	rav_root_free(h, r);
+	rav_channel_free(ch);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
+typedef struct ended_ctx {
+	rav_heap *heap;
+	rav_root root;
+} ended_ctx;
+
+static void *ending_thread(void *arg)
+{
+	ended_ctx *ctx = arg;
+	ctx->heap = rav_heap_self();
+	ctx->root = rav_root_new(ctx->heap);
+	CHECK_OK(rav_new_root(ctx->heap, T_DATA, ctx->root, NULL));
+	rav_thread_exit();
+	return NULL;
+}
+
+static void *other_thread(void *arg)
+{
+	rav_heap **out = arg;
+	*out = rav_heap_self();
+	rav_root r = rav_root_new(*out);
+	CHECK_OK(rav_new_root(*out, T_DATA, r, NULL));
+	rav_root_free(*out, r);
+	return NULL; /* (its heap ends with the thread) */
+}
+
+/* A heap used after its thread's rav_thread_exit: its structure was freed,
+ * and every call read and wrote freed memory.  The structure is kept (for
+ * a while, bounded): rav_root_new and allocations report it in every build,
+ * debug builds every call. */
+void t_heap_after_exit(void)
+{
+	ended_ctx ctx = {NULL, NULL};
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, ending_thread, &ctx), 0);
+	pthread_join(th, NULL);
+	EXPECT_MISUSE_AS(RAV_ESTALE, "rav_thread_exit", CHECK(rav_root_new(ctx.heap) == NULL));
+	CHECK_EQ(rav_heap_id(ctx.heap) != 0, 1);
+#if RAV_DEBUG
+	EXPECT_MISUSE_AS(RAV_ESTALE, "ended", CHECK((rav_root_get)(ctx.heap, ctx.root).cell == NULL));
+	EXPECT_MISUSE_AS(RAV_ESTALE, "ended", CHECK((rav_new_root)(ctx.heap, T_DATA, ctx.root, NULL) != RAV_OK));
+#endif
+	EXPECT_MISUSE_AS(RAV_ESTALE, "ended", rav_root_free(ctx.heap, ctx.root));
+	/* A thread started now gets a heap of its own, not the ended one. */
+	rav_heap *other = NULL;
+	CHECK_EQ(pthread_create(&th, NULL, other_thread, &other), 0);
+	pthread_join(th, NULL);
+	CHECK(other != NULL && other != ctx.heap);
+	EXPECT_MISUSE_AS(RAV_ESTALE, "ended", CHECK(rav_root_new(other) == NULL));
+	/* The calling thread's heap is untouched. */
+	CHECK_HEAP(rav_heap_self());
+}
+
+/* More of the same kind: a message root freed as if it were the program's
+ * (the next rav_root_new handed it out again: two owners of one slot), a
+ * message adopting its own root, a sent message serialized (its pages read
+ * while the receiver may be taking them). */
+void t_message_misuse(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_msg *m = rav_msg_new();
+	rav_heap *mh = rav_msg_heap(m);
+	rav_ref x;
+	CHECK_OK(rav_new_root(mh, T_DATA, rav_msg_root(m), &x));
+	rav_store(mh, x, 0, 41);
+	EXPECT_MISUSE(rav_root_free(mh, rav_msg_root(m)), "message root");
+	rav_root other = rav_root_new(mh);
+	CHECK(other != rav_msg_root(m));
+	rav_root_free(mh, other);
+	rav_status st = RAV_OK;
+	EXPECT_MISUSE(st = rav_msg_adopt(m, mh, rav_msg_root(m)), "rav_msg_adopt");
+	CHECK(st != RAV_OK);
+	rav_channel *ch = rav_channel_new();
+	CHECK_OK(rav_send(ch, m));
+	int fds[2];
+	CHECK_EQ(pipe(fds), 0);
+	CHECK_EQ(rav_serialize_msg(m, fds[1], 0), RAV_ESTATE);
+	CHECK(strstr(rav_last_error(), "was sent") != NULL);
+	close(fds[0]);
+	close(fds[1]);
+	rav_root r = rav_root_new(h);
+	CHECK_OK(rav_try_recv(ch, h, r));
+	CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 41);
+	rav_root_free(h, r);
+	rav_channel_free(ch);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
+/* rav_msg_adopt from another message's heap (not its own). */
+void t_adopt_from_message(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = live(h);
+	rav_msg *a = rav_msg_new(), *b = rav_msg_new();
+	rav_heap *ah = rav_msg_heap(a);
+	rav_root src = rav_root_new(ah);
+	rav_ref x;
+	CHECK_OK(rav_new_root(ah, T_DATA, src, &x));
+	rav_store(ah, x, 0, 52);
+	rav_status st = rav_msg_adopt(b, ah, src);
+	printf("# adopt from another message's heap: %s\n", rav_status_name(st));
+	rav_root_free(ah, src);
+	rav_msg_free(a);
+	rav_channel *ch = rav_channel_new();
+	CHECK_OK(rav_send(ch, b));
+	rav_root r = rav_root_new(h);
+	CHECK_OK(rav_try_recv(ch, h, r));
+	if (st == RAV_OK)
+		CHECK_EQ(rav_load(h, rav_root_get(h, r), 0), 52);
+	rav_root_free(h, r);
+	rav_channel_free(ch);
+	CHECK_EQ(live(h), base);
+	CHECK_HEAP(h);
+}
+
+typedef struct blocked_ctx {
+	rav_channel *ch;
+	rav_status st;
+	_Atomic long tid; /* the receiver's, once it is about to call rav_recv */
+} blocked_ctx;
+
+static void *blocked_receiver(void *arg)
+{
+	blocked_ctx *ctx = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root r = rav_root_new(h);
+	ctx->tid = (long)syscall(SYS_gettid);
+	ctx->st = rav_recv(ctx->ch, h, r);
+	rav_root_free(h, r);
+	rav_thread_exit();
+	return NULL;
+}
+
+/* Is thread tid of this process asleep (state S in /proc)? */
+static bool thread_sleeps(long tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')'); /* state follows the command name */
+	return end && end[1] == ' ' && end[2] == 'S';
+}
+
+/* rav_channel_free while a receiver sleeps in rav_recv destroyed the
+ * condition variable it waits on.  Refused; close, join, free works. */
+void t_free_waited_channel(void)
+{
+	blocked_ctx ctx = {rav_channel_new(), RAV_OK, 0};
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, blocked_receiver, &ctx), 0);
+	/* until it sleeps in rav_recv (parked on the channel before it waits) */
+	while (!ctx.tid || !thread_sleeps(ctx.tid))
+		usleep(1000);
+	EXPECT_MISUSE_AS(RAV_ESTATE, "blocked in rav_recv", rav_channel_free(ctx.ch));
+	rav_channel_close(ctx.ch);
+	pthread_join(th, NULL);
+	CHECK_EQ(ctx.st, RAV_ECLOSED);
+	rav_channel_free(ctx.ch);
 }

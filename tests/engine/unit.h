@@ -47,6 +47,12 @@ void t_cross_heap(void);
 void t_null_args(void);
 void t_foreign_root(void);
 void t_freed_handles(void);
+void t_root_double_free(void);
+void t_sent_heap(void);
+void t_heap_after_exit(void);
+void t_message_misuse(void);
+void t_adopt_from_message(void);
+void t_free_waited_channel(void);
 /* unit-vectors.c */
 void t_vec_data(void);
 void t_vec_refs(void);

@@ -62,6 +62,34 @@ static uint64_t parse_u64(const char *opt, const char *s)
 	return v;
 }
 
+/* "500M", "2G", "1048576", "unlimited" (UINT64_MAX): K, M, G, T are powers
+ * of 1024, an optional "B" or "iB" after them. */
+static uint64_t parse_size(const char *opt, const char *s)
+{
+	if (strcmp(s, "unlimited") == 0)
+		return UINT64_MAX;
+	char *end;
+	errno = 0;
+	if (!*s || *s == '-')
+		cli_usage_error("%s needs a size (500M, 2G, unlimited), not '%s'", opt, s);
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && end[0] == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end || errno || end == s || v > (UINT64_MAX >> shift) || v == 0)
+		cli_usage_error("%s needs a size (500M, 2G, unlimited), not '%s'", opt, s);
+	return (uint64_t)v << shift;
+}
+
 static void warn_truncated(const cli_trace *o)
 {
 	if (o->fd >= 0)
@@ -248,7 +276,8 @@ enum {
 	OPT_GROUP,
 	OPT_OPS,
 	OPT_EXPLAIN,
-	OPT_FOLLOW
+	OPT_FOLLOW,
+	OPT_MAX_SIZE
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -289,6 +318,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"ops", no_argument, NULL, OPT_OPS},
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
+	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
@@ -343,6 +373,9 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			break;
 		case OPT_FOLLOW:
 			o->follow = true;
+			break;
+		case OPT_MAX_SIZE:
+			o->max_size = parse_size("--max-size", optarg);
 			break;
 		case OPT_TOP:
 			o->top = parse_u64("--top", optarg);

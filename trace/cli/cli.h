@@ -61,6 +61,7 @@ typedef struct cli_opts {
 	rav_loc cell;
 	uint64_t top, line_size, bins, counters;
 	bool line_size_given, counters_given; /* set on the command line, not defaults */
+	uint64_t max_size;                    /* --max-size in bytes (0: not given; UINT64_MAX: unlimited) */
 	const char *format, *output;
 	/* call sites */
 	bool sites, stacks, no_symbols;

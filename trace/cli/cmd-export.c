@@ -39,6 +39,9 @@ static const char *const help =
     "  --object-path=DIRS  sqlite: also look for the program and its libraries in these\n"
     "                    directories (':'-separated), by file name, for the sites table\n"
     "  --no-symbols      sqlite: sites as objects and offsets (no debug info read)\n"
+    "  --max-size=SIZE   sqlite: stop with an error (and no file) rather than write a\n"
+    "                    database larger than SIZE (500M, 2G, unlimited; default: the\n"
+    "                    larger of 1G and 256 times the trace's size)\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status 1 also when the trace is inconsistent: the output is then\n"
@@ -56,6 +59,7 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
 	                                .line_size = (uint32_t)o->line_size,
 	                                .progress = true,
 	                                .no_symbols = o->no_symbols,
+	                                .max_size = o->max_size,
 	                                .prog = cli_prog,
 	                                .version = RAV_VERSION};
 	cli_trace tr;
@@ -85,7 +89,7 @@ static int run(int argc, char **argv)
 {
 	cli_opts o;
 	const char *path = cli_parse_opts(argc, argv, help,
-	                                  "format output kind counters line-size object-path no-symbols", &o);
+	                                  "format output kind counters line-size object-path no-symbols max-size", &o);
 	if (!o.format)
 		cli_usage_error("--format is required (--format=chrome or --format=sqlite)");
 	if (strcmp(o.format, "sqlite") == 0)
@@ -94,6 +98,8 @@ static int run(int argc, char **argv)
 		cli_usage_error("unknown format '%s' (the formats are: chrome, sqlite)", o.format);
 	if (o.line_size_given)
 		cli_usage_error("--line-size applies to --format=sqlite only");
+	if (o.max_size)
+		cli_usage_error("--max-size applies to --format=sqlite only");
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;

@@ -10,30 +10,53 @@
 
 /* ---- Cell lives ------------------------------------------------------------ */
 
-/* The entry of a page index (page 0 is a page like any other: page events
- * name it with location 0, which for cells means "none"). */
+/* The entry of a page index, if its chunk exists (page 0 is a page like
+ * any other: page events name it with location 0, which for cells means
+ * "none"). */
+static page_entry *entry_of(const exporter *x, uint32_t page)
+{
+	if (page >= MAX_PAGE_INDEX || !x->dir || !x->dir[page >> DIR_SHIFT])
+		return NULL;
+	return &x->dir[page >> DIR_SHIFT][page & (DIR_PAGES - 1)];
+}
+
+/* The entry of a page index, made if `create`; listed as used. */
 static page_entry *page_at(exporter *x, uint32_t page, bool create)
 {
-	if (page >= x->npages) {
+	page_entry *p = entry_of(x, page);
+	if (!p) {
 		if (!create)
 			return NULL;
 		if (page >= MAX_PAGE_INDEX) {
 			cli_sqlite_failf(x, "page index %u is beyond any ravioli pool", page);
 			return NULL;
 		}
-		uint32_t n = x->npages ? x->npages : 256;
-		while (n <= page)
-			n *= 2;
-		page_entry *grown = realloc(x->pages, (size_t)n * sizeof *grown);
-		if (!grown) {
-			cli_sqlite_failf(x, "out of memory for a table of %u pages", n);
+		if (!x->dir && !(x->dir = calloc(DIR_CHUNKS, sizeof *x->dir))) {
+			cli_sqlite_failf(x, "out of memory for the page directory");
 			return NULL;
 		}
-		memset(grown + x->npages, 0, (size_t)(n - x->npages) * sizeof *grown);
-		x->pages = grown;
-		x->npages = n;
+		page_entry **chunk = &x->dir[page >> DIR_SHIFT];
+		if (!(*chunk = calloc(DIR_PAGES, sizeof **chunk))) {
+			cli_sqlite_failf(x, "out of memory for a table of %u pages", DIR_PAGES);
+			return NULL;
+		}
+		p = &(*chunk)[page & (DIR_PAGES - 1)];
 	}
-	return &x->pages[page];
+	if (!p->listed) {
+		if (x->nused == x->used_cap) {
+			size_t cap = x->used_cap ? x->used_cap * 2 : 256;
+			uint32_t *grown = realloc(x->used, cap * sizeof *grown);
+			if (!grown) {
+				cli_sqlite_failf(x, "out of memory for the list of pages in use");
+				return NULL;
+			}
+			x->used = grown;
+			x->used_cap = cap;
+		}
+		x->used[x->nused++] = page;
+		p->listed = true;
+	}
+	return p;
 }
 
 /* The life in the slot of `loc`, or NULL (no page, cell out of range). */
@@ -198,10 +221,13 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 		return;
 	}
 	if (ev->kind == RAV_EV_LOST) {
-		for (uint32_t p = 0; p < x->npages; p++) {
-			end_page(x, p, ev, "lost");
-			x->pages[p].owner = 0;
+		for (size_t i = 0; i < x->nused; i++) {
+			page_entry *p = entry_of(x, x->used[i]);
+			end_page(x, x->used[i], ev, "lost");
+			p->owner = 0;
+			p->listed = false;
 		}
+		x->nused = 0;
 		return;
 	}
 	bool page_event = ev->kind == RAV_EV_PAGE_ACQUIRE || ev->kind == RAV_EV_PAGE_HANDOFF ||
@@ -303,21 +329,32 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 void cli_sqlite_cells_end_all(exporter *x)
 {
 	/* cells still live at the end of the trace: no end_event */
-	for (uint32_t p = 0; p < x->npages && !x->failed; p++)
-		for (uint32_t c = 0; x->pages[p].groups && c < x->cells_per_page; c++) {
-			life *l = x->pages[p].groups[c / GROUP_CELLS];
-			if (l && l[c % GROUP_CELLS].id)
-				end_life(x, &l[c % GROUP_CELLS], rav_loc_make(p, c, 0), NULL, NULL);
+	for (uint32_t d = 0; x->dir && d < DIR_CHUNKS && !x->failed; d++)
+		for (uint32_t i = 0; x->dir[d] && i < DIR_PAGES && !x->failed; i++) {
+			page_entry *p = &x->dir[d][i];
+			uint32_t page = d << DIR_SHIFT | i;
+			for (uint32_t c = 0; p->groups && c < x->cells_per_page; c++) {
+				life *l = p->groups[c / GROUP_CELLS];
+				if (l && l[c % GROUP_CELLS].id)
+					end_life(x, &l[c % GROUP_CELLS], rav_loc_make(page, c, 0), NULL, NULL);
+			}
 		}
 }
 
 void cli_sqlite_cells_free(exporter *x)
 {
-	for (uint32_t p = 0; p < x->npages; p++) {
-		x->pages[p].live = 0;
-		release_if_empty(x, &x->pages[p]);
+	for (uint32_t d = 0; x->dir && d < DIR_CHUNKS; d++) {
+		for (uint32_t i = 0; x->dir[d] && i < DIR_PAGES; i++) {
+			x->dir[d][i].live = 0;
+			release_if_empty(x, &x->dir[d][i]);
+		}
+		free(x->dir[d]);
 	}
-	free(x->pages);
+	free(x->dir);
+	x->dir = NULL;
+	free(x->used);
+	x->used = NULL;
+	x->nused = x->used_cap = 0;
 	if (x->snap)
 		rav_state_free(x->snap);
 }

@@ -22,8 +22,23 @@
 #include "rav-record.h"
 
 #define BATCH_ROWS 50000
+/* --max-size's default: the larger of this and EXPORT_SIZE_PER_TRACE_BYTE
+ * times the trace's size.  A database takes some 30 to 60 bytes per event
+ * (events, cells and moves rows and their indexes) where a trace takes 0.5
+ * to 4, but a trace of repeated events or texts compresses far better
+ * (hostile: 600 KB of trace, 390 MB of distinct mark texts). */
+#define EXPORT_SIZE_FLOOR ((uint64_t)1 << 30)
+#define EXPORT_SIZE_PER_TRACE_BYTE 256
+/* A database this big is reported even when standard error is no terminal. */
+#define EXPORT_SIZE_NOTE ((uint64_t)256 << 20)
 #define MAX_PAGE_INDEX (1u << 24) /* as replay: far above any pool (the engine's limit is 2^22 pages) */
 #define GROUP_CELLS 16            /* cell records are allocated per group of a page */
+/* The page entries: a directory of chunks of DIR_PAGES entries, a chunk
+ * allocated when a page in it is first used (a trace naming page 2^24-1
+ * costs one chunk, not a table of 2^24 entries: 256 MB). */
+#define DIR_SHIFT 12
+#define DIR_PAGES (1u << DIR_SHIFT)
+#define DIR_CHUNKS (MAX_PAGE_INDEX >> DIR_SHIFT)
 
 /* The life of the cell occupying one slot of a page. */
 typedef struct life {
@@ -42,6 +57,7 @@ typedef struct life {
 typedef struct page_entry {
 	uint32_t owner; /* heap owning the page (0: none) */
 	uint32_t live;  /* lives recorded in `groups` */
+	bool listed;    /* in exporter.used */
 	life **groups;  /* cells_per_page / GROUP_CELLS pointers, while the page holds cells */
 } page_entry;
 
@@ -53,10 +69,19 @@ typedef struct exporter {
 	bool failed;
 	char error[640];
 	uint64_t rows_in_batch;
+	/* the bound on the database's size (UINT64_MAX: none) and where the
+	 * pass is, for the message when it is reached */
+	uint64_t size_limit, event_pos, event_total;
+	const char *phase;
+	const char *path; /* the destination (its file system's free space) */
 	/* cell lives */
 	uint32_t cells_per_page, groups_per_page;
-	page_entry *pages;
-	uint32_t npages;
+	page_entry **dir; /* DIR_CHUNKS chunks (NULL: none used yet) */
+	/* The pages used since the last LOST event (the ones it must end):
+	 * a LOST ends every life, and going through every page of the
+	 * directory for each of 100,000 of them took hours. */
+	uint32_t *used;
+	size_t nused, used_cap;
 	int64_t next_cell_id;
 	uint64_t cells_written, events_written;
 	rav_state *snap; /* replay state for snapshot events (attach traces) */

@@ -35,7 +35,8 @@ void cli_sqlite_write_event(exporter *x, const rav_event *ev)
 	bind_u64(x, ST_EVENT, 7, ev->a);
 	bind_u64(x, ST_EVENT, 8, ev->b);
 	bind_u64(x, ST_EVENT, 9, ev->c);
-	bind_text(x, ST_EVENT, 10, ev->text);
+	/* a mark's text is in marks only: a trace may carry megabytes of them */
+	bind_text(x, ST_EVENT, 10, ev->kind == RAV_EV_MARK ? NULL : ev->text);
 	bind_site(x, ST_EVENT, 11, ev->site);
 	cli_sqlite_insert(x, ST_EVENT);
 	x->events_written++;

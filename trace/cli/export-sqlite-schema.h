@@ -6,7 +6,9 @@
 #ifndef RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 #define RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 
-#define SCHEMA_VERSION 3 /* 2: call sites; 3: types.f0_name, f1_name */
+/* 2: call sites; 3: types.f0_name, f1_name; 4: a mark's text only in marks
+ * (events.text NULL for marks: the text was stored twice) */
+#define SCHEMA_VERSION 4
 
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;\n"
@@ -51,7 +53,7 @@ static const char schema_sql[] =
     "  status TEXT NOT NULL, function TEXT, file TEXT, line INTEGER,\n"
     "  PRIMARY KEY (site, depth)) WITHOUT ROWID;\n"
     "CREATE VIEW event_list AS SELECT e.idx, e.time_ns, e.thread, th.name AS thread_name,\n"
-    "  k.name AS kind, e.aux, e.x, e.a, e.b, e.c, e.text,\n"
+    "  k.name AS kind, e.aux, e.x, e.a, e.b, e.c, coalesce(e.text, mk.text) AS text,\n"
     "  e.site, si.function AS site_function, si.file AS site_file, si.line AS site_line,\n"
     "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN e.a >> 16 END AS a_page,\n"
     "  CASE WHEN k.a_is_loc AND (e.a > 0 OR k.name LIKE 'page-%') THEN (e.a >> 2) & 16383 END AS a_cell,\n"
@@ -63,7 +65,7 @@ static const char schema_sql[] =
     "  CASE WHEN k.c_is_loc AND e.c > 0 THEN (e.c >> 2) & 16383 END AS c_cell,\n"
     "  CASE WHEN k.c_is_loc AND e.c > 0 THEN e.c & 3 END AS c_word\n"
     "  FROM events e JOIN kinds k ON k.id = e.kind LEFT JOIN threads th ON th.heap = e.thread\n"
-    "  LEFT JOIN sites si ON si.id = e.site;\n";
+    "  LEFT JOIN sites si ON si.id = e.site LEFT JOIN marks mk ON mk.event = e.idx;\n";
 
 static const char index_sql[] = "CREATE INDEX events_by_kind_thread ON events(kind, thread);\n"
                                 "CREATE INDEX events_by_site ON events(site);\n"

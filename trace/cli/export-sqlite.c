@@ -11,9 +11,15 @@
  * holds cells, the life that occupies each slot, and writes a cells row
  * when that life ends (freed, or its page released) or when the trace
  * ends.  Memory is therefore bounded by the recorded program's heap (a
- * record per live cell, a small entry per page index), never by the length
- * of the trace; the contention tables come from libravtrace's model, whose
- * memory is per cache line touched.
+ * record per live cell, a small entry per page index used, in chunks of
+ * DIR_PAGES), never by the length of the trace; the contention tables come
+ * from libravtrace's model, whose memory is per cache line touched.
+ *
+ * Size: 30 to 60 bytes per event where a trace takes 0.5 to 4, but a
+ * trace of repeated events or texts compresses much better, so the file
+ * has a bound (--max-size, default EXPORT_SIZE_FLOOR or
+ * EXPORT_SIZE_PER_TRACE_BYTE times the trace): SQLite's max_page_count
+ * stops it, and the message says where and how big the whole would be.
  *
  * A trace recorded by attaching (format 1.1) begins with snapshots: each
  * SNAPSHOT event of a heap starts a life for every cell the heap then holds
@@ -37,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,11 +81,64 @@ void cli_sqlite_failf(exporter *x, const char *fmt, ...)
 	x->failed = true;
 }
 
+static int64_t pragma_int(exporter *x, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(x->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void size_text(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= (uint64_t)1 << 30)
+		snprintf(buf, len, "%.1f GiB", (double)bytes / (double)((uint64_t)1 << 30));
+	else
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (double)(1 << 20));
+}
+
+/* A statement failed: SQLite's reason, or, when the database is at the
+ * size bound (SQLITE_FULL from max_page_count), what that means. */
+static void fail_sqlite(exporter *x, int rc, const char *msg)
+{
+	/* SQLITE_FULL is the bound, or a full disk: the disk, if it has less
+	 * room left than a batch of rows may take. */
+	struct statvfs fs;
+	bool disk_full = x->path && statvfs(x->path, &fs) == 0 &&
+	                 (uint64_t)fs.f_bavail * (uint64_t)fs.f_frsize < ((uint64_t)64 << 20);
+	if (rc != SQLITE_FULL || x->size_limit == UINT64_MAX || disk_full) {
+		cli_sqlite_failf(x, "%s", msg);
+		return;
+	}
+	char limit[32], whole[32];
+	size_text(x->size_limit, limit, sizeof limit);
+	const char *why = x->opt->max_size ? "--max-size"
+	                                    : "the default bound, the larger of 1 GiB and 256 times the trace's size";
+	if (x->event_pos && x->event_pos < x->event_total) {
+		size_text((uint64_t)((double)x->size_limit / (double)x->event_pos * (double)x->event_total), whole,
+		          sizeof whole);
+		cli_sqlite_failf(x,
+		                 "the database would be larger than %s (%s): it reached that at event %" PRIu64
+		                 " of %" PRIu64 " (%.0f bytes per event), so the rows alone would take about %s, before the indexes; "
+		                 "pass --max-size=SIZE (or unlimited) to allow it, or --kind=K,... to keep "
+		                 "fewer kinds of events in the events table",
+		                 limit, why, x->event_pos, x->event_total,
+		                 (double)x->size_limit / (double)x->event_pos, whole);
+	} else
+		cli_sqlite_failf(x,
+		                 "the database would be larger than %s (%s): it reached that while %s; pass "
+		                 "--max-size=SIZE (or unlimited) to allow it",
+		                 limit, why, x->phase ? x->phase : "writing");
+}
+
 void cli_sqlite_exec(exporter *x, const char *sql)
 {
 	char *msg = NULL;
-	if (!x->failed && sqlite3_exec(x->db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		cli_sqlite_failf(x, "%s", msg ? msg : sqlite3_errmsg(x->db));
+	int rc;
+	if (!x->failed && (rc = sqlite3_exec(x->db, sql, NULL, NULL, &msg)) != SQLITE_OK)
+		fail_sqlite(x, rc, msg ? msg : sqlite3_errmsg(x->db));
 	sqlite3_free(msg);
 }
 
@@ -86,8 +146,9 @@ void cli_sqlite_exec(exporter *x, const char *sql)
 void cli_sqlite_insert(exporter *x, int which)
 {
 	sqlite3_stmt *s = x->st[which];
-	if (!x->failed && sqlite3_step(s) != SQLITE_DONE)
-		cli_sqlite_failf(x, "%s", sqlite3_errmsg(x->db));
+	int rc;
+	if (!x->failed && (rc = sqlite3_step(s)) != SQLITE_DONE)
+		fail_sqlite(x, rc, sqlite3_errmsg(x->db));
 	sqlite3_reset(s); /* every column is bound again for the next row */
 	if (++x->rows_in_batch >= BATCH_ROWS) {
 		x->rows_in_batch = 0;
@@ -144,6 +205,15 @@ static void run(exporter *x, const rav_trace_info *info)
 	cli_sqlite_exec(
 	    x, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
 	       "PRAGMA cache_size = -32768");
+	/* The bound: SQLite refuses to grow the file past it (SQLITE_FULL). */
+	if (x->size_limit != UINT64_MAX) {
+		int64_t page_size = pragma_int(x, "PRAGMA page_size");
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %" PRIu64,
+		         x->size_limit / (uint64_t)(page_size > 0 ? page_size : 4096));
+		cli_sqlite_exec(x, sql);
+	}
+	x->phase = "writing the schema";
 	cli_sqlite_exec(x, schema_sql);
 	for (int i = 0; i < ST_COUNT && !x->failed; i++)
 		if (sqlite3_prepare_v2(x->db, insert_sql[i], -1, &x->st[i], NULL) != SQLITE_OK)
@@ -152,6 +222,8 @@ static void run(exporter *x, const rav_trace_info *info)
 
 	uint64_t unknown_kinds[1024] = {0}; /* kinds past the named ones, one bit each */
 	uint64_t total = rav_trace_indexed_events(x->t);
+	x->event_total = total;
+	x->phase = NULL;
 	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;
@@ -164,13 +236,16 @@ static void run(exporter *x, const rav_trace_info *info)
 			cli_sqlite_write_event(x, &ev);
 		cli_sqlite_write_event_facts(x, &ev);
 		cli_sqlite_track_cells(x, &ev);
-		if ((++n & 0xffff) == 0) {
+		x->event_pos = ++n;
+		if ((n & 0xffff) == 0) {
 			cli_sqlite_progress(x, "event", n, total);
 			if (interrupted)
 				cli_sqlite_failf(x, "interrupted");
 		}
 	}
 	rav_event_iter_fini(&it); /* (stopped early on a failure) */
+	x->event_pos = 0;
+	x->phase = "writing the cells, sites and contention tables";
 	cli_sqlite_cells_end_all(x);
 	cli_sqlite_write_dictionaries(x, unknown_kinds);
 	cli_sqlite_progress(x, "call sites", 0, 0);
@@ -180,6 +255,7 @@ static void run(exporter *x, const rav_trace_info *info)
 	cli_sqlite_write_meta(x, info);
 	cli_sqlite_exec(x, "COMMIT");
 	cli_sqlite_progress(x, "building indexes", 0, 0);
+	x->phase = "building the indexes";
 	cli_sqlite_exec(x, index_sql);
 }
 
@@ -191,6 +267,14 @@ int cli_export_sqlite(rav_trace *t, const char *out, const cli_export_sqlite_opt
 	x.cells_per_page = info.cells_per_page;
 	x.groups_per_page = (info.cells_per_page + GROUP_CELLS - 1) / GROUP_CELLS;
 	x.show_progress = opt->progress && isatty(STDERR_FILENO);
+	x.size_limit = opt->max_size;
+	x.path = out;
+	if (!x.size_limit) {
+		x.size_limit = info.file_size * EXPORT_SIZE_PER_TRACE_BYTE;
+		if (x.size_limit < EXPORT_SIZE_FLOOR || info.file_size > UINT64_MAX / EXPORT_SIZE_PER_TRACE_BYTE)
+			x.size_limit = info.file_size > UINT64_MAX / EXPORT_SIZE_PER_TRACE_BYTE ? UINT64_MAX
+			                                                                          : EXPORT_SIZE_FLOOR;
+	}
 	x.started = x.last_progress = now_seconds();
 
 	struct stat st;
@@ -249,9 +333,18 @@ int cli_export_sqlite(rav_trace *t, const char *out, const cli_export_sqlite_opt
 			raise(interrupted); /* exit as the signal says, now that the file is gone */
 		return 1;
 	}
-	if (x.progress_shown)
-		fprintf(stderr, "%s export: wrote %s: %" PRIu64 " events, %" PRIu64 " cells in %.1f s\n",
-		        opt->prog, out, x.events_written, x.cells_written, now_seconds() - x.started);
+	/* On a terminal; and always when the database is big, which the user
+	 * may not expect of a small trace. */
+	struct stat db_st;
+	uint64_t db_bytes = stat(out, &db_st) == 0 ? (uint64_t)db_st.st_size : 0;
+	if (x.progress_shown || db_bytes >= EXPORT_SIZE_NOTE) {
+		char size[32];
+		size_text(db_bytes, size, sizeof size);
+		fprintf(stderr,
+		        "%s export: wrote %s: %" PRIu64 " events, %" PRIu64 " cells, %s (%.0f bytes per event) in %.1f s\n",
+		        opt->prog, out, x.events_written, x.cells_written, size,
+		        x.event_total ? (double)db_bytes / (double)x.event_total : 0.0, now_seconds() - x.started);
+	}
 	free(tmp);
 	return 0;
 }

@@ -16,6 +16,8 @@ typedef struct cli_export_sqlite_options {
 	uint32_t line_size;  /* cache line of the contention tables, bytes (power of two) */
 	bool progress;       /* a progress line on standard error (when it is a terminal) */
 	bool no_symbols;     /* sites as objects and offsets only (no debug info read) */
+	uint64_t max_size;   /* bytes the database may take (0: the default, EXPORT_SIZE_DEFAULT;
+	                      * UINT64_MAX: no bound) */
 	const char *prog;    /* for messages: "ravtrace" */
 	const char *version; /* recorded in meta.generator */
 } cli_export_sqlite_options;

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""export-sqlite-hostile.py HOSTILE_GEN RAVTRACE WORKDIR - `ravtrace export
+--format=sqlite` on hostile traces: proportionate, bounded, never a hang.
+
+- snap-lost-many (a page at index 2^24-1, then 100,000 LOST events): each LOST
+  ended the lives of every page index up to the highest one seen, 2^24 of
+  them, 100,000 times over (hours; killed by the timeout), with a flat table
+  of 2^24 page entries (256 MB).  Now the export is one life, "lost".
+- marks-huge (distinct 64 KiB mark texts): each text was stored twice (events
+  and marks), 792 MB for the full 600 KB trace.  Now once: the database is about
+  the texts' size, and event_list still shows them.
+- --max-size: an export that would exceed it stops with a message saying
+  so (and how big the whole would be), and leaves no file; a bad value is a
+  usage error.
+
+RAV_TEST_SMALL=1 or RAV_TEST_WRAPPER (memcheck) use the generators' small
+traces (marks-huge always).
+"""
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+
+GEN, RAVTRACE, WORKDIR = sys.argv[1:4]
+WRAPPER = shlex.split(os.environ.get("RAV_TEST_WRAPPER", ""))
+small = bool(WRAPPER) or os.environ.get("RAV_TEST_SMALL") == "1"
+os.makedirs(WORKDIR, exist_ok=True)
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+
+
+def gen(name, small=small):
+    args = [GEN] + (["--small"] if small else []) + [WORKDIR, name]
+    subprocess.run(args, check=True, capture_output=True)
+    return os.path.join(WORKDIR, name + ".ravtrace")
+
+
+def export(trace, db, *extra, env=None):
+    if os.path.exists(db):
+        os.remove(db)
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run(WRAPPER + [RAVTRACE, "export", "--format=sqlite", "-o", db, *extra, trace],
+                          capture_output=True, text=True, env=e)
+
+
+# snap-lost-many: finishes (the meson timeout is the hang guard), one life.
+trace = gen("snap-lost-many")
+db = os.path.join(WORKDIR, "snap-lost-many.db")
+p = export(trace, db)
+if p.returncode != 0:
+    fail("snap-lost-many: exit %d: %s" % (p.returncode, p.stderr.strip()))
+else:
+    c = sqlite3.connect(db)
+    lives = c.execute("SELECT end_kind, count(*) FROM cells GROUP BY 1").fetchall()
+    if lives != [("lost", 1)]:
+        fail("snap-lost-many: cells %r, expected one life ended by the first LOST" % lives)
+    c.close()
+    size = os.path.getsize(db)
+    print("# snap-lost-many: %d bytes of trace, %d bytes of database" % (os.path.getsize(trace), size))
+
+# marks-huge: every text once (its small trace, 120 texts: the full one
+# writes 390 MB).
+trace = gen("marks-huge", small=True)
+db = os.path.join(WORKDIR, "marks-huge.db")
+big = {"RAVTRACE_MEMORY_MB": "1024"}  # (the reader's own bound refuses the full trace otherwise)
+p = export(trace, db, env=big)
+if p.returncode != 0:
+    fail("marks-huge: exit %d: %s" % (p.returncode, p.stderr.strip()))
+else:
+    c = sqlite3.connect(db)
+    n, text_bytes = c.execute("SELECT count(*), sum(length(text)) FROM marks").fetchone()
+    doubled = c.execute("SELECT count(*) FROM events e JOIN kinds k ON k.id = e.kind"
+                        " WHERE k.name = 'mark' AND e.text IS NOT NULL").fetchone()[0]
+    shown = c.execute("SELECT count(*) FROM event_list e JOIN marks m ON m.event = e.idx"
+                      " WHERE e.text = m.text").fetchone()[0]
+    c.close()
+    size = os.path.getsize(db)
+    print("# marks-huge: %d marks, %d bytes of text, %d bytes of database" % (n, text_bytes, size))
+    if doubled:
+        fail("marks-huge: %d mark texts stored in events.text as well as in marks" % doubled)
+    if shown != n:
+        fail("marks-huge: event_list shows the text of %d of %d marks" % (shown, n))
+    if size > text_bytes * 1.25 + (4 << 20):
+        fail("marks-huge: %d bytes of database for %d bytes of text (stored more than once?)"
+             % (size, text_bytes))
+
+# --max-size: refused with a reason, no file left; a bad value is a usage error.
+p = export(trace, db, "--max-size=1M", env=big)
+if p.returncode != 1 or "--max-size" not in p.stderr or "would be larger than 1.0 MiB" not in p.stderr:
+    fail("--max-size=1M: exit %d, %r; expected 1 and a message naming the bound"
+         % (p.returncode, p.stderr.strip()))
+if os.path.exists(db):
+    fail("--max-size=1M: the database was left behind")
+leftovers = [f for f in os.listdir(WORKDIR) if ".tmp-" in f]
+if leftovers:
+    fail("temporary files left: %r" % leftovers)
+for bad in ("abc", "0", "-5", "12Q", "99999999999T"):
+    p = export(trace, db, "--max-size=" + bad)
+    if p.returncode != 2 or "--max-size" not in p.stderr:
+        fail("--max-size=%s: exit %d, %r; expected a usage error" % (bad, p.returncode, p.stderr.strip()))
+p = export(trace, db, "--max-size=unlimited", env=big)
+if p.returncode != 0:
+    fail("--max-size=unlimited: exit %d: %s" % (p.returncode, p.stderr.strip()))
+
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
