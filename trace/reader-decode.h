@@ -20,8 +20,12 @@
 #include "reader-private.h"
 
 #define RAVT_DEC_PAD 16
-/* the batch decoder's text length of an event without text */
-#define RAVT_NO_TEXT UINT64_MAX
+
+/* One slot of the decoder's address cache: the cell (word index / 4) and
+ * its location (word 0), side by side so that one register addresses both. */
+typedef struct ravt_dac_slot {
+	uint64_t cell, loc;
+} ravt_dac_slot;
 
 struct ravt_dec {
 	ravt_reader *rd;
@@ -60,7 +64,7 @@ struct ravt_dec {
 	 * per slot the cell (word index / 4) and its location (word 0) */
 	uint64_t ac_order;
 	unsigned ac_n;
-	uint64_t ac_cell[RAVT_ACACHE_SIZE], ac_loc[RAVT_ACACHE_SIZE];
+	ravt_dac_slot ac[RAVT_ACACHE_SIZE];
 	/* Call sites of the loaded chunk: runs[2k] events carry site
 	 * runs[2k + 1]; run_left events of the current run remain. */
 	uint32_t *runs;
@@ -194,15 +198,16 @@ static inline unsigned ravt_dac_push(uint64_t *order, unsigned *n)
 
 /* What the batch decoder keeps in registers while it runs (a local copy of
  * the decoder's fields, written back once per batch: stores into the
- * events could alias the decoder as far as the compiler knows). */
+ * events could alias the decoder as far as the compiler knows).  Only what
+ * most events use: fields that few events need (the external address
+ * register, the page geometry, the time and sequence registers) stay in
+ * the decoder and are read through `d`, so that the loop's registers go to
+ * the per-event values instead of spills. */
 typedef struct ravt_dregs {
-	const uint8_t *eend;
-	uint64_t r, rext;
+	ravt_dec *d;
+	uint64_t r;
 	uint64_t ac_order;
 	unsigned ac_n;
-	unsigned word_shift, wpp_shift;
-	uint64_t wpp_mask;
-	uint64_t *ac_cell, *ac_loc;
 } ravt_dregs;
 
 /* acache: the chunk is EVENTS_AC (a constant: the batch loop is compiled
@@ -221,8 +226,8 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 			if ((u >> 3) >= g->ac_n)
 				return NULL;
 			unsigned slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
-			g->r = g->ac_cell[slot] << 2 | ((u >> 1) & 3);
-			*loc = g->ac_loc[slot] | ((u >> 1) & 3);
+			g->r = g->d->ac[slot].cell << 2 | ((u >> 1) & 3);
+			*loc = g->d->ac[slot].loc | ((u >> 1) & 3);
 			return p;
 		}
 		u >>= 1;
@@ -231,40 +236,40 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	if (__builtin_expect((u & 3) == RAVT_ADDR_POOL, 1)) {
 		uint64_t w = g->r + (uint64_t)ravt_unzigzag(u >> 2);
 		g->r = w;
-		uint64_t page = w >> g->wpp_shift;
+		uint64_t page = w >> g->d->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		*loc = (page << 16) | (w & g->wpp_mask);
+		*loc = (page << 16) | (w & g->d->wpp_mask);
 		if (acache) {
 			unsigned slot = ravt_dac_push(&g->ac_order, &g->ac_n);
-			g->ac_cell[slot] = w >> 2;
-			g->ac_loc[slot] = *loc & ~(uint64_t)3; /* word 0 of the cell */
+			g->d->ac[slot].cell = w >> 2;
+			g->d->ac[slot].loc = *loc & ~(uint64_t)3; /* word 0 of the cell */
 		}
+		return p;
+	}
+	if (u == 0) { /* null (RAVT_ADDR_SPECIAL): the next most common */
+		*loc = 0;
 		return p;
 	}
 	switch (u & 3) {
 	case RAVT_ADDR_EXT: {
-		uint64_t x = g->rext + (uint64_t)ravt_unzigzag(u >> 2);
-		g->rext = x;
+		uint64_t x = g->d->rext + (uint64_t)ravt_unzigzag(u >> 2);
+		g->d->rext = x;
 		*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
 		return p;
 	}
 	case RAVT_ADDR_BYTE: {
-		uint64_t w = (u >> 2) >> g->word_shift;
-		uint64_t page = w >> g->wpp_shift;
+		uint64_t w = (u >> 2) >> g->d->word_shift;
+		uint64_t page = w >> g->d->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		*loc = (page << 16) | (w & g->wpp_mask);
+		*loc = (page << 16) | (w & g->d->wpp_mask);
 		return p;
 	}
 	default:
-		if (u == 0) {
-			*loc = 0;
-			return p;
-		}
-		if (u == 4 && g->eend - p >= 8) {
+		if (u == 4 && g->d->eend - p >= 8) {
 			uint64_t x = ravt_le64(p);
-			g->rext = x;
+			g->d->rext = x;
 			*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
 			return p + 8;
 		}
@@ -288,7 +293,18 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		RAVT_GETV(x);                                                                                \
 		if (x > UINT32_MAX)                                                                          \
 			goto bad;                                                                            \
-		x ^= tid;                                                                                    \
+		x ^= d->tid;                                                                                 \
+	} while (0)
+/* The text of `len` bytes after the operands (only text events have one:
+ * the check is in their cases, not on every event's path) */
+#define RAVT_GETTEXT(len)                                                                                    \
+	do {                                                                                                 \
+		uint64_t tl_ = (len);                                                                        \
+		if (p > end || tl_ > RAVT_TEXT_MAX || tl_ > (uint64_t)(end - p))                             \
+			goto bad;                                                                            \
+		text = intern_text ? ravt_reader_intern(d->rd, p, (size_t)tl_, shape == RAVT_SHAPE_TYPEDEF) \
+		                   : NULL;                                                                   \
+		p += tl_;                                                                                    \
 	} while (0)
 
 /* Decode up to n events of the current segment (1 <= n <= d->seg_left)
@@ -300,33 +316,22 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
  * when an event is malformed (the events before it are good; the decoder
  * must be loaded again before it is used).
  *
- * One tight loop per batch: the registers of the format (ra, rext, the
- * address cache's order, tsc, hz, seq), the position, the time and the
- * call-site run live in locals and go back to *d at the end. */
+ * One tight loop per batch: the position, the address register, the
+ * address cache's order, the time and the call-site run live in locals
+ * and go back to *d at the end; the registers few events use (rext, tsc,
+ * hz, seq) are read and written in *d (see ravt_dregs). */
 static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec *d, rav_event *out, uint32_t n,
                                                                         uint64_t g, bool intern_text,
                                                                         bool stop_snapshot, bool acache)
 {
-	ravt_dregs R = {.eend = d->eend,
-	                .r = 0,
-	                .rext = d->rext,
-	                .ac_order = d->ac_order,
-	                .ac_n = d->ac_n,
-	                .word_shift = d->word_shift,
-	                .wpp_shift = d->wpp_shift,
-	                .wpp_mask = d->wpp_mask,
-	                .ac_cell = d->ac_cell,
-	                .ac_loc = d->ac_loc};
+	ravt_dregs R = {.d = d, .r = 0, .ac_order = d->ac_order, .ac_n = d->ac_n};
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
-	uint64_t ra = d->ra, tsc_reg = d->tsc_reg, hz_reg = d->hz_reg, seq_reg = d->seq_reg;
+	uint64_t ra = d->ra;
 	uint64_t t_fp = d->t_fp;
-	const uint64_t t_step = d->t_step;
-	uint32_t run_left = d->run_left, run_i = d->run_i, site = d->site;
-	const uint32_t tid = d->tid;
-	const uint32_t *const runs = d->runs;
-	uint32_t *const last_aux = d->last_aux;
-	const uint8_t *const shape6 = d->shape6;
+	uint32_t run_left = d->run_left, site = d->site;
+	/* (d->last_aux, d->shape6, d->tid, d->t_step through d itself:
+	 * read per event either way, as memory operands) */
 	uint32_t k = 0;
 	unsigned kind = 0;
 	/* Where the event being decoded starts.  An event that starts at the
@@ -338,9 +343,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		uint8_t kb = *p++;
 		kind = kb & RAVT_KIND_MAX;
 		uint64_t aux, x = 0, a = 0, b = 0, c = 0;
-		/* text events set the text's length (RAVT_NO_TEXT is too long
-		 * for a text: lengths are checked against RAVT_TEXT_MAX first) */
-		uint64_t tlen = RAVT_NO_TEXT;
+		const char *text = NULL;
 		unsigned shape;
 		R.r = ra;
 		if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
@@ -352,21 +355,27 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				goto bad;
 			kind = (unsigned)kk;
 			shape = ravt_shape_of(kind);
+			/* (each operand by name: an array of pointers to a, b
+			 * and c would keep them in memory for every event) */
 			unsigned amask = ravt_shape_addr_mask(shape);
-			uint64_t *v[3] = {&a, &b, &c};
-			for (int i = 0; i < 3; i++) {
-				if (amask & (1u << i)) {
-					RAVT_GETA(*v[i]);
-					if (i == 0)
-						ra = R.r;
-				} else {
-					RAVT_GETV(*v[i]);
-				}
+			if (amask & 1) {
+				RAVT_GETA(a);
+				ra = R.r;
+			} else {
+				RAVT_GETV(a);
 			}
+			if (amask & 2)
+				RAVT_GETA(b);
+			else
+				RAVT_GETV(b);
+			if (amask & 4)
+				RAVT_GETA(c);
+			else
+				RAVT_GETV(c);
 			if (shape == RAVT_SHAPE_XTEXT)
-				tlen = aux;
+				RAVT_GETTEXT(aux);
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
-				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				RAVT_GETTEXT(a);
 		} else {
 			_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 &&
 			                   RAVT_AUX_ONE == 3,
@@ -375,15 +384,15 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			 * (3) are the mode shifted right once, SAME (1) the last */
 			unsigned mode = kb >> RAVT_KIND_BITS;
 			if (__builtin_expect(mode != RAVT_AUX_VAR, 1)) {
-				uint32_t last = last_aux[kind];
+				uint32_t last = d->last_aux[kind];
 				aux = mode == RAVT_AUX_SAME ? last : mode >> 1;
 			} else {
 				RAVT_GETV(aux);
 				if (aux > 0xffffff)
 					goto bad;
 			}
-			last_aux[kind] = (uint32_t)aux;
-			shape = shape6[kind];
+			d->last_aux[kind] = (uint32_t)aux;
+			shape = d->shape6[kind];
 			switch (shape) {
 			case RAVT_SHAPE_NONE:
 				break;
@@ -392,10 +401,10 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(za);
 				RAVT_GETV(zb);
 				RAVT_GETV(zc);
-				a = tsc_reg += (uint64_t)ravt_unzigzag(za);
-				b = hz_reg += (uint64_t)ravt_unzigzag(zb);
+				a = d->tsc_reg += (uint64_t)ravt_unzigzag(za);
+				b = d->hz_reg += (uint64_t)ravt_unzigzag(zb);
 				if (zc)
-					c = seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
+					c = d->seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
 				break;
 			}
 			case RAVT_SHAPE_X:
@@ -403,7 +412,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				break;
 			case RAVT_SHAPE_XTEXT:
 				RAVT_GETX();
-				tlen = aux;
+				RAVT_GETTEXT(aux);
 				break;
 			case RAVT_SHAPE_XA:
 				RAVT_GETX();
@@ -412,7 +421,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			case RAVT_SHAPE_TYPEDEF:
 				RAVT_GETX();
 				RAVT_GETV(a);
-				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				RAVT_GETTEXT(a);
 				break;
 			case RAVT_SHAPE_XAB:
 				RAVT_GETX();
@@ -426,7 +435,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				if (shape == RAVT_SHAPE_HEAPNEW)
 					RAVT_GETV(a);
 				RAVT_GETV(z);
-				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
 				break;
 			}
 			case RAVT_SHAPE_PAGE:
@@ -438,7 +447,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 					RAVT_GETV(b);
 				RAVT_GETX();
 				RAVT_GETV(z);
-				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
 				break;
 			}
 			case RAVT_SHAPE_MSG: {
@@ -447,7 +456,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(a);
 				RAVT_GETV(b);
 				RAVT_GETV(z);
-				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
 				break;
 			}
 			case RAVT_SHAPE_A:
@@ -473,7 +482,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				break;
 			case RAVT_SHAPE_TEXT:
 				RAVT_GETV(a);
-				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				RAVT_GETTEXT(a);
 				break;
 			case RAVT_SHAPE_ACCESS:
 				RAVT_GETA(a);
@@ -493,28 +502,19 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		}
 		if (__builtin_expect(p > end, 0))
 			goto bad;
-		const char *text = NULL;
-		if (__builtin_expect(tlen != RAVT_NO_TEXT, 0)) {
-			if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
-				goto bad;
-			text = intern_text
-			           ? ravt_reader_intern(d->rd, p, (size_t)tlen, shape == RAVT_SHAPE_TYPEDEF)
-			           : NULL;
-			p += tlen;
-		}
 		/* Runs of sites cover the chunk's events exactly (checked at
 		 * load), so a next run exists here. */
 		if (__builtin_expect(run_left == 0, 0)) {
-			run_i++;
-			run_left = runs[2 * run_i];
-			site = runs[2 * run_i + 1];
+			uint32_t i = ++d->run_i;
+			run_left = d->runs[2 * i];
+			site = d->runs[2 * i + 1];
 		}
 		run_left--;
 		rav_event *ev = &out[k];
 		ev->index = g + k;
 		ev->time_ns = t_fp >> 16;
-		t_fp += t_step;
-		ev->thread = tid;
+		t_fp += d->t_step;
+		ev->thread = d->tid;
 		ev->kind = (uint16_t)kind;
 		ev->aux = (uint32_t)aux;
 		ev->x = (uint32_t)x;
@@ -530,15 +530,10 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	}
 	d->ep = p;
 	d->ra = ra;
-	d->rext = R.rext;
 	d->ac_order = R.ac_order;
 	d->ac_n = R.ac_n;
-	d->tsc_reg = tsc_reg;
-	d->hz_reg = hz_reg;
-	d->seq_reg = seq_reg;
 	d->t_fp = t_fp;
 	d->run_left = run_left;
-	d->run_i = run_i;
 	d->site = site;
 	d->seg_left -= k;
 	d->left -= k;
@@ -568,6 +563,7 @@ bad:
 #undef RAVT_GETV
 #undef RAVT_GETA
 #undef RAVT_GETX
+#undef RAVT_GETTEXT
 
 static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
                                                                      uint64_t g, bool intern_text,
