@@ -108,6 +108,12 @@ bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev);
 /* The decoder's last failure as an error (ECHUNK for a checksum, else EDECODE). */
 void ravt_dec_error(const ravt_dec *d, rav_trace_error *err);
 
+/* The merge's batch of an EVENTS_AC chunk with the address cache's order
+ * in a vector register: as ravt_dec_batch(d, out, n, g, true, true) when
+ * d->acache; only where ravt_dec_have_ssse3() (reader-decode-ssse3.c). */
+uint32_t ravt_dec_batch_merge_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+bool ravt_dec_have_ssse3(void);
+
 /* Varint without per-byte bounds checks: the event area of a decoded
  * buffer is followed by RAVT_DEC_PAD zero bytes, so a varint that starts
  * inside it stops within the padding at the latest (an event reads at most
@@ -172,8 +178,18 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint
  * moving i entries, and the word stays in a register while a batch of
  * events is decoded.  A new cell takes a free slot, or the least recent
  * one's when all 16 are used.  tests/trace/acache-order.c checks the two
- * against each other. */
+ * against each other.
+ *
+ * The word starts as RAVT_DAC_ORDER_INIT: the places past the entries held
+ * list the free slots so that the last place is always the slot a new
+ * entry takes (the next free one, then the least recent): a push rotates
+ * the word by one place, with no test of how many are held.
+ *
+ * Where the CPU has SSSE3 the merge decodes with the order as 16 bytes in
+ * a vector register (reader-decode-ssse3.c, RAVT_DAC_SIMD): a hit is one
+ * byte shuffle from a table of 16, a push one byte rotation. */
 _Static_assert(RAVT_ACACHE_SIZE == 16, "the order word holds 16 slots of 4 bits");
+#define RAVT_DAC_ORDER_INIT UINT64_C(0x0123456789abcdef) /* place j: slot 15 - j */
 
 /* Entry i (< the entries held) to the front; returns its slot. */
 static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
@@ -190,11 +206,52 @@ static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
 /* A new entry in front; returns the slot the caller fills. */
 static inline unsigned ravt_dac_push(uint64_t *order, unsigned *n)
 {
-	uint64_t slot = *n < RAVT_ACACHE_SIZE ? *n : *order >> 60;
+	uint64_t slot = *order >> 60; /* (see RAVT_DAC_ORDER_INIT) */
 	*n += *n < RAVT_ACACHE_SIZE;
 	*order = *order << 4 | slot;
 	return (unsigned)slot;
 }
+
+#ifdef RAVT_DAC_SIMD
+/* (reader-decode-ssse3.c: SSSE3 is on for its functions) */
+/* Entry i to the front: byte j of the order from byte mtf[i][j] */
+#define RAVT_DAC_M(i)                                                                                        \
+	{(i),     0 < (i) ? 0 : 1,   1 < (i) ? 1 : 2,   2 < (i) ? 2 : 3,   3 < (i) ? 3 : 4,   4 < (i) ? 4 : 5,     \
+	 5 < (i) ? 5 : 6,   6 < (i) ? 6 : 7,   7 < (i) ? 7 : 8,   8 < (i) ? 8 : 9,   9 < (i) ? 9 : 10,             \
+	 10 < (i) ? 10 : 11, 11 < (i) ? 11 : 12, 12 < (i) ? 12 : 13, 13 < (i) ? 13 : 14, 14 < (i) ? 14 : 15}
+static const uint8_t ravt_dac_mtf[16][16] __attribute__((aligned(16))) = {
+    RAVT_DAC_M(0),  RAVT_DAC_M(1),  RAVT_DAC_M(2),  RAVT_DAC_M(3),  RAVT_DAC_M(4),  RAVT_DAC_M(5),
+    RAVT_DAC_M(6),  RAVT_DAC_M(7),  RAVT_DAC_M(8),  RAVT_DAC_M(9),  RAVT_DAC_M(10), RAVT_DAC_M(11),
+    RAVT_DAC_M(12), RAVT_DAC_M(13), RAVT_DAC_M(14), RAVT_DAC_M(15)};
+#undef RAVT_DAC_M
+
+static inline __attribute__((always_inline)) unsigned ravt_dacv_take(__m128i *order, unsigned i)
+{
+	*order = _mm_shuffle_epi8(*order, _mm_load_si128((const __m128i *)ravt_dac_mtf[i]));
+	return (unsigned)_mm_cvtsi128_si32(*order) & 15;
+}
+
+static inline __attribute__((always_inline)) unsigned ravt_dacv_push(__m128i *order, unsigned *n)
+{
+	*order = _mm_alignr_epi8(*order, *order, 15); /* byte j from j - 1, byte 0 from 15 */
+	*n += *n < RAVT_ACACHE_SIZE;
+	return (unsigned)_mm_cvtsi128_si32(*order) & 15;
+}
+
+/* The order word as 16 bytes (place j in byte j), and back */
+static inline __attribute__((always_inline)) __m128i ravt_dacv_from_word(uint64_t w)
+{
+	__m128i v = _mm_cvtsi64_si128((long long)w), m = _mm_set1_epi8(15);
+	return _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+}
+
+static inline __attribute__((always_inline)) uint64_t ravt_dacv_to_word(__m128i v)
+{
+	/* place 2k + 16 * place 2k + 1, in 16 bits, then bytes */
+	__m128i w = _mm_maddubs_epi16(v, _mm_set1_epi16(0x1001));
+	return (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(w, w));
+}
+#endif
 
 /* What the batch decoder keeps in registers while it runs (a local copy of
  * the decoder's fields, written back once per batch: stores into the
@@ -208,12 +265,15 @@ typedef struct ravt_dregs {
 	uint64_t r;
 	uint64_t ac_order;
 	unsigned ac_n;
+#ifdef RAVT_DAC_SIMD
+	__m128i ac_vorder; /* the order, when the batch loop is the SIMD one */
+#endif
 } ravt_dregs;
 
 /* acache: the chunk is EVENTS_AC (a constant: the batch loop is compiled
  * once for each kind of chunk, so no operand tests it) */
 static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_dregs *g, const uint8_t *p,
-                                                                          uint64_t *loc, bool acache)
+                                                                          uint64_t *loc, bool acache, bool simd)
 {
 	uint64_t u;
 	p = ravt_vget(p, &u);
@@ -225,7 +285,13 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		if (!(u & 1)) {
 			if ((u >> 3) >= g->ac_n)
 				return NULL;
-			unsigned slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
+			unsigned slot;
+#ifdef RAVT_DAC_SIMD
+			if (simd)
+				slot = ravt_dacv_take(&g->ac_vorder, (unsigned)(u >> 3));
+			else
+#endif
+				slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
 			g->r = g->d->ac[slot].cell << 2 | ((u >> 1) & 3);
 			*loc = g->d->ac[slot].loc | ((u >> 1) & 3);
 			return p;
@@ -241,7 +307,13 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 			return NULL;
 		*loc = (page << 16) | (w & g->d->wpp_mask);
 		if (acache) {
-			unsigned slot = ravt_dac_push(&g->ac_order, &g->ac_n);
+			unsigned slot;
+#ifdef RAVT_DAC_SIMD
+			if (simd)
+				slot = ravt_dacv_push(&g->ac_vorder, &g->ac_n);
+			else
+#endif
+				slot = ravt_dac_push(&g->ac_order, &g->ac_n);
 			g->d->ac[slot].cell = w >> 2;
 			g->d->ac[slot].loc = *loc & ~(uint64_t)3; /* word 0 of the cell */
 		}
@@ -284,7 +356,7 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	} while (0)
 #define RAVT_GETA(dst)                                                                                       \
 	do {                                                                                                 \
-		if (!(p = ravt_dec_addr(&R, p, &(dst), acache)))                                                     \
+		if (!(p = ravt_dec_addr(&R, p, &(dst), acache, simd)))                                                     \
 			goto bad;                                                                            \
 	} while (0)
 /* x' (a heap id XOR the thread's): 32 bits */
@@ -322,9 +394,14 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
  * hz, seq) are read and written in *d (see ravt_dregs). */
 static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec *d, rav_event *out, uint32_t n,
                                                                         uint64_t g, bool intern_text,
-                                                                        bool stop_snapshot, bool acache)
+                                                                        bool stop_snapshot, bool acache,
+                                                                        bool simd)
 {
 	ravt_dregs R = {.d = d, .r = 0, .ac_order = d->ac_order, .ac_n = d->ac_n};
+#ifdef RAVT_DAC_SIMD
+	if (simd)
+		R.ac_vorder = ravt_dacv_from_word(R.ac_order);
+#endif
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
 	uint64_t ra = d->ra;
@@ -530,6 +607,10 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	}
 	d->ep = p;
 	d->ra = ra;
+#ifdef RAVT_DAC_SIMD
+	if (simd)
+		R.ac_order = ravt_dacv_to_word(R.ac_vorder);
+#endif
 	d->ac_order = R.ac_order;
 	d->ac_n = R.ac_n;
 	d->t_fp = t_fp;
@@ -570,8 +651,8 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d
                                                                      bool stop_snapshot)
 {
 	if (d->acache)
-		return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, true);
-	return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, false);
+		return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, true, false);
+	return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, false, false);
 }
 
 /* The next event of the loaded chunk, moving to its next segment when one
