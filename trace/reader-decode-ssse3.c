@@ -1,4 +1,4 @@
-/* reader-decode-ssse3.c - the merge's batch decoder for EVENTS_AC chunks
+/* reader-decode-ssse3.c - the merge's and the cursors' batch decoder for EVENTS_AC chunks
  * with the address cache's order in a vector register (reader-decode.h,
  * RAVT_DAC_SIMD): a hit moves entry i to the front with one byte shuffle
  * instead of a dozen shifts and masks of the order word (callgrind: about
@@ -7,12 +7,13 @@
  *
  * The baseline x86-64 has no SSSE3 (pshufb, palignr), so only this file's
  * functions are compiled for it (a target pragma, not a build flag: the
- * rest of the reader runs anywhere) and the merge calls them only when
+ * rest of the reader runs anywhere) and the reader calls them only when
  * the CPU has it (ravt_dec_have_ssse3).  Elsewhere (other CPUs, other
  * compilers) the functions exist and say no.  RAVTRACE_SIMD=0 in the
  * environment turns them off, so that the tests can run the portable
  * loop of the merge too.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,24 +35,41 @@ uint32_t ravt_dec_batch_merge_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, 
 {
 	return ravt_dec_batch_as(d, out, n, g, true, true, true, true);
 }
+
+uint32_t ravt_dec_batch_cursor_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g)
+{
+	return ravt_dec_batch_as(d, out, n, g, true, false, true, true);
+}
 #ifdef __clang__
 #pragma clang attribute pop
 #else
 #pragma GCC pop_options
 #endif
 
-bool ravt_dec_have_ssse3(void)
+static bool have_ssse3;
+static pthread_once_t have_once = PTHREAD_ONCE_INIT;
+
+static void find_ssse3(void)
 {
 	const char *env = getenv("RAVTRACE_SIMD");
-	if (env && strcmp(env, "0") == 0)
-		return false;
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("ssse3");
+	have_ssse3 = !(env && strcmp(env, "0") == 0) && __builtin_cpu_supports("ssse3");
+}
+
+bool ravt_dec_have_ssse3(void)
+{
+	pthread_once(&have_once, find_ssse3);
+	return have_ssse3;
 }
 #else
 uint32_t ravt_dec_batch_merge_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g)
 {
 	return ravt_dec_batch(d, out, n, g, true, true);
+}
+
+uint32_t ravt_dec_batch_cursor_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g)
+{
+	return ravt_dec_batch(d, out, n, g, true, false);
 }
 
 bool ravt_dec_have_ssse3(void)

@@ -108,10 +108,12 @@ bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev);
 /* The decoder's last failure as an error (ECHUNK for a checksum, else EDECODE). */
 void ravt_dec_error(const ravt_dec *d, rav_trace_error *err);
 
-/* The merge's batch of an EVENTS_AC chunk with the address cache's order
- * in a vector register: as ravt_dec_batch(d, out, n, g, true, true) when
+/* A batch of an EVENTS_AC chunk with the address cache's order in a
+ * vector register: as ravt_dec_batch(d, out, n, g, true, true) (the
+ * merge's) and ravt_dec_batch(d, out, n, g, true, false) (a cursor's) when
  * d->acache; only where ravt_dec_have_ssse3() (reader-decode-ssse3.c). */
 uint32_t ravt_dec_batch_merge_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+uint32_t ravt_dec_batch_cursor_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
 bool ravt_dec_have_ssse3(void);
 
 /* Varint without per-byte bounds checks: the event area of a decoded
