@@ -18,7 +18,7 @@
 #                    with RAV_TEST_SMALL=1 as under memcheck
 #   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each,
 #                    JOBS of them side by side, from the committed seeds
-#   6. build/        gui suite, JOBS tests side by side, each window test
+#   6. build/        gui suite, TEST_JOBS tests side by side, each window test
 #                    on its own Xvfb (tests/gui/with-display.sh)
 # The sanitizer directories build only what their tests need.  Each step's
 # summary line gives its wall time, its CPU time and its build time: CI has
@@ -30,13 +30,23 @@
 # their output (tools/test-report.py), so that a CI log's summary alone says
 # what failed; each step's log ends with its 15 slowest tests.
 #
+# Tests run TEST_JOBS at a time, twice JOBS (the cores): most of them wait
+# far more than they compute (programs attached over sockets, threads
+# handing work to each other, windows drawn on Xvfb): in the suite step
+# the tests used 185 s of CPU in 200 s on 2 cores, one core idle.  The
+# checkers' two runs of a step (memcheck: programs and scripts; ASan: the
+# small 'large' tests and the rest) run side by side, each with half.
+#
 # Environment: FUZZ_SECONDS (default 30), STEPS (space-separated subset of
-# "suite valgrind asan tsan fuzz gui"), JOBS (default 2).
+# "suite valgrind asan tsan fuzz gui"), JOBS (default 2: the build's jobs
+# and fuzz targets side by side), TEST_JOBS (default 2 * JOBS).
 set -u
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=${JOBS:-2}
+TEST_JOBS=${TEST_JOBS:-$((2 * JOBS))}
+HALF_JOBS=$(((TEST_JOBS + 1) / 2))
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 STEPS=${STEPS:-suite valgrind asan tsan fuzz gui}
 LOGDIR="$ROOT/out/test-logs"
@@ -119,13 +129,35 @@ build_for_tests() {
 # configuring and building, so the summary tells build and test time apart.
 mark_built() { echo "run-tests: built at $(date +%s)"; }
 
-# mtest ARGS...: meson test (in a step's snippet), each run with its own
-# JSON log, meson-logs/rt-STEP-N*.json, which tools/test-report.py reads
-# for the summary (the failed tests and the tails of their output) and for
-# the slowest tests at the end of the step's log.
+# mtest ARGS...: meson test (in a step's snippet), TEST_JOBS tests at a
+# time (MT_PROCS instead when set), each run with its own JSON log,
+# meson-logs/rt-STEP-N*.json, which tools/test-report.py reads for the
+# summary (the failed tests and the tails of their output) and for the
+# slowest tests at the end of the step's log.
 mtest() {
   MT_N=$((MT_N + 1))
-  meson test --num-processes "$JOBS" --print-errorlogs --logbase "rt-$STEP-$MT_N" "$@"
+  meson test --num-processes "${MT_PROCS:-$TEST_JOBS}" --print-errorlogs --logbase "rt-$STEP-$MT_N" "$@"
+}
+
+# side_by_side LOG ARGS...: mtest ARGS in the background with half of
+# TEST_JOBS, its output into LOG, shown by side_done once it is done (two
+# runs' lines never interleave, so meson_counts sees both summaries
+# whole).  The caller runs its other half meanwhile (MT_PROCS=$HALF_JOBS)
+# and then calls side_done, which returns the background run's status.
+side_by_side() {
+  local log=$1
+  shift
+  MT_N=$((MT_N + 1)) # this run's number: the caller's next mtest takes the one after
+  (MT_N=$((MT_N - 1)) MT_PROCS=$HALF_JOBS mtest "$@") >"$log" 2>&1 &
+  SIDE_PID=$!
+  SIDE_LOG=$log
+}
+side_done() {
+  local rc=0
+  wait "$SIDE_PID" || rc=$?
+  cat "$SIDE_LOG"
+  rm -f "$SIDE_LOG"
+  return $rc
 }
 
 # What the summary prints after its lines: for each failed step, which
@@ -143,8 +175,9 @@ run_meson_step() {
   rm -f build*/meson-logs/rt-"$name"-*.json
   echo
   echo "=================== $name ==================="
-  bash -c "set -o pipefail; STEP=$name; MT_N=0; JOBS=$JOBS
-    $(declare -f setup_dir build_for_tests mark_built mtest); $snippet" 2>&1 | tee "$log"
+  bash -c "set -o pipefail; STEP=$name; MT_N=0; JOBS=$JOBS; TEST_JOBS=$TEST_JOBS; HALF_JOBS=$HALF_JOBS
+    LOGDIR='$LOGDIR'
+    $(declare -f setup_dir build_for_tests mark_built mtest side_by_side side_done); $snippet" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local jlogs=(build*/meson-logs/rt-"$name"-*.json)
   [ -e "${jlogs[0]}" ] || jlogs=()
@@ -188,8 +221,10 @@ if want valgrind; then
   run_meson_step valgrind "
     [ -f build/build.ninja ] || setup_dir build
     ninja -C build -j $JOBS && mark_built || exit 1
-    mtest -C build --no-rebuild --setup=valgrind --suite engine --suite trace --no-suite scripts; r1=\$?
-    mtest -C build --no-rebuild --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
+    side_by_side \"\$LOGDIR/.valgrind-programs\" -C build --no-rebuild --setup=valgrind \\
+      --suite engine --suite trace --no-suite scripts
+    MT_PROCS=\$HALF_JOBS mtest -C build --no-rebuild --setup=valgrindscripts --suite scripts --no-suite repeats; r2=\$?
+    side_done; r1=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
@@ -204,9 +239,13 @@ if want asan; then
     # Suite 'large' first, small (as under memcheck): every kind of damage
     # and every hostile class still runs, on smaller traces; the plain suite
     # step runs them at full size.
-    RAV_TEST_SMALL=1 mtest -C build-asan --no-rebuild --timeout-multiplier 3 --suite large; r1=\$?
+    # (side by side with the rest, which runs at full size)
+    export RAV_TEST_SMALL=1
+    side_by_side \"\$LOGDIR/.asan-large\" -C build-asan --no-rebuild --timeout-multiplier 3 --suite large
+    unset RAV_TEST_SMALL
     mtest -C build-asan --no-rebuild --timeout-multiplier 3 --suite engine --suite trace --suite headless \
       --no-suite large; r2=\$?
+    side_done; r1=\$?
     [ \$r1 -eq 0 ] && [ \$r2 -eq 0 ]"
 fi
 
@@ -233,7 +272,11 @@ if want fuzz; then
     echo "=================== fuzz ==================="
     (
       set -o pipefail
-      CC=clang setup_dir build-fuzz $SAN_OPTS -Dfuzz=true -Db_sanitize=address,undefined &&
+      # Line tables are all the debug information a report needs (file,
+      # line, inlined function): full -g made clang take 22% longer on the
+      # reader's sources, which UBSan already makes the slowest to compile.
+      CC=clang setup_dir build-fuzz $SAN_OPTS -Dfuzz=true -Db_sanitize=address,undefined \
+        -Dc_args=-gline-tables-only &&
         targets=$(cd build-fuzz && meson introspect --targets | python3 -c '
 import json, os, sys
 for t in json.load(sys.stdin):

@@ -42,6 +42,21 @@ struct rav_live_session {
 	char last_text[512];
 };
 
+/* How long the client waits for a program: its first answer to ATTACH
+ * (5 s) and to `list` (2 s).  RAV_TEST_ATTACH_WAIT_MS replaces both, for
+ * tests that pose as programs which never answer (tests/trace/
+ * hostile-live.py) and would otherwise wait out the full time; nothing
+ * else sets it, so users get the defaults. */
+static int wait_ms_or(int default_ms)
+{
+	const char *env = getenv("RAV_TEST_ATTACH_WAIT_MS");
+	if (!env || !*env)
+		return default_ms;
+	char *end;
+	long v = strtol(env, &end, 10);
+	return *end == 0 && v > 0 && v <= 600000 ? (int)v : default_ms;
+}
+
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fmt, ...)
@@ -523,8 +538,9 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 	 * stream from the start. */
 	rav_live_status st = {0};
 	struct pollfd pf = {fd, POLLIN, 0};
-	if (poll(&pf, 1, 5000) <= 0) {
-		set_err(err, RAV_TRACE_EIO, "process %d did not answer within 5 s", pid);
+	int wait_ms = wait_ms_or(5000);
+	if (poll(&pf, 1, wait_ms) <= 0) {
+		set_err(err, RAV_TRACE_EIO, "process %d did not answer within %g s", pid, wait_ms / 1000.0);
 		rav_live_close(s);
 		return NULL;
 	}
@@ -639,6 +655,7 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int list_wait_ms = wait_ms_or(2000);
 	struct pollfd *pf = calloc(na ? na : 1, sizeof *pf);
 	for (;;) {
 		size_t np = 0;
@@ -647,9 +664,9 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 				pf[np++] = (struct pollfd){a[i].s.fd, POLLIN, 0};
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		int spent = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		if (np == 0 || spent >= 2000 || !pf)
+		if (np == 0 || spent >= list_wait_ms || !pf)
 			break;
-		if (poll(pf, np, 2000 - spent) <= 0)
+		if (poll(pf, np, list_wait_ms - spent) <= 0)
 			continue;
 		for (size_t i = 0; i < na; i++) {
 			if (a[i].done)

@@ -50,6 +50,22 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* After DETACH, how long the program gets to finish its stream before the
+ * client gives up on it: 15 s, or RAV_TEST_ATTACH_WAIT_MS (the same test
+ * override as the library's waits, trace/attach.c: for tests posing as a
+ * program that ignores DETACH; users get the default). */
+static double give_up_seconds(void)
+{
+	const char *env = getenv("RAV_TEST_ATTACH_WAIT_MS");
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+		if (*end == 0 && v > 0 && v <= 600000)
+			return (double)v / 1000.0;
+	}
+	return 15.0;
+}
+
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
 {
@@ -219,7 +235,7 @@ static int run(int argc, char **argv)
 		if (!detached && (interrupted || (detach_at && now_s() >= detach_at))) {
 			rav_live_detach(s);
 			detached = true;
-			gave_up_at = now_s() + 15;
+			gave_up_at = now_s() + give_up_seconds();
 		}
 		if (detached && now_s() >= gave_up_at)
 			break;
