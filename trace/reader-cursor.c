@@ -127,7 +127,9 @@ bool ravt_cursor_next(ravt_cursor *cur, rav_event *ev)
 			want = p->limit - cur->next;
 		if (want > d->seg_left)
 			want = d->seg_left;
-		uint32_t got = ravt_dec_batch(d, p->ahead, (uint32_t)want, cur->next, true, false);
+		uint32_t got = d->acache && ravt_dec_have_ssse3()
+		                   ? ravt_dec_batch_cursor_ac_ssse3(d, p->ahead, (uint32_t)want, cur->next)
+		                   : ravt_dec_batch(d, p->ahead, (uint32_t)want, cur->next, true, false);
 		if (got == 0) {
 			/* (a batch that failed later gave the good events before:
 			 * they go out, and the slow path below meets the failure

@@ -387,7 +387,7 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	memset(d->last_aux, 0, sizeof d->last_aux);
 	d->acache = c->acache;
 	d->ac_n = 0;
-	d->ac_order = 0;
+	d->ac_order = RAVT_DAC_ORDER_INIT;
 	d->failed = false;
 	d->why[0] = 0;
 	if (!load_sites(d, c, lock_held))

@@ -20,8 +20,12 @@
 #include "reader-private.h"
 
 #define RAVT_DEC_PAD 16
-/* the batch decoder's text length of an event without text */
-#define RAVT_NO_TEXT UINT64_MAX
+
+/* One slot of the decoder's address cache: the cell (word index / 4) and
+ * its location (word 0), side by side so that one register addresses both. */
+typedef struct ravt_dac_slot {
+	uint64_t cell, loc;
+} ravt_dac_slot;
 
 struct ravt_dec {
 	ravt_reader *rd;
@@ -60,7 +64,7 @@ struct ravt_dec {
 	 * per slot the cell (word index / 4) and its location (word 0) */
 	uint64_t ac_order;
 	unsigned ac_n;
-	uint64_t ac_cell[RAVT_ACACHE_SIZE], ac_loc[RAVT_ACACHE_SIZE];
+	ravt_dac_slot ac[RAVT_ACACHE_SIZE];
 	/* Call sites of the loaded chunk: runs[2k] events carry site
 	 * runs[2k + 1]; run_left events of the current run remain. */
 	uint32_t *runs;
@@ -103,6 +107,14 @@ bool ravt_dec_seek(ravt_dec *d, uint64_t ord);
 bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev);
 /* The decoder's last failure as an error (ECHUNK for a checksum, else EDECODE). */
 void ravt_dec_error(const ravt_dec *d, rav_trace_error *err);
+
+/* A batch of an EVENTS_AC chunk with the address cache's order in a
+ * vector register: as ravt_dec_batch(d, out, n, g, true, true) (the
+ * merge's) and ravt_dec_batch(d, out, n, g, true, false) (a cursor's) when
+ * d->acache; only where ravt_dec_have_ssse3() (reader-decode-ssse3.c). */
+uint32_t ravt_dec_batch_merge_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+uint32_t ravt_dec_batch_cursor_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+bool ravt_dec_have_ssse3(void);
 
 /* Varint without per-byte bounds checks: the event area of a decoded
  * buffer is followed by RAVT_DEC_PAD zero bytes, so a varint that starts
@@ -168,8 +180,18 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint
  * moving i entries, and the word stays in a register while a batch of
  * events is decoded.  A new cell takes a free slot, or the least recent
  * one's when all 16 are used.  tests/trace/acache-order.c checks the two
- * against each other. */
+ * against each other.
+ *
+ * The word starts as RAVT_DAC_ORDER_INIT: the places past the entries held
+ * list the free slots so that the last place is always the slot a new
+ * entry takes (the next free one, then the least recent): a push rotates
+ * the word by one place, with no test of how many are held.
+ *
+ * Where the CPU has SSSE3 the merge decodes with the order as 16 bytes in
+ * a vector register (reader-decode-ssse3.c, RAVT_DAC_SIMD): a hit is one
+ * byte shuffle from a table of 16, a push one byte rotation. */
 _Static_assert(RAVT_ACACHE_SIZE == 16, "the order word holds 16 slots of 4 bits");
+#define RAVT_DAC_ORDER_INIT UINT64_C(0x0123456789abcdef) /* place j: slot 15 - j */
 
 /* Entry i (< the entries held) to the front; returns its slot. */
 static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
@@ -186,29 +208,74 @@ static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
 /* A new entry in front; returns the slot the caller fills. */
 static inline unsigned ravt_dac_push(uint64_t *order, unsigned *n)
 {
-	uint64_t slot = *n < RAVT_ACACHE_SIZE ? *n : *order >> 60;
+	uint64_t slot = *order >> 60; /* (see RAVT_DAC_ORDER_INIT) */
 	*n += *n < RAVT_ACACHE_SIZE;
 	*order = *order << 4 | slot;
 	return (unsigned)slot;
 }
 
+#ifdef RAVT_DAC_SIMD
+/* (reader-decode-ssse3.c: SSSE3 is on for its functions) */
+/* Entry i to the front: byte j of the order from byte mtf[i][j] */
+#define RAVT_DAC_M(i)                                                                                        \
+	{(i),     0 < (i) ? 0 : 1,   1 < (i) ? 1 : 2,   2 < (i) ? 2 : 3,   3 < (i) ? 3 : 4,   4 < (i) ? 4 : 5,     \
+	 5 < (i) ? 5 : 6,   6 < (i) ? 6 : 7,   7 < (i) ? 7 : 8,   8 < (i) ? 8 : 9,   9 < (i) ? 9 : 10,             \
+	 10 < (i) ? 10 : 11, 11 < (i) ? 11 : 12, 12 < (i) ? 12 : 13, 13 < (i) ? 13 : 14, 14 < (i) ? 14 : 15}
+static const uint8_t ravt_dac_mtf[16][16] __attribute__((aligned(16))) = {
+    RAVT_DAC_M(0),  RAVT_DAC_M(1),  RAVT_DAC_M(2),  RAVT_DAC_M(3),  RAVT_DAC_M(4),  RAVT_DAC_M(5),
+    RAVT_DAC_M(6),  RAVT_DAC_M(7),  RAVT_DAC_M(8),  RAVT_DAC_M(9),  RAVT_DAC_M(10), RAVT_DAC_M(11),
+    RAVT_DAC_M(12), RAVT_DAC_M(13), RAVT_DAC_M(14), RAVT_DAC_M(15)};
+#undef RAVT_DAC_M
+
+static inline __attribute__((always_inline)) unsigned ravt_dacv_take(__m128i *order, unsigned i)
+{
+	*order = _mm_shuffle_epi8(*order, _mm_load_si128((const __m128i *)ravt_dac_mtf[i]));
+	return (unsigned)_mm_cvtsi128_si32(*order) & 15;
+}
+
+static inline __attribute__((always_inline)) unsigned ravt_dacv_push(__m128i *order, unsigned *n)
+{
+	*order = _mm_alignr_epi8(*order, *order, 15); /* byte j from j - 1, byte 0 from 15 */
+	*n += *n < RAVT_ACACHE_SIZE;
+	return (unsigned)_mm_cvtsi128_si32(*order) & 15;
+}
+
+/* The order word as 16 bytes (place j in byte j), and back */
+static inline __attribute__((always_inline)) __m128i ravt_dacv_from_word(uint64_t w)
+{
+	__m128i v = _mm_cvtsi64_si128((long long)w), m = _mm_set1_epi8(15);
+	return _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+}
+
+static inline __attribute__((always_inline)) uint64_t ravt_dacv_to_word(__m128i v)
+{
+	/* place 2k + 16 * place 2k + 1, in 16 bits, then bytes */
+	__m128i w = _mm_maddubs_epi16(v, _mm_set1_epi16(0x1001));
+	return (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(w, w));
+}
+#endif
+
 /* What the batch decoder keeps in registers while it runs (a local copy of
  * the decoder's fields, written back once per batch: stores into the
- * events could alias the decoder as far as the compiler knows). */
+ * events could alias the decoder as far as the compiler knows).  Only what
+ * most events use: fields that few events need (the external address
+ * register, the page geometry, the time and sequence registers) stay in
+ * the decoder and are read through `d`, so that the loop's registers go to
+ * the per-event values instead of spills. */
 typedef struct ravt_dregs {
-	const uint8_t *eend;
-	uint64_t r, rext;
+	ravt_dec *d;
+	uint64_t r;
 	uint64_t ac_order;
 	unsigned ac_n;
-	unsigned word_shift, wpp_shift;
-	uint64_t wpp_mask;
-	uint64_t *ac_cell, *ac_loc;
+#ifdef RAVT_DAC_SIMD
+	__m128i ac_vorder; /* the order, when the batch loop is the SIMD one */
+#endif
 } ravt_dregs;
 
 /* acache: the chunk is EVENTS_AC (a constant: the batch loop is compiled
  * once for each kind of chunk, so no operand tests it) */
 static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_dregs *g, const uint8_t *p,
-                                                                          uint64_t *loc, bool acache)
+                                                                          uint64_t *loc, bool acache, bool simd)
 {
 	uint64_t u;
 	p = ravt_vget(p, &u);
@@ -220,9 +287,15 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		if (!(u & 1)) {
 			if ((u >> 3) >= g->ac_n)
 				return NULL;
-			unsigned slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
-			g->r = g->ac_cell[slot] << 2 | ((u >> 1) & 3);
-			*loc = g->ac_loc[slot] | ((u >> 1) & 3);
+			unsigned slot;
+#ifdef RAVT_DAC_SIMD
+			if (simd)
+				slot = ravt_dacv_take(&g->ac_vorder, (unsigned)(u >> 3));
+			else
+#endif
+				slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
+			g->r = g->d->ac[slot].cell << 2 | ((u >> 1) & 3);
+			*loc = g->d->ac[slot].loc | ((u >> 1) & 3);
 			return p;
 		}
 		u >>= 1;
@@ -231,40 +304,46 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	if (__builtin_expect((u & 3) == RAVT_ADDR_POOL, 1)) {
 		uint64_t w = g->r + (uint64_t)ravt_unzigzag(u >> 2);
 		g->r = w;
-		uint64_t page = w >> g->wpp_shift;
+		uint64_t page = w >> g->d->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		*loc = (page << 16) | (w & g->wpp_mask);
+		*loc = (page << 16) | (w & g->d->wpp_mask);
 		if (acache) {
-			unsigned slot = ravt_dac_push(&g->ac_order, &g->ac_n);
-			g->ac_cell[slot] = w >> 2;
-			g->ac_loc[slot] = *loc & ~(uint64_t)3; /* word 0 of the cell */
+			unsigned slot;
+#ifdef RAVT_DAC_SIMD
+			if (simd)
+				slot = ravt_dacv_push(&g->ac_vorder, &g->ac_n);
+			else
+#endif
+				slot = ravt_dac_push(&g->ac_order, &g->ac_n);
+			g->d->ac[slot].cell = w >> 2;
+			g->d->ac[slot].loc = *loc & ~(uint64_t)3; /* word 0 of the cell */
 		}
+		return p;
+	}
+	if (u == 0) { /* null (RAVT_ADDR_SPECIAL): the next most common */
+		*loc = 0;
 		return p;
 	}
 	switch (u & 3) {
 	case RAVT_ADDR_EXT: {
-		uint64_t x = g->rext + (uint64_t)ravt_unzigzag(u >> 2);
-		g->rext = x;
+		uint64_t x = g->d->rext + (uint64_t)ravt_unzigzag(u >> 2);
+		g->d->rext = x;
 		*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
 		return p;
 	}
 	case RAVT_ADDR_BYTE: {
-		uint64_t w = (u >> 2) >> g->word_shift;
-		uint64_t page = w >> g->wpp_shift;
+		uint64_t w = (u >> 2) >> g->d->word_shift;
+		uint64_t page = w >> g->d->wpp_shift;
 		if (page >= RAVT_MAX_PAGES)
 			return NULL;
-		*loc = (page << 16) | (w & g->wpp_mask);
+		*loc = (page << 16) | (w & g->d->wpp_mask);
 		return p;
 	}
 	default:
-		if (u == 0) {
-			*loc = 0;
-			return p;
-		}
-		if (u == 4 && g->eend - p >= 8) {
+		if (u == 4 && g->d->eend - p >= 8) {
 			uint64_t x = ravt_le64(p);
-			g->rext = x;
+			g->d->rext = x;
 			*loc = RAV_LOC_EXTERNAL | (x & ~RAV_LOC_EXTERNAL);
 			return p + 8;
 		}
@@ -279,7 +358,7 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 	} while (0)
 #define RAVT_GETA(dst)                                                                                       \
 	do {                                                                                                 \
-		if (!(p = ravt_dec_addr(&R, p, &(dst), acache)))                                                     \
+		if (!(p = ravt_dec_addr(&R, p, &(dst), acache, simd)))                                                     \
 			goto bad;                                                                            \
 	} while (0)
 /* x' (a heap id XOR the thread's): 32 bits */
@@ -288,7 +367,18 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		RAVT_GETV(x);                                                                                \
 		if (x > UINT32_MAX)                                                                          \
 			goto bad;                                                                            \
-		x ^= tid;                                                                                    \
+		x ^= d->tid;                                                                                 \
+	} while (0)
+/* The text of `len` bytes after the operands (only text events have one:
+ * the check is in their cases, not on every event's path) */
+#define RAVT_GETTEXT(len)                                                                                    \
+	do {                                                                                                 \
+		uint64_t tl_ = (len);                                                                        \
+		if (p > end || tl_ > RAVT_TEXT_MAX || tl_ > (uint64_t)(end - p))                             \
+			goto bad;                                                                            \
+		text = intern_text ? ravt_reader_intern(d->rd, p, (size_t)tl_, shape == RAVT_SHAPE_TYPEDEF) \
+		                   : NULL;                                                                   \
+		p += tl_;                                                                                    \
 	} while (0)
 
 /* Decode up to n events of the current segment (1 <= n <= d->seg_left)
@@ -300,33 +390,27 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
  * when an event is malformed (the events before it are good; the decoder
  * must be loaded again before it is used).
  *
- * One tight loop per batch: the registers of the format (ra, rext, the
- * address cache's order, tsc, hz, seq), the position, the time and the
- * call-site run live in locals and go back to *d at the end. */
+ * One tight loop per batch: the position, the address register, the
+ * address cache's order, the time and the call-site run live in locals
+ * and go back to *d at the end; the registers few events use (rext, tsc,
+ * hz, seq) are read and written in *d (see ravt_dregs). */
 static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec *d, rav_event *out, uint32_t n,
                                                                         uint64_t g, bool intern_text,
-                                                                        bool stop_snapshot, bool acache)
+                                                                        bool stop_snapshot, bool acache,
+                                                                        bool simd)
 {
-	ravt_dregs R = {.eend = d->eend,
-	                .r = 0,
-	                .rext = d->rext,
-	                .ac_order = d->ac_order,
-	                .ac_n = d->ac_n,
-	                .word_shift = d->word_shift,
-	                .wpp_shift = d->wpp_shift,
-	                .wpp_mask = d->wpp_mask,
-	                .ac_cell = d->ac_cell,
-	                .ac_loc = d->ac_loc};
+	ravt_dregs R = {.d = d, .r = 0, .ac_order = d->ac_order, .ac_n = d->ac_n};
+#ifdef RAVT_DAC_SIMD
+	if (simd)
+		R.ac_vorder = ravt_dacv_from_word(R.ac_order);
+#endif
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
-	uint64_t ra = d->ra, tsc_reg = d->tsc_reg, hz_reg = d->hz_reg, seq_reg = d->seq_reg;
+	uint64_t ra = d->ra;
 	uint64_t t_fp = d->t_fp;
-	const uint64_t t_step = d->t_step;
-	uint32_t run_left = d->run_left, run_i = d->run_i, site = d->site;
-	const uint32_t tid = d->tid;
-	const uint32_t *const runs = d->runs;
-	uint32_t *const last_aux = d->last_aux;
-	const uint8_t *const shape6 = d->shape6;
+	uint32_t run_left = d->run_left, site = d->site;
+	/* (d->last_aux, d->shape6, d->tid, d->t_step through d itself:
+	 * read per event either way, as memory operands) */
 	uint32_t k = 0;
 	unsigned kind = 0;
 	/* Where the event being decoded starts.  An event that starts at the
@@ -338,9 +422,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		uint8_t kb = *p++;
 		kind = kb & RAVT_KIND_MAX;
 		uint64_t aux, x = 0, a = 0, b = 0, c = 0;
-		/* text events set the text's length (RAVT_NO_TEXT is too long
-		 * for a text: lengths are checked against RAVT_TEXT_MAX first) */
-		uint64_t tlen = RAVT_NO_TEXT;
+		const char *text = NULL;
 		unsigned shape;
 		R.r = ra;
 		if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
@@ -352,21 +434,27 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				goto bad;
 			kind = (unsigned)kk;
 			shape = ravt_shape_of(kind);
+			/* (each operand by name: an array of pointers to a, b
+			 * and c would keep them in memory for every event) */
 			unsigned amask = ravt_shape_addr_mask(shape);
-			uint64_t *v[3] = {&a, &b, &c};
-			for (int i = 0; i < 3; i++) {
-				if (amask & (1u << i)) {
-					RAVT_GETA(*v[i]);
-					if (i == 0)
-						ra = R.r;
-				} else {
-					RAVT_GETV(*v[i]);
-				}
+			if (amask & 1) {
+				RAVT_GETA(a);
+				ra = R.r;
+			} else {
+				RAVT_GETV(a);
 			}
+			if (amask & 2)
+				RAVT_GETA(b);
+			else
+				RAVT_GETV(b);
+			if (amask & 4)
+				RAVT_GETA(c);
+			else
+				RAVT_GETV(c);
 			if (shape == RAVT_SHAPE_XTEXT)
-				tlen = aux;
+				RAVT_GETTEXT(aux);
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
-				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				RAVT_GETTEXT(a);
 		} else {
 			_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 &&
 			                   RAVT_AUX_ONE == 3,
@@ -375,15 +463,15 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			 * (3) are the mode shifted right once, SAME (1) the last */
 			unsigned mode = kb >> RAVT_KIND_BITS;
 			if (__builtin_expect(mode != RAVT_AUX_VAR, 1)) {
-				uint32_t last = last_aux[kind];
+				uint32_t last = d->last_aux[kind];
 				aux = mode == RAVT_AUX_SAME ? last : mode >> 1;
 			} else {
 				RAVT_GETV(aux);
 				if (aux > 0xffffff)
 					goto bad;
 			}
-			last_aux[kind] = (uint32_t)aux;
-			shape = shape6[kind];
+			d->last_aux[kind] = (uint32_t)aux;
+			shape = d->shape6[kind];
 			switch (shape) {
 			case RAVT_SHAPE_NONE:
 				break;
@@ -392,10 +480,10 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(za);
 				RAVT_GETV(zb);
 				RAVT_GETV(zc);
-				a = tsc_reg += (uint64_t)ravt_unzigzag(za);
-				b = hz_reg += (uint64_t)ravt_unzigzag(zb);
+				a = d->tsc_reg += (uint64_t)ravt_unzigzag(za);
+				b = d->hz_reg += (uint64_t)ravt_unzigzag(zb);
 				if (zc)
-					c = seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
+					c = d->seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
 				break;
 			}
 			case RAVT_SHAPE_X:
@@ -403,7 +491,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				break;
 			case RAVT_SHAPE_XTEXT:
 				RAVT_GETX();
-				tlen = aux;
+				RAVT_GETTEXT(aux);
 				break;
 			case RAVT_SHAPE_XA:
 				RAVT_GETX();
@@ -412,7 +500,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			case RAVT_SHAPE_TYPEDEF:
 				RAVT_GETX();
 				RAVT_GETV(a);
-				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				RAVT_GETTEXT(a);
 				break;
 			case RAVT_SHAPE_XAB:
 				RAVT_GETX();
@@ -426,7 +514,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				if (shape == RAVT_SHAPE_HEAPNEW)
 					RAVT_GETV(a);
 				RAVT_GETV(z);
-				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
 				break;
 			}
 			case RAVT_SHAPE_PAGE:
@@ -438,7 +526,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 					RAVT_GETV(b);
 				RAVT_GETX();
 				RAVT_GETV(z);
-				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
 				break;
 			}
 			case RAVT_SHAPE_MSG: {
@@ -447,7 +535,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(a);
 				RAVT_GETV(b);
 				RAVT_GETV(z);
-				c = seq_reg += (uint64_t)ravt_unzigzag(z);
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
 				break;
 			}
 			case RAVT_SHAPE_A:
@@ -473,7 +561,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				break;
 			case RAVT_SHAPE_TEXT:
 				RAVT_GETV(a);
-				tlen = a <= RAVT_TEXT_MAX ? a : RAVT_TEXT_MAX + 1;
+				RAVT_GETTEXT(a);
 				break;
 			case RAVT_SHAPE_ACCESS:
 				RAVT_GETA(a);
@@ -493,28 +581,19 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		}
 		if (__builtin_expect(p > end, 0))
 			goto bad;
-		const char *text = NULL;
-		if (__builtin_expect(tlen != RAVT_NO_TEXT, 0)) {
-			if (tlen > RAVT_TEXT_MAX || tlen > (uint64_t)(end - p))
-				goto bad;
-			text = intern_text
-			           ? ravt_reader_intern(d->rd, p, (size_t)tlen, shape == RAVT_SHAPE_TYPEDEF)
-			           : NULL;
-			p += tlen;
-		}
 		/* Runs of sites cover the chunk's events exactly (checked at
 		 * load), so a next run exists here. */
 		if (__builtin_expect(run_left == 0, 0)) {
-			run_i++;
-			run_left = runs[2 * run_i];
-			site = runs[2 * run_i + 1];
+			uint32_t i = ++d->run_i;
+			run_left = d->runs[2 * i];
+			site = d->runs[2 * i + 1];
 		}
 		run_left--;
 		rav_event *ev = &out[k];
 		ev->index = g + k;
 		ev->time_ns = t_fp >> 16;
-		t_fp += t_step;
-		ev->thread = tid;
+		t_fp += d->t_step;
+		ev->thread = d->tid;
 		ev->kind = (uint16_t)kind;
 		ev->aux = (uint32_t)aux;
 		ev->x = (uint32_t)x;
@@ -530,15 +609,14 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	}
 	d->ep = p;
 	d->ra = ra;
-	d->rext = R.rext;
+#ifdef RAVT_DAC_SIMD
+	if (simd)
+		R.ac_order = ravt_dacv_to_word(R.ac_vorder);
+#endif
 	d->ac_order = R.ac_order;
 	d->ac_n = R.ac_n;
-	d->tsc_reg = tsc_reg;
-	d->hz_reg = hz_reg;
-	d->seq_reg = seq_reg;
 	d->t_fp = t_fp;
 	d->run_left = run_left;
-	d->run_i = run_i;
 	d->site = site;
 	d->seg_left -= k;
 	d->left -= k;
@@ -568,14 +646,15 @@ bad:
 #undef RAVT_GETV
 #undef RAVT_GETA
 #undef RAVT_GETX
+#undef RAVT_GETTEXT
 
 static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
                                                                      uint64_t g, bool intern_text,
                                                                      bool stop_snapshot)
 {
 	if (d->acache)
-		return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, true);
-	return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, false);
+		return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, true, false);
+	return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, false, false);
 }
 
 /* The next event of the loaded chunk, moving to its next segment when one

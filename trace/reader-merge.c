@@ -53,6 +53,7 @@ struct ravt_merge {
 	bool failed, final_sent;
 	rav_trace_error err;
 	ravt_reader_work work;
+	bool ssse3; /* EVENTS_AC chunks through ravt_dec_batch_merge_ac_ssse3 */
 	/* this call's sinks */
 	ravt_sink *const *sinks;
 	size_t nsinks;
@@ -253,6 +254,7 @@ static ravt_merge *merge_new(void)
 	ravt_merge *m = calloc(1, sizeof *m);
 	if (!m)
 		return NULL;
+	m->ssse3 = ravt_dec_have_ssse3();
 	m->dctx = ZSTD_createDCtx();
 	if (!m->dctx) {
 		free(m);
@@ -391,7 +393,9 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 			uint32_t want = n - done;
 			if (want > m->bcap - nb)
 				want = (uint32_t)(m->bcap - nb);
-			uint32_t got = ravt_dec_batch(d, &m->bat[nb], want, g, true, true);
+			uint32_t got = m->ssse3 && d->acache
+			                   ? ravt_dec_batch_merge_ac_ssse3(d, &m->bat[nb], want, g)
+			                   : ravt_dec_batch(d, &m->bat[nb], want, g, true, true);
 			g += got;
 			nb += got;
 			done += got;

@@ -32,7 +32,7 @@ int main(void)
 	rng = 0x5eed0acac4eull;
 	printf("seed %#llx\n", (unsigned long long)rng);
 	ravt_acache w = {.n = 0};
-	uint64_t order = 0, cells[RAVT_ACACHE_SIZE];
+	uint64_t order = RAVT_DAC_ORDER_INIT, cells[RAVT_ACACHE_SIZE];
 	unsigned n = 0;
 	memset(cells, 0, sizeof cells);
 	uint64_t next_cell = 1;
@@ -44,7 +44,7 @@ int main(void)
 			/* a new chunk */
 			w.n = 0;
 			n = 0;
-			order = 0;
+			order = RAVT_DAC_ORDER_INIT;
 		} else if (op < 40 || w.n == 0) {
 			/* a cell not in the cache: new, or one that fell out */
 			uint64_t cell = (r >> 8) % 4 == 0 ? next_cell++ : (r >> 16) % (next_cell + 1);
