@@ -480,8 +480,11 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
 	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
-		/* the previous pack first: thinning needs the keyframes as they
-		 * will stay */
+		/* the previous pack first (thinning needs the keyframes as they
+		 * will stay), with the cost so far for the projection, but not
+		 * yet the blocks copied away from the last keyframe (to be packed) */
+		if (rp->nkf)
+			rp->cost_done += cost;
 		if (rp->pack_pending)
 			pack_settle(rp);
 		if (rp->nkf) {
@@ -489,7 +492,6 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 			last->cost = cost;
 			/* the blocks live copied away from the last keyframe are its own */
 			last->own += rp->live.copied;
-			rp->cost_done += cost;
 		}
 		pthread_mutex_lock(&rp->lock);
 		rp->kf_bytes += rp->live.copied;
