@@ -2,6 +2,7 @@
  * files:
  *
  *   replay-model.c    the image: copy-on-write page blocks, heaps, copying a model
+ *   replay-arena.c    where cell blocks live: 2 MB slabs, huge pages where allowed
  *   replay-apply.h    one event applied and checked (inline: two hot loops use it)
  *   replay-index.c    the replay consumer: live model, keyframes, feeding series and history
  *   replay-state.c    rav_state: seek, step, and what a state shows
