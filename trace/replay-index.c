@@ -15,7 +15,9 @@
  *
  * What a keyframe costs is the blocks it holds alone (those live copied
  * away before the next one), kept packed (replay-pack.h): about a third
- * of their size, so three times as many keyframes fit the budget.
+ * of their size, so three times as many keyframes fit the budget.  The
+ * packing runs on a third thread while the next interval is replayed
+ * (the packer, below).
  *
  * The budget: KF_BUDGET_PER_BYTE times the trace's size, at least
  * KF_BUDGET_FLOOR and at most KF_BUDGET_FIXED plus the size, and no more
