@@ -15,7 +15,9 @@
  *
  * What a keyframe costs is the blocks it holds alone (those live copied
  * away before the next one), kept packed (replay-pack.h): about a third
- * of their size, so three times as many keyframes fit the budget.
+ * of their size, so three times as many keyframes fit the budget.  The
+ * packing runs on a third thread while the next interval is replayed
+ * (the packer, below).
  *
  * The budget: KF_BUDGET_PER_BYTE times the trace's size, at least
  * KF_BUDGET_FLOOR and at most KF_BUDGET_FIXED plus the size, and no more
@@ -108,6 +110,13 @@ struct ravt_replay {
 	ravt_series *series;
 	ravt_history *history;
 	_Atomic uint64_t work;
+	/* the packer: a thread that packs one keyframe at a time (below) */
+	pthread_t packer;
+	bool packer_started, packer_quit;
+	pthread_cond_t pack_cv; /* a job posted, a job done, quit (with `lock`) */
+	keyframe *pack_job;     /* posted and not yet packed */
+	bool pack_pending;      /* posted and not yet settled by this thread */
+	uint64_t pack_budget;   /* the budget when it was posted */
 };
 
 static void index_fail(ravt_replay *rp, const rav_trace_error *err)
@@ -140,6 +149,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 		return NULL;
 	rp->sink.ops = &replay_ops;
 	pthread_mutex_init(&rp->lock, NULL);
+	pthread_cond_init(&rp->pack_cv, NULL);
 	rp->series = series;
 	rp->history = history;
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
@@ -168,10 +178,13 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	return rp;
 }
 
+static void packer_stop(ravt_replay *rp);
+
 void ravt_replay_free(ravt_replay *rp)
 {
 	if (!rp)
 		return;
+	packer_stop(rp);
 	ravt_model_clear(&rp->live);
 	for (size_t i = 0; i < rp->nkf; i++) {
 		ravt_model_clear(&rp->kf[i]->m);
@@ -180,6 +193,7 @@ void ravt_replay_free(ravt_replay *rp)
 	}
 	free(rp->kf);
 	ravt_blockcache_clear(&rp->cache);
+	pthread_cond_destroy(&rp->pack_cv);
 	pthread_mutex_destroy(&rp->lock);
 	free(rp);
 }
@@ -255,17 +269,101 @@ static uint64_t cost_since_last(const ravt_replay *rp)
 	return events + KF_COPY_WEIGHT * (rp->live.copied / sizeof(ravt_cellblock));
 }
 
-/* Pack what keyframe k holds alone now (replay-pack.h): under the lock,
- * which restores take too. */
-static void pack_keyframe(ravt_replay *rp, keyframe *k)
+/* Pack what keyframe k holds alone now (replay-pack.h), the lock held
+ * (restores take it too). */
+static void pack_locked(ravt_replay *rp, keyframe *k)
 {
-	pthread_mutex_lock(&rp->lock);
 	uint64_t freed;
 	uint64_t packed = ravt_kfpack_add(&k->m, &k->packs, &freed);
 	uint64_t own = k->own + packed > freed ? k->own + packed - freed : 0;
 	rp->kf_bytes = rp->kf_bytes - k->own + own;
 	k->own = own;
+}
+
+static void pack_keyframe(ravt_replay *rp, keyframe *k)
+{
+	pthread_mutex_lock(&rp->lock);
+	pack_locked(rp, k);
 	pthread_mutex_unlock(&rp->lock);
+}
+
+/* ---- the packer ---------------------------------------------------------------
+ *
+ * Packing the keyframe before the one just taken was a fifth of the
+ * indexing thread's time in a heap churned uniformly (tens of thousands of
+ * blocks read from memory, each XORed and sized), while the decoding
+ * thread waited for it most of the time.  A third thread packs it instead,
+ * while the next interval is replayed: on two cores it runs when the
+ * decoding thread waits.  Packing still holds `lock` throughout (a count
+ * of 1 cannot rise there: see replay-pack.h); the live model never writes
+ * a keyframe's own blocks, and the indexing thread touches the keyframe
+ * list only under the lock or once the job is done.
+ *
+ * What the budget makes of a pack (the target interval projected from
+ * what the keyframe holds, thinning) is settled by the indexing thread
+ * when it takes the next keyframe, waiting for the job if it is not done:
+ * the same decisions as packing in line, one interval later, and at the
+ * same events in every run.  The blocks the packer frees go to the arena
+ * (the job's model has no block cache meanwhile: the live model's cache
+ * is the indexing thread's alone). */
+
+static void *packer_main(void *arg)
+{
+	ravt_replay *rp = arg;
+	pthread_mutex_lock(&rp->lock);
+	for (;;) {
+		while (!rp->pack_job && !rp->packer_quit)
+			pthread_cond_wait(&rp->pack_cv, &rp->lock);
+		if (!rp->pack_job)
+			break;
+		keyframe *k = rp->pack_job;
+		ravt_blockcache *cache = k->m.cache;
+		k->m.cache = NULL;
+		pack_locked(rp, k);
+		k->m.cache = cache;
+		rp->pack_job = NULL;
+		pthread_cond_broadcast(&rp->pack_cv);
+	}
+	pthread_mutex_unlock(&rp->lock);
+	return NULL;
+}
+
+/* Wait until the posted job is done (the lock held). */
+static void pack_wait_locked(ravt_replay *rp)
+{
+	while (rp->pack_job)
+		pthread_cond_wait(&rp->pack_cv, &rp->lock);
+}
+
+/* Pack k on the packer (started on first use); in line when the thread
+ * cannot be started. */
+static void pack_post(ravt_replay *rp, keyframe *k, uint64_t budget)
+{
+	pthread_mutex_lock(&rp->lock);
+	pack_wait_locked(rp);
+	if (!rp->packer_started && pthread_create(&rp->packer, NULL, packer_main, rp) == 0)
+		rp->packer_started = true;
+	if (rp->packer_started) {
+		rp->pack_job = k;
+		pthread_cond_broadcast(&rp->pack_cv);
+	} else {
+		pack_locked(rp, k);
+	}
+	rp->pack_pending = true;
+	rp->pack_budget = budget;
+	pthread_mutex_unlock(&rp->lock);
+}
+
+static void packer_stop(ravt_replay *rp)
+{
+	pthread_mutex_lock(&rp->lock);
+	rp->packer_quit = true;
+	pthread_cond_broadcast(&rp->pack_cv);
+	bool started = rp->packer_started;
+	rp->packer_started = false;
+	pthread_mutex_unlock(&rp->lock);
+	if (started)
+		pthread_join(rp->packer, NULL);
 }
 
 /* Drop keyframes (never the first: it is where every seek can start)
@@ -356,6 +454,27 @@ static uint64_t projected_target(const ravt_replay *rp, uint64_t budget, uint64_
 	return t < (double)KF_COST_MIN ? KF_COST_MIN : t > 1e18 ? (uint64_t)1e18 : (uint64_t)t;
 }
 
+/* What the budget makes of the keyframe the packer packed (pack_post): the
+ * target interval projected from what it holds alone, and thinning.  On
+ * this thread, before the next keyframe is taken or when the trace ends.
+ * (Once the job is done, this thread is the only writer of what it reads
+ * here unlocked.) */
+static void pack_settle(ravt_replay *rp)
+{
+	pthread_mutex_lock(&rp->lock);
+	pack_wait_locked(rp);
+	rp->pack_pending = false;
+	uint64_t budget = rp->pack_budget;
+	/* the packed one was the last but one then; nothing was dropped since */
+	uint64_t last_own = rp->nkf >= 2 ? rp->kf[rp->nkf - 2]->own : 0;
+	pthread_mutex_unlock(&rp->lock);
+	uint64_t target = projected_target(rp, budget, last_own);
+	if (target)
+		rp->kf_cost = target;
+	if (rp->kf_bytes > budget)
+		thin_keyframes(rp, budget);
+}
+
 /* At next_kf: a keyframe if the interval since the last one costs enough
  * (or one is forced), then when to look again: the cost grows by at most
  * 1 + KF_COPY_WEIGHT per event. */
@@ -363,14 +482,18 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
 	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
-		uint64_t last_own = 0;
+		/* the previous pack first (thinning needs the keyframes as they
+		 * will stay), with the cost so far for the projection, but not
+		 * yet the blocks copied away from the last keyframe (to be packed) */
+		if (rp->nkf)
+			rp->cost_done += cost;
+		if (rp->pack_pending)
+			pack_settle(rp);
 		if (rp->nkf) {
 			keyframe *last = rp->kf[rp->nkf - 1];
 			last->cost = cost;
 			/* the blocks live copied away from the last keyframe are its own */
 			last->own += rp->live.copied;
-			last_own = last->own;
-			rp->cost_done += cost;
 		}
 		pthread_mutex_lock(&rp->lock);
 		rp->kf_bytes += rp->live.copied;
@@ -379,17 +502,10 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->live.copied = 0;
 		take_keyframe(rp);
 		rp->kf_forced = false;
-		/* the one before holds alone what live copied away since */
-		if (rp->nkf >= 2) {
-			pack_keyframe(rp, rp->kf[rp->nkf - 2]);
-			last_own = rp->kf[rp->nkf - 2]->own;
-		}
-		uint64_t target = projected_target(rp, budget, last_own);
-		if (target)
-			rp->kf_cost = target;
-		/* (this thread is the only writer of what it reads here unlocked) */
-		if (rp->kf_bytes > budget)
-			thin_keyframes(rp, budget);
+		/* the one before holds alone what live copied away since: packed
+		 * while the next interval is replayed */
+		if (rp->nkf >= 2)
+			pack_post(rp, rp->kf[rp->nkf - 2], budget);
 		cost = 0;
 	}
 	uint64_t step = (rp->kf_cost - (cost < rp->kf_cost ? cost : 0)) / (1 + KF_COPY_WEIGHT);
@@ -542,6 +658,8 @@ static void sink_end(ravt_sink *sink, uint64_t upto, bool final)
 	ravt_series_publish(rp->series, &rp->live, final);
 	ravt_history_publish(rp->history, rp->live.pos);
 	if (final) {
+		if (rp->pack_pending)
+			pack_settle(rp);
 		/* No event follows: the blocks kept for the live model's next
 		 * copies (up to RAVT_CACHE_MAX_BYTES, full after keyframes were
 		 * thinned) would be held for nothing while the trace stays open. */

@@ -55,13 +55,21 @@ static inline void prefetch_next(const void *next, size_t bytes)
 			__builtin_prefetch((const char *)next + off, 1);
 }
 
+/* A cache that runs dry takes this many blocks from the arena at once (one
+ * lock for all: blocks released on another thread, such as the keyframe
+ * packer's, go back to the arena, not to this cache). */
+#define CACHE_REFILL 32u
+
 static ravt_cellblock *cell_alloc(const ravt_model *m)
 {
 	ravt_blockcache *c = m->cache;
-	ravt_cellblock *k = c ? cache_pop(&c->cells, &c->ncells) : NULL;
-	if (!k)
-		return malloc(sizeof(ravt_cellblock));
-	prefetch_next(c->cells, sizeof(ravt_cellblock));
+	if (!c)
+		return ravt_arena_alloc();
+	if (!c->cells)
+		c->ncells += ravt_arena_alloc_batch(&c->cells, CACHE_REFILL);
+	ravt_cellblock *k = cache_pop(&c->cells, &c->ncells);
+	if (k)
+		prefetch_next(c->cells, sizeof(ravt_cellblock));
 	return k;
 }
 
@@ -75,7 +83,7 @@ static void cell_release(const ravt_model *m, ravt_cellblock *k)
 		c->ncells++;
 		return;
 	}
-	free(k);
+	ravt_arena_free(k);
 }
 
 static ravt_mpage *page_alloc(const ravt_model *m)
@@ -120,7 +128,7 @@ void ravt_blockcache_clear(ravt_blockcache *c)
 {
 	void *b;
 	while ((b = cache_pop(&c->cells, &c->ncells)))
-		free(b);
+		ravt_arena_free(b);
 	while ((b = cache_pop(&c->pages, &c->npages)))
 		free(b);
 }

@@ -2,6 +2,7 @@
  * files:
  *
  *   replay-model.c    the image: copy-on-write page blocks, heaps, copying a model
+ *   replay-arena.c    where cell blocks live: 2 MB slabs, huge pages where allowed
  *   replay-apply.h    one event applied and checked (inline: two hot loops use it)
  *   replay-index.c    the replay consumer: live model, keyframes, feeding series and history
  *   replay-state.c    rav_state: seek, step, and what a state shows
@@ -50,11 +51,22 @@
 #define RAVT_CB_CELLS (1u << RAVT_CB_SHIFT)
 #define RAVT_CB_INDEX(c) ((c) & (RAVT_CB_CELLS - 1))
 
+/* Line-aligned (576 bytes): a cell's four words are half a cache line, and
+ * the states and count share the first line (2 lines read per event, not 3
+ * when a cell straddles two). */
 typedef struct ravt_cellblock {
 	atomic_uint refs;
 	uint8_t st[RAVT_CB_CELLS]; /* rav_cell_state */
-	uint64_t w[RAVT_CB_CELLS * 4];
+	_Alignas(64) uint64_t w[RAVT_CB_CELLS * 4];
 } ravt_cellblock;
+
+/* Cell blocks come from 2 MB slabs that may be backed by huge pages
+ * (replay-arena.c); any thread may give one back.  NULL: out of memory. */
+ravt_cellblock *ravt_arena_alloc(void);
+void ravt_arena_free(ravt_cellblock *k);
+/* Up to n blocks pushed on *list (linked through their first bytes, as the
+ * block caches are) under one lock; how many. */
+size_t ravt_arena_alloc_batch(void **list, size_t n);
 
 typedef struct ravt_mpage {
 	atomic_uint refs;

@@ -290,7 +290,7 @@ static void get_block(const uint8_t **pp, ravt_cellblock *k, uint64_t prev[4])
 /* Unpacking a large pack runs on two threads (a seek waits for it), each
  * on its own pages: the page blocks are made the copy's own first, on the
  * calling thread (they come from the copy's block cache), and the second
- * thread takes its cell blocks from malloc. */
+ * thread takes its cell blocks from the arena (replay-arena.c). */
 #define UNPACK_PAR_MIN ((size_t)1 << 20)
 
 typedef struct unpack_job {

@@ -1,0 +1,226 @@
+/* replay-arena.c - cell blocks on 2 MB slabs the kernel may back with huge
+ * pages (replay-model.h: ravt_arena_alloc / ravt_arena_free).
+ *
+ * Replaying a program that touches cells all over its heap reads the cell
+ * block of nearly every event from a model of tens of megabytes: through
+ * malloc the blocks sit on 4 KB pages, one TLB entry covers seven of them,
+ * and the page walk comes before the cache miss that the prefetch was
+ * meant to hide.  Blocks are carved instead from 2 MB-aligned slabs marked
+ * MADV_HUGEPAGE: with transparent huge pages set to "madvise" or "always",
+ * one TLB entry covers a slab's 3,640 blocks.  Where the kernel says no,
+ * the slabs are ordinary pages and nothing is lost but the slack below.
+ *
+ * One arena per process, behind a mutex: blocks are shared between the
+ * indexing thread's models and states on other threads, and any of them
+ * may drop the last reference.  The per-thread block caches of the models
+ * (replay-model.c) sit in front, so the lock is taken only when a cache is
+ * empty or full.  A slab that becomes empty is unmapped, except one kept
+ * spare so that a model hovering at a slab boundary does not map and unmap
+ * one per block.  Blocks come from slabs with holes before a new slab is
+ * mapped, so the holes dropped keyframes leave are filled again: what the
+ * arena holds beyond the blocks in use (which the budget counts at their
+ * full 576 bytes) is the holes of partly used slabs and one spare slab.
+ *
+ * Under AddressSanitizer the blocks come from malloc, so that a block
+ * used after its release is still caught.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "replay-model.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_USE_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_USE_MALLOC 1
+#endif
+#endif
+
+#ifdef ARENA_USE_MALLOC
+
+ravt_cellblock *ravt_arena_alloc(void)
+{
+	return aligned_alloc(_Alignof(ravt_cellblock), sizeof(ravt_cellblock));
+}
+
+void ravt_arena_free(ravt_cellblock *k)
+{
+	free(k);
+}
+
+size_t ravt_arena_alloc_batch(void **list, size_t n)
+{
+	size_t got = 0;
+	for (; got < n; got++) {
+		void *b = ravt_arena_alloc();
+		if (!b)
+			break;
+		*(void **)b = *list;
+		*list = b;
+	}
+	return got;
+}
+
+#else
+
+/* Memcheck sees the slabs as one mapping: a block handed out is marked
+ * undefined again, so that reading a cell never written is still reported
+ * (no cost outside Valgrind). */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
+#endif
+#ifndef VALGRIND_MAKE_MEM_UNDEFINED
+#define VALGRIND_MAKE_MEM_UNDEFINED(a, n) ((void)0)
+#endif
+
+#define SLAB_BYTES ((size_t)2 << 20)
+#define BLOCK_BYTES sizeof(ravt_cellblock)
+
+typedef struct arena_free {
+	struct arena_free *next;
+} arena_free;
+
+/* At the start of each slab, in its first block slot. */
+typedef struct slab {
+	struct slab *next, *prev; /* the list of slabs with free blocks */
+	arena_free *free;         /* released blocks of this slab */
+	uint32_t used;            /* blocks handed out and not released */
+	uint32_t fresh;           /* next never-used slot (1 .. SLAB_BLOCKS) */
+	bool listed;
+} slab;
+
+_Static_assert(sizeof(slab) <= sizeof(ravt_cellblock), "slab header fits one block slot");
+#define SLAB_BLOCKS ((uint32_t)(SLAB_BYTES / BLOCK_BYTES))
+
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static slab *partial; /* slabs with a free block (a slab joins at its first hole) */
+static slab *spare;   /* one empty slab kept mapped */
+
+static slab *slab_map(void)
+{
+	/* twice the size, then the unaligned ends trimmed: the slab of a block
+	 * is found by masking its address */
+	char *raw = mmap(NULL, 2 * SLAB_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	uintptr_t a = ((uintptr_t)raw + SLAB_BYTES - 1) & ~(uintptr_t)(SLAB_BYTES - 1);
+	char *s = (char *)a;
+	if (s > raw)
+		munmap(raw, (size_t)(s - raw));
+	if (s + SLAB_BYTES < raw + 2 * SLAB_BYTES)
+		munmap(s + SLAB_BYTES, (size_t)(raw + 2 * SLAB_BYTES - (s + SLAB_BYTES)));
+#ifdef MADV_HUGEPAGE
+	(void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* advice: refused is fine */
+#endif
+	slab *sl = (slab *)s;
+	sl->next = sl->prev = NULL;
+	sl->free = NULL;
+	sl->used = 0;
+	sl->fresh = 1;
+	sl->listed = false;
+	return sl;
+}
+
+static void list_add(slab *s)
+{
+	s->prev = NULL;
+	s->next = partial;
+	if (partial)
+		partial->prev = s;
+	partial = s;
+	s->listed = true;
+}
+
+static void list_del(slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		partial = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	s->listed = false;
+}
+
+/* One block, the lock held; NULL when no slab can be mapped. */
+static void *take_locked(void)
+{
+	slab *s = partial;
+	if (!s) {
+		s = spare ? spare : slab_map();
+		spare = NULL;
+		if (!s)
+			return NULL;
+		list_add(s);
+	}
+	void *b;
+	if (s->free) {
+		b = s->free;
+		s->free = s->free->next;
+	} else {
+		b = (char *)s + (size_t)s->fresh * BLOCK_BYTES;
+		s->fresh++;
+	}
+	s->used++;
+	if (!s->free && s->fresh == SLAB_BLOCKS)
+		list_del(s);
+	(void)VALGRIND_MAKE_MEM_UNDEFINED(b, BLOCK_BYTES);
+	return b;
+}
+
+ravt_cellblock *ravt_arena_alloc(void)
+{
+	pthread_mutex_lock(&arena_lock);
+	void *b = take_locked();
+	pthread_mutex_unlock(&arena_lock);
+	return b;
+}
+
+size_t ravt_arena_alloc_batch(void **list, size_t n)
+{
+	size_t got = 0;
+	pthread_mutex_lock(&arena_lock);
+	for (; got < n; got++) {
+		void *b = take_locked();
+		if (!b)
+			break;
+		*(void **)b = *list;
+		*list = b;
+	}
+	pthread_mutex_unlock(&arena_lock);
+	return got;
+}
+
+void ravt_arena_free(ravt_cellblock *k)
+{
+	if (!k)
+		return;
+	slab *s = (slab *)((uintptr_t)k & ~(uintptr_t)(SLAB_BYTES - 1));
+	pthread_mutex_lock(&arena_lock);
+	arena_free *f = (arena_free *)k;
+	f->next = s->free;
+	s->free = f;
+	if (--s->used == 0) {
+		if (s->listed)
+			list_del(s);
+		slab *gone = spare;
+		s->free = NULL;
+		s->fresh = 1;
+		spare = s;
+		pthread_mutex_unlock(&arena_lock);
+		if (gone)
+			munmap(gone, SLAB_BYTES);
+		return;
+	}
+	if (!s->listed)
+		list_add(s); /* its first hole */
+	pthread_mutex_unlock(&arena_lock);
+}
+
+#endif
