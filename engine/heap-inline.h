@@ -292,18 +292,10 @@ static inline void queue_dying(rav_heap *h, rav_cell *c)
  * its page itself), before the pointers naming t are fixed. */
 static inline __attribute__((always_inline)) void move_words_only(rav_cell *t, rav_cell *d, bool zero)
 {
-	uintptr_t w0 = t->w[0], w1 = t->w[1], w2 = t->w[2], w3 = t->w[3];
-	/* One 8-byte load per word, never a 16-byte one: the top cell was
-	 * usually written a moment ago by the allocation that made it (type
-	 * word and fields stored one word at a time), and a 16-byte load
-	 * across two such stores still in the store buffer cannot be forwarded
-	 * from them: it waits until they reach the cache, that is until every
-	 * instruction before them retired, cache misses included. */
-	__asm__("" : "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3));
-	d->w[0] = w0;
-	d->w[1] = w1;
-	d->w[2] = w2;
-	d->w[3] = w3;
+	d->w[0] = t->w[0];
+	d->w[1] = t->w[1];
+	d->w[2] = t->w[2];
+	d->w[3] = t->w[3];
 	if (zero)
 		t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
 	VG_CELL_FREE(t);
