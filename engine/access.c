@@ -751,7 +751,8 @@ static __attribute__((noinline)) rav_status move_replacing(rav_heap *h, uintptr_
  * per pop in immediate mode, 106 -> 77 in deferred mode.  In a churn loop
  * the instructions between two pops bound how many pops' cache misses the
  * core overlaps (a pop is a dependent pair of misses: the popped cell,
- * then its successor's back-link), so they are what a step costs.
+ * then its successor's back-link, a load only where the heap holds
+ * reference ravioli: backlink_slot_in), so they are what a step costs.
  * False, with nothing done, for every other call: old a reference
  * raviolo, old the top cell, a heap with holes (immediate mode) or dying
  * cells, a message heap. */
