@@ -10,10 +10,19 @@
  *       build-rel/bench/churn-probe imm 1000000 200000
  *
  * counts the instructions and D1 misses of the steps only (divide by the
- * step count).  It also prints the steps' wall time per step, for
- * interleaved A/B timing of two builds.  Arguments: imm|def, live nodes,
- * steps (defaults: imm, 1000000, 2000000, the churn workload's sizes).
+ * step count).  It also prints the steps' wall time and the thread's CPU
+ * time per step, for interleaved A/B timing of two builds (on a shared
+ * host the CPU time leaves out the time the thread was not running).
+ * `mi` runs bench-churn.c's malloc step with mimalloc (libmimalloc.so.2,
+ * loaded as rav-bench loads it) in probe_malloc_steps: the reference,
+ * measured the same way and in the same conditions
+ * (--toggle-collect=probe_malloc_steps under callgrind).  Arguments:
+ * imm|def|mi, live nodes, steps, chunks (defaults: imm, 1000000, 2000000,
+ * 1: the churn workload's sizes); with chunks, the steps are timed in that
+ * many equal parts and the fastest part is printed (a part that ran
+ * undisturbed by the host's other work).
  */
+#include <dlfcn.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,6 +47,98 @@ __attribute__((noinline)) static void probe_steps(rav_heap *h, rav_type t, rav_r
 	*rngp = rng;
 }
 
+/* bench-churn.c's malloc step, through function pointers as there. */
+__attribute__((noinline)) static void probe_malloc_steps(mnode **heads, size_t lists, size_t steps, uint64_t *rngp,
+							 void *(*malloc_fn)(size_t), void (*free_fn)(void *))
+{
+	uint64_t rng = *rngp;
+	for (size_t i = 0; i < steps; i++) {
+		size_t b = bench_rand(&rng) % lists;
+		mnode *n = heads[b];
+		if (n) {
+			heads[b] = n->next;
+			free_fn(n);
+		}
+		b = bench_rand(&rng) % lists;
+		n = malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = heads[b];
+		heads[b] = n;
+	}
+	*rngp = rng;
+}
+
+static double ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
+}
+
+/* The steps' time, in `chunks` equal parts timed one by one: the fastest
+ * part's wall and CPU time per step (on a shared host, a part that ran
+ * undisturbed says more than the sum of all).  Chunk c runs step(c). */
+typedef struct probe_time {
+	double wall_ns, cpu_ns; /* per step, the fastest chunk's (each its own minimum) */
+} probe_time;
+
+#define PROBE_TIMED(pt, chunks, per_chunk, body)                                                         \
+	do {                                                                                             \
+		(pt).wall_ns = (pt).cpu_ns = 1e300;                                                      \
+		for (size_t chunk_ = 0; chunk_ < (chunks); chunk_++) {                                   \
+			struct timespec a_, b_, ca_, cb_;                                                \
+			clock_gettime(CLOCK_MONOTONIC, &a_);                                             \
+			clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca_);                                    \
+			body;                                                                            \
+			clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb_);                                    \
+			clock_gettime(CLOCK_MONOTONIC, &b_);                                             \
+			double w_ = ns_between(&a_, &b_) / (double)(per_chunk);                          \
+			double c_ = ns_between(&ca_, &cb_) / (double)(per_chunk);                        \
+			if (w_ < (pt).wall_ns)                                                           \
+				(pt).wall_ns = w_;                                                       \
+			if (c_ < (pt).cpu_ns)                                                            \
+				(pt).cpu_ns = c_;                                                        \
+		}                                                                                        \
+	} while (0)
+
+static int run_mimalloc(size_t live, size_t steps, size_t lists, size_t chunks)
+{
+	void *lib = dlopen("libmimalloc.so.2", RTLD_LOCAL | RTLD_NOW);
+	void *m = lib ? dlsym(lib, "mi_malloc") : NULL, *f = lib ? dlsym(lib, "mi_free") : NULL;
+	if (!m || !f) {
+		fprintf(stderr, "churn-probe: mimalloc not loaded: %s\n", lib ? "no mi_malloc/mi_free" : dlerror());
+		return 1;
+	}
+	void *(*malloc_fn)(size_t);
+	void (*free_fn)(void *);
+	memcpy(&malloc_fn, &m, sizeof m);
+	memcpy(&free_fn, &f, sizeof f);
+	mnode **heads = calloc(lists, sizeof *heads);
+	if (!heads)
+		bench_die("out of memory");
+	uint64_t rng = 1;
+	for (size_t i = 0; i < live; i++) {
+		size_t b = bench_rand(&rng) % lists;
+		mnode *n = malloc_fn(sizeof *n);
+		if (!n)
+			bench_die("out of memory");
+		n->value = i;
+		n->next = heads[b];
+		heads[b] = n;
+	}
+	probe_time pt;
+	PROBE_TIMED(pt, chunks, steps / chunks,
+		    probe_malloc_steps(heads, lists, steps / chunks, &rng, malloc_fn, free_fn));
+	printf("mimalloc: %zu live nodes in %zu lists, %zu steps, %.1f ns/step (%.1f ns/step of CPU time)\n", live,
+	       lists, steps, pt.wall_ns, pt.cpu_ns);
+	for (size_t i = 0; i < lists; i++)
+		while (heads[i]) {
+			mnode *n = heads[i];
+			heads[i] = n->next;
+			free_fn(n);
+		}
+	free(heads);
+	return 0;
+}
+
 static size_t arg_size(const char *s, const char *what)
 {
 	char *end;
@@ -51,14 +152,22 @@ static size_t arg_size(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-	if (argc > 4 || (argc > 1 && strcmp(argv[1], "imm") != 0 && strcmp(argv[1], "def") != 0)) {
-		fprintf(stderr, "usage: churn-probe [imm|def] [LIVE_NODES] [STEPS]\n");
+	if (argc > 5 || (argc > 1 && strcmp(argv[1], "imm") != 0 && strcmp(argv[1], "def") != 0 &&
+			 strcmp(argv[1], "mi") != 0)) {
+		fprintf(stderr, "usage: churn-probe [imm|def|mi] [LIVE_NODES] [STEPS] [CHUNKS]\n");
 		return 2;
 	}
 	bool deferred = argc > 1 && strcmp(argv[1], "def") == 0;
 	size_t live = argc > 2 ? arg_size(argv[2], "LIVE_NODES") : 1000000;
 	size_t steps = argc > 3 ? arg_size(argv[3], "STEPS") : 2000000;
+	size_t chunks = argc > 4 ? arg_size(argv[4], "CHUNKS") : 1;
+	if (chunks > steps) {
+		fprintf(stderr, "churn-probe: CHUNKS must not exceed STEPS\n");
+		return 2;
+	}
 	size_t lists = live / 1000 < 16 ? 16 : live / 1000; /* as bench-churn.c */
+	if (argc > 1 && strcmp(argv[1], "mi") == 0)
+		return run_mimalloc(live, steps, lists, chunks);
 	rav_heap *h = rav_heap_self();
 	if (!h)
 		bench_die("rav_heap_self");
@@ -72,15 +181,12 @@ int main(int argc, char **argv)
 	uint64_t rng = 1;
 	for (size_t i = 0; i < live; i++)
 		bench_list_push(h, t, roots[bench_rand(&rng) % lists], roots[0], i);
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	probe_steps(h, t, roots, lists, steps, &rng, deferred);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)steps;
+	probe_time pt;
+	PROBE_TIMED(pt, chunks, steps / chunks, probe_steps(h, t, roots, lists, steps / chunks, &rng, deferred));
 	if (rav_heap_check(h) != RAV_OK)
 		bench_die("rav_heap_check");
-	printf("%s: %zu live nodes in %zu lists, %zu steps, %.1f ns/step\n", deferred ? "deferred" : "immediate", live,
-	       lists, steps, ns);
+	printf("%s: %zu live nodes in %zu lists, %zu steps, %.1f ns/step (%.1f ns/step of CPU time)\n",
+	       deferred ? "deferred" : "immediate", live, lists, steps, pt.wall_ns, pt.cpu_ns);
 	for (size_t i = 0; i < lists; i++)
 		rav_root_free(h, roots[i]);
 	free(roots);

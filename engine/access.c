@@ -765,7 +765,8 @@ static __attribute__((noinline)) rav_status move_replacing(rav_heap *h, uintptr_
  * per pop in immediate mode, 106 -> 77 in deferred mode.  In a churn loop
  * the instructions between two pops bound how many pops' cache misses the
  * core overlaps (a pop is a dependent pair of misses: the popped cell,
- * then its successor's back-link), so they are what a step costs.
+ * then its successor's back-link, a load only where the heap holds
+ * reference ravioli: backlink_slot_in), so they are what a step costs.
  * False, with nothing done, for every other call: old a reference
  * raviolo, old the top cell, a heap with holes (immediate mode) or dying
  * cells, a message heap. */
@@ -786,41 +787,55 @@ static inline __attribute__((always_inline)) bool pop_fast(rav_heap *h, uintptr_
 	rav_type dt = cell_type(cell_of(d));
 	if (RAV_UNLIKELY(dt != RAV_TYPE_ROOT && !((type_refmask(dt) << 1) >> word_of(d) & 1)))
 		return false;
-	if (RAV_UNLIKELY(h->kind != RAV_HEAP_THREAD || h->dying))
-		return false;
 	rav_cell *moved = (rav_cell *)*s;
 	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d && (!moved || *backlink_slot_of(moved, s) == (uintptr_t)s));
+	if (RAV_UNLIKELY(h->kind != RAV_HEAP_THREAD || h->dying))
+		return false;
 	if (h->mode == RAV_FREE_IMMEDIATE) {
-		rav_cell *t = &h->top_page[h->top - 1];
-		if (RAV_UNLIKELY(h->dead || t == old))
+		if (RAV_UNLIKELY(h->dead))
 			return false;
-		/* dst takes src's reference (if any).  Old's words need no
-		 * clearing: the top cell's are copied over them. */
+		/* The top cell: bump is &top_page[top] (no hole, so bumping is on;
+		 * a cell lives, so a page exists) */
+		rav_cell *t = h->bump - 1;
+		rav_assert(h->bump == &h->top_page[h->top] && h->top > 1);
+		if (RAV_UNLIKELY(t == old))
+			return false;
+		/* dst takes src's reference (if any), moved's back-link written
+		 * without reading moved when h holds no reference raviolo (the
+		 * read would be the pop's second cache miss, after old's, and
+		 * would hold up what follows: backlink_slot_in).  Old's words
+		 * need no clearing: the top cell's are copied over them. */
+		const bool no_refs = h->st.ref_cells == 0;
 		*d = (uintptr_t)moved;
 		if (moved)
-			*backlink_slot_of(moved, s) = (uintptr_t)d;
+			*backlink_slot_in(moved, s, no_refs) = (uintptr_t)d;
 		rav_assert(!h->pinned); /* (set only inside rav_new_root / rav_new_field) */
 #if RAV_DEBUG
 		*s = 0;
 		old->w[RAV_W_BACK] = 0;
 		old->w[0] = RAV_TYPE_DEAD; /* (what move_words_t checks of a hole) */
 #endif
-		unsigned fixups = move_words_t(t, old, false, true);
+		unsigned fixups = no_refs ? move_words_nr(t, old, true) : move_words_t(t, old, false, true);
 		/* (the free's counts and the move's, together: free_alone_t) */
 		h->st.live_cells--;
 		h->st.frees++;
 		h->st.moves++;
 		h->st.fixups += fixups;
 		h->gen += 2;
-		shrink(h);
+		/* shrink, with the top cell known: t's index is the new top */
+		unsigned top = slot_in_page(t);
+		h->bump = t;
+		h->top = top;
+		if (RAV_UNLIKELY(top == 1))
+			rav__top_page_emptied(h);
 		return true;
 	}
 	*d = (uintptr_t)moved;
-	if (moved) {
-		*backlink_slot_of(moved, s) = (uintptr_t)d;
-		*s = 0;
-	}
-	old->w[RAV_W_BACK] = 0;
+	if (moved)
+		*backlink_slot_in(moved, s, h->st.ref_cells == 0) = (uintptr_t)d;
+	/* (s, word 1 or 2 of old, is overwritten by the hole list's links;
+	 * old's back-link word may keep its stale value: a hole's word 3 is
+	 * read only as a run's tag, which run_holds checks against the run) */
 	make_dead_t(h, old, false);
 	return true;
 }

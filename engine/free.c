@@ -96,6 +96,9 @@
  *    (free_alone_t in heap-inline.h; untraced, the list pop's one-pass
  *    copy pop_fast in access.c): its hole never joins the hole list, the
  *    events are those of steps 4-8;
+ *  - in a heap without reference ravioli (st.ref_cells 0), the back-link
+ *    a pop or a push rewrites in a cold cell is written without reading
+ *    the cell's type word (backlink_slot_in in heap-inline.h);
  *  - in deferred mode rav_new_before fills the newest hole inline
  *    (alloc_hole_t): a pop and a push then move nothing.
  *

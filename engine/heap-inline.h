@@ -369,13 +369,33 @@ static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav
 #endif
 }
 
+/* Where the back-link naming `slot` is in the cell p that slot refers to,
+ * when the caller knows that h holds no reference raviolo (no_refs: h's
+ * st.ref_cells is 0, an exact count rav_heap_check verifies): word
+ * RAV_W_BACK, found without reading p.  Only a reference raviolo has its
+ * back-link elsewhere, and finding out whether p is one means reading its
+ * type word: a cache miss when p is cold (the successor of a popped list
+ * head, the old head of a list pushed onto), and a load that misses holds
+ * up the retirement of every instruction after it, where the store alone
+ * would wait in the store buffer while the next instructions (the next
+ * step's misses) go on. */
+static inline __attribute__((always_inline)) uintptr_t *backlink_slot_in(rav_cell *p, const uintptr_t *slot,
+									   bool no_refs)
+{
+	rav_assert(!no_refs || cell_type(p) != RAV_TYPE_REF);
+	return no_refs ? &p->w[RAV_W_BACK] : backlink_slot_of(p, slot);
+}
+
 /* Step 7: move live cell t into hole (or, on arrival, empty cell) d: its
  * words and their fix-ups, without the heap's counters (move_cell_z counts;
  * the one-pass compaction counts in locals, since every store into a cell
  * may alias the heap's fields and would make the compiler reload them).
  * With `zero` false the caller empties t's page itself afterwards (the
- * one-pass compaction: truncate_to).  Returns the fix-ups made. */
-static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, rav_cell *d, bool tr, bool zero)
+ * one-pass compaction: truncate_to).  Returns the fix-ups made.
+ * move_words_nr: the same where the heap holds no reference raviolo
+ * (backlink_slot_in), untraced. */
+static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, rav_cell *d, bool tr, bool zero,
+								   bool no_refs)
 {
 	rav_type type = cell_type(t);
 	unsigned fixups = 0;
@@ -388,7 +408,7 @@ static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, 
 	move_words_only(t, d, zero);
 #define RELOC(slotp) (cell_of(slotp) == t ? (uintptr_t *)((char *)(slotp) - (char *)t + (char *)d) : (slotp))
 	/* The slot(s) naming t now name d. */
-	if (type == RAV_TYPE_REF) {
+	if (!no_refs && type == RAV_TYPE_REF) {
 		for (int k = RAV_W_BACK1; k <= RAV_W_BACK2; k++) {
 			uintptr_t *s = (uintptr_t *)d->w[k]; /* never inside t: a reference raviolo is not its own referrer */
 			RECT(tr, RAV_EV_FIXUP, 0, 0, s, *s, d);
@@ -413,7 +433,7 @@ static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, 
 		rav_cell *c = (rav_cell *)d->w[1 + f];
 		if (c == t)
 			c = d;
-		uintptr_t *bl = backlink_slot_of(c, &t->w[1 + f]);
+		uintptr_t *bl = backlink_slot_in(c, &t->w[1 + f], no_refs);
 		RECT(tr, RAV_EV_FIXUP, 0, 0, bl, *bl, &d->w[1 + f]);
 		RAV_WATCH_TEST(tr, c->w[0], RAV_EV_FIXUP, c, bl, *bl, &d->w[1 + f]);
 		*bl = (uintptr_t)&d->w[1 + f];
@@ -423,6 +443,16 @@ static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, 
 	/* After its fix-ups: a debugger holding here sees the move whole. */
 	RAV_WATCH_TEST(tr, d->w[0], RAV_EV_MOVE, d, t, d, 0);
 	return fixups;
+}
+
+static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, rav_cell *d, bool tr, bool zero)
+{
+	return move_words_z(t, d, tr, zero, false);
+}
+
+static inline __attribute__((always_inline)) unsigned move_words_nr(rav_cell *t, rav_cell *d, bool zero)
+{
+	return move_words_z(t, d, false, zero, true);
 }
 
 static inline __attribute__((always_inline)) void move_cell_z(rav_heap *h, rav_cell *t, rav_cell *d, bool tr,

@@ -619,7 +619,12 @@ RAV__FAST rav_status rav__new_root_fast(rav_heap *h, rav_type t, rav_root r, rav
 /* rav_new_before's common case: a slot of a root or a reference field
  * (what the library checks without debug checks), a type with reference
  * field `field`, a bump at the top, and what the slot held (if anything) a
- * normal raviolo, whose back-link moves to the new cell's field. */
+ * normal raviolo, whose back-link moves to the new cell's field.  A heap
+ * without reference ravioli (st.ref_cells 0, an exact count) is known to
+ * hold a normal raviolo there without reading its type word: the
+ * back-link is written unread, and the cache miss of a cold cell (the old
+ * head of a list pushed onto) waits in the store buffer instead of holding
+ * up the instructions after it (engine/heap-inline.h, backlink_slot_in). */
 RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out)
 {
 	rav_ref rav__tmp;
@@ -633,7 +638,8 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 		if (RAV__LIKELY(owner_type == RAV_TYPE_ROOT ||
 				(word - 1 <= 1 && (__atomic_load_n(&rav__refmask[owner_type], __ATOMIC_RELAXED) >> (word - 1) & 1))) &&
 		    RAV__LIKELY(__atomic_load_n(&rav__refmask[t], __ATOMIC_RELAXED) >> field & 1) &&
-		    RAV__LIKELY(!held || (held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
+		    RAV__LIKELY(!held || hh->st.ref_cells == 0 ||
+				(held->w[RAV_W_TYPE] & RAV_TYPE_MASK) != RAV_TYPE_REF)) {
 			/* a bump, or a hole (deferred mode) */
 			rav_cell *c = hh->bump;
 			if (RAV__LIKELY((uintptr_t)c < (uintptr_t)hh->limit)) {

@@ -222,6 +222,50 @@ static void t_shared(void)
 	CHECK_HEAP(h);
 }
 
+/* A heap without reference ravioli writes a moved or pushed-onto cell's
+ * back-link without reading its type word (backlink_slot_in): each mode
+ * pops a shared successor and pushes onto a shared head (the reference
+ * raviolo's back-link, not word 3, must change), then, the sharing gone
+ * (ref_cells back to 0), pops and pushes again. */
+static void t_shared_modes(void)
+{
+	rav_heap *h = rav_heap_self();
+	for (int mode = 0; mode < 2; mode++) {
+		rav_set_free_mode(h, mode ? RAV_FREE_DEFERRED : RAV_FREE_IMMEDIATE);
+		rav_root a = rav_root_new(h), b = rav_root_new(h);
+		rav_ref y, n;
+		CHECK_OK(rav_new_root(h, T_NODE, b, &y));
+		rav_store(h, y, 0, 50);
+		CHECK_OK(rav_new_root(h, T_NODE, a, &n));
+		rav_store(h, n, 0, 60);
+		CHECK_OK(rav_store_ref(h, n, 1, y)); /* y: in b and after 60 in a */
+		CHECK_EQ(stats(h).ref_cells, 1);
+		pop(h, a); /* a takes the reference raviolo */
+		CHECK_HEAP(h);
+		push(h, rav_root_slot(b), 70); /* onto b, whose slot holds the reference raviolo */
+		push(h, rav_root_slot(a), 80);
+		CHECK_HEAP(h);
+		check_list(h, b, (const uintptr_t[]){ 70, 50 }, 2);
+		check_list(h, a, (const uintptr_t[]){ 80, 50 }, 2);
+		pop(h, a);
+		pop(h, a); /* the reference raviolo goes: y is b's alone */
+		rav_compact(h, 0);
+		CHECK_EQ(stats(h).ref_cells, 0);
+		for (uintptr_t v = 1; v <= 3; v++)
+			push(h, rav_root_slot(a), v);
+		pop(h, b);
+		push(h, rav_root_slot(b), 90);
+		pop(h, a);
+		CHECK_HEAP(h);
+		check_list(h, a, (const uintptr_t[]){ 2, 1 }, 2);
+		check_list(h, b, (const uintptr_t[]){ 90, 50 }, 2);
+		rav_root_free(h, a);
+		rav_root_free(h, b);
+		rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+		CHECK_HEAP(h);
+	}
+}
+
 /* Shapes the fast path hands on: the popped cell has a second child (it
  * dies with it), a data field named as a slot (refused, nothing changes),
  * deferred mode (a hole, no move), a message heap. */
@@ -351,6 +395,7 @@ static const rav_test_case cases[] = {
 	{ "top-shapes", t_top_shapes },
 	{ "top-self", t_top_self },
 	{ "shared", t_shared },
+	{ "shared-modes", t_shared_modes },
 	{ "other-shapes", t_other_shapes },
 	{ "random", t_random },
 };
