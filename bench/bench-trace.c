@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +122,17 @@ double bench_record_workload(int depth, unsigned stores, uint64_t seed, uint64_t
 
 static const bench_workload trace_record;
 
+/* What a child reports: the workload's figures, then what the kernel
+ * counted for the workload's thread during it (RUSAGE_THREAD): minor page
+ * faults (fresh buffer memory the recording thread touches would show
+ * here) and context switches, voluntary (waiting for the writer to free a
+ * buffer) and involuntary (preempted: on a loaded machine, each switch can
+ * cost the thread its caches). */
+typedef struct record_child_out {
+	bench_record_out w;
+	uint64_t faults, vcsw, ivcsw;
+} record_child_out;
+
 static int record_child(const bench_alloc *allocs, unsigned nallocs, int argc, char **argv)
 {
 	(void)allocs, (void)nallocs;
@@ -139,9 +151,15 @@ static int record_child(const bench_alloc *allocs, unsigned nallocs, int argc, c
 		}
 	}
 	bench_record_node_type();
-	bench_record_out o = { 0, 0, 0 };
-	o.seconds = bench_record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10), strtoull(argv[2], NULL, 10),
-				    &o.operations, &o.cpu_seconds);
+	record_child_out o = { { 0, 0, 0 }, 0, 0, 0 };
+	struct rusage r0, r1;
+	getrusage(RUSAGE_THREAD, &r0);
+	o.w.seconds = bench_record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10),
+					    strtoull(argv[2], NULL, 10), &o.w.operations, &o.w.cpu_seconds);
+	getrusage(RUSAGE_THREAD, &r1);
+	o.faults = (uint64_t)(r1.ru_minflt - r0.ru_minflt);
+	o.vcsw = (uint64_t)(r1.ru_nvcsw - r0.ru_nvcsw);
+	o.ivcsw = (uint64_t)(r1.ru_nivcsw - r0.ru_nivcsw);
 	return write(1, &o, sizeof o) == (ssize_t)sizeof o ? 0 : 1;
 }
 
@@ -188,6 +206,8 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	r->metric_names[1] = "ns_per_event";     /* recording thread CPU time added per event */
 	r->metric_names[2] = "bytes_per_event";
 	r->metric_names[3] = "wall_ns_per_event"; /* includes waiting for the writer */
+	r->metric_names[4] = "faults_per_event";  /* recording thread's minor page faults added per event */
+	r->metric_names[5] = "switches";          /* recording thread's context switches per run (mean) */
 
 	/* Four modes, interleaved run by run (timings on a shared machine
 	 * drift): tracing off, recording with call sites (the default),
@@ -197,6 +217,8 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	snprintf(path_ns, sizeof path_ns, "%s.nosites", path);
 	snprintf(path_st, sizeof path_st, "%s.stack", path);
 	double best[4] = { -1, -1, -1, -1 }, best_cpu[4] = { -1, -1, -1, -1 };
+	/* summed over the timed runs: faults, voluntary and involuntary switches */
+	double faults[4] = { 0 }, vcsw[4] = { 0 }, ivcsw[4] = { 0 };
 	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
 		for (int mode = 0; mode < 4; mode++) {
 			if (mode)
@@ -207,8 +229,9 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 				setenv("RAVIOLI_TRACE_SITES", "0", 1);
 			if (mode == 3)
 				setenv("RAVIOLI_TRACE_STACK", "8", 1);
-			bench_record_out o;
-			bool ok = bench_run_child(&trace_record, args, &o, sizeof o);
+			record_child_out out;
+			bool ok = bench_run_child(&trace_record, args, &out, sizeof out);
+			const bench_record_out o = out.w;
 			unsetenv("RAV_BENCH_TRACE");
 			unsetenv("RAVIOLI_TRACE_SITES");
 			unsetenv("RAVIOLI_TRACE_STACK");
@@ -224,10 +247,18 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 				best[mode] = o.seconds;
 			if (k >= p->warmup && (best_cpu[mode] < 0 || o.cpu_seconds < best_cpu[mode]))
 				best_cpu[mode] = o.cpu_seconds;
+			if (k >= p->warmup) {
+				faults[mode] += (double)out.faults / p->repeat;
+				vcsw[mode] += (double)out.vcsw / p->repeat;
+				ivcsw[mode] += (double)out.ivcsw / p->repeat;
+			}
 		}
 	}
 	bench_result *off = bench_add(r, "tracing off", best[0]);
-	snprintf(off->note, sizeof off->note, "tracing compiled in, no recorder; workload CPU %.0f ms", best_cpu[0] * 1e3);
+	off->metric[5] = vcsw[0] + ivcsw[0];
+	snprintf(off->note, sizeof off->note,
+		 "tracing compiled in, no recorder; workload CPU %.0f ms; switches %.0f voluntary + %.0f involuntary",
+		 best_cpu[0] * 1e3, vcsw[0], ivcsw[0]);
 	uint64_t events = 0, bytes = 0, events_ns = 0, bytes_ns = 0, events_st = 0, bytes_st = 0;
 	char why[160] = "";
 	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
@@ -245,12 +276,19 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	on->metric[1] = (best_cpu[1] - best_cpu[0]) / (double)events * 1e9;
 	on->metric[2] = (double)bytes / (double)events;
 	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
-	snprintf(on->note, sizeof on->note, "ns/event: recording thread CPU (recording - off) / events; call sites on");
+	on->metric[4] = (faults[1] - faults[0]) / (double)events;
+	on->metric[5] = vcsw[1] + ivcsw[1];
+	snprintf(on->note, sizeof on->note,
+		 "ns/event: recording thread CPU (recording - off) / events; call sites on; switches %.0f voluntary + "
+		 "%.0f involuntary",
+		 vcsw[1], ivcsw[1]);
 	bench_result *nos = bench_add(r, "recording, no call sites", best[2]);
 	nos->metric[0] = (double)events_ns;
 	nos->metric[1] = (best_cpu[2] - best_cpu[0]) / (double)events_ns * 1e9;
 	nos->metric[2] = (double)bytes_ns / (double)events_ns;
 	nos->metric[3] = (best[2] - best[0]) / (double)events_ns * 1e9;
+	nos->metric[4] = (faults[2] - faults[0]) / (double)events_ns;
+	nos->metric[5] = vcsw[2] + ivcsw[2];
 	snprintf(nos->note, sizeof nos->note, "RAVIOLI_TRACE_SITES=0");
 	bench_result *cs = bench_add(r, "call sites", -1);
 	cs->metric[0] = (double)events;
@@ -263,6 +301,8 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	st->metric[1] = (best_cpu[3] - best_cpu[0]) / (double)events_st * 1e9;
 	st->metric[2] = (double)bytes_st / (double)events_st;
 	st->metric[3] = (best[3] - best[0]) / (double)events_st * 1e9;
+	st->metric[4] = (faults[3] - faults[0]) / (double)events_st;
+	st->metric[5] = vcsw[3] + ivcsw[3];
 	snprintf(st->note, sizeof st->note, "RAVIOLI_TRACE_STACK=8: a backtrace per engine call");
 
 	/* On-disk cost over the demo traces the build made from samples/ (or

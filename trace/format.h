@@ -18,6 +18,10 @@
 
 #include "rav-record.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libravtrace reads and writes little-endian data in place: port the field accessors first"
 #endif
@@ -308,18 +312,38 @@ enum {
  * drops out when the cache is full).  Writer and reader share this code so
  * that the two sides cannot drift. */
 #define RAVT_ACACHE_SIZE 16u
+/* tag[i] is the low byte of cell[i]: the writer looks a cell up among
+ * the tags first, sixteen at once (SSE2), and compares the full cells of
+ * the few that match, where a loop over the cells took up to 16 compares
+ * and a mispredicted exit per address (callgrind, rav-bench trace-record
+ * at depth 18: the writer's encoding loop 727.0M -> 701.1M instructions,
+ * -3.6%, and fewer unpredictable branches).  Entries from n up are
+ * unused. */
 typedef struct ravt_acache {
 	uint64_t cell[RAVT_ACACHE_SIZE];
+	uint8_t tag[RAVT_ACACHE_SIZE];
 	unsigned n;
 } ravt_acache;
 
-/* The entry holding `cell`, or -1. */
+/* The entry holding `cell`, or -1 (a cell is never in the cache twice). */
 static inline int ravt_acache_find(const ravt_acache *c, uint64_t cell)
 {
+#if defined(__SSE2__)
+	__m128i tags = _mm_loadu_si128((const __m128i *)(const void *)c->tag);
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(tags, _mm_set1_epi8((char)(uint8_t)cell)));
+	m &= (1u << c->n) - 1u;
+	for (; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		if (c->cell[i] == cell)
+			return (int)i;
+	}
+	return -1;
+#else
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->cell[i] == cell)
 			return (int)i;
 	return -1;
+#endif
 }
 
 /* Entry i (< n) moves to the front; returns its cell.  Usually a recent
@@ -328,17 +352,20 @@ static inline int ravt_acache_find(const ravt_acache *c, uint64_t cell)
 static inline uint64_t ravt_acache_take(ravt_acache *c, unsigned i)
 {
 	uint64_t v = c->cell[i];
+	uint8_t t = c->tag[i];
 	for (unsigned k = i; k > 0; k--) {
 		__asm__("" : "+r"(k));
 		c->cell[k] = c->cell[k - 1];
+		c->tag[k] = c->tag[k - 1];
 	}
 	c->cell[0] = v;
+	c->tag[0] = t;
 	return v;
 }
 
 /* A cell not in the cache goes to the front.  The whole array moves, in
  * 16-byte pieces, all loaded before any is stored (a fixed size: no loop,
- * no call; entries past n are unused). */
+ * no call; entries past n are unused); the tags as two 8-byte words. */
 typedef uint64_t ravt_u64x2 __attribute__((vector_size(16), aligned(8), may_alias));
 static inline void ravt_acache_push(ravt_acache *c, uint64_t cell)
 {
@@ -349,6 +376,18 @@ static inline void ravt_acache_push(ravt_acache *c, uint64_t cell)
 	d[0] = a0, d[1] = a1, d[2] = a2, d[3] = a3, d[4] = a4, d[5] = a5, d[6] = a6;
 	c->cell[15] = last;
 	c->cell[0] = cell;
+	uint64_t lo, hi;
+	memcpy(&lo, c->tag, 8);
+	memcpy(&hi, c->tag + 8, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = hi << 8 | lo >> 56;
+	lo = lo << 8 | (uint8_t)cell;
+#else
+	hi = hi >> 8 | lo << 56;
+	lo = lo >> 8 | (uint64_t)(uint8_t)cell << 56;
+#endif
+	memcpy(c->tag, &lo, 8);
+	memcpy(c->tag + 8, &hi, 8);
 	c->n += c->n < RAVT_ACACHE_SIZE;
 }
 

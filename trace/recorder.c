@@ -12,13 +12,23 @@
  * more.
  *
  * The hand-over costs a recording thread no system call in the usual case:
- * an idle writer naps (WRITER_NAP_MS) rather than wait to be woken for each
- * buffer, and a producer wakes it only when WAKE_AT buffers wait, when a
- * thread ends, or when the writer has been idle long enough to sleep
- * without a timeout.  Waking it per buffer cost the recording thread a
- * futex call, and often a context switch, every 8192 events (about 2000
- * per rav-bench trace-record run; waking the writer under the lock also
- * made it block at once on that lock).
+ * an idle writer naps rather than wait to be woken for each buffer, and a
+ * producer wakes it only when WAKE_AT buffers wait, when a thread ends, or
+ * when the writer has been idle long enough to sleep without a timeout.
+ * Waking it per buffer cost the recording thread a futex call, and often a
+ * context switch, every 8192 events (about 2000 per rav-bench trace-record
+ * run; waking the writer under the lock also made it block at once on that
+ * lock).  The nap follows the producers' pace (WRITER_NAP_MIN_US to
+ * WRITER_NAP_MAX_US: halved when it ends with two or more buffers waiting,
+ * doubled when it ends with none), so that a writer that keeps up takes
+ * each buffer soon after it fills: the ring a recording thread writes
+ * through stays at two or three buffers, where a fixed 20 ms nap let
+ * WAKE_AT buffers wait each time (five buffers, 1.25 MiB, more than the
+ * 1 MiB L2 it shares with the program: cachegrind with a 1 MiB last level
+ * gives 0.33 write misses and 0.013 extra read misses of the program per
+ * event for such a ring, against none for one reused buffer).  A writer
+ * that falls behind (rav-bench's tree build, or a loaded machine) never
+ * naps, and the ring grows to its cap as before.
  *
  * The trace is written under a temporary name in the same directory (a
  * new file, never an existing one truncated) and renamed to its path as
@@ -53,23 +63,27 @@
 
 /* Buffer size, measured (rav-bench trace-record's workload, 2026-12-02):
  * the ring a thread writes through is the buffers waiting for the writer
- * plus the one it fills, at least WAKE_AT + 1 buffers (1.25 MiB), more than
- * the 1 MiB L2 of the machines we measure on, so each line of records is a
- * cache miss: 0.37 L2 misses per event in cachegrind with a 1 MiB last
+ * plus the one it fills; with a fixed 20 ms nap it was at least WAKE_AT + 1
+ * buffers (1.25 MiB), more than the 1 MiB L2 of the machines we measure on,
+ * so each line of records was a cache miss (the writer's nap now follows
+ * the producers' pace, above): 0.37 L2 misses per event in cachegrind with a 1 MiB last
  * level, against 0.02 for one buffer reused and 0.06 for a ring of six
  * 64 KiB buffers.  64 KiB buffers were tried and dropped: the writer is
  * then woken four times as often, the recording thread was preempted more
  * (involuntary switches up ~20%) and was no faster in interleaved runs;
  * and while the writer is behind (the tree build) the ring sits at its
- * 4 MiB cap whatever the buffer size.  A fresh buffer's page faults cost
- * the recording thread ~1,100 faults per run, ~2 ms (0.1 ns per event):
+ * 4 MiB cap whatever the buffer size.  Page faults: buffers are recycled,
+ * never freed, so only the ring's first touch faults, 64 per buffer (the
+ * recording thread, RUSAGE_THREAD: 9701 faults per run through 16 buffers,
+ * 8741 through one, 9803 not recording), 0.00006 per event, ~2 ms per run:
  * not worth populating them ahead. */
-#define BUF_RECORDS 8192 /* 256 KiB per buffer */
-#define MAX_QUEUED 16    /* buffers waiting for the writer before producers block */
-#define RELEASED 1u      /* evbuf flag: the thread's last buffer (or a flush) */
-#define WAKE_AT 4        /* buffers waiting before a producer wakes a napping writer */
-#define WRITER_NAP_MS 20 /* how long buffers may wait for a napping writer */
-#define WRITER_NAPS 25   /* idle naps before the writer sleeps until woken (0.5 s) */
+#define BUF_RECORDS 8192        /* 256 KiB per buffer */
+#define MAX_QUEUED 16           /* buffers waiting for the writer before producers block */
+#define RELEASED 1u             /* evbuf flag: the thread's last buffer (or a flush) */
+#define WAKE_AT 4               /* buffers waiting before a producer wakes a napping writer */
+#define WRITER_NAP_MAX_US 20000 /* the longest buffers may wait for a napping writer */
+#define WRITER_NAP_MIN_US 100   /* the shortest nap (while buffers fill fast) */
+#define WRITER_IDLE_MS 500      /* idle time before the writer sleeps until woken */
 
 /* What the writer thread is doing (under the lock). */
 enum { WRITER_BUSY, WRITER_NAPPING, WRITER_ASLEEP };
@@ -98,6 +112,8 @@ static struct {
 	/* RAVIOLI_TRACE_STATS=1: what recording cost, printed at the end. */
 	bool stats;
 	uint64_t buffers, waits, wait_ns, writer_cpu_ns;
+	uint64_t allocated;   /* buffers ever allocated: the most the ring held */
+	uint64_t wakes;       /* producers' wake-ups of a napping or sleeping writer */
 	uint64_t at_level[5]; /* buffers written at zstd 1, -1, -5, -10, raw */
 } R = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -170,6 +186,7 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 		 * wait on); further ones only while the queue is short. */
 		if (!full || R.queued < MAX_QUEUED) {
 			b = buf_new();
+			R.allocated += b != NULL;
 			break;
 		}
 		if (R.stopped)
@@ -187,6 +204,7 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 			R.wait_ns += mono_ns() - t0;
 		}
 	}
+	R.wakes += wake;
 	pthread_mutex_unlock(&R.lock);
 	if (wake)
 		pthread_cond_signal(&R.work);
@@ -212,6 +230,7 @@ static void rec_release(rav_evbuf *last, void *user)
 	} else {
 		last->flags |= RELEASED;
 		wake = enqueue(last, true);
+		R.wakes += wake;
 	}
 	pthread_mutex_unlock(&R.lock);
 	if (wake)
@@ -368,24 +387,35 @@ static int level_for(size_t queued)
 	return 0;
 }
 
+/* One nap: wait for work until `nap_ns` from now (or a producer's
+ * signal).  Returns the nanoseconds napped. */
+static uint64_t writer_nap(uint64_t nap_ns)
+{
+	uint64_t t0 = mono_ns(), end = t0 + nap_ns;
+	struct timespec until = { (time_t)(end / 1000000000u), (long)(end % 1000000000u) };
+	pthread_cond_timedwait(&R.work, &R.lock, &until);
+	return mono_ns() - t0;
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&R.lock);
-	unsigned naps = 0;
+	uint64_t nap_ns = (uint64_t)WRITER_NAP_MAX_US * 1000u, idle_ns = 0;
 	for (;;) {
 		while (!R.head && !R.stopping) {
-			if (naps < WRITER_NAPS) {
+			if (idle_ns < (uint64_t)WRITER_IDLE_MS * 1000000u) {
 				R.writer_state = WRITER_NAPPING;
-				struct timespec until;
-				clock_gettime(CLOCK_MONOTONIC, &until);
-				until.tv_nsec += WRITER_NAP_MS * 1000000L;
-				if (until.tv_nsec >= 1000000000L) {
-					until.tv_sec++;
-					until.tv_nsec -= 1000000000L;
-				}
-				pthread_cond_timedwait(&R.work, &R.lock, &until);
-				naps++;
+				uint64_t napped = writer_nap(nap_ns);
+				/* The nap follows the producers' pace: several buffers
+				 * waiting at its end means they waited too long (the ring
+				 * grew); none, that it could have slept longer. */
+				if (R.queued >= 2 && nap_ns / 2 >= (uint64_t)WRITER_NAP_MIN_US * 1000u)
+					nap_ns /= 2;
+				else if (R.queued == 0 && nap_ns * 2 <= (uint64_t)WRITER_NAP_MAX_US * 1000u)
+					nap_ns *= 2;
+				if (!R.head)
+					idle_ns += napped;
 			} else {
 				R.writer_state = WRITER_ASLEEP;
 				pthread_cond_wait(&R.work, &R.lock);
@@ -394,7 +424,7 @@ static void *writer_main(void *arg)
 		R.writer_state = WRITER_BUSY;
 		if (!R.head)
 			break;
-		naps = 0;
+		idle_ns = 0;
 		rav_evbuf *b = R.head;
 		R.head = b->next;
 		if (!R.head)
@@ -605,7 +635,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.dropped = 0;
 	const char *st = getenv("RAVIOLI_TRACE_STATS");
 	R.stats = st && strcmp(st, "1") == 0;
-	R.buffers = R.waits = R.wait_ns = R.writer_cpu_ns = 0;
+	R.buffers = R.waits = R.wait_ns = R.writer_cpu_ns = R.allocated = R.wakes = 0;
 	memset(R.at_level, 0, sizeof R.at_level);
 	R.writer_state = WRITER_BUSY;
 	init_work_cond();
@@ -664,13 +694,13 @@ void rav_trace_stop(void)
 		fprintf(stderr,
 			"ravioli: trace: %llu events, %llu bytes (%.2f per event); writer CPU %.1f ms (%.1f ns per "
 			"event); %llu buffers (zstd 1: %llu, -1: %llu, -5: %llu, -10: %llu, raw: %llu); producers waited %llu "
-			"times, %.1f ms\n",
+			"times, %.1f ms; %llu buffers allocated, writer woken %llu times\n",
 			(unsigned long long)ev, (unsigned long long)bytes, ev ? (double)bytes / (double)ev : 0.0,
 			(double)R.writer_cpu_ns * 1e-6, ev ? (double)R.writer_cpu_ns / (double)ev : 0.0,
 			(unsigned long long)R.buffers, (unsigned long long)R.at_level[0],
 			(unsigned long long)R.at_level[1], (unsigned long long)R.at_level[2],
 			(unsigned long long)R.at_level[3], (unsigned long long)R.at_level[4], (unsigned long long)R.waits,
-			(double)R.wait_ns * 1e-6);
+			(double)R.wait_ns * 1e-6, (unsigned long long)R.allocated, (unsigned long long)R.wakes);
 	}
 	/* The recorder stays installed: threads still running hand their
 	 * buffers to it and they are recycled (counted as dropped) rather than
