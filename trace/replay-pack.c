@@ -95,11 +95,14 @@ static bool add_entry(packbuf *b, uint32_t pg)
 	return true;
 }
 
-/* The significant low-order bytes of z (0 for 0). */
+#if !(defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR))
+/* The significant low-order bytes of z (0 for 0): the scalar packer's
+ * sizing (the SSE2 one sizes four words with two compares). */
 static inline unsigned sig_bytes(uint64_t z)
 {
 	return z ? (unsigned)(71 - __builtin_clzll(z)) >> 3 : 0;
 }
+#endif
 
 /* The highest set bit of x + 1, for an x of at most 9 bits with bit 0
  * set: (bytes << 1 | 1) gives the index + 1 of the highest nonzero byte
