@@ -14,12 +14,19 @@
  * indexing thread's models and states on other threads, and any of them
  * may drop the last reference.  The per-thread block caches of the models
  * (replay-model.c) sit in front, so the lock is taken only when a cache is
- * empty or full.  A slab that becomes empty is unmapped, except one kept
- * spare so that a model hovering at a slab boundary does not map and unmap
- * one per block.  Blocks come from slabs with holes before a new slab is
- * mapped, so the holes dropped keyframes leave are filled again: what the
- * arena holds beyond the blocks in use (which the budget counts at their
- * full 576 bytes) is the holes of partly used slabs and one spare slab.
+ * empty or full.  A slab that becomes empty is kept mapped as a spare, up
+ * to SPARE_MAX spares, and unmapped beyond (keeping no more spares than
+ * slabs in use gave back only half of the gain: a seek's state and the
+ * model's copy-on-write blocks come and go together): a seek builds a
+ * state of tens of megabytes and the one before it is dropped, and on
+ * the VMs this runs on each 4 KB page faulted in again
+ * costs ~1-2 us (a state of 36 MB: ~10 ms of a 40 ms seek; the worst seek
+ * of rav-bench's uniform trace went from 66-69 to 37-40 ms wall with the
+ * spares kept, the median from 26-30 to 14-16).  Blocks come from slabs
+ * with holes before a new slab is mapped, so the holes dropped keyframes
+ * leave are filled again: what the arena holds beyond the blocks in use
+ * (which the budget counts at their full 576 bytes) is the holes of partly
+ * used slabs and the spares, never over SPARE_MAX slabs (128 MB).
  *
  * Under AddressSanitizer the blocks come from malloc, so that a block
  * used after its release is still caught.
@@ -99,7 +106,11 @@ _Static_assert(sizeof(slab) <= sizeof(ravt_cellblock), "slab header fits one blo
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static slab *partial; /* slabs with a free block (a slab joins at its first hole) */
-static slab *spare;   /* one empty slab kept mapped */
+static slab *spare;       /* empty slabs kept mapped, linked by next */
+static size_t nspare;     /* slabs on the spare list */
+
+/* Spares beyond this are unmapped whatever is in use (2 MB each). */
+enum { SPARE_MAX = 64 };
 
 static slab *slab_map(void)
 {
@@ -153,8 +164,13 @@ static void *take_locked(void)
 {
 	slab *s = partial;
 	if (!s) {
-		s = spare ? spare : slab_map();
-		spare = NULL;
+		if (spare) {
+			s = spare;
+			spare = s->next;
+			s->next = NULL;
+			nspare--;
+		} else
+			s = slab_map();
 		if (!s)
 			return NULL;
 		list_add(s);
@@ -209,10 +225,16 @@ void ravt_arena_free(ravt_cellblock *k)
 	if (--s->used == 0) {
 		if (s->listed)
 			list_del(s);
-		slab *gone = spare;
 		s->free = NULL;
 		s->fresh = 1;
-		spare = s;
+		slab *gone = NULL;
+		if (nspare < SPARE_MAX) {
+			s->next = spare;
+			spare = s;
+			nspare++;
+		} else {
+			gone = s;
+		}
 		pthread_mutex_unlock(&arena_lock);
 		if (gone)
 			munmap(gone, SLAB_BYTES);
