@@ -161,6 +161,18 @@ static void test_cell(void)
 		goto out;
 	rav_live_status st = {0};
 	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	/* The worker thread may not have named its heap yet when the session
+	 * synchronises (a loaded machine schedules it late); pausing before it
+	 * does would hold it before rav_thread_name and leave no heap to find. */
+	for (int tries = 0; tries < 150; tries++) {
+		pump_until(s, &st, fd, NULL, NULL, 0.2);
+		rav_trace *early = open_received(path);
+		uint32_t named = early ? heap_named(early, "worker") : 0;
+		if (early)
+			rav_trace_close(early);
+		if (named)
+			break;
+	}
 	/* Paused: main holds at its next engine call; the worker sleeps in a
 	 * receive until main sends, so its heap stands still. */
 	CHECK(rav_live_pause(s) == 0);
