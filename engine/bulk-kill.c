@@ -63,6 +63,32 @@ static inline rav_cell *hole_at(const char *base, uint32_t i)
 	return (rav_cell *)(base + (size_t)i * RAV_CELL_SIZE);
 }
 
+/* How far ahead the kill prefetches (in steps of its stride) and the fill
+ * (in cells of its walk down from the top). */
+enum { KILL_AHEAD = 32, FILL_AHEAD = 32 };
+
+/* The cell `ahead` cells from c (negative: down) when that leaves c's
+ * page: in the next page of the heap's list.  A structure allocated in
+ * order goes on there, wherever the pool placed that page, and the
+ * hardware prefetcher, which stops at the end of an OS page and learns
+ * each stream anew, does not follow (the cost of a walk over a heap's
+ * cells against the same walk over a malloc heap's, whose pages follow
+ * each other in memory: HACKING.md).  Further than a page away, or past
+ * the heap's ends, the answer is only somewhere harmless to prefetch. */
+static __attribute__((noinline)) const rav_cell *cell_across(const rav_cell *c, long ahead)
+{
+	long s = (long)slot_in_page(c) + ahead;
+	const rav_cell *pg = page_of(c);
+	if (s < 1) {
+		pg = (const rav_cell *)pg->w[PH_PREV];
+		s += CELLS - 1;
+	} else {
+		pg = (const rav_cell *)pg->w[PH_NEXT];
+		s -= CELLS - 1;
+	}
+	return pg && s >= 1 && s < (long)CELLS ? pg + s : c;
+}
+
 /* Room for hole index n (n + 1 holes). */
 static bool holes_room(rav_heap *h, size_t n)
 {
@@ -84,7 +110,7 @@ static bool holes_room(rav_heap *h, size_t n)
  * Each cell that dies is typed dead and appended to h->holes after the nh
  * already there (on the hole list if the array cannot grow).  Returns the
  * holes in the array. */
-static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
+static __attribute__((noinline)) size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 {
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap;
@@ -140,9 +166,17 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 			nx = (rav_cell *)d->w[1];
 		}
 		if (nx) {
+			/* a list or a tree allocated in order: the cell as many
+			 * strides ahead, in the next page of the heap when the
+			 * stride leaves nx's (cell_across) */
 			intptr_t stride = (char *)nx - (char *)d;
-			if (stride > -512 && stride < 512)
-				rav_prefetch((char *)nx + 8 * stride);
+			if (stride > -512 && stride < 512) {
+				const char *ahead = (char *)nx + KILL_AHEAD * stride;
+				if (RAV_LIKELY(((uintptr_t)ahead ^ (uintptr_t)nx) < RAV_PAGE_SIZE))
+					rav_prefetch(ahead);
+				else
+					rav_prefetch(cell_across(nx, KILL_AHEAD * stride / (intptr_t)RAV_CELL_SIZE));
+			}
 		}
 		if (RAV_UNLIKELY(hp == hend)) {
 			size_t k = (size_t)(hp - h->holes);
@@ -166,6 +200,62 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 	return n;
 }
 
+/* fill_holes' walk from the top down to the boundary b: each live cell
+ * moves into the newest hole of holes[0, m) below b.  `refs`: the heap may
+ * hold reference ravioli.  Returns the moves, *fixups_out their fix-ups. */
+static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, boundary b, const uint32_t *holes,
+							      size_t m, bool refs, size_t *fixups_out)
+{
+	const char *const base = rav__pool.base;
+	size_t moves = 0, fixups = 0;
+	rav_cell *pinned = h->pinned;
+	rav_cell *page = h->top_page;
+	rav_cell *t = &page[h->top - 1];
+	for (size_t a = m < AHEAD ? m : AHEAD; a > 0; a--)
+		rav_prefetch(hole_at(base, holes[m - a]));
+	for (;;) {
+		rav_cell *const end = &page[page == b.page ? b.index : 1];
+		if (page != b.page) {
+			/* the walk goes on at the top of the page before in the
+			 * heap's list, wherever that is (cell_across): its first
+			 * cells now, in one go */
+			const rav_cell *next = (const rav_cell *)page->w[PH_PREV];
+			for (unsigned k = 1; k <= FILL_AHEAD; k += 2)
+				rav_prefetch(&next[CELLS - k]);
+		}
+		while (t >= end) {
+			/* the walk down (below the page: harmless, a prefetch
+			 * never faults), and the hole a few moves ahead (for
+			 * writing) */
+			rav_prefetch(t - FILL_AHEAD);
+			if (cell_type(t) == RAV_TYPE_DEAD) {
+				t--;
+				continue;
+			}
+			rav_cell *d;
+			do {
+				rav_assert(m > 0);
+				d = hole_at(base, holes[--m]);
+			} while (doomed(b, d));
+			if (m >= AHEAD)
+				rav_prefetch(hole_at(base, holes[m - AHEAD]));
+			rav_assert(cell_type(d) == RAV_TYPE_DEAD);
+			if (RAV_UNLIKELY(t == pinned))
+				h->pinned = pinned = d;
+			/* (t's page: rav__truncate_to) */
+			fixups += refs ? move_words_t(t, d, false, false) : move_words_nr(t, d, false);
+			moves++;
+			t--;
+		}
+		if (page == b.page)
+			break;
+		page = (rav_cell *)page->w[PH_PREV];
+		t = &page[CELLS - 1];
+	}
+	*fixups_out = fixups;
+	return moves;
+}
+
 /* Steps 6-8 for rav__kill_whole: the nh holes of h->holes (and those on the
  * hole list: spliced reference ravioli) are filled from the top in one
  * walk, as sweep_t does with the list: each cell above the boundary, when
@@ -173,7 +263,7 @@ static size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
  * below the boundary.  The holes to write are known in advance: the one a
  * few moves ahead is prefetched (for writing), so the misses of the holes
  * overlap with each other and with the walk's. */
-static void fill_holes(rav_heap *h, size_t nh)
+static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh)
 {
 	const char *const base = rav__pool.base; /* (once: the moves' stores may alias it) */
 	if (h->dead) {
@@ -203,42 +293,18 @@ static void fill_holes(rav_heap *h, size_t nh)
 	 * the page headers only, from the newest hole on: one look when the
 	 * structure lay among survivors). */
 	const uint32_t *holes = h->holes;
-	size_t m = nh, k = nh;
+	size_t k = nh;
 	while (k > 0 && doomed(b, hole_at(base, holes[k - 1])))
 		k--;
 	bool walk = k > 0;
 	size_t moves = 0, fixups = 0;
-	rav_cell *pinned = h->pinned;
-	rav_cell *page = h->top_page;
-	rav_cell *t = &page[h->top - 1];
-	for (size_t a = m < AHEAD ? m : AHEAD; a > 0; a--)
-		rav_prefetch(hole_at(base, holes[m - a]));
-	while (walk) {
-		rav_cell *const end = &page[page == b.page ? b.index : 1];
-		while (t >= end) {
-			rav_prefetch(t - 2 * AHEAD); /* (below the page: harmless, a prefetch never faults) */
-			if (cell_type(t) == RAV_TYPE_DEAD) {
-				t--;
-				continue;
-			}
-			rav_cell *d;
-			do {
-				rav_assert(m > 0);
-				d = hole_at(base, holes[--m]);
-			} while (doomed(b, d));
-			if (m >= AHEAD)
-				rav_prefetch(hole_at(base, holes[m - AHEAD]));
-			rav_assert(cell_type(d) == RAV_TYPE_DEAD);
-			if (RAV_UNLIKELY(t == pinned))
-				h->pinned = pinned = d;
-			fixups += move_words_t(t, d, false, false); /* (t's page: rav__truncate_to) */
-			moves++;
-			t--;
-		}
-		if (page == b.page)
-			break;
-		page = (rav_cell *)page->w[PH_PREV];
-		t = &page[CELLS - 1];
+	if (walk) {
+		/* (two copies: in a heap without reference ravioli, a child's
+		 * back-link is fixed without reading the child's type) */
+		if (h->st.ref_cells == 0)
+			moves = fill_walk(h, b, holes, nh, false, &fixups);
+		else
+			moves = fill_walk(h, b, holes, nh, true, &fixups);
 	}
 	h->st.moves += moves;
 	h->st.fixups += fixups;

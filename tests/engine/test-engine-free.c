@@ -1130,6 +1130,76 @@ static void t_top_any_order(void)
 	CHECK_HEAP(h);
 }
 
+/* A list among survivors whose cells lie k cells apart (k - 1 survivors
+ * between two of its cells), over many pages, met by the kill from the top
+ * down (pushed at its head) or from the bottom up (appended at its tail):
+ * the kill's prefetch a stride ahead crosses into the next page of the
+ * heap's list, stops at the heap's ends, and is not taken from 16 cells
+ * apart on (bulk-kill.c, cell_across); the fill meets each page of
+ * survivors after prefetching its top.  The same again with a reference
+ * raviolo in the heap (the fill's copy that reads a child's type to find
+ * its back-link).  Whatever the stride and the direction: every cell of
+ * the list freed, the survivors intact and in order, the heap whole. */
+static void t_bulk_strides(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), shared = rav_root_new(h), a = rav_root_new(h), b = rav_root_new(h);
+	build_list(h, keep, 10);
+	static const unsigned strides[] = { 1, 2, 3, 7, 15, 16, 17, 40 };
+	const size_t n = 3000;
+	for (unsigned refs = 0; refs < 2; refs++) {
+		if (refs) {
+			CHECK_OK(rav_root_set(h, shared, rav_load_ref(h, rav_root_get(h, keep), 1)));
+			CHECK_EQ(stats(h).ref_cells, 1);
+		}
+		for (unsigned up = 0; up < 2; up++)
+			for (size_t si = 0; si < sizeof strides / sizeof strides[0]; si++) {
+				const unsigned k = strides[si];
+				const size_t nb = n * (k - 1);
+				size_t vb = nb;
+				rav_ref tail = RAV_NULL_REF, x;
+				for (size_t i = 0; i < n; i++) {
+					if (!up) {
+						CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(a), 1, &x));
+						rav_store(h, x, 0, n - 1 - i);
+					} else {
+						if (i == 0)
+							CHECK_OK(rav_new_root(h, T_NODE, a, &x));
+						else
+							CHECK_OK(rav_new_field(h, T_NODE, tail, 1, &x));
+						rav_store(h, x, 0, i);
+						tail = x;
+					}
+					for (unsigned j = 1; j < k; j++) {
+						CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(b), 1, &x));
+						rav_store(h, x, 0, --vb);
+					}
+				}
+				check_list(h, a, n);
+				rav_stats s1 = stats(h);
+				CHECK_OK(rav_root_clear(h, a));
+				rav_stats s2 = stats(h);
+				CHECK_EQ(s2.frees - s1.frees, n);
+				CHECK_EQ(s2.live_cells, s1.live_cells - n);
+				CHECK_EQ(s2.dead_cells, 0);
+				check_list(h, b, nb);
+				check_list(h, keep, 10);
+				CHECK_HEAP(h);
+				CHECK_OK(rav_root_clear(h, b));
+				CHECK_EQ(stats(h).live_cells, s1.live_cells - n - nb);
+				CHECK_HEAP(h);
+			}
+	}
+	CHECK_EQ(rav_load(h, rav_root_get(h, shared), 0), 1);
+	rav_root_free(h, b);
+	rav_root_free(h, a);
+	rav_root_free(h, shared);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 /* ---- random kills against a model (free.c, kill_whole) ----
  *
  * Structures of many shapes, grown a node at a time in random order (so
@@ -1410,6 +1480,7 @@ static const rav_test_case cases[] = {
 	{ "drop-top", t_drop_top },
 	{ "top-cascade", t_top_cascade },
 	{ "top-any-order", t_top_any_order },
+	{ "bulk-strides", t_bulk_strides },
 	{ "kill-random", t_kill_random },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
