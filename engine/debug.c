@@ -221,7 +221,10 @@ static void apply_requests_locked(rav_heap *self)
 			continue;
 		rav_cell *c = (rav_cell *)p;
 		rav_type t = cell_type(c);
-		bool live = t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER && t != RAV_TYPE_DEAD &&
+		/* (a cell above the top holds nothing, whatever a dirty page's
+		 * old contents say: PAGE_DIRTY in rav-private.h) */
+		bool above = page == self->top_page ? c >= &page[self->top] : page_dirty(page);
+		bool live = !above && t != RAV_TYPE_EMPTY && t != RAV_TYPE_HEADER && t != RAV_TYPE_DEAD &&
 		            t != RAV_TYPE_ROOT && !(c->w[0] & RAV_FLAG_DYING);
 		if (!live) {
 			r->state = 3;

@@ -14,24 +14,45 @@
 
 /* ---- allocation (the fast path is rav__alloc in rav-private.h) ---- */
 
-/* Move the top to a fresh page: the spare if there is one, else the pool. */
+/* Move the top to a fresh page: the spare if there is one, else the pool.
+ * A thread heap's new top page may stay dirty (PAGE_DIRTY in rav-private.h):
+ * its allocations write every word of their cells.  A message heap's pages
+ * are zeroed (its cells above the top are read by the hand-off and arrival
+ * code, which does not expect old contents there). */
 static bool grow(rav_heap *h)
 {
 	rav_cell *next = h->top_page ? (rav_cell *)h->top_page->w[PH_NEXT] : NULL;
+	bool lazy = h->kind == RAV_HEAP_THREAD;
 	if (!next) {
 		unsigned kind = h->kind == RAV_HEAP_MESSAGE ? RAV_PAGE_BUFFER : RAV_PAGE_HEAP;
-		next = rav__page_acquire(h, kind);
+		next = lazy ? rav__page_acquire_dirty(h, kind) : rav__page_acquire(h, kind);
 		if (!next)
 			return false;
 		rav__page_append(h, next);
 	}
 	rav_assert(page_fill(next) == 1);
-	if (page_dirty(next))
+	if (!lazy && page_dirty(next))
 		rav__page_clean(next);
-	if (h->top_page)
+	if (h->top_page) {
 		page_set_fill(h->top_page, h->top);
+		/* full: no cell above its top is left unzeroed */
+		rav_assert(h->top == CELLS);
+		h->top_page->w[0] &= ~PAGE_DIRTY;
+	}
 	heap_set_top(h, next, 1);
 	return true;
+}
+
+void rav__top_clean(rav_heap *h)
+{
+	rav_cell *p = h->top_page;
+	if (!p || !page_dirty(p))
+		return;
+	size_t bytes = (size_t)(CELLS - h->top) * RAV_CELL_SIZE;
+	VG_OPEN(&p[h->top], bytes);
+	memset(&p[h->top], 0, bytes);
+	VG_CLOSE(&p[h->top], bytes);
+	p->w[0] &= ~PAGE_DIRTY;
 }
 
 rav_cell *rav__alloc_slow(rav_heap *h)

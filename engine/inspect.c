@@ -154,14 +154,15 @@ rav_status rav_heap_check(rav_heap *h)
 		} else if (p != h->top_page && fill != CELLS && h->kind == RAV_HEAP_THREAD) {
 			BAD("page %zu before the top is not full (fill %u): a gap", rav_page_index(p), fill);
 		}
-		if (page_dirty(p) && (p == h->top_page || fill != 1))
+		/* (a thread heap's top page may be dirty above its top: PAGE_DIRTY) */
+		if (page_dirty(p) && (p == h->top_page ? h->kind != RAV_HEAP_THREAD : fill != 1))
 			BAD("page %zu is dirty (cells not zeroed) but in use", rav_page_index(p));
 		if (p == h->top_page)
 			seen_top = true;
 		for (unsigned i = 1; i < CELLS; i++) {
 			rav_cell *c = &p[i];
 			if (i >= fill && page_dirty(p))
-				break; /* the spare, zeroed when it is used */
+				break; /* the spare or a dirty top page: zeroed or overwritten when used */
 			if (i >= fill) {
 				VG_OPEN(c, RAV_CELL_SIZE);
 				bool empty = !(c->w[0] || c->w[1] || c->w[2] || c->w[3]);

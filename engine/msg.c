@@ -398,6 +398,7 @@ rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src)
 	RAV_SAFEPOINT(&m->heap);
 	/* Dying cells may still hold references into the subtree. */
 	rav__cascade(h, 0);
+	rav__top_clean(h); /* the hand-off expects empty cells above the top */
 	uintptr_t *sslot = (uintptr_t *)src;
 	rav_cell *top = (rav_cell *)*sslot;
 	if (!top)
@@ -558,6 +559,7 @@ rav_status rav__arrive(rav_heap *h, rav_msg *m, uintptr_t *dst)
 	if (dst && *dst)
 		rav__drop(h, dst, RAV_EV_REF_CLEAR);
 	rav__cascade(h, 0); /* nothing may move while cells are dying */
+	rav__top_clean(h);  /* cells may move into h's top page's empty tail */
 	/* The page the arrived pages go before: the trailing empty page, if any. */
 	rav_cell *empty = NULL;
 	if (h->top_page) {

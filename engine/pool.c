@@ -643,7 +643,9 @@ void rav__page_cache_flush(void)
 
 /* ---- page operations of heaps ---- */
 
-rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
+/* A page for h; a dirty one is zeroed first unless the caller takes it
+ * dirty (rav__page_acquire_dirty). */
+static rav_cell *page_take(rav_heap *h, unsigned kind, bool clean)
 {
 	if (rav__pool_ensure() != RAV_OK)
 		return NULL;
@@ -676,15 +678,31 @@ rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
 	 * sequence number before the page left that thread; the shared lock
 	 * or program order makes this one larger. */
 	rav_stamp stamp = rav__stamp();
-	if (page_dirty(p))
-		rav__page_clean(p);
+	uintptr_t dirty = 0;
+	if (page_dirty(p)) {
+		if (clean)
+			rav__page_clean(p);
+		else
+			dirty = PAGE_DIRTY;
+	}
 	page_set(p, 1, kind);
+	p->w[0] |= dirty;
 	p->w[PH_NEXT] = 0;
 	p->w[PH_PREV] = 0;
 	p->w[PH_OWNER] = (uintptr_t)h;
 	h->st.pages_acquired++;
 	REC_SYNC(RAV_EV_PAGE_ACQUIRE | (kind << 8), h->id, (uint64_t)(uintptr_t)p, 0, stamp);
 	return p;
+}
+
+rav_cell *rav__page_acquire(rav_heap *h, unsigned kind)
+{
+	return page_take(h, kind, true);
+}
+
+rav_cell *rav__page_acquire_dirty(rav_heap *h, unsigned kind)
+{
+	return page_take(h, kind, false);
 }
 
 /* A dirty page's cells were never zeroed (PAGE_DIRTY in rav-private.h);
