@@ -35,6 +35,7 @@ int rav__debug_filter;                    /* atomic: every event goes to the deb
 int rav__debug_safepoints;                /* atomic: safe points have debugger work (see due()) */
 _Thread_local int rav__debug_tl_step;     /* rav_debug_step_mode the thread runs in, 0 none */
 static _Thread_local bool tl_in_debugger; /* a callback is running on this thread */
+static _Thread_local bool tl_never_hold;  /* rav_debug_never_hold: the recorder's own thread */
 
 typedef struct held_node {
 	struct held_node *next;
@@ -244,6 +245,8 @@ static void apply_requests_locked(rav_heap *self)
 /* Hold the calling thread until released. */
 static void stop(const rav_debugger *d, rav_debug_why why)
 {
+	if (tl_never_hold)
+		return;
 	rav_heap *self = rav__self_heap;
 	held_node node = {.heap_id = self ? self->id : 0};
 	pthread_mutex_lock(&dbg_lock);
@@ -281,6 +284,11 @@ static void stop(const rav_debugger *d, rav_debug_why why)
 	if (still)
 		d->resumed(node.heap_id, d->user);
 	tl_in_debugger = false;
+}
+
+void rav_debug_never_hold(void)
+{
+	tl_never_hold = true;
 }
 
 void rav__debug_event(const rav_raw_event *e, const char *text, size_t len)

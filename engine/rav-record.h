@@ -575,6 +575,11 @@ unsigned rav_debug_continue(void);
 /* Release the held thread of heap heap_id for one step (the others stay
  * held).  False if no such thread is held. */
 bool rav_debug_step(uint32_t heap_id, rav_debug_step_mode mode);
+/* The calling thread is never held (by a pause, a step or a breakpoint):
+ * the recorder's own thread, which calls the engine (a live session's
+ * sweeps and LOST events) and must go on writing the stream that reports
+ * the holds. */
+void rav_debug_never_hold(void);
 /* Heap ids of the held threads (up to max); returns how many are held. */
 unsigned rav_debug_held(uint32_t *heap_ids, unsigned max);
 /* Watch (on) or stop watching the cell at `cell`.  The owner of its page

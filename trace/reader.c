@@ -603,6 +603,11 @@ void ravt_reader_get_info(const ravt_reader *rd, rav_trace_info *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+bool ravt_reader_records_sites(const ravt_reader *rd)
+{
+	return (rd->hdr.flags & RAVT_HF_SITES) != 0; /* (the header does not change once read) */
+}
+
 uint64_t ravt_reader_framed_events(const ravt_reader *rd)
 {
 	ravt_reader *w = (ravt_reader *)rd;

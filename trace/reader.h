@@ -123,6 +123,9 @@ unsigned ravt_reader_site_frames(const ravt_reader *rd, uint32_t site, rav_trace
 size_t ravt_reader_sites_with_call(const ravt_reader *rd, const rav_trace_frame *call, uint32_t *out,
                                    size_t max);
 unsigned ravt_reader_object_count(const ravt_reader *rd);
+/* The header says call sites were recorded (a memory map is due before the
+ * first site, or, from recorders since 2026-12, with the header). */
+bool ravt_reader_records_sites(const ravt_reader *rd);
 bool ravt_reader_object_at(const ravt_reader *rd, unsigned i, rav_trace_object *out);
 
 /* ---- Snapshots and live sessions (FORMAT.md sections 11 and 12) ----------- */

@@ -618,6 +618,18 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		R.fd = -1;
 		return -1;
 	}
+	/* The memory map with the header (a reader of the file in progress can
+	 * place call sites before the first SITES chunk comes) */
+	if (depth && ravt_selfmaps_write(R.w, &R.maps) != 0) {
+		snprintf(errbuf, errlen, "%s", ravt_writer_error(R.w));
+		ravt_writer_free(R.w);
+		R.w = NULL;
+		drop_rename();
+		if (own_fd)
+			close(fd);
+		R.fd = -1;
+		return -1;
+	}
 	R.rec.exchange = rec_exchange;
 	R.rec.release = rec_release;
 	R.rec.user = NULL;

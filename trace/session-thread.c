@@ -256,6 +256,10 @@ void *ravt_session_main(void *arg)
 {
 	(void)arg;
 	ravt_session_on_thread = true;
+	/* Its sweeps and LOST events pass the engine's safe points: held there
+	 * by a PAUSE (which can come before the first sweep), it would write
+	 * nothing more, not even the STOPPED record, until a CONTINUE. */
+	rav_debug_never_hold();
 	ravt_session_begin_epoch(true);
 	uint64_t next_flush = ravt_mono_ms() + FLUSH_MS,
 	         next_stats = S.stats_ms ? ravt_mono_ms() + S.stats_ms : UINT64_MAX;
@@ -296,6 +300,14 @@ void *ravt_session_main(void *arg)
 		if (now >= next_flush || stop || npost) {
 			ravt_session_flush_dirty();
 			next_flush = now + FLUSH_MS;
+			/* Objects loaded or unloaded (dlopen, dlclose) since the map
+			 * was listed: list it again now, not only before the next
+			 * SITES chunk, so that a client can resolve a breakpoint in a
+			 * library the program loaded and has not called yet (one
+			 * loader call that stops at the first object).  (The first
+			 * map goes with the stream's start: ravt_session_start.) */
+			if (S.maps.written && ravt_session_writer_ok())
+				ravt_selfmaps_hook(S.w, NULL, 0, &S.maps);
 		}
 		for (unsigned i = 0; i < npost; i++)
 			ravt_session_record(posts[i].type, posts[i].v, posts[i].nv,

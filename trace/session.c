@@ -196,6 +196,14 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	                (int64_t)o->program_start_ns,
 	                (int64_t)(((uint64_t)rav_record_epoch() + 1) << RAVT_SEQ_EPOCH_SHIFT) + 1};
 	ravt_session_record(RAVT_SESSION_ATTACHED, v, 8, NULL);
+	/* The memory map now, before any snapshot or event: a client resolves
+	 * a breakpoint's FILE:LINE or function on it (sitespec.c) while the
+	 * program may be held before its first call site is written (the
+	 * writer's sites hook would list the map only before the first SITES
+	 * chunk).  The session thread lists it again when objects are loaded
+	 * or unloaded (session-thread.c). */
+	if (depth && ravt_session_writer_ok())
+		ravt_selfmaps_write(S.w, &S.maps);
 	if (!ravt_session_writer_ok()) {
 		snprintf(err, errlen, "the client closed the connection");
 		ravt_writer_free(S.w);

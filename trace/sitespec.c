@@ -301,6 +301,22 @@ static long resolve_object_offset(rav_trace *t, const char *spec, const char *p,
 	return fail(err, errlen, "%s: the trace's memory map has no object %.*s", spec, (int)nl, p);
 }
 
+/* No object to look in: a trace recorded without call sites, or one that
+ * records them whose memory map has not come yet (a live stream received
+ * from a program of an older recorder, held before its first call site). */
+static long no_map(rav_trace *t, const char *spec, char *err, size_t errlen)
+{
+	if (ravt_reader_records_sites(ravt_trace_reader(t)))
+		return fail(err, errlen,
+		            "%s: the program's memory map has not been received yet (its recorder sends it before "
+		            "the first call site): try again once the program has run on",
+		            spec);
+	return fail(err, errlen,
+	            "%s: this trace has no memory map (recorded without call sites, or before format 1.3), so no "
+	            "code can be found for it",
+	            spec);
+}
+
 static long resolve_address(rav_trace *t, const char *spec, ranges *r, char *err, size_t errlen)
 {
 	const char *p = spec + 1;
@@ -320,7 +336,7 @@ static long resolve_address(rav_trace *t, const char *spec, ranges *r, char *err
 		return fail(err, errlen, "%s: not an address (write it in hex, e.g. *0x401a2b)", spec);
 	unsigned n = rav_trace_object_count(t);
 	if (n == 0)
-		return fail(err, errlen, "%s: this trace has no memory map (recorded without call sites?)", spec);
+		return no_map(t, spec, err, errlen);
 	for (unsigned i = 0; i < n; i++) {
 		rav_trace_object o;
 		if (rav_trace_object_at(t, i, &o) && a >= o.start && a < o.end) {
@@ -399,10 +415,7 @@ long rav_trace_site_spec_resolve(rav_trace *t, const char *spec, rav_site_range 
 			w.q.function = s;
 		}
 		if (rav_trace_object_count(t) == 0) {
-			rc = fail(err, errlen,
-			          "%s: this trace has no memory map (recorded without call sites, or before format "
-			          "1.3), so no code can be found for it",
-			          s);
+			rc = no_map(t, s, err, errlen);
 			goto out;
 		}
 		ravt_symbols_each_object(t, each_object_based, &w);

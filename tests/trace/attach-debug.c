@@ -21,6 +21,9 @@
  *            3rd hit); each stops at an event whose recorded site is that
  *            line / function / address; a call site on a cell breakpoint
  *            and an empty range are refused
+ *   site-held the same FILE:LINE resolved on the trace received while the
+ *            program is held before its first call site (paused with the
+ *            attach): the memory map comes with the stream's start
  *   lag      one thread held (attach-target --spinners 1, a mark
  *            breakpoint) while the others run: a reader polling the stream
  *            has their events from well after the stop (the order does not
@@ -515,6 +518,120 @@ out:
 	free(ref);
 }
 
+/* The length of the stream in `path` before its first call site: the
+ * chunks before the first SITES chunk, less the MAPS chunk the writer puts
+ * right before a SITES chunk (it comes with the site; FORMAT.md 14.2).
+ * What a client has received while every thread of the program was held,
+ * or asleep, before its first call site was written (all of it if it has
+ * no SITES chunk). */
+static size_t before_first_site(const char *path, size_t *total)
+{
+	*total = 0;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	char *all = slurp(fd); /* (closes fd) */
+	struct stat sb;
+	size_t size = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
+	*total = size;
+	size_t cut = size, off = 0, last_maps = SIZE_MAX;
+	ravt_header h;
+	if (all && size >= sizeof h) {
+		memcpy(&h, all, sizeof h);
+		off = h.header_size;
+	}
+	while (all && off + sizeof(ravt_frame) <= size) {
+		ravt_frame f;
+		memcpy(&f, all + off, sizeof f);
+		if (f.sync != RAVT_CHUNK_SYNC)
+			break;
+		if (f.kind == RAVT_CHUNK_SITES) {
+			cut = last_maps != SIZE_MAX ? last_maps : off;
+			break;
+		}
+		last_maps = f.kind == RAVT_CHUNK_MAPS ? off : SIZE_MAX;
+		off += sizeof f + (((size_t)f.stored_len + 7) & ~(size_t)7);
+	}
+	free(all);
+	return cut;
+}
+
+/* site-held: a client resolves a breakpoint's FILE:LINE on the trace it
+ * has received while the program is held: the program held as soon as the
+ * session starts (PAUSE sent with the attach, before it synchronises), and
+ * the trace cut before its first call site (before_first_site: a thread
+ * held, or asleep, before its first call after the attach writes none).
+ * Such a trace has the memory map all the same (the session writes it with
+ * the stream's start: without it, FILE:LINE found "no memory map", the
+ * attach-debug-site flake).  Then the breakpoint works as in `site`, on the
+ * whole trace. */
+static void test_site_held(const char *source)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512], early[600];
+	int fd = trace_file(path, sizeof path);
+	snprintf(early, sizeof early, "%s.early", path);
+	rav_live_session *s = NULL;
+	unsigned alloc_line = line_of(source, "rav_new_field(h, item, cur, 1, &cur)");
+	CHECK(alloc_line != 0);
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(rav_live_pause(s) == 0);
+	/* (held: the session thread is not held with the program, or it
+	 * would write nothing more, the STOPPED record included) */
+	CHECK(pump_until(s, &st, fd, is_held, NULL, 90));
+	pump_until(s, &st, fd, NULL, NULL, 0.3);
+	char spec[64];
+	snprintf(spec, sizeof spec, "attach-target.c:%u", alloc_line);
+	/* the prefix before the first call site, as a file of its own */
+	size_t total, cut = before_first_site(path, &total);
+	int in = open(path, O_RDONLY), out = open(early, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char *bytes = in >= 0 ? slurp(in) : NULL; /* (closes in) */
+	CHECK(bytes && out >= 0 && write(out, bytes, cut) == (ssize_t)cut);
+	if (out >= 0)
+		close(out);
+	free(bytes);
+	fprintf(stderr, "received %zu bytes; before the first call site: %zu\n", total, cut);
+	rav_trace_error terr;
+	rav_trace *t = rav_trace_open(early, &terr);
+	if (!t)
+		fprintf(stderr, "open the prefix: %s\n", terr.message);
+	CHECK(t != NULL);
+	if (t) {
+		rav_trace_index(t, NULL, NULL, &terr); /* (a prefix: it may end inside the epoch) */
+		rav_site_range r[RAV_LIVE_SITE_RANGES_MAX];
+		char err[512] = "";
+		unsigned objects = rav_trace_object_count(t);
+		long n = rav_trace_site_spec_resolve(t, spec, r, RAV_LIVE_SITE_RANGES_MAX, err, sizeof err);
+		fprintf(stderr, "before the first call site: %llu events, %u call sites, %u objects; %s: %ld range(s) %s\n",
+		        (unsigned long long)rav_trace_indexed_events(t), rav_trace_site_count(t), objects, spec, n,
+		        err);
+		CHECK(rav_trace_site_count(t) == 0);
+		CHECK(objects > 0);
+		CHECK(n > 0 && n <= (long)RAV_LIVE_SITE_RANGES_MAX);
+		rav_trace_close(t);
+	}
+	/* the breakpoint resolved on the whole trace stops at that line */
+	rav_event ev;
+	uint64_t addr = 0;
+	rav_live_break b = {.id = 21, .what = RAV_LIVE_BREAK_ALLOC};
+	if (run_to_site(s, &st, fd, path, &b, spec, &ev, &addr)) {
+		CHECK(ev.kind == RAV_EV_ALLOC);
+		CHECK(strcmp(last_function, "build") == 0 && last_line == alloc_line);
+	}
+	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	unlink(early);
+	finish_normally(&p, ref);
+	free(ref);
+}
+
 static bool message_has(const rav_live_status *st, const void *arg)
 {
 	return strstr(st->message, (const char *)arg) != NULL;
@@ -690,12 +807,23 @@ static void test_site_arg(void)
 	test_site(subtest_arg);
 }
 
+static void test_site_held_arg(void)
+{
+	if (!subtest_arg) {
+		fprintf(stderr, "site-held: needs the target's source file as a third argument\n");
+		tt_failures++;
+		return;
+	}
+	test_site_held(subtest_arg);
+}
+
 static const attach_subtest subtests[] = {
     {"cell", test_cell},
     {"type", test_type},
     {"killed", test_killed},
     {"garbage", test_garbage},
     {"site", test_site_arg},
+    {"site-held", test_site_held_arg},
     {"lag", test_lag},
 };
 
