@@ -613,6 +613,8 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 			ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
 		if (k + RAVT_PF_NEAR < n)
 			ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
+		if (k + RAVT_PF_COPY < n)
+			ravt_prefetch_copy(m, evs[k + RAVT_PF_COPY].a);
 		uint64_t i = m->pos;
 		if (__builtin_expect(i >= rp->next_due, 0))
 			index_boundary(rp, i);
