@@ -41,6 +41,14 @@
  *     (calling) thread median 14-16 ms, max 46-52 ms, and the applying one
  *     median 33-39 ms, max 92-122 ms: a seek's wall time on an idle
  *     machine is the applying thread's, about two thirds of one thread's.
+ * Measured 2026-12-02 (load 30-38 on the 2 cores: per-thread CPU of
+ *   tests/trace/merge-bench --index, interleaved old/new, 10M events): the
+ *   cell prefetches of replay-apply.h had been compiled away (GCC deleted
+ *   the calls of a static inline function of loads and prefetches); with
+ *   them, the uniform trace's apply thread 2.80 / 3.06 s -> 2.12 / 2.76 s;
+ *   the young one 0.31 / 0.35 -> 0.39 / 0.41 s (the prefetches' own
+ *   instructions, in a heap whose cells are in cache; still below the
+ *   decode thread's 0.43-0.49 s, which bounds the rate).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -34,6 +34,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "replay-model.h"
@@ -58,17 +59,19 @@ void ravt_arena_free(ravt_cellblock *k)
 	free(k);
 }
 
-size_t ravt_arena_alloc_batch(void **list, size_t n)
+size_t ravt_arena_alloc_batch(void **out, size_t n)
 {
 	size_t got = 0;
-	for (; got < n; got++) {
-		void *b = ravt_arena_alloc();
-		if (!b)
+	for (; got < n; got++)
+		if (!(out[got] = ravt_arena_alloc()))
 			break;
-		*(void **)b = *list;
-		*list = b;
-	}
 	return got;
+}
+
+void ravt_arena_free_batch(void *const *blocks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(blocks[i]);
 }
 
 #else
@@ -88,21 +91,25 @@ size_t ravt_arena_alloc_batch(void **list, size_t n)
 #define SLAB_BYTES ((size_t)2 << 20)
 #define BLOCK_BYTES sizeof(ravt_cellblock)
 
-typedef struct arena_free {
-	struct arena_free *next;
-} arena_free;
+#define SLAB_BLOCKS ((uint32_t)(SLAB_BYTES / BLOCK_BYTES))
+#define MAP_WORDS ((SLAB_BLOCKS + 63) / 64)
 
-/* At the start of each slab, in its first block slot. */
+/* At the start of each slab, in its first block slot.  Released blocks
+ * are bits of a map, not a list through the blocks: taking one does not
+ * wait for the memory of the block (a list made each block taken a
+ * dependent cache miss, 32 in a row for a block cache's refill), and
+ * giving one back does not write to it. */
 typedef struct slab {
 	struct slab *next, *prev; /* the list of slabs with free blocks */
-	arena_free *free;         /* released blocks of this slab */
 	uint32_t used;            /* blocks handed out and not released */
 	uint32_t fresh;           /* next never-used slot (1 .. SLAB_BLOCKS) */
+	uint32_t nfree;           /* released blocks (bits set in map) */
+	uint32_t scan;            /* map words below this one are 0 */
 	bool listed;
+	uint64_t map[MAP_WORDS]; /* bit i: slot i was released and is free */
 } slab;
 
 _Static_assert(sizeof(slab) <= sizeof(ravt_cellblock), "slab header fits one block slot");
-#define SLAB_BLOCKS ((uint32_t)(SLAB_BYTES / BLOCK_BYTES))
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static slab *partial; /* slabs with a free block (a slab joins at its first hole) */
@@ -130,10 +137,12 @@ static slab *slab_map(void)
 #endif
 	slab *sl = (slab *)s;
 	sl->next = sl->prev = NULL;
-	sl->free = NULL;
 	sl->used = 0;
 	sl->fresh = 1;
+	sl->nfree = 0;
+	sl->scan = 0;
 	sl->listed = false;
+	memset(sl->map, 0, sizeof sl->map);
 	return sl;
 }
 
@@ -175,16 +184,20 @@ static void *take_locked(void)
 			return NULL;
 		list_add(s);
 	}
-	void *b;
-	if (s->free) {
-		b = s->free;
-		s->free = s->free->next;
+	uint32_t slot;
+	if (s->nfree) {
+		while (!s->map[s->scan])
+			s->scan++;
+		uint64_t w = s->map[s->scan];
+		slot = s->scan * 64 + (uint32_t)__builtin_ctzll(w);
+		s->map[s->scan] = w & (w - 1);
+		s->nfree--;
 	} else {
-		b = (char *)s + (size_t)s->fresh * BLOCK_BYTES;
-		s->fresh++;
+		slot = s->fresh++;
 	}
+	void *b = (char *)s + (size_t)slot * BLOCK_BYTES;
 	s->used++;
-	if (!s->free && s->fresh == SLAB_BLOCKS)
+	if (!s->nfree && s->fresh == SLAB_BLOCKS)
 		list_del(s);
 	(void)VALGRIND_MAKE_MEM_UNDEFINED(b, BLOCK_BYTES);
 	return b;
@@ -198,51 +211,80 @@ ravt_cellblock *ravt_arena_alloc(void)
 	return b;
 }
 
-size_t ravt_arena_alloc_batch(void **list, size_t n)
+size_t ravt_arena_alloc_batch(void **out, size_t n)
 {
 	size_t got = 0;
 	pthread_mutex_lock(&arena_lock);
-	for (; got < n; got++) {
-		void *b = take_locked();
-		if (!b)
+	for (; got < n; got++)
+		if (!(out[got] = take_locked()))
 			break;
-		*(void **)b = *list;
-		*list = b;
-	}
 	pthread_mutex_unlock(&arena_lock);
 	return got;
+}
+
+/* Block k back to its slab, the lock held; a slab that becomes empty and
+ * is not kept as a spare is returned, to be unmapped once the lock is let
+ * go (NULL: none). */
+static slab *give_locked(void *k)
+{
+	slab *s = (slab *)((uintptr_t)k & ~(uintptr_t)(SLAB_BYTES - 1));
+	uint32_t slot = (uint32_t)(((uintptr_t)k - (uintptr_t)s) / BLOCK_BYTES);
+	s->map[slot / 64] |= (uint64_t)1 << (slot % 64);
+	s->nfree++;
+	if (slot / 64 < s->scan)
+		s->scan = slot / 64;
+	if (--s->used == 0) {
+		if (s->listed)
+			list_del(s);
+		memset(s->map, 0, sizeof s->map);
+		s->nfree = 0;
+		s->scan = 0;
+		s->fresh = 1;
+		if (nspare < SPARE_MAX) {
+			s->next = spare;
+			spare = s;
+			nspare++;
+			return NULL;
+		}
+		return s;
+	}
+	if (!s->listed)
+		list_add(s); /* its first hole */
+	return NULL;
 }
 
 void ravt_arena_free(ravt_cellblock *k)
 {
 	if (!k)
 		return;
-	slab *s = (slab *)((uintptr_t)k & ~(uintptr_t)(SLAB_BYTES - 1));
 	pthread_mutex_lock(&arena_lock);
-	arena_free *f = (arena_free *)k;
-	f->next = s->free;
-	s->free = f;
-	if (--s->used == 0) {
-		if (s->listed)
-			list_del(s);
-		s->free = NULL;
-		s->fresh = 1;
-		slab *gone = NULL;
-		if (nspare < SPARE_MAX) {
-			s->next = spare;
-			spare = s;
-			nspare++;
-		} else {
-			gone = s;
-		}
-		pthread_mutex_unlock(&arena_lock);
-		if (gone)
-			munmap(gone, SLAB_BYTES);
-		return;
-	}
-	if (!s->listed)
-		list_add(s); /* its first hole */
+	slab *gone = give_locked(k);
 	pthread_mutex_unlock(&arena_lock);
+	if (gone)
+		munmap(gone, SLAB_BYTES);
+}
+
+void ravt_arena_free_batch(void *const *blocks, size_t n)
+{
+	/* the slabs to unmap go on a list through their headers (a slab
+	 * that is empty has no block in use that could be on it) */
+	if (!n)
+		return;
+	slab *gone = NULL;
+	pthread_mutex_lock(&arena_lock);
+	for (size_t i = 0; i < n; i++) {
+		slab *g = give_locked(blocks[i]);
+		if (g) {
+			g->next = gone;
+			gone = g;
+		}
+	}
+	pthread_mutex_unlock(&arena_lock);
+	while (gone) {
+		slab *next = gone->next;
+		munmap(gone, SLAB_BYTES);
+		gone = next;
+	}
 }
 
 #endif

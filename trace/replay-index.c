@@ -107,6 +107,10 @@ struct ravt_replay {
 	uint64_t expect_events; /* events the trace holds (a file's, known at open; 0: unknown) */
 	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
+	/* the last batch copied a block in at least one event in PF_COPY_RATE:
+	 * the next one prefetches shared blocks whole (ravt_prefetch_copy,
+	 * whose instructions buy nothing in a heap that copies rarely) */
+	bool pf_copy;
 	ravt_series *series;
 	ravt_history *history;
 	_Atomic uint64_t work;
@@ -564,6 +568,10 @@ int ravt_replay_restore(const ravt_replay *rp, uint64_t index, ravt_model *m, bo
 
 /* ---- the consumer ----------------------------------------------------------- */
 
+/* One copy on write in this many events or more: prefetch shared blocks
+ * whole (see pf_copy). */
+#define PF_COPY_RATE 32u
+
 static void sink_begin(ravt_sink *sink, uint64_t from)
 {
 	ravt_replay *rp = (ravt_replay *)sink;
@@ -606,6 +614,8 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		ravt_prefetch_page(m, evs[k].a);
 	for (size_t k = 0; k < n && k < RAVT_PF_NEAR; k++)
 		ravt_prefetch_cell(m, evs[k].a);
+	const bool pf_copy = rp->pf_copy;
+	const uint64_t copied0 = m->copied;
 	size_t k = 0;
 	for (; k < n; k++) {
 		const rav_event *ev = &evs[k];
@@ -613,6 +623,8 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 			ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
 		if (k + RAVT_PF_NEAR < n)
 			ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
+		if (pf_copy && k + RAVT_PF_COPY < n)
+			ravt_prefetch_copy(m, evs[k + RAVT_PF_COPY].a);
 		uint64_t i = m->pos;
 		if (__builtin_expect(i >= rp->next_due, 0))
 			index_boundary(rp, i);
@@ -626,6 +638,9 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		ravt_series_touch(series, m, tc.h[0]);
 		ravt_series_touch(series, m, tc.h[1]);
 	}
+	/* (copied restarts from 0 at a keyframe) */
+	uint64_t copies = (m->copied >= copied0 ? m->copied - copied0 : m->copied) / sizeof(ravt_cellblock);
+	rp->pf_copy = copies * PF_COPY_RATE >= k;
 	atomic_fetch_add_explicit(&rp->work, k, memory_order_relaxed);
 	/* once per batch: readers on other threads see the prefix applied */
 	atomic_store_explicit(&rp->applied, m->pos, memory_order_release);

@@ -16,15 +16,27 @@
 #include "format.h" /* ravt_hash32 */
 #include "replay-model.h"
 
-/* Their counts start so high that they are never freed. */
+/* Their counts are so high that they are never freed, nor copied in
+ * place (a count of 1 says "ours alone"), and are not counted: every model,
+ * keyframe and state of every thread points at them (a fresh page has a
+ * header block and seven zero blocks, a packed keyframe tens of thousands
+ * of packed slots), and counting them made one cache line that all of
+ * those threads wrote to (unpacking a keyframe on two threads passed the
+ * packed block's count back and forth 55k times). */
 #define IMMORTAL (1u << 30)
 ravt_cellblock ravt_zero_block = {.refs = IMMORTAL};
 ravt_cellblock ravt_header_block = {.refs = IMMORTAL, .st = {RAV_CELL_HEADER}};
 ravt_cellblock ravt_packed_block = {.refs = IMMORTAL};
 
+static inline bool is_immortal(const ravt_cellblock *k)
+{
+	return k == &ravt_zero_block || k == &ravt_header_block || k == &ravt_packed_block;
+}
+
 static inline void block_ref(ravt_cellblock *c)
 {
-	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	if (!is_immortal(c))
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
 /* ---- the block cache ---------------------------------------------------------- */
@@ -43,44 +55,66 @@ static void *cache_pop(void **list, size_t *n)
 	return f;
 }
 
-/* A cached block was freed long ago and is in no cache any more: the pop
- * after this one would wait for the memory of its link (a dependent miss
- * per copy, which no prefetch of the events' cells covers), and the copy
- * into it for each of its lines.  So each pop asks for the whole of the
- * next block, for writing. */
-static inline void prefetch_next(const void *next, size_t bytes)
+/* A cached block was freed long ago and is in no cache any more: the copy
+ * into it would wait for each of its lines.  So each pop asks for the
+ * whole of a block CELL_PF_AHEAD pops later, for writing (the page cache,
+ * a list, for the next one: its link is in the block).  (Always inlined,
+ * as the prefetches of replay-apply.h: GCC deleted calls of the plain
+ * inline function.) */
+static inline __attribute__((always_inline)) void prefetch_next(const void *next, size_t bytes)
 {
 	if (next)
 		for (size_t off = 0; off < bytes; off += 64)
 			__builtin_prefetch((const char *)next + off, 1);
 }
 
+#define CELL_PF_AHEAD 4u
+
 /* A cache that runs dry takes this many blocks from the arena at once (one
  * lock for all: blocks released on another thread, such as the keyframe
  * packer's, go back to the arena, not to this cache). */
 #define CACHE_REFILL 32u
+
+/* Room for one more cell block pointer; false when it cannot grow. */
+static bool cells_room(ravt_blockcache *c, size_t need)
+{
+	if (need <= c->cells_cap)
+		return true;
+	size_t ncap = c->cells_cap ? c->cells_cap * 2 : 256;
+	while (ncap < need)
+		ncap *= 2;
+	void **n = realloc(c->cells, sizeof *n * ncap);
+	if (!n)
+		return false;
+	c->cells = n;
+	c->cells_cap = ncap;
+	return true;
+}
 
 static ravt_cellblock *cell_alloc(const ravt_model *m)
 {
 	ravt_blockcache *c = m->cache;
 	if (!c)
 		return ravt_arena_alloc();
-	if (!c->cells)
-		c->ncells += ravt_arena_alloc_batch(&c->cells, CACHE_REFILL);
-	ravt_cellblock *k = cache_pop(&c->cells, &c->ncells);
-	if (k)
-		prefetch_next(c->cells, sizeof(ravt_cellblock));
+	if (!c->ncells) {
+		if (!cells_room(c, CACHE_REFILL))
+			return ravt_arena_alloc();
+		c->ncells = ravt_arena_alloc_batch(c->cells, CACHE_REFILL);
+		if (!c->ncells)
+			return NULL;
+	}
+	ravt_cellblock *k = c->cells[--c->ncells];
+	if (c->ncells >= CELL_PF_AHEAD)
+		prefetch_next(c->cells[c->ncells - CELL_PF_AHEAD], sizeof(ravt_cellblock));
 	return k;
 }
 
 static void cell_release(const ravt_model *m, ravt_cellblock *k)
 {
 	ravt_blockcache *c = m->cache;
-	if (c && (c->ncells + 1) * sizeof(ravt_cellblock) + c->npages * c->page_bytes <= RAVT_CACHE_MAX_BYTES) {
-		free_link *f = (free_link *)k;
-		f->next = c->cells;
-		c->cells = f;
-		c->ncells++;
+	if (c && (c->ncells + 1) * sizeof(ravt_cellblock) + c->npages * c->page_bytes <= RAVT_CACHE_MAX_BYTES &&
+	    cells_room(c, c->ncells + 1)) {
+		c->cells[c->ncells++] = k;
 		return;
 	}
 	ravt_arena_free(k);
@@ -126,9 +160,11 @@ void ravt_cell_release(const ravt_model *m, ravt_cellblock *k)
 
 void ravt_blockcache_clear(ravt_blockcache *c)
 {
+	ravt_arena_free_batch(c->cells, c->ncells);
+	free(c->cells);
+	c->cells = NULL;
+	c->ncells = c->cells_cap = 0;
 	void *b;
-	while ((b = cache_pop(&c->cells, &c->ncells)))
-		ravt_arena_free(b);
 	while ((b = cache_pop(&c->pages, &c->npages)))
 		free(b);
 }
@@ -139,7 +175,7 @@ void ravt_blockcache_clear(ravt_blockcache *c)
  * misses) from starting until it completes. */
 static inline void block_unref(const ravt_model *m, ravt_cellblock *c)
 {
-	if (!c)
+	if (!c || is_immortal(c))
 		return;
 	if (atomic_load_explicit(&c->refs, memory_order_acquire) == 1 ||
 	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
@@ -150,7 +186,7 @@ static inline void block_unref(const ravt_model *m, ravt_cellblock *c)
  * tens of megabytes mostly out of cache: ask for all of them (for writing)
  * before the atomic operations on them, which would otherwise wait for
  * each line in turn. */
-static inline void prefetch_block_counts(const ravt_model *m, const ravt_mpage *p)
+static inline __attribute__((always_inline)) void prefetch_block_counts(const ravt_model *m, const ravt_mpage *p)
 {
 	for (uint32_t i = 0; i < m->ncb; i++)
 		__builtin_prefetch(p->cb[i], 1);

@@ -64,9 +64,10 @@ typedef struct ravt_cellblock {
  * (replay-arena.c); any thread may give one back.  NULL: out of memory. */
 ravt_cellblock *ravt_arena_alloc(void);
 void ravt_arena_free(ravt_cellblock *k);
-/* Up to n blocks pushed on *list (linked through their first bytes, as the
- * block caches are) under one lock; how many. */
-size_t ravt_arena_alloc_batch(void **list, size_t n);
+/* Up to n blocks into out[] under one lock; how many.  And n blocks
+ * given back under one lock. */
+size_t ravt_arena_alloc_batch(void **out, size_t n);
+void ravt_arena_free_batch(void *const *blocks, size_t n);
 
 typedef struct ravt_mpage {
 	atomic_uint refs;
@@ -113,8 +114,13 @@ typedef struct ravt_mheap {
  * point at it) and holds at most RAVT_CACHE_MAX_BYTES (not charged to the
  * memory budget: a fixed amount per state and one for indexing). */
 typedef struct ravt_blockcache {
-	void *cells, *pages; /* free lists, linked through each block's first bytes */
-	size_t ncells, npages;
+	/* cell blocks: a stack of pointers, so that a pop does not wait for
+	 * the memory of the block popped (as a list linked through the blocks
+	 * did) and the blocks a few pops ahead can be asked for */
+	void **cells;
+	size_t ncells, cells_cap;
+	void *pages; /* page blocks: a free list linked through their first bytes */
+	size_t npages;
 	size_t page_bytes; /* size of the page blocks kept (one trace's geometry) */
 } ravt_blockcache;
 #define RAVT_CACHE_MAX_BYTES ((size_t)32 << 20)

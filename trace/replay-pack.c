@@ -240,8 +240,8 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 				continue;
 			map[i >> 3] |= (uint8_t)(1u << (i & 7));
 			put_block(&b, cb, prev);
-			/* the slot now says "packed"; the block was the page's alone */
-			atomic_fetch_add_explicit(&ravt_packed_block.refs, 1, memory_order_relaxed);
+			/* the slot now says "packed" (the packed block is not
+			 * counted: replay-model.c); the block was the page's alone */
 			p->cb[i] = &ravt_packed_block;
 			ravt_cell_release(k, cb);
 			*freed += sizeof(ravt_cellblock);
@@ -322,7 +322,6 @@ static void unpack_range(unpack_job *j)
 				return;
 			}
 			get_block(&d, k, prev);
-			atomic_fetch_sub_explicit(&ravt_packed_block.refs, 1, memory_order_relaxed);
 			p->cb[i] = k;
 		}
 	}
@@ -351,7 +350,10 @@ bool ravt_kfpack_restore(ravt_model *m, const ravt_kfpack *packs)
 		unpack_job mine = {
 		    .alloc = *m, .pk = pk, .pages = pages, .ncb = m->ncb, .to = pk->npages, .ok = true};
 		unpack_job other = mine;
-		other.alloc.cache = NULL;
+		/* the other thread's blocks come from the arena a batch at a
+		 * time (one lock per block was 55k locks for a large pack) */
+		ravt_blockcache other_cache = {0};
+		other.alloc.cache = &other_cache;
 		pthread_t th;
 		bool two = false;
 		if (pk->len >= UNPACK_PAR_MIN) {
@@ -367,6 +369,7 @@ bool ravt_kfpack_restore(ravt_model *m, const ravt_kfpack *packs)
 		unpack_range(&mine);
 		if (two)
 			pthread_join(th, NULL);
+		ravt_blockcache_clear(&other_cache);
 		free(pages);
 		if (!mine.ok || (two && !other.ok))
 			return false;
