@@ -40,6 +40,91 @@ static inline bool ravt_buf_reserve(ravt_buf *b, size_t extra)
 	return true;
 }
 
+/* The writer's address cache (EVENTS_AC, FORMAT.md 5.3): the same
+ * move-to-front list of 16 cells as format.h's ravt_acache, kept the way the
+ * reader keeps it (reader-decode.h, ravt_dac_take): cells stay in fixed
+ * slots, and one 64-bit word lists their slot numbers, 4 bits each, most
+ * recent first.  Moving entry i to the front is a few shifts and masks, a
+ * new cell one rotation of the word, where ravt_acache moved the entries
+ * themselves: a loop of i moves with an unpredictable exit per hit, and
+ * the whole array per miss (38% of the writer's instructions per event on
+ * rav-bench trace-record's workload).  The writer finds a cell's slot by its
+ * tag (the cell's low byte) among the 16 at once, as ravt_acache did, and
+ * its place in the list by the slot's nibble in the order word.
+ * tests/trace/acache-order.c drives it beside the reader's and ravt_acache.
+ *
+ * The order word starts as RAVT_WAC_ORDER_INIT (place j: slot 15 - j): the
+ * places past the entries held list the free slots so that the last place
+ * is always the slot a new entry takes, and slots 0 .. n - 1 are the ones
+ * in use. */
+#define RAVT_WAC_ORDER_INIT UINT64_C(0x0123456789abcdef)
+typedef struct ravt_wcache {
+	uint8_t tag[RAVT_ACACHE_SIZE] __attribute__((aligned(16))); /* slot s: cell[s]'s low byte */
+	uint64_t cell[RAVT_ACACHE_SIZE];                            /* slot s: a pool cell (word index / 4) */
+	uint64_t order;                                             /* place j: slot (order >> 4j) & 15 */
+	unsigned n;                                                 /* entries held (slots 0 .. n - 1) */
+} ravt_wcache;
+
+static inline void ravt_wcache_reset(ravt_wcache *c)
+{
+	c->order = RAVT_WAC_ORDER_INIT;
+	c->n = 0;
+}
+
+/* The slot holding `cell`, or -1. */
+static inline int ravt_wcache_slot(const ravt_wcache *c, uint64_t cell)
+{
+#if defined(__SSE2__)
+	__m128i tags = _mm_load_si128((const __m128i *)(const void *)c->tag);
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(tags, _mm_set1_epi8((char)(uint8_t)cell)));
+	m &= (1u << c->n) - 1u;
+	for (; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+		if (c->cell[s] == cell)
+			return (int)s;
+	}
+	return -1;
+#else
+	for (unsigned s = 0; s < c->n; s++)
+		if (c->cell[s] == cell)
+			return (int)s;
+	return -1;
+#endif
+}
+
+/* Slot s (held) to the front; returns the place it had, the entry number
+ * the format writes. */
+static inline unsigned ravt_wcache_take(ravt_wcache *c, unsigned s)
+{
+	const uint64_t ones = UINT64_C(0x1111111111111111);
+	uint64_t o = c->order;
+	/* the place whose nibble is s: the lowest zero nibble of o ^ s... (a
+	 * borrow can only mark nibbles above the lowest zero one) */
+	uint64_t x = o ^ (ones * s);
+	uint64_t z = (x - ones) & ~x & (ones << 3);
+	unsigned sh = (unsigned)__builtin_ctzll(z) & ~3u; /* 4 * place */
+	uint64_t before = (o & (((uint64_t)1 << sh) - 1)) << 4; /* places 0 .. i - 1, one down */
+	uint64_t after = o & (~(uint64_t)0 << sh << 4);         /* places i + 1 .. 15 stay */
+	c->order = after | before | s;
+	return sh >> 2;
+}
+
+/* A new cell in front (the least recent drops out when 16 are held). */
+static inline void ravt_wcache_push(ravt_wcache *c, uint64_t cell)
+{
+	unsigned s = (unsigned)(c->order >> 60);
+	c->cell[s] = cell;
+	c->tag[s] = (uint8_t)cell;
+	c->order = c->order << 4 | s;
+	c->n += c->n < RAVT_ACACHE_SIZE;
+}
+
+/* Entry i (< n) of the list, for tests. */
+static inline uint64_t ravt_wcache_entry(const ravt_wcache *c, unsigned i)
+{
+	return c->cell[(c->order >> (4 * i)) & 15];
+}
+
 /* writer.fast[] value of kinds the fast path does not take. */
 #define RAVT_FAST_NO 0xffu
 
@@ -53,7 +138,7 @@ typedef struct ravt_wthread {
 	/* Chunk-local registers (FORMAT.md "Registers"), reset per chunk. */
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
-	ravt_acache acache; /* 1.5: the address cache (writer.acache) */
+	ravt_wcache acache; /* 1.5: the address cache (writer.acache) */
 
 	/* Segment table of the open chunk. */
 	ravt_buf seg;
