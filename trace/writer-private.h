@@ -41,33 +41,32 @@ static inline bool ravt_buf_reserve(ravt_buf *b, size_t extra)
 }
 
 /* The writer's address cache (EVENTS_AC, FORMAT.md 5.3): the same
- * move-to-front list of 16 cells as format.h's ravt_acache, kept the way the
- * reader keeps it (reader-decode.h, ravt_dac_take): cells stay in fixed
- * slots, and one 64-bit word lists their slot numbers, 4 bits each, most
- * recent first.  Moving entry i to the front is a few shifts and masks, a
- * new cell one rotation of the word, where ravt_acache moved the entries
- * themselves: a loop of i moves with an unpredictable exit per hit, and
- * the whole array per miss (38% of the writer's instructions per event on
- * rav-bench trace-record's workload).  The writer finds a cell's slot by its
- * tag (the cell's low byte) among the 16 at once, as ravt_acache did, and
- * its place in the list by the slot's nibble in the order word.
- * tests/trace/acache-order.c drives it beside the reader's and ravt_acache.
+ * move-to-front list of 16 cells as format.h's ravt_acache, kept another
+ * way: cells stay in fixed slots, and each slot has its place in the list,
+ * its rank (0 the most recent), 16 bytes that SSE2 updates at once.  Moving
+ * the entry of rank r to the front adds one to every rank below r; a new
+ * cell takes a free slot or the one of rank 15, and adds one to every rank.
+ * ravt_acache moved the entries themselves: a loop of r moves with an
+ * unpredictable exit per hit, and the whole array per miss (38% of the
+ * writer's instructions per event on rav-bench trace-record's workload).
+ * The writer finds a cell's slot by its tag (the cell's low byte) among the
+ * 16 at once, as ravt_acache did.  tests/trace/acache-order.c drives it
+ * beside the reader's and ravt_acache.
  *
- * The order word starts as RAVT_WAC_ORDER_INIT (place j: slot 15 - j): the
- * places past the entries held list the free slots so that the last place
- * is always the slot a new entry takes, and slots 0 .. n - 1 are the ones
- * in use. */
-#define RAVT_WAC_ORDER_INIT UINT64_C(0x0123456789abcdef)
+ * Slots 0 .. n - 1 are the ones in use; the others have rank
+ * RAVT_WAC_FREE_RANK (above any rank, and still after 16 pushes added
+ * one each), so no hit moves them. */
+#define RAVT_WAC_FREE_RANK 0x40
 typedef struct ravt_wcache {
-	uint8_t tag[RAVT_ACACHE_SIZE] __attribute__((aligned(16))); /* slot s: cell[s]'s low byte */
-	uint64_t cell[RAVT_ACACHE_SIZE];                            /* slot s: a pool cell (word index / 4) */
-	uint64_t order;                                             /* place j: slot (order >> 4j) & 15 */
-	unsigned n;                                                 /* entries held (slots 0 .. n - 1) */
+	uint8_t tag[RAVT_ACACHE_SIZE] __attribute__((aligned(16)));  /* slot s: cell[s]'s low byte */
+	uint8_t rank[RAVT_ACACHE_SIZE] __attribute__((aligned(16))); /* slot s: its place in the list */
+	uint64_t cell[RAVT_ACACHE_SIZE];                             /* slot s: a pool cell (word index / 4) */
+	unsigned n;                                                  /* entries held (slots 0 .. n - 1) */
 } ravt_wcache;
 
 static inline void ravt_wcache_reset(ravt_wcache *c)
 {
-	c->order = RAVT_WAC_ORDER_INIT;
+	memset(c->rank, RAVT_WAC_FREE_RANK, sizeof c->rank);
 	c->n = 0;
 }
 
@@ -96,33 +95,60 @@ static inline int ravt_wcache_slot(const ravt_wcache *c, uint64_t cell)
  * the format writes. */
 static inline unsigned ravt_wcache_take(ravt_wcache *c, unsigned s)
 {
-	const uint64_t ones = UINT64_C(0x1111111111111111);
-	uint64_t o = c->order;
-	/* the place whose nibble is s: the lowest zero nibble of o ^ s... (a
-	 * borrow can only mark nibbles above the lowest zero one) */
-	uint64_t x = o ^ (ones * s);
-	uint64_t z = (x - ones) & ~x & (ones << 3);
-	unsigned sh = (unsigned)__builtin_ctzll(z) & ~3u; /* 4 * place */
-	uint64_t before = (o & (((uint64_t)1 << sh) - 1)) << 4; /* places 0 .. i - 1, one down */
-	uint64_t after = o & (~(uint64_t)0 << sh << 4);         /* places i + 1 .. 15 stay */
-	c->order = after | before | s;
-	return sh >> 2;
+	unsigned r = c->rank[s];
+#if defined(__SSE2__)
+	__m128i rk = _mm_load_si128((const __m128i *)(const void *)c->rank);
+	/* rank < r: one more (subtracting the all-ones mask) */
+	rk = _mm_sub_epi8(rk, _mm_cmpgt_epi8(_mm_set1_epi8((char)r), rk));
+	_mm_store_si128((__m128i *)(void *)c->rank, rk);
+#else
+	for (unsigned k = 0; k < RAVT_ACACHE_SIZE; k++)
+		c->rank[k] += c->rank[k] < r;
+#endif
+	c->rank[s] = 0;
+	return r;
 }
 
 /* A new cell in front (the least recent drops out when 16 are held). */
 static inline void ravt_wcache_push(ravt_wcache *c, uint64_t cell)
 {
-	unsigned s = (unsigned)(c->order >> 60);
+	unsigned s = c->n;
+#if defined(__SSE2__)
+	__m128i rk = _mm_load_si128((const __m128i *)(const void *)c->rank);
+	if (__builtin_expect(s == RAVT_ACACHE_SIZE, 1))
+		s = (unsigned)__builtin_ctz(
+		    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(rk, _mm_set1_epi8(RAVT_ACACHE_SIZE - 1))));
+	else
+		c->n++;
+	_mm_store_si128((__m128i *)(void *)c->rank, _mm_add_epi8(rk, _mm_set1_epi8(1)));
+#else
+	if (s == RAVT_ACACHE_SIZE) {
+		for (s = 0; c->rank[s] != RAVT_ACACHE_SIZE - 1; s++)
+			;
+	} else {
+		c->n++;
+	}
+	for (unsigned k = 0; k < RAVT_ACACHE_SIZE; k++)
+		c->rank[k]++;
+#endif
+	c->rank[s] = 0;
 	c->cell[s] = cell;
 	c->tag[s] = (uint8_t)cell;
-	c->order = c->order << 4 | s;
-	c->n += c->n < RAVT_ACACHE_SIZE;
+}
+
+/* The slot of entry i (< n) of the list, for tests. */
+static inline unsigned ravt_wcache_slot_at(const ravt_wcache *c, unsigned i)
+{
+	unsigned s = 0;
+	while (s < RAVT_ACACHE_SIZE - 1 && c->rank[s] != i)
+		s++;
+	return s;
 }
 
 /* Entry i (< n) of the list, for tests. */
 static inline uint64_t ravt_wcache_entry(const ravt_wcache *c, unsigned i)
 {
-	return c->cell[(c->order >> (4 * i)) & 15];
+	return c->cell[ravt_wcache_slot_at(c, i)];
 }
 
 /* writer.fast[] value of kinds the fast path does not take. */

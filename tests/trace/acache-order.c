@@ -2,8 +2,8 @@
  * fixed slots, a 64-bit word of slot numbers most recent first) behaves
  * exactly as the writer's (format.h ravt_acache: entries moved to the
  * front), which FORMAT.md 5.3 specifies; and so does the writer's own
- * (writer-private.h ravt_wcache: fixed slots, a word of slot numbers, the
- * place of a slot found from its nibble).
+ * (writer-private.h ravt_wcache: fixed slots, each with its rank in the
+ * list).
  *
  * Both are driven by the same random sequence of operations — a hit on
  * any entry (the first and the last ones often), a new cell (many more
@@ -76,7 +76,7 @@ int main(void)
 			uint64_t want = ravt_wcache_entry(&wc, i);
 			int s = ravt_wcache_slot(&wc, want);
 			CHECK(s >= 0 && wc.cell[s] == want);
-			unsigned place_slot = (unsigned)(wc.order >> (4 * i)) & 15;
+			unsigned place_slot = ravt_wcache_slot_at(&wc, i);
 			CHECK_EQ(ravt_wcache_take(&wc, place_slot), i);
 			uint64_t a = ravt_acache_take(&w, i);
 			uint64_t b = cells[ravt_dac_take(&order, i)];
