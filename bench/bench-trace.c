@@ -9,6 +9,22 @@
  * by its event count is the on-disk cost; the same ratio is reported over
  * the demo traces the build generates from samples/.
  *
+ * Two estimates of the recording thread's cost, both from runs of the modes
+ * interleaved round by round: ns_per_event, the best whole run of each mode
+ * (a difference of two minimums), and chunk_ns_per_event, the workload cut
+ * into CHUNKS parts at fixed points (the same operations in every run of
+ * every mode: the workload is deterministic), each part's CPU time the
+ * minimum over the runs, summed: a preemption or a neighbour's burst spoils
+ * one part of one run instead of a whole run, so the figure moves less from
+ * run to run on a shared machine.  Anything recording costs in every run
+ * (a buffer exchange, a clock reading, a page fault) is in every run's
+ * part and so in its minimum.  What the writer thread costs is reported
+ * too (writer_ns_per_event: the process's CPU time minus the workload
+ * thread's, from the workload's start until the writer has written the
+ * last buffer, best run, less the same without recording, where the
+ * engine's page purge thread is all of it): on a machine with few cores
+ * that is CPU the recorded program pays as well.
+ *
  * The workload mixes what programs do: a depth-first tree build, reference
  * stores that share nodes (reference ravioli) and drop subtrees (frees,
  * moves, fix-ups), a collection for the cycles that creates, and teardown.
@@ -50,6 +66,20 @@ static double thread_cpu(void)
 
 static rav_type NODE;
 
+/* Where the workload is cut for chunk_ns_per_event: the thread CPU time at
+ * each cut (bench_record_workload fills it when chunk_cpu is set). */
+#define CHUNKS_MAX 64
+#define TREE_SPLIT 3    /* the tree build: a part per subtree 3 levels below the root's children (16) */
+#define STORE_CHUNKS 40 /* the sharing stores: 40 parts */
+static double *chunk_cpu;
+static unsigned chunk_n;
+
+static void chunk_cut(void)
+{
+	if (chunk_cpu && chunk_n < CHUNKS_MAX)
+		chunk_cpu[chunk_n++] = thread_cpu();
+}
+
 rav_type bench_record_node_type(void)
 {
 	if (!NODE)
@@ -80,6 +110,25 @@ void bench_record_build(rav_heap *h, rav_ref parent, int field, int depth, uint6
 	bench_record_build(h, n, 1, depth - 1, ops);
 }
 
+/* bench_record_build with a cut after each subtree `split` levels below:
+ * the same allocations in the same order. */
+static void build_cut(rav_heap *h, rav_ref parent, int field, int depth, int split, uint64_t *ops)
+{
+	if (split == 0 || depth <= 1) {
+		bench_record_build(h, parent, field, depth, ops);
+		chunk_cut();
+		return;
+	}
+	rav_ref n;
+	if (rav_new_field(h, NODE, parent, field, &n) != RAV_OK) {
+		fprintf(stderr, "rav-bench: the tree workload's allocation failed: %s\n", rav_last_error());
+		exit(1);
+	}
+	(*ops)++;
+	build_cut(h, n, 0, depth - 1, split - 1, ops);
+	build_cut(h, n, 1, depth - 1, split - 1, ops);
+}
+
 /* A node on a random path of at most `depth` hops from the root. */
 static rav_ref walk(rav_heap *h, rav_root root, int depth, uint64_t *rng)
 {
@@ -102,9 +151,19 @@ double bench_record_workload(int depth, unsigned stores, uint64_t seed, uint64_t
 	double t0 = bench_now();
 	rav_ref top;
 	rav_new_root(h, NODE, root, &top);
-	bench_record_build(h, top, 0, depth - 1, ops);
-	bench_record_build(h, top, 1, depth - 1, ops);
+	if (chunk_cpu) {
+		chunk_n = 0;
+		chunk_cut();
+		build_cut(h, top, 0, depth - 1, TREE_SPLIT, ops);
+		build_cut(h, top, 1, depth - 1, TREE_SPLIT, ops);
+	} else {
+		bench_record_build(h, top, 0, depth - 1, ops);
+		bench_record_build(h, top, 1, depth - 1, ops);
+	}
+	unsigned per_chunk = stores / STORE_CHUNKS ? stores / STORE_CHUNKS : 1;
 	for (unsigned i = 0; i < stores; i++) {
+		if (i && i % per_chunk == 0)
+			chunk_cut();
 		/* Every store may free, so both borrows are taken afresh. */
 		rav_ref target = walk(h, root, depth, &rng);
 		rav_root keep = rav_root_new(h);
@@ -114,8 +173,10 @@ double bench_record_workload(int depth, unsigned stores, uint64_t seed, uint64_t
 		rav_root_free(h, keep);
 		(*ops) += 4;
 	}
+	chunk_cut();
 	*ops += rav_collect(h);
 	rav_root_free(h, root);
+	chunk_cut();
 	*cpu = thread_cpu() - c0;
 	return bench_now() - t0;
 }
@@ -131,7 +192,17 @@ static const bench_workload trace_record;
 typedef struct record_child_out {
 	bench_record_out w;
 	uint64_t faults, vcsw, ivcsw;
+	double writer_cpu; /* the process's CPU time but the workload thread's (the writer, the purge thread) */
+	unsigned chunks;   /* cuts in chunk[]: chunks - 1 parts */
+	double chunk[CHUNKS_MAX];
 } record_child_out;
+
+static double process_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static int record_child(const bench_alloc *allocs, unsigned nallocs, int argc, char **argv)
 {
@@ -151,15 +222,26 @@ static int record_child(const bench_alloc *allocs, unsigned nallocs, int argc, c
 		}
 	}
 	bench_record_node_type();
-	record_child_out o = { { 0, 0, 0 }, 0, 0, 0 };
+	record_child_out o;
+	memset(&o, 0, sizeof o);
 	struct rusage r0, r1;
 	getrusage(RUSAGE_THREAD, &r0);
+	double p0 = process_cpu(), t0 = thread_cpu();
+	chunk_cpu = o.chunk;
 	o.w.seconds = bench_record_workload(atoi(argv[0]), (unsigned)strtoul(argv[1], NULL, 10),
 					    strtoull(argv[2], NULL, 10), &o.w.operations, &o.w.cpu_seconds);
+	o.chunks = chunk_n;
+	chunk_cpu = NULL;
 	getrusage(RUSAGE_THREAD, &r1);
 	o.faults = (uint64_t)(r1.ru_minflt - r0.ru_minflt);
 	o.vcsw = (uint64_t)(r1.ru_nvcsw - r0.ru_nvcsw);
 	o.ivcsw = (uint64_t)(r1.ru_nivcsw - r0.ru_nivcsw);
+	/* The writer's part: everything the process spent but this thread,
+	 * until the writer has encoded and written the last buffer (it joins
+	 * the writer thread, whose time stays in the process's). */
+	if (path && *path)
+		rav_trace_stop();
+	o.writer_cpu = (process_cpu() - p0) - (thread_cpu() - t0);
 	return write(1, &o, sizeof o) == (ssize_t)sizeof o ? 0 : 1;
 }
 
@@ -208,6 +290,8 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	r->metric_names[3] = "wall_ns_per_event"; /* includes waiting for the writer */
 	r->metric_names[4] = "faults_per_event";  /* recording thread's minor page faults added per event */
 	r->metric_names[5] = "switches";          /* recording thread's context switches per run (mean) */
+	r->metric_names[6] = "chunk_ns_per_event"; /* as ns_per_event, from the parts' minimums (top of file) */
+	r->metric_names[7] = "writer_ns_per_event"; /* the other threads' CPU time added per event (best runs) */
 
 	/* Four modes, interleaved run by run (timings on a shared machine
 	 * drift): tracing off, recording with call sites (the default),
@@ -219,6 +303,10 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	double best[4] = { -1, -1, -1, -1 }, best_cpu[4] = { -1, -1, -1, -1 };
 	/* summed over the timed runs: faults, voluntary and involuntary switches */
 	double faults[4] = { 0 }, vcsw[4] = { 0 }, ivcsw[4] = { 0 };
+	/* per mode: each part's least CPU time over the timed runs; the writer's least */
+	double part[4][CHUNKS_MAX], writer[4] = { -1, -1, -1, -1 };
+	unsigned parts[4] = { 0, 0, 0, 0 };
+	bool parts_ok = true;
 	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
 		for (int mode = 0; mode < 4; mode++) {
 			if (mode)
@@ -248,11 +336,31 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 			if (k >= p->warmup && (best_cpu[mode] < 0 || o.cpu_seconds < best_cpu[mode]))
 				best_cpu[mode] = o.cpu_seconds;
 			if (k >= p->warmup) {
+				unsigned np = out.chunks > 1 ? out.chunks - 1 : 0;
+				if (k == p->warmup)
+					parts[mode] = np;
+				else if (np != parts[mode])
+					parts_ok = false; /* (the workload is deterministic: never) */
+				for (unsigned j = 0; j < np && j < parts[mode]; j++) {
+					double t = out.chunk[j + 1] - out.chunk[j];
+					if (k == p->warmup || t < part[mode][j])
+						part[mode][j] = t;
+				}
+				if (writer[mode] < 0 || out.writer_cpu < writer[mode])
+					writer[mode] = out.writer_cpu;
 				faults[mode] += (double)out.faults / p->repeat;
 				vcsw[mode] += (double)out.vcsw / p->repeat;
 				ivcsw[mode] += (double)out.ivcsw / p->repeat;
 			}
 		}
+	}
+	/* the parts' minimums, summed per mode */
+	double chunked[4] = { 0, 0, 0, 0 };
+	for (int mode = 0; mode < 4; mode++) {
+		if (parts[mode] != parts[0])
+			parts_ok = false;
+		for (unsigned j = 0; j < parts[mode]; j++)
+			chunked[mode] += part[mode][j];
 	}
 	bench_result *off = bench_add(r, "tracing off", best[0]);
 	off->metric[5] = vcsw[0] + ivcsw[0];
@@ -278,10 +386,12 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
 	on->metric[4] = (faults[1] - faults[0]) / (double)events;
 	on->metric[5] = vcsw[1] + ivcsw[1];
+	on->metric[6] = parts_ok ? (chunked[1] - chunked[0]) / (double)events * 1e9 : -1;
+	on->metric[7] = (writer[1] - writer[0]) / (double)events * 1e9;
 	snprintf(on->note, sizeof on->note,
-		 "ns/event: recording thread CPU (recording - off) / events; call sites on; switches %.0f voluntary + "
-		 "%.0f involuntary",
-		 vcsw[1], ivcsw[1]);
+		 "ns/event: recording thread CPU added, best runs; chunk: %u parts' minimums; writer %.0f ms CPU; "
+		 "sites on; switches %.0f vol + %.0f inv",
+		 parts[1], (writer[1] - writer[0]) * 1e3, vcsw[1], ivcsw[1]);
 	bench_result *nos = bench_add(r, "recording, no call sites", best[2]);
 	nos->metric[0] = (double)events_ns;
 	nos->metric[1] = (best_cpu[2] - best_cpu[0]) / (double)events_ns * 1e9;
@@ -289,12 +399,16 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	nos->metric[3] = (best[2] - best[0]) / (double)events_ns * 1e9;
 	nos->metric[4] = (faults[2] - faults[0]) / (double)events_ns;
 	nos->metric[5] = vcsw[2] + ivcsw[2];
+	nos->metric[6] = parts_ok ? (chunked[2] - chunked[0]) / (double)events_ns * 1e9 : -1;
+	nos->metric[7] = (writer[2] - writer[0]) / (double)events_ns * 1e9;
 	snprintf(nos->note, sizeof nos->note, "RAVIOLI_TRACE_SITES=0");
 	bench_result *cs = bench_add(r, "call sites", -1);
 	cs->metric[0] = (double)events;
 	cs->metric[1] = on->metric[1] - nos->metric[1];
 	cs->metric[2] = on->metric[2] - nos->metric[2];
 	cs->metric[3] = on->metric[3] - nos->metric[3];
+	cs->metric[6] = on->metric[6] - nos->metric[6];
+	cs->metric[7] = on->metric[7] - nos->metric[7];
 	snprintf(cs->note, sizeof cs->note, "what call sites add: recording - recording without them (goal 1 ns, 0.3 B)");
 	bench_result *st = bench_add(r, "recording, backtraces", best[3]);
 	st->metric[0] = (double)events_st;
@@ -303,6 +417,8 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	st->metric[3] = (best[3] - best[0]) / (double)events_st * 1e9;
 	st->metric[4] = (faults[3] - faults[0]) / (double)events_st;
 	st->metric[5] = vcsw[3] + ivcsw[3];
+	st->metric[6] = parts_ok ? (chunked[3] - chunked[0]) / (double)events_st * 1e9 : -1;
+	st->metric[7] = (writer[3] - writer[0]) / (double)events_st * 1e9;
 	snprintf(st->note, sizeof st->note, "RAVIOLI_TRACE_STACK=8: a backtrace per engine call");
 
 	/* On-disk cost over the demo traces the build made from samples/ (or

@@ -33,7 +33,7 @@ typedef struct bench_params {
 	bool ravioli;    /* run the libravioli side (--impls can leave it out) */
 } bench_params;
 
-enum { BENCH_MAX_METRICS = 6, BENCH_MAX_RESULTS = 8 };
+enum { BENCH_MAX_METRICS = 8, BENCH_MAX_RESULTS = 8 };
 
 typedef struct bench_result {
 	char impl[32];                    /* "ravioli", or an allocator's name */

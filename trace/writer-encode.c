@@ -143,12 +143,12 @@ static inline __attribute__((always_inline)) uint8_t *put_addr_cached(const ravt
 	if (addr && addr >= w->p.pool_base && off < w->p.pool_bytes &&
 	    (off & ((1u << w->word_shift) - 1)) == 0) {
 		uint64_t wi = off >> w->word_shift;
-		int i = ravt_acache_find(&th->acache, wi >> 2);
-		if (i >= 0) {
-			ravt_acache_take(&th->acache, (unsigned)i);
-			*p++ = (uint8_t)(((unsigned)i << 2 | (unsigned)(wi & 3)) << 1);
+		int s = ravt_wcache_slot(&th->acache, wi >> 2);
+		if (s >= 0) {
+			unsigned i = ravt_wcache_take(&th->acache, (unsigned)s);
+			*p++ = (uint8_t)((i << 2 | (unsigned)(wi & 3)) << 1);
 		} else {
-			ravt_acache_push(&th->acache, wi >> 2);
+			ravt_wcache_push(&th->acache, wi >> 2);
 			p = ravt_put_varint(p, (ravt_zigzag((int64_t)(wi - *r)) << 2 | RAVT_ADDR_POOL) << 1 | 1);
 		}
 		*r = wi;
@@ -190,7 +190,7 @@ void ravt_writer_chunk_reset(const ravt_writer *w, ravt_wthread *th)
 {
 	th->ra = th->rext = th->tsc_reg = th->hz_reg = th->seq_reg = 0;
 	memset(th->last_aux, 0, sizeof th->last_aux);
-	th->acache.n = 0;
+	ravt_wcache_reset(&th->acache);
 	th->seg.len = 0;
 	th->ev.len = w->ev_head;
 	th->seg_open = false;

@@ -42,18 +42,18 @@ static inline __attribute__((always_inline)) uint8_t *put_vu(uint8_t *p, uint64_
 /* A pool word address: with the address cache (1.5, acache a constant of
  * the inlined copy), one byte for a cell among the last 16 named, else the
  * delta with the cache's marker bit (FORMAT.md 5.3). */
-static inline __attribute__((always_inline)) uint8_t *put_pool(uint8_t *p, ravt_acache *c, uint64_t wi,
+static inline __attribute__((always_inline)) uint8_t *put_pool(uint8_t *p, ravt_wcache *c, uint64_t wi,
                                                                uint64_t r, const bool acache)
 {
 	if (!acache)
 		return put_vu(p, ravt_zigzag((int64_t)(wi - r)) << 2 | RAVT_ADDR_POOL);
-	int i = ravt_acache_find(c, wi >> 2);
-	if (i >= 0) {
-		ravt_acache_take(c, (unsigned)i);
-		*p = (uint8_t)(((unsigned)i << 2 | (unsigned)(wi & 3)) << 1);
+	int s = ravt_wcache_slot(c, wi >> 2);
+	if (s >= 0) {
+		unsigned i = ravt_wcache_take(c, (unsigned)s);
+		*p = (uint8_t)((i << 2 | (unsigned)(wi & 3)) << 1);
 		return p + 1;
 	}
-	ravt_acache_push(c, wi >> 2);
+	ravt_wcache_push(c, wi >> 2);
 	return put_vu(p, (ravt_zigzag((int64_t)(wi - r)) << 2 | RAVT_ADDR_POOL) << 1 | 1);
 }
 
@@ -64,6 +64,8 @@ static inline __attribute__((always_inline)) uint8_t *put_pool(uint8_t *p, ravt_
 			uint64_t _wi = _off >> ws;                                                           \
 			p = put_pool(p, cache, _wi, r, acache);                                              \
 			r = _wi;                                                                             \
+		} else if ((addr) == 0) { /* null: the old value of a slot written first (FORMAT.md 5.3) */  \
+			*p++ = acache ? 1 : 0;                                                               \
 		} else {                                                                                     \
 			p = ravt_writer_put_addr(w, th, p, (addr), &r);                                      \
 		}                                                                                            \
@@ -91,7 +93,7 @@ static inline __attribute__((always_inline)) size_t encode_run(ravt_writer *w, r
                                                                const rav_raw_event *ev, size_t n,
                                                                const bool acache)
 {
-	ravt_acache *const cache = &th->acache;
+	ravt_wcache *const cache = &th->acache;
 	uint8_t *p = th->ev.p + th->ev.len;
 	uint8_t *const limit = th->ev.p + w->ev_full;
 	const uint64_t base = w->p.pool_base, pbytes = w->fast_pool_bytes;

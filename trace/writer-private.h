@@ -40,6 +40,117 @@ static inline bool ravt_buf_reserve(ravt_buf *b, size_t extra)
 	return true;
 }
 
+/* The writer's address cache (EVENTS_AC, FORMAT.md 5.3): the same
+ * move-to-front list of 16 cells as format.h's ravt_acache, kept another
+ * way: cells stay in fixed slots, and each slot has its place in the list,
+ * its rank (0 the most recent), 16 bytes that SSE2 updates at once.  Moving
+ * the entry of rank r to the front adds one to every rank below r; a new
+ * cell takes a free slot or the one of rank 15, and adds one to every rank.
+ * ravt_acache moved the entries themselves: a loop of r moves with an
+ * unpredictable exit per hit, and the whole array per miss (38% of the
+ * writer's instructions per event on rav-bench trace-record's workload).
+ * The writer finds a cell's slot by its tag (the cell's low byte) among the
+ * 16 at once, as ravt_acache did.  tests/trace/acache-order.c drives it
+ * beside the reader's and ravt_acache.
+ *
+ * Slots 0 .. n - 1 are the ones in use; the others have rank
+ * RAVT_WAC_FREE_RANK (above any rank, and still after 16 pushes added
+ * one each), so no hit moves them. */
+#define RAVT_WAC_FREE_RANK 0x40
+typedef struct ravt_wcache {
+	uint8_t tag[RAVT_ACACHE_SIZE] __attribute__((aligned(16)));  /* slot s: cell[s]'s low byte */
+	uint8_t rank[RAVT_ACACHE_SIZE] __attribute__((aligned(16))); /* slot s: its place in the list */
+	uint64_t cell[RAVT_ACACHE_SIZE];                             /* slot s: a pool cell (word index / 4) */
+	unsigned n;                                                  /* entries held (slots 0 .. n - 1) */
+} ravt_wcache;
+
+static inline void ravt_wcache_reset(ravt_wcache *c)
+{
+	memset(c->rank, RAVT_WAC_FREE_RANK, sizeof c->rank);
+	c->n = 0;
+}
+
+/* The slot holding `cell`, or -1. */
+static inline int ravt_wcache_slot(const ravt_wcache *c, uint64_t cell)
+{
+#if defined(__SSE2__)
+	__m128i tags = _mm_load_si128((const __m128i *)(const void *)c->tag);
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(tags, _mm_set1_epi8((char)(uint8_t)cell)));
+	m &= (1u << c->n) - 1u;
+	for (; m; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
+		if (c->cell[s] == cell)
+			return (int)s;
+	}
+	return -1;
+#else
+	for (unsigned s = 0; s < c->n; s++)
+		if (c->cell[s] == cell)
+			return (int)s;
+	return -1;
+#endif
+}
+
+/* Slot s (held) to the front; returns the place it had, the entry number
+ * the format writes. */
+static inline unsigned ravt_wcache_take(ravt_wcache *c, unsigned s)
+{
+	unsigned r = c->rank[s];
+#if defined(__SSE2__)
+	__m128i rk = _mm_load_si128((const __m128i *)(const void *)c->rank);
+	/* rank < r: one more (subtracting the all-ones mask) */
+	rk = _mm_sub_epi8(rk, _mm_cmpgt_epi8(_mm_set1_epi8((char)r), rk));
+	_mm_store_si128((__m128i *)(void *)c->rank, rk);
+#else
+	for (unsigned k = 0; k < RAVT_ACACHE_SIZE; k++)
+		c->rank[k] += c->rank[k] < r;
+#endif
+	c->rank[s] = 0;
+	return r;
+}
+
+/* A new cell in front (the least recent drops out when 16 are held). */
+static inline void ravt_wcache_push(ravt_wcache *c, uint64_t cell)
+{
+	unsigned s = c->n;
+#if defined(__SSE2__)
+	__m128i rk = _mm_load_si128((const __m128i *)(const void *)c->rank);
+	if (__builtin_expect(s == RAVT_ACACHE_SIZE, 1))
+		s = (unsigned)__builtin_ctz(
+		    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(rk, _mm_set1_epi8(RAVT_ACACHE_SIZE - 1))));
+	else
+		c->n++;
+	_mm_store_si128((__m128i *)(void *)c->rank, _mm_add_epi8(rk, _mm_set1_epi8(1)));
+#else
+	if (s == RAVT_ACACHE_SIZE) {
+		for (s = 0; c->rank[s] != RAVT_ACACHE_SIZE - 1; s++)
+			;
+	} else {
+		c->n++;
+	}
+	for (unsigned k = 0; k < RAVT_ACACHE_SIZE; k++)
+		c->rank[k]++;
+#endif
+	c->rank[s] = 0;
+	c->cell[s] = cell;
+	c->tag[s] = (uint8_t)cell;
+}
+
+/* The slot of entry i (< n) of the list, for tests. */
+static inline unsigned ravt_wcache_slot_at(const ravt_wcache *c, unsigned i)
+{
+	unsigned s = 0;
+	while (s < RAVT_ACACHE_SIZE - 1 && c->rank[s] != i)
+		s++;
+	return s;
+}
+
+/* Entry i (< n) of the list, for tests. */
+static inline uint64_t ravt_wcache_entry(const ravt_wcache *c, unsigned i)
+{
+	return c->cell[ravt_wcache_slot_at(c, i)];
+}
+
 /* writer.fast[] value of kinds the fast path does not take. */
 #define RAVT_FAST_NO 0xffu
 
@@ -53,7 +164,7 @@ typedef struct ravt_wthread {
 	/* Chunk-local registers (FORMAT.md "Registers"), reset per chunk. */
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
 	uint32_t last_aux[RAVT_KIND_MAX + 1];
-	ravt_acache acache; /* 1.5: the address cache (writer.acache) */
+	ravt_wcache acache; /* 1.5: the address cache (writer.acache) */
 
 	/* Segment table of the open chunk. */
 	ravt_buf seg;

@@ -213,6 +213,7 @@ ravt_wthread *ravt_writer_thread(ravt_writer *w, uint32_t id)
 		return NULL;
 	th->id = id;
 	th->site_run = UINT32_MAX;
+	ravt_wcache_reset(&th->acache);
 	th->cur_tsc = w->last_tsc_any;
 	th->ev.len = w->ev_head;
 	w->threads[w->nthreads++] = th;

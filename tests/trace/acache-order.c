@@ -1,7 +1,9 @@
 /* acache-order.c - the reader's address cache (reader-decode.h: cells in
  * fixed slots, a 64-bit word of slot numbers most recent first) behaves
  * exactly as the writer's (format.h ravt_acache: entries moved to the
- * front), which FORMAT.md 5.3 specifies.
+ * front), which FORMAT.md 5.3 specifies; and so does the writer's own
+ * (writer-private.h ravt_wcache: fixed slots, each with its rank in the
+ * list).
  *
  * Both are driven by the same random sequence of operations — a hit on
  * any entry (the first and the last ones often), a new cell (many more
@@ -10,6 +12,7 @@
  * The seed is fixed and printed.
  */
 #include "reader-decode.h"
+#include "writer-private.h"
 #include "trace-test.h"
 
 static uint64_t rng;
@@ -32,6 +35,8 @@ int main(void)
 	rng = 0x5eed0acac4eull;
 	printf("seed %#llx\n", (unsigned long long)rng);
 	ravt_acache w = {.n = 0};
+	ravt_wcache wc;
+	ravt_wcache_reset(&wc);
 	uint64_t order = RAVT_DAC_ORDER_INIT, cells[RAVT_ACACHE_SIZE];
 	unsigned n = 0;
 	memset(cells, 0, sizeof cells);
@@ -43,12 +48,14 @@ int main(void)
 		if (op == 0) {
 			/* a new chunk */
 			w.n = 0;
+			ravt_wcache_reset(&wc);
 			n = 0;
 			order = RAVT_DAC_ORDER_INIT;
 		} else if (op < 40 || w.n == 0) {
 			/* a cell not in the cache: new, or one that fell out */
 			uint64_t cell = (r >> 8) % 4 == 0 ? next_cell++ : (r >> 16) % (next_cell + 1);
 			ravt_acache_push(&w, cell);
+			ravt_wcache_push(&wc, cell);
 			cells[ravt_dac_push(&order, &n)] = cell;
 		} else {
 			unsigned i;
@@ -63,6 +70,14 @@ int main(void)
 				i = (unsigned)((r >> 16) % w.n);
 				break;
 			}
+			/* the writer finds the slot by the cell (the test pushes a
+			 * cell already held now and then, which the writer never
+			 * does: then any slot holding it will do for the lookup) */
+			uint64_t want = ravt_wcache_entry(&wc, i);
+			int s = ravt_wcache_slot(&wc, want);
+			CHECK(s >= 0 && wc.cell[s] == want);
+			unsigned place_slot = ravt_wcache_slot_at(&wc, i);
+			CHECK_EQ(ravt_wcache_take(&wc, place_slot), i);
 			uint64_t a = ravt_acache_take(&w, i);
 			uint64_t b = cells[ravt_dac_take(&order, i)];
 			if (a != b)
@@ -70,6 +85,17 @@ int main(void)
 			CHECK_EQ(a, b);
 		}
 		CHECK_EQ(n, w.n);
+		CHECK_EQ(wc.n, w.n);
+		for (unsigned i = 0; i < w.n && i < wc.n; i++) {
+			if (ravt_wcache_entry(&wc, i) != w.cell[i]) {
+				fprintf(stderr, "step %d: entry %u of the writer's cache is %llu, ravt_acache's %llu\n",
+				        step, i, (unsigned long long)ravt_wcache_entry(&wc, i),
+				        (unsigned long long)w.cell[i]);
+				tt_failures++;
+				mismatches++;
+				break;
+			}
+		}
 		for (unsigned i = 0; i < w.n && i < n; i++) {
 			if (entry(order, cells, i) != w.cell[i]) {
 				fprintf(stderr, "step %d: entry %u is %llu, the writer's %llu\n", step, i,
