@@ -423,7 +423,7 @@ void rav_trace_access(const void *addr, bool write);
  * engine's struct rav_heap begins with it, checked there), and four
  * variables of the engine (rav__tracing_flag, rav__hooks_flag,
  * rav__refmask, rav__alloc_gate): so that layout is part of the library's
- * ABI (a change to it changes the soname, lib/meson.build), as is
+ * ABI (a change to it changes the soname, lib/meson.build), as are rav__move_slots and
  * rav__take_hole.  rav__allocatable, which programs built before the gate
  * read instead, stays exported and kept. */
 #ifndef RAV_INLINE_FAST
@@ -788,7 +788,9 @@ RAV__FAST rav_status rav__move_fast(rav_heap *h, rav_slot dst, rav_slot src)
 #define rav_new_root(h, t, r, out) rav__new_root_fast((h), (t), (r), (out))
 #define rav_new_before(h, t, at, field, out) rav__new_before_fast((h), (t), (at), (field), (out))
 #define rav_root_get(h, r) rav__root_get_fast((h), (r))
-#define rav_move(h, dst, src) rav__move_fast((h), (dst), (src))
+/* (variadic: a slot written as a compound literal, `(rav_slot){ p, 0 }`,
+ * has a comma of its own) */
+#define rav_move(h, ...) rav__move_fast((h), __VA_ARGS__)
 #define rav_load_ref(h, obj, field) rav__load_ref_fast((h), (obj), (field))
 #define rav_load(h, obj, field) rav__load_fast((h), (obj), (field))
 #define rav_store(h, obj, field, value) rav__store_fast((h), (obj), (field), (value))
