@@ -785,6 +785,51 @@ static __attribute__((noinline)) rav_status move_replacing(rav_heap *h, uintptr_
  * False, with nothing done, for every other call: old a reference
  * raviolo, old the top cell, a heap with holes (immediate mode) or dying
  * cells, a message heap. */
+/* pop_fast's immediate-mode step once every test passed: the top cell t
+ * moves into old's place.  dst takes src's reference (if any), moved's
+ * back-link written without reading moved when h holds no reference
+ * raviolo (no_refs: the read would be the pop's second cache miss, after
+ * old's, and would hold up what follows: backlink_slot_in).  Old's words
+ * need no clearing: the top cell's are copied over them.  (Two copies, by
+ * no_refs: neither keeps the count in a register across the move.) */
+static inline __attribute__((always_inline)) void pop_move_top(rav_heap *h, uintptr_t *d, uintptr_t *s,
+								rav_cell *old, rav_cell *moved, rav_cell *t,
+								bool no_refs)
+{
+	*d = (uintptr_t)moved;
+	if (moved)
+		*backlink_slot_in(moved, s, no_refs) = (uintptr_t)d;
+	rav_assert(!h->pinned); /* (set only inside rav_new_root / rav_new_field) */
+#if RAV_DEBUG
+	*s = 0;
+	old->w[RAV_W_BACK] = 0;
+	old->w[0] = RAV_TYPE_DEAD; /* (what move_words_t checks of a hole) */
+#else
+	(void)s;
+#endif
+	unsigned fixups = move_words_z(t, old, false, true, no_refs);
+	/* (the free's counts and the move's, together: free_alone_t) */
+	h->st.live_cells--;
+	h->st.frees++;
+	h->st.moves++;
+	h->st.fixups += fixups;
+	h->gen += 2;
+	/* shrink, with the top cell known: t's index is the new top */
+	unsigned top = slot_in_page(t);
+	h->bump = t;
+	h->top = top;
+	if (RAV_UNLIKELY(top == 1))
+		rav__top_page_emptied(h);
+}
+
+/* The copy for a heap that holds reference ravioli, out of line: inline,
+ * its registers were saved on the common path too. */
+static __attribute__((noinline)) void pop_move_top_refs(rav_heap *h, uintptr_t *d, uintptr_t *s, rav_cell *old,
+							 rav_cell *moved, rav_cell *t)
+{
+	pop_move_top(h, d, s, old, moved, t, false);
+}
+
 static inline __attribute__((always_inline)) bool pop_fast(rav_heap *h, uintptr_t *d, uintptr_t *s)
 {
 	rav_cell *old;
@@ -796,18 +841,19 @@ static inline __attribute__((always_inline)) bool pop_fast(rav_heap *h, uintptr_
 	unsigned w = word_of(s), words = type_refmask(ot) << 1;
 	/* src is a reference field of old; old's other field (word 3 - w)
 	 * holds no reference (which excludes dst inside old: a slot of old
-	 * holding old is its other field) */
-	if (RAV_UNLIKELY(ot == RAV_TYPE_REF || !(words >> w & 1) || ((words >> (3 - w) & 1) && old->w[3 - w])))
+	 * holding old is its other field).  With bit w set, the other field
+	 * is a reference field when both are (words 6). */
+	if (RAV_UNLIKELY(ot == RAV_TYPE_REF || !(words >> w & 1) || (words == 6 && old->w[3 - w])))
 		return false;
 	rav_type dt = cell_type(cell_of(d));
 	if (RAV_UNLIKELY(dt != RAV_TYPE_ROOT && !((type_refmask(dt) << 1) >> word_of(d) & 1)))
 		return false;
 	rav_cell *moved = (rav_cell *)*s;
 	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d && (!moved || *backlink_slot_of(moved, s) == (uintptr_t)s));
-	if (RAV_UNLIKELY(h->kind != RAV_HEAP_THREAD || h->dying))
-		return false;
-	if (h->mode == RAV_FREE_IMMEDIATE) {
-		if (RAV_UNLIKELY(h->dead))
+	/* (RAV_HEAP_THREAD and RAV_FREE_IMMEDIATE are 0: one test for both) */
+	_Static_assert(RAV_HEAP_THREAD == 0 && RAV_FREE_IMMEDIATE == 0, "a thread heap in immediate mode: 0 and 0");
+	if (RAV_LIKELY((h->kind | h->mode) == 0)) {
+		if (RAV_UNLIKELY(((uintptr_t)h->dead | (uintptr_t)h->dying) != 0))
 			return false;
 		/* The top cell: bump is &top_page[top] (no hole, so bumping is on;
 		 * a cell lives, so a page exists) */
@@ -815,43 +861,26 @@ static inline __attribute__((always_inline)) bool pop_fast(rav_heap *h, uintptr_
 		rav_assert(h->bump == &h->top_page[h->top] && h->top > 1);
 		if (RAV_UNLIKELY(t == old))
 			return false;
-		/* dst takes src's reference (if any), moved's back-link written
-		 * without reading moved when h holds no reference raviolo (the
-		 * read would be the pop's second cache miss, after old's, and
-		 * would hold up what follows: backlink_slot_in).  Old's words
-		 * need no clearing: the top cell's are copied over them. */
-		const bool no_refs = h->st.ref_cells == 0;
-		*d = (uintptr_t)moved;
-		if (moved)
-			*backlink_slot_in(moved, s, no_refs) = (uintptr_t)d;
-		rav_assert(!h->pinned); /* (set only inside rav_new_root / rav_new_field) */
-#if RAV_DEBUG
-		*s = 0;
-		old->w[RAV_W_BACK] = 0;
-		old->w[0] = RAV_TYPE_DEAD; /* (what move_words_t checks of a hole) */
-#endif
-		unsigned fixups = no_refs ? move_words_nr(t, old, true) : move_words_t(t, old, false, true);
-		/* (the free's counts and the move's, together: free_alone_t) */
-		h->st.live_cells--;
-		h->st.frees++;
-		h->st.moves++;
-		h->st.fixups += fixups;
-		h->gen += 2;
-		/* shrink, with the top cell known: t's index is the new top */
-		unsigned top = slot_in_page(t);
-		h->bump = t;
-		h->top = top;
-		if (RAV_UNLIKELY(top == 1))
-			rav__top_page_emptied(h);
+		if (RAV_LIKELY(h->st.ref_cells == 0))
+			pop_move_top(h, d, s, old, moved, t, true);
+		else
+			pop_move_top_refs(h, d, s, old, moved, t);
 		return true;
 	}
+	if (RAV_UNLIKELY(h->kind != RAV_HEAP_THREAD || h->dying))
+		return false;
 	*d = (uintptr_t)moved;
 	if (moved)
 		*backlink_slot_in(moved, s, h->st.ref_cells == 0) = (uintptr_t)d;
-	/* (s, word 1 or 2 of old, is overwritten by the hole list's links;
-	 * old's back-link word may keep its stale value: a hole's word 3 is
-	 * read only as a run's tag, which run_holds checks against the run) */
-	make_dead_t(h, old, false);
+	/* Step 4 (make_dead_t) with old's type known (a normal raviolo): old
+	 * joins the hole list.  (s, word 1 or 2 of old, is overwritten by the
+	 * hole list's links; old's back-link word may keep its stale value: a
+	 * hole's word 3 is read only as a run's tag, which run_holds checks
+	 * against the run) */
+	h->st.live_cells--;
+	h->st.frees++;
+	h->gen++;
+	dead_push(h, old);
 	return true;
 }
 
@@ -895,10 +924,20 @@ IMPL rav_status move_general(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 	return RAV_OK;
 }
 
+#if RAV_DEBUG
 static __attribute__((noinline)) rav_status move_general_untraced(rav_heap *h, rav_slot dst, rav_slot src)
 {
 	return move_general(h, dst, src, false);
 }
+#else
+/* (the borrows' generations are checked only with debug checks: the slots
+ * are passed on without them, so pop_fast keeps two registers more and the
+ * padding of the rav_slot arguments need not be kept for the call) */
+static __attribute__((noinline)) rav_status move_general_untraced(rav_heap *h, uintptr_t *d, uintptr_t *s)
+{
+	return move_general(h, (rav_slot){ d, 0 }, (rav_slot){ s, 0 }, false);
+}
+#endif
 
 /* Untraced, a list pop (pop_fast) without a stack frame, everything else
  * in move_general (a tail call).  With debug checks, the slots are checked
@@ -913,14 +952,24 @@ IMPL rav_status rav_move_impl(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 #endif
 	if (RAV_LIKELY(pop_fast(h, dst.word, src.word)))
 		return RAV_OK;
-#if !RAV_DEBUG
-	/* (the borrows' generations are checked only with debug checks: not
-	 * passed on, two registers fewer for pop_fast) */
-	dst.gen = src.gen = 0;
-#endif
+#if RAV_DEBUG
 	return move_general_untraced(h, dst, src);
+#else
+	return move_general_untraced(h, dst.word, src.word);
+#endif
 }
 HOT_ENTRY(rav_status, rav_move, (rav_heap * h, rav_slot dst, rav_slot src), h, dst, src)
+
+/* rav_move as ravioli.h's inline rav_move calls it (the slots' words in
+ * registers of their own; the generations 0 unless the library has debug
+ * checks). */
+IMPL rav_status rav__move_slots_impl(rav_heap *h, uintptr_t *dst, uintptr_t *src, uint32_t dst_gen, uint32_t src_gen,
+			       bool tr)
+{
+	return rav_move_impl(h, (rav_slot){ dst, dst_gen }, (rav_slot){ src, src_gen }, tr);
+}
+HOT_ENTRY(rav_status, rav__move_slots, (rav_heap * h, uintptr_t * dst, uintptr_t * src, uint32_t dst_gen, uint32_t src_gen),
+	  h, dst, src, dst_gen, src_gen)
 
 /* rav_new_before when the allocation needs a new page. */
 static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_type t, uintptr_t *slot, int field,
@@ -1011,6 +1060,7 @@ static void (*const hot_entries[])(void) = {
     (void (*)(void))rav_new_field, (void (*)(void))rav_load,       (void (*)(void))rav_store,
     (void (*)(void))rav_load_ref,  (void (*)(void))rav_move,       (void (*)(void))rav_new_before,
     (void (*)(void))rav_scalar,    (void (*)(void))rav_set_scalar, (void (*)(void))rav_store_ref,
+    (void (*)(void))rav__move_slots,
 };
 
 /* Are the hot entry points between the markers in this link? */

@@ -386,6 +386,48 @@ static inline __attribute__((always_inline)) uintptr_t *backlink_slot_in(rav_cel
 	return no_refs ? &p->w[RAV_W_BACK] : backlink_slot_of(p, slot);
 }
 
+/* Step 7 untraced (move_words_z below): the same fix-ups in another
+ * order, children first, then the copy, then the slot naming t.  A cell
+ * that refers to itself (its back-link is its own field f) then needs no
+ * test: the child fix-up of field f writes t's own back-link word, which
+ * the copy carries to d, and the slot it names is d's field f, written
+ * last.  (The recorded order, MOVE then the slot naming t then the
+ * children, is move_words_z's with tr: a debugger sees each fix-up's
+ * event after the MOVE.)  Callgrind, churn-probe immediate: 12 fewer
+ * instructions per move than the RELOC tests of the recorded order. */
+static inline __attribute__((always_inline)) unsigned move_words_untraced(rav_cell *t, rav_cell *d, rav_type type,
+									   bool zero, bool no_refs)
+{
+	unsigned fixups = 0;
+	unsigned mask = type_refmask(type);
+	/* Children's back-links named t's fields; now d's (a child that is t
+	 * itself: t's own back-link word, copied below). */
+	rav_cell *c0 = (rav_cell *)t->w[1], *c1 = (rav_cell *)t->w[2];
+	if ((mask & 1) && c0) {
+		*backlink_slot_in(c0, &t->w[1], no_refs) = (uintptr_t)&d->w[1];
+		fixups++;
+	}
+	if ((mask & 2) && c1) {
+		*backlink_slot_in(c1, &t->w[2], no_refs) = (uintptr_t)&d->w[2];
+		fixups++;
+	}
+	move_words_only(t, d, zero);
+	/* The slot(s) naming t now name d (never inside t for a reference
+	 * raviolo: it is not its own referrer; a normal cell's own field was
+	 * made d's above). */
+	if (!no_refs && type == RAV_TYPE_REF) {
+		*(uintptr_t *)d->w[RAV_W_BACK1] = (uintptr_t)d;
+		*(uintptr_t *)d->w[RAV_W_BACK2] = (uintptr_t)d;
+		return fixups + 2;
+	}
+	uintptr_t *b = (uintptr_t *)d->w[RAV_W_BACK];
+	if (b) {
+		*b = (uintptr_t)d;
+		fixups++;
+	}
+	return fixups;
+}
+
 /* Step 7: move live cell t into hole (or, on arrival, empty cell) d: its
  * words and their fix-ups, without the heap's counters (move_cell_z counts;
  * the one-pass compaction counts in locals, since every store into a cell
@@ -402,7 +444,9 @@ static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, 
 	rav_assert(t != d);
 	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
-	if (tr && RAV_LIKELY(move_recorded(t, d, type, zero, &fixups)))
+	if (!tr)
+		return move_words_untraced(t, d, type, zero, no_refs);
+	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups)))
 		return fixups;
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
 	move_words_only(t, d, zero);

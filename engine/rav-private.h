@@ -201,6 +201,9 @@ struct rav_heap {
 	 * by rav_heap_check. */
 	rav_cell *bump;
 	rav_cell *limit;
+	rav_cell *dead_tail;     /* the last hole of `dead` (NULL: none) */
+	unsigned nruns;          /* runs of holes recorded (below: runs): the inline allocation takes a hole
+				  * itself only while it is 0 */
 	/* The rest is the engine's alone. */
 	unsigned id;
 	rav_heap_kind kind;
@@ -211,7 +214,6 @@ struct rav_heap {
 	size_t root_n, root_cap;
 	uintptr_t *scratch;      /* engine-internal root slot for overwrites */
 	rav_free_mode mode;
-	rav_cell *dead_tail;
 	rav_cell *dying;         /* dying cells (kill queue), linked through their back-link word w[3] */
 	bool cascading;          /* inside rav__cascade: rav__queue_dying only queues */
 	struct rav_pending *pending; /* the cascade's stack of children (empty between calls) */
@@ -226,7 +228,7 @@ struct rav_heap {
 	 * valid while holes only join the list: every other change to the
 	 * list forgets them (runs_forget), and so does the end of a compaction. */
 	rav_dead_run *runs;
-	unsigned runs_head, nruns, runs_cap;
+	unsigned runs_head, runs_cap; /* (and nruns, in the head) */
 	/* The pin: the one cell whose address an API call returns after it
 	 * compacted (rav_new_root / rav_new_field hand out the new cell).  A move
 	 * of the pinned cell updates it.  NULL outside such a call. */
@@ -262,7 +264,9 @@ _Static_assert(offsetof(struct rav_heap, top_page) == offsetof(struct rav__heap_
 		       offsetof(struct rav_heap, gen) == offsetof(struct rav__heap_head, gen) &&
 		       offsetof(struct rav_heap, st) == offsetof(struct rav__heap_head, st) &&
 		       offsetof(struct rav_heap, bump) == offsetof(struct rav__heap_head, bump) &&
-		       offsetof(struct rav_heap, limit) == offsetof(struct rav__heap_head, limit),
+		       offsetof(struct rav_heap, limit) == offsetof(struct rav__heap_head, limit) &&
+		       offsetof(struct rav_heap, dead_tail) == offsetof(struct rav__heap_head, dead_tail) &&
+		       offsetof(struct rav_heap, nruns) == offsetof(struct rav__heap_head, nruns),
 	       "struct rav_heap begins with struct rav__heap_head (ravioli.h)");
 _Static_assert(RAV_PAGE_CELLS <= UINT32_MAX, "a page's cells fit the head's top");
 

@@ -395,7 +395,8 @@ void rav_trace_access(const void *addr, bool write);
  * in deferred mode, a queued hole taken by rav__take_hole),
  * rav_new_before (the same, the slot's old target moving into the new cell),
  * rav_root_get and rav_load_ref (when the slot holds a normal raviolo),
- * rav_load, rav_store, rav_scalar and rav_set_scalar.  Each does the work
+ * rav_load, rav_store, rav_scalar and rav_set_scalar; rav_move only passes
+ * its slots to the library as words (rav__move_slots).  Each does the work
  * of the library function's common case in the caller and calls the library
  * function (through the macro-free name, `(rav_new_field)(...)`) for
  * everything else: a new page, holes to reuse, an occupied slot, a
@@ -422,7 +423,7 @@ void rav_trace_access(const void *addr, bool write);
  * engine's struct rav_heap begins with it, checked there), and four
  * variables of the engine (rav__tracing_flag, rav__hooks_flag,
  * rav__refmask, rav__alloc_gate): so that layout is part of the library's
- * ABI (a change to it changes the soname, lib/meson.build), as is
+ * ABI (a change to it changes the soname, lib/meson.build), as are rav__move_slots and
  * rav__take_hole.  rav__allocatable, which programs built before the gate
  * read instead, stays exported and kept. */
 #ifndef RAV_INLINE_FAST
@@ -447,6 +448,12 @@ struct __attribute__((may_alias)) rav__heap_head {
 	 * page.  A bump updates bump and top. */
 	rav_cell *bump;
 	rav_cell *limit;
+	/* The hole list (dead): its holes are linked through word 1 (next, the
+	 * older hole) and word 2 (prev); dead_tail is its last hole (NULL: no
+	 * hole).  nruns: runs of holes the engine keeps track of (0: none, and
+	 * the newest hole may be taken inline: rav__fast_hole). */
+	rav_cell *dead_tail;
+	unsigned nruns;
 };
 extern int rav__tracing_flag;                  /* recording is on: take the library's path */
 extern int rav__hooks_flag;                    /* reads have tracing work: take the library's path */
@@ -461,6 +468,11 @@ extern const uint8_t *rav__alloc_gate;
 /* A cell of type t (fields zero, counted) from h's queued holes (deferred
  * mode); NULL when there is none.  The caller links it as a bump's. */
 extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
+/* rav_move with the slots as words: what ravioli.h's rav_move calls (a
+ * rav_slot passed by value carries four bytes of padding that gcc merges
+ * from the stack at every call site; the generations are 0 where the
+ * library has no debug checks, which never reads them). */
+extern rav_status rav__move_slots(rav_heap *h, uintptr_t *dst, uintptr_t *src, uint32_t dst_gen, uint32_t src_gen);
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type (what programs built
 						  before rav__alloc_gate test; kept, part of the ABI) */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
@@ -532,6 +544,28 @@ RAV__FAST rav_cell *rav__fast_bump(struct rav__heap_head *hh, rav_cell *c, rav_t
 	return c;
 }
 
+/* A queued hole (deferred mode: a free left it, this allocation fills it
+ * and nothing moves), taken inline where the engine keeps no runs of holes
+ * (nruns 0: rav__take_hole otherwise): c, the newest hole (hh->dead, not
+ * NULL), leaves the hole list and becomes a cell of type t, fields zero,
+ * counted, as a bump's.  (A hole stays allocated for memcheck.) */
+RAV__FAST rav_cell *rav__fast_hole(struct rav__heap_head *hh, rav_cell *c, rav_type t)
+{
+	rav_cell *next = (rav_cell *)c->w[RAV_W_F0];
+	hh->dead = next;
+	if (next)
+		next->w[RAV_W_F1] = 0;
+	else
+		hh->dead_tail = NULL;
+	hh->st.dead_cells--;
+	c->w[RAV_W_TYPE] = t;
+	c->w[RAV_W_F0] = 0;
+	c->w[RAV_W_F1] = 0;
+	hh->st.allocs++;
+	hh->st.live_cells++;
+	return c;
+}
+
 /* Allocate a cell of type t into the empty slot, a bump at the top of h;
  * NULL if that is not the case (the library's path then).  The gate says
  * both "t is allocatable" and "nothing records". */
@@ -544,9 +578,11 @@ RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 	c = hh->bump;
 	if (RAV__LIKELY((uintptr_t)c < (uintptr_t)hh->limit)) {
 		c = rav__fast_bump(hh, c, t);
-	} else if (hh->dead != NULL) {
+	} else if ((c = hh->dead) != NULL) {
 		/* (after the bump's test, so the bump's code is as without it) */
-		if (!(c = rav__take_hole(h, t)))
+		if (RAV__LIKELY(hh->nruns == 0))
+			c = rav__fast_hole(hh, c, t);
+		else if (!(c = rav__take_hole(h, t)))
 			return NULL;
 	} else {
 		return NULL;
@@ -644,7 +680,9 @@ RAV__FAST rav_status rav__new_before_fast(rav_heap *h, rav_type t, rav_slot at, 
 			rav_cell *c = hh->bump;
 			if (RAV__LIKELY((uintptr_t)c < (uintptr_t)hh->limit)) {
 				c = rav__fast_bump(hh, c, t);
-			} else if (hh->dead == NULL || !(c = rav__take_hole(h, t))) {
+			} else if ((c = hh->dead) != NULL && RAV__LIKELY(hh->nruns == 0)) {
+				c = rav__fast_hole(hh, c, t);
+			} else if (c == NULL || !(c = rav__take_hole(h, t))) {
 				goto slow;
 			}
 			c->w[1 + field] = (uintptr_t)held;
@@ -737,10 +775,22 @@ RAV__FAST void rav__set_scalar_fast(rav_heap *h, rav_ref obj, uintptr_t value)
 	}
 }
 
+RAV__FAST rav_status rav__move_fast(rav_heap *h, rav_slot dst, rav_slot src)
+{
+#if RAV_DEBUG
+	return rav__move_slots(h, dst.word, src.word, dst.gen, src.gen);
+#else
+	return rav__move_slots(h, dst.word, src.word, 0, 0);
+#endif
+}
+
 #define rav_new_field(h, t, parent, field, out) rav__new_field_fast((h), (t), (parent), (field), (out))
 #define rav_new_root(h, t, r, out) rav__new_root_fast((h), (t), (r), (out))
 #define rav_new_before(h, t, at, field, out) rav__new_before_fast((h), (t), (at), (field), (out))
 #define rav_root_get(h, r) rav__root_get_fast((h), (r))
+/* (variadic: a slot written as a compound literal, `(rav_slot){ p, 0 }`,
+ * has a comma of its own) */
+#define rav_move(h, ...) rav__move_fast((h), __VA_ARGS__)
 #define rav_load_ref(h, obj, field) rav__load_ref_fast((h), (obj), (field))
 #define rav_load(h, obj, field) rav__load_fast((h), (obj), (field))
 #define rav_store(h, obj, field, value) rav__store_fast((h), (obj), (field), (value))
