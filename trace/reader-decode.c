@@ -386,8 +386,9 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	memset(d->last_aux, 0, sizeof d->last_aux);
 	d->acache = c->acache;
-	d->ac_n = 0;
 	d->ac_order = RAVT_DAC_ORDER_INIT;
+	for (unsigned i = 0; i < RAVT_ACACHE_SIZE; i++)
+		d->ac[i].cell = RAVT_DAC_FREE;
 	d->failed = false;
 	d->why[0] = 0;
 	if (!load_sites(d, c, lock_held))
