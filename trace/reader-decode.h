@@ -25,6 +25,12 @@
 
 #define RAVT_DEC_PAD 16
 
+/* ravt_dec.shape_of's two values that are not shapes */
+#define RAVT_DSH_ESC 0xfe
+#define RAVT_DSH_VARAUX 0xff
+_Static_assert(RAVT_SHAPE_GENERIC < RAVT_DSH_ESC, "shapes below the two special values");
+_Static_assert(RAVT_KIND_BITS == 6 && RAVT_KIND_MAX == 63, "a kind byte: 2 bits of aux mode, 6 of kind");
+
 /* One slot of the decoder's address cache: the cell (word index / 4) and
  * its location (word 0), side by side so that one register addresses both. */
 typedef struct ravt_dac_slot {
@@ -62,10 +68,13 @@ struct ravt_dec {
 	uint64_t t_fp, t_step; /* time in 1/65536 ns */
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
-	uint32_t last_aux[RAVT_KIND_MAX + 1];
-	/* the shape of each kind a kind byte can name (ravt_shape_of, without
-	 * its bounds check: the byte's 6 bits index it) */
-	uint8_t shape6[RAVT_KIND_MAX + 1];
+	/* By kind byte (aux mode << 6 | kind), both: the aux the byte gives
+	 * (mode ZERO 0, ONE 1, SAME the kind's last aux, kept here) and the
+	 * shape of its kind (ravt_shape_of), or RAVT_DSH_ESC (kind 63) or
+	 * RAVT_DSH_VARAUX (a varint aux follows: the shape is at the kind
+	 * byte of mode ZERO).  One load each per event, no test of the mode. */
+	uint32_t aux_of[4 << RAVT_KIND_BITS];
+	uint8_t shape_of[4 << RAVT_KIND_BITS];
 	bool acache; /* the loaded chunk is EVENTS_AC (1.5) */
 	/* its address cache (see ravt_dac_take): slot order, and per slot the
 	 * cell (word index / 4) and its location (word 0); the cell of a slot
@@ -482,8 +491,8 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
 	uint64_t ra = d->ra;
-	/* (d->last_aux, d->shape6, d->tid through d itself: read per event
-	 * either way, as memory operands) */
+	/* (d->aux_of, d->shape_of through d itself: read per event either
+	 * way, as memory operands) */
 	uint32_t k = 0;
 	unsigned kind = 0;
 	/* Where the event being decoded starts.  An event that starts at the
@@ -494,11 +503,12 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		start = p;
 		uint8_t kb = *p++;
 		kind = kb & RAVT_KIND_MAX;
-		uint64_t aux, x = 0, a = 0, b = 0, c = 0;
+		uint64_t aux = d->aux_of[kb], x = 0, a = 0, b = 0, c = 0;
 		const char *text = NULL;
-		unsigned shape;
+		unsigned shape = d->shape_of[kb];
 		R.r = ra;
-		if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
+		/* (one test on the common path for both special values) */
+		if (__builtin_expect(shape >= RAVT_DSH_ESC, 0) && shape == RAVT_DSH_ESC) {
 			uint64_t kk;
 			RAVT_GETV(kk);
 			RAVT_GETV(aux);
@@ -529,22 +539,13 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
 				RAVT_GETTEXT(a);
 		} else {
-			_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 &&
-			                   RAVT_AUX_ONE == 3,
-			               "the aux modes as the line below reads them");
-			/* aux without a branch but for a varint: ZERO (0) and ONE
-			 * (3) are the mode shifted right once, SAME (1) the last */
-			unsigned mode = kb >> RAVT_KIND_BITS;
-			if (__builtin_expect(mode != RAVT_AUX_VAR, 1)) {
-				uint32_t last = d->last_aux[kind];
-				aux = mode == RAVT_AUX_SAME ? last : mode >> 1;
-			} else {
+			if (__builtin_expect(shape >= RAVT_DSH_ESC, 0)) { /* (VARAUX: not ESC here) */
 				RAVT_GETV(aux);
 				if (aux > 0xffffff)
 					goto bad;
+				shape = d->shape_of[kind]; /* (mode ZERO's byte) */
 			}
-			d->last_aux[kind] = (uint32_t)aux;
-			shape = d->shape6[kind];
+			d->aux_of[(RAVT_AUX_SAME << RAVT_KIND_BITS) + kind] = (uint32_t)aux;
 			switch (shape) {
 			case RAVT_SHAPE_NONE:
 				break;
@@ -648,7 +649,8 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(c);
 				break;
 			default:
-				/* (shape6 holds shapes only: no range check) */
+				/* (shape_of holds shapes only, but for the two
+				 * values handled above: no range check) */
 				__builtin_unreachable();
 			}
 		}
