@@ -29,8 +29,15 @@ ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)
 			return NULL;
 		}
 	}
-	for (unsigned k = 0; k <= RAVT_KIND_MAX; k++)
-		d->shape6[k] = (uint8_t)ravt_shape_of(k);
+	_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 && RAVT_AUX_ONE == 3,
+	               "the aux modes as the decoder's tables are indexed");
+	for (unsigned kb = 0; kb < (4u << RAVT_KIND_BITS); kb++) {
+		unsigned kind = kb & RAVT_KIND_MAX, mode = kb >> RAVT_KIND_BITS;
+		d->shape_of[kb] = kind == RAVT_KIND_MAX ? RAVT_DSH_ESC
+		                  : mode == RAVT_AUX_VAR ? RAVT_DSH_VARAUX
+		                                         : (uint8_t)ravt_shape_of(kind);
+		d->aux_of[kb] = mode == RAVT_AUX_ONE; /* (SAME's: at each load) */
+	}
 	d->ci = -1;
 	d->last_ci = -1;
 	return d;
@@ -384,10 +391,12 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->seg_prev_tsc = d->seg_prev_seq = 0;
 	d->next_valid = false;
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
-	memset(d->last_aux, 0, sizeof d->last_aux);
+	/* no kind has a last aux yet */
+	memset(&d->aux_of[RAVT_AUX_SAME << RAVT_KIND_BITS], 0, sizeof d->aux_of[0] << RAVT_KIND_BITS);
 	d->acache = c->acache;
-	d->ac_n = 0;
 	d->ac_order = RAVT_DAC_ORDER_INIT;
+	for (unsigned i = 0; i < RAVT_ACACHE_SIZE; i++)
+		d->ac[i].cell = RAVT_DAC_FREE;
 	d->failed = false;
 	d->why[0] = 0;
 	if (!load_sites(d, c, lock_held))

@@ -14,18 +14,31 @@
 #ifndef RAVT_READER_DECODE_H
 #define RAVT_READER_DECODE_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "reader-private.h"
 
 #define RAVT_DEC_PAD 16
+
+/* ravt_dec.shape_of's two values that are not shapes */
+#define RAVT_DSH_ESC 0xfe
+#define RAVT_DSH_VARAUX 0xff
+_Static_assert(RAVT_SHAPE_GENERIC < RAVT_DSH_ESC, "shapes below the two special values");
+_Static_assert(RAVT_KIND_BITS == 6 && RAVT_KIND_MAX == 63, "a kind byte: 2 bits of aux mode, 6 of kind");
 
 /* One slot of the decoder's address cache: the cell (word index / 4) and
  * its location (word 0), side by side so that one register addresses both. */
 typedef struct ravt_dac_slot {
 	uint64_t cell, loc;
 } ravt_dac_slot;
+_Static_assert(sizeof(ravt_dac_slot) == 16, "the vector order holds slot numbers times 16");
+/* The cell of a free slot: no word index / 4 is this large. */
+#define RAVT_DAC_FREE UINT64_MAX
 
 struct ravt_dec {
 	ravt_reader *rd;
@@ -55,15 +68,18 @@ struct ravt_dec {
 	uint64_t t_fp, t_step; /* time in 1/65536 ns */
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
-	uint32_t last_aux[RAVT_KIND_MAX + 1];
-	/* the shape of each kind a kind byte can name (ravt_shape_of, without
-	 * its bounds check: the byte's 6 bits index it) */
-	uint8_t shape6[RAVT_KIND_MAX + 1];
+	/* By kind byte (aux mode << 6 | kind), both: the aux the byte gives
+	 * (mode ZERO 0, ONE 1, SAME the kind's last aux, kept here) and the
+	 * shape of its kind (ravt_shape_of), or RAVT_DSH_ESC (kind 63) or
+	 * RAVT_DSH_VARAUX (a varint aux follows: the shape is at the kind
+	 * byte of mode ZERO).  One load each per event, no test of the mode. */
+	uint32_t aux_of[4 << RAVT_KIND_BITS];
+	uint8_t shape_of[4 << RAVT_KIND_BITS];
 	bool acache; /* the loaded chunk is EVENTS_AC (1.5) */
-	/* its address cache (see ravt_dac_take): slot order, slots used, and
-	 * per slot the cell (word index / 4) and its location (word 0) */
+	/* its address cache (see ravt_dac_take): slot order, and per slot the
+	 * cell (word index / 4) and its location (word 0); the cell of a slot
+	 * not filled since the chunk was loaded is RAVT_DAC_FREE */
 	uint64_t ac_order;
-	unsigned ac_n;
 	ravt_dac_slot ac[RAVT_ACACHE_SIZE];
 	/* Call sites of the loaded chunk: runs[2k] events carry site
 	 * runs[2k + 1]; run_left events of the current run remain. */
@@ -185,11 +201,15 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_vget(const uint
  * The word starts as RAVT_DAC_ORDER_INIT: the places past the entries held
  * list the free slots so that the last place is always the slot a new
  * entry takes (the next free one, then the least recent): a push rotates
- * the word by one place, with no test of how many are held.
+ * the word by one place, with no test of how many are held.  Nor does the
+ * decoder count them: place i holds a filled slot exactly when i is below
+ * the entries held, so a hit on an entry not held (a bad operand) finds a
+ * free slot, whose cell is RAVT_DAC_FREE, and is refused by that.
  *
  * Where the CPU has SSSE3 the merge decodes with the order as 16 bytes in
  * a vector register (reader-decode-ssse3.c, RAVT_DAC_SIMD): a hit is one
- * byte shuffle from a table of 16, a push one byte rotation. */
+ * byte shuffle from a table of 16, a push one byte rotation.  Each byte
+ * holds its slot times 16, the slot's offset in d->ac. */
 _Static_assert(RAVT_ACACHE_SIZE == 16, "the order word holds 16 slots of 4 bits");
 #define RAVT_DAC_ORDER_INIT UINT64_C(0x0123456789abcdef) /* place j: slot 15 - j */
 
@@ -206,10 +226,9 @@ static inline unsigned ravt_dac_take(uint64_t *order, unsigned i)
 }
 
 /* A new entry in front; returns the slot the caller fills. */
-static inline unsigned ravt_dac_push(uint64_t *order, unsigned *n)
+static inline unsigned ravt_dac_push(uint64_t *order)
 {
 	uint64_t slot = *order >> 60; /* (see RAVT_DAC_ORDER_INIT) */
-	*n += *n < RAVT_ACACHE_SIZE;
 	*order = *order << 4 | slot;
 	return (unsigned)slot;
 }
@@ -227,28 +246,35 @@ static const uint8_t ravt_dac_mtf[16][16] __attribute__((aligned(16))) = {
     RAVT_DAC_M(12), RAVT_DAC_M(13), RAVT_DAC_M(14), RAVT_DAC_M(15)};
 #undef RAVT_DAC_M
 
-static inline __attribute__((always_inline)) unsigned ravt_dacv_take(__m128i *order, unsigned i)
+/* Entry i to the front, for an operand u = 8i + ... (i < 16): returns
+ * the offset of its slot in d->ac (16 times the slot) */
+static inline __attribute__((always_inline)) unsigned ravt_dacv_take(__m128i *order, uint64_t u)
 {
-	*order = _mm_shuffle_epi8(*order, _mm_load_si128((const __m128i *)ravt_dac_mtf[i]));
-	return (unsigned)_mm_cvtsi128_si32(*order) & 15;
+	/* (row i of the table at 16i: the operand's bits 3 .. 6, twice) */
+	const uint8_t *row = (const uint8_t *)ravt_dac_mtf + ((u & 0x78) << 1);
+	*order = _mm_shuffle_epi8(*order, _mm_load_si128((const __m128i *)row));
+	return (uint8_t)_mm_cvtsi128_si32(*order);
 }
 
-static inline __attribute__((always_inline)) unsigned ravt_dacv_push(__m128i *order, unsigned *n)
+/* A new entry in front; returns the offset of the slot the caller fills */
+static inline __attribute__((always_inline)) unsigned ravt_dacv_push(__m128i *order)
 {
 	*order = _mm_alignr_epi8(*order, *order, 15); /* byte j from j - 1, byte 0 from 15 */
-	*n += *n < RAVT_ACACHE_SIZE;
-	return (unsigned)_mm_cvtsi128_si32(*order) & 15;
+	return (uint8_t)_mm_cvtsi128_si32(*order);
 }
 
-/* The order word as 16 bytes (place j in byte j), and back */
+/* The order word as 16 bytes (place j in byte j, 16 times its slot), and back */
 static inline __attribute__((always_inline)) __m128i ravt_dacv_from_word(uint64_t w)
 {
 	__m128i v = _mm_cvtsi64_si128((long long)w), m = _mm_set1_epi8(15);
-	return _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+	v = _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+	return _mm_slli_epi16(v, 4); /* (bytes below 16: nothing crosses into the next) */
 }
 
 static inline __attribute__((always_inline)) uint64_t ravt_dacv_to_word(__m128i v)
 {
+	v = _mm_srli_epi16(v, 4); /* (the low bits of each byte are zeros) */
+	v = _mm_and_si128(v, _mm_set1_epi8(15));
 	/* place 2k + 16 * place 2k + 1, in 16 bits, then bytes */
 	__m128i w = _mm_maddubs_epi16(v, _mm_set1_epi16(0x1001));
 	return (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(w, w));
@@ -266,7 +292,6 @@ typedef struct ravt_dregs {
 	ravt_dec *d;
 	uint64_t r;
 	uint64_t ac_order;
-	unsigned ac_n;
 #ifdef RAVT_DAC_SIMD
 	__m128i ac_vorder; /* the order, when the batch loop is the SIMD one */
 #endif
@@ -285,17 +310,21 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		/* 1.5 (FORMAT.md 5.3): even, a cell of the address cache (whose
 		 * page was checked when it went in); odd, the operand below */
 		if (!(u & 1)) {
-			if ((u >> 3) >= g->ac_n)
+			if (u >= RAVT_ACACHE_SIZE << 3) /* (a one-byte operand never is) */
 				return NULL;
-			unsigned slot;
+			const ravt_dac_slot *s;
 #ifdef RAVT_DAC_SIMD
 			if (simd)
-				slot = ravt_dacv_take(&g->ac_vorder, (unsigned)(u >> 3));
+				s = (const ravt_dac_slot *)((const char *)g->d->ac +
+				                            ravt_dacv_take(&g->ac_vorder, u));
 			else
 #endif
-				slot = ravt_dac_take(&g->ac_order, (unsigned)(u >> 3));
-			g->r = g->d->ac[slot].cell << 2 | ((u >> 1) & 3);
-			*loc = g->d->ac[slot].loc | ((u >> 1) & 3);
+				s = &g->d->ac[ravt_dac_take(&g->ac_order, (unsigned)(u >> 3))];
+			uint64_t cell = s->cell;
+			if (cell == RAVT_DAC_FREE)
+				return NULL; /* an entry not held */
+			g->r = cell << 2 | ((u >> 1) & 3);
+			*loc = s->loc | ((u >> 1) & 3);
 			return p;
 		}
 		u >>= 1;
@@ -309,15 +338,15 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 			return NULL;
 		*loc = (page << 16) | (w & g->d->wpp_mask);
 		if (acache) {
-			unsigned slot;
+			ravt_dac_slot *s;
 #ifdef RAVT_DAC_SIMD
 			if (simd)
-				slot = ravt_dacv_push(&g->ac_vorder, &g->ac_n);
+				s = (ravt_dac_slot *)((char *)g->d->ac + ravt_dacv_push(&g->ac_vorder));
 			else
 #endif
-				slot = ravt_dac_push(&g->ac_order, &g->ac_n);
-			g->d->ac[slot].cell = w >> 2;
-			g->d->ac[slot].loc = *loc & ~(uint64_t)3; /* word 0 of the cell */
+				s = &g->d->ac[ravt_dac_push(&g->ac_order)];
+			s->cell = w >> 2;
+			s->loc = *loc & ~(uint64_t)3; /* word 0 of the cell */
 		}
 		return p;
 	}
@@ -349,6 +378,61 @@ static inline __attribute__((always_inline)) const uint8_t *ravt_dec_addr(ravt_d
 		}
 		return NULL;
 	}
+}
+
+/* The fields of out[0 .. k) that do not depend on the events' bytes: the
+ * index (g, g + 1, ...), the time (d->t_fp, stepped by d->t_step), the
+ * thread and the call site (the runs of d->runs).  A pass of its own after
+ * the batch is decoded: the decoding loop keeps its registers for the
+ * operands, and here index and time go as one 16-byte store (the index
+ * shifted up 16 bits beside the time in 1/65536 ns: one add steps both,
+ * one shift makes both).  Runs of sites cover the chunk's events exactly
+ * (checked at load) and are never empty, so a next run exists while
+ * events remain. */
+_Static_assert(offsetof(rav_event, index) == 0 && offsetof(rav_event, time_ns) == 8,
+               "index and time are the event's first 16 bytes");
+static inline __attribute__((always_inline)) void ravt_dec_fill(ravt_dec *d, rav_event *out, uint32_t k,
+                                                                uint64_t g)
+{
+	uint32_t tid = d->tid, run_left = d->run_left, site = d->site;
+	uint64_t t_fp = d->t_fp;
+#ifdef __SSE2__
+	__m128i it = _mm_set_epi64x((long long)t_fp, (long long)(g << 16));
+	const __m128i step = _mm_set_epi64x((long long)d->t_step, 1 << 16);
+#endif
+	uint32_t i = 0;
+	while (i < k) {
+		if (run_left == 0) {
+			uint32_t r = ++d->run_i;
+			run_left = d->runs[2 * r];
+			site = d->runs[2 * r + 1];
+		}
+		uint32_t m = k - i < run_left ? k - i : run_left;
+		run_left -= m;
+		for (uint32_t e = i + m; i < e; i++) {
+			rav_event *ev = &out[i];
+#ifdef __SSE2__
+			_mm_storeu_si128((__m128i *)ev, _mm_srli_epi64(it, 16));
+			it = _mm_add_epi64(it, step);
+#else
+			ev->index = g + i;
+			ev->time_ns = t_fp >> 16;
+			t_fp += d->t_step;
+#endif
+			ev->thread = tid;
+			ev->site = site;
+		}
+	}
+#ifdef __SSE2__
+	t_fp = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(it, it));
+	/* (an index of 2^48 or more lost its top bits in the vector) */
+	if (__builtin_expect((g + k) >> 48 != 0, 0))
+		for (i = 0; i < k; i++)
+			out[i].index = g + i;
+#endif
+	d->t_fp = t_fp;
+	d->run_left = run_left;
+	d->site = site;
 }
 
 #define RAVT_GETV(dst)                                                                                       \
@@ -399,7 +483,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
                                                                         bool stop_snapshot, bool acache,
                                                                         bool simd)
 {
-	ravt_dregs R = {.d = d, .r = 0, .ac_order = d->ac_order, .ac_n = d->ac_n};
+	ravt_dregs R = {.d = d, .r = 0, .ac_order = d->ac_order};
 #ifdef RAVT_DAC_SIMD
 	if (simd)
 		R.ac_vorder = ravt_dacv_from_word(R.ac_order);
@@ -407,10 +491,8 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
 	uint64_t ra = d->ra;
-	uint64_t t_fp = d->t_fp;
-	uint32_t run_left = d->run_left, site = d->site;
-	/* (d->last_aux, d->shape6, d->tid, d->t_step through d itself:
-	 * read per event either way, as memory operands) */
+	/* (d->aux_of, d->shape_of through d itself: read per event either
+	 * way, as memory operands) */
 	uint32_t k = 0;
 	unsigned kind = 0;
 	/* Where the event being decoded starts.  An event that starts at the
@@ -421,11 +503,12 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		start = p;
 		uint8_t kb = *p++;
 		kind = kb & RAVT_KIND_MAX;
-		uint64_t aux, x = 0, a = 0, b = 0, c = 0;
+		uint64_t aux = d->aux_of[kb], x = 0, a = 0, b = 0, c = 0;
 		const char *text = NULL;
-		unsigned shape;
+		unsigned shape = d->shape_of[kb];
 		R.r = ra;
-		if (__builtin_expect(kind == RAVT_KIND_MAX, 0)) {
+		/* (one test on the common path for both special values) */
+		if (__builtin_expect(shape >= RAVT_DSH_ESC, 0) && shape == RAVT_DSH_ESC) {
 			uint64_t kk;
 			RAVT_GETV(kk);
 			RAVT_GETV(aux);
@@ -456,22 +539,13 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
 				RAVT_GETTEXT(a);
 		} else {
-			_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 &&
-			                   RAVT_AUX_ONE == 3,
-			               "the aux modes as the line below reads them");
-			/* aux without a branch but for a varint: ZERO (0) and ONE
-			 * (3) are the mode shifted right once, SAME (1) the last */
-			unsigned mode = kb >> RAVT_KIND_BITS;
-			if (__builtin_expect(mode != RAVT_AUX_VAR, 1)) {
-				uint32_t last = d->last_aux[kind];
-				aux = mode == RAVT_AUX_SAME ? last : mode >> 1;
-			} else {
+			if (__builtin_expect(shape >= RAVT_DSH_ESC, 0)) { /* (VARAUX: not ESC here) */
 				RAVT_GETV(aux);
 				if (aux > 0xffffff)
 					goto bad;
+				shape = d->shape_of[kind]; /* (mode ZERO's byte) */
 			}
-			d->last_aux[kind] = (uint32_t)aux;
-			shape = d->shape6[kind];
+			d->aux_of[(RAVT_AUX_SAME << RAVT_KIND_BITS) + kind] = (uint32_t)aux;
 			switch (shape) {
 			case RAVT_SHAPE_NONE:
 				break;
@@ -575,25 +649,15 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(c);
 				break;
 			default:
-				/* (shape6 holds shapes only: no range check) */
+				/* (shape_of holds shapes only, but for the two
+				 * values handled above: no range check) */
 				__builtin_unreachable();
 			}
 		}
 		if (__builtin_expect(p > end, 0))
 			goto bad;
-		/* Runs of sites cover the chunk's events exactly (checked at
-		 * load), so a next run exists here. */
-		if (__builtin_expect(run_left == 0, 0)) {
-			uint32_t i = ++d->run_i;
-			run_left = d->runs[2 * i];
-			site = d->runs[2 * i + 1];
-		}
-		run_left--;
+		/* (index, time, thread and site: ravt_dec_fill, after the loop) */
 		rav_event *ev = &out[k];
-		ev->index = g + k;
-		ev->time_ns = t_fp >> 16;
-		t_fp += d->t_step;
-		ev->thread = d->tid;
 		ev->kind = (uint16_t)kind;
 		ev->aux = (uint32_t)aux;
 		ev->x = (uint32_t)x;
@@ -601,12 +665,12 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		ev->b = b;
 		ev->c = c;
 		ev->text = text;
-		ev->site = site;
 		if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0)) {
 			k++;
 			break;
 		}
 	}
+	ravt_dec_fill(d, out, k, g);
 	d->ep = p;
 	d->ra = ra;
 #ifdef RAVT_DAC_SIMD
@@ -614,10 +678,6 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		R.ac_order = ravt_dacv_to_word(R.ac_vorder);
 #endif
 	d->ac_order = R.ac_order;
-	d->ac_n = R.ac_n;
-	d->t_fp = t_fp;
-	d->run_left = run_left;
-	d->site = site;
 	d->seg_left -= k;
 	d->left -= k;
 	d->ordinal += k;
@@ -637,6 +697,7 @@ bad:
 		         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
 		         (unsigned long long)(d->ordinal + k), d->tid, kind);
 	/* the events before are good; the decoder's place is not kept */
+	ravt_dec_fill(d, out, k, g);
 	d->ordinal += k;
 	d->failed = true;
 	d->ci = -1;

@@ -9,6 +9,9 @@
  * any entry (the first and the last ones often), a new cell (many more
  * than 16, so slots are taken over), the occasional reset of a new chunk —
  * and after every operation the whole cache is compared entry by entry.
+ * The decoder refuses a hit on an entry not held by finding a free slot
+ * there (it keeps no count): after every operation, the places below the
+ * entries held name slots filled since the reset, the others free ones.
  * The seed is fixed and printed.
  */
 #include "reader-decode.h"
@@ -38,7 +41,7 @@ int main(void)
 	ravt_wcache wc;
 	ravt_wcache_reset(&wc);
 	uint64_t order = RAVT_DAC_ORDER_INIT, cells[RAVT_ACACHE_SIZE];
-	unsigned n = 0;
+	unsigned n = 0, filled = 0; /* (filled: a bit per slot filled since the reset) */
 	memset(cells, 0, sizeof cells);
 	uint64_t next_cell = 1;
 	int mismatches = 0;
@@ -50,13 +53,17 @@ int main(void)
 			w.n = 0;
 			ravt_wcache_reset(&wc);
 			n = 0;
+			filled = 0;
 			order = RAVT_DAC_ORDER_INIT;
 		} else if (op < 40 || w.n == 0) {
 			/* a cell not in the cache: new, or one that fell out */
 			uint64_t cell = (r >> 8) % 4 == 0 ? next_cell++ : (r >> 16) % (next_cell + 1);
 			ravt_acache_push(&w, cell);
 			ravt_wcache_push(&wc, cell);
-			cells[ravt_dac_push(&order, &n)] = cell;
+			unsigned slot = ravt_dac_push(&order);
+			cells[slot] = cell;
+			filled |= 1u << slot;
+			n += n < RAVT_ACACHE_SIZE;
 		} else {
 			unsigned i;
 			switch ((r >> 8) % 4) {
@@ -91,6 +98,16 @@ int main(void)
 				fprintf(stderr, "step %d: entry %u of the writer's cache is %llu, ravt_acache's %llu\n",
 				        step, i, (unsigned long long)ravt_wcache_entry(&wc, i),
 				        (unsigned long long)w.cell[i]);
+				tt_failures++;
+				mismatches++;
+				break;
+			}
+		}
+		for (unsigned i = 0; i < RAVT_ACACHE_SIZE; i++) {
+			bool full = filled >> ((order >> (4 * i)) & 15) & 1;
+			if (full != (i < n)) {
+				fprintf(stderr, "step %d: place %u (of %u held) names a %s slot\n", step, i, n,
+				        full ? "filled" : "free");
 				tt_failures++;
 				mismatches++;
 				break;
