@@ -7,7 +7,9 @@
  * addresses, external addresses, in small chunks so that many events sit
  * at a chunk's end, compressed and not, decode to exactly what was written;
  * and a varint made longer than 10 bytes behind a recomputed checksum is a
- * precise decode error, not a value. */
+ * precise decode error, not a value; so is a hit on an address-cache
+ * entry the chunk never filled (the decoder keeps no count of entries: a
+ * free slot's cell refuses it). */
 #include "trace-private.h"
 #include "trace-test.h"
 
@@ -181,6 +183,79 @@ static void overlong(void)
 	free(p);
 }
 
+/* An uncompressed trace of a TIME and two writes to the pool: the second's
+ * address is a cache hit on entry 0 of the chunk's cache, word `word2`. */
+static uint8_t *two_writes(size_t *len, uint32_t word2)
+{
+	rav_raw_event evs[3];
+	evs[0] = tt_ev(RAV_EV_TIME, 0, 0, 2000, 0, 0);
+	evs[1] = tt_ev(RAV_EV_ACCESS, 1, 0, tt_addr(3, 7, 0), 8, 0);
+	evs[2] = tt_ev(RAV_EV_ACCESS, 1, 0, tt_addr(3, 7, word2), 8, 0);
+	tt_mem m = {0};
+	ravt_writer *w = tt_writer(&m, 100000, true);
+	REQUIRE(w);
+	CHECK(ravt_writer_add(w, 1, evs, 3) == 0);
+	CHECK(ravt_writer_finish(w, 0) == 0);
+	ravt_writer_free(w);
+	free(m.bounds);
+	*len = m.len;
+	return m.p;
+}
+
+/* The same hit made one on entry 5 while the chunk's cache holds one
+ * entry (operand 5 << 3: even, one byte), behind a recomputed checksum:
+ * a precise decode error, never the cell a free slot held before. */
+static void unheld_hit(void)
+{
+	size_t la, lb, n = 0;
+	uint8_t *a = two_writes(&la, 0), *b = two_writes(&lb, 1);
+	REQUIRE(la == lb);
+	/* the two traces differ in the hit's byte only: 0 (entry 0, word 0)
+	 * against 2 (entry 0, word 1) */
+	size_t at = 0, diffs = 0;
+	for (size_t i = 0; i < la; i++)
+		if (a[i] != b[i] && a[i] == 0 && b[i] == 2) {
+			at = i;
+			diffs++;
+		}
+	REQUIRE(diffs == 1);
+	rav_trace_error err;
+	rav_event *got = read_all(a, la, &n, &err);
+	REQUIRE(got); /* as written, it reads */
+	CHECK_EQ(n, 3);
+	free(got);
+	a[at] = 5 << 3;
+	ravt_header h;
+	memcpy(&h, a, sizeof h);
+	size_t off = h.header_size;
+	bool fixed = false;
+	while (off + sizeof(ravt_frame) <= la) {
+		ravt_frame f;
+		memcpy(&f, a + off, sizeof f);
+		size_t body = off + sizeof f;
+		if (at >= body && at < body + f.stored_len) {
+			CHECK_EQ(f.flags & RAVT_CF_ZSTD, 0);
+			f.payload_crc = ravt_crc32c(0, a + body, f.stored_len);
+			f.frame_crc = ravt_frame_crc(&f);
+			memcpy(a + off, &f, sizeof f);
+			fixed = true;
+			break;
+		}
+		off = body + ((f.stored_len + 7u) & ~7u);
+	}
+	REQUIRE(fixed);
+	n = 0;
+	got = read_all(a, la, &n, &err);
+	CHECK(got == NULL);
+	if (!got) {
+		CHECK_EQ(err.code, RAV_TRACE_EDECODE);
+		printf("hit on an entry not held: %s (%zu events before it)\n", err.message, n);
+	}
+	free(got);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	roundtrip(false, 100000);
@@ -188,5 +263,6 @@ int main(void)
 	roundtrip(false, 300); /* many chunk ends */
 	roundtrip(true, 300);
 	overlong();
+	unheld_hit();
 	return tt_failures ? 1 : 0;
 }
