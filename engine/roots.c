@@ -73,8 +73,10 @@ static rav_heap *heap_struct_new(void)
 	if (h)
 		return h;
 	/* Its own cache lines: the heaps of two threads are written all the
-	 * time and must not share one. */
-	return aligned_alloc(64, (sizeof *h + 63) & ~(size_t)63);
+	 * time and must not share one, nor a 128-byte pair of lines (the unit
+	 * the adjacent-line prefetchers of x86 cores fetch, so a write to one
+	 * line of a pair can still take its neighbour from another core). */
+	return aligned_alloc(128, (sizeof *h + 127) & ~(size_t)127);
 }
 
 static void self_destructor(void *arg)
