@@ -13,12 +13,22 @@
  * threads at once, each on its own heap (malloc: its own lists); the
  * scaling is 2 x (one thread's time) / (two threads' time), 2.0 when the
  * threads do not slow each other down.  Every implementation is run
- * interleaved with the others, round by round.  The same ratio of the
- * threads' CPU times (cpu_scaling: 2 x one thread's CPU time / the two
- * threads' CPU times added) tells a host that did not give both threads a
- * core at once (wall scaling low, CPU scaling near 2) from threads slowing
- * each other down (both low: shared cache lines, or cache and memory
- * bandwidth).
+ * interleaved with the others, round by round.  cpu_scaling, one thread's
+ * CPU time over the mean of the two threads' CPU times (1.0 when neither
+ * slows the other), tells a host that did not give both threads a core at
+ * once (wall scaling low, cpu_scaling near 1) from threads slowing each
+ * other down (both low: shared cache lines, or cache and memory
+ * bandwidth).  The same for every implementation: the threads build their
+ * lists, then start their steps together at a barrier; the time is from
+ * the first one's start to the last one's end; the threads are not pinned
+ * (the host's scheduler places them, as it would a program's).  Between
+ * runs, the process settles (settle_pool): the engine's pool gives
+ * memory a run freed back to the OS from a thread of its own after a
+ * delay, and that thread's madvise calls (and the TLB shootdowns they
+ * send to the process's other cores) landed inside whichever timed run
+ * came next, the next implementation's included (rav-bench under load:
+ * 700-1800 pages purged inside mimalloc's one-thread runs).  The churn
+ * itself frees no page: bench/threads-probe counts it.
  */
 #include <time.h>
 #include <pthread.h>
@@ -197,8 +207,11 @@ BENCH_WORKLOAD(churn)
 
 /* ---- threads ---- */
 
+/* One thread's run; each in its own 128-byte pair of cache lines (the
+ * steps read their thread's churn_state, the other thread writes its
+ * times when it starts and ends). */
 typedef struct thread_run {
-	churn_state s;
+	_Alignas(128) churn_state s;
 	pthread_barrier_t *start;
 	double begin, end, cpu;
 } thread_run;
@@ -230,7 +243,23 @@ typedef struct threads_ctx {
 	churn_state proto;
 	unsigned threads;
 	double best_cpu; /* least CPU time of the threads added, over the runs (0: none yet) */
+	bool settle;     /* the engine is in use in this process: settle_pool after every run */
 } threads_ctx;
+
+/* Wait (untimed, after a run of any implementation) until the engine's
+ * pool has no free page waiting to go back to the OS and none on its way,
+ * at most ten purge delays: its purge thread then has nothing to do in
+ * the next timed run. */
+static void settle_pool(void)
+{
+	rav_pool_stats ps;
+	rav_pool_stats_get(&ps);
+	double give_up = bench_now() + 10 * (double)ps.purge_delay_ms * 1e-3;
+	while ((ps.due_pages || ps.purging_pages) && bench_now() < give_up) {
+		nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+		rav_pool_stats_get(&ps);
+	}
+}
 
 /* Wall time from the first thread's start (once every thread has built
  * its lists) until the last one finished its steps. */
@@ -261,6 +290,8 @@ static double threads_once(void *arg)
 	if (c->best_cpu == 0 || cpu < c->best_cpu)
 		c->best_cpu = cpu;
 	pthread_barrier_destroy(&start);
+	if (c->settle)
+		settle_pool();
 	return end - begin;
 }
 
@@ -290,7 +321,7 @@ static void run_threads(const bench_params *p, const bench_alloc *allocs, unsign
 		for (unsigned k = 0; k < 2; k++) {
 			ctx[2 * i + k] = (threads_ctx){ { .a = a, .live = live, .steps = steps, .buckets = buckets,
 							  .rng = p->seed },
-							k + 1, 0 };
+							k + 1, 0, p->ravioli };
 			fns[2 * i + k] = threads_once;
 			ctxs[2 * i + k] = &ctx[2 * i + k];
 		}
@@ -301,6 +332,7 @@ static void run_threads(const bench_params *p, const bench_alloc *allocs, unsign
 		res->metric[0] = best[2 * i] * 1e3;
 		res->metric[1] = best[2 * i + 1] * 1e3;
 		res->metric[2] = best[2 * i + 1] > 0 ? 2 * best[2 * i] / best[2 * i + 1] : 0;
+		/* one thread's CPU time / the mean of the two threads' */
 		res->metric[3] = ctx[2 * i + 1].best_cpu > 0 ? 2 * ctx[2 * i].best_cpu / ctx[2 * i + 1].best_cpu : 0;
 	}
 }
@@ -308,7 +340,8 @@ static void run_threads(const bench_params *p, const bench_alloc *allocs, unsign
 static const bench_workload threads = {
 	.name = "threads",
 	.description = "churn by one thread, then by two threads at once on their own heaps (time = two threads; "
-		       "scaling = 2 x one / two, 2.0 is perfect; cpu_scaling the same of the threads' CPU times)",
+		       "scaling = 2 x one / two, 2.0 is perfect; cpu_scaling = one thread's CPU time / the two "
+		       "threads' mean, 1.0 is perfect)",
 	.order = 15,
 	.run = run_threads,
 };
