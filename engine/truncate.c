@@ -11,20 +11,20 @@
 
 #include "free-private.h"
 
-/* Step 9: keep at most one completely empty page after the top. */
+/* Step 9: keep at most one completely empty page after the top.  They go
+ * back from the last one down, so that the pool hands them out again in
+ * the heap's order (pool.c, "Layout"). */
 static void release_empty_pages(rav_heap *h)
 {
-	rav_cell *p = (rav_cell *)h->top_page->w[PH_NEXT];
-	if (!p)
-		return;
-	if (h->top > 1)
-		p = (rav_cell *)p->w[PH_NEXT]; /* keep one spare after a non-empty top page */
-	while (p) {
-		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
+	rav_cell *keep = h->top_page;
+	if (h->top > 1 && keep->w[PH_NEXT])
+		keep = (rav_cell *)keep->w[PH_NEXT]; /* one spare after a non-empty top page */
+	for (rav_cell *p = h->last; p != keep;) {
+		rav_cell *prev = (rav_cell *)p->w[PH_PREV];
 		rav_assert(page_fill(p) == 1);
 		rav__page_unlink(h, p);
 		rav__page_release(h, p);
-		p = next;
+		p = prev;
 	}
 }
 
