@@ -402,7 +402,10 @@ static void purge_pages_unlocked_locked(rav_cell **batch, size_t n)
 	pthread_mutex_unlock(&rav__pool.lock);
 	advise_runs(batch, n, MADV_DONTNEED);
 	pthread_mutex_lock(&rav__pool.lock);
-	for (size_t i = 0; i < n; i++)
+	/* (advise_runs sorted them: pushed from the highest down, they come
+	 * back from the lowest up, as the oldest warm pages, purged first, are
+	 * usually the highest: see the top) */
+	for (size_t i = n; i-- > 0;)
 		rav__pool.cold[rav__pool.ncold++] = batch[i];
 	rav__pool.purging -= n;
 	rav__pool.purged_pages += n;
