@@ -16,7 +16,9 @@
  * repetition builds the lists again (b freed after a, untimed); the
  * fastest repetition's wall and thread CPU time is printed, for
  * interleaved A/B timing of two builds, and the fastest read-only walk of
- * list a before its free (the layout's cost to a pointer chase).  Arguments: imm|def|mi, nodes per
+ * list a before its free (the layout's cost to a pointer chase), and, untimed, where the walk
+ * goes from page to page (to the page just below in memory: one stream down, as through a malloc
+ * heap's list).  Arguments: imm|def|mi, nodes per
  * list, repetitions (defaults: imm, 1000000, 5).
  */
 #include <dlfcn.h>
