@@ -16,7 +16,9 @@
  * repetition builds the lists again (b freed after a, untimed); the
  * fastest repetition's wall and thread CPU time is printed, for
  * interleaved A/B timing of two builds, and the fastest read-only walk of
- * list a before its free (the layout's cost to a pointer chase).  Arguments: imm|def|mi, nodes per
+ * list a before its free (the layout's cost to a pointer chase), and, untimed, where the walk
+ * goes from page to page (to the page just below in memory: one stream down, as through a malloc
+ * heap's list).  Arguments: imm|def|mi, nodes per
  * list, repetitions (defaults: imm, 1000000, 5).
  */
 #include <dlfcn.h>
@@ -65,6 +67,24 @@ __attribute__((noinline)) static uintptr_t probe_malloc_walk(const mnode *a)
 	return sum;
 }
 
+/* The layout the walk meets (untimed): of the walk's steps from one pool
+ * page to another, how many go to the page just below in memory (a
+ * stream down that the hardware prefetcher may follow across pages, as
+ * in a malloc heap's list), or just above. */
+static void probe_layout(rav_heap *h, rav_root a, size_t *changes, size_t *down, size_t *up)
+{
+	size_t last = SIZE_MAX;
+	for (rav_ref n = rav_root_get(h, a); !rav_ref_is_null(n); n = rav_load_ref(h, n, 1)) {
+		size_t pg = rav_page_index(n.cell);
+		if (last != SIZE_MAX && pg != last) {
+			++*changes;
+			*down += pg + 1 == last;
+			*up += pg == last + 1;
+		}
+		last = pg;
+	}
+}
+
 static double ns_between(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
@@ -109,6 +129,7 @@ int main(int argc, char **argv)
 	rav_type t = mi ? 0 : bench_types_get().list;
 	double best_wall = 1e300, best_cpu = 1e300, best_walk = 1e300;
 	uintptr_t sum = 0;
+	size_t changes = 0, down = 0, up = 0;
 	for (size_t r = 0; r < repeats; r++) {
 		rav_root a = 0, b = 0;
 		mnode *ma = NULL, *mb = NULL;
@@ -131,6 +152,8 @@ int main(int argc, char **argv)
 				bench_list_push(h, t, b, b, i);
 			}
 		}
+		if (!mi)
+			probe_layout(h, a, &changes, &down, &up);
 		struct timespec w0, w1, c0, c1;
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 		sum += mi ? probe_malloc_walk(ma) : probe_walk(h, a);
@@ -167,5 +190,9 @@ int main(int argc, char **argv)
 	       " reading the list before: %.2f ns per node (sum %ju)\n",
 	       mode, nodes, nodes, repeats, best_wall * 1e-6, best_cpu * 1e-6, best_cpu / (double)nodes,
 	       best_walk / (double)nodes, (uintmax_t)sum);
+	if (!mi)
+		printf("layout: %zu page changes in the walks, %.1f%% to the page below, %.1f%% to the page above\n",
+		       changes, changes ? 100.0 * (double)down / (double)changes : 0.0,
+		       changes ? 100.0 * (double)up / (double)changes : 0.0);
 	return 0;
 }

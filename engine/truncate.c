@@ -11,20 +11,28 @@
 
 #include "free-private.h"
 
-/* Step 9: keep at most one completely empty page after the top. */
+/* The walks below chase page headers down the heap's list, one miss each
+ * when the pages are many (a big free's): the page so many below in memory
+ * is likely the one they will reach (the pool hands a heap pages in
+ * address order, pool.c) and is prefetched; where it is not, or is no
+ * page of the heap, a prefetch is harmless. */
+enum { HEADERS_AHEAD = 16 };
+
+/* Step 9: keep at most one completely empty page after the top.  They go
+ * back from the last one down, so that the pool hands them out again in
+ * the heap's order (pool.c, "Layout"). */
 static void release_empty_pages(rav_heap *h)
 {
-	rav_cell *p = (rav_cell *)h->top_page->w[PH_NEXT];
-	if (!p)
-		return;
-	if (h->top > 1)
-		p = (rav_cell *)p->w[PH_NEXT]; /* keep one spare after a non-empty top page */
-	while (p) {
-		rav_cell *next = (rav_cell *)p->w[PH_NEXT];
+	rav_cell *keep = h->top_page;
+	if (h->top > 1 && keep->w[PH_NEXT])
+		keep = (rav_cell *)keep->w[PH_NEXT]; /* one spare after a non-empty top page */
+	for (rav_cell *p = h->last; p != keep;) {
+		rav_cell *prev = (rav_cell *)p->w[PH_PREV];
+		rav_prefetch((char *)p - HEADERS_AHEAD * RAV_PAGE_SIZE);
 		rav_assert(page_fill(p) == 1);
 		rav__page_unlink(h, p);
 		rav__page_release(h, p);
-		p = next;
+		p = prev;
 	}
 }
 
@@ -52,6 +60,7 @@ boundary rav__mark_top(rav_heap *h, uint64_t left, size_t max_pages)
 	rav_cell *prev;
 	size_t marked = 0;
 	while (left >= top - 1 && (prev = (rav_cell *)p->w[PH_PREV]) != NULL) {
+		rav_prefetch((char *)p - HEADERS_AHEAD * RAV_PAGE_SIZE);
 		if (marked++ == max_pages)
 			return (boundary){ p, CELLS }; /* stopped short: p itself unmarked */
 		left -= top - 1;
@@ -108,6 +117,7 @@ void rav__truncate_to(rav_heap *h, rav_top_region b, bool trimmed)
 		VG_CLOSE(&b.page[b.index], (size_t)(bhi - b.index) * RAV_CELL_SIZE);
 	}
 	for (rav_cell *p = emptied; p != b.page; p = (rav_cell *)p->w[PH_PREV]) {
+		rav_prefetch((char *)p - HEADERS_AHEAD * RAV_PAGE_SIZE);
 		page_set_fill(p, 1); /* (and no longer doomed) */
 		p->w[0] |= PAGE_DIRTY;
 	}

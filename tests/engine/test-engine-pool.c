@@ -55,6 +55,20 @@ static size_t build(rav_heap *h, rav_root r, size_t n, void **pages, size_t max_
 	return np;
 }
 
+/* Of the steps from one page of a list built in order to the next, how
+ * many go up in memory to the very next page (pool.c, "Layout"), and how
+ * many go up at all. */
+static size_t adjacent_steps(void **pages, size_t n, size_t *up)
+{
+	size_t adj = 0;
+	*up = 0;
+	for (size_t i = 1; i < n; i++) {
+		adj += (char *)pages[i] == (char *)pages[i - 1] + RAV_PAGE_SIZE;
+		*up += (char *)pages[i] > (char *)pages[i - 1];
+	}
+	return adj;
+}
+
 static size_t resident(void **pages, size_t n)
 {
 	long os = sysconf(_SC_PAGESIZE);
@@ -139,6 +153,13 @@ int main(int argc, char **argv)
 	       s.pages, s.root_pages);
 	CHECK_EQ(ps.used_pages, s.pages + s.root_pages);
 	CHECK(np > 200);
+	/* Fresh pages: each the one after the last in memory, but for one
+	 * step over the root page (a root page is the highest the thread's
+	 * cache has). */
+	size_t up, adj = adjacent_steps(pages, np, &up);
+	printf("# fresh: %zu of %zu steps to the next page in memory, %zu up\n", adj, np - 1, up);
+	CHECK_EQ(up, np - 1);
+	CHECK(adj >= np - 2);
 	CHECK_OK(rav_root_clear(h, r));
 	ps = pool();
 	rav_heap_stats(h, &s);
@@ -176,6 +197,14 @@ int main(int argc, char **argv)
 	ps = pool();
 	CHECK(ps.recommitted_pages > recommitted);
 	CHECK_HEAP(h);
+	/* The same pages in the same order: the heap gave them back from its
+	 * highest down, the cache and the warm list kept that order, the purge
+	 * took the highest first and the cold stack gives back the lowest
+	 * first. */
+	adj = adjacent_steps(pages, np, &up);
+	printf("# rebuilt from cold pages: %zu of %zu steps to the next page in memory, %zu up\n", adj, np - 1, up);
+	CHECK_EQ(up, np - 1);
+	CHECK(adj >= np - 3);
 	CHECK_OK(rav_root_clear(h, r));
 
 	/* Another thread's cache: counted while it lives, handed over when it
