@@ -6,10 +6,29 @@
  * reader's lock (a stream being polled appends to the table meanwhile) and
  * then only touches its own buffer and the mapped bytes, which never move.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reader-decode.h"
+
+ravt_dec_kbtab ravt_dec_kb;
+static pthread_once_t kb_once = PTHREAD_ONCE_INIT;
+
+static void kb_fill(void)
+{
+	_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 && RAVT_AUX_ONE == 3,
+	               "the aux modes as the decoder's tables are indexed");
+	for (unsigned kb = 0; kb < (4u << RAVT_KIND_BITS); kb++) {
+		unsigned kind = kb & RAVT_KIND_MAX, mode = kb >> RAVT_KIND_BITS;
+		ravt_dec_kb.shape[kb] = kind == RAVT_KIND_MAX  ? RAVT_DSH_ESC
+		                        : mode == RAVT_AUX_VAR ? RAVT_DSH_VARAUX
+		                                               : (uint8_t)ravt_shape_of(kind);
+		ravt_dec_kb.aux_at[kb] = mode == RAVT_AUX_SAME  ? (uint8_t)kind
+		                         : mode == RAVT_AUX_ONE ? RAVT_DAUX_ONE
+		                                                : RAVT_DAUX_ZERO;
+	}
+}
 
 ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)
 {
@@ -29,15 +48,8 @@ ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)
 			return NULL;
 		}
 	}
-	_Static_assert(RAVT_AUX_ZERO == 0 && RAVT_AUX_SAME == 1 && RAVT_AUX_VAR == 2 && RAVT_AUX_ONE == 3,
-	               "the aux modes as the decoder's tables are indexed");
-	for (unsigned kb = 0; kb < (4u << RAVT_KIND_BITS); kb++) {
-		unsigned kind = kb & RAVT_KIND_MAX, mode = kb >> RAVT_KIND_BITS;
-		d->shape_of[kb] = kind == RAVT_KIND_MAX ? RAVT_DSH_ESC
-		                  : mode == RAVT_AUX_VAR ? RAVT_DSH_VARAUX
-		                                         : (uint8_t)ravt_shape_of(kind);
-		d->aux_of[kb] = mode == RAVT_AUX_ONE; /* (SAME's: at each load) */
-	}
+	pthread_once(&kb_once, kb_fill);
+	d->aux[RAVT_DAUX_ONE] = 1; /* (the kinds' and RAVT_DAUX_ZERO's: 0) */
 	d->ci = -1;
 	d->last_ci = -1;
 	return d;
@@ -392,7 +404,7 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	d->next_valid = false;
 	d->ra = d->rext = d->tsc_reg = d->hz_reg = d->seq_reg = 0;
 	/* no kind has a last aux yet */
-	memset(&d->aux_of[RAVT_AUX_SAME << RAVT_KIND_BITS], 0, sizeof d->aux_of[0] << RAVT_KIND_BITS);
+	memset(d->aux, 0, sizeof d->aux[0] << RAVT_KIND_BITS);
 	d->acache = c->acache;
 	d->ac_order = RAVT_DAC_ORDER_INIT;
 	for (unsigned i = 0; i < RAVT_ACACHE_SIZE; i++)
