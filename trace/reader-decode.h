@@ -25,11 +25,29 @@
 
 #define RAVT_DEC_PAD 16
 
-/* ravt_dec.shape_of's two values that are not shapes */
+/* ravt_dec_kb.shape's two values that are not shapes */
 #define RAVT_DSH_ESC 0xfe
 #define RAVT_DSH_VARAUX 0xff
 _Static_assert(RAVT_SHAPE_GENERIC < RAVT_DSH_ESC, "shapes below the two special values");
 _Static_assert(RAVT_KIND_BITS == 6 && RAVT_KIND_MAX == 63, "a kind byte: 2 bits of aux mode, 6 of kind");
+
+/* ravt_dec.aux's two entries past the kinds' last aux: 0 and 1 */
+#define RAVT_DAUX_ZERO (RAVT_KIND_MAX + 1)
+#define RAVT_DAUX_ONE (RAVT_KIND_MAX + 2)
+
+/* By kind byte (aux mode << 6 | kind), what decoding it needs that does not
+ * depend on the stream, shared by every decoder (a trace of 100,000 threads
+ * has as many): the shape of its kind (ravt_shape_of), or RAVT_DSH_ESC
+ * (kind 63) or RAVT_DSH_VARAUX (a varint aux follows: the shape is at the
+ * kind byte of mode ZERO); and where the decoder's aux table holds the aux
+ * the byte gives (mode SAME: the kind's last aux; ZERO and VAR:
+ * RAVT_DAUX_ZERO; ONE: RAVT_DAUX_ONE).  One load each per event, no test of
+ * the mode.  Filled once, by the first ravt_dec_new. */
+typedef struct ravt_dec_kbtab {
+	uint8_t shape[4 << RAVT_KIND_BITS];
+	uint8_t aux_at[4 << RAVT_KIND_BITS];
+} ravt_dec_kbtab;
+extern ravt_dec_kbtab ravt_dec_kb __attribute__((visibility("hidden")));
 
 /* One slot of the decoder's address cache: the cell (word index / 4) and
  * its location (word 0), side by side so that one register addresses both. */
@@ -68,13 +86,9 @@ struct ravt_dec {
 	uint64_t t_fp, t_step; /* time in 1/65536 ns */
 
 	uint64_t ra, rext, tsc_reg, hz_reg, seq_reg;
-	/* By kind byte (aux mode << 6 | kind), both: the aux the byte gives
-	 * (mode ZERO 0, ONE 1, SAME the kind's last aux, kept here) and the
-	 * shape of its kind (ravt_shape_of), or RAVT_DSH_ESC (kind 63) or
-	 * RAVT_DSH_VARAUX (a varint aux follows: the shape is at the kind
-	 * byte of mode ZERO).  One load each per event, no test of the mode. */
-	uint32_t aux_of[4 << RAVT_KIND_BITS];
-	uint8_t shape_of[4 << RAVT_KIND_BITS];
+	/* Each kind's last aux in the chunk (for mode SAME), then 0 and 1
+	 * (RAVT_DAUX_ZERO, RAVT_DAUX_ONE): indexed by ravt_dec_kb.aux_at */
+	uint32_t aux[RAVT_KIND_MAX + 3];
 	bool acache; /* the loaded chunk is EVENTS_AC (1.5) */
 	/* its address cache (see ravt_dac_take): slot order, and per slot the
 	 * cell (word index / 4) and its location (word 0); the cell of a slot
@@ -93,6 +107,10 @@ struct ravt_dec {
 	bool limit;     /* the last load passed the trace's memory limit */
 	bool changed;   /* the last load found the file changed under us */
 	bool for_merge; /* its buffers are refused past the memory limit (others' are not) */
+	/* Where its owner has given the file's pages back up to (the merge's,
+	 * which reads the file in about its order: see ravt_dec_load), or
+	 * NULL: each chunk's pages go as soon as it is decompressed. */
+	uint64_t *released_to;
 	bool failed;    /* the last ravt_dec_batch met a bad event (d->why); load again */
 	char why[256];
 };
@@ -491,8 +509,8 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	const uint8_t *p = d->ep;
 	const uint8_t *const end = d->eend;
 	uint64_t ra = d->ra;
-	/* (d->aux_of, d->shape_of through d itself: read per event either
-	 * way, as memory operands) */
+	/* (d->aux through d itself: read per event either way, as a memory
+	 * operand) */
 	uint32_t k = 0;
 	unsigned kind = 0;
 	/* Where the event being decoded starts.  An event that starts at the
@@ -501,21 +519,23 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	const uint8_t *start = p;
 	for (; k < n; k++) {
 		start = p;
-		uint8_t kb = *p++;
-		kind = kb & RAVT_KIND_MAX;
-		uint64_t aux = d->aux_of[kb], x = 0, a = 0, b = 0, c = 0;
+		size_t kb = *p++;
+		kind = (unsigned)(kb & RAVT_KIND_MAX);
+		uint32_t aux = d->aux[ravt_dec_kb.aux_at[kb]];
+		uint64_t x = 0, a = 0, b = 0, c = 0;
 		const char *text = NULL;
-		unsigned shape = d->shape_of[kb];
+		size_t shape = ravt_dec_kb.shape[kb];
 		R.r = ra;
 		/* (one test on the common path for both special values) */
 		if (__builtin_expect(shape >= RAVT_DSH_ESC, 0) && shape == RAVT_DSH_ESC) {
-			uint64_t kk;
+			uint64_t kk, va;
 			RAVT_GETV(kk);
-			RAVT_GETV(aux);
+			RAVT_GETV(va);
 			RAVT_GETX();
-			if (kk > 0xffff || aux > 0xffffff)
+			if (kk > 0xffff || va > 0xffffff)
 				goto bad;
 			kind = (unsigned)kk;
+			aux = (uint32_t)va;
 			shape = ravt_shape_of(kind);
 			/* (each operand by name: an array of pointers to a, b
 			 * and c would keep them in memory for every event) */
@@ -540,12 +560,14 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETTEXT(a);
 		} else {
 			if (__builtin_expect(shape >= RAVT_DSH_ESC, 0)) { /* (VARAUX: not ESC here) */
-				RAVT_GETV(aux);
-				if (aux > 0xffffff)
+				uint64_t va;
+				RAVT_GETV(va);
+				if (va > 0xffffff)
 					goto bad;
-				shape = d->shape_of[kind]; /* (mode ZERO's byte) */
+				aux = (uint32_t)va;
+				shape = ravt_dec_kb.shape[kind]; /* (mode ZERO's byte) */
 			}
-			d->aux_of[(RAVT_AUX_SAME << RAVT_KIND_BITS) + kind] = (uint32_t)aux;
+			d->aux[kind] = aux;
 			switch (shape) {
 			case RAVT_SHAPE_NONE:
 				break;
@@ -649,7 +671,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETV(c);
 				break;
 			default:
-				/* (shape_of holds shapes only, but for the two
+				/* (the table holds shapes only, but for the two
 				 * values handled above: no range check) */
 				__builtin_unreachable();
 			}
@@ -659,7 +681,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		/* (index, time, thread and site: ravt_dec_fill, after the loop) */
 		rav_event *ev = &out[k];
 		ev->kind = (uint16_t)kind;
-		ev->aux = (uint32_t)aux;
+		ev->aux = aux;
 		ev->x = (uint32_t)x;
 		ev->a = a;
 		ev->b = b;

@@ -54,6 +54,7 @@ struct ravt_merge {
 	rav_trace_error err;
 	ravt_reader_work work;
 	bool ssse3; /* EVENTS_AC chunks through ravt_dec_batch_merge_ac_ssse3 */
+	uint64_t released_to; /* the decoders' ravt_dec.released_to */
 	/* this call's sinks */
 	ravt_sink *const *sinks;
 	size_t nsinks;
@@ -136,6 +137,7 @@ static bool grow(ravt_reader *rd, ravt_merge *m)
 		if (!m->dec[m->ns])
 			return false;
 		m->dec[m->ns]->for_merge = true;
+		m->dec[m->ns]->released_to = &m->released_to;
 		ravt_dec_set_stream(m->dec[m->ns], (uint32_t)m->ns, rd->streams[m->ns].id);
 		m->state[m->ns] = S_IDLE;
 	}
@@ -548,8 +550,8 @@ int ravt_reader_merge(ravt_reader *rd, ravt_sink *const *sinks, size_t nsinks, u
 	}
 	if (final && m->dec)
 		release_decoders(m);
-	/* each chunk's pages went when it was decompressed, but the kernel
-	 * maps a few pages around each one read (fault-around): all of them */
+	/* the pages behind the merge went while it read (ravt_dec_load), the
+	 * rest now (and those the kernel maps around each one read) */
 	if (final) {
 		pthread_mutex_lock(&rd->lock);
 		uint64_t size = rd->size;
