@@ -10,6 +10,11 @@
  * contents are handed over under the mutex, so a slot is written by one
  * thread at a time.
  *
+ * A consumer that asks for memory ahead of the event it handles
+ * (replay: replay-apply.h) is shown the next slot too when it is already
+ * published (ravt_pipeline_set_ahead), so that the first events of each
+ * slot have been asked for as early as the others.
+ *
  * Sleeping and waking cost microseconds, as much as a slot's work: a
  * waiting side is woken only when half the ring is ready for it (or when
  * the producer flushes: an operation other than events, or a drain), so
@@ -38,6 +43,7 @@ typedef struct slot {
 struct ravt_pipeline {
 	ravt_sink sink;
 	ravt_sink *sinks[MAX_SINKS];
+	ravt_events_ahead ahead[MAX_SINKS]; /* (NULL: events()) */
 	size_t nsinks;
 	pthread_t worker;
 	pthread_mutex_t lock;
@@ -53,13 +59,18 @@ struct ravt_pipeline {
 
 /* ---- the worker ------------------------------------------------------------------ */
 
-static void run_slot(ravt_pipeline *p, const slot *s)
+/* Run slot s; nx: the slot after it when it is published and holds
+ * events (NULL otherwise), shown to consumers that look ahead. */
+static void run_slot(ravt_pipeline *p, const slot *s, const slot *nx)
 {
 	for (size_t i = 0; i < p->nsinks; i++) {
 		ravt_sink *k = p->sinks[i];
 		switch (s->op) {
 		case OP_EVENTS:
-			k->ops->events(k, s->ev, s->n);
+			if (nx && p->ahead[i])
+				p->ahead[i](k, s->ev, s->n, nx->ev, nx->n);
+			else
+				k->ops->events(k, s->ev, s->n);
 			break;
 		case OP_BEGIN:
 			k->ops->begin(k, s->arg);
@@ -88,8 +99,13 @@ static void *worker_main(void *arg)
 		if (p->count == 0)
 			break; /* stop, and nothing left */
 		const slot *s = &p->slots[p->head];
+		/* a published slot stays as it is until the worker frees it, and
+		 * this one is freed after s */
+		const slot *nx = p->count >= 2 ? &p->slots[(p->head + 1) % RAVT_PIPE_SLOTS] : NULL;
+		if (nx && (nx->op != OP_EVENTS || nx->n == 0))
+			nx = NULL;
 		pthread_mutex_unlock(&p->lock);
-		run_slot(p, s);
+		run_slot(p, s, nx);
 		pthread_mutex_lock(&p->lock);
 		p->head = (p->head + 1) % RAVT_PIPE_SLOTS;
 		p->count--;
@@ -252,6 +268,12 @@ ravt_pipeline *ravt_pipeline_new(ravt_sink *const *sinks, size_t n)
 ravt_sink *ravt_pipeline_sink(ravt_pipeline *p)
 {
 	return &p->sink;
+}
+
+void ravt_pipeline_set_ahead(ravt_pipeline *p, size_t i, ravt_events_ahead ahead)
+{
+	if (i < p->nsinks)
+		p->ahead[i] = ahead;
 }
 
 void ravt_pipeline_free(ravt_pipeline *p)

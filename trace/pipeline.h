@@ -33,6 +33,15 @@ typedef struct ravt_pipeline ravt_pipeline;
  * then delivers to the sinks itself. */
 ravt_pipeline *ravt_pipeline_new(ravt_sink *const *sinks, size_t n);
 ravt_sink *ravt_pipeline_sink(ravt_pipeline *p);
+/* Consumer i asks for memory some events ahead of the one it handles
+ * (replay: replay-apply.h): the worker then calls `ahead` instead of its
+ * events() when the slot after the one it runs is already filled, with
+ * that slot's events (next[0..nnext): the next call's, unchanged until
+ * then), so that the lead carries over the slot's end.  Before the first
+ * delivery. */
+typedef void (*ravt_events_ahead)(ravt_sink *sink, const rav_event *evs, size_t n, const rav_event *next,
+                                  size_t nnext);
+void ravt_pipeline_set_ahead(ravt_pipeline *p, size_t i, ravt_events_ahead ahead);
 /* Wait until everything delivered to the pipeline's sink has reached the
  * consumers. */
 void ravt_pipeline_drain(ravt_pipeline *p);

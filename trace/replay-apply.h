@@ -37,7 +37,9 @@
  * lets the loop ask for them ahead: the page block of the event RAVT_PF_FAR
  * ahead (its counters and the slot pointing at the cell block: two lines
  * when the block straddles one), then (that block having arrived) the cell
- * block of the event RAVT_PF_NEAR ahead.  Prefetches never fault; the loads
+ * block of the event RAVT_PF_NEAR ahead.  A batch's last events ask for
+ * the next batch's first when the caller knows them (ravt_pf_ahead: the
+ * pipeline's worker does when its next slot is filled).  Prefetches never fault; the loads
  * that compute their addresses are bounds-checked like apply's own.
  *
  * Always inlined: GCC 12 at -O3 found the plain static inline
@@ -96,6 +98,26 @@ static inline __attribute__((always_inline)) void ravt_prefetch_copy(const ravt_
 					__builtin_prefetch((const char *)k + off);
 		}
 	}
+}
+
+/* The locations of the first events of the next delivery (sink.h's
+ * events_ahead), where a batch's last events find the events their
+ * prefetches are for: RAVT_PF_FAR of them, RAV_LOC_EXTERNAL (nothing to
+ * ask for) past those known.  `near` and `copy` say how many of the next
+ * batch's first events had their cell block and copy asked for already. */
+typedef struct ravt_pf_ahead {
+	rav_loc a[RAVT_PF_FAR];
+	const rav_event *next; /* the batch they belong to (NULL: none) */
+	size_t far, near;      /* its first events whose page block / cell block were asked for */
+} ravt_pf_ahead;
+
+static inline void ravt_pf_ahead_set(ravt_pf_ahead *w, const rav_event *next, size_t nnext)
+{
+	for (size_t j = 0; j < RAVT_PF_FAR; j++)
+		w->a[j] = j < nnext ? next[j].a : RAV_LOC_EXTERNAL;
+	w->next = nnext ? next : NULL;
+	w->far = nnext < RAVT_PF_FAR ? nnext : RAVT_PF_FAR;
+	w->near = nnext < RAVT_PF_NEAR ? nnext : RAVT_PF_NEAR;
 }
 
 /* Which heaps' numbers an event changed (for the series). */

@@ -28,6 +28,18 @@
  * (which the budget counts at their full 576 bytes) is the holes of partly
  * used slabs and the spares, never over SPARE_MAX slabs (128 MB).
  *
+ * A slab mapped fresh costs its first write a fault that zeroes 2 MB (or
+ * 512 faults of 4 KB): on the VMs this runs on, ~5 ms each, a quarter of
+ * the indexing thread's time in a heap churned uniformly (perf: the
+ * live model's copies on write take ~70 slabs in 10M events while the
+ * packer gives the keyframes' blocks back).  So once a slab had to be
+ * mapped in line, a filler thread (started then, living as long as the
+ * process) keeps FILL_TARGET spares mapped and written ahead, on the
+ * other core, while the decoding thread waits for the applying one.  It
+ * maps only when fewer than FILL_LOW spares are left, so the spares it
+ * adds stay within SPARE_MAX; it starts after FILL_AFTER slabs were mapped
+ * in line (a small trace never starts it).
+ *
  * Under AddressSanitizer the blocks come from malloc, so that a block
  * used after its release is still caught.
  */
@@ -118,6 +130,18 @@ static size_t nspare;     /* slabs on the spare list */
 
 /* Spares beyond this are unmapped whatever is in use (2 MB each). */
 enum { SPARE_MAX = 64 };
+/* The filler maps slabs while fewer than FILL_LOW spares are left, up to
+ * FILL_TARGET. */
+enum { FILL_LOW = 2, FILL_TARGET = 4 };
+/* Slabs mapped in line before the filler starts: a small trace's few
+ * slabs are not worth a thread and 8 MB written ahead. */
+enum { FILL_AFTER = 4 };
+static unsigned mapped_inline;
+
+static pthread_cond_t fill_cv = PTHREAD_COND_INITIALIZER;
+static bool filler_on;   /* the filler thread runs (started once) */
+static bool fill_start;  /* a slab was mapped in line: start the filler (once the lock is let go) */
+static bool fill_failed; /* the filler could not map: the arena maps in line again */
 
 static slab *slab_map(void)
 {
@@ -144,6 +168,72 @@ static slab *slab_map(void)
 	sl->listed = false;
 	memset(sl->map, 0, sizeof sl->map);
 	return sl;
+}
+
+/* A slab mapped and written ahead, so that its faults are taken here
+ * (NULL when the kernel says no).  Each 4 KB page is written once: a huge
+ * page takes one fault at the first write, ordinary pages one each. */
+static slab *slab_map_written(void)
+{
+	slab *s = slab_map();
+	if (!s)
+		return NULL;
+	for (size_t off = 4096; off < SLAB_BYTES; off += 4096)
+		((volatile char *)s)[off] = 0;
+	return s;
+}
+
+static void *filler_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&arena_lock);
+	for (;;) {
+		while (nspare >= FILL_LOW || fill_failed)
+			pthread_cond_wait(&fill_cv, &arena_lock);
+		while (nspare < FILL_TARGET) {
+			pthread_mutex_unlock(&arena_lock);
+			slab *s = slab_map_written();
+			pthread_mutex_lock(&arena_lock);
+			if (!s) {
+				fill_failed = true;
+				break;
+			}
+			s->next = spare;
+			spare = s;
+			nspare++;
+		}
+	}
+	return NULL;
+}
+
+/* Start the filler if an allocation under the lock asked for it. */
+static void filler_check(void)
+{
+	if (!__atomic_load_n(&fill_start, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&arena_lock);
+	bool start = __atomic_load_n(&fill_start, __ATOMIC_RELAXED) && !filler_on;
+	__atomic_store_n(&fill_start, false, __ATOMIC_RELAXED);
+	if (start)
+		filler_on = true;
+	pthread_mutex_unlock(&arena_lock);
+	if (!start)
+		return;
+	pthread_attr_t at;
+	pthread_t th;
+	bool ok = pthread_attr_init(&at) == 0;
+	if (ok) {
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		ok = pthread_create(&th, &at, filler_main, NULL) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (!ok) {
+		/* maps in line, as before there was a filler */
+		pthread_mutex_lock(&arena_lock);
+		filler_on = false;
+		fill_failed = true;
+		pthread_mutex_unlock(&arena_lock);
+	}
 }
 
 static void list_add(slab *s)
@@ -178,8 +268,15 @@ static void *take_locked(void)
 			spare = s->next;
 			s->next = NULL;
 			nspare--;
-		} else
+			if (nspare < FILL_LOW && filler_on)
+				pthread_cond_signal(&fill_cv);
+		} else {
+			if (filler_on)
+				pthread_cond_signal(&fill_cv); /* (it is behind) */
 			s = slab_map();
+			if (s && !filler_on && !fill_failed && ++mapped_inline >= FILL_AFTER)
+				__atomic_store_n(&fill_start, true, __ATOMIC_RELAXED);
+		}
 		if (!s)
 			return NULL;
 		list_add(s);
@@ -208,6 +305,7 @@ ravt_cellblock *ravt_arena_alloc(void)
 	pthread_mutex_lock(&arena_lock);
 	void *b = take_locked();
 	pthread_mutex_unlock(&arena_lock);
+	filler_check();
 	return b;
 }
 
@@ -219,6 +317,7 @@ size_t ravt_arena_alloc_batch(void **out, size_t n)
 		if (!(out[got] = take_locked()))
 			break;
 	pthread_mutex_unlock(&arena_lock);
+	filler_check();
 	return got;
 }
 

@@ -111,6 +111,9 @@ struct ravt_replay {
 	 * the next one prefetches shared blocks whole (ravt_prefetch_copy,
 	 * whose instructions buy nothing in a heap that copies rarely) */
 	bool pf_copy;
+	/* the next batch's first locations, when the pipeline showed them
+	 * (ravt_replay_events_ahead); `next` is NULL otherwise */
+	ravt_pf_ahead ahead;
 	ravt_series *series;
 	ravt_history *history;
 	_Atomic uint64_t work;
@@ -584,9 +587,10 @@ static void sink_begin(ravt_sink *sink, uint64_t from)
 	}
 }
 
-static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
+/* Apply evs[0..n); next[0..nnext): the events of the next call, whose
+ * memory the batch's last events ask for (nnext 0: unknown). */
+static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const rav_event *next, size_t nnext)
 {
-	ravt_replay *rp = (ravt_replay *)sink;
 	if (rp->failed)
 		return;
 	/* in locals: the model's stores could alias the struct's fields as far
@@ -607,22 +611,25 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		index_fail(rp, &e);
 		return;
 	}
-	/* The batch's first events have had no prefetch: their page blocks
-	 * all at once, then (the loads overlapping) the cell blocks of those
-	 * the loop's near prefetch does not reach. */
-	for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
+	/* The batch's first events had no prefetch unless the call before
+	 * saw them coming (ravt_replay_events_ahead): their page blocks all at once, then
+	 * (the loads overlapping) the cell blocks of those the loop's near
+	 * prefetch does not reach.  The batch's last events ask for the next
+	 * batch's first (rp->ahead, RAV_LOC_EXTERNAL when not known). */
+	ravt_pf_ahead *const ah = &rp->ahead;
+	size_t done_far = ah->next == evs ? ah->far : 0, done_near = ah->next == evs ? ah->near : 0;
+	for (size_t k = done_far; k < n && k < RAVT_PF_FAR; k++)
 		ravt_prefetch_page(m, evs[k].a);
-	for (size_t k = 0; k < n && k < RAVT_PF_NEAR; k++)
+	for (size_t k = done_near; k < n && k < RAVT_PF_NEAR; k++)
 		ravt_prefetch_cell(m, evs[k].a);
+	ravt_pf_ahead_set(ah, next, nnext);
 	const bool pf_copy = rp->pf_copy;
 	const uint64_t copied0 = m->copied;
 	size_t k = 0;
 	for (; k < n; k++) {
 		const rav_event *ev = &evs[k];
-		if (k + RAVT_PF_FAR < n)
-			ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
-		if (k + RAVT_PF_NEAR < n)
-			ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
+		ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a : ah->a[k + RAVT_PF_FAR - n]);
+		ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n]);
 		if (pf_copy && k + RAVT_PF_COPY < n)
 			ravt_prefetch_copy(m, evs[k + RAVT_PF_COPY].a);
 		uint64_t i = m->pos;
@@ -644,6 +651,17 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 	atomic_fetch_add_explicit(&rp->work, k, memory_order_relaxed);
 	/* once per batch: readers on other threads see the prefix applied */
 	atomic_store_explicit(&rp->applied, m->pos, memory_order_release);
+}
+
+static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
+{
+	replay_events((ravt_replay *)sink, evs, n, NULL, 0);
+}
+
+void ravt_replay_events_ahead(ravt_sink *sink, const rav_event *evs, size_t n, const rav_event *next,
+                              size_t nnext)
+{
+	replay_events((ravt_replay *)sink, evs, n, next, nnext);
 }
 
 /* The piece of the snapshot event just applied (sink.h). */

@@ -158,17 +158,25 @@ static uint64_t available(const rav_state *s)
 #define SEEK_PIPE_MIN 32768u
 
 /* Apply evs[0..n) (their index fields set) to the state's model, asking
- * for the memory of later events' cells ahead.  0, or -1 with s->err. */
-static int apply_batch(rav_state *s, const rav_event *evs, size_t n)
+ * for the memory of later events' cells ahead, into the next batch's
+ * first events when `ah` knows them (the pipeline's worker: ravt_pipeline_set_ahead;
+ * NULL: not known).  0, or -1 with s->err. */
+static int apply_batch(rav_state *s, const rav_event *evs, size_t n, ravt_pf_ahead *ah, const rav_event *next,
+                       size_t nnext)
 {
 	ravt_model *const m = &s->m;
-	for (size_t k = 0; k < n && k < RAVT_PF_FAR; k++)
+	ravt_pf_ahead none;
+	bool seen = ah && ah->next == evs;
+	if (!ah)
+		ah = &none;
+	for (size_t k = seen ? ah->far : 0; k < n && k < RAVT_PF_FAR; k++)
 		ravt_prefetch_page(m, evs[k].a);
+	for (size_t k = seen ? ah->near : 0; k < n && k < RAVT_PF_NEAR; k++)
+		ravt_prefetch_cell(m, evs[k].a);
+	ravt_pf_ahead_set(ah, next, nnext);
 	for (size_t k = 0; k < n; k++) {
-		if (k + RAVT_PF_FAR < n)
-			ravt_prefetch_page(m, evs[k + RAVT_PF_FAR].a);
-		if (k + RAVT_PF_NEAR < n)
-			ravt_prefetch_cell(m, evs[k + RAVT_PF_NEAR].a);
+		ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a : ah->a[k + RAVT_PF_FAR - n]);
+		ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n]);
 		const rav_event *ev = &evs[k];
 		ravt_touch tc;
 		if (__builtin_expect(ravt_apply(m, ev, &tc) < 0, 0) ||
@@ -188,6 +196,7 @@ typedef struct apply_sink {
 	ravt_sink sink;
 	rav_state *s;
 	atomic_bool failed; /* the worker met an error: the decoder stops */
+	ravt_pf_ahead ahead; /* the worker's: the next slot's first locations */
 } apply_sink;
 
 static void apply_begin(ravt_sink *sink, uint64_t from)
@@ -195,11 +204,18 @@ static void apply_begin(ravt_sink *sink, uint64_t from)
 	(void)sink, (void)from;
 }
 
-static void apply_events(ravt_sink *sink, const rav_event *evs, size_t n)
+static void apply_events_ahead(ravt_sink *sink, const rav_event *evs, size_t n, const rav_event *next,
+                               size_t nnext)
 {
 	apply_sink *as = (apply_sink *)sink;
-	if (!atomic_load_explicit(&as->failed, memory_order_relaxed) && apply_batch(as->s, evs, n) < 0)
+	if (!atomic_load_explicit(&as->failed, memory_order_relaxed) &&
+	    apply_batch(as->s, evs, n, &as->ahead, next, nnext) < 0)
 		atomic_store_explicit(&as->failed, true, memory_order_relaxed);
+}
+
+static void apply_events(ravt_sink *sink, const rav_event *evs, size_t n)
+{
+	apply_events_ahead(sink, evs, n, NULL, 0);
 }
 
 static void apply_end(ravt_sink *sink, uint64_t upto, bool final)
@@ -228,12 +244,13 @@ static int cursor_ended(rav_state *s, uint64_t at, uint64_t target, rav_trace_er
  * the model, the block cache and s->failed / s->err. */
 static int replay_two_threads(rav_state *s, uint64_t target, rav_trace_error *err)
 {
-	apply_sink as = {.sink.ops = &apply_ops, .s = s};
+	apply_sink as = {.sink.ops = &apply_ops, .s = s, .ahead.next = NULL};
 	atomic_init(&as.failed, false);
 	ravt_sink *sinks[1] = {&as.sink};
 	ravt_pipeline *p = ravt_pipeline_new(sinks, 1);
 	if (!p)
 		return 1;
+	ravt_pipeline_set_ahead(p, 0, apply_events_ahead);
 	ravt_sink *ps = ravt_pipeline_sink(p);
 	rav_event evs[SEEK_BATCH];
 	uint64_t next = s->m.pos;
@@ -291,7 +308,7 @@ static int replay_to(rav_state *s, uint64_t target, rav_trace_error *err)
 			evs[n].index = m->pos + n;
 			n++;
 		}
-		if (apply_batch(s, evs, n) < 0) {
+		if (apply_batch(s, evs, n, NULL, NULL, 0) < 0) {
 			if (err)
 				*err = s->err;
 			return -1;

@@ -28,6 +28,10 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
                              ravt_history *history, ravt_budget *budget);
 void ravt_replay_free(ravt_replay *rp);
 ravt_sink *ravt_replay_sink(ravt_replay *rp);
+/* The replay sink's events() with a look at the next call's events, for
+ * its prefetches (pipeline.h: ravt_pipeline_set_ahead). */
+void ravt_replay_events_ahead(ravt_sink *sink, const rav_event *evs, size_t n, const rav_event *next,
+                              size_t nnext);
 /* Keyframes may hold 10 times the trace's size, at least 64 MiB and at
  * most 768 MiB plus the size, and no more than the trace's memory limit
  * (the env variable RAVTRACE_KEYFRAME_MB overrides it); a stream's size

@@ -80,6 +80,8 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 	t->sinks[t->nsinks++] = ravt_tables_sink(t->tables);
 	t->sinks[t->nsinks++] = ravt_replay_sink(t->replay);
 	t->pipe = ravt_pipeline_new(t->sinks, t->nsinks);
+	if (t->pipe)
+		ravt_pipeline_set_ahead(t->pipe, t->nsinks - 1, ravt_replay_events_ahead);
 	return t;
 }
 
