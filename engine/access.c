@@ -624,6 +624,63 @@ IMPL rav_status rav_new_field_impl(rav_heap *h, rav_type t, rav_ref parent, int 
 HOT_ENTRY(rav_status, rav_new_field, (rav_heap * h, rav_type t, rav_ref parent, int field, rav_ref *out), h, t,
 	  parent, field, out)
 
+/* rav_new_root and rav_new_field called by ravioli.h's inline allocation
+ * when it cannot do a recorded call itself (a new page, a hole, a clock
+ * reading or a buffer due, a call site to record): pc is the call site
+ * that inline code records (rav__here, an address inside it), so every
+ * call of one call site of the program carries one site, inline or not.
+ * In stack mode (a backtrace per call) the inline code always comes here,
+ * and the backtrace starts at the program's call, as HOT_ENTRY's does. */
+#if RAV_TRACING
+#define SITE_ENTER_AT(pc)                                                                                \
+	do {                                                                                             \
+		if (rav__site.hold == 0) {                                                               \
+			if (__atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 1)                    \
+				rav__site_enter_traced(pc);                                              \
+			else                                                                             \
+				RAV_TAIL_SITE_ENTER();                                                   \
+		}                                                                                        \
+	} while (0)
+static __attribute__((noinline)) rav_status rav_new_root_traced_at(rav_heap *h, rav_type t, rav_root r, rav_ref *out,
+								    uintptr_t pc)
+{
+	RAV_SAFEPOINT_TRACED(h);
+	SITE_ENTER_AT(pc);
+	return rav_new_root_impl(h, t, r, out, true);
+}
+RAV_API_ENTRY rav_status rav__new_root_at(rav_heap *h, rav_type t, rav_root r, rav_ref *out, uintptr_t pc)
+{
+	if (RAV_UNLIKELY(rav__tracing))
+		return rav_new_root_traced_at(h, t, r, out, pc);
+	return rav_new_root_untraced(h, t, r, out);
+}
+static __attribute__((noinline)) rav_status rav_new_field_traced_at(rav_heap *h, rav_type t, rav_ref parent, int field,
+								     rav_ref *out, uintptr_t pc)
+{
+	RAV_SAFEPOINT_TRACED(h);
+	SITE_ENTER_AT(pc);
+	return rav_new_field_impl(h, t, parent, field, out, true);
+}
+RAV_API_ENTRY rav_status rav__new_field_at(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out,
+					   uintptr_t pc)
+{
+	if (RAV_UNLIKELY(rav__tracing))
+		return rav_new_field_traced_at(h, t, parent, field, out, pc);
+	return rav_new_field_untraced(h, t, parent, field, out);
+}
+#else
+rav_status rav__new_root_at(rav_heap *h, rav_type t, rav_root r, rav_ref *out, uintptr_t pc)
+{
+	(void)pc;
+	return rav_new_root(h, t, r, out);
+}
+rav_status rav__new_field_at(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out, uintptr_t pc)
+{
+	(void)pc;
+	return rav_new_field(h, t, parent, field, out);
+}
+#endif
+
 /* ---- public: fields ---- */
 
 IMPL uintptr_t load_body(rav_ref obj, int field, bool tr)
@@ -1060,7 +1117,7 @@ static void (*const hot_entries[])(void) = {
     (void (*)(void))rav_new_field, (void (*)(void))rav_load,       (void (*)(void))rav_store,
     (void (*)(void))rav_load_ref,  (void (*)(void))rav_move,       (void (*)(void))rav_new_before,
     (void (*)(void))rav_scalar,    (void (*)(void))rav_set_scalar, (void (*)(void))rav_store_ref,
-    (void (*)(void))rav__move_slots,
+    (void (*)(void))rav__move_slots, (void (*)(void))rav__new_root_at, (void (*)(void))rav__new_field_at,
 };
 
 /* Are the hot entry points between the markers in this link? */

@@ -584,11 +584,11 @@ void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *t
  * (record.c) takes the clock, exchanges full buffers and sets the bound
  * again.  rav__tbuf is never NULL: a thread without a buffer points at
  * rav__nobuf (count 0, bound 0), so the fast path tests nothing else. */
-extern _Thread_local rav_evbuf *rav__tbuf;
-extern _Thread_local uint32_t rav__tlimit;
+#define rav__tbuf (rav__rtl.buf) /* (the fields of one thread-local variable: rav-record.h) */
+#define rav__tlimit (rav__rtl.limit)
 /* The count at which the next event needs a clock reading first (records
  * that are not events, call sites and text, move it along). */
-extern _Thread_local uint32_t rav__tclock;
+#define rav__tclock (rav__rtl.clock)
 extern rav_evbuf rav__nobuf;
 
 /* A record's first two words (kind, x) as one 8-byte store where the
@@ -736,18 +736,12 @@ static inline rav_stamp rav__stamp(void)
  * calls bracket their work with RAV_SITE_BEGIN / RAV_SITE_END so the inner
  * calls keep the program's site.  __builtin_return_address must be taken
  * in the public function itself: these are macros for that reason. */
-typedef struct rav_site_state {
-	uintptr_t pc;  /* the call site last recorded (1 in stack mode: always look) */
-	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep */
-	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
-	uint32_t gen;  /* rav__site_gen when pc was recorded */
-	uintptr_t top; /* stack mode: frame 0 of the last stack taken (the live debugger asks) */
-} rav_site_state;
+typedef struct rav__site_state rav_site_state; /* (rav-record.h: read by ravioli.h's inline allocation) */
 /* Counts the times recording was switched on (live sessions begin with
  * recording off): a site recorded under an earlier count may no longer be
  * the thread's, since calls made while nothing recorded did not update it. */
 extern uint32_t rav__site_gen;
-extern _Thread_local rav_site_state rav__site;
+#define rav__site (rav__rtl.site) /* (rav-record.h, struct rav__rec_tls) */
 extern unsigned rav__site_depth; /* 0 no sites, 1 return address, N backtrace frames */
 void rav__site_change(uintptr_t pc);
 /* No call of the program: the thread's heap torn down at its exit. */

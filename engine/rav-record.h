@@ -396,6 +396,29 @@ typedef struct rav_evbuf {
 } rav_evbuf;
 RAV__STATIC_ASSERT(__builtin_offsetof(rav_evbuf, ev) % 16 == 0, "event records must be 16-byte aligned");
 
+/* The recording thread's state, one thread-local variable (rav__rtl,
+ * exported): the engine's emits (rav-private.h) and ravioli.h's inline
+ * traced allocation read it, so its first fields (buf, limit, site.pc,
+ * site.hold) are part of libravioli's ABI; not API.  One variable rather
+ * than four: a program that reaches it from libravioli.so (initial-exec
+ * TLS) loads its offset once for all its fields. */
+struct rav__site_state {
+	uintptr_t pc;  /* the call site last recorded (1 in stack mode: always look) */
+	uint32_t hold; /* > 0: inside a public call whose site its inner calls keep (sites off: always) */
+	uint32_t hash; /* stack mode: hash of the last stack recorded (0: none) */
+	uint32_t gen;  /* rav__site_gen when pc was recorded */
+	uintptr_t top; /* stack mode: frame 0 of the last stack taken (the live debugger asks) */
+};
+struct rav__rec_tls {
+	rav_evbuf *buf;  /* the thread's buffer; never NULL (a static empty one when none) */
+	uint32_t limit;  /* records may go straight into buf while its count is below this */
+	uint32_t clock;  /* the count at which the next event needs a clock reading first */
+	struct rav__site_state site;
+};
+#if defined(__GNUC__)
+extern __thread struct rav__rec_tls rav__rtl;
+#endif
+
 struct rav_snap_heap;
 
 typedef struct rav_recorder {

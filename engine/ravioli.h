@@ -402,8 +402,10 @@ void rav_trace_access(const void *addr, bool write);
  * everything else: a new page, holes to reuse, an occupied slot, a
  * reference raviolo to walk, a bad argument, and every call that records
  * (so recordings, live sessions and call sites are exactly as without
- * them).  Calls that write take the library's path whenever tracing is on;
- * reads (rav_root_get, rav_load_ref, rav_load, rav_scalar) record nothing
+ * them) but one: while a recorder records to a file, rav_new_field's and
+ * rav_new_root's common case records itself, as the library would (the
+ * inline traced allocation, below).  Other calls that write take the
+ * library's path whenever tracing is on; reads (rav_root_get, rav_load_ref, rav_load, rav_scalar) record nothing
  * unless accesses are recorded or a live session runs (the library's own
  * test, rav__hooks_flag), so recording to a file keeps them inline: a
  * program's reads cost what they cost untraced (callgrind, rav-bench
@@ -420,12 +422,16 @@ void rav_trace_access(const void *addr, bool write);
  * languages' bindings reach them as before.
  *
  * They read and write the first words of a heap, struct rav__heap_head (the
- * engine's struct rav_heap begins with it, checked there), and four
+ * engine's struct rav_heap begins with it, checked there), and five
  * variables of the engine (rav__tracing_flag, rav__hooks_flag,
- * rav__refmask, rav__alloc_gate): so that layout is part of the library's
- * ABI (a change to it changes the soname, lib/meson.build), as are rav__move_slots and
- * rav__take_hole.  rav__allocatable, which programs built before the gate
- * read instead, stays exported and kept. */
+ * rav__refmask, rav__alloc_gate, rav__alloc_gate_rec), and the inline
+ * traced allocation the calling thread's recording state (rav__rtl,
+ * rav-record.h: its buffer, its bound, its call site) and its buffer
+ * (rav_evbuf, the RAV_RAW_ALLOC_INTO record): so those layouts are part of
+ * the library's ABI (a change to them changes the soname, lib/meson.build),
+ * as are rav__move_slots, rav__take_hole, rav__new_root_at and
+ * rav__new_field_at.  rav__allocatable, which programs built before the
+ * gate read instead, stays exported and kept. */
 #ifndef RAV_INLINE_FAST
 #if RAV_DEBUG || RAV_VALGRIND
 #define RAV_INLINE_FAST 0
@@ -465,6 +471,10 @@ extern int rav__hooks_flag;                    /* reads have tracing work: take 
  * rav__allocatable (callgrind, rav-bench binary-trees: see engine/types.c,
  * which keeps it in step with both). */
 extern const uint8_t *rav__alloc_gate;
+/* The same for the inline traced allocation below: 1 at index t when a
+ * program may allocate type t, something records and nothing else needs
+ * the library's path (rav__hooks_flag 0); a table of zeros otherwise. */
+extern const uint8_t *rav__alloc_gate_rec;
 /* A cell of type t (fields zero, counted) from h's queued holes (deferred
  * mode); NULL when there is none.  The caller links it as a bump's. */
 extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
@@ -473,6 +483,11 @@ extern rav_cell *rav__take_hole(rav_heap *h, rav_type t);
  * from the stack at every call site; the generations are 0 where the
  * library has no debug checks, which never reads them). */
 extern rav_status rav__move_slots(rav_heap *h, uintptr_t *dst, uintptr_t *src, uint32_t dst_gen, uint32_t src_gen);
+/* rav_new_root and rav_new_field whose call site (recorded when call sites
+ * are) is pc: where the inline traced allocation below hands a call to the
+ * library, with the site it records itself (rav__here). */
+extern rav_status rav__new_root_at(rav_heap *h, rav_type t, rav_root r, rav_ref *out, uintptr_t pc);
+extern rav_status rav__new_field_at(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out, uintptr_t pc);
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type (what programs built
 						  before rav__alloc_gate test; kept, part of the ABI) */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
@@ -566,14 +581,20 @@ RAV__FAST rav_cell *rav__fast_hole(struct rav__heap_head *hh, rav_cell *c, rav_t
 	return c;
 }
 
+/* Whether the gate is open for t: t is allocatable and nothing records. */
+RAV__FAST bool rav__gate_open(rav_type t)
+{
+	return __atomic_load_n(&rav__alloc_gate, __ATOMIC_RELAXED)[t] != 0;
+}
+
 /* Allocate a cell of type t into the empty slot, a bump at the top of h;
- * NULL if that is not the case (the library's path then).  The gate says
- * both "t is allocatable" and "nothing records". */
+ * NULL if that is not the case (the library's path then).  The caller
+ * found the gate open (rav__gate_open). */
 RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 {
 	struct rav__heap_head *hh = (struct rav__heap_head *)h;
 	rav_cell *c;
-	if (!(__atomic_load_n(&rav__alloc_gate, __ATOMIC_RELAXED)[t] && *slot == 0))
+	if (*slot != 0)
 		return NULL;
 	c = hh->bump;
 	if (RAV__LIKELY((uintptr_t)c < (uintptr_t)hh->limit)) {
@@ -591,6 +612,88 @@ RAV__FAST rav_cell *rav__fast_new(rav_heap *h, rav_type t, uintptr_t *slot)
 	*slot = (uintptr_t)c;
 	return c;
 }
+
+/* ---- the inline traced allocation ----
+ *
+ * While a recorder records to a file, the gate is closed for every type,
+ * and an allocation's common case (an empty slot, a bump at the top,
+ * room in the thread's event buffer below its bound, the call site the
+ * thread recorded last) is recorded here, in the program, as the library
+ * records it: one RAV_RAW_ALLOC_INTO record (the cell's alloc, the slot's
+ * store and the back-link), published by the buffer's count, then the
+ * bump.  Everything else goes to the library (rav__new_root_at,
+ * rav__new_field_at) with the call site recorded here: reads that record
+ * (rav__hooks_flag: accesses recorded, a live session's safe points and
+ * debugger), a type the program may not allocate, a new page, holes, a
+ * clock reading or a full buffer (the bound), and a changed call site.
+ * It reads the thread's recording state (rav__rtl, rav-record.h) and
+ * rav__allocatable.  A call site is the address of this code in the
+ * program (rav__here): the symbolizer drops this header's inlined frames
+ * and names the program's line (trace/symbols.c).  Only on x86-64 and
+ * AArch64 (the address is taken with an instruction), and not in a shared
+ * object's code (-fPIC without -fPIE), which would reach rav__rtl through
+ * __tls_get_addr: those record through the library as before. */
+#if RAV_TRACING && defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__)) &&                  \
+	!(defined(__PIC__) && !defined(__PIE__)) && !defined(RAV_NO_TRACED_INLINE)
+#define RAV__TRACED_INLINE 1
+
+/* An address in the program's code, here (a call site: what a return
+ * address would be, the byte before it inside this inlined code). */
+RAV__FAST uintptr_t rav__here(void)
+{
+	uintptr_t pc;
+#if defined(__x86_64__)
+	__asm__ volatile("lea 1f(%%rip), %0\n1:" : "=r"(pc));
+#else
+	__asm__ volatile("adr %0, 1f\n1:" : "=r"(pc));
+#endif
+	return pc;
+}
+
+/* The traced allocation of a cell of type t into the empty slot, from
+ * call site pc, when the gate was closed; NULL: the library's path. */
+RAV__FAST rav_cell *rav__traced_new(rav_heap *h, rav_type t, uintptr_t *slot, uintptr_t pc)
+{
+	struct rav__heap_head *hh = (struct rav__heap_head *)h;
+	struct rav__rec_tls *tl = &rav__rtl;
+	rav_cell *c = hh->bump;
+	rav_evbuf *b;
+	rav_raw_event *e;
+	uint32_t n;
+	/* recording, with no reads' or session's work, an allocatable type;
+	 * an empty slot, a bump, the thread's call site (or a held one, or
+	 * none: call sites off), room under the bound */
+	if (!__atomic_load_n(&rav__alloc_gate_rec, __ATOMIC_RELAXED)[t] || *slot != 0 ||
+	    (uintptr_t)c >= (uintptr_t)hh->limit || (tl->site.pc != pc && tl->site.hold == 0))
+		return NULL;
+	b = tl->buf;
+	n = b->count;
+	if (n >= tl->limit)
+		return NULL;
+	e = &b->ev[n];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		/* kind and x (0) as one 8-byte store */
+		uint64_t kx = RAV_RAW_ALLOC_INTO | (uint32_t)t << 8;
+		__builtin_memcpy(&e->kind, &kx, sizeof kx);
+	}
+#else
+	e->kind = RAV_RAW_ALLOC_INTO | (uint32_t)t << 8;
+	e->x = 0;
+#endif
+	e->a = (uint64_t)(uintptr_t)c;
+	e->b = (uint64_t)(uintptr_t)slot;
+	e->c = 0;
+	/* published after the record (a live reader reads up to count) */
+	__atomic_store_n(&b->count, n + 1, __ATOMIC_RELEASE);
+	c = rav__fast_bump(hh, c, t);
+	c->w[RAV_W_BACK] = (uintptr_t)slot;
+	*slot = (uintptr_t)c;
+	return c;
+}
+#else
+#define RAV__TRACED_INLINE 0
+#endif
 
 /* What a borrow handed to the library's path says about its generation:
  * a build without debug checks never reads it (its check of a borrow is
@@ -627,29 +730,53 @@ RAV__FAST rav_status rav__new_field_fast(rav_heap *h, rav_type t, rav_ref parent
 {
 	rav_ref rav__tmp;
 	rav_cell *c;
-	if (RAV__LIKELY(parent.cell != NULL) && RAV__LIKELY((unsigned)field <= 1) &&
-	    (c = rav__fast_new(h, t, &parent.cell->w[1 + field])) != NULL) {
-		if (out) {
-			out->cell = c;
-			out->gen = ((struct rav__heap_head *)h)->gen;
+	if (RAV__LIKELY(parent.cell != NULL) && RAV__LIKELY((unsigned)field <= 1)) {
+		if (RAV__LIKELY(rav__gate_open(t))) {
+			if ((c = rav__fast_new(h, t, &parent.cell->w[1 + field])) != NULL)
+				goto done;
+		} else if (RAV__TRACED_INLINE) {
+#if RAV__TRACED_INLINE
+			uintptr_t pc = rav__here();
+			if ((c = rav__traced_new(h, t, &parent.cell->w[1 + field], pc)) != NULL)
+				goto done;
+			return rav__put_ref(rav__new_field_at(h, t, RAV__SLOW_REF(parent), field, out ? &rav__tmp : NULL, pc),
+					    &rav__tmp, out);
+#endif
 		}
-		return RAV_OK;
 	}
 	return rav__put_ref((rav_new_field)(h, t, RAV__SLOW_REF(parent), field, out ? &rav__tmp : NULL), &rav__tmp, out);
+done:
+	if (out) {
+		out->cell = c;
+		out->gen = ((struct rav__heap_head *)h)->gen;
+	}
+	return RAV_OK;
 }
 
 RAV__FAST rav_status rav__new_root_fast(rav_heap *h, rav_type t, rav_root r, rav_ref *out)
 {
 	rav_ref rav__tmp;
 	rav_cell *c;
-	if (RAV__LIKELY(h != NULL) && RAV__LIKELY(r != NULL) && (c = rav__fast_new(h, t, (uintptr_t *)r)) != NULL) {
-		if (out) {
-			out->cell = c;
-			out->gen = ((struct rav__heap_head *)h)->gen;
+	if (RAV__LIKELY(h != NULL) && RAV__LIKELY(r != NULL)) {
+		if (RAV__LIKELY(rav__gate_open(t))) {
+			if ((c = rav__fast_new(h, t, (uintptr_t *)r)) != NULL)
+				goto done;
+		} else if (RAV__TRACED_INLINE) {
+#if RAV__TRACED_INLINE
+			uintptr_t pc = rav__here();
+			if ((c = rav__traced_new(h, t, (uintptr_t *)r, pc)) != NULL)
+				goto done;
+			return rav__put_ref(rav__new_root_at(h, t, r, out ? &rav__tmp : NULL, pc), &rav__tmp, out);
+#endif
 		}
-		return RAV_OK;
 	}
 	return rav__put_ref((rav_new_root)(h, t, r, out ? &rav__tmp : NULL), &rav__tmp, out);
+done:
+	if (out) {
+		out->cell = c;
+		out->gen = ((struct rav__heap_head *)h)->gen;
+	}
+	return RAV_OK;
 }
 
 /* rav_new_before's common case: a slot of a root or a reference field

@@ -106,8 +106,8 @@ uint64_t rav_record_seq_last(void)
 void rav_record_session_end(void)
 {
 	__atomic_store_n(&rav__tracing_flag, 0, __ATOMIC_RELEASE);
-	rav__alloc_gate_sync();
 	__atomic_store_n(&rav__hooks_flag, 0, __ATOMIC_RELEASE);
+	rav__alloc_gate_sync();
 }
 
 uint32_t rav_record_epoch(void)

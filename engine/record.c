@@ -37,9 +37,7 @@ const rav_recorder *rav__recorder_ptr;
 uint32_t rav__epoch;
 
 rav_evbuf rav__nobuf; /* count 0, cap 0: never written */
-_Thread_local rav_evbuf *rav__tbuf = &rav__nobuf;
-_Thread_local uint32_t rav__tlimit;
-_Thread_local uint32_t rav__tclock;
+_Thread_local struct rav__rec_tls rav__rtl = { .buf = &rav__nobuf }; /* buffer, bound, clock, site */
 _Thread_local uint32_t rav__tl_epoch;
 _Thread_local unsigned rav__tl_backoff;
 #define tbuf rav__tbuf

@@ -31,7 +31,6 @@
 
 #include "rav-private.h"
 
-_Thread_local rav_site_state rav__site;
 unsigned rav__site_depth;
 uint32_t rav__site_gen;
 bool rav__api_entries_unsure;

@@ -34,6 +34,10 @@ _Static_assert(sizeof(rav_type) == 2, "the gate has one byte per possible rav_ty
 static uint8_t gate_open[1u << 16];
 static const uint8_t gate_shut[1u << 16];
 __attribute__((aligned(64))) const uint8_t *rav__alloc_gate = gate_open;
+/* The gate of ravioli.h's inline traced allocation: rav__allocatable while
+ * something records and nothing else asks for the library's path
+ * (rav__hooks_flag 0: no reads recorded, no live session), shut otherwise. */
+const uint8_t *rav__alloc_gate_rec = gate_shut;
 static type_entry types[RAV_TYPE_MAX];
 static atomic_uint ntypes;
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -61,7 +65,8 @@ static void put(rav_type id, const char *name, rav_field_kind f0, const char *f0
 	__atomic_store_n(&gate_open[id], (uint8_t)allocatable, __ATOMIC_RELAXED);
 }
 
-/* Called after every change of rav__tracing_flag (record.c, record-live.c).
+/* Called after every change of rav__tracing_flag or rav__hooks_flag
+ * (record.c, record-live.c).
  * Two threads switching recording at once (a recorder installed while a
  * session ends) must not leave the gate open while the flag says recording:
  * under the lock, the last call sees the last flag written before it (each
@@ -73,7 +78,9 @@ void rav__alloc_gate_sync(void)
 	static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&gate_lock);
 	bool tracing = __atomic_load_n(&rav__tracing_flag, __ATOMIC_ACQUIRE) != 0;
+	bool hooks = __atomic_load_n(&rav__hooks_flag, __ATOMIC_ACQUIRE) != 0;
 	__atomic_store_n(&rav__alloc_gate, tracing ? gate_shut : gate_open, __ATOMIC_RELEASE);
+	__atomic_store_n(&rav__alloc_gate_rec, tracing && !hooks ? gate_open : gate_shut, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gate_lock);
 }
 
