@@ -627,7 +627,7 @@ HOT_ENTRY(rav_status, rav_new_field, (rav_heap * h, rav_type t, rav_ref parent, 
 /* rav_new_root and rav_new_field called by ravioli.h's inline allocation
  * when it cannot do a recorded call itself (a new page, a hole, a clock
  * reading or a buffer due, a call site to record): pc is the call site
- * that inline code records (rav__here, an address inside it), so every
+ * that code records (its return address, inside the program), so every
  * call of one call site of the program carries one site, inline or not.
  * In stack mode (a backtrace per call) the inline code always comes here,
  * and the backtrace starts at the program's call, as HOT_ENTRY's does. */
