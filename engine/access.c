@@ -630,17 +630,10 @@ HOT_ENTRY(rav_status, rav_new_field, (rav_heap * h, rav_type t, rav_ref parent, 
  * that code records (its return address, inside the program), so every
  * call of one call site of the program carries one site, inline or not.
  * In stack mode (a backtrace per call) the inline code always comes here,
- * and the backtrace starts at the program's call, as HOT_ENTRY's does. */
+ * and the backtrace starts at pc, a return address on the stack (site.c,
+ * site_stack), whether or not the call here was a tail call. */
 #if RAV_TRACING
-#define SITE_ENTER_AT(pc)                                                                                \
-	do {                                                                                             \
-		if (rav__site.hold == 0) {                                                               \
-			if (__atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 1)                    \
-				rav__site_enter_traced(pc);                                              \
-			else                                                                             \
-				RAV_TAIL_SITE_ENTER();                                                   \
-		}                                                                                        \
-	} while (0)
+#define SITE_ENTER_AT(pc) rav__site_enter_traced(pc)
 static __attribute__((noinline)) rav_status rav_new_root_traced_at(rav_heap *h, rav_type t, rav_root r, rav_ref *out,
 								    uintptr_t pc)
 {

@@ -723,7 +723,7 @@ RAV__FAST rav_status rav__put_ref(rav_status s, const rav_ref *tmp, rav_ref *out
  * instructions in the tree builder, 14% more time, objdump and an
  * interleaved A/B).  Its call site is its return address, in the inlined
  * code of this header.  tmp: the borrow, or NULL. */
-static inline __attribute__((noinline)) rav_status rav__traced_new_field(rav_heap *h, rav_type t, rav_ref parent, int field,
+static __attribute__((noinline, unused)) rav_status rav__traced_new_field(rav_heap *h, rav_type t, rav_ref parent, int field,
 									 rav_ref *tmp)
 {
 	uintptr_t pc = (uintptr_t)__builtin_return_address(0);
@@ -737,7 +737,7 @@ static inline __attribute__((noinline)) rav_status rav__traced_new_field(rav_hea
 	return RAV_OK;
 }
 
-static inline __attribute__((noinline)) rav_status rav__traced_new_root(rav_heap *h, rav_type t, rav_root r, rav_ref *tmp)
+static __attribute__((noinline, unused)) rav_status rav__traced_new_root(rav_heap *h, rav_type t, rav_root r, rav_ref *tmp)
 {
 	uintptr_t pc = (uintptr_t)__builtin_return_address(0);
 	rav_cell *c = rav__traced_new(h, t, (uintptr_t *)r, pc);

@@ -310,8 +310,10 @@ def declared(header):
     text = subprocess.run(["cc", "-E", "-P", "-I" + inc, "-"], input="#include <%s>\n" % header,
                           capture_output=True, text=True, check=True).stdout
     # (ravioli.h's inline fast paths, in a build that has them, are
-    # `static inline __attribute__((always_inline, ...))`)
-    inline = set(re.findall(r"static inline(?:\s+__attribute__\(\(.*?\)\))?[^(]*\b(rav_\w+)\s*\(", text))
+    # `static inline __attribute__((always_inline, ...))`, the traced
+    # allocation's entries `static __attribute__((noinline, unused))`:
+    # static, the program's own copies)
+    inline = set(re.findall(r"static(?:\s+inline)?(?:\s+__attribute__\(\(.*?\)\))?[^(]*\b(rav_\w+)\s*\(", text))
     # declarations: a type, then the name and its parameter list
     return set(re.findall(r"[\w*]\s+\**(rav_\w+)\s*\(", text)) - inline
 def exported(so):
