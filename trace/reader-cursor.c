@@ -33,6 +33,11 @@ typedef struct cursor_priv {
 	 * its segment and the merged count (so none is ever thrown away) */
 	uint32_t ia, na;
 	rav_event ahead[EV_AHEAD];
+	/* The file's pages behind its decoders go back in batches
+	 * (ravt_dec_load): a madvise per chunk cost a seek 40-400 us per
+	 * chunk on a VM (TLB flushes).  What a cursor read last, up to a
+	 * batch, stays mapped until a later reader's release or the close. */
+	uint64_t released_to;
 } cursor_priv;
 
 void ravt_cursor_init(ravt_cursor *cur, ravt_reader *rd, uint64_t from)
@@ -43,6 +48,7 @@ void ravt_cursor_init(ravt_cursor *cur, ravt_reader *rd, uint64_t from)
 	cur->error.chunk = -1;
 	cursor_priv *p = calloc(1, sizeof *p);
 	if (p) {
+		p->released_to = UINT64_MAX;
 		p->dctx = ZSTD_createDCtx();
 		if (!p->dctx) {
 			free(p);
@@ -94,6 +100,7 @@ static ravt_dec *decoder_for(ravt_cursor *cur, cursor_priv *p, uint32_t stream)
 		ravt_dec *d = ravt_dec_new(rd, p->dctx);
 		if (!d)
 			return NULL;
+		d->released_to = &p->released_to;
 		pthread_mutex_lock(&rd->lock);
 		ravt_dec_set_stream(d, stream, rd->streams[stream].id);
 		pthread_mutex_unlock(&rd->lock);

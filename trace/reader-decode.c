@@ -387,6 +387,8 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	 * (one fault); the watermark only rises, so that happens once. */
 	if (!d->released_to) {
 		ravt_reader_release_bytes(rd, c->offset + sizeof(ravt_frame), c->stored);
+	} else if (*d->released_to == UINT64_MAX) {
+		*d->released_to = c->offset; /* (a cursor's first chunk) */
 	} else if (c->offset >= *d->released_to + RELEASE_BATCH) {
 		ravt_reader_release_bytes(rd, *d->released_to, c->offset - *d->released_to);
 		*d->released_to = c->offset;

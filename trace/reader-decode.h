@@ -107,9 +107,10 @@ struct ravt_dec {
 	bool limit;     /* the last load passed the trace's memory limit */
 	bool changed;   /* the last load found the file changed under us */
 	bool for_merge; /* its buffers are refused past the memory limit (others' are not) */
-	/* Where its owner has given the file's pages back up to (the merge's,
-	 * which reads the file in about its order: see ravt_dec_load), or
-	 * NULL: each chunk's pages go as soon as it is decompressed. */
+	/* Where its owner has given the file's pages back up to (the merge's
+	 * and a cursor's, which read the file in about its order: see
+	 * ravt_dec_load; UINT64_MAX: from the next chunk loaded on), or NULL:
+	 * each chunk's pages go as soon as it is decompressed. */
 	uint64_t *released_to;
 	bool failed;    /* the last ravt_dec_batch met a bad event (d->why); load again */
 	char why[256];
