@@ -5,10 +5,8 @@
  * it knows in advance.  A shortcut of the life of a free (free.c); the
  * design in full below.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "free-private.h"
 
@@ -92,77 +90,6 @@ static __attribute__((noinline)) const rav_cell *cell_across(const rav_cell *c, 
 	return pg && s >= 1 && s < (long)CELLS ? pg + s : c;
 }
 
-/* ---- the kill's marks: a bit per cell, not a word in it ----
- *
- * Typing each dying cell dead dirties its line; the cells that die above
- * the boundary are never read again (the fill passes over them, the
- * truncation empties their pages), yet each of their lines is written back
- * to memory later: in a list whose cells alternate with a survivor's, half
- * a million write-backs per million freed cells, on top of the fill's.  So
- * in a heap without reference ravioli (nothing in the kill then needs to
- * tell a dead cell by its type: rav__pending_ref_lost does) the kill sets
- * the cell's bit in a bitmap over the pool's range instead, and the fill
- * tests bits: the structure's lines are only read by the kill, and written
- * by the fill where a survivor moves into them.  The bitmap (one bit per
- * cell: 16 bytes per 4 KB page, 64 MB of address space for the default
- * 16 GB pool) is reserved once, untouched until used, and all clear
- * outside a bulk kill: the fill clears what the kill set.  A 32-bit word
- * covers cells of one page only (a page has at least 32 cells, and pages
- * are aligned in the range), so kills of different heaps never share a
- * word.  If it cannot be reserved, the kill types cells dead as before. */
-static _Atomic(uint32_t *) kill_bits;
-
-static uint32_t *kill_bits_get(void)
-{
-	uint32_t *b = atomic_load_explicit(&kill_bits, memory_order_acquire);
-	if (RAV_LIKELY(b != NULL))
-		return b;
-	_Static_assert(RAV_PAGE_CELLS % 32 == 0, "a bitmap word covers one page's cells only");
-	size_t bytes = rav__pool.reserved * (RAV_PAGE_CELLS / 8);
-	void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	uint32_t *expected = NULL;
-	if (!atomic_compare_exchange_strong_explicit(&kill_bits, &expected, (uint32_t *)m, memory_order_acq_rel,
-						     memory_order_acquire)) {
-		munmap(m, bytes); /* another thread's kill reserved it first */
-		return expected;
-	}
-	return (uint32_t *)m;
-}
-
-static inline void bit_set(uint32_t *bits, uint32_t i)
-{
-	bits[i >> 5] |= (uint32_t)1 << (i & 31);
-}
-static inline void bit_clear(uint32_t *bits, uint32_t i)
-{
-	bits[i >> 5] &= ~((uint32_t)1 << (i & 31));
-}
-static inline bool bit_test(const uint32_t *bits, uint32_t i)
-{
-	return bits[i >> 5] >> (i & 31) & 1;
-}
-
-bool rav__kill_marked(const rav_cell *c)
-{
-	const uint32_t *b = atomic_load_explicit(&kill_bits, memory_order_acquire);
-	return b && rav__in_pool(c) && bit_test(b, hole_ix(c));
-}
-
-/* No bit of h's pages is set (outside a kill: rav_assert_expensive). */
-static bool kill_bits_clear(const rav_heap *h)
-{
-	const uint32_t *b = atomic_load_explicit(&kill_bits, memory_order_acquire);
-	if (!b)
-		return true;
-	for (const rav_cell *p = h->first; p; p = (const rav_cell *)p->w[PH_NEXT])
-		for (unsigned k = 0; k < CELLS; k += 32)
-			if (b[hole_ix(p + k) >> 5])
-				return false;
-	return true;
-}
-
 /* Room for hole index n (n + 1 holes). */
 static bool holes_room(rav_heap *h, size_t n)
 {
@@ -181,11 +108,10 @@ static bool holes_room(rav_heap *h, size_t n)
 
 /* Step 3 to the end for rav__kill_whole, as cascade_all_t without recording or
  * runs: sp children wait on the stack, nx (if not NULL) is visited next.
- * Each cell that dies is typed dead (`bits` NULL) or marked in `bits`, and
- * appended to h->holes after the nh already there (on the hole list,
- * typed dead, if the array cannot grow).  Returns the holes in the array. */
-static inline __attribute__((always_inline)) size_t kill_collect_t(rav_heap *h, size_t sp, rav_cell *nx, size_t nh,
-								   uint32_t *bits)
+ * Each cell that dies is typed dead and appended to h->holes after the nh
+ * already there (on the hole list if the array cannot grow).  Returns the
+ * holes in the array. */
+static __attribute__((noinline)) size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 {
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap;
@@ -265,12 +191,8 @@ static inline __attribute__((always_inline)) size_t kill_collect_t(rav_heap *h, 
 			hend = h->holes + h->holes_cap;
 		}
 		rav_assert(rav__in_pool(d));
-		uint32_t ix = (uint32_t)(((uintptr_t)d - base) / RAV_CELL_SIZE);
-		if (bits)
-			bit_set(bits, ix);
-		else
-			d->w[0] = RAV_TYPE_DEAD;
-		*hp++ = ix;
+		d->w[0] = RAV_TYPE_DEAD;
+		*hp++ = (uint32_t)(((uintptr_t)d - base) / RAV_CELL_SIZE);
 	}
 	size_t n = (size_t)(hp - h->holes), done = n - nh;
 	h->st.live_cells -= done;
@@ -279,25 +201,11 @@ static inline __attribute__((always_inline)) size_t kill_collect_t(rav_heap *h, 
 	return n;
 }
 
-static __attribute__((noinline)) size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
-{
-	return kill_collect_t(h, sp, nx, nh, NULL);
-}
-
-/* (the heap holds no reference raviolo: the kill meets none) */
-static __attribute__((noinline)) size_t kill_mark(rav_heap *h, size_t sp, rav_cell *nx, size_t nh, uint32_t *bits)
-{
-	return kill_collect_t(h, sp, nx, nh, bits);
-}
-
 /* fill_holes' walk from the top down to the boundary b: each live cell
  * moves into the newest hole of holes[0, m) below b.  `refs`: the heap may
- * hold reference ravioli.  `bits`: the kill marked its holes there instead
- * of typing them dead (then refs is false).  Returns the moves,
- * *fixups_out their fix-ups. */
+ * hold reference ravioli.  Returns the moves, *fixups_out their fix-ups. */
 static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, boundary b, const uint32_t *holes,
-							      size_t m, bool refs, const uint32_t *bits,
-							      size_t *fixups_out)
+							      size_t m, bool refs, size_t *fixups_out)
 {
 	const char *const base = rav__pool.base;
 	size_t moves = 0, fixups = 0;
@@ -321,8 +229,7 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
 			 * never faults), and the hole a few moves ahead (for
 			 * writing) */
 			rav_prefetch(t - FILL_AHEAD);
-			if (bits ? bit_test(bits, (uint32_t)(((uintptr_t)t - (uintptr_t)base) / RAV_CELL_SIZE))
-				 : cell_type(t) == RAV_TYPE_DEAD) {
+			if (cell_type(t) == RAV_TYPE_DEAD) {
 				t--;
 				continue;
 			}
@@ -333,11 +240,6 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
 			} while (doomed(b, d));
 			if (m >= HOLE_AHEAD)
 				rav_prefetch(hole_at(base, holes[m - HOLE_AHEAD]));
-			if (bits) {
-				rav_assert(bit_test(bits, holes[m]));
-				if (RAV_DEBUG)
-					d->w[0] = RAV_TYPE_DEAD; /* (for move_words' check) */
-			}
 			rav_assert(cell_type(d) == RAV_TYPE_DEAD);
 			if (RAV_UNLIKELY(t == pinned))
 				h->pinned = pinned = d;
@@ -362,30 +264,22 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
  * below the boundary.  The holes to write are known in advance: the one a
  * few moves ahead is prefetched (for writing), so the misses of the holes
  * overlap with each other and with the walk's. */
-static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh, uint32_t *bits)
+static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh)
 {
 	const char *const base = rav__pool.base; /* (once: the moves' stores may alias it) */
 	if (h->dead) {
 		/* holes on the list join the array */
 		size_t nl = h->st.dead_cells;
 		if (!holes_room(h, nh + nl - 1)) {
-			/* out of memory: the ordinary compaction takes them all
-			 * (dead_push types a marked hole dead) */
-			for (size_t k = 0; k < nh; k++) {
-				if (bits)
-					bit_clear(bits, h->holes[k]);
+			/* out of memory: the ordinary compaction takes them all */
+			for (size_t k = 0; k < nh; k++)
 				dead_push(h, hole_at(base, h->holes[k]));
-			}
 			runs_forget(h);
 			rav__compact(h, 0, RAV_COMPACT_FREE);
 			return;
 		}
-		for (rav_cell *c = h->dead; c; c = (rav_cell *)c->w[1]) {
-			uint32_t ix = hole_ix(c);
-			if (bits)
-				bit_set(bits, ix);
-			h->holes[nh++] = ix;
-		}
+		for (rav_cell *c = h->dead; c; c = (rav_cell *)c->w[1])
+			h->holes[nh++] = hole_ix(c);
 		h->dead = h->dead_tail = NULL;
 		h->st.dead_cells = 0;
 	}
@@ -408,25 +302,16 @@ static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh, uint32_
 	if (walk) {
 		/* (two copies: in a heap without reference ravioli, a child's
 		 * back-link is fixed without reading the child's type) */
-		if (bits)
-			moves = fill_walk(h, b, holes, nh, false, bits, &fixups);
-		else if (h->st.ref_cells == 0)
-			moves = fill_walk(h, b, holes, nh, false, NULL, &fixups);
+		if (h->st.ref_cells == 0)
+			moves = fill_walk(h, b, holes, nh, false, &fixups);
 		else
-			moves = fill_walk(h, b, holes, nh, true, NULL, &fixups);
+			moves = fill_walk(h, b, holes, nh, true, &fixups);
 	}
 	h->st.moves += moves;
 	h->st.fixups += fixups;
 	h->gen += (uint32_t)moves;
 	rav__truncate_to(h, b, true);
 	rav__clear_boundary(h);
-	if (bits) {
-		/* the marks, all of them clear again (the array is read in
-		 * order, the bitmap's words are few and near each other) */
-		for (size_t i = 0; i < nh; i++)
-			bit_clear(bits, holes[i]);
-	}
-	rav_assert_expensive(kill_bits_clear(h));
 	if (h->holes_cap > HOLES_KEEP) {
 		free(h->holes);
 		h->holes = NULL;
@@ -447,15 +332,8 @@ size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
 	size_t nh = 0, nl = h->st.dead_cells;
 	if (rav__pool.reserved > ((size_t)1 << 32) / CELLS || !holes_room(h, nl - 1))
 		return finished ? 0 : rav__cascade_rest(h, sp, nx); /* (the ordinary compaction follows) */
-	/* marks instead of dead types where nothing needs the types (see
-	 * kill_bits) */
-	uint32_t *bits = h->st.ref_cells == 0 ? kill_bits_get() : NULL;
-	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2]) {
-		uint32_t ix = hole_ix(c);
-		if (bits)
-			bit_set(bits, ix);
-		h->holes[nh++] = ix;
-	}
+	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2])
+		h->holes[nh++] = hole_ix(c);
 	rav_assert(nh == nl);
 	h->dead = h->dead_tail = NULL;
 	h->st.dead_cells = 0;
@@ -463,9 +341,9 @@ size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
 	size_t killed = 0;
 	if (!finished) {
 		size_t before = h->st.frees;
-		nh = bits ? kill_mark(h, sp, nx, nh, bits) : kill_collect(h, sp, nx, nh);
+		nh = kill_collect(h, sp, nx, nh);
 		killed = (size_t)(h->st.frees - before);
 	}
-	fill_holes(h, nh, bits);
+	fill_holes(h, nh);
 	return killed;
 }
