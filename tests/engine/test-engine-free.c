@@ -1200,6 +1200,102 @@ static void t_bulk_strides(void)
 	CHECK_HEAP(h);
 }
 
+/* The list hanging from field f of `pair` holds n values, n - 1 down to 0
+ * from its head (pushed with rav_new_before, 0 first). */
+static void check_chain(rav_heap *h, rav_ref pair, int f, size_t n)
+{
+	rav_ref cur = rav_load_ref(h, pair, f);
+	for (size_t i = n; i-- > 0;) {
+		CHECK(!rav_ref_is_null(cur));
+		CHECK_EQ(rav_load(h, cur, 0), i);
+		cur = rav_load_ref(h, cur, 1);
+	}
+	CHECK(rav_ref_is_null(cur));
+}
+
+/* A bulk kill in pages that arrived in a message (their cells join the
+ * heap as the message laid them out): two lists built interleaved in a
+ * message under a pair, sent and received, then a list of the heap's own
+ * pushed above them; one of the two let go of whole by clearing its field
+ * (kill_whole among survivors: below the arrival's survivors, and with the
+ * heap's own list at the top, which the fill moves down into the holes),
+ * in immediate mode, in deferred mode (rav_compact in small steps) and
+ * with a reference raviolo in the heap (the typed fill).  Every cell of
+ * the list freed, the survivors intact and in order, the heap whole. */
+static void t_bulk_arrived(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), r = rav_root_new(h), own = rav_root_new(h), shared = rav_root_new(h);
+	rav_channel *ch = rav_channel_new();
+	CHECK(ch);
+	build_list(h, keep, 50);
+	const size_t n = 1500, nown = 700;
+	for (int variant = 0; variant < 3; variant++) {
+		const bool deferred = variant == 1, refs = variant == 2;
+		rav_msg *m = rav_msg_new();
+		CHECK(m);
+		rav_heap *mh = rav_msg_heap(m);
+		rav_ref pair, x;
+		CHECK_OK(rav_new_root(mh, T_PAIR, rav_msg_root(m), &pair));
+		for (size_t i = 0; i < n; i++)
+			for (int f = 0; f < 2; f++) {
+				CHECK_OK(rav_new_before(mh, T_NODE, rav_field_slot(pair, f), 1, &x));
+				rav_store(mh, x, 0, i);
+			}
+		CHECK_OK(rav_send(ch, m));
+		CHECK_OK(rav_recv(ch, h, r));
+		CHECK_HEAP(h);
+		for (size_t i = 0; i < nown; i++) {
+			CHECK_OK(rav_new_before(h, T_NODE, rav_root_slot(own), 1, &x));
+			rav_store(h, x, 0, nown - 1 - i);
+		}
+		if (refs) {
+			/* a second referrer of a cell of the surviving list */
+			CHECK_OK(rav_root_set(h, shared, rav_load_ref(h, rav_load_ref(h, rav_root_get(h, r), 1), 1)));
+			CHECK_EQ(stats(h).ref_cells, 1);
+		}
+		pair = rav_root_get(h, r);
+		check_chain(h, pair, 0, n);
+		check_chain(h, pair, 1, n);
+		rav_stats s1 = stats(h);
+		if (deferred)
+			rav_set_free_mode(h, RAV_FREE_DEFERRED);
+		CHECK_OK(rav_clear_ref(h, pair, 0));
+		if (deferred) {
+			while (rav_compact(h, 64) != 0)
+				;
+			rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
+		}
+		rav_stats s2 = stats(h);
+		CHECK_EQ(s2.frees - s1.frees, n);
+		CHECK_EQ(s2.live_cells, s1.live_cells - n);
+		CHECK_EQ(s2.dead_cells, 0);
+		CHECK(s2.moves > s1.moves); /* the heap's own list came down */
+		CHECK_HEAP(h);
+		pair = rav_root_get(h, r);
+		CHECK(rav_ref_is_null(rav_load_ref(h, pair, 0)));
+		check_chain(h, pair, 1, n);
+		check_list(h, own, nown);
+		check_list(h, keep, 50);
+		if (refs) {
+			CHECK_EQ(rav_load(h, rav_root_get(h, shared), 0), n - 2);
+			CHECK_OK(rav_root_clear(h, shared));
+		}
+		CHECK_OK(rav_root_clear(h, r));
+		CHECK_OK(rav_root_clear(h, own));
+		CHECK_EQ(stats(h).live_cells, s1.live_cells - 2 * n - 1 - nown - (refs ? 1 : 0));
+		CHECK_HEAP(h);
+	}
+	rav_channel_free(ch);
+	rav_root_free(h, shared);
+	rav_root_free(h, own);
+	rav_root_free(h, r);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 /* ---- random kills against a model (free.c, kill_whole) ----
  *
  * Structures of many shapes, grown a node at a time in random order (so
@@ -1481,6 +1577,7 @@ static const rav_test_case cases[] = {
 	{ "top-cascade", t_top_cascade },
 	{ "top-any-order", t_top_any_order },
 	{ "bulk-strides", t_bulk_strides },
+	{ "bulk-arrived", t_bulk_arrived },
 	{ "kill-random", t_kill_random },
 	{ "foreign-thread", t_foreign_thread },
 	{ "pool-defaults", t_pool_defaults },
