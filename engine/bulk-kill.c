@@ -5,10 +5,8 @@
  * it knows in advance.  A shortcut of the life of a free (free.c); the
  * design in full below.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "free-private.h"
 
@@ -94,77 +92,6 @@ static __attribute__((noinline)) const rav_cell *cell_across(const rav_cell *c, 
 	return pg && s >= 1 && s < (long)CELLS ? pg + s : c;
 }
 
-/* ---- the kill's marks: a bit per cell, not a word in it ----
- *
- * Typing each dying cell dead dirties its line; the cells that die above
- * the boundary are never read again (the fill passes over them, the
- * truncation empties their pages), yet each of their lines is written back
- * to memory later: in a list whose cells alternate with a survivor's, half
- * a million write-backs per million freed cells, on top of the fill's.  So
- * in a heap without reference ravioli (nothing in the kill then needs to
- * tell a dead cell by its type: rav__pending_ref_lost does) the kill sets
- * the cell's bit in a bitmap over the pool's range instead, and the fill
- * tests bits: the structure's lines are only read by the kill, and written
- * by the fill where a survivor moves into them.  The bitmap (one bit per
- * cell: 16 bytes per 4 KB page, 64 MB of address space for the default
- * 16 GB pool) is reserved once, untouched until used, and all clear
- * outside a bulk kill: the fill clears what the kill set.  A 32-bit word
- * covers cells of one page only (a page has at least 32 cells, and pages
- * are aligned in the range), so kills of different heaps never share a
- * word.  If it cannot be reserved, the kill types cells dead as before. */
-static _Atomic(uint32_t *) kill_bits;
-
-static uint32_t *kill_bits_get(void)
-{
-	uint32_t *b = atomic_load_explicit(&kill_bits, memory_order_acquire);
-	if (RAV_LIKELY(b != NULL))
-		return b;
-	_Static_assert(RAV_PAGE_CELLS % 32 == 0, "a bitmap word covers one page's cells only");
-	size_t bytes = rav__pool.reserved * (RAV_PAGE_CELLS / 8);
-	void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	uint32_t *expected = NULL;
-	if (!atomic_compare_exchange_strong_explicit(&kill_bits, &expected, (uint32_t *)m, memory_order_acq_rel,
-						     memory_order_acquire)) {
-		munmap(m, bytes); /* another thread's kill reserved it first */
-		return expected;
-	}
-	return (uint32_t *)m;
-}
-
-static inline void bit_set(uint32_t *bits, uint32_t i)
-{
-	bits[i >> 5] |= (uint32_t)1 << (i & 31);
-}
-static inline void bit_clear(uint32_t *bits, uint32_t i)
-{
-	bits[i >> 5] &= ~((uint32_t)1 << (i & 31));
-}
-static inline bool bit_test(const uint32_t *bits, uint32_t i)
-{
-	return bits[i >> 5] >> (i & 31) & 1;
-}
-
-bool rav__kill_marked(const rav_cell *c)
-{
-	const uint32_t *b = atomic_load_explicit(&kill_bits, memory_order_acquire);
-	return b && rav__in_pool(c) && bit_test(b, hole_ix(c));
-}
-
-/* No bit of h's pages is set (outside a kill: rav_assert_expensive). */
-static bool kill_bits_clear(const rav_heap *h)
-{
-	const uint32_t *b = atomic_load_explicit(&kill_bits, memory_order_acquire);
-	if (!b)
-		return true;
-	for (const rav_cell *p = h->first; p; p = (const rav_cell *)p->w[PH_NEXT])
-		for (unsigned k = 0; k < CELLS; k += 32)
-			if (b[hole_ix(p + k) >> 5])
-				return false;
-	return true;
-}
-
 /* Room for hole index n (n + 1 holes). */
 static bool holes_room(rav_heap *h, size_t n)
 {
@@ -183,11 +110,10 @@ static bool holes_room(rav_heap *h, size_t n)
 
 /* Step 3 to the end for rav__kill_whole, as cascade_all_t without recording or
  * runs: sp children wait on the stack, nx (if not NULL) is visited next.
- * Each cell that dies is typed dead (`bits` NULL) or marked in `bits`, and
- * appended to h->holes after the nh already there (on the hole list,
- * typed dead, if the array cannot grow).  Returns the holes in the array. */
-static inline __attribute__((always_inline)) size_t kill_collect_t(rav_heap *h, size_t sp, rav_cell *nx, size_t nh,
-								   uint32_t *bits)
+ * Each cell that dies is typed dead and appended to h->holes after the nh
+ * already there (on the hole list if the array cannot grow).  Returns the
+ * holes in the array. */
+static __attribute__((noinline)) size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
 {
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap;
@@ -267,12 +193,8 @@ static inline __attribute__((always_inline)) size_t kill_collect_t(rav_heap *h, 
 			hend = h->holes + h->holes_cap;
 		}
 		rav_assert(rav__in_pool(d));
-		uint32_t ix = (uint32_t)(((uintptr_t)d - base) / RAV_CELL_SIZE);
-		if (bits)
-			bit_set(bits, ix);
-		else
-			d->w[0] = RAV_TYPE_DEAD;
-		*hp++ = ix;
+		d->w[0] = RAV_TYPE_DEAD;
+		*hp++ = (uint32_t)(((uintptr_t)d - base) / RAV_CELL_SIZE);
 	}
 	size_t n = (size_t)(hp - h->holes), done = n - nh;
 	h->st.live_cells -= done;
@@ -281,81 +203,17 @@ static inline __attribute__((always_inline)) size_t kill_collect_t(rav_heap *h, 
 	return n;
 }
 
-static __attribute__((noinline)) size_t kill_collect(rav_heap *h, size_t sp, rav_cell *nx, size_t nh)
-{
-	return kill_collect_t(h, sp, nx, nh, NULL);
-}
-
-/* (the heap holds no reference raviolo: the kill meets none) */
-static __attribute__((noinline)) size_t kill_mark(rav_heap *h, size_t sp, rav_cell *nx, size_t nh, uint32_t *bits)
-{
-	return kill_collect_t(h, sp, nx, nh, bits);
-}
-
-/* The marked fill's move of live t (above the boundary b) into hole d,
- * writing nothing into a cell above the boundary where it can help it: a
- * child of t that lies above the boundary is live and unvisited (one the
- * walk had moved would have made t's field name its new place), so it
- * moves later in this walk and takes its new back-link then; the one fix
- * waiting is (*pc, *pb), written into its cell only if another must wait
- * instead (two such children).  With the kill's marks, a structure built
- * parent first among survivors leaves every line above the boundary
- * clean: nothing to write back to memory from the cells that die there.
- * Returns the fix-ups (those waiting counted). */
-static inline __attribute__((always_inline)) unsigned move_clean(rav_cell *t, rav_cell *d, boundary b, rav_cell **pc,
-								 uintptr_t *pb)
-{
-	unsigned mask = type_refmask(cell_type(t));
-	rav_cell *c0 = (rav_cell *)t->w[1], *c1 = (rav_cell *)t->w[2];
-	if (RAV_UNLIKELY(c0 == t || c1 == t)) {
-		rav_assert(t != *pc); /* (its own field is its one referrer) */
-		return move_words_nr(t, d, false);
-	}
-	uintptr_t back = t->w[RAV_W_BACK];
-	if (t == *pc) {
-		back = *pb;
-		*pc = NULL;
-	}
-	unsigned fixups = 0;
-	for (int f = 0; f < 2; f++) {
-		rav_cell *c = f ? c1 : c0;
-		if (!(mask & (1u << f)) || !c)
-			continue;
-		fixups++;
-		if (doomed(b, c)) {
-			if (*pc)
-				(*pc)->w[RAV_W_BACK] = *pb;
-			*pc = c;
-			*pb = (uintptr_t)&d->w[1 + f];
-		} else {
-			c->w[RAV_W_BACK] = (uintptr_t)&d->w[1 + f];
-		}
-	}
-	move_words_only(t, d, false);
-	d->w[RAV_W_BACK] = back;
-	if (back) {
-		*(uintptr_t *)back = (uintptr_t)d;
-		fixups++;
-	}
-	return fixups;
-}
-
 /* fill_holes' walk from the top down to the boundary b: each live cell
  * moves into the newest hole of holes[0, m) below b.  `refs`: the heap may
- * hold reference ravioli.  `bits`: the kill marked its holes there instead
- * of typing them dead (then refs is false).  Returns the moves,
- * *fixups_out their fix-ups. */
+ * hold reference ravioli.  Returns the moves, *fixups_out their fix-ups. */
 static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, boundary b, const uint32_t *holes,
-							      size_t m, bool refs, const uint32_t *bits,
-							      size_t *fixups_out)
+							      size_t m, bool refs, size_t *fixups_out)
 {
 	const char *const base = rav__pool.base;
 	size_t moves = 0, fixups = 0;
 	rav_cell *pinned = h->pinned;
 	rav_cell *page = h->top_page;
 	rav_cell *t = &page[h->top - 1];
-	rav_cell *pend = NULL; /* (move_clean) */
-	uintptr_t pend_back = 0;
 	for (size_t a = m < HOLE_AHEAD ? m : HOLE_AHEAD; a > 0; a--)
 		rav_prefetch(hole_at(base, holes[m - a]));
 	for (;;) {
@@ -373,8 +231,7 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
 			 * never faults), and the hole a few moves ahead (for
 			 * writing) */
 			rav_prefetch(t - FILL_AHEAD);
-			if (bits ? bit_test(bits, (uint32_t)(((uintptr_t)t - (uintptr_t)base) / RAV_CELL_SIZE))
-				 : cell_type(t) == RAV_TYPE_DEAD) {
+			if (cell_type(t) == RAV_TYPE_DEAD) {
 				t--;
 				continue;
 			}
@@ -385,19 +242,11 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
 			} while (doomed(b, d));
 			if (m >= HOLE_AHEAD)
 				rav_prefetch(hole_at(base, holes[m - HOLE_AHEAD]));
-			if (bits) {
-				rav_assert(bit_test(bits, holes[m]));
-				if (RAV_DEBUG)
-					d->w[0] = RAV_TYPE_DEAD; /* (for move_words' check) */
-			}
 			rav_assert(cell_type(d) == RAV_TYPE_DEAD);
 			if (RAV_UNLIKELY(t == pinned))
 				h->pinned = pinned = d;
 			/* (t's page: rav__truncate_to) */
-			if (bits)
-				fixups += move_clean(t, d, b, &pend, &pend_back);
-			else
-				fixups += refs ? move_words_t(t, d, false, false) : move_words_nr(t, d, false);
+			fixups += refs ? move_words_t(t, d, false, false) : move_words_nr(t, d, false);
 			moves++;
 			t--;
 		}
@@ -406,9 +255,6 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
 		page = (rav_cell *)page->w[PH_PREV];
 		t = &page[CELLS - 1];
 	}
-	rav_assert(pend == NULL); /* (every live cell above the boundary moved) */
-	if (RAV_UNLIKELY(pend != NULL))
-		pend->w[RAV_W_BACK] = pend_back;
 	*fixups_out = fixups;
 	return moves;
 }
@@ -420,30 +266,22 @@ static inline __attribute__((always_inline)) size_t fill_walk(rav_heap *h, bound
  * below the boundary.  The holes to write are known in advance: the one a
  * few moves ahead is prefetched (for writing), so the misses of the holes
  * overlap with each other and with the walk's. */
-static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh, uint32_t *bits)
+static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh)
 {
 	const char *const base = rav__pool.base; /* (once: the moves' stores may alias it) */
 	if (h->dead) {
 		/* holes on the list join the array */
 		size_t nl = h->st.dead_cells;
 		if (!holes_room(h, nh + nl - 1)) {
-			/* out of memory: the ordinary compaction takes them all
-			 * (dead_push types a marked hole dead) */
-			for (size_t k = 0; k < nh; k++) {
-				if (bits)
-					bit_clear(bits, h->holes[k]);
+			/* out of memory: the ordinary compaction takes them all */
+			for (size_t k = 0; k < nh; k++)
 				dead_push(h, hole_at(base, h->holes[k]));
-			}
 			runs_forget(h);
 			rav__compact(h, 0, RAV_COMPACT_FREE);
 			return;
 		}
-		for (rav_cell *c = h->dead; c; c = (rav_cell *)c->w[1]) {
-			uint32_t ix = hole_ix(c);
-			if (bits)
-				bit_set(bits, ix);
-			h->holes[nh++] = ix;
-		}
+		for (rav_cell *c = h->dead; c; c = (rav_cell *)c->w[1])
+			h->holes[nh++] = hole_ix(c);
 		h->dead = h->dead_tail = NULL;
 		h->st.dead_cells = 0;
 	}
@@ -466,25 +304,16 @@ static __attribute__((noinline)) void fill_holes(rav_heap *h, size_t nh, uint32_
 	if (walk) {
 		/* (two copies: in a heap without reference ravioli, a child's
 		 * back-link is fixed without reading the child's type) */
-		if (bits)
-			moves = fill_walk(h, b, holes, nh, false, bits, &fixups);
-		else if (h->st.ref_cells == 0)
-			moves = fill_walk(h, b, holes, nh, false, NULL, &fixups);
+		if (h->st.ref_cells == 0)
+			moves = fill_walk(h, b, holes, nh, false, &fixups);
 		else
-			moves = fill_walk(h, b, holes, nh, true, NULL, &fixups);
+			moves = fill_walk(h, b, holes, nh, true, &fixups);
 	}
 	h->st.moves += moves;
 	h->st.fixups += fixups;
 	h->gen += (uint32_t)moves;
 	rav__truncate_to(h, b, true);
 	rav__clear_boundary(h);
-	if (bits) {
-		/* the marks, all of them clear again (the array is read in
-		 * order, the bitmap's words are few and near each other) */
-		for (size_t i = 0; i < nh; i++)
-			bit_clear(bits, holes[i]);
-	}
-	rav_assert_expensive(kill_bits_clear(h));
 	if (h->holes_cap > HOLES_KEEP) {
 		free(h->holes);
 		h->holes = NULL;
@@ -505,15 +334,8 @@ size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
 	size_t nh = 0, nl = h->st.dead_cells;
 	if (rav__pool.reserved > ((size_t)1 << 32) / CELLS || !holes_room(h, nl - 1))
 		return finished ? 0 : rav__cascade_rest(h, sp, nx); /* (the ordinary compaction follows) */
-	/* marks instead of dead types where nothing needs the types (see
-	 * kill_bits) */
-	uint32_t *bits = h->st.ref_cells == 0 ? kill_bits_get() : NULL;
-	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2]) {
-		uint32_t ix = hole_ix(c);
-		if (bits)
-			bit_set(bits, ix);
-		h->holes[nh++] = ix;
-	}
+	for (rav_cell *c = h->dead_tail; c; c = (rav_cell *)c->w[2])
+		h->holes[nh++] = hole_ix(c);
 	rav_assert(nh == nl);
 	h->dead = h->dead_tail = NULL;
 	h->st.dead_cells = 0;
@@ -521,9 +343,9 @@ size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished)
 	size_t killed = 0;
 	if (!finished) {
 		size_t before = h->st.frees;
-		nh = bits ? kill_mark(h, sp, nx, nh, bits) : kill_collect(h, sp, nx, nh);
+		nh = kill_collect(h, sp, nx, nh);
 		killed = (size_t)(h->st.frees - before);
 	}
-	fill_holes(h, nh, bits);
+	fill_holes(h, nh);
 	return killed;
 }

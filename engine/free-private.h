@@ -47,9 +47,5 @@ void rav__clear_boundary(rav_heap *h);
 void rav__truncate_to(rav_heap *h, rav_top_region b, bool trimmed);
 /* bulk-kill.c: after the top cascade gave up (cascade.c, cascade_whole). */
 size_t rav__kill_whole(rav_heap *h, size_t sp, rav_cell *nx, bool finished);
-/* bulk-kill.c: whether c is a hole the bulk kill marked in its bitmap
- * instead of typing it dead (a cell above the boundary keeps its words
- * until truncate.c empties its page; memcheck's view of it, RAV_VALGRIND). */
-bool rav__kill_marked(const rav_cell *c);
 
 #endif /* RAV_FREE_PRIVATE_H */

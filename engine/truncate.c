@@ -98,7 +98,7 @@ void rav__truncate_to(rav_heap *h, rav_top_region b, bool trimmed)
 		unsigned plo = p == b.page ? b.index : 1, phi = p == emptied ? top0 : CELLS;
 		for (unsigned k = plo; k < phi; k++) {
 			VG_OPEN(&p[k], RAV_CELL_SIZE);
-			if (!trimmed || cell_type(&p[k]) == RAV_TYPE_DEAD || rav__kill_marked(&p[k]))
+			if (!trimmed || cell_type(&p[k]) == RAV_TYPE_DEAD)
 				VG_CELL_FREE(&p[k]);
 			else
 				VG_CLOSE(&p[k], RAV_CELL_SIZE);
