@@ -81,4 +81,65 @@ static inline void bench_list_pop(rav_heap *h, rav_root b)
 		OK(rav_move(h, rav_root_slot(b), rav_field_slot(head, 1)));
 }
 
+/* ---- the churn step (bench-churn.c's churn and threads, churn-probe.c,
+ * threads-probe.c): one definition, so the probes count what rav-bench
+ * times.  A step frees the head of a random list and pushes a new node on
+ * another; the deferred mode compacts every BENCH_DEFERRED_EVERY steps.
+ * The probes wrap these in noinline functions of their own (callgrind's
+ * --toggle-collect needs a function to toggle on). ---- */
+
+enum { BENCH_DEFERRED_EVERY = 256 };
+
+/* `steps` ravioli churn steps on lists roots[0..lists) of heap h; step i
+ * pushes payload i.  push_moves: push with bench_list_push_moves (through
+ * the empty root `scratch`).  Leaves h in immediate mode. */
+static inline void bench_churn_rav_steps(rav_heap *h, rav_type t, rav_root *roots, rav_root scratch, size_t lists,
+					 size_t steps, uint64_t *rngp, bool deferred, bool push_moves)
+{
+	uint64_t rng = *rngp;
+	if (deferred)
+		rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	for (size_t i = 0; i < steps; i++) {
+		bench_list_pop(h, roots[bench_rand(&rng) % lists]);
+		if (push_moves)
+			bench_list_push_moves(h, t, roots[bench_rand(&rng) % lists], scratch, i);
+		else
+			bench_list_push(h, t, roots[bench_rand(&rng) % lists], scratch, i);
+		if (deferred && i % BENCH_DEFERRED_EVERY == BENCH_DEFERRED_EVERY - 1)
+			rav_compact(h, 0);
+	}
+	if (deferred)
+		rav_set_free_mode(h, RAV_FREE_IMMEDIATE); /* compacts what is left */
+	*rngp = rng;
+}
+
+/* The same steps with malloc: free the head of a random list (if any),
+ * push a new node (value i) on another; through function pointers, as
+ * rav-bench calls every allocator. */
+static inline void bench_churn_malloc_steps(mnode **heads, size_t lists, size_t steps, uint64_t *rngp,
+					    void *(*malloc_fn)(size_t), void (*free_fn)(void *))
+{
+	uint64_t rng = *rngp;
+	for (size_t i = 0; i < steps; i++) {
+		size_t b = bench_rand(&rng) % lists;
+		mnode *n = heads[b];
+		if (n) {
+			heads[b] = n->next;
+			free_fn(n);
+		}
+		b = bench_rand(&rng) % lists;
+		n = malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = heads[b];
+		heads[b] = n;
+	}
+	*rngp = rng;
+}
+
+/* The lists' count for `live` nodes (1000 nodes a list, at least 16). */
+static inline size_t bench_churn_lists(size_t live)
+{
+	return live / 1000 < 16 ? 16 : live / 1000;
+}
+
 #endif /* BENCH_COMMON_H */
