@@ -19,8 +19,10 @@
  * once (wall scaling low, cpu_scaling near 1) from threads slowing each
  * other down (both low: shared cache lines, or cache and memory
  * bandwidth).  The same for every implementation: the threads build their
- * lists, then start their steps together at a barrier; the time is from
- * the first one's start to the last one's end; the threads are not pinned
+ * lists, then start their steps together at a barrier (theirs only: the
+ * main thread waits in pthread_join); the time is from the first one's
+ * start to the last one's end; neither tears its lists down before both
+ * finished their steps (a second barrier); the threads are not pinned
  * (the host's scheduler places them, as it would a program's).  Between
  * runs, the process settles (settle_pool): the engine's pool gives
  * memory a run freed back to the OS from a thread of its own after a
@@ -244,7 +246,9 @@ static double threads_once(void *arg)
 	thread_run runs[2];
 	pthread_t th[2];
 	pthread_barrier_t start, done;
-	pthread_barrier_init(&start, NULL, c->threads + 1);
+	/* (the workers only: a main thread woken at the start would be a third
+	 * runnable thread on a two-core host just when both workers start) */
+	pthread_barrier_init(&start, NULL, c->threads);
 	pthread_barrier_init(&done, NULL, c->threads);
 	for (unsigned k = 0; k < c->threads; k++) {
 		runs[k].s = c->proto;
@@ -254,7 +258,6 @@ static double threads_once(void *arg)
 		if (pthread_create(&th[k], NULL, churn_thread, &runs[k]) != 0)
 			bench_die("pthread_create");
 	}
-	pthread_barrier_wait(&start);
 	double begin = 0, end = 0, cpu = 0;
 	for (unsigned k = 0; k < c->threads; k++) {
 		pthread_join(th[k], NULL);
