@@ -142,4 +142,40 @@ static inline size_t bench_churn_lists(size_t live)
 	return live / 1000 < 16 ? 16 : live / 1000;
 }
 
+/* ---- binary-trees' ravioli side (bench-classic.c's bt_once, tree-probe.c):
+ * a tree of depth d built depth first into empty fields (no cell moves
+ * while building), and the check that counts its nodes.  Plain static
+ * functions (unused where a file does not call them), not inline: gcc
+ * inlines an inline function's recursion into itself, which would change
+ * the code rav-bench times. ---- */
+
+/* The children of parent, each a tree of depth `depth`. */
+static __attribute__((unused)) void bench_bt_children(rav_heap *h, rav_type t, rav_ref parent, int depth)
+{
+	for (int f = 0; f < 2; f++) {
+		rav_ref n;
+		OK(rav_new_field(h, t, parent, f, &n));
+		if (depth > 0)
+			bench_bt_children(h, t, n, depth - 1);
+	}
+}
+
+/* A tree of depth `depth` into the empty root r. */
+static __attribute__((unused)) void bench_bt_build(rav_heap *h, rav_type t, rav_root r, int depth)
+{
+	rav_ref n;
+	OK(rav_new_root(h, t, r, &n));
+	if (depth > 0)
+		bench_bt_children(h, t, n, depth - 1);
+}
+
+/* The nodes of the tree at n. */
+static __attribute__((unused)) uint64_t bench_bt_check(rav_heap *h, rav_ref n)
+{
+	rav_ref l = rav_load_ref(h, n, 0);
+	if (rav_ref_is_null(l))
+		return 1;
+	return 1 + bench_bt_check(h, l) + bench_bt_check(h, rav_load_ref(h, n, 1));
+}
+
 #endif /* BENCH_COMMON_H */
