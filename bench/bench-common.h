@@ -1,5 +1,8 @@
-/* bench-common.h - what the allocator workloads share: the malloc node,
- * the ravioli types, error handling and the list push of a ravioli list.
+/* bench-common.h - what the allocator workloads and their probes share:
+ * the malloc node, the ravioli types, error handling, the push and pop of
+ * a ravioli list, the churn step (rav-bench's churn and threads rows,
+ * churn-probe, threads-probe) and binary-trees' ravioli build and check
+ * (rav-bench, tree-probe).
  *
  * The malloc versions use 32-byte nodes (the raviolo size) so both sides
  * allocate the same bytes.  Ravioli programs cannot hold raw pointers
