@@ -16,7 +16,11 @@
  * what the engine counts of the pool traffic during the steps: each
  * thread's pages acquired and released (rav_heap_stats) and the page
  * operations that took the shared pool's lock (rav_pool_stats, all threads
- * together); a churn in steady state takes none.  It also prints each
+ * together); a churn in steady state takes none.  And what the kernel did
+ * to each thread during its steps (getrusage RUSAGE_THREAD): page faults
+ * (none in steady state: the pool committed the pages when the lists were
+ * built) and context switches (voluntary: none, the steps make no system
+ * call; involuntary: the host's other work).  It also prints each
  * thread's wall and CPU time per step, and the scaling of one run against
  * the same run with one thread is the same ratio as rav-bench's (for
  * timing, use rav-bench: this is for counting).  `mi` runs bench-churn.c's
