@@ -5,7 +5,7 @@
  * one free and one malloc; for ravioli the free moves the top cell into
  * the hole (immediate mode), or leaves the hole for the next allocation
  * (deferred mode, the "ravioli-deferred" row, rav_compact every
- * DEFERRED_EVERY steps).  The push is rav_new_before + rav_store; the
+ * BENCH_DEFERRED_EVERY steps).  The push is rav_new_before + rav_store; the
  * "ravioli-moves" row pushes the way a program without rav_new_before
  * would (rav_new_root into a scratch root, rav_store, two rav_move).
  *
@@ -19,8 +19,10 @@
  * once (wall scaling low, cpu_scaling near 1) from threads slowing each
  * other down (both low: shared cache lines, or cache and memory
  * bandwidth).  The same for every implementation: the threads build their
- * lists, then start their steps together at a barrier; the time is from
- * the first one's start to the last one's end; the threads are not pinned
+ * lists, then start their steps together at a barrier (theirs only: the
+ * main thread waits in pthread_join); the time is from the first one's
+ * start to the last one's end; neither tears its lists down before both
+ * finished their steps (a second barrier); the threads are not pinned
  * (the host's scheduler places them, as it would a program's).  Between
  * runs, the process settles (settle_pool): the engine's pool gives
  * memory a run freed back to the OS from a thread of its own after a
@@ -35,8 +37,6 @@
 #include <string.h>
 
 #include "bench-common.h"
-
-enum { DEFERRED_EVERY = 256 };
 
 /* One thread's churn: its lists, its random sequence. */
 typedef struct churn_state {
@@ -85,38 +85,11 @@ static void churn_setup(churn_state *s)
 
 static void churn_steps(churn_state *s)
 {
-	uint64_t rng = s->rng;
-	if (!s->a) {
-		rav_heap *h = s->h;
-		if (s->deferred)
-			rav_set_free_mode(h, RAV_FREE_DEFERRED);
-		for (size_t i = 0; i < s->steps; i++) {
-			bench_list_pop(h, s->roots[bench_rand(&rng) % s->buckets]);
-			if (s->push_moves)
-				bench_list_push_moves(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
-			else
-				bench_list_push(h, s->t, s->roots[bench_rand(&rng) % s->buckets], s->scratch, i);
-			if (s->deferred && i % DEFERRED_EVERY == DEFERRED_EVERY - 1)
-				rav_compact(h, 0);
-		}
-		if (s->deferred)
-			rav_set_free_mode(h, RAV_FREE_IMMEDIATE); /* compacts what is left */
-	} else {
-		for (size_t i = 0; i < s->steps; i++) {
-			size_t b = bench_rand(&rng) % s->buckets;
-			mnode *n = s->heads[b];
-			if (n) {
-				s->heads[b] = n->next;
-				s->a->free_fn(n);
-			}
-			b = bench_rand(&rng) % s->buckets;
-			n = s->a->malloc_fn(sizeof *n);
-			n->value = i;
-			n->next = s->heads[b];
-			s->heads[b] = n;
-		}
-	}
-	s->rng = rng;
+	if (!s->a)
+		bench_churn_rav_steps(s->h, s->t, s->roots, s->scratch, s->buckets, s->steps, &s->rng, s->deferred,
+				      s->push_moves);
+	else
+		bench_churn_malloc_steps(s->heads, s->buckets, s->steps, &s->rng, s->a->malloc_fn, s->a->free_fn);
 }
 
 static void churn_teardown(churn_state *s)
@@ -158,10 +131,10 @@ static double churn_once(void *arg)
 static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
 {
 	size_t live = bench_size(p, 1000000, 20000), steps = bench_size(p, 2000000, 40000);
-	size_t buckets = live / 1000 < 16 ? 16 : live / 1000;
+	size_t buckets = bench_churn_lists(live);
 	snprintf(r->params, sizeof r->params,
 		 "\"live_nodes\": %zu, \"steps\": %zu, \"lists\": %zu, \"node_bytes\": 32, \"deferred_compact_every\": %d",
-		 live, steps, buckets, DEFERRED_EVERY);
+		 live, steps, buckets, BENCH_DEFERRED_EVERY);
 	r->metric_names[0] = "ns_per_step";
 	churn_ctx ctx[3 + 3];
 	const char *names[3 + 3];
@@ -190,7 +163,7 @@ static void run_churn(const bench_params *p, const bench_alloc *allocs, unsigned
 		bench_result *res = bench_add(r, names[i], best[i]);
 		res->metric[0] = best[i] * 1e9 / (double)steps;
 		if (strcmp(names[i], "ravioli-deferred") == 0)
-			snprintf(res->note, sizeof res->note, "rav_compact every %d steps", DEFERRED_EVERY);
+			snprintf(res->note, sizeof res->note, "rav_compact every %d steps", BENCH_DEFERRED_EVERY);
 		if (strcmp(names[i], "ravioli-moves") == 0)
 			snprintf(res->note, sizeof res->note, "push = rav_new_root + rav_store + 2 rav_move");
 	}
@@ -212,7 +185,7 @@ BENCH_WORKLOAD(churn)
  * times when it starts and ends). */
 typedef struct thread_run {
 	_Alignas(128) churn_state s;
-	pthread_barrier_t *start;
+	pthread_barrier_t *start, *done;
 	double begin, end, cpu;
 } thread_run;
 
@@ -233,6 +206,10 @@ static void *churn_thread(void *arg)
 	churn_steps(&t->s);
 	t->end = bench_now();
 	t->cpu = thread_cpu_now() - cpu0;
+	/* No thread tears down while another still runs its steps: a teardown
+	 * frees the whole live set (every allocator's free path, and the pages
+	 * going back to its pool) and would land in the other's timed steps. */
+	pthread_barrier_wait(t->done);
 	churn_teardown(&t->s);
 	if (!t->s.a)
 		rav_thread_exit();
@@ -268,16 +245,19 @@ static double threads_once(void *arg)
 	threads_ctx *c = arg;
 	thread_run runs[2];
 	pthread_t th[2];
-	pthread_barrier_t start;
-	pthread_barrier_init(&start, NULL, c->threads + 1);
+	pthread_barrier_t start, done;
+	/* (the workers only: a main thread woken at the start would be a third
+	 * runnable thread on a two-core host just when both workers start) */
+	pthread_barrier_init(&start, NULL, c->threads);
+	pthread_barrier_init(&done, NULL, c->threads);
 	for (unsigned k = 0; k < c->threads; k++) {
 		runs[k].s = c->proto;
 		runs[k].s.rng += 7919 * (k + 1);
 		runs[k].start = &start;
+		runs[k].done = &done;
 		if (pthread_create(&th[k], NULL, churn_thread, &runs[k]) != 0)
 			bench_die("pthread_create");
 	}
-	pthread_barrier_wait(&start);
 	double begin = 0, end = 0, cpu = 0;
 	for (unsigned k = 0; k < c->threads; k++) {
 		pthread_join(th[k], NULL);
@@ -290,6 +270,7 @@ static double threads_once(void *arg)
 	if (c->best_cpu == 0 || cpu < c->best_cpu)
 		c->best_cpu = cpu;
 	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&done);
 	if (c->settle)
 		settle_pool();
 	return end - begin;
@@ -298,7 +279,7 @@ static double threads_once(void *arg)
 static void run_threads(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
 {
 	size_t live = bench_size(p, 250000, 10000), steps = bench_size(p, 1000000, 20000);
-	size_t buckets = live / 1000 < 16 ? 16 : live / 1000;
+	size_t buckets = bench_churn_lists(live);
 	snprintf(r->params, sizeof r->params,
 		 "\"live_nodes_per_thread\": %zu, \"steps_per_thread\": %zu, \"lists_per_thread\": %zu, \"threads\": 2",
 		 live, steps, buckets);

@@ -67,33 +67,6 @@ static void mbt_free(const bench_alloc *a, mnode *n)
 	a->free_fn(n);
 }
 
-/* The children of parent, each a tree of depth `depth`. */
-static void rbt_children(rav_heap *h, rav_type t, rav_ref parent, int depth)
-{
-	for (int f = 0; f < 2; f++) {
-		rav_ref n;
-		OK(rav_new_field(h, t, parent, f, &n));
-		if (depth > 0)
-			rbt_children(h, t, n, depth - 1);
-	}
-}
-
-static void rbt_build(rav_heap *h, rav_type t, rav_root r, int depth)
-{
-	rav_ref n;
-	OK(rav_new_root(h, t, r, &n));
-	if (depth > 0)
-		rbt_children(h, t, n, depth - 1);
-}
-
-static uint64_t rbt_check(rav_heap *h, rav_ref n)
-{
-	rav_ref l = rav_load_ref(h, n, 0);
-	if (rav_ref_is_null(l))
-		return 1;
-	return 1 + rbt_check(h, l) + rbt_check(h, rav_load_ref(h, n, 1));
-}
-
 static double bt_once(void *arg)
 {
 	bt_ctx *c = arg;
@@ -106,19 +79,19 @@ static double bt_once(void *arg)
 		rav_root tmp = rav_root_new(h), longlived = rav_root_new(h);
 		if (!tmp || !longlived)
 			bench_die("rav_root_new");
-		rbt_build(h, t, tmp, max + 1);
-		checks += rbt_check(h, rav_root_get(h, tmp));
+		bench_bt_build(h, t, tmp, max + 1);
+		checks += bench_bt_check(h, rav_root_get(h, tmp));
 		OK(rav_root_clear(h, tmp));
-		rbt_build(h, t, longlived, max);
+		bench_bt_build(h, t, longlived, max);
 		for (int d = min; d <= max; d += 2) {
 			uint64_t iters = (uint64_t)1 << (max - d + min);
 			for (uint64_t i = 0; i < iters; i++) {
-				rbt_build(h, t, tmp, d);
-				checks += rbt_check(h, rav_root_get(h, tmp));
+				bench_bt_build(h, t, tmp, d);
+				checks += bench_bt_check(h, rav_root_get(h, tmp));
 				OK(rav_root_clear(h, tmp));
 			}
 		}
-		checks += rbt_check(h, rav_root_get(h, longlived));
+		checks += bench_bt_check(h, rav_root_get(h, longlived));
 		rav_root_free(h, longlived);
 		rav_root_free(h, tmp);
 	} else {

@@ -1,5 +1,8 @@
-/* bench-common.h - what the allocator workloads share: the malloc node,
- * the ravioli types, error handling and the list push of a ravioli list.
+/* bench-common.h - what the allocator workloads and their probes share:
+ * the malloc node, the ravioli types, error handling, the push and pop of
+ * a ravioli list, the churn step (rav-bench's churn and threads rows,
+ * churn-probe, threads-probe) and binary-trees' ravioli build and check
+ * (rav-bench, tree-probe).
  *
  * The malloc versions use 32-byte nodes (the raviolo size) so both sides
  * allocate the same bytes.  Ravioli programs cannot hold raw pointers
@@ -79,6 +82,103 @@ static inline void bench_list_pop(rav_heap *h, rav_root b)
 	rav_ref head = rav_root_get(h, b);
 	if (!rav_ref_is_null(head))
 		OK(rav_move(h, rav_root_slot(b), rav_field_slot(head, 1)));
+}
+
+/* ---- the churn step (bench-churn.c's churn and threads, churn-probe.c,
+ * threads-probe.c): one definition, so the probes count what rav-bench
+ * times.  A step frees the head of a random list and pushes a new node on
+ * another; the deferred mode compacts every BENCH_DEFERRED_EVERY steps.
+ * The probes wrap these in noinline functions of their own (callgrind's
+ * --toggle-collect needs a function to toggle on). ---- */
+
+enum { BENCH_DEFERRED_EVERY = 256 };
+
+/* `steps` ravioli churn steps on lists roots[0..lists) of heap h; step i
+ * pushes payload i.  push_moves: push with bench_list_push_moves (through
+ * the empty root `scratch`).  Leaves h in immediate mode. */
+static inline void bench_churn_rav_steps(rav_heap *h, rav_type t, rav_root *roots, rav_root scratch, size_t lists,
+					 size_t steps, uint64_t *rngp, bool deferred, bool push_moves)
+{
+	uint64_t rng = *rngp;
+	if (deferred)
+		rav_set_free_mode(h, RAV_FREE_DEFERRED);
+	for (size_t i = 0; i < steps; i++) {
+		bench_list_pop(h, roots[bench_rand(&rng) % lists]);
+		if (push_moves)
+			bench_list_push_moves(h, t, roots[bench_rand(&rng) % lists], scratch, i);
+		else
+			bench_list_push(h, t, roots[bench_rand(&rng) % lists], scratch, i);
+		if (deferred && i % BENCH_DEFERRED_EVERY == BENCH_DEFERRED_EVERY - 1)
+			rav_compact(h, 0);
+	}
+	if (deferred)
+		rav_set_free_mode(h, RAV_FREE_IMMEDIATE); /* compacts what is left */
+	*rngp = rng;
+}
+
+/* The same steps with malloc: free the head of a random list (if any),
+ * push a new node (value i) on another; through function pointers, as
+ * rav-bench calls every allocator. */
+static inline void bench_churn_malloc_steps(mnode **heads, size_t lists, size_t steps, uint64_t *rngp,
+					    void *(*malloc_fn)(size_t), void (*free_fn)(void *))
+{
+	uint64_t rng = *rngp;
+	for (size_t i = 0; i < steps; i++) {
+		size_t b = bench_rand(&rng) % lists;
+		mnode *n = heads[b];
+		if (n) {
+			heads[b] = n->next;
+			free_fn(n);
+		}
+		b = bench_rand(&rng) % lists;
+		n = malloc_fn(sizeof *n);
+		n->value = i;
+		n->next = heads[b];
+		heads[b] = n;
+	}
+	*rngp = rng;
+}
+
+/* The lists' count for `live` nodes (1000 nodes a list, at least 16). */
+static inline size_t bench_churn_lists(size_t live)
+{
+	return live / 1000 < 16 ? 16 : live / 1000;
+}
+
+/* ---- binary-trees' ravioli side (bench-classic.c's bt_once, tree-probe.c):
+ * a tree of depth d built depth first into empty fields (no cell moves
+ * while building), and the check that counts its nodes.  Plain static
+ * functions (unused where a file does not call them), not inline: gcc
+ * inlines an inline function's recursion into itself, which would change
+ * the code rav-bench times. ---- */
+
+/* The children of parent, each a tree of depth `depth`. */
+static __attribute__((unused)) void bench_bt_children(rav_heap *h, rav_type t, rav_ref parent, int depth)
+{
+	for (int f = 0; f < 2; f++) {
+		rav_ref n;
+		OK(rav_new_field(h, t, parent, f, &n));
+		if (depth > 0)
+			bench_bt_children(h, t, n, depth - 1);
+	}
+}
+
+/* A tree of depth `depth` into the empty root r. */
+static __attribute__((unused)) void bench_bt_build(rav_heap *h, rav_type t, rav_root r, int depth)
+{
+	rav_ref n;
+	OK(rav_new_root(h, t, r, &n));
+	if (depth > 0)
+		bench_bt_children(h, t, n, depth - 1);
+}
+
+/* The nodes of the tree at n. */
+static __attribute__((unused)) uint64_t bench_bt_check(rav_heap *h, rav_ref n)
+{
+	rav_ref l = rav_load_ref(h, n, 0);
+	if (rav_ref_is_null(l))
+		return 1;
+	return 1 + bench_bt_check(h, l) + bench_bt_check(h, rav_load_ref(h, n, 1));
 }
 
 #endif /* BENCH_COMMON_H */

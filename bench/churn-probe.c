@@ -28,44 +28,17 @@
 
 #include "bench-common.h"
 
-enum { DEFERRED_EVERY = 256 }; /* as bench-churn.c */
-
+/* The steps of bench-common.h, in functions of their own for callgrind. */
 __attribute__((noinline)) static void probe_steps(rav_heap *h, rav_type t, rav_root *roots, size_t lists,
 						  size_t steps, uint64_t *rngp, bool deferred)
 {
-	uint64_t rng = *rngp;
-	if (deferred)
-		rav_set_free_mode(h, RAV_FREE_DEFERRED);
-	for (size_t i = 0; i < steps; i++) {
-		bench_list_pop(h, roots[bench_rand(&rng) % lists]);
-		bench_list_push(h, t, roots[bench_rand(&rng) % lists], roots[0], i);
-		if (deferred && i % DEFERRED_EVERY == DEFERRED_EVERY - 1)
-			rav_compact(h, 0);
-	}
-	if (deferred)
-		rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
-	*rngp = rng;
+	bench_churn_rav_steps(h, t, roots, roots[0], lists, steps, rngp, deferred, false);
 }
 
-/* bench-churn.c's malloc step, through function pointers as there. */
 __attribute__((noinline)) static void probe_malloc_steps(mnode **heads, size_t lists, size_t steps, uint64_t *rngp,
 							 void *(*malloc_fn)(size_t), void (*free_fn)(void *))
 {
-	uint64_t rng = *rngp;
-	for (size_t i = 0; i < steps; i++) {
-		size_t b = bench_rand(&rng) % lists;
-		mnode *n = heads[b];
-		if (n) {
-			heads[b] = n->next;
-			free_fn(n);
-		}
-		b = bench_rand(&rng) % lists;
-		n = malloc_fn(sizeof *n);
-		n->value = i;
-		n->next = heads[b];
-		heads[b] = n;
-	}
-	*rngp = rng;
+	bench_churn_malloc_steps(heads, lists, steps, rngp, malloc_fn, free_fn);
 }
 
 static double ns_between(const struct timespec *a, const struct timespec *b)
@@ -165,7 +138,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "churn-probe: CHUNKS must not exceed STEPS\n");
 		return 2;
 	}
-	size_t lists = live / 1000 < 16 ? 16 : live / 1000; /* as bench-churn.c */
+	size_t lists = bench_churn_lists(live);
 	if (argc > 1 && strcmp(argv[1], "mi") == 0)
 		return run_mimalloc(live, steps, lists, chunks);
 	rav_heap *h = rav_heap_self();

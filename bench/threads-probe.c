@@ -16,7 +16,11 @@
  * what the engine counts of the pool traffic during the steps: each
  * thread's pages acquired and released (rav_heap_stats) and the page
  * operations that took the shared pool's lock (rav_pool_stats, all threads
- * together); a churn in steady state takes none.  It also prints each
+ * together); a churn in steady state takes none.  And what the kernel did
+ * to each thread during its steps (getrusage RUSAGE_THREAD): page faults
+ * (none in steady state: the pool committed the pages when the lists were
+ * built) and context switches (voluntary: none, the steps make no system
+ * call; involuntary: the host's other work).  It also prints each
  * thread's wall and CPU time per step, and the scaling of one run against
  * the same run with one thread is the same ratio as rav-bench's (for
  * timing, use rav-bench: this is for counting).  `mi` runs bench-churn.c's
@@ -29,48 +33,25 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "bench-common.h"
 
-enum { DEFERRED_EVERY = 256, MAX_THREADS = 16 }; /* as bench-churn.c */
+enum { MAX_THREADS = 16 };
 
+/* The steps of bench-common.h, in functions of their own for callgrind. */
 __attribute__((noinline)) static void probe_thread_steps(rav_heap *h, rav_type t, rav_root *roots, size_t lists,
 							 size_t steps, uint64_t *rngp, bool deferred)
 {
-	uint64_t rng = *rngp;
-	if (deferred)
-		rav_set_free_mode(h, RAV_FREE_DEFERRED);
-	for (size_t i = 0; i < steps; i++) {
-		bench_list_pop(h, roots[bench_rand(&rng) % lists]);
-		bench_list_push(h, t, roots[bench_rand(&rng) % lists], roots[0], i);
-		if (deferred && i % DEFERRED_EVERY == DEFERRED_EVERY - 1)
-			rav_compact(h, 0);
-	}
-	if (deferred)
-		rav_set_free_mode(h, RAV_FREE_IMMEDIATE);
-	*rngp = rng;
+	bench_churn_rav_steps(h, t, roots, roots[0], lists, steps, rngp, deferred, false);
 }
 
 __attribute__((noinline)) static void probe_thread_malloc_steps(mnode **heads, size_t lists, size_t steps,
 								uint64_t *rngp, void *(*malloc_fn)(size_t),
 								void (*free_fn)(void *))
 {
-	uint64_t rng = *rngp;
-	for (size_t i = 0; i < steps; i++) {
-		size_t b = bench_rand(&rng) % lists;
-		mnode *n = heads[b];
-		if (n) {
-			heads[b] = n->next;
-			free_fn(n);
-		}
-		b = bench_rand(&rng) % lists;
-		n = malloc_fn(sizeof *n);
-		n->value = i;
-		n->next = heads[b];
-		heads[b] = n;
-	}
-	*rngp = rng;
+	bench_churn_malloc_steps(heads, lists, steps, rngp, malloc_fn, free_fn);
 }
 
 typedef struct probe_run {
@@ -83,6 +64,7 @@ typedef struct probe_run {
 	/* results */
 	double wall_ns, cpu_ns;
 	uint64_t pages_acquired, pages_released, pages;
+	long minflt, majflt, nvcsw, nivcsw; /* the thread's, during its steps (getrusage RUSAGE_THREAD) */
 } probe_run;
 
 static double now_ns(clockid_t clock)
@@ -90,6 +72,30 @@ static double now_ns(clockid_t clock)
 	struct timespec ts;
 	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* What the kernel did to the calling thread during its steps: page
+ * faults taken (a step that touches a page for the first time, or a page
+ * the pool gave back to the OS), and the times it gave up its core
+ * (voluntary: it waited; involuntary: preempted by another thread). */
+static void usage_start(probe_run *r)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	r->minflt = -ru.ru_minflt;
+	r->majflt = -ru.ru_majflt;
+	r->nvcsw = -ru.ru_nvcsw;
+	r->nivcsw = -ru.ru_nivcsw;
+}
+
+static void usage_end(probe_run *r)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	r->minflt += ru.ru_minflt;
+	r->majflt += ru.ru_majflt;
+	r->nvcsw += ru.ru_nvcsw;
+	r->nivcsw += ru.ru_nivcsw;
 }
 
 static void *probe_thread(void *arg)
@@ -110,10 +116,12 @@ static void *probe_thread(void *arg)
 			heads[b] = n;
 		}
 		pthread_barrier_wait(r->start);
+		usage_start(r);
 		double w0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 		probe_thread_malloc_steps(heads, r->lists, r->steps, &rng, r->malloc_fn, r->free_fn);
 		r->cpu_ns = (now_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)r->steps;
 		r->wall_ns = (now_ns(CLOCK_MONOTONIC) - w0) / (double)r->steps;
+		usage_end(r);
 		pthread_barrier_wait(r->done);
 		for (size_t i = 0; i < r->lists; i++)
 			while (heads[i]) {
@@ -139,10 +147,12 @@ static void *probe_thread(void *arg)
 	rav_stats s0, s1;
 	rav_heap_stats(h, &s0);
 	pthread_barrier_wait(r->start);
+	usage_start(r);
 	double w0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	probe_thread_steps(h, t, roots, r->lists, r->steps, &rng, strcmp(r->mode, "def") == 0);
 	r->cpu_ns = (now_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)r->steps;
 	r->wall_ns = (now_ns(CLOCK_MONOTONIC) - w0) / (double)r->steps;
+	usage_end(r);
 	rav_heap_stats(h, &s1);
 	pthread_barrier_wait(r->done);
 	r->pages_acquired = s1.pages_acquired - s0.pages_acquired;
@@ -179,7 +189,7 @@ int main(int argc, char **argv)
 	const char *mode = argc > 2 ? argv[2] : "imm";
 	size_t live = argc > 3 ? arg_size(argv[3], "LIVE_NODES", 1ull << 32) : 250000;
 	size_t steps = argc > 4 ? arg_size(argv[4], "STEPS", 1ull << 32) : 1000000;
-	size_t lists = live / 1000 < 16 ? 16 : live / 1000; /* as bench-churn.c */
+	size_t lists = bench_churn_lists(live);
 	void *(*malloc_fn)(size_t) = NULL;
 	void (*free_fn)(void *) = NULL;
 	if (strcmp(mode, "mi") == 0) {
@@ -215,9 +225,12 @@ int main(int argc, char **argv)
 	printf("%u thread%s, %s, %zu live nodes in %zu lists and %zu steps per thread\n", n, n == 1 ? "" : "s", mode,
 	       live, lists, steps);
 	for (unsigned k = 0; k < n; k++) {
-		printf("thread %u: %.1f ns/step (%.1f ns/step of CPU time)", k, runs[k].wall_ns, runs[k].cpu_ns);
+		printf("thread %u: %.1f ns/step (%.1f ns/step of CPU time); during the steps %ld page faults (%ld major), "
+		       "%ld voluntary and %ld involuntary context switches",
+		       k, runs[k].wall_ns, runs[k].cpu_ns, runs[k].minflt + runs[k].majflt, runs[k].majflt, runs[k].nvcsw,
+		       runs[k].nivcsw);
 		if (strcmp(mode, "mi") != 0)
-			printf(", during the steps: %llu pages acquired, %llu released; %llu pages at the end",
+			printf(", %llu pages acquired, %llu released; %llu pages at the end",
 			       (unsigned long long)runs[k].pages_acquired, (unsigned long long)runs[k].pages_released,
 			       (unsigned long long)runs[k].pages);
 		printf("\n");

@@ -115,35 +115,15 @@ static void load_mimalloc(void)
 
 /* ---- binary-trees (bench-classic.c) ---- */
 
-static void rbt_children(rav_heap *h, rav_type t, rav_ref parent, int depth)
-{
-	for (int f = 0; f < 2; f++) {
-		rav_ref n;
-		OK(rav_new_field(h, t, parent, f, &n));
-		if (depth > 0)
-			rbt_children(h, t, n, depth - 1);
-	}
-}
-
+/* bench-common.h's build and check, in functions of their own for callgrind. */
 __attribute__((noinline)) static void probe_bt_build(rav_heap *h, rav_type t, rav_root r, int depth)
 {
-	rav_ref n;
-	OK(rav_new_root(h, t, r, &n));
-	if (depth > 0)
-		rbt_children(h, t, n, depth - 1);
-}
-
-static uint64_t rbt_check(rav_heap *h, rav_ref n)
-{
-	rav_ref l = rav_load_ref(h, n, 0);
-	if (rav_ref_is_null(l))
-		return 1;
-	return 1 + rbt_check(h, l) + rbt_check(h, rav_load_ref(h, n, 1));
+	bench_bt_build(h, t, r, depth);
 }
 
 __attribute__((noinline)) static uint64_t probe_bt_check(rav_heap *h, rav_root r)
 {
-	return rbt_check(h, rav_root_get(h, r));
+	return bench_bt_check(h, rav_root_get(h, r));
 }
 
 __attribute__((noinline)) static void probe_bt_drop(rav_heap *h, rav_root r)
