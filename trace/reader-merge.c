@@ -59,8 +59,9 @@ struct ravt_merge {
 	ravt_sink *const *sinks;
 	size_t nsinks;
 	bool begun;
-	/* the batch being decoded into: `batch`, or room a lone sink that
-	 * reserves (the pipeline) gave, so that events are written once */
+	/* the batch being decoded into: `batch`, or room the last sink gave
+	 * when it reserves (the pipeline; the sinks before it read the events
+	 * there), so that events are written once */
 	rav_event *bat;
 	size_t nbatch, bcap;
 	rav_event batch[SINK_BATCH];
@@ -180,8 +181,9 @@ static void start_batch(ravt_merge *m)
 			m->sinks[i]->ops->begin(m->sinks[i], m->g);
 		m->begun = true;
 	}
-	if (m->nsinks == 1 && m->sinks[0]->ops->reserve) {
-		m->bat = m->sinks[0]->ops->reserve(m->sinks[0], &m->bcap);
+	ravt_sink *last = m->nsinks ? m->sinks[m->nsinks - 1] : NULL;
+	if (last && last->ops->reserve) {
+		m->bat = last->ops->reserve(last, &m->bcap);
 	} else {
 		m->bat = m->batch;
 		m->bcap = SINK_BATCH;

@@ -74,6 +74,13 @@ static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_
 			const ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
 			__builtin_prefetch(k->st);
 			__builtin_prefetch(&k->w[RAVT_CB_INDEX(c) * 4]);
+			/* a page block shared with a keyframe is copied before it is
+			 * written, and the copy takes a reference on each of its cell
+			 * blocks: their counts' lines, for writing (the page block's
+			 * count is on the line the far prefetch asked for) */
+			if (atomic_load_explicit(&p->refs, memory_order_relaxed) != 1)
+				for (uint32_t i = 0; i < m->ncb; i++)
+					__builtin_prefetch(p->cb[i], 1);
 		}
 	}
 }

@@ -43,12 +43,12 @@ static void fold_hits(const uint8_t *hit, uint8_t *bits)
 	}
 }
 
-void ravt_history_block_end(ravt_history *h)
+unsigned ravt_history_block_end(ravt_history *h)
 {
 	pthread_mutex_lock(&h->lock);
 	if (h->stopped) {
 		pthread_mutex_unlock(&h->lock);
-		return;
+		return RAVT_HISTORY_BITS;
 	}
 	if (h->nblocks == h->cap) {
 		size_t ncap = h->cap ? h->cap * 2 : 64;
@@ -64,15 +64,22 @@ void ravt_history_block_end(ravt_history *h)
 			h->stopped = true;
 			h->pub_valid = false;
 			pthread_mutex_unlock(&h->lock);
-			return;
+			return RAVT_HISTORY_BITS;
 		}
 		h->bloom = n;
 		h->cap = ncap;
 	}
 	fold_hits(h->hit, h->bloom[h->nblocks]);
 	memset(h->hit, 0, sizeof h->hit);
+	unsigned touched = 0;
+	for (size_t i = 0; i < RAVT_HISTORY_BITS / 64; i++) {
+		uint64_t v;
+		memcpy(&v, h->bloom[h->nblocks] + 8 * i, 8);
+		touched += (unsigned)__builtin_popcountll(v);
+	}
 	h->nblocks++;
 	pthread_mutex_unlock(&h->lock);
+	return touched;
 }
 
 void ravt_history_publish(ravt_history *h, uint64_t end)

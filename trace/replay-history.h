@@ -39,8 +39,11 @@ typedef struct ravt_history {
 
 ravt_history *ravt_history_new(ravt_budget *budget);
 void ravt_history_free(ravt_history *h);
-/* A block ends (at an event index that is a multiple of the block size). */
-void ravt_history_block_end(ravt_history *h);
+/* A block ends (at an event index that is a multiple of the block size):
+ * how many of its filter's bits are set (the pages its writes touched, as
+ * far as the 4096-bit hash tells them apart; RAVT_HISTORY_BITS when the
+ * filter stopped). */
+unsigned ravt_history_block_end(ravt_history *h);
 /* Make the block being filled, covering events up to `end`, visible. */
 void ravt_history_publish(ravt_history *h, uint64_t end);
 

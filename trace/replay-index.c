@@ -70,6 +70,13 @@
 #define HG_ATOMIC(a) ((void)0)
 #endif
 
+/* Writes spread over this much cell memory in a history block (the pages
+ * its filter marks, each counted whole): prefetch page and cell blocks
+ * (see pf_cells).  A history block of the young trace (16,384 events)
+ * writes to 74-100 pages (p10-max; 0.4 MB of cell blocks at most), one of
+ * the uniform trace's to 900-2,800 (4-13 MB): an L2 of 1 MB between them. */
+#define PF_SPREAD_BYTES ((uint64_t)1 << 20)
+
 /* The first target cost of an interval (in events replayed with no block
  * copied), the weight of a cell block copied, and the fewest events between
  * two checks of the cost. */
@@ -111,6 +118,12 @@ struct ravt_replay {
 	 * the next one prefetches shared blocks whole (ravt_prefetch_copy,
 	 * whose instructions buy nothing in a heap that copies rarely) */
 	bool pf_copy;
+	/* the last history block's writes were spread over more cell memory
+	 * than PF_SPREAD_BYTES (or none ended yet): the loop asks for each
+	 * event's page and cell blocks ahead (ravt_prefetch_page / _cell);
+	 * below that they are in cache and the prefetches' instructions (39
+	 * of the apply thread's 190 an event on the young trace) buy nothing */
+	bool pf_cells;
 	/* the next batch's first locations, when the pipeline showed them
 	 * (ravt_replay_events_ahead); `next` is NULL otherwise */
 	ravt_pf_ahead ahead;
@@ -163,6 +176,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	rp->live.cache = &rp->cache;
 	rp->kf_cost = KF_COST_MIN;
 	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
+	rp->pf_cells = true;             /* until a history block says how spread writes are */
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
 	if (env && *env) {
 		char *end;
@@ -529,8 +543,10 @@ static void index_boundary(ravt_replay *rp, uint64_t i)
 	uint64_t bin_w = rp->series->bin_w;
 	if (i && (i & (bin_w - 1)) == 0) /* bin_w is a power of two */
 		ravt_series_close_bin(rp->series, &rp->live);
-	if (i && i % RAVT_HISTORY_BLOCK == 0)
-		ravt_history_block_end(rp->history);
+	if (i && i % RAVT_HISTORY_BLOCK == 0) {
+		uint64_t pages = ravt_history_block_end(rp->history);
+		rp->pf_cells = pages * rp->live.ncb * sizeof(ravt_cellblock) >= PF_SPREAD_BYTES;
+	}
 	/* the next index where one of the three is due (bin_w may have
 	 * doubled above, so it is read again) */
 	bin_w = rp->series->bin_w;
@@ -617,19 +633,27 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 	 * prefetch does not reach.  The batch's last events ask for the next
 	 * batch's first (rp->ahead, RAV_LOC_EXTERNAL when not known). */
 	ravt_pf_ahead *const ah = &rp->ahead;
-	size_t done_far = ah->next == evs ? ah->far : 0, done_near = ah->next == evs ? ah->near : 0;
-	for (size_t k = done_far; k < n && k < RAVT_PF_FAR; k++)
-		ravt_prefetch_page(m, evs[k].a);
-	for (size_t k = done_near; k < n && k < RAVT_PF_NEAR; k++)
-		ravt_prefetch_cell(m, evs[k].a);
-	ravt_pf_ahead_set(ah, next, nnext);
-	const bool pf_copy = rp->pf_copy;
+	const bool pf = rp->pf_cells, pf_copy = rp->pf_copy;
+	if (pf) {
+		size_t done_far = ah->next == evs ? ah->far : 0, done_near = ah->next == evs ? ah->near : 0;
+		for (size_t k = done_far; k < n && k < RAVT_PF_FAR; k++)
+			ravt_prefetch_page(m, evs[k].a);
+		for (size_t k = done_near; k < n && k < RAVT_PF_NEAR; k++)
+			ravt_prefetch_cell(m, evs[k].a);
+		ravt_pf_ahead_set(ah, next, nnext);
+	} else {
+		ah->next = NULL; /* (the next batch's first events were not asked for) */
+	}
 	const uint64_t copied0 = m->copied;
 	size_t k = 0;
 	for (; k < n; k++) {
 		const rav_event *ev = &evs[k];
-		ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a : ah->a[k + RAVT_PF_FAR - n]);
-		ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n]);
+		if (pf) {
+			ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a
+			                                          : ah->a[k + RAVT_PF_FAR - n]);
+			ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a
+			                                           : ah->a[k + RAVT_PF_NEAR - n]);
+		}
 		if (pf_copy && k + RAVT_PF_COPY < n)
 			ravt_prefetch_copy(m, evs[k + RAVT_PF_COPY].a);
 		uint64_t i = m->pos;

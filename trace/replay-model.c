@@ -444,7 +444,11 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 	atomic_init(&q->refs, 1);
 	block_unref(m, k);
 	*slot = q;
-	m->copied += sizeof *q;
+	/* (a block of empty cells written first is no keyframe's: it costs a
+	 * seek no read of a shared block, and the keyframe before holds
+	 * nothing for it) */
+	if (!fresh)
+		m->copied += sizeof *q;
 	return q;
 }
 

@@ -145,7 +145,7 @@ typedef struct ravt_model {
 	ravt_typekinds *tkinds;
 	rav_state_totals tot;
 	uint64_t pos;        /* index of the next event to apply */
-	uint64_t copied;     /* bytes copied on write (keyframe accounting) */
+	uint64_t copied;     /* bytes copied on write from shared blocks (keyframe accounting) */
 	ravt_budget *budget; /* the live model's; NULL for copies */
 	ravt_blockcache *cache; /* where freed blocks go and copies come from (NULL: malloc) */
 	rav_trace_error err;

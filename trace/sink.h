@@ -48,11 +48,12 @@ typedef struct ravt_sink_ops {
 	void (*end)(ravt_sink *sink, uint64_t upto, bool final);
 	/* optional: the piece a snapshot event (just delivered) names */
 	void (*snapshot)(ravt_sink *sink, const rav_event *ev, const ravt_piece *piece);
-	/* optional, for a sink that is fed alone (the pipeline): room for up
+	/* optional, for the last of the sinks fed (the pipeline): room for up
 	 * to *room (>= 1) events in the sink's own memory, where the reader
 	 * decodes the next events in place of its batch and then passes that
-	 * pointer to events() as usual, which then copies nothing.  Valid
-	 * until the next call on the sink; after begin(). */
+	 * pointer to every sink's events() as usual (those before it read the
+	 * events there; its own then copies nothing).  Valid until the next
+	 * call on the sink; after begin(). */
 	rav_event *(*reserve)(ravt_sink *sink, size_t *room);
 } ravt_sink_ops;
 

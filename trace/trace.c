@@ -7,9 +7,10 @@
  * Indexing is "merge what is framed and not merged yet", so rav_trace_index
  * on a file and rav_trace_poll on a stream are the same incremental step;
  * a later consumer (a live stream to a client) is one more sink here.
- * With more than one CPU the consumers run on a worker thread behind a
- * bounded pipeline (pipeline.h): the caller's thread merges and decodes
- * while the worker replays, and each call drains it before returning.
+ * With more than one CPU replay runs on a worker thread behind a bounded
+ * pipeline (pipeline.h): the caller's thread merges, decodes and fills the
+ * tables (they run ahead of replay as the merged count does) while the
+ * worker replays, and each call drains it before returning.
  *
  * Dependencies run one way: trace.c -> {tables, replay, series, history}
  * -> reader -> decoder -> format; nothing below includes this file's
@@ -79,9 +80,12 @@ static rav_trace *wrap(ravt_reader *rd, rav_trace_error *err)
 	}
 	t->sinks[t->nsinks++] = ravt_tables_sink(t->tables);
 	t->sinks[t->nsinks++] = ravt_replay_sink(t->replay);
-	t->pipe = ravt_pipeline_new(t->sinks, t->nsinks);
+	/* replay alone on the worker: the tables' pass over each batch (a few
+	 * loads and compares an event) runs on the indexing thread, which
+	 * waits for the worker, as the merged count does (see merge_steps) */
+	t->pipe = ravt_pipeline_new(&t->sinks[1], 1);
 	if (t->pipe)
-		ravt_pipeline_set_ahead(t->pipe, t->nsinks - 1, ravt_replay_events_ahead);
+		ravt_pipeline_set_ahead(t->pipe, 0, ravt_replay_events_ahead);
 	return t;
 }
 
@@ -98,9 +102,11 @@ rav_trace *rav_trace_open_memory(const void *data, size_t size, rav_trace_error 
 /* (index_lock held) */
 static int merge_steps(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err)
 {
-	ravt_sink *piped = t->pipe ? ravt_pipeline_sink(t->pipe) : NULL;
-	ravt_sink *const *sinks = piped ? &piped : t->sinks;
-	size_t nsinks = piped ? 1 : t->nsinks;
+	/* with a worker: the tables here, then the pipeline (last: the reader
+	 * decodes into its slots, ravt_sink_ops.reserve), which runs replay */
+	ravt_sink *piped[2] = {t->sinks[0], t->pipe ? ravt_pipeline_sink(t->pipe) : NULL};
+	ravt_sink *const *sinks = t->pipe ? piped : t->sinks;
+	size_t nsinks = t->nsinks;
 	for (;;) {
 		int rc = ravt_reader_merge(t->rd, sinks, nsinks, progress ? INDEX_STEP : 0, err);
 		if (rc < 0)

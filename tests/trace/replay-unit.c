@@ -428,6 +428,34 @@ static void test_history_filter_room(void)
 	ravt_budget_destroy(&budget);
 }
 
+/* A history block's end says how many pages its writes touched, as the
+ * filter tells them apart (indexing asks for cell memory ahead only when
+ * that is more than the cache holds: replay-index.c, pf_cells): pages
+ * marked twice or aliased by the 4096-bit hash count once, locations that
+ * name no page not at all, and the next block starts from none. */
+static void test_history_block_spread(void)
+{
+	ravt_budget budget;
+	ravt_budget_init(&budget);
+	ravt_history *h = ravt_history_new(&budget);
+	REQUIRE(h);
+	ravt_history_mark(h->hit, L(1, 0, 0));
+	ravt_history_mark(h->hit, L(1, 5, 2));
+	ravt_history_mark(h->hit, L(2, 3, 0));
+	ravt_history_mark(h->hit, L(3 + RAVT_HISTORY_BITS, 1, 0)); /* hashes with page 3 */
+	ravt_history_mark(h->hit, L(3, 1, 0));
+	ravt_history_mark(h->hit, L(4000, 9, 1));
+	ravt_history_mark(h->hit, 0);
+	ravt_history_mark(h->hit, RAV_LOC_EXTERNAL | 0x1234);
+	CHECK(ravt_history_block_end(h) == 4);
+	CHECK(ravt_history_block_end(h) == 0);
+	for (uint32_t p = 1; p <= 3000; p++) /* (page 0 cell 0 word 0 is the null location) */
+		ravt_history_mark(h->hit, L(p, 0, 0));
+	CHECK(ravt_history_block_end(h) == 3000);
+	ravt_history_free(h);
+	ravt_budget_destroy(&budget);
+}
+
 /* Indexing marks, in the cell-history filter, the page of every location
  * an event writes or names (the slot, the old and new references, both
  * ends of a move, reference ravioli): a page left unmarked makes a
@@ -641,6 +669,7 @@ int main(void)
 	test_pages_and_messages();
 	test_errors();
 	test_history_filter_room();
+	test_history_block_spread();
 	test_history_marks();
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
