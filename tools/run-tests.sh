@@ -10,10 +10,11 @@
 #                    the programs they drive under memcheck instead (setup
 #                    'valgrindscripts')
 #   3. build-asan/   ASan + UBSan build, engine + trace suites, and the
-#                    viewer's headless tests (suite 'headless': --render);
-#                    the tests of suite 'large' (hostile traces, damaged
-#                    traces) with RAV_TEST_SMALL=1 as under memcheck: at full
-#                    size they were 60% of the summed test time here
+#                    viewer's headless tests (suite 'headless': --render),
+#                    all with RAV_TEST_SMALL=1 as under memcheck (the suite
+#                    step runs them at full size): at full size the tests of
+#                    suite 'large' were 60% of the summed test time here,
+#                    and the randomized ones most of the rest
 #   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads'),
 #                    with RAV_TEST_SMALL=1 as under memcheck
 #   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each,
@@ -240,13 +241,12 @@ if want asan; then
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     setup_dir build-asan ${SAN_OPTS/-Dgui=disabled/-Dgui=auto} -Db_sanitize=address,undefined &&
     build_for_tests build-asan --suite engine --suite trace --suite headless && mark_built || exit 1
-    # Suite 'large' first, small (as under memcheck): every kind of damage
-    # and every hostile class still runs, on smaller traces; the plain suite
-    # step runs them at full size.
-    # (side by side with the rest, which runs at full size)
+    # Every test small (RAV_TEST_SMALL=1, as under memcheck): every kind of
+    # damage, every hostile class, every randomized operation still runs,
+    # on smaller traces and fewer rounds; the plain suite step runs them
+    # all at full size.  Suite 'large' side by side with the rest.
     export RAV_TEST_SMALL=1
     side_by_side \"\$LOGDIR/.asan-large\" -C build-asan --no-rebuild --timeout-multiplier 3 --suite large
-    unset RAV_TEST_SMALL
     mtest -C build-asan --no-rebuild --timeout-multiplier 3 --suite engine --suite trace --suite headless \
       --no-suite large; r2=\$?
     side_done; r1=\$?
