@@ -113,8 +113,34 @@ struct ravt_dec {
 	 * each chunk's pages go as soon as it is decompressed. */
 	uint64_t *released_to;
 	bool failed;    /* the last ravt_dec_batch met a bad event (d->why); load again */
-	char why[256];
+	/* Why the last call failed (ravt_dec_say), or NULL: allocated on the
+	 * first failure, since a trace of many threads has a decoder per
+	 * thread and few ever fail (256 bytes each were 25 MB on a trace of
+	 * 100,000 threads).  Read it through ravt_dec_why. */
+	char *why;
+	bool why_lost; /* a failure found no memory for its message */
 };
+
+/* Room for a decoder's failure message */
+#define RAVT_DEC_WHY 256
+/* Say why the decoder failed (printf format): into d->why, allocated now
+ * if it is the first time; without memory for it, d->why says so. */
+void ravt_dec_say(ravt_dec *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), cold, visibility("hidden")));
+/* The decoder's failure message, "" when none was said */
+static inline const char *ravt_dec_why(const ravt_dec *d)
+{
+	if (d->why && d->why[0])
+		return d->why;
+	return d->why_lost ? "(no memory for the message)" : "";
+}
+/* Forget the message (the next failure says its own) */
+static inline void ravt_dec_unsay(ravt_dec *d)
+{
+	d->why_lost = false;
+	if (d->why)
+		d->why[0] = 0;
+}
 
 /* dctx: shared by the decoders of one owner (merge, cursor), which never
  * decompress concurrently; NULL: the decoder gets its own.  A new decoder
@@ -706,7 +732,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	d->ordinal += k;
 	if (__builtin_expect(d->left == 0, 0) && (p != end || d->sp != d->send || d->next_valid)) {
 		d->ordinal--;
-		snprintf(d->why, sizeof d->why, "bytes left over after the chunk's last event");
+		ravt_dec_say(d, "bytes left over after the chunk's last event");
 		d->failed = true;
 		d->ci = -1;
 		return k - 1;
@@ -714,9 +740,9 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	return k;
 bad:
 	if (start >= end)
-		snprintf(d->why, sizeof d->why, "events end before the chunk's event count");
+		ravt_dec_say(d, "events end before the chunk's event count");
 	else
-		snprintf(d->why, sizeof d->why,
+		ravt_dec_say(d,
 		         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
 		         (unsigned long long)(d->ordinal + k), d->tid, kind);
 	/* the events before are good; the decoder's place is not kept */
