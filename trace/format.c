@@ -169,6 +169,44 @@ int rav_event_kind_from_name(const char *name)
 static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static bool crc_hw;
+#if defined(__x86_64__)
+/* The hardware loop runs three streams of CRC_LANE bytes side by side (one
+ * crc32 instruction's result feeds the next: one stream waits for each,
+ * three keep the unit busy) and joins them: the checksum of A B C from
+ * state s is Z2(crc(s, A)) ^ Z1(crc(0, B)) ^ crc(0, C), where Zn is the
+ * state after n * CRC_LANE zero bytes, a linear map: four tables of 256
+ * each (crc_zero).  (The reader checks every events payload before its
+ * first decode: perf on the decode thread put 4-6% of its time on a third
+ * of its instructions' worth there.) */
+enum { CRC_LANE = 1024 };
+static uint32_t crc_zero[2][4][256];
+static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t len);
+
+static void crc_zero_fill(void)
+{
+	static const uint8_t zeros[CRC_LANE];
+	for (int z = 0; z < 2; z++) {
+		uint32_t basis[32];
+		for (int j = 0; j < 32; j++) {
+			uint32_t c = crc_sw((uint32_t)1 << j, zeros, CRC_LANE);
+			if (z)
+				c = crc_sw(c, zeros, CRC_LANE);
+			basis[j] = c;
+		}
+		for (int k = 0; k < 4; k++) {
+			crc_zero[z][k][0] = 0;
+			for (unsigned v = 1; v < 256; v++)
+				crc_zero[z][k][v] = crc_zero[z][k][v & (v - 1)] ^ basis[8 * k + __builtin_ctz(v)];
+		}
+	}
+}
+
+static inline uint32_t crc_zero_apply(int z, uint32_t c)
+{
+	return crc_zero[z][0][c & 0xff] ^ crc_zero[z][1][(c >> 8) & 0xff] ^ crc_zero[z][2][(c >> 16) & 0xff] ^
+	       crc_zero[z][3][c >> 24];
+}
+#endif
 
 static void crc_init(void)
 {
@@ -188,6 +226,8 @@ static void crc_init(void)
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	crc_hw = __builtin_cpu_supports("sse4.2");
+	if (crc_hw)
+		crc_zero_fill();
 #endif
 }
 
@@ -219,6 +259,21 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t crc, const
 	while (len && ((uintptr_t)p & 7)) {
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
 		len--;
+	}
+	while (len >= 3 * CRC_LANE) {
+		uint64_t c1 = 0, c2 = 0;
+		for (size_t i = 0; i < CRC_LANE; i += 8) {
+			uint64_t v0, v1, v2;
+			memcpy(&v0, p + i, 8);
+			memcpy(&v1, p + CRC_LANE + i, 8);
+			memcpy(&v2, p + 2 * CRC_LANE + i, 8);
+			c = __builtin_ia32_crc32di(c, v0);
+			c1 = __builtin_ia32_crc32di(c1, v1);
+			c2 = __builtin_ia32_crc32di(c2, v2);
+		}
+		c = crc_zero_apply(1, (uint32_t)c) ^ crc_zero_apply(0, (uint32_t)c1) ^ (uint32_t)c2;
+		p += 3 * CRC_LANE;
+		len -= 3 * CRC_LANE;
 	}
 	while (len >= 8) {
 		uint64_t v;

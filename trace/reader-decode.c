@@ -7,6 +7,7 @@
  * then only touches its own buffer and the mapped bytes, which never move.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,18 @@ ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)
 	return d;
 }
 
+void ravt_dec_say(ravt_dec *d, const char *fmt, ...)
+{
+	if (!d->why && !(d->why = malloc(RAVT_DEC_WHY))) {
+		d->why_lost = true;
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->why, RAVT_DEC_WHY, fmt, ap);
+	va_end(ap);
+}
+
 void ravt_dec_set_stream(ravt_dec *d, uint32_t stream, uint32_t tid)
 {
 	d->stream = stream;
@@ -75,6 +88,7 @@ void ravt_dec_free(ravt_dec *d)
 	free(d->buf);
 	free(d->runs);
 	free(d->sbuf);
+	free(d->why);
 	free(d);
 }
 
@@ -121,7 +135,7 @@ static bool seg_read(ravt_dec *d, uint32_t *n, uint64_t *tsc, bool *has_seq, uin
 		return false;
 	if (!ravt_get_varint(&d->sp, d->send, &v) || !ravt_get_varint(&d->sp, d->send, &z) ||
 	    !ravt_get_varint(&d->sp, d->send, &sc) || v == 0 || v > UINT32_MAX) {
-		snprintf(d->why, sizeof d->why, "segment table entry is malformed");
+		ravt_dec_say(d, "segment table entry is malformed");
 		d->sp = d->send;
 		return false;
 	}
@@ -150,17 +164,17 @@ bool ravt_dec_next_segment(ravt_dec *d)
 		fp = d->next_fp; /* (converted when it was read ahead) */
 		d->next_valid = false;
 	} else {
-		d->why[0] = 0;
+		ravt_dec_unsay(d);
 		if (!seg_read(d, &n, &d->seg_tsc, &d->seg_has_seq, &d->seg_seq)) {
-			if (!d->why[0])
-				snprintf(d->why, sizeof d->why,
+			if (!ravt_dec_why(d)[0])
+				ravt_dec_say(d,
 				         "segment table covers fewer events than the chunk holds");
 			return false;
 		}
 		fp = tsc_to_fp(d->rd, d->seg_tsc);
 	}
 	if (n > d->count - d->segs_total) {
-		snprintf(d->why, sizeof d->why, "segment table covers more events than the chunk holds");
+		ravt_dec_say(d, "segment table covers more events than the chunk holds");
 		return false;
 	}
 	d->segs_total += n;
@@ -180,7 +194,7 @@ bool ravt_dec_next_segment(ravt_dec *d)
 		d->next_fp = nfp;
 		if (nfp > d->t_fp)
 			d->t_step = (nfp - d->t_fp) / n;
-	} else if (d->why[0]) {
+	} else if (ravt_dec_why(d)[0]) {
 		return false;
 	}
 	return true;
@@ -222,7 +236,7 @@ static bool reserve(ravt_dec *d, const ravt_chunk *c)
 			ravt_budget_force(&rd->budget, cap - d->cap);
 		} else if (!ravt_budget_charge(&rd->budget, cap - d->cap,
 		                               "the chunk buffers of its threads")) {
-			snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
+			ravt_dec_say(d, "%s", "the trace's memory limit is reached");
 			d->limit = true;
 			return false;
 		}
@@ -231,7 +245,7 @@ static bool reserve(ravt_dec *d, const ravt_chunk *c)
 		if (!b) {
 			atomic_fetch_sub(&rd->buf_bytes, cap - d->cap);
 			ravt_budget_release(&rd->budget, cap - d->cap);
-			snprintf(d->why, sizeof d->why, "out of memory for a %u-byte chunk", c->raw);
+			ravt_dec_say(d, "out of memory for a %u-byte chunk", c->raw);
 			return false;
 		}
 		d->buf = b;
@@ -251,8 +265,7 @@ static bool load_payload(void *arg)
 	if (RAVT_VERIFY_CRC && !c->verified) {
 		uint32_t crc = ravt_crc32c(0, stored, c->stored);
 		if (crc != c->crc) {
-			snprintf(d->why, sizeof d->why,
-			         "payload checksum mismatch (stored %08x, computed %08x)", c->crc, crc);
+			ravt_dec_say(d, "payload checksum mismatch (stored %08x, computed %08x)", c->crc, crc);
 			d->bad_crc = true;
 			return false;
 		}
@@ -260,11 +273,11 @@ static bool load_payload(void *arg)
 	if (c->flags & RAVT_CF_ZSTD) {
 		size_t r = ZSTD_decompressDCtx(d->dctx, d->buf, c->raw, stored, c->stored);
 		if (ZSTD_isError(r)) {
-			snprintf(d->why, sizeof d->why, "zstd: %s", ZSTD_getErrorName(r));
+			ravt_dec_say(d, "zstd: %s", ZSTD_getErrorName(r));
 			return false;
 		}
 		if (r != c->raw) {
-			snprintf(d->why, sizeof d->why, "decompressed to %zu bytes, frame says %u", r,
+			ravt_dec_say(d, "decompressed to %zu bytes, frame says %u", r,
 			         c->raw);
 			return false;
 		}
@@ -292,7 +305,7 @@ static bool sites_room(ravt_dec *d, size_t want_s, size_t want_runs)
 	if (!d->for_merge) {
 		ravt_budget_force(&rd->budget, grow);
 	} else if (!ravt_budget_charge(&rd->budget, grow, "the call-site buffers of its threads")) {
-		snprintf(d->why, sizeof d->why, "%s", "the trace's memory limit is reached");
+		ravt_dec_say(d, "%s", "the trace's memory limit is reached");
 		d->limit = true;
 		return false;
 	}
@@ -302,7 +315,7 @@ static bool sites_room(ravt_dec *d, size_t want_s, size_t want_runs)
 		if (!b) {
 			atomic_fetch_sub(&rd->buf_bytes, grow);
 			ravt_budget_release(&rd->budget, grow);
-			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			ravt_dec_say(d, "out of memory for a sites chunk");
 			return false;
 		}
 		d->sbuf = b;
@@ -314,7 +327,7 @@ static bool sites_room(ravt_dec *d, size_t want_s, size_t want_runs)
 		if (!r) {
 			atomic_fetch_sub(&rd->buf_bytes, grow);
 			ravt_budget_release(&rd->budget, grow);
-			snprintf(d->why, sizeof d->why, "out of memory for a sites chunk");
+			ravt_dec_say(d, "out of memory for a sites chunk");
 			return false;
 		}
 		d->runs = r;
@@ -345,9 +358,11 @@ static bool load_sites(ravt_dec *d, const ravt_chunk *c, bool lock_held)
 		pthread_mutex_unlock(&rd->lock);
 	if (!sites_room(d, (size_t)sc.raw + 1, sc.count))
 		return false;
-	if (!ravt_sites_runs(rd, &sc, d->dctx, &d->sbuf, &d->scap, &d->runs, &d->runs_cap, d->why,
-	                     sizeof d->why))
+	char why[RAVT_DEC_WHY];
+	if (!ravt_sites_runs(rd, &sc, d->dctx, &d->sbuf, &d->scap, &d->runs, &d->runs_cap, why, sizeof why)) {
+		ravt_dec_say(d, "%s", why);
 		return false;
+	}
 	d->run_left = d->runs[0];
 	d->site = d->runs[1];
 	return true;
@@ -404,7 +419,7 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	const uint8_t *p = d->buf, *end = d->buf + c->raw;
 	uint64_t seglen;
 	if (!ravt_get_varint(&p, end, &seglen) || seglen > (uint64_t)(end - p)) {
-		snprintf(d->why, sizeof d->why, "segment table length is invalid");
+		ravt_dec_say(d, "segment table length is invalid");
 		return false;
 	}
 	d->sp = d->seg_start = p;
@@ -425,7 +440,7 @@ bool ravt_dec_load(ravt_dec *d, int64_t ci, bool lock_held)
 	for (unsigned i = 0; i < RAVT_ACACHE_SIZE; i++)
 		d->ac[i].cell = RAVT_DAC_FREE;
 	d->failed = false;
-	d->why[0] = 0;
+	ravt_dec_unsay(d);
 	if (!load_sites(d, c, lock_held))
 		return false;
 	d->ci = ci;
@@ -454,7 +469,7 @@ bool ravt_dec_seek(ravt_dec *d, uint64_t ord)
 	bool none = s->nchunks == 0;
 	pthread_mutex_unlock(&rd->lock);
 	if (none) {
-		snprintf(d->why, sizeof d->why, "thread %u has no chunks", d->tid);
+		ravt_dec_say(d, "thread %u has no chunks", d->tid);
 		return false;
 	}
 	if (d->ci != (int64_t)lo || d->ordinal > ord) {
@@ -474,7 +489,7 @@ bool ravt_dec_stream_event(ravt_dec *d, rav_event *ev)
 	if (d->ci < 0 || d->left == 0) {
 		int64_t next = d->ci + 1;
 		if ((size_t)next >= ravt_dec_stream_chunks(d, false)) {
-			snprintf(d->why, sizeof d->why, "thread %u has no more events", d->tid);
+			ravt_dec_say(d, "thread %u has no more events", d->tid);
 			return false;
 		}
 		if (!ravt_dec_load(d, next, false))
@@ -499,5 +514,5 @@ void ravt_dec_error(const ravt_dec *d, rav_trace_error *err)
 	}
 	ravt_set_error(err, d->bad_crc ? RAV_TRACE_ECHUNK : RAV_TRACE_EDECODE, off, chunkno,
 	               "chunk %lld at offset %llu (thread %u): %s", (long long)chunkno,
-	               (unsigned long long)off, d->tid, d->why[0] ? d->why : "cannot be decoded");
+	               (unsigned long long)off, d->tid, ravt_dec_why(d)[0] ? ravt_dec_why(d) : "cannot be decoded");
 }

@@ -26,9 +26,9 @@
 #define RAVT_DEC_PAD 16
 
 /* ravt_dec_kb.shape's two values that are not shapes */
-#define RAVT_DSH_ESC 0xfe
-#define RAVT_DSH_VARAUX 0xff
-_Static_assert(RAVT_SHAPE_GENERIC < RAVT_DSH_ESC, "shapes below the two special values");
+#define RAVT_DSH_ESC (RAVT_SHAPE_GENERIC + 1)
+#define RAVT_DSH_VARAUX (RAVT_SHAPE_GENERIC + 2)
+_Static_assert(RAVT_SHAPE_GENERIC + 1 == RAVT_DSH_ESC, "shapes below the two special values, next to them (one jump table)");
 _Static_assert(RAVT_KIND_BITS == 6 && RAVT_KIND_MAX == 63, "a kind byte: 2 bits of aux mode, 6 of kind");
 
 /* ravt_dec.aux's two entries past the kinds' last aux: 0 and 1 */
@@ -113,8 +113,34 @@ struct ravt_dec {
 	 * each chunk's pages go as soon as it is decompressed. */
 	uint64_t *released_to;
 	bool failed;    /* the last ravt_dec_batch met a bad event (d->why); load again */
-	char why[256];
+	/* Why the last call failed (ravt_dec_say), or NULL: allocated on the
+	 * first failure, since a trace of many threads has a decoder per
+	 * thread and few ever fail (256 bytes each were 25 MB on a trace of
+	 * 100,000 threads).  Read it through ravt_dec_why. */
+	char *why;
+	bool why_lost; /* a failure found no memory for its message */
 };
+
+/* Room for a decoder's failure message */
+#define RAVT_DEC_WHY 256
+/* Say why the decoder failed (printf format): into d->why, allocated now
+ * if it is the first time; without memory for it, d->why says so. */
+void ravt_dec_say(ravt_dec *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), cold, visibility("hidden")));
+/* The decoder's failure message, "" when none was said */
+static inline const char *ravt_dec_why(const ravt_dec *d)
+{
+	if (d->why && d->why[0])
+		return d->why;
+	return d->why_lost ? "(no memory for the message)" : "";
+}
+/* Forget the message (the next failure says its own) */
+static inline void ravt_dec_unsay(ravt_dec *d)
+{
+	d->why_lost = false;
+	if (d->why)
+		d->why[0] = 0;
+}
 
 /* dctx: shared by the decoders of one owner (merge, cursor), which never
  * decompress concurrently; NULL: the decoder gets its own.  A new decoder
@@ -512,13 +538,16 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	uint64_t ra = d->ra;
 	/* (d->aux through d itself: read per event either way, as a memory
 	 * operand) */
-	uint32_t k = 0;
 	unsigned kind = 0;
 	/* Where the event being decoded starts.  An event that starts at the
 	 * end reads a padding zero byte (kind 0 with no operands, or operands
 	 * of zeros) and fails the p > end check below: no check of its own. */
 	const uint8_t *start = p;
-	for (; k < n; k++) {
+	/* (the loop counts with the event pointer alone: a counter beside it
+	 * was one register too many, kept on the stack) */
+	rav_event *ev = out, *const ev_end = out + n;
+	uint32_t k; /* (events decoded: ev - out, once the loop is left) */
+	for (; ev < ev_end; ev++) {
 		start = p;
 		size_t kb = *p++;
 		kind = (unsigned)(kb & RAVT_KIND_MAX);
@@ -527,8 +556,128 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		const char *text = NULL;
 		size_t shape = ravt_dec_kb.shape[kb];
 		R.r = ra;
-		/* (one test on the common path for both special values) */
-		if (__builtin_expect(shape >= RAVT_DSH_ESC, 0) && shape == RAVT_DSH_ESC) {
+		/* (mode SAME's aux for the next event of the kind; an escape's
+		 * byte is kind 63's, whose entry no kind byte reads) */
+		d->aux[kind] = aux;
+		/* One dispatch for every byte: the two values that are not
+		 * shapes are the switch's last cases (no test before it). */
+	dispatch:
+		switch (shape) {
+		case RAVT_SHAPE_NONE:
+			break;
+		case RAVT_SHAPE_TIME: {
+			uint64_t za, zb, zc;
+			RAVT_GETV(za);
+			RAVT_GETV(zb);
+			RAVT_GETV(zc);
+			a = d->tsc_reg += (uint64_t)ravt_unzigzag(za);
+			b = d->hz_reg += (uint64_t)ravt_unzigzag(zb);
+			if (zc)
+				c = d->seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
+			break;
+		}
+		case RAVT_SHAPE_X:
+			RAVT_GETX();
+			break;
+		case RAVT_SHAPE_XTEXT:
+			RAVT_GETX();
+			RAVT_GETTEXT(aux);
+			break;
+		case RAVT_SHAPE_XA:
+			RAVT_GETX();
+			RAVT_GETV(a);
+			break;
+		case RAVT_SHAPE_TYPEDEF:
+			RAVT_GETX();
+			RAVT_GETV(a);
+			RAVT_GETTEXT(a);
+			break;
+		case RAVT_SHAPE_XAB:
+			RAVT_GETX();
+			RAVT_GETV(a);
+			RAVT_GETV(b);
+			break;
+		case RAVT_SHAPE_HEAPNEW:
+		case RAVT_SHAPE_XSEQ: {
+			uint64_t z;
+			RAVT_GETX();
+			if (shape == RAVT_SHAPE_HEAPNEW)
+				RAVT_GETV(a);
+			RAVT_GETV(z);
+			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
+			break;
+		}
+		case RAVT_SHAPE_PAGE:
+		case RAVT_SHAPE_HANDOFF: {
+			uint64_t z;
+			RAVT_GETA(a);
+			ra = R.r;
+			if (shape == RAVT_SHAPE_HANDOFF)
+				RAVT_GETV(b);
+			RAVT_GETX();
+			RAVT_GETV(z);
+			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
+			break;
+		}
+		case RAVT_SHAPE_MSG: {
+			uint64_t z;
+			RAVT_GETX();
+			RAVT_GETV(a);
+			RAVT_GETV(b);
+			RAVT_GETV(z);
+			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
+			break;
+		}
+		case RAVT_SHAPE_A:
+			RAVT_GETA(a);
+			ra = R.r;
+			break;
+		case RAVT_SHAPE_AB:
+			RAVT_GETA(a);
+			ra = R.r;
+			RAVT_GETA(b);
+			break;
+		case RAVT_SHAPE_ABC:
+			RAVT_GETA(a);
+			ra = R.r;
+			RAVT_GETA(b);
+			RAVT_GETA(c);
+			break;
+		case RAVT_SHAPE_AVV:
+			RAVT_GETA(a);
+			ra = R.r;
+			RAVT_GETV(b);
+			RAVT_GETV(c);
+			break;
+		case RAVT_SHAPE_TEXT:
+			RAVT_GETV(a);
+			RAVT_GETTEXT(a);
+			break;
+		case RAVT_SHAPE_ACCESS:
+			RAVT_GETA(a);
+			ra = R.r;
+			RAVT_GETV(b);
+			break;
+		case RAVT_SHAPE_GENERIC:
+			RAVT_GETX();
+			RAVT_GETV(a);
+			RAVT_GETV(b);
+			RAVT_GETV(c);
+			/* (a snapshot has this shape, or comes escaped) */
+			if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0))
+				goto snapshot;
+			break;
+		case RAVT_DSH_VARAUX: {
+			uint64_t va;
+			RAVT_GETV(va);
+			if (va > 0xffffff)
+				goto bad;
+			aux = (uint32_t)va;
+			d->aux[kind] = aux;
+			shape = ravt_dec_kb.shape[kind]; /* (mode ZERO's byte: a shape) */
+			goto dispatch;
+		}
+		case RAVT_DSH_ESC: {
 			uint64_t kk, va;
 			RAVT_GETV(kk);
 			RAVT_GETV(va);
@@ -559,128 +708,18 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETTEXT(aux);
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
 				RAVT_GETTEXT(a);
-		} else {
-			if (__builtin_expect(shape >= RAVT_DSH_ESC, 0)) { /* (VARAUX: not ESC here) */
-				uint64_t va;
-				RAVT_GETV(va);
-				if (va > 0xffffff)
-					goto bad;
-				aux = (uint32_t)va;
-				shape = ravt_dec_kb.shape[kind]; /* (mode ZERO's byte) */
-			}
-			d->aux[kind] = aux;
-			switch (shape) {
-			case RAVT_SHAPE_NONE:
-				break;
-			case RAVT_SHAPE_TIME: {
-				uint64_t za, zb, zc;
-				RAVT_GETV(za);
-				RAVT_GETV(zb);
-				RAVT_GETV(zc);
-				a = d->tsc_reg += (uint64_t)ravt_unzigzag(za);
-				b = d->hz_reg += (uint64_t)ravt_unzigzag(zb);
-				if (zc)
-					c = d->seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
-				break;
-			}
-			case RAVT_SHAPE_X:
-				RAVT_GETX();
-				break;
-			case RAVT_SHAPE_XTEXT:
-				RAVT_GETX();
-				RAVT_GETTEXT(aux);
-				break;
-			case RAVT_SHAPE_XA:
-				RAVT_GETX();
-				RAVT_GETV(a);
-				break;
-			case RAVT_SHAPE_TYPEDEF:
-				RAVT_GETX();
-				RAVT_GETV(a);
-				RAVT_GETTEXT(a);
-				break;
-			case RAVT_SHAPE_XAB:
-				RAVT_GETX();
-				RAVT_GETV(a);
-				RAVT_GETV(b);
-				break;
-			case RAVT_SHAPE_HEAPNEW:
-			case RAVT_SHAPE_XSEQ: {
-				uint64_t z;
-				RAVT_GETX();
-				if (shape == RAVT_SHAPE_HEAPNEW)
-					RAVT_GETV(a);
-				RAVT_GETV(z);
-				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-				break;
-			}
-			case RAVT_SHAPE_PAGE:
-			case RAVT_SHAPE_HANDOFF: {
-				uint64_t z;
-				RAVT_GETA(a);
-				ra = R.r;
-				if (shape == RAVT_SHAPE_HANDOFF)
-					RAVT_GETV(b);
-				RAVT_GETX();
-				RAVT_GETV(z);
-				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-				break;
-			}
-			case RAVT_SHAPE_MSG: {
-				uint64_t z;
-				RAVT_GETX();
-				RAVT_GETV(a);
-				RAVT_GETV(b);
-				RAVT_GETV(z);
-				c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-				break;
-			}
-			case RAVT_SHAPE_A:
-				RAVT_GETA(a);
-				ra = R.r;
-				break;
-			case RAVT_SHAPE_AB:
-				RAVT_GETA(a);
-				ra = R.r;
-				RAVT_GETA(b);
-				break;
-			case RAVT_SHAPE_ABC:
-				RAVT_GETA(a);
-				ra = R.r;
-				RAVT_GETA(b);
-				RAVT_GETA(c);
-				break;
-			case RAVT_SHAPE_AVV:
-				RAVT_GETA(a);
-				ra = R.r;
-				RAVT_GETV(b);
-				RAVT_GETV(c);
-				break;
-			case RAVT_SHAPE_TEXT:
-				RAVT_GETV(a);
-				RAVT_GETTEXT(a);
-				break;
-			case RAVT_SHAPE_ACCESS:
-				RAVT_GETA(a);
-				ra = R.r;
-				RAVT_GETV(b);
-				break;
-			case RAVT_SHAPE_GENERIC:
-				RAVT_GETX();
-				RAVT_GETV(a);
-				RAVT_GETV(b);
-				RAVT_GETV(c);
-				break;
-			default:
-				/* (the table holds shapes only, but for the two
-				 * values handled above: no range check) */
-				__builtin_unreachable();
-			}
+			if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0))
+				goto snapshot;
+			break;
+		}
+		default:
+			/* (the table holds shapes and the two values above: no
+			 * range check) */
+			__builtin_unreachable();
 		}
 		if (__builtin_expect(p > end, 0))
 			goto bad;
 		/* (index, time, thread and site: ravt_dec_fill, after the loop) */
-		rav_event *ev = &out[k];
 		ev->kind = (uint16_t)kind;
 		ev->aux = aux;
 		ev->x = (uint32_t)x;
@@ -688,11 +727,22 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		ev->b = b;
 		ev->c = c;
 		ev->text = text;
-		if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0)) {
-			k++;
-			break;
-		}
+		continue;
+	snapshot:
+		/* (a snapshot event: the batch's last) */
+		if (__builtin_expect(p > end, 0))
+			goto bad;
+		ev->kind = (uint16_t)kind;
+		ev->aux = aux;
+		ev->x = (uint32_t)x;
+		ev->a = a;
+		ev->b = b;
+		ev->c = c;
+		ev->text = text;
+		ev++;
+		break;
 	}
+	k = (uint32_t)(ev - out);
 	ravt_dec_fill(d, out, k, g);
 	d->ep = p;
 	d->ra = ra;
@@ -706,17 +756,18 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	d->ordinal += k;
 	if (__builtin_expect(d->left == 0, 0) && (p != end || d->sp != d->send || d->next_valid)) {
 		d->ordinal--;
-		snprintf(d->why, sizeof d->why, "bytes left over after the chunk's last event");
+		ravt_dec_say(d, "bytes left over after the chunk's last event");
 		d->failed = true;
 		d->ci = -1;
 		return k - 1;
 	}
 	return k;
 bad:
+	k = (uint32_t)(ev - out);
 	if (start >= end)
-		snprintf(d->why, sizeof d->why, "events end before the chunk's event count");
+		ravt_dec_say(d, "events end before the chunk's event count");
 	else
-		snprintf(d->why, sizeof d->why,
+		ravt_dec_say(d,
 		         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
 		         (unsigned long long)(d->ordinal + k), d->tid, kind);
 	/* the events before are good; the decoder's place is not kept */

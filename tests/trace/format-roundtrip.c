@@ -777,11 +777,48 @@ static void test_cancel(void)
 	tt_mem_free(&m);
 }
 
+/* CRC-32C a bit at a time, to check the library's (tables, or three
+ * hardware streams joined: format.c) on lengths and alignments around its
+ * stripes of 3 x 1024 bytes, whole and in two parts. */
+static uint32_t crc_bitwise(uint32_t crc, const uint8_t *p, size_t len)
+{
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & -(crc & 1));
+	}
+	return ~crc;
+}
+
+static void test_crc_lengths(void)
+{
+	enum { N = 4 * 3 * 1024 + 64 };
+	static uint8_t buf[N];
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	static const size_t lens[] = {0, 1, 7, 8, 3071, 3072, 3073, 3079, 3080, 6143, 6144, 6151, 9216, N - 8};
+	for (size_t a = 0; a < 8; a++) {
+		for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+			size_t len = lens[i];
+			uint32_t want = crc_bitwise(0, buf + a, len);
+			CHECK_EQ(ravt_crc32c(0, buf + a, len), want);
+			size_t cut = len / 3;
+			CHECK_EQ(ravt_crc32c(ravt_crc32c(0, buf + a, cut), buf + a + cut, len - cut), want);
+		}
+	}
+}
+
 int main(void)
 {
 	/* The checksum FORMAT.md specifies (CRC-32C check value). */
 	CHECK_EQ(ravt_crc32c(0, "123456789", 9), 0xE3069283u);
 	CHECK_EQ(ravt_crc32c(ravt_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+	test_crc_lengths();
+	fprintf(stderr, "checksum lengths: %s\n", tt_failures ? "FAILED" : "ok");
 	test_every_kind();
 	fprintf(stderr, "every kind: %s\n", tt_failures ? "FAILED" : "ok");
 	test_merge(0, true);
