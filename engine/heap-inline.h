@@ -256,6 +256,46 @@ static inline __attribute__((always_inline)) void make_dead_t(rav_heap *h, rav_c
 	dead_push(h, c);
 }
 
+/* A reference raviolo p that `slot` (one of its two referrers) lets go
+ * of, cleared and spliced
+ * out of its tree while recording (cascade.c's drop): when its target q is
+ * a normal raviolo (no weights to update down a chain), no debugger is
+ * installed and p is not watched, the five events (REFRAV_REMOVE, the
+ * slot's clear, the two links, the FREE) as one RAV_RAW_REFRAV_DROP record
+ * and the writes rav__splice_out would make; false, nothing done,
+ * otherwise (the caller records them one by one). */
+static inline __attribute__((always_inline)) bool refrav_drop_recorded(rav_heap *h, rav_cell *p, uintptr_t *slot,
+									unsigned evkind)
+{
+#if RAV_TRACING
+	if (RAV_UNLIKELY(__atomic_load_n(&rav__debugger, __ATOMIC_RELAXED) != NULL) || (p->w[0] & RAV_FLAG_WATCH))
+		return false;
+	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
+	if (cell_type(q) == RAV_TYPE_REF)
+		return false;
+	uint32_t next;
+	rav_raw_event *e = rav__compound_room(2, &next);
+	if (RAV_UNLIKELY(!e))
+		return false;
+	rav_assert(q->w[RAV_W_BACK] == (uintptr_t)&p->w[RAV_W_FWD] && *other == (uintptr_t)p);
+	rav__put_kind_x(e, RAV_RAW_REFRAV_DROP | evkind << 8, 0);
+	e->a = (uintptr_t)p;
+	e->b = (uintptr_t)slot;
+	e->c = (uintptr_t)other;
+	rav__compound_words(&e[1], (uintptr_t)q, 0);
+	rav__compound_done(next);
+	*slot = 0;
+	*other = (uintptr_t)q;
+	q->w[RAV_W_BACK] = (uintptr_t)other;
+	make_dead_t(h, p, false);
+	return true;
+#else
+	(void)h, (void)p, (void)slot, (void)evkind;
+	return false;
+#endif
+}
+
 static inline void make_dead(rav_heap *h, rav_cell *c)
 {
 	make_dead_t(h, c, rav__tracing);

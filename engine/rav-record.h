@@ -175,6 +175,12 @@ typedef enum rav_ev_kind {
  *   with RAV_RAW_MOVE_BEGIN, COMPACT_BEGIN(x, reason free) before the MOVE;
  *   with RAV_RAW_MOVE_END, COMPACT_END(x, 1 move) after the fix-ups
  *   (x: the heap id).
+ * RAV_RAW_REFRAV_DROP: aux = K (REF_CLEAR or LINK); a = p, a reference
+ *   raviolo whose target q is a normal raviolo; b = slot, one of its two
+ *   referrers, which lets go of it; c = other, its other referrer; one
+ *   more record holds q (word 0).  REFRAV_REMOVE(p), K(slot, p -> 0),
+ *   LINK(other, p -> q), LINK(q.w[BACK], p.w[FWD] -> other), FREE(p,
+ *   reference) (cascade.c's drop: p spliced out of the tree).
  * RAV_RAW_TRIM_RUN: aux = m (2 .. RAV_RAW_EXPAND_MAX); a = the highest of m
  *   consecutive cells trimmed from the top down.  TRIM(a), TRIM(a - one
  *   cell), ... TRIM(a - (m - 1) cells).  Words b and c are not written.
@@ -192,6 +198,7 @@ typedef enum rav_ev_kind {
 #define RAV_RAW_MOVE 0xc5u
 #define RAV_RAW_REFRAV_NEW 0xc6u
 #define RAV_RAW_TRIM_RUN 0xc7u
+#define RAV_RAW_REFRAV_DROP 0xc8u
 /* RAV_RAW_MOVE's aux bits around its move (the low 8 bits). */
 #define RAV_RAW_MOVE_BEGIN (1u << 8)
 #define RAV_RAW_MOVE_END (1u << 9)
@@ -295,6 +302,7 @@ static inline unsigned rav_raw_compound_records(const rav_raw_event *e)
 	case RAV_RAW_MOVE:
 		return (e->kind >> 8 & 3u) >= 2 ? 2 : 1;
 	case RAV_RAW_REFRAV_NEW:
+	case RAV_RAW_REFRAV_DROP:
 		return 2;
 	default:
 		return 0;
@@ -361,6 +369,17 @@ static inline unsigned rav_raw_expand(const rav_raw_event *e, rav_raw_event *out
 			out[o++].x = e->x;
 		}
 		return o;
+	}
+	case RAV_RAW_REFRAV_DROP: {
+		uint64_t p = e->a, slot = e->b, other = e->c, q = e[1].kind | (uint64_t)e[1].x << 32;
+		if (aux > 0xffu)
+			return 0;
+		rav__raw_put(&out[0], RAV_EV_REFRAV_REMOVE, p, 0, 0);
+		rav__raw_put(&out[1], aux, slot, p, 0);
+		rav__raw_put(&out[2], RAV_EV_LINK, other, p, q);
+		rav__raw_put(&out[3], RAV_EV_LINK, q + RAV_W_BACK * w, p + RAV_W_FWD * w, other);
+		rav__raw_put(&out[4], RAV_EV_FREE | (uint32_t)RAV_TYPE_REF << 8, p, 0, 0);
+		return 5;
 	}
 	case RAV_RAW_TRIM_RUN: {
 		unsigned m = aux;

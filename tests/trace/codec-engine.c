@@ -143,6 +143,20 @@ static void expand_shapes(void)
 	CHECK_EQ(rav_raw_expand(r, out), 0);
 	r[0].kind = RAV_RAW_MOVE | (1u << 11) << 8;
 	CHECK_EQ(rav_raw_expand(r, out), 0);
+	/* a reference raviolo at t dropped from s0, its other referrer s1, its target d */
+	r[0] = (rav_raw_event){ RAV_RAW_REFRAV_DROP | (uint32_t)RAV_EV_REF_CLEAR << 8, 0, t, s0, s1 };
+	r[1] = (rav_raw_event){ (uint32_t)d, (uint32_t)(d >> 32), 0, 0, 0 };
+	CHECK_EQ(rav_raw_compound_records(r), 2);
+	CHECK_EQ(rav_raw_expand(r, out), 5);
+	const rav_raw_event want_drop[5] = {
+		{ RAV_EV_REFRAV_REMOVE, 0, t, 0, 0 },
+		{ RAV_EV_REF_CLEAR, 0, s0, t, 0 },
+		{ RAV_EV_LINK, 0, s1, t, d },
+		{ RAV_EV_LINK, 0, d + 8 * RAV_W_BACK, t + 8 * RAV_W_FWD, s1 },
+		{ RAV_EV_FREE | (uint32_t)RAV_TYPE_REF << 8, 0, t, 0, 0 },
+	};
+	for (unsigned i = 0; i < 5; i++)
+		CHECK(memcmp(&out[i], &want_drop[i], sizeof want_drop[i]) == 0);
 	/* TRIM x5 from the cell at t down */
 	r[0] = (rav_raw_event){ RAV_RAW_TRIM_RUN | 5u << 8, 0, t, 0x55, 0x66 };
 	CHECK_EQ(rav_raw_compound_records(r), 1);
@@ -202,7 +216,7 @@ int main(void)
 	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 	/* The engine writes the events of one operation as one compound record
 	 * where it can (rav-record.h); the trace holds them expanded. */
-	size_t compounds = 0, trim_runs = 0, one_move_compactions = 0;
+	size_t compounds = 0, trim_runs = 0, one_move_compactions = 0, refrav_drops = 0;
 	{
 		rawlog x = { NULL, 0, 0 };
 		x.cap = raw.n * 3 + RAV_RAW_EXPAND_MAX;
@@ -243,6 +257,8 @@ int main(void)
 				trim_runs++;
 			else if (RAV_EV_KIND(r) == RAV_RAW_MOVE && (RAV_EV_AUX(r) & RAV_RAW_MOVE_BEGIN))
 				one_move_compactions++;
+			else if (RAV_EV_KIND(r) == RAV_RAW_REFRAV_DROP)
+				refrav_drops++;
 			k += recs;
 			compounds++;
 		}
@@ -251,9 +267,9 @@ int main(void)
 	}
 	CHECK(compounds > 100);
 	/* the frees of the workload: compactions of one move and runs of trims recorded whole */
-	fprintf(stderr, "%zu compound records: %zu one-move compactions, %zu trim runs\n", compounds,
-		one_move_compactions, trim_runs);
-	CHECK(one_move_compactions > 10 && trim_runs > 0);
+	fprintf(stderr, "%zu compound records: %zu one-move compactions, %zu trim runs, %zu reference ravioli dropped\n",
+		compounds, one_move_compactions, trim_runs, refrav_drops);
+	CHECK(one_move_compactions > 10 && trim_runs > 0 && refrav_drops > 10);
 	rav_event ev;
 	size_t i = 0, events = 0, bad = 0, bad_sites = 0, site_records = 0, with_site = 0;
 	uint64_t cur_site = 0;
