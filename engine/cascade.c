@@ -86,6 +86,10 @@ static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool casc
 			queue_dying(h, p);
 		return;
 	}
+#if RAV_TRACING
+	if (rav__tracing && refrav_drop_recorded(h, p, slot, evkind)) /* (rec6: its events as one record) */
+		return;
+#endif
 	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
 	REC(evkind, 0, 0, slot, p, 0);
 	*slot = 0;

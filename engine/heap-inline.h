@@ -256,6 +256,46 @@ static inline __attribute__((always_inline)) void make_dead_t(rav_heap *h, rav_c
 	dead_push(h, c);
 }
 
+/* A reference raviolo p that `slot` (one of its two referrers) lets go
+ * of, cleared and spliced
+ * out of its tree while recording (cascade.c's drop): when its target q is
+ * a normal raviolo (no weights to update down a chain), no debugger is
+ * installed and p is not watched, the five events (REFRAV_REMOVE, the
+ * slot's clear, the two links, the FREE) as one RAV_RAW_REFRAV_DROP record
+ * and the writes rav__splice_out would make; false, nothing done,
+ * otherwise (the caller records them one by one). */
+static inline __attribute__((always_inline)) bool refrav_drop_recorded(rav_heap *h, rav_cell *p, uintptr_t *slot,
+									unsigned evkind)
+{
+#if RAV_TRACING
+	if (RAV_UNLIKELY(__atomic_load_n(&rav__debugger, __ATOMIC_RELAXED) != NULL) || (p->w[0] & RAV_FLAG_WATCH))
+		return false;
+	uintptr_t *other = (uintptr_t *)(p->w[RAV_W_BACK1] == (uintptr_t)slot ? p->w[RAV_W_BACK2] : p->w[RAV_W_BACK1]);
+	rav_cell *q = (rav_cell *)p->w[RAV_W_FWD];
+	if (cell_type(q) == RAV_TYPE_REF)
+		return false;
+	uint32_t next;
+	rav_raw_event *e = rav__compound_room(2, &next);
+	if (RAV_UNLIKELY(!e))
+		return false;
+	rav_assert(q->w[RAV_W_BACK] == (uintptr_t)&p->w[RAV_W_FWD] && *other == (uintptr_t)p);
+	rav__put_kind_x(e, RAV_RAW_REFRAV_DROP | evkind << 8, 0);
+	e->a = (uintptr_t)p;
+	e->b = (uintptr_t)slot;
+	e->c = (uintptr_t)other;
+	rav__compound_words(&e[1], (uintptr_t)q, 0);
+	rav__compound_done(next);
+	*slot = 0;
+	*other = (uintptr_t)q;
+	q->w[RAV_W_BACK] = (uintptr_t)other;
+	make_dead_t(h, p, false);
+	return true;
+#else
+	(void)h, (void)p, (void)slot, (void)evkind;
+	return false;
+#endif
+}
+
 static inline void make_dead(rav_heap *h, rav_cell *c)
 {
 	make_dead_t(h, c, rav__tracing);
@@ -310,7 +350,7 @@ static inline __attribute__((always_inline)) void move_words_only(rav_cell *t, r
  * fix-up's event): move_words_t then records the events one by one.  Each
  * fix-up's old value is t's word k, its new one d's. */
 static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav_cell *d, rav_type type, bool zero,
-								unsigned *fixups)
+								unsigned *fixups, uint32_t wrap, uint32_t x)
 {
 #if RAV_TRACING
 	if (RAV_UNLIKELY(__atomic_load_n(&rav__debugger, __ATOMIC_RELAXED) != NULL))
@@ -347,8 +387,10 @@ static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav
 	rav_raw_event *e = rav__compound_room(recs, &next);
 	if (RAV_UNLIKELY(!e))
 		return false;
-	rav__compound_put(e, RAV_RAW_MOVE | (n | ks << 2) << 8, (uintptr_t)t, (uintptr_t)d,
-			  n ? (uintptr_t)slot[0] : 0);
+	rav__put_kind_x(e, RAV_RAW_MOVE | (n | ks << 2 | wrap) << 8, x);
+	e->a = (uintptr_t)t;
+	e->b = (uintptr_t)d;
+	e->c = n ? (uintptr_t)slot[0] : 0;
 	if (n >= 2)
 		rav__compound_words(&e[1], (uintptr_t)slot[1], n > 2 ? (uintptr_t)slot[2] : 0);
 	rav__compound_done(next);
@@ -364,7 +406,7 @@ static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav
 	RAV_WATCH_TEST(true, d->w[0], RAV_EV_MOVE, d, t, d, 0);
 	return true;
 #else
-	(void)t, (void)d, (void)type, (void)zero, (void)fixups;
+	(void)t, (void)d, (void)type, (void)zero, (void)fixups, (void)wrap, (void)x;
 	return false;
 #endif
 }
@@ -446,7 +488,7 @@ static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, 
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
 	if (!tr)
 		return move_words_untraced(t, d, type, zero, no_refs);
-	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups)))
+	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups, 0, 0)))
 		return fixups;
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
 	move_words_only(t, d, zero);
@@ -553,6 +595,29 @@ static inline void prefetch_neighbours(const rav_cell *c)
 		rav_prefetch((void *)c->w[RAV_W_BACK]);
 }
 
+/* A one-move compaction while recording (settle_t, free_alone_t): live
+ * top cell t moves into hole d, and its events, with `wrap`'s (rav-record.h:
+ * RAV_RAW_MOVE_FREE for d's FREE first, _BEGIN), go into one RAV_RAW_MOVE
+ * record when it passes the bound and no debugger is installed; else one
+ * by one as before (the FREE only if asked: its caller's watch test is
+ * then the caller's).  COMPACT_END goes in the record too unless the move
+ * empties the top page (h->top == 2: the shrink after it releases the page
+ * first), and then, as when the record did not pass, the caller records it:
+ * returns whether it did, with the fix-ups in *fixups. */
+static inline __attribute__((always_inline)) bool move_one_recorded(rav_heap *h, rav_cell *t, rav_cell *d,
+								     uint32_t wrap, unsigned *fixups)
+{
+	if (h->top != 2)
+		wrap |= RAV_RAW_MOVE_END;
+	if (RAV_LIKELY(move_recorded(t, d, cell_type(t), true, fixups, wrap, h->id)))
+		return (wrap & RAV_RAW_MOVE_END) != 0;
+	if (wrap & RAV_RAW_MOVE_FREE)
+		RECT(true, RAV_EV_FREE, wrap >> RAV_RAW_MOVE_TYPE_SHIFT, 0, d, 0, 0);
+	RECT(true, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+	*fixups = move_words_t(t, d, true, true);
+	return false;
+}
+
 /* Step 5.  The common case of a random free (one hole, a live cell on
  * top that moves into it) is done here without the general loop. */
 static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
@@ -563,14 +628,28 @@ static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
 	if (RAV_LIKELY(d->w[1] == 0 && !h->dying)) {
 		rav_cell *t = &h->top_page[h->top - 1];
 		if (t != d && cell_type(t) != RAV_TYPE_DEAD) {
-			RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
 			/* (a lone hole is in no run: runs have two cells or more) */
 			h->dead = h->dead_tail = NULL;
 			h->limit = &h->top_page[CELLS]; /* no hole left: bumping resumes */
 			h->st.dead_cells--;
+#if RAV_TRACING
+			if (tr) {
+				unsigned fixups;
+				rav_assert(h->dying == NULL);
+				if (h->pinned == t)
+					h->pinned = d;
+				bool ended = move_one_recorded(h, t, d, RAV_RAW_MOVE_BEGIN, &fixups);
+				h->st.moves++;
+				h->st.fixups += fixups;
+				h->gen++;
+				shrink(h);
+				if (!ended)
+					RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
+				return;
+			}
+#endif
 			move_cell_t(h, t, d, tr);
 			shrink(h);
-			RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
 			return;
 		}
 	}
@@ -603,13 +682,27 @@ static inline __attribute__((always_inline)) void free_alone_t(rav_heap *h, rav_
 	uintptr_t tw = c->w[0];
 	rav_type type = (rav_type)(tw & RAV_TYPE_MASK);
 	rav_assert(type != RAV_TYPE_DEAD && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_REF);
-	RECT(tr, RAV_EV_FREE, type, 0, c, 0, 0);
-	RAV_WATCH_TEST(tr, tw, RAV_EV_FREE | (type << 8), c, c, 0, 0);
-	c->w[0] = RAV_TYPE_DEAD; /* (what move_words_t expects of a hole) */
-	RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
 	if (h->pinned == t)
 		h->pinned = c;
-	unsigned fixups = move_words_t(t, c, tr, true);
+	unsigned fixups;
+	bool ended = false;
+#if RAV_TRACING
+	if (tr && RAV_LIKELY(!(tw & RAV_FLAG_WATCH)) &&
+	    RAV_LIKELY(__atomic_load_n(&rav__debugger, __ATOMIC_RELAXED) == NULL)) {
+		/* FREE, COMPACT_BEGIN, the move and (most often) COMPACT_END as one record */
+		c->w[0] = RAV_TYPE_DEAD; /* (what move_words_t expects of a hole) */
+		ended = move_one_recorded(h, t, c,
+					  RAV_RAW_MOVE_FREE | RAV_RAW_MOVE_BEGIN | (uint32_t)type << RAV_RAW_MOVE_TYPE_SHIFT,
+					  &fixups);
+	} else
+#endif
+	{
+		RECT(tr, RAV_EV_FREE, type, 0, c, 0, 0);
+		RAV_WATCH_TEST(tr, tw, RAV_EV_FREE | (type << 8), c, c, 0, 0);
+		c->w[0] = RAV_TYPE_DEAD; /* (what move_words_t expects of a hole) */
+		RECT(tr, RAV_EV_COMPACT_BEGIN, RAV_COMPACT_FREE, h->id, 0, 0, 0);
+		fixups = move_words_t(t, c, tr, true);
+	}
 	/* (the free's counts and the move's, together) */
 	h->st.live_cells--;
 	h->st.frees++;
@@ -617,7 +710,8 @@ static inline __attribute__((always_inline)) void free_alone_t(rav_heap *h, rav_
 	h->st.fixups += fixups;
 	h->gen += 2;
 	shrink(h);
-	RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
+	if (!ended)
+		RECT(tr, RAV_EV_COMPACT_END, 0, h->id, 1, 0, 0);
 }
 
 /* An API call is about to free: the top cell will probably move into the

@@ -586,8 +586,9 @@ void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *t
  * rav__nobuf (count 0, bound 0), so the fast path tests nothing else. */
 #define rav__tbuf (rav__rtl.buf) /* (the fields of one thread-local variable: rav-record.h) */
 #define rav__tlimit (rav__rtl.limit)
-/* The count at which the next event needs a clock reading first (records
- * that are not events, call sites and text, move it along). */
+/* The count at which the next event needs a clock reading first (text
+ * records and call sites recorded on the slow path move it along; a call
+ * site recorded below the bound, site.c, does not). */
 #define rav__tclock (rav__rtl.clock)
 extern rav_evbuf rav__nobuf;
 

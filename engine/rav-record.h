@@ -165,10 +165,25 @@ typedef enum rav_ev_kind {
  * RAV_RAW_TRANSFER: aux = K | k << 8; a = from; b = to (empty); c = p, the
  *   cell from refers to.  K(to, 0 -> p), LINK(p.w[k], from -> to),
  *   LINK(from, p -> 0).
- * RAV_RAW_MOVE: aux = n | k0 << 2 | k1 << 4 | k2 << 6, n <= 3 fix-ups;
+ * RAV_RAW_MOVE: aux = n | k0 << 2 | k1 << 4 | k2 << 6, n <= 3 fix-ups,
+ *   | RAV_RAW_MOVE_BEGIN, _END, _FREE (a one-move compaction, below);
  *   a = t (from); b = d (to); c = slot 0; for n >= 2 one more record holds
  *   slots 1 and 2 (words 0 and 1).  MOVE(t, d), then for each i < n
- *   FIXUP(slot i, t.w[ki] -> d.w[ki]).
+ *   FIXUP(slot i, t.w[ki] -> d.w[ki]).  A free whose hole the top cell
+ *   fills at once (heap-inline.h: settle_t, free_alone_t) records it whole:
+ *   with RAV_RAW_MOVE_FREE, FREE(d, aux >> RAV_RAW_MOVE_TYPE_SHIFT) first;
+ *   with RAV_RAW_MOVE_BEGIN, COMPACT_BEGIN(x, reason free) before the MOVE;
+ *   with RAV_RAW_MOVE_END, COMPACT_END(x, 1 move) after the fix-ups
+ *   (x: the heap id).
+ * RAV_RAW_REFRAV_DROP: aux = K (REF_CLEAR or LINK); a = p, a reference
+ *   raviolo whose target q is a normal raviolo; b = slot, one of its two
+ *   referrers, which lets go of it; c = other, its other referrer; one
+ *   more record holds q (word 0).  REFRAV_REMOVE(p), K(slot, p -> 0),
+ *   LINK(other, p -> q), LINK(q.w[BACK], p.w[FWD] -> other), FREE(p,
+ *   reference) (cascade.c's drop: p spliced out of the tree).
+ * RAV_RAW_TRIM_RUN: aux = m (2 .. RAV_RAW_EXPAND_MAX); a = the highest of m
+ *   consecutive cells trimmed from the top down.  TRIM(a), TRIM(a - one
+ *   cell), ... TRIM(a - (m - 1) cells).  Words b and c are not written.
  * RAV_RAW_REFRAV_NEW: aux = K | k << 8; a = n, a new reference raviolo;
  *   b = its target; c = leaf, the slot it splits; one more record holds
  *   slot (word 0, the empty slot that gets the reference) and p (word 1,
@@ -182,8 +197,15 @@ typedef enum rav_ev_kind {
 #define RAV_RAW_TRANSFER 0xc4u
 #define RAV_RAW_MOVE 0xc5u
 #define RAV_RAW_REFRAV_NEW 0xc6u
+#define RAV_RAW_TRIM_RUN 0xc7u
+#define RAV_RAW_REFRAV_DROP 0xc8u
+/* RAV_RAW_MOVE's aux bits around its move (the low 8 bits). */
+#define RAV_RAW_MOVE_BEGIN (1u << 8)
+#define RAV_RAW_MOVE_END (1u << 9)
+#define RAV_RAW_MOVE_FREE (1u << 10)
+#define RAV_RAW_MOVE_TYPE_SHIFT 12 /* the freed cell's type (< RAV_TYPE_MAX: 12 bits) */
 /* The most events one compound record expands to. */
-#define RAV_RAW_EXPAND_MAX 9
+#define RAV_RAW_EXPAND_MAX 32
 
 typedef enum rav_heap_kind { RAV_HEAP_THREAD = 0, RAV_HEAP_MESSAGE = 1 } rav_heap_kind;
 typedef enum rav_page_kind { RAV_PAGE_HEAP = 0, RAV_PAGE_BUFFER = 1, RAV_PAGE_ROOT = 2 } rav_page_kind;
@@ -275,10 +297,12 @@ static inline unsigned rav_raw_compound_records(const rav_raw_event *e)
 	case RAV_RAW_ATTACH:
 	case RAV_RAW_DETACH:
 	case RAV_RAW_TRANSFER:
+	case RAV_RAW_TRIM_RUN:
 		return 1;
 	case RAV_RAW_MOVE:
 		return (e->kind >> 8 & 3u) >= 2 ? 2 : 1;
 	case RAV_RAW_REFRAV_NEW:
+	case RAV_RAW_REFRAV_DROP:
 		return 2;
 	default:
 		return 0;
@@ -321,20 +345,49 @@ static inline unsigned rav_raw_expand(const rav_raw_event *e, rav_raw_event *out
 		rav__raw_put(&out[2], RAV_EV_LINK, e->a, e->c, 0);
 		return 3;
 	case RAV_RAW_MOVE: {
-		unsigned n = aux & 3u;
-		if (aux > 0xffu)
+		unsigned n = aux & 3u, o = 0;
+		if ((aux & 0x800u) || (!(aux & RAV_RAW_MOVE_FREE) && aux >> RAV_RAW_MOVE_TYPE_SHIFT))
 			return 0;
 		uint64_t slots[3] = { e->c, 0, 0 };
 		if (n >= 2) {
 			slots[1] = e[1].kind | (uint64_t)e[1].x << 32;
 			slots[2] = e[1].a;
 		}
-		rav__raw_put(&out[0], RAV_EV_MOVE, e->a, e->b, 0);
+		if (aux & RAV_RAW_MOVE_FREE)
+			rav__raw_put(&out[o++], RAV_EV_FREE | (aux >> RAV_RAW_MOVE_TYPE_SHIFT) << 8, e->b, 0, 0);
+		if (aux & RAV_RAW_MOVE_BEGIN) {
+			rav__raw_put(&out[o], RAV_EV_COMPACT_BEGIN | (uint32_t)RAV_COMPACT_FREE << 8, 0, 0, 0);
+			out[o++].x = e->x;
+		}
+		rav__raw_put(&out[o++], RAV_EV_MOVE, e->a, e->b, 0);
 		for (unsigned i = 0; i < n; i++) {
 			uint64_t k = aux >> (2 + 2 * i) & 3u;
-			rav__raw_put(&out[1 + i], RAV_EV_FIXUP, slots[i], e->a + k * w, e->b + k * w);
+			rav__raw_put(&out[o++], RAV_EV_FIXUP, slots[i], e->a + k * w, e->b + k * w);
 		}
-		return 1 + n;
+		if (aux & RAV_RAW_MOVE_END) {
+			rav__raw_put(&out[o], RAV_EV_COMPACT_END, 1, 0, 0);
+			out[o++].x = e->x;
+		}
+		return o;
+	}
+	case RAV_RAW_REFRAV_DROP: {
+		uint64_t p = e->a, slot = e->b, other = e->c, q = e[1].kind | (uint64_t)e[1].x << 32;
+		if (aux > 0xffu)
+			return 0;
+		rav__raw_put(&out[0], RAV_EV_REFRAV_REMOVE, p, 0, 0);
+		rav__raw_put(&out[1], aux, slot, p, 0);
+		rav__raw_put(&out[2], RAV_EV_LINK, other, p, q);
+		rav__raw_put(&out[3], RAV_EV_LINK, q + RAV_W_BACK * w, p + RAV_W_FWD * w, other);
+		rav__raw_put(&out[4], RAV_EV_FREE | (uint32_t)RAV_TYPE_REF << 8, p, 0, 0);
+		return 5;
+	}
+	case RAV_RAW_TRIM_RUN: {
+		unsigned m = aux;
+		if (m < 2 || m > RAV_RAW_EXPAND_MAX)
+			return 0;
+		for (unsigned i = 0; i < m; i++)
+			rav__raw_put(&out[i], RAV_EV_TRIM, e->a - (uint64_t)i * RAV_CELL_WORDS * w, 0, 0);
+		return m;
 	}
 	case RAV_RAW_REFRAV_NEW: {
 		uint64_t n = e->a, target = e->b, leaf = e->c;

@@ -429,8 +429,8 @@ void rav_trace_access(const void *addr, bool write);
  * rav-record.h: its buffer, its bound, its call site) and its buffer
  * (rav_evbuf, the RAV_RAW_ALLOC_INTO record): so those layouts are part of
  * the library's ABI (a change to them changes the soname, lib/meson.build),
- * as are rav__move_slots, rav__take_hole, rav__new_root_at and
- * rav__new_field_at.  rav__allocatable, which programs built before the
+ * as are rav__move_slots, rav__take_hole, rav__new_root_at,
+ * rav__new_field_at and rav__new_field_pc.  rav__allocatable, which programs built before the
  * gate read instead, stays exported and kept. */
 #ifndef RAV_INLINE_FAST
 #if RAV_DEBUG || RAV_VALGRIND
@@ -488,6 +488,9 @@ extern rav_status rav__move_slots(rav_heap *h, uintptr_t *dst, uintptr_t *src, u
  * library, with the site it records itself (its return address). */
 extern rav_status rav__new_root_at(rav_heap *h, rav_type t, rav_root r, rav_ref *out, uintptr_t pc);
 extern rav_status rav__new_field_at(rav_heap *h, rav_type t, rav_ref parent, int field, rav_ref *out, uintptr_t pc);
+/* rav__new_field_at with the parent's cell (its generation 0): six
+ * arguments, so the inline traced allocation reaches it by a tail call. */
+extern rav_status rav__new_field_pc(rav_heap *h, rav_type t, rav_cell *parent, int field, rav_ref *out, uintptr_t pc);
 extern uint8_t rav__allocatable[RAV_TYPE_MAX]; /* 1: a program may allocate this type (what programs built
 						  before rav__alloc_gate test; kept, part of the ABI) */
 extern uint8_t rav__refmask[RAV_TYPE_MAX];     /* bit f: field f of the type is a reference */
@@ -728,8 +731,17 @@ static __attribute__((noinline, unused)) rav_status rav__traced_new_field(rav_he
 {
 	uintptr_t pc = (uintptr_t)__builtin_return_address(0);
 	rav_cell *c = rav__traced_new(h, t, &parent.cell->w[1 + field], pc);
+	/* (a tail call: six arguments in registers; rav__new_field_at's
+	 * seven, one on the stack, cost the fast path four saved registers,
+	 * 7 of its 57 instructions.  A library with debug checks reads the
+	 * borrow's generation, which only rav__new_field_at takes: the tests
+	 * that force these paths on run them against such a library too.) */
 	if (c == NULL)
+#if RAV_DEBUG
 		return rav__new_field_at(h, t, parent, field, tmp, pc);
+#else
+		return rav__new_field_pc(h, t, parent.cell, field, tmp, pc);
+#endif
 	if (tmp) {
 		tmp->cell = c;
 		tmp->gen = ((struct rav__heap_head *)h)->gen;

@@ -217,6 +217,7 @@ static uint32_t text_records(const rav_raw_event *e)
 		return RAV_SITE_RECORDS(RAV_EV_AUX(e) > RAV_SITE_FRAMES_MAX ? RAV_SITE_FRAMES_MAX : RAV_EV_AUX(e)) - 1;
 	case RAV_RAW_MOVE:
 	case RAV_RAW_REFRAV_NEW:
+	case RAV_RAW_REFRAV_DROP:
 		return rav_raw_compound_records(e) - 1;
 	case RAV_EV_THREAD_NAME:
 		len = RAV_EV_AUX(e);

@@ -107,8 +107,76 @@ static void workload(void)
 	}
 }
 
+/* The expansions of the compound records that stand for a free with its
+ * one-move compaction and for a run of trims (rav-record.h), event by
+ * event: what the engine recorded one by one before them. */
+static void expand_shapes(void)
+{
+	const uint64_t t = 0x10000, d = 0x8000, s0 = 0x20008, s1 = 0x30010, x = 7;
+	rav_raw_event r[2] = { { 0 } }, out[RAV_RAW_EXPAND_MAX];
+	/* FREE(d, type 16), COMPACT_BEGIN, MOVE(t, d), FIXUP x2, COMPACT_END */
+	uint32_t aux = 2 | 0u << 2 | 1u << 4 | RAV_RAW_MOVE_FREE | RAV_RAW_MOVE_BEGIN | RAV_RAW_MOVE_END |
+		       16u << RAV_RAW_MOVE_TYPE_SHIFT;
+	r[0] = (rav_raw_event){ RAV_RAW_MOVE | aux << 8, (uint32_t)x, t, d, s0 };
+	r[1] = (rav_raw_event){ (uint32_t)s1, (uint32_t)(s1 >> 32), 0, 0, 0 };
+	CHECK_EQ(rav_raw_compound_records(r), 2);
+	CHECK_EQ(rav_raw_expand(r, out), 6);
+	const rav_raw_event want[6] = {
+		{ RAV_EV_FREE | 16u << 8, 0, d, 0, 0 },
+		{ RAV_EV_COMPACT_BEGIN | (uint32_t)RAV_COMPACT_FREE << 8, (uint32_t)x, 0, 0, 0 },
+		{ RAV_EV_MOVE, 0, t, d, 0 },
+		{ RAV_EV_FIXUP, 0, s0, t, d },
+		{ RAV_EV_FIXUP, 0, s1, t + 8, d + 8 },
+		{ RAV_EV_COMPACT_END, (uint32_t)x, 1, 0, 0 },
+	};
+	for (unsigned i = 0; i < 6; i++)
+		CHECK(memcmp(&out[i], &want[i], sizeof want[i]) == 0);
+	/* BEGIN alone (the END is recorded after the page's release) */
+	r[0].kind = RAV_RAW_MOVE | (0u | RAV_RAW_MOVE_BEGIN) << 8;
+	CHECK_EQ(rav_raw_compound_records(r), 1);
+	CHECK_EQ(rav_raw_expand(r, out), 2);
+	CHECK_EQ(RAV_EV_KIND(&out[0]), RAV_EV_COMPACT_BEGIN);
+	CHECK_EQ(out[0].x, x);
+	CHECK_EQ(RAV_EV_KIND(&out[1]), RAV_EV_MOVE);
+	/* a type without RAV_RAW_MOVE_FREE, an unknown bit: malformed */
+	r[0].kind = RAV_RAW_MOVE | (16u << RAV_RAW_MOVE_TYPE_SHIFT) << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0].kind = RAV_RAW_MOVE | (1u << 11) << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	/* a reference raviolo at t dropped from s0, its other referrer s1, its target d */
+	r[0] = (rav_raw_event){ RAV_RAW_REFRAV_DROP | (uint32_t)RAV_EV_REF_CLEAR << 8, 0, t, s0, s1 };
+	r[1] = (rav_raw_event){ (uint32_t)d, (uint32_t)(d >> 32), 0, 0, 0 };
+	CHECK_EQ(rav_raw_compound_records(r), 2);
+	CHECK_EQ(rav_raw_expand(r, out), 5);
+	const rav_raw_event want_drop[5] = {
+		{ RAV_EV_REFRAV_REMOVE, 0, t, 0, 0 },
+		{ RAV_EV_REF_CLEAR, 0, s0, t, 0 },
+		{ RAV_EV_LINK, 0, s1, t, d },
+		{ RAV_EV_LINK, 0, d + 8 * RAV_W_BACK, t + 8 * RAV_W_FWD, s1 },
+		{ RAV_EV_FREE | (uint32_t)RAV_TYPE_REF << 8, 0, t, 0, 0 },
+	};
+	for (unsigned i = 0; i < 5; i++)
+		CHECK(memcmp(&out[i], &want_drop[i], sizeof want_drop[i]) == 0);
+	/* TRIM x5 from the cell at t down */
+	r[0] = (rav_raw_event){ RAV_RAW_TRIM_RUN | 5u << 8, 0, t, 0x55, 0x66 };
+	CHECK_EQ(rav_raw_compound_records(r), 1);
+	CHECK_EQ(rav_raw_expand(r, out), 5);
+	for (unsigned i = 0; i < 5; i++) {
+		const rav_raw_event w = { RAV_EV_TRIM, 0, t - i * RAV_CELL_SIZE, 0, 0 };
+		CHECK(memcmp(&out[i], &w, sizeof w) == 0);
+	}
+	r[0].kind = RAV_RAW_TRIM_RUN | 1u << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0].kind = RAV_RAW_TRIM_RUN | (RAV_RAW_EXPAND_MAX + 1u) << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0].kind = RAV_RAW_TRIM_RUN | (uint32_t)RAV_RAW_EXPAND_MAX << 8;
+	CHECK_EQ(rav_raw_expand(r, out), RAV_RAW_EXPAND_MAX);
+	CHECK_EQ(out[RAV_RAW_EXPAND_MAX - 1].a, t - (RAV_RAW_EXPAND_MAX - 1) * RAV_CELL_SIZE);
+}
+
 int main(void)
 {
+	expand_shapes();
 	static rav_recorder rec = { .exchange = t_exchange, .release = t_release, .record_access = true, .site_depth = 1 };
 	REQUIRE(rav_record_install(&rec));
 	workload();
@@ -148,7 +216,7 @@ int main(void)
 	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 	/* The engine writes the events of one operation as one compound record
 	 * where it can (rav-record.h); the trace holds them expanded. */
-	size_t compounds = 0;
+	size_t compounds = 0, trim_runs = 0, one_move_compactions = 0, refrav_drops = 0;
 	{
 		rawlog x = { NULL, 0, 0 };
 		x.cap = raw.n * 3 + RAV_RAW_EXPAND_MAX;
@@ -185,6 +253,12 @@ int main(void)
 			unsigned nx = rav_raw_expand(&raw.ev[k], x.ev + x.n);
 			REQUIRE(nx > 0);
 			x.n += nx;
+			if (RAV_EV_KIND(r) == RAV_RAW_TRIM_RUN)
+				trim_runs++;
+			else if (RAV_EV_KIND(r) == RAV_RAW_MOVE && (RAV_EV_AUX(r) & RAV_RAW_MOVE_BEGIN))
+				one_move_compactions++;
+			else if (RAV_EV_KIND(r) == RAV_RAW_REFRAV_DROP)
+				refrav_drops++;
 			k += recs;
 			compounds++;
 		}
@@ -192,6 +266,10 @@ int main(void)
 		raw = x;
 	}
 	CHECK(compounds > 100);
+	/* the frees of the workload: compactions of one move and runs of trims recorded whole */
+	fprintf(stderr, "%zu compound records: %zu one-move compactions, %zu trim runs, %zu reference ravioli dropped\n",
+		compounds, one_move_compactions, trim_runs, refrav_drops);
+	CHECK(one_move_compactions > 10 && trim_runs > 0 && refrav_drops > 10);
 	rav_event ev;
 	size_t i = 0, events = 0, bad = 0, bad_sites = 0, site_records = 0, with_site = 0;
 	uint64_t cur_site = 0;
