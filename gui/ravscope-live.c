@@ -16,8 +16,9 @@
  * releases a program this client paused.
  *
  * A program started here (Run Program) gets RAVIOLI_LISTEN_WAIT, so it
- * waits for this client before main() and the session has every event;
- * its stdout and stderr come through a pipe the worker also drains.
+ * waits for this client before main(), and a lossless session, so it
+ * waits for us whenever we fall behind: the session has every event.  Its
+ * stdout and stderr come through a pipe the worker also drains.
  */
 #include "ravscope-live.h"
 
@@ -46,6 +47,7 @@ struct _RavscopeLive {
 	int wait_status;        /* under lock: -1 until reaped */
 	gboolean stop;          /* under lock: the worker should end */
 	gboolean spawned;
+	gboolean lossless;      /* started here: the program waits for us */
 	gint worker_done; /* atomic */
 	/* events/s from the status over time (main thread) */
 	gint64 rate_t0;
@@ -264,7 +266,10 @@ RavscopeLive *ravscope_live_spawn(const char *const *argv, GError **error)
 	}
 	/* It waits for us in its constructor: attach as soon as it listens. */
 	rav_trace_error err = { 0 };
-	rav_live_options o = { 0 };
+	/* Lossless: the user started it here to see it from its first event,
+	 * so it waits for us when we fall behind (a loaded machine, a long
+	 * frame) instead of dropping events and resynchronising. */
+	rav_live_options o = { .lossless = true };
 	rav_live_session *s = NULL;
 	for (int i = 0; i < 200 && !s; i++) {
 		s = rav_live_attach(pid, &o, &err);
@@ -299,6 +304,7 @@ RavscopeLive *ravscope_live_spawn(const char *const *argv, GError **error)
 	self->session = s;
 	self->pid = pid;
 	self->spawned = TRUE;
+	self->lossless = o.lossless;
 	self->command = g_strjoinv(" ", (char **)argv);
 	self->out_r = out[0];
 	fcntl(self->out_r, F_SETFL, fcntl(self->out_r, F_GETFL) | O_NONBLOCK);
@@ -327,6 +333,7 @@ void ravscope_live_get_status(RavscopeLive *self, rav_live_status *out)
 }
 
 double ravscope_live_get_rate(RavscopeLive *self) { return self->rate; }
+gboolean ravscope_live_is_lossless(RavscopeLive *self) { return self->lossless; }
 
 char *ravscope_live_take_output(RavscopeLive *self)
 {

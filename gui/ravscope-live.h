@@ -29,6 +29,8 @@ const char *ravscope_live_get_command(RavscopeLive *self);
 void ravscope_live_get_status(RavscopeLive *self, rav_live_status *out);
 /* Bytes received per second over the last second or so (events/s). */
 double ravscope_live_get_rate(RavscopeLive *self);
+/* The program waits for this client rather than losing events (Run Program). */
+gboolean ravscope_live_is_lossless(RavscopeLive *self);
 /* Output of a spawned program since the last call (NULL if none new); and
  * its exit status once reaped (-1 while it runs or when attached). */
 char *ravscope_live_take_output(RavscopeLive *self);

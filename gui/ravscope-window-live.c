@@ -195,7 +195,10 @@ static void live_update_bar(RavscopeWindow *self)
 		g_string_append_printf(s, "Following, %.1f s behind · ", self->live_behind);
 	/* (threads that are not held run on: the rate is what arrives) */
 	g_string_append_printf(s, "%s events/s · %s received", self->live_ended ? "0" : rate, recv);
-	g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
+	if (st->lost || !ravscope_live_is_lossless(self->live))
+		g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
+	else
+		g_string_append(s, " · lossless");
 	if (st->nlosses) {
 		const rav_live_lost *l = &st->losses[MIN(st->nlosses, G_N_ELEMENTS(st->losses)) - 1];
 		g_string_append_printf(s, " (resynchronised %u×, last %.2f–%.2f s)", st->nlosses, l->from_s, l->to_s);

@@ -520,6 +520,10 @@ static void test_run(void)
 	spin_ms(300);
 	const rav_live_status *st = ravscope_window_get_live_status(w);
 	g_assert_true(st->end_known && st->end_how == 2 && st->end_value == 0);
+	/* started here: lossless, however loaded the machine */
+	g_assert_cmpuint(st->lost, ==, 0);
+	g_assert_cmpuint(st->nlosses, ==, 0);
+	g_assert_nonnull(strstr(ravscope_window_get_live_text(w), "lossless"));
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	/* from the first event: the type definitions and the first thread's start are there */
 	rav_trace *t = ravscope_document_get_trace(doc);
