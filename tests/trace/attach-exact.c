@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rav-record.h"
@@ -242,7 +243,22 @@ typedef struct client {
 	bool ok;
 	pthread_t th;
 	pthread_mutex_t lock;
+	/* main asks (stats_asked++) for a statistics record; the client
+	 * requests one and, once it has arrived, answers with what it says
+	 * (stats_answered = stats_asked): events lost so far and bytes queued
+	 * in the program.  Periodic statistics are off (opts.stats_ms 0), so
+	 * the record that arrives after the request is its answer, written
+	 * after every event main recorded before asking. */
+	unsigned stats_asked, stats_answered;
+	int64_t stats_lost, stats_queued;
 } client;
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void *client_main(void *arg)
 {
@@ -254,18 +270,36 @@ static void *client_main(void *arg)
 		return NULL;
 	}
 	int fd = open(cl->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	bool detached = false;
+	bool detached = false, stats_pending = false;
+	unsigned stats_requested = 0;
+	uint64_t stats_base = 0;
 	while (!cl->st.ended) {
 		pthread_mutex_lock(&cl->lock);
 		bool stop = cl->stop;
+		unsigned asked = cl->stats_asked;
 		pthread_mutex_unlock(&cl->lock);
 		if (stop && !detached) {
 			rav_live_detach(s);
 			detached = true;
 		}
+		if (!detached && !stats_pending && asked != stats_requested) {
+			stats_base = cl->st.stats_records;
+			stats_requested = asked;
+			stats_pending = rav_live_request_stats(s) == 0;
+			if (!stats_pending)
+				failf("client: cannot request statistics");
+		}
 		if (rav_live_pump(s, 50, fd, &cl->st, &err) < 0) {
 			failf("client: %s", err.message);
 			break;
+		}
+		if (stats_pending && cl->st.stats_records > stats_base) {
+			stats_pending = false;
+			pthread_mutex_lock(&cl->lock);
+			cl->stats_lost = cl->st.stats[1];
+			cl->stats_queued = cl->st.stats[3];
+			cl->stats_answered = stats_requested;
+			pthread_mutex_unlock(&cl->lock);
 		}
 		if (cl->slow && !detached)
 			usleep(3000);
@@ -274,6 +308,36 @@ static void *client_main(void *arg)
 	rav_live_close(s);
 	cl->ok = cl->st.ended && cl->st.end_known && cl->st.end_how == 1;
 	return NULL;
+}
+
+/* Wait until the program has sent everything recorded so far (its queue
+ * empty in a statistics record asked for now) and say how many events the
+ * session has lost; false if that does not come within `seconds`. */
+static bool client_caught_up(client *cl, double seconds, int64_t *lost)
+{
+	double t0 = mono_s();
+	while (mono_s() - t0 < seconds) {
+		pthread_mutex_lock(&cl->lock);
+		unsigned ask = ++cl->stats_asked;
+		pthread_mutex_unlock(&cl->lock);
+		for (;;) {
+			pthread_mutex_lock(&cl->lock);
+			bool answered = cl->stats_answered == ask;
+			int64_t queued = cl->stats_queued;
+			*lost = cl->stats_lost;
+			pthread_mutex_unlock(&cl->lock);
+			if (answered) {
+				if (queued == 0)
+					return true;
+				break;
+			}
+			if (mono_s() - t0 >= seconds)
+				return false;
+			usleep(1000);
+		}
+		usleep(2000);
+	}
+	return false;
 }
 
 static void client_stop(client *cl)
@@ -285,6 +349,34 @@ static void client_stop(client *cl)
 }
 
 #define MAXVIEWS 3
+
+/* One message to the worker and its answer (once the main thread has it,
+ * the worker is quiet: see worker()); false if that failed. */
+static bool exchange(rav_heap *h)
+{
+	rav_msg *m = build_msg();
+	if (!m || rav_send(to_worker, m) != RAV_OK) {
+		failf("main: send failed: %s", rav_last_error());
+		return false;
+	}
+	if (rav_recv(to_main, h, cur->roots[rnd() % NROOTS]) != RAV_OK) {
+		failf("main: receive failed: %s", rav_last_error());
+		return false;
+	}
+	return true;
+}
+
+/* The engine's view of every heap, and the mark that names it. */
+static void checkpoint(rav_heap *h, engine_view *views, unsigned *nviews, unsigned cp)
+{
+	char text[32];
+	engine_view_take(h, &views[0]);
+	engine_view_take(worker_heap, &views[1]);
+	engine_view_take(sleeper_heap, &views[2]); /* blocked in rav_recv: quiet */
+	*nviews = 3;
+	snprintf(text, sizeof text, "checkpoint %u", cp);
+	rav_mark(text);
+}
 
 int main(int argc, char **argv)
 {
@@ -331,12 +423,14 @@ int main(int argc, char **argv)
 	if (slow)
 		cl.opts.queue_kib = 256;
 
-	unsigned ncp = rounds / every + 2, cp = 0;
+	/* (slow: the rounds after the lossy ones, see below) */
+	enum { TAIL_TRIES = 20 };
+	unsigned ncp = rounds / every + 2 + TAIL_TRIES, cp = 0;
 	engine_view(*views)[MAXVIEWS] = calloc(ncp, sizeof *views);
 	unsigned *nviews = calloc(ncp, sizeof *nviews);
-	char text[32];
 	bool attached = false;
-	for (unsigned i = 1; i <= rounds; i++) {
+	bool ok = true;
+	for (unsigned i = 1; i <= rounds && ok; i++) {
 		if (i == before) {
 			/* attach now, while the worker runs its round and the
 			 * sleeper is blocked */
@@ -347,30 +441,26 @@ int main(int argc, char **argv)
 				usleep(1000);
 			/* the sleeper is blocked in rav_recv: the session's sweep
 			 * snapshots it on its behalf (wait for that, so that every
-			 * checkpoint can compare it) */
-			for (int tries = 0; tries < 10000; tries++) {
+			 * checkpoint can compare it: a condition, with a deadline
+			 * far beyond what a loaded machine takes) */
+			double t0 = mono_s();
+			bool swept = false;
+			while (!swept && mono_s() - t0 < 120) {
 				uint32_t waiting_ids[16];
 				rav_census c;
 				size_t np = rav_record_census(&c, waiting_ids, 16);
-				bool still = false;
+				swept = true;
 				for (size_t k = 0; k < np; k++)
-					still |= waiting_ids[k] == rav_heap_id(sleeper_heap);
-				if (!still)
-					break;
-				usleep(1000);
+					swept &= waiting_ids[k] != rav_heap_id(sleeper_heap);
+				if (!swept)
+					usleep(1000);
 			}
+			if (!swept)
+				failf("the session did not snapshot the blocked sleeper within 120 s");
 			attached = true;
 		}
-		rav_msg *m = build_msg();
-		if (!m || rav_send(to_worker, m) != RAV_OK) {
-			failf("main: send failed: %s", rav_last_error());
-			break;
-		}
-		if (rav_recv(to_main, h, mainc.roots[rnd() % NROOTS]) != RAV_OK) {
-			failf("main: receive failed: %s", rav_last_error());
-			break;
-		}
-		if (i == before + (rounds - before) / 2) {
+		ok = exchange(h);
+		if (ok && i == before + (rounds - before) / 2) {
 			/* take the waiting message; wake the sleeper and take its answer */
 			rav_recv(waiting, h, mainc.roots[rnd() % NROOTS]);
 			rav_msg *w = build_msg();
@@ -379,17 +469,44 @@ int main(int argc, char **argv)
 		}
 		/* a checkpoint once the worker has had a round in the session (its
 		 * heap is snapshotted by then) */
-		if (attached && i > before + 1 && i % every == 0 && cp < ncp) {
-			engine_view_take(h, &views[cp][0]);
-			engine_view_take(worker_heap, &views[cp][1]);
-			engine_view_take(sleeper_heap, &views[cp][2]); /* blocked in rav_recv: quiet */
-			nviews[cp] = 3;
-			snprintf(text, sizeof text, "checkpoint %u", cp);
-			rav_mark(text);
+		if (attached && i > before + 1 && i % every == 0 && cp < ncp - TAIL_TRIES) {
+			checkpoint(h, views[cp], &nviews[cp], cp);
 			cp++;
 		}
 		for (int k = (int)(rnd() % 30); k > 0; k--)
 			op(h);
+	}
+	/* slow: how many checkpoints arrive after the client's losses depends
+	 * on how fast each side runs (small, on a loaded machine, one loss
+	 * took every checkpoint: "no checkpoint could be compared").  So the
+	 * rounds end with checkpoints that must arrive: each one made with the
+	 * program's queue empty (a round is far less than the queue) and
+	 * followed by a statistics record that counts no new loss, retried
+	 * while a loss of the lossy rounds is still being resynchronised. */
+	int clean_cp = -1;
+	if (!strcmp(mode, "slow") && ok) {
+		int64_t lost0 = 0, lost1 = 0;
+		for (int k = 0; k < TAIL_TRIES && clean_cp < 0; k++) {
+			if (!client_caught_up(&cl, 120, &lost0)) {
+				failf("slow: the program's queue did not empty within 120 s");
+				break;
+			}
+			if (!exchange(h))
+				break;
+			checkpoint(h, views[cp], &nviews[cp], cp);
+			cp++;
+			if (!client_caught_up(&cl, 120, &lost1)) {
+				failf("slow: the program's queue did not empty within 120 s");
+				break;
+			}
+			if (lost1 == lost0)
+				clean_cp = (int)cp - 1;
+		}
+		if (clean_cp < 0)
+			failf("slow: no checkpoint after the lossy rounds was sent without a loss (%d tries)",
+			      TAIL_TRIES);
+		else
+			fprintf(stderr, "slow: checkpoint %d sent without a loss after the lossy rounds\n", clean_cp);
 	}
 	client_stop(&cl);
 	if (!cl.ok)
@@ -435,6 +552,7 @@ int main(int argc, char **argv)
 	}
 	rav_state *s = rav_state_new(t);
 	unsigned checked = 0, skipped = 0;
+	bool clean_seen = false;
 	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
 		rav_trace_mark mk;
 		if (!rav_trace_mark_at(t, i, &mk))
@@ -462,6 +580,8 @@ int main(int argc, char **argv)
 		 * missing only after a loss. */
 		if (!main_there)
 			failf("checkpoint %u: the main heap is not in the replayed state", n);
+		if ((int)n == clean_cp)
+			clean_seen = true;
 		if (!cl.st.nlosses && nviews[n] && skipped)
 			failf("checkpoint %u: a heap is missing from the replayed state although nothing was "
 			      "lost",
@@ -469,6 +589,8 @@ int main(int argc, char **argv)
 	}
 	if (checked == 0)
 		failf("no checkpoint could be compared");
+	if (clean_cp >= 0 && !clean_seen)
+		failf("checkpoint %d, sent without a loss after the lossy rounds, is not in the trace", clean_cp);
 	uint64_t accesses = 0;
 	rav_event_filter only = {.thread = -1, .kinds = (uint64_t)1 << RAV_EV_ACCESS};
 	rav_event_iter it;
