@@ -131,6 +131,46 @@ static int64_t last_event_of(rav_trace *t, uint32_t heap_id, rav_event *out)
 	return at;
 }
 
+/* The held thread's event that a stop reports, as the received trace has
+ * it: its last event (a move holds after its fix-ups: the move before
+ * them); *ev and the index (-1: none).  True if it is the stop's event
+ * (its kind, and its address when the stop gives one). */
+static bool stop_event_in(rav_trace *t, const struct rav_live_stop *hit, rav_event *ev, int64_t *at_out)
+{
+	int64_t at = last_event_of(t, hit->heap_id, ev);
+	while (at > 0 && (hit->kind & 0xff) == RAV_EV_MOVE && ev->kind == RAV_EV_FIXUP) {
+		rav_event_filter f = {.kinds = ~(1ull << RAV_EV_TIME), .thread = hit->heap_id};
+		at = rav_trace_find_prev(t, (uint64_t)at, &f);
+		if (at < 0 || !rav_trace_event_at(t, (uint64_t)at, ev))
+			break;
+	}
+	*at_out = at;
+	return at >= 0 && ev->kind == (hit->kind & 0xff) && (hit->a < 0 || (int64_t)ev->a == hit->a);
+}
+
+/* The trace received so far, once the event of the stop `hit` is in its
+ * merged order: the STOPPED record follows the event in the stream, but
+ * the reader orders the event after every other thread's event numbered
+ * before it, which may come later (the session writes open chunks every
+ * few milliseconds, unless a loaded machine does not run it).  A fixed
+ * 0.3 s of pumping was not always enough under load.  After 30 s (scaled
+ * under memcheck) the trace as it is then, for the caller's checks to
+ * fail on; NULL if it cannot be opened. */
+static rav_trace *open_at_stop(rav_live_session *s, rav_live_status *st, int fd, const char *path,
+                               const struct rav_live_stop *hit)
+{
+	double t0 = now_s();
+	for (;;) {
+		pump_until(s, st, fd, NULL, NULL, 0.05);
+		rav_trace *t = open_received(path);
+		rav_event ev;
+		int64_t at;
+		if (!t || stop_event_in(t, hit, &ev, &at) || now_s() - t0 > 30 * wait_scale)
+			return t;
+		rav_trace_close(t);
+	}
+}
+
 static void finish_normally(proc *p, const char *ref)
 {
 	char *outp;
@@ -233,17 +273,11 @@ static void test_cell(void)
 	fprintf(stderr, "cell %u.%u: stopped: %s (kind %u)\n", page, cell, hit.text, hit.kind & 0xff);
 	/* The held thread's last event in the trace is the one the program
 	 * stopped at (a move holds after its fix-ups). */
-	pump_until(s, &st, fd, NULL, NULL, 0.3);
-	t = open_received(path);
+	t = open_at_stop(s, &st, fd, path, &hit);
 	if (t) {
 		rav_event ev;
-		int64_t at = last_event_of(t, hit.heap_id, &ev);
-		while (at > 0 && (hit.kind & 0xff) == RAV_EV_MOVE && ev.kind == RAV_EV_FIXUP) {
-			rav_event_filter f = {.kinds = ~(1ull << RAV_EV_TIME), .thread = hit.heap_id};
-			at = rav_trace_find_prev(t, (uint64_t)at, &f);
-			if (at < 0 || !rav_trace_event_at(t, (uint64_t)at, &ev))
-				break;
-		}
+		int64_t at;
+		stop_event_in(t, &hit, &ev, &at);
 		CHECK(at >= 0);
 		CHECK(ev.kind == (hit.kind & 0xff));
 		CHECK((int64_t)ev.a == hit.a);
@@ -284,11 +318,17 @@ static void test_type(void)
 		goto out;
 	rav_live_status st = {0};
 	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
-	pump_until(s, &st, fd, NULL, NULL, 0.2);
-	rav_trace *t = open_received(path);
-	uint32_t main_heap = t ? heap_named(t, "main") : 0;
-	if (t)
-		rav_trace_close(t);
+	/* main's heap, named in what has arrived (waited for, not assumed
+	 * there after a fixed time) */
+	uint32_t main_heap = 0;
+	for (double t0 = now_s(); !main_heap && now_s() - t0 < 30 * wait_scale;) {
+		pump_until(s, &st, fd, NULL, NULL, 0.1);
+		rav_trace *early = open_received(path);
+		main_heap = early ? heap_named(early, "main") : 0;
+		if (early)
+			rav_trace_close(early);
+	}
+	rav_trace *t;
 	CHECK(main_heap != 0);
 	rav_live_break b = {.id = 3, .what = RAV_LIVE_BREAK_ALLOC, .thread = main_heap, .count = 25};
 	CHECK(rav_live_break_set(s, &b) == 0);
@@ -296,8 +336,8 @@ static void test_type(void)
 	CHECK(pump_until(s, &st, fd, stops_reach, &want, 60));
 	CHECK(st.last_stop.why == 1 && st.last_stop.break_id == 3 && st.last_stop.hits == 25);
 	CHECK(st.last_stop.heap_id == main_heap && (st.last_stop.kind & 0xff) == RAV_EV_ALLOC);
-	pump_until(s, &st, fd, NULL, NULL, 0.3);
-	t = open_received(path);
+	struct rav_live_stop hit = st.last_stop;
+	t = open_at_stop(s, &st, fd, path, &hit);
 	if (t) {
 		rav_event ev;
 		CHECK(last_event_of(t, main_heap, &ev) >= 0);
@@ -410,8 +450,7 @@ static bool run_to_site(rav_live_session *s, rav_live_status *st, int fd, const 
 	}
 	struct rav_live_stop hit = st->last_stop;
 	CHECK(hit.why == 1 && hit.break_id == b->id);
-	pump_until(s, st, fd, NULL, NULL, 0.3);
-	t = open_received(path);
+	t = open_at_stop(s, st, fd, path, &hit);
 	if (!t)
 		return false;
 	/* the held thread's last event is the one it stopped at */
