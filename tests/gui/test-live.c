@@ -196,6 +196,28 @@ static gboolean is_held(gpointer w)
 	return ravscope_window_get_live_status(w)->held > 0;
 }
 
+/* Conditions waited for (spin_until: 60 s) where a fixed pause was once
+ * assumed long enough: a seek, a frame of reception or the Errors panel's
+ * count can take longer than that on a loaded machine. */
+static guint64 want_count, want_pos;
+static gboolean count_above(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_get_event_count(doc) > want_count;
+}
+
+static gboolean at_position(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	return doc && ravscope_document_get_position(doc) == want_pos;
+}
+
+static guint want_errors;
+static gboolean errors_counted(gpointer w)
+{
+	return ravscope_window_get_error_count(w) == want_errors;
+}
+
 static gboolean has_ended(gpointer w)
 {
 	return ravscope_window_get_live_status(w)->ended;
@@ -242,7 +264,8 @@ static void test_follow(void)
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	guint64 n0 = ravscope_document_get_event_count(doc);
 	ravscope_window_seek(w, n0 / 2);
-	spin_ms(300);
+	want_count = n0;
+	spin_until(count_above, w, "more events while scrubbed back");
 	g_assert_false(ravscope_window_is_following(w));
 	g_assert_cmpuint(ravscope_document_get_event_count(doc), >, n0);
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL));
@@ -331,6 +354,15 @@ static guint32 heap_named(RavscopeDocument *doc, const char *name)
 	return 0;
 }
 
+/* The view, following, has the worker's heap with a live cell in it (the
+ * events recorded before the pause are in: not after a fixed time). */
+static gboolean worker_cell_shown(gpointer w)
+{
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	guint32 worker = doc ? heap_named(doc, "worker") : 0;
+	return worker && ravscope_window_is_following(w) && live_cell_of(doc, worker) != RAV_LOC_NONE;
+}
+
 static void test_breakpoint(void)
 {
 	target_args[0] = target;
@@ -347,6 +379,7 @@ static void test_breakpoint(void)
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL));
 	spin_ms(100);
+	spin_until(worker_cell_shown, w, "a live cell of the worker at the newest event");
 	guint32 worker = heap_named(doc, "worker");
 	g_assert_cmpuint(worker, !=, 0);
 	rav_loc cell = live_cell_of(doc, worker);
@@ -582,7 +615,9 @@ static void test_flat_out(void)
 			g_assert_true(ravscope_window_is_following(w));
 			ravscope_document_seek(doc, 0, NULL);
 			g_assert_false(ravscope_window_is_following(w));
-			spin_ms(200);
+			want_pos = 0;
+			spin_until(at_position, w, "the seek to the start");
+			spin_ms(200); /* it stays there while events come */
 			g_assert_cmpuint(doc_position(w), ==, 0);
 			gtk_widget_activate_action(GTK_WIDGET(w), "win.live-follow", NULL);
 			g_assert_true(ravscope_window_is_following(w));
@@ -593,7 +628,8 @@ static void test_flat_out(void)
 	}
 	g_assert_cmpuint(biggest, >, 4000);
 	spin_until(is_indexed, w, "the end of the stream");
-	spin_ms(300);
+	want_pos = ravscope_document_get_event_count(doc);
+	spin_until(at_position, w, "the view at the last event");
 	const rav_live_status *st = ravscope_window_get_live_status(w);
 	g_assert_true(st->end_known && st->end_how == 2 && st->end_value == 0);
 	guint64 n = ravscope_document_get_event_count(doc);
@@ -624,7 +660,6 @@ static void test_file(gconstpointer data)
 	ravscope_window_open(w, f);
 	g_object_unref(f);
 	spin_until(is_indexed, w, "indexing");
-	spin_ms(200);
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	rav_trace *t = ravscope_document_get_trace(doc);
 	/* what the reader finds */
@@ -632,6 +667,8 @@ static void test_file(gconstpointer data)
 	guint nerr = 0;
 	for (gint64 at = rav_trace_find_next(t, 0, &ef); at >= 0; at = rav_trace_find_next(t, (guint64)at + 1, &ef))
 		nerr++;
+	want_errors = nerr;
+	spin_until(errors_counted, w, "the Errors panel's count");
 	g_assert_cmpuint(ravscope_window_get_error_count(w), ==, nerr);
 	rav_event_filter af = { .kinds = 1ull << RAV_EV_ALLOC, .thread = -1 };
 	gint64 first_alloc = rav_trace_find_next(t, 0, &af);
@@ -640,17 +677,21 @@ static void test_file(gconstpointer data)
 	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
 	ravscope_breakpoints_panel_add_kind(bp, 1); /* allocation of any type */
 	ravscope_window_seek(w, 0);
-	spin_ms(50);
+	want_pos = 0;
+	spin_until(at_position, w, "the seek to the start");
 	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
-	spin_ms(300);
+	want_pos = (guint64)first_alloc + 1;
+	spin_until(at_position, w, "the run to the first allocation");
 	guint64 pos = ravscope_document_get_position(doc);
 	/* win.seek-event plays the event: the playhead is just after it */
 	g_assert_cmpuint(pos, ==, (guint64)first_alloc + 1);
 	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
-	spin_ms(300);
+	want_pos = (guint64)second_alloc + 1;
+	spin_until(at_position, w, "the run to the second allocation");
 	g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)second_alloc + 1);
 	g_assert_true(ravscope_breakpoints_panel_run(bp, FALSE));
-	spin_ms(300);
+	want_pos = (guint64)first_alloc + 1;
+	spin_until(at_position, w, "the run back to the first allocation");
 	g_assert_cmpuint(ravscope_document_get_position(doc), ==, (guint64)first_alloc + 1);
 	g_assert_false(ravscope_breakpoints_panel_run(bp, FALSE));
 	gtk_window_destroy(GTK_WINDOW(w));
