@@ -529,6 +529,24 @@ static int settled_fds(pid_t pid, int want, double seconds)
 	return n;
 }
 
+/* The program's descriptors once they have not changed for `quiet`
+ * seconds (up to `seconds`): what it keeps, not what a session it just
+ * finished still had open (a fixed 0.3 s was assumed enough). */
+static int stable_fds(pid_t pid, double quiet, double seconds)
+{
+	double t0 = now_s(), since = t0;
+	int n = count_fds(pid);
+	while (now_s() - since < quiet && now_s() - t0 < seconds) {
+		sleep_ms(20);
+		int m = count_fds(pid);
+		if (m != n) {
+			n = m;
+			since = now_s();
+		}
+	}
+	return n;
+}
+
 /* One session ended in way `how`; false if it could not attach. */
 static bool one_session(pid_t pid, int how)
 {
@@ -586,8 +604,7 @@ static void test_fds(void)
 	proc p = start(a, true);
 	if (wait_socket(p.pid, 30) && one_session(p.pid, 0)) {
 		/* what a program keeps after its first session (buffers, pipes) */
-		sleep_ms(300);
-		int base = count_fds(p.pid);
+		int base = stable_fds(p.pid, 1, 30 * wait_scale);
 		CHECK(base > 0);
 		int rounds = small ? 8 : 24;
 		for (int i = 0; i < rounds && !tt_failures; i++) {
@@ -607,7 +624,7 @@ static void test_fds(void)
 				read_answer(fd, 5, NULL, NULL, 0);
 				close(fd);
 			}
-			int n = settled_fds(p.pid, base, 5 * wait_scale);
+			int n = settled_fds(p.pid, base, 30 * wait_scale);
 			if (n != base) {
 				fprintf(stderr, "after session %d (ended by way %d): %d descriptors open, %d after the first\n",
 				        i + 2, i % 4, n, base);
