@@ -163,8 +163,10 @@ static bool record_once(const char *path, unsigned ms, churn_mode mode)
 	rav_trace_error err;
 	rav_live_options opts = {.lossless = mode == LOSSLESS, .queue_kib = mode == LOSSY_SMALL ? 256 : 0};
 	rav_live_session *s = NULL;
-	/* the previous session's end may still be reaped: "already attached" */
-	for (int tries = 0; tries < 200 && !s; tries++) {
+	/* the previous session's end may still be reaped: "already attached"
+	 * (retried for up to 30 s, not 200 tries: a loaded machine can take
+	 * longer than the second those took) */
+	for (uint64_t t0 = now_ms(); !s && now_ms() - t0 < 30000;) {
 		s = rav_live_attach(getpid(), &opts, &err);
 		if (!s)
 			usleep(5000);
