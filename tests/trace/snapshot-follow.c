@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "snapshot.h"
@@ -133,7 +134,7 @@ static void *seek_loop(void *arg)
 			}
 			continue;
 		}
-		s->seeks++;
+		__atomic_fetch_add(&s->seeks, 1, __ATOMIC_RELAXED);
 		/* inside a piece's work, the holder's field 0 is a reference
 		 * (the type the last snapshot installed says so) */
 		rav_state_cell c;
@@ -149,7 +150,7 @@ static void *seek_loop(void *arg)
 				        (unsigned long long)c.field_target[0]);
 				s->failures++;
 			}
-			s->checked++;
+			__atomic_fetch_add(&s->checked, 1, __ATOMIC_RELAXED);
 		}
 	}
 	rav_state_free(st);
@@ -218,8 +219,21 @@ int main(void)
 	for (int k = 0; k < 1000 && !rav_trace_stream_ended(t); k++)
 		rav_trace_poll(t, &err);
 	CHECK(rav_trace_stream_ended(t));
-	/* a few seeks on the whole trace too */
-	usleep(20000);
+	/* a few seeks on the whole trace too, and at least one checked: waited
+	 * for (up to 60 s), not given 20 ms that a loaded machine (or TSan)
+	 * may spend elsewhere */
+	unsigned seeks_then = __atomic_load_n(&s.seeks, __ATOMIC_RELAXED);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (__atomic_load_n(&s.seeks, __ATOMIC_RELAXED) >= seeks_then + 20 &&
+		    __atomic_load_n(&s.checked, __ATOMIC_RELAXED) > 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 60)
+			break;
+		usleep(1000);
+	}
 	atomic_store(&s.stop, true);
 	pthread_join(th, NULL);
 	tt_failures += (int)s.failures;
