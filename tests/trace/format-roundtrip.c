@@ -578,6 +578,7 @@ static void test_truncation(void)
 typedef struct pipe_job {
 	int fd;
 	script *s;
+	uint64_t seen; /* events the reader has (atomic) */
 } pipe_job;
 
 static int sink_pipe(const void *data, size_t len, void *user)
@@ -606,13 +607,22 @@ static void *pipe_writer(void *arg)
 	char err[128];
 	ravt_writer *w = ravt_writer_new(&p, sink_pipe, &job->fd, err, sizeof err);
 	if (w) {
+		int waited_ms = 0;
 		for (int rep = 0; rep < 20; rep++) {
 			/* numbered as a recording from the start is (a live
 			 * reader waits for 1, then for each next number) */
 			build_every_kind_from(job->s, 4, (uint64_t)rep * EVERY_KIND_SEQS);
 			ravt_writer_add(w, 4, job->s->raw, job->s->nraw);
 			ravt_writer_flush_thread(w, 4);
-			usleep(2000);
+			/* the reader has this part before the next is written
+			 * (waited for, up to 60 s in all, where a 2 ms pause was:
+			 * a reader descheduled for longer took everything in one
+			 * poll, and 'polls > 1' failed) */
+			uint64_t want = (uint64_t)(rep + 1) * job->s->nexp;
+			while (waited_ms < 60000 && __atomic_load_n(&job->seen, __ATOMIC_ACQUIRE) < want) {
+				usleep(1000);
+				waited_ms++;
+			}
 		}
 		ravt_writer_finish(w, 0);
 		ravt_writer_free(w);
@@ -627,7 +637,7 @@ static void test_pipe(void)
 	build_every_kind(&mine, 4); /* (only its size: the writer numbers its copies) */
 	int fds[2];
 	REQUIRE(pipe(fds) == 0);
-	pipe_job job = { fds[1], &s };
+	pipe_job job = { fds[1], &s, 0 };
 	pthread_t th;
 	REQUIRE(pthread_create(&th, NULL, pipe_writer, &job) == 0);
 	rav_trace_error err;
@@ -637,6 +647,7 @@ static void test_pipe(void)
 	rav_trace_info info;
 	rav_trace_get_info(t, &info);
 	uint64_t seen = info.events; /* what open already read */
+	__atomic_store_n(&job.seen, seen, __ATOMIC_RELEASE);
 	while (!rav_trace_stream_ended(t)) {
 		int64_t n = rav_trace_poll(t, &err);
 		CHECK(n >= 0);
@@ -646,6 +657,7 @@ static void test_pipe(void)
 			CHECK_EQ(rav_trace_index(t, NULL, NULL, &err), 0);
 			CHECK_EQ(rav_trace_indexed_events(t), seen);
 			polls++;
+			__atomic_store_n(&job.seen, seen, __ATOMIC_RELEASE);
 		}
 		usleep(500);
 	}
