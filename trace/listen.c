@@ -709,11 +709,15 @@ void ravt_listen_autostart(void)
 			fprintf(stderr, "ravioli: RAVIOLI_LISTEN_WAIT=%s: expected seconds (1-3600)\n", w);
 			return;
 		}
-		for (long waited = 0; waited < secs * 100 && !ravt_session_live(NULL); waited++) {
+		/* (until it records, not only until it is attached: the
+		 * session thread begins recording, and a loaded machine ran
+		 * 256 rounds of a program before it did, which the client
+		 * never saw) */
+		for (long waited = 0; waited < secs * 100 && !ravt_session_recording(); waited++) {
 			struct timespec d = {0, 10 * 1000 * 1000};
 			nanosleep(&d, NULL);
 		}
-		if (!ravt_session_live(NULL))
+		if (!ravt_session_recording())
 			fprintf(stderr, "ravioli: no client attached within %ld s (RAVIOLI_LISTEN_WAIT); running\n",
 			        secs);
 	}

@@ -66,6 +66,7 @@ struct ravt_session_state {
 	bool live;    /* taking data: from start until the final drain is done */
 	bool running; /* a session thread exists, not reaped yet */
 	bool finished;
+	bool began; /* the session thread has begun its first epoch: recording */
 	bool stop;
 	bool sealed; /* the end's cut is made: threads get no more buffers */
 	int end_how;

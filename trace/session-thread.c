@@ -261,6 +261,9 @@ void *ravt_session_main(void *arg)
 	 * nothing more, not even the STOPPED record, until a CONTINUE. */
 	rav_debug_never_hold();
 	ravt_session_begin_epoch(true);
+	pthread_mutex_lock(&S.lock);
+	S.began = true;
+	pthread_mutex_unlock(&S.lock);
 	uint64_t next_flush = ravt_mono_ms() + FLUSH_MS,
 	         next_stats = S.stats_ms ? ravt_mono_ms() + S.stats_ms : UINT64_MAX;
 	for (;;) {

@@ -231,6 +231,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	if (!S.stats_only)
 		ravt_debugger_start();
 	S.live = true;
+	S.began = false;
 	S.running = true;
 	__atomic_store_n(&S.running_flag, 1, __ATOMIC_RELEASE);
 	/* Buffers of earlier sessions are fine to reuse; drop the count of
@@ -267,6 +268,14 @@ bool ravt_session_live(pid_t *client)
 		*client = S.client_pid;
 	pthread_mutex_unlock(&S.lock);
 	return live;
+}
+
+bool ravt_session_recording(void)
+{
+	pthread_mutex_lock(&S.lock);
+	bool rec = S.running && !S.finished && S.began;
+	pthread_mutex_unlock(&S.lock);
+	return rec;
 }
 
 void ravt_session_stop(int how, int64_t value, const char *text, int wait_ms)

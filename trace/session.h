@@ -27,6 +27,10 @@ void ravt_session_init(int notify_fd);
 int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen);
 /* True while a session runs (*client: its pid). */
 bool ravt_session_live(pid_t *client);
+/* True once a running session records: its thread has begun the first
+ * epoch (ravt_session_live is true before, from the start: a program
+ * waiting for its debugger, RAVIOLI_LISTEN_WAIT, must wait for this). */
+bool ravt_session_recording(void);
 /* Ask the session to end (how: RAVT_END_*; value: exit status or signal;
  * text may be NULL).  With wait_ms > 0, wait up to that long for it to
  * finish (the stream ended and the socket closed). */
