@@ -130,6 +130,12 @@ void cli_json_string(FILE *out, const char *s);
  * name can never fake a line or a column; cut to fit `len` bytes at a
  * character boundary.  Returns buf. */
 const char *cli_text(char *buf, size_t len, const char *s);
+/* Whether s is valid UTF-8 (what SQLite and most readers take TEXT to be). */
+bool cli_utf8_valid(const char *s);
+/* A copy of s (malloc'd; NULL when out of memory) with every byte that is
+ * not part of a UTF-8 character replaced by U+FFFD, as cli_json_string
+ * writes it. */
+char *cli_utf8_repaired(const char *s);
 /* How many bytes of s to keep to cut it to at most max without splitting
  * a UTF-8 character (after snprintf cut it at a byte). */
 size_t cli_utf8_prefix(const char *s, size_t max);

@@ -94,6 +94,7 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 {
 	bind_i64(x, ST_CELL, 1, l->id);
 	bind_i64(x, ST_CELL, 2, l->type);
+	x->types_used[l->type / 64] |= (uint64_t)1 << (l->type % 64);
 	bind_i64(x, ST_CELL, 3, l->heap);
 	bind_i64(x, ST_CELL, 4, l->thread);
 	bind_u64(x, ST_CELL, 5, l->alloc_event);
