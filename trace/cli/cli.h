@@ -46,6 +46,10 @@ extern const char *cli_subcmd; /* the running subcommand, or NULL */
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* An unreadable trace: the message and its place on stderr, exit 1. */
 void cli_trace_error(const char *path, const rav_trace_error *err) __attribute__((noreturn));
+/* getopt_long returned '?' (an unknown option) or ':' (an option without
+ * its value: optstring begun with ':', opterr 0): the usage error that
+ * names the option, as cli_parse_opts says it. */
+void cli_getopt_error(int c, char **argv) __attribute__((noreturn));
 /* Flush `out` and report a failed write (full disk, closed pipe). */
 int cli_finish_output(FILE *out, const char *what);
 void *cli_xcalloc(size_t n, size_t size);
