@@ -110,6 +110,20 @@ usage)
   contains "no command" "$err"
   expect 2 "$rt" frobnicate x.ravtrace
   contains "unknown command" "$err"
+  # a trace where the command goes; a command in capitals
+  expect 2 "$rt" "$rt"
+  contains "is a file, not a command: .*'ravtrace info $rt'" "$err"
+  expect 2 "$rt" Info x.ravtrace
+  contains "did you mean 'info'" "$err"
+  # an export given back to ravtrace
+  exported=$(mktemp)
+  printf 'SQLite format 3\000 and pages' >"$exported"
+  expect 1 "$rt" info "$exported"
+  contains "an SQLite database" "$err"
+  printf '{"displayTimeUnit":"ns","otherData":{}}' >"$exported"
+  expect 1 "$rt" info "$exported"
+  contains "trace-event JSON" "$err"
+  rm -f "$exported"
   expect 0 "$rt" --help
   contains "validate" "$out"
   expect 0 "$rt" --version
