@@ -289,7 +289,8 @@ COMMANDS = [
 # size).  `info` prints what `info --json` computes, `stats` what `stats
 # --json` does, `dump --kind` filters what `dump` decodes; `sites` reads
 # through the code of `stats` when the trace recorded no sites, and the
-# checked commands already fail where `sites` must.
+# checked commands already fail where `sites` must.  The SQLite export
+# (`sqlite`, where built) follows cells and binds text with code of its own.
 CHECKED = {'info-json', 'dump', 'stats-json', 'validate', 'export', 'sqlite'}
 
 
