@@ -22,8 +22,8 @@ events).  Where ravtrace has SQLite, `export --format=sqlite` too, and the
 database then goes through the queries a user would run: it must pass
 SQLite's integrity and foreign-key checks, hold only UTF-8 text, agree
 with its meta table and `info`, answer every example query of
-docs/sql.md, say in meta.error why the trace is inconsistent (or be left
-unwritten), and leave no temporary file.  Then the class-specific facts (types listed, durations, page
+docs/sql.md, and say in meta.error why the trace is inconsistent; no
+temporary file is left.  Then the class-specific facts (types listed, durations, page
 numbers, contention of heap 2^32-1, a trailer past 16 MiB), reading
 through a FIFO and standard input, and the peak memory of each command
 against the documented bound (FORMAT.md section 13).
@@ -329,6 +329,9 @@ def check_sqlite(what, db, expect, rc, results):
     if not os.path.exists(db):
         if rc == 0:
             fail(f'{what}: exit 0 but no database')
+        elif expect == 'inconsistent':
+            # (as the chrome export: written, the problem in it)
+            fail(f'{what}: no database for an inconsistent trace (expected one with meta.error)')
         return
     if expect == 'ok' and rc != 0:
         return  # (said already)

@@ -92,6 +92,7 @@ typedef struct exporter {
 	 * names a row of it */
 	uint64_t types_used[65536 / 64];
 	rav_state *snap; /* replay state for snapshot events (attach traces) */
+	bool snap_broken; /* it stopped at an inconsistency: no more snapshots' cells */
 	/* progress line */
 	bool show_progress, progress_shown;
 	double started, last_progress;
