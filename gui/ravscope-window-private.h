@@ -90,7 +90,7 @@ struct _RavscopeWindow {
 	AdwViewStackPage *output_page; /* a spawned program's stdout/stderr (shown only then) */
 	GtkTextView *output_view;
 
-	/* a live session (ravscope-window-live.c) */
+	/* a live session (ravscope-window-live*.c) */
 	RavscopeLive *live;
 	struct _RavscopeLiveFollow *live_follower; /* indexes the stream and makes the newest state (a worker) */
 	double live_behind;                        /* seconds the view is behind the program, as of the last tick */
@@ -145,11 +145,24 @@ void ravscope__window_show_error(RavscopeWindow *self, const char *title, const 
 /* Show a live session's document (takes a reference); title: the command. */
 void ravscope__window_set_live_document(RavscopeWindow *self, RavscopeDocument *doc, const char *command);
 
-/* ravscope-window-live.c */
-void ravscope__window_live_class_init(GtkWidgetClass *wc);
-void ravscope__window_live_build(RavscopeWindow *self);
-void ravscope__window_live_enable(RavscopeWindow *self);
+/* ravscope-window-live.c: the session (start, tick, follow, end) */
+void ravscope__window_live_class_init(GtkWidgetClass *wc); /* every live action, the others' too */
 void ravscope__window_live_stop(RavscopeWindow *self);
 void ravscope__window_live_position_changed(RavscopeWindow *self);
+
+/* ravscope-window-live-bar.c: the live bar */
+void ravscope__window_live_build(RavscopeWindow *self);
+/* Enable the live actions as the session's state allows. */
+void ravscope__window_live_enable(RavscopeWindow *self);
+/* The bar's state, status line and stop line, from live_status. */
+void ravscope__window_live_update_bar(RavscopeWindow *self);
+
+/* ravscope-window-live-debug.c: stops, and Pause/Continue/Step/Run to Break */
+void ravscope__window_live_debug_class_init(GtkWidgetClass *wc);
+/* A stop is pending and a thread held: show where (or wait for its event). */
+void ravscope__window_live_show_stop(RavscopeWindow *self);
+
+/* ravscope-window-live-start.c: Attach and Run Program dialogs, Detach, Save As */
+void ravscope__window_live_start_class_init(GtkWidgetClass *wc);
 
 G_END_DECLS

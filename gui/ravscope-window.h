@@ -25,7 +25,7 @@ gboolean ravscope_window_is_playing(RavscopeWindow *self);
 /* Are play, step and jump enabled (a trace with events)? */
 gboolean ravscope_window_can_play(RavscopeWindow *self);
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self);
-/* Live sessions (ravscope-window-live.c): attach to a running program, or
+/* Live sessions (ravscope-window-live*.c): attach to a running program, or
  * start one attached from its first event; errors show in the window. */
 void ravscope_window_attach(RavscopeWindow *self, int pid);
 /* accesses: also record memory accesses (the contention overlay slides

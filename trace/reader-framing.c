@@ -28,8 +28,18 @@ int ravt_parse_header(ravt_reader *rd, rav_trace_error *err)
 	}
 	size_t m = size < 8 ? size : 8;
 	if (memcmp(d, RAVT_MAGIC, m) != 0) {
-		ravt_set_error(err, RAV_TRACE_EMAGIC, 0, -1,
-		               "not a ravtrace file: it does not start with the magic \"RAVTRACE\"");
+		/* what ravtrace export writes, given back to it by mistake */
+		if (size >= 16 && memcmp(d, "SQLite format 3", 16) == 0)
+			ravt_set_error(err, RAV_TRACE_EMAGIC, 0, -1,
+			               "not a ravtrace file but an SQLite database (ravtrace export "
+			               "--format=sqlite writes these): query it with sqlite3");
+		else if (size >= 18 && memcmp(d, "{\"displayTimeUnit\"", 18) == 0)
+			ravt_set_error(err, RAV_TRACE_EMAGIC, 0, -1,
+			               "not a ravtrace file but trace-event JSON (ravtrace export "
+			               "--format=chrome writes these): open it in Perfetto UI or chrome://tracing");
+		else
+			ravt_set_error(err, RAV_TRACE_EMAGIC, 0, -1,
+			               "not a ravtrace file: it does not start with the magic \"RAVTRACE\"");
 		return -1;
 	}
 	if (size < sizeof(ravt_header)) {

@@ -250,7 +250,7 @@ ravt_reader *ravt_reader_open_file(const char *path, rav_trace_error *err)
 		else
 			ravt_set_error(err, RAV_TRACE_EIO, 0, -1,
 			               "%s is %s, not a trace file: read a trace that arrives through it as "
-			               "a stream (ravtrace --follow, or rav_trace_open_fd)",
+			               "a stream (ravtrace COMMAND --follow FILE, or rav_trace_open_fd)",
 			               path, file_kind(st.st_mode));
 		return NULL;
 	}

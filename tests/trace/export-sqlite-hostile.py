@@ -13,6 +13,10 @@
   so (and how big the whole would be), and leaves no file; a bad value is a
   usage error.
 
+Every class goes through the export and the queries in hostile.py (the
+`sqlite` command there); this test checks the two classes' sizes and
+--max-size.
+
 RAV_TEST_SMALL=1 or RAV_TEST_WRAPPER (memcheck) use the generators' small
 traces (marks-huge always).
 """

@@ -18,7 +18,12 @@ tool must make of it:
 
 and never a crash, a hang, a usage error or output that is not what it
 claims (JSON that does not parse as UTF-8 JSON, dump lines that are not
-events).  Then the class-specific facts (types listed, durations, page
+events).  Where ravtrace has SQLite, `export --format=sqlite` too, and the
+database then goes through the queries a user would run: it must pass
+SQLite's integrity and foreign-key checks, hold only UTF-8 text, agree
+with its meta table and `info`, answer every example query of
+docs/sql.md, and say in meta.error why the trace is inconsistent; no
+temporary file is left.  Then the class-specific facts (types listed, durations, page
 numbers, contention of heap 2^32-1, a trailer past 16 MiB), reading
 through a FIFO and standard input, and the peak memory of each command
 against the documented bound (FORMAT.md section 13).
@@ -55,6 +60,11 @@ import subprocess
 import sys
 import threading
 import time
+
+try:
+    import sqlite3
+except ImportError:  # (a Python built without it)
+    sqlite3 = None
 
 gen, ravtrace, ravscope, work = sys.argv[1:5]
 only = sys.argv[5:]  # classes to try (default: all, and the streams)
@@ -279,8 +289,91 @@ COMMANDS = [
 # size).  `info` prints what `info --json` computes, `stats` what `stats
 # --json` does, `dump --kind` filters what `dump` decodes; `sites` reads
 # through the code of `stats` when the trace recorded no sites, and the
-# checked commands already fail where `sites` must.
-CHECKED = {'info-json', 'dump', 'stats-json', 'validate', 'export'}
+# checked commands already fail where `sites` must.  The SQLite export
+# (`sqlite`, where built) follows cells and binds text with code of its own.
+CHECKED = {'info-json', 'dump', 'stats-json', 'validate', 'export', 'sqlite'}
+
+
+def sqlite_built():
+    """Whether this ravtrace writes SQLite (libsqlite3 was there when it
+    was built) and Python can read it; else the SQL checks are skipped."""
+    if sqlite3 is None:
+        return False
+    p = subprocess.run([ravtrace, 'export', '--format=sqlite', '-o', os.path.join(work, 'probe.db'),
+                        os.path.join(work, 'no-such.ravtrace')], capture_output=True)
+    return b'without SQLite' not in p.stderr
+
+
+def sql_examples():
+    """The example queries of docs/sql.md: what a user runs first."""
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs', 'sql.md')
+    with open(doc, encoding='utf-8') as f:
+        return re.findall(r'```sql\n(.*?)```', f.read(), re.S)
+
+
+# every TEXT column a trace's bytes reach (names, marks, paths, symbols)
+SQL_TEXT = {'meta': ['key', 'value'], 'kinds': ['name'], 'threads': ['kind', 'name'],
+            'types': ['name', 'f0', 'f1', 'f0_name', 'f1_name'], 'events': ['text'], 'marks': ['text'],
+            'cells': ['end_kind'], 'sites': ['object', 'status', 'function', 'file'],
+            'site_frames': ['object', 'status', 'function', 'file']}
+
+
+SQL_EXAMPLES = sql_examples()
+
+
+def check_sqlite(what, db, expect, rc, results):
+    """The database of `export --format=sqlite`, read as a user would."""
+    leftovers = [f for f in os.listdir(work) if f.startswith(os.path.basename(db) + '.tmp-')]
+    if leftovers:
+        fail(f'{what}: temporary files left: {leftovers}')
+    if not os.path.exists(db):
+        if rc == 0:
+            fail(f'{what}: exit 0 but no database')
+        elif expect == 'inconsistent':
+            # (as the chrome export: written, the problem in it)
+            fail(f'{what}: no database for an inconsistent trace (expected one with meta.error)')
+        return
+    if expect == 'ok' and rc != 0:
+        return  # (said already)
+    con = sqlite3.connect(db)
+    deadline = time.monotonic() + TIME_LIMIT
+    con.set_progress_handler(lambda: time.monotonic() > deadline, 100000)
+    try:
+        if con.execute('PRAGMA integrity_check').fetchall() != [('ok',)]:
+            fail(f'{what}: the database fails PRAGMA integrity_check')
+        dangling = con.execute('PRAGMA foreign_key_check').fetchall()
+        if dangling:
+            tables = sorted({(r[0], r[2]) for r in dangling})
+            fail(f'{what}: {len(dangling)} rows refer to rows that do not exist ({tables[:5]})')
+        for table, cols in SQL_TEXT.items():
+            for col in cols:
+                # (Python's sqlite3 refuses to decode text that is not UTF-8)
+                con.execute(f'SELECT {col} FROM {table} WHERE typeof({col}) = \'text\'').fetchall()
+        meta = dict(con.execute('SELECT key, value FROM meta'))
+        events = con.execute('SELECT count(*) FROM events').fetchone()[0]
+        cells = con.execute('SELECT count(*) FROM cells').fetchone()[0]
+        if meta.get('events_exported') != events or meta.get('cells') != cells:
+            fail(f'{what}: meta says {meta.get("events_exported")} events and {meta.get("cells")} cells, '
+                 f'the tables hold {events} and {cells}')
+        info = info_json(results)
+        if info is not None and meta.get('events') != info['events']:
+            fail(f'{what}: meta.events {meta.get("events")}, info says {info["events"]}')
+        backwards = con.execute('SELECT count(*) FROM cells WHERE end_event < alloc_event').fetchone()[0]
+        if backwards:
+            fail(f'{what}: {backwards} cells end before they are allocated')
+        if expect == 'ok' and 'error' in meta:
+            fail(f'{what}: meta.error in the database of a consistent trace: {meta["error"]}')
+        if expect != 'ok' and rc != 0 and 'error' not in meta:
+            fail(f'{what}: exit {rc}, but the database it left does not say why (no meta.error)')
+        if expect == 'limit' and rc != 0 and 'RAVTRACE_MEMORY_MB' not in str(meta.get('error')):
+            fail(f'{what}: meta.error does not name RAVTRACE_MEMORY_MB: {meta.get("error")}')
+        for q in SQL_EXAMPLES:
+            con.execute(q).fetchall()
+    except sqlite3.Error as e:
+        fail(f'{what}: {type(e).__name__}: {e}' + (' (past the time limit)' if time.monotonic() > deadline else ''))
+    finally:
+        con.close()
+    os.unlink(db)
 
 
 def records_sites(path):
@@ -304,7 +397,9 @@ def run_class(name, expect, limit_mb, path, facts):
             continue
         if key == 'sites' and skip_sites:
             continue
-        out_path = os.path.join(work, name + '.' + key + '.json')
+        out_path = os.path.join(work, name + '.' + key + ('.db' if key == 'sqlite' else '.json'))
+        if key == 'sqlite' and os.path.exists(out_path):
+            os.unlink(out_path)  # (a run before this one's)
         argv = [ravtrace] + [out_path if a == '@OUT@' else a for a in args] + [path]
         rc, out, err, secs, rss = run(argv, env)
         what = f'{name}: ravtrace {" ".join(args)}'.replace('@OUT@', 'OUT')
@@ -312,6 +407,8 @@ def run_class(name, expect, limit_mb, path, facts):
         say(f'{what}: exit {rc}, {secs:.2f} s' + (f', {rss / MIB:.0f} MiB' if rss else ''))
         if not check_common(what, rc, out, err, secs):
             continue
+        if key == 'sqlite':
+            check_sqlite(what, out_path, expect, rc, results)
         if key == 'export' and (rc == 0 or expect == 'inconsistent'):
             # (the export of millions of events is checked for size, not parsed)
             if os.path.getsize(out_path) > 64 * MIB:
@@ -534,6 +631,10 @@ def main():
     classes = [c for c in (line.split(' ', 3) for line in p.stdout.decode().splitlines()) if c[0] in names] \
         if p else []
     print(f'{len(classes)} classes' + (', and the stream checks' if with_streams else ''))
+    if sqlite_built():
+        COMMANDS.append(('sqlite', ['export', '--format=sqlite', '-o', '@OUT@']))
+    else:
+        print('ravtrace without SQLite (or Python without sqlite3): export --format=sqlite is not tried')
     if not ravscope or not os.path.exists(ravscope):
         print('ravscope not built: --render is not tried')
 

@@ -30,9 +30,25 @@ void cli_usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+void cli_getopt_error(int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	if (c == ':')
+		cli_usage_error("option '%s' needs a value", arg);
+	if (optopt && strncmp(arg, "--", 2) != 0)
+		cli_usage_error("unknown option '-%c'", optopt);
+	cli_usage_error("unknown option '%s'", arg);
+}
+
 void cli_trace_error(const char *path, const rav_trace_error *err)
 {
-	fprintf(stderr, "%s: %s: %s", cli_prog, path, err->message[0] ? err->message : "unreadable trace");
+	/* "ravtrace info: cannot open x.ravtrace: No such file or directory":
+	 * the command, and the file unless the reason names it already */
+	const char *msg = err->message[0] ? err->message : "unreadable trace";
+	fprintf(stderr, "%s%s%s: ", cli_prog, cli_subcmd ? " " : "", cli_subcmd ? cli_subcmd : "");
+	if (!strstr(msg, path))
+		fprintf(stderr, "%s: ", path);
+	fputs(msg, stderr);
 	if (err->chunk >= 0)
 		fprintf(stderr, " (chunk %" PRId64 ", offset %" PRIu64 ")", err->chunk, err->offset);
 	else if (err->offset)

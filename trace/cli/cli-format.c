@@ -2,6 +2,8 @@
  * wording for every subcommand, so `dump` and `export` say the same.
  */
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -100,6 +102,47 @@ void cli_json_string(FILE *out, const char *s)
 		i++;
 	}
 	fputc('"', out);
+}
+
+bool cli_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t l = utf8_len(p + i, n - i);
+		if (!l)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+char *cli_utf8_repaired(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0;
+	/* at most 3 bytes (U+FFFD) for each byte */
+	char *out = n < SIZE_MAX / 3 ? malloc(3 * n + 1) : NULL;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len(p + i, n - i);
+		if (l) {
+			memcpy(out + o, p + i, l);
+			o += l;
+			i += l;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = 0;
+	return out;
 }
 
 size_t cli_utf8_prefix(const char *s, size_t max)

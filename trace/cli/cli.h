@@ -46,6 +46,10 @@ extern const char *cli_subcmd; /* the running subcommand, or NULL */
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* An unreadable trace: the message and its place on stderr, exit 1. */
 void cli_trace_error(const char *path, const rav_trace_error *err) __attribute__((noreturn));
+/* getopt_long returned '?' (an unknown option) or ':' (an option without
+ * its value: optstring begun with ':', opterr 0): the usage error that
+ * names the option, as cli_parse_opts says it. */
+void cli_getopt_error(int c, char **argv) __attribute__((noreturn));
 /* Flush `out` and report a failed write (full disk, closed pipe). */
 int cli_finish_output(FILE *out, const char *what);
 void *cli_xcalloc(size_t n, size_t size);
@@ -130,6 +134,12 @@ void cli_json_string(FILE *out, const char *s);
  * name can never fake a line or a column; cut to fit `len` bytes at a
  * character boundary.  Returns buf. */
 const char *cli_text(char *buf, size_t len, const char *s);
+/* Whether s is valid UTF-8 (what SQLite and most readers take TEXT to be). */
+bool cli_utf8_valid(const char *s);
+/* A copy of s (malloc'd; NULL when out of memory) with every byte that is
+ * not part of a UTF-8 character replaced by U+FFFD, as cli_json_string
+ * writes it. */
+char *cli_utf8_repaired(const char *s);
 /* How many bytes of s to keep to cut it to at most max without splitting
  * a UTF-8 character (after snprintf cut it at a byte). */
 size_t cli_utf8_prefix(const char *s, size_t max);

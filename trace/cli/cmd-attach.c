@@ -121,8 +121,9 @@ static int run(int argc, char **argv)
 	bool stats = false, quiet = false;
 	rav_live_options lo = {0};
 	optind = 1;
+	opterr = 0; /* (cli_getopt_error says it) */
 	int c;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'o':
@@ -157,7 +158,7 @@ static int run(int argc, char **argv)
 			fputs(help, stdout);
 			return cli_finish_output(stdout, "the help");
 		default:
-			cli_usage_error("unknown option");
+			cli_getopt_error(c, argv);
 		}
 	}
 	if (optind >= argc)

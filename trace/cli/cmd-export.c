@@ -45,7 +45,7 @@ static const char *const help =
     "  -h, --help        this help\n"
     "\n"
     "Exit status 1 also when the trace is inconsistent: the output is then\n"
-    "written (chrome: with the problem in otherData.error).\n";
+    "written, with the problem in it (chrome: otherData.error; sqlite: meta.error).\n";
 
 /* The SQLite export lives in export-sqlite.c (it needs libsqlite3). */
 static int export_sqlite_command(const char *path, const cli_opts *o)

@@ -60,15 +60,16 @@ static int run(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	bool json = false;
 	optind = 1;
+	opterr = 0; /* (cli_getopt_error says it) */
 	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
 		else if (c == 'h') {
 			fputs(help, stdout);
 			return cli_finish_output(stdout, "the help");
 		} else
-			cli_usage_error("unknown option");
+			cli_getopt_error(c, argv);
 	}
 	if (optind < argc)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);

@@ -52,6 +52,8 @@ static int run(int argc, char **argv)
 		path = tr.name;
 	} else {
 		t = rav_trace_open(path, &err);
+		if (!t && err.code == RAV_TRACE_EIO)
+			cli_trace_error(path, &err); /* no file to judge (missing, a directory): as the other commands say it */
 		if (!t)
 			invalid(path, &err);
 		if (rav_trace_index(t, NULL, NULL, &err) != 0) {

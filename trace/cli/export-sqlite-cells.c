@@ -94,6 +94,7 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 {
 	bind_i64(x, ST_CELL, 1, l->id);
 	bind_i64(x, ST_CELL, 2, l->type);
+	x->types_used[l->type / 64] |= (uint64_t)1 << (l->type % 64);
 	bind_i64(x, ST_CELL, 3, l->heap);
 	bind_i64(x, ST_CELL, 4, l->thread);
 	bind_u64(x, ST_CELL, 5, l->alloc_event);
@@ -156,11 +157,29 @@ static void end_page(exporter *x, uint32_t page, const rav_event *ev, const char
  * close (a seek replays from the nearest keyframe anyway). */
 #define SNAP_STEP_MAX 1000000u
 
+/* The replay to a snapshot failed.  Where the trace is inconsistent (a
+ * snapshot the heap model refuses: a page listed twice, a page another
+ * heap owns), the export goes on as for any inconsistent trace, without
+ * the cells of this and later snapshots (the state cannot go past the
+ * problem), and meta.error says why; anything else stops it. */
+static void snapshot_failed(exporter *x, const rav_event *ev, const rav_trace_error *err)
+{
+	rav_trace_error bad;
+	if (err->code == RAV_TRACE_EREPLAY && !rav_trace_consistent(x->t, &bad)) {
+		x->snap_broken = true;
+		return;
+	}
+	cli_sqlite_failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index,
+	                 err->message[0] ? err->message : "the trace ends first");
+}
+
 /* A SNAPSHOT event of a heap: a life for each cell the heap holds after
  * it.  The cells take the event's index as alloc_event. */
 static void snapshot_heap(exporter *x, const rav_event *ev)
 {
 	rav_trace_error err = {0};
+	if (x->snap_broken)
+		return;
 	if (!x->snap && !(x->snap = rav_state_new(x->t))) {
 		cli_sqlite_failf(x, "out of memory for the replay state of a snapshot");
 		return;
@@ -168,15 +187,13 @@ static void snapshot_heap(exporter *x, const rav_event *ev)
 	uint64_t want = ev->index + 1, pos = rav_state_position(x->snap);
 	if (pos > want || want - pos > SNAP_STEP_MAX) {
 		if (rav_state_seek(x->snap, want, &err) != 0) {
-			cli_sqlite_failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index,
-			                 err.message);
+			snapshot_failed(x, ev, &err);
 			return;
 		}
 	}
 	while (rav_state_position(x->snap) < want) {
 		if (!rav_state_step(x->snap, NULL, &err)) {
-			cli_sqlite_failf(x, "replaying to the snapshot at event %" PRIu64 ": %s", ev->index,
-			                 err.message[0] ? err.message : "the trace ends first");
+			snapshot_failed(x, ev, &err);
 			return;
 		}
 	}

@@ -16,7 +16,10 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "cli.h"
 #include "export-sqlite-schema.h"
 #include "export-sqlite.h"
 #include "rav-record.h"
@@ -84,7 +87,12 @@ typedef struct exporter {
 	size_t nused, used_cap;
 	int64_t next_cell_id;
 	uint64_t cells_written, events_written;
+	/* the type ids of the cells written, one bit each: the types table
+	 * lists those the trace never defined too, so cells.type always
+	 * names a row of it */
+	uint64_t types_used[65536 / 64];
 	rav_state *snap; /* replay state for snapshot events (attach traces) */
+	bool snap_broken; /* it stopped at an inconsistency: no more snapshots' cells */
 	/* progress line */
 	bool show_progress, progress_shown;
 	double started, last_progress;
@@ -112,12 +120,25 @@ static inline void bind_u64(exporter *x, int which, int col, uint64_t v)
 	sqlite3_bind_int64(x->st[which], col, (int64_t)v);
 }
 
+/* Text as SQLite takes it, UTF-8: a recorded name or mark may hold any
+ * bytes, which SQLite would store as they are and readers (Python's
+ * sqlite3, for one) then fail to decode; those bytes become U+FFFD, as in
+ * ravtrace's JSON. */
 static inline void bind_text(exporter *x, int which, int col, const char *text)
 {
-	if (text)
-		sqlite3_bind_text(x->st[which], col, text, -1, SQLITE_STATIC);
-	else
+	if (!text) {
 		sqlite3_bind_null(x->st[which], col);
+	} else if (cli_utf8_valid(text)) {
+		sqlite3_bind_text(x->st[which], col, text, -1, SQLITE_STATIC);
+	} else {
+		char *repaired = cli_utf8_repaired(text);
+		if (repaired)
+			sqlite3_bind_text(x->st[which], col, repaired, -1, free); /* SQLite frees it */
+		else {
+			cli_sqlite_failf(x, "out of memory for a text of %zu bytes", strlen(text));
+			sqlite3_bind_null(x->st[which], col);
+		}
+	}
 }
 
 /* Site 0 is "no site": NULL. */

@@ -111,6 +111,21 @@ void cli_sqlite_write_dictionaries(exporter *x, uint64_t kinds_seen_unknown[1024
 		bind_text(x, ST_TYPE, 5, rav_trace_type_field_name(x->t, ty.id, 0));
 		bind_text(x, ST_TYPE, 6, rav_trace_type_field_name(x->t, ty.id, 1));
 		cli_sqlite_insert(x, ST_TYPE);
+		x->types_used[ty.id / 64] &= ~((uint64_t)1 << (ty.id % 64));
+	}
+	/* Types of cells the trace never defined (its type-def lost, or a
+	 * program that allocates by raw type id): a row with no name and
+	 * fields of unknown kind, so that joins on cells.type keep the cells. */
+	for (unsigned id = 0; id < 65536; id++) {
+		if (!(x->types_used[id / 64] & ((uint64_t)1 << (id % 64))))
+			continue;
+		bind_i64(x, ST_TYPE, 1, id);
+		bind_text(x, ST_TYPE, 2, NULL);
+		bind_text(x, ST_TYPE, 3, "unknown");
+		bind_text(x, ST_TYPE, 4, "unknown");
+		bind_text(x, ST_TYPE, 5, NULL);
+		bind_text(x, ST_TYPE, 6, NULL);
+		cli_sqlite_insert(x, ST_TYPE);
 	}
 }
 
@@ -264,4 +279,10 @@ void cli_sqlite_write_meta(exporter *x, const rav_trace_info *info)
 	meta_int(x, "start_realtime_ns", info->start_ns);
 	meta_int(x, "duration_ns", info->end_ns > info->start_ns ? info->end_ns - info->start_ns : 0);
 	meta_int(x, "truncated", info->truncated);
+	/* an inconsistent trace is exported up to the problem and past it as
+	 * well as the events allow (cells a consistent trace never shows end
+	 * "overwritten"); the database says so, as the exit status does */
+	rav_trace_error err;
+	if (!rav_trace_consistent(x->t, &err))
+		meta_text(x, "error", err.message);
 }

@@ -7,8 +7,10 @@
 #define RAVTRACE_EXPORT_SQLITE_SCHEMA_H
 
 /* 2: call sites; 3: types.f0_name, f1_name; 4: a mark's text only in marks
- * (events.text NULL for marks: the text was stored twice) */
-#define SCHEMA_VERSION 4
+ * (events.text NULL for marks: the text was stored twice); 5: a types row
+ * (f0, f1 'unknown') for every type of a cell the trace never defined,
+ * meta.error for an inconsistent trace, text always UTF-8 */
+#define SCHEMA_VERSION 5
 
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;\n"

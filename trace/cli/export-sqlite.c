@@ -36,6 +36,7 @@
  * export-sqlite-rows.c (export-sqlite-private.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -293,6 +294,16 @@ int cli_export_sqlite(rav_trace *t, const char *out, const cli_export_sqlite_opt
 	}
 	snprintf(tmp, len, "%s.tmp-%ld", out, (long)getpid());
 	unlink(tmp);
+	/* Created here, empty (SQLite takes that for a new database), so that
+	 * a directory that does not exist or is not writable is said as such,
+	 * not as SQLite's "unable to open database file" of the temporary. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "%s export: cannot create %s: %s\n", opt->prog, out, strerror(errno));
+		free(tmp);
+		return 1;
+	}
+	close(fd);
 
 	struct sigaction sa, old_int, old_term;
 	memset(&sa, 0, sizeof sa);

@@ -8,6 +8,8 @@
  * the output could not be written), 2 usage error.
  */
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -83,7 +85,17 @@ int main(int argc, char **argv)
 		return cli_finish_output(stdout, "the version");
 	}
 	const cli_command *c = find(cmd);
-	if (!c)
+	if (!c) {
+		/* the usual slips: a file where the command goes, a command in capitals */
+		struct stat st;
+		if (cmd[0] != '-' && stat(cmd, &st) == 0)
+			cli_usage_error("'%s' is a file, not a command: say what to do with it first, e.g. "
+			                "'ravtrace info %s' (the commands are %s)",
+			                cmd, cmd, command_list());
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (strcasecmp(cmd, commands[i]->name) == 0)
+				cli_usage_error("unknown command '%s' (did you mean '%s'?)", cmd, commands[i]->name);
 		cli_usage_error("unknown command '%s' (the commands are %s)", cmd, command_list());
+	}
 	return run(c, argc - 1, argv + 1);
 }

@@ -110,6 +110,20 @@ usage)
   contains "no command" "$err"
   expect 2 "$rt" frobnicate x.ravtrace
   contains "unknown command" "$err"
+  # a trace where the command goes; a command in capitals
+  expect 2 "$rt" "$rt"
+  contains "is a file, not a command: .*'ravtrace info $rt'" "$err"
+  expect 2 "$rt" Info x.ravtrace
+  contains "did you mean 'info'" "$err"
+  # an export given back to ravtrace
+  exported=$(mktemp)
+  printf 'SQLite format 3\000 and pages' >"$exported"
+  expect 1 "$rt" info "$exported"
+  contains "an SQLite database" "$err"
+  printf '{"displayTimeUnit":"ns","otherData":{}}' >"$exported"
+  expect 1 "$rt" info "$exported"
+  contains "trace-event JSON" "$err"
+  rm -f "$exported"
   expect 0 "$rt" --help
   contains "validate" "$out"
   expect 0 "$rt" --version
@@ -121,12 +135,24 @@ usage)
     contains "no trace file" "$err"
     expect 2 "$rt" "$c" --no-such-option x.ravtrace
     contains "unknown option" "$err"
+    contains "'--no-such-option'" "$err"
     if [ "$c" = export ]; then
       expect 1 "$rt" export --format=chrome /nonexistent/dir/none.ravtrace
     else
       expect 1 "$rt" "$c" /nonexistent/dir/none.ravtrace
     fi
+    # the command, the file once, the reason
+    contains "^ravtrace $c: cannot open /nonexistent/dir/none.ravtrace: No such file" "$err"
+    [ "$(grep -o none.ravtrace "$err" | wc -l)" -eq 1 ] || fail "the file is named more than once"
   done
+  # list and attach parse their options themselves: the same wording
+  for c in list attach; do
+    expect 2 "$rt" "$c" --no-such-option
+    contains "^ravtrace $c: unknown option '--no-such-option'" "$err"
+    if grep -q "unrecognized" "$err"; then fail "getopt's own message as well"; fi
+  done
+  expect 2 "$rt" attach -o
+  contains "option '-o' needs a value" "$err"
   expect 2 "$rt" info a.ravtrace b.ravtrace
   expect 2 "$rt" dump --kind=bogus x.ravtrace
   contains "unknown event kind 'bogus'" "$err"

@@ -68,7 +68,7 @@ check("meta.events", meta["events"], stats["events"])
 check("events per kind",
       dict(q("SELECT k.name, count(*) FROM events e JOIN kinds k ON k.id = e.kind GROUP BY k.name")),
       stats["kinds"])
-check("schema_version", meta["schema_version"], 4)
+check("schema_version", meta["schema_version"], 5)
 check("page_size", meta["page_size"], info["page_size"])
 check("program", meta["program"], info["program"])
 

@@ -1,0 +1,140 @@
+/* ravscope-window-live-debug.c - the debugger of a live session: a
+ * STOPPED record (a breakpoint hit, a pause, a step) moves the view to the
+ * event the thread stopped at once that event has been received: the last
+ * event of the held thread (for a cell breakpoint on a move, the move
+ * before its fix-ups), selects the cell, and says why in the live bar.
+ * And the actions that hold and release the program: Pause (F6), Continue
+ * (F5), Step (F11), Step Over (F10), Run to the next or previous
+ * breakpoint (F8, Shift+F8).  The breakpoints themselves are
+ * ravscope-breakpoints-panel.c's; the session's tick, which calls
+ * ravscope__window_live_show_stop, is ravscope-window-live.c.
+ */
+#include "ravscope-window-private.h"
+
+/* The event thread `heap` stopped at: its last event, or for a move held
+ * after its fix-ups, the move.  -1 while it has not arrived.  The STOPPED
+ * record gives the event's first operand as a location, or -1 when it is
+ * not an address in the pool (a mark's text length, a channel id, a
+ * count): then the kind alone identifies it, the thread's last event. */
+static gint64 find_stop_event(RavscopeWindow *self, const struct rav_live_stop *stop)
+{
+	rav_trace *t = ravscope_document_get_trace(self->doc);
+	guint64 n = ravscope_document_get_event_count(self->doc);
+	rav_event_filter f = { .kinds = ~(1ull << RAV_EV_TIME), .thread = stop->heap_id };
+	gint64 at = rav_trace_find_prev(t, n, &f);
+	if (at < 0 || stop->why != 1)
+		return at;
+	unsigned kind = stop->kind & 0xff;
+	for (int back = 0; at >= 0 && back < 8; back++) {
+		rav_event ev;
+		if (!rav_trace_event_at(t, (guint64)at, &ev))
+			return -1;
+		if (ev.kind == kind && (stop->a < 0 || (gint64)ev.a == stop->a))
+			return at;
+		if (!(kind == RAV_EV_MOVE && ev.kind == RAV_EV_FIXUP))
+			return -1; /* not here yet */
+		at = rav_trace_find_prev(t, (guint64)at, &f);
+	}
+	return -1;
+}
+
+void ravscope__window_live_show_stop(RavscopeWindow *self)
+{
+	const struct rav_live_stop *stop = &self->live_status.last_stop;
+	gint64 at = find_stop_event(self, stop);
+	gint64 waited = g_get_monotonic_time() - self->live_stop_since;
+	if (at < 0 && waited < 2 * G_USEC_PER_SEC)
+		return; /* the event is still on its way: next tick */
+	self->live_stop_pending = FALSE;
+	self->live_stop_heap = stop->heap_id;
+	self->live_following = FALSE;
+	ravscope_playback_stop(self->playback);
+	g_autofree char *thread = ravscope_document_heap_name(self->doc, stop->heap_id);
+	g_autofree char *what = NULL;
+	rav_loc cell = RAV_LOC_NONE;
+	if (at >= 0) {
+		rav_event ev;
+		rav_trace_event_at(ravscope_document_get_trace(self->doc), (guint64)at, &ev);
+		what = ravscope_document_describe_event(self->doc, &ev);
+		self->live_moving = TRUE;
+		ravscope_document_seek(self->doc, (guint64)at + 1, NULL); /* the state just after it */
+		self->live_moving = FALSE;
+		if (stop->cell_page >= 0)
+			cell = rav_loc_make((uint32_t)stop->cell_page, (uint32_t)stop->cell_index, 0);
+		else if (rav_event_kind_loc_mask(ev.kind) & 1)
+			cell = rav_loc_make(rav_loc_page(ev.a), rav_loc_cell(ev.a), 0);
+	}
+	g_free(self->live_stop_text);
+	if (stop->why == 1)
+		self->live_stop_text = g_strdup_printf("%s stopped at breakpoint %u (hit %llu)%s%s", thread,
+						       stop->break_id, (unsigned long long)stop->hits,
+						       what ? ": " : "", what ? what : "");
+	else if (stop->why == 3)
+		self->live_stop_text = g_strdup_printf("%s stepped%s%s", thread, what ? ": " : "", what ? what : "");
+	else
+		self->live_stop_text = g_strdup_printf("%s paused%s%s", thread, what ? " after " : "", what ? what : "");
+	if (cell) {
+		ravscope_heap_view_set_selected(self->heap_view, cell);
+		ravscope_heap_view_focus_cell(self->heap_view, cell);
+		ravscope__window_show_panel(self, "inspector");
+	}
+	ravscope_breakpoints_panel_set_hit(self->breakpoints_panel, stop->why == 1 ? stop->break_id : 0, stop->hits);
+}
+
+static void act_live_pause(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	if (self->live && ravscope_live_pause(self->live)) {
+		self->live_pausing = TRUE;
+		ravscope__window_live_update_bar(self);
+	}
+}
+
+static void act_live_continue(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	if (self->live && ravscope_live_continue(self->live)) {
+		self->live_pausing = FALSE;
+		self->live_following = TRUE;
+		ravscope__window_live_update_bar(self);
+	}
+}
+
+static void live_step(RavscopeWindow *self, int mode)
+{
+	if (self->live && self->live_stop_heap)
+		ravscope_live_step(self->live, self->live_stop_heap, mode);
+}
+
+static void act_live_step(GtkWidget *w, const char *name, GVariant *p) { live_step(RAVSCOPE_WINDOW(w), 1); }
+static void act_live_step_over(GtkWidget *w, const char *name, GVariant *p) { live_step(RAVSCOPE_WINDOW(w), 2); }
+
+static void act_break_next(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	ravscope__window_show_panel(self, "breakpoints");
+	ravscope_breakpoints_panel_run(self->breakpoints_panel, TRUE);
+}
+
+static void act_break_prev(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	ravscope__window_show_panel(self, "breakpoints");
+	ravscope_breakpoints_panel_run(self->breakpoints_panel, FALSE);
+}
+
+void ravscope__window_live_debug_class_init(GtkWidgetClass *wc)
+{
+	gtk_widget_class_install_action(wc, "win.live-pause", NULL, act_live_pause);
+	gtk_widget_class_install_action(wc, "win.live-continue", NULL, act_live_continue);
+	gtk_widget_class_install_action(wc, "win.live-step", NULL, act_live_step);
+	gtk_widget_class_install_action(wc, "win.live-step-over", NULL, act_live_step_over);
+	gtk_widget_class_install_action(wc, "win.break-next", NULL, act_break_next);
+	gtk_widget_class_install_action(wc, "win.break-prev", NULL, act_break_prev);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F8, 0, "win.break-next", NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F8, GDK_SHIFT_MASK, "win.break-prev", NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F5, 0, "win.live-continue", NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F6, 0, "win.live-pause", NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F10, 0, "win.live-step-over", NULL);
+	gtk_widget_class_add_binding_action(wc, GDK_KEY_F11, 0, "win.live-step", NULL);
+}
