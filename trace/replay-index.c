@@ -174,6 +174,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	rp->history = history;
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->live.cache = &rp->cache;
+	rp->cache.defer = true; /* (flushed at the end of every delivery and before keyframes) */
 	rp->kf_cost = KF_COST_MIN;
 	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
 	rp->pf_cells = true;             /* until a history block says how spread writes are */
@@ -206,6 +207,7 @@ void ravt_replay_free(ravt_replay *rp)
 	if (!rp)
 		return;
 	packer_stop(rp);
+	ravt_model_unref_flush(&rp->live);
 	ravt_model_clear(&rp->live);
 	for (size_t i = 0; i < rp->nkf; i++) {
 		ravt_model_clear(&rp->kf[i]->m);
@@ -503,6 +505,8 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
 	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
+		/* the counts as they are (packing and thinning read them) */
+		ravt_model_unref_flush(&rp->live);
 		/* the previous pack first (thinning needs the keyframes as they
 		 * will stay), with the cost so far for the projection, but not
 		 * yet the blocks copied away from the last keyframe (to be packed) */
@@ -669,6 +673,7 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 		ravt_series_touch(series, m, tc.h[0]);
 		ravt_series_touch(series, m, tc.h[1]);
 	}
+	ravt_model_unref_flush(m);
 	/* (copied restarts from 0 at a keyframe) */
 	uint64_t copies = (m->copied >= copied0 ? m->copied - copied0 : m->copied) / sizeof(ravt_cellblock);
 	rp->pf_copy = copies * PF_COPY_RATE >= k;
@@ -695,7 +700,9 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 	if (rp->failed)
 		return;
 	ravt_touch tc;
-	if (ravt_model_install(&rp->live, ev, piece, &tc) < 0) {
+	int rc = ravt_model_install(&rp->live, ev, piece, &tc);
+	ravt_model_unref_flush(&rp->live);
+	if (rc < 0) {
 		index_fail(rp, &rp->live.err);
 		return;
 	}

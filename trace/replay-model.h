@@ -122,7 +122,21 @@ typedef struct ravt_blockcache {
 	void *pages; /* page blocks: a free list linked through their first bytes */
 	size_t npages;
 	size_t page_bytes; /* size of the page blocks kept (one trace's geometry) */
+	/* Cell blocks a copy on write dropped that others still held (the
+	 * count above 1), their counts not yet decremented: when `defer` is
+	 * set (the indexing thread's cache), up to RAVT_UNREF_MAX wait for
+	 * ravt_model_unref_flush.  The decrement is a locked instruction, which
+	 * waited for the copy's stores to reach the cache (perf: a quarter of
+	 * ravt_block_w_copy's samples in a heap churned uniformly); a batch of
+	 * them waits once.  A count too high for a while only delays a
+	 * release: the live model never holds a block it dropped again, and
+	 * the indexing thread flushes before a keyframe is taken, packed or
+	 * thinned (the packer reads the counts). */
+	bool defer;
+	uint32_t nunref;
+	void *unref[64];
 } ravt_blockcache;
+#define RAVT_UNREF_MAX 64u
 #define RAVT_CACHE_MAX_BYTES ((size_t)32 << 20)
 void ravt_blockcache_clear(ravt_blockcache *c);
 
@@ -176,6 +190,9 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
  * undefined; and giving one back (its count at 1, ours alone). */
 ravt_cellblock *ravt_cell_new(const ravt_model *m);
 void ravt_cell_release(const ravt_model *m, ravt_cellblock *k);
+/* The deferred decrements of m's cache done (blocks whose count reaches 0
+ * go to the cache).  Nothing when there is no cache or none waits. */
+void ravt_model_unref_flush(const ravt_model *m);
 /* Define type id's field kinds (copying the shared table first). */
 bool ravt_model_define_type(ravt_model *m, uint32_t id, uint8_t fields);
 static inline uint8_t ravt_type_kinds(const ravt_model *m, uint32_t id)
