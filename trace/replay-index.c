@@ -115,7 +115,7 @@ struct ravt_replay {
 	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	/* the last batch copied a block in at least one event in PF_COPY_RATE:
-	 * the next one prefetches shared blocks whole (ravt_prefetch_copy,
+	 * the next one prefetches the blocks it will copy whole (ravt_prefetch_cell,
 	 * whose instructions buy nothing in a heap that copies rarely) */
 	bool pf_copy;
 	/* the last history block's writes were spread over more cell memory
@@ -643,7 +643,7 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 		for (size_t k = done_far; k < n && k < RAVT_PF_FAR; k++)
 			ravt_prefetch_page(m, evs[k].a);
 		for (size_t k = done_near; k < n && k < RAVT_PF_NEAR; k++)
-			ravt_prefetch_cell(m, evs[k].a);
+			ravt_prefetch_cell(m, evs[k].a, pf_copy);
 		ravt_pf_ahead_set(ah, next, nnext);
 	} else {
 		ah->next = NULL; /* (the next batch's first events were not asked for) */
@@ -655,11 +655,10 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 		if (pf) {
 			ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a
 			                                          : ah->a[k + RAVT_PF_FAR - n]);
-			ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a
-			                                           : ah->a[k + RAVT_PF_NEAR - n]);
+			ravt_prefetch_cell(m,
+			                   k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n],
+			                   pf_copy);
 		}
-		if (pf_copy && k + RAVT_PF_COPY < n)
-			ravt_prefetch_copy(m, evs[k + RAVT_PF_COPY].a);
 		uint64_t i = m->pos;
 		if (__builtin_expect(i >= rp->next_due, 0))
 			index_boundary(rp, i);

@@ -246,6 +246,7 @@ void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p)
 		block_ref(z);
 		p->cb[i] = z;
 	}
+	atomic_store_explicit(&p->priv, 0, memory_order_relaxed);
 }
 
 ravt_mpage *ravt_page_new(ravt_model *m)
@@ -452,6 +453,10 @@ ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 	size_t skip = offsetof(ravt_mpage, kind);
 	memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
 	atomic_init(&q->refs, 1);
+	/* the two share every cell block now: neither holds one alone (p's
+	 * holders see its count at 1 again only after our release below) */
+	atomic_store_explicit(&q->priv, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->priv, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < m->ncb; i++)
 		block_ref(q->cb[i]);
 	page_unref(m, p);
@@ -479,6 +484,10 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 	atomic_init(&q->refs, 1);
 	block_drop(m, k);
 	*slot = q;
+	if (m->ncb <= RAVT_PRIV_BITS)
+		atomic_store_explicit(&p->priv,
+		                      atomic_load_explicit(&p->priv, memory_order_relaxed) | 1u << (c >> RAVT_CB_SHIFT),
+		                      memory_order_relaxed);
 	/* (a block of empty cells written first is no keyframe's: it costs a
 	 * seek no read of a shared block, and the keyframe before holds
 	 * nothing for it) */

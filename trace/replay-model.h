@@ -79,8 +79,27 @@ typedef struct ravt_mpage {
 	uint32_t rootc;        /* root cells among the live (the engine does not count them as live) */
 	uint32_t next, prev;   /* the owner's page list (RAVT_NO_PAGE at its ends) */
 	uint32_t nnext, nprev; /* its list of pages that are not root pages (this page is not one) */
-	ravt_cellblock *cb[];  /* ceil(cells per page / RAVT_CB_CELLS) */
+	/* Bit i set: cb[i] is this block's alone (count
+	 * 1, no other page block points at it), so a holder of this page
+	 * block that may write it (its count 1) writes cb[i] without reading
+	 * cb[i]'s count, and the indexing loop knows which cell blocks a
+	 * write will copy from the page block alone (ravt_prefetch_cell).  A
+	 * clear bit says nothing (the count decides).  Set only where a block
+	 * was made or its count seen at 1 by the page's only holder; cleared
+	 * in both page blocks when one is copied from the other (the copy
+	 * shares the cell blocks) and where a slot gets a shared block. */
+	atomic_uint priv;
+	ravt_cellblock *cb[]; /* ceil(cells per page / RAVT_CB_CELLS) */
 } ravt_mpage;
+/* Bits are set only in models of at most RAVT_PRIV_BITS cell blocks a
+ * page (the usual geometry has 8; a page of more has none set), so the
+ * test needs no bound: i & 31 costs nothing (x86 shifts mask their count),
+ * a compare and a select per write did (callgrind, young trace). */
+#define RAVT_PRIV_BITS 32u
+static inline bool ravt_priv_has(uint32_t priv, uint32_t i)
+{
+	return (priv >> (i & (RAVT_PRIV_BITS - 1))) & 1u;
+}
 
 /* The field kinds of every type id (bit 0 f0 ref, bit 1 f1 ref, bit 7
  * defined), shared by copies of a model until a type is defined. */
@@ -264,9 +283,16 @@ static inline ravt_mpage *ravt_page_w(ravt_model *m, uint32_t page)
 /* Writable cell block holding cell c of the writable page p (copied if shared). */
 static inline ravt_cellblock *ravt_block_w(ravt_model *m, ravt_mpage *p, uint32_t c)
 {
-	ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
-	if (__builtin_expect(atomic_load_explicit(&k->refs, memory_order_acquire) == 1, 1))
+	uint32_t i = c >> RAVT_CB_SHIFT;
+	ravt_cellblock *k = p->cb[i];
+	uint32_t priv = atomic_load_explicit(&p->priv, memory_order_relaxed);
+	if (__builtin_expect(ravt_priv_has(priv, i), 1))
 		return k;
+	if (atomic_load_explicit(&k->refs, memory_order_acquire) == 1) {
+		if (m->ncb <= RAVT_PRIV_BITS)
+			atomic_store_explicit(&p->priv, priv | 1u << i, memory_order_relaxed);
+		return k;
+	}
 	return ravt_block_w_copy(m, p, c);
 }
 
