@@ -77,7 +77,8 @@ static inline __attribute__((always_inline)) void ravt_prefetch_page(const ravt_
  * that waited for the cell block's count (4 events ahead, too late for
  * most of the block: perf put two thirds of ravt_block_w_copy's samples on
  * the copy's loads). */
-static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_model *m, rav_loc l, bool copy)
+static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_model *m, rav_loc l,
+                                                                     bool copy)
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
 	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span && c < m->cpp) {
@@ -86,7 +87,9 @@ static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_
 			uint32_t i = c >> RAVT_CB_SHIFT;
 			const ravt_cellblock *k = p->cb[i];
 			bool shared = atomic_load_explicit(&p->refs, memory_order_relaxed) != 1;
-			if (copy && (shared || !ravt_priv_has(atomic_load_explicit(&p->priv, memory_order_relaxed), i))) {
+			if (copy &&
+			    (shared ||
+			     !ravt_priv_has(atomic_load_explicit(&p->priv, memory_order_relaxed), i))) {
 				for (size_t off = 0; off < sizeof *k; off += 64)
 					__builtin_prefetch((const char *)k + off);
 			} else {

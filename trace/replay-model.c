@@ -486,7 +486,8 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 	*slot = q;
 	if (m->ncb <= RAVT_PRIV_BITS)
 		atomic_store_explicit(&p->priv,
-		                      atomic_load_explicit(&p->priv, memory_order_relaxed) | 1u << (c >> RAVT_CB_SHIFT),
+		                      atomic_load_explicit(&p->priv, memory_order_relaxed) |
+		                          1u << (c >> RAVT_CB_SHIFT),
 		                      memory_order_relaxed);
 	/* (a block of empty cells written first is no keyframe's: it costs a
 	 * seek no read of a shared block, and the keyframe before holds
