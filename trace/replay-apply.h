@@ -65,44 +65,44 @@ static inline __attribute__((always_inline)) void ravt_prefetch_page(const ravt_
 	}
 }
 
-static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_model *m, rav_loc l)
+/* The cell block of an event (its page block asked for RAVT_PF_FAR events
+ * before).  With `copy` (the loop saw copies on write lately), a cell block
+ * the write will copy is asked for whole: a copy of a block shared with a
+ * keyframe reads all of it from memory no cache holds (in a heap churned
+ * uniformly one event in ten copies a block, and those copies were 70% of
+ * the apply thread's misses in the last level, callgrind).  Which blocks
+ * those are, the page block says (ravt_mpage.priv, and its count: a shared
+ * page block is copied, and then all its cell blocks are shared), so this
+ * is asked for here, RAVT_PF_NEAR events ahead, and not at a third stage
+ * that waited for the cell block's count (4 events ahead, too late for
+ * most of the block: perf put two thirds of ravt_block_w_copy's samples on
+ * the copy's loads). */
+static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_model *m, rav_loc l,
+                                                                     bool copy)
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
 	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span && c < m->cpp) {
 		const ravt_mpage *p = m->pages[pg];
 		if (p) {
-			const ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
-			__builtin_prefetch(k->st);
-			__builtin_prefetch(&k->w[RAVT_CB_INDEX(c) * 4]);
+			uint32_t i = c >> RAVT_CB_SHIFT;
+			const ravt_cellblock *k = p->cb[i];
+			bool shared = atomic_load_explicit(&p->refs, memory_order_relaxed) != 1;
+			if (copy &&
+			    (shared ||
+			     !ravt_priv_has(atomic_load_explicit(&p->priv, memory_order_relaxed), i))) {
+				for (size_t off = 0; off < sizeof *k; off += 64)
+					__builtin_prefetch((const char *)k + off);
+			} else {
+				__builtin_prefetch(k->st);
+				__builtin_prefetch(&k->w[RAVT_CB_INDEX(c) * 4]);
+			}
 			/* a page block shared with a keyframe is copied before it is
 			 * written, and the copy takes a reference on each of its cell
 			 * blocks: their counts' lines, for writing (the page block's
 			 * count is on the line the far prefetch asked for) */
-			if (atomic_load_explicit(&p->refs, memory_order_relaxed) != 1)
-				for (uint32_t i = 0; i < m->ncb; i++)
-					__builtin_prefetch(p->cb[i], 1);
-		}
-	}
-}
-
-/* The indexing loop's third stage, RAVT_PF_COPY events ahead (the cell
- * block's first line has arrived by then): a cell block the live model
- * shares with a keyframe is copied before it is written, the whole of it
- * from memory no cache holds (in a heap churned uniformly, one event in ten
- * copies a block, and those copies were 70% of the apply thread's misses
- * in the last level, callgrind): ask for the rest of it. */
-#define RAVT_PF_COPY 4u
-
-static inline __attribute__((always_inline)) void ravt_prefetch_copy(const ravt_model *m, rav_loc l)
-{
-	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
-	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span && c < m->cpp) {
-		const ravt_mpage *p = m->pages[pg];
-		if (p) {
-			const ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
-			if (atomic_load_explicit(&k->refs, memory_order_relaxed) != 1)
-				for (size_t off = 64; off < sizeof *k; off += 64)
-					__builtin_prefetch((const char *)k + off);
+			if (shared)
+				for (uint32_t j = 0; j < m->ncb; j++)
+					__builtin_prefetch(p->cb[j], 1);
 		}
 	}
 }

@@ -115,7 +115,7 @@ struct ravt_replay {
 	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	/* the last batch copied a block in at least one event in PF_COPY_RATE:
-	 * the next one prefetches shared blocks whole (ravt_prefetch_copy,
+	 * the next one prefetches the blocks it will copy whole (ravt_prefetch_cell,
 	 * whose instructions buy nothing in a heap that copies rarely) */
 	bool pf_copy;
 	/* the last history block's writes were spread over more cell memory
@@ -174,6 +174,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	rp->history = history;
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->live.cache = &rp->cache;
+	rp->cache.defer = true; /* (flushed at the end of every delivery and before keyframes) */
 	rp->kf_cost = KF_COST_MIN;
 	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
 	rp->pf_cells = true;             /* until a history block says how spread writes are */
@@ -206,6 +207,7 @@ void ravt_replay_free(ravt_replay *rp)
 	if (!rp)
 		return;
 	packer_stop(rp);
+	ravt_model_unref_flush(&rp->live);
 	ravt_model_clear(&rp->live);
 	for (size_t i = 0; i < rp->nkf; i++) {
 		ravt_model_clear(&rp->kf[i]->m);
@@ -503,6 +505,8 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
 	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
+		/* the counts as they are (packing and thinning read them) */
+		ravt_model_unref_flush(&rp->live);
 		/* the previous pack first (thinning needs the keyframes as they
 		 * will stay), with the cost so far for the projection, but not
 		 * yet the blocks copied away from the last keyframe (to be packed) */
@@ -639,7 +643,7 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 		for (size_t k = done_far; k < n && k < RAVT_PF_FAR; k++)
 			ravt_prefetch_page(m, evs[k].a);
 		for (size_t k = done_near; k < n && k < RAVT_PF_NEAR; k++)
-			ravt_prefetch_cell(m, evs[k].a);
+			ravt_prefetch_cell(m, evs[k].a, pf_copy);
 		ravt_pf_ahead_set(ah, next, nnext);
 	} else {
 		ah->next = NULL; /* (the next batch's first events were not asked for) */
@@ -651,11 +655,10 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 		if (pf) {
 			ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a
 			                                          : ah->a[k + RAVT_PF_FAR - n]);
-			ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a
-			                                           : ah->a[k + RAVT_PF_NEAR - n]);
+			ravt_prefetch_cell(m,
+			                   k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n],
+			                   pf_copy);
 		}
-		if (pf_copy && k + RAVT_PF_COPY < n)
-			ravt_prefetch_copy(m, evs[k + RAVT_PF_COPY].a);
 		uint64_t i = m->pos;
 		if (__builtin_expect(i >= rp->next_due, 0))
 			index_boundary(rp, i);
@@ -669,6 +672,7 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 		ravt_series_touch(series, m, tc.h[0]);
 		ravt_series_touch(series, m, tc.h[1]);
 	}
+	ravt_model_unref_flush(m);
 	/* (copied restarts from 0 at a keyframe) */
 	uint64_t copies = (m->copied >= copied0 ? m->copied - copied0 : m->copied) / sizeof(ravt_cellblock);
 	rp->pf_copy = copies * PF_COPY_RATE >= k;
@@ -695,7 +699,9 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 	if (rp->failed)
 		return;
 	ravt_touch tc;
-	if (ravt_model_install(&rp->live, ev, piece, &tc) < 0) {
+	int rc = ravt_model_install(&rp->live, ev, piece, &tc);
+	ravt_model_unref_flush(&rp->live);
+	if (rc < 0) {
 		index_fail(rp, &rp->live.err);
 		return;
 	}

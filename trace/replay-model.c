@@ -160,6 +160,13 @@ void ravt_cell_release(const ravt_model *m, ravt_cellblock *k)
 
 void ravt_blockcache_clear(ravt_blockcache *c)
 {
+	/* deferred decrements first (their blocks straight to the arena) */
+	for (uint32_t i = 0; i < c->nunref; i++) {
+		ravt_cellblock *k = c->unref[i];
+		if (atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) == 1)
+			ravt_arena_free(k);
+	}
+	c->nunref = 0;
 	ravt_arena_free_batch(c->cells, c->ncells);
 	free(c->cells);
 	c->cells = NULL;
@@ -180,6 +187,34 @@ static inline void block_unref(const ravt_model *m, ravt_cellblock *c)
 	if (atomic_load_explicit(&c->refs, memory_order_acquire) == 1 ||
 	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
 		cell_release(m, c);
+}
+
+void ravt_model_unref_flush(const ravt_model *m)
+{
+	ravt_blockcache *c = m->cache;
+	if (!c || !c->nunref)
+		return;
+	uint32_t n = c->nunref;
+	c->nunref = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		ravt_cellblock *k = c->unref[i];
+		if (atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) == 1)
+			cell_release(m, k);
+	}
+}
+
+/* block_unref for a block a copy on write dropped: deferred when the cache
+ * says so and others hold it too (see ravt_blockcache). */
+static inline void block_drop(const ravt_model *m, ravt_cellblock *k)
+{
+	ravt_blockcache *c = m->cache;
+	if (c && c->defer && !is_immortal(k) && atomic_load_explicit(&k->refs, memory_order_relaxed) != 1) {
+		if (c->nunref == RAVT_UNREF_MAX)
+			ravt_model_unref_flush(m);
+		c->unref[c->nunref++] = k;
+		return;
+	}
+	block_unref(m, k);
 }
 
 /* The counts of a page's cell blocks are on as many lines, in a model of
@@ -211,6 +246,7 @@ void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p)
 		block_ref(z);
 		p->cb[i] = z;
 	}
+	atomic_store_explicit(&p->priv, 0, memory_order_relaxed);
 }
 
 ravt_mpage *ravt_page_new(ravt_model *m)
@@ -417,6 +453,10 @@ ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 	size_t skip = offsetof(ravt_mpage, kind);
 	memcpy((char *)q + skip, (const char *)p + skip, m->block_size - skip);
 	atomic_init(&q->refs, 1);
+	/* the two share every cell block now: neither holds one alone (p's
+	 * holders see its count at 1 again only after our release below) */
+	atomic_store_explicit(&q->priv, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->priv, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < m->ncb; i++)
 		block_ref(q->cb[i]);
 	page_unref(m, p);
@@ -442,8 +482,13 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c)
 	memcpy(q->st, k->st, sizeof q->st);
 	memcpy(q->w, k->w, sizeof q->w);
 	atomic_init(&q->refs, 1);
-	block_unref(m, k);
+	block_drop(m, k);
 	*slot = q;
+	if (m->ncb <= RAVT_PRIV_BITS)
+		atomic_store_explicit(&p->priv,
+		                      atomic_load_explicit(&p->priv, memory_order_relaxed) |
+		                          1u << (c >> RAVT_CB_SHIFT),
+		                      memory_order_relaxed);
 	/* (a block of empty cells written first is no keyframe's: it costs a
 	 * seek no read of a shared block, and the keyframe before holds
 	 * nothing for it) */

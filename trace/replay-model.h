@@ -79,8 +79,27 @@ typedef struct ravt_mpage {
 	uint32_t rootc;        /* root cells among the live (the engine does not count them as live) */
 	uint32_t next, prev;   /* the owner's page list (RAVT_NO_PAGE at its ends) */
 	uint32_t nnext, nprev; /* its list of pages that are not root pages (this page is not one) */
-	ravt_cellblock *cb[];  /* ceil(cells per page / RAVT_CB_CELLS) */
+	/* Bit i set: cb[i] is this block's alone (count
+	 * 1, no other page block points at it), so a holder of this page
+	 * block that may write it (its count 1) writes cb[i] without reading
+	 * cb[i]'s count, and the indexing loop knows which cell blocks a
+	 * write will copy from the page block alone (ravt_prefetch_cell).  A
+	 * clear bit says nothing (the count decides).  Set only where a block
+	 * was made or its count seen at 1 by the page's only holder; cleared
+	 * in both page blocks when one is copied from the other (the copy
+	 * shares the cell blocks) and where a slot gets a shared block. */
+	atomic_uint priv;
+	ravt_cellblock *cb[]; /* ceil(cells per page / RAVT_CB_CELLS) */
 } ravt_mpage;
+/* Bits are set only in models of at most RAVT_PRIV_BITS cell blocks a
+ * page (the usual geometry has 8; a page of more has none set), so the
+ * test needs no bound: i & 31 costs nothing (x86 shifts mask their count),
+ * a compare and a select per write did (callgrind, young trace). */
+#define RAVT_PRIV_BITS 32u
+static inline bool ravt_priv_has(uint32_t priv, uint32_t i)
+{
+	return (priv >> (i & (RAVT_PRIV_BITS - 1))) & 1u;
+}
 
 /* The field kinds of every type id (bit 0 f0 ref, bit 1 f1 ref, bit 7
  * defined), shared by copies of a model until a type is defined. */
@@ -122,7 +141,21 @@ typedef struct ravt_blockcache {
 	void *pages; /* page blocks: a free list linked through their first bytes */
 	size_t npages;
 	size_t page_bytes; /* size of the page blocks kept (one trace's geometry) */
+	/* Cell blocks a copy on write dropped that others still held (the
+	 * count above 1), their counts not yet decremented: when `defer` is
+	 * set (the indexing thread's cache), up to RAVT_UNREF_MAX wait for
+	 * ravt_model_unref_flush.  The decrement is a locked instruction, which
+	 * waited for the copy's stores to reach the cache (perf: a quarter of
+	 * ravt_block_w_copy's samples in a heap churned uniformly); a batch of
+	 * them waits once.  A count too high for a while only delays a
+	 * release: the live model never holds a block it dropped again, and
+	 * the indexing thread flushes before a keyframe is taken, packed or
+	 * thinned (the packer reads the counts). */
+	bool defer;
+	uint32_t nunref;
+	void *unref[64];
 } ravt_blockcache;
+#define RAVT_UNREF_MAX 64u
 #define RAVT_CACHE_MAX_BYTES ((size_t)32 << 20)
 void ravt_blockcache_clear(ravt_blockcache *c);
 
@@ -176,6 +209,9 @@ ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
  * undefined; and giving one back (its count at 1, ours alone). */
 ravt_cellblock *ravt_cell_new(const ravt_model *m);
 void ravt_cell_release(const ravt_model *m, ravt_cellblock *k);
+/* The deferred decrements of m's cache done (blocks whose count reaches 0
+ * go to the cache).  Nothing when there is no cache or none waits. */
+void ravt_model_unref_flush(const ravt_model *m);
 /* Define type id's field kinds (copying the shared table first). */
 bool ravt_model_define_type(ravt_model *m, uint32_t id, uint8_t fields);
 static inline uint8_t ravt_type_kinds(const ravt_model *m, uint32_t id)
@@ -247,9 +283,16 @@ static inline ravt_mpage *ravt_page_w(ravt_model *m, uint32_t page)
 /* Writable cell block holding cell c of the writable page p (copied if shared). */
 static inline ravt_cellblock *ravt_block_w(ravt_model *m, ravt_mpage *p, uint32_t c)
 {
-	ravt_cellblock *k = p->cb[c >> RAVT_CB_SHIFT];
-	if (__builtin_expect(atomic_load_explicit(&k->refs, memory_order_acquire) == 1, 1))
+	uint32_t i = c >> RAVT_CB_SHIFT;
+	ravt_cellblock *k = p->cb[i];
+	uint32_t priv = atomic_load_explicit(&p->priv, memory_order_relaxed);
+	if (__builtin_expect(ravt_priv_has(priv, i), 1))
 		return k;
+	if (atomic_load_explicit(&k->refs, memory_order_acquire) == 1) {
+		if (m->ncb <= RAVT_PRIV_BITS)
+			atomic_store_explicit(&p->priv, priv | 1u << i, memory_order_relaxed);
+		return k;
+	}
 	return ravt_block_w_copy(m, p, c);
 }
 

@@ -243,6 +243,11 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 			/* the slot now says "packed" (the packed block is not
 			 * counted: replay-model.c); the block was the page's alone */
 			p->cb[i] = &ravt_packed_block;
+			if (i < RAVT_PRIV_BITS)
+				atomic_store_explicit(&p->priv,
+				                      atomic_load_explicit(&p->priv, memory_order_relaxed) &
+				                          ~(1u << i),
+				                      memory_order_relaxed);
 			ravt_cell_release(k, cb);
 			*freed += sizeof(ravt_cellblock);
 		}

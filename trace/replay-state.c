@@ -172,11 +172,16 @@ static int apply_batch(rav_state *s, const rav_event *evs, size_t n, ravt_pf_ahe
 	for (size_t k = seen ? ah->far : 0; k < n && k < RAVT_PF_FAR; k++)
 		ravt_prefetch_page(m, evs[k].a);
 	for (size_t k = seen ? ah->near : 0; k < n && k < RAVT_PF_NEAR; k++)
-		ravt_prefetch_cell(m, evs[k].a);
+		ravt_prefetch_cell(m, evs[k].a, true);
 	ravt_pf_ahead_set(ah, next, nnext);
+	/* (a seek copies every block it writes first from the keyframe: the
+	 * cell prefetch asks for those whole; seek-cost on the 10M uniform
+	 * trace, 5 interleaved runs of 30 random points each: CPU median
+	 * 6.6-6.9 -> 6.2-6.5 ms, max 13.5-14.1 -> 12.2-13.1 ms) */
 	for (size_t k = 0; k < n; k++) {
 		ravt_prefetch_page(m, k + RAVT_PF_FAR < n ? evs[k + RAVT_PF_FAR].a : ah->a[k + RAVT_PF_FAR - n]);
-		ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n]);
+		ravt_prefetch_cell(m, k + RAVT_PF_NEAR < n ? evs[k + RAVT_PF_NEAR].a : ah->a[k + RAVT_PF_NEAR - n],
+		                   true);
 		const rav_event *ev = &evs[k];
 		ravt_touch tc;
 		if (__builtin_expect(ravt_apply(m, ev, &tc) < 0, 0) ||
