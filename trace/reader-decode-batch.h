@@ -125,15 +125,16 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		/* (mode SAME's aux for the next event of the kind; an escape's                              \
 		 * byte is kind 63's, whose entry no kind byte reads) */                                     \
 		d->aux[kind] = aux;                                                                          \
+		/* (stored now: two registers fewer while the operands are read) */                          \
+		ev->kind = (uint16_t)kind;                                                                   \
+		ev->aux = aux;                                                                               \
 	} while (0)
-	/* The end of an event: its fields (index, time, thread and site:
-	 * ravt_dec_fill, after the loop) */
+	/* The end of an event: its operands (kind and aux: RAVT_DB_HEAD;
+	 * index, time, thread and site: ravt_dec_fill, after the loop) */
 #define RAVT_DB_STORE()                                                                                      \
 	do {                                                                                                 \
 		if (__builtin_expect(p > end, 0))                                                            \
 			goto bad;                                                                            \
-		ev->kind = (uint16_t)kind;                                                                   \
-		ev->aux = aux;                                                                               \
 		ev->x = (uint32_t)x;                                                                         \
 		ev->a = a;                                                                                   \
 		ev->b = b;                                                                                   \
@@ -300,7 +301,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			RAVT_GETV(b);
 			RAVT_GETV(c);
 			/* (a snapshot has this shape, or comes escaped) */
-			if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0))
+			if (stop_snapshot && __builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0))
 				goto snapshot;
 			RAVT_DB_NEXT();
 		case RAVT_DSH_VARAUX:
@@ -310,6 +311,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			if (va > 0xffffff)
 				goto bad;
 			aux = (uint32_t)va;
+			ev->aux = aux;
 			d->aux[kind] = aux;
 			shape = ravt_dec_kb.shape[kind]; /* (mode ZERO's byte: a shape) */
 			RAVT_DB_REDISPATCH();
@@ -324,6 +326,8 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				goto bad;
 			kind = (unsigned)kk;
 			aux = (uint32_t)va;
+			ev->kind = (uint16_t)kind;
+			ev->aux = aux;
 			shape = ravt_shape_of(kind);
 			/* (each operand by name: an array of pointers to a, b
 			 * and c would keep them in memory for every event) */
@@ -346,7 +350,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 				RAVT_GETTEXT(aux);
 			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
 				RAVT_GETTEXT(a);
-			if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0))
+			if (stop_snapshot && __builtin_expect(ev->kind == RAV_EV_SNAPSHOT, 0))
 				goto snapshot;
 			RAVT_DB_NEXT();
 		}
@@ -394,7 +398,7 @@ bad:
 	else
 		ravt_dec_say(d,
 		         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
-		         (unsigned long long)(d->ordinal + k), d->tid, kind);
+		         (unsigned long long)(d->ordinal + k), d->tid, (unsigned)ev->kind);
 	/* the events before are good; the decoder's place is not kept */
 	ravt_dec_fill(d, out, k, g);
 	d->ordinal += k;
