@@ -1,6 +1,7 @@
 /* reader-decode.c - loading a thread's chunks for the decoder: checksum,
- * decompression, segment table, seeking within a stream.  The per-event
- * decoding is inline in reader-decode.h.
+ * decompression, segment table, seeking within a stream; and the batch
+ * decoder's out-of-line instances.  The per-event decoding is in
+ * reader-decode-batch.h.
  *
  * A decoder copies the chunk-table entry it works on while holding the
  * reader's lock (a stream being polled appends to the table meanwhile) and

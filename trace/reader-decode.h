@@ -3,9 +3,11 @@
  *
  * A decoder follows one stream: it loads a chunk (checks the payload
  * checksum the first time, decompresses, reads the segment table) and then
- * gives one event per call.  The per-event function is here, inline,
- * because the merge, the cursor and the random-access cache each run it in
- * their own loop and it is most of what reading a trace costs.
+ * gives events a batch at a time.  The batch loop (reader-decode-batch.h)
+ * is here, inline, for the one-event calls of a seek and the random-access
+ * cache, and out of line, one instance per kind of caller and chunk, for
+ * the merge's and the cursors' batches (a dispatch per case, which cannot
+ * be inlined): it is most of what reading a trace costs.
  *
  * Trust: every varint and operand is bounds-checked.  The event area of a
  * decoded buffer is followed by RAVT_DEC_PAD zero bytes, which lets the
