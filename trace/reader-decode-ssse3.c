@@ -31,15 +31,23 @@
 #include "reader-decode.h"
 
 #ifdef RAVT_DAC_SIMD
-uint32_t ravt_dec_batch_merge_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g)
-{
-	return ravt_dec_batch_as(d, out, n, g, true, true, true, true);
-}
-
-uint32_t ravt_dec_batch_cursor_ac_ssse3(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g)
-{
-	return ravt_dec_batch_as(d, out, n, g, true, false, true, true);
-}
+/* (reader-decode-batch.h: out of line, a dispatch per case) */
+#define RAVT_DB_INTERN true
+#define RAVT_DB_SIMD true
+#define RAVT_DB_ACACHE true
+#define RAVT_DB_STOP true
+#define RAVT_DB_NAME ravt_dec_batch_merge_ac_ssse3
+#include "reader-decode-batch.h"
+#undef RAVT_DB_NAME
+#undef RAVT_DB_STOP
+#define RAVT_DB_STOP false
+#define RAVT_DB_NAME ravt_dec_batch_cursor_ac_ssse3
+#include "reader-decode-batch.h"
+#undef RAVT_DB_NAME
+#undef RAVT_DB_STOP
+#undef RAVT_DB_ACACHE
+#undef RAVT_DB_SIMD
+#undef RAVT_DB_INTERN
 #ifdef __clang__
 #pragma clang attribute pop
 #else

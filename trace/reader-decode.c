@@ -1,6 +1,7 @@
 /* reader-decode.c - loading a thread's chunks for the decoder: checksum,
- * decompression, segment table, seeking within a stream.  The per-event
- * decoding is inline in reader-decode.h.
+ * decompression, segment table, seeking within a stream; and the batch
+ * decoder's out-of-line instances.  The per-event decoding is in
+ * reader-decode-batch.h.
  *
  * A decoder copies the chunk-table entry it works on while holding the
  * reader's lock (a stream being polled appends to the table meanwhile) and
@@ -12,6 +13,36 @@
 #include <string.h>
 
 #include "reader-decode.h"
+
+/* The batch decoder's out-of-line instances (reader-decode-batch.h) */
+#define RAVT_DB_INTERN true
+#define RAVT_DB_SIMD false
+#define RAVT_DB_STOP true
+#define RAVT_DB_ACACHE false
+#define RAVT_DB_NAME ravt_dec_batch_merge_plain
+#include "reader-decode-batch.h"
+#undef RAVT_DB_NAME
+#undef RAVT_DB_ACACHE
+#define RAVT_DB_ACACHE true
+#define RAVT_DB_NAME ravt_dec_batch_merge_ac
+#include "reader-decode-batch.h"
+#undef RAVT_DB_NAME
+#undef RAVT_DB_ACACHE
+#undef RAVT_DB_STOP
+#define RAVT_DB_STOP false
+#define RAVT_DB_ACACHE false
+#define RAVT_DB_NAME ravt_dec_batch_cursor_plain
+#include "reader-decode-batch.h"
+#undef RAVT_DB_NAME
+#undef RAVT_DB_ACACHE
+#define RAVT_DB_ACACHE true
+#define RAVT_DB_NAME ravt_dec_batch_cursor_ac
+#include "reader-decode-batch.h"
+#undef RAVT_DB_NAME
+#undef RAVT_DB_ACACHE
+#undef RAVT_DB_STOP
+#undef RAVT_DB_SIMD
+#undef RAVT_DB_INTERN
 
 ravt_dec_kbtab ravt_dec_kb;
 static pthread_once_t kb_once = PTHREAD_ONCE_INIT;

@@ -3,9 +3,11 @@
  *
  * A decoder follows one stream: it loads a chunk (checks the payload
  * checksum the first time, decompresses, reads the segment table) and then
- * gives one event per call.  The per-event function is here, inline,
- * because the merge, the cursor and the random-access cache each run it in
- * their own loop and it is most of what reading a trace costs.
+ * gives events a batch at a time.  The batch loop (reader-decode-batch.h)
+ * is here, inline, for the one-event calls of a seek and the random-access
+ * cache, and out of line, one instance per kind of caller and chunk, for
+ * the merge's and the cursors' batches (a dispatch per case, which cannot
+ * be inlined): it is most of what reading a trace costs.
  *
  * Trust: every varint and operand is bounds-checked.  The event area of a
  * decoded buffer is followed by RAVT_DEC_PAD zero bytes, which lets the
@@ -480,313 +482,25 @@ static inline __attribute__((always_inline)) void ravt_dec_fill(ravt_dec *d, rav
 	d->site = site;
 }
 
-#define RAVT_GETV(dst)                                                                                       \
-	do {                                                                                                 \
-		if (!(p = ravt_vget(p, &(dst))))                                                             \
-			goto bad;                                                                            \
-	} while (0)
-#define RAVT_GETA(dst)                                                                                       \
-	do {                                                                                                 \
-		if (!(p = ravt_dec_addr(&R, p, &(dst), acache, simd)))                                                     \
-			goto bad;                                                                            \
-	} while (0)
-/* x' (a heap id XOR the thread's): 32 bits */
-#define RAVT_GETX()                                                                                          \
-	do {                                                                                                 \
-		RAVT_GETV(x);                                                                                \
-		if (x > UINT32_MAX)                                                                          \
-			goto bad;                                                                            \
-		x ^= d->tid;                                                                                 \
-	} while (0)
-/* The text of `len` bytes after the operands (only text events have one:
- * the check is in their cases, not on every event's path) */
-#define RAVT_GETTEXT(len)                                                                                    \
-	do {                                                                                                 \
-		uint64_t tl_ = (len);                                                                        \
-		if (p > end || tl_ > RAVT_TEXT_MAX || tl_ > (uint64_t)(end - p))                             \
-			goto bad;                                                                            \
-		text = intern_text ? ravt_reader_intern(d->rd, p, (size_t)tl_, shape == RAVT_SHAPE_TYPEDEF) \
-		                   : NULL;                                                                   \
-		p += tl_;                                                                                    \
-	} while (0)
+#include "reader-decode-batch.h"
 
-/* Decode up to n events of the current segment (1 <= n <= d->seg_left)
- * into out[0 .. n), with indices g, g + 1, ...  intern_text: give text
- * events their stable text (skipping events for a seek does not need it).
- * Returns how many were decoded: n; or fewer when stop_snapshot is set and
- * a snapshot event came (it is the last one given: its piece must reach the
- * sinks before the events after it); or fewer with d->failed and d->why
- * when an event is malformed (the events before it are good; the decoder
- * must be loaded again before it is used).
- *
- * One tight loop per batch: the position, the address register, the
- * address cache's order, the time and the call-site run live in locals
- * and go back to *d at the end; the registers few events use (rext, tsc,
- * hz, seq) are read and written in *d (see ravt_dregs). */
-static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec *d, rav_event *out, uint32_t n,
-                                                                        uint64_t g, bool intern_text,
-                                                                        bool stop_snapshot, bool acache,
-                                                                        bool simd)
-{
-	ravt_dregs R = {.d = d, .r = 0, .ac_order = d->ac_order};
-#ifdef RAVT_DAC_SIMD
-	if (simd)
-		R.ac_vorder = ravt_dacv_from_word(R.ac_order);
-#endif
-	const uint8_t *p = d->ep;
-	const uint8_t *const end = d->eend;
-	uint64_t ra = d->ra;
-	/* (d->aux through d itself: read per event either way, as a memory
-	 * operand) */
-	unsigned kind = 0;
-	/* Where the event being decoded starts.  An event that starts at the
-	 * end reads a padding zero byte (kind 0 with no operands, or operands
-	 * of zeros) and fails the p > end check below: no check of its own. */
-	const uint8_t *start = p;
-	/* (the loop counts with the event pointer alone: a counter beside it
-	 * was one register too many, kept on the stack) */
-	rav_event *ev = out, *const ev_end = out + n;
-	uint32_t k; /* (events decoded: ev - out, once the loop is left) */
-	for (; ev < ev_end; ev++) {
-		start = p;
-		size_t kb = *p++;
-		kind = (unsigned)(kb & RAVT_KIND_MAX);
-		uint32_t aux = d->aux[ravt_dec_kb.aux_at[kb]];
-		uint64_t x = 0, a = 0, b = 0, c = 0;
-		const char *text = NULL;
-		size_t shape = ravt_dec_kb.shape[kb];
-		R.r = ra;
-		/* (mode SAME's aux for the next event of the kind; an escape's
-		 * byte is kind 63's, whose entry no kind byte reads) */
-		d->aux[kind] = aux;
-		/* One dispatch for every byte: the two values that are not
-		 * shapes are the switch's last cases (no test before it). */
-	dispatch:
-		switch (shape) {
-		case RAVT_SHAPE_NONE:
-			break;
-		case RAVT_SHAPE_TIME: {
-			uint64_t za, zb, zc;
-			RAVT_GETV(za);
-			RAVT_GETV(zb);
-			RAVT_GETV(zc);
-			a = d->tsc_reg += (uint64_t)ravt_unzigzag(za);
-			b = d->hz_reg += (uint64_t)ravt_unzigzag(zb);
-			if (zc)
-				c = d->seq_reg += (uint64_t)ravt_unzigzag(zc - 1);
-			break;
-		}
-		case RAVT_SHAPE_X:
-			RAVT_GETX();
-			break;
-		case RAVT_SHAPE_XTEXT:
-			RAVT_GETX();
-			RAVT_GETTEXT(aux);
-			break;
-		case RAVT_SHAPE_XA:
-			RAVT_GETX();
-			RAVT_GETV(a);
-			break;
-		case RAVT_SHAPE_TYPEDEF:
-			RAVT_GETX();
-			RAVT_GETV(a);
-			RAVT_GETTEXT(a);
-			break;
-		case RAVT_SHAPE_XAB:
-			RAVT_GETX();
-			RAVT_GETV(a);
-			RAVT_GETV(b);
-			break;
-		case RAVT_SHAPE_HEAPNEW:
-		case RAVT_SHAPE_XSEQ: {
-			uint64_t z;
-			RAVT_GETX();
-			if (shape == RAVT_SHAPE_HEAPNEW)
-				RAVT_GETV(a);
-			RAVT_GETV(z);
-			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-			break;
-		}
-		case RAVT_SHAPE_PAGE:
-		case RAVT_SHAPE_HANDOFF: {
-			uint64_t z;
-			RAVT_GETA(a);
-			ra = R.r;
-			if (shape == RAVT_SHAPE_HANDOFF)
-				RAVT_GETV(b);
-			RAVT_GETX();
-			RAVT_GETV(z);
-			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-			break;
-		}
-		case RAVT_SHAPE_MSG: {
-			uint64_t z;
-			RAVT_GETX();
-			RAVT_GETV(a);
-			RAVT_GETV(b);
-			RAVT_GETV(z);
-			c = d->seq_reg += (uint64_t)ravt_unzigzag(z);
-			break;
-		}
-		case RAVT_SHAPE_A:
-			RAVT_GETA(a);
-			ra = R.r;
-			break;
-		case RAVT_SHAPE_AB:
-			RAVT_GETA(a);
-			ra = R.r;
-			RAVT_GETA(b);
-			break;
-		case RAVT_SHAPE_ABC:
-			RAVT_GETA(a);
-			ra = R.r;
-			RAVT_GETA(b);
-			RAVT_GETA(c);
-			break;
-		case RAVT_SHAPE_AVV:
-			RAVT_GETA(a);
-			ra = R.r;
-			RAVT_GETV(b);
-			RAVT_GETV(c);
-			break;
-		case RAVT_SHAPE_TEXT:
-			RAVT_GETV(a);
-			RAVT_GETTEXT(a);
-			break;
-		case RAVT_SHAPE_ACCESS:
-			RAVT_GETA(a);
-			ra = R.r;
-			RAVT_GETV(b);
-			break;
-		case RAVT_SHAPE_GENERIC:
-			RAVT_GETX();
-			RAVT_GETV(a);
-			RAVT_GETV(b);
-			RAVT_GETV(c);
-			/* (a snapshot has this shape, or comes escaped) */
-			if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0))
-				goto snapshot;
-			break;
-		case RAVT_DSH_VARAUX: {
-			uint64_t va;
-			RAVT_GETV(va);
-			if (va > 0xffffff)
-				goto bad;
-			aux = (uint32_t)va;
-			d->aux[kind] = aux;
-			shape = ravt_dec_kb.shape[kind]; /* (mode ZERO's byte: a shape) */
-			goto dispatch;
-		}
-		case RAVT_DSH_ESC: {
-			uint64_t kk, va;
-			RAVT_GETV(kk);
-			RAVT_GETV(va);
-			RAVT_GETX();
-			if (kk > 0xffff || va > 0xffffff)
-				goto bad;
-			kind = (unsigned)kk;
-			aux = (uint32_t)va;
-			shape = ravt_shape_of(kind);
-			/* (each operand by name: an array of pointers to a, b
-			 * and c would keep them in memory for every event) */
-			unsigned amask = ravt_shape_addr_mask(shape);
-			if (amask & 1) {
-				RAVT_GETA(a);
-				ra = R.r;
-			} else {
-				RAVT_GETV(a);
-			}
-			if (amask & 2)
-				RAVT_GETA(b);
-			else
-				RAVT_GETV(b);
-			if (amask & 4)
-				RAVT_GETA(c);
-			else
-				RAVT_GETV(c);
-			if (shape == RAVT_SHAPE_XTEXT)
-				RAVT_GETTEXT(aux);
-			else if (shape == RAVT_SHAPE_TYPEDEF || shape == RAVT_SHAPE_TEXT)
-				RAVT_GETTEXT(a);
-			if (stop_snapshot && __builtin_expect(kind == RAV_EV_SNAPSHOT, 0))
-				goto snapshot;
-			break;
-		}
-		default:
-			/* (the table holds shapes and the two values above: no
-			 * range check) */
-			__builtin_unreachable();
-		}
-		if (__builtin_expect(p > end, 0))
-			goto bad;
-		/* (index, time, thread and site: ravt_dec_fill, after the loop) */
-		ev->kind = (uint16_t)kind;
-		ev->aux = aux;
-		ev->x = (uint32_t)x;
-		ev->a = a;
-		ev->b = b;
-		ev->c = c;
-		ev->text = text;
-		continue;
-	snapshot:
-		/* (a snapshot event: the batch's last) */
-		if (__builtin_expect(p > end, 0))
-			goto bad;
-		ev->kind = (uint16_t)kind;
-		ev->aux = aux;
-		ev->x = (uint32_t)x;
-		ev->a = a;
-		ev->b = b;
-		ev->c = c;
-		ev->text = text;
-		ev++;
-		break;
-	}
-	k = (uint32_t)(ev - out);
-	ravt_dec_fill(d, out, k, g);
-	d->ep = p;
-	d->ra = ra;
-#ifdef RAVT_DAC_SIMD
-	if (simd)
-		R.ac_order = ravt_dacv_to_word(R.ac_vorder);
-#endif
-	d->ac_order = R.ac_order;
-	d->seg_left -= k;
-	d->left -= k;
-	d->ordinal += k;
-	if (__builtin_expect(d->left == 0, 0) && (p != end || d->sp != d->send || d->next_valid)) {
-		d->ordinal--;
-		ravt_dec_say(d, "bytes left over after the chunk's last event");
-		d->failed = true;
-		d->ci = -1;
-		return k - 1;
-	}
-	return k;
-bad:
-	k = (uint32_t)(ev - out);
-	if (start >= end)
-		ravt_dec_say(d, "events end before the chunk's event count");
-	else
-		ravt_dec_say(d,
-		         "event %llu of thread %u (kind %u) is malformed or runs past the chunk",
-		         (unsigned long long)(d->ordinal + k), d->tid, kind);
-	/* the events before are good; the decoder's place is not kept */
-	ravt_dec_fill(d, out, k, g);
-	d->ordinal += k;
-	d->failed = true;
-	d->ci = -1;
-	d->left = d->seg_left = 0;
-	return k;
-}
-#undef RAVT_GETV
-#undef RAVT_GETA
-#undef RAVT_GETX
-#undef RAVT_GETTEXT
+/* The merge's and the cursors' batches, out of line with a dispatch per
+ * case (reader-decode-batch.h): as ravt_dec_batch_as(d, out, n, g, true,
+ * stop_snapshot, acache, false), merge: stop_snapshot; ac: acache
+ * (reader-decode.c) */
+uint32_t ravt_dec_batch_merge_plain(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+uint32_t ravt_dec_batch_merge_ac(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+uint32_t ravt_dec_batch_cursor_plain(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
+uint32_t ravt_dec_batch_cursor_ac(ravt_dec *d, rav_event *out, uint32_t n, uint64_t g);
 
 static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d, rav_event *out, uint32_t n,
                                                                      uint64_t g, bool intern_text,
                                                                      bool stop_snapshot)
 {
+	if (intern_text && stop_snapshot)
+		return d->acache ? ravt_dec_batch_merge_ac(d, out, n, g) : ravt_dec_batch_merge_plain(d, out, n, g);
+	if (intern_text)
+		return d->acache ? ravt_dec_batch_cursor_ac(d, out, n, g) : ravt_dec_batch_cursor_plain(d, out, n, g);
 	if (d->acache)
 		return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, true, false);
 	return ravt_dec_batch_as(d, out, n, g, intern_text, stop_snapshot, false, false);
@@ -794,14 +508,17 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch(ravt_dec *d
 
 /* The next event of the loaded chunk, moving to its next segment when one
  * is used up; false at the chunk's end (d->why unchanged) or on a bad
- * event (d->why).  ev->index is 0: the caller sets it. */
+ * event (d->why).  ev->index is 0: the caller sets it.  (Inline, the
+ * switch's dispatch: one event has no next case to jump to.) */
 static inline __attribute__((always_inline)) bool ravt_dec_event(ravt_dec *d, rav_event *ev, bool intern_text)
 {
 	if (__builtin_expect(d->left == 0, 0))
 		return false;
 	if (__builtin_expect(d->seg_left == 0, 0) && !ravt_dec_next_segment(d))
 		return false;
-	return ravt_dec_batch(d, ev, 1, 0, intern_text, false) == 1;
+	if (d->acache)
+		return ravt_dec_batch_as(d, ev, 1, 0, intern_text, false, true, false) == 1;
+	return ravt_dec_batch_as(d, ev, 1, 0, intern_text, false, false, false) == 1;
 }
 
 #endif /* RAVT_READER_DECODE_H */
