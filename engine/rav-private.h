@@ -669,6 +669,52 @@ static inline __attribute__((always_inline)) void rav__compound_words(rav_raw_ev
 	e->a = w1;
 }
 
+/* A run of plain events one operation records in a row (a chain's weights,
+ * a splice's links and FREE, a cascade's FREEs): the buffer, its count and
+ * the bound stay in registers, and the count is published once at the end
+ * (rav__em_done) instead of after each record.  Each event still passes
+ * the bound alone, in order, before the write it describes; one that does
+ * not publishes the records so far and takes rav__emit_slow, as rav__emit
+ * would (the clock reading, a buffer exchange, a debugger that sees each
+ * event), and the run goes on from the thread's buffer as it is then.
+ * Nothing else may record on the thread between rav__em_begin and
+ * rav__em_done (no call that records, no watch test that could reach a
+ * debugger): rav__em_done first.  Plain events, so nothing downstream
+ * changes; callgrind, rav-bench trace-record: a put is 4 or 5 instructions
+ * fewer than a rav__emit. */
+typedef struct rav_emitter {
+	rav_evbuf *buf;
+	uint32_t n, lim;
+} rav_emitter;
+
+static inline __attribute__((always_inline)) void rav__em_begin(rav_emitter *m)
+{
+	m->buf = rav__tbuf;
+	m->n = m->buf->count;
+	m->lim = rav__tlimit;
+}
+
+static inline __attribute__((always_inline)) void rav__em_done(const rav_emitter *m)
+{
+	__atomic_store_n(&m->buf->count, m->n, __ATOMIC_RELEASE);
+}
+
+static inline __attribute__((always_inline)) void rav__em_put(rav_emitter *m, uint32_t kindaux, uint32_t x,
+							       uint64_t a, uint64_t b, uint64_t c)
+{
+	if (RAV_UNLIKELY(m->n >= m->lim)) {
+		rav__em_done(m);
+		rav__emit_slow(kindaux, x, a, b, c);
+		rav__em_begin(m);
+		return;
+	}
+	rav_raw_event *e = &m->buf->ev[m->n++];
+	rav__put_kind_x(e, kindaux, x);
+	e->a = a;
+	e->b = b;
+	e->c = c;
+}
+
 /* REC records an event when recording is on.  RECT takes the condition
  * as an argument: the hot entry points of heap.c are compiled twice, with
  * `tr` the constant false (no event code at all: fewer branches and fewer
