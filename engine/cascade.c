@@ -353,8 +353,25 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	 * store into a cell (size_t and uintptr_t may alias). */
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap;
+	/* The FREEs as one run of events (rav__em_begin), ended around the
+	 * calls that record (with SYNC_OUT) and begun again after them. */
+#if RAV_TRACING
+	rav_emitter em = { 0 };
+	if (tr)
+		rav__em_begin(&em);
+#define EM_OUT()                                                                                         \
+	do {                                                                                             \
+		if (tr)                                                                                  \
+			rav__em_done(&em);                                                               \
+	} while (0)
+#define EM_IN() (tr ? rav__em_begin(&em) : (void)0)
+#else
+#define EM_OUT() ((void)0)
+#define EM_IN() ((void)0)
+#endif
 #define SYNC_OUT()                                                                                       \
 	do {                                                                                             \
+		EM_OUT();                                                                                \
 		RUN_CLOSE();                                                                             \
 		prev_dead = NULL;                                                                        \
 		if (dead) {                                                                              \
@@ -367,7 +384,7 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		h->st.dead_cells += done - synced;                                                       \
 		synced = done;                                                                           \
 	} while (0)
-#define SYNC_IN() (dead = h->dead, pend = h->pending, cap = h->pending_cap)
+#define SYNC_IN() (EM_IN(), dead = h->dead, pend = h->pending, cap = h->pending_cap)
 	/* The child visited next, held in registers: a cell's last child in
 	 * visiting order is never pushed, so a list is torn down without the
 	 * stack and a tree with half the pushes (the order is the stack's). */
@@ -437,8 +454,18 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 		}
 		/* Step 4 (make_dead), with the counters in locals. */
 		rav_assert(cell_type(d) != RAV_TYPE_DEAD && cell_type(d) != RAV_TYPE_REF);
-		RECT(tr, RAV_EV_FREE, cell_type(d), 0, d, 0, 0);
-		RAV_WATCH_TEST(tr, d->w[0], RAV_EV_FREE | ((uint32_t)cell_type(d) << 8), d, d, 0, 0);
+#if RAV_TRACING
+		if (tr) {
+			uintptr_t tw = d->w[0];
+			rav__em_put(&em, RAV_EV_FREE | (uint32_t)(tw & RAV_TYPE_MASK) << 8, 0, (uintptr_t)d, 0, 0);
+			if (RAV_UNLIKELY(tw & RAV_FLAG_WATCH)) {
+				/* (the debugger reads the buffer: the run so far first) */
+				rav__em_done(&em);
+				RAV_WATCH_TEST(tr, tw, RAV_EV_FREE | ((uint32_t)cell_type(d) << 8), d, d, 0, 0);
+				rav__em_begin(&em);
+			}
+		}
+#endif
 		d->w[0] = RAV_TYPE_DEAD;
 		d->w[1] = (uintptr_t)dead;
 		/* (d->w[2], its prev link, is written once: by the next cell to
@@ -479,6 +506,8 @@ static inline __attribute__((always_inline)) size_t cascade_all_t(rav_heap *h, c
 	SYNC_OUT();
 #undef SYNC_OUT
 #undef SYNC_IN
+#undef EM_OUT
+#undef EM_IN
 #undef RUN_CLOSE
 	h->cascading = false;
 	return done;
