@@ -396,9 +396,9 @@ void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 	               rav__tl_epoch == __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED) && rav__recorder)) {
 		rav_raw_event *e = &buf->ev[n];
 		/* The event first, the clock after: its arguments are used up
-		 * before rdtsc takes rdx and rax on x86, so nothing is kept in
-		 * callee-saved registers (four pushes and pops fewer, objdump).
-		 * Both are published together below. */
+		 * before rdtsc takes rdx and rax on x86 (one callee-saved
+		 * register fewer, and b and c of the reading as one 16-byte
+		 * store: objdump).  Both are published together below. */
 		rav__put_kind_x(&e[1], kindaux, x);
 		e[1].a = a;
 		e[1].b = b;
