@@ -697,9 +697,14 @@ static inline __attribute__((always_inline)) void rav__em_begin(rav_emitter *m)
 	m->lim = rav__tlimit;
 }
 
+/* Nothing to publish while the bound is 0: no put went straight into the
+ * buffer since rav__em_begin (the bound changes only there), and the
+ * buffer may be rav__nobuf, shared by every thread without one (a store
+ * there, even of its 0, is a race: TSan, attach-exact). */
 static inline __attribute__((always_inline)) void rav__em_done(const rav_emitter *m)
 {
-	__atomic_store_n(&m->buf->count, m->n, __ATOMIC_RELEASE);
+	if (RAV_LIKELY(m->lim != 0))
+		__atomic_store_n(&m->buf->count, m->n, __ATOMIC_RELEASE);
 }
 
 static inline __attribute__((always_inline)) void rav__em_put(rav_emitter *m, uint32_t kindaux, uint32_t x,
