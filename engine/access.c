@@ -328,8 +328,24 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 		WRITE_WORD_T(tr, RAV_EV_LINK, leaf, n);
 		WRITE_WORD_T(tr, evkind, slot, n);
 	}
-	for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
-		set_scalar_t(q, cell_scalar(q) + 1, tr);
+#if RAV_TRACING
+	if (tr) {
+		/* the chain's weights as one run of events (rav__em_begin) */
+		rav_emitter m;
+		rav__em_begin(&m);
+		for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD]) {
+			uintptr_t ow = q->w[0];
+			uintptr_t nw = (ow & ((1u << RAV_SCALAR_SHIFT) - 1)) | ((ow >> RAV_SCALAR_SHIFT) + 1) << RAV_SCALAR_SHIFT;
+			rav__em_put(&m, RAV_EV_TYPE_WORD, 0, (uintptr_t)q, ow & ~RAV_FLAG_TRANSIENT, nw & ~RAV_FLAG_TRANSIENT);
+			q->w[0] = nw;
+		}
+		rav__em_done(&m);
+	} else
+#endif
+	{
+		for (rav_cell *q = p; cell_type(q) == RAV_TYPE_REF; q = (rav_cell *)q->w[RAV_W_FWD])
+			set_scalar_t(q, cell_scalar(q) + 1, false);
+	}
 	RAV_WATCH_TEST(tr, target->w[0], RAV_EV_REFRAV_INSERT, target, n, target, leaf);
 	return RAV_OK;
 }
