@@ -42,19 +42,22 @@ static void write_trace(const char *path, unsigned allocs, uint32_t chunk_bytes)
 	tt_mem m = {0};
 	ravt_writer *w = tt_writer(&m, chunk_bytes, false);
 	REQUIRE(w);
-	uint64_t seq = 1, tsc = 2000;
+	uint64_t seq = 3, tsc = 2000;
+	/* (initializers are not sequenced: each seq written out) */
 	rav_raw_event e[] = {
-	    tt_ev(RAV_EV_TIME, 0, 0, tsc, 1000000000ull, seq),
-	    tt_ev(RAV_EV_THREAD_START, 0, 1, 7, 0, seq++),
-	    tt_ev(RAV_EV_TIME, 0, 0, tsc + 1, 1000000000ull, seq),
-	    tt_ev(RAV_EV_HEAP_NEW, 0, 1, 0, 0, seq++),
+	    tt_ev(RAV_EV_TIME, 0, 0, tsc, 1000000000ull, 1),
+	    tt_ev(RAV_EV_THREAD_START, 0, 1, 7, 0, 1),
+	    tt_ev(RAV_EV_TIME, 0, 0, tsc + 1, 1000000000ull, 2),
+	    tt_ev(RAV_EV_HEAP_NEW, 0, 1, 0, 0, 2),
 	};
 	REQUIRE(ravt_writer_add(w, 1, e, 4) == 0);
 	uint32_t page = 0, cell = 1;
 	for (unsigned i = 0; i < allocs; i++) {
 		if (cell == 1) {
-			rav_raw_event a[] = {tt_ev(RAV_EV_TIME, 0, 0, tsc += 10, 1000000000ull, seq),
-			                     tt_ev(RAV_EV_PAGE_ACQUIRE, 0, 1, tt_addr(page, 0, 0), 0, seq++)};
+			tsc += 10;
+			rav_raw_event a[] = {tt_ev(RAV_EV_TIME, 0, 0, tsc, 1000000000ull, seq),
+			                     tt_ev(RAV_EV_PAGE_ACQUIRE, 0, 1, tt_addr(page, 0, 0), 0, seq)};
+			seq++;
 			REQUIRE(ravt_writer_add(w, 1, a, 2) == 0);
 		}
 		rav_raw_event a = tt_ev(RAV_EV_ALLOC, 17, 0, tt_addr(page, cell, 0), 0, 0);
