@@ -217,7 +217,7 @@ static void pipe_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 	put_op((ravt_pipeline *)sink, OP_SNAPSHOT, 0, false, ev, piece);
 }
 
-static const ravt_sink_ops pipe_ops = {pipe_begin, pipe_events, pipe_end, pipe_snapshot, pipe_reserve};
+static const ravt_sink_ops pipe_ops = {pipe_begin, pipe_events, pipe_end, pipe_snapshot, pipe_reserve, NULL};
 
 void ravt_pipeline_drain(ravt_pipeline *p)
 {

@@ -30,6 +30,9 @@
 #define RAVT_DB_ATTR
 #endif
 
+/* An event of a shape of RAVT_DEC_NAMING_SHAPES (its case only: a store
+ * in a few events, none on the pool's) */
+#define RAVT_DB_NAMING() (d->naming = true)
 #define RAVT_GETV(dst)                                                                                       \
 	do {                                                                                                 \
 		if (!(p = ravt_vget(p, &(dst))))                                                             \
@@ -198,10 +201,12 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		}
 		case RAVT_SHAPE_X:
 			RAVT_DB_CASE(c_x)
+			RAVT_DB_NAMING();
 			RAVT_GETX();
 			RAVT_DB_NEXT();
 		case RAVT_SHAPE_XTEXT:
 			RAVT_DB_CASE(c_xtext)
+			RAVT_DB_NAMING();
 			RAVT_GETX();
 			RAVT_GETTEXT(aux);
 			RAVT_DB_NEXT();
@@ -212,6 +217,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			RAVT_DB_NEXT();
 		case RAVT_SHAPE_TYPEDEF:
 			RAVT_DB_CASE(c_typedef)
+			RAVT_DB_NAMING();
 			RAVT_GETX();
 			RAVT_GETV(a);
 			RAVT_GETTEXT(a);
@@ -227,6 +233,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		case RAVT_SHAPE_XSEQ:
 		RAVT_DB_CASE(c_xseq) {
 			uint64_t z;
+			RAVT_DB_NAMING(); /* (and HEAPNEW's) */
 			RAVT_GETX();
 			if (shape == RAVT_SHAPE_HEAPNEW)
 				RAVT_GETV(a);
@@ -251,6 +258,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		case RAVT_SHAPE_MSG:
 		RAVT_DB_CASE(c_msg) {
 			uint64_t z;
+			RAVT_DB_NAMING();
 			RAVT_GETX();
 			RAVT_GETV(a);
 			RAVT_GETV(b);
@@ -285,6 +293,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 			RAVT_DB_NEXT();
 		case RAVT_SHAPE_TEXT:
 			RAVT_DB_CASE(c_text)
+			RAVT_DB_NAMING();
 			RAVT_GETV(a);
 			RAVT_GETTEXT(a);
 			RAVT_DB_NEXT();
@@ -319,6 +328,7 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		case RAVT_DSH_ESC:
 		RAVT_DB_CASE(c_esc) {
 			uint64_t kk, va;
+			RAVT_DB_NAMING(); /* (any kind may come escaped) */
 			RAVT_GETV(kk);
 			RAVT_GETV(va);
 			RAVT_GETX();
@@ -407,6 +417,7 @@ bad:
 	d->left = d->seg_left = 0;
 	return k;
 }
+#undef RAVT_DB_NAMING
 #undef RAVT_GETV
 #undef RAVT_GETA
 #undef RAVT_GETX

@@ -7,6 +7,7 @@
  * reader's lock (a stream being polled appends to the table meanwhile) and
  * then only touches its own buffer and the mapped bytes, which never move.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -60,6 +61,10 @@ static void kb_fill(void)
 		                         : mode == RAVT_AUX_ONE ? RAVT_DAUX_ONE
 		                                                : RAVT_DAUX_ZERO;
 	}
+	/* every naming kind's case sets ravt_dec.naming (the debug builds
+	 * the tests run check it) */
+	for (unsigned kind = 0; kind < 64; kind++)
+		assert(!((RAVT_SPAN_NAMING_KINDS >> kind) & 1) || ((RAVT_DEC_NAMING_SHAPES >> ravt_shape_of(kind)) & 1));
 }
 
 ravt_dec *ravt_dec_new(ravt_reader *rd, ZSTD_DCtx *dctx)

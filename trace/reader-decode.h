@@ -24,8 +24,18 @@
 #endif
 
 #include "reader-private.h"
+#include "sink.h"
 
 #define RAVT_DEC_PAD 16
+
+/* The shapes whose cases set ravt_dec.naming: every kind of
+ * RAVT_SPAN_NAMING_KINDS has one of them (kb_fill checks), and escaped
+ * events set it too.  The others are the pool's, the pages' and the
+ * time's: nearly every event. */
+#define RAVT_DEC_NAMING_SHAPES                                                                               \
+	((1u << RAVT_SHAPE_X) | (1u << RAVT_SHAPE_XTEXT) | (1u << RAVT_SHAPE_HEAPNEW) |                     \
+	 (1u << RAVT_SHAPE_XSEQ) | (1u << RAVT_SHAPE_TYPEDEF) | (1u << RAVT_SHAPE_MSG) |                     \
+	 (1u << RAVT_SHAPE_TEXT))
 
 /* ravt_dec_kb.shape's two values that are not shapes */
 #define RAVT_DSH_ESC (RAVT_SHAPE_GENERIC + 1)
@@ -115,6 +125,12 @@ struct ravt_dec {
 	 * each chunk's pages go as soon as it is decompressed. */
 	uint64_t *released_to;
 	bool failed;    /* the last ravt_dec_batch met a bad event (d->why); load again */
+	/* Set by a batch that decoded an event whose shape some kind of
+	 * RAVT_SPAN_NAMING_KINDS (sink.h) has (RAVT_DEC_NAMING_SHAPES; set in
+	 * those shapes' cases, never cleared by the decoder): the merge reads
+	 * and clears it after each batch, and its sinks skip looking for those
+	 * kinds in the events of batches that did not set it. */
+	bool naming;
 	/* Why the last call failed (ravt_dec_say), or NULL: allocated on the
 	 * first failure, since a trace of many threads has a decoder per
 	 * thread and few ever fail (256 bytes each were 25 MB on a trace of

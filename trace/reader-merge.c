@@ -25,6 +25,9 @@
 /* Events go to the sinks in batches: one call per batch keeps the hand-over
  * off the per-event path. */
 #define SINK_BATCH 128
+/* A batch's spans (sink.h): at most one per event, so a batch holds no
+ * more events than this (the pipeline's room is 256 at most) */
+#define SPAN_MAX 256
 #define PENDING_RUNS 256
 
 typedef struct hentry {
@@ -65,6 +68,9 @@ struct ravt_merge {
 	rav_event *bat;
 	size_t nbatch, bcap;
 	rav_event batch[SINK_BATCH];
+	/* what is known of the batch's events (sink.h), in order */
+	ravt_span spans[SPAN_MAX];
+	size_t nspans;
 };
 
 static inline bool hless(hentry a, hentry b)
@@ -167,9 +173,36 @@ static void deliver_batch(ravt_merge *m)
 {
 	if (!m->nbatch)
 		return;
-	for (size_t i = 0; i < m->nsinks; i++)
-		m->sinks[i]->ops->events(m->sinks[i], m->bat, m->nbatch);
+	for (size_t i = 0; i < m->nsinks; i++) {
+		ravt_sink *k = m->sinks[i];
+		if (k->ops->events_spans)
+			k->ops->events_spans(k, m->bat, m->nbatch, m->spans, m->nspans);
+		else
+			k->ops->events(k, m->bat, m->nbatch);
+	}
 	m->nbatch = 0;
+	m->nspans = 0;
+}
+
+/* The decoder just gave bat[nb .. nb + got) (got >= 1): their span, or
+ * more of the last one when it is the same thread's.  A batch's events
+ * are one segment's, whose times never decrease (ravt_dec_next_segment's
+ * step takes the segment's events at most to the next one's time), so
+ * the last is the latest. */
+static inline void add_span(ravt_merge *m, ravt_dec *d, size_t nb, uint32_t got)
+{
+	uint64_t t = m->bat[nb + got - 1].time_ns;
+	bool naming = d->naming;
+	d->naming = false;
+	if (m->nspans && m->spans[m->nspans - 1].thread == d->tid) {
+		ravt_span *sp = &m->spans[m->nspans - 1];
+		sp->n += got;
+		sp->naming |= naming;
+		if (t > sp->latest_ns)
+			sp->latest_ns = t;
+		return;
+	}
+	m->spans[m->nspans++] = (ravt_span){(uint32_t)nb, got, d->tid, naming, t};
 }
 
 /* Before the first event of a batch: the sinks' begin (once per call),
@@ -188,6 +221,8 @@ static void start_batch(ravt_merge *m)
 		m->bat = m->batch;
 		m->bcap = SINK_BATCH;
 	}
+	if (m->bcap > SPAN_MAX)
+		m->bcap = SPAN_MAX;
 }
 
 /* Deliver what is batched, then make the runs and the merged count visible. */
@@ -400,6 +435,8 @@ static int take(ravt_reader *rd, ravt_merge *m, uint32_t s, uint64_t stop_at)
 			uint32_t got = m->ssse3 && d->acache
 			                   ? ravt_dec_batch_merge_ac_ssse3(d, &m->bat[nb], want, g)
 			                   : ravt_dec_batch(d, &m->bat[nb], want, g, true, true);
+			if (__builtin_expect(got > 0, 1))
+				add_span(m, d, nb, got);
 			g += got;
 			nb += got;
 			done += got;

@@ -36,10 +36,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rav-record.h"
 #include "ravtrace.h"
 #include "snapshot.h"
 
 typedef struct ravt_sink ravt_sink;
+
+/* The kinds that name threads, heaps, types and marks (HEAP_NEW and
+ * THREAD_START, THREAD_NAME, HEAP_END and THREAD_END, TYPE_DEF, the
+ * messages' BUILD, SEND and RECV, MARK and ERROR): few in any trace, and
+ * what the tables look for among the events. */
+#define RAVT_SPAN_NAMING_KINDS                                                                               \
+	((1ull << RAV_EV_HEAP_NEW) | (1ull << RAV_EV_THREAD_START) | (1ull << RAV_EV_THREAD_NAME) |          \
+	 (1ull << RAV_EV_HEAP_END) | (1ull << RAV_EV_THREAD_END) | (1ull << RAV_EV_TYPE_DEF) |               \
+	 (1ull << RAV_EV_MSG_BUILD) | (1ull << RAV_EV_MSG_SEND) | (1ull << RAV_EV_MSG_RECV) |                \
+	 (1ull << RAV_EV_MARK) | (1ull << RAV_EV_ERROR))
+
+/* What the reader knows, without reading them, of a run of the events it
+ * delivers (events_spans): the decoder gave them in one piece or a few,
+ * from one thread's chunk. */
+typedef struct ravt_span {
+	uint32_t at, n;     /* evs[at .. at + n) of the call */
+	uint32_t thread;    /* every one's ev->thread */
+	bool naming;        /* false: none has a kind of RAVT_SPAN_NAMING_KINDS (true: some may) */
+	uint64_t latest_ns; /* the largest ev->time_ns among them */
+} ravt_span;
 
 typedef struct ravt_sink_ops {
 	void (*begin)(ravt_sink *sink, uint64_t from);
@@ -55,6 +76,15 @@ typedef struct ravt_sink_ops {
 	 * events there; its own then copies nothing).  Valid until the next
 	 * call on the sink; after begin(). */
 	rav_event *(*reserve)(ravt_sink *sink, size_t *room);
+	/* optional: events() with the spans that cover evs[0 .. n) in order
+	 * (nspans >= 1; two in a row may have the same thread), called instead
+	 * of events() by the reader's merge, so that a sink that wants to
+	 * know which threads recorded the events, their latest time or
+	 * whether any names something need not test every event (the tables:
+	 * 16 instructions an event on the decoding thread).  Other callers
+	 * (tests, the pipeline's worker) call events(). */
+	void (*events_spans)(ravt_sink *sink, const rav_event *evs, size_t n, const ravt_span *spans,
+	                     size_t nspans);
 } ravt_sink_ops;
 
 /* Consumers embed this as their first member. */

@@ -281,6 +281,7 @@ static void note_event(ravt_tables *tb, const rav_event *ev)
 	((1ull << RAV_EV_HEAP_NEW) | (1ull << RAV_EV_THREAD_NAME) | (1ull << RAV_EV_HEAP_END) |              \
 	 (1ull << RAV_EV_MSG_SEND) | (1ull << RAV_EV_MSG_RECV) | (1ull << RAV_EV_MSG_BUILD) |                \
 	 (1ull << RAV_EV_TYPE_DEF) | (1ull << RAV_EV_MARK))
+_Static_assert((NOTED_KINDS & ~RAVT_SPAN_NAMING_KINDS) == 0, "a span that names nothing has none of them");
 
 static void sink_begin(ravt_sink *sink, uint64_t from)
 {
@@ -307,6 +308,37 @@ static void sink_events(ravt_sink *sink, const rav_event *evs, size_t n)
 		/* the bit test first: it rules out nearly every event */
 		if (__builtin_expect((NOTED_KINDS >> (ev->kind & 63)) & 1, 0) && ev->kind < 64)
 			note_event(tb, ev);
+	}
+	note_extent(tb, cur, first, evs[n - 1].index);
+	tb->any = true;
+	tb->last_time_ns = latest;
+	pthread_mutex_unlock(&tb->lock);
+}
+
+/* As sink_events, from the spans the merge knows (sink.h): a test per
+ * span instead of three per event; the events themselves are read only in
+ * spans that may name something (few: a heap's or a thread's birth, a type,
+ * a mark, a message). */
+static void sink_events_spans(ravt_sink *sink, const rav_event *evs, size_t n, const ravt_span *spans,
+                              size_t nspans)
+{
+	ravt_tables *tb = (ravt_tables *)sink;
+	pthread_mutex_lock(&tb->lock);
+	uint32_t cur = spans[0].thread;
+	uint64_t first = evs[0].index;
+	uint64_t latest = tb->last_time_ns;
+	for (size_t s = 0; s < nspans; s++) {
+		const ravt_span *sp = &spans[s];
+		if (sp->thread != cur) {
+			note_extent(tb, cur, first, evs[sp->at].index - 1);
+			cur = sp->thread;
+			first = evs[sp->at].index;
+		}
+		latest = sp->latest_ns > latest ? sp->latest_ns : latest;
+		if (__builtin_expect(sp->naming, 0))
+			for (size_t k = sp->at, e = (size_t)sp->at + sp->n; k < e; k++)
+				if (__builtin_expect((NOTED_KINDS >> (evs[k].kind & 63)) & 1, 0) && evs[k].kind < 64)
+					note_event(tb, &evs[k]);
 	}
 	note_extent(tb, cur, first, evs[n - 1].index);
 	tb->any = true;
@@ -392,7 +424,11 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 }
 
 static const ravt_sink_ops tables_ops = {
-    .begin = sink_begin, .events = sink_events, .end = sink_end, .snapshot = sink_snapshot};
+    .begin = sink_begin,
+    .events = sink_events,
+    .end = sink_end,
+    .snapshot = sink_snapshot,
+    .events_spans = sink_events_spans};
 
 ravt_tables *ravt_tables_new(ravt_budget *budget)
 {

@@ -44,7 +44,7 @@ static void g_end(ravt_sink *s, uint64_t upto, bool final)
 	(void)final;
 }
 
-static const ravt_sink_ops g_ops = {g_begin, g_events, g_end, NULL, NULL};
+static const ravt_sink_ops g_ops = {g_begin, g_events, g_end, NULL, NULL, NULL};
 
 /* Every boundary value of every varint length. */
 static size_t values(uint64_t *out)

@@ -72,7 +72,7 @@ static rav_event *ns_reserve(ravt_sink *s, size_t *room)
 	return ((null_sink *)s)->slot;
 }
 
-static const ravt_sink_ops ns_ops = {ns_begin, ns_events, ns_end, NULL, ns_reserve};
+static const ravt_sink_ops ns_ops = {ns_begin, ns_events, ns_end, NULL, ns_reserve, NULL};
 
 static double clk(clockid_t id)
 {
