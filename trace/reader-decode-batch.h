@@ -100,10 +100,17 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	/* (d->aux through d itself: read per event either way, as a memory
 	 * operand) */
 	unsigned kind = 0;
-	/* Where the event being decoded starts.  An event that starts at the
-	 * end reads a padding zero byte (kind 0 with no operands, or operands
-	 * of zeros) and fails the p > end check below: no check of its own. */
+	/* An event that starts at the end (no earlier: each event ends by
+	 * checking p <= end) reads a padding zero byte, kind 0 with no
+	 * operands (RAVT_SHAPE_NONE), and fails the p > end check below: no
+	 * check of its own.  The failure says so: in the switch, from where
+	 * the event started; with a case per shape, its case none jumps to
+	 * at_end instead (keeping the start was a store to the stack on every
+	 * event). */
+	bool ended;
+#ifndef RAVT_DB_GOTO
 	const uint8_t *start = p;
+#endif
 	/* (the loop counts with the event pointer alone: a counter beside it
 	 * was one register too many, kept on the stack) */
 	rav_event *ev = out, *const ev_end = out + n;
@@ -114,10 +121,15 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 	uint32_t aux;
 	uint64_t x, a, b, c;
 	const char *text;
+#ifdef RAVT_DB_GOTO
+#define RAVT_DB_START() ((void)0)
+#else
+#define RAVT_DB_START() (start = p)
+#endif
 	/* The start of an event: its kind byte, and what it says */
 #define RAVT_DB_HEAD()                                                                                       \
 	do {                                                                                                 \
-		start = p;                                                                                   \
+		RAVT_DB_START();                                                                             \
 		kb = *p++;                                                                                   \
 		kind = (unsigned)(kb & RAVT_KIND_MAX);                                                       \
 		aux = d->aux[ravt_dec_kb.aux_at[kb]];                                                        \
@@ -186,6 +198,11 @@ static inline __attribute__((always_inline)) uint32_t ravt_dec_batch_as(ravt_dec
 		switch (shape) {
 		case RAVT_SHAPE_NONE:
 			RAVT_DB_CASE(c_none)
+#ifdef RAVT_DB_GOTO
+			/* (p is the start + 1: past the end only when it started there) */
+			if (__builtin_expect(p > end, 0))
+				goto at_end;
+#endif
 			RAVT_DB_NEXT();
 		case RAVT_SHAPE_TIME:
 		RAVT_DB_CASE(c_time) {
@@ -402,8 +419,17 @@ done:
 	}
 	return k;
 bad:
+#ifdef RAVT_DB_GOTO
+	ended = false;
+	goto failed;
+at_end:
+	ended = true;
+failed:
+#else
+	ended = start >= end;
+#endif
 	k = (uint32_t)(ev - out);
-	if (start >= end)
+	if (ended)
 		ravt_dec_say(d, "events end before the chunk's event count");
 	else
 		ravt_dec_say(d,
@@ -423,6 +449,7 @@ bad:
 #undef RAVT_GETX
 #undef RAVT_GETTEXT
 #undef RAVT_DB_HEAD
+#undef RAVT_DB_START
 #undef RAVT_DB_STORE
 #undef RAVT_DB_CASE
 #undef RAVT_DB_NEXT
