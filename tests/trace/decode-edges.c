@@ -9,7 +9,9 @@
  * and a varint made longer than 10 bytes behind a recomputed checksum is a
  * precise decode error, not a value; so is a hit on an address-cache
  * entry the chunk never filled (the decoder keeps no count of entries: a
- * free slot's cell refuses it). */
+ * free slot's cell refuses it); and a chunk whose events end before its
+ * count says so, after the events it holds (the decoder tells an event
+ * that starts at the end by its kind byte, a padding zero). */
 #include "trace-private.h"
 #include "trace-test.h"
 
@@ -244,6 +246,51 @@ static void unheld_hit(void)
 	free(b);
 }
 
+/* The trace of two_writes without its trailer, its chunk and segment
+ * counting one event more than its bytes hold (3 -> 4). */
+static void ends_early(void)
+{
+	size_t len, n = 0;
+	uint8_t *p = two_writes(&len, 1);
+	ravt_header h;
+	memcpy(&h, p, sizeof h);
+	size_t off = h.header_size, events_at = 0;
+	bool patched = false;
+	while (off + sizeof(ravt_frame) <= len) {
+		ravt_frame f;
+		memcpy(&f, p + off, sizeof f);
+		size_t body = off + sizeof f;
+		if (f.kind == RAVT_CHUNK_TRAILER) {
+			len = off; /* (a file without one opens: an unfinished recording) */
+			break;
+		}
+		if (ravt_chunk_is_events(f.kind)) {
+			REQUIRE(f.count == 3 && (f.flags & RAVT_CF_ZSTD) == 0);
+			/* the payload: varint seg_bytes, then the one segment's n (3) */
+			REQUIRE(p[body] < 0x80 && p[body + 1] == 3);
+			p[body + 1] = 4;
+			f.count = 4;
+			memcpy(p + off, &f, sizeof f);
+			events_at = body + 1;
+			patched = true;
+		}
+		off = body + ((f.stored_len + 7u) & ~7u);
+	}
+	REQUIRE(patched);
+	refix_chunk(p, len, events_at);
+	rav_trace_error err;
+	rav_event *got = read_all(p, len, &n, &err);
+	CHECK(got == NULL);
+	CHECK_EQ(n, 3);
+	if (!got) {
+		CHECK_EQ(err.code, RAV_TRACE_EDECODE);
+		CHECK(strstr(err.message, "events end before the chunk's event count") != NULL);
+		printf("events end early: %s (%zu events before)\n", err.message, n);
+	}
+	free(got);
+	free(p);
+}
+
 int main(void)
 {
 	roundtrip(false, 100000);
@@ -252,5 +299,6 @@ int main(void)
 	roundtrip(true, 300);
 	overlong();
 	unheld_hit();
+	ends_early();
 	return tt_failures ? 1 : 0;
 }
