@@ -618,6 +618,70 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
 	h->st.dead_cells += n;
 }
 
+/* The top sweep: whether the structure at `first` (a cell that lost its
+ * last referrer, not queued) is exactly the cells [first, hi] in heap order
+ * for some hi, on pages that follow each other in memory as in the heap's
+ * list: returns hi, or NULL (the top cascade then does its walk).  A
+ * structure allocated parent first (depth first with either field first,
+ * or a list appended at its tail) is one; the sweep reads its cells once
+ * in address order, with neither a stack nor a branch on the shape, and
+ * writes nothing.
+ *
+ * Why the block is the structure: each cell c after first is the child of
+ * a cell before it in the block (its back-link, the slot that refers to
+ * it, lies in [first, c): the block's pages are consecutive in memory, so
+ * that range holds the block's cells and page headers only), and no cell
+ * has two referrers, so the block's cells after first are distinct
+ * children of the block's cells.  `open` counts the children seen less
+ * the cells swept after first; when it reaches 0, those children are
+ * exactly the cells swept: the structure is closed and lies in the block.
+ * A reference raviolo, a dead or root cell, a back-link from elsewhere
+ * (the structure is not contiguous, or not parent first: a list pushed at
+ * its head, a tree built bottom-up), a page out of order in memory, or the
+ * heap's top reached with children still to come: NULL.  The sweep then
+ * read at most the structure's cells once (twice in all with the walk). */
+static __attribute__((noinline)) rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
+{
+	const uint8_t *refmask = rav__refmask;
+	const uintptr_t base = (uintptr_t)first;
+	rav_cell *page = page_of(first), *c = first;
+	/* one past the last cell to read on this page */
+	rav_cell *limit = page == h->top_page ? &page[h->top] : page + CELLS;
+	uintptr_t t = c->w[0] & RAV_TYPE_MASK;
+	unsigned mask = refmask[t];
+	size_t open = (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]);
+	uintptr_t rel = 0; /* c's offset from first in memory */
+	if (t <= RAV_TYPE_DEAD)
+		return NULL;
+	while (open) {
+		rel += RAV_CELL_SIZE;
+		if (RAV_UNLIKELY(++c == limit)) {
+			/* the next page, which must be the next in memory too (never
+			 * past the top page: cells above its top are not the heap's) */
+			rav_cell *next = (rav_cell *)page->w[PH_NEXT];
+			if (page == h->top_page || next != page + CELLS)
+				return NULL;
+			page = next;
+			c = page + 1;
+			rel += RAV_CELL_SIZE; /* (the header) */
+			limit = page == h->top_page ? &page[h->top] : page + CELLS;
+			if (c >= limit)
+				return NULL;
+		}
+		/* (not a reference raviolo, whose word 3 is a back-link too;
+		 * a dead cell's word 3 is a run tag, below any cell address) */
+		t = c->w[0] & RAV_TYPE_MASK;
+		if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD) || RAV_UNLIKELY(c->w[RAV_W_BACK] - base >= rel))
+			return NULL;
+		mask = refmask[t];
+		if (RAV_LIKELY(mask == 3))
+			open += (size_t)(c->w[1] != 0) + (size_t)(c->w[2] != 0) - 1;
+		else
+			open += (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]) - 1;
+	}
+	return c;
+}
+
 /* The top cascade from `first` (a cell that lost its last referrer, not
  * queued; NULL: the dying queue's cells).  Returns the cells it killed;
  * *finished false: it handed over to the ordinary cascade, which must go
@@ -627,6 +691,24 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap, sp = 0, n;
 	rav_cell *d = first;
+	if (d && !h->dying) {
+		rav_cell *end = top_sweep(h, d);
+		if (end) {
+			h->gen++;
+			*finished = true;
+			*sp_out = 0;
+			*nx_out = NULL;
+			n = top_block_cells(d, end);
+			if (end == &h->top_page[h->top - 1]) {
+				h->st.live_cells -= n;
+				h->st.frees += n;
+				rav__truncate_to(h, (rav_top_region){ page_of(d), slot_in_page(d) }, false);
+			} else {
+				cascade_top_holes(h, d, end, n);
+			}
+			return n;
+		}
+	}
 	if (!d)
 		d = dying_pop(h);
 	rav_cell *lo = d, *hi = d, *next;
