@@ -620,50 +620,56 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
 
 /* The top sweep: whether the structure at `first` (a cell that lost its
  * last referrer, not queued) is exactly the cells [first, hi] in heap order
- * for some hi, on pages that follow each other in memory as in the heap's
- * list: returns hi, or NULL (the top cascade then does its walk).  A
- * structure allocated parent first (depth first with either field first,
- * or a list appended at its tail) is one; the sweep reads its cells once
- * in address order, with neither a stack nor a branch on the shape, and
- * writes nothing.
+ * (a page's last cell followed by the next page's first) for some hi:
+ * returns hi, or NULL (the top cascade then does its walk).  A structure
+ * allocated parent first (depth first with either field first, or a list
+ * appended at its tail) is one; the sweep reads its cells once in address
+ * order, with neither a stack nor a branch on the shape, and writes
+ * nothing.
  *
  * Why the block is the structure: each cell c after first is the child of
  * a cell before it in the block (its back-link, the slot that refers to
- * it, lies in [first, c): the block's pages are consecutive in memory, so
- * that range holds the block's cells and page headers only), and no cell
- * has two referrers, so the block's cells after first are distinct
- * children of the block's cells.  `open` counts the children seen less
- * the cells swept after first; when it reaches 0, those children are
- * exactly the cells swept: the structure is closed and lies in the block.
- * A reference raviolo, a dead or root cell, a back-link from elsewhere
- * (the structure is not contiguous, or not parent first: a list pushed at
- * its head, a tree built bottom-up), a page out of order in memory, or the
- * heap's top reached with children still to come: NULL.  The sweep then
- * read at most the structure's cells once (twice in all with the walk). */
-static __attribute__((noinline)) rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
+ * it, lies in a cell of the block before c), and no cell has two
+ * referrers, so the block's cells after first are distinct children of
+ * the block's cells.  `open` counts the children seen less the cells swept
+ * after first; when it reaches 0, those children are exactly the cells
+ * swept: the structure is closed and lies in the block.  A reference
+ * raviolo, a dead cell, a back-link from elsewhere (the structure is not
+ * contiguous, or not parent first: a list pushed at its head, a tree built
+ * bottom-up), or the heap's top reached with children still to come: NULL.
+ * The sweep then read at most the structure's cells once (twice in all
+ * with the walk) and the page headers below (the budget). */
+static rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
 {
 	const uint8_t *refmask = rav__refmask;
-	const uintptr_t base = (uintptr_t)first;
-	rav_cell *page = page_of(first), *c = first;
+	rav_cell *const first_page = page_of(first);
+	rav_cell *page = first_page, *c = first;
+	/* a back-link b on c's page is in the block before c when
+	 * b - lo < rel: lo is first, or the page (its header holds no slot) */
+	uintptr_t lo = (uintptr_t)first, rel = 0;
 	/* one past the last cell to read on this page */
 	rav_cell *limit = page == h->top_page ? &page[h->top] : page + CELLS;
+	/* page headers the check of a back-link from an earlier page may read
+	 * (64, and 16 per page swept; a depth-first tree of 1M cells needs
+	 * ~7 per page): a shape that needs more goes to the walk */
+	size_t budget = 64;
 	uintptr_t t = c->w[0] & RAV_TYPE_MASK;
 	unsigned mask = refmask[t];
 	size_t open = (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]);
-	uintptr_t rel = 0; /* c's offset from first in memory */
 	if (t <= RAV_TYPE_DEAD)
 		return NULL;
 	while (open) {
 		rel += RAV_CELL_SIZE;
 		if (RAV_UNLIKELY(++c == limit)) {
-			/* the next page, which must be the next in memory too (never
-			 * past the top page: cells above its top are not the heap's) */
-			rav_cell *next = (rav_cell *)page->w[PH_NEXT];
-			if (page == h->top_page || next != page + CELLS)
+			/* the next page (never past the top page: cells above its
+			 * top are not the heap's) */
+			if (page == h->top_page)
 				return NULL;
-			page = next;
+			budget += 16;
+			page = (rav_cell *)page->w[PH_NEXT];
 			c = page + 1;
-			rel += RAV_CELL_SIZE; /* (the header) */
+			lo = (uintptr_t)page;
+			rel = RAV_CELL_SIZE;
 			limit = page == h->top_page ? &page[h->top] : page + CELLS;
 			if (c >= limit)
 				return NULL;
@@ -671,8 +677,30 @@ static __attribute__((noinline)) rav_cell *top_sweep(const rav_heap *h, rav_cell
 		/* (not a reference raviolo, whose word 3 is a back-link too;
 		 * a dead cell's word 3 is a run tag, below any cell address) */
 		t = c->w[0] & RAV_TYPE_MASK;
-		if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD) || RAV_UNLIKELY(c->w[RAV_W_BACK] - base >= rel))
+		if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD))
 			return NULL;
+		uintptr_t back = c->w[RAV_W_BACK];
+		if (RAV_UNLIKELY(back - lo >= rel)) {
+			/* From an earlier page of the block: first's page (at or
+			 * after first), or one whose list leads to c's page without
+			 * passing first's. */
+			rav_cell *bp = page_of((const void *)back);
+			if (page == first_page || bp == page)
+				return NULL; /* (not before c on its page, or before first) */
+			if (bp == first_page) {
+				if (back < (uintptr_t)first)
+					return NULL;
+			} else {
+				rav_cell *q = bp;
+				do {
+					if (--budget == 0)
+						return NULL;
+					q = (rav_cell *)q->w[PH_NEXT];
+				} while (q && q != page && q != first_page);
+				if (q != page)
+					return NULL;
+			}
+		}
 		mask = refmask[t];
 		if (RAV_LIKELY(mask == 3))
 			open += (size_t)(c->w[1] != 0) + (size_t)(c->w[2] != 0) - 1;
@@ -680,6 +708,26 @@ static __attribute__((noinline)) rav_cell *top_sweep(const rav_heap *h, rav_cell
 			open += (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]) - 1;
 	}
 	return c;
+}
+
+/* The structure at `first` freed by the top sweep, truncated or made
+ * holes in one block as the top cascade would; 0 if the sweep gave up
+ * (nothing done). */
+static __attribute__((noinline)) size_t top_sweep_free(rav_heap *h, rav_cell *first)
+{
+	rav_cell *end = top_sweep(h, first);
+	if (!end)
+		return 0;
+	size_t n = top_block_cells(first, end);
+	h->gen++;
+	if (end == &h->top_page[h->top - 1]) {
+		h->st.live_cells -= n;
+		h->st.frees += n;
+		rav__truncate_to(h, (rav_top_region){ page_of(first), slot_in_page(first) }, false);
+	} else {
+		cascade_top_holes(h, first, end, n);
+	}
+	return n;
 }
 
 /* The top cascade from `first` (a cell that lost its last referrer, not
@@ -691,24 +739,6 @@ static __attribute__((noinline)) size_t cascade_top(rav_heap *h, rav_cell *first
 	rav_pending *pend = h->pending;
 	size_t cap = h->pending_cap, sp = 0, n;
 	rav_cell *d = first;
-	if (d && !h->dying) {
-		rav_cell *end = top_sweep(h, d);
-		if (end) {
-			h->gen++;
-			*finished = true;
-			*sp_out = 0;
-			*nx_out = NULL;
-			n = top_block_cells(d, end);
-			if (end == &h->top_page[h->top - 1]) {
-				h->st.live_cells -= n;
-				h->st.frees += n;
-				rav__truncate_to(h, (rav_top_region){ page_of(d), slot_in_page(d) }, false);
-			} else {
-				cascade_top_holes(h, d, end, n);
-			}
-			return n;
-		}
-	}
 	if (!d)
 		d = dying_pop(h);
 	rav_cell *lo = d, *hi = d, *next;
@@ -838,6 +868,8 @@ static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top, bool fill)
 	if (top && !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->tearing_down && !h->cascading &&
 	    rav__pending_room(h, 0)) {
 		bool finished;
+		if (first && !h->dying && (done = top_sweep_free(h, first)) != 0)
+			return fill && h->dead ? done + rav__kill_whole(h, 0, NULL, true) : done;
 		done = cascade_top(h, first, &sp, &nx, &finished);
 		if (fill && h->dead)
 			return done + rav__kill_whole(h, sp, finished ? NULL : nx, finished);
