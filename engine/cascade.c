@@ -639,7 +639,7 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
  * bottom-up), or the heap's top reached with children still to come: NULL.
  * The sweep then read at most the structure's cells once (twice in all
  * with the walk) and the page headers below (the budget). */
-static rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
+static rav_cell *top_sweep(const rav_heap *h, rav_cell *first, rav_cell **lo_out)
 {
 	const uint8_t *refmask = rav__refmask;
 	rav_cell *const first_page = page_of(first);
@@ -664,7 +664,7 @@ static rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
 			/* the next page (never past the top page: cells above its
 			 * top are not the heap's) */
 			if (page == h->top_page)
-				return NULL;
+				goto down;
 			budget += 16;
 			page = (rav_cell *)page->w[PH_NEXT];
 			c = page + 1;
@@ -704,10 +704,53 @@ static rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
 		mask = refmask[t];
 		if (RAV_LIKELY(mask == 3))
 			open += (size_t)(c->w[1] != 0) + (size_t)(c->w[2] != 0) - 1;
-		else
-			open += (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]) - 1;
+		else /* (a list's cells: no branch on the field either) */
+			open += (size_t)((c->w[1] != 0) & mask) + (size_t)((c->w[2] != 0) & (mask >> 1)) - 1;
 	}
+	*lo_out = first;
 	return c;
+down:
+	/* Every cell from first to the heap's top is the structure's, and
+	 * `open` of its children are still to come: they may lie just below
+	 * first (a received message's top cells, moved into the tail of the
+	 * heap's old top page by the arrival).  The block grows down from
+	 * first, each cell's back-link in a cell above it (on its page, or
+	 * on a page its list leads to: the block is everything up to the
+	 * top). */
+	c = first;
+	page = first_page;
+	while (open) {
+		if (c == page + 1) {
+			page = (rav_cell *)page->w[PH_PREV];
+			if (!page)
+				return NULL;
+			budget += 16;
+			c = page + CELLS; /* (a page below the top page is full) */
+		}
+		c--;
+		t = c->w[0] & RAV_TYPE_MASK;
+		if (t <= RAV_TYPE_DEAD)
+			return NULL;
+		uintptr_t back = c->w[RAV_W_BACK];
+		rav_cell *bp = page_of((const void *)back);
+		if (bp == page) {
+			if (back < (uintptr_t)(c + 1))
+				return NULL;
+		} else {
+			rav_cell *q = page;
+			do {
+				if (--budget == 0)
+					return NULL;
+				q = (rav_cell *)q->w[PH_NEXT];
+			} while (q && q != bp);
+			if (!q)
+				return NULL;
+		}
+		mask = refmask[t];
+		open += (size_t)((c->w[1] != 0) & mask) + (size_t)((c->w[2] != 0) & (mask >> 1)) - 1;
+	}
+	*lo_out = c;
+	return &h->top_page[h->top - 1];
 }
 
 /* The structure at `first` freed by the top sweep, truncated or made
@@ -715,17 +758,17 @@ static rav_cell *top_sweep(const rav_heap *h, rav_cell *first)
  * (nothing done). */
 static __attribute__((noinline)) size_t top_sweep_free(rav_heap *h, rav_cell *first)
 {
-	rav_cell *end = top_sweep(h, first);
+	rav_cell *lo, *end = top_sweep(h, first, &lo);
 	if (!end)
 		return 0;
-	size_t n = top_block_cells(first, end);
+	size_t n = top_block_cells(lo, end);
 	h->gen++;
 	if (end == &h->top_page[h->top - 1]) {
 		h->st.live_cells -= n;
 		h->st.frees += n;
-		rav__truncate_to(h, (rav_top_region){ page_of(first), slot_in_page(first) }, false);
+		rav__truncate_to(h, (rav_top_region){ page_of(lo), slot_in_page(lo) }, false);
 	} else {
-		cascade_top_holes(h, first, end, n);
+		cascade_top_holes(h, lo, end, n);
 	}
 	return n;
 }

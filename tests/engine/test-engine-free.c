@@ -1078,6 +1078,19 @@ static void t_top_sweep(void)
 		CHECK_OK(rav_root_clear(h, late));
 		CHECK_EQ(stats(h).live_cells, base);
 	}
+	/* A child allocated before first, just below it (as a received
+	 * message's top cell moved into the old top page's tail): the block
+	 * grows down to it; a survivor between them stops it. */
+	for (int between = 0; between < 2; between++) {
+		CHECK_OK(rav_new_root(h, T_PAIR, fill, NULL));
+		if (between)
+			CHECK_OK(rav_new_root(h, T_NODE, late, NULL));
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &f));
+		CHECK_OK(rav_move(h, rav_field_slot(f, 1), rav_root_slot(fill)));
+		drop_checked(h, r, 2, (uint64_t)between);
+		CHECK_OK(rav_root_clear(h, late));
+		CHECK_EQ(stats(h).live_cells, base);
+	}
 	/* Over many pages, after cells that survive it. */
 	build_list(h, keep, 200);
 	CHECK_OK(rav_new_root(h, T_PAIR, r, &f));
