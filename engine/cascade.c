@@ -704,8 +704,9 @@ static rav_cell *top_sweep(const rav_heap *h, rav_cell *first, rav_cell **lo_out
 		mask = refmask[t];
 		if (RAV_LIKELY(mask == 3))
 			open += (size_t)(c->w[1] != 0) + (size_t)(c->w[2] != 0) - 1;
-		else /* (a list's cells: no branch on the field either) */
-			open += (size_t)((c->w[1] != 0) & mask) + (size_t)((c->w[2] != 0) & (mask >> 1)) - 1;
+		else /* (branchless here, gcc computed both tests before the
+		      * branch: +1 instruction per cell of a tree, -2 of a list) */
+			open += (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]) - 1;
 	}
 	*lo_out = first;
 	return c;
