@@ -4,7 +4,9 @@
  * makes dying cells dead: in bounded steps for deferred mode
  * (cascade_queue), whole with its stack of pending children
  * (cascade_all_t), and the top cascade, which reads a structure allocated
- * last once and truncates the heap below it (cascade_top).  A structure
+ * last once and truncates the heap below it (top_sweep, in address order,
+ * for a structure allocated parent first; cascade_top, along its links,
+ * for any other).  A structure
  * let go of whole among survivors goes on to bulk-kill.c.
  *
  * Nothing here moves a cell (invariant 4: a dying cell's back-link word is
