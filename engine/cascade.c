@@ -676,16 +676,20 @@ static rav_cell *top_sweep(const rav_heap *h, rav_cell *first, rav_cell **lo_out
 			if (c >= limit)
 				return NULL;
 		}
-		/* (not a reference raviolo, whose word 3 is a back-link too;
-		 * a dead cell's word 3 is a run tag, below any cell address) */
+		/* c must be a normal raviolo (not a reference raviolo, whose
+		 * word 3 is a back-link too; not a dead cell, whose word 3 is a
+		 * run tag): tested where the type's mask is not 3, or the
+		 * back-link is not on c's page, since no built-in type up to
+		 * RAV_TYPE_DEAD has two reference fields (types.c) */
 		t = c->w[0] & RAV_TYPE_MASK;
-		if (RAV_UNLIKELY(t <= RAV_TYPE_DEAD))
-			return NULL;
+		rav_assert(refmask[t] != 3 || t > RAV_TYPE_DEAD);
 		uintptr_t back = c->w[RAV_W_BACK];
 		if (RAV_UNLIKELY(back - lo >= rel)) {
 			/* From an earlier page of the block: first's page (at or
 			 * after first), or one whose list leads to c's page without
 			 * passing first's. */
+			if (t <= RAV_TYPE_DEAD)
+				return NULL;
 			rav_cell *bp = page_of((const void *)back);
 			if (page == first_page || bp == page)
 				return NULL; /* (not before c on its page, or before first) */
@@ -706,6 +710,8 @@ static rav_cell *top_sweep(const rav_heap *h, rav_cell *first, rav_cell **lo_out
 		mask = refmask[t];
 		if (RAV_LIKELY(mask == 3))
 			open += (size_t)(c->w[1] != 0) + (size_t)(c->w[2] != 0) - 1;
+		else if (t <= RAV_TYPE_DEAD)
+			return NULL;
 		else /* (branchless here, gcc computed both tests before the
 		      * branch: +1 instruction per cell of a tree, -2 of a list) */
 			open += (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]) - 1;
