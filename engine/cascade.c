@@ -4,7 +4,9 @@
  * makes dying cells dead: in bounded steps for deferred mode
  * (cascade_queue), whole with its stack of pending children
  * (cascade_all_t), and the top cascade, which reads a structure allocated
- * last once and truncates the heap below it (cascade_top).  A structure
+ * last once and truncates the heap below it (top_sweep, in address order,
+ * for a structure allocated parent first; cascade_top, along its links,
+ * for any other).  A structure
  * let go of whole among survivors goes on to bulk-kill.c.
  *
  * Nothing here moves a cell (invariant 4: a dying cell's back-link word is
@@ -618,6 +620,168 @@ static void cascade_top_holes(rav_heap *h, rav_cell *lo, rav_cell *hi, size_t n)
 	h->st.dead_cells += n;
 }
 
+/* The top sweep: whether the structure at `first` (a cell that lost its
+ * last referrer, not queued) is exactly the cells [first, hi] in heap order
+ * (a page's last cell followed by the next page's first) for some hi:
+ * returns hi, or NULL (the top cascade then does its walk).  A structure
+ * allocated parent first (depth first with either field first, or a list
+ * appended at its tail) is one; the sweep reads its cells once in address
+ * order, with neither a stack nor a branch on the shape, and writes
+ * nothing.
+ *
+ * Why the block is the structure: each cell c after first is the child of
+ * a cell before it in the block (its back-link, the slot that refers to
+ * it, lies in a cell of the block before c), and no cell has two
+ * referrers, so the block's cells after first are distinct children of
+ * the block's cells.  `open` counts the children seen less the cells swept
+ * after first; when it reaches 0, those children are exactly the cells
+ * swept: the structure is closed and lies in the block.  A reference
+ * raviolo, a dead cell, a back-link from elsewhere (the structure is not
+ * contiguous, or not parent first: a list pushed at its head, a tree built
+ * bottom-up), or the heap's top reached with children still to come: NULL.
+ * The sweep then read at most the structure's cells once (twice in all
+ * with the walk) and the page headers below (the budget). */
+static rav_cell *top_sweep(const rav_heap *h, rav_cell *first, rav_cell **lo_out)
+{
+	const uint8_t *refmask = rav__refmask;
+	rav_cell *const first_page = page_of(first);
+	rav_cell *page = first_page, *c = first;
+	/* a back-link b on c's page is in the block before c when
+	 * b - lo < rel: lo is first, or the page (its header holds no slot) */
+	uintptr_t lo = (uintptr_t)first, rel = 0;
+	/* one past the last cell to read on this page */
+	rav_cell *limit = page == h->top_page ? &page[h->top] : page + CELLS;
+	/* page headers the check of a back-link from an earlier page may read
+	 * (64, and 16 per page swept; a depth-first tree of 1M cells needs
+	 * ~7 per page): a shape that needs more goes to the walk */
+	size_t budget = 64;
+	uintptr_t t = c->w[0] & RAV_TYPE_MASK;
+	unsigned mask = refmask[t];
+	size_t open = (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]);
+	if (t <= RAV_TYPE_DEAD)
+		return NULL;
+	while (open) {
+		rel += RAV_CELL_SIZE;
+		if (RAV_UNLIKELY(++c == limit)) {
+			/* the next page (never past the top page: cells above its
+			 * top are not the heap's) */
+			if (page == h->top_page)
+				goto down;
+			budget += 16;
+			page = (rav_cell *)page->w[PH_NEXT];
+			c = page + 1;
+			lo = (uintptr_t)page;
+			rel = RAV_CELL_SIZE;
+			limit = page == h->top_page ? &page[h->top] : page + CELLS;
+			if (c >= limit)
+				return NULL;
+		}
+		/* c must be a normal raviolo (not a reference raviolo, whose
+		 * word 3 is a back-link too; not a dead cell, whose word 3 is a
+		 * run tag): tested where the type's mask is not 3, or the
+		 * back-link is not on c's page, since no built-in type up to
+		 * RAV_TYPE_DEAD has two reference fields (types.c) */
+		t = c->w[0] & RAV_TYPE_MASK;
+		rav_assert(refmask[t] != 3 || t > RAV_TYPE_DEAD);
+		uintptr_t back = c->w[RAV_W_BACK];
+		if (RAV_UNLIKELY(back - lo >= rel)) {
+			/* From an earlier page of the block: first's page (at or
+			 * after first), or one whose list leads to c's page without
+			 * passing first's. */
+			if (t <= RAV_TYPE_DEAD)
+				return NULL;
+			rav_cell *bp = page_of((const void *)back);
+			if (page == first_page || bp == page)
+				return NULL; /* (not before c on its page, or before first) */
+			if (bp == first_page) {
+				if (back < (uintptr_t)first)
+					return NULL;
+			} else {
+				rav_cell *q = bp;
+				do {
+					if (--budget == 0)
+						return NULL;
+					q = (rav_cell *)q->w[PH_NEXT];
+				} while (q && q != page && q != first_page);
+				if (q != page)
+					return NULL;
+			}
+		}
+		mask = refmask[t];
+		if (RAV_LIKELY(mask == 3))
+			open += (size_t)(c->w[1] != 0) + (size_t)(c->w[2] != 0) - 1;
+		else if (t <= RAV_TYPE_DEAD)
+			return NULL;
+		else /* (branchless here, gcc computed both tests before the
+		      * branch: +1 instruction per cell of a tree, -2 of a list) */
+			open += (size_t)((mask & 1) && c->w[1]) + (size_t)((mask & 2) && c->w[2]) - 1;
+	}
+	*lo_out = first;
+	return c;
+down:
+	/* Every cell from first to the heap's top is the structure's, and
+	 * `open` of its children are still to come: they may lie just below
+	 * first (a received message's top cells, moved into the tail of the
+	 * heap's old top page by the arrival).  The block grows down from
+	 * first, each cell's back-link in a cell above it (on its page, or
+	 * on a page its list leads to: the block is everything up to the
+	 * top). */
+	c = first;
+	page = first_page;
+	while (open) {
+		if (c == page + 1) {
+			page = (rav_cell *)page->w[PH_PREV];
+			if (!page)
+				return NULL;
+			budget += 16;
+			c = page + CELLS; /* (a page below the top page is full) */
+		}
+		c--;
+		t = c->w[0] & RAV_TYPE_MASK;
+		if (t <= RAV_TYPE_DEAD)
+			return NULL;
+		uintptr_t back = c->w[RAV_W_BACK];
+		rav_cell *bp = page_of((const void *)back);
+		if (bp == page) {
+			if (back < (uintptr_t)(c + 1))
+				return NULL;
+		} else {
+			rav_cell *q = page;
+			do {
+				if (--budget == 0)
+					return NULL;
+				q = (rav_cell *)q->w[PH_NEXT];
+			} while (q && q != bp);
+			if (!q)
+				return NULL;
+		}
+		mask = refmask[t];
+		open += (size_t)((c->w[1] != 0) & mask) + (size_t)((c->w[2] != 0) & (mask >> 1)) - 1;
+	}
+	*lo_out = c;
+	return &h->top_page[h->top - 1];
+}
+
+/* The structure at `first` freed by the top sweep, truncated or made
+ * holes in one block as the top cascade would; 0 if the sweep gave up
+ * (nothing done). */
+static __attribute__((noinline)) size_t top_sweep_free(rav_heap *h, rav_cell *first)
+{
+	rav_cell *lo, *end = top_sweep(h, first, &lo);
+	if (!end)
+		return 0;
+	size_t n = top_block_cells(lo, end);
+	h->gen++;
+	if (end == &h->top_page[h->top - 1]) {
+		h->st.live_cells -= n;
+		h->st.frees += n;
+		rav__truncate_to(h, (rav_top_region){ page_of(lo), slot_in_page(lo) }, false);
+	} else {
+		cascade_top_holes(h, lo, end, n);
+	}
+	return n;
+}
+
 /* The top cascade from `first` (a cell that lost its last referrer, not
  * queued; NULL: the dying queue's cells).  Returns the cells it killed;
  * *finished false: it handed over to the ordinary cascade, which must go
@@ -756,6 +920,8 @@ static size_t cascade_whole(rav_heap *h, rav_cell *first, bool top, bool fill)
 	if (top && !rav__tracing && h->kind == RAV_HEAP_THREAD && !h->tearing_down && !h->cascading &&
 	    rav__pending_room(h, 0)) {
 		bool finished;
+		if (first && !h->dying && (done = top_sweep_free(h, first)) != 0)
+			return fill && h->dead ? done + rav__kill_whole(h, 0, NULL, true) : done;
 		done = cascade_top(h, first, &sp, &nx, &finished);
 		if (fill && h->dead)
 			return done + rav__kill_whole(h, sp, finished ? NULL : nx, finished);

@@ -1042,6 +1042,70 @@ static void t_top_cascade(void)
 }
 
 
+/* The top sweep (cascade.c, top_sweep): a structure allocated parent
+ * first is read once in address order, each cell's back-link required in
+ * a cell of the block before it.  A cell allocated in the middle of the
+ * structure whose referrer lies outside it, below first (on an earlier
+ * page, or on first's page) or above it, makes the block end there while
+ * the children counted still close: the sweep must give up, and the drop
+ * free the structure alone, moving that survivor into the structure's
+ * hole.  A structure over many pages, whose right subtrees refer across
+ * pages, is still freed by the sweep with no move. */
+static void t_top_sweep(void)
+{
+	rav_heap *h = rav_heap_self();
+	uint64_t base = stats(h).live_cells;
+	rav_root keep = rav_root_new(h), fill = rav_root_new(h), r = rav_root_new(h), late = rav_root_new(h);
+	rav_ref f, o, pad;
+	for (int where = 0; where < 3; where++) {
+		/* o: the survivor's referrer, a page or more below first, just
+		 * below first, or a root */
+		CHECK_OK(rav_new_root(h, T_NODE, keep, &o));
+		if (where == 0) {
+			CHECK_OK(rav_new_root(h, T_NODE, fill, &pad));
+			for (int i = 0; i < 300; i++)
+				CHECK_OK(rav_new_field(h, T_NODE, pad, 1, &pad));
+		}
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &f));
+		if (where < 2)
+			CHECK_OK(rav_new_field(h, T_NODE, rav_root_get(h, keep), 1, NULL));
+		else
+			CHECK_OK(rav_new_root(h, T_NODE, late, NULL));
+		CHECK_OK(rav_new_field(h, T_PAIR, rav_root_get(h, r), 0, NULL));
+		drop_checked(h, r, 2, 1);
+		CHECK_OK(rav_root_clear(h, keep));
+		CHECK_OK(rav_root_clear(h, fill));
+		CHECK_OK(rav_root_clear(h, late));
+		CHECK_EQ(stats(h).live_cells, base);
+	}
+	/* A child allocated before first, just below it (as a received
+	 * message's top cell moved into the old top page's tail): the block
+	 * grows down to it; a survivor between them stops it. */
+	for (int between = 0; between < 2; between++) {
+		CHECK_OK(rav_new_root(h, T_PAIR, fill, NULL));
+		if (between)
+			CHECK_OK(rav_new_root(h, T_NODE, late, NULL));
+		CHECK_OK(rav_new_root(h, T_PAIR, r, &f));
+		CHECK_OK(rav_move(h, rav_field_slot(f, 1), rav_root_slot(fill)));
+		drop_checked(h, r, 2, (uint64_t)between);
+		CHECK_OK(rav_root_clear(h, late));
+		CHECK_EQ(stats(h).live_cells, base);
+	}
+	/* Over many pages, after cells that survive it. */
+	build_list(h, keep, 200);
+	CHECK_OK(rav_new_root(h, T_PAIR, r, &f));
+	build_tree(h, f, 12);
+	uint64_t pages = stats(h).pages;
+	CHECK(drop_checked(h, r, 8191, 0) >= pages - stats(h).pages);
+	check_list(h, keep, 200);
+	rav_root_free(h, late);
+	rav_root_free(h, r);
+	rav_root_free(h, fill);
+	rav_root_free(h, keep);
+	CHECK_EQ(stats(h).live_cells, base);
+	CHECK_HEAP(h);
+}
+
 /* A tree of `levels` levels under root r, built level by level (breadth
  * first): the cascade meets its cells out of address order.  After each
  * node, one cell is pushed onto `among` if it is not NULL (the two then
@@ -1575,6 +1639,7 @@ static const rav_test_case cases[] = {
 	{ "adopt-top", t_adopt_top },
 	{ "drop-top", t_drop_top },
 	{ "top-cascade", t_top_cascade },
+	{ "top-sweep", t_top_sweep },
 	{ "top-any-order", t_top_any_order },
 	{ "bulk-strides", t_bulk_strides },
 	{ "bulk-arrived", t_bulk_arrived },
