@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "replay-model.h"
 
@@ -143,6 +144,26 @@ static bool filler_on;   /* the filler thread runs (started once) */
 static bool fill_start;  /* a slab was mapped in line: start the filler (once the lock is let go) */
 static bool fill_failed; /* the filler could not map: the arena maps in line again */
 
+/* Whether slabs are advised to be huge pages.  A huge page is worth its
+ * TLB reach where it costs about what its 512 small pages cost to get,
+ * but on some VMs it costs several times more (the host backs a guest's
+ * memory on first touch, and a huge page comes from guest memory never
+ * touched): on the VMs this runs on, a slab faulted in as a huge page
+ * took 4.8 ms of thread CPU and one of small pages 0.74 ms (a loop of
+ * mmap, madvise and a write per 4 KB page, best of 3x20), so the filler's
+ * zeroing was most of the process's CPU after the apply thread's in a
+ * heap churned uniformly (perf: a quarter of the samples in
+ * clear_page_erms under slab_map), and the apply thread's own when the
+ * filler fell behind.  So the filler times the first slab it writes
+ * (advised) and the next (not), and from then on advises only if the
+ * huge page cost at most HUGE_MAX_RATIO times as much.  (Slabs mapped in
+ * line before that are advised; the choice changes no result, only
+ * where the memory comes from.) */
+enum { HUGE_TRY_BIG, HUGE_TRY_SMALL, HUGE_ON, HUGE_OFF };
+static int huge_mode = HUGE_TRY_BIG; /* (__atomic: read by any thread that maps) */
+static double huge_cost;             /* the filler's: CPU of its advised slab */
+#define HUGE_MAX_RATIO 2.0
+
 static slab *slab_map(void)
 {
 	/* twice the size, then the unaligned ends trimmed: the slab of a block
@@ -157,7 +178,9 @@ static slab *slab_map(void)
 	if (s + SLAB_BYTES < raw + 2 * SLAB_BYTES)
 		munmap(s + SLAB_BYTES, (size_t)(raw + 2 * SLAB_BYTES - (s + SLAB_BYTES)));
 #ifdef MADV_HUGEPAGE
-	(void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* advice: refused is fine */
+	int mode = __atomic_load_n(&huge_mode, __ATOMIC_RELAXED);
+	if (mode == HUGE_TRY_BIG || mode == HUGE_ON)
+		(void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* advice: refused is fine */
 #endif
 	slab *sl = (slab *)s;
 	sl->next = sl->prev = NULL;
@@ -173,13 +196,32 @@ static slab *slab_map(void)
 /* A slab mapped and written ahead, so that its faults are taken here
  * (NULL when the kernel says no).  Each 4 KB page is written once: a huge
  * page takes one fault at the first write, ordinary pages one each. */
+static double thread_cpu(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+		return 0;
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static slab *slab_map_written(void)
 {
+	int mode = __atomic_load_n(&huge_mode, __ATOMIC_RELAXED);
+	double t0 = mode == HUGE_TRY_BIG || mode == HUGE_TRY_SMALL ? thread_cpu() : 0;
 	slab *s = slab_map();
 	if (!s)
 		return NULL;
 	for (size_t off = 4096; off < SLAB_BYTES; off += 4096)
 		((volatile char *)s)[off] = 0;
+	/* (only the filler writes slabs ahead, so only it moves huge_mode on) */
+	if (mode == HUGE_TRY_BIG) {
+		huge_cost = thread_cpu() - t0;
+		__atomic_store_n(&huge_mode, HUGE_TRY_SMALL, __ATOMIC_RELAXED);
+	} else if (mode == HUGE_TRY_SMALL) {
+		double small = thread_cpu() - t0;
+		__atomic_store_n(&huge_mode, huge_cost <= HUGE_MAX_RATIO * small ? HUGE_ON : HUGE_OFF,
+		                 __ATOMIC_RELAXED);
+	}
 	return s;
 }
 
