@@ -146,25 +146,28 @@ static bool fill_failed; /* the filler could not map: the arena maps in line aga
 
 /* Whether slabs are advised to be huge pages.  A huge page is worth its
  * TLB reach where it costs about what its 512 small pages cost to get,
- * but on some VMs it costs several times more (the host backs a guest's
- * memory on first touch, and a huge page comes from guest memory never
- * touched): on the VMs this runs on, a slab faulted in as a huge page
- * took 4.8 ms of thread CPU and one of small pages 0.74 ms (a loop of
- * mmap, madvise and a write per 4 KB page, best of 3x20), so the filler's
+ * but on some VMs it costs several times more: on the VMs this runs on, a
+ * slab faulted in as a huge page of memory the process never had took 4.8
+ * ms of thread CPU and one of small pages 0.74 ms (a loop of mmap,
+ * madvise and a write per 4 KB page, best of 3x20), so the filler's
  * zeroing was most of the process's CPU after the apply thread's in a
  * heap churned uniformly (perf: a quarter of the samples in
  * clear_page_erms under slab_map), and the apply thread's own when the
- * filler fell behind.  So the filler times the first slab it writes
- * (advised) and the next (not), and from then on advises only if the
- * huge page cost at most HUGE_MAX_RATIO times as much.  (Slabs mapped in
- * line before that are advised; the choice changes no result, only
- * where the memory comes from.) */
-enum { HUGE_TRY_BIG, HUGE_TRY_SMALL, HUGE_ON, HUGE_OFF };
-static int huge_mode = HUGE_TRY_BIG; /* (__atomic: read by any thread that maps) */
-static double huge_cost;             /* the filler's: CPU of its advised slab */
+ * filler fell behind.  Huge pages a process just gave back cost little,
+ * so one timing does not decide: the filler times every slab it writes
+ * (two clock readings per 2 MB) and keeps a running mean per kind, writes
+ * the kind that costs less (huge pages while they cost at most
+ * HUGE_MAX_RATIO times as much), and one slab in HUGE_PROBE of the other
+ * kind to follow a change.  Slabs mapped in line follow the filler's
+ * choice (advised until it has one).  The choice changes no result, only
+ * where the memory comes from. */
+static bool huge_off;                  /* (__atomic: read by any thread that maps) */
+static double huge_mean, small_mean;   /* the filler's: CPU per slab of each kind (0: none yet) */
+static unsigned filler_slabs;          /* the filler's: slabs it wrote */
 #define HUGE_MAX_RATIO 2.0
+#define HUGE_PROBE 8u
 
-static slab *slab_map(void)
+static slab *slab_map(bool huge)
 {
 	/* twice the size, then the unaligned ends trimmed: the slab of a block
 	 * is found by masking its address */
@@ -178,9 +181,10 @@ static slab *slab_map(void)
 	if (s + SLAB_BYTES < raw + 2 * SLAB_BYTES)
 		munmap(s + SLAB_BYTES, (size_t)(raw + 2 * SLAB_BYTES - (s + SLAB_BYTES)));
 #ifdef MADV_HUGEPAGE
-	int mode = __atomic_load_n(&huge_mode, __ATOMIC_RELAXED);
-	if (mode == HUGE_TRY_BIG || mode == HUGE_ON)
+	if (huge)
 		(void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* advice: refused is fine */
+#else
+	(void)huge;
 #endif
 	slab *sl = (slab *)s;
 	sl->next = sl->prev = NULL;
@@ -206,22 +210,22 @@ static double thread_cpu(void)
 
 static slab *slab_map_written(void)
 {
-	int mode = __atomic_load_n(&huge_mode, __ATOMIC_RELAXED);
-	double t0 = mode == HUGE_TRY_BIG || mode == HUGE_TRY_SMALL ? thread_cpu() : 0;
-	slab *s = slab_map();
+	/* the kind with no timing yet (huge first), else one slab in
+	 * HUGE_PROBE of the kind not chosen, else the chosen one */
+	bool best = !(huge_mean > HUGE_MAX_RATIO * small_mean && small_mean > 0);
+	bool huge = huge_mean == 0 ? true : small_mean == 0 ? false : ++filler_slabs % HUGE_PROBE == 0 ? !best : best;
+	double t0 = thread_cpu();
+	slab *s = slab_map(huge);
 	if (!s)
 		return NULL;
 	for (size_t off = 4096; off < SLAB_BYTES; off += 4096)
 		((volatile char *)s)[off] = 0;
-	/* (only the filler writes slabs ahead, so only it moves huge_mode on) */
-	if (mode == HUGE_TRY_BIG) {
-		huge_cost = thread_cpu() - t0;
-		__atomic_store_n(&huge_mode, HUGE_TRY_SMALL, __ATOMIC_RELAXED);
-	} else if (mode == HUGE_TRY_SMALL) {
-		double small = thread_cpu() - t0;
-		__atomic_store_n(&huge_mode, huge_cost <= HUGE_MAX_RATIO * small ? HUGE_ON : HUGE_OFF,
-		                 __ATOMIC_RELAXED);
-	}
+	double t = thread_cpu() - t0, *mean = huge ? &huge_mean : &small_mean;
+	if (t <= 0)
+		t = 1e-9; /* (no thread clock: equal means, huge pages stay) */
+	*mean = *mean == 0 ? t : (3 * *mean + t) / 4;
+	if (huge_mean > 0 && small_mean > 0)
+		__atomic_store_n(&huge_off, huge_mean > HUGE_MAX_RATIO * small_mean, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -315,7 +319,7 @@ static void *take_locked(void)
 		} else {
 			if (filler_on)
 				pthread_cond_signal(&fill_cv); /* (it is behind) */
-			s = slab_map();
+			s = slab_map(!__atomic_load_n(&huge_off, __ATOMIC_RELAXED));
 			if (s && !filler_on && !fill_failed && ++mapped_inline >= FILL_AFTER)
 				__atomic_store_n(&fill_start, true, __ATOMIC_RELAXED);
 		}
