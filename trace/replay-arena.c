@@ -161,9 +161,9 @@ static bool fill_failed; /* the filler could not map: the arena maps in line aga
  * kind to follow a change.  Slabs mapped in line follow the filler's
  * choice (advised until it has one).  The choice changes no result, only
  * where the memory comes from. */
-static bool huge_off;                  /* (__atomic: read by any thread that maps) */
-static double huge_mean, small_mean;   /* the filler's: CPU per slab of each kind (0: none yet) */
-static unsigned filler_slabs;          /* the filler's: slabs it wrote */
+static bool huge_off;                /* (__atomic: read by any thread that maps) */
+static double huge_mean, small_mean; /* the filler's: CPU per slab of each kind (0: none yet) */
+static unsigned filler_slabs;        /* the filler's: slabs it wrote */
 #define HUGE_MAX_RATIO 2.0
 #define HUGE_PROBE 8u
 
@@ -213,7 +213,11 @@ static slab *slab_map_written(void)
 	/* the kind with no timing yet (huge first), else one slab in
 	 * HUGE_PROBE of the kind not chosen, else the chosen one */
 	bool best = !(huge_mean > HUGE_MAX_RATIO * small_mean && small_mean > 0);
-	bool huge = huge_mean == 0 ? true : small_mean == 0 ? false : ++filler_slabs % HUGE_PROBE == 0 ? !best : best;
+	bool huge;
+	if (huge_mean == 0 || small_mean == 0)
+		huge = huge_mean == 0;
+	else
+		huge = ++filler_slabs % HUGE_PROBE == 0 ? !best : best;
 	double t0 = thread_cpu();
 	slab *s = slab_map(huge);
 	if (!s)
