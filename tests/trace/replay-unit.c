@@ -662,8 +662,8 @@ static void test_arena_churn(void)
 }
 
 /* More slabs than are mapped in line before the arena's filler starts
- * (replay-arena.c): the filler writes slabs ahead, the first two timed
- * (one advised to be a huge page, one not) to choose for the rest, and
+ * (replay-arena.c): the filler writes slabs ahead, timing each to choose
+ * between huge pages and small ones (its first two are one of each), and
  * blocks from slabs of every kind hold what is written into them, also
  * after a round of releases hands the same slabs out again. */
 static void test_arena_filler(void)
