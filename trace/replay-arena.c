@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "replay-model.h"
 
@@ -143,7 +144,30 @@ static bool filler_on;   /* the filler thread runs (started once) */
 static bool fill_start;  /* a slab was mapped in line: start the filler (once the lock is let go) */
 static bool fill_failed; /* the filler could not map: the arena maps in line again */
 
-static slab *slab_map(void)
+/* Whether slabs are advised to be huge pages.  A huge page is worth its
+ * TLB reach where it costs about what its 512 small pages cost to get,
+ * but on some VMs it costs several times more: on the VMs this runs on, a
+ * slab faulted in as a huge page of memory the process never had took 4.8
+ * ms of thread CPU and one of small pages 0.74 ms (a loop of mmap,
+ * madvise and a write per 4 KB page, best of 3x20), so the filler's
+ * zeroing was most of the process's CPU after the apply thread's in a
+ * heap churned uniformly (perf: a quarter of the samples in
+ * clear_page_erms under slab_map), and the apply thread's own when the
+ * filler fell behind.  Huge pages a process just gave back cost little,
+ * so one timing does not decide: the filler times every slab it writes
+ * (two clock readings per 2 MB) and keeps a running mean per kind, writes
+ * the kind that costs less (huge pages while they cost at most
+ * HUGE_MAX_RATIO times as much), and one slab in HUGE_PROBE of the other
+ * kind to follow a change.  Slabs mapped in line follow the filler's
+ * choice (advised until it has one).  The choice changes no result, only
+ * where the memory comes from. */
+static bool huge_off;                /* (__atomic: read by any thread that maps) */
+static double huge_mean, small_mean; /* the filler's: CPU per slab of each kind (0: none yet) */
+static unsigned filler_slabs;        /* the filler's: slabs it wrote */
+#define HUGE_MAX_RATIO 2.0
+#define HUGE_PROBE 8u
+
+static slab *slab_map(bool huge)
 {
 	/* twice the size, then the unaligned ends trimmed: the slab of a block
 	 * is found by masking its address */
@@ -157,7 +181,10 @@ static slab *slab_map(void)
 	if (s + SLAB_BYTES < raw + 2 * SLAB_BYTES)
 		munmap(s + SLAB_BYTES, (size_t)(raw + 2 * SLAB_BYTES - (s + SLAB_BYTES)));
 #ifdef MADV_HUGEPAGE
-	(void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* advice: refused is fine */
+	if (huge)
+		(void)madvise(s, SLAB_BYTES, MADV_HUGEPAGE); /* advice: refused is fine */
+#else
+	(void)huge;
 #endif
 	slab *sl = (slab *)s;
 	sl->next = sl->prev = NULL;
@@ -173,13 +200,36 @@ static slab *slab_map(void)
 /* A slab mapped and written ahead, so that its faults are taken here
  * (NULL when the kernel says no).  Each 4 KB page is written once: a huge
  * page takes one fault at the first write, ordinary pages one each. */
+static double thread_cpu(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+		return 0;
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static slab *slab_map_written(void)
 {
-	slab *s = slab_map();
+	/* the kind with no timing yet (huge first), else one slab in
+	 * HUGE_PROBE of the kind not chosen, else the chosen one */
+	bool best = !(huge_mean > HUGE_MAX_RATIO * small_mean && small_mean > 0);
+	bool huge;
+	if (huge_mean == 0 || small_mean == 0)
+		huge = huge_mean == 0;
+	else
+		huge = ++filler_slabs % HUGE_PROBE == 0 ? !best : best;
+	double t0 = thread_cpu();
+	slab *s = slab_map(huge);
 	if (!s)
 		return NULL;
 	for (size_t off = 4096; off < SLAB_BYTES; off += 4096)
 		((volatile char *)s)[off] = 0;
+	double t = thread_cpu() - t0, *mean = huge ? &huge_mean : &small_mean;
+	if (t <= 0)
+		t = 1e-9; /* (no thread clock: equal means, huge pages stay) */
+	*mean = *mean == 0 ? t : (3 * *mean + t) / 4;
+	if (huge_mean > 0 && small_mean > 0)
+		__atomic_store_n(&huge_off, huge_mean > HUGE_MAX_RATIO * small_mean, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -273,7 +323,7 @@ static void *take_locked(void)
 		} else {
 			if (filler_on)
 				pthread_cond_signal(&fill_cv); /* (it is behind) */
-			s = slab_map();
+			s = slab_map(!__atomic_load_n(&huge_off, __ATOMIC_RELAXED));
 			if (s && !filler_on && !fill_failed && ++mapped_inline >= FILL_AFTER)
 				__atomic_store_n(&fill_start, true, __ATOMIC_RELAXED);
 		}

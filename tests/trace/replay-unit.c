@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rav-record.h"
 #include "ravtrace.h"
@@ -660,9 +661,38 @@ static void test_arena_churn(void)
 	free(batch);
 }
 
+/* More slabs than are mapped in line before the arena's filler starts
+ * (replay-arena.c): the filler writes slabs ahead, timing each to choose
+ * between huge pages and small ones (its first two are one of each), and
+ * blocks from slabs of every kind hold what is written into them, also
+ * after a round of releases hands the same slabs out again. */
+static void test_arena_filler(void)
+{
+	enum { N = 8 * 3640, ROUNDS = 2 }; /* ~8 slabs of 2 MB */
+	ravt_cellblock **b = calloc(N, sizeof *b);
+	REQUIRE(b);
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		for (unsigned i = 0; i < N; i++) {
+			REQUIRE((b[i] = ravt_arena_alloc()));
+			CHECK((uintptr_t)b[i] % 64 == 0);
+			fill_block(b[i], (uint64_t)r * N + i);
+			if (i == N / 2 && r == 0) {
+				/* (the filler's timed slabs, written meanwhile) */
+				struct timespec ts = {0, 100 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+			}
+		}
+		for (unsigned i = 0; i < N; i++)
+			CHECK(block_holds(b[i], (uint64_t)r * N + i));
+		ravt_arena_free_batch((void *const *)b, N);
+	}
+	free(b);
+}
+
 int main(void)
 {
 	test_arena_churn();
+	test_arena_filler();
 	test_alloc_store();
 	test_free_move_fixup();
 	test_reference_ravioli();
