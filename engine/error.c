@@ -15,6 +15,22 @@ static _Thread_local char last_error[512];
 static _Thread_local rav_status last_misuse;
 static rav_error_handler handler;
 static void *handler_user;
+static void (*abort_hook)(void);
+
+void rav_record_set_abort_hook(void (*fn)(void))
+{
+	__atomic_store_n(&abort_hook, fn, __ATOMIC_RELEASE);
+}
+
+/* Let the recorder write out what it has, once (a failure inside the hook
+ * aborts without it), then abort. */
+static _Noreturn void die(void)
+{
+	void (*fn)(void) = __atomic_exchange_n(&abort_hook, NULL, __ATOMIC_ACQ_REL);
+	if (fn)
+		fn();
+	abort();
+}
 
 const char *rav_status_name(rav_status s)
 {
@@ -76,12 +92,12 @@ void rav__misuse(rav_status s, const char *fmt, ...)
 	}
 	fprintf(stderr, "ravioli: %s\n", last_error);
 	fflush(stderr);
-	abort();
+	die();
 }
 
 void rav__assert_fail(const char *cond, const char *file, int line, const char *func)
 {
 	fprintf(stderr, "ravioli: internal invariant broken: %s (%s:%d, in %s)\n", cond, file, line, func);
 	fflush(stderr);
-	abort();
+	die();
 }

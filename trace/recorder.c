@@ -681,6 +681,9 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	if (!hooks) {
 		hooks = true;
 		atexit(rav_trace_stop);
+		/* misuse under the default handler aborts: the trace keeps
+		 * the buffered events and the error */
+		rav_record_set_abort_hook(rav_trace_stop);
 		pthread_atfork(NULL, NULL, atfork_child);
 	}
 	return 0;

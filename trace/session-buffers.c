@@ -235,6 +235,16 @@ static uint32_t text_records(const rav_raw_event *e)
 	return (uint32_t)((len + sizeof(rav_raw_event) - 1) / sizeof(rav_raw_event));
 }
 
+/* One event for the statistics: a FREE with aux 0 is no free (an empty
+ * cell of an arrived page made a hole, rav-record.h), as replay and
+ * `ravtrace stats` count frees. */
+static inline void count_kind(const rav_raw_event *e)
+{
+	unsigned k = RAV_EV_KIND(e);
+	if (k < RAV_EV_KIND_COUNT && !(k == RAV_EV_FREE && RAV_EV_AUX(e) == 0))
+		S.kinds[k]++;
+}
+
 /* Events in records [from, to), counted by kind when statistics are wanted. */
 static uint64_t count_events(const rav_raw_event *ev, uint32_t from, uint32_t to, bool by_kind)
 {
@@ -248,14 +258,14 @@ static uint64_t count_events(const rav_raw_event *ev, uint32_t from, uint32_t to
 				rav_raw_event x[RAV_RAW_EXPAND_MAX];
 				unsigned nx = rav_raw_expand(&ev[i], x);
 				for (unsigned j = 0; by_kind && j < nx; j++)
-					S.kinds[RAV_EV_KIND(&x[j])]++;
+					count_kind(&x[j]);
 				n += nx;
 			}
 			i += text_records(&ev[i]);
 			continue;
 		}
-		if (by_kind && k < RAV_EV_KIND_COUNT)
-			S.kinds[k]++;
+		if (by_kind)
+			count_kind(&ev[i]);
 		n++;
 		i += text_records(&ev[i]);
 	}

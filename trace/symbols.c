@@ -361,7 +361,10 @@ const char *ravt_source_path_fold(const char *dir, const char *file, char *buf, 
 		} else {
 			memmove(out, in, len);
 			out += len;
-			*out++ = '/';
+			/* a separator only where one follows: out may be in,
+			 * and the last part's '/' would overwrite the end */
+			if (slash)
+				*out++ = '/';
 		}
 		in += len;
 		if (*in == '/')

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "trace-private.h"
 #include "trace-test.h"
 
 static char exe[4096];
@@ -378,11 +379,43 @@ static void changed_moved_stripped(void)
 	run(cmd);
 }
 
+/* Source paths folded in place: a clean absolute path (gcc 12's DWARF 5
+ * names the primary file with its full path) must end where it ends, not
+ * run on into whatever the buffer held after it (a '/' written over the
+ * terminator showed sites as "/tmp/x/prog.c/<garbage>:23"). */
+static void folds_paths(void)
+{
+	static const struct {
+		const char *dir, *file, *want;
+	} cases[] = {
+		{"/tmp/red", "/tmp/red/hashtab.c", "/tmp/red/hashtab.c"},
+		{NULL, "/a/b/c.c", "/a/b/c.c"},
+		{"/src/build", "../lib/x.c", "/src/lib/x.c"},
+		{"/src/build", "./y.c", "/src/build/y.c"},
+		{"/src", "a/./b/../c.c", "/src/a/c.c"},
+		{"/", "z.c", "/z.c"},
+		{NULL, "/../../q.c", "/q.c"},
+		{"/d", "e/", "/d/e"},
+		{NULL, "rel.c", "rel.c"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[64];
+		memset(buf, 'X', sizeof buf); /* no stray terminator to stop a walk past the end */
+		buf[sizeof buf - 1] = 0;
+		const char *got = ravt_source_path_fold(cases[i].dir, cases[i].file, buf, sizeof buf);
+		if (!got || strcmp(got, cases[i].want) != 0)
+			fprintf(stderr, "fold(%s, %s) = %s, want %s\n", cases[i].dir ? cases[i].dir : "NULL",
+				cases[i].file, got ? got : "NULL", cases[i].want);
+		CHECK(got && strcmp(got, cases[i].want) == 0);
+	}
+}
+
 int main(void)
 {
 	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	REQUIRE(k > 0);
 	exe[k] = 0;
+	folds_paths();
 	resolves();
 	changed_moved_stripped();
 	if (tt_failures)

@@ -153,6 +153,10 @@ static int run(int argc, char **argv)
 
 	/* One pass over every event. */
 	uint64_t per_kind[RAV_EV_KIND_COUNT + 1] = {0}, total = 0;
+	/* A FREE with aux 0 is no free of the program's: an empty cell of a
+	 * page that arrived in a message made a hole (rav-record.h).  The
+	 * figures per free count the cells freed. */
+	uint64_t holes = 0;
 	size_t npairs = 0, cap_pairs = 8;
 	handoff_pair *pairs = cli_xcalloc(cap_pairs, sizeof *pairs);
 	rav_event_filter all = {.thread = -1};
@@ -162,13 +166,14 @@ static int run(int argc, char **argv)
 	while (rav_event_iter_next(&it, &ev)) {
 		total++;
 		per_kind[ev.kind < RAV_EV_KIND_COUNT ? ev.kind : RAV_EV_KIND_COUNT]++;
+		holes += ev.kind == RAV_EV_FREE && ev.aux == 0;
 		size_t at;
 		long ri = slot_find(&row_of, ev.thread, &at);
 		thread_row *row = ri >= 0 ? &rows[ri] : NULL;
 		if (row) {
 			row->events++;
 			row->allocs += ev.kind == RAV_EV_ALLOC;
-			row->frees += ev.kind == RAV_EV_FREE;
+			row->frees += ev.kind == RAV_EV_FREE && ev.aux != 0;
 			row->moves += ev.kind == RAV_EV_MOVE;
 			row->fixups += ev.kind == RAV_EV_FIXUP;
 		}
@@ -232,7 +237,7 @@ static int run(int argc, char **argv)
 	unsigned nlines = rav_contention_line_count(con);
 	unsigned top = o.top < nlines ? (unsigned)o.top : nlines;
 
-	uint64_t frees = per_kind[RAV_EV_FREE], moves = per_kind[RAV_EV_MOVE],
+	uint64_t frees = per_kind[RAV_EV_FREE] - holes, moves = per_kind[RAV_EV_MOVE],
 	         fixups = per_kind[RAV_EV_FIXUP];
 	double mpf = frees ? (double)moves / (double)frees : 0.0,
 	       fpf = frees ? (double)fixups / (double)frees : 0.0;
@@ -254,8 +259,9 @@ static int run(int argc, char **argv)
 		}
 		fprintf(out, "%s},\n", first ? "" : "\n  ");
 		fprintf(out,
-		        "  \"frees\": %" PRIu64 ",\n  \"moves\": %" PRIu64 ",\n  \"fixups\": %" PRIu64 ",\n",
-		        frees, moves, fixups);
+		        "  \"frees\": %" PRIu64 ",\n  \"arrival_holes\": %" PRIu64 ",\n  \"moves\": %" PRIu64
+		        ",\n  \"fixups\": %" PRIu64 ",\n",
+		        frees, holes, moves, fixups);
 		fprintf(out, "  \"moves_per_free\": ");
 		print_double(out, mpf);
 		fprintf(out, ",\n  \"fixups_per_free\": ");
@@ -327,6 +333,9 @@ static int run(int argc, char **argv)
 				printf("  %-16s %12" PRIu64 "\n",
 				       k < RAV_EV_KIND_COUNT ? cli_kind_name(k) : "unknown", per_kind[k]);
 		printf("\nfrees %" PRIu64 ": %.2f moves and %.2f fix-ups per free\n", frees, mpf, fpf);
+		if (holes)
+			printf("(the %" PRIu64 " other free events made holes of empty cells of arrived pages)\n",
+			       holes);
 		printf("\nthreads\n  %-5s %-16s %10s %10s %10s %10s %10s  %s\n", "heap", "name", "events",
 		       "allocs", "frees", "moves", "fix-ups", "pages over time (max)");
 		for (unsigned r = 0; r < nrows; r++) {

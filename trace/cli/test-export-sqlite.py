@@ -75,7 +75,7 @@ check("program", meta["program"], info["program"])
 # Threads: per-thread counts as stats computes them.
 for t in stats["threads"]:
     row = db.execute(
-        "SELECT th.name, count(e.idx), coalesce(sum(k.name = 'alloc'), 0), coalesce(sum(k.name = 'free'), 0),"
+        "SELECT th.name, count(e.idx), coalesce(sum(k.name = 'alloc'), 0), coalesce(sum(k.name = 'free' AND e.aux != 0), 0),"
         " coalesce(sum(k.name = 'move'), 0), coalesce(sum(k.name = 'fixup'), 0)"
         " FROM threads th LEFT JOIN events e ON e.thread = th.heap LEFT JOIN kinds k ON k.id = e.kind"
         " WHERE th.heap = ?", (t["id"],)).fetchone()

@@ -1,0 +1,89 @@
+/* abort-flush.c - a program that misuses the API under the default error
+ * handler aborts; its recording must keep what it did up to there.
+ *
+ * A child records to a file (rav_trace_start, as RAVIOLI_TRACE does),
+ * allocates, marks, and then passes a null heap, which the default
+ * handler reports and aborts on (in every build).  The events sat in the
+ * thread's buffer: without the engine's abort hook the file held the
+ * header and nothing else.  The parent checks that the child died of
+ * SIGABRT and that the trace has the allocations, the mark and the error
+ * with its message, as its last event of that thread. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ravioli.h"
+#include "trace-test.h"
+
+#define NODES 50
+
+static void child(const char *path)
+{
+	char err[256];
+	if (rav_trace_start(path, false, err, sizeof err) != 0) {
+		fprintf(stderr, "child: %s\n", err);
+		_exit(3);
+	}
+	rav_heap *h = rav_heap_self();
+	rav_type t = rav_type_register("abort-node", RAV_DATA, RAV_REF);
+	rav_root r = rav_root_new(h);
+	for (int i = 0; i < NODES; i++) {
+		rav_ref n;
+		if (rav_new_before(h, t, rav_root_slot(r), 1, &n) != RAV_OK)
+			_exit(4);
+	}
+	rav_mark("before the misuse");
+	rav_collect(NULL); /* misuse: the default handler prints and aborts */
+	_exit(5);
+}
+
+int main(void)
+{
+	char path[] = "/tmp/rav-abort-flush-XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	close(fd);
+	fflush(NULL);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0)
+		child(path);
+	int status = 0;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+
+	rav_trace_error err;
+	memset(&err, 0, sizeof err);
+	rav_trace *t = rav_trace_open(path, &err);
+	if (!t)
+		fprintf(stderr, "open: %s\n", err.message);
+	REQUIRE(t);
+	CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
+	rav_event_filter all = {.thread = -1};
+	rav_event_iter it;
+	rav_event ev;
+	unsigned allocs = 0, marks = 0, errors = 0;
+	int last_kind = -1;
+	rav_event_iter_init(&it, t, &all);
+	while (rav_event_iter_next(&it, &ev)) {
+		allocs += ev.kind == RAV_EV_ALLOC;
+		if (ev.kind == RAV_EV_MARK && ev.text && strcmp(ev.text, "before the misuse") == 0)
+			marks++;
+		if (ev.kind == RAV_EV_ERROR && ev.text && strstr(ev.text, "rav_collect: null heap"))
+			errors++;
+		if (ev.kind != RAV_EV_TIME)
+			last_kind = ev.kind;
+	}
+	CHECK_EQ(allocs, NODES + 1); /* the nodes and the roots cell */
+	CHECK_EQ(marks, 1);
+	CHECK_EQ(errors, 1);
+	CHECK_EQ(last_kind, RAV_EV_ERROR);
+	rav_trace_close(t);
+	unlink(path);
+	if (tt_failures)
+		fprintf(stderr, "%d checks failed\n", tt_failures);
+	return tt_failures ? 1 : 0;
+}
