@@ -233,8 +233,8 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 		sqlite3_bind_null(x->st[ST_CELL], 6);
 	bind_text(x, ST_CELL, 7, how);
 	bind_i64(x, ST_CELL, 8, l->moves);
-	bind_i64(x, ST_CELL, 9, rav_loc_page(l->first));
-	bind_i64(x, ST_CELL, 10, rav_loc_cell(l->first));
+	bind_i64(x, ST_CELL, 9, l->first_page);
+	bind_i64(x, ST_CELL, 10, l->first_cell);
 	bind_i64(x, ST_CELL, 11, rav_loc_page(where));
 	bind_i64(x, ST_CELL, 12, rav_loc_cell(where));
 	bind_site(x, ST_CELL, 13, l->alloc_site);
@@ -345,7 +345,8 @@ static void snapshot_heap(exporter *x, const rav_event *ev)
 			occupy(x, l, at,
 			       (life){.id = x->next_cell_id++,
 			              .alloc_event = ev->index,
-			              .first = at,
+			              .first_page = page,
+			              .first_cell = (uint16_t)c,
 			              .heap = ev->x,
 			              .thread = ev->thread,
 			              .type = cell.type});
@@ -412,7 +413,8 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 		occupy(x, l, ev->a,
 		       (life){.id = x->next_cell_id++,
 		              .alloc_event = ev->index,
-		              .first = ev->a,
+		              .first_page = rav_loc_page(ev->a),
+		              .first_cell = (uint16_t)rav_loc_cell(ev->a),
 		              .heap = page_find(x, rav_loc_page(ev->a))->owner,
 		              .thread = ev->thread,
 		              .alloc_site = ev->site,

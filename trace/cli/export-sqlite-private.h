@@ -47,9 +47,10 @@
 typedef struct life {
 	int64_t id; /* cells.id; 0: no live cell in this slot */
 	uint64_t alloc_event;
-	rav_loc first;
 	uint32_t heap, thread, moves;
 	uint32_t alloc_site;
+	uint32_t first_page; /* where it was allocated (pages below MAX_PAGE_INDEX) */
+	uint16_t first_cell; /* (below 16384: the format's bound) */
 	uint16_t type;
 } life;
 
@@ -63,7 +64,7 @@ typedef struct life_group {
 typedef struct page_entry {
 	uint32_t page;  /* the key */
 	uint32_t owner; /* heap owning the page (0: none) */
-	uint32_t live;  /* lives recorded in the page's groups */
+	uint16_t live;  /* lives recorded in the page's groups (cells_per_page <= 16384) */
 	bool taken;     /* this slot of the table holds a page */
 	bool listed;    /* in exporter.used */
 } page_entry;
