@@ -30,6 +30,7 @@ ap.add_argument('classes', nargs='*')
 ap.add_argument('--ravscope')
 ap.add_argument('--ravtrace', help='this ravtrace instead of BUILD\'s (an A/B: the base build\'s)')
 ap.add_argument('--large', action='store_true')
+ap.add_argument('--commands', help='only these columns (comma-separated: info,sqlite,render...)')
 ap.add_argument('--scale', type=float, default=1.0)
 opt = ap.parse_args()
 build, work, only, ravscope, large, scale = opt.build, opt.work, opt.classes, opt.ravscope, opt.large, opt.scale
@@ -99,6 +100,9 @@ def traces():
 
 
 def main():
+    global COMMANDS
+    if opt.commands:
+        COMMANDS = [c for c in COMMANDS if c[0] in opt.commands.split(',')]
     cols = [k for k, _ in COMMANDS] + (['render'] if ravscope else [])
     print('| trace | file | ' + ' | '.join(cols) + ' |')
     print('|---|---:|' + '---:|' * len(cols))
