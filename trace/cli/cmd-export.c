@@ -255,7 +255,7 @@ static int run(int argc, char **argv)
 			 * the samples that change it are written, so the output
 			 * follows what happened, not threads times --counters
 			 * (100,000 short-lived threads at 100,000 samples each
-			 * wrote gigabytes of zeros). */
+			 * wrote gigabytes of the same samples). */
 			bool first = true;
 			double was_live = 0, was_pages = 0;
 			for (unsigned b = 0; b < bins; b++) {
