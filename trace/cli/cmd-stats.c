@@ -53,11 +53,16 @@ typedef struct handoff_pair {
 	uint64_t pages;
 } handoff_pair;
 
-/* A row's pages over `bins` bins of the trace (zeros if it has no events). */
-static void row_series(rav_trace *t, const thread_row *row, uint64_t total, unsigned bins, double *out)
+/* A row's pages over `bins` bins of the trace (zeros if it has no events),
+ * and their maximum. */
+static void row_series(rav_trace *t, thread_row *row, uint64_t total, unsigned bins, double *out)
 {
 	if (!total || !rav_trace_series(t, RAV_SERIES_PAGES, row->id, 0, 0, bins, out))
 		memset(out, 0, bins * sizeof *out);
+	row->pages_max = 0;
+	for (unsigned b = 0; b < bins; b++)
+		if (out[b] > (double)row->pages_max)
+			row->pages_max = (uint64_t)out[b];
 }
 
 static void print_double(FILE *out, double v)
@@ -218,16 +223,10 @@ static int run(int argc, char **argv)
 		}
 	}
 
-	/* Each row's pages over time, looked up again where it is printed:
-	 * one buffer, not --bins numbers per thread (100,000 threads at 1000
+	/* Each row's pages over time, looked up where it is printed: one
+	 * buffer, not --bins numbers per thread (100,000 threads at 1000
 	 * bins took 800 MB). */
 	double *series = cli_xcalloc(o.bins, sizeof(double));
-	for (unsigned r = 0; r < nrows; r++) {
-		row_series(t, &rows[r], total, (unsigned)o.bins, series);
-		for (unsigned b = 0; b < o.bins; b++)
-			if (series[b] > (double)rows[r].pages_max)
-				rows[r].pages_max = (uint64_t)series[b];
-	}
 
 	rav_contention_config cc = {.line_size = (uint32_t)o.line_size, .windows = 64};
 	rav_trace_error err;
@@ -270,6 +269,7 @@ static int run(int argc, char **argv)
 		print_double(out, fpf);
 		fprintf(out, ",\n  \"threads\": [");
 		for (unsigned r = 0; r < nrows; r++) {
+			row_series(t, &rows[r], total, (unsigned)o.bins, series);
 			fprintf(out, "%s\n    {\"id\": %u, \"name\": ", r ? "," : "", rows[r].id);
 			cli_json_string(out, cli_thread_name(t, rows[r].id, b1, sizeof b1));
 			fprintf(out,
@@ -278,7 +278,6 @@ static int run(int argc, char **argv)
 			        ", \"pages_over_time\": [",
 			        rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups,
 			        rows[r].pages_max);
-			row_series(t, &rows[r], total, (unsigned)o.bins, series);
 			for (unsigned b = 0; b < o.bins; b++)
 				fprintf(out, "%s%.0f", b ? ", " : "", series[b]);
 			fprintf(out, "]}");
