@@ -126,11 +126,36 @@ def fail(msg):
     failures.append(msg)
 
 
+# Runs argv[2:] in a child of its own and writes the child's peak RSS
+# (ru_maxrss, KiB) to the file argv[1]; exits as the child did.  A process
+# forked from this script counts the pages of this script it was forked
+# with in its ru_maxrss, and this script holds the outputs of two classes
+# at a time (hundreds of MB when a chrome export is parsed): the command's
+# own peak is measured from a fresh, small interpreter instead.
+PEAK_RUNNER = r"""
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+for s in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(s, lambda n, f: os.kill(pid, signal.SIGKILL))
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], 'w') as f:
+    f.write(str(usage.ru_maxrss))
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run(argv, env_extra=None, stdin=None, timeout=None, wrap=True):
     """Run a command with the limits; returns (rc, out bytes, err bytes, seconds, max RSS bytes).
-    The peak RSS is the child's ru_maxrss, which also counts this script's
-    pages it was forked with: an upper bound of the command's own peak,
-    which is what the bound checks need."""
+    The peak RSS is the command's own ru_maxrss, read by PEAK_RUNNER
+    (0 under a wrapper: it would be the checker's)."""
     env = dict(os.environ)
     env.pop('RAVTRACE_MEMORY_MB', None)
     env.update(env_extra or {})
@@ -143,6 +168,12 @@ def run(argv, env_extra=None, stdin=None, timeout=None, wrap=True):
     if wrap and BATCH and argv[0] == ravtrace and stdin is None:
         return batch().run(argv[1:], env_extra or {}, timeout or TIME_LIMIT)
     full = (wrapper if wrap else []) + argv
+    peak = None
+    if not (wrap and wrapper):
+        peak = os.path.join(work, f'peak-{threading.get_ident()}')
+        full = [sys.executable, '-c', PEAK_RUNNER, peak] + full
+        if os.path.exists(peak):
+            os.unlink(peak)
     t0 = time.monotonic()
     p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin or subprocess.DEVNULL,
                          env=env, preexec_fn=limits)
@@ -154,7 +185,8 @@ def run(argv, env_extra=None, stdin=None, timeout=None, wrap=True):
     reader = threading.Thread(target=reap)
     reader.start()
     err = b''
-    timer = threading.Timer(timeout or TIME_LIMIT, lambda: p.kill())
+    # (the peak runner passes SIGTERM on to the command as SIGKILL)
+    timer = threading.Timer(timeout or TIME_LIMIT, lambda: p.terminate() if peak else p.kill())
     timer.start()
     err = p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
@@ -162,9 +194,14 @@ def run(argv, env_extra=None, stdin=None, timeout=None, wrap=True):
     reader.join()
     p.returncode = os.waitstatus_to_exitcode(status)
     secs = time.monotonic() - t0
+    rss = 0
+    if peak and os.path.exists(peak):
+        with open(peak) as f:
+            rss = int(f.read() or 0) * 1024
+        os.unlink(peak)
     if secs >= (timeout or TIME_LIMIT):
-        return -999, result['out'], err, secs, usage.ru_maxrss * 1024
-    return p.returncode, result['out'], err, secs, usage.ru_maxrss * 1024
+        return -999, result['out'], err, secs, rss
+    return p.returncode, result['out'], err, secs, rss
 
 
 class Batch:
@@ -278,7 +315,8 @@ COMMANDS = [
     ('stats-json', ['stats', '--json']),
     ('sites', ['sites', '--top=5']),
     ('validate', ['validate']),
-    ('export', ['export', '--format=chrome', '--counters=50', '-o', '@OUT@']),
+    # (as many counter samples as the export allows: its time must not be threads x samples)
+    ('export', ['export', '--format=chrome', '--counters=100000', '-o', '@OUT@']),
 ]
 
 
@@ -383,10 +421,33 @@ def records_sites(path):
     return len(head) == 32 and struct.unpack_from('<I', head, 28)[0] & 2 != 0
 
 
+# What a command may take beyond the open trace (the peak of `validate`,
+# which opens, indexes and replays it, on the same class): its own tables
+# (stats: rows and hand-off pairs; sqlite: a record per live cell, SQLite's
+# 32 MiB page cache).  FORMAT.md section 13 states them.  Generous: the
+# largest over the classes is 20 MiB (stats) and 80 MiB (sqlite, on
+# many-pages, where it was 193 MiB with a page of records per page).
+EXTRA_MIB = {'sqlite': 140}
+EXTRA_MIB_DEFAULT = 64
+
+
+def check_extra(name, peaks):
+    base = peaks.get('validate')
+    if not base:
+        return
+    for key, rss in peaks.items():
+        extra = EXTRA_MIB.get(key, EXTRA_MIB_DEFAULT) * MIB
+        if rss > base + extra:
+            fail(f'{name}: ravtrace {key} took {rss / MIB:.0f} MiB, more than the open trace '
+                 f'(validate: {base / MIB:.0f} MiB) plus the {extra / MIB:.0f} MiB it may add')
+
+
 def run_class(name, expect, limit_mb, path, facts):
     env = {'RAVTRACE_MEMORY_MB': str(limit_mb)} if expect == 'limit' else {}
     results = {}
+    peaks = {}  # command -> peak RSS bytes
     bound = 3 * (limit_mb * MIB if expect == 'limit' else default_limit(path)) + os.path.getsize(path) + 96 * MIB
+    open_bound = bound  # (the viewer's too: FORMAT.md section 13's bound of an open trace)
     # `sites` on a trace that recorded no call sites reads the whole trace
     # to print nothing (13 s of the suite step over the classes that
     # succeed); on the classes that must fail it still runs: its errors
@@ -405,6 +466,8 @@ def run_class(name, expect, limit_mb, path, facts):
         what = f'{name}: ravtrace {" ".join(args)}'.replace('@OUT@', 'OUT')
         # (no peak memory of a command run by ravtrace-batch: it would be the checker's)
         say(f'{what}: exit {rc}, {secs:.2f} s' + (f', {rss / MIB:.0f} MiB' if rss else ''))
+        if rss and not SANITIZED:
+            peaks[key] = rss
         if not check_common(what, rc, out, err, secs):
             continue
         if key == 'sqlite':
@@ -464,8 +527,9 @@ def run_class(name, expect, limit_mb, path, facts):
             bound = 3 * default_limit(path) + os.path.getsize(path) + 96 * MIB
             if not wrapper and AS_LIMIT and rss > bound:
                 fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over the bound {bound / MIB:.0f} MiB')
+    check_extra(name, peaks)
     check_facts(name, results)
-    render(name, expect, path, env)
+    render(name, expect, path, env, open_bound)
 
 
 def info_json(results):
@@ -549,7 +613,7 @@ def check_facts(name, results):
             fail(f'{name}: validate does not name the event: {results["validate"][1][:300]!r}')
 
 
-def render(name, expect, path, env):
+def render(name, expect, path, env, bound):
     if not ravscope or not os.path.exists(ravscope):
         return
     png = os.path.join(work, name + '.png')
@@ -564,6 +628,10 @@ def render(name, expect, path, env):
         return
     if expect == 'ok' and rc != 0:
         fail(f'{what}: exit {rc}: {text(err)[-500:]}')
+    # (the viewer adds its lanes and images to the open trace: up to 506 MiB
+    # on handoff-pairs, 560 threads; held to the open trace's bound)
+    if AS_LIMIT and rss > bound:
+        fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over the bound {bound / MIB:.0f} MiB')
     if expect == 'limit' and rc == 1 and b'RAVTRACE_MEMORY_MB' not in err:
         fail(f'{what}: failed without naming the limit: {text(err)[:300]}')
     if b'CRITICAL' in err or b'-WARNING' in err:

@@ -45,7 +45,6 @@ static const char *const help =
 typedef struct thread_row {
 	uint32_t id;
 	uint64_t events, allocs, frees, moves, fixups, pages_max;
-	double *series;
 } thread_row;
 
 typedef struct handoff_pair {
@@ -53,6 +52,18 @@ typedef struct handoff_pair {
 	bool from_msg;
 	uint64_t pages;
 } handoff_pair;
+
+/* A row's pages over `bins` bins of the trace (zeros if it has no events),
+ * and their maximum. */
+static void row_series(rav_trace *t, thread_row *row, uint64_t total, unsigned bins, double *out)
+{
+	if (!total || !rav_trace_series(t, RAV_SERIES_PAGES, row->id, 0, 0, bins, out))
+		memset(out, 0, bins * sizeof *out);
+	row->pages_max = 0;
+	for (unsigned b = 0; b < bins; b++)
+		if (out[b] > (double)row->pages_max)
+			row->pages_max = (uint64_t)out[b];
+}
 
 static void print_double(FILE *out, double v)
 {
@@ -217,14 +228,10 @@ static int run(int argc, char **argv)
 		}
 	}
 
-	for (unsigned r = 0; r < nrows; r++) {
-		rows[r].series = cli_xcalloc(o.bins, sizeof(double));
-		if (total &&
-		    rav_trace_series(t, RAV_SERIES_PAGES, rows[r].id, 0, 0, (unsigned)o.bins, rows[r].series))
-			for (unsigned b = 0; b < o.bins; b++)
-				if (rows[r].series[b] > (double)rows[r].pages_max)
-					rows[r].pages_max = (uint64_t)rows[r].series[b];
-	}
+	/* Each row's pages over time, looked up where it is printed: one
+	 * buffer, not --bins numbers per thread (100,000 threads at 1000
+	 * bins took 800 MB). */
+	double *series = cli_xcalloc(o.bins, sizeof(double));
 
 	rav_contention_config cc = {.line_size = (uint32_t)o.line_size, .windows = 64};
 	rav_trace_error err;
@@ -268,6 +275,7 @@ static int run(int argc, char **argv)
 		print_double(out, fpf);
 		fprintf(out, ",\n  \"threads\": [");
 		for (unsigned r = 0; r < nrows; r++) {
+			row_series(t, &rows[r], total, (unsigned)o.bins, series);
 			fprintf(out, "%s\n    {\"id\": %u, \"name\": ", r ? "," : "", rows[r].id);
 			cli_json_string(out, cli_thread_name(t, rows[r].id, b1, sizeof b1));
 			fprintf(out,
@@ -277,7 +285,7 @@ static int run(int argc, char **argv)
 			        rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups,
 			        rows[r].pages_max);
 			for (unsigned b = 0; b < o.bins; b++)
-				fprintf(out, "%s%.0f", b ? ", " : "", rows[r].series[b]);
+				fprintf(out, "%s%.0f", b ? ", " : "", series[b]);
 			fprintf(out, "]}");
 		}
 		fprintf(out, "%s],\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [",
@@ -343,8 +351,9 @@ static int run(int argc, char **argv)
 			       " %10" PRIu64 "  ",
 			       rows[r].id, cli_text(t1, 17, cli_name_or_id(t, rows[r].id, b1, sizeof b1)),
 			       rows[r].events, rows[r].allocs, rows[r].frees, rows[r].moves, rows[r].fixups);
+			row_series(t, &rows[r], total, (unsigned)o.bins, series);
 			for (unsigned b = 0; b < o.bins; b++)
-				printf("%s%.0f", b ? " " : "", rows[r].series[b]);
+				printf("%s%.0f", b ? " " : "", series[b]);
 			printf(" (%" PRIu64 ")\n", rows[r].pages_max);
 		}
 		printf("\npage hand-offs: %" PRIu64 "\n", handoffs);
@@ -391,8 +400,7 @@ static int run(int argc, char **argv)
 		}
 	}
 	int rc = cli_finish_output(stdout, "the output");
-	for (unsigned r = 0; r < nrows; r++)
-		free(rows[r].series);
+	free(series);
 	free(rows);
 	free(pairs);
 	rav_contention_free(con);

@@ -3,6 +3,7 @@
  * why memory stays bounded by the recorded heap).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,20 +11,63 @@
 
 /* ---- Cell lives ------------------------------------------------------------ */
 
-/* The entry of a page index, if its chunk exists (page 0 is a page like
- * any other: page events name it with location 0, which for cells means
- * "none"). */
-static page_entry *entry_of(const exporter *x, uint32_t page)
+static inline uint64_t mix(uint64_t k)
 {
-	if (page >= MAX_PAGE_INDEX || !x->dir || !x->dir[page >> DIR_SHIFT])
-		return NULL;
-	return &x->dir[page >> DIR_SHIFT][page & (DIR_PAGES - 1)];
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
 }
 
-/* The entry of a page index, made if `create`; listed as used. */
+/* Take `bytes` more for the cell lives, or fail the export with an error
+ * naming the limit and the setting that raises it. */
+static bool charge(exporter *x, uint64_t bytes)
+{
+	if (x->cell_bytes + bytes > x->cell_limit) {
+		cli_sqlite_failf(x,
+		                 "following the cells needs more than the trace's memory limit of %" PRIu64
+		                 " MiB (%" PRIu64 " cells live, at event %" PRIu64
+		                 "); set RAVTRACE_MEMORY_MB to a larger number of MiB",
+		                 x->cell_limit >> 20, x->cells_live, x->event_pos);
+		return false;
+	}
+	x->cell_bytes += bytes;
+	return true;
+}
+
+/* The entry of a page index, or NULL (page 0 is a page like any other:
+ * page events name it with location 0, which for cells means "none"). */
+static page_entry *page_find(const exporter *x, uint32_t page)
+{
+	if (!x->pages_cap)
+		return NULL;
+	size_t mask = x->pages_cap - 1;
+	for (size_t i = (size_t)mix(page) & mask;; i = (i + 1) & mask) {
+		if (!x->pages[i].taken)
+			return NULL;
+		if (x->pages[i].page == page)
+			return &x->pages[i];
+	}
+}
+
+static page_entry *page_insert(page_entry *table, size_t cap, uint32_t page)
+{
+	size_t mask = cap - 1, i = (size_t)mix(page) & mask;
+	while (table[i].taken)
+		i = (i + 1) & mask;
+	table[i].taken = true;
+	table[i].page = page;
+	return &table[i];
+}
+
+/* The entry of a page index, made if `create`; listed as used.  (Making
+ * one may move the others: a page_entry pointer is good until the next
+ * page_at or slot_at that creates.) */
 static page_entry *page_at(exporter *x, uint32_t page, bool create)
 {
-	page_entry *p = entry_of(x, page);
+	page_entry *p = page_find(x, page);
 	if (!p) {
 		if (!create)
 			return NULL;
@@ -31,20 +75,31 @@ static page_entry *page_at(exporter *x, uint32_t page, bool create)
 			cli_sqlite_failf(x, "page index %u is beyond any ravioli pool", page);
 			return NULL;
 		}
-		if (!x->dir && !(x->dir = calloc(DIR_CHUNKS, sizeof *x->dir))) {
-			cli_sqlite_failf(x, "out of memory for the page directory");
-			return NULL;
+		if ((x->npages + 1) * 2 > x->pages_cap) {
+			size_t cap = x->pages_cap ? x->pages_cap * 2 : 1024;
+			if (!charge(x, cap * sizeof(page_entry)))
+				return NULL;
+			page_entry *grown = calloc(cap, sizeof *grown);
+			if (!grown) {
+				cli_sqlite_failf(x, "out of memory for a table of %zu pages", cap);
+				return NULL;
+			}
+			for (size_t i = 0; i < x->pages_cap; i++)
+				if (x->pages[i].taken)
+					*page_insert(grown, cap, x->pages[i].page) = x->pages[i];
+			free(x->pages);
+			x->cell_bytes -= x->pages_cap * sizeof(page_entry);
+			x->pages = grown;
+			x->pages_cap = cap;
 		}
-		page_entry **chunk = &x->dir[page >> DIR_SHIFT];
-		if (!(*chunk = calloc(DIR_PAGES, sizeof **chunk))) {
-			cli_sqlite_failf(x, "out of memory for a table of %u pages", DIR_PAGES);
-			return NULL;
-		}
-		p = &(*chunk)[page & (DIR_PAGES - 1)];
+		p = page_insert(x->pages, x->pages_cap, page);
+		x->npages++;
 	}
 	if (!p->listed) {
 		if (x->nused == x->used_cap) {
 			size_t cap = x->used_cap ? x->used_cap * 2 : 256;
+			if (!charge(x, (cap - x->used_cap) * sizeof(uint32_t)))
+				return NULL;
 			uint32_t *grown = realloc(x->used, cap * sizeof *grown);
 			if (!grown) {
 				cli_sqlite_failf(x, "out of memory for the list of pages in use");
@@ -59,35 +114,109 @@ static page_entry *page_at(exporter *x, uint32_t page, bool create)
 	return p;
 }
 
+static inline uint64_t group_key(uint32_t page, uint32_t cell)
+{
+	return (uint64_t)page << 32 | cell / GROUP_CELLS;
+}
+
+/* The slot of the groups' table holding `key`, or the empty one where it
+ * would go. */
+static size_t group_slot_of(const group_slot *table, size_t cap, uint64_t key)
+{
+	size_t mask = cap - 1, i = (size_t)mix(key) & mask;
+	while (table[i].g && table[i].key != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static life_group *group_find(const exporter *x, uint64_t key)
+{
+	return x->groups_cap ? x->groups[group_slot_of(x->groups, x->groups_cap, key)].g : NULL;
+}
+
+static life_group *group_make(exporter *x, uint64_t key)
+{
+	if ((x->ngroups + 1) * 2 > x->groups_cap) {
+		size_t cap = x->groups_cap ? x->groups_cap * 2 : 1024;
+		if (!charge(x, cap * sizeof(group_slot)))
+			return NULL;
+		group_slot *grown = calloc(cap, sizeof *grown);
+		if (!grown) {
+			cli_sqlite_failf(x, "out of memory for a table of %zu groups of cells", cap);
+			return NULL;
+		}
+		for (size_t i = 0; i < x->groups_cap; i++)
+			if (x->groups[i].g)
+				grown[group_slot_of(grown, cap, x->groups[i].key)] = x->groups[i];
+		free(x->groups);
+		x->cell_bytes -= x->groups_cap * sizeof(group_slot);
+		x->groups = grown;
+		x->groups_cap = cap;
+	}
+	if (!charge(x, sizeof(life_group)))
+		return NULL;
+	life_group *g = calloc(1, sizeof *g);
+	if (!g) {
+		cli_sqlite_failf(x, "out of memory for the cells of a page");
+		return NULL;
+	}
+	x->groups[group_slot_of(x->groups, x->groups_cap, key)] = (group_slot){key, g};
+	x->ngroups++;
+	return g;
+}
+
+/* Free the group of `key` if no life is left in it (linear probing:
+ * the entries after it that belong before the hole move back). */
+static void group_drop_if_empty(exporter *x, uint64_t key)
+{
+	if (!x->groups_cap)
+		return;
+	size_t mask = x->groups_cap - 1, i = group_slot_of(x->groups, x->groups_cap, key);
+	life_group *g = x->groups[i].g;
+	if (!g || g->live)
+		return;
+	free(g);
+	x->cell_bytes -= sizeof(life_group);
+	x->ngroups--;
+	for (size_t j = (i + 1) & mask; x->groups[j].g; j = (j + 1) & mask) {
+		size_t home = (size_t)mix(x->groups[j].key) & mask;
+		/* j's entry may fill the hole at i if its home is not in (i, j] */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			x->groups[i] = x->groups[j];
+			i = j;
+		}
+	}
+	x->groups[i] = (group_slot){0, NULL};
+}
+
+/* The group holding a life (lives are the cells of their group). */
+static inline life_group *group_of(life *l, uint32_t cell)
+{
+	return (life_group *)((char *)(l - cell % GROUP_CELLS) - offsetof(life_group, cell));
+}
+
 /* The life in the slot of `loc`, or NULL (no page, cell out of range). */
 static life *slot_at(exporter *x, rav_loc loc, bool create)
 {
 	if (loc == RAV_LOC_NONE || (loc & RAV_LOC_EXTERNAL))
 		return NULL;
-	page_entry *p = page_at(x, rav_loc_page(loc), create);
-	uint32_t cell = rav_loc_cell(loc);
+	uint32_t page = rav_loc_page(loc), cell = rav_loc_cell(loc);
+	page_entry *p = page_at(x, page, create);
 	if (!p || cell >= x->cells_per_page)
 		return NULL;
-	if (!p->groups) {
-		if (!create)
-			return NULL;
-		p->groups = calloc(x->groups_per_page, sizeof *p->groups);
-		if (!p->groups) {
-			cli_sqlite_failf(x, "out of memory for the cells of a page");
-			return NULL;
-		}
-	}
-	life **group = &p->groups[cell / GROUP_CELLS];
-	if (!*group) {
-		if (!create)
-			return NULL;
-		*group = calloc(GROUP_CELLS, sizeof **group);
-		if (!*group) {
-			cli_sqlite_failf(x, "out of memory for the cells of a page");
-			return NULL;
-		}
-	}
-	return &(*group)[cell % GROUP_CELLS];
+	life_group *g = group_find(x, group_key(page, cell));
+	if (!g && (!create || !(g = group_make(x, group_key(page, cell)))))
+		return NULL;
+	return &g->cell[cell % GROUP_CELLS];
+}
+
+/* A life begins in slot l of `loc` (which slot_at gave, and which is empty). */
+static void occupy(exporter *x, life *l, rav_loc loc, life v)
+{
+	*l = v;
+	group_of(l, rav_loc_cell(loc))->live++;
+	page_find(x, rav_loc_page(loc))->live++;
+	x->cells_live++;
 }
 
 static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, const char *how)
@@ -104,8 +233,8 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 		sqlite3_bind_null(x->st[ST_CELL], 6);
 	bind_text(x, ST_CELL, 7, how);
 	bind_i64(x, ST_CELL, 8, l->moves);
-	bind_i64(x, ST_CELL, 9, rav_loc_page(l->first));
-	bind_i64(x, ST_CELL, 10, rav_loc_cell(l->first));
+	bind_i64(x, ST_CELL, 9, l->first_page);
+	bind_i64(x, ST_CELL, 10, l->first_cell);
 	bind_i64(x, ST_CELL, 11, rav_loc_page(where));
 	bind_i64(x, ST_CELL, 12, rav_loc_cell(where));
 	bind_site(x, ST_CELL, 13, l->alloc_site);
@@ -115,42 +244,35 @@ static void end_life(exporter *x, life *l, rav_loc where, const rav_event *ev, c
 	l->id = 0;
 }
 
-/* Vacate a slot; its life ends here unless how is NULL (it lives on
- * elsewhere: a move).  The page's records stay until release_if_empty. */
-static void clear_slot(exporter *x, page_entry *p, life *l, rav_loc where, const rav_event *ev,
-                       const char *how)
+/* Vacate slot l of `where`; its life ends here unless how is NULL (it
+ * lives on elsewhere: a move).  The group stays until
+ * group_drop_if_empty: l stays good for a new life. */
+static void clear_slot(exporter *x, life *l, rav_loc where, const rav_event *ev, const char *how)
 {
 	if (!l->id)
 		return;
 	if (how)
 		end_life(x, l, where, ev, how);
 	l->id = 0;
-	p->live--;
-}
-
-static void release_if_empty(exporter *x, page_entry *p)
-{
-	if (p && p->groups && p->live == 0) {
-		for (uint32_t g = 0; g < x->groups_per_page; g++)
-			free(p->groups[g]);
-		free(p->groups);
-		p->groups = NULL;
-	}
+	group_of(l, rav_loc_cell(where))->live--;
+	page_find(x, rav_loc_page(where))->live--;
+	x->cells_live--;
 }
 
 /* Every cell of a page ends (the page went back to the pool, or was taken
  * anew, which a consistent trace only does with no cell in it). */
 static void end_page(exporter *x, uint32_t page, const rav_event *ev, const char *how)
 {
-	page_entry *p = page_at(x, page, false);
-	if (!p || !p->groups)
-		return;
-	for (uint32_t c = 0; c < x->cells_per_page; c++) {
-		life *l = p->groups[c / GROUP_CELLS];
-		if (l)
-			clear_slot(x, p, &l[c % GROUP_CELLS], rav_loc_make(page, c, 0), ev, how);
+	page_entry *p = page_find(x, page);
+	for (uint32_t g = 0; p && p->live && g < x->groups_per_page; g++) {
+		uint64_t key = (uint64_t)page << 32 | g;
+		life_group *lg = group_find(x, key);
+		if (!lg)
+			continue;
+		for (uint32_t i = 0; i < GROUP_CELLS; i++)
+			clear_slot(x, &lg->cell[i], rav_loc_make(page, g * GROUP_CELLS + i, 0), ev, how);
+		group_drop_if_empty(x, key);
 	}
-	release_if_empty(x, p);
 }
 
 /* Replay steps forward to a snapshot rather than seeking when it is this
@@ -210,6 +332,7 @@ static void snapshot_heap(exporter *x, const rav_event *ev)
 		if (!p)
 			return;
 		p->owner = ev->x;
+		/* (slot_at below makes no page: this one exists) */
 		for (uint32_t c = 1; c < x->cells_per_page; c++) {
 			rav_state_cell cell;
 			if (!rav_state_cell_at(x->snap, page, c, &cell) || cell.state != RAV_CELL_LIVE ||
@@ -219,13 +342,14 @@ static void snapshot_heap(exporter *x, const rav_event *ev)
 			life *l = slot_at(x, at, true);
 			if (!l)
 				return;
-			*l = (life){.id = x->next_cell_id++,
-			            .alloc_event = ev->index,
-			            .first = at,
-			            .heap = ev->x,
-			            .thread = ev->thread,
-			            .type = cell.type};
-			p->live++;
+			occupy(x, l, at,
+			       (life){.id = x->next_cell_id++,
+			              .alloc_event = ev->index,
+			              .first_page = page,
+			              .first_cell = (uint16_t)c,
+			              .heap = ev->x,
+			              .thread = ev->thread,
+			              .type = cell.type});
 		}
 	}
 }
@@ -239,8 +363,8 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 	}
 	if (ev->kind == RAV_EV_LOST) {
 		for (size_t i = 0; i < x->nused; i++) {
-			page_entry *p = entry_of(x, x->used[i]);
 			end_page(x, x->used[i], ev, "lost");
+			page_entry *p = page_find(x, x->used[i]);
 			p->owner = 0;
 			p->listed = false;
 		}
@@ -285,16 +409,16 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 		life *l = slot_at(x, ev->a, true);
 		if (!l)
 			break;
-		page_entry *p = page_at(x, rav_loc_page(ev->a), false);
-		clear_slot(x, p, l, ev->a, ev, "overwritten"); /* not in a consistent trace */
-		*l = (life){.id = x->next_cell_id++,
-		            .alloc_event = ev->index,
-		            .first = ev->a,
-		            .heap = p->owner,
-		            .thread = ev->thread,
-		            .alloc_site = ev->site,
-		            .type = (uint16_t)ev->aux};
-		p->live++;
+		clear_slot(x, l, ev->a, ev, "overwritten"); /* not in a consistent trace */
+		occupy(x, l, ev->a,
+		       (life){.id = x->next_cell_id++,
+		              .alloc_event = ev->index,
+		              .first_page = rav_loc_page(ev->a),
+		              .first_cell = (uint16_t)rav_loc_cell(ev->a),
+		              .heap = page_find(x, rav_loc_page(ev->a))->owner,
+		              .thread = ev->thread,
+		              .alloc_site = ev->site,
+		              .type = (uint16_t)ev->aux});
 		break;
 	}
 	case RAV_EV_FREE: {
@@ -302,9 +426,8 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 		 * no life ends */
 		life *l = slot_at(x, ev->a, false);
 		if (l && l->id) {
-			page_entry *p = page_at(x, rav_loc_page(ev->a), false);
-			clear_slot(x, p, l, ev->a, ev, "free");
-			release_if_empty(x, p);
+			clear_slot(x, l, ev->a, ev, "free");
+			group_drop_if_empty(x, group_key(rav_loc_page(ev->a), rav_loc_cell(ev->a)));
 		}
 		break;
 	}
@@ -313,20 +436,17 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 		if (!from || !from->id)
 			break;
 		life moving = *from;
-		page_entry *fp = page_at(x, rav_loc_page(ev->a), false);
-		clear_slot(x, fp, from, ev->a, ev, NULL);
-		release_if_empty(x, fp);
+		clear_slot(x, from, ev->a, ev, NULL);
+		group_drop_if_empty(x, group_key(rav_loc_page(ev->a), rav_loc_cell(ev->a)));
 		life *to = slot_at(x, ev->b, true);
 		if (!to) {
 			moving.moves++;
 			end_life(x, &moving, ev->a, ev, "moved-out"); /* to no known page */
 			break;
 		}
-		page_entry *tp = page_at(x, rav_loc_page(ev->b), false);
-		clear_slot(x, tp, to, ev->b, ev, "overwritten");
+		clear_slot(x, to, ev->b, ev, "overwritten");
 		moving.moves++;
-		*to = moving;
-		tp->live++;
+		occupy(x, to, ev->b, moving);
 		bind_u64(x, ST_MOVE, 1, ev->index);
 		bind_i64(x, ST_MOVE, 2, moving.id);
 		bind_i64(x, ST_MOVE, 3, ev->thread);
@@ -343,35 +463,53 @@ void cli_sqlite_track_cells(exporter *x, const rav_event *ev)
 	}
 }
 
+static int key_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 void cli_sqlite_cells_end_all(exporter *x)
 {
-	/* cells still live at the end of the trace: no end_event */
-	for (uint32_t d = 0; x->dir && d < DIR_CHUNKS && !x->failed; d++)
-		for (uint32_t i = 0; x->dir[d] && i < DIR_PAGES && !x->failed; i++) {
-			page_entry *p = &x->dir[d][i];
-			uint32_t page = d << DIR_SHIFT | i;
-			for (uint32_t c = 0; p->groups && c < x->cells_per_page; c++) {
-				life *l = p->groups[c / GROUP_CELLS];
-				if (l && l[c % GROUP_CELLS].id)
-					end_life(x, &l[c % GROUP_CELLS], rav_loc_make(page, c, 0), NULL, NULL);
-			}
-		}
+	/* cells still live at the end of the trace: no end_event; in the
+	 * order of their places, page by page */
+	if (x->failed || !x->ngroups || !charge(x, x->ngroups * sizeof(uint64_t)))
+		return;
+	uint64_t *keys = malloc(x->ngroups * sizeof *keys);
+	if (!keys) {
+		cli_sqlite_failf(x, "out of memory for the list of %zu groups of cells", x->ngroups);
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < x->groups_cap; i++)
+		if (x->groups[i].g)
+			keys[n++] = x->groups[i].key;
+	qsort(keys, n, sizeof *keys, key_order);
+	for (size_t k = 0; k < n && !x->failed; k++) {
+		life_group *g = group_find(x, keys[k]);
+		uint32_t page = (uint32_t)(keys[k] >> 32), first = (uint32_t)keys[k] * GROUP_CELLS;
+		for (uint32_t i = 0; i < GROUP_CELLS && !x->failed; i++)
+			if (g->cell[i].id)
+				end_life(x, &g->cell[i], rav_loc_make(page, first + i, 0), NULL, NULL);
+	}
+	free(keys);
+	x->cell_bytes -= x->ngroups * sizeof(uint64_t);
 }
 
 void cli_sqlite_cells_free(exporter *x)
 {
-	for (uint32_t d = 0; x->dir && d < DIR_CHUNKS; d++) {
-		for (uint32_t i = 0; x->dir[d] && i < DIR_PAGES; i++) {
-			x->dir[d][i].live = 0;
-			release_if_empty(x, &x->dir[d][i]);
-		}
-		free(x->dir[d]);
-	}
-	free(x->dir);
-	x->dir = NULL;
+	for (size_t i = 0; i < x->groups_cap; i++)
+		free(x->groups[i].g);
+	free(x->groups);
+	x->groups = NULL;
+	x->groups_cap = x->ngroups = 0;
+	free(x->pages);
+	x->pages = NULL;
+	x->pages_cap = x->npages = 0;
 	free(x->used);
 	x->used = NULL;
 	x->nused = x->used_cap = 0;
+	x->cell_bytes = 0;
 	if (x->snap)
 		rav_state_free(x->snap);
 }

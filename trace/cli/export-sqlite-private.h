@@ -35,34 +35,44 @@
 /* A database this big is reported even when standard error is no terminal. */
 #define EXPORT_SIZE_NOTE ((uint64_t)256 << 20)
 #define MAX_PAGE_INDEX (1u << 24) /* as replay: far above any pool (the engine's limit is 2^22 pages) */
-#define GROUP_CELLS 16            /* cell records are allocated per group of a page */
-/* The page entries: a directory of chunks of DIR_PAGES entries, a chunk
- * allocated when a page in it is first used (a trace naming page 2^24-1
- * costs one chunk, not a table of 2^24 entries: 256 MB). */
-#define DIR_SHIFT 12
-#define DIR_PAGES (1u << DIR_SHIFT)
-#define DIR_CHUNKS (MAX_PAGE_INDEX >> DIR_SHIFT)
+/* Cell records are allocated per group of GROUP_CELLS slots, found by
+ * hashing (page, group): memory follows the live cells, whatever their
+ * spread.  A heap has no gaps, so its pages are dense (a group's slots
+ * all live: about 50 bytes per cell); a trace with one cell in each of
+ * 200,000 pages costs a group each (about 250 bytes), not a page of
+ * records (it took 510 MiB with a table of 256 group pointers per page). */
+#define GROUP_CELLS 4
 
 /* The life of the cell occupying one slot of a page. */
 typedef struct life {
 	int64_t id; /* cells.id; 0: no live cell in this slot */
 	uint64_t alloc_event;
-	rav_loc first;
 	uint32_t heap, thread, moves;
 	uint32_t alloc_site;
+	uint32_t first_page; /* where it was allocated (pages below MAX_PAGE_INDEX) */
+	uint16_t first_cell; /* (below 16384: the format's bound) */
 	uint16_t type;
 } life;
 
-/* Records come in groups of GROUP_CELLS cells, allocated when a cell of
- * the group is first used: a heap has no gaps, so its pages are dense,
- * but a trace with one cell in each of many pages must not cost a whole
- * page of records each. */
+typedef struct life_group {
+	uint32_t live; /* slots with a life (the group is freed at 0) */
+	life cell[GROUP_CELLS];
+} life_group;
+
+/* A page index the trace named, in a hash table of them (never removed:
+ * a few per page the trace names, as replay's own table of pages). */
 typedef struct page_entry {
+	uint32_t page;  /* the key */
 	uint32_t owner; /* heap owning the page (0: none) */
-	uint32_t live;  /* lives recorded in `groups` */
+	uint16_t live;  /* lives recorded in the page's groups (cells_per_page <= 16384) */
+	bool taken;     /* this slot of the table holds a page */
 	bool listed;    /* in exporter.used */
-	life **groups;  /* cells_per_page / GROUP_CELLS pointers, while the page holds cells */
 } page_entry;
+
+typedef struct group_slot {
+	uint64_t key; /* page << 32 | group */
+	life_group *g; /* NULL: an empty slot of the table */
+} group_slot;
 
 typedef struct exporter {
 	rav_trace *t;
@@ -77,14 +87,22 @@ typedef struct exporter {
 	uint64_t size_limit, event_pos, event_total;
 	const char *phase;
 	const char *path; /* the destination (its file system's free space) */
-	/* cell lives */
+	/* cell lives (export-sqlite-cells.c): the pages named and the groups
+	 * of cells, two hash tables, linear probing, at most half full */
 	uint32_t cells_per_page, groups_per_page;
-	page_entry **dir; /* DIR_CHUNKS chunks (NULL: none used yet) */
+	page_entry *pages;
+	size_t pages_cap, npages;
+	group_slot *groups;
+	size_t groups_cap, ngroups;
 	/* The pages used since the last LOST event (the ones it must end):
-	 * a LOST ends every life, and going through every page of the
-	 * directory for each of 100,000 of them took hours. */
+	 * a LOST ends every life, and going through every page for each of
+	 * 100,000 of them took hours. */
 	uint32_t *used;
 	size_t nused, used_cap;
+	/* what the cell lives take, and the trace's memory limit
+	 * (rav_trace_memory_limit) they stop at with an error naming it */
+	uint64_t cell_bytes, cell_limit;
+	uint64_t cells_live;
 	int64_t next_cell_id;
 	uint64_t cells_written, events_written;
 	/* the type ids of the cells written, one bit each: the types table

@@ -11,9 +11,11 @@
  * holds cells, the life that occupies each slot, and writes a cells row
  * when that life ends (freed, or its page released) or when the trace
  * ends.  Memory is therefore bounded by the recorded program's heap (a
- * record per live cell, a small entry per page index used, in chunks of
- * DIR_PAGES), never by the length of the trace; the contention tables come
- * from libravtrace's model, whose memory is per cache line touched.
+ * record per live cell in groups of GROUP_CELLS, a small entry per page
+ * index used, both found by hashing), never by the length of the trace,
+ * and stops with an error at the trace's memory limit (RAVTRACE_MEMORY_MB);
+ * the contention tables come from libravtrace's model, whose memory is per
+ * cache line touched, under the same limit.
  *
  * Size: 30 to 60 bytes per event where a trace takes 0.5 to 4, but a
  * trace of repeated events or texts compresses much better, so the file
@@ -267,6 +269,8 @@ int cli_export_sqlite(rav_trace *t, const char *out, const cli_export_sqlite_opt
 	rav_trace_get_info(t, &info);
 	x.cells_per_page = info.cells_per_page;
 	x.groups_per_page = (info.cells_per_page + GROUP_CELLS - 1) / GROUP_CELLS;
+	/* the cell lives stop at the trace's own limit (FORMAT.md section 13) */
+	x.cell_limit = rav_trace_memory_limit(t);
 	x.show_progress = opt->progress && isatty(STDERR_FILENO);
 	x.size_limit = opt->max_size;
 	x.path = out;
