@@ -104,12 +104,17 @@ static void cache_fill(RavscopeTimelineCache *c, RavscopeDocument *doc, guint nb
 	for (unsigned k = 1; k < RAV_EV_KIND_COUNT && events > 0; k++) {
 		if (k == RAV_EV_TIME)
 			continue;
-		if (!rav_trace_series(t, RAV_SERIES_EVENTS, k, 0, events, used, tmp))
+		/* A FREE is a cell freed; the holes that a message's empty cells
+		 * leave on arrival (FREE events too) belong to the message. */
+		if (!rav_trace_series(t, k == RAV_EV_FREE ? RAV_SERIES_FREES : RAV_SERIES_EVENTS, k, 0, events, used, tmp))
 			continue;
 		double *dst = c->bins[ravscope_event_family(k)];
 		for (guint b = 0; b < used; b++)
 			dst[b] += tmp[b];
 	}
+	if (events > 0 && rav_trace_series(t, RAV_SERIES_ARRIVAL_HOLES, -1, 0, events, used, tmp))
+		for (guint b = 0; b < used; b++)
+			c->bins[RAVSCOPE_FAMILY_MESSAGE][b] += tmp[b];
 	c->max_total = 0;
 	for (guint b = 0; b < nbins; b++) {
 		double tot = 0;

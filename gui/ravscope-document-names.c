@@ -231,6 +231,8 @@ static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 		return g_strdup_printf("%s allocates %s at %s", who, ravscope_document_type_name(doc, (guint16)ev->aux), a);
 	case RAV_EV_FREE:
 		a = ravscope_format_loc(ev->a);
+		if (ev->aux == 0) /* (no free: an arrived page's unused tail) */
+			return g_strdup_printf("%s: the empty cell %s of an arrived page becomes a hole", who, a);
 		return g_strdup_printf("%s frees %s at %s", who, ravscope_document_type_name(doc, (guint16)ev->aux), a);
 	case RAV_EV_MOVE:
 		a = ravscope_format_loc(ev->a);

@@ -636,6 +636,9 @@ typedef enum rav_series_kind {
 	RAV_SERIES_MOVES,
 	RAV_SERIES_FIXUPS,
 	RAV_SERIES_HANDOFFS,
+	RAV_SERIES_FREES,          /* cells freed per bin: FREE events less the arrival holes (arg unused) */
+	RAV_SERIES_ARRIVAL_HOLES,  /* holes left by the empty cells of pages arriving in a message
+	                            * (FREE events with aux 0; RAV_SERIES_EVENTS of FREE counts both) */
 } rav_series_kind;
 /* Fill out[nbins] over event range [from, to) (to = 0: all).  Returns false
  * if not indexed that far yet. */

@@ -668,7 +668,7 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 			break;
 		}
 		m->pos = i + 1;
-		ravt_series_count(series, ev->kind);
+		ravt_series_count(series, ev->kind, ev->aux);
 		ravt_series_touch(series, m, tc.h[0]);
 		ravt_series_touch(series, m, tc.h[1]);
 	}

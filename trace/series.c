@@ -264,8 +264,10 @@ static uint64_t bin_count(const uint64_t *c, rav_series_kind kind, int64_t arg)
 {
 	switch (kind) {
 	case RAV_SERIES_EVENTS:
+		if (arg == RAV_EV_FREE)
+			return c[RAV_EV_FREE] + c[RAVT_SERIES_HOLES];
 		if (arg >= 0)
-			return arg < (int64_t)RAVT_SERIES_KINDS ? c[arg] : 0;
+			return arg < (int64_t)RAV_EV_KIND_COUNT ? c[arg] : 0;
 		else {
 			uint64_t n = 0;
 			for (unsigned k = 0; k < RAVT_SERIES_KINDS; k++)
@@ -278,6 +280,10 @@ static uint64_t bin_count(const uint64_t *c, rav_series_kind kind, int64_t arg)
 		return c[RAV_EV_FIXUP];
 	case RAV_SERIES_HANDOFFS:
 		return c[RAV_EV_PAGE_HANDOFF];
+	case RAV_SERIES_FREES:
+		return c[RAV_EV_FREE];
+	case RAV_SERIES_ARRIVAL_HOLES:
+		return c[RAVT_SERIES_HOLES];
 	default:
 		return 0;
 	}

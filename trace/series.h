@@ -21,6 +21,11 @@
 #define RAVT_SERIES_BINS 8192u
 #define RAVT_SERIES_W0 ((uint64_t)256)
 #define RAVT_SERIES_KINDS 64u
+/* The last slot counts FREE events with aux 0: the holes that the empty
+ * cells of a message's pages leave on arrival (rav-record.h), which are no
+ * frees of the program.  The FREE slot counts the cells freed. */
+#define RAVT_SERIES_HOLES (RAVT_SERIES_KINDS - 1u)
+_Static_assert(RAV_EV_KIND_COUNT < RAVT_SERIES_HOLES, "a series slot for every event kind, and the holes'");
 
 typedef struct ravt_heap_series {
 	uint32_t id;
@@ -66,8 +71,10 @@ void ravt_series_close_bin(ravt_series *s, const ravt_model *m);
 /* Publish the open bin, which covers up to m->pos. */
 void ravt_series_publish(ravt_series *s, const ravt_model *m, bool final);
 
-static inline void ravt_series_count(ravt_series *s, unsigned kind)
+static inline void ravt_series_count(ravt_series *s, unsigned kind, unsigned aux)
 {
+	if (kind == RAV_EV_FREE && aux == 0)
+		kind = RAVT_SERIES_HOLES;
 	s->acc[kind < RAVT_SERIES_KINDS ? kind : 0]++;
 }
 
