@@ -268,7 +268,7 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 #if RAV_TRACING
 		uint32_t next;
 		rav_raw_event *e;
-		if (tr && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+		if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 1, &next)) != NULL)) {
 			/* the store and the back-link as one RAV_RAW_ATTACH record */
 			rav__compound_put(e, RAV_RAW_ATTACH | evkind << 8, (uintptr_t)slot, (uintptr_t)target, 0);
 			rav__compound_done(next);
@@ -302,7 +302,7 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 #if RAV_TRACING
 	uint32_t next;
 	rav_raw_event *e;
-	if (tr && RAV_LIKELY((e = rav__compound_room(2, &next)) != NULL)) {
+	if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 2, &next)) != NULL)) {
 		/* the nine events as one RAV_RAW_REFRAV_NEW record (and its second) */
 		rav__compound_put(e, RAV_RAW_REFRAV_NEW | evkind << 8 | (uint32_t)(pbl - p->w) << 16, (uintptr_t)n,
 				  (uintptr_t)target, (uintptr_t)leaf);
@@ -352,7 +352,12 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 
 rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
 {
-	return attach_t(h, slot, target, evkind, rav__tracing);
+	/* (two copies: the traced one takes a due clock reading in front of
+	 * its compound, rav__compound_room_t, and the untraced one has no
+	 * event code) */
+	if (rav__tracing)
+		return attach_t(h, slot, target, evkind, true);
+	return attach_t(h, slot, target, evkind, false);
 }
 
 void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
@@ -417,7 +422,9 @@ IMPL rav_status store_slot_t(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 
 static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target)
 {
-	return store_slot_t(h, slot, owner, target, rav__tracing);
+	if (rav__tracing) /* (two copies, as rav__attach) */
+		return store_slot_t(h, slot, owner, target, true);
+	return store_slot_t(h, slot, owner, target, false);
 }
 
 static __attribute__((noinline)) rav_status store_slot_replacing(rav_heap *h, uintptr_t *slot, rav_cell *owner,

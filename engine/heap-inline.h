@@ -220,7 +220,7 @@ static inline __attribute__((always_inline)) void transfer_t(uintptr_t *from, ui
 #if RAV_TRACING
 	uint32_t next;
 	rav_raw_event *e;
-	if (tr && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+	if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 1, &next)) != NULL)) {
 		/* the three events as one RAV_RAW_TRANSFER record */
 		rav__compound_put(e, RAV_RAW_TRANSFER | evkind << 8 | (uint32_t)(bl - p->w) << 16, (uintptr_t)from,
 				  (uintptr_t)to, (uintptr_t)p);

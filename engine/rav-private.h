@@ -681,6 +681,14 @@ static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room_c
 	return &buf->ev[n];
 }
 
+/* In an operation compiled for both (a `tr` argument): the clock's
+ * variant where tr is the constant true (a traced copy of its own), the
+ * plain one where it is tested at run time (a prologue shared with the
+ * untraced path), and at -O0. */
+#define rav__compound_room_t(tr, recs, next)                                                             \
+	((__builtin_constant_p(tr) && (tr)) ? rav__compound_room_clk((recs), (next))                     \
+					    : rav__compound_room((recs), (next)))
+
 static inline __attribute__((always_inline)) void rav__compound_done(uint32_t next)
 {
 	__atomic_store_n(&rav__tbuf->count, next, __ATOMIC_RELEASE);
