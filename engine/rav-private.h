@@ -634,13 +634,6 @@ static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, ui
 	__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
 }
 
-/* A compound record (rav-record.h: the events of one operation in one or
- * two records) on the fast path: room for `recs` records under the bound,
- * or NULL, and then the operation records its events one by one
- * (rav__emit, each before its write: the slow path's clock reading, buffer
- * exchange and debugger see them as before).  The records pass together
- * exactly when each would have passed alone.  rav__compound_put fills a
- * record, rav__compound_done publishes the count `next`. */
 /* The compound does not pass the bound: when only the periodic clock
  * reading is due (record.c, as rav__emit_slow's first case), the reading
  * is written and published in front of the compound, which then goes on
@@ -650,6 +643,13 @@ static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, ui
  * inside the compound (the countdown starts again after it, as always). */
 bool rav__compound_clock(unsigned recs);
 
+/* A compound record (rav-record.h: the events of one operation in one or
+ * two records) on the fast path: room for `recs` records under the bound,
+ * or NULL, and then the operation records its events one by one
+ * (rav__emit, each before its write: the slow path's clock reading, buffer
+ * exchange and debugger see them as before).  The records pass together
+ * exactly when each would have passed alone.  rav__compound_put fills a
+ * record, rav__compound_done publishes the count `next`. */
 static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room(unsigned recs, uint32_t *next)
 {
 	rav_evbuf *buf = rav__tbuf;
@@ -681,10 +681,12 @@ static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room_c
 	return &buf->ev[n];
 }
 
-/* In an operation compiled for both (a `tr` argument): the clock's
- * variant where tr is the constant true (a traced copy of its own), the
- * plain one where it is tested at run time (a prologue shared with the
- * untraced path), and at -O0. */
+/* In an operation written for both (a `tr` argument): the clock's
+ * variant where the compiler knows tr is true (a traced copy of its own,
+ * or the branch that tested it), the plain one otherwise (-O0).  Used
+ * where callgrind shows the untraced path no longer for it: a traced copy
+ * apart (rav__attach, store_slot, drop) or a branch that costs the shared
+ * prologue nothing (settle_t's one move); not in compact.c's sweep. */
 #define rav__compound_room_t(tr, recs, next)                                                             \
 	((__builtin_constant_p(tr) && (tr)) ? rav__compound_room_clk((recs), (next))                     \
 					    : rav__compound_room((recs), (next)))
