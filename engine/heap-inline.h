@@ -482,17 +482,19 @@ static inline __attribute__((always_inline)) unsigned move_words_untraced(rav_ce
  * one-pass compaction: truncate_to).  Returns the fix-ups made.
  * move_words_nr: the same where the heap holds no reference raviolo
  * (backlink_slot_in), untraced. */
-static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, rav_cell *d, bool tr, bool zero,
-								   bool no_refs)
+/* move_words_z's traced move when its record did not pass the bound:
+ * again with a due clock reading taken first (rav__compound_room_clk), else
+ * its events one by one.  Out of line: the clock's call inline cost
+ * rav__compact's untraced path a saved register and a frame. */
+static __attribute__((noinline, unused)) unsigned move_words_traced_slow(rav_cell *t, rav_cell *d, bool zero, bool no_refs)
 {
+	const bool tr = true;
 	rav_type type = cell_type(t);
 	unsigned fixups = 0;
 	rav_assert(t != d);
 	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
-	if (!tr)
-		return move_words_untraced(t, d, type, zero, no_refs);
-	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups, 0, 0, false)))
+	if (move_recorded(t, d, type, zero, &fixups, 0, 0, true))
 		return fixups;
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
 	move_words_only(t, d, zero);
@@ -533,6 +535,21 @@ static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, 
 	/* After its fix-ups: a debugger holding here sees the move whole. */
 	RAV_WATCH_TEST(tr, d->w[0], RAV_EV_MOVE, d, t, d, 0);
 	return fixups;
+}
+
+static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, rav_cell *d, bool tr, bool zero,
+								   bool no_refs)
+{
+	rav_type type = cell_type(t);
+	unsigned fixups = 0;
+	rav_assert(t != d);
+	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
+	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
+	if (!tr)
+		return move_words_untraced(t, d, type, zero, no_refs);
+	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups, 0, 0, false)))
+		return fixups;
+	return move_words_traced_slow(t, d, zero, no_refs);
 }
 
 static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, rav_cell *d, bool tr, bool zero)
