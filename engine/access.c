@@ -268,7 +268,7 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 #if RAV_TRACING
 		uint32_t next;
 		rav_raw_event *e;
-		if (tr && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+		if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 1, &next)) != NULL)) {
 			/* the store and the back-link as one RAV_RAW_ATTACH record */
 			rav__compound_put(e, RAV_RAW_ATTACH | evkind << 8, (uintptr_t)slot, (uintptr_t)target, 0);
 			rav__compound_done(next);
@@ -302,7 +302,7 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 #if RAV_TRACING
 	uint32_t next;
 	rav_raw_event *e;
-	if (tr && RAV_LIKELY((e = rav__compound_room(2, &next)) != NULL)) {
+	if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 2, &next)) != NULL)) {
 		/* the nine events as one RAV_RAW_REFRAV_NEW record (and its second) */
 		rav__compound_put(e, RAV_RAW_REFRAV_NEW | evkind << 8 | (uint32_t)(pbl - p->w) << 16, (uintptr_t)n,
 				  (uintptr_t)target, (uintptr_t)leaf);
@@ -352,7 +352,12 @@ IMPL rav_status attach_t(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigne
 
 rav_status rav__attach(rav_heap *h, uintptr_t *slot, rav_cell *target, unsigned evkind)
 {
-	return attach_t(h, slot, target, evkind, rav__tracing);
+	/* (two copies: the traced one takes a due clock reading in front of
+	 * its compound, rav__compound_room_t, and the untraced one has no
+	 * event code) */
+	if (rav__tracing)
+		return attach_t(h, slot, target, evkind, true);
+	return attach_t(h, slot, target, evkind, false);
 }
 
 void rav__transfer(rav_heap *h, uintptr_t *from, uintptr_t *to, unsigned evkind)
@@ -417,7 +422,9 @@ IMPL rav_status store_slot_t(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_
 
 static rav_status store_slot(rav_heap *h, uintptr_t *slot, rav_cell *owner, rav_cell *target)
 {
-	return store_slot_t(h, slot, owner, target, rav__tracing);
+	if (rav__tracing) /* (two copies, as rav__attach) */
+		return store_slot_t(h, slot, owner, target, true);
+	return store_slot_t(h, slot, owner, target, false);
 }
 
 static __attribute__((noinline)) rav_status store_slot_replacing(rav_heap *h, uintptr_t *slot, rav_cell *owner,
@@ -542,8 +549,13 @@ static __attribute__((noinline)) rav_status new_into_slow(rav_heap *h, rav_type 
  * one, each write after its event: the way when the three records cannot
  * go in together (a clock reading or a buffer exchange due, a debugger that
  * sees every event and may stop the thread at any one of them). */
+static inline __attribute__((always_inline)) bool alloc_into_traced(rav_type t, rav_cell *c, uintptr_t *slot, bool clk);
+
 static __attribute__((noinline, cold)) void alloc_into_one_by_one(rav_type t, rav_cell *c, uintptr_t *slot)
 {
+	/* the compound again, where only a clock reading was due */
+	if (alloc_into_traced(t, c, slot, true))
+		return;
 	RECT(true, RAV_EV_ALLOC, t, 0, c, 0, 0);
 	WRITE_WORD_T(true, RAV_EV_REF_STORE, slot, c);
 	WRITE_WORD_T(true, RAV_EV_LINK, &c->w[RAV_W_BACK], slot);
@@ -555,10 +567,10 @@ static __attribute__((noinline, cold)) void alloc_into_one_by_one(rav_type t, ra
  * four stores), then the two writes.  Every node of a tree a program builds
  * is one such allocation.  False (nothing done) when the records do not
  * pass together. */
-static inline __attribute__((always_inline)) bool alloc_into_traced(rav_type t, rav_cell *c, uintptr_t *slot)
+static inline __attribute__((always_inline)) bool alloc_into_traced(rav_type t, rav_cell *c, uintptr_t *slot, bool clk)
 {
 	uint32_t next;
-	rav_raw_event *e = rav__compound_room(1, &next);
+	rav_raw_event *e = clk ? rav__compound_room_clk(1, &next) : rav__compound_room(1, &next);
 	if (RAV_UNLIKELY(!e))
 		return false;
 	rav__compound_put(e, RAV_RAW_ALLOC_INTO | ((uint32_t)t << 8), (uintptr_t)c, (uintptr_t)slot, 0);
@@ -580,7 +592,7 @@ IMPL rav_status new_into(rav_heap *h, rav_type t, uintptr_t *slot, rav_cell *own
 		c = rav__alloc_t(h, t, false); /* the bump: cannot fail; its event below */
 #if RAV_TRACING
 		if (tr) {
-			if (!alloc_into_traced(t, c, slot))
+			if (!alloc_into_traced(t, c, slot, false))
 				alloc_into_one_by_one(t, c, slot);
 		} else
 #endif

@@ -119,8 +119,12 @@ void rav__splice_out(rav_heap *h, rav_cell *p, uintptr_t *slot)
 }
 
 /* Step 1.  With `cascade` false (the collector), a normal target left
- * without referrer is not queued: the collector frees it in its sweep. */
-static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool cascade)
+ * without referrer is not queued: the collector frees it in its sweep.
+ * `tr`: recording (drop, below, makes a copy for each: the traced one's
+ * compound takes a due clock reading first, rav__compound_room_t, and the
+ * untraced one has no event code). */
+static inline __attribute__((always_inline)) void drop_t(rav_heap *h, uintptr_t *slot, unsigned evkind, bool cascade,
+							 bool tr)
 {
 	rav_cell *p = (rav_cell *)*slot;
 	if (!p)
@@ -130,7 +134,7 @@ static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool casc
 #if RAV_TRACING
 		uint32_t next;
 		rav_raw_event *e;
-		if (rav__tracing && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+		if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 1, &next)) != NULL)) {
 			/* the clear and the back-link as one RAV_RAW_DETACH record */
 			rav__compound_put(e, RAV_RAW_DETACH | evkind << 8, (uintptr_t)slot, (uintptr_t)p, 0);
 			rav__compound_done(next);
@@ -139,28 +143,36 @@ static inline void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool casc
 		} else
 #endif
 		{
-			REC(evkind, 0, 0, slot, p, 0);
+			RECT(tr, evkind, 0, 0, slot, p, 0);
 			*slot = 0;
-			WRITE_WORD(RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
+			WRITE_WORD_T(tr, RAV_EV_LINK, &p->w[RAV_W_BACK], 0);
 		}
 		if (cascade)
-			queue_dying(h, p);
+			queue_dying_t(h, p, tr);
 		return;
 	}
 #if RAV_TRACING
-	if (rav__tracing && refrav_drop_recorded(h, p, slot, evkind)) /* (rec6: its events as one record) */
+	if (tr && refrav_drop_recorded(h, p, slot, evkind)) /* (rec6: its events as one record) */
 		return;
 #endif
 #if RAV_TRACING
-	if (rav__tracing) {
+	if (tr) {
 		drop_refrav_traced(h, p, slot, evkind);
 		return;
 	}
 #endif
-	REC(RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
-	REC(evkind, 0, 0, slot, p, 0);
+	RECT(tr, RAV_EV_REFRAV_REMOVE, 0, 0, p, 0, 0);
+	RECT(tr, evkind, 0, 0, slot, p, 0);
 	*slot = 0;
 	rav__splice_out(h, p, slot);
+}
+
+static inline __attribute__((always_inline)) void drop(rav_heap *h, uintptr_t *slot, unsigned evkind, bool cascade)
+{
+	if (rav__tracing)
+		drop_t(h, slot, evkind, cascade, true);
+	else
+		drop_t(h, slot, evkind, cascade, false);
 }
 
 void rav__drop(rav_heap *h, uintptr_t *slot, unsigned evkind)

@@ -34,7 +34,7 @@ static __attribute__((noinline)) void rec_trim_run(rav_cell *top, size_t n)
 		unsigned m = n < RAV_RAW_EXPAND_MAX ? (unsigned)n : RAV_RAW_EXPAND_MAX;
 		uint32_t next;
 		rav_raw_event *e;
-		if (m >= 2 && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+		if (m >= 2 && RAV_LIKELY((e = rav__compound_room_clk(1, &next)) != NULL)) {
 			rav__put_kind_x(e, RAV_RAW_TRIM_RUN | m << 8, 0);
 			e->a = (uintptr_t)top;
 			rav__compound_done(next);

@@ -220,7 +220,7 @@ static inline __attribute__((always_inline)) void transfer_t(uintptr_t *from, ui
 #if RAV_TRACING
 	uint32_t next;
 	rav_raw_event *e;
-	if (tr && RAV_LIKELY((e = rav__compound_room(1, &next)) != NULL)) {
+	if (tr && RAV_LIKELY((e = rav__compound_room_t(tr, 1, &next)) != NULL)) {
 		/* the three events as one RAV_RAW_TRANSFER record */
 		rav__compound_put(e, RAV_RAW_TRANSFER | evkind << 8 | (uint32_t)(bl - p->w) << 16, (uintptr_t)from,
 				  (uintptr_t)to, (uintptr_t)p);
@@ -350,7 +350,7 @@ static inline __attribute__((always_inline)) void move_words_only(rav_cell *t, r
  * fix-up's event): move_words_t then records the events one by one.  Each
  * fix-up's old value is t's word k, its new one d's. */
 static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav_cell *d, rav_type type, bool zero,
-								unsigned *fixups, uint32_t wrap, uint32_t x)
+								unsigned *fixups, uint32_t wrap, uint32_t x, bool clk)
 {
 #if RAV_TRACING
 	if (RAV_UNLIKELY(__atomic_load_n(&rav__debugger, __ATOMIC_RELAXED) != NULL))
@@ -384,7 +384,11 @@ static inline __attribute__((always_inline)) bool move_recorded(rav_cell *t, rav
 	}
 	unsigned recs = n >= 2 ? 2 : 1;
 	uint32_t next;
-	rav_raw_event *e = rav__compound_room(recs, &next);
+	/* clk: a due clock reading first (rav__compound_room_t) in the one-move
+	 * compactions (settle_t, free_alone_t), not in the sweep's moves:
+	 * there it cost rav__compact's untraced path 5 instructions a call
+	 * (a saved register and a frame), for 0.1 per event recording */
+	rav_raw_event *e = rav__compound_room_t(clk, recs, &next);
 	if (RAV_UNLIKELY(!e))
 		return false;
 	rav__put_kind_x(e, RAV_RAW_MOVE | (n | ks << 2 | wrap) << 8, x);
@@ -478,17 +482,19 @@ static inline __attribute__((always_inline)) unsigned move_words_untraced(rav_ce
  * one-pass compaction: truncate_to).  Returns the fix-ups made.
  * move_words_nr: the same where the heap holds no reference raviolo
  * (backlink_slot_in), untraced. */
-static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, rav_cell *d, bool tr, bool zero,
-								   bool no_refs)
+/* move_words_z's traced move when its record did not pass the bound:
+ * again with a due clock reading taken first (rav__compound_room_clk), else
+ * its events one by one.  Out of line: the clock's call inline cost
+ * rav__compact's untraced path a saved register and a frame. */
+static __attribute__((noinline, unused)) unsigned move_words_traced_slow(rav_cell *t, rav_cell *d, bool zero, bool no_refs)
 {
+	const bool tr = true;
 	rav_type type = cell_type(t);
 	unsigned fixups = 0;
 	rav_assert(t != d);
 	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
 	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
-	if (!tr)
-		return move_words_untraced(t, d, type, zero, no_refs);
-	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups, 0, 0)))
+	if (move_recorded(t, d, type, zero, &fixups, 0, 0, true))
 		return fixups;
 	RECT(tr, RAV_EV_MOVE, 0, 0, t, d, 0);
 	move_words_only(t, d, zero);
@@ -529,6 +535,21 @@ static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, 
 	/* After its fix-ups: a debugger holding here sees the move whole. */
 	RAV_WATCH_TEST(tr, d->w[0], RAV_EV_MOVE, d, t, d, 0);
 	return fixups;
+}
+
+static inline __attribute__((always_inline)) unsigned move_words_z(rav_cell *t, rav_cell *d, bool tr, bool zero,
+								   bool no_refs)
+{
+	rav_type type = cell_type(t);
+	unsigned fixups = 0;
+	rav_assert(t != d);
+	rav_assert(!cell_gone(t) && type != RAV_TYPE_EMPTY && type != RAV_TYPE_HEADER && type != RAV_TYPE_ROOT);
+	rav_assert(cell_type(d) == RAV_TYPE_DEAD || cell_type(d) == RAV_TYPE_EMPTY);
+	if (!tr)
+		return move_words_untraced(t, d, type, zero, no_refs);
+	if (RAV_LIKELY(move_recorded(t, d, type, zero, &fixups, 0, 0, false)))
+		return fixups;
+	return move_words_traced_slow(t, d, zero, no_refs);
 }
 
 static inline __attribute__((always_inline)) unsigned move_words_t(rav_cell *t, rav_cell *d, bool tr, bool zero)
@@ -605,11 +626,11 @@ static inline void prefetch_neighbours(const rav_cell *c)
  * first), and then, as when the record did not pass, the caller records it:
  * returns whether it did, with the fix-ups in *fixups. */
 static inline __attribute__((always_inline)) bool move_one_recorded(rav_heap *h, rav_cell *t, rav_cell *d,
-								     uint32_t wrap, unsigned *fixups)
+								     uint32_t wrap, unsigned *fixups, bool tr)
 {
 	if (h->top != 2)
 		wrap |= RAV_RAW_MOVE_END;
-	if (RAV_LIKELY(move_recorded(t, d, cell_type(t), true, fixups, wrap, h->id)))
+	if (RAV_LIKELY(move_recorded(t, d, cell_type(t), true, fixups, wrap, h->id, tr)))
 		return (wrap & RAV_RAW_MOVE_END) != 0;
 	if (wrap & RAV_RAW_MOVE_FREE)
 		RECT(true, RAV_EV_FREE, wrap >> RAV_RAW_MOVE_TYPE_SHIFT, 0, d, 0, 0);
@@ -638,7 +659,7 @@ static inline __attribute__((always_inline)) void settle_t(rav_heap *h, bool tr)
 				rav_assert(h->dying == NULL);
 				if (h->pinned == t)
 					h->pinned = d;
-				bool ended = move_one_recorded(h, t, d, RAV_RAW_MOVE_BEGIN, &fixups);
+				bool ended = move_one_recorded(h, t, d, RAV_RAW_MOVE_BEGIN, &fixups, tr);
 				h->st.moves++;
 				h->st.fixups += fixups;
 				h->gen++;
@@ -693,7 +714,7 @@ static inline __attribute__((always_inline)) void free_alone_t(rav_heap *h, rav_
 		c->w[0] = RAV_TYPE_DEAD; /* (what move_words_t expects of a hole) */
 		ended = move_one_recorded(h, t, c,
 					  RAV_RAW_MOVE_FREE | RAV_RAW_MOVE_BEGIN | (uint32_t)type << RAV_RAW_MOVE_TYPE_SHIFT,
-					  &fixups);
+					  &fixups, tr);
 	} else
 #endif
 	{

@@ -634,6 +634,15 @@ static inline __attribute__((always_inline)) void rav__emit(uint32_t kindaux, ui
 	__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
 }
 
+/* The compound does not pass the bound: when only the periodic clock
+ * reading is due (record.c, as rav__emit_slow's first case), the reading
+ * is written and published in front of the compound, which then goes on
+ * (true); otherwise false, and the operation records its events one by
+ * one.  The reading comes before the compound's first event, as it would
+ * one by one when due there, or a few records sooner when it fell due
+ * inside the compound (the countdown starts again after it, as always). */
+bool rav__compound_clock(unsigned recs);
+
 /* A compound record (rav-record.h: the events of one operation in one or
  * two records) on the fast path: room for `recs` records under the bound,
  * or NULL, and then the operation records its events one by one
@@ -650,6 +659,37 @@ static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room(u
 	*next = n + recs;
 	return &buf->ev[n];
 }
+
+/* rav__compound_room that takes a due clock reading first (and so records
+ * the compound where rav__compound_room would fall back to one event at a
+ * time), for code that runs only while recording, such as the out-of-line
+ * fallbacks that try the compound again: in a function shared with the
+ * untraced path, the call costs that path a saved register and a frame
+ * too (callgrind, rav-bench trace-record without recording: rav__drop and
+ * rav__compact +4-5 instructions a call). */
+static inline __attribute__((always_inline)) rav_raw_event *rav__compound_room_clk(unsigned recs, uint32_t *next)
+{
+	rav_evbuf *buf = rav__tbuf;
+	uint32_t n = buf->count;
+	if (RAV_UNLIKELY(n + recs > rav__tlimit)) {
+		if (!rav__compound_clock(recs))
+			return NULL;
+		buf = rav__tbuf;
+		n = buf->count;
+	}
+	*next = n + recs;
+	return &buf->ev[n];
+}
+
+/* In an operation written for both (a `tr` argument): the clock's
+ * variant where the compiler knows tr is true (a traced copy of its own,
+ * or the branch that tested it), the plain one otherwise (-O0).  Used
+ * where callgrind shows the untraced path no longer for it: a traced copy
+ * apart (rav__attach, store_slot, drop) or a branch that costs the shared
+ * prologue nothing (settle_t's one move); not in compact.c's sweep. */
+#define rav__compound_room_t(tr, recs, next)                                                             \
+	((__builtin_constant_p(tr) && (tr)) ? rav__compound_room_clk((recs), (next))                     \
+					    : rav__compound_room((recs), (next)))
 
 static inline __attribute__((always_inline)) void rav__compound_done(uint32_t next)
 {

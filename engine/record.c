@@ -416,6 +416,25 @@ void rav__emit_slow(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64
 	emit_slower(kindaux, x, a, b, c);
 }
 
+bool rav__compound_clock(unsigned recs)
+{
+	rav_evbuf *buf = tbuf;
+	uint32_t n = buf->count;
+	if (!(n + recs > rav__tclock && n + 1 + recs <= buf->cap && !debug_wants_events() &&
+	      rav__tl_epoch == __atomic_load_n(&rav__epoch, __ATOMIC_RELAXED) && rav__recorder))
+		return false;
+	rav_raw_event *e = &buf->ev[n];
+	rav__put_kind_x(e, RAV_EV_TIME, 0);
+	e->b = 0;
+	e->c = 0;
+	e->a = tsc_now();
+	__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
+	uint32_t clock = n + 1 + RAV_TIME_EVERY, bound = buf->cap - 1;
+	rav__tclock = clock;
+	rav__tlimit = clock < bound ? clock : bound;
+	return true;
+}
+
 void rav__emit_sync(uint32_t kindaux, uint32_t x, uint64_t a, uint64_t b, uint64_t seq, uint64_t tsc)
 {
 	/* This event brings its own clock reading (taken under the lock that
