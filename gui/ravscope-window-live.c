@@ -251,6 +251,8 @@ static void live_begin(RavscopeWindow *self, RavscopeLive *live, gboolean spawne
 	 * once the document was open, a program started here ran on for the
 	 * 0.1-0.2 s that takes (67 hits of a line missed). */
 	gboolean hold = self->start_break && ravscope_live_pause(live);
+	/* (a program started here with --break starts paused itself:
+	 * RAVIOLI_LISTEN_PAUSED; this pause is for one attached to) */
 	g_autofree char *title = g_strdup_printf("PID %d (live)", ravscope_live_get_pid(live));
 	/* The header arrives within moments; the document reads it (the pipe
 	 * is non-blocking for polls, so wait for it here, bounded). */
@@ -340,7 +342,7 @@ void ravscope_window_run(RavscopeWindow *self, const char *const *argv)
 {
 	GError *error = NULL;
 	ravscope__window_live_stop(self);
-	RavscopeLive *live = ravscope_live_spawn(argv, &error);
+	RavscopeLive *live = ravscope_live_spawn_full(argv, self->start_break != NULL, &error);
 	if (!live) {
 		ravscope__window_show_error(self, "Cannot Run the Program", error->message);
 		g_error_free(error);
