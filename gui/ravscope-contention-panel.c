@@ -124,16 +124,19 @@ static void show_result(RavscopeContentionPanel *self, RavscopeDocument *doc, ra
 	for (unsigned i = 0; i < n && i < HOT_LINES_SHOWN; i++) {
 		const rav_contention_line *ln = rav_contention_line_at(c, i);
 		GString *threads = g_string_new(NULL);
-		for (unsigned k = 0; k < 64 && k < rav_trace_thread_count(t); k++) {
-			if (!(ln->thread_mask & ((guint64)1 << k)))
-				continue;
+		unsigned lt[64];
+		bool more = false;
+		unsigned nlt = rav_contention_line_threads(c, i, lt, 64, &more);
+		for (unsigned k = 0; k < nlt && k < 64; k++) {
 			rav_trace_thread th_entry;
-			const rav_trace_thread *th = rav_trace_thread_at(t, k, &th_entry) ? &th_entry : NULL;
+			const rav_trace_thread *th = rav_trace_thread_at(t, lt[k], &th_entry) ? &th_entry : NULL;
 			if (!th)
 				continue;
 			g_autofree char *nm = ravscope_document_heap_name(doc, th->heap_id);
 			g_string_append_printf(threads, "%s%s", threads->len ? ", " : "", nm);
 		}
+		if (more) /* the model's 64 caches: later threads share the last */
+			g_string_append(threads, " and threads past the 64th");
 		g_autofree char *where = ln->external ? g_strdup_printf("outside the pool (0x%" G_GINT64_MODIFIER "x)", ln->line * 64)
 						     : ravscope_format_loc(ln->first_cell);
 		g_autofree char *titletext = g_strdup_printf("%" G_GUINT64_FORMAT " transfers · %s", ln->transfers, where);

@@ -215,6 +215,11 @@ RavscopeLive *ravscope_live_attach(int pid, gboolean accesses, GError **error)
 
 RavscopeLive *ravscope_live_spawn(const char *const *argv, GError **error)
 {
+	return ravscope_live_spawn_full(argv, FALSE, error);
+}
+
+RavscopeLive *ravscope_live_spawn_full(const char *const *argv, gboolean paused, GError **error)
+{
 	if (!argv || !argv[0]) {
 		g_set_error_literal(error, RAVSCOPE_ERROR, RAV_TRACE_EIO, "no program to run");
 		return NULL;
@@ -246,6 +251,8 @@ RavscopeLive *ravscope_live_spawn(const char *const *argv, GError **error)
 		dup2(out[1], 2);
 		setenv("RAVIOLI_LISTEN", "1", 1);
 		setenv("RAVIOLI_LISTEN_WAIT", "20", 1);
+		if (paused) /* held at its first engine call until we continue */
+			setenv("RAVIOLI_LISTEN_PAUSED", "1", 1);
 		unsetenv("RAVIOLI_TRACE");
 		execvp(argv[0], (char *const *)argv);
 		int e = errno;

@@ -22,6 +22,8 @@ RavscopeLive *ravscope_live_attach(int pid, gboolean accesses, GError **error);
  * event: it waits for this client before main() runs (RAVIOLI_LISTEN_WAIT).
  * Its standard output and error are read by the session ("output"). */
 RavscopeLive *ravscope_live_spawn(const char *const *argv, GError **error);
+/* paused: the program starts held (RAVIOLI_LISTEN_PAUSED), for breakpoints set before it runs */
+RavscopeLive *ravscope_live_spawn_full(const char *const *argv, gboolean paused, GError **error);
 int ravscope_live_get_stream_fd(RavscopeLive *self);
 int ravscope_live_get_pid(RavscopeLive *self);
 const char *ravscope_live_get_command(RavscopeLive *self);

@@ -159,6 +159,7 @@ void ravscope__window_live_update_bar(RavscopeWindow *self);
 
 /* ravscope-window-live-debug.c: stops, and Pause/Continue/Step/Run to Break */
 void ravscope__window_live_debug_class_init(GtkWidgetClass *wc);
+void ravscope__window_live_debug_init(RavscopeWindow *self); /* F10 before the primary menu's */
 /* A stop is pending and a thread held: show where (or wait for its event). */
 void ravscope__window_live_show_stop(RavscopeWindow *self);
 

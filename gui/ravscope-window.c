@@ -691,6 +691,7 @@ static void ravscope_window_init(RavscopeWindow *self)
 	g_signal_connect(self->side_stack, "notify::visible-child", G_CALLBACK(on_side_page_changed), self);
 	g_signal_connect(self->side_switcher, "map", G_CALLBACK(on_switcher_mapped), self);
 	ravscope__window_live_build(self);
+	ravscope__window_live_debug_init(self);
 	self->settings = ravscope_settings_new();
 	if (self->settings) {
 		gtk_window_set_default_size(GTK_WINDOW(self), g_settings_get_int(self->settings, "window-width"),

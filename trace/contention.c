@@ -22,8 +22,12 @@
  * cache, numbered in order of first access; holder masks have 64 bits, so a
  * 65th accessing thread would share cache 63 with another (their mutual
  * traffic would then be invisible): stated here rather than hidden; no
- * sample comes near it.  thread_mask in the results has the first 64
- * thread indices.
+ * sample comes near it.  A line keeps the caches that touched it (64
+ * bits), so the threads of a line are named by cache, whatever their index
+ * in the thread table, which also lists every message heap:
+ * rav_contention_line_threads gives them all, and says when threads past
+ * the 64th shared cache 63.  thread_mask in the results has the same threads
+ * limited to the first 64 thread indices (what it always meant).
  *
  * Lines are kept in an open-addressing hash table keyed by line number
  * (pool-relative byte address / line size, or raw address / line size with
@@ -50,7 +54,7 @@
 typedef struct cline {
 	uint64_t key;     /* line key + 1; 0 = free slot */
 	uint64_t holders; /* threads holding a copy */
-	uint64_t tmask;   /* threads that ever touched it */
+	uint64_t tmask;   /* caches (threads, cache_thread) that ever touched it */
 	uint64_t transfers, invalidations, reads, writes;
 	int16_t owner; /* thread bit holding it E or M, -1 if shared or nobody */
 	uint32_t hot;  /* index in the hottest-lines list (after finish) */
@@ -95,6 +99,8 @@ struct rav_contention {
 	 * matter); a 65th accessing thread would share cache 63. */
 	uint8_t *cache_of; /* per thread index: cache number + 1, 0 = none yet */
 	unsigned ncaches;
+	uint32_t cache_thread[64]; /* thread index of each cache's first thread */
+	bool cache_shared;         /* a 65th thread was given cache 63 */
 	cline *last;      /* entry of the last line touched (NULL after the table grows) */
 	unsigned cur_win; /* current window and the first event index of the next */
 	uint64_t win_next;
@@ -278,8 +284,7 @@ static bool touch(rav_contention *c, uint64_t line, unsigned ti, unsigned bitno,
 		return false;
 	c->last = e;
 	uint64_t bit = (uint64_t)1 << bitno;
-	if (ti < 64 && ti < c->nthreads)
-		e->tmask |= (uint64_t)1 << ti;
+	e->tmask |= bit;
 	uint64_t others = e->holders & ~bit;
 	bool transfer = false;
 	if (!write) {
@@ -445,8 +450,13 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 	}
 	unsigned ti = c->ti_cache;
 	if (c->bit_cache == UINT32_MAX) {
-		if (!c->cache_of[ti])
+		if (!c->cache_of[ti]) {
+			if (c->ncaches < 64)
+				c->cache_thread[c->ncaches] = ti;
+			else
+				c->cache_shared = true;
 			c->cache_of[ti] = (uint8_t)(1 + (c->ncaches < 64 ? c->ncaches++ : 63));
+		}
 		c->bit_cache = c->cache_of[ti] - 1u;
 	}
 	unsigned bit = c->bit_cache;
@@ -565,7 +575,12 @@ static bool con_finish(rav_contention *c, rav_trace_error *err)
 		h->invalidations = e->invalidations;
 		h->reads = e->reads;
 		h->writes = e->writes;
-		h->thread_mask = e->tmask;
+		h->thread_mask = 0;
+		for (uint64_t m = e->tmask; m; m &= m - 1) {
+			uint32_t ti = c->cache_thread[__builtin_ctzll(m)];
+			if (ti < 64 && ti < c->nthreads)
+				h->thread_mask |= (uint64_t)1 << ti;
+		}
 	}
 	qsort(c->hot, c->nhot, sizeof *c->hot, cmp_hot);
 	/* transfers per pool page, from the contended lines (a line larger
@@ -731,6 +746,35 @@ unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index,
 			transfers[i - a] = c->hot_sites[i].transfers;
 	}
 	return b - a;
+}
+
+unsigned rav_contention_line_threads(const rav_contention *c, unsigned line_index, unsigned *threads,
+                                     unsigned max, bool *more)
+{
+	if (more)
+		*more = false;
+	if (line_index >= c->nhot)
+		return 0;
+	const rav_contention_line *h = &c->hot[line_index];
+	const cline *e = tab_find(c, h->line | (h->external ? EXT_BIT : 0));
+	if (!e)
+		return 0;
+	/* thread indices in ascending order (at most 64: insertion) */
+	unsigned idx[64], n = 0;
+	for (uint64_t m = e->tmask; m; m &= m - 1) {
+		unsigned bitno = (unsigned)__builtin_ctzll(m), ti = c->cache_thread[bitno];
+		if (bitno == 63 && c->cache_shared && more)
+			*more = true;
+		if (ti >= c->nthreads)
+			continue; /* a heap missing from the thread table */
+		unsigned j = n++;
+		for (; j > 0 && idx[j - 1] > ti; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = ti;
+	}
+	for (unsigned i = 0; i < n && i < max; i++)
+		threads[i] = idx[i];
+	return n;
 }
 
 void rav_contention_get_totals(const rav_contention *c, rav_contention_totals *out)

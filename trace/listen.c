@@ -720,5 +720,15 @@ void ravt_listen_autostart(void)
 		if (!ravt_session_recording())
 			fprintf(stderr, "ravioli: no client attached within %ld s (RAVIOLI_LISTEN_WAIT); running\n",
 			        secs);
+		/* RAVIOLI_LISTEN_PAUSED=1 (with the wait): the debugger has
+		 * breakpoints to set before the program runs (ravscope
+		 * --break=WHERE -- PROG): start paused, every thread held at
+		 * its first engine call, until the client continues.  A pause
+		 * the client sent after the attach came 0.1-0.2 s late. */
+		const char *p = getenv("RAVIOLI_LISTEN_PAUSED");
+		bool paused = p && !strcmp(p, "1");
+		unsetenv("RAVIOLI_LISTEN_PAUSED");
+		if (paused && ravt_session_recording())
+			rav_debug_pause(true);
 	}
 }

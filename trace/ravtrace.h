@@ -669,7 +669,8 @@ typedef struct rav_contention_line {
 	uint64_t transfers;        /* cross-thread line transfers */
 	uint64_t invalidations;
 	uint64_t reads, writes;
-	uint64_t thread_mask;      /* bit per thread index (rav_trace_thread_at order, first 64) */
+	uint64_t thread_mask;      /* bit per thread index (rav_trace_thread_at order, whose table lists message
+				    * heaps too): the first 64 indices only; rav_contention_line_threads has all */
 } rav_contention_line;
 
 typedef struct rav_contention_totals {
@@ -699,6 +700,14 @@ void rav_contention_page_lines(const rav_contention *c, uint32_t page, uint64_t 
 uint64_t rav_contention_site(const rav_contention *c, uint32_t site);
 unsigned rav_contention_line_sites(const rav_contention *c, unsigned line_index, uint32_t *sites,
                                    uint64_t *transfers, unsigned max);
+/* The threads that touched line `line_index`, as rav_trace_thread_at
+ * indices in ascending order, whatever the index: returns how many (at most
+ * 64) and writes at most max of them.  The model has 64 caches, one per
+ * thread in the order threads first touch memory; *more (optional) is set
+ * when threads past the 64th, which share the last cache, touched the line:
+ * only the first of them is in the list. */
+unsigned rav_contention_line_threads(const rav_contention *c, unsigned line_index, unsigned *threads,
+                                     unsigned max, bool *more);
 
 /* ---- Call sites ranked --------------------------------------------------- *
  * As heaptrack's top lists: what each site's calls did and caused, over an

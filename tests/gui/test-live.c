@@ -699,6 +699,43 @@ static void test_file(gconstpointer data)
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 
+/* ravscope --break=WHERE -- PROG: the program is held from the start until
+ * the breakpoint is in it, as gdb sets breakpoints before a program runs.
+ * Paused only once the document was open, it ran 0.1-0.2 s first (red9:
+ * a server-like loop stopped at the 67th allocation of the line; a pause
+ * sent at once still let 1-5 calls through): the program starts paused
+ * (RAVIOLI_LISTEN_PAUSED), so it stops at the line's first call. */
+static void test_start_break(void)
+{
+	RavscopeWindow *w = new_window();
+	ravscope_window_set_start_break(w, "live.c:143"); /* the builder's "insert" allocation */
+	const char *argv[] = { sample_live, "--seconds", "20", "--quiet", NULL };
+	want_stops = 1;
+	ravscope_window_run(w, argv);
+	g_assert_nonnull(ravscope_window_get_live(w));
+	spin_until(stop_shown, w, "the stop at the first hit");
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	guint64 pos = ravscope_document_get_position(doc);
+	/* the view is after the hit (position = its index + 1): the hit is
+	 * the line's only allocation so far */
+	guint64 before = 0, last = 0;
+	for (guint64 i = 0; i < pos; i++) {
+		rav_event ev;
+		rav_trace_symbol sy[4];
+		if (!rav_trace_event_at(t, i, &ev) || ev.kind != RAV_EV_ALLOC || !ev.site)
+			continue;
+		unsigned n = rav_trace_site_resolve(t, ev.site, sy, 4);
+		if (n > 0 && sy[0].file && g_str_has_suffix(sy[0].file, "live.c") && sy[0].line == 143) {
+			before++;
+			last = i;
+		}
+	}
+	g_assert_cmpuint(before, ==, 1);
+	g_assert_cmpuint(last + 1, ==, pos);
+	gtk_window_destroy(GTK_WINDOW(w));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--child-pause")) {
@@ -723,6 +760,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/live/breakpoint-mark", test_breakpoint_mark);
 	g_test_add_func("/live/killed", test_killed);
 	g_test_add_func("/live/run", test_run);
+	g_test_add_func("/live/start-break", test_start_break);
 	g_test_add_func("/live/flat-out", test_flat_out);
 	if (argc > 3)
 		g_test_add_data_func("/live/file-breakpoints", argv[3], test_file);

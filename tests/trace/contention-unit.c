@@ -271,6 +271,55 @@ static void test_bad_line_size(void)
 	rav_contention_free(c);
 }
 
+/* A thread table longer than 64 (message heaps are in it too): a line's
+ * threads are named whatever their index, and threads past the model's
+ * 64 caches are said to be there, not dropped silently. */
+static void test_many_threads(void)
+{
+	enum { NT = 100 };
+	uint32_t ids[NT];
+	for (unsigned i = 0; i < NT; i++)
+		ids[i] = 1 + i;
+	rav_contention_config cfg = {.line_size = 64, .from = 0, .to = 1000, .windows = 4};
+	rav_trace_error err;
+	run r = {ravt_contention_new_detached(4096, 32, 8, &cfg, ids, NT, &err), 0};
+	CHECK(r.c != NULL);
+	if (!r.c)
+		return;
+	/* thread indices 80 and 90 ping-pong on page 3's line 0 */
+	for (int i = 0; i < 10; i++)
+		acc(&r, ids[i & 1 ? 90 : 80], rav_loc_make(3, 0, 1), true);
+	/* then 70 threads (indices 10..79) each write page 4's line 0 once:
+	 * the 66th to touch memory and later share the last cache */
+	for (unsigned i = 10; i < 80; i++)
+		acc(&r, ids[i], rav_loc_make(4, 0, 1), true);
+	finish(&r);
+	CHECK_EQ(rav_contention_line_count(r.c), 2);
+	for (unsigned li = 0; li < 2; li++) {
+		const rav_contention_line *l = rav_contention_line_at(r.c, li);
+		unsigned th[64];
+		bool more = true;
+		unsigned n = rav_contention_line_threads(r.c, li, th, 64, &more);
+		if (l->line == 3 * 4096 / 64) {
+			CHECK_EQ(n, 2);
+			CHECK_EQ(th[0], 80);
+			CHECK_EQ(th[1], 90);
+			CHECK(!more);
+			CHECK_EQ(l->thread_mask, 0); /* indices past 63 */
+		} else {
+			CHECK_EQ(l->line, 4 * 4096 / 64);
+			CHECK_EQ(n, 62); /* caches 2..63: indices 10..71 */
+			CHECK_EQ(th[0], 10);
+			CHECK_EQ(th[61], 71);
+			CHECK(more);
+			CHECK_EQ(l->thread_mask, ((uint64_t)1 << 63) - ((uint64_t)1 << 10) + ((uint64_t)1 << 63));
+		}
+		CHECK_EQ(rav_contention_line_threads(r.c, li, NULL, 0, NULL), n);
+	}
+	CHECK_EQ(rav_contention_line_threads(r.c, 2, NULL, 0, NULL), 0);
+	rav_contention_free(r.c);
+}
+
 int main(void)
 {
 	test_ping_pong();
@@ -280,6 +329,7 @@ int main(void)
 	test_external_and_engine_writes();
 	test_span_and_windows();
 	test_bad_line_size();
+	test_many_threads();
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;

@@ -254,7 +254,8 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 		} else {
 			printf("  %10s %10s %10s %10s %10s %10s  %s\n", "allocs", "frees", "moves", "fix-ups", "handoffs",
 			       "transfers", o->stacks ? "stack" : "call site");
-			for (unsigned i = 0; i < top; i++) {
+			unsigned listed = 0;
+			for (unsigned i = 0; i < top; i++, listed++) {
 				const rav_site_row *r = rav_site_stats_row(st, i);
 				char buf[1024];
 				/* sorted by the metric: the rest have none of it */
@@ -288,6 +289,10 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 					}
 				}
 			}
+			/* the header counted them: say where they went */
+			if (listed < top)
+				printf("  (%u more %s%s with no %s: --by=events lists every one)\n", top - listed,
+				       what[sc.group], top - listed == 1 ? "" : "s", order_words[o->by]);
 			if (unknown.allocs || unknown.frees || unknown.moves || unknown.fixups || unknown.pages_sent ||
 			    unknown.pages_received || unknown.transfers)
 				printf("  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64

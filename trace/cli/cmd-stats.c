@@ -317,16 +317,15 @@ static int run(int argc, char **argv)
 			        ", \"transfers\": %" PRIu64 ", \"invalidations\": %" PRIu64
 			        ", \"reads\": %" PRIu64 ", \"writes\": %" PRIu64 ", \"threads\": [",
 			        l->transfers, l->invalidations, l->reads, l->writes);
-			bool f1 = true;
-			for (unsigned b = 0; b < 64 && b < nheaps; b++) {
-				if (!(l->thread_mask & ((uint64_t)1 << b)))
-					continue;
-				const rav_trace_thread th = cli_thread_at(t, b);
-				fputs(f1 ? "" : ", ", out);
+			unsigned lt[64];
+			bool more;
+			unsigned nlt = rav_contention_line_threads(con, i, lt, 64, &more);
+			for (unsigned k = 0; k < nlt && k < 64; k++) {
+				const rav_trace_thread th = cli_thread_at(t, lt[k]);
+				fputs(k ? ", " : "", out);
 				cli_json_string(out, cli_name_or_id(t, th.heap_id, b2, sizeof b2));
-				f1 = false;
 			}
-			fprintf(out, "]}");
+			fprintf(out, "]%s}", more ? ", \"more_threads\": true" : "");
 		}
 		fprintf(out, "%s]\n  }", top ? "\n    " : "");
 		if (inconsistent) {
@@ -385,17 +384,17 @@ static int run(int argc, char **argv)
 				       l->external ? "(malloc)"
 				                   : cli_loc_text(b1, sizeof b1, l->first_cell, false),
 				       l->transfers, l->invalidations, l->reads, l->writes);
-				bool f1 = true;
-				for (unsigned b = 0; b < 64 && b < nheaps; b++)
-					if (l->thread_mask & ((uint64_t)1 << b)) {
-						const rav_trace_thread th = cli_thread_at(t, b);
-						printf(
-						    "%s%s", f1 ? "" : ",",
-						    cli_text(t2, sizeof t2,
-						             cli_name_or_id(t, th.heap_id, b2, sizeof b2)));
-						f1 = false;
-					}
-				putchar('\n');
+				unsigned lt[64];
+				bool more;
+				unsigned nlt = rav_contention_line_threads(con, i, lt, 64, &more);
+				for (unsigned k = 0; k < nlt && k < 64; k++) {
+					const rav_trace_thread th = cli_thread_at(t, lt[k]);
+					printf("%s%s", k ? "," : "",
+					       cli_text(t2, sizeof t2, cli_name_or_id(t, th.heap_id, b2, sizeof b2)));
+				}
+				/* the model has 64 caches: threads past the 64th to touch
+				 * memory share the last one and are not told apart */
+				puts(more ? " and threads past the 64th" : "");
 			}
 		}
 	}

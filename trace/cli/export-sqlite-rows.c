@@ -145,7 +145,7 @@ void cli_sqlite_write_contention(exporter *x)
 	}
 	rav_contention_totals tot;
 	rav_contention_get_totals(con, &tot);
-	unsigned nlines = rav_contention_line_count(con), nthreads = rav_trace_thread_count(x->t);
+	unsigned nlines = rav_contention_line_count(con);
 	for (unsigned i = 0; i < nlines && !x->failed; i++) {
 		const rav_contention_line *l = rav_contention_line_at(con, i);
 		bind_i64(x, ST_LINE, 1, i + 1);
@@ -163,15 +163,16 @@ void cli_sqlite_write_contention(exporter *x)
 		bind_u64(x, ST_LINE, 8, l->reads);
 		bind_u64(x, ST_LINE, 9, l->writes);
 		cli_sqlite_insert(x, ST_LINE);
-		for (unsigned b = 0; b < 64 && b < nthreads; b++)
-			if (l->thread_mask & ((uint64_t)1 << b)) {
-				rav_trace_thread th;
-				if (!rav_trace_thread_at(x->t, b, &th))
-					continue;
-				bind_i64(x, ST_LINE_THREAD, 1, i + 1);
-				bind_i64(x, ST_LINE_THREAD, 2, th.heap_id);
-				cli_sqlite_insert(x, ST_LINE_THREAD);
-			}
+		unsigned lt[64];
+		unsigned nlt = rav_contention_line_threads(con, i, lt, 64, NULL);
+		for (unsigned k = 0; k < nlt && k < 64; k++) {
+			rav_trace_thread th;
+			if (!rav_trace_thread_at(x->t, lt[k], &th))
+				continue;
+			bind_i64(x, ST_LINE_THREAD, 1, i + 1);
+			bind_i64(x, ST_LINE_THREAD, 2, th.heap_id);
+			cli_sqlite_insert(x, ST_LINE_THREAD);
+		}
 		uint32_t sites[16];
 		uint64_t tr[16];
 		unsigned ns = rav_contention_line_sites(con, i, sites, tr, 16);
