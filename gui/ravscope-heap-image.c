@@ -3,10 +3,15 @@
  * Under RECT_SCALE pixels per cell, every shown cell is one pixel of a
  * cached ARGB image, painted scaled (nearest filtering from one pixel per
  * cell up, bilinear below).  The image is not a picture of the whole
- * world: each lane's page area (RavscopeLane content_*) is a block, and
- * the blocks are packed on shelves into tiles of bounded size, so memory
- * follows the cells shown, not the lanes' padding or their count, and no
- * surface ever nears cairo's 32767-pixel limit.  A block that cannot have
+ * world: each lane's page area (RavscopeLane content_*) near the view (the
+ * lanes it shows and those within half a view above and below) is a
+ * block, and the blocks are packed on shelves into tiles as wide as the
+ * widest block and of bounded height, so memory follows the cells shown,
+ * not the lanes' padding, their count or the lanes scrolled out of view
+ * (issue #14: the 560 lanes of a hand-off trace were 473 MB of image for
+ * the seven lanes a render shows), and no surface ever nears cairo's
+ * 32767-pixel limit.  The budget counts the tiles' pixels, shelf ends
+ * included.  A block that cannot have
  * a place (wider or taller than a tile, over the pixel budget, or cairo
  * could not allocate its tile) is drawn flat: its pages as plain blocks,
  * cells visible again from RECT_SCALE on.
@@ -15,15 +20,16 @@
  * set, filled from the events the playhead applied) or moved; blocks keep
  * their places while every lane still fits its block, so playing a heap of
  * millions of cells costs the changed pages per frame.  Lanes that grow
- * past their block (or new lanes) repack everything: the only full redraw
- * besides a seek or a style change.
+ * past their block, new lanes, or a lane scrolled into view without a
+ * block repack everything around the view: the only full redraw besides a
+ * seek or a style change (scrolling repacks every half view or so).
  */
 #include "ravscope-heapdraw-private.h"
 
 #include <math.h>
 #include <string.h>
 
-#define TILE_MIN_W 2048           /* tiles are at least this wide, wider if a block needs it */
+#define TILE_MIN_W 64             /* tiles are as wide as the widest block, at least this */
 #define TILE_MAX_W 32000          /* cairo's limit is 32767 pixels a side */
 #define TILE_MAX 16384            /* tiles are at most this tall */
 #define BLOCK_SPACING 1           /* transparent pixels between blocks: no bleeding when filtered */
@@ -69,6 +75,19 @@ static void lane_need(const RavscopeLane *lane, int *w, int *h)
 	*h = (int)ceil(lane->content_h) + 2;
 }
 
+/* Whether the lane's rows are within `margin` views of the view's rows
+ * (world units; margin 0: on screen). */
+static gboolean lane_near(const RavscopeViewport *vp, const RavscopeLane *lane, double margin)
+{
+	if (vp->scale <= 0)
+		return TRUE;
+	double view_h = vp->height / vp->scale;
+	double top = vp->oy - margin * view_h, bottom = vp->oy + (1 + margin) * view_h;
+	return lane->y + lane->h >= top && lane->y <= bottom;
+}
+
+#define NEAR_MARGIN 0.5 /* views above and below the view whose lanes are packed too */
+
 /* ---- packing ------------------------------------------------------------------ */
 
 static void clear_image(RavscopeHeapPainter *P)
@@ -83,7 +102,7 @@ static void clear_image(RavscopeHeapPainter *P)
 	P->flat_blocks = 0;
 }
 
-static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
+static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	clear_image(P);
 	if (!P->tiles) {
@@ -93,9 +112,10 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 	}
 	int tile_w = TILE_MIN_W;
 	for (guint i = 0; i < L->lanes->len; i++) {
+		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
 		int w, h;
-		lane_need(&g_array_index(L->lanes, RavscopeLane, i), &w, &h);
-		if (w <= TILE_MAX_W)
+		lane_need(lane, &w, &h);
+		if (w <= TILE_MAX_W && lane_near(vp, lane, NEAR_MARGIN))
 			tile_w = MAX(tile_w, w);
 	}
 	/* Shelves: blocks left to right, a new shelf when the row is full, a
@@ -111,7 +131,7 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
 		int w, h;
 		lane_need(lane, &w, &h);
-		if (!w)
+		if (!w || !lane_near(vp, lane, NEAR_MARGIN))
 			continue;
 		/* Messages and the pool change size as a trace plays: room to
 		 * grow, so they do not repack the image at every message. */
@@ -120,7 +140,11 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 			h = MIN(h + h / 2 + 16, TILE_MAX);
 		}
 		ImageBlock b = { .kind = lane->kind, .heap_id = lane->heap_id, .tile = -1, .w = w, .h = h };
-		if (w <= tile_w && h <= TILE_MAX && (guint64)(w + BLOCK_SPACING) * (h + BLOCK_SPACING) <= budget) {
+		/* The budget pays for tile rows: a new shelf's, or the rows a
+		 * block adds to its shelf's height (a whole tile's width each). */
+		gboolean new_shelf = tile < 0 || x + w > tile_w;
+		guint64 cost = (guint64)tile_w * (guint64)(new_shelf ? h + BLOCK_SPACING : MAX(h - shelf_h, 0));
+		if (w <= tile_w && h <= TILE_MAX && cost <= budget) {
 			if (tile >= 0 && x + w > tile_w) {
 				y += shelf_h + BLOCK_SPACING;
 				x = 0;
@@ -138,7 +162,7 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 			b.y = y;
 			x += w + BLOCK_SPACING;
 			shelf_h = MAX(shelf_h, h);
-			budget -= (guint64)(w + BLOCK_SPACING) * (h + BLOCK_SPACING);
+			budget -= cost;
 		}
 		g_array_append_val(P->blocks, b);
 		g_hash_table_insert(P->block_index, GSIZE_TO_POINTER(block_key(lane->kind, lane->heap_id)),
@@ -167,8 +191,9 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 	g_array_unref(heights);
 }
 
-/* Every lane with pages has a block that holds it. */
-static gboolean packing_holds(const RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
+/* Every lane with pages on screen has a block, and every block (of the
+ * lanes packed before, near the view then) still holds its lane. */
+static gboolean packing_holds(const RavscopeHeapPainter *P, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	if (!P->tiles)
 		return FALSE;
@@ -179,7 +204,7 @@ static gboolean packing_holds(const RavscopeHeapPainter *P, const RavscopeHeapLa
 		if (!w)
 			continue;
 		const ImageBlock *b = block_of_lane(P, lane);
-		if (!b || (b->tile >= 0 && (b->w < w || b->h < h)))
+		if (!b ? lane_near(vp, lane, 0) : b->tile >= 0 && (b->w < w || b->h < h))
 			return FALSE;
 	}
 	return TRUE;
@@ -249,12 +274,14 @@ static void clear_tiles(RavscopeHeapPainter *P)
 	}
 }
 
-void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
+void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				 const RavscopeViewport *vp)
 {
-	gboolean repack = !packing_holds(P, L);
+	gboolean dark = vp->dark;
+	gboolean repack = !packing_holds(P, L, vp);
 	gboolean full = !P->valid || repack || P->image_dark != dark;
 	if (repack)
-		pack(P, L);
+		pack(P, L, vp);
 	if (P->drawn_len < L->page_span) {
 		/* A new highest page: room for it, geometrically (a growing heap
 		 * names a new page every few frames); the new entries say "not
@@ -321,7 +348,7 @@ static gboolean lane_visible(const RavscopeViewport *vp, const RavscopeLane *lan
 void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 			       const RavscopeViewport *vp)
 {
-	ravscope__heap_image_update(P, doc, L, vp->dark);
+	ravscope__heap_image_update(P, doc, L, vp);
 	cairo_save(cr);
 	cairo_translate(cr, vp->x0, vp->y0);
 	cairo_scale(cr, vp->scale, vp->scale);

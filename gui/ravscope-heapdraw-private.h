@@ -90,7 +90,7 @@ guint16 *ravscope__painter_page_types(RavscopeHeapPainter *painter, RavscopeDocu
 
 /* heap-image */
 void ravscope__heap_image_update(RavscopeHeapPainter *painter, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
-				 gboolean dark);
+				 const RavscopeViewport *vp);
 void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			       const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 void ravscope__heap_image_free(RavscopeHeapPainter *painter);
