@@ -429,6 +429,15 @@ def records_sites(path):
 # many-pages, where it was 193 MiB with a page of records per page).
 EXTRA_MIB = {'sqlite': 140}
 EXTRA_MIB_DEFAULT = 64
+# `ravscope --render` (1280x800): its picture, fonts and layout (a few
+# dozen bytes per page shown), the cell image (at most IMAGE_BUDGET_PX,
+# 64M pixels of 4 bytes, of the lanes near the view), and the playhead's
+# replay state beside the index's (a second page table: on page-index-high
+# and snap-lost-many, a page at index 2^24-1, 128 MiB of it).  The most on
+# the classes is 260 MiB (many-pages: 0.06 px per cell, 37M cells of
+# image); it was 506 MiB on handoff-pairs when the image held every lane
+# of 560 (473 MB for the 7 lanes shown), 60 MiB now.
+RENDER_EXTRA_MIB = 320
 
 
 def check_extra(name, peaks):
@@ -529,7 +538,7 @@ def run_class(name, expect, limit_mb, path, facts):
                 fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over the bound {bound / MIB:.0f} MiB')
     check_extra(name, peaks)
     check_facts(name, results)
-    render(name, expect, path, env, open_bound)
+    render(name, expect, path, env, open_bound, peaks.get('validate'))
 
 
 def info_json(results):
@@ -613,7 +622,7 @@ def check_facts(name, results):
             fail(f'{name}: validate does not name the event: {results["validate"][1][:300]!r}')
 
 
-def render(name, expect, path, env, bound):
+def render(name, expect, path, env, bound, base=None):
     if not ravscope or not os.path.exists(ravscope):
         return
     png = os.path.join(work, name + '.png')
@@ -628,10 +637,12 @@ def render(name, expect, path, env, bound):
         return
     if expect == 'ok' and rc != 0:
         fail(f'{what}: exit {rc}: {text(err)[-500:]}')
-    # (the viewer adds its lanes and images to the open trace: up to 506 MiB
-    # on handoff-pairs, 560 threads; held to the open trace's bound)
     if AS_LIMIT and rss > bound:
         fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over the bound {bound / MIB:.0f} MiB')
+    # what the viewer adds to the open trace (validate's peak): FORMAT.md section 13
+    if base and rss > base + RENDER_EXTRA_MIB * MIB:
+        fail(f'{what}: took {rss / MIB:.0f} MiB, more than the open trace (validate: {base / MIB:.0f} MiB) '
+             f'plus the {RENDER_EXTRA_MIB} MiB the viewer may add')
     if expect == 'limit' and rc == 1 and b'RAVTRACE_MEMORY_MB' not in err:
         fail(f'{what}: failed without naming the limit: {text(err)[:300]}')
     if b'CRITICAL' in err or b'-WARNING' in err:
