@@ -5,8 +5,8 @@
  * cell up, bilinear below).  The image is not a picture of the whole
  * world: each lane's page area (RavscopeLane content_*) near the view (the
  * lanes it shows and those within half a view above and below) is a
- * block, and the blocks are packed on shelves into tiles as wide as the
- * widest block and of bounded height, so memory follows the cells shown,
+ * block, and the blocks are packed on shelves into tiles of bounded
+ * size, so memory follows the cells shown,
  * not the lanes' padding, their count or the lanes scrolled out of view
  * (issue #14: the 560 lanes of a hand-off trace were 473 MB of image for
  * the seven lanes a render shows), and no surface ever nears cairo's
@@ -29,7 +29,7 @@
 #include <math.h>
 #include <string.h>
 
-#define TILE_MIN_W 64             /* tiles are as wide as the widest block, at least this */
+#define TILE_MIN_W 2048           /* tiles are at least this wide, wider if a block needs it */
 #define TILE_MAX_W 32000          /* cairo's limit is 32767 pixels a side */
 #define TILE_MAX 16384            /* tiles are at most this tall */
 #define BLOCK_SPACING 1           /* transparent pixels between blocks: no bleeding when filtered */
