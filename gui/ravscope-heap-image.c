@@ -5,16 +5,15 @@
  * cell up, bilinear below).  The image is not a picture of the whole
  * world: each lane's page area (RavscopeLane content_*) near the view (the
  * lanes it shows and those within half a view above and below) is a
- * block, and the blocks are packed on shelves into tiles of bounded
- * size, so memory follows the cells shown,
- * not the lanes' padding, their count or the lanes scrolled out of view
- * (issue #14: the 560 lanes of a hand-off trace were 473 MB of image for
- * the seven lanes a render shows), and no surface ever nears cairo's
- * 32767-pixel limit.  The budget counts the tiles' pixels, shelf ends
- * included.  A block that cannot have
- * a place (wider or taller than a tile, over the pixel budget, or cairo
- * could not allocate its tile) is drawn flat: its pages as plain blocks,
- * cells visible again from RECT_SCALE on.
+ * block, and the blocks are packed on shelves into tiles of bounded size,
+ * so memory follows the cells shown, not the lanes' padding, their count
+ * or the lanes scrolled out of view (issue #14: the 560 lanes of a
+ * hand-off trace were 473 MB of image for the seven lanes a render
+ * shows), and no surface ever nears cairo's 32767-pixel limit.  The budget
+ * pays for the tiles' rows, shelf ends included.  A block that cannot
+ * have a place (wider or taller than a tile, over the pixel budget, or
+ * cairo could not allocate its tile) is drawn flat: its pages as plain
+ * blocks, cells visible again from RECT_SCALE on.
  *
  * The image is updated only for pages that changed (the painter's dirty
  * set, filled from the events the playhead applied) or moved; blocks keep
