@@ -261,6 +261,38 @@ static void put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const Ravsco
 	}
 }
 
+/* Where the page was drawn: an array entry up to DRAWN_DIRECT, a hash
+ * table entry above (made on demand), so a page at index 2^24-1 costs an
+ * entry, not 400 MB of array (issue #14). */
+#define DRAWN_DIRECT ((guint32)1 << 20)
+
+static DrawnPage *drawn_at(RavscopeHeapPainter *P, guint32 page)
+{
+	if (page < DRAWN_DIRECT)
+		return page < P->drawn_len ? &P->drawn[page] : NULL;
+	if (!P->drawn_high)
+		P->drawn_high = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	DrawnPage *d = g_hash_table_lookup(P->drawn_high, GUINT_TO_POINTER(page));
+	if (!d) {
+		d = g_new0(DrawnPage, 1);
+		g_hash_table_insert(P->drawn_high, GUINT_TO_POINTER(page), d);
+	}
+	return d;
+}
+
+/* A page no longer where it was drawn (left, moved, changed kind): clear
+ * its old place and mark it not drawn. */
+static void unplace_if_moved(RavscopeHeapPainter *P, const RavscopeHeapLayout *L, guint32 page, DrawnPage *was)
+{
+	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, page);
+	DrawnPage now;
+	if (!lp || !page_place(P, L, lp, &now) || now.tile != was->tile || now.x != was->x || now.y != was->y ||
+	    now.kind != was->kind) {
+		fill_rect(P, was, 0);
+		was->w = 0;
+	}
+}
+
 static void clear_tiles(RavscopeHeapPainter *P)
 {
 	for (guint t = 0; t < P->tiles->len; t++) {
@@ -281,11 +313,12 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 	gboolean full = !P->valid || repack || P->image_dark != dark;
 	if (repack)
 		pack(P, L, vp);
-	if (P->drawn_len < L->page_span) {
+	guint32 direct = MIN(L->page_span, DRAWN_DIRECT);
+	if (P->drawn_len < direct) {
 		/* A new highest page: room for it, geometrically (a growing heap
 		 * names a new page every few frames); the new entries say "not
 		 * drawn", which is all they need; no full redraw for it. */
-		guint32 len = (guint32)MIN((guint64)MAX((guint64)L->page_span + 64, (guint64)P->drawn_len * 2), G_MAXUINT32);
+		guint32 len = (guint32)MIN((guint64)MAX((guint64)direct + 64, (guint64)P->drawn_len * 2), DRAWN_DIRECT);
 		P->drawn = g_renew(DrawnPage, P->drawn, len);
 		memset(P->drawn + P->drawn_len, 0, sizeof(DrawnPage) * (len - P->drawn_len));
 		P->drawn_len = len;
@@ -293,6 +326,8 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 	if (full) {
 		if (P->drawn)
 			memset(P->drawn, 0, sizeof(DrawnPage) * P->drawn_len);
+		if (P->drawn_high)
+			g_hash_table_remove_all(P->drawn_high);
 		clear_tiles(P);
 	} else {
 		for (guint t = 0; t < P->tiles->len; t++)
@@ -303,22 +338,25 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 	 * every page that is new, moved or dirty.  A playing trace usually
 	 * touches a handful of pages per frame, whatever the heap's size. */
 	DrawnPage *drawn = P->drawn;
-	for (guint32 p = 0; p < P->drawn_len && !full; p++) {
-		if (!drawn[p].w)
-			continue;
-		const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, p);
-		DrawnPage now;
-		if (!lp || !page_place(P, L, lp, &now) || now.tile != drawn[p].tile || now.x != drawn[p].x ||
-		    now.y != drawn[p].y || now.kind != drawn[p].kind) {
-			fill_rect(P, &drawn[p], 0);
-			drawn[p].w = 0;
+	for (guint32 p = 0; p < P->drawn_len && !full; p++)
+		if (drawn[p].w)
+			unplace_if_moved(P, L, p, &drawn[p]);
+	if (P->drawn_high && !full) {
+		GHashTableIter it;
+		gpointer key, value;
+		g_hash_table_iter_init(&it, P->drawn_high);
+		while (g_hash_table_iter_next(&it, &key, &value)) {
+			if (((DrawnPage *)value)->w)
+				unplace_if_moved(P, L, GPOINTER_TO_UINT(key), value);
+			if (!((DrawnPage *)value)->w)
+				g_hash_table_iter_remove(&it);
 		}
 	}
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
-		if (lp->page >= P->drawn_len)
+		DrawnPage *d = drawn_at(P, lp->page);
+		if (!d)
 			continue;
-		DrawnPage *d = &drawn[lp->page];
 		gboolean dirty = P->dirty && g_hash_table_contains(P->dirty, GUINT_TO_POINTER(lp->page));
 		if (d->w && !dirty)
 			continue;
@@ -388,6 +426,7 @@ void ravscope__heap_image_free(RavscopeHeapPainter *P)
 	g_clear_pointer(&P->blocks, g_array_unref);
 	g_clear_pointer(&P->block_index, g_hash_table_unref);
 	g_clear_pointer(&P->drawn, g_free);
+	g_clear_pointer(&P->drawn_high, g_hash_table_unref);
 	P->drawn_len = 0;
 }
 

@@ -32,8 +32,9 @@ typedef struct ImageBlock ImageBlock;
 
 struct _RavscopeHeapPainter {
 	/* the cell image (heap-image.c): lanes' page areas packed into tiles */
-	DrawnPage *drawn; /* by page index: where it is in the image */
+	DrawnPage *drawn; /* by page index: where it is in the image (below drawn_len <= 2^20) */
 	guint32 drawn_len;
+	GHashTable *drawn_high; /* page index (from 2^20) -> DrawnPage (owned) */
 	GPtrArray *tiles;         /* cairo_surface_t (NULL: cairo could not make it) */
 	GArray *blocks;           /* ImageBlock, one per lane with pages */
 	GHashTable *block_index;  /* lane key -> index in blocks + 1 */

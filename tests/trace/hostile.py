@@ -438,6 +438,11 @@ EXTRA_MIB_DEFAULT = 64
 # image); it was 506 MiB on handoff-pairs when the image held every lane
 # of 560 (473 MB for the 7 lanes shown), 60 MiB now.
 RENDER_EXTRA_MIB = 320
+# Renders besides the default one: a class's pages drawn through the cell
+# image (under 5 px per cell) where the default zoom draws rectangles
+# (page-index-high: a page at index 2^24-1 was 24 bytes of the image's
+# bookkeeping per page index below it, 761 MiB in all).
+RENDER_ALSO = {'page-index-high': [['--cell-px', '2']]}
 
 
 def check_extra(name, peaks):
@@ -625,13 +630,18 @@ def check_facts(name, results):
 def render(name, expect, path, env, bound, base=None):
     if not ravscope or not os.path.exists(ravscope):
         return
+    for args in [[]] + RENDER_ALSO.get(name, []):
+        render_one(name, expect, path, env, bound, base, args)
+
+
+def render_one(name, expect, path, env, bound, base, args):
     png = os.path.join(work, name + '.png')
     # the toolkit's own leaks (fontconfig's caches) under LeakSanitizer, as
     # for the viewer's headless tests
     supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lsan.supp')
     env = dict(env, LSAN_OPTIONS=f'suppressions={supp}:print_suppressions=0')
-    rc, out, err, secs, rss = run([ravscope, '--render', png, path], env, wrap=False)
-    what = f'{name}: ravscope --render'
+    rc, out, err, secs, rss = run([ravscope, '--render', png] + args + [path], env, wrap=False)
+    what = f'{name}: ravscope --render' + ''.join(' ' + a for a in args)
     say(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
     if not check_common(what, rc, out, err, secs):
         return
