@@ -3,20 +3,25 @@
  * Under RECT_SCALE pixels per cell, every shown cell is one pixel of a
  * cached ARGB image, painted scaled (nearest filtering from one pixel per
  * cell up, bilinear below).  The image is not a picture of the whole
- * world: each lane's page area (RavscopeLane content_*) is a block, and
- * the blocks are packed on shelves into tiles of bounded size, so memory
- * follows the cells shown, not the lanes' padding or their count, and no
- * surface ever nears cairo's 32767-pixel limit.  A block that cannot have
- * a place (wider or taller than a tile, over the pixel budget, or cairo
- * could not allocate its tile) is drawn flat: its pages as plain blocks,
- * cells visible again from RECT_SCALE on.
+ * world: each lane's page area (RavscopeLane content_*) near the view (the
+ * lanes it shows and those within half a view above and below) is a
+ * block, and the blocks are packed on shelves into tiles of bounded size,
+ * so memory follows the cells shown, not the lanes' padding, their count
+ * or the lanes scrolled out of view (issue #14: the 560 lanes of a
+ * hand-off trace were 473 MB of image for the seven lanes a render
+ * shows), and no surface ever nears cairo's 32767-pixel limit.  The budget
+ * pays for the tiles' rows, shelf ends included.  A block that cannot
+ * have a place (wider or taller than a tile, over the pixel budget, or
+ * cairo could not allocate its tile) is drawn flat: its pages as plain
+ * blocks, cells visible again from RECT_SCALE on.
  *
  * The image is updated only for pages that changed (the painter's dirty
  * set, filled from the events the playhead applied) or moved; blocks keep
  * their places while every lane still fits its block, so playing a heap of
  * millions of cells costs the changed pages per frame.  Lanes that grow
- * past their block (or new lanes) repack everything: the only full redraw
- * besides a seek or a style change.
+ * past their block, new lanes, or a lane scrolled into view without a
+ * block repack everything around the view: the only full redraw besides a
+ * seek or a style change (scrolling repacks every half view or so).
  */
 #include "ravscope-heapdraw-private.h"
 
@@ -69,6 +74,19 @@ static void lane_need(const RavscopeLane *lane, int *w, int *h)
 	*h = (int)ceil(lane->content_h) + 2;
 }
 
+/* Whether the lane's rows are within `margin` views of the view's rows
+ * (world units; margin 0: on screen). */
+static gboolean lane_near(const RavscopeViewport *vp, const RavscopeLane *lane, double margin)
+{
+	if (vp->scale <= 0)
+		return TRUE;
+	double view_h = vp->height / vp->scale;
+	double top = vp->oy - margin * view_h, bottom = vp->oy + (1 + margin) * view_h;
+	return lane->y + lane->h >= top && lane->y <= bottom;
+}
+
+#define NEAR_MARGIN 0.5 /* views above and below the view whose lanes are packed too */
+
 /* ---- packing ------------------------------------------------------------------ */
 
 static void clear_image(RavscopeHeapPainter *P)
@@ -83,7 +101,7 @@ static void clear_image(RavscopeHeapPainter *P)
 	P->flat_blocks = 0;
 }
 
-static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
+static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	clear_image(P);
 	if (!P->tiles) {
@@ -93,9 +111,10 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 	}
 	int tile_w = TILE_MIN_W;
 	for (guint i = 0; i < L->lanes->len; i++) {
+		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
 		int w, h;
-		lane_need(&g_array_index(L->lanes, RavscopeLane, i), &w, &h);
-		if (w <= TILE_MAX_W)
+		lane_need(lane, &w, &h);
+		if (w <= TILE_MAX_W && lane_near(vp, lane, NEAR_MARGIN))
 			tile_w = MAX(tile_w, w);
 	}
 	/* Shelves: blocks left to right, a new shelf when the row is full, a
@@ -111,7 +130,7 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
 		int w, h;
 		lane_need(lane, &w, &h);
-		if (!w)
+		if (!w || !lane_near(vp, lane, NEAR_MARGIN))
 			continue;
 		/* Messages and the pool change size as a trace plays: room to
 		 * grow, so they do not repack the image at every message. */
@@ -120,7 +139,11 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 			h = MIN(h + h / 2 + 16, TILE_MAX);
 		}
 		ImageBlock b = { .kind = lane->kind, .heap_id = lane->heap_id, .tile = -1, .w = w, .h = h };
-		if (w <= tile_w && h <= TILE_MAX && (guint64)(w + BLOCK_SPACING) * (h + BLOCK_SPACING) <= budget) {
+		/* The budget pays for tile rows: a new shelf's, or the rows a
+		 * block adds to its shelf's height (a whole tile's width each). */
+		gboolean new_shelf = tile < 0 || x + w > tile_w;
+		guint64 cost = (guint64)tile_w * (guint64)(new_shelf ? h + BLOCK_SPACING : MAX(h - shelf_h, 0));
+		if (w <= tile_w && h <= TILE_MAX && cost <= budget) {
 			if (tile >= 0 && x + w > tile_w) {
 				y += shelf_h + BLOCK_SPACING;
 				x = 0;
@@ -138,7 +161,7 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 			b.y = y;
 			x += w + BLOCK_SPACING;
 			shelf_h = MAX(shelf_h, h);
-			budget -= (guint64)(w + BLOCK_SPACING) * (h + BLOCK_SPACING);
+			budget -= cost;
 		}
 		g_array_append_val(P->blocks, b);
 		g_hash_table_insert(P->block_index, GSIZE_TO_POINTER(block_key(lane->kind, lane->heap_id)),
@@ -167,8 +190,9 @@ static void pack(RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
 	g_array_unref(heights);
 }
 
-/* Every lane with pages has a block that holds it. */
-static gboolean packing_holds(const RavscopeHeapPainter *P, const RavscopeHeapLayout *L)
+/* Every lane with pages on screen has a block, and every block (of the
+ * lanes packed before, near the view then) still holds its lane. */
+static gboolean packing_holds(const RavscopeHeapPainter *P, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	if (!P->tiles)
 		return FALSE;
@@ -179,7 +203,7 @@ static gboolean packing_holds(const RavscopeHeapPainter *P, const RavscopeHeapLa
 		if (!w)
 			continue;
 		const ImageBlock *b = block_of_lane(P, lane);
-		if (!b || (b->tile >= 0 && (b->w < w || b->h < h)))
+		if (!b ? lane_near(vp, lane, 0) : b->tile >= 0 && (b->w < w || b->h < h))
 			return FALSE;
 	}
 	return TRUE;
@@ -237,6 +261,38 @@ static void put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const Ravsco
 	}
 }
 
+/* Where the page was drawn: an array entry up to DRAWN_DIRECT, a hash
+ * table entry above (made on demand), so a page at index 2^24-1 costs an
+ * entry, not 400 MB of array (issue #14). */
+#define DRAWN_DIRECT ((guint32)1 << 20)
+
+static DrawnPage *drawn_at(RavscopeHeapPainter *P, guint32 page)
+{
+	if (page < DRAWN_DIRECT)
+		return page < P->drawn_len ? &P->drawn[page] : NULL;
+	if (!P->drawn_high)
+		P->drawn_high = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	DrawnPage *d = g_hash_table_lookup(P->drawn_high, GUINT_TO_POINTER(page));
+	if (!d) {
+		d = g_new0(DrawnPage, 1);
+		g_hash_table_insert(P->drawn_high, GUINT_TO_POINTER(page), d);
+	}
+	return d;
+}
+
+/* A page no longer where it was drawn (left, moved, changed kind): clear
+ * its old place and mark it not drawn. */
+static void unplace_if_moved(RavscopeHeapPainter *P, const RavscopeHeapLayout *L, guint32 page, DrawnPage *was)
+{
+	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, page);
+	DrawnPage now;
+	if (!lp || !page_place(P, L, lp, &now) || now.tile != was->tile || now.x != was->x || now.y != was->y ||
+	    now.kind != was->kind) {
+		fill_rect(P, was, 0);
+		was->w = 0;
+	}
+}
+
 static void clear_tiles(RavscopeHeapPainter *P)
 {
 	for (guint t = 0; t < P->tiles->len; t++) {
@@ -249,17 +305,20 @@ static void clear_tiles(RavscopeHeapPainter *P)
 	}
 }
 
-void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L, gboolean dark)
+void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				 const RavscopeViewport *vp)
 {
-	gboolean repack = !packing_holds(P, L);
+	gboolean dark = vp->dark;
+	gboolean repack = !packing_holds(P, L, vp);
 	gboolean full = !P->valid || repack || P->image_dark != dark;
 	if (repack)
-		pack(P, L);
-	if (P->drawn_len < L->page_span) {
+		pack(P, L, vp);
+	guint32 direct = MIN(L->page_span, DRAWN_DIRECT);
+	if (P->drawn_len < direct) {
 		/* A new highest page: room for it, geometrically (a growing heap
 		 * names a new page every few frames); the new entries say "not
 		 * drawn", which is all they need; no full redraw for it. */
-		guint32 len = (guint32)MIN((guint64)MAX((guint64)L->page_span + 64, (guint64)P->drawn_len * 2), G_MAXUINT32);
+		guint32 len = (guint32)MIN((guint64)MAX((guint64)direct + 64, (guint64)P->drawn_len * 2), DRAWN_DIRECT);
 		P->drawn = g_renew(DrawnPage, P->drawn, len);
 		memset(P->drawn + P->drawn_len, 0, sizeof(DrawnPage) * (len - P->drawn_len));
 		P->drawn_len = len;
@@ -267,6 +326,8 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 	if (full) {
 		if (P->drawn)
 			memset(P->drawn, 0, sizeof(DrawnPage) * P->drawn_len);
+		if (P->drawn_high)
+			g_hash_table_remove_all(P->drawn_high);
 		clear_tiles(P);
 	} else {
 		for (guint t = 0; t < P->tiles->len; t++)
@@ -277,22 +338,25 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 	 * every page that is new, moved or dirty.  A playing trace usually
 	 * touches a handful of pages per frame, whatever the heap's size. */
 	DrawnPage *drawn = P->drawn;
-	for (guint32 p = 0; p < P->drawn_len && !full; p++) {
-		if (!drawn[p].w)
-			continue;
-		const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, p);
-		DrawnPage now;
-		if (!lp || !page_place(P, L, lp, &now) || now.tile != drawn[p].tile || now.x != drawn[p].x ||
-		    now.y != drawn[p].y || now.kind != drawn[p].kind) {
-			fill_rect(P, &drawn[p], 0);
-			drawn[p].w = 0;
+	for (guint32 p = 0; p < P->drawn_len && !full; p++)
+		if (drawn[p].w)
+			unplace_if_moved(P, L, p, &drawn[p]);
+	if (P->drawn_high && !full) {
+		GHashTableIter it;
+		gpointer key, value;
+		g_hash_table_iter_init(&it, P->drawn_high);
+		while (g_hash_table_iter_next(&it, &key, &value)) {
+			if (((DrawnPage *)value)->w)
+				unplace_if_moved(P, L, GPOINTER_TO_UINT(key), value);
+			if (!((DrawnPage *)value)->w)
+				g_hash_table_iter_remove(&it);
 		}
 	}
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
-		if (lp->page >= P->drawn_len)
+		DrawnPage *d = drawn_at(P, lp->page);
+		if (!d)
 			continue;
-		DrawnPage *d = &drawn[lp->page];
 		gboolean dirty = P->dirty && g_hash_table_contains(P->dirty, GUINT_TO_POINTER(lp->page));
 		if (d->w && !dirty)
 			continue;
@@ -321,7 +385,7 @@ static gboolean lane_visible(const RavscopeViewport *vp, const RavscopeLane *lan
 void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 			       const RavscopeViewport *vp)
 {
-	ravscope__heap_image_update(P, doc, L, vp->dark);
+	ravscope__heap_image_update(P, doc, L, vp);
 	cairo_save(cr);
 	cairo_translate(cr, vp->x0, vp->y0);
 	cairo_scale(cr, vp->scale, vp->scale);
@@ -362,6 +426,7 @@ void ravscope__heap_image_free(RavscopeHeapPainter *P)
 	g_clear_pointer(&P->blocks, g_array_unref);
 	g_clear_pointer(&P->block_index, g_hash_table_unref);
 	g_clear_pointer(&P->drawn, g_free);
+	g_clear_pointer(&P->drawn_high, g_hash_table_unref);
 	P->drawn_len = 0;
 }
 

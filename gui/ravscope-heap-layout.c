@@ -39,7 +39,24 @@ void ravscope_heap_layout_free(RavscopeHeapLayout *layout)
 	g_array_unref(layout->pages);
 	g_clear_pointer(&layout->lane_of_heap, g_hash_table_unref);
 	g_free(layout->page_slot);
+	g_clear_pointer(&layout->page_slot_high, g_hash_table_unref);
 	g_free(layout);
+}
+
+/* Page index -> index in pages: an array up to PAGE_SLOT_DIRECT, a hash
+ * table above, so a page at index 2^24-1 costs an entry, not 64 MB of
+ * array (issue #14: page-index-high). */
+#define PAGE_SLOT_DIRECT ((guint32)1 << 20)
+
+static void set_page_slot(RavscopeHeapLayout *L, guint32 page, guint32 index)
+{
+	if (page < L->page_slot_len) {
+		L->page_slot[page] = index;
+		return;
+	}
+	if (!L->page_slot_high)
+		L->page_slot_high = g_hash_table_new(NULL, NULL);
+	g_hash_table_insert(L->page_slot_high, GUINT_TO_POINTER(page), GUINT_TO_POINTER(index + 1));
 }
 
 /* ---- what there is to lay out -------------------------------------------------- */
@@ -177,8 +194,9 @@ static RavscopeHeapLayout *layout_new(RavscopeDocument *doc)
 	L->lane_of_heap = g_hash_table_new(NULL, NULL);
 	L->position = rav_state_position(s);
 	L->page_span = rav_state_page_span(s);
-	L->page_slot = g_new(guint32, MAX(L->page_span, 1));
-	memset(L->page_slot, 0xff, sizeof(guint32) * MAX(L->page_span, 1));
+	L->page_slot_len = MAX(MIN(L->page_span, PAGE_SLOT_DIRECT), 1);
+	L->page_slot = g_new(guint32, L->page_slot_len);
+	memset(L->page_slot, 0xff, sizeof(guint32) * L->page_slot_len);
 	return L;
 }
 
@@ -281,7 +299,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 				.w = L->cols, .h = L->rows, .slot = slot,
 			};
 			if (page < L->page_span)
-				L->page_slot[page] = L->pages->len;
+				set_page_slot(L, page, L->pages->len);
 			g_array_append_val(L->pages, lp);
 		}
 		g_free(slot_of);
@@ -306,7 +324,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 					.w = L->cols, .h = L->rows, .slot = k,
 				};
 				if (page < L->page_span)
-					L->page_slot[page] = L->pages->len;
+					set_page_slot(L, page, L->pages->len);
 				g_array_append_val(L->pages, lp);
 			}
 		}
@@ -343,7 +361,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 				.y = y + LANE_PAD + (k / per_row) * (bh + 1) + 0.5,
 				.w = bw, .h = bh, .slot = k,
 			};
-			L->page_slot[p] = L->pages->len;
+			set_page_slot(L, p, L->pages->len);
 			g_array_append_val(L->pages, lp);
 			k++;
 		}
@@ -516,9 +534,20 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 
 const RavscopeLayoutPage *ravscope_heap_layout_find(const RavscopeHeapLayout *L, guint32 page)
 {
-	if (!L || page >= L->page_span || L->page_slot[page] == G_MAXUINT32)
+	if (!L || page >= L->page_span)
 		return NULL;
-	return &g_array_index(L->pages, RavscopeLayoutPage, L->page_slot[page]);
+	guint32 i;
+	if (page < L->page_slot_len) {
+		i = L->page_slot[page];
+		if (i == G_MAXUINT32)
+			return NULL;
+	} else {
+		gpointer v = L->page_slot_high ? g_hash_table_lookup(L->page_slot_high, GUINT_TO_POINTER(page)) : NULL;
+		if (!v)
+			return NULL;
+		i = GPOINTER_TO_UINT(v) - 1;
+	}
+	return &g_array_index(L->pages, RavscopeLayoutPage, i);
 }
 
 void ravscope_heap_layout_keep_fit(RavscopeHeapLayout *L, const RavscopeHeapLayout *fitted, double height)

@@ -32,8 +32,9 @@ typedef struct ImageBlock ImageBlock;
 
 struct _RavscopeHeapPainter {
 	/* the cell image (heap-image.c): lanes' page areas packed into tiles */
-	DrawnPage *drawn; /* by page index: where it is in the image */
+	DrawnPage *drawn; /* by page index: where it is in the image (below drawn_len <= 2^20) */
 	guint32 drawn_len;
+	GHashTable *drawn_high; /* page index (from 2^20) -> DrawnPage (owned) */
 	GPtrArray *tiles;         /* cairo_surface_t (NULL: cairo could not make it) */
 	GArray *blocks;           /* ImageBlock, one per lane with pages */
 	GHashTable *block_index;  /* lane key -> index in blocks + 1 */
@@ -90,7 +91,7 @@ guint16 *ravscope__painter_page_types(RavscopeHeapPainter *painter, RavscopeDocu
 
 /* heap-image */
 void ravscope__heap_image_update(RavscopeHeapPainter *painter, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
-				 gboolean dark);
+				 const RavscopeViewport *vp);
 void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *painter, RavscopeDocument *doc,
 			       const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 void ravscope__heap_image_free(RavscopeHeapPainter *painter);

@@ -59,7 +59,9 @@ typedef struct {
 	double world_w, world_h;
 	GArray *lanes;         /* RavscopeLane */
 	GArray *pages;         /* RavscopeLayoutPage */
-	guint32 *page_slot;    /* page index -> index in pages, G_MAXUINT32 if absent */
+	guint32 *page_slot;    /* page index -> index in pages, G_MAXUINT32 if absent (below page_slot_len) */
+	guint32 page_slot_len;
+	GHashTable *page_slot_high; /* page index (from page_slot_len) -> index in pages + 1 */
 	guint32 page_span;
 	guint64 position;      /* playhead position it was built at */
 	GHashTable *lane_of_heap; /* thread heap id -> index in lanes + 1 */

@@ -429,6 +429,20 @@ def records_sites(path):
 # many-pages, where it was 193 MiB with a page of records per page).
 EXTRA_MIB = {'sqlite': 140}
 EXTRA_MIB_DEFAULT = 64
+# `ravscope --render` (1280x800): its picture, fonts and layout (a few
+# dozen bytes per page shown), the cell image (at most IMAGE_BUDGET_PX,
+# 64M pixels of 4 bytes, of the lanes near the view), and the playhead's
+# replay state beside the index's (a second page table: on page-index-high
+# and snap-lost-many, a page at index 2^24-1, 128 MiB of it).  The most on
+# the classes is 260 MiB (many-pages: 0.06 px per cell, 37M cells of
+# image); it was 506 MiB on handoff-pairs when the image held every lane
+# of 560 (473 MB for the 7 lanes shown), 60 MiB now.
+RENDER_EXTRA_MIB = 320
+# Renders besides the default one: a class's pages drawn through the cell
+# image (under 5 px per cell) where the default zoom draws rectangles
+# (page-index-high: a page at index 2^24-1 was 24 bytes of the image's
+# bookkeeping per page index below it, 761 MiB in all).
+RENDER_ALSO = {'page-index-high': [['--cell-px', '2']]}
 
 
 def check_extra(name, peaks):
@@ -529,7 +543,7 @@ def run_class(name, expect, limit_mb, path, facts):
                 fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over the bound {bound / MIB:.0f} MiB')
     check_extra(name, peaks)
     check_facts(name, results)
-    render(name, expect, path, env, open_bound)
+    render(name, expect, path, env, open_bound, peaks.get('validate'))
 
 
 def info_json(results):
@@ -613,25 +627,32 @@ def check_facts(name, results):
             fail(f'{name}: validate does not name the event: {results["validate"][1][:300]!r}')
 
 
-def render(name, expect, path, env, bound):
+def render(name, expect, path, env, bound, base=None):
     if not ravscope or not os.path.exists(ravscope):
         return
+    for args in [[]] + RENDER_ALSO.get(name, []):
+        render_one(name, expect, path, env, bound, base, args)
+
+
+def render_one(name, expect, path, env, bound, base, args):
     png = os.path.join(work, name + '.png')
     # the toolkit's own leaks (fontconfig's caches) under LeakSanitizer, as
     # for the viewer's headless tests
     supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lsan.supp')
     env = dict(env, LSAN_OPTIONS=f'suppressions={supp}:print_suppressions=0')
-    rc, out, err, secs, rss = run([ravscope, '--render', png, path], env, wrap=False)
-    what = f'{name}: ravscope --render'
+    rc, out, err, secs, rss = run([ravscope, '--render', png] + args + [path], env, wrap=False)
+    what = f'{name}: ravscope --render' + ''.join(' ' + a for a in args)
     say(f'{what}: exit {rc}, {secs:.2f} s, {rss / MIB:.0f} MiB')
     if not check_common(what, rc, out, err, secs):
         return
     if expect == 'ok' and rc != 0:
         fail(f'{what}: exit {rc}: {text(err)[-500:]}')
-    # (the viewer adds its lanes and images to the open trace: up to 506 MiB
-    # on handoff-pairs, 560 threads; held to the open trace's bound)
     if AS_LIMIT and rss > bound:
         fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over the bound {bound / MIB:.0f} MiB')
+    # what the viewer adds to the open trace (validate's peak): FORMAT.md section 13
+    if base and rss > base + RENDER_EXTRA_MIB * MIB:
+        fail(f'{what}: took {rss / MIB:.0f} MiB, more than the open trace (validate: {base / MIB:.0f} MiB) '
+             f'plus the {RENDER_EXTRA_MIB} MiB the viewer may add')
     if expect == 'limit' and rc == 1 and b'RAVTRACE_MEMORY_MB' not in err:
         fail(f'{what}: failed without naming the limit: {text(err)[:300]}')
     if b'CRITICAL' in err or b'-WARNING' in err:
