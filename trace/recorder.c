@@ -495,10 +495,12 @@ static void *writer_main(void *arg)
 			R.write_failed = true;
 			R.dropped += b->count;
 		}
-		b->count = 0;
-		b->flags = 0;
-		b->next = R.free_list;
-		R.free_list = b;
+		if (!R.crashed) {
+			b->count = 0;
+			b->flags = 0;
+			b->next = R.free_list;
+			R.free_list = b;
+		} /* else: a buffer the crash handler took from a thread that may still write in it */
 		if (R.producers_waiting) {
 			/* woken outside the lock, which they need at once */
 			pthread_mutex_unlock(&R.lock);

@@ -9,6 +9,10 @@
  *   thread   a second thread allocates, marks and segfaults while the
  *            main thread, which allocated and marked too, spins: the main
  *            thread's buffer, never handed over, must be in the trace too
+ *   bare     a thread that never called the engine (no buffer, no heap)
+ *            segfaults while the main thread, which allocated and marked,
+ *            spins: the ERROR goes to the process's stream (heap 0), in
+ *            the recorder's spare buffer
  *   handler  the program installed its own SIGSEGV handler before
  *            recording started: it is still called (it says so through a
  *            pipe), and the signal still kills the child
@@ -79,6 +83,13 @@ static void *crasher(void *arg)
 	return NULL;
 }
 
+static void *bare_crasher(void *arg)
+{
+	(void)arg;
+	die_of_segv();
+	return NULL;
+}
+
 static void own_handler(int sig)
 {
 	ssize_t rc = write(handler_pipe, "called", 6);
@@ -97,10 +108,11 @@ static void child(const char *path)
 		fprintf(stderr, "child: %s\n", err);
 		_exit(3);
 	}
-	if (strcmp(mode, "thread") == 0) {
-		allocate(MAIN_NODES, "main runs on");
+	if (strcmp(mode, "thread") == 0 || strcmp(mode, "bare") == 0) {
+		bool bare = strcmp(mode, "bare") == 0;
+		allocate(bare ? NODES : MAIN_NODES, bare ? "before the crash" : "main runs on");
 		pthread_t th;
-		if (pthread_create(&th, NULL, crasher, NULL) != 0)
+		if (pthread_create(&th, NULL, bare ? bare_crasher : crasher, NULL) != 0)
 			_exit(6);
 		while (spin)
 			; /* the main thread runs while the other dies */
@@ -126,7 +138,7 @@ int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2);
 	mode = argv[1];
-	bool thread = strcmp(mode, "thread") == 0, off = strcmp(mode, "off") == 0;
+	bool thread = strcmp(mode, "thread") == 0, bare = strcmp(mode, "bare") == 0, off = strcmp(mode, "off") == 0;
 	int expect_sig = strcmp(mode, "abort") == 0 ? SIGABRT : strcmp(mode, "fpe") == 0 ? SIGFPE : SIGSEGV;
 	char path[] = "/tmp/rav-crash-flush-XXXXXX";
 	int fd = mkstemp(path);
@@ -212,7 +224,7 @@ int main(int argc, char **argv)
 		CHECK_EQ(main_marks, thread ? 1 : 0);
 		CHECK_EQ(errors, 1);
 		CHECK(error_heap < 64 && last_kind[error_heap] == RAV_EV_ERROR); /* the crashing thread's last */
-		CHECK(error_heap != 0);
+		CHECK(bare ? error_heap == 0 : error_heap != 0);
 	}
 	rav_trace_close(t);
 	unlink(path);
