@@ -589,6 +589,26 @@ void *rav_record_pool_base(size_t *bytes);
 /* rav_evbuf.owner of the calling thread's buffers (0 if it has none yet). */
 uint32_t rav_record_self_owner(void);
 
+/* ---- A program that dies of a signal (trace/recorder.c's handler) ------ */
+
+/* Take the calling thread's buffer from it, with the records published so
+ * far (count; an event being written when the signal came is not among
+ * them), and nothing more will be recorded in it: NULL if it has none.
+ * *heap gets the thread's heap id (0 if it has no heap).  Async-signal-safe
+ * (thread-local state only, no lock). */
+rav_evbuf *rav_record_detach(uint32_t *heap);
+/* Append a clock reading and a text event (RAV_EV_ERROR, RAV_EV_MARK)
+ * to b after its published records and publish them; false if b has no
+ * room for them.  An empty b (a spare buffer of the recorder) is first
+ * labelled as the calling thread's, heap `heap`.  Async-signal-safe. */
+bool rav_record_put_text(rav_evbuf *b, uint32_t heap, rav_ev_kind kind, uint32_t aux, const char *text,
+			 size_t len);
+/* Like rav_record_foreach_buffer, but gives up (false, fn not called)
+ * when the registry's lock is busy after a few tries instead of waiting:
+ * a thread that died holding it must not hang the one that reports it.
+ * fn gets each buffer and its count as published then. */
+bool rav_record_foreach_buffer_try(void (*fn)(rav_evbuf *b, uint32_t count, void *user), void *user);
+
 /* What `ravtrace list` shows, read without stopping anyone (counters are
  * approximate while threads run). */
 typedef struct rav_census {

@@ -25,6 +25,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
@@ -603,4 +604,73 @@ void rav_record_foreach_buffer(void (*fn)(rav_evbuf *b, void *user), void *user)
 uint32_t rav_record_self_owner(void)
 {
 	return rav__tl_rec ? rav__tl_rec->id : 0;
+}
+
+/* ---- a program that dies of a signal ---- */
+
+rav_evbuf *rav_record_detach(uint32_t *heap)
+{
+	rav_heap *h = rav__self();
+	*heap = h ? h->id : 0;
+	rav_evbuf *b = tbuf;
+	tbuf = &rav__nobuf;
+	rav__tlimit = 0;
+	rav__tclock = 0;
+	rav__set_active(rav__tl_rec, NULL);
+	return b == &rav__nobuf ? NULL : b;
+}
+
+bool rav_record_put_text(rav_evbuf *b, uint32_t heap, rav_ev_kind kind, uint32_t aux, const char *text, size_t len)
+{
+	if (len > 4096)
+		len = 4096;
+	uint32_t extra = (uint32_t)((len + sizeof(rav_raw_event) - 1) / sizeof(rav_raw_event));
+	uint32_t n = __atomic_load_n(&b->count, __ATOMIC_RELAXED);
+	if (n == 0) {
+		rav_thread_rec *rec = rav__tl_rec;
+		__atomic_store_n(&b->thread, heap, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->owner, rec ? rec->id : 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->serial, rec ? rec->serial++ : 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->epoch, rav__tl_epoch, __ATOMIC_RELAXED);
+	}
+	if ((uint64_t)n + 2 + extra > b->cap)
+		return false;
+	rav_raw_event *e = &b->ev[n];
+	e[0].kind = RAV_EV_TIME;
+	e[0].x = 0;
+	e[0].a = tsc_now();
+	e[0].b = 0;
+	e[0].c = 0;
+	e[1].kind = (uint32_t)kind | (aux << 8);
+	e[1].x = 0;
+	e[1].a = len;
+	e[1].b = 0;
+	e[1].c = 0;
+	/* no memset/memcpy: plain stores, in a signal handler */
+	char *t = (char *)&e[2];
+	for (size_t i = 0; i < (size_t)extra * sizeof(rav_raw_event); i++)
+		t[i] = i < len ? text[i] : 0;
+	__atomic_store_n(&b->count, n + 2 + extra, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool rav_record_foreach_buffer_try(void (*fn)(rav_evbuf *b, uint32_t count, void *user), void *user)
+{
+	bool locked = false;
+	for (int i = 0; i < 200 && !locked; i++) {
+		locked = pthread_mutex_trylock(&rav__recs_lock) == 0;
+		if (!locked) {
+			struct timespec d = { 0, 1000 * 1000 };
+			nanosleep(&d, NULL);
+		}
+	}
+	if (!locked)
+		return false;
+	for (rav_thread_rec *r = rav__recs; r; r = r->next) {
+		rav_evbuf *b = __atomic_load_n(&r->active, __ATOMIC_ACQUIRE);
+		if (b)
+			fn(b, __atomic_load_n(&b->count, __ATOMIC_ACQUIRE), user);
+	}
+	pthread_mutex_unlock(&rav__recs_lock);
+	return true;
 }

@@ -514,7 +514,12 @@ size_t rav_event_explain(rav_trace *t, const rav_state *s, const rav_event *e, c
 		    (unsigned long long)e->a, e->x);
 		break;
 	case RAV_EV_ERROR:
-		put(&b, "The engine reported an error: %s", e->text ? e->text : "(no message)");
+		/* status 0: not the engine's; the recorder's note that the program
+		 * died of a signal (trace/recorder.c) */
+		if (e->aux == 0)
+			put(&b, "The recording ends: %s.", e->text ? e->text : "(no message)");
+		else
+			put(&b, "The engine reported an error: %s", e->text ? e->text : "(no message)");
 		break;
 	case RAV_EV_MARK:
 		put(&b, "The program marked this moment: \"%s\".", e->text ? e->text : "");

@@ -48,10 +48,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +101,8 @@ static struct {
 	int writer_state;           /* WRITER_* */
 	unsigned producers_waiting; /* threads waiting for a free buffer */
 	bool started, stopping, stopped;
+	bool crashed;               /* a fatal signal is being handled: producers hand nothing over */
+	int writer_done;            /* atomic: the writer finished the file (or gave up) */
 	pthread_t writer;
 	int fd;
 	ravt_writer *w;
@@ -158,10 +162,37 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Lock held, R.crashed: the process is dying of a signal and its handler
+ * has taken the threads' buffers as they stand (crash_flush).  A thread
+ * that handed one over now would hand over a buffer already queued, or
+ * take one from the free list that another thread still writes in: it
+ * waits for the writer to finish the file (the process normally ends
+ * first), then records nothing more (its own buffer back, emptied and
+ * counted as dropped: no other thread has it).  Returns the buffer for
+ * the thread (NULL: none), with the lock released. */
+static rav_evbuf *after_crash(rav_evbuf *full)
+{
+	while (!__atomic_load_n(&R.writer_done, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&R.lock);
+		struct timespec d = { 0, 1000 * 1000 };
+		nanosleep(&d, NULL);
+		pthread_mutex_lock(&R.lock);
+	}
+	if (full) {
+		R.dropped += full->count;
+		full->count = 0;
+		full->flags = 0;
+	}
+	pthread_mutex_unlock(&R.lock);
+	return full;
+}
+
 static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 {
 	(void)user;
 	pthread_mutex_lock(&R.lock);
+	if (R.crashed)
+		return after_crash(full);
 	bool wake = false;
 	if (full) {
 		if (R.stopped) {
@@ -199,6 +230,8 @@ static rav_evbuf *rec_exchange(rav_evbuf *full, void *user)
 		R.producers_waiting++;
 		pthread_cond_wait(&R.freed, &R.lock);
 		R.producers_waiting--;
+		if (R.crashed)
+			return after_crash(NULL); /* `full` is queued already */
 		if (R.stats) {
 			R.waits++;
 			R.wait_ns += mono_ns() - t0;
@@ -222,6 +255,10 @@ static void rec_release(rav_evbuf *last, void *user)
 	if (!last)
 		return;
 	pthread_mutex_lock(&R.lock);
+	if (R.crashed) {
+		after_crash(last); /* (not recycled: its thread may use it no more) */
+		return;
+	}
 	bool wake = false;
 	if (R.stopped) {
 		R.dropped += last->count;
@@ -440,7 +477,9 @@ static void *writer_main(void *arg)
 		if (!failed) {
 			ravt_writer_set_level(R.w, level);
 			learn_pool(b);
-			rc = ravt_writer_add(R.w, b->thread, b->ev, b->count);
+			/* (a buffer the crash handler took from a running thread
+			 * may still grow: its count is read once, published) */
+			rc = ravt_writer_add(R.w, b->thread, b->ev, __atomic_load_n(&b->count, __ATOMIC_ACQUIRE));
 			if (rc == 0 && (b->flags & RELEASED)) {
 				rc = ravt_writer_flush_thread(R.w, b->thread);
 				uint32_t cur = ravt_writer_current_thread(R.w);
@@ -456,10 +495,12 @@ static void *writer_main(void *arg)
 			R.write_failed = true;
 			R.dropped += b->count;
 		}
-		b->count = 0;
-		b->flags = 0;
-		b->next = R.free_list;
-		R.free_list = b;
+		if (!R.crashed) {
+			b->count = 0;
+			b->flags = 0;
+			b->next = R.free_list;
+			R.free_list = b;
+		} /* else: a buffer the crash handler took from a thread that may still write in it */
 		if (R.producers_waiting) {
 			/* woken outside the lock, which they need at once */
 			pthread_mutex_unlock(&R.lock);
@@ -477,6 +518,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_unlock(&R.lock);
 	if (!failed && ravt_writer_finish(R.w, dropped) != 0)
 		fprintf(stderr, "ravioli: finishing the trace failed: %s\n", ravt_writer_error(R.w));
+	__atomic_store_n(&R.writer_done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -544,6 +586,301 @@ static void atfork_child(void)
 			close(R.fd);
 		R.fd = -1;
 	}
+}
+
+/* ---- A program that dies of a signal ----
+ *
+ * A crash in the program's own code (SIGSEGV, SIGBUS, SIGFPE, SIGILL, or
+ * abort()) would lose what every thread still holds in its buffer: up to
+ * BUF_RECORDS events each, often all of a short program's.  While a file
+ * is recorded (RAVIOLI_TRACE_SIGNALS=0 turns it off), a handler for those
+ * signals does what it can, in the order that keeps most:
+ *
+ *   - producers are stopped (R.crashed: a thread that hands over a buffer
+ *     from then on waits for the end of the process instead, so no buffer
+ *     is queued twice or reused while it is written out);
+ *   - the crashing thread's buffer, with an ERROR event (status 0, no
+ *     engine error: "the program died of SIGSEGV (signal 11) at address
+ *     0x..."; in a spare buffer when its own has no room), is queued;
+ *   - so is every other thread's current buffer, as far as it is
+ *     published (the records a live reader may read: an event being
+ *     written when the signal came is not among them);
+ *   - the writer writes the queue out and finishes the file, as at exit.
+ *
+ * Every wait is bounded: the recorder's lock and the engine's registry
+ * lock are only tried (a thread that died holding one must not hang the
+ * handler), and the writer gets WRITER_GRACE_MS; past that the handler
+ * gives up (saying so on stderr) and the signal takes its course.  Then
+ * the disposition the program had before recording started is put back
+ * and the signal delivered again (a fault re-executes, a raised signal is
+ * raised again): the exit status, the core dump, or the program's own
+ * handler, are what they were without the recorder.  A program that
+ * installs a handler after recording started replaces this one (the
+ * recorder then keeps nothing more than before).  Only the thread that
+ * started the recording has an alternate signal stack (a stack overflow
+ * on another thread is not caught).  A program that handles SIGSEGV to
+ * recover (and goes on) should set RAVIOLI_TRACE_SIGNALS=0: recording
+ * stops at the first such signal. */
+
+#define WRITER_GRACE_MS 2000 /* the writer's time to finish the file after a crash */
+#define CRASH_BUFS 4096      /* threads' buffers the handler can queue */
+#define SPARE_RECORDS 272    /* a clock reading, the ERROR event and 4096 bytes of text */
+
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+#define N_CRASH_SIGNALS (sizeof crash_signals / sizeof crash_signals[0])
+static struct {
+	bool installed;
+	struct sigaction old[N_CRASH_SIGNALS]; /* the program's dispositions before ours */
+	rav_evbuf *spare;                      /* for the ERROR event when the thread's buffer is full */
+	int owner;                             /* atomic: the thread (tid) handling a crash */
+	int done;                              /* atomic: it has finished */
+	rav_evbuf *bufs[CRASH_BUFS];           /* other threads' buffers, as collected */
+	uint32_t nbufs;
+	void *altstack;
+} C;
+
+static int crash_index(int sig)
+{
+	for (unsigned i = 0; i < N_CRASH_SIGNALS; i++)
+		if (crash_signals[i] == sig)
+			return (int)i;
+	return -1;
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: return "SIGSEGV";
+	case SIGBUS: return "SIGBUS";
+	case SIGFPE: return "SIGFPE";
+	case SIGILL: return "SIGILL";
+	case SIGABRT: return "SIGABRT";
+	default: return "a signal";
+	}
+}
+
+/* Async-signal-safe text building (no stdio in a handler). */
+typedef struct {
+	char *p;
+	size_t len, cap;
+} sbuf;
+
+static void put_str(sbuf *b, const char *s)
+{
+	while (*s && b->len + 1 < b->cap)
+		b->p[b->len++] = *s++;
+	b->p[b->len] = 0;
+}
+
+static void put_num(sbuf *b, uint64_t v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (base == 16)
+		put_str(b, "0x");
+	while (n && b->len + 1 < b->cap)
+		b->p[b->len++] = tmp[--n];
+	b->p[b->len] = 0;
+}
+
+/* "the program died of SIGSEGV (signal 11) at address 0x10" */
+static size_t crash_text(char *out, size_t cap, int sig, const siginfo_t *si)
+{
+	sbuf b = { out, 0, cap };
+	out[0] = 0;
+	put_str(&b, "the program died of ");
+	put_str(&b, signal_name(sig));
+	put_str(&b, " (signal ");
+	put_num(&b, (uint64_t)sig, 10);
+	put_str(&b, ")");
+	if (si && si->si_code <= 0) {
+		/* sent: kill(), raise(), abort() */
+		if (si->si_pid == getpid())
+			put_str(&b, sig == SIGABRT ? ", raised by the program (abort())" : ", raised by the program");
+		else {
+			put_str(&b, ", sent by process ");
+			put_num(&b, (uint64_t)si->si_pid, 10);
+		}
+	} else if (si && sig != SIGABRT) {
+		put_str(&b, " at address ");
+		put_num(&b, (uint64_t)(uintptr_t)si->si_addr, 16);
+	}
+	return b.len;
+}
+
+static void say(const char *what)
+{
+	char line[256];
+	sbuf b = { line, 0, sizeof line };
+	put_str(&b, "ravioli: trace: ");
+	put_str(&b, what);
+	put_str(&b, "\n");
+	ssize_t rc = write(2, line, b.len);
+	(void)rc;
+}
+
+static bool lock_within(pthread_mutex_t *m, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		if (pthread_mutex_trylock(m) == 0)
+			return true;
+		struct timespec d = { 0, 1000 * 1000 };
+		nanosleep(&d, NULL);
+	}
+	return false;
+}
+
+static void collect_buffer(rav_evbuf *b, uint32_t count, void *user)
+{
+	(void)user;
+	if (count && C.nbufs < CRASH_BUFS)
+		C.bufs[C.nbufs++] = b;
+}
+
+/* See the top of this section.  Returns whether the file was finished. */
+static bool crash_flush(int sig, const siginfo_t *si)
+{
+	if (!lock_within(&R.lock, 500)) {
+		say("the recorder was busy when the program died: its buffered events are lost");
+		return false;
+	}
+	if (!R.started || R.stopping || R.crashed || pthread_equal(pthread_self(), R.writer)) {
+		pthread_mutex_unlock(&R.lock);
+		return false;
+	}
+	R.crashed = true;
+	pthread_mutex_unlock(&R.lock);
+
+	char text[160];
+	size_t len = crash_text(text, sizeof text, sig, si);
+	uint32_t heap;
+	rav_evbuf *own = rav_record_detach(&heap), *extra = NULL;
+	if (!own || !rav_record_put_text(own, heap, RAV_EV_ERROR, 0, text, len)) {
+		if (C.spare && rav_record_put_text(C.spare, heap, RAV_EV_ERROR, 0, text, len))
+			extra = C.spare;
+	}
+	C.nbufs = 0;
+	bool others = rav_record_foreach_buffer_try(collect_buffer, NULL);
+
+	if (!lock_within(&R.lock, 500)) {
+		say("the recorder was busy when the program died: its buffered events are lost");
+		return false;
+	}
+	if (own && own->count) {
+		own->flags |= RELEASED;
+		enqueue(own, true);
+	}
+	if (extra) {
+		extra->flags |= RELEASED;
+		enqueue(extra, true);
+	}
+	for (uint32_t i = 0; i < C.nbufs; i++) {
+		C.bufs[i]->flags |= RELEASED;
+		enqueue(C.bufs[i], true);
+	}
+	R.stopping = true;
+	pthread_mutex_unlock(&R.lock);
+	pthread_cond_signal(&R.work);
+	if (!others)
+		say("the other threads' buffered events are lost (their registry was busy)");
+	for (int i = 0; i < WRITER_GRACE_MS; i++) {
+		if (__atomic_load_n(&R.writer_done, __ATOMIC_ACQUIRE))
+			return true;
+		struct timespec d = { 0, 1000 * 1000 };
+		nanosleep(&d, NULL);
+	}
+	say("the trace writer did not finish in time after the program died: the trace ends earlier");
+	return false;
+}
+
+/* The disposition the program had, and the signal again (see above). */
+static void crash_chain(int sig, const siginfo_t *si)
+{
+	int k = crash_index(sig);
+	if (k >= 0)
+		sigaction(sig, &C.old[k], NULL);
+	else
+		signal(sig, SIG_DFL);
+	/* A fault recurs when the instruction is run again; a signal that was
+	 * sent is sent again (pending until this handler returns). */
+	if (!si || si->si_code <= 0)
+		raise(sig);
+}
+
+static void crash_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	int saved = errno;
+	int self = (int)syscall(SYS_gettid), none = 0;
+	if (__atomic_compare_exchange_n(&C.owner, &none, self, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		crash_flush(sig, si);
+		__atomic_store_n(&C.done, 1, __ATOMIC_RELEASE);
+	} else if (none != self) {
+		/* Another thread is handling a crash: it ends the process soon;
+		 * this one waits for it (bounded), then takes its own course. */
+		for (int i = 0; i < WRITER_GRACE_MS + 1500 && !__atomic_load_n(&C.done, __ATOMIC_ACQUIRE); i++) {
+			struct timespec d = { 0, 1000 * 1000 };
+			nanosleep(&d, NULL);
+		}
+	}
+	/* (none == self: a fault inside the handler itself: give up at once) */
+	crash_chain(sig, si);
+	errno = saved;
+}
+
+static void crash_install(void)
+{
+	const char *env = getenv("RAVIOLI_TRACE_SIGNALS");
+	if (C.installed || (env && strcmp(env, "0") == 0))
+		return;
+	if (!C.spare) {
+		C.spare = malloc(sizeof *C.spare + SPARE_RECORDS * sizeof(rav_raw_event));
+		if (C.spare) {
+			memset(C.spare, 0, sizeof *C.spare);
+			C.spare->cap = SPARE_RECORDS;
+		}
+	}
+	/* An alternate stack for this thread (a stack overflow in it is then
+	 * caught), unless the program set one up. */
+	stack_t cur;
+	if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE) && !C.altstack) {
+		size_t size = 64 * 1024;
+		C.altstack = malloc(size);
+		if (C.altstack) {
+			stack_t ss = { .ss_sp = C.altstack, .ss_size = size, .ss_flags = 0 };
+			if (sigaltstack(&ss, NULL) != 0) {
+				free(C.altstack);
+				C.altstack = NULL;
+			}
+		}
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = crash_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < N_CRASH_SIGNALS; i++)
+		sigaction(crash_signals[i], &sa, &C.old[i]);
+	C.installed = true;
+}
+
+/* Recording ended normally: the program's dispositions back (those it
+ * changed since are its own and stay). */
+static void crash_uninstall(void)
+{
+	if (!C.installed)
+		return;
+	for (unsigned i = 0; i < N_CRASH_SIGNALS; i++) {
+		struct sigaction cur;
+		if (sigaction(crash_signals[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+		    cur.sa_sigaction == crash_handler)
+			sigaction(crash_signals[i], &C.old[i], NULL);
+	}
+	C.installed = false;
 }
 
 int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
@@ -635,7 +972,8 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	R.rec.user = NULL;
 	R.rec.record_access = access;
 	R.rec.site_depth = (uint8_t)depth;
-	R.stopping = R.stopped = R.write_failed = R.pool_known = false;
+	R.stopping = R.stopped = R.write_failed = R.pool_known = R.crashed = false;
+	R.writer_done = 0;
 	/* auto: zstd level 1, faster levels and then raw chunks as the writer
 	 * falls behind (level_for); always: level 1, and recording threads
 	 * wait for the writer; never: store raw. */
@@ -677,6 +1015,8 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	pthread_mutex_lock(&R.lock);
 	R.started = true;
 	pthread_mutex_unlock(&R.lock);
+	/* a crash keeps the buffered events (RAVIOLI_TRACE_SIGNALS=0: not) */
+	crash_install();
 	static bool hooks;
 	if (!hooks) {
 		hooks = true;
@@ -696,6 +1036,7 @@ void rav_trace_stop(void)
 	pthread_mutex_unlock(&R.lock);
 	if (!run)
 		return;
+	crash_uninstall();
 	/* The calling thread's partial buffer; threads that already ended
 	 * handed theirs over through release. */
 	rav_record_flush();

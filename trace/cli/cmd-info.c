@@ -40,6 +40,18 @@ static int run(int argc, char **argv)
 		nmsg += cli_thread_at(tr.t, i).kind == RAV_HEAP_MESSAGE;
 	uint64_t duration = in->duration_ns;
 	char tb[1100];
+	/* A program that died of a signal: the recorder's ERROR event with
+	 * status 0, the crashing thread's last event, says which (FORMAT.md,
+	 * error).  Only each thread's last event is looked at (iterating over
+	 * every error decoded the whole trace: twice info's instructions). */
+	char died[512] = "";
+	for (unsigned i = 0; i < nthreads && !died[0]; i++) {
+		const rav_trace_thread th = cli_thread_at(tr.t, i);
+		rav_event ev;
+		if (th.kind != RAV_HEAP_MESSAGE && th.last_event >= th.first_event &&
+		    rav_trace_event_at(tr.t, th.last_event, &ev) && ev.kind == RAV_EV_ERROR && ev.aux == 0 && ev.text)
+			snprintf(died, sizeof died, "%s", ev.text);
+	}
 
 	if (o.json) {
 		printf("{\n  \"format\": \"%u.%u\",\n", in->version_major, in->version_minor);
@@ -77,6 +89,11 @@ static int run(int argc, char **argv)
 				printf(", \"heaps_snapshotted\": %u, \"heaps_pending\": %u", ss.synced_heaps,
 				       ss.pending_heaps);
 			printf("},\n");
+		}
+		if (died[0]) {
+			printf("  \"died\": ");
+			cli_json_string(stdout, died);
+			printf(",\n");
 		}
 		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
 		bool first = true;
@@ -121,6 +138,8 @@ static int run(int argc, char **argv)
 		printf("events      %" PRIu64 " (%.2f bytes per event), %" PRIu64 " keyframe%s, %u mark%s\n",
 		       in->events, in->events ? (double)in->file_size / (double)in->events : 0.0,
 		       in->keyframes, in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
+		if (died[0])
+			printf("died        %s\n", cli_text(tb, sizeof tb, died));
 		if (in->clock_known)
 			printf("duration    %.3f ms\n", (double)duration / 1e6);
 		else
