@@ -301,6 +301,8 @@ static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 	case RAV_EV_GC_END:
 		return g_strdup_printf("%s collection frees %" G_GUINT64_FORMAT " ravioli", who, ev->a);
 	case RAV_EV_ERROR:
+		if (ev->aux == 0) /* (the recorder's note of a crash: the recording ends) */
+			return g_strdup_printf("%s: the recording ends: %s", who, ev->text ? ev->text : "");
 		return g_strdup_printf("engine error in %s: %s", who, ev->text ? ev->text : "");
 	case RAV_EV_MARK:
 		return g_strdup_printf("mark (%s): %s", who, ev->text ? ev->text : "");

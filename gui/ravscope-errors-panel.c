@@ -38,7 +38,7 @@ static const char *status_words(unsigned aux)
 	/* rav_status values (ravioli.h, which the viewer does not include), in
 	 * the words a user would look for */
 	static const char *const words[] = {
-		"ok", "out of memory", "invalid argument", "type mismatch", "cross-heap reference",
+		"recording ended" /* status 0: the recorder's note that the program died (FORMAT.md) */, "out of memory", "invalid argument", "type mismatch", "cross-heap reference",
 		"stale borrow", "channel closed", "would block", "I/O error", "malformed data",
 		"not allowed now", "index out of range",
 	};
