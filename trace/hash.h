@@ -6,7 +6,8 @@
  * first half of MurmurHash3's 64-bit finaliser): enough for keys that are
  * already spread, and cheap where the contention model hashes per access.
  * ravt_mix is the whole finaliser, for keys whose low bits are all alike
- * (the CLI, which includes only the public headers, keeps its own copy).
+ * (the CLI, which includes only the public headers, keeps its own copy:
+ * cli_mix in trace/cli/cli.h).
  */
 #ifndef RAV_HASH_H
 #define RAV_HASH_H

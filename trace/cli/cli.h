@@ -164,4 +164,17 @@ void cli_sites_notes(rav_trace *t, const uint32_t *sites, size_t n);
 /* `stats --sites`: the call sites ranked. */
 int cli_stats_sites(cli_trace *tr, const cli_opts *o);
 
+/* MurmurHash3's 64-bit finaliser, for the commands' open-addressing tables
+ * keyed by ids the file chose (trace/hash.h's ravt_mix; the CLI includes
+ * only the public headers). */
+static inline uint64_t cli_mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
 #endif /* RAVTRACE_CLI_H */

@@ -79,20 +79,10 @@ typedef struct slotmap {
 	size_t cap, n;
 } slotmap;
 
-static inline uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
-}
-
 /* The value for key, or -1; *at: where it would go. */
 static long slot_find(const slotmap *m, uint64_t key, size_t *at)
 {
-	size_t mask = m->cap - 1, i = (size_t)mix(key) & mask;
+	size_t mask = m->cap - 1, i = (size_t)cli_mix(key) & mask;
 	for (; m->val[i]; i = (i + 1) & mask)
 		if (m->key[i] == key)
 			return (long)m->val[i] - 1;
@@ -197,7 +187,7 @@ static int run(int argc, char **argv)
 			 * comparing the pair) */
 			uint64_t key = ((uint64_t)from << 32 | to) ^ (from_msg ? 0x9e3779b97f4a7c15ull : 0);
 			size_t p = npairs;
-			for (uint64_t k = key;; k = mix(k + 1)) {
+			for (uint64_t k = key;; k = cli_mix(k + 1)) {
 				long v = slot_find(&pair_of, k, &at);
 				if (v < 0)
 					break;
@@ -220,7 +210,7 @@ static int run(int argc, char **argv)
 				pairs[npairs] = (handoff_pair){from, to, from_msg, 0};
 				uint64_t k = key;
 				while (slot_find(&pair_of, k, &at) >= 0)
-					k = mix(k + 1);
+					k = cli_mix(k + 1);
 				slot_put(&pair_of, k, (uint32_t)npairs);
 				npairs++;
 			}

@@ -11,16 +11,6 @@
 
 /* ---- Cell lives ------------------------------------------------------------ */
 
-static inline uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
-}
-
 /* Take `bytes` more for the cell lives, or fail the export with an error
  * naming the limit and the setting that raises it. */
 static bool charge(exporter *x, uint64_t bytes)
@@ -44,7 +34,7 @@ static page_entry *page_find(const exporter *x, uint32_t page)
 	if (!x->pages_cap)
 		return NULL;
 	size_t mask = x->pages_cap - 1;
-	for (size_t i = (size_t)mix(page) & mask;; i = (i + 1) & mask) {
+	for (size_t i = (size_t)cli_mix(page) & mask;; i = (i + 1) & mask) {
 		if (!x->pages[i].taken)
 			return NULL;
 		if (x->pages[i].page == page)
@@ -54,7 +44,7 @@ static page_entry *page_find(const exporter *x, uint32_t page)
 
 static page_entry *page_insert(page_entry *table, size_t cap, uint32_t page)
 {
-	size_t mask = cap - 1, i = (size_t)mix(page) & mask;
+	size_t mask = cap - 1, i = (size_t)cli_mix(page) & mask;
 	while (table[i].taken)
 		i = (i + 1) & mask;
 	table[i].taken = true;
@@ -123,7 +113,7 @@ static inline uint64_t group_key(uint32_t page, uint32_t cell)
  * would go. */
 static size_t group_slot_of(const group_slot *table, size_t cap, uint64_t key)
 {
-	size_t mask = cap - 1, i = (size_t)mix(key) & mask;
+	size_t mask = cap - 1, i = (size_t)cli_mix(key) & mask;
 	while (table[i].g && table[i].key != key)
 		i = (i + 1) & mask;
 	return i;
@@ -179,7 +169,7 @@ static void group_drop_if_empty(exporter *x, uint64_t key)
 	x->cell_bytes -= sizeof(life_group);
 	x->ngroups--;
 	for (size_t j = (i + 1) & mask; x->groups[j].g; j = (j + 1) & mask) {
-		size_t home = (size_t)mix(x->groups[j].key) & mask;
+		size_t home = (size_t)cli_mix(x->groups[j].key) & mask;
 		/* j's entry may fill the hole at i if its home is not in (i, j] */
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			x->groups[i] = x->groups[j];
