@@ -147,6 +147,41 @@ static bool is_ref_slot(const uintptr_t *s)
 	return (type_refmask(t) >> (w - 1)) & 1;
 }
 
+/* A message's page -> its number in the message: an open-addressing table
+ * of twice as many slots as pages (a power of two), keyed by page address,
+ * so rewriting every pointer costs O(1) each however many pages the
+ * message has (a scan of the page list per pointer made serialization
+ * quadratic: 2.5 s of CPU for a 1e6-node list's 7,900 pages in a debug
+ * build, 0.06 s with the table; test-engine-unit serialize-large). */
+typedef struct page_slot {
+	const rav_cell *page; /* NULL: empty */
+	uint32_t index;
+} page_slot;
+
+static size_t page_hash(const rav_cell *p, size_t mask)
+{
+	return (size_t)((((uintptr_t)p / RAV_PAGE_SIZE) * 0x9e3779b97f4a7c15ull) >> 17) & mask;
+}
+
+static void page_table_put(page_slot *tab, size_t mask, const rav_cell *p, uint32_t index)
+{
+	size_t i = page_hash(p, mask);
+	while (tab[i].page)
+		i = (i + 1) & mask;
+	tab[i] = (page_slot){ p, index };
+}
+
+/* The page's number, or UINT32_MAX if it is not one of the message's. */
+static uint32_t page_table_get(const page_slot *tab, size_t mask, const rav_cell *p)
+{
+	for (size_t i = page_hash(p, mask);; i = (i + 1) & mask) {
+		if (tab[i].page == p)
+			return tab[i].index;
+		if (!tab[i].page)
+			return UINT32_MAX;
+	}
+}
+
 rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 {
 	RAV_SITE_ENTER();
@@ -166,18 +201,25 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 	rav_cell **pages = malloc((npages ? npages : 1) * sizeof *pages);
 	size_t bytes = (size_t)npages * RAV_PAGE_SIZE;
 	char *image = malloc(bytes ? bytes : 1);
-	if (!pages || !image) {
+	size_t tslots = 2;
+	while (tslots < (size_t)npages * 2)
+		tslots *= 2;
+	size_t tmask = tslots - 1;
+	page_slot *table = calloc(tslots, sizeof *table);
+	if (!pages || !image || !table) {
 		free(pages);
 		free(image);
+		free(table);
 		return rav__fail(RAV_ENOMEM, "rav_serialize_msg: out of memory for %u pages", npages);
 	}
 	uint32_t i = 0;
-	for (rav_cell *p = mh->first; p; p = (rav_cell *)p->w[PH_NEXT])
+	for (rav_cell *p = mh->first; p; p = (rav_cell *)p->w[PH_NEXT]) {
+		page_table_put(table, tmask, p, i);
 		pages[i++] = p;
+	}
 	if (mh->top_page)
 		page_set_fill(mh->top_page, mh->top);
-	/* Rewrite pointers.  Pages of the message are found by scanning the
-	 * small page table (messages are typically a few pages). */
+	/* Rewrite pointers (the message's pages found through the table). */
 	rav_status st = RAV_OK;
 	for (i = 0; i < npages && st == RAV_OK; i++) {
 		rav_cell *src = pages[i];
@@ -199,11 +241,8 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 			for (int w = 1; w < 4; w++) {
 				if (!(pw & (1u << w)) || !src[c].w[w])
 					continue;
-				rav_cell *tp = page_of((void *)src[c].w[w]);
-				uint32_t k = 0;
-				while (k < npages && pages[k] != tp)
-					k++;
-				if (k == npages) {
+				uint32_t k = page_table_get(table, tmask, page_of((void *)src[c].w[w]));
+				if (k == UINT32_MAX) {
 					st = rav__fail(RAV_EINVAL, "rav_serialize_msg: cell %p word %d points outside the "
 								   "message (%p)", (void *)&src[c], w, (void *)src[c].w[w]);
 					break;
@@ -214,13 +253,11 @@ rav_status rav_serialize_msg(rav_msg *m, int fd, unsigned flags)
 	}
 	uint64_t root = 0;
 	if (st == RAV_OK && m->root) {
-		rav_cell *rp = page_of(m->root);
-		uint32_t k = 0;
-		while (k < npages && pages[k] != rp)
-			k++;
+		uint32_t k = page_table_get(table, tmask, page_of(m->root));
 		root = (((uint64_t)k << 32) | ((uintptr_t)m->root & PAGE_MASK)) + 1;
 	}
 	free(pages);
+	free(table);
 	if (st != RAV_OK) {
 		free(image);
 		return st;

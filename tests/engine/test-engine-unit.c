@@ -123,6 +123,7 @@ static const rav_test_case cases[] = {
 	{ "adopt-pages", t_adopt_pages },
 	{ "dirty-top", t_dirty_top },
 	{ "serialize", t_serialize },
+	{ "serialize-large", t_serialize_large },
 	{ "serialize-corrupt", t_serialize_corrupt },
 	{ "serialize-stream", t_serialize_stream },
 	{ "channel-leftovers", t_channel_leftovers },

@@ -63,6 +63,7 @@ void t_adopt_pages(void);
 void t_dirty_top(void);
 /* unit-serialize.c */
 void t_serialize(void);
+void t_serialize_large(void);
 void t_serialize_corrupt(void);
 void t_serialize_stream(void);
 void t_channel_leftovers(void);
