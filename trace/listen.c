@@ -567,6 +567,19 @@ static void on_exit_cb(int status, void *arg)
 		unlink(L.path);
 }
 
+/* exec-hook.c: the program calls exec (no on_exit handler runs): an
+ * attached client gets the END record (how RAVT_END_CLOSED) and the rest of
+ * the stream.  The socket stays: the new image, same pid, replaces it. */
+bool ravt_listen_before_exec(const char *what)
+{
+	if (L.pid == 0 || getpid() != L.pid || !ravt_session_live(NULL))
+		return false;
+	char text[128];
+	snprintf(text, sizeof text, "the program called exec (%.80s)", what ? what : "(null)");
+	ravt_session_stop(RAVT_END_CLOSED, 0, text, EXIT_WAIT_MS);
+	return true;
+}
+
 static void atfork_child(void)
 {
 	/* No listener thread here: nobody can attach to this child. */

@@ -883,6 +883,10 @@ static void crash_uninstall(void)
 	C.installed = false;
 }
 
+/* The process that records (0: none): a child of vfork shares R with its
+ * parent, and must not finish the parent's recording (exec-hook.c). */
+static pid_t recording_pid;
+
 int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 {
 	char dummy[8];
@@ -1015,6 +1019,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	pthread_mutex_lock(&R.lock);
 	R.started = true;
 	pthread_mutex_unlock(&R.lock);
+	__atomic_store_n(&recording_pid, getpid(), __ATOMIC_RELAXED);
 	/* a crash keeps the buffered events (RAVIOLI_TRACE_SIGNALS=0: not) */
 	crash_install();
 	static bool hooks;
@@ -1066,6 +1071,20 @@ void rav_trace_stop(void)
 	if (R.fd >= 0)
 		close(R.fd);
 	R.fd = -1;
+}
+
+/* exec-hook.c: the program calls exec, which runs no atexit handler. */
+bool ravt_recorder_before_exec(void)
+{
+	pid_t pid = __atomic_load_n(&recording_pid, __ATOMIC_RELAXED);
+	if (pid == 0 || pid != getpid())
+		return false;
+	pthread_mutex_lock(&R.lock);
+	bool run = R.started && !R.stopping;
+	pthread_mutex_unlock(&R.lock);
+	if (run)
+		rav_trace_stop();
+	return run;
 }
 
 __attribute__((constructor)) static void rav_trace_autostart(void)

@@ -63,6 +63,11 @@ void ravt_session_atfork_child(void);
 /* listen.c: start listening unless RAVIOLI_LISTEN=0 (the recorder's
  * constructor calls it). */
 void ravt_listen_autostart(void);
+/* exec-hook.c, before the program's exec: end this process's attach
+ * session (listen.c) and finish its trace file (recorder.c) as exit()
+ * would; each returns whether there was one to end. */
+bool ravt_listen_before_exec(const char *what);
+bool ravt_recorder_before_exec(void);
 
 /* recorder.c: this process's command line for a trace header (NUL-separated
  * arguments, trailing NULs dropped), used by the recorder, the listener and

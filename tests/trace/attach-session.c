@@ -11,6 +11,7 @@
  *   twice           a second client gets "already attached by PID N"
  *   garbage         malformed, truncated, oversized control messages, before and during a session
  *   exit            exit(3) from a worker thread ends the stream: "exited with status 3"
+ *   exec            execl from a worker thread ends it with an END record ("called exec")
  *   crash           a fatal signal ends the stream: "killed by signal 11"
  *   slow            a client that reads slowly: events lost, counted, resynchronised
  *   lossless        the same client in lossless mode: nothing lost
@@ -265,6 +266,18 @@ static void test_exit(void)
 	                    : args_of("--rounds", "400", "--pace-us", "5000", "--exit-at", "200", "3", NULL),
 	              RAVT_END_EXITED, 3, &status);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+}
+
+/* exec runs no on_exit handler: the client still gets the END record
+ * (trace/exec-hook.c), not a stream that stops as if the program had been
+ * killed, and the exec goes ahead */
+static void test_exec(void)
+{
+	int status;
+	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--exec-at", "80", "4", NULL)
+	                    : args_of("--rounds", "400", "--pace-us", "5000", "--exec-at", "200", "4", NULL),
+	              RAVT_END_CLOSED, 0, &status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
 }
 
 static void test_crash(void)
@@ -647,6 +660,7 @@ static const attach_subtest subtests[] = {
     {"twice", test_twice},
     {"garbage", test_garbage},
     {"exit", test_exit},
+    {"exec", test_exec},
     {"crash", test_crash},
     {"slow", test_slow},
     {"lossless", test_lossless},

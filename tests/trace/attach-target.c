@@ -1,6 +1,7 @@
 /* attach-target.c - a running program to attach to (tests/trace/attach-session.c).
  *
- *	attach-target [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R] [--spinners K]
+ *	attach-target [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] [--crash-at R]
+ *	              [--spinners K]
  *
  * Started without any tracing variable, like any program linked with
  * ravioli_dep.  Two threads pass messages both ways for N rounds, pausing U
@@ -9,7 +10,8 @@
  * line that depends only on N: a test compares it with a run nobody attached
  * to.  SIGUSR1 drops the pause for the remaining rounds: a test picks N*U
  * long enough to outlive its checks on a slow machine (under memcheck) and
- * then need not wait out the rest.  --exit-at makes the worker call exit(CODE) in round R; --crash-at
+ * then need not wait out the rest.  --exit-at makes the worker call exit(CODE) in round R, --exec-at
+ * exec a shell that exits with CODE (execl, which runs no atexit handler); --crash-at
  * makes the main thread write to an unmapped address in round R.
  * --spinners adds K threads ("spinner-1" ...) that depend on nobody: each
  * builds and drops lists in its own heap (pages come from and go back to
@@ -29,7 +31,7 @@
 
 static rav_type item;
 static rav_channel *to_worker, *to_main, *to_sleeper;
-static long exit_at = -1, exit_code = 0;
+static long exit_at = -1, exit_code = 0, exec_at = -1, exec_code = 0;
 static volatile uintptr_t unmapped = 8; /* read at run time: no compiler sees the address */
 static volatile sig_atomic_t hurry;     /* SIGUSR1 came: no more pauses */
 static volatile int spinning = 1;       /* atomic: the spinners go on */
@@ -83,6 +85,13 @@ static void *worker(void *arg)
 		if (round == exit_at) {
 			fflush(stdout);
 			exit((int)exit_code);
+		}
+		if (round == exec_at) {
+			char cmd[32];
+			snprintf(cmd, sizeof cmd, "exit %ld", exec_code);
+			fflush(stdout);
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+			die("exec /bin/sh", RAV_EIO);
 		}
 		uint64_t s = sum(h, in);
 		/* some churn in the worker's own heap */
@@ -149,6 +158,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--exit-at") && i + 2 < argc) {
 			exit_at = atol(argv[++i]);
 			exit_code = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--exec-at") && i + 2 < argc) {
+			exec_at = atol(argv[++i]);
+			exec_code = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--crash-at") && i + 1 < argc)
 			crash_at = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--spinners") && i + 1 < argc && atol(argv[i + 1]) >= 0 &&
@@ -156,7 +168,7 @@ int main(int argc, char **argv)
 			spinners = atol(argv[++i]);
 		else {
 			fprintf(stderr,
-			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--crash-at R] "
+			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] [--crash-at R] "
 			        "[--spinners K (0-16)]\n",
 			        argv[0]);
 			return 2;
