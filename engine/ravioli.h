@@ -381,7 +381,10 @@ rav_status rav_heap_check(rav_heap *h);
 
 /* ---- Tracing ------------------------------------------------------------- */
 
-/* Place a user mark (short annotation) in the trace; no-op when not tracing. */
+/* Place a user mark (short annotation) in the trace; no-op when not tracing.
+ * A text longer than RAV_MARK_MAX bytes is cut there (before a UTF-8
+ * character that would straddle the cut). */
+#define RAV_MARK_MAX 4096
 void rav_mark(const char *text);
 /* Record memory accesses made outside the engine (the "chatty" samples). */
 void rav_trace_access(const void *addr, bool write);

@@ -566,8 +566,16 @@ void rav_mark(const char *text)
 		return;
 	rav_heap *h = rav_heap_self();
 	RAV_SAFEPOINT(h);
-	size_t len = strlen(text);
-	rav__emit_text(RAV_EV_MARK, 0, 0, len > 4096 ? 4096 : len, text, len);
+	size_t len = strlen(text), kept = len;
+	/* A longer text is cut at RAV_MARK_MAX bytes, before a UTF-8
+	 * character rather than through it (the tools would show the
+	 * half as U+FFFD). */
+	if (kept > RAV_MARK_MAX) {
+		kept = RAV_MARK_MAX;
+		while (kept > 0 && ((unsigned char)text[kept] & 0xc0) == 0x80)
+			kept--;
+	}
+	rav__emit_text(RAV_EV_MARK, 0, 0, kept, text, kept);
 }
 
 void rav_trace_access(const void *addr, bool write)

@@ -93,6 +93,13 @@ int main(void)
 	rav_root_clear(h, got);
 	rav_stats stats;
 	rav_heap_stats(h, &stats);
+	/* a mark longer than RAV_MARK_MAX is cut before the character that
+	 * straddles the cut, not through it */
+	char *long_mark = malloc(RAV_MARK_MAX + 16);
+	REQUIRE(long_mark);
+	memset(long_mark, 'a', RAV_MARK_MAX - 1);
+	strcpy(long_mark + RAV_MARK_MAX - 1, "\xc3\xa9 and more");
+	rav_mark(long_mark);
 	rav_mark("end");
 	rav_trace_stop();
 	rav_trace_stop(); /* twice is harmless */
@@ -131,11 +138,14 @@ int main(void)
 			marks_seen++;
 	}
 	CHECK(n > 1000);
-	CHECK(marks_seen == 4);
-	CHECK(rav_trace_mark_count(t) == 4);
+	CHECK(marks_seen == 5);
+	CHECK(rav_trace_mark_count(t) == 5);
 	rav_trace_mark mk;
 	CHECK(rav_trace_mark_at(t, 0, &mk) && strcmp(mk.text, "start") == 0);
-	CHECK(rav_trace_mark_at(t, 3, &mk) && strcmp(mk.text, "end") == 0);
+	long_mark[RAV_MARK_MAX - 1] = 0;
+	CHECK(rav_trace_mark_at(t, 3, &mk) && strcmp(mk.text, long_mark) == 0);
+	free(long_mark);
+	CHECK(rav_trace_mark_at(t, 4, &mk) && strcmp(mk.text, "end") == 0);
 	CHECK(kinds[RAV_EV_MSG_SEND] == MESSAGES);
 	CHECK(kinds[RAV_EV_MSG_RECV] == MESSAGES);
 	CHECK(kinds[RAV_EV_ACCESS] > 0);
