@@ -16,7 +16,7 @@ PARTS = [
     ('format', r'^(format|snapshot|live|outbuf|hash)\.[ch]$'),
     ('budget', r'^budget\.[ch]$'),
     ('writer', r'^writer'),
-    ('recorder', r'^(recorder\.c|listen\.c|session(-\w+)?\.[ch]|debugger\.c)$'),
+    ('recorder', r'^(recorder\.c|listen\.c|session(-\w+)?\.[ch]|debugger\.c|exec-hook\.c)$'),
     ('attach', r'^attach\.c$'),
     ('reader', r'^(reader|sink\.h$)'),
     ('tables', r'^tables\.'),
