@@ -77,10 +77,18 @@ static int run(int argc, char **argv)
 	/* Truncation is reported first: it explains a replay failure of the
 	 * recovered part (a thread's last chunk may be missing). */
 	if (info.truncated || truncated_index) {
-		printf("INVALID: %s: truncated: the %s ends at byte offset %" PRIu64 ", inside chunk %" PRIu64
-		       "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64 " events) are readable",
-		       path, tr.fd >= 0 ? "stream" : "file", info.file_size, info.chunks,
-		       info.recovered_bytes, info.chunks, info.events);
+		if (info.recovered_bytes == info.file_size)
+			/* every chunk whole: only the trailer a finished
+			 * recording ends with is missing (SIGKILL, _exit) */
+			printf("INVALID: %s: truncated: the %s ends at byte offset %" PRIu64 " after its %" PRIu64
+			       " chunks, without the trailer a finished recording ends with (the program was "
+			       "killed, or left through _exit()); all of it (%" PRIu64 " events) is readable",
+			       path, tr.fd >= 0 ? "stream" : "file", info.file_size, info.chunks, info.events);
+		else
+			printf("INVALID: %s: truncated: the %s ends at byte offset %" PRIu64 ", inside chunk %" PRIu64
+			       "; the first %" PRIu64 " bytes (%" PRIu64 " chunks, %" PRIu64 " events) are readable",
+			       path, tr.fd >= 0 ? "stream" : "file", info.file_size, info.chunks,
+			       info.recovered_bytes, info.chunks, info.events);
 		if (replay_ok)
 			printf(" and replay consistently\n");
 		else

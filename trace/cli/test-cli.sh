@@ -298,8 +298,10 @@ corrupt)
   head -c 100 "$trace" >"$work/$name-header-cut.ravtrace"
   head -c $((size - 5)) "$trace" >"$work/$name-tail-cut.ravtrace"
   head -c $((size / 2)) "$trace" >"$work/$name-half.ravtrace"
+  # every chunk, not the trailer (whose offset is the last 8 bytes)
+  head -c "$(tail -c 8 "$trace" | od -An -tu8 | tr -d ' ')" "$trace" >"$work/$name-no-trailer.ravtrace"
   { cat "$trace"; printf 'RCHK\377\377\377\377garbage after the end'; } >"$work/$name-trailing.ravtrace"
-  for f in empty text magic header-cut tail-cut half trailing; do
+  for f in empty text magic header-cut tail-cut half trailing no-trailer; do
     damaged="$work/$name-$f.ravtrace"
     expect 1 "$rt" validate "$damaged"
     contains "INVALID" "$out"
@@ -313,6 +315,11 @@ corrupt)
   contains "empty\|zero" "$out"
   expect 1 "$rt" validate "$work/$name-half.ravtrace"
   contains "truncated" "$out"
+  contains "inside chunk" "$out"
+  # not "inside chunk N": every chunk is whole, the trailer is missing
+  expect 1 "$rt" validate "$work/$name-no-trailer.ravtrace"
+  contains "without the trailer" "$out"
+  if grep -q "inside chunk" "$out"; then fail "a file without its trailer is said to end inside a chunk"; fi
   ;;
 
 flip)
