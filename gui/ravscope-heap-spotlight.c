@@ -130,29 +130,84 @@ static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *v
 	return FALSE;
 }
 
-/* The caption sits at the bottom of the heap area, where the labels (above
- * their targets) rarely go; its box is returned so labels avoid it. */
-static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha, Box *box)
+/* The caption's layout and box.  It sits at the bottom of the heap area,
+ * where the labels (above their targets) rarely go, or at the top when
+ * the bottom would cover more of the targets (the cells a step is about,
+ * drawn at the bottom of a short heap area).  It takes at most a third of
+ * the area's height: on a short one (a lesson at 900 x 600, presentation
+ * mode) its type shrinks and then it keeps to the lines that fit, the end
+ * elided (the Explain panel has the whole sentence). */
+#define CAPTION_SHARE 0.34 /* of the heap area's height, at most */
+
+static double overlap_area(const Box *a, const Box *b)
 {
-	double px = vp->large_text ? 22 : 16;
+	double w = MIN(a->x + a->w, b->x + b->w) - MAX(a->x, b->x);
+	double h = MIN(a->y + a->h, b->y + b->h) - MAX(a->y, b->y);
+	return w > 0 && h > 0 ? w * h : 0;
+}
+
+static PangoLayout *caption_layout(cairo_t *cr, const RavscopeViewport *vp, const char *caption,
+                                   const Box *targets, guint n, Box *box, double *pad_out)
+{
+	double base = vp->large_text ? 22 : 16, px = base;
+	double room = vp->width, maxw = MAX(room * 0.9, 200), maxh = MAX(vp->height * CAPTION_SHARE, 1);
 	PangoLayout *pl = pango_cairo_create_layout(cr);
-	PangoFontDescription *fd = pango_font_description_from_string("Sans");
-	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
-	pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
-	pango_layout_set_font_description(pl, fd);
-	pango_font_description_free(fd);
-	/* The whole width: the legend is a strip under the heap area. */
-	double room = vp->width;
-	double maxw = MAX(room * 0.9, 200);
 	pango_layout_set_width(pl, (int)(maxw * PANGO_SCALE));
 	pango_layout_set_wrap(pl, PANGO_WRAP_WORD_CHAR);
 	pango_layout_set_text(pl, caption, -1);
-	int tw, th;
-	pango_layout_get_pixel_size(pl, &tw, &th);
+	int tw = 0, th = 0;
+	for (;;) {
+		PangoFontDescription *fd = pango_font_description_from_string("Sans");
+		pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+		pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
+		pango_layout_set_font_description(pl, fd);
+		pango_font_description_free(fd);
+		pango_layout_get_pixel_size(pl, &tw, &th);
+		if (th + 1.2 * px <= maxh || px <= 13)
+			break;
+		px = MAX(13, px - 2);
+	}
 	double pad = px * 0.6;
+	if (th + 2 * pad > maxh) {
+		/* still too tall at the smallest type: the lines that fit */
+		int lines = pango_layout_get_line_count(pl);
+		int keep = MAX(1, (int)((maxh - 2 * pad) / MAX((double)th / MAX(lines, 1), 1)));
+		pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
+		pango_layout_set_height(pl, -keep);
+		pango_layout_get_pixel_size(pl, &tw, &th);
+	}
 	double bw = tw + 2 * pad, bh = th + 2 * pad;
-	double bx = vp->x0 + MAX(8, (room - bw) / 2), by = vp->y0 + vp->height - bh - 12;
-	*box = (Box){bx, by, bw, bh};
+	double bx = vp->x0 + MAX(8, (room - bw) / 2);
+	Box bottom = {bx, vp->y0 + vp->height - bh - 12, bw, bh};
+	Box top = {bx, vp->y0 + 12, bw, bh};
+	double cover_bottom = 0, cover_top = 0;
+	for (guint i = 0; i < n; i++) {
+		cover_bottom += overlap_area(&bottom, &targets[i]);
+		cover_top += overlap_area(&top, &targets[i]);
+	}
+	*box = cover_top < cover_bottom ? top : bottom;
+	*pad_out = pad;
+	return pl;
+}
+
+void ravscope__spotlight_caption_box(cairo_t *cr, const RavscopeViewport *vp, const char *caption,
+                                     const double *targets, guint n, double out[4])
+{
+	Box *t = g_new0(Box, MAX(n, 1)), box;
+	for (guint i = 0; i < n; i++)
+		t[i] = (Box){targets[4 * i], targets[4 * i + 1], targets[4 * i + 2], targets[4 * i + 3]};
+	double pad;
+	g_object_unref(caption_layout(cr, vp, caption, t, n, &box, &pad));
+	g_free(t);
+	out[0] = box.x, out[1] = box.y, out[2] = box.w, out[3] = box.h;
+}
+
+static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha,
+                         const Box *targets, guint n, Box *box)
+{
+	double pad;
+	PangoLayout *pl = caption_layout(cr, vp, caption, targets, n, box, &pad);
+	double bx = box->x, by = box->y, bw = box->w, bh = box->h;
 	if (alpha <= 0) {
 		g_object_unref(pl);
 		return;
@@ -286,8 +341,15 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	 * pushed apart and away from it. */
 	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
 	Box caption_box = {0};
+	/* what the caption should not cover: the targets it is about (a
+	 * lane is everything in it, so only cells and pages count) */
+	Box *cover = g_new0(Box, MAX(n, 1));
+	guint ncover = 0;
+	for (guint i = 0; i < n; i++)
+		if (shown[i] && g_array_index(sp->spots, RavscopeSpot, i).kind != RAVSCOPE_SPOT_LANE)
+			cover[ncover++] = rects[i];
 	if (sp->caption && *sp->caption) {
-		draw_caption(cr, vp, sp->caption, 0, &caption_box);
+		draw_caption(cr, vp, sp->caption, 0, cover, ncover, &caption_box);
 		g_array_append_val(placed, caption_box);
 	}
 	double px = vp->large_text ? 17 : 13;
@@ -325,7 +387,8 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	}
 	g_array_unref(placed);
 	if (sp->caption && *sp->caption)
-		draw_caption(cr, vp, sp->caption, alpha, &caption_box);
+		draw_caption(cr, vp, sp->caption, alpha, cover, ncover, &caption_box);
+	g_free(cover);
 	cairo_restore(cr);
 	g_free(rects);
 	g_free(shown);

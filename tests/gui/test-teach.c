@@ -25,6 +25,7 @@
 #include "ravscope-explain-panel.h"
 #include "ravscope-glossary-window.h"
 #include "ravscope-heap-view.h"
+#include "ravscope-heapdraw-private.h"
 #include "ravscope-lesson-player.h"
 #include "ravscope-lesson.h"
 #include "ravscope-window.h"
@@ -350,6 +351,45 @@ static void test_lesson_small_screen(void)
 	g_object_unref(settings);
 }
 
+/* The operation's caption on a short heap area (a lesson at 900 x 600 in
+ * presentation mode leaves about 180 px): it takes at most a third of the
+ * area, and goes to the top when at the bottom it would cover the cells
+ * the step is about.  (Before: 4 lines of 22 px type, 136 px of 180, over
+ * the operation's cells.) */
+static void test_caption_room(void)
+{
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 900, 600);
+	cairo_t *cr = cairo_create(surf);
+	const char *caption = "field 1 of 0.5 (node) now refers to 0.3 (node) \u2192 the old value 0.4 (node) freed "
+	                      "\u2192 top cell 0.8 (node) moves into the hole at 0.4 \u2192 2 pointers fixed";
+	RavscopeViewport vp = {.x0 = 220, .y0 = 0, .width = 680, .height = 180, .large_text = TRUE};
+	double box[4];
+	ravscope__spotlight_caption_box(cr, &vp, caption, NULL, 0, box);
+	g_test_message("caption at 680x180: %.0fx%.0f at y %.0f", box[2], box[3], box[1]);
+	g_assert_cmpfloat(box[3], <=, 180 * 0.34 + 0.5);
+	g_assert_cmpfloat(box[1] + box[3], <=, 180); /* at the bottom */
+	g_assert_cmpfloat(box[1], >, 90);
+	g_assert_cmpfloat(box[0], >=, vp.x0);
+	g_assert_cmpfloat(box[0] + box[2], <=, vp.x0 + vp.width);
+	/* the step's cells at the bottom of the area: the caption goes up */
+	double cells[8] = {400, 150, 20, 20, 430, 150, 20, 20};
+	double up[4];
+	ravscope__spotlight_caption_box(cr, &vp, caption, cells, 2, up);
+	g_assert_cmpfloat(up[1] + up[3], <, 150);
+	/* cells at the top: it stays at the bottom */
+	cells[1] = cells[5] = 20;
+	ravscope__spotlight_caption_box(cr, &vp, caption, cells, 2, up);
+	g_assert_cmpfloat(up[1], ==, box[1]);
+	/* a tall area keeps the large type and the whole sentence */
+	vp.height = 700;
+	double tall[4];
+	ravscope__spotlight_caption_box(cr, &vp, caption, NULL, 0, tall);
+	g_assert_cmpfloat(tall[3], >, box[3]);
+	g_assert_cmpfloat(tall[3], <=, 700 * 0.34);
+	cairo_destroy(cr);
+	cairo_surface_destroy(surf);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -522,6 +562,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
 	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
 	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
+	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
