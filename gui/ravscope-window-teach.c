@@ -58,9 +58,11 @@ static void lesson_error(RavscopeWindow *self, const char *what, const GError *e
 }
 
 /* A lesson on a short window (a 900 x 600 projector) gives the timeline's
- * height to the heap: the lesson's steps move the playhead, and the
- * transport bar still steps and plays.  A taller window, or the end of the
- * lesson, brings it back.  Decided after layout, from the window's height. */
+ * height to the heap, and the line under the transport bar that says what
+ * the last event did (the caption on the heap says it): the lesson's steps
+ * move the playhead, and the transport bar still steps and plays.  A
+ * taller window, or the end of the lesson, brings them back.  Decided
+ * after layout, from the window's height. */
 #define LESSON_FULL_HEIGHT 720 /* px: below it a lesson hides the timeline */
 
 static gboolean fit_lesson_layout(gpointer data)
@@ -69,7 +71,9 @@ static gboolean fit_lesson_layout(gpointer data)
 	self->lesson_fit_idle = 0;
 	gboolean lesson = gtk_revealer_get_reveal_child(self->narration_revealer);
 	int height = gtk_widget_get_height(GTK_WIDGET(self));
-	gtk_widget_set_visible(GTK_WIDGET(self->timeline), !lesson || height <= 0 || height >= LESSON_FULL_HEIGHT);
+	gboolean full = !lesson || height <= 0 || height >= LESSON_FULL_HEIGHT;
+	gtk_widget_set_visible(GTK_WIDGET(self->timeline), full);
+	ravscope_transport_bar_set_show_event(self->transport_bar, full);
 	return G_SOURCE_REMOVE;
 }
 

@@ -28,6 +28,7 @@
 #include "ravscope-heapdraw-private.h"
 #include "ravscope-lesson-player.h"
 #include "ravscope-lesson.h"
+#include "ravscope-transport-bar.h"
 #include "ravscope-window.h"
 
 static const char *lesson_path, *trace_path, *chatty_path, *messages_path;
@@ -317,6 +318,10 @@ static void check_small_screen(RavscopeWindow *w, gboolean presentation, int hea
 	g_assert_cmpint(gdk_surface_get_width(s), ==, 900);
 	g_assert_cmpint(gdk_surface_get_height(s), ==, 600);
 	g_assert_false(gtk_widget_get_mapped(timeline));
+	/* the line of what the last event did goes too (the caption says it) */
+	GtkWidget *bar = find_widget_of_type(GTK_WIDGET(w), "RavscopeTransportBar");
+	g_assert_nonnull(bar);
+	g_assert_false(ravscope_transport_bar_get_show_event(RAVSCOPE_TRANSPORT_BAR(bar)));
 	g_assert_cmpint(gtk_widget_get_height(heap), >=, heap_min);
 }
 
@@ -331,8 +336,14 @@ static void test_lesson_small_screen(void)
 	spin_until(lesson_at_rest, w, "the lesson's first step");
 	/* (before: 215 px of heap at 900x600; in presentation mode the window
 	 * could not be narrower than 946 x 648) */
-	check_small_screen(w, FALSE, 300);
+	check_small_screen(w, FALSE, 370);
 	g_settings_set_boolean(settings, "large-text", TRUE);
+	check_small_screen(w, TRUE, 285);
+	/* the lesson's longest narration (step 3's five lines) still fits */
+	for (int k = 0; k < 2; k++) {
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+		spin_until(lesson_at_rest, w, "the next step");
+	}
 	check_small_screen(w, TRUE, 200);
 	g_settings_set_boolean(settings, "large-text", FALSE);
 	/* A taller window gives the timeline back ... */
