@@ -81,11 +81,6 @@ typedef struct {
 	double x, y, w, h;
 } Box;
 
-static gboolean boxes_overlap(const Box *a, const Box *b)
-{
-	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
-}
-
 /* The target's rectangle on the surface; FALSE if it is not laid out. */
 static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpot *s,
                           double *x, double *y, double *w, double *h)
@@ -230,25 +225,28 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	g_object_unref(pl);
 }
 
-static gboolean clashes(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
-                        const RavscopeSpotlight *sp)
+/* How much of box b covers the labels placed so far, the caption and the
+ * highlighted targets (a lane is the label's backdrop): 0 when it fits. */
+static double clash_area(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
+                         const RavscopeSpotlight *sp)
 {
+	double a = 0;
 	for (guint j = 0; j < placed->len; j++)
-		if (boxes_overlap(b, &g_array_index(placed, Box, j)))
-			return TRUE;
-	/* Nor over a highlighted cell or page (a lane is the label's backdrop). */
+		a += overlap_area(b, &g_array_index(placed, Box, j));
 	for (guint j = 0; j < n; j++)
-		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE &&
-		    boxes_overlap(b, &rects[j]))
-			return TRUE;
-	return FALSE;
+		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE)
+			a += overlap_area(b, &rects[j]);
+	return a;
 }
 
 /* Where target i's label goes: just above it, else just below, else one
  * label's height further out on either side, and so on, staying inside
  * the heap area and off the other labels, the caption and the highlighted
  * targets.  Neighbouring cells' labels then alternate above and below
- * instead of climbing out of sight over a cell on the top row. */
+ * instead of climbing out of sight over a cell on the top row.  Where no
+ * place is free (a short heap area, cells side by side on one row), the
+ * label goes where it covers the least, beside its target if need be, so
+ * two labels never print over each other's words when they need not. */
 static void place_label(const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n, guint i,
                         const GArray *placed, Box *b, gboolean *above)
 {
@@ -256,8 +254,9 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 	double top = vp->y0 + 2, bottom = vp->y0 + vp->height - 2;
 	double left = vp->x0 + 2, right = vp->x0 + vp->width - 2;
 	double cx = rects[i].x + rects[i].w / 2;
-	Box first_fit = {0};
-	gboolean have_fit = FALSE, fit_above = TRUE;
+	Box best = {0};
+	gboolean have_best = FALSE, best_above = TRUE;
+	double best_area = 0;
 	for (int k = 0; k < 12; k++) {
 		for (int side = 0; side < 2; side++) {
 			gboolean up = side == 0;
@@ -266,23 +265,27 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 			         : rects[i].y + rects[i].h + 8 + k * (c.h + 4);
 			if (c.y < top || c.y + c.h > bottom)
 				continue;
-			/* Centred over the target, else nudged to either side. */
-			double xs[3] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x};
-			for (int t = 0; t < 3; t++) {
+			/* Centred over the target, else nudged to either side,
+			 * else (crowded) clear of it on either side. */
+			double xs[5] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x,
+			                rects[i].x - c.w - 4, rects[i].x + rects[i].w + 4};
+			for (int t = 0; t < 5; t++) {
 				c.x = CLAMP(xs[t], left, MAX(left, right - c.w));
-				if (!have_fit)
-					first_fit = c, fit_above = up, have_fit = TRUE;
-				if (!clashes(&c, placed, rects, shown, n, sp)) {
+				double area = clash_area(&c, placed, rects, shown, n, sp);
+				if (t < 3 && area <= 0) {
 					*b = c;
 					*above = up;
 					return;
 				}
+				/* (the far sides only as the least bad place) */
+				if (!have_best || area < best_area)
+					best = c, best_above = up, best_area = area, have_best = TRUE;
 			}
 		}
 	}
-	if (have_fit) {
-		*b = first_fit; /* crowded: overlapping beats out of sight */
-		*above = fit_above;
+	if (have_best) {
+		*b = best; /* crowded: overlapping a little beats out of sight */
+		*above = best_above;
 	} else {
 		b->x = CLAMP(cx - b->w / 2, left, MAX(left, right - b->w));
 		b->y = MAX(top, rects[i].y - 8 - b->h);
