@@ -362,6 +362,41 @@ static void test_lesson_small_screen(void)
 	g_object_unref(settings);
 }
 
+/* A lesson that starts as its trace opens, in presentation mode: its first
+ * step (zoom = fit, the list's eight nodes) shows what it points at.  (The
+ * fit ran before the view had a size, and presentation mode's close-up
+ * then centred on the left edge of a view 0 px wide: the heap was out of
+ * sight at every size.) */
+static void test_lesson_presentation_start(void)
+{
+	GSettings *settings = ravscope_settings_new();
+	g_assert_nonnull(settings);
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	gtk_window_present(GTK_WINDOW(w));
+	resize_to(w, 900, 600);
+	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	const RavscopeSpotlight *sp = ravscope_heap_view_get_spotlight(heap);
+	g_assert_nonnull(sp);
+	guint cells = 0;
+	for (guint i = 0; i < sp->spots->len; i++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+		if (s->kind != RAVSCOPE_SPOT_CELL)
+			continue;
+		cells++;
+		if (!ravscope_heap_view_cell_in_view(heap, s->cell))
+			g_error("the step points at %u.%u, out of view", rav_loc_page(s->cell), rav_loc_cell(s->cell));
+	}
+	g_assert_cmpuint(cells, ==, 8);
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
 /* The operation's caption on a short heap area (a lesson at 900 x 600 in
  * presentation mode leaves about 180 px): it takes at most a third of the
  * area, and goes to the top when at the bottom it would cover the cells
@@ -573,6 +608,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
 	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
 	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
+	g_test_add_func("/Rav/Gui/Teach/lesson-presentation-start", test_lesson_presentation_start);
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
