@@ -212,6 +212,7 @@ static const char *const syllabus[][3] = {
     {"serialization", "serializ", "page"},
     {"garbage and cycles", "cycle", "rav_collect|collection"},
     {"chatty threads against message passing", "chatty", "message"},
+    {"deferred compaction", "deferred", "rav_compact"},
 };
 
 static char **shipped_paths;
