@@ -352,6 +352,11 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 		    GTK_SHORTCUT_CONTROLLER(sc),
 		    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
 		                     gtk_named_action_new(keys[i].action)));
+	/* Capture phase: a lesson's Page Down is Next wherever the focus is
+	 * (a presenter's remote sends Page Down/Up), not a scroll of the heap's
+	 * lanes or a list; without a lesson the actions are disabled and the
+	 * keys go on to the focused widget. */
+	gtk_event_controller_set_propagation_phase(sc, GTK_PHASE_CAPTURE);
 	gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
 }
 

@@ -362,6 +362,38 @@ static void test_lesson_small_screen(void)
 	g_object_unref(settings);
 }
 
+/* A lesson's Page Down is Next wherever the focus is: its shortcut runs in
+ * the capture phase, before the focused widget.  (The heap view took Page
+ * Down to scroll its lanes: in the chatty lesson Next never came.) */
+static void test_lesson_keys_first(void)
+{
+	RavscopeWindow *w = new_window();
+	GtkWidget *flap = find_widget_of_type(GTK_WIDGET(w), "AdwFlap");
+	g_assert_nonnull(flap);
+	GListModel *cs = gtk_widget_observe_controllers(flap);
+	gboolean found = FALSE;
+	for (guint i = 0; i < g_list_model_get_n_items(cs) && !found; i++) {
+		g_autoptr(GObject) c = g_list_model_get_item(cs, i);
+		if (!GTK_IS_SHORTCUT_CONTROLLER(c))
+			continue;
+		for (guint k = 0; k < g_list_model_get_n_items(G_LIST_MODEL(c)); k++) {
+			g_autoptr(GtkShortcut) sc = g_list_model_get_item(G_LIST_MODEL(c), k);
+			GtkShortcutTrigger *t = gtk_shortcut_get_trigger(sc);
+			GtkShortcutAction *a = gtk_shortcut_get_action(sc);
+			if (GTK_IS_KEYVAL_TRIGGER(t) && gtk_keyval_trigger_get_keyval(GTK_KEYVAL_TRIGGER(t)) == GDK_KEY_Page_Down &&
+			    GTK_IS_NAMED_ACTION(a) && !g_strcmp0(gtk_named_action_get_action_name(GTK_NAMED_ACTION(a)), "win.lesson-next")) {
+				g_assert_cmpint(gtk_event_controller_get_propagation_phase(GTK_EVENT_CONTROLLER(c)), ==,
+				                GTK_PHASE_CAPTURE);
+				found = TRUE;
+			}
+		}
+	}
+	g_object_unref(cs);
+	g_assert_true(found);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
 /* A lesson that starts as its trace opens, in presentation mode: its first
  * step (zoom = fit, the list's eight nodes) shows what it points at.  (The
  * fit ran before the view had a size, and presentation mode's close-up
@@ -608,6 +640,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
 	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
 	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
+	g_test_add_func("/Rav/Gui/Teach/lesson-keys-first", test_lesson_keys_first);
 	g_test_add_func("/Rav/Gui/Teach/lesson-presentation-start", test_lesson_presentation_start);
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
