@@ -336,28 +336,33 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 	g_signal_connect(self, "realize", G_CALLBACK(on_window_realize), self);
 	g_signal_connect_swapped(self, "map", G_CALLBACK(queue_fit_lesson_layout), self);
 
-	/* Keys of a lesson and of the glossary on the trace page. */
+	/* Keys of a lesson and of the glossary on the trace page.  A lesson's
+	 * Page Down / Page Up run in the capture phase: Next wherever the focus
+	 * is (a presenter's remote sends them), not a scroll of the heap's
+	 * lanes or of a list; without a lesson the actions are disabled and
+	 * the keys go on to the focused widget.  'g' waits for the bubble
+	 * phase, so a text field still takes the letter. */
 	struct {
 		guint key;
 		GdkModifierType mods;
 		const char *action;
+		gboolean capture;
 	} keys[] = {
-	    {GDK_KEY_Page_Down, 0, "win.lesson-next"},
-	    {GDK_KEY_Page_Up, 0, "win.lesson-back"},
-	    {GDK_KEY_g, 0, "win.glossary"},
+	    {GDK_KEY_Page_Down, 0, "win.lesson-next", TRUE},
+	    {GDK_KEY_Page_Up, 0, "win.lesson-back", TRUE},
+	    {GDK_KEY_g, 0, "win.glossary", FALSE},
 	};
-	GtkEventController *sc = gtk_shortcut_controller_new();
-	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
-		gtk_shortcut_controller_add_shortcut(
-		    GTK_SHORTCUT_CONTROLLER(sc),
-		    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
-		                     gtk_named_action_new(keys[i].action)));
-	/* Capture phase: a lesson's Page Down is Next wherever the focus is
-	 * (a presenter's remote sends Page Down/Up), not a scroll of the heap's
-	 * lanes or a list; without a lesson the actions are disabled and the
-	 * keys go on to the focused widget. */
-	gtk_event_controller_set_propagation_phase(sc, GTK_PHASE_CAPTURE);
-	gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
+	for (int capture = 0; capture < 2; capture++) {
+		GtkEventController *sc = gtk_shortcut_controller_new();
+		for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+			if (keys[i].capture == capture)
+				gtk_shortcut_controller_add_shortcut(
+				    GTK_SHORTCUT_CONTROLLER(sc),
+				    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
+				                     gtk_named_action_new(keys[i].action)));
+		gtk_event_controller_set_propagation_phase(sc, capture ? GTK_PHASE_CAPTURE : GTK_PHASE_BUBBLE);
+		gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
+	}
 }
 
 void ravscope__window_teach_dispose(RavscopeWindow *self)

@@ -372,7 +372,7 @@ static void test_lesson_keys_first(void)
 	g_assert_nonnull(flap);
 	GListModel *cs = gtk_widget_observe_controllers(flap);
 	gboolean found = FALSE;
-	for (guint i = 0; i < g_list_model_get_n_items(cs) && !found; i++) {
+	for (guint i = 0; i < g_list_model_get_n_items(cs); i++) {
 		g_autoptr(GObject) c = g_list_model_get_item(cs, i);
 		if (!GTK_IS_SHORTCUT_CONTROLLER(c))
 			continue;
@@ -380,12 +380,18 @@ static void test_lesson_keys_first(void)
 			g_autoptr(GtkShortcut) sc = g_list_model_get_item(G_LIST_MODEL(c), k);
 			GtkShortcutTrigger *t = gtk_shortcut_get_trigger(sc);
 			GtkShortcutAction *a = gtk_shortcut_get_action(sc);
-			if (GTK_IS_KEYVAL_TRIGGER(t) && gtk_keyval_trigger_get_keyval(GTK_KEYVAL_TRIGGER(t)) == GDK_KEY_Page_Down &&
-			    GTK_IS_NAMED_ACTION(a) && !g_strcmp0(gtk_named_action_get_action_name(GTK_NAMED_ACTION(a)), "win.lesson-next")) {
-				g_assert_cmpint(gtk_event_controller_get_propagation_phase(GTK_EVENT_CONTROLLER(c)), ==,
-				                GTK_PHASE_CAPTURE);
+			if (!GTK_IS_KEYVAL_TRIGGER(t) || !GTK_IS_NAMED_ACTION(a))
+				continue;
+			guint key = gtk_keyval_trigger_get_keyval(GTK_KEYVAL_TRIGGER(t));
+			const char *name = gtk_named_action_get_action_name(GTK_NAMED_ACTION(a));
+			GtkPropagationPhase phase = gtk_event_controller_get_propagation_phase(GTK_EVENT_CONTROLLER(c));
+			if (key == GDK_KEY_Page_Down && !g_strcmp0(name, "win.lesson-next")) {
+				g_assert_cmpint(phase, ==, GTK_PHASE_CAPTURE);
 				found = TRUE;
 			}
+			/* ... but a text field still takes a 'g' before the glossary */
+			if (key == GDK_KEY_g)
+				g_assert_cmpint(phase, ==, GTK_PHASE_BUBBLE);
 		}
 	}
 	g_object_unref(cs);
