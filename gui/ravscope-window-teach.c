@@ -64,6 +64,7 @@ static void lesson_error(RavscopeWindow *self, const char *what, const GError *e
  * taller window, or the end of the lesson, brings them back.  Decided
  * after layout, from the window's height. */
 #define LESSON_FULL_HEIGHT 720 /* px: below it a lesson hides the timeline */
+#define LESSON_SHORT_LINES 5   /* lines of narration at most, then */
 
 static gboolean fit_lesson_layout(gpointer data)
 {
@@ -74,6 +75,9 @@ static gboolean fit_lesson_layout(gpointer data)
 	gboolean full = !lesson || height <= 0 || height >= LESSON_FULL_HEIGHT;
 	gtk_widget_set_visible(GTK_WIDGET(self->timeline), full);
 	ravscope_transport_bar_set_show_event(self->transport_bar, full);
+	/* and a step's text keeps to five lines (a longer one pushed the
+	 * transport bar off a 900 x 600 window in presentation mode) */
+	ravscope_narration_set_max_lines(self->narration, full ? -1 : LESSON_SHORT_LINES);
 	return G_SOURCE_REMOVE;
 }
 

@@ -28,6 +28,7 @@
 #include "ravscope-heapdraw-private.h"
 #include "ravscope-lesson-player.h"
 #include "ravscope-lesson.h"
+#include "ravscope-narration.h"
 #include "ravscope-transport-bar.h"
 #include "ravscope-window.h"
 
@@ -474,6 +475,43 @@ static void test_caption_room(void)
 	cairo_surface_destroy(surf);
 }
 
+/* A teacher's step too long for a 900 x 600 window in presentation mode
+ * keeps to five lines there (the rest in its tooltip), so the heap and the
+ * transport bar stay on screen; a taller window shows it whole.  (Before:
+ * nine lines; the heap shrank to its 200 px minimum and the rest did not
+ * fit: lesson 6's receive step put the transport bar off the window.) */
+static void test_lesson_long_text(void)
+{
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	g_autofree char *trace = g_build_filename(dir, "lesson-free.ravtrace", NULL);
+	g_autofree char *abs = g_canonicalize_filename(trace, NULL);
+	GString *text = g_string_new(NULL);
+	for (int i = 0; i < 12; i++)
+		g_string_append(text, " A long sentence a teacher wrote, and then another one after it.");
+	g_autofree char *body = g_strdup_printf("[lesson]\ntitle = Long\ntrace = %s\n[step]\nat = start\ntext =%s\n",
+	                                        abs, text->str);
+	g_string_free(text, TRUE);
+	g_autofree char *path = g_build_filename(g_get_tmp_dir(), "test-teach-long.lesson", NULL);
+	g_assert_true(g_file_set_contents(path, body, -1, NULL));
+	GSettings *settings = ravscope_settings_new();
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	ravscope_window_start_lesson(w, path);
+	spin_until(lesson_at_rest, w, "the long step");
+	check_small_screen(w, TRUE, 230);
+	RavscopeNarration *n = RAVSCOPE_NARRATION(find_widget_of_type(GTK_WIDGET(w), "RavscopeNarration"));
+	g_assert_true(ravscope_narration_is_cut(n));
+	resize_to(w, 1300, 850);
+	g_assert_false(ravscope_narration_is_cut(n));
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+	g_unlink(path);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -648,6 +686,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
 	g_test_add_func("/Rav/Gui/Teach/lesson-keys-first", test_lesson_keys_first);
 	g_test_add_func("/Rav/Gui/Teach/lesson-presentation-start", test_lesson_presentation_start);
+	g_test_add_func("/Rav/Gui/Teach/lesson-long-text", test_lesson_long_text);
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
