@@ -311,6 +311,12 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	for (guint i = 0; i < n; i++) {
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 		shown[i] = spot_rect(L, vp, s, &rects[i].x, &rects[i].y, &rects[i].w, &rects[i].h);
+		/* Off screen (zoomed elsewhere, or a cell of a page cut by the
+		 * edge): no outline, and no label pointing out of the area. */
+		double cx = rects[i].x + rects[i].w / 2, cy = rects[i].y + rects[i].h / 2;
+		if (shown[i] && s->kind != RAVSCOPE_SPOT_LANE &&
+		    (cx < vp->x0 || cx > vp->x0 + vp->width || cy < vp->y0 || cy > vp->y0 + vp->height))
+			shown[i] = FALSE;
 		nshown += shown[i];
 	}
 	cairo_save(cr);
