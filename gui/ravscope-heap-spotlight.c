@@ -256,7 +256,7 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 	double cx = rects[i].x + rects[i].w / 2;
 	Box best = {0};
 	gboolean have_best = FALSE, best_above = TRUE;
-	double best_area = 0;
+	double best_area = 0, best_dist = 0;
 	for (int k = 0; k < 12; k++) {
 		for (int side = 0; side < 2; side++) {
 			gboolean up = side == 0;
@@ -266,11 +266,14 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 			if (c.y < top || c.y + c.h > bottom)
 				continue;
 			/* Centred over the target, else nudged to either side,
-			 * else (crowded) clear of it on either side. */
+			 * else (crowded) clear of it on either side, or beside a
+			 * label placed before. */
 			double xs[5] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x,
 			                rects[i].x - c.w - 4, rects[i].x + rects[i].w + 4};
-			for (int t = 0; t < 5; t++) {
-				c.x = CLAMP(xs[t], left, MAX(left, right - c.w));
+			for (guint t = 0; t < 5 + 2 * placed->len; t++) {
+				const Box *pb = t >= 5 ? &g_array_index(placed, Box, (t - 5) / 2) : NULL;
+				double x = !pb ? xs[t] : (t - 5) % 2 ? pb->x - c.w - 4 : pb->x + pb->w + 4;
+				c.x = CLAMP(x, left, MAX(left, right - c.w));
 				double area = clash_area(&c, placed, rects, shown, n, sp);
 				if (t < 3 && area <= 0) {
 					*b = c;
@@ -278,8 +281,10 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 					return;
 				}
 				/* (the far sides only as the least bad place) */
-				if (!have_best || area < best_area)
-					best = c, best_above = up, best_area = area, have_best = TRUE;
+				/* the least covered, then the nearest to the target */
+				double dist = fabs(c.x + c.w / 2 - cx) + fabs(c.y + c.h / 2 - (rects[i].y + rects[i].h / 2));
+				if (!have_best || area < best_area - 0.5 || (area <= best_area + 0.5 && dist < best_dist))
+					best = c, best_above = up, best_area = area, best_dist = dist, have_best = TRUE;
 			}
 		}
 	}
@@ -291,6 +296,54 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 		b->y = MAX(top, rects[i].y - 8 - b->h);
 		*above = TRUE;
 	}
+}
+
+/* Target i's label box, placed off those placed so far (`placed`). */
+static Box label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n,
+                     guint i, const GArray *placed, double px, gboolean *above)
+{
+	const RavscopeSpot *s = &g_array_index(vp->spotlight->spots, RavscopeSpot, i);
+	double tw = ravscope__text_width(cr, s->label, px, TRUE);
+	double pad = px * 0.45;
+	Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
+	b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
+	*above = TRUE;
+	if (s->kind == RAVSCOPE_SPOT_LANE) {
+		/* A tab on the lane's outline, at its right end: over the
+		 * margin between lanes rather than over the lane's cells. */
+		b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
+		b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
+		*above = FALSE;
+	} else
+		place_label(vp, rects, shown, n, i, placed, &b, above);
+	return b;
+}
+
+void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, const double *targets,
+                                     const double *caption, double *out)
+{
+	guint n = vp->spotlight->spots->len;
+	Box *rects = g_new0(Box, MAX(n, 1));
+	gboolean *shown = g_new0(gboolean, MAX(n, 1));
+	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
+	if (caption) {
+		Box c = {caption[0], caption[1], caption[2], caption[3]};
+		g_array_append_val(placed, c);
+	}
+	for (guint i = 0; i < n; i++) {
+		rects[i] = (Box){targets[4 * i], targets[4 * i + 1], targets[4 * i + 2], targets[4 * i + 3]};
+		shown[i] = TRUE;
+	}
+	double px = vp->large_text ? 17 : 13;
+	for (guint i = 0; i < n; i++) {
+		gboolean above;
+		Box b = label_box(cr, vp, rects, shown, n, i, placed, px, &above);
+		g_array_append_val(placed, b);
+		out[4 * i] = b.x, out[4 * i + 1] = b.y, out[4 * i + 2] = b.w, out[4 * i + 3] = b.h;
+	}
+	g_array_unref(placed);
+	g_free(rects);
+	g_free(shown);
 }
 
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
@@ -366,19 +419,9 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 		if (!shown[i] || !s->label || !*s->label)
 			continue;
-		double tw = ravscope__text_width(cr, s->label, px, TRUE);
 		double pad = px * 0.45;
-		Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
-		b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
 		gboolean above = TRUE;
-		if (s->kind == RAVSCOPE_SPOT_LANE) {
-			/* A tab on the lane's outline, at its right end: over the
-			 * margin between lanes rather than over the lane's cells. */
-			b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
-			b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
-			above = FALSE;
-		} else
-			place_label(vp, rects, shown, n, i, placed, &b, &above);
+		Box b = label_box(cr, vp, rects, shown, n, i, placed, px, &above);
 		g_array_append_val(placed, b);
 		double ax = rects[i].x + rects[i].w / 2, ay = above ? rects[i].y : rects[i].y + rects[i].h;
 		if (s->kind != RAVSCOPE_SPOT_LANE) {

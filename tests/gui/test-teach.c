@@ -512,6 +512,45 @@ static void test_lesson_long_text(void)
 	g_unlink(path);
 }
 
+/* Labels of neighbouring cells on the top row of a short heap area (lesson
+ * 2's free at 900 x 600 in presentation mode) do not print over each
+ * other: where no place is free, a label goes where it covers least.
+ * (Before: 'moved into the hole' covered 'referred to'.) */
+static void test_labels_apart(void)
+{
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 900, 600);
+	cairo_t *cr = cairo_create(surf);
+	RavscopeSpotlight *sp = ravscope_spotlight_new();
+	const char *labels[] = {"referred to", "moved into the hole \u00b7 2 fixed", "refers"};
+	double cells[12] = {455, 35, 20, 20, 477, 35, 20, 20, 499, 35, 20, 20};
+	for (guint i = 0; i < 3; i++)
+		ravscope_spotlight_add_cell(sp, rav_loc_make(0, 3 + i, 0), labels[i]);
+	RavscopeViewport vp = {.x0 = 220, .y0 = 0, .width = 680, .height = 180, .large_text = TRUE, .spotlight = sp};
+	double caption[4], boxes[12];
+	ravscope__spotlight_caption_box(cr, &vp,
+	                                "field 1 of 0.5 (node) now refers to 0.3 (node) \u2192 the old value 0.4 (node) "
+	                                "freed \u2192 top cell 0.8 (node) moves into the hole at 0.4 \u2192 2 pointers fixed",
+	                                cells, 3, caption);
+	ravscope__spotlight_label_boxes(cr, &vp, cells, caption, boxes);
+	for (guint i = 0; i < 3; i++) {
+		const double *a = boxes + 4 * i;
+		g_test_message("%s: %.0f,%.0f %.0fx%.0f", labels[i], a[0], a[1], a[2], a[3]);
+		g_assert_cmpfloat(a[0], >=, vp.x0);
+		g_assert_cmpfloat(a[0] + a[2], <=, vp.x0 + vp.width);
+		g_assert_cmpfloat(a[1], >=, vp.y0);
+		g_assert_cmpfloat(a[1] + a[3], <=, vp.y0 + vp.height);
+		for (guint j = 0; j < i; j++) {
+			const double *b = boxes + 4 * j;
+			gboolean overlap = a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+			if (overlap)
+				g_error("'%s' covers '%s'", labels[i], labels[j]);
+		}
+	}
+	ravscope_spotlight_free(sp);
+	cairo_destroy(cr);
+	cairo_surface_destroy(surf);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -688,6 +727,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson-presentation-start", test_lesson_presentation_start);
 	g_test_add_func("/Rav/Gui/Teach/lesson-long-text", test_lesson_long_text);
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
+	g_test_add_func("/Rav/Gui/Teach/labels-apart", test_labels_apart);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
