@@ -81,11 +81,6 @@ typedef struct {
 	double x, y, w, h;
 } Box;
 
-static gboolean boxes_overlap(const Box *a, const Box *b)
-{
-	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
-}
-
 /* The target's rectangle on the surface; FALSE if it is not laid out. */
 static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpot *s,
                           double *x, double *y, double *w, double *h)
@@ -130,29 +125,84 @@ static gboolean spot_rect(const RavscopeHeapLayout *L, const RavscopeViewport *v
 	return FALSE;
 }
 
-/* The caption sits at the bottom of the heap area, where the labels (above
- * their targets) rarely go; its box is returned so labels avoid it. */
-static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha, Box *box)
+/* The caption's layout and box.  It sits at the bottom of the heap area,
+ * where the labels (above their targets) rarely go, or at the top when
+ * the bottom would cover more of the targets (the cells a step is about,
+ * drawn at the bottom of a short heap area).  It takes at most a third of
+ * the area's height: on a short one (a lesson at 900 x 600, presentation
+ * mode) its type shrinks and then it keeps to the lines that fit, the end
+ * elided (the Explain panel has the whole sentence). */
+#define CAPTION_SHARE 0.34 /* of the heap area's height, at most */
+
+static double overlap_area(const Box *a, const Box *b)
 {
-	double px = vp->large_text ? 22 : 16;
+	double w = MIN(a->x + a->w, b->x + b->w) - MAX(a->x, b->x);
+	double h = MIN(a->y + a->h, b->y + b->h) - MAX(a->y, b->y);
+	return w > 0 && h > 0 ? w * h : 0;
+}
+
+static PangoLayout *caption_layout(cairo_t *cr, const RavscopeViewport *vp, const char *caption,
+                                   const Box *targets, guint n, Box *box, double *pad_out)
+{
+	double base = vp->large_text ? 22 : 16, px = base;
+	double room = vp->width, maxw = MAX(room * 0.9, 200), maxh = MAX(vp->height * CAPTION_SHARE, 1);
 	PangoLayout *pl = pango_cairo_create_layout(cr);
-	PangoFontDescription *fd = pango_font_description_from_string("Sans");
-	pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
-	pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
-	pango_layout_set_font_description(pl, fd);
-	pango_font_description_free(fd);
-	/* The whole width: the legend is a strip under the heap area. */
-	double room = vp->width;
-	double maxw = MAX(room * 0.9, 200);
 	pango_layout_set_width(pl, (int)(maxw * PANGO_SCALE));
 	pango_layout_set_wrap(pl, PANGO_WRAP_WORD_CHAR);
 	pango_layout_set_text(pl, caption, -1);
-	int tw, th;
-	pango_layout_get_pixel_size(pl, &tw, &th);
+	int tw = 0, th = 0;
+	for (;;) {
+		PangoFontDescription *fd = pango_font_description_from_string("Sans");
+		pango_font_description_set_absolute_size(fd, px * PANGO_SCALE);
+		pango_font_description_set_weight(fd, PANGO_WEIGHT_SEMIBOLD);
+		pango_layout_set_font_description(pl, fd);
+		pango_font_description_free(fd);
+		pango_layout_get_pixel_size(pl, &tw, &th);
+		if (th + 1.2 * px <= maxh || px <= 13)
+			break;
+		px = MAX(13, px - 2);
+	}
 	double pad = px * 0.6;
+	if (th + 2 * pad > maxh) {
+		/* still too tall at the smallest type: the lines that fit */
+		int lines = pango_layout_get_line_count(pl);
+		int keep = MAX(1, (int)((maxh - 2 * pad) / MAX((double)th / MAX(lines, 1), 1)));
+		pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
+		pango_layout_set_height(pl, -keep);
+		pango_layout_get_pixel_size(pl, &tw, &th);
+	}
 	double bw = tw + 2 * pad, bh = th + 2 * pad;
-	double bx = vp->x0 + MAX(8, (room - bw) / 2), by = vp->y0 + vp->height - bh - 12;
-	*box = (Box){bx, by, bw, bh};
+	double bx = vp->x0 + MAX(8, (room - bw) / 2);
+	Box bottom = {bx, vp->y0 + vp->height - bh - 12, bw, bh};
+	Box top = {bx, vp->y0 + 12, bw, bh};
+	double cover_bottom = 0, cover_top = 0;
+	for (guint i = 0; i < n; i++) {
+		cover_bottom += overlap_area(&bottom, &targets[i]);
+		cover_top += overlap_area(&top, &targets[i]);
+	}
+	*box = cover_top < cover_bottom ? top : bottom;
+	*pad_out = pad;
+	return pl;
+}
+
+void ravscope__spotlight_caption_box(cairo_t *cr, const RavscopeViewport *vp, const char *caption,
+                                     const double *targets, guint n, double out[4])
+{
+	Box *t = g_new0(Box, MAX(n, 1)), box;
+	for (guint i = 0; i < n; i++)
+		t[i] = (Box){targets[4 * i], targets[4 * i + 1], targets[4 * i + 2], targets[4 * i + 3]};
+	double pad;
+	g_object_unref(caption_layout(cr, vp, caption, t, n, &box, &pad));
+	g_free(t);
+	out[0] = box.x, out[1] = box.y, out[2] = box.w, out[3] = box.h;
+}
+
+static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *caption, double alpha,
+                         const Box *targets, guint n, Box *box)
+{
+	double pad;
+	PangoLayout *pl = caption_layout(cr, vp, caption, targets, n, box, &pad);
+	double bx = box->x, by = box->y, bw = box->w, bh = box->h;
 	if (alpha <= 0) {
 		g_object_unref(pl);
 		return;
@@ -175,25 +225,28 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	g_object_unref(pl);
 }
 
-static gboolean clashes(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
-                        const RavscopeSpotlight *sp)
+/* How much of box b covers the labels placed so far, the caption and the
+ * highlighted targets (a lane is the label's backdrop): 0 when it fits. */
+static double clash_area(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
+                         const RavscopeSpotlight *sp)
 {
+	double a = 0;
 	for (guint j = 0; j < placed->len; j++)
-		if (boxes_overlap(b, &g_array_index(placed, Box, j)))
-			return TRUE;
-	/* Nor over a highlighted cell or page (a lane is the label's backdrop). */
+		a += overlap_area(b, &g_array_index(placed, Box, j));
 	for (guint j = 0; j < n; j++)
-		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE &&
-		    boxes_overlap(b, &rects[j]))
-			return TRUE;
-	return FALSE;
+		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE)
+			a += overlap_area(b, &rects[j]);
+	return a;
 }
 
 /* Where target i's label goes: just above it, else just below, else one
  * label's height further out on either side, and so on, staying inside
  * the heap area and off the other labels, the caption and the highlighted
  * targets.  Neighbouring cells' labels then alternate above and below
- * instead of climbing out of sight over a cell on the top row. */
+ * instead of climbing out of sight over a cell on the top row.  Where no
+ * place is free (a short heap area, cells side by side on one row), the
+ * label goes where it covers the least, beside its target if need be, so
+ * two labels never print over each other's words when they need not. */
 static void place_label(const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n, guint i,
                         const GArray *placed, Box *b, gboolean *above)
 {
@@ -201,8 +254,9 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 	double top = vp->y0 + 2, bottom = vp->y0 + vp->height - 2;
 	double left = vp->x0 + 2, right = vp->x0 + vp->width - 2;
 	double cx = rects[i].x + rects[i].w / 2;
-	Box first_fit = {0};
-	gboolean have_fit = FALSE, fit_above = TRUE;
+	Box best = {0};
+	gboolean have_best = FALSE, best_above = TRUE;
+	double best_area = 0, best_dist = 0;
 	for (int k = 0; k < 12; k++) {
 		for (int side = 0; side < 2; side++) {
 			gboolean up = side == 0;
@@ -211,28 +265,85 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 			         : rects[i].y + rects[i].h + 8 + k * (c.h + 4);
 			if (c.y < top || c.y + c.h > bottom)
 				continue;
-			/* Centred over the target, else nudged to either side. */
-			double xs[3] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x};
-			for (int t = 0; t < 3; t++) {
-				c.x = CLAMP(xs[t], left, MAX(left, right - c.w));
-				if (!have_fit)
-					first_fit = c, fit_above = up, have_fit = TRUE;
-				if (!clashes(&c, placed, rects, shown, n, sp)) {
+			/* Centred over the target, else nudged to either side,
+			 * else (crowded) clear of it on either side, or beside a
+			 * label placed before. */
+			double xs[5] = {cx - c.w / 2, rects[i].x + rects[i].w - c.w, rects[i].x,
+			                rects[i].x - c.w - 4, rects[i].x + rects[i].w + 4};
+			for (guint t = 0; t < 5 + 2 * placed->len; t++) {
+				const Box *pb = t >= 5 ? &g_array_index(placed, Box, (t - 5) / 2) : NULL;
+				double x = !pb ? xs[t] : (t - 5) % 2 ? pb->x - c.w - 4 : pb->x + pb->w + 4;
+				c.x = CLAMP(x, left, MAX(left, right - c.w));
+				double area = clash_area(&c, placed, rects, shown, n, sp);
+				if (t < 3 && area <= 0) {
 					*b = c;
 					*above = up;
 					return;
 				}
+				/* (the far sides only as the least bad place) */
+				/* the least covered, then the nearest to the target */
+				double dist = fabs(c.x + c.w / 2 - cx) + fabs(c.y + c.h / 2 - (rects[i].y + rects[i].h / 2));
+				if (!have_best || area < best_area - 0.5 || (area <= best_area + 0.5 && dist < best_dist))
+					best = c, best_above = up, best_area = area, best_dist = dist, have_best = TRUE;
 			}
 		}
 	}
-	if (have_fit) {
-		*b = first_fit; /* crowded: overlapping beats out of sight */
-		*above = fit_above;
+	if (have_best) {
+		*b = best; /* crowded: overlapping a little beats out of sight */
+		*above = best_above;
 	} else {
 		b->x = CLAMP(cx - b->w / 2, left, MAX(left, right - b->w));
 		b->y = MAX(top, rects[i].y - 8 - b->h);
 		*above = TRUE;
 	}
+}
+
+/* Target i's label box, placed off those placed so far (`placed`). */
+static Box label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n,
+                     guint i, const GArray *placed, double px, gboolean *above)
+{
+	const RavscopeSpot *s = &g_array_index(vp->spotlight->spots, RavscopeSpot, i);
+	double tw = ravscope__text_width(cr, s->label, px, TRUE);
+	double pad = px * 0.45;
+	Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
+	b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
+	*above = TRUE;
+	if (s->kind == RAVSCOPE_SPOT_LANE) {
+		/* A tab on the lane's outline, at its right end: over the
+		 * margin between lanes rather than over the lane's cells. */
+		b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
+		b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
+		*above = FALSE;
+	} else
+		place_label(vp, rects, shown, n, i, placed, &b, above);
+	return b;
+}
+
+void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, const double *targets,
+                                     const double *caption, double *out)
+{
+	guint n = vp->spotlight->spots->len;
+	Box *rects = g_new0(Box, MAX(n, 1));
+	gboolean *shown = g_new0(gboolean, MAX(n, 1));
+	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
+	if (caption) {
+		Box c = {caption[0], caption[1], caption[2], caption[3]};
+		g_array_append_val(placed, c);
+	}
+	for (guint i = 0; i < n; i++) {
+		rects[i] = (Box){targets[4 * i], targets[4 * i + 1], targets[4 * i + 2], targets[4 * i + 3]};
+		shown[i] = TRUE;
+	}
+	double px = vp->large_text ? 17 : 13;
+	for (guint i = 0; i < n; i++) {
+		gboolean above;
+		Box b = label_box(cr, vp, rects, shown, n, i, placed, px, &above);
+		g_array_append_val(placed, b);
+		out[4 * i] = b.x, out[4 * i + 1] = b.y, out[4 * i + 2] = b.w, out[4 * i + 3] = b.h;
+	}
+	g_array_unref(placed);
+	g_free(rects);
+	g_free(shown);
 }
 
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
@@ -253,6 +364,12 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	for (guint i = 0; i < n; i++) {
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 		shown[i] = spot_rect(L, vp, s, &rects[i].x, &rects[i].y, &rects[i].w, &rects[i].h);
+		/* Off screen (zoomed elsewhere, or a cell of a page cut by the
+		 * edge): no outline, and no label pointing out of the area. */
+		double cx = rects[i].x + rects[i].w / 2, cy = rects[i].y + rects[i].h / 2;
+		if (shown[i] && s->kind != RAVSCOPE_SPOT_LANE &&
+		    (cx < vp->x0 || cx > vp->x0 + vp->width || cy < vp->y0 || cy > vp->y0 + vp->height))
+			shown[i] = FALSE;
 		nshown += shown[i];
 	}
 	cairo_save(cr);
@@ -286,8 +403,15 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	 * pushed apart and away from it. */
 	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
 	Box caption_box = {0};
+	/* what the caption should not cover: the targets it is about (a
+	 * lane is everything in it, so only cells and pages count) */
+	Box *cover = g_new0(Box, MAX(n, 1));
+	guint ncover = 0;
+	for (guint i = 0; i < n; i++)
+		if (shown[i] && g_array_index(sp->spots, RavscopeSpot, i).kind != RAVSCOPE_SPOT_LANE)
+			cover[ncover++] = rects[i];
 	if (sp->caption && *sp->caption) {
-		draw_caption(cr, vp, sp->caption, 0, &caption_box);
+		draw_caption(cr, vp, sp->caption, 0, cover, ncover, &caption_box);
 		g_array_append_val(placed, caption_box);
 	}
 	double px = vp->large_text ? 17 : 13;
@@ -295,19 +419,9 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 		if (!shown[i] || !s->label || !*s->label)
 			continue;
-		double tw = ravscope__text_width(cr, s->label, px, TRUE);
 		double pad = px * 0.45;
-		Box b = {.w = tw + 2 * pad, .h = px * 1.25 + 2 * pad};
-		b.x = CLAMP(rects[i].x + rects[i].w / 2 - b.w / 2, vp->x0 + 2, vp->x0 + vp->width - b.w - 2);
 		gboolean above = TRUE;
-		if (s->kind == RAVSCOPE_SPOT_LANE) {
-			/* A tab on the lane's outline, at its right end: over the
-			 * margin between lanes rather than over the lane's cells. */
-			b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
-			b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
-			above = FALSE;
-		} else
-			place_label(vp, rects, shown, n, i, placed, &b, &above);
+		Box b = label_box(cr, vp, rects, shown, n, i, placed, px, &above);
 		g_array_append_val(placed, b);
 		double ax = rects[i].x + rects[i].w / 2, ay = above ? rects[i].y : rects[i].y + rects[i].h;
 		if (s->kind != RAVSCOPE_SPOT_LANE) {
@@ -325,7 +439,8 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	}
 	g_array_unref(placed);
 	if (sp->caption && *sp->caption)
-		draw_caption(cr, vp, sp->caption, alpha, &caption_box);
+		draw_caption(cr, vp, sp->caption, alpha, cover, ncover, &caption_box);
+	g_free(cover);
 	cairo_restore(cr);
 	g_free(rects);
 	g_free(shown);

@@ -136,10 +136,22 @@ static gboolean close_up_point(RavscopeHeapView *self, double *wx, double *wy)
 	return found;
 }
 
-void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
+static void zoom_fit(RavscopeHeapView *self, gboolean whole)
 {
 	if (!self->doc)
 		return;
+	/* Asked before the view has its size (a lesson that starts as its
+	 * trace opens): the first draw does it.  Presentation mode's close-up
+	 * computed now would centre on a point at the left edge of a view 0
+	 * px wide, and keep that place when the view gets its size. */
+	if (gtk_widget_get_width(GTK_WIDGET(self)) <= 0 || gtk_widget_get_height(GTK_WIDGET(self)) <= 0) {
+		self->pending_fit = whole ? 2 : 1;
+		self->pending_focus = RAV_LOC_NONE;
+		self->fitted = TRUE;
+		self->layout_dirty = TRUE;
+		return;
+	}
+	self->pending_fit = 0;
 	self->page_cols = 0;
 	self->layout_dirty = TRUE;
 	self->fitted = TRUE;
@@ -150,7 +162,8 @@ void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
 	/* In presentation mode a heap too big to show whole with readable
 	 * cells is first shown close up (the camera then follows the action);
 	 * asked again, it is shown whole. */
-	if (self->large_text && v.scale < PRESENT_MIN_CELL && !self->present_close && close_up_point(self, &wx, &wy)) {
+	if (!whole && self->large_text && v.scale < PRESENT_MIN_CELL && !self->present_close &&
+	    close_up_point(self, &wx, &wy)) {
 		double s = MIN(PRESENT_MIN_CELL * 2, MAX_SCALE);
 		self->target_scale = s;
 		self->target_ox = MAX(0, wx + 0.5 - v.width / s / 2);
@@ -170,6 +183,16 @@ void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
 	self->fitted = TRUE;
 }
 
+void ravscope_heap_view_zoom_fit(RavscopeHeapView *self)
+{
+	zoom_fit(self, FALSE);
+}
+
+void ravscope_heap_view_zoom_whole(RavscopeHeapView *self)
+{
+	zoom_fit(self, TRUE);
+}
+
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
 {
 	if (!self->doc)
@@ -178,9 +201,11 @@ void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
 	 * the zoom needs the view's size, so the first draw does it. */
 	if (gtk_widget_get_width(GTK_WIDGET(self)) <= 0 || gtk_widget_get_height(GTK_WIDGET(self)) <= 0) {
 		self->pending_focus = cell;
+		self->pending_fit = 0;
 		return;
 	}
 	self->pending_focus = RAV_LOC_NONE;
+	self->pending_fit = 0;
 	ravscope__heap_view_ensure_layout(self);
 	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
 	if (!lp)

@@ -128,6 +128,13 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 	update_viewport(self, w, h);
 	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0)
 		ravscope_heap_view_focus_cell(self, self->pending_focus);
+	if (self->pending_fit && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
+	    gtk_widget_get_height(GTK_WIDGET(self)) > 0) {
+		if (self->pending_fit == 2)
+			ravscope_heap_view_zoom_whole(self);
+		else
+			ravscope_heap_view_zoom_fit(self);
+	}
 	if (self->anim_duration_ms && self->anims->len) {
 		gint64 now = g_get_monotonic_time();
 		self->vp.anim_t = CLAMP((now - self->anim_start) / (self->anim_duration_ms * 1000.0), 0, 1);
@@ -513,6 +520,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_array_set_size(self->anims, 0);
 	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	self->selected = self->hover = self->last_touched = self->pending_focus = RAV_LOC_NONE;
+	self->pending_fit = 0;
 	self->contention = NULL;
 	self->highlight = NULL;
 	self->page_cols = 0;

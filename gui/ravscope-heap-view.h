@@ -19,6 +19,9 @@ void ravscope_heap_view_zoom(RavscopeHeapView *self, double factor); /* around t
 /* The whole heap; in presentation mode, when its cells would be too small
  * to read, first a close-up where things happen (asked again: whole). */
 void ravscope_heap_view_zoom_fit(RavscopeHeapView *self);
+/* The whole heap, also in presentation mode (whose zoom_fit first shows a
+ * big heap close up): a lesson step's "zoom = fit". */
+void ravscope_heap_view_zoom_whole(RavscopeHeapView *self);
 /* Centre a cell and zoom so its page fills the view. */
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);

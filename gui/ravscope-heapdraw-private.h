@@ -131,6 +131,16 @@ void ravscope__heap_draw_legend(cairo_t *cr, RavscopeHeapPainter *painter, Ravsc
 				const RavscopeHeapLayout *layout, const RavscopeViewport *vp);
 
 /* heap-spotlight */
+/* The caption's box (x, y, w, h) in a heap area whose targets are the
+ * rectangles (x, y, w, h) in `targets`: at most a third of the area high,
+ * at the bottom or, if that covers more of the targets, at the top. */
+void ravscope__spotlight_caption_box(cairo_t *cr, const RavscopeViewport *vp, const char *caption,
+                                     const double *targets, guint n, double out[4]);
+/* The label boxes (x, y, w, h each) vp->spotlight's labelled spots get
+ * when its targets are the rectangles in `targets` and the caption has
+ * the box `caption` (or NULL) (tests). */
+void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, const double *targets,
+                                     const double *caption, double *out);
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 				   const RavscopeViewport *vp);
 

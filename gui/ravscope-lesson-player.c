@@ -172,7 +172,7 @@ static void arrive(RavscopeLessonPlayer *self)
 		ravscope_spotlight_free(sp);
 	switch (st->zoom) {
 	case RAVSCOPE_ZOOM_FIT:
-		ravscope_heap_view_zoom_fit(self->heap_view);
+		ravscope_heap_view_zoom_whole(self->heap_view);
 		break;
 	case RAVSCOPE_ZOOM_OPERATION: {
 		rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
@@ -292,7 +292,7 @@ void ravscope_lesson_player_start(RavscopeLessonPlayer *self, RavscopeLesson *le
 	g_set_object(&self->doc, doc);
 	self->step = -1;
 	ravscope_narration_set_lesson_title(self->narration, lesson->title);
-	ravscope_heap_view_zoom_fit(self->heap_view);
+	ravscope_heap_view_zoom_whole(self->heap_view);
 	travel(self, 0);
 }
 

@@ -274,7 +274,44 @@ typedef struct {
 	char *key;        /* the key whose value is being read */
 	guint key_line;
 	GString *value;
+	GArray *value_lines; /* guint pairs: offset in value where a line starts, its line */
 } Parser;
+
+/* The line of the file that byte `at` of the value being read came from. */
+static guint value_line(const Parser *p, gsize at)
+{
+	guint line = p->key_line;
+	for (guint i = 0; p->value_lines && i + 1 < p->value_lines->len; i += 2)
+		if (g_array_index(p->value_lines, guint, i) <= at)
+			line = g_array_index(p->value_lines, guint, i + 1);
+	return line;
+}
+
+/* Every "[words](glossary:ID)" in a narration names an entry of the
+ * glossary (a wrong id would open the Glossary window at nothing).
+ * `lead`: the bytes g_strstrip took from the front of the value. */
+static gboolean check_links(const Parser *p, const char *text, gsize lead, GError **error)
+{
+	for (const char *q = strchr(text, '['); q; q = strchr(q + 1, '[')) {
+		const char *close = strchr(q, ']');
+		if (!close || close[1] != '(' || !strchr(close + 2, ')'))
+			continue;
+		const char *tend = strchr(close + 2, ')');
+		g_autofree char *target = g_strndup(close + 2, tend - close - 2);
+		if (!g_str_has_prefix(target, "glossary:") || rav_glossary_find(target + 9))
+			continue;
+		GString *ids = g_string_new(NULL);
+		for (unsigned i = 0; i < rav_glossary_count(); i++)
+			g_string_append_printf(ids, "%s%s", i ? ", " : "", rav_glossary_at(i)->id);
+		g_autofree char *link = g_strndup(q, tend + 1 - q);
+		gboolean r = fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, p->path, value_line(p, lead + (q - text)),
+		                  "%s links to '%s', which is not a glossary entry (the ids: %s)", link, target + 9,
+		                  ids->str);
+		g_string_free(ids, TRUE);
+		return r;
+	}
+	return TRUE;
+}
 
 static gboolean set_value(Parser *p, GError **error)
 {
@@ -282,6 +319,14 @@ static gboolean set_value(Parser *p, GError **error)
 		return TRUE;
 	g_autofree char *key = p->key;
 	p->key = NULL;
+	gsize lead = 0;
+	while (p->value->str[lead] && g_ascii_isspace(p->value->str[lead]))
+		lead++;
+	if (!strcmp(key, "text") && !p->in_lesson && !check_links(p, p->value->str + lead, lead, error)) {
+		g_string_free(p->value, TRUE);
+		p->value = NULL;
+		return FALSE;
+	}
 	g_autofree char *v = g_strstrip(g_string_free(p->value, FALSE));
 	p->value = NULL;
 	const char *path = p->path;
@@ -397,7 +442,8 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 	l->order = 1000;
 	l->steps = g_ptr_array_new_with_free_func(step_free);
 	Parser p = {
-	    .path = path, .lesson = l, .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+	    .path = path, .lesson = l, .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+	    .value_lines = g_array_new(FALSE, FALSE, sizeof(guint))};
 	g_autofree char *copy = g_strndup(text, len);
 	char **lines = g_strsplit(copy, "\n", -1);
 	gboolean ok = TRUE, have_lesson = FALSE;
@@ -426,6 +472,8 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 				break;
 			}
 			g_string_append(p.value, pending_blank ? "\n\n" : " ");
+			guint at[2] = {(guint)p.value->len, line};
+			g_array_append_vals(p.value_lines, at, 2);
 			g_string_append(p.value, g_strstrip(s));
 			pending_blank = 0;
 			continue;
@@ -505,6 +553,7 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		p.key = g_steal_pointer(&key);
 		p.key_line = line;
 		p.value = g_string_new(eq + 1);
+		g_array_set_size(p.value_lines, 0);
 	}
 	if (ok)
 		ok = end_section(&p, error);
@@ -512,6 +561,7 @@ RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize 
 		g_string_free(p.value, TRUE);
 	g_free(p.key);
 	g_hash_table_unref(p.seen);
+	g_array_unref(p.value_lines);
 	g_strfreev(lines);
 	if (ok && !have_lesson)
 		ok = fail(error, RAVSCOPE_LESSON_ERROR_MISSING, path, 0,
@@ -784,18 +834,27 @@ gboolean ravscope_lesson_resolve(RavscopeLesson *l, rav_trace *t, GError **error
 	gboolean ok = TRUE;
 	guint64 prev = 0;
 	guint prev_line = 0;
+	const RavscopeLessonStep *prev_st = NULL;
 	for (guint i = 0; i < l->steps->len && ok; i++) {
 		RavscopeLessonStep *st = g_ptr_array_index(l->steps, i);
 		ok = resolve_step(l, st, t, state, events, error);
+		/* When the previous step got there by its 'then', that line
+		 * is the likelier mistake (a count too large reaches past the
+		 * events the author meant): say where it took the step. */
+		g_autofree char *why = prev_st && prev_st->then_kind >= 0
+		                           ? g_strdup_printf(", where 'then = %s %u' on line %u took it",
+		                                             rav_event_kind_name((unsigned)prev_st->then_kind),
+		                                             prev_st->then_nth, prev_st->then_line)
+		                           : g_strdup("");
 		if (ok && st->target < prev)
-			ok =
-			    fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, l->path, st->line,
-			         "this step's place (event %" G_GUINT64_FORMAT
-			         ") comes before the previous step's "
-			         "(line %u, event %" G_GUINT64_FORMAT "): steps go forward through the trace",
-			         st->target, prev_line, prev);
+			ok = fail(error, RAVSCOPE_LESSON_ERROR_ANCHOR, l->path, st->line,
+			          "this step's place (event %" G_GUINT64_FORMAT
+			          ") comes before the previous step's "
+			          "(line %u, event %" G_GUINT64_FORMAT "%s): steps go forward through the trace",
+			          st->target, prev_line, prev, why);
 		prev = st->target;
 		prev_line = st->line;
+		prev_st = st;
 	}
 	rav_state_free(state);
 	return ok;

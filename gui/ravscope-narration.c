@@ -82,6 +82,30 @@ void ravscope_narration_set_step(RavscopeNarration *self, guint k, guint n, cons
 	update_buttons(self);
 }
 
+void ravscope_narration_set_max_lines(RavscopeNarration *self, int lines)
+{
+	g_return_if_fail(RAVSCOPE_IS_NARRATION(self));
+	gtk_label_set_lines(self->text_label, lines);
+	gtk_label_set_ellipsize(self->text_label, lines > 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
+}
+
+gboolean ravscope_narration_is_cut(RavscopeNarration *self)
+{
+	g_return_val_if_fail(RAVSCOPE_IS_NARRATION(self), FALSE);
+	return gtk_label_get_lines(self->text_label) > 0 &&
+	       pango_layout_is_ellipsized(gtk_label_get_layout(self->text_label));
+}
+
+/* A text cut short shows whole in its tooltip. */
+static gboolean on_text_tooltip(GtkWidget *w, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                                RavscopeNarration *self)
+{
+	if (!ravscope_narration_is_cut(self) || !self->plain)
+		return FALSE;
+	gtk_tooltip_set_text(tooltip, self->plain);
+	return TRUE;
+}
+
 void ravscope_narration_set_busy(RavscopeNarration *self, gboolean busy)
 {
 	self->busy = busy;
@@ -138,5 +162,7 @@ static void ravscope_narration_class_init(RavscopeNarrationClass *klass)
 static void ravscope_narration_init(RavscopeNarration *self)
 {
 	gtk_widget_init_template(GTK_WIDGET(self));
+	gtk_widget_set_has_tooltip(GTK_WIDGET(self->text_label), TRUE);
+	g_signal_connect(self->text_label, "query-tooltip", G_CALLBACK(on_text_tooltip), self);
 	update_buttons(self);
 }

@@ -18,6 +18,12 @@ void ravscope_narration_set_step(RavscopeNarration *self, guint k, guint n, cons
                                  const char *text);
 /* While the playhead travels to the step: the text dims, Next skips to it. */
 void ravscope_narration_set_busy(RavscopeNarration *self, gboolean busy);
+/* At most this many lines of narration (-1: all), the end elided and the
+ * whole text in its tooltip: on a short window a long step keeps the
+ * heap and the transport bar on screen. */
+void ravscope_narration_set_max_lines(RavscopeNarration *self, int lines);
+/* Whether the narration shown is cut short (tests). */
+gboolean ravscope_narration_is_cut(RavscopeNarration *self);
 /* The narration as shown, without markup (tests). */
 const char *ravscope_narration_get_text(RavscopeNarration *self);
 

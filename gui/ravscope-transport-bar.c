@@ -114,6 +114,18 @@ void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hin
 	update_position(self);
 }
 
+void ravscope_transport_bar_set_show_event(RavscopeTransportBar *self, gboolean show)
+{
+	g_return_if_fail(RAVSCOPE_IS_TRANSPORT_BAR(self));
+	gtk_widget_set_visible(GTK_WIDGET(self->event_label), show);
+}
+
+gboolean ravscope_transport_bar_get_show_event(RavscopeTransportBar *self)
+{
+	g_return_val_if_fail(RAVSCOPE_IS_TRANSPORT_BAR(self), TRUE);
+	return gtk_widget_get_visible(GTK_WIDGET(self->event_label));
+}
+
 const char *ravscope_transport_bar_get_status(RavscopeTransportBar *self)
 {
 	return gtk_label_get_text(self->event_label);

@@ -24,5 +24,9 @@ void ravscope_transport_bar_set_indexing(RavscopeTransportBar *self, gboolean in
 void ravscope_transport_bar_refresh(RavscopeTransportBar *self);
 void ravscope_transport_bar_set_hint(RavscopeTransportBar *self, const char *hint);
 const char *ravscope_transport_bar_get_status(RavscopeTransportBar *self);
+/* Show the line of what the last event did (default); a lesson on a short
+ * window gives its height to the heap (the caption says what happened). */
+void ravscope_transport_bar_set_show_event(RavscopeTransportBar *self, gboolean show);
+gboolean ravscope_transport_bar_get_show_event(RavscopeTransportBar *self);
 
 G_END_DECLS

@@ -58,10 +58,13 @@ static void lesson_error(RavscopeWindow *self, const char *what, const GError *e
 }
 
 /* A lesson on a short window (a 900 x 600 projector) gives the timeline's
- * height to the heap: the lesson's steps move the playhead, and the
- * transport bar still steps and plays.  A taller window, or the end of the
- * lesson, brings it back.  Decided after layout, from the window's height. */
+ * height to the heap, and the line under the transport bar that says what
+ * the last event did (the caption on the heap says it): the lesson's steps
+ * move the playhead, and the transport bar still steps and plays.  A
+ * taller window, or the end of the lesson, brings them back.  Decided
+ * after layout, from the window's height. */
 #define LESSON_FULL_HEIGHT 720 /* px: below it a lesson hides the timeline */
+#define LESSON_SHORT_LINES 5   /* lines of narration at most, then */
 
 static gboolean fit_lesson_layout(gpointer data)
 {
@@ -69,7 +72,12 @@ static gboolean fit_lesson_layout(gpointer data)
 	self->lesson_fit_idle = 0;
 	gboolean lesson = gtk_revealer_get_reveal_child(self->narration_revealer);
 	int height = gtk_widget_get_height(GTK_WIDGET(self));
-	gtk_widget_set_visible(GTK_WIDGET(self->timeline), !lesson || height <= 0 || height >= LESSON_FULL_HEIGHT);
+	gboolean full = !lesson || height <= 0 || height >= LESSON_FULL_HEIGHT;
+	gtk_widget_set_visible(GTK_WIDGET(self->timeline), full);
+	ravscope_transport_bar_set_show_event(self->transport_bar, full);
+	/* and a step's text keeps to five lines (a longer one pushed the
+	 * transport bar off a 900 x 600 window in presentation mode) */
+	ravscope_narration_set_max_lines(self->narration, full ? -1 : LESSON_SHORT_LINES);
 	return G_SOURCE_REMOVE;
 }
 
@@ -332,23 +340,33 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 	g_signal_connect(self, "realize", G_CALLBACK(on_window_realize), self);
 	g_signal_connect_swapped(self, "map", G_CALLBACK(queue_fit_lesson_layout), self);
 
-	/* Keys of a lesson and of the glossary on the trace page. */
+	/* Keys of a lesson and of the glossary on the trace page.  A lesson's
+	 * Page Down / Page Up run in the capture phase: Next wherever the focus
+	 * is (a presenter's remote sends them), not a scroll of the heap's
+	 * lanes or of a list; without a lesson the actions are disabled and
+	 * the keys go on to the focused widget.  'g' waits for the bubble
+	 * phase, so a text field still takes the letter. */
 	struct {
 		guint key;
 		GdkModifierType mods;
 		const char *action;
+		gboolean capture;
 	} keys[] = {
-	    {GDK_KEY_Page_Down, 0, "win.lesson-next"},
-	    {GDK_KEY_Page_Up, 0, "win.lesson-back"},
-	    {GDK_KEY_g, 0, "win.glossary"},
+	    {GDK_KEY_Page_Down, 0, "win.lesson-next", TRUE},
+	    {GDK_KEY_Page_Up, 0, "win.lesson-back", TRUE},
+	    {GDK_KEY_g, 0, "win.glossary", FALSE},
 	};
-	GtkEventController *sc = gtk_shortcut_controller_new();
-	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
-		gtk_shortcut_controller_add_shortcut(
-		    GTK_SHORTCUT_CONTROLLER(sc),
-		    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
-		                     gtk_named_action_new(keys[i].action)));
-	gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
+	for (int capture = 0; capture < 2; capture++) {
+		GtkEventController *sc = gtk_shortcut_controller_new();
+		for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+			if (keys[i].capture == capture)
+				gtk_shortcut_controller_add_shortcut(
+				    GTK_SHORTCUT_CONTROLLER(sc),
+				    gtk_shortcut_new(gtk_keyval_trigger_new(keys[i].key, keys[i].mods),
+				                     gtk_named_action_new(keys[i].action)));
+		gtk_event_controller_set_propagation_phase(sc, capture ? GTK_PHASE_CAPTURE : GTK_PHASE_BUBBLE);
+		gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
+	}
 }
 
 void ravscope__window_teach_dispose(RavscopeWindow *self)

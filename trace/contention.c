@@ -440,6 +440,26 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 		c->win_next = window_first(c, c->cur_win + 1);
 	}
 	unsigned w = c->cur_win;
+	/* Only events that touch memory give their heap a cache: a message
+	 * heap names itself in the events that make it and hand it pages
+	 * (heap-new, page-to-msg, ...) but never accesses a line, and must not
+	 * take one of the 64 caches from the threads (with many messages the
+	 * threads would share the last one). */
+	switch (ev->kind) {
+	case RAV_EV_ACCESS:
+	case RAV_EV_ALLOC:
+	case RAV_EV_MOVE:
+	case RAV_EV_FREE:
+	case RAV_EV_FIXUP:
+	case RAV_EV_REF_STORE:
+	case RAV_EV_REF_CLEAR:
+	case RAV_EV_DATA_STORE:
+	case RAV_EV_LINK:
+	case RAV_EV_TYPE_WORD:
+		break;
+	default:
+		return true;
+	}
 	if (!c->tid_cached || ev->thread != c->tid_cache) {
 		c->tid_cached = true;
 		c->tid_cache = ev->thread;
@@ -478,12 +498,11 @@ static bool con_feed(rav_contention *c, const rav_event *ev)
 	case RAV_EV_LINK:
 	case RAV_EV_TYPE_WORD:
 		return access_range(c, ev->a, c->word_size, ti, bit, true, w);
-	case RAV_EV_PAGE_TO_MSG:
-		/* 1.6: pages handed to a message being built change owner
-		 * without their cells being touched (only the page header,
-		 * whose writes no page event models, as for page-handoff) */
-		return true;
 	default:
+		/* (not reached: the kinds above are the ones that touch memory;
+		 * page-to-msg (1.6) and page-handoff move pages without touching
+		 * their cells, only the page header, whose writes no page event
+		 * models) */
 		return true;
 	}
 }

@@ -91,12 +91,17 @@ static const Broken broken[] = {
      FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthread = main\ntext = t\n", 6, "no 'then'", FALSE},
     {"  indented\n", 1, "none to continue", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\ntext = a\n  b [c](glossary:nope)\n", 7,
+     "'nope', which is not a glossary entry", FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = mark no such mark\ntext = t\n", 5,
      "no mark \"no such mark\"", TRUE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = gc-begin\ntext = t\n", 6,
      "only 0 gc-begin events", TRUE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = end\ntext = a\n[step]\nat = start\ntext = b\n", 7,
      "comes before", TRUE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthen = alloc 3\ntext = a\n[step]\nat = start\nthen = "
+     "alloc\ntext = b\n",
+     8, "where 'then = alloc 3' on line 6 took it", TRUE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = thread nobody\ntext = t\n", 6,
      "no thread named", TRUE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = type nothing\ntext = t\n", 6, "no type",
@@ -212,6 +217,7 @@ static const char *const syllabus[][3] = {
     {"serialization", "serializ", "page"},
     {"garbage and cycles", "cycle", "rav_collect|collection"},
     {"chatty threads against message passing", "chatty", "message"},
+    {"deferred compaction", "deferred", "rav_compact"},
 };
 
 static char **shipped_paths;

@@ -25,8 +25,11 @@
 #include "ravscope-explain-panel.h"
 #include "ravscope-glossary-window.h"
 #include "ravscope-heap-view.h"
+#include "ravscope-heapdraw-private.h"
 #include "ravscope-lesson-player.h"
 #include "ravscope-lesson.h"
+#include "ravscope-narration.h"
+#include "ravscope-transport-bar.h"
 #include "ravscope-window.h"
 
 static const char *lesson_path, *trace_path, *chatty_path, *messages_path;
@@ -316,6 +319,10 @@ static void check_small_screen(RavscopeWindow *w, gboolean presentation, int hea
 	g_assert_cmpint(gdk_surface_get_width(s), ==, 900);
 	g_assert_cmpint(gdk_surface_get_height(s), ==, 600);
 	g_assert_false(gtk_widget_get_mapped(timeline));
+	/* the line of what the last event did goes too (the caption says it) */
+	GtkWidget *bar = find_widget_of_type(GTK_WIDGET(w), "RavscopeTransportBar");
+	g_assert_nonnull(bar);
+	g_assert_false(ravscope_transport_bar_get_show_event(RAVSCOPE_TRANSPORT_BAR(bar)));
 	g_assert_cmpint(gtk_widget_get_height(heap), >=, heap_min);
 }
 
@@ -330,8 +337,14 @@ static void test_lesson_small_screen(void)
 	spin_until(lesson_at_rest, w, "the lesson's first step");
 	/* (before: 215 px of heap at 900x600; in presentation mode the window
 	 * could not be narrower than 946 x 648) */
-	check_small_screen(w, FALSE, 300);
+	check_small_screen(w, FALSE, 370);
 	g_settings_set_boolean(settings, "large-text", TRUE);
+	check_small_screen(w, TRUE, 285);
+	/* the lesson's longest narration (step 3's five lines) still fits */
+	for (int k = 0; k < 2; k++) {
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+		spin_until(lesson_at_rest, w, "the next step");
+	}
 	check_small_screen(w, TRUE, 200);
 	g_settings_set_boolean(settings, "large-text", FALSE);
 	/* A taller window gives the timeline back ... */
@@ -348,6 +361,194 @@ static void test_lesson_small_screen(void)
 	gtk_window_destroy(GTK_WINDOW(w));
 	spin_a_bit();
 	g_object_unref(settings);
+}
+
+/* A lesson's Page Down is Next wherever the focus is: its shortcut runs in
+ * the capture phase, before the focused widget.  (The heap view took Page
+ * Down to scroll its lanes: in the chatty lesson Next never came.) */
+static void test_lesson_keys_first(void)
+{
+	RavscopeWindow *w = new_window();
+	GtkWidget *flap = find_widget_of_type(GTK_WIDGET(w), "AdwFlap");
+	g_assert_nonnull(flap);
+	GListModel *cs = gtk_widget_observe_controllers(flap);
+	gboolean found = FALSE;
+	for (guint i = 0; i < g_list_model_get_n_items(cs); i++) {
+		g_autoptr(GObject) c = g_list_model_get_item(cs, i);
+		if (!GTK_IS_SHORTCUT_CONTROLLER(c))
+			continue;
+		for (guint k = 0; k < g_list_model_get_n_items(G_LIST_MODEL(c)); k++) {
+			g_autoptr(GtkShortcut) sc = g_list_model_get_item(G_LIST_MODEL(c), k);
+			GtkShortcutTrigger *t = gtk_shortcut_get_trigger(sc);
+			GtkShortcutAction *a = gtk_shortcut_get_action(sc);
+			if (!GTK_IS_KEYVAL_TRIGGER(t) || !GTK_IS_NAMED_ACTION(a))
+				continue;
+			guint key = gtk_keyval_trigger_get_keyval(GTK_KEYVAL_TRIGGER(t));
+			const char *name = gtk_named_action_get_action_name(GTK_NAMED_ACTION(a));
+			GtkPropagationPhase phase = gtk_event_controller_get_propagation_phase(GTK_EVENT_CONTROLLER(c));
+			if (key == GDK_KEY_Page_Down && !g_strcmp0(name, "win.lesson-next")) {
+				g_assert_cmpint(phase, ==, GTK_PHASE_CAPTURE);
+				found = TRUE;
+			}
+			/* ... but a text field still takes a 'g' before the glossary */
+			if (key == GDK_KEY_g)
+				g_assert_cmpint(phase, ==, GTK_PHASE_BUBBLE);
+		}
+	}
+	g_object_unref(cs);
+	g_assert_true(found);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+/* A lesson that starts as its trace opens, in presentation mode: its first
+ * step (zoom = fit, the list's eight nodes) shows what it points at.  (The
+ * fit ran before the view had a size, and presentation mode's close-up
+ * then centred on the left edge of a view 0 px wide: the heap was out of
+ * sight at every size.) */
+static void test_lesson_presentation_start(void)
+{
+	GSettings *settings = ravscope_settings_new();
+	g_assert_nonnull(settings);
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	gtk_window_present(GTK_WINDOW(w));
+	resize_to(w, 900, 600);
+	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	const RavscopeSpotlight *sp = ravscope_heap_view_get_spotlight(heap);
+	g_assert_nonnull(sp);
+	guint cells = 0;
+	for (guint i = 0; i < sp->spots->len; i++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+		if (s->kind != RAVSCOPE_SPOT_CELL)
+			continue;
+		cells++;
+		if (!ravscope_heap_view_cell_in_view(heap, s->cell))
+			g_error("the step points at %u.%u, out of view", rav_loc_page(s->cell), rav_loc_cell(s->cell));
+	}
+	g_assert_cmpuint(cells, ==, 8);
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
+/* The operation's caption on a short heap area (a lesson at 900 x 600 in
+ * presentation mode leaves about 180 px): it takes at most a third of the
+ * area, and goes to the top when at the bottom it would cover the cells
+ * the step is about.  (Before: 4 lines of 22 px type, 136 px of 180, over
+ * the operation's cells.) */
+static void test_caption_room(void)
+{
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 900, 600);
+	cairo_t *cr = cairo_create(surf);
+	const char *caption = "field 1 of 0.5 (node) now refers to 0.3 (node) \u2192 the old value 0.4 (node) freed "
+	                      "\u2192 top cell 0.8 (node) moves into the hole at 0.4 \u2192 2 pointers fixed";
+	RavscopeViewport vp = {.x0 = 220, .y0 = 0, .width = 680, .height = 180, .large_text = TRUE};
+	double box[4];
+	ravscope__spotlight_caption_box(cr, &vp, caption, NULL, 0, box);
+	g_test_message("caption at 680x180: %.0fx%.0f at y %.0f", box[2], box[3], box[1]);
+	g_assert_cmpfloat(box[3], <=, 180 * 0.34 + 0.5);
+	g_assert_cmpfloat(box[1] + box[3], <=, 180); /* at the bottom */
+	g_assert_cmpfloat(box[1], >, 90);
+	g_assert_cmpfloat(box[0], >=, vp.x0);
+	g_assert_cmpfloat(box[0] + box[2], <=, vp.x0 + vp.width);
+	/* the step's cells at the bottom of the area: the caption goes up */
+	double cells[8] = {400, 150, 20, 20, 430, 150, 20, 20};
+	double up[4];
+	ravscope__spotlight_caption_box(cr, &vp, caption, cells, 2, up);
+	g_assert_cmpfloat(up[1] + up[3], <, 150);
+	/* cells at the top: it stays at the bottom */
+	cells[1] = cells[5] = 20;
+	ravscope__spotlight_caption_box(cr, &vp, caption, cells, 2, up);
+	g_assert_cmpfloat(up[1], ==, box[1]);
+	/* a tall area keeps the large type and the whole sentence */
+	vp.height = 700;
+	double tall[4];
+	ravscope__spotlight_caption_box(cr, &vp, caption, NULL, 0, tall);
+	g_assert_cmpfloat(tall[3], >, box[3]);
+	g_assert_cmpfloat(tall[3], <=, 700 * 0.34);
+	cairo_destroy(cr);
+	cairo_surface_destroy(surf);
+}
+
+/* A teacher's step too long for a 900 x 600 window in presentation mode
+ * keeps to five lines there (the rest in its tooltip), so the heap and the
+ * transport bar stay on screen; a taller window shows it whole.  (Before:
+ * nine lines; the heap shrank to its 200 px minimum and the rest did not
+ * fit: lesson 6's receive step put the transport bar off the window.) */
+static void test_lesson_long_text(void)
+{
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	g_autofree char *trace = g_build_filename(dir, "lesson-free.ravtrace", NULL);
+	g_autofree char *abs = g_canonicalize_filename(trace, NULL);
+	GString *text = g_string_new(NULL);
+	for (int i = 0; i < 12; i++)
+		g_string_append(text, " A long sentence a teacher wrote, and then another one after it.");
+	g_autofree char *body = g_strdup_printf("[lesson]\ntitle = Long\ntrace = %s\n[step]\nat = start\ntext =%s\n",
+	                                        abs, text->str);
+	g_string_free(text, TRUE);
+	g_autofree char *path = g_build_filename(g_get_tmp_dir(), "test-teach-long.lesson", NULL);
+	g_assert_true(g_file_set_contents(path, body, -1, NULL));
+	GSettings *settings = ravscope_settings_new();
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	ravscope_window_start_lesson(w, path);
+	spin_until(lesson_at_rest, w, "the long step");
+	check_small_screen(w, TRUE, 230);
+	RavscopeNarration *n = RAVSCOPE_NARRATION(find_widget_of_type(GTK_WIDGET(w), "RavscopeNarration"));
+	g_assert_true(ravscope_narration_is_cut(n));
+	resize_to(w, 1300, 850);
+	g_assert_false(ravscope_narration_is_cut(n));
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+	g_unlink(path);
+}
+
+/* Labels of neighbouring cells on the top row of a short heap area (lesson
+ * 2's free at 900 x 600 in presentation mode) do not print over each
+ * other: where no place is free, a label goes where it covers least.
+ * (Before: 'moved into the hole' covered 'referred to'.) */
+static void test_labels_apart(void)
+{
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 900, 600);
+	cairo_t *cr = cairo_create(surf);
+	RavscopeSpotlight *sp = ravscope_spotlight_new();
+	const char *labels[] = {"referred to", "moved into the hole \u00b7 2 fixed", "refers"};
+	double cells[12] = {455, 35, 20, 20, 477, 35, 20, 20, 499, 35, 20, 20};
+	for (guint i = 0; i < 3; i++)
+		ravscope_spotlight_add_cell(sp, rav_loc_make(0, 3 + i, 0), labels[i]);
+	RavscopeViewport vp = {.x0 = 220, .y0 = 0, .width = 680, .height = 180, .large_text = TRUE, .spotlight = sp};
+	double caption[4], boxes[12];
+	ravscope__spotlight_caption_box(cr, &vp,
+	                                "field 1 of 0.5 (node) now refers to 0.3 (node) \u2192 the old value 0.4 (node) "
+	                                "freed \u2192 top cell 0.8 (node) moves into the hole at 0.4 \u2192 2 pointers fixed",
+	                                cells, 3, caption);
+	ravscope__spotlight_label_boxes(cr, &vp, cells, caption, boxes);
+	for (guint i = 0; i < 3; i++) {
+		const double *a = boxes + 4 * i;
+		g_test_message("%s: %.0f,%.0f %.0fx%.0f", labels[i], a[0], a[1], a[2], a[3]);
+		g_assert_cmpfloat(a[0], >=, vp.x0);
+		g_assert_cmpfloat(a[0] + a[2], <=, vp.x0 + vp.width);
+		g_assert_cmpfloat(a[1], >=, vp.y0);
+		g_assert_cmpfloat(a[1] + a[3], <=, vp.y0 + vp.height);
+		for (guint j = 0; j < i; j++) {
+			const double *b = boxes + 4 * j;
+			gboolean overlap = a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+			if (overlap)
+				g_error("'%s' covers '%s'", labels[i], labels[j]);
+		}
+	}
+	ravscope_spotlight_free(sp);
+	cairo_destroy(cr);
+	cairo_surface_destroy(surf);
 }
 
 static void test_glossary(void)
@@ -522,6 +723,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson", test_lesson);
 	g_test_add_func("/Rav/Gui/Teach/lesson-small-screen", test_lesson_small_screen);
 	g_test_add_func("/Rav/Gui/Teach/contention-window", test_contention_window);
+	g_test_add_func("/Rav/Gui/Teach/lesson-keys-first", test_lesson_keys_first);
+	g_test_add_func("/Rav/Gui/Teach/lesson-presentation-start", test_lesson_presentation_start);
+	g_test_add_func("/Rav/Gui/Teach/lesson-long-text", test_lesson_long_text);
+	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
+	g_test_add_func("/Rav/Gui/Teach/labels-apart", test_labels_apart);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();

@@ -320,6 +320,59 @@ static void test_many_threads(void)
 	rav_contention_free(r.c);
 }
 
+/* Message heaps are in the thread table and name themselves in the events
+ * that make them and hand them pages (heap-new, page-to-msg) but touch no
+ * memory: 100 of them before three threads ping-pong must not take the 64
+ * caches (the threads would share the last one and move nothing). */
+static void test_messages_take_no_cache(void)
+{
+	enum { NM = 100 };
+	uint32_t ids[3 + NM];
+	for (unsigned i = 0; i < 3 + NM; i++)
+		ids[i] = 1 + i; /* 1..3 threads, 4..103 message heaps */
+	rav_contention_config cfg = {.line_size = 64, .from = 0, .to = 1000, .windows = 4};
+	rav_trace_error err;
+	run r = {ravt_contention_new_detached(4096, 32, 8, &cfg, ids, 3 + NM, &err), 0};
+	CHECK(r.c != NULL);
+	if (!r.c)
+		return;
+	for (unsigned m = 0; m < NM; m++) {
+		rav_event e;
+		memset(&e, 0, sizeof e);
+		e.index = r.next++;
+		e.thread = ids[3 + m];
+		e.kind = RAV_EV_HEAP_NEW;
+		e.a = 1; /* the thread that builds it */
+		CHECK(ravt_contention_feed(r.c, &e));
+		e.index = r.next++;
+		e.kind = RAV_EV_PAGE_TO_MSG;
+		e.a = 10 + m;
+		e.b = 1;
+		CHECK(ravt_contention_feed(r.c, &e));
+	}
+	for (int i = 0; i < 30; i++)
+		acc(&r, threads[i % 3], rav_loc_make(3, 0, 1), true);
+	finish(&r);
+	rav_contention_totals t;
+	rav_contention_get_totals(r.c, &t);
+	CHECK_EQ(t.transfers, 29);
+	CHECK_EQ(t.invalidations, 29);
+	CHECK_EQ(rav_contention_line_count(r.c), 1);
+	const rav_contention_line *l = rav_contention_line_at(r.c, 0);
+	CHECK_EQ(l->thread_mask, 7);
+	unsigned th[64];
+	bool more = true;
+	CHECK_EQ(rav_contention_line_threads(r.c, 0, th, 64, &more), 3);
+	CHECK(!more);
+	CHECK_EQ(th[0], 0);
+	CHECK_EQ(th[2], 2);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK_EQ(rav_contention_thread(r.c, i), i ? 10 : 9);
+	for (unsigned m = 0; m < NM; m++)
+		CHECK_EQ(rav_contention_thread(r.c, 3 + m), 0);
+	rav_contention_free(r.c);
+}
+
 int main(void)
 {
 	test_ping_pong();
@@ -330,6 +383,7 @@ int main(void)
 	test_span_and_windows();
 	test_bad_line_size();
 	test_many_threads();
+	test_messages_take_no_cache();
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
