@@ -77,12 +77,26 @@
  * the uniform trace's to 900-2,800 (4-13 MB): an L2 of 1 MB between them. */
 #define PF_SPREAD_BYTES ((uint64_t)1 << 20)
 
-/* The first target cost of an interval (in events replayed with no block
- * copied), the weight of a cell block copied, and the fewest events between
- * two checks of the cost. */
-#define KF_COST_MIN ((uint64_t)1 << 18)
+/* The replay cost of an interval the keyframes aim at (KF_COST_GOAL, in
+ * events replayed with no block copied; RAVTRACE_KEYFRAME_COST overrides
+ * it), the weight of a cell block copied, and the fewest events between
+ * two checks of the cost.  The goal is a worst seek, not a count of
+ * keyframes: on the build machine (2 cores) a seek replays about 40-45
+ * ns of its two threads' CPU per unit of cost under load 20, young or
+ * uniform trace alike (seek-cost just before each keyframe: 1M events of
+ * the young trace 40-44 ms, 860k of uniform churn 30-43 ms), about 25 ns
+ * of wall time when the machine is quiet (README's 18.7-21.6 ms at
+ * ~880k): 2^20 is a worst seek of about 26 ms on a quiet machine, against
+ * the 50 ms allowed.  Keyframes closer than that cost the index more than
+ * they give: in a heap churned everywhere nearly every block written in an
+ * interval is copied once in it, so the copies per event fall as the
+ * interval grows (uniform 10M events: 0.118 at the 585k the budget gave,
+ * 0.050 at 1.6M), and each copy is also a block the keyframe holds.  The
+ * budget still decides where it holds fewer (projected_target). */
+#define KF_COST_GOAL ((uint64_t)1 << 20)
 #define KF_COPY_WEIGHT 8u
 #define KF_CHECK_MIN 1024u
+#define KF_COST_MAX ((uint64_t)1e18)
 #define KF_BUDGET_FIXED ((uint64_t)768 << 20)
 #define KF_BUDGET_FLOOR ((uint64_t)64 << 20)
 #define KF_BUDGET_PER_BYTE 10u
@@ -106,6 +120,7 @@ struct ravt_replay {
 	keyframe **kf;
 	size_t nkf, kf_cap;
 	uint64_t kf_cost;   /* target replay cost between two keyframes */
+	uint64_t kf_goal;   /* the least target: KF_COST_GOAL or RAVTRACE_KEYFRAME_COST */
 	uint64_t next_kf;   /* next index where the cost since the last keyframe is looked at */
 	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
 	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
@@ -113,6 +128,7 @@ struct ravt_replay {
 	bool budget_fixed;      /* set by RAVTRACE_KEYFRAME_MB */
 	uint64_t expect_events; /* events the trace holds (a file's, known at open; 0: unknown) */
 	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
+	uint64_t copied_done;   /* bytes live copied on write before the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	/* the last batch copied a block in at least one event in PF_COPY_RATE:
 	 * the next one prefetches the blocks it will copy whole (ravt_prefetch_cell,
@@ -175,7 +191,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->live.cache = &rp->cache;
 	rp->cache.defer = true; /* (flushed at the end of every delivery and before keyframes) */
-	rp->kf_cost = KF_COST_MIN;
+	rp->kf_goal = KF_COST_GOAL;
 	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
 	rp->pf_cells = true;             /* until a history block says how spread writes are */
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
@@ -187,6 +203,14 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 			rp->budget_fixed = true;
 		}
 	}
+	env = getenv("RAVTRACE_KEYFRAME_COST");
+	if (env && *env) {
+		char *end;
+		unsigned long long c = strtoull(env, &end, 10);
+		if (*end == 0 && c >= KF_CHECK_MIN && c <= KF_COST_MAX)
+			rp->kf_goal = c;
+	}
+	rp->kf_cost = rp->kf_goal;
 	if (!rp->live.tkinds || rp->live.cpp == 0) {
 		rav_trace_error e = {.code = rp->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER,
 		                     .chunk = -1};
@@ -474,7 +498,7 @@ static uint64_t projected_target(const ravt_replay *rp, uint64_t budget, uint64_
 	double total = (double)rp->cost_done * ((double)rp->expect_events / (double)pos);
 	double fit = (double)budget / (double)last_own;
 	double t = total / (fit < 2 ? 2 : fit);
-	return t < (double)KF_COST_MIN ? KF_COST_MIN : t > 1e18 ? (uint64_t)1e18 : (uint64_t)t;
+	return t < (double)rp->kf_goal ? rp->kf_goal : t > (double)KF_COST_MAX ? KF_COST_MAX : (uint64_t)t;
 }
 
 /* What the budget makes of the keyframe the packer packed (pack_post): the
@@ -524,6 +548,7 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->kf_bytes += rp->live.copied;
 		uint64_t budget = rp->kf_budget;
 		pthread_mutex_unlock(&rp->lock);
+		rp->copied_done += rp->live.copied;
 		rp->live.copied = 0;
 		take_keyframe(rp);
 		rp->kf_forced = false;
@@ -773,6 +798,15 @@ uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i)
 	uint64_t pos = i < rp->nkf ? rp->kf[i]->pos : UINT64_MAX;
 	pthread_mutex_unlock(&w->lock);
 	return pos;
+}
+
+uint64_t ravt_replay_copies(const ravt_replay *rp)
+{
+	ravt_replay *w = (ravt_replay *)rp;
+	pthread_mutex_lock(&w->lock);
+	uint64_t b = rp->copied_done + rp->live.copied;
+	pthread_mutex_unlock(&w->lock);
+	return b / sizeof(ravt_cellblock);
 }
 
 uint64_t ravt_replay_work(const ravt_replay *rp)

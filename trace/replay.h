@@ -50,6 +50,10 @@ void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *key
                        uint64_t *spacing);
 /* The position of keyframe i, UINT64_MAX if there is none. */
 uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i);
+/* Cell blocks the live model copied on write in total (each the first
+ * write to a block shared with a keyframe): for benchmarks, read once
+ * indexing is done. */
+uint64_t ravt_replay_copies(const ravt_replay *rp);
 /* Events applied to the live model in total (work accounting for tests). */
 uint64_t ravt_replay_work(const ravt_replay *rp);
 
