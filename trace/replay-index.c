@@ -43,11 +43,12 @@
  * trace) the budget's projection rose with the heap: keyframes were 125k
  * events apart at the start and 434k at the end (30M events, 101
  * keyframes, 902 MB), the late intervals costing about 880k.  Every
- * interval now costs at least the goal, 2^20 (46 keyframes, 453 MB; the
- * early ones up to 1M events, the late ones ~420k), and the copies on
- * write of the index fell from 0.125 to 0.073 an event (in 10M events of
- * it, where the budget had given 585k: 56 -> 13 keyframes, 309 -> 63 MB,
- * 0.118 -> 0.034 copies an event, the apply thread's CPU halved).
+ * interval now costs the goal, 2^20, but the first few cheap ones (49
+ * keyframes, 451 MB; the early intervals up to 1M events, the late ones
+ * ~420k), and the copies on write of the index fell from 0.125 to 0.074
+ * an event (in 10M events of it, where the budget had given 585k: 56 ->
+ * 16 keyframes, 309 -> 62 MB, 0.118 -> 0.037 copies an event, the apply
+ * thread's CPU halved).
  */
 #include <pthread.h>
 #ifdef __GLIBC__
