@@ -86,13 +86,14 @@
  * events replayed with no block copied; RAVTRACE_KEYFRAME_COST overrides
  * it), the weight of a cell block copied, and the fewest events between
  * two checks of the cost.  The goal is a worst seek, not a count of
- * keyframes: on the build machine (2 cores) a seek replays about 40-45
- * ns of its two threads' CPU per unit of cost under load 20, young or
+ * keyframes: on the build machine (2 cores) a seek replays about 40-55
+ * ns of its two threads' CPU per unit of cost under load, young or
  * uniform trace alike (seek-cost just before each keyframe: 1M events of
- * the young trace 40-44 ms, 860k of uniform churn 30-43 ms), about 25 ns
- * of wall time when the machine is quiet (README's 18.7-21.6 ms at
- * ~880k): 2^20 is a worst seek of about 26 ms on a quiet machine, against
- * the 50 ms allowed.  Keyframes closer than that cost the index more than
+ * the young trace 40-44 ms, 860k of uniform churn 30-43 ms at load 20;
+ * at 2^20, 54-56 ms at load 9), and a quiet machine's wall time is about
+ * 0.6 of that (README's 18.7-21.6 ms at ~880k, then ~35 ms of CPU): 2^20
+ * is a worst seek of about 26-34 ms on a quiet machine, against the 50
+ * ms allowed.  Keyframes closer than that cost the index more than
  * they give: in a heap churned everywhere nearly every block written in an
  * interval is copied once in it, so the copies per event fall as the
  * interval grows (uniform 10M events: 0.118 at the 585k the budget gave,
