@@ -107,7 +107,8 @@ void ravt_arena_free_batch(void *const *blocks, size_t n)
 #define SLAB_BLOCKS ((uint32_t)(SLAB_BYTES / BLOCK_BYTES))
 #define MAP_WORDS ((SLAB_BLOCKS + 63) / 64)
 
-/* At the start of each slab, in its first block slot.  Released blocks
+/* At the start of each slab, in its first block slots (HEAD_SLOTS: one
+ * for 16-cell blocks, more for smaller ones).  Released blocks
  * are bits of a map, not a list through the blocks: taking one does not
  * wait for the memory of the block (a list made each block taken a
  * dependent cache miss, 32 in a row for a block cache's refill), and
@@ -115,14 +116,15 @@ void ravt_arena_free_batch(void *const *blocks, size_t n)
 typedef struct slab {
 	struct slab *next, *prev; /* the list of slabs with free blocks */
 	uint32_t used;            /* blocks handed out and not released */
-	uint32_t fresh;           /* next never-used slot (1 .. SLAB_BLOCKS) */
+	uint32_t fresh;           /* next never-used slot (HEAD_SLOTS .. SLAB_BLOCKS) */
 	uint32_t nfree;           /* released blocks (bits set in map) */
 	uint32_t scan;            /* map words below this one are 0 */
 	bool listed;
 	uint64_t map[MAP_WORDS]; /* bit i: slot i was released and is free */
 } slab;
 
-_Static_assert(sizeof(slab) <= sizeof(ravt_cellblock), "slab header fits one block slot");
+#define HEAD_SLOTS ((uint32_t)((sizeof(slab) + BLOCK_BYTES - 1) / BLOCK_BYTES))
+_Static_assert(HEAD_SLOTS < SLAB_BLOCKS / 64, "the slab header takes few block slots");
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static slab *partial; /* slabs with a free block (a slab joins at its first hole) */
@@ -189,7 +191,7 @@ static slab *slab_map(bool huge)
 	slab *sl = (slab *)s;
 	sl->next = sl->prev = NULL;
 	sl->used = 0;
-	sl->fresh = 1;
+	sl->fresh = HEAD_SLOTS;
 	sl->nfree = 0;
 	sl->scan = 0;
 	sl->listed = false;
@@ -388,7 +390,7 @@ static slab *give_locked(void *k)
 		memset(s->map, 0, sizeof s->map);
 		s->nfree = 0;
 		s->scan = 0;
-		s->fresh = 1;
+		s->fresh = HEAD_SLOTS;
 		if (nspare < SPARE_MAX) {
 			s->next = spare;
 			spare = s;

@@ -25,11 +25,14 @@
  * RAVTRACE_KEYFRAME_MB overrides it.  Scaled to the file, a small trace
  * does not pay for (and wait while indexing for) keyframes by the
  * hundreds of megabytes, and an open trace holds a stated multiple of its
- * size.  When the length of the trace is known (a file's, from the
- * framing walk), the target cost of an interval is the cost so far
- * projected to the end, over as many keyframes as the budget holds
- * (projected_target), so that the keyframes spread evenly over the whole
- * trace.  When they pass the budget all the same, keyframes are dropped:
+ * size.  The target cost of an interval is the one a worst seek is
+ * aimed at (KF_COST_GOAL: keyframes closer than a seek needs cost the
+ * index copies on write and the budget memory for nothing), or more where
+ * the budget holds fewer: when the length of the trace is known (a
+ * file's, from the framing walk), the cost so far projected to the end,
+ * over as many keyframes as the budget holds (projected_target), so that
+ * the keyframes spread evenly over the whole trace.  When they pass the
+ * budget all the same, keyframes are dropped:
  * first those whose merged interval stays within the target (the one that
  * holds most alone first), else the one whose two intervals together cost
  * least; without a known length the target then rises to that merged
@@ -37,13 +40,15 @@
  * its keyframes and series and pays only for what it adds.
  *
  * In a heap that grows while it is churned everywhere (the bench's uniform
- * trace) the projection rises with the heap: keyframes are 125k events
- * apart at the start and 434k at the end (30M events, 101 keyframes,
- * 902 MB).  That is the budget, not a misplacement: the late keyframes
- * hold about 55k blocks each (14 MB packed), the early ones a fraction.
- * Merging early intervals to pay for closer late ones was measured
- * (92 keyframes, longest 432k events) and gave nothing; a shorter
- * longest seek there needs smaller packs or a faster replay.
+ * trace) the budget's projection rose with the heap: keyframes were 125k
+ * events apart at the start and 434k at the end (30M events, 101
+ * keyframes, 902 MB), the late intervals costing about 880k.  Every
+ * interval now costs the goal, 2^20, but the first few cheap ones (49
+ * keyframes, 451 MB; the early intervals up to 1M events, the late ones
+ * ~420k), and the copies on write of the index fell from 0.125 to 0.074
+ * an event (in 10M events of it, where the budget had given 585k: 56 ->
+ * 16 keyframes, 309 -> 62 MB, 0.118 -> 0.037 copies an event, the apply
+ * thread's CPU halved).
  */
 #include <pthread.h>
 #ifdef __GLIBC__
@@ -77,12 +82,36 @@
  * the uniform trace's to 900-2,800 (4-13 MB): an L2 of 1 MB between them. */
 #define PF_SPREAD_BYTES ((uint64_t)1 << 20)
 
-/* The first target cost of an interval (in events replayed with no block
- * copied), the weight of a cell block copied, and the fewest events between
- * two checks of the cost. */
-#define KF_COST_MIN ((uint64_t)1 << 18)
+/* The replay cost of an interval the keyframes aim at (KF_COST_GOAL, in
+ * events replayed with no block copied; RAVTRACE_KEYFRAME_COST overrides
+ * it), the weight of a cell block copied, and the fewest events between
+ * two checks of the cost.  The goal is a worst seek, not a count of
+ * keyframes: on the build machine (2 cores) a seek replays about 40-55
+ * ns of its two threads' CPU per unit of cost under load, young or
+ * uniform trace alike (seek-cost just before each keyframe: 1M events of
+ * the young trace 40-44 ms, 860k of uniform churn 30-43 ms at load 20;
+ * at 2^20, 54-56 ms at load 9), and a quiet machine's wall time is about
+ * 0.6 of that (README's 18.7-21.6 ms at ~880k, then ~35 ms of CPU): 2^20
+ * is a worst seek of about 26-34 ms on a quiet machine, against the 50
+ * ms allowed.  Keyframes closer than that cost the index more than
+ * they give: in a heap churned everywhere nearly every block written in an
+ * interval is copied once in it, so the copies per event fall as the
+ * interval grows (uniform 10M events: 0.118 at the 585k the budget gave,
+ * 0.050 at 1.6M), and each copy is also a block the keyframe holds.  The
+ * budget still decides where it holds fewer (projected_target). */
+#define KF_COST_GOAL ((uint64_t)1 << 20)
+/* ... but where keyframes cost little, seeks need not wait that long: an
+ * interval that replayed a KF_CHEAP_DIV-th of the goal's events and copied
+ * at most one block in KF_CHEAP_RATE events gets its keyframe then (the
+ * young trace, 0.002 copies an event: a keyframe every 2^18 events, as
+ * before the goal, instead of every 2^20 (seek-cost, 10M events, random
+ * points: CPU median 24.7 ms against 4.2)).  Not when the budget holds
+ * fewer keyframes than the goal would take. */
+#define KF_CHEAP_DIV 4u
+#define KF_CHEAP_RATE 64u
 #define KF_COPY_WEIGHT 8u
 #define KF_CHECK_MIN 1024u
+#define KF_COST_MAX ((uint64_t)1e18)
 #define KF_BUDGET_FIXED ((uint64_t)768 << 20)
 #define KF_BUDGET_FLOOR ((uint64_t)64 << 20)
 #define KF_BUDGET_PER_BYTE 10u
@@ -106,6 +135,7 @@ struct ravt_replay {
 	keyframe **kf;
 	size_t nkf, kf_cap;
 	uint64_t kf_cost;   /* target replay cost between two keyframes */
+	uint64_t kf_goal;   /* the least target: KF_COST_GOAL or RAVTRACE_KEYFRAME_COST */
 	uint64_t next_kf;   /* next index where the cost since the last keyframe is looked at */
 	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
 	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
@@ -113,6 +143,7 @@ struct ravt_replay {
 	bool budget_fixed;      /* set by RAVTRACE_KEYFRAME_MB */
 	uint64_t expect_events; /* events the trace holds (a file's, known at open; 0: unknown) */
 	uint64_t cost_done;     /* replay cost of the intervals up to the last keyframe */
+	uint64_t copied_done;   /* bytes live copied on write before the last keyframe */
 	uint64_t next_due; /* first event index where index_boundary has work */
 	/* the last batch copied a block in at least one event in PF_COPY_RATE:
 	 * the next one prefetches the blocks it will copy whole (ravt_prefetch_cell,
@@ -175,7 +206,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 	ravt_model_init(&rp->live, page_size, cell_size, word_size, budget);
 	rp->live.cache = &rp->cache;
 	rp->cache.defer = true; /* (flushed at the end of every delivery and before keyframes) */
-	rp->kf_cost = KF_COST_MIN;
+	rp->kf_goal = KF_COST_GOAL;
 	rp->kf_budget = KF_BUDGET_FLOOR; /* until the trace's size is known */
 	rp->pf_cells = true;             /* until a history block says how spread writes are */
 	const char *env = getenv("RAVTRACE_KEYFRAME_MB");
@@ -187,6 +218,14 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 			rp->budget_fixed = true;
 		}
 	}
+	env = getenv("RAVTRACE_KEYFRAME_COST");
+	if (env && *env) {
+		char *end;
+		unsigned long long c = strtoull(env, &end, 10);
+		if (*end == 0 && c >= KF_CHECK_MIN && c <= KF_COST_MAX)
+			rp->kf_goal = c;
+	}
+	rp->kf_cost = rp->kf_goal;
 	if (!rp->live.tkinds || rp->live.cpp == 0) {
 		rav_trace_error e = {.code = rp->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER,
 		                     .chunk = -1};
@@ -474,7 +513,7 @@ static uint64_t projected_target(const ravt_replay *rp, uint64_t budget, uint64_
 	double total = (double)rp->cost_done * ((double)rp->expect_events / (double)pos);
 	double fit = (double)budget / (double)last_own;
 	double t = total / (fit < 2 ? 2 : fit);
-	return t < (double)KF_COST_MIN ? KF_COST_MIN : t > 1e18 ? (uint64_t)1e18 : (uint64_t)t;
+	return t < (double)rp->kf_goal ? rp->kf_goal : t > (double)KF_COST_MAX ? KF_COST_MAX : (uint64_t)t;
 }
 
 /* What the budget makes of the keyframe the packer packed (pack_post): the
@@ -504,7 +543,13 @@ static void pack_settle(ravt_replay *rp)
 static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
-	if (cost >= rp->kf_cost || rp->kf_forced || rp->nkf == 0) {
+	/* a cheap keyframe (KF_CHEAP_DIV): the budget leaves the goal as it
+	 * is, the interval replayed a quarter of it and copied few blocks */
+	uint64_t events = rp->nkf ? rp->live.pos - rp->last_pos : rp->live.pos;
+	uint64_t copies = rp->live.copied / sizeof(ravt_cellblock);
+	uint64_t cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_goal / KF_CHEAP_DIV : UINT64_MAX;
+	bool cheap = events >= cheap_at && copies * KF_CHEAP_RATE <= events;
+	if (cost >= rp->kf_cost || cheap || rp->kf_forced || rp->nkf == 0) {
 		/* the counts as they are (packing and thinning read them) */
 		ravt_model_unref_flush(&rp->live);
 		/* the previous pack first (thinning needs the keyframes as they
@@ -524,6 +569,7 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->kf_bytes += rp->live.copied;
 		uint64_t budget = rp->kf_budget;
 		pthread_mutex_unlock(&rp->lock);
+		rp->copied_done += rp->live.copied;
 		rp->live.copied = 0;
 		take_keyframe(rp);
 		rp->kf_forced = false;
@@ -532,8 +578,12 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		if (rp->nkf >= 2)
 			pack_post(rp, rp->kf[rp->nkf - 2], budget);
 		cost = 0;
+		events = 0;
+		cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_goal / KF_CHEAP_DIV : UINT64_MAX;
 	}
 	uint64_t step = (rp->kf_cost - (cost < rp->kf_cost ? cost : 0)) / (1 + KF_COPY_WEIGHT);
+	if (events < cheap_at && cheap_at - events < step)
+		step = cheap_at - events;
 	rp->next_kf = i + (step > KF_CHECK_MIN ? step : KF_CHECK_MIN);
 }
 
@@ -773,6 +823,15 @@ uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i)
 	uint64_t pos = i < rp->nkf ? rp->kf[i]->pos : UINT64_MAX;
 	pthread_mutex_unlock(&w->lock);
 	return pos;
+}
+
+uint64_t ravt_replay_copies(const ravt_replay *rp)
+{
+	ravt_replay *w = (ravt_replay *)rp;
+	pthread_mutex_lock(&w->lock);
+	uint64_t b = rp->copied_done + rp->live.copied;
+	pthread_mutex_unlock(&w->lock);
+	return b / sizeof(ravt_cellblock);
 }
 
 uint64_t ravt_replay_work(const ravt_replay *rp)

@@ -47,7 +47,9 @@
 
 /* A cell block: the words and states of RAVT_CB_CELLS consecutive cells,
  * the unit of copy-on-write. */
+#ifndef RAVT_CB_SHIFT
 #define RAVT_CB_SHIFT 4u
+#endif
 #define RAVT_CB_CELLS (1u << RAVT_CB_SHIFT)
 #define RAVT_CB_INDEX(c) ((c) & (RAVT_CB_CELLS - 1))
 

@@ -35,9 +35,11 @@ void ravt_replay_events_ahead(ravt_sink *sink, const rav_event *evs, size_t n, c
 /* Keyframes may hold 10 times the trace's size, at least 64 MiB and at
  * most 768 MiB plus the size, and no more than the trace's memory limit
  * (the env variable RAVTRACE_KEYFRAME_MB overrides it); a stream's size
- * grows.  `events`: the events the trace holds as far
- * as is known (a file's from its framing; what a stream has delivered),
- * from which keyframes are spaced to fill the budget evenly. */
+ * grows.  They are as far apart as a worst seek allows (a replay cost,
+ * RAVTRACE_KEYFRAME_COST overrides it), or further where the budget holds
+ * fewer: `events`, the events the trace holds as far as is known (a
+ * file's from its framing; what a stream has delivered), spaces those
+ * evenly. */
 void ravt_replay_set_trace_size(ravt_replay *rp, uint64_t bytes, uint64_t events);
 /* Events applied to the live model (and seen by series and history). */
 uint64_t ravt_replay_applied(const ravt_replay *rp);
@@ -50,6 +52,10 @@ void ravt_replay_stats(const ravt_replay *rp, uint64_t *keyframes, uint64_t *key
                        uint64_t *spacing);
 /* The position of keyframe i, UINT64_MAX if there is none. */
 uint64_t ravt_replay_keyframe_pos(const ravt_replay *rp, uint64_t i);
+/* Cell blocks the live model copied on write in total (each the first
+ * write to a block shared with a keyframe): for benchmarks, read once
+ * indexing is done. */
+uint64_t ravt_replay_copies(const ravt_replay *rp);
 /* Events applied to the live model in total (work accounting for tests). */
 uint64_t ravt_replay_work(const ravt_replay *rp);
 

@@ -48,6 +48,9 @@ bool ravt_trace_replay_error(const rav_trace *t, rav_trace_error *err);
  * current target cost of an interval between two, in events (benchmarks). */
 void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t *keyframe_bytes,
                                uint64_t *spacing);
+/* Cell blocks copied on write while indexing (each the first write to a
+ * block shared with a keyframe), once indexing is done (benchmarks). */
+uint64_t ravt_trace_index_copies(const rav_trace *t);
 /* The event index of keyframe i (in order), or UINT64_MAX past the last
  * (benchmarks seek just before each one: the longest replays). */
 uint64_t ravt_trace_keyframe_pos(const rav_trace *t, uint64_t i);

@@ -480,6 +480,11 @@ void ravt_trace_keyframe_stats(const rav_trace *t, uint64_t *keyframes, uint64_t
 	ravt_replay_stats(t->replay, keyframes, keyframe_bytes, spacing);
 }
 
+uint64_t ravt_trace_index_copies(const rav_trace *t)
+{
+	return ravt_replay_copies(t->replay);
+}
+
 uint64_t ravt_trace_keyframe_pos(const rav_trace *t, uint64_t i)
 {
 	return ravt_replay_keyframe_pos(t->replay, i);

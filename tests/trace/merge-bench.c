@@ -105,6 +105,10 @@ static int index_for_real(const char *path)
 	       (unsigned long long)n, w1 - w0, (double)n / (w1 - w0) / 1e6, t0 - o0, t1 - t0,
 	       (double)n / (t1 - t0) / 1e6, (c1 - c0) - (t1 - t0),
 	       (double)n / ((c1 - c0) - (t1 - t0)) / 1e6);
+	uint64_t kfs, kfb, spacing, copies = ravt_trace_index_copies(t);
+	ravt_trace_keyframe_stats(t, &kfs, &kfb, &spacing);
+	printf("%llu keyframes, %.1f MB; %llu cell blocks copied on write (%.4f an event)\n", (unsigned long long)kfs,
+	       (double)kfb / 1e6, (unsigned long long)copies, n ? (double)copies / (double)n : 0.0);
 	rav_trace_close(t);
 	return 0;
 }

@@ -129,11 +129,12 @@ int main(int argc, char **argv)
 	ravt_trace_keyframe_stats(t, &kfs, &kfb, &spacing);
 	rav_trace_info info;
 	rav_trace_get_info(t, &info);
+	uint64_t copies = ravt_trace_index_copies(t);
 	printf("%llu events, file %.1f MB; indexed in %.2f s wall, %.2f s CPU; %llu keyframes, %.1f MB, "
-	       "interval cost %llu\n",
+	       "interval cost %llu; %llu blocks copied on write (%.4f an event)\n",
 	       (unsigned long long)n, info.file_size / 1e6, now(CLOCK_MONOTONIC) - w0,
 	       now(CLOCK_PROCESS_CPUTIME_ID) - c0, (unsigned long long)kfs, kfb / 1e6,
-	       (unsigned long long)spacing);
+	       (unsigned long long)spacing, (unsigned long long)copies, n ? (double)copies / (double)n : 0.0);
 	rav_state *s = rav_state_new(t);
 	if (!s)
 		return 1;
