@@ -52,7 +52,7 @@ static __attribute__((noinline)) void rec_trim_run(rav_cell *top, size_t n)
 static inline __attribute__((always_inline)) void rec_trims(rav_cell *top, size_t n)
 {
 	if (RAV_LIKELY(n == 1))
-		REC(RAV_EV_TRIM, 0, 0, top, 0, 0);
+		RECT(true, RAV_EV_TRIM, 0, 0, top, 0, 0); /* (its callers tested the recording flag) */
 	else
 		rec_trim_run(top, n);
 }
