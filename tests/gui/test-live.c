@@ -403,8 +403,17 @@ static void test_breakpoint(void)
 			(unsigned long long)want_stops, st->last_stop.why, st->last_stop.break_id, st->held,
 			bs ? bs->state : -1, bs ? bs->text : "", ravscope_window_get_live_text(w));
 	}
-	g_assert_cmpuint(st->last_stop.break_id, ==, id);
-	g_assert_cmpuint(st->last_stop.heap_id, ==, worker);
+	if (st->last_stop.break_id != id || st->last_stop.heap_id != worker) {
+		/* (seen once in 30 runs under load: breakpoint 2 with only 1 set) */
+		GString *bs = g_string_new(NULL);
+		for (unsigned i = 0; i < st->nbreaks; i++)
+			g_string_append_printf(bs, " [%u: state %d, %s]", st->breaks[i].id, st->breaks[i].state,
+					       st->breaks[i].text);
+		g_error("stopped at breakpoint %u in thread %u (want breakpoint %u in the worker, %u): \"%s\"; "
+			"stops %llu (want %llu), held %u; breakpoints:%s", st->last_stop.break_id, st->last_stop.heap_id,
+			id, worker, st->last_stop.text, (unsigned long long)st->stops, (unsigned long long)want_stops,
+			st->held, bs->str);
+	}
 	/* the view is just after the engine event the program stopped at */
 	guint64 pos = ravscope_document_get_position(doc);
 	g_assert_cmpuint(pos, >, 0);
