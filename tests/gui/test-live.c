@@ -319,8 +319,11 @@ static guint64 want_stops;
 static gboolean stop_shown(gpointer w)
 {
 	const rav_live_status *st = ravscope_window_get_live_status(w);
+	/* shown with the event it stopped at ("... (hit N): what it did"), not
+	 * only the stop: under load the event may be indexed seconds after */
 	return st->stops >= want_stops && st->last_stop.why == 1 && !ravscope_window_is_following(w) &&
-	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint");
+	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint") &&
+	       strstr(ravscope_window_get_live_stop_text(w), "): ");
 }
 
 /* A live user-type cell of heap `heap` at the playhead. */
