@@ -758,8 +758,29 @@ static void test_start_break(void)
 			last = i;
 		}
 	}
-	g_assert_cmpuint(before, ==, 1);
-	g_assert_cmpuint(last + 1, ==, pos);
+	if (before != 1 || last + 1 != pos) {
+		/* (under load: 2 in some 40 runs of test-live, not explained yet) */
+		rav_event ev = { 0 };
+		rav_trace_symbol sy[4];
+		memset(sy, 0, sizeof sy);
+		unsigned n = pos > 0 && rav_trace_event_at(t, pos - 1, &ev) && ev.site
+				     ? rav_trace_site_resolve(t, ev.site, sy, 4) : 0;
+		/* where the stopped thread's last event is now */
+		const rav_live_status *st = ravscope_window_get_live_status(w);
+		rav_event_filter f = { .kinds = ~(1ull << RAV_EV_TIME), .thread = st->last_stop.heap_id };
+		guint64 count = ravscope_document_get_event_count(doc);
+		gint64 now_at = rav_trace_find_prev(t, count, &f);
+		rav_event last_ev = { 0 };
+		if (now_at >= 0)
+			rav_trace_event_at(t, (guint64)now_at, &last_ev);
+		g_error("start-break: %" G_GUINT64_FORMAT " allocations at live.c:143 before the view's position %"
+			G_GUINT64_FORMAT " (the last at %" G_GUINT64_FORMAT "), want 1 just before it; the stop: \"%s\"; "
+			"the event before the view: %s, site %" G_GUINT64_FORMAT " (%u frames: %s:%u), %u objects, %u sites; "
+			"the stopped thread's last event now: %" G_GINT64_FORMAT " of %" G_GUINT64_FORMAT " (%s)",
+			before, pos, last, ravscope_window_get_live_stop_text(w), rav_event_kind_name(ev.kind),
+			(guint64)ev.site, n, n && sy[0].file ? sy[0].file : "?", n ? sy[0].line : 0,
+			rav_trace_object_count(t), rav_trace_site_count(t), now_at, count, rav_event_kind_name(last_ev.kind));
+	}
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 
