@@ -250,7 +250,10 @@ static void stop(const rav_debugger *d, rav_debug_why why)
 	rav_heap *self = rav__self_heap;
 	held_node node = {.heap_id = self ? self->id : 0};
 	pthread_mutex_lock(&dbg_lock);
-	if (debugger() != d) {
+	/* A pause read at the safe point may have been continued since (the
+	 * lock was let go in between): a thread listed now would stay held
+	 * after the continue that released everyone listed before it. */
+	if (debugger() != d || (why == RAV_DEBUG_PAUSE && !pausing)) {
 		pthread_mutex_unlock(&dbg_lock);
 		return;
 	}

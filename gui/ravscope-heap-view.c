@@ -350,6 +350,11 @@ void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, d
 	*oy = self->zoom_tick ? self->target_oy : self->vp.oy;
 }
 
+gboolean ravscope_heap_view_is_gliding(RavscopeHeapView *self)
+{
+	return self->zoom_tick != 0;
+}
+
 gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell)
 {
 	double wx, wy, scale, ox, oy;

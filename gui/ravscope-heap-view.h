@@ -30,6 +30,8 @@ double ravscope_heap_view_get_scale(RavscopeHeapView *self);
 void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, double *ox, double *oy);
 /* Is the whole cell inside the heap area (once a zoom or glide ends)? */
 gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell);
+/* Is a zoom or glide in progress (it ends after a number of frames)? */
+gboolean ravscope_heap_view_is_gliding(RavscopeHeapView *self);
 rav_loc ravscope_heap_view_get_selected(RavscopeHeapView *self);
 void ravscope_heap_view_set_selected(RavscopeHeapView *self, rav_loc cell); /* emits cell-selected */
 /* "follow": the selection moves with its raviolo (moves, seeks). */

@@ -45,7 +45,11 @@ void ravscope__window_live_show_stop(RavscopeWindow *self)
 	gint64 waited = g_get_monotonic_time() - self->live_stop_since;
 	if (at < 0 && waited < 2 * G_USEC_PER_SEC)
 		return; /* the event is still on its way: next tick */
-	self->live_stop_pending = FALSE;
+	/* After 2 s the stop is shown without its event, which is looked for
+	 * again at every tick for 30 s more while the thread is held: a loaded
+	 * machine may index it later still, and the view then goes to it
+	 * (once shown without it, it was never shown). */
+	self->live_stop_pending = at < 0 && waited < 32 * G_USEC_PER_SEC;
 	self->live_stop_heap = stop->heap_id;
 	self->live_following = FALSE;
 	ravscope_playback_stop(self->playback);

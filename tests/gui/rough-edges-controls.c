@@ -49,15 +49,24 @@ static void resize(RavscopeWindow *w, int width, int height)
 {
 	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
 	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
-	for (int i = 0; i < 40 && (gdk_surface_get_width(s) != width || gdk_surface_get_height(s) != height); i++)
+	/* (waits bounded by time, not by a count of 0.1 s spins: under load
+	 * a count ran out before the window did what the checks then read) */
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (gdk_surface_get_width(s) != width || gdk_surface_get_height(s) != height) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("the window is %dx%d 60 s after it was sized %dx%d", gdk_surface_get_width(s),
+				gdk_surface_get_height(s), width, height);
 		spin_a_bit();
+	}
 	/* The side panel folds (or unfolds) with a slide: let it end. */
 	AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
-	for (int i = 0; i < 100; i++) {
+	for (;;) {
 		spin_a_bit();
 		double p = adw_flap_get_reveal_progress(flap);
 		if (p == 0 || p == 1)
 			break;
+		if (g_get_monotonic_time() > deadline)
+			g_error("the side panel still sliding (%.2f) 60 s after the window was sized %dx%d", p, width, height);
 	}
 }
 
@@ -139,8 +148,12 @@ void test_small_window(void)
 	g_assert_nonnull(flap);
 	g_assert_true(adw_flap_get_folded(flap));
 	g_assert_true(gtk_widget_activate_action(win, "win.toggle-sidebar", NULL));
-	for (int i = 0; i < 100 && adw_flap_get_reveal_progress(flap) < 1; i++)
-		spin_a_bit(); /* it slides in */
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (adw_flap_get_reveal_progress(flap) < 1) { /* it slides in */
+		if (g_get_monotonic_time() > deadline)
+			g_error("the side panel not in after 60 s (%.2f)", adw_flap_get_reveal_progress(flap));
+		spin_a_bit();
+	}
 	g_assert_true(adw_flap_get_reveal_flap(flap));
 	check_controls_inside(win, win, "900x600, side panel open");
 	GtkWidget *switcher = find_by_type(GTK_WIDGET(adw_flap_get_flap(flap)), "AdwViewSwitcher");
@@ -214,7 +227,8 @@ static GArray *visible_event_rows(GtkWidget *list)
 static GArray *settled_rows(GtkWidget *list, guint64 want)
 {
 	GArray *rows = NULL;
-	for (int i = 0; i < 40; i++) {
+	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < deadline) {
 		if (rows)
 			g_array_unref(rows);
 		rows = visible_event_rows(list);

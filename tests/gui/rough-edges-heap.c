@@ -12,9 +12,18 @@
 
 static void wait_camera(GtkWidget *hv)
 {
-	/* Glides and zooms run on the frame clock: let them end. */
-	for (int i = 0; i < 30; i++)
-		spin_a_bit();
+	/* Glides and zooms run on the frame clock: let them end (some 30
+	 * frames; a fixed 30 x 0.1 s was most of this test's time, and a bet
+	 * on the frame rate under load). */
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (ravscope_heap_view_is_gliding(RAVSCOPE_HEAP_VIEW(hv))) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("the heap view still gliding after 60 s (scale %.2f)",
+				ravscope_heap_view_get_scale(RAVSCOPE_HEAP_VIEW(hv)));
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	spin_a_bit();
 }
 
 /* A move whose referrer's fix-up is on another page than the hole it fills. */

@@ -319,8 +319,11 @@ static guint64 want_stops;
 static gboolean stop_shown(gpointer w)
 {
 	const rav_live_status *st = ravscope_window_get_live_status(w);
+	/* shown with the event it stopped at ("... (hit N): what it did"), not
+	 * only the stop: under load the event may be indexed seconds after */
 	return st->stops >= want_stops && st->last_stop.why == 1 && !ravscope_window_is_following(w) &&
-	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint");
+	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint") &&
+	       strstr(ravscope_window_get_live_stop_text(w), "): ");
 }
 
 /* A live user-type cell of heap `heap` at the playhead. */
@@ -403,8 +406,17 @@ static void test_breakpoint(void)
 			(unsigned long long)want_stops, st->last_stop.why, st->last_stop.break_id, st->held,
 			bs ? bs->state : -1, bs ? bs->text : "", ravscope_window_get_live_text(w));
 	}
-	g_assert_cmpuint(st->last_stop.break_id, ==, id);
-	g_assert_cmpuint(st->last_stop.heap_id, ==, worker);
+	if (st->last_stop.break_id != id || st->last_stop.heap_id != worker) {
+		/* (seen once in 30 runs under load: breakpoint 2 with only 1 set) */
+		GString *bs = g_string_new(NULL);
+		for (unsigned i = 0; i < st->nbreaks; i++)
+			g_string_append_printf(bs, " [%u: state %d, %s]", st->breaks[i].id, st->breaks[i].state,
+					       st->breaks[i].text);
+		g_error("stopped at breakpoint %u in thread %u (want breakpoint %u in the worker, %u): \"%s\"; "
+			"stops %llu (want %llu), held %u; breakpoints:%s", st->last_stop.break_id, st->last_stop.heap_id,
+			id, worker, st->last_stop.text, (unsigned long long)st->stops, (unsigned long long)want_stops,
+			st->held, bs->str);
+	}
 	/* the view is just after the engine event the program stopped at */
 	guint64 pos = ravscope_document_get_position(doc);
 	g_assert_cmpuint(pos, >, 0);
@@ -597,18 +609,32 @@ static void test_flat_out(void)
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	/* follow: the view moves in jumps of more than a step's worth (the
 	 * worker's states); scrubbed back after a second, it stays there
-	 * while events keep coming, and Follow resumes */
+	 * while events keep coming, and Follow resumes.  Watched until the
+	 * view has caught up with the end, not only while the program runs:
+	 * on a loaded machine the window may index little of the program's
+	 * 3 s before it has ended, and the view's one jump is the one Follow
+	 * makes when it resumes, which the loop must see (it ended with the
+	 * program, before looking again: "biggest jump 0"). */
 	guint64 biggest = 0, last = 0;
 	gint64 scrub_at = g_get_monotonic_time() + G_USEC_PER_SEC;
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	gint64 deadline = g_get_monotonic_time() + 90 * G_USEC_PER_SEC;
 	gboolean scrubbed = FALSE;
-	while (!run_done(w)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_main_context_iteration(NULL, FALSE);
+	for (;;) {
 		guint64 pos = doc_position(w);
 		if (pos > last && pos - last > biggest)
 			biggest = pos - last;
 		last = pos;
+		if (run_done(w) && is_indexed(w) && scrubbed && pos == ravscope_document_get_event_count(doc))
+			break;
+		if (g_get_monotonic_time() > deadline)
+			g_error("flat-out: the view not at the end of the stream after 90 s: at %" G_GUINT64_FORMAT
+				" of %" G_GUINT64_FORMAT " events, program %s, %s, %s, %s, %" G_GUINT64_FORMAT
+				" frames followed, biggest jump so far %" G_GUINT64_FORMAT,
+				pos, ravscope_document_get_event_count(doc), run_done(w) ? "done" : "running",
+				is_indexed(w) ? "indexed" : "indexing", scrubbed ? "scrubbed" : "not scrubbed yet",
+				ravscope_window_is_following(w) ? "following" : "not following",
+				ravscope_window_get_live_frames(w), biggest);
+		g_main_context_iteration(NULL, FALSE);
 		double behind = ravscope_window_get_live_behind(w);
 		g_assert_true(behind >= 0 && behind < 3600);
 		if (!scrubbed && g_get_monotonic_time() > scrub_at) {
@@ -623,6 +649,7 @@ static void test_flat_out(void)
 			g_assert_true(ravscope_window_is_following(w));
 			scrubbed = TRUE;
 			last = 0;
+			continue; /* (where Follow took the view: looked at before anything else) */
 		}
 		g_usleep(1000);
 	}
@@ -731,8 +758,29 @@ static void test_start_break(void)
 			last = i;
 		}
 	}
-	g_assert_cmpuint(before, ==, 1);
-	g_assert_cmpuint(last + 1, ==, pos);
+	if (before != 1 || last + 1 != pos) {
+		/* (under load: 2 in some 40 runs of test-live, not explained yet) */
+		rav_event ev = { 0 };
+		rav_trace_symbol sy[4];
+		memset(sy, 0, sizeof sy);
+		unsigned n = pos > 0 && rav_trace_event_at(t, pos - 1, &ev) && ev.site
+				     ? rav_trace_site_resolve(t, ev.site, sy, 4) : 0;
+		/* where the stopped thread's last event is now */
+		const rav_live_status *st = ravscope_window_get_live_status(w);
+		rav_event_filter f = { .kinds = ~(1ull << RAV_EV_TIME), .thread = st->last_stop.heap_id };
+		guint64 count = ravscope_document_get_event_count(doc);
+		gint64 now_at = rav_trace_find_prev(t, count, &f);
+		rav_event last_ev = { 0 };
+		if (now_at >= 0)
+			rav_trace_event_at(t, (guint64)now_at, &last_ev);
+		g_error("start-break: %" G_GUINT64_FORMAT " allocations at live.c:143 before the view's position %"
+			G_GUINT64_FORMAT " (the last at %" G_GUINT64_FORMAT "), want 1 just before it; the stop: \"%s\"; "
+			"the event before the view: %s, site %" G_GUINT64_FORMAT " (%u frames: %s:%u), %u objects, %u sites; "
+			"the stopped thread's last event now: %" G_GINT64_FORMAT " of %" G_GUINT64_FORMAT " (%s)",
+			before, pos, last, ravscope_window_get_live_stop_text(w), rav_event_kind_name(ev.kind),
+			(guint64)ev.site, n, n && sy[0].file ? sy[0].file : "?", n ? sy[0].line : 0,
+			rav_trace_object_count(t), rav_trace_site_count(t), now_at, count, rav_event_kind_name(last_ev.kind));
+	}
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 

@@ -183,10 +183,38 @@ static GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_st
 	return NULL;
 }
 
-static void settle(void)
+/* Wait (60 s at most) until cond holds: layout and zooms after a change
+ * take frames, which a loaded machine draws late (a fixed 4 s here was
+ * most of this test's time, and a bet all the same). */
+static void wait_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
 {
-	for (int i = 0; i < 40; i++)
-		spin_a_bit();
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (!cond(data)) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("timed out waiting for %s", what);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	spin_a_bit();
+}
+
+typedef struct {
+	GtkWidget *window, *play;
+	RavscopeHeapView *hv;
+	int min_play_h;    /* the play button at least this tall */
+	double scale_from; /* cells at least this big (0: any) ... */
+	double scale_below; /* ... or under this (0: any) */
+} Shown;
+
+static gboolean shown(gpointer data)
+{
+	const Shown *s = data;
+	GdkSurface *surface = gtk_native_get_surface(GTK_NATIVE(s->window));
+	double scale = ravscope_heap_view_get_scale(s->hv);
+	return surface && gdk_surface_get_width(surface) == 1300 && gdk_surface_get_height(surface) == 800 &&
+	       gtk_widget_get_mapped(s->play) && gtk_widget_get_height(s->play) >= MAX(s->min_play_h, 1) &&
+	       !ravscope_heap_view_is_gliding(s->hv) && scale > 0 && (!s->scale_from || scale >= s->scale_from) &&
+	       (!s->scale_below || scale < s->scale_below);
 }
 
 /* Accent-coloured pixels of the selection's arrows at a zoom where cells
@@ -236,13 +264,16 @@ static void test_presentation(void)
 	RavscopeHeapView *hv = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
 	GtkWidget *play = find_with_tooltip(GTK_WIDGET(w), GTK_TYPE_BUTTON, "Play or pause");
 	g_assert_nonnull(play);
-	settle();
+	Shown want = { GTK_WIDGET(w), play, hv, 0, 0, 0 };
+	wait_until(shown, &want, "the window laid out at 1300 x 800");
 	int normal_h = gtk_widget_get_height(play);
 	double normal_scale = ravscope_heap_view_get_scale(hv);
 	GSettings *settings = ravscope_settings_new();
 	g_assert_nonnull(settings);
 	g_settings_set_boolean(settings, "large-text", TRUE);
-	settle();
+	want.min_play_h = (normal_h * 5 + 3) / 4; /* (rounded up) */
+	want.scale_from = 12;
+	wait_until(shown, &want, "larger controls and cells (the play button 1.25 times as tall, 12 px cells)");
 	/* Controls grow, not only text. */
 	g_test_message("play button %d -> %d px; cells %.1f -> %.1f px", normal_h, gtk_widget_get_height(play), normal_scale,
 		       ravscope_heap_view_get_scale(hv));
@@ -252,7 +283,9 @@ static void test_presentation(void)
 	g_assert_cmpfloat(ravscope_heap_view_get_scale(hv), >=, 12);
 	/* ... and "whole heap" asked again shows it whole. */
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.zoom-fit", NULL));
-	settle();
+	want.scale_from = 0;
+	want.scale_below = 12;
+	wait_until(shown, &want, "the whole heap (under 12 px cells)");
 	g_assert_cmpfloat(ravscope_heap_view_get_scale(hv), <, 12);
 	/* Arrows and outlines heavier. */
 	RavscopeDocument *doc = ravscope_window_get_document(w);
@@ -262,7 +295,9 @@ static void test_presentation(void)
 	g_assert_cmpuint(thick, >=, thin * 3 / 2);
 	g_settings_set_boolean(settings, "large-text", FALSE);
 	g_object_unref(settings);
-	settle();
+	want.min_play_h = 0;
+	want.scale_below = 0;
+	wait_until(shown, &want, "the window after large text");
 	close_window(w);
 }
 
