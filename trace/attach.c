@@ -545,10 +545,22 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 		return NULL;
 	}
 	/* The answer's first record comes right after the header: read with
-	 * MSG_PEEK until it is there, so that nothing is taken from the stream. */
-	uint8_t peek[8192];
+	 * MSG_PEEK until it is there, so that nothing is taken from the stream.
+	 * The buffer holds the largest header and a record.  A program that
+	 * hung up before its first record is done with at once (all it sent is
+	 * in the peek), not after the loop's 5 s. */
+	size_t peek_cap = RAVT_HEADER_MAX + 8192;
+	uint8_t *peek = malloc(peek_cap);
+	if (!peek) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		rav_live_close(s);
+		return NULL;
+	}
+	ssize_t n = 0;
 	for (int tries = 0; tries < 500; tries++) {
-		ssize_t n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+		struct pollfd hp = {fd, POLLRDHUP, 0};
+		bool hung_up = poll(&hp, 1, 0) > 0 && (hp.revents & (POLLRDHUP | POLLHUP | POLLERR));
+		n = recv(fd, peek, peek_cap, MSG_PEEK | MSG_DONTWAIT);
 		if (n == 0)
 			break;
 		if (n > 0) {
@@ -562,11 +574,13 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 			int prc = parse(&tmp, &st, &perr);
 			free(tmp.buf);
 			if (prc != 0) {
+				free(peek);
 				*err = perr;
 				rav_live_close(s);
 				return NULL;
 			}
 			if (tmp.got_first) {
+				free(peek);
 				if (tmp.refused) {
 					set_err(err, RAV_TRACE_EIO, "process %d: %s", pid, tmp.last_text);
 					rav_live_close(s);
@@ -574,9 +588,22 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 				}
 				return s;
 			}
+			if ((size_t)n == peek_cap)
+				break; /* more than a header and a record, and no record */
 		}
+		if (hung_up)
+			break;
 		struct timespec d = {0, 10 * 1000 * 1000};
 		nanosleep(&d, NULL);
+	}
+	free(peek);
+	if (n > 0) {
+		set_err(err, RAV_TRACE_EIO,
+		        "process %d closed the connection or did not answer: %zd bytes of its stream came, but "
+		        "not its answer to the attach",
+		        pid, n);
+		rav_live_close(s);
+		return NULL;
 	}
 	set_err(err, RAV_TRACE_EIO, "process %d closed the connection or did not answer", pid);
 	rav_live_close(s);
