@@ -77,8 +77,18 @@ static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fm
 	err->chunk = -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof err->message) { /* a program's text did not fit: cut at a character */
+		char *t = err->message;
+		size_t len = strlen(t), i = len;
+		while (i && ((unsigned char)t[i - 1] & 0xc0) == 0x80)
+			i--;
+		unsigned char c = i ? (unsigned char)t[i - 1] : 0;
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		if (i && i - 1 + need > len)
+			t[i - 1] = 0;
+	}
 }
 
 static double tsc_seconds(const rav_live_session *s, uint64_t tsc)
@@ -124,6 +134,19 @@ static void clean_text(char *dst, size_t cap, const uint8_t *src, size_t n, char
 	dst[o] = 0;
 }
 
+/* A cleaned text into a shorter field, cut at a character (the fields of
+ * rav_live_status are shorter than the text kept: "%.255s" cut a
+ * two-byte character in half, which is no UTF-8; fuzz-attach). */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	if (src[n]) /* cut: not inside a character */
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* A counter the program reports: negative is no count. */
 static uint64_t count_of(int64_t v)
 {
@@ -160,7 +183,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			st->end_known = true;
 			st->end_how = (int)r->v[0];
 			st->end_value = r->v[1];
-			snprintf(st->end_text, sizeof st->end_text, "%.255s", s->last_text);
+			copy_text(st->end_text, sizeof st->end_text, s->last_text);
 			if (count_of(r->v[3]) > st->lost)
 				st->lost = count_of(r->v[3]);
 		}
@@ -192,7 +215,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			x->c = r->v[7];
 			x->cell_page = r->v[8];
 			x->cell_index = r->v[9];
-			snprintf(x->text, sizeof x->text, "%.255s", s->last_text);
+			copy_text(x->text, sizeof x->text, s->last_text);
 			st->held = r->v[10] > 0 ? (uint32_t)r->v[10] : 0;
 			st->stops++;
 		}
@@ -214,7 +237,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 				b->state = (int)r->v[1];
 				b->page = r->v[2];
 				b->cell = r->v[3];
-				snprintf(b->text, sizeof b->text, "%.159s", s->last_text);
+				copy_text(b->text, sizeof b->text, s->last_text);
 			}
 		}
 		break;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,34 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What the client shows of the program's texts (messages, the end, stops,
+ * breakpoints) goes to terminals and GTK labels: well-formed UTF-8 without
+ * control characters, whatever the program sent (attach.c clean_text). */
+static void check_text(const char *what, const char *t, size_t cap)
+{
+	size_t n = strnlen(t, cap);
+	if (n == cap) {
+		fprintf(stderr, "fuzz-attach: %s is not terminated\n", what);
+		abort();
+	}
+	const unsigned char *u = (const unsigned char *)t;
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+		bool ok = len > 0 && i + len <= n && !(len == 1 && (c < 32 || c == 127));
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (u[i + k] & 0xc0) == 0x80;
+		if (ok && len == 2 && c == 0xc2 && u[i + 1] < 0xa0)
+			ok = false; /* C1 controls */
+		if (!ok) {
+			fprintf(stderr, "fuzz-attach: %s is not clean UTF-8 at byte %zu: \"%s\"\n", what, i, t);
+			abort();
+		}
+		i += len;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > MAX_ANSWER)
@@ -144,6 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s) {
 		if (!err.message[0])
 			abort(); /* a refusal says why */
+		check_text("the refusal", err.message, sizeof err.message);
 	} else {
 		rav_live_status st;
 		memset(&st, 0, sizeof st);
@@ -161,11 +191,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				rav_live_detach(s);
 			}
 		}
-		for (unsigned i = 0; i < st.nbreaks; i++)
+		for (unsigned i = 0; i < st.nbreaks && i < sizeof st.breaks / sizeof st.breaks[0]; i++) {
 			rav_live_break_state(&st, st.breaks[i].id);
-		if (strnlen(st.message, sizeof st.message) == sizeof st.message ||
-		    strnlen(st.end_text, sizeof st.end_text) == sizeof st.end_text)
-			abort();
+			check_text("a breakpoint's text", st.breaks[i].text, sizeof st.breaks[i].text);
+		}
+		check_text("the program's message", st.message, sizeof st.message);
+		check_text("the end's text", st.end_text, sizeof st.end_text);
+		check_text("the stop's text", st.last_stop.text, sizeof st.last_stop.text);
 		rav_live_close(s);
 	}
 	/* the "program" is done with this connection before the next input */
