@@ -79,16 +79,8 @@ static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fm
 	va_start(ap, fmt);
 	int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof err->message) { /* a program's text did not fit: cut at a character */
-		char *t = err->message;
-		size_t len = strlen(t), i = len;
-		while (i && ((unsigned char)t[i - 1] & 0xc0) == 0x80)
-			i--;
-		unsigned char c = i ? (unsigned char)t[i - 1] : 0;
-		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-		if (i && i - 1 + need > len)
-			t[i - 1] = 0;
-	}
+	if (n >= (int)sizeof err->message) /* a program's text did not fit */
+		ravt_text_end_at_char(err->message);
 }
 
 static double tsc_seconds(const rav_live_session *s, uint64_t tsc)

@@ -11,6 +11,7 @@
  * versus run-time addresses, object names.  A spec must resolve to sorted,
  * merged, non-empty ranges or fail with a message, never crash.
  * Seeds: trace/fuzz/corpus-sitespec/. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF)? */
+static bool utf8_ok(const char *t)
+{
+	const unsigned char *u = (const unsigned char *)t;
+	size_t n = strlen(t);
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (!len || i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++)
+			if ((u[i + k] & 0xc0) != 0x80)
+				return false;
+		if ((len == 3 && ((c == 0xe0 && u[i + 1] < 0xa0) || (c == 0xed && u[i + 1] >= 0xa0))) ||
+		    (len == 4 && ((c == 0xf0 && u[i + 1] < 0x90) || (c == 0xf4 && u[i + 1] >= 0x90))))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 4096)
@@ -106,6 +130,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long n = rav_trace_site_spec_resolve(trace, spec, r, 64, err, sizeof err);
 	if (n < 0 && (!err[0] || !memchr(err, 0, sizeof err)))
 		abort(); /* an error must say why */
+	if (n < 0 && utf8_ok(spec) && !utf8_ok(err)) {
+		/* the Breakpoints panel shows it in a GTK label */
+		fprintf(stderr, "fuzz-sitespec: the message about a UTF-8 spec is not UTF-8: %s\n", err);
+		abort();
+	}
 	for (long i = 0; i < n && i < 64; i++) {
 		if (r[i].lo >= r[i].hi || (i && r[i - 1].hi >= r[i].lo))
 			abort(); /* ranges are non-empty, sorted and merged */
