@@ -19,7 +19,7 @@
  * Then the client hangs up and reads to the end.  The program must answer
  * with a trace stream (every answer begins with a trace header), close the
  * connection, and end the session within bounded time; nothing may crash,
- * leak or hang.  Seeds: trace/fuzz/corpus-listen/ (make-seeds.py there).
+ * leak or hang.  Seeds: trace/fuzz/corpus-listen/ (make-listen-seeds.py).
  */
 #include <errno.h>
 #include <poll.h>
