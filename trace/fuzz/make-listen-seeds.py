@@ -35,7 +35,7 @@ seeds = {
     'info-payload': msg(2, b'x'),
     'attach-detach': attach() + WAIT + msg(4) + WAIT + msg(3) + WAIT,
     # in one write: the DETACH came with the ATTACH (attach-pipelined)
-    'attach-detach-pipelined': raw(msg(1, b'')[:0]) + attach() + msg(3) + WAIT * 3,
+    'attach-detach-pipelined': attach() + msg(3) + WAIT * 3,
     'attach-lossless-stats': attach(1, 256, 10) + WAIT * 3 + msg(3),
     'attach-stats-only': attach(4, 0, 1) + WAIT + msg(16) + WAIT,
     'attach-access': attach(2) + WAIT + HANGUP,
