@@ -15,6 +15,8 @@
  *                       (zeros past the end)
  *   2                   read what the program sent for 20 ms
  *   3                   close the sending side (the client hangs up)
+ *   4                   sleep 50 ms without reading (a client falling
+ *                       behind: the program loses events and resynchronises)
  *   other               ignored
  * Then the client hangs up and reads to the end.  The program must answer
  * with a trace stream (every answer begins with a trace header), close the
@@ -185,6 +187,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (op == 3 && sending) {
 			shutdown(fd, SHUT_WR);
 			sending = false;
+		} else if (op == 4) {
+			struct timespec d = {0, 50 * 1000 * 1000};
+			nanosleep(&d, NULL);
 		}
 	}
 	if (sending)

@@ -19,6 +19,7 @@ def raw(b):
 
 
 WAIT = b'\x02'
+SLEEP = b'\x04'
 HANGUP = b'\x03'
 
 
@@ -39,6 +40,8 @@ seeds = {
     'attach-lossless-stats': attach(1, 256, 10) + WAIT * 3 + msg(3),
     'attach-stats-only': attach(4, 0, 1) + WAIT + msg(16) + WAIT,
     'attach-access': attach(2) + WAIT + HANGUP,
+    # the smallest queue and a client that does not read: losses, resyncs
+    'attach-behind': attach(2, 256, 100) + SLEEP * 12 + WAIT * 3 + SLEEP * 12 + WAIT * 3 + msg(3),
     'attach-bad-proto': msg(1, struct.pack('<HHIII', 2, 0, 0, 0, 0)),
     'attach-bad-fields': msg(1, struct.pack('<HHIII', 1, 8, 5, 7200000, 1)),
     'detach-first': msg(3),
