@@ -17,8 +17,10 @@
 #                    and the randomized ones most of the rest
 #   4. build-tsan/   TSan build, the multithreaded tests (suite 'threads'),
 #                    with RAV_TEST_SMALL=1 as under memcheck
-#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz, FUZZ_SECONDS each,
-#                    JOBS of them side by side, from the committed seeds
+#   5. build-fuzz/   clang libFuzzer targets from trace/fuzz and gui/fuzz, JOBS
+#                    of them side by side, from the committed seeds, in
+#                    FUZZ_SECONDS of wall time in all (each target gets
+#                    FUZZ_SECONDS * JOBS / targets, at least 5 s)
 #   6. build/        gui suite, TEST_JOBS tests side by side, each window test
 #                    on its own Xvfb (tests/gui/with-display.sh)
 # The sanitizer directories build only what their tests need.  Each step's
@@ -329,19 +331,26 @@ $(tail -n 30 "$flog" | sed 's/^/    | /')
         cat "$flog" >>"$log"
       }
       done_upto=0
-      for target in build-fuzz/trace/fuzz/fuzz-*; do
-        [ -x "$target" ] && [ -f "$target" ] || continue
+      # FUZZ_SECONDS is the step's fuzzing wall time: the targets share it
+      # (two targets had 30 s each side by side; six have 10 s each, three
+      # rounds of two), so the step takes as long whatever their number.
+      fuzz_targets=()
+      for target in build-fuzz/trace/fuzz/fuzz-* build-fuzz/gui/fuzz/fuzz-*; do
+        [ -x "$target" ] && [ -f "$target" ] && fuzz_targets+=("$target")
+      done
+      fuzz_each=$((FUZZ_SECONDS * JOBS / (${#fuzz_targets[@]} > 0 ? ${#fuzz_targets[@]} : 1)))
+      [ "$fuzz_each" -ge 5 ] || fuzz_each=5
+      for target in "${fuzz_targets[@]}"; do
         tname=$(basename "$target")
+        tdir=$(dirname "${target#build-fuzz/}")
         corpus="build-fuzz/corpus-$tname"
         mkdir -p "$corpus"
-        seeds=""
-        for d in "trace/fuzz/corpus-${tname#fuzz-}" trace/fuzz/corpus; do
-          [ -d "$d" ] && seeds="$seeds $d"
-        done
-        echo "--- $tname for ${FUZZ_SECONDS}s (seeds:${seeds:- none})" | tee -a "$log"
-        # shellcheck disable=SC2086 # seed directories are separate arguments
-        "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=60 \
-          -artifact_prefix=out/fuzz-artifacts/ -print_final_stats=1 "$corpus" $seeds \
+        # its own seeds if it has any (texts, conversations), else traces
+        seeds="$tdir/corpus-${tname#fuzz-}"
+        [ -d "$seeds" ] || seeds=trace/fuzz/corpus
+        echo "--- $tname for ${fuzz_each}s (seeds: $seeds)" | tee -a "$log"
+        "$target" -max_total_time="$fuzz_each" -rss_limit_mb=2048 -timeout=60 \
+          -artifact_prefix=out/fuzz-artifacts/ -print_final_stats=1 "$corpus" "$seeds" \
           >"$LOGDIR/$tname.log" 2>&1 &
         names+=("$tname")
         pids+=($!)

@@ -26,6 +26,15 @@
 #include "live.h"
 #include "ravtrace.h"
 
+/* The fuzz targets' copy (trace/fuzz, RAVT_FUZZING) accepts wrong
+ * checksums, as the reader's does, so that mutated streams reach the
+ * records behind them. */
+#ifdef RAVT_FUZZING
+#define ATTACH_VERIFY_CRC 0
+#else
+#define ATTACH_VERIFY_CRC 1
+#endif
+
 struct rav_live_session {
 	int fd;
 	int pid;
@@ -68,8 +77,10 @@ static void set_err(rav_trace_error *err, rav_trace_errcode code, const char *fm
 	err->chunk = -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof err->message) /* a program's text did not fit */
+		ravt_text_end_at_char(err->message);
 }
 
 static double tsc_seconds(const rav_live_session *s, uint64_t tsc)
@@ -115,6 +126,19 @@ static void clean_text(char *dst, size_t cap, const uint8_t *src, size_t n, char
 	dst[o] = 0;
 }
 
+/* A cleaned text into a shorter field, cut at a character (the fields of
+ * rav_live_status are shorter than the text kept: "%.255s" cut a
+ * two-byte character in half, which is no UTF-8; fuzz-attach). */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	if (src[n]) /* cut: not inside a character */
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* A counter the program reports: negative is no count. */
 static uint64_t count_of(int64_t v)
 {
@@ -151,7 +175,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			st->end_known = true;
 			st->end_how = (int)r->v[0];
 			st->end_value = r->v[1];
-			snprintf(st->end_text, sizeof st->end_text, "%.255s", s->last_text);
+			copy_text(st->end_text, sizeof st->end_text, s->last_text);
 			if (count_of(r->v[3]) > st->lost)
 				st->lost = count_of(r->v[3]);
 		}
@@ -183,7 +207,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			x->c = r->v[7];
 			x->cell_page = r->v[8];
 			x->cell_index = r->v[9];
-			snprintf(x->text, sizeof x->text, "%.255s", s->last_text);
+			copy_text(x->text, sizeof x->text, s->last_text);
 			st->held = r->v[10] > 0 ? (uint32_t)r->v[10] : 0;
 			st->stops++;
 		}
@@ -205,7 +229,7 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 				b->state = (int)r->v[1];
 				b->page = r->v[2];
 				b->cell = r->v[3];
-				snprintf(b->text, sizeof b->text, "%.159s", s->last_text);
+				copy_text(b->text, sizeof b->text, s->last_text);
 			}
 		}
 		break;
@@ -245,7 +269,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		if (s->len < s->hdr.header_size)
 			return 0;
 		uint32_t crc = ravt_header_crc(s->buf, s->hdr.header_size);
-		if (crc != s->hdr.header_crc) {
+		if (ATTACH_VERIFY_CRC && crc != s->hdr.header_crc) {
 			set_err(err, RAV_TRACE_EHEADER, "the program's stream header has a bad checksum");
 			return -1;
 		}
@@ -258,7 +282,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 	while (s->len - at >= sizeof(ravt_frame)) {
 		ravt_frame f;
 		memcpy(&f, s->buf + at, sizeof f);
-		if (f.sync != RAVT_CHUNK_SYNC || ravt_frame_crc(&f) != f.frame_crc ||
+		if (f.sync != RAVT_CHUNK_SYNC || (ATTACH_VERIFY_CRC && ravt_frame_crc(&f) != f.frame_crc) ||
 		    f.stored_len > RAVT_PAYLOAD_MAX || f.raw_len > RAVT_PAYLOAD_MAX) {
 			set_err(err, RAV_TRACE_ECHUNK, "the stream is damaged: no valid chunk at byte %llu",
 			        (unsigned long long)(st ? st->bytes : 0));
@@ -269,7 +293,7 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		if (s->len - at - sizeof f < padded)
 			break;
 		const uint8_t *payload = s->buf + at + sizeof f;
-		if (ravt_crc32c(0, payload, f.stored_len) != f.payload_crc) {
+		if (ATTACH_VERIFY_CRC && ravt_crc32c(0, payload, f.stored_len) != f.payload_crc) {
 			set_err(err, RAV_TRACE_ECHUNK, "the stream is damaged: chunk checksum mismatch");
 			rc = -1;
 			break;
@@ -545,10 +569,22 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 		return NULL;
 	}
 	/* The answer's first record comes right after the header: read with
-	 * MSG_PEEK until it is there, so that nothing is taken from the stream. */
-	uint8_t peek[8192];
+	 * MSG_PEEK until it is there, so that nothing is taken from the stream.
+	 * The buffer holds the largest header and a record.  A program that
+	 * hung up before its first record is done with at once (all it sent is
+	 * in the peek), not after the loop's 5 s. */
+	size_t peek_cap = RAVT_HEADER_MAX + 8192;
+	uint8_t *peek = malloc(peek_cap);
+	if (!peek) {
+		set_err(err, RAV_TRACE_ENOMEM, "out of memory");
+		rav_live_close(s);
+		return NULL;
+	}
+	ssize_t n = 0;
 	for (int tries = 0; tries < 500; tries++) {
-		ssize_t n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+		struct pollfd hp = {fd, POLLRDHUP, 0};
+		bool hung_up = poll(&hp, 1, 0) > 0 && (hp.revents & (POLLRDHUP | POLLHUP | POLLERR));
+		n = recv(fd, peek, peek_cap, MSG_PEEK | MSG_DONTWAIT);
 		if (n == 0)
 			break;
 		if (n > 0) {
@@ -562,11 +598,13 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 			int prc = parse(&tmp, &st, &perr);
 			free(tmp.buf);
 			if (prc != 0) {
+				free(peek);
 				*err = perr;
 				rav_live_close(s);
 				return NULL;
 			}
 			if (tmp.got_first) {
+				free(peek);
 				if (tmp.refused) {
 					set_err(err, RAV_TRACE_EIO, "process %d: %s", pid, tmp.last_text);
 					rav_live_close(s);
@@ -574,9 +612,22 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 				}
 				return s;
 			}
+			if ((size_t)n == peek_cap)
+				break; /* more than a header and a record, and no record */
 		}
+		if (hung_up)
+			break;
 		struct timespec d = {0, 10 * 1000 * 1000};
 		nanosleep(&d, NULL);
+	}
+	free(peek);
+	if (n > 0) {
+		set_err(err, RAV_TRACE_EIO,
+		        "process %d closed the connection or did not answer: %zd bytes of its stream came, but "
+		        "not its answer to the attach",
+		        pid, n);
+		rav_live_close(s);
+		return NULL;
 	}
 	set_err(err, RAV_TRACE_EIO, "process %d closed the connection or did not answer", pid);
 	rav_live_close(s);

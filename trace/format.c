@@ -288,6 +288,19 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t crc, const
 }
 #endif
 
+void ravt_text_end_at_char(char *s)
+{
+	size_t len = strlen(s), i = len;
+	while (i && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (!i)
+		return;
+	unsigned char c = (unsigned char)s[i - 1];
+	size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (i - 1 + need > len)
+		s[i - 1] = 0;
+}
+
 uint32_t ravt_crc32c(uint32_t crc, const void *data, size_t len)
 {
 	pthread_once(&crc_once, crc_init);

@@ -466,6 +466,11 @@ static inline size_t ravt_utf8_cut(const char *s, size_t n, size_t max)
 /* ---- Shared helpers (format.c) ------------------------------------------- */
 
 uint32_t ravt_crc32c(uint32_t crc, const void *data, size_t len);
+/* A message that vsnprintf cut short (it held more than fitted) ends at a
+ * UTF-8 character, not inside one: drops a last character left incomplete.
+ * For messages that quote a program's or a user's text (attach.c,
+ * sitespec.c), which terminals and GTK labels show. */
+void ravt_text_end_at_char(char *s);
 
 /* A 32-bit integer hash (an avalanche of xor-shifts and multiplies) for the
  * open-addressing tables keyed by thread, heap and piece ids in the writer,

@@ -339,6 +339,49 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	return true;
 }
 
+/* The attached client's whole messages in L.ctl.buf, in order; false if
+ * the framing broke (the session is ended and the descriptor closed). */
+static bool take_ctl(void)
+{
+	for (;;) {
+		ravt_ctl h;
+		const uint8_t *payload;
+		size_t used;
+		const char *why;
+		int r = ravt_ctl_parse(L.ctl.buf, L.ctl.got, &h, &payload, &used, &why);
+		if (r < 0) {
+			char text[256];
+			snprintf(text, sizeof text, "the client sent an invalid control message: %s", why);
+			ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
+			ravt_session_stop(RAVT_END_ERROR, 0, text, 0);
+			end_ctl();
+			return false;
+		}
+		if (r == 0) {
+			L.ctl.deadline = L.ctl.got ? ravt_mono_ms() + PARTIAL_MS : 0;
+			return true;
+		}
+		if (!is_known_type(h.type)) {
+			char text[96];
+			snprintf(text, sizeof text, "unknown request type %u", h.type);
+			ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
+		} else if ((h.type == RAVT_CTL_DETACH || h.type == RAVT_CTL_STATS) && h.len) {
+			ravt_session_reply_error(RAVT_LIVE_EPROTO, "DETACH and STATS take no payload");
+		} else if (h.type == RAVT_CTL_DETACH) {
+			ravt_session_stop(RAVT_END_DETACHED, 0, "detached by the client", 0);
+		} else if (h.type == RAVT_CTL_STATS) {
+			ravt_session_request_stats();
+		} else if (h.type == RAVT_CTL_ATTACH || h.type == RAVT_CTL_INFO) {
+			ravt_session_reply_error(RAVT_LIVE_ESTATE, "already attached (by this connection)");
+		} else {
+			ravt_debugger_control(h.type, payload, h.len);
+		}
+		memmove(L.ctl.buf, L.ctl.buf + used, L.ctl.got - used);
+		L.ctl.got -= used;
+		L.ctl.deadline = 0;
+	}
+}
+
 /* Bytes from the attached client. */
 static void read_ctl(void)
 {
@@ -354,46 +397,8 @@ static void read_ctl(void)
 			return;
 		}
 		L.ctl.got += (size_t)n;
-		for (;;) {
-			ravt_ctl h;
-			const uint8_t *payload;
-			size_t used;
-			const char *why;
-			int r = ravt_ctl_parse(L.ctl.buf, L.ctl.got, &h, &payload, &used, &why);
-			if (r < 0) {
-				char text[256];
-				snprintf(text, sizeof text, "the client sent an invalid control message: %s",
-				         why);
-				ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
-				ravt_session_stop(RAVT_END_ERROR, 0, text, 0);
-				end_ctl();
-				return;
-			}
-			if (r == 0) {
-				L.ctl.deadline = L.ctl.got ? ravt_mono_ms() + PARTIAL_MS : 0;
-				break;
-			}
-			if (!is_known_type(h.type)) {
-				char text[96];
-				snprintf(text, sizeof text, "unknown request type %u", h.type);
-				ravt_session_reply_error(RAVT_LIVE_EPROTO, text);
-			} else if ((h.type == RAVT_CTL_DETACH || h.type == RAVT_CTL_STATS) && h.len) {
-				ravt_session_reply_error(RAVT_LIVE_EPROTO,
-				                         "DETACH and STATS take no payload");
-			} else if (h.type == RAVT_CTL_DETACH) {
-				ravt_session_stop(RAVT_END_DETACHED, 0, "detached by the client", 0);
-			} else if (h.type == RAVT_CTL_STATS) {
-				ravt_session_request_stats();
-			} else if (h.type == RAVT_CTL_ATTACH || h.type == RAVT_CTL_INFO) {
-				ravt_session_reply_error(RAVT_LIVE_ESTATE,
-				                         "already attached (by this connection)");
-			} else {
-				ravt_debugger_control(h.type, payload, h.len);
-			}
-			memmove(L.ctl.buf, L.ctl.buf + used, L.ctl.got - used);
-			L.ctl.got -= used;
-			L.ctl.deadline = 0;
-		}
+		if (!take_ctl())
+			return;
 		if (L.ctl.got == sizeof L.ctl.buf)
 			break; /* cannot happen: a whole message fits, and it was parsed */
 	}
@@ -428,10 +433,14 @@ static bool read_pending(conn *c)
 		return true;
 	}
 	if (handle_request(c, &h, payload)) {
-		/* bytes after the request are the session's first control bytes */
+		/* bytes after the request are the session's first control
+		 * bytes: taken now (a client that sent ATTACH and DETACH in one
+		 * write had its DETACH wait for its next bytes, which a client
+		 * waiting for the end never sent) */
 		if (c->got > used) {
 			memcpy(L.ctl.buf, c->buf + used, c->got - used);
 			L.ctl.got = c->got - used;
+			take_ctl();
 		}
 		return true;
 	}

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "symbols-private.h"
 #include "trace-private.h"
 
@@ -265,8 +266,10 @@ static long fail(char *err, size_t errlen, const char *fmt, ...)
 	if (err && errlen) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
+		int n = vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		if (n >= 0 && (size_t)n >= errlen) /* the spec quoted did not fit */
+			ravt_text_end_at_char(err);
 	}
 	return -1;
 }

@@ -231,6 +231,67 @@ static void test_garbage(void)
 	free(ref);
 }
 
+/* ATTACH and DETACH in one write (a client that does not wait for the
+ * answer): the session begins and ends at once, and the program closes
+ * the stream, whose last SESSION record is END, detached.  (The listener
+ * kept the bytes that came with the ATTACH unread until the client sent
+ * more: the DETACH waited, the stream never ended; fuzz-listen.) */
+static void test_pipelined(void)
+{
+	const char *const *a = small ? args_of("--rounds", "800", "--pace-us", "10000", NULL)
+	                             : args_of("--rounds", "2000", "--pace-us", "5000", NULL);
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		uint8_t m[2 * sizeof(ravt_ctl) + sizeof(ravt_ctl_attach)];
+		ravt_ctl_attach at = {RAVT_LIVE_PROTOCOL, 0, 0, 0, 0};
+		size_t n = ravt_ctl_encode(m, RAVT_CTL_ATTACH, &at, sizeof at);
+		n += ravt_ctl_encode(m + n, RAVT_CTL_DETACH, NULL, 0);
+		int fd = connect_raw(p.pid);
+		CHECK(fd >= 0);
+		if (fd >= 0) {
+			send_bytes(fd, m, n);
+			static uint8_t buf[64 << 20];
+			size_t got = 0;
+			bool eof = false;
+			double t0 = now_s();
+			while (!eof && now_s() - t0 < 20 * wait_scale && got < sizeof buf) {
+				struct pollfd pf = {fd, POLLIN, 0};
+				if (poll(&pf, 1, 100) <= 0)
+					continue;
+				ssize_t r = recv(fd, buf + got, sizeof buf - got, 0);
+				if (r <= 0)
+					eof = true;
+				else
+					got += (size_t)r;
+			}
+			if (!eof)
+				fprintf(stderr, "pipelined: the stream did not end within %g s (%zu bytes)\n",
+				        20 * wait_scale, got);
+			CHECK(eof);
+			int64_t how = -1;
+			ravt_header h;
+			memcpy(&h, buf, got >= sizeof h ? sizeof h : 0);
+			for (size_t at2 = got >= sizeof h ? h.header_size : got; at2 + sizeof(ravt_frame) <= got;) {
+				ravt_frame f;
+				memcpy(&f, buf + at2, sizeof f);
+				if (f.sync != RAVT_CHUNK_SYNC)
+					break;
+				if (f.kind == RAVT_CHUNK_SESSION && at2 + sizeof f + sizeof(ravt_session) <= got) {
+					ravt_session r;
+					memcpy(&r, buf + at2 + sizeof f, sizeof r);
+					if (r.type == RAVT_SESSION_END)
+						how = r.v[0];
+				}
+				at2 += sizeof f + ((f.stored_len + 7u) & ~7u);
+			}
+			CHECK(how == RAVT_END_DETACHED);
+			close(fd);
+		}
+	}
+	int status = finish_hurried(&p, NULL, NULL);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Attach early and follow the program to its end. */
 static void follow_to_end(const char *const *a, int want_how, int64_t want_value, int *status_out)
 {
@@ -659,6 +720,7 @@ static const attach_subtest subtests[] = {
     {"sigkill-client", test_sigkill_client},
     {"twice", test_twice},
     {"garbage", test_garbage},
+    {"pipelined", test_pipelined},
     {"exit", test_exit},
     {"exec", test_exec},
     {"crash", test_crash},

@@ -14,6 +14,15 @@ answers every way a broken or malicious program could:
   garbage   random bytes instead of a trace header
   silent    accepts and never answers
   flood     endless unknown chunks, never an END, ignoring DETACH
+  halfhead  half a trace header, then it hangs up: the client says so at
+            once (it peeked for 5 s at what had come, fuzz-attach)
+  longtext  texts longer than the client's fields, of two-byte characters:
+            cut at a character, not in one (an END's text was cut to 255
+            bytes inside an 'é', which is no UTF-8; fuzz-attach)
+  longerror the same in a refusal (the message that names the process)
+  bighead   a valid header of 12 KB (the format allows 64 KB) before its
+            answer: the client takes it (its peek held 8 KB and waited
+            5 s for an answer that was past its end)
 
 and checks that the client always ends within its stated time, exits 0
 or 1 with a sentence, prints only clean UTF-8 text (no control character
@@ -127,6 +136,21 @@ class Program:
                 c.sendall(session(7, [-1, -1, -1, 1 << 30]))
                 c.sendall(session(4, [3], EVIL))
                 c.sendall(session(3, [99, -1, -1, -1], EVIL))
+            elif self.mode == 'halfhead':
+                c.sendall(header(b'half')[:64])
+            elif self.mode == 'longtext':
+                c.sendall(header(b'long'))
+                c.sendall(session(1, [pid, 0, 0, 0, 0, 1, 0, 1]))
+                c.sendall(session(3, [4, 0, 0, 0], 'é'.encode() * 200))
+            elif self.mode == 'longerror':
+                # "process PID: " and the text cut at 511 bytes: an odd
+                # number of the text's bytes left, whatever PID's digits
+                c.sendall(header(b'long'))
+                c.sendall(session(4, [1], (b'x' if len(str(pid)) % 2 else b'') + 'é'.encode() * 300))
+            elif self.mode == 'bighead':
+                c.sendall(header(b'big ' * 3000))
+                c.sendall(session(1, [pid, 0, 0, 0, 0, 1, 0, 1]))
+                c.sendall(session(3, [1, 0, 0, 0], b'detached'))
             elif self.mode == 'evilinfo':
                 c.sendall(header(EVIL_CMD))
                 # (claims to be pid 1: the list must show the pid its socket is named for)
@@ -194,7 +218,13 @@ def main():
             ('silent', ['list', '--json'], (0,), 10, b''),  # (other programs of the user may be listed)
             # ignores DETACH: the client gives up 15 s (here 1.5 s) after detaching
             ('flood', ['attach', pid, '--stats', '--seconds=1'], (0, 1), 40, b'gave up waiting'),
+            # (both took 5 s of peeking before the client gave up)
+            ('halfhead', ['attach', pid, '-o', out], (1,), 30, b'closed the connection'),
+            ('longtext', ['attach', pid, '-o', out, '--seconds=5'], (0,), 30, b'ended the session'),
+            ('longerror', ['attach', pid, '-o', out], (1,), 30, b'process ' + pid.encode()),
+            ('bighead', ['attach', pid, '-o', out, '--seconds=5'], (0,), 30, b'detached from process'),
         ]
+        quick = {'halfhead': 3.5, 'bighead': 3.5}
         for mode, args, codes, limit, says in cases:
             prog = Program(mode, sockdir)
             try:
@@ -208,6 +238,8 @@ def main():
                 continue
             if rc not in codes:
                 fail(f'{what}: exit {rc}, expected {codes}: {se[-500:]!r}')
+            if mode in quick and secs > quick[mode]:
+                fail(f'{what}: took {secs:.1f} s (at most {quick[mode]} s: the program hung up at once)')
             if says not in so + se:
                 fail(f'{what}: does not say {says!r}: {(so + se)[-500:]!r}')
             clean(what + ' (stdout)', so)

@@ -189,6 +189,21 @@ static void breakpoint_specs(rav_trace *t, const uint64_t *f, uint32_t sa, uint3
 			tt_failures++;
 		}
 	}
+	/* a spec longer than the message, of two-byte characters: the message
+	 * quoting it (for a GTK label) is cut at a character, not inside one
+	 * ("no function " and 499 bytes of it ended in half an 'é';
+	 * fuzz-sitespec) */
+	size_t k = 0;
+	for (unsigned i = 0; i < 300; i++) {
+		spec[k++] = (char)0xc3;
+		spec[k++] = (char)0xa9;
+	}
+	spec[k] = 0;
+	CHECK(spec_sites(t, spec, NULL, err, sizeof err) == -1);
+	size_t len = strlen(err), i = len;
+	while (i && ((unsigned char)err[i - 1] & 0xc0) == 0x80)
+		i--;
+	CHECK(len > 400 && i && (unsigned char)err[i - 1] == 0xc3 && len - i == 1); /* a whole 'é' last */
 }
 
 static void resolves(void)
