@@ -123,7 +123,9 @@ static gboolean parse_cell(const char *s, rav_loc *out)
 {
 	g_auto(GStrv) parts = g_strsplit_set(s, ".:", -1);
 	guint64 page, cell;
-	if (g_strv_length(parts) != 2 || !parse_uint(parts[0], 0xffffffffffffULL, &page) ||
+	/* pages are 32-bit in a location (rav_loc_page), as ravtrace's --cell
+	 * takes them: a larger number must not wrap to a page that exists */
+	if (g_strv_length(parts) != 2 || !parse_uint(parts[0], UINT32_MAX, &page) ||
 	    !parse_uint(parts[1], 0x3fff, &cell) || cell == 0)
 		return FALSE;
 	*out = rav_loc_make((uint32_t)page, (uint32_t)cell, 0);
@@ -252,7 +254,7 @@ static gboolean parse_show(RavscopeLessonStep *st, const char *path, guint line,
 			if (s.kind == RAVSCOPE_SHOW_CELL && !parse_cell(s.arg, &s.cell)) {
 				g_free(s.arg);
 				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-				            "'%s' is not a cell: write PAGE.CELL, e.g. 1.4",
+				            "'%s' is not a cell: write PAGE.CELL, e.g. 1.4 (page below 2^32, cell 1 to 16383)",
 				            (const char *)g_ptr_array_index(t, 1));
 			}
 			if (t->len == 3)

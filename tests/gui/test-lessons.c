@@ -89,6 +89,11 @@ static const Broken broken[] = {
      FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = cell 1-4\ntext = t\n", 6, "not a cell",
      FALSE},
+    /* 2^32 + 1 wrapped to page 1 before */
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = cell 4294967297.1\ntext = t\n", 6,
+     "not a cell", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = cell 1.16384\ntext = t\n", 6, "not a cell",
+     FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthread = main\ntext = t\n", 6, "no 'then'", FALSE},
     {"  indented\n", 1, "none to continue", FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\ntext = a\n  b [c](glossary:nope)\n", 7,
