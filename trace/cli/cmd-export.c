@@ -4,8 +4,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #if RAV_HAVE_SQLITE
@@ -20,6 +23,8 @@ static const char *const help =
     "names, one instant event per engine event, compactions and collections\n"
     "as slices, and counters for live cells and pages per thread.\n"
     "Memory accesses and clock events are left out unless --kind asks for them.\n"
+    "Some 100 to 150 bytes per event: a browser opens about 1 GiB of it, hence\n"
+    "--max-size, --from/--to and --kind.\n"
     "\n"
     "--format=sqlite: an SQLite database (-o required) with tables events,\n"
     "threads, types, kinds, marks, cells (each cell's life: type, allocated,\n"
@@ -34,15 +39,20 @@ static const char *const help =
     "                    sqlite: only these kinds in the events table\n"
     "  --counters=N      chrome: counter samples over the trace (default 200; a\n"
     "                    thread's samples are written where its numbers change)\n"
+    "  --from=E, --to=E  chrome: only the events with index in [from, to), as dump\n"
+    "                    numbers them (a compaction cut by the range is left open)\n"
     "  --line-size=B     sqlite: cache line of the contention tables (default 64)\n"
     "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
     "                    writer ends it (FILE - reads standard input)\n"
     "  --object-path=DIRS  sqlite: also look for the program and its libraries in these\n"
     "                    directories (':'-separated), by file name, for the sites table\n"
     "  --no-symbols      sqlite: sites as objects and offsets (no debug info read)\n"
-    "  --max-size=SIZE   sqlite: stop with an error (and no file) rather than write a\n"
-    "                    database larger than SIZE (500M, 2G, unlimited; default: the\n"
-    "                    larger of 1G and 256 times the trace's size)\n"
+    "  --max-size=SIZE   stop with an error (and no file) rather than write more\n"
+    "                    than SIZE (500M, 2G, unlimited); default: chrome 1G (what\n"
+    "                    Perfetto UI opens in a browser), sqlite the larger of 1G and\n"
+    "                    256 times the trace's size.  Chrome to standard output: refused\n"
+    "                    before writing when the events alone exceed it, else the\n"
+    "                    output stops there (incomplete JSON) with the error\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status 1 also when the trace is inconsistent: the output is then\n"
@@ -80,7 +90,44 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
  * up: a few seconds. */
 #define COUNTER_LOOKUPS ((uint64_t)1 << 26)
 
-/* Parse "move,fixup" into a kind mask. */
+/* --max-size's default for the chrome export.  Perfetto UI parses the JSON
+ * in the browser, where a page gets about 2 GB of memory ("Visualising
+ * large traces", perfetto.dev) and the parsed trace takes more than its
+ * file: 1 GiB is about the most it opens (a 24M-event trace made 3.4 GB,
+ * at some 140 bytes an event, with no warning). */
+#define CHROME_SIZE_DEFAULT ((uint64_t)1 << 30)
+/* The JSON's end, always kept room for. */
+static const char chrome_tail[] = "\n]}\n";
+
+/* The chrome output: every record is written to `rec` first, so its size is
+ * known before it goes out, and the output stops at the bound. */
+typedef struct chrome_out {
+	FILE *out, *rec;
+	char *buf;
+	size_t len;
+	uint64_t written, limit;
+	bool over;
+} chrome_out;
+
+static FILE *rec_begin(chrome_out *c)
+{
+	rewind(c->rec);
+	return c->rec;
+}
+
+static void rec_end(chrome_out *c)
+{
+	fflush(c->rec);
+	off_t n = ftello(c->rec);
+	if (c->over || n <= 0)
+		return;
+	if (c->written + (uint64_t)n + (sizeof chrome_tail - 1) > c->limit) {
+		c->over = true;
+		return;
+	}
+	fwrite(c->buf, 1, (size_t)n, c->out);
+	c->written += (uint64_t)n;
+}
 
 static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t time_ns, uint32_t tid)
 {
@@ -90,39 +137,134 @@ static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t 
 	        (unsigned)(time_ns % 1000));
 }
 
+static void size_text(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= (uint64_t)1 << 30)
+		snprintf(buf, len, "%.1f GiB", (double)bytes / (double)((uint64_t)1 << 30));
+	else if (bytes >= (uint64_t)1 << 20)
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (double)(1 << 20));
+	else if (bytes >= (uint64_t)1 << 10)
+		snprintf(buf, len, "%.1f KiB", (double)bytes / (double)(1 << 10));
+	else
+		snprintf(buf, len, "%" PRIu64 " bytes", bytes);
+}
+
+/* An export larger than the bound: what happened (`what`), and what to do
+ * about it. */
+static void chrome_too_big(const cli_opts *o, uint64_t limit, const char *what)
+{
+	char l[32];
+	size_text(limit, l, sizeof l);
+	fprintf(stderr,
+	        "%s export: the JSON would be larger than %s (%s): %s.  Pass --max-size=SIZE (or unlimited) "
+	        "to write it anyway (Perfetto's trace_processor --httpd opens larger files), or export "
+	        "less: --from=N --to=N for a range of event indices (as dump and the viewer number them), "
+	        "--kind=K,... for fewer kinds of events; --format=sqlite keeps everything\n",
+	        cli_prog, l,
+	        o->max_size ? "--max-size" : "the default bound, about the most Perfetto UI opens in a browser",
+	        what);
+}
+
+/* The fewest bytes an instant event and a slice's end take. */
+static const char least_instant[] = ",\n{\"ph\":\"i\",\"name\":\"\",\"pid\":1,\"tid\":0,\"ts\":0.000,"
+                                    "\"s\":\"t\",\"cat\":\"\",\"args\":{\"event\":0,\"detail\":\"\"}}";
+static const char least_slice[] = ",\n{\"ph\":\"E\",\"name\":\"compact\",\"pid\":1,\"tid\":0,\"ts\":0.000,"
+                                  "\"args\":{\"moves\":0}}";
+
+/* The fewest bytes the events the chrome export writes in [from, to) take
+ * (the count from the index's: exact for the whole trace, a range's ends
+ * counted by its bins); *count gets the events. */
+static uint64_t chrome_least_bytes(rav_trace *t, uint64_t kinds, uint64_t from, uint64_t to, uint64_t *count)
+{
+	uint64_t bytes = 0;
+	*count = 0;
+	for (unsigned k = 0; k < RAV_EV_KIND_COUNT && k < 64; k++) {
+		bool slice = k == RAV_EV_COMPACT_BEGIN || k == RAV_EV_COMPACT_END || k == RAV_EV_GC_BEGIN ||
+		             k == RAV_EV_GC_END;
+		double c = 0;
+		if (!(slice || (kinds & ((uint64_t)1 << k))) ||
+		    !rav_trace_series(t, RAV_SERIES_EVENTS, (int64_t)k, from, to, 1, &c) || !(c > 0))
+			continue;
+		*count += (uint64_t)c;
+		bytes += (uint64_t)c * (slice ? sizeof least_slice - 1 : sizeof least_instant - 1);
+	}
+	return bytes;
+}
+
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help,
-	                                  "format output kind counters line-size object-path no-symbols max-size", &o);
+	const char *path = cli_parse_opts(
+	    argc, argv, help, "format output kind counters line-size object-path no-symbols max-size from to", &o);
 	if (!o.format)
 		cli_usage_error("--format is required (--format=chrome or --format=sqlite)");
-	if (strcmp(o.format, "sqlite") == 0)
+	if (strcmp(o.format, "sqlite") == 0) {
+		if (o.from || o.to)
+			cli_usage_error("--from and --to apply to --format=chrome only (the database holds the "
+			                "whole trace: select a range with SQL)");
 		return export_sqlite_command(path, &o);
+	}
 	if (strcmp(o.format, "chrome") != 0)
 		cli_usage_error("unknown format '%s' (the formats are: chrome, sqlite)", o.format);
 	if (o.line_size_given)
 		cli_usage_error("--line-size applies to --format=sqlite only");
-	if (o.max_size)
-		cli_usage_error("--max-size applies to --format=sqlite only");
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;
 	rav_trace_error bad;
 	bool inconsistent = cli_inconsistent(&tr, &bad);
+	uint64_t kinds = o.kinds ? o.kinds : ~(((uint64_t)1 << RAV_EV_ACCESS) | ((uint64_t)1 << RAV_EV_TIME));
+	uint64_t total = rav_trace_indexed_events(t);
+	uint64_t from = o.from < total ? o.from : total;
+	uint64_t to = o.to && o.to < total ? o.to : total;
+	uint64_t limit = o.max_size ? o.max_size : CHROME_SIZE_DEFAULT;
+	char whole[32];
 
-	FILE *out = stdout;
-	if (o.output && strcmp(o.output, "-") != 0) {
-		out = fopen(o.output, "w");
-		if (!out) {
-			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output,
-			        strerror(errno));
-			cli_close_trace(&tr, EXIT_BAD);
-			return EXIT_BAD;
+	/* Refused before anything is written when the events alone, at the
+	 * fewest bytes each takes, are more than the bound. */
+	uint64_t sfrom = from, sto = from == 0 && to == total ? 0 : to; /* the series' range (0: all) */
+	uint64_t count = 0, least = from < to ? chrome_least_bytes(t, kinds, sfrom, sto, &count) : 0;
+	if (limit != UINT64_MAX && least > limit) {
+		size_text(least, whole, sizeof whole);
+		char what[160];
+		snprintf(what, sizeof what, "its %" PRIu64 " events take %s at least; nothing written", count,
+		         whole);
+		chrome_too_big(&o, limit, what);
+		return cli_close_trace(&tr, EXIT_BAD);
+	}
+
+	/* A file is written under a temporary name, renamed into place when
+	 * complete: an export stopped by the bound leaves no file. */
+	chrome_out c = {.out = stdout, .limit = limit};
+	char *tmp = NULL;
+	bool to_file = o.output && strcmp(o.output, "-") != 0;
+	if (to_file) {
+		struct stat st;
+		if (stat(o.output, &st) == 0 && S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "%s export: %s is a directory: -o names the file to write\n", cli_prog,
+			        o.output);
+			return cli_close_trace(&tr, EXIT_BAD);
+		}
+		size_t len = strlen(o.output) + 32;
+		tmp = cli_xcalloc(len, 1);
+		snprintf(tmp, len, "%s.tmp-%ld", o.output, (long)getpid());
+		c.out = fopen(tmp, "w");
+		if (!c.out) {
+			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
+			free(tmp);
+			return cli_close_trace(&tr, EXIT_BAD);
 		}
 	}
-	uint64_t kinds = o.kinds ? o.kinds : ~(((uint64_t)1 << RAV_EV_ACCESS) | ((uint64_t)1 << RAV_EV_TIME));
+	c.rec = open_memstream(&c.buf, &c.len);
+	char *detail = NULL;
+	size_t dlen = 0;
+	FILE *mem = open_memstream(&detail, &dlen);
+	if (!c.rec || !mem) {
+		fprintf(stderr, "%s export: out of memory\n", cli_prog);
+		exit(EXIT_BAD);
+	}
 
+	FILE *out = rec_begin(&c);
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
 	cli_json_string(out, tr.info.program);
 	if (inconsistent) {
@@ -137,43 +279,49 @@ static int run(int argc, char **argv)
 	pname[cli_utf8_prefix(pname, sizeof pname - 1)] = 0;
 	cli_json_string(out, pname);
 	fputs("}}", out);
+	rec_end(&c);
 	unsigned nheaps = rav_trace_thread_count(t);
-	for (unsigned i = 0; i < nheaps; i++) {
+	for (unsigned i = 0; i < nheaps && !c.over; i++) {
 		const rav_trace_thread th = cli_thread_at(t, i);
 		if (th.kind == RAV_HEAP_MESSAGE)
 			continue;
 		char buf[64];
+		out = rec_begin(&c);
 		fprintf(out,
 		        ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":",
 		        th.heap_id);
 		cli_json_string(out, cli_name_or_id(t, th.heap_id, buf, sizeof buf));
 		fputs("}}", out);
+		rec_end(&c);
 	}
 
 	/* Instant events, and slices for compactions and collections. */
-	char *detail = NULL;
-	size_t dlen = 0;
-	FILE *mem = open_memstream(&detail, &dlen);
-	rav_event_filter all = {.thread = -1};
+	rav_event_filter all = {.thread = -1, .from = from, .to = to};
 	rav_event_iter it;
 	rav_event ev;
+	uint64_t stopped_at = from;
 	rav_event_iter_init(&it, t, &all);
-	while (rav_event_iter_next(&it, &ev)) {
+	while (!c.over && from < to && rav_event_iter_next(&it, &ev)) {
+		stopped_at = ev.index;
 		switch (ev.kind) {
 		case RAV_EV_COMPACT_BEGIN:
 		case RAV_EV_GC_BEGIN:
+			out = rec_begin(&c);
 			chrome_common(out, "B", ev.kind == RAV_EV_GC_BEGIN ? "collect" : "compact",
 			              ev.time_ns, ev.thread);
 			if (ev.kind == RAV_EV_COMPACT_BEGIN)
 				fprintf(out, ",\"args\":{\"reason\":\"%s\"}", cli_compact_reason(ev.aux));
 			fputs("}", out);
+			rec_end(&c);
 			continue;
 		case RAV_EV_COMPACT_END:
 		case RAV_EV_GC_END:
+			out = rec_begin(&c);
 			chrome_common(out, "E", ev.kind == RAV_EV_GC_END ? "collect" : "compact", ev.time_ns,
 			              ev.thread);
 			fprintf(out, ",\"args\":{\"%s\":%" PRIu64 "}}",
 			        ev.kind == RAV_EV_GC_END ? "freed" : "moves", ev.a);
+			rec_end(&c);
 			continue;
 		default:
 			break;
@@ -187,29 +335,31 @@ static int run(int argc, char **argv)
 			label[cli_utf8_prefix(label, sizeof label - 1)] = 0;
 			name = label;
 		}
+		out = rec_begin(&c);
 		chrome_common(out, "i", name, ev.time_ns, ev.thread);
 		fprintf(out, ",\"s\":\"%s\",\"cat\":", ev.kind == RAV_EV_MARK ? "p" : "t");
 		cli_json_string(out, cli_kind_name(ev.kind));
 		fprintf(out, ",\"args\":{\"event\":%" PRIu64 ",\"detail\":", ev.index);
 		/* one stream for every event's words: the detail is written,
 		 * ended with a NUL, and read back from the start */
-		if (mem) {
-			rewind(mem);
-			cli_format_args(mem, t, &ev);
-			fputc(0, mem);
-			fflush(mem);
-		}
-		cli_json_string(out, mem && detail ? detail : "");
+		rewind(mem);
+		cli_format_args(mem, t, &ev);
+		fputc(0, mem);
+		fflush(mem);
+		cli_json_string(out, detail ? detail : "");
 		fputs("}}", out);
+		rec_end(&c);
 	}
-	if (mem)
-		fclose(mem);
+	fclose(mem);
 	free(detail);
 
 	/* Counters: live cells and pages per thread, sampled at even steps of
 	 * the event index, stamped with the time of the sample's last event. */
-	uint64_t events = rav_trace_indexed_events(t);
+	uint64_t events = to - from;
 	unsigned bins = (unsigned)(o.counters < events ? o.counters : events);
+	bool counters_begun = !c.over;
+	if (c.over)
+		bins = 0;
 	/* Each thread's samples are looked up at every step (about 35 ns
 	 * each): 100,000 threads at 100,000 steps took 6 minutes.  Past
 	 * COUNTER_LOOKUPS in all, fewer steps, and a note saying so. */
@@ -232,15 +382,15 @@ static int run(int argc, char **argv)
 		bool *known = cli_xcalloc(bins, sizeof(bool));
 		for (unsigned b = 0; b < bins; b++) {
 			rav_event at;
-			known[b] = rav_trace_event_at(t, (events * (b + 1)) / bins - 1, &at);
+			known[b] = rav_trace_event_at(t, from + (events * (b + 1)) / bins - 1, &at);
 			when[b] = known[b] ? at.time_ns : 0;
 		}
-		for (unsigned i = 0; i < nheaps; i++) {
+		for (unsigned i = 0; i < nheaps && !c.over; i++) {
 			const rav_trace_thread th = cli_thread_at(t, i);
 			if (th.kind == RAV_HEAP_MESSAGE)
 				continue;
-			if (!rav_trace_series(t, RAV_SERIES_LIVE_CELLS, th.heap_id, 0, 0, bins, live) ||
-			    !rav_trace_series(t, RAV_SERIES_PAGES, th.heap_id, 0, 0, bins, pages))
+			if (!rav_trace_series(t, RAV_SERIES_LIVE_CELLS, th.heap_id, sfrom, sto, bins, live) ||
+			    !rav_trace_series(t, RAV_SERIES_PAGES, th.heap_id, sfrom, sto, bins, pages))
 				continue;
 			bool any = false;
 			for (unsigned b = 0; b < bins; b++)
@@ -258,7 +408,7 @@ static int run(int argc, char **argv)
 			 * wrote gigabytes of the same samples). */
 			bool first = true;
 			double was_live = 0, was_pages = 0;
-			for (unsigned b = 0; b < bins; b++) {
+			for (unsigned b = 0; b < bins && !c.over; b++) {
 				if (!known[b])
 					continue;
 				if (!first && live[b] == was_live && pages[b] == was_pages)
@@ -266,9 +416,11 @@ static int run(int argc, char **argv)
 				first = false;
 				was_live = live[b];
 				was_pages = pages[b];
+				out = rec_begin(&c);
 				chrome_common(out, "C", cname, when[b], th.heap_id);
 				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b],
 				        pages[b]);
+				rec_end(&c);
 			}
 		}
 		free(live);
@@ -276,12 +428,47 @@ static int run(int argc, char **argv)
 		free(when);
 		free(known);
 	}
-	fputs("\n]}\n", out);
-	int rc = cli_finish_output(out, o.output ? o.output : "the output");
-	if (out != stdout && fclose(out) != 0 && rc == EXIT_OK) {
-		fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+	fclose(c.rec);
+	free(c.buf);
+	int rc = EXIT_OK;
+	if (c.over) {
+		bool in_events = stopped_at > from && stopped_at < to && !counters_begun;
+		char what[384], where[256];
+		if (in_events) {
+			size_text((uint64_t)((double)c.written / (double)(stopped_at - from) * (double)(to - from)),
+			          whole, sizeof whole);
+			snprintf(where, sizeof where,
+			         "it reached that at event %" PRIu64 " (of events %" PRIu64 " to %" PRIu64
+			         "), so the whole would be about %s",
+			         stopped_at, from, to - 1, whole);
+		} else
+			snprintf(where, sizeof where, "it reached that with %s",
+			         counters_begun ? "the counters (--counters)" : "the threads' names");
+		if (to_file)
+			snprintf(what, sizeof what, "%s; no file written", where);
+		else
+			snprintf(what, sizeof what, "%s; standard output got the first %" PRIu64 " bytes (incomplete JSON)",
+			         where, c.written);
+		chrome_too_big(&o, limit, what);
 		rc = EXIT_BAD;
+	} else {
+		fputs(chrome_tail, c.out);
+		rc = cli_finish_output(c.out, to_file ? o.output : "the output");
 	}
+	if (to_file) {
+		if (fclose(c.out) != 0 && rc == EXIT_OK) {
+			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+			rc = EXIT_BAD;
+		}
+		if (!c.over && rc == EXIT_OK && rename(tmp, o.output) != 0) {
+			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
+			rc = EXIT_BAD;
+		}
+		if (c.over || rc != EXIT_OK)
+			unlink(tmp);
+		free(tmp);
+	} else if (c.over)
+		fflush(stdout);
 	return cli_close_trace(&tr, rc);
 }
 
