@@ -156,6 +156,11 @@ static bool name_ok(const char *n, size_t max)
 	return true;
 }
 
+bool rav__type_name_ok(const char *name)
+{
+	return name && name_ok(name, sizeof types[0].name);
+}
+
 /* A field name: NULL (none given) or as name_ok. */
 static bool field_name_ok(const char *n)
 {
@@ -182,7 +187,7 @@ static rav_type register_named(const char *name, rav_field_kind f0, const char *
                                const char *f1_name)
 {
 	rav__types_init();
-	if (!name || !name_ok(name, sizeof types[0].name)) {
+	if (!rav__type_name_ok(name)) {
 		rav__fail(RAV_EINVAL,
 		          "rav_type_register: a type name must be 1 to %zu bytes of printable text without "
 		          "control characters or spaces at its ends",
