@@ -234,27 +234,34 @@ static int run(int argc, char **argv)
 	}
 
 	/* A file is written under a temporary name, renamed into place when
-	 * complete: an export stopped by the bound leaves no file. */
+	 * complete: an export stopped by the bound leaves no file.  Something
+	 * else that exists (a FIFO, /dev/null, a terminal) is written as
+	 * standard output is. */
 	chrome_out c = {.out = stdout, .limit = limit};
 	char *tmp = NULL;
-	bool to_file = o.output && strcmp(o.output, "-") != 0;
-	if (to_file) {
+	bool to_file = false;
+	if (o.output && strcmp(o.output, "-") != 0) {
 		struct stat st;
-		if (stat(o.output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		bool exists = stat(o.output, &st) == 0;
+		if (exists && S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "%s export: %s is a directory: -o names the file to write\n", cli_prog,
 			        o.output);
 			return cli_close_trace(&tr, EXIT_BAD);
 		}
-		size_t len = strlen(o.output) + 32;
-		tmp = cli_xcalloc(len, 1);
-		snprintf(tmp, len, "%s.tmp-%ld", o.output, (long)getpid());
-		c.out = fopen(tmp, "w");
+		to_file = !exists || S_ISREG(st.st_mode);
+		if (to_file) {
+			size_t len = strlen(o.output) + 32;
+			tmp = cli_xcalloc(len, 1);
+			snprintf(tmp, len, "%s.tmp-%ld", o.output, (long)getpid());
+		}
+		c.out = fopen(to_file ? tmp : o.output, "w");
 		if (!c.out) {
 			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
 			free(tmp);
 			return cli_close_trace(&tr, EXIT_BAD);
 		}
 	}
+	bool to_other = c.out != stdout && !to_file; /* a FIFO, a device */
 	c.rec = open_memstream(&c.buf, &c.len);
 	char *detail = NULL;
 	size_t dlen = 0;
@@ -447,13 +454,13 @@ static int run(int argc, char **argv)
 		if (to_file)
 			snprintf(what, sizeof what, "%s; no file written", where);
 		else
-			snprintf(what, sizeof what, "%s; standard output got the first %" PRIu64 " bytes (incomplete JSON)",
-			         where, c.written);
+			snprintf(what, sizeof what, "%s; %s got the first %" PRIu64 " bytes (incomplete JSON)", where,
+			         to_other ? o.output : "standard output", c.written);
 		chrome_too_big(&o, limit, what);
 		rc = EXIT_BAD;
 	} else {
 		fputs(chrome_tail, c.out);
-		rc = cli_finish_output(c.out, to_file ? o.output : "the output");
+		rc = cli_finish_output(c.out, c.out != stdout ? o.output : "the output");
 	}
 	if (to_file) {
 		if (fclose(c.out) != 0 && rc == EXIT_OK) {
@@ -467,6 +474,11 @@ static int run(int argc, char **argv)
 		if (c.over || rc != EXIT_OK)
 			unlink(tmp);
 		free(tmp);
+	} else if (to_other) {
+		if (fclose(c.out) != 0 && rc == EXIT_OK) {
+			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+			rc = EXIT_BAD;
+		}
 	} else if (c.over)
 		fflush(stdout);
 	return cli_close_trace(&tr, rc);

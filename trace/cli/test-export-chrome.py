@@ -97,6 +97,15 @@ else:
         fail("-o left %s" % leftovers())
     os.unlink(out)
 
+# -o naming something that is not a regular file (here /dev/null) is
+# written to, not replaced by a file renamed over it.
+p = export("-o", os.devnull)
+if p.returncode != 0 or not os.path.exists(os.devnull) or os.path.isfile(os.devnull):
+    fail("-o %s: exit %d: %s" % (os.devnull, p.returncode, p.err))
+p = export(short, "-o", os.devnull)
+if p.returncode != 1 or os.devnull + " got the first" not in p.err:
+    fail("%s -o %s: exit %d, expected 1 and a message naming it: %r" % (short, os.devnull, p.returncode, p.err))
+
 # --from/--to: exactly the instant events of the range.
 indexes = sorted(e["args"]["event"] for e in instants)
 lo, hi = indexes[len(indexes) // 4], indexes[3 * len(indexes) // 4]
