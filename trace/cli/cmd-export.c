@@ -96,37 +96,31 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
  * file: 1 GiB is about the most it opens (a 24M-event trace made 3.4 GB,
  * at some 140 bytes an event, with no warning). */
 #define CHROME_SIZE_DEFAULT ((uint64_t)1 << 30)
-/* The JSON's end, always kept room for. */
-static const char chrome_tail[] = "\n]}\n";
-
-/* The chrome output: every record is written to `rec` first, so its size is
- * known before it goes out, and the output stops at the bound. */
+/* The chrome output goes through a stream of its own (fopencookie) that
+ * counts what reaches the destination and drops what would go past the
+ * bound: the records are written with stdio at full speed (a stream per
+ * record to measure each cost 9% more instructions), the bound is exact,
+ * and the event loop stops soon after (one buffer) it is reached. */
 typedef struct chrome_out {
-	FILE *out, *rec;
-	char *buf;
-	size_t len;
+	FILE *dest;
 	uint64_t written, limit;
 	bool over;
 } chrome_out;
 
-static FILE *rec_begin(chrome_out *c)
+static ssize_t chrome_write(void *cookie, const char *buf, size_t n)
 {
-	rewind(c->rec);
-	return c->rec;
-}
-
-static void rec_end(chrome_out *c)
-{
-	fflush(c->rec);
-	off_t n = ftello(c->rec);
-	if (c->over || n <= 0)
-		return;
-	if (c->written + (uint64_t)n + (sizeof chrome_tail - 1) > c->limit) {
+	chrome_out *c = cookie;
+	size_t keep = n;
+	if (c->over)
+		return (ssize_t)n;
+	if (c->limit - c->written < n) {
+		keep = (size_t)(c->limit - c->written);
 		c->over = true;
-		return;
 	}
-	fwrite(c->buf, 1, (size_t)n, c->out);
-	c->written += (uint64_t)n;
+	if (keep && fwrite(buf, 1, keep, c->dest) != keep)
+		return -1;
+	c->written += keep;
+	return (ssize_t)n; /* what is past the bound is dropped, not an error */
 }
 
 static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t time_ns, uint32_t tid)
@@ -237,7 +231,7 @@ static int run(int argc, char **argv)
 	 * complete: an export stopped by the bound leaves no file.  Something
 	 * else that exists (a FIFO, /dev/null, a terminal) is written as
 	 * standard output is. */
-	chrome_out c = {.out = stdout, .limit = limit};
+	chrome_out c = {.dest = stdout, .limit = limit};
 	char *tmp = NULL;
 	bool to_file = false;
 	if (o.output && strcmp(o.output, "-") != 0) {
@@ -254,24 +248,25 @@ static int run(int argc, char **argv)
 			tmp = cli_xcalloc(len, 1);
 			snprintf(tmp, len, "%s.tmp-%ld", o.output, (long)getpid());
 		}
-		c.out = fopen(to_file ? tmp : o.output, "w");
-		if (!c.out) {
+		c.dest = fopen(to_file ? tmp : o.output, "w");
+		if (!c.dest) {
 			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
 			free(tmp);
 			return cli_close_trace(&tr, EXIT_BAD);
 		}
 	}
-	bool to_other = c.out != stdout && !to_file; /* a FIFO, a device */
-	c.rec = open_memstream(&c.buf, &c.len);
+	bool to_other = c.dest != stdout && !to_file; /* a FIFO, a device */
+	FILE *out = fopencookie(&c, "w", (cookie_io_functions_t){.write = chrome_write});
+	if (out)
+		setvbuf(out, NULL, _IOFBF, (size_t)1 << 16);
 	char *detail = NULL;
 	size_t dlen = 0;
 	FILE *mem = open_memstream(&detail, &dlen);
-	if (!c.rec || !mem) {
+	if (!out || !mem) {
 		fprintf(stderr, "%s export: out of memory\n", cli_prog);
 		exit(EXIT_BAD);
 	}
 
-	FILE *out = rec_begin(&c);
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
 	cli_json_string(out, tr.info.program);
 	if (inconsistent) {
@@ -286,20 +281,17 @@ static int run(int argc, char **argv)
 	pname[cli_utf8_prefix(pname, sizeof pname - 1)] = 0;
 	cli_json_string(out, pname);
 	fputs("}}", out);
-	rec_end(&c);
 	unsigned nheaps = rav_trace_thread_count(t);
 	for (unsigned i = 0; i < nheaps && !c.over; i++) {
 		const rav_trace_thread th = cli_thread_at(t, i);
 		if (th.kind == RAV_HEAP_MESSAGE)
 			continue;
 		char buf[64];
-		out = rec_begin(&c);
 		fprintf(out,
 		        ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%u,\"args\":{\"name\":",
 		        th.heap_id);
 		cli_json_string(out, cli_name_or_id(t, th.heap_id, buf, sizeof buf));
 		fputs("}}", out);
-		rec_end(&c);
 	}
 
 	/* Instant events, and slices for compactions and collections. */
@@ -313,22 +305,18 @@ static int run(int argc, char **argv)
 		switch (ev.kind) {
 		case RAV_EV_COMPACT_BEGIN:
 		case RAV_EV_GC_BEGIN:
-			out = rec_begin(&c);
 			chrome_common(out, "B", ev.kind == RAV_EV_GC_BEGIN ? "collect" : "compact",
 			              ev.time_ns, ev.thread);
 			if (ev.kind == RAV_EV_COMPACT_BEGIN)
 				fprintf(out, ",\"args\":{\"reason\":\"%s\"}", cli_compact_reason(ev.aux));
 			fputs("}", out);
-			rec_end(&c);
 			continue;
 		case RAV_EV_COMPACT_END:
 		case RAV_EV_GC_END:
-			out = rec_begin(&c);
 			chrome_common(out, "E", ev.kind == RAV_EV_GC_END ? "collect" : "compact", ev.time_ns,
 			              ev.thread);
 			fprintf(out, ",\"args\":{\"%s\":%" PRIu64 "}}",
 			        ev.kind == RAV_EV_GC_END ? "freed" : "moves", ev.a);
-			rec_end(&c);
 			continue;
 		default:
 			break;
@@ -342,7 +330,6 @@ static int run(int argc, char **argv)
 			label[cli_utf8_prefix(label, sizeof label - 1)] = 0;
 			name = label;
 		}
-		out = rec_begin(&c);
 		chrome_common(out, "i", name, ev.time_ns, ev.thread);
 		fprintf(out, ",\"s\":\"%s\",\"cat\":", ev.kind == RAV_EV_MARK ? "p" : "t");
 		cli_json_string(out, cli_kind_name(ev.kind));
@@ -355,7 +342,6 @@ static int run(int argc, char **argv)
 		fflush(mem);
 		cli_json_string(out, detail ? detail : "");
 		fputs("}}", out);
-		rec_end(&c);
 	}
 	fclose(mem);
 	free(detail);
@@ -423,11 +409,9 @@ static int run(int argc, char **argv)
 				first = false;
 				was_live = live[b];
 				was_pages = pages[b];
-				out = rec_begin(&c);
 				chrome_common(out, "C", cname, when[b], th.heap_id);
 				fprintf(out, ",\"args\":{\"live cells\":%.0f,\"pages\":%.0f}}", live[b],
 				        pages[b]);
-				rec_end(&c);
 			}
 		}
 		free(live);
@@ -435,8 +419,10 @@ static int run(int argc, char **argv)
 		free(when);
 		free(known);
 	}
-	fclose(c.rec);
-	free(c.buf);
+	if (!c.over)
+		fputs("\n]}\n", out);
+	/* what is left in the buffer reaches the destination (or the bound) */
+	bool out_failed = fclose(out) != 0;
 	int rc = EXIT_OK;
 	if (c.over) {
 		bool in_events = stopped_at > from && stopped_at < to && !counters_begun;
@@ -459,11 +445,15 @@ static int run(int argc, char **argv)
 		chrome_too_big(&o, limit, what);
 		rc = EXIT_BAD;
 	} else {
-		fputs(chrome_tail, c.out);
-		rc = cli_finish_output(c.out, c.out != stdout ? o.output : "the output");
+		rc = cli_finish_output(c.dest, c.dest != stdout ? o.output : "the output");
+		if (out_failed && rc == EXIT_OK) {
+			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog,
+			        c.dest != stdout ? o.output : "the output", strerror(errno));
+			rc = EXIT_BAD;
+		}
 	}
 	if (to_file) {
-		if (fclose(c.out) != 0 && rc == EXIT_OK) {
+		if (fclose(c.dest) != 0 && rc == EXIT_OK) {
 			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
 			rc = EXIT_BAD;
 		}
@@ -475,7 +465,7 @@ static int run(int argc, char **argv)
 			unlink(tmp);
 		free(tmp);
 	} else if (to_other) {
-		if (fclose(c.out) != 0 && rc == EXIT_OK) {
+		if (fclose(c.dest) != 0 && rc == EXIT_OK) {
 			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
 			rc = EXIT_BAD;
 		}
