@@ -357,6 +357,9 @@ rav_status rav__misuse_status(void); /* status of the calling thread's last misu
 
 /* types.c */
 void rav__types_init(void);
+/* A type name rav_type_register takes: 1 to 63 bytes, no control
+ * characters, no spaces at its ends (types.c). */
+bool rav__type_name_ok(const char *name);
 void rav__types_record_all(void);
 /* 1 for the types a program may allocate (registered user types and the
  * vector/bytes types), indexed by type id below RAV_TYPE_MAX. */

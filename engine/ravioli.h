@@ -94,8 +94,11 @@ typedef uint16_t rav_type;
 typedef enum rav_field_kind { RAV_DATA = 0, RAV_REF = 1 } rav_field_kind;
 
 /* Register a type with two payload fields.  Returns its id, or 0 with
- * rav_last_error() set (registry full, NULL/too long name).  Registering the
- * same name with the same kinds again returns the existing id. */
+ * rav_last_error() set (registry full; RAV_EINVAL for a name that is NULL,
+ * empty, too long, or not printable text: a name is 1 to 63 bytes without
+ * control characters (tabs, newlines) or spaces at its ends, as a field
+ * name).  Registering the same name with the same kinds again returns the
+ * existing id. */
 rav_type rav_type_register(const char *name, rav_field_kind f0, rav_field_kind f1);
 /* The same, naming the two fields (`"left"`, `"right"`) for tools that show
  * cells (ravscope, `ravtrace dump`).  A name is 1 to 31 bytes of printable

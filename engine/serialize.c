@@ -18,6 +18,7 @@
  *   payload pages * page size bytes (compressed: payload bytes of zstd frame)
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -470,10 +471,17 @@ static rav_status deserialize(rav_heap *h, int fd, rav_root dst)
 			map[id] = (rav_type)id;
 			continue;
 		}
+		if (!rav__type_name_ok(name))
+			return bad("invalid type name (control characters or spaces at its ends)", off - nl);
 		rav_type local = rav_type_register(name, (kinds & 1) ? RAV_REF : RAV_DATA, (kinds & 2) ? RAV_REF : RAV_DATA);
-		if (!local)
+		if (!local) {
+			/* The reason is in rav_last_error's buffer, which the
+			 * new message is written into: copied first. */
+			char why[256];
+			snprintf(why, sizeof why, "%s", rav_last_error());
 			return rav__fail(RAV_EFORMAT, "rav_deserialize: type \"%s\" does not match the local type of "
-						      "that name (%s)", name, rav_last_error());
+						      "that name (%s)", name, why);
+		}
 		map[id] = local;
 	}
 	if (hd.pages == 0) {

@@ -141,20 +141,30 @@ void rav__types_record_all(void)
 		record_type((rav_type)i);
 }
 
-/* A field name: NULL (none given), or 1 to FIELD_NAME_MAX - 1 bytes of
- * printable text without spaces at its ends, so every tool can show it on
- * one line. */
-static bool field_name_ok(const char *n)
+/* A type's or a field's name: 1 to max - 1 bytes of printable text (no
+ * control characters: tabs, newlines, escapes) without spaces at its ends,
+ * so every tool can show it on one line.  Type and field names follow the
+ * same rule. */
+static bool name_ok(const char *n, size_t max)
 {
-	if (!n)
-		return true;
 	size_t len = strlen(n);
-	if (len == 0 || len >= FIELD_NAME_MAX || n[0] == ' ' || n[len - 1] == ' ')
+	if (len == 0 || len >= max || n[0] == ' ' || n[len - 1] == ' ')
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)n[i] < 0x20 || n[i] == 0x7f)
 			return false;
 	return true;
+}
+
+bool rav__type_name_ok(const char *name)
+{
+	return name && name_ok(name, sizeof types[0].name);
+}
+
+/* A field name: NULL (none given) or as name_ok. */
+static bool field_name_ok(const char *n)
+{
+	return !n || name_ok(n, FIELD_NAME_MAX);
 }
 
 /* Given names (not NULL) against the names a registered type has: equal, or
@@ -177,8 +187,10 @@ static rav_type register_named(const char *name, rav_field_kind f0, const char *
                                const char *f1_name)
 {
 	rav__types_init();
-	if (!name || !*name || strlen(name) >= sizeof types[0].name) {
-		rav__fail(RAV_EINVAL, "rav_type_register: type name must be 1 to %zu bytes",
+	if (!rav__type_name_ok(name)) {
+		rav__fail(RAV_EINVAL,
+		          "rav_type_register: a type name must be 1 to %zu bytes of printable text without "
+		          "control characters or spaces at its ends",
 		          sizeof types[0].name - 1);
 		return 0;
 	}

@@ -46,6 +46,24 @@ void t_types(void)
 	CHECK_EQ(rav_type_register_named("test.bad", RAV_DATA, " left", RAV_DATA, NULL), 0);
 	CHECK(strlen(rav_last_error()) > 0);
 	CHECK_EQ(rav_type_lookup("test.bad"), 0);
+	/* Type names follow the same rule: control characters (a tab, a
+	 * newline, an escape, DEL), spaces at the ends, empty, too long are
+	 * refused with the misuse error, and nothing is registered. */
+	static const char *const bad_types[] = {"test\tbad", "test.bad\n", "\x1b[31mtest.bad", "test.bad\x7f",
+	                                        " test.bad", "test.bad ", "",
+	                                        "test.a-type-name-of-sixty-four-bytes-which-is-one-too-many-xxxxx"};
+	CHECK_EQ(strlen(bad_types[7]), 64);
+	for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
+		CHECK_EQ(rav_type_register(bad_types[i], RAV_DATA, RAV_DATA), 0);
+		CHECK(strstr(rav_last_error(), "control characters") != NULL);
+		CHECK_EQ(rav_type_register_named(bad_types[i], RAV_DATA, "a", RAV_DATA, "b"), 0);
+		CHECK_EQ(rav_type_lookup(bad_types[i]), 0);
+	}
+	/* Inner spaces and UTF-8 stay allowed, and 63 bytes fit. */
+	CHECK(rav_type_register("test.with space", RAV_DATA, RAV_DATA) != 0);
+	CHECK(rav_type_register("test.caf\xc3\xa9", RAV_DATA, RAV_DATA) != 0);
+	CHECK(rav_type_register("test.a-type-name-of-sixty-three-bytes-which-is-just-enough-xxxx", RAV_DATA, RAV_DATA) != 0);
+	CHECK_EQ(strlen("test.a-type-name-of-sixty-three-bytes-which-is-just-enough-xxxx"), 63);
 	/* The built-in tree types name their fields. */
 	CHECK(strcmp(rav_type_field_name(RAV_TYPE_VEC_NODE, 0), "left") == 0);
 	CHECK(strcmp(rav_type_field_name(RAV_TYPE_VEC, 0), "length") == 0);

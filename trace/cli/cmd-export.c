@@ -4,8 +4,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #if RAV_HAVE_SQLITE
@@ -20,6 +23,8 @@ static const char *const help =
     "names, one instant event per engine event, compactions and collections\n"
     "as slices, and counters for live cells and pages per thread.\n"
     "Memory accesses and clock events are left out unless --kind asks for them.\n"
+    "Some 100 to 150 bytes per event: a browser opens about 1 GiB of it, hence\n"
+    "--max-size, --from/--to and --kind.\n"
     "\n"
     "--format=sqlite: an SQLite database (-o required) with tables events,\n"
     "threads, types, kinds, marks, cells (each cell's life: type, allocated,\n"
@@ -34,15 +39,20 @@ static const char *const help =
     "                    sqlite: only these kinds in the events table\n"
     "  --counters=N      chrome: counter samples over the trace (default 200; a\n"
     "                    thread's samples are written where its numbers change)\n"
+    "  --from=E, --to=E  chrome: only the events with index in [from, to), as dump\n"
+    "                    numbers them (a compaction cut by the range is left open)\n"
     "  --line-size=B     sqlite: cache line of the contention tables (default 64)\n"
     "  --follow          read FILE as a stream (a FIFO, a socket) until its\n"
     "                    writer ends it (FILE - reads standard input)\n"
     "  --object-path=DIRS  sqlite: also look for the program and its libraries in these\n"
     "                    directories (':'-separated), by file name, for the sites table\n"
     "  --no-symbols      sqlite: sites as objects and offsets (no debug info read)\n"
-    "  --max-size=SIZE   sqlite: stop with an error (and no file) rather than write a\n"
-    "                    database larger than SIZE (500M, 2G, unlimited; default: the\n"
-    "                    larger of 1G and 256 times the trace's size)\n"
+    "  --max-size=SIZE   stop with an error (and no file) rather than write more\n"
+    "                    than SIZE (500M, 2G, unlimited); default: chrome 1G (what\n"
+    "                    Perfetto UI opens in a browser), sqlite the larger of 1G and\n"
+    "                    256 times the trace's size.  Chrome to standard output: refused\n"
+    "                    before writing when the events alone exceed it, else the\n"
+    "                    output stops there (incomplete JSON) with the error\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status 1 also when the trace is inconsistent: the output is then\n"
@@ -80,7 +90,38 @@ static int export_sqlite_command(const char *path, const cli_opts *o)
  * up: a few seconds. */
 #define COUNTER_LOOKUPS ((uint64_t)1 << 26)
 
-/* Parse "move,fixup" into a kind mask. */
+/* --max-size's default for the chrome export.  Perfetto UI parses the JSON
+ * in the browser, where a page gets about 2 GB of memory ("Visualising
+ * large traces", perfetto.dev) and the parsed trace takes more than its
+ * file: 1 GiB is about the most it opens (a 24M-event trace made 3.4 GB,
+ * at some 140 bytes an event, with no warning). */
+#define CHROME_SIZE_DEFAULT ((uint64_t)1 << 30)
+/* The chrome output goes through a stream of its own (fopencookie) that
+ * counts what reaches the destination and drops what would go past the
+ * bound: the records are written with stdio at full speed (a stream per
+ * record to measure each cost 9% more instructions), the bound is exact,
+ * and the event loop stops soon after (one buffer) it is reached. */
+typedef struct chrome_out {
+	FILE *dest;
+	uint64_t written, limit;
+	bool over;
+} chrome_out;
+
+static ssize_t chrome_write(void *cookie, const char *buf, size_t n)
+{
+	chrome_out *c = cookie;
+	size_t keep = n;
+	if (c->over)
+		return (ssize_t)n;
+	if (c->limit - c->written < n) {
+		keep = (size_t)(c->limit - c->written);
+		c->over = true;
+	}
+	if (keep && fwrite(buf, 1, keep, c->dest) != keep)
+		return -1;
+	c->written += keep;
+	return (ssize_t)n; /* what is past the bound is dropped, not an error */
+}
 
 static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t time_ns, uint32_t tid)
 {
@@ -90,38 +131,141 @@ static void chrome_common(FILE *out, const char *ph, const char *name, uint64_t 
 	        (unsigned)(time_ns % 1000));
 }
 
+static void size_text(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= (uint64_t)1 << 30)
+		snprintf(buf, len, "%.1f GiB", (double)bytes / (double)((uint64_t)1 << 30));
+	else if (bytes >= (uint64_t)1 << 20)
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (double)(1 << 20));
+	else if (bytes >= (uint64_t)1 << 10)
+		snprintf(buf, len, "%.1f KiB", (double)bytes / (double)(1 << 10));
+	else
+		snprintf(buf, len, "%" PRIu64 " bytes", bytes);
+}
+
+/* An export larger than the bound: what happened (`what`), and what to do
+ * about it. */
+static void chrome_too_big(const cli_opts *o, uint64_t limit, const char *what)
+{
+	char l[32];
+	size_text(limit, l, sizeof l);
+	fprintf(stderr,
+	        "%s export: the JSON would be larger than %s (%s): %s.  Pass --max-size=SIZE (or unlimited) "
+	        "to write it anyway (Perfetto's trace_processor --httpd opens larger files), or export "
+	        "less: --from=N --to=N for a range of event indices (as dump and the viewer number them), "
+	        "--kind=K,... for fewer kinds of events; --format=sqlite keeps everything\n",
+	        cli_prog, l,
+	        o->max_size ? "--max-size" : "the default bound, about the most Perfetto UI opens in a browser",
+	        what);
+}
+
+/* The fewest bytes an instant event and a slice's end take. */
+static const char least_instant[] = ",\n{\"ph\":\"i\",\"name\":\"\",\"pid\":1,\"tid\":0,\"ts\":0.000,"
+                                    "\"s\":\"t\",\"cat\":\"\",\"args\":{\"event\":0,\"detail\":\"\"}}";
+static const char least_slice[] = ",\n{\"ph\":\"E\",\"name\":\"compact\",\"pid\":1,\"tid\":0,\"ts\":0.000,"
+                                  "\"args\":{\"moves\":0}}";
+
+/* The fewest bytes the events the chrome export writes in [from, to) take
+ * (the count from the index's: exact for the whole trace, a range's ends
+ * counted by its bins); *count gets the events. */
+static uint64_t chrome_least_bytes(rav_trace *t, uint64_t kinds, uint64_t from, uint64_t to, uint64_t *count)
+{
+	uint64_t bytes = 0;
+	*count = 0;
+	for (unsigned k = 0; k < RAV_EV_KIND_COUNT && k < 64; k++) {
+		bool slice = k == RAV_EV_COMPACT_BEGIN || k == RAV_EV_COMPACT_END || k == RAV_EV_GC_BEGIN ||
+		             k == RAV_EV_GC_END;
+		double c = 0;
+		if (!(slice || (kinds & ((uint64_t)1 << k))) ||
+		    !rav_trace_series(t, RAV_SERIES_EVENTS, (int64_t)k, from, to, 1, &c) || !(c > 0))
+			continue;
+		*count += (uint64_t)c;
+		bytes += (uint64_t)c * (slice ? sizeof least_slice - 1 : sizeof least_instant - 1);
+	}
+	return bytes;
+}
+
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help,
-	                                  "format output kind counters line-size object-path no-symbols max-size", &o);
+	const char *path = cli_parse_opts(
+	    argc, argv, help, "format output kind counters line-size object-path no-symbols max-size from to", &o);
 	if (!o.format)
 		cli_usage_error("--format is required (--format=chrome or --format=sqlite)");
-	if (strcmp(o.format, "sqlite") == 0)
+	if (strcmp(o.format, "sqlite") == 0) {
+		if (o.from || o.to)
+			cli_usage_error("--from and --to apply to --format=chrome only (the database holds the "
+			                "whole trace: select a range with SQL)");
 		return export_sqlite_command(path, &o);
+	}
 	if (strcmp(o.format, "chrome") != 0)
 		cli_usage_error("unknown format '%s' (the formats are: chrome, sqlite)", o.format);
 	if (o.line_size_given)
 		cli_usage_error("--line-size applies to --format=sqlite only");
-	if (o.max_size)
-		cli_usage_error("--max-size applies to --format=sqlite only");
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
 	rav_trace *t = tr.t;
 	rav_trace_error bad;
 	bool inconsistent = cli_inconsistent(&tr, &bad);
+	uint64_t kinds = o.kinds ? o.kinds : ~(((uint64_t)1 << RAV_EV_ACCESS) | ((uint64_t)1 << RAV_EV_TIME));
+	uint64_t total = rav_trace_indexed_events(t);
+	uint64_t from = o.from < total ? o.from : total;
+	uint64_t to = o.to && o.to < total ? o.to : total;
+	uint64_t limit = o.max_size ? o.max_size : CHROME_SIZE_DEFAULT;
+	char whole[32];
 
-	FILE *out = stdout;
+	/* Refused before anything is written when the events alone, at the
+	 * fewest bytes each takes, are more than the bound. */
+	uint64_t sfrom = from, sto = from == 0 && to == total ? 0 : to; /* the series' range (0: all) */
+	uint64_t count = 0, least = from < to ? chrome_least_bytes(t, kinds, sfrom, sto, &count) : 0;
+	if (limit != UINT64_MAX && least > limit) {
+		size_text(least, whole, sizeof whole);
+		char what[160];
+		snprintf(what, sizeof what, "its %" PRIu64 " events take %s at least; nothing written", count,
+		         whole);
+		chrome_too_big(&o, limit, what);
+		return cli_close_trace(&tr, EXIT_BAD);
+	}
+
+	/* A file is written under a temporary name, renamed into place when
+	 * complete: an export stopped by the bound leaves no file.  Something
+	 * else that exists (a FIFO, /dev/null, a terminal) is written as
+	 * standard output is. */
+	chrome_out c = {.dest = stdout, .limit = limit};
+	char *tmp = NULL;
+	bool to_file = false;
 	if (o.output && strcmp(o.output, "-") != 0) {
-		out = fopen(o.output, "w");
-		if (!out) {
-			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output,
-			        strerror(errno));
-			cli_close_trace(&tr, EXIT_BAD);
-			return EXIT_BAD;
+		struct stat st;
+		bool exists = stat(o.output, &st) == 0;
+		if (exists && S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "%s export: %s is a directory: -o names the file to write\n", cli_prog,
+			        o.output);
+			return cli_close_trace(&tr, EXIT_BAD);
+		}
+		to_file = !exists || S_ISREG(st.st_mode);
+		if (to_file) {
+			size_t len = strlen(o.output) + 32;
+			tmp = cli_xcalloc(len, 1);
+			snprintf(tmp, len, "%s.tmp-%ld", o.output, (long)getpid());
+		}
+		c.dest = fopen(to_file ? tmp : o.output, "w");
+		if (!c.dest) {
+			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
+			free(tmp);
+			return cli_close_trace(&tr, EXIT_BAD);
 		}
 	}
-	uint64_t kinds = o.kinds ? o.kinds : ~(((uint64_t)1 << RAV_EV_ACCESS) | ((uint64_t)1 << RAV_EV_TIME));
+	bool to_other = c.dest != stdout && !to_file; /* a FIFO, a device */
+	FILE *out = fopencookie(&c, "w", (cookie_io_functions_t){.write = chrome_write});
+	if (out)
+		setvbuf(out, NULL, _IOFBF, (size_t)1 << 16);
+	char *detail = NULL;
+	size_t dlen = 0;
+	FILE *mem = open_memstream(&detail, &dlen);
+	if (!out || !mem) {
+		fprintf(stderr, "%s export: out of memory\n", cli_prog);
+		exit(EXIT_BAD);
+	}
 
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"program\":", out);
 	cli_json_string(out, tr.info.program);
@@ -138,7 +282,7 @@ static int run(int argc, char **argv)
 	cli_json_string(out, pname);
 	fputs("}}", out);
 	unsigned nheaps = rav_trace_thread_count(t);
-	for (unsigned i = 0; i < nheaps; i++) {
+	for (unsigned i = 0; i < nheaps && !c.over; i++) {
 		const rav_trace_thread th = cli_thread_at(t, i);
 		if (th.kind == RAV_HEAP_MESSAGE)
 			continue;
@@ -151,14 +295,13 @@ static int run(int argc, char **argv)
 	}
 
 	/* Instant events, and slices for compactions and collections. */
-	char *detail = NULL;
-	size_t dlen = 0;
-	FILE *mem = open_memstream(&detail, &dlen);
-	rav_event_filter all = {.thread = -1};
+	rav_event_filter all = {.thread = -1, .from = from, .to = to};
 	rav_event_iter it;
 	rav_event ev;
+	uint64_t stopped_at = from;
 	rav_event_iter_init(&it, t, &all);
-	while (rav_event_iter_next(&it, &ev)) {
+	while (!c.over && from < to && rav_event_iter_next(&it, &ev)) {
+		stopped_at = ev.index;
 		switch (ev.kind) {
 		case RAV_EV_COMPACT_BEGIN:
 		case RAV_EV_GC_BEGIN:
@@ -193,23 +336,23 @@ static int run(int argc, char **argv)
 		fprintf(out, ",\"args\":{\"event\":%" PRIu64 ",\"detail\":", ev.index);
 		/* one stream for every event's words: the detail is written,
 		 * ended with a NUL, and read back from the start */
-		if (mem) {
-			rewind(mem);
-			cli_format_args(mem, t, &ev);
-			fputc(0, mem);
-			fflush(mem);
-		}
-		cli_json_string(out, mem && detail ? detail : "");
+		rewind(mem);
+		cli_format_args(mem, t, &ev);
+		fputc(0, mem);
+		fflush(mem);
+		cli_json_string(out, detail ? detail : "");
 		fputs("}}", out);
 	}
-	if (mem)
-		fclose(mem);
+	fclose(mem);
 	free(detail);
 
 	/* Counters: live cells and pages per thread, sampled at even steps of
 	 * the event index, stamped with the time of the sample's last event. */
-	uint64_t events = rav_trace_indexed_events(t);
+	uint64_t events = to - from;
 	unsigned bins = (unsigned)(o.counters < events ? o.counters : events);
+	bool counters_begun = !c.over;
+	if (c.over)
+		bins = 0;
 	/* Each thread's samples are looked up at every step (about 35 ns
 	 * each): 100,000 threads at 100,000 steps took 6 minutes.  Past
 	 * COUNTER_LOOKUPS in all, fewer steps, and a note saying so. */
@@ -232,15 +375,15 @@ static int run(int argc, char **argv)
 		bool *known = cli_xcalloc(bins, sizeof(bool));
 		for (unsigned b = 0; b < bins; b++) {
 			rav_event at;
-			known[b] = rav_trace_event_at(t, (events * (b + 1)) / bins - 1, &at);
+			known[b] = rav_trace_event_at(t, from + (events * (b + 1)) / bins - 1, &at);
 			when[b] = known[b] ? at.time_ns : 0;
 		}
-		for (unsigned i = 0; i < nheaps; i++) {
+		for (unsigned i = 0; i < nheaps && !c.over; i++) {
 			const rav_trace_thread th = cli_thread_at(t, i);
 			if (th.kind == RAV_HEAP_MESSAGE)
 				continue;
-			if (!rav_trace_series(t, RAV_SERIES_LIVE_CELLS, th.heap_id, 0, 0, bins, live) ||
-			    !rav_trace_series(t, RAV_SERIES_PAGES, th.heap_id, 0, 0, bins, pages))
+			if (!rav_trace_series(t, RAV_SERIES_LIVE_CELLS, th.heap_id, sfrom, sto, bins, live) ||
+			    !rav_trace_series(t, RAV_SERIES_PAGES, th.heap_id, sfrom, sto, bins, pages))
 				continue;
 			bool any = false;
 			for (unsigned b = 0; b < bins; b++)
@@ -258,7 +401,7 @@ static int run(int argc, char **argv)
 			 * wrote gigabytes of the same samples). */
 			bool first = true;
 			double was_live = 0, was_pages = 0;
-			for (unsigned b = 0; b < bins; b++) {
+			for (unsigned b = 0; b < bins && !c.over; b++) {
 				if (!known[b])
 					continue;
 				if (!first && live[b] == was_live && pages[b] == was_pages)
@@ -276,12 +419,58 @@ static int run(int argc, char **argv)
 		free(when);
 		free(known);
 	}
-	fputs("\n]}\n", out);
-	int rc = cli_finish_output(out, o.output ? o.output : "the output");
-	if (out != stdout && fclose(out) != 0 && rc == EXIT_OK) {
-		fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+	if (!c.over)
+		fputs("\n]}\n", out);
+	/* what is left in the buffer reaches the destination (or the bound) */
+	bool out_failed = fclose(out) != 0;
+	int rc = EXIT_OK;
+	if (c.over) {
+		bool in_events = stopped_at > from && stopped_at < to && !counters_begun;
+		char what[384], where[256];
+		if (in_events) {
+			size_text((uint64_t)((double)c.written / (double)(stopped_at - from) * (double)(to - from)),
+			          whole, sizeof whole);
+			snprintf(where, sizeof where,
+			         "it reached that at event %" PRIu64 " (of events %" PRIu64 " to %" PRIu64
+			         "), so the whole would be about %s",
+			         stopped_at, from, to - 1, whole);
+		} else
+			snprintf(where, sizeof where, "it reached that with %s",
+			         counters_begun ? "the counters (--counters)" : "the threads' names");
+		if (to_file)
+			snprintf(what, sizeof what, "%s; no file written", where);
+		else
+			snprintf(what, sizeof what, "%s; %s got the first %" PRIu64 " bytes (incomplete JSON)", where,
+			         to_other ? o.output : "standard output", c.written);
+		chrome_too_big(&o, limit, what);
 		rc = EXIT_BAD;
+	} else {
+		rc = cli_finish_output(c.dest, c.dest != stdout ? o.output : "the output");
+		if (out_failed && rc == EXIT_OK) {
+			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog,
+			        c.dest != stdout ? o.output : "the output", strerror(errno));
+			rc = EXIT_BAD;
+		}
 	}
+	if (to_file) {
+		if (fclose(c.dest) != 0 && rc == EXIT_OK) {
+			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+			rc = EXIT_BAD;
+		}
+		if (!c.over && rc == EXIT_OK && rename(tmp, o.output) != 0) {
+			fprintf(stderr, "%s export: cannot create %s: %s\n", cli_prog, o.output, strerror(errno));
+			rc = EXIT_BAD;
+		}
+		if (c.over || rc != EXIT_OK)
+			unlink(tmp);
+		free(tmp);
+	} else if (to_other) {
+		if (fclose(c.dest) != 0 && rc == EXIT_OK) {
+			fprintf(stderr, "%s export: cannot write %s: %s\n", cli_prog, o.output, strerror(errno));
+			rc = EXIT_BAD;
+		}
+	} else if (c.over)
+		fflush(stdout);
 	return cli_close_trace(&tr, rc);
 }
 

@@ -53,8 +53,12 @@ static int main_help(void)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("\n"
-	      "'ravtrace COMMAND --help' describes each command's options.\n"
-	      "Exit status: 0 success, 1 invalid or unreadable trace, 2 usage error.\n",
+	      "'ravtrace COMMAND --help' describes each command's options; 'ravtrace --version'\n"
+	      "prints the version.\n"
+	      "Exit status: 0 success, 1 invalid or unreadable trace, 2 usage error.\n"
+	      "Environment: RAVTRACE_MEMORY_MB (the memory an open trace may take),\n"
+	      "RAVTRACE_KEYFRAME_MB and RAVTRACE_KEYFRAME_COST (seek speed against memory),\n"
+	      "RAVTRACE_THREADS=1 (index on one thread): see ravtrace(1).\n",
 	      stdout);
 	return cli_finish_output(stdout, "the help");
 }
