@@ -41,6 +41,7 @@
 
 #include "ravscope-attach-dialog.h"
 #include "ravscope-breakpoints-panel.h"
+#include "ravscope-heap-view.h"
 #include "ravscope-live.h"
 #include "ravscope-window.h"
 
@@ -758,8 +759,27 @@ static void test_start_break(void)
 			last = i;
 		}
 	}
+	/* what the user sees: the view just after the stopped thread's event
+	 * (found by its identity: the thread and its number of events before
+	 * the STOPPED record), that event's cell selected */
+	const rav_live_status *stst = ravscope_window_get_live_status(w);
+	g_assert_cmpuint(stst->last_stop.thread_events, >, 0);
+	gint64 stop_at = rav_trace_thread_event(t, stst->last_stop.heap_id, stst->last_stop.thread_events - 1);
+	rav_event stop_ev = { 0 };
+	g_assert_cmpint(stop_at, >=, 0);
+	g_assert_true(rav_trace_event_at(t, (guint64)stop_at, &stop_ev));
+	g_assert_cmpuint(stop_ev.kind, ==, RAV_EV_ALLOC);
+	g_assert_cmpint((gint64)stop_ev.a, ==, stst->last_stop.a);
+	rav_loc selected = ravscope_heap_view_get_selected(RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w)));
+	if ((guint64)stop_at + 1 != pos || rav_loc_page(selected) != rav_loc_page(stop_ev.a) ||
+	    rav_loc_cell(selected) != rav_loc_cell(stop_ev.a))
+		g_error("start-break: the view is at %" G_GUINT64_FORMAT " with cell %u.%u selected; the stop's event "
+			"(the thread's %" G_GUINT64_FORMAT "th) is at %" G_GINT64_FORMAT ", cell %u.%u; %" G_GUINT64_FORMAT
+			" events indexed, %" G_GUINT64_FORMAT " replayed; the stop: \"%s\"",
+			pos, rav_loc_page(selected), rav_loc_cell(selected), stst->last_stop.thread_events, stop_at,
+			rav_loc_page(stop_ev.a), rav_loc_cell(stop_ev.a), rav_trace_indexed_events(t),
+			rav_trace_replayed_events(t), ravscope_window_get_live_stop_text(w));
 	if (before != 1 || last + 1 != pos) {
-		/* (under load: 2 in some 40 runs of test-live, not explained yet) */
 		rav_event ev = { 0 };
 		rav_trace_symbol sy[4];
 		memset(sy, 0, sizeof sy);
