@@ -783,9 +783,9 @@ static void test_start_break(void)
 	if ((guint64)stop_at + 1 != pos || rav_loc_page(selected) != rav_loc_page(stop_ev.a) ||
 	    rav_loc_cell(selected) != rav_loc_cell(stop_ev.a))
 		g_error("start-break: the view is at %" G_GUINT64_FORMAT " with cell %u.%u selected; the stop's event "
-			"(the thread's %" G_GUINT64_FORMAT "th) is at %" G_GINT64_FORMAT ", cell %u.%u; %" G_GUINT64_FORMAT
+			"(the thread's event number %" G_GUINT64_FORMAT ") is at %" G_GINT64_FORMAT ", cell %u.%u; %" G_GUINT64_FORMAT
 			" events indexed, %" G_GUINT64_FORMAT " replayed; the stop: \"%s\"",
-			pos, rav_loc_page(selected), rav_loc_cell(selected), stst->last_stop.thread_events, stop_at,
+			pos, rav_loc_page(selected), rav_loc_cell(selected), stst->last_stop.thread_events - 1, stop_at,
 			rav_loc_page(stop_ev.a), rav_loc_cell(stop_ev.a), rav_trace_indexed_events(t),
 			rav_trace_replayed_events(t), ravscope_window_get_live_stop_text(w));
 	if (before != 1 || last + 1 != pos) {
