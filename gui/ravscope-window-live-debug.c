@@ -11,45 +11,55 @@
  */
 #include "ravscope-window-private.h"
 
-/* The event thread `heap` stopped at: its last event, or for a move held
- * after its fix-ups, the move.  -1 while it has not arrived.  The STOPPED
- * record gives the event's first operand as a location, or -1 when it is
- * not an address in the pool (a mark's text length, a channel id, a
- * count): then the kind alone identifies it, the thread's last event. */
+/* The event the thread stopped at, by its identity: the STOPPED record
+ * says how many events of the thread came before it (its last is the
+ * stop's; for a cell breakpoint on a move, held after the move's fix-ups,
+ * the move).  Its index in the live order, once it is merged and replay
+ * has applied it (the view shows the state just after it); -1 until then,
+ * STOP_NO_EVENT if the thread has no event in this session.  Found by
+ * identity, not as "the thread's last event so far": under load that was
+ * an older event while the stop's was still on its way, and an event the
+ * merge has but replay has not applied yet cannot be shown (the seek
+ * failed and the view stayed where it was, under a text naming the
+ * stop's event). */
+#define STOP_NO_EVENT (-2)
 static gint64 find_stop_event(RavscopeWindow *self, const struct rav_live_stop *stop)
 {
+	if (stop->thread_events == 0)
+		return STOP_NO_EVENT;
 	rav_trace *t = ravscope_document_get_trace(self->doc);
-	guint64 n = ravscope_document_get_event_count(self->doc);
-	rav_event_filter f = { .kinds = ~(1ull << RAV_EV_TIME), .thread = stop->heap_id };
-	gint64 at = rav_trace_find_prev(t, n, &f);
-	if (at < 0 || stop->why != 1)
-		return at;
-	unsigned kind = stop->kind & 0xff;
-	for (int back = 0; at >= 0 && back < 8; back++) {
-		rav_event ev;
-		if (!rav_trace_event_at(t, (guint64)at, &ev))
-			return -1;
-		if (ev.kind == kind && (stop->a < 0 || (gint64)ev.a == stop->a))
-			return at;
-		if (!(kind == RAV_EV_MOVE && ev.kind == RAV_EV_FIXUP))
-			return -1; /* not here yet */
-		at = rav_trace_find_prev(t, (guint64)at, &f);
-	}
-	return -1;
+	guint64 ord = stop->thread_events - 1;
+	gint64 at = rav_trace_thread_event(t, stop->heap_id, ord);
+	/* back over a time stamp (not an event of the program's), and for a
+	 * move held after its fix-ups, over those */
+	gboolean move = stop->why == 1 && (stop->kind & 0xff) == RAV_EV_MOVE;
+	rav_event ev;
+	while (at >= 0 && ord > 0 && rav_trace_event_at(t, (guint64)at, &ev) &&
+	       (ev.kind == RAV_EV_TIME || (move && ev.kind == RAV_EV_FIXUP)))
+		at = rav_trace_thread_event(t, stop->heap_id, --ord);
+	if (at < 0 || (guint64)at + 1 > rav_trace_replayed_events(t))
+		return -1;
+	return at;
 }
 
 void ravscope__window_live_show_stop(RavscopeWindow *self)
 {
 	const struct rav_live_stop *stop = &self->live_status.last_stop;
 	gint64 at = find_stop_event(self, stop);
+	if (at >= 0) {
+		self->live_moving = TRUE;
+		if (!ravscope_document_seek(self->doc, (guint64)at + 1, NULL)) /* the state just after it */
+			at = -1; /* (replay stopped before it: see below) */
+		self->live_moving = FALSE;
+	}
 	gint64 waited = g_get_monotonic_time() - self->live_stop_since;
-	if (at < 0 && waited < 2 * G_USEC_PER_SEC)
+	if (at == -1 && waited < 2 * G_USEC_PER_SEC)
 		return; /* the event is still on its way: next tick */
 	/* After 2 s the stop is shown without its event, which is looked for
 	 * again at every tick for 30 s more while the thread is held: a loaded
 	 * machine may index it later still, and the view then goes to it
 	 * (once shown without it, it was never shown). */
-	self->live_stop_pending = at < 0 && waited < 32 * G_USEC_PER_SEC;
+	self->live_stop_pending = at == -1 && waited < 32 * G_USEC_PER_SEC;
 	self->live_stop_heap = stop->heap_id;
 	self->live_following = FALSE;
 	ravscope_playback_stop(self->playback);
@@ -60,9 +70,6 @@ void ravscope__window_live_show_stop(RavscopeWindow *self)
 		rav_event ev;
 		rav_trace_event_at(ravscope_document_get_trace(self->doc), (guint64)at, &ev);
 		what = ravscope_document_describe_event(self->doc, &ev);
-		self->live_moving = TRUE;
-		ravscope_document_seek(self->doc, (guint64)at + 1, NULL); /* the state just after it */
-		self->live_moving = FALSE;
 		if (stop->cell_page >= 0)
 			cell = rav_loc_make((uint32_t)stop->cell_page, (uint32_t)stop->cell_index, 0);
 		else if (rav_event_kind_loc_mask(ev.kind) & 1)

@@ -63,8 +63,12 @@ static void follow_to_end(RavscopeWindow *self)
 		ravscope_heap_view_animate(self->heap_view, (const rav_event *)applied->data, applied->len, 0);
 		g_array_unref(applied);
 	} else {
-		/* no worker (the stream ended): once, from the nearest keyframe */
-		ravscope_document_seek(self->doc, n, NULL);
+		/* no worker (the stream ended): once, from the nearest keyframe,
+		 * as far as replay goes (past a replay error a seek fails, and
+		 * the view stayed where it was) */
+		guint64 to = MIN(n, rav_trace_replayed_events(ravscope_document_get_trace(self->doc)));
+		if (to > pos)
+			ravscope_document_seek(self->doc, to, NULL);
 	}
 	self->live_moving = FALSE;
 	self->live_frames++;

@@ -49,7 +49,49 @@ struct rav_live_session {
 	                            * total never says less than its own episodes */
 	ravt_session last; /* the last record (for list) */
 	char last_text[512];
+	/* Events per thread in the EVENTS chunks so far (open addressing by
+	 * heap id; a STOPPED record names its thread's count: the stop's
+	 * event).  Grows with the threads the stream names. */
+	struct thread_count {
+		uint32_t id;
+		bool used;
+		uint64_t events;
+	} *counts;
+	size_t ncounts, cap_counts;
 };
+
+/* The entry of thread id (created if new); NULL when out of memory. */
+static struct thread_count *thread_count(rav_live_session *s, uint32_t id)
+{
+	if (s->cap_counts) {
+		size_t mask = s->cap_counts - 1;
+		for (size_t i = ravt_hash32(id) & mask; s->counts[i].used; i = (i + 1) & mask)
+			if (s->counts[i].id == id)
+				return &s->counts[i];
+	}
+	if ((s->ncounts + 1) * 2 > s->cap_counts) {
+		size_t cap = s->cap_counts ? s->cap_counts * 2 : 16;
+		struct thread_count *c = calloc(cap, sizeof *c);
+		if (!c)
+			return NULL;
+		for (size_t k = 0; k < s->cap_counts; k++)
+			if (s->counts[k].used) {
+				size_t i = ravt_hash32(s->counts[k].id) & (cap - 1);
+				while (c[i].used)
+					i = (i + 1) & (cap - 1);
+				c[i] = s->counts[k];
+			}
+		free(s->counts);
+		s->counts = c;
+		s->cap_counts = cap;
+	}
+	size_t mask = s->cap_counts - 1, i = ravt_hash32(id) & mask;
+	while (s->counts[i].used)
+		i = (i + 1) & mask;
+	s->counts[i] = (struct thread_count){.id = id, .used = true};
+	s->ncounts++;
+	return &s->counts[i];
+}
 
 /* How long the client waits for a program: its first answer to ATTACH
  * (5 s) and to `list` (2 s).  RAV_TEST_ATTACH_WAIT_MS replaces both, for
@@ -207,6 +249,8 @@ static void on_record(rav_live_session *s, const ravt_session *r, const char *te
 			x->c = r->v[7];
 			x->cell_page = r->v[8];
 			x->cell_index = r->v[9];
+			struct thread_count *c = thread_count(s, x->heap_id);
+			x->thread_events = c ? c->events : 0;
 			copy_text(x->text, sizeof x->text, s->last_text);
 			st->held = r->v[10] > 0 ? (uint32_t)r->v[10] : 0;
 			st->stops++;
@@ -300,8 +344,15 @@ static int parse(rav_live_session *s, rav_live_status *st, rav_trace_error *err)
 		}
 		if (st)
 			st->chunks++;
-		if (ravt_chunk_is_events(f.kind) && st)
-			st->events += f.count;
+		if (ravt_chunk_is_events(f.kind)) {
+			if (st)
+				st->events += f.count;
+			/* the thread's count as the reader numbers its events: a
+			 * chunk's first + count (chunks come in its order) */
+			struct thread_count *c = thread_count(s, f.thread);
+			if (c && f.first + f.count > c->events)
+				c->events = f.first + f.count;
+		}
 		else if (f.kind == RAVT_CHUNK_SNAPSHOT && st && f.stored_len >= sizeof(ravt_snap_head)) {
 			ravt_snap_head h;
 			memcpy(&h, payload, sizeof h);
@@ -474,6 +525,7 @@ void rav_live_close(rav_live_session *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->buf);
+	free(s->counts);
 	free(s);
 }
 
@@ -597,6 +649,7 @@ rav_live_session *rav_live_attach(int pid, const rav_live_options *o, rav_trace_
 			rav_trace_error perr;
 			int prc = parse(&tmp, &st, &perr);
 			free(tmp.buf);
+			free(tmp.counts);
 			if (prc != 0) {
 				free(peek);
 				*err = perr;
@@ -749,6 +802,7 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 		}
 		close(s->fd);
 		free(s->buf);
+		free(s->counts);
 	}
 	free(a);
 	if (!v) {

@@ -115,6 +115,11 @@ typedef bool (*rav_trace_progress)(uint64_t done, uint64_t total, void *user);
  * keeps what it did: the next call continues from there. */
 int rav_trace_index(rav_trace *t, rav_trace_progress progress, void *user, rav_trace_error *err);
 uint64_t rav_trace_indexed_events(const rav_trace *t);
+/* Of those, the events replay has applied too: what a rav_state can seek
+ * to (rav_state_seek past it fails).  Below rav_trace_indexed_events while
+ * indexing runs on another thread (replay follows the merge there), and
+ * after a replay error (rav_trace_consistent). */
+uint64_t rav_trace_replayed_events(const rav_trace *t);
 
 /* Is what indexing built consistent?  false, with the first problem in
  * *err, when an event did not fit the replayed heap (RAV_TRACE_EREPLAY:
@@ -286,6 +291,12 @@ void rav_event_iter_fini(rav_event_iter *it);
 /* Next/previous event at or after / before `from` matching `filter`; -1 if none. */
 int64_t rav_trace_find_next(rav_trace *t, uint64_t from, const rav_event_filter *filter);
 int64_t rav_trace_find_prev(rav_trace *t, uint64_t from, const rav_event_filter *filter);
+/* Event number `ordinal` (0-based, in program order) of the thread whose
+ * heap id is `thread`, by its index in the global order: -1 while it is not
+ * indexed (a live stream may merge it later) or if there is no such thread.
+ * A live session's STOPPED record names its event this way
+ * (rav_live_status.last_stop.thread_events). */
+int64_t rav_trace_thread_event(rav_trace *t, uint32_t thread, uint64_t ordinal);
 
 /* ---- Replay: heap state at any event ----------------------------------- *
  * Every event is checked against the model as it is applied; an event that
@@ -856,6 +867,11 @@ typedef struct rav_live_status {
 		int64_t a, b, c;    /* why 1: the event's operands as rav_loc (-1: not an address in the pool) */
 		int64_t cell_page, cell_index; /* a cell breakpoint: where the cell is now (-1 otherwise) */
 		char text[256];
+		/* The thread's events in the stream before the STOPPED record: the
+		 * thread stopped after its event number thread_events - 1 (for a
+		 * cell breakpoint on a move, after the move's fix-ups), which
+		 * rav_trace_thread_event finds; 0: it has none in this session. */
+		uint64_t thread_events;
 	} last_stop;
 	struct rav_live_break_state {
 		uint32_t id;

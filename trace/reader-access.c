@@ -144,6 +144,42 @@ static bool fetch_locked(ravt_reader *rd, uint64_t index, rav_event *out, ravt_r
 	return true;
 }
 
+/* The global index of event `ordinal` of thread `thread`'s stream, -1 if
+ * it is not merged yet (or the thread has no stream).  The runs are in
+ * global order and a stream's runs in its own order too: scanning back
+ * from the newest run, the first run of that stream settles it (an event
+ * asked for is usually recent). */
+int64_t ravt_reader_thread_event(ravt_reader *rd, uint32_t thread, uint64_t ordinal)
+{
+	int64_t found = -1;
+	pthread_mutex_lock(&rd->lock);
+	uint32_t idx = UINT32_MAX;
+	if (rd->smap_cap) {
+		size_t mask = rd->smap_cap - 1;
+		for (size_t i = ravt_hash32(thread) & mask; rd->smap[i]; i = (i + 1) & mask)
+			if (rd->streams[rd->smap[i] - 1].id == thread) {
+				idx = rd->smap[i] - 1;
+				break;
+			}
+	}
+	uint64_t merged = atomic_load_explicit(&rd->merged, memory_order_acquire);
+	for (size_t k = rd->nruns; idx != UINT32_MAX && k-- > 0;) {
+		const ravt_run *r = &rd->runs[k];
+		if (r->stream != idx)
+			continue;
+		if (ordinal >= r->ordinal + r->len)
+			break; /* past the stream's newest merged event */
+		if (ordinal >= r->ordinal) {
+			uint64_t g = r->gstart + (ordinal - r->ordinal);
+			if (g < merged)
+				found = (int64_t)g;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rd->lock);
+	return found;
+}
+
 bool ravt_reader_event_at(ravt_reader *rd, uint64_t index, rav_event *out)
 {
 	ravt_run r;

@@ -85,6 +85,8 @@ bool ravt_reader_merge_final(const ravt_reader *rd);
 
 /* ---- Random access and filtered search ---------------------------------- */
 bool ravt_reader_event_at(ravt_reader *rd, uint64_t index, rav_event *out);
+/* Event `ordinal` of thread `thread` (heap id) in the global order, -1 if not merged yet. */
+int64_t ravt_reader_thread_event(ravt_reader *rd, uint32_t thread, uint64_t ordinal);
 bool ravt_filter_match(const rav_event_filter *f, const rav_event *ev);
 /* First event matching f in [from, to) scanning forward (dir > 0), or in
  * [to, from) scanning backward from from - 1; its index or -1. */

@@ -330,6 +330,11 @@ bool rav_trace_event_at(rav_trace *t, uint64_t index, rav_event *out)
 	return ravt_reader_event_at(t->rd, index, out);
 }
 
+int64_t rav_trace_thread_event(rav_trace *t, uint32_t thread, uint64_t ordinal)
+{
+	return ravt_reader_thread_event(t->rd, thread, ordinal);
+}
+
 /* An iterator reads through a cursor (one decoder per thread, each chunk
  * decompressed once): random access through the reader's small cache of
  * decoded windows would decode a window again at every switch between
@@ -424,6 +429,11 @@ static uint64_t available(const rav_trace *t)
 {
 	uint64_t a = ravt_replay_applied(t->replay), m = ravt_reader_merged(t->rd);
 	return a < m ? a : m;
+}
+
+uint64_t rav_trace_replayed_events(const rav_trace *t)
+{
+	return available(t);
 }
 
 bool rav_trace_series(rav_trace *t, rav_series_kind kind, int64_t arg, uint64_t from, uint64_t to,

@@ -302,6 +302,10 @@ static void test_cell(void)
 		int64_t at;
 		stop_event_in(t, &hit, &ev, &at);
 		CHECK(at >= 0);
+		/* the record names the thread's last event by its number too */
+		CHECK(hit.thread_events > 0);
+		CHECK(rav_trace_thread_event(t, hit.heap_id, hit.thread_events - 1) == last_event_of(t, hit.heap_id, NULL));
+		CHECK(rav_trace_thread_event(t, hit.heap_id, hit.thread_events) == -1);
 		CHECK(ev.kind == (hit.kind & 0xff));
 		CHECK((int64_t)ev.a == hit.a);
 		/* it concerns the watched cell: freed or moved from it, a word of it fixed, or a new referrer
@@ -363,8 +367,12 @@ static void test_type(void)
 	t = open_at_stop(s, &st, fd, path, &hit);
 	if (t) {
 		rav_event ev;
-		CHECK(last_event_of(t, main_heap, &ev) >= 0);
+		int64_t last = last_event_of(t, main_heap, &ev);
+		CHECK(last >= 0);
 		CHECK(ev.kind == RAV_EV_ALLOC && (int64_t)ev.a == st.last_stop.a);
+		CHECK(hit.thread_events > 0 && rav_trace_thread_event(t, main_heap, hit.thread_events - 1) == last);
+		CHECK(rav_trace_thread_event(t, main_heap, hit.thread_events) == -1);
+		CHECK(rav_trace_thread_event(t, 0xfffffff0u, 0) == -1); /* no such thread */
 		rav_trace_close(t);
 	}
 	/* the 25th hit only: continuing runs to the end of the session */
