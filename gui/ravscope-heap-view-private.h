@@ -58,6 +58,7 @@ struct _RavscopeHeapView {
 	const rav_site_cells *highlight; /* borrowed (the window owns it) */
 	char *highlight_label;
 	gboolean large_text, legend, animate;
+	gboolean show_empty_threads; /* a lane for every thread heap (no folded lane) */
 	RavscopeSpotlight *spotlight;
 	guint64 spotlight_position; /* the playhead it is about: moving away removes it */
 };

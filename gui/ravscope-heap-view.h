@@ -48,6 +48,9 @@ void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c
  * they are, for the label drawn with them. */
 void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label);
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
+/* Whether thread heaps that hold nothing and are not running get lanes of
+ * their own (default: they fold into one lane; RavscopeHeapLayout.show_empty). */
+void ravscope_heap_view_set_show_empty_threads(RavscopeHeapView *self, gboolean show);
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */
 void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms);
