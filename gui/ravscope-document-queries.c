@@ -84,8 +84,7 @@ char *ravscope_document_opening(RavscopeDocument *doc, guint64 *event)
 	if (ravscope_document_replay_stop(doc, &stop, &why)) {
 		/* The heap as it was just before the impossible event. */
 		*event = stop;
-		return g_strdup_printf("Replay stops at event %" G_GUINT64_FORMAT ", which does not fit the heap: %s. "
-				       "Shown: the heap just before it.", stop, why);
+		return g_strdup_printf("The heap just before event %" G_GUINT64_FORMAT ", where replay stops: %s", stop, why);
 	}
 	if (n == 0) {
 		*event = 0;

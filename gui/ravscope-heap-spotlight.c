@@ -346,6 +346,30 @@ void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, co
 	g_free(shown);
 }
 
+/* The page titles on screen (drawn over each page once zoomed in,
+ * ravscope-heap-cells.c): labels keep off them as off each other, so
+ * "alpha's heap" does not hide which page it is. */
+static void add_page_titles(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, GArray *placed)
+{
+	if (vp->scale < 10)
+		return;
+	double fs = CLAMP(vp->scale * 0.55, 10.5, 14) * (vp->large_text ? 1.3 : 1);
+	double m = MAX(2, vp->scale * 0.25);
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL)
+			continue;
+		double px = sx_of(vp, lp->x), py = sy_of(vp, lp->y), pw = L->cols * vp->scale;
+		Box t = { px, py - m - fs * 1.35, 0, fs * 1.35 };
+		if (px + pw < vp->x0 || px > vp->x0 + vp->width || t.y + t.h < vp->y0 || t.y > vp->y0 + vp->height)
+			continue;
+		g_autofree char *lbl = g_strdup_printf("page %u%s%s", lp->page,
+			lp->kind == RAV_SPAGE_BUFFER ? " · message buffer" : "", lp->kind == RAV_SPAGE_ROOT ? " · roots" : "");
+		t.w = MIN(ravscope__text_width(cr, lbl, fs, FALSE), pw);
+		g_array_append_val(placed, t);
+	}
+}
+
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
                                    const RavscopeViewport *vp)
 {
@@ -414,6 +438,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		draw_caption(cr, vp, sp->caption, 0, cover, ncover, &caption_box);
 		g_array_append_val(placed, caption_box);
 	}
+	add_page_titles(cr, L, vp, placed);
 	double px = vp->large_text ? 17 : 13;
 	for (guint i = 0; i < n; i++) {
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);

@@ -143,8 +143,10 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 	}
 	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
-	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0)
-		ravscope_heap_view_focus_cell(self, self->pending_focus);
+	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
+		rav_loc cells[3] = { self->pending_focus, self->pending_also[0], self->pending_also[1] };
+		ravscope_heap_view_focus_cells(self, cells, 3);
+	}
 	if (self->pending_fit && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
 	    gtk_widget_get_height(GTK_WIDGET(self)) > 0) {
 		if (self->pending_fit == 2)
