@@ -132,6 +132,12 @@ static void census_take(Census *c, RavscopeDocument *doc, gboolean show_empty)
 	c->folded = 0;
 	for (guint i = 0; i < c->heaps->len; i++)
 		c->folded += g_array_index(c->heaps, HeapRef, i).folded;
+	if (c->folded == 1) {
+		/* One lane folded into one saves nothing and hides its name. */
+		for (guint i = 0; i < c->heaps->len; i++)
+			g_array_index(c->heaps, HeapRef, i).folded = FALSE;
+		c->folded = 0;
+	}
 	c->flight_pages = 0;
 	for (guint i = 0; i < c->msgs->len; i++)
 		c->flight_pages += g_array_index(c->msgs, rav_state_heap, i).page_count;

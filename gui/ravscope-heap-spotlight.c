@@ -314,6 +314,20 @@ static Box label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, 
 		b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
 		b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
 		*above = FALSE;
+		/* Over a page title or another label there (a lane of one
+		 * narrow page): on its bottom outline instead, where no title is. */
+		double a = 0;
+		for (guint j = 0; j < placed->len; j++)
+			a += overlap_area(&b, &g_array_index(placed, Box, j));
+		if (a > 0) {
+			Box low = b;
+			low.y = MIN(rects[i].y + rects[i].h - b.h / 2, vp->y0 + vp->height - b.h - 2);
+			double a2 = 0;
+			for (guint j = 0; j < placed->len; j++)
+				a2 += overlap_area(&low, &g_array_index(placed, Box, j));
+			if (a2 < a)
+				b = low;
+		}
 	} else
 		place_label(vp, rects, shown, n, i, placed, &b, above);
 	return b;

@@ -79,7 +79,7 @@ typedef struct {
 	gboolean scrolls;
 	/* Thread heaps that hold no page at the playhead and are not running
 	 * (ended, or not started yet) have no lane of their own unless
-	 * show_empty: they fold into one RAVSCOPE_LANE_FOLDED lane after the
+	 * show_empty: two or more fold into one RAVSCOPE_LANE_FOLDED lane after the
 	 * thread lanes, so a program that ran a thousand short threads shows
 	 * the heaps that hold something first (as Tracy and Sysprof fold idle
 	 * threads).  The rule depends only on the state at the playhead, so
