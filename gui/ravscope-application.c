@@ -458,7 +458,7 @@ static void ravscope_application_startup(GApplication *app)
 	if (self->settings) {
 		g_signal_connect(self->settings, "changed::color-scheme", G_CALLBACK(on_scheme_changed), self);
 		apply_color_scheme(self);
-		const char *keys[] = { "color-scheme", "large-text", "show-legend", "animate" };
+		const char *keys[] = { "color-scheme", "large-text", "show-legend", "animate", "show-empty-threads" };
 		for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
 			GAction *act = g_settings_create_action(self->settings, keys[i]);
 			g_action_map_add_action(G_ACTION_MAP(app), act);

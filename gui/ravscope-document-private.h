@@ -28,4 +28,8 @@ struct _RavscopeDocument {
 	GCancellable *cancellable; /* of the indexing, and of the map of operations after it */
 	gboolean operations_running;
 	GHashTable *shown_names; /* type id -> its name made valid UTF-8, for names that are not */
+	/* ravscope_document_replay_stop's answer, found once indexed. */
+	gboolean stop_known, stops;
+	guint64 stop_at;
+	char *stop_message;
 };

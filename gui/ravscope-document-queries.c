@@ -46,9 +46,46 @@ gboolean ravscope_document_has_accesses(RavscopeDocument *doc)
 	return n > 0 && rav_trace_series(doc->trace, RAV_SERIES_EVENTS, RAV_EV_ACCESS, 0, n, 1, &v) && v > 0;
 }
 
+gboolean ravscope_document_replay_stop(RavscopeDocument *doc, guint64 *last, const char **message)
+{
+	if (!doc->indexed || doc->stream)
+		return FALSE;
+	if (!doc->stop_known) {
+		doc->stop_known = TRUE;
+		rav_trace_error err = { 0 };
+		if (!rav_trace_consistent(doc->trace, &err) && err.code == RAV_TRACE_EREPLAY) {
+			/* The state after every event that replayed: the index's
+			 * own head stops just before the one that did not fit. */
+			rav_state *s = rav_state_new(doc->trace);
+			rav_trace_error serr = { 0 };
+			if (s && rav_state_seek_head(s, &serr) == 0) {
+				doc->stops = TRUE;
+				doc->stop_at = rav_state_position(s);
+				doc->stop_message = g_strdup(err.message);
+			}
+			if (s)
+				rav_state_free(s);
+		}
+	}
+	if (doc->stops) {
+		if (last)
+			*last = doc->stop_at;
+		if (message)
+			*message = doc->stop_message;
+	}
+	return doc->stops;
+}
+
 char *ravscope_document_opening(RavscopeDocument *doc, guint64 *event)
 {
 	guint64 n = ravscope_document_get_event_count(doc);
+	guint64 stop;
+	const char *why;
+	if (ravscope_document_replay_stop(doc, &stop, &why)) {
+		/* The heap as it was just before the impossible event. */
+		*event = stop;
+		return g_strdup_printf("The heap just before event %" G_GUINT64_FORMAT ", where replay stops: %s", stop, why);
+	}
 	if (n == 0) {
 		*event = 0;
 		return g_strdup("This trace holds no events: the program stopped before recording anything.");

@@ -36,6 +36,7 @@ static void ravscope_document_finalize(GObject *object)
 	g_clear_pointer(&doc->max_pages, g_hash_table_unref);
 	g_clear_object(&doc->cancellable);
 	g_clear_pointer(&doc->shown_names, g_hash_table_unref);
+	g_free(doc->stop_message);
 	g_free(doc->path);
 	g_free(doc->basename);
 	G_OBJECT_CLASS(ravscope_document_parent_class)->finalize(object);

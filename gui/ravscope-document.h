@@ -86,6 +86,14 @@ guint64 ravscope_document_get_position(RavscopeDocument *doc);
 /* Seek the playhead to "just before event index" (index = count: the end).
  * Emits "position-changed" with stepped = FALSE. */
 gboolean ravscope_document_seek(RavscopeDocument *doc, guint64 index, GError **error);
+/* An inconsistent trace (an event that does not fit the replayed heap,
+ * RAV_TRACE_EREPLAY): TRUE, with *last the number of events that replay
+ * (the heap after event *last - 1 is the last consistent one, and the
+ * event at index *last is the impossible one) and *message (may be NULL;
+ * the document keeps it) the trace's error.  FALSE for a consistent trace,
+ * one not indexed yet, and a live session's growing trace.  Costs a copy
+ * of the heap once; the answer is kept. */
+gboolean ravscope_document_replay_stop(RavscopeDocument *doc, guint64 *last, const char **message);
 /* Apply the next event; emits "position-changed" with stepped = TRUE.
  * FALSE at the end (no error) or on error. */
 gboolean ravscope_document_step(RavscopeDocument *doc, rav_event *applied, GError **error);

@@ -181,6 +181,33 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		g_object_unref(doc);
 		return 2;
 	}
+	/* An inconsistent trace: the heap as it was just before the event
+	 * that does not fit it, and exit status 1 as ravtrace's commands give
+	 * on such a trace (README, "Exit codes"). */
+	RavscopeRenderOptions ro = *o;
+	guint64 stop = 0;
+	const char *stop_why = NULL;
+	gboolean stops = ravscope_document_replay_stop(doc, &stop, &stop_why);
+	if (stops) {
+		g_printerr("ravscope: %s: the trace is inconsistent, its heap replays up to event %" G_GUINT64_FORMAT ": %s\n",
+			   o->file, stop, stop_why);
+		if (range && (guint64)MAX(o->from, 0) >= stop) {
+			g_printerr("ravscope: --from %" G_GINT64_FORMAT ": nothing to play before event %" G_GUINT64_FORMAT "\n",
+				   o->from, stop);
+			g_object_unref(doc);
+			return 1;
+		}
+		if (range && (o->to < 0 || (guint64)o->to > stop)) {
+			ro.to = (gint64)stop;
+			g_printerr("ravscope: playing events %" G_GINT64_FORMAT " to %" G_GUINT64_FORMAT
+				   ", up to the heap just before it\n", MAX(o->from, 0), stop);
+		}
+		if (!range && at > stop) {
+			at = stop;
+			g_printerr("ravscope: drawing the heap just before that event (at event %" G_GUINT64_FORMAT ")\n", at);
+		}
+	}
+	o = &ro;
 	if (!ravscope_document_seek(doc, at, &error)) {
 		g_printerr("ravscope: cannot replay %s up to event %" G_GUINT64_FORMAT ": %s\n", o->file, at, error->message);
 		g_error_free(error);
@@ -253,7 +280,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		if (cont)
 			rav_contention_free(cont);
 		g_object_unref(doc);
-		return rc;
+		return rc ? rc : stops ? 1 : 0;
 	}
 
 	GArray *anims = g_array_new(FALSE, TRUE, sizeof(RavscopeAnim));
@@ -345,7 +372,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 	if (cont)
 		rav_contention_free(cont);
 	g_object_unref(doc);
-	return rc;
+	return rc ? rc : stops ? 1 : 0;
 }
 
 /* ---- bench ----------------------------------------------------------------- */

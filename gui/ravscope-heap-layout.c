@@ -69,17 +69,21 @@ typedef struct {
 	gboolean listed;         /* the trace's thread table has it */
 	const rav_trace_thread *th; /* &thread if listed, else NULL (set once the array is complete) */
 	unsigned max_pages;         /* most pages it ever owned, at least its count now */
+	gboolean folded;            /* in the folded lane (see RavscopeHeapLayout.show_empty) */
 } HeapRef;
 
 /* The heaps, message pages and pool pages at the playhead. */
 typedef struct {
 	GArray *heaps; /* HeapRef: thread heaps in the trace's order (stable), then others alive now */
 	GArray *msgs;  /* rav_state_heap: message heaps alive now that hold pages */
+	unsigned folded; /* thread heaps with a lane that fold into one */
 	unsigned flight_pages, pool_pages;
 	guint32 *pool; /* the pool's pages, in index order */
 } Census;
 
-static void census_take(Census *c, RavscopeDocument *doc)
+static gboolean has_lane(const HeapRef *r);
+
+static void census_take(Census *c, RavscopeDocument *doc, gboolean show_empty)
 {
 	rav_trace *t = ravscope_document_get_trace(doc);
 	rav_state *s = ravscope_document_get_state(doc);
@@ -123,6 +127,16 @@ static void census_take(Census *c, RavscopeDocument *doc)
 		/* The array is complete: its entries stay where they are now. */
 		r->th = r->listed ? &r->thread : NULL;
 		r->max_pages = MAX(ravscope_document_max_pages(doc, r->heap_id), r->present ? r->heap.page_count : 0);
+		r->folded = !show_empty && has_lane(r) && !(r->present && (r->heap.alive || r->heap.page_count > 0));
+	}
+	c->folded = 0;
+	for (guint i = 0; i < c->heaps->len; i++)
+		c->folded += g_array_index(c->heaps, HeapRef, i).folded;
+	if (c->folded == 1) {
+		/* One lane folded into one saves nothing and hides its name. */
+		for (guint i = 0; i < c->heaps->len; i++)
+			g_array_index(c->heaps, HeapRef, i).folded = FALSE;
+		c->folded = 0;
 	}
 	c->flight_pages = 0;
 	for (guint i = 0; i < c->msgs->len; i++)
@@ -168,8 +182,12 @@ static double world_height_for(const Census *c, unsigned page_cols, double page_
 	double h = 0;
 	for (guint i = 0; i < c->heaps->len; i++) {
 		const HeapRef *r = &g_array_index(c->heaps, HeapRef, i);
+		if (r->folded)
+			continue;
 		h += MAX(r->max_pages ? lane_rows(r->max_pages, page_cols) * page_h + LANE_PAD * 2 : 0, min_lane_h);
 	}
+	if (c->folded)
+		h += min_lane_h;
 	h += MAX(c->flight_pages ? lane_rows(c->flight_pages, page_cols) * page_h + LANE_PAD * 2 : 0, min_lane_h);
 	double pool_w = MAX(2.0, cols / 4.0) + 1;
 	unsigned per_row = MAX(1, (unsigned)((page_cols * (cols + PAGE_GAP)) / pool_w));
@@ -180,7 +198,7 @@ static double world_height_for(const Census *c, unsigned page_cols, double page_
 
 /* ---- building -------------------------------------------------------------------- */
 
-static RavscopeHeapLayout *layout_new(RavscopeDocument *doc)
+static RavscopeHeapLayout *layout_new(RavscopeDocument *doc, gboolean show_empty)
 {
 	rav_state *s = ravscope_document_get_state(doc);
 	RavscopeHeapLayout *L = g_new0(RavscopeHeapLayout, 1);
@@ -192,6 +210,7 @@ static RavscopeHeapLayout *layout_new(RavscopeDocument *doc)
 	g_array_set_clear_func(L->lanes, lane_clear);
 	L->pages = g_array_new(FALSE, TRUE, sizeof(RavscopeLayoutPage));
 	L->lane_of_heap = g_hash_table_new(NULL, NULL);
+	L->show_empty = show_empty;
 	L->position = rav_state_position(s);
 	L->page_span = rav_state_page_span(s);
 	L->page_slot_len = MAX(MIN(L->page_span, PAGE_SLOT_DIRECT), 1);
@@ -248,7 +267,7 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		const HeapRef *r = &g_array_index(heaps, HeapRef, i);
 		unsigned count = r->present ? r->heap.page_count : 0;
 		unsigned maxp = r->max_pages;
-		if (!has_lane(r))
+		if (!has_lane(r) || r->folded)
 			continue;
 		RavscopeLane lane = { .kind = RAVSCOPE_LANE_THREAD, .heap_id = r->heap_id, .y = y };
 		/* Places: pages seen in this lane before keep theirs; the
@@ -304,6 +323,31 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 		}
 		g_free(slot_of);
 		g_free(used);
+		y += lane.h;
+	}
+
+	/* The folded heaps: one lane, saying how many and why. */
+	L->folded = census->folded;
+	if (census->folded) {
+		RavscopeLane lane = { .kind = RAVSCOPE_LANE_FOLDED, .heap_id = 0, .y = y, .h = min_lane_h };
+		unsigned ended = 0;
+		guint lane_index = L->lanes->len;
+		for (guint i = 0; i < heaps->len; i++) {
+			const HeapRef *r = &g_array_index(heaps, HeapRef, i);
+			if (!r->folded)
+				continue;
+			ended += r->present;
+			g_hash_table_insert(L->lane_of_heap, GUINT_TO_POINTER(r->heap_id), GUINT_TO_POINTER(lane_index + 1));
+		}
+		unsigned waiting = census->folded - ended;
+		lane.label = g_strdup_printf("%u empty thread%s", census->folded, census->folded == 1 ? "" : "s");
+		if (ended && waiting)
+			lane.detail = g_strdup_printf("%u ended · %u to start", ended, waiting);
+		else
+			lane.detail = g_strdup_printf("%s · no pages", ended ? "ended" : "not started");
+		lane.brief = g_strdup(ended && waiting ? "folded" : ended ? "ended" : "not started");
+		g_array_append_val(L->lanes, lane);
+		natural_y += EMPTY_LANE_H;
 		y += lane.h;
 	}
 
@@ -384,9 +428,10 @@ static RavscopeHeapLayout *build(RavscopeDocument *doc, const Census *census, Ra
 RavscopeHeapLayout *ravscope_heap_layout_build(RavscopeDocument *doc, const RavscopeHeapLayout *keep, unsigned page_cols,
 					       double aspect, double min_lane_h)
 {
-	RavscopeHeapLayout *L = layout_new(doc);
+	gboolean show_empty = keep && keep->show_empty;
+	RavscopeHeapLayout *L = layout_new(doc, show_empty);
 	Census census;
-	census_take(&census, doc);
+	census_take(&census, doc, show_empty);
 	build(doc, &census, L, keep, page_cols, aspect, min_lane_h);
 	census_clear(&census);
 	return L;
@@ -409,11 +454,13 @@ static double lanes_height_px(const Census *c, const RavscopeHeapLayout *L, unsi
 	double px = 0;
 	for (guint i = 0; i < c->heaps->len; i++) {
 		const HeapRef *r = &g_array_index(c->heaps, HeapRef, i);
-		if (!has_lane(r))
+		if (!has_lane(r) || r->folded)
 			continue;
 		double h = r->max_pages ? lane_rows(r->max_pages, page_cols) * L->page_h + LANE_PAD * 2 : 0;
 		px += lane_px_at(h, scale, lane_px);
 	}
+	if (c->folded)
+		px += lane_px_at(0, scale, lane_px);
 	double fh = c->flight_pages ? lane_rows(c->flight_pages, page_cols) * L->page_h + LANE_PAD * 2 : 0;
 	px += lane_px_at(fh, scale, lane_px);
 	double bw, bh;
@@ -469,8 +516,9 @@ static RavscopeHeapLayout *rebuild_unless(RavscopeHeapLayout *L, RavscopeDocumen
 {
 	if (L->page_cols == page_cols && L->min_lane_h == MAX(min_lane_h, EMPTY_LANE_H))
 		return L;
+	gboolean show_empty = L->show_empty;
 	ravscope_heap_layout_free(L);
-	L = layout_new(doc);
+	L = layout_new(doc, show_empty);
 	return build(doc, census, L, keep, page_cols, aspect, min_lane_h);
 }
 
@@ -479,9 +527,10 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 {
 	double avail_w = vp->width;
 	double aspect = avail_w / MAX(vp->height, 1);
-	RavscopeHeapLayout *L = layout_new(doc);
+	gboolean show_empty = keep && keep->show_empty;
+	RavscopeHeapLayout *L = layout_new(doc, show_empty);
 	Census census;
-	census_take(&census, doc);
+	census_take(&census, doc, show_empty);
 	/* The pages per row are chosen as if lanes had no minimum height;
 	 * the first build guesses the minimum the previous layout settled on,
 	 * and what the fit of a layout without one would have been follows
@@ -677,7 +726,7 @@ void ravscope_heap_layout_refresh(RavscopeHeapLayout *L, RavscopeDocument *doc)
 		if (!rav_state_heap_at(s, i, &h) || h.kind != RAV_HEAP_THREAD)
 			continue;
 		guint at = GPOINTER_TO_UINT(g_hash_table_lookup(L->lane_of_heap, GUINT_TO_POINTER(h.id)));
-		if (!at)
+		if (!at || g_array_index(L->lanes, RavscopeLane, at - 1).kind != RAVSCOPE_LANE_THREAD)
 			continue;
 		set_thread_detail(&g_array_index(L->lanes, RavscopeLane, at - 1), &h);
 	}

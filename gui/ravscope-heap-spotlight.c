@@ -314,6 +314,20 @@ static Box label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, 
 		b.x = MAX(rects[i].x + 6, rects[i].x + rects[i].w - b.w - 12);
 		b.y = MAX(vp->y0 + 2, rects[i].y - b.h / 2);
 		*above = FALSE;
+		/* Over a page title or another label there (a lane of one
+		 * narrow page): on its bottom outline instead, where no title is. */
+		double a = 0;
+		for (guint j = 0; j < placed->len; j++)
+			a += overlap_area(&b, &g_array_index(placed, Box, j));
+		if (a > 0) {
+			Box low = b;
+			low.y = MIN(rects[i].y + rects[i].h - b.h / 2, vp->y0 + vp->height - b.h - 2);
+			double a2 = 0;
+			for (guint j = 0; j < placed->len; j++)
+				a2 += overlap_area(&low, &g_array_index(placed, Box, j));
+			if (a2 < a)
+				b = low;
+		}
 	} else
 		place_label(vp, rects, shown, n, i, placed, &b, above);
 	return b;
@@ -344,6 +358,30 @@ void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, co
 	g_array_unref(placed);
 	g_free(rects);
 	g_free(shown);
+}
+
+/* The page titles on screen (drawn over each page once zoomed in,
+ * ravscope-heap-cells.c): labels keep off them as off each other, so
+ * "alpha's heap" does not hide which page it is. */
+static void add_page_titles(cairo_t *cr, const RavscopeHeapLayout *L, const RavscopeViewport *vp, GArray *placed)
+{
+	if (vp->scale < 10)
+		return;
+	double fs = CLAMP(vp->scale * 0.55, 10.5, 14) * (vp->large_text ? 1.3 : 1);
+	double m = MAX(2, vp->scale * 0.25);
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL)
+			continue;
+		double px = sx_of(vp, lp->x), py = sy_of(vp, lp->y), pw = L->cols * vp->scale;
+		Box t = { px, py - m - fs * 1.35, 0, fs * 1.35 };
+		if (px + pw < vp->x0 || px > vp->x0 + vp->width || t.y + t.h < vp->y0 || t.y > vp->y0 + vp->height)
+			continue;
+		g_autofree char *lbl = g_strdup_printf("page %u%s%s", lp->page,
+			lp->kind == RAV_SPAGE_BUFFER ? " · message buffer" : "", lp->kind == RAV_SPAGE_ROOT ? " · roots" : "");
+		t.w = MIN(ravscope__text_width(cr, lbl, fs, FALSE), pw);
+		g_array_append_val(placed, t);
+	}
 }
 
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
@@ -414,6 +452,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		draw_caption(cr, vp, sp->caption, 0, cover, ncover, &caption_box);
 		g_array_append_val(placed, caption_box);
 	}
+	add_page_titles(cr, L, vp, placed);
 	double px = vp->large_text ? 17 : 13;
 	for (guint i = 0; i < n; i++) {
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);

@@ -195,26 +195,56 @@ void ravscope_heap_view_zoom_whole(RavscopeHeapView *self)
 
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell)
 {
-	if (!self->doc)
+	ravscope_heap_view_focus_cells(self, &cell, 1);
+}
+
+void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells, guint n)
+{
+	if (!self->doc || n == 0)
 		return;
+	rav_loc cell = cells[0];
 	/* Asked before the first allocation (ravscope --select at startup):
 	 * the zoom needs the view's size, so the first draw does it. */
 	if (gtk_widget_get_width(GTK_WIDGET(self)) <= 0 || gtk_widget_get_height(GTK_WIDGET(self)) <= 0) {
 		self->pending_focus = cell;
+		self->pending_also[0] = n > 1 ? cells[1] : RAV_LOC_NONE;
+		self->pending_also[1] = n > 2 ? cells[2] : RAV_LOC_NONE;
 		self->pending_fit = 0;
 		return;
 	}
-	self->pending_focus = RAV_LOC_NONE;
+	self->pending_focus = self->pending_also[0] = self->pending_also[1] = RAV_LOC_NONE;
 	self->pending_fit = 0;
 	ravscope__heap_view_ensure_layout(self);
-	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(self->layout, rav_loc_page(cell));
+	const RavscopeHeapLayout *L = self->layout;
+	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, rav_loc_page(cell));
 	if (!lp)
 		return;
-	double s = MIN(self->vp.width / (self->layout->cols + 3), self->vp.height / (self->layout->rows + 3));
+	/* The box of the pages, with their titles above them. */
+	double x0 = lp->x, y0 = lp->y, x1 = lp->x + L->cols, y1 = lp->y + L->rows;
+	for (guint i = 1; i < n; i++) {
+		if (cells[i] == RAV_LOC_NONE || (cells[i] & RAV_LOC_EXTERNAL))
+			continue;
+		const RavscopeLayoutPage *o = ravscope_heap_layout_find(L, rav_loc_page(cells[i]));
+		if (!o || o->kind == RAV_SPAGE_POOL)
+			continue;
+		x0 = MIN(x0, o->x);
+		y0 = MIN(y0, o->y);
+		x1 = MAX(x1, o->x + L->cols);
+		y1 = MAX(y1, o->y + L->rows);
+	}
+	double s = MIN(self->vp.width / (x1 - x0 + 3), self->vp.height / (y1 - y0 + 3));
+	if (floor(s) < 4) {
+		/* Too far apart to show whole: the first cell's page. */
+		x0 = lp->x;
+		y0 = lp->y;
+		x1 = lp->x + L->cols;
+		y1 = lp->y + L->rows;
+		s = MIN(self->vp.width / (L->cols + 3), self->vp.height / (L->rows + 3));
+	}
 	s = CLAMP(floor(s), 4, MAX_SCALE);
 	self->target_scale = s;
-	self->target_ox = lp->x + self->layout->cols / 2.0 - self->vp.width / s / 2;
-	self->target_oy = lp->y + self->layout->rows / 2.0 - self->vp.height / s / 2;
+	self->target_ox = (x0 + x1) / 2 - self->vp.width / s / 2;
+	self->target_oy = (y0 + y1) / 2 - self->vp.height / s / 2;
 	self->anchored = FALSE;
 	self->fitted = FALSE;
 	ravscope__heap_view_start_zoom(self);

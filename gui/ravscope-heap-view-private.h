@@ -39,6 +39,7 @@ struct _RavscopeHeapView {
 	/* selection */
 	rav_loc selected, hover;
 	rav_loc pending_focus; /* focus asked before the view had a size: done at its first draw */
+	rav_loc pending_also[2]; /* ... with the other cells whose pages it shows (ravscope_heap_view_focus_cells) */
 	guint pending_fit;     /* the same for a fit: 1 zoom_fit, 2 zoom_whole */
 	rav_loc last_touched; /* the cell the last applied step is about (its headline event's) */
 	/* The camera while playing zoomed in: it glides to where things happen
@@ -58,6 +59,7 @@ struct _RavscopeHeapView {
 	const rav_site_cells *highlight; /* borrowed (the window owns it) */
 	char *highlight_label;
 	gboolean large_text, legend, animate;
+	gboolean show_empty_threads; /* a lane for every thread heap (no folded lane) */
 	RavscopeSpotlight *spotlight;
 	guint64 spotlight_position; /* the playhead it is about: moving away removes it */
 };

@@ -51,6 +51,8 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 	if (self->layout && !self->layout_dirty && fabs(aspect - self->layout_aspect) < 0.01)
 		return;
 	/* A layout being replaced after a step (keep_hint) keeps the zoom. */
+	if (self->layout)
+		self->layout->show_empty = self->show_empty_threads; /* a build with keep takes it */
 	const RavscopeHeapLayout *keep = self->layout ? self->layout : self->keep_hint;
 	gboolean refit = (!keep || self->fitted) && w > 0 && h > 0;
 	/* Pages per row and the lanes' minimum height only change on a fit
@@ -67,6 +69,14 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 		v.width = w - v.gutter;
 		v.height = h;
 		L = ravscope_heap_layout_build_fit(self->doc, keep, self->page_cols, &v, self->large_text ? 52 : 40);
+		if (L->show_empty != self->show_empty_threads) {
+			/* No layout to take it from (a new document). */
+			L->show_empty = self->show_empty_threads;
+			RavscopeHeapLayout *again = ravscope_heap_layout_build_fit(self->doc, L, self->page_cols, &v,
+										   self->large_text ? 52 : 40);
+			ravscope_heap_layout_free(L);
+			L = again;
+		}
 		self->min_lane_h = ravscope_heap_layout_refit_min_h(L, v.scale, self->large_text ? 52 : 40);
 		/* Lanes that scroll keep the place scrolled to across refits. */
 		if (L->scrolls && keep && keep->scrolls && v.scale == self->vp.scale)
@@ -78,6 +88,13 @@ void ravscope__heap_view_ensure_layout(RavscopeHeapView *self)
 		self->fitted = TRUE;
 	} else {
 		L = ravscope_heap_layout_build(self->doc, keep, self->page_cols, MAX(aspect, 0.1), self->min_lane_h);
+		if (L->show_empty != self->show_empty_threads) {
+			L->show_empty = self->show_empty_threads;
+			RavscopeHeapLayout *again = ravscope_heap_layout_build(self->doc, L, self->page_cols, MAX(aspect, 0.1),
+									       self->min_lane_h);
+			ravscope_heap_layout_free(L);
+			L = again;
+		}
 		ravscope_heap_layout_keep_fit(L, keep, h);
 	}
 	ravscope_heap_layout_free(self->layout);
@@ -126,8 +143,10 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 	}
 	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
-	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0)
-		ravscope_heap_view_focus_cell(self, self->pending_focus);
+	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
+		rav_loc cells[3] = { self->pending_focus, self->pending_also[0], self->pending_also[1] };
+		ravscope_heap_view_focus_cells(self, cells, 3);
+	}
 	if (self->pending_fit && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
 	    gtk_widget_get_height(GTK_WIDGET(self)) > 0) {
 		if (self->pending_fit == 2)
@@ -511,6 +530,18 @@ void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, g
 		self->present_close = FALSE;
 		ravscope_heap_view_zoom_fit(self);
 	}
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+void ravscope_heap_view_set_show_empty_threads(RavscopeHeapView *self, gboolean show)
+{
+	if (self->show_empty_threads == !!show)
+		return;
+	self->show_empty_threads = !!show;
+	/* Lanes come and go: fit again, as a new shape would. */
+	self->layout_dirty = TRUE;
+	self->fitted = TRUE;
+	self->page_cols = 0;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

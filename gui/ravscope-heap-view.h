@@ -24,6 +24,11 @@ void ravscope_heap_view_zoom_fit(RavscopeHeapView *self);
 void ravscope_heap_view_zoom_whole(RavscopeHeapView *self);
 /* Centre a cell and zoom so its page fills the view. */
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
+/* Zoom onto the pages of cells[0] and of the other cells (RAV_LOC_NONE
+ * and slots outside the heap are skipped), whole, when they fit at a
+ * readable zoom; else onto cells[0]'s page as focus_cell does.  A lesson
+ * step's operation: the new cell and the root slot naming it. */
+void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells, guint n);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
 /* Where the view is going (the end of a zoom or glide in progress): pixels
  * per cell and the world point at the heap area's top-left. */
@@ -48,6 +53,9 @@ void ravscope_heap_view_set_contention(RavscopeHeapView *self, rav_contention *c
  * they are, for the label drawn with them. */
 void ravscope_heap_view_set_highlight(RavscopeHeapView *self, const rav_site_cells *cells, const char *label);
 void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, gboolean legend, gboolean animate);
+/* Whether thread heaps that hold nothing and are not running get lanes of
+ * their own (default: they fold into one lane; RavscopeHeapLayout.show_empty). */
+void ravscope_heap_view_set_show_empty_threads(RavscopeHeapView *self, gboolean show);
 /* Events just applied by the playhead: animate them over `duration_ms`
  * (0: no animation, only update). */
 void ravscope_heap_view_animate(RavscopeHeapView *self, const rav_event *events, guint n, guint duration_ms);

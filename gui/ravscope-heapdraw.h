@@ -27,6 +27,9 @@ typedef enum {
 	RAVSCOPE_LANE_THREAD,
 	RAVSCOPE_LANE_FLIGHT,
 	RAVSCOPE_LANE_POOL,
+	/* The thread heaps folded away: ended or not started, and holding no
+	 * page at the playhead (one lane after the thread lanes; heap_id 0). */
+	RAVSCOPE_LANE_FOLDED,
 } RavscopeLaneKind;
 
 typedef struct {
@@ -74,6 +77,18 @@ typedef struct {
 	 * and scrolls vertically instead of shrinking lanes past reading. */
 	double fit_scale;      /* 0: fit the whole world (few lanes) */
 	gboolean scrolls;
+	/* Thread heaps that hold no page at the playhead and are not running
+	 * (ended, or not started yet) have no lane of their own unless
+	 * show_empty: two or more fold into one RAVSCOPE_LANE_FOLDED lane after the
+	 * thread lanes, so a program that ran a thousand short threads shows
+	 * the heaps that hold something first (as Tracy and Sysprof fold idle
+	 * threads).  The rule depends only on the state at the playhead, so
+	 * lanes change only on the events that rebuild the layout (a thread's
+	 * start or end, page traffic), and the lanes shown keep the trace's
+	 * order.  lane_of_heap maps a folded heap to the folded lane.  A build
+	 * with `keep` takes keep's show_empty (default: fold). */
+	gboolean show_empty;
+	guint folded;          /* thread heaps in the folded lane */
 } RavscopeHeapLayout;
 
 /* page_cols = 0 chooses pages per row so the world's aspect ratio is close

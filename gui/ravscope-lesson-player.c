@@ -175,9 +175,12 @@ static void arrive(RavscopeLessonPlayer *self)
 		ravscope_heap_view_zoom_whole(self->heap_view);
 		break;
 	case RAVSCOPE_ZOOM_OPERATION: {
+		/* The pages the operation touches, whole: the cell's, the one
+		 * it moves to, and the slot's (a root page) when they fit. */
 		rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
+		rav_loc cells[3] = { c, st->op.move_to, st->op.slot };
 		if (c)
-			ravscope_heap_view_focus_cell(self->heap_view, c);
+			ravscope_heap_view_focus_cells(self->heap_view, cells, 3);
 		break;
 	}
 	case RAVSCOPE_ZOOM_KEEP:

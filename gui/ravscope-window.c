@@ -390,6 +390,7 @@ static void apply_style_settings(RavscopeWindow *self)
 	gboolean large = settings_bool(self, "large-text", FALSE);
 	ravscope_heap_view_set_style(self->heap_view, large, settings_bool(self, "show-legend", TRUE),
 				     settings_bool(self, "animate", TRUE));
+	ravscope_heap_view_set_show_empty_threads(self->heap_view, settings_bool(self, "show-empty-threads", FALSE));
 	ravscope_timeline_set_large_text(self->timeline, large);
 	ravscope_charts_panel_set_large_text(self->charts_panel, large);
 	ravscope_graph_panel_set_large_text(self->graph_panel, large);

@@ -1,0 +1,188 @@
+/* test-lanes.c - a program that ran many short-lived threads: the heaps
+ * that hold something come first, the ended empty ones fold into one lane
+ * (RavscopeHeapLayout.show_empty), and the lanes keep their order while
+ * the trace plays.
+ *
+ * argv[1]: a recording of many-threads.c (1000 threads, main keeping 100
+ * received cells live).  At its mark "all threads ended" the whole-heap
+ * view at 900x600 shows main's lane first with its cells and every lane
+ * without scrolling; with show_empty, every thread has its lane again (and
+ * the view scrolls).  Played from start to end, the thread lanes shown are
+ * always in the trace's order, and the lane set changes only on events
+ * that rebuild the layout.  No display needed.
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "ravscope-document.h"
+#include "ravscope-heapdraw.h"
+
+#define W 900
+#define H 600
+#define GUTTER 170
+#define LABEL_PX 40.0
+
+static const char *trace_path;
+
+static RavscopeDocument *open_doc(void)
+{
+	GError *error = NULL;
+	RavscopeDocument *doc = ravscope_document_open(trace_path, &error);
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_index_sync(doc, &error));
+	g_assert_no_error(error);
+	return doc;
+}
+
+static RavscopeViewport view(void)
+{
+	RavscopeViewport vp = { .gutter = GUTTER, .x0 = GUTTER, .width = W - GUTTER, .height = H,
+				.selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
+	return vp;
+}
+
+static guint64 mark_position(RavscopeDocument *doc)
+{
+	rav_event_filter f = { .kinds = (guint64)1 << RAV_EV_MARK, .thread = -1 };
+	int64_t at = rav_trace_find_next(ravscope_document_get_trace(doc), 0, &f);
+	g_assert_cmpint(at, >=, 0);
+	return (guint64)at + 1;
+}
+
+static guint thread_lanes(const RavscopeHeapLayout *L)
+{
+	guint n = 0;
+	for (guint i = 0; i < L->lanes->len; i++)
+		n += g_array_index(L->lanes, RavscopeLane, i).kind == RAVSCOPE_LANE_THREAD;
+	return n;
+}
+
+static void test_folded(void)
+{
+	RavscopeDocument *doc = open_doc();
+	rav_trace *t = ravscope_document_get_trace(doc);
+	g_assert_cmpuint(rav_trace_thread_count(t), >=, 1000);
+	g_assert_true(ravscope_document_seek(doc, mark_position(doc), NULL));
+
+	RavscopeViewport vp = view();
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, LABEL_PX);
+	g_assert_false(L->show_empty);
+	/* main, the folded lane, messages, pool: all on screen, no scrolling. */
+	const RavscopeLane *first = &g_array_index(L->lanes, RavscopeLane, 0);
+	g_assert_cmpint(first->kind, ==, RAVSCOPE_LANE_THREAD);
+	g_assert_cmpstr(first->label, ==, "main");
+	g_assert_nonnull(strstr(first->detail, "100 live"));
+	g_assert_cmpuint(thread_lanes(L), ==, 1);
+	const RavscopeLane *folded = &g_array_index(L->lanes, RavscopeLane, 1);
+	g_assert_cmpint(folded->kind, ==, RAVSCOPE_LANE_FOLDED);
+	g_assert_cmpuint(L->folded, ==, 1000);
+	g_assert_cmpstr(folded->label, ==, "1000 empty threads");
+	g_assert_nonnull(strstr(folded->detail, "ended"));
+	g_assert_false(L->scrolls);
+	RavscopeLanesShown ls;
+	ravscope_heap_layout_lanes_shown(L, &vp, &ls);
+	g_assert_cmpuint(ls.shown, ==, L->lanes->len);
+	g_assert_cmpfloat(ls.min_px, >=, LABEL_PX - 0.5);
+	/* A folded heap's lane is the folded lane (a lesson pointing at it). */
+	guint workers = 0;
+	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+		rav_trace_thread th;
+		if (!rav_trace_thread_at(t, i, &th) || !g_str_has_prefix(th.name, "worker "))
+			continue;
+		workers++;
+		g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(L->lane_of_heap, GUINT_TO_POINTER(th.heap_id))), ==, 2);
+	}
+	g_assert_cmpuint(workers, ==, 1000);
+	/* main's cells are where hit testing finds them. */
+	g_assert_cmpuint(L->pages->len, >, 0);
+	g_assert_cmpfloat(vp.scale, >=, 1);
+
+	/* Shown: every thread its own lane again, the view scrolls through them. */
+	L->show_empty = TRUE;
+	RavscopeViewport vp2 = view();
+	RavscopeHeapLayout *all = ravscope_heap_layout_build_fit(doc, L, 0, &vp2, LABEL_PX);
+	g_assert_true(all->show_empty);
+	g_assert_cmpuint(all->folded, ==, 0);
+	g_assert_cmpuint(thread_lanes(all), >=, 1001);
+	g_assert_true(all->scrolls);
+	/* ... and a build from it keeps showing them. */
+	RavscopeHeapLayout *again = ravscope_heap_layout_build(doc, all, all->page_cols, 1.0, all->min_lane_h);
+	g_assert_cmpuint(thread_lanes(again), ==, thread_lanes(all));
+	ravscope_heap_layout_free(again);
+	ravscope_heap_layout_free(all);
+	ravscope_heap_layout_free(L);
+	g_object_unref(doc);
+}
+
+/* The order of heap ids over the layout's thread lanes. */
+static GArray *lane_order(const RavscopeHeapLayout *L)
+{
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (guint i = 0; i < L->lanes->len; i++) {
+		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
+		if (lane->kind == RAVSCOPE_LANE_THREAD)
+			g_array_append_val(a, lane->heap_id);
+	}
+	return a;
+}
+
+static void test_stable(void)
+{
+	RavscopeDocument *doc = open_doc();
+	rav_trace *t = ravscope_document_get_trace(doc);
+	/* heap id -> its place in the trace's thread table */
+	GHashTable *rank = g_hash_table_new(NULL, NULL);
+	for (unsigned i = rav_trace_thread_count(t); i-- > 0;) {
+		rav_trace_thread th;
+		if (rav_trace_thread_at(t, i, &th))
+			g_hash_table_insert(rank, GUINT_TO_POINTER(th.heap_id), GUINT_TO_POINTER(i + 1));
+	}
+	g_assert_true(ravscope_document_seek(doc, 0, NULL));
+	RavscopeViewport vp = view();
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, LABEL_PX);
+	guint64 end = mark_position(doc), changes = 0, rebuilds = 0;
+	guint most = 0;
+	while (ravscope_document_get_position(doc) < end) {
+		rav_event ev;
+		g_assert_true(ravscope_document_step(doc, &ev, NULL));
+		RavscopeHeapLayout *next = ravscope_heap_layout_build(doc, L, L->page_cols, 1.0, L->min_lane_h);
+		GArray *a = lane_order(L), *b = lane_order(next);
+		gboolean same = a->len == b->len && !memcmp(a->data, b->data, a->len * sizeof(guint32));
+		if (!same) {
+			/* Lanes come and go only on events that rebuild the layout. */
+			g_assert_true(ravscope_events_change_layout(&ev, 1));
+			changes++;
+		}
+		rebuilds += ravscope_events_change_layout(&ev, 1);
+		/* The lanes shown keep the trace's order. */
+		for (guint i = 1; i < b->len; i++)
+			g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(rank, GUINT_TO_POINTER(g_array_index(b, guint32, i - 1)))),
+					 <, GPOINTER_TO_UINT(g_hash_table_lookup(rank, GUINT_TO_POINTER(g_array_index(b, guint32, i)))));
+		/* Never more than main and the threads running at once. */
+		most = MAX(most, b->len);
+		g_array_unref(a);
+		g_array_unref(b);
+		ravscope_heap_layout_free(L);
+		L = next;
+	}
+	g_test_message("%" G_GUINT64_FORMAT " lane changes over %" G_GUINT64_FORMAT " layout events, at most %u thread lanes",
+		       changes, rebuilds, most);
+	g_assert_cmpuint(changes, >, 0);
+	g_assert_cmpuint(most, <=, 1 + 8); /* many-threads runs 8 at a time */
+	ravscope_heap_layout_free(L);
+	g_hash_table_unref(rank);
+	g_object_unref(doc);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	if (argc < 2) {
+		g_printerr("usage: test-lanes MANY-THREADS.ravtrace\n");
+		return 2;
+	}
+	trace_path = argv[1];
+	g_test_add_func("/Rav/Gui/Lanes/folded", test_folded);
+	g_test_add_func("/Rav/Gui/Lanes/stable", test_stable);
+	return g_test_run();
+}
