@@ -172,52 +172,43 @@ static size_t count_args(va_list ap)
 	return n;
 }
 
+/* argv[0] = arg, then the n - 1 arguments after it in *ap, then NULL;
+ * leaves *ap at the NULL that ends the list (through a pointer, so that the
+ * caller may go on reading it: C11 7.16p3). */
+static void fill_args(char **argv, size_t n, const char *arg, va_list *ap)
+{
+	argv[0] = (char *)arg;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = i < n ? va_arg(*ap, char *) : NULL;
+}
+
+/* Counts the list, then gives the array to CALL; the macro keeps each
+ * list form's va_start in its own variadic function. */
+#define EXEC_LIST(arg, CALL)                                                                       \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		va_start(ap, arg);                                                                 \
+		size_t n = count_args(ap);                                                         \
+		va_end(ap);                                                                        \
+		char *argv[n + 1];                                                                 \
+		va_start(ap, arg);                                                                 \
+		fill_args(argv, n, arg, &ap);                                                      \
+		CALL;                                                                              \
+	} while (0)
+
 int execl(const char *path, const char *arg, ...)
 {
-	size_t n;
-	va_list ap;
-	va_start(ap, arg);
-	n = count_args(ap);
-	va_end(ap);
-	char *argv[n + 1];
-	argv[0] = (char *)arg;
-	va_start(ap, arg);
-	for (size_t i = 1; i <= n; i++)
-		argv[i] = i < n ? va_arg(ap, char *) : NULL;
-	va_end(ap);
-	return execv(path, argv);
+	EXEC_LIST(arg, va_end(ap); return execv(path, argv));
 }
 
 int execlp(const char *file, const char *arg, ...)
 {
-	size_t n;
-	va_list ap;
-	va_start(ap, arg);
-	n = count_args(ap);
-	va_end(ap);
-	char *argv[n + 1];
-	argv[0] = (char *)arg;
-	va_start(ap, arg);
-	for (size_t i = 1; i <= n; i++)
-		argv[i] = i < n ? va_arg(ap, char *) : NULL;
-	va_end(ap);
-	return execvp(file, argv);
+	EXEC_LIST(arg, va_end(ap); return execvp(file, argv));
 }
 
 int execle(const char *path, const char *arg, ...)
 {
-	size_t n;
-	va_list ap;
-	va_start(ap, arg);
-	n = count_args(ap);
-	va_end(ap);
-	char *argv[n + 1];
-	argv[0] = (char *)arg;
-	va_start(ap, arg);
-	for (size_t i = 1; i <= n; i++)
-		argv[i] = i < n ? va_arg(ap, char *) : NULL;
-	(void)va_arg(ap, char *); /* the NULL that ends the list */
-	char *const *envp = va_arg(ap, char *const *);
-	va_end(ap);
-	return execve(path, argv, envp);
+	/* the environment follows the NULL that ends the list */
+	EXEC_LIST(arg, (void)va_arg(ap, char *); char *const *envp = va_arg(ap, char *const *); va_end(ap);
+	          return execve(path, argv, envp));
 }

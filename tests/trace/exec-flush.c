@@ -53,9 +53,11 @@ static void child(const char *path, const char *mode)
 		execl("/bin/sh", "sh", "-c", "exit 7", (char *)NULL);
 	else if (!strcmp(mode, "execlp"))
 		execlp("sh", "sh", "-c", "exit 7", (char *)NULL);
-	else if (!strcmp(mode, "execle"))
-		execle("/bin/sh", "sh", "-c", "exit 7", (char *)NULL, environ);
-	else if (!strcmp(mode, "execvp"))
+	else if (!strcmp(mode, "execle")) {
+		/* the status comes from the environment given: execle's last argument */
+		char *const env[] = {"RAV_EXEC_STATUS=7", NULL};
+		execle("/bin/sh", "sh", "-c", "exit ${RAV_EXEC_STATUS:-9}", (char *)NULL, env);
+	} else if (!strcmp(mode, "execvp"))
 		execvp("sh", argv);
 	else if (!strcmp(mode, "fail")) {
 		execv("/nonexistent/rav-exec-flush", argv);
