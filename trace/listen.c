@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "membuf.h"
 #include "format.h"
 #include "live.h"
 #include "rav-record.h"
@@ -84,28 +85,6 @@ static struct {
 
 /* ---- replies outside a session: a trace header and one SESSION record ---- */
 
-typedef struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-} membuf;
-
-static int mem_sink(const void *data, size_t len, void *user)
-{
-	membuf *m = user;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 1024;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return -1;
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, data, len);
-	m->len += len;
-	return 0;
-}
 
 /* Best effort, never blocks: the reply is small and the peer may be gone.
  * with_program: the header names the program (not for refused peers). */
@@ -123,9 +102,9 @@ static void reply(int fd, bool with_program, uint16_t type, const int64_t *v, un
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	p.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
-	membuf m = {0};
+	ravt_membuf m = {0};
 	char err[256];
-	ravt_writer *w = ravt_writer_new(&p, mem_sink, &m, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, ravt_membuf_sink, &m, err, sizeof err);
 	if (w) {
 		size_t tlen = text ? strlen(text) : 0;
 		uint8_t buf[sizeof(ravt_session) + 1024];

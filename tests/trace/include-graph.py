@@ -13,7 +13,7 @@ import re
 import sys
 
 PARTS = [
-    ('format', r'^(format|snapshot|live|outbuf|hash)\.[ch]$'),
+    ('format', r'^(format|snapshot|live|outbuf|membuf|hash)\.[ch]$'),
     ('budget', r'^budget\.[ch]$'),
     ('writer', r'^writer'),
     ('recorder', r'^(recorder\.c|listen\.c|session(-\w+)?\.[ch]|debugger\.c|exec-hook\.c)$'),

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "membuf.h"
 #include "format.h"
 #include "rav-record.h"
 #include "trace-private.h"
@@ -24,30 +25,8 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-} membuf;
 
-static int mem_sink(const void *data, size_t len, void *user)
-{
-	membuf *m = user;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 4096;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return -1;
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, data, len);
-	m->len += len;
-	return 0;
-}
-
-static membuf trace_bytes;
+static ravt_membuf trace_bytes;
 static rav_trace *trace;
 
 __attribute__((noinline)) static uint64_t here(void)
@@ -67,7 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    .sites_hook = ravt_selfmaps_hook, .sites_user = &self,
 	};
 	char err[256];
-	ravt_writer *w = ravt_writer_new(&p, mem_sink, &trace_bytes, err, sizeof err);
+	ravt_writer *w = ravt_writer_new(&p, ravt_membuf_sink, &trace_bytes, err, sizeof err);
 	if (!w) {
 		fprintf(stderr, "fuzz-sitespec: %s\n", err);
 		abort();
