@@ -15,27 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ravioli.h"
-#include "trace-test.h"
+#include "flush-test.h"
 
 #define NODES 50
 
 static void child(const char *path)
 {
-	char err[256];
-	if (rav_trace_start(path, false, err, sizeof err) != 0) {
-		fprintf(stderr, "child: %s\n", err);
-		_exit(3);
-	}
-	rav_heap *h = rav_heap_self();
-	rav_type t = rav_type_register("abort-node", RAV_DATA, RAV_REF);
-	rav_root r = rav_root_new(h);
-	for (int i = 0; i < NODES; i++) {
-		rav_ref n;
-		if (rav_new_before(h, t, rav_root_slot(r), 1, &n) != RAV_OK)
-			_exit(4);
-	}
-	rav_mark("before the misuse");
+	ft_record(path);
+	ft_allocate("abort-node", NODES, "before the misuse");
 	rav_collect(NULL); /* misuse: the default handler prints and aborts */
 	_exit(5);
 }
@@ -55,13 +42,7 @@ int main(void)
 	REQUIRE(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 
-	rav_trace_error err;
-	memset(&err, 0, sizeof err);
-	rav_trace *t = rav_trace_open(path, &err);
-	if (!t)
-		fprintf(stderr, "open: %s\n", err.message);
-	REQUIRE(t);
-	CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
+	rav_trace *t = ft_open(path);
 	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;

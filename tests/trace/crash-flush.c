@@ -35,8 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ravioli.h"
-#include "trace-test.h"
+#include "flush-test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -58,15 +57,7 @@ static volatile int spin = 1;
 
 static void allocate(int n, const char *mark)
 {
-	rav_heap *h = rav_heap_self();
-	rav_type t = rav_type_register("crash-node", RAV_DATA, RAV_REF);
-	rav_root r = rav_root_new(h);
-	for (int i = 0; i < n; i++) {
-		rav_ref c;
-		if (rav_new_before(h, t, rav_root_slot(r), 1, &c) != RAV_OK)
-			_exit(4);
-	}
-	rav_mark(mark);
+	ft_allocate("crash-node", n, mark);
 }
 
 /* The faults are the test's point: UBSan (CI's ASan step builds with it and
@@ -112,15 +103,11 @@ static void own_handler(int sig)
 
 static void child(const char *path)
 {
-	char err[256];
 	if (strcmp(mode, "handler") == 0)
 		signal(SIGSEGV, own_handler);
 	if (strcmp(mode, "off") == 0)
 		setenv("RAVIOLI_TRACE_SIGNALS", "0", 1);
-	if (rav_trace_start(path, false, err, sizeof err) != 0) {
-		fprintf(stderr, "child: %s\n", err);
-		_exit(3);
-	}
+	ft_record(path);
 	if (strcmp(mode, "thread") == 0 || strcmp(mode, "bare") == 0) {
 		bool bare = strcmp(mode, "bare") == 0;
 		allocate(bare ? NODES : MAIN_NODES, bare ? "before the crash" : "main runs on");
@@ -210,13 +197,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "handler") == 0)
 		CHECK(got == 6 && memcmp(said, "called", 6) == 0);
 
-	rav_trace_error err;
-	memset(&err, 0, sizeof err);
-	rav_trace *t = rav_trace_open(path, &err);
-	if (!t)
-		fprintf(stderr, "open: %s\n", err.message);
-	REQUIRE(t);
-	CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
+	rav_trace *t = ft_open(path);
 	rav_trace_info info;
 	rav_trace_get_info(t, &info);
 	/* the handler finishes the file (its trailer); without it there is none */

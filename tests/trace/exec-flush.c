@@ -23,8 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ravioli.h"
-#include "trace-test.h"
+#include "flush-test.h"
 
 #define NODES 50
 
@@ -32,20 +31,8 @@ extern char **environ;
 
 static void child(const char *path, const char *mode)
 {
-	char err[256];
-	if (rav_trace_start(path, false, err, sizeof err) != 0) {
-		fprintf(stderr, "child: %s\n", err);
-		_exit(3);
-	}
-	rav_heap *h = rav_heap_self();
-	rav_type t = rav_type_register("exec-node", RAV_DATA, RAV_REF);
-	rav_root r = rav_root_new(h);
-	for (int i = 0; i < NODES; i++) {
-		rav_ref n;
-		if (rav_new_before(h, t, rav_root_slot(r), 1, &n) != RAV_OK)
-			_exit(4);
-	}
-	rav_mark("before exec");
+	ft_record(path);
+	ft_cells c = ft_allocate("exec-node", NODES, "before exec");
 	char *const argv[] = {"sh", "-c", "exit 7", NULL};
 	if (!strcmp(mode, "execv"))
 		execv("/bin/sh", argv);
@@ -71,7 +58,7 @@ static void child(const char *path, const char *mode)
 		int status = 0;
 		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
 			_exit(8);
-		rav_new_before(h, t, rav_root_slot(r), 1, NULL);
+		rav_new_before(c.heap, c.type, rav_root_slot(c.root), 1, NULL);
 		rav_mark("after vfork");
 		exit(7);
 	}
@@ -96,13 +83,7 @@ int main(int argc, char **argv)
 	REQUIRE(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
 
-	rav_trace_error err;
-	memset(&err, 0, sizeof err);
-	rav_trace *t = rav_trace_open(path, &err);
-	if (!t)
-		fprintf(stderr, "open: %s\n", err.message);
-	REQUIRE(t);
-	CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);
+	rav_trace *t = ft_open(path);
 	rav_trace_info info;
 	rav_trace_get_info(t, &info);
 	CHECK(!info.truncated);
