@@ -543,6 +543,18 @@ RavscopeHeapLayout *ravscope_heap_layout_build_fit(RavscopeDocument *doc, const 
 		 * lane's name is readable in the whole-heap view. */
 		double min_h = label_px / MAX(scale0, 1e-3);
 		L = rebuild_unless(L, doc, &census, keep, pc, aspect, min_h > EMPTY_LANE_H * 1.05 ? min_h : 0);
+		/* Taller lanes make the world taller and the fit smaller (and the
+		 * fit's whole pixels per cell can drop a step): raise the minimum
+		 * until the lanes it gives are label_px tall at the fit they
+		 * give.  The minimum only grows, the scale only shrinks, and
+		 * label_px per lane fits the view, so this settles in a few
+		 * rounds; the bound only guards against rounding. */
+		for (int round = 0; round < 8; round++) {
+			double s = whole_fit_scale(vp, L->world_w, L->world_h, L->pages->len);
+			if (s * L->min_lane_h >= label_px - 1e-6)
+				break;
+			L = rebuild_unless(L, doc, &census, keep, pc, aspect, label_px / MAX(s, 1e-3));
+		}
 		census_clear(&census);
 		ravscope_viewport_fit(vp, L);
 		return L;

@@ -56,8 +56,9 @@ static void drop_trace(Fixture *f)
 }
 
 /* The fit as ravscope_heap_layout_build_fit made it before it built once:
- * a build without a minimum lane height, its fit, then a build with the
- * minimum that fit gives (the case of lanes that all fit label-tall). */
+ * a build without a minimum lane height, its fit, then builds with the
+ * minimum that fit gives until the lanes are label-tall at their own fit
+ * (the case of lanes that all fit label-tall). */
 static void check_fit_matches_two_builds(RavscopeDocument *doc, const RavscopeHeapLayout *keep,
 					 const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
@@ -69,6 +70,17 @@ static void check_fit_matches_two_builds(RavscopeDocument *doc, const RavscopeHe
 	ravscope_viewport_fit(&v, a);
 	double min_h = LABEL_PX / MAX(v.scale, 1e-3);
 	RavscopeHeapLayout *b = min_h > EMPTY_LANE_H * 1.05 ? ravscope_heap_layout_build(doc, keep, L->page_cols, aspect, min_h) : NULL;
+	/* ... and again with the minimum its fit gives, while that fit would
+	 * make lanes shorter than the label. */
+	for (int round = 0; round < 8; round++) {
+		const RavscopeHeapLayout *cur = b ? b : a;
+		RavscopeViewport w = *vp;
+		ravscope_viewport_fit(&w, cur);
+		if (w.scale * cur->min_lane_h >= LABEL_PX - 1e-6)
+			break;
+		ravscope_heap_layout_free(b);
+		b = ravscope_heap_layout_build(doc, keep, L->page_cols, aspect, LABEL_PX / MAX(w.scale, 1e-3));
+	}
 	const RavscopeHeapLayout *want = b ? b : a;
 	g_assert_cmpfloat(want->world_w, ==, L->world_w);
 	g_assert_cmpfloat(want->world_h, ==, L->world_h);

@@ -83,6 +83,23 @@ static void test_folded(void)
 	ravscope_heap_layout_lanes_shown(L, &vp, &ls);
 	g_assert_cmpuint(ls.shown, ==, L->lanes->len);
 	g_assert_cmpfloat(ls.min_px, >=, LABEL_PX - 0.5);
+	/* The same at other window sizes: taller lanes make the fit smaller
+	 * (a whole pixel per cell less, at some sizes), which the layout
+	 * must make up for; which sizes do that depends on the heap, so try
+	 * a range of them. */
+	for (int w = 500; w <= 1900; w += 200)
+		for (int h = 300; h <= 1200; h += 75) {
+			RavscopeViewport v = { .gutter = GUTTER, .x0 = GUTTER, .width = w - GUTTER, .height = h,
+					       .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
+			RavscopeHeapLayout *M = ravscope_heap_layout_build_fit(doc, NULL, 0, &v, LABEL_PX);
+			if (!M->scrolls && M->lanes->len * LABEL_PX <= h) {
+				RavscopeLanesShown s;
+				ravscope_heap_layout_lanes_shown(M, &v, &s);
+				g_assert_cmpuint(s.shown, ==, M->lanes->len);
+				g_assert_cmpfloat(s.min_px, >=, LABEL_PX - 0.5);
+			}
+			ravscope_heap_layout_free(M);
+		}
 	/* A folded heap's lane is the folded lane (a lesson pointing at it). */
 	guint workers = 0;
 	for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
