@@ -198,7 +198,7 @@ static void finish_normally(proc *p, const char *ref)
 {
 	char *outp;
 	int status = finish_hurried(p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	CHECK(strcmp(outp, ref) == 0);
 	if (strcmp(outp, ref) != 0)
 		fprintf(stderr, "output:\n%sexpected:\n%s", outp, ref);

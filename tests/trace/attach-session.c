@@ -75,7 +75,7 @@ static void test_sigkill_client(void)
 out:;
 	char *outp;
 	int status = finish_hurried(&p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
 	free(ref);
@@ -110,7 +110,7 @@ static void test_twice(void)
 	}
 	char *outp;
 	int status = finish_hurried(&p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
 	free(ref);
@@ -225,7 +225,7 @@ static void test_garbage(void)
 	}
 	char *outp;
 	int status = finish_hurried(&p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
 	free(ref);
@@ -289,7 +289,7 @@ static void test_pipelined(void)
 		}
 	}
 	int status = finish_hurried(&p, NULL, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 }
 
 /* Attach early and follow the program to its end. */
@@ -326,7 +326,7 @@ static void test_exit(void)
 	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--exit-at", "80", "3", NULL)
 	                    : args_of("--rounds", "400", "--pace-us", "5000", "--exit-at", "200", "3", NULL),
 	              RAVT_END_EXITED, 3, &status);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(exited_with(status, 3));
 }
 
 /* exec runs no on_exit handler: the client still gets the END record
@@ -338,7 +338,7 @@ static void test_exec(void)
 	follow_to_end(small ? args_of("--rounds", "150", "--pace-us", "10000", "--exec-at", "80", "4", NULL)
 	                    : args_of("--rounds", "400", "--pace-us", "5000", "--exec-at", "200", "4", NULL),
 	              RAVT_END_CLOSED, 0, &status);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
+	CHECK(exited_with(status, 4));
 }
 
 static void test_crash(void)
@@ -419,7 +419,7 @@ static void slow_client(bool lossless)
 	}
 	char *outp;
 	int status = finish(&p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
 	free(ref);
@@ -452,7 +452,7 @@ static void test_refused(void)
 		}
 		int cs;
 		waitpid(c, &cs, 0);
-		CHECK(WIFEXITED(cs) && WEXITSTATUS(cs) == 0);
+		CHECK(exited_with(cs, 0));
 		/* 2: with the directory opened by mistake, the credentials check
 		 * refuses; twice, and the program says so once */
 		char path[512], dir[512];
@@ -475,7 +475,7 @@ static void test_refused(void)
 				_exit(type == RAVT_SESSION_ERROR && code == RAVT_LIVE_EREFUSED ? 0 : 6);
 			}
 			waitpid(c, &cs, 0);
-			CHECK(WIFEXITED(cs) && WEXITSTATUS(cs) == 0);
+			CHECK(exited_with(cs, 0));
 		}
 		chmod(path, 0600);
 		chmod(dir, 0700);
@@ -483,7 +483,7 @@ static void test_refused(void)
 	}
 	char *err;
 	int status = finish_hurried(&p, NULL, &err);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	const char *first = strstr(err, "refused an attach from uid 65534");
 	CHECK(first != NULL);
 	if (first)
@@ -503,7 +503,7 @@ static void test_listen_off(void)
 	CHECK(s == NULL);
 	CHECK(strstr(err.message, "does not listen") != NULL);
 	int status = finish_hurried(&p, NULL, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 }
 
 static void test_list(void)
@@ -562,7 +562,7 @@ static void test_list(void)
 		CHECK(found);
 	}
 	int status = finish_hurried(&p, NULL, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 }
 
 static void test_slow(void)
@@ -710,7 +710,7 @@ static void test_fds(void)
 	}
 	char *outp;
 	int status = finish_hurried(&p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(exited_with(status, 0));
 	CHECK(strcmp(outp, ref) == 0);
 	free(outp);
 	free(ref);

@@ -74,6 +74,13 @@ static inline int temp_file(void)
 static inline proc start(const char *const *args, bool listen)
 {
 	int o = temp_file(), e = temp_file();
+	/* Ignored until attach-target installs its handler: a hurry
+	 * (finish_hurried) sent before it has reached main() is lost rather
+	 * than fatal.  Set here, before fork(), so that the child has it from
+	 * its first instant: set in the child, a hurry sent 300 ms after the
+	 * fork killed it under TSan on a loaded host (the child had not run
+	 * that far yet; CI, attach-listen-off).  This process never gets one. */
+	signal(SIGUSR1, SIG_IGN);
 	proc p = {fork(), o, e};
 	if (p.pid == 0) {
 		dup2(o, 1);
@@ -86,10 +93,6 @@ static inline proc start(const char *const *args, bool listen)
 		 * handler (a sanitized build of the target is still the target) */
 		setenv("TSAN_OPTIONS", "handle_segv=0", 1);
 		setenv("ASAN_OPTIONS", "handle_segv=0", 1);
-		/* ignored until attach-target installs its handler: a hurry
-		 * (finish_hurried) sent before it has reached main() is lost
-		 * rather than fatal */
-		signal(SIGUSR1, SIG_IGN);
 		struct rlimit nocore = {0, 0};
 		setrlimit(RLIMIT_CORE, &nocore); /* the crash test leaves no core file */
 		const char *argv[64];
@@ -156,6 +159,19 @@ static inline int finish_hurried(proc *p, char **out, char **err)
 {
 	kill(p->pid, SIGUSR1);
 	return finish(p, out, err);
+}
+
+/* The target exited with this code; if not, say how it ended. */
+static inline bool exited_with(int status, int code)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == code)
+		return true;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "the target was killed by signal %d (%s), not exit(%d)\n", WTERMSIG(status),
+		        strsignal(WTERMSIG(status)), code);
+	else if (WIFEXITED(status))
+		fprintf(stderr, "the target exited with %d, not %d\n", WEXITSTATUS(status), code);
+	return false;
 }
 
 static inline bool socket_of(pid_t pid, char *path, size_t cap)
