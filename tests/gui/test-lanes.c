@@ -87,7 +87,7 @@ static void test_folded(void)
 	 * (a whole pixel per cell less, at some sizes), which the layout
 	 * must make up for; which sizes do that depends on the heap, so try
 	 * a range of them. */
-	for (int w = 500; w <= 1900; w += 200)
+	for (int w = 700; w <= 1500; w += 400)
 		for (int h = 300; h <= 1200; h += 75) {
 			RavscopeViewport v = { .gutter = GUTTER, .x0 = GUTTER, .width = w - GUTTER, .height = h,
 					       .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
