@@ -357,7 +357,7 @@ static double mode_wall(const record_child_out *runs, unsigned pairs, int mode, 
  * several hundred milliseconds, on a machine whose other load moves a run
  * by more than that difference.  So the modes run as many pairs (8 per
  * --repeat), each pair's runs back to back in fresh processes, in the
- * order off, on, no sites, backtraces and reversed in every other pair
+ * order off, on, no sites (backtraces) and reversed in every other pair
  * (a drift of the machine's speed over a pair cancels), and the figure is
  * the median of the pairs' differences of the workload thread's CPU time
  * (CLOCK_THREAD_CPUTIME_ID: time the thread waits or is preempted is not
@@ -397,11 +397,15 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	/* Four modes, interleaved run by run (timings on a shared machine
 	 * drift): tracing off, recording with call sites (the default),
 	 * recording without them (RAVIOLI_TRACE_SITES=0), whose difference is
-	 * what call sites cost, and with backtraces (RAVIOLI_TRACE_STACK=8). */
+	 * what call sites cost, and with backtraces (RAVIOLI_TRACE_STACK=8, in
+	 * the first --repeat pairs only). */
 	char path_ns[280], path_st[280];
 	snprintf(path_ns, sizeof path_ns, "%s.nosites", path);
 	snprintf(path_st, sizeof path_st, "%s.stack", path);
 	const unsigned pairs = 8 * p->repeat;
+	/* backtraces: a run of them takes ~6x as long, and the figure is ~30x
+	 * larger than the noise: the first --repeat pairs only */
+	const unsigned stack_pairs = p->repeat;
 	r->runs = pairs;
 	record_child_out *runs = calloc((size_t)pairs * MODES, sizeof *runs);
 	double *d = calloc(pairs, sizeof *d);
@@ -414,9 +418,12 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	}
 	unsigned parts = 0;
 	bool parts_ok = true;
+	const bool verbose = getenv("RAV_BENCH_VERBOSE") && *getenv("RAV_BENCH_VERBOSE") == '1';
 	for (unsigned k = 0; k < pairs + p->warmup; k++) {
 		for (int i = 0; i < MODES; i++) {
 			const int mode = k % 2 ? MODES - 1 - i : i;
+			if (mode == MODE_STACK && k >= p->warmup + stack_pairs)
+				continue;
 			if (mode)
 				setenv("RAV_BENCH_TRACE", mode == MODE_ON ? path : mode == MODE_NOSITES ? path_ns : path_st, 1);
 			else
@@ -448,6 +455,10 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 			else if (np != parts)
 				parts_ok = false; /* (the workload is deterministic: never) */
 			runs[(k - p->warmup) * MODES + mode] = out;
+			if (verbose) /* one line a run, for a look at the spread (tools/, HACKING.md) */
+				fprintf(stderr, "trace-record run: pair %u mode %d cpu %.6f wall %.6f writer %.6f ivcsw %llu vcsw %llu\n",
+					k - p->warmup, mode, out.w.cpu_seconds, out.w.seconds, out.writer_cpu,
+					(unsigned long long)out.ivcsw, (unsigned long long)out.vcsw);
 		}
 	}
 	const unsigned nparts = parts_ok ? parts : 0;
@@ -489,10 +500,11 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	cs->metric[M_BYTES] = on->metric[M_BYTES] - nos->metric[M_BYTES];
 	snprintf(cs->note, sizeof cs->note,
 		 "what call sites add: the pairs' recording - recording without them (goal 1 ns, 0.3 B)");
-	bench_result *st = bench_add(r, "recording, backtraces", mode_wall(runs, pairs, MODE_STACK, d, &vcsw, &ivcsw));
+	bench_result *st =
+		bench_add(r, "recording, backtraces", mode_wall(runs, stack_pairs, MODE_STACK, d, &vcsw, &ivcsw));
 	st->metric[M_EVENTS] = (double)events_st;
 	st->metric[M_BYTES] = (double)bytes_st / (double)events_st;
-	pair_diffs(st, runs, pairs, MODE_STACK, MODE_OFF, events_st, nparts, d);
+	pair_diffs(st, runs, stack_pairs, MODE_STACK, MODE_OFF, events_st, nparts, d);
 	snprintf(st->note, sizeof st->note, "RAVIOLI_TRACE_STACK=8: a backtrace per engine call");
 	free(runs);
 	free(d);
