@@ -45,7 +45,7 @@ typedef struct bench_result {
 typedef struct bench_report {
 	char params[256];                              /* JSON members, e.g. "\"live\": 1000000" */
 	const char *metric_names[BENCH_MAX_METRICS];   /* NULL after the last; JSON keys and table heads */
-	const char *statistic;                         /* what `seconds` is: NULL for "best" (the default) */
+	const char *statistic;                         /* how the rows were taken: NULL for "best" (the default) */
 	unsigned runs;                                 /* timed runs per row when not --repeat (0: --repeat) */
 	bench_result results[BENCH_MAX_RESULTS];
 	unsigned n;
