@@ -9,21 +9,22 @@
  * by its event count is the on-disk cost; the same ratio is reported over
  * the demo traces the build generates from samples/.
  *
- * Two estimates of the recording thread's cost, both from runs of the modes
- * interleaved round by round: ns_per_event, the best whole run of each mode
- * (a difference of two minimums), and chunk_ns_per_event, the workload cut
- * into CHUNKS parts at fixed points (the same operations in every run of
- * every mode: the workload is deterministic), each part's CPU time the
- * minimum over the runs, summed: a preemption or a neighbour's burst spoils
- * one part of one run instead of a whole run, so the figure moves less from
- * run to run on a shared machine.  Anything recording costs in every run
- * (a buffer exchange, a clock reading, a page fault) is in every run's
- * part and so in its minimum.  What the writer thread costs is reported
- * too (writer_ns_per_event: the process's CPU time minus the workload
+ * The recording thread's cost is measured from many pairs of runs (8 per
+ * --repeat; run_record says why): ns_per_event, the median over the pairs
+ * of the workload thread's CPU time with recording minus without, per
+ * event, with the quartiles, range and pair count beside it; and
+ * parts_ns_per_event, the workload cut into parts at fixed points (the
+ * same operations in every run of every mode: the workload is
+ * deterministic), each part's median difference over the pairs, summed: a
+ * preemption or a neighbour's burst spoils one part of one run instead of
+ * a whole run.  What the writer thread costs is reported too
+ * (writer_ns_per_event: the process's CPU time minus the workload
  * thread's, from the workload's start until the writer has written the
- * last buffer, best run, less the same without recording, where the
- * engine's page purge thread is all of it): on a machine with few cores
- * that is CPU the recorded program pays as well.
+ * last buffer, the median of the pairs' differences, where without
+ * recording the engine's page purge thread is all of it): on a machine
+ * with few cores that is CPU the recorded program pays as well.
+ * tools/record-cost.sh counts the instructions recording adds per event
+ * (callgrind), the figure that does not move with the machine's load.
  *
  * The workload mixes what programs do: a depth-first tree build, reference
  * stores that share nodes (reference ravioli) and drop subtrees (frees,
@@ -66,7 +67,7 @@ static double thread_cpu(void)
 
 static rav_type NODE;
 
-/* Where the workload is cut for chunk_ns_per_event: the thread CPU time at
+/* Where the workload is cut for parts_ns_per_event: the thread CPU time at
  * each cut (bench_record_workload fills it when chunk_cpu is set). */
 #define CHUNKS_MAX 64
 #define TREE_SPLIT 3    /* the tree build: a part per subtree 3 levels below the root's children (16) */
@@ -267,6 +268,101 @@ static bool trace_size(const char *path, uint64_t *events, uint64_t *bytes, char
 	return true;
 }
 
+/* The q-quantile of n values (sorted in place), interpolated between the
+ * two nearest ranks: q 0.5 is the median, 0.25 and 0.75 the quartiles. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double quantile(double *v, unsigned n, double q)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof *v, cmp_double);
+	double pos = q * (double)(n - 1);
+	unsigned i = (unsigned)pos;
+	return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[i];
+}
+
+/* The modes every pair runs, in fresh processes (see run_record). */
+enum { MODE_OFF, MODE_ON, MODE_NOSITES, MODE_STACK, MODES };
+
+/* Metrics of the trace-record rows (their names in run_record). */
+enum {
+	M_EVENTS,
+	M_NS,      /* the median over the pairs of (mode - base) thread CPU per event */
+	M_NS_Q1,   /* its quartiles, */
+	M_NS_Q3,
+	M_NS_MIN,  /* and range */
+	M_NS_MAX,
+	M_PAIRS,
+	M_PARTS,   /* each part's median difference over the pairs, summed */
+	M_WRITER,  /* the median of the other threads' CPU differences */
+	M_WALL,    /* the median of the workload's wall time differences */
+	M_BYTES,
+	M_FAULTS,  /* the mean of the recording thread's minor fault differences */
+};
+
+/* Fill res's time metrics from the pairs' differences of `mode` minus
+ * `base` (runs[k * MODES + mode]: pair k's run of that mode), over
+ * `events` events.  d is scratch for `pairs` values. */
+static void pair_diffs(bench_result *res, const record_child_out *runs, unsigned pairs, int mode, int base,
+		       uint64_t events, unsigned nparts, double *d)
+{
+	const double per = 1e9 / (double)events;
+	for (unsigned k = 0; k < pairs; k++)
+		d[k] = (runs[k * MODES + mode].w.cpu_seconds - runs[k * MODES + base].w.cpu_seconds) * per;
+	res->metric[M_NS] = quantile(d, pairs, 0.5);
+	res->metric[M_NS_Q1] = quantile(d, pairs, 0.25);
+	res->metric[M_NS_Q3] = quantile(d, pairs, 0.75);
+	res->metric[M_NS_MIN] = d[0];
+	res->metric[M_NS_MAX] = d[pairs - 1];
+	res->metric[M_PAIRS] = pairs;
+	double sum = 0;
+	for (unsigned j = 0; j < nparts; j++) {
+		for (unsigned k = 0; k < pairs; k++) {
+			const record_child_out *a = &runs[k * MODES + mode], *b = &runs[k * MODES + base];
+			d[k] = (a->chunk[j + 1] - a->chunk[j]) - (b->chunk[j + 1] - b->chunk[j]);
+		}
+		sum += quantile(d, pairs, 0.5);
+	}
+	res->metric[M_PARTS] = nparts ? sum * per : -1;
+	for (unsigned k = 0; k < pairs; k++)
+		d[k] = (runs[k * MODES + mode].writer_cpu - runs[k * MODES + base].writer_cpu) * per;
+	res->metric[M_WRITER] = quantile(d, pairs, 0.5);
+	for (unsigned k = 0; k < pairs; k++)
+		d[k] = (runs[k * MODES + mode].w.seconds - runs[k * MODES + base].w.seconds) * per;
+	res->metric[M_WALL] = quantile(d, pairs, 0.5);
+	double faults = 0;
+	for (unsigned k = 0; k < pairs; k++)
+		faults += (double)runs[k * MODES + mode].faults - (double)runs[k * MODES + base].faults;
+	res->metric[M_FAULTS] = faults / pairs / (double)events;
+}
+
+/* A mode's median wall time, and its mean context switches per run. */
+static double mode_wall(const record_child_out *runs, unsigned pairs, int mode, double *d, double *vcsw, double *ivcsw)
+{
+	*vcsw = *ivcsw = 0;
+	for (unsigned k = 0; k < pairs; k++) {
+		d[k] = runs[k * MODES + mode].w.seconds;
+		*vcsw += (double)runs[k * MODES + mode].vcsw / pairs;
+		*ivcsw += (double)runs[k * MODES + mode].ivcsw / pairs;
+	}
+	return quantile(d, pairs, 0.5);
+}
+
+/* The recording thread's cost is a small difference between two runs of
+ * several hundred milliseconds, on a machine whose other load moves a run
+ * by more than that difference.  So the modes run as many pairs (8 per
+ * --repeat), each pair's runs back to back in fresh processes, in the
+ * order off, on, no sites (backtraces) and reversed in every other pair
+ * (a drift of the machine's speed over a pair cancels), and the figure is
+ * the median of the pairs' differences of the workload thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID: time the thread waits or is preempted is not
+ * in it), with its quartiles, range and the pair count, so a reader sees
+ * how far to trust it. */
 static void run_record(const bench_params *p, const bench_alloc *allocs, unsigned nallocs, bench_report *r)
 {
 	(void)allocs, (void)nallocs;
@@ -284,42 +380,60 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	char *args[] = { dbuf, sbuf, seedbuf, NULL };
 	snprintf(r->params, sizeof r->params, "\"tree_nodes\": %lu, \"sharing_stores\": %u",
 		 (unsigned long)((1ul << depth) - 1), stores);
-	r->metric_names[0] = "events";
-	r->metric_names[1] = "ns_per_event";     /* recording thread CPU time added per event */
-	r->metric_names[2] = "bytes_per_event";
-	r->metric_names[3] = "wall_ns_per_event"; /* includes waiting for the writer */
-	r->metric_names[4] = "faults_per_event";  /* recording thread's minor page faults added per event */
-	r->metric_names[5] = "switches";          /* recording thread's context switches per run (mean) */
-	r->metric_names[6] = "chunk_ns_per_event"; /* as ns_per_event, from the parts' minimums (top of file) */
-	r->metric_names[7] = "writer_ns_per_event"; /* the other threads' CPU time added per event (best runs) */
+	r->metric_names[M_EVENTS] = "events";
+	r->metric_names[M_NS] = "ns_per_event"; /* recording thread CPU added per event: median of the pairs */
+	r->metric_names[M_NS_Q1] = "ns_q1";
+	r->metric_names[M_NS_Q3] = "ns_q3";
+	r->metric_names[M_NS_MIN] = "ns_min";
+	r->metric_names[M_NS_MAX] = "ns_max";
+	r->metric_names[M_PAIRS] = "pairs";
+	r->metric_names[M_PARTS] = "parts_ns_per_event"; /* the same from the parts' medians (top of file) */
+	r->metric_names[M_WRITER] = "writer_ns_per_event"; /* the other threads' CPU time added per event */
+	r->metric_names[M_WALL] = "wall_ns_per_event";     /* includes waiting for the writer */
+	r->metric_names[M_BYTES] = "bytes_per_event";
+	r->metric_names[M_FAULTS] = "faults_per_event"; /* recording thread's minor page faults added per event */
+	r->statistic = "median of paired differences";
 
 	/* Four modes, interleaved run by run (timings on a shared machine
 	 * drift): tracing off, recording with call sites (the default),
 	 * recording without them (RAVIOLI_TRACE_SITES=0), whose difference is
-	 * what call sites cost, and with backtraces (RAVIOLI_TRACE_STACK=8). */
+	 * what call sites cost, and with backtraces (RAVIOLI_TRACE_STACK=8, in
+	 * the first --repeat pairs only). */
 	char path_ns[280], path_st[280];
 	snprintf(path_ns, sizeof path_ns, "%s.nosites", path);
 	snprintf(path_st, sizeof path_st, "%s.stack", path);
-	double best[4] = { -1, -1, -1, -1 }, best_cpu[4] = { -1, -1, -1, -1 };
-	/* summed over the timed runs: faults, voluntary and involuntary switches */
-	double faults[4] = { 0 }, vcsw[4] = { 0 }, ivcsw[4] = { 0 };
-	/* per mode: each part's least CPU time over the timed runs; the writer's least */
-	double part[4][CHUNKS_MAX], writer[4] = { -1, -1, -1, -1 };
-	unsigned parts[4] = { 0, 0, 0, 0 };
+	const unsigned pairs = 8 * p->repeat;
+	/* backtraces: a run of them takes ~6x as long, and the figure is ~30x
+	 * larger than the noise: the first --repeat pairs only */
+	const unsigned stack_pairs = p->repeat;
+	r->runs = pairs;
+	record_child_out *runs = calloc((size_t)pairs * MODES, sizeof *runs);
+	double *d = calloc(pairs, sizeof *d);
+	if (!runs || !d) {
+		free(runs);
+		free(d);
+		bench_result *res = bench_add(r, "recording", -1);
+		snprintf(res->note, sizeof res->note, "out of memory for %u pairs", pairs);
+		return;
+	}
+	unsigned parts = 0;
 	bool parts_ok = true;
-	for (unsigned k = 0; k < p->repeat + p->warmup; k++) {
-		for (int mode = 0; mode < 4; mode++) {
+	const bool verbose = getenv("RAV_BENCH_VERBOSE") && *getenv("RAV_BENCH_VERBOSE") == '1';
+	for (unsigned k = 0; k < pairs + p->warmup; k++) {
+		for (int i = 0; i < MODES; i++) {
+			const int mode = k % 2 ? MODES - 1 - i : i;
+			if (mode == MODE_STACK && k >= p->warmup + stack_pairs)
+				continue;
 			if (mode)
-				setenv("RAV_BENCH_TRACE", mode == 1 ? path : mode == 2 ? path_ns : path_st, 1);
+				setenv("RAV_BENCH_TRACE", mode == MODE_ON ? path : mode == MODE_NOSITES ? path_ns : path_st, 1);
 			else
 				unsetenv("RAV_BENCH_TRACE");
-			if (mode == 2)
+			if (mode == MODE_NOSITES)
 				setenv("RAVIOLI_TRACE_SITES", "0", 1);
-			if (mode == 3)
+			if (mode == MODE_STACK)
 				setenv("RAVIOLI_TRACE_STACK", "8", 1);
 			record_child_out out;
 			bool ok = bench_run_child(&trace_record, args, &out, sizeof out);
-			const bench_record_out o = out.w;
 			unsetenv("RAV_BENCH_TRACE");
 			unsetenv("RAVIOLI_TRACE_SITES");
 			unsetenv("RAVIOLI_TRACE_STACK");
@@ -329,44 +443,30 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 				unlink(path);
 				unlink(path_ns);
 				unlink(path_st);
+				free(runs);
+				free(d);
 				return;
 			}
-			if (k >= p->warmup && (best[mode] < 0 || o.seconds < best[mode]))
-				best[mode] = o.seconds;
-			if (k >= p->warmup && (best_cpu[mode] < 0 || o.cpu_seconds < best_cpu[mode]))
-				best_cpu[mode] = o.cpu_seconds;
-			if (k >= p->warmup) {
-				unsigned np = out.chunks > 1 ? out.chunks - 1 : 0;
-				if (k == p->warmup)
-					parts[mode] = np;
-				else if (np != parts[mode])
-					parts_ok = false; /* (the workload is deterministic: never) */
-				for (unsigned j = 0; j < np && j < parts[mode]; j++) {
-					double t = out.chunk[j + 1] - out.chunk[j];
-					if (k == p->warmup || t < part[mode][j])
-						part[mode][j] = t;
-				}
-				if (writer[mode] < 0 || out.writer_cpu < writer[mode])
-					writer[mode] = out.writer_cpu;
-				faults[mode] += (double)out.faults / p->repeat;
-				vcsw[mode] += (double)out.vcsw / p->repeat;
-				ivcsw[mode] += (double)out.ivcsw / p->repeat;
-			}
+			if (k < p->warmup)
+				continue;
+			unsigned np = out.chunks > 1 ? out.chunks - 1 : 0;
+			if (k == p->warmup && i == 0)
+				parts = np;
+			else if (np != parts)
+				parts_ok = false; /* (the workload is deterministic: never) */
+			runs[(k - p->warmup) * MODES + mode] = out;
+			if (verbose) /* one line a run, for a look at the spread (tools/, HACKING.md) */
+				fprintf(stderr, "trace-record run: pair %u mode %d cpu %.6f wall %.6f writer %.6f ivcsw %llu vcsw %llu\n",
+					k - p->warmup, mode, out.w.cpu_seconds, out.w.seconds, out.writer_cpu,
+					(unsigned long long)out.ivcsw, (unsigned long long)out.vcsw);
 		}
 	}
-	/* the parts' minimums, summed per mode */
-	double chunked[4] = { 0, 0, 0, 0 };
-	for (int mode = 0; mode < 4; mode++) {
-		if (parts[mode] != parts[0])
-			parts_ok = false;
-		for (unsigned j = 0; j < parts[mode]; j++)
-			chunked[mode] += part[mode][j];
-	}
-	bench_result *off = bench_add(r, "tracing off", best[0]);
-	off->metric[5] = vcsw[0] + ivcsw[0];
+	const unsigned nparts = parts_ok ? parts : 0;
+	double vcsw, ivcsw;
+	bench_result *off = bench_add(r, "tracing off", mode_wall(runs, pairs, MODE_OFF, d, &vcsw, &ivcsw));
 	snprintf(off->note, sizeof off->note,
-		 "tracing compiled in, no recorder; workload CPU %.0f ms; switches %.0f voluntary + %.0f involuntary",
-		 best_cpu[0] * 1e3, vcsw[0], ivcsw[0]);
+		 "tracing compiled in, no recorder; median of %u runs; switches %.0f voluntary + %.0f involuntary", pairs,
+		 vcsw, ivcsw);
 	uint64_t events = 0, bytes = 0, events_ns = 0, bytes_ns = 0, events_st = 0, bytes_st = 0;
 	char why[160] = "";
 	bool ok = trace_size(path, &events, &bytes, why, sizeof why);
@@ -375,60 +475,48 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 	unlink(path);
 	unlink(path_ns);
 	unlink(path_st);
-	bench_result *on = bench_add(r, "recording", best[1]);
+	bench_result *on = bench_add(r, "recording", mode_wall(runs, pairs, MODE_ON, d, &vcsw, &ivcsw));
 	if (!ok || !ok_ns || !ok_st || events == 0 || events_ns == 0 || events_st == 0) {
 		snprintf(on->note, sizeof on->note, "trace unreadable: %.140s", why);
+		free(runs);
+		free(d);
 		return;
 	}
-	on->metric[0] = (double)events;
-	on->metric[1] = (best_cpu[1] - best_cpu[0]) / (double)events * 1e9;
-	on->metric[2] = (double)bytes / (double)events;
-	on->metric[3] = (best[1] - best[0]) / (double)events * 1e9;
-	on->metric[4] = (faults[1] - faults[0]) / (double)events;
-	on->metric[5] = vcsw[1] + ivcsw[1];
-	on->metric[6] = parts_ok ? (chunked[1] - chunked[0]) / (double)events * 1e9 : -1;
-	on->metric[7] = (writer[1] - writer[0]) / (double)events * 1e9;
+	on->metric[M_EVENTS] = (double)events;
+	on->metric[M_BYTES] = (double)bytes / (double)events;
+	pair_diffs(on, runs, pairs, MODE_ON, MODE_OFF, events, nparts, d);
 	snprintf(on->note, sizeof on->note,
-		 "ns/event: recording thread CPU added, best runs; chunk: %u parts' minimums; writer %.0f ms CPU; "
-		 "sites on; switches %.0f vol + %.0f inv",
-		 parts[1], (writer[1] - writer[0]) * 1e3, vcsw[1], ivcsw[1]);
-	bench_result *nos = bench_add(r, "recording, no call sites", best[2]);
-	nos->metric[0] = (double)events_ns;
-	nos->metric[1] = (best_cpu[2] - best_cpu[0]) / (double)events_ns * 1e9;
-	nos->metric[2] = (double)bytes_ns / (double)events_ns;
-	nos->metric[3] = (best[2] - best[0]) / (double)events_ns * 1e9;
-	nos->metric[4] = (faults[2] - faults[0]) / (double)events_ns;
-	nos->metric[5] = vcsw[2] + ivcsw[2];
-	nos->metric[6] = parts_ok ? (chunked[2] - chunked[0]) / (double)events_ns * 1e9 : -1;
-	nos->metric[7] = (writer[2] - writer[0]) / (double)events_ns * 1e9;
+		 "ns/event: recording thread CPU added, median of %u pairs (IQR %.2f..%.2f); sites on; "
+		 "switches %.0f vol + %.0f inv",
+		 pairs, on->metric[M_NS_Q1], on->metric[M_NS_Q3], vcsw, ivcsw);
+	bench_result *nos = bench_add(r, "recording, no call sites", mode_wall(runs, pairs, MODE_NOSITES, d, &vcsw, &ivcsw));
+	nos->metric[M_EVENTS] = (double)events_ns;
+	nos->metric[M_BYTES] = (double)bytes_ns / (double)events_ns;
+	pair_diffs(nos, runs, pairs, MODE_NOSITES, MODE_OFF, events_ns, nparts, d);
 	snprintf(nos->note, sizeof nos->note, "RAVIOLI_TRACE_SITES=0");
 	bench_result *cs = bench_add(r, "call sites", -1);
-	cs->metric[0] = (double)events;
-	cs->metric[1] = on->metric[1] - nos->metric[1];
-	cs->metric[2] = on->metric[2] - nos->metric[2];
-	cs->metric[3] = on->metric[3] - nos->metric[3];
-	cs->metric[6] = on->metric[6] - nos->metric[6];
-	cs->metric[7] = on->metric[7] - nos->metric[7];
-	snprintf(cs->note, sizeof cs->note, "what call sites add: recording - recording without them (goal 1 ns, 0.3 B)");
-	bench_result *st = bench_add(r, "recording, backtraces", best[3]);
-	st->metric[0] = (double)events_st;
-	st->metric[1] = (best_cpu[3] - best_cpu[0]) / (double)events_st * 1e9;
-	st->metric[2] = (double)bytes_st / (double)events_st;
-	st->metric[3] = (best[3] - best[0]) / (double)events_st * 1e9;
-	st->metric[4] = (faults[3] - faults[0]) / (double)events_st;
-	st->metric[5] = vcsw[3] + ivcsw[3];
-	st->metric[6] = parts_ok ? (chunked[3] - chunked[0]) / (double)events_st * 1e9 : -1;
-	st->metric[7] = (writer[3] - writer[0]) / (double)events_st * 1e9;
+	cs->metric[M_EVENTS] = (double)events;
+	pair_diffs(cs, runs, pairs, MODE_ON, MODE_NOSITES, events, nparts, d);
+	cs->metric[M_BYTES] = on->metric[M_BYTES] - nos->metric[M_BYTES];
+	snprintf(cs->note, sizeof cs->note,
+		 "what call sites add: the pairs' recording - recording without them (goal 1 ns, 0.3 B)");
+	bench_result *st =
+		bench_add(r, "recording, backtraces", mode_wall(runs, stack_pairs, MODE_STACK, d, &vcsw, &ivcsw));
+	st->metric[M_EVENTS] = (double)events_st;
+	st->metric[M_BYTES] = (double)bytes_st / (double)events_st;
+	pair_diffs(st, runs, stack_pairs, MODE_STACK, MODE_OFF, events_st, nparts, d);
 	snprintf(st->note, sizeof st->note, "RAVIOLI_TRACE_STACK=8: a backtrace per engine call");
+	free(runs);
+	free(d);
 
 	/* On-disk cost over the demo traces the build made from samples/ (or
 	 * their installed copies, for an installed rav-bench). */
 	const char *demo_dir = demo_traces_dir();
-	DIR *d = opendir(demo_dir);
+	DIR *dir = opendir(demo_dir);
 	uint64_t sev = 0, sbytes = 0;
 	unsigned nfiles = 0;
 	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
+	while (dir && (e = readdir(dir)) != NULL) {
 		size_t len = strlen(e->d_name);
 		if (len < 10 || strcmp(e->d_name + len - 9, ".ravtrace") != 0)
 			continue;
@@ -441,12 +529,12 @@ static void run_record(const bench_params *p, const bench_alloc *allocs, unsigne
 			nfiles++;
 		}
 	}
-	if (d)
-		closedir(d);
+	if (dir)
+		closedir(dir);
 	bench_result *demo = bench_add(r, "demo traces", -1);
 	if (nfiles && sev) {
-		demo->metric[0] = (double)sev;
-		demo->metric[2] = (double)sbytes / (double)sev;
+		demo->metric[M_EVENTS] = (double)sev;
+		demo->metric[M_BYTES] = (double)sbytes / (double)sev;
 		snprintf(demo->note, sizeof demo->note, "bytes/event over %u demo traces in %s", nfiles, demo_dir);
 	} else {
 		snprintf(demo->note, sizeof demo->note, "no demo traces found in %s", demo_dir);

@@ -91,6 +91,20 @@ def main():
             if count and obj["machine"].get("tracing_compiled") is not False and \
                     not (isinstance(res[0].get(count), (int, float)) and res[0][count] > 0):
                 fail("line %d: %s row '%s' measured no %s: %s" % (n, obj["workload"], row, count, res[0]))
+        if obj["workload"] == "trace-record" and obj["machine"].get("tracing_compiled") is not False:
+            # the recording rows' figure is a median of paired differences,
+            # with its order statistics and pair count beside it
+            if obj["method"].get("statistic") != "median of paired differences":
+                fail("line %d: trace-record's method says %r" % (n, obj["method"].get("statistic")))
+            for row in ("recording", "recording, no call sites", "call sites", "recording, backtraces"):
+                res = [r for r in obj["results"] if r["impl"] == row][0]
+                keys = ("ns_min", "ns_q1", "ns_per_event", "ns_q3", "ns_max", "pairs")
+                if not all(isinstance(res.get(k), (int, float)) for k in keys):
+                    fail("line %d: trace-record row '%s' lacks one of %s: %s" % (n, row, keys, res))
+                if not (res["pairs"] >= 1 and res["ns_min"] <= res["ns_q1"] <= res["ns_per_event"] <= res["ns_q3"]
+                        <= res["ns_max"]):
+                    fail("line %d: trace-record row '%s': order statistics out of order or no pairs: %s" %
+                         (n, row, res))
         seen.add(obj["workload"])
     if not (REQUIRED_WORKLOADS | workloads) <= seen:
         fail("workloads missing from the quick JSON: %s" % sorted((REQUIRED_WORKLOADS | workloads) - seen))

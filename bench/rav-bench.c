@@ -285,8 +285,8 @@ static void print_json(const bench_workload *w, const bench_report *r, const ben
 	json_string(o, cpu_model);
 	fprintf(o, ", \"cores\": %ld, \"page_size\": %d, \"debug_checks\": %s, \"tracing_compiled\": %s}", cores,
 		RAV_PAGE_SIZE, RAV_DEBUG ? "true" : "false", RAV_TRACING ? "true" : "false");
-	fprintf(o, ", \"method\": {\"repeat\": %u, \"warmup\": %u, \"statistic\": \"best\", \"quick\": %s}", p->repeat,
-		p->warmup, p->quick ? "true" : "false");
+	fprintf(o, ", \"method\": {\"repeat\": %u, \"warmup\": %u, \"statistic\": \"%s\", \"quick\": %s}",
+		r->runs ? r->runs : p->repeat, p->warmup, r->statistic ? r->statistic : "best", p->quick ? "true" : "false");
 	fprintf(o, ", \"results\": [");
 	for (unsigned i = 0; i < r->n; i++) {
 		const bench_result *res = &r->results[i];
@@ -352,7 +352,8 @@ static void usage(FILE *to)
 		    "  --quick      tiny sizes, one run: a smoke test, not a measurement\n"
 		    "  --workloads  comma-separated subset (see --list)\n"
 		    "  --impls      comma-separated subset of ravioli,glibc,jemalloc,mimalloc (for profiling)\n"
-		    "  --repeat N   timed runs per implementation, best kept (default 3)\n"
+		    "  --repeat N   timed runs per implementation, best kept (default 3); trace-record:\n"
+		    "               8N pairs of runs, the median of their differences\n"
 		    "  --warmup N   untimed runs first (default 1)\n"
 		    "  --scale X    multiply every workload's size by X (default 1)\n"
 		    "  --version    print the version and exit\n"

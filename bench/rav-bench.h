@@ -33,7 +33,7 @@ typedef struct bench_params {
 	bool ravioli;    /* run the libravioli side (--impls can leave it out) */
 } bench_params;
 
-enum { BENCH_MAX_METRICS = 8, BENCH_MAX_RESULTS = 8 };
+enum { BENCH_MAX_METRICS = 12, BENCH_MAX_RESULTS = 8 };
 
 typedef struct bench_result {
 	char impl[32];                    /* "ravioli", or an allocator's name */
@@ -45,6 +45,8 @@ typedef struct bench_result {
 typedef struct bench_report {
 	char params[256];                              /* JSON members, e.g. "\"live\": 1000000" */
 	const char *metric_names[BENCH_MAX_METRICS];   /* NULL after the last; JSON keys and table heads */
+	const char *statistic;                         /* how the rows were taken: NULL for "best" (the default) */
+	unsigned runs;                                 /* timed runs per row when not --repeat (0: --repeat) */
 	bench_result results[BENCH_MAX_RESULTS];
 	unsigned n;
 } bench_report;
