@@ -352,6 +352,10 @@ extern RAV_INTERNAL atomic_ullong rav__seq;
 
 /* error.c */
 rav_status rav__fail(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A status the caller expects as a normal outcome (rav_recv's RAV_ECLOSED:
+ * the end of a receive loop), not an error: the message for rav_last_error
+ * only, no ERROR event in the trace. */
+rav_status rav__outcome(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rav__misuse(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 rav_status rav__misuse_status(void); /* status of the calling thread's last misuse report */
 
