@@ -97,6 +97,7 @@ rav_status rav__misuse_status(void)
 void rav__misuse(rav_status s, const char *fmt, ...)
 {
 	last_misuse = s;
+	rav__site_misuse(); /* the error event's call site: the call that misused */
 	va_list ap;
 	va_start(ap, fmt);
 	set_message(s, fmt, ap);
