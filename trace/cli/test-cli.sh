@@ -243,6 +243,18 @@ golden)
     # off pages from every site)
     expect 0 "$rt" sites --by=handoffs --top=0 --no-symbols "$trace"
     contains "with no pages handed off: --by=events lists every one" "$out"
+    # ... all of them, also when --top cuts the list just after the last
+    # row with the figure (it said how many of the top N had none: "3 more"
+    # under "23 lines, top 10", 16 lines having none)
+    more=$(sed -n 's/^  (\([0-9]*\) more .* with no pages handed off.*/\1/p' "$out")
+    rows=$(sed -n '1s/.*(\([0-9]*\) [a-z ]*s*)$/\1/p' "$out")
+    if [ -n "$more" ] && [ -n "$rows" ] && [ "$more" -gt 1 ]; then
+      expect 0 "$rt" sites --by=handoffs --top=$((rows - more + 1)) --no-symbols "$trace"
+      contains "($more more " "$out"
+    else
+      echo "sites --by=handoffs --top=0 of $trace: no row count or no rows without hand-offs"
+      exit 1
+    fi
   else
     # no sites: a file from before format 1.3 says so, not "recorded with sites off"
     expect 0 "$rt" sites "$trace"
