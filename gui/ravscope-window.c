@@ -194,6 +194,31 @@ void ravscope_window_set_start_break(RavscopeWindow *self, const char *spec)
 	self->start_break = g_strdup(spec);
 }
 
+/* Every side panel a trace has (Output only comes with a program ravscope
+ * runs): the title on its tab, the name in the side stack.  --panel took
+ * five of the stack's names only, so "--panel=breaks" (or errors, graph,
+ * explain, or Cell and Lines as the tabs say) was refused. */
+static const struct {
+	const char *tab, *name;
+} side_panels[] = {
+	{"cell", "inspector"}, {"graph", "graph"},   {"events", "events"},      {"sites", "sites"},
+	{"explain", "explain"}, {"lines", "contention"}, {"charts", "charts"}, {"breaks", "breakpoints"},
+	{"errors", "errors"},
+};
+
+const char *ravscope_window_panel_name(const char *name)
+{
+	for (guint i = 0; name && i < G_N_ELEMENTS(side_panels); i++)
+		if (!g_ascii_strcasecmp(name, side_panels[i].tab) || !g_ascii_strcasecmp(name, side_panels[i].name))
+			return side_panels[i].name;
+	return NULL;
+}
+
+const char *ravscope_window_panel_names(void)
+{
+	return "cell, graph, events, sites, explain, lines, charts, breaks, errors";
+}
+
 void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel)
 {
 	self->start_event = event;

@@ -53,3 +53,5 @@ void test_counts_agree(void);
 void test_palette(void);
 void test_cell_text(void);
 void test_no_dbus(void);
+/* rough-edges-newcomer.c */
+void test_panel_names(void);

@@ -1,0 +1,77 @@
+/* rough-edges-newcomer.c - what got in the way of a developer's first hour
+ * with a program of their own (qadev12): the side panels --panel names.
+ */
+#include <adwaita.h>
+#include <string.h>
+
+#include "rough-edges.h"
+
+/* A window opened on path with --panel's start panel set, as the
+ * application sets it from the command line. */
+static RavscopeWindow *open_with_panel(const char *path, const char *panel)
+{
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 1400, 900);
+	ravscope_window_set_start(w, -1, RAV_LOC_NONE, ravscope_window_panel_name(panel));
+	gtk_window_present(GTK_WINDOW(w));
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	for (;;) {
+		RavscopeDocument *doc = ravscope_window_get_document(w);
+		if (doc && ravscope_document_is_indexed(doc))
+			break;
+		if (g_get_monotonic_time() > deadline)
+			g_error("timed out waiting for indexing");
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	spin_a_bit();
+	return w;
+}
+
+/* --panel took five of the side stack's names only (inspector, events,
+ * sites, contention, charts): "--panel=breaks", errors, graph, explain,
+ * and Cell or Lines as their tabs say, were refused.  Every tab a trace
+ * has is now taken by its title, in any case, and by the panel's name; the
+ * names the message lists are those; and a window started with one shows
+ * that panel. */
+void test_panel_names(void)
+{
+	const char *path = demo("list");
+	g_assert_nonnull(path);
+	RavscopeWindow *w = open_window(path, 1400, 900);
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	g_assert_nonnull(stack);
+	GtkSelectionModel *pages = adw_view_stack_get_pages(stack);
+	guint n = g_list_model_get_n_items(G_LIST_MODEL(pages)), tabs = 0;
+	g_auto(GStrv) listed = g_strsplit(ravscope_window_panel_names(), ", ", -1);
+	for (guint i = 0; i < n; i++) {
+		AdwViewStackPage *p = g_list_model_get_item(G_LIST_MODEL(pages), i);
+		const char *title = adw_view_stack_page_get_title(p), *name = adw_view_stack_page_get_name(p);
+		if (adw_view_stack_page_get_visible(p) && title && name) {
+			tabs++;
+			g_autofree char *lower = g_ascii_strdown(title, -1), *upper = g_ascii_strup(title, -1);
+			g_assert_cmpstr(ravscope_window_panel_name(title), ==, name);
+			g_assert_cmpstr(ravscope_window_panel_name(lower), ==, name);
+			g_assert_cmpstr(ravscope_window_panel_name(upper), ==, name);
+			g_assert_cmpstr(ravscope_window_panel_name(name), ==, name);
+			g_assert_true(g_strv_contains((const char *const *)listed, lower));
+		}
+		g_object_unref(p);
+	}
+	g_object_unref(pages);
+	g_assert_cmpuint(tabs, ==, g_strv_length(listed));
+	g_assert_null(ravscope_window_panel_name("breakpoint"));
+	g_assert_null(ravscope_window_panel_name(""));
+	close_window(w);
+
+	const char *tries[][2] = {{"breaks", "breakpoints"}, {"Errors", "errors"}, {"lines", "contention"}, {"CELL", "inspector"}};
+	for (guint i = 0; i < G_N_ELEMENTS(tries); i++) {
+		w = open_with_panel(path, tries[i][0]);
+		stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+		g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, tries[i][1]);
+		close_window(w);
+	}
+}
