@@ -559,6 +559,16 @@ static void on_errors_count(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
 	gtk_button_set_label(self->header_errors, label);
 }
 
+/* See ravscope__window_show_panel: the first fold keeps a panel asked for
+ * before it open (over the heap, as the sidebar button opens it). */
+static void on_flap_folded(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *self)
+{
+	(void)pspec;
+	if (self->panel_through_fold && adw_flap_get_folded(flap))
+		adw_flap_set_reveal_flap(flap, TRUE);
+	self->panel_through_fold = FALSE;
+}
+
 static void add_code_panels(RavscopeWindow *self)
 {
 	self->breakpoints_panel = g_object_new(RAVSCOPE_TYPE_BREAKPOINTS_PANEL, NULL);
@@ -713,6 +723,7 @@ static void ravscope_window_init(RavscopeWindow *self)
 	add_resources(GTK_WIDGET(self));
 	gtk_widget_init_template(GTK_WIDGET(self));
 	add_code_panels(self);
+	g_signal_connect(self->flap, "notify::folded", G_CALLBACK(on_flap_folded), self);
 	find_panels(self);
 	g_signal_connect(self->side_stack, "notify::visible-child", G_CALLBACK(on_side_page_changed), self);
 	g_signal_connect(self->side_switcher, "map", G_CALLBACK(on_switcher_mapped), self);

@@ -8,10 +8,10 @@
 
 /* A window opened on path with --panel's start panel set, as the
  * application sets it from the command line. */
-static RavscopeWindow *open_with_panel(const char *path, const char *panel)
+static RavscopeWindow *open_with_panel(const char *path, const char *panel, int width, int height)
 {
 	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 1400, 900);
+	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
 	ravscope_window_set_start(w, -1, RAV_LOC_NONE, ravscope_window_panel_name(panel));
 	gtk_window_present(GTK_WINDOW(w));
 	GFile *f = g_file_new_for_path(path);
@@ -69,9 +69,33 @@ void test_panel_names(void)
 
 	const char *tries[][2] = {{"breaks", "breakpoints"}, {"Errors", "errors"}, {"lines", "contention"}, {"CELL", "inspector"}};
 	for (guint i = 0; i < G_N_ELEMENTS(tries); i++) {
-		w = open_with_panel(path, tries[i][0]);
+		w = open_with_panel(path, tries[i][0], 1400, 900);
 		stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
 		g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, tries[i][1]);
+		AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+		g_assert_true(adw_flap_get_reveal_flap(flap));
 		close_window(w);
 	}
+}
+
+/* Below about 1000 pixels the side panel folds over the heap; a window
+ * started with --panel there showed no panel at all (the tab chosen, the
+ * flap closed: it folded after the panel was asked for, and a flap that
+ * folds closes). */
+void test_panel_small_window(void)
+{
+	const char *path = demo("list");
+	g_assert_nonnull(path);
+	RavscopeWindow *w = open_with_panel(path, "events", 900, 600);
+	AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+	g_assert_nonnull(flap);
+	g_assert_true(adw_flap_get_folded(flap));
+	g_assert_true(adw_flap_get_reveal_flap(flap));
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, "events");
+	/* and it closes as before, with the sidebar button */
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.toggle-sidebar", NULL);
+	spin_a_bit();
+	g_assert_false(adw_flap_get_reveal_flap(flap));
+	close_window(w);
 }

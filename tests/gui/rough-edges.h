@@ -55,3 +55,4 @@ void test_cell_text(void);
 void test_no_dbus(void);
 /* rough-edges-newcomer.c */
 void test_panel_names(void);
+void test_panel_small_window(void);

@@ -212,6 +212,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/11-cell-text", test_cell_text);
 	g_test_add_func("/Rav/Gui/RoughEdges/12-no-dbus", test_no_dbus);
 	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-names", test_panel_names);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-small-window", test_panel_small_window);
 	return g_test_run();
 }
 
