@@ -1,5 +1,6 @@
 /* rough-edges-newcomer.c - what got in the way of a developer's first hour
- * with a program of their own (qadev12): the side panels --panel names.
+ * with a program of their own (qadev12): the side panels --panel names,
+ * the panel in a small window, the Errors panel's call sites.
  */
 #include <adwaita.h>
 #include <string.h>
@@ -97,5 +98,35 @@ void test_panel_small_window(void)
 	gtk_widget_activate_action(GTK_WIDGET(w), "win.toggle-sidebar", NULL);
 	spin_a_bit();
 	g_assert_false(adw_flap_get_reveal_flap(flap));
+	close_window(w);
+}
+
+/* The Errors panel said what went wrong, in which thread and at which
+ * event, but not where in the program: the line (the Events panel names
+ * it) was one search away.  Each row's subtitle now has the error's call
+ * site: rav-sample-live --errors misuses rav_new_root in live.c. */
+void test_errors_site(void)
+{
+	const char *path = demo("live-errors");
+	if (!path) {
+		g_test_skip("no live-errors.ravtrace (a build without tracing)");
+		return;
+	}
+	RavscopeWindow *w = open_window(path, 1400, 900);
+	GtkWidget *panel = show_panel(w, "errors");
+	g_assert_nonnull(panel);
+	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	GtkWidget *row;
+	while (!(row = find_by_type(panel, "AdwActionRow"))) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("no error row in the Errors panel after 30 s");
+		spin_a_bit();
+	}
+	const char *sub = adw_action_row_get_subtitle(ADW_ACTION_ROW(row));
+	g_test_message("error row: %s", sub);
+	g_assert_nonnull(sub);
+	g_assert_nonnull(strstr(sub, "type mismatch"));
+	g_assert_nonnull(strstr(sub, "live.c:"));
+	g_assert_nonnull(strstr(sub, " · event "));
 	close_window(w);
 }

@@ -56,3 +56,4 @@ void test_no_dbus(void);
 /* rough-edges-newcomer.c */
 void test_panel_names(void);
 void test_panel_small_window(void);
+void test_errors_site(void);

@@ -213,6 +213,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/12-no-dbus", test_no_dbus);
 	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-names", test_panel_names);
 	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-small-window", test_panel_small_window);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-errors-site", test_errors_site);
 	return g_test_run();
 }
 
