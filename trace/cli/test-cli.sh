@@ -178,6 +178,11 @@ demo)
   contains "^OK" "$out"
   expect 0 "$rt" info "$trace"
   contains "threads" "$out"
+  # the types count is the types listed (it counted the reserved ids the
+  # list leaves out: "types 19" above 13 lines)
+  awk '/^types / { n = $2; on = 1; next } on && /^  [0-9]/ { got++ } on && !/^  / { on = 0 }
+       END { if (n == "" || n != got) { print "types " n ", listed " got; exit 1 } }' "$out" >"$err" ||
+    fail "info's types count is not the types it lists: $(cat "$err")"
   expect 0 "$rt" info --json "$trace"
   "$py" -m json.tool "$out" >/dev/null || fail "info --json is not JSON"
   expect 0 "$rt" dump --limit=200 "$trace"
