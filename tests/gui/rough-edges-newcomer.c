@@ -130,3 +130,27 @@ void test_errors_site(void)
 	g_assert_nonnull(strstr(sub, " · event "));
 	close_window(w);
 }
+
+/* The Breaks panel's "Hit no." showed 0, which means every hit (its
+ * tooltip said so, the field did not): it now reads "every hit", a number
+ * reads as one, and "every hit" typed back is 0. */
+void test_hit_count_words(void)
+{
+	RavscopeWindow *w = open_window(demo("list"), 1400, 900);
+	GtkWidget *panel = show_panel(w, "breakpoints");
+	GtkSpinButton *spin = GTK_SPIN_BUTTON(find_by_type(panel, "GtkSpinButton"));
+	g_assert_nonnull(spin);
+	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 0);
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "every hit");
+	gtk_spin_button_set_value(spin, 1000);
+	spin_a_bit();
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "1000");
+	gtk_editable_set_text(GTK_EDITABLE(spin), "every hit");
+	gtk_spin_button_update(spin);
+	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 0);
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "every hit");
+	gtk_editable_set_text(GTK_EDITABLE(spin), "7");
+	gtk_spin_button_update(spin);
+	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 7);
+	close_window(w);
+}
