@@ -729,7 +729,11 @@ IMPL uintptr_t load_body(rav_ref obj, int field, bool tr)
 #if RAV_DEBUG
 static __attribute__((noinline)) uintptr_t rav_load_checked(rav_heap *h, rav_ref obj, int field, bool tr)
 {
-	if (!check_field(h, obj, field, RAV_DATA, "rav_load"))
+	/* a misuse's call site (reads take none while a file records) */
+	rav__read_check_ra = (uintptr_t)__builtin_return_address(0);
+	bool ok = check_field(h, obj, field, RAV_DATA, "rav_load");
+	rav__read_check_ra = 0;
+	if (!ok)
 		return 0;
 	return load_body(obj, field, tr);
 }
@@ -763,7 +767,10 @@ HOT_ENTRY_VOID(rav_store, (rav_heap * h, rav_ref obj, int field, uintptr_t value
 #if RAV_DEBUG
 static __attribute__((noinline)) rav_ref rav_load_ref_checked(rav_heap *h, rav_ref obj, int field, bool tr)
 {
-	if (!check_field(h, obj, field, RAV_REF, "rav_load_ref"))
+	rav__read_check_ra = (uintptr_t)__builtin_return_address(0); /* as rav_load_checked */
+	bool ok = check_field(h, obj, field, RAV_REF, "rav_load_ref");
+	rav__read_check_ra = 0;
+	if (!ok)
 		return RAV_NULL_REF;
 	return mkref(h, walk_read_t(&obj.cell->w[1 + field], tr));
 }

@@ -217,7 +217,9 @@ static rav_status receive(rav_channel *ch, rav_heap *h, rav_root dst, bool block
 	}
 	if (!ch->head) {
 		pthread_mutex_unlock(&ch->lock);
-		return rav__fail(RAV_ECLOSED, "rav_recv: channel %u is closed and empty", ch->id);
+		/* how a receive loop ends: not an error (no ERROR event, so a
+		 * program's normal shutdown shows none in ravscope) */
+		return rav__outcome(RAV_ECLOSED, "rav_recv: channel %u is closed and empty", ch->id);
 	}
 	/* Nothing of h was touched yet in this call: a thread that slept
 	 * through the start of a session joins it here, under the lock. */

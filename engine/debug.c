@@ -308,6 +308,13 @@ void rav__debug_event(const rav_raw_event *e, const char *text, size_t len)
 		stop(d, RAV_DEBUG_STEP);
 		return;
 	}
+	/* Stepping to the next engine call (Step Over): the rest of the call
+	 * the thread was held in is not stopped in again (a breakpoint on that
+	 * call's site, or on any event, held it at its next event: "hit 2" of
+	 * the same call, and F10 never left it); the next call's safe point
+	 * stops it. */
+	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL)
+		return;
 	if (!__atomic_load_n(&rav__debug_filter, __ATOMIC_ACQUIRE))
 		return;
 	tl_in_debugger = true;
@@ -325,7 +332,7 @@ void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uin
 		cell->w[0] &= ~RAV_FLAG_WATCH;
 		return;
 	}
-	if (tl_in_debugger)
+	if (tl_in_debugger || rav__debug_tl_step == RAV_DEBUG_STEP_CALL) /* (as rav__debug_event) */
 		return;
 	rav_heap *self = rav__self_heap;
 	rav_raw_event e = {.kind = kind, .x = 0, .a = a, .b = b, .c = c};

@@ -48,14 +48,20 @@ const char *rav_last_error(void)
 	return last_error;
 }
 
-/* Keep the message for rav_last_error and put it in the trace. */
-static void set_message(rav_status s, const char *fmt, va_list ap)
+/* Keep the message for rav_last_error. */
+static size_t keep_message(rav_status s, const char *fmt, va_list ap)
 {
 	int n = snprintf(last_error, sizeof last_error, "%s: ", rav_status_name(s));
 	if (n < 0 || (size_t)n >= sizeof last_error)
 		n = 0;
 	vsnprintf(last_error + n, sizeof last_error - (size_t)n, fmt, ap);
-	size_t len = strlen(last_error);
+	return strlen(last_error);
+}
+
+/* ... and put it in the trace. */
+static void set_message(rav_status s, const char *fmt, va_list ap)
+{
+	size_t len = keep_message(s, fmt, ap);
 	rav__emit_text(RAV_EV_ERROR, (uint32_t)s, 0, len, last_error, len);
 }
 
@@ -64,6 +70,15 @@ rav_status rav__fail(rav_status s, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	set_message(s, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+rav_status rav__outcome(rav_status s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	keep_message(s, fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -82,6 +97,7 @@ rav_status rav__misuse_status(void)
 void rav__misuse(rav_status s, const char *fmt, ...)
 {
 	last_misuse = s;
+	rav__site_misuse(); /* the error event's call site: the call that misused */
 	va_list ap;
 	va_start(ap, fmt);
 	set_message(s, fmt, ap);

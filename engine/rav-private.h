@@ -352,6 +352,10 @@ extern RAV_INTERNAL atomic_ullong rav__seq;
 
 /* error.c */
 rav_status rav__fail(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A status the caller expects as a normal outcome (rav_recv's RAV_ECLOSED:
+ * the end of a receive loop), not an error: the message for rav_last_error
+ * only, no ERROR event in the trace. */
+rav_status rav__outcome(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rav__misuse(rav_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 rav_status rav__misuse_status(void); /* status of the calling thread's last misuse report */
 
@@ -856,6 +860,14 @@ void rav__site_change(uintptr_t pc);
 /* No call of the program: the thread's heap torn down at its exit. */
 void rav__site_clear(void);
 void rav__site_prepare(unsigned depth);
+/* error.c, before a misuse's ERROR event: the program's call that made it
+ * when that call took no site (a read while a file records without
+ * accesses), found from the stack (site.c). */
+void rav__site_misuse(void);
+/* access.c: while a read's out-of-line debug check runs (rav_load_checked,
+ * rav_load_ref_checked), the address it returns to: the program's when the
+ * public function tail-called it (optimized builds).  0 otherwise. */
+extern RAV_INTERNAL _Thread_local uintptr_t rav__read_check_ra;
 /* The thread's stream starts over (record-live.c: it joined a live session's
  * epoch, or adopted the buffer a sweep started for it): readers of the new
  * stream have not seen its current site, so record it again there. */

@@ -526,7 +526,8 @@ bool rav_record_active(void);
 /* Called once, on the failing thread, just before the engine aborts the
  * process (the default misuse handler, a broken invariant), so that a
  * recording to a file keeps what was buffered, the error event included
- * (the trace layer passes rav_trace_stop).  NULL removes it. */
+ * (the trace layer passes its crash flush: every thread's buffer).  NULL
+ * removes it. */
 void rav_record_set_abort_hook(void (*fn)(void));
 
 /* ---- Live sessions (used by trace/listen.c) ---------------------------- */

@@ -32,6 +32,7 @@
 #include "rav-private.h"
 
 unsigned rav__site_depth;
+_Thread_local uintptr_t rav__read_check_ra;
 uint32_t rav__site_gen;
 bool rav__api_entries_unsure;
 
@@ -168,6 +169,40 @@ __attribute__((noinline)) uintptr_t rav__site_caller_of(uintptr_t ra)
 		if ((uintptr_t)raw[i] == ra)
 			return (uintptr_t)raw[i + 1];
 	return 0;
+}
+
+/* A misuse report (error.c) on a recording thread.  The call that made it
+ * may be a read (rav_load, rav_load_ref, rav_root_get, rav_scalar), which
+ * takes no call site while a file records without accesses (access.c,
+ * HOT_ENTRY_READ): the ERROR event then carried the site of the program's
+ * previous engine call, so a stale borrow was shown a line early, at the
+ * call that had freed.  The site is found here, on this cold path only,
+ * from the stack: the frame a public hot function returns to, or, in a
+ * build that tail-calls out of the public function (it is then not on the
+ * stack), the address a read's out-of-line check returns to
+ * (rav__read_check_ra).  Nothing when the site is held (an operation built
+ * on public calls) or not recorded; the other public functions take their
+ * site when called. */
+void rav__site_misuse(void)
+{
+	uintptr_t ra = rav__read_check_ra;
+	rav__read_check_ra = 0;
+#if RAV_TRACING
+	if (!rav__tracing || rav__site.hold != 0 || __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 0)
+		return;
+	void *raw[32];
+	int got = backtrace(raw, 32);
+	uintptr_t pc = ra;
+	for (int i = 1; i + 1 < got; i++)
+		if (rav__api_entries_contain((uintptr_t)raw[i] - 1)) {
+			pc = (uintptr_t)raw[i + 1];
+			break;
+		}
+	if (pc && pc != rav__site.pc)
+		rav__site_change(pc);
+#else
+	(void)ra;
+#endif
 }
 
 void rav__site_clear(void)

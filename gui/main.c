@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 		{ "step-ms", 0, 0, G_OPTION_ARG_INT, &step_ms, "With --from/--to: how long each change lasts, its animation drawn over it (default 500)", "MS" },
 		{ "size", 0, 0, G_OPTION_ARG_STRING, &size, "With --render/--bench: image size (default 1280x800)", "WxH" },
 		{ "select", 0, 0, G_OPTION_ARG_STRING, &select, "Select a cell and show its links", "PAGE.CELL" },
-		{ "panel", 0, 0, G_OPTION_ARG_STRING, &panel, "In the window: show this side panel (inspector, events, sites, contention, charts)", "NAME" },
+		{ "panel", 0, 0, G_OPTION_ARG_STRING, &panel, "In the window: show this side panel (its tab: cell, graph, events, sites, explain, lines, charts, breaks, errors)", "NAME" },
 		{ "break", 0, 0, G_OPTION_ARG_STRING, &brk, "In the window: a breakpoint on a call site (FUNCTION, FILE:LINE, *ADDRESS), the playhead at its first hit", "WHERE" },
 		{ "focus", 0, 0, G_OPTION_ARG_STRING, &focus, "With --render: zoom onto the page of this cell", "PAGE.CELL" },
 		{ "cell-px", 0, 0, G_OPTION_ARG_DOUBLE, &cell_px, "With --render: pixels per cell (default: fit the heap)", "N" },

@@ -401,16 +401,13 @@ static int ravscope_application_handle_local_options(GApplication *app, GVariant
 		self->start_break = g_strdup(brk);
 	}
 	if (g_variant_dict_lookup(options, "panel", "&s", &panel)) {
-		static const char *const names[] = {"inspector", "events", "sites", "contention", "charts"};
-		gboolean ok = FALSE;
-		for (guint i = 0; i < G_N_ELEMENTS(names); i++)
-			ok |= strcmp(panel, names[i]) == 0;
-		if (!ok) {
-			g_printerr("ravscope: --panel is one of inspector, events, sites, contention, charts (not '%s')\n",
-				   panel);
+		const char *name = ravscope_window_panel_name(panel);
+		if (!name) {
+			g_printerr("ravscope: --panel is a side panel's tab: %s (not '%s')\n",
+				   ravscope_window_panel_names(), panel);
 			return 2;
 		}
-		self->start_panel = g_strdup(panel);
+		self->start_panel = g_strdup(name);
 	}
 	return -1;
 }
@@ -512,7 +509,7 @@ static void ravscope_application_init(RavscopeApplication *self)
 	static const GOptionEntry window_options[] = {
 		{ "event", 0, 0, G_OPTION_ARG_INT64, NULL, "Show the state just before event N", "N" },
 		{ "select", 0, 0, G_OPTION_ARG_STRING, NULL, "Select a cell", "PAGE.CELL" },
-		{ "panel", 0, 0, G_OPTION_ARG_STRING, NULL, "Show a side panel", "NAME" },
+		{ "panel", 0, 0, G_OPTION_ARG_STRING, NULL, "Show a side panel (its tab: cell, graph, events, sites, explain, lines, charts, breaks, errors)", "NAME" },
 		{ "break", 0, 0, G_OPTION_ARG_STRING, NULL, "Break at a call site and go to its first hit", "WHERE" },
 		{ NULL },
 	};

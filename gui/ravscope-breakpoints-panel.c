@@ -926,6 +926,28 @@ static void ravscope_breakpoints_panel_class_init(RavscopeBreakpointsPanelClass 
 	G_OBJECT_CLASS(klass)->dispose = dispose;
 }
 
+/* "Hit no." 0 stops at every hit: the field says so ("0" read as "never"
+ * or "the first" to a newcomer; the tooltip was the only place it said). */
+static gboolean count_output(GtkSpinButton *spin, gpointer user)
+{
+	(void)user;
+	if (gtk_spin_button_get_value_as_int(spin) != 0)
+		return FALSE;
+	if (g_strcmp0(gtk_editable_get_text(GTK_EDITABLE(spin)), "every hit") != 0)
+		gtk_editable_set_text(GTK_EDITABLE(spin), "every hit");
+	return TRUE;
+}
+
+static gint count_input(GtkSpinButton *spin, double *value, gpointer user)
+{
+	(void)user;
+	const char *text = gtk_editable_get_text(GTK_EDITABLE(spin));
+	if (g_ascii_strncasecmp(text, "every", 5) != 0)
+		return FALSE; /* a number: the spin button reads it */
+	*value = 0;
+	return TRUE;
+}
+
 static GtkWidget *labelled(const char *text, GtkWidget *w)
 {
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
@@ -1003,6 +1025,10 @@ static void ravscope_breakpoints_panel_init(RavscopeBreakpointsPanel *self)
 	gtk_box_append(GTK_BOX(self), labelled("Thread", GTK_WIDGET(self->thread_dd)));
 	self->count = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 1e9, 1));
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->count), "Stop at this hit only (0: at every hit)");
+	gtk_spin_button_set_numeric(self->count, FALSE); /* (numeric takes digits only: no "every hit") */
+	g_signal_connect(self->count, "output", G_CALLBACK(count_output), NULL);
+	g_signal_connect(self->count, "input", G_CALLBACK(count_input), NULL);
+	count_output(self->count, NULL); /* (output runs when the value changes) */
 	gtk_box_append(GTK_BOX(self), labelled("Hit no.", GTK_WIDGET(self->count)));
 	GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 	self->stop_all = GTK_CHECK_BUTTON(gtk_check_button_new_with_label("Stop all threads"));

@@ -11,6 +11,7 @@
 #include "ravscope-errors-panel.h"
 
 #include "ravscope-panel.h"
+#include "ravscope-sites.h"
 
 #define MAX_ROWS 5000       /* rows listed; the count goes on */
 #define SCAN_SLICE 1000000u /* events looked at per main-loop turn */
@@ -62,8 +63,11 @@ static void add_row(RavscopeErrorsPanel *self, const rav_event *ev)
 	g_autofree char *title = g_markup_escape_text(msg[0] ? msg : status_words(ev->aux), -1);
 	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
 	adw_action_row_set_title_lines(ADW_ACTION_ROW(row), 3);
-	g_autofree char *sub = g_strdup_printf("%s · %s · event %llu", status_words(ev->aux), who,
-					       (unsigned long long)ev->index);
+	/* where in the program: the line a developer goes to (the Events
+	 * panel names it too, a click away was one search more) */
+	g_autofree char *site = ev->site ? ravscope_site_label(ravscope_document_get_trace(self->doc), ev->site) : NULL;
+	g_autofree char *sub = g_strdup_printf("%s · %s%s%s · event %llu", status_words(ev->aux), who,
+					       site ? " · " : "", site ? site : "", (unsigned long long)ev->index);
 	adw_action_row_set_subtitle(ADW_ACTION_ROW(row), sub);
 	GtkWidget *icon = gtk_image_new_from_icon_name("dialog-error-symbolic");
 	gtk_widget_add_css_class(icon, "error");

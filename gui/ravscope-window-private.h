@@ -110,6 +110,7 @@ struct _RavscopeWindow {
 	gint64 live_tick_us_total;
 	gboolean playhead_actions_enabled;
 	gboolean notice_is_settings; /* the notice strip says settings are not saved */
+	gboolean panel_through_fold; /* a panel was asked for before the flap's first layout: keep it open if it folds */
 	RavscopeExportDialog *export_dialog; /* weak: the one open, if any */
 	/* What the command line asked to show once the trace is indexed
 	 * (ravscope --event=N --select=PAGE.CELL --panel=NAME FILE). */

@@ -194,6 +194,31 @@ void ravscope_window_set_start_break(RavscopeWindow *self, const char *spec)
 	self->start_break = g_strdup(spec);
 }
 
+/* Every side panel a trace has (Output only comes with a program ravscope
+ * runs): the title on its tab, the name in the side stack.  --panel took
+ * five of the stack's names only, so "--panel=breaks" (or errors, graph,
+ * explain, or Cell and Lines as the tabs say) was refused. */
+static const struct {
+	const char *tab, *name;
+} side_panels[] = {
+	{"cell", "inspector"}, {"graph", "graph"},   {"events", "events"},      {"sites", "sites"},
+	{"explain", "explain"}, {"lines", "contention"}, {"charts", "charts"}, {"breaks", "breakpoints"},
+	{"errors", "errors"},
+};
+
+const char *ravscope_window_panel_name(const char *name)
+{
+	for (guint i = 0; name && i < G_N_ELEMENTS(side_panels); i++)
+		if (!g_ascii_strcasecmp(name, side_panels[i].tab) || !g_ascii_strcasecmp(name, side_panels[i].name))
+			return side_panels[i].name;
+	return NULL;
+}
+
+const char *ravscope_window_panel_names(void)
+{
+	return "cell, graph, events, sites, explain, lines, charts, breaks, errors";
+}
+
 void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel)
 {
 	self->start_event = event;
@@ -534,6 +559,16 @@ static void on_errors_count(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
 	gtk_button_set_label(self->header_errors, label);
 }
 
+/* See ravscope__window_show_panel: the first fold keeps a panel asked for
+ * before it open (over the heap, as the sidebar button opens it). */
+static void on_flap_folded(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *self)
+{
+	(void)pspec;
+	if (self->panel_through_fold && adw_flap_get_folded(flap))
+		adw_flap_set_reveal_flap(flap, TRUE);
+	self->panel_through_fold = FALSE;
+}
+
 static void add_code_panels(RavscopeWindow *self)
 {
 	self->breakpoints_panel = g_object_new(RAVSCOPE_TYPE_BREAKPOINTS_PANEL, NULL);
@@ -688,6 +723,7 @@ static void ravscope_window_init(RavscopeWindow *self)
 	add_resources(GTK_WIDGET(self));
 	gtk_widget_init_template(GTK_WIDGET(self));
 	add_code_panels(self);
+	g_signal_connect(self->flap, "notify::folded", G_CALLBACK(on_flap_folded), self);
 	find_panels(self);
 	g_signal_connect(self->side_stack, "notify::visible-child", G_CALLBACK(on_side_page_changed), self);
 	g_signal_connect(self->side_switcher, "map", G_CALLBACK(on_switcher_mapped), self);

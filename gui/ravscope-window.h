@@ -52,6 +52,12 @@ GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self);
  * a side panel by name ("inspector", "events", "sites", "contention",
  * "charts"; NULL: as it is). */
 void ravscope_window_set_start(RavscopeWindow *self, gint64 event, rav_loc select, const char *panel);
+/* The side panel `--panel NAME` shows (the name set_start takes): NAME is
+ * the title on its tab (Cell, Lines, Breaks, ...; any case) or the
+ * panel's own name (inspector, contention, breakpoints).  NULL if none. */
+const char *ravscope_window_panel_name(const char *name);
+/* The tab titles it takes, lower case, for messages: "cell, graph, ..." */
+const char *ravscope_window_panel_names(void);
 /* ravscope --break=WHERE FILE: once indexed, a breakpoint on that call site
  * (FUNCTION, FILE:LINE, *ADDRESS) and the playhead at its first hit. */
 void ravscope_window_set_start_break(RavscopeWindow *self, const char *spec);

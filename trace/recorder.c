@@ -832,6 +832,27 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* The engine's misuse handler (the default error handler) is about to
+ * abort: keep every thread's buffer, as for a crash.  rav_trace_stop would
+ * write out only the aborting thread's: the others still run (a thread
+ * blocked in rav_recv, say) and theirs, with the types, pages and messages
+ * the aborting thread's last events name, were lost, leaving a trace that
+ * replay refuses at its first hand-off.  The abort() that follows finds
+ * the crash handled (C.owner is this thread) and takes its course. */
+static void misuse_abort(void)
+{
+	int self = (int)syscall(SYS_gettid), none = 0;
+	if (__atomic_compare_exchange_n(&C.owner, &none, self, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		siginfo_t si; /* as abort() raises it: "..., raised by the program (abort())" */
+		memset(&si, 0, sizeof si);
+		si.si_signo = SIGABRT;
+		si.si_code = SI_USER;
+		si.si_pid = getpid();
+		crash_flush(SIGABRT, &si);
+		__atomic_store_n(&C.done, 1, __ATOMIC_RELEASE);
+	}
+}
+
 static void crash_install(void)
 {
 	const char *env = getenv("RAVIOLI_TRACE_SIGNALS");
@@ -1027,8 +1048,8 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		hooks = true;
 		atexit(rav_trace_stop);
 		/* misuse under the default handler aborts: the trace keeps
-		 * the buffered events and the error */
-		rav_record_set_abort_hook(rav_trace_stop);
+		 * every thread's buffered events and the error */
+		rav_record_set_abort_hook(misuse_abort);
 		pthread_atfork(NULL, NULL, atfork_child);
 	}
 	return 0;

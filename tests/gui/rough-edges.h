@@ -53,3 +53,8 @@ void test_counts_agree(void);
 void test_palette(void);
 void test_cell_text(void);
 void test_no_dbus(void);
+/* rough-edges-newcomer.c */
+void test_panel_names(void);
+void test_panel_small_window(void);
+void test_errors_site(void);
+void test_hit_count_words(void);

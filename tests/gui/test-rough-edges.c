@@ -211,6 +211,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/11-palette", test_palette);
 	g_test_add_func("/Rav/Gui/RoughEdges/11-cell-text", test_cell_text);
 	g_test_add_func("/Rav/Gui/RoughEdges/12-no-dbus", test_no_dbus);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-names", test_panel_names);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-small-window", test_panel_small_window);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-errors-site", test_errors_site);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-hit-count", test_hit_count_words);
 	return g_test_run();
 }
 

@@ -7,7 +7,15 @@
  * thread's buffer: without the engine's abort hook the file held the
  * header and nothing else.  The parent checks that the child died of
  * SIGABRT and that the trace has the allocations, the mark and the error
- * with its message, as its last event of that thread. */
+ * with its message, as its last event of that thread.
+ *
+ * `thread`: the misuse is made by a second thread while the main thread,
+ * which allocated and marked first, waits for it (as a program's main
+ * thread waits in rav_recv for a worker that misuses): the main thread's
+ * buffer must be kept too, and the trace must replay (a plain stop kept
+ * the aborting thread's buffer only, whose events name the main thread's
+ * pages: replay refused it). */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +26,34 @@
 #include "flush-test.h"
 
 #define NODES 50
+#define MAIN_NODES 30
 
-static void child(const char *path)
+static void *misuser(void *arg)
 {
-	ft_record(path);
+	(void)arg;
 	ft_allocate("abort-node", NODES, "before the misuse");
 	rav_collect(NULL); /* misuse: the default handler prints and aborts */
+	return NULL;
+}
+
+static void child(const char *path, bool thread)
+{
+	ft_record(path);
+	if (thread) {
+		ft_allocate("main-node", MAIN_NODES, "main waits");
+		pthread_t th;
+		if (pthread_create(&th, NULL, misuser, NULL) != 0)
+			_exit(6);
+		pthread_join(th, NULL); /* the process dies meanwhile */
+		_exit(5);
+	}
+	misuser(NULL);
 	_exit(5);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	bool thread = argc > 1 && strcmp(argv[1], "thread") == 0;
 	char path[] = "/tmp/rav-abort-flush-XXXXXX";
 	int fd = mkstemp(path);
 	REQUIRE(fd >= 0);
@@ -37,31 +62,51 @@ int main(void)
 	pid_t pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0)
-		child(path);
+		child(path, thread);
 	int status = 0;
 	REQUIRE(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 
 	rav_trace *t = ft_open(path);
+	rav_trace_error rerr;
+	memset(&rerr, 0, sizeof rerr);
+	bool consistent = rav_trace_consistent(t, &rerr);
+	if (!consistent)
+		fprintf(stderr, "replay: %s\n", rerr.message);
+	CHECK(consistent);
 	rav_event_filter all = {.thread = -1};
 	rav_event_iter it;
 	rav_event ev;
-	unsigned allocs = 0, marks = 0, errors = 0;
-	int last_kind = -1;
+	unsigned allocs = 0, marks = 0, main_marks = 0, errors = 0, died = 0;
+	uint32_t error_heap = 0;
+	int last_kind[64];
+	for (int i = 0; i < 64; i++)
+		last_kind[i] = -1;
 	rav_event_iter_init(&it, t, &all);
 	while (rav_event_iter_next(&it, &ev)) {
 		allocs += ev.kind == RAV_EV_ALLOC;
 		if (ev.kind == RAV_EV_MARK && ev.text && strcmp(ev.text, "before the misuse") == 0)
 			marks++;
-		if (ev.kind == RAV_EV_ERROR && ev.text && strstr(ev.text, "rav_collect: null heap"))
+		if (ev.kind == RAV_EV_MARK && ev.text && strcmp(ev.text, "main waits") == 0)
+			main_marks++;
+		if (ev.kind == RAV_EV_ERROR && ev.text && strstr(ev.text, "rav_collect: null heap")) {
 			errors++;
-		if (ev.kind != RAV_EV_TIME)
-			last_kind = ev.kind;
+			error_heap = ev.thread;
+		}
+		/* the recorder's note after the engine's message, as for abort() */
+		if (ev.kind == RAV_EV_ERROR && ev.text &&
+		    strcmp(ev.text, "the program died of SIGABRT (signal 6), raised by the program (abort())") == 0)
+			died++;
+		if (ev.kind != RAV_EV_TIME && ev.thread < 64)
+			last_kind[ev.thread] = ev.kind;
 	}
-	CHECK_EQ(allocs, NODES + 1); /* the nodes and the roots cell */
+	/* the nodes and a roots cell per thread */
+	CHECK_EQ(allocs, thread ? NODES + 1 + MAIN_NODES + 1 : NODES + 1);
 	CHECK_EQ(marks, 1);
+	CHECK_EQ(main_marks, thread ? 1 : 0);
 	CHECK_EQ(errors, 1);
-	CHECK_EQ(last_kind, RAV_EV_ERROR);
+	CHECK_EQ(died, 1);
+	CHECK(error_heap < 64 && last_kind[error_heap] == RAV_EV_ERROR); /* the misusing thread's last */
 	rav_trace_close(t);
 	unlink(path);
 	if (tt_failures)

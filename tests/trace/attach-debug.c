@@ -24,6 +24,11 @@
  *   site-held the same FILE:LINE resolved on the trace received while the
  *            program is held before its first call site (paused with the
  *            attach): the memory map comes with the stream's start
+ *   stepover a FREE breakpoint holds a thread inside a call that goes on
+ *            (the free's compaction); with a breakpoint on every event of
+ *            that thread set too, a step to the next engine call (mode 2,
+ *            Step Over) stops as a step at that call, not at the breakpoint
+ *            on the rest of the call it was held in
  *   lag      one thread held (attach-target --spinners 1, a mark
  *            breakpoint) while the others run: a reader polling the stream
  *            has their events from well after the stop (the order does not
@@ -380,6 +385,44 @@ static void test_type(void)
 	CHECK(rav_live_continue(s) == 0);
 	pump_until(s, &st, fd, NULL, NULL, 0.5);
 	CHECK(st.stops == stops);
+	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_normally(&p, ref);
+	free(ref);
+}
+
+static void test_stepover(void)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_FREE};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	stop_wanted want = {1, 1, 4, 0};
+	CHECK(pump_until(s, &st, fd, stop_is, &want, 60));
+	struct rav_live_stop hit = st.last_stop;
+	CHECK(hit.why == 1 && (hit.kind & 0xff) == RAV_EV_FREE);
+	/* a free goes on with its compaction (compact-begin ... compact-end) */
+	rav_live_break any = {.id = 5, .what = RAV_LIVE_BREAK_ANY, .thread = hit.heap_id};
+	CHECK(rav_live_break_clear(s, 4) == 0);
+	CHECK(rav_live_break_set(s, &any) == 0);
+	uint64_t next = st.stops + 1;
+	CHECK(rav_live_step(s, hit.heap_id, 2) == 0);
+	CHECK(pump_until(s, &st, fd, stops_reach, &next, 30));
+	fprintf(stderr, "stepover: held at %s; then why %d (break %u, hit %llu): %s\n", hit.text, st.last_stop.why,
+	        st.last_stop.break_id, (unsigned long long)st.last_stop.hits, st.last_stop.text);
+	CHECK(st.last_stop.why == 3 && st.last_stop.heap_id == hit.heap_id);
+	CHECK(rav_live_break_clear(s, 5) == 0);
 	end_session(s, &st, fd);
 out:
 	if (fd >= 0)
@@ -907,6 +950,7 @@ static const attach_subtest subtests[] = {
     {"site", test_site_arg},
     {"site-held", test_site_held_arg},
     {"lag", test_lag},
+    {"stepover", test_stepover},
 };
 
 int main(int argc, char **argv)

@@ -289,10 +289,12 @@ int cli_stats_sites(cli_trace *tr, const cli_opts *o)
 					}
 				}
 			}
-			/* the header counted them: say where they went */
+			/* the header counted them: say where they went (every row
+			 * past the listed ones, not only those within --top: the
+			 * rows are sorted by the figure) */
 			if (listed < top)
-				printf("  (%u more %s%s with no %s: --by=events lists every one)\n", top - listed,
-				       what[sc.group], top - listed == 1 ? "" : "s", order_words[o->by]);
+				printf("  (%u more %s%s with no %s: --by=events lists every one)\n", nrows - listed,
+				       what[sc.group], nrows - listed == 1 ? "" : "s", order_words[o->by]);
 			if (unknown.allocs || unknown.frees || unknown.moves || unknown.fixups || unknown.pages_sent ||
 			    unknown.pages_received || unknown.transfers)
 				printf("  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64

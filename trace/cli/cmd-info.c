@@ -178,7 +178,18 @@ static int run(int argc, char **argv)
 			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th.heap_id,
 			       n ? cli_text(tb, sizeof tb, n) : "(unnamed)", th.first_event, th.last_event);
 		}
-		printf("types       %u\n", ntypes);
+		/* the ids listed: the program's and the engine's built-in ones,
+		 * not the reserved ids (a program with 3 types read "types 19"
+		 * above a list of 13) */
+		unsigned listed = 0, program = 0;
+		for (unsigned i = 0; i < ntypes; i++) {
+			const rav_trace_type ty = cli_type_at(tr.t, i);
+			if (strcmp(ty.name, "reserved") != 0) {
+				listed++;
+				program += ty.id >= RAV_TYPE_FIRST_USER;
+			}
+		}
+		printf("types       %u (%u the program's, %u built in)\n", listed, program, listed - program);
 		for (unsigned i = 0; i < ntypes; i++) {
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)

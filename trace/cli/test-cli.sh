@@ -178,6 +178,11 @@ demo)
   contains "^OK" "$out"
   expect 0 "$rt" info "$trace"
   contains "threads" "$out"
+  # the types count is the types listed (it counted the reserved ids the
+  # list leaves out: "types 19" above 13 lines)
+  awk '/^types / { n = $2; on = 1; next } on && /^  [0-9]/ { got++ } on && !/^  / { on = 0 }
+       END { if (n == "" || n != got) { print "types " n ", listed " got; exit 1 } }' "$out" >"$err" ||
+    fail "info's types count is not the types it lists: $(cat "$err")"
   expect 0 "$rt" info --json "$trace"
   "$py" -m json.tool "$out" >/dev/null || fail "info --json is not JSON"
   expect 0 "$rt" dump --limit=200 "$trace"
@@ -243,6 +248,18 @@ golden)
     # off pages from every site)
     expect 0 "$rt" sites --by=handoffs --top=0 --no-symbols "$trace"
     contains "with no pages handed off: --by=events lists every one" "$out"
+    # ... all of them, also when --top cuts the list just after the last
+    # row with the figure (it said how many of the top N had none: "3 more"
+    # under "23 lines, top 10", 16 lines having none)
+    more=$(sed -n 's/^  (\([0-9]*\) more .* with no pages handed off.*/\1/p' "$out")
+    rows=$(sed -n '1s/.*(\([0-9]*\) [a-z ]*s*)$/\1/p' "$out")
+    if [ -n "$more" ] && [ -n "$rows" ] && [ "$more" -gt 1 ]; then
+      expect 0 "$rt" sites --by=handoffs --top=$((rows - more + 1)) --no-symbols "$trace"
+      contains "($more more " "$out"
+    else
+      echo "sites --by=handoffs --top=0 of $trace: no row count or no rows without hand-offs"
+      exit 1
+    fi
   else
     # no sites: a file from before format 1.3 says so, not "recorded with sites off"
     expect 0 "$rt" sites "$trace"

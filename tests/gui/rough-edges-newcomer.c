@@ -1,0 +1,156 @@
+/* rough-edges-newcomer.c - what got in the way of a developer's first hour
+ * with a program of their own (qadev12): the side panels --panel names,
+ * the panel in a small window, the Errors panel's call sites.
+ */
+#include <adwaita.h>
+#include <string.h>
+
+#include "rough-edges.h"
+
+/* A window opened on path with --panel's start panel set, as the
+ * application sets it from the command line. */
+static RavscopeWindow *open_with_panel(const char *path, const char *panel, int width, int height)
+{
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
+	ravscope_window_set_start(w, -1, RAV_LOC_NONE, ravscope_window_panel_name(panel));
+	gtk_window_present(GTK_WINDOW(w));
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	for (;;) {
+		RavscopeDocument *doc = ravscope_window_get_document(w);
+		if (doc && ravscope_document_is_indexed(doc))
+			break;
+		if (g_get_monotonic_time() > deadline)
+			g_error("timed out waiting for indexing");
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	spin_a_bit();
+	return w;
+}
+
+/* --panel took five of the side stack's names only (inspector, events,
+ * sites, contention, charts): "--panel=breaks", errors, graph, explain,
+ * and Cell or Lines as their tabs say, were refused.  Every tab a trace
+ * has is now taken by its title, in any case, and by the panel's name; the
+ * names the message lists are those; and a window started with one shows
+ * that panel. */
+void test_panel_names(void)
+{
+	const char *path = demo("list");
+	g_assert_nonnull(path);
+	RavscopeWindow *w = open_window(path, 1400, 900);
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	g_assert_nonnull(stack);
+	GtkSelectionModel *pages = adw_view_stack_get_pages(stack);
+	guint n = g_list_model_get_n_items(G_LIST_MODEL(pages)), tabs = 0;
+	g_auto(GStrv) listed = g_strsplit(ravscope_window_panel_names(), ", ", -1);
+	for (guint i = 0; i < n; i++) {
+		AdwViewStackPage *p = g_list_model_get_item(G_LIST_MODEL(pages), i);
+		const char *title = adw_view_stack_page_get_title(p), *name = adw_view_stack_page_get_name(p);
+		if (adw_view_stack_page_get_visible(p) && title && name) {
+			tabs++;
+			g_autofree char *lower = g_ascii_strdown(title, -1), *upper = g_ascii_strup(title, -1);
+			g_assert_cmpstr(ravscope_window_panel_name(title), ==, name);
+			g_assert_cmpstr(ravscope_window_panel_name(lower), ==, name);
+			g_assert_cmpstr(ravscope_window_panel_name(upper), ==, name);
+			g_assert_cmpstr(ravscope_window_panel_name(name), ==, name);
+			g_assert_true(g_strv_contains((const char *const *)listed, lower));
+		}
+		g_object_unref(p);
+	}
+	g_object_unref(pages);
+	g_assert_cmpuint(tabs, ==, g_strv_length(listed));
+	g_assert_null(ravscope_window_panel_name("breakpoint"));
+	g_assert_null(ravscope_window_panel_name(""));
+	close_window(w);
+
+	const char *tries[][2] = {{"breaks", "breakpoints"}, {"Errors", "errors"}, {"lines", "contention"}, {"CELL", "inspector"}};
+	for (guint i = 0; i < G_N_ELEMENTS(tries); i++) {
+		w = open_with_panel(path, tries[i][0], 1400, 900);
+		stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+		g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, tries[i][1]);
+		AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+		g_assert_true(adw_flap_get_reveal_flap(flap));
+		close_window(w);
+	}
+}
+
+/* Below about 1000 pixels the side panel folds over the heap; a window
+ * started with --panel there showed no panel at all (the tab chosen, the
+ * flap closed: it folded after the panel was asked for, and a flap that
+ * folds closes). */
+void test_panel_small_window(void)
+{
+	const char *path = demo("list");
+	g_assert_nonnull(path);
+	RavscopeWindow *w = open_with_panel(path, "events", 900, 600);
+	AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+	g_assert_nonnull(flap);
+	g_assert_true(adw_flap_get_folded(flap));
+	g_assert_true(adw_flap_get_reveal_flap(flap));
+	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
+	g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, "events");
+	/* and it closes as before, with the sidebar button */
+	gtk_widget_activate_action(GTK_WIDGET(w), "win.toggle-sidebar", NULL);
+	spin_a_bit();
+	g_assert_false(adw_flap_get_reveal_flap(flap));
+	close_window(w);
+}
+
+/* The Errors panel said what went wrong, in which thread and at which
+ * event, but not where in the program: the line (the Events panel names
+ * it) was one search away.  Each row's subtitle now has the error's call
+ * site: rav-sample-live --errors misuses rav_new_root in live.c. */
+void test_errors_site(void)
+{
+	const char *path = demo("live-errors");
+	if (!path) {
+		g_test_skip("no live-errors.ravtrace (a build without tracing)");
+		return;
+	}
+	RavscopeWindow *w = open_window(path, 1400, 900);
+	GtkWidget *panel = show_panel(w, "errors");
+	g_assert_nonnull(panel);
+	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	GtkWidget *row;
+	while (!(row = find_by_type(panel, "AdwActionRow"))) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("no error row in the Errors panel after 30 s");
+		spin_a_bit();
+	}
+	const char *sub = adw_action_row_get_subtitle(ADW_ACTION_ROW(row));
+	g_test_message("error row: %s", sub);
+	g_assert_nonnull(sub);
+	g_assert_nonnull(strstr(sub, "type mismatch"));
+	g_assert_nonnull(strstr(sub, "live.c:"));
+	g_assert_nonnull(strstr(sub, " · event "));
+	close_window(w);
+}
+
+/* The Breaks panel's "Hit no." showed 0, which means every hit (its
+ * tooltip said so, the field did not): it now reads "every hit", a number
+ * reads as one, and "every hit" typed back is 0. */
+void test_hit_count_words(void)
+{
+	RavscopeWindow *w = open_window(demo("list"), 1400, 900);
+	GtkWidget *panel = show_panel(w, "breakpoints");
+	GtkSpinButton *spin = GTK_SPIN_BUTTON(find_by_type(panel, "GtkSpinButton"));
+	g_assert_nonnull(spin);
+	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 0);
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "every hit");
+	gtk_spin_button_set_value(spin, 1000);
+	spin_a_bit();
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "1000");
+	gtk_editable_set_text(GTK_EDITABLE(spin), "every hit");
+	gtk_spin_button_update(spin);
+	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 0);
+	g_assert_cmpstr(gtk_editable_get_text(GTK_EDITABLE(spin)), ==, "every hit");
+	gtk_editable_set_text(GTK_EDITABLE(spin), "7");
+	gtk_spin_button_update(spin);
+	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 7);
+	close_window(w);
+}
