@@ -16,8 +16,8 @@
  * million events a second).  --errors makes it misuse the engine once a
  * second (allocating a reserved type), which the engine reports as an
  * error event - for the Errors panel.  It stops after S seconds (default
- * 60; 0 runs until killed) and prints a checksum that depends only on the
- * rounds done.
+ * 60; 0 runs until killed; with --errors not before its first error) and
+ * prints a checksum that depends only on the rounds done.
  */
 #include "sample.h"
 
@@ -110,9 +110,12 @@ int main(int argc, char **argv)
 	sample_rng rng = {0x9e3779b97f4a7c15ULL};
 	uint64_t checksum = 0, rounds = 0, length = 0;
 	double t0 = now_s(), next_error = t0 + 1;
+	unsigned long errors_made = 0;
 	for (;; rounds++) {
 		if ((rounds & 255) == 0) {
-			if (seconds > 0 && now_s() - t0 >= seconds)
+			/* with --errors, not before the first one (a run on a slow
+			 * machine would otherwise end without any) */
+			if (seconds > 0 && now_s() - t0 >= seconds && (!errors || errors_made))
 				break;
 			char mark[32];
 			snprintf(mark, sizeof mark, "round %llu", (unsigned long long)rounds);
@@ -178,6 +181,7 @@ int main(int argc, char **argv)
 			/* a deliberate misuse: the engine refuses and records an error */
 			rav_ref bad;
 			(void)rav_new_root(h, 3 /* reserved: RAV_TYPE_ROOT */, reply, &bad);
+			errors_made++;
 			next_error = now_s() + 1;
 		}
 		if (!flat_out && (rounds & 31) == 0)
