@@ -360,8 +360,8 @@ static uint8_t *synthetic(size_t *len, bool compress, int threads)
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	free(m.bounds);
-	*len = m.len;
-	return m.p;
+	*len = m.buf.len;
+	return m.buf.p;
 }
 
 static uint8_t *read_file(const char *path, size_t *len)

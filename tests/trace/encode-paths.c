@@ -237,7 +237,7 @@ static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late
 static uint64_t digest(const tt_mem *m)
 {
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(m->p, m->len, &err);
+	rav_trace *t = rav_trace_open_memory(m->buf.p, m->buf.len, &err);
 	if (!t || rav_trace_index(t, NULL, NULL, &err) != 0) {
 		rav_trace_close(t);
 		return 0;
@@ -287,7 +287,7 @@ static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_
 			n += got;
 		}
 	}
-	tt_mem out[2] = {{0}, {0}};
+	tt_mem out[2] = {0};
 	for (int pass = 0; pass < 2; pass++) {
 		ravt_writer *w = writer(&out[pass], pass == 0, chunk_bytes, late_pool, minor);
 		REQUIRE(w);
@@ -316,24 +316,24 @@ static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_
 		CHECK(ravt_writer_finish(w, 0) == 0);
 		ravt_writer_free(w);
 	}
-	bool same = out[0].len == out[1].len && memcmp(out[0].p, out[1].p, out[0].len) == 0;
+	bool same = out[0].buf.len == out[1].buf.len && memcmp(out[0].buf.p, out[1].buf.p, out[0].buf.len) == 0;
 	if (!same) {
 		size_t k = 0;
-		while (k < out[0].len && k < out[1].len && out[0].p[k] == out[1].p[k])
+		while (k < out[0].buf.len && k < out[1].buf.len && out[0].buf.p[k] == out[1].buf.p[k])
 			k++;
 		fprintf(stderr,
 		        "seed %llu (%zu records, chunks of %u bytes%s, version 1.%u): the fast path wrote %zu "
 		        "bytes, the general encoder %zu; first difference at byte %zu\n",
 		        (unsigned long long)seed, n, chunk_bytes, late_pool ? ", pool set late" : "",
 		        minor ? minor : RAVT_VERSION_MINOR,
-		        out[0].len, out[1].len, k);
+		        out[0].buf.len, out[1].buf.len, k);
 		tt_failures++;
 	}
 	/* and the bytes are a trace the reader takes */
 	uint64_t h = digest(&out[0]);
 	CHECK(h != 0);
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(out[0].p, out[0].len, &err);
+	rav_trace *t = rav_trace_open_memory(out[0].buf.p, out[0].buf.len, &err);
 	CHECK(t != NULL);
 	if (t) {
 		CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);

@@ -91,10 +91,10 @@ int main(int argc, char **argv)
 		workload(w);
 		ravt_writer_finish(w, 0);
 		ravt_writer_free(w);
-		rc |= save(dir, compressed ? "synthetic-zstd.ravtrace" : "synthetic-raw.ravtrace", m.p, m.len);
+		rc |= save(dir, compressed ? "synthetic-zstd.ravtrace" : "synthetic-raw.ravtrace", m.buf.p, m.buf.len);
 		if (!compressed) {
-			rc |= save(dir, "synthetic-truncated.ravtrace", m.p, m.len * 2 / 3);
-			rc |= save(dir, "header-only.ravtrace", m.p, m.bounds[0]);
+			rc |= save(dir, "synthetic-truncated.ravtrace", m.buf.p, m.buf.len * 2 / 3);
+			rc |= save(dir, "header-only.ravtrace", m.buf.p, m.bounds[0]);
 		}
 		tt_mem_free(&m);
 	}
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	workload(w);
 	ravt_writer_finish(w, 0);
 	ravt_writer_free(w);
-	rc |= save(dir, "synthetic-raw-1.1.ravtrace", m.p, m.len);
+	rc |= save(dir, "synthetic-raw-1.1.ravtrace", m.buf.p, m.buf.len);
 	tt_mem_free(&m);
 	return rc ? 1 : 0;
 }

@@ -206,7 +206,7 @@ static void roundtrip(uint64_t seed, bool compress)
 	ravt_writer_free(w);
 
 	rav_trace_error e;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	REQUIRE(tr);
 	REQUIRE(rav_trace_index(tr, NULL, NULL, &e) == 0);
 	CHECK_EQ(rav_trace_object_count(tr), 2); /* the library's second load is the same object */
@@ -289,7 +289,7 @@ static void no_sites(void)
 	REQUIRE(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error e;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	REQUIRE(tr);
 	REQUIRE(rav_trace_index(tr, NULL, NULL, &e) == 0);
 	CHECK_EQ(rav_trace_site_count(tr), 0);
@@ -350,7 +350,7 @@ static void many_deep_sites(void)
 		return;
 	}
 	rav_trace_error te;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &te);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &te);
 	REQUIRE(tr);
 	REQUIRE(rav_trace_index(tr, NULL, NULL, &te) == 0);
 	CHECK_EQ(rav_trace_site_count(tr), NSITES);
@@ -408,7 +408,7 @@ static void damaged(const damage *d)
 	REQUIRE(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error e;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	if (!d->expect) {
 		if (!tr)
 			fprintf(stderr, "%s: %s\n", d->name, e.message);

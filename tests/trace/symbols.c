@@ -84,7 +84,7 @@ static void write_trace(tt_mem *m, const uint64_t *frames, unsigned n, const rav
 static rav_trace *open_indexed(tt_mem *m)
 {
 	rav_trace_error e;
-	rav_trace *t = rav_trace_open_memory(m->p, m->len, &e);
+	rav_trace *t = rav_trace_open_memory(m->buf.p, m->buf.len, &e);
 	if (!t)
 		fprintf(stderr, "open: %s\n", e.message);
 	REQUIRE(t);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "membuf.h"
 #include "ravtrace.h"
 
 static int tt_failures __attribute__((unused));
@@ -75,41 +76,34 @@ static inline uint64_t tt_addr(uint32_t page, uint32_t cell, uint32_t word)
 	return TT_BASE + (uint64_t)page * TT_PAGE + (uint64_t)cell * 32 + (uint64_t)word * 8;
 }
 
+/* A synthetic trace in memory: its bytes, and where each of the writer's
+ * writes to its sink ended. */
 typedef struct tt_mem {
-	uint8_t *p;
-	size_t len, cap;
-	size_t *bounds; /* offset after the header and after every chunk */
+	ravt_membuf buf; /* the bytes (trace/membuf.h) */
+	size_t *bounds;  /* offset after the header and after every chunk */
 	size_t nbounds, bcap;
 } tt_mem;
 
 static inline int tt_sink(const void *data, size_t len, void *user)
 {
 	tt_mem *m = user;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : 4096;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return -1;
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, data, len);
-	m->len += len;
+	if (ravt_membuf_sink(data, len, &m->buf) != 0)
+		return -1;
 	if (m->nbounds == m->bcap) {
-		m->bcap = m->bcap ? m->bcap * 2 : 64;
-		m->bounds = realloc(m->bounds, m->bcap * sizeof *m->bounds);
-		if (!m->bounds)
+		size_t cap = m->bcap ? m->bcap * 2 : 64;
+		size_t *b = realloc(m->bounds, cap * sizeof *b);
+		if (!b)
 			return -1;
+		m->bounds = b;
+		m->bcap = cap;
 	}
-	m->bounds[m->nbounds++] = m->len;
+	m->bounds[m->nbounds++] = m->buf.len;
 	return 0;
 }
 
 static inline void tt_mem_free(tt_mem *m)
 {
-	free(m->p);
+	free(m->buf.p);
 	free(m->bounds);
 	memset(m, 0, sizeof *m);
 }
