@@ -15,13 +15,11 @@
 #include "ravscope-window.h"
 #include "format.h"
 #include "ravscope-application.h"
+#include "gui-test.h"
 
 /* The demo trace whose file name starts with name, or NULL. */
 const char *demo(const char *name);
-void spin_a_bit(void);
-/* A window at that size, with path opened and indexed (path may be NULL). */
-RavscopeWindow *open_window(const char *path, int width, int height);
-void close_window(RavscopeWindow *w);
+/* spin_a_bit, open_window, close_window: gui-test.h */
 GtkWidget *find_by_type(GtkWidget *w, const char *type_name);
 GtkWidget *show_panel(RavscopeWindow *w, const char *name);
 GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start);

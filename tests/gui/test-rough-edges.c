@@ -26,54 +26,6 @@ const char *demo(const char *name)
 	return NULL;
 }
 
-void spin_a_bit(void)
-{
-	for (int i = 0; i < 50; i++) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
-static gboolean is_indexed(RavscopeWindow *w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
-
-static void wait_indexed(RavscopeWindow *w)
-{
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (!is_indexed(w)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for indexing");
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-	spin_a_bit();
-}
-
-RavscopeWindow *open_window(const char *path, int width, int height)
-{
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
-	gtk_window_present(GTK_WINDOW(w));
-	if (path) {
-		GFile *f = g_file_new_for_path(path);
-		ravscope_window_open(w, f);
-		g_object_unref(f);
-		wait_indexed(w);
-	}
-	spin_a_bit();
-	return w;
-}
-
-void close_window(RavscopeWindow *w)
-{
-	gtk_window_destroy(GTK_WINDOW(w));
-	spin_a_bit();
-}
-
 /* The first widget of a type under w, popovers left out (drop-downs hold
  * list views of their own). */
 GtkWidget *find_by_type(GtkWidget *w, const char *type_name)

@@ -31,41 +31,15 @@
 #include "ravscope-narration.h"
 #include "ravscope-transport-bar.h"
 #include "ravscope-window.h"
+#define GUI_TEST_WAIT_S 90
+#define GUI_TEST_SPIN_ROUNDS 30
+#include "gui-test.h"
 
 static const char *lesson_path, *trace_path, *chatty_path, *messages_path;
 
-static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
-{
-	gint64 deadline = g_get_monotonic_time() + 90 * G_USEC_PER_SEC;
-	while (!cond(data)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for %s", what);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-}
-
-static void spin_a_bit(void)
-{
-	for (int i = 0; i < 30; i++) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
-static gboolean is_indexed(gpointer w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
-
 static RavscopeWindow *new_window(void)
 {
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 1300, 850);
-	gtk_window_present(GTK_WINDOW(w));
-	return w;
+	return present_window(1300, 850);
 }
 
 static guint64 position(RavscopeWindow *w)
@@ -108,9 +82,7 @@ static char *explain_text(GtkWidget *panel)
 static void test_attach_steps(gconstpointer path)
 {
 	RavscopeWindow *w = new_window();
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
+	open_path(w, path);
 	spin_until(is_indexed, w, "indexing");
 	spin_a_bit();
 	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
@@ -142,9 +114,7 @@ static void test_attach_steps(gconstpointer path)
 static void test_operation_step(gconstpointer path)
 {
 	RavscopeWindow *w = new_window();
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
+	open_path(w, path);
 	spin_until(is_indexed, w, "indexing");
 	spin_a_bit();
 	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
@@ -330,9 +300,7 @@ static void test_lesson_small_screen(void)
 {
 	GSettings *settings = ravscope_settings_new();
 	g_assert_nonnull(settings);
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
-	gtk_window_present(GTK_WINDOW(w));
+	RavscopeWindow *w = present_window(900, 600);
 	ravscope_window_start_lesson(w, lesson_path);
 	spin_until(lesson_at_rest, w, "the lesson's first step");
 	/* (before: 215 px of heap at 900x600; in presentation mode the window
@@ -495,9 +463,7 @@ static void test_lesson_long_text(void)
 	g_assert_true(g_file_set_contents(path, body, -1, NULL));
 	GSettings *settings = ravscope_settings_new();
 	g_settings_set_boolean(settings, "large-text", TRUE);
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
-	gtk_window_present(GTK_WINDOW(w));
+	RavscopeWindow *w = present_window(900, 600);
 	ravscope_window_start_lesson(w, path);
 	spin_until(lesson_at_rest, w, "the long step");
 	check_small_screen(w, TRUE, 230);
