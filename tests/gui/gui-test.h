@@ -1,9 +1,10 @@
 /* gui-test.h - what the tests that drive a window (under X, Xvfb) share:
  * running the main loop until something holds, with a deadline that fails
  * the test; a window of a size, presented, with a trace opened (and
- * indexed).  A test that needs a longer wait defines GUI_TEST_WAIT_S
- * before including this (a machine under load draws late); one that spins
- * less between steps, GUI_TEST_SPIN_ROUNDS.
+ * indexed); finding a widget in a window's tree.  A test that needs a
+ * longer wait defines GUI_TEST_WAIT_S before including this (a machine
+ * under load draws late); one that spins less between steps,
+ * GUI_TEST_SPIN_ROUNDS.
  */
 #pragma once
 
@@ -89,4 +90,52 @@ static inline void close_window(RavscopeWindow *w)
 {
 	gtk_window_destroy(GTK_WINDOW(w));
 	spin_a_bit();
+}
+
+/* The first widget of a type under w, popovers left out (drop-downs hold
+ * list views of their own). */
+static inline GtkWidget *find_by_type(GtkWidget *w, const char *type_name)
+{
+	if (g_strcmp0(G_OBJECT_TYPE_NAME(w), type_name) == 0)
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
+		GtkWidget *found = find_by_type(c, type_name);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* The first widget of that type whose tooltip starts with tip_start, popovers
+ * left out. */
+static inline GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
+{
+	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
+	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
+		GtkWidget *found = find_with_tooltip(c, type, tip_start);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* The first widget with that CSS class, popovers left out. */
+static inline GtkWidget *find_with_class(GtkWidget *w, const char *css_class)
+{
+	if (gtk_widget_has_css_class(w, css_class))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		if (GTK_IS_POPOVER(c))
+			continue;
+		GtkWidget *found = find_with_class(c, css_class);
+		if (found)
+			return found;
+	}
+	return NULL;
 }

@@ -26,22 +26,6 @@ const char *demo(const char *name)
 	return NULL;
 }
 
-/* The first widget of a type under w, popovers left out (drop-downs hold
- * list views of their own). */
-GtkWidget *find_by_type(GtkWidget *w, const char *type_name)
-{
-	if (g_strcmp0(G_OBJECT_TYPE_NAME(w), type_name) == 0)
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_by_type(c, type_name);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
 GtkWidget *show_panel(RavscopeWindow *w, const char *name)
 {
 	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
@@ -51,40 +35,11 @@ GtkWidget *show_panel(RavscopeWindow *w, const char *name)
 	return adw_view_stack_get_visible_child(stack);
 }
 
-GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
-{
-	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
-	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_with_tooltip(c, type, tip_start);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
 GtkPopover *popover_of(GtkWidget *w)
 {
 	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c))
 		if (GTK_IS_POPOVER(c))
 			return GTK_POPOVER(c);
-	return NULL;
-}
-
-GtkWidget *find_with_class(GtkWidget *w, const char *css_class)
-{
-	if (gtk_widget_has_css_class(w, css_class))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_with_class(c, css_class);
-		if (found)
-			return found;
-	}
 	return NULL;
 }
 

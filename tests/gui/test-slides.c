@@ -135,21 +135,6 @@ static void test_export_dialog(void)
 
 /* ---- presentation mode ------------------------------------------------------------ */
 
-static GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
-{
-	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
-	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_with_tooltip(c, type, tip_start);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
 /* Wait (60 s at most) until cond holds: layout and zooms after a change
  * take frames, which a loaded machine draws late (a fixed 4 s here was
  * most of this test's time, and a bet all the same). */

@@ -244,18 +244,6 @@ static void test_lesson(void)
 
 /* ---- a lesson on a 900 x 600 projector ---- */
 
-static GtkWidget *find_widget_of_type(GtkWidget *w, const char *type_name)
-{
-	if (g_str_equal(G_OBJECT_TYPE_NAME(w), type_name))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		GtkWidget *f = find_widget_of_type(c, type_name);
-		if (f)
-			return f;
-	}
-	return NULL;
-}
-
 static void resize_to(RavscopeWindow *w, int width, int height)
 {
 	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
@@ -279,7 +267,7 @@ static void check_small_screen(RavscopeWindow *w, gboolean presentation, int hea
 	gtk_widget_measure(GTK_WIDGET(w), GTK_ORIENTATION_VERTICAL, 900, &min_h, &nat, NULL, NULL);
 	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
 	GtkWidget *heap = ravscope_window_get_heap_view(w);
-	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	GtkWidget *timeline = find_by_type(GTK_WIDGET(w), "RavscopeTimeline");
 	g_assert_nonnull(timeline);
 	g_test_message("%s, a lesson at 900x600: minimum %dx%d, window %dx%d, heap %d px high, timeline %s", mode,
 		       min_w, min_h, gdk_surface_get_width(s), gdk_surface_get_height(s), gtk_widget_get_height(heap),
@@ -290,7 +278,7 @@ static void check_small_screen(RavscopeWindow *w, gboolean presentation, int hea
 	g_assert_cmpint(gdk_surface_get_height(s), ==, 600);
 	g_assert_false(gtk_widget_get_mapped(timeline));
 	/* the line of what the last event did goes too (the caption says it) */
-	GtkWidget *bar = find_widget_of_type(GTK_WIDGET(w), "RavscopeTransportBar");
+	GtkWidget *bar = find_by_type(GTK_WIDGET(w), "RavscopeTransportBar");
 	g_assert_nonnull(bar);
 	g_assert_false(ravscope_transport_bar_get_show_event(RAVSCOPE_TRANSPORT_BAR(bar)));
 	g_assert_cmpint(gtk_widget_get_height(heap), >=, heap_min);
@@ -316,7 +304,7 @@ static void test_lesson_small_screen(void)
 	check_small_screen(w, TRUE, 200);
 	g_settings_set_boolean(settings, "large-text", FALSE);
 	/* A taller window gives the timeline back ... */
-	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	GtkWidget *timeline = find_by_type(GTK_WIDGET(w), "RavscopeTimeline");
 	resize_to(w, 1300, 850);
 	g_assert_true(gtk_widget_get_mapped(timeline));
 	resize_to(w, 900, 600);
@@ -325,7 +313,7 @@ static void test_lesson_small_screen(void)
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-close", NULL));
 	for (int i = 0; i < 10; i++)
 		spin_a_bit();
-	g_assert_true(gtk_widget_get_mapped(find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline")));
+	g_assert_true(gtk_widget_get_mapped(find_by_type(GTK_WIDGET(w), "RavscopeTimeline")));
 	gtk_window_destroy(GTK_WINDOW(w));
 	spin_a_bit();
 	g_object_unref(settings);
@@ -337,7 +325,7 @@ static void test_lesson_small_screen(void)
 static void test_lesson_keys_first(void)
 {
 	RavscopeWindow *w = new_window();
-	GtkWidget *flap = find_widget_of_type(GTK_WIDGET(w), "AdwFlap");
+	GtkWidget *flap = find_by_type(GTK_WIDGET(w), "AdwFlap");
 	g_assert_nonnull(flap);
 	GListModel *cs = gtk_widget_observe_controllers(flap);
 	gboolean found = FALSE;
@@ -467,7 +455,7 @@ static void test_lesson_long_text(void)
 	ravscope_window_start_lesson(w, path);
 	spin_until(lesson_at_rest, w, "the long step");
 	check_small_screen(w, TRUE, 230);
-	RavscopeNarration *n = RAVSCOPE_NARRATION(find_widget_of_type(GTK_WIDGET(w), "RavscopeNarration"));
+	RavscopeNarration *n = RAVSCOPE_NARRATION(find_by_type(GTK_WIDGET(w), "RavscopeNarration"));
 	g_assert_true(ravscope_narration_is_cut(n));
 	resize_to(w, 1300, 850);
 	g_assert_false(ravscope_narration_is_cut(n));
