@@ -30,16 +30,10 @@ static void child(const char *path)
 int main(void)
 {
 	char path[] = "/tmp/rav-abort-flush-XXXXXX";
-	int fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	close(fd);
-	fflush(NULL);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	pid_t pid = ft_fork(path);
 	if (pid == 0)
 		child(path);
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+	int status = ft_wait(pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 
 	rav_trace *t = ft_open(path);
