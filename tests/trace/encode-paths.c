@@ -209,22 +209,14 @@ static size_t gen(rav_raw_event *out, size_t max, uint64_t *last, uint64_t *tsc,
  * otherwise that 1.x version's encoding. */
 static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late_pool, uint16_t minor)
 {
-	ravt_writer_params p = {
-	    .word_size = 8,
-	    .cell_size = 32,
-	    .page_size = TT_PAGE,
-	    .pool_base = late_pool ? 0 : TT_BASE,
-	    .pool_bytes = late_pool ? 0 : TT_POOL_BYTES,
-	    .tsc_hz = 1000000000ull,
-	    .tsc_start = 1000,
-	    .cmdline = "encode-paths",
-	    .cmdline_len = 12,
-	    .chunk_bytes = chunk_bytes,
-	    .no_compress = true,
-	    .no_fast_path = !fast,
-	    .version_major = minor ? 1 : 0,
-	    .version_minor = minor,
-	};
+	ravt_writer_params p = tt_params("encode-paths");
+	if (late_pool)
+		p.pool_base = p.pool_bytes = 0;
+	p.chunk_bytes = chunk_bytes;
+	p.no_compress = true;
+	p.no_fast_path = !fast;
+	p.version_major = minor ? 1 : 0;
+	p.version_minor = minor;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	if (!w)

@@ -145,12 +145,11 @@ static void roundtrip(uint64_t seed, bool compress)
 	fprintf(stderr, "roundtrip seed %llu compress %d\n", (unsigned long long)seed, compress);
 	tt_mem m = {0};
 	hook_state hs = {0};
-	ravt_writer_params p = {
-	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
-	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
-	    .cmdline = "sites", .cmdline_len = 5, .chunk_bytes = 300, .no_compress = !compress,
-	    .sites_hook = hook, .sites_user = &hs,
-	};
+	ravt_writer_params p = tt_params("sites");
+	p.chunk_bytes = 300;
+	p.no_compress = !compress;
+	p.sites_hook = hook;
+	p.sites_user = &hs;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
 	REQUIRE(w);
@@ -319,11 +318,9 @@ static void many_deep_sites(void)
 {
 	enum { NSITES = 45000 };
 	tt_mem m = {0};
-	ravt_writer_params p = {
-	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
-	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
-	    .cmdline = "deep", .cmdline_len = 4, .chunk_bytes = RAVT_EVENTS_RAW_MAX / 4, .no_compress = true,
-	};
+	ravt_writer_params p = tt_params("deep");
+	p.chunk_bytes = RAVT_EVENTS_RAW_MAX / 4;
+	p.no_compress = true;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
 	REQUIRE(w);

@@ -108,7 +108,11 @@ static inline void tt_mem_free(tt_mem *m)
 	memset(m, 0, sizeof *m);
 }
 
-static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_compress)
+/* A synthetic trace's writer parameters: 8-byte words, 32-byte cells,
+ * TT_PAGE pages in a pool at TT_BASE, a 1 GHz clock (1 tick = 1 ns keeps
+ * expected times simple) from tick 1000, the program `cmdline`.  A test
+ * sets what else it needs (chunk size, compression, version, hooks). */
+static inline ravt_writer_params tt_params(const char *cmdline)
 {
 	ravt_writer_params p = {
 		.word_size = 8,
@@ -116,14 +120,22 @@ static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_co
 		.page_size = TT_PAGE,
 		.pool_base = TT_BASE,
 		.pool_bytes = TT_POOL_BYTES,
-		.tsc_hz = 1000000000ull, /* 1 tick = 1 ns keeps expected times simple */
+		.tsc_hz = 1000000000ull,
 		.tsc_start = 1000,
-		.start_realtime_ns = 1700000000000000000ull,
-		.cmdline = "synthetic\0--test",
-		.cmdline_len = 16,
-		.chunk_bytes = chunk_bytes,
-		.no_compress = no_compress,
+		.cmdline = cmdline,
+		.cmdline_len = strlen(cmdline),
 	};
+	return p;
+}
+
+static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_compress)
+{
+	ravt_writer_params p = tt_params("synthetic");
+	p.start_realtime_ns = 1700000000000000000ull;
+	p.cmdline = "synthetic\0--test";
+	p.cmdline_len = 16;
+	p.chunk_bytes = chunk_bytes;
+	p.no_compress = no_compress;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	if (!w)
