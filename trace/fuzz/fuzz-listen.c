@@ -214,10 +214,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct timespec d = {0, 50 * 1000 * 1000};
 			nanosleep(&d, NULL);
 		} else if (op == 5 && i < size) {
-			unsigned add = ((unsigned)data[i++] + 1) * 1024, n = __atomic_load_n(&burst, __ATOMIC_RELAXED);
-			while (!__atomic_compare_exchange_n(&burst, &n, n + add > BURST_MAX ? BURST_MAX : n + add, true,
-			                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-				;
+			unsigned add = ((unsigned)data[i++] + 1) * 1024;
+			unsigned n = __atomic_load_n(&burst, __ATOMIC_RELAXED), want;
+			do
+				want = n + add > BURST_MAX ? BURST_MAX : n + add;
+			while (!__atomic_compare_exchange_n(&burst, &n, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 		}
 	}
 	__atomic_store_n(&burst, 0, __ATOMIC_RELAXED);
