@@ -39,6 +39,7 @@
 #include "ravtrace.h"
 
 #include "engine-view.h"
+#include "xorshift.h"
 
 static int failures;
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -67,10 +68,7 @@ static rav_type T_NODE, T_PAIR, T_LEAF;
 
 static uint64_t rnd(void)
 {
-	cur->rng ^= cur->rng << 13;
-	cur->rng ^= cur->rng >> 7;
-	cur->rng ^= cur->rng << 17;
-	return cur->rng;
+	return xorshift64(&cur->rng);
 }
 
 static rav_ref pick(rav_heap *h)

@@ -23,10 +23,7 @@
 static uint64_t rng;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* Pool addresses named lately (any thread), for the address cache of 1.5:
@@ -290,9 +287,7 @@ static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_
 			/* a buffer: some records of one thread (texts may be cut) */
 			uint32_t th = thread_of[i];
 			size_t j = i;
-			cut_rng ^= cut_rng << 13;
-			cut_rng ^= cut_rng >> 7;
-			cut_rng ^= cut_rng << 17;
+			xorshift64(&cut_rng);
 			size_t len = 1 + cut_rng % 300;
 			while (j < n && j - i < len && thread_of[j] == th)
 				j++;

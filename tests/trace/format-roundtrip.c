@@ -233,10 +233,7 @@ typedef struct tl_event {
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* Three threads act on a shared timeline; each action is a TIME event

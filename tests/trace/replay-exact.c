@@ -58,10 +58,7 @@ static _Thread_local ctx *cur;
 
 static uint64_t rnd(void)
 {
-	cur->rng ^= cur->rng << 13;
-	cur->rng ^= cur->rng >> 7;
-	cur->rng ^= cur->rng << 17;
-	return cur->rng;
+	return xorshift64(&cur->rng);
 }
 
 /* ---- the workload ------------------------------------------------------ */

@@ -18,6 +18,7 @@
 #include "format.h"
 #include "membuf.h"
 #include "ravtrace.h"
+#include "xorshift.h"
 
 static int tt_failures __attribute__((unused));
 
