@@ -194,17 +194,6 @@ static rav_trace *open_at_stop(rav_live_session *s, rav_live_status *st, int fd,
 	}
 }
 
-static void finish_normally(proc *p, const char *ref)
-{
-	char *outp;
-	int status = finish_hurried(p, &outp, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(strcmp(outp, ref) == 0);
-	if (strcmp(outp, ref) != 0)
-		fprintf(stderr, "output:\n%sexpected:\n%s", outp, ref);
-	free(outp);
-}
-
 static void end_session(rav_live_session *s, rav_live_status *st, int fd)
 {
 	CHECK(rav_live_break_clear(s, 0) == 0);
@@ -329,7 +318,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -385,7 +374,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -428,7 +417,7 @@ static void test_killed(void)
 		rav_live_close(s);
 	}
 out:
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -585,7 +574,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -699,7 +688,7 @@ out:
 		close(fd);
 	unlink(path);
 	unlink(early);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -756,7 +745,7 @@ static void test_garbage(void)
 	CHECK(!st.ended && st.held == 0);
 	end_session(s, &st, -1);
 out:
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -874,7 +863,7 @@ out:
 		close(f.pipe_r);
 	if (f.pipe_w >= 0)
 		close(f.pipe_w);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
