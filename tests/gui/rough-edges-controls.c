@@ -105,23 +105,11 @@ static void check_tab_in_view(RavscopeWindow *w, const char *page)
 			b.origin.x + b.size.width, gtk_widget_get_width(scroll));
 }
 
-static GtkWidget *find_css(GtkWidget *w, const char *css_class)
-{
-	if (gtk_widget_has_css_class(w, css_class))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		GtkWidget *f = find_css(c, css_class);
-		if (f)
-			return f;
-	}
-	return NULL;
-}
-
 /* The transport bar's position is not cut and its zoom buttons show. */
 static void check_transport_whole(GtkWidget *win, const char *when)
 {
 	GtkWidget *bar = find_by_type(win, "RavscopeTransportBar");
-	GtkWidget *label = find_css(bar, "ravscope-position");
+	GtkWidget *label = find_with_class(bar, "ravscope-position");
 	g_assert_nonnull(label);
 	GtkWidget *zoom = gtk_widget_get_next_sibling(label); /* the linked zoom buttons */
 	g_assert_true(zoom && gtk_widget_get_mapped(zoom));

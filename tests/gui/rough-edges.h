@@ -15,18 +15,14 @@
 #include "ravscope-window.h"
 #include "format.h"
 #include "ravscope-application.h"
+#include "gui-test.h"
 
 /* The demo trace whose file name starts with name, or NULL. */
 const char *demo(const char *name);
-void spin_a_bit(void);
-/* A window at that size, with path opened and indexed (path may be NULL). */
-RavscopeWindow *open_window(const char *path, int width, int height);
-void close_window(RavscopeWindow *w);
-GtkWidget *find_by_type(GtkWidget *w, const char *type_name);
+/* spin_a_bit, open_window, close_window, find_by_type, find_with_tooltip,
+ * find_with_class: gui-test.h */
 GtkWidget *show_panel(RavscopeWindow *w, const char *name);
-GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start);
 GtkPopover *popover_of(GtkWidget *w);
-GtkWidget *find_with_class(GtkWidget *w, const char *css_class);
 RavscopeDocument *open_doc(const char *path);
 cairo_surface_t *draw_heap(RavscopeDocument *doc, RavscopeViewport *vp, int w, int h, double zoom,
 				  RavscopeHeapLayout **layout_out);

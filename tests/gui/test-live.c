@@ -44,27 +44,10 @@
 #include "ravscope-heap-view.h"
 #include "ravscope-live.h"
 #include "ravscope-window.h"
+#include "gui-test.h"
 
 static const char *target, *sample_live;
 static char rundir[256];
-
-static gboolean spin_until_for(gboolean (*cond)(gpointer), gpointer data, double seconds)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
-	while (!cond(data)) {
-		if (g_get_monotonic_time() > deadline)
-			return FALSE;
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-	return TRUE;
-}
-
-static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
-{
-	if (!spin_until_for(cond, data, 60))
-		g_error("timed out waiting for %s", what);
-}
 
 static void spin_ms(int ms)
 {
@@ -178,10 +161,7 @@ static void shot(GtkWidget *w, const char *name)
 
 static RavscopeWindow *new_window(void)
 {
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 1200, 800);
-	gtk_window_present(GTK_WINDOW(w));
-	return w;
+	return present_window(1200, 800);
 }
 
 static guint64 want_events;
@@ -584,12 +564,6 @@ static void test_run(void)
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 
-static gboolean is_indexed(gpointer w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
-
 /* A program flat out sends far more events a frame than the view steps
  * (4000): the view follows by taking the worker's newest state, scrubbing
  * back stops that without stopping reception, Follow resumes it, and once
@@ -695,9 +669,7 @@ static void test_file(gconstpointer data)
 {
 	const char *path = data;
 	RavscopeWindow *w = new_window();
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
+	open_path(w, path);
 	spin_until(is_indexed, w, "indexing");
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	rav_trace *t = ravscope_document_get_trace(doc);

@@ -26,70 +26,6 @@ const char *demo(const char *name)
 	return NULL;
 }
 
-void spin_a_bit(void)
-{
-	for (int i = 0; i < 50; i++) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
-static gboolean is_indexed(RavscopeWindow *w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
-
-static void wait_indexed(RavscopeWindow *w)
-{
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (!is_indexed(w)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for indexing");
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-	spin_a_bit();
-}
-
-RavscopeWindow *open_window(const char *path, int width, int height)
-{
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
-	gtk_window_present(GTK_WINDOW(w));
-	if (path) {
-		GFile *f = g_file_new_for_path(path);
-		ravscope_window_open(w, f);
-		g_object_unref(f);
-		wait_indexed(w);
-	}
-	spin_a_bit();
-	return w;
-}
-
-void close_window(RavscopeWindow *w)
-{
-	gtk_window_destroy(GTK_WINDOW(w));
-	spin_a_bit();
-}
-
-/* The first widget of a type under w, popovers left out (drop-downs hold
- * list views of their own). */
-GtkWidget *find_by_type(GtkWidget *w, const char *type_name)
-{
-	if (g_strcmp0(G_OBJECT_TYPE_NAME(w), type_name) == 0)
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_by_type(c, type_name);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
 GtkWidget *show_panel(RavscopeWindow *w, const char *name)
 {
 	AdwViewStack *stack = ADW_VIEW_STACK(find_by_type(GTK_WIDGET(w), "AdwViewStack"));
@@ -99,40 +35,11 @@ GtkWidget *show_panel(RavscopeWindow *w, const char *name)
 	return adw_view_stack_get_visible_child(stack);
 }
 
-GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
-{
-	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
-	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_with_tooltip(c, type, tip_start);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
 GtkPopover *popover_of(GtkWidget *w)
 {
 	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c))
 		if (GTK_IS_POPOVER(c))
 			return GTK_POPOVER(c);
-	return NULL;
-}
-
-GtkWidget *find_with_class(GtkWidget *w, const char *css_class)
-{
-	if (gtk_widget_has_css_class(w, css_class))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_with_class(c, css_class);
-		if (found)
-			return found;
-	}
 	return NULL;
 }
 

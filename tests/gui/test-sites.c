@@ -19,25 +19,10 @@
 #include "ravscope-sites-panel.h"
 #include "ravscope-sites.h"
 #include "ravscope-window.h"
+#define GUI_TEST_WAIT_S 120
+#include "gui-test.h"
 
 static const char *list_trace, *list_source, *old_trace;
-
-static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
-{
-	gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
-	while (!cond(data)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for %s", what);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-}
-
-static gboolean is_indexed(gpointer w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
 
 static gboolean sites_ranked(gpointer w)
 {
@@ -48,17 +33,6 @@ static gboolean sites_ranked(gpointer w)
 static gboolean highlighted(gpointer w)
 {
 	return ravscope_window_get_highlighted_cells(w) >= 0;
-}
-
-static RavscopeWindow *open_window(const char *path)
-{
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 1200, 800);
-	gtk_window_present(GTK_WINDOW(w));
-	g_autoptr(GFile) f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	spin_until(is_indexed, w, "indexing");
-	return w;
 }
 
 /* The line of `file` holding `text` inside function `fn`. */
@@ -81,7 +55,7 @@ static guint line_of(const char *file, const char *fn, const char *text)
 static void test_list(void)
 {
 	guint line = line_of(list_source, "insert_after(", "rav_new_field(h, node_type");
-	RavscopeWindow *w = open_window(list_trace);
+	RavscopeWindow *w = open_window(list_trace, 1200, 800);
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	rav_trace *t = ravscope_document_get_trace(doc);
 	rav_state *s = ravscope_document_get_state(doc);
@@ -175,7 +149,7 @@ static GArray *allocs_at(rav_trace *t, guint line)
 static void test_breakpoint(void)
 {
 	guint line = line_of(list_source, "insert_after(", "rav_new_field(h, node_type");
-	RavscopeWindow *w = open_window(list_trace);
+	RavscopeWindow *w = open_window(list_trace, 1200, 800);
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	rav_trace *t = ravscope_document_get_trace(doc);
 	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
@@ -264,7 +238,7 @@ static void test_breakpoint(void)
 static void test_referrer(void)
 {
 	guint line = line_of(list_source, "insert_after(", "rav_new_field(h, node_type");
-	RavscopeWindow *w = open_window(list_trace);
+	RavscopeWindow *w = open_window(list_trace, 1200, 800);
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	rav_trace *t = ravscope_document_get_trace(doc);
 	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
@@ -302,7 +276,7 @@ static gboolean no_sites_said(gpointer w)
 
 static void test_old_format(void)
 {
-	RavscopeWindow *w = open_window(old_trace);
+	RavscopeWindow *w = open_window(old_trace, 1200, 800);
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	spin_until(no_sites_said, w, "");
 	for (int i = 0; i < 50; i++)

@@ -13,6 +13,7 @@
 #include "ravscope-graph-panel.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-window.h"
+#include "gui-test.h"
 
 static char **traces;
 static int n_traces;
@@ -26,40 +27,6 @@ static const char *demo(const char *name)
 	}
 	g_error("no demo trace %s", name);
 	return NULL;
-}
-
-static void spin_a_bit(void)
-{
-	for (int i = 0; i < 50; i++) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
-static RavscopeWindow *open_window(const char *path, int width, int height)
-{
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
-	gtk_window_present(GTK_WINDOW(w));
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (!ravscope_document_is_indexed(ravscope_window_get_document(w))) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for indexing");
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-	spin_a_bit();
-	return w;
-}
-
-static void close_window(RavscopeWindow *w)
-{
-	gtk_window_destroy(GTK_WINDOW(w));
-	spin_a_bit();
 }
 
 /* ---- the Export dialog ------------------------------------------------------------- */
@@ -168,33 +135,12 @@ static void test_export_dialog(void)
 
 /* ---- presentation mode ------------------------------------------------------------ */
 
-static GtkWidget *find_with_tooltip(GtkWidget *w, GType type, const char *tip_start)
-{
-	if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_tooltip_text(w) &&
-	    g_str_has_prefix(gtk_widget_get_tooltip_text(w), tip_start))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		if (GTK_IS_POPOVER(c))
-			continue;
-		GtkWidget *found = find_with_tooltip(c, type, tip_start);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
 /* Wait (60 s at most) until cond holds: layout and zooms after a change
  * take frames, which a loaded machine draws late (a fixed 4 s here was
  * most of this test's time, and a bet all the same). */
 static void wait_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
 {
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (!cond(data)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for %s", what);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
+	spin_until(cond, data, what);
 	spin_a_bit();
 }
 

@@ -31,41 +31,15 @@
 #include "ravscope-narration.h"
 #include "ravscope-transport-bar.h"
 #include "ravscope-window.h"
+#define GUI_TEST_WAIT_S 90
+#define GUI_TEST_SPIN_ROUNDS 30
+#include "gui-test.h"
 
 static const char *lesson_path, *trace_path, *chatty_path, *messages_path;
 
-static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
-{
-	gint64 deadline = g_get_monotonic_time() + 90 * G_USEC_PER_SEC;
-	while (!cond(data)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for %s", what);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-}
-
-static void spin_a_bit(void)
-{
-	for (int i = 0; i < 30; i++) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
-static gboolean is_indexed(gpointer w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
-
 static RavscopeWindow *new_window(void)
 {
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 1300, 850);
-	gtk_window_present(GTK_WINDOW(w));
-	return w;
+	return present_window(1300, 850);
 }
 
 static guint64 position(RavscopeWindow *w)
@@ -108,9 +82,7 @@ static char *explain_text(GtkWidget *panel)
 static void test_attach_steps(gconstpointer path)
 {
 	RavscopeWindow *w = new_window();
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
+	open_path(w, path);
 	spin_until(is_indexed, w, "indexing");
 	spin_a_bit();
 	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
@@ -142,9 +114,7 @@ static void test_attach_steps(gconstpointer path)
 static void test_operation_step(gconstpointer path)
 {
 	RavscopeWindow *w = new_window();
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
+	open_path(w, path);
 	spin_until(is_indexed, w, "indexing");
 	spin_a_bit();
 	rav_trace *t = ravscope_document_get_trace(ravscope_window_get_document(w));
@@ -274,18 +244,6 @@ static void test_lesson(void)
 
 /* ---- a lesson on a 900 x 600 projector ---- */
 
-static GtkWidget *find_widget_of_type(GtkWidget *w, const char *type_name)
-{
-	if (g_str_equal(G_OBJECT_TYPE_NAME(w), type_name))
-		return w;
-	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-		GtkWidget *f = find_widget_of_type(c, type_name);
-		if (f)
-			return f;
-	}
-	return NULL;
-}
-
 static void resize_to(RavscopeWindow *w, int width, int height)
 {
 	gtk_window_set_default_size(GTK_WINDOW(w), width, height);
@@ -309,7 +267,7 @@ static void check_small_screen(RavscopeWindow *w, gboolean presentation, int hea
 	gtk_widget_measure(GTK_WIDGET(w), GTK_ORIENTATION_VERTICAL, 900, &min_h, &nat, NULL, NULL);
 	GdkSurface *s = gtk_native_get_surface(GTK_NATIVE(w));
 	GtkWidget *heap = ravscope_window_get_heap_view(w);
-	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	GtkWidget *timeline = find_by_type(GTK_WIDGET(w), "RavscopeTimeline");
 	g_assert_nonnull(timeline);
 	g_test_message("%s, a lesson at 900x600: minimum %dx%d, window %dx%d, heap %d px high, timeline %s", mode,
 		       min_w, min_h, gdk_surface_get_width(s), gdk_surface_get_height(s), gtk_widget_get_height(heap),
@@ -320,7 +278,7 @@ static void check_small_screen(RavscopeWindow *w, gboolean presentation, int hea
 	g_assert_cmpint(gdk_surface_get_height(s), ==, 600);
 	g_assert_false(gtk_widget_get_mapped(timeline));
 	/* the line of what the last event did goes too (the caption says it) */
-	GtkWidget *bar = find_widget_of_type(GTK_WIDGET(w), "RavscopeTransportBar");
+	GtkWidget *bar = find_by_type(GTK_WIDGET(w), "RavscopeTransportBar");
 	g_assert_nonnull(bar);
 	g_assert_false(ravscope_transport_bar_get_show_event(RAVSCOPE_TRANSPORT_BAR(bar)));
 	g_assert_cmpint(gtk_widget_get_height(heap), >=, heap_min);
@@ -330,9 +288,7 @@ static void test_lesson_small_screen(void)
 {
 	GSettings *settings = ravscope_settings_new();
 	g_assert_nonnull(settings);
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
-	gtk_window_present(GTK_WINDOW(w));
+	RavscopeWindow *w = present_window(900, 600);
 	ravscope_window_start_lesson(w, lesson_path);
 	spin_until(lesson_at_rest, w, "the lesson's first step");
 	/* (before: 215 px of heap at 900x600; in presentation mode the window
@@ -348,7 +304,7 @@ static void test_lesson_small_screen(void)
 	check_small_screen(w, TRUE, 200);
 	g_settings_set_boolean(settings, "large-text", FALSE);
 	/* A taller window gives the timeline back ... */
-	GtkWidget *timeline = find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline");
+	GtkWidget *timeline = find_by_type(GTK_WIDGET(w), "RavscopeTimeline");
 	resize_to(w, 1300, 850);
 	g_assert_true(gtk_widget_get_mapped(timeline));
 	resize_to(w, 900, 600);
@@ -357,7 +313,7 @@ static void test_lesson_small_screen(void)
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-close", NULL));
 	for (int i = 0; i < 10; i++)
 		spin_a_bit();
-	g_assert_true(gtk_widget_get_mapped(find_widget_of_type(GTK_WIDGET(w), "RavscopeTimeline")));
+	g_assert_true(gtk_widget_get_mapped(find_by_type(GTK_WIDGET(w), "RavscopeTimeline")));
 	gtk_window_destroy(GTK_WINDOW(w));
 	spin_a_bit();
 	g_object_unref(settings);
@@ -369,7 +325,7 @@ static void test_lesson_small_screen(void)
 static void test_lesson_keys_first(void)
 {
 	RavscopeWindow *w = new_window();
-	GtkWidget *flap = find_widget_of_type(GTK_WIDGET(w), "AdwFlap");
+	GtkWidget *flap = find_by_type(GTK_WIDGET(w), "AdwFlap");
 	g_assert_nonnull(flap);
 	GListModel *cs = gtk_widget_observe_controllers(flap);
 	gboolean found = FALSE;
@@ -495,13 +451,11 @@ static void test_lesson_long_text(void)
 	g_assert_true(g_file_set_contents(path, body, -1, NULL));
 	GSettings *settings = ravscope_settings_new();
 	g_settings_set_boolean(settings, "large-text", TRUE);
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
-	gtk_window_present(GTK_WINDOW(w));
+	RavscopeWindow *w = present_window(900, 600);
 	ravscope_window_start_lesson(w, path);
 	spin_until(lesson_at_rest, w, "the long step");
 	check_small_screen(w, TRUE, 230);
-	RavscopeNarration *n = RAVSCOPE_NARRATION(find_widget_of_type(GTK_WIDGET(w), "RavscopeNarration"));
+	RavscopeNarration *n = RAVSCOPE_NARRATION(find_by_type(GTK_WIDGET(w), "RavscopeNarration"));
 	g_assert_true(ravscope_narration_is_cut(n));
 	resize_to(w, 1300, 850);
 	g_assert_false(ravscope_narration_is_cut(n));

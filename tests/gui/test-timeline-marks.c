@@ -79,7 +79,7 @@ static char *write_trace(const char *dir)
 	REQUIRE(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	char *path = g_build_filename(dir, "marks.ravtrace", NULL);
-	REQUIRE(g_file_set_contents(path, (const char *)m.p, (gssize)m.len, NULL));
+	REQUIRE(g_file_set_contents(path, (const char *)m.buf.p, (gssize)m.buf.len, NULL));
 	tt_mem_free(&m);
 	return path;
 }

@@ -15,45 +15,18 @@
 #include "ravscope-heap-view.h"
 #include "ravscope-heapdraw.h"
 #include "ravscope-window.h"
+#include "gui-test.h"
 #include "replay-gen.h"
 
 static char **traces;
 static int n_traces;
 
-static void spin_until(gboolean (*cond)(gpointer), gpointer data, const char *what)
+/* A window that has started opening path (not waiting: the page it
+ * shows meanwhile is checked). */
+static RavscopeWindow *start_opening(const char *path)
 {
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (!cond(data)) {
-		if (g_get_monotonic_time() > deadline)
-			g_error("timed out waiting for %s", what);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(1000);
-	}
-}
-
-static gboolean is_indexed(gpointer w)
-{
-	RavscopeDocument *doc = ravscope_window_get_document(w);
-	return doc && ravscope_document_is_indexed(doc);
-}
-
-static void spin_a_bit(void)
-{
-	for (int i = 0; i < 50; i++) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
-static RavscopeWindow *open_window(const char *path)
-{
-	RavscopeWindow *w = ravscope_window_new(NULL);
-	gtk_window_set_default_size(GTK_WINDOW(w), 1200, 800);
-	gtk_window_present(GTK_WINDOW(w));
-	GFile *f = g_file_new_for_path(path);
-	ravscope_window_open(w, f);
-	g_object_unref(f);
+	RavscopeWindow *w = present_window(1200, 800);
+	open_path(w, path);
 	return w;
 }
 
@@ -110,7 +83,7 @@ static void assert_after_move(RavscopeDocument *doc, guint64 move)
 static void test_trace(gconstpointer data)
 {
 	const char *path = data;
-	RavscopeWindow *w = open_window(path);
+	RavscopeWindow *w = start_opening(path);
 	g_assert_cmpstr(ravscope_window_get_page(w), ==, "trace");
 	spin_until(is_indexed, w, "indexing");
 	spin_a_bit();
@@ -248,7 +221,7 @@ static void test_many_threads(void)
 	g_autofree char *path = g_build_filename(dir, "threads-300.ravtrace", NULL);
 	gen_params gp = { .path = path, .events = 300 * 600, .live_target = 300, .threads = 300, .seed = 3 };
 	g_assert_cmpint(gen_trace(&gp, NULL), ==, 0);
-	RavscopeWindow *w = open_window(path);
+	RavscopeWindow *w = start_opening(path);
 	spin_until(is_indexed, w, "indexing 300 threads");
 	spin_a_bit();
 	RavscopeHeapView *hv = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
@@ -299,7 +272,7 @@ static void test_corrupt(void)
 	g_autofree char *dir = g_dir_make_tmp("ravscope-win-XXXXXX", NULL);
 	g_autofree char *bogus = g_build_filename(dir, "bogus.ravtrace", NULL);
 	g_assert_true(g_file_set_contents(bogus, "RAVTRACE? no, just text that is long enough to have a header\n", -1, NULL));
-	RavscopeWindow *w = open_window(bogus);
+	RavscopeWindow *w = start_opening(bogus);
 	g_assert_cmpstr(ravscope_window_get_page(w), ==, "error");
 	const char *msg = ravscope_window_get_error_text(w);
 	g_assert_nonnull(msg);
@@ -314,7 +287,7 @@ static void test_corrupt(void)
 	g_autofree char *cut = g_build_filename(dir, "cut.ravtrace", NULL);
 	g_assert_true(g_file_set_contents(cut, contents, (gssize)(len * 2 / 3), NULL));
 	g_free(contents);
-	w = open_window(cut);
+	w = start_opening(cut);
 	const char *page = ravscope_window_get_page(w);
 	if (g_strcmp0(page, "trace") == 0) {
 		RavscopeDocument *doc = ravscope_window_get_document(w);

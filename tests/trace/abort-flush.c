@@ -55,16 +55,10 @@ int main(int argc, char **argv)
 {
 	bool thread = argc > 1 && strcmp(argv[1], "thread") == 0;
 	char path[] = "/tmp/rav-abort-flush-XXXXXX";
-	int fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	close(fd);
-	fflush(NULL);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	pid_t pid = ft_fork(path);
 	if (pid == 0)
 		child(path, thread);
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+	int status = ft_wait(pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 
 	rav_trace *t = ft_open(path);

@@ -44,6 +44,7 @@
 #include "rav-record.h"
 #include "ravioli.h"
 #include "ravtrace.h"
+#include "xorshift.h"
 
 static rav_type T_ITEM;
 static int stop_flag; /* atomic: the pairs stop at their next round */
@@ -53,7 +54,7 @@ static int stop_flag; /* atomic: the pairs stop at their next round */
 
 typedef struct pair_end {
 	rav_channel *in, *out;
-	unsigned long long rng;
+	uint64_t rng;
 	const char *name;
 	unsigned rounds;
 	bool failed;
@@ -61,10 +62,7 @@ typedef struct pair_end {
 
 static uint64_t rnd(pair_end *p)
 {
-	p->rng ^= p->rng << 13;
-	p->rng ^= p->rng >> 7;
-	p->rng ^= p->rng << 17;
-	return p->rng;
+	return xorshift64(&p->rng);
 }
 
 /* A chain of n cells, sometimes more than a page (the message then hands
@@ -274,7 +272,7 @@ int main(int argc, char **argv)
 	close(tfd);
 	int failures = 0;
 	uint64_t total = 0;
-	unsigned long long rng = 0x2545f4914f6cdd1dull;
+	uint64_t rng = 0x2545f4914f6cdd1dull;
 	const char *only = getenv("RAV_CHURN_MODE"); /* lossy, small or lossless: that one only */
 	if (only) {
 		bool known = false;
@@ -287,9 +285,7 @@ int main(int argc, char **argv)
 	}
 	unsigned done = 0;
 	for (unsigned i = 0; i < sessions && (!failures || getenv("RAV_CHURN_ALL")); i++, done++) {
-		rng ^= rng << 13;
-		rng ^= rng >> 7;
-		rng ^= rng << 17;
+		xorshift64(&rng);
 		/* sessions of 2 to 40 ms: the end falls anywhere in a round */
 		unsigned ms = 2 + (unsigned)(rng % 39);
 		uint64_t events = 0;

@@ -199,17 +199,6 @@ static rav_trace *open_at_stop(rav_live_session *s, rav_live_status *st, int fd,
 	}
 }
 
-static void finish_normally(proc *p, const char *ref)
-{
-	char *outp;
-	int status = finish_hurried(p, &outp, NULL);
-	CHECK(exited_with(status, 0));
-	CHECK(strcmp(outp, ref) == 0);
-	if (strcmp(outp, ref) != 0)
-		fprintf(stderr, "output:\n%sexpected:\n%s", outp, ref);
-	free(outp);
-}
-
 static void end_session(rav_live_session *s, rav_live_status *st, int fd)
 {
 	CHECK(rav_live_break_clear(s, 0) == 0);
@@ -334,7 +323,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -390,7 +379,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -428,7 +417,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -471,7 +460,7 @@ static void test_killed(void)
 		rav_live_close(s);
 	}
 out:
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -628,7 +617,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -742,7 +731,7 @@ out:
 		close(fd);
 	unlink(path);
 	unlink(early);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -799,7 +788,7 @@ static void test_garbage(void)
 	CHECK(!st.ended && st.held == 0);
 	end_session(s, &st, -1);
 out:
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 
@@ -917,7 +906,7 @@ out:
 		close(f.pipe_r);
 	if (f.pipe_w >= 0)
 		close(f.pipe_w);
-	finish_normally(&p, ref);
+	finish_unchanged(&p, ref, true);
 	free(ref);
 }
 

@@ -39,6 +39,7 @@
 #include "ravtrace.h"
 
 #include "engine-view.h"
+#include "workload.h"
 
 static int failures;
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -67,48 +68,22 @@ static rav_type T_NODE, T_PAIR, T_LEAF;
 
 static uint64_t rnd(void)
 {
-	cur->rng ^= cur->rng << 13;
-	cur->rng ^= cur->rng >> 7;
-	cur->rng ^= cur->rng << 17;
-	return cur->rng;
+	return xorshift64(&cur->rng);
 }
 
 static rav_ref pick(rav_heap *h)
 {
-	rav_ref o = rav_root_get(h, cur->roots[rnd() % NROOTS]);
-	for (int d = (int)(rnd() % 5); d > 0 && !rav_ref_is_null(o); d--) {
-		rav_type t = rav_type_of(h, o);
-		if (t < RAV_TYPE_FIRST_USER)
-			break;
-		int f = (int)(rnd() % 2);
-		if (rav_type_field_kind(t, f) != RAV_REF)
-			f ^= 1;
-		if (rav_type_field_kind(t, f) != RAV_REF)
-			break;
-		rav_ref c = rav_load_ref(h, o, f);
-		if (rav_ref_is_null(c))
-			break;
-		o = c;
-	}
-	return o;
+	return wl_pick(&cur->rng, h, cur->roots, NROOTS, 4, NULL);
 }
 
 static int ref_field(rav_type t)
 {
-	if (t < RAV_TYPE_FIRST_USER)
-		return -1;
-	int f = (int)(rnd() % 2);
-	if (rav_type_field_kind(t, f) == RAV_REF)
-		return f;
-	if (rav_type_field_kind(t, f ^ 1) == RAV_REF)
-		return f ^ 1;
-	return -1;
+	return wl_ref_field(&cur->rng, t);
 }
 
 static rav_type random_type(void)
 {
-	unsigned k = (unsigned)(rnd() % 3);
-	return k == 0 ? T_NODE : k == 1 ? T_PAIR : T_LEAF;
+	return wl_type(&cur->rng, T_NODE, T_PAIR, T_LEAF);
 }
 
 static void op(rav_heap *h)

@@ -174,6 +174,19 @@ static inline bool exited_with(int status, int code)
 	return false;
 }
 
+/* The checks are done: the target ends (hurried, or at its own pace) with
+ * status 0 and the output of a run nobody attached to, ref. */
+static inline void finish_unchanged(proc *p, const char *ref, bool hurried)
+{
+	char *out;
+	int status = hurried ? finish_hurried(p, &out, NULL) : finish(p, &out, NULL);
+	CHECK(exited_with(status, 0));
+	CHECK(strcmp(out, ref) == 0);
+	if (strcmp(out, ref) != 0)
+		fprintf(stderr, "output:\n%sexpected:\n%s", out, ref);
+	free(out);
+}
+
 static inline bool socket_of(pid_t pid, char *path, size_t cap)
 {
 	int n = snprintf(path, cap, "%s/ravioli/%ld.sock", rundir, (long)pid);

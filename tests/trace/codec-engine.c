@@ -209,7 +209,7 @@ int main(void)
 	ravt_writer_free(w);
 
 	rav_trace_error e;
-	rav_trace *t = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *t = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	REQUIRE(t);
 	CHECK(rav_trace_index(t, NULL, NULL, &e) == 0);
 	ravt_cursor cur;
@@ -332,8 +332,8 @@ int main(void)
 	CHECK(!ravt_cursor_next(&cur, &ev));
 	ravt_cursor_fini(&cur);
 	CHECK_EQ(bad, 0);
-	fprintf(stderr, "%zu engine events compared, %zu bytes (%.2f per event)\n", events, m.len,
-		(double)m.len / (double)events);
+	fprintf(stderr, "%zu engine events compared, %zu bytes (%.2f per event)\n", events, m.buf.len,
+		(double)m.buf.len / (double)events);
 	rav_trace_close(t);
 	tt_mem_free(&m);
 	free(raw.ev);

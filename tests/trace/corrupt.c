@@ -21,10 +21,7 @@
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* Under memcheck (RAV_TEST_SMALL=1) every kind of damage is still applied,
@@ -360,8 +357,8 @@ static uint8_t *synthetic(size_t *len, bool compress, int threads)
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	free(m.bounds);
-	*len = m.len;
-	return m.p;
+	*len = m.buf.len;
+	return m.buf.p;
 }
 
 static uint8_t *read_file(const char *path, size_t *len)

@@ -155,14 +155,9 @@ int main(int argc, char **argv)
 	bool thread = strcmp(mode, "thread") == 0, bare = strcmp(mode, "bare") == 0, off = strcmp(mode, "off") == 0;
 	int expect_sig = strcmp(mode, "abort") == 0 ? SIGABRT : strcmp(mode, "fpe") == 0 ? SIGFPE : SIGSEGV;
 	char path[] = "/tmp/rav-crash-flush-XXXXXX";
-	int fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	close(fd);
 	int pfd[2];
 	REQUIRE(pipe(pfd) == 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	pid_t pid = ft_fork(path);
 	if (pid == 0) {
 		close(pfd[0]);
 		if (UNDER_ASAN) {
@@ -185,8 +180,7 @@ int main(int argc, char **argv)
 	char said[16] = "";
 	ssize_t got = read(pfd[0], said, sizeof said - 1);
 	close(pfd[0]);
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+	int status = ft_wait(pid);
 	if (UNDER_ASAN && expect_sig != SIGABRT)
 		/* (ASan's handler runs after ours: it exits, or aborts with
 		 * ASAN_OPTIONS=abort_on_error=1 as CI sets) */

@@ -85,8 +85,8 @@ static uint8_t *write_trace(size_t *len, bool compress, uint32_t chunk_bytes, ra
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	free(m.bounds);
-	*len = m.len;
-	return m.p;
+	*len = m.buf.len;
+	return m.buf.p;
 }
 
 /* Merge the whole trace; the events, or NULL with *err. */
@@ -206,8 +206,8 @@ static uint8_t *two_writes(size_t *len, uint32_t word2)
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	free(m.bounds);
-	*len = m.len;
-	return m.p;
+	*len = m.buf.len;
+	return m.buf.p;
 }
 
 /* The same hit made one on entry 5 while the chunk's cache holds one

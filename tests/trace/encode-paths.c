@@ -23,10 +23,7 @@
 static uint64_t rng;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* Pool addresses named lately (any thread), for the address cache of 1.5:
@@ -209,22 +206,14 @@ static size_t gen(rav_raw_event *out, size_t max, uint64_t *last, uint64_t *tsc,
  * otherwise that 1.x version's encoding. */
 static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late_pool, uint16_t minor)
 {
-	ravt_writer_params p = {
-	    .word_size = 8,
-	    .cell_size = 32,
-	    .page_size = TT_PAGE,
-	    .pool_base = late_pool ? 0 : TT_BASE,
-	    .pool_bytes = late_pool ? 0 : TT_POOL_BYTES,
-	    .tsc_hz = 1000000000ull,
-	    .tsc_start = 1000,
-	    .cmdline = "encode-paths",
-	    .cmdline_len = 12,
-	    .chunk_bytes = chunk_bytes,
-	    .no_compress = true,
-	    .no_fast_path = !fast,
-	    .version_major = minor ? 1 : 0,
-	    .version_minor = minor,
-	};
+	ravt_writer_params p = tt_params("encode-paths");
+	if (late_pool)
+		p.pool_base = p.pool_bytes = 0;
+	p.chunk_bytes = chunk_bytes;
+	p.no_compress = true;
+	p.no_fast_path = !fast;
+	p.version_major = minor ? 1 : 0;
+	p.version_minor = minor;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	if (!w)
@@ -237,7 +226,7 @@ static ravt_writer *writer(tt_mem *m, bool fast, uint32_t chunk_bytes, bool late
 static uint64_t digest(const tt_mem *m)
 {
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(m->p, m->len, &err);
+	rav_trace *t = rav_trace_open_memory(m->buf.p, m->buf.len, &err);
 	if (!t || rav_trace_index(t, NULL, NULL, &err) != 0) {
 		rav_trace_close(t);
 		return 0;
@@ -287,7 +276,7 @@ static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_
 			n += got;
 		}
 	}
-	tt_mem out[2] = {{0}, {0}};
+	tt_mem out[2] = {0};
 	for (int pass = 0; pass < 2; pass++) {
 		ravt_writer *w = writer(&out[pass], pass == 0, chunk_bytes, late_pool, minor);
 		REQUIRE(w);
@@ -298,9 +287,7 @@ static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_
 			/* a buffer: some records of one thread (texts may be cut) */
 			uint32_t th = thread_of[i];
 			size_t j = i;
-			cut_rng ^= cut_rng << 13;
-			cut_rng ^= cut_rng >> 7;
-			cut_rng ^= cut_rng << 17;
+			xorshift64(&cut_rng);
 			size_t len = 1 + cut_rng % 300;
 			while (j < n && j - i < len && thread_of[j] == th)
 				j++;
@@ -316,24 +303,24 @@ static uint64_t run(uint64_t seed, size_t nrec, uint32_t chunk_bytes, bool late_
 		CHECK(ravt_writer_finish(w, 0) == 0);
 		ravt_writer_free(w);
 	}
-	bool same = out[0].len == out[1].len && memcmp(out[0].p, out[1].p, out[0].len) == 0;
+	bool same = out[0].buf.len == out[1].buf.len && memcmp(out[0].buf.p, out[1].buf.p, out[0].buf.len) == 0;
 	if (!same) {
 		size_t k = 0;
-		while (k < out[0].len && k < out[1].len && out[0].p[k] == out[1].p[k])
+		while (k < out[0].buf.len && k < out[1].buf.len && out[0].buf.p[k] == out[1].buf.p[k])
 			k++;
 		fprintf(stderr,
 		        "seed %llu (%zu records, chunks of %u bytes%s, version 1.%u): the fast path wrote %zu "
 		        "bytes, the general encoder %zu; first difference at byte %zu\n",
 		        (unsigned long long)seed, n, chunk_bytes, late_pool ? ", pool set late" : "",
 		        minor ? minor : RAVT_VERSION_MINOR,
-		        out[0].len, out[1].len, k);
+		        out[0].buf.len, out[1].buf.len, k);
 		tt_failures++;
 	}
 	/* and the bytes are a trace the reader takes */
 	uint64_t h = digest(&out[0]);
 	CHECK(h != 0);
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(out[0].p, out[0].len, &err);
+	rav_trace *t = rav_trace_open_memory(out[0].buf.p, out[0].buf.len, &err);
 	CHECK(t != NULL);
 	if (t) {
 		CHECK(rav_trace_index(t, NULL, NULL, &err) == 0);

@@ -71,16 +71,10 @@ int main(int argc, char **argv)
 	const char *mode = argv[1];
 	bool vf = !strcmp(mode, "vfork");
 	char path[] = "/tmp/rav-exec-flush-XXXXXX";
-	int fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	close(fd);
-	fflush(NULL);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	pid_t pid = ft_fork(path);
 	if (pid == 0)
 		child(path, mode);
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+	int status = ft_wait(pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
 
 	rav_trace *t = ft_open(path);

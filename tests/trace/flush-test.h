@@ -1,15 +1,38 @@
 /* flush-test.h - what the tests of a recording's last moments share
- * (abort-flush, crash-flush, exec-flush): a child that records to a file
- * and allocates, and the parent's opening of what it left. */
+ * (abort-flush, crash-flush, exec-flush): the file and the fork, a child
+ * that records to the file and allocates, and the parent's opening of what
+ * it left. */
 #ifndef RAV_FLUSH_TEST_H
 #define RAV_FLUSH_TEST_H
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ravioli.h"
 #include "trace-test.h"
+
+/* Make the file named by the mkstemp template path, and fork: 0 in the
+ * child, its pid in the parent. */
+static inline pid_t ft_fork(char *path)
+{
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	close(fd);
+	fflush(NULL);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	return pid;
+}
+
+/* In the parent: how the child ended (waitpid's status). */
+static inline int ft_wait(pid_t pid)
+{
+	int status = 0;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	return status;
+}
 
 /* In the child: record to path from here on (as RAVIOLI_TRACE does), or
  * leave with status 3. */

@@ -139,7 +139,7 @@ static bool same(const rav_event *ev, const expect *e)
 static rav_trace *open_indexed(const tt_mem *m)
 {
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(m->p, m->len, &err);
+	rav_trace *t = rav_trace_open_memory(m->buf.p, m->buf.len, &err);
 	if (!t) {
 		fprintf(stderr, "open: %s\n", err.message);
 		return NULL;
@@ -233,10 +233,7 @@ typedef struct tl_event {
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* Three threads act on a shared timeline; each action is a TIME event
@@ -426,14 +423,14 @@ static void test_versions(void)
 	rav_trace_error err;
 	tt_mem m = { 0 };
 	write_small(&m, 2, 0, false);
-	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	rav_trace *t = rav_trace_open_memory(m.buf.p, m.buf.len, &err);
 	CHECK(t == NULL);
 	CHECK_EQ(err.code, RAV_TRACE_EVERSION);
 	CHECK(strstr(err.message, "2.0") != NULL);
 	tt_mem_free(&m);
 
 	write_small(&m, 1, 9, true);
-	t = rav_trace_open_memory(m.p, m.len, &err);
+	t = rav_trace_open_memory(m.buf.p, m.buf.len, &err);
 	CHECK(t != NULL);
 	if (t) {
 		CHECK_EQ(err.code, RAV_TRACE_OK);
@@ -490,7 +487,7 @@ static void test_field_names(void)
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	rav_trace *t = rav_trace_open_memory(m.buf.p, m.buf.len, &err);
 	REQUIRE(t);
 	CHECK_EQ(rav_trace_index(t, NULL, NULL, &err), 0);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -538,13 +535,13 @@ static void test_truncation(void)
 	uint64_t *events_at = calloc(nb, sizeof *events_at);
 	for (size_t i = 1; i < nb; i++) {
 		ravt_frame f;
-		memcpy(&f, m.p + m.bounds[i - 1], sizeof f);
+		memcpy(&f, m.buf.p + m.bounds[i - 1], sizeof f);
 		events_at[i] = events_at[i - 1] + (ravt_chunk_is_events(f.kind) ? f.count : 0);
 	}
 	size_t header = m.bounds[0];
-	for (size_t cut = 0; cut <= m.len; cut += (cut < header + 64 ? 1 : 5)) {
+	for (size_t cut = 0; cut <= m.buf.len; cut += (cut < header + 64 ? 1 : 5)) {
 		rav_trace_error err;
-		rav_trace *t = rav_trace_open_memory(m.p, cut, &err);
+		rav_trace *t = rav_trace_open_memory(m.buf.p, cut, &err);
 		if (cut < header) {
 			CHECK(t == NULL);
 			CHECK(err.code == (cut == 0 ? RAV_TRACE_EEMPTY : RAV_TRACE_ETRUNCATED));
@@ -557,7 +554,7 @@ static void test_truncation(void)
 			b++;
 		rav_trace_info info;
 		rav_trace_get_info(t, &info);
-		if (cut == m.len) {
+		if (cut == m.buf.len) {
 			CHECK(!info.truncated);
 			CHECK_EQ(err.code, RAV_TRACE_OK);
 		} else {
@@ -713,7 +710,7 @@ static void test_concurrent_index(void)
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	rav_trace *t = rav_trace_open_memory(m.buf.p, m.buf.len, &err);
 	REQUIRE(t);
 	pthread_t th;
 	REQUIRE(pthread_create(&th, NULL, index_worker, t) == 0);
@@ -772,7 +769,7 @@ static void test_cancel(void)
 	CHECK(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error err;
-	rav_trace *t = rav_trace_open_memory(m.p, m.len, &err);
+	rav_trace *t = rav_trace_open_memory(m.buf.p, m.buf.len, &err);
 	REQUIRE(t);
 	unsigned calls = 0;
 	CHECK(rav_trace_index(t, cancel_at_first, &calls, &err) == -1);

@@ -435,7 +435,9 @@ static bool gen_threads_many(const char *dir, const char *name)
 }
 
 /* Pages handed between every ordered pair of K threads: K(K-1) distinct
- * hand-off pairs for `stats` to count. */
+ * hand-off pairs for `stats` to count and bound (--pairs).  One page a
+ * pair, but a thread hands its next one (from -> from+1) 1 to 5 pages,
+ * (from % 5) + 1, so that the pairs listed first are known. */
 static bool gen_handoff_pairs(const char *dir, const char *name)
 {
 	hgen g;
@@ -448,9 +450,11 @@ static bool gen_handoff_pairs(const char *dir, const char *name)
 		for (uint32_t to = 1; to <= k; to++) {
 			if (from == to)
 				continue;
-			sync_ev(&g, from, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, from, addr(page, 0, 0), 0);
-			sync_ev(&g, to, RAV_EV_PAGE_HANDOFF, 0, to, addr(page, 0, 0), from);
-			page++;
+			uint32_t n = to == from % k + 1 ? from % 5 + 1 : 1;
+			for (uint32_t i = 0; i < n; i++, page++) {
+				sync_ev(&g, from, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, from, addr(page, 0, 0), 0);
+				sync_ev(&g, to, RAV_EV_PAGE_HANDOFF, 0, to, addr(page, 0, 0), from);
+			}
 		}
 	return hclose(&g);
 }

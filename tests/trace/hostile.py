@@ -590,6 +590,19 @@ def check_facts(name, results):
             fail(f'{name}: the name across the 63-byte cut is not cut at a character: {cut!r}')
         if '\ufffd' not in info['program']:
             fail(f'{name}: bytes of the command line that are not UTF-8 are not replaced: {info["program"]!r}')
+    if name == 'handoff-pairs' and 'stats-json' in results:
+        # K(K-1) pairs (313,040: 24 MB of JSON once): 20 listed, the rest
+        # counted (a row per thread stays: 560 of them, 99 KB in all)
+        k = 12 if small else 560
+        raw = results['stats-json'][1]
+        hand = json.loads(raw)['handoffs']
+        if len(hand['pairs']) != 20 or len(hand['pairs']) + hand['more_pairs'] != k * (k - 1) or \
+                sum(p['pages'] for p in hand['pairs']) + hand['more_pages'] != hand['pages']:
+            fail(f'{name}: stats --json lists {len(hand["pairs"])} pairs and counts {hand["more_pairs"]} '
+                 f'more ({hand["more_pages"]} pages), of {k * (k - 1)} pairs and {hand["pages"]} pages')
+        txt = results.get('stats', (0, b''))[1]
+        if len(raw) > MIB or len(txt) > MIB:
+            fail(f'{name}: stats printed {len(raw)} bytes of JSON, {len(txt)} of text')
     if name == 'heap-max-id' and 'stats-json' in results:
         st = json.loads(results['stats-json'][1])
         con = st['contention']

@@ -68,7 +68,7 @@ static void write_trace(const char *path, unsigned allocs, uint32_t chunk_bytes)
 	REQUIRE(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	FILE *f = fopen(path, "wb");
-	REQUIRE(f && fwrite(m.p, 1, m.len, f) == m.len && fclose(f) == 0);
+	REQUIRE(f && fwrite(m.buf.p, 1, m.buf.len, f) == m.buf.len && fclose(f) == 0);
 	tt_mem_free(&m);
 }
 

@@ -35,10 +35,7 @@
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 typedef struct prog {
@@ -202,7 +199,7 @@ static void feed_to(rav_trace *t, int fd, const tt_mem *m, size_t *off, size_t e
 	rav_trace_error err;
 	for (int k = 0; k < 1000000; k++) {
 		if (*off < end) {
-			ssize_t w = write(fd, m->p + *off, end - *off);
+			ssize_t w = write(fd, m->buf.p + *off, end - *off);
 			if (w > 0)
 				*off += (size_t)w;
 		}
@@ -227,7 +224,7 @@ static void run(const tt_mem *m, const size_t *cuts, size_t n, const char *what,
 	REQUIRE(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
 	size_t off = 0;
 	while (off < m->bounds[0]) { /* the header: open waits for it */
-		ssize_t w = write(sv[1], m->p + off, m->bounds[0] - off);
+		ssize_t w = write(sv[1], m->buf.p + off, m->bounds[0] - off);
 		REQUIRE(w > 0);
 		off += (size_t)w;
 	}
@@ -239,7 +236,7 @@ static void run(const tt_mem *m, const size_t *cuts, size_t n, const char *what,
 	for (size_t i = 0; i < n; i++)
 		if (cuts[i] > off)
 			feed_to(t, sv[1], m, &off, cuts[i]);
-	feed_to(t, sv[1], m, &off, m->len);
+	feed_to(t, sv[1], m, &off, m->buf.len);
 	shutdown(sv[1], SHUT_WR);
 	for (int k = 0; k < 100000 && !rav_trace_stream_ended(t); k++)
 		CHECK(rav_trace_poll(t, &err) >= 0);
@@ -266,7 +263,7 @@ int main(void)
 	REQUIRE(m.nbounds > 20);
 
 	rav_trace_error err;
-	rav_trace *file = rav_trace_open_memory(m.p, m.len, &err);
+	rav_trace *file = rav_trace_open_memory(m.buf.p, m.buf.len, &err);
 	REQUIRE(file);
 	REQUIRE(rav_trace_index(file, NULL, NULL, &err) == 0);
 	outcome whole;
@@ -292,8 +289,8 @@ int main(void)
 	for (int r = 0; r < 8; r++) {
 		size_t cuts[64], n = 0, at = m.bounds[0];
 		while (n < 64) {
-			at += 1 + rnd() % (m.len / 16);
-			if (at >= m.len)
+			at += 1 + rnd() % (m.buf.len / 16);
+			if (at >= m.buf.len)
 				break;
 			cuts[n++] = at;
 		}
@@ -302,7 +299,7 @@ int main(void)
 	}
 	runs += 9;
 	fprintf(stderr, "%llu events, %zu chunks, %zu bytes; %u stream runs\n",
-	        (unsigned long long)whole.events, m.nbounds - 1, m.len, runs);
+	        (unsigned long long)whole.events, m.nbounds - 1, m.buf.len, runs);
 	tt_mem_free(&m);
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);

@@ -91,22 +91,21 @@ int main(int argc, char **argv)
 		workload(w);
 		ravt_writer_finish(w, 0);
 		ravt_writer_free(w);
-		rc |= save(dir, compressed ? "synthetic-zstd.ravtrace" : "synthetic-raw.ravtrace", m.p, m.len);
+		rc |= save(dir, compressed ? "synthetic-zstd.ravtrace" : "synthetic-raw.ravtrace", m.buf.p, m.buf.len);
 		if (!compressed) {
-			rc |= save(dir, "synthetic-truncated.ravtrace", m.p, m.len * 2 / 3);
-			rc |= save(dir, "header-only.ravtrace", m.p, m.bounds[0]);
+			rc |= save(dir, "synthetic-truncated.ravtrace", m.buf.p, m.buf.len * 2 / 3);
+			rc |= save(dir, "header-only.ravtrace", m.buf.p, m.bounds[0]);
 		}
 		tt_mem_free(&m);
 	}
 	/* the same in the plain address encoding of 1.1 (EVENTS chunks; the
 	 * current writer's are EVENTS_AC, 1.5), uncompressed */
 	tt_mem m = { 0 };
-	ravt_writer_params p = {
-		.word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
-		.pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
-		.cmdline = "synthetic", .cmdline_len = 9, .chunk_bytes = 200, .no_compress = true,
-		.version_major = 1, .version_minor = 1,
-	};
+	ravt_writer_params p = tt_params("synthetic");
+	p.chunk_bytes = 200;
+	p.no_compress = true;
+	p.version_major = 1;
+	p.version_minor = 1;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
 	if (!w) {
@@ -116,7 +115,7 @@ int main(int argc, char **argv)
 	workload(w);
 	ravt_writer_finish(w, 0);
 	ravt_writer_free(w);
-	rc |= save(dir, "synthetic-raw-1.1.ravtrace", m.p, m.len);
+	rc |= save(dir, "synthetic-raw-1.1.ravtrace", m.buf.p, m.buf.len);
 	tt_mem_free(&m);
 	return rc ? 1 : 0;
 }

@@ -31,10 +31,7 @@
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* The trace: thread t's i-th data store writes value i to a slot of page
@@ -174,7 +171,7 @@ static bool same_event(const rav_event *a, const rav_event *b)
 static void test_file(const tt_mem *m, uint64_t framed)
 {
 	rav_trace_error err;
-	ravt_reader *rd = ravt_reader_open_memory(m->p, m->len, &err);
+	ravt_reader *rd = ravt_reader_open_memory(m->buf.p, m->buf.len, &err);
 	REQUIRE(rd);
 	CHECK_EQ(ravt_reader_framed_events(rd), framed);
 	CHECK_EQ(ravt_reader_merged(rd), 0);
@@ -198,7 +195,7 @@ static void test_file(const tt_mem *m, uint64_t framed)
 	CHECK_EQ(w0.merge_events, framed);
 
 	/* In small steps: the same order, each event decoded once. */
-	ravt_reader *rd2 = ravt_reader_open_memory(m->p, m->len, &err);
+	ravt_reader *rd2 = ravt_reader_open_memory(m->buf.p, m->buf.len, &err);
 	REQUIRE(rd2);
 	collector steps;
 	collector_init(&steps);
@@ -282,7 +279,7 @@ static void test_stream(const tt_mem *m, uint64_t framed)
 	size_t off = 0;
 	/* the header first: open waits for it */
 	while (off < m->bounds[0]) {
-		ssize_t w = write(sv[1], m->p + off, m->bounds[0] - off);
+		ssize_t w = write(sv[1], m->buf.p + off, m->bounds[0] - off);
 		REQUIRE(w > 0);
 		off += (size_t)w;
 	}
@@ -298,15 +295,15 @@ static void test_stream(const tt_mem *m, uint64_t framed)
 	unsigned polls = 0, idle_polls = 0;
 	uint64_t max_per_poll = 0;
 	for (;;) {
-		if (off < m->len) {
+		if (off < m->buf.len) {
 			/* pieces of random sizes, about 80 of them on average */
-			size_t want = 1 + rnd() % (m->len / 40 + 1);
-			if (want > m->len - off)
-				want = m->len - off;
-			ssize_t w = write(sv[1], m->p + off, want);
+			size_t want = 1 + rnd() % (m->buf.len / 40 + 1);
+			if (want > m->buf.len - off)
+				want = m->buf.len - off;
+			ssize_t w = write(sv[1], m->buf.p + off, want);
 			if (w > 0)
 				off += (size_t)w;
-			if (off == m->len)
+			if (off == m->buf.len)
 				shutdown(sv[1], SHUT_WR);
 		}
 		ravt_reader_work before, after;
@@ -347,7 +344,7 @@ static void test_stream(const tt_mem *m, uint64_t framed)
 	rav_trace_info info;
 	ravt_reader_get_info(rd, &info);
 	CHECK(!info.truncated);
-	CHECK_EQ(info.file_size, m->len);
+	CHECK_EQ(info.file_size, m->buf.len);
 	/* random access over the spooled bytes agrees with the sink */
 	rav_event ev;
 	for (int i = 0; i < 200; i++) {
@@ -369,16 +366,16 @@ static void test_damage(const tt_mem *m, uint64_t framed)
 	/* garble the payload of a chunk near the middle; the frame stays valid */
 	size_t k = m->nbounds / 2;
 	size_t at = m->bounds[k - 1];
-	uint8_t *p = malloc(m->len);
+	uint8_t *p = malloc(m->buf.len);
 	REQUIRE(p);
-	memcpy(p, m->p, m->len);
+	memcpy(p, m->buf.p, m->buf.len);
 	ravt_frame f;
 	memcpy(&f, p + at, sizeof f);
 	REQUIRE(ravt_chunk_is_events(f.kind) && f.stored_len > 8);
 	for (uint32_t i = 0; i < f.stored_len; i++)
 		p[at + sizeof f + i] ^= 0x5a;
 	rav_trace_error err;
-	ravt_reader *rd = ravt_reader_open_memory(p, m->len, &err);
+	ravt_reader *rd = ravt_reader_open_memory(p, m->buf.len, &err);
 	REQUIRE(rd);
 	collector c;
 	collector_init(&c);
@@ -410,7 +407,7 @@ int main(void)
 	uint64_t framed, framed1;
 	build(&m, small ? 4000 : 40000, 41, &framed);
 	build(&from1, small ? 4000 : 40000, RAVT_SEQ_FIRST, &framed1);
-	fprintf(stderr, "trace: %zu bytes, %llu events, %zu chunks\n", m.len, (unsigned long long)framed,
+	fprintf(stderr, "trace: %zu bytes, %llu events, %zu chunks\n", m.buf.len, (unsigned long long)framed,
 	        m.nbounds - 1);
 	test_file(&m, framed);
 	fprintf(stderr, "file: %s\n", tt_failures ? "FAILED" : "ok");

@@ -33,6 +33,7 @@
 #include "ravtrace.h"
 #include "replay-gen.h"
 #include "trace-private.h"
+#include "xorshift.h"
 
 static double now(void)
 {
@@ -153,9 +154,7 @@ int main(int argc, char **argv)
 	double times[SEEKS], ctimes[SEEKS];
 	uint64_t rng = 99;
 	for (int i = 0; i < SEEKS; i++) {
-		rng ^= rng << 13;
-		rng ^= rng >> 7;
-		rng ^= rng << 17;
+		xorshift64(&rng);
 		uint64_t at = n ? rng % (n + 1) : 0;
 		double a = now(), ca = cpu();
 		if (rav_state_seek(s, at, &err) < 0) {

@@ -95,9 +95,7 @@ int main(void)
 		bool done = index_done;
 		pthread_mutex_unlock(&done_lock);
 		uint64_t avail = rav_trace_indexed_events(t);
-		rng ^= rng << 13;
-		rng ^= rng >> 7;
-		rng ^= rng << 17;
+		xorshift64(&rng);
 		uint64_t at = avail ? rng % (avail + 1) : 0;
 		if (rav_state_seek(s, at, &err) == 0) {
 			for (int k = 0; k < 100 && rav_state_step(s, NULL, &err); k++)

@@ -32,6 +32,7 @@
 #include "ravtrace.h"
 #include "engine-view.h"
 #include "trace-test.h"
+#include "workload.h"
 #include "trace-private.h"
 
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,10 +59,7 @@ static _Thread_local ctx *cur;
 
 static uint64_t rnd(void)
 {
-	cur->rng ^= cur->rng << 13;
-	cur->rng ^= cur->rng >> 7;
-	cur->rng ^= cur->rng << 17;
-	return cur->rng;
+	return xorshift64(&cur->rng);
 }
 
 /* ---- the workload ------------------------------------------------------ */
@@ -78,50 +76,17 @@ static void on_error(rav_status st, const char *message, void *user)
 /* A random object reachable from a random root (walks user-typed cells). */
 static rav_ref pick(rav_heap *h, int *root_out)
 {
-	rav_root *roots = cur->roots;
-	int r = (int)(rnd() % NROOTS);
-	if (root_out)
-		*root_out = r;
-	rav_ref o = rav_root_get(h, roots[r]);
-	for (int d = (int)(rnd() % 6); d > 0 && !rav_ref_is_null(o); d--) {
-		rav_type t = rav_type_of(h, o);
-		if (t < RAV_TYPE_FIRST_USER)
-			break;
-		int f = (int)(rnd() % 2);
-		if (rav_type_field_kind(t, f) != RAV_REF)
-			f ^= 1;
-		if (rav_type_field_kind(t, f) != RAV_REF)
-			break;
-		rav_ref c = rav_load_ref(h, o, f);
-		if (rav_ref_is_null(c))
-			break;
-		o = c;
-	}
-	return o;
+	return wl_pick(&cur->rng, h, cur->roots, NROOTS, 5, root_out);
 }
 
 static rav_type random_type(void)
 {
-	switch (rnd() % 3) {
-	case 0:
-		return T_NODE;
-	case 1:
-		return T_PAIR;
-	default:
-		return T_LEAF;
-	}
+	return wl_type(&cur->rng, T_NODE, T_PAIR, T_LEAF);
 }
 
 static int ref_field(rav_type t)
 {
-	if (t < RAV_TYPE_FIRST_USER)
-		return -1;
-	int f = (int)(rnd() % 2);
-	if (rav_type_field_kind(t, f) == RAV_REF)
-		return f;
-	if (rav_type_field_kind(t, f ^ 1) == RAV_REF)
-		return f ^ 1;
-	return -1;
+	return wl_ref_field(&cur->rng, t);
 }
 
 /* A message: a fresh little tree, or a subtree adopted from a root. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "xorshift.h"
 
 #define GP 4096u
 #define GC 32u
@@ -44,10 +45,7 @@ typedef struct gen {
 
 static uint64_t rnd(gen *g)
 {
-	g->rng ^= g->rng << 13;
-	g->rng ^= g->rng >> 7;
-	g->rng ^= g->rng << 17;
-	return g->rng;
+	return xorshift64(&g->rng);
 }
 
 /* A victim position: uniform, or (young) mostly within a few thousand

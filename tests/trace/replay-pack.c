@@ -17,10 +17,7 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* The value of word w of cell c of page pg in round `round`. */

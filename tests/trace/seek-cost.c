@@ -18,6 +18,7 @@
 #include "ravtrace.h"
 #include "replay.h"
 #include "trace-private.h"
+#include "xorshift.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/callgrind.h>)
@@ -187,9 +188,7 @@ int main(int argc, char **argv)
 		r.n = 0;
 		uint64_t rng = 99;
 		for (size_t i = 0; i < nrandom; i++) {
-			rng ^= rng << 13;
-			rng ^= rng >> 7;
-			rng ^= rng << 17;
+			xorshift64(&rng);
 			if (seek_one(s, rng % (n + 1), &r) < 0)
 				return 1;
 		}

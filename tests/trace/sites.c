@@ -15,10 +15,7 @@
 static uint64_t rng;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* Three objects: a program, a library, and the library again elsewhere. */
@@ -145,12 +142,11 @@ static void roundtrip(uint64_t seed, bool compress)
 	fprintf(stderr, "roundtrip seed %llu compress %d\n", (unsigned long long)seed, compress);
 	tt_mem m = {0};
 	hook_state hs = {0};
-	ravt_writer_params p = {
-	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
-	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
-	    .cmdline = "sites", .cmdline_len = 5, .chunk_bytes = 300, .no_compress = !compress,
-	    .sites_hook = hook, .sites_user = &hs,
-	};
+	ravt_writer_params p = tt_params("sites");
+	p.chunk_bytes = 300;
+	p.no_compress = !compress;
+	p.sites_hook = hook;
+	p.sites_user = &hs;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
 	REQUIRE(w);
@@ -206,7 +202,7 @@ static void roundtrip(uint64_t seed, bool compress)
 	ravt_writer_free(w);
 
 	rav_trace_error e;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	REQUIRE(tr);
 	REQUIRE(rav_trace_index(tr, NULL, NULL, &e) == 0);
 	CHECK_EQ(rav_trace_object_count(tr), 2); /* the library's second load is the same object */
@@ -289,7 +285,7 @@ static void no_sites(void)
 	REQUIRE(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error e;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	REQUIRE(tr);
 	REQUIRE(rav_trace_index(tr, NULL, NULL, &e) == 0);
 	CHECK_EQ(rav_trace_site_count(tr), 0);
@@ -319,11 +315,9 @@ static void many_deep_sites(void)
 {
 	enum { NSITES = 45000 };
 	tt_mem m = {0};
-	ravt_writer_params p = {
-	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
-	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
-	    .cmdline = "deep", .cmdline_len = 4, .chunk_bytes = RAVT_EVENTS_RAW_MAX / 4, .no_compress = true,
-	};
+	ravt_writer_params p = tt_params("deep");
+	p.chunk_bytes = RAVT_EVENTS_RAW_MAX / 4;
+	p.no_compress = true;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, &m, err, sizeof err);
 	REQUIRE(w);
@@ -350,7 +344,7 @@ static void many_deep_sites(void)
 		return;
 	}
 	rav_trace_error te;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &te);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &te);
 	REQUIRE(tr);
 	REQUIRE(rav_trace_index(tr, NULL, NULL, &te) == 0);
 	CHECK_EQ(rav_trace_site_count(tr), NSITES);
@@ -408,7 +402,7 @@ static void damaged(const damage *d)
 	REQUIRE(ravt_writer_finish(w, 0) == 0);
 	ravt_writer_free(w);
 	rav_trace_error e;
-	rav_trace *tr = rav_trace_open_memory(m.p, m.len, &e);
+	rav_trace *tr = rav_trace_open_memory(m.buf.p, m.buf.len, &e);
 	if (!d->expect) {
 		if (!tr)
 			fprintf(stderr, "%s: %s\n", d->name, e.message);

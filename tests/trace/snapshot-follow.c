@@ -166,7 +166,7 @@ int main(void)
 
 	/* where each snapshot event is: from the whole trace, opened as bytes */
 	rav_trace_error err;
-	rav_trace *whole = rav_trace_open_memory(mem.p, mem.len, &err);
+	rav_trace *whole = rav_trace_open_memory(mem.buf.p, mem.buf.len, &err);
 	REQUIRE(whole);
 	REQUIRE(rav_trace_index(whole, NULL, NULL, &err) == 0);
 	CHECK(!ravt_trace_replay_error(whole, &err));
@@ -187,9 +187,9 @@ int main(void)
 	int sv[2];
 	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	ravt_header h;
-	memcpy(&h, mem.p, sizeof h);
+	memcpy(&h, mem.buf.p, sizeof h);
 	size_t off = h.header_size;
-	REQUIRE(write(sv[1], mem.p, off) == (ssize_t)off);
+	REQUIRE(write(sv[1], mem.buf.p, off) == (ssize_t)off);
 	rav_trace *t = rav_trace_open_fd(sv[0], &err);
 	if (!t)
 		fprintf(stderr, "open_fd: %s\n", err.message);
@@ -203,10 +203,10 @@ int main(void)
 	REQUIRE(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
 	size_t slice = 1000;
 	unsigned polls = 0;
-	while (off < mem.len) {
-		size_t end = mem.len - off < slice ? mem.len : off + slice;
+	while (off < mem.buf.len) {
+		size_t end = mem.buf.len - off < slice ? mem.buf.len : off + slice;
 		while (off < end) {
-			ssize_t wr = write(sv[1], mem.p + off, end - off);
+			ssize_t wr = write(sv[1], mem.buf.p + off, end - off);
 			if (wr > 0)
 				off += (size_t)wr;
 			CHECK(rav_trace_poll(t, &err) >= 0);
@@ -257,7 +257,7 @@ int main(void)
 	rav_state_free(a);
 	rav_state_free(b);
 	fprintf(stderr, "%u pieces, %llu events, %zu bytes in %u polls; %u seeks meanwhile (%u checked)\n",
-	        pieces, (unsigned long long)total, mem.len, polls, s.seeks, s.checked);
+	        pieces, (unsigned long long)total, mem.buf.len, polls, s.seeks, s.checked);
 	rav_trace_close(t);
 	close(sv[1]);
 	rav_trace_close(whole);

@@ -58,12 +58,9 @@ static void write_trace(tt_mem *m, const uint64_t *frames, unsigned n, const rav
                         size_t nmaps)
 {
 	ravt_selfmaps self = {0};
-	ravt_writer_params p = {
-	    .word_size = 8, .cell_size = 32, .page_size = TT_PAGE, .pool_base = TT_BASE,
-	    .pool_bytes = TT_POOL_BYTES, .tsc_hz = 1000000000ull, .tsc_start = 1000,
-	    .cmdline = "symbols", .cmdline_len = 7,
-	    .sites_hook = maps ? NULL : ravt_selfmaps_hook, .sites_user = &self,
-	};
+	ravt_writer_params p = tt_params("symbols");
+	p.sites_hook = maps ? NULL : ravt_selfmaps_hook;
+	p.sites_user = &self;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	REQUIRE(w);
@@ -84,7 +81,7 @@ static void write_trace(tt_mem *m, const uint64_t *frames, unsigned n, const rav
 static rav_trace *open_indexed(tt_mem *m)
 {
 	rav_trace_error e;
-	rav_trace *t = rav_trace_open_memory(m->p, m->len, &e);
+	rav_trace *t = rav_trace_open_memory(m->buf.p, m->buf.len, &e);
 	if (!t)
 		fprintf(stderr, "open: %s\n", e.message);
 	REQUIRE(t);

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "membuf.h"
 #include "ravtrace.h"
+#include "xorshift.h"
 
 static int tt_failures __attribute__((unused));
 
@@ -75,46 +77,43 @@ static inline uint64_t tt_addr(uint32_t page, uint32_t cell, uint32_t word)
 	return TT_BASE + (uint64_t)page * TT_PAGE + (uint64_t)cell * 32 + (uint64_t)word * 8;
 }
 
+/* A synthetic trace in memory: its bytes, and where each of the writer's
+ * writes to its sink ended. */
 typedef struct tt_mem {
-	uint8_t *p;
-	size_t len, cap;
-	size_t *bounds; /* offset after the header and after every chunk */
+	ravt_membuf buf; /* the bytes (trace/membuf.h) */
+	size_t *bounds;  /* offset after the header and after every chunk */
 	size_t nbounds, bcap;
 } tt_mem;
 
 static inline int tt_sink(const void *data, size_t len, void *user)
 {
 	tt_mem *m = user;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : 4096;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return -1;
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, data, len);
-	m->len += len;
+	if (ravt_membuf_sink(data, len, &m->buf) != 0)
+		return -1;
 	if (m->nbounds == m->bcap) {
-		m->bcap = m->bcap ? m->bcap * 2 : 64;
-		m->bounds = realloc(m->bounds, m->bcap * sizeof *m->bounds);
-		if (!m->bounds)
+		size_t cap = m->bcap ? m->bcap * 2 : 64;
+		size_t *b = realloc(m->bounds, cap * sizeof *b);
+		if (!b)
 			return -1;
+		m->bounds = b;
+		m->bcap = cap;
 	}
-	m->bounds[m->nbounds++] = m->len;
+	m->bounds[m->nbounds++] = m->buf.len;
 	return 0;
 }
 
 static inline void tt_mem_free(tt_mem *m)
 {
-	free(m->p);
+	free(m->buf.p);
 	free(m->bounds);
 	memset(m, 0, sizeof *m);
 }
 
-static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_compress)
+/* A synthetic trace's writer parameters: 8-byte words, 32-byte cells,
+ * TT_PAGE pages in a pool at TT_BASE, a 1 GHz clock (1 tick = 1 ns keeps
+ * expected times simple) from tick 1000, the program `cmdline`.  A test
+ * sets what else it needs (chunk size, compression, version, hooks). */
+static inline ravt_writer_params tt_params(const char *cmdline)
 {
 	ravt_writer_params p = {
 		.word_size = 8,
@@ -122,14 +121,22 @@ static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_co
 		.page_size = TT_PAGE,
 		.pool_base = TT_BASE,
 		.pool_bytes = TT_POOL_BYTES,
-		.tsc_hz = 1000000000ull, /* 1 tick = 1 ns keeps expected times simple */
+		.tsc_hz = 1000000000ull,
 		.tsc_start = 1000,
-		.start_realtime_ns = 1700000000000000000ull,
-		.cmdline = "synthetic\0--test",
-		.cmdline_len = 16,
-		.chunk_bytes = chunk_bytes,
-		.no_compress = no_compress,
+		.cmdline = cmdline,
+		.cmdline_len = strlen(cmdline),
 	};
+	return p;
+}
+
+static inline ravt_writer *tt_writer(tt_mem *m, uint32_t chunk_bytes, bool no_compress)
+{
+	ravt_writer_params p = tt_params("synthetic");
+	p.start_realtime_ns = 1700000000000000000ull;
+	p.cmdline = "synthetic\0--test";
+	p.cmdline_len = 16;
+	p.chunk_bytes = chunk_bytes;
+	p.no_compress = no_compress;
 	char err[256];
 	ravt_writer *w = ravt_writer_new(&p, tt_sink, m, err, sizeof err);
 	if (!w)

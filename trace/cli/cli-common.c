@@ -293,7 +293,8 @@ enum {
 	OPT_OPS,
 	OPT_EXPLAIN,
 	OPT_FOLLOW,
-	OPT_MAX_SIZE
+	OPT_MAX_SIZE,
+	OPT_PAIRS
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -335,11 +336,13 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+	    {"pairs", required_argument, NULL, OPT_PAIRS},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
 	o->thread = -1;
 	o->top = 10;
+	o->pairs = 20;
 	o->line_size = 64;
 	o->bins = 8;
 	o->counters = 200;
@@ -395,6 +398,10 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			break;
 		case OPT_TOP:
 			o->top = parse_u64("--top", optarg);
+			break;
+		case OPT_PAIRS:
+			o->pairs = parse_u64("--pairs", optarg);
+			o->pairs_given = true;
 			break;
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);

@@ -22,6 +22,8 @@ static const char *const help =
     "  --top=N           hottest lines (or call sites) to list (default 10; 0: all call sites)\n"
     "  --line-size=B     cache line size in bytes, a power of two (default 64)\n"
     "  --bins=N          time bins for the pages-over-time series (default 8)\n"
+    "  --pairs=N         hand-off pairs to list, most pages first (default 20; 0: all);\n"
+    "                    the others are counted\n"
     "\n"
     "Call sites (traces of format 1.3 and later):\n"
     "  --sites           rank the program's call sites instead: the allocations, frees,\n"
@@ -51,7 +53,17 @@ typedef struct handoff_pair {
 	uint32_t from, to; /* thread heap ids (message heaps folded into their builder) */
 	bool from_msg;
 	uint64_t pages;
+	size_t seen; /* order of the first hand-off: ties keep it */
 } handoff_pair;
+
+/* Most pages first. */
+static int pair_order(const void *a, const void *b)
+{
+	const handoff_pair *x = a, *y = b;
+	if (x->pages != y->pages)
+		return x->pages > y->pages ? -1 : 1;
+	return x->seen < y->seen ? -1 : x->seen > y->seen;
+}
 
 /* A row's pages over `bins` bins of the trace (zeros if it has no events),
  * and their maximum. */
@@ -122,12 +134,14 @@ static int run(int argc, char **argv)
 {
 	cli_opts o;
 	const char *path = cli_parse_opts(
-	    argc, argv, help, "json top line-size bins sites by group stacks from to object-path no-symbols",
+	    argc, argv, help, "json top line-size bins pairs sites by group stacks from to object-path no-symbols",
 	    &o);
 	bool for_sites = o.by || o.group || o.stacks || o.from || o.to || o.object_path || o.no_symbols;
 	if (for_sites && !o.sites)
 		cli_usage_error(
 		    "--by, --group, --stacks, --from, --to, --object-path and --no-symbols go with --sites");
+	if (o.sites && o.pairs_given)
+		cli_usage_error("--pairs does not go with --sites (hand-off pairs are not listed there)");
 	if (o.group == 2)
 		o.stacks = true;
 	cli_trace tr;
@@ -207,7 +221,7 @@ static int run(int argc, char **argv)
 					}
 					pairs = np;
 				}
-				pairs[npairs] = (handoff_pair){from, to, from_msg, 0};
+				pairs[npairs] = (handoff_pair){from, to, from_msg, 0, npairs};
 				uint64_t k = key;
 				while (slot_find(&pair_of, k, &at) >= 0)
 					k = cli_mix(k + 1);
@@ -217,6 +231,16 @@ static int run(int argc, char **argv)
 			pairs[p].pages++;
 		}
 	}
+
+	/* The pairs with most pages are listed, the others counted: a program
+	 * of K threads that hand pages around has up to K(K-1) pairs (560
+	 * threads made 313,040 pairs, 24 MB of JSON).  The pair table is no
+	 * longer looked up from here on. */
+	qsort(pairs, npairs, sizeof *pairs, pair_order);
+	size_t listed = o.pairs && o.pairs < npairs ? (size_t)o.pairs : npairs;
+	uint64_t more_pages = 0;
+	for (size_t p = listed; p < npairs; p++)
+		more_pages += pairs[p].pages;
 
 	/* Each row's pages over time, looked up where it is printed: one
 	 * buffer, not --bins numbers per thread (100,000 threads at 1000
@@ -280,14 +304,15 @@ static int run(int argc, char **argv)
 		}
 		fprintf(out, "%s],\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [",
 		        nrows ? "\n  " : "", handoffs);
-		for (size_t p = 0; p < npairs; p++) {
+		for (size_t p = 0; p < listed; p++) {
 			fprintf(out, "%s\n    {\"from\": ", p ? "," : "");
 			cli_json_string(out, cli_name_or_id(t, pairs[p].from, b1, sizeof b1));
 			fprintf(out, ", \"via_message\": %s, \"to\": ", pairs[p].from_msg ? "true" : "false");
 			cli_json_string(out, cli_name_or_id(t, pairs[p].to, b2, sizeof b2));
 			fprintf(out, ", \"pages\": %" PRIu64 "}", pairs[p].pages);
 		}
-		fprintf(out, "%s]},\n", npairs ? "\n  " : "");
+		fprintf(out, "%s], \"more_pairs\": %zu, \"more_pages\": %" PRIu64 "},\n", listed ? "\n  " : "",
+		        npairs - listed, more_pages);
 		fprintf(out,
 		        "  \"contention\": {\n    \"line_size\": %" PRIu64 ",\n    \"accesses\": %" PRIu64
 		        ",\n    \"transfers\": %" PRIu64 ",\n    \"invalidations\": %" PRIu64
@@ -346,12 +371,15 @@ static int run(int argc, char **argv)
 			printf(" (%" PRIu64 ")\n", rows[r].pages_max);
 		}
 		printf("\npage hand-offs: %" PRIu64 "\n", handoffs);
-		for (size_t p = 0; p < npairs; p++)
+		for (size_t p = 0; p < listed; p++)
 			printf("  %s%-16s -> %-16s %10" PRIu64 " pages\n",
 			       pairs[p].from_msg ? "messages of " : "",
 			       cli_text(t1, sizeof t1, cli_name_or_id(t, pairs[p].from, b1, sizeof b1)),
 			       cli_text(t2, sizeof t2, cli_name_or_id(t, pairs[p].to, b2, sizeof b2)),
 			       pairs[p].pages);
+		if (listed < npairs)
+			printf("  and %zu more pairs, %" PRIu64 " pages (--pairs=0 lists all)\n", npairs - listed,
+			       more_pages);
 		printf("\ncontention (%" PRIu64 "-byte lines): %" PRIu64 " accesses, %" PRIu64
 		       " transfers, %" PRIu64 " invalidations; %" PRIu64 " of %" PRIu64 " lines contended\n",
 		       o.line_size, ct.accesses, ct.transfers, ct.invalidations, ct.lines_contended,

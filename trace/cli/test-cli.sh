@@ -267,6 +267,50 @@ golden)
   fi
   ;;
 
+pairs)
+  # Many threads handing pages to each other (hostile-gen's handoff-pairs,
+  # small: 12 threads, 132 pairs, one page each but from -> from+1 with
+  # (from % 5) + 1): stats lists the pairs with most pages, counts the rest.
+  gen=$1
+  py=$2
+  work=$3
+  mkdir -p "$work"
+  "$gen" --small "$work" handoff-pairs >/dev/null || fail "hostile-gen --small $work handoff-pairs failed"
+  trace=$work/handoff-pairs.ravtrace
+  all=$work/pairs-all.json
+  expect 0 "$rt" stats --json --pairs=0 "$trace"
+  cp "$out" "$all"
+  for n in '' 1 10 131 132 1000; do
+    expect 0 "$rt" stats --json ${n:+--pairs=$n} "$trace"
+    "$py" -c 'import json, sys
+every = json.load(open(sys.argv[1]))["handoffs"]
+got = json.load(open(sys.argv[2]))["handoffs"]
+n, k = int(sys.argv[3]), 12
+pairs = every["pairs"]
+assert len(pairs) == k * (k - 1) and every["more_pairs"] == 0 and every["more_pages"] == 0, every
+assert len({(p["from"], p["to"]) for p in pairs}) == len(pairs), "a pair listed twice"
+pages = [p["pages"] for p in pairs]
+assert sum(pages) == every["pages"], "--pairs=0 does not list every page"
+want = sorted(((f % 5) + 1 for f in range(1, k + 1)), reverse=True) + [1] * (k * (k - 2))
+assert pages == want, ("not most pages first", pages)
+listed = min(n, len(pairs))
+assert got["pages"] == every["pages"]
+assert got["pairs"] == pairs[:listed], ("not the first pairs of --pairs=0", got["pairs"])
+assert got["more_pairs"] == len(pairs) - listed, got["more_pairs"]
+assert got["more_pages"] == sum(pages[listed:]), got["more_pages"]
+' "$all" "$out" "${n:-20}" || fail "stats --json ${n:+--pairs=$n}: not the pairs with most pages and a count of the rest"
+  done
+  # the text lists as many and says how many more
+  expect 0 "$rt" stats "$trace"
+  [ "$(grep -c -- ' -> ' "$out")" -eq 20 ] || fail "stats did not list 20 hand-off pairs"
+  contains "and 112 more pairs, 112 pages (--pairs=0 lists all)" "$out"
+  expect 0 "$rt" stats --pairs=0 "$trace"
+  [ "$(grep -c -- ' -> ' "$out")" -eq 132 ] || fail "stats --pairs=0 did not list all 132 pairs"
+  if grep -q "more pairs" "$out"; then fail "stats --pairs=0 says there are more pairs"; fi
+  expect 2 "$rt" stats --sites --pairs=3 "$trace"
+  contains "does not go with --sites" "$err"
+  ;;
+
 msgpages)
   # Format 1.6: the golden file holds page-to-msg events, shown by dump
   # with their page, heaps, fill and place, explained by explain, and

@@ -16,7 +16,14 @@
  *   2                   read what the program sent for 20 ms
  *   3                   close the sending side (the client hangs up)
  *   4                   sleep 50 ms without reading (a client falling
- *                       behind: the program loses events and resynchronises)
+ *                       behind)
+ *   5 N                 the program's work thread makes (N+1)*1024 rounds
+ *                       at once, not sleeping between them (a burst of
+ *                       some 15 events a round, up to 4M events pending):
+ *                       more than a client that does not read takes (the
+ *                       socket's buffer, then the smallest queue, 256
+ *                       KiB): the program loses events, and resynchronises
+ *                       (fresh snapshots) once the client has read the rest
  *   other               ignored
  * Then the client hangs up and reads to the end.  The program must answer
  * with a trace stream (every answer begins with a trace header), close the
@@ -24,6 +31,7 @@
  * leak or hang.  Seeds: trace/fuzz/corpus-listen/ (make-listen-seeds.py).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -47,6 +55,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct sockaddr_un program;
 
+/* Rounds the work thread is to make without sleeping (op 5); the end of
+ * an input drops what is left. */
+#define BURST_MAX (256u * 1024)
+static unsigned burst;
+
+static bool take_burst_round(void)
+{
+	unsigned n = __atomic_load_n(&burst, __ATOMIC_RELAXED);
+	while (n && !__atomic_compare_exchange_n(&burst, &n, n - 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return n != 0;
+}
+
 /* The program's own work: engine calls all the time. */
 static void *work_main(void *arg)
 {
@@ -68,6 +89,8 @@ static void *work_main(void *arg)
 		if (round % 4 == 0)
 			rav_mark("fuzz round");
 		rav_root_clear(h, list);
+		if (take_burst_round())
+			continue;
 		struct timespec d = {0, 200 * 1000};
 		nanosleep(&d, NULL);
 	}
@@ -190,8 +213,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (op == 4) {
 			struct timespec d = {0, 50 * 1000 * 1000};
 			nanosleep(&d, NULL);
+		} else if (op == 5 && i < size) {
+			unsigned add = ((unsigned)data[i++] + 1) * 1024;
+			unsigned n = __atomic_load_n(&burst, __ATOMIC_RELAXED), want;
+			do
+				want = n + add > BURST_MAX ? BURST_MAX : n + add;
+			while (!__atomic_compare_exchange_n(&burst, &n, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 		}
 	}
+	__atomic_store_n(&burst, 0, __ATOMIC_RELAXED);
 	if (sending)
 		shutdown(fd, SHUT_WR);
 	/* The program closes every connection whose client hung up: at once,

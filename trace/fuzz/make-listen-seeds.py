@@ -23,6 +23,11 @@ SLEEP = b'\x04'
 HANGUP = b'\x03'
 
 
+def burst(n):
+    # the program makes (n+1)*1024 rounds of work at once
+    return bytes([5, n])
+
+
 def attach(mode=0, queue=0, stats=0):
     return msg(1, struct.pack('<HHIII', 1, mode, queue, stats, 0))
 
@@ -40,8 +45,13 @@ seeds = {
     'attach-lossless-stats': attach(1, 256, 10) + WAIT * 3 + msg(3),
     'attach-stats-only': attach(4, 0, 1) + WAIT + msg(16) + WAIT,
     'attach-access': attach(2) + WAIT + HANGUP,
-    # the smallest queue and a client that does not read: losses, resyncs
+    # the smallest queue and a client that does not read
     'attach-behind': attach(2, 256, 100) + SLEEP * 12 + WAIT * 3 + SLEEP * 12 + WAIT * 3 + msg(3),
+    # ... while the program makes more than the socket and the queue hold:
+    # events lost, then (the client reading again) a resynchronisation
+    'attach-burst': attach(0, 256, 0) + WAIT + burst(31) + SLEEP * 4 + WAIT * 10 + msg(3) + WAIT,
+    # lossless: the program waits for the client instead
+    'attach-burst-lossless': attach(1, 256, 0) + WAIT + burst(31) + SLEEP * 4 + WAIT * 10 + msg(3),
     'attach-bad-proto': msg(1, struct.pack('<HHIII', 2, 0, 0, 0, 0)),
     'attach-bad-fields': msg(1, struct.pack('<HHIII', 1, 8, 5, 7200000, 1)),
     'detach-first': msg(3),
