@@ -202,44 +202,45 @@ void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells
 {
 	if (!self->doc || n == 0)
 		return;
+	n = MIN(n, RAVSCOPE_FOCUS_CELLS_MAX);
 	rav_loc cell = cells[0];
 	/* Asked before the first allocation (ravscope --select at startup):
 	 * the zoom needs the view's size, so the first draw does it. */
 	if (gtk_widget_get_width(GTK_WIDGET(self)) <= 0 || gtk_widget_get_height(GTK_WIDGET(self)) <= 0) {
 		self->pending_focus = cell;
-		self->pending_also[0] = n > 1 ? cells[1] : RAV_LOC_NONE;
-		self->pending_also[1] = n > 2 ? cells[2] : RAV_LOC_NONE;
+		for (guint i = 0; i + 1 < RAVSCOPE_FOCUS_CELLS_MAX; i++)
+			self->pending_also[i] = i + 1 < n ? cells[i + 1] : RAV_LOC_NONE;
+		self->pending_n = n;
 		self->pending_fit = 0;
 		return;
 	}
-	self->pending_focus = self->pending_also[0] = self->pending_also[1] = RAV_LOC_NONE;
+	self->pending_focus = RAV_LOC_NONE;
+	self->pending_n = 0;
 	self->pending_fit = 0;
 	ravscope__heap_view_ensure_layout(self);
 	const RavscopeHeapLayout *L = self->layout;
 	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, rav_loc_page(cell));
 	if (!lp)
 		return;
-	/* The box of the pages, with their titles above them. */
+	/* The box of the pages, with a margin for their titles above them:
+	 * the first cell's page, and each other one that still leaves the
+	 * cells readable (a page too far away is left out, the others still
+	 * go in). */
+	double min_scale = self->large_text ? PRESENT_MIN_CELL : 4;
 	double x0 = lp->x, y0 = lp->y, x1 = lp->x + L->cols, y1 = lp->y + L->rows;
+	double s = MIN(self->vp.width / (L->cols + 3), self->vp.height / (L->rows + 3));
 	for (guint i = 1; i < n; i++) {
 		if (cells[i] == RAV_LOC_NONE || (cells[i] & RAV_LOC_EXTERNAL))
 			continue;
 		const RavscopeLayoutPage *o = ravscope_heap_layout_find(L, rav_loc_page(cells[i]));
 		if (!o || o->kind == RAV_SPAGE_POOL)
 			continue;
-		x0 = MIN(x0, o->x);
-		y0 = MIN(y0, o->y);
-		x1 = MAX(x1, o->x + L->cols);
-		y1 = MAX(y1, o->y + L->rows);
-	}
-	double s = MIN(self->vp.width / (x1 - x0 + 3), self->vp.height / (y1 - y0 + 3));
-	if (floor(s) < 4) {
-		/* Too far apart to show whole: the first cell's page. */
-		x0 = lp->x;
-		y0 = lp->y;
-		x1 = lp->x + L->cols;
-		y1 = lp->y + L->rows;
-		s = MIN(self->vp.width / (L->cols + 3), self->vp.height / (L->rows + 3));
+		double nx0 = MIN(x0, o->x), ny0 = MIN(y0, o->y);
+		double nx1 = MAX(x1, o->x + L->cols), ny1 = MAX(y1, o->y + L->rows);
+		double ns = MIN(self->vp.width / (nx1 - nx0 + 3), self->vp.height / (ny1 - ny0 + 3));
+		if (floor(ns) < min_scale && floor(ns) < floor(s))
+			continue;
+		x0 = nx0, y0 = ny0, x1 = nx1, y1 = ny1, s = ns;
 	}
 	s = CLAMP(floor(s), 4, MAX_SCALE);
 	self->target_scale = s;

@@ -144,8 +144,9 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
 	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
-		rav_loc cells[3] = { self->pending_focus, self->pending_also[0], self->pending_also[1] };
-		ravscope_heap_view_focus_cells(self, cells, 3);
+		rav_loc cells[RAVSCOPE_FOCUS_CELLS_MAX] = { self->pending_focus };
+		memcpy(cells + 1, self->pending_also, sizeof self->pending_also);
+		ravscope_heap_view_focus_cells(self, cells, self->pending_n);
 	}
 	if (self->pending_fit && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
 	    gtk_widget_get_height(GTK_WIDGET(self)) > 0) {
@@ -372,6 +373,18 @@ void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, d
 gboolean ravscope_heap_view_is_gliding(RavscopeHeapView *self)
 {
 	return self->zoom_tick != 0;
+}
+
+gboolean ravscope_heap_view_page_in_view(RavscopeHeapView *self, guint32 page)
+{
+	double scale, ox, oy;
+	ravscope__heap_view_ensure_layout(self);
+	const RavscopeLayoutPage *lp = self->layout ? ravscope_heap_layout_find(self->layout, page) : NULL;
+	if (!lp)
+		return FALSE;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	return lp->x >= ox && lp->x + lp->w <= ox + self->vp.width / scale && lp->y >= oy &&
+	       lp->y + lp->h <= oy + self->vp.height / scale;
 }
 
 gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell)
