@@ -650,6 +650,51 @@ static void test_lesson_zoom_operation(void)
 	g_object_unref(settings);
 }
 
+/* ---- full screen for a projector ---- */
+
+/* F11 (full screen) and F5 (Present) are the projector's keys but while a
+ * live program is held, when they are the debugger's Step and Continue;
+ * Shift+F11 and Shift+F5 are always the projector's.  Present turns on
+ * presentation mode and, again, back to what it was. */
+static void test_projector_keys(void)
+{
+	GSettings *settings = ravscope_settings_new();
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	RavscopeWindow *w = new_window();
+	struct {
+		guint key;
+		GdkModifierType mods;
+		const char *action;
+	} keys[] = {
+	    {GDK_KEY_F11, 0, "win.fullscreen"},
+	    {GDK_KEY_F11, GDK_SHIFT_MASK, "win.fullscreen"},
+	    {GDK_KEY_F5, 0, "win.present"},
+	    {GDK_KEY_F5, GDK_SHIFT_MASK, "win.present"},
+	    {GDK_KEY_F11, GDK_CONTROL_MASK, NULL},
+	    {GDK_KEY_F10, 0, NULL},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+		g_assert_cmpstr(ravscope_window_projector_key(w, keys[i].key, keys[i].mods), ==, keys[i].action);
+	/* (held by the debugger, F11 and F5 go on to it: test-live) */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(g_settings_get_boolean(settings, "large-text"));
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_false(g_settings_get_boolean(settings, "large-text"));
+	/* presentation mode on before stays on after */
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(g_settings_get_boolean(settings, "large-text"));
+	/* Escape ends Present when nothing is selected */
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.unselect", NULL));
+	g_assert_false(g_settings_get_boolean(settings, "large-text"));
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -828,6 +873,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/labels-apart", test_labels_apart);
 	g_test_add_func("/Rav/Gui/Teach/lesson-zoom-operation", test_lesson_zoom_operation);
+	g_test_add_func("/Rav/Gui/Teach/projector-keys", test_projector_keys);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
