@@ -80,6 +80,7 @@ static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
 	self->anchor_wy = self->vp.oy + (sy - self->vp.y0) / self->vp.scale;
 	self->target_scale = ns;
 	self->fitted = FALSE;
+	self->framed_n = 0;
 	ravscope__heap_view_start_zoom(self);
 }
 
@@ -140,6 +141,8 @@ static void zoom_fit(RavscopeHeapView *self, gboolean whole)
 {
 	if (!self->doc)
 		return;
+	self->fit_whole = whole;
+	self->framed_n = 0;
 	/* Asked before the view has its size (a lesson that starts as its
 	 * trace opens): the first draw does it.  Presentation mode's close-up
 	 * computed now would centre on a point at the left edge of a view 0
@@ -217,6 +220,9 @@ void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells
 	self->pending_focus = RAV_LOC_NONE;
 	self->pending_n = 0;
 	self->pending_fit = 0;
+	if (cells != self->framed)
+		memcpy(self->framed, cells, n * sizeof *cells);
+	self->framed_n = n;
 	ravscope__heap_view_ensure_layout(self);
 	const RavscopeHeapLayout *L = self->layout;
 	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, rav_loc_page(cell));
@@ -339,6 +345,7 @@ static gboolean on_scroll(GtkEventControllerScroll *c, double dx, double dy, Rav
 		self->target_ox = self->vp.ox;
 		self->target_oy = self->vp.oy;
 		self->fitted = FALSE;
+		self->framed_n = 0;
 		gtk_widget_queue_draw(GTK_WIDGET(self));
 		return TRUE;
 	}
@@ -384,6 +391,7 @@ static void on_drag_update(GtkGestureDrag *g, double dx, double dy, RavscopeHeap
 	self->vp.ox = self->drag_ox - dx / self->vp.scale;
 	self->vp.oy = self->drag_oy - dy / self->vp.scale;
 	self->fitted = FALSE;
+	self->framed_n = 0;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

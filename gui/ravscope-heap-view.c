@@ -190,11 +190,28 @@ static void ravscope_heap_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot
 	cairo_destroy(cr);
 }
 
+/* Frame the framed cells again at the next draw (the view's size is
+ * known by then). */
+static void reframe(RavscopeHeapView *self)
+{
+	self->pending_focus = self->framed[0];
+	for (guint i = 0; i + 1 < RAVSCOPE_FOCUS_CELLS_MAX; i++)
+		self->pending_also[i] = i + 1 < self->framed_n ? self->framed[i + 1] : RAV_LOC_NONE;
+	self->pending_n = self->framed_n;
+	self->pending_fit = 0;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
 static void ravscope_heap_view_size_allocate(GtkWidget *widget, int w, int h, int baseline)
 {
 	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	gboolean resized = w != self->alloc_w || h != self->alloc_h;
+	self->alloc_w = w;
+	self->alloc_h = h;
 	if (self->fitted)
 		self->layout_dirty = TRUE;
+	else if (self->framed_n && resized)
+		reframe(self);
 }
 
 static void ravscope_heap_view_measure(GtkWidget *widget, GtkOrientation o, int for_size, int *min, int *nat,
@@ -357,6 +374,7 @@ static void follow_action(RavscopeHeapView *self)
 		return;
 	self->offscreen_steps = 0;
 	self->last_glide_us = now;
+	self->framed_n = 0;
 	self->target_ox = wx + 0.5 - vw / 2;
 	self->target_oy = wy + 0.5 - vh / 2;
 	self->anchored = FALSE;
@@ -538,8 +556,14 @@ void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, g
 	self->legend = legend;
 	self->animate = animate;
 	self->layout_dirty = TRUE;
-	if (entering && self->doc && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
-		/* Presentation mode starts from its close-up view. */
+	if (self->framed_n && !self->fitted) {
+		/* Framed cells (a lesson step's operation) stay framed in the
+		 * new style: the heap area and the lanes change size with it. */
+		reframe(self);
+	} else if (entering && self->doc && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
+	           !(self->fitted && self->fit_whole)) {
+		/* Presentation mode starts from its close-up view; the whole
+		 * heap asked for (a lesson's "zoom = fit") stays whole. */
 		self->present_close = FALSE;
 		ravscope_heap_view_zoom_fit(self);
 	}

@@ -564,11 +564,14 @@ static gboolean not_gliding(gpointer heap)
  * view held page 0 only, the roots page cut at its edge, and the next step
  * talks about that root), and the words fixed are pointed at ("fixed"),
  * at 900 x 600 in presentation mode and on a larger window. */
-static void check_operation_zoom(RavscopeWindow *w, const RavscopeLesson *l, const char *where)
+static void check_operation_pages(RavscopeWindow *w, const RavscopeLessonStep *st, guint k, const char *where);
+
+/* toggle: then switch presentation mode over (on or off) at the step; the
+ * pages stay framed (before: entering it replaced the step's framing by
+ * its close-up, the pages cut). */
+static void check_operation_zoom(RavscopeWindow *w, const RavscopeLesson *l, const char *where, GSettings *toggle)
 {
-	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
 	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
-	RavscopeDocument *doc = ravscope_window_get_document(w);
 	guint checked = 0;
 	ravscope_window_start_lesson(w, lesson_path);
 	spin_until(lesson_at_rest, w, "the lesson's first step");
@@ -582,42 +585,53 @@ static void check_operation_zoom(RavscopeWindow *w, const RavscopeLesson *l, con
 			continue;
 		g_assert_true(st->has_op);
 		g_assert_cmpint(ravscope_lesson_player_get_step(p), ==, (int)k);
-		spin_a_bit();
-		spin_until(not_gliding, heap, "the zoom's end");
-		doc = ravscope_window_get_document(w);
-		rav_loc fixed[4];
-		guint nfixed = ravscope_operation_fixed_words(doc, &st->op, fixed, 4);
-		rav_loc want[8] = {st->op.cell, st->op.move_to, st->op.slot};
-		guint n = 3;
-		for (guint i = 0; i < nfixed; i++)
-			want[n++] = fixed[i];
-		for (guint i = 0; i < n; i++) {
-			if (!want[i] || (want[i] & RAV_LOC_EXTERNAL))
-				continue;
-			g_test_message("%s, step %u: page %u in view: %d (scale %.0f)", where, k + 1, rav_loc_page(want[i]),
-			               ravscope_heap_view_page_in_view(heap, rav_loc_page(want[i])),
-			               ravscope_heap_view_get_scale(heap));
-			if (!ravscope_heap_view_page_in_view(heap, rav_loc_page(want[i])))
-				g_error("%s, step %u (zoom = operation): page %u of %u.%u is not whole in view", where, k + 1,
-				        rav_loc_page(want[i]), rav_loc_page(want[i]), rav_loc_cell(want[i]));
-		}
-		/* the fixed words are pointed at */
-		const RavscopeSpotlight *sp = ravscope_heap_view_get_spotlight(heap);
-		g_assert_nonnull(sp);
-		for (guint i = 0; i < nfixed; i++) {
-			rav_loc c = rav_loc_make(rav_loc_page(fixed[i]), rav_loc_cell(fixed[i]), 0);
-			gboolean found = FALSE;
-			for (guint j = 0; j < sp->spots->len; j++) {
-				const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, j);
-				found |= s->kind == RAVSCOPE_SPOT_CELL && s->cell == c;
-			}
-			if (!found)
-				g_error("%s, step %u: the fixed word in %u.%u is not pointed at", where, k + 1, rav_loc_page(c),
-				        rav_loc_cell(c));
+		check_operation_pages(w, st, k, where);
+		if (toggle) {
+			g_settings_set_boolean(toggle, "large-text", !g_settings_get_boolean(toggle, "large-text"));
+			check_operation_pages(w, st, k, "... presentation mode switched over");
 		}
 		checked++;
 	}
 	g_assert_cmpuint(checked, >=, 1);
+}
+
+static void check_operation_pages(RavscopeWindow *w, const RavscopeLessonStep *st, guint k, const char *where)
+{
+	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	for (int i = 0; i < 10; i++)
+		spin_a_bit();
+	spin_until(not_gliding, heap, "the zoom's end");
+	rav_loc fixed[4];
+	guint nfixed = ravscope_operation_fixed_words(doc, &st->op, fixed, 4);
+	rav_loc want[8] = { st->op.cell, st->op.move_to, st->op.slot };
+	guint n = 3;
+	for (guint i = 0; i < nfixed; i++)
+		want[n++] = fixed[i];
+	for (guint i = 0; i < n; i++) {
+		if (!want[i] || (want[i] & RAV_LOC_EXTERNAL))
+			continue;
+		g_test_message("%s, step %u: page %u in view: %d (scale %.0f)", where, k + 1, rav_loc_page(want[i]),
+			       ravscope_heap_view_page_in_view(heap, rav_loc_page(want[i])),
+			       ravscope_heap_view_get_scale(heap));
+		if (!ravscope_heap_view_page_in_view(heap, rav_loc_page(want[i])))
+			g_error("%s, step %u (zoom = operation): page %u of %u.%u is not whole in view", where, k + 1,
+				rav_loc_page(want[i]), rav_loc_page(want[i]), rav_loc_cell(want[i]));
+	}
+	/* the fixed words are pointed at */
+	const RavscopeSpotlight *sp = ravscope_heap_view_get_spotlight(heap);
+	g_assert_nonnull(sp);
+	for (guint i = 0; i < nfixed; i++) {
+		rav_loc c = rav_loc_make(rav_loc_page(fixed[i]), rav_loc_cell(fixed[i]), 0);
+		gboolean found = FALSE;
+		for (guint j = 0; j < sp->spots->len; j++) {
+			const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, j);
+			found |= s->kind == RAVSCOPE_SPOT_CELL && s->cell == c;
+		}
+		if (!found)
+			g_error("%s, step %u: the fixed word in %u.%u is not pointed at", where, k + 1, rav_loc_page(c),
+				rav_loc_cell(c));
+	}
 }
 
 static void test_lesson_zoom_operation(void)
@@ -641,10 +655,14 @@ static void test_lesson_zoom_operation(void)
 	gtk_window_present(GTK_WINDOW(w));
 	g_settings_set_boolean(settings, "large-text", TRUE);
 	resize_to(w, 900, 600);
-	check_operation_zoom(w, l, "900x600, presentation mode");
+	check_operation_zoom(w, l, "900x600, presentation mode", NULL);
 	g_settings_set_boolean(settings, "large-text", FALSE);
 	resize_to(w, 1300, 850);
-	check_operation_zoom(w, l, "1300x850");
+	check_operation_zoom(w, l, "1300x850", NULL);
+	/* a teacher turns presentation mode on at the step, and off again */
+	resize_to(w, 1024, 768);
+	check_operation_zoom(w, l, "1024x768", settings);
+	check_operation_zoom(w, l, "1024x768, presentation mode", settings);
 	gtk_window_destroy(GTK_WINDOW(w));
 	spin_a_bit();
 	g_object_unref(settings);
