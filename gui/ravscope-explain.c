@@ -208,6 +208,7 @@ static void add_handed_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const
 		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
 		n++;
 	}
+	rav_event_iter_fini(&it); /* left early: its decoders */
 }
 
 guint ravscope_operation_fixed_words(RavscopeDocument *doc, const rav_operation *op, rav_loc *out, guint max)
@@ -229,6 +230,26 @@ guint ravscope_operation_fixed_words(RavscopeDocument *doc, const rav_operation 
 			out[n++] = ev.a;
 	rav_event_iter_fini(&it);
 	return n;
+}
+
+/* The pages the operation gave back to the pool (its page-release
+ * events): where they wait now, in the pool lane. */
+static void add_released_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const rav_operation *op,
+                               const char *label)
+{
+	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_RELEASE,
+	                      .thread = op->thread,
+	                      .from = op->first,
+	                      .to = op->last + 1};
+	rav_event_iter it;
+	rav_event ev;
+	guint n = 0;
+	rav_event_iter_init(&it, ravscope_document_get_trace(doc), &f);
+	while (n < SPOT_PAGES_MAX && rav_event_iter_next(&it, &ev)) {
+		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
+		n++;
+	}
+	rav_event_iter_fini(&it);
 }
 
 static gboolean spotted(const RavscopeSpotlight *sp, rav_loc word)
@@ -301,6 +322,8 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 	default:
 		break;
 	}
+	if (op->pages_released && forward)
+		add_released_pages(sp, doc, op, "back to the pool");
 	if (op->moves && forward) {
 		/* The first move: the hole the top cell filled (where the freed cell
 		 * was) and where it came from; counts for the rest. */

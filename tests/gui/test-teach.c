@@ -668,6 +668,47 @@ static void test_lesson_zoom_operation(void)
 	g_object_unref(settings);
 }
 
+/* An operation that gives a page back to the pool points at it there
+ * (lesson 5's "one goes back": the caption said so, nothing showed it). */
+static void test_released_pages(void)
+{
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	g_autofree char *path = g_build_filename(dir, "lesson-pages.ravtrace", NULL);
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	rav_operation op = {0};
+	gboolean found = FALSE;
+	for (guint64 i = 0; i < ravscope_document_get_event_count(doc) && !found; i = op.last + 1) {
+		g_assert_true(rav_trace_operation_at(t, i, &op));
+		found = op.pages_released > 0 && op.kind != RAV_OP_THREAD && op.kind != RAV_OP_PAGES;
+	}
+	g_assert_true(found);
+	rav_event_filter filter = {.kinds = (guint64)1 << RAV_EV_PAGE_RELEASE, .thread = op.thread};
+	gint64 release = rav_trace_find_next(t, op.first, &filter);
+	g_assert_cmpint(release, >=, (gint64)op.first);
+	g_assert_cmpint(release, <=, (gint64)op.last);
+	rav_event ev;
+	g_assert_true(rav_trace_event_at(t, (guint64)release, &ev));
+	ravscope_window_seek(w, op.last + 1);
+	spin_a_bit();
+	RavscopeSpotlight *sp = ravscope_operation_spotlight(doc, &op, TRUE);
+	gboolean pointed = FALSE;
+	for (guint j = 0; j < sp->spots->len; j++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, j);
+		pointed |= s->kind == RAVSCOPE_SPOT_PAGE && s->page == rav_loc_page(ev.a) &&
+		           !g_strcmp0(s->label, "back to the pool");
+	}
+	g_assert_true(pointed);
+	ravscope_spotlight_free(sp);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
 /* ---- full screen for a projector ---- */
 
 /* F11 (full screen) and F5 (Present) are the projector's keys but while a
@@ -892,6 +933,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/labels-apart", test_labels_apart);
 	g_test_add_func("/Rav/Gui/Teach/lesson-zoom-operation", test_lesson_zoom_operation);
 	g_test_add_func("/Rav/Gui/Teach/projector-keys", test_projector_keys);
+	g_test_add_func("/Rav/Gui/Teach/released-pages", test_released_pages);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
