@@ -170,7 +170,17 @@ static void arrive(RavscopeLessonPlayer *self)
 		ravscope_heap_view_set_spotlight(self->heap_view, sp);
 	else
 		ravscope_spotlight_free(sp);
-	switch (st->zoom) {
+	RavscopeZoom zoom = st->zoom;
+	/* "keep" keeps the view unless the page of the step's operation is
+	 * not in it whole (lesson 6's message built on a page cut at the
+	 * bottom of the lanes shown, at 900 x 600): then onto it, as
+	 * "operation" does. */
+	if (zoom == RAVSCOPE_ZOOM_KEEP && st->has_op) {
+		rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
+		if (c && !(c & RAV_LOC_EXTERNAL) && !ravscope_heap_view_page_in_view(self->heap_view, rav_loc_page(c)))
+			zoom = RAVSCOPE_ZOOM_OPERATION;
+	}
+	switch (zoom) {
 	case RAVSCOPE_ZOOM_FIT:
 		ravscope_heap_view_zoom_whole(self->heap_view);
 		break;

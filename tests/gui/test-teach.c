@@ -709,6 +709,55 @@ static void test_released_pages(void)
 	spin_a_bit();
 }
 
+/* Every step about an operation shows the page it happened on whole, at
+ * 900 x 600 in presentation mode, whatever its zoom (lesson 6's "keep"
+ * step built its message on a page cut at the bottom of the lanes shown). */
+static void test_lesson_steps_in_view(void)
+{
+	const char *names[] = {"02-free.lesson", "06-handoff.lesson"};
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	GSettings *settings = ravscope_settings_new();
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	resize_to(w, 900, 600);
+	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *path = g_build_filename(dir, names[i], NULL);
+		ravscope_window_start_lesson(w, path);
+		spin_until(lesson_at_rest, w, "the lesson's first step");
+		RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+		const RavscopeLesson *l = ravscope_lesson_player_get_lesson(p);
+		guint n = l->steps->len;
+		for (guint k = 0; k < n; k++) {
+			if (k > 0) {
+				g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+				spin_until(lesson_at_rest, w, "the next step");
+			}
+			l = ravscope_lesson_player_get_lesson(p);
+			const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+			if (!st->has_op)
+				continue;
+			rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
+			if (!c || (c & RAV_LOC_EXTERNAL))
+				continue;
+			for (int j = 0; j < 10; j++)
+				spin_a_bit();
+			spin_until(not_gliding, heap, "the zoom's end");
+			g_test_message("%s step %u: page %u in view: %d", names[i], k + 1, rav_loc_page(c),
+			               ravscope_heap_view_page_in_view(heap, rav_loc_page(c)));
+			if (!ravscope_heap_view_page_in_view(heap, rav_loc_page(c)))
+				g_error("%s, step %u: the page of %u.%u, where its operation happened, is not whole in view",
+				        names[i], k + 1, rav_loc_page(c), rav_loc_cell(c));
+		}
+	}
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
 /* ---- full screen for a projector ---- */
 
 /* F11 (full screen) and F5 (Present) are the projector's keys but while a
@@ -934,6 +983,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson-zoom-operation", test_lesson_zoom_operation);
 	g_test_add_func("/Rav/Gui/Teach/projector-keys", test_projector_keys);
 	g_test_add_func("/Rav/Gui/Teach/released-pages", test_released_pages);
+	g_test_add_func("/Rav/Gui/Teach/lesson-steps-in-view", test_lesson_steps_in_view);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
