@@ -758,6 +758,40 @@ static void test_lesson_steps_in_view(void)
 	g_object_unref(settings);
 }
 
+/* A lesson's contention step (lesson 9) keeps the side panel folded: the
+ * model's first computation opened it, over the heap and the narration
+ * at 900 x 600. */
+static void test_lesson_contention_panel(void)
+{
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	g_autofree char *path = g_build_filename(dir, "09-chatty.lesson", NULL);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	ravscope_window_start_lesson(w, path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	AdwFlap *flap = ADW_FLAP(find_widget_of_type(GTK_WIDGET(w), "AdwFlap"));
+	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+	const RavscopeLesson *l = ravscope_lesson_player_get_lesson(p);
+	guint n = l->steps->len, on = 0;
+	for (guint k = 0; k < n; k++) {
+		if (k > 0) {
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+			spin_until(lesson_at_rest, w, "the next step");
+		}
+		l = ravscope_lesson_player_get_lesson(p);
+		const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+		for (int j = 0; j < 20; j++)
+			spin_a_bit();
+		on += st->contention == 1;
+		if (adw_flap_get_reveal_flap(flap))
+			g_error("lesson 9, step %u: the side panel opened", k + 1);
+	}
+	g_assert_cmpuint(on, >=, 1);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
 /* ---- full screen for a projector ---- */
 
 /* F11 (full screen) and F5 (Present) are the projector's keys but while a
@@ -984,6 +1018,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/projector-keys", test_projector_keys);
 	g_test_add_func("/Rav/Gui/Teach/released-pages", test_released_pages);
 	g_test_add_func("/Rav/Gui/Teach/lesson-steps-in-view", test_lesson_steps_in_view);
+	g_test_add_func("/Rav/Gui/Teach/lesson-contention-panel", test_lesson_contention_panel);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();
