@@ -248,6 +248,34 @@ void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells
 			continue;
 		x0 = nx0, y0 = ny0, x1 = nx1, y1 = ny1, s = ns;
 	}
+	/* Framing several cells' pages (an operation): a page the view would
+	 * show cut at its edge (lesson 10's roots page beside page 0) goes in
+	 * whole too, when the cells stay readable and at least 60% as big.
+	 * (One cell's page fills the view, its neighbours cut, as asked.) */
+	double s_need = s;
+	for (int pass = 0; pass < 3 && n > 1; pass++) {
+		gboolean grew = FALSE;
+		for (guint i = 0; i < L->pages->len; i++) {
+			const RavscopeLayoutPage *o = &g_array_index(L->pages, RavscopeLayoutPage, i);
+			if (o->kind == RAV_SPAGE_POOL)
+				continue;
+			double fs = floor(s), vw = self->vp.width / fs, vh = self->vp.height / fs;
+			double vx0 = (x0 + x1 - vw) / 2, vy0 = (y0 + y1 - vh) / 2;
+			double px1 = o->x + L->cols, py1 = o->y + L->rows;
+			gboolean seen = o->x < vx0 + vw && px1 > vx0 && o->y < vy0 + vh && py1 > vy0;
+			gboolean whole = o->x >= vx0 && px1 <= vx0 + vw && o->y >= vy0 && py1 <= vy0 + vh;
+			if (!seen || whole)
+				continue;
+			double nx0 = MIN(x0, o->x), ny0 = MIN(y0, o->y), nx1 = MAX(x1, px1), ny1 = MAX(y1, py1);
+			double ns = MIN(self->vp.width / (nx1 - nx0 + 3), self->vp.height / (ny1 - ny0 + 3));
+			if (floor(ns) < min_scale || ns < 0.6 * s_need)
+				continue;
+			x0 = nx0, y0 = ny0, x1 = nx1, y1 = ny1, s = ns;
+			grew = TRUE;
+		}
+		if (!grew)
+			break;
+	}
 	s = CLAMP(floor(s), 4, MAX_SCALE);
 	self->target_scale = s;
 	self->target_ox = (x0 + x1) / 2 - self->vp.width / s / 2;
