@@ -405,6 +405,26 @@ gboolean ravscope_heap_view_page_in_view(RavscopeHeapView *self, guint32 page)
 	       lp->y + lp->h <= oy + self->vp.height / scale;
 }
 
+guint ravscope_heap_view_pages_cut(RavscopeHeapView *self)
+{
+	double scale, ox, oy;
+	ravscope__heap_view_ensure_layout(self);
+	if (!self->layout)
+		return 0;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	double vx1 = ox + self->vp.width / scale, vy1 = oy + self->vp.height / scale;
+	guint cut = 0;
+	for (guint i = 0; i < self->layout->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(self->layout->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL)
+			continue;
+		gboolean seen = lp->x < vx1 && lp->x + lp->w > ox && lp->y < vy1 && lp->y + lp->h > oy;
+		gboolean whole = lp->x >= ox && lp->x + lp->w <= vx1 && lp->y >= oy && lp->y + lp->h <= vy1;
+		cut += seen && !whole;
+	}
+	return cut;
+}
+
 gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell)
 {
 	double wx, wy, scale, ox, oy;

@@ -35,6 +35,9 @@ void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells
 /* Is the whole block of the page inside the heap area (once a zoom or
  * glide ends)? */
 gboolean ravscope_heap_view_page_in_view(RavscopeHeapView *self, guint32 page);
+/* How many pages (not the pool's) the heap area shows cut at its edge,
+ * part in and part out (once a zoom or glide ends), for tests. */
+guint ravscope_heap_view_pages_cut(RavscopeHeapView *self);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
 /* Where the view is going (the end of a zoom or glide in progress): pixels
  * per cell and the world point at the heap area's top-left. */

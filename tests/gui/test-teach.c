@@ -711,10 +711,11 @@ static void test_released_pages(void)
 
 /* Every step about an operation shows the page it happened on whole, at
  * 900 x 600 in presentation mode, whatever its zoom (lesson 6's "keep"
- * step built its message on a page cut at the bottom of the lanes shown). */
+ * step built its message on a page cut at the bottom of the lanes shown),
+ * and a step framing its operation cuts no page at the view's edge. */
 static void test_lesson_steps_in_view(void)
 {
-	const char *names[] = {"02-free.lesson", "06-handoff.lesson"};
+	const char *names[] = {"02-free.lesson", "03-sharing.lesson", "06-handoff.lesson", "10-deferred.lesson"};
 	g_autofree char *dir = g_path_get_dirname(lesson_path);
 	GSettings *settings = ravscope_settings_new();
 	g_settings_set_boolean(settings, "large-text", TRUE);
@@ -750,6 +751,11 @@ static void test_lesson_steps_in_view(void)
 			if (!ravscope_heap_view_page_in_view(heap, rav_loc_page(c)))
 				g_error("%s, step %u: the page of %u.%u, where its operation happened, is not whole in view",
 				        names[i], k + 1, rav_loc_page(c), rav_loc_cell(c));
+			/* and a step framing its operation shows no page cut at the
+			 * edge (lessons 3 and 10: the roots page beside page 0) */
+			if (st->zoom == RAVSCOPE_ZOOM_OPERATION && ravscope_heap_view_pages_cut(heap))
+				g_error("%s, step %u (zoom = operation): %u page(s) cut at the view's edge", names[i], k + 1,
+				        ravscope_heap_view_pages_cut(heap));
 		}
 	}
 	g_settings_set_boolean(settings, "large-text", FALSE);
