@@ -613,6 +613,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_array_set_size(self->anims, 0);
 	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	self->selected = self->hover = self->last_touched = self->pending_focus = RAV_LOC_NONE;
+	self->pending_n = self->framed_n = 0; /* what was framed belongs to the old trace */
 	self->pending_fit = 0;
 	self->contention = NULL;
 	self->highlight = NULL;

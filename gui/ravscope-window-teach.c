@@ -368,6 +368,8 @@ static gboolean on_projector_key(GtkEventControllerKey *c, guint keyval, guint c
 	return action && gtk_widget_activate_action(GTK_WIDGET(self), action, NULL);
 }
 
+/* ---- for tests ------------------------------------------------------------------------ */
+
 RavscopeLessonPlayer *ravscope_window_get_lesson_player(RavscopeWindow *self)
 {
 	return self->lesson_player;
