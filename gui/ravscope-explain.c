@@ -334,12 +334,13 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 		                    : g_strdup("moved into the hole");
 		ravscope_spotlight_add_cell(sp, op->move_to, into);
 		/* and the words fixed, which now name the hole (a class asks
-		 * "which two?") */
+		 * "which two?"): outlined, the first labelled (more labels
+		 * crowded the ones of the move on a short heap area) */
 		rav_loc fixed[SPOT_FIXED_MAX];
 		guint n = ravscope_operation_fixed_words(doc, op, fixed, SPOT_FIXED_MAX);
-		for (guint i = 0; i < n; i++)
+		for (guint i = 0, labelled = 0; i < n; i++)
 			if (!spotted(sp, fixed[i])) /* a cell already labelled keeps its label */
-				ravscope_spotlight_add_cell(sp, fixed[i], "fixed");
+				ravscope_spotlight_add_cell(sp, fixed[i], labelled++ ? NULL : "fixed");
 	} else if (op->moves) {
 		ravscope_spotlight_add_cell(sp, op->move_to, "was the hole");
 		ravscope_spotlight_add_cell(sp, op->move_from, "back on top");
