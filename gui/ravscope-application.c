@@ -476,6 +476,10 @@ static void ravscope_application_startup(GApplication *app)
 		{ "win.export", { "<Control>e", NULL } },
 		{ "win.show-help-overlay", { "<Control>question", "F1", NULL } },
 		{ "win.toggle-sidebar", { "F9", NULL } },
+		/* shown in the menus; the window's projector keys take them
+		 * (and F11, F5 when the debugger does not): ravscope-window-teach.c */
+		{ "win.fullscreen", { "<Shift>F11", NULL } },
+		{ "win.present", { "<Shift>F5", NULL } },
 		{ "window.close", { "<Control>w", NULL } },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(accels); i++)

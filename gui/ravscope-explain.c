@@ -208,7 +208,64 @@ static void add_handed_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const
 		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
 		n++;
 	}
+	rav_event_iter_fini(&it); /* left early: its decoders */
 }
+
+guint ravscope_operation_fixed_words(RavscopeDocument *doc, const rav_operation *op, rav_loc *out, guint max)
+{
+	if (!op->moves || !op->move_fixups || max == 0)
+		return 0;
+	/* A move's fix-ups follow it: each rewrites a word (a) that named the
+	 * cell's old place to name the new one (c, a word of move_to). */
+	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_FIXUP,
+	                      .thread = op->thread,
+	                      .from = op->first,
+	                      .to = op->last + 1};
+	rav_event_iter it;
+	rav_event ev;
+	guint n = 0;
+	rav_event_iter_init(&it, ravscope_document_get_trace(doc), &f);
+	while (n < max && n < op->move_fixups && rav_event_iter_next(&it, &ev))
+		if (rav_loc_page(ev.c) == rav_loc_page(op->move_to) && rav_loc_cell(ev.c) == rav_loc_cell(op->move_to))
+			out[n++] = ev.a;
+	rav_event_iter_fini(&it);
+	return n;
+}
+
+/* The pages the operation gave back to the pool (its page-release
+ * events): where they wait now, in the pool lane. */
+static void add_released_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const rav_operation *op,
+                               const char *label)
+{
+	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_RELEASE,
+	                      .thread = op->thread,
+	                      .from = op->first,
+	                      .to = op->last + 1};
+	rav_event_iter it;
+	rav_event ev;
+	guint n = 0;
+	rav_event_iter_init(&it, ravscope_document_get_trace(doc), &f);
+	while (n < SPOT_PAGES_MAX && rav_event_iter_next(&it, &ev)) {
+		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
+		n++;
+	}
+	rav_event_iter_fini(&it);
+}
+
+static gboolean spotted(const RavscopeSpotlight *sp, rav_loc word)
+{
+	rav_loc cell = rav_loc_make(rav_loc_page(word), rav_loc_cell(word), 0);
+	for (guint i = 0; i < sp->spots->len; i++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+		if (s->kind == RAVSCOPE_SPOT_CELL && s->cell == cell)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Fixed words labelled, at most (a move has few: its referrer, its
+ * children's back-links). */
+#define SPOT_FIXED_MAX 4
 
 RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op,
                                                 gboolean forward)
@@ -265,6 +322,8 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 	default:
 		break;
 	}
+	if (op->pages_released && forward)
+		add_released_pages(sp, doc, op, "back to the pool");
 	if (op->moves && forward) {
 		/* The first move: the hole the top cell filled (where the freed cell
 		 * was) and where it came from; counts for the rest. */
@@ -274,6 +333,14 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 		    op->move_fixups ? g_strdup_printf("moved into the hole · %u fixed", op->move_fixups)
 		                    : g_strdup("moved into the hole");
 		ravscope_spotlight_add_cell(sp, op->move_to, into);
+		/* and the words fixed, which now name the hole (a class asks
+		 * "which two?"): outlined, the first labelled (more labels
+		 * crowded the ones of the move on a short heap area) */
+		rav_loc fixed[SPOT_FIXED_MAX];
+		guint n = ravscope_operation_fixed_words(doc, op, fixed, SPOT_FIXED_MAX);
+		for (guint i = 0, labelled = 0; i < n; i++)
+			if (!spotted(sp, fixed[i])) /* a cell already labelled keeps its label */
+				ravscope_spotlight_add_cell(sp, fixed[i], labelled++ ? NULL : "fixed");
 	} else if (op->moves) {
 		ravscope_spotlight_add_cell(sp, op->move_to, "was the hole");
 		ravscope_spotlight_add_cell(sp, op->move_from, "back on top");

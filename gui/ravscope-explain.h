@@ -31,5 +31,9 @@ char *ravscope_operation_describe(RavscopeDocument *doc, const rav_operation *op
  * as caption (forward: just done; back: just undone). */
 RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav_operation *op,
                                                 gboolean forward);
+/* The words the fix-ups of the operation's first move rewrote (the
+ * referrers and back-links that named the moved cell), at most `max`, in
+ * the order recorded; returns how many. */
+guint ravscope_operation_fixed_words(RavscopeDocument *doc, const rav_operation *op, rav_loc *out, guint max);
 
 G_END_DECLS

@@ -80,6 +80,7 @@ static void zoom_at(RavscopeHeapView *self, double factor, double sx, double sy)
 	self->anchor_wy = self->vp.oy + (sy - self->vp.y0) / self->vp.scale;
 	self->target_scale = ns;
 	self->fitted = FALSE;
+	self->framed_n = 0;
 	ravscope__heap_view_start_zoom(self);
 }
 
@@ -140,6 +141,8 @@ static void zoom_fit(RavscopeHeapView *self, gboolean whole)
 {
 	if (!self->doc)
 		return;
+	self->fit_whole = whole;
+	self->framed_n = 0;
 	/* Asked before the view has its size (a lesson that starts as its
 	 * trace opens): the first draw does it.  Presentation mode's close-up
 	 * computed now would centre on a point at the left edge of a view 0
@@ -202,44 +205,76 @@ void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells
 {
 	if (!self->doc || n == 0)
 		return;
+	n = MIN(n, RAVSCOPE_FOCUS_CELLS_MAX);
 	rav_loc cell = cells[0];
 	/* Asked before the first allocation (ravscope --select at startup):
 	 * the zoom needs the view's size, so the first draw does it. */
 	if (gtk_widget_get_width(GTK_WIDGET(self)) <= 0 || gtk_widget_get_height(GTK_WIDGET(self)) <= 0) {
 		self->pending_focus = cell;
-		self->pending_also[0] = n > 1 ? cells[1] : RAV_LOC_NONE;
-		self->pending_also[1] = n > 2 ? cells[2] : RAV_LOC_NONE;
+		for (guint i = 0; i + 1 < RAVSCOPE_FOCUS_CELLS_MAX; i++)
+			self->pending_also[i] = i + 1 < n ? cells[i + 1] : RAV_LOC_NONE;
+		self->pending_n = n;
 		self->pending_fit = 0;
 		return;
 	}
-	self->pending_focus = self->pending_also[0] = self->pending_also[1] = RAV_LOC_NONE;
+	self->pending_focus = RAV_LOC_NONE;
+	self->pending_n = 0;
 	self->pending_fit = 0;
+	if (cells != self->framed)
+		memcpy(self->framed, cells, n * sizeof *cells);
+	self->framed_n = n;
 	ravscope__heap_view_ensure_layout(self);
 	const RavscopeHeapLayout *L = self->layout;
 	const RavscopeLayoutPage *lp = ravscope_heap_layout_find(L, rav_loc_page(cell));
 	if (!lp)
 		return;
-	/* The box of the pages, with their titles above them. */
+	/* The box of the pages, with a margin for their titles above them:
+	 * the first cell's page, and each other one that still leaves the
+	 * cells readable (a page too far away is left out, the others still
+	 * go in). */
+	double min_scale = self->large_text ? PRESENT_MIN_CELL : 4;
 	double x0 = lp->x, y0 = lp->y, x1 = lp->x + L->cols, y1 = lp->y + L->rows;
+	double s = MIN(self->vp.width / (L->cols + 3), self->vp.height / (L->rows + 3));
 	for (guint i = 1; i < n; i++) {
 		if (cells[i] == RAV_LOC_NONE || (cells[i] & RAV_LOC_EXTERNAL))
 			continue;
 		const RavscopeLayoutPage *o = ravscope_heap_layout_find(L, rav_loc_page(cells[i]));
 		if (!o || o->kind == RAV_SPAGE_POOL)
 			continue;
-		x0 = MIN(x0, o->x);
-		y0 = MIN(y0, o->y);
-		x1 = MAX(x1, o->x + L->cols);
-		y1 = MAX(y1, o->y + L->rows);
+		double nx0 = MIN(x0, o->x), ny0 = MIN(y0, o->y);
+		double nx1 = MAX(x1, o->x + L->cols), ny1 = MAX(y1, o->y + L->rows);
+		double ns = MIN(self->vp.width / (nx1 - nx0 + 3), self->vp.height / (ny1 - ny0 + 3));
+		if (floor(ns) < min_scale && floor(ns) < floor(s))
+			continue;
+		x0 = nx0, y0 = ny0, x1 = nx1, y1 = ny1, s = ns;
 	}
-	double s = MIN(self->vp.width / (x1 - x0 + 3), self->vp.height / (y1 - y0 + 3));
-	if (floor(s) < 4) {
-		/* Too far apart to show whole: the first cell's page. */
-		x0 = lp->x;
-		y0 = lp->y;
-		x1 = lp->x + L->cols;
-		y1 = lp->y + L->rows;
-		s = MIN(self->vp.width / (L->cols + 3), self->vp.height / (L->rows + 3));
+	/* Framing several cells' pages (an operation): a page the view would
+	 * show cut at its edge (lesson 10's roots page beside page 0) goes in
+	 * whole too, when the cells stay readable and at least 60% as big.
+	 * (One cell's page fills the view, its neighbours cut, as asked.) */
+	double s_need = s;
+	for (int pass = 0; pass < 3 && n > 1; pass++) {
+		gboolean grew = FALSE;
+		for (guint i = 0; i < L->pages->len; i++) {
+			const RavscopeLayoutPage *o = &g_array_index(L->pages, RavscopeLayoutPage, i);
+			if (o->kind == RAV_SPAGE_POOL)
+				continue;
+			double fs = floor(s), vw = self->vp.width / fs, vh = self->vp.height / fs;
+			double vx0 = (x0 + x1 - vw) / 2, vy0 = (y0 + y1 - vh) / 2;
+			double px1 = o->x + L->cols, py1 = o->y + L->rows;
+			gboolean seen = o->x < vx0 + vw && px1 > vx0 && o->y < vy0 + vh && py1 > vy0;
+			gboolean whole = o->x >= vx0 && px1 <= vx0 + vw && o->y >= vy0 && py1 <= vy0 + vh;
+			if (!seen || whole)
+				continue;
+			double nx0 = MIN(x0, o->x), ny0 = MIN(y0, o->y), nx1 = MAX(x1, px1), ny1 = MAX(y1, py1);
+			double ns = MIN(self->vp.width / (nx1 - nx0 + 3), self->vp.height / (ny1 - ny0 + 3));
+			if (floor(ns) < min_scale || ns < 0.6 * s_need)
+				continue;
+			x0 = nx0, y0 = ny0, x1 = nx1, y1 = ny1, s = ns;
+			grew = TRUE;
+		}
+		if (!grew)
+			break;
 	}
 	s = CLAMP(floor(s), 4, MAX_SCALE);
 	self->target_scale = s;
@@ -338,6 +373,7 @@ static gboolean on_scroll(GtkEventControllerScroll *c, double dx, double dy, Rav
 		self->target_ox = self->vp.ox;
 		self->target_oy = self->vp.oy;
 		self->fitted = FALSE;
+		self->framed_n = 0;
 		gtk_widget_queue_draw(GTK_WIDGET(self));
 		return TRUE;
 	}
@@ -383,6 +419,7 @@ static void on_drag_update(GtkGestureDrag *g, double dx, double dy, RavscopeHeap
 	self->vp.ox = self->drag_ox - dx / self->vp.scale;
 	self->vp.oy = self->drag_oy - dy / self->vp.scale;
 	self->fitted = FALSE;
+	self->framed_n = 0;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 

@@ -39,7 +39,17 @@ struct _RavscopeHeapView {
 	/* selection */
 	rav_loc selected, hover;
 	rav_loc pending_focus; /* focus asked before the view had a size: done at its first draw */
-	rav_loc pending_also[2]; /* ... with the other cells whose pages it shows (ravscope_heap_view_focus_cells) */
+	rav_loc pending_also[RAVSCOPE_FOCUS_CELLS_MAX - 1]; /* ... with the other cells whose pages it shows */
+	guint pending_n;       /* 1 + how many of pending_also (ravscope_heap_view_focus_cells) */
+	/* What the view was last asked to frame, kept while nobody moves it
+	 * (zoom, pan, the camera following): a new size or presentation mode
+	 * frames the same again, as `fitted` keeps a fit.  fit_whole: the
+	 * last fit was zoom_whole (a lesson's "zoom = fit"); framed: the cells
+	 * of the last focus_cells (0: none). */
+	gboolean fit_whole;
+	rav_loc framed[RAVSCOPE_FOCUS_CELLS_MAX];
+	guint framed_n;
+	int alloc_w, alloc_h; /* the last size allocated */
 	guint pending_fit;     /* the same for a fit: 1 zoom_fit, 2 zoom_whole */
 	rav_loc last_touched; /* the cell the last applied step is about (its headline event's) */
 	/* The camera while playing zoomed in: it glides to where things happen

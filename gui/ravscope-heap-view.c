@@ -144,8 +144,9 @@ void ravscope_heap_view_draw_to(RavscopeHeapView *self, cairo_t *cr, int w, int 
 	ravscope__heap_view_ensure_layout(self);
 	update_viewport(self, w, h);
 	if (self->pending_focus != RAV_LOC_NONE && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
-		rav_loc cells[3] = { self->pending_focus, self->pending_also[0], self->pending_also[1] };
-		ravscope_heap_view_focus_cells(self, cells, 3);
+		rav_loc cells[RAVSCOPE_FOCUS_CELLS_MAX] = { self->pending_focus };
+		memcpy(cells + 1, self->pending_also, sizeof self->pending_also);
+		ravscope_heap_view_focus_cells(self, cells, self->pending_n);
 	}
 	if (self->pending_fit && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
 	    gtk_widget_get_height(GTK_WIDGET(self)) > 0) {
@@ -189,11 +190,28 @@ static void ravscope_heap_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot
 	cairo_destroy(cr);
 }
 
+/* Frame the framed cells again at the next draw (the view's size is
+ * known by then). */
+static void reframe(RavscopeHeapView *self)
+{
+	self->pending_focus = self->framed[0];
+	for (guint i = 0; i + 1 < RAVSCOPE_FOCUS_CELLS_MAX; i++)
+		self->pending_also[i] = i + 1 < self->framed_n ? self->framed[i + 1] : RAV_LOC_NONE;
+	self->pending_n = self->framed_n;
+	self->pending_fit = 0;
+	gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
 static void ravscope_heap_view_size_allocate(GtkWidget *widget, int w, int h, int baseline)
 {
 	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
+	gboolean resized = w != self->alloc_w || h != self->alloc_h;
+	self->alloc_w = w;
+	self->alloc_h = h;
 	if (self->fitted)
 		self->layout_dirty = TRUE;
+	else if (self->framed_n && resized)
+		reframe(self);
 }
 
 static void ravscope_heap_view_measure(GtkWidget *widget, GtkOrientation o, int for_size, int *min, int *nat,
@@ -356,6 +374,7 @@ static void follow_action(RavscopeHeapView *self)
 		return;
 	self->offscreen_steps = 0;
 	self->last_glide_us = now;
+	self->framed_n = 0;
 	self->target_ox = wx + 0.5 - vw / 2;
 	self->target_oy = wy + 0.5 - vh / 2;
 	self->anchored = FALSE;
@@ -372,6 +391,38 @@ void ravscope_heap_view_get_target_view(RavscopeHeapView *self, double *scale, d
 gboolean ravscope_heap_view_is_gliding(RavscopeHeapView *self)
 {
 	return self->zoom_tick != 0;
+}
+
+gboolean ravscope_heap_view_page_in_view(RavscopeHeapView *self, guint32 page)
+{
+	double scale, ox, oy;
+	ravscope__heap_view_ensure_layout(self);
+	const RavscopeLayoutPage *lp = self->layout ? ravscope_heap_layout_find(self->layout, page) : NULL;
+	if (!lp)
+		return FALSE;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	return lp->x >= ox && lp->x + lp->w <= ox + self->vp.width / scale && lp->y >= oy &&
+	       lp->y + lp->h <= oy + self->vp.height / scale;
+}
+
+guint ravscope_heap_view_pages_cut(RavscopeHeapView *self)
+{
+	double scale, ox, oy;
+	ravscope__heap_view_ensure_layout(self);
+	if (!self->layout)
+		return 0;
+	ravscope_heap_view_get_target_view(self, &scale, &ox, &oy);
+	double vx1 = ox + self->vp.width / scale, vy1 = oy + self->vp.height / scale;
+	guint cut = 0;
+	for (guint i = 0; i < self->layout->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(self->layout->pages, RavscopeLayoutPage, i);
+		if (lp->kind == RAV_SPAGE_POOL)
+			continue;
+		gboolean seen = lp->x < vx1 && lp->x + lp->w > ox && lp->y < vy1 && lp->y + lp->h > oy;
+		gboolean whole = lp->x >= ox && lp->x + lp->w <= vx1 && lp->y >= oy && lp->y + lp->h <= vy1;
+		cut += seen && !whole;
+	}
+	return cut;
 }
 
 gboolean ravscope_heap_view_cell_in_view(RavscopeHeapView *self, rav_loc cell)
@@ -525,8 +576,14 @@ void ravscope_heap_view_set_style(RavscopeHeapView *self, gboolean large_text, g
 	self->legend = legend;
 	self->animate = animate;
 	self->layout_dirty = TRUE;
-	if (entering && self->doc && gtk_widget_get_width(GTK_WIDGET(self)) > 0) {
-		/* Presentation mode starts from its close-up view. */
+	if (self->framed_n && !self->fitted) {
+		/* Framed cells (a lesson step's operation) stay framed in the
+		 * new style: the heap area and the lanes change size with it. */
+		reframe(self);
+	} else if (entering && self->doc && gtk_widget_get_width(GTK_WIDGET(self)) > 0 &&
+	           !(self->fitted && self->fit_whole)) {
+		/* Presentation mode starts from its close-up view; the whole
+		 * heap asked for (a lesson's "zoom = fit") stays whole. */
 		self->present_close = FALSE;
 		ravscope_heap_view_zoom_fit(self);
 	}
@@ -556,6 +613,7 @@ void ravscope_heap_view_set_document(RavscopeHeapView *self, RavscopeDocument *d
 	g_array_set_size(self->anims, 0);
 	g_clear_pointer(&self->spotlight, ravscope_spotlight_free);
 	self->selected = self->hover = self->last_touched = self->pending_focus = RAV_LOC_NONE;
+	self->pending_n = self->framed_n = 0; /* what was framed belongs to the old trace */
 	self->pending_fit = 0;
 	self->contention = NULL;
 	self->highlight = NULL;

@@ -25,10 +25,19 @@ void ravscope_heap_view_zoom_whole(RavscopeHeapView *self);
 /* Centre a cell and zoom so its page fills the view. */
 void ravscope_heap_view_focus_cell(RavscopeHeapView *self, rav_loc cell);
 /* Zoom onto the pages of cells[0] and of the other cells (RAV_LOC_NONE
- * and slots outside the heap are skipped), whole, when they fit at a
- * readable zoom; else onto cells[0]'s page as focus_cell does.  A lesson
- * step's operation: the new cell and the root slot naming it. */
+ * and slots outside the heap are skipped), whole: cells[0]'s page always,
+ * each other one in the order given when all so far still fit at a
+ * readable zoom (cells 4 px, in presentation mode 12).  A lesson step's
+ * operation: its cell, where it moved, the slot naming it, the words its
+ * fix-ups rewrote (a root page).  At most RAVSCOPE_FOCUS_CELLS_MAX. */
+#define RAVSCOPE_FOCUS_CELLS_MAX 12
 void ravscope_heap_view_focus_cells(RavscopeHeapView *self, const rav_loc *cells, guint n);
+/* Is the whole block of the page inside the heap area (once a zoom or
+ * glide ends)? */
+gboolean ravscope_heap_view_page_in_view(RavscopeHeapView *self, guint32 page);
+/* How many pages (not the pool's) the heap area shows cut at its edge,
+ * part in and part out (once a zoom or glide ends), for tests. */
+guint ravscope_heap_view_pages_cut(RavscopeHeapView *self);
 double ravscope_heap_view_get_scale(RavscopeHeapView *self);
 /* Where the view is going (the end of a zoom or glide in progress): pixels
  * per cell and the world point at the heap area's top-left. */

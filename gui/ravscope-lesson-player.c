@@ -170,17 +170,35 @@ static void arrive(RavscopeLessonPlayer *self)
 		ravscope_heap_view_set_spotlight(self->heap_view, sp);
 	else
 		ravscope_spotlight_free(sp);
-	switch (st->zoom) {
+	RavscopeZoom zoom = st->zoom;
+	/* "keep" keeps the view unless the page of the step's operation is
+	 * not in it whole (lesson 6's message built on a page cut at the
+	 * bottom of the lanes shown, at 900 x 600): then onto it, as
+	 * "operation" does. */
+	if (zoom == RAVSCOPE_ZOOM_KEEP && st->has_op) {
+		rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
+		if (c && !(c & RAV_LOC_EXTERNAL) && !ravscope_heap_view_page_in_view(self->heap_view, rav_loc_page(c)))
+			zoom = RAVSCOPE_ZOOM_OPERATION;
+	}
+	switch (zoom) {
 	case RAVSCOPE_ZOOM_FIT:
 		ravscope_heap_view_zoom_whole(self->heap_view);
 		break;
 	case RAVSCOPE_ZOOM_OPERATION: {
-		/* The pages the operation touches, whole: the cell's, the one
-		 * it moves to, and the slot's (a root page) when they fit. */
-		rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
-		rav_loc cells[3] = { c, st->op.move_to, st->op.slot };
-		if (c)
-			ravscope_heap_view_focus_cells(self->heap_view, cells, 3);
+		/* The pages the operation touches, whole, as many as fit
+		 * readably, the most telling first: the cell's, the one it
+		 * moves to, the slot's, the target's, where the moved cell came
+		 * from, and the words the move's fix-ups rewrote (a root on the
+		 * roots page: lesson 2's free showed that page cut at the edge,
+		 * while its next step talks about the root fixed). */
+		const rav_operation *op = &st->op;
+		rav_loc cells[RAVSCOPE_FOCUS_CELLS_MAX] = {
+		    op->cell ? op->cell : op->move_to ? op->move_to : op->slot,
+		    op->move_to, op->slot, op->target, op->move_from};
+		guint n = 5;
+		n += ravscope_operation_fixed_words(self->doc, op, cells + n, RAVSCOPE_FOCUS_CELLS_MAX - n);
+		if (cells[0])
+			ravscope_heap_view_focus_cells(self->heap_view, cells, n);
 		break;
 	}
 	case RAVSCOPE_ZOOM_KEEP:

@@ -146,7 +146,10 @@ static void act_focus_heap(GtkWidget *w, const char *name, GVariant *p)
 
 static void act_escape(GtkWidget *w, const char *name, GVariant *p)
 {
-	ravscope_heap_view_set_selected(RAVSCOPE_WINDOW(w)->heap_view, RAV_LOC_NONE);
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	/* the selection first; then full screen ends, as a slide show does */
+	if (ravscope_heap_view_get_selected(self->heap_view) || !ravscope__window_teach_escape(self))
+		ravscope_heap_view_set_selected(self->heap_view, RAV_LOC_NONE);
 }
 
 /* win.export: the Export dialog, starting from what the view shows. */

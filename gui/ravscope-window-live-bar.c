@@ -90,14 +90,29 @@ static void set_enabled(RavscopeWindow *self, const char *action, gboolean on)
 	gtk_widget_action_set_enabled(GTK_WIDGET(self), action, on);
 }
 
+static gboolean live_held(RavscopeWindow *self)
+{
+	return self->live && !self->live_ended && self->live_status.held > 0;
+}
+
+gboolean ravscope__window_live_can_continue(RavscopeWindow *self)
+{
+	return live_held(self) || (self->live && !self->live_ended && self->live_pausing);
+}
+
+gboolean ravscope__window_live_can_step(RavscopeWindow *self)
+{
+	return live_held(self) && self->live_stop_heap;
+}
+
 void ravscope__window_live_enable(RavscopeWindow *self)
 {
 	gboolean attached = self->live && !self->live_ended;
-	gboolean held = attached && self->live_status.held > 0;
+	gboolean held = live_held(self);
 	set_enabled(self, "win.live-pause", attached && !held && !self->live_pausing);
-	set_enabled(self, "win.live-continue", held || (attached && self->live_pausing));
-	set_enabled(self, "win.live-step", held && self->live_stop_heap);
-	set_enabled(self, "win.live-step-over", held && self->live_stop_heap);
+	set_enabled(self, "win.live-continue", ravscope__window_live_can_continue(self));
+	set_enabled(self, "win.live-step", ravscope__window_live_can_step(self));
+	set_enabled(self, "win.live-step-over", ravscope__window_live_can_step(self));
 	set_enabled(self, "win.live-detach", attached);
 	set_enabled(self, "win.live-follow", self->live != NULL);
 	set_enabled(self, "win.save-as", self->doc != NULL);

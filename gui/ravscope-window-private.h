@@ -73,6 +73,7 @@ struct _RavscopeWindow {
 	RavscopeLesson *pending_lesson; /* its trace is being opened */
 	gboolean lesson_sidebar_saved, lesson_sidebar_was; /* the side panel before the lesson */
 	guint lesson_fit_idle;                              /* fit_lesson_layout, after the next layout */
+	gboolean presenting, present_was_large; /* win.present is on; presentation mode before it */
 
 	GSettings *settings;
 	GMenu *demo_menu; /* shared by the Demos button and the main menu */
@@ -139,6 +140,9 @@ void ravscope__window_teach_dispose(RavscopeWindow *self);
 gboolean ravscope__window_teach_indexed(RavscopeWindow *self);
 /* Another document replaces the one a lesson runs on. */
 void ravscope__window_teach_document_changed(RavscopeWindow *self);
+/* Escape with nothing selected: leave full screen (and Present).  TRUE:
+ * it did. */
+gboolean ravscope__window_teach_escape(RavscopeWindow *self);
 
 /* ravscope-window.c */
 void ravscope__window_toast(RavscopeWindow *self, const char *text);
@@ -155,6 +159,10 @@ void ravscope__window_live_position_changed(RavscopeWindow *self);
 void ravscope__window_live_build(RavscopeWindow *self);
 /* Enable the live actions as the session's state allows. */
 void ravscope__window_live_enable(RavscopeWindow *self);
+/* Whether the debugger's Continue (F5) and Step (F11) can run now: else
+ * those keys are the projector's (ravscope-window-teach.c). */
+gboolean ravscope__window_live_can_continue(RavscopeWindow *self);
+gboolean ravscope__window_live_can_step(RavscopeWindow *self);
 /* The bar's state, status line and stop line, from live_status. */
 void ravscope__window_live_update_bar(RavscopeWindow *self);
 

@@ -278,6 +278,7 @@ static void refresh_lesson_menu(RavscopeWindow *self)
 	g_menu_append(more, "Open a Lesson _File…", "win.open-lesson");
 	g_menu_append(more, "_Glossary", "win.glossary");
 	g_menu_append(more, "_Chatty Threads vs. Messages", "win.compare");
+	g_menu_append(more, "_Present (Full Screen, Large Text)", "win.present");
 	g_menu_append_section(self->lesson_menu, NULL, G_MENU_MODEL(more));
 	g_object_unref(more);
 }
@@ -295,6 +296,76 @@ static void on_narration_back(RavscopeNarration *n, RavscopeWindow *self)
 static void on_narration_close(RavscopeNarration *n, RavscopeWindow *self)
 {
 	ravscope_lesson_player_stop(self->lesson_player);
+}
+
+/* ---- full screen, for a projector ------------------------------------------------------ */
+
+/* F11 is full screen and F5 starts a slide show in the programs a teacher
+ * knows (browsers, viewers, slide tools); in ravscope's debugger they are
+ * Step and Continue (ravscope-window-live-debug.c).  Shift+F11 (full
+ * screen) and Shift+F5 (Present: full screen and presentation mode) are
+ * never anything else; F11 and F5 alone do the same whenever the
+ * debugger's action is off, i.e. always but while a live program is held.
+ * Escape with nothing selected leaves full screen, as a slide show does. */
+static void set_presenting(RavscopeWindow *self, gboolean on)
+{
+	if (on == self->presenting)
+		return;
+	self->presenting = on;
+	if (on)
+		self->present_was_large = self->settings && g_settings_get_boolean(self->settings, "large-text");
+	if (self->settings && (on || !self->present_was_large))
+		g_settings_set_boolean(self->settings, "large-text", on);
+	if (on)
+		gtk_window_fullscreen(GTK_WINDOW(self));
+	else
+		gtk_window_unfullscreen(GTK_WINDOW(self));
+}
+
+static void act_present(GtkWidget *w, const char *name, GVariant *p)
+{
+	RavscopeWindow *self = RAVSCOPE_WINDOW(w);
+	set_presenting(self, !self->presenting);
+}
+
+static void on_fullscreened(GtkWindow *w, GParamSpec *pspec, RavscopeWindow *self)
+{
+	/* left full screen some other way (F11, the window manager): the
+	 * presentation ends with it */
+	if (!gtk_window_is_fullscreen(w) && self->presenting && gtk_widget_get_mapped(GTK_WIDGET(w)))
+		set_presenting(self, FALSE);
+}
+
+gboolean ravscope__window_teach_escape(RavscopeWindow *self)
+{
+	if (!self->presenting && !gtk_window_is_fullscreen(GTK_WINDOW(self)))
+		return FALSE;
+	if (self->presenting)
+		set_presenting(self, FALSE);
+	else
+		gtk_window_unfullscreen(GTK_WINDOW(self));
+	return TRUE;
+}
+
+const char *ravscope_window_projector_key(RavscopeWindow *self, guint keyval, GdkModifierType mods)
+{
+	mods &= gtk_accelerator_get_default_mod_mask();
+	if (mods != 0 && mods != GDK_SHIFT_MASK)
+		return NULL;
+	if (keyval == GDK_KEY_F11)
+		return mods == 0 && ravscope__window_live_can_step(self) ? NULL : "win.fullscreen";
+	if (keyval == GDK_KEY_F5)
+		return mods == 0 && ravscope__window_live_can_continue(self) ? NULL : "win.present";
+	return NULL;
+}
+
+/* Before the window's own bindings (F11: Step, F5: Continue), which take
+ * the key only while the debugger can use it. */
+static gboolean on_projector_key(GtkEventControllerKey *c, guint keyval, guint code, GdkModifierType mods,
+                                 RavscopeWindow *self)
+{
+	const char *action = ravscope_window_projector_key(self, keyval, mods);
+	return action && gtk_widget_activate_action(GTK_WIDGET(self), action, NULL);
 }
 
 /* ---- for tests ------------------------------------------------------------------------ */
@@ -322,6 +393,8 @@ void ravscope__window_teach_class_init(GtkWidgetClass *wc)
 	gtk_widget_class_install_action(wc, "win.lesson-next", NULL, act_lesson_next);
 	gtk_widget_class_install_action(wc, "win.lesson-back", NULL, act_lesson_back);
 	gtk_widget_class_install_action(wc, "win.lesson-close", NULL, act_lesson_close);
+	gtk_widget_class_install_property_action(wc, "win.fullscreen", "fullscreened");
+	gtk_widget_class_install_action(wc, "win.present", NULL, act_present);
 }
 
 void ravscope__window_teach_init(RavscopeWindow *self)
@@ -367,6 +440,11 @@ void ravscope__window_teach_init(RavscopeWindow *self)
 		gtk_event_controller_set_propagation_phase(sc, capture ? GTK_PHASE_CAPTURE : GTK_PHASE_BUBBLE);
 		gtk_widget_add_controller(GTK_WIDGET(self->flap), sc);
 	}
+	GtkEventController *keys_projector = gtk_event_controller_key_new();
+	gtk_event_controller_set_propagation_phase(keys_projector, GTK_PHASE_CAPTURE);
+	g_signal_connect(keys_projector, "key-pressed", G_CALLBACK(on_projector_key), self);
+	gtk_widget_add_controller(GTK_WIDGET(self), keys_projector);
+	g_signal_connect(self, "notify::fullscreened", G_CALLBACK(on_fullscreened), self);
 }
 
 void ravscope__window_teach_dispose(RavscopeWindow *self)

@@ -95,10 +95,13 @@ static void on_contention_active(RavscopeContention *c, GParamSpec *pspec, Ravsc
 	g_object_notify_by_pspec(G_OBJECT(self), window_props[PROP_SHOW_CONTENTION]);
 }
 
-/* Computing for the first time: show where the progress is. */
+/* Computing for the first time: show where the progress is.  Not in a
+ * lesson, which folds the side panel away for the heap and the narration
+ * (lesson 9's contention step opened it over both at 900 x 600). */
 static void on_contention_running(RavscopeContention *c, GParamSpec *pspec, RavscopeWindow *self)
 {
-	if (ravscope_contention_is_running(c) && !ravscope_contention_get_result(c))
+	if (ravscope_contention_is_running(c) && !ravscope_contention_get_result(c) &&
+	    !gtk_revealer_get_reveal_child(self->narration_revealer))
 		ravscope__window_show_panel(self, "contention");
 }
 

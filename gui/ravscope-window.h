@@ -75,5 +75,9 @@ void ravscope_window_refresh_menus(RavscopeWindow *self);
 void ravscope_window_start_lesson(RavscopeWindow *self, const char *path);
 struct _RavscopeLessonPlayer *ravscope_window_get_lesson_player(RavscopeWindow *self);
 const char *ravscope_window_get_narration(RavscopeWindow *self);
+/* The action a projector key runs in this window now ("win.fullscreen",
+ * "win.present"), or NULL: the key goes on (F11 and F5 are the debugger's
+ * Step and Continue while a live program is held), for tests. */
+const char *ravscope_window_projector_key(RavscopeWindow *self, guint keyval, GdkModifierType mods);
 
 G_END_DECLS

@@ -379,7 +379,10 @@ static void summarise_event(rav_operation *op, acc *a, const rav_event *e)
 			op->target = cell_of(e->b);
 		break;
 	case RAV_EV_REF_CLEAR:
-		if (!a->dropped) {
+		/* The first slot cleared (after a reference raviolo's removal,
+		 * which already marked the operation a drop, too: its slot was
+		 * lost, and a lesson's step pointed at nothing). */
+		if (!a->drop_slot) {
 			a->dropped = true;
 			a->drop_slot = e->a;
 		}

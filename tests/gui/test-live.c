@@ -420,6 +420,13 @@ static void test_breakpoint(void)
 	g_printerr("inspector: %.200s\n", insp);
 	shot(GTK_WIDGET(w), "live-breakpoint.png");
 
+	/* held: F11 and F5 are the debugger's Step and Continue, the Shift
+	 * ones still full screen and Present (ravscope-window-teach.c) */
+	g_assert_null(ravscope_window_projector_key(w, GDK_KEY_F11, 0));
+	g_assert_null(ravscope_window_projector_key(w, GDK_KEY_F5, 0));
+	g_assert_cmpstr(ravscope_window_projector_key(w, GDK_KEY_F11, GDK_SHIFT_MASK), ==, "win.fullscreen");
+	g_assert_cmpstr(ravscope_window_projector_key(w, GDK_KEY_F5, GDK_SHIFT_MASK), ==, "win.present");
+
 	/* step one event of that thread: it stops again */
 	want_stops = st->stops + 1;
 	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-step", NULL));

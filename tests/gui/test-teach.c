@@ -23,6 +23,7 @@
 #include "ravscope-contention-panel.h"
 #include "ravscope-contention.h"
 #include "ravscope-explain-panel.h"
+#include "ravscope-explain.h"
 #include "ravscope-glossary-window.h"
 #include "ravscope-heap-view.h"
 #include "ravscope-heapdraw-private.h"
@@ -505,6 +506,297 @@ static void test_labels_apart(void)
 	cairo_surface_destroy(surf);
 }
 
+/* ---- zoom = operation: the operation's pages whole ---- */
+
+static gboolean not_gliding(gpointer heap)
+{
+	return !ravscope_heap_view_is_gliding(heap);
+}
+
+/* Lesson 2's free (zoom = operation): its pages are in view whole, the
+ * roots page with the root one of its fix-ups rewrote too (before: the
+ * view held page 0 only, the roots page cut at its edge, and the next step
+ * talks about that root), and the words fixed are pointed at ("fixed"),
+ * at 900 x 600 in presentation mode and on a larger window. */
+static void check_operation_pages(RavscopeWindow *w, const RavscopeLessonStep *st, guint k, const char *where);
+
+/* toggle: then switch presentation mode over (on or off) at the step; the
+ * pages stay framed (before: entering it replaced the step's framing by
+ * its close-up, the pages cut). */
+static void check_operation_zoom(RavscopeWindow *w, const RavscopeLesson *l, const char *where, GSettings *toggle)
+{
+	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+	guint checked = 0;
+	ravscope_window_start_lesson(w, lesson_path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	for (guint k = 0; k < l->steps->len; k++) {
+		if (k > 0) {
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+			spin_until(lesson_at_rest, w, "the next step");
+		}
+		const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+		if (st->zoom != RAVSCOPE_ZOOM_OPERATION)
+			continue;
+		g_assert_true(st->has_op);
+		g_assert_cmpint(ravscope_lesson_player_get_step(p), ==, (int)k);
+		check_operation_pages(w, st, k, where);
+		if (toggle) {
+			g_settings_set_boolean(toggle, "large-text", !g_settings_get_boolean(toggle, "large-text"));
+			check_operation_pages(w, st, k, "... presentation mode switched over");
+		}
+		checked++;
+	}
+	g_assert_cmpuint(checked, >=, 1);
+}
+
+static void check_operation_pages(RavscopeWindow *w, const RavscopeLessonStep *st, guint k, const char *where)
+{
+	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	for (int i = 0; i < 10; i++)
+		spin_a_bit();
+	spin_until(not_gliding, heap, "the zoom's end");
+	rav_loc fixed[4];
+	guint nfixed = ravscope_operation_fixed_words(doc, &st->op, fixed, 4);
+	rav_loc want[8] = { st->op.cell, st->op.move_to, st->op.slot };
+	guint n = 3;
+	for (guint i = 0; i < nfixed; i++)
+		want[n++] = fixed[i];
+	for (guint i = 0; i < n; i++) {
+		if (!want[i] || (want[i] & RAV_LOC_EXTERNAL))
+			continue;
+		g_test_message("%s, step %u: page %u in view: %d (scale %.0f)", where, k + 1, rav_loc_page(want[i]),
+			       ravscope_heap_view_page_in_view(heap, rav_loc_page(want[i])),
+			       ravscope_heap_view_get_scale(heap));
+		if (!ravscope_heap_view_page_in_view(heap, rav_loc_page(want[i])))
+			g_error("%s, step %u (zoom = operation): page %u of %u.%u is not whole in view", where, k + 1,
+				rav_loc_page(want[i]), rav_loc_page(want[i]), rav_loc_cell(want[i]));
+	}
+	/* the fixed words are pointed at */
+	const RavscopeSpotlight *sp = ravscope_heap_view_get_spotlight(heap);
+	g_assert_nonnull(sp);
+	for (guint i = 0; i < nfixed; i++) {
+		rav_loc c = rav_loc_make(rav_loc_page(fixed[i]), rav_loc_cell(fixed[i]), 0);
+		gboolean found = FALSE;
+		for (guint j = 0; j < sp->spots->len; j++) {
+			const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, j);
+			found |= s->kind == RAVSCOPE_SPOT_CELL && s->cell == c;
+		}
+		if (!found)
+			g_error("%s, step %u: the fixed word in %u.%u is not pointed at", where, k + 1, rav_loc_page(c),
+				rav_loc_cell(c));
+	}
+}
+
+static void test_lesson_zoom_operation(void)
+{
+	GError *error = NULL;
+	g_autoptr(RavscopeLesson) l = ravscope_lesson_load(lesson_path, &error);
+	g_assert_no_error(error);
+	char **dirs = ravscope_application_trace_dirs();
+	g_assert_true(ravscope_lesson_check(l, (const char *const *)dirs, &error));
+	g_strfreev(dirs);
+	/* the free with a move whose fix-ups rewrote a root: lesson 2's */
+	gboolean root_fixed = FALSE;
+	for (guint k = 0; k < l->steps->len; k++) {
+		const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+		root_fixed |= st->zoom == RAVSCOPE_ZOOM_OPERATION && st->op.move_fixups >= 2;
+	}
+	g_assert_true(root_fixed);
+	GSettings *settings = ravscope_settings_new();
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	resize_to(w, 900, 600);
+	check_operation_zoom(w, l, "900x600, presentation mode", NULL);
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	resize_to(w, 1300, 850);
+	check_operation_zoom(w, l, "1300x850", NULL);
+	/* a teacher turns presentation mode on at the step, and off again */
+	resize_to(w, 1024, 768);
+	check_operation_zoom(w, l, "1024x768", settings);
+	check_operation_zoom(w, l, "1024x768, presentation mode", settings);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
+/* An operation that gives a page back to the pool points at it there
+ * (lesson 5's "one goes back": the caption said so, nothing showed it). */
+static void test_released_pages(void)
+{
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	g_autofree char *path = g_build_filename(dir, "lesson-pages.ravtrace", NULL);
+	RavscopeWindow *w = new_window();
+	GFile *f = g_file_new_for_path(path);
+	ravscope_window_open(w, f);
+	g_object_unref(f);
+	spin_until(is_indexed, w, "indexing");
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	rav_operation op = {0};
+	gboolean found = FALSE;
+	for (guint64 i = 0; i < ravscope_document_get_event_count(doc) && !found; i = op.last + 1) {
+		g_assert_true(rav_trace_operation_at(t, i, &op));
+		found = op.pages_released > 0 && op.kind != RAV_OP_THREAD && op.kind != RAV_OP_PAGES;
+	}
+	g_assert_true(found);
+	rav_event_filter filter = {.kinds = (guint64)1 << RAV_EV_PAGE_RELEASE, .thread = op.thread};
+	gint64 release = rav_trace_find_next(t, op.first, &filter);
+	g_assert_cmpint(release, >=, (gint64)op.first);
+	g_assert_cmpint(release, <=, (gint64)op.last);
+	rav_event ev;
+	g_assert_true(rav_trace_event_at(t, (guint64)release, &ev));
+	ravscope_window_seek(w, op.last + 1);
+	spin_a_bit();
+	RavscopeSpotlight *sp = ravscope_operation_spotlight(doc, &op, TRUE);
+	gboolean pointed = FALSE;
+	for (guint j = 0; j < sp->spots->len; j++) {
+		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, j);
+		pointed |= s->kind == RAVSCOPE_SPOT_PAGE && s->page == rav_loc_page(ev.a) &&
+		           !g_strcmp0(s->label, "back to the pool");
+	}
+	g_assert_true(pointed);
+	ravscope_spotlight_free(sp);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+/* Every step about an operation shows the page it happened on whole, at
+ * 900 x 600 in presentation mode, whatever its zoom (lesson 6's "keep"
+ * step built its message on a page cut at the bottom of the lanes shown),
+ * and a step framing its operation cuts no page at the view's edge. */
+static void test_lesson_steps_in_view(void)
+{
+	const char *names[] = {"02-free.lesson", "03-sharing.lesson", "06-handoff.lesson", "10-deferred.lesson"};
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	GSettings *settings = ravscope_settings_new();
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	resize_to(w, 900, 600);
+	RavscopeHeapView *heap = RAVSCOPE_HEAP_VIEW(ravscope_window_get_heap_view(w));
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *path = g_build_filename(dir, names[i], NULL);
+		ravscope_window_start_lesson(w, path);
+		spin_until(lesson_at_rest, w, "the lesson's first step");
+		RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+		const RavscopeLesson *l = ravscope_lesson_player_get_lesson(p);
+		guint n = l->steps->len;
+		for (guint k = 0; k < n; k++) {
+			if (k > 0) {
+				g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+				spin_until(lesson_at_rest, w, "the next step");
+			}
+			l = ravscope_lesson_player_get_lesson(p);
+			const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+			if (!st->has_op)
+				continue;
+			rav_loc c = st->op.cell ? st->op.cell : st->op.move_to ? st->op.move_to : st->op.slot;
+			if (!c || (c & RAV_LOC_EXTERNAL))
+				continue;
+			for (int j = 0; j < 10; j++)
+				spin_a_bit();
+			spin_until(not_gliding, heap, "the zoom's end");
+			g_test_message("%s step %u: page %u in view: %d", names[i], k + 1, rav_loc_page(c),
+			               ravscope_heap_view_page_in_view(heap, rav_loc_page(c)));
+			if (!ravscope_heap_view_page_in_view(heap, rav_loc_page(c)))
+				g_error("%s, step %u: the page of %u.%u, where its operation happened, is not whole in view",
+				        names[i], k + 1, rav_loc_page(c), rav_loc_cell(c));
+			/* and a step framing its operation shows no page cut at the
+			 * edge (lessons 3 and 10: the roots page beside page 0) */
+			if (st->zoom == RAVSCOPE_ZOOM_OPERATION && ravscope_heap_view_pages_cut(heap))
+				g_error("%s, step %u (zoom = operation): %u page(s) cut at the view's edge", names[i], k + 1,
+				        ravscope_heap_view_pages_cut(heap));
+		}
+	}
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
+/* A lesson's contention step (lesson 9) keeps the side panel folded: the
+ * model's first computation opened it, over the heap and the narration
+ * at 900 x 600. */
+static void test_lesson_contention_panel(void)
+{
+	g_autofree char *dir = g_path_get_dirname(lesson_path);
+	g_autofree char *path = g_build_filename(dir, "09-chatty.lesson", NULL);
+	RavscopeWindow *w = ravscope_window_new(NULL);
+	gtk_window_set_default_size(GTK_WINDOW(w), 900, 600);
+	gtk_window_present(GTK_WINDOW(w));
+	ravscope_window_start_lesson(w, path);
+	spin_until(lesson_at_rest, w, "the lesson's first step");
+	AdwFlap *flap = ADW_FLAP(find_widget_of_type(GTK_WIDGET(w), "AdwFlap"));
+	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
+	const RavscopeLesson *l = ravscope_lesson_player_get_lesson(p);
+	guint n = l->steps->len, on = 0;
+	for (guint k = 0; k < n; k++) {
+		if (k > 0) {
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.lesson-next", NULL));
+			spin_until(lesson_at_rest, w, "the next step");
+		}
+		l = ravscope_lesson_player_get_lesson(p);
+		const RavscopeLessonStep *st = g_ptr_array_index(l->steps, k);
+		for (int j = 0; j < 20; j++)
+			spin_a_bit();
+		on += st->contention == 1;
+		if (adw_flap_get_reveal_flap(flap))
+			g_error("lesson 9, step %u: the side panel opened", k + 1);
+	}
+	g_assert_cmpuint(on, >=, 1);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+}
+
+/* ---- full screen for a projector ---- */
+
+/* F11 (full screen) and F5 (Present) are the projector's keys but while a
+ * live program is held, when they are the debugger's Step and Continue;
+ * Shift+F11 and Shift+F5 are always the projector's.  Present turns on
+ * presentation mode and, again, back to what it was. */
+static void test_projector_keys(void)
+{
+	GSettings *settings = ravscope_settings_new();
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	RavscopeWindow *w = new_window();
+	struct {
+		guint key;
+		GdkModifierType mods;
+		const char *action;
+	} keys[] = {
+	    {GDK_KEY_F11, 0, "win.fullscreen"},
+	    {GDK_KEY_F11, GDK_SHIFT_MASK, "win.fullscreen"},
+	    {GDK_KEY_F5, 0, "win.present"},
+	    {GDK_KEY_F5, GDK_SHIFT_MASK, "win.present"},
+	    {GDK_KEY_F11, GDK_CONTROL_MASK, NULL},
+	    {GDK_KEY_F10, 0, NULL},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+		g_assert_cmpstr(ravscope_window_projector_key(w, keys[i].key, keys[i].mods), ==, keys[i].action);
+	/* (held by the debugger, F11 and F5 go on to it: test-live) */
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(g_settings_get_boolean(settings, "large-text"));
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_false(g_settings_get_boolean(settings, "large-text"));
+	/* presentation mode on before stays on after */
+	g_settings_set_boolean(settings, "large-text", TRUE);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(g_settings_get_boolean(settings, "large-text"));
+	/* Escape ends Present when nothing is selected */
+	g_settings_set_boolean(settings, "large-text", FALSE);
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.present", NULL));
+	g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.unselect", NULL));
+	g_assert_false(g_settings_get_boolean(settings, "large-text"));
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_a_bit();
+	g_object_unref(settings);
+}
+
 static void test_glossary(void)
 {
 	RavscopeGlossaryWindow *g = ravscope_glossary_show(NULL, "hole");
@@ -682,6 +974,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson-long-text", test_lesson_long_text);
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/labels-apart", test_labels_apart);
+	g_test_add_func("/Rav/Gui/Teach/lesson-zoom-operation", test_lesson_zoom_operation);
+	g_test_add_func("/Rav/Gui/Teach/projector-keys", test_projector_keys);
+	g_test_add_func("/Rav/Gui/Teach/released-pages", test_released_pages);
+	g_test_add_func("/Rav/Gui/Teach/lesson-steps-in-view", test_lesson_steps_in_view);
+	g_test_add_func("/Rav/Gui/Teach/lesson-contention-panel", test_lesson_contention_panel);
 	g_test_add_func("/Rav/Gui/Teach/glossary", test_glossary);
 	g_test_add_func("/Rav/Gui/Teach/compare", test_compare);
 	return g_test_run();

@@ -181,6 +181,7 @@ static void check_known(rav_trace *t)
 	CHECK_EQ(ops[0].kind, RAV_OP_ALLOC);
 	CHECK_EQ(ops[0].cell, loc_a);
 	CHECK_EQ(rav_loc_word(ops[0].slot), 1); /* root slot r1: word 1 of the first root cell */
+	rav_loc first_root_slot = ops[0].slot;
 	CHECK_EQ(ops[0].pages_acquired, 1);     /* the heap's first page */
 	show(t, &ops[0]);
 
@@ -210,6 +211,10 @@ static void check_known(rav_trace *t)
 	CHECK_EQ(ops[0].kind, RAV_OP_FREE);
 	CHECK_EQ(ops[0].refs_removed, 1);
 	CHECK_EQ(ops[0].frees, 1); /* the reference raviolo, nothing else */
+	/* the slot let go (root r2: word 2 of the first root cell), which the
+	 * reference raviolo's removal, recorded first, used to hide */
+	CHECK_EQ(rav_loc_word(ops[0].slot), 2);
+	CHECK_EQ(rav_loc_cell(ops[0].slot), rav_loc_cell(first_root_slot));
 	show(t, &ops[0]);
 
 	n = ops_between(t, "two", "free", ops, 16);
