@@ -315,7 +315,7 @@ int main(void)
 	}
 	/* default budget: a keyframe per 2^18 events or fewer (by replay
 	 * cost: this trace copies few blocks, so its keyframes are the cheap
-	 * ones of replay-index.c, a quarter of the goal apart); 2 MB: the budget forces thinning (the cheapest adjacent pair
+	 * ones of replay-index.c, 2^18 events apart); 2 MB: the budget forces thinning (the cheapest adjacent pair
 	 * of intervals merged, again and again).  The small
 	 * run (valgrind) does the first only. */
 	int rc = run(path, NULL);
