@@ -43,12 +43,13 @@
  * trace) the budget's projection rose with the heap: keyframes were 125k
  * events apart at the start and 434k at the end (30M events, 101
  * keyframes, 902 MB), the late intervals costing about 880k.  Every
- * interval now costs the goal, 2^20, but the first few cheap ones (49
+ * interval now costs the goal but the first few cheap ones; at 2^20 (49
  * keyframes, 451 MB; the early intervals up to 1M events, the late ones
- * ~420k), and the copies on write of the index fell from 0.125 to 0.074
+ * ~420k) the copies on write of the index fell from 0.125 to 0.074
  * an event (in 10M events of it, where the budget had given 585k: 56 ->
  * 16 keyframes, 309 -> 62 MB, 0.118 -> 0.037 copies an event, the apply
- * thread's CPU halved).
+ * thread's CPU halved); at 1.25 * 2^20, the goal now, 37 keyframes, 315
+ * MB, 0.055 copies an event.
  */
 #include <pthread.h>
 #ifdef __GLIBC__
@@ -91,22 +92,30 @@
  * uniform trace alike (seek-cost just before each keyframe: 1M events of
  * the young trace 40-44 ms, 860k of uniform churn 30-43 ms at load 20;
  * at 2^20, 54-56 ms at load 9), and a quiet machine's wall time is about
- * 0.6 of that (README's 18.7-21.6 ms at ~880k, then ~35 ms of CPU): 2^20
- * is a worst seek of about 26-34 ms on a quiet machine, against the 50
- * ms allowed.  Keyframes closer than that cost the index more than
+ * 0.6-0.65 of that (README's 21.6-24.9 ms max at 2^20, then 32.9-38.4 ms
+ * of CPU).  Keyframes closer than a seek needs cost the index more than
  * they give: in a heap churned everywhere nearly every block written in an
  * interval is copied once in it, so the copies per event fall as the
  * interval grows (uniform 10M events: 0.118 at the 585k the budget gave,
  * 0.050 at 1.6M), and each copy is also a block the keyframe holds.  The
- * budget still decides where it holds fewer (projected_target). */
-#define KF_COST_GOAL ((uint64_t)1 << 20)
+ * goal is 1.25 * 2^20 (kf12, HACKING.md "Keyframe goal against indexing"):
+ * on the 30M uniform trace 49 -> 37 keyframes, 451 -> 315 MB, 0.074 ->
+ * 0.055 copies an event, index CPU about -10%, for a worst seek 28% longer
+ * (about 28-32 ms on a quiet machine, estimated from 21.6-24.9; the 50 ms
+ * allowed keeps its margin for a noisy host).  2^21 would save ~20% of
+ * the CPU for seeks twice as long.  The budget still decides where it
+ * holds fewer (projected_target). */
+#define KF_COST_GOAL ((uint64_t)5 << 18)
 /* ... but where keyframes cost little, seeks need not wait that long: an
- * interval that replayed a KF_CHEAP_DIV-th of the goal's events and copied
- * at most one block in KF_CHEAP_RATE events gets its keyframe then (the
- * young trace, 0.002 copies an event: a keyframe every 2^18 events, as
- * before the goal, instead of every 2^20 (seek-cost, 10M events, random
- * points: CPU median 24.7 ms against 4.2)).  Not when the budget holds
- * fewer keyframes than the goal would take. */
+ * interval that replayed KF_CHEAP_EVENTS events (a KF_CHEAP_DIV-th of the
+ * goal's when that is less) and copied at most one block in KF_CHEAP_RATE
+ * events gets its keyframe then (the young trace, 0.002 copies an event:
+ * a keyframe every 2^18 events, as before the goal, instead of every 2^20
+ * (seek-cost, 10M events, random points: CPU median 24.7 ms against
+ * 4.2)).  A fixed count, not a share of the goal: a goal raised for the
+ * uniform trace's sake leaves young seeks as they are.  Not when the
+ * budget holds fewer keyframes than the goal would take. */
+#define KF_CHEAP_EVENTS ((uint64_t)1 << 18)
 #define KF_CHEAP_DIV 4u
 #define KF_CHEAP_RATE 64u
 #define KF_COPY_WEIGHT 8u
@@ -136,6 +145,7 @@ struct ravt_replay {
 	size_t nkf, kf_cap;
 	uint64_t kf_cost;   /* target replay cost between two keyframes */
 	uint64_t kf_goal;   /* the least target: KF_COST_GOAL or RAVTRACE_KEYFRAME_COST */
+	uint64_t kf_cheap;  /* events after which a cheap interval gets its keyframe */
 	uint64_t next_kf;   /* next index where the cost since the last keyframe is looked at */
 	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
 	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
@@ -226,6 +236,7 @@ ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t wor
 			rp->kf_goal = c;
 	}
 	rp->kf_cost = rp->kf_goal;
+	rp->kf_cheap = rp->kf_goal / KF_CHEAP_DIV < KF_CHEAP_EVENTS ? rp->kf_goal / KF_CHEAP_DIV : KF_CHEAP_EVENTS;
 	if (!rp->live.tkinds || rp->live.cpp == 0) {
 		rav_trace_error e = {.code = rp->live.cpp ? RAV_TRACE_ENOMEM : RAV_TRACE_EHEADER,
 		                     .chunk = -1};
@@ -543,11 +554,11 @@ static void pack_settle(ravt_replay *rp)
 static void keyframe_check(ravt_replay *rp, uint64_t i)
 {
 	uint64_t cost = cost_since_last(rp);
-	/* a cheap keyframe (KF_CHEAP_DIV): the budget leaves the goal as it
-	 * is, the interval replayed a quarter of it and copied few blocks */
+	/* a cheap keyframe (KF_CHEAP_EVENTS): the budget leaves the goal as
+	 * it is, the interval replayed kf_cheap events and copied few blocks */
 	uint64_t events = rp->nkf ? rp->live.pos - rp->last_pos : rp->live.pos;
 	uint64_t copies = rp->live.copied / sizeof(ravt_cellblock);
-	uint64_t cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_goal / KF_CHEAP_DIV : UINT64_MAX;
+	uint64_t cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_cheap : UINT64_MAX;
 	bool cheap = events >= cheap_at && copies * KF_CHEAP_RATE <= events;
 	if (cost >= rp->kf_cost || cheap || rp->kf_forced || rp->nkf == 0) {
 		/* the counts as they are (packing and thinning read them) */
@@ -579,7 +590,7 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 			pack_post(rp, rp->kf[rp->nkf - 2], budget);
 		cost = 0;
 		events = 0;
-		cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_goal / KF_CHEAP_DIV : UINT64_MAX;
+		cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_cheap : UINT64_MAX;
 	}
 	uint64_t step = (rp->kf_cost - (cost < rp->kf_cost ? cost : 0)) / (1 + KF_COPY_WEIGHT);
 	if (events < cheap_at && cheap_at - events < step)

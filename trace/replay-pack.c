@@ -196,6 +196,8 @@ static inline bool packable(const ravt_cellblock *k)
 	       atomic_load_explicit(&k->refs, memory_order_acquire) == 1;
 }
 
+#define PACK_FREE_BATCH 64u
+
 uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 {
 	*freed = 0;
@@ -207,6 +209,12 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 	/* the most a block takes: states, and per cell a control word and four
 	 * whole words */
 	size_t block_max = RAVT_CB_CELLS + RAVT_CB_CELLS * (2 + 4 * 8);
+	/* Without a block cache (the packer's thread: replay-index.c), the
+	 * blocks packed go back to the arena PACK_FREE_BATCH at a time: one
+	 * take of its lock each, not one per block (the lock the indexing
+	 * thread's block cache refills take too). */
+	void *gone[PACK_FREE_BATCH];
+	size_t ngone = 0;
 	for (uint32_t pg = 0; pg < k->span && !b.oom; pg++) {
 		/* blocks are out of cache (written long ago, by live): ask for the
 		 * next page's blocks while this one's are packed, and for the page
@@ -248,10 +256,20 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 				                      atomic_load_explicit(&p->priv, memory_order_relaxed) &
 				                          ~(1u << i),
 				                      memory_order_relaxed);
-			ravt_cell_release(k, cb);
+			if (k->cache) {
+				ravt_cell_release(k, cb);
+			} else {
+				gone[ngone++] = cb;
+				if (ngone == PACK_FREE_BATCH) {
+					ravt_arena_free_batch(gone, ngone);
+					ngone = 0;
+				}
+			}
 			*freed += sizeof(ravt_cellblock);
 		}
 	}
+	if (ngone)
+		ravt_arena_free_batch(gone, ngone);
 	if (!b.n) {
 		free(b.data);
 		free(b.page);

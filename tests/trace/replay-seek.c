@@ -315,7 +315,7 @@ int main(void)
 	}
 	/* default budget: a keyframe per 2^18 events or fewer (by replay
 	 * cost: this trace copies few blocks, so its keyframes are the cheap
-	 * ones of replay-index.c, a quarter of the goal apart); 2 MB: the budget forces thinning (the cheapest adjacent pair
+	 * ones of replay-index.c, 2^18 events apart); 2 MB: the budget forces thinning (the cheapest adjacent pair
 	 * of intervals merged, again and again).  The small
 	 * run (valgrind) does the first only. */
 	int rc = run(path, NULL);
@@ -325,9 +325,9 @@ int main(void)
 	 * all of it alone, packed (replay-pack.h), and seeks unpack it */
 	gp.uniform = true;
 	gp.events = small ? 300000 : 1500000;
-	/* (copies everywhere: keyframes at the goal's cost, 2^20 by default,
-	 * would be one or two here; 2^18 as before the goal, so that seeks
-	 * cross several) */
+	/* (copies everywhere: keyframes at the goal's cost, 1.25 * 2^20 by
+	 * default, would be one or two here; 2^18 as before the goal, so that
+	 * seeks cross several) */
 	setenv("RAVTRACE_KEYFRAME_COST", "262144", 1);
 	if (rc == 0 && gen_trace(&gp, &written) < 0)
 		rc = 1;
