@@ -730,7 +730,7 @@ static void test_lesson_contention_panel(void)
 	gtk_window_present(GTK_WINDOW(w));
 	ravscope_window_start_lesson(w, path);
 	spin_until(lesson_at_rest, w, "the lesson's first step");
-	AdwFlap *flap = ADW_FLAP(find_widget_of_type(GTK_WIDGET(w), "AdwFlap"));
+	AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
 	RavscopeLessonPlayer *p = ravscope_window_get_lesson_player(w);
 	const RavscopeLesson *l = ravscope_lesson_player_get_lesson(p);
 	guint n = l->steps->len, on = 0;
