@@ -721,10 +721,33 @@ static void test_file(gconstpointer data)
  * a server-like loop stopped at the 67th allocation of the line; a pause
  * sent at once still let 1-5 calls through): the program starts paused
  * (RAVIOLI_LISTEN_PAUSED), so it stops at the line's first call. */
+/* The line of samples/live.c that holds the builder's "insert" allocation
+ * (found in the source, so that editing the sample does not break this). */
+static guint insert_line(void)
+{
+	char *text = NULL;
+	GError *error = NULL;
+	if (!g_file_get_contents(LIVE_SOURCE, &text, NULL, &error))
+		g_error("%s", error->message);
+	guint line = 1, found = 0;
+	for (const char *p = text; *p && !found; p++) {
+		if (g_str_has_prefix(p, "\"insert\");"))
+			found = line;
+		line += *p == '\n';
+	}
+	g_free(text);
+	if (!found)
+		g_error("no \"insert\"); in %s", LIVE_SOURCE);
+	return found;
+}
+
 static void test_start_break(void)
 {
 	RavscopeWindow *w = new_window();
-	ravscope_window_set_start_break(w, "live.c:143"); /* the builder's "insert" allocation */
+	guint at = insert_line();
+	char *where = g_strdup_printf("live.c:%u", at);
+	ravscope_window_set_start_break(w, where); /* the builder's "insert" allocation */
+	g_free(where);
 	const char *argv[] = { sample_live, "--seconds", "20", "--quiet", NULL };
 	want_stops = 1;
 	ravscope_window_run(w, argv);
@@ -742,7 +765,7 @@ static void test_start_break(void)
 		if (!rav_trace_event_at(t, i, &ev) || ev.kind != RAV_EV_ALLOC || !ev.site)
 			continue;
 		unsigned n = rav_trace_site_resolve(t, ev.site, sy, 4);
-		if (n > 0 && sy[0].file && g_str_has_suffix(sy[0].file, "live.c") && sy[0].line == 143) {
+		if (n > 0 && sy[0].file && g_str_has_suffix(sy[0].file, "live.c") && sy[0].line == at) {
 			before++;
 			last = i;
 		}
@@ -781,11 +804,11 @@ static void test_start_break(void)
 		rav_event last_ev = { 0 };
 		if (now_at >= 0)
 			rav_trace_event_at(t, (guint64)now_at, &last_ev);
-		g_error("start-break: %" G_GUINT64_FORMAT " allocations at live.c:143 before the view's position %"
+		g_error("start-break: %" G_GUINT64_FORMAT " allocations at live.c:%u before the view's position %"
 			G_GUINT64_FORMAT " (the last at %" G_GUINT64_FORMAT "), want 1 just before it; the stop: \"%s\"; "
 			"the event before the view: %s, site %" G_GUINT64_FORMAT " (%u frames: %s:%u), %u objects, %u sites; "
 			"the stopped thread's last event now: %" G_GINT64_FORMAT " of %" G_GUINT64_FORMAT " (%s)",
-			before, pos, last, ravscope_window_get_live_stop_text(w), rav_event_kind_name(ev.kind),
+			before, at, pos, last, ravscope_window_get_live_stop_text(w), rav_event_kind_name(ev.kind),
 			(guint64)ev.site, n, n && sy[0].file ? sy[0].file : "?", n ? sy[0].line : 0,
 			rav_trace_object_count(t), rav_trace_site_count(t), now_at, count, rav_event_kind_name(last_ev.kind));
 	}
