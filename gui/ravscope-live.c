@@ -47,6 +47,8 @@ struct _RavscopeLive {
 	int wait_status;        /* under lock: -1 until reaped */
 	gboolean stop;          /* under lock: the worker should end */
 	gboolean spawned;
+	gboolean detached;      /* the user detached: a spawned program runs on */
+	gboolean ended_by_us;   /* ravscope_live_end_program sent SIGTERM */
 	gboolean lossless;      /* started here: the program waits for us */
 	gint worker_done; /* atomic */
 	/* events/s from the status over time (main thread) */
@@ -402,8 +404,46 @@ gboolean ravscope_live_break_clear(RavscopeLive *self, guint32 id)
 
 void ravscope_live_detach(RavscopeLive *self)
 {
+	self->detached = TRUE;
 	if (self->session)
 		rav_live_detach(self->session);
+}
+
+gboolean ravscope_live_end_program(RavscopeLive *self)
+{
+	if (!self->spawned || self->detached || self->ended_by_us)
+		return FALSE;
+	g_mutex_lock(&self->lock);
+	gboolean running = self->wait_status < 0;
+	g_mutex_unlock(&self->lock);
+	if (!running)
+		return FALSE;
+	/* released first, so that a program held at a breakpoint (or one
+	 * with a SIGTERM handler of its own) can act on the signal */
+	if (self->session)
+		rav_live_detach(self->session);
+	kill(self->pid, SIGTERM);
+	self->ended_by_us = TRUE;
+	return TRUE;
+}
+
+/* After the worker stopped: reap a program ended by
+ * ravscope_live_end_program, SIGKILL if SIGTERM did not end it in 2 s. */
+static void reap_ended(RavscopeLive *self)
+{
+	if (!self->ended_by_us || self->wait_status >= 0)
+		return;
+	int ws;
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(self->pid, &ws, WNOHANG) == self->pid) {
+			self->wait_status = ws;
+			return;
+		}
+		g_usleep(10000);
+	}
+	kill(self->pid, SIGKILL);
+	if (waitpid(self->pid, &ws, 0) == self->pid)
+		self->wait_status = ws;
 }
 
 void ravscope_live_close(RavscopeLive *self)
@@ -429,4 +469,5 @@ void ravscope_live_close(RavscopeLive *self)
 		rav_live_close(self->session);
 		self->session = NULL;
 	}
+	reap_ended(self);
 }

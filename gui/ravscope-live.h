@@ -50,6 +50,12 @@ gboolean ravscope_live_break_clear(RavscopeLive *self, guint32 id);
  * paused by this client is released by that too). */
 void ravscope_live_detach(RavscopeLive *self);
 void ravscope_live_close(RavscopeLive *self);
+/* A program this session started (ravscope_live_spawn) and was not
+ * detached from ends with it, as a debugger's quit ends the program it
+ * started: released, sent SIGTERM (reaped by ravscope_live_close, SIGKILL
+ * after 2 s).  An attached program, or one detached from, runs on.
+ * Returns whether a signal was sent. */
+gboolean ravscope_live_end_program(RavscopeLive *self);
 gboolean ravscope_live_is_attached(RavscopeLive *self);
 
 G_END_DECLS

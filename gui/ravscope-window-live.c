@@ -231,6 +231,7 @@ void ravscope__window_live_stop(RavscopeWindow *self)
 	g_clear_pointer(&self->live_follower, ravscope_live_follow_free);
 	self->live_behind = 0;
 	if (self->live) {
+		ravscope_live_end_program(self->live);
 		ravscope_live_close(self->live);
 		g_clear_object(&self->live);
 	}

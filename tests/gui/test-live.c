@@ -571,6 +571,43 @@ static void test_run(void)
 	gtk_window_destroy(GTK_WINDOW(w));
 }
 
+/* A program ravscope started ends when its window closes, as gdb's quit
+ * ends the program it started (it ran on before, orphaned: a server-like
+ * program never ended); one the user detached from runs on. */
+static gboolean received_some(gpointer w)
+{
+	return ravscope_window_get_live_status(w)->events > 0;
+}
+
+static void test_run_close(void)
+{
+	for (int detach = 0; detach < 2; detach++) {
+		RavscopeWindow *w = new_window();
+		const char *argv[] = { sample_live, "--seconds", "60", "--quiet", NULL };
+		ravscope_window_run(w, argv);
+		RavscopeLive *l = ravscope_window_get_live(w);
+		g_assert_nonnull(l);
+		int pid = ravscope_live_get_pid(l);
+		g_assert_cmpint(pid, >, 0);
+		spin_until(received_some, w, "the program's first events");
+		if (detach)
+			g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.live-detach", NULL));
+		gtk_window_destroy(GTK_WINDOW(w));
+		spin_ms(200);
+		int status = 0;
+		if (!detach) {
+			/* ended and reaped by the window's session */
+			g_assert_cmpint(kill(pid, 0), ==, -1);
+			g_assert_cmpint(errno, ==, ESRCH);
+		} else {
+			/* runs on until we end it */
+			g_assert_cmpint(waitpid(pid, &status, WNOHANG), ==, 0);
+			kill(pid, SIGTERM);
+			g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+		}
+	}
+}
+
 /* A program flat out sends far more events a frame than the view steps
  * (4000): the view follows by taking the worker's newest state, scrubbing
  * back stops that without stopping reception, Follow resumes it, and once
@@ -839,6 +876,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/live/breakpoint-mark", test_breakpoint_mark);
 	g_test_add_func("/live/killed", test_killed);
 	g_test_add_func("/live/run", test_run);
+	g_test_add_func("/live/run-close", test_run_close);
 	g_test_add_func("/live/start-break", test_start_break);
 	g_test_add_func("/live/flat-out", test_flat_out);
 	if (argc > 3)
