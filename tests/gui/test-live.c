@@ -304,7 +304,7 @@ static gboolean stop_shown(gpointer w)
 	 * only the stop: under load the event may be indexed seconds after */
 	return st->stops >= want_stops && st->last_stop.why == 1 && !ravscope_window_is_following(w) &&
 	       ravscope_window_get_live_stop_text(w) && strstr(ravscope_window_get_live_stop_text(w), "breakpoint") &&
-	       strstr(ravscope_window_get_live_stop_text(w), "): ");
+	       strstr(ravscope_window_get_live_stop_text(w), "). Its event: ");
 }
 
 /* A live user-type cell of heap `heap` at the playhead. */
