@@ -39,6 +39,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ravscope-heapdraw.h"
+
 #include "ravscope-attach-dialog.h"
 #include "ravscope-breakpoints-panel.h"
 #include "ravscope-heap-view.h"
@@ -239,6 +241,36 @@ static void test_follow(void)
 	spin_ms(400);
 	g_assert_true(ravscope_window_is_following(w));
 	g_assert_nonnull(strstr(ravscope_window_get_live_text(w), "received"));
+	/* Lanes in creation (heap id) order, as a recorded file has them, not
+	 * in the order the threads' snapshots came (dbg13) */
+	{
+		RavscopeDocument *doc = ravscope_window_get_document(w);
+		rav_trace *t = ravscope_document_get_trace(doc);
+		GString *table = g_string_new(NULL), *lanes = g_string_new(NULL);
+		for (unsigned i = 0; i < rav_trace_thread_count(t); i++) {
+			rav_trace_thread th;
+			if (rav_trace_thread_at(t, i, &th) && th.kind == RAV_HEAP_THREAD)
+				g_string_append_printf(table, " %u", th.heap_id);
+		}
+		RavscopeViewport vp = {.gutter = 170, .x0 = 170, .width = 900 - 170, .height = 600,
+				       .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE};
+		RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 40.0);
+		guint32 last = 0, nlanes = 0;
+		for (guint i = 0; i < L->lanes->len; i++) {
+			const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
+			if (lane->kind != RAVSCOPE_LANE_THREAD)
+				continue;
+			g_string_append_printf(lanes, " %u", lane->heap_id);
+			g_assert_cmpuint(lane->heap_id, >, last);
+			last = lane->heap_id;
+			nlanes++;
+		}
+		g_printerr("thread table:%s; lanes:%s\n", table->str, lanes->str);
+		g_assert_cmpuint(nlanes, >=, 2);
+		ravscope_heap_layout_free(L);
+		g_string_free(table, TRUE);
+		g_string_free(lanes, TRUE);
+	}
 	/* lossless or dropped first: a narrow window cuts the line's end */
 	{
 		const char *text = ravscope_window_get_live_text(w), *dot = strstr(text, " · ");
