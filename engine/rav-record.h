@@ -696,6 +696,13 @@ int rav_debug_watch_status(int request);
  * first frame); 0 if not known (call sites off).  A plain word: breakpoints
  * on a call site compare it with address ranges resolved by the client. */
 uintptr_t rav_debug_site(void);
+/* For `event`: a number naming the engine call of the program the event
+ * comes from (all the events of one call have the same; no two calls, of
+ * any threads, share one); 0 if call sites are off.  Asked on any of a
+ * call's events, it tells that call from the next even from the same call
+ * site (a breakpoint on a call site counts calls, not events); once asked,
+ * the thread's next call records its site again. */
+uint64_t rav_debug_call(void);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,10 @@ unsigned rav__site_depth;
 _Thread_local uintptr_t rav__read_check_ra;
 uint32_t rav__site_gen;
 bool rav__api_entries_unsure;
+/* rav_debug_call: the number of the engine call the thread is in (0: none
+ * asked yet), and the last number given out (atomic). */
+static _Thread_local uint64_t tl_call;
+static uint64_t last_call;
 
 /* Stack mode stores this as the current call site, so that every call
  * takes the slow path (no return address is 1). */
@@ -149,6 +153,7 @@ static __attribute__((noinline)) void site_stack(uintptr_t pc, unsigned depth)
 			frames[n++] = (uintptr_t)raw[i];
 	}
 	rav__site.top = n ? frames[0] : 0;
+	tl_call = 0; /* a new call: rav_debug_call numbers it when asked */
 	uint32_t h = hash_frames(frames, n);
 	if (h == rav__site.hash)
 		return;
@@ -228,9 +233,11 @@ void rav__site_restream(void)
 	unsigned depth = __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED);
 	if (depth == 0)
 		return;
-	if (depth == 1 && rav__site.pc > SITE_ALWAYS &&
+	/* (one frame, after rav_debug_call: the site is in top) */
+	uintptr_t cur = depth == 1 && rav__site.pc == SITE_ALWAYS ? rav__site.top : rav__site.pc;
+	if (depth == 1 && cur > SITE_ALWAYS &&
 	    rav__site.gen == __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED)) {
-		uintptr_t pc = rav__site.pc;
+		uintptr_t pc = cur;
 		emit_site(&pc, 1);
 		return;
 	}
@@ -262,4 +269,27 @@ uintptr_t rav_debug_site(void)
 	if (rav__site.pc == SITE_ALWAYS)
 		return rav__site.top;
 	return rav__site.pc;
+}
+
+/* One frame: a call from the same place as the last one passes no code of
+ * site.c (RAV_SITE_ENTER compares and goes on), so the call is told from
+ * the last by hiding the recorded site: pc becomes SITE_ALWAYS (its value
+ * kept in top, which rav_debug_site and rav__site_restream read), and the
+ * next call's RAV_SITE_ENTER finds a changed site and records it again (a
+ * site record per call, only while a debugger asks).  An event that finds
+ * pc a real address again is in a new call.  In stack mode every call
+ * takes its backtrace here (site_stack), which says so. */
+uint64_t rav_debug_call(void)
+{
+	unsigned depth = __atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED);
+	if (depth == 0)
+		return 0;
+	if (depth == 1 && rav__site.pc != SITE_ALWAYS) {
+		rav__site.top = rav__site.pc;
+		rav__site.pc = SITE_ALWAYS;
+		tl_call = 0;
+	}
+	if (tl_call == 0)
+		tl_call = __atomic_add_fetch(&last_call, 1, __ATOMIC_RELAXED);
+	return tl_call;
 }

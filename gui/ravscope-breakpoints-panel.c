@@ -1024,7 +1024,10 @@ static void ravscope_breakpoints_panel_init(RavscopeBreakpointsPanel *self)
 	self->thread_dd = GTK_DROP_DOWN(gtk_drop_down_new(NULL, NULL));
 	gtk_box_append(GTK_BOX(self), labelled("Thread", GTK_WIDGET(self->thread_dd)));
 	self->count = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 1e9, 1));
-	gtk_widget_set_tooltip_text(GTK_WIDGET(self->count), "Stop at this hit only (0: at every hit)");
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->count),
+				    "Stop at this hit only (0: at every hit). On a live program a call site "
+				    "counts one hit per call, as gdb does, however many events the call makes; "
+				    "the other conditions (and a call site searched in a trace file) count events.");
 	gtk_spin_button_set_numeric(self->count, FALSE); /* (numeric takes digits only: no "every hit") */
 	g_signal_connect(self->count, "output", G_CALLBACK(count_output), NULL);
 	g_signal_connect(self->count, "input", G_CALLBACK(count_input), NULL);

@@ -189,6 +189,31 @@ char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *e
 	return s;
 }
 
+/* The stop says what happened in a sentence of its own and the event
+ * after a label: an event's description is a clause whose subject is not
+ * always the thread ("fix-up: ...", "main compaction done: 0 moves"), so
+ * "paused after <it>" read oddly for many kinds. */
+char *ravscope_document_stop_text(RavscopeDocument *doc, int why, guint32 heap_id, guint32 break_id, guint64 hits,
+				  const rav_event *ev)
+{
+	g_autofree char *thread = ravscope_document_heap_name(doc, heap_id);
+	g_autofree char *what = ev ? ravscope_document_describe_event(doc, ev) : NULL;
+	GString *s = g_string_new(thread);
+	if (why == 1)
+		g_string_append_printf(s, " stopped at breakpoint %u (hit %llu).", break_id, (unsigned long long)hits);
+	else if (why == 3)
+		g_string_append(s, " stepped.");
+	else
+		g_string_append(s, " paused.");
+	if (what && what[0]) {
+		g_string_append_printf(s, " %s: %s", why == 2 ? "Its last event" : "Its event", what);
+		char end = s->str[s->len - 1];
+		if (end != '.' && end != '!' && end != '?')
+			g_string_append_c(s, '.');
+	}
+	return g_string_free(s, FALSE);
+}
+
 static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 {
 	g_autofree char *who = ravscope_document_heap_name(doc, ev->thread);

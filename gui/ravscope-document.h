@@ -151,6 +151,12 @@ char *ravscope_format_loc(rav_loc loc);
 char *ravscope_display_text(const char *s);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
+/* What the live bar says of a stop of thread heap_id (why: 1 a breakpoint,
+ * 2 a pause, 3 a step; RAV_DEBUG_*), in sentences whatever the kind of its
+ * event ev (NULL: not received or none): "main paused. Its last event:
+ * main compaction done: 0 moves." */
+char *ravscope_document_stop_text(RavscopeDocument *doc, int why, guint32 heap_id, guint32 break_id, guint64 hits,
+				  const rav_event *ev);
 /* The event the last step was about (a move, not the fix-ups after it),
  * else the last event applied before the playhead that is not a clock
  * reading. */

@@ -74,7 +74,7 @@ typedef struct {
 
 /* The heaps, message pages and pool pages at the playhead. */
 typedef struct {
-	GArray *heaps; /* HeapRef: thread heaps in the trace's order (stable), then others alive now */
+	GArray *heaps; /* HeapRef: thread heaps and others alive now, in heap id (creation) order */
 	GArray *msgs;  /* rav_state_heap: message heaps alive now that hold pages */
 	unsigned folded; /* thread heaps with a lane that fold into one */
 	unsigned flight_pages, pool_pages;
@@ -82,6 +82,12 @@ typedef struct {
 } Census;
 
 static gboolean has_lane(const HeapRef *r);
+
+static gint heap_ref_order(gconstpointer pa, gconstpointer pb)
+{
+	const HeapRef *a = pa, *b = pb;
+	return a->heap_id < b->heap_id ? -1 : a->heap_id > b->heap_id;
+}
 
 static void census_take(Census *c, RavscopeDocument *doc, gboolean show_empty)
 {
@@ -122,6 +128,13 @@ static void census_take(Census *c, RavscopeDocument *doc, gboolean show_empty)
 		}
 	}
 	g_hash_table_unref(index);
+	/* Lanes in heap id order, which is the order the heaps were created
+	 * (roots.c numbers them from one counter): a recorded file's thread
+	 * table has it too (HEAP_NEW events come in that order), but a live
+	 * session attached to a running program lists its threads in the
+	 * order each one's snapshot came (worker1, worker2, worker0, main).
+	 * Stable: an id listed twice keeps its entries' order. */
+	g_array_sort(c->heaps, heap_ref_order);
 	for (guint i = 0; i < c->heaps->len; i++) {
 		HeapRef *r = &g_array_index(c->heaps, HeapRef, i);
 		/* The array is complete: its entries stay where they are now. */

@@ -178,19 +178,23 @@ void ravscope__window_live_update_bar(RavscopeWindow *self)
 	g_autofree char *recv = human_count(st->events);
 	g_autofree char *rate = human_count((guint64)ravscope_live_get_rate(self->live));
 	GString *s = g_string_new(NULL);
-	/* first, as a narrow window cuts the end of the line */
-	if (self->live_following && !self->live_ended && self->live_behind >= BEHIND_SHOWN_S)
-		g_string_append_printf(s, "Following, %.1f s behind · ", self->live_behind);
-	/* (threads that are not held run on: the rate is what arrives) */
-	g_string_append_printf(s, "%s events/s · %s received", self->live_ended ? "0" : rate, recv);
+	/* Most important first, as a narrow window cuts the end of the line
+	 * (the state is a label of its own, never cut; the whole line is the
+	 * tooltip): whether events were lost, then how far behind the view
+	 * follows, then the counts (at 900 px "73718 received · …" hid
+	 * lossless / dropped). */
 	if (st->lost || !ravscope_live_is_lossless(self->live))
-		g_string_append_printf(s, " · %llu dropped", (unsigned long long)st->lost);
+		g_string_append_printf(s, "%llu dropped", (unsigned long long)st->lost);
 	else
-		g_string_append(s, " · lossless");
+		g_string_append(s, "lossless");
 	if (st->nlosses) {
 		const rav_live_lost *l = &st->losses[MIN(st->nlosses, G_N_ELEMENTS(st->losses)) - 1];
 		g_string_append_printf(s, " (resynchronised %u×, last %.2f–%.2f s)", st->nlosses, l->from_s, l->to_s);
 	}
+	if (self->live_following && !self->live_ended && self->live_behind >= BEHIND_SHOWN_S)
+		g_string_append_printf(s, " · following, %.1f s behind", self->live_behind);
+	/* (threads that are not held run on: the rate is what arrives) */
+	g_string_append_printf(s, " · %s events/s · %s received", self->live_ended ? "0" : rate, recv);
 	if (!self->live_following && self->doc) {
 		guint64 n = ravscope_document_get_event_count(self->doc), pos = ravscope_document_get_position(self->doc);
 		g_string_append_printf(s, " · viewing %llu events back", (unsigned long long)(n > pos ? n - pos : 0));

@@ -63,27 +63,18 @@ void ravscope__window_live_show_stop(RavscopeWindow *self)
 	self->live_stop_heap = stop->heap_id;
 	self->live_following = FALSE;
 	ravscope_playback_stop(self->playback);
-	g_autofree char *thread = ravscope_document_heap_name(self->doc, stop->heap_id);
-	g_autofree char *what = NULL;
 	rav_loc cell = RAV_LOC_NONE;
-	if (at >= 0) {
-		rav_event ev;
-		rav_trace_event_at(ravscope_document_get_trace(self->doc), (guint64)at, &ev);
-		what = ravscope_document_describe_event(self->doc, &ev);
+	rav_event ev;
+	gboolean have = at >= 0 && rav_trace_event_at(ravscope_document_get_trace(self->doc), (guint64)at, &ev);
+	if (have) {
 		if (stop->cell_page >= 0)
 			cell = rav_loc_make((uint32_t)stop->cell_page, (uint32_t)stop->cell_index, 0);
 		else if (rav_event_kind_loc_mask(ev.kind) & 1)
 			cell = rav_loc_make(rav_loc_page(ev.a), rav_loc_cell(ev.a), 0);
 	}
 	g_free(self->live_stop_text);
-	if (stop->why == 1)
-		self->live_stop_text = g_strdup_printf("%s stopped at breakpoint %u (hit %llu)%s%s", thread,
-						       stop->break_id, (unsigned long long)stop->hits,
-						       what ? ": " : "", what ? what : "");
-	else if (stop->why == 3)
-		self->live_stop_text = g_strdup_printf("%s stepped%s%s", thread, what ? ": " : "", what ? what : "");
-	else
-		self->live_stop_text = g_strdup_printf("%s paused%s%s", thread, what ? " after " : "", what ? what : "");
+	self->live_stop_text = ravscope_document_stop_text(self->doc, stop->why, stop->heap_id, stop->break_id,
+							   stop->hits, have ? &ev : NULL);
 	if (cell) {
 		ravscope_heap_view_set_selected(self->heap_view, cell);
 		ravscope_heap_view_focus_cell(self->heap_view, cell);

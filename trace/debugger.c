@@ -13,7 +13,11 @@
  * ranges (the client resolved the user's function or line with the debug
  * information, FORMAT.md §12.5): the event's site, a word the engine keeps
  * per thread (rav_debug_site), is compared with them, so nothing is ever
- * symbolized on a thread of the program.
+ * symbolized on a thread of the program.  Such a breakpoint counts calls,
+ * as gdb counts a location reached: one hit per engine call of the program
+ * (rav_debug_call names it), at the first of its events the breakpoint
+ * wants, however many it makes (a compaction's moves, a receive's pages);
+ * the others count events.
  *
  * Every request is validated before use (sizes, ranges, ids, text length);
  * a bad one gets an ERROR record and changes nothing.  The session's end,
@@ -36,6 +40,7 @@ typedef struct bp {
 	char text[RAVT_BREAK_TEXT_MAX + 1];
 	size_t text_len;
 	uint64_t hits;
+	uint64_t serial; /* told apart from an earlier breakpoint in the same slot */
 	uintptr_t cell; /* CELL: where the cell is now (0: freed or never set) */
 	uint64_t ranges[2 * RAVT_BREAK_SITE_RANGES_MAX]; /* AT_SITE: [lo, hi) pairs, run-time addresses */
 	unsigned nranges;
@@ -66,6 +71,13 @@ static _Thread_local struct {
 	uintptr_t cell;
 	char text[160];
 } tl_hit;
+
+/* AT_SITE: per table slot, the engine call (rav_debug_call) this thread
+ * last counted a hit in, and the breakpoint's serial then. */
+static _Thread_local struct {
+	uint64_t call, serial;
+} tl_counted[RAVT_BREAK_MAX];
+static uint64_t next_serial; /* under D.lock */
 
 static void loc_of(uintptr_t addr, int64_t *page, int64_t *cell)
 {
@@ -180,6 +192,7 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 	uint32_t gone[RAVT_BREAK_MAX];
 	unsigned ngone = 0;
 	uintptr_t site = 0; /* the thread's call site, read once, if a breakpoint asks */
+	uint64_t call = 0;  /* and its engine call */
 	bool site_known = false;
 	pthread_mutex_lock(&D.lock);
 	for (unsigned i = 0; i < RAVT_BREAK_MAX; i++) {
@@ -210,6 +223,7 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 			m = matches(b, e, text, len);
 			if (m && (b->req.flags & RAVT_BREAK_AT_SITE)) {
 				if (!site_known) {
+					call = rav_debug_call();
 					site = rav_debug_site();
 					site_known = true;
 				}
@@ -218,6 +232,13 @@ static bool on_event(const rav_raw_event *e, const char *text, size_t len, uint3
 		}
 		if (!m || (b->req.thread && b->req.thread != heap_id))
 			continue;
+		if (b->req.flags & RAVT_BREAK_AT_SITE) {
+			/* one hit per call: the rest of a call counted is no hit */
+			if (call && tl_counted[i].call == call && tl_counted[i].serial == b->serial)
+				continue;
+			tl_counted[i].call = call;
+			tl_counted[i].serial = b->serial;
+		}
 		b->hits++;
 		if ((b->req.count == 0 || b->hits == b->req.count) && !hit) {
 			hit = b;
@@ -445,7 +466,7 @@ static void break_set(const uint8_t *payload, uint32_t len)
 		refuse(r.id, why);
 		return;
 	}
-	*slot = (bp){.used = true, .req = r};
+	*slot = (bp){.used = true, .req = r, .serial = ++next_serial};
 	if (at_site) {
 		memcpy(slot->ranges, ranges, nranges * 16u);
 		slot->nranges = nranges;

@@ -152,5 +152,52 @@ void test_hit_count_words(void)
 	gtk_editable_set_text(GTK_EDITABLE(spin), "7");
 	gtk_spin_button_update(spin);
 	g_assert_cmpint(gtk_spin_button_get_value_as_int(spin), ==, 7);
+	/* which conditions count calls and which events (dbg13) */
+	const char *tip = gtk_widget_get_tooltip_text(GTK_WIDGET(spin));
+	g_assert_nonnull(tip);
+	g_assert_nonnull(strstr(tip, "one hit per call"));
+	g_assert_nonnull(strstr(tip, "count events"));
+	close_window(w);
+}
+
+/* "main paused after main compaction done: 0 moves" (qadev12): the live
+ * bar's stop texts, for every event kind and every reason, are sentences:
+ * the thread and what it did, then the event after a label, ending with a
+ * full stop (the head is checked whole: never "paused after" a clause
+ * whose subject is not the thread). */
+void test_stop_texts(void)
+{
+	RavscopeWindow *w = open_window(demo("list"), 1400, 900);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	rav_trace_thread th;
+	g_assert_true(rav_trace_thread_at(t, 0, &th));
+	g_autofree char *name = ravscope_document_heap_name(doc, th.heap_id);
+	static const char *const opening[] = {NULL, " stopped at breakpoint 4 (hit 2).", " paused.", " stepped."};
+	static const char *const label[] = {NULL, " Its event: ", " Its last event: ", " Its event: "};
+	unsigned checked = 0;
+	for (unsigned kind = 1; kind < RAV_EV_KIND_COUNT; kind++) {
+		if (kind == RAV_EV_TIME)
+			continue;
+		rav_event ev = {.kind = (uint16_t)kind, .thread = th.heap_id, .x = th.heap_id, .b = th.heap_id,
+				.text = "some text"};
+		for (int why = 1; why <= 3; why++) {
+			g_autofree char *s = ravscope_document_stop_text(doc, why, th.heap_id, 4, 2, &ev);
+			g_autofree char *what = ravscope_document_describe_event(doc, &ev);
+			g_autofree char *head = g_strconcat(name, opening[why], label[why], NULL);
+			if (!g_str_has_prefix(s, head) || !strstr(s, what) || !g_str_has_suffix(s, ".") ||
+			    g_str_has_suffix(s, ".."))
+				g_error("%s (%s, why %d): \"%s\"", rav_event_kind_name(kind), what, why, s);
+			checked++;
+		}
+	}
+	g_assert_cmpuint(checked, >=, 3 * 30);
+	/* no event received: the first sentence alone */
+	g_autofree char *bare = ravscope_document_stop_text(doc, 2, th.heap_id, 0, 0, NULL);
+	g_autofree char *want = g_strconcat(name, " paused.", NULL);
+	g_assert_cmpstr(bare, ==, want);
+	rav_event compact = {.kind = RAV_EV_COMPACT_END, .thread = th.heap_id, .x = th.heap_id};
+	g_autofree char *s = ravscope_document_stop_text(doc, 2, th.heap_id, 0, 0, &compact);
+	g_printerr("%s\n", s);
 	close_window(w);
 }

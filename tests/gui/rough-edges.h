@@ -54,3 +54,4 @@ void test_panel_names(void);
 void test_panel_small_window(void);
 void test_errors_site(void);
 void test_hit_count_words(void);
+void test_stop_texts(void);

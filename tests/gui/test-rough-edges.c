@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-panel-small-window", test_panel_small_window);
 	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-errors-site", test_errors_site);
 	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-hit-count", test_hit_count_words);
+	g_test_add_func("/Rav/Gui/RoughEdges/newcomer-stop-texts", test_stop_texts);
 	return g_test_run();
 }
 

@@ -21,6 +21,11 @@
  *            3rd hit); each stops at an event whose recorded site is that
  *            line / function / address; a call site on a cell breakpoint
  *            and an empty range are refused
+ *   site-calls a breakpoint on a call site counts calls, not events: any event
+ *            of the worker's receive line (test-attach-debug TARGET
+ *            site-calls SOURCE), its 3rd hit, stops at the first event of
+ *            the 3rd receive since it was set (two MSG_RECV before it), though
+ *            each receive makes several events
  *   site-held the same FILE:LINE resolved on the trace received while the
  *            program is held before its first call site (paused with the
  *            attach): the memory map comes with the stream's start
@@ -621,6 +626,80 @@ out:
 	free(ref);
 }
 
+/* A call-site breakpoint's Nth hit is the Nth call (gdb's ignore count),
+ * whatever the number of events each call makes. */
+static void test_site_calls(const char *source)
+{
+	const char *const *a = slow_args();
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	unsigned recv_line = line_of(source, "rav_recv(to_worker, h, in)");
+	CHECK(recv_line != 0);
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	CHECK(rav_live_pause(s) == 0);
+	CHECK(pump_until(s, &st, fd, is_held, NULL, 90)); /* (90 s: test_site) */
+	pump_until(s, &st, fd, NULL, NULL, 0.3);
+	/* every thread is held at an engine call's start, or waits in a
+	 * receive that has made no event yet: what comes after `from` is
+	 * whole calls */
+	rav_trace *t = open_received(path);
+	uint64_t from = t ? rav_trace_indexed_events(t) : 0;
+	uint32_t worker = t ? heap_named(t, "worker") : 0;
+	if (t)
+		rav_trace_close(t);
+	CHECK(worker != 0);
+	char spec[64];
+	snprintf(spec, sizeof spec, "attach-target.c:%u", recv_line);
+	rav_live_break b = {.id = 21, .what = RAV_LIVE_BREAK_ANY, .count = 3};
+	rav_event ev;
+	uint64_t addr = 0;
+	if (run_to_site(s, &st, fd, path, &b, spec, &ev, &addr)) {
+		CHECK(st.last_stop.hits == 3 && st.last_stop.heap_id == worker);
+		t = open_received(path);
+		rav_event e;
+		int64_t at = t ? last_event_of(t, worker, &e) : -1;
+		CHECK(at >= 0 && (uint64_t)at >= from);
+		/* the receives before the stop (each makes one MSG_RECV among
+		 * its events), and the events of the worker there */
+		unsigned recvs = 0, events = 0;
+		for (uint64_t i = from; t && at >= 0 && i < (uint64_t)at; i++) {
+			if (!rav_trace_event_at(t, i, &e) || e.thread != worker || e.kind == RAV_EV_TIME)
+				continue;
+			events++;
+			recvs += e.kind == RAV_EV_MSG_RECV;
+		}
+		fprintf(stderr, "site-calls: stopped after %u receives (%u events of the worker) since the pause\n",
+		        recvs, events);
+		CHECK(recvs == 2);
+		CHECK(events > 2); /* (several events a receive: else this tests nothing) */
+		if (t)
+			rav_trace_close(t);
+	}
+	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_unchanged(&p, ref, true);
+	free(ref);
+}
+
+static void test_site_calls_arg(void)
+{
+	if (!subtest_arg) {
+		fprintf(stderr, "site-calls: needs the target's source file as a third argument\n");
+		tt_failures++;
+		return;
+	}
+	test_site_calls(subtest_arg);
+}
+
 /* The length of the stream in `path` before its first call site: the
  * chunks before the first SITES chunk, less the MAPS chunk the writer puts
  * right before a SITES chunk (it comes with the site; FORMAT.md 14.2).
@@ -938,6 +1017,7 @@ static const attach_subtest subtests[] = {
     {"garbage", test_garbage},
     {"site", test_site_arg},
     {"site-held", test_site_held_arg},
+    {"site-calls", test_site_calls_arg},
     {"lag", test_lag},
     {"stepover", test_stepover},
 };
