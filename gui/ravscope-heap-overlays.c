@@ -250,7 +250,7 @@ void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		rav_state_cell sc;
 		guint16 type = rav_state_cell_at(s, rav_loc_page(cells[i]), rav_loc_cell(cells[i]), &sc) ? sc.type : 0;
 		double rgb[3];
-		ravscope_type_color(type, vp->dark, rgb);
+		ravscope__cell_rgb(vp, type, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
 		if (vp->scale >= RECT_SCALE) {
 			double cx, cy, cw, ch;

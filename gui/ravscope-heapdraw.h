@@ -260,9 +260,12 @@ double ravscope_heap_legend_height(const RavscopeViewport *vp);
  * says so. */
 gboolean ravscope_contention_heats_pool(const rav_contention *c);
 
-/* Colours. */
+/* Colours (the screen palette). */
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3]);
 guint32 ravscope_type_argb(guint16 type, gboolean dark);
+/* The same in the screen palette or, `present`, in presentation mode's
+ * projector-safe one (stronger empty cells and page frames). */
+guint32 ravscope_type_argb_palette(guint16 type, gboolean dark, gboolean present);
 void ravscope_heap_background(gboolean dark, double rgb[3]);
 
 /* Which types have cells now, with counts (for the legend and for tests). */
