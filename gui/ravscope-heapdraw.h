@@ -247,6 +247,9 @@ gboolean ravscope_heap_link_geometry(const RavscopeHeapLayout *layout, const Rav
 				     rav_loc to_cell, double *x1, double *y1, double *x2, double *y2);
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
 rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
+/* The box (x, y, w, h, surface pixels) vp->spotlight's caption is drawn
+ * in over the heap area; FALSE when there is no caption. */
+gboolean ravscope_heap_spotlight_caption(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double out[4]);
 
 /* The cell image's size (for tests and --print-counts): tiles, pixels, and
  * lanes drawn flat for want of a place in it. */
