@@ -479,6 +479,16 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		                       rects[i].h + lw, MIN(6, rects[i].w / 4));
 		cairo_stroke(cr);
 	}
+	if (sp->links) {
+		/* The references out of the cells pointed at (shown or not: an
+		 * arrow from a cell off screen still enters the view). */
+		for (guint i = 0; i < n; i++) {
+			const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+			if (s->kind == RAVSCOPE_SPOT_CELL)
+				ravscope__heap_draw_cell_refs(cr, doc, L, vp, s->cell, stroke_of(vp, 2.0), vp->accent,
+							      0.9 * alpha);
+		}
+	}
 	/* The caption first (drawn last, over everything), then the labels,
 	 * pushed apart and away from it. */
 	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));

@@ -121,6 +121,12 @@ void ravscope__draw_link(cairo_t *cr, const RavscopeHeapLayout *layout, const Ra
 
 /* heap-overlays */
 void ravscope__heat_rgb(double v, double rgb[3]); /* 0..1: the overlay's colour scale */
+/* The references out of a live cell's fields, as arrows to their targets
+ * (and, dashed, through reference ravioli to the final one); returns how
+ * many fields refer somewhere. */
+guint ravscope__heap_draw_cell_refs(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+				    const RavscopeViewport *vp, rav_loc cell, double width, const double rgb[3],
+				    double alpha);
 void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 					 const RavscopeViewport *vp);
 void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc,

@@ -162,6 +162,9 @@ typedef struct {
 	GArray *spots;    /* RavscopeSpot */
 	char *caption;    /* owned; may be NULL */
 	gboolean dim;
+	/* Draw the references out of the cells pointed at (a tree's shape:
+	 * header to nodes to leaves), as for a selected cell. */
+	gboolean links;
 } RavscopeSpotlight;
 
 RavscopeSpotlight *ravscope_spotlight_new(void);

@@ -1,4 +1,5 @@
-/* test-present.c - presentation mode's picture reads on a projector.
+/* test-present.c - presentation mode's picture reads on a projector, and
+ * a lesson step can draw the links of the cells it shows.
  *
  * argv[1]: a demo trace (tree).  A projector washes out near colours: the
  * heap drawn in presentation mode (large_text), light and dark, at a zoom
@@ -140,6 +141,71 @@ static void test_projector_contrast(void)
 	g_assert_cmpfloat(frame, >, 1.0);
 }
 
+/* A lesson step's `links = on` (RavscopeSpotlight.links): the references
+ * out of the cells pointed at are drawn (lesson 4 shows a tree's shape
+ * with it); without it the same spotlight draws none. */
+static cairo_surface_t *draw_spotlight(RavscopeDocument *doc, RavscopeHeapLayout *L, RavscopeViewport *vp,
+				       gboolean links, guint *refs)
+{
+	rav_state *st = ravscope_document_get_state(doc);
+	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
+	RavscopeSpotlight *sp = ravscope_spotlight_new();
+	sp->links = links;
+	*refs = 0;
+	for (guint i = 0; i < L->pages->len; i++) {
+		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
+		for (unsigned c = 1; c < cpp; c++) {
+			rav_state_cell sc;
+			if (!rav_state_cell_at(st, lp->page, c, &sc) || sc.state != RAV_CELL_LIVE ||
+			    sc.type < RAVSCOPE_TYPE_FIRST_USER)
+				continue;
+			ravscope_spotlight_add_cell(sp, rav_loc_make(lp->page, c, 0), NULL);
+			for (int f = 0; f < 2; f++)
+				*refs += ravscope_document_type_field_is_ref(doc, sc.type, f) && sc.word[1 + f];
+		}
+	}
+	vp->spotlight = sp;
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+	cairo_t *cr = cairo_create(s);
+	RavscopeHeapPainter *P = ravscope_heap_painter_new();
+	ravscope_heap_draw(cr, P, doc, L, vp);
+	cairo_destroy(cr);
+	cairo_surface_flush(s);
+	ravscope_heap_painter_free(P);
+	vp->spotlight = NULL;
+	ravscope_spotlight_free(sp);
+	return s;
+}
+
+static void test_spotlight_links(void)
+{
+	GError *error = NULL;
+	RavscopeDocument *doc = ravscope_document_open(trace_path, &error);
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_index_sync(doc, &error));
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_seek(doc, ravscope_document_get_event_count(doc) / 2, NULL));
+	RavscopeViewport vp = { .gutter = GUTTER, .x0 = GUTTER, .width = W - GUTTER, .height = H, .large_text = TRUE,
+				.selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE, .accent = { 0.1, 0.4, 0.9 } };
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 52);
+	guint refs = 0;
+	cairo_surface_t *without = draw_spotlight(doc, L, &vp, FALSE, &refs);
+	cairo_surface_t *with = draw_spotlight(doc, L, &vp, TRUE, &refs);
+	g_assert_cmpuint(refs, >, 0); /* the tree demo's nodes refer to each other */
+	guint64 changed = 0;
+	for (int y = 0; y < H; y++)
+		for (int x = GUTTER; x < W; x++)
+			changed += pixel(with, x, y) != pixel(without, x, y);
+	/* An arrow per reference, a few pixels wide: well over 20 pixels each
+	 * (targets off screen or overlapping arrows aside). */
+	if (changed < 20 * MIN(refs, 10u))
+		g_error("links = on changed %" G_GUINT64_FORMAT " pixels for %u references", changed, refs);
+	cairo_surface_destroy(without);
+	cairo_surface_destroy(with);
+	ravscope_heap_layout_free(L);
+	g_object_unref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -149,5 +215,6 @@ int main(int argc, char **argv)
 	}
 	trace_path = argv[1];
 	g_test_add_func("/Rav/Gui/Present/projector-contrast", test_projector_contrast);
+	g_test_add_func("/Rav/Gui/Present/spotlight-links", test_spotlight_links);
 	return g_test_run();
 }
