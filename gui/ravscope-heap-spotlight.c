@@ -481,12 +481,15 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	}
 	if (sp->links) {
 		/* The references out of the cells pointed at (shown or not: an
-		 * arrow from a cell off screen still enters the view). */
+		 * arrow from a cell off screen still enters the view), in the
+		 * text's colour: in the accent they melted into the outlines. */
+		double ink[3];
+		ravscope__text_rgb(vp->dark, ink);
 		for (guint i = 0; i < n; i++) {
 			const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 			if (s->kind == RAVSCOPE_SPOT_CELL)
-				ravscope__heap_draw_cell_refs(cr, doc, L, vp, s->cell, stroke_of(vp, 2.0), vp->accent,
-							      0.9 * alpha);
+				ravscope__heap_draw_cell_refs(cr, doc, L, vp, s->cell, stroke_of(vp, 1.6), ink,
+							      0.85 * alpha);
 		}
 	}
 	/* The caption first (drawn last, over everything), then the labels,

@@ -1,5 +1,6 @@
-/* test-present.c - presentation mode's picture reads on a projector, and
- * a lesson step can draw the links of the cells it shows.
+/* test-present.c - presentation mode's picture reads on a projector, a
+ * lesson step can draw the links of the cells it shows, and the box a
+ * step's caption takes (where cell tooltips stay off) is where it is drawn.
  *
  * argv[1]: a demo trace (tree).  A projector washes out near colours: the
  * heap drawn in presentation mode (large_text), light and dark, at a zoom
@@ -206,6 +207,66 @@ static void test_spotlight_links(void)
 	g_object_unref(doc);
 }
 
+/* ravscope_heap_spotlight_caption() (what the heap view keeps cell
+ * tooltips off) is where the caption is drawn: every pixel a caption
+ * changes is inside its box (with its border and shadow), and it does
+ * change pixels there. */
+static void test_caption_box(void)
+{
+	GError *error = NULL;
+	RavscopeDocument *doc = ravscope_document_open(trace_path, &error);
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_index_sync(doc, &error));
+	g_assert_no_error(error);
+	g_assert_true(ravscope_document_seek(doc, ravscope_document_get_event_count(doc) / 2, NULL));
+	for (int present = 0; present < 2; present++) {
+		RavscopeViewport vp = { .gutter = GUTTER, .x0 = GUTTER, .width = W - GUTTER, .height = H,
+					.large_text = present, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE,
+					.accent = { 0.1, 0.4, 0.9 } };
+		RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, present ? 52 : 40);
+		cairo_surface_t *img[2];
+		double box[4] = { 0 };
+		for (int with = 0; with < 2; with++) {
+			RavscopeSpotlight *sp = ravscope_spotlight_new();
+			sp->dim = FALSE;
+			if (with)
+				ravscope_spotlight_set_caption(sp, "new 0.2 (node) in field 1 of 0.1 (node)");
+			vp.spotlight = sp;
+			g_assert_true(ravscope_heap_spotlight_caption(L, &vp, box) == with);
+			img[with] = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+			cairo_t *cr = cairo_create(img[with]);
+			RavscopeHeapPainter *P = ravscope_heap_painter_new();
+			ravscope_heap_draw(cr, P, doc, L, &vp);
+			ravscope_heap_painter_free(P);
+			cairo_destroy(cr);
+			cairo_surface_flush(img[with]);
+			vp.spotlight = NULL;
+			ravscope_spotlight_free(sp);
+		}
+		g_assert_cmpfloat(box[2], >, 50);
+		g_assert_cmpfloat(box[3], >, 10);
+		g_assert_cmpfloat(box[0], >=, vp.x0);
+		g_assert_cmpfloat(box[1] + box[3], <=, vp.y0 + vp.height);
+		guint64 inside = 0, outside = 0;
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++) {
+				if (pixel(img[0], x, y) == pixel(img[1], x, y))
+					continue;
+				/* slack for the box's border (2 px) and its shadow (2, 3 px down right) */
+				if (x >= box[0] - 2 && x <= box[0] + box[2] + 4 && y >= box[1] - 2 && y <= box[1] + box[3] + 5)
+					inside++;
+				else
+					outside++;
+			}
+		g_assert_cmpuint(outside, ==, 0);
+		g_assert_cmpuint(inside, >=, (guint64)(box[2] * box[3] * 0.05)); /* its text at least */
+		cairo_surface_destroy(img[0]);
+		cairo_surface_destroy(img[1]);
+		ravscope_heap_layout_free(L);
+	}
+	g_object_unref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -216,5 +277,6 @@ int main(int argc, char **argv)
 	trace_path = argv[1];
 	g_test_add_func("/Rav/Gui/Present/projector-contrast", test_projector_contrast);
 	g_test_add_func("/Rav/Gui/Present/spotlight-links", test_spotlight_links);
+	g_test_add_func("/Rav/Gui/Present/caption-box", test_caption_box);
 	return g_test_run();
 }
