@@ -501,7 +501,9 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keybo
 	 * over it, nor from a pointer resting close above it (the tooltip
 	 * opens under the pointer, over the caption). */
 	double cap[4];
-	if (ravscope_heap_spotlight_caption(self->layout, &self->vp, cap) && x >= cap[0] && x < cap[0] + cap[2] &&
+	RavscopeViewport vp = self->vp;
+	vp.spotlight = self->spotlight; /* self->vp's is the last drawn one's, maybe freed since */
+	if (ravscope_heap_spotlight_caption(self->layout, &vp, cap) && x >= cap[0] && x < cap[0] + cap[2] &&
 	    y >= cap[1] - TOOLTIP_ROOM && y < cap[1] + cap[3])
 		return FALSE;
 	rav_state_cell c;
