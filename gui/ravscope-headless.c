@@ -359,7 +359,7 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 			for (guint i = 0; i < counts->len; i++) {
 				RavscopeTypeCount c = g_array_index(counts, RavscopeTypeCount, i);
 				g_print("cells %u %06x %" G_GUINT64_FORMAT " %s\n", c.type,
-					ravscope_type_argb(c.type, o->dark) & 0xffffff, c.cells,
+					ravscope_type_argb_palette(c.type, o->dark, o->large_text) & 0xffffff, c.cells,
 					ravscope_document_type_name(doc, c.type));
 			}
 			g_array_unref(counts);

@@ -26,7 +26,7 @@ static double anim_local_t(const RavscopeViewport *vp, const RavscopeAnim *a)
 void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	double dead[3], grey[3];
-	ravscope_type_color(RAVSCOPE_TYPE_DEAD, vp->dark, dead);
+	ravscope__cell_rgb(vp, RAVSCOPE_TYPE_DEAD, dead);
 	ravscope__hex_rgb(0x9a9996, grey);
 	cairo_save(cr);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
@@ -55,7 +55,7 @@ void ravscope__heap_draw_anims(cairo_t *cr, RavscopeDocument *doc, const Ravscop
 			}
 			ravscope__draw_arrow(cr, xa, ya, xb, yb, lw, vp->accent, 0.8 * (1 - e * 0.7), TRUE);
 			double rgb[3];
-			ravscope_type_color(a->type, vp->dark, rgb);
+			ravscope__cell_rgb(vp, a->type, rgb);
 			cairo_set_source_rgba(cr, 0, 0, 0, 0.25);
 			ravscope__rounded_rect(cr, x - size / 2 + 3, y - size / 2 + 4, size, size, size * 0.12);
 			cairo_fill(cr);

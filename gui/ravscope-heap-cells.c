@@ -24,7 +24,7 @@ void ravscope__cell_rect(const RavscopeViewport *vp, double wx, double wy, doubl
 void ravscope__fill_cell(cairo_t *cr, const RavscopeViewport *vp, double x, double y, double w, double h, guint16 type)
 {
 	double rgb[3];
-	ravscope_type_color(type, vp->dark, rgb);
+	ravscope__cell_rgb(vp, type, rgb);
 	cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
 	if (vp->scale >= TEXT_SCALE) {
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
@@ -165,7 +165,7 @@ static void draw_cell_text(cairo_t *cr, RavscopeDocument *doc, const RavscopeVie
 			   guint16 type, guint run, double x, double y, double w, double h)
 {
 	double bg[3], ink[3];
-	ravscope_type_color(type, vp->dark, bg);
+	ravscope__cell_rgb(vp, type, bg);
 	gboolean light = ravscope__rgb_is_light(bg);
 	ravscope__hex_rgb(light ? 0x1a1a1a : 0xffffff, ink);
 	double px = CLAMP(vp->scale * 0.165, 8, 15) * (vp->large_text ? 1.2 : 1.0);
@@ -222,7 +222,7 @@ static void flush_batch(cairo_t *cr, const RavscopeViewport *vp, GArray *batch)
 	for (guint i = 0; i < batch->len;) {
 		guint16 t = g_array_index(batch, BatchRect, i).type;
 		double rgb[3];
-		ravscope_type_color(t, vp->dark, rgb);
+		ravscope__cell_rgb(vp, t, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
 		for (; i < batch->len && g_array_index(batch, BatchRect, i).type == t; i++) {
 			const BatchRect *r = &g_array_index(batch, BatchRect, i);
@@ -239,7 +239,7 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 	rav_state *s = ravscope_document_get_state(doc);
 	unsigned cpp = ravscope_document_get_info(doc)->cells_per_page;
 	double frame[3];
-	ravscope__hex_rgb(vp->dark ? 0x5a5a60 : 0xb8b8bd, frame);
+	ravscope__hex_rgb(ravscope__page_frame_hex(vp->dark, vp->large_text), frame);
 	double wx1 = vp->ox + vp->width / vp->scale, wy1 = vp->oy + vp->height / vp->scale;
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);
@@ -249,7 +249,7 @@ void ravscope__heap_draw_cells(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 		double pw = lp->w * vp->scale, ph = lp->h * vp->scale;
 		if (lp->kind == RAV_SPAGE_POOL) {
 			double c[3];
-			ravscope__hex_rgb(vp->dark ? 0x45454a : 0xd4d4d8, c);
+			ravscope__hex_rgb(ravscope__pool_page_hex(vp->dark, vp->large_text), c);
 			cairo_set_source_rgb(cr, c[0], c[1], c[2]);
 			cairo_rectangle(cr, floor(px), floor(py), floor(pw), floor(ph));
 			cairo_fill(cr);

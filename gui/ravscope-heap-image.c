@@ -241,10 +241,10 @@ static void fill_rect(RavscopeHeapPainter *P, const DrawnPage *d, guint32 colour
 }
 
 static void put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
-		     const RavscopeLayoutPage *lp, const DrawnPage *d, gboolean dark)
+		     const RavscopeLayoutPage *lp, const DrawnPage *d, gboolean dark, gboolean present)
 {
 	if (lp->kind == RAV_SPAGE_POOL) {
-		fill_rect(P, d, dark ? 0xff45454a : 0xffd4d4d8);
+		fill_rect(P, d, 0xff000000u | ravscope__pool_page_hex(dark, present));
 		return;
 	}
 	cairo_surface_t *s = g_ptr_array_index(P->tiles, d->tile);
@@ -257,7 +257,7 @@ static void put_page(RavscopeHeapPainter *P, RavscopeDocument *doc, const Ravsco
 		int x = d->x + (int)(c % L->cols), y = d->y + (int)(c / L->cols);
 		if (x >= tw || y >= th)
 			continue;
-		px[(size_t)y * stride + x] = c < cpp ? ravscope_type_argb(types[c], dark) : 0;
+		px[(size_t)y * stride + x] = c < cpp ? ravscope_type_argb_palette(types[c], dark, present) : 0;
 	}
 }
 
@@ -308,9 +308,9 @@ static void clear_tiles(RavscopeHeapPainter *P)
 void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, const RavscopeHeapLayout *L,
 				 const RavscopeViewport *vp)
 {
-	gboolean dark = vp->dark;
+	gboolean dark = vp->dark, present = vp->large_text;
 	gboolean repack = !packing_holds(P, L, vp);
-	gboolean full = !P->valid || repack || P->image_dark != dark;
+	gboolean full = !P->valid || repack || P->image_dark != dark || P->image_present != present;
 	if (repack)
 		pack(P, L, vp);
 	guint32 direct = MIN(L->page_span, DRAWN_DIRECT);
@@ -363,7 +363,7 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 		DrawnPage now;
 		if (!page_place(P, L, lp, &now))
 			continue;
-		put_page(P, doc, L, lp, &now, dark);
+		put_page(P, doc, L, lp, &now, dark, present);
 		*d = now;
 	}
 	for (guint t = 0; t < P->tiles->len; t++)
@@ -372,6 +372,7 @@ void ravscope__heap_image_update(RavscopeHeapPainter *P, RavscopeDocument *doc, 
 	g_clear_pointer(&P->dirty, g_hash_table_unref);
 	P->valid = TRUE;
 	P->image_dark = dark;
+	P->image_present = present;
 }
 
 /* ---- drawing ------------------------------------------------------------------- */
@@ -408,7 +409,7 @@ void ravscope__heap_image_draw(cairo_t *cr, RavscopeHeapPainter *P, RavscopeDocu
 		return;
 	/* Lanes without a place in the image: their pages as plain blocks. */
 	double c[3];
-	ravscope__hex_rgb(vp->dark ? 0x5a5a60 : 0xb8b8bd, c);
+	ravscope__hex_rgb(ravscope__page_frame_hex(vp->dark, vp->large_text), c);
 	cairo_set_source_rgb(cr, c[0], c[1], c[2]);
 	for (guint i = 0; i < L->pages->len; i++) {
 		const RavscopeLayoutPage *lp = &g_array_index(L->pages, RavscopeLayoutPage, i);

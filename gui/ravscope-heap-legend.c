@@ -142,7 +142,7 @@ static void draw_types(cairo_t *cr, RavscopeDocument *doc, const RavscopeViewpor
 			break;
 		}
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
-		ravscope__fill_cell(cr, &(RavscopeViewport){ .scale = 12, .dark = vp->dark }, floor(x), floor(y + (h - sw) / 2), sw,
+		ravscope__fill_cell(cr, &(RavscopeViewport){ .scale = 12, .dark = vp->dark, .large_text = vp->large_text }, floor(x), floor(y + (h - sw) / 2), sw,
 				    sw, c.type);
 		cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 		ravscope__draw_text(cr, x + sw + fs * 0.4, y + (h - fs * 1.25) / 2, buf, fs, FALSE, tc, fs * 16);

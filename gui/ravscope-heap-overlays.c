@@ -10,6 +10,30 @@
 
 #include <math.h>
 
+guint ravscope__heap_draw_cell_refs(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+				    const RavscopeViewport *vp, rav_loc cell, double lw, const double rgb[3], double alpha)
+{
+	rav_state_cell sc;
+	if (!rav_state_cell_at(ravscope_document_get_state(doc), rav_loc_page(cell), rav_loc_cell(cell), &sc) ||
+	    sc.state != RAV_CELL_LIVE)
+		return 0;
+	guint n = 0;
+	for (int f = 0; f < 2; f++) {
+		if (!ravscope_document_type_field_is_ref(doc, sc.type, f) || !sc.word[1 + f])
+			continue;
+		if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
+			continue;
+		rav_loc from = rav_loc_make(rav_loc_page(cell), rav_loc_cell(cell), 1 + f);
+		rav_loc next = sc.word[1 + f];
+		ravscope__draw_link(cr, L, vp, from, next, lw, rgb, alpha, FALSE);
+		n++;
+		/* Through reference ravioli to the final target. */
+		if (sc.field_target[f] && sc.field_target[f] != next)
+			ravscope__draw_link(cr, L, vp, from, sc.field_target[f], lw * 0.6, rgb, alpha * 0.63, TRUE);
+	}
+	return n;
+}
+
 void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L, const RavscopeViewport *vp)
 {
 	rav_state_cell sc;
@@ -20,18 +44,7 @@ void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, con
 	double lw = stroke_of(vp, 2.0);
 	double back[3];
 	ravscope__hex_rgb(0xe66100, back);
-	for (int f = 0; f < 2; f++) {
-		if (!ravscope_document_type_field_is_ref(doc, sc.type, f) || !sc.word[1 + f])
-			continue;
-		if (sc.type == RAVSCOPE_TYPE_REF && f == 1)
-			continue;
-		rav_loc from = rav_loc_make(rav_loc_page(sel), rav_loc_cell(sel), 1 + f);
-		rav_loc next = sc.word[1 + f];
-		ravscope__draw_link(cr, L, vp, from, next, lw, vp->accent, 0.95, FALSE);
-		/* Through reference ravioli to the final target. */
-		if (sc.field_target[f] && sc.field_target[f] != next)
-			ravscope__draw_link(cr, L, vp, from, sc.field_target[f], lw * 0.6, vp->accent, 0.6, TRUE);
-	}
+	ravscope__heap_draw_cell_refs(cr, doc, L, vp, sel, lw, vp->accent, 0.95);
 	/* Back-links name the slots that refer here. */
 	int nback = sc.type == RAVSCOPE_TYPE_REF ? 2 : 1;
 	for (int k = 0; k < nback; k++) {
@@ -250,7 +263,7 @@ void ravscope__heap_draw_highlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		rav_state_cell sc;
 		guint16 type = rav_state_cell_at(s, rav_loc_page(cells[i]), rav_loc_cell(cells[i]), &sc) ? sc.type : 0;
 		double rgb[3];
-		ravscope_type_color(type, vp->dark, rgb);
+		ravscope__cell_rgb(vp, type, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
 		if (vp->scale >= RECT_SCALE) {
 			double cx, cy, cw, ch;

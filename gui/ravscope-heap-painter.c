@@ -140,6 +140,18 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 		cairo_set_source_rgb(cr, bg[0] + 0.04, bg[1] + 0.04, bg[2] + 0.04);
 	cairo_paint(cr);
 	double fs = vp->large_text ? 18 : 13;
+	/* Labels stay whole inside the column: between its top and bottom
+	 * edges, or the "more lanes" bars of a layout that scrolls (a lane
+	 * whose top only is in view had its name cut at the bottom edge). */
+	double col_top = vp->y0, col_bottom = vp->y0 + vp->height;
+	if (L->scrolls) {
+		RavscopeLanesShown ls;
+		ravscope_heap_layout_lanes_shown(L, vp, &ls);
+		if (ls.shown && ls.first > 0)
+			col_top += fs * 1.6;
+		if (!ls.shown || ls.last + 1 < L->lanes->len)
+			col_bottom -= fs * 1.6;
+	}
 	for (guint i = 0; i < L->lanes->len; i++) {
 		const RavscopeLane *lane = &g_array_index(L->lanes, RavscopeLane, i);
 		double top = sy_of(vp, lane->y), bottom = sy_of(vp, lane->y + lane->h);
@@ -148,14 +160,15 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 		cairo_set_source_rgba(cr, tc[0], tc[1], tc[2], 0.15);
 		cairo_rectangle(cr, gx, floor(bottom), vp->gutter, 1);
 		cairo_fill(cr);
-		double avail = bottom - MAX(top, vp->y0);
-		if (avail < fs * 1.2)
+		double vis_top = MAX(top, col_top), vis_bottom = MIN(bottom, col_bottom);
+		double avail = vis_bottom - vis_top;
+		if (avail < fs * 1.25)
 			continue;
 		if (L->fit_scale > 0 && bottom - top < fs * 2.6) {
 			/* A one-line lane (many threads): name, then the detail
 			 * in a few words. */
 			double c[3] = { tc[0], tc[1], tc[2] };
-			double y = MAX(top + (bottom - top - fs * 1.25) / 2, vp->y0);
+			double y = CLAMP(top + (bottom - top - fs * 1.25) / 2, vis_top, vis_bottom - fs * 1.25);
 			double max_w = vp->gutter - 16;
 			double lw = MIN(ravscope__text_width(cr, lane->label, fs, TRUE), max_w);
 			ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, max_w);
@@ -165,15 +178,15 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 							  fs * 0.85, FALSE, c, 0.7, max_w - dx);
 			continue;
 		}
-		double y = MAX(top, vp->y0) + 6;
-		if (y + fs * 2.8 > bottom)
-			y = MAX(MAX(top, vp->y0), bottom - fs * 2.8);
+		double y = vis_top + 6;
+		if (y + fs * 2.8 > vis_bottom)
+			y = MAX(vis_top, vis_bottom - fs * 2.8);
 		double c[3] = { tc[0], tc[1], tc[2] };
 		ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, vp->gutter - 16);
 		/* Dimmed by the text's own alpha, not a group painted with alpha:
 		 * cairo 1.16's SVG surface leaks such groups (ASan, --render -o
 		 * x.svg), and a group costs an offscreen surface per lane. */
-		if (avail >= fs * 2.6)
+		if (y + fs * 2.6 <= vis_bottom)
 			ravscope__draw_text_alpha(cr, gx + 10, y + fs * 1.35, lane->detail, fs * 0.85, FALSE, c, 0.7,
 						  vp->gutter - 16);
 	}

@@ -384,22 +384,13 @@ static void add_page_titles(cairo_t *cr, const RavscopeHeapLayout *L, const Ravs
 	}
 }
 
-void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
-                                   const RavscopeViewport *vp)
+/* Where the spots are on screen (rects) and which are shown; returns how
+ * many are. */
+static guint place_spots(const RavscopeHeapLayout *L, const RavscopeViewport *vp, const RavscopeSpotlight *sp,
+                         Box *rects, gboolean *shown)
 {
-	(void)doc;
-	const RavscopeSpotlight *sp = vp->spotlight;
-	if (!sp)
-		return;
-	/* Fade in over the second half of an animation. */
-	double alpha = vp->n_anims ? CLAMP(vp->anim_t * 2 - 1, 0, 1) : 1;
-	if (alpha <= 0)
-		return;
-	guint n = sp->spots->len;
-	Box *rects = g_new0(Box, MAX(n, 1));
-	gboolean *shown = g_new0(gboolean, MAX(n, 1));
 	guint nshown = 0;
-	for (guint i = 0; i < n; i++) {
+	for (guint i = 0; i < sp->spots->len; i++) {
 		const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
 		shown[i] = spot_rect(L, vp, s, &rects[i].x, &rects[i].y, &rects[i].w, &rects[i].h);
 		/* Off screen (zoomed elsewhere, or a cell of a page cut by the
@@ -410,6 +401,57 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 			shown[i] = FALSE;
 		nshown += shown[i];
 	}
+	return nshown;
+}
+
+/* What the caption should not cover: the targets it is about (a lane is
+ * everything in it, so only cells and pages count).  Returns how many. */
+static guint caption_cover(const RavscopeSpotlight *sp, const Box *rects, const gboolean *shown, Box *cover)
+{
+	guint ncover = 0;
+	for (guint i = 0; i < sp->spots->len; i++)
+		if (shown[i] && g_array_index(sp->spots, RavscopeSpot, i).kind != RAVSCOPE_SPOT_LANE)
+			cover[ncover++] = rects[i];
+	return ncover;
+}
+
+gboolean ravscope_heap_spotlight_caption(const RavscopeHeapLayout *L, const RavscopeViewport *vp, double out[4])
+{
+	const RavscopeSpotlight *sp = vp->spotlight;
+	if (!sp || !sp->caption || !*sp->caption)
+		return FALSE;
+	guint n = sp->spots->len;
+	Box *rects = g_new0(Box, MAX(n, 1)), *cover = g_new0(Box, MAX(n, 1));
+	gboolean *shown = g_new0(gboolean, MAX(n, 1));
+	place_spots(L, vp, sp, rects, shown);
+	guint ncover = caption_cover(sp, rects, shown, cover);
+	/* Text is measured on a scratch surface: the same fonts and layout as
+	 * the drawing's. */
+	cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
+	cairo_t *cr = cairo_create(scratch);
+	ravscope__spotlight_caption_box(cr, vp, sp->caption, (const double *)cover, ncover, out);
+	cairo_destroy(cr);
+	cairo_surface_destroy(scratch);
+	g_free(rects);
+	g_free(cover);
+	g_free(shown);
+	return TRUE;
+}
+
+void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *L,
+                                   const RavscopeViewport *vp)
+{
+	const RavscopeSpotlight *sp = vp->spotlight;
+	if (!sp)
+		return;
+	/* Fade in over the second half of an animation. */
+	double alpha = vp->n_anims ? CLAMP(vp->anim_t * 2 - 1, 0, 1) : 1;
+	if (alpha <= 0)
+		return;
+	guint n = sp->spots->len;
+	Box *rects = g_new0(Box, MAX(n, 1));
+	gboolean *shown = g_new0(gboolean, MAX(n, 1));
+	guint nshown = place_spots(L, vp, sp, rects, shown);
 	cairo_save(cr);
 	cairo_rectangle(cr, vp->x0, vp->y0, vp->width, vp->height);
 	cairo_clip(cr);
@@ -437,6 +479,19 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 		                       rects[i].h + lw, MIN(6, rects[i].w / 4));
 		cairo_stroke(cr);
 	}
+	if (sp->links) {
+		/* The references out of the cells pointed at (shown or not: an
+		 * arrow from a cell off screen still enters the view), in the
+		 * text's colour: in the accent they melted into the outlines. */
+		double ink[3];
+		ravscope__text_rgb(vp->dark, ink);
+		for (guint i = 0; i < n; i++) {
+			const RavscopeSpot *s = &g_array_index(sp->spots, RavscopeSpot, i);
+			if (s->kind == RAVSCOPE_SPOT_CELL)
+				ravscope__heap_draw_cell_refs(cr, doc, L, vp, s->cell, stroke_of(vp, 1.6), ink,
+							      0.85 * alpha);
+		}
+	}
 	/* The caption first (drawn last, over everything), then the labels,
 	 * pushed apart and away from it. */
 	GArray *placed = g_array_new(FALSE, FALSE, sizeof(Box));
@@ -444,10 +499,7 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 	/* what the caption should not cover: the targets it is about (a
 	 * lane is everything in it, so only cells and pages count) */
 	Box *cover = g_new0(Box, MAX(n, 1));
-	guint ncover = 0;
-	for (guint i = 0; i < n; i++)
-		if (shown[i] && g_array_index(sp->spots, RavscopeSpot, i).kind != RAVSCOPE_SPOT_LANE)
-			cover[ncover++] = rects[i];
+	guint ncover = caption_cover(sp, rects, shown, cover);
 	if (sp->caption && *sp->caption) {
 		draw_caption(cr, vp, sp->caption, 0, cover, ncover, &caption_box);
 		g_array_append_val(placed, caption_box);

@@ -20,15 +20,26 @@ void ravscope__hex_rgb(guint32 hex, double rgb[3])
 }
 
 /* Every pair of colours below differs by a CIE76 Delta E of 20 or more in
- * both styles (tests/gui checks it), so types that share a screen read
- * apart: the four vector types and byte strings of a serialized catalog
- * used to be four close blues. */
-static guint32 type_hex(guint16 type, gboolean dark)
+ * both styles and both palettes (tests/gui checks it), so types that share
+ * a screen read apart: the four vector types and byte strings of a
+ * serialized catalog used to be four close blues.
+ *
+ * The presentation palette (presentation mode, for a projector) differs
+ * only in what a projector washes out: empty cells, page frames and pool
+ * pages, nearly the background's colour on a screen (#e6e6e9 on #fafafa),
+ * are darker (lighter in the dark style), so that empty cells stand
+ * apart from the background by a luminance ratio of 1.5 and page frames
+ * by 3 (WCAG's bound for non-text contrast; tests/gui checks both on a
+ * render).  The background and the other cell colours stay. */
+static guint32 type_hex(guint16 type, gboolean dark, gboolean present)
 {
 	static const guint32 user[] = { 0x2ec27e, 0xff7800, 0xdc8add, 0xb5c900, 0x865e3c,
 					0xc64600, 0x98c379, 0xf66151, 0x5e7a1e, 0xe9b3a0 };
 	switch (type) {
-	case RAVSCOPE_TYPE_EMPTY: return dark ? 0x38383c : 0xe6e6e9;
+	case RAVSCOPE_TYPE_EMPTY:
+		if (present)
+			return dark ? 0x4e4e56 : 0xbcbcc4;
+		return dark ? 0x38383c : 0xe6e6e9;
 	case RAVSCOPE_TYPE_HEADER: return dark ? 0x8a8990 : 0x5e5c64;
 	case RAVSCOPE_TYPE_REF: return dark ? 0xdeddda : 0x2b2536;
 	case RAVSCOPE_TYPE_ROOT: return 0xe5a50a;
@@ -47,12 +58,36 @@ static guint32 type_hex(guint16 type, gboolean dark)
 
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3])
 {
-	ravscope__hex_rgb(type_hex(type, dark), rgb);
+	ravscope__hex_rgb(type_hex(type, dark, FALSE), rgb);
 }
 
 guint32 ravscope_type_argb(guint16 type, gboolean dark)
 {
-	return 0xff000000u | type_hex(type, dark);
+	return 0xff000000u | type_hex(type, dark, FALSE);
+}
+
+guint32 ravscope_type_argb_palette(guint16 type, gboolean dark, gboolean present)
+{
+	return 0xff000000u | type_hex(type, dark, present);
+}
+
+void ravscope__cell_rgb(const RavscopeViewport *vp, guint16 type, double rgb[3])
+{
+	ravscope__hex_rgb(type_hex(type, vp->dark, vp->large_text), rgb);
+}
+
+guint32 ravscope__page_frame_hex(gboolean dark, gboolean present)
+{
+	if (present)
+		return dark ? 0x9a9aa2 : 0x6a6a74;
+	return dark ? 0x5a5a60 : 0xb8b8bd;
+}
+
+guint32 ravscope__pool_page_hex(gboolean dark, gboolean present)
+{
+	if (present)
+		return dark ? 0x5c5c64 : 0xa8a8b0;
+	return dark ? 0x45454a : 0xd4d4d8;
 }
 
 void ravscope_heap_background(gboolean dark, double rgb[3])

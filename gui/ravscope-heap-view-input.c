@@ -472,6 +472,9 @@ static void on_leave(GtkEventControllerMotion *c, RavscopeHeapView *self)
 	}
 }
 
+/* Room a cell tooltip takes under the pointer (a few lines of text). */
+#define TOOLTIP_ROOM 160.0
+
 static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer user)
 {
 	RavscopeHeapView *self = RAVSCOPE_HEAP_VIEW(widget);
@@ -493,6 +496,15 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keybo
 	}
 	rav_loc hit = ravscope_heap_hit(self->layout, &self->vp, x, y);
 	if (hit == RAV_LOC_NONE)
+		return FALSE;
+	/* A lesson step's caption is what the class reads: no cell tooltip
+	 * over it, nor from a pointer resting close above it (the tooltip
+	 * opens under the pointer, over the caption). */
+	double cap[4];
+	RavscopeViewport vp = self->vp;
+	vp.spotlight = self->spotlight; /* self->vp's is the last drawn one's, maybe freed since */
+	if (ravscope_heap_spotlight_caption(self->layout, &vp, cap) && x >= cap[0] && x < cap[0] + cap[2] &&
+	    y >= cap[1] - TOOLTIP_ROOM && y < cap[1] + cap[3])
 		return FALSE;
 	rav_state_cell c;
 	if (!rav_state_cell_at(ravscope_document_get_state(self->doc), rav_loc_page(hit), rav_loc_cell(hit), &c))

@@ -533,6 +533,9 @@ void ravscope_heap_view_set_spotlight(RavscopeHeapView *self, RavscopeSpotlight 
 	self->spotlight = spotlight;
 	self->spotlight_position = self->doc ? ravscope_document_get_position(self->doc) : 0;
 	gtk_widget_queue_draw(GTK_WIDGET(self));
+	/* A tooltip shown under a resting pointer is asked again: a caption
+	 * may now be where it is (ravscope-heap-view-input.c). */
+	gtk_widget_trigger_tooltip_query(GTK_WIDGET(self));
 }
 
 const RavscopeSpotlight *ravscope_heap_view_get_spotlight(RavscopeHeapView *self)

@@ -40,7 +40,7 @@ struct _RavscopeHeapPainter {
 	GHashTable *block_index;  /* lane key -> index in blocks + 1 */
 	guint64 image_px;         /* pixels of all tiles */
 	guint flat_blocks;        /* lanes drawn flat (no place in the image) */
-	gboolean image_dark;
+	gboolean image_dark, image_present; /* the style and palette the image was drawn in */
 	gboolean valid;
 	GHashTable *dirty; /* pages to redraw in the image; NULL = all */
 	guint16 *types;
@@ -69,6 +69,12 @@ static inline double sy_of(const RavscopeViewport *vp, double wy) { return vp->y
 /* heap-style */
 void ravscope__hex_rgb(guint32 hex, double rgb[3]);
 void ravscope__text_rgb(gboolean dark, double rgb[3]);
+/* A cell's colour in vp's style and palette (presentation mode, vp->large_text,
+ * draws with the projector-safe palette: see heap-style.c). */
+void ravscope__cell_rgb(const RavscopeViewport *vp, guint16 type, double rgb[3]);
+/* A page's frame, and a pool page's block (0xrrggbb), in a style and palette. */
+guint32 ravscope__page_frame_hex(gboolean dark, gboolean present);
+guint32 ravscope__pool_page_hex(gboolean dark, gboolean present);
 gboolean ravscope__rgb_is_light(const double rgb[3]);
 void ravscope__draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 			 const double rgb[3], double max_w);
@@ -115,6 +121,12 @@ void ravscope__draw_link(cairo_t *cr, const RavscopeHeapLayout *layout, const Ra
 
 /* heap-overlays */
 void ravscope__heat_rgb(double v, double rgb[3]); /* 0..1: the overlay's colour scale */
+/* The references out of a live cell's fields, as arrows to their targets
+ * (and, dashed, through reference ravioli to the final one); returns how
+ * many fields refer somewhere. */
+guint ravscope__heap_draw_cell_refs(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
+				    const RavscopeViewport *vp, rav_loc cell, double width, const double rgb[3],
+				    double alpha);
 void ravscope__heap_draw_selection_links(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,
 					 const RavscopeViewport *vp);
 void ravscope__heap_outline_cell(cairo_t *cr, const RavscopeHeapLayout *layout, const RavscopeViewport *vp, rav_loc loc,

@@ -162,6 +162,9 @@ typedef struct {
 	GArray *spots;    /* RavscopeSpot */
 	char *caption;    /* owned; may be NULL */
 	gboolean dim;
+	/* Draw the references out of the cells pointed at (a tree's shape:
+	 * header to nodes to leaves), as for a selected cell. */
+	gboolean links;
 } RavscopeSpotlight;
 
 RavscopeSpotlight *ravscope_spotlight_new(void);
@@ -247,6 +250,9 @@ gboolean ravscope_heap_link_geometry(const RavscopeHeapLayout *layout, const Rav
 				     rav_loc to_cell, double *x1, double *y1, double *x2, double *y2);
 /* Screen point (surface pixels) -> cell under it (RAV_LOC_NONE if none). */
 rav_loc ravscope_heap_hit(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double x, double y);
+/* The box (x, y, w, h, surface pixels) vp->spotlight's caption is drawn
+ * in over the heap area; FALSE when there is no caption. */
+gboolean ravscope_heap_spotlight_caption(const RavscopeHeapLayout *layout, const RavscopeViewport *vp, double out[4]);
 
 /* The cell image's size (for tests and --print-counts): tiles, pixels, and
  * lanes drawn flat for want of a place in it. */
@@ -260,9 +266,12 @@ double ravscope_heap_legend_height(const RavscopeViewport *vp);
  * says so. */
 gboolean ravscope_contention_heats_pool(const rav_contention *c);
 
-/* Colours. */
+/* Colours (the screen palette). */
 void ravscope_type_color(guint16 type, gboolean dark, double rgb[3]);
 guint32 ravscope_type_argb(guint16 type, gboolean dark);
+/* The same in the screen palette or, `present`, in presentation mode's
+ * projector-safe one (stronger empty cells and page frames). */
+guint32 ravscope_type_argb_palette(guint16 type, gboolean dark, gboolean present);
 void ravscope_heap_background(gboolean dark, double rgb[3]);
 
 /* Which types have cells now, with counts (for the legend and for tests). */

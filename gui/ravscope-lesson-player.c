@@ -166,6 +166,7 @@ static void arrive(RavscopeLessonPlayer *self)
 			}
 		}
 	}
+	sp->links = st->links;
 	if (sp->spots->len || sp->caption)
 		ravscope_heap_view_set_spotlight(self->heap_view, sp);
 	else

@@ -390,10 +390,16 @@ static gboolean set_value(Parser *p, GError **error)
 			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
 			            "'contention' is on or off, not '%s'", v);
 		st->contention = !strcmp(v, "on");
+	} else if (!strcmp(key, "links")) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
+			            "'links' is on or off, not '%s'", v);
+		st->links = !strcmp(v, "on");
+		st->links_line = line;
 	} else {
 		return fail(
 		    error, RAVSCOPE_LESSON_ERROR_SYNTAX, path, line,
-		    "[step] has no key '%s' (it has at, then, thread, text, title, show, zoom, contention)",
+		    "[step] has no key '%s' (it has at, then, thread, text, title, show, zoom, contention, links)",
 		    key);
 	}
 	return TRUE;
@@ -415,6 +421,17 @@ static gboolean end_section(Parser *p, GError **error)
 		if (st->thread && st->then_kind < 0)
 			return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, p->path, st->thread_line,
 			            "'thread' says whose events 'then' counts, and this step has no 'then'");
+		if (st->links && st->show) {
+			gboolean cells = FALSE;
+			for (guint i = 0; i < st->show->len; i++) {
+				RavscopeShowKind k = g_array_index(st->show, RavscopeLessonShow, i).kind;
+				cells |= k == RAVSCOPE_SHOW_CELL || k == RAVSCOPE_SHOW_TYPE || k == RAVSCOPE_SHOW_OPERATION;
+			}
+			if (!cells)
+				return fail(error, RAVSCOPE_LESSON_ERROR_SYNTAX, p->path, st->links_line,
+				            "'links = on' draws the references out of the cells the step shows, and its "
+				            "'show' names no cells (show = cell, type or operation)");
+		}
 	}
 	g_hash_table_remove_all(p->seen);
 	return TRUE;

@@ -73,6 +73,8 @@ typedef struct {
 	guint show_line;
 	RavscopeZoom zoom;
 	int contention; /* -1 leave, 0 off, 1 on */
+	gboolean links;  /* draw the references out of the cells it shows */
+	guint links_line;
 	/* Resolved against the trace. */
 	guint64 target;  /* playhead position of the step: the events before it are applied */
 	gboolean has_op; /* the step is about an operation */

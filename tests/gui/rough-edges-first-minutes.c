@@ -227,18 +227,21 @@ void test_palette(void)
 		types[n++] = t;
 	for (guint16 t = RAVSCOPE_TYPE_FIRST_USER; t < RAVSCOPE_TYPE_FIRST_USER + 10; t++)
 		types[n++] = t;
-	for (int dark = 0; dark < 2; dark++)
+	/* Both styles, the screen palette and presentation mode's. */
+	for (int style = 0; style < 4; style++) {
+		gboolean dark = style & 1, present = style >> 1;
 		for (guint i = 0; i < n; i++)
 			for (guint j = 0; j < i; j++) {
 				double a[3], b[3];
-				to_lab(ravscope_type_argb(types[i], dark) & 0xffffff, a);
-				to_lab(ravscope_type_argb(types[j], dark) & 0xffffff, b);
+				to_lab(ravscope_type_argb_palette(types[i], dark, present) & 0xffffff, a);
+				to_lab(ravscope_type_argb_palette(types[j], dark, present) & 0xffffff, b);
 				double de = sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
 						 (a[2] - b[2]) * (a[2] - b[2]));
 				if (de < 20)
-					g_error("types %u and %u (%s style) differ by Delta E %.1f", types[i], types[j],
-						dark ? "dark" : "light", de);
+					g_error("types %u and %u (%s style%s) differ by Delta E %.1f", types[i], types[j],
+						dark ? "dark" : "light", present ? ", presentation" : "", de);
 			}
+	}
 }
 
 void test_cell_text(void)

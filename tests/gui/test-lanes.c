@@ -13,6 +13,7 @@
  * which lanes follow).  No display needed.
  */
 #include <glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "ravscope-document.h"
@@ -197,6 +198,63 @@ static void test_stable(void)
 	g_object_unref(doc);
 }
 
+static double row_darkest(cairo_surface_t *s, int y, int x0, int x1)
+{
+	const guint8 *data = cairo_image_surface_get_data(s);
+	const guint32 *row = (const guint32 *)(data + (size_t)y * cairo_image_surface_get_stride(s));
+	double darkest = 1;
+	for (int x = x0; x < x1; x++) {
+		guint32 p = row[x];
+		double l = (0.299 * ((p >> 16) & 0xff) + 0.587 * ((p >> 8) & 0xff) + 0.114 * (p & 0xff)) / 255;
+		darkest = MIN(darkest, l);
+	}
+	return darkest;
+}
+
+/* Scrolling through the lanes at 900 x 600 in presentation mode, no lane
+ * name is cut by the bottom edge of the label column (nor by the "more
+ * lanes" bars at its ends): the rows along those edges hold no text. */
+static void test_labels_whole(void)
+{
+	RavscopeDocument *doc = open_doc();
+	g_assert_true(ravscope_document_seek(doc, mark_position(doc), NULL));
+	RavscopeViewport vp = view();
+	vp.large_text = TRUE;
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 52);
+	L->show_empty = TRUE;
+	RavscopeViewport v0 = view();
+	v0.large_text = TRUE;
+	RavscopeHeapLayout *all = ravscope_heap_layout_build_fit(doc, L, 0, &v0, 52);
+	g_assert_true(all->scrolls);
+	const double fs = 18, bar = fs * 1.6; /* the label size and bar height in presentation mode */
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+	RavscopeHeapPainter *P = ravscope_heap_painter_new();
+	guint checked = 0;
+	/* Lanes 20 to 23 through the view, a tenth of a lane at a time. */
+	const RavscopeLane *lane = &g_array_index(all->lanes, RavscopeLane, 20);
+	for (int k = 0; k < 40; k++) {
+		RavscopeViewport vp2 = v0;
+		vp2.oy = lane->y + lane->h * k / 10.0;
+		cairo_t *cr = cairo_create(s);
+		ravscope_heap_draw(cr, P, doc, all, &vp2);
+		cairo_destroy(cr);
+		cairo_surface_flush(s);
+		int rows[] = { (int)ceil(bar), (int)floor(H - bar) - 1, H - 1 };
+		for (guint r = 0; r < G_N_ELEMENTS(rows); r++) {
+			double d = row_darkest(s, rows[r], 10, GUTTER - 16);
+			if (d < 0.5)
+				g_error("offset %d: text cut at row %d of the label column (darkest %.2f)", k, rows[r], d);
+			checked++;
+		}
+	}
+	g_assert_cmpuint(checked, ==, 120);
+	ravscope_heap_painter_free(P);
+	cairo_surface_destroy(s);
+	ravscope_heap_layout_free(all);
+	ravscope_heap_layout_free(L);
+	g_object_unref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -207,5 +265,6 @@ int main(int argc, char **argv)
 	trace_path = argv[1];
 	g_test_add_func("/Rav/Gui/Lanes/folded", test_folded);
 	g_test_add_func("/Rav/Gui/Lanes/stable", test_stable);
+	g_test_add_func("/Rav/Gui/Lanes/labels-whole", test_labels_whole);
 	return g_test_run();
 }

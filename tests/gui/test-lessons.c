@@ -95,6 +95,10 @@ static const Broken broken[] = {
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = cell 1.16384\ntext = t\n", 6, "not a cell",
      FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nthread = main\ntext = t\n", 6, "no 'then'", FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nlinks = yes\ntext = t\n", 6, "'links' is on or off",
+     FALSE},
+    {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\nshow = thread main\nlinks = on\ntext = t\n", 7,
+     "names no cells", FALSE},
     {"  indented\n", 1, "none to continue", FALSE},
     {"[lesson]\ntitle = x\ntrace = T\n[step]\nat = start\ntext = a\n  b [c](glossary:nope)\n", 7,
      "'nope', which is not a glossary entry", FALSE},
@@ -174,6 +178,7 @@ static void check_text(void)
 	                   "show = operation; thread main \"its lane\"; cell 1.4\n"
 	                   "zoom = fit\n"
 	                   "contention = on\n"
+	                   "links = on\n"
 	                   "text = first line\n"
 	                   "  continues here\n"
 	                   "  # a comment inside is skipped\n"
@@ -199,6 +204,7 @@ static void check_text(void)
 	g_assert_cmpuint(s2->cell, ==, rav_loc_make(1, 4, 0));
 	g_assert_cmpint(st->zoom, ==, RAVSCOPE_ZOOM_FIT);
 	g_assert_cmpint(st->contention, ==, 1);
+	g_assert_true(st->links);
 	/* Not text at all. */
 	const char bin[] = {'[', 0, 1, 2};
 	g_assert_null(ravscope_lesson_parse("bin.lesson", bin, sizeof bin, &error));
