@@ -295,7 +295,8 @@ enum {
 	OPT_FOLLOW,
 	OPT_MAX_SIZE,
 	OPT_PAIRS,
-	OPT_THREADS
+	OPT_THREADS,
+	OPT_TYPES
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -339,6 +340,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {"pairs", required_argument, NULL, OPT_PAIRS},
 	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"types", required_argument, NULL, OPT_TYPES},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
@@ -346,6 +348,7 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	o->top = 10;
 	o->pairs = 20;
 	o->threads = 20;
+	o->types = 100;
 	o->line_size = 64;
 	o->bins = 8;
 	o->counters = 200;
@@ -409,6 +412,9 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 		case OPT_THREADS:
 			o->threads = parse_u64("--threads", optarg);
 			o->threads_given = true;
+			break;
+		case OPT_TYPES:
+			o->types = parse_u64("--types", optarg);
 			break;
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char *const help =
-    "usage: ravtrace info [--json] [--threads=N] [--follow] FILE\n"
+    "usage: ravtrace info [--json] [--threads=N] [--types=N] [--follow] FILE\n"
     "\n"
     "Print the trace header (format version, geometry), the recorded program,\n"
     "its threads and types, event, chunk and keyframe counts, and the duration.\n"
@@ -19,6 +19,7 @@ static const char *const help =
     "  --json     machine-readable output (one JSON object)\n"
     "  --threads=N  threads to list, in the trace's order (default 20; 0: all);\n"
     "             the others are counted\n"
+    "  --types=N  types to list, in id order (default 100; 0: all); the others are counted\n"
     "  --follow   read FILE as a stream (a FIFO, a socket) until its writer ends it\n"
     "  -h, --help this help\n"
     "\n"
@@ -30,7 +31,7 @@ static const char *const help =
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "json threads", &o);
+	const char *path = cli_parse_opts(argc, argv, help, "json threads types", &o);
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
 	const rav_trace_info *in = &tr.info;
@@ -45,6 +46,9 @@ static int run(int argc, char **argv)
 	 * line for each. */
 	unsigned nprog = nthreads - nmsg;
 	unsigned shown = o.threads && o.threads < nprog ? (unsigned)o.threads : nprog;
+	/* Types likewise, the first --types in id order: a type id is 16 bits,
+	 * a trace may define 65,535 of them. */
+	unsigned types_shown = o.types && o.types < ntypes ? (unsigned)o.types : ntypes;
 	uint64_t duration = in->duration_ns;
 	char tb[1100];
 	/* A program that died of a signal: the recorder's ERROR event with
@@ -116,7 +120,7 @@ static int run(int argc, char **argv)
 			first = false;
 		}
 		printf("%s],\n  \"more_threads\": %u,\n  \"types\": [", first ? "" : "\n  ", nprog - shown);
-		for (unsigned i = 0; i < ntypes; i++) {
+		for (unsigned i = 0; i < types_shown; i++) {
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", ty.id);
 			cli_json_string(stdout, ty.name);
@@ -133,7 +137,7 @@ static int run(int argc, char **argv)
 			}
 			printf("]}");
 		}
-		printf("%s]\n}\n", ntypes ? "\n  " : "");
+		printf("%s],\n  \"more_types\": %u\n}\n", types_shown ? "\n  " : "", ntypes - types_shown);
 	} else {
 		printf("file        %s\n", cli_text(tb, sizeof tb, tr.name));
 		printf("format      %u.%u, %u-byte words, %u-byte cells, %u-byte pages (%u cells)\n",
@@ -201,10 +205,13 @@ static int run(int argc, char **argv)
 			}
 		}
 		printf("types       %u (%u the program's, %u built in)\n", listed, program, listed - program);
-		for (unsigned i = 0; i < ntypes; i++) {
+		unsigned more_types = listed;
+		for (unsigned i = 0, k = 0; i < ntypes && k < types_shown; i++) {
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
+			k++;
+			more_types--;
 			/* Named fields (format 1.4) read "ref left, ref right". */
 			printf("  %-5u %-20s", ty.id, cli_text(tb, sizeof tb, ty.name));
 			for (int f = 0; f < 2; f++) {
@@ -215,6 +222,8 @@ static int run(int argc, char **argv)
 			}
 			putchar('\n');
 		}
+		if (more_types)
+			printf("  and %u more types (--types=0 lists all)\n", more_types);
 	}
 	int rc = cli_finish_output(stdout, "the output");
 	return cli_close_trace(&tr, rc);

@@ -378,6 +378,28 @@ assert got["more_threads"] == k - listed, got["more_threads"]
   rows=$(grep -c '^  heap ' "$out")
   [ "$rows" -eq 300 ] || fail "info --threads=0 listed $rows threads, not 300"
   expect 2 "$rt" info --threads=x "$trace"
+  # info's types: the first 100 in id order, the others counted
+  # (types-many, small: 5185 types, ids 16 to 5200)
+  "$gen" --small "$work" types-many >/dev/null || fail "hostile-gen --small $work types-many failed"
+  trace=$work/types-many.ravtrace
+  for n in '' 0 1 5185 6000; do
+    expect 0 "$rt" info --json ${n:+--types=$n} "$trace"
+    "$py" -c 'import json, sys
+got = json.load(open(sys.argv[1]))
+n, k = int(sys.argv[2]), 5185
+listed = min(n, k) if n else k
+assert [t["id"] for t in got["types"]] == list(range(16, 16 + listed)), got["types"][:3]
+assert got["more_types"] == k - listed, got["more_types"]
+' "$out" "${n:-100}" || fail "info --json ${n:+--types=$n}: not the first types and a count of the rest"
+  done
+  expect 0 "$rt" info "$trace"
+  rows=$(grep -c '^  [0-9]' "$out")
+  [ "$rows" -eq 100 ] || fail "info listed $rows types, not 100"
+  contains "types       5185 (5185 the program's, 0 built in)" "$out"
+  contains "and 5085 more types (--types=0 lists all)" "$out"
+  expect 0 "$rt" info --types=0 "$trace"
+  rows=$(grep -c '^  [0-9]' "$out")
+  [ "$rows" -eq 5185 ] || fail "info --types=0 listed $rows types, not 5185"
   ;;
 
 msgpages)

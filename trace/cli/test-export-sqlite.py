@@ -50,7 +50,7 @@ WORKDIR = os.path.join(WORKDIR, name)
 os.makedirs(WORKDIR, exist_ok=True)
 db_path = os.path.join(WORKDIR, name + ".db")
 stats = json.loads(run("stats", "--json", "--top=1000", "--pairs=0", "--threads=0", TRACE).stdout)
-info = json.loads(run("info", "--json", "--threads=0", TRACE).stdout)
+info = json.loads(run("info", "--json", "--threads=0", "--types=0", TRACE).stdout)
 
 # An existing file at the destination is replaced by a complete database.
 with open(db_path, "w") as f:
