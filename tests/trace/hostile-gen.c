@@ -414,7 +414,9 @@ static bool gen_type_alias(const char *dir, const char *name)
 }
 
 /* 100,000 recording threads, one after the other, each a chunk of its own
- * (what a program that runs through short-lived threads records). */
+ * (what a program that runs through short-lived threads records).  Every
+ * 7th thread allocates and frees (th % 3) + 1 cells more, so that the
+ * threads `stats` and `info` list first (--threads) are known. */
 static bool gen_threads_many(const char *dir, const char *name)
 {
 	hgen g;
@@ -424,6 +426,10 @@ static bool gen_threads_many(const char *dir, const char *name)
 	for (uint32_t th = 1; th <= n; th++) {
 		thread_start(&g, th, NULL);
 		sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(th, 0, 0), 0);
+		for (uint32_t i = 0, more = th % 7 ? 0 : th % 3 + 1; i < more; i++) {
+			ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
+			ev(&g, th, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
+		}
 		ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
 		ev(&g, th, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(th, 1, 0), 0, 0);
 		ev(&g, th, RAV_EV_TRIM, 0, 0, addr(th, 1, 0), 0, 0);

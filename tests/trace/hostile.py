@@ -571,9 +571,15 @@ def check_facts(name, results):
         if named.get(5) != 'vector' or 'alias' in named.values():
             fail(f'{name}: type 0x10005 overwrote type 5: {named}')
     if name == 'types-many' and info is not None:
+        # info lists the first 100 types and counts the rest (--types)
         want = (5200 if small else 65535) - 16 + 1
-        if len(info['types']) != want:
-            fail(f'{name}: {len(info["types"])} types listed, {want} defined')
+        if len(info['types']) != 100 or len(info['types']) + info['more_types'] != want or \
+                [t['id'] for t in info['types']] != list(range(16, 116)):
+            fail(f'{name}: {len(info["types"])} types listed and {info["more_types"]} counted, {want} defined')
+        for key in ('info', 'info-json'):
+            size = len(results.get(key, (0, b''))[1])
+            if size > MIB:
+                fail(f'{name}: {key} printed {size} bytes')
     if name == 'many-heaps' and 'dump' in results:
         if b' page=1 ' not in results['dump'][1]:
             fail(f'{name}: dump does not print page=1 for page 1')
@@ -603,6 +609,28 @@ def check_facts(name, results):
         txt = results.get('stats', (0, b''))[1]
         if len(raw) > MIB or len(txt) > MIB:
             fail(f'{name}: stats printed {len(raw)} bytes of JSON, {len(txt)} of text')
+    if name == 'threads-many' and 'stats-json' in results:
+        # 100,000 threads: stats printed a row for each (15.6 MB of JSON,
+        # 10.1 MB of text) and info a line for each (7.6 MB, 5.2 MB); now
+        # 20 each, the rest counted
+        k = 300 if small else 100000
+        # most events: every 21st from 14 (3 cells more), then from 7 (2 more)
+        top = ([14 + 21 * i for i in range(14)] + [7 + 21 * i for i in range(6)]) if small else \
+            [14 + 21 * i for i in range(20)]
+        raw = results['stats-json'][1]
+        st = json.loads(raw)
+        rows = st['threads']
+        if len(rows) != 20 or len(rows) + st['more_threads'] != k or \
+                sum(r['events'] for r in rows) + st['more_thread_events'] != st['events'] or \
+                [r['id'] for r in rows] != top:
+            fail(f'{name}: stats --json lists {len(rows)} threads and counts {st["more_threads"]} more '
+                 f'({st["more_thread_events"]} events), of {k} threads and {st["events"]} events')
+        if info is not None and (len(info['threads']) != 20 or info['more_threads'] != k - 20):
+            fail(f'{name}: info --json lists {len(info["threads"])} threads and counts {info["more_threads"]} more')
+        for key in ('stats', 'stats-json', 'info', 'info-json'):
+            size = len(results.get(key, (0, b''))[1])
+            if size > MIB:
+                fail(f'{name}: {key} printed {size} bytes')
     if name == 'heap-max-id' and 'stats-json' in results:
         st = json.loads(results['stats-json'][1])
         con = st['contention']

@@ -294,7 +294,9 @@ enum {
 	OPT_EXPLAIN,
 	OPT_FOLLOW,
 	OPT_MAX_SIZE,
-	OPT_PAIRS
+	OPT_PAIRS,
+	OPT_THREADS,
+	OPT_TYPES
 };
 
 /* Is `word` one of the space-separated words of `list`? */
@@ -337,12 +339,16 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {"pairs", required_argument, NULL, OPT_PAIRS},
+	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"types", required_argument, NULL, OPT_TYPES},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
 	o->thread = -1;
 	o->top = 10;
 	o->pairs = 20;
+	o->threads = 20;
+	o->types = 100;
 	o->line_size = 64;
 	o->bins = 8;
 	o->counters = 200;
@@ -402,6 +408,13 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 		case OPT_PAIRS:
 			o->pairs = parse_u64("--pairs", optarg);
 			o->pairs_given = true;
+			break;
+		case OPT_THREADS:
+			o->threads = parse_u64("--threads", optarg);
+			o->threads_given = true;
+			break;
+		case OPT_TYPES:
+			o->types = parse_u64("--types", optarg);
 			break;
 		case OPT_LINE:
 			o->line_size = parse_u64("--line-size", optarg);

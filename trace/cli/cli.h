@@ -66,6 +66,9 @@ typedef struct cli_opts {
 	uint64_t top, line_size, bins, counters;
 	uint64_t pairs; /* stats: hand-off pairs to list (0: all) */
 	bool pairs_given;
+	uint64_t threads; /* stats, info: thread rows to list, most events first (0: all) */
+	bool threads_given;
+	uint64_t types; /* info: types to list, in id order (0: all) */
 	bool line_size_given, counters_given; /* set on the command line, not defaults */
 	uint64_t max_size;                    /* --max-size in bytes (0: not given; UINT64_MAX: unlimited) */
 	const char *format, *output;

@@ -10,15 +10,19 @@
 #include "cli.h"
 
 static const char *const help =
-    "usage: ravtrace info [--json] [--follow] FILE\n"
+    "usage: ravtrace info [--json] [--threads=N] [--types=N] [--follow] FILE\n"
     "\n"
     "Print the trace header (format version, geometry), the recorded program,\n"
     "its threads and types, event, chunk and keyframe counts, and the duration.\n"
     "FILE - reads the trace from standard input.\n"
     "\n"
-    "  --json     machine-readable output (one JSON object)\n"
-    "  --follow   read FILE as a stream (a FIFO, a socket) until its writer ends it\n"
-    "  -h, --help this help\n"
+    "  --json        machine-readable output (one JSON object)\n"
+    "  --threads=N   threads to list, in the trace's order (default 20; 0: all);\n"
+    "                the others are counted\n"
+    "  --types=N     types to list, in id order (default 100; 0: all); the others\n"
+    "                are counted\n"
+    "  --follow      read FILE as a stream (a FIFO, a socket) until its writer ends it\n"
+    "  -h, --help    this help\n"
     "\n"
     "Exit status: 0 success, 1 invalid or unreadable trace (also when the trace is\n"
     "inconsistent: what was printed is then partial), 2 usage error.  An open trace\n"
@@ -28,7 +32,7 @@ static const char *const help =
 static int run(int argc, char **argv)
 {
 	cli_opts o;
-	const char *path = cli_parse_opts(argc, argv, help, "json", &o);
+	const char *path = cli_parse_opts(argc, argv, help, "json threads types", &o);
 	cli_trace tr;
 	cli_open_trace(&tr, path, &o, false, false);
 	const rav_trace_info *in = &tr.info;
@@ -38,6 +42,14 @@ static int run(int argc, char **argv)
 	unsigned nmarks = rav_trace_mark_count(tr.t), nmsg = 0;
 	for (unsigned i = 0; i < nthreads; i++)
 		nmsg += cli_thread_at(tr.t, i).kind == RAV_HEAP_MESSAGE;
+	/* The first --threads threads are listed, the others counted: a
+	 * program that runs through 100,000 short-lived threads printed a
+	 * line for each. */
+	unsigned nprog = nthreads - nmsg;
+	unsigned shown = o.threads && o.threads < nprog ? (unsigned)o.threads : nprog;
+	/* Types likewise, the first --types in id order: a type id is 16 bits,
+	 * a trace may define 65,535 of them. */
+	unsigned types_shown = o.types && o.types < ntypes ? (unsigned)o.types : ntypes;
 	uint64_t duration = in->duration_ns;
 	char tb[1100];
 	/* A program that died of a signal: the recorder's ERROR event with
@@ -97,18 +109,19 @@ static int run(int argc, char **argv)
 		}
 		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
 		bool first = true;
-		for (unsigned i = 0; i < nthreads; i++) {
+		for (unsigned i = 0, k = 0; i < nthreads && k < shown; i++) {
 			const rav_trace_thread th = cli_thread_at(tr.t, i);
 			if (th.kind == RAV_HEAP_MESSAGE)
 				continue;
+			k++;
 			printf("%s\n    {\"id\": %u, \"name\": ", first ? "" : ",", th.heap_id);
 			cli_json_string(stdout, th.name);
 			printf(", \"first_event\": %" PRIu64 ", \"last_event\": %" PRIu64 "}", th.first_event,
 			       th.last_event);
 			first = false;
 		}
-		printf("%s],\n  \"types\": [", first ? "" : "\n  ");
-		for (unsigned i = 0; i < ntypes; i++) {
+		printf("%s],\n  \"more_threads\": %u,\n  \"types\": [", first ? "" : "\n  ", nprog - shown);
+		for (unsigned i = 0; i < types_shown; i++) {
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", ty.id);
 			cli_json_string(stdout, ty.name);
@@ -125,7 +138,7 @@ static int run(int argc, char **argv)
 			}
 			printf("]}");
 		}
-		printf("%s]\n}\n", ntypes ? "\n  " : "");
+		printf("%s],\n  \"more_types\": %u\n}\n", types_shown ? "\n  " : "", ntypes - types_shown);
 	} else {
 		printf("file        %s\n", cli_text(tb, sizeof tb, tr.name));
 		printf("format      %u.%u, %u-byte words, %u-byte cells, %u-byte pages (%u cells)\n",
@@ -168,16 +181,19 @@ static int run(int argc, char **argv)
 				       "engine call): each appears from its thread's next engine call\n",
 				       ss.synced_heaps, ss.synced_heaps + ss.pending_heaps, ss.pending_heaps);
 		}
-		printf("threads     %u, plus %u message heaps\n", nthreads - nmsg, nmsg);
-		for (unsigned i = 0; i < nthreads; i++) {
+		printf("threads     %u, plus %u message heaps\n", nprog, nmsg);
+		for (unsigned i = 0, k = 0; i < nthreads && k < shown; i++) {
 			const rav_trace_thread th = cli_thread_at(tr.t, i);
 			if (th.kind == RAV_HEAP_MESSAGE)
 				continue;
+			k++;
 			char nb[64];
 			const char *n = cli_thread_name(tr.t, th.heap_id, nb, sizeof nb);
 			printf("  heap %-4u %-16s events %" PRIu64 "..%" PRIu64 "\n", th.heap_id,
 			       n ? cli_text(tb, sizeof tb, n) : "(unnamed)", th.first_event, th.last_event);
 		}
+		if (shown < nprog)
+			printf("  and %u more threads (--threads=0 lists all)\n", nprog - shown);
 		/* the ids listed: the program's and the engine's built-in ones,
 		 * not the reserved ids (a program with 3 types read "types 19"
 		 * above a list of 13) */
@@ -190,10 +206,13 @@ static int run(int argc, char **argv)
 			}
 		}
 		printf("types       %u (%u the program's, %u built in)\n", listed, program, listed - program);
-		for (unsigned i = 0; i < ntypes; i++) {
+		unsigned more_types = listed;
+		for (unsigned i = 0, k = 0; i < ntypes && k < types_shown; i++) {
 			const rav_trace_type ty = cli_type_at(tr.t, i);
 			if (strcmp(ty.name, "reserved") == 0)
 				continue;
+			k++;
+			more_types--;
 			/* Named fields (format 1.4) read "ref left, ref right". */
 			printf("  %-5u %-20s", ty.id, cli_text(tb, sizeof tb, ty.name));
 			for (int f = 0; f < 2; f++) {
@@ -204,6 +223,8 @@ static int run(int argc, char **argv)
 			}
 			putchar('\n');
 		}
+		if (more_types)
+			printf("  and %u more types (--types=0 lists all)\n", more_types);
 	}
 	int rc = cli_finish_output(stdout, "the output");
 	return cli_close_trace(&tr, rc);

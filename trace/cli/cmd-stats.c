@@ -24,6 +24,8 @@ static const char *const help =
     "  --bins=N          time bins for the pages-over-time series (default 8)\n"
     "  --pairs=N         hand-off pairs to list, most pages first (default 20; 0: all);\n"
     "                    the others are counted\n"
+    "  --threads=N       thread rows to list, most events first (default 20; 0: all);\n"
+    "                    the others are counted\n"
     "\n"
     "Call sites (traces of format 1.3 and later):\n"
     "  --sites           rank the program's call sites instead: the allocations, frees,\n"
@@ -47,7 +49,17 @@ static const char *const help =
 typedef struct thread_row {
 	uint32_t id;
 	uint64_t events, allocs, frees, moves, fixups, pages_max;
+	unsigned seen; /* its place in the trace's thread table: ties keep it */
 } thread_row;
+
+/* Most events first. */
+static int row_order(const void *a, const void *b)
+{
+	const thread_row *x = a, *y = b;
+	if (x->events != y->events)
+		return x->events > y->events ? -1 : 1;
+	return x->seen < y->seen ? -1 : x->seen > y->seen;
+}
 
 typedef struct handoff_pair {
 	uint32_t from, to; /* thread heap ids (message heaps folded into their builder) */
@@ -134,14 +146,16 @@ static int run(int argc, char **argv)
 {
 	cli_opts o;
 	const char *path = cli_parse_opts(
-	    argc, argv, help, "json top line-size bins pairs sites by group stacks from to object-path no-symbols",
-	    &o);
+	    argc, argv, help,
+	    "json top line-size bins pairs threads sites by group stacks from to object-path no-symbols", &o);
 	bool for_sites = o.by || o.group || o.stacks || o.from || o.to || o.object_path || o.no_symbols;
 	if (for_sites && !o.sites)
 		cli_usage_error(
 		    "--by, --group, --stacks, --from, --to, --object-path and --no-symbols go with --sites");
 	if (o.sites && o.pairs_given)
 		cli_usage_error("--pairs does not go with --sites (hand-off pairs are not listed there)");
+	if (o.sites && o.threads_given)
+		cli_usage_error("--threads does not go with --sites (thread rows are not listed there)");
 	if (o.group == 2)
 		o.stacks = true;
 	cli_trace tr;
@@ -162,7 +176,8 @@ static int run(int argc, char **argv)
 		const rav_trace_thread th = cli_thread_at(t, i);
 		if (th.kind != RAV_HEAP_MESSAGE) {
 			slot_put(&row_of, th.heap_id, nrows);
-			rows[nrows++].id = th.heap_id;
+			rows[nrows] = (thread_row){.id = th.heap_id, .seen = nrows};
+			nrows++;
 		}
 	}
 
@@ -242,6 +257,15 @@ static int run(int argc, char **argv)
 	for (size_t p = listed; p < npairs; p++)
 		more_pages += pairs[p].pages;
 
+	/* Likewise the rows with most events are listed, the others counted
+	 * (100,000 short-lived threads printed 100,000 rows: 18 MB of JSON);
+	 * nor is the row table looked up from here on. */
+	qsort(rows, nrows, sizeof *rows, row_order);
+	unsigned shown = o.threads && o.threads < nrows ? (unsigned)o.threads : nrows;
+	uint64_t more_events = 0;
+	for (unsigned r = shown; r < nrows; r++)
+		more_events += rows[r].events;
+
 	/* Each row's pages over time, looked up where it is printed: one
 	 * buffer, not --bins numbers per thread (100,000 threads at 1000
 	 * bins took 800 MB). */
@@ -288,7 +312,7 @@ static int run(int argc, char **argv)
 		fprintf(out, ",\n  \"fixups_per_free\": ");
 		print_double(out, fpf);
 		fprintf(out, ",\n  \"threads\": [");
-		for (unsigned r = 0; r < nrows; r++) {
+		for (unsigned r = 0; r < shown; r++) {
 			row_series(t, &rows[r], total, (unsigned)o.bins, series);
 			fprintf(out, "%s\n    {\"id\": %u, \"name\": ", r ? "," : "", rows[r].id);
 			cli_json_string(out, cli_thread_name(t, rows[r].id, b1, sizeof b1));
@@ -302,8 +326,10 @@ static int run(int argc, char **argv)
 				fprintf(out, "%s%.0f", b ? ", " : "", series[b]);
 			fprintf(out, "]}");
 		}
-		fprintf(out, "%s],\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [",
-		        nrows ? "\n  " : "", handoffs);
+		fprintf(out,
+		        "%s],\n  \"more_threads\": %u,\n  \"more_thread_events\": %" PRIu64
+		        ",\n  \"handoffs\": {\"pages\": %" PRIu64 ", \"pairs\": [",
+		        shown ? "\n  " : "", nrows - shown, more_events, handoffs);
 		for (size_t p = 0; p < listed; p++) {
 			fprintf(out, "%s\n    {\"from\": ", p ? "," : "");
 			cli_json_string(out, cli_name_or_id(t, pairs[p].from, b1, sizeof b1));
@@ -360,7 +386,7 @@ static int run(int argc, char **argv)
 			       holes);
 		printf("\nthreads\n  %-5s %-16s %10s %10s %10s %10s %10s  %s\n", "heap", "name", "events",
 		       "allocs", "frees", "moves", "fix-ups", "pages over time (max)");
-		for (unsigned r = 0; r < nrows; r++) {
+		for (unsigned r = 0; r < shown; r++) {
 			printf("  %-5u %-16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
 			       " %10" PRIu64 "  ",
 			       rows[r].id, cli_text(t1, 17, cli_name_or_id(t, rows[r].id, b1, sizeof b1)),
@@ -370,6 +396,9 @@ static int run(int argc, char **argv)
 				printf("%s%.0f", b ? " " : "", series[b]);
 			printf(" (%" PRIu64 ")\n", rows[r].pages_max);
 		}
+		if (shown < nrows)
+			printf("  and %u more threads, %" PRIu64 " events (--threads=0 lists all)\n",
+			       nrows - shown, more_events);
 		printf("\npage hand-offs: %" PRIu64 "\n", handoffs);
 		for (size_t p = 0; p < listed; p++)
 			printf("  %s%-16s -> %-16s %10" PRIu64 " pages\n",

@@ -6,6 +6,7 @@
 #   usage RAVTRACE                     exit codes and messages for bad usage
 #   demo RAVTRACE TRACE PYTHON         every command on a good trace; JSON output parses
 #   golden RAVTRACE TRACE EXPECTED     `stats --json` equals the committed expectation
+#   threads RAVTRACE GEN PYTHON WORKDIR  many threads: stats and info list some, count the rest
 #   fieldnames RAVTRACE V14 V10        a format 1.4 golden trace shows its types' field
 #                                      names (info, info --json, dump); a 1.0 one has none
 #   corrupt RAVTRACE TRACE WORKDIR     damaged copies: validate exits 1 with offset and
@@ -309,6 +310,96 @@ assert got["more_pages"] == sum(pages[listed:]), got["more_pages"]
   if grep -q "more pairs" "$out"; then fail "stats --pairs=0 says there are more pairs"; fi
   expect 2 "$rt" stats --sites --pairs=3 "$trace"
   contains "does not go with --sites" "$err"
+  ;;
+
+threads)
+  # Many threads (hostile-gen's threads-many, small: 300 threads, 13 events
+  # each, every 7th thread (th % 3) + 1 cells more, 2 events a cell): stats
+  # lists the thread rows with most events and info the first threads,
+  # each counting the rest; --threads=0 lists all.
+  gen=$1
+  py=$2
+  work=$3
+  mkdir -p "$work"
+  "$gen" --small "$work" threads-many >/dev/null || fail "hostile-gen --small $work threads-many failed"
+  trace=$work/threads-many.ravtrace
+  all=$work/threads-all.json
+  expect 0 "$rt" stats --json --threads=0 "$trace"
+  cp "$out" "$all"
+  for n in '' 1 20 21 300 301 1000; do
+    expect 0 "$rt" stats --json ${n:+--threads=$n} "$trace"
+    "$py" -c 'import json, sys
+every = json.load(open(sys.argv[1]))
+got = json.load(open(sys.argv[2]))
+n, k = int(sys.argv[3]), 300
+rows = every["threads"]
+assert every["more_threads"] == 0 and every["more_thread_events"] == 0, every
+ids = [r["id"] for r in rows]
+assert sorted(ids) == list(range(1, k + 1)), ids
+def events(th):
+    return 13 + (0 if th % 7 else 2 * (th % 3 + 1))
+assert [r["events"] for r in rows] == [events(i) for i in ids], "a row miscounted"
+assert ids == sorted(ids, key=lambda th: (-events(th), th)), ("not most events first", ids)
+listed = min(n, k)
+assert got["threads"] == rows[:listed], ("not the first rows of --threads=0", got["threads"])
+assert got["more_threads"] == k - listed, got["more_threads"]
+assert got["more_thread_events"] == sum(r["events"] for r in rows[listed:]), got["more_thread_events"]
+assert sum(r["events"] for r in got["threads"]) + got["more_thread_events"] == got["events"]
+' "$all" "$out" "${n:-20}" || fail "stats --json ${n:+--threads=$n}: not the threads with most events and a count of the rest"
+  done
+  # the text lists as many and says how many more
+  expect 0 "$rt" stats "$trace"
+  rows=$(sed -n '/^threads$/,/^$/p' "$out" | grep -c '^  [0-9]')
+  [ "$rows" -eq 20 ] || fail "stats listed $rows thread rows, not 20"
+  contains "and 280 more threads, 3700 events (--threads=0 lists all)" "$out"
+  expect 0 "$rt" stats --threads=0 "$trace"
+  rows=$(sed -n '/^threads$/,/^$/p' "$out" | grep -c '^  [0-9]')
+  [ "$rows" -eq 300 ] || fail "stats --threads=0 listed $rows thread rows, not 300"
+  if grep -q "more threads" "$out"; then fail "stats --threads=0 says there are more threads"; fi
+  expect 2 "$rt" stats --sites --threads=3 "$trace"
+  contains "does not go with --sites" "$err"
+  # info: the first threads in the trace's order, the others counted
+  for n in '' 0 5 300; do
+    expect 0 "$rt" info --json ${n:+--threads=$n} "$trace"
+    "$py" -c 'import json, sys
+got = json.load(open(sys.argv[1]))
+n, k = int(sys.argv[2]), 300
+listed = min(n, k) if n else k
+assert [t["id"] for t in got["threads"]] == list(range(1, listed + 1)), got["threads"]
+assert got["more_threads"] == k - listed, got["more_threads"]
+' "$out" "${n:-20}" || fail "info --json ${n:+--threads=$n}: not the first threads and a count of the rest"
+  done
+  expect 0 "$rt" info "$trace"
+  rows=$(grep -c '^  heap ' "$out")
+  [ "$rows" -eq 20 ] || fail "info listed $rows threads, not 20"
+  contains "threads     300, plus 0 message heaps" "$out"
+  contains "and 280 more threads (--threads=0 lists all)" "$out"
+  expect 0 "$rt" info --threads=0 "$trace"
+  rows=$(grep -c '^  heap ' "$out")
+  [ "$rows" -eq 300 ] || fail "info --threads=0 listed $rows threads, not 300"
+  expect 2 "$rt" info --threads=x "$trace"
+  # info's types: the first 100 in id order, the others counted
+  # (types-many, small: 5185 types, ids 16 to 5200)
+  "$gen" --small "$work" types-many >/dev/null || fail "hostile-gen --small $work types-many failed"
+  trace=$work/types-many.ravtrace
+  for n in '' 0 1 5185 6000; do
+    expect 0 "$rt" info --json ${n:+--types=$n} "$trace"
+    "$py" -c 'import json, sys
+got = json.load(open(sys.argv[1]))
+n, k = int(sys.argv[2]), 5185
+listed = min(n, k) if n else k
+assert [t["id"] for t in got["types"]] == list(range(16, 16 + listed)), got["types"][:3]
+assert got["more_types"] == k - listed, got["more_types"]
+' "$out" "${n:-100}" || fail "info --json ${n:+--types=$n}: not the first types and a count of the rest"
+  done
+  expect 0 "$rt" info "$trace"
+  rows=$(grep -c '^  [0-9]' "$out")
+  [ "$rows" -eq 100 ] || fail "info listed $rows types, not 100"
+  contains "types       5185 (5185 the program's, 0 built in)" "$out"
+  contains "and 5085 more types (--types=0 lists all)" "$out"
+  expect 0 "$rt" info --types=0 "$trace"
+  rows=$(grep -c '^  [0-9]' "$out")
+  [ "$rows" -eq 5185 ] || fail "info --types=0 listed $rows types, not 5185"
   ;;
 
 msgpages)

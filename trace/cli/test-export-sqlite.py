@@ -49,8 +49,8 @@ name = os.path.basename(TRACE).replace(".ravtrace", "")
 WORKDIR = os.path.join(WORKDIR, name)
 os.makedirs(WORKDIR, exist_ok=True)
 db_path = os.path.join(WORKDIR, name + ".db")
-stats = json.loads(run("stats", "--json", "--top=1000", "--pairs=0", TRACE).stdout)
-info = json.loads(run("info", "--json", TRACE).stdout)
+stats = json.loads(run("stats", "--json", "--top=1000", "--pairs=0", "--threads=0", TRACE).stdout)
+info = json.loads(run("info", "--json", "--threads=0", "--types=0", TRACE).stdout)
 
 # An existing file at the destination is replaced by a complete database.
 with open(db_path, "w") as f:
