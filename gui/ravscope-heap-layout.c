@@ -129,10 +129,12 @@ static void census_take(Census *c, RavscopeDocument *doc, gboolean show_empty)
 	}
 	g_hash_table_unref(index);
 	/* Lanes in heap id order, which is the order the heaps were created
-	 * (roots.c numbers them from one counter): a recorded file's thread
-	 * table has it too (HEAP_NEW events come in that order), but a live
-	 * session attached to a running program lists its threads in the
-	 * order each one's snapshot came (worker1, worker2, worker0, main).
+	 * (roots.c numbers them from one counter).  The thread table's order
+	 * is not always that: a recorded file lists threads as their events
+	 * first appear in the merged order (threads running together can
+	 * swap: heap ids 1048/1049 at places 1049/1048 in test-lanes' 1000
+	 * threads), and a live session attached to a running program lists
+	 * them as their snapshots came (worker1, worker2, worker0, main).
 	 * Stable: an id listed twice keeps its entries' order. */
 	g_array_sort(c->heaps, heap_ref_order);
 	for (guint i = 0; i < c->heaps->len; i++) {

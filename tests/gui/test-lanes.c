@@ -149,7 +149,7 @@ static void test_stable(void)
 {
 	RavscopeDocument *doc = open_doc();
 	rav_trace *t = ravscope_document_get_trace(doc);
-	/* heap id -> its place in the trace's thread table */
+	/* heap id -> its place in the trace's thread table (every lane is a thread's) */
 	GHashTable *rank = g_hash_table_new(NULL, NULL);
 	for (unsigned i = rav_trace_thread_count(t); i-- > 0;) {
 		rav_trace_thread th;
@@ -174,12 +174,14 @@ static void test_stable(void)
 			changes++;
 		}
 		rebuilds += ravscope_events_change_layout(&ev, 1);
-		/* The lanes shown keep the trace's order, which is the heaps'
-		 * creation (id) order the lanes follow (a live session's table
-		 * has the snapshots' order instead: test-live /live/follow). */
+		/* The lanes shown keep the heaps' creation (id) order.  Not
+		 * the thread table's: threads running together may appear in
+		 * the trace in another order than they made their heaps (a
+		 * recording of this build had heap ids 1048/1049 at table places
+		 * 1049/1048), and a live session's table has the snapshots'
+		 * order (test-live /live/follow). */
 		for (guint i = 1; i < b->len; i++) {
-			g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(rank, GUINT_TO_POINTER(g_array_index(b, guint32, i - 1)))),
-					 <, GPOINTER_TO_UINT(g_hash_table_lookup(rank, GUINT_TO_POINTER(g_array_index(b, guint32, i)))));
+			g_assert_nonnull(g_hash_table_lookup(rank, GUINT_TO_POINTER(g_array_index(b, guint32, i))));
 			g_assert_cmpuint(g_array_index(b, guint32, i - 1), <, g_array_index(b, guint32, i));
 		}
 		/* Never more than main and the threads running at once. */
