@@ -34,8 +34,10 @@ static void *worker(void *arg)
 	}
 	if (rav_try_recv(ch, h, r) != RAV_ECLOSED)
 		_exit(8);
-	if (rav_send(ch, rav_msg_new()) != RAV_ECLOSED) /* an error: recorded */
+	rav_msg *m = rav_msg_new();
+	if (!m || rav_send(ch, m) != RAV_ECLOSED) /* an error: recorded */
 		_exit(9);
+	rav_msg_free(m); /* refused: still ours */
 	rav_root_free(h, r);
 	return NULL;
 }
