@@ -325,7 +325,7 @@ int main(void)
 	 * all of it alone, packed (replay-pack.h), and seeks unpack it */
 	gp.uniform = true;
 	gp.events = small ? 300000 : 1500000;
-	/* (copies everywhere: keyframes at the goal's cost, 1.25 * 2^20 by
+	/* (copies everywhere: keyframes at the goal's cost, 2^20 by
 	 * default, would be one or two here; 2^18 as before the goal, so that
 	 * seeks cross several) */
 	setenv("RAVTRACE_KEYFRAME_COST", "262144", 1);
