@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "flush-test.h"
@@ -62,16 +61,10 @@ static void child(const char *path)
 int main(void)
 {
 	char path[] = "/tmp/rav-recv-closed-XXXXXX";
-	int fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	close(fd);
-	fflush(NULL);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	pid_t pid = ft_fork(path);
 	if (pid == 0)
 		child(path);
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+	int status = ft_wait(pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	rav_trace *t = ft_open(path);
