@@ -298,6 +298,15 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 		ravscope_heap_layout_free(layout);
 		layout = now;
 		vp = keep;
+		/* The picture is of the state after the event: fitted to it
+		 * (unless --cell-px or --focus chose the view), so that the
+		 * motion is on it.  Kept at the view before the event, a page
+		 * a thread took first could be below the picture's edge, past
+		 * the room the layout keeps for the pages another lane holds
+		 * later (messages.ravtrace recorded by an ASan build: the
+		 * producer's root page at event 36, nothing drawn). */
+		if (o->cell_px <= 0 && focus == RAV_LOC_NONE)
+			ravscope_viewport_fit(&vp, layout);
 		at = ravscope_document_get_position(doc);
 		vp.anims = (const RavscopeAnim *)anims->data;
 		vp.n_anims = anims->len;
