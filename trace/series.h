@@ -71,12 +71,9 @@ void ravt_series_close_bin(ravt_series *s, const ravt_model *m);
 /* Publish the open bin, which covers up to m->pos. */
 void ravt_series_publish(ravt_series *s, const ravt_model *m, bool final);
 
-static inline void ravt_series_count(ravt_series *s, unsigned kind, unsigned aux)
-{
-	if (kind == RAV_EV_FREE && aux == 0)
-		kind = RAVT_SERIES_HOLES;
-	s->acc[kind < RAVT_SERIES_KINDS ? kind : 0]++;
-}
+/* Events are counted in `acc` (their kind's slot, RAVT_SERIES_HOLES for
+ * a FREE with aux 0) by the switch that applies them: ravt_apply_marked
+ * (replay-apply.h). */
 
 /* A heap whose numbers an event changed: only its first change in a bin
  * does work. */
