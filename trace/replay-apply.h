@@ -182,13 +182,17 @@ static inline uint8_t ravt_spage_kind(uint32_t engine_kind)
 	}
 }
 
+/* (hit: ravt_apply_marked's, the slot's page marked there) */
 static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, const rav_event *ev,
-                                                                 ravt_touch *tc, uint64_t oldv, uint64_t newv)
+                                                                 ravt_touch *tc, uint64_t oldv, uint64_t newv,
+                                                                 uint8_t *hit)
 {
 	ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the slot written");
 	if (!p)
 		return -1;
 	uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a), w = rav_loc_word(ev->a);
+	if (hit)
+		ravt_history_mark_page(hit, pg);
 	uint8_t st = ravt_cell_st(p, c);
 	if (st == RAV_CELL_HEADER)
 		return 0; /* header words are rebuilt from the model, see the top comment */
@@ -228,11 +232,21 @@ int ravt_model_forget(ravt_model *m, const rav_event *ev);
  * indexing loop marks them in the same switch that applies the event (a
  * second dispatch on the kind cost 8 instructions an event, and a branch
  * predicted no better than the kinds follow each other); a seek passes
- * NULL and the marks compile away. */
+ * NULL and the marks compile away.  A cell or slot the event names is
+ * marked by its page once replay found the page in use (RAVT_MARK_PAGE,
+ * no test of the location: 3 of the uniform trace's instructions an
+ * event); the values of reference writes and the reference ravioli's
+ * locations, which nothing checks, with RAVT_MARK.  (An event that fails
+ * leaves marks or not: the index stops before it.) */
 #define RAVT_MARK(l)                                                                                         \
 	do {                                                                                                 \
 		if (hit)                                                                                     \
 			ravt_history_mark(hit, (l));                                                         \
+	} while (0)
+#define RAVT_MARK_PAGE(pg)                                                                                   \
+	do {                                                                                                 \
+		if (hit)                                                                                     \
+			ravt_history_mark_page(hit, (pg));                                                   \
 	} while (0)
 
 /* An event applied, counted in the series' open bin `acc` (its kind's
@@ -435,11 +449,11 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return -1;
 		break;
 	case RAV_EV_ALLOC: {
-		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the allocated cell");
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		RAVT_MARK_PAGE(pg);
 		uint8_t st = ravt_cell_st(p, c);
 		/* the top cell, or a queued hole the engine reuses */
 		if (st != RAV_CELL_EMPTY && st != RAV_CELL_DEAD)
@@ -463,11 +477,11 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		return 0;
 	}
 	case RAV_EV_FREE: {
-		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the freed cell");
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		RAVT_MARK_PAGE(pg);
 		uint8_t st = ravt_cell_st(p, c);
 		/* a live cell dies, or (arrival of a message) an empty cell below
 		 * the new top becomes a hole to fill */
@@ -498,8 +512,6 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		return 0;
 	}
 	case RAV_EV_MOVE: {
-		RAVT_MARK(ev->b);
-		RAVT_MARK(ev->a);
 		ravt_mpage *pf = ravt_cell_page(m, ev, ev->a, "the cell moved");
 		if (!pf)
 			return -1;
@@ -508,6 +520,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return -1;
 		uint32_t fpg = rav_loc_page(ev->a), fc = rav_loc_cell(ev->a);
 		uint32_t tpg = rav_loc_page(ev->b), tcell = rav_loc_cell(ev->b);
+		RAVT_MARK_PAGE(tpg);
+		RAVT_MARK_PAGE(fpg);
 		uint8_t fst = ravt_cell_st(pf, fc), tst = ravt_cell_st(pt, tcell);
 		if (fst != RAV_CELL_LIVE)
 			return ravt_model_fail(m, ev, "moves page %u cell %u, which is %s", fpg, fc,
@@ -544,11 +558,11 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		return 0;
 	}
 	case RAV_EV_TRIM: {
-		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the trimmed cell");
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
+		RAVT_MARK_PAGE(pg);
 		uint8_t st = ravt_cell_st(p, c);
 		if (st != RAV_CELL_DEAD)
 			return ravt_model_fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c,
@@ -567,7 +581,6 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	}
 	/* the word writes share one (inlined) copy of ravt_apply_word */
 	case RAV_EV_FIXUP:
-		RAVT_MARK(ev->a);
 		RAVT_MARK(ev->b);
 		RAVT_MARK(ev->c);
 		m->tot.fixups++;
@@ -575,26 +588,22 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		wk = RAV_EV_FIXUP;
 		goto word;
 	case RAV_EV_REF_STORE:
-		RAVT_MARK(ev->a);
 		RAVT_MARK(ev->b);
 		RAVT_MARK(ev->c);
 		newv = ev->c;
 		wk = RAV_EV_REF_STORE;
 		goto word;
 	case RAV_EV_LINK:
-		RAVT_MARK(ev->a);
 		RAVT_MARK(ev->b);
 		RAVT_MARK(ev->c);
 		newv = ev->c;
 		wk = RAV_EV_LINK;
 		goto word;
 	case RAV_EV_DATA_STORE:
-		RAVT_MARK(ev->a);
 		newv = ev->c;
 		wk = RAV_EV_DATA_STORE;
 		goto word;
 	case RAV_EV_REF_CLEAR:
-		RAVT_MARK(ev->a);
 		RAVT_MARK(ev->b);
 		RAVT_MARK(ev->c);
 		newv = 0;
@@ -609,7 +618,6 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		RAVT_MARK(ev->a);
 		break;
 	case RAV_EV_TYPE_WORD: {
-		RAVT_MARK(ev->a);
 		if (rav_loc_word(ev->a) != RAV_W_TYPE)
 			return ravt_model_fail(m, ev, "type word event names word %u, not word 0",
 			                       rav_loc_word(ev->a));
@@ -619,10 +627,10 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	}
 	case RAV_EV_ROOT_NEW:
 	case RAV_EV_ROOT_FREE: {
-		RAVT_MARK(ev->a);
 		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the root slot");
 		if (!p)
 			return -1;
+		RAVT_MARK_PAGE(rav_loc_page(ev->a));
 		uint8_t st = ravt_cell_st(p, rav_loc_cell(ev->a));
 		if (st != RAV_CELL_LIVE)
 			return ravt_model_fail(m, ev,
@@ -638,12 +646,13 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	RAVT_COUNT(ev->kind < RAVT_SERIES_KINDS ? ev->kind : 0);
 	return 0;
 word:
-	if (ravt_apply_word(m, ev, tc, ev->b, newv) < 0)
+	if (ravt_apply_word(m, ev, tc, ev->b, newv, hit) < 0)
 		return -1;
 	RAVT_COUNT(wk);
 	return 0;
 }
 #undef RAVT_MARK
+#undef RAVT_MARK_PAGE
 #undef RAVT_COUNT
 
 /* Apply ev without marking a history filter or counting it (seeks). */

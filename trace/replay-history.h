@@ -53,6 +53,14 @@ static inline void ravt_history_mark(uint8_t *hit, rav_loc l)
 	uint32_t p = rav_loc_page(l) % RAVT_HISTORY_BITS;
 	hit[l && !(l & RAV_LOC_EXTERNAL) ? p : RAVT_HISTORY_BITS] = 1;
 }
+/* The same for a location known to name a cell of page pg (replay has
+ * found the page in use): no test of the location.  (Location 0 names
+ * page 0's header cell: marking page 0 for it, where ravt_history_mark
+ * marks the spare byte, only costs a query of that page a block's scan.) */
+static inline void ravt_history_mark_page(uint8_t *hit, uint32_t pg)
+{
+	hit[pg % RAVT_HISTORY_BITS] = 1;
+}
 
 /* Which locations of an event are marked (a for cell and slot events, b
  * too for a move, a, b and c for reference writes): ravt_apply_marked
