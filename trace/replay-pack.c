@@ -104,15 +104,30 @@ static inline unsigned sig_bytes(uint64_t z)
 }
 #endif
 
-/* The highest set bit of x + 1, for an x of at most 9 bits with bit 0
- * set: (bytes << 1 | 1) gives the index + 1 of the highest nonzero byte
- * flagged in `bytes`, 0 when none is, without a branch (a word's length
- * is as random as the heap's contents: a branch on it would be
- * mispredicted about as often as not). */
-static inline unsigned top_bit(unsigned x)
-{
-	return 31u ^ (unsigned)__builtin_clz(x);
-}
+#if defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR)
+/* sig_len[m]: the index + 1 of the highest set bit of m, 0 for 0: the
+ * bytes a word takes whose nonzero bytes are the bits of m, without a
+ * branch (a word's length is as random as the heap's contents: a branch
+ * on it would be mispredicted about as often as not).  A load per word,
+ * where the highest bit of (m << 1 | 1) by clz took a shift, a mask, an
+ * or, the clz and an xor (callgrind, the packer's thread: 69.4 -> 59.7
+ * instructions a cell packed, 1110 -> 955 a block). */
+#define SL2(n) n, n
+#define SL4(n) SL2(n), SL2(n)
+#define SL8(n) SL4(n), SL4(n)
+#define SL16(n) SL8(n), SL8(n)
+#define SL32(n) SL16(n), SL16(n)
+#define SL64(n) SL32(n), SL32(n)
+#define SL128(n) SL64(n), SL64(n)
+static const uint8_t sig_len[256] = {0, 1, SL2(2), SL4(3), SL8(4), SL16(5), SL32(6), SL64(7), SL128(8)};
+#undef SL2
+#undef SL4
+#undef SL8
+#undef SL16
+#undef SL32
+#undef SL64
+#undef SL128
+#endif
 
 /* The block's cells, after the page's earlier packed cells (prev: the
  * words of the last cell packed, updated).  Each cell is XORed with the
@@ -134,8 +149,8 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
 		/* bit i: byte i of the cell's XORed words is not zero */
 		unsigned nz = ~((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, zero)) |
 		                (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, zero)) << 16);
-		unsigned n0 = top_bit(((nz << 1) & 0x1feu) | 1), n1 = top_bit(((nz >> 7) & 0x1feu) | 1);
-		unsigned n2 = top_bit(((nz >> 15) & 0x1feu) | 1), n3 = top_bit(((nz >> 23) & 0x1feu) | 1);
+		unsigned n0 = sig_len[nz & 0xffu], n1 = sig_len[(nz >> 8) & 0xffu];
+		unsigned n2 = sig_len[(nz >> 16) & 0xffu], n3 = sig_len[nz >> 24];
 		unsigned ctlv = n0 | n1 << 4 | n2 << 8 | n3 << 12;
 		memcpy(p, &(uint16_t){(uint16_t)ctlv}, 2);
 		p += 2;
@@ -155,7 +170,6 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
 	}
 	w -= 4;
 #else
-	(void)top_bit;
 	uint64_t p0 = prev[0], p1 = prev[1], p2 = prev[2], p3 = prev[3];
 	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++, w += 4) {
 		uint64_t z0 = w[0] ^ p0, z1 = w[1] ^ p1, z2 = w[2] ^ p2, z3 = w[3] ^ p3;
