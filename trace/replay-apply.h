@@ -234,8 +234,8 @@ int ravt_model_forget(ravt_model *m, const rav_event *ev);
  * predicted no better than the kinds follow each other); a seek passes
  * NULL and the marks compile away.  A cell or slot the event names is
  * marked by its page once replay found the page in use (RAVT_MARK_PAGE,
- * no test of the location: 3 of the uniform trace's instructions an
- * event); the values of reference writes and the reference ravioli's
+ * no test of the location: 4.7 of the uniform trace's instructions an
+ * event, callgrind); the values of reference writes and the reference ravioli's
  * locations, which nothing checks, with RAVT_MARK.  (An event that fails
  * leaves marks or not: the index stops before it.) */
 #define RAVT_MARK(l)                                                                                         \
@@ -252,8 +252,8 @@ int ravt_model_forget(ravt_model *m, const rav_event *ev);
 /* An event applied, counted in the series' open bin `acc` (its kind's
  * slot, series.h) when acc is not NULL: the hot kinds' cases count with
  * their slot known (ravt_series_count after the switch tested and
- * selected it again: 10 of the uniform trace's instructions an event,
- * callgrind), the others after the switch; only events applied without
+ * selected it again: 4.2 of the uniform trace's instructions an event
+ * more, callgrind), the others after the switch; only events applied without
  * error are counted.  A seek passes NULL and the counts compile away. */
 #define RAVT_COUNT(slot)                                                                                     \
 	do {                                                                                                 \

@@ -733,8 +733,8 @@ static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const
 	size_t k = 0;
 	/* The events whose prefetches are for events of this batch, RAVT_PF_FAR
 	 * ahead or more, in a loop of their own: their addresses need no test
-	 * of where they come from (the test and the selects were 9 of the
-	 * uniform trace's 200 instructions an event, callgrind).  The last
+	 * of where they come from (the test and the selects were 8.3 of the
+	 * uniform trace's 200.8 instructions an event, callgrind).  The last
 	 * RAVT_PF_FAR events (and every one without prefetches) in the general
 	 * loop below. */
 	if (pf) {
