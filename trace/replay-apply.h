@@ -244,6 +244,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	tc->h[0] = tc->h[1] = NULL;
 	switch (ev->kind) {
 	case RAV_EV_THREAD_START: {
+		if (!ev->x) /* (0 is "no heap": a thread's events before it had one) */
+			return ravt_model_fail(m, ev, "starts a thread of heap 0, but heap ids start at 1");
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		if (!h)
 			return ravt_model_oom(m, ev);
@@ -251,6 +253,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		break;
 	}
 	case RAV_EV_HEAP_NEW: {
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "creates heap 0, but heap ids start at 1");
 		ravt_mheap *h = ravt_heap_get(m, ev->x, (uint8_t)ev->aux);
 		if (!h)
 			return ravt_model_oom(m, ev);
@@ -291,6 +295,13 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	}
 	case RAV_EV_MSG_RECV: {
 		ravt_mheap *h = ravt_heap_find(m, ev->x);
+		/* a message that is known and alive arrives only once it is sent
+		 * (sequence numbers that put a receive first, or a second receive,
+		 * make every later figure of the receiver wrong) */
+		if (h && h->kind == RAV_HEAP_MESSAGE && h->alive && !h->in_flight)
+			return ravt_model_fail(m, ev, "heap %llu receives message %u, which is not in flight "
+			                       "(not sent yet, or received already)",
+			                       (unsigned long long)ev->b, ev->x);
 		if (h)
 			h->in_flight = false;
 		/* The engine links arriving pages in before the receiver's trailing
