@@ -326,6 +326,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			    RAVT_MAX_PAGE_INDEX);
 		if (!ravt_model_ensure_span(m, pg))
 			return ravt_model_oom(m, ev);
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "page %u is acquired for heap 0, but heap ids start at 1", pg);
 		ravt_mpage *p = m->pages[pg];
 		if (p && p->kind != RAV_SPAGE_POOL)
 			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns",

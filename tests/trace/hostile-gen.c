@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zstd.h>
 
 #include "format.h"
 #include "snapshot.h"
@@ -1345,6 +1346,82 @@ SITES_BAD(gen_sites_orphan, 5)
 SITES_BAD(gen_sites_count_huge, 6)
 SITES_BAD(gen_sites_dangling, 7)
 
+/* A chunk written straight to the file, its payload compressed: the
+ * writer's own raw chunks are stored as they are.  (The trailer is
+ * rewritten after, so the writer's offsets need not know of it.) */
+static void zstd_chunk(hgen *g, uint16_t kind, const uint8_t *raw_pl, size_t raw_len, uint32_t thread,
+                       uint32_t count, uint64_t first)
+{
+	size_t cap = ZSTD_compressBound(raw_len);
+	uint8_t *buf = calloc(1, sizeof(ravt_frame) + cap + 8);
+	size_t n = buf ? ZSTD_compress(buf + sizeof(ravt_frame), cap, raw_pl, raw_len, 3) : 0;
+	if (!buf || ZSTD_isError(n)) {
+		fprintf(stderr, "hostile-gen: compressing a chunk failed\n");
+		g->failed = true;
+		free(buf);
+		return;
+	}
+	ravt_frame f = {.sync = RAVT_CHUNK_SYNC,
+	                .kind = kind,
+	                .flags = 1,
+	                .stored_len = (uint32_t)n,
+	                .raw_len = (uint32_t)raw_len,
+	                .thread = thread,
+	                .count = count,
+	                .first = first,
+	                .payload_crc = ravt_crc32c(0, buf + sizeof f, n)};
+	f.frame_crc = ravt_frame_crc(&f);
+	memcpy(buf, &f, sizeof f);
+	size_t len = sizeof f + ((n + 7) & ~(size_t)7);
+	if (fwrite(buf, 1, len, g->f) != len)
+		g->failed = true;
+	free(buf);
+}
+
+/* SITES chunks whose dictionaries name more frames than a reader keeps
+ * for a file of this size (16 M, or one per byte): two chunks of 2^18
+ * distinct sites of 60 frames each (31 M frames, 16 MB of dictionary
+ * each, a few kilobytes once compressed), every entry a frame apart. */
+static bool gen_sites_frames_bound(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (64u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	unsigned t = track(&g, 1);
+	thread_start(&g, 1, "bound");
+	end_thread(&g, 1);
+	const uint32_t count = 1u << 18, depth = 60;
+	size_t cap = (size_t)count * (depth + 1) + 64;
+	uint8_t *s = malloc(cap), *ev = malloc(2 * (size_t)count), *pl = malloc(2 * (size_t)count + 64);
+	bool ok = s && ev && pl;
+	for (unsigned chunk = 0; ok && chunk < 2; chunk++) {
+		uint8_t *p = ravt_put_varint(s, count);
+		for (uint32_t k = 0; k < count; k++) {
+			*p++ = (uint8_t)depth;
+			for (uint32_t d = 0; d < depth; d++) /* the first entry anywhere, then frame 0 one on */
+				p = k == 0 ? ravt_put_varint(p, ravt_zigzag((int64_t)(0x500000 + chunk * 0x10000000ull + d * 64)))
+				           : ravt_put_varint(p, d == 0 ? ravt_zigzag(1) : 0);
+		}
+		p = ravt_put_varint(p, 1); /* one run: every event at site 1 */
+		p = ravt_put_varint(p, count);
+		p = ravt_put_varint(p, 1);
+		zstd_chunk(&g, RAVT_CHUNK_SITES, s, (size_t)(p - s), 1, count, g.tracked[t]);
+		for (uint32_t i = 0; i < count; i++)
+			ev[2 * i] = RAV_EV_MARK, ev[2 * i + 1] = 0;
+		size_t len = events_payload(pl, g.tsc + 10, count, ev, 2 * (size_t)count);
+		zstd_chunk(&g, RAVT_CHUNK_EVENTS_AC, pl, len, 1, count, g.tracked[t]);
+		g.tracked[t] += count;
+	}
+	free(s);
+	free(ev);
+	free(pl);
+	return hclose(&g) && ok && retrailer(dir, name);
+}
+
 /* A call site record of the frames given. */
 static void site_at(hgen *g, uint32_t th, const uint64_t *frames, unsigned n)
 {
@@ -1473,6 +1550,24 @@ SNAP_CONTRA(gen_snap_items_huge, 3)
 SNAP_CONTRA(gen_snap_parts_max, 4)
 SNAP_CONTRA(gen_snap_release_foreign, 5)
 
+/* Heap 0, which names no heap (events of a thread before it had one),
+ * given a page: the events of stream 0 acquire a page for heap 0 and fill
+ * it; thread 1 then takes it over from heap 0. */
+static bool gen_heap_zero_page(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	text_ev(&g, 0, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 0, "node", 4);
+	sync_ev(&g, 0, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 0, addr(0, 0, 0), 0);
+	ev(&g, 0, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	end_thread(&g, 0);
+	thread_start(&g, 1, "taker");
+	sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -1578,6 +1673,10 @@ static const hclass classes[] = {
     {"msg-pages-ids-max", "ok", 0, 0, gen_msg_pages_ids_max,
      "pages to a message with every id at the top: threads 2^32-1, 2^32-2, message 2^32-3, channel 2^64-1"},
     {"msg-pages-heap-zero", "inconsistent", 0, 0, gen_msg_pages_heap_zero, "pages handed to a message heap of id 0"},
+    {"sites-frames-bound", "limit", 64, 16, gen_sites_frames_bound,
+     "two SITES chunks of 2^18 distinct 60-frame sites each: 31 M frames in a small file"},
+    {"heap-zero-page", "inconsistent", 0, 0, gen_heap_zero_page,
+     "a page acquired by heap 0 (no heap) and handed from it"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 
