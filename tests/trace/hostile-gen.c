@@ -30,6 +30,7 @@
  * table at the end is the list hostile.py and the fuzz corpus follow.
  */
 #include <errno.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "format.h"
@@ -1381,7 +1383,10 @@ static void zstd_chunk(hgen *g, uint16_t kind, const uint8_t *raw_pl, size_t raw
 /* SITES chunks whose dictionaries name more frames than a reader keeps
  * for a file of this size (16 M, or one per byte): two chunks of 2^18
  * distinct sites of 60 frames each (31 M frames, 16 MB of dictionary
- * each, a few kilobytes once compressed), every entry a frame apart. */
+ * each, a few kilobytes once compressed), every entry a frame apart.
+ * Their tables pass the open trace's memory limit first (384 MiB for 16 M
+ * frames); small (the fuzz seed: 2^14 sites a chunk), the driver's limit
+ * of 16 MiB. */
 static bool gen_sites_frames_bound(const char *dir, const char *name)
 {
 	hparams hp = {.tsc_hz = 1000000000ull,
@@ -1394,7 +1399,7 @@ static bool gen_sites_frames_bound(const char *dir, const char *name)
 	unsigned t = track(&g, 1);
 	thread_start(&g, 1, "bound");
 	end_thread(&g, 1);
-	const uint32_t count = 1u << 18, depth = 60;
+	const uint32_t count = small ? 1u << 14 : 1u << 18, depth = 60; /* (small: 2 M frames, 47 MiB) */
 	size_t cap = (size_t)count * (depth + 1) + 64;
 	uint8_t *s = malloc(cap), *ev = malloc(2 * (size_t)count), *pl = malloc(2 * (size_t)count + 64);
 	bool ok = s && ev && pl;
@@ -1439,6 +1444,14 @@ static void site_at(hgen *g, uint32_t th, const uint64_t *frames, unsigned n)
 	g->events -= k;
 }
 
+/* The load bias of the main program (dl_iterate_phdr lists it first). */
+static int main_bias(struct dl_phdr_info *info, size_t size, void *user)
+{
+	(void)size;
+	*(uintptr_t *)user = info->dlpi_addr;
+	return 1;
+}
+
 /* The objects of a MAPS chunk are files a symbolizer opens: a FIFO nobody
  * writes (opening it waits for a writer), /dev/zero (endless), a
  * directory, the reader itself (/proc/self/exe: debug information that is
@@ -1469,19 +1482,30 @@ static bool gen_sites_paths(const char *dir, const char *name)
 		return false;
 	thread_start(&g, 1, "paths");
 	static const char weird[] = "/tmp/\x1b[31mred\n\x01\xff\xfe\xc0\x80.so";
-	const char *paths[] = {fifo, "/dev/zero", "/", "/proc/self/exe", weird, "/dev/stdin", ""};
-	size_t lens[] = {strlen(fifo), 9, 1, 14, sizeof weird - 1, 10, 0};
-	enum { NOBJ = 7 };
+	/* this generator, recorded without its build id, a frame in this
+	 * function: a reader that does not see that it is another file names
+	 * gen_sites_paths and a line of hostile-gen.c */
+	char self[4096] = "/proc/self/exe";
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[sl > 0 ? sl : 14] = 0;
+	if (*prefix) /* (a seed names no file of this machine) */
+		snprintf(self, sizeof self, "/nonexistent/hostile-gen");
+	uintptr_t bias = 0;
+	dl_iterate_phdr(main_bias, &bias);
+	const char *paths[] = {fifo, "/dev/zero", "/", "/proc/self/exe", weird, "/dev/stdin", "", self};
+	size_t lens[] = {strlen(fifo), 9, 1, 14, sizeof weird - 1, 10, 0, strlen(self)};
+	enum { NOBJ = 8 };
 	ravt_map_segment segs[NOBJ], top = {UINT64_MAX - 0xffff, 0xffff, RAVT_SEG_X | RAVT_SEG_R};
 	ravt_map_object objs[NOBJ + 1];
 	static const uint8_t bid[20] = {0xde, 0xad, 0xbe, 0xef};
 	for (unsigned i = 0; i < NOBJ; i++) {
-		segs[i] = (ravt_map_segment){0x1000, 0x10000, RAVT_SEG_X | RAVT_SEG_R};
+		segs[i] = i == 7 ? (ravt_map_segment){0, 1ull << 32, RAVT_SEG_X | RAVT_SEG_R}
+		                 : (ravt_map_segment){0x1000, 0x10000, RAVT_SEG_X | RAVT_SEG_R};
 		objs[i] = (ravt_map_object){.base = (uint64_t)(i + 1) << 28,
 		                            .segs = &segs[i],
 		                            .nsegs = 1,
-		                            .build_id = i == 3 ? NULL : bid,
-		                            .build_id_len = i == 3 ? 0 : sizeof bid,
+		                            .build_id = i == 3 || i == 7 ? NULL : bid,
+		                            .build_id_len = i == 3 || i == 7 ? 0 : sizeof bid,
 		                            .path = paths[i],
 		                            .path_len = lens[i]};
 	}
@@ -1493,6 +1517,8 @@ static bool gen_sites_paths(const char *dir, const char *name)
 	uint64_t fr[RAV_SITE_FRAMES_MAX];
 	for (unsigned i = 0; i <= NOBJ; i++) { /* a frame in each object */
 		fr[0] = i < NOBJ ? objs[i].base + 0x1234 : UINT64_MAX - 0x10;
+		if (i == 7) /* (a return address: the call is just before it) */
+			fr[0] = objs[i].base + ((uintptr_t)gen_sites_paths - bias) + 16;
 		site_at(&g, 1, fr, 1);
 		ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
 	}
