@@ -15,6 +15,8 @@
  *	              and exits 1 (validate: INVALID)
  *	limit         past the memory limit the driver sets (RAVTRACE_MEMORY_MB):
  *	              every command stops with an error naming the limit
+ *	damaged       a chunk breaks a rule of the format (SITES, address cache,
+ *	              snapshot parts): every command says what and where, exit 1
  *
  * --small makes each class small enough for a memory checker.  --seeds
  * writes the small ones as DIR/hostile-CLASS.ravtrace, leaving out those
@@ -25,7 +27,12 @@
  * after them (a second red-team pass) are impossible combinations (moves
  * and hand-offs between pages and heaps that never existed, sequence
  * numbers and clocks that jump and wrap, references anywhere) and the call
- * sites and memory maps of format 1.3 in bulk.  One file
+ * sites and memory maps of format 1.3 in bulk; round three the newer
+ * features one rule at a time (SITES chunks and MAPS paths of 1.3, the
+ * address cache of 1.5, page-to-msg of 1.6, snapshots the events
+ * contradict, heap ids 0 and 2^32-1), some of them chunks written by hand
+ * (raw_chunk_of, zstd_chunk) with the trailer rewritten to index them
+ * (retrailer): framing and checksums stay right.  One file
  * past 800 lines on purpose: each class is a short generator, and the
  * table at the end is the list hostile.py and the fuzz corpus follow.
  */
