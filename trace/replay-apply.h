@@ -285,6 +285,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_oom(m, ev);
 		break;
 	case RAV_EV_MSG_SEND: {
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "sends heap 0, but heap ids start at 1");
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_MESSAGE);
 		if (!h)
 			return ravt_model_oom(m, ev);
@@ -398,6 +400,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(
 			    m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
 			    (unsigned long long)ev->b, ev->x, p->owner);
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "page %u is handed to heap 0, but heap ids start at 1", pg);
 		ravt_mheap *to = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		/* (the owner looked up after heap_get, which may move the array) */
 		ravt_mheap *from;

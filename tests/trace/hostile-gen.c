@@ -1585,12 +1585,21 @@ SNAP_CONTRA(gen_snap_release_foreign, 5)
 
 /* Heap 0, which names no heap (events of a thread before it had one),
  * given a page: the events of stream 0 acquire a page for heap 0 and fill
- * it; thread 1 then takes it over from heap 0. */
-static bool gen_heap_zero_page(const char *dir, const char *name)
+ * it; thread 1 then takes it over from heap 0.  `to_zero`: thread 1
+ * acquires the page and hands it to heap 0, which then sends itself. */
+static bool gen_heap_zero_as(const char *dir, const char *name, bool to_zero)
 {
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
+	if (to_zero) {
+		thread_start(&g, 1, "giver");
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+		sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 0, addr(0, 0, 0), 1);
+		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, 0, 1, 1);
+		return hclose(&g);
+	}
 	text_ev(&g, 0, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 0, "node", 4);
 	sync_ev(&g, 0, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 0, addr(0, 0, 0), 0);
 	ev(&g, 0, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
@@ -1599,6 +1608,16 @@ static bool gen_heap_zero_page(const char *dir, const char *name)
 	sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 1, addr(0, 0, 0), 0);
 	ev(&g, 1, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
 	return hclose(&g);
+}
+
+static bool gen_heap_zero_page(const char *dir, const char *name)
+{
+	return gen_heap_zero_as(dir, name, false);
+}
+
+static bool gen_heap_zero_handoff(const char *dir, const char *name)
+{
+	return gen_heap_zero_as(dir, name, true);
 }
 
 /* ---- the table --------------------------------------------------------------- */
@@ -1710,6 +1729,7 @@ static const hclass classes[] = {
      "two SITES chunks of 2^18 distinct 60-frame sites each: 31 M frames in a small file"},
     {"heap-zero-page", "inconsistent", 0, 0, gen_heap_zero_page,
      "a page acquired by heap 0 (no heap) and handed from it"},
+    {"heap-zero-handoff", "inconsistent", 0, 0, gen_heap_zero_handoff, "a page handed to heap 0, which is then sent"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 

@@ -686,6 +686,7 @@ def check_facts(name, results):
             'msg-pages-recv-first': b'receives message 100, which is not in flight',
             'msg-pages-heap-zero': b'creates heap 0, but heap ids start at 1',
             'heap-zero-page': b'is acquired for heap 0, but heap ids start at 1',
+            'heap-zero-handoff': b'is handed to heap 0, but heap ids start at 1',
             'snap-items-huge': b'item 2 of the 4294967295 pages its head lists',
             'msg-pages-twice': b'but heap 100 owns it', 'msg-pages-dead': b'which is gone',
             'msg-pages-thread-heap': b'which is not a message', 'msg-pages-ghost-heap': b'which is not known',
