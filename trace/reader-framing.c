@@ -449,6 +449,10 @@ int64_t ravt_walk_chunks(ravt_reader *rd, rav_trace_error *err, bool *partial)
 				why = ravt_add_sites_chunk(rd, &f, payload, off, &nomem);
 			else if (!why && f.kind == RAVT_CHUNK_MAPS)
 				why = ravt_add_maps_chunk(rd, &f, payload, &nomem);
+			if (why && strcmp(why, "limit") == 0) { /* the call sites' tables (reader-sites.c) */
+				ravt_budget_error(&rd->budget, err);
+				return -1;
+			}
 			if (why) {
 				ravt_set_error(err, nomem ? RAV_TRACE_ENOMEM : RAV_TRACE_ECHUNK, off, chunkno,
 				               "chunk %lld at offset %llu: %s", (long long)chunkno,

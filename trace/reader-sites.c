@@ -296,12 +296,21 @@ static bool same_site(const ravt_reader *rd, const ravt_site *s, const ravt_site
 	return true;
 }
 
-static bool grow_site_hash(ravt_reader *rd)
+/* Over the open trace's memory limit (budget.h): what intern_site and
+ * grow_site_hash return then. */
+#define SITES_LIMIT (UINT32_MAX - 1)
+static const char sites_what[] = "the call sites' frames";
+
+/* 1 grown, 0 out of memory, -1 over the memory limit. */
+static int grow_site_hash(ravt_reader *rd)
 {
 	uint32_t cap = rd->shcap ? rd->shcap * 2 : 1024;
+	if (!ravt_budget_recharge(&rd->budget, (uint64_t)rd->shcap * sizeof *rd->shash,
+	                          (uint64_t)cap * sizeof *rd->shash, sites_what))
+		return -1;
 	uint32_t *h = calloc(cap, sizeof *h);
 	if (!h)
-		return false;
+		return 0;
 	for (uint32_t id = 1; id <= rd->nsites; id++) {
 		const ravt_site *s = &rd->sites[id - 1];
 		uint32_t i = hash_site(rd->sframes + s->at, s->n) & (cap - 1);
@@ -312,14 +321,21 @@ static bool grow_site_hash(ravt_reader *rd)
 	free(rd->shash);
 	rd->shash = h;
 	rd->shcap = cap;
-	return true;
+	return 1;
 }
 
-/* The id of a stack (lock held): 0 out of memory, UINT32_MAX over the limit. */
+/* The id of a stack (lock held): 0 out of memory, UINT32_MAX over the
+ * limit of frames a file may name, SITES_LIMIT over the open trace's
+ * memory limit.  The tables are charged to the trace's budget: a file of
+ * a few kilobytes names 16 M frames (384 MiB) in compressed dictionaries
+ * (hostile-gen's sites-frames-bound). */
 static uint32_t intern_site(ravt_reader *rd, const ravt_site_frame *f, unsigned n)
 {
-	if ((rd->nsites + 1u) * 2 > rd->shcap && (rd->shcap >= (1u << 31) || !grow_site_hash(rd)))
-		return 0;
+	if ((rd->nsites + 1u) * 2 > rd->shcap) {
+		int grown = rd->shcap >= (1u << 31) ? 0 : grow_site_hash(rd);
+		if (grown <= 0)
+			return grown < 0 ? SITES_LIMIT : 0;
+	}
 	uint32_t i = hash_site(f, n) & (rd->shcap - 1);
 	while (rd->shash[i]) {
 		uint32_t id = rd->shash[i];
@@ -334,6 +350,9 @@ static uint32_t intern_site(ravt_reader *rd, const ravt_site_frame *f, unsigned 
 		return UINT32_MAX;
 	if (rd->nsites == rd->cap_sites) {
 		uint32_t cap = rd->cap_sites ? rd->cap_sites * 2 : 256;
+		if (!ravt_budget_recharge(&rd->budget, (uint64_t)rd->cap_sites * sizeof *rd->sites,
+		                          (uint64_t)cap * sizeof *rd->sites, sites_what))
+			return SITES_LIMIT;
 		ravt_site *s = realloc(rd->sites, cap * sizeof *s);
 		if (!s)
 			return 0;
@@ -344,6 +363,9 @@ static uint32_t intern_site(ravt_reader *rd, const ravt_site_frame *f, unsigned 
 		size_t cap = rd->cap_sframes ? rd->cap_sframes * 2 : 1024;
 		while (cap < rd->nsframes + n)
 			cap *= 2;
+		if (!ravt_budget_recharge(&rd->budget, (uint64_t)rd->cap_sframes * sizeof *rd->sframes,
+		                          (uint64_t)cap * sizeof *rd->sframes, sites_what))
+			return SITES_LIMIT;
 		ravt_site_frame *fr = realloc(rd->sframes, cap * sizeof *fr);
 		if (!fr)
 			return 0;
@@ -446,6 +468,8 @@ const char *ravt_add_sites_chunk(ravt_reader *rd, const ravt_frame *f, const uin
 			*nomem = true;
 		} else if (id == UINT32_MAX) {
 			why = "sites chunk: more call sites than a trace of this size can name";
+		} else if (id == SITES_LIMIT) {
+			why = "limit"; /* (the caller says which limit: ravt_budget_error) */
 		}
 		map[k] = id;
 	}

@@ -274,6 +274,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	tc->h[0] = tc->h[1] = NULL;
 	switch (ev->kind) {
 	case RAV_EV_THREAD_START: {
+		if (!ev->x) /* (0 is "no heap": a thread's events before it had one) */
+			return ravt_model_fail(m, ev, "starts a thread of heap 0, but heap ids start at 1");
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		if (!h)
 			return ravt_model_oom(m, ev);
@@ -281,6 +283,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		break;
 	}
 	case RAV_EV_HEAP_NEW: {
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "creates heap 0, but heap ids start at 1");
 		ravt_mheap *h = ravt_heap_get(m, ev->x, (uint8_t)ev->aux);
 		if (!h)
 			return ravt_model_oom(m, ev);
@@ -313,6 +317,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_oom(m, ev);
 		break;
 	case RAV_EV_MSG_SEND: {
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "sends heap 0, but heap ids start at 1");
 		ravt_mheap *h = ravt_heap_get(m, ev->x, RAV_HEAP_MESSAGE);
 		if (!h)
 			return ravt_model_oom(m, ev);
@@ -323,6 +329,13 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	}
 	case RAV_EV_MSG_RECV: {
 		ravt_mheap *h = ravt_heap_find(m, ev->x);
+		/* a message that is known and alive arrives only once it is sent
+		 * (sequence numbers that put a receive first, or a second receive,
+		 * make every later figure of the receiver wrong) */
+		if (h && h->kind == RAV_HEAP_MESSAGE && h->alive && !h->in_flight)
+			return ravt_model_fail(m, ev, "heap %llu receives message %u, which is not in flight "
+			                       "(not sent yet, or received already)",
+			                       (unsigned long long)ev->b, ev->x);
 		if (h)
 			h->in_flight = false;
 		/* The engine links arriving pages in before the receiver's trailing
@@ -347,6 +360,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			    RAVT_MAX_PAGE_INDEX);
 		if (!ravt_model_ensure_span(m, pg))
 			return ravt_model_oom(m, ev);
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "page %u is acquired for heap 0, but heap ids start at 1", pg);
 		ravt_mpage *p = m->pages[pg];
 		if (p && p->kind != RAV_SPAGE_POOL)
 			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns",
@@ -417,6 +432,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(
 			    m, ev, "page %u is handed from heap %llu to heap %u but heap %u owns it", pg,
 			    (unsigned long long)ev->b, ev->x, p->owner);
+		if (!ev->x)
+			return ravt_model_fail(m, ev, "page %u is handed to heap 0, but heap ids start at 1", pg);
 		ravt_mheap *to = ravt_heap_get(m, ev->x, RAV_HEAP_THREAD);
 		/* (the owner looked up after heap_get, which may move the array) */
 		ravt_mheap *from;

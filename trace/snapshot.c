@@ -61,25 +61,35 @@ typedef struct reader {
 	const uint8_t *p, *end;
 	char *err;
 	size_t errlen;
+	const char *noun; /* the items ("pages", "types", "free pages"), once known */
+	uint32_t item, items;
 } reader;
 
 static bool bad(reader *r, const char *what)
 {
-	snprintf(r->err, r->errlen, "snapshot body: %s at byte %td from its end", what, r->end - r->p);
+	if (r->noun) /* which item, of how many the head says: a count the body cannot hold is told as such */
+		snprintf(r->err, r->errlen, "snapshot body: %s at byte %td from its end (item %u of the %u %s its head lists)",
+		         what, r->end - r->p, r->item + 1, r->items, r->noun);
+	else
+		snprintf(r->err, r->errlen, "snapshot body: %s at byte %td from its end", what, r->end - r->p);
 	return false;
 }
 
 static bool get(reader *r, uint64_t *v, const char *what)
 {
-	if (!ravt_get_varint(&r->p, r->end, v))
+	if (!ravt_get_varint(&r->p, r->end, v)) {
+		*v = 0; /* (never used: the callers stop; but bad() is too long to inline for that to be seen) */
 		return bad(r, what);
+	}
 	return true;
 }
 
 static bool get_byte(reader *r, uint8_t *v, const char *what)
 {
-	if (r->p >= r->end)
+	if (r->p >= r->end) {
+		*v = 0;
 		return bad(r, what);
+	}
 	*v = *r->p++;
 	return true;
 }
@@ -88,7 +98,9 @@ static bool decode_heap(reader *r, const ravt_snap_head *h, const ravt_snap_geom
                         const ravt_snap_visitor *v)
 {
 	uint64_t wpp = g->page_size / g->word_size;
+	r->noun = "pages", r->items = h->items;
 	for (uint32_t i = 0; i < h->items; i++) {
+		r->item = i;
 		uint64_t index, fill;
 		uint8_t kind;
 		if (!get(r, &index, "truncated page index") || !get_byte(r, &kind, "truncated page kind") ||
@@ -146,7 +158,9 @@ static bool decode_heap(reader *r, const ravt_snap_head *h, const ravt_snap_geom
 
 static bool decode_types(reader *r, const ravt_snap_head *h, const ravt_snap_visitor *v)
 {
+	r->noun = "types", r->items = h->items;
 	for (uint32_t i = 0; i < h->items; i++) {
+		r->item = i;
 		uint64_t id;
 		uint8_t mask, len;
 		if (!get(r, &id, "truncated type id") || !get_byte(r, &mask, "truncated type") ||
@@ -166,7 +180,9 @@ static bool decode_types(reader *r, const ravt_snap_head *h, const ravt_snap_vis
 static bool decode_pool(reader *r, const ravt_snap_head *h, const ravt_snap_visitor *v)
 {
 	uint64_t at = 0;
+	r->noun = "free pages", r->items = h->items;
 	for (uint32_t i = 0; i < h->items; i++) {
+		r->item = i;
 		uint64_t d;
 		if (!get(r, &d, "truncated free page"))
 			return false;
@@ -200,7 +216,7 @@ int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_sna
 		}
 		body = tmp;
 	}
-	reader r = {body, body + body_raw, err, errlen};
+	reader r = {body, body + body_raw, err, errlen, NULL, 0, 0};
 	bool ok;
 	switch (head->piece) {
 	case RAV_SNAP_HEAP:
@@ -213,8 +229,10 @@ int ravt_snap_decode(const ravt_frame *f, const uint8_t *payload, const ravt_sna
 		ok = decode_pool(&r, head, v);
 		break;
 	}
-	if (ok && r.p != r.end)
+	if (ok && r.p != r.end) {
+		r.noun = NULL;
 		ok = bad(&r, "bytes left over after the last item");
+	}
 	free(tmp);
 	return ok ? 0 : -1;
 }

@@ -227,13 +227,21 @@ static rav_symbol_status try_file(ravt_symbols *s, objstate *st, const rav_trace
 		dwfl_end(dwfl);
 		return RAV_SYMBOL_NO_OBJECT;
 	}
-	if (o->build_id_len) {
+	/* An object the recorder saw without a build id (it reads the loaded
+	 * notes, so one it had is always recorded) is not a file that has one:
+	 * a trace naming /proc/self/exe would give the reader's own lines. */
+	{
 		const unsigned char *bits = NULL;
 		GElf_Addr va;
 		int n = dwfl_module_build_id(mod, &bits, &va);
-		if (n != (int)o->build_id_len || memcmp(bits, o->build_id, o->build_id_len) != 0) {
+		if (n < 0) /* (none found) */
+			n = 0;
+		if (n != (int)o->build_id_len || (n > 0 && memcmp(bits, o->build_id, o->build_id_len) != 0)) {
 			char want[2 * 64 + 1], got[2 * 64 + 1] = "none";
-			hex(want, sizeof want, o->build_id, o->build_id_len);
+			if (!o->build_id_len)
+				snprintf(want, sizeof want, "none");
+			else
+				hex(want, sizeof want, o->build_id, o->build_id_len);
 			if (n > 0)
 				hex(got, sizeof got, bits, (unsigned)n > 64 ? 64 : (unsigned)n);
 			snprintf(why, whylen,

@@ -15,6 +15,8 @@
  *	              and exits 1 (validate: INVALID)
  *	limit         past the memory limit the driver sets (RAVTRACE_MEMORY_MB):
  *	              every command stops with an error naming the limit
+ *	damaged       a chunk breaks a rule of the format (SITES, address cache,
+ *	              snapshot parts): every command says what and where, exit 1
  *
  * --small makes each class small enough for a memory checker.  --seeds
  * writes the small ones as DIR/hostile-CLASS.ravtrace, leaving out those
@@ -25,17 +27,26 @@
  * after them (a second red-team pass) are impossible combinations (moves
  * and hand-offs between pages and heaps that never existed, sequence
  * numbers and clocks that jump and wrap, references anywhere) and the call
- * sites and memory maps of format 1.3 in bulk.  One file
+ * sites and memory maps of format 1.3 in bulk; round three the newer
+ * features one rule at a time (SITES chunks and MAPS paths of 1.3, the
+ * address cache of 1.5, page-to-msg of 1.6, snapshots the events
+ * contradict, heap ids 0 and 2^32-1), some of them chunks written by hand
+ * (raw_chunk_of, zstd_chunk) with the trailer rewritten to index them
+ * (retrailer): framing and checksums stay right.  One file
  * past 800 lines on purpose: each class is a short generator, and the
  * table at the end is the list hostile.py and the fuzz corpus follow.
  */
 #include <errno.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
 
 #include "format.h"
 #include "snapshot.h"
@@ -64,11 +75,25 @@ typedef struct hgen {
 	unsigned next_victim;
 	bool failed;
 	uint64_t events;
+	/* events the file holds so far for a few threads (raw_events: the
+	 * `first` of a chunk written by hand); set track[] before writing */
+	uint32_t track[4];
+	uint64_t tracked[4];
+	unsigned ntrack;
 } hgen;
 
 static int sink(const void *data, size_t len, void *user)
 {
-	return fwrite(data, 1, len, (FILE *)user) == len ? 0 : -1;
+	hgen *g = user;
+	ravt_frame f;
+	if (len >= sizeof f) {
+		memcpy(&f, data, sizeof f);
+		if (f.sync == RAVT_CHUNK_SYNC && ravt_chunk_is_events(f.kind))
+			for (unsigned i = 0; i < g->ntrack; i++)
+				if (g->track[i] == f.thread)
+					g->tracked[i] += f.count;
+	}
+	return fwrite(data, 1, len, g->f) == len ? 0 : -1;
 }
 
 typedef struct hparams {
@@ -116,7 +141,7 @@ static bool hopen(hgen *g, const char *dir, const char *name, const hparams *hp)
 		p.flags = hp->flags;
 	}
 	char err[256];
-	g->w = ravt_writer_new(&p, sink, g->f, err, sizeof err);
+	g->w = ravt_writer_new(&p, sink, g, err, sizeof err);
 	if (!g->w) {
 		fprintf(stderr, "hostile-gen: %s: %s\n", path, err);
 		fclose(g->f);
@@ -489,38 +514,72 @@ static bool gen_inconsistent(const char *dir, const char *name)
  * hands them all to message 100 before the message's root page, then the
  * message goes to heap 2, page by page.  `bad` 1: one page handed is heap
  * 2's; 2: one page is handed with a fill it does not have; 3: pages go to
- * the message after it was sent.  Each insertion is O(1) in the lists. */
+ * the message after it was sent; 4: a page handed twice; 5: pages go to
+ * the message after it ended; 6: to heap 2, a thread's heap; 7: before a
+ * page of heap 2's; 8: a page index of 2^64 - 1; 9: a fill of 0; 10: to
+ * heap 2^32 - 1, which never existed; 11: the message received before it
+ * is sent (sequence numbers that put the receive first); 12: no fault,
+ * every id at the top (sender 2^32-1, receiver 2^32-2, message 2^32-3,
+ * channel 2^64-1); 13: the message is heap 0 (an id no heap has).  Each
+ * insertion is O(1) in the lists. */
 static bool gen_msg_pages_as(const char *dir, const char *name, int bad)
 {
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	uint32_t n = small || bad ? 300 : 50000, msg = 100, mroot = n + 1;
-	thread_start(&g, 1, "sender");
-	thread_start(&g, 2, "receiver");
-	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(n + 2, 0, 0), 0);
-	ev(&g, 2, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(n + 2, 1, 0), 0, 0);
+	uint32_t n = small || bad ? 300 : 50000, mroot = n + 1;
+	uint32_t snd = bad == 12 ? UINT32_MAX : 1, rcv = bad == 12 ? UINT32_MAX - 1 : 2,
+	         msg = bad == 12 ? UINT32_MAX - 2 : bad == 13 ? 0 : 100;
+	uint64_t chan = bad == 12 ? UINT64_MAX : 1;
+	thread_start(&g, snd, "sender");
+	thread_start(&g, rcv, "receiver");
+	sync_ev(&g, rcv, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, rcv, addr(n + 2, 0, 0), 0);
+	ev(&g, rcv, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(n + 2, 1, 0), 0, 0);
 	for (uint32_t p = 0; p < n; p++) {
-		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(p, 0, 0), 0);
-		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(p, 1, 0), 0, 0);
+		sync_ev(&g, snd, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, snd, addr(p, 0, 0), 0);
+		ev(&g, snd, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(p, 1, 0), 0, 0);
 	}
-	sync_ev(&g, 1, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, msg, 1, 0);
-	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, msg, addr(mroot, 0, 0), 0);
-	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_ROOT, 0, addr(mroot, 1, 0), 0, 0);
+	sync_ev(&g, snd, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, msg, snd, 0);
+	sync_ev(&g, snd, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, msg, addr(mroot, 0, 0), 0);
+	ev(&g, snd, RAV_EV_ALLOC, RAV_TYPE_ROOT, 0, addr(mroot, 1, 0), 0, 0);
 	if (bad == 3)
-		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, msg, 1, 1);
+		sync_ev(&g, snd, RAV_EV_MSG_SEND, 0, msg, chan, 1);
+	if (bad == 5)
+		sync_ev(&g, snd, RAV_EV_HEAP_END, 0, msg, 0, 0);
 	for (uint32_t p = 0; p < n; p++) {
-		uint32_t page = bad == 1 && p == n / 2 ? n + 2 : p, fill = bad == 2 && p == n / 2 ? 9 : 2;
-		ev(&g, 1, RAV_EV_PAGE_TO_MSG, fill, msg, page, 1, mroot + 1);
+		bool mid = p == n / 2;
+		uint64_t page = mid && bad == 1 ? n + 2 : mid && bad == 8 ? UINT64_MAX : p;
+		uint32_t fill = mid && bad == 2 ? 9 : mid && bad == 9 ? 0 : 2;
+		uint32_t to = mid && bad == 6 ? rcv : mid && bad == 10 ? UINT32_MAX : msg;
+		uint64_t before = mid && bad == 7 ? n + 2 + 1 : mroot + 1;
+		ev(&g, snd, RAV_EV_PAGE_TO_MSG, fill, to, page, snd, before);
+		if (mid && bad == 4)
+			ev(&g, snd, RAV_EV_PAGE_TO_MSG, fill, to, page, snd, before);
 	}
+	if (bad == 11)
+		sync_ev(&g, rcv, RAV_EV_MSG_RECV, 0, msg, chan, rcv);
 	if (bad != 3)
-		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, msg, 1, n + 1);
-	sync_ev(&g, 2, RAV_EV_MSG_RECV, 0, msg, 1, 2);
+		sync_ev(&g, snd, RAV_EV_MSG_SEND, 0, msg, chan, n + 1);
+	if (bad != 11)
+		sync_ev(&g, rcv, RAV_EV_MSG_RECV, 0, msg, chan, rcv);
 	for (uint32_t p = 0; p < n; p++)
-		sync_ev(&g, 2, RAV_EV_PAGE_HANDOFF, 0, 2, addr(p, 0, 0), msg);
-	sync_ev(&g, 2, RAV_EV_PAGE_HANDOFF, 0, 2, addr(mroot, 0, 0), msg);
+		sync_ev(&g, rcv, RAV_EV_PAGE_HANDOFF, 0, rcv, addr(p, 0, 0), msg);
+	sync_ev(&g, rcv, RAV_EV_PAGE_HANDOFF, 0, rcv, addr(mroot, 0, 0), msg);
 	return hclose(&g);
 }
+
+#define MSG_PAGES(fn, bad) \
+	static bool fn(const char *dir, const char *name) { return gen_msg_pages_as(dir, name, bad); }
+MSG_PAGES(gen_msg_pages_twice, 4)
+MSG_PAGES(gen_msg_pages_dead, 5)
+MSG_PAGES(gen_msg_pages_thread_heap, 6)
+MSG_PAGES(gen_msg_pages_before_foreign, 7)
+MSG_PAGES(gen_msg_pages_index_max, 8)
+MSG_PAGES(gen_msg_pages_fill_zero, 9)
+MSG_PAGES(gen_msg_pages_ghost_heap, 10)
+MSG_PAGES(gen_msg_pages_recv_first, 11)
+MSG_PAGES(gen_msg_pages_ids_max, 12)
+MSG_PAGES(gen_msg_pages_heap_zero, 13)
 
 static bool gen_msg_pages(const char *dir, const char *name)
 {
@@ -1041,6 +1100,526 @@ static bool gen_snap_wild_refs(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* ---- round three: the newer format features (issue #14, 1.3 to 1.6) ------------- */
+
+/* Rewrites the trailer of a finished file so that its index lists every
+ * EVENTS chunk in it, those written by hand (raw_events) too: the file is
+ * complete and right in its framing, whatever its chunks say. */
+static bool retrailer(const char *dir, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s%s.ravtrace", dir, prefix, name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *b = size > 0 ? malloc((size_t)size) : NULL;
+	bool ok = b && fread(b, 1, (size_t)size, f) == (size_t)size;
+	fclose(f);
+	ravt_header h;
+	if (!ok || (size_t)size < sizeof h) {
+		free(b);
+		return false;
+	}
+	memcpy(&h, b, sizeof h);
+	size_t off = h.header_size, nidx = 0, cap = 0;
+	ravt_index_entry *idx = NULL;
+	ravt_trailer tr = {0};
+	uint64_t trailer_at = 0;
+	while (ok && off + sizeof(ravt_frame) <= (size_t)size) {
+		ravt_frame fr;
+		memcpy(&fr, b + off, sizeof fr);
+		if (fr.kind == RAVT_CHUNK_TRAILER) {
+			memcpy(&tr, b + off + sizeof fr, sizeof tr);
+			trailer_at = off;
+			break;
+		}
+		if (ravt_chunk_is_events(fr.kind)) {
+			if (nidx == cap) {
+				cap = cap ? 2 * cap : 64;
+				ravt_index_entry *n = realloc(idx, cap * sizeof *idx);
+				if (!n) {
+					ok = false;
+					break;
+				}
+				idx = n;
+			}
+			idx[nidx++] = (ravt_index_entry){off, fr.first, fr.thread, fr.count};
+		}
+		off += sizeof fr + (((size_t)fr.stored_len + 7) & ~(size_t)7);
+	}
+	ok = ok && trailer_at;
+	size_t len = sizeof tr + nidx * sizeof *idx + 8, padded = (len + 7) & ~(size_t)7;
+	uint8_t *t = ok ? calloc(1, sizeof(ravt_frame) + padded) : NULL;
+	if (t) {
+		tr.events = tr.chunks = 0;
+		uint32_t threads[64];
+		unsigned nth = 0;
+		for (size_t i = 0; i < nidx; i++) {
+			tr.events += idx[i].count;
+			unsigned k = 0;
+			while (k < nth && threads[k] != idx[i].thread)
+				k++;
+			if (k == nth && nth < 64)
+				threads[nth++] = idx[i].thread;
+		}
+		tr.chunks = nidx;
+		tr.threads = nth;
+		uint8_t *pl = t + sizeof(ravt_frame);
+		memcpy(pl, &tr, sizeof tr);
+		if (nidx)
+			memcpy(pl + sizeof tr, idx, nidx * sizeof *idx);
+		memcpy(pl + sizeof tr + nidx * sizeof *idx, &trailer_at, 8);
+		ravt_frame fr = {.sync = RAVT_CHUNK_SYNC,
+		                 .kind = RAVT_CHUNK_TRAILER,
+		                 .stored_len = (uint32_t)len,
+		                 .raw_len = (uint32_t)len,
+		                 .payload_crc = ravt_crc32c(0, pl, len)};
+		fr.frame_crc = ravt_frame_crc(&fr);
+		memcpy(t, &fr, sizeof fr);
+		f = fopen(path, "wb");
+		ok = f && fwrite(b, 1, trailer_at, f) == trailer_at &&
+		     fwrite(t, 1, sizeof fr + padded, f) == sizeof fr + padded;
+		ok = f && fclose(f) == 0 && ok;
+	} else {
+		ok = false;
+	}
+	free(t);
+	free(idx);
+	free(b);
+	if (!ok)
+		fprintf(stderr, "hostile-gen: %s: could not rewrite the trailer\n", path);
+	return ok;
+}
+
+static unsigned track(hgen *g, uint32_t th)
+{
+	g->track[g->ntrack] = th;
+	return g->ntrack++;
+}
+
+/* A chunk of `kind` (EVENTS, EVENTS_AC or SITES) written by hand for a
+ * tracked thread: the thread's events so far are flushed first, and none
+ * may follow through the writer (its `first` would not know of these). */
+static void raw_chunk_of(hgen *g, unsigned t, uint16_t kind, const uint8_t *pl, size_t len, uint32_t count)
+{
+	end_thread(g, g->track[t]);
+	if (!g->failed && ravt_writer_raw_chunk(g->w, kind, 0, pl, (uint32_t)len, g->track[t], count,
+	                                        g->tracked[t]) != 0) {
+		fprintf(stderr, "hostile-gen: raw chunk: %s\n", ravt_writer_error(g->w));
+		g->failed = true;
+	}
+}
+
+/* An events payload: one segment of `count` events at tsc, then `ev`. */
+static size_t events_payload(uint8_t *out, uint64_t tsc, uint32_t count, const uint8_t *ev, size_t len)
+{
+	uint8_t seg[32], *s = seg;
+	s = ravt_put_varint(s, count);
+	s = ravt_put_varint(s, ravt_zigzag((int64_t)tsc));
+	s = ravt_put_varint(s, 0);
+	uint8_t *p = ravt_put_varint(out, (uint64_t)(s - seg));
+	memcpy(p, seg, (size_t)(s - seg));
+	p += s - seg;
+	memcpy(p, ev, len);
+	return (size_t)(p - out) + len;
+}
+
+/* Address-cache operands (EVENTS_AC, 1.5) naming entries never filled:
+ * `escape` 0 a hit on entry 3 of a cache of one entry in a data-store's
+ * shape; 1 a hit on entry 15 of an empty cache in the escape form; 2 a
+ * hit past the 16 entries a cache can hold, after 16 misses filled it. */
+static bool gen_acache_as(const char *dir, const char *name, int how)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	unsigned t = track(&g, 1);
+	thread_start(&g, 1, "cached");
+	sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	uint8_t ev[512], *p = ev, pl[600];
+	uint32_t n = 0;
+	/* misses: alloc cells 1 ... k of page 0 (odd operands, tag 1: a pool
+	 * word, zigzag delta from the previous one) */
+	unsigned k = how == 2 ? 16 : 1;
+	for (unsigned c = 1; c <= k; c++, n++) {
+		*p++ = (uint8_t)(RAV_EV_ALLOC | 2u << 6);
+		p = ravt_put_varint(p, RAV_TYPE_FIRST_USER);
+		uint64_t inner = ravt_zigzag(4) << 2 | 1; /* word 4c: 4 on from the last */
+		p = ravt_put_varint(p, inner << 1 | 1);
+	}
+	/* a hit that names a real entry, then one that does not */
+	*p++ = RAV_EV_DATA_STORE;
+	p = ravt_put_varint(p, 0u << 3 | 1u << 1);
+	p = ravt_put_varint(p, 0);
+	p = ravt_put_varint(p, 7);
+	n++;
+	if (how == 1) {
+		*p++ = 63; /* escape: ref-store, a = a hit on entry 15 */
+		p = ravt_put_varint(p, RAV_EV_REF_STORE);
+		p = ravt_put_varint(p, 0);
+		p = ravt_put_varint(p, 0);
+		p = ravt_put_varint(p, 15u << 3);
+		p = ravt_put_varint(p, 0u << 3);
+		p = ravt_put_varint(p, 0u << 3);
+	} else {
+		*p++ = RAV_EV_DATA_STORE;
+		p = ravt_put_varint(p, (how == 2 ? 16u : 3u) << 3 | 1u << 1);
+		p = ravt_put_varint(p, 0);
+		p = ravt_put_varint(p, 7);
+	}
+	n++;
+	size_t len = events_payload(pl, g.tsc + 10, n, ev, (size_t)(p - ev));
+	raw_chunk_of(&g, t, RAVT_CHUNK_EVENTS_AC, pl, len, n);
+	thread_start(&g, 2, "after"); /* a thread after the bad chunk, read through the writer */
+	sync_ev(&g, 2, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, addr(1, 0, 0), 0);
+	return hclose(&g) && retrailer(dir, name);
+}
+
+static bool gen_acache_unfilled(const char *dir, const char *name)
+{
+	return gen_acache_as(dir, name, 0);
+}
+
+static bool gen_acache_escape(const char *dir, const char *name)
+{
+	return gen_acache_as(dir, name, 1);
+}
+
+static bool gen_acache_past(const char *dir, const char *name)
+{
+	return gen_acache_as(dir, name, 2);
+}
+
+/* SITES chunks (1.3) written by hand before an EVENTS_AC chunk of three
+ * marks: `how` 0 a run naming entry 2 of a dictionary of 1; 1 an entry of
+ * 0 frames; 2 an entry of 65 frames; 3 runs covering 2 of the 3 events;
+ * 4 a dictionary of 4 entries for 3 events; 5 the chunk after it is
+ * another thread's; 6 a count of 2^20 + 1; 7 the sites of a chunk that
+ * never comes (the file's last chunk before the trailer). */
+static bool gen_sites_bad_as(const char *dir, const char *name, int how)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (64u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	unsigned t = track(&g, 1), t2 = track(&g, 2);
+	thread_start(&g, 1, "sited");
+	thread_start(&g, 2, "other");
+	end_thread(&g, 2);
+	uint8_t s[1024], *p = s;
+	uint32_t count = 3;
+	unsigned nsites = how == 4 ? 4 : 1, frames = how == 1 ? 0 : how == 2 ? 65 : 2;
+	p = ravt_put_varint(p, nsites);
+	for (unsigned i = 0; i < nsites; i++) {
+		p = ravt_put_varint(p, frames);
+		for (unsigned f = 0; f < frames; f++)
+			p = ravt_put_varint(p, ravt_zigzag(f ? 64 : (int64_t)(0x400000 + 16 * i)));
+	}
+	if (how == 3) {
+		p = ravt_put_varint(p, 1);
+		p = ravt_put_varint(p, 2), p = ravt_put_varint(p, 1);
+	} else {
+		p = ravt_put_varint(p, 2);
+		p = ravt_put_varint(p, 1), p = ravt_put_varint(p, 0);
+		p = ravt_put_varint(p, 2), p = ravt_put_varint(p, how == 0 ? 2 : 1);
+	}
+	end_thread(&g, 1);
+	if (!g.failed &&
+	    ravt_writer_raw_chunk(g.w, RAVT_CHUNK_SITES, 0, s, (uint32_t)(p - s), 1, how == 6 ? (1u << 20) + 1 : count,
+	                          g.tracked[t]) != 0)
+		g.failed = true;
+	if (how != 7) {
+		uint8_t ev[16], pl[64];
+		for (unsigned i = 0; i < count; i++)
+			ev[2 * i] = RAV_EV_MARK, ev[2 * i + 1] = 0;
+		size_t len = events_payload(pl, g.tsc + 10, count, ev, 2 * count);
+		raw_chunk_of(&g, how == 5 ? t2 : t, RAVT_CHUNK_EVENTS_AC, pl, len, count);
+	}
+	return hclose(&g) && retrailer(dir, name);
+}
+
+#define SITES_BAD(fn, how) \
+	static bool fn(const char *dir, const char *name) { return gen_sites_bad_as(dir, name, how); }
+SITES_BAD(gen_sites_run_range, 0)
+SITES_BAD(gen_sites_frames_zero, 1)
+SITES_BAD(gen_sites_frames_65, 2)
+SITES_BAD(gen_sites_runs_short, 3)
+SITES_BAD(gen_sites_dict_big, 4)
+SITES_BAD(gen_sites_orphan, 5)
+SITES_BAD(gen_sites_count_huge, 6)
+SITES_BAD(gen_sites_dangling, 7)
+
+/* A chunk written straight to the file, its payload compressed: the
+ * writer's own raw chunks are stored as they are.  (The trailer is
+ * rewritten after, so the writer's offsets need not know of it.) */
+static void zstd_chunk(hgen *g, uint16_t kind, const uint8_t *raw_pl, size_t raw_len, uint32_t thread,
+                       uint32_t count, uint64_t first)
+{
+	size_t cap = ZSTD_compressBound(raw_len);
+	uint8_t *buf = calloc(1, sizeof(ravt_frame) + cap + 8);
+	size_t n = buf ? ZSTD_compress(buf + sizeof(ravt_frame), cap, raw_pl, raw_len, 3) : 0;
+	if (!buf || ZSTD_isError(n)) {
+		fprintf(stderr, "hostile-gen: compressing a chunk failed\n");
+		g->failed = true;
+		free(buf);
+		return;
+	}
+	ravt_frame f = {.sync = RAVT_CHUNK_SYNC,
+	                .kind = kind,
+	                .flags = 1,
+	                .stored_len = (uint32_t)n,
+	                .raw_len = (uint32_t)raw_len,
+	                .thread = thread,
+	                .count = count,
+	                .first = first,
+	                .payload_crc = ravt_crc32c(0, buf + sizeof f, n)};
+	f.frame_crc = ravt_frame_crc(&f);
+	memcpy(buf, &f, sizeof f);
+	size_t len = sizeof f + ((n + 7) & ~(size_t)7);
+	if (fwrite(buf, 1, len, g->f) != len)
+		g->failed = true;
+	free(buf);
+}
+
+/* SITES chunks whose dictionaries name more frames than a reader keeps
+ * for a file of this size (16 M, or one per byte): two chunks of 2^18
+ * distinct sites of 60 frames each (31 M frames, 16 MB of dictionary
+ * each, a few kilobytes once compressed), every entry a frame apart.
+ * Their tables pass the open trace's memory limit first (384 MiB for 16 M
+ * frames); small (the fuzz seed: 2^14 sites a chunk), the driver's limit
+ * of 16 MiB. */
+static bool gen_sites_frames_bound(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (64u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	unsigned t = track(&g, 1);
+	thread_start(&g, 1, "bound");
+	end_thread(&g, 1);
+	const uint32_t count = small ? 1u << 14 : 1u << 18, depth = 60; /* (small: 2 M frames, 47 MiB) */
+	size_t cap = (size_t)count * (depth + 1) + 64;
+	uint8_t *s = malloc(cap), *ev = malloc(2 * (size_t)count), *pl = malloc(2 * (size_t)count + 64);
+	bool ok = s && ev && pl;
+	for (unsigned chunk = 0; ok && chunk < 2; chunk++) {
+		uint8_t *p = ravt_put_varint(s, count);
+		for (uint32_t k = 0; k < count; k++) {
+			*p++ = (uint8_t)depth;
+			for (uint32_t d = 0; d < depth; d++) /* the first entry anywhere, then frame 0 one on */
+				p = k == 0 ? ravt_put_varint(p, ravt_zigzag((int64_t)(0x500000 + chunk * 0x10000000ull + d * 64)))
+				           : ravt_put_varint(p, d == 0 ? ravt_zigzag(1) : 0);
+		}
+		p = ravt_put_varint(p, 1); /* one run: every event at site 1 */
+		p = ravt_put_varint(p, count);
+		p = ravt_put_varint(p, 1);
+		zstd_chunk(&g, RAVT_CHUNK_SITES, s, (size_t)(p - s), 1, count, g.tracked[t]);
+		for (uint32_t i = 0; i < count; i++)
+			ev[2 * i] = RAV_EV_MARK, ev[2 * i + 1] = 0;
+		size_t len = events_payload(pl, g.tsc + 10, count, ev, 2 * (size_t)count);
+		zstd_chunk(&g, RAVT_CHUNK_EVENTS_AC, pl, len, 1, count, g.tracked[t]);
+		g.tracked[t] += count;
+	}
+	free(s);
+	free(ev);
+	free(pl);
+	return hclose(&g) && ok && retrailer(dir, name);
+}
+
+/* A call site record of the frames given. */
+static void site_at(hgen *g, uint32_t th, const uint64_t *frames, unsigned n)
+{
+	rav_raw_event r[RAV_SITE_RECORDS(RAV_SITE_FRAMES_MAX)];
+	memset(r, 0, sizeof r);
+	uint64_t f[RAV_SITE_FRAMES_MAX + 3] = {0};
+	memcpy(f, frames, n * sizeof *f);
+	r[0].kind = RAV_RAW_SITE | (n << 8);
+	r[0].a = f[0], r[0].b = f[1], r[0].c = f[2];
+	unsigned k = RAV_SITE_RECORDS(n);
+	for (unsigned i = 1; i < k; i++)
+		memcpy(&r[i], &f[3 + (i - 1) * 4], 32);
+	for (unsigned i = 0; i < k; i++)
+		raw(g, th, r[i]);
+	g->events -= k;
+}
+
+/* The load bias of the main program (dl_iterate_phdr lists it first). */
+static int main_bias(struct dl_phdr_info *info, size_t size, void *user)
+{
+	(void)size;
+	*(uintptr_t *)user = info->dlpi_addr;
+	return 1;
+}
+
+/* The objects of a MAPS chunk are files a symbolizer opens: a FIFO nobody
+ * writes (opening it waits for a writer), /dev/zero (endless), a
+ * directory, the reader itself (/proc/self/exe: debug information that is
+ * not the recorded program's, no build id to tell), a path of control
+ * bytes, a newline and bytes that are not UTF-8, a segment at the top of
+ * the address space; call sites in each, a recursion of 64 frames between
+ * two of them, frames at 0 and 2^64 - 1. */
+static bool gen_sites_paths(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (64u << 8)};
+	char fifo[4096];
+	snprintf(fifo, sizeof fifo, "%s/%s%s.fifo", dir, prefix, name);
+	char *abs = realpath(dir, NULL);
+	if (abs) {
+		snprintf(fifo, sizeof fifo, "%s/%s%s.fifo", abs, prefix, name);
+		free(abs);
+	}
+	remove(fifo);
+	if (*prefix) /* a fuzz seed: no FIFO beside it in the corpus (the path is all a fuzzer reads) */
+		snprintf(fifo, sizeof fifo, "/nonexistent/%s.fifo", name);
+	else if (mkfifo(fifo, 0600) != 0)
+		fprintf(stderr, "hostile-gen: %s: %s (the class goes on without it)\n", fifo, strerror(errno));
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	thread_start(&g, 1, "paths");
+	static const char weird[] = "/tmp/\x1b[31mred\n\x01\xff\xfe\xc0\x80.so";
+	/* this generator, recorded without its build id, a frame in this
+	 * function: a reader that does not see that it is another file names
+	 * gen_sites_paths and a line of hostile-gen.c */
+	char self[4096] = "/proc/self/exe";
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[sl > 0 ? sl : 14] = 0;
+	if (*prefix) /* (a seed names no file of this machine) */
+		snprintf(self, sizeof self, "/nonexistent/hostile-gen");
+	uintptr_t bias = 0;
+	dl_iterate_phdr(main_bias, &bias);
+	const char *paths[] = {fifo, "/dev/zero", "/", "/proc/self/exe", weird, "/dev/stdin", "", self};
+	size_t lens[] = {strlen(fifo), 9, 1, 14, sizeof weird - 1, 10, 0, strlen(self)};
+	enum { NOBJ = 8 };
+	ravt_map_segment segs[NOBJ], top = {UINT64_MAX - 0xffff, 0xffff, RAVT_SEG_X | RAVT_SEG_R};
+	ravt_map_object objs[NOBJ + 1];
+	static const uint8_t bid[20] = {0xde, 0xad, 0xbe, 0xef};
+	for (unsigned i = 0; i < NOBJ; i++) {
+		segs[i] = i == 7 ? (ravt_map_segment){0, 1ull << 32, RAVT_SEG_X | RAVT_SEG_R}
+		                 : (ravt_map_segment){0x1000, 0x10000, RAVT_SEG_X | RAVT_SEG_R};
+		objs[i] = (ravt_map_object){.base = (uint64_t)(i + 1) << 28,
+		                            .segs = &segs[i],
+		                            .nsegs = 1,
+		                            .build_id = i == 3 || i == 7 ? NULL : bid,
+		                            .build_id_len = i == 3 || i == 7 ? 0 : sizeof bid,
+		                            .path = paths[i],
+		                            .path_len = lens[i]};
+	}
+	objs[NOBJ] = (ravt_map_object){.base = 0, .segs = &top, .nsegs = 1, .path = "/top", .path_len = 4};
+	if (ravt_writer_maps(g.w, objs, NOBJ + 1) != 0) {
+		fprintf(stderr, "hostile-gen: maps: %s\n", ravt_writer_error(g.w));
+		g.failed = true;
+	}
+	uint64_t fr[RAV_SITE_FRAMES_MAX];
+	for (unsigned i = 0; i <= NOBJ; i++) { /* a frame in each object */
+		fr[0] = i < NOBJ ? objs[i].base + 0x1234 : UINT64_MAX - 0x10;
+		if (i == 7) /* (a return address: the call is just before it) */
+			fr[0] = objs[i].base + ((uintptr_t)gen_sites_paths - bias) + 16;
+		site_at(&g, 1, fr, 1);
+		ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
+	}
+	for (unsigned i = 0; i < RAV_SITE_FRAMES_MAX; i++) /* the FIFO's code and /dev/zero's calling each other */
+		fr[i] = objs[i & 1].base + 0x2000 + (i & 1) * 8;
+	site_at(&g, 1, fr, RAV_SITE_FRAMES_MAX);
+	ev(&g, 1, RAV_EV_GC_BEGIN, 0, 1, 0, 0, 0);
+	fr[0] = 0, fr[1] = UINT64_MAX, fr[2] = 1;
+	site_at(&g, 1, fr, 3);
+	ev(&g, 1, RAV_EV_GC_END, 0, 1, 0, 0, 0);
+	return hclose(&g);
+}
+
+/* A heap's snapshot (1.1) that the events after it contradict: `how` 0
+ * an alloc of a cell the snapshot has live; 1 a snapshot event naming a
+ * piece no chunk holds; 2 a snapshot event naming heap 2^32-1 for a piece
+ * of heap 1; 3 a piece whose chunk says it holds 2^32-1 pages (its body
+ * one); 4 a piece of part 2^32-2 of 2^32-1 parts; 5 a page of the
+ * snapshot released by a heap that is not its owner. */
+static bool gen_snap_contra_as(const char *dir, const char *name, int how)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	thread_start(&g, 1, "owner");
+	thread_start(&g, 2, "other");
+	const uint64_t pg = 3;
+	uint8_t body[64], *p = body;
+	p = ravt_put_varint(p, pg);
+	*p++ = RAV_PAGE_HEAP;
+	p = ravt_put_varint(p, 3); /* header, cells 1 and 2 */
+	for (int c = 0; c < 2; c++) {
+		*p++ = 0;
+		p = ravt_put_varint(p, RAV_TYPE_FIRST_USER);
+		for (int w = 0; w < 3; w++)
+			p = ravt_put_varint(p, 0);
+	}
+	uint32_t items = how == 3 ? UINT32_MAX : 1, part = how == 4 ? UINT32_MAX - 1 : 0,
+	         parts = how == 4 ? UINT32_MAX : 1;
+	snap_chunk(&g, RAV_SNAP_HEAP, 21, part, parts, 1, items, body, (size_t)(p - body));
+	snap_event(&g, 1, RAV_SNAP_HEAP, how == 2 ? UINT32_MAX : 1, how == 1 ? 99 : 21);
+	if (how == 5)
+		sync_ev(&g, 2, RAV_EV_PAGE_RELEASE, 0, 2, addr(pg, 0, 0), 0);
+	ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, how == 0 ? 2 : 3, 0), 0, 0);
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(pg, 1, 1), 0, 5);
+	return hclose(&g);
+}
+
+#define SNAP_CONTRA(fn, how) \
+	static bool fn(const char *dir, const char *name) { return gen_snap_contra_as(dir, name, how); }
+SNAP_CONTRA(gen_snap_then_alloc, 0)
+SNAP_CONTRA(gen_snap_missing_piece, 1)
+SNAP_CONTRA(gen_snap_other_heap, 2)
+SNAP_CONTRA(gen_snap_items_huge, 3)
+SNAP_CONTRA(gen_snap_parts_max, 4)
+SNAP_CONTRA(gen_snap_release_foreign, 5)
+
+/* Heap 0, which names no heap (events of a thread before it had one),
+ * given a page: the events of stream 0 acquire a page for heap 0 and fill
+ * it; thread 1 then takes it over from heap 0.  `to_zero`: thread 1
+ * acquires the page and hands it to heap 0, which then sends itself. */
+static bool gen_heap_zero_as(const char *dir, const char *name, bool to_zero)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	if (to_zero) {
+		thread_start(&g, 1, "giver");
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+		sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 0, addr(0, 0, 0), 1);
+		sync_ev(&g, 1, RAV_EV_MSG_SEND, 0, 0, 1, 1);
+		return hclose(&g);
+	}
+	text_ev(&g, 0, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 0, "node", 4);
+	sync_ev(&g, 0, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 0, addr(0, 0, 0), 0);
+	ev(&g, 0, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	end_thread(&g, 0);
+	thread_start(&g, 1, "taker");
+	sync_ev(&g, 1, RAV_EV_PAGE_HANDOFF, 0, 1, addr(0, 0, 0), 0);
+	ev(&g, 1, RAV_EV_FREE, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+	return hclose(&g);
+}
+
+static bool gen_heap_zero_page(const char *dir, const char *name)
+{
+	return gen_heap_zero_as(dir, name, false);
+}
+
+static bool gen_heap_zero_handoff(const char *dir, const char *name)
+{
+	return gen_heap_zero_as(dir, name, true);
+}
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -1113,6 +1692,44 @@ static const hclass classes[] = {
     {"maps-many", "ok", 0, 0, gen_maps_many,
      "MAPS chunks of 65,536 objects each: 131,072 distinct objects, then the map again twice"},
     {"sites-deep", "ok", 0, 0, gen_sites_deep, "60,000 distinct 64-frame call sites at addresses in no object (3.8M frames)"},
+    {"acache-unfilled", "damaged", 0, 0, gen_acache_unfilled, "an address-cache hit on entry 3 of a cache of one (1.5)"},
+    {"acache-escape", "damaged", 0, 0, gen_acache_escape, "an escape-form hit on entry 15 of a cache of one"},
+    {"acache-past", "damaged", 0, 0, gen_acache_past, "a hit on entry 16 of a full cache (16 entries)"},
+    {"sites-run-range", "damaged", 0, 0, gen_sites_run_range, "a SITES run naming entry 2 of a dictionary of 1 (1.3)"},
+    {"sites-frames-zero", "damaged", 0, 0, gen_sites_frames_zero, "a call site of 0 frames"},
+    {"sites-frames-65", "damaged", 0, 0, gen_sites_frames_65, "a call site of 65 frames"},
+    {"sites-runs-short", "damaged", 0, 0, gen_sites_runs_short, "SITES runs covering 2 of 3 events"},
+    {"sites-dict-big", "damaged", 0, 0, gen_sites_dict_big, "a dictionary of 4 sites for 3 events"},
+    {"sites-orphan", "damaged", 0, 0, gen_sites_orphan, "a SITES chunk followed by another thread's events"},
+    {"sites-count-huge", "damaged", 0, 0, gen_sites_count_huge, "a SITES chunk for 2^20+1 events before a chunk of 3"},
+    {"sites-dangling", "damaged", 0, 0, gen_sites_dangling, "a SITES chunk whose events never come"},
+    {"sites-paths", "ok", 0, 0, gen_sites_paths,
+     "objects at a FIFO, /dev/zero, /, /proc/self/exe, /dev/stdin, control bytes; a 64-frame recursion"},
+    {"snap-then-alloc", "inconsistent", 0, 0, gen_snap_then_alloc, "an alloc of a cell a heap's snapshot has live"},
+    {"snap-missing-piece", "inconsistent", 0, 0, gen_snap_missing_piece, "a snapshot event naming a piece no chunk holds"},
+    {"snap-other-heap", "inconsistent", 0, 0, gen_snap_other_heap, "a snapshot event of heap 2^32-1 naming heap 1's piece"},
+    {"snap-items-huge", "inconsistent", 0, 0, gen_snap_items_huge, "a snapshot chunk declaring 2^32-1 pages, holding one"},
+    {"snap-parts-max", "damaged", 0, 0, gen_snap_parts_max, "part 2^32-2 of a piece of 2^32-1 parts"},
+    {"snap-release-foreign", "inconsistent", 0, 0, gen_snap_release_foreign,
+     "a page of heap 1's snapshot released by heap 2"},
+    {"msg-pages-twice", "inconsistent", 0, 0, gen_msg_pages_twice, "a page handed to a message twice (1.6)"},
+    {"msg-pages-dead", "inconsistent", 0, 0, gen_msg_pages_dead, "pages handed to a message that ended"},
+    {"msg-pages-thread-heap", "inconsistent", 0, 0, gen_msg_pages_thread_heap, "a page handed to a thread's heap"},
+    {"msg-pages-before-foreign", "inconsistent", 0, 0, gen_msg_pages_before_foreign,
+     "a page handed before a page of another heap"},
+    {"msg-pages-index-max", "inconsistent", 0, 0, gen_msg_pages_index_max, "a page index of 2^64-1 handed"},
+    {"msg-pages-fill-zero", "inconsistent", 0, 0, gen_msg_pages_fill_zero, "a page handed with a fill of 0"},
+    {"msg-pages-ghost-heap", "inconsistent", 0, 0, gen_msg_pages_ghost_heap, "a page handed to heap 2^32-1, which never existed"},
+    {"msg-pages-recv-first", "inconsistent", 0, 0, gen_msg_pages_recv_first,
+     "a message received before it is sent (by sequence number)"},
+    {"msg-pages-ids-max", "ok", 0, 0, gen_msg_pages_ids_max,
+     "pages to a message with every id at the top: threads 2^32-1, 2^32-2, message 2^32-3, channel 2^64-1"},
+    {"msg-pages-heap-zero", "inconsistent", 0, 0, gen_msg_pages_heap_zero, "pages handed to a message heap of id 0"},
+    {"sites-frames-bound", "limit", 64, 16, gen_sites_frames_bound,
+     "two SITES chunks of 2^18 distinct 60-frame sites each: 31 M frames in a small file"},
+    {"heap-zero-page", "inconsistent", 0, 0, gen_heap_zero_page,
+     "a page acquired by heap 0 (no heap) and handed from it"},
+    {"heap-zero-handoff", "inconsistent", 0, 0, gen_heap_zero_handoff, "a page handed to heap 0, which is then sent"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 

@@ -12,6 +12,10 @@ tool must make of it:
   ok            every command exits 0
   inconsistent  every command says so on stderr (validate: INVALID) and
                 exits 1; its JSON carries the error
+  damaged       a chunk breaks the format's rules (a reader check of the
+                newer versions: call sites, address cache, snapshot
+                pieces): every command exits 1 saying what and where
+                (validate: INVALID)
   limit         under the RAVTRACE_MEMORY_MB the class names, every command
                 stops with an error that names RAVTRACE_MEMORY_MB; with the
                 default limit it must finish within time and memory
@@ -306,6 +310,7 @@ def check_common(what, rc, out, err, secs):
     return True
 
 
+ESC = b'\x1b'
 COMMANDS = [
     ('info', ['info']),
     ('info-json', ['info', '--json']),
@@ -488,6 +493,11 @@ def run_class(name, expect, limit_mb, path, facts):
             peaks[key] = rss
         if not check_common(what, rc, out, err, secs):
             continue
+        both = out + err
+        if ESC in both:
+            # (a name or an object's path from the trace reaching the terminal: sites-paths)
+            at = max(0, both.index(ESC) - 80)
+            fail(f'{what}: a raw escape byte in its output: {both[at:at + 200]!r}')
         if key == 'sqlite':
             check_sqlite(what, out_path, expect, rc, results)
         if key == 'export' and (rc == 0 or expect == 'inconsistent'):
@@ -517,6 +527,14 @@ def run_class(name, expect, limit_mb, path, facts):
                     fail(f'{what}: validate does not say INVALID: {text(out)[:300]}')
             elif b'inconsistent' not in err:
                 fail(f'{what}: does not say the trace is inconsistent: {text(err)[:300]}')
+        elif expect == 'damaged':
+            if rc != 1:
+                fail(f'{what}: a damaged trace must exit 1, got {rc}')
+            elif key == 'validate':
+                if not out.startswith(b'INVALID'):
+                    fail(f'{what}: validate does not say INVALID: {text(out)[:300]}')
+            elif not err.strip():
+                fail(f'{what}: exit 1 without saying why on stderr')
         elif expect == 'limit':
             if rc != 1 or b'RAVTRACE_MEMORY_MB' not in out + err:
                 fail(f'{what}: expected an error naming RAVTRACE_MEMORY_MB, got exit {rc}: '
@@ -664,9 +682,35 @@ def check_facts(name, results):
             'snap-renamed': b'which event 6 named already',
             'msg-pages-foreign': b'to message 100 but heap 2 owns it',
             'msg-pages-fill': b'with its cells below 9, but its cells in use end at 2',
-            'msg-pages-sent': b'which is a message already sent'}
+            'msg-pages-sent': b'which is a message already sent',
+            'msg-pages-recv-first': b'receives message 100, which is not in flight',
+            'msg-pages-heap-zero': b'creates heap 0, but heap ids start at 1',
+            'heap-zero-page': b'is acquired for heap 0, but heap ids start at 1',
+            'heap-zero-handoff': b'is handed to heap 0, but heap ids start at 1',
+            'snap-items-huge': b'item 2 of the 4294967295 pages its head lists',
+            'msg-pages-twice': b'but heap 100 owns it', 'msg-pages-dead': b'which is gone',
+            'msg-pages-thread-heap': b'which is not a message', 'msg-pages-ghost-heap': b'which is not known',
+            'snap-then-alloc': b'which is live', 'snap-missing-piece': b'names piece 99',
+            'snap-other-heap': b'disagree', 'snap-release-foreign': b'which heap 1 owns',
+            'acache-unfilled': b'event 9 of thread 1 (kind 18) is malformed',
+            'acache-escape': b'event 9 of thread 1 (kind 16) is malformed',
+            'acache-past': b'event 24 of thread 1 (kind 18) is malformed',
+            'sites-run-range': b'a run names a site its dictionary does not have',
+            'sites-frames-zero': b"a site's frame count is missing or out of range",
+            'sites-frames-65': b"a site's frame count is missing or out of range",
+            'sites-runs-short': b'its runs cover fewer events', 'sites-dict-big': b'dictionary is larger',
+            'sites-orphan': b'describes other events', 'sites-count-huge': b'its event count is 0 or larger',
+            'sites-dangling': b'is not followed by its events chunk', 'snap-parts-max': b'more parts than'}
     if name in says and 'validate' in results and says[name] not in results['validate'][1]:
         fail(f'{name}: validate does not say why: {results["validate"][1][:300]!r}')
+    if name == 'sites-paths':
+        # hostile-gen's own file recorded without its build id, a frame in
+        # gen_sites_paths: not the file that ran, so no function or line of it
+        for key, (rc, out, err) in results.items():
+            if b'gen_sites_paths' in out + err or b'hostile-gen.c' in out + err:
+                fail(f'{name}: {key} names a function of a file that is not the recorded one: {text(out)[:300]}')
+        if 'dump' in results and b'@ hostile-gen+0x' not in results['dump'][1]:
+            fail(f'{name}: dump does not show the frame as the object and an offset: {text(results["dump"][1])[:600]}')
     if name == 'inconsistent-102' and 'validate' in results:
         if b'event 98 (alloc' not in results['validate'][1]:
             fail(f'{name}: validate does not name the event: {results["validate"][1][:300]!r}')
@@ -700,6 +744,8 @@ def render_one(name, expect, path, env, bound, base, args):
     if base and rss > base + RENDER_EXTRA_MIB * MIB:
         fail(f'{what}: took {rss / MIB:.0f} MiB, more than the open trace (validate: {base / MIB:.0f} MiB) '
              f'plus the {RENDER_EXTRA_MIB} MiB the viewer may add')
+    if expect == 'damaged' and rc != 1:
+        fail(f'{what}: a damaged trace must exit 1, got {rc}: {text(err)[:300]}')
     if expect == 'limit' and rc == 1 and b'RAVTRACE_MEMORY_MB' not in err:
         fail(f'{what}: failed without naming the limit: {text(err)[:300]}')
     if b'CRITICAL' in err or b'-WARNING' in err:

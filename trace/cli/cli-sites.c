@@ -42,6 +42,20 @@ void cli_sites_setup(rav_trace *t, const cli_opts *o)
 		rav_trace_set_object_path(t, o->object_path);
 }
 
+/* What a line shows of an object's path, a function or a file: bytes the
+ * trace or the debug information on disk supplied, escaped (cli_text) so
+ * that a path with a newline or a terminal's control sequence can neither
+ * fake a line nor reach the terminal. */
+static const char *escaped(char *buf, size_t len)
+{
+	char *raw = strdup(buf);
+	if (raw) {
+		cli_text(buf, len, raw);
+		free(raw);
+	}
+	return buf;
+}
+
 static const char *raw_text(rav_trace *t, const rav_trace_frame *f, bool full_path, char *buf, size_t len)
 {
 	rav_trace_object ob;
@@ -49,7 +63,7 @@ static const char *raw_text(rav_trace *t, const rav_trace_frame *f, bool full_pa
 		snprintf(buf, len, "%s+0x%" PRIx64, full_path ? ob.path : base_name(ob.path), f->offset);
 	else
 		snprintf(buf, len, "0x%" PRIx64, f->address);
-	return buf;
+	return escaped(buf, len);
 }
 
 static const char *symbol_text(const rav_trace_symbol *sy, bool full_path, char *buf, size_t len)
@@ -68,7 +82,7 @@ static const char *symbol_text(const rav_trace_symbol *sy, bool full_path, char 
 	} else {
 		snprintf(buf, len, "0x%" PRIx64, sy->offset);
 	}
-	return buf;
+	return escaped(buf, len);
 }
 
 const char *cli_site_text(rav_trace *t, uint32_t site, bool full_path, bool no_symbols, char *buf, size_t len)
@@ -166,7 +180,8 @@ void cli_sites_notes(rav_trace *t, const uint32_t *sites, size_t n)
 				dup |= said[j] == m; /* messages are interned */
 			if (!dup) {
 				said[nsaid++] = m;
-				fprintf(stderr, "%s: note: %s\n", cli_prog, m);
+				char nb[1024];
+				fprintf(stderr, "%s: note: %s\n", cli_prog, cli_text(nb, sizeof nb, m));
 			}
 		}
 	}
