@@ -412,13 +412,15 @@ static inline unsigned rav_raw_expand(const rav_raw_event *e, rav_raw_event *out
 #define RAV_EV_KIND(e) ((e)->kind & 0xffu)
 #define RAV_EV_AUX(e) ((e)->kind >> 8)
 /* Records between periodic clock readings (events between them are
- * interpolated; ordering events bring their own reading).  32, not 16: the
- * reading and the slow path it takes were 2.4 of the recording thread's 24
- * instructions per event (callgrind, rav-bench trace-record's workload,
- * with rdtsc's ~40 cycles on top), and a compound record counts as one
- * record for three or more events, so readings come about every 50 events:
- * about a microsecond apart at the bench's pace. */
-#define RAV_TIME_EVERY 32
+ * interpolated; ordering events bring their own reading).  64 (rec14; 32
+ * before, 16 before that): the reading and the slow path it takes were 2.4
+ * of the recording thread's 24 instructions per event at 16 (callgrind,
+ * rav-bench trace-record's workload, with rdtsc's ~40 cycles on top), ~0.76
+ * of 15.1 at 32; a compound record counts as one record for three or more
+ * events, so readings come about every 100 events: a microsecond or two
+ * apart at the bench's pace, which is how finely threads' plain events
+ * interleave by time (HACKING.md, rec14). */
+#define RAV_TIME_EVERY 64
 
 /* The header fields up to `owner` are set by the engine when it takes the
  * buffer; a live reader reads them (and count) with atomic loads. */

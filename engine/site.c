@@ -113,7 +113,7 @@ void rav__site_change(uintptr_t pc)
 			 * The next clock reading stays where it was, one record
 			 * sooner in events (the slow path's reserve() moves it
 			 * along instead): moving it and the bound cost 6 of the 22
-			 * instructions here, and readings came every 32 records
+			 * instructions here, and readings came every RAV_TIME_EVERY records
 			 * anyway, events or not (callgrind, rav-bench
 			 * trace-record: 0.08 site records per event). */
 			__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);

@@ -55,8 +55,13 @@ static inline bool ravt_buf_reserve(ravt_buf *b, size_t extra)
  *
  * Slots 0 .. n - 1 are the ones in use; the others have rank
  * RAVT_WAC_FREE_RANK (above any rank, and still after 16 pushes added
- * one each), so no hit moves them. */
+ * one each), so no hit moves them, and cell RAVT_WAC_NO_CELL, which no
+ * pool cell is (a pool holds at most 2^47 bytes), so a lookup needs no
+ * mask of the slots in use: a free slot's tag may match, its cell never
+ * (the mask was 4-5 of the writer's ~212 instructions per lookup's event,
+ * ~2 lookups an event: callgrind, rav-bench trace-record's child). */
 #define RAVT_WAC_FREE_RANK 0x40
+#define RAVT_WAC_NO_CELL UINT64_MAX
 typedef struct ravt_wcache {
 	uint8_t tag[RAVT_ACACHE_SIZE] __attribute__((aligned(16)));  /* slot s: cell[s]'s low byte */
 	uint8_t rank[RAVT_ACACHE_SIZE] __attribute__((aligned(16))); /* slot s: its place in the list */
@@ -67,6 +72,9 @@ typedef struct ravt_wcache {
 static inline void ravt_wcache_reset(ravt_wcache *c)
 {
 	memset(c->rank, RAVT_WAC_FREE_RANK, sizeof c->rank);
+	memset(c->tag, 0, sizeof c->tag);
+	for (unsigned s = 0; s < RAVT_ACACHE_SIZE; s++)
+		c->cell[s] = RAVT_WAC_NO_CELL;
 	c->n = 0;
 }
 
@@ -76,7 +84,6 @@ static inline int ravt_wcache_slot(const ravt_wcache *c, uint64_t cell)
 #if defined(__SSE2__)
 	__m128i tags = _mm_load_si128((const __m128i *)(const void *)c->tag);
 	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(tags, _mm_set1_epi8((char)(uint8_t)cell)));
-	m &= (1u << c->n) - 1u;
 	for (; m; m &= m - 1) {
 		unsigned s = (unsigned)__builtin_ctz(m);
 		if (c->cell[s] == cell)
