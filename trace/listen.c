@@ -563,7 +563,7 @@ static void check_fds(void)
 		return;
 	}
 	ravt_session_init(&L.wake_id[1]);
-	/* a session that ended while the wake-up pipe was gone */
+	/* a session that ended while the wake-up socket was gone */
 	if (ravt_session_reap()) {
 		end_ctl();
 		unhook_signals();
@@ -601,7 +601,7 @@ static void *listener_main(void *arg)
 			continue; /* the program closed our socket: check_fds */
 		if (r > 0 && (pf[1].revents & POLLIN)) {
 			char junk[64];
-			while (read(L.wake[0], junk, sizeof junk) > 0)
+			while (recv(L.wake[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
 				;
 			if (ravt_session_reap()) {
 				end_ctl();
@@ -693,7 +693,7 @@ static bool someone_listens(const struct sockaddr_un *sa)
 	return yes;
 }
 
-/* The socket (bound, listening, renamed into place) and the wake-up pipe,
+/* The socket (bound, listening, renamed into place) and the wake-up pair,
  * in L.  again: the process listened before and the program closed the
  * socket (whatever is at the path is ours to replace). */
 static int make_listener(bool again, char *err, size_t errlen)
@@ -749,9 +749,12 @@ static int make_listener(bool again, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	/* A socket pair rather than a pipe: recv() and send() fail on a pipe
+	 * or file of the program's that took the number between our check
+	 * and the call (check_fds) where read() and write() took its data. */
 	int wake[2];
-	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, wake) != 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		unlink(sa.sun_path);
 		close(fd);
 		return -1;

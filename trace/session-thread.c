@@ -70,7 +70,7 @@ int ravt_session_sink(const void *data, size_t len, void *user)
 			int r = poll(pf, 2, timeout < 0 && !wake_ok ? 100 : timeout);
 			if (r > 0 && (pf[1].revents & POLLIN)) {
 				char junk[64];
-				while (read(S.wake[0], junk, sizeof junk) > 0)
+				while (recv(S.wake[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
 					;
 			}
 			if (r > 0 && (pf[0].revents & (POLLERR | POLLHUP)) && !(pf[0].revents & POLLOUT)) {
@@ -165,7 +165,7 @@ static void wait_for_work(int ms)
 	struct pollfd pf = {S.wake[0], POLLIN, 0};
 	if (poll(&pf, 1, ms) > 0) {
 		char junk[64];
-		while (read(S.wake[0], junk, sizeof junk) > 0)
+		while (recv(S.wake[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
 			;
 	}
 }
@@ -395,7 +395,7 @@ void *ravt_session_main(void *arg)
 	 * finished session it did not hear of is reaped at its next round. */
 	if (notify.fd >= 0 && ravt_fd_ours(&notify)) {
 		char c = 1;
-		ssize_t n = write(notify.fd, &c, 1);
+		ssize_t n = send(notify.fd, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)n;
 	}
 	return NULL;

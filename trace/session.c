@@ -75,7 +75,7 @@ _Thread_local bool ravt_session_on_thread;
 
 /* ---- control (listener thread, exit handlers, signal handlers) ---- */
 
-/* The session thread's wake-up pipe, made again if the program closed it
+/* The session thread's wake-up socket pair, made again if the program closed it
  * (listener thread, no session running). */
 static void make_wake(void)
 {
@@ -85,7 +85,8 @@ static void make_wake(void)
 	ravt_fd_drop(&S.wake_id[1]);
 	S.wake[0] = S.wake[1] = -1;
 	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+	/* (a socket pair: see make_listener in listen.c) */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p) != 0)
 		return;
 	S.wake[0] = ravt_fd_keep(p[0], &S.wake_id[0]);
 	S.wake[1] = ravt_fd_keep(p[1], &S.wake_id[1]);
@@ -133,7 +134,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 	}
 	make_wake();
 	if (S.wake[0] < 0) {
-		snprintf(err, errlen, "cannot create the session's wake-up pipe");
+		snprintf(err, errlen, "cannot create the session's wake-up socket pair");
 		return -1;
 	}
 	if (!rav_record_install_live(&S.rec)) {
