@@ -111,9 +111,9 @@ static void say_end(const char *prog, const rav_live_status *st, int pid)
 		        prog, pid);
 	else if (!st->end_known)
 		fprintf(stderr,
-		        "%s: process %d closed the stream without an end record: it was killed (SIGKILL?) or "
-		        "left "
-		        "through _exit(); what arrived is kept\n",
+		        "%s: process %d closed the stream without an end record: it was killed (SIGKILL?), "
+		        "died of a signal it handles itself (its handler, not ravioli's, runs: the end "
+		        "is not reported) or left through _exit(); what arrived is kept\n",
 		        prog, pid);
 	else if (st->end_how == 1)
 		fprintf(stderr, "%s: detached from process %d; it keeps running\n", prog, pid);
