@@ -96,8 +96,12 @@ void ravt_session_init(const ravt_fdid *notify)
 {
 	pthread_mutex_lock(&S.lock);
 	S.notify = *notify;
+	bool running = S.running;
 	pthread_mutex_unlock(&S.lock);
-	make_wake();
+	/* (a running session's thread and the program's threads use the pair:
+	 * the next session makes it anew if it is not ours any more) */
+	if (!running)
+		make_wake();
 	S.rec.exchange = ravt_session_exchange;
 	S.rec.release = ravt_session_release;
 	S.rec.snapshot = ravt_session_snapshot;
