@@ -53,6 +53,7 @@
 #define PARTIAL_MS 10000   /* a started control message completes within this */
 #define EXIT_WAIT_MS 3000  /* at exit(), the client gets this long to take the rest */
 #define CRASH_WAIT_MS 2000 /* the same on a fatal signal */
+#define LOST_SETTLE_MS 250 /* our descriptors closed: listen afresh this much later */
 
 typedef struct conn {
 	int fd;
@@ -71,6 +72,7 @@ static const int hooked_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,  SIGABRT, 
 static struct {
 	int lfd; /* -1 while not listening */
 	ravt_fdid lfd_id, wake_id[2]; /* lfd's and wake's */
+	uint64_t lost_ms;             /* when our descriptors were found gone (0: they are not) */
 	uint64_t relisten_ms;         /* when listening afresh was last tried */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int wake[2];
@@ -147,22 +149,27 @@ static void reply_error(int fd, bool with_program, int code, const char *fmt, ..
 
 int ravt_fd_keep(int fd, ravt_fdid *id)
 {
-	if (fd >= 0 && fd < FD_FLOOR) {
+	/* What it is, taken before it moves: a program closing every
+	 * descriptor while this runs (a daemon's start, as the listener
+	 * thread starts) may close the copy and put a pipe of its own there
+	 * first; the copy is then not ours, and the original is closed only
+	 * while it still is. */
+	struct stat sb;
+	id->fd = -1;
+	if (fd < 0 || fstat(fd, &sb) != 0)
+		return fd;
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	id->fd = fd;
+	if (fd < FD_FLOOR) {
 		int hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_FLOOR);
 		if (hi < 0 && fd < 3)
 			hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (hi >= 0) {
-			close(fd);
-			fd = hi;
+			if (ravt_fd_ours(id))
+				close(fd);
+			id->fd = fd = hi;
 		}
-	}
-	struct stat sb;
-	if (fd >= 0 && fstat(fd, &sb) == 0) {
-		id->fd = fd;
-		id->dev = sb.st_dev;
-		id->ino = sb.st_ino;
-	} else {
-		id->fd = -1;
 	}
 	return fd;
 }
@@ -544,17 +551,28 @@ static void check_fds(void)
 	for (unsigned k = L.npend; k-- > 0;)
 		if (!ravt_fd_ours(&L.pend[k].id))
 			drop_pending(k);
-	if (L.lfd >= 0 && ravt_fd_ours(&L.lfd_id) && ravt_fd_ours(&L.wake_id[0]) &&
-	    ravt_fd_ours(&L.wake_id[1]))
-		return;
 	uint64_t now = ravt_mono_ms();
-	if (L.relisten_ms && now - L.relisten_ms < 1000)
+	if (!L.lost_ms) {
+		if (L.lfd >= 0 && ravt_fd_ours(&L.lfd_id) && ravt_fd_ours(&L.wake_id[0]) &&
+		    ravt_fd_ours(&L.wake_id[1]))
+			return;
+		/* Forgotten at once (never polled again: the numbers may be the
+		 * program's pipes now), not closed, even those still ours: the
+		 * program is likely closing descriptors right now, and one it
+		 * closed between our check and our close() may be a pipe of its
+		 * own already (a daemon's loop closing them all reaches ours
+		 * anyway). */
+		L.lfd_id.fd = L.wake_id[0].fd = L.wake_id[1].fd = -1;
+		L.lfd = L.wake[0] = L.wake[1] = -1;
+		L.lost_ms = now ? now : 1;
+	}
+	/* Listening afresh waits until the program's burst of closing and
+	 * opening is over (a new socket made in the middle of a daemon's loop
+	 * over its descriptors was closed by it again, and raced its opens),
+	 * and tries at most once a second. */
+	if (now - L.lost_ms < LOST_SETTLE_MS || (L.relisten_ms && now - L.relisten_ms < 1000))
 		return;
 	L.relisten_ms = now;
-	ravt_fd_drop(&L.lfd_id);
-	ravt_fd_drop(&L.wake_id[0]);
-	ravt_fd_drop(&L.wake_id[1]);
-	L.lfd = L.wake[0] = L.wake[1] = -1;
 	char err[600];
 	if (make_listener(true, err, sizeof err) != 0) {
 		if (listen_verbose)
@@ -562,6 +580,7 @@ static void check_fds(void)
 			        err);
 		return;
 	}
+	L.lost_ms = 0;
 	ravt_session_init(&L.wake_id[1]);
 	/* a session that ended while the wake-up socket was gone */
 	if (ravt_session_reap()) {
@@ -598,6 +617,8 @@ static void *listener_main(void *arg)
 		int timeout = next == UINT64_MAX ? 1000 : next > now ? (int)(next - now) : 0;
 		if (timeout > 1000)
 			timeout = 1000;
+		if (L.lost_ms && timeout > 100)
+			timeout = 100; /* listening afresh soon (check_fds) */
 		int r = poll(pf, n, timeout);
 		if (r < 0 && errno != EINTR)
 			return NULL;

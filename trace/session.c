@@ -81,8 +81,8 @@ static void make_wake(void)
 {
 	if (S.wake[0] >= 0 && ravt_fd_ours(&S.wake_id[0]) && ravt_fd_ours(&S.wake_id[1]))
 		return;
-	ravt_fd_drop(&S.wake_id[0]);
-	ravt_fd_drop(&S.wake_id[1]);
+	/* forgotten, not closed (see check_fds in listen.c) */
+	S.wake_id[0].fd = S.wake_id[1].fd = -1;
 	S.wake[0] = S.wake[1] = -1;
 	int p[2];
 	/* (a socket pair: see make_listener in listen.c) */
