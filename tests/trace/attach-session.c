@@ -730,8 +730,9 @@ static void test_fds(void)
 static void test_daemon(void)
 {
 	start_stdin_closed = true;
-	const char *const *a = small ? args_of("--rounds", "250", "--pace-us", "10000", "--close-fds", NULL)
-	                             : args_of("--rounds", "500", "--pace-us", "10000", "--close-fds", NULL);
+	/* (rounds enough to outlive the checks under memcheck; hurried at the end) */
+	const char *const *a = small ? args_of("--rounds", "3000", "--pace-us", "10000", "--close-fds", NULL)
+	                             : args_of("--rounds", "1500", "--pace-us", "10000", "--close-fds", NULL);
 	char *ref = reference_output(a);
 	CHECK(strstr(ref, "stdin in main: closed\n") && strstr(ref, "pipes intact\n"));
 	proc p = start(a, true);
@@ -742,6 +743,7 @@ static void test_daemon(void)
 		rav_live_options o = {0};
 		rav_live_session *s = NULL;
 		rav_live_status st = {0};
+		sleep_ms((int)(1500 * wait_scale)); /* it closes them 1 s into main() */
 		for (double t0 = now_s(); now_s() - t0 < 20 * wait_scale;) {
 			s = attach_retry(p.pid, &o, 10 * wait_scale);
 			if (!s)

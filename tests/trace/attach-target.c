@@ -58,11 +58,12 @@ static void close_fds_like_a_daemon(void)
 	else
 		snprintf(daemon_stdin, sizeof daemon_stdin, "open (%s)",
 		         S_ISSOCK(sb.st_mode) ? "a socket" : S_ISFIFO(sb.st_mode) ? "a pipe" : "a file");
-	/* Once the listener thread waits in poll(): a daemon closing them in
-	 * the microseconds the thread takes to start still lost, rarely (1 run
-	 * in 8 of attach-daemon), a pipe of its own to a race not understood
-	 * yet (the pipe's number ends up the listener's new socket). */
-	struct timespec d = {0, 200 * 1000 * 1000};
+	/* Once the listener thread waits in poll() (a second: under memcheck
+	 * its start takes long): a daemon closing them while the thread starts
+	 * still lost, rarely (1 run in 8 of attach-daemon at 0 s, 1 in 4 under
+	 * memcheck at 0.2 s), a pipe of its own to a race not understood yet
+	 * (the pipe's number ends up a listening socket). */
+	struct timespec d = {1, 0};
 	nanosleep(&d, NULL);
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
