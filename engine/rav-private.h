@@ -285,6 +285,7 @@ struct rav_msg {
 	uintptr_t *root;         /* the message root slot (in a root cell of a buffer page) */
 	bool sent;
 	struct rav_msg *next;    /* channel queue */
+	uint64_t chan_seq;       /* its number among its channel's sends (channel.c's sweep) */
 	unsigned channel;
 	uint32_t live;           /* RAV_MSG_LIVE from rav_msg_new until freed or received (misuse check) */
 	/* While queued, the heap shows no room (no top page, no holes), so that

@@ -7,7 +7,9 @@
  * AdwApplication, which opens FILE arguments in a window.
  */
 #include <locale.h>
+#include <glib-unix.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "ravscope-application.h"
 #include "ravscope-headless.h"
 #include "ravscope-lesson.h"
+#include "ravscope-window.h"
 
 /* Where each step stops and what it shows, so a teacher writing a lesson
  * sees what an anchor picked. */
@@ -80,6 +83,35 @@ static gboolean on_render(const char *name, const char *value, gpointer data, GE
 }
 
 #define NOT_GIVEN G_MININT64
+
+/* SIGTERM, SIGINT or SIGHUP (a session ending, kill, Ctrl-C in the
+ * terminal): every window closes, as when the user closes them, so a
+ * program ravscope started (Run Program, `ravscope -- PROG`) ends with it
+ * (SIGTERM after release, SIGKILL 2 s later; one it attached to, or
+ * detached from, runs on).  A signal ignored when ravscope starts (nohup)
+ * stays ignored.  Killed outright, ravscope left the program it
+ * started running on its own, as gdb's quit does not.  A second signal
+ * while closing ends ravscope at once. */
+static gboolean on_quit_signal(gpointer data)
+{
+	static int signals;
+	if (signals++) {
+		signal(SIGTERM, SIG_DFL);
+		raise(SIGTERM);
+		return G_SOURCE_REMOVE;
+	}
+	GtkApplication *app = data;
+	GList *windows = g_list_copy(gtk_application_get_windows(app));
+	for (GList *l = windows; l; l = l->next) {
+		/* at once (the window's dispose may come after the quit) */
+		if (RAVSCOPE_IS_WINDOW(l->data))
+			ravscope_window_end_live(RAVSCOPE_WINDOW(l->data));
+		gtk_window_destroy(GTK_WINDOW(l->data));
+	}
+	g_list_free(windows);
+	g_application_quit(G_APPLICATION(app));
+	return G_SOURCE_CONTINUE;
+}
 
 int main(int argc, char **argv)
 {
@@ -292,7 +324,20 @@ int main(int argc, char **argv)
 			argc--;
 			break;
 		}
+	guint quit_sources[3];
+	const int quit_signals[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		/* one ignored from the start stays so (nohup, a shell's
+		 * background job and SIGINT) */
+		struct sigaction cur;
+		quit_sources[i] = 0;
+		if (sigaction(quit_signals[i], NULL, &cur) == 0 && cur.sa_handler != SIG_IGN)
+			quit_sources[i] = g_unix_signal_add(quit_signals[i], on_quit_signal, app);
+	}
 	int status = g_application_run(G_APPLICATION(app), argc, argv);
+	for (int i = 0; i < 3; i++)
+		if (quit_sources[i])
+			g_source_remove(quit_sources[i]);
 	g_object_unref(app);
 	return status;
 }

@@ -239,29 +239,37 @@ RavscopeLive *ravscope_live_spawn_full(const char *const *argv, gboolean paused,
 		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_EIO, "cannot create a pipe: %s", g_strerror(errno));
 		return NULL;
 	}
+	/* The program's environment, made before the fork: the child of a
+	 * process with threads (GTK's, the live workers') may call only
+	 * async-signal-safe functions, and setenv() allocates (a child forked
+	 * while another thread held the allocator's lock would hang in it). */
+	char **envp = g_get_environ();
+	envp = g_environ_setenv(envp, "RAVIOLI_LISTEN", "1", TRUE);
+	envp = g_environ_setenv(envp, "RAVIOLI_LISTEN_WAIT", "20", TRUE);
+	if (paused) /* held at its first engine call until we continue */
+		envp = g_environ_setenv(envp, "RAVIOLI_LISTEN_PAUSED", "1", TRUE);
+	envp = g_environ_unsetenv(envp, "RAVIOLI_TRACE");
 	pid_t pid = fork();
 	if (pid < 0) {
+		int e = errno;
+		g_strfreev(envp);
 		close(out[0]);
 		close(out[1]);
 		close(errp[0]);
 		close(errp[1]);
-		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_EIO, "cannot start %s: %s", argv[0], g_strerror(errno));
+		g_set_error(error, RAVSCOPE_ERROR, RAV_TRACE_EIO, "cannot start %s: %s", argv[0], g_strerror(e));
 		return NULL;
 	}
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(out[1], 2);
-		setenv("RAVIOLI_LISTEN", "1", 1);
-		setenv("RAVIOLI_LISTEN_WAIT", "20", 1);
-		if (paused) /* held at its first engine call until we continue */
-			setenv("RAVIOLI_LISTEN_PAUSED", "1", 1);
-		unsetenv("RAVIOLI_TRACE");
-		execvp(argv[0], (char *const *)argv);
+		execvpe(argv[0], (char *const *)argv, envp);
 		int e = errno;
 		ssize_t w = write(errp[1], &e, sizeof e);
 		(void)w;
 		_exit(127);
 	}
+	g_strfreev(envp);
 	close(out[1]);
 	close(errp[1]);
 	int e = 0;
@@ -371,6 +379,24 @@ int ravscope_live_get_wait_status(RavscopeLive *self)
 	int ws = self->wait_status;
 	g_mutex_unlock(&self->lock);
 	return ws;
+}
+
+gboolean ravscope_live_program_runs(RavscopeLive *self)
+{
+	if (self->pid <= 0 || ravscope_live_get_wait_status(self) >= 0)
+		return FALSE;
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)self->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return FALSE;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return FALSE;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
 gboolean ravscope_live_is_attached(RavscopeLive *self)

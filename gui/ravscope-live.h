@@ -37,6 +37,9 @@ gboolean ravscope_live_is_lossless(RavscopeLive *self);
  * its exit status once reaped (-1 while it runs or when attached). */
 char *ravscope_live_take_output(RavscopeLive *self);
 int ravscope_live_get_wait_status(RavscopeLive *self);
+/* The program still runs (not ended, not a zombie): after a stream that
+ * ended without saying why, the program closed the connection itself. */
+gboolean ravscope_live_program_runs(RavscopeLive *self);
 
 gboolean ravscope_live_pause(RavscopeLive *self);
 gboolean ravscope_live_continue(RavscopeLive *self);

@@ -148,6 +148,8 @@ void ravscope__window_live_update_bar(RavscopeWindow *self)
 			state_text = g_strdup("Detached");
 		else if (st->end_known)
 			state_text = g_strdup_printf("Ended: %s", st->end_text);
+		else if (ravscope_live_program_runs(self->live))
+			state_text = g_strdup("Disconnected"); /* and why, in the line */
 		else
 			state_text = g_strdup("Connection lost");
 		int ws = ravscope_live_get_wait_status(self->live);
@@ -201,6 +203,11 @@ void ravscope__window_live_update_bar(RavscopeWindow *self)
 	}
 	if (st->message[0])
 		g_string_append_printf(s, " · %s", st->message);
+	/* (a daemon closing every descriptor at its start, started by Run
+	 * Program: the session was cut before main() had run long) */
+	if (self->live_ended && !st->end_known && ravscope_live_program_runs(self->live))
+		g_string_prepend(s, "The program closed the connection itself and runs on: attach again "
+				    "(File → Attach to Program…) · ");
 	gtk_label_set_text(self->live_label, s->str);
 	/* why it stopped: a line of its own under the bar */
 	gtk_label_set_text(self->live_why, self->live_stop_text ? self->live_stop_text : "");

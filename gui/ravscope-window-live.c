@@ -356,6 +356,11 @@ void ravscope_window_run(RavscopeWindow *self, const char *const *argv)
 	live_begin(self, live, TRUE);
 }
 
+void ravscope_window_end_live(RavscopeWindow *self)
+{
+	ravscope__window_live_stop(self);
+}
+
 RavscopeLive *ravscope_window_get_live(RavscopeWindow *self) { return self->live; }
 gboolean ravscope_window_is_following(RavscopeWindow *self) { return self->live_following; }
 const rav_live_status *ravscope_window_get_live_status(RavscopeWindow *self) { return &self->live_status; }

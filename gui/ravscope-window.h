@@ -32,6 +32,9 @@ void ravscope_window_attach(RavscopeWindow *self, int pid);
  * over the newest of them). */
 void ravscope_window_attach_full(RavscopeWindow *self, int pid, gboolean accesses);
 void ravscope_window_run(RavscopeWindow *self, const char *const *argv);
+/* The session ends as when the window closes: a program the window started
+ * ends (unless detached), one it attached to runs on. */
+void ravscope_window_end_live(RavscopeWindow *self);
 /* For tests: the session (NULL if none), whether the view follows the
  * newest event, the last status, the live bar's text, frames drawn. */
 struct _RavscopeLive *ravscope_window_get_live(RavscopeWindow *self);

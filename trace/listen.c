@@ -53,9 +53,11 @@
 #define PARTIAL_MS 10000   /* a started control message completes within this */
 #define EXIT_WAIT_MS 3000  /* at exit(), the client gets this long to take the rest */
 #define CRASH_WAIT_MS 2000 /* the same on a fatal signal */
+#define LOST_SETTLE_MS 250 /* our descriptors closed: listen afresh this much later */
 
 typedef struct conn {
 	int fd;
+	ravt_fdid id;
 	pid_t pid;
 	uid_t uid;
 	uint8_t buf[sizeof(ravt_ctl) + RAVT_CTL_MAX];
@@ -68,7 +70,10 @@ static const int hooked_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,  SIGABRT, 
 #define NHOOKED (sizeof hooked_signals / sizeof hooked_signals[0])
 
 static struct {
-	int lfd;
+	int lfd; /* -1 while not listening */
+	ravt_fdid lfd_id, wake_id[2]; /* lfd's and wake's */
+	uint64_t lost_ms;             /* when our descriptors were found gone (0: they are not) */
+	uint64_t relisten_ms;         /* when listening afresh was last tried */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int wake[2];
 	pid_t pid;
@@ -81,7 +86,7 @@ static struct {
 	unsigned nrefused;
 	bool hooked[NHOOKED];
 	struct sigaction old[NHOOKED];
-} L = {.lfd = -1, .wake = {-1, -1}};
+} L = {.lfd = -1, .lfd_id = {.fd = -1}, .wake = {-1, -1}, .wake_id = {{.fd = -1}, {.fd = -1}}};
 
 /* ---- replies outside a session: a trace header and one SESSION record ---- */
 
@@ -138,13 +143,58 @@ static void reply_error(int fd, bool with_program, int code, const char *fmt, ..
 	reply(fd, with_program, RAVT_SESSION_ERROR, &v, 1, text);
 }
 
+/* ---- descriptors (session.h) ---- */
+
+#define FD_FLOOR 64
+
+int ravt_fd_keep(int fd, ravt_fdid *id)
+{
+	/* What it is, taken before it moves: a program closing every
+	 * descriptor while this runs (a daemon's start, as the listener
+	 * thread starts) may close the copy and put a pipe of its own there
+	 * first; the copy is then not ours, and the original is closed only
+	 * while it still is. */
+	struct stat sb;
+	id->fd = -1;
+	if (fd < 0 || fstat(fd, &sb) != 0)
+		return fd;
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	id->fd = fd;
+	if (fd < FD_FLOOR) {
+		int hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+		if (hi < 0 && fd < 3)
+			hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (hi >= 0) {
+			if (ravt_fd_ours(id))
+				close(fd);
+			id->fd = fd = hi;
+		}
+	}
+	return fd;
+}
+
+bool ravt_fd_ours(const ravt_fdid *id)
+{
+	struct stat sb;
+	return id->fd >= 0 && fstat(id->fd, &sb) == 0 && sb.st_dev == id->dev && sb.st_ino == id->ino;
+}
+
+void ravt_fd_drop(ravt_fdid *id)
+{
+	if (ravt_fd_ours(id))
+		close(id->fd);
+	id->fd = -1;
+}
+
 static void close_conn(conn *c)
 {
-	if (c->fd >= 0) {
+	if (c->fd >= 0 && ravt_fd_ours(&c->id)) {
 		shutdown(c->fd, SHUT_WR);
 		close(c->fd);
 	}
 	c->fd = -1;
+	c->id.fd = -1;
 }
 
 /* ---- fatal signals during a session ---- */
@@ -229,7 +279,7 @@ static void answer_info(int fd)
 static void end_ctl(void)
 {
 	if (L.has_ctl)
-		close(L.ctl.fd);
+		ravt_fd_drop(&L.ctl.id);
 	L.has_ctl = false;
 }
 
@@ -296,13 +346,16 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	if (ravt_session_reap())
 		unhook_signals();
 	end_ctl();
-	int rfd = dup(c->fd);
+	int rfd = fcntl(c->fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+	if (rfd < 0)
+		rfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
 	if (rfd < 0) {
 		reply_error(c->fd, true, RAVT_LIVE_ERESOURCE, "cannot attach: %s", strerror(errno));
 		return false;
 	}
-	fcntl(rfd, F_SETFD, FD_CLOEXEC);
-	rav_session_opts o = {c->fd, a.mode, a.queue_kib, a.stats_ms, c->pid, c->uid, L.start_ns};
+	ravt_fdid rid;
+	ravt_fd_keep(rfd, &rid);
+	rav_session_opts o = {c->fd, c->id, a.mode, a.queue_kib, a.stats_ms, c->pid, c->uid, L.start_ns};
 	char err[256];
 	if (ravt_session_start(&o, err, sizeof err) != 0) {
 		close(rfd);
@@ -312,6 +365,7 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	hook_signals();
 	L.ctl = *c;
 	L.ctl.fd = rfd;
+	L.ctl.id = rid;
 	L.ctl.got = 0;
 	L.ctl.deadline = 0;
 	L.has_ctl = true;
@@ -444,6 +498,8 @@ static void accept_all(void)
 		int fd = accept4(L.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
+		ravt_fdid id;
+		fd = ravt_fd_keep(fd, &id);
 		struct ucred cr;
 		socklen_t len = sizeof cr;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
@@ -455,18 +511,19 @@ static void accept_all(void)
 			reply_error(fd, false, RAVT_LIVE_EREFUSED,
 			            "refused: this program runs as uid %u, you are uid %u",
 			            (unsigned)geteuid(), (unsigned)cr.uid);
-			conn c = {.fd = fd};
+			conn c = {.fd = fd, .id = id};
 			close_conn(&c);
 			continue;
 		}
 		if (L.npend == MAX_PENDING) {
 			reply_error(fd, true, RAVT_LIVE_EBUSY, "too many connections are waiting; try again");
-			conn c = {.fd = fd};
+			conn c = {.fd = fd, .id = id};
 			close_conn(&c);
 			continue;
 		}
 		conn *c = &L.pend[L.npend++];
 		c->fd = fd;
+		c->id = id;
 		c->pid = cr.pid;
 		c->uid = cr.uid;
 		c->got = 0;
@@ -474,10 +531,73 @@ static void accept_all(void)
 	}
 }
 
+static int make_listener(bool again, char *err, size_t errlen);
+static bool listen_verbose;
+
+/* The program may have closed our descriptors (daemons close every one above
+ * 2 at their start) and taken the numbers for its own files and pipes:
+ * polled, the listener spun on a file that is always readable and read the
+ * program's pipe; written, the session's end went into it.  Checked before
+ * each poll (which wakes at least once a second: a poll() on a closed
+ * descriptor's socket sleeps on and hears nobody); whatever is not ours any
+ * more is forgotten, never closed, and the socket made anew. */
+static void check_fds(void)
+{
+	if (L.has_ctl && !ravt_fd_ours(&L.ctl.id)) {
+		ravt_session_client_gone();
+		L.ctl.id.fd = -1;
+		L.has_ctl = false;
+	}
+	for (unsigned k = L.npend; k-- > 0;)
+		if (!ravt_fd_ours(&L.pend[k].id))
+			drop_pending(k);
+	uint64_t now = ravt_mono_ms();
+	if (!L.lost_ms) {
+		if (L.lfd >= 0 && ravt_fd_ours(&L.lfd_id) && ravt_fd_ours(&L.wake_id[0]) &&
+		    ravt_fd_ours(&L.wake_id[1]))
+			return;
+		/* Forgotten at once (never polled again: the numbers may be the
+		 * program's pipes now), not closed, even those still ours: the
+		 * program is likely closing descriptors right now, and one it
+		 * closed between our check and our close() may be a pipe of its
+		 * own already (a daemon's loop closing them all reaches ours
+		 * anyway). */
+		L.lfd_id.fd = L.wake_id[0].fd = L.wake_id[1].fd = -1;
+		L.lfd = L.wake[0] = L.wake[1] = -1;
+		L.lost_ms = now ? now : 1;
+	}
+	/* Listening afresh waits until the program's burst of closing and
+	 * opening is over (a new socket made in the middle of a daemon's loop
+	 * over its descriptors was closed by it again, and raced its opens),
+	 * and tries at most once a second. */
+	if (now - L.lost_ms < LOST_SETTLE_MS || (L.relisten_ms && now - L.relisten_ms < 1000))
+		return;
+	L.relisten_ms = now;
+	char err[600];
+	if (make_listener(true, err, sizeof err) != 0) {
+		if (listen_verbose)
+			fprintf(stderr, "ravioli: the program closed the attach socket; listening again failed: %s\n",
+			        err);
+		return;
+	}
+	L.lost_ms = 0;
+	ravt_session_init(&L.wake_id[1]);
+	/* a session that ended while the wake-up socket was gone */
+	if (ravt_session_reap()) {
+		end_ctl();
+		unhook_signals();
+	}
+}
+
+/* Set by the listener thread once it runs its own code (atfork_prepare). */
+static int listener_up;
+
 static void *listener_main(void *arg)
 {
 	(void)arg;
+	__atomic_store_n(&listener_up, 1, __ATOMIC_RELEASE);
 	for (;;) {
+		check_fds();
 		struct pollfd pf[3 + MAX_PENDING];
 		unsigned n = 0;
 		pf[n++] = (struct pollfd){L.lfd, POLLIN, 0};
@@ -494,15 +614,19 @@ static void *listener_main(void *arg)
 				next = L.pend[i].deadline;
 		if (L.has_ctl && L.ctl.deadline && L.ctl.deadline < next)
 			next = L.ctl.deadline;
-		int timeout = next == UINT64_MAX ? -1 : next > now ? (int)(next - now) : 0;
+		int timeout = next == UINT64_MAX ? 1000 : next > now ? (int)(next - now) : 0;
+		if (timeout > 1000)
+			timeout = 1000;
+		if (L.lost_ms && timeout > 100)
+			timeout = 100; /* listening afresh soon (check_fds) */
 		int r = poll(pf, n, timeout);
 		if (r < 0 && errno != EINTR)
 			return NULL;
 		if (r > 0 && (pf[0].revents & (POLLERR | POLLNVAL)))
-			return NULL; /* the program closed our socket: stop listening */
+			continue; /* the program closed our socket: check_fds */
 		if (r > 0 && (pf[1].revents & POLLIN)) {
 			char junk[64];
-			while (read(L.wake[0], junk, sizeof junk) > 0)
+			while (recv(L.wake[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
 				;
 			if (ravt_session_reap()) {
 				end_ctl();
@@ -568,18 +692,36 @@ bool ravt_listen_before_exec(const char *what)
 	return true;
 }
 
+/* A program that forks in its first instants forks while the listener
+ * thread may still be starting.  Under AddressSanitizer (gcc 12's libasan)
+ * that start-up takes the sanitizer's thread-registry and allocator locks,
+ * which fork() does not take first: a child forked meanwhile inherited them
+ * held and hung at its first thread or allocation (tests/trace/
+ * attach-fork-early.c: 3 runs in 100 under load).  Nothing else of the
+ * listener's is held across fork (it waits in poll() between connections),
+ * so fork waits for the start-up to be over: microseconds, once; at most a
+ * second if the thread never runs. */
+static void atfork_prepare(void)
+{
+	if (!L.pid || getpid() != L.pid)
+		return;
+	for (int i = 0; i < 20000 && !__atomic_load_n(&listener_up, __ATOMIC_ACQUIRE); i++) {
+		struct timespec d = {0, 50 * 1000};
+		nanosleep(&d, NULL);
+	}
+}
+
 static void atfork_child(void)
 {
 	/* No listener thread here: nobody can attach to this child. */
 	ravt_session_atfork_child();
-	if (L.lfd >= 0)
-		close(L.lfd);
+	ravt_fd_drop(&L.lfd_id);
 	L.lfd = -1;
 	if (L.has_ctl)
-		close(L.ctl.fd);
+		ravt_fd_drop(&L.ctl.id);
 	L.has_ctl = false;
 	for (unsigned i = 0; i < L.npend; i++)
-		close(L.pend[i].fd);
+		ravt_fd_drop(&L.pend[i].id);
 	L.npend = 0;
 	L.path[0] = 0;
 }
@@ -595,7 +737,10 @@ static bool someone_listens(const struct sockaddr_un *sa)
 	return yes;
 }
 
-static int start_listening(char *err, size_t errlen)
+/* The socket (bound, listening, renamed into place) and the wake-up pair,
+ * in L.  again: the process listened before and the program closed the
+ * socket (whatever is at the path is ours to replace). */
+static int make_listener(bool again, char *err, size_t errlen)
 {
 	char dir[4096];
 	if (ravt_live_dir(dir, sizeof dir, true, err, errlen) != 0)
@@ -617,7 +762,7 @@ static int start_listening(char *err, size_t errlen)
 		return -1;
 	}
 	struct stat sb;
-	if (lstat(sa.sun_path, &sb) == 0 && someone_listens(&sa)) {
+	if (!again && lstat(sa.sun_path, &sb) == 0 && someone_listens(&sa)) {
 		snprintf(err, errlen, "cannot listen on %s: another process listens there", sa.sun_path);
 		return -1;
 	}
@@ -626,6 +771,8 @@ static int start_listening(char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	ravt_fdid fd_id;
+	fd = ravt_fd_keep(fd, &fd_id);
 	unlink(tmp.sun_path); /* left by a dead process with our pid */
 	if (bind(fd, (struct sockaddr *)&tmp, sizeof tmp) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", tmp.sun_path, strerror(errno));
@@ -646,15 +793,29 @@ static int start_listening(char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (pipe2(L.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	/* A socket pair rather than a pipe: recv() and send() fail on a pipe
+	 * or file of the program's that took the number between our check
+	 * and the call (check_fds) where read() and write() took its data. */
+	int wake[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, wake) != 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		unlink(sa.sun_path);
 		close(fd);
 		return -1;
 	}
+	L.wake[0] = ravt_fd_keep(wake[0], &L.wake_id[0]);
+	L.wake[1] = ravt_fd_keep(wake[1], &L.wake_id[1]);
 	L.lfd = fd;
+	L.lfd_id = fd_id;
 	snprintf(L.path, sizeof L.path, "%s", sa.sun_path);
-	ravt_session_init(L.wake[1]);
+	return 0;
+}
+
+static int start_listening(char *err, size_t errlen)
+{
+	if (make_listener(false, err, errlen) != 0)
+		return -1;
+	ravt_session_init(&L.wake_id[1]);
 	pthread_t th;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -671,7 +832,7 @@ static int start_listening(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the listener thread: %s", strerror(rc));
 		unlink(L.path);
 		L.path[0] = 0;
-		close(fd);
+		ravt_fd_drop(&L.lfd_id);
 		L.lfd = -1;
 		return -1;
 	}
@@ -685,6 +846,7 @@ void ravt_listen_autostart(void)
 	const char *v = getenv("RAVIOLI_LISTEN");
 	if (v && strcmp(v, "0") == 0)
 		return;
+	listen_verbose = v && *v;
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	L.start_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
@@ -698,7 +860,7 @@ void ravt_listen_autostart(void)
 		return;
 	}
 	on_exit(on_exit_cb, NULL);
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, NULL, atfork_child);
 	/* RAVIOLI_LISTEN_WAIT=S: a debugger starting this program attaches
 	 * before main() runs (so it sees every event); wait up to S seconds. */
 	const char *w = getenv("RAVIOLI_LISTEN_WAIT");

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,8 +60,11 @@ typedef struct owner_state {
 struct ravt_session_state {
 	pthread_mutex_t lock;
 	pthread_cond_t freed, done;
-	int notify_fd;
+	ravt_fdid notify; /* lock: the listener's wake-up socket pair (send end) */
+	/* the session thread's wake-up socket pair (wake[i] == wake_id[i].fd): made
+	 * anew by a session that finds the program closed it */
 	int wake[2];
+	ravt_fdid wake_id[2];
 
 	/* lock */
 	bool live;    /* taking data: from start until the final drain is done */
@@ -114,6 +118,7 @@ struct ravt_session_state {
 
 	/* session thread only */
 	int fd;
+	ravt_fdid fd_id; /* fd, as accepted: closed only while it is still ours */
 	ravt_writer *w;
 	ravt_selfmaps maps; /* the program's memory map, for call sites (MAPS chunks) */
 	uint32_t mode, stats_ms;
@@ -161,9 +166,10 @@ static inline uint64_t realtime_ns(void)
 
 static inline void wake_session(void)
 {
-	if (S.wake[1] >= 0) {
+	/* (never into a pipe or file of the program's that took the number) */
+	if (S.wake[1] >= 0 && ravt_fd_ours(&S.wake_id[1])) {
 		char c = 1;
-		ssize_t n = write(S.wake[1], &c, 1);
+		ssize_t n = send(S.wake[1], &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)n;
 	}
 }

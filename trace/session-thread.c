@@ -30,6 +30,13 @@ int ravt_session_sink(const void *data, size_t len, void *user)
 	(void)user;
 	const char *p = data;
 	while (len) {
+		/* A program that closed the socket (a daemon closing every
+		 * descriptor above 2 in main(), started by a debugger that
+		 * attached before main) may have its own under the number. */
+		if (!ravt_fd_ours(&S.fd_id)) {
+			S.client_gone = true;
+			return -1;
+		}
 		ssize_t n = send(S.fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
@@ -58,11 +65,12 @@ int ravt_session_sink(const void *data, size_t len, void *user)
 					return -1;
 				timeout = (int)(deadline - now);
 			}
-			struct pollfd pf[2] = {{S.fd, POLLOUT, 0}, {S.wake[0], POLLIN, 0}};
-			int r = poll(pf, 2, timeout);
+			bool wake_ok = ravt_fd_ours(&S.wake_id[0]);
+			struct pollfd pf[2] = {{S.fd, POLLOUT, 0}, {wake_ok ? S.wake[0] : -1, POLLIN, 0}};
+			int r = poll(pf, 2, timeout < 0 && !wake_ok ? 100 : timeout);
 			if (r > 0 && (pf[1].revents & POLLIN)) {
 				char junk[64];
-				while (read(S.wake[0], junk, sizeof junk) > 0)
+				while (recv(S.wake[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
 					;
 			}
 			if (r > 0 && (pf[0].revents & (POLLERR | POLLHUP)) && !(pf[0].revents & POLLOUT)) {
@@ -147,10 +155,17 @@ static void sync_report(bool force)
 
 static void wait_for_work(int ms)
 {
+	if (!ravt_fd_ours(&S.wake_id[0])) {
+		/* the program closed the pipe: no wake-ups (never read a pipe
+		 * of the program's that took its number) */
+		struct timespec d = {0, (long)(ms < 20 ? ms : 20) * 1000000L};
+		nanosleep(&d, NULL);
+		return;
+	}
 	struct pollfd pf = {S.wake[0], POLLIN, 0};
 	if (poll(&pf, 1, ms) > 0) {
 		char junk[64];
-		while (read(S.wake[0], junk, sizeof junk) > 0)
+		while (recv(S.wake[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
 			;
 	}
 }
@@ -235,8 +250,11 @@ static void finish(void)
 		q = next;
 	}
 	ravt_session_recycle_done();
-	shutdown(S.fd, SHUT_RDWR);
-	close(S.fd);
+	/* (a program that closed it may have a file or socket of its own
+	 * under the number now) */
+	if (ravt_fd_ours(&S.fd_id))
+		shutdown(S.fd, SHUT_RDWR);
+	ravt_fd_drop(&S.fd_id);
 	S.fd = -1;
 	ravt_writer_free(S.w);
 	S.w = NULL;
@@ -370,9 +388,14 @@ void *ravt_session_main(void *arg)
 	__atomic_store_n(&S.running_flag, 0, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&S.done);
 	pthread_mutex_unlock(&S.lock);
-	if (S.notify_fd >= 0) {
+	pthread_mutex_lock(&S.lock);
+	ravt_fdid notify = S.notify;
+	pthread_mutex_unlock(&S.lock);
+	/* The listener listens afresh when the program closed its pipe: a
+	 * finished session it did not hear of is reaped at its next round. */
+	if (notify.fd >= 0 && ravt_fd_ours(&notify)) {
 		char c = 1;
-		ssize_t n = write(S.notify_fd, &c, 1);
+		ssize_t n = send(notify.fd, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)n;
 	}
 	return NULL;

@@ -65,8 +65,9 @@ struct ravt_session_state ravt_session_state = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .freed = PTHREAD_COND_INITIALIZER,
     .done = PTHREAD_COND_INITIALIZER,
-    .notify_fd = -1,
+    .notify = {.fd = -1},
     .wake = {-1, -1},
+    .wake_id = {{.fd = -1}, {.fd = -1}},
     .fd = -1,
 };
 
@@ -74,11 +75,33 @@ _Thread_local bool ravt_session_on_thread;
 
 /* ---- control (listener thread, exit handlers, signal handlers) ---- */
 
-void ravt_session_init(int notify_fd)
+/* The session thread's wake-up socket pair, made again if the program closed it
+ * (listener thread, no session running). */
+static void make_wake(void)
 {
-	S.notify_fd = notify_fd;
-	if (S.wake[0] < 0 && pipe2(S.wake, O_CLOEXEC | O_NONBLOCK) != 0)
-		S.wake[0] = S.wake[1] = -1;
+	if (S.wake[0] >= 0 && ravt_fd_ours(&S.wake_id[0]) && ravt_fd_ours(&S.wake_id[1]))
+		return;
+	/* forgotten, not closed (see check_fds in listen.c) */
+	S.wake_id[0].fd = S.wake_id[1].fd = -1;
+	S.wake[0] = S.wake[1] = -1;
+	int p[2];
+	/* (a socket pair: see make_listener in listen.c) */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p) != 0)
+		return;
+	S.wake[0] = ravt_fd_keep(p[0], &S.wake_id[0]);
+	S.wake[1] = ravt_fd_keep(p[1], &S.wake_id[1]);
+}
+
+void ravt_session_init(const ravt_fdid *notify)
+{
+	pthread_mutex_lock(&S.lock);
+	S.notify = *notify;
+	bool running = S.running;
+	pthread_mutex_unlock(&S.lock);
+	/* (a running session's thread and the program's threads use the pair:
+	 * the next session makes it anew if it is not ours any more) */
+	if (!running)
+		make_wake();
 	S.rec.exchange = ravt_session_exchange;
 	S.rec.release = ravt_session_release;
 	S.rec.snapshot = ravt_session_snapshot;
@@ -113,8 +136,9 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "a session is already running");
 		return -1;
 	}
+	make_wake();
 	if (S.wake[0] < 0) {
-		snprintf(err, errlen, "cannot create the session's wake-up pipe");
+		snprintf(err, errlen, "cannot create the session's wake-up socket pair");
 		return -1;
 	}
 	if (!rav_record_install_live(&S.rec)) {
@@ -122,6 +146,7 @@ int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen)
 		return -1;
 	}
 	S.fd = o->fd;
+	S.fd_id = o->fd_id;
 	S.mode = o->mode;
 	S.stats_ms = o->stats_ms;
 	S.client_gone = false;
@@ -418,8 +443,7 @@ void ravt_session_atfork_child(void)
 		S.live = false;
 		S.running = false;
 		S.stop = true;
-		if (S.fd >= 0)
-			close(S.fd);
+		ravt_fd_drop(&S.fd_id);
 		S.fd = -1;
 	}
 	S.head = S.tail = NULL;

@@ -9,8 +9,30 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A descriptor the attach machinery opened, and how to tell it is still
+ * ours: programs close descriptors they did not open (a daemon closes all
+ * above 2 at its start, often while our threads are in poll() on them) and
+ * reuse the numbers; read, written or closed then, the numbers would be the
+ * program's pipes and files.  (listen.c) */
+typedef struct ravt_fdid {
+	int fd; /* -1: none */
+	dev_t dev;
+	ino_t ino;
+} ravt_fdid;
+/* Takes fd (CLOEXEC) out of the program's way: moved to a number of 64 or
+ * more when the limit allows, at least above 0-2 (a program started with
+ * standard input or output closed gets those from its own open()), and
+ * remembers what it is.  Returns the descriptor (fd itself if it could not
+ * be moved). */
+int ravt_fd_keep(int fd, ravt_fdid *id);
+/* The descriptor is still the one ravt_fd_keep saw (async-signal-safe). */
+bool ravt_fd_ours(const ravt_fdid *id);
+/* Close it if it is still ours; forget it either way. */
+void ravt_fd_drop(ravt_fdid *id);
+
 typedef struct rav_session_opts {
 	int fd;             /* connected socket (non-blocking); the session owns it from now on */
+	ravt_fdid fd_id;    /* fd's identity (ravt_fd_keep) */
 	uint32_t mode;      /* RAVT_MODE_* */
 	uint32_t queue_kib; /* 0: default */
 	uint32_t stats_ms;
@@ -19,9 +41,10 @@ typedef struct rav_session_opts {
 	uint64_t program_start_ns; /* CLOCK_REALTIME when the program started */
 } rav_session_opts;
 
-/* notify_fd: written to (one byte) when a session thread has finished and
- * may be reaped.  Called once, by the listener. */
-void ravt_session_init(int notify_fd);
+
+/* notify: written to (one byte) when a session thread has finished and
+ * may be reaped.  Called by the listener, again when it listens afresh. */
+void ravt_session_init(const ravt_fdid *notify);
 /* Writes the trace header and ATTACHED, then starts recording.  0, or -1
  * with a message (the caller answers the client and closes fd). */
 int ravt_session_start(const rav_session_opts *o, char *err, size_t errlen);

@@ -648,6 +648,33 @@ static void test_run_close(void)
 	}
 }
 
+/* Run Program on a program that closes every descriptor above 2 in main()
+ * (attach-target --close-fds, as daemons do): the session, attached before
+ * main(), is cut by the program itself, which runs on.  The live bar says
+ * so (it said "Connection lost", as for a program killed), and closing the
+ * window still ends the program. */
+static gboolean stream_ended(gpointer w)
+{
+	return ravscope_window_get_live_status(w)->ended &&
+	       strstr(ravscope_window_get_live_text(w), "closed the connection itself") != NULL;
+}
+
+static void test_run_daemon(void)
+{
+	RavscopeWindow *w = new_window();
+	const char *argv[] = { target, "--close-fds", "--rounds", "100000", "--pace-us", "2000", NULL };
+	ravscope_window_run(w, argv);
+	RavscopeLive *l = ravscope_window_get_live(w);
+	g_assert_nonnull(l);
+	int pid = ravscope_live_get_pid(l);
+	spin_until(stream_ended, w, "the program closing the connection, said in the live bar");
+	g_assert_false(ravscope_window_get_live_status(w)->end_known);
+	g_assert_cmpint(kill(pid, 0), ==, 0);
+	gtk_window_destroy(GTK_WINDOW(w));
+	spin_ms(200);
+	g_assert_cmpint(kill(pid, 0), ==, -1);
+}
+
 /* A program flat out sends far more events a frame than the view steps
  * (4000): the view follows by taking the worker's newest state, scrubbing
  * back stops that without stopping reception, Follow resumes it, and once
@@ -917,6 +944,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/live/killed", test_killed);
 	g_test_add_func("/live/run", test_run);
 	g_test_add_func("/live/run-close", test_run_close);
+	g_test_add_func("/live/run-daemon", test_run_daemon);
 	g_test_add_func("/live/start-break", test_start_break);
 	g_test_add_func("/live/flat-out", test_flat_out);
 	if (argc > 3)

@@ -13,7 +13,9 @@
 #   - a second client is refused with "already attached by PID N" and exit
 #     1, and the file it was asked to write over is left as it was;
 #   - a PID nobody listens on gives exit 1 and a sentence, usage errors 2;
-#   - the program's output is the same as an unattached run's.
+#   - the program's output is the same as an unattached run's;
+#   - a program that closes the session's socket itself (every descriptor
+#     above 2 in main(), attached before main) is said to still run.
 # The library-level situations (SIGKILL, garbage, exits, crashes, losses)
 # are in attach-session.c; this checks the command line on top of them.
 # RAV_TEST_WRAPPER (the valgrindscripts setup) runs the recording, the
@@ -175,6 +177,45 @@ if [ $rc -eq 0 ] && cmp -s plain.out quiet.out && [ ! -s plain.err ]; then
   pass "the program's output and status are unchanged"
 else
   fail "program exit $rc, output $(cat plain.out) vs $(cat quiet.out), stderr $(cat plain.err)"
+fi
+
+# A program that closes every descriptor above 2 at its start (as daemons
+# do), attached to before main() (RAVIOLI_LISTEN_WAIT, as `ravscope -- PROG`
+# starts it): its main() closes the session's socket.  The client says the
+# program still runs and closed the connection itself (it said the program
+# was killed or left through _exit()), and attaching again works.
+(trap '' USR1 && RAVIOLI_LISTEN_WAIT=60 exec "$TARGET" --close-fds --rounds $ROUNDS --pace-us 2000 \
+  >daemon.out 2>daemon.err) &
+DPID=$!
+trap 'kill $PID $DPID 2>/dev/null' EXIT
+for _ in $(seq 600); do
+  "$RT" list --json 2>/dev/null | grep -q "\"pid\": $DPID," && break
+  sleep 0.1
+done
+"$RT" attach $DPID -o daemon1.ravtrace --seconds 30 >daemon1.out 2>&1
+if grep -q "process $DPID closed the stream without an end record and still runs" daemon1.out; then
+  pass "a program that closed the connection: $(tail -1 daemon1.out)"
+else
+  fail "a program that closed the connection: $(cat daemon1.out)"
+fi
+ok=
+for _ in $(seq 60); do
+  if "$RT" attach $DPID -o daemon2.ravtrace --seconds 1 >daemon2.out 2>&1; then ok=1; break; fi
+  sleep 1
+done
+if [ -n "$ok" ] && grep -q "detached from process $DPID" daemon2.out; then
+  pass "attach again after it closed the connection"
+else
+  fail "attach again after it closed the connection: $(cat daemon2.out)"
+fi
+kill -USR1 $DPID 2>/dev/null
+wait $DPID
+rc=$?
+trap - EXIT
+if [ $rc -eq 0 ] && grep -q "pipes intact" daemon.out; then
+  pass "the program that closed its descriptors ends well: $(tail -1 daemon.out)"
+else
+  fail "the program that closed its descriptors: exit $rc, $(cat daemon.out) $(cat daemon.err)"
 fi
 
 if [ $FAILURES -ne 0 ]; then

@@ -24,12 +24,38 @@
  *                   close, close while paused, attach again at once, INFO and
  *                   garbage connections): the program's open descriptors
  *                   (/proc/PID/fd) come back to what one session left
+ *   daemon          a program started with standard input closed that closes every
+ *                   descriptor above 2 at its start and fills the numbers with pipes
+ *                   of its own: standard input stays closed for it, the listener
+ *                   listens again (attach works), does not spin on or read from the
+ *                   program's pipes nor write into them
  */
 #include "attach-util.h"
 
 #include <dirent.h>
 
 /* ---- subtests ---- */
+
+/* CPU seconds the process has used (user + system), -1 if unreadable. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long ut, st;
+	/* after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 static const char *const *normal_args(void)
 {
@@ -696,6 +722,63 @@ static void test_fds(void)
 	free(ref);
 }
 
+/* A daemon's start (attach-target --close-fds): the attach socket and pipes
+ * are closed under the listener, which sat in poll() on them, and their
+ * numbers become the program's pipes.  The listener spun on them (100% of a
+ * core, read the program's pipe: a lost byte) and nobody could attach; a
+ * program started with standard input closed had the socket as its stdin. */
+static void test_daemon(void)
+{
+	start_stdin_closed = true;
+	/* (rounds enough to outlive the checks under memcheck; hurried at the end) */
+	const char *const *a = small ? args_of("--rounds", "3000", "--pace-us", "10000", "--close-fds", NULL)
+	                             : args_of("--rounds", "1500", "--pace-us", "10000", "--close-fds", NULL);
+	char *ref = reference_output(a);
+	CHECK(strstr(ref, "stdin in main: closed\n") && strstr(ref, "pipes intact\n"));
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		/* it listens again within a second or so; a session that began
+		 * before the program closed its descriptors is cut by it (the
+		 * stream ends without an end record): attach again */
+		rav_live_options o = {0};
+		rav_live_session *s = NULL;
+		rav_live_status st = {0};
+		sleep_ms((int)(1500 * wait_scale)); /* it closes them 1 s into main() */
+		for (double t0 = now_s(); now_s() - t0 < 20 * wait_scale;) {
+			s = attach_retry(p.pid, &o, 10 * wait_scale);
+			if (!s)
+				break;
+			memset(&st, 0, sizeof st);
+			pump(s, &st, 1);
+			if (!st.ended || st.end_known)
+				break;
+			rav_live_close(s);
+			s = NULL;
+		}
+		CHECK(s != NULL);
+		if (s) {
+			CHECK(st.events > 0 && !st.ended);
+			CHECK(rav_live_detach(s) == 0);
+			pump(s, &st, 10 * wait_scale);
+			CHECK(st.ended && st.end_how == 1);
+			rav_live_close(s);
+		}
+		/* Not spinning: the target sleeps 10 ms a round and does little
+		 * (a spinning listener used a whole core; under memcheck the
+		 * target's own work is too slow to tell them apart). */
+		if (wait_scale == 1) {
+			double c0 = cpu_seconds(p.pid), t0 = now_s();
+			sleep_ms(1500);
+			double c1 = cpu_seconds(p.pid), dt = now_s() - t0;
+			fprintf(stderr, "the target used %.2f s of CPU in %.2f s\n", c1 - c0, dt);
+			CHECK(c0 >= 0 && c1 >= 0 && c1 - c0 < 0.6 * dt);
+		}
+	}
+	finish_unchanged(&p, ref, true);
+	free(ref);
+	start_stdin_closed = false;
+}
+
 static const attach_subtest subtests[] = {
     {"sigkill-client", test_sigkill_client},
     {"twice", test_twice},
@@ -710,6 +793,7 @@ static const attach_subtest subtests[] = {
     {"listen-off", test_listen_off},
     {"list", test_list},
     {"fds", test_fds},
+    {"daemon", test_daemon},
 };
 
 int main(int argc, char **argv)

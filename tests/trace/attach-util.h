@@ -36,6 +36,8 @@ static bool small;
  * times longer under memcheck: 30 s was too short for a held thread under
  * memcheck on a loaded 2-core machine; a passing test does not wait longer. */
 static double wait_scale = 1;
+/* start() closes the target's standard input (as a shell's <&- does). */
+static bool start_stdin_closed;
 
 typedef struct proc {
 	pid_t pid;
@@ -87,6 +89,8 @@ static inline proc start(const char *const *args, bool listen)
 		dup2(e, 2);
 		close(o);
 		close(e);
+		if (start_stdin_closed)
+			close(0);
 		if (!listen)
 			setenv("RAVIOLI_LISTEN", "0", 1);
 		/* sanitizers would take the crash signal before the program's

@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,15 +74,46 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
+/* The process still runs (not gone, not a zombie) a moment after its
+ * stream ended: a process being killed closes its sockets before it is
+ * gone, so it has 0.5 s to go. */
+static bool still_running(int pid)
+{
+	for (int i = 0; i < 25; i++) {
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return false;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			return false;
+		buf[n] = 0;
+		const char *p = strrchr(buf, ')');
+		if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+			return false;
+		struct timespec d = {0, 20 * 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+	return true;
+}
+
 static void say_end(const char *prog, const rav_live_status *st, int pid)
 {
 	if (!st->ended)
 		fprintf(stderr, "%s: gave up waiting for process %d to finish the stream\n", prog, pid);
+	else if (!st->end_known && still_running(pid))
+		fprintf(stderr,
+		        "%s: process %d closed the stream without an end record and still runs: it closed "
+		        "the connection itself (as a program that closes every descriptor at its start "
+		        "does); attach again; what arrived is kept\n",
+		        prog, pid);
 	else if (!st->end_known)
 		fprintf(stderr,
-		        "%s: process %d closed the stream without an end record: it was killed (SIGKILL?) or "
-		        "left "
-		        "through _exit(); what arrived is kept\n",
+		        "%s: process %d closed the stream without an end record: it was killed (SIGKILL?), "
+		        "died of a signal it handles itself (its handler, not ravioli's, runs: the end "
+		        "is not reported) or left through _exit(); what arrived is kept\n",
 		        prog, pid);
 	else if (st->end_how == 1)
 		fprintf(stderr, "%s: detached from process %d; it keeps running\n", prog, pid);
