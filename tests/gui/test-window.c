@@ -355,7 +355,7 @@ static gboolean flap_laid_out(gpointer flap)
 static void test_narrow_first_layout(void)
 {
 	for (int asked = 0; asked < 3; asked++) {
-		FlapWatch fw = {0};
+		FlapWatch fw = { 0 };
 		RavscopeWindow *w = present_window(800, 600);
 		AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
 		g_signal_connect(flap, "notify::reveal-flap", G_CALLBACK(on_reveal_flap), &fw);
@@ -369,7 +369,7 @@ static void test_narrow_first_layout(void)
 		spin_until(flap_laid_out, flap, "the flap's first layout");
 		spin_a_bit();
 		g_test_message("panel asked for: %d; folded %d, revealed %d; early reveal changes %u, NaN %u", asked,
-		               adw_flap_get_folded(flap), adw_flap_get_reveal_flap(flap), fw.early, fw.nan);
+			       adw_flap_get_folded(flap), adw_flap_get_reveal_flap(flap), fw.early, fw.nan);
 		g_assert_true(adw_flap_get_folded(flap));
 		g_assert_cmpint(adw_flap_get_reveal_flap(flap), ==, asked > 0);
 		if (fw.early)
