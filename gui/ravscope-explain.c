@@ -190,20 +190,24 @@ static void add_message_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, guin
 	}
 }
 
-/* The pages a receive handed over (its page-handoff events), where they
- * are now: in the receiver's heap, or back in the pool if emptied. */
-static void add_handed_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const rav_operation *op,
-                             const char *label)
+/* The operation's own events of one kind (its thread, first to last). */
+static void op_events(rav_event_iter *it, RavscopeDocument *doc, const rav_operation *op, rav_ev_kind kind)
 {
-	rav_trace *t = ravscope_document_get_trace(doc);
-	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_HANDOFF,
-	                      .thread = op->thread,
-	                      .from = op->first,
-	                      .to = op->last + 1};
+	rav_event_filter f = {.kinds = (guint64)1 << kind, .thread = op->thread, .from = op->first, .to = op->last + 1};
+	rav_event_iter_init(it, ravscope_document_get_trace(doc), &f);
+}
+
+/* The pages named by the operation's events of one kind, where they are
+ * now: a receive's page hand-offs (in the receiver's heap, or back in the
+ * pool if emptied since), the pages it gave back (page releases: in the
+ * pool lane). */
+static void add_op_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const rav_operation *op, rav_ev_kind kind,
+                         const char *label)
+{
 	rav_event_iter it;
 	rav_event ev;
 	guint n = 0;
-	rav_event_iter_init(&it, t, &f);
+	op_events(&it, doc, op, kind);
 	while (n < SPOT_PAGES_MAX && rav_event_iter_next(&it, &ev)) {
 		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
 		n++;
@@ -217,39 +221,15 @@ guint ravscope_operation_fixed_words(RavscopeDocument *doc, const rav_operation 
 		return 0;
 	/* A move's fix-ups follow it: each rewrites a word (a) that named the
 	 * cell's old place to name the new one (c, a word of move_to). */
-	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_FIXUP,
-	                      .thread = op->thread,
-	                      .from = op->first,
-	                      .to = op->last + 1};
 	rav_event_iter it;
 	rav_event ev;
 	guint n = 0;
-	rav_event_iter_init(&it, ravscope_document_get_trace(doc), &f);
+	op_events(&it, doc, op, RAV_EV_FIXUP);
 	while (n < max && n < op->move_fixups && rav_event_iter_next(&it, &ev))
 		if (rav_loc_page(ev.c) == rav_loc_page(op->move_to) && rav_loc_cell(ev.c) == rav_loc_cell(op->move_to))
 			out[n++] = ev.a;
 	rav_event_iter_fini(&it);
 	return n;
-}
-
-/* The pages the operation gave back to the pool (its page-release
- * events): where they wait now, in the pool lane. */
-static void add_released_pages(RavscopeSpotlight *sp, RavscopeDocument *doc, const rav_operation *op,
-                               const char *label)
-{
-	rav_event_filter f = {.kinds = (guint64)1 << RAV_EV_PAGE_RELEASE,
-	                      .thread = op->thread,
-	                      .from = op->first,
-	                      .to = op->last + 1};
-	rav_event_iter it;
-	rav_event ev;
-	guint n = 0;
-	rav_event_iter_init(&it, ravscope_document_get_trace(doc), &f);
-	while (n < SPOT_PAGES_MAX && rav_event_iter_next(&it, &ev)) {
-		ravscope_spotlight_add_page(sp, rav_loc_page(ev.a), n == 0 ? label : NULL);
-		n++;
-	}
-	rav_event_iter_fini(&it);
 }
 
 static gboolean spotted(const RavscopeSpotlight *sp, rav_loc word)
@@ -301,7 +281,7 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 		add_message_pages(sp, doc, op->heap, forward ? "in flight" : "being built");
 		goto lane;
 	case RAV_OP_RECEIVE:
-		add_handed_pages(sp, doc, op, forward ? "arrived" : "will arrive");
+		add_op_pages(sp, doc, op, RAV_EV_PAGE_HANDOFF, forward ? "arrived" : "will arrive");
 		goto lane;
 	case RAV_OP_DESERIALIZE:
 	case RAV_OP_COLLECT:
@@ -323,7 +303,7 @@ RavscopeSpotlight *ravscope_operation_spotlight(RavscopeDocument *doc, const rav
 		break;
 	}
 	if (op->pages_released && forward)
-		add_released_pages(sp, doc, op, "back to the pool");
+		add_op_pages(sp, doc, op, RAV_EV_PAGE_RELEASE, "back to the pool");
 	if (op->moves && forward) {
 		/* The first move: the hole the top cell filled (where the freed cell
 		 * was) and where it came from; counts for the rest. */

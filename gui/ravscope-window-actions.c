@@ -41,10 +41,11 @@ gboolean ravscope_window_can_play(RavscopeWindow *self)
 void ravscope__window_show_panel(RavscopeWindow *self, const char *name)
 {
 	/* Asked for before the flap was laid out (--panel, --break, a live
-	 * session's start): in a window narrower than both columns it folds
-	 * at its first layout, and a flap that folds closes, so the panel
-	 * never showed (on_flap_folded). */
-	if (gtk_widget_get_width(GTK_WIDGET(self->flap)) == 0)
+	 * session's start), or since its first layout folded it but before
+	 * that fold is applied (the frame after: on_flap_folded): in a window
+	 * narrower than both columns it folds at its first layout, and a flap
+	 * that folds closes, so the panel never showed. */
+	if (gtk_widget_get_width(GTK_WIDGET(self->flap)) == 0 || self->flap_fold_tick)
 		self->panel_through_fold = TRUE;
 	gtk_toggle_button_set_active(self->sidebar_button, TRUE);
 	adw_view_stack_set_visible_child_name(self->side_stack, name);

@@ -476,6 +476,9 @@ static void ravscope_window_dispose(GObject *object)
 	RavscopeWindow *self = RAVSCOPE_WINDOW(object);
 	self->disposed = TRUE;
 	g_clear_handle_id(&self->refresh_source, g_source_remove);
+	if (self->flap_fold_tick && self->flap)
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self->flap), self->flap_fold_tick);
+	self->flap_fold_tick = 0;
 	/* Detaching leaves the program running; closing the socket releases
 	 * it if it was paused. */
 	if (self->heap_view)
@@ -562,14 +565,52 @@ static void on_errors_count(GObject *o, GParamSpec *pspec, RavscopeWindow *self)
 	gtk_button_set_label(self->header_errors, label);
 }
 
-/* See ravscope__window_show_panel: the first fold keeps a panel asked for
- * before it open (over the heap, as the sidebar button opens it). */
+/* A flap that folds hides its panel; one that unfolds shows it (what an
+ * unlocked AdwFlap does itself), but the first fold keeps a panel asked for
+ * before it open (over the heap, as the sidebar button opens it; see
+ * ravscope__window_show_panel).  Then the flap is unlocked: it does so
+ * itself from there on. */
+static void apply_first_fold(RavscopeWindow *self)
+{
+	gboolean folded = adw_flap_get_folded(self->flap);
+	adw_flap_set_reveal_flap(self->flap, !folded || self->panel_through_fold);
+	adw_flap_set_locked(self->flap, FALSE);
+	self->panel_through_fold = FALSE;
+}
+
+static gboolean first_fold_tick(GtkWidget *flap, GdkFrameClock *clock, gpointer data)
+{
+	RavscopeWindow *self = data;
+	(void)clock;
+	if (adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) <= 0)
+		return G_SOURCE_CONTINUE;
+	self->flap_fold_tick = 0;
+	apply_first_fold(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* AdwFlap (1.2) starts a reveal animation at a velocity of 0 / distance, the
+ * distance being its flap's width at its last layout: 0 before its first.
+ * Unlocked, a flap that folds at its first layout (a window narrower than
+ * both columns) starts hiding its panel at 0 / 0 = NaN; when the
+ * animation's first frame comes in the same millisecond (a loaded
+ * machine), its reveal progress is NaN for that frame and the heap column
+ * is allocated -2147483648 px wide (a Gtk-WARNING; fatal in the tests:
+ * CI's SIGTRAP in gui teach).  So the flap starts locked (it keeps its
+ * reveal as it folds), and the first fold is applied once the flap has a
+ * width: at once if it has, else at the next frame (its layout is under
+ * way now). */
 static void on_flap_folded(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *self)
 {
 	(void)pspec;
-	if (self->panel_through_fold && adw_flap_get_folded(flap))
-		adw_flap_set_reveal_flap(flap, TRUE);
-	self->panel_through_fold = FALSE;
+	if (!adw_flap_get_locked(flap)) {
+		self->panel_through_fold = FALSE;
+		return;
+	}
+	if (adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) > 0)
+		apply_first_fold(self);
+	else if (!self->flap_fold_tick)
+		self->flap_fold_tick = gtk_widget_add_tick_callback(GTK_WIDGET(flap), first_fold_tick, self, NULL);
 }
 
 static void add_code_panels(RavscopeWindow *self)

@@ -51,17 +51,23 @@ static guint32 hex_of(const double rgb[3])
 	return (guint32)lround(rgb[0] * 255) << 16 | (guint32)lround(rgb[1] * 255) << 8 | (guint32)lround(rgb[2] * 255);
 }
 
-/* Draws the tree demo's heap half-way, cells `scale` px, and measures
- * the contrasts: empty cell / background and page frame / background. */
-static void measure(gboolean present, gboolean dark, double *empty_ratio, double *frame_ratio)
+/* The trace, indexed, at its middle event: pages with live and empty cells. */
+static RavscopeDocument *open_half(void)
 {
 	GError *error = NULL;
 	RavscopeDocument *doc = ravscope_document_open(trace_path, &error);
 	g_assert_no_error(error);
 	g_assert_true(ravscope_document_index_sync(doc, &error));
 	g_assert_no_error(error);
-	/* Half-way: pages with live and empty cells. */
 	g_assert_true(ravscope_document_seek(doc, ravscope_document_get_event_count(doc) / 2, NULL));
+	return doc;
+}
+
+/* Draws the tree demo's heap half-way, cells `scale` px, and measures
+ * the contrasts: empty cell / background and page frame / background. */
+static void measure(gboolean present, gboolean dark, double *empty_ratio, double *frame_ratio)
+{
+	RavscopeDocument *doc = open_half();
 
 	RavscopeViewport vp = { .gutter = GUTTER, .x0 = GUTTER, .width = W - GUTTER, .height = H, .dark = dark,
 				.large_text = present, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE };
@@ -180,12 +186,7 @@ static cairo_surface_t *draw_spotlight(RavscopeDocument *doc, RavscopeHeapLayout
 
 static void test_spotlight_links(void)
 {
-	GError *error = NULL;
-	RavscopeDocument *doc = ravscope_document_open(trace_path, &error);
-	g_assert_no_error(error);
-	g_assert_true(ravscope_document_index_sync(doc, &error));
-	g_assert_no_error(error);
-	g_assert_true(ravscope_document_seek(doc, ravscope_document_get_event_count(doc) / 2, NULL));
+	RavscopeDocument *doc = open_half();
 	RavscopeViewport vp = { .gutter = GUTTER, .x0 = GUTTER, .width = W - GUTTER, .height = H, .large_text = TRUE,
 				.selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE, .accent = { 0.1, 0.4, 0.9 } };
 	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, 52);
@@ -213,12 +214,7 @@ static void test_spotlight_links(void)
  * change pixels there. */
 static void test_caption_box(void)
 {
-	GError *error = NULL;
-	RavscopeDocument *doc = ravscope_document_open(trace_path, &error);
-	g_assert_no_error(error);
-	g_assert_true(ravscope_document_index_sync(doc, &error));
-	g_assert_no_error(error);
-	g_assert_true(ravscope_document_seek(doc, ravscope_document_get_event_count(doc) / 2, NULL));
+	RavscopeDocument *doc = open_half();
 	for (int present = 0; present < 2; present++) {
 		RavscopeViewport vp = { .gutter = GUTTER, .x0 = GUTTER, .width = W - GUTTER, .height = H,
 					.large_text = present, .selected = RAV_LOC_NONE, .hover = RAV_LOC_NONE,

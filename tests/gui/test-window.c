@@ -305,6 +305,81 @@ static void test_corrupt(void)
 	g_rmdir(dir);
 }
 
+/* ---- the side panel's flap at its first layout ---- */
+
+typedef struct {
+	guint early; /* reveal changes started, animated, before the flap had a width */
+	guint nan;   /* reveal progress NaN */
+} FlapWatch;
+
+static void on_reveal_flap(AdwFlap *flap, GParamSpec *pspec, FlapWatch *fw)
+{
+	(void)pspec;
+	gboolean animate = FALSE;
+	g_object_get(gtk_widget_get_settings(GTK_WIDGET(flap)), "gtk-enable-animations", &animate, NULL);
+	if (animate && gtk_widget_get_mapped(GTK_WIDGET(flap)) && adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) <= 0)
+		fw->early++;
+}
+
+static void on_reveal_progress(AdwFlap *flap, GParamSpec *pspec, FlapWatch *fw)
+{
+	(void)pspec;
+	fw->nan += isnan(adw_flap_get_reveal_progress(flap));
+}
+
+/* Find (the Events panel) as the flap folds at its first layout, before
+ * the window has hidden the panel for that fold. */
+static void find_as_it_folds(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *w)
+{
+	(void)pspec;
+	if (adw_flap_get_folded(flap))
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.find", NULL));
+	g_signal_handlers_disconnect_by_func(flap, find_as_it_folds, w);
+}
+
+static gboolean flap_laid_out(gpointer flap)
+{
+	return adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) > 0 && !adw_flap_get_locked(flap);
+}
+
+/* A window narrower than the heap column and the side panel together
+ * (600 + 360 px at their minimum): the flap folds at its first layout and
+ * hides the panel, and a panel asked for before that (a start panel), or
+ * as it folds (Find), stays open over the heap.  AdwFlap (1.2) starts a reveal animation at a velocity of
+ * 0 / distance, the distance being its flap's width at its last layout, 0
+ * before the first: hiding the panel as it folded there gave NaN, and when
+ * the animation's first frame came in the same millisecond (a loaded
+ * machine) the heap column was allocated -2147483648 px wide for a frame
+ * (a fatal Gtk-WARNING: CI's SIGTRAP in gui teach).  So no animated
+ * reveal change may start before the flap has a width. */
+static void test_narrow_first_layout(void)
+{
+	for (int asked = 0; asked < 3; asked++) {
+		FlapWatch fw = { 0 };
+		RavscopeWindow *w = present_window(800, 600);
+		AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+		g_signal_connect(flap, "notify::reveal-flap", G_CALLBACK(on_reveal_flap), &fw);
+		g_signal_connect(flap, "notify::reveal-progress", G_CALLBACK(on_reveal_progress), &fw);
+		if (asked == 1)
+			ravscope_window_set_start(w, -1, RAV_LOC_NONE, ravscope_window_panel_name("events"));
+		if (asked == 2)
+			g_signal_connect(flap, "notify::folded", G_CALLBACK(find_as_it_folds), w);
+		open_path(w, traces[0]);
+		spin_until(is_indexed, w, "indexing");
+		spin_until(flap_laid_out, flap, "the flap's first layout");
+		spin_a_bit();
+		g_test_message("panel asked for: %d; folded %d, revealed %d; early reveal changes %u, NaN %u", asked,
+			       adw_flap_get_folded(flap), adw_flap_get_reveal_flap(flap), fw.early, fw.nan);
+		g_assert_true(adw_flap_get_folded(flap));
+		g_assert_cmpint(adw_flap_get_reveal_flap(flap), ==, asked > 0);
+		if (fw.early)
+			g_error("the flap's reveal changed, animated, %u time(s) before its first layout", fw.early);
+		g_assert_cmpuint(fw.nan, ==, 0);
+		g_signal_handlers_disconnect_by_data(flap, &fw);
+		close_window(w);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -322,5 +397,6 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/Rav/Gui/Window/bad-files", test_corrupt);
 	g_test_add_func("/Rav/Gui/Window/many-threads", test_many_threads);
+	g_test_add_func("/Rav/Gui/Window/narrow-first-layout", test_narrow_first_layout);
 	return g_test_run();
 }
