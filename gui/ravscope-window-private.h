@@ -113,6 +113,7 @@ struct _RavscopeWindow {
 	gboolean notice_is_settings; /* the notice strip says settings are not saved */
 	gboolean panel_through_fold; /* a panel was asked for before the flap's first layout: keep it open if it folds */
 	guint flap_fold_tick;        /* on_flap_folded's tick: the first fold applied once the flap has a width */
+	guint flap_reveal_tick;      /* on_sidebar_toggled's tick: the button's state applied once the flap has a width */
 	RavscopeExportDialog *export_dialog; /* weak: the one open, if any */
 	/* What the command line asked to show once the trace is indexed
 	 * (ravscope --event=N --select=PAGE.CELL --panel=NAME FILE). */

@@ -479,6 +479,9 @@ static void ravscope_window_dispose(GObject *object)
 	if (self->flap_fold_tick && self->flap)
 		gtk_widget_remove_tick_callback(GTK_WIDGET(self->flap), self->flap_fold_tick);
 	self->flap_fold_tick = 0;
+	if (self->flap_reveal_tick && self->flap)
+		gtk_widget_remove_tick_callback(GTK_WIDGET(self->flap), self->flap_reveal_tick);
+	self->flap_reveal_tick = 0;
 	/* Detaching leaves the program running; closing the socket releases
 	 * it if it was paused. */
 	if (self->heap_view)
@@ -611,6 +614,50 @@ static void on_flap_folded(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *sel
 		apply_first_fold(self);
 	else if (!self->flap_fold_tick)
 		self->flap_fold_tick = gtk_widget_add_tick_callback(GTK_WIDGET(flap), first_fold_tick, self, NULL);
+}
+
+/* The sidebar button drives the flap's reveal, and the flap (dismissed by
+ * a click outside or Escape, or hidden as it folds) the button.  Not a
+ * property binding: a reveal change while the flap is shown but has no
+ * width yet (a lesson started, the panel hidden, in a window not laid out)
+ * would start AdwFlap's animation at 0 / 0 (on_flap_folded), so such a
+ * change waits for the frame after the flap's first layout. */
+static void apply_sidebar_button(RavscopeWindow *self)
+{
+	gboolean want = gtk_toggle_button_get_active(self->sidebar_button);
+	if (adw_flap_get_reveal_flap(self->flap) != want)
+		adw_flap_set_reveal_flap(self->flap, want);
+}
+
+static gboolean flap_reveal_tick(GtkWidget *flap, GdkFrameClock *clock, gpointer data)
+{
+	RavscopeWindow *self = data;
+	(void)clock;
+	if (adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) <= 0)
+		return G_SOURCE_CONTINUE;
+	self->flap_reveal_tick = 0;
+	apply_sidebar_button(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_sidebar_toggled(GtkToggleButton *button, RavscopeWindow *self)
+{
+	(void)button;
+	if (gtk_widget_get_mapped(GTK_WIDGET(self->flap)) && adw_swipeable_get_distance(ADW_SWIPEABLE(self->flap)) <= 0) {
+		if (!self->flap_reveal_tick)
+			self->flap_reveal_tick =
+				gtk_widget_add_tick_callback(GTK_WIDGET(self->flap), flap_reveal_tick, self, NULL);
+		return;
+	}
+	apply_sidebar_button(self);
+}
+
+static void on_flap_reveal(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *self)
+{
+	(void)pspec;
+	gboolean shown = adw_flap_get_reveal_flap(flap);
+	if (gtk_toggle_button_get_active(self->sidebar_button) != shown)
+		gtk_toggle_button_set_active(self->sidebar_button, shown);
 }
 
 static void add_code_panels(RavscopeWindow *self)
@@ -768,6 +815,9 @@ static void ravscope_window_init(RavscopeWindow *self)
 	gtk_widget_init_template(GTK_WIDGET(self));
 	add_code_panels(self);
 	g_signal_connect(self->flap, "notify::folded", G_CALLBACK(on_flap_folded), self);
+	adw_flap_set_reveal_flap(self->flap, gtk_toggle_button_get_active(self->sidebar_button));
+	g_signal_connect(self->sidebar_button, "toggled", G_CALLBACK(on_sidebar_toggled), self);
+	g_signal_connect(self->flap, "notify::reveal-flap", G_CALLBACK(on_flap_reveal), self);
 	find_panels(self);
 	g_signal_connect(self->side_stack, "notify::visible-child", G_CALLBACK(on_side_page_changed), self);
 	g_signal_connect(self->side_switcher, "map", G_CALLBACK(on_switcher_mapped), self);

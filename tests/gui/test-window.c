@@ -337,6 +337,24 @@ static void find_as_it_folds(AdwFlap *flap, GParamSpec *pspec, RavscopeWindow *w
 	g_signal_handlers_disconnect_by_func(flap, find_as_it_folds, w);
 }
 
+static GtkWidget *find_sidebar_button(GtkWidget *w)
+{
+	if (GTK_IS_TOGGLE_BUTTON(w) && !g_strcmp0(gtk_button_get_icon_name(GTK_BUTTON(w)), "sidebar-show-right-symbolic"))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *found = find_sidebar_button(c);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* A wide window's flap never folds, so it stays locked: only its width. */
+static gboolean flap_laid_out_wide_or_narrow(gpointer flap)
+{
+	return adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) > 0;
+}
+
 static gboolean flap_laid_out(gpointer flap)
 {
 	return adw_swipeable_get_distance(ADW_SWIPEABLE(flap)) > 0 && !adw_flap_get_locked(flap);
@@ -380,6 +398,46 @@ static void test_narrow_first_layout(void)
 	}
 }
 
+/* The side panel hidden or shown before the flap's first layout (F9, or a
+ * lesson whose tiny trace was indexed before the window's first frame:
+ * set_lesson_mode hides the panel): the change waits for the flap to have a
+ * width, as the first fold does, so it never starts AdwFlap's animation at
+ * 0 / 0; the button and the flap agree afterwards, wide or narrow. */
+static void test_toggle_before_layout(void)
+{
+	const int sizes[][2] = { { 1300, 850 }, { 800, 600 } };
+	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		FlapWatch fw = { 0 };
+		RavscopeWindow *w = present_window(sizes[i][0], sizes[i][1]);
+		AdwFlap *flap = ADW_FLAP(find_by_type(GTK_WIDGET(w), "AdwFlap"));
+		GtkToggleButton *button = GTK_TOGGLE_BUTTON(find_sidebar_button(GTK_WIDGET(w)));
+		g_signal_connect(flap, "notify::reveal-flap", G_CALLBACK(on_reveal_flap), &fw);
+		g_signal_connect(flap, "notify::reveal-progress", G_CALLBACK(on_reveal_progress), &fw);
+		open_path(w, traces[0]);
+		g_assert_true(gtk_toggle_button_get_active(button));
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.toggle-sidebar", NULL));
+		g_assert_false(gtk_toggle_button_get_active(button));
+		spin_until(is_indexed, w, "indexing");
+		spin_until(flap_laid_out_wide_or_narrow, flap, "the flap's first layout");
+		spin_a_bit();
+		g_test_message("%dx%d: folded %d, revealed %d; early reveal changes %u, NaN %u", sizes[i][0],
+			       sizes[i][1], adw_flap_get_folded(flap), adw_flap_get_reveal_flap(flap), fw.early, fw.nan);
+		if (fw.early)
+			g_error("the flap's reveal changed, animated, %u time(s) before its first layout", fw.early);
+		g_assert_cmpuint(fw.nan, ==, 0);
+		g_assert_false(adw_flap_get_reveal_flap(flap));
+		g_assert_false(gtk_toggle_button_get_active(button));
+		/* and back: the button shows it, the flap tells the button */
+		g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.toggle-sidebar", NULL));
+		spin_a_bit();
+		g_assert_true(adw_flap_get_reveal_flap(flap));
+		adw_flap_set_reveal_flap(flap, FALSE); /* as Escape or a click outside does */
+		g_assert_false(gtk_toggle_button_get_active(button));
+		g_signal_handlers_disconnect_by_data(flap, &fw);
+		close_window(w);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -398,5 +456,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Window/bad-files", test_corrupt);
 	g_test_add_func("/Rav/Gui/Window/many-threads", test_many_threads);
 	g_test_add_func("/Rav/Gui/Window/narrow-first-layout", test_narrow_first_layout);
+	g_test_add_func("/Rav/Gui/Window/toggle-before-layout", test_toggle_before_layout);
 	return g_test_run();
 }
