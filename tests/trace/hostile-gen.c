@@ -1407,7 +1407,8 @@ static bool gen_sites_frames_bound(const char *dir, const char *name)
 	thread_start(&g, 1, "bound");
 	end_thread(&g, 1);
 	const uint32_t count = small ? 1u << 14 : 1u << 18, depth = 60; /* (small: 2 M frames, 47 MiB) */
-	size_t cap = (size_t)count * (depth + 1) + 64;
+	/* a byte per frame, but the first entry's frames are full varints */
+	size_t cap = (size_t)count * (depth + 1) + (size_t)depth * 10 + 64; /* 10: a 64-bit varint at most */
 	uint8_t *s = malloc(cap), *ev = malloc(2 * (size_t)count), *pl = malloc(2 * (size_t)count + 64);
 	bool ok = s && ev && pl;
 	for (unsigned chunk = 0; ok && chunk < 2; chunk++) {
