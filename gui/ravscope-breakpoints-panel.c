@@ -355,8 +355,10 @@ static void add_bp(RavscopeBreakpointsPanel *self, Bp *bp)
 {
 	bp->b.id = ++self->next_id;
 	GtkWidget *row = adw_action_row_new();
-	g_autofree char *title = g_markup_escape_text(bp->label, -1);
-	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	/* the label and the state (a lookup's error names the spec and the
+	 * functions found) are plain text, not markup */
+	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), bp->label);
 	GtkWidget *icon = gtk_image_new_from_icon_name("media-record-symbolic");
 	gtk_widget_add_css_class(icon, "breakpoint-dot");
 	adw_action_row_add_prefix(ADW_ACTION_ROW(row), icon);

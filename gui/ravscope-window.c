@@ -23,7 +23,10 @@ static GParamSpec *window_props[N_WINDOW_PROPS];
 
 void ravscope__window_toast(RavscopeWindow *self, const char *text)
 {
-	AdwToast *t = adw_toast_new(text);
+	/* a toast's title is markup (libadwaita 1.2): the texts here are plain
+	 * (paths, a breakpoint's function, a stream's error) */
+	g_autofree char *e = g_markup_escape_text(text, -1);
+	AdwToast *t = adw_toast_new(e);
 	adw_toast_set_timeout(t, 4);
 	adw_toast_overlay_add_toast(self->toast_overlay, t);
 }
@@ -133,7 +136,9 @@ static void on_timeline_seek(RavscopeTimeline *tl, guint64 event, RavscopeWindow
 void ravscope__window_show_error(RavscopeWindow *self, const char *title, const char *message)
 {
 	adw_status_page_set_title(self->error_page, title);
-	adw_status_page_set_description(self->error_page, message);
+	/* the description is markup; the message is plain (it names the file) */
+	g_autofree char *e = g_markup_escape_text(message, -1);
+	adw_status_page_set_description(self->error_page, e);
 	gtk_stack_set_visible_child_name(self->stack, "error");
 	adw_window_title_set_subtitle(self->window_title, "");
 }
