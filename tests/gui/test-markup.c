@@ -11,6 +11,7 @@
  * checked to hold the names literally.
  */
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -142,6 +143,33 @@ static void test_panels(void)
 	close_window(w);
 }
 
+static gboolean shows_error(gpointer w)
+{
+	return !g_strcmp0(ravscope_window_get_page(w), "error");
+}
+
+/* A file whose name is markup that cannot be opened: the error page's
+ * title names it and its description (markup) says why, with the path. */
+static void test_error_page(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("ravscope-markup-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	g_autofree char *missing = g_build_filename(dir, "a<b>c & 'd' <i>.ravtrace", NULL);
+	RavscopeWindow *w = present_window(900, 600);
+	open_path(w, missing);
+	spin_until(shows_error, w, "the error page");
+	spin_a_bit();
+	const char *msg = ravscope_window_get_error_text(w);
+	g_assert_nonnull(msg);
+	if (!strstr(msg, "a<b>c & 'd' <i>.ravtrace"))
+		g_error("the error does not name the file: \"%s\"", msg);
+	g_autofree char *t = shown_text(GTK_WIDGET(w));
+	if (!strstr(t, msg))
+		g_error("the error page does not show \"%s\"; it shows:\n%s", msg, t);
+	close_window(w);
+	g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	gtk_test_init(&argc, &argv, NULL);
@@ -152,5 +180,6 @@ int main(int argc, char **argv)
 	}
 	markup_trace = argv[1];
 	g_test_add_func("/Rav/Gui/Markup/panels", test_panels);
+	g_test_add_func("/Rav/Gui/Markup/error-page", test_error_page);
 	return g_test_run();
 }
