@@ -355,8 +355,10 @@ static void add_bp(RavscopeBreakpointsPanel *self, Bp *bp)
 {
 	bp->b.id = ++self->next_id;
 	GtkWidget *row = adw_action_row_new();
-	g_autofree char *title = g_markup_escape_text(bp->label, -1);
-	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	/* the label and the state (a lookup's error names the spec and the
+	 * functions found) are plain text, not markup */
+	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), bp->label);
 	GtkWidget *icon = gtk_image_new_from_icon_name("media-record-symbolic");
 	gtk_widget_add_css_class(icon, "breakpoint-dot");
 	adw_action_row_add_prefix(ADW_ACTION_ROW(row), icon);
@@ -772,18 +774,50 @@ void ravscope_breakpoints_panel_update_states(RavscopeBreakpointsPanel *self, co
 	}
 }
 
+/* The form's word on a call site the program has now hit: checked before
+ * the first call it said "No call of X seen yet", and kept saying so
+ * (qadev14).  Only while the form still names that breakpoint's spec. */
+static void hint_hits(RavscopeBreakpointsPanel *self, Bp *bp)
+{
+	if (!bp->site_spec || !bp->hits || !self->doc || gtk_drop_down_get_selected(self->what) != WHAT_SITE)
+		return;
+	g_autofree char *spec = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->site_entry))));
+	if (strcmp(spec, bp->site_spec))
+		return;
+	if (self->validate_source) { /* a check of the same text would say it again */
+		g_source_remove(self->validate_source);
+		self->validate_source = 0;
+	}
+	self->validate_gen++; /* nor may one under way */
+	if (bp->resolved_for == self->doc && bp->ranges)
+		update_sites(self, bp);
+	g_autofree char *sites = NULL;
+	if (bp->nsites)
+		site_message(self, spec, bp, NULL, &sites);
+	g_autofree char *msg = g_strdup_printf("Hit %llu time%s in this run%s%s", (unsigned long long)bp->hits,
+					       bp->hits == 1 ? "" : "s", sites ? ": " : ".", sites ? sites : "");
+	show_check(self, TRUE, msg);
+}
+
 void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 id, guint64 hits)
 {
 	self->hit_id = id;
 	for (guint i = 0; i < self->bps->len; i++) {
 		Bp *bp = g_ptr_array_index(self->bps, i);
-		if (bp->b.id == id)
+		if (bp->b.id == id) {
 			bp->hits = hits;
+			hint_hits(self, bp);
+		}
 		update_row(self, bp);
 	}
 }
 
 guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self) { return self->bps->len; }
+
+const char *ravscope_breakpoints_panel_get_hint(RavscopeBreakpointsPanel *self)
+{
+	return gtk_label_get_text(self->hint);
+}
 
 gboolean ravscope_breakpoints_panel_waiting(RavscopeBreakpointsPanel *self)
 {

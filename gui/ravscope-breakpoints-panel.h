@@ -22,6 +22,8 @@ void ravscope_breakpoints_panel_set_hit(RavscopeBreakpointsPanel *self, guint32 
 /* Go to the next (forward) or previous breakpoint hit in the trace. */
 gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean forward);
 guint ravscope_breakpoints_panel_count(RavscopeBreakpointsPanel *self);
+/* What the form says under the call-site entry (for tests). */
+const char *ravscope_breakpoints_panel_get_hint(RavscopeBreakpointsPanel *self);
 /* A call-site breakpoint waits for the live program's memory map. */
 gboolean ravscope_breakpoints_panel_waiting(RavscopeBreakpointsPanel *self);
 /* For tests and scripting, as the form would: a breakpoint on a cell

@@ -158,6 +158,8 @@ static void show_result(RavscopeContentionPanel *self, RavscopeDocument *doc, ra
 		g_string_free(by, TRUE);
 		g_string_free(threads, TRUE);
 		GtkWidget *row = adw_action_row_new();
+		/* thread names and call sites are the program's text, not markup */
+		adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
 		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), titletext);
 		adw_action_row_set_subtitle(ADW_ACTION_ROW(row), rsub);
 		if (!ln->external) {

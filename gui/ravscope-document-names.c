@@ -63,8 +63,21 @@ const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, in
 	if (type == RAVSCOPE_TYPE_REF)
 		return field ? "back1" : "target";
 	const char *name = doc ? rav_trace_type_field_name(doc->trace, type, field) : NULL;
-	if (name && name[0])
-		return name;
+	if (name && name[0]) {
+		/* bytes too, as the type's name: shown valid, kept with the type
+		 * names (keys past 16 bits: a type's field) */
+		gpointer key = GUINT_TO_POINTER((guint)type | (guint)(field + 1) << 16);
+		char *shown = doc->shown_names ? g_hash_table_lookup(doc->shown_names, key) : NULL;
+		if (shown)
+			return shown;
+		shown = ravscope_display_text(name);
+		if (!shown)
+			return name;
+		if (!doc->shown_names)
+			doc->shown_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+		g_hash_table_insert(doc->shown_names, key, shown);
+		return shown;
+	}
 	/* Traces before format 1.4 name no fields; the built-in layouts are
 	 * fixed (FORMAT.md 5.4). */
 	static const char *const builtin[][2] = {

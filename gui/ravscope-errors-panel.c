@@ -59,9 +59,14 @@ static void add_row(RavscopeErrorsPanel *self, const rav_event *ev)
 	/* "STATUS: message" as the engine wrote it: the part after the name */
 	const char *msg = strstr(text, ": ");
 	msg = msg ? msg + 2 : text;
+	/* the trace's bytes: valid UTF-8 for GTK, and plain text (a row's
+	 * title and subtitle are markup unless told otherwise) */
+	g_autofree char *shown = ravscope_display_text(msg);
+	if (shown)
+		msg = shown;
 	GtkWidget *row = adw_action_row_new();
-	g_autofree char *title = g_markup_escape_text(msg[0] ? msg : status_words(ev->aux), -1);
-	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), msg[0] ? msg : status_words(ev->aux));
 	adw_action_row_set_title_lines(ADW_ACTION_ROW(row), 3);
 	/* where in the program: the line a developer goes to (the Events
 	 * panel names it too, a click away was one search more) */

@@ -55,8 +55,9 @@ static void on_go_event(GtkButton *b, RavscopeInspector *self)
 static GtkWidget *add_row(RavscopeInspector *self, GtkWidget *group, const char *title, const char *subtitle)
 {
 	GtkWidget *row = adw_action_row_new();
-	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	/* plain text, set before the title (parsed when set) */
 	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
 	if (subtitle) {
 		adw_action_row_set_subtitle(ADW_ACTION_ROW(row), subtitle);
 	}
@@ -82,9 +83,13 @@ static void add_button(RavscopeInspector *self, GtkWidget *row, const char *icon
 static GtkWidget *add_group(RavscopeInspector *self, const char *title, const char *description)
 {
 	GtkWidget *g = adw_preferences_group_new();
-	adw_preferences_group_set_title(ADW_PREFERENCES_GROUP(g), title);
-	if (description)
-		adw_preferences_group_set_description(ADW_PREFERENCES_GROUP(g), description);
+	/* a group's title and description are markup (libadwaita 1.2, no
+	 * switch): the Source group's is a function name and a file */
+	g_autofree char *te = g_markup_escape_text(title, -1);
+	g_autofree char *de = description ? g_markup_escape_text(description, -1) : NULL;
+	adw_preferences_group_set_title(ADW_PREFERENCES_GROUP(g), te);
+	if (de)
+		adw_preferences_group_set_description(ADW_PREFERENCES_GROUP(g), de);
 	gtk_box_append(GTK_BOX(self->content), g);
 	g_string_append_printf(self->text, "%s%s%s\n", title, description ? ": " : "", description ? description : "");
 	return g;
@@ -305,8 +310,9 @@ static void site_row(RavscopeInspector *self, rav_trace *t, GtkWidget *group, co
 	GtkWidget *row;
 	if (n > 1) {
 		row = adw_expander_row_new();
-		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+		/* plain text, set before the title (parsed when set) */
 		adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+		adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
 		adw_expander_row_set_subtitle(ADW_EXPANDER_ROW(row), detail);
 		adw_preferences_group_add(ADW_PREFERENCES_GROUP(group), row);
 		g_string_append_printf(self->text, "  %s: %s\n", title, detail);
@@ -314,10 +320,13 @@ static void site_row(RavscopeInspector *self, rav_trace *t, GtkWidget *group, co
 			GtkWidget *fr = adw_action_row_new();
 			g_autofree char *fl = ravscope_symbol_label(&sy[k], FALSE);
 			g_autofree char *ft = g_strdup_printf("%s %s", sy[k - 1].inlined ? "inlined in" : "called from", fl);
-			adw_preferences_row_set_title(ADW_PREFERENCES_ROW(fr), ft);
+			/* plain text, set before the title (parsed when set) */
 			adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(fr), FALSE);
-			if (sy[k].file)
-				adw_action_row_set_subtitle(ADW_ACTION_ROW(fr), sy[k].file);
+			adw_preferences_row_set_title(ADW_PREFERENCES_ROW(fr), ft);
+			if (sy[k].file) {
+				g_autofree char *fs = ravscope_display_text(sy[k].file);
+				adw_action_row_set_subtitle(ADW_ACTION_ROW(fr), fs ? fs : sy[k].file);
+			}
 			if (sy[k].status == RAV_SYMBOL_OK && sy[k].file)
 				add_source_button(self, fr, site, k);
 			adw_expander_row_add_row(ADW_EXPANDER_ROW(row), fr);

@@ -184,8 +184,9 @@ static GtkWidget *make_row(RavscopeSitesPanel *self, guint i, rav_site_order by,
 		g_string_append_printf(others, "%s%u call sites", others->len ? " · " : "", r->stacks);
 	g_autofree char *sub = others->len ? g_strdup_printf("%s\n%s", where, others->str) : g_strdup(where);
 	GtkWidget *row = adw_action_row_new();
-	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
+	/* plain text, set before the title (parsed when set) */
 	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
 	adw_action_row_set_subtitle(ADW_ACTION_ROW(row), sub);
 	adw_action_row_set_subtitle_lines(ADW_ACTION_ROW(row), 2);
 	gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), TRUE);

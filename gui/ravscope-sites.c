@@ -8,6 +8,8 @@
  */
 #include "ravscope-sites.h"
 
+#include "ravscope-document.h"
+
 #include <string.h>
 
 #define SOURCE_MAX_BYTES (8u << 20)
@@ -18,7 +20,25 @@ static const char *base_name(const char *path)
 	return b && b[1] ? b + 1 : (path ? path : "?");
 }
 
+static char *symbol_label(const rav_trace_symbol *sy, gboolean full_path);
+
+/* What a symbol's strings become in a widget: the debug information's
+ * bytes, made valid UTF-8 (ravscope_display_text). */
+static char *shown(char *s)
+{
+	char *v = s ? ravscope_display_text(s) : NULL;
+	if (!v)
+		return s;
+	g_free(s);
+	return v;
+}
+
 char *ravscope_symbol_label(const rav_trace_symbol *sy, gboolean full_path)
+{
+	return shown(symbol_label(sy, full_path));
+}
+
+static char *symbol_label(const rav_trace_symbol *sy, gboolean full_path)
 {
 	if (sy->status == RAV_SYMBOL_OK && sy->file) {
 		const char *file = full_path ? sy->file : base_name(sy->file);
@@ -48,7 +68,14 @@ char *ravscope_site_label(rav_trace *t, guint32 site)
 	return ravscope_symbol_label(&sy, FALSE);
 }
 
+static char *site_detail(rav_trace *t, guint32 site);
+
 char *ravscope_site_detail(rav_trace *t, guint32 site)
+{
+	return shown(site_detail(t, site));
+}
+
+static char *site_detail(rav_trace *t, guint32 site)
 {
 	rav_trace_symbol sy;
 	if (!ravscope_site_call(t, site, &sy))

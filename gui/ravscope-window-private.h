@@ -45,6 +45,7 @@ struct _RavscopeWindow {
 	GtkLabel *notice_label;
 	GtkStack *stack;
 	AdwStatusPage *error_page;
+	char *error_text; /* its description as text (the page's is markup) */
 	GtkBox *welcome_demos;
 	AdwFlap *flap;
 	GtkWidget *heap_column;

@@ -23,7 +23,10 @@ static GParamSpec *window_props[N_WINDOW_PROPS];
 
 void ravscope__window_toast(RavscopeWindow *self, const char *text)
 {
-	AdwToast *t = adw_toast_new(text);
+	/* a toast's title is markup (libadwaita 1.2): the texts here are plain
+	 * (paths, a breakpoint's function, a stream's error) */
+	g_autofree char *e = g_markup_escape_text(text, -1);
+	AdwToast *t = adw_toast_new(e);
 	adw_toast_set_timeout(t, 4);
 	adw_toast_overlay_add_toast(self->toast_overlay, t);
 }
@@ -133,7 +136,11 @@ static void on_timeline_seek(RavscopeTimeline *tl, guint64 event, RavscopeWindow
 void ravscope__window_show_error(RavscopeWindow *self, const char *title, const char *message)
 {
 	adw_status_page_set_title(self->error_page, title);
-	adw_status_page_set_description(self->error_page, message);
+	/* the description is markup; the message is plain (it names the file) */
+	g_autofree char *e = g_markup_escape_text(message, -1);
+	adw_status_page_set_description(self->error_page, e);
+	g_free(self->error_text);
+	self->error_text = g_strdup(message);
 	gtk_stack_set_visible_child_name(self->stack, "error");
 	adw_window_title_set_subtitle(self->window_title, "");
 }
@@ -382,7 +389,7 @@ void ravscope_window_open(RavscopeWindow *self, GFile *file)
 RavscopeDocument *ravscope_window_get_document(RavscopeWindow *self) { return self->doc; }
 GtkWindow *ravscope_window_get_export_dialog(RavscopeWindow *self) { return GTK_WINDOW(self->export_dialog); }
 const char *ravscope_window_get_page(RavscopeWindow *self) { return gtk_stack_get_visible_child_name(self->stack); }
-const char *ravscope_window_get_error_text(RavscopeWindow *self) { return adw_status_page_get_description(self->error_page); }
+const char *ravscope_window_get_error_text(RavscopeWindow *self) { return self->error_text; }
 GtkWidget *ravscope_window_get_heap_view(RavscopeWindow *self) { return GTK_WIDGET(self->heap_view); }
 GtkWidget *ravscope_window_get_sites_panel(RavscopeWindow *self) { return GTK_WIDGET(self->sites_panel); }
 
@@ -508,6 +515,7 @@ static void ravscope_window_dispose(GObject *object)
 	}
 	g_clear_pointer(&self->start_panel, g_free);
 	g_clear_pointer(&self->start_break, g_free);
+	g_clear_pointer(&self->error_text, g_free);
 	ravscope__window_teach_dispose(self);
 	g_clear_object(&self->settings);
 	g_clear_object(&self->demo_menu);

@@ -845,6 +845,12 @@ static guint insert_line(void)
 	return found;
 }
 
+static gboolean hint_says_hit(gpointer w)
+{
+	const char *h = ravscope_breakpoints_panel_get_hint(ravscope_window_get_breakpoints_panel(w));
+	return g_str_has_prefix(h, "Hit 1 time in this run");
+}
+
 static void test_start_break(void)
 {
 	RavscopeWindow *w = new_window();
@@ -857,6 +863,12 @@ static void test_start_break(void)
 	ravscope_window_run(w, argv);
 	g_assert_nonnull(ravscope_window_get_live(w));
 	spin_until(stop_shown, w, "the stop at the first hit");
+	/* the form under the entry said "No call of live.c:N seen yet" after
+	 * the hit (qadev14): now the hits */
+	if (!spin_until_for(hint_says_hit, w, 30))
+		g_error("the Breaks form does not say the breakpoint was hit: \"%s\"",
+			ravscope_breakpoints_panel_get_hint(ravscope_window_get_breakpoints_panel(w)));
+	g_assert_null(strstr(ravscope_breakpoints_panel_get_hint(ravscope_window_get_breakpoints_panel(w)), "seen yet"));
 	RavscopeDocument *doc = ravscope_window_get_document(w);
 	rav_trace *t = ravscope_document_get_trace(doc);
 	guint64 pos = ravscope_document_get_position(doc);

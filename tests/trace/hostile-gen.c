@@ -632,6 +632,63 @@ static bool gen_names(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* Names that are Pango markup, or break it: thread, type and field
+ * names, marks and error texts of `<b>`, `&`, `a<b>c`, `</span>` (a C++
+ * program's `std::vector<int>`, `operator<`), one not UTF-8, and call
+ * sites in an object at a path of the same (the viewer shows its base
+ * name; nothing is there to read): a viewer must show them as text.
+ * Three threads share a line outside the pool (the contention model's
+ * rows name them and the sites); each allocates cells of both types. */
+static void site_at(hgen *g, uint32_t th, const uint64_t *frames, unsigned n);
+
+static bool gen_markup(const char *dir, const char *name)
+{
+	hparams hp = {.tsc_hz = 1000000000ull,
+	              .tsc_start = 1000,
+	              .start_realtime_ns = 1700000000000000000ull,
+	              .flags = RAVT_HF_SITES | (2u << 8)};
+	hgen g;
+	if (!hopen(&g, dir, name, &hp))
+		return false;
+	static const char obj[] = "/nonexistent/</span>/lib<b>a&b.so";
+	ravt_map_segment seg = {0x1000, 0x10000, RAVT_SEG_X | RAVT_SEG_R};
+	ravt_map_object o = {
+	    .base = 1ull << 28, .segs = &seg, .nsegs = 1, .path = obj, .path_len = sizeof obj - 1};
+	if (ravt_writer_maps(g.w, &o, 1) != 0) {
+		fprintf(stderr, "hostile-gen: maps: %s\n", ravt_writer_error(g.w));
+		g.failed = true;
+	}
+	const char *threads[] = {"<b>bold", "a<b>c & d", "</span> \xff<i>"};
+	static const char t1[] = "std::vector<int>\0a<b>c\0</span>", t2[] = "Foo<Bar&> &amp;";
+	for (uint32_t th = 1; th <= 3; th++)
+		thread_start(&g, th, threads[th - 1]);
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER, 0, t1, sizeof t1 - 1);
+	text_ev(&g, 1, RAV_EV_TYPE_DEF, RAV_TYPE_FIRST_USER + 1, 0, t2, sizeof t2 - 1);
+	uint64_t fr[2] = {o.base + 0x1234, o.base + 0x2345};
+	for (uint32_t th = 1; th <= 3; th++) {
+		sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(th, 0, 0), 0);
+		for (uint32_t c = 1; c <= 2; c++) {
+			site_at(&g, th, fr, 2);
+			ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER + c - 1, 0, addr(th, c, 0), 0, 0);
+		}
+	}
+	static const char *texts[] = {"<b>", "a<b>c & </span>", "operator<(a<b>, &c)"};
+	for (unsigned i = 0; i < 3; i++) {
+		text_ev(&g, i + 1, RAV_EV_MARK, 0, 0, texts[i], strlen(texts[i]));
+		char err[128];
+		int n = snprintf(err, sizeof err, "rav_borrow: %s \xfe</span>", texts[i]);
+		site_at(&g, i + 1, fr + 1, 1);
+		text_ev(&g, i + 1, RAV_EV_ERROR, 5 /* stale borrow */, 0, err, (size_t)n);
+	}
+	for (unsigned i = 0; i < 60; i++) { /* a line bounced between the threads */
+		uint32_t th = 1 + i % 3;
+		tick(&g, th, 10);
+		site_at(&g, th, fr + (i & 1), 1);
+		ev(&g, th, RAV_EV_ACCESS, i & 1, 0, 0x20000040ull + 8 * (i % 4), 8, 0);
+	}
+	return hclose(&g);
+}
+
 /* A heap whose id is 2^32-1 sharing a cache line with heap 1: the
  * contention model must count their traffic like any other pair's. */
 static bool gen_heap_max_id(const char *dir, const char *name)
@@ -1667,6 +1724,7 @@ static const hclass classes[] = {
      "a page handed to a message with a fill it does not have"},
     {"msg-pages-sent", "inconsistent", 0, 0, gen_msg_pages_sent, "pages handed to a message already sent"},
     {"names", "ok", 0, 0, gen_names, "names with newlines, quotes, control bytes, bytes that are not UTF-8"},
+    {"markup", "ok", 0, 0, gen_markup, "names, marks, errors and an object path that are Pango markup"},
     {"heap-max-id", "ok", 0, 0, gen_heap_max_id, "heap id 2^32-1 contending with heap 1"},
     {"clock-overflow", "ok", 0, 0, gen_clock_overflow, "wall-clock end past 2^64 ns"},
     {"clock-unknown", "ok", 0, 0, gen_clock_unknown, "no wall-clock start, no TSC rate"},
