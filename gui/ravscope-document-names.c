@@ -8,6 +8,22 @@
 
 #include <string.h>
 
+/* name as shown (valid UTF-8 on one line), made once and kept with the
+ * document under key; name itself when it needs no change */
+static const char *shown_name(RavscopeDocument *doc, gpointer key, const char *name)
+{
+	char *shown = doc->shown_names ? g_hash_table_lookup(doc->shown_names, key) : NULL;
+	if (shown)
+		return shown;
+	shown = ravscope_display_text(name);
+	if (!shown)
+		return name;
+	if (!doc->shown_names)
+		doc->shown_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	g_hash_table_insert(doc->shown_names, key, shown);
+	return shown;
+}
+
 const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 {
 	switch (type) {
@@ -22,16 +38,7 @@ const char *ravscope_document_type_name(RavscopeDocument *doc, guint16 type)
 	if (name && name[0]) {
 		/* a trace's names are bytes: Pango and GTK take only UTF-8, and a
 		 * newline would break a label in two */
-		char *shown = doc->shown_names ? g_hash_table_lookup(doc->shown_names, GUINT_TO_POINTER(type)) : NULL;
-		if (shown)
-			return shown;
-		shown = ravscope_display_text(name);
-		if (!shown)
-			return name;
-		if (!doc->shown_names)
-			doc->shown_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-		g_hash_table_insert(doc->shown_names, GUINT_TO_POINTER(type), shown);
-		return shown;
+		return shown_name(doc, GUINT_TO_POINTER(type), name);
 	}
 	switch (type) {
 	case RAV_TYPE_VEC: return "vector";
@@ -67,16 +74,7 @@ const char *ravscope_document_field_name(RavscopeDocument *doc, guint16 type, in
 		/* bytes too, as the type's name: shown valid, kept with the type
 		 * names (keys past 16 bits: a type's field) */
 		gpointer key = GUINT_TO_POINTER((guint)type | (guint)(field + 1) << 16);
-		char *shown = doc->shown_names ? g_hash_table_lookup(doc->shown_names, key) : NULL;
-		if (shown)
-			return shown;
-		shown = ravscope_display_text(name);
-		if (!shown)
-			return name;
-		if (!doc->shown_names)
-			doc->shown_names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-		g_hash_table_insert(doc->shown_names, key, shown);
-		return shown;
+		return shown_name(doc, key, name);
 	}
 	/* Traces before format 1.4 name no fields; the built-in layouts are
 	 * fixed (FORMAT.md 5.4). */
