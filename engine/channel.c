@@ -25,6 +25,12 @@ struct rav_channel {
 	bool closed;
 	rav_parked *parked;              /* receivers blocked in rav_recv */
 	struct rav_channel *next, *prev; /* all channels (for sweeps) */
+	/* The sweep of epoch sweep_epoch (channels_lock): done, or where its
+	 * next batch starts (resume, while taken <= resume_seq) */
+	uint32_t sweep_epoch;
+	bool sweep_done;
+	struct rav_msg *sweep_resume;
+	uint64_t sweep_resume_seq;
 };
 
 static atomic_uint next_channel_id;
@@ -276,27 +282,42 @@ void rav_channel_free(rav_channel *ch)
 /* ---- live sessions ---- */
 
 /* Snapshot the messages queued in every channel and the heaps of threads
- * blocked in rav_recv, each under its channel's lock. */
-/* Messages snapshotted per hold of a channel's lock: a long queue is taken
- * in batches, so its sender and receiver are held up for a batch at a time
- * (a message taken already is skipped: its heap is in the epoch).  The next
- * batch starts where the last one stopped if that message is still queued:
- * from the head each time, the walks over messages taken already made a
- * queue of n messages cost n^2/512 steps (60000 queued: seconds in which
- * the session neither recorded nor heard its client detach). */
+ * blocked in rav_recv, each under its channel's lock, at most `budget`
+ * messages a call (rav_record_sweep).  A long queue is taken in batches,
+ * so its sender and receiver are held up for a batch at a time (a message
+ * taken already is skipped: its heap is in the epoch), and a call does a
+ * bounded amount of work: the session thread sweeps between its rounds over
+ * the buffers.  (All at once, a resynchronisation with 60000 messages
+ * queued spent seconds snapshotting while no buffer was read: the buffers
+ * overflowed, a loss began, and the next resynchronisation did the same,
+ * for ever.)  Each channel remembers where its sweep of the epoch stopped:
+ * the next batch starts there while that message is still queued (from the
+ * head each time, the walks over messages taken already made a queue of n
+ * messages cost n^2/512 steps).  A message not swept yet when its receiver
+ * takes it is snapshotted by the receiver (receive). */
 #define SWEEP_BATCH 256
 
-unsigned rav__channels_sweep(void)
+unsigned rav__channels_sweep(unsigned budget, unsigned *taken_out)
 {
-	unsigned busy = 0;
+	unsigned left = 0, total = 0;
 	uint32_t e = __atomic_load_n(&rav__epoch, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&channels_lock);
 	for (struct rav_channel *ch = channels; ch; ch = ch->next) {
-		struct rav_msg *resume = NULL;
-		uint64_t resume_seq = 0;
+		if (ch->sweep_epoch != e) {
+			ch->sweep_epoch = e;
+			ch->sweep_done = false;
+			ch->sweep_resume = NULL;
+			ch->sweep_resume_seq = 0;
+		}
+		if (ch->sweep_done)
+			continue;
+		if (total >= budget) {
+			left++;
+			continue;
+		}
 		for (bool more = true; more;) {
 			if (pthread_mutex_trylock(&ch->lock) != 0) {
-				busy++;
+				left++;
 				break;
 			}
 			for (rav_parked *pk = ch->parked; pk; pk = pk->next)
@@ -306,22 +327,33 @@ unsigned rav__channels_sweep(void)
 			/* resume is still queued (not received, so not freed) while
 			 * the channel has taken no more than resume_seq messages;
 			 * otherwise every message before it went too */
-			struct rav_msg *m = resume && ch->taken <= resume_seq ? resume : ch->head;
+			struct rav_msg *m = ch->sweep_resume && ch->taken <= ch->sweep_resume_seq ? ch->sweep_resume
+			                                                                          : ch->head;
+			ch->sweep_resume = NULL;
 			for (; m; m = m->next) {
 				if (__atomic_load_n(&m->heap.snap_epoch, __ATOMIC_ACQUIRE) == e)
 					continue;
-				if (taken == SWEEP_BATCH) {
+				if (taken == SWEEP_BATCH || total + taken >= budget) {
 					more = true;
-					resume = m;
-					resume_seq = m->chan_seq;
+					ch->sweep_resume = m;
+					ch->sweep_resume_seq = m->chan_seq;
 					break;
 				}
 				rav__snapshot_in_flight(&m->heap, ch->id, false);
 				taken++;
 			}
 			pthread_mutex_unlock(&ch->lock);
+			total += taken;
+			if (!more)
+				ch->sweep_done = true;
+			else if (total >= budget) {
+				left++;
+				break;
+			}
 		}
 	}
 	pthread_mutex_unlock(&channels_lock);
-	return busy;
+	if (taken_out)
+		*taken_out = total;
+	return left;
 }

@@ -589,7 +589,7 @@ void rav__unpark(rav_parked *pk);
  * that was queued before the session began). */
 void rav__snapshot_parked(rav_parked *pk, unsigned channel);
 void rav__snapshot_in_flight(rav_heap *mh, unsigned channel, bool taker); /* taker: the receiver, at rav_recv */
-unsigned rav__channels_sweep(void);      /* msg.c: channels left for later (lock busy) */
+unsigned rav__channels_sweep(unsigned budget, unsigned *taken); /* channel.c: channels left for later */
 void rav__types_snapshot(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,
 			 uint64_t *tsc, void *user); /* types.c */
 

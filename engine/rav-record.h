@@ -558,10 +558,12 @@ uint32_t rav_record_epoch(void);
  * rav_recv and the messages queued in channels, each under its channel's
  * lock.  A parked thread's snapshot event goes into a buffer it takes over
  * when it wakes (and which is already published to live readers); those of
- * messages into the calling thread's stream.  A channel whose lock is busy
- * is left for the next call (its holder may be waiting for the caller to
- * free a buffer): returns how many were left (0: done). */
-unsigned rav_record_sweep(void);
+ * messages into the calling thread's stream.  A call snapshots at most
+ * `budget` messages (*taken: how many it did; the next call goes on where
+ * this one stopped), and a channel whose lock is busy is left for the next
+ * call (its holder may be waiting for the caller to free a buffer): returns
+ * how many channels were left (0: the epoch's sweep is done). */
+unsigned rav_record_sweep(unsigned budget, unsigned *taken);
 /* A process-wide order stamp (sequence number and TSC), as ordering events
  * carry. */
 uint64_t rav_record_stamp(uint64_t *tsc);

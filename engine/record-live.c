@@ -355,12 +355,14 @@ void rav__snapshot_in_flight(rav_heap *mh, unsigned channel, bool taker)
 		leave_epoch(e);
 }
 
-unsigned rav_record_sweep(void)
+unsigned rav_record_sweep(unsigned budget, unsigned *taken)
 {
+	if (taken)
+		*taken = 0;
 	if (!rav__tracing)
 		return 0;
 	RAV_SAFEPOINT(NULL);
-	return rav__channels_sweep();
+	return rav__channels_sweep(budget ? budget : 1, taken);
 }
 
 void rav_record_types(void (*fn)(uint16_t id, unsigned refmask, const char *text, size_t len, void *user), uint64_t *seq,

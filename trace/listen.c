@@ -54,6 +54,7 @@
 #define EXIT_WAIT_MS 3000  /* at exit(), the client gets this long to take the rest */
 #define CRASH_WAIT_MS 2000 /* the same on a fatal signal */
 #define LOST_SETTLE_MS 250 /* our descriptors closed: listen afresh this much later */
+#define GONE_WAIT_MS 3000  /* an ATTACH waits this long for the end of a session whose client is gone */
 
 typedef struct conn {
 	int fd;
@@ -330,6 +331,19 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 		return false;
 	}
 	pid_t other;
+	if (ravt_session_live(&other) && (!L.has_ctl || (other > 0 && kill(other, 0) != 0 && errno == ESRCH))) {
+		/* The session's client is gone (its connection closed, or its
+		 * process is: killed, and its hang-up not read here yet) and the
+		 * session is ending: this client waits for that end instead of
+		 * being told the program is "already attached by" a dead
+		 * process.  (A session thread busy snapshotting messages in
+		 * flight once kept that up for seconds.) */
+		if (L.has_ctl) {
+			ravt_session_client_gone();
+			end_ctl();
+		}
+		ravt_session_stop(RAVT_END_CLOSED, 0, "the client went away", GONE_WAIT_MS);
+	}
 	if (ravt_session_live(&other)) {
 		reply_error(c->fd, true, RAVT_LIVE_EBUSY, "already attached by PID %ld", (long)other);
 		return false;

@@ -137,7 +137,7 @@ struct ravt_session_state {
 	uint64_t last_resync_ms, resync_backoff, resync_not_before;
 	uint64_t cut_wait_until; /* ms: a loss's cut waits this long for its numbers */
 	bool cut_complete;       /* ... and they are all written */
-	unsigned sweep_left; /* channels the epoch's sweep could not lock yet */
+	unsigned sweep_left; /* channels the epoch's sweep has not finished (ravt_session_sweep) */
 	uint64_t dropped_at_start;
 	uint64_t dropped_at_stop; /* engine drops once the session is ending are not losses */
 	bool stop_seen;
@@ -196,6 +196,9 @@ uint64_t ravt_session_snapshot(const rav_snap_heap *s, void *user);
 void ravt_session_write_heap_piece(piece *p);
 void ravt_session_free_piece(piece *p);
 void ravt_session_begin_epoch(bool first);
+/* A part of the epoch's sweep (S.sweep_left: channels still to sweep).
+ * True if it made progress and more is left (the next round comes at once). */
+bool ravt_session_sweep(void);
 /* Losing, and caught up: end the old epoch with a LOST event, start a new one. */
 void ravt_session_resync(void);
 

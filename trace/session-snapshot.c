@@ -335,10 +335,52 @@ void ravt_session_begin_epoch(bool first)
 			write_types_piece();
 		write_pool_piece();
 	}
-	S.sweep_left = rav_record_sweep();
+	S.sweep_left = 1; /* (all of it: ravt_session_sweep) */
+	ravt_session_sweep();
 	S.self_owner = rav_record_self_owner();
 	S.synced_reported = false;
 	S.sync_report_at = ravt_mono_ms() + SYNC_REPORT_MS;
+}
+
+/* The epoch's sweep (the messages queued in channels and the threads
+ * blocked in a receive, rav_record_sweep), a part of it per round of the
+ * session thread: SWEEP_STEP messages a call, for at most SWEEP_ROUND_NS,
+ * and only while the queue has room (the copies are queued as pieces the
+ * round after writes).  Done all at once, a program with 60000 messages in
+ * flight held the session thread for seconds (~80 us a message) while no
+ * buffer was read: with a lossy client the program's buffers overflowed,
+ * the loss ended in a resynchronisation, which swept again, and so on for
+ * ever.  A message its receiver takes before the sweep reached it is
+ * snapshotted by the receiver. */
+#define SWEEP_STEP 16
+#define SWEEP_ROUND_NS 3000000u
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool ravt_session_sweep(void)
+{
+	bool progress = false;
+	uint64_t t0 = mono_ns();
+	while (S.sweep_left) {
+		pthread_mutex_lock(&S.lock);
+		bool room = S.queued_bytes < S.max_bufs * BUF_BYTES / 2;
+		pthread_mutex_unlock(&S.lock);
+		if (!room)
+			break;
+		unsigned taken = 0;
+		S.sweep_left = rav_record_sweep(SWEEP_STEP, &taken);
+		if (!taken)
+			break; /* done, or the channels left are busy: the next round */
+		progress = true;
+		if (mono_ns() - t0 >= SWEEP_ROUND_NS)
+			break;
+	}
+	return progress && S.sweep_left;
 }
 
 /* Losing, and caught up: end the old epoch with a LOST event, start a new one. */

@@ -284,10 +284,12 @@ void *ravt_session_main(void *arg)
 	pthread_mutex_unlock(&S.lock);
 	uint64_t next_flush = ravt_mono_ms() + FLUSH_MS,
 	         next_stats = S.stats_ms ? ravt_mono_ms() + S.stats_ms : UINT64_MAX;
+	/* the epoch's sweep has more to do now: the next round comes at once */
+	bool sweep_more = false;
 	for (;;) {
 		uint64_t now = ravt_mono_ms();
 		uint64_t until = next_flush < next_stats ? next_flush : next_stats;
-		wait_for_work(until > now ? (int)(until - now) : 0);
+		wait_for_work(until > now && !sweep_more ? (int)(until - now) : 0);
 		pthread_mutex_lock(&S.lock);
 		bool stop = S.stop;
 		bool want_stats = S.want_stats;
@@ -314,9 +316,11 @@ void *ravt_session_main(void *arg)
 		pthread_mutex_unlock(&S.lock);
 		bool empty = ravt_session_drain();
 		/* (during a loss a sweep's snapshots would not be sent: the next
-		 * epoch sweeps again) */
+		 * epoch sweeps again)  A part at a time, between the rounds over
+		 * the buffers (ravt_session_sweep says why). */
+		sweep_more = false;
 		if (S.sweep_left && !losing)
-			S.sweep_left = rav_record_sweep();
+			sweep_more = ravt_session_sweep();
 		now = ravt_mono_ms();
 		if (now >= next_flush || stop || npost) {
 			ravt_session_flush_dirty();
@@ -348,7 +352,8 @@ void *ravt_session_main(void *arg)
 			break;
 		/* Resynchronise once caught up; after losses in quick succession,
 		 * wait longer each time (each resync snapshots every heap again,
-		 * which a client that cannot keep up can least afford). */
+		 * which a client that cannot keep up can least afford; the
+		 * messages in flight a part per round). */
 		/* ... and once every event before the loss's cut is written: the
 		 * events of the epoch to come must not be needed by the old one */
 		if (losing && empty && !S.cut_complete) {

@@ -18,12 +18,16 @@
  * the pool: ordering events) until the rounds are done, marking every 16th
  * list "spinner-I list N" - a thread a debugger can hold while the others
  * run on.
+ * --backlog N queues N one-cell messages on a channel nobody reads until
+ * the rounds are done (then main takes them all): many messages in flight,
+ * which a session's sweep snapshots (attach-session's backlog test).
  * --close-fds starts as daemons do: it closes every descriptor above 2
  * (the attach socket and pipes among them), then fills the numbers up to 95
  * with pipes of its own holding one byte each; at the end it says whether
  * standard input (closed by the test before the start) was still closed in
  * main() and whether each pipe still holds its byte alone (nothing read from
- * or written into them by anyone else).
+ * or written into them by anyone else).  --close-fds-ms: when (default
+ * 1000 ms into main()).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -39,7 +43,7 @@
 #include "ravioli.h"
 
 static rav_type item;
-static rav_channel *to_worker, *to_main, *to_sleeper;
+static rav_channel *to_worker, *to_main, *to_sleeper, *backlog;
 static long exit_at = -1, exit_code = 0, exec_at = -1, exec_code = 0;
 static volatile uintptr_t unmapped = 8; /* read at run time: no compiler sees the address */
 static volatile sig_atomic_t hurry;     /* SIGUSR1 came: no more pauses */
@@ -49,6 +53,7 @@ static volatile int spinning = 1;       /* atomic: the spinners go on */
 #define DAEMON_TOP 95
 static int daemon_pipe[DAEMON_TOP]; /* read ends, by number; 0: none */
 static char daemon_stdin[64];
+static long close_fds_ms = 1000; /* --close-fds-ms */
 
 static void close_fds_like_a_daemon(void)
 {
@@ -63,7 +68,7 @@ static void close_fds_like_a_daemon(void)
 	 * still lost, rarely (1 run in 8 of attach-daemon at 0 s, 1 in 4 under
 	 * memcheck at 0.2 s), a pipe of its own to a race not understood yet
 	 * (the pipe's number ends up a listening socket). */
-	struct timespec d = {1, 0};
+	struct timespec d = {close_fds_ms / 1000, (close_fds_ms % 1000) * 1000000L};
 	nanosleep(&d, NULL);
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
@@ -214,11 +219,14 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-	long rounds = 200, pace = 2000, crash_at = -1, spinners = 0;
+	long rounds = 200, pace = 2000, crash_at = -1, spinners = 0, nbacklog = 0;
 	bool close_fds = false;
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--close-fds"))
 			close_fds = true;
+		if (!strcmp(argv[i], "--close-fds-ms") && i + 1 < argc && atol(argv[i + 1]) >= 0)
+			close_fds_ms = atol(argv[i + 1]);
+	}
 	if (close_fds)
 		close_fds_like_a_daemon();
 	for (int i = 1; i < argc; i++) {
@@ -236,13 +244,17 @@ int main(int argc, char **argv)
 			crash_at = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--close-fds"))
 			;
+		else if (!strcmp(argv[i], "--close-fds-ms") && i + 1 < argc)
+			i++;
+		else if (!strcmp(argv[i], "--backlog") && i + 1 < argc && atol(argv[i + 1]) >= 0)
+			nbacklog = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--spinners") && i + 1 < argc && atol(argv[i + 1]) >= 0 &&
 		         atol(argv[i + 1]) <= 16)
 			spinners = atol(argv[++i]);
 		else {
 			fprintf(stderr,
 			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] [--crash-at R] "
-			        "[--spinners K (0-16)] [--close-fds]\n",
+			        "[--spinners K (0-16)] [--backlog N] [--close-fds [--close-fds-ms MS]]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -258,6 +270,16 @@ int main(int argc, char **argv)
 	to_worker = rav_channel_new();
 	to_main = rav_channel_new();
 	to_sleeper = rav_channel_new();
+	backlog = rav_channel_new();
+	for (long i = 0; i < nbacklog; i++) {
+		rav_msg *m = rav_msg_new();
+		if (!m)
+			die("message", RAV_ENOMEM);
+		build(rav_msg_heap(m), rav_msg_root(m), 1, (uint64_t)i);
+		rav_status st = rav_send(backlog, m);
+		if (st != RAV_OK)
+			die("send", st);
+	}
 	pthread_t tw, ts, tspin[16];
 	if (pthread_create(&tw, NULL, worker, NULL) || pthread_create(&ts, NULL, sleeper, NULL))
 		die("threads", RAV_ENOMEM);
@@ -284,6 +306,15 @@ int main(int argc, char **argv)
 		if (pace && !hurry)
 			usleep((useconds_t)pace);
 	}
+	uint64_t backlog_sum = 0;
+	for (long i = 0; i < nbacklog; i++) {
+		rav_status st = rav_recv(backlog, h, reply);
+		if (st != RAV_OK)
+			die("receive", st);
+		backlog_sum += sum(h, reply);
+	}
+	if (backlog_sum != (uint64_t)nbacklog * (uint64_t)(nbacklog - 1) / 2)
+		die("the backlog's messages", RAV_EINVAL);
 	rav_msg *last = rav_msg_new();
 	build(rav_msg_heap(last), rav_msg_root(last), 5, 1000);
 	rav_send(to_sleeper, last);
@@ -301,5 +332,6 @@ int main(int argc, char **argv)
 	rav_channel_free(to_worker);
 	rav_channel_free(to_main);
 	rav_channel_free(to_sleeper);
+	rav_channel_free(backlog);
 	return 0;
 }
