@@ -104,7 +104,13 @@ static struct {
 	bool crashed;               /* a fatal signal is being handled: producers hand nothing over */
 	int writer_done;            /* atomic: the writer finished the file (or gave up) */
 	pthread_t writer;
+	int writer_up;    /* atomic: the writer thread runs its own code (atfork_prepare) */
+	int started_flag; /* atomic: a writer thread was started, by start_pid */
+	pid_t start_pid;
 	int fd;
+	ravt_fdid fd_id;   /* fd, as opened: written only while it is still ours */
+	char *reopen_path; /* the file's path (a regular file we made or truncated), or NULL */
+	bool fd_lost_told;
 	ravt_writer *w;
 	char *rename_from, *rename_to; /* the temporary name until the header is written */
 	bool pool_known;
@@ -124,6 +130,7 @@ static struct {
 	.work = PTHREAD_COND_INITIALIZER,
 	.freed = PTHREAD_COND_INITIALIZER,
 	.fd = -1,
+	.fd_id = {.fd = -1},
 };
 
 static rav_evbuf *buf_new(void)
@@ -274,12 +281,48 @@ static void rec_release(rav_evbuf *last, void *user)
 		pthread_cond_signal(&R.work);
 }
 
+/* The program closed the trace's descriptor (a daemon closes every one
+ * above 2 at its start, often while the writer runs; the number may be a
+ * file or pipe of its own by now, which the writer must never write into):
+ * the file is opened again by its path, for appending, if it is still the
+ * same file.  False if not (a pipe, or a file replaced or removed). */
+static bool reopen_output(void)
+{
+	const char *path = R.rename_from ? R.rename_from : R.reopen_path;
+	if (!path)
+		return false;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	ravt_fdid id;
+	fd = ravt_fd_keep(fd, &id);
+	if (id.fd != fd || id.dev != R.fd_id.dev || id.ino != R.fd_id.ino) {
+		ravt_fd_drop(&id);
+		return false;
+	}
+	R.fd = fd;
+	R.fd_id = id;
+	return true;
+}
+
 static int sink_fd(const void *data, size_t len, void *user)
 {
-	int fd = *(int *)user;
+	(void)user;
 	const char *p = data;
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		if (!ravt_fd_ours(&R.fd_id) && !reopen_output()) {
+			if (!R.fd_lost_told) {
+				R.fd_lost_told = true;
+				fprintf(stderr,
+				        "ravioli: the program closed the trace's descriptor (%d) and it cannot be opened "
+				        "again: the trace ends here\n",
+				        R.fd_id.fd);
+			}
+			R.fd = -1;
+			errno = EBADF;
+			return -1;
+		}
+		ssize_t n = write(R.fd, p, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -295,7 +338,10 @@ static int sink_fd(const void *data, size_t len, void *user)
 		if (rc != 0)
 			unlink(R.rename_from);
 		free(R.rename_from);
-		free(R.rename_to);
+		free(R.reopen_path);
+		R.reopen_path = rc == 0 ? R.rename_to : NULL; /* (sink: opened again there) */
+		if (rc != 0)
+			free(R.rename_to);
 		R.rename_from = R.rename_to = NULL;
 		if (rc != 0) {
 			errno = e;
@@ -437,6 +483,7 @@ static uint64_t writer_nap(uint64_t nap_ns)
 static void *writer_main(void *arg)
 {
 	(void)arg;
+	__atomic_store_n(&R.writer_up, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&R.lock);
 	uint64_t nap_ns = (uint64_t)WRITER_NAP_MAX_US * 1000u, idle_ns = 0;
 	for (;;) {
@@ -570,6 +617,22 @@ static void init_work_cond(void)
 	pthread_condattr_destroy(&a);
 }
 
+/* A program that forks in its first instants (RAVIOLI_TRACE set) forks
+ * while the writer thread, started by the constructor, may still be
+ * starting: under AddressSanitizer that start-up holds the sanitizer's
+ * locks, which a child forked meanwhile inherits held (the listener's
+ * case, listen.c's atfork_prepare; attach-fork-early --trace).  fork waits
+ * until the thread runs its own code: microseconds, once; at most a second. */
+static void atfork_prepare(void)
+{
+	if (!__atomic_load_n(&R.started_flag, __ATOMIC_ACQUIRE) || getpid() != R.start_pid)
+		return;
+	for (int i = 0; i < 20000 && !__atomic_load_n(&R.writer_up, __ATOMIC_ACQUIRE); i++) {
+		struct timespec d = {0, 50 * 1000};
+		nanosleep(&d, NULL);
+	}
+}
+
 static void atfork_child(void)
 {
 	/* The writer thread does not exist in the child: the child does not
@@ -582,9 +645,10 @@ static void atfork_child(void)
 	if (R.started) {
 		R.stopping = R.stopped = true;
 		R.write_failed = true;
-		if (R.fd >= 0)
+		if (R.fd >= 0 && ravt_fd_ours(&R.fd_id))
 			close(R.fd);
 		R.fd = -1;
+		R.fd_id.fd = -1;
 	}
 }
 
@@ -943,6 +1007,23 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		if (fd < 0)
 			return -1;
 	}
+	/* Out of the program's way (64 or above) and known by identity: a
+	 * daemon closing every descriptor above 2 must not have the writer
+	 * write into the file or pipe that took the number (sink_fd). */
+	free(R.reopen_path);
+	R.reopen_path = NULL;
+	R.fd_lost_told = false;
+	if (own_fd) {
+		fd = ravt_fd_keep(fd, &R.fd_id);
+		struct stat sb;
+		if (!R.rename_from && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+			R.reopen_path = realpath(path, NULL);
+	} else {
+		struct stat sb;
+		R.fd_id.fd = -1;
+		if (fstat(fd, &sb) == 0)
+			R.fd_id = (ravt_fdid){.fd = fd, .dev = sb.st_dev, .ino = sb.st_ino};
+	}
 
 	/* Call sites: the return address of every engine call, or a
 	 * backtrace (RAVIOLI_TRACE_SITES, RAVIOLI_TRACE_STACK). */
@@ -1014,7 +1095,11 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 	memset(R.at_level, 0, sizeof R.at_level);
 	R.writer_state = WRITER_BUSY;
 	init_work_cond();
+	__atomic_store_n(&R.writer_up, 0, __ATOMIC_RELEASE);
+	R.start_pid = getpid();
+	__atomic_store_n(&R.started_flag, 1, __ATOMIC_RELEASE);
 	if (pthread_create(&R.writer, NULL, writer_main, NULL) != 0) {
+		__atomic_store_n(&R.started_flag, 0, __ATOMIC_RELEASE);
 		snprintf(errbuf, errlen, "cannot start the trace writer thread");
 		ravt_writer_free(R.w);
 		R.w = NULL;
@@ -1050,7 +1135,7 @@ int rav_trace_start(const char *path, bool access, char *errbuf, size_t errlen)
 		/* misuse under the default handler aborts: the trace keeps
 		 * every thread's buffered events and the error */
 		rav_record_set_abort_hook(misuse_abort);
-		pthread_atfork(NULL, NULL, atfork_child);
+		pthread_atfork(atfork_prepare, NULL, atfork_child);
 	}
 	return 0;
 }
@@ -1089,9 +1174,12 @@ void rav_trace_stop(void)
 	 * racing with an uninstall. */
 	ravt_writer_free(R.w);
 	R.w = NULL;
-	if (R.fd >= 0)
+	/* (only while it is still ours: the program may have a file of its
+	 * own under the number now) */
+	if (R.fd >= 0 && ravt_fd_ours(&R.fd_id))
 		close(R.fd);
 	R.fd = -1;
+	R.fd_id.fd = -1;
 }
 
 /* exec-hook.c: the program calls exec, which runs no atexit handler. */

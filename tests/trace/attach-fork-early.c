@@ -2,7 +2,7 @@
  * instants, while the attach listener thread (trace/listen.c) may still be
  * starting, has a child that works.
  *
- *	test-attach-fork-early [RUNS]
+ *	test-attach-fork-early [--trace] [RUNS]
  *
  * Runs itself RUNS times (default 200; 40 with RAV_TEST_SMALL) as a fresh
  * process, each of which forks at the top of main(); the child allocates
@@ -13,6 +13,9 @@
  * start-up: atfork_prepare).  A child that does not finish within 20 s
  * fails the test.  Natively nothing holds a lock there; the test still
  * checks that an early child works and the parent goes on listening.
+ * --trace: each run records to a file (RAVIOLI_TRACE, RAVIOLI_LISTEN=0), so
+ * the thread starting is the recorder's writer thread (trace/recorder.c's
+ * atfork_prepare), and the file it leaves must be a whole trace's size.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,12 +82,24 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--one"))
 		return one_run();
+	bool trace = argc >= 2 && !strcmp(argv[1], "--trace");
+	if (trace) {
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	int runs = getenv("RAV_TEST_SMALL") ? 40 : 200;
 	if (argc == 2)
 		runs = atoi(argv[1]);
 	if (argc > 2 || runs <= 0) {
-		fprintf(stderr, "usage: %s [RUNS]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--trace] [RUNS]\n", argv[0]);
 		return 2;
+	}
+	char path[64] = "";
+	if (trace) {
+		snprintf(path, sizeof path, "/tmp/rav-fork-early-%ld.ravtrace", (long)getpid());
+		setenv("RAVIOLI_TRACE", path, 1);
+		setenv("RAVIOLI_LISTEN", "0", 1);
 	}
 	int failed = 0;
 	for (int i = 0; i < runs; i++) {
@@ -97,6 +113,13 @@ int main(int argc, char **argv)
 		int status = 0;
 		waitpid(pid, &status, 0);
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+		struct stat sb;
+		if (trace && (stat(path, &sb) != 0 || sb.st_size < 64)) {
+			fprintf(stderr, "run %d: no trace at %s\n", i, path);
+			failed++;
+		}
+		if (trace)
+			unlink(path);
 		if (code) {
 			fprintf(stderr, "run %d: %s (code %d)\n", i,
 			        code == 7 ? "the early child hung" : "the early child failed", code);
