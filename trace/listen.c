@@ -167,6 +167,16 @@ int ravt_fd_keep(int fd, ravt_fdid *id)
 		if (hi < 0 && fd < 3)
 			hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (hi >= 0) {
+			/* (the copy is of what had the number when it was made:
+			 * ours, or already a file of the program's, which the copy
+			 * must not keep open) */
+			ravt_fdid copy = *id;
+			copy.fd = hi;
+			if (!ravt_fd_ours(&copy)) {
+				close(hi);
+				id->fd = -1;
+				return fd;
+			}
 			if (ravt_fd_ours(id))
 				close(fd);
 			id->fd = fd = hi;
@@ -372,7 +382,7 @@ static bool handle_request(conn *c, const ravt_ctl *h, const uint8_t *payload)
 	rav_session_opts o = {c->fd, c->id, a.mode, a.queue_kib, a.stats_ms, c->pid, c->uid, L.start_ns};
 	char err[256];
 	if (ravt_session_start(&o, err, sizeof err) != 0) {
-		close(rfd);
+		ravt_fd_drop(&rid);
 		reply_error(c->fd, true, RAVT_LIVE_ERESOURCE, "cannot attach: %s", err);
 		return false;
 	}
@@ -517,7 +527,7 @@ static void accept_all(void)
 		struct ucred cr;
 		socklen_t len = sizeof cr;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-			close(fd);
+			ravt_fd_drop(&id);
 			continue;
 		}
 		if (cr.uid != geteuid() && cr.uid != 0) {
@@ -790,21 +800,21 @@ static int make_listener(bool again, char *err, size_t errlen)
 	unlink(tmp.sun_path); /* left by a dead process with our pid */
 	if (bind(fd, (struct sockaddr *)&tmp, sizeof tmp) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", tmp.sun_path, strerror(errno));
-		close(fd);
+		ravt_fd_drop(&fd_id);
 		return -1;
 	}
 	chmod(tmp.sun_path, 0600);
 	if (listen(fd, 8) != 0) {
 		snprintf(err, errlen, "listen: %s", strerror(errno));
 		unlink(tmp.sun_path);
-		close(fd);
+		ravt_fd_drop(&fd_id);
 		return -1;
 	}
 	/* replaces a socket a dead process with our pid left */
 	if (rename(tmp.sun_path, sa.sun_path) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", sa.sun_path, strerror(errno));
 		unlink(tmp.sun_path);
-		close(fd);
+		ravt_fd_drop(&fd_id);
 		return -1;
 	}
 	/* A socket pair rather than a pipe: recv() and send() fail on a pipe
@@ -814,7 +824,7 @@ static int make_listener(bool again, char *err, size_t errlen)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, wake) != 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		unlink(sa.sun_path);
-		close(fd);
+		ravt_fd_drop(&fd_id);
 		return -1;
 	}
 	L.wake[0] = ravt_fd_keep(wake[0], &L.wake_id[0]);

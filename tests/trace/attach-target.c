@@ -65,9 +65,14 @@ static void close_fds_like_a_daemon(void)
 		         S_ISSOCK(sb.st_mode) ? "a socket" : S_ISFIFO(sb.st_mode) ? "a pipe" : "a file");
 	/* Once the listener thread waits in poll() (a second: under memcheck
 	 * its start takes long): a daemon closing them while the thread starts
-	 * still lost, rarely (1 run in 8 of attach-daemon at 0 s, 1 in 4 under
-	 * memcheck at 0.2 s), a pipe of its own to a race not understood yet
-	 * (the pipe's number ends up a listening socket). */
+	 * lost, rarely (1 run in 8 of attach-daemon at 0 s, 1 in 4 under
+	 * memcheck at 0.2 s), a pipe of its own, whose number ended up a
+	 * listening socket.  The likely cause, found by reading (attach15):
+	 * listening afresh closed its new socket without checking it when
+	 * bind() or listen() failed - as they do when the program closed that
+	 * socket meanwhile and a pipe of its own took the number - so the pipe
+	 * was closed, and the next socket took its number.  Those closes now
+	 * check identity; not reproduced since (the delay stays). */
 	struct timespec d = {close_fds_ms / 1000, (close_fds_ms % 1000) * 1000000L};
 	nanosleep(&d, NULL);
 	for (int fd = 3; fd < 1024; fd++)
