@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -249,6 +250,7 @@ RavscopeLive *ravscope_live_spawn_full(const char *const *argv, gboolean paused,
 	if (paused) /* held at its first engine call until we continue */
 		envp = g_environ_setenv(envp, "RAVIOLI_LISTEN_PAUSED", "1", TRUE);
 	envp = g_environ_unsetenv(envp, "RAVIOLI_TRACE");
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -261,6 +263,15 @@ RavscopeLive *ravscope_live_spawn_full(const char *const *argv, gboolean paused,
 		return NULL;
 	}
 	if (pid == 0) {
+		/* A ravscope that dies without running its end (SIGKILL, or its
+		 * X display gone: GTK leaves at once) must not leave the program
+		 * it started running on alone: the program gets SIGTERM then, as
+		 * when ravscope ends normally.  (Forked by the main thread, which
+		 * lives as long as ravscope: the signal comes when the forking
+		 * thread ends.)  A ravscope already gone: do not start it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
 		dup2(out[1], 1);
 		dup2(out[1], 2);
 		execvpe(argv[0], (char *const *)argv, envp);

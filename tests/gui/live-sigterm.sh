@@ -4,7 +4,8 @@
 # SIGINT, Ctrl-C, the same, but a shell's background job ignores it) does
 # what closing its window does (run under with-display.sh):
 #   - a program it started (`ravscope -- PROG`, Run Program) ends with it;
-#     killed, ravscope used to leave it running on its own;
+#     killed, ravscope used to leave it running on its own (and killed with
+#     SIGKILL, or its display gone, until attach15);
 #   - a program it attached to (`ravscope --attach PID`) runs on, and can be
 #     attached to again at once.
 set -u
@@ -33,11 +34,18 @@ wait_gone() {
   return 1
 }
 
-for sig in TERM HUP; do
+# KILL: ravscope dies without running its end (as when its X display goes
+# away: GTK leaves at once); the program it started gets SIGTERM from the
+# kernel (PR_SET_PDEATHSIG) instead of running on alone.
+for sig in TERM HUP KILL; do
   # the signal at its default: a shell or CI runner started under nohup
   # hands SIGHUP on ignored, and ravscope keeps a signal ignored at its
   # start ignored (as it must)
-  env --default-signal="$sig" "$RS" -- "$TARGET" --rounds 1000000 --pace-us 2000 >"$WORK/started-$sig.out" 2>&1 &
+  if [ "$sig" = KILL ]; then
+    "$RS" -- "$TARGET" --rounds 1000000 --pace-us 2000 >"$WORK/started-$sig.out" 2>&1 &
+  else
+    env --default-signal="$sig" "$RS" -- "$TARGET" --rounds 1000000 --pace-us 2000 >"$WORK/started-$sig.out" 2>&1 &
+  fi
   RPID=$!
   TPID=$(wait_listening) || { fail "SIG$sig: the started program never listened"; kill "$RPID"; continue; }
   sleep 2 # the session runs
