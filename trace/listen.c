@@ -54,7 +54,7 @@
 #define EXIT_WAIT_MS 3000  /* at exit(), the client gets this long to take the rest */
 #define CRASH_WAIT_MS 2000 /* the same on a fatal signal */
 #define LOST_SETTLE_MS 250 /* our descriptors closed: listen afresh this much later */
-#define GONE_WAIT_MS 3000  /* an ATTACH waits this long for the end of a session whose client is gone */
+#define GONE_WAIT_MS 5000  /* an ATTACH waits this long for the end of a session whose client is gone (memcheck) */
 
 typedef struct conn {
 	int fd;
