@@ -1872,6 +1872,24 @@ static bool gen_session(const char *dir, const char *name, int how)
 	return hclose(&g);
 }
 
+/* Replay costs the keyframes are placed by (replay-index.c: an event
+ * counts 1, a cell block copied 8) fooled: 100,000 message heaps, then
+ * 100,000 lost events, each of which forgets every heap (one event of the
+ * cost model, a pass over every heap the trace ever had). */
+static bool gen_kf_lost_heaps(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t heaps = small ? 2000 : 100000, times = small ? 2000 : 100000;
+	thread_start(&g, 1, "many");
+	for (uint32_t k = 0; k < heaps; k++)
+		sync_ev(&g, 1, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, 100 + k, 1, 0);
+	for (uint32_t k = 0; k < times; k++)
+		sync_ev(&g, 1, RAV_EV_LOST, 0, k + 1, 1, g.tsc);
+	return hclose(&g);
+}
+
 #define SESSION_CLASS(fn, how) \
 	static bool fn(const char *dir, const char *name) { return gen_session(dir, name, how); }
 SESSION_CLASS(gen_session_text, SE_TEXT)
@@ -2001,6 +2019,8 @@ static const hclass classes[] = {
     {"heap-zero-page", "inconsistent", 0, 0, gen_heap_zero_page,
      "a page acquired by heap 0 (no heap) and handed from it"},
     {"heap-zero-handoff", "inconsistent", 0, 0, gen_heap_zero_handoff, "a page handed to heap 0, which is then sent"},
+    {"kf-lost-heaps", "ok", 0, 0, gen_kf_lost_heaps,
+     "100,000 message heaps, then 100,000 lost events that each forget every heap"},
     {"session-text", "ok", 0, 0, gen_session_text,
      "END, ERROR and a future record's texts with newlines, escapes, bytes that are not UTF-8 (1.1)"},
     {"session-debugger", "ok", 0, 0, gen_session_debugger,
