@@ -396,18 +396,7 @@ gboolean ravscope_live_program_runs(RavscopeLive *self)
 {
 	if (self->pid <= 0 || ravscope_live_get_wait_status(self) >= 0)
 		return FALSE;
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)self->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return FALSE;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return FALSE;
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	return rav_live_process_runs((int)self->pid);
 }
 
 gboolean ravscope_live_is_attached(RavscopeLive *self)

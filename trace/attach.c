@@ -814,3 +814,22 @@ int rav_live_list(rav_live_program **out, size_t *n, unsigned *removed, rav_trac
 	*out = v;
 	return 0;
 }
+
+bool rav_live_process_runs(int pid)
+{
+	if (pid <= 0)
+		return false;
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* the state follows the name, which may hold ')' itself */
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}

@@ -893,6 +893,10 @@ int rav_live_pid(const rav_live_session *s);
 int rav_live_detach(rav_live_session *s);
 int rav_live_request_stats(rav_live_session *s);
 void rav_live_close(rav_live_session *s);
+/* Process pid still runs: it exists and is neither a zombie nor dead
+ * (/proc/PID/stat; false if it cannot be read).  A program whose stream
+ * ended may take a moment to be gone. */
+bool rav_live_process_runs(int pid);
 
 /* ---- Live debugging (FORMAT.md §12.5) ----
  * Breakpoints on heap events hold the thread that hit inside the engine

@@ -196,6 +196,9 @@ struct ravt_reader {
 	size_t pmap_cap;
 	uint64_t seq_floor; /* sequence numbers below it that have not come never will (live streams) */
 	rav_trace_session session;
+	/* what the session's records said so far (checked against the next) */
+	bool session_ended;     /* an END record came */
+	uint64_t session_epoch; /* the epoch of the first number, then of the last loss */
 
 	pthread_mutex_t intern_lock;
 	char **itab; /* open addressing */

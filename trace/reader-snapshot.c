@@ -148,6 +148,17 @@ static void floor_at(ravt_reader *rd, uint64_t seq)
 		rd->seq_floor = seq;
 }
 
+static bool in_range(int64_t v, int64_t lo, int64_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/* A SESSION record (FORMAT.md §12.4).  The records the reader takes in
+ * (ATTACHED, STATS, END, SYNCED, LOST) are checked against their ranges
+ * and against the records before them: one ATTACHED, first; nothing of
+ * the session after its END; each loss a later epoch.  A record that
+ * breaks that is a damaged chunk, not figures shown as they came (a pid of
+ * 2^40 + 5 shown as 5, a loss of -1 events as 2^64 - 1). */
 const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_t *payload)
 {
 	ravt_session r;
@@ -157,48 +168,87 @@ const char *ravt_note_session(ravt_reader *rd, const ravt_frame *f, const uint8_
 	if (r.flags || r.text_len > f->stored_len - sizeof r)
 		return "session record: its text runs past the chunk";
 	if (r.type < RAVT_SESSION_ATTACHED || r.type > RAVT_SESSION_LOST)
-		return NULL; /* a later record type: skipped */
+		return NULL; /* a later record type, or one the reader does not use: skipped */
 	rav_trace_session *s = &rd->session;
-	size_t tl = r.text_len < sizeof s->end_text - 1 ? r.text_len : sizeof s->end_text - 1;
+	bool attached = s->pid != 0;
+	if (r.type == RAVT_SESSION_ERROR || r.type == RAVT_SESSION_INFO)
+		return NULL; /* (answers to a connection, not read from a trace) */
+	if (r.type != RAVT_SESSION_ATTACHED && !attached)
+		return "session record: a session record before the session's ATTACHED record";
+	if (rd->session_ended)
+		return "session record: a session record after the session's END record";
 	switch (r.type) {
 	case RAVT_SESSION_ATTACHED:
+		if (attached)
+			return "session record: a second ATTACHED record";
+		if (rd->nchunks || rd->npieces)
+			return "session record: an ATTACHED record after the session's events or snapshots "
+			       "began";
+		if (!in_range(r.v[0], 1, INT32_MAX) || !in_range(r.v[2], 0, INT32_MAX))
+			return "session record: ATTACHED names a process id out of range";
+		if (r.v[6] < 0 || !in_range(r.v[7] >> RAVT_SEQ_EPOCH_SHIFT, 0, (1 << 24) - 1))
+			return "session record: ATTACHED gives a program start or a first sequence number "
+			       "out of range";
 		s->pid = (int)r.v[0];
 		s->client_pid = (int)r.v[2];
 		s->lossless = (r.v[3] & RAVT_MODE_LOSSLESS) != 0;
 		s->program_start_ns = (uint64_t)r.v[6];
+		rd->session_epoch = (uint64_t)r.v[7] >> RAVT_SEQ_EPOCH_SHIFT;
 		if (r.v[7] > 0)
 			floor_at(rd, (uint64_t)r.v[7]);
-		if (!s->pid)
-			s->pid = -1;
 		break;
-	case RAVT_SESSION_END:
+	case RAVT_SESSION_END: {
+		if (!in_range(r.v[0], RAVT_END_DETACHED, RAVT_END_CLOSED))
+			return "session record: END says how the session ended with an unknown value";
+		if ((r.v[0] == RAVT_END_SIGNAL && !in_range(r.v[1], 1, 64)) ||
+		    !in_range(r.v[1], INT32_MIN, INT32_MAX))
+			return "session record: END gives an exit status or a signal out of range";
+		if (r.v[2] < 0 || r.v[3] < 0)
+			return "session record: END gives a negative count of events";
+		rd->session_ended = true;
 		s->end_known = true;
 		s->end_how = (int)r.v[0];
 		s->end_value = r.v[1];
-		memcpy(s->end_text, payload + sizeof r, tl);
+		/* UTF-8 as the program wrote it, cut at a character; control
+		 * bytes (a newline that fakes a line of `info`) as '?' */
+		size_t tl = ravt_utf8_cut((const char *)payload + sizeof r, r.text_len, sizeof s->end_text - 1);
+		for (size_t i = 0; i < tl; i++) {
+			unsigned char c = payload[sizeof r + i];
+			s->end_text[i] = c < 32 || c == 0x7f ? '?' : (char)c;
+		}
 		s->end_text[tl] = 0;
 		if ((uint64_t)r.v[3] > s->lost)
 			s->lost = (uint64_t)r.v[3];
 		break;
+	}
 	case RAVT_SESSION_STATS:
+		for (int i = 0; i < 14; i++)
+			if (r.v[i] < 0)
+				return "session record: STATS gives a negative count";
 		if ((uint64_t)r.v[1] > s->lost)
 			s->lost = (uint64_t)r.v[1];
 		break;
 	case RAVT_SESSION_SYNCED:
+		if (!in_range(r.v[1], 0, UINT32_MAX) || !in_range(r.v[2], 0, UINT32_MAX) ||
+		    r.v[1] + r.v[2] > UINT32_MAX)
+			return "session record: SYNCED counts more heaps than there can be";
 		/* the first report of the session (one per session) */
-		if (!s->synced_known && r.v[1] >= 0 && r.v[2] >= 0 && r.v[1] <= UINT32_MAX &&
-		    r.v[2] <= UINT32_MAX) {
+		if (!s->synced_known) {
 			s->synced_known = true;
 			s->synced_heaps = (uint32_t)r.v[1];
 			s->pending_heaps = (uint32_t)r.v[2];
 		}
 		break;
 	case RAVT_SESSION_LOST:
+		if (r.v[0] < 0)
+			return "session record: LOST gives a negative count of events";
+		if (!in_range(r.v[3], 1, (1 << 24) - 1) || (uint64_t)r.v[3] <= rd->session_epoch)
+			return "session record: LOST begins an epoch that is not after the session's last";
+		rd->session_epoch = (uint64_t)r.v[3];
 		s->losses++;
 		s->last_lost_events = (uint64_t)r.v[0];
 		/* below the next epoch's first number, nothing more comes */
-		if (r.v[3] > 0 && r.v[3] < (1 << 24))
-			floor_at(rd, ((uint64_t)r.v[3] << 40) + 1);
+		floor_at(rd, ((uint64_t)r.v[3] << RAVT_SEQ_EPOCH_SHIFT) + 1);
 		break;
 	default:
 		break;

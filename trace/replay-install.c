@@ -231,11 +231,13 @@ int ravt_model_forget(ravt_model *m, const rav_event *ev)
 	/* the pages known, not the page table: a trace of many lost events
 	 * after naming a page far up costs no more than one */
 	ravt_model_drop_pages(m);
-	for (uint32_t i = 0; i < m->nheaps; i++) {
-		ravt_mheap *h = &m->heaps[i];
-		h->alive = h->in_flight = false;
+	/* (and the heaps touched since the last loss, not every heap) */
+	for (uint32_t k = 0; k < m->ndirty; k++) {
+		ravt_mheap *h = &m->heaps[m->dirty[k]];
+		h->alive = h->in_flight = h->dirty = false;
 		h->live = h->refc = h->dead = 0;
 	}
+	m->ndirty = 0;
 	m->tot.live_cells = m->tot.ref_cells = m->tot.dead_cells = m->tot.pages = m->tot.pool_pages = 0;
 	return 0;
 }

@@ -324,6 +324,7 @@ void ravt_model_clear(ravt_model *m)
 	free(m->known);
 	free(m->heaps);
 	free(m->hmap);
+	free(m->dirty);
 	kinds_unref(m->tkinds);
 	m->pages = NULL;
 	m->pool = NULL;
@@ -331,6 +332,8 @@ void ravt_model_clear(ravt_model *m)
 	m->nknown = m->known_cap = 0;
 	m->heaps = NULL;
 	m->hmap = NULL;
+	m->dirty = NULL;
+	m->ndirty = m->dirty_cap = 0;
 	m->tkinds = NULL;
 	m->span = m->cap = m->nheaps = m->heap_cap = m->hmap_cap = 0;
 }
@@ -347,6 +350,8 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 	dst->heaps = NULL;
 	dst->hmap = NULL;
 	dst->known = NULL;
+	dst->dirty = NULL;
+	dst->dirty_cap = src->ndirty;
 	dst->cap = src->span;
 	dst->heap_cap = src->nheaps;
 	dst->known_cap = src->nknown;
@@ -360,13 +365,16 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		dst->heaps = malloc(sizeof *dst->heaps * src->nheaps);
 	if (src->hmap_cap)
 		dst->hmap = malloc(sizeof *dst->hmap * src->hmap_cap);
+	if (src->ndirty)
+		dst->dirty = malloc(sizeof *dst->dirty * src->ndirty);
 	if ((src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
-	    (src->hmap_cap && !dst->hmap) || (src->nknown && !dst->known)) {
+	    (src->hmap_cap && !dst->hmap) || (src->nknown && !dst->known) || (src->ndirty && !dst->dirty)) {
 		free(dst->pages);
 		free(dst->pool);
 		free(dst->known);
 		free(dst->heaps);
 		free(dst->hmap);
+		free(dst->dirty);
 		memset(dst, 0, sizeof *dst);
 		dst->cache = cache;
 		return false;
@@ -387,6 +395,8 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		memcpy(dst->hmap, src->hmap, sizeof *dst->hmap * src->hmap_cap);
 	if (src->nheaps)
 		memcpy(dst->heaps, src->heaps, sizeof *dst->heaps * src->nheaps);
+	if (src->ndirty)
+		memcpy(dst->dirty, src->dirty, sizeof *dst->dirty * src->ndirty);
 	return true;
 }
 
@@ -515,11 +525,31 @@ ravt_mheap *ravt_heap_find(const ravt_model *m, uint32_t id)
 
 #define HEAP_WHAT "the replayed heap (its heap table)"
 
+/* Heap h may hold something a loss resets from now on: in the dirty list. */
+static bool heap_touch(ravt_model *m, ravt_mheap *h)
+{
+	if (h->dirty)
+		return true;
+	if (m->ndirty == m->dirty_cap) {
+		uint32_t ncap = m->dirty_cap ? m->dirty_cap * 2 : 16;
+		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->dirty_cap) * sizeof *m->dirty, HEAP_WHAT))
+			return false;
+		uint32_t *nd = realloc(m->dirty, sizeof *nd * ncap);
+		if (!nd)
+			return false;
+		m->dirty = nd;
+		m->dirty_cap = ncap;
+	}
+	m->dirty[m->ndirty++] = (uint32_t)(h - m->heaps);
+	h->dirty = true;
+	return true;
+}
+
 ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 {
 	ravt_mheap *h = ravt_heap_find(m, id);
 	if (h)
-		return h;
+		return heap_touch(m, h) ? h : NULL;
 	if (m->nheaps == m->heap_cap) {
 		uint32_t ncap = m->heap_cap ? m->heap_cap * 2 : 16;
 		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->heap_cap) * sizeof *h, HEAP_WHAT))
@@ -559,7 +589,7 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	while (m->hmap[i])
 		i = (i + 1) & (m->hmap_cap - 1);
 	m->hmap[i] = ++m->nheaps;
-	return h;
+	return heap_touch(m, h) ? h : NULL;
 }
 
 ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg)
@@ -601,8 +631,9 @@ void ravt_model_drop_pages(ravt_model *m)
 		m->pool[pg] = 0;
 	}
 	m->nknown = 0;
-	for (uint32_t i = 0; i < m->nheaps; i++) {
-		ravt_mheap *h = &m->heaps[i];
+	/* the heaps touched since the last loss; the others own nothing */
+	for (uint32_t k = 0; k < m->ndirty; k++) {
+		ravt_mheap *h = &m->heaps[m->dirty[k]];
 		h->npages = 0;
 		h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
 		h->anchor = RAVT_NO_PAGE;
@@ -669,6 +700,8 @@ static bool link_out(ravt_model *m, ravt_mheap *h, uint32_t pg, bool sub)
 
 bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before)
 {
+	if (!heap_touch(m, h))
+		return false;
 	h->list_changes++;
 	if (!link_in(m, h, pg, before, false))
 		return false;
@@ -682,7 +715,7 @@ bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before
 ravt_mpage *ravt_page_regive(ravt_model *m, uint32_t pg, ravt_mheap *to, ravt_mheap **from_out)
 {
 	ravt_mpage *p = ravt_page_w(m, pg);
-	if (!p)
+	if (!p || !heap_touch(m, to))
 		return NULL;
 	ravt_mheap *from = ravt_owner_of(m, p);
 	*from_out = from;
@@ -776,7 +809,7 @@ ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l,
 uint64_t ravt_model_table_bytes(const ravt_model *m)
 {
 	return (uint64_t)m->span * (sizeof(void *) + 1) + (uint64_t)m->nheaps * sizeof(ravt_mheap) +
-	       (uint64_t)m->hmap_cap * sizeof(uint32_t);
+	       (uint64_t)(m->hmap_cap + m->ndirty) * sizeof(uint32_t);
 }
 
 uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)

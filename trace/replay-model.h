@@ -115,6 +115,7 @@ typedef struct ravt_mheap {
 	uint32_t parent;
 	uint8_t kind;
 	bool alive, in_flight;
+	bool dirty; /* in the model's dirty list (touched since the last loss) */
 	uint32_t npages;
 	uint32_t head, tail;   /* its page list (RAVT_NO_PAGE: empty) */
 	uint32_t nhead, ntail; /* its list of pages that are not root pages */
@@ -177,6 +178,11 @@ typedef struct ravt_model {
 	uint32_t nheaps, heap_cap;
 	uint32_t *hmap; /* open addressing: heap id -> index + 1 */
 	uint32_t hmap_cap;
+	/* the heaps touched since the last loss (ravt_model_drop_pages): a
+	 * loss resets those, not every heap the trace ever had (100,000 heaps
+	 * and as many lost events made 10^10 resets: hostile-gen kf-lost-heaps) */
+	uint32_t *dirty;
+	uint32_t ndirty, dirty_cap;
 	ravt_typekinds *tkinds;
 	rav_state_totals tot;
 	uint64_t pos;        /* index of the next event to apply */
@@ -236,7 +242,9 @@ ravt_mpage *ravt_page_regive(ravt_model *m, uint32_t pg, ravt_mheap *to, ravt_mh
  * recorded among the known pages.  NULL when out of memory. */
 ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
 /* No page is known any more (what a loss does): every page block goes,
- * heaps keep their ids but own nothing.  Costs the pages known. */
+ * heaps keep their ids but own nothing.  Costs the pages known and the
+ * heaps touched since the last loss (the dirty list, which the caller
+ * then empties). */
 void ravt_model_drop_pages(ravt_model *m);
 /* A page-to-msg event (format 1.6): the page leaves its heap's list for
  * the message's, checked first.  0 with the two heaps, or -1 with m->err. */

@@ -49,6 +49,7 @@
 #include <zstd.h>
 
 #include "format.h"
+#include "live.h"
 #include "snapshot.h"
 
 #define PAGE 4096u
@@ -1678,6 +1679,235 @@ static bool gen_heap_zero_handoff(const char *dir, const char *name)
 	return gen_heap_zero_as(dir, name, true);
 }
 
+/* ---- round four: the records of live sessions (issue #14, SESSION chunks) ---- */
+
+/* A SESSION record (FORMAT.md §12.4) after everything written so far. */
+static void session_rec(hgen *g, uint16_t type, const int64_t *v, unsigned nv, const void *text, size_t tlen)
+{
+	end_thread(g, 1);
+	size_t len = sizeof(ravt_session) + tlen;
+	uint8_t *b = calloc(1, len);
+	if (!b) {
+		g->failed = true;
+		return;
+	}
+	ravt_session r = {.type = type, .text_len = (uint32_t)tlen, .realtime_ns = 1700000000000000000ull};
+	for (unsigned i = 0; i < nv && i < 16; i++)
+		r.v[i] = v[i];
+	memcpy(b, &r, sizeof r);
+	if (tlen)
+		memcpy(b + sizeof r, text, tlen);
+	if (!g->failed && ravt_writer_raw_chunk(g->w, RAVT_CHUNK_SESSION, 0, b, (uint32_t)len, 0, 0, 0) != 0) {
+		fprintf(stderr, "hostile-gen: session record: %s\n", ravt_writer_error(g->w));
+		g->failed = true;
+	}
+	free(b);
+}
+
+#define EPOCH(e) ((int64_t)(e) << 40)
+
+/* ATTACHED as a program writes it: pid 4242, uid 1000, client 4243,
+ * lossless, 1 MiB of queue, protocol 1, its start, the first number of
+ * epoch `epoch`; and `pid` instead of 4242. */
+static void attached(hgen *g, int64_t pid, int64_t epoch)
+{
+	int64_t v[8] = {pid, 1000, 4243, 1, 1 << 20, 1, 1690000000000000000ll, EPOCH(epoch) + 1};
+	session_rec(g, RAVT_SESSION_ATTACHED, v, 8, NULL, 0);
+}
+
+static void end_rec(hgen *g, int64_t how, int64_t value, int64_t lost, const char *text)
+{
+	int64_t v[4] = {how, value, (int64_t)g->events, lost};
+	session_rec(g, RAVT_SESSION_END, v, 4, text, text ? strlen(text) : 0);
+}
+
+/* A heap with a cell, numbered in the session's epoch. */
+static void session_events(hgen *g, int64_t epoch)
+{
+	g->seq = (uint64_t)EPOCH(epoch);
+	thread_start(g, 1, "attached");
+	sync_ev(g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(0, 0, 0), 0);
+	ev(g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(0, 1, 0), 0, 0);
+}
+
+enum {
+	SE_TEXT, SE_DEBUGGER, SE_MANY, SE_SEQ, SE_PID, SE_ATTACHED_TWICE, SE_ATTACHED_LATE,
+	SE_NO_ATTACHED, SE_END_HOW, SE_END_SIGNAL, SE_END_NEGATIVE, SE_AFTER_END, SE_EPOCH_BACK,
+	SE_SYNCED_HUGE, SE_STATS_NEGATIVE,
+};
+
+static bool gen_session(const char *dir, const char *name, int how)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	int64_t x = INT64_MAX, n = INT64_MIN;
+	switch (how) {
+	case SE_TEXT: {
+		/* an END text that fakes lines, clears the screen, is no UTF-8,
+		 * and has a two-byte character across the 255-byte cut */
+		char t[320];
+		memset(t, 'e', sizeof t);
+		static const char head[] = "bye\nlifetime 1 fake line\n\x1b[2J\xff\xfe\xc3(";
+		memcpy(t, head, sizeof head - 1);
+		t[254] = (char)0xc3, t[255] = (char)0xa9;
+		t[sizeof t - 1] = 0;
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		int64_t code = 3;
+		session_rec(&g, RAVT_SESSION_ERROR, &code, 1, t, sizeof t - 1);
+		session_rec(&g, 0x7fff, NULL, 0, t, sizeof t - 1); /* a type from the future */
+		end_rec(&g, RAVT_END_ERROR, 0, 0, t);
+		break;
+	}
+	case SE_DEBUGGER: {
+		/* stops, resumptions and breakpoints (read by no file tool) with
+		 * every value at its extreme, among the events */
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		unsigned k = small ? 100 : 5000;
+		static const char why[] = "stopped\n\x1b]0;title\x07 at \xff\xfe";
+		for (unsigned i = 0; i < k; i++) {
+			int64_t v[16] = {x, n, x, n, x, n, x, n, x, n, x, n, x, n, x, n};
+			v[0] = i % 2 ? -1 : 1;
+			session_rec(&g, RAVT_SESSION_STOPPED + i % 3, v, 16, why, sizeof why - 1);
+			ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(0, 1, 1), i, i + 1);
+		}
+		end_rec(&g, RAVT_END_DETACHED, 0, 0, NULL);
+		break;
+	}
+	case SE_MANY: {
+		/* statistics at the largest counts, losses at every epoch up to
+		 * the largest (no lost event follows them: a file's reader cannot
+		 * tell, and must not keep anything per record) */
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		unsigned k = small ? 300 : 5000;
+		for (unsigned i = 0; i < k; i++) {
+			int64_t v[14] = {x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+			session_rec(&g, RAVT_SESSION_STATS, v, 14, NULL, 0);
+			int64_t l[4] = {x, 0, x, i + 1 < k ? (int64_t)i + 2 : (1 << 24) - 1};
+			session_rec(&g, RAVT_SESSION_LOST, l, 4, NULL, 0);
+		}
+		int64_t sy[3] = {1, UINT32_MAX / 2, UINT32_MAX / 2 + 1};
+		session_rec(&g, RAVT_SESSION_SYNCED, sy, 3, NULL, 0);
+		end_rec(&g, RAVT_END_SIGNAL, 64, x, "killed");
+		break;
+	}
+	case SE_SEQ:
+		/* the session says its numbers start in epoch 1, its events are
+		 * numbered in epoch 3 with every other number missing: a live
+		 * reader waits for them until the stream ends */
+		attached(&g, 4242, 1);
+		g.seq = (uint64_t)EPOCH(3);
+		thread_start(&g, 1, "attached");
+		for (uint32_t p = 0; p < (small ? 20u : 2000u); p++) {
+			g.seq++;
+			sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(p, 0, 0), 0);
+			ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(p, 1, 0), 0, 0);
+		}
+		end_rec(&g, RAVT_END_EXITED, 0, 0, "exit");
+		break;
+	case SE_PID:
+		attached(&g, EPOCH(1) + 5, 1);
+		session_events(&g, 1);
+		break;
+	case SE_ATTACHED_TWICE:
+		attached(&g, 4242, 1);
+		attached(&g, 4343, 1);
+		session_events(&g, 1);
+		break;
+	case SE_ATTACHED_LATE:
+		session_events(&g, 1);
+		attached(&g, 4242, 1);
+		break;
+	case SE_NO_ATTACHED:
+		session_events(&g, 1);
+		end_rec(&g, RAVT_END_EXITED, 0, 0, "exit");
+		break;
+	case SE_END_HOW:
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		end_rec(&g, 99, 0, 0, "how?");
+		break;
+	case SE_END_SIGNAL:
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		end_rec(&g, RAVT_END_SIGNAL, EPOCH(1) + 9, 0, "killed");
+		break;
+	case SE_END_NEGATIVE:
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		end_rec(&g, RAVT_END_DETACHED, 0, -1, NULL);
+		break;
+	case SE_AFTER_END: {
+		attached(&g, 4242, 1);
+		end_rec(&g, RAVT_END_DETACHED, 0, 0, NULL);
+		session_events(&g, 1);
+		end_rec(&g, RAVT_END_EXITED, 3, 0, NULL);
+		break;
+	}
+	case SE_EPOCH_BACK: {
+		attached(&g, 4242, 5);
+		session_events(&g, 5);
+		int64_t l[4] = {10, 0, 0, 5};
+		session_rec(&g, RAVT_SESSION_LOST, l, 4, NULL, 0);
+		break;
+	}
+	case SE_SYNCED_HUGE: {
+		attached(&g, 4242, 1);
+		int64_t sy[3] = {1, UINT32_MAX, UINT32_MAX};
+		session_rec(&g, RAVT_SESSION_SYNCED, sy, 3, NULL, 0);
+		session_events(&g, 1);
+		break;
+	}
+	case SE_STATS_NEGATIVE: {
+		attached(&g, 4242, 1);
+		session_events(&g, 1);
+		int64_t v[14] = {10, -1};
+		session_rec(&g, RAVT_SESSION_STATS, v, 14, NULL, 0);
+		break;
+	}
+	}
+	return hclose(&g);
+}
+
+/* Replay costs the keyframes are placed by (replay-index.c: an event
+ * counts 1, a cell block copied 8) fooled: 100,000 message heaps, then
+ * 100,000 lost events, each of which forgets every heap (one event of the
+ * cost model, a pass over every heap the trace ever had). */
+static bool gen_kf_lost_heaps(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t heaps = small ? 2000 : 100000, times = small ? 2000 : 100000;
+	thread_start(&g, 1, "many");
+	for (uint32_t k = 0; k < heaps; k++)
+		sync_ev(&g, 1, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, 100 + k, 1, 0);
+	for (uint32_t k = 0; k < times; k++)
+		sync_ev(&g, 1, RAV_EV_LOST, 0, k + 1, 1, g.tsc);
+	return hclose(&g);
+}
+
+#define SESSION_CLASS(fn, how) \
+	static bool fn(const char *dir, const char *name) { return gen_session(dir, name, how); }
+SESSION_CLASS(gen_session_text, SE_TEXT)
+SESSION_CLASS(gen_session_debugger, SE_DEBUGGER)
+SESSION_CLASS(gen_session_many, SE_MANY)
+SESSION_CLASS(gen_session_seq, SE_SEQ)
+SESSION_CLASS(gen_session_pid, SE_PID)
+SESSION_CLASS(gen_session_attached_twice, SE_ATTACHED_TWICE)
+SESSION_CLASS(gen_session_attached_late, SE_ATTACHED_LATE)
+SESSION_CLASS(gen_session_no_attached, SE_NO_ATTACHED)
+SESSION_CLASS(gen_session_end_how, SE_END_HOW)
+SESSION_CLASS(gen_session_end_signal, SE_END_SIGNAL)
+SESSION_CLASS(gen_session_end_negative, SE_END_NEGATIVE)
+SESSION_CLASS(gen_session_after_end, SE_AFTER_END)
+SESSION_CLASS(gen_session_epoch_back, SE_EPOCH_BACK)
+SESSION_CLASS(gen_session_synced_huge, SE_SYNCED_HUGE)
+SESSION_CLASS(gen_session_stats_negative, SE_STATS_NEGATIVE)
+
 /* ---- the table --------------------------------------------------------------- */
 
 typedef struct hclass {
@@ -1789,6 +2019,26 @@ static const hclass classes[] = {
     {"heap-zero-page", "inconsistent", 0, 0, gen_heap_zero_page,
      "a page acquired by heap 0 (no heap) and handed from it"},
     {"heap-zero-handoff", "inconsistent", 0, 0, gen_heap_zero_handoff, "a page handed to heap 0, which is then sent"},
+    {"kf-lost-heaps", "ok", 0, 0, gen_kf_lost_heaps,
+     "100,000 message heaps, then 100,000 lost events that each forget every heap"},
+    {"session-text", "ok", 0, 0, gen_session_text,
+     "END, ERROR and a future record's texts with newlines, escapes, bytes that are not UTF-8 (1.1)"},
+    {"session-debugger", "ok", 0, 0, gen_session_debugger,
+     "5,000 STOPPED, RESUMED and BREAK records of extreme values among the events"},
+    {"session-many", "ok", 0, 0, gen_session_many,
+     "5,000 statistics at 2^63-1 and losses up to epoch 2^24-1, with no lost event"},
+    {"session-seq", "ok", 0, 0, gen_session_seq, "ATTACHED says epoch 1, the events are numbered in epoch 3 with gaps"},
+    {"session-pid", "damaged", 0, 0, gen_session_pid, "ATTACHED to process 2^40+5"},
+    {"session-attached-twice", "damaged", 0, 0, gen_session_attached_twice, "two ATTACHED records"},
+    {"session-attached-late", "damaged", 0, 0, gen_session_attached_late, "ATTACHED after the events"},
+    {"session-no-attached", "damaged", 0, 0, gen_session_no_attached, "an END record with no ATTACHED"},
+    {"session-end-how", "damaged", 0, 0, gen_session_end_how, "a session that ended in way 99"},
+    {"session-end-signal", "damaged", 0, 0, gen_session_end_signal, "killed by signal 2^40+9"},
+    {"session-end-negative", "damaged", 0, 0, gen_session_end_negative, "an END record with -1 events lost"},
+    {"session-after-end", "damaged", 0, 0, gen_session_after_end, "events and a second END after the END"},
+    {"session-epoch-back", "damaged", 0, 0, gen_session_epoch_back, "a loss that begins epoch 5 in epoch 5"},
+    {"session-synced-huge", "damaged", 0, 0, gen_session_synced_huge, "2^32-1 heaps snapshotted and 2^32-1 pending"},
+    {"session-stats-negative", "damaged", 0, 0, gen_session_stats_negative, "statistics of -1 events lost"},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 

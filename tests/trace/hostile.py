@@ -700,7 +700,18 @@ def check_facts(name, results):
             'sites-frames-65': b"a site's frame count is missing or out of range",
             'sites-runs-short': b'its runs cover fewer events', 'sites-dict-big': b'dictionary is larger',
             'sites-orphan': b'describes other events', 'sites-count-huge': b'its event count is 0 or larger',
-            'sites-dangling': b'is not followed by its events chunk', 'snap-parts-max': b'more parts than'}
+            'sites-dangling': b'is not followed by its events chunk', 'snap-parts-max': b'more parts than',
+            'session-pid': b'ATTACHED names a process id out of range',
+            'session-attached-twice': b'a second ATTACHED record',
+            'session-attached-late': b'an ATTACHED record after the session',
+            'session-no-attached': b"before the session's ATTACHED record",
+            'session-end-how': b'END says how the session ended with an unknown value',
+            'session-end-signal': b'an exit status or a signal out of range',
+            'session-end-negative': b'END gives a negative count',
+            'session-after-end': b"after the session's END record",
+            'session-epoch-back': b"LOST begins an epoch that is not after the session's last",
+            'session-synced-huge': b'SYNCED counts more heaps than there can be',
+            'session-stats-negative': b'STATS gives a negative count'}
     if name in says and 'validate' in results and says[name] not in results['validate'][1]:
         fail(f'{name}: validate does not say why: {results["validate"][1][:300]!r}')
     if name == 'sites-paths':
@@ -711,6 +722,20 @@ def check_facts(name, results):
                 fail(f'{name}: {key} names a function of a file that is not the recorded one: {text(out)[:300]}')
         if 'dump' in results and b'@ hostile-gen+0x' not in results['dump'][1]:
             fail(f'{name}: dump does not show the frame as the object and an offset: {text(results["dump"][1])[:600]}')
+    if name == 'session-text' and 'info' in results:
+        # the END record's text: on its line, its control bytes shown as '?'
+        out = results['info'][1]
+        if any(line.startswith(b'lifetime') for line in out.split(b'\n')) or \
+                b'ended: bye?lifetime 1 fake line?' not in out:
+            fail(f'{name}: info does not show the END text on its line: {out[:600]!r}')
+    if name == 'session-many' and info is not None:
+        k = 300 if small else 5000
+        ss = info.get('session', {})
+        if ss.get('resynchronisations') != k or ss.get('lost') != 2**63 - 1 or \
+                ss.get('heaps_snapshotted') != 2**31 - 1 or ss.get('heaps_pending') != 2**31:
+            fail(f'{name}: info --json says of the session {ss}')
+        if 'info' in results and b'snapshot    2147483647 of 4294967295 thread heaps' not in results['info'][1]:
+            fail(f'{name}: info does not count the heaps: {results["info"][1][:800]!r}')
     if name == 'inconsistent-102' and 'validate' in results:
         if b'event 98 (alloc' not in results['validate'][1]:
             fail(f'{name}: validate does not name the event: {results["validate"][1][:300]!r}')
@@ -809,7 +834,7 @@ def main():
         return 1
     with_streams = 'streams' in only if only else 'streams' not in excluded
     names = [c for c in (only or known) if c in known and c not in excluded]
-    stream_of = ('names', 'many-pages')  # the traces the stream checks read
+    stream_of = ('names', 'many-pages', 'session-seq')  # the traces the stream checks read
     make = names + [c for c in stream_of if with_streams and c not in names]
     p = subprocess.run([gen] + flags + [work] + make, capture_output=True) if make else None
     if p and p.returncode != 0:

@@ -689,6 +689,61 @@ static void test_arena_filler(void)
 	free(b);
 }
 
+/* Every heap is reset by each loss, also those touched only between two
+ * losses and those untouched since the first (a loss resets the heaps
+ * touched since the last one: the model's dirty list, hostile-gen
+ * kf-lost-heaps), and a heap touched through a hand-off of a page. */
+static void heaps_reset(rav_state *s, unsigned line)
+{
+	for (unsigned i = 0; i < rav_state_heap_count(s); i++) {
+		rav_state_heap h;
+		CHECK(rav_state_heap_at(s, i, &h));
+		if (h.alive || h.in_flight || h.page_count || h.live_cells || h.ref_cells || h.dead_cells) {
+			fprintf(stderr, "%s:%u: heap %u not reset by the loss (alive %d, in flight %d, %u pages, "
+			        "%llu live)\n", __FILE__, line, h.id, h.alive, h.in_flight, h.page_count,
+			        (unsigned long long)h.live_cells);
+			tt_failures++;
+		}
+	}
+}
+
+static void test_losses(void)
+{
+	rav_state *s = fresh();
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_THREAD, 2, 0, 0, 2);
+	OK(s, RAV_EV_HEAP_NEW, RAV_HEAP_MESSAGE, 9, 1, 0, 3);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, L(3, 0, 0), 0, 4);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_BUFFER, 9, L(8, 0, 0), 0, 5);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(3, 1, 0), 0, 0);
+	OK(s, RAV_EV_MSG_SEND, 0, 9, 1, 1, 6);
+	OK(s, RAV_EV_LOST, 0, 2, 10, 0, 7);
+	CHECK_EQ(rav_state_heap_count(s), 3);
+	heaps_reset(s, __LINE__);
+	/* after the loss: heap 2 again with a page, handed to heap 1 (found,
+	 * not created); message 9 sent again; then a second loss */
+	OK(s, RAV_EV_THREAD_START, 0, 2, 0, 0, (2ull << 40) + 1);
+	OK(s, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 2, L(5, 0, 0), 0, (2ull << 40) + 2);
+	OK(s, RAV_EV_ALLOC, 17, 0, L(5, 1, 0), 0, 0);
+	OK(s, RAV_EV_PAGE_HANDOFF, 0, 1, L(5, 0, 0), 2, (2ull << 40) + 3);
+	OK(s, RAV_EV_MSG_SEND, 0, 9, 1, 1, (2ull << 40) + 4);
+	rav_state_heap h;
+	CHECK(rav_state_heap_at(s, 0, &h));
+	CHECK_EQ(h.page_count, 1);
+	CHECK_EQ(h.live_cells, 1);
+	OK(s, RAV_EV_LOST, 0, 3, 20, 0, (2ull << 40) + 5);
+	heaps_reset(s, __LINE__);
+	/* a loss with nothing touched since the last, then one after only
+	 * heap 9 was */
+	OK(s, RAV_EV_LOST, 0, 4, 30, 0, (3ull << 40) + 1);
+	heaps_reset(s, __LINE__);
+	OK(s, RAV_EV_MSG_SEND, 0, 9, 1, 1, (4ull << 40) + 1);
+	CHECK(rav_state_heap_at(s, 2, &h));
+	CHECK(h.in_flight);
+	OK(s, RAV_EV_LOST, 0, 5, 40, 0, (4ull << 40) + 2);
+	heaps_reset(s, __LINE__);
+	rav_state_free(s);
+}
+
 int main(void)
 {
 	test_arena_churn();
@@ -697,6 +752,7 @@ int main(void)
 	test_free_move_fixup();
 	test_reference_ravioli();
 	test_pages_and_messages();
+	test_losses();
 	test_errors();
 	test_history_filter_room();
 	test_history_block_spread();

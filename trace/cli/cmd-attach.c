@@ -80,18 +80,7 @@ static void on_sigint(int sig)
 static bool still_running(int pid)
 {
 	for (int i = 0; i < 25; i++) {
-		char path[64], buf[512];
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return false;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			return false;
-		buf[n] = 0;
-		const char *p = strrchr(buf, ')');
-		if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		if (!rav_live_process_runs(pid))
 			return false;
 		struct timespec d = {0, 20 * 1000 * 1000};
 		nanosleep(&d, NULL);

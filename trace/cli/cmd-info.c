@@ -171,15 +171,16 @@ static int run(int argc, char **argv)
 				printf("; the program was killed by signal %" PRId64 " (%s)\n", ss.end_value,
 				       strsignal((int)ss.end_value));
 			else
-				printf("; ended: %s\n", ss.end_text);
+				printf("; ended: %s\n", cli_text(tb, sizeof tb, ss.end_text));
 			if (ss.lost)
 				printf("lost        %" PRIu64 " events (%u resynchronisation%s)\n", ss.lost, ss.losses,
 				       ss.losses == 1 ? "" : "s");
 			if (ss.synced_known && ss.pending_heaps)
-				printf("snapshot    %u of %u thread heaps; %u not yet (their threads had "
+				printf("snapshot    %u of %" PRIu64 " thread heaps; %u not yet (their threads had "
 				       "made no "
 				       "engine call): each appears from its thread's next engine call\n",
-				       ss.synced_heaps, ss.synced_heaps + ss.pending_heaps, ss.pending_heaps);
+				       ss.synced_heaps, (uint64_t)ss.synced_heaps + ss.pending_heaps,
+				       ss.pending_heaps);
 		}
 		printf("threads     %u, plus %u message heaps\n", nprog, nmsg);
 		for (unsigned i = 0, k = 0; i < nthreads && k < shown; i++) {
