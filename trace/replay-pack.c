@@ -25,8 +25,10 @@
  * copies on write it replaces took.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #if defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR)
 #include <emmintrin.h>
 #endif
@@ -39,7 +41,8 @@ struct ravt_kfpack {
 	uint32_t *page; /* page index of each entry */
 	size_t *off;    /* where each entry starts in data */
 	uint8_t *data;
-	size_t len; /* bytes used (data holds 8 more) */
+	size_t len;    /* bytes used (data holds 8 more) */
+	size_t mapped; /* data is a mapping of this many bytes (0: malloc's) */
 };
 
 static inline uint64_t to_le(uint64_t v)
@@ -58,21 +61,143 @@ typedef struct packbuf {
 	size_t *off;
 	uint32_t n, ncap;
 	bool oom;
+	bool mapped; /* data is a mapping of huge pages (cap: a multiple of HUGE_BYTES) */
 } packbuf;
+
+/* Large packs are written to huge pages.  Every byte a pack keeps is
+ * memory the process never had, and on the VMs this runs on a 4 KB page
+ * costs its first write a fault of ~6-12 us (the packs were 72% of the
+ * uniform bench trace's 130k faults, idx14); a 2 MB page costs one fault
+ * (HACKING.md, idx15).  So a pack expected to be large (the last one made
+ * was at least PACK_HUGE_MIN) is written to its own 2 MB-aligned mapping
+ * advised MADV_HUGEPAGE (when the arena finds huge pages cheap:
+ * ravt_arena_huge), grown by mremap (in place, or its pages moved, never
+ * copied), and trimmed when done: whole 2 MB pages stay, the bytes past
+ * the last one are copied to small pages mapped over it, so that the
+ * huge page the pack ends in is given back whole (a huge page partly
+ * unmapped stays allocated until the kernel splits it under memory
+ * pressure).  Smaller packs (young heaps: ~0.5 MB) come from malloc:
+ * their huge page would be mostly copied and given back. */
+#define HUGE_BYTES ((size_t)2 << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PACK_HUGE_MIN ((size_t)4 << 20)
+static _Atomic size_t pack_hint; /* bytes of the last pack made, by any indexer (a hint) */
+static atomic_bool pack_map_always; /* tests: every pack mapped, from HUGE_BYTES up */
+
+void ravt_kfpack_map_always(bool on)
+{
+	atomic_store(&pack_map_always, on);
+}
+
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) & ~(to - 1);
+}
+
+/* n bytes (a multiple of HUGE_BYTES) at a 2 MB boundary, advised huge
+ * pages; NULL when the kernel says no. */
+static uint8_t *map_huge(size_t n)
+{
+	char *raw = mmap(NULL, n + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	char *s = (char *)round_up((uintptr_t)raw, HUGE_BYTES);
+	if (s > raw)
+		munmap(raw, (size_t)(s - raw));
+	if (s + n < raw + n + HUGE_BYTES)
+		munmap(s + n, (size_t)(raw + n + HUGE_BYTES - (s + n)));
+#ifdef MADV_HUGEPAGE
+	(void)madvise(s, n, MADV_HUGEPAGE); /* advice: refused is fine */
+#endif
+	return (uint8_t *)s;
+}
+
+static bool grow_mapped(packbuf *b, size_t ncap)
+{
+	void *n = mremap(b->data, b->cap, ncap, 0); /* in place */
+	if (n == MAP_FAILED) {
+		/* the pages move to a new aligned mapping (page tables, not bytes) */
+		uint8_t *to = map_huge(ncap);
+		if (!to)
+			return false;
+		n = mremap(b->data, b->cap, b->cap, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (n == MAP_FAILED) {
+			munmap(to, ncap);
+			return false;
+		}
+	}
+	b->data = n;
+	b->cap = ncap;
+	return true;
+}
 
 static bool reserve(packbuf *b, size_t more)
 {
-	if (b->len + more + 8 <= b->cap)
+	size_t need = b->len + more + 8;
+	if (need <= b->cap)
 		return true;
+	if (!b->cap) {
+		size_t hint = atomic_load_explicit(&pack_hint, memory_order_relaxed);
+		if (atomic_load_explicit(&pack_map_always, memory_order_relaxed))
+			hint = 0; /* (the smallest mapping: it grows) */
+		else if (hint < PACK_HUGE_MIN || !ravt_arena_huge())
+			hint = SIZE_MAX;
+		if (hint != SIZE_MAX) {
+			/* a quarter more than the last pack: most packs never grow */
+			size_t cap = round_up((hint > need ? hint : need) + hint / 4, HUGE_BYTES);
+			if ((b->data = map_huge(cap))) {
+				b->cap = cap;
+				b->mapped = true;
+				return true;
+			}
+		}
+	}
 	size_t ncap = b->cap ? b->cap : (size_t)1 << 16;
-	while (ncap < b->len + more + 8)
+	while (ncap < need)
 		ncap *= 2;
+	if (b->mapped)
+		return grow_mapped(b, ncap);
 	uint8_t *n = realloc(b->data, ncap);
 	if (!n)
 		return false;
 	b->data = n;
 	b->cap = ncap;
 	return true;
+}
+
+/* The bytes of a mapped buffer past len + 8 given back (see above);
+ * returns the bytes still mapped. */
+static size_t trim_mapped(packbuf *b)
+{
+	size_t keep = round_up(b->len + 8, 4096), whole = keep & ~(HUGE_BYTES - 1);
+	if (keep >= b->cap)
+		return b->cap;
+	if (keep > whole) {
+		size_t tail = keep - whole;
+		void *t = mmap(NULL, tail, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (t != MAP_FAILED) {
+			/* its pages committed in one call, not a fault each (half
+			 * the cost per page here; refused is fine) */
+			(void)madvise(t, tail, MADV_POPULATE_WRITE);
+			memcpy(t, b->data + whole, tail);
+			/* over the huge page's first bytes, in one step (the range
+			 * stays this buffer's: no other thread can map into it) */
+			if (mremap(t, tail, tail, MREMAP_MAYMOVE | MREMAP_FIXED, b->data + whole) == MAP_FAILED)
+				munmap(t, tail); /* (the huge page stays until split) */
+		}
+	}
+	munmap(b->data + keep, b->cap - keep);
+	return keep;
+}
+
+static void buf_free(uint8_t *data, size_t mapped)
+{
+	if (mapped)
+		munmap(data, mapped);
+	else
+		free(data);
 }
 
 static bool add_entry(packbuf *b, uint32_t pg)
@@ -285,16 +410,22 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 	if (ngone)
 		ravt_arena_free_batch(gone, ngone);
 	if (!b.n) {
-		free(b.data);
+		buf_free(b.data, b.mapped ? b.cap : 0);
 		free(b.page);
 		free(b.off);
 		free(pk);
 		return 0;
 	}
-	uint8_t *data = realloc(b.data, b.len + 8); /* shrinking: the old block stays if it fails */
-	if (data)
-		b.data = data;
 	memset(b.data + b.len, 0, 8);
+	atomic_store_explicit(&pack_hint, b.len, memory_order_relaxed);
+	if (b.mapped) {
+		pk->mapped = trim_mapped(&b);
+	} else {
+		pk->mapped = 0;
+		uint8_t *data = realloc(b.data, b.len + 8); /* shrinking: the old block stays if it fails */
+		if (data)
+			b.data = data;
+	}
 	pk->next = *packs;
 	pk->npages = b.n;
 	pk->page = b.page;
@@ -426,7 +557,7 @@ void ravt_kfpack_free(ravt_kfpack *packs)
 {
 	while (packs) {
 		ravt_kfpack *n = packs->next;
-		free(packs->data);
+		buf_free(packs->data, packs->mapped);
 		free(packs->page);
 		free(packs->off);
 		free(packs);
