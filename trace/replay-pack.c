@@ -91,7 +91,7 @@ typedef struct packbuf {
 #endif
 #define PACK_HUGE_MIN HUGE_BYTES
 #define PACK_AHEAD ((size_t)128 << 10)
-static _Atomic size_t pack_hint; /* bytes of the last pack made, by any indexer (a hint) */
+static _Atomic size_t pack_hint;    /* bytes of the last pack made, by any indexer (a hint) */
 static atomic_bool pack_map_always; /* tests: every pack mapped, its first 2 MB huge */
 
 void ravt_kfpack_map_always(bool on)
@@ -191,7 +191,8 @@ static bool reserve(packbuf *b, size_t more)
 			size_t to = round_up(need + PACK_AHEAD, HUGE_BYTES / 512);
 			if (to > b->cap)
 				to = b->cap;
-			(void)madvise(b->data + b->ready, to - b->ready, MADV_POPULATE_WRITE); /* (refused: faults) */
+			(void)madvise(b->data + b->ready, to - b->ready,
+			              MADV_POPULATE_WRITE); /* (refused: faults) */
 			b->ready = to;
 		}
 		return true;
@@ -223,7 +224,8 @@ static size_t trim_mapped(packbuf *b)
 			memcpy(t, b->data + whole, tail);
 			/* over the huge page's first bytes, in one step (the range
 			 * stays this buffer's: no other thread can map into it) */
-			if (mremap(t, tail, tail, MREMAP_MAYMOVE | MREMAP_FIXED, b->data + whole) == MAP_FAILED)
+			if (mremap(t, tail, tail, MREMAP_MAYMOVE | MREMAP_FIXED, b->data + whole) ==
+			    MAP_FAILED)
 				munmap(t, tail); /* (the huge page stays until split) */
 		}
 	}
