@@ -87,6 +87,11 @@ void ravt_arena_free_batch(void *const *blocks, size_t n)
 		free(blocks[i]);
 }
 
+bool ravt_arena_huge(void)
+{
+	return false; /* (malloc's memory, which ASan checks) */
+}
+
 #else
 
 /* Memcheck sees the slabs as one mapping: a block handed out is marked
@@ -233,6 +238,11 @@ static slab *slab_map_written(void)
 	if (huge_mean > 0 && small_mean > 0)
 		__atomic_store_n(&huge_off, huge_mean > HUGE_MAX_RATIO * small_mean, __ATOMIC_RELAXED);
 	return s;
+}
+
+bool ravt_arena_huge(void)
+{
+	return !__atomic_load_n(&huge_off, __ATOMIC_RELAXED);
 }
 
 static void *filler_main(void *arg)

@@ -70,6 +70,9 @@ void ravt_arena_free(ravt_cellblock *k);
  * given back under one lock. */
 size_t ravt_arena_alloc_batch(void **out, size_t n);
 void ravt_arena_free_batch(void *const *blocks, size_t n);
+/* Whether memory of its own is best advised huge pages here, as the
+ * arena's slabs are (the packs: replay-pack.c); false under ASan. */
+bool ravt_arena_huge(void);
 
 typedef struct ravt_mpage {
 	atomic_uint refs;

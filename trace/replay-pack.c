@@ -25,8 +25,11 @@
  * copies on write it replaces took.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #if defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR)
 #include <emmintrin.h>
 #endif
@@ -39,7 +42,8 @@ struct ravt_kfpack {
 	uint32_t *page; /* page index of each entry */
 	size_t *off;    /* where each entry starts in data */
 	uint8_t *data;
-	size_t len; /* bytes used (data holds 8 more) */
+	size_t len;    /* bytes used (data holds 8 more) */
+	size_t mapped; /* data is a mapping of this many bytes (0: malloc's) */
 };
 
 static inline uint64_t to_le(uint64_t v)
@@ -58,21 +62,183 @@ typedef struct packbuf {
 	size_t *off;
 	uint32_t n, ncap;
 	bool oom;
+	bool mapped;       /* data is a mapping of its own (cap: a multiple of HUGE_BYTES) */
+	size_t small_from; /* mapped: huge pages below, small ones from here (2 MB-aligned) */
+	size_t ready;      /* mapped: small pages committed up to here */
 } packbuf;
 
+/* Large packs are written to huge pages.  Every byte a pack keeps is
+ * memory the process never had, and on the VMs this runs on a 4 KB page
+ * costs its first write a fault of 12-16 us (the packs were 72% of the
+ * uniform bench trace's 110-130k faults); a 2 MB page one fault, 6-9 us
+ * per 4 KB of it (HACKING.md, idx15).  So a pack expected to be large (the last one made
+ * was at least PACK_HUGE_MIN) is written to its own 2 MB-aligned mapping
+ * (when the arena finds huge pages cheap: ravt_arena_huge): huge pages
+ * (MADV_HUGEPAGE) up to the last whole 2 MB of the last pack's size
+ * (packs of one heap grow slowly from one keyframe to the next), small
+ * pages past it, committed PACK_AHEAD at a time with MADV_POPULATE_WRITE
+ * (one call, half the cost of their faults here), so that the pack's
+ * last bytes do not take a huge page (2 MB zeroed, mostly given back).
+ * It grows by mremap (in place, or its pages moved, never copied), and
+ * is trimmed when done; a pack that ends inside a huge page (smaller than
+ * the last) has the bytes past its last whole 2 MB copied to small pages
+ * mapped over it, so that the huge page is given back whole (a huge page
+ * partly unmapped stays allocated until the kernel splits it under memory
+ * pressure).  Smaller packs (young heaps: ~0.5 MB) come from malloc. */
+#define HUGE_BYTES ((size_t)2 << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PACK_HUGE_MIN HUGE_BYTES
+#define PACK_AHEAD ((size_t)128 << 10)
+static _Atomic size_t pack_hint;    /* bytes of the last pack made, by any indexer (a hint) */
+static atomic_bool pack_map_always; /* tests: every pack mapped, its first 2 MB huge */
+
+void ravt_kfpack_map_always(bool on)
+{
+	atomic_store(&pack_map_always, on);
+}
+
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) & ~(to - 1);
+}
+
+/* n bytes (a multiple of HUGE_BYTES) at a 2 MB boundary, the first huge
+ * of them advised huge pages and the rest not; NULL when the kernel says
+ * no. */
+static uint8_t *map_huge(size_t n, size_t huge)
+{
+	char *raw = mmap(NULL, n + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	char *s = (char *)round_up((uintptr_t)raw, HUGE_BYTES);
+	if (s > raw)
+		munmap(raw, (size_t)(s - raw));
+	if (s + n < raw + n + HUGE_BYTES)
+		munmap(s + n, (size_t)(raw + n + HUGE_BYTES - (s + n)));
+#ifdef MADV_HUGEPAGE
+	/* advice: refused is fine */
+	if (huge)
+		(void)madvise(s, huge, MADV_HUGEPAGE);
+	if (huge < n)
+		(void)madvise(s + huge, n - huge, MADV_NOHUGEPAGE); /* (THP "always") */
+#else
+	(void)huge;
+#endif
+	return (uint8_t *)s;
+}
+
+static bool grow_mapped(packbuf *b, size_t ncap)
+{
+	void *n = mremap(b->data, b->cap, ncap, 0); /* in place */
+	if (n != MAP_FAILED) {
+#ifdef MADV_NOHUGEPAGE
+		/* (the new part took the advice of the mapping's last part) */
+		(void)madvise(b->data + b->cap, ncap - b->cap, MADV_NOHUGEPAGE);
+#endif
+	} else {
+		/* the pages move to a new aligned mapping (page tables, not bytes) */
+		uint8_t *to = map_huge(ncap, 0); /* (the part past the old pages: small) */
+		if (!to)
+			return false;
+		n = mremap(b->data, b->cap, b->cap, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (n == MAP_FAILED) {
+			munmap(to, ncap);
+			return false;
+		}
+	}
+	b->data = n;
+	b->cap = ncap;
+	return true;
+}
+
+/* Room for more bytes; for a mapped buffer, its small pages up to there
+ * committed (ready: the bytes that need nothing more, cap for malloc's). */
 static bool reserve(packbuf *b, size_t more)
 {
-	if (b->len + more + 8 <= b->cap)
+	size_t need = b->len + more + 8;
+	if (need <= b->ready)
 		return true;
+	if (!b->cap) {
+		size_t hint = atomic_load_explicit(&pack_hint, memory_order_relaxed);
+		bool always = atomic_load_explicit(&pack_map_always, memory_order_relaxed);
+		if (always)
+			hint = HUGE_BYTES;
+		else if (hint < PACK_HUGE_MIN || !ravt_arena_huge())
+			hint = 0;
+		if (hint) {
+			/* a quarter more than the last pack: most packs never grow
+			 * (always: the smallest mapping, which grows) */
+			size_t cap = always ? round_up(need, HUGE_BYTES)
+			                    : round_up((hint > need ? hint : need) + hint / 4, HUGE_BYTES);
+			size_t huge = hint & ~(HUGE_BYTES - 1);
+			if ((b->data = map_huge(cap, huge))) {
+				b->cap = cap;
+				b->mapped = true;
+				b->small_from = b->ready = huge;
+			}
+		}
+	}
 	size_t ncap = b->cap ? b->cap : (size_t)1 << 16;
-	while (ncap < b->len + more + 8)
+	while (ncap < need)
 		ncap *= 2;
+	if (b->mapped) {
+		if (ncap > b->cap && !grow_mapped(b, ncap))
+			return false;
+		if (need > b->ready) {
+			/* the small pages ahead committed in one call */
+			size_t to = round_up(need + PACK_AHEAD, HUGE_BYTES / 512);
+			if (to > b->cap)
+				to = b->cap;
+			(void)madvise(b->data + b->ready, to - b->ready,
+			              MADV_POPULATE_WRITE); /* (refused: faults) */
+			b->ready = to;
+		}
+		return true;
+	}
 	uint8_t *n = realloc(b->data, ncap);
 	if (!n)
 		return false;
 	b->data = n;
-	b->cap = ncap;
+	b->cap = b->ready = ncap;
 	return true;
+}
+
+/* The bytes of a mapped buffer past len + 8 given back (see above);
+ * returns the bytes still mapped. */
+static size_t trim_mapped(packbuf *b)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t keep = round_up(b->len + 8, pg > 0 ? (size_t)pg : 4096), whole = keep & ~(HUGE_BYTES - 1);
+	if (keep >= b->cap)
+		return b->cap;
+	if (keep > whole && whole < b->small_from) {
+		/* (the pack ends in a huge page) */
+		size_t tail = keep - whole;
+		void *t = mmap(NULL, tail, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (t != MAP_FAILED) {
+			/* its pages committed in one call, not a fault each (half
+			 * the cost per page here; refused is fine) */
+			(void)madvise(t, tail, MADV_POPULATE_WRITE);
+			memcpy(t, b->data + whole, tail);
+			/* over the huge page's first bytes, in one step (the range
+			 * stays this buffer's: no other thread can map into it) */
+			if (mremap(t, tail, tail, MREMAP_MAYMOVE | MREMAP_FIXED, b->data + whole) ==
+			    MAP_FAILED)
+				munmap(t, tail); /* (the huge page stays until split) */
+		}
+	}
+	munmap(b->data + keep, b->cap - keep);
+	return keep;
+}
+
+static void buf_free(uint8_t *data, size_t mapped)
+{
+	if (mapped)
+		munmap(data, mapped);
+	else
+		free(data);
 }
 
 static bool add_entry(packbuf *b, uint32_t pg)
@@ -285,16 +451,22 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 	if (ngone)
 		ravt_arena_free_batch(gone, ngone);
 	if (!b.n) {
-		free(b.data);
+		buf_free(b.data, b.mapped ? b.cap : 0);
 		free(b.page);
 		free(b.off);
 		free(pk);
 		return 0;
 	}
-	uint8_t *data = realloc(b.data, b.len + 8); /* shrinking: the old block stays if it fails */
-	if (data)
-		b.data = data;
 	memset(b.data + b.len, 0, 8);
+	atomic_store_explicit(&pack_hint, b.len, memory_order_relaxed);
+	if (b.mapped) {
+		pk->mapped = trim_mapped(&b);
+	} else {
+		pk->mapped = 0;
+		uint8_t *data = realloc(b.data, b.len + 8); /* shrinking: the old block stays if it fails */
+		if (data)
+			b.data = data;
+	}
 	pk->next = *packs;
 	pk->npages = b.n;
 	pk->page = b.page;
@@ -426,7 +598,7 @@ void ravt_kfpack_free(ravt_kfpack *packs)
 {
 	while (packs) {
 		ravt_kfpack *n = packs->next;
-		free(packs->data);
+		buf_free(packs->data, packs->mapped);
 		free(packs->page);
 		free(packs->off);
 		free(packs);

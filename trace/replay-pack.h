@@ -35,5 +35,9 @@ bool ravt_kfpack_restore(ravt_model *m, const ravt_kfpack *packs);
 /* Bytes the packs take. */
 uint64_t ravt_kfpack_bytes(const ravt_kfpack *packs);
 void ravt_kfpack_free(ravt_kfpack *packs);
+/* Tests: every pack written to a mapping of its own (as large packs are),
+ * its first 2 MB advised huge pages and grown past them, whatever the size
+ * of the last pack. */
+void ravt_kfpack_map_always(bool on);
 
 #endif /* RAVT_REPLAY_PACK_H */

@@ -17,6 +17,7 @@
 #include "rav-record.h"
 #include "ravtrace.h"
 #include "replay-gen.h"
+#include "replay-pack.h"
 #include "trace-test.h"
 #include "trace-private.h"
 
@@ -333,6 +334,12 @@ int main(void)
 		rc = 1;
 	if (rc == 0)
 		rc = run(path, NULL);
+	/* again with every pack in a mapping of its own (as a large heap's
+	 * packs are: huge pages, replay-pack.c) */
+	ravt_kfpack_map_always(true);
+	if (rc == 0)
+		rc = run(path, NULL);
+	ravt_kfpack_map_always(false);
 	unlink(path);
 	if (rc)
 		return rc;
