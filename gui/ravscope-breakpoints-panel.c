@@ -144,6 +144,15 @@ static void bp_free(gpointer p)
 	g_free(bp);
 }
 
+/* The form's texts quote a trace's bytes (function names and object paths
+ * from its debug information, a resolver's message cut at 512 bytes): shown
+ * as one line of valid UTF-8 (ravscope_display_text), never raw. */
+static void set_text(GtkLabel *label, const char *text)
+{
+	g_autofree char *shown = text ? ravscope_display_text(text) : NULL;
+	gtk_label_set_text(label, shown ? shown : text ? text : "");
+}
+
 /* ---- call sites ------------------------------------------------------------------ */
 
 /* The trace's sites in bp's ranges, taken again when the trace has more. */
@@ -203,11 +212,14 @@ static char *similar_functions(RavscopeBreakpointsPanel *self, const char *spec)
 		rav_trace_symbol sy;
 		if (!rav_trace_site_call(t, id, &sy) || !sy.function || g_hash_table_contains(seen, sy.function))
 			continue;
-		g_autofree char *f = g_utf8_casefold(sy.function, -1);
+		/* a program's bytes: made valid UTF-8 to compare and show */
+		g_autofree char *shown = ravscope_display_text(sy.function);
+		g_autofree char *f = g_utf8_casefold(shown ? shown : sy.function, -1);
 		if (!strstr(f, want))
 			continue;
 		g_hash_table_add(seen, (gpointer)sy.function);
-		g_string_append_printf(out, "%s%s", out->len ? ", " : " Functions with calls here: ", sy.function);
+		g_string_append_printf(out, "%s%s", out->len ? ", " : " Functions with calls here: ",
+				       shown ? shown : sy.function);
 	}
 	if (out->len)
 		g_string_append(out, ".");
@@ -315,7 +327,8 @@ static char *state_text(const Bp *bp, gboolean live)
 static void update_row(RavscopeBreakpointsPanel *self, Bp *bp)
 {
 	g_autofree char *sub = state_text(bp, self->live != NULL);
-	adw_action_row_set_subtitle(ADW_ACTION_ROW(bp->row), sub);
+	g_autofree char *shown = ravscope_display_text(sub);
+	adw_action_row_set_subtitle(ADW_ACTION_ROW(bp->row), shown ? shown : sub);
 	if (bp->b.id == self->hit_id)
 		gtk_widget_add_css_class(bp->row, "breakpoint-hit");
 	else
@@ -358,7 +371,8 @@ static void add_bp(RavscopeBreakpointsPanel *self, Bp *bp)
 	/* the label and the state (a lookup's error names the spec and the
 	 * functions found) are plain text, not markup */
 	adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
-	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), bp->label);
+	g_autofree char *title = ravscope_display_text(bp->label);
+	adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title ? title : bp->label);
 	GtkWidget *icon = gtk_image_new_from_icon_name("media-record-symbolic");
 	gtk_widget_add_css_class(icon, "breakpoint-dot");
 	adw_action_row_add_prefix(ADW_ACTION_ROW(row), icon);
@@ -392,13 +406,13 @@ static void update_form(RavscopeBreakpointsPanel *self)
 	gboolean ok = self->doc != NULL && (w != 0 || self->selected != RAV_LOC_NONE);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->add), ok);
 	if (w == 0 && self->selected == RAV_LOC_NONE)
-		gtk_label_set_text(self->hint, "Select a cell in the heap view first.");
+		set_text(self->hint, "Select a cell in the heap view first.");
 	else if (w == 0 && self->live)
-		gtk_label_set_text(self->hint, "In a running program, pause first: the cell is where the view shows it.");
+		set_text(self->hint, "In a running program, pause first: the cell is where the view shows it.");
 	else if (w == WHAT_SITE)
 		; /* the call site's check says what it matches (validate_site) */
 	else
-		gtk_label_set_text(self->hint, "");
+		set_text(self->hint, "");
 }
 
 /* The call site typed so far, checked against the trace a moment after
@@ -438,7 +452,7 @@ static void site_check_thread(GTask *task, gpointer source, gpointer data, GCanc
 
 static void show_check(RavscopeBreakpointsPanel *self, gboolean ok, const char *msg)
 {
-	gtk_label_set_text(self->hint, msg);
+	set_text(self->hint, msg);
 	if (ok)
 		gtk_widget_remove_css_class(GTK_WIDGET(self->site_entry), "error");
 	else
@@ -480,7 +494,7 @@ static gboolean validate_site(gpointer data)
 		show_check(self, TRUE, "A function (list_push), a line (list.c:42) or an address (*0x4011d6).");
 		return G_SOURCE_REMOVE;
 	}
-	gtk_label_set_text(self->hint, "Looking it up in the program's debug information…");
+	set_text(self->hint, "Looking it up in the program's debug information…");
 	SiteCheck *c = g_new0(SiteCheck, 1);
 	c->doc = g_object_ref(self->doc);
 	c->spec = g_strstrip(g_strdup(spec));
@@ -675,7 +689,7 @@ static void on_add(GtkButton *button, RavscopeBreakpointsPanel *self)
 {
 	g_autofree char *error = NULL;
 	if (!add_from_form(self, &error) && error)
-		gtk_label_set_text(self->hint, error);
+		set_text(self->hint, error);
 }
 
 static void on_site_activate(GtkEntry *e, RavscopeBreakpointsPanel *self)
@@ -703,7 +717,7 @@ static gint64 search_one(RavscopeBreakpointsPanel *self, Bp *bp, gboolean forwar
 gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean forward)
 {
 	if (!self->doc || self->bps->len == 0) {
-		gtk_label_set_text(self->result, self->doc ? "No breakpoints: add one above." : "");
+		set_text(self->result, self->doc ? "No breakpoints: add one above." : "");
 		return FALSE;
 	}
 	gint64 best = -1;
@@ -718,7 +732,7 @@ gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean
 		}
 	}
 	if (best < 0) {
-		gtk_label_set_text(self->result, gave_up ? "Not found within the part of the trace searched."
+		set_text(self->result, gave_up ? "Not found within the part of the trace searched."
 						       : forward ? "No breakpoint hit after the playhead."
 								 : "No breakpoint hit before the playhead.");
 		return FALSE;
@@ -731,7 +745,7 @@ gboolean ravscope_breakpoints_panel_run(RavscopeBreakpointsPanel *self, gboolean
 	g_autofree char *msg = g_strdup_printf("Breakpoint “%s” at event %lld%s%s%s%s.", which->label, (long long)best,
 					       have ? ": " : "", have ? rav_event_kind_name(ev.kind) : "",
 					       where ? " by " : "", where ? where : "");
-	gtk_label_set_text(self->result, msg);
+	set_text(self->result, msg);
 	self->hit_id = which->b.id;
 	for (guint i = 0; i < self->bps->len; i++)
 		update_row(self, g_ptr_array_index(self->bps, i));
@@ -847,7 +861,7 @@ guint32 ravscope_breakpoints_panel_add_site(RavscopeBreakpointsPanel *self, cons
 	gtk_editable_set_text(GTK_EDITABLE(self->site_entry), spec ? spec : "");
 	char *err = NULL;
 	guint32 id = add_from_form(self, &err);
-	gtk_label_set_text(self->hint, id ? "" : err);
+	set_text(self->hint, id ? "" : err);
 	if (error)
 		*error = err;
 	else
@@ -887,7 +901,7 @@ static void panel_set_document(RavscopePanel *panel, RavscopeDocument *doc)
 	}
 	self->selected = RAV_LOC_NONE;
 	self->hit_id = 0;
-	gtk_label_set_text(self->result, "");
+	set_text(self->result, "");
 	fill_choices(self);
 	update_form(self);
 }

@@ -130,6 +130,12 @@ char *ravscope_display_text(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+char *ravscope_display_dup(const char *s)
+{
+	char *shown = s ? ravscope_display_text(s) : NULL;
+	return shown ? shown : g_strdup(s);
+}
+
 char *ravscope_format_loc(rav_loc loc)
 {
 	if (loc == RAV_LOC_NONE)

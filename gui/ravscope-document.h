@@ -149,6 +149,8 @@ char *ravscope_format_loc(rav_loc loc);
  * line: valid UTF-8, a newline as ↵, a tab as →, other control characters
  * as U+FFFD.  NULL when s can be shown as it is. */
 char *ravscope_display_text(const char *s);
+/* The same, always a new string (s itself copied when it can be shown). */
+char *ravscope_display_dup(const char *s);
 char *ravscope_format_word_loc(RavscopeDocument *doc, rav_loc loc); /* names the word in the cell's type */
 char *ravscope_document_describe_event(RavscopeDocument *doc, const rav_event *ev);
 /* What the live bar says of a stop of thread heap_id (why: 1 a breakpoint,

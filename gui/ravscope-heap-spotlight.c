@@ -7,7 +7,9 @@
  * Labels are placed above their target, else below it, else further out
  * on either side, inside the heap area and off each other, the highlighted
  * targets and the caption, which sits at the bottom of the heap area; a
- * thin line ties each label to its target.  Targets not on screen (zoomed
+ * thin line ties each label to its target.  A label that finds no place
+ * off the other words is left out (as a map does), the earlier spots'
+ * first: words never print over words.  Targets not on screen (zoomed
  * elsewhere) keep their labels out: the caption still says what happened.  During an animation the
  * spotlight fades in with it, so the motion is seen first.
  */
@@ -225,14 +227,22 @@ static void draw_caption(cairo_t *cr, const RavscopeViewport *vp, const char *ca
 	g_object_unref(pl);
 }
 
-/* How much of box b covers the labels placed so far, the caption and the
- * highlighted targets (a lane is the label's backdrop): 0 when it fits. */
-static double clash_area(const Box *b, const GArray *placed, const Box *rects, const gboolean *shown, guint n,
-                         const RavscopeSpotlight *sp)
+/* How much of box b covers words: the labels placed so far, the caption
+ * and the page titles (`placed`).  A label never goes there. */
+static double words_clash(const Box *b, const GArray *placed)
 {
 	double a = 0;
 	for (guint j = 0; j < placed->len; j++)
 		a += overlap_area(b, &g_array_index(placed, Box, j));
+	return a;
+}
+
+/* How much of box b covers the highlighted targets (a lane is the label's
+ * backdrop): allowed where nothing better is free. */
+static double target_clash(const Box *b, const Box *rects, const gboolean *shown, guint n,
+                           const RavscopeSpotlight *sp)
+{
+	double a = 0;
 	for (guint j = 0; j < n; j++)
 		if (shown[j] && g_array_index(sp->spots, RavscopeSpot, j).kind != RAVSCOPE_SPOT_LANE)
 			a += overlap_area(b, &rects[j]);
@@ -241,14 +251,19 @@ static double clash_area(const Box *b, const GArray *placed, const Box *rects, c
 
 /* Where target i's label goes: just above it, else just below, else one
  * label's height further out on either side, and so on, staying inside
- * the heap area and off the other labels, the caption and the highlighted
- * targets.  Neighbouring cells' labels then alternate above and below
- * instead of climbing out of sight over a cell on the top row.  Where no
- * place is free (a short heap area, cells side by side on one row), the
- * label goes where it covers the least, beside its target if need be, so
- * two labels never print over each other's words when they need not. */
-static void place_label(const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n, guint i,
-                        const GArray *placed, Box *b, gboolean *above)
+ * the heap area and off the other labels, the caption, the page titles
+ * and the highlighted targets.  Neighbouring cells' labels then alternate
+ * above and below instead of climbing out of sight over a cell on the top
+ * row.  Where no place is free of targets (a short heap area, cells side
+ * by side on one row), the label goes where it covers the fewest of them,
+ * beside its target if need be; where every place inside the area would
+ * print over other words (four or more labelled cells side by side, or
+ * zoomed out, where they are a pixel apart), the label is left out, as a
+ * map leaves out the names that do not fit: FALSE.  Spots come in the
+ * order of what matters (an operation's cell before the words it fixed),
+ * so the first labels stay. */
+static gboolean place_label(const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n, guint i,
+                            const GArray *placed, Box *b, gboolean *above)
 {
 	const RavscopeSpotlight *sp = vp->spotlight;
 	double top = vp->y0 + 2, bottom = vp->y0 + vp->height - 2;
@@ -274,11 +289,13 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 				const Box *pb = t >= 5 ? &g_array_index(placed, Box, (t - 5) / 2) : NULL;
 				double x = !pb ? xs[t] : (t - 5) % 2 ? pb->x - c.w - 4 : pb->x + pb->w + 4;
 				c.x = CLAMP(x, left, MAX(left, right - c.w));
-				double area = clash_area(&c, placed, rects, shown, n, sp);
+				if (c.x + c.w > right + 0.5 || words_clash(&c, placed) > 0)
+					continue; /* over other words, or wider than the area */
+				double area = target_clash(&c, rects, shown, n, sp);
 				if (t < 3 && area <= 0) {
 					*b = c;
 					*above = up;
-					return;
+					return TRUE;
 				}
 				/* (the far sides only as the least bad place) */
 				/* the least covered, then the nearest to the target */
@@ -288,19 +305,17 @@ static void place_label(const RavscopeViewport *vp, const Box *rects, const gboo
 			}
 		}
 	}
-	if (have_best) {
-		*b = best; /* crowded: overlapping a little beats out of sight */
-		*above = best_above;
-	} else {
-		b->x = CLAMP(cx - b->w / 2, left, MAX(left, right - b->w));
-		b->y = MAX(top, rects[i].y - 8 - b->h);
-		*above = TRUE;
-	}
+	if (!have_best)
+		return FALSE; /* no room off other words: left out */
+	*b = best; /* crowded: over a target a little beats out of sight */
+	*above = best_above;
+	return TRUE;
 }
 
-/* Target i's label box, placed off those placed so far (`placed`). */
-static Box label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n,
-                     guint i, const GArray *placed, double px, gboolean *above)
+/* Target i's label box, placed off those placed so far (`placed`); FALSE
+ * when it has no room there (see place_label). */
+static gboolean label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, const gboolean *shown, guint n,
+                          guint i, const GArray *placed, double px, gboolean *above, Box *out)
 {
 	const RavscopeSpot *s = &g_array_index(vp->spotlight->spots, RavscopeSpot, i);
 	double tw = ravscope__text_width(cr, s->label, px, TRUE);
@@ -328,9 +343,12 @@ static Box label_box(cairo_t *cr, const RavscopeViewport *vp, const Box *rects, 
 			if (a2 < a)
 				b = low;
 		}
-	} else
-		place_label(vp, rects, shown, n, i, placed, &b, above);
-	return b;
+		*out = b;
+		return TRUE;
+	}
+	gboolean ok = place_label(vp, rects, shown, n, i, placed, &b, above);
+	*out = b;
+	return ok;
 }
 
 void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, const double *targets,
@@ -350,9 +368,13 @@ void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, co
 	}
 	double px = vp->large_text ? 17 : 13;
 	for (guint i = 0; i < n; i++) {
+		const RavscopeSpot *s = &g_array_index(vp->spotlight->spots, RavscopeSpot, i);
 		gboolean above;
-		Box b = label_box(cr, vp, rects, shown, n, i, placed, px, &above);
-		g_array_append_val(placed, b);
+		Box b = {0};
+		if (!s->label || !*s->label || !label_box(cr, vp, rects, shown, n, i, placed, px, &above, &b))
+			b = (Box){0};
+		else
+			g_array_append_val(placed, b);
 		out[4 * i] = b.x, out[4 * i + 1] = b.y, out[4 * i + 2] = b.w, out[4 * i + 3] = b.h;
 	}
 	g_array_unref(placed);
@@ -512,7 +534,9 @@ void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const Rav
 			continue;
 		double pad = px * 0.45;
 		gboolean above = TRUE;
-		Box b = label_box(cr, vp, rects, shown, n, i, placed, px, &above);
+		Box b;
+		if (!label_box(cr, vp, rects, shown, n, i, placed, px, &above, &b))
+			continue; /* no room off the other words */
 		g_array_append_val(placed, b);
 		double ax = rects[i].x + rects[i].w / 2, ay = above ? rects[i].y : rects[i].y + rects[i].h;
 		if (s->kind != RAVSCOPE_SPOT_LANE) {

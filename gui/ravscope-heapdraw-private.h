@@ -150,7 +150,8 @@ void ravscope__spotlight_caption_box(cairo_t *cr, const RavscopeViewport *vp, co
                                      const double *targets, guint n, double out[4]);
 /* The label boxes (x, y, w, h each) vp->spotlight's labelled spots get
  * when its targets are the rectangles in `targets` and the caption has
- * the box `caption` (or NULL) (tests). */
+ * the box `caption` (or NULL) (tests); (0, 0, 0, 0) for a spot without
+ * a label or whose label is left out for want of room. */
 void ravscope__spotlight_label_boxes(cairo_t *cr, const RavscopeViewport *vp, const double *targets,
                                      const double *caption, double *out);
 void ravscope__heap_draw_spotlight(cairo_t *cr, RavscopeDocument *doc, const RavscopeHeapLayout *layout,

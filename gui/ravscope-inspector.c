@@ -219,7 +219,8 @@ static void add_source(RavscopeInspector *self, rav_trace *t, guint32 site, guin
 	GtkWidget *g = add_group(self, "Source", label);
 	if (s->status != RAV_SYMBOL_OK || !s->file || !s->line) {
 		g_autofree char *why = ravscope_site_detail(t, site);
-		add_row(self, g, "No source line", s->message ? s->message : why);
+		g_autofree char *msg = s->message ? ravscope_display_dup(s->message) : NULL; /* a path's bytes */
+		add_row(self, g, "No source line", msg ? msg : why);
 		g_autofree char *spec = ravscope_site_break_spec(t, site);
 		if (spec && s->frame == 0) {
 			GtkWidget *b = break_button(spec);

@@ -165,11 +165,12 @@ static GtkWidget *make_row(RavscopeSitesPanel *self, guint i, rav_site_order by,
 	g_autofree char *title = NULL, *where = NULL;
 	if (resolved && sy.status == RAV_SYMBOL_OK && sy.file) {
 		const char *b = strrchr(sy.file, '/');
-		title = g_strdup(sy.function ? sy.function : "?");
-		where = g_strdup_printf("%s:%u", b ? b + 1 : sy.file, sy.line);
+		title = ravscope_display_dup(sy.function ? sy.function : "?");
+		g_autofree char *file = ravscope_display_dup(b ? b + 1 : sy.file);
+		where = g_strdup_printf("%s:%u", file, sy.line);
 	} else {
 		title = ravscope_site_label(t, r->site);
-		where = g_strdup(resolved && sy.message ? sy.message : "no line known");
+		where = ravscope_display_dup(resolved && sy.message ? sy.message : "no line known");
 	}
 	GString *others = g_string_new(NULL);
 	for (int k = 0; k < 7; k++) {
@@ -190,8 +191,10 @@ static GtkWidget *make_row(RavscopeSitesPanel *self, guint i, rav_site_order by,
 	adw_action_row_set_subtitle(ADW_ACTION_ROW(row), sub);
 	adw_action_row_set_subtitle_lines(ADW_ACTION_ROW(row), 2);
 	gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), TRUE);
-	if (resolved && sy.file)
-		gtk_widget_set_tooltip_text(row, sy.file);
+	if (resolved && sy.file) {
+		g_autofree char *file = ravscope_display_dup(sy.file);
+		gtk_widget_set_tooltip_text(row, file);
+	}
 	/* the figure ranked by, with its share of the top row's as a bar */
 	guint64 v = rav_site_row_metric(r, by);
 	GtkWidget *fig = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
@@ -256,7 +259,8 @@ static void add_notes(RavscopeSitesPanel *self, GString *status)
 		    !sy.message || sy.message == said[0])
 			continue;
 		said[n++] = sy.message;
-		g_string_append_printf(status, "\n%s.", sy.message);
+		g_autofree char *msg = ravscope_display_dup(sy.message); /* a path's bytes */
+		g_string_append_printf(status, "\n%s.", msg);
 	}
 }
 

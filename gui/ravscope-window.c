@@ -24,8 +24,11 @@ static GParamSpec *window_props[N_WINDOW_PROPS];
 void ravscope__window_toast(RavscopeWindow *self, const char *text)
 {
 	/* a toast's title is markup (libadwaita 1.2): the texts here are plain
-	 * (paths, a breakpoint's function, a stream's error) */
-	g_autofree char *e = g_markup_escape_text(text, -1);
+	 * (paths, a breakpoint's function, a stream's error), and may hold a
+	 * file name's or a trace's bytes that are not UTF-8, which the escape
+	 * would pass on and Pango refuse: made valid first */
+	g_autofree char *shown = ravscope_display_text(text);
+	g_autofree char *e = g_markup_escape_text(shown ? shown : text, -1);
 	AdwToast *t = adw_toast_new(e);
 	adw_toast_set_timeout(t, 4);
 	adw_toast_overlay_add_toast(self->toast_overlay, t);

@@ -15,7 +15,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "ravscope-window.h"
+#include "ravscope-window-private.h" /* ravscope__window_toast */
 #define GUI_TEST_WAIT_S 120
 #include "gui-test.h"
 
@@ -143,6 +143,94 @@ static void test_panels(void)
 	close_window(w);
 }
 
+/* Select in every drop-down under w that offers it the item shown as
+ * `item`; how many offered it. */
+static guint select_item(GtkWidget *w, const char *item)
+{
+	guint n = 0;
+	if (GTK_IS_DROP_DOWN(w)) {
+		GListModel *m = gtk_drop_down_get_model(GTK_DROP_DOWN(w));
+		for (guint i = 0; m && i < g_list_model_get_n_items(m); i++) {
+			g_autoptr(GObject) o = g_list_model_get_item(m, i);
+			if (GTK_IS_STRING_OBJECT(o) && !g_strcmp0(gtk_string_object_get_string(GTK_STRING_OBJECT(o)), item)) {
+				gtk_drop_down_set_selected(GTK_DROP_DOWN(w), i);
+				n++;
+			}
+		}
+	}
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c))
+		n += select_item(c, item);
+	return n;
+}
+
+static gboolean hint_has(gpointer data)
+{
+	Wait *wt = data;
+	const char *h = ravscope_breakpoints_panel_get_hint(RAVSCOPE_BREAKPOINTS_PANEL(wt->panel));
+	return h && strstr(h, wt->want);
+}
+
+/* The Breaks panel with names that are markup or not UTF-8: a breakpoint's
+ * row (its type and thread by name), Run to Breakpoint's result (the call
+ * site's object), and the form's hint for a call site that resolves to
+ * nothing, whose message quotes the program's path (a directory not
+ * UTF-8), made as typed and when Add is pressed; a toast quoting a file
+ * name that is markup and not UTF-8.  Each is shown literally, made valid
+ * UTF-8, without a warning (fatal here).  (Before: the hint and the toast
+ * passed the bytes on and Pango refused them.) */
+static void test_breaks(void)
+{
+	RavscopeWindow *w = open_window(markup_trace, 1400, 900);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	ravscope_window_seek(w, 1);
+	spin_a_bit();
+	GtkWidget *panel = show_panel(w, "breakpoints");
+	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
+	g_assert_true(GTK_WIDGET(bp) == panel || gtk_widget_is_ancestor(GTK_WIDGET(bp), panel));
+	/* an allocation of std::vector<int> in thread "</span> \xff<i>" */
+	g_assert_cmpuint(select_item(panel, "std::vector<int>"), >=, 1);
+	g_assert_cmpuint(select_item(panel, "</span> \xef\xbf\xbd<i>"), >=, 1);
+	g_assert_cmpuint(ravscope_breakpoints_panel_add_kind(bp, 1), >, 0);
+	g_assert_cmpuint(ravscope_breakpoints_panel_count(bp), ==, 1);
+	expect_shown(panel, "the Breaks panel's row", "Allocation of std::vector<int> in </span> \xef\xbf\xbd<i>", NULL);
+	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
+	expect_shown(panel, "Run to Breakpoint's result", "at event ", "std::vector<int>", "lib<b>a&b.so", NULL);
+	g_assert_cmpuint(ravscope_document_get_position(doc), >, 1);
+	/* a call site in no code: the resolver's message says why, with the
+	 * program's path */
+	GString *spec = g_string_new("a<b>&c");
+	for (int i = 0; i < 20; i++)
+		g_string_append(spec, "\xc3\xa9");
+	g_autofree char *err = NULL;
+	g_assert_cmpuint(ravscope_breakpoints_panel_add_site(bp, spec->str, 0, &err), ==, 0);
+	g_assert_nonnull(err);
+	g_test_message("the resolver says (%zu bytes, %s UTF-8): %.60s...", strlen(err),
+		       g_utf8_validate(err, -1, NULL) ? "valid" : "not", err);
+	g_autofree char *err_shown = ravscope_display_text(err);
+	g_assert_nonnull(err_shown); /* the path's byte: not UTF-8 */
+	Wait path = { GTK_WIDGET(bp), "/nonexistent/</span>\xef\xbf\xbd/lib<b>a&b.so" };
+	Wait wt = { GTK_WIDGET(bp), "no function a<b>&c\xc3\xa9" };
+	if (!spin_until_for(hint_has, &wt, GUI_TEST_WAIT_S))
+		g_error("the form's hint does not name the function: %s", ravscope_breakpoints_panel_get_hint(bp));
+	if (!hint_has(&path))
+		g_error("the form's hint does not name the program: %s", ravscope_breakpoints_panel_get_hint(bp));
+	/* the check made as typed (on a worker thread, 300 ms after the last key) */
+	GtkWidget *entry = find_with_tooltip(panel, GTK_TYPE_ENTRY, "Stop at events of the program's calls");
+	g_assert_nonnull(entry);
+	spec->str[0] = 'x';
+	gtk_editable_set_text(GTK_EDITABLE(entry), spec->str);
+	wt.want = "no function x<b>&c\xc3\xa9";
+	if (!spin_until_for(hint_has, &wt, GUI_TEST_WAIT_S))
+		g_error("the check's hint does not name the function: %s", ravscope_breakpoints_panel_get_hint(bp));
+	if (!hint_has(&path))
+		g_error("the check's hint does not name the program: %s", ravscope_breakpoints_panel_get_hint(bp));
+	g_string_free(spec, TRUE);
+	/* a toast (Save As, Export) quoting a file name */
+	ravscope__window_toast(w, "Saved /tmp/a<b>c & \xff</span>.ravtrace");
+	expect_shown(GTK_WIDGET(w), "the toast", "Saved /tmp/a<b>c & \xef\xbf\xbd</span>.ravtrace", NULL);
+	close_window(w);
+}
+
 static gboolean shows_error(gpointer w)
 {
 	return !g_strcmp0(ravscope_window_get_page(w), "error");
@@ -181,5 +269,6 @@ int main(int argc, char **argv)
 	markup_trace = argv[1];
 	g_test_add_func("/Rav/Gui/Markup/panels", test_panels);
 	g_test_add_func("/Rav/Gui/Markup/error-page", test_error_page);
+	g_test_add_func("/Rav/Gui/Markup/breaks", test_breaks);
 	return g_test_run();
 }

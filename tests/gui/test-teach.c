@@ -506,6 +506,78 @@ static void test_labels_apart(void)
 	cairo_surface_destroy(surf);
 }
 
+/* Four or more labelled cells side by side (a compaction's "fixed", "was
+ * the hole", "back on top" and the slot's words; zoomed out, where cells
+ * are a pixel apart and their marks overlap): no label prints over
+ * another's words or over the caption, each stays inside the heap area,
+ * and the first spot's label is always shown; those with no room left are
+ * left out (box 0x0).  Short and tall heap areas, cells of 40, 20 and 1 px
+ * (a 10 px mark).  (Before: with no free place a label went where it
+ * covered the least, over the others' words.) */
+static guint check_crowded(cairo_t *cr, guint ncells, double cell, double height, gboolean large)
+{
+	static const char *const words[] = {"holds it", "new", "was the hole", "back on top", "fixed",
+	                                     "referred to", "lets go", "moved into the hole \u00b7 2 fixed"};
+	RavscopeSpotlight *sp = ravscope_spotlight_new();
+	double cells[4 * 8];
+	for (guint i = 0; i < ncells; i++) {
+		ravscope_spotlight_add_cell(sp, rav_loc_make(0, 3 + i, 0), words[i]);
+		/* a 1 px cell is marked 10 px wide around its centre */
+		double w = MAX(cell, 10), cx = 455 + i * MAX(cell + 2, 1) + cell / 2;
+		cells[4 * i] = cx - w / 2, cells[4 * i + 1] = 35, cells[4 * i + 2] = w, cells[4 * i + 3] = w;
+	}
+	RavscopeViewport vp = {.x0 = 220, .y0 = 0, .width = 680, .height = height, .large_text = large, .spotlight = sp};
+	double caption[4], boxes[4 * 8];
+	ravscope__spotlight_caption_box(cr, &vp, "top cell 0.8 (node) moves into the hole at 0.4 \u2192 4 pointers fixed",
+	                                cells, ncells, caption);
+	ravscope__spotlight_label_boxes(cr, &vp, cells, caption, boxes);
+	guint shown = 0;
+	for (guint i = 0; i < ncells; i++) {
+		const double *a = boxes + 4 * i;
+		if (a[2] <= 0) {
+			g_assert_cmpuint(i, >, 0); /* the first label always has room */
+			continue;
+		}
+		shown++;
+		g_assert_cmpfloat(a[0], >=, vp.x0);
+		g_assert_cmpfloat(a[0] + a[2], <=, vp.x0 + vp.width);
+		g_assert_cmpfloat(a[1], >=, vp.y0);
+		g_assert_cmpfloat(a[1] + a[3], <=, vp.y0 + vp.height);
+		const double *c = caption;
+		if (a[0] < c[0] + c[2] && c[0] < a[0] + a[2] && a[1] < c[1] + c[3] && c[1] < a[1] + a[3])
+			g_error("%u cells of %.0f px, %.0f px high: '%s' covers the caption", ncells, cell, height, words[i]);
+		for (guint j = 0; j < i; j++) {
+			const double *b = boxes + 4 * j;
+			if (b[2] > 0 && a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3])
+				g_error("%u cells of %.0f px, %.0f px high: '%s' covers '%s'", ncells, cell, height, words[i],
+				        words[j]);
+		}
+	}
+	ravscope_spotlight_free(sp);
+	return shown;
+}
+
+static void test_labels_crowded(void)
+{
+	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 900, 600);
+	cairo_t *cr = cairo_create(surf);
+	static const double sizes[] = {40, 20, 1};
+	static const double heights[] = {180, 500};
+	for (guint n = 4; n <= 8; n++)
+		for (guint s = 0; s < G_N_ELEMENTS(sizes); s++)
+			for (guint h = 0; h < G_N_ELEMENTS(heights); h++)
+				for (int large = 0; large < 2; large++) {
+					guint shown = check_crowded(cr, n, sizes[s], heights[h], large);
+					g_test_message("%u cells of %.0f px, %.0f px high%s: %u labels shown", n, sizes[s],
+					               heights[h], large ? ", large text" : "", shown);
+					/* a tall area has room for them all */
+					if (heights[h] >= 500)
+						g_assert_cmpuint(shown, ==, n);
+				}
+	cairo_destroy(cr);
+	cairo_surface_destroy(surf);
+}
+
 /* ---- zoom = operation: the operation's pages whole ---- */
 
 static gboolean not_gliding(gpointer heap)
@@ -974,6 +1046,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Teach/lesson-long-text", test_lesson_long_text);
 	g_test_add_func("/Rav/Gui/Teach/caption-room", test_caption_room);
 	g_test_add_func("/Rav/Gui/Teach/labels-apart", test_labels_apart);
+	g_test_add_func("/Rav/Gui/Teach/labels-crowded", test_labels_crowded);
 	g_test_add_func("/Rav/Gui/Teach/lesson-zoom-operation", test_lesson_zoom_operation);
 	g_test_add_func("/Rav/Gui/Teach/projector-keys", test_projector_keys);
 	g_test_add_func("/Rav/Gui/Teach/released-pages", test_released_pages);

@@ -636,8 +636,10 @@ static bool gen_names(const char *dir, const char *name)
 /* Names that are Pango markup, or break it: thread, type and field
  * names, marks and error texts of `<b>`, `&`, `a<b>c`, `</span>` (a C++
  * program's `std::vector<int>`, `operator<`), one not UTF-8, and call
- * sites in an object at a path of the same (the viewer shows its base
- * name; nothing is there to read): a viewer must show them as text.
+ * sites in an object at a path of the same, in a directory whose name is
+ * not UTF-8 (the viewer shows its base name, and the whole path where it
+ * says why the program's code cannot be read; nothing is there to read):
+ * a viewer must show them as text.
  * Three threads share a line outside the pool (the contention model's
  * rows name them and the sites); each allocates cells of both types. */
 static void site_at(hgen *g, uint32_t th, const uint64_t *frames, unsigned n);
@@ -651,7 +653,7 @@ static bool gen_markup(const char *dir, const char *name)
 	hgen g;
 	if (!hopen(&g, dir, name, &hp))
 		return false;
-	static const char obj[] = "/nonexistent/</span>/lib<b>a&b.so";
+	static const char obj[] = "/nonexistent/</span>\xff/lib<b>a&b.so"; /* a directory not UTF-8 */
 	ravt_map_segment seg = {0x1000, 0x10000, RAVT_SEG_X | RAVT_SEG_R};
 	ravt_map_object o = {
 	    .base = 1ull << 28, .segs = &seg, .nsegs = 1, .path = obj, .path_len = sizeof obj - 1};
