@@ -162,13 +162,19 @@ static void draw_gutter(cairo_t *cr, const RavscopeHeapLayout *L, const Ravscope
 		cairo_fill(cr);
 		double vis_top = MAX(top, col_top), vis_bottom = MIN(bottom, col_bottom);
 		double avail = vis_bottom - vis_top;
-		if (avail < fs * 1.25)
+		gboolean one_line = L->fit_scale > 0 && bottom - top < fs * 2.6;
+		/* A one-line lane needs the name's height only: the last lane
+		 * above a "more lanes" bar is often a pixel or two short of a
+		 * full line and was left without a name though its row shows
+		 * (the bar, drawn after, covers what a descender overruns). */
+		double need = one_line ? fs * 1.05 : fs * 1.25;
+		if (avail < need)
 			continue;
-		if (L->fit_scale > 0 && bottom - top < fs * 2.6) {
+		if (one_line) {
 			/* A one-line lane (many threads): name, then the detail
 			 * in a few words. */
 			double c[3] = { tc[0], tc[1], tc[2] };
-			double y = CLAMP(top + (bottom - top - fs * 1.25) / 2, vis_top, vis_bottom - fs * 1.25);
+			double y = CLAMP(top + (bottom - top - fs * 1.25) / 2, vis_top, vis_bottom - need);
 			double max_w = vp->gutter - 16;
 			double lw = MIN(ravscope__text_width(cr, lane->label, fs, TRUE), max_w);
 			ravscope__draw_text(cr, gx + 10, y, lane->label, fs, TRUE, c, max_w);

@@ -257,6 +257,61 @@ static void test_labels_whole(void)
 	g_object_unref(doc);
 }
 
+/* Lanes one line tall that scroll (normal text, a short view): every
+ * lane with a line's height in view between the "more lanes" bars has
+ * its name drawn.  The last lane above the bottom bar was left without a
+ * name when it lacked a pixel or two of the full line height, though
+ * its row showed (docs/ravscope-1000-threads.png at 1200x780). */
+static void test_last_lane_named(void)
+{
+	RavscopeDocument *doc = open_doc();
+	g_assert_true(ravscope_document_seek(doc, mark_position(doc), NULL));
+	const int h = 150;
+	RavscopeViewport v0 = view();
+	v0.height = h;
+	RavscopeViewport vk = v0;
+	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vk, 40);
+	L->show_empty = TRUE; /* every thread's lane, as labels-whole */
+	RavscopeHeapLayout *all = ravscope_heap_layout_build_fit(doc, L, 0, &v0, 40);
+	g_test_message("%u lanes, %s", all->lanes->len, all->scrolls ? "scrolling" : "in view");
+	g_assert_true(all->scrolls);
+	const double fs = 13, bar = fs * 1.6; /* normal text */
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, h);
+	RavscopeHeapPainter *P = ravscope_heap_painter_new();
+	guint checked = 0;
+	const RavscopeLane *first = &g_array_index(all->lanes, RavscopeLane, 2);
+	for (int k = 0; k < 40; k++) {
+		RavscopeViewport vp = v0;
+		vp.oy = first->y + first->h * k / 10.0;
+		cairo_t *cr = cairo_create(s);
+		ravscope_heap_draw(cr, P, doc, all, &vp);
+		cairo_destroy(cr);
+		cairo_surface_flush(s);
+		for (guint i = 0; i < all->lanes->len; i++) {
+			const RavscopeLane *lane = &g_array_index(all->lanes, RavscopeLane, i);
+			double top = vp.y0 + (lane->y - vp.oy) * vp.scale, bottom = top + lane->h * vp.scale;
+			g_assert_cmpfloat(bottom - top, <, fs * 2.6); /* one-line lanes */
+			double vis_top = MAX(top, bar), vis_bottom = MIN(bottom, h - bar);
+			if (vis_bottom - vis_top < fs * 1.1)
+				continue;
+			double darkest = 1;
+			for (int y = (int)ceil(vis_top); y < (int)floor(vis_bottom); y++)
+				darkest = MIN(darkest, row_darkest(s, y, 10, GUTTER - 16));
+			if (darkest >= 0.5)
+				g_error("offset %d: lane %u (%s) has %.1f px in view and no name", k, i, lane->label,
+					vis_bottom - vis_top);
+			checked++;
+		}
+	}
+	g_test_message("%u lane names checked", checked);
+	g_assert_cmpuint(checked, >, 40);
+	ravscope_heap_painter_free(P);
+	cairo_surface_destroy(s);
+	ravscope_heap_layout_free(all);
+	ravscope_heap_layout_free(L);
+	g_object_unref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -268,5 +323,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/Rav/Gui/Lanes/folded", test_folded);
 	g_test_add_func("/Rav/Gui/Lanes/stable", test_stable);
 	g_test_add_func("/Rav/Gui/Lanes/labels-whole", test_labels_whole);
+	g_test_add_func("/Rav/Gui/Lanes/last-lane-named", test_last_lane_named);
 	return g_test_run();
 }
