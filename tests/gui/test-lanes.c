@@ -161,9 +161,16 @@ static void test_stable(void)
 	RavscopeHeapLayout *L = ravscope_heap_layout_build_fit(doc, NULL, 0, &vp, LABEL_PX);
 	guint64 end = mark_position(doc), changes = 0, rebuilds = 0;
 	guint most = 0;
+	/* Under a checker (RAV_TEST_SMALL=1: ASan, 155 s of CI's step for a
+	 * layout at every event) every event that rebuilds the layout and
+	 * every eighth other one; the plain gui step checks them all. */
+	const gboolean small = g_strcmp0(g_getenv("RAV_TEST_SMALL"), "1") == 0;
+	guint64 skipped = 0;
 	while (ravscope_document_get_position(doc) < end) {
 		rav_event ev;
 		g_assert_true(ravscope_document_step(doc, &ev, NULL));
+		if (small && !ravscope_events_change_layout(&ev, 1) && ++skipped % 8 != 0)
+			continue;
 		RavscopeHeapLayout *next = ravscope_heap_layout_build(doc, L, L->page_cols, 1.0, L->min_lane_h);
 		GArray *a = lane_order(L), *b = lane_order(next);
 		/* an empty GArray may have no data at all: memcmp must not see NULL */
