@@ -12,7 +12,9 @@ import json
 import subprocess
 import sys
 
-REQUIRED_WORKLOADS = {"churn", "tree", "fragmentation", "messages", "bulk-free"}
+REQUIRED_WORKLOADS = {"churn", "tree", "fragmentation", "messages", "bulk-free",
+                      # eng16's shapes
+                      "hash", "graph", "fifo", "requests", "larson", "deep-list"}
 REQUIRED_IMPLS = {"ravioli", "glibc"}
 # Rows of the tracing workloads, and a count each must show above zero.
 TRACE_ROWS = {

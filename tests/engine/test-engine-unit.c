@@ -121,6 +121,7 @@ static const rav_test_case cases[] = {
 	{ "bytes", t_bytes },
 	{ "messages", t_messages },
 	{ "adopt-pages", t_adopt_pages },
+	{ "arrive-small", t_arrive_small },
 	{ "dirty-top", t_dirty_top },
 	{ "serialize", t_serialize },
 	{ "serialize-large", t_serialize_large },

@@ -408,3 +408,63 @@ void t_dirty_top(void)
 	rav_channel_free(ch);
 	CHECK_EQ(live(h), base);
 }
+
+/* A small message arriving into a heap whose top page is partly filled
+ * (eng16): the arrival takes whichever layout moves fewer cells, and for
+ * a message of a few cells that is its own cells filling the top page's
+ * tail, not the receiver's cells on that page moving after them.  (The
+ * choice compared the receiver's cells with the tail's size, as if the
+ * tail were filled whole: a 3-cell message into a top page of 60 cells
+ * moved 60.)  In a thread of its own, so the heap's layout is known. */
+typedef struct arrive_peer {
+	rav_channel *ch;
+	size_t keep, sizes[3];
+} arrive_peer;
+
+static void *arrive_receiver(void *arg)
+{
+	arrive_peer *p = arg;
+	rav_heap *h = rav_heap_self();
+	rav_root keep = rav_root_new(h), dst = rav_root_new(h);
+	build_salted_list(h, keep, p->keep, 3);
+	CHECK_EQ(stats(h).pages, 1);
+	for (int k = 0; k < 3; k++) {
+		size_t n = p->sizes[k];
+		uint64_t moves = stats(h).moves;
+		CHECK_OK(rav_recv(p->ch, h, dst));
+		uint64_t moved = stats(h).moves - moves;
+		/* the cheaper layout: the message's cells into the tail, or the
+		 * receiver's (keep) after them; one move more at most for the
+		 * message's root cell, which becomes a hole */
+		uint64_t mine = live(h) - n;
+		uint64_t cheaper = n < mine ? n : mine;
+		CHECK(moved <= cheaper + 1);
+		check_list(h, dst, n, 100 * (uintptr_t)k);
+		check_list(h, keep, p->keep, 3);
+		CHECK_HEAP(h);
+	}
+	CHECK_OK(rav_root_clear(h, dst));
+	rav_root_free(h, keep);
+	rav_root_free(h, dst);
+	rav_thread_exit();
+	return NULL;
+}
+
+void t_arrive_small(void)
+{
+	/* 60 kept cells on the receiver's only page (tail: 67 cells); then 3
+	 * cells (fill the tail: 3 moves, not 60), 2 more (the dropped list's
+	 * holes are filled first), and 540 (evacuating the page is cheaper: 60 moves against 67) */
+	arrive_peer p = { rav_channel_new(), 60, { 3, 2, 540 } };
+	CHECK(p.ch != NULL);
+	for (int k = 0; k < 3; k++) {
+		rav_msg *m = rav_msg_new();
+		CHECK(m != NULL);
+		build_salted_list(rav_msg_heap(m), rav_msg_root(m), p.sizes[k], 100 * (uintptr_t)k);
+		CHECK_OK(rav_send(p.ch, m));
+	}
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, arrive_receiver, &p), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	rav_channel_free(p.ch);
+}
