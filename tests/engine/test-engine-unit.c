@@ -122,6 +122,7 @@ static const rav_test_case cases[] = {
 	{ "messages", t_messages },
 	{ "adopt-pages", t_adopt_pages },
 	{ "arrive-small", t_arrive_small },
+	{ "adopt-small", t_adopt_small },
 	{ "dirty-top", t_dirty_top },
 	{ "serialize", t_serialize },
 	{ "serialize-large", t_serialize_large },

@@ -61,6 +61,7 @@ void t_bytes(void);
 void t_messages(void);
 void t_adopt_pages(void);
 void t_arrive_small(void);
+void t_adopt_small(void);
 void t_dirty_top(void);
 /* unit-serialize.c */
 void t_serialize(void);
