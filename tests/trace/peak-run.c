@@ -15,7 +15,6 @@
  * of start-up per command (most of the hostile tests' time: over a thousand
  * commands), this at ~1 ms.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
