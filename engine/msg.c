@@ -252,13 +252,15 @@ static rav_status adopt_pages(rav_msg *m, rav_heap *h, uintptr_t *sslot, rav_top
 	const unsigned low_fill = low == h->top_page ? h->top : CELLS;
 	/* The lowest page goes whole if the subtree fills it; else its part
 	 * of the subtree moves (fewer than a page of cells).  A subtree that
-	 * is all of the top page but fills at most half of it moves too:
+	 * is all of the top page but fills at most two thirds of it moves too:
 	 * handing the page made each of its empty cells a hole of the message
-	 * (a store and an event each, and a trim each at arrival), 126 of
-	 * them for a one-cell message against one move (the findings study's
-	 * pipeline, forwarding one-cell messages: 127 frees and 127 trims a
-	 * hop, 28-57 line transfers per cell per hop in the contention model). */
-	const bool sparse_top = low == h->top_page && from == 1 && low_fill - 1 <= CELLS - low_fill;
+	 * (a store and an event each, and a trim each at arrival, so their
+	 * lines travel twice), 126 of them for a one-cell message against one
+	 * move (the findings study's pipeline forwarding one-cell messages:
+	 * 28-57 line transfers per cell per hop in the contention model, 2.0-2.5
+	 * now; 64-cell messages at 8 threads 0.88 -> 0.52 with two thirds rather
+	 * than half, its time within the noise). */
+	const bool sparse_top = low == h->top_page && from == 1 && low_fill - 1 <= 2 * (CELLS - low_fill);
 	const bool low_whole = from == 1 && !sparse_top;
 	const unsigned nmove = low_whole ? 0 : low_fill - from;
 	rav_cell *first_handed = low_whole ? low : low == h->top_page ? NULL : (rav_cell *)low->w[PH_NEXT];

@@ -480,15 +480,16 @@ void t_arrive_small(void)
 /* A small subtree alone on the sender's top page is moved into the message
  * cell by cell, not handed with its page: handing the page made each of
  * its empty cells a hole of the message (126 for one cell), each stored,
- * recorded, and trimmed again at arrival.  A subtree filling more than half
- * of the page still goes with it.  In a thread of its own, so the heap's
+ * recorded, and trimmed again at arrival.  A subtree filling more than two
+ * thirds of the page still goes with it.  In a thread of its own, so the heap's
  * layout is known (its cells start at the top page's first slot). */
 static void *adopt_small_sender(void *arg)
 {
 	(void)arg;
 	rav_heap *h = rav_heap_self();
 	rav_root src = rav_root_new(h);
-	const size_t sizes[] = { 1, 63, 100, 2 };
+	/* moved while the page would be at most two thirds full */
+	const size_t most = 2 * (RAV_PAGE_CELLS - 1) / 3, sizes[] = { 1, most, most + 1, 2 };
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		size_t n = sizes[k];
 		build_salted_list(h, src, n, 7 + k);
@@ -497,7 +498,7 @@ static void *adopt_small_sender(void *arg)
 		CHECK(m != NULL);
 		CHECK_OK(rav_msg_adopt(m, h, src));
 		rav_stats after = stats(h), ms = stats(rav_msg_heap(m));
-		if (n <= 63) {
+		if (n <= most) {
 			CHECK_EQ(after.moves - before.moves, n);
 			CHECK_EQ(ms.pages, 1);
 			CHECK_EQ(ms.dead_cells, 0);
