@@ -290,7 +290,9 @@ rav_root rav_msg_root(rav_msg *m);
  * store it in the message root (src becomes empty).  When the subtree is
  * the top of h (allocated last, or received and passed on), the pages
  * holding it go to the message as they are and at most a page of its
- * cells moves, recorded or not; otherwise it is copied cell by cell and
+ * cells moves, recorded or not (a subtree of at most two thirds of a page,
+ * alone on h's top page, moves whole: handing its page would give the
+ * message a page of holes); otherwise it is copied cell by cell and
  * the originals freed.  Either way borrows on h are stale afterwards. */
 rav_status rav_msg_adopt(rav_msg *m, rav_heap *h, rav_root src);
 void rav_msg_free(rav_msg *m); /* discard an unsent message */
