@@ -261,7 +261,7 @@ size_t rav_collect(rav_heap *h);
  * cells (two elements a leaf): about log2(n) dependent loads, each a cache
  * miss once the vector outgrows the caches (17 at 200k elements).  For
  * random access to many objects, hold each in a root of its own
- * (rav_root_new) instead: one load. */
+ * (rav_root_new) instead: one load.
  * rav_vec_new_root makes data or reference vectors; a vector made with
  * rav_new_field(h, RAV_TYPE_VEC, ...) is a data vector (reference vectors are
  * marked by bit 0 of the header's scalar). */
