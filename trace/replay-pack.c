@@ -2,13 +2,16 @@
  * unpacking them into a copy of it (replay-pack.h).
  *
  * A pack is a list of pages.  Each page's entry is a bitmap of its packed
- * cell blocks, then per block its cell states (RAVT_CB_CELLS bytes) and
- * per cell a 16-bit control word (four 4-bit byte counts) followed by its
- * four words, each XORed with the same word of the cell before it in the
- * page's entry (0 before the first), in the fewest low-order bytes that
- * hold it.  Type words repeat, zero words cost nothing, and references
- * into a compact heap differ from the previous cell's in their low bytes:
- * a block of 528 bytes takes about 200 in a heap churned uniformly.  XOR
+ * cell blocks, then per block its cell states (a byte: put_states), a
+ * nibble per cell coding its control word (four 4-bit byte counts: see
+ * ctl_table), and per cell its control word if the nibble says it is a new
+ * one, followed by its four words, each XORed with the same word of the
+ * cell before it in the page's entry (0 before the first), in the fewest
+ * low-order bytes that hold it.  Type words repeat, zero words cost
+ * nothing, and references into a compact heap differ from the previous
+ * cell's in their low bytes: a block of 528 bytes takes about 146 in a
+ * heap churned uniformly (183 with a byte per state and 2 bytes of
+ * control a cell: HACKING.md, idx17).  XOR
  * rather than a zigzagged difference: as small for the words a heap holds
  * (the uniform bench trace: 101 keyframes in 901.6 MB against 100 in
  * 899.0 MB) and fewer instructions, and on x86-64 the byte counts of a
@@ -299,7 +302,7 @@ static const uint8_t sig_len[256] = {0, 1, SL2(2), SL4(3), SL8(4), SL16(5), SL32
  * place in a table of the last 15 different ones the entry used (15: not
  * there, the word follows the code, and replaces the table's oldest).  A
  * heap's cells have few shapes (the uniform bench trace: 10 control words
- * are 98% of its cells, 106 in all), so a cell's 2 bytes become half of
+ * are 97.5% of its cells, 106 in all), so a cell's 2 bytes become half of
  * one, and a block's 32 bytes 8 and a few escapes.  Both sides start each
  * page entry with the table empty (a second thread unpacks from an entry
  * of its own). */
