@@ -327,21 +327,14 @@ static inline void ctl_learn(ctl_table *t, unsigned ctlv)
 	t->next = t->next == CTL_ESC - 1 ? 0 : t->next + 1;
 }
 
-/* The slot of ctlv, or CTL_ESC (the word then learned). */
+/* The slot of ctlv, or CTL_ESC (the word then learned): the portable
+ * packer's search (the SSE2 one compares the 16 slots at once, the table
+ * in two registers). */
 static inline unsigned ctl_code(ctl_table *t, unsigned ctlv)
 {
-#if defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR)
-	__m128i key = _mm_set1_epi16((short)ctlv);
-	__m128i lo = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)t->v), key);
-	__m128i hi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(t->v + 8)), key);
-	unsigned hit = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi));
-	if (hit)
-		return (unsigned)__builtin_ctz(hit);
-#else
 	for (unsigned i = 0; i < CTL_ESC; i++)
 		if (t->v[i] == ctlv)
 			return i;
-#endif
 	ctl_learn(t, ctlv);
 	return CTL_ESC;
 }
@@ -419,6 +412,8 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4], ctl
 	const uint64_t *w = k->w;
 #if defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR)
 	const __m128i zero = _mm_setzero_si128();
+	__m128i tlo = _mm_loadu_si128((const __m128i *)tab->v);
+	__m128i thi = _mm_loadu_si128((const __m128i *)(tab->v + 8));
 	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++, w += 4) {
 		const uint64_t *ref = c ? w - 4 : prev;
 		__m128i x0 =
@@ -431,9 +426,17 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4], ctl
 		unsigned n0 = sig_len[nz & 0xffu], n1 = sig_len[(nz >> 8) & 0xffu];
 		unsigned n2 = sig_len[(nz >> 16) & 0xffu], n3 = sig_len[nz >> 24];
 		unsigned ctlv = n0 | n1 << 4 | n2 << 8 | n3 << 12;
-		unsigned code = ctl_code(tab, ctlv);
-		codes |= (uint64_t)code << (4 * c);
-		if (code == CTL_ESC) {
+		/* the table's slots stay in two registers (reloaded after a
+		 * new word) */
+		__m128i key = _mm_set1_epi16((short)ctlv);
+		unsigned hit = (unsigned)_mm_movemask_epi8(
+		    _mm_packs_epi16(_mm_cmpeq_epi16(tlo, key), _mm_cmpeq_epi16(thi, key)));
+		unsigned code = hit ? (unsigned)__builtin_ctz(hit) : CTL_ESC;
+		codes = codes >> 4 | (uint64_t)code << 60;
+		if (!hit) {
+			ctl_learn(tab, ctlv);
+			tlo = _mm_loadu_si128((const __m128i *)tab->v);
+			thi = _mm_loadu_si128((const __m128i *)(tab->v + 8));
 			memcpy(p, &(uint16_t){(uint16_t)ctlv}, 2);
 			p += 2;
 		}
@@ -460,7 +463,7 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4], ctl
 		unsigned n0 = sig_bytes(z0), n1 = sig_bytes(z1), n2 = sig_bytes(z2), n3 = sig_bytes(z3);
 		unsigned ctlv = n0 | n1 << 4 | n2 << 8 | n3 << 12;
 		unsigned code = ctl_code(tab, ctlv);
-		codes |= (uint64_t)code << (4 * c);
+		codes = codes >> 4 | (uint64_t)code << 60;
 		if (code == CTL_ESC) {
 			p[0] = (uint8_t)ctlv;
 			p[1] = (uint8_t)(ctlv >> 8);
@@ -482,7 +485,7 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4], ctl
 	}
 	w -= 4;
 #endif
-	codes = to_le(codes);
+	codes = to_le(codes >> (64 - 4 * RAVT_CB_CELLS)); /* (cell 0's nibble lowest) */
 	memcpy(codes_at, &codes, RAVT_CB_CELLS / 2);
 	memcpy(prev, w, 4 * sizeof *prev);
 	b->len = (size_t)(p - b->data);
