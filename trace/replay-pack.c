@@ -2,13 +2,16 @@
  * unpacking them into a copy of it (replay-pack.h).
  *
  * A pack is a list of pages.  Each page's entry is a bitmap of its packed
- * cell blocks, then per block its cell states (RAVT_CB_CELLS bytes) and
- * per cell a 16-bit control word (four 4-bit byte counts) followed by its
- * four words, each XORed with the same word of the cell before it in the
- * page's entry (0 before the first), in the fewest low-order bytes that
- * hold it.  Type words repeat, zero words cost nothing, and references
- * into a compact heap differ from the previous cell's in their low bytes:
- * a block of 528 bytes takes about 200 in a heap churned uniformly.  XOR
+ * cell blocks, then per block its cell states (a byte: put_states), a
+ * nibble per cell coding its control word (four 4-bit byte counts: see
+ * ctl_table), and per cell its control word if the nibble says it is a new
+ * one, followed by its four words, each XORed with the same word of the
+ * cell before it in the page's entry (0 before the first), in the fewest
+ * low-order bytes that hold it.  Type words repeat, zero words cost
+ * nothing, and references into a compact heap differ from the previous
+ * cell's in their low bytes: a block of 528 bytes takes about 146 in a
+ * heap churned uniformly (183 with a byte per state and 2 bytes of
+ * control a cell: HACKING.md, idx17).  XOR
  * rather than a zigzagged difference: as small for the words a heap holds
  * (the uniform bench trace: 101 keyframes in 901.6 MB against 100 in
  * 899.0 MB) and fewer instructions, and on x86-64 the byte counts of a
@@ -295,17 +298,122 @@ static const uint8_t sig_len[256] = {0, 1, SL2(2), SL4(3), SL8(4), SL16(5), SL32
 #undef SL128
 #endif
 
-/* The block's cells, after the page's earlier packed cells (prev: the
- * words of the last cell packed, updated).  Each cell is XORed with the
- * cell before it (prev for the block's first). */
-static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
+/* A page entry's control words are coded, a nibble per cell, by their
+ * place in a table of the last 15 different ones the entry used (15: not
+ * there, the word follows the code, and replaces the table's oldest).  A
+ * heap's cells have few shapes (the uniform bench trace: 10 control words
+ * are 97.5% of its cells, 106 in all), so a cell's 2 bytes become half of
+ * one, and a block's 32 bytes 8 and a few escapes.  Both sides start each
+ * page entry with the table empty (a second thread unpacks from an entry
+ * of its own). */
+#define CTL_NONE 0xffffu /* in no slot (a control word's nibbles are at most 8) */
+#define CTL_ESC 15u
+
+typedef struct ctl_table {
+	uint16_t v[16]; /* v[15]: always CTL_NONE */
+	uint32_t next;  /* the slot the next new word takes */
+} ctl_table;
+
+static void ctl_reset(ctl_table *t)
 {
-	uint8_t *p = b->data + b->len;
-	memcpy(p, k->st, RAVT_CB_CELLS);
-	p += RAVT_CB_CELLS;
+	for (unsigned i = 0; i < 16; i++)
+		t->v[i] = CTL_NONE;
+	t->next = 0;
+}
+
+static inline void ctl_learn(ctl_table *t, unsigned ctlv)
+{
+	t->v[t->next] = (uint16_t)ctlv;
+	t->next = t->next == CTL_ESC - 1 ? 0 : t->next + 1;
+}
+
+/* The slot of ctlv, or CTL_ESC (the word then learned): the portable
+ * packer's search (the SSE2 one compares the 16 slots at once, the table
+ * in two registers). */
+static inline unsigned ctl_code(ctl_table *t, unsigned ctlv)
+{
+	for (unsigned i = 0; i < CTL_ESC; i++)
+		if (t->v[i] == ctlv)
+			return i;
+	ctl_learn(t, ctlv);
+	return CTL_ESC;
+}
+
+/* A block's cell states lead it in one byte when they are all one state
+ * (or all one but a page header in cell 0: a page's first block), else
+ * in a byte and two bits a cell (or, never in practice, a byte a cell). */
+#define ST_HEADER0 0x40u /* | state: cell 0 a header, the rest state */
+#define ST_BITS 0x80u
+#define ST_RAW 0x81u
+_Static_assert(RAVT_CB_CELLS % 8 == 0 && RAVT_CB_CELLS <= 16,
+               "a block's control nibbles are one 64-bit word, its states whole words");
+_Static_assert(RAV_CELL_HEADER <= 3, "cell states take two bits");
+/* the most a block takes: states, the nibbles, and per cell a control word
+ * and four whole words */
+#define BLOCK_MAX (1 + RAVT_CB_CELLS + RAVT_CB_CELLS / 2 + RAVT_CB_CELLS * (2 + 4 * 8))
+
+static uint8_t *put_states(uint8_t *p, const uint8_t *st)
+{
+	uint64_t w[RAVT_CB_CELLS / 8];
+	memcpy(w, st, RAVT_CB_CELLS);
+	uint64_t pat = st[1] * 0x0101010101010101ull, rest = (to_le(w[0]) ^ pat) >> 8, any = w[0];
+	for (unsigned i = 1; i < RAVT_CB_CELLS / 8; i++) {
+		rest |= w[i] ^ pat;
+		any |= w[i];
+	}
+	if (any & ~(0x0303030303030303ull)) {
+		/* (a state of more than two bits) */
+		*p++ = ST_RAW;
+		memcpy(p, st, RAVT_CB_CELLS);
+		return p + RAVT_CB_CELLS;
+	}
+	if (!rest && st[0] == st[1]) {
+		*p++ = st[0];
+		return p;
+	}
+	if (!rest && st[0] == RAV_CELL_HEADER) {
+		*p++ = (uint8_t)(ST_HEADER0 | st[1]);
+		return p;
+	}
+	*p++ = ST_BITS;
+	for (unsigned c = 0; c < RAVT_CB_CELLS; c += 4)
+		*p++ = (uint8_t)(st[c] | st[c + 1] << 2 | st[c + 2] << 4 | st[c + 3] << 6);
+	return p;
+}
+
+static const uint8_t *get_states(const uint8_t *p, uint8_t *st)
+{
+	unsigned tag = *p++;
+	if (tag < ST_HEADER0) {
+		memset(st, (int)tag, RAVT_CB_CELLS);
+	} else if (tag < ST_BITS) {
+		memset(st, (int)(tag & 3), RAVT_CB_CELLS);
+		st[0] = RAV_CELL_HEADER;
+	} else if (tag == ST_BITS) {
+		for (unsigned c = 0; c < RAVT_CB_CELLS; c += 4, p++)
+			for (unsigned j = 0; j < 4; j++)
+				st[c + j] = (uint8_t)((*p >> (2 * j)) & 3);
+	} else {
+		memcpy(st, p, RAVT_CB_CELLS);
+		p += RAVT_CB_CELLS;
+	}
+	return p;
+}
+
+/* The block's cells, after the page's earlier packed cells (prev: the
+ * words of the last cell packed, updated; tab: the entry's control words).
+ * Each cell is XORed with the cell before it (prev for the block's first). */
+static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4], ctl_table *tab)
+{
+	uint8_t *p = put_states(b->data + b->len, k->st);
+	uint8_t *codes_at = p;
+	p += RAVT_CB_CELLS / 2;
+	uint64_t codes = 0;
 	const uint64_t *w = k->w;
 #if defined(__SSE2__) && defined(__x86_64__) && !defined(RAVT_PACK_SCALAR)
 	const __m128i zero = _mm_setzero_si128();
+	__m128i tlo = _mm_loadu_si128((const __m128i *)tab->v);
+	__m128i thi = _mm_loadu_si128((const __m128i *)(tab->v + 8));
 	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++, w += 4) {
 		const uint64_t *ref = c ? w - 4 : prev;
 		__m128i x0 =
@@ -318,8 +426,20 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
 		unsigned n0 = sig_len[nz & 0xffu], n1 = sig_len[(nz >> 8) & 0xffu];
 		unsigned n2 = sig_len[(nz >> 16) & 0xffu], n3 = sig_len[nz >> 24];
 		unsigned ctlv = n0 | n1 << 4 | n2 << 8 | n3 << 12;
-		memcpy(p, &(uint16_t){(uint16_t)ctlv}, 2);
-		p += 2;
+		/* the table's slots stay in two registers (reloaded after a
+		 * new word) */
+		__m128i key = _mm_set1_epi16((short)ctlv);
+		unsigned hit = (unsigned)_mm_movemask_epi8(
+		    _mm_packs_epi16(_mm_cmpeq_epi16(tlo, key), _mm_cmpeq_epi16(thi, key)));
+		unsigned code = hit ? (unsigned)__builtin_ctz(hit) : CTL_ESC;
+		codes = codes >> 4 | (uint64_t)code << 60;
+		if (!hit) {
+			ctl_learn(tab, ctlv);
+			tlo = _mm_loadu_si128((const __m128i *)tab->v);
+			thi = _mm_loadu_si128((const __m128i *)(tab->v + 8));
+			memcpy(p, &(uint16_t){(uint16_t)ctlv}, 2);
+			p += 2;
+		}
 		uint64_t v;
 		v = (uint64_t)_mm_cvtsi128_si64(x0);
 		memcpy(p, &v, 8);
@@ -342,9 +462,13 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
 		p0 = w[0], p1 = w[1], p2 = w[2], p3 = w[3];
 		unsigned n0 = sig_bytes(z0), n1 = sig_bytes(z1), n2 = sig_bytes(z2), n3 = sig_bytes(z3);
 		unsigned ctlv = n0 | n1 << 4 | n2 << 8 | n3 << 12;
-		p[0] = (uint8_t)ctlv;
-		p[1] = (uint8_t)(ctlv >> 8);
-		p += 2;
+		unsigned code = ctl_code(tab, ctlv);
+		codes = codes >> 4 | (uint64_t)code << 60;
+		if (code == CTL_ESC) {
+			p[0] = (uint8_t)ctlv;
+			p[1] = (uint8_t)(ctlv >> 8);
+			p += 2;
+		}
 		uint64_t le;
 		le = to_le(z0);
 		memcpy(p, &le, 8);
@@ -361,6 +485,8 @@ static void put_block(packbuf *b, const ravt_cellblock *k, uint64_t prev[4])
 	}
 	w -= 4;
 #endif
+	codes = to_le(codes >> (64 - 4 * RAVT_CB_CELLS)); /* (cell 0's nibble lowest) */
+	memcpy(codes_at, &codes, RAVT_CB_CELLS / 2);
 	memcpy(prev, w, 4 * sizeof *prev);
 	b->len = (size_t)(p - b->data);
 }
@@ -386,9 +512,6 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 		return 0;
 	packbuf b = {0};
 	size_t map_bytes = (k->ncb + 7) / 8;
-	/* the most a block takes: states, and per cell a control word and four
-	 * whole words */
-	size_t block_max = RAVT_CB_CELLS + RAVT_CB_CELLS * (2 + 4 * 8);
 	/* Without a block cache (the packer's thread: replay-index.c), the
 	 * blocks packed go back to the arena PACK_FREE_BATCH at a time: one
 	 * take of its lock each, not one per block (the lock the indexing
@@ -414,7 +537,7 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 			count += packable(p->cb[i]);
 		if (!count)
 			continue;
-		if (!reserve(&b, map_bytes + (size_t)count * block_max) || !add_entry(&b, pg)) {
+		if (!reserve(&b, map_bytes + (size_t)count * BLOCK_MAX) || !add_entry(&b, pg)) {
 			b.oom = true;
 			break;
 		}
@@ -422,12 +545,14 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 		memset(map, 0, map_bytes);
 		b.len += map_bytes;
 		uint64_t prev[4] = {0, 0, 0, 0};
+		ctl_table tab;
+		ctl_reset(&tab);
 		for (uint32_t i = 0; i < k->ncb; i++) {
 			ravt_cellblock *cb = p->cb[i];
 			if (!packable(cb))
 				continue;
 			map[i >> 3] |= (uint8_t)(1u << (i & 7));
-			put_block(&b, cb, prev);
+			put_block(&b, cb, prev, &tab);
 			/* the slot now says "packed" (the packed block is not
 			 * counted: replay-model.c); the block was the page's alone */
 			p->cb[i] = &ravt_packed_block;
@@ -477,14 +602,22 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 	return pack_bytes(pk);
 }
 
-static void get_block(const uint8_t **pp, ravt_cellblock *k, uint64_t prev[4])
+static void get_block(const uint8_t **pp, ravt_cellblock *k, uint64_t prev[4], ctl_table *tab)
 {
-	const uint8_t *p = *pp;
-	memcpy(k->st, p, RAVT_CB_CELLS);
-	p += RAVT_CB_CELLS;
-	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++) {
-		unsigned ctlv = p[0] | (unsigned)p[1] << 8;
-		p += 2;
+	const uint8_t *p = get_states(*pp, k->st);
+	uint64_t codes = 0;
+	memcpy(&codes, p, RAVT_CB_CELLS / 2);
+	codes = to_le(codes);
+	p += RAVT_CB_CELLS / 2;
+	for (uint32_t c = 0; c < RAVT_CB_CELLS; c++, codes >>= 4) {
+		unsigned code = (unsigned)codes & 15, ctlv;
+		if (code == CTL_ESC) {
+			ctlv = p[0] | (unsigned)p[1] << 8;
+			p += 2;
+			ctl_learn(tab, ctlv);
+		} else {
+			ctlv = tab->v[code];
+		}
 		for (unsigned j = 0; j < 4; j++) {
 			unsigned n = (ctlv >> (4 * j)) & 15;
 			uint64_t z;
@@ -521,6 +654,8 @@ static void unpack_range(unpack_job *j)
 		const uint8_t *map = pk->data + pk->off[e];
 		const uint8_t *d = map + (j->ncb + 7) / 8;
 		uint64_t prev[4] = {0, 0, 0, 0};
+		ctl_table tab;
+		ctl_reset(&tab);
 		for (uint32_t i = 0; i < j->ncb; i++) {
 			if (!(map[i >> 3] & (1u << (i & 7))))
 				continue;
@@ -530,7 +665,7 @@ static void unpack_range(unpack_job *j)
 				    false; /* (not the keyframe the pack was made from, or out of memory) */
 				return;
 			}
-			get_block(&d, k, prev);
+			get_block(&d, k, prev, &tab);
 			p->cb[i] = k;
 		}
 	}

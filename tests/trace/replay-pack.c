@@ -2,7 +2,12 @@
  * into a copy gives back every word and cell state, whatever the words
  * hold (the extremes of 64 bits, differences that change sign, zeros),
  * packs only what the keyframe holds alone, and packs again after a
- * neighbour that shared blocks with it went away.
+ * neighbour that shared blocks with it went away; cells of one shape (a
+ * heap's usual blocks) take a byte of states a block and half a byte of
+ * control a cell, and every coding of states and control words (one
+ * state, a page header and one state, two bits a cell, a byte a cell; a
+ * page of more different control words than the table holds) gives them
+ * back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,10 +165,91 @@ static void run(bool mapped)
 	ravt_kfpack_map_always(false);
 }
 
+/* Cells of shape `shape` (page pg, cell c): the state and words each
+ * coding of replay-pack.c meets. */
+static void shape_cell(unsigned shape, uint32_t pg, uint32_t c, uint8_t *st, uint64_t w[4])
+{
+	w[0] = 17; /* a type word */
+	w[1] = w[2] = w[3] = 0;
+	*st = RAV_CELL_LIVE;
+	switch (shape) {
+	case 0: /* one shape: the usual block */
+		w[1] = 0x10000 + c;
+		break;
+	case 1: /* a page header, then dead cells */
+		*st = c == 0 ? RAV_CELL_HEADER : RAV_CELL_DEAD;
+		w[0] = c == 0 ? 0 : RAV_TYPE_DEAD;
+		break;
+	default: { /* mixed states; words of 0-8 bytes: over 15 control words a page */
+		*st = (c + pg) % 3 == 0 ? RAV_CELL_EMPTY : RAV_CELL_LIVE;
+		if (pg == 5 && c == 40)
+			*st = 7; /* (not a state: the byte-a-cell coding) */
+		unsigned h = (c * 7 + pg * 3) % 81;
+		uint64_t ones = ~0ull;
+		for (unsigned j = 0; j < 4; j++) {
+			unsigned n = j < 2 ? (j ? h / 9 : h % 9) : (c + j) % 9;
+			w[j] = n ? (ones >> (64 - 8 * n)) ^ ((uint64_t)c << 3) : 0;
+		}
+		break;
+	}
+	}
+}
+
+/* npages pages of one shape, packed and restored; returns the pack's
+ * bytes. */
+static uint64_t shapes(unsigned shape, uint32_t npages)
+{
+	ravt_model kf, copy;
+	ravt_model_init(&kf, 4096, 32, 8, NULL);
+	ravt_model_init(&copy, 4096, 32, 8, NULL);
+	CHECK(ravt_model_ensure_span(&kf, npages - 1));
+	for (uint32_t pg = 0; pg < npages; pg++) {
+		ravt_mpage *p = ravt_model_new_page_at(&kf, pg);
+		CHECK(p != NULL);
+		for (uint32_t c = 0; p && c < kf.cpp; c++) {
+			ravt_cellblock *k = ravt_block_w(&kf, p, c);
+			shape_cell(shape, pg, c, &k->st[RAVT_CB_INDEX(c)], k->w + RAVT_CB_INDEX(c) * 4);
+		}
+	}
+	ravt_kfpack *packs = NULL;
+	uint64_t freed = 0, bytes = ravt_kfpack_add(&kf, &packs, &freed);
+	CHECK(packed_slots(&kf) == npages * kf.ncb);
+	CHECK(ravt_model_copy(&copy, &kf));
+	CHECK(ravt_kfpack_restore(&copy, packs));
+	CHECK(packed_slots(&copy) == 0);
+	unsigned bad = 0;
+	for (uint32_t pg = 0; pg < npages; pg++)
+		for (uint32_t c = 0; c < copy.cpp; c++) {
+			uint8_t st;
+			uint64_t w[4];
+			shape_cell(shape, pg, c, &st, w);
+			const ravt_mpage *p = ravt_page_r(&copy, pg);
+			if (ravt_cell_st(p, c) != st || memcmp(ravt_cell_words(p, c), w, sizeof w) != 0)
+				bad++;
+		}
+	CHECK(bad == 0);
+	if (bad)
+		fprintf(stderr, "shape %u: %u cells differ\n", shape, bad);
+	printf("shape %u: %u blocks packed in %llu bytes\n", shape, npages * kf.ncb,
+	       (unsigned long long)bytes);
+	ravt_kfpack_free(packs);
+	ravt_model_clear(&kf);
+	ravt_model_clear(&copy);
+	return bytes;
+}
+
 int main(void)
 {
 	run(false);
 	run(true);
+	/* one shape: a byte of states, 8 of nibbles and the words (2 bytes a
+	 * cell here) a block, a pack's and its pages' own bytes besides (it
+	 * was 16 + 32 + 32 a block) */
+	enum { NP = 64 };
+	uint64_t one = shapes(0, NP);
+	CHECK(one <= (uint64_t)NP * 8 * (1 + 8 + 2 * RAVT_CB_CELLS) + 16 * NP + 256);
+	shapes(1, NP);
+	shapes(2, NP);
 	if (tt_failures) {
 		fprintf(stderr, "%d check(s) failed\n", tt_failures);
 		return 1;
