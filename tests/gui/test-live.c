@@ -166,7 +166,7 @@ static GdkTexture *render_widget(GtkWidget *w)
 	if (!fs.node)
 		return NULL;
 	GdkTexture *tex = gsk_renderer_render_texture(
-	    r, fs.node, &GRAPHENE_RECT_INIT(0, 0, gtk_widget_get_width(w), gtk_widget_get_height(w)));
+		r, fs.node, &GRAPHENE_RECT_INIT(0, 0, gtk_widget_get_width(w), gtk_widget_get_height(w)));
 	gsk_render_node_unref(fs.node);
 	return tex;
 }

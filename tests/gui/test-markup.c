@@ -270,8 +270,8 @@ static void test_breaks_function(void)
 	spin_a_bit();
 	ravscope_window_select_cell(w, cell);
 	spin_a_bit();
-	static const char *const panels[] = { "inspector", "errors", "events", "sites", "contention",
-					      "breakpoints", "explain", "graph", "charts" };
+	static const char *const panels[] = { "inspector",   "errors",  "events", "sites", "contention",
+					      "breakpoints", "explain", "graph",  "charts" };
 	for (guint p = 0; p < G_N_ELEMENTS(panels); p++) {
 		g_test_message("panel %s", panels[p]);
 		GtkWidget *panel = show_panel(w, panels[p]);

@@ -378,8 +378,9 @@ static void test_crash(void)
 static void test_crash_threads(void)
 {
 	enum { CRASHERS = 3 };
-	const char *const *a = small ? args_of("--rounds", "150", "--pace-us", "10000", "--crash-threads", "60", "3", NULL)
-	                             : args_of("--rounds", "400", "--pace-us", "5000", "--crash-threads", "150", "3", NULL);
+	const char *const *a =
+	    small ? args_of("--rounds", "150", "--pace-us", "10000", "--crash-threads", "60", "3", NULL)
+	          : args_of("--rounds", "400", "--pace-us", "5000", "--crash-threads", "150", "3", NULL);
 	proc p = start(a, true);
 	if (wait_socket(p.pid, 30)) {
 		rav_live_options o = {0};
@@ -400,7 +401,9 @@ static void test_crash_threads(void)
 				}
 			CHECK(st.ended);
 			if (!st.end_known || st.end_how != RAVT_END_SIGNAL || st.end_value != SIGSEGV) {
-				fprintf(stderr, "the stream ended with %s how %d value %lld (%s); expected killed by signal 11\n",
+				fprintf(stderr,
+				        "the stream ended with %s how %d value %lld (%s); expected killed by "
+				        "signal 11\n",
 				        st.end_known ? "an end record:" : "no end record", st.end_how,
 				        (long long)st.end_value, st.end_text);
 				tt_failures++;
@@ -423,13 +426,17 @@ static void test_crash_threads(void)
 				rav_event_iter_init(&it, t, &all);
 				while (rav_event_iter_next(&it, &ev)) {
 					unsigned k;
-					if (ev.kind == RAV_EV_MARK && ev.text && sscanf(ev.text, "crasher-%u ready", &k) == 1 &&
-					    k >= 1 && k <= CRASHERS)
+					if (ev.kind == RAV_EV_MARK && ev.text &&
+					    sscanf(ev.text, "crasher-%u ready", &k) == 1 && k >= 1 &&
+					    k <= CRASHERS)
 						ready[k]++;
 				}
 				for (unsigned k = 1; k <= CRASHERS; k++)
 					if (ready[k] != 1) {
-						fprintf(stderr, "crasher-%u's mark: %u in the recording, expected 1\n", k, ready[k]);
+						fprintf(
+						    stderr,
+						    "crasher-%u's mark: %u in the recording, expected 1\n", k,
+						    ready[k]);
 						tt_failures++;
 					}
 				rav_trace_close(t);

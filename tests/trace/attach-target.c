@@ -287,8 +287,10 @@ int main(int argc, char **argv)
 			spinners = atol(argv[++i]);
 		else {
 			fprintf(stderr,
-			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] [--crash-at R] "
-			        "[--crash-threads R K (1-16)] [--spinners K (0-16)] [--backlog N] [--close-fds [--close-fds-ms MS]]\n",
+			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] "
+			        "[--crash-at R] "
+			        "[--crash-threads R K (1-16)] [--spinners K (0-16)] [--backlog N] "
+			        "[--close-fds [--close-fds-ms MS]]\n",
 			        argv[0]);
 			return 2;
 		}

@@ -180,7 +180,8 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	bool threads = strcmp(mode, "threads") == 0;
-	bool thread = strcmp(mode, "thread") == 0 || threads, bare = strcmp(mode, "bare") == 0, off = strcmp(mode, "off") == 0;
+	bool thread = strcmp(mode, "thread") == 0 || threads, bare = strcmp(mode, "bare") == 0,
+	     off = strcmp(mode, "off") == 0;
 	int expect_sig = strcmp(mode, "abort") == 0 ? SIGABRT : strcmp(mode, "fpe") == 0 ? SIGFPE : SIGSEGV;
 	char path[] = "/tmp/rav-crash-flush-XXXXXX";
 	int pfd[2];
@@ -265,8 +266,9 @@ int main(int argc, char **argv)
 		CHECK_EQ(errors, 0);
 	} else {
 		/* the nodes and one roots cell per thread */
-		CHECK_EQ(allocs, threads ? CRASHERS * (NODES + 1) + MAIN_NODES + 1
-		                 : thread ? NODES + 1 + MAIN_NODES + 1 : NODES + 1);
+		CHECK_EQ(allocs, threads  ? CRASHERS * (NODES + 1) + MAIN_NODES + 1
+		                 : thread ? NODES + 1 + MAIN_NODES + 1
+		                          : NODES + 1);
 		CHECK_EQ(marks, threads ? CRASHERS : 1);
 		CHECK_EQ(main_marks, thread ? 1 : 0);
 		CHECK_EQ(errors, 1);
