@@ -193,6 +193,14 @@ guint ravscope_attach_dialog_count(RavscopeAttachDialog *self)
 	return n;
 }
 
+gboolean ravscope_attach_dialog_lists(RavscopeAttachDialog *self, int pid)
+{
+	for (GtkWidget *c = gtk_widget_get_first_child(GTK_WIDGET(self->list)); c; c = gtk_widget_get_next_sibling(c))
+		if (GPOINTER_TO_INT(g_object_get_data(G_OBJECT(c), "pid")) == pid)
+			return TRUE;
+	return FALSE;
+}
+
 static void ravscope_attach_dialog_dispose(GObject *o)
 {
 	RavscopeAttachDialog *self = RAVSCOPE_ATTACH_DIALOG(o);

@@ -15,6 +15,9 @@ RavscopeAttachDialog *ravscope_attach_dialog_new(GtkWindow *parent);
 void ravscope_attach_dialog_refresh(RavscopeAttachDialog *self);
 gboolean ravscope_attach_dialog_shows_empty(RavscopeAttachDialog *self);
 guint ravscope_attach_dialog_count(RavscopeAttachDialog *self);
+/* For tests: whether a row offers the program with this pid (the list also
+ * has every other program of the user's that listens in /tmp/ravioli-UID). */
+gboolean ravscope_attach_dialog_lists(RavscopeAttachDialog *self, int pid);
 /* The "record memory accesses" choice. */
 gboolean ravscope_attach_dialog_get_accesses(RavscopeAttachDialog *self);
 

@@ -171,17 +171,52 @@ static void update_sites(RavscopeBreakpointsPanel *self, Bp *bp)
 
 /* Resolve spec on the document's trace into bp's ranges and sites; FALSE
  * with *error (what is wrong, in words). */
+/* The function of the trace's call sites whose name, as the viewer shows
+ * it (ravscope_display_text: bytes that are not UTF-8 made U+FFFD, control
+ * characters made symbols), is spec, when that differs from its bytes: the
+ * name as it was typed or pasted from a panel, or taken from the hint's
+ * suggestions (similar_functions).  NULL if none. */
+static char *function_shown_as(rav_trace *t, const char *spec)
+{
+	if (!spec[0] || strpbrk(spec, ":*/"))
+		return NULL;
+	guint32 n = rav_trace_site_count(t);
+	for (guint32 id = 1; id <= n && id <= 20000; id++) {
+		rav_trace_symbol sy;
+		if (!rav_trace_site_call(t, id, &sy) || !sy.function)
+			continue;
+		g_autofree char *shown = ravscope_display_text(sy.function);
+		if (shown && !strcmp(shown, spec))
+			return g_strdup(sy.function);
+	}
+	return NULL;
+}
+
+static long resolve_ranges(rav_trace *t, const char *spec, rav_site_range **r, gsize *cap, char *err, gsize errlen)
+{
+	long n = rav_trace_site_spec_resolve(t, spec, *r, *cap, err, errlen);
+	if (n > (long)*cap) {
+		*cap = (gsize)n;
+		*r = g_renew(rav_site_range, *r, *cap);
+		n = rav_trace_site_spec_resolve(t, spec, *r, *cap, err, errlen);
+	}
+	return n;
+}
+
 static gboolean resolve_site(RavscopeBreakpointsPanel *self, Bp *bp, const char *spec, char **error)
 {
 	rav_trace *t = ravscope_document_get_trace(self->doc);
 	char err[512];
 	gsize cap = 64;
 	rav_site_range *r = g_new(rav_site_range, cap);
-	long n = rav_trace_site_spec_resolve(t, spec, r, cap, err, sizeof err);
-	if (n > (long)cap) {
-		cap = (gsize)n;
-		r = g_renew(rav_site_range, r, cap);
-		n = rav_trace_site_spec_resolve(t, spec, r, cap, err, sizeof err);
+	long n = resolve_ranges(t, spec, &r, &cap, err, sizeof err);
+	if (n <= 0) {
+		/* a function's name as shown rather than its bytes */
+		g_autofree char *raw = function_shown_as(t, spec);
+		char err2[512];
+		long n2 = raw ? resolve_ranges(t, raw, &r, &cap, err2, sizeof err2) : 0;
+		if (n2 > 0)
+			n = n2;
 	}
 	if (n <= 0) {
 		g_free(r);
@@ -858,7 +893,10 @@ guint32 ravscope_breakpoints_panel_add_site(RavscopeBreakpointsPanel *self, cons
 {
 	gtk_drop_down_set_selected(self->what, WHAT_SITE);
 	gtk_drop_down_set_selected(self->site_kind_dd, kind_index < G_N_ELEMENTS(site_kinds) ? kind_index : 0);
-	gtk_editable_set_text(GTK_EDITABLE(self->site_entry), spec ? spec : "");
+	/* as the entry can show it (a function's name that is not UTF-8
+	 * resolves as shown: resolve_site) */
+	g_autofree char *shown = ravscope_display_dup(spec ? spec : "");
+	gtk_editable_set_text(GTK_EDITABLE(self->site_entry), shown);
 	char *err = NULL;
 	guint32 id = add_from_form(self, &err);
 	set_text(self->hint, id ? "" : err);

@@ -101,7 +101,11 @@ char *ravscope_text_markup(const char *text, gboolean explicit_links, const char
 {
 	GString *out = g_string_new(NULL);
 	GHashTable *linked = g_hash_table_new(g_str_hash, g_str_equal);
-	const char *p = text ? text : "";
+	/* the text may quote a trace's bytes (a mark, a name): g_markup_escape_text
+	 * passes bytes that are not UTF-8 on, and the label would refuse the
+	 * whole markup */
+	g_autofree char *valid = text && !g_utf8_validate(text, -1, NULL) ? g_utf8_make_valid(text, -1) : NULL;
+	const char *p = valid ? valid : text ? text : "";
 	while (*p) {
 		const char *next = explicit_links ? strpbrk(p, "[*") : NULL;
 		if (!next) {
@@ -161,6 +165,10 @@ gboolean ravscope_activate_link(GtkLabel *label, const char *uri, gpointer user_
 	return FALSE;
 }
 
+/* The description quotes the trace's bytes (a mark's or an error's text, a
+ * thread's name): made valid UTF-8 on one line for the labels and tooltips
+ * that show it (a mark not UTF-8 made the Explain panel's label refuse its
+ * whole text, with a warning: test markup's /breaks-function). */
 char *ravscope_operation_describe(RavscopeDocument *doc, const rav_operation *op)
 {
 	rav_trace *t = ravscope_document_get_trace(doc);
@@ -168,7 +176,11 @@ char *ravscope_operation_describe(RavscopeDocument *doc, const rav_operation *op
 	size_t need = rav_operation_describe(t, s, op, NULL, 0);
 	char *buf = g_malloc(need + 1);
 	rav_operation_describe(t, s, op, buf, need + 1);
-	return buf;
+	char *shown = ravscope_display_text(buf);
+	if (!shown)
+		return buf;
+	g_free(buf);
+	return shown;
 }
 
 /* Pages a spotlight outlines for one operation at most: a big message's

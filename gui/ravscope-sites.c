@@ -95,7 +95,10 @@ char *ravscope_site_break_spec(rav_trace *t, guint32 site)
 {
 	rav_trace_symbol sy;
 	rav_trace_frame fr;
-	if (ravscope_site_call(t, site, &sy) && sy.status == RAV_SYMBOL_OK && sy.file && sy.line)
+	/* (a file's path that is not UTF-8 cannot be an action's target, a
+	 * GVariant string, nor be shown as typed: its address is exact) */
+	if (ravscope_site_call(t, site, &sy) && sy.status == RAV_SYMBOL_OK && sy.file && sy.line &&
+	    g_utf8_validate(sy.file, -1, NULL))
 		return g_strdup_printf("%s:%u", sy.file, sy.line);
 	if (site && rav_trace_site_frames(t, site, &fr, 1))
 		return g_strdup_printf("*0x%" G_GINT64_MODIFIER "x", (guint64)fr.address);

@@ -112,8 +112,10 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean kb, G
 	for (unsigned i = 0; i < rav_trace_mark_count(t); i++) {
 		rav_trace_mark m_entry;
 		const rav_trace_mark *m = rav_trace_mark_at(t, i, &m_entry) ? &m_entry : NULL;
-		if (m && fabs(ravscope_timeline_x_of(self->doc, PAD_X, w, m->event) - x) < 5)
-			g_string_append_printf(s, "\nmark: %s", m->text ? m->text : "");
+		if (m && fabs(ravscope_timeline_x_of(self->doc, PAD_X, w, m->event) - x) < 5) {
+			g_autofree char *text = ravscope_display_dup(m->text ? m->text : ""); /* the program's bytes */
+			g_string_append_printf(s, "\nmark: %s", text);
+		}
 	}
 	g_string_append(s, "\nclick or drag to seek");
 	gtk_tooltip_set_text(tooltip, s->str);

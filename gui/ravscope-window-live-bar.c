@@ -53,9 +53,12 @@ void ravscope__window_live_build(RavscopeWindow *self)
 	gtk_widget_add_css_class(self->live_continue, "suggested-action");
 	gtk_widget_remove_css_class(self->live_continue, "flat");
 	GtkWidget *step = bar_button(self, "go-next-symbolic", NULL,
-				     "Step: run the stopped thread for one event (F11)", "win.live-step");
-	GtkWidget *over = bar_button(self, "go-last-symbolic", NULL,
-				     "Step over: run the stopped thread to its next engine call (F10)", "win.live-step-over");
+				     "Step: run the stopped thread for one event, inside its current engine call (F11)",
+				     "win.live-step");
+	GtkWidget *over = bar_button(
+		self, "go-last-symbolic", NULL,
+		"Step over: finish the stopped thread's current engine call and hold it at its next one (F10)",
+		"win.live-step-over");
 	self->live_follow = bar_button(self, "go-bottom-symbolic", "Follow",
 				       "Follow the newest event (End)", "win.live-follow");
 	GtkWidget *save = bar_button(self, "document-save-as-symbolic", NULL,

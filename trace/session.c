@@ -359,15 +359,25 @@ void ravt_session_client_gone(void)
 	ravt_session_stop(RAVT_END_CLOSED, 0, "the client went away", 0);
 }
 
+/* Several threads may die at the same moment (a fault each, or one
+ * faulting while another aborts): the first one's signal is the END
+ * record's, and every one of them waits, bounded, for the session's end.
+ * One that returned at once (as the others did) had its signal take its
+ * course and ended the process while the session thread was still
+ * draining: the client got no END record, and lost the events still in
+ * the buffers (attach-crash-threads).  A thread's second fatal signal
+ * while it handles its first (a fault in the handler) does not wait. */
+static _Thread_local bool crash_handling;
+
 void ravt_session_crash(int sig, int wait_ms)
 {
-	if (ravt_session_on_thread || !__atomic_load_n(&S.running_flag, __ATOMIC_ACQUIRE))
+	if (ravt_session_on_thread || crash_handling || !__atomic_load_n(&S.running_flag, __ATOMIC_ACQUIRE))
 		return;
+	crash_handling = true;
 	int expected = 0;
-	if (!__atomic_compare_exchange_n(&S.crash_sig, &expected, sig, false, __ATOMIC_SEQ_CST,
-	                                 __ATOMIC_RELAXED))
-		return;
-	wake_session();
+	if (__atomic_compare_exchange_n(&S.crash_sig, &expected, sig, false, __ATOMIC_SEQ_CST,
+	                                __ATOMIC_RELAXED))
+		wake_session();
 	for (int waited = 0; waited < wait_ms; waited += 5) {
 		if (__atomic_load_n(&S.finished_flag, __ATOMIC_ACQUIRE))
 			return;

@@ -127,38 +127,86 @@ static void wait_socket(GPid pid)
 	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
-/* RAVSCOPE_SHOTS=DIR: save the window at the moments the README shows. */
+/* A widget drawn by its own class right after a frame of its surface was
+ * painted (the frame clock's after-paint: every allocation of the frame is
+ * done, its children's nodes are fresh, nothing relayouts before the main
+ * loop runs again).  A paintable of the widget (gtk_widget_paintable_new),
+ * as this used to take, stayed empty for the attach dialog however long it
+ * waited ("nothing to save", docs/attach-dialog.png made by hand): the
+ * picture is now taken the same way every time. */
+typedef struct {
+	GtkWidget *w;
+	GskRenderNode *node;
+	gulong id;
+} FrameShot;
+
+static void on_after_paint(GdkFrameClock *clock, FrameShot *fs)
+{
+	GtkSnapshot *snap = gtk_snapshot_new();
+	GTK_WIDGET_GET_CLASS(fs->w)->snapshot(fs->w, snap);
+	fs->node = gtk_snapshot_free_to_node(snap);
+	g_signal_handler_disconnect(clock, fs->id);
+	fs->id = 0;
+}
+
+/* The widget's picture at its size, or NULL (the test then fails). */
+static GdkTexture *render_widget(GtkWidget *w)
+{
+	GdkFrameClock *clock = gtk_widget_get_frame_clock(w);
+	GskRenderer *r = gtk_native_get_renderer(gtk_widget_get_native(w));
+	if (!clock || !r)
+		return NULL;
+	FrameShot fs = { w, NULL, 0 };
+	fs.id = g_signal_connect(clock, "after-paint", G_CALLBACK(on_after_paint), &fs);
+	gtk_widget_queue_draw(w);
+	for (int i = 0; i < 600 && fs.id; i++) /* a frame comes within 60 s */
+		spin_ms(100);
+	if (fs.id)
+		g_signal_handler_disconnect(clock, fs.id);
+	if (!fs.node)
+		return NULL;
+	GdkTexture *tex = gsk_renderer_render_texture(
+		r, fs.node, &GRAPHENE_RECT_INIT(0, 0, gtk_widget_get_width(w), gtk_widget_get_height(w)));
+	gsk_render_node_unref(fs.node);
+	return tex;
+}
+
+/* How many colours the texture has, up to `most` (a picture of a blank
+ * surface has one). */
+static guint texture_colours(GdkTexture *tex, guint most)
+{
+	int width = gdk_texture_get_width(tex), height = gdk_texture_get_height(tex);
+	gsize stride = (gsize)width * 4;
+	g_autofree guchar *px = g_malloc(stride * (gsize)height);
+	gdk_texture_download(tex, px, stride);
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	for (gsize i = 0; i + 4 <= stride * (gsize)height && g_hash_table_size(seen) < most; i += 4) {
+		guint32 c;
+		memcpy(&c, px + i, 4);
+		g_hash_table_add(seen, GUINT_TO_POINTER(c | 1u)); /* (never 0: NULL is no key here) */
+	}
+	return g_hash_table_size(seen);
+}
+
+/* The widget's picture, checked to show something; RAVSCOPE_SHOTS=DIR:
+ * also saved there under `name` (the moments the README shows). */
 static void shot(GtkWidget *w, const char *name)
 {
+	GdkTexture *tex = render_widget(w);
+	if (!tex)
+		g_error("no picture of %s: the widget was not drawn", name);
+	g_assert_cmpint(gdk_texture_get_width(tex), ==, gtk_widget_get_width(w));
+	g_assert_cmpint(gdk_texture_get_height(tex), ==, gtk_widget_get_height(w));
+	if (texture_colours(tex, 16) < 16)
+		g_error("the picture of %s is nearly blank (%u colours)", name, texture_colours(tex, 16));
 	const char *dir = g_getenv("RAVSCOPE_SHOTS");
-	if (!dir)
-		return;
-	GdkPaintable *paint = gtk_widget_paintable_new(w);
-	int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
-	GskRenderNode *node = NULL;
-	/* the paintable is empty until the widget has drawn since: retry */
-	for (int i = 0; i < 20 && !node; i++) {
-		gtk_widget_queue_draw(w);
-		spin_ms(150);
-		GtkSnapshot *snap = gtk_snapshot_new();
-		gdk_paintable_snapshot(paint, snap, width, height);
-		node = gtk_snapshot_free_to_node(snap);
-	}
-	GskRenderer *r = gtk_native_get_renderer(gtk_widget_get_native(w));
-	if (!node || !r)
-		g_printerr("nothing to save for %s (node %p, renderer %p)\n", name, (void *)node, (void *)r);
-	if (node && r) {
-		GdkTexture *tex = gsk_renderer_render_texture(r, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+	if (dir) {
 		g_autofree char *path = g_build_filename(dir, name, NULL);
 		if (!gdk_texture_save_to_png(tex, path))
-			g_printerr("could not save %s\n", path);
-		else
-			g_printerr("saved %s (%dx%d)\n", path, width, height);
-		g_object_unref(tex);
+			g_error("could not save %s", path);
+		g_printerr("saved %s (%dx%d)\n", path, gdk_texture_get_width(tex), gdk_texture_get_height(tex));
 	}
-	if (node)
-		gsk_render_node_unref(node);
-	g_object_unref(paint);
+	g_object_unref(tex);
 }
 
 static RavscopeWindow *new_window(void)
@@ -206,9 +254,13 @@ static gboolean has_ended(gpointer w)
 	return ravscope_window_get_live_status(w)->ended;
 }
 
+/* The dialog lists both samples (not only some rows: it also lists any
+ * other program of this user's listening in /tmp/ravioli-UID, which made
+ * "two rows" true before the samples were there). */
+static GPid listed_pids[2];
 static gboolean dialog_lists(gpointer d)
 {
-	return ravscope_attach_dialog_count(d) >= 2;
+	return ravscope_attach_dialog_lists(d, listed_pids[0]) && ravscope_attach_dialog_lists(d, listed_pids[1]);
 }
 
 static gboolean has_errors(gpointer w)
@@ -227,7 +279,9 @@ static void test_follow(void)
 	/* the dialog lists it */
 	RavscopeAttachDialog *d = ravscope_attach_dialog_new(GTK_WINDOW(w));
 	gtk_window_present(GTK_WINDOW(d));
-	spin_until(dialog_lists, d, "the attach dialog's list");
+	listed_pids[0] = p.pid;
+	listed_pids[1] = p2.pid;
+	spin_until(dialog_lists, d, "the attach dialog's rows of both samples");
 	g_assert_false(ravscope_attach_dialog_shows_empty(d));
 	shot(GTK_WIDGET(d), "attach-dialog.png");
 	gtk_window_destroy(GTK_WINDOW(d));

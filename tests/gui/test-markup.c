@@ -1,9 +1,11 @@
 /* test-markup.c - names from a trace are text, not Pango markup, under X
  * (Xvfb).
  *
- * Usage: test-markup MARKUP_TRACE (hostile-gen's class "markup": thread,
- * type and field names, marks, error texts and a call site's object path
- * of `<b>`, `&`, `a<b>c`, `</span>`, one not UTF-8).  The window shows
+ * Usage: test-markup MARKUP_TRACE [ODD_TRACE] (hostile-gen's class
+ * "markup": thread, type and field names, marks, error texts and a call
+ * site's object path of `<b>`, `&`, `a<b>c`, `</span>`, one not UTF-8;
+ * ODD_TRACE: odd-function.c's recording, whose call sites are in a function
+ * of the program named "odd\xff<b>&fn", resolved from its symbol table).  The window shows
  * each side panel in turn with a cell selected and steps through the
  * trace: a label, row or group given such a name as markup makes GTK warn
  * ("Failed to set text ... from markup"), which g_test_init makes fatal,
@@ -19,7 +21,7 @@
 #define GUI_TEST_WAIT_S 120
 #include "gui-test.h"
 
-static const char *markup_trace;
+static const char *markup_trace, *odd_trace;
 
 static GtkWidget *show_panel(RavscopeWindow *w, const char *name)
 {
@@ -231,6 +233,85 @@ static void test_breaks(void)
 	close_window(w);
 }
 
+/* The odd function's name as shown: made valid UTF-8, markup as text. */
+#define ODD_SHOWN "odd\xef\xbf\xbd<b>&fn"
+#define ODD_RAW "odd\xff<b>&fn"
+
+/* A call site in a function of the program whose name is not UTF-8 and is
+ * markup (odd-function.c, named from the symbol table): every panel shows
+ * it as text, made valid, without a warning (fatal here); the Breaks panel
+ * takes the name as shown (what its hint suggests, what a user types or
+ * pastes) as well as its bytes. */
+static void test_breaks_function(void)
+{
+	if (!odd_trace) {
+		g_test_skip("no odd-function recording (built without tracing)");
+		return;
+	}
+	RavscopeWindow *w = open_window(odd_trace, 1400, 900);
+	RavscopeDocument *doc = ravscope_window_get_document(w);
+	g_assert_nonnull(doc);
+	rav_trace *t = ravscope_document_get_trace(doc);
+	guint64 n = ravscope_document_get_event_count(doc);
+	g_assert_cmpuint(n, >, 10);
+	/* the first list's mark, and a cell of that list (allocated just before) */
+	rav_event ev;
+	guint64 mark = 0;
+	for (guint64 i = 0; i < n && !mark; i++)
+		if (rav_trace_event_at(t, i, &ev) && ev.kind == RAV_EV_MARK && ev.text && g_str_has_prefix(ev.text, ODD_RAW))
+			mark = i;
+	g_assert_cmpuint(mark, >, 0);
+	rav_loc cell = RAV_LOC_NONE;
+	for (guint64 i = mark; i-- > 0 && cell == RAV_LOC_NONE;)
+		if (rav_trace_event_at(t, i, &ev) && ev.kind == RAV_EV_ALLOC)
+			cell = (rav_loc)ev.a;
+	g_assert_true(cell != RAV_LOC_NONE);
+	ravscope_window_seek(w, mark + 1);
+	spin_a_bit();
+	ravscope_window_select_cell(w, cell);
+	spin_a_bit();
+	static const char *const panels[] = { "inspector",   "errors",  "events", "sites", "contention",
+					      "breakpoints", "explain", "graph",  "charts" };
+	for (guint p = 0; p < G_N_ELEMENTS(panels); p++) {
+		g_test_message("panel %s", panels[p]);
+		GtkWidget *panel = show_panel(w, panels[p]);
+		g_assert_nonnull(panel);
+		if (!strcmp(panels[p], "inspector"))
+			expect_shown(panel, "the Cell panel", ODD_SHOWN, NULL);
+		else if (!strcmp(panels[p], "errors"))
+			expect_shown(panel, "the Errors panel", ODD_SHOWN, NULL);
+		else if (!strcmp(panels[p], "sites"))
+			expect_shown(panel, "the Sites panel", ODD_SHOWN, NULL);
+		step_through(w, n);
+		ravscope_window_seek(w, mark + 1);
+		ravscope_window_select_cell(w, cell);
+		spin_a_bit();
+	}
+	/* a breakpoint on the function, by its bytes and by its name as shown */
+	show_panel(w, "breakpoints");
+	RavscopeBreakpointsPanel *bp = ravscope_window_get_breakpoints_panel(w);
+	static const char *const specs[] = { ODD_RAW, ODD_SHOWN };
+	for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
+		g_autofree char *err = NULL;
+		guint32 id = ravscope_breakpoints_panel_add_site(bp, specs[i], 0, &err);
+		if (!id)
+			g_error("no breakpoint on %s: %s", i ? "the shown name" : "the name's bytes", err ? err : "?");
+		g_assert_cmpuint(ravscope_breakpoints_panel_count(bp), ==, i + 1);
+	}
+	expect_shown(GTK_WIDGET(bp), "the Breaks panel's rows", ODD_SHOWN, NULL);
+	ravscope_window_seek(w, 1);
+	spin_a_bit();
+	g_assert_true(ravscope_breakpoints_panel_run(bp, TRUE));
+	expect_shown(GTK_WIDGET(bp), "Run to Breakpoint's result", "at event ", ODD_SHOWN, NULL);
+	/* a name that is not there: the hint suggests the function as shown */
+	g_autofree char *err = NULL;
+	g_assert_cmpuint(ravscope_breakpoints_panel_add_site(bp, "b>&f", 0, &err), ==, 0);
+	Wait wt = { GTK_WIDGET(bp), ODD_SHOWN };
+	if (!spin_until_for(hint_has, &wt, GUI_TEST_WAIT_S))
+		g_error("the form's hint does not suggest the function: %s", ravscope_breakpoints_panel_get_hint(bp));
+	close_window(w);
+}
+
 static gboolean shows_error(gpointer w)
 {
 	return !g_strcmp0(ravscope_window_get_page(w), "error");
@@ -267,8 +348,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	markup_trace = argv[1];
+	odd_trace = argc > 2 ? argv[2] : NULL;
 	g_test_add_func("/Rav/Gui/Markup/panels", test_panels);
 	g_test_add_func("/Rav/Gui/Markup/error-page", test_error_page);
 	g_test_add_func("/Rav/Gui/Markup/breaks", test_breaks);
+	g_test_add_func("/Rav/Gui/Markup/breaks-function", test_breaks_function);
 	return g_test_run();
 }

@@ -13,6 +13,9 @@
  *   exit            exit(3) from a worker thread ends the stream: "exited with status 3"
  *   exec            execl from a worker thread ends it with an END record ("called exec")
  *   crash           a fatal signal ends the stream: "killed by signal 11"
+ *   crash-threads   three threads fault at the same moment: the stream still ends
+ *                   with one END record ("killed by signal 11", not cut off by the
+ *                   second thread's signal) and holds each crashing thread's events
  *   slow            a client that reads slowly: events lost, counted, resynchronised
  *   lossless        the same client in lossless mode: nothing lost
  *   refused         another user (nobody) cannot attach; with the directory opened to
@@ -362,6 +365,88 @@ static void test_crash(void)
 	                    : args_of("--rounds", "400", "--pace-us", "5000", "--crash-at", "200", NULL),
 	              RAVT_END_SIGNAL, SIGSEGV, &status);
 	/* the program still dies of its signal */
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+}
+
+/* Several threads fault at once (trace/listen.c's on_signal in each): the
+ * first one's wait for the session's end must not be cut short by another
+ * one's signal taking its course (it did: the other thread found the crash
+ * being handled, put the default action back and died at once, and the
+ * client got a stream without its END record, as if the program had been
+ * killed).  What arrived is kept in a file and read: one END, the marks
+ * each crasher made before the barrier, a trace that is not truncated. */
+static void test_crash_threads(void)
+{
+	enum { CRASHERS = 3 };
+	const char *const *a =
+	    small ? args_of("--rounds", "150", "--pace-us", "10000", "--crash-threads", "60", "3", NULL)
+	          : args_of("--rounds", "400", "--pace-us", "5000", "--crash-threads", "150", "3", NULL);
+	proc p = start(a, true);
+	if (wait_socket(p.pid, 30)) {
+		rav_live_options o = {0};
+		rav_live_session *s = attach_retry(p.pid, &o, 10);
+		CHECK(s != NULL);
+		if (s) {
+			char path[] = "/tmp/attach-crash-threads-XXXXXX";
+			int ofd = mkstemp(path);
+			CHECK(ofd >= 0);
+			rav_live_status st = {0};
+			rav_trace_error err;
+			double t0 = now_s();
+			while (!st.ended && now_s() - t0 < 120 * wait_scale)
+				if (rav_live_pump(s, 100, ofd, &st, &err) < 0) {
+					fprintf(stderr, "pump: %s\n", err.message);
+					tt_failures++;
+					break;
+				}
+			CHECK(st.ended);
+			if (!st.end_known || st.end_how != RAVT_END_SIGNAL || st.end_value != SIGSEGV) {
+				fprintf(stderr,
+				        "the stream ended with %s how %d value %lld (%s); expected killed by "
+				        "signal 11\n",
+				        st.end_known ? "an end record:" : "no end record", st.end_how,
+				        (long long)st.end_value, st.end_text);
+				tt_failures++;
+			}
+			rav_live_close(s);
+			close(ofd);
+			rav_trace_error terr;
+			memset(&terr, 0, sizeof terr);
+			rav_trace *t = rav_trace_open(path, &terr);
+			CHECK(t != NULL);
+			if (t) {
+				rav_trace_info info;
+				rav_trace_get_info(t, &info);
+				CHECK(!info.truncated);
+				CHECK(rav_trace_index(t, NULL, NULL, &terr) == 0);
+				unsigned ready[CRASHERS + 1] = {0};
+				rav_event_filter all = {.thread = -1};
+				rav_event_iter it;
+				rav_event ev;
+				rav_event_iter_init(&it, t, &all);
+				while (rav_event_iter_next(&it, &ev)) {
+					unsigned k;
+					if (ev.kind == RAV_EV_MARK && ev.text &&
+					    sscanf(ev.text, "crasher-%u ready", &k) == 1 && k >= 1 &&
+					    k <= CRASHERS)
+						ready[k]++;
+				}
+				for (unsigned k = 1; k <= CRASHERS; k++)
+					if (ready[k] != 1) {
+						fprintf(
+						    stderr,
+						    "crasher-%u's mark: %u in the recording, expected 1\n", k,
+						    ready[k]);
+						tt_failures++;
+					}
+				rav_trace_close(t);
+			} else {
+				fprintf(stderr, "open: %s\n", terr.message);
+			}
+			unlink(path);
+		}
+	}
+	int status = finish(&p, NULL, NULL);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 }
 
@@ -880,6 +965,7 @@ static const attach_subtest subtests[] = {
     {"exit", test_exit},
     {"exec", test_exec},
     {"crash", test_crash},
+    {"crash-threads", test_crash_threads},
     {"slow", test_slow},
     {"lossless", test_lossless},
     {"refused", test_refused},

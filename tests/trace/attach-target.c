@@ -1,6 +1,7 @@
 /* attach-target.c - a running program to attach to (tests/trace/attach-session.c).
  *
  *	attach-target [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] [--crash-at R]
+ *	              [--crash-threads R K]
  *	              [--spinners K]
  *
  * Started without any tracing variable, like any program linked with
@@ -12,7 +13,11 @@
  * long enough to outlive its checks on a slow machine (under memcheck) and
  * then need not wait out the rest.  --exit-at makes the worker call exit(CODE) in round R, --exec-at
  * exec a shell that exits with CODE (execl, which runs no atexit handler); --crash-at
- * makes the main thread write to an unmapped address in round R.
+ * makes the main thread write to an unmapped address in round R; --crash-threads
+ * R K starts K threads ("crasher-1" ...) in round R that each build a list in
+ * their own heap, mark "crasher-I ready", meet at a barrier and all write to
+ * an unmapped address at once (several fatal signals at the same moment),
+ * while the main thread sleeps.
  * --spinners adds K threads ("spinner-1" ...) that depend on nobody: each
  * builds and drops lists in its own heap (pages come from and go back to
  * the pool: ordering events) until the rounds are done, marking every 16th
@@ -45,6 +50,7 @@
 static rav_type item;
 static rav_channel *to_worker, *to_main, *to_sleeper, *backlog;
 static long exit_at = -1, exit_code = 0, exec_at = -1, exec_code = 0;
+static pthread_barrier_t crash_barrier; /* --crash-threads */
 static volatile uintptr_t unmapped = 8; /* read at run time: no compiler sees the address */
 static volatile sig_atomic_t hurry;     /* SIGUSR1 came: no more pauses */
 static volatile int spinning = 1;       /* atomic: the spinners go on */
@@ -206,6 +212,24 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
+/* --crash-threads: one of K threads that fault together */
+static void *crasher(void *arg)
+{
+	unsigned index = (unsigned)(uintptr_t)arg;
+	char name[32];
+	snprintf(name, sizeof name, "crasher-%u", index);
+	rav_thread_name(name);
+	rav_heap *h = rav_heap_self();
+	rav_root list = rav_root_new(h);
+	build(h, list, 40, index);
+	char mark[64];
+	snprintf(mark, sizeof mark, "%s ready", name);
+	rav_mark(mark);
+	pthread_barrier_wait(&crash_barrier);
+	*(volatile int *)unmapped = (int)index;
+	return NULL;
+}
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
@@ -224,7 +248,8 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-	long rounds = 200, pace = 2000, crash_at = -1, spinners = 0, nbacklog = 0;
+	long rounds = 200, pace = 2000, crash_at = -1, spinners = 0, nbacklog = 0, crash_threads_at = -1,
+	     ncrashers = 0;
 	bool close_fds = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--close-fds"))
@@ -247,7 +272,11 @@ int main(int argc, char **argv)
 			exec_code = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--crash-at") && i + 1 < argc)
 			crash_at = atol(argv[++i]);
-		else if (!strcmp(argv[i], "--close-fds"))
+		else if (!strcmp(argv[i], "--crash-threads") && i + 2 < argc && atol(argv[i + 2]) >= 1 &&
+		         atol(argv[i + 2]) <= 16) {
+			crash_threads_at = atol(argv[++i]);
+			ncrashers = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--close-fds"))
 			;
 		else if (!strcmp(argv[i], "--close-fds-ms") && i + 1 < argc)
 			i++;
@@ -258,8 +287,10 @@ int main(int argc, char **argv)
 			spinners = atol(argv[++i]);
 		else {
 			fprintf(stderr,
-			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] [--crash-at R] "
-			        "[--spinners K (0-16)] [--backlog N] [--close-fds [--close-fds-ms MS]]\n",
+			        "usage: %s [--rounds N] [--pace-us U] [--exit-at R CODE] [--exec-at R CODE] "
+			        "[--crash-at R] "
+			        "[--crash-threads R K (1-16)] [--spinners K (0-16)] [--backlog N] "
+			        "[--close-fds [--close-fds-ms MS]]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -296,6 +327,15 @@ int main(int argc, char **argv)
 	for (long round = 0; round < rounds; round++) {
 		if (round == crash_at) /* a real fault (not a signal sent): the unmapped first page */
 			*(volatile int *)unmapped = 1;
+		if (round == crash_threads_at) {
+			pthread_t tc[16];
+			pthread_barrier_init(&crash_barrier, NULL, (unsigned)ncrashers);
+			for (long i = 0; i < ncrashers; i++)
+				if (pthread_create(&tc[i], NULL, crasher, (void *)(uintptr_t)(i + 1)))
+					die("threads", RAV_ENOMEM);
+			for (;;)
+				pause(); /* the crashers end the process */
+		}
 		rav_msg *m = rav_msg_new();
 		if (!m)
 			die("message", RAV_ENOMEM);

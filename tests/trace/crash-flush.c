@@ -9,6 +9,10 @@
  *   thread   a second thread allocates, marks and segfaults while the
  *            main thread, which allocated and marked too, spins: the main
  *            thread's buffer, never handed over, must be in the trace too
+ *   threads  CRASHERS threads each allocate and mark, meet at a barrier and
+ *            segfault at the same moment while the main thread, which
+ *            allocated and marked too, spins: one ERROR (the first
+ *            signal's), every thread's events, a finished file
  *   bare     a thread that never called the engine (no buffer, no heap)
  *            segfaults while the main thread, which allocated and marked,
  *            spins: the ERROR goes to the process's stream (heap 0), in
@@ -50,6 +54,7 @@
 
 #define NODES 50
 #define MAIN_NODES 20
+#define CRASHERS 3
 
 static const char *mode;
 static int handler_pipe = -1;
@@ -87,6 +92,17 @@ static void *crasher(void *arg)
 	return NULL;
 }
 
+static pthread_barrier_t together;
+
+static void *together_crasher(void *arg)
+{
+	(void)arg;
+	allocate(NODES, "before the crash");
+	pthread_barrier_wait(&together);
+	die_of_segv();
+	return NULL;
+}
+
 static void *bare_crasher(void *arg)
 {
 	(void)arg;
@@ -118,6 +134,17 @@ static void child(const char *path)
 			usleep(1000); /* the main thread runs on while the other dies (a
 			               * pure busy loop outlived its process under
 			               * memcheck, whose other threads were gone) */
+		_exit(5);
+	}
+	if (strcmp(mode, "threads") == 0) {
+		allocate(MAIN_NODES, "main runs on");
+		pthread_barrier_init(&together, NULL, CRASHERS);
+		pthread_t th[CRASHERS];
+		for (int i = 0; i < CRASHERS; i++)
+			if (pthread_create(&th[i], NULL, together_crasher, NULL) != 0)
+				_exit(6);
+		while (spin)
+			usleep(1000);
 		_exit(5);
 	}
 	allocate(NODES, "before the crash");
@@ -152,7 +179,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bare: skipped under valgrind (the process outlives its threads there)\n");
 		return 77;
 	}
-	bool thread = strcmp(mode, "thread") == 0, bare = strcmp(mode, "bare") == 0, off = strcmp(mode, "off") == 0;
+	bool threads = strcmp(mode, "threads") == 0;
+	bool thread = strcmp(mode, "thread") == 0 || threads, bare = strcmp(mode, "bare") == 0,
+	     off = strcmp(mode, "off") == 0;
 	int expect_sig = strcmp(mode, "abort") == 0 ? SIGABRT : strcmp(mode, "fpe") == 0 ? SIGFPE : SIGSEGV;
 	char path[] = "/tmp/rav-crash-flush-XXXXXX";
 	int pfd[2];
@@ -237,8 +266,10 @@ int main(int argc, char **argv)
 		CHECK_EQ(errors, 0);
 	} else {
 		/* the nodes and one roots cell per thread */
-		CHECK_EQ(allocs, thread ? NODES + 1 + MAIN_NODES + 1 : NODES + 1);
-		CHECK_EQ(marks, 1);
+		CHECK_EQ(allocs, threads  ? CRASHERS * (NODES + 1) + MAIN_NODES + 1
+		                 : thread ? NODES + 1 + MAIN_NODES + 1
+		                          : NODES + 1);
+		CHECK_EQ(marks, threads ? CRASHERS : 1);
 		CHECK_EQ(main_marks, thread ? 1 : 0);
 		CHECK_EQ(errors, 1);
 		CHECK(error_heap < 64 && last_kind[error_heap] == RAV_EV_ERROR); /* the crashing thread's last */

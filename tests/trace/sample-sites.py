@@ -124,6 +124,14 @@ def check_nodebug(rt, program):
         if p.returncode != 2 or 'no debug info' not in p.stderr:
             fail(f'a line of a program without debug info: {p.returncode} {p.stderr!r}')
         print(f'ok: dump --site={spec}')
+        # recorded without call sites: --site says how to record them
+        bare = os.path.join(tmp, 'nosites.ravtrace')
+        run([program, '30'], env=dict(os.environ, RAVIOLI_TRACE=bare, RAVIOLI_TRACE_SITES='0'))
+        p = subprocess.run([rt, 'dump', '--site=main', bare], capture_output=True, text=True)
+        if p.returncode != 2 or 'has no call sites' not in p.stderr or 'RAVIOLI_TRACE_STACK' not in p.stderr:
+            fail(f'dump --site of a trace without call sites does not say how to record them: '
+                 f'{p.returncode} {p.stderr!r}')
+        print('ok: dump --site without call sites says how to record them')
 
 
 def attach_twice(rt, target, source, specs):

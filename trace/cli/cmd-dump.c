@@ -154,6 +154,32 @@ static int run(int argc, char **argv)
 		while (tr.fd >= 0 && cli_stream_more(&tr))
 			;
 	uint32_t *sites = NULL;
+	if (o.site_spec && rav_trace_site_count(tr.t) == 0) {
+		/* nothing to match: say how to record them rather than that
+		 * the code is not found */
+		if (tr.info.version_major == 1 && tr.info.version_minor < RAV_TRACE_SITES_MINOR)
+			fprintf(stderr,
+			        "%s dump: --site: %s has no call sites: it is of format %u.%u, from before "
+			        "call sites "
+			        "were recorded (record the program again)\n",
+			        cli_prog, tr.name, tr.info.version_major, tr.info.version_minor);
+		else if (rav_trace_object_count(tr.t) > 0) /* recorded with them (the memory map is there) */
+			fprintf(stderr,
+			        "%s dump: --site: %s has no call sites: no event of it was made by a call "
+			        "of the program\n",
+			        cli_prog, tr.name);
+		else
+			fprintf(
+			    stderr,
+			    "%s dump: --site: %s has no call sites: the program ran with "
+			    "RAVIOLI_TRACE_SITES=0. "
+			    "Record it again without that (each engine call's return address is recorded by "
+			    "default), or with RAVIOLI_TRACE_STACK=N for backtraces of N frames (README, "
+			    "\"Where in my code? Call sites\")\n",
+			    cli_prog, tr.name);
+		cli_close_trace(&tr, EXIT_USAGE);
+		return EXIT_USAGE;
+	}
 	if (o.site_spec) {
 		size_t n = o.site_spec[0] == '*' ? 0 : rav_trace_sites_find(tr.t, o.site_spec, NULL, 0);
 		char why[512] = "";
