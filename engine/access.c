@@ -986,6 +986,40 @@ static inline __attribute__((always_inline)) bool pop_fast(rav_heap *h, uintptr_
 	return true;
 }
 
+/* move_general's four writes before old dies, while recording, where src
+ * is old's own field (a list pop): one RAV_RAW_POP record (rav-record.h)
+ * for their four events, when it passes the bound (a due clock reading
+ * taken first); false, nothing done, otherwise (they are then recorded one
+ * by one).  Old's death (the FREE and its one-move compaction, a record of
+ * their own) is the caller's, as before.  Callgrind, churn-probe imm
+ * (HACKING.md, rec17): see there. */
+static inline __attribute__((always_inline)) bool pop_recorded(uintptr_t *d, uintptr_t *s, rav_cell *old,
+								rav_cell *moved)
+{
+#if RAV_TRACING
+	if (cell_of(s) != old)
+		return false;
+	uintptr_t *bl = backlink_slot_of(moved, s);
+	uint32_t next;
+	rav_raw_event *e = rav__compound_room_clk(1, &next);
+	if (RAV_UNLIKELY(!e))
+		return false;
+	rav__put_kind_x(e, RAV_RAW_POP | (word_of(s) | (uint32_t)(bl - moved->w) << 2) << 8, 0);
+	e->a = (uintptr_t)d;
+	e->b = (uintptr_t)old;
+	e->c = (uintptr_t)moved;
+	rav__compound_done(next);
+	*d = (uintptr_t)moved;
+	*bl = (uintptr_t)d;
+	*s = 0;
+	old->w[RAV_W_BACK] = 0;
+	return true;
+#else
+	(void)d, (void)s, (void)old, (void)moved;
+	return false;
+#endif
+}
+
 /* The two common cases inline (dst empty: a transfer; dst holding a
  * childless cell: it dies, and in immediate mode the top cell moves into
  * its place), every other way out a tail call, so the fast path saves no
@@ -1012,11 +1046,13 @@ IMPL rav_status move_general(rav_heap *h, rav_slot dst, rav_slot src, bool tr)
 		return move_replacing(h, d, s, tr);
 	rav_cell *t = &h->top_page[h->top - 1]; /* old is below or at the top */
 	rav_prefetch((void *)t->w[RAV_W_BACK]);
-	WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
-	WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
-	WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
 	rav_assert(old->w[RAV_W_BACK] == (uintptr_t)d);
-	WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+	if (!tr || !pop_recorded(d, s, old, moved)) {
+		WRITE_WORD_T(tr, RAV_EV_REF_STORE, d, moved);
+		WRITE_WORD_T(tr, RAV_EV_LINK, backlink_slot_of(moved, s), d);
+		WRITE_WORD_T(tr, RAV_EV_LINK, s, 0);
+		WRITE_WORD_T(tr, RAV_EV_LINK, &old->w[RAV_W_BACK], 0);
+	}
 	if (h->mode == RAV_FREE_IMMEDIATE && h->kind == RAV_HEAP_THREAD) {
 		free_alone_t(h, old, tr); /* (no hole: tested above) */
 		return RAV_OK;
@@ -1089,6 +1125,46 @@ static __attribute__((noinline)) rav_status new_before_slow(rav_heap *h, rav_typ
 	return RAV_OK;
 }
 
+/* rav_new_before's bump while recording: its events (ALLOC, the slot's
+ * old target moved into the new cell's field, the slot's store and the
+ * new cell's back-link) as one RAV_RAW_NEW_BEFORE record (rav-record.h)
+ * when it passes the bound (a due clock reading taken first); false,
+ * nothing done, otherwise.  The caller tested that the heap bumps. */
+static inline __attribute__((always_inline)) bool new_before_recorded(rav_heap *h, rav_type t, uintptr_t *slot,
+								       int field, rav_ref *out)
+{
+#if RAV_TRACING
+	rav_cell *p = (rav_cell *)*slot;
+	uintptr_t *bl = p ? backlink_slot_of(p, slot) : NULL;
+	uint32_t next;
+	rav_raw_event *e = rav__compound_room_clk(1, &next);
+	if (RAV_UNLIKELY(!e))
+		return false;
+	rav_cell *c = rav__alloc_t(h, t, false); /* the bump: cannot fail */
+	uint32_t kb = p ? (uint32_t)(bl - p->w) : 0;
+	rav__put_kind_x(e,
+			RAV_RAW_NEW_BEFORE | (t | (uint32_t)field << RAV_RAW_NEW_BEFORE_FIELD_SHIFT |
+					      kb << RAV_RAW_NEW_BEFORE_KB_SHIFT) << 8,
+			0);
+	e->a = (uintptr_t)c;
+	e->b = (uintptr_t)slot;
+	e->c = (uintptr_t)p;
+	rav__compound_done(next);
+	if (p) {
+		c->w[1 + field] = (uintptr_t)p;
+		*bl = (uintptr_t)&c->w[1 + field];
+	}
+	*slot = (uintptr_t)c;
+	c->w[RAV_W_BACK] = (uintptr_t)slot;
+	if (out)
+		put_ref(out, h, c);
+	return true;
+#else
+	(void)h, (void)t, (void)slot, (void)field, (void)out;
+	return false;
+#endif
+}
+
 IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int field, rav_ref *out, bool tr)
 {
 	if (!h)
@@ -1101,6 +1177,8 @@ IMPL rav_status rav_new_before_impl(rav_heap *h, rav_type t, rav_slot at, int fi
 		return rav__fail(RAV_ETYPE, "rav_new_before: field %d of type %s is not a reference field", field,
 				 rav_type_name(t));
 	rav_cell *c;
+	if (tr && RAV_LIKELY(h->dead == NULL && h->top < CELLS) && new_before_recorded(h, t, at.word, field, out))
+		return RAV_OK;
 	if (RAV_LIKELY(h->dead == NULL && h->top < CELLS))
 		c = rav__alloc_t(h, t, tr); /* the bump: cannot fail */
 	else if (h->dead)

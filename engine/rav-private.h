@@ -962,6 +962,24 @@ static inline uintptr_t rav__tail_caller(uintptr_t ra)
  * is with the current site, so a call from the same place as the last one
  * costs that one compare (a current site is a program address, never one
  * inside the public functions, so an equal address needs no closer look). */
+/* rav__site_change's common case inline (one frame, room under the bound):
+ * the same record, written as it writes it. */
+static inline __attribute__((always_inline)) void rav__site_change_inline(uintptr_t pc)
+{
+	rav_evbuf *buf = rav__tbuf;
+	uint32_t n = buf->count;
+	if (RAV_LIKELY(n < rav__tlimit) && RAV_LIKELY(__atomic_load_n(&rav__site_depth, __ATOMIC_RELAXED) == 1)) {
+		rav__site.pc = pc;
+		rav__site.gen = __atomic_load_n(&rav__site_gen, __ATOMIC_RELAXED);
+		rav_raw_event *e = &buf->ev[n];
+		rav__put_kind_x(e, RAV_RAW_SITE | (1u << 8), 0);
+		e->a = pc;
+		__atomic_store_n(&buf->count, n + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	rav__site_change(pc);
+}
+
 static inline __attribute__((always_inline)) void rav__tail_site_enter(uintptr_t ra)
 {
 	if (ra == rav__site.pc || rav__site.hold != 0)
@@ -974,7 +992,7 @@ static inline __attribute__((always_inline)) void rav__tail_site_enter(uintptr_t
 	uintptr_t begin = (uintptr_t)rav__api_entries_begin;
 	if (RAV_LIKELY(ra - begin >= (uintptr_t)rav__api_entries_end - begin &&
 	               !__atomic_load_n(&rav__api_entries_unsure, __ATOMIC_RELAXED))) {
-		rav__site_change(ra);
+		rav__site_change_inline(ra);
 		return;
 	}
 	uintptr_t pc = rav__site_caller_of(ra);

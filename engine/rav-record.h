@@ -190,7 +190,19 @@ typedef enum rav_ev_kind {
  *   what leaf referred to).  ALLOC(n, reference), REFRAV_INSERT(n, target,
  *   leaf), TYPE_WORD(n, REF -> REF | 2 << scalar), LINK(n.w[1], 0 -> p),
  *   LINK(n.w[2], 0 -> leaf), LINK(n.w[3], 0 -> slot), LINK(p.w[k], leaf ->
- *   n.w[1]), LINK(leaf, p -> n), K(slot, 0 -> n). */
+ *   n.w[1]), LINK(leaf, p -> n), K(slot, 0 -> n).
+ * RAV_RAW_POP: aux = ks | kb << 2; a = d, a slot holding the normal raviolo
+ *   b = old; c = moved, what old's reference field ks (word 1 or 2) held,
+ *   whose back-link is its word kb (1-3).  REF_STORE(d, old -> moved),
+ *   LINK(moved.w[kb], old.w[ks] -> d), LINK(old.w[ks], moved -> 0),
+ *   LINK(old.w[BACK], d -> 0): rav_move(d, old's field), a list pop, up to
+ *   old's death (whose FREE and compaction follow as their own records).
+ * RAV_RAW_NEW_BEFORE: aux = type | f << 12 | kb << 13; a = c, a new cell
+ *   (a bump); b = slot; c = p, what slot held (0: nothing, and kb 0), whose
+ *   back-link is its word kb (1-3).  ALLOC(c, type), then if p:
+ *   REF_STORE(c.w[1 + f], 0 -> p), LINK(p.w[kb], slot -> c.w[1 + f]),
+ *   LINK(slot, p -> 0); then REF_STORE(slot, 0 -> c), LINK(c.w[BACK], 0 ->
+ *   slot) (rav_new_before). */
 #define RAV_RAW_ALLOC_INTO 0xc1u
 #define RAV_RAW_ATTACH 0xc2u
 #define RAV_RAW_DETACH 0xc3u
@@ -199,6 +211,10 @@ typedef enum rav_ev_kind {
 #define RAV_RAW_REFRAV_NEW 0xc6u
 #define RAV_RAW_TRIM_RUN 0xc7u
 #define RAV_RAW_REFRAV_DROP 0xc8u
+#define RAV_RAW_POP 0xc9u
+#define RAV_RAW_NEW_BEFORE 0xcau
+#define RAV_RAW_NEW_BEFORE_FIELD_SHIFT 12 /* (the type: < RAV_TYPE_MAX, 12 bits) */
+#define RAV_RAW_NEW_BEFORE_KB_SHIFT 13
 /* RAV_RAW_MOVE's aux bits around its move (the low 8 bits). */
 #define RAV_RAW_MOVE_BEGIN (1u << 8)
 #define RAV_RAW_MOVE_END (1u << 9)
@@ -298,6 +314,8 @@ static inline unsigned rav_raw_compound_records(const rav_raw_event *e)
 	case RAV_RAW_DETACH:
 	case RAV_RAW_TRANSFER:
 	case RAV_RAW_TRIM_RUN:
+	case RAV_RAW_POP:
+	case RAV_RAW_NEW_BEFORE:
 		return 1;
 	case RAV_RAW_MOVE:
 		return (e->kind >> 8 & 3u) >= 2 ? 2 : 1;
@@ -403,6 +421,33 @@ static inline unsigned rav_raw_expand(const rav_raw_event *e, rav_raw_event *out
 		rav__raw_put(&out[7], RAV_EV_LINK, leaf, p, n);
 		rav__raw_put(&out[8], aux & 0xffu, slot, 0, n);
 		return 9;
+	}
+	case RAV_RAW_POP: {
+		uint64_t d = e->a, old = e->b, moved = e->c, ks = aux & 3u, kb = aux >> 2 & 3u;
+		if (aux >> 4 || ks == 0 || ks == 3 || kb == 0)
+			return 0;
+		rav__raw_put(&out[0], RAV_EV_REF_STORE, d, old, moved);
+		rav__raw_put(&out[1], RAV_EV_LINK, moved + kb * w, old + ks * w, d);
+		rav__raw_put(&out[2], RAV_EV_LINK, old + ks * w, moved, 0);
+		rav__raw_put(&out[3], RAV_EV_LINK, old + RAV_W_BACK * w, d, 0);
+		return 4;
+	}
+	case RAV_RAW_NEW_BEFORE: {
+		uint64_t c = e->a, slot = e->b, p = e->c;
+		uint32_t type = aux & (RAV_TYPE_MAX - 1u), kb = aux >> RAV_RAW_NEW_BEFORE_KB_SHIFT;
+		uint64_t f = c + (1 + (aux >> RAV_RAW_NEW_BEFORE_FIELD_SHIFT & 1u)) * w;
+		unsigned o = 0;
+		if (kb > 3 || (kb == 0) != (p == 0))
+			return 0;
+		rav__raw_put(&out[o++], RAV_EV_ALLOC | type << 8, c, 0, 0);
+		if (p) {
+			rav__raw_put(&out[o++], RAV_EV_REF_STORE, f, 0, p);
+			rav__raw_put(&out[o++], RAV_EV_LINK, p + kb * w, slot, f);
+			rav__raw_put(&out[o++], RAV_EV_LINK, slot, p, 0);
+		}
+		rav__raw_put(&out[o++], RAV_EV_REF_STORE, slot, 0, c);
+		rav__raw_put(&out[o++], RAV_EV_LINK, c + RAV_W_BACK * w, 0, slot);
+		return o;
 	}
 	default:
 		return 0;

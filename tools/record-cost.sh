@@ -1,7 +1,7 @@
 #!/bin/sh
-# record-cost.sh [BUILD_DIR [DEPTH STORES]] - the instructions recording adds
-# per event on the recording thread (callgrind), the figure of issue #14
-# that does not move with the machine's load.
+# record-cost.sh [--all] [BUILD_DIR [DEPTH STORES]] - the instructions
+# recording adds per event on the recording thread (callgrind), the figure
+# of issue #14 that does not move with the machine's load.
 #
 # Runs rav-bench's trace-record child (the workload of
 # `rav-bench --workloads trace-record`, at depth 16 and 20000 sharing stores
@@ -12,7 +12,23 @@
 # instructions, the trace's events (`ravtrace stats`) and the instructions
 # added per event, with and without call sites.  Use a release build
 # (build-rel, HACKING.md): a debug build's figures are not the README's.
+#
+# --all: then the same figure for the engine's other shapes, each run by
+# its probe (bench/*-probe.c) with callgrind counting the probe's phase
+# function(s) only, not recording and recording (call sites on): churn in
+# immediate and deferred mode (probe_steps: a list pop and a push per
+# step), tree (probe_tree_build + probe_tree_teardown: allocations into
+# fields, a whole-tree free), binary-trees (probe_bt_*: build, check,
+# drop).  The events of the measured phase are
+# counted natively: the trace of the same run less the trace of a run
+# whose phase is one step (churn) or that has no phase (the others: the
+# setup's and the process's own events).  ~3 minutes more.
 set -eu
+all=0
+if [ "${1:-}" = --all ]; then
+  all=1
+  shift
+fi
 build=${1:-build-rel}
 depth=${2:-16}
 stores=${3:-20000}
@@ -56,3 +72,41 @@ print("  recording:              %12d instructions, %d events: %.2f added per ev
 print("  recording, no sites:    %12d instructions, %d events: %.2f added per event" % (ns, ev_ns, (ns - off) / ev_ns))
 print("  call sites:             %.2f per event" % ((on - off) / ev_on - (ns - off) / ev_ns))
 PY
+
+[ "$all" = 1 ] || exit 0
+probe_dir="$build/bench"
+# probe NAME BASE TOGGLES PROBE ARGS...: callgrind on PROBE ARGS without and
+# with recording, counting the functions in TOGGLES (comma-separated); the
+# phase's events are those of a native recording of PROBE ARGS less those
+# of PROBE BASE (its setup and the process's own events).
+probe() {
+  name=$1 base=$2 toggles=$3 cmd=$4
+  shift 4
+  tg=""
+  for f in $(echo "$toggles" | tr , ' '); do tg="$tg --toggle-collect=$f"; done
+  for mode in off on; do
+    trace=""
+    [ $mode = on ] && trace="RAVIOLI_TRACE=$tmp/$name-cg.ravtrace"
+    # shellcheck disable=SC2086
+    env $trace valgrind --tool=callgrind $tg --callgrind-out-file="$tmp/$name-$mode.out" "$cmd" "$@" \
+      >/dev/null 2>"$tmp/$name-$mode.log" || { echo "record-cost: $name ($mode) failed:" >&2; cat "$tmp/$name-$mode.log" >&2; exit 1; }
+  done
+  ins_off=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/$name-off.out")
+  ins_on=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/$name-on.out")
+  RAVIOLI_TRACE="$tmp/$name.ravtrace" "$cmd" "$@" >/dev/null 2>&1 || { echo "record-cost: $name (native) failed" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  RAVIOLI_TRACE="$tmp/$name-base.ravtrace" "$cmd" $base >/dev/null 2>&1 || { echo "record-cost: $name (base) failed" >&2; exit 1; }
+  ev=$(events "$name")
+  evb=$(events "$name-base")
+  "$py" - "$name" "$ins_off" "$ins_on" "$ev" "$evb" <<'PY'
+import sys
+name = sys.argv[1]
+off, on, ev, evb = (int(a) for a in sys.argv[2:])
+print("  %-14s %11d -> %11d instructions, %8d events: %.2f added per event" % (name + ":", off, on, ev - evb, (on - off) / (ev - evb)))
+PY
+}
+echo "the engine's shapes (probes; callgrind on the phase's functions; the phase's events, natively)"
+probe churn-imm "imm 100000 1" probe_steps "$probe_dir/churn-probe" imm 100000 200000
+probe churn-def "def 100000 1" probe_steps "$probe_dir/churn-probe" def 100000 200000
+probe tree "tree 1 1" probe_tree_build,probe_tree_teardown "$probe_dir/tree-probe" tree 200000 2
+probe binary-trees "bt 4 1" probe_bt_build,probe_bt_check,probe_bt_drop "$probe_dir/tree-probe" bt 14 1

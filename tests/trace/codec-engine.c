@@ -81,7 +81,7 @@ static void workload(void)
 {
 	rav_type node = rav_type_register("codec_node", RAV_DATA, RAV_REF);
 	rav_heap *h = rav_heap_self();
-	rav_root a = rav_root_new(h), b = rav_root_new(h), tail = rav_root_new(h);
+	rav_root a = rav_root_new(h), b = rav_root_new(h), tail = rav_root_new(h), lst = rav_root_new(h);
 	uint64_t rng = 12345;
 	for (int round = 0; round < 30; round++) {
 		rav_ref cur;
@@ -100,6 +100,12 @@ static void workload(void)
 		}
 		if (round % 5 == 0)
 			rav_mark("round");
+		/* A list pushed at a root and popped (rav_new_before, rav_move of
+		 * the head's field into the root: RAV_RAW_NEW_BEFORE, RAV_RAW_POP) */
+		for (int i = 0; i < 40; i++)
+			CHECK(rav_new_before(h, node, rav_root_slot(lst), 1, NULL) == RAV_OK);
+		for (int i = 0; i < 30; i++)
+			CHECK(rav_move(h, rav_root_slot(lst), rav_field_slot(rav_root_get(h, lst), 1)) == RAV_OK);
 		/* Drop it all: cascading frees, compaction moves and fix-ups. */
 		rav_root_clear(h, tail);
 		rav_root_clear(h, round % 2 ? a : b);
@@ -108,8 +114,9 @@ static void workload(void)
 }
 
 /* The expansions of the compound records that stand for a free with its
- * one-move compaction and for a run of trims (rav-record.h), event by
- * event: what the engine recorded one by one before them. */
+ * one-move compaction, a run of trims, a reference raviolo's drop, a
+ * list's pop and push (rav-record.h), event by event: what the engine
+ * recorded one by one before them. */
 static void expand_shapes(void)
 {
 	const uint64_t t = 0x10000, d = 0x8000, s0 = 0x20008, s1 = 0x30010, x = 7;
@@ -172,6 +179,59 @@ static void expand_shapes(void)
 	r[0].kind = RAV_RAW_TRIM_RUN | (uint32_t)RAV_RAW_EXPAND_MAX << 8;
 	CHECK_EQ(rav_raw_expand(r, out), RAV_RAW_EXPAND_MAX);
 	CHECK_EQ(out[RAV_RAW_EXPAND_MAX - 1].a, t - (RAV_RAW_EXPAND_MAX - 1) * RAV_CELL_SIZE);
+	/* a pop: slot s0 held t, t's field 2 held d, whose back-link is its word 3 */
+	r[0] = (rav_raw_event){ RAV_RAW_POP | (2u | 3u << 2) << 8, 0, s0, t, d };
+	CHECK_EQ(rav_raw_compound_records(r), 1);
+	CHECK_EQ(rav_raw_expand(r, out), 4);
+	const rav_raw_event want_pop[4] = {
+		{ RAV_EV_REF_STORE, 0, s0, t, d },
+		{ RAV_EV_LINK, 0, d + 8 * RAV_W_BACK, t + 16, s0 },
+		{ RAV_EV_LINK, 0, t + 16, d, 0 },
+		{ RAV_EV_LINK, 0, t + 8 * RAV_W_BACK, s0, 0 },
+	};
+	for (unsigned i = 0; i < 4; i++)
+		CHECK(memcmp(&out[i], &want_pop[i], sizeof want_pop[i]) == 0);
+	/* malformed: no field, field 3, no back-link word, an unknown bit */
+	r[0].kind = RAV_RAW_POP | (0u | 3u << 2) << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0].kind = RAV_RAW_POP | (3u | 3u << 2) << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0].kind = RAV_RAW_POP | 1u << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0].kind = RAV_RAW_POP | (1u | 3u << 2 | 1u << 4) << 8;
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	/* a push: new cell t of type 17 before slot s0, which held d (its
+	 * back-link: word 3); t's field 1 (word 2) takes d */
+	r[0] = (rav_raw_event){ RAV_RAW_NEW_BEFORE |
+					(17u | 1u << RAV_RAW_NEW_BEFORE_FIELD_SHIFT | 3u << RAV_RAW_NEW_BEFORE_KB_SHIFT)
+						<< 8,
+				0, t, s0, d };
+	CHECK_EQ(rav_raw_compound_records(r), 1);
+	CHECK_EQ(rav_raw_expand(r, out), 6);
+	const rav_raw_event want_push[6] = {
+		{ RAV_EV_ALLOC | 17u << 8, 0, t, 0, 0 },
+		{ RAV_EV_REF_STORE, 0, t + 16, 0, d },
+		{ RAV_EV_LINK, 0, d + 8 * RAV_W_BACK, s0, t + 16 },
+		{ RAV_EV_LINK, 0, s0, d, 0 },
+		{ RAV_EV_REF_STORE, 0, s0, 0, t },
+		{ RAV_EV_LINK, 0, t + 8 * RAV_W_BACK, 0, s0 },
+	};
+	for (unsigned i = 0; i < 6; i++)
+		CHECK(memcmp(&out[i], &want_push[i], sizeof want_push[i]) == 0);
+	/* into an empty slot (field 0): ALLOC, the store, the back-link */
+	r[0] = (rav_raw_event){ RAV_RAW_NEW_BEFORE | 17u << 8, 0, t, s0, 0 };
+	CHECK_EQ(rav_raw_expand(r, out), 3);
+	CHECK(memcmp(&out[0], &want_push[0], sizeof want_push[0]) == 0);
+	CHECK(memcmp(&out[1], &want_push[4], sizeof want_push[4]) == 0);
+	CHECK(memcmp(&out[2], &want_push[5], sizeof want_push[5]) == 0);
+	/* malformed: a held cell without its back-link word, a back-link word
+	 * without a held cell, an unknown bit */
+	r[0] = (rav_raw_event){ RAV_RAW_NEW_BEFORE | 17u << 8, 0, t, s0, d };
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0] = (rav_raw_event){ RAV_RAW_NEW_BEFORE | (17u | 3u << RAV_RAW_NEW_BEFORE_KB_SHIFT) << 8, 0, t, s0, 0 };
+	CHECK_EQ(rav_raw_expand(r, out), 0);
+	r[0] = (rav_raw_event){ RAV_RAW_NEW_BEFORE | (17u | 4u << RAV_RAW_NEW_BEFORE_KB_SHIFT) << 8, 0, t, s0, d };
+	CHECK_EQ(rav_raw_expand(r, out), 0);
 }
 
 int main(void)
@@ -216,7 +276,7 @@ int main(void)
 	ravt_cursor_init(&cur, ravt_trace_reader(t), 0);
 	/* The engine writes the events of one operation as one compound record
 	 * where it can (rav-record.h); the trace holds them expanded. */
-	size_t compounds = 0, trim_runs = 0, one_move_compactions = 0, refrav_drops = 0;
+	size_t compounds = 0, trim_runs = 0, one_move_compactions = 0, refrav_drops = 0, pops = 0, pushes = 0;
 	{
 		rawlog x = { NULL, 0, 0 };
 		x.cap = raw.n * 3 + RAV_RAW_EXPAND_MAX;
@@ -259,6 +319,10 @@ int main(void)
 				one_move_compactions++;
 			else if (RAV_EV_KIND(r) == RAV_RAW_REFRAV_DROP)
 				refrav_drops++;
+			else if (RAV_EV_KIND(r) == RAV_RAW_POP)
+				pops++;
+			else if (RAV_EV_KIND(r) == RAV_RAW_NEW_BEFORE)
+				pushes++;
 			k += recs;
 			compounds++;
 		}
@@ -267,9 +331,11 @@ int main(void)
 	}
 	CHECK(compounds > 100);
 	/* the frees of the workload: compactions of one move and runs of trims recorded whole */
-	fprintf(stderr, "%zu compound records: %zu one-move compactions, %zu trim runs, %zu reference ravioli dropped\n",
-		compounds, one_move_compactions, trim_runs, refrav_drops);
-	CHECK(one_move_compactions > 10 && trim_runs > 0 && refrav_drops > 10);
+	fprintf(stderr,
+		"%zu compound records: %zu one-move compactions, %zu trim runs, %zu reference ravioli dropped, "
+		"%zu pops, %zu pushes\n",
+		compounds, one_move_compactions, trim_runs, refrav_drops, pops, pushes);
+	CHECK(one_move_compactions > 10 && trim_runs > 0 && refrav_drops > 10 && pops > 100 && pushes > 100);
 	rav_event ev;
 	size_t i = 0, events = 0, bad = 0, bad_sites = 0, site_records = 0, with_site = 0;
 	uint64_t cur_site = 0;

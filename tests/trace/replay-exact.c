@@ -1,7 +1,7 @@
 /* replay-exact.c - replay is exact (issue #3 item 7).
  *
  * Runs a random workload on the real engine with recording on: allocations
- * at roots and in fields, reference stores that share cells (reference
+ * at roots and in fields, a list's push and pop at a root, reference stores that share cells (reference
  * ravioli), overwrites and clears that free subtrees, data and scalar
  * stores, deferred frees with bounded compaction steps, mark-from-roots
  * collections of cycles, vectors, and messages sent and received through a
@@ -132,8 +132,24 @@ static void op(rav_heap *h)
 	rav_root *roots = cur->roots;
 	unsigned k = (unsigned)(rnd() % 100);
 	int r;
-	if (k < 14) {
+	if (k < 10) {
 		rav_new_root(h, random_type(), roots[rnd() % NROOTS], NULL);
+	} else if (k < 14) {
+		/* a list's push at a root (rav_new_before) or pop (the head's
+		 * reference field moved into the root: the head dies), recorded
+		 * as RAV_RAW_NEW_BEFORE / RAV_RAW_POP records where they apply */
+		rav_root rt = roots[rnd() % NROOTS];
+		if (rnd() & 1) {
+			rav_type t = random_type();
+			int f = ref_field(t);
+			if (f >= 0)
+				rav_new_before(h, t, rav_root_slot(rt), f, NULL);
+		} else {
+			rav_ref head = rav_root_get(h, rt);
+			int f = rav_ref_is_null(head) ? -1 : ref_field(rav_type_of(h, head));
+			if (f >= 0)
+				rav_move(h, rav_root_slot(rt), rav_field_slot(head, f));
+		}
 	} else if (k < 40) {
 		rav_ref p = pick(h, NULL);
 		if (rav_ref_is_null(p))
