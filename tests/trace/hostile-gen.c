@@ -298,6 +298,52 @@ static bool gen_page_index_high(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* A page at every 64th page index up to the format's largest: a leaf of
+ * the page table each (262,144 leaves and page blocks, about 170 MiB),
+ * which a memory limit of 64 MiB must stop with an error naming it. */
+static bool gen_page_index_limit(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t step = small ? 1024 : 64;
+	thread_start(&g, 1, "far");
+	for (uint32_t pg = step - 1; pg < RAVT_MAX_PAGES; pg += step)
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(pg, 0, 0), 0);
+	return hclose(&g);
+}
+
+/* Few pages at page indices spread over the whole pool, each in a leaf
+ * of the replayed heap's page table of its own (64 slots a leaf), owned by
+ * many heaps; then one heap writes its first page long enough for many
+ * keyframes.  Every keyframe and every state copies the page table: the
+ * copies share its leaves and copy only those written (FORMAT.md section
+ * 13), so they cost the top table (8 bytes per 64 page indices) and a leaf
+ * or two, not 16,384 leaves each.  A whole page table sized by the highest
+ * page index was 144 MiB a copy. */
+static bool gen_pages_spread(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t heaps = small ? 40 : 4096, per = 4, n = heaps * per;
+	uint32_t stride = RAVT_MAX_PAGES / n; /* 1,024 (64 or more: a leaf each) */
+	for (uint32_t th = 1; th <= heaps; th++) {
+		thread_start(&g, th, NULL);
+		for (uint32_t j = 0; j < per; j++) {
+			uint32_t pg = ((th - 1) * per + j) * stride + (th & 63);
+			sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(pg, 0, 0), 0);
+			ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, 1, 0), 0, 0);
+		}
+	}
+	uint32_t hot = 1; /* heap 1's first page: index 1 */
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(hot, 1, 1), 0, 42);
+	uint64_t rounds = small ? 50000 : 6000000;
+	for (uint64_t i = 0; i < rounds; i++) /* (2^18 to 2^20 events a keyframe) */
+		ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(hot, 1, 1), 42, 42);
+	return hclose(&g);
+}
+
 /* Many pages in one heap, handed to another one by one (before the pages
  * the receiver's empty top page, as after a message arrives) and released
  * from the middle: every removal from a heap's page list, every hand-off
@@ -1935,8 +1981,10 @@ static const hclass classes[] = {
     {"many-heaps", "ok", 0, 0, gen_many_heaps, "about 200 threads, each heap owning one page"},
     {"empty-heaps", "ok", 0, 0, gen_empty_heaps, "heaps that own no page"},
     {"page-index-high", "ok", 0, 0, gen_page_index_high, "a page at the highest index the format allows"},
-    {"page-index-limit", "limit", 64, 1, gen_page_index_high,
-     "the same, under a memory limit below its page table"},
+    {"page-index-limit", "limit", 64, 1, gen_page_index_limit,
+     "a page at every 64th index (262,144 leaves of the page table), under a memory limit below them"},
+    {"pages-spread", "ok", 0, 0, gen_pages_spread,
+     "16,384 pages of 4,096 heaps at indices 1,024 apart, then 6M writes to one of them"},
     {"many-pages", "ok", 0, 0, gen_many_pages,
      "200,000 pages handed over before 200,000 root pages and released from the middle"},
     {"marks-huge", "limit", 64, 4, gen_marks_huge, "6,000 distinct 64 KiB mark texts (390 MB) in 600 KB"},
