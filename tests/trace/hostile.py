@@ -453,6 +453,14 @@ def records_sites(path):
 # was 320 MiB then and is 264-275 MiB since they aim at a worst seek
 # (replay-index.c), the export's 390-404 MiB either way; in a release
 # build 320 and 400 MiB both ways).
+# Per class, the most any ravtrace command may take (peak RSS, MiB; sqlite
+# the EXTRA_MIB more), far below the generic bound of an open trace, so a
+# regression of the replayed heap's memory on them fails here (the figures
+# measured, debug build, FORMAT.md section 13: pages-spread 45-49 MiB, 120
+# with sqlite; page-index-high and snap-lost-many 13-14; snap-keyframes 35
+# (86 when each snapshot forced a keyframe); a page table sized by the
+# highest page index was 144 MiB a copy: 150-404 MiB).
+PEAK_MIB = {'pages-spread': 96, 'page-index-high': 40, 'snap-lost-many': 40, 'snap-keyframes': 64}
 EXTRA_MIB = {'sqlite': 180}
 EXTRA_MIB_DEFAULT = 64
 # `ravscope --render` (1280x800): its picture, fonts and layout (a few
@@ -508,6 +516,12 @@ def run_class(name, expect, limit_mb, path, facts):
         say(f'{what}: exit {rc}, {secs:.2f} s' + (f', {rss / MIB:.0f} MiB' if rss else ''))
         if rss and not SANITIZED:
             peaks[key] = rss
+            cap = PEAK_MIB.get(name)
+            if cap and not wrapper:
+                cap = (cap + (EXTRA_MIB['sqlite'] if key == 'sqlite' else 0)) * MIB
+                if rss > cap:
+                    fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over this class\'s cap '
+                         f'{cap / MIB:.0f} MiB (PEAK_MIB)')
         if not check_common(what, rc, out, err, secs):
             continue
         both = out + err
@@ -597,6 +611,13 @@ def info_json(results):
 
 def check_facts(name, results):
     info = info_json(results)
+    if name == 'snap-keyframes' and info is not None:
+        # a keyframe forced by a snapshot comes at most every 2^16 events
+        # (replay-index.c KF_SNAPSHOT_GAP); one per snapshot was 166 here
+        most = info['events'] // (1 << 16) + 2
+        if info['keyframes'] > most:
+            fail(f'{name}: {info["keyframes"]} keyframes for {info["events"]} events: snapshots '
+                 f'forced more than one per 2^16 events ({most})')
     if name == 'types-wide' and info is not None:
         ids = [t['id'] for t in info['types']]
         if ids != [16]:
