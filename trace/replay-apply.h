@@ -208,7 +208,7 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 		    m, ev, "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
 		    pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
 	ravt_cellblock *k;
-	if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+	if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 		return ravt_model_oom(m, ev);
 	k->w[RAVT_CB_INDEX(c) * 4 + w] = newv;
 	if (w == RAV_W_TYPE && st == RAV_CELL_LIVE) {
@@ -479,7 +479,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "allocates page %u cell %u, which is %s", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		w[0] = ev->aux;
@@ -508,7 +508,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "frees page %u cell %u, which is %s", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		ravt_mheap *h = ravt_owner_of(m, p);
@@ -587,7 +587,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_EMPTY;
 		memset(k->w + RAVT_CB_INDEX(c) * 4, 0, 4 * sizeof(uint64_t));

@@ -386,6 +386,18 @@ static inline ravt_mpage *ravt_page_w(ravt_model *m, uint32_t page)
 	return ravt_page_w_copy(m, page);
 }
 
+/* The same for the page block p found at `page` (not NULL), nothing
+ * written since: the slot is not looked up again (the writes of the apply
+ * loop, which found the page to check the event first). */
+static inline ravt_mpage *ravt_page_w_have(ravt_model *m, uint32_t page, ravt_mpage *p)
+{
+	if (__builtin_expect(atomic_load_explicit(&ravt_leaf_at(m, page)->refs, memory_order_acquire) == 1 &&
+	                         atomic_load_explicit(&p->refs, memory_order_acquire) == 1,
+	                     1))
+		return p;
+	return ravt_page_w_copy(m, page);
+}
+
 /* Writable cell block holding cell c of the writable page p (copied if shared). */
 static inline ravt_cellblock *ravt_block_w(ravt_model *m, ravt_mpage *p, uint32_t c)
 {

@@ -338,7 +338,7 @@ static bool gen_pages_spread(const char *dir, const char *name)
 	}
 	uint32_t hot = 1; /* heap 1's first page: index 1 */
 	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(hot, 1, 1), 0, 42);
-	uint64_t rounds = small ? 50000 : 3000000;
+	uint64_t rounds = small ? 50000 : 1000000;
 	for (uint64_t i = 0; i < rounds; i++) /* (2^18 to 2^20 events a keyframe) */
 		ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(hot, 1, 1), 42, 42);
 	return hclose(&g);
@@ -952,7 +952,7 @@ static bool gen_snap_keyframes(const char *dir, const char *name)
 	hgen g;
 	if (!hopen(&g, dir, name, NULL))
 		return false;
-	uint32_t npages = small ? 200 : 2000, snaps = small ? 100 : 1500;
+	uint32_t npages = small ? 200 : 2000, snaps = small ? 100 : 500;
 	thread_start(&g, 1, "writer");
 	for (uint32_t p = 0; p < npages; p++) {
 		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(p, 0, 0), 0);
@@ -2013,7 +2013,7 @@ static const hclass classes[] = {
     {"page-index-limit", "limit", 64, 1, gen_page_index_limit,
      "a page at every 64th index (262,144 leaves of the page table), under a memory limit below them"},
     {"pages-spread", "ok", 0, 0, gen_pages_spread,
-     "16,384 pages of 4,096 heaps at indices 1,024 apart, then 3M writes to one of them"},
+     "16,384 pages of 4,096 heaps at indices 1,024 apart, then 1M writes to one of them"},
     {"many-pages", "ok", 0, 0, gen_many_pages,
      "200,000 pages handed over before 200,000 root pages and released from the middle"},
     {"marks-huge", "limit", 64, 4, gen_marks_huge, "6,000 distinct 64 KiB mark texts (390 MB) in 600 KB"},
@@ -2047,7 +2047,7 @@ static const hclass classes[] = {
     {"snap-renamed", "inconsistent", 0, 0, gen_snap_renamed,
      "one snapshot piece of 50,000 pages named by 100,000 snapshot events"},
     {"snap-keyframes", "ok", 0, 0, gen_snap_keyframes,
-     "1,500 snapshots 2,000 writes apart, each forcing a keyframe"},
+     "500 snapshots 2,000 writes apart, each forcing a keyframe"},
     {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 100,000 lost events"},
     {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type 300,000 times"},
     {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,

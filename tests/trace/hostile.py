@@ -456,11 +456,11 @@ def records_sites(path):
 # Per class, the most any ravtrace command may take (peak RSS, MiB; sqlite
 # the EXTRA_MIB more), far below the generic bound of an open trace, so a
 # regression of the replayed heap's memory on them fails here (the figures
-# measured, debug build, FORMAT.md section 13: pages-spread 45-49 MiB, 120
-# with sqlite; page-index-high and snap-lost-many 13-14; snap-keyframes 35
-# (86 when each snapshot forced a keyframe); a page table sized by the
-# highest page index was 144 MiB a copy: 150-404 MiB).
-PEAK_MIB = {'pages-spread': 96, 'page-index-high': 40, 'snap-lost-many': 40, 'snap-keyframes': 64}
+# measured, debug build, FORMAT.md section 13: pages-spread 44 MiB;
+# page-index-high and snap-lost-many 13-14; snap-keyframes 17 (80 when each
+# snapshot forced a keyframe); with a page table sized by the highest page
+# index, 144 MiB a copy, the first three took 150-282 MiB).
+PEAK_MIB = {'pages-spread': 96, 'page-index-high': 40, 'snap-lost-many': 40, 'snap-keyframes': 48}
 EXTRA_MIB = {'sqlite': 180}
 EXTRA_MIB_DEFAULT = 64
 # `ravscope --render` (1280x800): its picture, fonts and layout (a few
@@ -613,7 +613,7 @@ def check_facts(name, results):
     info = info_json(results)
     if name == 'snap-keyframes' and info is not None:
         # a keyframe forced by a snapshot comes at most every 2^16 events
-        # (replay-index.c KF_SNAPSHOT_GAP); one per snapshot was 166 here
+        # (replay-index.c KF_SNAPSHOT_GAP); one per snapshot was 171 here
         most = info['events'] // (1 << 16) + 2
         if info['keyframes'] > most:
             fail(f'{name}: {info["keyframes"]} keyframes for {info["events"]} events: snapshots '
