@@ -466,8 +466,9 @@ EXTRA_MIB_DEFAULT = 64
 # `ravscope --render` (1280x800): its picture, fonts and layout (a few
 # dozen bytes per page shown), the cell image (at most IMAGE_BUDGET_PX,
 # 64M pixels of 4 bytes, of the lanes near the view), and the playhead's
-# replay state beside the index's (a second page table: on page-index-high
-# and snap-lost-many, a page at index 2^24-1, 128 MiB of it).  The most on
+# replay state beside the index's (a second page table's top: 2 MiB at
+# page index 2^24-1; it was 128 MiB before the table had two levels,
+# mem17, and the viewer's peaks were not measured again).  The most on
 # the classes is 260 MiB (many-pages: 0.06 px per cell, 37M cells of
 # image); it was 506 MiB on handoff-pairs when the image held every lane
 # of 560 (473 MB for the 7 lanes shown), 60 MiB now.
