@@ -56,7 +56,7 @@ static inline __attribute__((always_inline)) void ravt_prefetch_page(const ravt_
 {
 	uint32_t pg = rav_loc_page(l);
 	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span) {
-		const ravt_mpage *p = m->pages[pg];
+		const ravt_mpage *p = ravt_page_at(m, pg);
 		if (p) {
 			/* refs .. rootc: what apply reads and counts */
 			__builtin_prefetch(p);
@@ -83,11 +83,13 @@ static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
 	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span && c < m->cpp) {
-		const ravt_mpage *p = m->pages[pg];
+		const ravt_pleaf *lf = ravt_leaf_at(m, pg);
+		const ravt_mpage *p = lf->pg[RAVT_LEAF_INDEX(pg)];
 		if (p) {
 			uint32_t i = c >> RAVT_CB_SHIFT;
 			const ravt_cellblock *k = p->cb[i];
-			bool shared = atomic_load_explicit(&p->refs, memory_order_relaxed) != 1;
+			bool shared = atomic_load_explicit(&p->refs, memory_order_relaxed) != 1 ||
+			              atomic_load_explicit(&lf->refs, memory_order_relaxed) != 1;
 			if (copy &&
 			    (shared ||
 			     !ravt_priv_has(atomic_load_explicit(&p->priv, memory_order_relaxed), i))) {
@@ -137,7 +139,7 @@ typedef struct ravt_touch {
 static inline ravt_mpage *ravt_cell_page(ravt_model *m, const rav_event *ev, rav_loc l, const char *what)
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
-	ravt_mpage *p = pg < m->span && !(l & RAV_LOC_EXTERNAL) ? m->pages[pg] : NULL;
+	ravt_mpage *p = !(l & RAV_LOC_EXTERNAL) ? (ravt_mpage *)ravt_page_r(m, pg) : NULL;
 	if (__builtin_expect(p && c < m->cpp && p->kind != RAV_SPAGE_POOL, 1))
 		return p;
 	return ravt_model_fail_place(m, ev, l, what);
@@ -206,7 +208,7 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 		    m, ev, "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
 		    pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
 	ravt_cellblock *k;
-	if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+	if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 		return ravt_model_oom(m, ev);
 	k->w[RAVT_CB_INDEX(c) * 4 + w] = newv;
 	if (w == RAV_W_TYPE && st == RAV_CELL_LIVE) {
@@ -362,7 +364,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_oom(m, ev);
 		if (!ev->x)
 			return ravt_model_fail(m, ev, "page %u is acquired for heap 0, but heap ids start at 1", pg);
-		ravt_mpage *p = m->pages[pg];
+		ravt_mpage *p = ravt_page_at(m, pg);
 		if (p && p->kind != RAV_SPAGE_POOL)
 			return ravt_model_fail(m, ev, "heap %u acquires page %u, which heap %u already owns",
 			                       ev->x, pg, p->owner);
@@ -376,8 +378,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			if (!(p = ravt_model_new_page_at(m, pg)))
 				return ravt_model_oom(m, ev);
 		}
-		if (m->pool[pg]) {
-			m->pool[pg] = 0;
+		if (ravt_pool_at(m, pg)) {
+			ravt_pool_set(m, pg, false);
 			m->tot.pool_pages--;
 		}
 		p->kind = ravt_spage_kind(ev->aux);
@@ -409,13 +411,13 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		ravt_count(m, p, h, -(int)p->live, -(int)p->dead, -(int)p->refc, -(int)p->rootc);
 		if (h && !ravt_heap_remove(m, h, pg))
 			return ravt_model_oom(m, ev);
-		p = m->pages[pg];
+		p = ravt_page_at(m, pg);
 		p->kind = RAV_SPAGE_POOL;
 		p->owner = 0;
 		p->hidx = 0;
 		p->fill = 1;
 		ravt_page_clear_cells(m, p);
-		m->pool[pg] = 1;
+		ravt_pool_set(m, pg, true);
 		m->tot.pool_pages++;
 		m->tot.pages--;
 		tc->h[0] = h;
@@ -453,7 +455,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		}
 		if (!ravt_heap_insert(m, to, pg, before))
 			return ravt_model_oom(m, ev);
-		p = m->pages[pg];
+		p = ravt_page_at(m, pg);
 		p->owner = ev->x;
 		p->hidx = (uint32_t)(to - m->heaps) + 1;
 		m->tot.handoffs++;
@@ -477,7 +479,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "allocates page %u cell %u, which is %s", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		w[0] = ev->aux;
@@ -506,7 +508,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "frees page %u cell %u, which is %s", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		ravt_mheap *h = ravt_owner_of(m, p);
@@ -585,7 +587,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w(m, pg)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_EMPTY;
 		memset(k->w + RAVT_CB_INDEX(c) * 4, 0, 4 * sizeof(uint64_t));

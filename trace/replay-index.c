@@ -149,7 +149,9 @@ struct ravt_replay {
 	uint64_t kf_goal;   /* the least target: KF_COST_GOAL or RAVTRACE_KEYFRAME_COST */
 	uint64_t kf_cheap;  /* events after which a cheap interval gets its keyframe */
 	uint64_t next_kf;   /* next index where the cost since the last keyframe is looked at */
-	bool kf_forced;     /* take one at next_kf whatever it cost (after a snapshot) */
+	/* take one at this position whatever it cost (after a snapshot);
+	 * 0: none (a keyframe is never due at 0 after the first) */
+	uint64_t kf_forced_at;
 	uint64_t last_pos;  /* position of the last keyframe (valid when nkf > 0) */
 	uint64_t kf_bytes, kf_budget;
 	bool budget_fixed;      /* set by RAVTRACE_KEYFRAME_MB */
@@ -203,6 +205,13 @@ static const ravt_sink_ops replay_ops = {
  * bursts when a session starts: one keyframe after the burst, not one per
  * heap), so that seeks after it start from the installed state. */
 #define KF_AFTER_SNAPSHOT 64u
+/* ... but no closer to the keyframe before than this: snapshots 2,000
+ * events apart forced as many keyframes (each holding alone what the next
+ * interval wrote), which kept the keyframe budget thinning them: 1,500
+ * snapshots took 16 s to index where the same writes take 0.5 s
+ * (hostile-gen snap-keyframes).  A seek soon after such a snapshot
+ * replays it from the keyframe before. */
+#define KF_SNAPSHOT_GAP ((uint64_t)1 << 16)
 
 ravt_replay *ravt_replay_new(uint32_t page_size, uint32_t cell_size, uint8_t word_size, ravt_series *series,
                              ravt_history *history, ravt_budget *budget)
@@ -562,7 +571,8 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 	uint64_t copies = rp->live.copied / sizeof(ravt_cellblock);
 	uint64_t cheap_at = rp->kf_cost <= rp->kf_goal ? rp->kf_cheap : UINT64_MAX;
 	bool cheap = events >= cheap_at && copies * KF_CHEAP_RATE <= events;
-	if (cost >= rp->kf_cost || cheap || rp->kf_forced || rp->nkf == 0) {
+	bool forced = rp->kf_forced_at && rp->live.pos >= rp->kf_forced_at;
+	if (cost >= rp->kf_cost || cheap || forced || rp->nkf == 0) {
 		/* the counts as they are (packing and thinning read them) */
 		ravt_model_unref_flush(&rp->live);
 		/* the previous pack first (thinning needs the keyframes as they
@@ -585,7 +595,7 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 		rp->copied_done += rp->live.copied;
 		rp->live.copied = 0;
 		take_keyframe(rp);
-		rp->kf_forced = false;
+		rp->kf_forced_at = 0;
 		/* the one before holds alone what live copied away since: packed
 		 * while the next interval is replayed */
 		if (rp->nkf >= 2)
@@ -598,6 +608,8 @@ static void keyframe_check(ravt_replay *rp, uint64_t i)
 	if (events < cheap_at && cheap_at - events < step)
 		step = cheap_at - events;
 	rp->next_kf = i + (step > KF_CHECK_MIN ? step : KF_CHECK_MIN);
+	if (rp->kf_forced_at > i && rp->kf_forced_at < rp->next_kf)
+		rp->next_kf = rp->kf_forced_at;
 }
 
 /* The work due at event index i before it is applied: a keyframe, closing
@@ -795,10 +807,14 @@ static void sink_snapshot(ravt_sink *sink, const rav_event *ev, const ravt_piece
 		return;
 	}
 	ravt_series_touch(rp->series, &rp->live, tc.h[0]);
-	/* (a snapshot before that keyframe postpones it: one per burst) */
+	/* (a snapshot before that keyframe postpones it: one per burst; and
+	 * one at most every KF_SNAPSHOT_GAP events) */
 	uint64_t at = rp->live.pos + KF_AFTER_SNAPSHOT;
-	rp->next_kf = at;
-	rp->kf_forced = true;
+	if (rp->nkf && at < rp->last_pos + KF_SNAPSHOT_GAP)
+		at = rp->last_pos + KF_SNAPSHOT_GAP;
+	rp->kf_forced_at = at;
+	if (at < rp->next_kf)
+		rp->next_kf = at;
 	if (at < rp->next_due)
 		rp->next_due = at;
 }

@@ -53,8 +53,8 @@ static bool to_pool(ravt_model *m, uint32_t pg)
 	p->fill = 1;
 	p->live = p->dead = p->refc = p->rootc = 0;
 	ravt_page_clear_cells(m, p);
-	if (!m->pool[pg]) {
-		m->pool[pg] = 1;
+	if (!ravt_pool_at(m, pg)) {
+		ravt_pool_set(m, pg, true);
 		m->tot.pool_pages++;
 	}
 	return true;
@@ -68,7 +68,7 @@ static bool on_page(void *user, uint32_t pg, uint8_t kind, uint32_t fill)
 		snprintf(in->why, sizeof in->why, "page %u is beyond the largest pool replay accepts", pg);
 		return false;
 	}
-	ravt_mpage *p = m->pages[pg];
+	ravt_mpage *p = ravt_page_at(m, pg);
 	if (p && p->kind != RAV_SPAGE_POOL) {
 		ravt_mheap *o = ravt_owner_of(m, p);
 		/* the heap's own pages went to the pool before its piece: one it
@@ -88,12 +88,12 @@ static bool on_page(void *user, uint32_t pg, uint8_t kind, uint32_t fill)
 	if (p) {
 		if (!to_pool(m, pg))
 			return false;
-		p = m->pages[pg];
+		p = ravt_page_at(m, pg);
 	} else if (!(p = ravt_model_new_page_at(m, pg))) {
 		return false;
 	}
-	if (m->pool[pg]) {
-		m->pool[pg] = 0;
+	if (ravt_pool_at(m, pg)) {
+		ravt_pool_set(m, pg, false);
 		m->tot.pool_pages--;
 	}
 	ravt_mheap *h = heap_of(in);
@@ -149,7 +149,7 @@ static bool on_free_page(void *user, uint32_t pg)
 		         pg);
 		return false;
 	}
-	ravt_mpage *p = m->pages[pg];
+	ravt_mpage *p = ravt_page_at(m, pg);
 	if (p && p->kind != RAV_SPAGE_POOL) {
 		ravt_mheap *o = ravt_owner_of(m, p);
 		if (o && o->alive) {
@@ -163,7 +163,7 @@ static bool on_free_page(void *user, uint32_t pg)
 			return false;
 		p->kind = RAV_SPAGE_POOL;
 		p->fill = 1;
-		m->pool[pg] = 1;
+		ravt_pool_set(m, pg, true);
 		m->tot.pool_pages++;
 		return true;
 	}

@@ -227,10 +227,7 @@ static inline __attribute__((always_inline)) void prefetch_block_counts(const ra
 		__builtin_prefetch(p->cb[i], 1);
 }
 
-static inline bool is_static(const ravt_cellblock *k)
-{
-	return k == &ravt_zero_block || k == &ravt_header_block;
-}
+#define is_static ravt_block_static
 
 #define CB_WHAT "the replayed heap (its written cell blocks)"
 
@@ -265,7 +262,7 @@ ravt_mpage *ravt_page_new(ravt_model *m)
 	return p;
 }
 
-static void page_unref(const ravt_model *m, ravt_mpage *p)
+void ravt_page_unref(const ravt_model *m, ravt_mpage *p)
 {
 	if (!p)
 		return;
@@ -279,7 +276,7 @@ static void page_unref(const ravt_model *m, ravt_mpage *p)
 	}
 }
 
-static void page_ref(ravt_mpage *p)
+void ravt_page_ref(ravt_mpage *p)
 {
 	if (p)
 		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
@@ -307,27 +304,14 @@ void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint
 		atomic_init(&m->tkinds->refs, 1);
 }
 
-/* Page blocks this far ahead are asked for while walking a page table
- * (clearing or copying a model: a seek does both, thousands of pages, each
- * block a miss). */
-#define PAGE_PF_AHEAD 8u
-
 void ravt_model_clear(ravt_model *m)
 {
-	for (uint32_t i = 0; i < m->span; i++) {
-		if (i + PAGE_PF_AHEAD < m->span)
-			__builtin_prefetch(m->pages[i + PAGE_PF_AHEAD], 1);
-		page_unref(m, m->pages[i]);
-	}
-	free(m->pages);
-	free(m->pool);
+	ravt_pages_clear(m);
 	free(m->known);
 	free(m->heaps);
 	free(m->hmap);
 	free(m->dirty);
 	kinds_unref(m->tkinds);
-	m->pages = NULL;
-	m->pool = NULL;
 	m->known = NULL;
 	m->nknown = m->known_cap = 0;
 	m->heaps = NULL;
@@ -335,7 +319,7 @@ void ravt_model_clear(ravt_model *m)
 	m->dirty = NULL;
 	m->ndirty = m->dirty_cap = 0;
 	m->tkinds = NULL;
-	m->span = m->cap = m->nheaps = m->heap_cap = m->hmap_cap = 0;
+	m->nheaps = m->heap_cap = m->hmap_cap = 0;
 }
 
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
@@ -345,20 +329,15 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 	*dst = *src;
 	dst->budget = NULL;
 	dst->cache = cache;
-	dst->pages = NULL;
-	dst->pool = NULL;
+	dst->top = NULL;
+	dst->span = dst->cap = 0;
 	dst->heaps = NULL;
 	dst->hmap = NULL;
 	dst->known = NULL;
 	dst->dirty = NULL;
 	dst->dirty_cap = src->ndirty;
-	dst->cap = src->span;
 	dst->heap_cap = src->nheaps;
 	dst->known_cap = src->nknown;
-	if (src->span) {
-		dst->pages = malloc(sizeof *dst->pages * src->span);
-		dst->pool = malloc(src->span);
-	}
 	if (src->nknown)
 		dst->known = malloc(sizeof *dst->known * src->nknown);
 	if (src->nheaps)
@@ -367,10 +346,9 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		dst->hmap = malloc(sizeof *dst->hmap * src->hmap_cap);
 	if (src->ndirty)
 		dst->dirty = malloc(sizeof *dst->dirty * src->ndirty);
-	if ((src->span && (!dst->pages || !dst->pool)) || (src->nheaps && !dst->heaps) ||
+	if (!ravt_pages_copy(dst, src) || (src->nheaps && !dst->heaps) ||
 	    (src->hmap_cap && !dst->hmap) || (src->nknown && !dst->known) || (src->ndirty && !dst->dirty)) {
-		free(dst->pages);
-		free(dst->pool);
+		ravt_pages_clear(dst);
 		free(dst->known);
 		free(dst->heaps);
 		free(dst->hmap);
@@ -380,15 +358,6 @@ bool ravt_model_copy(ravt_model *dst, const ravt_model *src)
 		return false;
 	}
 	atomic_fetch_add_explicit(&src->tkinds->refs, 1, memory_order_relaxed);
-	if (src->span) {
-		memcpy(dst->pages, src->pages, sizeof *dst->pages * src->span);
-		memcpy(dst->pool, src->pool, src->span);
-		for (uint32_t i = 0; i < src->span; i++) {
-			if (i + PAGE_PF_AHEAD < src->span)
-				__builtin_prefetch(src->pages[i + PAGE_PF_AHEAD], 1);
-			page_ref(src->pages[i]);
-		}
-	}
 	if (src->nknown)
 		memcpy(dst->known, src->known, sizeof *dst->known * src->nknown);
 	if (src->hmap_cap)
@@ -420,40 +389,17 @@ bool ravt_model_define_type(ravt_model *m, uint32_t id, uint8_t fields)
 	return true;
 }
 
-bool ravt_model_ensure_span(ravt_model *m, uint32_t page)
-{
-	if (page < m->span)
-		return true;
-	if (page >= m->cap) {
-		uint32_t ncap = m->cap ? m->cap : 64;
-		while (ncap <= page)
-			ncap *= 2;
-		/* the page table is sized by the highest page named: a few bytes
-		 * of a file may name a page far up */
-		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->cap) * (sizeof *m->pages + 1),
-		                        "the replayed heap's page table (sized by the highest page index)"))
-			return false;
-		ravt_mpage **np = realloc(m->pages, sizeof *np * ncap);
-		if (!np)
-			return false;
-		m->pages = np;
-		uint8_t *pool = realloc(m->pool, ncap);
-		if (!pool)
-			return false;
-		m->pool = pool;
-		m->cap = ncap;
-	}
-	for (uint32_t i = m->span; i <= page; i++) {
-		m->pages[i] = NULL;
-		m->pool[i] = 0;
-	}
-	m->span = page + 1;
-	return true;
-}
-
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 {
-	ravt_mpage *p = m->pages[page];
+	/* the leaf first: a copy of it takes a reference on each of its page
+	 * blocks (so p is shared then, unless the other holders of the leaf
+	 * let it go meanwhile) */
+	ravt_pleaf *l = ravt_leaf_w(m, page);
+	if (!l)
+		return NULL;
+	ravt_mpage *p = l->pg[RAVT_LEAF_INDEX(page)];
+	if (!p || atomic_load_explicit(&p->refs, memory_order_acquire) == 1)
+		return p;
 	prefetch_block_counts(m, p);
 	ravt_mpage *q = page_alloc(m);
 	if (!q)
@@ -469,8 +415,8 @@ ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page)
 	atomic_store_explicit(&p->priv, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < m->ncb; i++)
 		block_ref(q->cb[i]);
-	page_unref(m, p);
-	m->pages[page] = q;
+	ravt_page_unref(m, p);
+	l->pg[RAVT_LEAF_INDEX(page)] = q;
 	m->copied += m->block_size;
 	return q;
 }
@@ -592,55 +538,6 @@ ravt_mheap *ravt_heap_get(ravt_model *m, uint32_t id, uint8_t kind)
 	return heap_touch(m, h) ? h : NULL;
 }
 
-ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg)
-{
-	if (m->nknown == m->known_cap) {
-		uint32_t ncap = m->known_cap ? m->known_cap * 2 : 64;
-		if (!ravt_budget_charge(m->budget, (uint64_t)(ncap - m->known_cap) * sizeof *m->known,
-		                        "the replayed heap (its list of known pages)"))
-			return NULL;
-		uint32_t *nk = realloc(m->known, sizeof *nk * ncap);
-		if (!nk)
-			return NULL;
-		m->known = nk;
-		m->known_cap = ncap;
-	}
-	ravt_mpage *p = ravt_page_new(m);
-	if (!p)
-		return NULL;
-	m->pages[pg] = p;
-	m->known[m->nknown++] = pg;
-	return p;
-}
-
-void ravt_model_drop_pages(ravt_model *m)
-{
-	for (uint32_t k = 0; k < m->nknown; k++) {
-		uint32_t pg = m->known[k];
-		ravt_mpage *p = m->pages[pg];
-		if (!p)
-			continue;
-		/* what the live model charged for this page goes back (a keyframe
-		 * sharing the blocks keeps them, on its own budget) */
-		for (uint32_t i = 0; i < m->ncb; i++)
-			if (p->cb[i] && !is_static(p->cb[i]))
-				ravt_budget_release(m->budget, sizeof(ravt_cellblock));
-		ravt_budget_release(m->budget, m->block_size);
-		page_unref(m, p);
-		m->pages[pg] = NULL;
-		m->pool[pg] = 0;
-	}
-	m->nknown = 0;
-	/* the heaps touched since the last loss; the others own nothing */
-	for (uint32_t k = 0; k < m->ndirty; k++) {
-		ravt_mheap *h = &m->heaps[m->dirty[k]];
-		h->npages = 0;
-		h->head = h->tail = h->nhead = h->ntail = RAVT_NO_PAGE;
-		h->anchor = RAVT_NO_PAGE;
-		h->list_changes++;
-	}
-}
-
 /* ---- a heap's page lists ------------------------------------------------------
  * Links live in the page blocks, so changing a neighbour's link makes its
  * block writable (a copy when a keyframe shares it). */
@@ -668,8 +565,8 @@ static bool link_in(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before, 
 {
 	uint32_t *head = sub ? &h->nhead : &h->head, *tail = sub ? &h->ntail : &h->tail;
 	uint32_t prev =
-	    before == RAVT_NO_PAGE ? *tail : (sub ? m->pages[before]->nprev : m->pages[before]->prev);
-	ravt_mpage *p = m->pages[pg];
+	    before == RAVT_NO_PAGE ? *tail : (sub ? ravt_page_at(m, before)->nprev : ravt_page_at(m, before)->prev);
+	ravt_mpage *p = ravt_page_at(m, pg);
 	*(sub ? &p->nprev : &p->prev) = prev;
 	*(sub ? &p->nnext : &p->next) = before;
 	if (prev == RAVT_NO_PAGE)
@@ -685,7 +582,7 @@ static bool link_in(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before, 
 
 static bool link_out(ravt_model *m, ravt_mheap *h, uint32_t pg, bool sub)
 {
-	const ravt_mpage *p = m->pages[pg];
+	const ravt_mpage *p = ravt_page_at(m, pg);
 	uint32_t prev = sub ? p->nprev : p->prev, next = sub ? p->nnext : p->next;
 	if (prev == RAVT_NO_PAGE)
 		*(sub ? &h->nhead : &h->head) = next;
@@ -706,9 +603,9 @@ bool ravt_heap_insert(ravt_model *m, ravt_mheap *h, uint32_t pg, uint32_t before
 	if (!link_in(m, h, pg, before, false))
 		return false;
 	h->npages++;
-	if (m->pages[pg]->kind != RAV_SPAGE_ROOT)
+	if (ravt_page_at(m, pg)->kind != RAV_SPAGE_ROOT)
 		return link_in(m, h, pg, before, true);
-	m->pages[pg]->nnext = m->pages[pg]->nprev = RAVT_NO_PAGE;
+	ravt_page_at(m, pg)->nnext = ravt_page_at(m, pg)->nprev = RAVT_NO_PAGE;
 	return true;
 }
 
@@ -722,7 +619,7 @@ ravt_mpage *ravt_page_regive(ravt_model *m, uint32_t pg, ravt_mheap *to, ravt_mh
 	if (from) {
 		if (!ravt_heap_remove(m, from, pg))
 			return NULL;
-		p = m->pages[pg];
+		p = ravt_page_at(m, pg);
 		from->live -= p->live - p->rootc;
 		from->dead -= p->dead;
 		from->refc -= p->refc;
@@ -741,9 +638,9 @@ bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg)
 	h->npages--;
 	if (h->anchor == pg)
 		h->anchor = RAVT_NO_PAGE;
-	if (m->pages[pg]->kind != RAV_SPAGE_ROOT && !link_out(m, h, pg, true))
+	if (ravt_page_at(m, pg)->kind != RAV_SPAGE_ROOT && !link_out(m, h, pg, true))
 		return false;
-	ravt_mpage *p = m->pages[pg];
+	ravt_mpage *p = ravt_page_at(m, pg);
 	p->next = p->prev = p->nnext = p->nprev = RAVT_NO_PAGE;
 	return true;
 }
@@ -790,7 +687,7 @@ static void fmt_loc(char *buf, size_t len, rav_loc l)
 ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what)
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
-	const ravt_mpage *p = pg < m->span && !(l & RAV_LOC_EXTERNAL) ? m->pages[pg] : NULL;
+	const ravt_mpage *p = !(l & RAV_LOC_EXTERNAL) ? ravt_page_r(m, pg) : NULL;
 	char b[80];
 	fmt_loc(b, sizeof b, l);
 	if (l & RAV_LOC_EXTERNAL)
@@ -804,30 +701,6 @@ ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l,
 	return NULL;
 }
 
-/* ---- accounting ------------------------------------------------------------- */
-
-uint64_t ravt_model_table_bytes(const ravt_model *m)
-{
-	return (uint64_t)m->span * (sizeof(void *) + 1) + (uint64_t)m->nheaps * sizeof(ravt_mheap) +
-	       (uint64_t)(m->hmap_cap + m->ndirty) * sizeof(uint32_t);
-}
-
-uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next)
-{
-	uint64_t b = ravt_model_table_bytes(k);
-	for (uint32_t p = 0; p < k->span; p++) {
-		const ravt_mpage *a = k->pages[p], *n = p < next->span ? next->pages[p] : NULL;
-		if (!a || a == n)
-			continue;
-		b += k->block_size;
-		for (uint32_t i = 0; i < k->ncb; i++)
-			if (a->cb[i] != &ravt_zero_block && a->cb[i] != &ravt_header_block &&
-			    a->cb[i] != &ravt_packed_block && (!n || n->cb[i] != a->cb[i]))
-				b += sizeof(ravt_cellblock);
-	}
-	return b;
-}
-
 /* ---- pages handed to a message (format 1.6) --------------------------------- */
 
 int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from_out, ravt_mheap **to_out)
@@ -836,7 +709,7 @@ int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from
 	 * page it goes before + 1 (0: at the end), aux the page's fill. */
 	uint64_t pg64 = ev->a;
 	uint32_t fill = ev->aux;
-	const ravt_mpage *pr = pg64 < m->span ? m->pages[pg64] : NULL;
+	const ravt_mpage *pr = pg64 < m->span ? ravt_page_at(m, (uint32_t)pg64) : NULL;
 	if (!pr || pr->kind == RAV_SPAGE_POOL)
 		return ravt_model_fail(m, ev, "page %llu is handed from heap %llu to message %u but no heap owns it",
 		                       (unsigned long long)pg64, (unsigned long long)ev->b, ev->x);
@@ -862,7 +735,7 @@ int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from
 		                       pg, ev->x, fill, pr->fill, m->cpp);
 	uint32_t hidx_to = (uint32_t)(to - m->heaps) + 1, before = RAVT_NO_PAGE;
 	if (ev->c) {
-		const ravt_mpage *b = ev->c - 1 < m->span ? m->pages[ev->c - 1] : NULL;
+		const ravt_mpage *b = ev->c - 1 < m->span ? ravt_page_at(m, (uint32_t)(ev->c - 1)) : NULL;
 		if (!b || b->kind == RAV_SPAGE_POOL || b->hidx != hidx_to || ev->c - 1 == pg)
 			return ravt_model_fail(m, ev,
 			                       "page %u goes to message %u before page %llu, which is not one of "
@@ -878,7 +751,7 @@ int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from
 	p->ekind = RAV_PAGE_BUFFER;
 	if (!ravt_heap_insert(m, to, pg, before))
 		return ravt_model_oom(m, ev);
-	p = m->pages[pg];
+	p = ravt_page_at(m, pg);
 	p->owner = ev->x;
 	p->hidx = hidx_to;
 	*from_out = from;

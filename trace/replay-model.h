@@ -2,6 +2,7 @@
  * files:
  *
  *   replay-model.c    the image: copy-on-write page blocks, heaps, copying a model
+ *   replay-pages.c    the page table: two levels, leaves shared copy-on-write
  *   replay-arena.c    where cell blocks live: 2 MB slabs, huge pages where allowed
  *   replay-apply.h    one event applied and checked (inline: two hot loops use it)
  *   replay-index.c    the replay consumer: live model, keyframes, feeding series and history
@@ -12,9 +13,19 @@
  * data (kind, owner, fill, live/dead counts) and pointers to its cell blocks
  * of RAVT_CB_CELLS cells (words and cell states).  Page blocks and cell
  * blocks are reference counted and copied on write: a keyframe is a copy of
- * the page pointer table plus small per-heap data, and costs memory only
- * for the cell blocks that change before the next one (about half a
+ * the page table's top level plus small per-heap data, and costs memory
+ * only for the cell blocks that change before the next one (about half a
  * kilobyte per touched block, not a whole page).
+ *
+ * The page table has two levels: a top array of pointers to leaves of
+ * RAVT_LEAF_PAGES page block pointers (and the pool flags of those pages),
+ * the top sized by the highest page index named (8 bytes per 64 indices:
+ * 2 MiB at the format's largest, 2^24 pages), leaves only where pages
+ * exist (the others point at the shared empty leaf).  Leaves are reference
+ * counted and copied on write like the blocks: a copy of a model shares
+ * them all, and a page block's count counts the leaves that point at it,
+ * so a page block may be written in place only when its leaf's count and
+ * its own are both 1 (ravt_page_w).
  *
  * A heap's pages are a doubly linked list through the page blocks, in the
  * engine's list order, with a second list through its pages that are not
@@ -106,6 +117,21 @@ static inline bool ravt_priv_has(uint32_t priv, uint32_t i)
 	return (priv >> (i & (RAVT_PRIV_BITS - 1))) & 1u;
 }
 
+/* A leaf of the page table: the page blocks of RAVT_LEAF_PAGES consecutive
+ * page indices (NULL: no page block) and which of them went back to the
+ * pool (bit i: page i of the leaf). */
+#define RAVT_LEAF_SHIFT 6u
+#define RAVT_LEAF_PAGES (1u << RAVT_LEAF_SHIFT)
+#define RAVT_LEAF_INDEX(pg) ((pg) & (RAVT_LEAF_PAGES - 1))
+typedef struct ravt_pleaf {
+	atomic_uint refs;
+	uint64_t pool;
+	ravt_mpage *pg[RAVT_LEAF_PAGES];
+} ravt_pleaf;
+/* Every slot of the top level without a leaf points here (immortal: its
+ * count is never 1, so writing through it makes a leaf first). */
+extern ravt_pleaf ravt_empty_leaf;
+
 /* The field kinds of every type id (bit 0 f0 ref, bit 1 f1 ref, bit 7
  * defined), shared by copies of a model until a type is defined. */
 typedef struct ravt_typekinds {
@@ -170,9 +196,10 @@ typedef struct ravt_model {
 	uint8_t word_size;
 	uint32_t ncb;       /* cell blocks per page */
 	size_t block_size;  /* bytes of a page block (meta data and cell block pointers) */
-	uint32_t span, cap; /* page table: 1 + highest page seen; capacity */
-	ravt_mpage **pages;
-	uint8_t *pool; /* 1 if the page went back to the pool */
+	/* page table: 1 + highest page seen; top slots allocated (at least
+	 * ravt_model_nleaves: the others are not initialised) */
+	uint32_t span, cap;
+	ravt_pleaf **top;
 	/* the indices whose page block is not NULL, so that forgetting every
 	 * page (a lost event) costs the pages known, not the page table */
 	uint32_t *known;
@@ -208,12 +235,20 @@ extern ravt_cellblock ravt_packed_block;
 void ravt_model_init(ravt_model *m, uint32_t page_size, uint32_t cell_size, uint8_t word_size,
                      ravt_budget *budget);
 void ravt_model_clear(ravt_model *m);
-/* Copy src into dst (dst cleared first), sharing page blocks and the type
- * table; the copy carries no budget, and dst keeps its block cache. */
+/* Copy src into dst (dst cleared first), sharing the page table's leaves
+ * and the type table; the copy carries no budget, and dst keeps its block
+ * cache. */
 bool ravt_model_copy(ravt_model *dst, const ravt_model *src);
-bool ravt_model_ensure_span(ravt_model *m, uint32_t page);
 ravt_mpage *ravt_page_new(ravt_model *m);
 void ravt_page_clear_cells(ravt_model *m, ravt_mpage *p);
+/* Page block p's count up, and down (released when it reaches 0). */
+void ravt_page_ref(ravt_mpage *p);
+void ravt_page_unref(const ravt_model *m, ravt_mpage *p);
+/* Cell block k is one of the shared all-empty ones (not counted, not charged). */
+static inline bool ravt_block_static(const ravt_cellblock *k)
+{
+	return k == &ravt_zero_block || k == &ravt_header_block;
+}
 ravt_mpage *ravt_page_w_copy(ravt_model *m, uint32_t page);
 ravt_cellblock *ravt_block_w_copy(ravt_model *m, ravt_mpage *p, uint32_t c);
 /* A cell block of the model's cache or malloc, counted once, contents
@@ -241,14 +276,6 @@ bool ravt_heap_remove(ravt_model *m, ravt_mheap *h, uint32_t pg);
  * to's list).  The page,
  * which may have moved; NULL when out of memory. */
 ravt_mpage *ravt_page_regive(ravt_model *m, uint32_t pg, ravt_mheap *to, ravt_mheap **from_out);
-/* A new page block at page pg (whose slot is NULL, within the span),
- * recorded among the known pages.  NULL when out of memory. */
-ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
-/* No page is known any more (what a loss does): every page block goes,
- * heaps keep their ids but own nothing.  Costs the pages known and the
- * heaps touched since the last loss (the dirty list, which the caller
- * then empties). */
-void ravt_model_drop_pages(ravt_model *m);
 /* A page-to-msg event (format 1.6): the page leaves its heap's list for
  * the message's, checked first.  0 with the two heaps, or -1 with m->err. */
 int ravt_model_page_to_msg(ravt_model *m, const rav_event *ev, ravt_mheap **from, ravt_mheap **to);
@@ -261,10 +288,37 @@ int ravt_model_oom(ravt_model *m, const rav_event *ev);
 /* The error for a cell location that names no usable cell (returns NULL). */
 ravt_mpage *ravt_model_fail_place(ravt_model *m, const rav_event *ev, rav_loc l, const char *what);
 const char *ravt_cell_state_name(uint8_t st);
-/* Memory a keyframe holds alone: its tables, and the blocks that differ
- * from the next model's at the same index (packed ones not counted). */
+
+/* ---- replay-pages.c: the page table ---- */
+
+/* Top slots in use: one per RAVT_LEAF_PAGES pages of the span. */
+static inline uint32_t ravt_model_nleaves(const ravt_model *m)
+{
+	return (uint32_t)(((uint64_t)m->span + RAVT_LEAF_PAGES - 1) >> RAVT_LEAF_SHIFT);
+}
+/* The span grown to hold page `page` (the top level charged to the
+ * budget); false when out of memory or over the budget. */
+bool ravt_model_ensure_span(ravt_model *m, uint32_t page);
+/* The table's leaves released and its top freed (span 0). */
+void ravt_pages_clear(ravt_model *m);
+/* dst's table (empty) made a copy of src's, sharing its leaves. */
+bool ravt_pages_copy(ravt_model *dst, const ravt_model *src);
+/* The leaf of page pg (within the span) made the model's own: copied if
+ * shared, made if empty (charged).  NULL when out of memory. */
+ravt_pleaf *ravt_leaf_w_copy(ravt_model *m, uint32_t pg);
+/* A new page block at page pg (whose slot is NULL, within the span),
+ * recorded among the known pages.  NULL when out of memory. */
+ravt_mpage *ravt_model_new_page_at(ravt_model *m, uint32_t pg);
+/* No page is known any more (what a loss does): every page block goes,
+ * heaps keep their ids but own nothing.  Costs the pages known and the
+ * heaps touched since the last loss (the dirty list, which the caller
+ * then empties). */
+void ravt_model_drop_pages(ravt_model *m);
+/* Memory a keyframe holds alone: its tables, and the leaves and blocks
+ * that differ from the next model's at the same index (packed ones not
+ * counted). */
 uint64_t ravt_model_own_bytes(const ravt_model *k, const ravt_model *next);
-/* Bytes of a model's tables (page pointers, pool flags, heaps, types). */
+/* Bytes of a model's tables (the page table's top level, heaps, types). */
 uint64_t ravt_model_table_bytes(const ravt_model *m);
 
 /* ---- access ---- */
@@ -279,16 +333,67 @@ static inline const uint64_t *ravt_cell_words(const ravt_mpage *p, uint32_t c)
 	return p->cb[c >> RAVT_CB_SHIFT]->w + (size_t)RAVT_CB_INDEX(c) * 4;
 }
 
-static inline const ravt_mpage *ravt_page_r(const ravt_model *m, uint32_t page)
+static inline ravt_pleaf *ravt_leaf_at(const ravt_model *m, uint32_t page)
 {
-	return page < m->span ? m->pages[page] : NULL;
+	return m->top[page >> RAVT_LEAF_SHIFT];
 }
 
-/* Writable block of page `page` (copied first if shared). */
+/* The page block at page (within the span; NULL: none). */
+static inline ravt_mpage *ravt_page_at(const ravt_model *m, uint32_t page)
+{
+	return ravt_leaf_at(m, page)->pg[RAVT_LEAF_INDEX(page)];
+}
+
+static inline const ravt_mpage *ravt_page_r(const ravt_model *m, uint32_t page)
+{
+	return page < m->span ? ravt_page_at(m, page) : NULL;
+}
+
+/* Whether page (within the span) went back to the pool. */
+static inline bool ravt_pool_at(const ravt_model *m, uint32_t page)
+{
+	return (ravt_leaf_at(m, page)->pool >> RAVT_LEAF_INDEX(page)) & 1u;
+}
+
+/* The leaf of page (within the span) made the model's own (NULL: out of memory). */
+static inline ravt_pleaf *ravt_leaf_w(ravt_model *m, uint32_t page)
+{
+	ravt_pleaf *l = ravt_leaf_at(m, page);
+	if (__builtin_expect(atomic_load_explicit(&l->refs, memory_order_acquire) == 1, 1))
+		return l;
+	return ravt_leaf_w_copy(m, page);
+}
+
+/* Set page's pool flag; its leaf must be the model's own (ravt_page_w,
+ * ravt_model_new_page_at or ravt_leaf_w made it so). */
+static inline void ravt_pool_set(ravt_model *m, uint32_t page, bool pool)
+{
+	ravt_pleaf *l = ravt_leaf_at(m, page);
+	uint64_t bit = (uint64_t)1 << RAVT_LEAF_INDEX(page);
+	l->pool = pool ? l->pool | bit : l->pool & ~bit;
+}
+
+/* Writable block of page `page` (within the span; its leaf and the block
+ * copied first if shared).  NULL when there is none or out of memory. */
 static inline ravt_mpage *ravt_page_w(ravt_model *m, uint32_t page)
 {
-	ravt_mpage *p = m->pages[page];
-	if (__builtin_expect(!p || atomic_load_explicit(&p->refs, memory_order_acquire) == 1, 1))
+	ravt_pleaf *l = ravt_leaf_at(m, page);
+	ravt_mpage *p = l->pg[RAVT_LEAF_INDEX(page)];
+	if (__builtin_expect(!p || (atomic_load_explicit(&l->refs, memory_order_acquire) == 1 &&
+	                            atomic_load_explicit(&p->refs, memory_order_acquire) == 1),
+	                     1))
+		return p;
+	return ravt_page_w_copy(m, page);
+}
+
+/* The same for the page block p found at `page` (not NULL), nothing
+ * written since: the slot is not looked up again (the writes of the apply
+ * loop, which found the page to check the event first). */
+static inline ravt_mpage *ravt_page_w_have(ravt_model *m, uint32_t page, ravt_mpage *p)
+{
+	if (__builtin_expect(atomic_load_explicit(&ravt_leaf_at(m, page)->refs, memory_order_acquire) == 1 &&
+	                         atomic_load_explicit(&p->refs, memory_order_acquire) == 1,
+	                     1))
 		return p;
 	return ravt_page_w_copy(m, page);
 }

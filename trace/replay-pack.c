@@ -519,17 +519,25 @@ uint64_t ravt_kfpack_add(ravt_model *k, ravt_kfpack **packs, uint64_t *freed)
 	void *gone[PACK_FREE_BATCH];
 	size_t ngone = 0;
 	for (uint32_t pg = 0; pg < k->span && !b.oom; pg++) {
+		/* only the leaves the keyframe holds alone (the pages of a leaf
+		 * it shares are the other holders' too, whatever their counts) */
+		const ravt_pleaf *lf = ravt_leaf_at(k, pg);
+		if (atomic_load_explicit(&lf->refs, memory_order_acquire) != 1) {
+			pg |= RAVT_LEAF_PAGES - 1;
+			continue;
+		}
 		/* blocks are out of cache (written long ago, by live): ask for the
 		 * next page's blocks while this one's are packed, and for the page
-		 * block after that */
-		if (pg + 2 < k->span && k->pages[pg + 2])
-			__builtin_prefetch(k->pages[pg + 2]);
-		const ravt_mpage *np = pg + 1 < k->span ? k->pages[pg + 1] : NULL;
+		 * block after that (in this leaf) */
+		uint32_t j = RAVT_LEAF_INDEX(pg);
+		if (j + 2 < RAVT_LEAF_PAGES && lf->pg[j + 2])
+			__builtin_prefetch(lf->pg[j + 2]);
+		const ravt_mpage *np = j + 1 < RAVT_LEAF_PAGES ? lf->pg[j + 1] : NULL;
 		if (np && atomic_load_explicit(&np->refs, memory_order_relaxed) == 1)
 			for (uint32_t i = 0; i < k->ncb; i++)
 				for (size_t off = 0; off < sizeof(ravt_cellblock); off += 64)
 					__builtin_prefetch((const char *)np->cb[i] + off);
-		ravt_mpage *p = k->pages[pg];
+		ravt_mpage *p = lf->pg[j];
 		if (!p || atomic_load_explicit(&p->refs, memory_order_acquire) != 1)
 			continue;
 		uint32_t count = 0;
@@ -686,7 +694,7 @@ bool ravt_kfpack_restore(ravt_model *m, const ravt_kfpack *packs)
 		for (uint32_t e = 0; e < pk->npages; e++) {
 			uint32_t pg = pk->page[e];
 			/* (a pack belongs to the keyframe m was copied from) */
-			if (pg >= m->span || !m->pages[pg] || !(pages[e] = ravt_page_w(m, pg))) {
+			if (pg >= m->span || !ravt_page_at(m, pg) || !(pages[e] = ravt_page_w(m, pg))) {
 				free(pages);
 				return false;
 			}

@@ -520,7 +520,11 @@ uint32_t rav_state_pool_pages(const rav_state *s, uint32_t *out, uint32_t max)
 	 * so too (checked: only the few pool pages are looked at). */
 	uint32_t n = 0;
 	for (uint32_t pg = 0; pg < s->m.span; pg++) {
-		if (!s->m.pool[pg])
+		if (!ravt_leaf_at(&s->m, pg)->pool) {
+			pg |= RAVT_LEAF_PAGES - 1; /* (a leaf without pool pages) */
+			continue;
+		}
+		if (!ravt_pool_at(&s->m, pg))
 			continue;
 		const ravt_mpage *p = ravt_page_r(&s->m, pg);
 		if (!p || p->kind != RAV_SPAGE_POOL)

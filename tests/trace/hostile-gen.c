@@ -298,6 +298,52 @@ static bool gen_page_index_high(const char *dir, const char *name)
 	return hclose(&g);
 }
 
+/* A page at every 64th page index up to the format's largest: a leaf of
+ * the page table each (262,144 leaves and page blocks, about 170 MiB),
+ * which a memory limit of 64 MiB must stop with an error naming it. */
+static bool gen_page_index_limit(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t step = small ? 1024 : 64;
+	thread_start(&g, 1, "far");
+	for (uint32_t pg = step - 1; pg < RAVT_MAX_PAGES; pg += step)
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(pg, 0, 0), 0);
+	return hclose(&g);
+}
+
+/* Few pages at page indices spread over the whole pool, each in a leaf
+ * of the replayed heap's page table of its own (64 slots a leaf), owned by
+ * many heaps; then one heap writes its first page long enough for many
+ * keyframes.  Every keyframe and every state copies the page table: the
+ * copies share its leaves and copy only those written (FORMAT.md section
+ * 13), so they cost the top table (8 bytes per 64 page indices) and a leaf
+ * or two, not 16,384 leaves each.  A whole page table sized by the highest
+ * page index was 144 MiB a copy. */
+static bool gen_pages_spread(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t heaps = small ? 40 : 4096, per = 4, n = heaps * per;
+	uint32_t stride = RAVT_MAX_PAGES / n; /* 1,024 (64 or more: a leaf each) */
+	for (uint32_t th = 1; th <= heaps; th++) {
+		thread_start(&g, th, NULL);
+		for (uint32_t j = 0; j < per; j++) {
+			uint32_t pg = ((th - 1) * per + j) * stride + (th & 63);
+			sync_ev(&g, th, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, th, addr(pg, 0, 0), 0);
+			ev(&g, th, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(pg, 1, 0), 0, 0);
+		}
+	}
+	uint32_t hot = 1; /* heap 1's first page: index 1 */
+	ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(hot, 1, 1), 0, 42);
+	uint64_t rounds = small ? 50000 : 1000000;
+	for (uint64_t i = 0; i < rounds; i++) /* (2^18 to 2^20 events a keyframe) */
+		ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(hot, 1, 1), 42, 42);
+	return hclose(&g);
+}
+
 /* Many pages in one heap, handed to another one by one (before the pages
  * the receiver's empty top page, as after a message arrives) and released
  * from the middle: every removal from a heap's page list, every hand-off
@@ -892,6 +938,35 @@ static bool gen_snap_renamed(const char *dir, const char *name)
 	free(body);
 	for (uint32_t k = 0; k < times; k++)
 		snap_event(&g, 1, RAV_SNAP_HEAP, 1, 11);
+	return hclose(&g);
+}
+
+/* Many snapshots, each a heap piece of one page, 2,000 writes apart (one
+ * to each page of a heap of 2,000 pages): a snapshot forces a keyframe
+ * soon after it (so that seeks start from the installed state), and each
+ * keyframe holds alone the blocks written before the next one.  Forced
+ * keyframes closer than the normal rules allow must stay within the
+ * keyframe budget, not make one copy per snapshot. */
+static bool gen_snap_keyframes(const char *dir, const char *name)
+{
+	hgen g;
+	if (!hopen(&g, dir, name, NULL))
+		return false;
+	uint32_t npages = small ? 200 : 2000, snaps = small ? 100 : 500;
+	thread_start(&g, 1, "writer");
+	for (uint32_t p = 0; p < npages; p++) {
+		sync_ev(&g, 1, RAV_EV_PAGE_ACQUIRE, RAV_PAGE_HEAP, 1, addr(p, 0, 0), 0);
+		ev(&g, 1, RAV_EV_ALLOC, RAV_TYPE_FIRST_USER, 0, addr(p, 1, 0), 0, 0);
+		ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(p, 1, 1), 0, 42);
+	}
+	uint8_t body[64];
+	for (uint32_t k = 0; k < snaps; k++) {
+		uint32_t heap = 1000 + k, page = npages + 10 + k;
+		snap_chunk(&g, RAV_SNAP_HEAP, 5000 + k, 0, 1, heap, 1, body, heap_body(body, &page, 1));
+		snap_event(&g, 1, RAV_SNAP_HEAP, heap, 5000 + k);
+		for (uint32_t p = 0; p < npages; p++)
+			ev(&g, 1, RAV_EV_DATA_STORE, 0, 0, addr(p, 1, 1), 42, 42);
+	}
 	return hclose(&g);
 }
 
@@ -1935,8 +2010,10 @@ static const hclass classes[] = {
     {"many-heaps", "ok", 0, 0, gen_many_heaps, "about 200 threads, each heap owning one page"},
     {"empty-heaps", "ok", 0, 0, gen_empty_heaps, "heaps that own no page"},
     {"page-index-high", "ok", 0, 0, gen_page_index_high, "a page at the highest index the format allows"},
-    {"page-index-limit", "limit", 64, 1, gen_page_index_high,
-     "the same, under a memory limit below its page table"},
+    {"page-index-limit", "limit", 64, 1, gen_page_index_limit,
+     "a page at every 64th index (262,144 leaves of the page table), under a memory limit below them"},
+    {"pages-spread", "ok", 0, 0, gen_pages_spread,
+     "16,384 pages of 4,096 heaps at indices 1,024 apart, then 1M writes to one of them"},
     {"many-pages", "ok", 0, 0, gen_many_pages,
      "200,000 pages handed over before 200,000 root pages and released from the middle"},
     {"marks-huge", "limit", 64, 4, gen_marks_huge, "6,000 distinct 64 KiB mark texts (390 MB) in 600 KB"},
@@ -1969,6 +2046,8 @@ static const hclass classes[] = {
      "a heap's snapshot takes a page a live heap owns"},
     {"snap-renamed", "inconsistent", 0, 0, gen_snap_renamed,
      "one snapshot piece of 50,000 pages named by 100,000 snapshot events"},
+    {"snap-keyframes", "ok", 0, 0, gen_snap_keyframes,
+     "500 snapshots 2,000 writes apart, each forcing a keyframe"},
     {"snap-lost-many", "ok", 0, 0, gen_snap_lost_many, "a page at index 2^24-1, then 100,000 lost events"},
     {"snap-types-dup", "ok", 0, 0, gen_snap_types_dup, "a types piece defining one type 300,000 times"},
     {"snap-types-renamed", "inconsistent", 0, 0, gen_snap_types_renamed,

@@ -453,13 +453,22 @@ def records_sites(path):
 # was 320 MiB then and is 264-275 MiB since they aim at a worst seek
 # (replay-index.c), the export's 390-404 MiB either way; in a release
 # build 320 and 400 MiB both ways).
+# Per class, the most any ravtrace command may take (peak RSS, MiB; sqlite
+# the EXTRA_MIB more), far below the generic bound of an open trace, so a
+# regression of the replayed heap's memory on them fails here (the figures
+# measured, debug build, FORMAT.md section 13: pages-spread 44 MiB;
+# page-index-high and snap-lost-many 13-14; snap-keyframes 17 (80 when each
+# snapshot forced a keyframe); with a page table sized by the highest page
+# index, 144 MiB a copy, the first three took 150-282 MiB).
+PEAK_MIB = {'pages-spread': 96, 'page-index-high': 40, 'snap-lost-many': 40, 'snap-keyframes': 48}
 EXTRA_MIB = {'sqlite': 180}
 EXTRA_MIB_DEFAULT = 64
 # `ravscope --render` (1280x800): its picture, fonts and layout (a few
 # dozen bytes per page shown), the cell image (at most IMAGE_BUDGET_PX,
 # 64M pixels of 4 bytes, of the lanes near the view), and the playhead's
-# replay state beside the index's (a second page table: on page-index-high
-# and snap-lost-many, a page at index 2^24-1, 128 MiB of it).  The most on
+# replay state beside the index's (a second page table's top: 2 MiB at
+# page index 2^24-1; it was 128 MiB before the table had two levels,
+# mem17, and the viewer's peaks were not measured again).  The most on
 # the classes is 260 MiB (many-pages: 0.06 px per cell, 37M cells of
 # image); it was 506 MiB on handoff-pairs when the image held every lane
 # of 560 (473 MB for the 7 lanes shown), 60 MiB now.
@@ -508,6 +517,12 @@ def run_class(name, expect, limit_mb, path, facts):
         say(f'{what}: exit {rc}, {secs:.2f} s' + (f', {rss / MIB:.0f} MiB' if rss else ''))
         if rss and not SANITIZED:
             peaks[key] = rss
+            cap = PEAK_MIB.get(name)
+            if cap and not wrapper:
+                cap = (cap + (EXTRA_MIB['sqlite'] if key == 'sqlite' else 0)) * MIB
+                if rss > cap:
+                    fail(f'{what}: peak memory {rss / MIB:.0f} MiB is over this class\'s cap '
+                         f'{cap / MIB:.0f} MiB (PEAK_MIB)')
         if not check_common(what, rc, out, err, secs):
             continue
         both = out + err
@@ -597,6 +612,13 @@ def info_json(results):
 
 def check_facts(name, results):
     info = info_json(results)
+    if name == 'snap-keyframes' and info is not None:
+        # a keyframe forced by a snapshot comes at most every 2^16 events
+        # (replay-index.c KF_SNAPSHOT_GAP); one per snapshot was 171 here
+        most = info['events'] // (1 << 16) + 2
+        if info['keyframes'] > most:
+            fail(f'{name}: {info["keyframes"]} keyframes for {info["events"]} events: snapshots '
+                 f'forced more than one per 2^16 events ({most})')
     if name == 'types-wide' and info is not None:
         ids = [t['id'] for t in info['types']]
         if ids != [16]:

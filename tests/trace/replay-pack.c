@@ -74,7 +74,7 @@ static unsigned packed_slots(const ravt_model *m)
 	unsigned n = 0;
 	for (uint32_t pg = 0; pg < m->span; pg++)
 		for (uint32_t i = 0; i < m->ncb; i++)
-			n += m->pages[pg]->cb[i] == &ravt_packed_block;
+			n += ravt_page_at(m, pg)->cb[i] == &ravt_packed_block;
 	return n;
 }
 
