@@ -34,22 +34,27 @@
  * list.  A heap that gives back its top pages from the highest down
  * (truncate.c) thus leaves the warm list in increasing address order, and
  * grows back into the same pages in the same order.
- *  - cold: a warm page beyond the reserve that stayed unused for the purge
- *    delay is given back to the OS (MADV_DONTNEED) and kept on a stack
+ *  - cold: a warm page beyond what the pool keeps (below) that stayed
+ *    unused for the purge delay is given back to the OS (MADV_DONTNEED) and
+ *    kept on a stack
  *    outside the pages (writing a link into one would commit it again).
  *    Taken back, youngest first, only when no warm page is left, and
  *    committed again with MADV_POPULATE_WRITE (one call, not a fault per page).
  *  - in flight: both madvise calls run outside the lock, so no thread's page
  *    operation ever waits for the kernel working on another's pages.
  *
- * Purging is age-based, as mimalloc's purge delay (jemalloc decays the
- * amount instead; an age is simpler to state and to test): a background
- * thread, started the first time warm pages exceed the reserve, sleeps
- * until the oldest warm page is due (in ticks of delay/8, so pages freed
- * together go back together), purges every due page and sleeps again,
- * without a timeout once nothing is above the reserve.  Resident memory
- * therefore comes back to live + reserve + caches within about 1.125 x the
- * delay of a large free even if the program never calls the engine again.
+ * What the pool keeps warm follows the program's recent peak use and
+ * decays (pool-decay.h, which also says why not as jemalloc or mimalloc
+ * do): keep = max(pool_hot_pages, mark - pages in use), the mark held for
+ * half of purge_decay_ms after use last stood at it, then falling to zero
+ * over the other half.  A warm page beyond keep goes back once it has been
+ * unused for the purge delay, oldest first.  A background thread, started
+ * the first time warm pages exceed the floor, sleeps until the oldest warm
+ * page is due or the mark falls (in ticks of delay/8 and fall/8, so pages
+ * freed together go back together), purges what is due and sleeps again,
+ * without a timeout once nothing is above the floor.  Resident memory
+ * therefore comes back to live + floor + caches within purge_decay_ms (+ a
+ * tick) of a large free even if the program never calls the engine again.
  * Without the thread (rav_config.no_purge_thread, or it could not be
  * created) page operations purge what is due.
  *
@@ -82,6 +87,7 @@ atomic_ullong rav__seq;
 static rav_config pending_config;
 static bool config_given;
 static atomic_size_t committing; /* pages being committed outside the lock */
+static atomic_ullong clock_skew; /* tests: rav__pool_clock_advance */
 
 /* A thread's page cache.  Only its thread touches page and n; the
  * counters are published with relaxed atomics for rav_pool_stats. */
@@ -107,7 +113,8 @@ static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+	       atomic_load_explicit(&clock_skew, memory_order_relaxed);
 }
 
 /* Warm pages carry the time they came back, in ms since the pool started,
@@ -137,6 +144,9 @@ rav_status rav_init(const rav_config *config)
 		if (config->purge_delay_ms > RAV_POOL_MAX_PURGE_DELAY_MS)
 			return rav__fail(RAV_EINVAL, "rav_init: purge_delay_ms %u is longer than a day (%u ms)",
 					 config->purge_delay_ms, RAV_POOL_MAX_PURGE_DELAY_MS);
+		if (config->purge_decay_ms > RAV_POOL_MAX_PURGE_DELAY_MS)
+			return rav__fail(RAV_EINVAL, "rav_init: purge_decay_ms %u is longer than a day (%u ms)",
+					 config->purge_decay_ms, RAV_POOL_MAX_PURGE_DELAY_MS);
 	}
 	pthread_mutex_lock(&rav__pool.lock);
 	if (rav__pool.ready) {
@@ -206,6 +216,10 @@ static rav_status reserve_locked(void)
 	unsigned delay = config_given && pending_config.purge_delay_ms ? pending_config.purge_delay_ms
 								       : RAV_POOL_DEFAULT_PURGE_DELAY_MS;
 	rav__pool.delay_ns = (uint64_t)delay * 1000000u;
+	unsigned decay = config_given && pending_config.purge_decay_ms ? pending_config.purge_decay_ms
+								       : RAV_POOL_DEFAULT_DECAY_MS;
+	rav__pool.mark.hold_ns = (uint64_t)decay * 1000000u / 2;
+	rav__pool.mark.fall_ns = (uint64_t)decay * 1000000u - rav__pool.mark.hold_ns;
 	rav__pool.purger_off = config_given && pending_config.no_purge_thread;
 	/* A small limit must not vanish into caches: a cache holds at most
 	 * 1/16 of it. */
@@ -277,6 +291,16 @@ size_t rav_page_index(const void *addr)
 uint64_t rav__seq_next_locked(void)
 {
 	return atomic_fetch_add_explicit(&rav__seq, 1, memory_order_relaxed) + 1;
+}
+
+void rav__pool_clock_advance(uint64_t ns)
+{
+	if (rav__pool_ensure() != RAV_OK)
+		return;
+	pthread_mutex_lock(&rav__pool.lock);
+	atomic_fetch_add_explicit(&clock_skew, ns, memory_order_relaxed);
+	pthread_cond_broadcast(&rav__pool.purger_wake);
+	pthread_mutex_unlock(&rav__pool.lock);
 }
 
 /* ---- madvise, outside the lock ---- */
@@ -367,17 +391,19 @@ static rav_cell *warm_pop_oldest_locked(void)
 	return p;
 }
 
-static bool purge_due_locked(uint64_t now)
+/* Warm pages kept at time now (pool-decay.h). */
+static size_t keep_locked(uint64_t now)
 {
-	return rav__pool.nwarm > rav__pool.reserve && warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns <= now;
+	return rav_mark_keep(&rav__pool.mark, rav__pool.out, rav__pool.reserve, now);
 }
 
-/* Take the due pages out for purging (at most max, and only as many as
- * the cold stack has room for once they come back). */
+/* Take the due pages out for purging: beyond what the pool keeps, and
+ * unused for the delay (at most max, and only as many as the cold stack
+ * has room for once they come back). */
 static size_t purge_take_locked(uint64_t now, rav_cell **out, size_t max)
 {
-	size_t n = 0;
-	while (n < max && purge_due_locked(now)) {
+	size_t n = 0, keep = keep_locked(now);
+	while (n < max && rav__pool.nwarm > keep && warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns <= now) {
 		size_t need = rav__pool.ncold + rav__pool.purging + n + 1;
 		if (need > rav__pool.cold_cap) {
 			size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap * 2 : 1024;
@@ -417,7 +443,9 @@ static void *purger_main(void *arg)
 {
 	(void)arg;
 	static rav_cell *batch[PURGE_BATCH];
-	uint64_t tick = rav__pool.delay_ns / 8;
+	uint64_t tick = rav__pool.delay_ns / 8, fall_tick = rav__pool.mark.fall_ns / 8;
+	if (fall_tick < 1000000u)
+		fall_tick = 1000000u;
 	pthread_mutex_lock(&rav__pool.lock);
 	for (;;) {
 		uint64_t now = now_ns();
@@ -427,7 +455,13 @@ static void *purger_main(void *arg)
 			continue;
 		}
 		if (rav__pool.nwarm > rav__pool.reserve) {
-			uint64_t due = warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns + tick;
+			/* Beyond keep: when the oldest is old enough; else when
+			 * the mark next falls. */
+			uint64_t due = rav__pool.nwarm > keep_locked(now)
+					       ? warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns + tick
+					       : rav_mark_next_ns(&rav__pool.mark, now, fall_tick);
+			if (due == 0) /* (cannot be: the mark is at zero, keep at the floor) */
+				due = now + fall_tick;
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
 			uint64_t wait = due > now ? due - now : 0;
@@ -505,6 +539,7 @@ static void shared_release(rav_cell *list, size_t n, uint64_t releases)
 	uint64_t now = now_ns();
 	pthread_mutex_lock(&rav__pool.lock);
 	warm_push_list_locked(list, n, now);
+	rav_mark_note(&rav__pool.mark, rav__pool.out, now); /* use falls from here */
 	rav__pool.out -= n;
 	rav__pool.releases += releases;
 	rav__pool.shared_locks++;
@@ -525,6 +560,7 @@ static size_t shared_acquire(size_t want, rav_cell **out, bool count_one)
 	size_t ncommit = 0;
 	rav_cell *fresh = NULL;
 	size_t nfresh = 0;
+	uint64_t now = now_ns();
 	pthread_mutex_lock(&rav__pool.lock);
 	rav__pool.shared_locks++;
 retry:
@@ -572,6 +608,7 @@ retry:
 		return 0;
 	}
 	rav__pool.out += got;
+	rav_mark_note(&rav__pool.mark, rav__pool.out, now);
 	if (count_one)
 		rav__pool.acquires++;
 	bool populate = rav__pool.populate_ok;
@@ -823,7 +860,13 @@ void rav_pool_stats_get(rav_pool_stats *out)
 	out->oldest_warm_ms = rav__pool.warm_tail && now > warm_time_ns(rav__pool.warm_tail)
 				      ? (now - warm_time_ns(rav__pool.warm_tail)) / 1000000u
 				      : 0;
-	out->due_pages = rav__pool.nwarm > rav__pool.reserve ? rav__pool.nwarm - rav__pool.reserve : 0;
+	size_t keep = keep_locked(now);
+	out->keep_pages = keep;
+	out->due_pages = rav__pool.nwarm > keep ? rav__pool.nwarm - keep : 0;
+	out->purge_decay_ms = (rav__pool.mark.hold_ns + rav__pool.mark.fall_ns) / 1000000u;
+	out->peak_pages = rav__pool.mark.peak;
+	out->mark_pages = rav_mark_at(&rav__pool.mark, now);
+	out->peak_age_ms = now > rav__pool.mark.peak_ns ? (now - rav__pool.mark.peak_ns) / 1000000u : 0;
 	out->purged_pages = rav__pool.purged_pages;
 	out->recommitted_pages = rav__pool.recommitted_pages;
 	out->shared_locks = rav__pool.shared_locks;

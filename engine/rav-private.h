@@ -34,6 +34,7 @@
 
 #include "ravioli.h"
 #include "rav-record.h"
+#include "pool-decay.h"
 
 #if RAV_VALGRIND
 #include <valgrind/helgrind.h>
@@ -329,9 +330,10 @@ typedef struct rav_pool {
 				  * commit them again), youngest on top */
 	size_t ncold, cold_cap;
 	size_t purging, committing; /* pages in flight outside the lock */
-	size_t reserve;          /* warm pages kept however old (rav_config.pool_hot_pages) */
+	size_t reserve;          /* warm pages kept however old: the floor (rav_config.pool_hot_pages) */
 	size_t cache_max;        /* pages a thread's cache holds at most */
 	uint64_t delay_ns;       /* a warm page unused this long goes back to the OS */
+	rav_pool_mark mark;      /* recent peak use, decaying: what the pool keeps warm (pool-decay.h) */
 	uint64_t acquires, releases;       /* page operations of heaps (merged from the thread caches) */
 	uint64_t purged_pages, recommitted_pages;
 	uint64_t shared_locks;   /* times a page operation took the shared lock */
