@@ -347,6 +347,12 @@ typedef struct rav_pool {
 } rav_pool;
 
 extern RAV_INTERNAL rav_pool rav__pool;
+/* When a warm page came back: pool.c stamps it in ms since the start, in
+ * its header's scalar (40 bits: 34 years). */
+static inline uint64_t rav__warm_time_ns(const rav_cell *p)
+{
+	return rav__pool.t0_ns + (uint64_t)cell_scalar(p) * 1000000u;
+}
 extern atomic_uint rav__next_heap_id;
 extern RAV_INTERNAL atomic_ullong rav__seq;
 
@@ -377,6 +383,13 @@ void rav__alloc_gate_sync(void);
 
 /* pool.c */
 rav_status rav__pool_ensure(void);
+/* pool-purge.c (under the pool lock: *_locked) */
+uint64_t rav__pool_now_ns(void);                           /* monotonic, + what tests advanced */
+bool rav__advise_runs(rav_cell **pages, size_t n, int advice); /* one madvise per run of adjacent pages */
+size_t rav__pool_keep_locked(uint64_t now);                /* warm pages kept now (pool-decay.h) */
+bool rav__purger_notify_locked(void);                      /* true: the caller starts the thread */
+void rav__purger_start(void);
+void rav__purge_inline_locked(void);                       /* without the thread: purge what is due */
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
 rav_cell *rav__page_acquire_dirty(rav_heap *h, unsigned kind); /* the same, PAGE_DIRTY kept (not zeroed) */
 void rav__page_release(rav_heap *h, rav_cell *page);
