@@ -103,7 +103,8 @@ size_t rav__pool_keep_locked(uint64_t now)
 static size_t purge_take_locked(uint64_t now, rav_cell **out, size_t max)
 {
 	size_t n = 0, keep = rav__pool_keep_locked(now);
-	while (n < max && rav__pool.nwarm > keep && rav__warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns <= now) {
+	while (n < max && rav__pool.nwarm > keep &&
+	       rav__warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns <= now) {
 		size_t need = rav__pool.ncold + rav__pool.purging + n + 1;
 		if (need > rav__pool.cold_cap) {
 			size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap * 2 : 1024;
