@@ -34,22 +34,27 @@
  * list.  A heap that gives back its top pages from the highest down
  * (truncate.c) thus leaves the warm list in increasing address order, and
  * grows back into the same pages in the same order.
- *  - cold: a warm page beyond the reserve that stayed unused for the purge
- *    delay is given back to the OS (MADV_DONTNEED) and kept on a stack
+ *  - cold: a warm page beyond what the pool keeps (below) that stayed
+ *    unused for the purge delay is given back to the OS (MADV_DONTNEED) and
+ *    kept on a stack
  *    outside the pages (writing a link into one would commit it again).
  *    Taken back, youngest first, only when no warm page is left, and
  *    committed again with MADV_POPULATE_WRITE (one call, not a fault per page).
  *  - in flight: both madvise calls run outside the lock, so no thread's page
  *    operation ever waits for the kernel working on another's pages.
  *
- * Purging is age-based, as mimalloc's purge delay (jemalloc decays the
- * amount instead; an age is simpler to state and to test): a background
- * thread, started the first time warm pages exceed the reserve, sleeps
- * until the oldest warm page is due (in ticks of delay/8, so pages freed
- * together go back together), purges every due page and sleeps again,
- * without a timeout once nothing is above the reserve.  Resident memory
- * therefore comes back to live + reserve + caches within about 1.125 x the
- * delay of a large free even if the program never calls the engine again.
+ * What the pool keeps warm follows the program's recent peak use and
+ * decays (pool-decay.h, which also says why not as jemalloc or mimalloc
+ * do): keep = max(pool_hot_pages, mark - pages in use), the mark held for
+ * half of purge_decay_ms after use last stood at it, then falling to zero
+ * over the other half.  A warm page beyond keep goes back once it has been
+ * unused for the purge delay, oldest first.  A background thread, started
+ * the first time warm pages exceed the floor, sleeps until the oldest warm
+ * page is due or the mark falls (in ticks of delay/8 and fall/8, so pages
+ * freed together go back together), purges what is due and sleeps again,
+ * without a timeout once nothing is above the floor.  Resident memory
+ * therefore comes back to live + floor + caches within purge_decay_ms (+ a
+ * tick) of a large free even if the program never calls the engine again.
  * Without the thread (rav_config.no_purge_thread, or it could not be
  * created) page operations purge what is due.
  *
@@ -69,7 +74,6 @@
 #include "rav-private.h"
 
 #define POPULATE_MAX 64  /* fresh pages committed ahead in one madvise */
-#define PURGE_BATCH 1024 /* pages per purge round (bounds the time pages spend in flight) */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -103,23 +107,11 @@ static inline void bump(atomic_ullong *c)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Warm pages carry the time they came back, in ms since the pool started,
  * in their header's scalar (40 bits: 34 years). */
 static inline void warm_stamp(rav_cell *p, uint64_t now)
 {
 	p->w[0] = make_tw(RAV_TYPE_HEADER, p->w[0] & PAGE_DIRTY, (now - rav__pool.t0_ns) / 1000000u);
-}
-
-static inline uint64_t warm_time_ns(const rav_cell *p)
-{
-	return rav__pool.t0_ns + (uint64_t)cell_scalar(p) * 1000000u;
 }
 
 /* ---- set-up ---- */
@@ -137,6 +129,9 @@ rav_status rav_init(const rav_config *config)
 		if (config->purge_delay_ms > RAV_POOL_MAX_PURGE_DELAY_MS)
 			return rav__fail(RAV_EINVAL, "rav_init: purge_delay_ms %u is longer than a day (%u ms)",
 					 config->purge_delay_ms, RAV_POOL_MAX_PURGE_DELAY_MS);
+		if (config->purge_decay_ms > RAV_POOL_MAX_PURGE_DELAY_MS)
+			return rav__fail(RAV_EINVAL, "rav_init: purge_decay_ms %u is longer than a day (%u ms)",
+					 config->purge_decay_ms, RAV_POOL_MAX_PURGE_DELAY_MS);
 	}
 	pthread_mutex_lock(&rav__pool.lock);
 	if (rav__pool.ready) {
@@ -206,12 +201,16 @@ static rav_status reserve_locked(void)
 	unsigned delay = config_given && pending_config.purge_delay_ms ? pending_config.purge_delay_ms
 								       : RAV_POOL_DEFAULT_PURGE_DELAY_MS;
 	rav__pool.delay_ns = (uint64_t)delay * 1000000u;
+	unsigned decay = config_given && pending_config.purge_decay_ms ? pending_config.purge_decay_ms
+								       : RAV_POOL_DEFAULT_DECAY_MS;
+	rav__pool.mark.hold_ns = (uint64_t)decay * 1000000u / 2;
+	rav__pool.mark.fall_ns = (uint64_t)decay * 1000000u - rav__pool.mark.hold_ns;
 	rav__pool.purger_off = config_given && pending_config.no_purge_thread;
 	/* A small limit must not vanish into caches: a cache holds at most
 	 * 1/16 of it. */
 	size_t cmax = rav__pool.limit / 16;
 	rav__pool.cache_max = cmax < 1 ? 1 : cmax > RAV_POOL_CACHE_PAGES ? RAV_POOL_CACHE_PAGES : cmax;
-	rav__pool.t0_ns = now_ns();
+	rav__pool.t0_ns = rav__pool_now_ns();
 	rav__pool.populate_ok = true;
 	const char *arr = getenv("RAVIOLI_ARRIVAL");
 	if (arr && strcmp(arr, "fill-tail") == 0)
@@ -279,46 +278,6 @@ uint64_t rav__seq_next_locked(void)
 	return atomic_fetch_add_explicit(&rav__seq, 1, memory_order_relaxed) + 1;
 }
 
-/* ---- madvise, outside the lock ---- */
-
-static int by_address(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t) * (rav_cell *const *)a, y = (uintptr_t) * (rav_cell *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Apply advice to a batch of pages, one call per run of adjacent pages.
- * With ravioli pages smaller than the OS page, MADV_DONTNEED may only touch
- * OS pages the run covers completely (it would zero live neighbours), and
- * committing advice is widened to whole OS pages (harmless). */
-static bool advise_runs(rav_cell **pages, size_t n, int advice)
-{
-	static uintptr_t os_page;
-	if (!os_page) {
-		long ps = sysconf(_SC_PAGESIZE);
-		os_page = ps > 0 ? (uintptr_t)ps : 4096;
-	}
-	qsort(pages, n, sizeof *pages, by_address);
-	bool ok = true;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && (char *)pages[j] == (char *)pages[j - 1] + RAV_PAGE_SIZE)
-			j++;
-		uintptr_t start = (uintptr_t)pages[i], end = start + (j - i) * (uintptr_t)RAV_PAGE_SIZE;
-		if (advice == MADV_DONTNEED) {
-			start = (start + os_page - 1) & ~(os_page - 1);
-			end &= ~(os_page - 1);
-		} else {
-			start &= ~(os_page - 1);
-			end = (end + os_page - 1) & ~(os_page - 1);
-		}
-		if (end > start && madvise((void *)start, end - start, advice) != 0)
-			ok = false;
-		i = j;
-	}
-	return ok;
-}
-
 /* ---- the shared pool (everything here runs under rav__pool.lock) ---- */
 
 /* Pages (linked through PH_NEXT) become the head of the warm list, in
@@ -355,164 +314,21 @@ static rav_cell *warm_pop_locked(void)
 	return p;
 }
 
-static rav_cell *warm_pop_oldest_locked(void)
-{
-	rav_cell *p = rav__pool.warm_tail;
-	rav__pool.warm_tail = (rav_cell *)p->w[PH_PREV];
-	if (rav__pool.warm_tail)
-		rav__pool.warm_tail->w[PH_NEXT] = 0;
-	else
-		rav__pool.warm = NULL;
-	rav__pool.nwarm--;
-	return p;
-}
-
-static bool purge_due_locked(uint64_t now)
-{
-	return rav__pool.nwarm > rav__pool.reserve && warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns <= now;
-}
-
-/* Take the due pages out for purging (at most max, and only as many as
- * the cold stack has room for once they come back). */
-static size_t purge_take_locked(uint64_t now, rav_cell **out, size_t max)
-{
-	size_t n = 0;
-	while (n < max && purge_due_locked(now)) {
-		size_t need = rav__pool.ncold + rav__pool.purging + n + 1;
-		if (need > rav__pool.cold_cap) {
-			size_t cap = rav__pool.cold_cap ? rav__pool.cold_cap * 2 : 1024;
-			while (cap < need)
-				cap *= 2;
-			rav_cell **grown = realloc(rav__pool.cold, cap * sizeof *grown);
-			if (!grown)
-				break; /* keep them warm rather than lose them */
-			rav__pool.cold = grown;
-			rav__pool.cold_cap = cap;
-		}
-		out[n++] = warm_pop_oldest_locked();
-	}
-	rav__pool.purging += n;
-	return n;
-}
-
-/* Give the taken pages back to the OS: the lock is released around the
- * madvise and taken again. */
-static void purge_pages_unlocked_locked(rav_cell **batch, size_t n)
-{
-	pthread_mutex_unlock(&rav__pool.lock);
-	advise_runs(batch, n, MADV_DONTNEED);
-	pthread_mutex_lock(&rav__pool.lock);
-	/* (advise_runs sorted them: pushed from the highest down, they come
-	 * back from the lowest up, as the oldest warm pages, purged first, are
-	 * usually the highest: see the top) */
-	for (size_t i = n; i-- > 0;)
-		rav__pool.cold[rav__pool.ncold++] = batch[i];
-	rav__pool.purging -= n;
-	rav__pool.purged_pages += n;
-	pthread_cond_broadcast(&rav__pool.purge_done);
-}
-
-/* The background purger. */
-static void *purger_main(void *arg)
-{
-	(void)arg;
-	static rav_cell *batch[PURGE_BATCH];
-	uint64_t tick = rav__pool.delay_ns / 8;
-	pthread_mutex_lock(&rav__pool.lock);
-	for (;;) {
-		uint64_t now = now_ns();
-		size_t n = purge_take_locked(now, batch, PURGE_BATCH);
-		if (n) {
-			purge_pages_unlocked_locked(batch, n);
-			continue;
-		}
-		if (rav__pool.nwarm > rav__pool.reserve) {
-			uint64_t due = warm_time_ns(rav__pool.warm_tail) + rav__pool.delay_ns + tick;
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
-			uint64_t wait = due > now ? due - now : 0;
-			uint64_t ns = (uint64_t)ts.tv_nsec + wait % 1000000000u;
-			ts.tv_sec += (time_t)(wait / 1000000000u + ns / 1000000000u);
-			ts.tv_nsec = (long)(ns % 1000000000u);
-			pthread_cond_timedwait(&rav__pool.purger_wake, &rav__pool.lock, &ts);
-		} else {
-			rav__pool.purger_idle = true;
-			pthread_cond_wait(&rav__pool.purger_wake, &rav__pool.lock);
-			rav__pool.purger_idle = false;
-		}
-	}
-	return NULL;
-}
-
-static void start_purger(void)
-{
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	/* The thread starts with every signal blocked: the program's signals
-	 * go to its own threads. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t th;
-	int err = pthread_create(&th, &attr, purger_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err == 0)
-		pthread_setname_np(th, "rav-purge");
-	pthread_mutex_lock(&rav__pool.lock);
-	if (err != 0) {
-		rav__pool.purger_running = false;
-		rav__pool.purger_off = true; /* page operations purge from now on */
-	}
-	pthread_mutex_unlock(&rav__pool.lock);
-}
-
-/* After pages came back to the shared pool (lock held): wake or start the
- * purger when something is above the reserve.  Returns true if the caller
- * must start the thread (after unlocking). */
-static bool purger_notify_locked(void)
-{
-	if (rav__pool.nwarm <= rav__pool.reserve || rav__pool.purger_off)
-		return false;
-	if (!rav__pool.purger_running) {
-		rav__pool.purger_running = true;
-		return true;
-	}
-	if (rav__pool.purger_idle) {
-		rav__pool.purger_idle = false;
-		pthread_cond_signal(&rav__pool.purger_wake);
-	}
-	return false;
-}
-
-/* Without the thread: purge what is due now, one round of at most 64
- * pages per page operation so the caller's delay stays bounded (lock held). */
-static void purge_inline_locked(void)
-{
-	if (!rav__pool.purger_off || rav__pool.nwarm <= rav__pool.reserve)
-		return;
-	rav_cell *batch[64];
-	size_t n = purge_take_locked(now_ns(), batch, 64);
-	if (n)
-		purge_pages_unlocked_locked(batch, n);
-}
-
 /* Put n pages (linked through PH_NEXT) back into the shared pool. */
 static void shared_release(rav_cell *list, size_t n, uint64_t releases)
 {
-	uint64_t now = now_ns();
+	uint64_t now = rav__pool_now_ns();
 	pthread_mutex_lock(&rav__pool.lock);
 	warm_push_list_locked(list, n, now);
+	rav_mark_note(&rav__pool.mark, rav__pool.out, now); /* use falls from here */
 	rav__pool.out -= n;
 	rav__pool.releases += releases;
 	rav__pool.shared_locks++;
-	bool start = purger_notify_locked();
-	purge_inline_locked();
+	bool start = rav__purger_notify_locked();
+	rav__purge_inline_locked();
 	pthread_mutex_unlock(&rav__pool.lock);
 	if (start)
-		start_purger();
+		rav__purger_start();
 }
 
 /* Take up to `want` pages from the shared pool (at least one, or 0 with
@@ -525,6 +341,7 @@ static size_t shared_acquire(size_t want, rav_cell **out, bool count_one)
 	size_t ncommit = 0;
 	rav_cell *fresh = NULL;
 	size_t nfresh = 0;
+	uint64_t now = rav__pool_now_ns();
 	pthread_mutex_lock(&rav__pool.lock);
 	rav__pool.shared_locks++;
 retry:
@@ -572,10 +389,11 @@ retry:
 		return 0;
 	}
 	rav__pool.out += got;
+	rav_mark_note(&rav__pool.mark, rav__pool.out, now);
 	if (count_one)
 		rav__pool.acquires++;
 	bool populate = rav__pool.populate_ok;
-	purge_inline_locked();
+	rav__purge_inline_locked();
 	pthread_mutex_unlock(&rav__pool.lock);
 	if (ncommit || nfresh)
 		atomic_fetch_add(&committing, ncommit + nfresh);
@@ -585,7 +403,7 @@ retry:
 	if (nfresh && populate)
 		ok = madvise(fresh, nfresh * (size_t)RAV_PAGE_SIZE, MADV_POPULATE_WRITE) == 0;
 	if (ncommit && populate && ok)
-		ok = advise_runs(commit, ncommit, MADV_POPULATE_WRITE);
+		ok = rav__advise_runs(commit, ncommit, MADV_POPULATE_WRITE);
 	if (!ok) {
 		pthread_mutex_lock(&rav__pool.lock);
 		rav__pool.populate_ok = false;
@@ -796,7 +614,7 @@ void rav_pool_stats_get(rav_pool_stats *out)
 	memset(out, 0, sizeof *out);
 	if (rav__pool_ensure() != RAV_OK)
 		return;
-	uint64_t now = now_ns();
+	uint64_t now = rav__pool_now_ns();
 	pthread_mutex_lock(&rav__pool.lock);
 	uint64_t cached = 0, acq = rav__pool.acquires, rel = rav__pool.releases;
 	uint32_t threads = 0;
@@ -820,10 +638,16 @@ void rav_pool_stats_get(rav_pool_stats *out)
 	out->releases = rel;
 	out->limit_pages = rav__pool.limit;
 	out->purge_delay_ms = rav__pool.delay_ns / 1000000u;
-	out->oldest_warm_ms = rav__pool.warm_tail && now > warm_time_ns(rav__pool.warm_tail)
-				      ? (now - warm_time_ns(rav__pool.warm_tail)) / 1000000u
+	out->oldest_warm_ms = rav__pool.warm_tail && now > rav__warm_time_ns(rav__pool.warm_tail)
+				      ? (now - rav__warm_time_ns(rav__pool.warm_tail)) / 1000000u
 				      : 0;
-	out->due_pages = rav__pool.nwarm > rav__pool.reserve ? rav__pool.nwarm - rav__pool.reserve : 0;
+	size_t keep = rav__pool_keep_locked(now);
+	out->keep_pages = keep;
+	out->due_pages = rav__pool.nwarm > keep ? rav__pool.nwarm - keep : 0;
+	out->purge_decay_ms = (rav__pool.mark.hold_ns + rav__pool.mark.fall_ns) / 1000000u;
+	out->peak_pages = rav__pool.mark.peak;
+	out->mark_pages = rav_mark_at(&rav__pool.mark, now);
+	out->peak_age_ms = now > rav__pool.mark.peak_ns ? (now - rav__pool.mark.peak_ns) / 1000000u : 0;
 	out->purged_pages = rav__pool.purged_pages;
 	out->recommitted_pages = rav__pool.recommitted_pages;
 	out->shared_locks = rav__pool.shared_locks;

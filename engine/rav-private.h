@@ -34,6 +34,7 @@
 
 #include "ravioli.h"
 #include "rav-record.h"
+#include "pool-decay.h"
 
 #if RAV_VALGRIND
 #include <valgrind/helgrind.h>
@@ -329,9 +330,10 @@ typedef struct rav_pool {
 				  * commit them again), youngest on top */
 	size_t ncold, cold_cap;
 	size_t purging, committing; /* pages in flight outside the lock */
-	size_t reserve;          /* warm pages kept however old (rav_config.pool_hot_pages) */
+	size_t reserve;          /* warm pages kept however old: the floor (rav_config.pool_hot_pages) */
 	size_t cache_max;        /* pages a thread's cache holds at most */
 	uint64_t delay_ns;       /* a warm page unused this long goes back to the OS */
+	rav_pool_mark mark;      /* recent peak use, decaying: what the pool keeps warm (pool-decay.h) */
 	uint64_t acquires, releases;       /* page operations of heaps (merged from the thread caches) */
 	uint64_t purged_pages, recommitted_pages;
 	uint64_t shared_locks;   /* times a page operation took the shared lock */
@@ -345,6 +347,12 @@ typedef struct rav_pool {
 } rav_pool;
 
 extern RAV_INTERNAL rav_pool rav__pool;
+/* When a warm page came back: pool.c stamps it in ms since the start, in
+ * its header's scalar (40 bits: 34 years). */
+static inline uint64_t rav__warm_time_ns(const rav_cell *p)
+{
+	return rav__pool.t0_ns + (uint64_t)cell_scalar(p) * 1000000u;
+}
 extern atomic_uint rav__next_heap_id;
 extern RAV_INTERNAL atomic_ullong rav__seq;
 
@@ -375,6 +383,13 @@ void rav__alloc_gate_sync(void);
 
 /* pool.c */
 rav_status rav__pool_ensure(void);
+/* pool-purge.c (under the pool lock: *_locked) */
+uint64_t rav__pool_now_ns(void);                           /* monotonic, + what tests advanced */
+bool rav__advise_runs(rav_cell **pages, size_t n, int advice); /* one madvise per run of adjacent pages */
+size_t rav__pool_keep_locked(uint64_t now);                /* warm pages kept now (pool-decay.h) */
+bool rav__purger_notify_locked(void);                      /* true: the caller starts the thread */
+void rav__purger_start(void);
+void rav__purge_inline_locked(void);                       /* without the thread: purge what is due */
 rav_cell *rav__page_acquire(rav_heap *h, unsigned kind);  /* NULL + error on ENOMEM */
 rav_cell *rav__page_acquire_dirty(rav_heap *h, unsigned kind); /* the same, PAGE_DIRTY kept (not zeroed) */
 void rav__page_release(rav_heap *h, rav_cell *page);

@@ -120,18 +120,31 @@ rav_type rav_type_lookup(const char *name);      /* 0 if unknown */
  * A page freed by a heap goes first to its thread's page cache (at most
  * RAV_POOL_CACHE_PAGES; reused by that thread without a lock), then to the
  * shared pool, where it stays committed ("warm") and is reused youngest
- * first.  A warm page that stays unused for purge_delay_ms is given back to
- * the OS (MADV_DONTNEED; its address space is kept), except the youngest
- * pool_hot_pages, which stay warm however long.  So after a large free,
- * resident memory comes back to what heaps hold plus pool_hot_pages plus
- * the threads' caches within about 1.125 x purge_delay_ms: a background
+ * first.  The pool keeps warm what the program used at its recent peak
+ * (the mark: pages in use when use last stood at it) beyond what it uses
+ * now, and at least pool_hot_pages:
+ *
+ *     kept = max(pool_hot_pages, mark - pages in use)
+ *
+ * The mark stays whole for purge_decay_ms / 2 after use fell from it, then
+ * falls linearly to zero over the other half; use rising to it again puts
+ * it back.  So a program that drops its working set and builds it again
+ * within purge_decay_ms / 2 (500 ms by default) commits nothing again, and
+ * one that frees memory for good has resident memory back at what heaps
+ * hold plus pool_hot_pages plus the threads' caches within purge_decay_ms
+ * (1 s by default; plus a tick of purge_decay_ms / 16): a background
  * thread of the engine does it, whether or not the program calls the
- * engine again.  rav_pool_stats_get reports where every free page is. */
+ * engine again.  A warm page beyond what is kept goes back to the OS
+ * (MADV_DONTNEED; its address space is kept) once unused for
+ * purge_delay_ms, oldest first.  For pages back at once, set both
+ * purge_decay_ms and purge_delay_ms to 1.  rav_pool_stats_get reports
+ * where every free page is and why it is kept. */
 #define RAV_POOL_DEFAULT_LIMIT_PAGES ((size_t)1 << 22)    /* 16 GiB of address space with 4 KiB pages */
 #define RAV_POOL_VALGRIND_LIMIT_PAGES ((size_t)1 << 16)   /* default under Valgrind (its shadow memory makes a big
 							     reservation slow), when built with -Dvalgrind */
 #define RAV_POOL_DEFAULT_RESERVE_PAGES 64                  /* pool_hot_pages */
 #define RAV_POOL_DEFAULT_PURGE_DELAY_MS 100
+#define RAV_POOL_DEFAULT_DECAY_MS 1000
 #define RAV_POOL_MAX_PURGE_DELAY_MS (24u * 3600 * 1000)
 #define RAV_POOL_CACHE_PAGES 32                           /* most pages a thread's cache holds */
 #if UINTPTR_MAX > 0xffffffffu
@@ -145,9 +158,12 @@ typedef struct rav_config {
 				   * shared pool (held by heaps, messages and threads' caches) never exceed it:
 				   * allocation past it fails with RAV_ENOMEM */
 	size_t pool_hot_pages;    /* 0: RAV_POOL_DEFAULT_RESERVE_PAGES; free pages kept committed however long
-				   * unused (the reserve); at most RAV_POOL_MAX_PAGES */
-	unsigned purge_delay_ms;  /* 0: RAV_POOL_DEFAULT_PURGE_DELAY_MS; a free page beyond the reserve unused
-				   * this long goes back to the OS; at most RAV_POOL_MAX_PURGE_DELAY_MS */
+				   * unused (the floor of what is kept); at most RAV_POOL_MAX_PAGES */
+	unsigned purge_delay_ms;  /* 0: RAV_POOL_DEFAULT_PURGE_DELAY_MS; a free page beyond what is kept goes
+				   * back to the OS once unused this long; at most RAV_POOL_MAX_PURGE_DELAY_MS */
+	unsigned purge_decay_ms;  /* 0: RAV_POOL_DEFAULT_DECAY_MS; the recent peak's pages are kept for half of
+				   * this after use fell from it, then fewer and fewer, none after all of it
+				   * (see above); at most RAV_POOL_MAX_PURGE_DELAY_MS */
 	bool no_purge_thread;     /* true: no background thread; free pages go back to the OS only during
 				   * page operations of the engine (a program that stops calling keeps them) */
 } rav_config;
@@ -345,14 +361,19 @@ typedef struct rav_pool_stats {
 	uint64_t cached_pages;    /* in threads' page caches: their thread reuses them without a lock; they go to
 				   * the shared pool when a cache overflows or its thread ends */
 	uint64_t warm_pages;      /* in the shared pool, committed, reused youngest first */
-	uint64_t reserve_pages;   /* of those, this many stay warm however long unused (pool_hot_pages) */
-	uint64_t cold_pages;      /* given back to the OS after purge_delay_ms unused; reused when no warm page is
-				   * left (committed again, youngest first) */
+	uint64_t reserve_pages;   /* the floor: this many stay warm however long unused (pool_hot_pages) */
+	uint64_t cold_pages;      /* given back to the OS; reused when no warm page is left (committed again,
+				   * youngest first) */
 	uint64_t purging_pages;   /* being given back or committed right now (the madvise runs outside the lock) */
 	/* why */
-	uint64_t purge_delay_ms;  /* a warm page beyond the reserve unused this long goes back to the OS */
+	uint64_t peak_pages;      /* the mark: pages in use (used + cached) at the recent peak */
+	uint64_t peak_age_ms;     /* since use last stood at the mark (it is whole for purge_decay_ms / 2) */
+	uint64_t mark_pages;      /* the mark now, decayed: the pool keeps used + warm up to this */
+	uint64_t keep_pages;      /* warm pages kept now: max(reserve_pages, mark_pages - used - cached) */
+	uint64_t due_pages;       /* warm pages beyond keep_pages: they go back once unused for purge_delay_ms */
+	uint64_t purge_decay_ms;  /* the mark falls to zero this long after use left it */
+	uint64_t purge_delay_ms;  /* a warm page beyond keep_pages unused this long goes back to the OS */
 	uint64_t oldest_warm_ms;  /* how long the oldest warm page has been unused */
-	uint64_t due_pages;       /* warm pages beyond the reserve (they go back when they reach the delay) */
 	uint64_t purged_pages;    /* given back to the OS since start */
 	uint64_t recommitted_pages; /* cold pages taken back into use since start */
 	uint64_t shared_locks;    /* page operations that took the shared pool's lock (the others used a cache) */

@@ -436,13 +436,15 @@ static void t_pool_defaults(void)
 	rav_pool_stats_get(&ps);
 	const char *vg = getenv("RAV_UNDER_VALGRIND");
 	bool under_valgrind = vg && *vg && strcmp(vg, "0") != 0;
-	printf("# pool: limit %" PRIu64 " pages, reserve %" PRIu64 ", purge delay %" PRIu64 " ms, cache %u pages\n",
-	       ps.limit_pages, ps.reserve_pages, ps.purge_delay_ms, ps.cache_pages_max);
+	printf("# pool: limit %" PRIu64 " pages, reserve %" PRIu64 ", purge delay %" PRIu64 " ms, decay %" PRIu64
+	       " ms, cache %u pages\n",
+	       ps.limit_pages, ps.reserve_pages, ps.purge_delay_ms, ps.purge_decay_ms, ps.cache_pages_max);
 	CHECK(ps.limit_pages == RAV_POOL_DEFAULT_LIMIT_PAGES ||
 	      (under_valgrind && ps.limit_pages == RAV_POOL_VALGRIND_LIMIT_PAGES) ||
 	      ps.limit_pages == ps.reserved_pages /* the OS gave less address space */);
 	CHECK_EQ(ps.reserve_pages, RAV_POOL_DEFAULT_RESERVE_PAGES);
 	CHECK_EQ(ps.purge_delay_ms, RAV_POOL_DEFAULT_PURGE_DELAY_MS);
+	CHECK_EQ(ps.purge_decay_ms, RAV_POOL_DEFAULT_DECAY_MS);
 	CHECK_EQ(ps.cache_pages_max, RAV_POOL_CACHE_PAGES);
 	/* Too late to configure; out-of-range values are refused first. */
 	rav_config huge = { .pool_limit_pages = SIZE_MAX };

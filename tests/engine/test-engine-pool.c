@@ -132,8 +132,11 @@ int main(int argc, char **argv)
 	CHECK_STATUS(rav_init(&bad), RAV_EINVAL);
 	bad = (rav_config){ .purge_delay_ms = RAV_POOL_MAX_PURGE_DELAY_MS + 1 };
 	CHECK_STATUS(rav_init(&bad), RAV_EINVAL);
+	/* (purge_decay_ms 1: no peak kept, pages go back by age alone, as a
+	 * program asking for memory back at once has it; the decay has
+	 * test-engine-pool-decay.c) */
 	rav_config cfg = { .pool_limit_pages = LIMIT, .pool_hot_pages = RESERVE, .purge_delay_ms = DELAY_MS,
-			   .no_purge_thread = no_thread };
+			   .purge_decay_ms = 1, .no_purge_thread = no_thread };
 	CHECK_OK(rav_init(&cfg));
 	T_NODE = rav_type_register("pool.node", RAV_DATA, RAV_REF);
 	rav_heap *h = rav_heap_self();
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(ps.limit_pages, LIMIT);
 	CHECK_EQ(ps.reserve_pages, RESERVE);
 	CHECK_EQ(ps.purge_delay_ms, DELAY_MS);
+	CHECK_EQ(ps.purge_decay_ms, 1);
 
 	/* A big structure, then freed: its pages stay warm at first. */
 	rav_root r = rav_root_new(h);
