@@ -17,6 +17,7 @@
 
 #include "flush-test.h"
 
+#if RAV_DEBUG && !RAV_INLINE_FAST
 static int misuses;
 
 static void on_misuse(rav_status s, const char *message, void *user)
@@ -34,6 +35,7 @@ static unsigned site_line(rav_trace *t, uint32_t site)
 		return 0;
 	return sy[0].line;
 }
+#endif
 
 int main(void)
 {
