@@ -508,7 +508,14 @@ static void decide_heap_kind(rav_operation *op, const acc *a)
 	}
 }
 
-/* Summarise thread's events [first, last] (no lock needed: reads events). */
+/* Spans asked of the reader at a time. */
+#define SPANS 64
+
+/* Summarise thread's events [first, last] (no lock needed: reads events):
+ * first, then the thread's runs after it up to last, so that no other
+ * thread's event is read (on a trace of hundreds of threads an operation's
+ * range holds mostly theirs).  Random access reads them from the reader's
+ * window of this thread's events. */
 static void summarise(rav_trace *t, uint32_t thread, uint64_t first, uint64_t last, rav_operation *op)
 {
 	memset(op, 0, sizeof *op);
@@ -518,25 +525,29 @@ static void summarise(rav_trace *t, uint32_t thread, uint64_t first, uint64_t la
 	op->kind = RAV_OP_KIND_COUNT;
 	acc a = {.first_real = true};
 	rav_event ev;
-	if (last - first < 512) {
-		/* Short: random access reads from the decoded-chunk cache, where a
-		 * cursor would set up a decompressor of its own. */
-		for (uint64_t i = first; i <= last && rav_trace_event_at(t, i, &ev); i++) {
-			if (ev.thread != thread)
-				continue;
-			op->events++;
-			summarise_event(op, &a, &ev);
+	ravt_reader *rd = ravt_trace_reader(t);
+	ravt_gspan sp[SPANS];
+	sp[0] = (ravt_gspan){first, first};
+	size_t ns = 1;
+	bool more = true;
+	while (more && ns > 0) {
+		for (size_t k = 0; k < ns && more; k++) {
+			uint64_t hi = sp[k].hi < last ? sp[k].hi : last;
+			for (uint64_t i = sp[k].lo; i <= hi; i++) {
+				if (!rav_trace_event_at(t, i, &ev)) {
+					more = false;
+					break;
+				}
+				if (ev.thread != thread)
+					continue;
+				op->events++;
+				summarise_event(op, &a, &ev);
+			}
+			if (sp[k].hi >= last)
+				more = false;
 		}
-	} else {
-		ravt_cursor cur;
-		ravt_cursor_init(&cur, ravt_trace_reader(t), first);
-		while (cur.next <= last && ravt_cursor_next(&cur, &ev)) {
-			if (ev.thread != thread)
-				continue;
-			op->events++;
-			summarise_event(op, &a, &ev);
-		}
-		ravt_cursor_fini(&cur);
+		if (more)
+			ns = ravt_reader_thread_spans(rd, sp[ns - 1].hi, true, sp, SPANS);
 	}
 	if (op->kind == RAV_OP_DESERIALIZE && !op->pages_handed && !op->allocs && !op->frees)
 		op->kind = RAV_OP_MSG_NEW; /* a message heap created and nothing loaded */
@@ -553,6 +564,37 @@ static bool thread_of(rav_trace *t, uint64_t i, uint32_t *thread)
 		return false;
 	*thread = ev.thread;
 	return true;
+}
+
+/* The highest (lowest) head in [lo, hi], all below o->done; -1 if none. */
+static int64_t head_down(const ravt_ops *o, uint64_t lo, uint64_t hi)
+{
+	uint64_t w = hi >> 6, lw = lo >> 6;
+	uint64_t bits = o->heads[w] & (hi % 64 == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi % 64 + 1)) - 1));
+	for (;;) {
+		if (w == lw)
+			bits &= ~(uint64_t)0 << (lo % 64);
+		if (bits)
+			return (int64_t)(w * 64 + 63 - (uint64_t)__builtin_clzll(bits));
+		if (w == lw)
+			return -1;
+		bits = o->heads[--w];
+	}
+}
+
+static int64_t head_up(const ravt_ops *o, uint64_t lo, uint64_t hi)
+{
+	uint64_t w = lo >> 6, hw = hi >> 6;
+	uint64_t bits = o->heads[w] & (~(uint64_t)0 << (lo % 64));
+	for (;;) {
+		if (w == hw)
+			bits &= hi % 64 == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi % 64 + 1)) - 1);
+		if (bits)
+			return (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(bits));
+		if (w == hw)
+			return -1;
+		bits = o->heads[++w];
+	}
 }
 
 bool rav_trace_operation_at(rav_trace *t, uint64_t index, rav_operation *out)
@@ -572,71 +614,62 @@ bool rav_trace_operation_at(rav_trace *t, uint64_t index, rav_operation *out)
 		pthread_mutex_unlock(&o->lock);
 		return true;
 	}
-	/* Back to the nearest head of this thread. */
+	/* Back to the nearest head of this thread, forward to its next one:
+	 * along the thread's own runs (the other threads' events in between are
+	 * not read), the heads told by the map's bits. */
+	ravt_reader *rd = ravt_trace_reader(t);
+	ravt_gspan sp[SPANS];
+	size_t ns;
 	uint64_t first = index;
-	for (;;) {
-		uint32_t th;
-		if (is_head(o, first) && thread_of(t, first, &th) && th == thread)
-			break;
-		if (first == 0)
-			break;
-		/* Skip whole words without a head. */
-		uint64_t w = (first - 1) >> 6;
-		uint64_t bits =
-		    o->heads[w] & (first & 63 ? (((uint64_t)1 << (first & 63)) - 1) : ~(uint64_t)0);
-		if ((first & 63) == 0)
-			bits = o->heads[w];
-		while (!bits && w > 0)
-			bits = o->heads[--w];
-		if (!bits) {
-			first = 0;
-			break;
+	if (!is_head(o, index)) {
+		bool found = false;
+		uint64_t from = index;
+		while (!found && (ns = ravt_reader_thread_spans(rd, from, false, sp, SPANS)) > 0) {
+			for (size_t k = 0; k < ns && !found; k++) {
+				int64_t h = head_down(o, sp[k].lo, sp[k].hi);
+				found = h >= 0;
+				first = found ? (uint64_t)h : sp[k].lo;
+			}
+			from = sp[ns - 1].lo;
 		}
-		first = w * 64 + 63 - (uint64_t)__builtin_clzll(bits);
 	}
-	/* Forward to this thread's next head, extending the map as needed. */
-	uint64_t next = index + 1;
-	bool found = false;
-	for (;;) {
-		while (next < o->done) {
-			uint64_t w = next >> 6;
-			uint64_t bits = o->heads[w] & (~(uint64_t)0 << (next & 63));
-			while (!bits && (w + 1) * 64 < o->done)
-				bits = o->heads[++w];
-			if (!bits) {
-				next = o->done;
+	uint64_t last = index, from = index;
+	bool found = false, stopped = false;
+	while (!found && !stopped && (ns = ravt_reader_thread_spans(rd, from, true, sp, SPANS)) > 0) {
+		for (size_t k = 0; k < ns && !found && !stopped; k++) {
+			if (sp[k].hi >= o->done) {
+				/* the map grows as the search goes (geometrically, as a
+				 * thread's next operation may be far) */
+				uint64_t want = sp[k].hi + 1 + EXTEND_AHEAD;
+				uint64_t step = o->done < (1u << 20) ? o->done + 1 : (1u << 20);
+				if (want < o->done + step)
+					want = o->done + step;
+				extend(o, want, NULL, NULL, 0);
+			}
+			if (sp[k].lo >= o->done) {
+				stopped = true; /* not mapped (yet): the operation goes on */
 				break;
 			}
-			next = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			if (next >= o->done)
-				break;
-			uint32_t th;
-			if (thread_of(t, next, &th) && th == thread) {
+			uint64_t hi = sp[k].hi < o->done ? sp[k].hi : o->done - 1;
+			int64_t h = head_up(o, sp[k].lo, hi);
+			if (h >= 0) {
 				found = true;
+				if ((uint64_t)h > sp[k].lo)
+					last = (uint64_t)h - 1;
 				break;
 			}
-			next++;
+			last = hi;
+			stopped = hi < sp[k].hi;
 		}
-		if (found || o->done >= rav_trace_indexed_events(t))
-			break;
-		uint64_t step = o->done < (1u << 20) ? o->done + 1 : (1u << 20);
-		if (!extend(o, o->done + step, NULL, NULL, 0))
-			break;
+		from = sp[ns - 1].hi;
 	}
-	uint64_t last;
 	bool complete = found;
-	if (found) {
-		rav_event_filter f = {.thread = thread};
-		int64_t p = rav_trace_find_prev(t, next, &f);
-		last = p >= (int64_t)first ? (uint64_t)p : first;
-	} else {
-		rav_event_filter f = {.thread = thread};
-		int64_t p = rav_trace_find_prev(t, o->done, &f);
-		last = p >= (int64_t)first ? (uint64_t)p : first;
+	if (!found) {
 		/* The thread's last operation of a trace that will not grow. */
 		rav_trace_info info;
 		rav_trace_get_info(t, &info);
-		complete = !o->failed && o->done == info.events && rav_trace_indexed_events(t) == info.events;
+		complete = !stopped && !o->failed && ravt_reader_merge_final(rd) &&
+		           rav_trace_indexed_events(t) == info.events;
 	}
 	pthread_mutex_unlock(&o->lock);
 	rav_operation op;

@@ -180,6 +180,40 @@ int64_t ravt_reader_thread_event(ravt_reader *rd, uint32_t thread, uint64_t ordi
 	return found;
 }
 
+size_t ravt_reader_thread_spans(ravt_reader *rd, uint64_t from, bool forward, ravt_gspan *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&rd->lock);
+	ravt_run r;
+	if (max == 0 || !ravt_find_run_locked(rd, from, &r))
+		goto done;
+	size_t k = rd->hint_run; /* (ravt_find_run_locked leaves it at r) */
+	uint64_t merged = atomic_load_explicit(&rd->merged, memory_order_acquire);
+	uint64_t end = r.gstart + r.len < merged ? r.gstart + r.len : merged;
+	if (forward) {
+		if (from + 1 < end)
+			out[n++] = (ravt_gspan){from + 1, end - 1};
+		for (size_t j = k + 1; j < rd->nruns && n < max; j++) {
+			const ravt_run *q = &rd->runs[j];
+			if (q->stream != r.stream || q->len == 0)
+				continue;
+			if (q->gstart >= merged)
+				break;
+			uint64_t qe = q->gstart + q->len < merged ? q->gstart + q->len : merged;
+			out[n++] = (ravt_gspan){q->gstart, qe - 1};
+		}
+	} else {
+		if (from > r.gstart)
+			out[n++] = (ravt_gspan){r.gstart, from - 1};
+		for (size_t j = k; j-- > 0 && n < max;)
+			if (rd->runs[j].stream == r.stream && rd->runs[j].len)
+				out[n++] = (ravt_gspan){rd->runs[j].gstart, rd->runs[j].gstart + rd->runs[j].len - 1};
+	}
+done:
+	pthread_mutex_unlock(&rd->lock);
+	return n;
+}
+
 bool ravt_reader_event_at(ravt_reader *rd, uint64_t index, rav_event *out)
 {
 	ravt_run r;

@@ -87,6 +87,19 @@ bool ravt_reader_merge_final(const ravt_reader *rd);
 bool ravt_reader_event_at(ravt_reader *rd, uint64_t index, rav_event *out);
 /* Event `ordinal` of thread `thread` (heap id) in the global order, -1 if not merged yet. */
 int64_t ravt_reader_thread_event(ravt_reader *rd, uint32_t thread, uint64_t ordinal);
+/* Spans of consecutive global indices [lo, hi] that hold events of one
+ * recording thread. */
+typedef struct ravt_gspan {
+	uint64_t lo, hi;
+} ravt_gspan;
+/* The events of event `from`'s thread next to it, as runs of the global
+ * order: forward, those after `from` (the first may start at from + 1),
+ * backward, those before it (the first may end at from - 1), nearest
+ * first, at most max of them.  Returns how many; 0 at that thread's end
+ * of what is merged, or when `from` is not merged.  Walking a thread's
+ * events by its runs reads none of the other threads' events (the
+ * operations of a trace of hundreds of threads, operations.c). */
+size_t ravt_reader_thread_spans(ravt_reader *rd, uint64_t from, bool forward, ravt_gspan *out, size_t max);
 bool ravt_filter_match(const rav_event_filter *f, const rav_event *ev);
 /* First event matching f in [from, to) scanning forward (dir > 0), or in
  * [to, from) scanning backward from from - 1; its index or -1. */

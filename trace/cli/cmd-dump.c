@@ -56,75 +56,165 @@ static void who_of(rav_trace *t, uint32_t thread, char *who, size_t len)
 		snprintf(who, len, "%u", thread);
 }
 
+/* st at event `want`: stepped along when it is at most `near` events
+ * ahead, sought otherwise. */
+static bool state_at(rav_state *st, uint64_t want, uint64_t near)
+{
+	uint64_t pos = rav_state_position(st);
+	if (pos > want || want - pos > near)
+		return rav_state_seek(st, want, NULL) == 0;
+	while (rav_state_position(st) < want)
+		if (!rav_state_step(st, NULL, NULL))
+			return false;
+	return true;
+}
+
 /* The sentence under an event, from the state just after it (stepped
  * along when events are close, sought otherwise). */
 static void explain(rav_trace *t, rav_state *st, const rav_event *ev)
 {
-	uint64_t want = ev->index + 1, pos = rav_state_position(st);
-	bool ok = true;
-	if (pos > want || want - pos > 4096) {
-		ok = rav_state_seek(st, want, NULL) == 0;
-	} else {
-		while (ok && rav_state_position(st) < want)
-			ok = rav_state_step(st, NULL, NULL);
-	}
+	bool ok = state_at(st, ev->index + 1, 4096);
 	char buf[1024];
 	rav_event_explain(t, ok ? st : NULL, ev, buf, sizeof buf);
 	printf("%38s%s\n", "", buf);
 }
 
+/* Operations printed: thread -> the last event of its latest one
+ * (open addressing, grown as threads come: a trace may have thousands). */
+typedef struct seen_map {
+	struct seen_slot {
+		uint32_t key; /* thread + 1; 0 = free */
+		uint64_t last;
+	} * slot;
+	size_t cap, used;
+} seen_map;
+
+static struct seen_slot *seen_find(seen_map *m, uint32_t thread)
+{
+	if ((m->used + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct seen_slot *s = calloc(cap, sizeof *s);
+		if (!s)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->slot[i].key)
+				continue;
+			size_t h = (m->slot[i].key * 2654435761u) & (cap - 1);
+			while (s[h].key)
+				h = (h + 1) & (cap - 1);
+			s[h] = m->slot[i];
+		}
+		free(m->slot);
+		m->slot = s;
+		m->cap = cap;
+	}
+	uint32_t key = thread + 1;
+	size_t h = (key * 2654435761u) & (m->cap - 1);
+	while (m->slot[h].key && m->slot[h].key != key)
+		h = (h + 1) & (m->cap - 1);
+	if (!m->slot[h].key) {
+		m->slot[h].key = key;
+		m->slot[h].last = 0;
+		m->used++;
+	}
+	return &m->slot[h];
+}
+
+/* Operations are described a batch at a time, in the order of their ends
+ * (each from the state just after it), so that the state steps forward
+ * through a batch instead of seeking back for every operation of a trace
+ * whose threads interleave; they are printed in the order found. */
+enum { OP_BATCH = 256, OP_WHAT = 1024 };
+
+typedef struct op_line {
+	rav_operation op;
+	uint64_t time_ns;
+	char who[40];
+	char what[OP_WHAT];
+} op_line;
+
+static const op_line *sort_base;
+
+static int by_end(const void *a, const void *b)
+{
+	uint64_t x = sort_base[*(const unsigned *)a].op.last, y = sort_base[*(const unsigned *)b].op.last;
+	return x < y ? -1 : x > y;
+}
+
+static bool flush_ops(cli_trace *tr, rav_state *st, op_line *lines, unsigned n)
+{
+	unsigned order[OP_BATCH];
+	for (unsigned i = 0; i < n; i++)
+		order[i] = i;
+	sort_base = lines;
+	qsort(order, n, sizeof *order, by_end);
+	for (unsigned k = 0; k < n; k++) {
+		op_line *l = &lines[order[k]];
+		/* Types are named from the state just after the operation. */
+		bool have_state = st && state_at(st, l->op.last + 1, (uint64_t)1 << 16);
+		rav_operation_describe(tr->t, have_state ? st : NULL, &l->op, l->what, sizeof l->what);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const op_line *l = &lines[i];
+		char range[48];
+		snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64, l->op.first, l->op.last);
+		printf("%21s %12.3f %-14s %-11s %s%s\n", range, (double)l->time_ns / 1e3, l->who,
+		       rav_op_kind_name(l->op.kind), l->what, l->op.complete ? "" : " (not finished yet)");
+	}
+	return !ferror(stdout);
+}
+
 /* The operations the selected events belong to, each once. */
 static int dump_ops(cli_trace *tr, const rav_event_filter *f, uint64_t limit)
 {
-	enum { RECENT = 64 };
-	struct {
-		uint32_t thread;
-		uint64_t last;
-	} recent[RECENT];
-	unsigned nrecent = 0, next_slot = 0;
+	seen_map seen = {0};
+	op_line *lines = malloc(OP_BATCH * sizeof *lines);
+	if (!lines) {
+		fprintf(stderr, "ravtrace: out of memory\n");
+		return 1;
+	}
+	unsigned nlines = 0;
 	rav_state *st = rav_state_new(tr->t);
 	rav_event_iter it;
 	rav_event ev;
 	uint64_t n = 0;
+	bool ok = true;
 	rav_event_iter_init(&it, tr->t, f);
-	while ((!limit || n < limit) && rav_event_iter_next(&it, &ev)) {
-		bool seen = false;
-		for (unsigned i = 0; i < nrecent && !seen; i++)
-			seen = recent[i].thread == ev.thread && ev.index <= recent[i].last;
-		if (seen)
-			continue;
-		rav_operation op;
-		if (!rav_trace_operation_at(tr->t, ev.index, &op))
+	while (ok && (!limit || n < limit) && rav_event_iter_next(&it, &ev)) {
+		struct seen_slot *s = seen_find(&seen, ev.thread);
+		if (!s) {
+			fprintf(stderr, "ravtrace: out of memory\n");
+			ok = false;
 			break;
-		unsigned slot = nrecent;
-		for (unsigned i = 0; i < nrecent; i++)
-			if (recent[i].thread == op.thread)
-				slot = i;
-		if (slot == nrecent) {
-			if (nrecent < RECENT)
-				nrecent++;
-			else
-				slot = next_slot++ % RECENT;
 		}
-		recent[slot].thread = op.thread;
-		recent[slot].last = op.last;
+		if (s->last && ev.index <= s->last - 1)
+			continue; /* (last + 1 stored: 0 is "none yet") */
+		op_line *l = &lines[nlines];
+		if (!rav_trace_operation_at(tr->t, ev.index, &l->op))
+			break;
+		s = seen_find(&seen, l->op.thread);
+		if (!s) {
+			ok = false;
+			break;
+		}
+		s->last = l->op.last + 1;
 		rav_event first;
-		if (!rav_trace_event_at(tr->t, op.first, &first))
+		if (!rav_trace_event_at(tr->t, l->op.first, &first))
 			break;
-		/* Types are named from the state just after the operation. */
-		bool have_state = st && rav_state_seek(st, op.last + 1, NULL) == 0;
-		char who[40], range[48], what[1024];
-		who_of(tr->t, op.thread, who, sizeof who);
-		snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64, op.first, op.last);
-		rav_operation_describe(tr->t, have_state ? st : NULL, &op, what, sizeof what);
-		printf("%21s %12.3f %-14s %-11s %s%s\n", range, (double)first.time_ns / 1e3, who,
-		       rav_op_kind_name(op.kind), what, op.complete ? "" : " (not finished yet)");
+		l->time_ns = first.time_ns;
+		who_of(tr->t, l->op.thread, l->who, sizeof l->who);
 		n++;
-		if (ferror(stdout))
-			break;
+		if (++nlines == OP_BATCH) {
+			ok = flush_ops(tr, st, lines, nlines);
+			nlines = 0;
+		}
 	}
+	if (ok && nlines)
+		flush_ops(tr, st, lines, nlines);
 	rav_event_iter_fini(&it);
 	rav_state_free(st);
+	free(lines);
+	free(seen.slot);
 	return cli_finish_output(stdout, "the output");
 }
 
