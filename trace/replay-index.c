@@ -700,18 +700,6 @@ static inline __attribute__((always_inline)) int apply_one(ravt_replay *rp, ravt
 	return 0;
 }
 
-/* GCC's SLP vectorizer joins the counters' updates (ravt_count: a page's,
- * the heap's, the totals') into 16-byte loads and stores; a 16-byte load
- * of two fields the event before stored one by one cannot be forwarded
- * from the store buffer and waits for those stores to reach the cache,
- * behind the event's cell writes that miss (perf: 4-6% of replay_events'
- * samples on the heap's counts in the uniform trace).  Off here. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define RAVT_APPLY_ATTR __attribute__((optimize("no-tree-slp-vectorize")))
-#else
-#define RAVT_APPLY_ATTR
-#endif
-
 /* Apply evs[0..n); next[0..nnext): the events of the next call, whose
  * memory the batch's last events ask for (nnext 0: unknown). */
 static RAVT_APPLY_ATTR void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const rav_event *next, size_t nnext)
