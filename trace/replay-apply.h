@@ -27,6 +27,19 @@
 #include "series.h"
 #include "snapshot.h"
 
+/* GCC's SLP vectorizer joins the counters' updates (ravt_count: a page's,
+ * the heap's, the totals') into 16-byte loads and stores; a 16-byte load
+ * of two fields the event before stored one by one cannot be forwarded
+ * from the store buffer and waits for those stores to reach the cache,
+ * behind the event's cell writes that miss (perf: 4-6% of replay_events'
+ * samples on the heap's counts in the uniform trace).  Off in the two
+ * loops that inline ravt_apply (replay-index.c, replay-state.c). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define RAVT_APPLY_ATTR __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define RAVT_APPLY_ATTR
+#endif
+
 /* Page indices replay accepts: the page table is sized by the highest
  * page, so a damaged index must not make it huge (the engine's pool stays
  * far below this). */
@@ -83,13 +96,17 @@ static inline __attribute__((always_inline)) void ravt_prefetch_cell(const ravt_
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
 	if (!(l & RAV_LOC_EXTERNAL) && pg < m->span && c < m->cpp) {
-		const ravt_pleaf *lf = ravt_leaf_at(m, pg);
-		const ravt_mpage *p = lf->pg[RAVT_LEAF_INDEX(pg)];
+		const ravt_mpage *p = ravt_page_at(m, pg);
 		if (p) {
 			uint32_t i = c >> RAVT_CB_SHIFT;
 			const ravt_cellblock *k = p->cb[i];
-			bool shared = atomic_load_explicit(&p->refs, memory_order_relaxed) != 1 ||
-			              atomic_load_explicit(&lf->refs, memory_order_relaxed) != 1;
+			/* (the page block's count alone: a leaf shared with a
+			 * keyframe is copied at the first write to any of its
+			 * pages, and the copy takes a reference on each of its
+			 * page blocks, so only the first write of a leaf after
+			 * a keyframe is not seen here: its leaf's count was 2.6
+			 * instructions an event) */
+			bool shared = atomic_load_explicit(&p->refs, memory_order_relaxed) != 1;
 			if (copy &&
 			    (shared ||
 			     !ravt_priv_has(atomic_load_explicit(&p->priv, memory_order_relaxed), i))) {
@@ -135,13 +152,22 @@ typedef struct ravt_touch {
 	ravt_mheap *h[2];
 } ravt_touch;
 
-/* Resolve a cell location to its page block (which must be in use). */
-static inline ravt_mpage *ravt_cell_page(ravt_model *m, const rav_event *ev, rav_loc l, const char *what)
+/* Resolve a cell location to its page block (which must be in use), and
+ * its leaf (*lf: for ravt_page_w_have, which then looks neither up again:
+ * each lookup is two dependent loads and the top's pointer reloaded, as
+ * the stores between them may alias it as far as the compiler knows). */
+static inline __attribute__((always_inline)) ravt_mpage *ravt_cell_page(ravt_model *m, const rav_event *ev,
+                                                                     rav_loc l, const char *what,
+                                                                     const ravt_pleaf **lf)
 {
 	uint32_t pg = rav_loc_page(l), c = rav_loc_cell(l);
-	ravt_mpage *p = !(l & RAV_LOC_EXTERNAL) ? (ravt_mpage *)ravt_page_r(m, pg) : NULL;
-	if (__builtin_expect(p && c < m->cpp && p->kind != RAV_SPAGE_POOL, 1))
-		return p;
+	if (__builtin_expect(!(l & RAV_LOC_EXTERNAL) && pg < m->span, 1)) {
+		const ravt_pleaf *leaf = ravt_leaf_at(m, pg);
+		ravt_mpage *p = leaf->pg[RAVT_LEAF_INDEX(pg)];
+		*lf = leaf;
+		if (__builtin_expect(p && c < m->cpp && p->kind != RAV_SPAGE_POOL, 1))
+			return p;
+	}
 	return ravt_model_fail_place(m, ev, l, what);
 }
 
@@ -189,7 +215,8 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
                                                                  ravt_touch *tc, uint64_t oldv, uint64_t newv,
                                                                  uint8_t *hit)
 {
-	ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the slot written");
+	const ravt_pleaf *lf;
+	ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the slot written", &lf);
 	if (!p)
 		return -1;
 	uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a), w = rav_loc_word(ev->a);
@@ -208,7 +235,7 @@ static inline __attribute__((always_inline)) int ravt_apply_word(ravt_model *m, 
 		    m, ev, "page %u cell %u word %u holds 0x%llx but the event says its old value is 0x%llx",
 		    pg, c, w, (unsigned long long)cur, (unsigned long long)oldv);
 	ravt_cellblock *k;
-	if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
+	if (!(p = ravt_page_w_have(m, pg, lf, p)) || !(k = ravt_block_w(m, p, c)))
 		return ravt_model_oom(m, ev);
 	k->w[RAVT_CB_INDEX(c) * 4 + w] = newv;
 	if (w == RAV_W_TYPE && st == RAV_CELL_LIVE) {
@@ -468,7 +495,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return -1;
 		break;
 	case RAV_EV_ALLOC: {
-		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the allocated cell");
+		const ravt_pleaf *lf;
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the allocated cell", &lf);
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
@@ -479,7 +507,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "allocates page %u cell %u, which is %s", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, lf, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		w[0] = ev->aux;
@@ -496,7 +524,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		return 0;
 	}
 	case RAV_EV_FREE: {
-		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the freed cell");
+		const ravt_pleaf *lf;
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the freed cell", &lf);
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
@@ -508,7 +537,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "frees page %u cell %u, which is %s", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, lf, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		uint64_t *w = k->w + RAVT_CB_INDEX(c) * 4;
 		ravt_mheap *h = ravt_owner_of(m, p);
@@ -531,10 +560,11 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		return 0;
 	}
 	case RAV_EV_MOVE: {
-		ravt_mpage *pf = ravt_cell_page(m, ev, ev->a, "the cell moved");
+		const ravt_pleaf *lf; /* (not used: the first write may copy the second's leaf) */
+		ravt_mpage *pf = ravt_cell_page(m, ev, ev->a, "the cell moved", &lf);
 		if (!pf)
 			return -1;
-		ravt_mpage *pt = ravt_cell_page(m, ev, ev->b, "the destination of the move");
+		ravt_mpage *pt = ravt_cell_page(m, ev, ev->b, "the destination of the move", &lf);
 		if (!pt)
 			return -1;
 		uint32_t fpg = rav_loc_page(ev->a), fc = rav_loc_cell(ev->a);
@@ -577,7 +607,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 		return 0;
 	}
 	case RAV_EV_TRIM: {
-		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the trimmed cell");
+		const ravt_pleaf *lf;
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the trimmed cell", &lf);
 		if (!p)
 			return -1;
 		uint32_t pg = rav_loc_page(ev->a), c = rav_loc_cell(ev->a);
@@ -587,7 +618,7 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 			return ravt_model_fail(m, ev, "trims page %u cell %u, which is %s (not dead)", pg, c,
 			                       ravt_cell_state_name(st));
 		ravt_cellblock *k;
-		if (!(p = ravt_page_w_have(m, pg, p)) || !(k = ravt_block_w(m, p, c)))
+		if (!(p = ravt_page_w_have(m, pg, lf, p)) || !(k = ravt_block_w(m, p, c)))
 			return ravt_model_oom(m, ev);
 		k->st[RAVT_CB_INDEX(c)] = RAV_CELL_EMPTY;
 		memset(k->w + RAVT_CB_INDEX(c) * 4, 0, 4 * sizeof(uint64_t));
@@ -646,7 +677,8 @@ static inline __attribute__((always_inline)) int ravt_apply_marked(ravt_model *m
 	}
 	case RAV_EV_ROOT_NEW:
 	case RAV_EV_ROOT_FREE: {
-		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the root slot");
+		const ravt_pleaf *lf;
+		ravt_mpage *p = ravt_cell_page(m, ev, ev->a, "the root slot", &lf);
 		if (!p)
 			return -1;
 		RAVT_MARK_PAGE(rav_loc_page(ev->a));

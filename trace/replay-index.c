@@ -702,7 +702,7 @@ static inline __attribute__((always_inline)) int apply_one(ravt_replay *rp, ravt
 
 /* Apply evs[0..n); next[0..nnext): the events of the next call, whose
  * memory the batch's last events ask for (nnext 0: unknown). */
-static void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const rav_event *next, size_t nnext)
+static RAVT_APPLY_ATTR void replay_events(ravt_replay *rp, const rav_event *evs, size_t n, const rav_event *next, size_t nnext)
 {
 	if (rp->failed)
 		return;

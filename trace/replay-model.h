@@ -386,12 +386,15 @@ static inline ravt_mpage *ravt_page_w(ravt_model *m, uint32_t page)
 	return ravt_page_w_copy(m, page);
 }
 
-/* The same for the page block p found at `page` (not NULL), nothing
- * written since: the slot is not looked up again (the writes of the apply
- * loop, which found the page to check the event first). */
-static inline ravt_mpage *ravt_page_w_have(ravt_model *m, uint32_t page, ravt_mpage *p)
+/* The same for the page block p found at `page` (not NULL) in leaf l,
+ * nothing written since: neither the top nor the slot is looked up again
+ * (the writes of the apply loop, which found the page to check the event
+ * first: ravt_cell_page).  The slot was m->top's and the page block its
+ * leaf's then; apply's stores in between (the history marks, the series'
+ * counts) are to memory of neither. */
+static inline ravt_mpage *ravt_page_w_have(ravt_model *m, uint32_t page, const ravt_pleaf *l, ravt_mpage *p)
 {
-	if (__builtin_expect(atomic_load_explicit(&ravt_leaf_at(m, page)->refs, memory_order_acquire) == 1 &&
+	if (__builtin_expect(atomic_load_explicit(&l->refs, memory_order_acquire) == 1 &&
 	                         atomic_load_explicit(&p->refs, memory_order_acquire) == 1,
 	                     1))
 		return p;

@@ -161,7 +161,7 @@ static uint64_t available(const rav_state *s)
  * for the memory of later events' cells ahead, into the next batch's
  * first events when `ah` knows them (the pipeline's worker: ravt_pipeline_set_ahead;
  * NULL: not known).  0, or -1 with s->err. */
-static int apply_batch(rav_state *s, const rav_event *evs, size_t n, ravt_pf_ahead *ah, const rav_event *next,
+static RAVT_APPLY_ATTR int apply_batch(rav_state *s, const rav_event *evs, size_t n, ravt_pf_ahead *ah, const rav_event *next,
                        size_t nnext)
 {
 	ravt_model *const m = &s->m;
