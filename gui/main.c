@@ -182,6 +182,17 @@ int main(int argc, char **argv)
 		g_option_context_set_summary(ctx,
 			"Without options, opens FILE (a .ravtrace) in a window.\n"
 			"--render and --bench work without a display.");
+		/* What the window takes besides FILE: the options above are
+		 * the headless ones (and the window's --event, --select, --panel,
+		 * --break); these are parsed before GTK starts, out of this
+		 * context, so the help says them here. */
+		g_option_context_set_description(ctx,
+			"Also:\n"
+			"  ravscope LESSON.lesson      play a lesson (--list-lessons lists them)\n"
+			"  ravscope --attach PID       watch a running program ('ravtrace list' shows them)\n"
+			"  ravscope -- PROG [ARGS...]  run PROG, attached from its first event\n"
+			"  ravscope --compare          chatty threads against messages, side by side\n"
+			"'man ravscope' describes them and the keys.");
 		g_option_context_add_main_entries(ctx, entries, NULL);
 		GError *error = NULL;
 		if (!g_option_context_parse(ctx, &argc, &argv, &error)) {

@@ -308,6 +308,17 @@ static void test_events_and_errors(void)
 	g_assert_cmpuint(strlen(err), >, strlen(bogus) + 20);
 	g_free(out);
 	g_free(err);
+	/* --help names every way to start ravscope, not only the headless
+	 * options: a lesson, attaching, running a program, the comparison
+	 * (it said none of them). */
+	const char *ah[] = { ravscope, "--help", NULL };
+	g_assert_cmpint(run(ah, &out, &err), ==, 0);
+	const char *ways[] = { ".lesson", "--attach PID", "-- PROG", "--compare", "--render" };
+	for (guint i = 0; i < G_N_ELEMENTS(ways); i++)
+		if (!strstr(out, ways[i]))
+			g_error("ravscope --help does not mention %s:\n%s", ways[i], out);
+	g_free(out);
+	g_free(err);
 	/* Empty file. */
 	g_autofree char *empty = g_build_filename(tmpdir, "empty.ravtrace", NULL);
 	g_assert_true(g_file_set_contents(empty, "", 0, NULL));
