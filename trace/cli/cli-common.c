@@ -361,7 +361,8 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			if (p->val == c)
 				name = p->name;
 		if (c != 'h' && c != '?' && c != ':' && c != OPT_FOLLOW && name && !word_in(allowed, name))
-			cli_usage_error("--%s does not apply to this command", name);
+			/* -o as typed, not only its long name: "-o/--output" */
+			cli_usage_error("%s--%s does not apply to this command", c == 'o' ? "-o/" : "", name);
 		switch (c) {
 		case 'h':
 			fputs(help, stdout);

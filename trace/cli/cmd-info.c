@@ -27,7 +27,7 @@ static const char *const help =
     "Exit status: 0 success, 1 invalid or unreadable trace (also when the trace is\n"
     "inconsistent: what was printed is then partial), 2 usage error.  An open trace\n"
     "may take the larger of 256 MiB and 64 times its size for its index and replayed\n"
-    "heap; RAVTRACE_MEMORY_MB=N raises the limit (see trace/FORMAT.md section 12).\n";
+    "heap; RAVTRACE_MEMORY_MB=N raises the limit (see ravtrace(1), ENVIRONMENT).\n";
 
 static int run(int argc, char **argv)
 {

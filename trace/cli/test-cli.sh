@@ -162,6 +162,25 @@ usage)
   expect 2 "$rt" dump --cell=7 x.ravtrace
   expect 2 "$rt" dump --json x.ravtrace
   contains "does not apply" "$err"
+  # -o named as typed (it said "--output does not apply" to "-o")
+  expect 2 "$rt" info -o x.txt x.ravtrace
+  contains "^ravtrace info: -o/--output does not apply" "$err"
+  # the help texts: an option's values named (--group=G did not say them),
+  # ranges with two names, no pointer into the source tree (info's pointed
+  # at trace/FORMAT.md section 12, the live sessions', for the memory limit)
+  for c in stats sites; do
+    expect 0 "$rt" "$c" --help
+    contains "group=line|call|stack" "$out"
+    contains "from=N, --to=M  only events in \[N, M)" "$out"
+  done
+  expect 0 "$rt" info --help
+  contains "RAVTRACE_MEMORY_MB=N raises the limit (see ravtrace(1)" "$out"
+  for c in info dump stats sites validate export list attach; do
+    expect 0 "$rt" "$c" --help
+    if grep -q "FORMAT.md" "$out"; then fail "$c --help points into the source tree (FORMAT.md)"; fi
+  done
+  expect 0 "$rt" list --help
+  contains "a JSON array" "$out"
   expect 2 "$rt" stats --to=5 x.ravtrace
   expect 2 "$rt" stats --line-size=48 x.ravtrace
   expect 2 "$rt" export x.ravtrace
