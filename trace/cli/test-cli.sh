@@ -13,6 +13,8 @@
 #                                      reason; no command crashes or hangs on them
 #   flip RAVTRACE TRACE WORKDIR        single-byte corruptions in the header, the first
 #                                      frame and payload, the middle and the end are caught
+#   died RAVTRACE ABORT_FLUSH PYTHON WORKDIR  a program the engine's misuse handler
+#                                      aborted: info says the error, not only SIGABRT
 # Every check prints what it ran; the first failure ends the test with exit 1.
 # RAV_TEST_WRAPPER (set by the valgrind test setup) runs each ravtrace
 # command under a checker; its own error exit code must be 99.  There the
@@ -239,6 +241,33 @@ assert any(e.get("ph") == "i" for e in ev), "no instant events"
 if any(e.get("cat") == "page-acquire" for e in ev):
     assert any(e.get("ph") == "C" for e in ev), "pages were used but there are no counters"
 ' "$out" || fail "export --format=chrome is not usable trace-event JSON"
+  ;;
+
+died)
+  # test-format-abort-flush's child passes a null heap; the default
+  # handler reports RAV_EINVAL and aborts.  info said only "died of
+  # SIGABRT ..., raised by the program (abort())": the engine's error
+  # that caused it is named too.
+  aborter=$1
+  py=$2
+  work=$3
+  mkdir -p "$work"
+  trace=$work/died.ravtrace
+  rm -f "$trace"
+  RAVIOLI_LISTEN=0 RAV_TEST_KEEP_TRACE=$trace "$aborter" thread >/dev/null 2>&1 ||
+    fail "$aborter thread failed"
+  expect 0 "$rt" info "$trace"
+  contains "^died        the program died of SIGABRT" "$out"
+  contains "^            after the engine's error at event [0-9]*: RAV_EINVAL: rav_collect: null heap" "$out"
+  expect 0 "$rt" info --json "$trace"
+  "$py" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert "SIGABRT" in d["died"], d
+e = d["died_after_error"]
+assert e["message"].startswith("RAV_EINVAL: rav_collect: null heap"), e
+assert isinstance(e["event"], int), e
+' "$out" || fail "info --json has no died_after_error naming the error"
+  rm -f "$trace"
   ;;
 
 golden)
