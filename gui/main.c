@@ -230,6 +230,14 @@ int main(int argc, char **argv)
 		}
 		if (check_lesson)
 			return check_lessons(argc, argv);
+		if (argc == 1 && !bench && render_out && !output && g_str_has_suffix(render_out, ".ravtrace")) {
+			/* "--render FILE": GOption takes the word after --render as
+			 * its OUT (it said "needs exactly one trace FILE (got 0)") */
+			g_printerr("ravscope: --render %s: that is the picture to write; the trace FILE comes after it: "
+				   "ravscope --render OUT.png %s (or --render -o OUT.png %s)\n",
+				   render_out, render_out, render_out);
+			return 2;
+		}
 		if (argc != 2) {
 			g_printerr("ravscope: %s needs exactly one trace FILE (got %d)\n", bench ? "--bench" : "--render", argc - 1);
 			return 2;

@@ -308,6 +308,21 @@ static void test_events_and_errors(void)
 	g_assert_cmpuint(strlen(err), >, strlen(bogus) + 20);
 	g_free(out);
 	g_free(err);
+	/* "--render FILE" takes FILE for the picture: said so (it said
+	 * "needs exactly one trace FILE (got 0)"), and the trace untouched. */
+	const char *ar[] = { ravscope, "--render", trace, NULL };
+	g_assert_cmpint(run(ar, &out, &err), ==, 2);
+	if (!strstr(err, "the trace FILE comes after it"))
+		g_error("ravscope --render TRACE said: %s", err);
+	g_free(out);
+	g_free(err);
+	/* --select of a cell on no page: drawn, and said (it was silent) */
+	const char *as[] = { ravscope, "--render", png, "--select", "99999.3", trace, NULL };
+	g_assert_cmpint(run(as, &out, &err), ==, 0);
+	if (!strstr(err, "--select 99999.3: that page is not in any heap"))
+		g_error("ravscope --render --select 99999.3 said: %s", err);
+	g_free(out);
+	g_free(err);
 	/* --help names every way to start ravscope, not only the headless
 	 * options: a lesson, attaching, running a program, the comparison
 	 * (it said none of them). */
