@@ -118,6 +118,11 @@ usage)
   contains "is a file, not a command: .*'ravtrace info $rt'" "$err"
   expect 2 "$rt" Info x.ravtrace
   contains "did you mean 'info'" "$err"
+  # an option before the command (it said "unknown command '--json'")
+  expect 2 "$rt" --json info x.ravtrace
+  contains "'--json' goes after the command: 'ravtrace info --json ...'" "$err"
+  expect 2 "$rt" -v
+  contains "unknown option '-v' (before a command ravtrace takes --help and --version" "$err"
   # an export given back to ravtrace
   exported=$(mktemp)
   printf 'SQLite format 3\000 and pages' >"$exported"
@@ -159,6 +164,11 @@ usage)
   expect 2 "$rt" info a.ravtrace b.ravtrace
   expect 2 "$rt" dump --kind=bogus x.ravtrace
   contains "unknown event kind 'bogus'" "$err"
+  expect 2 "$rt" dump --kind=alloc,moves x.ravtrace
+  contains "unknown event kind 'moves' (did you mean 'move'?" "$err"
+  # a word as dump writes slots, where a cell goes
+  expect 2 "$rt" dump --cell=16.1.2 x.ravtrace
+  contains "'16.1.2' is word 2 of cell 16.1 (--cell=16.1)" "$err"
   expect 2 "$rt" dump --from=10 --to=5 x.ravtrace
   expect 2 "$rt" dump --limit=ten x.ravtrace
   expect 2 "$rt" dump --cell=7 x.ravtrace
