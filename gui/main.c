@@ -178,6 +178,17 @@ int main(int argc, char **argv)
 		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			headless = TRUE;
 	if (headless) {
+		/* the window's own options, which this parser does not know
+		 * (GOption said "Unknown option --attach") */
+		for (int i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--"))
+				break; /* --bench --live -- PROG ARGS */
+			if (!strcmp(argv[i], "--attach") || !strncmp(argv[i], "--attach=", 9) || !strcmp(argv[i], "--compare")) {
+				g_printerr("ravscope: %s opens a window; it does not go with --render, --bench, --list-*, "
+					   "--check-lesson, --help or --version\n", argv[i]);
+				return 2;
+			}
+		}
 		GOptionContext *ctx = g_option_context_new("[FILE] - replay and explore ravioli heap traces");
 		g_option_context_set_summary(ctx,
 			"Without options, opens FILE (a .ravtrace) in a window.\n"

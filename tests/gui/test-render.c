@@ -323,6 +323,14 @@ static void test_events_and_errors(void)
 		g_error("ravscope --render --select 99999.3 said: %s", err);
 	g_free(out);
 	g_free(err);
+	/* a window's option with --render: named as such (GOption said
+	 * "Unknown option --attach") */
+	const char *aa[] = { ravscope, "--render", png, "--attach", "5", trace, NULL };
+	g_assert_cmpint(run(aa, &out, &err), ==, 2);
+	if (!strstr(err, "--attach opens a window; it does not go with --render"))
+		g_error("ravscope --render --attach said: %s", err);
+	g_free(out);
+	g_free(err);
 	/* --help names every way to start ravscope, not only the headless
 	 * options: a lesson, attaching, running a program, the comparison
 	 * (it said none of them). */
