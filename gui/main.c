@@ -241,6 +241,12 @@ int main(int argc, char **argv)
 		}
 		if (check_lesson)
 			return check_lessons(argc, argv);
+		if (panel || brk) {
+			/* accepted and ignored before */
+			g_printerr("ravscope: --%s is the window's; %s draws the heap alone\n", panel ? "panel" : "break",
+				   bench ? "--bench" : "--render");
+			return 2;
+		}
 		if (argc == 1 && !bench && render_out && !output && g_str_has_suffix(render_out, ".ravtrace")) {
 			/* "--render FILE": GOption takes the word after --render as
 			 * its OUT (it said "needs exactly one trace FILE (got 0)") */

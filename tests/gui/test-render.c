@@ -331,6 +331,13 @@ static void test_events_and_errors(void)
 		g_error("ravscope --render --attach said: %s", err);
 	g_free(out);
 	g_free(err);
+	/* a side panel asked of a picture: refused (it was ignored) */
+	const char *ap[] = { ravscope, "--render", png, "--panel=cell", trace, NULL };
+	g_assert_cmpint(run(ap, &out, &err), ==, 2);
+	if (!strstr(err, "--panel is the window's; --render draws the heap alone"))
+		g_error("ravscope --render --panel said: %s", err);
+	g_free(out);
+	g_free(err);
 	/* --help names every way to start ravscope, not only the headless
 	 * options: a lesson, attaching, running a program, the comparison
 	 * (it said none of them). */
