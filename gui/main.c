@@ -178,10 +178,32 @@ int main(int argc, char **argv)
 		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			headless = TRUE;
 	if (headless) {
+		/* the window's own options, which this parser does not know
+		 * (GOption said "Unknown option --attach") */
+		for (int i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--"))
+				break; /* --bench --live -- PROG ARGS */
+			if (!strcmp(argv[i], "--attach") || !strncmp(argv[i], "--attach=", 9) || !strcmp(argv[i], "--compare")) {
+				g_printerr("ravscope: %s opens a window; it does not go with --render, --bench, --list-*, "
+					   "--check-lesson, --help or --version\n", argv[i]);
+				return 2;
+			}
+		}
 		GOptionContext *ctx = g_option_context_new("[FILE] - replay and explore ravioli heap traces");
 		g_option_context_set_summary(ctx,
 			"Without options, opens FILE (a .ravtrace) in a window.\n"
 			"--render and --bench work without a display.");
+		/* What the window takes besides FILE: the options above are
+		 * the headless ones (and the window's --event, --select, --panel,
+		 * --break); these are parsed before GTK starts, out of this
+		 * context, so the help says them here. */
+		g_option_context_set_description(ctx,
+			"Also:\n"
+			"  ravscope LESSON.lesson      play a lesson (--list-lessons lists them)\n"
+			"  ravscope --attach PID       watch a running program ('ravtrace list' shows them)\n"
+			"  ravscope -- PROG [ARGS...]  run PROG, attached from its first event\n"
+			"  ravscope --compare          chatty threads against messages, side by side\n"
+			"'man ravscope' describes them and the keys.");
 		g_option_context_add_main_entries(ctx, entries, NULL);
 		GError *error = NULL;
 		if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
@@ -219,6 +241,20 @@ int main(int argc, char **argv)
 		}
 		if (check_lesson)
 			return check_lessons(argc, argv);
+		if (panel || brk) {
+			/* accepted and ignored before */
+			g_printerr("ravscope: --%s is the window's; %s draws the heap alone\n", panel ? "panel" : "break",
+				   bench ? "--bench" : "--render");
+			return 2;
+		}
+		if (argc == 1 && !bench && render_out && !output && g_str_has_suffix(render_out, ".ravtrace")) {
+			/* "--render FILE": GOption takes the word after --render as
+			 * its OUT (it said "needs exactly one trace FILE (got 0)") */
+			g_printerr("ravscope: --render %s: that is the picture to write; the trace FILE comes after it: "
+				   "ravscope --render OUT.png %s (or --render -o OUT.png %s)\n",
+				   render_out, render_out, render_out);
+			return 2;
+		}
 		if (argc != 2) {
 			g_printerr("ravscope: %s needs exactly one trace FILE (got %d)\n", bench ? "--bench" : "--render", argc - 1);
 			return 2;

@@ -245,6 +245,10 @@ int ravscope_headless_render(const RavscopeRenderOptions *o)
 				       .line_size = 64 };
 	RavscopeViewport vp = { 0 };
 	RavscopeHeapLayout *layout = ravscope_picture_layout(doc, NULL, 0, &style, &vp);
+	double sx, sy;
+	if (sel != RAV_LOC_NONE && !ravscope_heap_layout_cell_pos(layout, sel, &sx, &sy))
+		/* drawn without a selection: say so (it was silent) */
+		g_printerr("ravscope: --select %s: that page is not in any heap at event %" G_GUINT64_FORMAT "\n", o->select, at);
 	/* --cell-px and --focus: a view of the fitted layout, kept by exports. */
 	if (o->cell_px > 0)
 		vp.scale = o->cell_px;

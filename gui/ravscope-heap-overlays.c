@@ -182,7 +182,12 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	double text_w = MAX(ravscope__text_width(cr, title, fs, TRUE), ravscope__text_width(cr, stats, fs, FALSE));
 	unsigned fit = (unsigned)MAX(4, (avail - fs * 1.2) / (sq + 3));
 	unsigned shown = (unsigned)MIN(MIN(lines, 48), fit);
-	double bw = MIN(MAX(shown * (sq + 3), text_w) + fs * 1.2, avail), bh = fs * 3.3 + sq + 10;
+	double bw = MIN(MAX(shown * (sq + 3), text_w) + fs * 1.2, avail);
+	/* a narrow view (the comparison window side by side) wraps the two
+	 * lines rather than cut them ("79 contended lines, 9030 transfe...") */
+	double tw = bw - fs * 1.2;
+	double th = ravscope__wrapped_height(cr, title, fs, TRUE, tw), sh = ravscope__wrapped_height(cr, stats, fs, FALSE, tw);
+	double bh = fs * 0.5 + th + fs * 0.05 + sh + fs * 0.1 + sq + fs * 0.1 + 10;
 	double bx = vp->x0 + 12, by = vp->y0 + vp->height - bh - 12;
 	double bg[3], tc[3];
 	ravscope_heap_background(vp->dark, bg);
@@ -194,8 +199,9 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 	cairo_set_source_rgb(cr, 0.9, 0.38, 0.0);
 	cairo_set_line_width(cr, 1.5);
 	cairo_stroke(cr);
-	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 0.5, title, fs, TRUE, tc, bw - fs * 1.2);
-	ravscope__draw_text(cr, bx + fs * 0.6, by + fs * 1.8, stats, fs, FALSE, tc, bw - fs * 1.2);
+	double ty = by + fs * 0.5, sy = ty + th + fs * 0.05, qy = sy + sh + fs * 0.1;
+	ravscope__draw_text_wrapped(cr, bx + fs * 0.6, ty, title, fs, TRUE, tc, 1.0, tw, FALSE);
+	ravscope__draw_text_wrapped(cr, bx + fs * 0.6, sy, stats, fs, FALSE, tc, 1.0, tw, FALSE);
 	unsigned k = 0;
 	for (unsigned i = 0; i < n && k < shown; i++) {
 		const rav_contention_line *ln = rav_contention_line_at(vp->contention, i);
@@ -204,7 +210,7 @@ void ravscope__heap_draw_external_lines(cairo_t *cr, const RavscopeViewport *vp)
 		double v = log1p((double)ln->transfers) / log1p((double)hottest), rgb[3];
 		ravscope__heat_rgb(v, rgb);
 		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), by + fs * 3.2, sq, sq, 3);
+		ravscope__rounded_rect(cr, bx + fs * 0.6 + k * (sq + 3), qy, sq, sq, 3);
 		cairo_fill(cr);
 		k++;
 	}
@@ -228,10 +234,10 @@ void ravscope__heap_draw_no_cells(cairo_t *cr, RavscopeDocument *doc, const Ravs
 		if (!lines[i])
 			continue;
 		double px = i ? fs * 0.85 : fs;
-		double w = MIN(ravscope__text_width(cr, lines[i], px, i == 0), vp->width - 20);
-		ravscope__draw_text_alpha(cr, vp->x0 + (vp->width - w) / 2, y, lines[i], px, i == 0, tc, i ? 0.7 : 0.9,
-					  vp->width - 20);
-		y += px * 1.6;
+		/* wrapped, not cut, in a narrow view */
+		y += ravscope__draw_text_wrapped(cr, vp->x0 + 10, y, lines[i], px, i == 0, tc, i ? 0.7 : 0.9,
+						 vp->width - 20, TRUE);
+		y += px * 0.4;
 	}
 }
 

@@ -126,6 +126,7 @@ static PangoLayout *make_text(cairo_t *cr, const char *text, double px, gboolean
 	pango_layout_set_font_description(layout, fd);
 	pango_layout_set_width(layout, -1);
 	pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_NONE);
+	pango_layout_set_alignment(layout, PANGO_ALIGN_LEFT);
 	pango_layout_set_text(layout, text, -1);
 	return g_object_ref(layout);
 }
@@ -137,11 +138,48 @@ void ravscope__draw_text_alpha(cairo_t *cr, double x, double y, const char *text
 	if (max_w > 0) {
 		pango_layout_set_width(pl, (int)(max_w * PANGO_SCALE));
 		pango_layout_set_ellipsize(pl, PANGO_ELLIPSIZE_END);
+		if (pango_layout_is_ellipsized(pl))
+			ravscope__texts_cut++;
 	}
 	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
 	cairo_move_to(cr, x, y);
 	pango_cairo_show_layout(cr, pl);
 	g_object_unref(pl);
+}
+
+guint ravscope__texts_cut;
+
+/* Sentences (not labels): wrapped at words within max_w, never cut. */
+static PangoLayout *wrapped(cairo_t *cr, const char *text, double px, gboolean bold, double max_w, gboolean centre)
+{
+	PangoLayout *pl = make_text(cr, text, px, bold);
+	pango_layout_set_width(pl, (int)(MAX(max_w, px) * PANGO_SCALE));
+	pango_layout_set_wrap(pl, PANGO_WRAP_WORD_CHAR);
+	if (centre)
+		pango_layout_set_alignment(pl, PANGO_ALIGN_CENTER);
+	return pl;
+}
+
+double ravscope__wrapped_height(cairo_t *cr, const char *text, double px, gboolean bold, double max_w)
+{
+	PangoLayout *pl = wrapped(cr, text, px, bold, max_w, FALSE);
+	int w, h;
+	pango_layout_get_pixel_size(pl, &w, &h);
+	g_object_unref(pl);
+	return h;
+}
+
+double ravscope__draw_text_wrapped(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+				   const double rgb[3], double alpha, double max_w, gboolean centre)
+{
+	PangoLayout *pl = wrapped(cr, text, px, bold, max_w, centre);
+	int w, h;
+	pango_layout_get_pixel_size(pl, &w, &h);
+	cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+	cairo_move_to(cr, x, y);
+	pango_cairo_show_layout(cr, pl);
+	g_object_unref(pl);
+	return h;
 }
 
 void ravscope__draw_text(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,

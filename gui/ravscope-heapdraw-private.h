@@ -83,6 +83,13 @@ void ravscope__draw_text(cairo_t *cr, double x, double y, const char *text, doub
 void ravscope__draw_text_alpha(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
 			       const double rgb[3], double alpha, double max_w);
 double ravscope__text_width(cairo_t *cr, const char *text, double px, gboolean bold);
+/* A sentence wrapped at words within max_w (centred in it, or from x),
+ * never cut: returns its height.  The first measures it only. */
+double ravscope__draw_text_wrapped(cairo_t *cr, double x, double y, const char *text, double px, gboolean bold,
+				   const double rgb[3], double alpha, double max_w, gboolean centre);
+double ravscope__wrapped_height(cairo_t *cr, const char *text, double px, gboolean bold, double max_w);
+/* Texts drawn shortened with an ellipsis so far (for tests). */
+extern guint ravscope__texts_cut;
 void ravscope__draw_arrow(cairo_t *cr, double x1, double y1, double x2, double y2, double width,
 			  const double rgb[3], double alpha, gboolean dashed);
 /* The same ending on the border of a box of half-size `half` around x2, y2

@@ -447,6 +447,14 @@ static gboolean blank(const char *s)
 
 RavscopeLesson *ravscope_lesson_parse(const char *path, const char *text, gsize len, GError **error)
 {
+	if (len >= 8 && memcmp(text, "RAVTRACE", 8) == 0) {
+		/* the trace given where its lesson goes ("not UTF-8 text" said
+		 * nothing of what to do) */
+		fail(error, RAVSCOPE_LESSON_ERROR_READ, path, 0,
+		     "this is a trace, not a lesson: 'ravscope %s' opens it; a lesson is a text file that "
+		     "names its trace (docs/lessons.md)", path);
+		return NULL;
+	}
 	if (!g_utf8_validate(text, (gssize)len, NULL)) {
 		fail(error, RAVSCOPE_LESSON_ERROR_READ, path, 0, "the file is not UTF-8 text");
 		return NULL;

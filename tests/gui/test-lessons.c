@@ -205,6 +205,14 @@ static void check_text(void)
 	g_assert_cmpint(st->zoom, ==, RAVSCOPE_ZOOM_FIT);
 	g_assert_cmpint(st->contention, ==, 1);
 	g_assert_true(st->links);
+	/* A trace where the lesson goes: says what it is (it said "the file
+	 * is not UTF-8 text") */
+	const char tr[] = {'R', 'A', 'V', 'T', 'R', 'A', 'C', 'E', 1, 0, 6, 0, (char)0xff};
+	g_assert_null(ravscope_lesson_parse("x.ravtrace", tr, sizeof tr, &error));
+	g_assert_error(error, RAVSCOPE_LESSON_ERROR, RAVSCOPE_LESSON_ERROR_READ);
+	if (!strstr(error->message, "this is a trace, not a lesson"))
+		g_error("a trace as a lesson: %s", error->message);
+	g_clear_error(&error);
 	/* Not text at all. */
 	const char bin[] = {'[', 0, 1, 2};
 	g_assert_null(ravscope_lesson_parse("bin.lesson", bin, sizeof bin, &error));

@@ -308,6 +308,47 @@ static void test_events_and_errors(void)
 	g_assert_cmpuint(strlen(err), >, strlen(bogus) + 20);
 	g_free(out);
 	g_free(err);
+	/* "--render FILE" takes FILE for the picture: said so (it said
+	 * "needs exactly one trace FILE (got 0)"), and the trace untouched. */
+	const char *ar[] = { ravscope, "--render", trace, NULL };
+	g_assert_cmpint(run(ar, &out, &err), ==, 2);
+	if (!strstr(err, "the trace FILE comes after it"))
+		g_error("ravscope --render TRACE said: %s", err);
+	g_free(out);
+	g_free(err);
+	/* --select of a cell on no page: drawn, and said (it was silent) */
+	const char *as[] = { ravscope, "--render", png, "--select", "99999.3", trace, NULL };
+	g_assert_cmpint(run(as, &out, &err), ==, 0);
+	if (!strstr(err, "--select 99999.3: that page is not in any heap"))
+		g_error("ravscope --render --select 99999.3 said: %s", err);
+	g_free(out);
+	g_free(err);
+	/* a window's option with --render: named as such (GOption said
+	 * "Unknown option --attach") */
+	const char *aa[] = { ravscope, "--render", png, "--attach", "5", trace, NULL };
+	g_assert_cmpint(run(aa, &out, &err), ==, 2);
+	if (!strstr(err, "--attach opens a window; it does not go with --render"))
+		g_error("ravscope --render --attach said: %s", err);
+	g_free(out);
+	g_free(err);
+	/* a side panel asked of a picture: refused (it was ignored) */
+	const char *ap[] = { ravscope, "--render", png, "--panel=cell", trace, NULL };
+	g_assert_cmpint(run(ap, &out, &err), ==, 2);
+	if (!strstr(err, "--panel is the window's; --render draws the heap alone"))
+		g_error("ravscope --render --panel said: %s", err);
+	g_free(out);
+	g_free(err);
+	/* --help names every way to start ravscope, not only the headless
+	 * options: a lesson, attaching, running a program, the comparison
+	 * (it said none of them). */
+	const char *ah[] = { ravscope, "--help", NULL };
+	g_assert_cmpint(run(ah, &out, &err), ==, 0);
+	const char *ways[] = { ".lesson", "--attach PID", "-- PROG", "--compare", "--render" };
+	for (guint i = 0; i < G_N_ELEMENTS(ways); i++)
+		if (!strstr(out, ways[i]))
+			g_error("ravscope --help does not mention %s:\n%s", ways[i], out);
+	g_free(out);
+	g_free(err);
 	/* Empty file. */
 	g_autofree char *empty = g_build_filename(tmpdir, "empty.ravtrace", NULL);
 	g_assert_true(g_file_set_contents(empty, "", 0, NULL));

@@ -81,6 +81,8 @@ expect -x "ravtrace dump --kind=mo" move
 expect -x "ravtrace dump --kind=move,fi" move,fixup
 expect "ravtrace export --format=" chrome sqlite
 expect -x "ravtrace export --format=sq" sqlite
+expect -x "ravtrace sites --group=" line call stack
+expect -x "ravtrace stats --group=st" stack
 expect -x "ravtrace stats " a.ravtrace b.ravtrace sub
 expect -x "ravtrace export --format=chrome -o no" notes.txt
 expect "ravtrace attach --" --output= --seconds= --stats --lossless --queue= --access

@@ -14,7 +14,10 @@
  * thread waits in rav_recv for a worker that misuses): the main thread's
  * buffer must be kept too, and the trace must replay (a plain stop kept
  * the aborting thread's buffer only, whose events name the main thread's
- * pages: replay refused it). */
+ * pages: replay refused it).
+ *
+ * RAV_TEST_KEEP_TRACE=PATH keeps the recording there (test-cli.sh's
+ * `died` mode reads it with ravtrace info). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +105,17 @@ int main(int argc, char **argv)
 	CHECK_EQ(died, 1);
 	CHECK(error_heap < 64 && last_kind[error_heap] == RAV_EV_ERROR); /* the misusing thread's last */
 	rav_trace_close(t);
+	const char *keep = getenv("RAV_TEST_KEEP_TRACE");
+	if (keep) {
+		FILE *in = fopen(path, "rb"), *out = fopen(keep, "wb");
+		REQUIRE(in && out);
+		char buf[8192];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+			REQUIRE(fwrite(buf, 1, n, out) == n);
+		fclose(in);
+		REQUIRE(fclose(out) == 0);
+	}
 	unlink(path);
 	if (tt_failures)
 		fprintf(stderr, "%d checks failed\n", tt_failures);

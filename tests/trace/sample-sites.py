@@ -87,6 +87,13 @@ def check_sample(rt, trace, source, specs):
         d = run([rt, 'dump', f'--site={function}', '--limit=1', trace]).stdout
         if function not in d:
             fail(f'dump --site={function} shows nothing')
+        # a name typed in the wrong case matches no function: the error
+        # names the functions with calls that look like it (it said only
+        # "no function X in the program's code")
+        p = subprocess.run([rt, 'dump', f'--site={function.upper()}', trace], capture_output=True, text=True)
+        if p.returncode != 2 or f'functions with calls in this trace: ' not in p.stderr or function not in p.stderr:
+            fail(f'dump --site={function.upper()}: exit {p.returncode}, no suggestion of {function}:\n{p.stderr}')
+        print(f'ok: dump --site={function.upper()} suggests {function}')
 
 
 def check_nodebug(rt, program):

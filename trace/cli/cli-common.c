@@ -241,6 +241,17 @@ static uint64_t parse_kinds(const char *list)
 	}
 	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int k = rav_event_kind_from_name(tok);
+		size_t len = strlen(tok);
+		if ((k < 0 || k >= 64) && len > 1 && (tok[len - 1] == 's' || tok[len - 1] == 'S')) {
+			/* "moves": the kinds are singular */
+			tok[len - 1] = 0;
+			int one = rav_event_kind_from_name(tok);
+			if (one >= 0 && one < 64)
+				cli_usage_error("unknown event kind '%ss' (did you mean '%s'? see 'ravtrace dump "
+				                "--list-kinds')",
+				                tok, rav_event_kind_name((unsigned)one));
+			tok[len - 1] = 's';
+		}
 		if (k < 0 || k >= 64)
 			cli_usage_error("unknown event kind '%s' (see 'ravtrace dump --list-kinds')",
 			                tok); /* exits */
@@ -261,6 +272,15 @@ static rav_loc parse_cell(const char *s)
 		cli_usage_error("--cell needs PAGE.CELL (e.g. 3.17), not '%s'", s);
 	const char *c = end + 1;
 	unsigned long cell = strtoul(c, &end, 10);
+	if (end != c && *end == '.' && !errno) {
+		/* a word, as dump writes slots (slot=16.1.2): its cell */
+		char *w;
+		unsigned long word = strtoul(end + 1, &w, 10);
+		if (w != end + 1 && !*w && word < 4)
+			cli_usage_error("--cell takes a cell, PAGE.CELL: '%s' is word %lu of cell %lu.%lu "
+			                "(--cell=%lu.%lu)",
+			                s, word, page, cell, page, cell);
+	}
 	if (end == c || *end || errno || page > UINT32_MAX || cell > 0x3fff)
 		cli_usage_error("--cell needs PAGE.CELL (e.g. 3.17), not '%s'", s);
 	if (page == 0 && cell == 0)
@@ -361,7 +381,8 @@ const char *cli_parse_opts(int argc, char **argv, const char *help, const char *
 			if (p->val == c)
 				name = p->name;
 		if (c != 'h' && c != '?' && c != ':' && c != OPT_FOLLOW && name && !word_in(allowed, name))
-			cli_usage_error("--%s does not apply to this command", name);
+			/* -o as typed, not only its long name: "-o/--output" */
+			cli_usage_error("%s--%s does not apply to this command", c == 'o' ? "-o/" : "", name);
 		switch (c) {
 		case 'h':
 			fputs(help, stdout);

@@ -218,6 +218,35 @@ static int dump_ops(cli_trace *tr, const rav_event_filter *f, uint64_t limit)
 	return cli_finish_output(stdout, "the output");
 }
 
+/* Functions of the trace's call sites whose name contains spec, case
+ * aside (for a function that matched nothing, as the Breaks form says
+ * them): " Functions with calls here like 'spec': a, b." or "". */
+static void similar_functions(rav_trace *t, const char *spec, char *out, size_t cap)
+{
+	out[0] = 0;
+	if (!spec[0] || strpbrk(spec, ":*./"))
+		return;
+	size_t len = 0, shown = 0;
+	const char *seen[4];
+	uint32_t n = rav_trace_site_count(t);
+	for (uint32_t id = 1; id <= n && id <= 20000 && shown < 4; id++) {
+		rav_trace_symbol sy;
+		if (!rav_trace_site_call(t, id, &sy) || !sy.function || !strcasestr(sy.function, spec))
+			continue;
+		bool again = false;
+		for (size_t k = 0; k < shown; k++)
+			again |= strcmp(seen[k], sy.function) == 0;
+		if (again)
+			continue;
+		seen[shown++] = sy.function;
+		char tb[128];
+		int w = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", cli_text(tb, sizeof tb, sy.function));
+		if (w < 0 || (size_t)w >= cap - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
 static int run(int argc, char **argv)
 {
 	cli_opts o;
@@ -290,8 +319,19 @@ static int run(int argc, char **argv)
 			}
 		}
 		if (!n) {
-			if (why[0])
-				fprintf(stderr, "%s dump: %s\n", cli_prog, why);
+			char like[512];
+			similar_functions(tr.t, o.site_spec, like, sizeof like);
+			if (why[0] && like[0])
+				fprintf(stderr, "%s dump: %s (functions with calls in this trace: %s)\n", cli_prog, why,
+				        like);
+			else if (why[0])
+				fprintf(stderr, "%s dump: %s ('ravtrace sites' lists the lines with calls)\n", cli_prog,
+				        why);
+			else if (like[0]) /* code of that name (in a library) that made no call */
+				fprintf(stderr,
+				        "%s dump: no call site of %s is in %s (functions with calls in this "
+				        "trace: %s)\n",
+				        cli_prog, o.site_spec, tr.name, like);
 			else
 				fprintf(stderr,
 				        "%s dump: no call site of %s is in %s (a function name, a source file, "

@@ -27,7 +27,7 @@ static const char *const help =
     "Exit status: 0 success, 1 invalid or unreadable trace (also when the trace is\n"
     "inconsistent: what was printed is then partial), 2 usage error.  An open trace\n"
     "may take the larger of 256 MiB and 64 times its size for its index and replayed\n"
-    "heap; RAVTRACE_MEMORY_MB=N raises the limit (see trace/FORMAT.md section 12).\n";
+    "heap; RAVTRACE_MEMORY_MB=N raises the limit (see ravtrace(1), ENVIRONMENT).\n";
 
 static int run(int argc, char **argv)
 {
@@ -56,13 +56,29 @@ static int run(int argc, char **argv)
 	 * status 0, the crashing thread's last event, says which (FORMAT.md,
 	 * error).  Only each thread's last event is looked at (iterating over
 	 * every error decoded the whole trace: twice info's instructions). */
-	char died[512] = "";
+	char died[512] = "", cause[600] = "";
+	uint64_t cause_event = 0;
 	for (unsigned i = 0; i < nthreads && !died[0]; i++) {
 		const rav_trace_thread th = cli_thread_at(tr.t, i);
 		rav_event ev;
 		if (th.kind != RAV_HEAP_MESSAGE && th.last_event >= th.first_event &&
-		    rav_trace_event_at(tr.t, th.last_event, &ev) && ev.kind == RAV_EV_ERROR && ev.aux == 0 && ev.text)
+		    rav_trace_event_at(tr.t, th.last_event, &ev) && ev.kind == RAV_EV_ERROR && ev.aux == 0 && ev.text) {
 			snprintf(died, sizeof died, "%s", ev.text);
+			/* The engine's misuse handler aborts right after the
+			 * error it reports ("died of SIGABRT ... (abort())" alone
+			 * hid why): that error, among the thread's last few
+			 * events (a clock reading may come between). */
+			for (uint64_t k = th.last_event, n = 0; k > th.first_event && n < 64; n++) {
+				k--;
+				if (!rav_trace_event_at(tr.t, k, &ev) || ev.thread != th.heap_id || ev.kind == RAV_EV_TIME)
+					continue;
+				if (ev.kind == RAV_EV_ERROR && ev.aux != 0 && ev.text) {
+					snprintf(cause, sizeof cause, "%s", ev.text);
+					cause_event = k;
+				}
+				break;
+			}
+		}
 	}
 
 	if (o.json) {
@@ -106,6 +122,11 @@ static int run(int argc, char **argv)
 			printf("  \"died\": ");
 			cli_json_string(stdout, died);
 			printf(",\n");
+		}
+		if (cause[0]) {
+			printf("  \"died_after_error\": {\"event\": %" PRIu64 ", \"message\": ", cause_event);
+			cli_json_string(stdout, cause);
+			printf("},\n");
 		}
 		printf("  \"marks\": %u,\n  \"message_heaps\": %u,\n  \"threads\": [", nmarks, nmsg);
 		bool first = true;
@@ -153,6 +174,9 @@ static int run(int argc, char **argv)
 		       in->keyframes, in->keyframes == 1 ? "" : "s", nmarks, nmarks == 1 ? "" : "s");
 		if (died[0])
 			printf("died        %s\n", cli_text(tb, sizeof tb, died));
+		if (cause[0])
+			printf("            after the engine's error at event %" PRIu64 ": %s\n", cause_event,
+			       cli_text(tb, sizeof tb, cause));
 		if (in->clock_known)
 			printf("duration    %.3f ms\n", (double)duration / 1e6);
 		else

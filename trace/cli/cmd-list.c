@@ -23,7 +23,7 @@ static const char *const help =
     "recorder): PID, user, thread heaps, live cells, uptime, who is attached, command.\n"
     "Sockets left behind by programs that ended are removed.\n"
     "\n"
-    "      --json        one JSON object per program\n"
+    "      --json        a JSON array, one object per program\n"
     "  -h, --help        this help\n";
 
 static void human_duration(char *buf, size_t cap, double s)

@@ -96,6 +96,16 @@ int main(int argc, char **argv)
 			cli_usage_error("'%s' is a file, not a command: say what to do with it first, e.g. "
 			                "'ravtrace info %s' (the commands are %s)",
 			                cmd, cmd, command_list());
+		/* an option before the command ("ravtrace --json info x") */
+		if (cmd[0] == '-') {
+			for (int k = 2; k < argc; k++)
+				if (find(argv[k]))
+					cli_usage_error("'%s' goes after the command: 'ravtrace %s %s ...'", cmd, argv[k],
+					                cmd);
+			cli_usage_error("unknown option '%s' (before a command ravtrace takes --help and "
+			                "--version; the commands are %s)",
+			                cmd, command_list());
+		}
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			if (strcasecmp(cmd, commands[i]->name) == 0)
 				cli_usage_error("unknown command '%s' (did you mean '%s'?)", cmd, commands[i]->name);

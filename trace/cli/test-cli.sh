@@ -13,6 +13,8 @@
 #                                      reason; no command crashes or hangs on them
 #   flip RAVTRACE TRACE WORKDIR        single-byte corruptions in the header, the first
 #                                      frame and payload, the middle and the end are caught
+#   died RAVTRACE ABORT_FLUSH PYTHON WORKDIR  a program the engine's misuse handler
+#                                      aborted: info says the error, not only SIGABRT
 # Every check prints what it ran; the first failure ends the test with exit 1.
 # RAV_TEST_WRAPPER (set by the valgrind test setup) runs each ravtrace
 # command under a checker; its own error exit code must be 99.  There the
@@ -116,6 +118,11 @@ usage)
   contains "is a file, not a command: .*'ravtrace info $rt'" "$err"
   expect 2 "$rt" Info x.ravtrace
   contains "did you mean 'info'" "$err"
+  # an option before the command (it said "unknown command '--json'")
+  expect 2 "$rt" --json info x.ravtrace
+  contains "'--json' goes after the command: 'ravtrace info --json ...'" "$err"
+  expect 2 "$rt" -v
+  contains "unknown option '-v' (before a command ravtrace takes --help and --version" "$err"
   # an export given back to ravtrace
   exported=$(mktemp)
   printf 'SQLite format 3\000 and pages' >"$exported"
@@ -157,11 +164,35 @@ usage)
   expect 2 "$rt" info a.ravtrace b.ravtrace
   expect 2 "$rt" dump --kind=bogus x.ravtrace
   contains "unknown event kind 'bogus'" "$err"
+  expect 2 "$rt" dump --kind=alloc,moves x.ravtrace
+  contains "unknown event kind 'moves' (did you mean 'move'?" "$err"
+  # a word as dump writes slots, where a cell goes
+  expect 2 "$rt" dump --cell=16.1.2 x.ravtrace
+  contains "'16.1.2' is word 2 of cell 16.1 (--cell=16.1)" "$err"
   expect 2 "$rt" dump --from=10 --to=5 x.ravtrace
   expect 2 "$rt" dump --limit=ten x.ravtrace
   expect 2 "$rt" dump --cell=7 x.ravtrace
   expect 2 "$rt" dump --json x.ravtrace
   contains "does not apply" "$err"
+  # -o named as typed (it said "--output does not apply" to "-o")
+  expect 2 "$rt" info -o x.txt x.ravtrace
+  contains "^ravtrace info: -o/--output does not apply" "$err"
+  # the help texts: an option's values named (--group=G did not say them),
+  # ranges with two names, no pointer into the source tree (info's pointed
+  # at trace/FORMAT.md section 12, the live sessions', for the memory limit)
+  for c in stats sites; do
+    expect 0 "$rt" "$c" --help
+    contains "group=line|call|stack" "$out"
+    contains "from=N, --to=M  only events in \[N, M)" "$out"
+  done
+  expect 0 "$rt" info --help
+  contains "RAVTRACE_MEMORY_MB=N raises the limit (see ravtrace(1)" "$out"
+  for c in info dump stats sites validate export list attach; do
+    expect 0 "$rt" "$c" --help
+    if grep -q "FORMAT.md" "$out"; then fail "$c --help points into the source tree (FORMAT.md)"; fi
+  done
+  expect 0 "$rt" list --help
+  contains "a JSON array" "$out"
   expect 2 "$rt" stats --to=5 x.ravtrace
   expect 2 "$rt" stats --line-size=48 x.ravtrace
   expect 2 "$rt" export x.ravtrace
@@ -220,6 +251,33 @@ assert any(e.get("ph") == "i" for e in ev), "no instant events"
 if any(e.get("cat") == "page-acquire" for e in ev):
     assert any(e.get("ph") == "C" for e in ev), "pages were used but there are no counters"
 ' "$out" || fail "export --format=chrome is not usable trace-event JSON"
+  ;;
+
+died)
+  # test-format-abort-flush's child passes a null heap; the default
+  # handler reports RAV_EINVAL and aborts.  info said only "died of
+  # SIGABRT ..., raised by the program (abort())": the engine's error
+  # that caused it is named too.
+  aborter=$1
+  py=$2
+  work=$3
+  mkdir -p "$work"
+  trace=$work/died.ravtrace
+  rm -f "$trace"
+  RAVIOLI_LISTEN=0 RAV_TEST_KEEP_TRACE=$trace "$aborter" thread >/dev/null 2>&1 ||
+    fail "$aborter thread failed"
+  expect 0 "$rt" info "$trace"
+  contains "^died        the program died of SIGABRT" "$out"
+  contains "^            after the engine's error at event [0-9]*: RAV_EINVAL: rav_collect: null heap" "$out"
+  expect 0 "$rt" info --json "$trace"
+  "$py" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert "SIGABRT" in d["died"], d
+e = d["died_after_error"]
+assert e["message"].startswith("RAV_EINVAL: rav_collect: null heap"), e
+assert isinstance(e["event"], int), e
+' "$out" || fail "info --json has no died_after_error naming the error"
+  rm -f "$trace"
   ;;
 
 golden)
