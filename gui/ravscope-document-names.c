@@ -5,6 +5,7 @@
  * one line (ravscope_display_text).
  */
 #include "ravscope-document-private.h"
+#include "ravscope-sites.h"
 
 #include <string.h>
 
@@ -224,6 +225,13 @@ char *ravscope_document_stop_text(RavscopeDocument *doc, int why, guint32 heap_i
 		g_string_append(s, " paused.");
 	if (what && what[0]) {
 		g_string_append_printf(s, " %s: %s", why == 2 ? "Its last event" : "Its event", what);
+		if (ev->site) {
+			/* which line of the program did it: the engine call's site */
+			g_autofree char *where = ravscope_site_label(ravscope_document_get_trace(doc), ev->site);
+			if (s->str[s->len - 1] == '.')
+				g_string_truncate(s, s->len - 1);
+			g_string_append_printf(s, ", called from %s", where);
+		}
 		char end = s->str[s->len - 1];
 		if (end != '.' && end != '!' && end != '?')
 			g_string_append_c(s, '.');

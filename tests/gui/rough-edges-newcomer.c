@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rough-edges.h"
+#include "ravscope-sites.h"
 
 /* A window opened on path with --panel's start panel set, as the
  * application sets it from the command line. */
@@ -196,6 +197,19 @@ void test_stop_texts(void)
 	g_autofree char *bare = ravscope_document_stop_text(doc, 2, th.heap_id, 0, 0, NULL);
 	g_autofree char *want = g_strconcat(name, " paused.", NULL);
 	g_assert_cmpstr(bare, ==, want);
+	/* "which line of my code did this?": an event with a call site names
+	 * it (the live bar said only what the event was, new18) */
+	rav_event sited;
+	guint64 n = rav_trace_indexed_events(t), i = 0;
+	while (i < n && rav_trace_event_at(t, i, &sited) && !sited.site)
+		i++;
+	g_assert_cmpuint(i, <, n);
+	g_autofree char *where = ravscope_site_label(t, sited.site);
+	g_assert_nonnull(strstr(where, "list.c:"));
+	g_autofree char *with_site = ravscope_document_stop_text(doc, 1, sited.thread, 1, 1, &sited);
+	g_autofree char *tail = g_strconcat(", called from ", where, ".", NULL);
+	if (!g_str_has_suffix(with_site, tail))
+		g_error("the stop text does not end with the call site \"%s\": \"%s\"", tail, with_site);
 	rav_event compact = {.kind = RAV_EV_COMPACT_END, .thread = th.heap_id, .x = th.heap_id};
 	g_autofree char *s = ravscope_document_stop_text(doc, 2, th.heap_id, 0, 0, &compact);
 	g_printerr("%s\n", s);
