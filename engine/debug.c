@@ -294,6 +294,20 @@ void rav_debug_never_hold(void)
 	tl_never_hold = true;
 }
 
+/* A breakpoint held the thread before its step ended: the step is
+ * cancelled (gdb's `next`/`step` stop at a breakpoint hit on the way and
+ * report it; the step does not resume after it). */
+static void cancel_step(void)
+{
+	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL) {
+		pthread_mutex_lock(&dbg_lock);
+		steppers_to_call--;
+		update_safepoints_locked();
+		pthread_mutex_unlock(&dbg_lock);
+	}
+	rav__debug_tl_step = 0;
+}
+
 void rav__debug_event(const rav_raw_event *e, const char *text, size_t len)
 {
 	const rav_debugger *d = debugger();
@@ -303,25 +317,28 @@ void rav__debug_event(const rav_raw_event *e, const char *text, size_t len)
 	if (kind == RAV_EV_TIME)
 		return;
 	rav_heap *self = rav__self_heap;
-	if (rav__debug_tl_step == RAV_DEBUG_STEP_EVENT) {
+	/* Breakpoints first, whatever step the thread runs: a step that meets
+	 * one stops there as that breakpoint ("breakpoint N"), as gdb's
+	 * `stepi`, `step` and `next` report a breakpoint they reach, and the
+	 * step is over.  Stepping over the rest of the call the thread was held
+	 * in (RAV_DEBUG_STEP_CALL) checks that rest too: a breakpoint on a call
+	 * site counts one hit per call, so the call it held in does not hold it
+	 * again (trace/debugger.c); a condition that counts events (a type, an
+	 * event kind, "any event") stops at its next event there, as gdb's
+	 * `next` stops at a breakpoint in a callee. */
+	bool hold = false;
+	if (__atomic_load_n(&rav__debug_filter, __ATOMIC_ACQUIRE)) {
+		tl_in_debugger = true;
+		hold = d->event(e, text, len, self ? self->id : 0, 0, d->user);
+		tl_in_debugger = false;
+	}
+	if (hold) {
+		cancel_step();
+		stop(d, RAV_DEBUG_BREAK);
+	} else if (rav__debug_tl_step == RAV_DEBUG_STEP_EVENT) {
 		rav__debug_tl_step = 0;
 		stop(d, RAV_DEBUG_STEP);
-		return;
 	}
-	/* Stepping to the next engine call (Step Over): the rest of the call
-	 * the thread was held in is not stopped in again (a breakpoint on that
-	 * call's site, or on any event, held it at its next event: "hit 2" of
-	 * the same call, and F10 never left it); the next call's safe point
-	 * stops it. */
-	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL)
-		return;
-	if (!__atomic_load_n(&rav__debug_filter, __ATOMIC_ACQUIRE))
-		return;
-	tl_in_debugger = true;
-	bool hold = d->event(e, text, len, self ? self->id : 0, 0, d->user);
-	tl_in_debugger = false;
-	if (hold)
-		stop(d, RAV_DEBUG_BREAK);
 }
 
 void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uintptr_t c)
@@ -332,7 +349,7 @@ void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uin
 		cell->w[0] &= ~RAV_FLAG_WATCH;
 		return;
 	}
-	if (tl_in_debugger || rav__debug_tl_step == RAV_DEBUG_STEP_CALL) /* (as rav__debug_event) */
+	if (tl_in_debugger)
 		return;
 	rav_heap *self = rav__self_heap;
 	rav_raw_event e = {.kind = kind, .x = 0, .a = a, .b = b, .c = c};
@@ -341,8 +358,10 @@ void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uin
 	tl_in_debugger = true;
 	bool hold = d->event(&e, NULL, 0, self ? self->id : 0, before, d->user);
 	tl_in_debugger = false;
-	if (hold)
+	if (hold) {
+		cancel_step(); /* (as rav__debug_event) */
 		stop(d, RAV_DEBUG_BREAK);
+	}
 }
 
 void rav__debug_apply_watches(void)
