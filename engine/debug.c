@@ -58,7 +58,14 @@ static held_node *held;
 static bool pausing;
 static watch_req reqs[MAX_WATCH_REQ];
 static int next_req = 1;
-static int steppers_to_call; /* threads in RAV_DEBUG_STEP_CALL mode */
+static int steppers_to_call; /* threads in RAV_DEBUG_STEP_CALL mode of this installation's steps */
+/* Counts rav_debug_install calls (atomic; written under dbg_lock).  A step
+ * belongs to the installation it was given under (tl_step_gen): a debugger
+ * removed while a released thread had not yet reached its step's end (a
+ * client detaching right after Step Over, the thread asleep before its next
+ * engine call) leaves that step void, not pending for the next session. */
+static unsigned install_gen;
+static _Thread_local unsigned tl_step_gen;
 static unsigned pending_reqs;
 
 static const rav_debugger *debugger(void)
@@ -77,6 +84,8 @@ void rav_debug_install(const rav_debugger *d)
 {
 	pthread_mutex_lock(&dbg_lock);
 	__atomic_store_n(&rav__debugger, d, __ATOMIC_RELEASE);
+	__atomic_store_n(&install_gen, install_gen + 1, __ATOMIC_RELEASE);
+	steppers_to_call = 0; /* (their steps are void: see install_gen) */
 	if (!d) {
 		__atomic_store_n(&rav__debug_filter, 0, __ATOMIC_RELEASE);
 		pausing = false;
@@ -278,6 +287,7 @@ static void stop(const rav_debugger *d, rav_debug_why why)
 		steppers_to_call++;
 		update_safepoints_locked();
 	}
+	tl_step_gen = install_gen;
 	/* Removed while held (rav_debug_install(NULL)): the callbacks may be gone. */
 	bool still = debugger() == d;
 	pthread_mutex_unlock(&dbg_lock);
@@ -301,17 +311,32 @@ static void cancel_step(void)
 {
 	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL) {
 		pthread_mutex_lock(&dbg_lock);
-		steppers_to_call--;
+		if (tl_step_gen == install_gen)
+			steppers_to_call--;
 		update_safepoints_locked();
 		pthread_mutex_unlock(&dbg_lock);
 	}
 	rav__debug_tl_step = 0;
 }
 
+/* The thread's step was given under a debugger since removed: dropped
+ * (a one-event step no longer sends its events down the slow path). */
+static bool drop_void_step(void)
+{
+	if (!rav__debug_tl_step || tl_step_gen == __atomic_load_n(&install_gen, __ATOMIC_ACQUIRE))
+		return false;
+	rav__debug_tl_step = 0;
+	rav__record_recheck();
+	return true;
+}
+
 void rav__debug_event(const rav_raw_event *e, const char *text, size_t len)
 {
 	const rav_debugger *d = debugger();
-	if (!d || tl_in_debugger)
+	if (tl_in_debugger)
+		return;
+	drop_void_step();
+	if (!d)
 		return;
 	unsigned kind = RAV_EV_KIND(e);
 	if (kind == RAV_EV_TIME)
@@ -377,7 +402,10 @@ void rav__debug_safepoint(rav_heap *h)
 {
 	(void)h;
 	const rav_debugger *d = debugger();
-	if (!d || tl_in_debugger)
+	if (tl_in_debugger)
+		return;
+	/* (a step of a removed debugger ends here too, with no stop) */
+	if (drop_void_step() || !d)
 		return;
 	rav_heap *self = rav__self_heap;
 	bool pause, step_call = rav__debug_tl_step == RAV_DEBUG_STEP_CALL;
@@ -385,11 +413,14 @@ void rav__debug_safepoint(rav_heap *h)
 	apply_requests_locked(self);
 	pause = pausing;
 	if (step_call) {
-		steppers_to_call--;
+		if (tl_step_gen == install_gen)
+			steppers_to_call--;
+		else
+			step_call = false; /* (removed since drop_void_step looked) */
 		update_safepoints_locked();
 	}
 	pthread_mutex_unlock(&dbg_lock);
-	if (step_call)
+	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL)
 		rav__debug_tl_step = 0;
 	if (step_call)
 		stop(d, RAV_DEBUG_STEP);

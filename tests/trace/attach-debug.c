@@ -37,6 +37,9 @@
  *            event reports it, so does a Step Over with it set; with no
  *            breakpoint, Step Over ends at the next engine call ("step
  *            done") and nothing is left pending after a continue
+ *   stepover-detach a Step Over right before the client detaches (the
+ *            thread asleep before its next engine call): the next session,
+ *            which asks for nothing, sees no stop
  *   lag      one thread held (attach-target --spinners 1, a mark
  *            breakpoint) while the others run: a reader polling the stream
  *            has their events from well after the stop (the order does not
@@ -496,6 +499,67 @@ static void test_stepover(void)
 	CHECK(st.stops == stops);
 end:
 	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_unchanged(&p, ref, true);
+	free(ref);
+}
+
+/* A Step Over given right before the client detaches, while the thread
+ * has not reached its next engine call (the spinner sleeps 20 ms after
+ * its clear): the step goes with the session.  It stayed pending: the
+ * thread stopped "step done" in the next session, which never asked. */
+static void test_stepover_detach(void)
+{
+	const char *const *a = args_of("--rounds", "3000", "--pace-us", "4000", "--spinners", "1", NULL);
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	stop_wanted want = {1, 1, 4, 0};
+	if (!pump_until(s, &st, fd, stop_is, &want, 60)) {
+		CHECK(!"the spinner's mark");
+		end_session(s, &st, fd);
+		goto out;
+	}
+	uint32_t spinner = st.last_stop.heap_id;
+	rav_live_break fr = {.id = 6, .what = RAV_LIVE_BREAK_FREE, .thread = spinner};
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_break_set(s, &fr) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	want = (stop_wanted){st.stops + 1, 1, 6, spinner};
+	CHECK(pump_until(s, &st, fd, stop_is, &want, 30));
+	/* no breakpoint left: Step Over, and at once detach */
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_step(s, spinner, 2) == 0);
+	CHECK(rav_live_detach(s) == 0);
+	pump_until(s, &st, fd, NULL, NULL, 30);
+	CHECK(st.ended && st.end_known && st.end_how == 1);
+	rav_live_close(s);
+	/* a second session, which asks for nothing: nothing stops */
+	s = attach_retry(p.pid, &(rav_live_options){0}, 20);
+	CHECK(s != NULL);
+	if (s) {
+		rav_live_status st2 = {0};
+		CHECK(pump_until(s, &st2, -1, is_synced, NULL, 30));
+		pump_until(s, &st2, -1, NULL, NULL, 1.0); /* (the spinner makes ~50 calls a second) */
+		if (st2.stops)
+			fprintf(stderr, "stepover-detach: the second session saw a stop: why %d, thread %u: %s\n",
+			        st2.last_stop.why, st2.last_stop.heap_id, st2.last_stop.text);
+		CHECK(st2.stops == 0 && st2.held == 0);
+		CHECK(rav_live_detach(s) == 0);
+		pump_until(s, &st2, -1, NULL, NULL, 30);
+		rav_live_close(s);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1098,6 +1162,7 @@ static const attach_subtest subtests[] = {
     {"site-calls", test_site_calls_arg},
     {"lag", test_lag},
     {"stepover", test_stepover},
+    {"stepover-detach", test_stepover_detach},
 };
 
 int main(int argc, char **argv)
