@@ -58,7 +58,14 @@ static held_node *held;
 static bool pausing;
 static watch_req reqs[MAX_WATCH_REQ];
 static int next_req = 1;
-static int steppers_to_call; /* threads in RAV_DEBUG_STEP_CALL mode */
+static int steppers_to_call; /* threads in RAV_DEBUG_STEP_CALL mode of this installation's steps */
+/* Counts rav_debug_install calls (atomic; written under dbg_lock).  A step
+ * belongs to the installation it was given under (tl_step_gen): a debugger
+ * removed while a released thread had not yet reached its step's end (a
+ * client detaching right after Step Over, the thread asleep before its next
+ * engine call) leaves that step void, not pending for the next session. */
+static unsigned install_gen;
+static _Thread_local unsigned tl_step_gen;
 static unsigned pending_reqs;
 
 static const rav_debugger *debugger(void)
@@ -77,6 +84,8 @@ void rav_debug_install(const rav_debugger *d)
 {
 	pthread_mutex_lock(&dbg_lock);
 	__atomic_store_n(&rav__debugger, d, __ATOMIC_RELEASE);
+	__atomic_store_n(&install_gen, install_gen + 1, __ATOMIC_RELEASE);
+	steppers_to_call = 0; /* (their steps are void: see install_gen) */
 	if (!d) {
 		__atomic_store_n(&rav__debug_filter, 0, __ATOMIC_RELEASE);
 		pausing = false;
@@ -278,6 +287,7 @@ static void stop(const rav_debugger *d, rav_debug_why why)
 		steppers_to_call++;
 		update_safepoints_locked();
 	}
+	tl_step_gen = install_gen;
 	/* Removed while held (rav_debug_install(NULL)): the callbacks may be gone. */
 	bool still = debugger() == d;
 	pthread_mutex_unlock(&dbg_lock);
@@ -294,34 +304,66 @@ void rav_debug_never_hold(void)
 	tl_never_hold = true;
 }
 
+/* A breakpoint held the thread before its step ended: the step is
+ * cancelled (gdb's `next`/`step` stop at a breakpoint hit on the way and
+ * report it; the step does not resume after it). */
+static void cancel_step(void)
+{
+	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL) {
+		pthread_mutex_lock(&dbg_lock);
+		if (tl_step_gen == install_gen)
+			steppers_to_call--;
+		update_safepoints_locked();
+		pthread_mutex_unlock(&dbg_lock);
+	}
+	rav__debug_tl_step = 0;
+}
+
+/* The thread's step was given under a debugger since removed: dropped
+ * (a one-event step no longer sends its events down the slow path). */
+static bool drop_void_step(void)
+{
+	if (!rav__debug_tl_step || tl_step_gen == __atomic_load_n(&install_gen, __ATOMIC_ACQUIRE))
+		return false;
+	rav__debug_tl_step = 0;
+	rav__record_recheck();
+	return true;
+}
+
 void rav__debug_event(const rav_raw_event *e, const char *text, size_t len)
 {
 	const rav_debugger *d = debugger();
-	if (!d || tl_in_debugger)
+	if (tl_in_debugger)
+		return;
+	drop_void_step();
+	if (!d)
 		return;
 	unsigned kind = RAV_EV_KIND(e);
 	if (kind == RAV_EV_TIME)
 		return;
 	rav_heap *self = rav__self_heap;
-	if (rav__debug_tl_step == RAV_DEBUG_STEP_EVENT) {
+	/* Breakpoints first, whatever step the thread runs: a step that meets
+	 * one stops there as that breakpoint ("breakpoint N"), as gdb's
+	 * `stepi`, `step` and `next` report a breakpoint they reach, and the
+	 * step is over.  Stepping over the rest of the call the thread was held
+	 * in (RAV_DEBUG_STEP_CALL) checks that rest too: a breakpoint on a call
+	 * site counts one hit per call, so the call it held in does not hold it
+	 * again (trace/debugger.c); a condition that counts events (a type, an
+	 * event kind, "any event") stops at its next event there, as gdb's
+	 * `next` stops at a breakpoint in a callee. */
+	bool hold = false;
+	if (__atomic_load_n(&rav__debug_filter, __ATOMIC_ACQUIRE)) {
+		tl_in_debugger = true;
+		hold = d->event(e, text, len, self ? self->id : 0, 0, d->user);
+		tl_in_debugger = false;
+	}
+	if (hold) {
+		cancel_step();
+		stop(d, RAV_DEBUG_BREAK);
+	} else if (rav__debug_tl_step == RAV_DEBUG_STEP_EVENT) {
 		rav__debug_tl_step = 0;
 		stop(d, RAV_DEBUG_STEP);
-		return;
 	}
-	/* Stepping to the next engine call (Step Over): the rest of the call
-	 * the thread was held in is not stopped in again (a breakpoint on that
-	 * call's site, or on any event, held it at its next event: "hit 2" of
-	 * the same call, and F10 never left it); the next call's safe point
-	 * stops it. */
-	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL)
-		return;
-	if (!__atomic_load_n(&rav__debug_filter, __ATOMIC_ACQUIRE))
-		return;
-	tl_in_debugger = true;
-	bool hold = d->event(e, text, len, self ? self->id : 0, 0, d->user);
-	tl_in_debugger = false;
-	if (hold)
-		stop(d, RAV_DEBUG_BREAK);
 }
 
 void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uintptr_t c)
@@ -332,7 +374,7 @@ void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uin
 		cell->w[0] &= ~RAV_FLAG_WATCH;
 		return;
 	}
-	if (tl_in_debugger || rav__debug_tl_step == RAV_DEBUG_STEP_CALL) /* (as rav__debug_event) */
+	if (tl_in_debugger)
 		return;
 	rav_heap *self = rav__self_heap;
 	rav_raw_event e = {.kind = kind, .x = 0, .a = a, .b = b, .c = c};
@@ -341,8 +383,10 @@ void rav__watch_hit(uint32_t kind, rav_cell *cell, uintptr_t a, uintptr_t b, uin
 	tl_in_debugger = true;
 	bool hold = d->event(&e, NULL, 0, self ? self->id : 0, before, d->user);
 	tl_in_debugger = false;
-	if (hold)
+	if (hold) {
+		cancel_step(); /* (as rav__debug_event) */
 		stop(d, RAV_DEBUG_BREAK);
+	}
 }
 
 void rav__debug_apply_watches(void)
@@ -358,7 +402,10 @@ void rav__debug_safepoint(rav_heap *h)
 {
 	(void)h;
 	const rav_debugger *d = debugger();
-	if (!d || tl_in_debugger)
+	if (tl_in_debugger)
+		return;
+	/* (a step of a removed debugger ends here too, with no stop) */
+	if (drop_void_step() || !d)
 		return;
 	rav_heap *self = rav__self_heap;
 	bool pause, step_call = rav__debug_tl_step == RAV_DEBUG_STEP_CALL;
@@ -366,11 +413,14 @@ void rav__debug_safepoint(rav_heap *h)
 	apply_requests_locked(self);
 	pause = pausing;
 	if (step_call) {
-		steppers_to_call--;
+		if (tl_step_gen == install_gen)
+			steppers_to_call--;
+		else
+			step_call = false; /* (removed since drop_void_step looked) */
 		update_safepoints_locked();
 	}
 	pthread_mutex_unlock(&dbg_lock);
-	if (step_call)
+	if (rav__debug_tl_step == RAV_DEBUG_STEP_CALL)
 		rav__debug_tl_step = 0;
 	if (step_call)
 		stop(d, RAV_DEBUG_STEP);

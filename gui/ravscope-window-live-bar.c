@@ -57,7 +57,8 @@ void ravscope__window_live_build(RavscopeWindow *self)
 				     "win.live-step");
 	GtkWidget *over = bar_button(
 		self, "go-last-symbolic", NULL,
-		"Step over: finish the stopped thread's current engine call and hold it at its next one (F10)",
+		"Step over: finish the stopped thread's current engine call and hold it at its next one, or at a "
+		"breakpoint met on the way (F10)",
 		"win.live-step-over");
 	self->live_follow = bar_button(self, "go-bottom-symbolic", "Follow",
 				       "Follow the newest event (End)", "win.live-follow");

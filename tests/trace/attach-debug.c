@@ -29,11 +29,17 @@
  *   site-held the same FILE:LINE resolved on the trace received while the
  *            program is held before its first call site (paused with the
  *            attach): the memory map comes with the stream's start
- *   stepover a FREE breakpoint holds a thread inside a call that goes on
- *            (the free's compaction); with a breakpoint on every event of
- *            that thread set too, a step to the next engine call (mode 2,
- *            Step Over) stops as a step at that call, not at the breakpoint
- *            on the rest of the call it was held in
+ *   stepover a step meets a breakpoint (attach-target --spinners 1, whose
+ *            rav_root_clear frees 130+ cells in one call): held at the
+ *            clear's first free, Step Over (mode 2) with a FREE breakpoint
+ *            on that thread stops at the next free of the same call as that
+ *            breakpoint (hit 2), a one-event step onto a breakpoint on every
+ *            event reports it, so does a Step Over with it set; with no
+ *            breakpoint, Step Over ends at the next engine call ("step
+ *            done") and nothing is left pending after a continue
+ *   stepover-detach a Step Over right before the client detaches (the
+ *            thread asleep before its next engine call): the next session,
+ *            which asks for nothing, sees no stop
  *   lag      one thread held (attach-target --spinners 1, a mark
  *            breakpoint) while the others run: a reader polling the stream
  *            has their events from well after the stop (the order does not
@@ -388,9 +394,31 @@ out:
 	free(ref);
 }
 
+/* Stop n+1 of the session, expected to be breakpoint `id` (0: a step's
+ * end, why 3) on thread `heap`; prints it.  True if it came. */
+static bool next_stop(rav_live_session *s, rav_live_status *st, int fd, const char *what, uint32_t id, uint32_t heap)
+{
+	uint64_t next = st->stops + 1;
+	bool came = pump_until(s, st, fd, stops_reach, &next, 30);
+	const struct rav_live_stop *x = &st->last_stop;
+	fprintf(stderr, "stepover: %s: why %d (breakpoint %u, hit %llu, thread %u, its event %llu, kind %u): %s\n",
+	        what, x->why, x->break_id, (unsigned long long)x->hits, x->heap_id,
+	        (unsigned long long)x->thread_events, x->kind & 0xff, x->text);
+	if (!came)
+		fprintf(stderr, "stepover: no stop (%u held; the last message: %s)\n", st->held, st->message);
+	CHECK(came);
+	CHECK(x->heap_id == heap);
+	CHECK(x->why == (id ? 1 : 3) && x->break_id == id);
+	return came && x->heap_id == heap && x->why == (id ? 1 : 3) && x->break_id == id;
+}
+
+/* gdb's `next` stops at a breakpoint hit in a callee, and `step`/`stepi`
+ * report a breakpoint they land on: a step of a held thread stops at a
+ * breakpoint it meets, as that breakpoint, and the step is over.  The
+ * spinner's rav_root_clear frees its whole list (130+ cells) in one call. */
 static void test_stepover(void)
 {
-	const char *const *a = slow_args();
+	const char *const *a = args_of("--rounds", "3000", "--pace-us", "4000", "--spinners", "1", NULL);
 	char *ref = reference_output(a);
 	proc p = start(a, true);
 	char path[512];
@@ -400,24 +428,138 @@ static void test_stepover(void)
 		goto out;
 	rav_live_status st = {0};
 	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
-	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_FREE};
+	/* the spinner at the top of its loop (its mark), then at the first
+	 * free of its next clear */
+	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
 	CHECK(rav_live_break_set(s, &b) == 0);
 	stop_wanted want = {1, 1, 4, 0};
-	CHECK(pump_until(s, &st, fd, stop_is, &want, 60));
-	struct rav_live_stop hit = st.last_stop;
-	CHECK(hit.why == 1 && (hit.kind & 0xff) == RAV_EV_FREE);
-	/* a free goes on with its compaction (compact-begin ... compact-end) */
-	rav_live_break any = {.id = 5, .what = RAV_LIVE_BREAK_ANY, .thread = hit.heap_id};
+	if (!pump_until(s, &st, fd, stop_is, &want, 60)) {
+		CHECK(!"the spinner's mark");
+		goto end;
+	}
+	uint32_t spinner = st.last_stop.heap_id;
+	rav_live_break fr = {.id = 6, .what = RAV_LIVE_BREAK_FREE, .thread = spinner};
 	CHECK(rav_live_break_clear(s, 4) == 0);
+	CHECK(rav_live_break_set(s, &fr) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	want = (stop_wanted){st.stops + 1, 1, 6, spinner};
+	if (!pump_until(s, &st, fd, stop_is, &want, 30)) {
+		CHECK(!"the clear's first free");
+		goto end;
+	}
+	struct rav_live_stop first = st.last_stop;
+	CHECK(first.hits == 1 && (first.kind & 0xff) == RAV_EV_FREE);
+	/* Step Over: the rest of the clear frees more cells, each a hit */
+	CHECK(rav_live_step(s, spinner, 2) == 0);
+	if (!next_stop(s, &st, fd, "step over, free breakpoint set", 6, spinner))
+		goto end;
+	struct rav_live_stop second = st.last_stop;
+	CHECK(second.hits == 2 && (second.kind & 0xff) == RAV_EV_FREE);
+	CHECK(second.thread_events > first.thread_events);
+	CHECK(strstr(second.text, "breakpoint 6 (hit 2)") == second.text);
+	/* still in the same call: nothing of the spinner's between the two
+	 * stops but frees (and what a free records with it), no allocation or
+	 * mark of the next round */
+	rav_trace *t = open_at_stop(s, &st, fd, path, &second);
+	if (t) {
+		for (uint64_t ord = first.thread_events; ord < second.thread_events; ord++) {
+			rav_event ev;
+			int64_t at = rav_trace_thread_event(t, spinner, ord);
+			CHECK(at >= 0 && rav_trace_event_at(t, (uint64_t)at, &ev));
+			CHECK(ev.kind != RAV_EV_ALLOC && ev.kind != RAV_EV_MARK);
+		}
+		rav_trace_close(t);
+	}
+	/* Step (one event) onto a breakpoint on every event of the thread:
+	 * reported as that breakpoint, not as the step's end */
+	rav_live_break any = {.id = 5, .what = RAV_LIVE_BREAK_ANY, .thread = spinner};
+	CHECK(rav_live_break_clear(s, 6) == 0);
 	CHECK(rav_live_break_set(s, &any) == 0);
-	uint64_t next = st.stops + 1;
-	CHECK(rav_live_step(s, hit.heap_id, 2) == 0);
-	CHECK(pump_until(s, &st, fd, stops_reach, &next, 30));
-	fprintf(stderr, "stepover: held at %s; then why %d (break %u, hit %llu): %s\n", hit.text, st.last_stop.why,
-	        st.last_stop.break_id, (unsigned long long)st.last_stop.hits, st.last_stop.text);
-	CHECK(st.last_stop.why == 3 && st.last_stop.heap_id == hit.heap_id);
-	CHECK(rav_live_break_clear(s, 5) == 0);
+	CHECK(rav_live_step(s, spinner, 1) == 0);
+	if (!next_stop(s, &st, fd, "step, any-event breakpoint set", 5, spinner))
+		goto end;
+	uint64_t after = st.last_stop.thread_events;
+	CHECK(st.last_stop.hits == 1 && after > second.thread_events);
+	/* Step Over with it set: its next event, inside the same call */
+	CHECK(rav_live_step(s, spinner, 2) == 0);
+	if (!next_stop(s, &st, fd, "step over, any-event breakpoint set", 5, spinner))
+		goto end;
+	CHECK(st.last_stop.hits == 2 && st.last_stop.thread_events > after);
+	CHECK((st.last_stop.kind & 0xff) == RAV_EV_FREE); /* (the clear goes on) */
+	/* Nothing in the way: the step ends at the next engine call (the
+	 * step it replaced was cancelled, not left pending) */
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_step(s, spinner, 2) == 0);
+	next_stop(s, &st, fd, "step over, no breakpoint", 0, spinner);
+	CHECK(strcmp(st.last_stop.text, "step done") == 0);
+	/* continuing: no stop is left over from a cancelled step */
+	uint64_t stops = st.stops;
+	CHECK(rav_live_continue(s) == 0);
+	pump_until(s, &st, fd, NULL, NULL, 0.5);
+	CHECK(st.stops == stops);
+end:
 	end_session(s, &st, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	finish_unchanged(&p, ref, true);
+	free(ref);
+}
+
+/* A Step Over given right before the client detaches, while the thread
+ * has not reached its next engine call (the spinner sleeps 20 ms after
+ * its clear): the step goes with the session.  It stayed pending: the
+ * thread stopped "step done" in the next session, which never asked. */
+static void test_stepover_detach(void)
+{
+	const char *const *a = args_of("--rounds", "3000", "--pace-us", "4000", "--spinners", "1", NULL);
+	char *ref = reference_output(a);
+	proc p = start(a, true);
+	char path[512];
+	int fd = trace_file(path, sizeof path);
+	rav_live_session *s = NULL;
+	if (!wait_socket(p.pid, 30) || fd < 0 || !(s = attach_retry(p.pid, &(rav_live_options){0}, 10)))
+		goto out;
+	rav_live_status st = {0};
+	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
+	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	stop_wanted want = {1, 1, 4, 0};
+	if (!pump_until(s, &st, fd, stop_is, &want, 60)) {
+		CHECK(!"the spinner's mark");
+		end_session(s, &st, fd);
+		goto out;
+	}
+	uint32_t spinner = st.last_stop.heap_id;
+	rav_live_break fr = {.id = 6, .what = RAV_LIVE_BREAK_FREE, .thread = spinner};
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_break_set(s, &fr) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	want = (stop_wanted){st.stops + 1, 1, 6, spinner};
+	CHECK(pump_until(s, &st, fd, stop_is, &want, 30));
+	/* no breakpoint left: Step Over, and at once detach */
+	CHECK(rav_live_break_clear(s, 0) == 0);
+	CHECK(rav_live_step(s, spinner, 2) == 0);
+	CHECK(rav_live_detach(s) == 0);
+	pump_until(s, &st, fd, NULL, NULL, 30);
+	CHECK(st.ended && st.end_known && st.end_how == 1);
+	rav_live_close(s);
+	/* a second session, which asks for nothing: nothing stops */
+	s = attach_retry(p.pid, &(rav_live_options){0}, 20);
+	CHECK(s != NULL);
+	if (s) {
+		rav_live_status st2 = {0};
+		CHECK(pump_until(s, &st2, -1, is_synced, NULL, 30));
+		pump_until(s, &st2, -1, NULL, NULL, 1.0); /* (the spinner makes ~50 calls a second) */
+		if (st2.stops)
+			fprintf(stderr, "stepover-detach: the second session saw a stop: why %d, thread %u: %s\n",
+			        st2.last_stop.why, st2.last_stop.heap_id, st2.last_stop.text);
+		CHECK(st2.stops == 0 && st2.held == 0);
+		CHECK(rav_live_detach(s) == 0);
+		pump_until(s, &st2, -1, NULL, NULL, 30);
+		rav_live_close(s);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1020,6 +1162,7 @@ static const attach_subtest subtests[] = {
     {"site-calls", test_site_calls_arg},
     {"lag", test_lag},
     {"stepover", test_stepover},
+    {"stepover-detach", test_stepover_detach},
 };
 
 int main(int argc, char **argv)
