@@ -52,7 +52,8 @@ static rav_channel *to_worker, *to_main, *to_sleeper, *backlog;
 static long exit_at = -1, exit_code = 0, exec_at = -1, exec_code = 0;
 static pthread_barrier_t crash_barrier; /* --crash-threads */
 static volatile uintptr_t unmapped = 8; /* read at run time: no compiler sees the address */
-static volatile sig_atomic_t hurry;     /* SIGUSR1 came: no more pauses */
+static volatile int hurry;              /* atomic: SIGUSR1 came, no more pauses (the handler
+                                         * may run on any thread) */
 static volatile int spinning = 1;       /* atomic: the spinners go on */
 
 /* --close-fds */
@@ -120,7 +121,7 @@ static void report_daemon_fds(void)
 static void on_sigusr1(int sig)
 {
 	(void)sig;
-	hurry = 1;
+	__atomic_store_n(&hurry, 1, __ATOMIC_RELAXED);
 }
 
 static void die(const char *what, rav_status st)
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
 			die("receive", st);
 		total += sum(h, reply);
 		rav_root_clear(h, scratch);
-		if (pace && !hurry)
+		if (pace && !__atomic_load_n(&hurry, __ATOMIC_RELAXED))
 			usleep((useconds_t)pace);
 	}
 	uint64_t backlog_sum = 0;
