@@ -412,6 +412,31 @@ static bool next_stop(rav_live_session *s, rav_live_status *st, int fd, const ch
 	return came && x->heap_id == heap && x->why == (id ? 1 : 3) && x->break_id == id;
 }
 
+/* attach-target --spinners 1 held at the first free of its spinner's next
+ * rav_root_clear: the spinner's mark at the top of its loop (breakpoint 4),
+ * then a FREE breakpoint (6) on its thread.  *spinner gets the thread. */
+static bool hold_at_spinner_free(rav_live_session *s, rav_live_status *st, int fd, uint32_t *spinner)
+{
+	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
+	CHECK(rav_live_break_set(s, &b) == 0);
+	stop_wanted want = {1, 1, 4, 0};
+	if (!pump_until(s, st, fd, stop_is, &want, 60)) {
+		CHECK(!"the spinner's mark");
+		return false;
+	}
+	*spinner = st->last_stop.heap_id;
+	rav_live_break fr = {.id = 6, .what = RAV_LIVE_BREAK_FREE, .thread = *spinner};
+	CHECK(rav_live_break_clear(s, 4) == 0);
+	CHECK(rav_live_break_set(s, &fr) == 0);
+	CHECK(rav_live_continue(s) == 0);
+	want = (stop_wanted){st->stops + 1, 1, 6, *spinner};
+	if (!pump_until(s, st, fd, stop_is, &want, 30)) {
+		CHECK(!"the clear's first free");
+		return false;
+	}
+	return true;
+}
+
 /* gdb's `next` stops at a breakpoint hit in a callee, and `step`/`stepi`
  * report a breakpoint they land on: a step of a held thread stops at a
  * breakpoint it meets, as that breakpoint, and the step is over.  The
@@ -428,25 +453,9 @@ static void test_stepover(void)
 		goto out;
 	rav_live_status st = {0};
 	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
-	/* the spinner at the top of its loop (its mark), then at the first
-	 * free of its next clear */
-	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
-	CHECK(rav_live_break_set(s, &b) == 0);
-	stop_wanted want = {1, 1, 4, 0};
-	if (!pump_until(s, &st, fd, stop_is, &want, 60)) {
-		CHECK(!"the spinner's mark");
+	uint32_t spinner = 0;
+	if (!hold_at_spinner_free(s, &st, fd, &spinner))
 		goto end;
-	}
-	uint32_t spinner = st.last_stop.heap_id;
-	rav_live_break fr = {.id = 6, .what = RAV_LIVE_BREAK_FREE, .thread = spinner};
-	CHECK(rav_live_break_clear(s, 4) == 0);
-	CHECK(rav_live_break_set(s, &fr) == 0);
-	CHECK(rav_live_continue(s) == 0);
-	want = (stop_wanted){st.stops + 1, 1, 6, spinner};
-	if (!pump_until(s, &st, fd, stop_is, &want, 30)) {
-		CHECK(!"the clear's first free");
-		goto end;
-	}
 	struct rav_live_stop first = st.last_stop;
 	CHECK(first.hits == 1 && (first.kind & 0xff) == RAV_EV_FREE);
 	/* Step Over: the rest of the clear frees more cells, each a hit */
@@ -523,21 +532,11 @@ static void test_stepover_detach(void)
 		goto out;
 	rav_live_status st = {0};
 	CHECK(pump_until(s, &st, fd, is_synced, NULL, 30));
-	rav_live_break b = {.id = 4, .what = RAV_LIVE_BREAK_MARK, .text = "spinner-1 list"};
-	CHECK(rav_live_break_set(s, &b) == 0);
-	stop_wanted want = {1, 1, 4, 0};
-	if (!pump_until(s, &st, fd, stop_is, &want, 60)) {
-		CHECK(!"the spinner's mark");
+	uint32_t spinner = 0;
+	if (!hold_at_spinner_free(s, &st, fd, &spinner)) {
 		end_session(s, &st, fd);
 		goto out;
 	}
-	uint32_t spinner = st.last_stop.heap_id;
-	rav_live_break fr = {.id = 6, .what = RAV_LIVE_BREAK_FREE, .thread = spinner};
-	CHECK(rav_live_break_clear(s, 0) == 0);
-	CHECK(rav_live_break_set(s, &fr) == 0);
-	CHECK(rav_live_continue(s) == 0);
-	want = (stop_wanted){st.stops + 1, 1, 6, spinner};
-	CHECK(pump_until(s, &st, fd, stop_is, &want, 30));
 	/* no breakpoint left: Step Over, and at once detach */
 	CHECK(rav_live_break_clear(s, 0) == 0);
 	CHECK(rav_live_step(s, spinner, 2) == 0);
