@@ -20,6 +20,7 @@
 
 #include "pool-decay.h"
 #include "rav-test.h"
+#include "pool-test.h"
 
 enum { DELAY_MS = 20, RESERVE = 4, LIMIT = 8192, LIST = 30000 /* cells: about 237 pages */ };
 #define DECAY_MS 600000u /* hold 5 min, fall 5 min */
@@ -45,46 +46,6 @@ static rav_pool_stats pool(void)
 	return ps;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static size_t build(rav_heap *h, rav_root r, size_t n, void **pages, size_t max_pages)
-{
-	rav_ref cur;
-	size_t np = 0;
-	CHECK_OK(rav_new_root(h, T_NODE, r, &cur));
-	for (size_t i = 1; i < n; i++) {
-		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
-		void *pg = (void *)((uintptr_t)cur.cell & ~(uintptr_t)(RAV_PAGE_SIZE - 1));
-		if (np < max_pages && (np == 0 || pages[np - 1] != pg))
-			pages[np++] = pg;
-	}
-	return np;
-}
-
-static size_t resident(void **pages, size_t n)
-{
-	long os = sysconf(_SC_PAGESIZE);
-	size_t count = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char v = 0;
-		void *base = (void *)((uintptr_t)pages[i] & ~(uintptr_t)(os - 1));
-		CHECK_EQ(mincore(base, (size_t)os, &v), 0);
-		count += v & 1;
-	}
-	return count;
-}
-
 /* Let the pool do what is due now: the purge thread (woken by the clock
  * hook), or page operations without it.  Until nothing is due and nothing
  * in flight (bounded: 30 s).  Without the thread, KEEP_BUSY pages go
@@ -98,7 +59,7 @@ static rav_pool_stats settle(rav_heap *h)
 	for (;;) {
 		if (no_thread) {
 			void *unused[1];
-			build(h, r, RAV_PAGE_CELLS * KEEP_BUSY, unused, 0);
+			build(h, T_NODE, r, RAV_PAGE_CELLS * KEEP_BUSY, unused, 0);
 			CHECK_OK(rav_root_clear(h, r));
 		}
 		rav_pool_stats ps = pool();
@@ -174,7 +135,7 @@ int main(int argc, char **argv)
 
 	/* Built, and held at the peak for longer than the whole decay: the
 	 * hold counts from the drop, not from when the peak was reached. */
-	size_t np = build(h, r, LIST, pages, LIST);
+	size_t np = build(h, T_NODE, r, LIST, pages, LIST);
 	CHECK(np > 200);
 	rav_pool_stats ps = pool();
 	CHECK_EQ(ps.peak_pages, ps.used_pages + ps.cached_pages);
@@ -200,7 +161,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(ps.cold_pages, 0);
 
 	/* A rebuild within the hold commits nothing again. */
-	np = build(h, r, LIST, pages, LIST);
+	np = build(h, T_NODE, r, LIST, pages, LIST);
 	ps = pool();
 	CHECK_EQ(ps.recommitted_pages, 0);
 	CHECK_EQ(ps.cold_pages, 0);
@@ -239,7 +200,7 @@ int main(int argc, char **argv)
 	CHECK(still <= RESERVE + ps.cache_pages_max + 4 + busy);
 
 	/* Rebuilt now, the pages come back from the OS. */
-	build(h, r, LIST, pages, LIST);
+	build(h, T_NODE, r, LIST, pages, LIST);
 	ps = pool();
 	CHECK(ps.recommitted_pages > 0);
 	CHECK_HEAP(h);

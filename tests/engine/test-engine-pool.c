@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rav-test.h"
+#include "pool-test.h"
 
 enum { DELAY_MS = 20, RESERVE = 4, LIMIT = 8192, LIST = 30000 /* cells: about 237 pages */ };
 
@@ -25,34 +26,6 @@ static rav_pool_stats pool(void)
 	rav_pool_stats ps;
 	rav_pool_stats_get(&ps);
 	return ps;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Build a list of n cells in root r; remember one address per page. */
-static size_t build(rav_heap *h, rav_root r, size_t n, void **pages, size_t max_pages)
-{
-	rav_ref cur;
-	size_t np = 0;
-	CHECK_OK(rav_new_root(h, T_NODE, r, &cur));
-	for (size_t i = 1; i < n; i++) {
-		CHECK_OK(rav_new_field(h, T_NODE, cur, 1, &cur));
-		void *pg = (void *)((uintptr_t)cur.cell & ~(uintptr_t)(RAV_PAGE_SIZE - 1));
-		if (np < max_pages && (np == 0 || pages[np - 1] != pg))
-			pages[np++] = pg;
-	}
-	return np;
 }
 
 /* Of the steps from one page of a list built in order to the next, how
@@ -67,19 +40,6 @@ static size_t adjacent_steps(void **pages, size_t n, size_t *up)
 		*up += (char *)pages[i] > (char *)pages[i - 1];
 	}
 	return adj;
-}
-
-static size_t resident(void **pages, size_t n)
-{
-	long os = sysconf(_SC_PAGESIZE);
-	size_t count = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char v = 0;
-		void *base = (void *)((uintptr_t)pages[i] & ~(uintptr_t)(os - 1));
-		CHECK_EQ(mincore(base, (size_t)os, &v), 0);
-		count += v & 1;
-	}
-	return count;
 }
 
 /* Until at least `want` pages are cold (bounded: 30 s).  Without the
@@ -100,7 +60,7 @@ static double wait_purged(rav_heap *h, uint64_t want)
 		sleep_ms(5);
 		if (no_thread) {
 			void *unused[1];
-			build(h, r, RAV_PAGE_CELLS * KEEP_BUSY, unused, 0);
+			build(h, T_NODE, r, RAV_PAGE_CELLS * KEEP_BUSY, unused, 0);
 			CHECK_OK(rav_root_clear(h, r));
 		}
 	}
@@ -114,7 +74,7 @@ static void *churn_thread(void *arg)
 	rav_heap *h = rav_heap_self();
 	rav_root r = rav_root_new(h);
 	void *unused[1];
-	build(h, r, LIST, unused, 0);
+	build(h, T_NODE, r, LIST, unused, 0);
 	CHECK_OK(rav_root_clear(h, r));
 	rav_pool_stats ps = pool();
 	CHECK(ps.threads_caching >= 1);
@@ -149,7 +109,7 @@ int main(int argc, char **argv)
 	/* A big structure, then freed: its pages stay warm at first. */
 	rav_root r = rav_root_new(h);
 	static void *pages[LIST];
-	size_t np = build(h, r, LIST, pages, LIST);
+	size_t np = build(h, T_NODE, r, LIST, pages, LIST);
 	rav_stats s;
 	rav_heap_stats(h, &s);
 	ps = pool();
@@ -197,7 +157,7 @@ int main(int argc, char **argv)
 
 	/* Taken back youngest first, committed again. */
 	uint64_t recommitted = ps.recommitted_pages;
-	np = build(h, r, LIST, pages, LIST);
+	np = build(h, T_NODE, r, LIST, pages, LIST);
 	ps = pool();
 	CHECK(ps.recommitted_pages > recommitted);
 	CHECK_HEAP(h);
