@@ -329,8 +329,8 @@ static char *describe_event(RavscopeDocument *doc, const rav_event *ev)
 	case RAV_EV_MSG_BUILD:
 		return g_strdup_printf("%s starts building message %u", who, ev->x);
 	case RAV_EV_MSG_SEND:
-		return g_strdup_printf("%s sends message %u (%" G_GUINT64_FORMAT " pages) on channel %" G_GUINT64_FORMAT,
-				       who, ev->x, ev->b, ev->a);
+		return g_strdup_printf("%s sends message %u (%" G_GUINT64_FORMAT " page%s) on channel %" G_GUINT64_FORMAT,
+				       who, ev->x, ev->b, ev->b == 1 ? "" : "s", ev->a);
 	case RAV_EV_MSG_RECV:
 		b = ravscope_document_heap_name(doc, (guint32)ev->b);
 		return g_strdup_printf("%s receives message %u", b, ev->x);
